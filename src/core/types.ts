@@ -1,0 +1,112 @@
+// Shared vocabulary of the engine. The JSON field names here are the stable
+// command-line contract of ../shared/DESIGN.md: extend, never rename.
+
+export type Language = 'python' | 'typescript';
+
+export type FindingKind =
+  | 'health'
+  | 'queue'
+  | 'retry'
+  | 'loop'
+  | 'signal'
+  | 'socket'
+  | 'publish'
+  | 'registry'
+  | 'metrics'
+  | 'other';
+
+export interface Finding {
+  kind: FindingKind;
+  symbol: string;
+  line: number;
+}
+
+/** Classification of an agent class found by `scan`. */
+export type AgentStatus = 'legacy' | 'migrated';
+
+export interface AgentInfo {
+  /** The agent's name: its class name (unique within a scan). */
+  name: string;
+  /** File path relative to the scan root, POSIX separators. */
+  file: string;
+  language: Language;
+  class: string;
+  status: AgentStatus;
+  findings: Finding[];
+  /** 1-based line of the class statement. */
+  line: number;
+  /** Why this class was picked as the file's agent (evidence, for reviewers). */
+  evidence: string[];
+  /** Relative path of an existing `_v2` sibling, when there is one. */
+  output?: string;
+}
+
+export interface SkippedFile {
+  file: string;
+  reason: string;
+}
+
+export interface ScanResult {
+  agents: AgentInfo[];
+  skipped: SkippedFile[];
+}
+
+export interface KeptForReview {
+  symbol: string;
+  line: number;
+  reason: string;
+}
+
+/** What one per-file rewrite produced. Transforms never print; they return this. */
+export interface RewriteOutcome {
+  status: 'changed' | 'unchanged' | 'skipped' | 'failed';
+  /** The rewritten text (present when status is changed or unchanged). */
+  output?: string;
+  removed: string[];
+  kept_for_review: KeptForReview[];
+  warnings: string[];
+  /** One line, naming file and line, when status is skipped or failed. */
+  error?: string;
+}
+
+export type CheckName = 'health' | 'registry' | 'metrics' | 'shutdown' | 'log';
+
+export interface CheckResult {
+  name: CheckName;
+  ok: boolean;
+  /** Time the check took (for registry: time until the agent appeared). */
+  ms: number;
+  /** One line that explains the result. */
+  detail: string;
+  /** True when the check did not apply (e.g. the profile disables it). */
+  skipped?: boolean;
+}
+
+export interface ValidationReport {
+  ok: boolean;
+  ms: number;
+  checks: CheckResult[];
+  ports: Record<string, number>;
+  /** Set when the agent could not be started at all. */
+  error?: string;
+}
+
+export type RunStatus = 'migrated' | 'unchanged' | 'needs-review' | 'skipped' | 'failed';
+
+export interface RunResult {
+  agent: string;
+  file: string;
+  output: string | null;
+  status: RunStatus;
+  removed: string[];
+  kept_for_review: KeptForReview[];
+  warnings: string[];
+  validation: ValidationReport | null;
+  commit: string | null;
+  error: string | null;
+}
+
+export interface RunSummary {
+  results: RunResult[];
+  summary: Partial<Record<RunStatus, number>>;
+}

@@ -1,0 +1,57 @@
+// The seam between the pipeline and a language: every language adapter
+// (src/lang/python, src/lang/typescript) implements this, and the pipeline
+// only ever talks to this interface.
+import type { AgentInfo, Language, RewriteOutcome, ScanResult } from '../core/types.js';
+import type { Profile } from '../profile/profile.js';
+
+export interface RewriteRequest {
+  /** Absolute repository root. */
+  root: string;
+  /** Absolute path of the legacy source file. */
+  file: string;
+  /** Its text (already decoded; the adapter never re-reads it). */
+  source: string;
+  agent: AgentInfo;
+  profile: Profile;
+}
+
+export interface VerifyRequest {
+  root: string;
+  /** Absolute path the output will have (the `_v2` sibling). */
+  outputFile: string;
+  output: string;
+  agent: AgentInfo;
+  profile: Profile;
+}
+
+/** The error of a failed verification, one line naming file and line; null when it passed. */
+export type VerifyError = string | null;
+
+export interface LaunchCommand {
+  command: string;
+  args: string[];
+  /** Extra environment for the child (never secrets on the command line). */
+  env?: Record<string, string>;
+  /** Called after the child exits, to remove temporary build output. */
+  cleanup?: () => Promise<void>;
+}
+
+export interface LanguageAdapter {
+  language: Language;
+  /** File name endings this adapter reads, e.g. ['.py']. */
+  extensions: string[];
+  /** Classify the given files (absolute paths, already filtered by .gitignore). */
+  scan(root: string, files: string[], profile: Profile): Promise<ScanResult>;
+  /** Rewrite one agent; pure (no I/O besides reading the base's source), never prints. */
+  rewrite(req: RewriteRequest): Promise<RewriteOutcome>;
+  /**
+   * Verify outputs as a batch (one compiler process for the whole batch):
+   * parse, compile or type-check, and idempotency (the rewrite of the output changes nothing).
+   * Returns one entry per request, in order.
+   */
+  verify(reqs: VerifyRequest[]): Promise<VerifyError[]>;
+  /** Path of the `_v2` sibling of a source file. */
+  outputPath(file: string): string;
+  /** How validation starts this file as a child process (default launch template). */
+  launch(root: string, file: string): Promise<LaunchCommand>;
+}

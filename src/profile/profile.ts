@@ -1,0 +1,121 @@
+// Profiles are YAML data under templates/profiles/, checked against
+// templates/profiles/profile.schema.json (ajv) so a team's own profile fails
+// with a clear message instead of a crash deep in a transform.
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { Ajv } from 'ajv';
+import { UsageError } from '../core/errors.js';
+
+export interface PythonProfile {
+  module: string;
+  import: string;
+  source?: string;
+  runtime_template?: string;
+  super_call: {
+    name_keyword: string;
+    pass_through?: Record<string, string[]>;
+    forward_kwargs?: boolean;
+  };
+  entrypoint: string;
+  main_loop_method?: string;
+  hooks?: string[];
+  remove: string[];
+  fallback: { owned_attributes: string[]; methods: string[]; init_calls: string[] };
+}
+
+export interface TypeScriptProfile {
+  import_name: string;
+  module: string;
+  runtime_template?: string;
+  super_call: { name_property: string; pass_through?: Record<string, string[]> };
+  entrypoint: string;
+  main_loop_method?: string;
+  hooks?: string[];
+  remove?: string[];
+}
+
+export interface ValidationProfile {
+  health?: 'http' | 'zmq';
+  checks?: Array<'health' | 'registry' | 'metrics' | 'shutdown' | 'log'>;
+  registry_deadline_s?: number;
+  shutdown_deadline_s?: number;
+}
+
+export interface Profile {
+  name: string;
+  description?: string;
+  base_class: string;
+  python?: PythonProfile;
+  typescript?: TypeScriptProfile;
+  validation: ValidationProfile;
+  /** Absolute path of the file the profile was read from. */
+  file: string;
+}
+
+/** The package's own templates/ folder (works from src/ under vitest and from dist/src/). */
+export function templatesDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = path.join(dir, 'templates');
+    if (existsSync(path.join(candidate, 'profiles'))) return candidate;
+    dir = path.dirname(dir);
+  }
+  throw new Error('cannot find the templates/ folder of migrate');
+}
+
+let validator: ((data: unknown) => boolean) & { errors?: unknown } | undefined;
+
+function validate(data: unknown, file: string): asserts data is Omit<Profile, 'file'> {
+  if (!validator) {
+    const schema = JSON.parse(readFileSync(path.join(templatesDir(), 'profiles', 'profile.schema.json'), 'utf8'));
+    validator = new Ajv({ allErrors: true }).compile(schema) as typeof validator;
+  }
+  if (!validator!(data)) {
+    const errors = (validator!.errors as Array<{ instancePath: string; message?: string }>) ?? [];
+    const first = errors[0];
+    throw new UsageError(
+      `${file}: invalid profile: ${first ? `${first.instancePath || '/'} ${first.message}` : 'schema violation'}`,
+    );
+  }
+}
+
+const cache = new Map<string, Profile>();
+
+/**
+ * Load a profile by name (a file templates/profiles/<name>.yaml of the tool, or
+ * <root>/.migrate/profiles/<name>.yaml of the repository) or by path.
+ */
+export function loadProfile(nameOrPath = 'base-agent', root?: string): Profile {
+  const candidates: string[] = [];
+  if (nameOrPath.endsWith('.yaml') || nameOrPath.endsWith('.yml') || nameOrPath.includes('/')) {
+    candidates.push(path.resolve(root ?? process.cwd(), nameOrPath));
+  } else {
+    if (root) candidates.push(path.join(root, '.migrate', 'profiles', `${nameOrPath}.yaml`));
+    candidates.push(path.join(templatesDir(), 'profiles', `${nameOrPath}.yaml`));
+  }
+  const file = candidates.find((c) => existsSync(c));
+  if (!file) {
+    throw new UsageError(`unknown profile "${nameOrPath}" (known: ${listProfiles().join(', ')})`);
+  }
+  const cached = cache.get(file);
+  if (cached) return cached;
+  let data: unknown;
+  try {
+    data = YAML.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`${file}: profile is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  validate(data, file);
+  const profile: Profile = { ...(data as Omit<Profile, 'file'>), file };
+  cache.set(file, profile);
+  return profile;
+}
+
+export function listProfiles(): string[] {
+  return readdirSync(path.join(templatesDir(), 'profiles'))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => f.replace(/\.yaml$/, ''))
+    .sort();
+}
