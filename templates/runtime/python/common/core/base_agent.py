@@ -1,0 +1,397 @@
+"""Reference BaseAgent (standard library only).
+
+Modelled on the seed-000 ``common.core.base_agent.BaseAgent`` so that agents
+migrated by ``migrate`` run on it unchanged:
+
+* ``GET /health`` (JSON) and ``GET /metrics`` (Prometheus text) over HTTP on
+  the health port;
+* registration with the registry named by ``REGISTRY_URL`` (HTTP
+  ``POST <url>/register`` or, for ``redis://`` URLs, a hash ``agent:<name>``
+  plus membership of the set ``agents``), retried with back-off;
+* metrics pushed to ``METRICS_URL`` Pushgateway-style
+  (``PUT <url>/metrics/job/<name>``), every sample labelled ``agent="<name>"``;
+* a main loop (``run`` -> ``run_once`` every ``loop_interval`` seconds);
+* SIGTERM / SIGINT -> ``stop()`` and exit code 0, also when a subclass
+  replaced ``run()`` with its own ``while True:`` loop.
+
+Environment (the deployment, or ``migrate validate``, says where things are):
+``AGENT_NAME``, ``AGENT_PORT``, ``HEALTH_CHECK_PORT``, ``REGISTRY_URL``,
+``METRICS_URL``; optional ``AGENT_HOST`` (bind address, default 127.0.0.1),
+``METRICS_PUSH_INTERVAL`` (seconds, default 5), ``LOG_LEVEL``,
+``AGENT_LOG_FILE``.
+"""
+
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+__all__ = ["BaseAgent"]
+
+# Seconds a stopping process may take after SIGTERM before the base forces exit 0
+# (a subclass loop may swallow SystemExit or keep non-daemon threads alive).
+_STOP_GRACE_S = 3.0
+
+
+def _env_int(name):
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError("environment variable %s must be a port number, not %r" % (name, value))
+
+
+def _free_port(host):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _escape_label(value):
+    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+class BaseAgent:
+    """Base class of every agent: health, registry, metrics, main loop, clean stop."""
+
+    # Seconds between two run_once() calls of the default main loop.
+    loop_interval = 1.0
+
+    def __init__(self, name=None, port=None, health_check_port=None, **kwargs):
+        # The environment wins over constructor defaults: migrated agents pass their legacy
+        # literal defaults through, and the deployment (or the validator) must be able to
+        # choose the ports and the name without editing code.
+        self.name = os.environ.get("AGENT_NAME") or name or type(self).__name__
+        self.host = os.environ.get("AGENT_HOST") or "127.0.0.1"
+        env_port = _env_int("AGENT_PORT")
+        self.port = int(env_port if env_port is not None else port if port is not None else _free_port(self.host))
+        env_health = _env_int("HEALTH_CHECK_PORT")
+        self.health_check_port = int(
+            env_health if env_health is not None
+            else health_check_port if health_check_port is not None
+            else self.port + 1
+        )
+        self.running = True
+        self.start_time = time.time()
+        self.config = dict(kwargs)
+        self.registry_url = os.environ.get("REGISTRY_URL")
+        self.metrics_url = os.environ.get("METRICS_URL")
+        self.registered = False
+        self._metrics = {}
+        self._base_lock = threading.RLock()
+        self._base_stop_event = threading.Event()
+        self._base_stopped = False
+        self._base_health_server = None
+        self._setup_logging()
+        self._start_health_check()
+        self._register_service()
+        self._start_metrics_pusher()
+        self._install_signal_handlers()
+
+    # ------------------------------------------------------------------ logging
+    def _setup_logging(self):
+        self.logger = logging.getLogger(self.name)
+        level = os.environ.get("LOG_LEVEL", "INFO").upper()
+        self.logger.setLevel(getattr(logging, level, logging.INFO))
+        if self.logger.handlers:
+            return
+        fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        log_file = os.environ.get("AGENT_LOG_FILE")
+        if log_file:
+            handler = logging.FileHandler(log_file)
+            handler.setFormatter(fmt)
+            self.logger.addHandler(handler)
+        if not logging.getLogger().handlers:
+            # No logging.basicConfig in the agent's module: log to stderr ourselves.
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(fmt)
+            self.logger.addHandler(handler)
+            self.logger.propagate = False
+
+    # ------------------------------------------------------------------- health
+    def _start_health_check(self):
+        agent = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server naming)
+                path = self.path.split("?", 1)[0].rstrip("/") or "/"
+                try:
+                    if path == "/health":
+                        status = agent._get_health_status()
+                        healthy = str(status.get("status", "")).lower() in ("ok", "healthy")
+                        self._send(200 if healthy else 503, "application/json",
+                                   json.dumps(status, default=str).encode())
+                    elif path == "/metrics":
+                        self._send(200, "text/plain; version=0.0.4; charset=utf-8",
+                                   agent._metrics_text().encode())
+                    else:
+                        self._send(404, "application/json", b'{"error": "not found"}')
+                except Exception as exc:  # a broken status method must not kill the server
+                    agent.logger.exception("health endpoint failed")
+                    body = json.dumps({"status": "error", "error": str(exc)}).encode()
+                    self._send(500, "application/json", body)
+
+            def _send(self, code, content_type, body):
+                self.send_response(code)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format, *args):  # keep request noise out of the agent's log
+                agent.logger.debug("health server: " + format, *args)
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        ThreadingHTTPServer.daemon_threads = True
+        # Binding here (not in the thread) makes a taken port fail the constructor loudly.
+        self._base_health_server = ThreadingHTTPServer((self.host, self.health_check_port), _Handler)
+        thread = threading.Thread(target=self._health_check_loop, name="%s-health" % self.name, daemon=True)
+        thread.start()
+        self.logger.info("health check on http://%s:%d/health", self.host, self.health_check_port)
+
+    def _health_check_loop(self):
+        server = self._base_health_server
+        if server is not None:
+            server.serve_forever(poll_interval=0.1)
+
+    def _get_health_status(self):
+        return {
+            "status": "ok",
+            "agent": self.name,
+            "uptime": round(time.time() - self.start_time, 3),
+            "port": self.port,
+            "health_check_port": self.health_check_port,
+            "pid": os.getpid(),
+            "registered": self.registered,
+        }
+
+    # ----------------------------------------------------------------- registry
+    def _register_service(self):
+        if not self.registry_url:
+            self.logger.info("no REGISTRY_URL set; not registering")
+            return
+        thread = threading.Thread(target=self._registration_loop, name="%s-register" % self.name, daemon=True)
+        thread.start()
+
+    def _registration_loop(self):
+        delay = 0.2
+        while not self._base_stop_event.is_set():
+            try:
+                self._register_once()
+                self.registered = True
+                self.logger.info("registered with %s", self._registry_display())
+                return
+            except Exception as exc:
+                self.logger.warning("registration with %s failed (%s); retrying in %.1f s",
+                                    self._registry_display(), exc, delay)
+            if self._base_stop_event.wait(delay):
+                return
+            delay = min(delay * 2, 5.0)
+
+    def _registration_record(self):
+        return {
+            "name": self.name,
+            "host": self.host,
+            "port": self.port,
+            "health_check_port": self.health_check_port,
+            "pid": os.getpid(),
+        }
+
+    def _registry_display(self):
+        parsed = urllib.parse.urlparse(self.registry_url or "")
+        # Never log a password that may be part of the URL.
+        netloc = parsed.hostname or ""
+        if parsed.port:
+            netloc += ":%d" % parsed.port
+        return "%s://%s%s" % (parsed.scheme, netloc, parsed.path)
+
+    def _register_once(self):
+        record = self._registration_record()
+        if self.registry_url.startswith(("redis://", "rediss://")):
+            fields = []
+            for key, value in record.items():
+                fields += [key, value]
+            fields += ["registered_at", time.time()]
+            self._redis(["HSET", "agent:%s" % self.name] + fields, ["SADD", "agents", self.name])
+        else:
+            self._http("POST", self.registry_url.rstrip("/") + "/register",
+                       json.dumps(record).encode(), "application/json", timeout=2.0)
+
+    def _deregister(self):
+        if not self.registry_url or not self.registered:
+            return
+        try:
+            if self.registry_url.startswith(("redis://", "rediss://")):
+                self._redis(["DEL", "agent:%s" % self.name], ["SREM", "agents", self.name], timeout=1.0)
+            else:
+                self._http("POST", self.registry_url.rstrip("/") + "/deregister",
+                           json.dumps({"name": self.name}).encode(), "application/json", timeout=1.0)
+            self.registered = False
+        except Exception as exc:
+            self.logger.warning("deregistration failed: %s", exc)
+
+    def _redis(self, *commands, timeout=2.0):
+        """Send commands to Redis over RESP on a raw socket; raise on an error reply."""
+        parsed = urllib.parse.urlparse(self.registry_url)
+        if parsed.scheme == "rediss":
+            raise RuntimeError("rediss:// (TLS) registries are not supported by the reference base")
+        prelude = []
+        if parsed.password:
+            prelude.append(["AUTH", parsed.username, parsed.password] if parsed.username else ["AUTH", parsed.password])
+        db = parsed.path.strip("/")
+        if db and db != "0":
+            prelude.append(["SELECT", db])
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=timeout) as sock:
+            reader = sock.makefile("rb")
+            for command in prelude + list(commands):
+                payload = [b"*%d\r\n" % len(command)]
+                for arg in command:
+                    data = str(arg).encode()
+                    payload.append(b"$%d\r\n%s\r\n" % (len(data), data))
+                sock.sendall(b"".join(payload))
+                line = reader.readline()
+                if not line:
+                    raise ConnectionError("redis closed the connection")
+                if line.startswith(b"-"):
+                    raise RuntimeError("redis: %s" % line[1:].decode(errors="replace").strip())
+                if line.startswith(b"$"):
+                    size = int(line[1:])
+                    if size >= 0:
+                        reader.read(size + 2)
+
+    # ------------------------------------------------------------------ metrics
+    def report_metric(self, name, value, **labels):
+        """Record a sample; names ending in ``_total`` are counters (added), others gauges (set)."""
+        key = (name, tuple(sorted((k, str(v)) for k, v in labels.items())))
+        with self._base_lock:
+            if name.endswith("_total"):
+                self._metrics[key] = self._metrics.get(key, 0) + value
+            else:
+                self._metrics[key] = value
+
+    def _metrics_text(self, up=1):
+        agent_label = 'agent="%s"' % _escape_label(self.name)
+        lines = [
+            "# TYPE agent_up gauge",
+            "agent_up{%s} %d" % (agent_label, up),
+            "# TYPE agent_uptime_seconds gauge",
+            "agent_uptime_seconds{%s} %.3f" % (agent_label, time.time() - self.start_time),
+        ]
+        with self._base_lock:
+            items = sorted(self._metrics.items(), key=lambda kv: kv[0])
+        typed = set()
+        for (name, labels), value in items:
+            if name not in typed:
+                typed.add(name)
+                lines.append("# TYPE %s %s" % (name, "counter" if name.endswith("_total") else "gauge"))
+            parts = [agent_label] + ['%s="%s"' % (k, _escape_label(v)) for k, v in labels if k != "agent"]
+            lines.append("%s{%s} %s" % (name, ",".join(parts), float(value)))
+        return "\n".join(lines) + "\n"
+
+    def _push_metrics(self, up=1):
+        if not self.metrics_url:
+            return
+        url = "%s/metrics/job/%s" % (self.metrics_url.rstrip("/"), urllib.parse.quote(self.name, safe=""))
+        self._http("PUT", url, self._metrics_text(up).encode(), "text/plain; version=0.0.4", timeout=2.0)
+
+    def _start_metrics_pusher(self):
+        if not self.metrics_url:
+            return
+        thread = threading.Thread(target=self._metrics_push_loop, name="%s-metrics" % self.name, daemon=True)
+        thread.start()
+
+    def _metrics_push_loop(self):
+        try:
+            interval = float(os.environ.get("METRICS_PUSH_INTERVAL", "5"))
+        except ValueError:
+            interval = 5.0
+        failures = 0
+        while not self._base_stop_event.is_set():
+            try:
+                self._push_metrics()
+                failures = 0
+            except Exception as exc:
+                failures += 1
+                if failures in (1, 10) or failures % 100 == 0:
+                    self.logger.warning("metrics push to %s failed: %s", self.metrics_url, exc)
+            # Retry quickly until the first push lands, then settle to the interval.
+            if self._base_stop_event.wait(interval if failures == 0 else min(interval, 0.5 * failures)):
+                return
+
+    @staticmethod
+    def _http(method, url, body, content_type, timeout):
+        request = urllib.request.Request(url, data=body, method=method, headers={"Content-Type": content_type})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            if not 200 <= response.status < 300:
+                raise RuntimeError("HTTP %d from %s" % (response.status, url))
+            return response.read()
+
+    # ----------------------------------------------------------------- requests
+    def handle_request(self, request):
+        if isinstance(request, dict) and request.get("action") == "health_check":
+            return self._get_health_status()
+        return {"status": "error", "error": "unknown action"}
+
+    # ---------------------------------------------------------------- lifecycle
+    def run(self):
+        self.logger.info("%s running (port %d, health port %d)", self.name, self.port, self.health_check_port)
+        try:
+            while self.running:
+                try:
+                    self.run_once()
+                except Exception:
+                    self.logger.exception("run_once failed")
+                self._base_stop_event.wait(float(self.loop_interval))
+        finally:
+            self.stop()
+
+    def run_once(self):
+        """One iteration of the main loop; subclasses put their periodic work here."""
+
+    def stop(self):
+        with self._base_lock:
+            if self._base_stopped:
+                return
+            self._base_stopped = True
+        self.running = False
+        self._base_stop_event.set()
+        server = self._base_health_server
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        self._deregister()
+        if self.metrics_url:
+            try:
+                self._push_metrics(up=0)
+            except Exception as exc:
+                self.logger.warning("final metrics push failed: %s", exc)
+        self.logger.info("%s stopped", self.name)
+
+    def cleanup(self):
+        self.stop()
+
+    def _install_signal_handlers(self):
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be installed from the main thread
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._on_signal)
+
+    def _on_signal(self, signum, frame):
+        self.logger.info("received %s; stopping", signal.Signals(signum).name)
+        # If the subclass swallows SystemExit or keeps non-daemon threads, still exit 0.
+        watchdog = threading.Timer(_STOP_GRACE_S, os._exit, args=(0,))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            self.stop()
+        finally:
+            raise SystemExit(0)

@@ -1,0 +1,216 @@
+"""Starts real BaseAgent subclasses as child processes and checks the runtime contract.
+
+Run from templates/runtime/python:  python3 -m unittest discover -s tests
+Standard library only; every server binds 127.0.0.1; every child is killed at the end.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import unittest
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RUNTIME_ROOT = os.path.dirname(HERE)  # holds common/core/base_agent.py
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+class Recorder:
+    """A registry + Pushgateway stand-in recording what the agent sends."""
+
+    def __init__(self):
+        self.registrations = []
+        self.deregistrations = []
+        self.pushes = []  # (path, body)
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _body(self):
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            def do_POST(self):
+                body = self._body()
+                if self.path == "/register":
+                    recorder.registrations.append(json.loads(body))
+                elif self.path == "/deregister":
+                    recorder.deregistrations.append(json.loads(body))
+                self.send_response(200)
+                self.end_headers()
+
+            def do_PUT(self):
+                recorder.pushes.append((self.path, self._body().decode()))
+                self.send_response(202)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+AGENT_SOURCE = textwrap.dedent('''
+    import sys, time
+    from common.core.base_agent import BaseAgent
+
+    class LoopAgent(BaseAgent):
+        loop_interval = 0.05
+        def run_once(self):
+            self.report_metric("jobs_processed_total", 1, queue="main")
+
+    class WhileTrueAgent(BaseAgent):
+        def run(self):
+            while True:   # a legacy loop that never looks at self.running
+                time.sleep(0.05)
+
+    if __name__ == "__main__":
+        {"loop": LoopAgent, "while_true": WhileTrueAgent}[sys.argv[1]](name="Declared").run()
+''')
+
+
+class BaseAgentTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.script = os.path.join(self.tmp, "agent.py")
+        with open(self.script, "w") as f:
+            f.write(AGENT_SOURCE)
+        self.recorder = Recorder()
+        self.children = []
+
+    def tearDown(self):
+        for child in self.children:
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            for stream in (child.stdout, child.stderr):
+                if stream:
+                    stream.close()
+        self.recorder.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def start(self, kind, **env):
+        port, health = free_port(), free_port()
+        full_env = dict(os.environ, PYTHONPATH=RUNTIME_ROOT, AGENT_NAME="Tested", AGENT_PORT=str(port),
+                        HEALTH_CHECK_PORT=str(health), METRICS_PUSH_INTERVAL="0.2", **env)
+        child = subprocess.Popen([sys.executable, self.script, kind], env=full_env, start_new_session=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.children.append(child)
+        return child, health
+
+    def get(self, port, path):
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=1) as r:
+                return r.status, r.read().decode()
+        except OSError:
+            return None
+
+    def test_health_metrics_registry_and_sigterm(self):
+        child, health = self.start("loop", REGISTRY_URL=self.recorder.url, METRICS_URL=self.recorder.url)
+        status, body = wait_for(lambda: self.get(health, "/health"), 10, "/health")
+        self.assertEqual(status, 200)
+        payload = json.loads(body)
+        self.assertEqual(payload["status"], "ok")
+        self.assertEqual(payload["agent"], "Tested")  # AGENT_NAME wins over the declared name
+        self.assertIn("uptime", payload)
+
+        wait_for(lambda: self.recorder.registrations, 10, "registration")
+        record = self.recorder.registrations[0]
+        self.assertEqual(record["name"], "Tested")
+        self.assertEqual(record["health_check_port"], health)
+        self.assertEqual(record["pid"], child.pid)
+
+        wait_for(lambda: any("jobs_processed_total" in b for _, b in self.recorder.pushes), 10, "a push")
+        path, text = next((p, b) for p, b in self.recorder.pushes if "jobs_processed_total" in b)
+        self.assertEqual(path, "/metrics/job/Tested")
+        self.assertIn('agent_up{agent="Tested"} 1', text)
+        self.assertRegex(text, r'jobs_processed_total\{agent="Tested",queue="main"\} \d+')
+
+        status, scraped = self.get(health, "/metrics")
+        self.assertEqual(status, 200)
+        self.assertIn('agent_uptime_seconds{agent="Tested"}', scraped)
+
+        child.send_signal(signal.SIGTERM)
+        self.assertEqual(child.wait(timeout=5), 0)
+        self.assertEqual(self.recorder.deregistrations, [{"name": "Tested"}])
+        self.assertIn('agent_up{agent="Tested"} 0', self.recorder.pushes[-1][1])
+        self.assertIsNone(self.get(health, "/health"))
+
+    def test_sigterm_ends_a_while_true_run_override(self):
+        child, health = self.start("while_true")
+        wait_for(lambda: self.get(health, "/health"), 10, "/health")
+        child.send_signal(signal.SIGTERM)
+        self.assertEqual(child.wait(timeout=5), 0)
+
+    def test_sigint_exits_zero(self):
+        child, health = self.start("loop")
+        wait_for(lambda: self.get(health, "/health"), 10, "/health")
+        child.send_signal(signal.SIGINT)
+        self.assertEqual(child.wait(timeout=5), 0)
+
+    def test_unreachable_registry_is_retried_and_logged_not_fatal(self):
+        dead = free_port()
+        child, health = self.start("loop", REGISTRY_URL="http://127.0.0.1:%d" % dead)
+        wait_for(lambda: self.get(health, "/health"), 10, "/health")
+        time.sleep(0.5)  # let at least two attempts fail
+        self.assertIsNone(child.poll())
+        child.send_signal(signal.SIGTERM)
+        self.assertEqual(child.wait(timeout=5), 0)
+        stderr = child.stderr.read().decode()
+        self.assertIn("registration with http://127.0.0.1:%d failed" % dead, stderr)
+        self.assertNotIn("Traceback", stderr)
+
+    @unittest.skipUnless(shutil.which("redis-server"), "redis-server is not installed")
+    def test_redis_registry(self):
+        port = free_port()
+        redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                  "--appendonly", "no"], stdout=subprocess.DEVNULL, start_new_session=True)
+        self.children.append(redis)
+
+        def command(*args):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                    s.sendall(b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a.encode()) for a in args))
+                    return s.recv(65536)
+            except OSError:
+                return None
+
+        wait_for(lambda: command("PING"), 10, "redis")
+        child, health = self.start("loop", REGISTRY_URL="redis://127.0.0.1:%d/0" % port)
+        wait_for(lambda: command("SISMEMBER", "agents", "Tested") == b":1\r\n", 10, "SADD agents")
+        self.assertIn(b"health_check_port", command("HGETALL", "agent:Tested"))
+        child.send_signal(signal.SIGTERM)
+        self.assertEqual(child.wait(timeout=5), 0)
+        self.assertEqual(command("EXISTS", "agent:Tested"), b":0\r\n")
+
+
+if __name__ == "__main__":
+    unittest.main()
