@@ -1,0 +1,228 @@
+// Telling infrastructure from business code, statement by statement. A statement is
+// "infrastructure" when all it does is log, sleep, flip the running flag, or touch
+// members that are being removed or that the base owns. Anything else is business.
+import type { SyntaxNode } from '../lang/python/parser.js';
+import { callee, expressionOf, selfAttribute, statements, stringValue, walk } from '../lang/python/syntax.js';
+
+export interface InfraScope {
+  /** Members being removed (methods and attributes of the agent). */
+  removed: Set<string>;
+  /** Attributes/methods the base owns (uses of them stay valid after removal). */
+  baseOwned: Set<string>;
+}
+
+/** `self.a.b.c(...)` → "a": the agent attribute a call or attribute chain starts from. */
+export function selfRoot(node: SyntaxNode): string | null {
+  let n: SyntaxNode | null = node;
+  while (n) {
+    if (n.type === 'call') n = n.childForFieldName('function');
+    else if (n.type === 'attribute') {
+      const direct = selfAttribute(n);
+      if (direct) return direct;
+      n = n.childForFieldName('object');
+    } else if (n.type === 'subscript') n = n.childForFieldName('value');
+    else return null;
+  }
+  return null;
+}
+
+/** Agent members a piece of code mentions: `self.x`, and `'x'` in hasattr/getattr(self, 'x'). */
+export function selfMembers(node: SyntaxNode): Set<string> {
+  const out = new Set<string>();
+  walk(node, (n) => {
+    if (n.type === 'class_definition') return false;
+    const a = selfAttribute(n);
+    if (a) out.add(a);
+    if (n.type === 'call' && /^(hasattr|getattr|setattr|delattr)$/.test(callee(n) ?? '')) {
+      const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+      if (args[0]?.text === 'self' && args[1]) {
+        const s = stringValue(args[1]);
+        if (s) out.add(s);
+      }
+    }
+  });
+  return out;
+}
+
+const LOG_CALL = /^(self\.)?(logger|log|_logger|_log|logging)\.(debug|info|warning|warn|error|exception|critical)$|^print$/;
+
+export function isLogCall(expr: SyntaxNode | null): boolean {
+  if (!expr || expr.type !== 'call') return false;
+  return LOG_CALL.test(callee(expr) ?? '');
+}
+
+/** pass / a log line / a sleep / a bare return of a constant. */
+export function isTrivial(stmt: SyntaxNode): boolean {
+  if (stmt.type === 'pass_statement' || stmt.type === 'comment') return true;
+  if (stmt.type === 'return_statement') {
+    const v = stmt.namedChild(0);
+    return !v || ['none', 'true', 'false', 'integer', 'string'].includes(v.type);
+  }
+  const e = expressionOf(stmt);
+  if (!e) return false;
+  if (e.type === 'string') return true; // docstring
+  if (isLogCall(e)) return true;
+  return e.type === 'call' && /^time\.sleep$|^sleep$/.test(callee(e) ?? '');
+}
+
+/** The statement only sets up, uses or tears down members in `removed` (so it goes with them). */
+export function belongsTo(stmt: SyntaxNode, removed: Set<string>): boolean {
+  if (removed.size === 0) return false;
+  switch (stmt.type) {
+    case 'expression_statement': {
+      const e = stmt.namedChild(0);
+      if (!e || stmt.namedChildCount !== 1) return false;
+      if (e.type === 'assignment' || e.type === 'augmented_assignment') {
+        const left = e.childForFieldName('left');
+        const targets = left?.type === 'pattern_list' ? left.namedChildren : left ? [left] : [];
+        return targets.length > 0 && targets.every((t) => {
+          const a = selfAttribute(t);
+          return a !== null && removed.has(a);
+        }) && !callsKeptSelfMethod(e.childForFieldName('right'), removed);
+      }
+      const call = e.type === 'await' ? e.namedChild(0) : e;
+      if (call?.type !== 'call') return false;
+      const root = selfRoot(call);
+      if (root && removed.has(root)) return true;
+      // threading.Thread(target=self._health_loop, daemon=True).start()
+      return threadOf(call, removed);
+    }
+    case 'if_statement': {
+      const cond = stmt.childForFieldName('condition');
+      if (!cond) return false;
+      const members = selfMembers(cond);
+      if (members.size === 0 || ![...members].some((m) => removed.has(m))) return false;
+      return blocksOf(stmt).every((b) => allGo(b, removed));
+    }
+    case 'try_statement': {
+      const body = stmt.childForFieldName('body');
+      if (!body || !statements(body).some((s) => belongsTo(s, removed))) return false;
+      return blocksOf(stmt).every((b) => allGo(b, removed));
+    }
+    default:
+      return false;
+  }
+}
+
+function callsKeptSelfMethod(expr: SyntaxNode | null, removed: Set<string>): boolean {
+  if (!expr) return false;
+  let found = false;
+  walk(expr, (n) => {
+    if (found) return false;
+    if (n.type === 'call') {
+      const root = selfRoot(n);
+      if (root && !removed.has(root)) found = true;
+    }
+  });
+  return found;
+}
+
+function threadOf(call: SyntaxNode, removed: Set<string>): boolean {
+  let found = false;
+  walk(call, (n) => {
+    if (found) return false;
+    if (n.type === 'keyword_argument' && n.childForFieldName('name')?.text === 'target') {
+      const v = n.childForFieldName('value');
+      const a = v ? selfAttribute(v) : null;
+      if (a && removed.has(a)) found = true;
+    }
+  });
+  return found;
+}
+
+/** Every block of a compound statement: body, elif/else/except/finally bodies. */
+export function blocksOf(stmt: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  for (const c of stmt.namedChildren) {
+    if (c.type === 'block') out.push(c);
+    else if (['elif_clause', 'else_clause', 'except_clause', 'finally_clause', 'except_group_clause'].includes(c.type)) {
+      for (const cc of c.namedChildren) if (cc.type === 'block') out.push(cc);
+    }
+  }
+  return out;
+}
+
+function allGo(block: SyntaxNode, removed: Set<string>): boolean {
+  return statements(block).every((s) => isTrivial(s) || belongsTo(s, removed));
+}
+
+/**
+ * Pure infrastructure: every statement (recursively) is trivial, goes with removed members,
+ * flips/reads only base-owned or removed state, or calls base-owned/removed methods.
+ */
+export function isInfraBlock(block: SyntaxNode | null, scope: InfraScope): boolean {
+  if (!block) return true;
+  return statements(block).every((s) => isInfraStatement(s, scope));
+}
+
+export function isInfraStatement(stmt: SyntaxNode, scope: InfraScope): boolean {
+  if (isTrivial(stmt) || belongsTo(stmt, scope.removed)) return true;
+  const infra = (m: string) => scope.removed.has(m) || scope.baseOwned.has(m);
+  switch (stmt.type) {
+    case 'break_statement':
+    case 'continue_statement':
+      return true;
+    case 'global_statement':
+      return false;
+    case 'expression_statement': {
+      const e = stmt.namedChild(0);
+      if (!e) return false;
+      if (e.type === 'assignment') {
+        const left = e.childForFieldName('left')!;
+        const right = e.childForFieldName('right');
+        if (left.type === 'identifier' && right) {
+          // A local fed only by the base's own API (request = self.socket.recv_json(),
+          // response = self.handle_request(request)) is what the base's loop does too.
+          if (right.type === 'call') {
+            const root = selfRoot(right);
+            return root !== null && infra(root) && !callsArgumentsWithBusiness(right, scope);
+          }
+          return ['dictionary', 'string', 'none', 'true', 'false', 'integer'].includes(right.type) && [...selfMembers(right)].every(infra);
+        }
+        const a = selfAttribute(left);
+        return a !== null && infra(a) && (right === null || ['true', 'false', 'none', 'integer'].includes(right.type));
+      }
+      if (e.type === 'call') {
+        const fn = callee(e) ?? '';
+        if (/^(sys\.exit|os\._exit|exit)$/.test(fn)) return true;
+        const root = selfRoot(e);
+        if (root && infra(root) && !callsArgumentsWithBusiness(e, scope)) return true;
+      }
+      return false;
+    }
+    case 'if_statement':
+    case 'while_statement': {
+      const cond = stmt.childForFieldName('condition');
+      const members = cond ? selfMembers(cond) : new Set<string>();
+      if (![...members].every(infra)) return false;
+      if (cond && hasCallOutsideSelfInfra(cond, scope)) return false;
+      return blocksOf(stmt).every((b) => isInfraBlock(b, scope));
+    }
+    case 'try_statement':
+      return blocksOf(stmt).every((b) => isInfraBlock(b, scope));
+    default:
+      return false;
+  }
+}
+
+function callsArgumentsWithBusiness(call: SyntaxNode, scope: InfraScope): boolean {
+  const args = call.childForFieldName('arguments');
+  if (!args) return false;
+  const members = selfMembers(args);
+  return [...members].some((m) => !scope.removed.has(m) && !scope.baseOwned.has(m));
+}
+
+function hasCallOutsideSelfInfra(cond: SyntaxNode, scope: InfraScope): boolean {
+  let bad = false;
+  walk(cond, (n) => {
+    if (bad) return false;
+    if (n.type === 'call') {
+      const root = selfRoot(n);
+      const fn = callee(n) ?? '';
+      if (root ? !(scope.removed.has(root) || scope.baseOwned.has(root)) : !/^(hasattr|getattr|isinstance|len)$/.test(fn)) {
+        bad = true;
+      }
+    }
+  });
+  return bad;
+}

@@ -1,0 +1,162 @@
+// The removal plan: transforms propose members and statements to delete; the plan
+// keeps only what is safe. A member survives (and is reported for review) when
+// anything left in the file still refers to it and the base does not provide it.
+// Resolution is a greatest fixpoint: start from every proposal, drop the unsafe
+// ones, and repeat, because dropping one can make another's uses reappear.
+import type { FindingKind, KeptForReview } from '../core/types.js';
+import type { SyntaxNode } from '../lang/python/parser.js';
+import type { PyClass, PyFunction } from '../lang/python/module-model.js';
+import { statements } from '../lang/python/syntax.js';
+import { belongsTo, blocksOf, type InfraScope } from './infra.js';
+import { RangeSet, type ReferenceIndex } from './references.js';
+import type { AgentModel } from './agent-model.js';
+
+export type MemberKind = 'method' | 'attribute' | 'module-class' | 'module-function';
+
+export interface MemberProposal {
+  name: string;
+  kind: MemberKind;
+  finding: FindingKind;
+  /** Why it is redundant (for the record). */
+  reason: string;
+  /** Must still hold, given the current set of removed members (e.g. "the method is pure infrastructure"). */
+  condition?: (scope: InfraScope) => string | null;
+  /** Review even when removal is safe? (no) — when unsafe, this explains what to look at. */
+  reviewHint?: string;
+}
+
+export interface StatementProposal {
+  node: SyntaxNode;
+  symbol: string;
+  finding: FindingKind;
+  reason: string;
+  /** Remove only if every member in this set is removed too (e.g. the signal handler). */
+  requires?: string[];
+}
+
+export interface ResolvedPlan {
+  members: Map<string, MemberProposal>;
+  /** Nodes to delete (definitions and statements), outermost only. */
+  nodes: SyntaxNode[];
+  ranges: RangeSet;
+  kept: KeptForReview[];
+  statements: StatementProposal[];
+}
+
+export class RemovalPlan {
+  private members = new Map<string, MemberProposal>();
+  private stmts: StatementProposal[] = [];
+
+  proposeMember(p: MemberProposal): void {
+    if (!this.members.has(p.name)) this.members.set(p.name, p);
+  }
+
+  proposeStatement(p: StatementProposal): void {
+    this.stmts.push(p);
+  }
+
+  hasProposal(name: string): boolean {
+    return this.members.has(name);
+  }
+
+  resolve(ctx: {
+    agent: AgentModel;
+    moduleClasses: PyClass[];
+    moduleFunctions: Map<string, PyFunction>;
+    refs: ReferenceIndex;
+    baseOwned: Set<string>;
+  }): ResolvedPlan {
+    const R = new Map(this.members);
+    const kept = new Map<string, KeptForReview>();
+    for (let round = 0; round < 50; round++) {
+      const removed = new Set(R.keys());
+      const { nodes, ranges, stmts } = this.collect(ctx, removed);
+      let changed = false;
+      for (const [name, p] of R) {
+        const scope: InfraScope = { removed, baseOwned: ctx.baseOwned };
+        const failed = p.condition?.(scope) ?? null;
+        if (failed) {
+          R.delete(name);
+          kept.set(name, { symbol: name, line: this.lineOf(ctx, p), reason: failed });
+          changed = true;
+          continue;
+        }
+        const providedByBase = (p.kind === 'method' || p.kind === 'attribute') && ctx.baseOwned.has(name);
+        if (providedByBase) continue;
+        const uses = ctx.refs.of(name).filter((r) => {
+          if (ranges.contains(r.start, r.end)) return false;
+          if (p.kind === 'attribute' || p.kind === 'method') return r.kind !== 'identifier';
+          return true;
+        });
+        // The definition's own name is inside its removed range; anything else is a live use.
+        if (uses.length > 0) {
+          R.delete(name);
+          const u = uses[0]!;
+          kept.set(name, {
+            symbol: name,
+            line: u.line,
+            reason: `${p.reason}, but still used at line ${u.line} (${snippet(u.node)})${p.reviewHint ? `; ${p.reviewHint}` : ''}`,
+          });
+          changed = true;
+        }
+      }
+      if (!changed) {
+        for (const name of R.keys()) kept.delete(name);
+        return { members: R, nodes, ranges, kept: [...kept.values()], statements: stmts };
+      }
+    }
+    throw new Error('removal plan did not settle');
+  }
+
+  private lineOf(ctx: { agent: AgentModel; moduleClasses: PyClass[] }, p: MemberProposal): number {
+    if (p.kind === 'method') return ctx.agent.methods.get(p.name)?.line ?? ctx.agent.cls.line;
+    if (p.kind === 'attribute') return ctx.agent.assignments.find((a) => a.attr === p.name)?.line ?? ctx.agent.cls.line;
+    return ctx.moduleClasses.find((c) => c.name === p.name)?.line ?? 1;
+  }
+
+  /** Every node that goes, given the removed member set. */
+  private collect(
+    ctx: { agent: AgentModel; moduleClasses: PyClass[]; moduleFunctions: Map<string, PyFunction> },
+    removed: Set<string>,
+  ): { nodes: SyntaxNode[]; ranges: RangeSet; stmts: StatementProposal[] } {
+    const nodes: SyntaxNode[] = [];
+    for (const name of removed) {
+      const p = this.members.get(name)!;
+      if (p.kind === 'method') nodes.push(ctx.agent.methods.get(name)!.outer);
+      else if (p.kind === 'module-class') {
+        const c = ctx.moduleClasses.find((k) => k.name === name);
+        if (c) nodes.push(c.outer);
+      } else if (p.kind === 'module-function') {
+        const f = ctx.moduleFunctions.get(name);
+        if (f) nodes.push(f.outer);
+      }
+    }
+    const stmts = this.stmts.filter((s) => (s.requires ?? []).every((r) => removed.has(r)));
+    nodes.push(...stmts.map((s) => s.node));
+    // Statements in the surviving methods that only serve removed members go with them.
+    const inRemovedDef = (n: SyntaxNode) => nodes.some((d) => d.startIndex <= n.startIndex && n.endIndex <= d.endIndex);
+    const visitBlock = (block: SyntaxNode) => {
+      for (const s of statements(block)) {
+        if (inRemovedDef(s)) continue;
+        if (belongsTo(s, removed)) nodes.push(s);
+        else for (const b of blocksOf(s)) visitBlock(b);
+      }
+    };
+    for (const m of ctx.agent.methods.values()) {
+      if (!removed.has(m.name)) visitBlock(m.body);
+    }
+    const outermost = nodes.filter(
+      (n) => !nodes.some((o) => o !== n && o.startIndex <= n.startIndex && n.endIndex <= o.endIndex && !(o.startIndex === n.startIndex && o.endIndex === n.endIndex && nodes.indexOf(o) > nodes.indexOf(n))),
+    );
+    const ranges = new RangeSet();
+    for (const n of outermost) ranges.add(n.startIndex, n.endIndex);
+    return { nodes: outermost, ranges, stmts };
+  }
+}
+
+function snippet(node: SyntaxNode): string {
+  let n: SyntaxNode = node;
+  while (n.parent && n.parent.type !== 'block' && n.parent.type !== 'module' && n.text.length < 30) n = n.parent;
+  const line = n.text.split('\n')[0]!.trim();
+  return line.length > 60 ? `${line.slice(0, 57)}...` : line;
+}

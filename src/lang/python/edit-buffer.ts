@@ -1,0 +1,80 @@
+// Byte-range edits on the original text. Untouched text is copied verbatim; two edits
+// that overlap are a bug in the plan and are refused rather than guessed at.
+export interface Edit {
+  start: number;
+  end: number;
+  text: string;
+  /** Which transform asked for it (for overlap messages). */
+  label: string;
+  seq: number;
+}
+
+export class OverlappingEditError extends Error {}
+
+export class EditBuffer {
+  private edits: Edit[] = [];
+  private seq = 0;
+
+  constructor(readonly source: string) {}
+
+  replace(start: number, end: number, text: string, label: string): void {
+    if (start < 0 || end > this.source.length || start > end) {
+      throw new RangeError(`${label}: edit range ${start}-${end} outside the text`);
+    }
+    if (start === end && text === '') return;
+    if (this.source.slice(start, end) === text) return;
+    for (const e of this.edits) {
+      if (overlaps(e, start, end)) {
+        throw new OverlappingEditError(
+          `${label} edit ${start}-${end} overlaps ${e.label} edit ${e.start}-${e.end}`,
+        );
+      }
+    }
+    this.edits.push({ start, end, text, label, seq: this.seq++ });
+  }
+
+  insert(at: number, text: string, label: string): void {
+    this.replace(at, at, text, label);
+  }
+
+  delete(start: number, end: number, label: string): void {
+    this.replace(start, end, '', label);
+  }
+
+  /** True when [start, end) lies inside a deletion or replacement already planned. */
+  covered(start: number, end: number): boolean {
+    return this.edits.some((e) => e.start < e.end && e.start <= start && end <= e.end);
+  }
+
+  /** Positions where something is inserted (removals must not swallow them). */
+  insertPositions(): number[] {
+    return this.edits.filter((e) => e.start === e.end).map((e) => e.start);
+  }
+
+  hasInsertIn(start: number, end: number): boolean {
+    return this.edits.some((e) => e.start === e.end && start <= e.start && e.start <= end);
+  }
+
+  get size(): number {
+    return this.edits.length;
+  }
+
+  apply(): string {
+    const sorted = [...this.edits].sort((a, b) => a.start - b.start || a.end - b.end || a.seq - b.seq);
+    let out = '';
+    let pos = 0;
+    for (const e of sorted) {
+      out += this.source.slice(pos, e.start) + e.text;
+      pos = e.end;
+    }
+    return out + this.source.slice(pos);
+  }
+}
+
+function overlaps(e: Edit, start: number, end: number): boolean {
+  // Inserts (empty ranges) may touch a range's boundary; anything strictly inside overlaps.
+  if (e.start === e.end && start === end) return false;
+  if (e.start === e.end) return start < e.start && e.start < end;
+  if (start === end) return e.start < start && start < e.end;
+  return start < e.end && e.start < end;
+}

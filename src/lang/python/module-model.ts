@@ -1,0 +1,250 @@
+// A read-only model of one Python module: classes, methods, functions, imports,
+// aliases and the `__main__` guard. Built once per parse and shared by all transforms.
+import type { SyntaxNode, Tree } from './parser.js';
+import { isMainGuard, stringValue } from './syntax.js';
+
+export interface PyParam {
+  name: string;
+  kind: 'plain' | 'default' | 'args' | 'kwargs' | 'separator';
+  node: SyntaxNode;
+  default?: SyntaxNode;
+}
+
+export interface PyFunction {
+  name: string;
+  /** The function_definition node. */
+  node: SyntaxNode;
+  /** The decorated_definition around it when decorated, else the function itself. */
+  outer: SyntaxNode;
+  params: PyParam[];
+  parameters: SyntaxNode;
+  body: SyntaxNode;
+  isAsync: boolean;
+  decorators: string[];
+  line: number;
+}
+
+export interface PyClass {
+  name: string;
+  node: SyntaxNode;
+  outer: SyntaxNode;
+  line: number;
+  /** The `( ... )` after the name, or null for `class X:`. */
+  superclasses: SyntaxNode | null;
+  /** Positional bases as written (`object`, `BaseAgent`, `mod.Base`). */
+  bases: SyntaxNode[];
+  /** Keyword arguments such as `metaclass=...`. */
+  keywords: SyntaxNode[];
+  body: SyntaxNode;
+  methods: Map<string, PyFunction>;
+  decorators: string[];
+}
+
+export interface ImportedName {
+  module: string;
+  /** Name imported from the module; null for `import module [as x]`. */
+  name: string | null;
+  node: SyntaxNode;
+}
+
+export interface ModuleModel {
+  source: string;
+  tree: Tree;
+  root: SyntaxNode;
+  /** Classes defined at module level (also inside top-level if/try blocks). */
+  classes: PyClass[];
+  functions: Map<string, PyFunction>;
+  mainGuard: SyntaxNode | null;
+  /** Local name → where it was imported from. */
+  imports: Map<string, ImportedName>;
+  /** `Alias = A if cond else B` / `Alias = A` → the names it may stand for. */
+  aliases: Map<string, string[]>;
+}
+
+export function functionModel(node: SyntaxNode): PyFunction {
+  const outer = node.parent?.type === 'decorated_definition' ? node.parent : node;
+  const decorators =
+    outer === node ? [] : outer.namedChildren.filter((c) => c.type === 'decorator').map((d) => d.text.slice(1).trim());
+  const parameters = node.childForFieldName('parameters')!;
+  const params: PyParam[] = [];
+  for (const p of parameters.namedChildren) {
+    switch (p.type) {
+      case 'identifier':
+        params.push({ name: p.text, kind: 'plain', node: p });
+        break;
+      case 'typed_parameter': {
+        const id = p.namedChildren.find((c) => c.type === 'identifier');
+        const splat = p.namedChildren.find((c) => c.type === 'list_splat_pattern' || c.type === 'dictionary_splat_pattern');
+        if (splat) {
+          params.push({ name: splat.text.replace(/^\*+/, ''), kind: splat.type === 'list_splat_pattern' ? 'args' : 'kwargs', node: p });
+        } else params.push({ name: id?.text ?? p.text, kind: 'plain', node: p });
+        break;
+      }
+      case 'default_parameter':
+      case 'typed_default_parameter':
+        params.push({
+          name: p.childForFieldName('name')!.text,
+          kind: 'default',
+          node: p,
+          default: p.childForFieldName('value') ?? undefined,
+        });
+        break;
+      case 'list_splat_pattern':
+        params.push({ name: p.text.replace(/^\*/, ''), kind: 'args', node: p });
+        break;
+      case 'dictionary_splat_pattern':
+        params.push({ name: p.text.replace(/^\*\*/, ''), kind: 'kwargs', node: p });
+        break;
+      default:
+        params.push({ name: p.text, kind: 'separator', node: p });
+    }
+  }
+  return {
+    name: node.childForFieldName('name')!.text,
+    node,
+    outer,
+    params,
+    parameters,
+    body: node.childForFieldName('body')!,
+    isAsync: node.children.some((c) => c.type === 'async'),
+    decorators,
+    line: outer.startPosition.row + 1,
+  };
+}
+
+export function classModel(node: SyntaxNode): PyClass {
+  const outer = node.parent?.type === 'decorated_definition' ? node.parent : node;
+  const superclasses = node.childForFieldName('superclasses');
+  const bases: SyntaxNode[] = [];
+  const keywords: SyntaxNode[] = [];
+  for (const a of superclasses?.namedChildren ?? []) {
+    if (a.type === 'comment') continue;
+    if (a.type === 'keyword_argument') keywords.push(a);
+    else bases.push(a);
+  }
+  const body = node.childForFieldName('body')!;
+  const methods = new Map<string, PyFunction>();
+  for (const stmt of body.namedChildren) {
+    const fn = stmt.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
+    if (fn?.type === 'function_definition') {
+      const m = functionModel(fn);
+      if (!methods.has(m.name)) methods.set(m.name, m);
+      else methods.set(m.name, m); // a later definition wins, as in Python
+    }
+  }
+  return {
+    name: node.childForFieldName('name')!.text,
+    node,
+    outer,
+    line: outer.startPosition.row + 1,
+    superclasses,
+    bases,
+    keywords,
+    body,
+    methods,
+    decorators:
+      outer === node ? [] : outer.namedChildren.filter((c) => c.type === 'decorator').map((d) => d.text.slice(1).trim()),
+  };
+}
+
+/** Top-level statements, looking inside module-level if/try/with blocks (not the main guard). */
+function topLevelDefinitions(root: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  const visit = (block: SyntaxNode, depth: number) => {
+    for (const stmt of block.namedChildren) {
+      if (stmt.type === 'class_definition' || stmt.type === 'function_definition') out.push(stmt);
+      else if (stmt.type === 'decorated_definition') {
+        const def = stmt.childForFieldName('definition');
+        if (def) out.push(def);
+      } else if (depth < 3 && ['if_statement', 'try_statement', 'with_statement'].includes(stmt.type) && !isMainGuard(stmt)) {
+        for (const c of stmt.namedChildren) {
+          if (c.type === 'block') visit(c, depth + 1);
+          else for (const cc of c.namedChildren) if (cc.type === 'block') visit(cc, depth + 1);
+        }
+      }
+    }
+  };
+  visit(root, 0);
+  return out;
+}
+
+export function buildModuleModel(source: string, tree: Tree): ModuleModel {
+  const root = tree.rootNode;
+  const classes: PyClass[] = [];
+  const functions = new Map<string, PyFunction>();
+  for (const def of topLevelDefinitions(root)) {
+    if (def.type === 'class_definition') classes.push(classModel(def));
+    else {
+      const f = functionModel(def);
+      functions.set(f.name, f);
+    }
+  }
+  // Classes defined after the guard are still module-level; classes inside the guard are not agents.
+  const mainGuard = root.namedChildren.find(isMainGuard) ?? null;
+  const imports = new Map<string, ImportedName>();
+  const aliases = new Map<string, string[]>();
+  const visitImports = (block: SyntaxNode, depth: number) => {
+    for (const stmt of block.namedChildren) {
+      if (stmt.type === 'import_statement') {
+        for (const n of stmt.namedChildren) {
+          if (n.type === 'dotted_name') imports.set(n.text.split('.')[0]!, { module: n.text, name: null, node: stmt });
+          else if (n.type === 'aliased_import') {
+            const mod = n.childForFieldName('name')!.text;
+            imports.set(n.childForFieldName('alias')!.text, { module: mod, name: null, node: stmt });
+          }
+        }
+      } else if (stmt.type === 'import_from_statement') {
+        const mod = stmt.childForFieldName('module_name')?.text ?? '';
+        for (const n of stmt.childrenForFieldName('name')) {
+          if (n.type === 'dotted_name') imports.set(n.text, { module: mod, name: n.text, node: stmt });
+          else if (n.type === 'aliased_import') {
+            imports.set(n.childForFieldName('alias')!.text, {
+              module: mod,
+              name: n.childForFieldName('name')!.text,
+              node: stmt,
+            });
+          }
+        }
+      } else if (stmt.type === 'expression_statement') {
+        const a = stmt.namedChild(0);
+        if (a?.type === 'assignment') {
+          const left = a.childForFieldName('left');
+          const right = a.childForFieldName('right');
+          if (left?.type === 'identifier' && right) {
+            const names = aliasTargets(right);
+            if (names) aliases.set(left.text, names);
+          }
+        }
+      } else if (depth < 3 && ['if_statement', 'try_statement'].includes(stmt.type) && !isMainGuard(stmt)) {
+        for (const c of stmt.namedChildren) {
+          if (c.type === 'block') visitImports(c, depth + 1);
+          else for (const cc of c.namedChildren) if (cc.type === 'block') visitImports(cc, depth + 1);
+        }
+      }
+    }
+  };
+  visitImports(root, 0);
+  return { source, tree, root, classes, functions, mainGuard, imports, aliases };
+}
+
+/** `A`, `mod.A`, `A if c else B` → the class names an alias may stand for. */
+function aliasTargets(expr: SyntaxNode): string[] | null {
+  if (expr.type === 'identifier') return [expr.text];
+  if (expr.type === 'attribute') return [expr.childForFieldName('attribute')!.text];
+  if (expr.type === 'conditional_expression') {
+    const parts = expr.namedChildren;
+    const a = aliasTargets(parts[0]!);
+    const b = aliasTargets(parts[2]!);
+    if (a && b) return [...a, ...b];
+  }
+  return null;
+}
+
+/** The simple name of a base expression: `BaseAgent`, `core.BaseAgent` → `BaseAgent`. */
+export function baseName(base: SyntaxNode): string | null {
+  if (base.type === 'identifier') return base.text;
+  if (base.type === 'attribute') return base.childForFieldName('attribute')!.text;
+  if (base.type === 'call' || base.type === 'subscript') return null;
+  const s = stringValue(base);
+  return s ?? null;
+}

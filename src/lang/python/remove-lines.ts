@@ -1,0 +1,123 @@
+// Turning "delete these statements/definitions" into line-exact deletions: whole lines
+// only, comment lines attached directly above go with a removed paragraph, the blank
+// line that separated it goes too, and a block left empty gets `pass`.
+import type { SyntaxNode } from './parser.js';
+import type { EditBuffer } from './edit-buffer.js';
+import { isBlankLine, lineEnd, lineStart, onlyWhitespaceBefore, type Layout } from './text.js';
+import { statements } from './syntax.js';
+
+interface Span {
+  start: number;
+  end: number;
+  nodes: SyntaxNode[];
+}
+
+/** Nodes that cannot be removed as whole lines (e.g. `a(); b()` on one line) are returned. */
+export function removeNodes(
+  source: string,
+  nodes: SyntaxNode[],
+  buffer: EditBuffer,
+  layout: Layout,
+  label: string,
+): SyntaxNode[] {
+  const refused: SyntaxNode[] = [];
+  const spans: Span[] = [];
+  for (const n of nodes) {
+    const tail = source.slice(n.endIndex, lineEnd(source, n.endIndex)).trim();
+    if (!onlyWhitespaceBefore(source, n.startIndex) || (tail !== '' && !tail.startsWith('#'))) {
+      refused.push(n);
+      continue;
+    }
+    spans.push({ start: lineStart(source, n.startIndex), end: lineEnd(source, n.endIndex), nodes: [n] });
+  }
+  spans.sort((a, b) => a.start - b.start);
+  // Merge spans separated only by blank or comment lines inside the same block.
+  const merged: Span[] = [];
+  for (const s of spans) {
+    const last = merged[merged.length - 1];
+    if (last && (s.start <= last.end || onlyBlankOrComments(source, last.end, s.start))) {
+      last.end = Math.max(last.end, s.end);
+      last.nodes.push(...s.nodes);
+    } else merged.push({ ...s });
+  }
+  // Blocks emptied by the removal get `pass` instead.
+  const emptied = new Set<number>();
+  for (const span of merged) {
+    const block = span.nodes[0]!.parent;
+    if (!block || block.type !== 'block') continue;
+    const all = statements(block);
+    const gone = all.every((st) => merged.some((m) => m.start <= st.startIndex && st.endIndex <= m.end));
+    if (gone && !emptied.has(block.id) && !buffer.hasInsertIn(lineStart(source, block.startIndex), block.endIndex)) {
+      emptied.add(block.id);
+      const first = all[0]!;
+      const indent = source.slice(lineStart(source, first.startIndex), first.startIndex);
+      buffer.insert(lineStart(source, first.startIndex), `${indent}pass${layout.eol}`, `${label}:pass`);
+    }
+  }
+  const inserts = buffer.insertPositions();
+  // Extensions over comments and blank lines stop at an insertion point.
+  const crossesInsert = (from: number, to: number) => inserts.some((p) => from < p && p < to);
+  for (const span of merged) {
+    let { start, end } = span;
+    // Comment lines directly above (no blank line between) describe what is removed.
+    const firstNode = span.nodes[0]!;
+    const nextIsGap = end >= source.length || isBlankLine(source, end) || dedentsAt(source, end, firstNode);
+    if (nextIsGap || isDefinition(firstNode)) {
+      let s = start;
+      while (s > 0) {
+        const prev = lineStart(source, s - 1);
+        const text = source.slice(prev, s).trim();
+        if (text.startsWith('#') && sameIndent(source, prev, firstNode.startIndex) && !crossesInsert(prev, span.end)) s = prev;
+        else break;
+      }
+      start = s;
+    }
+    // Blank lines: drop the ones before (or after, at the start of a block) so one gap remains.
+    const prevLineStart = start > 0 ? lineStart(source, start - 1) : 0;
+    const atBlockStart = start === 0 || /:\s*(#.*)?$/.test(source.slice(prevLineStart, start).trimEnd());
+    if (atBlockStart) {
+      while (end < source.length && isBlankLine(source, end) && !isLastLine(source, end) && !crossesInsert(start, lineEnd(source, end))) {
+        end = lineEnd(source, end);
+      }
+    } else if (end >= source.length || isBlankLine(source, end) || dedentsAt(source, end, firstNode)) {
+      while (start > 0) {
+        const prev = lineStart(source, start - 1);
+        if (isBlankLine(source, prev) && !crossesInsert(prev, end)) start = prev;
+        else break;
+      }
+    }
+    buffer.delete(start, end, label);
+  }
+  return refused;
+}
+
+function isDefinition(n: SyntaxNode): boolean {
+  return ['function_definition', 'class_definition', 'decorated_definition'].includes(n.type);
+}
+
+function isLastLine(source: string, pos: number): boolean {
+  return lineEnd(source, pos) >= source.length;
+}
+
+function sameIndent(source: string, lineStartPos: number, nodeStart: number): boolean {
+  const a = /^[ \t]*/.exec(source.slice(lineStartPos))![0];
+  const b = source.slice(lineStart(source, nodeStart), nodeStart);
+  return a === b;
+}
+
+/** The line at pos is indented less than the node (the block ends there). */
+function dedentsAt(source: string, pos: number, node: SyntaxNode): boolean {
+  let p = pos;
+  while (p < source.length && isBlankLine(source, p)) p = lineEnd(source, p);
+  if (p >= source.length) return true;
+  const ind = /^[ \t]*/.exec(source.slice(p))![0].length;
+  return ind < node.startPosition.column;
+}
+
+function onlyBlankOrComments(source: string, from: number, to: number): boolean {
+  if (from > to) return false;
+  const text = source.slice(from, to);
+  if (text.split('\n').some((l) => l.trim() !== '' && !l.trim().startsWith('#'))) return false;
+  // Do not bridge a blank line: paragraphs stay separate so their gaps are handled per span.
+  return !text.split('\n').slice(0, -1).some((l) => l.trim() === '');
+}

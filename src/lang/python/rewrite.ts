@@ -1,0 +1,151 @@
+// One Python agent through the profile's transforms: propose removals, resolve them
+// safely, make the structural edits, emit line-exact deletions, then check that the
+// result parses and refers to nothing that was removed.
+import type { RewriteOutcome } from '../../core/types.js';
+import { MigrateError, oneLine } from '../../core/errors.js';
+import type { Profile } from '../../profile/profile.js';
+import { buildAgentModel } from '../../analysis/agent-model.js';
+import type { BaseModel } from '../../analysis/base-model.js';
+import { ReferenceIndex } from '../../analysis/references.js';
+import { RemovalPlan } from '../../analysis/removal-plan.js';
+import { EditBuffer, OverlappingEditError } from './edit-buffer.js';
+import { buildModuleModel } from './module-model.js';
+import { firstSyntaxError, parsePython, parseStrict } from './parser.js';
+import { removeNodes } from './remove-lines.js';
+import { detectLayout } from './text.js';
+import type { PythonTransform, PythonTransformContext } from './transform-context.js';
+import { PYTHON_TRANSFORMS } from '../../../transforms/python/index.js';
+
+export interface PythonRewriteInput {
+  /** Path used in messages (relative to the root). */
+  file: string;
+  source: string;
+  className: string;
+  profile: Profile;
+  base: BaseModel;
+  /** Other classes of the file that are not the agent (helpers, records, sidecars the scan recognised as agents elsewhere). */
+  otherClasses?: Set<string>;
+  transforms?: PythonTransform[];
+}
+
+export function rewritePython(input: PythonRewriteInput): RewriteOutcome {
+  const empty = { removed: [], kept_for_review: [], warnings: [] };
+  const py = input.profile.python;
+  if (!py) return { status: 'skipped', ...empty, error: `${input.file}: profile ${input.profile.name} has no python section` };
+  let tree;
+  try {
+    tree = parseStrict(input.source, input.file);
+  } catch (err) {
+    return { status: 'failed', ...empty, error: oneLine(err) };
+  }
+  const module = buildModuleModel(input.source, tree);
+  const cls = module.classes.find((c) => c.name === input.className);
+  if (!cls) return { status: 'failed', ...empty, error: `${input.file}: class ${input.className} not found` };
+  const agent = buildAgentModel(cls);
+  const ctx: PythonTransformContext = {
+    file: input.file,
+    source: input.source,
+    layout: detectLayout(input.source),
+    module,
+    agent,
+    profile: input.profile,
+    py,
+    base: input.base,
+    baseOwned: new Set([...input.base.attributes.keys(), ...input.base.methods]),
+    refs: new ReferenceIndex(tree.rootNode),
+    plan: new RemovalPlan(),
+    resolved: null,
+    edits: new EditBuffer(input.source),
+    deletions: [],
+    passThrough: new Map(),
+    removed: [],
+    kept: [],
+    warnings: [],
+    otherClasses: input.otherClasses ?? new Set(),
+  };
+  const transforms = (input.transforms ?? PYTHON_TRANSFORMS).filter((t) => enabled(t, py.remove));
+  try {
+    for (const t of transforms.filter((t) => t.phase === 'propose')) t.run(ctx);
+    ctx.resolved = ctx.plan.resolve({
+      agent,
+      moduleClasses: module.classes,
+      moduleFunctions: module.functions,
+      refs: ctx.refs,
+      baseOwned: ctx.baseOwned,
+    });
+    for (const t of transforms.filter((t) => t.phase === 'edit')) t.run(ctx);
+    const nodes = [...ctx.resolved.nodes, ...ctx.deletions.map((d) => d.node)];
+    const refused = removeNodes(input.source, nodes, ctx.edits, ctx.layout, 'remove');
+    if (refused.length) {
+      const n = refused[0]!;
+      throw new MigrateError(
+        `cannot remove "${n.text.split('\n')[0]!.slice(0, 40)}" as whole lines (it shares a line with other code); migrate this agent by hand`,
+        input.file,
+        n.startPosition.row + 1,
+      );
+    }
+  } catch (err) {
+    if (err instanceof OverlappingEditError) {
+      return { status: 'failed', ...empty, error: `${input.file}: internal edit conflict (${err.message}); nothing written` };
+    }
+    return { status: 'failed', ...empty, error: oneLine(err) };
+  }
+  const output = ctx.edits.apply();
+  const check = parsePython(output);
+  const bad = firstSyntaxError(check);
+  if (bad) {
+    return {
+      status: 'failed',
+      ...empty,
+      error: `${input.file}: the rewrite would not parse (line ${bad.startPosition.row + 1} of the output); nothing written`,
+    };
+  }
+  const removed = [
+    ...ctx.resolved.members.keys(),
+    ...ctx.resolved.statements.map((s) => s.symbol),
+    ...ctx.deletions.filter((d) => d.symbol !== 'super().__init__').map((d) => (d.symbol.startsWith('import ') ? d.symbol : `self.${d.symbol} (set by the base)`)),
+  ];
+  const dangling = danglingReference(output, ctx);
+  if (dangling) return { status: 'failed', ...empty, error: `${input.file}: ${dangling}; nothing written` };
+  const kept = [...ctx.resolved.kept, ...ctx.kept].sort((a, b) => a.line - b.line || a.symbol.localeCompare(b.symbol));
+  return {
+    status: output === input.source ? 'unchanged' : 'changed',
+    output,
+    removed: [...new Set(removed)],
+    kept_for_review: dedupe(kept),
+    warnings: ctx.warnings,
+  };
+}
+
+function enabled(t: PythonTransform, remove: string[]): boolean {
+  const concern: Record<string, string> = {
+    'remove-health': 'health',
+    'remove-signal-handlers': 'signal',
+    'remove-main-loop': 'main_loop',
+    'remove-teardown': 'sockets',
+    'remove-owned-sockets': 'sockets',
+  };
+  const c = concern[t.name];
+  return !c || remove.includes(c);
+}
+
+/** Safety net: nothing removed (and not provided by the base) may be referenced in the output. */
+function danglingReference(output: string, ctx: PythonTransformContext): string | null {
+  const refs = new ReferenceIndex(parsePython(output).rootNode);
+  for (const [name, p] of ctx.resolved!.members) {
+    if ((p.kind === 'method' || p.kind === 'attribute') && ctx.baseOwned.has(name)) continue;
+    const uses = refs.of(name).filter((r) => (p.kind === 'method' || p.kind === 'attribute' ? r.kind === 'attribute' : r.kind === 'identifier'));
+    if (uses.length) return `removed ${name} is still referenced at output line ${uses[0]!.line}`;
+  }
+  return null;
+}
+
+function dedupe<T extends { symbol: string; line: number; reason: string }>(items: T[]): T[] {
+  const seen = new Set<string>();
+  return items.filter((k) => {
+    const key = `${k.symbol}|${k.line}|${k.reason}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

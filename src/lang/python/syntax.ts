@@ -1,0 +1,101 @@
+// Small helpers over tree-sitter-python nodes, shared by analysis and transforms.
+import type { SyntaxNode } from './parser.js';
+
+/** Visit node and its descendants depth-first; return false from fn to skip a subtree. */
+export function walk(node: SyntaxNode, fn: (n: SyntaxNode) => boolean | void): void {
+  const stack: SyntaxNode[] = [node];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (fn(n) === false) continue;
+    for (let i = n.childCount - 1; i >= 0; i--) stack.push(n.child(i)!);
+  }
+}
+
+export function descendants(node: SyntaxNode, type: string | string[]): SyntaxNode[] {
+  const types = Array.isArray(type) ? type : [type];
+  const out: SyntaxNode[] = [];
+  walk(node, (n) => {
+    if (types.includes(n.type)) out.push(n);
+  });
+  return out;
+}
+
+/** `self.x` → "x" (only when the object is the plain name `self`). */
+export function selfAttribute(node: SyntaxNode, selfName = 'self'): string | null {
+  if (node.type !== 'attribute') return null;
+  const obj = node.childForFieldName('object');
+  const attr = node.childForFieldName('attribute');
+  if (obj?.type === 'identifier' && obj.text === selfName && attr) return attr.text;
+  return null;
+}
+
+/** The literal content of a plain string node (no interpolation), else null. */
+export function stringValue(node: SyntaxNode): string | null {
+  if (node.type !== 'string') return null;
+  if (node.namedChildren.some((c) => c.type === 'interpolation')) return null;
+  const content = node.namedChildren.filter((c) => c.type === 'string_content');
+  return content.map((c) => c.text).join('');
+}
+
+/** Dotted text of a call's function (`self.x.y`, `threading.Thread`), else null. */
+export function callee(call: SyntaxNode): string | null {
+  if (call.type !== 'call') return null;
+  const fn = call.childForFieldName('function');
+  if (!fn) return null;
+  if (fn.type === 'identifier' || fn.type === 'attribute') return fn.text.replace(/\s+/g, '');
+  return null;
+}
+
+export function keywordArgument(call: SyntaxNode, name: string): SyntaxNode | null {
+  const args = call.childForFieldName('arguments');
+  if (!args) return null;
+  for (const a of args.namedChildren) {
+    if (a.type === 'keyword_argument' && a.childForFieldName('name')?.text === name) {
+      return a.childForFieldName('value');
+    }
+  }
+  return null;
+}
+
+/** `if __name__ == "__main__":` in either operand order and quote style. */
+export function isMainGuard(node: SyntaxNode): boolean {
+  if (node.type !== 'if_statement') return false;
+  const cond = node.childForFieldName('condition');
+  if (!cond || cond.type !== 'comparison_operator') return false;
+  const parts = cond.namedChildren;
+  if (parts.length !== 2 || !cond.text.includes('==')) return false;
+  const [a, b] = parts;
+  const isName = (n: SyntaxNode) => n.type === 'identifier' && n.text === '__name__';
+  const isMain = (n: SyntaxNode) => stringValue(n) === '__main__';
+  return (isName(a!) && isMain(b!)) || (isName(b!) && isMain(a!));
+}
+
+/** Statements of a block (comments excluded). */
+export function statements(block: SyntaxNode | null): SyntaxNode[] {
+  if (!block) return [];
+  return block.namedChildren.filter((c) => c.type !== 'comment');
+}
+
+export function isDocstring(stmt: SyntaxNode): boolean {
+  return stmt.type === 'expression_statement' && stmt.namedChildCount === 1 && stmt.namedChild(0)!.type === 'string';
+}
+
+/** Does the subtree mention the identifier `name` anywhere (as a bare identifier)? */
+export function mentions(node: SyntaxNode, name: string): boolean {
+  let found = false;
+  walk(node, (n) => {
+    if (found) return false;
+    if (n.type === 'identifier' && n.text === name) found = true;
+  });
+  return found;
+}
+
+/** Unwrap `expression_statement` → its single child. */
+export function expressionOf(stmt: SyntaxNode): SyntaxNode | null {
+  if (stmt.type !== 'expression_statement') return null;
+  return stmt.namedChildCount === 1 ? stmt.namedChild(0) : null;
+}
+
+export function lineOf(node: SyntaxNode): number {
+  return node.startPosition.row + 1;
+}

@@ -1,0 +1,58 @@
+// What every Python transform receives: the parsed module, the agent class, the base
+// model, the shared removal plan and edit buffer, and the report it adds to.
+// Transforms never print and never touch the file system.
+import type { KeptForReview } from '../../core/types.js';
+import type { Profile, PythonProfile } from '../../profile/profile.js';
+import type { AgentModel } from '../../analysis/agent-model.js';
+import type { BaseModel } from '../../analysis/base-model.js';
+import type { ReferenceIndex } from '../../analysis/references.js';
+import type { RemovalPlan, ResolvedPlan } from '../../analysis/removal-plan.js';
+import type { SyntaxNode } from './parser.js';
+import type { EditBuffer } from './edit-buffer.js';
+import type { ModuleModel } from './module-model.js';
+import type { Layout } from './text.js';
+
+export interface PythonTransformContext {
+  /** File path for messages (relative to the root). */
+  file: string;
+  source: string;
+  layout: Layout;
+  module: ModuleModel;
+  agent: AgentModel;
+  profile: Profile;
+  py: PythonProfile;
+  base: BaseModel;
+  /** Attributes and methods the base provides. */
+  baseOwned: Set<string>;
+  refs: ReferenceIndex;
+  plan: RemovalPlan;
+  /** Set once the removal plan is resolved (before the edit phase). */
+  resolved: ResolvedPlan | null;
+  edits: EditBuffer;
+  /** Extra statements to delete, queued by edit-phase transforms (emitted with the plan's). */
+  deletions: Array<{ node: SyntaxNode; symbol: string }>;
+  /** keyword → expression text passed to the base's __init__ (filled by super-init). */
+  passThrough: Map<string, string>;
+  removed: string[];
+  kept: KeptForReview[];
+  warnings: string[];
+  /** Names of module-level classes the scan classified as other agents/helpers (never the agent). */
+  otherClasses: Set<string>;
+}
+
+export interface PythonTransform {
+  name: string;
+  /** propose: add to the removal plan; edit: make edits once the plan is resolved. */
+  phase: 'propose' | 'edit';
+  run(ctx: PythonTransformContext): void;
+}
+
+/** True when the node lies inside something being deleted. */
+export function isRemoved(ctx: PythonTransformContext, node: SyntaxNode): boolean {
+  if (ctx.resolved?.ranges.contains(node.startIndex, node.endIndex)) return true;
+  return ctx.deletions.some((d) => d.node.startIndex <= node.startIndex && node.endIndex <= d.node.endIndex);
+}
+
+export function keep(ctx: PythonTransformContext, symbol: string, line: number, reason: string): void {
+  if (!ctx.kept.some((k) => k.symbol === symbol && k.reason === reason)) ctx.kept.push({ symbol, line, reason });
+}

@@ -1,0 +1,69 @@
+// Concern: the base's import, added once, where imports belong: after the shebang,
+// encoding line, module docstring and `from __future__` imports, and after any
+// sys.path set-up that the project's own imports rely on.
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { PythonTransform } from '../../src/lang/python/transform-context.js';
+import { callee, isDocstring } from '../../src/lang/python/syntax.js';
+import { lineEnd } from '../../src/lang/python/text.js';
+
+export const addImport: PythonTransform = {
+  name: 'add-import',
+  phase: 'edit',
+  run(ctx) {
+    const target = ctx.profile.base_class;
+    const existing = ctx.module.imports.get(target);
+    if (existing && existing.module === ctx.py.module) return;
+    if (ctx.module.aliases.has(target)) return;
+    const stmts = ctx.module.root.namedChildren;
+    let anchor: SyntaxNode | null = null;
+    for (const s of stmts) {
+      if (s.type === 'comment') continue;
+      if (isDocstring(s) && s === stmts.find((x) => x.type !== 'comment')) {
+        anchor = s;
+        continue;
+      }
+      if (isImport(s) || isImportBlock(s)) anchor = s;
+      else if (isPathSetup(s)) continue;
+      else break;
+    }
+    const eol = ctx.layout.eol;
+    const line = `${ctx.py.import}${eol}`;
+    if (anchor) {
+      ctx.edits.insert(lineEnd(ctx.source, anchor.endIndex), line, 'add-import');
+      return;
+    }
+    // No imports: after leading comment lines (shebang, encoding, licence header).
+    let at = 0;
+    for (const s of stmts) {
+      if (s.type !== 'comment' || s.startIndex !== at) break;
+      at = lineEnd(ctx.source, s.endIndex);
+    }
+    ctx.edits.insert(at, line + (at === 0 ? '' : ''), 'add-import');
+  },
+};
+
+function isImport(s: SyntaxNode): boolean {
+  return s.type === 'import_statement' || s.type === 'import_from_statement' || s.type === 'future_import_statement';
+}
+
+/** `try: import x / except ImportError: ...` and `if TYPE_CHECKING: import ...` blocks. */
+function isImportBlock(s: SyntaxNode): boolean {
+  if (s.type !== 'try_statement' && s.type !== 'if_statement') return false;
+  const body = s.childForFieldName('body') ?? s.childForFieldName('consequence');
+  const inner = body?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+  return inner.length > 0 && inner.every(isImport);
+}
+
+/** sys.path edits, os.chdir and similar set-up that later project imports depend on. */
+function isPathSetup(s: SyntaxNode): boolean {
+  if (s.type !== 'expression_statement') return false;
+  const e = s.namedChild(0);
+  if (e?.type === 'call') return /^sys\.path\.(insert|append|extend)$|^os\.chdir$|^site\.addsitedir$/.test(callee(e) ?? '');
+  if (e?.type === 'assignment') {
+    const left = e.childForFieldName('left')?.text ?? '';
+    const right = e.childForFieldName('right')?.text ?? '';
+    // PROJECT_ROOT = os.path.abspath(...) feeding a sys.path edit
+    return /^[A-Z_][A-Z0-9_]*$/.test(left) && /os\.path|Path\(|__file__/.test(right);
+  }
+  return false;
+}

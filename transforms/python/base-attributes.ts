@@ -1,0 +1,57 @@
+// Concern: attributes the base owns that the agent assigns too. In __init__ (now after
+// super().__init__) an assignment that only repeats what the base set is removed; one
+// that overrides it is kept and reported, saying when the type differs.
+import type { PythonTransform } from '../../src/lang/python/transform-context.js';
+import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
+import { valueType } from '../../src/analysis/value-type.js';
+
+export const baseAttributes: PythonTransform = {
+  name: 'base-attributes',
+  phase: 'edit',
+  run(ctx) {
+    const seen = new Set<string>();
+    for (const a of ctx.agent.assignments) {
+      if (!ctx.base.attributes.has(a.attr) || isRemoved(ctx, a.stmt)) continue;
+      if (ctx.resolved?.members.has(a.attr)) continue;
+      const baseType = ctx.base.attributes.get(a.attr) ?? null;
+      const mine = valueType(a.value);
+      const typeDiffers = baseType !== null && mine !== null && mine !== 'None' && mine !== baseType && !(baseType === 'int' && mine === 'int()');
+      if (a.method === '__init__') {
+        const passed = ctx.passThrough.get(a.attr);
+        const baseValue = ctx.base.initValues.get(a.attr);
+        const redundant =
+          a.value !== null &&
+          a.stmt.type === 'expression_statement' &&
+          a.stmt.namedChild(0)?.type === 'assignment' &&
+          ((passed !== undefined && norm(passed) === norm(a.value.text)) ||
+            (baseValue !== undefined && norm(baseValue) === norm(a.value.text) && isConstantLike(a.value.text)));
+        if (redundant) {
+          ctx.deletions.push({ node: a.stmt, symbol: a.attr });
+          continue;
+        }
+        if (seen.has(a.attr)) continue;
+        seen.add(a.attr);
+        keep(
+          ctx,
+          a.attr,
+          a.line,
+          typeDiffers
+            ? `self.${a.attr} is owned by the base (${baseType}) but assigned a ${mine} here; type differs, so base code using it may break`
+            : `self.${a.attr} is owned by the base and re-assigned after super().__init__(), overriding the base's value`,
+        );
+      } else if (typeDiffers && !seen.has(a.attr)) {
+        seen.add(a.attr);
+        keep(ctx, a.attr, a.line, `self.${a.attr} is owned by the base (${baseType}) but assigned a ${mine} in ${a.method}(); type differs`);
+      }
+    }
+  },
+};
+
+function norm(s: string): string {
+  return s.replace(/\s+/g, '').replace(/'/g, '"');
+}
+
+/** Values whose repetition is truly redundant: literals and time.time(), not calls with effects. */
+function isConstantLike(text: string): boolean {
+  return /^(True|False|None|-?\d+(\.\d+)?|['"][^'"]*['"]|time\.time\(\)|\{\}|\[\])$/.test(text.trim());
+}

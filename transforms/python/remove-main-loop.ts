@@ -1,0 +1,48 @@
+// Concern: the main loop the base runs. A `run()` that only keeps the process alive
+// (sleeps while `running`, polls health) goes; one that holds business — request
+// dispatch, business threads, hourly jobs — stays as an override of the base's run().
+import type { PythonTransform } from '../../src/lang/python/transform-context.js';
+import { isInfraBlock, isInfraStatement } from '../../src/analysis/infra.js';
+import { statements } from '../../src/lang/python/syntax.js';
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+
+export const removeMainLoop: PythonTransform = {
+  name: 'remove-main-loop',
+  phase: 'propose',
+  run(ctx) {
+    const name = ctx.py.main_loop_method ?? 'run';
+    const fn = ctx.agent.methods.get(name);
+    if (!fn) return;
+    const extraParams = fn.params.filter((p) => p.name !== 'self' && p.kind !== 'separator');
+    ctx.plan.proposeMember({
+      name,
+      kind: 'method',
+      finding: 'loop',
+      reason: `main loop (the base's ${name}() runs it)`,
+      condition: (scope) => {
+        if (fn.isAsync) return `${name}() is async; kept`;
+        if (extraParams.some((p) => p.kind === 'plain')) return `${name}() takes parameters; kept`;
+        if (isInfraBlock(fn.body, scope)) return null;
+        const first = firstBusiness(fn.body, scope);
+        return `${name}() holds business logic${first ? ` (line ${first.startPosition.row + 1}: ${first.text.split('\n')[0]!.trim().slice(0, 50)})` : ''}; kept as an override of the base's ${name}()`;
+      },
+    });
+  },
+};
+
+function firstBusiness(block: SyntaxNode, scope: Parameters<typeof isInfraStatement>[1]): SyntaxNode | null {
+  for (const s of statements(block)) {
+    if (isInfraStatement(s, scope)) continue;
+    if (['while_statement', 'try_statement', 'if_statement', 'for_statement', 'with_statement'].includes(s.type)) {
+      for (const c of s.namedChildren) {
+        const b = c.type === 'block' ? c : c.namedChildren.find((x) => x.type === 'block');
+        if (b) {
+          const inner = firstBusiness(b, scope);
+          if (inner) return inner;
+        }
+      }
+    }
+    return s;
+  }
+  return null;
+}

@@ -1,0 +1,36 @@
+// Concern: the ZMQ context and sockets the base owns. When the base creates `context`
+// or `socket` itself (same kind), the agent's own set-up and teardown of them goes and
+// its business uses fall through to the base's; a different kind is a clash, reported.
+import type { PythonTransform } from '../../src/lang/python/transform-context.js';
+import { keep } from '../../src/lang/python/transform-context.js';
+import { valueType } from '../../src/analysis/value-type.js';
+
+const OWNED_TRANSPORT = ['context', 'socket', 'poller'];
+
+export const removeOwnedSockets: PythonTransform = {
+  name: 'remove-owned-sockets',
+  phase: 'propose',
+  run(ctx) {
+    for (const attr of OWNED_TRANSPORT) {
+      if (!ctx.base.attributes.has(attr)) continue;
+      const assigns = ctx.agent.assignments.filter((a) => a.attr === attr);
+      if (assigns.length === 0) continue;
+      const baseType = ctx.base.attributes.get(attr) ?? null;
+      const mismatch = assigns.find((a) => {
+        const t = valueType(a.value);
+        return baseType !== null && t !== null && t !== baseType && t !== 'None';
+      });
+      if (mismatch) {
+        keep(ctx, attr, mismatch.line,
+          `the base owns self.${attr} (${baseType}) but this agent assigns a ${valueType(mismatch.value)}; kept, clashes with the base`);
+        continue;
+      }
+      ctx.plan.proposeMember({
+        name: attr,
+        kind: 'attribute',
+        finding: 'socket',
+        reason: `the base creates and closes self.${attr}`,
+      });
+    }
+  },
+};

@@ -1,0 +1,271 @@
+// Concern: the base's constructor call. `super().__init__(name=..., port=..., ...)` becomes
+// the first statement of __init__ that touches self (locals computed before it stay
+// before it); the port and health port the legacy constructor used are passed through
+// so the base binds what the agent bound; a wrong existing call is fixed, not doubled;
+// a class without __init__ gets one.
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { PyFunction } from '../../src/lang/python/module-model.js';
+import { baseName } from '../../src/lang/python/module-model.js';
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { isDocstring, mentions, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
+import { blocksOf } from '../../src/analysis/infra.js';
+
+const label = 'super-init';
+
+export const superInit: PythonTransform = {
+  name: label,
+  phase: 'edit',
+  run(ctx) {
+    const cls = ctx.agent.cls;
+    const init = cls.methods.get('__init__');
+    if (!init) {
+      createInit(ctx);
+      return;
+    }
+    const selfName = init.params[0]?.name ?? 'self';
+    const existing = findSuperCall(ctx, init);
+    const body = statements(init.body).filter((s) => !isDocstring(s));
+    const firstSelf = body.find((s) => s !== existing?.stmt && mentionsOutside(s, selfName, existing?.stmt));
+    const targetIsFine =
+      existing?.target === 'base' &&
+      existing.call.childForFieldName('arguments')!.namedChildren.some(
+        (a) => a.type === 'keyword_argument' && a.childForFieldName('name')!.text === ctx.py.super_call.name_keyword,
+      );
+    if (existing && targetIsFine) {
+      for (const a of existing.call.childForFieldName('arguments')!.namedChildren) {
+        if (a.type === 'keyword_argument') ctx.passThrough.set(a.childForFieldName('name')!.text, a.childForFieldName('value')!.text);
+      }
+      if (!firstSelf || firstSelf.startIndex > existing.stmt.startIndex || contains(existing.stmt, firstSelf)) return;
+    }
+    const locals = localsBefore(body, firstSelf);
+    const call = buildCall(ctx, init, locals);
+    if (existing) {
+      if (!targetIsFine) {
+        const old = existing.call.text.replace(/\s+/g, ' ');
+        ctx.warnings.push(`${cls.name}.__init__: replaced ${old.length > 80 ? `${old.slice(0, 77)}...` : old} with ${call}`);
+      }
+      const inPlace = !firstSelf || existing.stmt.startIndex < firstSelf.startIndex;
+      if (inPlace && existing.stmt.parent?.id === init.body.id) {
+        ctx.edits.replace(existing.stmt.startIndex, existing.stmt.endIndex, call, label);
+        return;
+      }
+      ctx.deletions.push({ node: existing.stmt, symbol: 'super().__init__' });
+    }
+    insertCall(ctx, init, firstSelf, body, call);
+  },
+};
+
+interface SuperCall {
+  stmt: SyntaxNode;
+  call: SyntaxNode;
+  target: 'base' | 'other';
+}
+
+/** `super().__init__(...)`, `super(X, self).__init__(...)` or `Base.__init__(self, ...)` in __init__. */
+function findSuperCall(ctx: PythonTransformContext, init: PyFunction): SuperCall | null {
+  let found: SuperCall | null = null;
+  const bases = ctx.agent.cls.bases.map(baseName);
+  const visit = (block: SyntaxNode) => {
+    for (const s of statements(block)) {
+      if (found) return;
+      const e = s.type === 'expression_statement' ? s.namedChild(0) : null;
+      if (e?.type === 'call') {
+        const fn = e.childForFieldName('function');
+        if (fn?.type === 'attribute' && fn.childForFieldName('attribute')!.text === '__init__') {
+          const obj = fn.childForFieldName('object')!;
+          const isSuper = obj.type === 'call' && obj.childForFieldName('function')?.text === 'super';
+          const explicit = obj.type === 'identifier' && bases.includes(obj.text);
+          if (isSuper || explicit) {
+            // super() reaches the first base: it is the target only when the class already lists it first.
+            const target = (isSuper && bases[0] === ctx.profile.base_class) || (explicit && obj.text === ctx.profile.base_class) ? 'base' : 'other';
+            found = { stmt: s, call: e, target };
+            return;
+          }
+        }
+      }
+      for (const b of blocksOf(s)) visit(b);
+    }
+  };
+  visit(init.body);
+  return found;
+}
+
+/** Does the statement mention `name` anywhere except inside `skip`? */
+function mentionsOutside(stmt: SyntaxNode, name: string, skip: SyntaxNode | undefined): boolean {
+  let found = false;
+  walk(stmt, (n) => {
+    if (found || (skip && n.id === skip.id)) return false;
+    if (n.type === 'identifier' && n.text === name) found = true;
+  });
+  return found;
+}
+
+function contains(outer: SyntaxNode, inner: SyntaxNode): boolean {
+  return outer.startIndex <= inner.startIndex && inner.endIndex <= outer.endIndex;
+}
+
+/** Local names assigned by statements before the first one that touches self. */
+function localsBefore(body: SyntaxNode[], firstSelf: SyntaxNode | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const s of body) {
+    if (s === firstSelf) break;
+    walk(s, (n) => {
+      if (n.type === 'assignment') {
+        const left = n.childForFieldName('left');
+        if (left?.type === 'identifier') out.add(left.text);
+        if (left?.type === 'pattern_list') for (const c of left.namedChildren) if (c.type === 'identifier') out.add(c.text);
+      }
+    });
+  }
+  return out;
+}
+
+function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<string>): string {
+  const sc = ctx.py.super_call;
+  const params = new Map(init.params.map((p) => [p.name, p]));
+  const args: string[] = [];
+  const nameParam = params.get(sc.name_keyword);
+  const nameValue = nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : JSON.stringify(ctx.agent.cls.name);
+  args.push(`${sc.name_keyword}=${nameValue}`);
+  ctx.passThrough.set(sc.name_keyword, nameValue);
+  const known = moduleNames(ctx);
+  for (const [keyword, legacyNames] of Object.entries(sc.pass_through ?? {})) {
+    const value = passThroughValue(ctx, init, legacyNames, params, locals, known);
+    if (value) {
+      args.push(`${keyword}=${value}`);
+      ctx.passThrough.set(keyword, value);
+    }
+  }
+  const kwargs = init.params.find((p) => p.kind === 'kwargs');
+  if (kwargs) args.push(`**${kwargs.name}`);
+  else if (sc.forward_kwargs) {
+    const name = mentions(init.body, 'kwargs') ? 'base_kwargs' : 'kwargs';
+    const last = [...init.params].reverse().find((p) => p.kind !== 'separator' || p.node.text !== '/') ?? null;
+    const at = last ? last.node.endIndex : init.parameters.startIndex + 1;
+    ctx.edits.insert(at, last ? `, **${name}` : `**${name}`, label);
+    args.push(`**${name}`);
+  }
+  return `super().__init__(${args.join(', ')})`;
+}
+
+/**
+ * The value the legacy constructor bound for a port: `self.port = <expr>` when the
+ * expression can be evaluated before super() (no self, only params, earlier locals,
+ * module names), else the parameter itself.
+ */
+function passThroughValue(
+  ctx: PythonTransformContext,
+  init: PyFunction,
+  legacyNames: string[],
+  params: Map<string, { name: string; kind: string }>,
+  locals: Set<string>,
+  known: Set<string>,
+): string | null {
+  for (const name of legacyNames) {
+    const assign = ctx.agent.assignments.find((a) => a.method === '__init__' && a.attr === name && a.value);
+    // Only params, locals computed before the call, and module names may appear in it.
+    if (assign?.value && !assign.value.text.includes('\n') && evaluableEarly(assign.value, params, locals, known)) {
+      return assign.value.text;
+    }
+  }
+  for (const name of legacyNames) {
+    const p = params.get(name);
+    if (p && (p.kind === 'plain' || p.kind === 'default')) return name;
+  }
+  return null;
+}
+
+const BUILTINS = new Set(['int', 'str', 'float', 'bool', 'os', 'None', 'True', 'False', 'dict', 'len', 'min', 'max']);
+
+function evaluableEarly(
+  expr: SyntaxNode,
+  params: Map<string, unknown>,
+  locals: Set<string>,
+  known: Set<string>,
+): boolean {
+  let ok = true;
+  walk(expr, (n) => {
+    if (!ok) return false;
+    if (n.type === 'lambda' || n.type === 'await' || n.type === 'yield') ok = false;
+    if (selfAttribute(n) !== null) ok = false;
+    if (n.type === 'identifier') {
+      const p = n.parent;
+      const isAttrName = p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id;
+      const isKw = p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id;
+      if (!isAttrName && !isKw && !params.has(n.text) && !locals.has(n.text) && !known.has(n.text) && !BUILTINS.has(n.text)) ok = false;
+      if (n.text === 'self') ok = false;
+    }
+    if (n.type === 'call') {
+      const fn = n.childForFieldName('function')!.text;
+      if (!/^(int|str|float|os\.environ\.get|os\.getenv|\w+\.get|\w+\[['"][\w-]+['"]\]\.get)$/.test(fn)) ok = false;
+    }
+  });
+  return ok;
+}
+
+function moduleNames(ctx: PythonTransformContext): Set<string> {
+  const out = new Set<string>(ctx.module.imports.keys());
+  for (const s of ctx.module.root.namedChildren) {
+    const e = s.type === 'expression_statement' ? s.namedChild(0) : null;
+    if (e?.type === 'assignment') {
+      const left = e.childForFieldName('left');
+      if (left?.type === 'identifier') out.add(left.text);
+    }
+  }
+  for (const c of ctx.module.classes) out.add(c.name);
+  for (const f of ctx.module.functions.keys()) out.add(f);
+  return out;
+}
+
+function insertCall(ctx: PythonTransformContext, init: PyFunction, firstSelf: SyntaxNode | undefined, body: SyntaxNode[], call: string) {
+  const src = ctx.source;
+  if (firstSelf) {
+    let at = lineStart(src, firstSelf.startIndex);
+    const indent = src.slice(at, firstSelf.startIndex);
+    // Keep comments that describe the first statement attached to it: go above them.
+    while (at > 0) {
+      const prev = lineStart(src, at - 1);
+      const line = src.slice(prev, at);
+      if (line.trim().startsWith('#') && line.startsWith(indent) && !/^[ \t]/.test(line.slice(indent.length))) at = prev;
+      else break;
+    }
+    ctx.edits.insert(at, `${indent}${call}${ctx.layout.eol}`, label);
+    return;
+  }
+  const last = body[body.length - 1] ?? statements(init.body)[statements(init.body).length - 1];
+  if (!last) return;
+  const indent = src.slice(lineStart(src, last.startIndex), last.startIndex);
+  if (last.type === 'pass_statement' && body.length === 1) {
+    ctx.edits.replace(last.startIndex, last.endIndex, call, label);
+    return;
+  }
+  ctx.edits.insert(lineEnd(src, last.endIndex), `${indent}${call}${ctx.layout.eol}`, label);
+}
+
+function createInit(ctx: PythonTransformContext) {
+  const cls = ctx.agent.cls;
+  const src = ctx.source;
+  const members = statements(cls.body);
+  const firstMethod = members.find((s) => s.type === 'function_definition' || s.type === 'decorated_definition');
+  const anchor = firstMethod ?? null;
+  const sc = ctx.py.super_call;
+  const kw = sc.forward_kwargs ? ', **kwargs' : '';
+  const call = `super().__init__(${sc.name_keyword}=${JSON.stringify(cls.name)}${sc.forward_kwargs ? ', **kwargs' : ''})`;
+  ctx.passThrough.set(sc.name_keyword, JSON.stringify(cls.name));
+  const block = `def __init__(self${kw}):\n    ${call}\n`;
+  if (anchor) {
+    const at = lineStart(src, anchor.startIndex);
+    const indent = src.slice(at, anchor.startIndex);
+    ctx.edits.insert(at, renderBlock(block, indent, ctx.layout) + ctx.layout.eol, label);
+    return;
+  }
+  const last = members[members.length - 1];
+  if (!last) return;
+  const indent = src.slice(lineStart(src, last.startIndex), last.startIndex);
+  if (last.type === 'pass_statement' && members.length === 1) {
+    ctx.edits.replace(lineStart(src, last.startIndex), lineEnd(src, last.endIndex), renderBlock(block, indent, ctx.layout), label);
+    return;
+  }
+  ctx.edits.insert(lineEnd(src, last.endIndex), ctx.layout.eol + renderBlock(block, indent, ctx.layout), label);
+}
