@@ -1,0 +1,405 @@
+// Reference BaseAgent for TypeScript agents (Node standard library only).
+//
+// The TypeScript twin of templates/runtime/python/common/core/base_agent.py, so that
+// agents migrated by `migrate` behave the same in both languages:
+//   * GET /health (JSON) and GET /metrics (Prometheus text) over HTTP on the health port;
+//   * registration with the registry named by REGISTRY_URL (HTTP POST <url>/register, or
+//     for redis:// URLs a hash agent:<name> plus membership of the set `agents`), retried
+//     with back-off, never crashing the agent;
+//   * metrics pushed Pushgateway-style (PUT <METRICS_URL>/metrics/job/<name>), every sample
+//     labelled agent="<name>", promptly after start and then every few seconds;
+//   * a main loop: run() calls the overridable runOnce() every intervalMs until stopped;
+//   * SIGTERM / SIGINT -> stop() (servers and timers closed) and exit code 0.
+//
+// Environment: AGENT_NAME, AGENT_PORT, HEALTH_CHECK_PORT, REGISTRY_URL, METRICS_URL; optional
+// AGENT_HOST (bind address, default 127.0.0.1) and METRICS_PUSH_INTERVAL (seconds, default 5).
+// The environment wins over constructor values: migrated agents pass their legacy literal
+// ports through, and the deployment (or the validator) must be able to choose ports and name.
+//
+// Internal state uses ES private fields (#x) so that no legacy member of a subclass can
+// clash with it; the public surface is name, host, port, healthCheckPort, startTime, registered,
+// run(), stop(), reportMetric() and the hooks runOnce(), onStart(), onStop(), healthStatus().
+import http from 'node:http';
+import net from 'node:net';
+
+export interface BaseAgentOptions {
+  name: string;
+  port?: number;
+  healthCheckPort?: number;
+  /** Milliseconds between two runOnce() calls of the main loop (default 1000). */
+  intervalMs?: number;
+  [key: string]: unknown;
+}
+
+type Labels = Record<string, string>;
+
+// Seconds a stopping process may take after SIGTERM before the base forces exit 0.
+const STOP_GRACE_MS = 3000;
+
+function envPort(name: string): number | undefined {
+  const value = process.env[name];
+  if (value === undefined || value.trim() === '') return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`environment variable ${name} must be a port number, not ${JSON.stringify(value)}`);
+  }
+  return port;
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+}
+
+export class BaseAgent {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly healthCheckPort: number;
+  readonly startTime = Date.now();
+  registered = false;
+
+  #intervalMs: number;
+  #registryUrl = process.env.REGISTRY_URL || undefined;
+  #metricsUrl = process.env.METRICS_URL || undefined;
+  #metrics = new Map<string, { name: string; labels: Labels; value: number }>();
+  #stop = new AbortController();
+  #stopping: Promise<void> | null = null;
+  #server: http.Server | null = null;
+  #signalHandler = (signal: NodeJS.Signals) => this.#onSignal(signal);
+
+  constructor(options: BaseAgentOptions) {
+    this.name = process.env.AGENT_NAME || options.name || new.target.name;
+    this.host = process.env.AGENT_HOST || '127.0.0.1';
+    // 0 means "any free port" (chosen when the server binds).
+    this.port = envPort('AGENT_PORT') ?? options.port ?? 0;
+    this.healthCheckPort = envPort('HEALTH_CHECK_PORT') ?? options.healthCheckPort ?? (this.port ? this.port + 1 : 0);
+    this.#intervalMs = options.intervalMs ?? 1000;
+  }
+
+  // ------------------------------------------------------------------ logging
+  #log(level: 'INFO' | 'WARNING' | 'ERROR', message: string): void {
+    process.stderr.write(`${new Date().toISOString()} ${level} ${this.name}: ${message}\n`);
+  }
+
+  // ------------------------------------------------------------------- health
+  /** The /health payload; override to add fields (keep `status`). */
+  protected healthStatus(): Record<string, unknown> {
+    return {
+      status: 'ok',
+      agent: this.name,
+      uptime: (Date.now() - this.startTime) / 1000,
+      port: this.port,
+      health_check_port: this.healthCheckPort,
+      pid: process.pid,
+      registered: this.registered,
+    };
+  }
+
+  async #startHealthServer(): Promise<void> {
+    const server = http.createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0]!.replace(/\/+$/, '') || '/';
+      const send = (code: number, type: string, body: string) => {
+        res.writeHead(code, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+        res.end(body);
+      };
+      try {
+        if (req.method === 'GET' && path === '/health') {
+          const status = this.healthStatus();
+          const healthy = ['ok', 'healthy'].includes(String(status.status ?? '').toLowerCase());
+          send(healthy ? 200 : 503, 'application/json', JSON.stringify(status));
+        } else if (req.method === 'GET' && path === '/metrics') {
+          send(200, 'text/plain; version=0.0.4; charset=utf-8', this.#metricsText(1));
+        } else {
+          send(404, 'application/json', '{"error":"not found"}');
+        }
+      } catch (err) {
+        // A broken healthStatus() override must not kill the server.
+        send(500, 'application/json', JSON.stringify({ status: 'error', error: String(err) }));
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.healthCheckPort, this.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#server = server;
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : this.healthCheckPort;
+    this.#log('INFO', `health check on http://${this.host}:${port}/health`);
+  }
+
+  // ----------------------------------------------------------------- registry
+  #registration(): Record<string, unknown> {
+    return { name: this.name, host: this.host, port: this.port, health_check_port: this.healthCheckPort, pid: process.pid };
+  }
+
+  #registryDisplay(): string {
+    // Never log a password that may be part of the URL.
+    try {
+      const u = new URL(this.#registryUrl ?? '');
+      return `${u.protocol}//${u.host}${u.pathname}`;
+    } catch {
+      return '(invalid REGISTRY_URL)';
+    }
+  }
+
+  async #registerOnce(): Promise<void> {
+    const url = this.#registryUrl!;
+    if (/^rediss?:\/\//.test(url)) {
+      const record = this.#registration();
+      const fields = Object.entries(record).flatMap(([k, v]) => [k, String(v)]);
+      await this.#redis(url, [['HSET', `agent:${this.name}`, ...fields, 'registered_at', String(Date.now() / 1000)], ['SADD', 'agents', this.name]]);
+    } else {
+      await this.#http('POST', `${url.replace(/\/+$/, '')}/register`, JSON.stringify(this.#registration()), 'application/json', 2000);
+    }
+  }
+
+  async #registrationLoop(): Promise<void> {
+    if (!this.#registryUrl) {
+      this.#log('INFO', 'no REGISTRY_URL set; not registering');
+      return;
+    }
+    let delay = 200;
+    while (!this.#stop.signal.aborted) {
+      try {
+        await this.#registerOnce();
+        this.registered = true;
+        this.#log('INFO', `registered with ${this.#registryDisplay()}`);
+        return;
+      } catch (err) {
+        this.#log('WARNING', `registration with ${this.#registryDisplay()} failed (${(err as Error).message}); retrying in ${delay} ms`);
+      }
+      await sleep(delay, this.#stop.signal);
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+
+  async #deregister(): Promise<void> {
+    if (!this.#registryUrl || !this.registered) return;
+    try {
+      if (/^rediss?:\/\//.test(this.#registryUrl)) {
+        await this.#redis(this.#registryUrl, [['DEL', `agent:${this.name}`], ['SREM', 'agents', this.name]]);
+      } else {
+        await this.#http('POST', `${this.#registryUrl.replace(/\/+$/, '')}/deregister`, JSON.stringify({ name: this.name }), 'application/json', 1000);
+      }
+      this.registered = false;
+    } catch (err) {
+      this.#log('WARNING', `deregistration failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Send commands to Redis over RESP on a raw socket; reject on an error reply. */
+  #redis(url: string, commands: string[][]): Promise<void> {
+    const u = new URL(url);
+    if (u.protocol === 'rediss:') return Promise.reject(new Error('rediss:// (TLS) registries are not supported by the reference base'));
+    const prelude: string[][] = [];
+    if (u.password) prelude.push(u.username ? ['AUTH', decodeURIComponent(u.username), decodeURIComponent(u.password)] : ['AUTH', decodeURIComponent(u.password)]);
+    const db = u.pathname.replace(/^\/+|\/+$/g, '');
+    if (db && db !== '0') prelude.push(['SELECT', db]);
+    const all = [...prelude, ...commands];
+    const payload = all
+      .map((cmd) => `*${cmd.length}\r\n${cmd.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`)
+      .join('');
+    return new Promise((resolve, reject) => {
+      const sock = net.connect({ host: u.hostname || '127.0.0.1', port: Number(u.port || 6379) });
+      sock.setTimeout(2000, () => sock.destroy(new Error('redis timed out')));
+      let buffered = '';
+      let replies = 0;
+      sock.on('connect', () => sock.write(payload));
+      sock.on('data', (chunk) => {
+        buffered += chunk.toString('utf8');
+        // Count complete replies; every command here answers with one line (+, -, :) or a bulk string.
+        let nl: number;
+        while ((nl = buffered.indexOf('\r\n')) >= 0) {
+          const line = buffered.slice(0, nl);
+          if (line.startsWith('-')) {
+            sock.destroy();
+            return reject(new Error(`redis: ${line.slice(1)}`));
+          }
+          if (line.startsWith('$')) {
+            const size = Number(line.slice(1));
+            const need = nl + 2 + (size >= 0 ? size + 2 : 0);
+            if (buffered.length < need) break;
+            buffered = buffered.slice(need);
+          } else {
+            buffered = buffered.slice(nl + 2);
+          }
+          if (++replies === all.length) {
+            sock.end();
+            return resolve();
+          }
+        }
+      });
+      sock.on('error', reject);
+      sock.on('close', () => reject(new Error('redis closed the connection')));
+    });
+  }
+
+  // ------------------------------------------------------------------ metrics
+  /** Record a sample; names ending in _total are counters (added), others gauges (set). */
+  reportMetric(name: string, value: number, labels: Labels = {}): void {
+    const key = `${name}{${Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(',')}}`;
+    const old = this.#metrics.get(key);
+    const next = name.endsWith('_total') ? (old?.value ?? 0) + value : value;
+    this.#metrics.set(key, { name, labels, value: next });
+  }
+
+  #metricsText(up: number): string {
+    const agent = `agent="${escapeLabel(this.name)}"`;
+    const lines = [
+      '# TYPE agent_up gauge',
+      `agent_up{${agent}} ${up}`,
+      '# TYPE agent_uptime_seconds gauge',
+      `agent_uptime_seconds{${agent}} ${((Date.now() - this.startTime) / 1000).toFixed(3)}`,
+    ];
+    const typed = new Set<string>();
+    for (const [, m] of [...this.#metrics.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (!typed.has(m.name)) {
+        typed.add(m.name);
+        lines.push(`# TYPE ${m.name} ${m.name.endsWith('_total') ? 'counter' : 'gauge'}`);
+      }
+      const labels = [agent, ...Object.entries(m.labels).filter(([k]) => k !== 'agent').map(([k, v]) => `${k}="${escapeLabel(v)}"`)];
+      lines.push(`${m.name}{${labels.join(',')}} ${m.value}`);
+    }
+    return `${lines.join('\n')}\n`;
+  }
+
+  async #pushMetrics(up: number): Promise<void> {
+    if (!this.#metricsUrl) return;
+    const url = `${this.#metricsUrl.replace(/\/+$/, '')}/metrics/job/${encodeURIComponent(this.name)}`;
+    await this.#http('PUT', url, this.#metricsText(up), 'text/plain; version=0.0.4', 2000);
+  }
+
+  async #metricsLoop(): Promise<void> {
+    if (!this.#metricsUrl) return;
+    const seconds = Number(process.env.METRICS_PUSH_INTERVAL ?? '5');
+    const interval = Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 5000;
+    let failures = 0;
+    while (!this.#stop.signal.aborted) {
+      try {
+        await this.#pushMetrics(1);
+        failures = 0;
+      } catch (err) {
+        failures += 1;
+        if (failures === 1 || failures === 10 || failures % 100 === 0) {
+          this.#log('WARNING', `metrics push to ${this.#metricsUrl} failed: ${(err as Error).message}`);
+        }
+      }
+      // Retry quickly until the first push lands, then settle to the interval.
+      await sleep(failures === 0 ? interval : Math.min(interval, 500 * failures), this.#stop.signal);
+    }
+  }
+
+  #http(method: string, url: string, body: string, contentType: string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(url, { method, headers: { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body) }, timeout: timeoutMs }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          const code = res.statusCode ?? 0;
+          if (code >= 200 && code < 300) resolve();
+          else reject(new Error(`HTTP ${code} from ${url}`));
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+  /** One iteration of the main loop; subclasses put their periodic work here. */
+  protected runOnce(): void | Promise<void> {}
+
+  /** Called by run() once the health server is up, before the first runOnce(). */
+  protected onStart(): void | Promise<void> {}
+
+  /** Called by stop() after the loop ended, before the servers close. */
+  protected onStop(): void | Promise<void> {}
+
+  /** Serve health, register, push metrics, and call runOnce() every intervalMs until stopped. */
+  async run(): Promise<void> {
+    process.on('SIGTERM', this.#signalHandler);
+    process.on('SIGINT', this.#signalHandler);
+    try {
+      await this.#startHealthServer();
+    } catch (err) {
+      this.#log('ERROR', `cannot serve health on ${this.host}:${this.healthCheckPort}: ${(err as Error).message}`);
+      process.exitCode = 1;
+      await this.stop();
+      return;
+    }
+    void this.#registrationLoop();
+    void this.#metricsLoop();
+    this.#log('INFO', `${this.name} running (port ${this.port}, health port ${this.healthCheckPort})`);
+    try {
+      await this.onStart();
+    } catch (err) {
+      this.#log('ERROR', `onStart failed: ${(err as Error).stack ?? err}`);
+    }
+    while (!this.#stop.signal.aborted) {
+      try {
+        await this.runOnce();
+      } catch (err) {
+        this.#log('ERROR', `runOnce failed: ${(err as Error).stack ?? err}`);
+      }
+      await sleep(this.#intervalMs, this.#stop.signal);
+    }
+    await this.stop();
+  }
+
+  /** Stop the loop, the servers and the timers; idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#doStop();
+    return this.#stopping;
+  }
+
+  async #doStop(): Promise<void> {
+    this.#stop.abort();
+    try {
+      await this.onStop();
+    } catch (err) {
+      this.#log('WARNING', `onStop failed: ${(err as Error).message}`);
+    }
+    const server = this.#server;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    await this.#deregister();
+    if (this.#metricsUrl) {
+      try {
+        await this.#pushMetrics(0);
+      } catch (err) {
+        this.#log('WARNING', `final metrics push failed: ${(err as Error).message}`);
+      }
+    }
+    process.off('SIGTERM', this.#signalHandler);
+    process.off('SIGINT', this.#signalHandler);
+    this.#log('INFO', `${this.name} stopped`);
+  }
+
+  #onSignal(signal: NodeJS.Signals): void {
+    this.#log('INFO', `received ${signal}; stopping`);
+    // If a subclass keeps the event loop alive (its own sockets or timers), still exit 0.
+    setTimeout(() => process.exit(0), STOP_GRACE_MS).unref();
+    this.stop().then(
+      () => process.exit(0),
+      () => process.exit(0),
+    );
+  }
+}
