@@ -1,0 +1,504 @@
+// Git for the record-keeping: one commit per agent that touches only that
+// agent's files, found later from its trailers alone, and reverted with
+// `git revert` so later agents' commits are never in the way.
+import { existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { MigrateError, UsageError } from '../core/errors.js';
+import { TOOL_VERSION } from '../core/version.js';
+import {
+  assertAgentName,
+  parseRecord,
+  recordPath,
+  revertRecordPath,
+  serializeRevertRecord,
+  toRelative,
+  writeFileAtomic,
+  type MigrationRecord,
+  type RevertRecord,
+} from './migration-log.js';
+import { shardBranch } from '../pipeline/shard.js';
+
+export const TRAILER_AGENT = 'Migrate-Agent';
+export const TRAILER_PROFILE = 'Migrate-Profile';
+export const TRAILER_TOOL = 'Migrate-Tool';
+export const TRAILER_REVERT = 'Migrate-Revert';
+
+const FALLBACK_IDENTITY = ['user.name=migrate', 'user.email=migrate@localhost'];
+
+function git(root: string, config: string[] = []): SimpleGit {
+  return simpleGit({ baseDir: root, config });
+}
+
+/** A git instance that can commit: the repository's identity when it has one, ours otherwise. */
+async function committer(root: string): Promise<SimpleGit> {
+  const g = git(root);
+  const [name, email] = await Promise.all([g.getConfig('user.name'), g.getConfig('user.email')]);
+  return name.value && email.value ? g : git(root, FALLBACK_IDENTITY);
+}
+
+function short(sha: string): string {
+  return sha.slice(0, 12);
+}
+
+function listSome(files: string[], max = 3): string {
+  const shown = files.slice(0, max).join(', ');
+  return files.length > max ? `${shown} and ${files.length - max} more` : shown;
+}
+
+interface RepoInfo {
+  /** Path of root inside the work tree ('' or 'sub/dir/'), as `git rev-parse --show-prefix` gives it. */
+  prefix: string;
+}
+
+async function repoInfo(root: string): Promise<RepoInfo> {
+  if (!existsSync(root)) throw new UsageError(`${root}: no such directory`);
+  let inside = '';
+  try {
+    inside = (await git(root).raw(['rev-parse', '--is-inside-work-tree'])).trim();
+  } catch {
+    inside = '';
+  }
+  if (inside !== 'true') {
+    throw new UsageError(`${root} is not inside a git work tree; migrate commits each agent, so run it in a git repository`);
+  }
+  const prefix = (await git(root).raw(['rev-parse', '--show-prefix'])).trim();
+  return { prefix };
+}
+
+/** Path of root inside its work tree ('' at the top), as in `git rev-parse --show-prefix`. */
+export async function showPrefix(root: string): Promise<string> {
+  return (await repoInfo(root)).prefix;
+}
+
+/** Fail when git is in the middle of a merge, revert, cherry-pick or rebase. */
+async function assertNoOperation(root: string): Promise<void> {
+  const g = git(root);
+  for (const marker of ['MERGE_HEAD', 'REVERT_HEAD', 'CHERRY_PICK_HEAD', 'rebase-merge', 'rebase-apply']) {
+    const p = (await g.raw(['rev-parse', '--git-path', marker])).trim();
+    if (existsSync(path.resolve(root, p))) {
+      throw new UsageError(`a git ${marker.replace(/_HEAD$|-.*$/, '').toLowerCase()} is in progress in ${root}; finish or abort it first`);
+    }
+  }
+}
+
+export interface StatusEntry {
+  /** Index state (X of porcelain v1). */
+  x: string;
+  /** Work-tree state (Y of porcelain v1). */
+  y: string;
+  /** Path relative to the top of the work tree. */
+  path: string;
+}
+
+async function statusEntries(root: string): Promise<StatusEntry[]> {
+  const out = await git(root).raw(['status', '--porcelain=v1', '-z', '--untracked-files=all']);
+  const fields = out.split('\0');
+  const entries: StatusEntry[] = [];
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i];
+    if (f.length < 4) continue;
+    const x = f[0];
+    const y = f[1];
+    entries.push({ x, y, path: f.slice(3) });
+    if (x === 'R' || x === 'C') i++; // the rename's source path follows as its own field
+  }
+  return entries;
+}
+
+const isStaged = (e: StatusEntry) => e.x !== ' ' && e.x !== '?' && e.x !== '!';
+const isUntracked = (e: StatusEntry) => e.x === '?';
+const isModified = (e: StatusEntry) => !isUntracked(e) && e.y !== ' ';
+
+/**
+ * Refuse to start a run on a tree where committing would mix in someone else's
+ * work: staged changes, changes to the files the run writes, modified tracked
+ * files, or (without allowDirty) untracked files. Throws a one-line UsageError.
+ */
+export async function checkTree(root: string, filesToWrite: string[], opts: { allowDirty?: boolean } = {}): Promise<void> {
+  const { prefix } = await repoInfo(root);
+  await assertNoOperation(root);
+  const entries = await statusEntries(root);
+  const staged = entries.filter(isStaged);
+  if (staged.length) {
+    throw new UsageError(
+      `refusing to start: staged changes in the index (${listSome(staged.map((e) => e.path))}); commit or unstage them first`,
+    );
+  }
+  const writes = new Set(filesToWrite.map((f) => prefix + toRelative(root, f)));
+  const clash = entries.filter((e) => writes.has(e.path) && (isUntracked(e) || isModified(e)));
+  if (clash.length) {
+    const what = clash.map((e) => `${e.path} (${isUntracked(e) ? 'untracked' : 'modified'})`);
+    throw new UsageError(
+      `refusing to start: ${listSome(what)} would be written by this run but already ${clash.length > 1 ? 'have' : 'has'} uncommitted content; commit or remove ${clash.length > 1 ? 'them' : 'it'} first`,
+    );
+  }
+  const modified = entries.filter(isModified);
+  if (modified.length) {
+    throw new UsageError(
+      `refusing to start: uncommitted changes to tracked files (${listSome(modified.map((e) => e.path))}); commit or stash them first (--allow-dirty allows only untracked files)`,
+    );
+  }
+  const untracked = entries.filter(isUntracked);
+  if (untracked.length && !opts.allowDirty) {
+    throw new UsageError(
+      `refusing to start: untracked files (${listSome(untracked.map((e) => e.path))}); commit, remove or ignore them, or pass --allow-dirty`,
+    );
+  }
+}
+
+function oneLineField(name: string, value: string): void {
+  if (!value || /[\r\n]/.test(value)) throw new UsageError(`${name} must be a non-empty single line, not ${JSON.stringify(value)}`);
+}
+
+function normalizeFiles(root: string, files: string[]): string[] {
+  if (!files.length) throw new UsageError('nothing to commit: no files given');
+  return [...new Set(files.map((f) => toRelative(root, f)))];
+}
+
+/** Files a commit touched, relative to the top of the work tree. */
+export async function commitFiles(root: string, sha: string): Promise<string[]> {
+  const out = await git(root).raw(['diff-tree', '--no-commit-id', '--name-only', '-r', '--root', '-z', sha]);
+  return out.split('\0').filter(Boolean);
+}
+
+/**
+ * Commit exactly these files (the agent's `_v2` file and its record) as the
+ * agent's migration commit; anything else staged or modified stays out.
+ * Returns the new commit's sha.
+ */
+export async function commitAgent(
+  root: string,
+  c: { agent: string; profile: string; baseClass: string; files: string[]; body?: string },
+): Promise<string> {
+  assertAgentName(c.agent);
+  oneLineField('profile', c.profile);
+  oneLineField('base class', c.baseClass);
+  const files = normalizeFiles(root, c.files);
+  const { prefix } = await repoInfo(root);
+  for (const f of files) {
+    if (!existsSync(path.join(root, f))) throw new MigrateError(`cannot commit ${c.agent}: file does not exist`, f);
+  }
+  const body = (c.body ?? `Adds ${files.join(', ')}.`).trim();
+  const message = [
+    `migrate(${c.agent}): move onto ${c.baseClass}`,
+    '',
+    body,
+    '',
+    `${TRAILER_AGENT}: ${c.agent}`,
+    `${TRAILER_PROFILE}: ${c.profile}`,
+    `${TRAILER_TOOL}: migrate ${TOOL_VERSION}`,
+  ].join('\n');
+  const g = await committer(root);
+  // `git add` first so new files are known to git; `commit --only -- paths`
+  // then commits just these paths whatever else is in the index.
+  await g.raw(['add', '--', ...files]);
+  try {
+    await g.raw(['commit', '--only', '--cleanup=strip', '-m', message, '--', ...files]);
+  } catch (err) {
+    await unstage(root, files);
+    throw new MigrateError(`cannot commit ${c.agent}: ${firstLine(err)}`);
+  }
+  const sha = (await g.revparse(['HEAD'])).trim();
+  const touched = await commitFiles(root, sha);
+  const expected = new Set(files.map((f) => prefix + f));
+  const extra = touched.filter((f) => !expected.has(f));
+  if (extra.length) {
+    // Cannot happen with `commit --only`; checked because the promise is "only its files".
+    throw new MigrateError(`commit ${short(sha)} of ${c.agent} unexpectedly touched ${listSome(extra)}`);
+  }
+  return sha;
+}
+
+async function unstage(root: string, files: string[]): Promise<void> {
+  const g = git(root);
+  const hasHead = await headSha(root);
+  try {
+    if (hasHead) await g.raw(['restore', '--staged', '--', ...files]);
+    else await g.raw(['rm', '--cached', '-q', '--ignore-unmatch', '--', ...files]);
+  } catch {
+    // best effort: the commit error is the one worth reporting
+  }
+}
+
+function firstLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return (
+    msg
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l && !l.startsWith('hint:')) ?? msg
+  );
+}
+
+async function headSha(root: string): Promise<string | null> {
+  try {
+    return (await git(root).raw(['rev-parse', '--verify', '-q', 'HEAD^{commit}'])).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+// ---- history --------------------------------------------------------------
+
+export interface MigrationCommit {
+  sha: string;
+  date: string;
+  profile: string | null;
+  /** False once a later commit reverted it (and nothing re-applied it). */
+  active: boolean;
+}
+
+export interface RevertCommit {
+  sha: string;
+  date: string;
+  /** The migration commit this one undid. */
+  reverted: string;
+}
+
+export interface AgentHistory {
+  agent: string;
+  /** Oldest first. */
+  migrations: MigrationCommit[];
+  /** Oldest first. */
+  reverts: RevertCommit[];
+  /** The newest migration commit that has not been reverted. */
+  active: MigrationCommit | null;
+  /** committed when a migration is active; reverted when every migration was undone. */
+  state: 'committed' | 'reverted';
+  /** The newest commit of either kind (what status shows). */
+  last: { sha: string; date: string };
+}
+
+export type MigrationHistory = Map<string, AgentHistory>;
+
+const SEP_RECORD = '\x1e';
+const SEP_FIELD = '\x1f';
+const SEP_VALUE = '\x1d';
+
+/**
+ * Every agent's migration and revert commits reachable from HEAD, read from
+ * commit trailers alone (plain `git revert`s of a migration commit count too).
+ */
+export async function readHistory(root: string): Promise<MigrationHistory> {
+  await repoInfo(root);
+  const history: MigrationHistory = new Map();
+  if (!(await headSha(root))) return history;
+  const trailer = (key: string) => `%(trailers:key=${key},valueonly,separator=%x1d)`;
+  const format = ['%x1e%H', '%cI', trailer(TRAILER_AGENT), trailer(TRAILER_REVERT), trailer(TRAILER_PROFILE), '%B'].join('%x1f');
+  const out = await git(root).raw([
+    'log',
+    '--topo-order',
+    '--reverse',
+    '--fixed-strings',
+    `--grep=${TRAILER_AGENT}: `,
+    '--grep=This reverts commit ',
+    `--format=${format}`,
+    'HEAD',
+  ]);
+  // Each commit's effect: which migration it concerns and whether it leaves it applied.
+  const effect = new Map<string, { agent: string; migration: string; on: boolean }>();
+  const byMigration = new Map<string, MigrationCommit>();
+  const values = (s: string) =>
+    s
+      .split(SEP_VALUE)
+      .map((v) => v.trim())
+      .filter(Boolean);
+  for (const chunk of out.split(SEP_RECORD)) {
+    if (!chunk.trim()) continue;
+    const [sha, date, agentField, revertField, profileField, body = ''] = chunk.split(SEP_FIELD);
+    const agent = values(agentField)[0];
+    const revertTarget = values(revertField)[0] ?? /This reverts commit ([0-9a-f]{40})/.exec(body)?.[1];
+    if (revertTarget) {
+      const target = resolveTarget(effect, revertTarget);
+      if (!target) continue; // a revert of something that was not a migration
+      const e = { agent: target.agent, migration: target.migration, on: !target.on };
+      effect.set(sha, e);
+      const m = byMigration.get(e.migration)!;
+      m.active = e.on;
+      const h = history.get(e.agent)!;
+      if (!e.on) h.reverts.push({ sha, date, reverted: e.migration });
+      h.last = { sha, date };
+    } else if (agent) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(agent)) continue;
+      const m: MigrationCommit = { sha, date, profile: values(profileField)[0] ?? null, active: true };
+      effect.set(sha, { agent, migration: sha, on: true });
+      byMigration.set(sha, m);
+      let h = history.get(agent);
+      if (!h) {
+        h = { agent, migrations: [], reverts: [], active: null, state: 'committed', last: { sha, date } };
+        history.set(agent, h);
+      }
+      h.migrations.push(m);
+      h.last = { sha, date };
+    }
+  }
+  for (const h of history.values()) {
+    h.active = [...h.migrations].reverse().find((m) => m.active) ?? null;
+    h.state = h.active ? 'committed' : 'reverted';
+  }
+  return history;
+}
+
+function resolveTarget(effect: Map<string, { agent: string; migration: string; on: boolean }>, target: string) {
+  return effect.get(target) ?? [...effect.entries()].find(([sha]) => sha.startsWith(target))?.[1];
+}
+
+/** The newest migration commit of the agent that has not been reverted, from history alone. */
+export async function findMigrationCommit(root: string, agent: string): Promise<{ sha: string; date: string } | null> {
+  assertAgentName(agent);
+  const active = (await readHistory(root)).get(agent)?.active;
+  return active ? { sha: active.sha, date: active.date } : null;
+}
+
+/** The agent's record as the given commit holds it (null when that commit has none). */
+export async function recordAtCommit(root: string, sha: string, agent: string): Promise<MigrationRecord | null> {
+  const rel = recordPath(agent);
+  let text: string;
+  try {
+    text = await git(root).raw(['show', `${sha}:./${rel}`]);
+  } catch {
+    return null;
+  }
+  return parseRecord(text, `${short(sha)}:${rel}`);
+}
+
+// ---- revert ---------------------------------------------------------------
+
+/**
+ * Undo the agent's newest migration commit with `git revert` (removing its
+ * `_v2` file and record) plus a new revert record, as one commit. On a conflict
+ * the revert is aborted and the repository is left exactly as it was.
+ */
+export async function revertAgent(
+  root: string,
+  agent: string,
+  opts: { now?: Date } = {},
+): Promise<{ revertSha: string; migrationSha: string }> {
+  assertAgentName(agent);
+  const { prefix } = await repoInfo(root);
+  await assertNoOperation(root);
+  const entries = await statusEntries(root);
+  const dirty = entries.filter((e) => isStaged(e) || isModified(e));
+  if (dirty.length) {
+    throw new UsageError(
+      `refusing to revert ${agent}: uncommitted changes (${listSome(dirty.map((e) => e.path))}); commit or stash them first`,
+    );
+  }
+  const h = (await readHistory(root)).get(agent);
+  if (!h) {
+    throw new UsageError(`${agent} was never migrated: no commit with the trailer "${TRAILER_AGENT}: ${agent}" in the history of HEAD`);
+  }
+  if (!h.active) {
+    const r = h.reverts[h.reverts.length - 1];
+    throw new UsageError(`${agent} is already reverted (by ${short(r.sha)} on ${r.date}); nothing to revert`);
+  }
+  const migrationSha = h.active.sha;
+  const files = await commitFiles(root, migrationSha);
+  const record = await recordAtCommit(root, migrationSha, agent).catch(() => null);
+
+  const g = await committer(root);
+  const headBefore = await headSha(root);
+  const statusBefore = await git(root).raw(['status', '--porcelain=v1', '-z', '--untracked-files=all']);
+  const fromTop = (f: string) => (prefix && f.startsWith(prefix) ? f.slice(prefix.length) : f);
+
+  try {
+    await g.raw(['revert', '--no-commit', migrationSha]);
+  } catch (err) {
+    let conflicted: string[] = [];
+    try {
+      conflicted = (await git(root).raw(['diff', '--name-only', '--diff-filter=U', '-z'])).split('\0').filter(Boolean);
+    } catch {
+      // reported below without the list
+    }
+    await abortRevert(root, files);
+    await assertUnchanged(root, headBefore, statusBefore);
+    const why = conflicted.length
+      ? `${listSome(conflicted.map(fromTop))} changed after ${short(migrationSha)} and conflicted`
+      : firstLine(err);
+    throw new MigrateError(`cannot revert ${agent}: ${why}; the revert was aborted and the repository is unchanged`);
+  }
+
+  const at = opts.now ?? new Date();
+  let rel = revertRecordPath(agent, at);
+  for (let n = 2; existsSync(path.join(root, rel)); n++) rel = rel.replace(/(-\d+)?\.json$/, `-${n}.json`);
+  const revertRecord: RevertRecord = {
+    record_version: 1,
+    agent,
+    reverted_commit: migrationSha,
+    reverted_at: at.toISOString(),
+    tool_version: TOOL_VERSION,
+    files: files.map(fromTop),
+    ...(record ? { source: record.source, output: record.output } : {}),
+  };
+  const message = [
+    `migrate(${agent}): revert migration ${short(migrationSha)}`,
+    '',
+    `This reverts commit ${migrationSha}.`,
+    `Removes ${listSome(files.map(fromTop), 10)}; the revert is recorded in ${rel}.`,
+    '',
+    `${TRAILER_AGENT}: ${agent}`,
+    `${TRAILER_REVERT}: ${migrationSha}`,
+    `${TRAILER_TOOL}: migrate ${TOOL_VERSION}`,
+  ].join('\n');
+  try {
+    writeFileAtomic(path.join(root, rel), serializeRevertRecord(revertRecord));
+    await g.raw(['add', '--', rel]);
+    // The index held nothing before the revert, so it now holds exactly the revert and its record.
+    await g.raw(['commit', '--cleanup=strip', '-m', message]);
+  } catch (err) {
+    await unstage(root, [rel]);
+    rmSync(path.join(root, rel), { force: true });
+    await abortRevert(root, files);
+    await assertUnchanged(root, headBefore, statusBefore);
+    throw new MigrateError(`cannot revert ${agent}: ${firstLine(err)}; the repository is unchanged`);
+  }
+  const revertSha = (await g.revparse(['HEAD'])).trim();
+  return { revertSha, migrationSha };
+}
+
+/** Undo a `git revert --no-commit` in progress: the sequencer's abort, else restore the touched paths. */
+async function abortRevert(root: string, topFiles: string[]): Promise<void> {
+  const g = git(root);
+  try {
+    await g.raw(['revert', '--abort']);
+    return;
+  } catch {
+    // a clean --no-commit revert leaves no sequencer state to abort
+  }
+  try {
+    const top = (await g.raw(['rev-parse', '--show-toplevel'])).trim();
+    await simpleGit({ baseDir: top }).raw(['restore', '--source=HEAD', '--staged', '--worktree', '--', ...topFiles]);
+  } catch {
+    // assertUnchanged, which always follows, reports what is left
+  }
+}
+
+async function assertUnchanged(root: string, head: string | null, status: string): Promise<void> {
+  const headNow = await headSha(root);
+  const statusNow = await git(root).raw(['status', '--porcelain=v1', '-z', '--untracked-files=all']);
+  if (headNow !== head || statusNow !== status) {
+    throw new MigrateError(`the aborted revert left ${root} different from before (HEAD ${head} -> ${headNow}); inspect it with git status`);
+  }
+}
+
+// ---- shard branches -------------------------------------------------------
+
+/** Check out the branch a shard commits on (migrate/shard-i-of-n), creating it from HEAD when missing. */
+export async function checkoutShardBranch(root: string, spec: string): Promise<{ branch: string; created: boolean }> {
+  const branch = shardBranch(spec);
+  await repoInfo(root);
+  const g = git(root);
+  const current = (await g.raw(['rev-parse', '--abbrev-ref', 'HEAD']).catch(() => '')).trim();
+  if (current === branch) return { branch, created: false };
+  const exists = await g
+    .raw(['rev-parse', '--verify', '-q', `refs/heads/${branch}`])
+    .then((s) => s.trim() !== '')
+    .catch(() => false);
+  try {
+    await g.raw(exists ? ['checkout', '-q', branch] : ['checkout', '-q', '-b', branch]);
+  } catch (err) {
+    throw new UsageError(`cannot check out shard branch ${branch}: ${firstLine(err)}`);
+  }
+  return { branch, created: !exists };
+}

@@ -1,0 +1,287 @@
+// The migration log: one JSON record per agent under migration-log/, written
+// with a stable key order so a record diffs cleanly and each agent's file is
+// touched only by that agent's own commits (no cross-agent conflicts on revert).
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import type { KeptForReview, Language, ValidationReport } from '../core/types.js';
+import { MigrateError, UsageError } from '../core/errors.js';
+import { TOOL_VERSION } from '../core/version.js';
+
+export const LOG_DIR = 'migration-log';
+export const REVERTS_DIR = `${LOG_DIR}/reverts`;
+export const RECORD_VERSION = 1;
+
+export interface FileRef {
+  path: string;
+  sha256: string;
+}
+
+export interface MigrationRecord {
+  record_version: 1;
+  agent: string;
+  language: Language;
+  profile: string;
+  tool_version: string;
+  source: FileRef;
+  output: FileRef;
+  removed: string[];
+  kept_for_review: KeptForReview[];
+  warnings: string[];
+  validation: ValidationReport | null;
+  migrated_at: string;
+}
+
+export interface RevertRecord {
+  record_version: 1;
+  agent: string;
+  reverted_commit: string;
+  reverted_at: string;
+  tool_version: string;
+  files: string[];
+  source?: FileRef;
+  output?: FileRef;
+}
+
+const AGENT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function assertAgentName(agent: string): void {
+  if (!AGENT_NAME.test(agent)) {
+    throw new UsageError(`"${agent}" is not an agent class name (letters, digits and _ only)`);
+  }
+}
+
+/** Relative (POSIX) path of an agent's record. */
+export function recordPath(agent: string): string {
+  assertAgentName(agent);
+  return `${LOG_DIR}/${agent}.json`;
+}
+
+/** Relative path of a revert record; the UTC timestamp keeps every revert its own new file. */
+export function revertRecordPath(agent: string, at: Date): string {
+  assertAgentName(agent);
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${REVERTS_DIR}/${agent}-${stamp}.json`;
+}
+
+export function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function sha256File(file: string): string {
+  return sha256(readFileSync(file));
+}
+
+/** Turn a path given relative to the root (or absolute inside it) into the POSIX form records use. */
+export function toRelative(root: string, file: string): string {
+  const abs = path.resolve(root, file);
+  const rel = path.relative(path.resolve(root), abs);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+    throw new UsageError(`${file}: path is outside the root ${root}`);
+  }
+  return rel.split(path.sep).join('/');
+}
+
+export interface RecordInput {
+  agent: string;
+  language: Language;
+  profile: string;
+  /** Legacy file, relative to the root. */
+  source: string;
+  /** The `_v2` file, relative to the root; must already be written. */
+  output: string;
+  removed: string[];
+  kept_for_review: KeptForReview[];
+  warnings: string[];
+  /** null when the run used --no-validate. */
+  validation: ValidationReport | null;
+  migratedAt?: Date;
+}
+
+/** Build an agent's record, hashing the source and output files as they are on disk now. */
+export function buildRecord(root: string, input: RecordInput): MigrationRecord {
+  assertAgentName(input.agent);
+  const source = toRelative(root, input.source);
+  const output = toRelative(root, input.output);
+  const record: MigrationRecord = {
+    record_version: RECORD_VERSION,
+    agent: input.agent,
+    language: input.language,
+    profile: input.profile,
+    tool_version: TOOL_VERSION,
+    source: { path: source, sha256: sha256File(path.join(root, source)) },
+    output: { path: output, sha256: sha256File(path.join(root, output)) },
+    removed: [...input.removed],
+    kept_for_review: input.kept_for_review.map((k) => ({ symbol: k.symbol, line: k.line, reason: k.reason })),
+    warnings: [...input.warnings],
+    validation: input.validation,
+    migrated_at: (input.migratedAt ?? new Date()).toISOString(),
+  };
+  return record;
+}
+
+// ---- schema ---------------------------------------------------------------
+
+type SchemaNode = Record<string, any>;
+
+let schemaCache: { schema: SchemaNode; migration: Validator; revert: Validator } | undefined;
+type Validator = ((data: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null };
+
+/** The package's own migration-log/record.schema.json (from src/ under vitest and from dist/src/). */
+export function schemaFile(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = path.join(dir, LOG_DIR, 'record.schema.json');
+    if (existsSync(candidate)) return candidate;
+    dir = path.dirname(dir);
+  }
+  throw new Error('cannot find migration-log/record.schema.json of migrate');
+}
+
+function schemas() {
+  if (!schemaCache) {
+    const schema = JSON.parse(readFileSync(schemaFile(), 'utf8')) as SchemaNode;
+    const ajv = new Ajv({ allErrors: true });
+    ajv.addSchema(schema);
+    const migration = ajv.getSchema(schema.$id) as Validator;
+    const revert = ajv.getSchema(`${schema.$id}#/definitions/revert`) as Validator;
+    schemaCache = { schema, migration, revert };
+  }
+  return schemaCache;
+}
+
+function firstError(v: Validator): string {
+  const e = v.errors?.[0];
+  return e ? `${e.instancePath || '/'} ${e.message ?? 'is invalid'}` : 'schema violation';
+}
+
+export function validateRecord(data: unknown, where = 'record'): asserts data is MigrationRecord {
+  const { migration } = schemas();
+  if (!migration(data)) throw new MigrateError(`invalid migration record: ${firstError(migration)}`, where);
+}
+
+export function validateRevertRecord(data: unknown, where = 'revert record'): asserts data is RevertRecord {
+  const { revert } = schemas();
+  if (!revert(data)) throw new MigrateError(`invalid revert record: ${firstError(revert)}`, where);
+}
+
+function resolve(node: SchemaNode | undefined, value: unknown): SchemaNode | undefined {
+  const { schema } = schemas();
+  for (let i = 0; node && i < 10; i++) {
+    if (typeof node.$ref === 'string') {
+      const parts = node.$ref.replace(/^#\//, '').split('/');
+      node = parts.reduce<any>((n, p) => n?.[p], schema);
+    } else if (Array.isArray(node.allOf)) {
+      node = node.allOf[0];
+    } else if (Array.isArray(node.oneOf)) {
+      const want = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+      node = node.oneOf.find((b: SchemaNode) => {
+        const r = resolve(b, value);
+        return r?.type === want || (want === 'object' && r?.properties);
+      });
+    } else {
+      return node;
+    }
+  }
+  return node;
+}
+
+/** Rebuild value with keys in the schema's property order, unknown keys sorted after them. */
+function canonical(value: unknown, node: SchemaNode | undefined): unknown {
+  const n = resolve(node, value);
+  if (Array.isArray(value)) return value.map((v) => canonical(v, n?.items));
+  if (value === null || typeof value !== 'object') return value;
+  const obj = value as Record<string, unknown>;
+  const props: Record<string, SchemaNode> = n?.properties ?? {};
+  const known = Object.keys(props).filter((k) => k in obj);
+  const rest = Object.keys(obj)
+    .filter((k) => !(k in props))
+    .sort();
+  const out: Record<string, unknown> = {};
+  for (const k of [...known, ...rest]) {
+    if (obj[k] === undefined) continue;
+    const child = k in props ? props[k] : typeof n?.additionalProperties === 'object' ? n.additionalProperties : undefined;
+    out[k] = canonical(obj[k], child);
+  }
+  return out;
+}
+
+function serialize(value: unknown, node: SchemaNode): string {
+  return `${JSON.stringify(canonical(value, node), null, 2)}\n`;
+}
+
+/** Deterministic text of a record: schema key order, 2-space indent, trailing newline. Throws when invalid. */
+export function serializeRecord(record: MigrationRecord): string {
+  validateRecord(record);
+  return serialize(record, { $ref: '#/definitions/migration' });
+}
+
+export function serializeRevertRecord(record: RevertRecord): string {
+  validateRevertRecord(record);
+  return serialize(record, { $ref: '#/definitions/revert' });
+}
+
+/** Atomic write (temporary file, then rename) so an interruption never leaves half a record. */
+export function writeFileAtomic(file: string, text: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Write the agent's record; returns its path relative to the root. */
+export function writeRecord(root: string, record: MigrationRecord): string {
+  const text = serializeRecord(record);
+  const rel = recordPath(record.agent);
+  writeFileAtomic(path.join(root, rel), text);
+  return rel;
+}
+
+export function parseRecord(text: string, where: string): MigrationRecord {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new MigrateError(`not valid JSON: ${(err as Error).message}`, where);
+  }
+  validateRecord(data, where);
+  return data;
+}
+
+/** The agent's record in the working tree, or null when there is none. */
+export function readRecord(root: string, agent: string): MigrationRecord | null {
+  const rel = recordPath(agent);
+  const file = path.join(root, rel);
+  if (!existsSync(file)) return null;
+  return parseRecord(readFileSync(file, 'utf8'), rel);
+}
+
+/** Every record in the working tree's migration-log/, by agent name. */
+export function listRecords(root: string): MigrationRecord[] {
+  const dir = path.join(root, LOG_DIR);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => /^[A-Za-z_][A-Za-z0-9_]*\.json$/.test(f))
+    .sort()
+    .map((f) => parseRecord(readFileSync(path.join(dir, f), 'utf8'), `${LOG_DIR}/${f}`));
+}
+
+/** The conventional `_v2` sibling of a legacy file: `agents/foo.py` -> `agents/foo_v2.py`. */
+export function v2Sibling(file: string): string {
+  const ext = path.posix.extname(file);
+  return `${file.slice(0, file.length - ext.length)}_v2${ext}`;
+}
+
+/** The legacy file a `_v2` file was made from, or null when the name has no `_v2` suffix. */
+export function legacyOf(file: string): string | null {
+  const ext = path.posix.extname(file);
+  const stem = file.slice(0, file.length - ext.length);
+  return stem.endsWith('_v2') ? `${stem.slice(0, -3)}${ext}` : null;
+}

@@ -1,0 +1,39 @@
+// Which agent `migrate revert AGENT` means, from the records and the commit
+// history alone (no scan needed: an agent can be reverted after its files moved on).
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../core/errors.js';
+import { legacyOf, listRecords, recordPath, toRelative, v2Sibling } from './migration-log.js';
+import { commitFiles, readHistory, recordAtCommit, showPrefix } from './git.js';
+
+const CLASS_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Resolve AGENT (a class name, or a legacy or `_v2` file relative to the root) to an agent name. */
+export async function resolveAgent(root: string, arg: string): Promise<string> {
+  const history = await readHistory(root);
+  if (CLASS_NAME.test(arg) && (history.has(arg) || existsSync(path.join(root, recordPath(arg))))) return arg;
+
+  let rel: string;
+  try {
+    rel = toRelative(root, arg);
+  } catch {
+    throw new UsageError(`${arg}: no migrated agent has this class name or file (see migrate status)`);
+  }
+  const wanted = new Set([rel, v2Sibling(rel), legacyOf(rel)].filter((p): p is string => !!p));
+
+  for (const r of listRecords(root)) {
+    if (wanted.has(r.source.path) || wanted.has(r.output.path)) return r.agent;
+  }
+  const prefix = await showPrefix(root);
+  // Newest first: the commit a user most likely means.
+  const agents = [...history.values()].sort((a, b) => (a.last.date < b.last.date ? 1 : -1));
+  for (const h of agents) {
+    for (const m of [...h.migrations].reverse()) {
+      const files = (await commitFiles(root, m.sha)).map((f) => (f.startsWith(prefix) ? f.slice(prefix.length) : f));
+      if (files.some((f) => wanted.has(f))) return h.agent;
+      const record = await recordAtCommit(root, m.sha, h.agent).catch(() => null);
+      if (record && (wanted.has(record.source.path) || wanted.has(record.output.path))) return h.agent;
+    }
+  }
+  throw new UsageError(`${arg}: no migrated agent has this class name or file (see migrate status)`);
+}
