@@ -1,0 +1,415 @@
+// Real temporary git repositories: per-agent commits, history from trailers,
+// reverts (including after later agents and on conflict), tree checks.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MigrateError, UsageError } from '../src/core/errors.js';
+import {
+  checkTree,
+  checkoutShardBranch,
+  commitAgent,
+  findMigrationCommit,
+  readHistory,
+  recordAtCommit,
+  revertAgent,
+} from '../src/record/git.js';
+import { buildRecord, parseRecord, recordPath, sha256, validateRevertRecord, writeRecord } from '../src/record/migration-log.js';
+import { computeStatus } from '../src/record/status.js';
+import { revertCommand } from '../src/commands/revert.js';
+import type { ScanResult, ValidationReport } from '../src/core/types.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  vi.restoreAllMocks();
+});
+
+function sh(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, encoding: 'utf8' });
+}
+
+const AGENTS = ['Alpha', 'Beta', 'Gamma'];
+const legacyFile = (a: string) => `agents/${a.toLowerCase()}_agent.py`;
+const v2File = (a: string) => `agents/${a.toLowerCase()}_agent_v2.py`;
+
+function makeRepo(opts: { identity?: boolean } = {}): string {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-record-'));
+  dirs.push(root);
+  sh(root, 'init', '-q', '-b', 'main');
+  if (opts.identity !== false) {
+    sh(root, 'config', 'user.name', 'Test');
+    sh(root, 'config', 'user.email', 'test@example.com');
+  }
+  sh(root, 'config', 'commit.gpgsign', 'false');
+  mkdirSync(path.join(root, 'agents'));
+  for (const a of AGENTS) {
+    writeFileSync(path.join(root, legacyFile(a)), `class ${a}Agent:\n    def run(self):\n        pass\n`);
+  }
+  writeFileSync(path.join(root, 'README.md'), '# fleet\n');
+  if (opts.identity !== false) {
+    sh(root, 'add', '-A');
+    sh(root, 'commit', '-q', '-m', 'legacy fleet');
+  }
+  return root;
+}
+
+const okValidation: ValidationReport = {
+  ok: true,
+  ms: 812.5,
+  checks: [
+    { name: 'health', ok: true, ms: 40, detail: 'GET /health 200 {"status":"ok"}' },
+    { name: 'registry', ok: true, ms: 310, detail: 'registered after 310 ms' },
+    { name: 'metrics', ok: true, ms: 20, detail: '3 samples' },
+    { name: 'shutdown', ok: true, ms: 120, detail: 'exited 0 after SIGTERM' },
+    { name: 'log', ok: true, ms: 1, detail: 'no new ERROR lines', skipped: false },
+  ],
+  ports: { health: 40123, agent: 40124 },
+};
+
+/** What the pipeline does for one agent: write the _v2 file and the record, then commit both. */
+async function migrate(root: string, agent: string, validation: ValidationReport | null = okValidation): Promise<string> {
+  writeFileSync(path.join(root, v2File(agent)), `from common.core.base_agent import BaseAgent\n\nclass ${agent}Agent(BaseAgent):\n    pass\n`);
+  const record = buildRecord(root, {
+    agent,
+    language: 'python',
+    profile: 'base-agent',
+    source: legacyFile(agent),
+    output: v2File(agent),
+    removed: ['_health_loop', 'start_health_server'],
+    kept_for_review: [{ symbol: '_retry', line: 12, reason: 'used by poll()' }],
+    warnings: [],
+    validation,
+  });
+  const rec = writeRecord(root, record);
+  return commitAgent(root, { agent, profile: 'base-agent', baseClass: 'BaseAgent', files: [v2File(agent), rec] });
+}
+
+const head = (root: string) => sh(root, 'rev-parse', 'HEAD').trim();
+const porcelain = (root: string) => sh(root, 'status', '--porcelain', '--untracked-files=all');
+const namesIn = (root: string, sha: string) => sh(root, 'show', '--name-only', '--format=', sha).trim().split('\n').sort();
+
+describe('commitAgent', () => {
+  it('makes one commit per agent containing only its _v2 file and record, with trailers', async () => {
+    const root = makeRepo();
+    const shas: string[] = [];
+    for (const a of AGENTS) shas.push(await migrate(root, a));
+    expect(new Set(shas).size).toBe(3);
+    for (const [i, a] of AGENTS.entries()) {
+      expect(namesIn(root, shas[i])).toEqual([v2File(a), `migration-log/${a}.json`].sort());
+      expect(sh(root, 'log', '-1', '--format=%s', shas[i]).trim()).toBe(`migrate(${a}): move onto BaseAgent`);
+      const trailers = sh(root, 'log', '-1', '--format=%(trailers:only,unfold)', shas[i]);
+      expect(trailers).toContain(`Migrate-Agent: ${a}\n`);
+      expect(trailers).toContain('Migrate-Profile: base-agent\n');
+      expect(trailers).toMatch(/Migrate-Tool: migrate \d+\.\d+\.\d+/);
+    }
+    expect(sh(root, 'rev-list', '--count', 'HEAD').trim()).toBe('4');
+    expect(porcelain(root)).toBe('');
+  });
+
+  it('keeps other staged and modified files out of the commit', async () => {
+    const root = makeRepo();
+    writeFileSync(path.join(root, 'notes.txt'), 'staged by someone else\n');
+    sh(root, 'add', 'notes.txt');
+    writeFileSync(path.join(root, 'README.md'), '# fleet, edited\n');
+    const sha = await migrate(root, 'Alpha');
+    expect(namesIn(root, sha)).toEqual([v2File('Alpha'), 'migration-log/Alpha.json'].sort());
+    expect(porcelain(root)).toBe(' M README.md\nA  notes.txt\n');
+  });
+
+  it('commits without a configured identity, as migrate', async () => {
+    const root = makeRepo({ identity: false });
+    // simple-git drops ambient GIT_* variables, so hide the global config by moving HOME.
+    const saved = { home: process.env.HOME, xdg: process.env.XDG_CONFIG_HOME };
+    process.env.HOME = mkdtempSync(path.join(os.tmpdir(), 'migrate-home-'));
+    dirs.push(process.env.HOME);
+    delete process.env.XDG_CONFIG_HOME;
+    try {
+      expect(() => sh(root, 'config', 'user.name')).toThrow();
+      const sha = await migrate(root, 'Beta');
+      expect(sh(root, 'log', '-1', '--format=%an <%ae>', sha).trim()).toBe('migrate <migrate@localhost>');
+      expect(namesIn(root, sha)).toEqual([v2File('Beta'), 'migration-log/Beta.json'].sort());
+      expect(sh(root, 'config', '--local', '--list')).not.toContain('user.');
+    } finally {
+      for (const [k, v] of [['HOME', saved.home], ['XDG_CONFIG_HOME', saved.xdg]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
+  it('works when --root is a subdirectory of the work tree', async () => {
+    const top = makeRepo();
+    const root = path.join(top, 'svc');
+    mkdirSync(path.join(root, 'agents'), { recursive: true });
+    writeFileSync(path.join(root, legacyFile('Alpha')), 'class AlphaAgent:\n    pass\n');
+    sh(top, 'add', 'svc');
+    sh(top, 'commit', '-q', '-m', 'svc');
+    const sha = await migrate(root, 'Alpha');
+    expect(namesIn(top, sha)).toEqual([`svc/${v2File('Alpha')}`, 'svc/migration-log/Alpha.json'].sort());
+    expect((await findMigrationCommit(root, 'Alpha'))?.sha).toBe(sha);
+    await revertAgent(root, 'Alpha');
+    expect(existsSync(path.join(root, v2File('Alpha')))).toBe(false);
+    expect(existsSync(path.join(top, v2File('Alpha')))).toBe(false);
+  });
+});
+
+describe('records', () => {
+  it('match the commits: the committed files hash to what the record says', async () => {
+    const root = makeRepo();
+    for (const a of AGENTS) {
+      const sha = await migrate(root, a);
+      const record = await recordAtCommit(root, sha, a);
+      expect(record).not.toBeNull();
+      const committed = execFileSync('git', ['show', `${sha}:${record!.output.path}`], { cwd: root });
+      expect(sha256(committed)).toBe(record!.output.sha256);
+      const source = execFileSync('git', ['show', `${sha}:${record!.source.path}`], { cwd: root });
+      expect(sha256(source)).toBe(record!.source.sha256);
+      expect(record!.validation?.checks.map((c) => [c.name, c.ms])).toEqual(okValidation.checks.map((c) => [c.name, c.ms]));
+      // the working-tree copy is byte-identical to the committed one
+      expect(readFileSync(path.join(root, recordPath(a)), 'utf8')).toBe(sh(root, 'show', `${sha}:${recordPath(a)}`));
+    }
+  });
+});
+
+describe('history and revert', () => {
+  it('reverts the first of three migrated agents and leaves the other two intact', async () => {
+    const root = makeRepo();
+    const shas: Record<string, string> = {};
+    for (const a of AGENTS) shas[a] = await migrate(root, a);
+    const betaBefore = readFileSync(path.join(root, v2File('Beta')), 'utf8');
+
+    const { revertSha, migrationSha } = await revertAgent(root, 'Alpha', { now: new Date('2026-11-21T05:00:00Z') });
+    expect(migrationSha).toBe(shas.Alpha);
+    expect(head(root)).toBe(revertSha);
+    expect(porcelain(root)).toBe('');
+    expect(existsSync(path.join(root, v2File('Alpha')))).toBe(false);
+    expect(existsSync(path.join(root, recordPath('Alpha')))).toBe(false);
+    expect(existsSync(path.join(root, legacyFile('Alpha')))).toBe(true);
+    for (const a of ['Beta', 'Gamma']) {
+      expect(existsSync(path.join(root, v2File(a)))).toBe(true);
+      expect(existsSync(path.join(root, recordPath(a)))).toBe(true);
+    }
+    expect(readFileSync(path.join(root, v2File('Beta')), 'utf8')).toBe(betaBefore);
+
+    const revertRecord = 'migration-log/reverts/Alpha-20261121T050000Z.json';
+    expect(namesIn(root, revertSha)).toEqual([v2File('Alpha'), recordPath('Alpha'), revertRecord].sort());
+    const rr = JSON.parse(readFileSync(path.join(root, revertRecord), 'utf8'));
+    validateRevertRecord(rr);
+    expect(rr.reverted_commit).toBe(shas.Alpha);
+    expect(rr.files.sort()).toEqual([v2File('Alpha'), recordPath('Alpha')].sort());
+    const trailers = sh(root, 'log', '-1', '--format=%(trailers:only,unfold)', revertSha);
+    expect(trailers).toContain('Migrate-Agent: Alpha\n');
+    expect(trailers).toContain(`Migrate-Revert: ${shas.Alpha}\n`);
+
+    expect(await findMigrationCommit(root, 'Alpha')).toBeNull();
+    expect((await findMigrationCommit(root, 'Beta'))?.sha).toBe(shas.Beta);
+    const h = await readHistory(root);
+    expect(h.get('Alpha')?.state).toBe('reverted');
+    expect(h.get('Alpha')?.last.sha).toBe(revertSha);
+    expect(h.get('Gamma')?.state).toBe('committed');
+
+    // migrated again after the revert: the new commit is the active one, and it reverts cleanly too
+    const again = await migrate(root, 'Alpha');
+    expect((await findMigrationCommit(root, 'Alpha'))?.sha).toBe(again);
+    const second = await revertAgent(root, 'Alpha', { now: new Date('2026-11-21T05:10:00Z') });
+    expect(second.migrationSha).toBe(again);
+    expect(readdirSync(path.join(root, 'migration-log/reverts')).sort()).toEqual([
+      'Alpha-20261121T050000Z.json',
+      'Alpha-20261121T051000Z.json',
+    ]);
+  });
+
+  it('refuses to revert twice, or an agent never migrated, with one clear line', async () => {
+    const root = makeRepo();
+    await migrate(root, 'Alpha');
+    await revertAgent(root, 'Alpha');
+    const before = head(root);
+    await expect(revertAgent(root, 'Alpha')).rejects.toThrow(UsageError);
+    await expect(revertAgent(root, 'Alpha')).rejects.toThrow(/^Alpha is already reverted \(by [0-9a-f]{12} on .*\); nothing to revert$/);
+    await expect(revertAgent(root, 'Beta')).rejects.toThrow(/^Beta was never migrated: no commit with the trailer "Migrate-Agent: Beta"/);
+    // a name that is a prefix of a migrated one is not confused with it
+    await migrate(root, 'Gamma');
+    await expect(revertAgent(root, 'Gam')).rejects.toThrow(/never migrated/);
+    expect(head(root)).not.toBe(before); // Gamma's commit only
+    expect(porcelain(root)).toBe('');
+  });
+
+  it('refuses a dirty tree and changes nothing', async () => {
+    const root = makeRepo();
+    await migrate(root, 'Alpha');
+    writeFileSync(path.join(root, 'README.md'), '# edited but not committed\n');
+    const [h, s] = [head(root), porcelain(root)];
+    await expect(revertAgent(root, 'Alpha')).rejects.toThrow(/^refusing to revert Alpha: uncommitted changes \(README\.md\)/);
+    expect(head(root)).toBe(h);
+    expect(porcelain(root)).toBe(s);
+    expect(existsSync(path.join(root, v2File('Alpha')))).toBe(true);
+
+    sh(root, 'checkout', '--', 'README.md');
+    writeFileSync(path.join(root, 'other.txt'), 'x\n');
+    sh(root, 'add', 'other.txt');
+    await expect(revertAgent(root, 'Alpha')).rejects.toThrow(/uncommitted changes \(other\.txt\)/);
+    expect(porcelain(root)).toBe('A  other.txt\n');
+  });
+
+  it('aborts on a conflict, names the file, and leaves the repository exactly as it was', async () => {
+    const root = makeRepo();
+    await migrate(root, 'Alpha');
+    await migrate(root, 'Beta');
+    writeFileSync(path.join(root, v2File('Alpha')), 'class AlphaAgent:\n    hand_edited = True\n');
+    sh(root, 'commit', '-q', '-am', 'hand edit of the migrated agent');
+    writeFileSync(path.join(root, 'scratch.txt'), 'untracked, unrelated\n');
+    const [h, s] = [head(root), porcelain(root)];
+    const content = readFileSync(path.join(root, v2File('Alpha')), 'utf8');
+
+    const err = await revertAgent(root, 'Alpha').catch((e) => e);
+    expect(err).toBeInstanceOf(MigrateError);
+    expect(err).not.toBeInstanceOf(UsageError);
+    expect(err.message).toMatch(/^cannot revert Alpha: agents\/alpha_agent_v2\.py changed after [0-9a-f]{12} and conflicted; the revert was aborted and the repository is unchanged$/);
+    expect(head(root)).toBe(h);
+    expect(porcelain(root)).toBe(s);
+    expect(readFileSync(path.join(root, v2File('Alpha')), 'utf8')).toBe(content);
+    expect(existsSync(path.join(root, 'migration-log/reverts'))).toBe(false);
+    expect(existsSync(path.join(sh(root, 'rev-parse', '--absolute-git-dir').trim(), 'REVERT_HEAD'))).toBe(false);
+    // Beta is unaffected and still revertible
+    sh(root, 'clean', '-fq', 'scratch.txt');
+    await revertAgent(root, 'Beta');
+    expect(existsSync(path.join(root, v2File('Beta')))).toBe(false);
+  });
+
+  it('treats a plain git revert of a migration commit as a revert', async () => {
+    const root = makeRepo();
+    const sha = await migrate(root, 'Gamma');
+    sh(root, 'revert', '--no-edit', sha);
+    expect(await findMigrationCommit(root, 'Gamma')).toBeNull();
+    expect((await readHistory(root)).get('Gamma')?.state).toBe('reverted');
+    // and reverting that revert brings the migration back
+    sh(root, 'revert', '--no-edit', 'HEAD');
+    expect((await findMigrationCommit(root, 'Gamma'))?.sha).toBe(sha);
+  });
+});
+
+describe('revertCommand', () => {
+  it('resolves AGENT by class name, legacy path or _v2 path and prints the result', async () => {
+    const root = makeRepo();
+    const shas: Record<string, string> = {};
+    for (const a of AGENTS) shas[a] = await migrate(root, a);
+    const out: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+
+    expect(await revertCommand(legacyFile('Alpha'), { root, json: true })).toBe(0);
+    const json = JSON.parse(out[0]);
+    expect(json).toEqual({ agent: 'Alpha', reverted: shas.Alpha, revert_commit: head(root) });
+
+    expect(await revertCommand(`./${v2File('Beta')}`, { root })).toBe(0);
+    expect(out[1]).toBe(`reverted Beta: migration commit ${shas.Beta.slice(0, 12)} undone by ${head(root).slice(0, 12)}\n`);
+
+    expect(await revertCommand('Gamma', { root })).toBe(0);
+    // after the revert only history knows Alpha; it is still resolved (and refused as already reverted)
+    await expect(revertCommand(legacyFile('Alpha'), { root })).rejects.toThrow(/Alpha is already reverted/);
+    await expect(revertCommand('agents/nothing.py', { root })).rejects.toThrow(/^agents\/nothing\.py: no migrated agent/);
+  });
+
+  it('returns 1 with one line on a conflict', async () => {
+    const root = makeRepo();
+    await migrate(root, 'Alpha');
+    writeFileSync(path.join(root, v2File('Alpha')), 'edited\n');
+    sh(root, 'commit', '-q', '-am', 'edit');
+    const err: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
+    expect(await revertCommand('Alpha', { root })).toBe(1);
+    expect(err.join('')).toMatch(/^migrate: cannot revert Alpha: agents\/alpha_agent_v2\.py changed after/);
+    expect(err.join('').trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('checkTree', () => {
+  it('passes a clean tree and refuses each kind of dirt with one line', async () => {
+    const root = makeRepo();
+    const writes = [v2File('Alpha'), recordPath('Alpha')];
+    await expect(checkTree(root, writes, {})).resolves.toBeUndefined();
+
+    writeFileSync(path.join(root, 'unrelated.txt'), 'x\n');
+    await expect(checkTree(root, writes, {})).rejects.toThrow(/^refusing to start: untracked files \(unrelated\.txt\); .*--allow-dirty$/);
+    await expect(checkTree(root, writes, { allowDirty: true })).resolves.toBeUndefined();
+
+    writeFileSync(path.join(root, v2File('Alpha')), 'leftover\n');
+    await expect(checkTree(root, writes, { allowDirty: true })).rejects.toThrow(
+      /^refusing to start: agents\/alpha_agent_v2\.py \(untracked\) would be written by this run/,
+    );
+    rmSync(path.join(root, v2File('Alpha')));
+
+    writeFileSync(path.join(root, 'README.md'), 'edited\n');
+    await expect(checkTree(root, writes, { allowDirty: true })).rejects.toThrow(/^refusing to start: uncommitted changes to tracked files \(README\.md\)/);
+    sh(root, 'add', 'README.md');
+    await expect(checkTree(root, writes, { allowDirty: true })).rejects.toThrow(/^refusing to start: staged changes in the index \(README\.md\)/);
+  });
+
+  it('refuses a committed _v2 file that was modified, and a directory that is not a repository', async () => {
+    const root = makeRepo();
+    await migrate(root, 'Alpha');
+    writeFileSync(path.join(root, v2File('Alpha')), 'changed\n');
+    await expect(checkTree(root, [v2File('Alpha')], { allowDirty: true })).rejects.toThrow(/\(modified\) would be written/);
+    const plain = mkdtempSync(path.join(os.tmpdir(), 'migrate-nogit-'));
+    dirs.push(plain);
+    await expect(checkTree(plain, [], {})).rejects.toThrow(/is not inside a git work tree/);
+  });
+});
+
+describe('status rows', () => {
+  it('gives each state: legacy, migrated, validated, committed, reverted (and history-only agents)', async () => {
+    const root = makeRepo();
+    // Delta and Epsilon are two more legacy agents
+    for (const a of ['Delta', 'Epsilon']) writeFileSync(path.join(root, legacyFile(a)), `class ${a}Agent:\n    pass\n`);
+    sh(root, 'add', 'agents');
+    sh(root, 'commit', '-q', '-m', 'more agents');
+    const alpha = await migrate(root, 'Alpha'); // committed
+    await migrate(root, 'Beta');
+    const { revertSha } = await revertAgent(root, 'Beta'); // reverted
+    // Gamma: _v2 written, validated, record written, not committed
+    writeFileSync(path.join(root, v2File('Gamma')), 'class GammaAgent(BaseAgent):\n    pass\n');
+    writeRecord(root, buildRecord(root, {
+      agent: 'Gamma', language: 'python', profile: 'base-agent', source: legacyFile('Gamma'), output: v2File('Gamma'),
+      removed: [], kept_for_review: [], warnings: [], validation: okValidation,
+    }));
+    // Delta: _v2 written only (e.g. --no-validate --no-commit without a record)
+    writeFileSync(path.join(root, v2File('Delta')), 'class DeltaAgent(BaseAgent):\n    pass\n');
+    // Epsilon: legacy. Beta is absent from the scan: known from history only.
+    const scan: ScanResult = {
+      agents: ['Alpha', 'Gamma', 'Delta', 'Epsilon'].map((a, i) => ({
+        name: a, file: legacyFile(a), language: 'python' as const, class: `${a}Agent`, status: 'legacy' as const,
+        findings: [], line: 1, evidence: [], ...(i < 3 ? { output: v2File(a) } : {}),
+      })),
+      skipped: [],
+    };
+    const rows = await computeStatus(root, scan, await readHistory(root));
+    const by = Object.fromEntries(rows.map((r) => [r.name, r]));
+    expect(Object.keys(by).sort()).toEqual(['Alpha', 'Beta', 'Delta', 'Epsilon', 'Gamma']);
+    expect(by.Alpha).toMatchObject({ state: 'committed', commit: alpha, file: legacyFile('Alpha') });
+    expect(by.Alpha.time).toBe(sh(root, 'log', '-1', '--format=%cI', alpha).trim());
+    expect(by.Beta).toMatchObject({ state: 'reverted', commit: revertSha, file: legacyFile('Beta') });
+    expect(by.Gamma).toMatchObject({ state: 'validated', commit: null });
+    expect(by.Delta).toMatchObject({ state: 'migrated', commit: null });
+    expect(by.Epsilon).toEqual({ name: 'Epsilon', file: legacyFile('Epsilon'), state: 'legacy', commit: null, time: null });
+
+    // a record whose validation failed is only "migrated"
+    writeRecord(root, { ...parseRecord(readFileSync(path.join(root, recordPath('Gamma')), 'utf8'), 'g'),
+      validation: { ...okValidation, ok: false, checks: [{ name: 'health', ok: false, ms: 5, detail: 'refused' }] } });
+    const rows2 = await computeStatus(root, scan, await readHistory(root));
+    expect(rows2.find((r) => r.name === 'Gamma')?.state).toBe('migrated');
+  });
+});
+
+describe('shard branches', () => {
+  it('creates the shard branch from HEAD, then reuses it', async () => {
+    const root = makeRepo();
+    expect(await checkoutShardBranch(root, '2/4')).toEqual({ branch: 'migrate/shard-2-of-4', created: true });
+    expect(sh(root, 'branch', '--show-current').trim()).toBe('migrate/shard-2-of-4');
+    const sha = await migrate(root, 'Alpha');
+    sh(root, 'checkout', '-q', 'main');
+    expect(await checkoutShardBranch(root, '2/4')).toEqual({ branch: 'migrate/shard-2-of-4', created: false });
+    expect(head(root)).toBe(sha);
+    await expect(checkoutShardBranch(root, '5/4')).rejects.toThrow(UsageError);
+  });
+});
