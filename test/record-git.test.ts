@@ -413,3 +413,52 @@ describe('shard branches', () => {
     await expect(checkoutShardBranch(root, '5/4')).rejects.toThrow(UsageError);
   });
 });
+
+describe('statusCommand', () => {
+  it('lists the scanned agents and history-only ones, as a table and as JSON', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-status-'));
+    dirs.push(root);
+    sh(root, 'init', '-q', '-b', 'main');
+    sh(root, 'config', 'user.name', 'Test');
+    sh(root, 'config', 'user.email', 'test@example.com');
+    mkdirSync(path.join(root, 'agents'));
+    const fixture = readFileSync(new URL('../fixtures/python/http-health-nested-handler/input.py', import.meta.url), 'utf8');
+    writeFileSync(path.join(root, 'agents/tts_connector.py'), fixture);
+    writeFileSync(path.join(root, 'agents/other_connector.py'), fixture.replace(/class TTSConnector\b/, 'class OtherConnector'));
+    sh(root, 'add', '-A');
+    sh(root, 'commit', '-q', '-m', 'fleet');
+    const { statusCommand } = await import('../src/commands/status.js');
+    const out: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+
+    expect(await statusCommand({ root, profile: 'base-agent', json: true })).toBe(0);
+    const before = JSON.parse(out.pop()!);
+    expect(before.agents.map((a: { name: string; state: string }) => [a.name, a.state])).toEqual([
+      ['OtherConnector', 'legacy'],
+      ['TTSConnector', 'legacy'],
+    ]);
+
+    // commit a migration of TTSConnector by hand-built record, the way the pipeline does
+    writeFileSync(path.join(root, 'agents/tts_connector_v2.py'), fixture);
+    const rec = writeRecord(root, buildRecord(root, {
+      agent: 'TTSConnector', language: 'python', profile: 'base-agent', source: 'agents/tts_connector.py',
+      output: 'agents/tts_connector_v2.py', removed: [], kept_for_review: [], warnings: [], validation: null,
+    }));
+    const sha = await commitAgent(root, { agent: 'TTSConnector', profile: 'base-agent', baseClass: 'BaseAgent', files: ['agents/tts_connector_v2.py', rec] });
+    expect(await statusCommand({ root, profile: 'base-agent', json: true })).toBe(0);
+    const after = JSON.parse(out.pop()!);
+    expect(after.agents).toContainEqual({
+      name: 'TTSConnector', file: 'agents/tts_connector.py', state: 'committed', commit: sha,
+      time: sh(root, 'log', '-1', '--format=%cI', sha).trim(),
+    });
+    expect(Object.keys(after.agents[0])).toEqual(['name', 'file', 'state', 'commit', 'time']);
+
+    await revertAgent(root, 'TTSConnector');
+    expect(await statusCommand({ root, profile: 'base-agent' })).toBe(0);
+    const table = out.pop()!;
+    expect(table).toMatch(/^AGENT\s+STATE\s+COMMIT\s+TIME\s+FILE$/m);
+    expect(table).toMatch(/^TTSConnector\s+reverted\s+[0-9a-f]{12}\s+\S+\s+agents\/tts_connector\.py$/m);
+    expect(table).toMatch(/^OtherConnector\s+legacy\s+-\s+-\s+agents\/other_connector\.py$/m);
+    expect(table).toContain('2 agents: 1 legacy, 1 reverted');
+  });
+});
