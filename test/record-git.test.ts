@@ -309,6 +309,7 @@ describe('revertCommand', () => {
     // after the revert only history knows Alpha; it is still resolved (and refused as already reverted)
     await expect(revertCommand(legacyFile('Alpha'), { root })).rejects.toThrow(/Alpha is already reverted/);
     await expect(revertCommand('agents/nothing.py', { root })).rejects.toThrow(/^agents\/nothing\.py: no migrated agent/);
+    await expect(revertCommand('NeverMigrated', { root })).rejects.toThrow(/^NeverMigrated was never migrated/);
   });
 
   it('returns 1 with one line on a conflict', async () => {
@@ -453,7 +454,12 @@ describe('statusCommand', () => {
     });
     expect(Object.keys(after.agents[0])).toEqual(['name', 'file', 'state', 'commit', 'time']);
 
-    await revertAgent(root, 'TTSConnector');
+    // revert by the name the startup config gives the agent (found by the real scanner)
+    writeFileSync(path.join(root, 'startup_config.yaml'), 'agent_groups:\n  speech:\n    StreamingTTSAgent:\n      script_path: agents/tts_connector.py\n      port: 5590\n');
+    sh(root, 'add', 'startup_config.yaml');
+    sh(root, 'commit', '-q', '-m', 'startup config');
+    expect(await revertCommand('StreamingTTSAgent', { root, json: true })).toBe(0);
+    expect(JSON.parse(out.pop()!)).toMatchObject({ agent: 'TTSConnector', reverted: sha });
     expect(await statusCommand({ root, profile: 'base-agent' })).toBe(0);
     const table = out.pop()!;
     expect(table).toMatch(/^AGENT\s+STATE\s+COMMIT\s+TIME\s+FILE$/m);

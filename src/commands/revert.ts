@@ -1,6 +1,8 @@
 // `migrate revert AGENT`: undo that agent's migration commit (and record the revert).
 import path from 'node:path';
 import { MigrateError, UsageError, oneLine } from '../core/errors.js';
+import { loadProfile } from '../profile/profile.js';
+import { scanRepository } from '../discover/scan.js';
 import { revertAgent } from '../record/git.js';
 import { resolveAgent } from '../record/resolve.js';
 import { revertJson, revertLine } from '../report/status-table.js';
@@ -8,7 +10,7 @@ import { revertJson, revertLine } from '../report/status-table.js';
 export async function revertCommand(agent: string, opts: { root: string; json?: boolean }): Promise<number> {
   const root = path.resolve(opts.root);
   try {
-    const name = await resolveAgent(root, agent);
+    const name = await resolveAgent(root, agent, (n) => fileForConfigName(root, n));
     const { revertSha, migrationSha } = await revertAgent(root, name);
     const result = { agent: name, reverted: migrationSha, revert_commit: revertSha };
     process.stdout.write(opts.json ? revertJson(result) : revertLine(result));
@@ -20,4 +22,10 @@ export async function revertCommand(agent: string, opts: { root: string; json?: 
     process.stderr.write(`migrate: ${oneLine(err)}\n`);
     return 1;
   }
+}
+
+/** The legacy file of the agent a startup config names `name` (the scan reads the configs). */
+async function fileForConfigName(root: string, name: string): Promise<string | null> {
+  const scan = await scanRepository(root, loadProfile('base-agent', root));
+  return scan.agents.find((a) => a.config_names?.includes(name))?.file ?? null;
 }

@@ -8,8 +8,16 @@ import { commitFiles, readHistory, recordAtCommit, showPrefix } from './git.js';
 
 const CLASS_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Resolve AGENT (a class name, or a legacy or `_v2` file relative to the root) to an agent name. */
-export async function resolveAgent(root: string, arg: string): Promise<string> {
+/**
+ * Resolve AGENT (a class name, or a legacy or `_v2` file relative to the root)
+ * to an agent name. `byConfigName` may map a startup-config name to the
+ * agent's legacy file; it is asked only when nothing else matched.
+ */
+export async function resolveAgent(
+  root: string,
+  arg: string,
+  byConfigName?: (name: string) => Promise<string | null>,
+): Promise<string> {
   const history = await readHistory(root);
   if (CLASS_NAME.test(arg) && (history.has(arg) || existsSync(path.join(root, recordPath(arg))))) return arg;
 
@@ -35,5 +43,9 @@ export async function resolveAgent(root: string, arg: string): Promise<string> {
       if (record && (wanted.has(record.source.path) || wanted.has(record.output.path))) return h.agent;
     }
   }
+  const file = byConfigName ? await byConfigName(arg).catch(() => null) : null;
+  if (file && file !== arg) return resolveAgent(root, file);
+  // A class name with no trace: revertAgent reports it as never migrated.
+  if (CLASS_NAME.test(arg)) return arg;
   throw new UsageError(`${arg}: no migrated agent has this class name or file (see migrate status)`);
 }
