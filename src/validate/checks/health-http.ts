@@ -1,0 +1,64 @@
+// Health over HTTP: GET /health on the agent's health port answers 2xx with
+// JSON whose status is ok or healthy.
+import type { CheckResult } from '../../core/types.js';
+import { httpGet, networkReason } from '../http-util.js';
+import type { AgentProcess } from '../runner.js';
+import { clip, exitedDetail, result, secs, sleep } from './common.js';
+
+export interface HealthOptions {
+  port: number;
+  /** Give up this long after `startedAt`. */
+  deadlineMs: number;
+  startedAt: number;
+  proc?: AgentProcess;
+  signal?: AbortSignal;
+  intervalMs?: number;
+}
+
+export type HealthVerdict = { healthy: true; status: string } | { healthy: false; why: string };
+
+/** Judge one /health answer. */
+export function judgeHealth(status: number, body: string): HealthVerdict {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return { healthy: false, why: `answered ${status} with a body that is not JSON: ${JSON.stringify(clip(body, 80))}` };
+  }
+  const s = (json as { status?: unknown })?.status;
+  const text = typeof s === 'string' ? s : JSON.stringify(s);
+  if (status >= 200 && status < 300 && typeof s === 'string' && ['ok', 'healthy'].includes(s.toLowerCase())) {
+    return { healthy: true, status: s };
+  }
+  return { healthy: false, why: `answered ${status} with status ${text ?? 'missing'} (expected 2xx and "ok" or "healthy")` };
+}
+
+export async function checkHealthHttp(o: HealthOptions): Promise<CheckResult> {
+  const url = `http://127.0.0.1:${o.port}/health`;
+  const end = o.startedAt + o.deadlineMs;
+  let last = 'connection refused';
+  let answered = false;
+  for (;;) {
+    if (o.proc?.exited()) {
+      return result('health', false, Date.now() - o.startedAt, `${exitedDetail(o.proc)} (before /health on port ${o.port} was healthy)`);
+    }
+    try {
+      const a = await httpGet(url, 1000);
+      answered = true;
+      const v = judgeHealth(a.status, a.body);
+      if (v.healthy) {
+        const ms = Date.now() - o.startedAt;
+        return result('health', true, ms, `GET /health on port ${o.port} answered ${a.status} status "${v.status}" after ${secs(ms)}`);
+      }
+      last = v.why;
+    } catch (err) {
+      if (!answered) last = networkReason(err);
+      else last = `stopped answering: ${networkReason(err)}`;
+    }
+    if (Date.now() >= end || o.signal?.aborted) break;
+    await sleep(o.intervalMs ?? 100, o.signal);
+  }
+  const ms = Date.now() - o.startedAt;
+  if (!answered) return result('health', false, ms, `nothing answered on 127.0.0.1:${o.port} within ${secs(o.deadlineMs)} (${last})`);
+  return result('health', false, ms, `/health on port ${o.port} ${last} for ${secs(o.deadlineMs)}`);
+}

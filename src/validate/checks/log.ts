@@ -1,0 +1,39 @@
+// Log: ERROR and Traceback lines of the _v2 run that the legacy agent's own
+// run did not have. Lines are compared after removing what differs between
+// runs (timestamps, numbers, addresses, the _v2 file name).
+import type { CheckResult } from '../../core/types.js';
+import { clip, result } from './common.js';
+
+const ERROR_LINE = /\b(ERROR|CRITICAL|FATAL)\b|^Traceback \(most recent call last\)/;
+
+export function errorLines(output: string): string[] {
+  return output.split('\n').map((l) => l.trimEnd()).filter((l) => ERROR_LINE.test(l));
+}
+
+export function normalizeLine(line: string): string {
+  return line
+    .replace(/\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d([.,]\d+)?(Z|[+-]\d\d:?\d\d)?/g, '<time>')
+    .replace(/0x[0-9a-f]+/gi, '<addr>')
+    .replace(/_v2\b/g, '')
+    .replace(/\d+(\.\d+)?/g, '<n>')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+export interface LogBaseline {
+  /** The legacy run's output; undefined when it could not run. */
+  output?: string;
+  /** Why there is no baseline (or why the legacy run ended early), for the detail. */
+  note?: string;
+}
+
+export function checkLog(v2Output: string, baseline: LogBaseline, ms = 0): CheckResult {
+  const known = new Set(errorLines(baseline.output ?? '').map(normalizeLine));
+  const fresh = errorLines(v2Output).filter((l) => !known.has(normalizeLine(l)));
+  const against = baseline.output === undefined ? `compared against none (${baseline.note ?? 'no legacy run'})` : 'compared with the legacy run';
+  if (fresh.length) {
+    return result('log', false, ms, `${fresh.length} new ERROR/Traceback line(s), ${against}; first: ${clip(fresh[0]!.trim(), 160)}`);
+  }
+  const had = errorLines(v2Output).length;
+  return result('log', true, ms, `no new ERROR or Traceback lines${had ? ` (${had} also in the legacy run)` : ''}, ${against}`);
+}

@@ -1,0 +1,64 @@
+// The embedded service registry: a real HTTP server on 127.0.0.1 that agents
+// register with (POST /register) and that the registry check queries
+// (GET /agents/<name>) exactly as it queries an external HTTP registry.
+import http from 'node:http';
+import { closeServer, listen, readBody, send } from './http-util.js';
+
+export interface Registration {
+  name: string;
+  /** Everything the agent sent (host, port, health_check_port, pid, ...). */
+  record: Record<string, unknown>;
+  /** Epoch milliseconds of the registration. */
+  at: number;
+}
+
+export interface EmbeddedRegistry {
+  url: string;
+  port: number;
+  registrations(): Registration[];
+  close(): Promise<void>;
+}
+
+export async function startEmbeddedRegistry(): Promise<EmbeddedRegistry> {
+  const agents = new Map<string, Registration>();
+  const server = http.createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://registry');
+      const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+      if (req.method === 'POST' && (parts[0] === 'register' || parts[0] === 'deregister') && parts.length === 1) {
+        let record: unknown;
+        try {
+          record = JSON.parse(await readBody(req));
+        } catch {
+          return send(res, 400, { error: 'body is not JSON' });
+        }
+        const name = (record as { name?: unknown })?.name;
+        if (typeof name !== 'string' || name === '') return send(res, 400, { error: 'field "name" is required' });
+        if (parts[0] === 'register') {
+          agents.set(name, { name, record: record as Record<string, unknown>, at: Date.now() });
+          return send(res, 200, { registered: name });
+        }
+        agents.delete(name);
+        return send(res, 200, { deregistered: name });
+      }
+      if (req.method === 'GET' && parts[0] === 'agents' && parts.length === 1) {
+        return send(res, 200, { agents: [...agents.values()] });
+      }
+      if (req.method === 'GET' && parts[0] === 'agents' && parts.length === 2) {
+        const found = agents.get(parts[1]!);
+        return found ? send(res, 200, found) : send(res, 404, { error: `${parts[1]} is not registered` });
+      }
+      if (req.method === 'GET' && parts.length === 1 && parts[0] === 'health') return send(res, 200, { status: 'ok' });
+      send(res, 404, { error: `no route ${req.method} ${url.pathname}` });
+    } catch (err) {
+      send(res, 500, { error: (err as Error).message });
+    }
+  });
+  const port = await listen(server);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    registrations: () => [...agents.values()],
+    close: () => closeServer(server),
+  };
+}

@@ -1,0 +1,254 @@
+// End-to-end validation of real fixture agents (python3 child processes) against
+// the embedded registry and metrics sink: healthy agents pass every check, each
+// broken agent fails the right check with the right message, nothing survives.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import net from 'node:net';
+import path from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import type { AgentInfo, CheckName, ValidationReport } from '../src/core/types.js';
+import { loadProfile } from '../src/profile/profile.js';
+import { startValidationEnvironment, type ValidationEnvironment } from '../src/validate/environment.js';
+import { validateAgent, validateAgents, type ValidateAgentOptions } from '../src/validate/validate-agent.js';
+import { liveGroups } from '../src/validate/process-group.js';
+
+const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'validate');
+const FLEET = path.join(FIXTURES, 'fleet');
+const BROKEN = path.join(FIXTURES, 'broken');
+const profile = loadProfile('base-agent');
+
+function agentInfo(name: string, file: string): AgentInfo {
+  return { name, file, language: 'python', class: name, status: 'legacy', findings: [], line: 1, evidence: [] };
+}
+
+function opts(root: string, stem: string, name: string, env: ValidationEnvironment, extra: Partial<ValidateAgentOptions> = {}): ValidateAgentOptions {
+  return {
+    root,
+    agent: agentInfo(name, `agents/${stem}.py`),
+    file: path.join(root, 'agents', `${stem}_v2.py`),
+    legacyFile: path.join(root, 'agents', `${stem}.py`),
+    profile,
+    env,
+    legacyWindowMs: 400,
+    healthDeadlineMs: 5000,
+    registryDeadlineMs: 5000,
+    metricsDeadlineMs: 5000,
+    shutdownDeadlineMs: 3000,
+    ...extra,
+  };
+}
+
+function check(r: ValidationReport, name: CheckName) {
+  return r.checks.find((c) => c.name === name)!;
+}
+
+/** Live (non-zombie) processes whose command line mentions the fixtures. */
+function fixtureProcesses(): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.includes(FIXTURES)) out.push(`${e}: ${cmd}`);
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
+}
+
+/** Everything the run started is gone: no tracked group, no agent process; details are one line. */
+function assertNothingLeft(r: ValidationReport) {
+  expect(liveGroups()).toEqual([]);
+  expect(fixtureProcesses()).toEqual([]);
+  for (const line of r.checks.map((c) => c.detail)) expect(line).not.toMatch(/\n/);
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+let env: ValidationEnvironment;
+beforeAll(async () => {
+  env = await startValidationEnvironment();
+});
+afterAll(async () => {
+  await env?.close();
+});
+
+describe('healthy migrated agents', () => {
+  it('pass every check, with timings, on the embedded registry and sink', async () => {
+    const r = await validateAgent(opts(FLEET, 'order_router', 'OrderRouter', env));
+    expect(r.checks.map((c) => [c.name, c.ok])).toEqual([
+      ['health', true],
+      ['registry', true],
+      ['metrics', true],
+      ['shutdown', true],
+      ['log', true],
+    ]);
+    expect(r.ok).toBe(true);
+    expect(check(r, 'registry').detail).toMatch(/^OrderRouter registered in the embedded registry after \d+\.\d s$/);
+    expect(check(r, 'metrics').detail).toMatch(/labelled OrderRouter at the embedded metrics sink/);
+    expect(check(r, 'shutdown').detail).toMatch(/exited with code 0 .* after SIGTERM; no process left/);
+    expect(check(r, 'log').detail).toMatch(/no new ERROR or Traceback lines, compared with the legacy run/);
+    expect(r.ports.port).toBeGreaterThan(0);
+    expect(r.ports.health_port).not.toBe(r.ports.port);
+    // The agent registered with the pid the tool started, then deregistered on SIGTERM.
+    expect(env.registry!.registrations().map((x) => x.name)).not.toContain('OrderRouter');
+    expect(env.sink!.samples().some((s) => s.labels.agent === 'OrderRouter' && s.name === 'orders_routed_total')).toBe(true);
+    assertNothingLeft(r);
+  });
+
+  it('a run() override with while True still stops with exit 0 on SIGTERM', async () => {
+    const r = await validateAgent(opts(FLEET, 'price_watcher', 'PriceWatcher', env));
+    expect(check(r, 'shutdown')).toMatchObject({ ok: true });
+    expect(r.ok).toBe(true);
+    assertNothingLeft(r);
+  });
+
+  it('several agents in parallel never share a port', async () => {
+    const stems: Array<[string, string]> = [
+      ['inventory_sync', 'InventorySync'],
+      ['async_processor', 'AsyncProcessor'],
+      ['memory_cache', 'MemoryCache'],
+      ['report_builder', 'ReportBuilder'],
+    ];
+    const done: number[] = [];
+    const reports = await validateAgents(
+      stems.map(([s, n]) => opts(FLEET, s, n, env, { legacyFile: undefined })),
+      { concurrency: 4, onDone: (i) => done.push(i) },
+    );
+    expect(reports.map((r) => r.ok)).toEqual([true, true, true, true]);
+    expect(done.sort()).toEqual([0, 1, 2, 3]);
+    const ports = reports.flatMap((r) => Object.values(r.ports));
+    expect(new Set(ports).size).toBe(ports.length);
+    expect(check(reports[0]!, 'log').detail).toMatch(/compared against none \(no legacy file given\)/);
+    expect(liveGroups()).toEqual([]);
+  });
+});
+
+describe('broken agents fail the right check', () => {
+  it('crash at import: health explains the exception; the legacy baseline still ran', async () => {
+    const r = await validateAgent(opts(BROKEN, 'crash_at_import', 'CrashAtImport', env));
+    expect(r.ok).toBe(false);
+    expect(check(r, 'health').detail).toMatch(
+      /^agent exited with code 1: ModuleNotFoundError: No module named 'nonexistent_vendor_sdk' \(before \/health on port \d+ was healthy\)$/,
+    );
+    expect(check(r, 'registry').detail).toMatch(/^CrashAtImport not registered: agent exited with code 1: ModuleNotFoundError/);
+    expect(check(r, 'shutdown').detail).toMatch(/before SIGTERM was sent/);
+    expect(check(r, 'log')).toMatchObject({ ok: false });
+    expect(check(r, 'log').detail).toMatch(/new ERROR\/Traceback line\(s\), compared with the legacy run; first: Traceback/);
+    assertNothingLeft(r);
+  });
+
+  it('never opens its health port', async () => {
+    const r = await validateAgent(opts(BROKEN, 'no_health_port', 'NoHealthPort', env, { healthDeadlineMs: 1500, legacyFile: undefined }));
+    expect(check(r, 'health').ok).toBe(false);
+    expect(check(r, 'health').detail).toMatch(/^nothing answered on 127\.0\.0\.1:\d+ within 1\.5 s \(connection refused\)$/);
+    expect(check(r, 'registry').ok).toBe(true); // the rest of the base still works
+    expect(check(r, 'shutdown').ok).toBe(true);
+    assertNothingLeft(r);
+  });
+
+  it('answers unhealthy', async () => {
+    const r = await validateAgent(opts(BROKEN, 'unhealthy', 'Unhealthy', env, { healthDeadlineMs: 1000, legacyFile: undefined }));
+    expect(check(r, 'health').detail).toMatch(/^\/health on port \d+ answered 503 with status degraded \(expected 2xx and "ok" or "healthy"\) for 1\.0 s$/);
+    expect(r.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['health']);
+    assertNothingLeft(r);
+  });
+
+  it('registers after the deadline', async () => {
+    const r = await validateAgent(
+      opts(BROKEN, 'late_register', 'LateRegister', env, { registryDeadlineMs: 1500, legacyFile: undefined, baseEnv: { ...process.env, REGISTER_DELAY_S: '4' } }),
+    );
+    expect(check(r, 'registry').ok).toBe(false);
+    expect(check(r, 'registry').detail).toBe('LateRegister not registered after 1.5 s; the embedded registry answered but has no entry');
+    expect(r.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['registry']);
+    assertNothingLeft(r);
+  });
+
+  it('ignores SIGTERM: killed after the deadline, nothing left', async () => {
+    const r = await validateAgent(opts(BROKEN, 'ignores_sigterm', 'IgnoresSigterm', env, { shutdownDeadlineMs: 1000, legacyFile: undefined }));
+    expect(check(r, 'shutdown')).toMatchObject({ ok: false, detail: 'still running 1.0 s after SIGTERM (killed with SIGKILL)' });
+    expect(r.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['shutdown']);
+    assertNothingLeft(r);
+  });
+
+  it('leaves a child process behind: shutdown names it and the group is killed', async () => {
+    const r = await validateAgent(opts(BROKEN, 'orphan_child', 'OrphanChild', env, { legacyFile: undefined }));
+    expect(check(r, 'shutdown').detail).toMatch(/^exited 0 after \d+\.\d s but left 1 process\(es\) of its group running \(pid \d+\); killed$/);
+    const pid = Number(/pid (\d+)/.exec(check(r, 'shutdown').detail)![1]);
+    expect(alive(pid)).toBe(false);
+    assertNothingLeft(r);
+  });
+
+  it('new ERROR lines compared with the legacy run fail the log check', async () => {
+    const r = await validateAgent(opts(BROKEN, 'error_logger', 'ErrorLogger', env));
+    expect(check(r, 'log').detail).toMatch(/^1 new ERROR\/Traceback line\(s\), compared with the legacy run; first: .*ERROR ErrorLogger: failed to load routing table/);
+    expect(r.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['log']);
+  });
+
+  it('does not push metrics: the metrics check says its own /metrics has them', async () => {
+    const r = await validateAgent(opts(BROKEN, 'no_push', 'NoPush', env, { metricsDeadlineMs: 1000, legacyFile: undefined }));
+    expect(check(r, 'metrics').detail).toMatch(
+      /^no sample labelled agent="NoPush" or job="NoPush" at the embedded metrics sink after 1\.0 s \(its own \/metrics has \d+: the agent does not push to METRICS_URL\)$/,
+    );
+    expect(r.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['metrics']);
+  });
+});
+
+describe('environment faults', () => {
+  it('a port taken by another process: asked-for health port, and a business port the agent binds', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', () => r()));
+    const taken = (holder.address() as net.AddressInfo).port;
+    try {
+      const asked = await validateAgent(opts(FLEET, 'order_router', 'OrderRouter', env, { ports: { health_port: taken }, legacyFile: undefined }));
+      expect(asked.error).toBe(`health port ${taken} is already in use by another process`);
+      expect(check(asked, 'health').detail).toBe(`health port ${taken} is already in use by another process`);
+
+      const bound = await validateAgent(
+        opts(BROKEN, 'busy_port', 'BusyPort', env, { legacyFile: undefined, baseEnv: { ...process.env, BUSINESS_PORT: String(taken) } }),
+      );
+      expect(check(bound, 'health').detail).toMatch(/^agent exited with code 1: OSError: \[Errno 98\] Address already in use/);
+      assertNothingLeft(bound);
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('python3 missing from PATH', async () => {
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'nopath-'));
+    try {
+      const r = await validateAgent(opts(FLEET, 'order_router', 'OrderRouter', env, { baseEnv: { ...process.env, PATH: empty } }));
+      expect(r.ok).toBe(false);
+      expect(r.error).toBe('cannot start agents/order_router_v2.py: python3: not found on PATH');
+      expect(r.checks.filter((c) => !c.skipped).every((c) => !c.ok && c.detail === r.error)).toBe(true);
+      assertNothingLeft(r);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('a registry that is down', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', () => r()));
+    const dead = (holder.address() as net.AddressInfo).port;
+    await new Promise((r) => holder.close(r)); // nothing listens there now
+    const down = await startValidationEnvironment({ registryUrl: `http://127.0.0.1:${dead}` });
+    try {
+      const r = await validateAgent(opts(FLEET, 'feature_store', 'FeatureStore', down, { registryDeadlineMs: 1500, legacyFile: undefined }));
+      expect(check(r, 'registry').detail).toBe('FeatureStore not registered after 1.5 s; last registry error: connection refused');
+      expect(r.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['registry']);
+      assertNothingLeft(r);
+    } finally {
+      await down.close();
+    }
+  });
+});
