@@ -1,0 +1,60 @@
+// `migrate init`: put the profile's reference base class where the profile
+// imports it from, when the repository has none. Never overwrites a base.
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../core/errors.js';
+import { loadProfile, templatesDir } from '../profile/profile.js';
+import { requireDirectory } from './common.js';
+
+export interface InitPlan {
+  /** Absolute path of the template shipped with the tool. */
+  template: string;
+  /** Target path relative to the root. */
+  target: string;
+  /** Package `__init__.py` files to create (relative), Python only. */
+  packageInits: string[];
+}
+
+export function planInit(root: string, lang: 'python' | 'typescript', profileName: string): InitPlan {
+  const profile = loadProfile(profileName, root);
+  if (lang === 'python') {
+    const py = profile.python;
+    if (!py?.runtime_template) throw new UsageError(`profile ${profile.name} names no python.runtime_template to copy`);
+    const target = py.source ?? `${py.module.split('.').join('/')}.py`;
+    const dirs = path.posix.dirname(target).split('/').filter((d) => d && d !== '.');
+    const packageInits = dirs.map((_, i) => `${dirs.slice(0, i + 1).join('/')}/__init__.py`);
+    return { template: path.join(templatesDir(), py.runtime_template), target, packageInits };
+  }
+  const ts = profile.typescript;
+  if (!ts?.runtime_template) throw new UsageError(`profile ${profile.name} names no typescript.runtime_template to copy`);
+  if (!ts.module.startsWith('.') && !ts.module.includes('/')) {
+    throw new UsageError(`profile ${profile.name} imports the base from package "${ts.module}": install that package instead`);
+  }
+  return { template: path.join(templatesDir(), ts.runtime_template), target: `${ts.module.replace(/^\.\//, '')}.ts`, packageInits: [] };
+}
+
+export async function initCommand(opts: { root: string; lang: 'python' | 'typescript'; profile: string }): Promise<number> {
+  const root = requireDirectory(opts.root);
+  const plan = planInit(root, opts.lang ?? 'python', opts.profile);
+  const target = path.join(root, plan.target);
+  if (existsSync(target)) {
+    throw new UsageError(`${plan.target} already exists: the repository has its base class; not overwriting it`);
+  }
+  if (!existsSync(plan.template)) {
+    throw new UsageError(`the reference ${opts.lang} base class is not shipped with this version of migrate (missing ${plan.template})`);
+  }
+  mkdirSync(path.dirname(target), { recursive: true });
+  const created: string[] = [];
+  for (const init of plan.packageInits) {
+    const abs = path.join(root, init);
+    if (!existsSync(abs)) {
+      writeFileSync(abs, '');
+      created.push(init);
+    }
+  }
+  copyFileSync(plan.template, target);
+  process.stdout.write(
+    `created ${plan.target} from ${path.relative(templatesDir(), plan.template)}${created.length ? ` (and ${created.join(', ')})` : ''}\n`,
+  );
+  return 0;
+}

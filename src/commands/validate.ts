@@ -1,0 +1,75 @@
+// `migrate validate AGENT...`: start each agent's _v2 file for real and run the
+// runtime checks (health, registry, metrics, shutdown, log), several at once.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../core/errors.js';
+import type { AgentInfo } from '../core/types.js';
+import { loadProfile } from '../profile/profile.js';
+import { scanRepository } from '../discover/scan.js';
+import { findAgent } from '../discover/resolve.js';
+import { startValidationEnvironment } from '../validate/environment.js';
+import { validateAgents, type ValidateAgentOptions } from '../validate/validate-agent.js';
+import { validationJson, validationTable, type ValidationRow } from '../report/validation-table.js';
+import { colours } from '../report/terminal.js';
+import { requireDirectory } from './common.js';
+
+export interface ValidateCommandOptions {
+  root: string;
+  profile: string;
+  concurrency?: number;
+  registryUrl?: string;
+  metricsUrl?: string;
+  /** Seconds allowed to register (default: the profile's, 30 s). */
+  registryDeadline?: number;
+  json?: boolean;
+}
+
+/** The `_v2` sibling of a source file: `agents/x.py` -> `agents/x_v2.py`. */
+export function v2Path(file: string): string {
+  const ext = path.extname(file);
+  return ext ? `${file.slice(0, -ext.length)}_v2${ext}` : `${file}_v2`;
+}
+
+/** Which file to run (the agent's `_v2`), and its legacy source when that is a different file. */
+export function filesOf(agent: AgentInfo): { output: string; legacy?: string } {
+  if (/_v2\.[^/.]+$/.test(agent.file)) return { output: agent.file };
+  return { output: agent.output ?? v2Path(agent.file), legacy: agent.file };
+}
+
+export async function validateCommand(agents: string[], opts: ValidateCommandOptions): Promise<number> {
+  const root = requireDirectory(opts.root);
+  if (!agents.length) throw new UsageError('name at least one agent to validate');
+  const profile = loadProfile(opts.profile, root);
+  // One scan for all names (resolveAgent would rescan the repository per name).
+  const scan = await scanRepository(root, profile);
+  const infos = agents.map((a) => findAgent(scan, root, a));
+  const plans = infos.map((agent) => {
+    const { output, legacy } = filesOf(agent);
+    if (!existsSync(path.join(root, output))) {
+      throw new UsageError(`${output} does not exist: migrate ${agent.name} first (\`migrate run ${agent.name}\`)`);
+    }
+    return { agent, output, legacy };
+  });
+
+  const env = await startValidationEnvironment({ registryUrl: opts.registryUrl, metricsUrl: opts.metricsUrl });
+  const abort = new AbortController();
+  try {
+    const list: ValidateAgentOptions[] = plans.map((p) => ({
+      root,
+      agent: p.agent,
+      file: path.join(root, p.output),
+      legacyFile: p.legacy ? path.join(root, p.legacy) : undefined,
+      profile,
+      env,
+      registryDeadlineMs: opts.registryDeadline ? opts.registryDeadline * 1000 : undefined,
+      signal: abort.signal,
+    }));
+    const reports = await validateAgents(list, { concurrency: opts.concurrency ?? Math.min(4, list.length) });
+    const rows: ValidationRow[] = plans.map((p, i) => ({ agent: p.agent.name, file: p.agent.file, output: p.output, validation: reports[i]! }));
+    process.stdout.write(opts.json ? validationJson(rows) : validationTable(rows, colours()));
+    return reports.every((r) => r.ok) ? 0 : 1;
+  } finally {
+    abort.abort();
+    await env.close();
+  }
+}

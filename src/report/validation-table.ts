@@ -1,0 +1,61 @@
+// Printers for `migrate validate`: a summary table (one agent a line, one
+// column per check), the one-line reason of every failed check, and the JSON form.
+import type { CheckResult, ValidationReport } from '../core/types.js';
+import { table } from './terminal.js';
+
+export interface ValidationRow {
+  agent: string;
+  /** The agent's source file, relative to the root. */
+  file: string;
+  /** The file that was run (the _v2), relative to the root. */
+  output: string;
+  validation: ValidationReport;
+}
+
+export function validationJson(rows: ValidationRow[]): string {
+  const results = rows.map((r) => ({
+    agent: r.agent,
+    file: r.file,
+    output: r.output,
+    validation: {
+      ok: r.validation.ok,
+      ms: r.validation.ms,
+      checks: r.validation.checks.map((c) => ({ name: c.name, ok: c.ok, ms: c.ms, detail: c.detail, ...(c.skipped ? { skipped: true } : {}) })),
+      ports: r.validation.ports,
+      ...(r.validation.error ? { error: r.validation.error } : {}),
+    },
+  }));
+  return `${JSON.stringify({ results }, null, 2)}\n`;
+}
+
+const CHECKS = ['health', 'registry', 'metrics', 'shutdown', 'log'] as const;
+
+function cell(c: CheckResult | undefined, paint: Paint): string {
+  if (!c) return '-';
+  if (c.skipped) return 'skip';
+  return c.ok ? paint.green(`ok ${(c.ms / 1000).toFixed(1)}s`) : paint.red('FAIL');
+}
+
+interface Paint {
+  green: (s: string) => string;
+  red: (s: string) => string;
+  bold: (s: string) => string;
+}
+const plain: Paint = { green: (s) => s, red: (s) => s, bold: (s) => s };
+
+export function validationTable(rows: ValidationRow[], paint: Paint = plain): string {
+  if (!rows.length) return 'no agents validated\n';
+  const head = ['AGENT', ...CHECKS.map((c) => c.toUpperCase()), 'TOTAL', 'FILE'];
+  const body = rows.map((r) => [
+    r.agent,
+    ...CHECKS.map((n) => cell(r.validation.checks.find((c) => c.name === n), paint)),
+    `${(r.validation.ms / 1000).toFixed(1)}s`,
+    r.output,
+  ]);
+  const failures = rows.flatMap((r) =>
+    r.validation.checks.filter((c) => !c.ok && !c.skipped).map((c) => `  ${paint.red('✗')} ${r.agent} ${c.name}: ${c.detail}`),
+  );
+  const passed = rows.filter((r) => r.validation.ok).length;
+  const summary = `${rows.length} agent(s): ${passed} passed, ${rows.length - passed} failed`;
+  return [table([head, ...body]), ...(failures.length ? ['', ...failures] : []), '', paint.bold(summary), ''].join('\n');
+}
