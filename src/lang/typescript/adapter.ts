@@ -1,0 +1,34 @@
+// The TypeScript language adapter: the pipeline reaches TypeScript agents only through this.
+import path from 'node:path';
+import type { LanguageAdapter } from '../../pipeline/language.js';
+import { loadProfile, type Profile } from '../../profile/profile.js';
+import { launchTypeScript } from './launch.js';
+import { rewriteTypeScript } from './rewrite.js';
+import { scanTypeScript, TS_EXTENSIONS, v2Path } from './scan.js';
+import { verifyTypeScript } from './verify.js';
+
+export const typescriptAdapter: LanguageAdapter = {
+  language: 'typescript',
+  extensions: TS_EXTENSIONS,
+  async scan(root, files, profile) {
+    return scanTypeScript(path.resolve(root), files, profile);
+  },
+  async rewrite(req) {
+    return rewriteTypeScript({ root: path.resolve(req.root), file: req.file, source: req.source, className: req.agent.class, profile: req.profile });
+  },
+  async verify(reqs) {
+    return verifyTypeScript(reqs);
+  },
+  outputPath(file) {
+    return v2Path(file);
+  },
+  async launch(root, file) {
+    return launchTypeScript(path.resolve(root), file, currentProfile(root));
+  },
+};
+
+// launch() has no profile parameter: the repository's own base-agent profile (or migrate's) says
+// where the base lives.
+function currentProfile(root: string): Profile {
+  return loadProfile('base-agent', root);
+}

@@ -1,0 +1,88 @@
+// What the target base class owns, learned from its own source (the repository's copy when it
+// has one, else the reference template): the public/protected members a subclass can use or
+// clash with. ES-private (#x) and `private` members are invisible to subclasses.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { Project, Node, Scope } from 'ts-morph';
+import { templatesDir, type Profile, type TypeScriptProfile } from '../../profile/profile.js';
+import { UsageError } from '../../core/errors.js';
+
+export interface BaseMember {
+  name: string;
+  kind: 'method' | 'property';
+  readonly: boolean;
+}
+
+export interface BaseModel {
+  /** Absolute path of the base's source. */
+  file: string;
+  source: string;
+  className: string;
+  members: Map<string, BaseMember>;
+  /** True when the source came from the repository (else from migrate's template). */
+  inRepository: boolean;
+}
+
+export function tsProfile(profile: Profile): TypeScriptProfile {
+  if (!profile.typescript) throw new UsageError(`profile ${profile.name} has no typescript section`);
+  return profile.typescript;
+}
+
+/** Where the repository keeps the base (`<root>/<module>.ts`), or null for a bare specifier. */
+export function baseFileInRepo(root: string, ts: TypeScriptProfile): string | null {
+  if (!isRelativeModule(ts.module)) return null;
+  const stem = path.join(root, ts.module.replace(/\.(js|ts|mts|cts)$/, ''));
+  for (const ext of ['.ts', '.mts', '.cts']) if (existsSync(stem + ext)) return stem + ext;
+  return stem + '.ts';
+}
+
+/** A module path relative to the repository root (as opposed to a package name). */
+export function isRelativeModule(spec: string): boolean {
+  return !spec.startsWith('@') && (spec.includes('/') || spec.startsWith('.')) && !/^[a-z0-9-]+$/i.test(spec);
+}
+
+const cache = new Map<string, { mtime: number; model: BaseModel }>();
+
+export function loadBaseModel(root: string, profile: Profile): BaseModel {
+  const ts = tsProfile(profile);
+  const repoFile = baseFileInRepo(root, ts);
+  let file: string;
+  let inRepository = false;
+  if (repoFile && existsSync(repoFile)) {
+    file = repoFile;
+    inRepository = true;
+  } else if (ts.runtime_template) {
+    file = path.join(templatesDir(), ts.runtime_template);
+  } else {
+    throw new UsageError(`profile ${profile.name}: the base ${ts.module} is not in the repository and the profile names no runtime_template`);
+  }
+  const mtime = statSync(file).mtimeMs;
+  const hit = cache.get(file);
+  if (hit && hit.mtime === mtime) return { ...hit.model, inRepository };
+  const source = readFileSync(file, 'utf8');
+  const project = new Project({ useInMemoryFileSystem: true });
+  const sf = project.createSourceFile('/base.ts', source);
+  const cls = sf.getClass(profile.base_class);
+  if (!cls) throw new UsageError(`${file}: no class ${profile.base_class} in the base's source`);
+  const members = new Map<string, BaseMember>();
+  for (const m of cls.getMembers()) {
+    if (Node.isConstructorDeclaration(m)) {
+      for (const p of m.getParameters()) {
+        if (p.isParameterProperty() && p.getScope() !== Scope.Private) members.set(p.getName(), { name: p.getName(), kind: 'property', readonly: p.isReadonly() });
+      }
+      continue;
+    }
+    if (!(Node.isMethodDeclaration(m) || Node.isPropertyDeclaration(m) || Node.isGetAccessorDeclaration(m) || Node.isSetAccessorDeclaration(m))) continue;
+    if (Node.isPrivateIdentifier(m.getNameNode())) continue;
+    if (m.getScope() === Scope.Private || m.isStatic()) continue;
+    const name = m.getName();
+    members.set(name, {
+      name,
+      kind: Node.isMethodDeclaration(m) ? 'method' : 'property',
+      readonly: Node.isPropertyDeclaration(m) ? m.isReadonly() : Node.isGetAccessorDeclaration(m) && !cls.getSetAccessor(name),
+    });
+  }
+  const model: BaseModel = { file, source, className: profile.base_class, members, inRepository };
+  cache.set(file, { mtime, model });
+  return model;
+}

@@ -1,0 +1,446 @@
+// The agent as the TypeScript transforms see it, the removal plan they propose into, and the
+// infrastructure/business test the plan's conditions use. Transforms (transforms/typescript/)
+// only propose; the plan keeps what is safe (no dangling reference) and reports the rest.
+import {
+  Node,
+  SyntaxKind,
+  type ClassDeclaration,
+  type ConstructorDeclaration,
+  type SourceFile,
+  type Statement,
+} from 'ts-morph';
+import type { FindingKind, KeptForReview } from '../../core/types.js';
+import type { TypeScriptProfile } from '../../profile/profile.js';
+import type { BaseModel } from './base-model.js';
+import { EditBuffer, lineAt } from './edits.js';
+import {
+  blockStatements,
+  calleeText,
+  childBlocks,
+  isLogCall,
+  memberName,
+  signalHandlerCall,
+  statementCall,
+  thisMember,
+  thisMembers,
+  thisRoot,
+  walkAgentCode,
+  type ModuleKind,
+} from './syntax.js';
+
+export interface AgentMember {
+  name: string;
+  kind: 'method' | 'property' | 'parameter-property' | 'accessor';
+  /** Declarations (several for overloads and accessor pairs). */
+  nodes: Node[];
+  line: number;
+}
+
+export interface MemberProposal {
+  name: string;
+  /** Module-level function/class/variable instead of a class member. */
+  scope?: 'member' | 'module';
+  finding: FindingKind;
+  reason: string;
+  /** Must still hold given the members being removed; returns why not, or null. */
+  condition?: (removed: Set<string>) => string | null;
+  /** Uses in kept code are never swept away with it (a business queue stays a business queue). */
+  sticky?: boolean;
+  hint?: string;
+  /** When kept, do not report it (helpers such as sleep() that business code may share). */
+  quiet?: boolean;
+}
+
+export interface StatementProposal {
+  node: Node;
+  symbol: string;
+  finding: FindingKind;
+  reason: string;
+  /** Remove only if all of these members go too. */
+  requires?: string[];
+}
+
+export interface EntryInfo {
+  /** The statement block that constructs the agent (guard body, main(), or the file). */
+  container: Node;
+  guarded: boolean;
+  newExpr: Node;
+  /** The method called on the new instance (`start` in `agent.start()`), and the name node to rename. */
+  method: string | null;
+  methodNameNode: Node | null;
+  /** `const agent = new X()` → "agent". */
+  variable: string | null;
+  statement: Node;
+}
+
+export interface TsRewriteContext {
+  root: string;
+  file: string;
+  sf: SourceFile;
+  text: string;
+  cls: ClassDeclaration;
+  className: string;
+  ts: TypeScriptProfile;
+  baseClass: string;
+  base: BaseModel;
+  kind: ModuleKind;
+  members: Map<string, AgentMember>;
+  ctor: ConstructorDeclaration | undefined;
+  edits: EditBuffer;
+  plan: RemovalPlan;
+  /** Properties of the object passed to super(), in order: key → expression text. */
+  superArgs: Map<string, string>;
+  /** Class members to add at the end of the class body (text without indentation). */
+  newMembers: Array<{ name: string; text: string }>;
+  warnings: string[];
+  kept: KeptForReview[];
+  /** Symbols removed outside the plan (e.g. parameter-property modifiers). */
+  removedExtra: string[];
+  entry: EntryInfo | null;
+  /** Members renamed after resolution (old → new). */
+  renames: Map<string, string>;
+  /** Runs after the plan is resolved, in order of registration. */
+  after: Array<(removed: Set<string>) => void>;
+  /** The file's indentation unit. */
+  unit: string;
+  /** Facts one transform learns for another (the health server's port, ...). */
+  hints: { healthPortExpr?: Node; businessHealth?: boolean };
+  /** Imports requested by transforms, written once at the end. */
+  pendingImports: Array<{ name: string; specifier: string }>;
+  /** A constructor to add (the class had none). */
+  newConstructor: string | null;
+  /** Text for an expression usable before super() (literal, constant, parameter, inlined this.x), or null. */
+  constantValue(n: Node): string | null;
+  /** The method is pure infrastructure given the removed members (extra: nodes that count as infrastructure). */
+  isInfraMethod(name: string, removed: Set<string>, extra: Node[], pushCode?: boolean): boolean;
+  /** Rename a kept method (declarations only) and note why. */
+  renameMember(from: string, to: string, why: string): void;
+  /** Uses of a member outside the entry call and its own declarations. */
+  usesOutside(name: string): number;
+  addImport(name: string, specifier: string): void;
+}
+
+export function collectMembers(cls: ClassDeclaration): { members: Map<string, AgentMember>; ctor: ConstructorDeclaration | undefined } {
+  const members = new Map<string, AgentMember>();
+  const add = (name: string, kind: AgentMember['kind'], node: Node) => {
+    const m = members.get(name);
+    if (m) m.nodes.push(node);
+    else members.set(name, { name, kind, nodes: [node], line: node.getStartLineNumber() });
+  };
+  let ctor: ConstructorDeclaration | undefined;
+  for (const m of cls.getMembers()) {
+    if (Node.isConstructorDeclaration(m)) {
+      if (m.hasBody()) ctor = m;
+      for (const p of m.getParameters()) if (p.isParameterProperty()) add(p.getName(), 'parameter-property', p);
+      continue;
+    }
+    const name = memberName(m);
+    if (!name) continue;
+    if (Node.isMethodDeclaration(m)) add(name, 'method', m);
+    else if (Node.isPropertyDeclaration(m)) add(name, 'property', m);
+    else add(name, 'accessor', m);
+  }
+  // Overload signatures come before the implementation: report the first line.
+  return { members, ctor };
+}
+
+/** The implementation declaration of a method (the one with a body). */
+export function methodBody(ctx: TsRewriteContext, name: string): Node | undefined {
+  const m = ctx.members.get(name);
+  if (!m || m.kind !== 'method') return undefined;
+  for (const n of m.nodes) if (Node.isMethodDeclaration(n) && n.getBody()) return n.getBody();
+  return undefined;
+}
+
+// ------------------------------------------------------------------ infrastructure test
+
+export interface InfraScope {
+  removed: Set<string>;
+  /** Members whose statements are swept with them (not sticky). */
+  sweep: Set<string>;
+  baseOwned: Set<string>;
+}
+
+/** The statement only sets up, uses or tears down members being removed. */
+export function belongsTo(stmt: Node, sweep: Set<string>): boolean {
+  if (sweep.size === 0) return false;
+  if (Node.isExpressionStatement(stmt)) {
+    let e: Node = stmt.getExpression();
+    while (Node.isAwaitExpression(e) || Node.isVoidExpression(e) || Node.isParenthesizedExpression(e)) e = e.getExpression();
+    if (Node.isBinaryExpression(e) && e.getOperatorToken().getKind() === SyntaxKind.EqualsToken) {
+      const target = thisMember(e.getLeft());
+      if (!target || !sweep.has(target)) return false;
+      return !callsKeptMember(e.getRight(), sweep);
+    }
+    if (Node.isCallExpression(e)) {
+      const root = thisRoot(e);
+      if (root && sweep.has(root)) return true;
+      const fn = calleeText(e);
+      if (/^(clearInterval|clearTimeout|clearImmediate)$/.test(fn)) {
+        const m = thisMembers(e);
+        return m.size > 0 && [...m].every((x) => sweep.has(x));
+      }
+      if (/^(setInterval|setTimeout|setImmediate)$/.test(fn) || signalHandlerCall(stmt)) {
+        // A timer or signal handler whose whole job is a removed member.
+        const m = thisMembers(e);
+        return m.size > 0 && [...m].every((x) => sweep.has(x));
+      }
+    }
+    return false;
+  }
+  if (Node.isIfStatement(stmt)) {
+    const m = thisMembers(stmt.getExpression());
+    if (m.size === 0 || ![...m].some((x) => sweep.has(x))) return false;
+    return childBlocks(stmt).every((b) => blockStatements(b).every((s) => isTrivial(s) || belongsTo(s, sweep)));
+  }
+  if (Node.isTryStatement(stmt)) {
+    if (!blockStatements(stmt.getTryBlock()).some((s) => belongsTo(s, sweep))) return false;
+    return childBlocks(stmt).every((b) => blockStatements(b).every((s) => isTrivial(s) || belongsTo(s, sweep)));
+  }
+  return false;
+}
+
+function callsKeptMember(expr: Node, sweep: Set<string>): boolean {
+  let found = false;
+  walkAgentCode(expr, (n) => {
+    if (found) return false;
+    if (Node.isCallExpression(n)) {
+      const r = thisRoot(n);
+      if (r && !sweep.has(r)) found = true;
+    }
+  });
+  return found;
+}
+
+/** A log line, a bare return, an empty statement. */
+export function isTrivial(stmt: Node): boolean {
+  if (Node.isEmptyStatement(stmt)) return true;
+  if (Node.isReturnStatement(stmt)) {
+    const e = stmt.getExpression();
+    return !e || Node.isLiteralExpression(e) || e.getKind() === SyntaxKind.TrueKeyword || e.getKind() === SyntaxKind.FalseKeyword || e.getKind() === SyntaxKind.NullKeyword;
+  }
+  const call = statementCall(stmt);
+  return isLogCall(call);
+}
+
+/** Infrastructure the base provides: logging, exiting, timers/servers/flags of removed or base-owned members. */
+export function isInfraStatement(stmt: Node, scope: InfraScope): boolean {
+  if (isTrivial(stmt) || belongsTo(stmt, scope.sweep)) return true;
+  const infra = (m: string) => scope.removed.has(m) || scope.baseOwned.has(m);
+  if (Node.isExpressionStatement(stmt)) {
+    let e: Node = stmt.getExpression();
+    while (Node.isAwaitExpression(e) || Node.isVoidExpression(e) || Node.isParenthesizedExpression(e)) e = e.getExpression();
+    if (Node.isBinaryExpression(e) && e.getOperatorToken().getKind() === SyntaxKind.EqualsToken) {
+      const target = thisMember(e.getLeft());
+      const r = e.getRight();
+      const literal = Node.isLiteralExpression(r) || [SyntaxKind.TrueKeyword, SyntaxKind.FalseKeyword, SyntaxKind.NullKeyword, SyntaxKind.UndefinedKeyword].includes(r.getKind()) || r.getText() === 'undefined';
+      return !!target && infra(target) && literal;
+    }
+    if (Node.isCallExpression(e)) {
+      const fn = calleeText(e);
+      if (/^process\.exit$/.test(fn)) return true;
+      if (signalHandlerCall(stmt)) return true;
+      const members = thisMembers(e);
+      if (/^(clearInterval|clearTimeout)$/.test(fn)) return [...members].every(infra);
+      const root = thisRoot(e);
+      if (root && infra(root) && [...members].every(infra)) return true;
+    }
+    return false;
+  }
+  if (Node.isIfStatement(stmt)) {
+    const cond = stmt.getExpression();
+    if (![...thisMembers(cond)].every(infra)) return false;
+    let call = false;
+    cond.forEachDescendant((n) => {
+      if (Node.isCallExpression(n)) call = true;
+    });
+    if (call) return false;
+    return childBlocks(stmt).every((b) => blockStatements(b).every((s) => isInfraStatement(s, scope)));
+  }
+  if (Node.isTryStatement(stmt) || Node.isBlock(stmt)) {
+    return childBlocks(stmt).every((b) => blockStatements(b).every((s) => isInfraStatement(s, scope)));
+  }
+  return false;
+}
+
+export function isInfraBody(body: Node | undefined, scope: InfraScope): boolean {
+  return blockStatements(body).every((s) => isInfraStatement(s, scope));
+}
+
+// ------------------------------------------------------------------ the removal plan
+
+export interface ResolvedPlan {
+  removed: Set<string>;
+  /** Nodes deleted (outermost only). */
+  nodes: Node[];
+  kept: KeptForReview[];
+}
+
+export class RemovalPlan {
+  readonly members = new Map<string, MemberProposal>();
+  readonly statements: StatementProposal[] = [];
+  /** Ranges that other edits rewrite: occurrences there are not uses (e.g. the entry call). */
+  readonly rewritten: Array<[number, number]> = [];
+
+  proposeMember(p: MemberProposal): void {
+    if (!this.members.has(p.name)) this.members.set(p.name, p);
+  }
+
+  proposeStatement(p: StatementProposal): void {
+    if (!this.statements.some((s) => s.node === p.node)) this.statements.push(p);
+  }
+
+  has(name: string): boolean {
+    return this.members.has(name);
+  }
+
+  resolve(ctx: TsRewriteContext): ResolvedPlan {
+    const R = new Map(this.members);
+    const kept = new Map<string, KeptForReview>();
+    const baseOwned = new Set(ctx.base.members.keys());
+    for (let round = 0; round < 50; round++) {
+      const removed = new Set(R.keys());
+      const { nodes, ranges } = this.collect(ctx, removed);
+      const inRanges = (n: Node) => {
+        const s = n.getStart();
+        const e = n.getEnd();
+        return ranges.some(([a, b]) => a <= s && e <= b) || this.rewritten.some(([a, b]) => a <= s && e <= b);
+      };
+      let changed = false;
+      for (const [name, p] of R) {
+        const failed = p.condition?.(removed) ?? null;
+        if (failed) {
+          R.delete(name);
+          kept.set(name, { symbol: name, line: this.lineOf(ctx, p), reason: failed });
+          changed = true;
+          continue;
+        }
+        const uses = usesOf(ctx, name, p.scope ?? 'member').filter((u) => !inRanges(u));
+        const live = uses.filter((u) => !(p.scope !== 'module' && baseOwned.has(name) && isThisAccess(u)));
+        if (live.length > 0) {
+          R.delete(name);
+          const u = live[0]!;
+          const line = u.getStartLineNumber();
+          kept.set(name, {
+            symbol: name,
+            line,
+            reason: `${p.reason}, but still used at line ${line} (${snippet(u)})${p.hint ? `; ${p.hint}` : ''}`,
+          });
+          changed = true;
+        }
+      }
+      if (!changed) {
+        for (const name of R.keys()) kept.delete(name);
+        for (const [name] of kept) if (this.members.get(name)?.quiet) kept.delete(name);
+        return { removed: new Set(R.keys()), nodes, kept: [...kept.values()] };
+      }
+    }
+    throw new Error('removal plan did not settle');
+  }
+
+  private lineOf(ctx: TsRewriteContext, p: MemberProposal): number {
+    if (p.scope === 'module') {
+      const d = moduleDeclaration(ctx.sf, p.name);
+      return d ? d.getStartLineNumber() : 1;
+    }
+    return ctx.members.get(p.name)?.line ?? ctx.cls.getStartLineNumber();
+  }
+
+  /** Every node that goes, given the removed member set. */
+  collect(ctx: TsRewriteContext, removed: Set<string>): { nodes: Node[]; ranges: Array<[number, number]> } {
+    const nodes: Node[] = [];
+    for (const name of removed) {
+      const p = this.members.get(name)!;
+      if (p.scope === 'module') {
+        const d = moduleDeclaration(ctx.sf, name);
+        if (d) nodes.push(d);
+        continue;
+      }
+      const m = ctx.members.get(name);
+      if (!m) continue;
+      // Parameter properties are not deleted: their modifiers are (the parameter stays).
+      if (m.kind === 'parameter-property') continue;
+      nodes.push(...m.nodes);
+    }
+    const stmts = this.statements.filter((s) => (s.requires ?? []).every((r) => removed.has(r)));
+    nodes.push(...stmts.map((s) => s.node));
+    const sweep = new Set([...removed].filter((n) => !this.members.get(n)?.sticky && this.members.get(n)?.scope !== 'module'));
+    const inside = (n: Node) => nodes.some((d) => d.getPos() <= n.getPos() && n.getEnd() <= d.getEnd());
+    const visit = (container: Node | undefined) => {
+      for (const s of blockStatements(container)) {
+        if (inside(s)) continue;
+        if (belongsTo(s, sweep)) nodes.push(s);
+        else for (const b of childBlocks(s)) visit(b);
+      }
+    };
+    for (const m of ctx.members.values()) {
+      if (removed.has(m.name)) continue;
+      for (const n of m.nodes) {
+        if ((Node.isMethodDeclaration(n) || Node.isGetAccessorDeclaration(n) || Node.isSetAccessorDeclaration(n)) && n.getBody()) visit(n.getBody());
+      }
+    }
+    if (ctx.ctor) visit(ctx.ctor.getBody());
+    if (ctx.entry) visit(ctx.entry.container);
+    const outer = nodes.filter((n, i) => !nodes.some((o, j) => o !== n && o.getPos() <= n.getPos() && n.getEnd() <= o.getEnd() && (o.getPos() < n.getPos() || n.getEnd() < o.getEnd() || j < i)));
+    const ranges = outer.map((n) => ctx.edits.lineRange(n));
+    return { nodes: outer, ranges };
+  }
+}
+
+function isThisAccess(n: Node): boolean {
+  const p = n.getParent();
+  return !!p && thisMember(p) !== null;
+}
+
+/** A top-level function, class or variable statement declaring name. */
+export function moduleDeclaration(sf: SourceFile, name: string): Statement | undefined {
+  const f = sf.getFunction(name);
+  if (f) return f;
+  const c = sf.getClass(name);
+  if (c) return c;
+  const v = sf.getVariableDeclaration(name);
+  if (v) {
+    const stmt = v.getVariableStatement();
+    if (stmt && stmt.getDeclarations().length === 1) return stmt;
+  }
+  return undefined;
+}
+
+/**
+ * Occurrences of a name that count as uses: identifiers, private identifiers and string
+ * literals equal to it (so `this['x']` and `'x' in this` count), except the names of
+ * declarations themselves. Deliberately generous: a false use only keeps a member.
+ */
+export function usesOf(ctx: TsRewriteContext, name: string, scope: 'member' | 'module'): Node[] {
+  const out: Node[] = [];
+  const own = new Set<Node>();
+  if (scope === 'member') for (const n of ctx.members.get(name)?.nodes ?? []) own.add((n as unknown as { getNameNode(): Node }).getNameNode());
+  else {
+    const d = moduleDeclaration(ctx.sf, name);
+    if (d) {
+      const nn = Node.isVariableStatement(d) ? d.getDeclarations()[0]!.getNameNode() : (d as unknown as { getNameNode(): Node | undefined }).getNameNode?.();
+      if (nn) own.add(nn);
+    }
+  }
+  ctx.sf.forEachDescendant((n) => {
+    const text = Node.isIdentifier(n) || Node.isPrivateIdentifier(n) ? n.getText() : Node.isStringLiteral(n) || Node.isNoSubstitutionTemplateLiteral(n) ? n.getLiteralText() : null;
+    if (text !== name || own.has(n)) return;
+    const p = n.getParent();
+    // Another class's member of the same name is a declaration, not a use.
+    if (p && (Node.isMethodDeclaration(p) || Node.isPropertyDeclaration(p) || Node.isMethodSignature(p) || Node.isPropertySignature(p) || Node.isGetAccessorDeclaration(p) || Node.isSetAccessorDeclaration(p)) && p.getNameNode() === n) {
+      if (p.getParent() !== ctx.cls) return;
+    }
+    if (p && Node.isParameterDeclaration(p) && p.getNameNode() === n && !p.isParameterProperty()) return;
+    out.push(n);
+  });
+  return out;
+}
+
+function snippet(n: Node): string {
+  let cur: Node = n;
+  while (cur.getParent() && !Node.isStatement(cur) && !(Node.isMethodDeclaration(cur) || Node.isPropertyDeclaration(cur)) && cur.getText().length < 40) cur = cur.getParent()!;
+  const line = cur.getText().split('\n')[0]!.trim();
+  return line.length > 60 ? `${line.slice(0, 57)}...` : line;
+}
+
+export { lineAt };

@@ -1,0 +1,138 @@
+// Concrete-syntax edits on the original text: every change is a byte range of the source
+// (positions come from ts-morph nodes), so untouched code keeps its bytes, comments and
+// formatting. Removals swallow whole lines and the blank line they would leave doubled.
+import { Node } from 'ts-morph';
+
+interface Edit {
+  start: number;
+  end: number;
+  text: string;
+  /** Removals may contain other edits (those are then dropped). */
+  removal: boolean;
+  order: number;
+}
+
+export class EditBuffer {
+  private edits: Edit[] = [];
+  private counter = 0;
+
+  constructor(readonly text: string) {}
+
+  replace(start: number, end: number, text: string): void {
+    this.edits.push({ start, end, text, removal: false, order: this.counter++ });
+  }
+
+  insert(pos: number, text: string): void {
+    this.replace(pos, pos, text);
+  }
+
+  /** Remove a statement or member with its own lines, its attached comments and a doubled blank line. */
+  removeNode(node: Node): void {
+    const [start, end] = this.lineRange(node);
+    this.edits.push({ start, end, text: '', removal: true, order: this.counter++ });
+  }
+
+  /** Remove a range exactly (no line extension). */
+  removeRange(start: number, end: number): void {
+    this.edits.push({ start, end, text: '', removal: true, order: this.counter++ });
+  }
+
+  /** The range removeNode(node) would delete. */
+  lineRange(node: Node): [number, number] {
+    const t = this.text;
+    let start = node.getStart(true);
+    // Comments directly above (no blank line in between) belong to the node, except a file's
+    // header comment above its first statement.
+    const parent = node.getParent();
+    const first = !!parent && Node.isSourceFile(parent) && parent.getStatements()[0] === node;
+    for (const c of first ? [] : [...node.getLeadingCommentRanges()].reverse()) {
+      const between = t.slice(c.getEnd(), start);
+      if (/\n[ \t]*\r?\n/.test(between)) break;
+      start = c.getPos();
+    }
+    let end = node.getEnd();
+    // A trailing comment on the node's last line goes with it.
+    const rest = /^[ \t;]*(\/\/[^\n]*)?/.exec(t.slice(end))![0];
+    const lineStart = t.lastIndexOf('\n', start - 1) + 1;
+    const onlyIndentBefore = /^[ \t]*$/.test(t.slice(lineStart, start));
+    const afterEnd = end + rest.length;
+    const endsLine = t[afterEnd] === '\n' || afterEnd === t.length || t.startsWith('\r\n', afterEnd);
+    if (onlyIndentBefore && endsLine) {
+      start = lineStart;
+      end = afterEnd === t.length ? afterEnd : afterEnd + (t[afterEnd] === '\r' ? 2 : 1);
+      // Avoid leaving two blank lines, or a blank line right after `{` / before `}`.
+      const prevLineStart = start > 0 ? t.lastIndexOf('\n', start - 2) + 1 : 0;
+      const prevBlank = start > 0 && /^[ \t]*\r?\n$/.test(t.slice(prevLineStart, start));
+      const nextLineEnd = t.indexOf('\n', end);
+      const nextLine = t.slice(end, nextLineEnd < 0 ? t.length : nextLineEnd + 1);
+      const nextBlank = /^[ \t]*\r?\n$/.test(nextLine);
+      const nextCloses = /^[ \t]*[}\])]/.test(nextLine) || end >= t.length;
+      const prevOpens = start > 0 && /[{[(][ \t]*\r?\n$/.test(t.slice(prevLineStart, start));
+      if (prevBlank && (nextBlank || nextCloses)) start = prevLineStart;
+      else if (prevOpens && nextBlank) end += nextLine.length;
+    } else {
+      end = end + /^[ \t;]*/.exec(t.slice(end))![0].length;
+    }
+    return [start, end];
+  }
+
+  /** True when [start, end) lies inside a removal. */
+  removes(start: number, end: number): boolean {
+    return this.edits.some((e) => e.removal && e.start <= start && end <= e.end && e.end > e.start);
+  }
+
+  get size(): number {
+    return this.edits.length;
+  }
+
+  apply(): string {
+    const removals = this.edits.filter((e) => e.removal);
+    const kept = this.edits.filter(
+      (e) => !removals.some((r) => r !== e && r.start <= e.start && e.end <= r.end && (r.start < e.start || e.end < r.end || r.order < e.order)),
+    );
+    kept.sort((a, b) => a.start - b.start || a.end - b.end || a.order - b.order);
+    let out = '';
+    let pos = 0;
+    for (const e of kept) {
+      if (e.start < pos) {
+        // Overlapping edits: the later one is inside an earlier replacement; keep the first.
+        if (e.start === e.end && e.start === pos) {
+          out += e.text;
+          continue;
+        }
+        throw new Error(`overlapping edits at offset ${e.start}`);
+      }
+      out += this.text.slice(pos, e.start) + e.text;
+      pos = e.end;
+    }
+    return out + this.text.slice(pos);
+  }
+}
+
+/** 1-based line of an offset. */
+export function lineAt(text: string, pos: number): number {
+  let line = 1;
+  for (let i = 0; i < pos && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+/** The indentation (spaces/tabs) of the line holding pos. */
+export function indentAt(text: string, pos: number): string {
+  const lineStart = text.lastIndexOf('\n', pos - 1) + 1;
+  return /^[ \t]*/.exec(text.slice(lineStart))![0];
+}
+
+/** The file's indentation unit, guessed from its first indented line. */
+export function indentUnit(text: string): string {
+  const m = /\n([ \t]+)\S/.exec(text);
+  if (!m) return '  ';
+  return m[1]!.startsWith('\t') ? '\t' : m[1]!.length >= 4 && m[1]!.length % 4 === 0 ? '    ' : '  ';
+}
+
+/** Re-indent a block of text from one base indentation to another. */
+export function reindent(block: string, from: string, to: string): string {
+  return block
+    .split('\n')
+    .map((l) => (l.trim() === '' ? '' : l.startsWith(from) ? to + l.slice(from.length) : to + l.trimStart()))
+    .join('\n');
+}

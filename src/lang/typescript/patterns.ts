@@ -1,0 +1,121 @@
+// Shapes of ad-hoc infrastructure in TypeScript agents, shared by the scan (findings) and the
+// transforms (proposals): HTTP/express health servers, signal handlers, retry/backoff helpers,
+// registry and metrics pushes, unsent-message queues, interval and while loops.
+import { Node, SyntaxKind, type CallExpression, type ClassDeclaration } from 'ts-morph';
+import { calleeText, signalHandlerCall, thisMember, thisMembers, walkAgentCode } from './syntax.js';
+
+/** Paths the base serves itself. */
+export const BASE_PATHS = new Set(['/health', '/healthz', '/ready', '/readyz', '/live', '/livez', '/ping', '/metrics']);
+
+export function isServerCreation(call: CallExpression): boolean {
+  const fn = calleeText(call);
+  return /^(http|https|node:http)?\.?createServer$/.test(fn) || /^(http|https)\.createServer$/.test(fn) || fn === 'express';
+}
+
+/** Calls creating an HTTP server or an express app under a node (not inside nested classes). */
+export function serverCreations(root: Node): CallExpression[] {
+  const out: CallExpression[] = [];
+  walkAgentCode(root, (n) => {
+    if (Node.isCallExpression(n) && isServerCreation(n)) out.push(n);
+  });
+  return out;
+}
+
+/** URL paths a piece of code serves or compares against: '/health', '/orders', ... */
+export function routesIn(root: Node): Set<string> {
+  const out = new Set<string>();
+  root.forEachDescendant((n) => {
+    if (Node.isStringLiteral(n) || Node.isNoSubstitutionTemplateLiteral(n)) {
+      const t = n.getLiteralText();
+      if (/^\/[A-Za-z0-9_\-/.:]*$/.test(t) && !t.startsWith('/metrics/job')) out.add(t.replace(/\/+$/, '') || '/');
+    }
+  });
+  return out;
+}
+
+/** `this.app.get('/x', ...)` / `app.post(...)` route registrations on an express app member. */
+export function expressRoutes(cls: ClassDeclaration, app: string): Array<{ stmt: Node; path: string }> {
+  const out: Array<{ stmt: Node; path: string }> = [];
+  cls.forEachDescendant((n) => {
+    if (!Node.isCallExpression(n)) return;
+    const e = n.getExpression();
+    if (!Node.isPropertyAccessExpression(e) || thisMember(e.getExpression()) !== app) return;
+    if (!/^(get|post|put|delete|patch|all|use)$/.test(e.getName())) return;
+    const first = n.getArguments()[0];
+    const path = first && (Node.isStringLiteral(first) || Node.isNoSubstitutionTemplateLiteral(first)) ? first.getLiteralText() : '*';
+    const stmt = n.getParentWhile((p) => !Node.isStatement(p)) ?? n;
+    out.push({ stmt: Node.isStatement(stmt) ? stmt : n.getParentOrThrow(), path });
+  });
+  return out;
+}
+
+/** A loop with a growing delay: the shape of a retry/backoff helper. */
+export function looksLikeRetry(body: Node): boolean {
+  let loop = false;
+  let delay = false;
+  let grows = false;
+  body.forEachDescendant((n) => {
+    const k = n.getKind();
+    if (k === SyntaxKind.ForStatement || k === SyntaxKind.WhileStatement || k === SyntaxKind.DoStatement) loop = true;
+    if (Node.isCallExpression(n) && /(^|\.)(setTimeout|sleep|delay|wait)$/.test(calleeText(n))) delay = true;
+    if (Node.isBinaryExpression(n)) {
+      const op = n.getOperatorToken().getText();
+      const t = n.getText();
+      if (op === '**' || op === '*=' || (op === '*' && /\b2\b/.test(t))) grows = true;
+    }
+    if (Node.isCallExpression(n) && calleeText(n) === 'Math.pow') grows = true;
+  });
+  return loop && delay && grows;
+}
+
+export const RETRY_NAME = /(retry|retries|backoff|withRetry|reconnectWithBackoff)/i;
+export const QUEUE_NAME = /(unsent|pending|outbox|queue|backlog|buffered|retryQueue)/i;
+export const DRAIN_NAME = /^(flush|drain|resend|replay)/i;
+
+/** What kind of outbound push a method makes: registry registration, metrics push, or none. */
+export function pushKind(body: Node): 'registry' | 'metrics' | null {
+  const text = body.getText();
+  if (/REGISTRY_URL|['"`/]register\b|registry\b.*register/i.test(text) && /(fetch|request|post|http)/i.test(text)) return 'registry';
+  if (/METRICS_URL|PUSHGATEWAY|\/metrics\/job/i.test(text) && /(fetch|request|put|post|http)/i.test(text)) return 'metrics';
+  return null;
+}
+
+/** `process.on('SIGTERM', ...)` statements anywhere under root. */
+export function signalStatements(root: Node): Node[] {
+  const out: Node[] = [];
+  root.forEachDescendant((n) => {
+    if (Node.isExpressionStatement(n) && signalHandlerCall(n)) out.push(n);
+  });
+  return out;
+}
+
+/** `setInterval(cb, ms)` calls (statement-level, optionally assigned to this.x). */
+export function intervalCalls(root: Node): Array<{ stmt: Node; call: CallExpression; timer: string | null }> {
+  const out: Array<{ stmt: Node; call: CallExpression; timer: string | null }> = [];
+  walkAgentCode(root, (n) => {
+    if (!Node.isExpressionStatement(n)) return;
+    let e: Node = n.getExpression();
+    let timer: string | null = null;
+    if (Node.isBinaryExpression(e) && e.getOperatorToken().getKind() === SyntaxKind.EqualsToken) {
+      timer = thisMember(e.getLeft());
+      e = e.getRight();
+    }
+    if (Node.isCallExpression(e) && calleeText(e) === 'setInterval') out.push({ stmt: n, call: e, timer });
+  });
+  return out;
+}
+
+/** `while (this.running)` / `while (true)` / `while (!this.stopped)` loops. */
+export function foreverLoops(root: Node): Node[] {
+  const out: Node[] = [];
+  walkAgentCode(root, (n) => {
+    if (Node.isWhileStatement(n)) {
+      const c = n.getExpression().getText().replace(/\s+/g, '');
+      if (c === 'true' || /^!?this\.\w+$/.test(c)) out.push(n);
+    }
+  });
+  return out;
+}
+
+/** Members the code of a node mentions through `this` (re-export for transforms). */
+export { thisMembers };

@@ -1,0 +1,396 @@
+// One TypeScript agent through the profile's transforms: parse, analyse, let each concern
+// propose removals, resolve the plan (no dangling references), then make the structural edits
+// (extends, super(), entry point, import) and apply every edit to the original text at once.
+import path from 'node:path';
+import { Node, Project, SyntaxKind, ts, type ClassDeclaration, type SourceFile } from 'ts-morph';
+import type { KeptForReview, RewriteOutcome } from '../../core/types.js';
+import type { Profile } from '../../profile/profile.js';
+import { loadBaseModel, tsProfile, type BaseModel } from './base-model.js';
+import {
+  RemovalPlan,
+  collectMembers,
+  isInfraStatement,
+  methodBody,
+  usesOf,
+  type InfraScope,
+  type TsRewriteContext,
+} from './context.js';
+import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
+import { blockStatements as blockStatementsOf, moduleKind, statementCall, thisMember, thisRoot, thisMembers } from './syntax.js';
+import { removeHealthServer } from '../../../transforms/typescript/remove-health-server.js';
+import { removeSignalHandlers } from '../../../transforms/typescript/remove-signal-handlers.js';
+import { removeRetryHelpers } from '../../../transforms/typescript/remove-retry-helpers.js';
+import { removeRegistryPush } from '../../../transforms/typescript/remove-registry-push.js';
+import { removeUnsentQueue } from '../../../transforms/typescript/remove-unsent-queue.js';
+import { removeIntervalLoop } from '../../../transforms/typescript/remove-interval-loop.js';
+import { extendBase } from '../../../transforms/typescript/extend-base.js';
+import { superCall } from '../../../transforms/typescript/super-call.js';
+import { findEntry, rewriteEntry } from '../../../transforms/typescript/entrypoint.js';
+import { addImport, applyImports, moduleSpecifier } from '../../../transforms/typescript/add-import.js';
+
+export interface TsRewriteInput {
+  root: string;
+  file: string;
+  source: string;
+  className: string;
+  profile: Profile;
+  /** Run the transforms even when the class already reaches the base (idempotency check). */
+  force?: boolean;
+}
+
+const REMOVERS: Record<string, (ctx: TsRewriteContext) => void> = {
+  health: removeHealthServer,
+  signal: removeSignalHandlers,
+  retry: removeRetryHelpers,
+  registry: removeRegistryPush,
+  queue: removeUnsentQueue,
+  // The loop goes last: it leaves alone timers that only drive what the others proposed.
+  main_loop: removeIntervalLoop,
+};
+const ORDER = ['health', 'signal', 'retry', 'registry', 'queue', 'main_loop'];
+
+let parseProject: Project | undefined;
+
+/** Parse a TypeScript text in memory; the one-line error of its first syntax error, if any. */
+export function parseTs(file: string, source: string): { sf: SourceFile; error: string | null } {
+  parseProject ??= new Project({ useInMemoryFileSystem: true, compilerOptions: { target: ts.ScriptTarget.ES2022, strict: true, allowJs: true } });
+  const vpath = `/src/${path.basename(file)}`;
+  const old = parseProject.getSourceFile(vpath);
+  if (old) parseProject.removeSourceFile(old);
+  const sf = parseProject.createSourceFile(vpath, source, { overwrite: true });
+  const diags = (sf.compilerNode as unknown as { parseDiagnostics?: ts.Diagnostic[] }).parseDiagnostics ?? [];
+  if (diags.length > 0) {
+    const d = diags[0]!;
+    const line = d.start !== undefined ? sf.compilerNode.getLineAndCharacterOfPosition(d.start).line + 1 : 1;
+    return { sf, error: `${file}:${line}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}` };
+  }
+  return { sf, error: null };
+}
+
+export function findClass(sf: SourceFile, name: string): ClassDeclaration | undefined {
+  return sf.getClass(name) ?? sf.getClasses().find((c) => c.isDefaultExport() && (c.getName() ?? 'default') === name);
+}
+
+export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
+  const rel = path.relative(input.root, input.file).split(path.sep).join('/') || input.file;
+  const empty = { removed: [], kept_for_review: [], warnings: [] };
+  const { sf, error } = parseTs(rel, input.source);
+  if (error) return { status: 'failed', ...empty, error };
+  const cls = findClass(sf, input.className);
+  if (!cls) return { status: 'failed', ...empty, error: `${rel}:1: no class ${input.className} in the file` };
+  const ts_ = tsProfile(input.profile);
+  const baseClass = input.profile.base_class;
+  const ext = cls.getExtends();
+  if (ext && !input.force) {
+    const parent = ext.getExpression().getText();
+    if (parent === baseClass || parent === ts_.import_name) return { status: 'unchanged', output: input.source, ...empty };
+  }
+  let base: BaseModel;
+  try {
+    base = loadBaseModel(input.root, input.profile);
+  } catch (err) {
+    return { status: 'failed', ...empty, error: `${rel}:1: ${(err as Error).message}` };
+  }
+  const ctx = makeContext(input, sf, cls, base);
+  if (ext && !input.force) {
+    const why = extendBase(ctx);
+    return { status: 'skipped', ...empty, error: `${rel}:${cls.getStartLineNumber()}: ${why}` };
+  }
+  try {
+    return runTransforms(ctx, input);
+  } catch (err) {
+    return { status: 'failed', ...empty, error: `${rel}:${cls.getStartLineNumber()}: rewrite failed: ${(err as Error).message.split('\n')[0]}` };
+  }
+}
+
+function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOutcome {
+  // The legacy start method called by the entry point goes when it is pure infrastructure.
+  ctx.entry = findEntry(ctx);
+  const entry = ctx.entry;
+  if (entry?.methodNameNode) ctx.plan.rewritten.push([entry.methodNameNode.getStart(), entry.methodNameNode.getEnd()]);
+  if (entry?.method && ctx.members.get(entry.method)?.kind === 'method') {
+    const m = entry.method;
+    ctx.plan.proposeMember({
+      name: m,
+      finding: 'loop',
+      reason: `${m}() only started infrastructure the base provides`,
+      condition: (removed) => (ctx.isInfraMethod(m, removed, []) ? null : `${m}() does business work`),
+      quiet: true,
+    });
+  }
+  // Parameter properties whose value goes to the base (`private healthPort`) become plain parameters
+  // when nothing else reads them through `this`.
+  for (const [key, names] of Object.entries(ctx.ts.super_call.pass_through ?? {})) {
+    for (const n of names) {
+      if (ctx.members.get(n)?.kind === 'parameter-property' && !ctx.base.members.has(n)) {
+        ctx.plan.proposeMember({ name: n, finding: 'other', reason: `${n} is passed to the base as ${key}`, quiet: true });
+      }
+    }
+  }
+  const wanted = ctx.ts.remove ?? ORDER;
+  for (const concern of ORDER) if (wanted.includes(concern)) REMOVERS[concern]!(ctx);
+
+  const resolved = ctx.plan.resolve(ctx);
+  for (const n of resolved.nodes) ctx.edits.removeNode(n);
+  ctx.kept.push(...resolved.kept);
+  for (const hook of ctx.after) hook(resolved.removed);
+
+  const why = extendBase(ctx);
+  if (why) {
+    return { status: 'skipped', removed: [], kept_for_review: [], warnings: [], error: `${relOf(ctx)}:${ctx.cls.getStartLineNumber()}: ${why}` };
+  }
+  superCall(ctx, resolved.removed);
+  rewriteEntry(ctx, resolved.removed);
+  if (!ctx.cls.getExtends()) addImport(ctx, ctx.ts.import_name, moduleSpecifier(ctx.root, ctx.file, ctx.ts.module));
+  removeUnusedImports(ctx);
+  insertMembers(ctx);
+  applyImports(ctx);
+  const output = ctx.edits.apply();
+  const removed = [...resolved.removed].filter((n) => !ctx.renames.has(n));
+  for (const r of ctx.removedExtra) if (!removed.includes(r)) removed.push(r);
+  const status = output === input.source ? 'unchanged' : 'changed';
+  return {
+    status,
+    output,
+    removed,
+    kept_for_review: dedupeKept(ctx.kept),
+    warnings: ctx.warnings,
+  };
+}
+
+function dedupeKept(kept: KeptForReview[]): KeptForReview[] {
+  const seen = new Set<string>();
+  return kept.filter((k) => {
+    const key = `${k.symbol}:${k.line}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  }).sort((a, b) => a.line - b.line);
+}
+
+function relOf(ctx: TsRewriteContext): string {
+  return path.relative(ctx.root, ctx.file).split(path.sep).join('/');
+}
+
+function makeContext(input: TsRewriteInput, sf: SourceFile, cls: ClassDeclaration, base: BaseModel): TsRewriteContext {
+  const { members, ctor } = collectMembers(cls);
+  const text = input.source;
+  const edits = new EditBuffer(text);
+  const plan = new RemovalPlan();
+  const ctx: TsRewriteContext = {
+    root: input.root,
+    file: input.file,
+    sf,
+    text,
+    cls,
+    className: input.className,
+    ts: tsProfile(input.profile),
+    baseClass: input.profile.base_class,
+    base,
+    kind: moduleKind(sf),
+    members,
+    ctor,
+    edits,
+    plan,
+    superArgs: new Map(),
+    newMembers: [],
+    warnings: [],
+    kept: [],
+    removedExtra: [],
+    entry: null,
+    renames: new Map(),
+    after: [],
+    unit: indentUnit(text),
+    hints: {},
+    pendingImports: [],
+    newConstructor: null,
+    constantValue: (n) => constantValue(ctx, n, 0),
+    isInfraMethod: (name, removed, extra, pushCode) => isInfraMethod(ctx, name, removed, extra, pushCode ?? false),
+    renameMember: (from, to, why) => renameMember(ctx, from, to, why),
+    usesOutside: (name) => {
+      const rw = ctx.plan.rewritten;
+      return usesOf(ctx, name, 'member').filter((u) => !rw.some(([a, b]) => a <= u.getStart() && u.getEnd() <= b)).length;
+    },
+    addImport: (name, specifier) => addImport(ctx, name, specifier),
+  };
+  return ctx;
+}
+
+function scopeFor(ctx: TsRewriteContext, removed: Set<string>): InfraScope {
+  const sweep = new Set([...removed].filter((n) => !ctx.plan.members.get(n)?.sticky && ctx.plan.members.get(n)?.scope !== 'module'));
+  return { removed, sweep, baseOwned: new Set(ctx.base.members.keys()) };
+}
+
+function isInfraMethod(ctx: TsRewriteContext, name: string, removed: Set<string>, extra: Node[], pushCode: boolean): boolean {
+  const body = methodBody(ctx, name);
+  if (!body) return false;
+  const scope = scopeFor(ctx, removed);
+  const infra = (m: string) => removed.has(m) || scope.baseOwned.has(m) || m === name;
+  const locals = new Set<string>();
+  const contains = (s: Node, x: Node) => s.getPos() <= x.getPos() && x.getEnd() <= s.getEnd();
+  // Statements already going with removed members (or proposed on their own) count as infrastructure.
+  const { ranges } = ctx.plan.collect(ctx, removed);
+  for (const s of blockStatementsOf(body)) {
+    const start = s.getStart();
+    if (ranges.some(([a, b]) => a <= start && s.getEnd() <= b)) continue;
+    if (extra.some((x) => contains(s, x))) {
+      for (const d of s.getDescendantsOfKind(SyntaxKind.VariableDeclaration)) locals.add(d.getName());
+      continue;
+    }
+    const members = thisMembers(s);
+    if (pushCode) {
+      let ok = true;
+      s.forEachDescendant((n) => {
+        if (Node.isCallExpression(n)) {
+          const r = thisRoot(n.getExpression());
+          if (r && !infra(r)) ok = false;
+        }
+      });
+      if (ok) continue;
+      return false;
+    }
+    const usesLocal = s.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => locals.has(id.getText()));
+    if (usesLocal && [...members].every(infra)) continue;
+    if (isInfraStatement(s, scope)) continue;
+    return false;
+  }
+  return true;
+}
+
+function renameMember(ctx: TsRewriteContext, from: string, to: string, why: string): void {
+  const m = ctx.members.get(from);
+  if (!m || ctx.renames.has(from)) return;
+  for (const n of m.nodes) {
+    if (!Node.isMethodDeclaration(n)) continue;
+    const nameNode = n.getNameNode();
+    const mods = n.getModifiers();
+    const hasOverride = mods.some((x) => x.getKind() === SyntaxKind.OverrideKeyword);
+    const asyncMod = mods.find((x) => x.getKind() === SyntaxKind.AsyncKeyword);
+    if (!hasOverride) ctx.edits.insert((asyncMod ?? nameNode).getStart(), 'override ');
+    ctx.edits.replace(nameNode.getStart(), nameNode.getEnd(), to);
+  }
+  ctx.renames.set(from, to);
+  ctx.warnings.push(why);
+}
+
+/** Text for an expression that can be evaluated before super(): no `this`, no method locals. */
+function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | null {
+  if (depth > 3) return null;
+  const member = thisMember(n);
+  if (member) {
+    const m = ctx.members.get(member);
+    const d = m?.nodes[0];
+    if (d && Node.isPropertyDeclaration(d) && d.getInitializer()) return constantValue(ctx, d.getInitializer()!, depth + 1);
+    if (d && Node.isParameterDeclaration(d)) return d.getName();
+    return null;
+  }
+  let ok = true;
+  const replacements: Array<[number, number, string]> = [];
+  const check = (x: Node) => {
+    if (!ok) return;
+    if (x.getKind() === SyntaxKind.ThisKeyword) {
+      const parent = x.getParent()!;
+      const inner = thisMember(parent) ? constantValue(ctx, parent, depth + 1) : null;
+      if (inner === null) ok = false;
+      else replacements.push([parent.getStart(), parent.getEnd(), inner]);
+      return;
+    }
+    if (Node.isIdentifier(x)) {
+      const p = x.getParent();
+      if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === x) return;
+      if (p && Node.isPropertyAssignment(p) && p.getNameNode() === x) return;
+      const decls = x.getSymbol()?.getDeclarations() ?? [];
+      for (const d of decls) {
+        if (Node.isParameterDeclaration(d) && d.getParent() === ctx.ctor) continue;
+        const inFunction = d.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isClassDeclaration(a));
+        if (inFunction) ok = false;
+      }
+    }
+    x.forEachChild(check);
+  };
+  check(n);
+  if (!ok) return null;
+  let text = n.getText();
+  const base = n.getStart();
+  for (const [a, b, r] of replacements.sort((x, y) => y[0] - x[0])) text = text.slice(0, a - base) + r + text.slice(b - base);
+  return text;
+}
+
+/** Imports whose every use went with the removed code go too (imports unused before stay). */
+function removeUnusedImports(ctx: TsRewriteContext): void {
+  const count = (name: string, declNode: Node) => {
+    let before = 0;
+    let after = 0;
+    ctx.sf.forEachDescendant((n) => {
+      if (!Node.isIdentifier(n) || n.getText() !== name || n === declNode) return;
+      const p = n.getParent();
+      if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === n) return;
+      if (p && (Node.isImportSpecifier(p) || Node.isImportClause(p) || Node.isNamespaceImport(p))) return;
+      before++;
+      if (!ctx.edits.removes(n.getStart(), n.getEnd())) after++;
+    });
+    return { before, after };
+  };
+  for (const s of ctx.sf.getStatements()) {
+    if (Node.isImportDeclaration(s)) {
+      const bindings: Array<{ node: Node; remove: Node }> = [];
+      const d = s.getDefaultImport();
+      if (d) bindings.push({ node: d, remove: d });
+      const ns = s.getNamespaceImport();
+      if (ns) bindings.push({ node: ns, remove: ns });
+      for (const spec of s.getNamedImports()) bindings.push({ node: spec.getAliasNode() ?? spec.getNameNode(), remove: spec });
+      if (bindings.length === 0) continue;
+      const dead = bindings.filter((b) => {
+        const c = count(b.node.getText(), b.node);
+        return c.before > 0 && c.after === 0;
+      });
+      if (dead.length === 0) continue;
+      if (dead.length === bindings.length) ctx.edits.removeNode(s);
+      else if (dead.every((b) => Node.isImportSpecifier(b.remove)) && s.getNamedImports().length > dead.length) {
+        for (const b of dead) {
+          const spec = b.remove;
+          const next = spec.getNextSiblingIfKind(SyntaxKind.CommaToken);
+          ctx.edits.removeRange(spec.getStart(), next ? next.getEnd() + (ctx.text[next.getEnd()] === ' ' ? 1 : 0) : spec.getEnd());
+        }
+      }
+    } else if (Node.isImportEqualsDeclaration(s)) {
+      const c = count(s.getName(), s.getNameNode());
+      if (c.before > 0 && c.after === 0) ctx.edits.removeNode(s);
+    } else if (Node.isVariableStatement(s) && s.getDeclarations().length === 1) {
+      const decl = s.getDeclarations()[0]!;
+      const init = decl.getInitializer();
+      if (!init || !Node.isCallExpression(init) || init.getExpression().getText() !== 'require') continue;
+      const nameNode = decl.getNameNode();
+      if (!Node.isIdentifier(nameNode)) continue;
+      const c = count(nameNode.getText(), nameNode);
+      if (c.before > 0 && c.after === 0) ctx.edits.removeNode(s);
+    }
+  }
+}
+
+/** New members (runOnce, onStop, ...) at the end of the class; a new constructor before the first method. */
+function insertMembers(ctx: TsRewriteContext): void {
+  const members = ctx.cls.getMembers();
+  const memberIndent = members.length > 0 ? indentAt(ctx.text, members[0]!.getStart()) : indentAt(ctx.text, ctx.cls.getStart()) + ctx.unit;
+  const indent = (t: string) => reindent(t, '', memberIndent);
+  const openBrace = ctx.text.indexOf('{', (ctx.cls.getNameNode() ?? ctx.cls).getEnd());
+  if (ctx.newConstructor) {
+    const firstMethod = members.find((m) => !Node.isPropertyDeclaration(m) && !ctx.edits.removes(m.getStart(), m.getEnd()));
+    const lastProp = [...members].reverse().find((m) => Node.isPropertyDeclaration(m) && !ctx.edits.removes(m.getStart(), m.getEnd()));
+    if (lastProp) ctx.edits.insert(lastProp.getEnd(), `\n\n${indent(ctx.newConstructor)}`);
+    else if (firstMethod) {
+      const lineStart = ctx.text.lastIndexOf('\n', firstMethod.getStart(true) - 1) + 1;
+      ctx.edits.insert(lineStart, `${indent(ctx.newConstructor)}\n\n`);
+    } else ctx.edits.insert(openBrace + 1, `\n${indent(ctx.newConstructor)}\n`);
+  }
+  if (ctx.newMembers.length === 0) return;
+  const text = ctx.newMembers.map((m) => indent(m.text)).join('\n\n');
+  const alive = members.filter((m) => !ctx.edits.removes(m.getStart(), m.getEnd()));
+  const last = alive[alive.length - 1];
+  if (last) ctx.edits.insert(last.getEnd(), `\n\n${text}`);
+  else if (ctx.newConstructor) ctx.edits.insert(openBrace + 1, `\n${text}\n`);
+  else {
+    ctx.edits.insert(openBrace + 1, `\n${text}\n`);
+  }
+  void statementCall;
+}

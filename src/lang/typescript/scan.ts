@@ -1,0 +1,265 @@
+// Discover TypeScript agents: classes classified as legacy, migrated (reaching the base
+// directly or through parents, resolved with the type checker across files, re-exports and
+// import aliases) or not an agent (skipped, with the reason). The agent of a file is picked
+// by evidence — constructed in the entry point, serves HTTP, runs a loop, handles signals —
+// never by position or name alone.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Node, Project, ts, type ClassDeclaration, type SourceFile } from 'ts-morph';
+import type { AgentInfo, Finding, ScanResult, SkippedFile } from '../../core/types.js';
+import type { Profile } from '../../profile/profile.js';
+import { findEntry } from '../../../transforms/typescript/entrypoint.js';
+import {
+  expressRoutes,
+  foreverLoops,
+  intervalCalls,
+  looksLikeRetry,
+  pushKind,
+  QUEUE_NAME,
+  RETRY_NAME,
+  routesIn,
+  serverCreations,
+  signalStatements,
+} from './patterns.js';
+import { calleeText, memberName, thisMember } from './syntax.js';
+import { compilerOptionsFor, typeRoots } from './project.js';
+
+export const TS_EXTENSIONS = ['.ts', '.tsx', '.mts'];
+
+export function isV2(file: string): boolean {
+  return /_v2\.(ts|tsx|mts)$/.test(file);
+}
+
+export function v2Path(file: string): string {
+  return file.replace(/(\.(?:ts|tsx|mts))$/, '_v2$1');
+}
+
+function rel(root: string, file: string): string {
+  return path.relative(root, file).split(path.sep).join('/');
+}
+
+/** Files tsconfig.json includes (absolute), or null when the root has no tsconfig. */
+export function tsconfigFiles(root: string): { files: Set<string>; options: ts.CompilerOptions } | null {
+  const cfgPath = path.join(root, 'tsconfig.json');
+  if (!existsSync(cfgPath)) return null;
+  const read = ts.readConfigFile(cfgPath, ts.sys.readFile);
+  if (read.error) return null;
+  const parsed = ts.parseJsonConfigFileContent(read.config, ts.sys, root);
+  return { files: new Set(parsed.fileNames.map((f) => path.resolve(f))), options: parsed.options };
+}
+
+export function scanTypeScript(root: string, files: string[], profile: Profile): ScanResult {
+  const agents: AgentInfo[] = [];
+  const skipped: SkippedFile[] = [];
+  const cfg = tsconfigFiles(root);
+  const candidates: string[] = [];
+  for (const f of [...files].sort()) {
+    const r = rel(root, f);
+    if (f.endsWith('.d.ts')) skipped.push({ file: r, reason: 'type declarations (.d.ts)' });
+    else if (!TS_EXTENSIONS.some((e) => f.endsWith(e))) continue;
+    else if (cfg && !cfg.files.has(path.resolve(f))) skipped.push({ file: r, reason: 'excluded by tsconfig.json' });
+    else if (/(\.|_)(test|spec)\.(ts|tsx|mts)$/.test(f) || /(^|\/)(__tests__|test|tests)\//.test(r)) skipped.push({ file: r, reason: 'test file' });
+    else candidates.push(f);
+  }
+  if (candidates.length === 0) return { agents, skipped };
+  const project = new Project({
+    compilerOptions: { ...compilerOptionsFor(root), ...(cfg?.options ?? {}), noEmit: true, typeRoots: typeRoots(), types: ['node'] },
+    skipAddingFilesFromTsConfig: true,
+  });
+  const sources = candidates.map((f) => project.addSourceFileAtPath(f));
+  const present = new Set(candidates.map((f) => path.resolve(f)));
+  const outputs = new Map<string, AgentInfo>();
+  for (const sf of sources) {
+    const file = sf.getFilePath();
+    const r = rel(root, file);
+    const result = classifyFile(sf, profile, r);
+    if ('reason' in result) {
+      skipped.push({ file: r, reason: result.reason });
+      continue;
+    }
+    if (isV2(file)) {
+      const legacy = file.replace(/_v2(\.(ts|tsx|mts))$/, '$1');
+      if (result.status !== 'migrated') {
+        skipped.push({ file: r, reason: 'migration output (_v2) that does not reach the base' });
+        continue;
+      }
+      if (present.has(path.resolve(legacy))) {
+        outputs.set(path.resolve(legacy), result);
+        continue;
+      }
+    }
+    agents.push(result);
+  }
+  for (const a of agents) {
+    const abs = path.resolve(root, a.file);
+    if (outputs.has(abs) || existsSync(v2Path(abs))) a.output = rel(root, v2Path(abs));
+  }
+  return { agents, skipped };
+}
+
+interface Scored {
+  cls: ClassDeclaration;
+  score: number;
+  evidence: string[];
+  migrated: boolean;
+}
+
+function classifyFile(sf: SourceFile, profile: Profile, r: string): AgentInfo | { reason: string } {
+  const classes = sf.getClasses();
+  if (classes.length === 0) {
+    const typeOnly = sf.getStatements().every((s) => Node.isInterfaceDeclaration(s) || Node.isTypeAliasDeclaration(s) || Node.isImportDeclaration(s) || Node.isExportDeclaration(s) || Node.isEnumDeclaration(s));
+    return { reason: typeOnly ? 'type-only file (interfaces and types)' : 'no class (helper module)' };
+  }
+  if (classes.some((c) => c.getName() === profile.base_class)) return { reason: `defines ${profile.base_class} itself` };
+  const scored: Scored[] = classes.map((cls) => score(sf, cls, profile));
+  const candidates = scored.filter((s) => s.score >= 2 && hasMethods(s.cls));
+  if (candidates.length === 0) {
+    const names = classes.map((c) => c.getName() ?? 'default').join(', ');
+    return { reason: `no agent: ${names} ${classes.length === 1 ? 'has' : 'have'} no entry point, server, loop or signal handler (helpers or records)` };
+  }
+  candidates.sort((a, b) => b.score - a.score || Number(b.migrated) - Number(a.migrated));
+  const best = candidates[0]!;
+  const name = best.cls.getName();
+  if (!name) return { reason: 'the agent class is anonymous (export default class { ... }): give it a name' };
+  return {
+    name,
+    file: r,
+    language: 'typescript',
+    class: name,
+    status: best.migrated ? 'migrated' : 'legacy',
+    findings: findings(sf, best.cls),
+    line: best.cls.getStartLineNumber(),
+    evidence: best.evidence,
+  };
+}
+
+function hasMethods(cls: ClassDeclaration): boolean {
+  return cls.getMethods().length > 0 || !!cls.getExtends();
+}
+
+function score(sf: SourceFile, cls: ClassDeclaration, profile: Profile): Scored {
+  const evidence: string[] = [];
+  let s = 0;
+  const name = cls.getName();
+  const migrated = reachesBase(cls, profile);
+  if (migrated) {
+    evidence.push(`extends ${profile.base_class}${migrated === 'direct' ? '' : ' through a parent class'}`);
+    s += 5;
+  }
+  if (name) {
+    const entry = findEntry({ sf, className: name });
+    if (entry?.guarded) {
+      evidence.push('constructed in the main guard');
+      s += 10;
+    } else if (entry) {
+      evidence.push('constructed at the top level of the module');
+      s += 8;
+    }
+  }
+  if (serverCreations(cls).length > 0) {
+    evidence.push('starts an HTTP server');
+    s += 3;
+  }
+  if (cls.getMethods().some((m) => m.getBody() && (intervalCalls(m.getBody()!).length > 0 || foreverLoops(m.getBody()!).length > 0))) {
+    evidence.push('runs a loop');
+    s += 3;
+  }
+  if (signalStatements(cls).length > 0) {
+    evidence.push('handles SIGTERM/SIGINT');
+    s += 2;
+  }
+  if (cls.isDefaultExport() && s > 0) {
+    evidence.push('default export');
+    s += 1;
+  }
+  if (cls.isAbstract()) s = Math.min(s, 1);
+  return { cls, score: s, evidence, migrated: !!migrated };
+}
+
+/** Does the class reach the base: 'direct', 'parent', or false. Resolved with the type checker. */
+export function reachesBase(cls: ClassDeclaration, profile: Profile): 'direct' | 'parent' | false {
+  const seen = new Set<ClassDeclaration>();
+  let cur: ClassDeclaration | undefined = cls;
+  let depth = 0;
+  while (cur && !seen.has(cur)) {
+    seen.add(cur);
+    const ext = cur.getExtends();
+    if (!ext) return false;
+    let parent: ClassDeclaration | undefined;
+    try {
+      parent = cur.getBaseClass();
+    } catch {
+      parent = undefined;
+    }
+    if (!parent) {
+      // Unresolvable (a package not installed): trust the imported name behind an alias.
+      const expr = ext.getExpression();
+      if (Node.isIdentifier(expr)) {
+        const imported = importedName(cur.getSourceFile(), expr.getText());
+        if (imported === profile.base_class || expr.getText() === profile.base_class) return depth === 0 ? 'direct' : 'parent';
+      }
+      return false;
+    }
+    if (parent.getName() === profile.base_class) return depth === 0 ? 'direct' : 'parent';
+    cur = parent;
+    depth++;
+  }
+  return false;
+}
+
+function importedName(sf: SourceFile, local: string): string | null {
+  for (const d of sf.getImportDeclarations()) {
+    for (const n of d.getNamedImports()) if ((n.getAliasNode()?.getText() ?? n.getName()) === local) return n.getName();
+  }
+  return null;
+}
+
+/** Ad-hoc infrastructure in the agent, with symbol and 1-based line. */
+export function findings(sf: SourceFile, cls: ClassDeclaration): Finding[] {
+  const out: Finding[] = [];
+  const add = (kind: Finding['kind'], symbol: string, node: Node) => {
+    if (!out.some((f) => f.kind === kind && f.symbol === symbol)) out.push({ kind, symbol, line: node.getStartLineNumber() });
+  };
+  for (const m of cls.getMembers()) {
+    const name = memberName(m) ?? 'constructor';
+    const body = Node.isMethodDeclaration(m) || Node.isConstructorDeclaration(m) ? m.getBody() : Node.isPropertyDeclaration(m) ? m.getInitializer() : undefined;
+    if (Node.isPropertyDeclaration(m)) {
+      const init = m.getInitializer();
+      const t = m.getTypeNode()?.getText() ?? '';
+      if (QUEUE_NAME.test(name) && ((init && Node.isArrayLiteralExpression(init)) || /\[\]$|^Array</.test(t))) add('queue', name, m);
+      if (init && /^new (Counter|Gauge|Histogram|Summary)\b/.test(init.getText())) add('metrics', name, m);
+      if (init && /^(net|tls|dgram)\.|new (WebSocket|Socket)\b|zmq|zeromq/.test(init.getText())) add('socket', name, m);
+    }
+    if (!body) continue;
+    const servers = serverCreations(body);
+    if (servers.length > 0) {
+      const routes = new Set<string>();
+      for (const s of servers) for (const r of routesIn(s)) routes.add(r);
+      if (routes.has('/metrics')) add('metrics', name, m);
+      add('health', name, m);
+    } else if (/health/i.test(name) && Node.isMethodDeclaration(m)) add('health', name, m);
+    if (Node.isMethodDeclaration(m) && (RETRY_NAME.test(name) || looksLikeRetry(body))) add('retry', name, m);
+    for (const { stmt, timer } of intervalCalls(body)) add('loop', timer ?? name, stmt);
+    for (const loop of foreverLoops(body)) add('loop', name, loop);
+    for (const s of signalStatements(body)) add('signal', name, s);
+    const push = Node.isMethodDeclaration(m) ? pushKind(body) : null;
+    if (push) add(push, name, m);
+    if (Node.isMethodDeclaration(m) && /^(publish|emit|send|broadcast|notify)/i.test(name)) add('publish', name, m);
+    body.forEachDescendant((n) => {
+      if (Node.isCallExpression(n) && /^(net|tls|dgram)\.(createServer|connect|createConnection|createSocket)$/.test(calleeText(n))) add('socket', name, n);
+    });
+  }
+  // Express apps stored on the agent: their /health routes.
+  for (const p of cls.getProperties()) {
+    const init = p.getInitializer();
+    if (init && Node.isCallExpression(init) && calleeText(init) === 'express') {
+      for (const r of expressRoutes(cls, p.getName())) if (r.path === '/health') add('health', `${p.getName()}.get('/health')`, r.stmt);
+    }
+  }
+  for (const f of sf.getFunctions()) {
+    const body = f.getBody();
+    if (f.getName() && body && (RETRY_NAME.test(f.getName()!) || looksLikeRetry(body))) add('retry', f.getName()!, f);
+  }
+  void thisMember;
+  return out.sort((a, b) => a.line - b.line);
+}

@@ -1,0 +1,88 @@
+// Verify a batch of TypeScript outputs with one ts-morph Project: each `_v2` file must
+// type-check against the target base (the repository's copy, or the reference template placed
+// where the profile imports it from), and rewriting it again must change nothing.
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { Project, ts } from 'ts-morph';
+import type { VerifyError, VerifyRequest } from '../../pipeline/language.js';
+import { baseFileInRepo, loadBaseModel, tsProfile } from './base-model.js';
+import { compilerOptionsFor } from './project.js';
+import { parseTs, rewriteTypeScript } from './rewrite.js';
+
+/** Ambient declarations a repository keeps for itself (types/*.d.ts and the like), bounded. */
+function ambientDeclarations(root: string, limit = 200): string[] {
+  const out: string[] = [];
+  const walk = (dir: string, depth: number) => {
+    if (depth > 4 || out.length >= limit) return;
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.name === 'node_modules' || e.name.startsWith('.') || e.name === 'dist') continue;
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p, depth + 1);
+      else if (e.name.endsWith('.d.ts')) out.push(p);
+    }
+  };
+  walk(root, 0);
+  return out;
+}
+
+export async function verifyTypeScript(reqs: VerifyRequest[]): Promise<VerifyError[]> {
+  if (reqs.length === 0) return [];
+  const project = new Project({ compilerOptions: compilerOptionsFor(reqs[0]!.root), skipAddingFilesFromTsConfig: true });
+  const roots = new Set<string>();
+  const results: VerifyError[] = reqs.map(() => null);
+  const sources = reqs.map((req, i) => {
+    const rel = path.relative(req.root, req.outputFile).split(path.sep).join('/');
+    const parsed = parseTs(rel, req.output);
+    if (parsed.error) {
+      results[i] = parsed.error;
+      return null;
+    }
+    if (!roots.has(req.root)) {
+      roots.add(req.root);
+      const ts_ = tsProfile(req.profile);
+      const baseFile = baseFileInRepo(req.root, ts_);
+      if (baseFile && !existsSync(baseFile)) {
+        // The repository has no base yet (`migrate init` puts it there): check against the template.
+        project.createSourceFile(baseFile, loadBaseModel(req.root, req.profile).source, { overwrite: true });
+      }
+      for (const d of ambientDeclarations(req.root)) project.addSourceFileAtPathIfExists(d);
+    }
+    return project.createSourceFile(req.outputFile, req.output, { overwrite: true });
+  });
+  const program = project.getProgram();
+  sources.forEach((sf, i) => {
+    if (!sf || results[i]) return;
+    const req = reqs[i]!;
+    const rel = path.relative(req.root, req.outputFile).split(path.sep).join('/');
+    const diags = [...program.getSyntacticDiagnostics(sf), ...program.getSemanticDiagnostics(sf)];
+    if (diags.length > 0) {
+      results[i] = diags
+        .slice(0, 3)
+        .map((d) => {
+          const start = d.getStart();
+          const line = start !== undefined ? sf.getLineAndColumnAtPos(start).line : 1;
+          return `${rel}:${line}: ${ts.flattenDiagnosticMessageText(d.getMessageText() as string | ts.DiagnosticMessageChain, ' ')}`;
+        })
+        .join('; ');
+      return;
+    }
+    // Idempotency: the transforms run on the output (even though it reaches the base) change nothing.
+    const again = rewriteTypeScript({ root: req.root, file: req.outputFile, source: req.output, className: req.agent.class, profile: req.profile, force: true });
+    if (again.status === 'failed' || again.status === 'skipped') {
+      results[i] = again.error ?? `${rel}:1: a second rewrite failed`;
+    } else if (again.output !== req.output) {
+      const a = req.output.split('\n');
+      const b = (again.output ?? '').split('\n');
+      let line = 0;
+      while (line < a.length && a[line] === b[line]) line++;
+      results[i] = `${rel}:${line + 1}: not idempotent: rewriting the output again changes this line`;
+    }
+  });
+  return results;
+}

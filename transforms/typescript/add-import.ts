@@ -1,0 +1,42 @@
+// `import { BaseAgent } from '<path>'`: the profile's module made relative to the agent's file
+// (with the `.js` ending NodeNext needs), or the bare specifier when the profile names a
+// package. Added after the last import, in the file's quote style; never twice.
+import path from 'node:path';
+import { Node } from 'ts-morph';
+import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { isRelativeModule } from '../../src/lang/typescript/base-model.js';
+
+export function moduleSpecifier(root: string, file: string, module: string): string {
+  if (!isRelativeModule(module)) return module;
+  const target = path.join(root, module.replace(/\.(ts|mts|cts|js)$/, ''));
+  let rel = path.relative(path.dirname(file), target).split(path.sep).join('/');
+  if (!rel.startsWith('.')) rel = `./${rel}`;
+  return `${rel}.js`;
+}
+
+export function addImport(ctx: TsRewriteContext, name: string, specifier: string): void {
+  const imports = ctx.sf.getStatements().filter((s) => Node.isImportDeclaration(s) || Node.isImportEqualsDeclaration(s));
+  for (const s of imports) {
+    if (Node.isImportDeclaration(s) && s.getNamedImports().some((n) => (n.getAliasNode() ?? n.getNameNode()).getText() === name)) return;
+  }
+  if (ctx.pendingImports.some((p) => p.name === name)) return;
+  ctx.pendingImports.push({ name, specifier });
+}
+
+/** Write the requested imports (once, at the end, so several transforms can ask). */
+export function applyImports(ctx: TsRewriteContext): void {
+  if (ctx.pendingImports.length === 0) return;
+  const imports = ctx.sf.getStatements().filter((s) => Node.isImportDeclaration(s) || Node.isImportEqualsDeclaration(s));
+  const quote = imports.length > 0 && /^import[^'"]*"/.test(imports[0]!.getText()) ? '"' : "'";
+  const lines = ctx.pendingImports.map((p) => `import { ${p.name} } from ${quote}${p.specifier}${quote};`);
+  if (imports.length > 0) {
+    const last = imports[imports.length - 1]!;
+    ctx.edits.insert(last.getEnd(), `\n${lines.join('\n')}`);
+  } else {
+    // After a leading comment block / 'use strict', before the first statement.
+    const first = ctx.sf.getStatements()[0];
+    const pos = first ? first.getStart(true) : ctx.text.length;
+    const lineStart = ctx.text.lastIndexOf('\n', pos - 1) + 1;
+    ctx.edits.insert(lineStart, `${lines.join('\n')}\n\n`);
+  }
+}

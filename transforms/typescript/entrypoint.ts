@@ -1,0 +1,124 @@
+// The entry point: `new X(args).run()` in the module's main guard (`require.main === module`
+// for CommonJS files, the `import.meta.url` test for ESM). The legacy start method called on
+// the instance becomes run(); when that method still does business work it is renamed to the
+// base's onStart() hook (or, when other code calls it too, onStart() calls it).
+import { Node, SyntaxKind } from 'ts-morph';
+import type { EntryInfo, TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { indentAt } from '../../src/lang/typescript/edits.js';
+import { isMainGuard } from '../../src/lang/typescript/syntax.js';
+
+/** Find where the file constructs the agent: the guard body, a function the guard calls, or the top level. */
+export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className'>): EntryInfo | null {
+  const sf = ctx.sf;
+  const guards = sf.getStatements().filter(isMainGuard);
+  const containers: Array<{ node: Node; guarded: boolean }> = [];
+  for (const g of guards) {
+    containers.push({ node: g, guarded: true });
+    // main() called from the guard.
+    g.forEachDescendant((n) => {
+      if (Node.isCallExpression(n) && Node.isIdentifier(n.getExpression())) {
+        const f = sf.getFunction(n.getExpression().getText());
+        if (f?.getBody()) containers.push({ node: f.getBody()!, guarded: true });
+      }
+    });
+  }
+  containers.push({ node: sf, guarded: false });
+  for (const { node, guarded } of containers) {
+    const news = node.getDescendantsOfKind(SyntaxKind.NewExpression).filter((n) => n.getExpression().getText() === ctx.className);
+    for (const ne of news) {
+      // Top-level search: only statements directly in the file, not inside classes/functions.
+      if (!guarded) {
+        const top = ne.getParentWhile((p) => !Node.isSourceFile(p));
+        if (!top || !(Node.isExpressionStatement(top) || Node.isVariableStatement(top))) continue;
+      }
+      const stmt = ne.getFirstAncestor((a) => Node.isStatement(a))!;
+      let variable: string | null = null;
+      let methodNameNode: Node | null = null;
+      const parent = ne.getParent();
+      if (Node.isPropertyAccessExpression(parent) && Node.isCallExpression(parent.getParent())) {
+        methodNameNode = parent.getNameNode();
+      } else if (Node.isVariableDeclaration(parent)) {
+        variable = parent.getName();
+        // The first `agent.m()` call in the same block.
+        const block = stmt.getParentOrThrow();
+        block.forEachDescendant((n, t) => {
+          if (methodNameNode) return t.stop();
+          if (Node.isPropertyAccessExpression(n) && n.getExpression().getText() === variable && Node.isCallExpression(n.getParent()) && (n.getParent() as Node).getChildAtIndex(0) === n) {
+            if (!insideSignalHandler(n)) methodNameNode = n.getNameNode();
+          }
+        });
+      }
+      const container = guarded ? (Node.isIfStatement(node) ? node.getThenStatement() : node) : sf;
+      return {
+        container,
+        guarded,
+        newExpr: ne,
+        method: methodNameNode ? (methodNameNode as Node).getText() : null,
+        methodNameNode,
+        variable,
+        statement: stmt,
+      };
+    }
+  }
+  return null;
+}
+
+function insideSignalHandler(n: Node): boolean {
+  return !!n.getFirstAncestor((a) => Node.isCallExpression(a) && /^process\.(on|once)$/.test(a.getExpression().getText()));
+}
+
+/** Rewrite the entry call after the plan is resolved. */
+export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void {
+  const run = ctx.ts.main_loop_method ?? 'run';
+  const e = ctx.entry;
+  if (!e) {
+    addGuard(ctx);
+    return;
+  }
+  const m = e.method;
+  if (m && m !== run) {
+    ctx.edits.replace(e.methodNameNode!.getStart(), e.methodNameNode!.getEnd(), run);
+  } else if (!m) {
+    if (Node.isVariableStatement(e.statement) && e.variable) {
+      const indent = indentAt(ctx.text, e.statement.getStart());
+      ctx.edits.insert(e.statement.getEnd(), `\n${indent}${e.variable}.${run}();`);
+    } else {
+      ctx.edits.insert(e.newExpr.getEnd(), `.${run}()`);
+    }
+  }
+  // The legacy start method: gone when it was only infrastructure, else the onStart() hook.
+  if (m && ctx.members.get(m)?.kind === 'method' && !removed.has(m)) {
+    const otherUses = ctx.usesOutside(m);
+    if (otherUses === 0 && !ctx.base.members.has(m)) {
+      ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook`);
+    } else if (m === run) {
+      ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook (the base's run() calls it)`);
+    } else if (!ctx.members.has('onStart')) {
+      ctx.newMembers.push({ name: 'onStart', text: `protected override async onStart(): Promise<void> {\n${ctx.unit}await this.${m}();\n}` });
+      ctx.warnings.push(`${m}() is also called elsewhere: the base's onStart() hook now calls it`);
+    }
+  }
+  if (!e.guarded && Node.isExpressionStatement(e.statement)) {
+    ctx.warnings.push(`the entry point at line ${e.statement.getStartLineNumber()} is not inside a main guard`);
+  }
+}
+
+function addGuard(ctx: TsRewriteContext): void {
+  const run = ctx.ts.main_loop_method ?? 'run';
+  const required = ctx.ctor?.getParameters().some((p) => !p.isOptional() && !p.hasInitializer() && !p.isRestParameter());
+  if (required) {
+    ctx.warnings.push(`no entry point added: the constructor of ${ctx.className} needs arguments`);
+    return;
+  }
+  const call = ctx.ts.entrypoint.replace('{class}', ctx.className).replace('{args}', '');
+  const body = `${ctx.unit}${call.endsWith(';') ? call : `${call};`}`;
+  let guard: string;
+  if (ctx.kind === 'cjs') guard = `if (require.main === module) {\n${body}\n}\n`;
+  else {
+    ctx.addImport('pathToFileURL', 'node:url');
+    guard = `if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {\n${body}\n}\n`;
+  }
+  const sep = ctx.text.endsWith('\n') ? '\n' : '\n\n';
+  ctx.edits.insert(ctx.text.length, `${sep}${guard}`);
+  void run;
+}

@@ -1,0 +1,114 @@
+// Concern `health`: the hand-made HTTP health endpoint (http.createServer or an express app
+// that serves only paths the base serves). Health that carries business state, and servers
+// that also serve business routes, stay; a health *check of other agents* is never touched
+// (it does not serve anything).
+import { Node } from 'ts-morph';
+import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { methodBody } from '../../src/lang/typescript/context.js';
+import { BASE_PATHS, expressRoutes, routesIn, serverCreations } from '../../src/lang/typescript/patterns.js';
+import { thisMember, thisMembers, walkAgentCode } from '../../src/lang/typescript/syntax.js';
+
+export function removeHealthServer(ctx: TsRewriteContext): void {
+  for (const m of ctx.members.values()) {
+    for (const decl of m.nodes) {
+      const body = Node.isMethodDeclaration(decl) ? decl.getBody() : Node.isPropertyDeclaration(decl) ? decl.getInitializer() : undefined;
+      if (body) inspect(ctx, m.name, m.kind === 'method' ? 'method' : 'property', body);
+    }
+  }
+  if (ctx.ctor?.getBody()) inspect(ctx, null, 'method', ctx.ctor.getBody()!);
+}
+
+function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method' | 'property', body: Node): void {
+  for (const creation of serverCreations(body)) {
+    const isExpress = creation.getExpression().getText() === 'express';
+    // The member the server/app is stored in: `this.x = createServer(...)` or `x = express()`.
+    let holder: string | null = null;
+    const parent = creation.getParent();
+    if (Node.isBinaryExpression(parent)) holder = thisMember(parent.getLeft());
+    if (Node.isPropertyDeclaration(parent)) holder = parent.getName();
+    // Handler methods reached from the server callback (`(req, res) => this.onRequest(req, res)`).
+    const handlers = [...thisMembers(creation)].filter((n) => ctx.members.get(n)?.kind === 'method');
+    const routes = new Set<string>();
+    for (const r of routesIn(creation)) routes.add(r);
+    for (const h of handlers) for (const r of routesIn(methodBody(ctx, h)!)) routes.add(r);
+    let routeStmts: Array<{ stmt: Node; path: string }> = [];
+    if (isExpress && holder) {
+      routeStmts = expressRoutes(ctx.cls, holder);
+      for (const r of routeStmts) routes.add(r.path);
+    }
+    const foreign = [...routes].filter((r) => !BASE_PATHS.has(r));
+    const where = holder ?? owner ?? 'server';
+    if (foreign.length > 0) {
+      if (isExpress && holder) {
+        // A business API that also answers /health: only the health routes go.
+        for (const r of routeStmts) {
+          if (BASE_PATHS.has(r.path) && r.path !== '/metrics' && !businessState(ctx, r.stmt, [holder])) {
+            ctx.plan.proposeStatement({ node: r.stmt, symbol: `${holder}.get('${r.path}')`, finding: 'health', reason: `health route on the business app; the base serves ${r.path}` });
+          }
+        }
+      }
+      continue;
+    }
+    const scope = [creation as Node, ...handlers.map((h) => methodBody(ctx, h)!), ...routeStmts.map((r) => r.stmt)];
+    const business = scope.map((s) => businessState(ctx, s, [holder, owner, ...handlers].filter(Boolean) as string[])).find(Boolean);
+    if (business) {
+      ctx.kept.push({
+        symbol: where,
+        line: creation.getStartLineNumber(),
+        reason: `health endpoint reports business state (this.${business}); move it into healthStatus() by hand`,
+      });
+      ctx.hints.businessHealth = true;
+      continue;
+    }
+    // The port it listened on: pass it to the base as the health port.
+    const listen = listenArgument(ctx, holder, body);
+    if (listen && !ctx.hints.healthPortExpr) ctx.hints.healthPortExpr = listen;
+    const reason = 'hand-made health endpoint; the base serves /health';
+    if (holder) ctx.plan.proposeMember({ name: holder, finding: 'health', reason });
+    if (owner && ownerKind === 'method' && owner !== holder) {
+      ctx.plan.proposeMember({
+        name: owner,
+        finding: 'health',
+        reason: `${owner}() starts a hand-made health server; the base serves /health`,
+        condition: (removed) => (ctx.isInfraMethod(owner, removed, [creation]) ? null : `${owner}() also does work besides the health server`),
+      });
+    }
+    for (const h of handlers) ctx.plan.proposeMember({ name: h, finding: 'health', reason: `${h}() answers the hand-made health endpoint` });
+    if (!holder && !owner) {
+      const stmt = creation.getParentWhile((p) => !Node.isStatement(p));
+      if (stmt) ctx.plan.proposeStatement({ node: stmt.getParentOrThrow(), symbol: 'createServer', finding: 'health', reason });
+    }
+  }
+}
+
+/** A member of the agent the code reads that is business state (not the server, ports or base-owned). */
+function businessState(ctx: TsRewriteContext, code: Node, infra: string[]): string | null {
+  let found: string | null = null;
+  walkAgentCode(code, (n) => {
+    if (found) return false;
+    const m = thisMember(n);
+    if (!m || infra.includes(m) || ctx.base.members.has(m) || ctx.plan.has(m)) return;
+    if (/^(health|healthPort|healthCheckPort|port|startTime|startedAt|started)$/i.test(m)) return;
+    const member = ctx.members.get(m);
+    if (member && member.kind !== 'method') found = m;
+  });
+  return found;
+}
+
+/** `holder.listen(ARG, ...)` (or `server.listen` inside the body): the port expression. */
+function listenArgument(ctx: TsRewriteContext, holder: string | null, body: Node): Node | null {
+  let out: Node | null = null;
+  const visit = (root: Node) =>
+    root.forEachDescendant((n) => {
+      if (out || !Node.isCallExpression(n)) return;
+      const e = n.getExpression();
+      if (!Node.isPropertyAccessExpression(e) || e.getName() !== 'listen') return;
+      const target = e.getExpression();
+      const viaHolder = holder && thisMember(target) === holder;
+      const inBody = body.getPos() <= n.getPos() && n.getEnd() <= body.getEnd();
+      if (viaHolder || inBody) out = n.getArguments()[0] ?? null;
+    });
+  visit(body);
+  if (!out) visit(ctx.cls);
+  return out;
+}

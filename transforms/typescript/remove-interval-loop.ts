@@ -1,0 +1,127 @@
+// Concern `main_loop`: the agent's own main loop — `this.timer = setInterval(cb, ms)` or an
+// async `while (this.running) { ...; await sleep(ms) }` — becomes the base's runOnce() hook
+// (the loop's body, verbatim) with the period passed to super() as intervalMs. Timers whose
+// whole job is removed infrastructure (a metrics push) simply go; other timers stay.
+import { Node, type CallExpression } from 'ts-morph';
+import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { methodBody } from '../../src/lang/typescript/context.js';
+import { reindent, indentAt } from '../../src/lang/typescript/edits.js';
+import { foreverLoops, intervalCalls } from '../../src/lang/typescript/patterns.js';
+import { calleeText, statementCall, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
+
+export function removeIntervalLoop(ctx: TsRewriteContext): void {
+  if (ctx.members.has('runOnce')) return; // already on the base's loop
+  const entry = ctx.entry?.method ?? null;
+  const methods = [...ctx.members.values()].filter((m) => m.kind === 'method');
+  // Prefer the loop the entry method starts, then any other method's.
+  methods.sort((a, b) => Number(b.name === entry) - Number(a.name === entry));
+  const bodies: Node[] = methods.map((m) => methodBody(ctx, m.name)).filter((b): b is Node => !!b);
+  if (ctx.ctor?.getBody()) bodies.push(ctx.ctor.getBody()!);
+  for (const body of bodies) {
+    for (const { stmt, call, timer } of intervalCalls(body)) {
+      const cb = call.getArguments()[0];
+      if (!cb) continue;
+      const touched = thisMembers(cb);
+      // A timer that only drives proposed infrastructure goes with it (swept by the plan).
+      if (touched.size > 0 && [...touched].every((m) => ctx.plan.has(m))) continue;
+      const converted = loopBody(ctx, cb, body);
+      if (!converted) continue;
+      const ms = intervalExpr(ctx, call.getArguments()[1]);
+      adopt(ctx, stmt, timer, converted, ms, 'setInterval');
+      return;
+    }
+    for (const loop of foreverLoops(body)) {
+      if (!Node.isWhileStatement(loop)) continue;
+      const inner = loop.getStatement();
+      if (!Node.isBlock(inner)) continue;
+      const stmts = inner.getStatements();
+      const last = stmts[stmts.length - 1];
+      const sleepMs = last ? sleepArgument(last) : null;
+      if (!last || sleepMs === null) continue;
+      // A loop with break/return/continue cannot become a hook called once per period.
+      if (inner.getDescendants().some((n) => Node.isBreakStatement(n) || Node.isReturnStatement(n) || Node.isContinueStatement(n))) continue;
+      if (hasOuterLocals(loop, stmts.slice(0, -1), body)) continue;
+      const text = stmts.slice(0, -1).map((s) => ctx.text.slice(s.getFullStart(), s.getEnd())).join('');
+      const flag = thisMember(loop.getExpression().getText().startsWith('!') ? (loop.getExpression() as Node).getLastChildOrThrow() : loop.getExpression());
+      adopt(ctx, loop, null, { text: dedent(text, indentAt(ctx.text, stmts[0]!.getStart()), ctx.unit) }, intervalExpr(ctx, sleepMs), 'while loop', flag);
+      return;
+    }
+  }
+}
+
+function adopt(ctx: TsRewriteContext, stmt: Node, timer: string | null, body: { text: string }, ms: string | null, what: string, flag?: string | null): void {
+  ctx.plan.proposeStatement({ node: stmt, symbol: timer ?? what, finding: 'loop', reason: `main loop (${what}); the base calls runOnce() every intervalMs` });
+  if (timer) ctx.plan.proposeMember({ name: timer, finding: 'loop', reason: `${timer} held the main loop's timer` });
+  if (flag && ctx.members.get(flag)?.kind !== 'method') {
+    ctx.plan.proposeMember({ name: flag, finding: 'loop', reason: `${flag} was the main loop's running flag; the base runs the loop`, quiet: true });
+  }
+  if (ms) ctx.superArgs.set('intervalMs', ms);
+  else ctx.warnings.push(`the ${what}'s period could not be passed to super(); the base's default interval applies`);
+  const async = /\bawait\b/.test(body.text);
+  ctx.newMembers.push({
+    name: 'runOnce',
+    text: `protected override ${async ? 'async ' : ''}runOnce(): ${async ? 'Promise<void>' : 'void'} {\n${body.text.replace(/^\n+|\s+$/g, '')}\n}`,
+  });
+}
+
+/** The callback's statements as text indented one level, or null when it cannot move. */
+function loopBody(ctx: TsRewriteContext, cb: Node, method: Node): { text: string } | null {
+  const unit = ctx.unit;
+  if (Node.isArrowFunction(cb) || Node.isFunctionExpression(cb)) {
+    if (Node.isFunctionExpression(cb) && cb.getDescendants().some((n) => n.getKind() === 102 /* ThisKeyword */)) return null;
+    if (cb.getParameters().length > 0) return null;
+    const body = cb.getBody();
+    if (hasOuterLocals(cb, [body], method)) return null;
+    if (Node.isBlock(body)) {
+      const stmts = body.getStatements();
+      if (stmts.length === 0) return null;
+      if (stmts.some((s) => s.getDescendants().some((n) => Node.isReturnStatement(n) && n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a)) === cb))) return null;
+      const text = stmts.map((s) => ctx.text.slice(s.getFullStart(), s.getEnd())).join('');
+      return { text: dedent(text, indentAt(ctx.text, stmts[0]!.getStart()), ctx.unit) };
+    }
+    const expr = body.getText();
+    const awaitable = Node.isCallExpression(body) || Node.isAwaitExpression(body);
+    return { text: `${unit}${awaitable && !Node.isAwaitExpression(body) ? 'await ' : ''}${expr};` };
+  }
+  // setInterval(this.tick.bind(this), ms) / setInterval(this.tick, ms)
+  const target = Node.isCallExpression(cb) && calleeText(cb).endsWith('.bind') ? (cb.getExpression() as Node).getFirstChild() : cb;
+  const m = target ? thisMember(target) : null;
+  if (m && ctx.members.get(m)?.kind === 'method') return { text: `${unit}await this.${m}();` };
+  return null;
+}
+
+function dedent(text: string, from: string, unit: string): string {
+  return reindent(text.replace(/^\s*\n/, ''), from, unit);
+}
+
+/** Identifiers in code that resolve to locals of the enclosing method (they would not exist in runOnce). */
+function hasOuterLocals(inner: Node, code: Node[], method: Node): boolean {
+  for (const c of code) {
+    for (const id of c.getDescendantsOfKind(80 /* Identifier */)) {
+      const decls = id.getSymbol()?.getDeclarations() ?? [];
+      for (const d of decls) {
+        const inMethod = method.getPos() <= d.getPos() && d.getEnd() <= method.getEnd();
+        const inInner = inner.getPos() <= d.getPos() && d.getEnd() <= inner.getEnd();
+        if (inMethod && !inInner) return true;
+      }
+    }
+  }
+  return false;
+}
+
+/** `await sleep(ms)` / `await new Promise((r) => setTimeout(r, ms))` → the ms expression. */
+function sleepArgument(stmt: Node): Node | null {
+  const call = statementCall(stmt);
+  if (!call) return null;
+  const fn = calleeText(call);
+  if (/^(sleep|delay|wait|pause)$/.test(fn) || /\.(sleep|delay|wait)$/.test(fn)) return call.getArguments()[0] ?? null;
+  return null;
+}
+
+function intervalExpr(ctx: TsRewriteContext, n: Node | undefined): string | null {
+  if (!n) return null;
+  const resolved = ctx.constantValue(n);
+  return resolved;
+}
+
+export type { CallExpression };

@@ -1,0 +1,40 @@
+// Concern `retry`: retry/backoff helpers (a loop with a growing delay, or a method named like
+// one) and the module-level sleep/retry functions they use. The base retries its own
+// registration and metrics pushes; a helper that business code still calls stays.
+import { Node } from 'ts-morph';
+import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { methodBody } from '../../src/lang/typescript/context.js';
+import { looksLikeRetry, RETRY_NAME } from '../../src/lang/typescript/patterns.js';
+
+export function removeRetryHelpers(ctx: TsRewriteContext): void {
+  for (const m of ctx.members.values()) {
+    if (m.kind !== 'method') continue;
+    const body = methodBody(ctx, m.name);
+    if (!body) continue;
+    if (RETRY_NAME.test(m.name) || looksLikeRetry(body)) {
+      ctx.plan.proposeMember({
+        name: m.name,
+        finding: 'retry',
+        reason: `${m.name}() is a retry/backoff helper; the base retries registration and metrics pushes`,
+        hint: 'business calls still need their own retries',
+      });
+    }
+  }
+  for (const f of ctx.sf.getFunctions()) {
+    const name = f.getName();
+    const body = f.getBody();
+    if (!name || !body) continue;
+    if (RETRY_NAME.test(name) || looksLikeRetry(body)) {
+      ctx.plan.proposeMember({ name, scope: 'module', finding: 'retry', reason: `${name}() is a retry/backoff helper`, quiet: true });
+    } else if (/^(sleep|delay|wait|pause)$/i.test(name) && Node.isBlock(body) && body.getStatements().length <= 2) {
+      ctx.plan.proposeMember({ name, scope: 'module', finding: 'retry', reason: `${name}() paced the removed retry and loop code`, quiet: true });
+    }
+  }
+  // `const sleep = (ms: number) => new Promise(...)` helpers.
+  for (const v of ctx.sf.getVariableDeclarations()) {
+    const init = v.getInitializer();
+    if (init && Node.isArrowFunction(init) && /^(sleep|delay|wait|pause)$/i.test(v.getName()) && v.getVariableStatement()?.getParent() === ctx.sf) {
+      ctx.plan.proposeMember({ name: v.getName(), scope: 'module', finding: 'retry', reason: `${v.getName()}() paced the removed retry and loop code`, quiet: true });
+    }
+  }
+}

@@ -1,0 +1,60 @@
+// Concern `signal`: `process.on('SIGTERM' | 'SIGINT', ...)` handlers in the agent and its entry
+// point. The base installs its own and calls stop() → onStop(). The method a handler called
+// goes too when it is pure infrastructure; when it still does business cleanup it stays and
+// the base's onStop() hook is made to call it, so SIGTERM still runs it.
+import { Node } from 'ts-morph';
+import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { signalStatements } from '../../src/lang/typescript/patterns.js';
+import { signalHandlerCall, thisMember } from '../../src/lang/typescript/syntax.js';
+
+export function removeSignalHandlers(ctx: TsRewriteContext): void {
+  const roots: Node[] = [ctx.cls];
+  if (ctx.entry) roots.push(ctx.entry.container);
+  const agentVar = ctx.entry?.variable ?? null;
+  const targets = new Set<string>();
+  for (const root of roots) {
+    for (const stmt of signalStatements(root)) {
+      if (root !== ctx.cls && ctx.cls.getPos() <= stmt.getPos() && stmt.getEnd() <= ctx.cls.getEnd()) continue;
+      const sig = signalHandlerCall(stmt)!;
+      const handler = sig.call.getArguments()[1];
+      // The agent methods the handler calls: this.x() inside the class, agent.x() in the entry point.
+      handler?.forEachDescendantAsArray().forEach((n) => {
+        if (Node.isPropertyAccessExpression(n)) {
+          const viaThis = thisMember(n);
+          if (viaThis) targets.add(viaThis);
+          else if (agentVar && n.getExpression().getText() === agentVar) targets.add(n.getName());
+        }
+      });
+      if (handler && (Node.isPropertyAccessExpression(handler) || Node.isCallExpression(handler))) {
+        const m = thisMember(Node.isCallExpression(handler) ? handler.getExpression() : handler);
+        if (m) targets.add(m);
+      }
+      ctx.plan.proposeStatement({ node: stmt, symbol: `process.on('${sig.signals[0]}')`, finding: 'signal', reason: 'the base handles SIGTERM/SIGINT' });
+    }
+  }
+  for (const t of targets) {
+    const member = ctx.members.get(t);
+    if (!member || member.kind !== 'method' || t === 'run') continue;
+    ctx.plan.proposeMember({
+      name: t,
+      finding: 'signal',
+      reason: `${t}() was the signal handler; the base stops the agent`,
+      condition: (removed) => (ctx.isInfraMethod(t, removed, []) ? null : `${t}() does business cleanup besides stopping`),
+      quiet: true,
+    });
+    ctx.after.push((removed) => {
+      if (removed.has(t) || ctx.renames.has(t)) return;
+      if (t === 'stop' || t === 'onStop') {
+        // Its callers now reach it through the base's stop() → onStop().
+        if (t === 'stop') ctx.renameMember('stop', 'onStop', 'the base calls onStop() on SIGTERM');
+        return;
+      }
+      if (ctx.newMembers.some((m) => m.name === 'onStop') || ctx.members.has('onStop')) return;
+      ctx.newMembers.push({
+        name: 'onStop',
+        text: `protected override async onStop(): Promise<void> {\n${ctx.unit}await this.${t}();\n}`,
+      });
+      ctx.warnings.push(`${t}() still does business cleanup: the base's onStop() now calls it on SIGTERM`);
+    });
+  }
+}

@@ -1,0 +1,122 @@
+// `super({ name: '<Class>', port, healthCheckPort: healthPort, ... })` as the first statement
+// of the constructor (TypeScript requires it first when the class has initialised properties
+// or parameter properties), passing through the ports the legacy code used. Members the base
+// owns (port, name, startTime, ...) stop being declared by the agent: parameter properties
+// become plain parameters, property declarations and `this.port = port` assignments go, and
+// their values move into the super() call.
+import { Node, SyntaxKind, type ParameterDeclaration } from 'ts-morph';
+import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { indentAt } from '../../src/lang/typescript/edits.js';
+import { thisMember } from '../../src/lang/typescript/syntax.js';
+
+export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
+  const nameKey = ctx.ts.super_call.name_property;
+  const args = new Map<string, string>();
+  args.set(nameKey, `'${ctx.className}'`);
+  const params = ctx.ctor ? ctx.ctor.getParameters() : [];
+  const passThrough = ctx.ts.super_call.pass_through ?? {};
+  // Values the legacy code gave each pass-through key: a constructor parameter first.
+  for (const [key, names] of Object.entries(passThrough)) {
+    const p = params.find((x) => names.includes(x.getName()));
+    if (p) {
+      args.set(key, p.getName() === key ? key : `${key}: ${p.getName()}`);
+      continue;
+    }
+    for (const n of names) {
+      const v = ownedValue(ctx, n);
+      if (v) {
+        args.set(key, `${key}: ${v}`);
+        break;
+      }
+    }
+    if (!args.has(key) && key.toLowerCase().includes('health') && ctx.hints.healthPortExpr && !ctx.hints.businessHealth) {
+      const v = ctx.constantValue(ctx.hints.healthPortExpr);
+      if (v) args.set(key, v === key ? key : `${key}: ${v}`);
+    }
+  }
+  for (const [k, v] of ctx.superArgs) if (!args.has(k)) args.set(k, v === k ? k : `${k}: ${v}`);
+
+  // Members the base owns stop being declared here.
+  for (const m of ctx.members.values()) {
+    if (removed.has(m.name)) {
+      if (m.kind === 'parameter-property') stripModifiers(ctx, m.nodes[0] as ParameterDeclaration, m.name);
+      continue;
+    }
+    const owned = ctx.base.members.get(m.name);
+    if (!owned) continue;
+    if (owned.kind === 'method') {
+      if (m.kind === 'method' && !ctx.renames.has(m.name) && !ctx.newMembers.some((n) => n.name === m.name)) {
+        ctx.kept.push({ symbol: m.name, line: m.line, reason: `${m.name}() overrides ${ctx.baseClass}.${m.name}(); check it still calls super.${m.name}() or rename it` });
+      }
+      continue;
+    }
+    if (m.kind === 'parameter-property') {
+      stripModifiers(ctx, m.nodes[0] as ParameterDeclaration, m.name);
+      ctx.removedExtra.push(m.name);
+    } else if (m.kind === 'property') {
+      const decl = m.nodes[0]!;
+      ctx.edits.removeNode(decl);
+      ctx.removedExtra.push(m.name);
+    }
+  }
+  // `this.port = port;` in the constructor: the base assigns its own members.
+  const body = ctx.ctor?.getBody();
+  if (body && Node.isBlock(body)) {
+    for (const s of body.getStatements()) {
+      if (!Node.isExpressionStatement(s)) continue;
+      const e = s.getExpression();
+      if (!Node.isBinaryExpression(e) || e.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
+      const target = thisMember(e.getLeft());
+      if (!target || !ctx.base.members.has(target) || ctx.base.members.get(target)!.kind !== 'property') continue;
+      if (ctx.members.get(target)?.kind === 'method') continue;
+      ctx.edits.removeNode(s);
+    }
+  }
+
+  const argText = `{ ${[...args.values()].map((v, i) => (i === 0 ? `${nameKey}: ${args.get(nameKey)}` : v)).join(', ')} }`;
+  const existing = body?.getDescendantsOfKind(SyntaxKind.SuperKeyword).find((k) => Node.isCallExpression(k.getParent()));
+  if (existing) return; // the class already calls super (it reached the base before)
+  if (ctx.ctor && body && Node.isBlock(body)) {
+    const stmts = body.getStatements();
+    const open = body.getStart() + 1;
+    const indent = stmts.length > 0 ? indentAt(ctx.text, stmts[0]!.getStart()) : indentAt(ctx.text, ctx.ctor.getStart()) + ctx.unit;
+    if (stmts.length === 0 && !ctx.text.slice(open, body.getEnd() - 1).includes('\n')) {
+      // `constructor(private port = 1) {}` → a body with one statement.
+      ctx.edits.replace(open, body.getEnd() - 1, `\n${indent}super(${argText});\n${indentAt(ctx.text, ctx.ctor.getStart())}`);
+    } else {
+      ctx.edits.insert(open, `\n${indent}super(${argText});`);
+    }
+    return;
+  }
+  // No constructor: add one that forwards options.
+  const withOptions = argText.replace(/ \}$/, ', ...options }');
+  ctx.newConstructor = `constructor(options: Record<string, unknown> = {}) {\n${ctx.unit}super(${withOptions});\n}`;
+}
+
+/** A base-owned member's legacy value (`private port = 7100` or `this.port = 7100` in the constructor). */
+function ownedValue(ctx: TsRewriteContext, name: string): string | null {
+  const m = ctx.members.get(name);
+  if (m?.kind === 'property') {
+    const d = m.nodes[0]!;
+    const init = Node.isPropertyDeclaration(d) ? d.getInitializer() : undefined;
+    if (init) return ctx.constantValue(init);
+  }
+  const body = ctx.ctor?.getBody();
+  if (body && Node.isBlock(body)) {
+    for (const s of body.getStatements()) {
+      if (!Node.isExpressionStatement(s)) continue;
+      const e = s.getExpression();
+      if (Node.isBinaryExpression(e) && e.getOperatorToken().getKind() === SyntaxKind.EqualsToken && thisMember(e.getLeft()) === name) {
+        return ctx.constantValue(e.getRight());
+      }
+    }
+  }
+  return null;
+}
+
+function stripModifiers(ctx: TsRewriteContext, p: ParameterDeclaration, name: string): void {
+  const mods = p.getModifiers();
+  if (mods.length === 0) return;
+  ctx.edits.replace(mods[0]!.getStart(), p.getNameNode().getStart(), '');
+  if (!ctx.removedExtra.includes(name)) ctx.removedExtra.push(name);
+}
