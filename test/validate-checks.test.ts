@@ -1,0 +1,222 @@
+// The checks one by one against real servers (HTTP, ZMQ REP) and real child
+// processes, and the runner: process groups, time limit, abort, the tool's Ctrl-C.
+import { afterEach, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { Reply } from 'zeromq';
+import type { AgentInfo } from '../src/core/types.js';
+import { loadProfile } from '../src/profile/profile.js';
+import { checkHealthHttp, judgeHealth } from '../src/validate/checks/health-http.js';
+import { checkHealthZmq } from '../src/validate/checks/health-zmq.js';
+import { checkLog, errorLines, normalizeLine } from '../src/validate/checks/log.js';
+import { lastErrorLine } from '../src/validate/checks/common.js';
+import { checkShutdown } from '../src/validate/checks/shutdown.js';
+import { redactUrl } from '../src/validate/checks/registry.js';
+import { allocatePorts, releasePorts } from '../src/validate/ports.js';
+import { startAgent } from '../src/validate/runner.js';
+import { groupMembers, liveGroups } from '../src/validate/process-group.js';
+import { startValidationEnvironment } from '../src/validate/environment.js';
+import { validateAgent } from '../src/validate/validate-agent.js';
+
+const ROOT = path.resolve(__dirname, '..');
+const FIXTURES = path.join(ROOT, 'fixtures', 'validate');
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+  expect(liveGroups()).toEqual([]);
+});
+
+async function healthServer(answers: Array<[number, string]>): Promise<number> {
+  let i = 0;
+  const server = http.createServer((_req, res) => {
+    const [code, body] = answers[Math.min(i++, answers.length - 1)]!;
+    res.writeHead(code, { 'Content-Type': 'application/json' });
+    res.end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  cleanups.push(() => new Promise((r) => server.close(r)));
+  return (server.address() as { port: number }).port;
+}
+
+describe('health over HTTP', () => {
+  it('judges answers', () => {
+    expect(judgeHealth(200, '{"status": "healthy"}')).toEqual({ healthy: true, status: 'healthy' });
+    expect(judgeHealth(200, '{"status": "OK"}')).toEqual({ healthy: true, status: 'OK' });
+    expect(judgeHealth(500, '{"status": "ok"}')).toEqual({ healthy: false, why: 'answered 500 with status ok (expected 2xx and "ok" or "healthy")' });
+    expect(judgeHealth(200, '{}')).toEqual({ healthy: false, why: 'answered 200 with status missing (expected 2xx and "ok" or "healthy")' });
+    expect(judgeHealth(200, 'up')).toEqual({ healthy: false, why: 'answered 200 with a body that is not JSON: "up"' });
+  });
+
+  it('waits through "starting" answers until healthy', async () => {
+    const port = await healthServer([[503, '{"status": "starting"}'], [503, '{"status": "starting"}'], [200, '{"status": "ok"}']]);
+    const r = await checkHealthHttp({ port, deadlineMs: 5000, startedAt: Date.now(), intervalMs: 20 });
+    expect(r).toMatchObject({ name: 'health', ok: true });
+    expect(r.detail).toMatch(new RegExp(`^GET /health on port ${port} answered 200 status "ok" after \\d+\\.\\d s$`));
+  });
+
+  it('a body that is not JSON fails with what it said', async () => {
+    const port = await healthServer([[200, 'I am fine']]);
+    const r = await checkHealthHttp({ port, deadlineMs: 300, startedAt: Date.now(), intervalMs: 50 });
+    expect(r.detail).toBe(`/health on port ${port} answered 200 with a body that is not JSON: "I am fine" for 0.3 s`);
+  });
+});
+
+describe('health over ZMQ REQ/REP', () => {
+  async function repServer(reply: (req: unknown) => unknown): Promise<number> {
+    const [port] = await allocatePorts(1);
+    const sock = new Reply({ linger: 0 });
+    await sock.bind(`tcp://127.0.0.1:${port}`);
+    let open = true;
+    void (async () => {
+      try {
+        for await (const [msg] of sock) await sock.send(JSON.stringify(reply(JSON.parse(msg!.toString()))));
+      } catch {
+        // closed
+      }
+    })();
+    cleanups.push(() => {
+      if (open) sock.close();
+      open = false;
+      releasePorts([port!]);
+    });
+    return port!;
+  }
+
+  it('a REP socket answering the health_check action passes', async () => {
+    const seen: unknown[] = [];
+    const port = await repServer((req) => (seen.push(req), { status: 'healthy', uptime: 3 }));
+    const r = await checkHealthZmq({ port, deadlineMs: 5000, startedAt: Date.now() });
+    expect(r.ok).toBe(true);
+    expect(r.detail).toMatch(new RegExp(`^ZMQ health_check on port ${port} answered status "healthy" after`));
+    expect(seen[0]).toEqual({ action: 'health_check' });
+  });
+
+  it('an unhealthy reply and a silent port fail with a bounded wait', async () => {
+    const port = await repServer(() => ({ status: 'error', error: 'db down' }));
+    const bad = await checkHealthZmq({ port, deadlineMs: 300, startedAt: Date.now() });
+    expect(bad.detail).toBe(`ZMQ health probe on tcp://127.0.0.1:${port} failed for 0.3 s: replied with status error (expected 2xx and "ok" or "healthy")`);
+    const [silent] = await allocatePorts(1);
+    cleanups.push(() => releasePorts([silent!]));
+    const none = await checkHealthZmq({ port: silent!, deadlineMs: 400, startedAt: Date.now(), requestTimeoutMs: 200 });
+    expect(none.detail).toMatch(new RegExp(`^ZMQ health probe on tcp://127\\.0\\.0\\.1:${silent} failed for 0\\.4 s: no reply within 0\\.\\d s$`));
+  });
+});
+
+describe('log', () => {
+  const legacy = '2024-01-01 10:00:00,123 ERROR Router: cannot reach peer 10.0.0.7:5555\nINFO ok\n';
+  it('only new ERROR/Traceback lines count; timestamps, numbers and the _v2 name are ignored', () => {
+    const v2 = '2025-02-02 11:11:11,999 ERROR Router: cannot reach peer 10.0.0.8:5556\n';
+    expect(checkLog(v2, { output: legacy })).toMatchObject({ ok: true, detail: 'no new ERROR or Traceback lines (1 also in the legacy run), compared with the legacy run' });
+    const tb = 'Traceback (most recent call last):\n  File "agents/router_v2.py", line 3\nKeyError: 1\n';
+    expect(checkLog(v2 + tb, { output: legacy })).toMatchObject({
+      ok: false,
+      detail: '1 new ERROR/Traceback line(s), compared with the legacy run; first: Traceback (most recent call last):',
+    });
+    expect(normalizeLine('File "agents/router_v2.py", line 3')).toBe(normalizeLine('File "agents/router.py", line 9'));
+  });
+
+  it('without a legacy run it compares against none and says why', () => {
+    expect(checkLog('INFO fine\n', { note: 'legacy agent could not start: python3: not found on PATH' }).detail).toBe(
+      'no new ERROR or Traceback lines, compared against none (legacy agent could not start: python3: not found on PATH)',
+    );
+    expect(errorLines('x ERROR y\nCRITICAL: z\nerrors are fine\n')).toEqual(['x ERROR y', 'CRITICAL: z']);
+  });
+
+  it('the line that explains a crash', () => {
+    const out = 'INFO start\nTraceback (most recent call last):\n  File "a.py", line 1, in <module>\n    import zmq\nModuleNotFoundError: No module named \'zmq\'\n';
+    expect(lastErrorLine(out)).toBe("ModuleNotFoundError: No module named 'zmq'");
+    expect(lastErrorLine('just this\n\n')).toBe('just this');
+    expect(lastErrorLine('')).toBeUndefined();
+    expect(redactUrl('redis://user:secret@127.0.0.1:6379/0')).toBe('redis://user:***@127.0.0.1:6379/0');
+  });
+});
+
+describe('runner and process groups', () => {
+  const base = { env: { ...process.env }, cwd: ROOT };
+
+  it('captures output and the exit; a missing command is a spawn error', async () => {
+    const p = startAgent({ ...base, command: 'sh', args: ['-c', 'echo out; echo err >&2; exit 3'], timeLimitMs: 10_000 });
+    const exit = await p.exit;
+    expect(exit).toEqual({ code: 3, signal: null, timedOut: false, spawnError: undefined });
+    expect(p.output()).toContain('out\n');
+    expect(p.stderr()).toBe('err\n');
+    await p.killGroup();
+    const missing = startAgent({ ...base, command: 'no-such-binary-xyz', args: [], timeLimitMs: 1000 });
+    expect((await missing.exit).spawnError).toBe('no-such-binary-xyz: not found on PATH');
+  });
+
+  it('the hard time limit kills the whole group, grandchildren included', async () => {
+    const p = startAgent({ ...base, command: 'sh', args: ['-c', 'sleep 60 & sleep 60'], timeLimitMs: 500 });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(p.members().length).toBeGreaterThanOrEqual(2);
+    const exit = await p.exit;
+    expect(exit).toMatchObject({ signal: 'SIGKILL', timedOut: true });
+    await p.killGroup();
+    expect(groupMembers(p.pid!)).toEqual([]);
+  });
+
+  it('an abort signal kills the group', async () => {
+    const ac = new AbortController();
+    const p = startAgent({ ...base, command: 'sleep', args: ['60'], timeLimitMs: 60_000, signal: ac.signal });
+    ac.abort();
+    expect((await p.exit).signal).toBe('SIGKILL');
+    await p.killGroup();
+  });
+
+  it('shutdown: a process killed by SIGTERM (no handler) is not a clean stop', async () => {
+    const p = startAgent({ ...base, command: 'sleep', args: ['60'], timeLimitMs: 60_000 });
+    const r = await checkShutdown({ proc: p, deadlineMs: 2000 });
+    expect(r.detail).toBe('ended by SIGTERM instead of exiting with code 0 (no signal handler?)');
+    await p.killGroup();
+  });
+
+  it("Ctrl-C of the tool kills the agent's whole group", async () => {
+    const tool = spawn(path.join(ROOT, 'node_modules', '.bin', 'vite-node'), [path.join(FIXTURES, 'ctrl-c-tool.ts')], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const group = await new Promise<number>((resolve, reject) => {
+      tool.stdout.on('data', (d) => {
+        out += String(d);
+        const m = /group (\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      tool.on('exit', () => reject(new Error(`tool exited early: ${out}`)));
+    });
+    cleanups.push(() => {
+      try {
+        process.kill(-group, 'SIGKILL');
+      } catch {
+        // gone, as it should be
+      }
+    });
+    expect(groupMembers(group).length).toBeGreaterThanOrEqual(2);
+    const exited = new Promise((r) => tool.on('exit', (code, sig) => r(sig ?? code)));
+    tool.kill('SIGINT');
+    expect(await exited).toBe('SIGINT');
+    expect(groupMembers(group)).toEqual([]);
+  }, 30_000);
+});
+
+describe('launch template from config', () => {
+  it('an agent that parses its own ports starts through .migrate/config.yaml and passes', async () => {
+    const env = await startValidationEnvironment();
+    cleanups.push(() => env.close());
+    const root = path.join(FIXTURES, 'argv');
+    const agent: AgentInfo = { name: 'CliAgent', file: 'agents/cli_agent.py', language: 'python', class: 'CliAgent', status: 'legacy', findings: [], line: 1, evidence: [] };
+    const r = await validateAgent({
+      root,
+      agent,
+      file: path.join(root, 'agents', 'cli_agent_v2.py'),
+      legacyFile: path.join(root, 'agents', 'cli_agent.py'),
+      legacyWindowMs: 400,
+      profile: loadProfile('base-agent'),
+      env,
+    });
+    expect(r.checks.map((c) => `${c.name}:${c.ok}`)).toEqual(['health:true', 'registry:true', 'metrics:true', 'shutdown:true', 'log:true']);
+    // The legacy run also got its arguments (argparse would print an ERROR-free usage error and exit 2 otherwise).
+    expect(r.checks[4]!.detail).toBe('no new ERROR or Traceback lines, compared with the legacy run');
+  });
+});
