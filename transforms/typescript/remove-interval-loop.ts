@@ -2,7 +2,7 @@
 // async `while (this.running) { ...; await sleep(ms) }` — becomes the base's runOnce() hook
 // (the loop's body, verbatim) with the period passed to super() as intervalMs. Timers whose
 // whole job is removed infrastructure (a metrics push) simply go; other timers stay.
-import { Node, type CallExpression } from 'ts-morph';
+import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { reindent, indentAt } from '../../src/lang/typescript/edits.js';
@@ -26,6 +26,7 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
       if (touched.size > 0 && [...touched].every((m) => ctx.plan.has(m))) continue;
       const converted = loopBody(ctx, cb, body);
       if (!converted) continue;
+      ctx.plan.moved.push(cb);
       const ms = intervalExpr(ctx, call.getArguments()[1]);
       adopt(ctx, stmt, timer, converted, ms, 'setInterval');
       return;
@@ -42,6 +43,7 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
       if (inner.getDescendants().some((n) => Node.isBreakStatement(n) || Node.isReturnStatement(n) || Node.isContinueStatement(n))) continue;
       if (hasOuterLocals(loop, stmts.slice(0, -1), body)) continue;
       const text = stmts.slice(0, -1).map((s) => ctx.text.slice(s.getFullStart(), s.getEnd())).join('');
+      ctx.plan.moved.push(...stmts.slice(0, -1));
       const flag = thisMember(loop.getExpression().getText().startsWith('!') ? (loop.getExpression() as Node).getLastChildOrThrow() : loop.getExpression());
       adopt(ctx, loop, null, { text: dedent(text, indentAt(ctx.text, stmts[0]!.getStart()), ctx.unit) }, intervalExpr(ctx, sleepMs), 'while loop', flag);
       return;
@@ -68,7 +70,7 @@ function adopt(ctx: TsRewriteContext, stmt: Node, timer: string | null, body: { 
 function loopBody(ctx: TsRewriteContext, cb: Node, method: Node): { text: string } | null {
   const unit = ctx.unit;
   if (Node.isArrowFunction(cb) || Node.isFunctionExpression(cb)) {
-    if (Node.isFunctionExpression(cb) && cb.getDescendants().some((n) => n.getKind() === 102 /* ThisKeyword */)) return null;
+    if (Node.isFunctionExpression(cb) && cb.getDescendants().some((n) => n.getKind() === SyntaxKind.ThisKeyword)) return null;
     if (cb.getParameters().length > 0) return null;
     const body = cb.getBody();
     if (hasOuterLocals(cb, [body], method)) return null;
@@ -97,7 +99,7 @@ function dedent(text: string, from: string, unit: string): string {
 /** Identifiers in code that resolve to locals of the enclosing method (they would not exist in runOnce). */
 function hasOuterLocals(inner: Node, code: Node[], method: Node): boolean {
   for (const c of code) {
-    for (const id of c.getDescendantsOfKind(80 /* Identifier */)) {
+    for (const id of c.getDescendantsOfKind(SyntaxKind.Identifier)) {
       const decls = id.getSymbol()?.getDeclarations() ?? [];
       for (const d of decls) {
         const inMethod = method.getPos() <= d.getPos() && d.getEnd() <= method.getEnd();
@@ -111,6 +113,14 @@ function hasOuterLocals(inner: Node, code: Node[], method: Node): boolean {
 
 /** `await sleep(ms)` / `await new Promise((r) => setTimeout(r, ms))` → the ms expression. */
 function sleepArgument(stmt: Node): Node | null {
+  if (Node.isExpressionStatement(stmt)) {
+    const e = stmt.getExpression();
+    const inner = Node.isAwaitExpression(e) ? e.getExpression() : null;
+    if (inner && Node.isNewExpression(inner) && inner.getExpression().getText() === 'Promise') {
+      const timeout = inner.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => calleeText(c) === 'setTimeout');
+      return timeout?.getArguments()[1] ?? null;
+    }
+  }
   const call = statementCall(stmt);
   if (!call) return null;
   const fn = calleeText(call);

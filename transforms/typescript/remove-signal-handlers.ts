@@ -46,7 +46,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       if (removed.has(t) || ctx.renames.has(t)) return;
       if (t === 'stop' || t === 'onStop') {
         // Its callers now reach it through the base's stop() → onStop().
-        if (t === 'stop') ctx.renameMember('stop', 'onStop', 'the base calls onStop() on SIGTERM');
+        if (t === 'stop') ctx.renameMember('stop', 'onStop', "stop() was the SIGTERM handler and still does work: renamed to the base's onStop() hook (the base's stop() calls it)");
         return;
       }
       if (ctx.newMembers.some((m) => m.name === 'onStop') || ctx.members.has('onStop')) return;

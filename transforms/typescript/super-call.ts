@@ -74,6 +74,7 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   }
 
   const argText = `{ ${[...args.values()].map((v, i) => (i === 0 ? `${nameKey}: ${args.get(nameKey)}` : v)).join(', ')} }`;
+  ctx.generated.push(argText);
   const existing = body?.getDescendantsOfKind(SyntaxKind.SuperKeyword).find((k) => Node.isCallExpression(k.getParent()));
   if (existing) return; // the class already calls super (it reached the base before)
   if (ctx.ctor && body && Node.isBlock(body)) {

@@ -107,6 +107,8 @@ export interface TsRewriteContext {
   hints: { healthPortExpr?: Node; businessHealth?: boolean };
   /** Imports requested by transforms, written once at the end. */
   pendingImports: Array<{ name: string; specifier: string }>;
+  /** Other text the transforms write (the super() call), so the helpers it names stay. */
+  generated: string[];
   /** A constructor to add (the class had none). */
   newConstructor: string | null;
   /** Text for an expression usable before super() (literal, constant, parameter, inlined this.x), or null. */
@@ -281,6 +283,8 @@ export class RemovalPlan {
   readonly statements: StatementProposal[] = [];
   /** Ranges that other edits rewrite: occurrences there are not uses (e.g. the entry call). */
   readonly rewritten: Array<[number, number]> = [];
+  /** Code copied into new members (a loop body into runOnce): uses there stay live. */
+  readonly moved: Node[] = [];
 
   proposeMember(p: MemberProposal): void {
     if (!this.members.has(p.name)) this.members.set(p.name, p);
@@ -304,6 +308,7 @@ export class RemovalPlan {
       const inRanges = (n: Node) => {
         const s = n.getStart();
         const e = n.getEnd();
+        if (this.moved.some((m) => m.getStart() <= s && e <= m.getEnd())) return false;
         return ranges.some(([a, b]) => a <= s && e <= b) || this.rewritten.some(([a, b]) => a <= s && e <= b);
       };
       let changed = false;

@@ -142,11 +142,16 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   superCall(ctx, resolved.removed);
   rewriteEntry(ctx, resolved.removed);
   if (!ctx.cls.getExtends()) addImport(ctx, ctx.ts.import_name, moduleSpecifier(ctx.root, ctx.file, ctx.ts.module));
+  const deadHelpers = removeDeadModuleHelpers(ctx);
   removeUnusedImports(ctx);
   insertMembers(ctx);
   applyImports(ctx);
   const output = ctx.edits.apply();
   const removed = [...resolved.removed].filter((n) => !ctx.renames.has(n));
+  for (const st of ctx.plan.statements) {
+    if ((st.requires ?? []).every((r) => resolved.removed.has(r)) && !removed.includes(st.symbol)) removed.push(st.symbol);
+  }
+  removed.push(...deadHelpers.filter((h) => !removed.includes(h)));
   for (const r of ctx.removedExtra) if (!removed.includes(r)) removed.push(r);
   const status = output === input.source ? 'unchanged' : 'changed';
   return {
@@ -204,6 +209,7 @@ function makeContext(input: TsRewriteInput, sf: SourceFile, cls: ClassDeclaratio
     hints: {},
     pendingImports: [],
     newConstructor: null,
+    generated: [],
     constantValue: (n) => constantValue(ctx, n, 0),
     isInfraMethod: (name, removed, extra, pushCode) => isInfraMethod(ctx, name, removed, extra, pushCode ?? false),
     renameMember: (from, to, why) => renameMember(ctx, from, to, why),
@@ -229,7 +235,8 @@ function isInfraMethod(ctx: TsRewriteContext, name: string, removed: Set<string>
   const locals = new Set<string>();
   const contains = (s: Node, x: Node) => s.getPos() <= x.getPos() && x.getEnd() <= s.getEnd();
   // Statements already going with removed members (or proposed on their own) count as infrastructure.
-  const { ranges } = ctx.plan.collect(ctx, removed);
+  const others = new Set([...removed].filter((n) => n !== name));
+  const { ranges } = ctx.plan.collect(ctx, others);
   for (const s of blockStatementsOf(body)) {
     const start = s.getStart();
     if (ranges.some(([a, b]) => a <= start && s.getEnd() <= b)) continue;
@@ -316,6 +323,51 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
   return text;
 }
 
+/** Does code the transforms write (super() arguments, new members) mention name? */
+function inGenerated(ctx: TsRewriteContext, name: string): boolean {
+  const re = new RegExp(`(^|[^\\w$.])${name.replace(/\$/g, '\\$')}(?![\\w$])`);
+  return ctx.generated.some((t) => re.test(t)) || ctx.newMembers.some((m) => re.test(m.text)) || (!!ctx.newConstructor && re.test(ctx.newConstructor));
+}
+
+/** Top-level helpers (functions, constants) used only by removed code go too; unused-before ones stay. */
+function removeDeadModuleHelpers(ctx: TsRewriteContext): string[] {
+  const out: string[] = [];
+  for (let round = 0; round < 5; round++) {
+    let changed = false;
+    for (const s of ctx.sf.getStatements()) {
+      if (ctx.edits.removes(s.getStart(), s.getEnd())) continue;
+      let nameNode: Node | undefined;
+      if (Node.isFunctionDeclaration(s) && !s.isExported() && !s.isDefaultExport()) nameNode = s.getNameNode();
+      else if (Node.isVariableStatement(s) && !s.isExported() && s.getDeclarations().length === 1) {
+        const d = s.getDeclarations()[0]!;
+        const init = d.getInitializer();
+        if (init && Node.isCallExpression(init) && init.getExpression().getText() === 'require') continue; // imports: below
+        nameNode = d.getNameNode();
+      }
+      if (!nameNode || !Node.isIdentifier(nameNode)) continue;
+      const name = nameNode.getText();
+      let before = 0;
+      let after = 0;
+      ctx.sf.forEachDescendant((n) => {
+        if (!Node.isIdentifier(n) || n === nameNode || n.getText() !== name) return;
+        const p = n.getParent();
+        if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === n) return;
+        if (p && (Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) || Node.isPropertyDeclaration(p)) && p.getNameNode() === n) return;
+        before++;
+        if (s.getPos() <= n.getPos() && n.getEnd() <= s.getEnd()) return; // recursion is not a use
+        if (!ctx.edits.removes(n.getStart(), n.getEnd())) after++;
+      });
+      if (before > 0 && after === 0 && !inGenerated(ctx, name)) {
+        ctx.edits.removeNode(s);
+        out.push(name);
+        changed = true;
+      }
+    }
+    if (!changed) break;
+  }
+  return out;
+}
+
 /** Imports whose every use went with the removed code go too (imports unused before stay). */
 function removeUnusedImports(ctx: TsRewriteContext): void {
   const count = (name: string, declNode: Node) => {
@@ -342,7 +394,7 @@ function removeUnusedImports(ctx: TsRewriteContext): void {
       if (bindings.length === 0) continue;
       const dead = bindings.filter((b) => {
         const c = count(b.node.getText(), b.node);
-        return c.before > 0 && c.after === 0;
+        return c.before > 0 && c.after === 0 && !inGenerated(ctx, b.node.getText());
       });
       if (dead.length === 0) continue;
       if (dead.length === bindings.length) ctx.edits.removeNode(s);
@@ -355,7 +407,7 @@ function removeUnusedImports(ctx: TsRewriteContext): void {
       }
     } else if (Node.isImportEqualsDeclaration(s)) {
       const c = count(s.getName(), s.getNameNode());
-      if (c.before > 0 && c.after === 0) ctx.edits.removeNode(s);
+      if (c.before > 0 && c.after === 0 && !inGenerated(ctx, s.getName())) ctx.edits.removeNode(s);
     } else if (Node.isVariableStatement(s) && s.getDeclarations().length === 1) {
       const decl = s.getDeclarations()[0]!;
       const init = decl.getInitializer();
@@ -363,7 +415,7 @@ function removeUnusedImports(ctx: TsRewriteContext): void {
       const nameNode = decl.getNameNode();
       if (!Node.isIdentifier(nameNode)) continue;
       const c = count(nameNode.getText(), nameNode);
-      if (c.before > 0 && c.after === 0) ctx.edits.removeNode(s);
+      if (c.before > 0 && c.after === 0 && !inGenerated(ctx, nameNode.getText())) ctx.edits.removeNode(s);
     }
   }
 }

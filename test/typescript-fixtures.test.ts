@@ -1,0 +1,153 @@
+// The TypeScript fixture suite: every fixtures/typescript/<case>/input.ts is rewritten through
+// the adapter and compared byte-for-byte with expected.ts; every output type-checks against
+// the reference base (one batch, one Project) and rewriting it again changes nothing.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { AgentInfo, RewriteOutcome } from '../src/core/types.js';
+import { loadProfile } from '../src/profile/profile.js';
+import { typescriptAdapter } from '../src/lang/typescript/adapter.js';
+import type { VerifyError } from '../src/pipeline/language.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const fixturesDir = path.join(here, '..', 'fixtures', 'typescript');
+const profile = loadProfile('base-agent');
+
+interface Case {
+  name: string;
+  dir: string;
+  file: string;
+  input: string;
+  expected: string | null;
+  meta: {
+    class: string;
+    path?: string;
+    status?: RewriteOutcome['status'];
+    error?: string;
+    removed?: string[];
+    kept?: string[];
+    warnings?: string[];
+  };
+}
+
+const cases: Case[] = readdirSync(fixturesDir)
+  .filter((d) => existsSync(path.join(fixturesDir, d, 'input.ts')))
+  .sort()
+  .map((name) => {
+    const dir = path.join(fixturesDir, name);
+    const meta = YAML.parse(readFileSync(path.join(dir, 'case.yaml'), 'utf8'));
+    const expectedFile = path.join(dir, 'expected.ts');
+    return {
+      name,
+      dir,
+      file: path.join(dir, meta.path ?? 'agents/agent.ts'),
+      input: readFileSync(path.join(dir, 'input.ts'), 'utf8'),
+      expected: existsSync(expectedFile) ? readFileSync(expectedFile, 'utf8') : null,
+      meta,
+    };
+  });
+
+function agentOf(c: Case): AgentInfo {
+  return {
+    name: c.meta.class,
+    file: path.relative(c.dir, c.file),
+    language: 'typescript',
+    class: c.meta.class,
+    status: 'legacy',
+    findings: [],
+    line: 1,
+    evidence: [],
+  };
+}
+
+const outcomes = new Map<string, RewriteOutcome>();
+let verified: VerifyError[] = [];
+const verifiedCases: Case[] = [];
+
+beforeAll(async () => {
+  for (const c of cases) {
+    outcomes.set(c.name, await typescriptAdapter.rewrite({ root: c.dir, file: c.file, source: c.input, agent: agentOf(c), profile }));
+  }
+  // One batch for every output, as the pipeline does.
+  for (const c of cases) if (outcomes.get(c.name)?.output !== undefined) verifiedCases.push(c);
+  verified = await typescriptAdapter.verify(
+    verifiedCases.map((c) => ({
+      root: c.dir,
+      outputFile: typescriptAdapter.outputPath(c.file),
+      output: outcomes.get(c.name)!.output!,
+      agent: agentOf(c),
+      profile,
+    })),
+  );
+}, 120_000);
+
+describe('TypeScript fixtures', () => {
+  it('has at least 12 cases', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(12);
+  });
+
+  for (const c of cases) {
+    describe(c.name, () => {
+      it('rewrites to expected.ts byte for byte', () => {
+        const out = outcomes.get(c.name)!;
+        const status = c.meta.status ?? 'changed';
+        expect(out.status, out.error).toBe(status);
+        if (status === 'failed' || status === 'skipped') {
+          expect(out.error).toMatch(new RegExp(`^${path.relative(c.dir, c.file).replace(/\./g, '\\.')}:\\d+: `));
+          if (c.meta.error) expect(out.error).toContain(c.meta.error);
+          expect(out.error!.includes('\n')).toBe(false);
+          return;
+        }
+        if (status === 'unchanged') {
+          expect(out.output).toBe(c.input);
+          return;
+        }
+        expect(c.expected, 'expected.ts is missing').not.toBeNull();
+        expect(out.output).toBe(c.expected);
+      });
+
+      if ((c.meta.status ?? 'changed') === 'changed') {
+        it('type-checks against the base and is idempotent', () => {
+          const i = verifiedCases.indexOf(c);
+          expect(i).toBeGreaterThanOrEqual(0);
+          expect(verified[i]).toBeNull();
+        });
+
+        it('reports what it removed and what it kept', () => {
+          const out = outcomes.get(c.name)!;
+          for (const r of c.meta.removed ?? []) expect(out.removed).toContain(r);
+          expect(out.kept_for_review.map((k) => k.symbol).sort()).toEqual([...(c.meta.kept ?? [])].sort());
+          for (const k of out.kept_for_review) {
+            expect(k.line).toBeGreaterThan(0);
+            expect(k.reason.length).toBeGreaterThan(10);
+          }
+          for (const w of c.meta.warnings ?? []) expect(out.warnings.join('\n')).toContain(w);
+        });
+      }
+    });
+  }
+});
+
+describe('verify', () => {
+  it('reports type errors with file and line', async () => {
+    const c = cases.find((x) => x.name === 'http-health-interval')!;
+    const broken = c.expected!.replace('this.poll();\n  }\n}', 'this.poll(42);\n  }\n}');
+    expect(broken).not.toBe(c.expected);
+    const [err] = await typescriptAdapter.verify([
+      { root: c.dir, outputFile: typescriptAdapter.outputPath(c.file), output: broken, agent: agentOf(c), profile },
+    ]);
+    expect(err).toMatch(/^agents\/order_router_v2\.ts:\d+: Expected 0 arguments, but got 1/);
+  });
+
+  it('reports an output that a second rewrite would change', async () => {
+    const c = cases.find((x) => x.name === 'http-health-interval')!;
+    // Put a signal handler back: the output still type-checks but is not a fixed point.
+    const notFixed = c.expected!.replace("protected override runOnce(): void {\n", "protected override runOnce(): void {\n    process.on('SIGTERM', () => this.poll());\n");
+    const [err] = await typescriptAdapter.verify([
+      { root: c.dir, outputFile: typescriptAdapter.outputPath(c.file), output: notFixed, agent: agentOf(c), profile },
+    ]);
+    expect(err).toMatch(/not idempotent/);
+  });
+});
