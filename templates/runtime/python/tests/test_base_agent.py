@@ -120,7 +120,8 @@ class BaseAgentTest(unittest.TestCase):
     def start(self, kind, **env):
         port, health = free_port(), free_port()
         full_env = dict(os.environ, PYTHONPATH=RUNTIME_ROOT, AGENT_NAME="Tested", AGENT_PORT=str(port),
-                        HEALTH_CHECK_PORT=str(health), METRICS_PUSH_INTERVAL="0.2", **env)
+                        HEALTH_CHECK_PORT=str(health), METRICS_PUSH_INTERVAL="0.2",
+                        PYTHONDONTWRITEBYTECODE="1", **env)
         child = subprocess.Popen([sys.executable, self.script, kind], env=full_env, start_new_session=True,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.children.append(child)

@@ -150,10 +150,16 @@ class BaseAgent:
             def log_message(self, format, *args):  # keep request noise out of the agent's log
                 agent.logger.debug("health server: " + format, *args)
 
-        ThreadingHTTPServer.allow_reuse_address = True
-        ThreadingHTTPServer.daemon_threads = True
+        class _Server(ThreadingHTTPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+            def handle_error(self, request, client_address):
+                # A client that hung up early (BrokenPipe) is not an agent error: no traceback.
+                agent.logger.debug("health server: request from %s failed: %s", client_address, sys.exc_info()[1])
+
         # Binding here (not in the thread) makes a taken port fail the constructor loudly.
-        self._base_health_server = ThreadingHTTPServer((self.host, self.health_check_port), _Handler)
+        self._base_health_server = _Server((self.host, self.health_check_port), _Handler)
         thread = threading.Thread(target=self._health_check_loop, name="%s-health" % self.name, daemon=True)
         thread.start()
         self.logger.info("health check on http://%s:%d/health", self.host, self.health_check_port)
