@@ -42,17 +42,19 @@ function check(r: ValidationReport, name: CheckName) {
   return r.checks.find((c) => c.name === name)!;
 }
 
-/** Live (non-zombie) processes whose command line mentions the fixtures. */
-function fixtureProcesses(): string[] {
+/** Live (non-zombie) processes started for this report: their environment holds its health port. */
+function processesOf(r: ValidationReport): string[] {
+  const mark = `HEALTH_CHECK_PORT=${r.ports.health_port}\0`;
   const out: string[] = [];
   for (const e of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
       if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmd.includes(FIXTURES)) out.push(`${e}: ${cmd}`);
+      if (readFileSync(`/proc/${e}/environ`, 'utf8').includes(mark)) {
+        out.push(`${e}: ${readFileSync(`/proc/${e}/cmdline`, 'utf8').replace(/\0/g, ' ')}`);
+      }
     } catch {
-      // exited while we looked
+      // exited while we looked, or not ours to read
     }
   }
   return out;
@@ -61,7 +63,7 @@ function fixtureProcesses(): string[] {
 /** Everything the run started is gone: no tracked group, no agent process; details are one line. */
 function assertNothingLeft(r: ValidationReport) {
   expect(liveGroups()).toEqual([]);
-  expect(fixtureProcesses()).toEqual([]);
+  if (r.ports.health_port) expect(processesOf(r)).toEqual([]);
   for (const line of r.checks.map((c) => c.detail)) expect(line).not.toMatch(/\n/);
 }
 

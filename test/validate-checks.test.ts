@@ -147,9 +147,9 @@ describe('runner and process groups', () => {
   });
 
   it('the hard time limit kills the whole group, grandchildren included', async () => {
-    const p = startAgent({ ...base, command: 'sh', args: ['-c', 'sleep 60 & sleep 60'], timeLimitMs: 500 });
-    await new Promise((r) => setTimeout(r, 200));
-    expect(p.members().length).toBeGreaterThanOrEqual(2);
+    const p = startAgent({ ...base, command: 'sh', args: ['-c', 'sleep 60 & sleep 60'], timeLimitMs: 2500 });
+    for (let i = 0; i < 100 && p.members().length < 3 && !p.exited(); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(p.members().length).toBe(3); // sh and its two sleeps
     const exit = await p.exit;
     expect(exit).toMatchObject({ signal: 'SIGKILL', timedOut: true });
     await p.killGroup();
@@ -192,7 +192,8 @@ describe('runner and process groups', () => {
         // gone, as it should be
       }
     });
-    expect(groupMembers(group).length).toBeGreaterThanOrEqual(2);
+    for (let i = 0; i < 100 && groupMembers(group).length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(groupMembers(group).length).toBe(3); // sh and its two sleeps
     const exited = new Promise((r) => tool.on('exit', (code, sig) => r(sig ?? code)));
     tool.kill('SIGINT');
     expect(await exited).toBe('SIGINT');
