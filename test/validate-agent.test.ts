@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import path from 'node:path';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { planInit } from '../src/commands/init.js';
 import os from 'node:os';
 import type { AgentInfo, CheckName, ValidationReport } from '../src/core/types.js';
 import { loadProfile } from '../src/profile/profile.js';
@@ -253,4 +254,28 @@ describe('environment faults', () => {
       await down.close();
     }
   });
+});
+
+describe('TypeScript agents', () => {
+  it("start through the TypeScript adapter's launch (compiled, on the base `migrate init` put there) and pass", async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'validate-ts-'));
+    try {
+      cpSync(path.join(FIXTURES, 'ts'), root, { recursive: true });
+      const tpl = planInit(root, 'typescript', 'base-agent');
+      mkdirSync(path.dirname(path.join(root, tpl.target)), { recursive: true });
+      copyFileSync(tpl.template, path.join(root, tpl.target));
+      const r = await validateAgent({
+        ...opts(root, 'ticker', 'Ticker', env),
+        agent: { ...agentInfo('Ticker', 'agents/ticker.ts'), language: 'typescript' },
+        file: path.join(root, 'agents', 'ticker_v2.ts'),
+        legacyFile: undefined,
+        healthDeadlineMs: 15_000,
+      });
+      expect(r.checks.map((c) => `${c.name}:${c.ok}`), JSON.stringify(r.checks)).toEqual(['health:true', 'registry:true', 'metrics:true', 'shutdown:true', 'log:true']);
+      expect(env.sink!.samples().some((s) => s.name === 'ticks_total' && s.labels.agent === 'Ticker')).toBe(true);
+      assertNothingLeft(r);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

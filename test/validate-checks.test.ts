@@ -127,6 +127,8 @@ describe('log', () => {
     const out = 'INFO start\nTraceback (most recent call last):\n  File "a.py", line 1, in <module>\n    import zmq\nModuleNotFoundError: No module named \'zmq\'\n';
     expect(lastErrorLine(out)).toBe("ModuleNotFoundError: No module named 'zmq'");
     expect(lastErrorLine('just this\n\n')).toBe('just this');
+    const node = "node:internal/x:283\n    throw new ERR_MODULE_NOT_FOUND(\n          ^\nError [ERR_MODULE_NOT_FOUND]: Cannot find module '/t/base-agent' imported from /t/a.js\n    at finalizeResolution (node:internal/x:283:11)\n}\nNode.js v20.20.2\n";
+    expect(lastErrorLine(node)).toBe("Error [ERR_MODULE_NOT_FOUND]: Cannot find module '/t/base-agent' imported from /t/a.js");
     expect(lastErrorLine('')).toBeUndefined();
     expect(redactUrl('redis://user:secret@127.0.0.1:6379/0')).toBe('redis://user:***@127.0.0.1:6379/0');
   });

@@ -23,7 +23,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** The line that best explains a crash: the last exception line of a traceback, else the last non-empty line. */
+/**
+ * The line that best explains a crash: the exception line of the last Python traceback,
+ * else Node's error line ("Error [ERR_MODULE_NOT_FOUND]: ..."), else the last meaningful line.
+ */
 export function lastErrorLine(output: string): string | undefined {
   const lines = output.split('\n').map((l) => l.trimEnd()).filter((l) => l.trim() !== '');
   const tb = lines.map((l, i) => (/^Traceback \(most recent call last\)/.test(l) ? i : -1)).filter((i) => i >= 0).pop();
@@ -31,7 +34,9 @@ export function lastErrorLine(output: string): string | undefined {
     const exc = lines.slice(tb + 1).find((l) => /^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit|Warning)?\b.*:|^[A-Za-z_][\w.]*Error$/.test(l) && !/^\s/.test(l));
     if (exc) return clip(exc.trim());
   }
-  const last = lines.pop();
+  const nodeError = lines.filter((l) => /^([A-Z]\w*)?Error( \[[A-Z_]+\])?: /.test(l)).pop();
+  if (nodeError) return clip(nodeError.trim());
+  const last = lines.filter((l) => !/^Node\.js v\d/.test(l) && !/^\s+at /.test(l)).pop();
   return last ? clip(last.trim()) : undefined;
 }
 
