@@ -1,7 +1,7 @@
 // `migrate validate` and `migrate init` as commands: real scans of the fixture
 // repositories, real agents, the printed table and JSON, the exit codes.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -69,6 +69,30 @@ describe('migrate validate', () => {
       new UsageError('agents/order_router_v2.py does not exist: migrate OrderRouter first (`migrate run OrderRouter`)'),
     );
     await expect(validateCommand(['Nobody'], { root: tmp, profile: 'base-agent' })).rejects.toThrow(/no agent named "Nobody"/);
+  });
+
+  it('an agent already on the base without a _v2 sibling is run as it is', async () => {
+    mkdirSync(path.join(tmp, 'agents'));
+    copyFileSync(path.join(FIXTURES, 'fleet', 'agents', 'memory_cache_v2.py'), path.join(tmp, 'agents', 'memory_cache.py'));
+    await initCommand({ root: tmp, lang: 'python', profile: 'base-agent' });
+    out = '';
+    expect(await validateCommand(['MemoryCache'], { root: tmp, profile: 'base-agent', json: true })).toBe(0);
+    const [r] = JSON.parse(out).results;
+    expect([r.file, r.output, r.validation.ok]).toEqual(['agents/memory_cache.py', 'agents/memory_cache.py', true]);
+    expect(r.validation.checks[4].detail).toMatch(/compared against none \(no legacy file given\)/);
+  });
+
+  it('a broken launch template in .migrate/config.yaml stops the run before any agent starts', async () => {
+    mkdirSync(path.join(tmp, 'agents'));
+    mkdirSync(path.join(tmp, '.migrate'));
+    for (const f of ['order_router.py', 'order_router_v2.py']) {
+      copyFileSync(path.join(FIXTURES, 'fleet', 'agents', f), path.join(tmp, 'agents', f));
+    }
+    writeFileSync(path.join(tmp, '.migrate', 'config.yaml'), 'launch:\n  python: python3 {file} --secret {registry_url}\n');
+    await expect(validateCommand(['OrderRouter'], { root: tmp, profile: 'base-agent' })).rejects.toThrow(
+      /config\.yaml:2: launch\.python: unknown placeholder \{registry_url\}/,
+    );
+    expect(out).toBe('');
   });
 
   it('a bad --registry-url is a usage error', async () => {

@@ -8,6 +8,7 @@ import { loadProfile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
 import { findAgent } from '../discover/resolve.js';
 import { startValidationEnvironment } from '../validate/environment.js';
+import { readLaunchTemplate } from '../validate/launch.js';
 import { validateAgents, type ValidateAgentOptions } from '../validate/validate-agent.js';
 import { validationJson, validationTable, type ValidationRow } from '../report/validation-table.js';
 import { colours } from '../report/terminal.js';
@@ -31,9 +32,12 @@ export function v2Path(file: string): string {
 }
 
 /** Which file to run (the agent's `_v2`), and its legacy source when that is a different file. */
-export function filesOf(agent: AgentInfo): { output: string; legacy?: string } {
+export function filesOf(agent: AgentInfo, root: string): { output: string; legacy?: string } {
   if (/_v2\.[^/.]+$/.test(agent.file)) return { output: agent.file };
-  return { output: agent.output ?? v2Path(agent.file), legacy: agent.file };
+  const output = agent.output ?? v2Path(agent.file);
+  // Already on the base without a _v2 sibling (written that way, or migrated by hand): run it as is.
+  if (agent.status === 'migrated' && !existsSync(path.join(root, output))) return { output: agent.file };
+  return { output, legacy: agent.file };
 }
 
 export async function validateCommand(agents: string[], opts: ValidateCommandOptions): Promise<number> {
@@ -44,12 +48,15 @@ export async function validateCommand(agents: string[], opts: ValidateCommandOpt
   const scan = await scanRepository(root, profile);
   const infos = agents.map((a) => findAgent(scan, root, a));
   const plans = infos.map((agent) => {
-    const { output, legacy } = filesOf(agent);
+    const { output, legacy } = filesOf(agent, root);
     if (!existsSync(path.join(root, output))) {
       throw new UsageError(`${output} does not exist: migrate ${agent.name} first (\`migrate run ${agent.name}\`)`);
     }
     return { agent, output, legacy };
   });
+
+  // A broken launch template is a configuration error of the whole run: fail before starting anything.
+  for (const language of new Set(plans.map((p) => p.agent.language))) readLaunchTemplate(root, language);
 
   const env = await startValidationEnvironment({ registryUrl: opts.registryUrl, metricsUrl: opts.metricsUrl });
   const abort = new AbortController();

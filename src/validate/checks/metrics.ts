@@ -7,6 +7,7 @@ import { httpGet, networkReason } from '../http-util.js';
 import { flatten, parseMetrics, renderSample, type Sample } from '../prometheus.js';
 import type { AgentProcess } from '../runner.js';
 import { clip, exitedDetail, result, secs, sleep } from './common.js';
+import { redactUrl } from './registry.js';
 
 export interface MetricsCheckOptions {
   kind: 'embedded' | 'pushgateway' | 'scrape';
@@ -44,7 +45,7 @@ async function fetchSamples(url: string): Promise<Sample[]> {
 export async function checkMetrics(o: MetricsCheckOptions): Promise<CheckResult> {
   const scrape = o.kind === 'scrape';
   const target = scrape ? `http://127.0.0.1:${o.healthPort}/metrics` : `${o.url.replace(/\/+$/, '')}/metrics`;
-  const where = scrape ? `the agent's /metrics (port ${o.healthPort})` : o.kind === 'embedded' ? 'the embedded metrics sink' : `Pushgateway ${o.url}`;
+  const where = scrape ? `the agent's /metrics (port ${o.healthPort})` : o.kind === 'embedded' ? 'the embedded metrics sink' : `Pushgateway ${redactUrl(o.url)}`;
   const end = o.startedAt + o.deadlineMs;
   let lastError: string | undefined;
   let staleOnly = false;

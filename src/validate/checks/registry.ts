@@ -33,7 +33,7 @@ interface Registry {
 function httpRegistry(url: string, embedded: boolean): Registry {
   const base = url.replace(/\/+$/, '');
   return {
-    label: embedded ? 'the embedded registry' : `registry ${base}`,
+    label: embedded ? 'the embedded registry' : `registry ${redactUrl(base)}`,
     async lookup(name) {
       const a = await httpGet(`${base}/agents/${encodeURIComponent(name)}`, 1000);
       if (a.status === 404) return { found: false };
