@@ -29,9 +29,14 @@ export function applyImports(ctx: TsRewriteContext): void {
   const imports = ctx.sf.getStatements().filter((s) => Node.isImportDeclaration(s) || Node.isImportEqualsDeclaration(s));
   const quote = imports.length > 0 && /^import[^'"]*"/.test(imports[0]!.getText()) ? '"' : "'";
   const lines = ctx.pendingImports.map((p) => `import { ${p.name} } from ${quote}${p.specifier}${quote};`);
-  if (imports.length > 0) {
-    const last = imports[imports.length - 1]!;
+  const alive = imports.filter((s) => !ctx.edits.removes(s.getStart(), s.getEnd()));
+  if (alive.length > 0) {
+    const last = alive[alive.length - 1]!;
     ctx.edits.insert(last.getEnd(), `\n${lines.join('\n')}`);
+  } else if (imports.length > 0) {
+    // Every import went: the new ones take the first one's place.
+    const pos = ctx.edits.lineRange(imports[0]!)[0];
+    ctx.edits.insert(pos, `${lines.join('\n')}\n`);
   } else {
     // After a leading comment block / 'use strict', before the first statement.
     const first = ctx.sf.getStatements()[0];

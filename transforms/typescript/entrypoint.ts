@@ -78,6 +78,7 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
   const m = e.method;
   if (m && m !== run) {
     ctx.edits.replace(e.methodNameNode!.getStart(), e.methodNameNode!.getEnd(), run);
+    if (removed.has(m)) moveArguments(ctx, e, m);
   } else if (!m) {
     if (Node.isVariableStatement(e.statement) && e.variable) {
       const indent = indentAt(ctx.text, e.statement.getStart());
@@ -101,6 +102,35 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
   if (!e.guarded && Node.isExpressionStatement(e.statement)) {
     ctx.warnings.push(`the entry point at line ${e.statement.getStartLineNumber()} is not inside a main guard`);
   }
+}
+
+/**
+ * `new X().listen(port)` where listen() went: run() takes no arguments, so values for the
+ * base's options (by the profile's pass-through names) move into the constructor call when
+ * the constructor forwards options; anything else is dropped with a warning.
+ */
+function moveArguments(ctx: TsRewriteContext, e: EntryInfo, m: string): void {
+  const call = e.methodNameNode!.getParent()?.getParent();
+  if (!call || !Node.isCallExpression(call)) return;
+  const args = call.getArguments();
+  if (args.length === 0) return;
+  const impl = ctx.members.get(m)?.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody());
+  const params = impl && Node.isMethodDeclaration(impl) ? impl.getParameters() : [];
+  const moved: string[] = [];
+  const dropped: string[] = [];
+  args.forEach((a, i) => {
+    const pname = params[i]?.getName();
+    const key = pname ? Object.entries(ctx.ts.super_call.pass_through ?? {}).find(([, names]) => names.includes(pname))?.[0] : undefined;
+    if (key && ctx.newConstructor) moved.push(`${key}: ${a.getText()}`);
+    else dropped.push(a.getText());
+  });
+  ctx.edits.replace(args[0]!.getStart(), args[args.length - 1]!.getEnd(), '');
+  const newExpr = e.newExpr;
+  if (moved.length > 0 && Node.isNewExpression(newExpr) && newExpr.getArguments().length === 0) {
+    ctx.edits.insert(newExpr.getEnd() - 1, `{ ${moved.join(', ')} }`);
+    ctx.warnings.push(`the argument of ${m}() now reaches the base through the constructor options (${moved.join(', ')})`);
+  } else if (moved.length > 0) dropped.push(...moved);
+  if (dropped.length > 0) ctx.warnings.push(`${m}() is gone and run() takes no arguments: dropped ${dropped.join(', ')}`);
 }
 
 function addGuard(ctx: TsRewriteContext): void {

@@ -52,6 +52,18 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
 }
 
 function adopt(ctx: TsRewriteContext, stmt: Node, timer: string | null, body: { text: string }, ms: string | null, what: string, flag?: string | null): void {
+  // The method that started the loop goes too when nothing but infrastructure is left in it.
+  const host = stmt.getFirstAncestor((a) => Node.isMethodDeclaration(a));
+  if (host && Node.isMethodDeclaration(host) && host.getParent() === ctx.cls) {
+    const name = host.getName();
+    ctx.plan.proposeMember({
+      name,
+      finding: 'loop',
+      reason: `${name}() only started the main loop and infrastructure the base provides`,
+      condition: (removed) => (ctx.isInfraMethod(name, removed, []) ? null : `${name}() does business work`),
+      quiet: true,
+    });
+  }
   ctx.plan.proposeStatement({ node: stmt, symbol: timer ?? what, finding: 'loop', reason: `main loop (${what}); the base calls runOnce() every intervalMs` });
   if (timer) ctx.plan.proposeMember({ name: timer, finding: 'loop', reason: `${timer} held the main loop's timer` });
   if (flag && ctx.members.get(flag)?.kind !== 'method') {

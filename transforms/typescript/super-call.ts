@@ -17,6 +17,11 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   const passThrough = ctx.ts.super_call.pass_through ?? {};
   // Values the legacy code gave each pass-through key: a constructor parameter first.
   for (const [key, names] of Object.entries(passThrough)) {
+    if (ctx.hints.businessHealth && /health/i.test(key)) {
+      // The kept business status server keeps its port; the base takes HEALTH_CHECK_PORT (or port + 1).
+      ctx.warnings.push(`${key} is not passed to the base: the kept status server still listens on the legacy health port`);
+      continue;
+    }
     const p = params.find((x) => names.includes(x.getName()));
     if (p) {
       args.set(key, p.getName() === key ? key : `${key}: ${p.getName()}`);
@@ -45,7 +50,8 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
     const owned = ctx.base.members.get(m.name);
     if (!owned) continue;
     if (owned.kind === 'method') {
-      if (m.kind === 'method' && !ctx.renames.has(m.name) && !ctx.newMembers.some((n) => n.name === m.name)) {
+      const deliberate = owned.hook || m.nodes.some((n) => Node.isMethodDeclaration(n) && n.hasOverrideKeyword());
+      if (m.kind === 'method' && !deliberate && !ctx.renames.has(m.name) && !ctx.newMembers.some((n) => n.name === m.name)) {
         ctx.kept.push({ symbol: m.name, line: m.line, reason: `${m.name}() overrides ${ctx.baseClass}.${m.name}(); check it still calls super.${m.name}() or rename it` });
       }
       continue;

@@ -11,6 +11,8 @@ export interface BaseMember {
   name: string;
   kind: 'method' | 'property';
   readonly: boolean;
+  /** A protected method: a hook subclasses are meant to override (runOnce, onStart, ...). */
+  hook: boolean;
 }
 
 export interface BaseModel {
@@ -68,7 +70,7 @@ export function loadBaseModel(root: string, profile: Profile): BaseModel {
   for (const m of cls.getMembers()) {
     if (Node.isConstructorDeclaration(m)) {
       for (const p of m.getParameters()) {
-        if (p.isParameterProperty() && p.getScope() !== Scope.Private) members.set(p.getName(), { name: p.getName(), kind: 'property', readonly: p.isReadonly() });
+        if (p.isParameterProperty() && p.getScope() !== Scope.Private) members.set(p.getName(), { name: p.getName(), kind: 'property', readonly: p.isReadonly(), hook: false });
       }
       continue;
     }
@@ -80,6 +82,7 @@ export function loadBaseModel(root: string, profile: Profile): BaseModel {
       name,
       kind: Node.isMethodDeclaration(m) ? 'method' : 'property',
       readonly: Node.isPropertyDeclaration(m) ? m.isReadonly() : Node.isGetAccessorDeclaration(m) && !cls.getSetAccessor(name),
+      hook: Node.isMethodDeclaration(m) && m.getScope() === Scope.Protected,
     });
   }
   const model: BaseModel = { file, source, className: profile.base_class, members, inRepository };

@@ -372,9 +372,11 @@ export class RemovalPlan {
     const sweep = new Set([...removed].filter((n) => !this.members.get(n)?.sticky && this.members.get(n)?.scope !== 'module'));
     const inside = (n: Node) => nodes.some((d) => d.getPos() <= n.getPos() && n.getEnd() <= d.getEnd());
     const visit = (container: Node | undefined) => {
+      // Only statements of a block go: the bare body of `if (x) stmt;` cannot be deleted alone.
+      const inBlock = !!container && (Node.isBlock(container) || Node.isSourceFile(container));
       for (const s of blockStatements(container)) {
         if (inside(s)) continue;
-        if (belongsTo(s, sweep)) nodes.push(s);
+        if (inBlock && belongsTo(s, sweep)) nodes.push(s);
         else for (const b of childBlocks(s)) visit(b);
       }
     };

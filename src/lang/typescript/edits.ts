@@ -88,7 +88,13 @@ export class EditBuffer {
   apply(): string {
     const removals = this.edits.filter((e) => e.removal);
     const kept = this.edits.filter(
-      (e) => !removals.some((r) => r !== e && r.start <= e.start && e.end <= r.end && (r.start < e.start || e.end < r.end || r.order < e.order)),
+      (e) =>
+        !removals.some((r) => {
+          if (r === e) return false;
+          // An insertion at a removal's edge survives it (an import added after a removed one).
+          if (e.start === e.end && !e.removal) return r.start < e.start && e.start < r.end;
+          return r.start <= e.start && e.end <= r.end && (r.start < e.start || e.end < r.end || r.order < e.order);
+        }),
     );
     kept.sort((a, b) => a.start - b.start || a.end - b.end || a.order - b.order);
     let out = '';

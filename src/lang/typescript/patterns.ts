@@ -100,9 +100,19 @@ export function intervalCalls(root: Node): Array<{ stmt: Node; call: CallExpress
       timer = thisMember(e.getLeft());
       e = e.getRight();
     }
-    if (Node.isCallExpression(e) && calleeText(e) === 'setInterval') out.push({ stmt: n, call: e, timer });
+    if (Node.isCallExpression(e) && isSetInterval(e)) out.push({ stmt: n, call: e, timer });
   });
   return out;
+}
+
+/** setInterval, also when imported under another name from node:timers. */
+export function isSetInterval(call: CallExpression): boolean {
+  const fn = calleeText(call);
+  if (fn === 'setInterval' || fn === 'timers.setInterval') return true;
+  const callee = call.getExpression();
+  if (!Node.isIdentifier(callee)) return false;
+  const decl = callee.getSymbol()?.getDeclarations()[0];
+  return !!decl && Node.isImportSpecifier(decl) && decl.getName() === 'setInterval' && /^(node:)?timers$/.test(decl.getImportDeclaration().getModuleSpecifierValue());
 }
 
 /** `while (this.running)` / `while (true)` / `while (!this.stopped)` loops. */

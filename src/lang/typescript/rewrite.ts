@@ -249,8 +249,9 @@ function isInfraMethod(ctx: TsRewriteContext, name: string, removed: Set<string>
       let ok = true;
       s.forEachDescendant((n) => {
         if (Node.isCallExpression(n)) {
+          // Reading state (this.counter.get()) is fine; calling a kept method of the agent is business.
           const r = thisRoot(n.getExpression());
-          if (r && !infra(r)) ok = false;
+          if (r && !infra(r) && ctx.members.get(r)?.kind === 'method') ok = false;
         }
       });
       if (ok) continue;
