@@ -111,7 +111,7 @@ describe('log', () => {
     const tb = 'Traceback (most recent call last):\n  File "agents/router_v2.py", line 3\nKeyError: 1\n';
     expect(checkLog(v2 + tb, { output: legacy })).toMatchObject({
       ok: false,
-      detail: '1 new ERROR/Traceback line(s), compared with the legacy run; first: Traceback (most recent call last):',
+      detail: '1 new ERROR/Traceback line(s), compared with the legacy run; first: Traceback … KeyError: 1',
     });
     expect(normalizeLine('File "agents/router_v2.py", line 3')).toBe(normalizeLine('File "agents/router.py", line 9'));
   });

@@ -176,15 +176,13 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
     const common = { startedAt: proc.startedAt, proc, signal: o.signal };
     const checks = new Map<CheckName, CheckResult>();
 
-    if (enabled.has('health')) {
-      checks.set(
-        'health',
-        v.health === 'zmq'
-          ? await checkHealthZmq({ ...common, port: healthPort, deadlineMs: healthDeadlineMs })
-          : await checkHealthHttp({ ...common, port: healthPort, deadlineMs: healthDeadlineMs }),
-      );
-    }
-    const [reg, met] = await Promise.all([
+    // Health, registry and metrics run side by side, each timed from the agent's start.
+    const [health, reg, met] = await Promise.all([
+      !enabled.has('health')
+        ? undefined
+        : v.health === 'zmq'
+          ? checkHealthZmq({ ...common, port: healthPort, deadlineMs: healthDeadlineMs })
+          : checkHealthHttp({ ...common, port: healthPort, deadlineMs: healthDeadlineMs }),
       enabled.has('registry')
         ? checkRegistry({ ...common, kind: o.env.registryKind, url: o.env.registryUrl, name, pid: proc.pid, deadlineMs: registryDeadlineMs })
         : undefined,
@@ -192,6 +190,7 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
         ? checkMetrics({ ...common, kind: o.env.metricsKind, url: o.env.metricsUrl, healthPort, name, deadlineMs: metricsDeadlineMs })
         : undefined,
     ]);
+    if (health) checks.set('health', health);
     if (reg) checks.set('registry', reg);
     if (met) checks.set('metrics', met);
     if (enabled.has('shutdown')) checks.set('shutdown', await checkShutdown({ proc, deadlineMs: shutdownDeadlineMs }));

@@ -2,9 +2,18 @@
 // run did not have. Lines are compared after removing what differs between
 // runs (timestamps, numbers, addresses, the _v2 file name).
 import type { CheckResult } from '../../core/types.js';
-import { clip, result } from './common.js';
+import { clip, lastErrorLine, result } from './common.js';
 
 const ERROR_LINE = /\b(ERROR|CRITICAL|FATAL)\b|^Traceback \(most recent call last\)/;
+
+/** A fresh line as shown in the detail: a traceback header is shown with its exception line. */
+function shown(line: string, output: string): string {
+  if (!/^Traceback \(most recent call last\)/.test(line)) return line.trim();
+  const after = output.slice(output.indexOf(line) + line.length);
+  const next = after.split(/\n(?=Traceback \(most recent call last\))/)[0]!;
+  const exc = lastErrorLine(`Traceback (most recent call last):${next}`);
+  return exc ? `Traceback … ${exc}` : line.trim();
+}
 
 export function errorLines(output: string): string[] {
   return output.split('\n').map((l) => l.trimEnd()).filter((l) => ERROR_LINE.test(l));
@@ -32,7 +41,7 @@ export function checkLog(v2Output: string, baseline: LogBaseline, ms = 0): Check
   const fresh = errorLines(v2Output).filter((l) => !known.has(normalizeLine(l)));
   const against = baseline.output === undefined ? `compared against none (${baseline.note ?? 'no legacy run'})` : 'compared with the legacy run';
   if (fresh.length) {
-    return result('log', false, ms, `${fresh.length} new ERROR/Traceback line(s), ${against}; first: ${clip(fresh[0]!.trim(), 160)}`);
+    return result('log', false, ms, `${fresh.length} new ERROR/Traceback line(s), ${against}; first: ${clip(shown(fresh[0]!, v2Output), 160)}`);
   }
   const had = errorLines(v2Output).length;
   return result('log', true, ms, `no new ERROR or Traceback lines${had ? ` (${had} also in the legacy run)` : ''}, ${against}`);
