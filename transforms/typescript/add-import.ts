@@ -26,7 +26,7 @@ export function addImport(ctx: TsRewriteContext, name: string, specifier: string
 /** Write the requested imports (once, at the end, so several transforms can ask). */
 export function applyImports(ctx: TsRewriteContext): void {
   if (ctx.pendingImports.length === 0) return;
-  const imports = ctx.sf.getStatements().filter((s) => Node.isImportDeclaration(s) || Node.isImportEqualsDeclaration(s));
+  const imports = ctx.sf.getStatements().filter((s) => Node.isImportDeclaration(s) || Node.isImportEqualsDeclaration(s) || isRequire(s));
   const quote = imports.length > 0 && /^import[^'"]*"/.test(imports[0]!.getText()) ? '"' : "'";
   const lines = ctx.pendingImports.map((p) => `import { ${p.name} } from ${quote}${p.specifier}${quote};`);
   const alive = imports.filter((s) => !ctx.edits.removes(s.getStart(), s.getEnd()));
@@ -38,10 +38,25 @@ export function applyImports(ctx: TsRewriteContext): void {
     const pos = ctx.edits.lineRange(imports[0]!)[0];
     ctx.edits.insert(pos, `${lines.join('\n')}\n`);
   } else {
-    // After a leading comment block / 'use strict', before the first statement.
-    const first = ctx.sf.getStatements()[0];
+    // After a leading comment block and a 'use strict' directive, before the first statement.
+    const stmts = ctx.sf.getStatements();
+    const directive = stmts[0] && Node.isExpressionStatement(stmts[0]) && Node.isStringLiteral(stmts[0].getExpression()) ? stmts[0] : undefined;
+    if (directive) {
+      ctx.edits.insert(directive.getEnd(), `\n${lines.join('\n')}`);
+      return;
+    }
+    const first = stmts[0];
     const pos = first ? first.getStart(true) : ctx.text.length;
     const lineStart = ctx.text.lastIndexOf('\n', pos - 1) + 1;
     ctx.edits.insert(lineStart, `${lines.join('\n')}\n\n`);
   }
+}
+
+/** `const x = require('y')` at the top level. */
+function isRequire(s: Node): boolean {
+  if (!Node.isVariableStatement(s)) return false;
+  return s.getDeclarations().every((d) => {
+    const init = d.getInitializer();
+    return !!init && Node.isCallExpression(init) && init.getExpression().getText() === 'require';
+  });
 }

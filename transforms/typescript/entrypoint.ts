@@ -6,6 +6,7 @@ import { Node, SyntaxKind } from 'ts-morph';
 import type { EntryInfo, TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
 import { isMainGuard } from '../../src/lang/typescript/syntax.js';
+import { isAsyncMethod } from './remove-interval-loop.js';
 
 /** Find where the file constructs the agent: the guard body, a function the guard calls, or the top level. */
 export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className'>): EntryInfo | null {
@@ -95,7 +96,12 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
     } else if (m === run) {
       ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook (the base's run() calls it)`);
     } else if (!ctx.members.has('onStart')) {
-      ctx.newMembers.push({ name: 'onStart', text: `protected override async onStart(): Promise<void> {\n${ctx.unit}await this.${m}();\n}` });
+      ctx.newMembers.push({
+        name: 'onStart',
+        text: isAsyncMethod(ctx, m)
+          ? `protected override async onStart(): Promise<void> {\n${ctx.unit}await this.${m}();\n}`
+          : `protected override onStart(): void {\n${ctx.unit}this.${m}();\n}`,
+      });
       ctx.warnings.push(`${m}() is also called elsewhere: the base's onStart() hook now calls it`);
     }
   }

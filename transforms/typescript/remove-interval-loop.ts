@@ -23,12 +23,28 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
       if (!cb) continue;
       const touched = thisMembers(cb);
       // A timer that only drives proposed infrastructure goes with it (swept by the plan).
-      if (touched.size > 0 && [...touched].every((m) => ctx.plan.has(m))) continue;
+      const infraOnly = [...touched].every((m) => {
+        const p = ctx.plan.members.get(m);
+        return !!p && p.finding !== 'signal' && p.finding !== 'loop';
+      });
       const converted = loopBody(ctx, cb, body);
       if (!converted) continue;
-      ctx.plan.moved.push(cb);
       const ms = intervalExpr(ctx, call.getArguments()[1]);
-      adopt(ctx, stmt, timer, converted, ms, 'setInterval');
+      const take = () => {
+        ctx.plan.moved.push(cb);
+        adopt(ctx, stmt, timer, converted, ms, 'setInterval');
+      };
+      if (touched.size > 0 && infraOnly) {
+        // A timer driving only proposed infrastructure goes with it; if some of that stays after
+        // all (a business queue's drain), the timer is the main loop after all: adopt it then.
+        ctx.deferred.push((removed) => {
+          if ([...touched].every((m) => removed.has(m))) return false;
+          take();
+          return true;
+        });
+        continue;
+      }
+      take();
       return;
     }
     for (const loop of foreverLoops(body)) {
@@ -100,8 +116,15 @@ function loopBody(ctx: TsRewriteContext, cb: Node, method: Node): { text: string
   // setInterval(this.tick.bind(this), ms) / setInterval(this.tick, ms)
   const target = Node.isCallExpression(cb) && calleeText(cb).endsWith('.bind') ? (cb.getExpression() as Node).getFirstChild() : cb;
   const m = target ? thisMember(target) : null;
-  if (m && ctx.members.get(m)?.kind === 'method') return { text: `${unit}await this.${m}();` };
+  if (m && ctx.members.get(m)?.kind === 'method') return { text: `${unit}${isAsyncMethod(ctx, m) ? 'await ' : ''}this.${m}();` };
   return null;
+}
+
+/** Declared async or returning a Promise (so the hook awaits it). */
+export function isAsyncMethod(ctx: TsRewriteContext, name: string): boolean {
+  return (ctx.members.get(name)?.nodes ?? []).some(
+    (n) => Node.isMethodDeclaration(n) && (n.isAsync() || /^Promise</.test(n.getReturnTypeNode()?.getText() ?? '')),
+  );
 }
 
 function dedent(text: string, from: string, unit: string): string {

@@ -5,6 +5,7 @@
 import { Node } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
+import { isAsyncMethod } from './remove-interval-loop.js';
 import { signalHandlerCall, thisMember } from '../../src/lang/typescript/syntax.js';
 
 export function removeSignalHandlers(ctx: TsRewriteContext): void {
@@ -12,6 +13,8 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
   if (ctx.entry) roots.push(ctx.entry.container);
   const agentVar = ctx.entry?.variable ?? null;
   const targets = new Set<string>();
+  // The arguments each target was called with by the handler (for the onStop() delegate).
+  const argsOf = new Map<string, string>();
   for (const root of roots) {
     for (const stmt of signalStatements(root)) {
       if (root !== ctx.cls && ctx.cls.getPos() <= stmt.getPos() && stmt.getEnd() <= ctx.cls.getEnd()) continue;
@@ -21,8 +24,13 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       handler?.forEachDescendantAsArray().forEach((n) => {
         if (Node.isPropertyAccessExpression(n)) {
           const viaThis = thisMember(n);
-          if (viaThis) targets.add(viaThis);
-          else if (agentVar && n.getExpression().getText() === agentVar) targets.add(n.getName());
+          const name = viaThis ?? (agentVar && n.getExpression().getText() === agentVar ? n.getName() : null);
+          if (!name) return;
+          targets.add(name);
+          const call = n.getParent();
+          if (Node.isCallExpression(call) && call.getExpression() === n && !argsOf.has(name)) {
+            argsOf.set(name, call.getArguments().map((a) => a.getText()).join(', '));
+          }
         }
       });
       if (handler && (Node.isPropertyAccessExpression(handler) || Node.isCallExpression(handler))) {
@@ -50,9 +58,12 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
         return;
       }
       if (ctx.newMembers.some((m) => m.name === 'onStop') || ctx.members.has('onStop')) return;
+      const awaited = isAsyncMethod(ctx, t);
       ctx.newMembers.push({
         name: 'onStop',
-        text: `protected override async onStop(): Promise<void> {\n${ctx.unit}await this.${t}();\n}`,
+        text: awaited
+          ? `protected override async onStop(): Promise<void> {\n${ctx.unit}await this.${t}(${argsOf.get(t) ?? ''});\n}`
+          : `protected override onStop(): void {\n${ctx.unit}this.${t}(${argsOf.get(t) ?? ''});\n}`,
       });
       ctx.warnings.push(`${t}() still does business cleanup: the base's onStop() now calls it on SIGTERM`);
     });

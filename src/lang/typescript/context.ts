@@ -99,6 +99,8 @@ export interface TsRewriteContext {
   entry: EntryInfo | null;
   /** Members renamed after resolution (old → new). */
   renames: Map<string, string>;
+  /** Proposals that depend on the first resolution; the first that applies triggers a second one. */
+  deferred: Array<(removed: Set<string>) => boolean>;
   /** Runs after the plan is resolved, in order of registration. */
   after: Array<(removed: Set<string>) => void>;
   /** The file's indentation unit. */

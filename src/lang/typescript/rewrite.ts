@@ -130,7 +130,13 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   const wanted = ctx.ts.remove ?? ORDER;
   for (const concern of ORDER) if (wanted.includes(concern)) REMOVERS[concern]!(ctx);
 
-  const resolved = ctx.plan.resolve(ctx);
+  let resolved = ctx.plan.resolve(ctx);
+  for (const d of ctx.deferred) {
+    if (d(resolved.removed)) {
+      resolved = ctx.plan.resolve(ctx);
+      break;
+    }
+  }
   for (const n of resolved.nodes) ctx.edits.removeNode(n);
   ctx.kept.push(...resolved.kept);
   for (const hook of ctx.after) hook(resolved.removed);
@@ -205,6 +211,7 @@ function makeContext(input: TsRewriteInput, sf: SourceFile, cls: ClassDeclaratio
     entry: null,
     renames: new Map(),
     after: [],
+    deferred: [],
     unit: indentUnit(text),
     hints: {},
     pendingImports: [],
