@@ -11,6 +11,8 @@ import type { AgentInfo, CheckName, ValidationReport } from '../src/core/types.j
 import { loadProfile } from '../src/profile/profile.js';
 import { startValidationEnvironment, type ValidationEnvironment } from '../src/validate/environment.js';
 import { validateAgent, validateAgents, type ValidateAgentOptions } from '../src/validate/validate-agent.js';
+import { startEmbeddedRegistry } from '../src/validate/embedded-registry.js';
+import { startMetricsSink } from '../src/validate/metrics-sink.js';
 import { liveGroups } from '../src/validate/process-group.js';
 
 const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'validate');
@@ -236,6 +238,22 @@ describe('environment faults', () => {
       assertNothingLeft(r);
     } finally {
       rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('an external HTTP registry and Pushgateway-style sink chosen by URL', async () => {
+    const registry = await startEmbeddedRegistry();
+    const sink = await startMetricsSink();
+    const external = await startValidationEnvironment({ registryUrl: registry.url, metricsUrl: sink.url });
+    try {
+      expect([external.embedded, external.registryKind, external.metricsKind]).toEqual([false, 'http', 'pushgateway']);
+      const r = await validateAgent(opts(FLEET, 'alert_dispatcher', 'AlertDispatcher', external, { legacyFile: undefined }));
+      expect(r.ok).toBe(true);
+      expect(check(r, 'registry').detail).toMatch(new RegExp(`^AlertDispatcher registered in registry ${registry.url} after`));
+      expect(check(r, 'metrics').detail).toMatch(new RegExp(`labelled AlertDispatcher at Pushgateway ${sink.url} after`));
+      assertNothingLeft(r);
+    } finally {
+      await Promise.all([external.close(), registry.close(), sink.close()]);
     }
   });
 

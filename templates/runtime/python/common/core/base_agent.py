@@ -71,9 +71,9 @@ class BaseAgent:
         # literal defaults through, and the deployment (or the validator) must be able to
         # choose the ports and the name without editing code.
         self.name = os.environ.get("AGENT_NAME") or name or type(self).__name__
-        self.host = os.environ.get("AGENT_HOST") or "127.0.0.1"
+        self._base_host = os.environ.get("AGENT_HOST") or "127.0.0.1"
         env_port = _env_int("AGENT_PORT")
-        self.port = int(env_port if env_port is not None else port if port is not None else _free_port(self.host))
+        self.port = int(env_port if env_port is not None else port if port is not None else _free_port(self._base_host))
         env_health = _env_int("HEALTH_CHECK_PORT")
         self.health_check_port = int(
             env_health if env_health is not None
@@ -85,7 +85,7 @@ class BaseAgent:
         self.config = dict(kwargs)
         self.registry_url = os.environ.get("REGISTRY_URL")
         self.metrics_url = os.environ.get("METRICS_URL")
-        self.registered = False
+        self._base_registered = False
         self._metrics = {}
         self._base_lock = threading.RLock()
         self._base_stop_event = threading.Event()
@@ -159,10 +159,10 @@ class BaseAgent:
                 agent.logger.debug("health server: request from %s failed: %s", client_address, sys.exc_info()[1])
 
         # Binding here (not in the thread) makes a taken port fail the constructor loudly.
-        self._base_health_server = _Server((self.host, self.health_check_port), _Handler)
+        self._base_health_server = _Server((self._base_host, self.health_check_port), _Handler)
         thread = threading.Thread(target=self._health_check_loop, name="%s-health" % self.name, daemon=True)
         thread.start()
-        self.logger.info("health check on http://%s:%d/health", self.host, self.health_check_port)
+        self.logger.info("health check on http://%s:%d/health", self._base_host, self.health_check_port)
 
     def _health_check_loop(self):
         server = self._base_health_server
@@ -177,7 +177,7 @@ class BaseAgent:
             "port": self.port,
             "health_check_port": self.health_check_port,
             "pid": os.getpid(),
-            "registered": self.registered,
+            "registered": self._base_registered,
         }
 
     # ----------------------------------------------------------------- registry
@@ -193,7 +193,7 @@ class BaseAgent:
         while not self._base_stop_event.is_set():
             try:
                 self._register_once()
-                self.registered = True
+                self._base_registered = True
                 self.logger.info("registered with %s", self._registry_display())
                 return
             except Exception as exc:
@@ -206,7 +206,7 @@ class BaseAgent:
     def _registration_record(self):
         return {
             "name": self.name,
-            "host": self.host,
+            "host": self._base_host,
             "port": self.port,
             "health_check_port": self.health_check_port,
             "pid": os.getpid(),
@@ -233,7 +233,7 @@ class BaseAgent:
                        json.dumps(record).encode(), "application/json", timeout=2.0)
 
     def _deregister(self):
-        if not self.registry_url or not self.registered:
+        if not self.registry_url or not self._base_registered:
             return
         try:
             if self.registry_url.startswith(("redis://", "rediss://")):
@@ -241,7 +241,7 @@ class BaseAgent:
             else:
                 self._http("POST", self.registry_url.rstrip("/") + "/deregister",
                            json.dumps({"name": self.name}).encode(), "application/json", timeout=1.0)
-            self.registered = False
+            self._base_registered = False
         except Exception as exc:
             self.logger.warning("deregistration failed: %s", exc)
 
