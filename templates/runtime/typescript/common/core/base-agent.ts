@@ -18,7 +18,7 @@
 //
 // Internal state uses ES private fields (#x) so that no legacy member of a subclass can
 // clash with it; the public surface is name, host, port, healthCheckPort, startTime, registered,
-// run(), stop(), reportMetric() and the hooks runOnce(), onStart(), onStop(), healthStatus().
+// logger, run(), stop(), reportMetric() and the hooks runOnce(), onStart(), onStop(), healthStatus().
 import http from 'node:http';
 import net from 'node:net';
 
@@ -32,6 +32,14 @@ export interface BaseAgentOptions {
 }
 
 type Labels = Record<string, string>;
+
+/** The agent's logger (stderr, one line per message), like the Python base's self.logger. */
+export interface AgentLogger {
+  debug(message: string, ...args: unknown[]): void;
+  info(message: string, ...args: unknown[]): void;
+  warn(message: string, ...args: unknown[]): void;
+  error(message: string, ...args: unknown[]): void;
+}
 
 // Seconds a stopping process may take after SIGTERM before the base forces exit 0.
 const STOP_GRACE_MS = 3000;
@@ -70,6 +78,14 @@ export class BaseAgent {
   readonly healthCheckPort: number;
   readonly startTime = Date.now();
   registered = false;
+  readonly logger: AgentLogger = {
+    debug: (m, ...a) => {
+      if ((process.env.LOG_LEVEL ?? '').toUpperCase() === 'DEBUG') this.#log('DEBUG', [m, ...a.map(String)].join(' '));
+    },
+    info: (m, ...a) => this.#log('INFO', [m, ...a.map(String)].join(' ')),
+    warn: (m, ...a) => this.#log('WARNING', [m, ...a.map(String)].join(' ')),
+    error: (m, ...a) => this.#log('ERROR', [m, ...a.map(String)].join(' ')),
+  };
 
   #intervalMs: number;
   #registryUrl = process.env.REGISTRY_URL || undefined;
@@ -90,7 +106,7 @@ export class BaseAgent {
   }
 
   // ------------------------------------------------------------------ logging
-  #log(level: 'INFO' | 'WARNING' | 'ERROR', message: string): void {
+  #log(level: 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR', message: string): void {
     process.stderr.write(`${new Date().toISOString()} ${level} ${this.name}: ${message}\n`);
   }
 
