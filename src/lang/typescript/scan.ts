@@ -107,7 +107,7 @@ interface Scored {
 function classifyFile(sf: SourceFile, profile: Profile, r: string): AgentInfo | { reason: string } {
   const classes = sf.getClasses();
   if (classes.length === 0) {
-    const typeOnly = sf.getStatements().every((s) => Node.isInterfaceDeclaration(s) || Node.isTypeAliasDeclaration(s) || Node.isImportDeclaration(s) || Node.isExportDeclaration(s) || Node.isEnumDeclaration(s));
+    const typeOnly = sf.getStatements().every((s) => Node.isInterfaceDeclaration(s) || Node.isTypeAliasDeclaration(s) || Node.isImportDeclaration(s) || (Node.isExportDeclaration(s) && s.isTypeOnly()));
     return { reason: typeOnly ? 'type-only file (interfaces and types)' : 'no class (helper module)' };
   }
   if (classes.some((c) => c.getName() === profile.base_class)) return { reason: `defines ${profile.base_class} itself` };
