@@ -1,6 +1,6 @@
 // How validation starts a TypeScript `_v2` agent: compile it (and what it imports) with the
 // TypeScript compiler API into a temporary directory, then run the JavaScript with this Node.
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,8 +40,10 @@ export async function launchTypeScript(root: string, file: string, profile: Prof
     const baseFile = baseFileInRepo(root, tsProfile(profile));
     const virtualBase = baseFile && !existsSync(baseFile) ? { file: baseFile, text: loadBaseModel(root, profile).source } : null;
     if (virtualBase) {
-      const { fileExists, readFile, getSourceFile } = host;
+      const { fileExists, readFile, getSourceFile, directoryExists } = host;
+      const baseDir = path.dirname(virtualBase.file);
       host.fileExists = (f) => path.resolve(f) === virtualBase.file || fileExists.call(host, f);
+      host.directoryExists = (d) => baseDir === path.resolve(d) || baseDir.startsWith(path.resolve(d) + path.sep) || (directoryExists?.call(host, d) ?? false);
       host.readFile = (f) => (path.resolve(f) === virtualBase.file ? virtualBase.text : readFile.call(host, f));
       host.getSourceFile = (f, lang, onError, create) =>
         path.resolve(f) === virtualBase.file ? ts.createSourceFile(f, virtualBase.text, lang) : getSourceFile.call(host, f, lang, onError, create);
@@ -53,7 +55,6 @@ export async function launchTypeScript(root: string, file: string, profile: Prof
     const relOut = path.relative(root, abs).replace(/\.(ts|tsx)$/, '.js').replace(/\.mts$/, '.mjs').replace(/\.cts$/, '.cjs');
     const js = path.join(outDir, relOut);
     if (!existsSync(js)) throw new MigrateError(`compiled output ${relOut} is missing`, file);
-    await mkdir(path.dirname(js), { recursive: true });
     return { command: process.execPath, args: [js], cleanup };
   } catch (err) {
     await cleanup();

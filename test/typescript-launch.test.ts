@@ -1,0 +1,168 @@
+// A migrated TypeScript agent runs for real: compiled with the TypeScript compiler API by the
+// adapter's launch(), started with node in its own process group, it serves /health on
+// loopback, registers, pushes metrics labelled with its name, and exits 0 on SIGTERM.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { typescriptAdapter } from '../src/lang/typescript/adapter.js';
+import type { LaunchCommand } from '../src/pipeline/language.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const fx = (name: string) => readFileSync(path.join(here, '..', 'fixtures', 'typescript', name, 'expected.ts'), 'utf8');
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-launch-'));
+const children: ChildProcess[] = [];
+const cleanups: Array<() => Promise<void>> = [];
+
+afterEach(async () => {
+  for (const c of children.splice(0)) {
+    if (c.exitCode === null && c.signalCode === null && c.pid) {
+      try {
+        process.kill(-c.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  for (const c of cleanups.splice(0)) await c();
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A registry + metrics sink on loopback that records what agents send. */
+async function sink(): Promise<{ url: string; registrations: unknown[]; pushes: string[]; close: () => Promise<void> }> {
+  const registrations: unknown[] = [];
+  const pushes: string[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      if (req.method === 'POST' && req.url === '/register') registrations.push(JSON.parse(body));
+      else if (req.method === 'PUT' && req.url?.startsWith('/metrics/job/')) pushes.push(body);
+      res.writeHead(200).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    registrations,
+    pushes,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+function getJson(port: number): Promise<{ code: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/health', timeout: 1000 }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ code: res.statusCode ?? 0, body: JSON.parse(body || 'null') }));
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+  });
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, deadlineMs = 15_000): Promise<T> {
+  const end = Date.now() + deadlineMs;
+  let last: unknown;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not happen in time${last ? ` (${String(last)})` : ''}`);
+}
+
+async function launchFixture(caseName: string, rel: string, className: string) {
+  const root = mkdtempSync(path.join(tmp, `${caseName}-`));
+  mkdirSync(path.join(root, path.dirname(rel)), { recursive: true });
+  writeFileSync(path.join(root, rel), fx(caseName));
+  const cmd: LaunchCommand = await typescriptAdapter.launch(root, path.join(root, rel));
+  cleanups.push(async () => cmd.cleanup?.());
+  expect(cmd.command).toBe(process.execPath);
+  expect(existsSync(cmd.args[0]!)).toBe(true);
+  const reg = await sink();
+  cleanups.push(reg.close);
+  const healthPort = await freePort();
+  const child = spawn(cmd.command, cmd.args, {
+    cwd: root,
+    detached: true, // its own process group, killed as a whole
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      ...cmd.env,
+      AGENT_NAME: className,
+      AGENT_PORT: String(await freePort()),
+      HEALTH_CHECK_PORT: String(healthPort),
+      REGISTRY_URL: reg.url,
+      METRICS_URL: reg.url,
+      METRICS_PUSH_INTERVAL: '1',
+    },
+  });
+  children.push(child);
+  let stderr = '';
+  child.stderr!.on('data', (c) => (stderr += c));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, reg, healthPort, exited, stderr: () => stderr, cmd };
+}
+
+describe('launching a migrated TypeScript agent', () => {
+  it('ESM agent: health, registry, metrics, SIGTERM → exit 0', async () => {
+    const run = await launchFixture('http-health-interval', 'agents/order_router_v2.ts', 'OrderRouter');
+    const health = await until('health', async () => {
+      const r = await getJson(run.healthPort);
+      return r.code === 200 ? r : undefined;
+    });
+    expect(health.body).toMatchObject({ status: 'ok', agent: 'OrderRouter' });
+    const registered = await until('registration', () => run.reg.registrations[0]);
+    expect(registered).toMatchObject({ name: 'OrderRouter', host: '127.0.0.1', health_check_port: run.healthPort, pid: run.child.pid });
+    const pushed = await until('metrics push', () => run.reg.pushes.find((p) => p.includes('agent_up')));
+    expect(pushed).toMatch(/agent_up\{agent="OrderRouter"\} 1/);
+    for (const line of pushed.split('\n').filter((l) => l && !l.startsWith('#'))) expect(line).toContain('agent="OrderRouter"');
+    process.kill(run.child.pid!, 'SIGTERM');
+    expect(await run.exited).toBe(0);
+    expect(run.stderr()).not.toMatch(/\bERROR\b/);
+  }, 40_000);
+
+  it('CommonJS agent (require.main guard) compiles to CommonJS and serves health', async () => {
+    const run = await launchFixture('cjs-require-plain', 'agents/audit_trail_v2.ts', 'AuditTrail');
+    const health = await until('health', async () => {
+      const r = await getJson(run.healthPort);
+      return r.code === 200 ? r : undefined;
+    });
+    expect(health.body).toMatchObject({ status: 'ok', agent: 'AuditTrail' });
+    expect(readFileSync(run.cmd.args[0]!, 'utf8')).toMatch(/require\.main === module/);
+    process.kill(run.child.pid!, 'SIGTERM');
+    expect(await run.exited).toBe(0);
+  }, 40_000);
+
+  it('removes the compiled output on cleanup', async () => {
+    const root = mkdtempSync(path.join(tmp, 'cleanup-'));
+    mkdirSync(path.join(root, 'agents'));
+    writeFileSync(path.join(root, 'agents', 'rate_limiter.ts'), readFileSync(path.join(here, '..', 'fixtures', 'typescript', 'already-migrated', 'input.ts'), 'utf8'));
+    const cmd = await typescriptAdapter.launch(root, path.join(root, 'agents', 'rate_limiter.ts'));
+    expect(existsSync(cmd.args[0]!)).toBe(true);
+    await cmd.cleanup!();
+    expect(existsSync(cmd.args[0]!)).toBe(false);
+  });
+});
