@@ -110,7 +110,10 @@ function loopBody(ctx: TsRewriteContext, cb: Node, method: Node): { text: string
       return { text: dedent(text, indentAt(ctx.text, stmts[0]!.getStart()), ctx.unit) };
     }
     const expr = body.getText();
-    const awaitable = Node.isCallExpression(body) || Node.isAwaitExpression(body);
+    // Await what may be a promise; a call to one of the agent's own synchronous methods is not.
+    const own = Node.isCallExpression(body) ? thisMember(body.getExpression()) : null;
+    const syncOwn = !!own && ctx.members.get(own)?.kind === 'method' && !isAsyncMethod(ctx, own);
+    const awaitable = (Node.isCallExpression(body) && !syncOwn) || Node.isAwaitExpression(body);
     return { text: `${unit}${awaitable && !Node.isAwaitExpression(body) ? 'await ' : ''}${expr};` };
   }
   // setInterval(this.tick.bind(this), ms) / setInterval(this.tick, ms)

@@ -41,7 +41,9 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   }
   for (const [k, v] of ctx.superArgs) if (!args.has(k)) args.set(k, v === k ? k : `${k}: ${v}`);
 
-  // Members the base owns stop being declared here.
+  // Members the base owns stop being declared here when they mean the same thing (the ports, the
+  // name, the start time, the registration flag); others are renamed.
+  const sameConcept = new Set([nameKey, ...Object.keys(passThrough), 'startTime', 'registered']);
   for (const m of ctx.members.values()) {
     if (removed.has(m.name)) {
       if (m.kind === 'parameter-property') stripModifiers(ctx, m.nodes[0] as ParameterDeclaration, m.name);
@@ -56,10 +58,19 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       }
       continue;
     }
+    if (!sameConcept.has(m.name) || !compatibleType(m.name, nameKey, m.nodes[0]!)) {
+      // Same name, different thing (a console logger, a 0.0.0.0 host): keep it under another name.
+      renameProperty(ctx, m.name, m.nodes);
+      continue;
+    }
     if (m.kind === 'parameter-property') {
       stripModifiers(ctx, m.nodes[0] as ParameterDeclaration, m.name);
       ctx.removedExtra.push(m.name);
     } else if (m.kind === 'property') {
+      const init = Node.isPropertyDeclaration(m.nodes[0]!) ? m.nodes[0].getInitializer() : undefined;
+      if (m.name === nameKey && init && Node.isStringLiteral(init) && init.getLiteralText() !== ctx.className) {
+        ctx.warnings.push(`the agent used the name '${init.getLiteralText()}'; it now registers as '${ctx.className}' (set AGENT_NAME to keep the old name)`);
+      }
       const decl = m.nodes[0]!;
       ctx.edits.removeNode(decl);
       ctx.removedExtra.push(m.name);
@@ -126,4 +137,51 @@ function stripModifiers(ctx: TsRewriteContext, p: ParameterDeclaration, name: st
   if (mods.length === 0) return;
   ctx.edits.replace(mods[0]!.getStart(), p.getNameNode().getStart(), '');
   if (!ctx.removedExtra.includes(name)) ctx.removedExtra.push(name);
+}
+
+/** Rename an agent property that clashes with a base member: its declaration and every this.x / this['x']. */
+function renameProperty(ctx: TsRewriteContext, name: string, decls: Node[]): void {
+  let to = `legacy${name[0]!.toUpperCase()}${name.slice(1)}`;
+  while (ctx.members.has(to) || ctx.base.members.has(to)) to = `_${to}`;
+  for (const d of decls) {
+    if (Node.isParameterDeclaration(d)) {
+      // The parameter is also a local of the constructor: rename its uses there too.
+      const sym = d.getNameNode().getSymbol();
+      ctx.ctor?.getBody()?.forEachDescendant((n) => {
+        if (Node.isIdentifier(n) && n.getText() === name && n.getSymbol() === sym) {
+          const p = n.getParent();
+          if (p && Node.isShorthandPropertyAssignment(p)) ctx.edits.replace(n.getStart(), n.getEnd(), `${name}: ${to}`);
+          else ctx.edits.replace(n.getStart(), n.getEnd(), to);
+        }
+      });
+    }
+    const nameNode = (d as unknown as { getNameNode(): Node }).getNameNode();
+    ctx.edits.replace(nameNode.getStart(), nameNode.getEnd(), to);
+  }
+  ctx.cls.forEachDescendant((n) => {
+    if (thisMember(n) !== name) return;
+    if (Node.isPropertyAccessExpression(n)) ctx.edits.replace(n.getNameNode().getStart(), n.getNameNode().getEnd(), to);
+    else if (Node.isElementAccessExpression(n)) {
+      const arg = n.getArgumentExpressionOrThrow();
+      ctx.edits.replace(arg.getStart() + 1, arg.getEnd() - 1, to);
+    }
+  });
+  ctx.renames.set(name, to);
+  ctx.warnings.push(`${name} renamed to ${to}: ${ctx.baseClass} owns ${name}`);
+}
+
+/** Does the legacy member hold the same kind of value as the base's (a Date start time does not)? */
+function compatibleType(name: string, nameKey: string, decl: Node): boolean {
+  const want = name === nameKey ? 'string' : name === 'registered' ? 'boolean' : 'number';
+  let text: string;
+  try {
+    text = decl.getType().getText();
+  } catch {
+    return true;
+  }
+  if (text === 'any' || text === 'unknown') return true;
+  const parts = text.split('|').map((t) => t.trim()).filter((t) => t !== 'undefined' && t !== 'null');
+  const ok = (t: string) =>
+    want === 'number' ? t === 'number' || /^-?\d/.test(t) : want === 'string' ? t === 'string' || /^["'`]/.test(t) : t === 'boolean' || t === 'true' || t === 'false';
+  return parts.length > 0 && parts.every(ok);
 }
