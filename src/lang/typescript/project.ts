@@ -27,6 +27,7 @@ export function compilerOptionsFor(_root: string): ts.CompilerOptions {
     skipLibCheck: true,
     noEmit: true,
     allowJs: false,
+    jsx: ts.JsxEmit.Preserve,
     types: ['node'],
     typeRoots: typeRoots(),
   };
