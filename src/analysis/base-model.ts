@@ -8,6 +8,7 @@ import { parsePython, firstSyntaxError } from '../lang/python/parser.js';
 import { buildModuleModel, type PyClass } from '../lang/python/module-model.js';
 import { selfAttribute, walk } from '../lang/python/syntax.js';
 import { valueType } from './value-type.js';
+import { bindArgument, normPort, portExpression } from './ports.js';
 
 export interface BaseModel {
   className: string;
@@ -20,6 +21,12 @@ export interface BaseModel {
   initCalls: Set<string>;
   /** Parameters of the base's __init__ (besides self). */
   initParams: string[];
+  /** Attributes the base's own threads (started by __init__) operate: a socket its health thread polls. */
+  threadDriven: Set<string>;
+  /** method → attributes that base method assigns (its own lifecycle writes). */
+  assignedIn: Map<string, Set<string>>;
+  /** Ports the base binds, as normalised expressions of its attributes ("port", "health_check_port", "port+2"). */
+  binds: string[];
   learnedFrom: 'source' | 'profile';
   sourceFile?: string;
 }
@@ -48,6 +55,9 @@ export function fromProfile(profile: PythonProfile, className: string): BaseMode
     methods: new Set(profile.fallback.methods),
     initCalls: new Set(profile.fallback.init_calls),
     initParams: ['name', ...Object.keys(profile.super_call.pass_through ?? {})],
+    binds: (profile.base_binds ?? ['port', 'health_check_port']).map(normPort),
+    assignedIn: new Map(),
+    threadDriven: new Set(['health_socket', 'health_thread']),
     learnedFrom: 'profile',
   };
 }
@@ -64,6 +74,7 @@ export function learnFromSource(source: string, className: string, file: string)
 function modelOfClass(cls: PyClass, file: string): BaseModel {
   const attributes = new Map<string, string | null>();
   const initValues = new Map<string, string>();
+  const assignedIn = new Map<string, Set<string>>();
   for (const m of cls.methods.values()) {
     walk(m.body, (n) => {
       if (n.type === 'function_definition' || n.type === 'class_definition') return false;
@@ -71,6 +82,8 @@ function modelOfClass(cls: PyClass, file: string): BaseModel {
         const left = n.childForFieldName('left');
         const attr = left ? selfAttribute(left) : null;
         if (attr) {
+          if (!assignedIn.has(m.name)) assignedIn.set(m.name, new Set());
+          assignedIn.get(m.name)!.add(attr);
           const t = valueType(n.childForFieldName('right'));
           if (!attributes.has(attr) || (attributes.get(attr) === null && t)) attributes.set(attr, t);
           if (m.name === '__init__' && !initValues.has(attr)) initValues.set(attr, n.childForFieldName('right')?.text ?? '');
@@ -81,6 +94,7 @@ function modelOfClass(cls: PyClass, file: string): BaseModel {
   // Methods reachable from __init__: self.m(...) calls and self.m passed as a callback
   // (thread targets, timers) both run before the subclass's own __init__ continues.
   const initCalls = new Set<string>();
+  const threadTargets = new Set<string>();
   const queue = ['__init__'];
   while (queue.length) {
     const name = queue.shift()!;
@@ -97,10 +111,43 @@ function modelOfClass(cls: PyClass, file: string): BaseModel {
           initCalls.add(attr);
           queue.push(attr);
         }
+        if (passed) threadTargets.add(attr);
       }
     });
   }
   // Signal handlers and the run loop are not "early": only what __init__ reaches.
+  // What those threads drive: `self.x.poll()`, `self.x.serve_forever` passed as a target.
+  const threadDriven = new Set<string>();
+  for (const t of threadTargets) {
+    walk(cls.methods.get(t)!.body, (n) => {
+      if (n.type === 'call') {
+        const fn = n.childForFieldName('function');
+        const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+        const a = obj ? selfAttribute(obj) : null;
+        if (a) threadDriven.add(a);
+      }
+    });
+  }
+  for (const m of cls.methods.values()) {
+    walk(m.body, (n) => {
+      // threading.Thread(target=self.http_server.serve_forever)
+      if (n.type === 'keyword_argument' && n.childForFieldName('name')?.text === 'target') {
+        const v = n.childForFieldName('value');
+        const obj = v?.type === 'attribute' ? v.childForFieldName('object') : null;
+        const a = obj ? selfAttribute(obj) : null;
+        if (a) threadDriven.add(a);
+      }
+    });
+  }
+  const binds = new Set<string>();
+  for (const m of cls.methods.values()) {
+    walk(m.body, (n) => {
+      if (n.type !== 'call') return;
+      const arg = bindArgument(n);
+      const expr = arg ? portExpression(arg.text) : null;
+      if (expr) binds.add(expr);
+    });
+  }
   const init = cls.methods.get('__init__');
   const initParams = init ? init.params.filter((p) => p.name !== 'self' && p.kind !== 'separator').map((p) => p.name) : [];
   return {
@@ -110,6 +157,9 @@ function modelOfClass(cls: PyClass, file: string): BaseModel {
     methods: new Set(cls.methods.keys()),
     initCalls,
     initParams,
+    binds: [...binds],
+    assignedIn,
+    threadDriven,
     learnedFrom: 'source',
     sourceFile: file,
   };

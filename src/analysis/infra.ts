@@ -9,7 +9,12 @@ export interface InfraScope {
   removed: Set<string>;
   /** Attributes/methods the base owns (uses of them stay valid after removal). */
   baseOwned: Set<string>;
+  /** Locals holding transport helpers (a zmq.Poller, what it polled), filled while reading a body. */
+  transportLocals?: Set<string>;
 }
+
+/** Constructors of polling helpers a main loop uses around the base's sockets. */
+const TRANSPORT_CTOR = /(^|\.)(Poller|poll|epoll|DefaultSelector|SelectSelector)$/;
 
 /** `self.a.b.c(...)` → "a": the agent attribute a call or attribute chain starts from. */
 export function selfRoot(node: SyntaxNode): string | null {
@@ -65,9 +70,23 @@ export function isTrivial(stmt: SyntaxNode): boolean {
   return e.type === 'call' && /^time\.sleep$|^sleep$/.test(callee(e) ?? '');
 }
 
-/** The statement only sets up, uses or tears down members in `removed` (so it goes with them). */
-export function belongsTo(stmt: SyntaxNode, removed: Set<string>): boolean {
+/** Calls that set up or tear down a transport object (not its business use). */
+const SETUP_TEARDOWN = /^(bind|bind_to_random_port|connect|setsockopt|setsockopt_string|set_hwm|close|term|destroy|unbind|disconnect|shutdown|server_close|join|start|cancel|register|unregister)$/;
+
+/**
+ * The statement only sets up, uses or tears down members in `removed` (so it goes with them).
+ * For members in `setupOnly` (the base provides them, so business uses stay valid) only their
+ * assignment, set-up and teardown go: `self.socket.bind(...)` does, `self.socket.recv()` does not.
+ */
+export function belongsTo(
+  stmt: SyntaxNode,
+  removed: Set<string>,
+  setupOnly: Set<string> = new Set(),
+  methods: Set<string> = new Set(),
+): boolean {
   if (removed.size === 0) return false;
+  // A statement that hands a kept method to someone (thread target, callback) stays with it.
+  if (methods.size && [...selfMembers(stmt)].some((m) => methods.has(m) && !removed.has(m) && !isCalledAsRoot(stmt, m))) return false;
   switch (stmt.type) {
     case 'expression_statement': {
       const e = stmt.namedChild(0);
@@ -83,7 +102,12 @@ export function belongsTo(stmt: SyntaxNode, removed: Set<string>): boolean {
       const call = e.type === 'await' ? e.namedChild(0) : e;
       if (call?.type !== 'call') return false;
       const root = selfRoot(call);
-      if (root && removed.has(root)) return true;
+      if (root && removed.has(root)) {
+        if (!setupOnly.has(root)) return true;
+        const fn = call.childForFieldName('function');
+        const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+        return !!obj && selfAttribute(obj) === root && SETUP_TEARDOWN.test(fn!.childForFieldName('attribute')!.text);
+      }
       // threading.Thread(target=self._health_loop, daemon=True).start()
       return threadOf(call, removed);
     }
@@ -92,16 +116,24 @@ export function belongsTo(stmt: SyntaxNode, removed: Set<string>): boolean {
       if (!cond) return false;
       const members = selfMembers(cond);
       if (members.size === 0 || ![...members].some((m) => removed.has(m))) return false;
-      return blocksOf(stmt).every((b) => allGo(b, removed));
+      return blocksOf(stmt).every((b) => allGo(b, removed, setupOnly, methods));
     }
     case 'try_statement': {
       const body = stmt.childForFieldName('body');
-      if (!body || !statements(body).some((s) => belongsTo(s, removed))) return false;
-      return blocksOf(stmt).every((b) => allGo(b, removed));
+      if (!body || !statements(body).some((s) => belongsTo(s, removed, setupOnly, methods))) return false;
+      return blocksOf(stmt).every((b) => allGo(b, removed, setupOnly, methods));
     }
     default:
       return false;
   }
+}
+
+/** `self.m(...)` as the statement's own call (that is the statement, not a callback it passes). */
+function isCalledAsRoot(stmt: SyntaxNode, m: string): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  if (e?.type !== 'call') return false;
+  const fn = e.childForFieldName('function');
+  return fn?.type === 'attribute' && selfAttribute(fn) === m;
 }
 
 function callsKeptSelfMethod(expr: SyntaxNode | null, removed: Set<string>): boolean {
@@ -142,8 +174,8 @@ export function blocksOf(stmt: SyntaxNode): SyntaxNode[] {
   return out;
 }
 
-function allGo(block: SyntaxNode, removed: Set<string>): boolean {
-  return statements(block).every((s) => isTrivial(s) || belongsTo(s, removed));
+function allGo(block: SyntaxNode, removed: Set<string>, setupOnly: Set<string>, methods: Set<string>): boolean {
+  return statements(block).every((s) => isTrivial(s) || belongsTo(s, removed, setupOnly, methods));
 }
 
 /**
@@ -172,10 +204,24 @@ export function isInfraStatement(stmt: SyntaxNode, scope: InfraScope): boolean {
         const right = e.childForFieldName('right');
         if (left.type === 'identifier' && right) {
           // A local fed only by the base's own API (request = self.socket.recv_json(),
-          // response = self.handle_request(request)) is what the base's loop does too.
+          // response = self.handle_request(request)) is what the base's loop does too;
+          // so is a poller over the base's sockets and what it returns.
           if (right.type === 'call') {
             const root = selfRoot(right);
-            return root !== null && infra(root) && !callsArgumentsWithBusiness(right, scope);
+            const fn = callee(right) ?? '';
+            const transport =
+              TRANSPORT_CTOR.test(fn) || isTransportCall(right, scope) ||
+              (/^(dict|list|set|tuple)$/.test(fn) && (right.childForFieldName('arguments')?.namedChildren ?? []).every((a) => a.type === 'call' && isTransportCall(a, scope)));
+            if (transport && !callsArgumentsWithBusiness(right, scope)) {
+              (scope.transportLocals ??= new Set()).add(left.text);
+              return true;
+            }
+            if (root !== null) return infra(root) && !callsArgumentsWithBusiness(right, scope);
+            // json.loads(self.socket.recv_string()): decoding what the base's socket returned
+            const args = right.childForFieldName('arguments')?.namedChildren ?? [];
+            return /^(json\.(loads|dumps)|dict|str|bytes|int)$/.test(fn) && args.length > 0 &&
+              args.every((a) => a.type !== 'call' || (selfRoot(a) !== null && infra(selfRoot(a)!)) || isTransportCall(a, scope)) &&
+              !callsArgumentsWithBusiness(right, scope);
           }
           return ['dictionary', 'string', 'none', 'true', 'false', 'integer'].includes(right.type) && [...selfMembers(right)].every(infra);
         }
@@ -187,6 +233,7 @@ export function isInfraStatement(stmt: SyntaxNode, scope: InfraScope): boolean {
         if (/^(sys\.exit|os\._exit|exit)$/.test(fn)) return true;
         const root = selfRoot(e);
         if (root && infra(root) && !callsArgumentsWithBusiness(e, scope)) return true;
+        if (isTransportCall(e, scope) && !callsArgumentsWithBusiness(e, scope)) return true;
       }
       return false;
     }
@@ -196,6 +243,7 @@ export function isInfraStatement(stmt: SyntaxNode, scope: InfraScope): boolean {
       const members = cond ? selfMembers(cond) : new Set<string>();
       if (![...members].every(infra)) return false;
       if (cond && hasCallOutsideSelfInfra(cond, scope)) return false;
+      if (cond && usesOtherLocals(cond, scope)) return false;
       return blocksOf(stmt).every((b) => isInfraBlock(b, scope));
     }
     case 'try_statement':
@@ -205,11 +253,32 @@ export function isInfraStatement(stmt: SyntaxNode, scope: InfraScope): boolean {
   }
 }
 
+/** `poller.register(...)`, `poller.poll(1000)`: a call on a transport local. */
+function isTransportCall(call: SyntaxNode, scope: InfraScope): boolean {
+  const fn = call.childForFieldName('function');
+  if (fn?.type !== 'attribute') return false;
+  const obj = fn.childForFieldName('object');
+  return obj?.type === 'identifier' && (scope.transportLocals?.has(obj.text) ?? false);
+}
+
 function callsArgumentsWithBusiness(call: SyntaxNode, scope: InfraScope): boolean {
   const args = call.childForFieldName('arguments');
   if (!args) return false;
   const members = selfMembers(args);
   return [...members].some((m) => !scope.removed.has(m) && !scope.baseOwned.has(m));
+}
+
+/** Conditions may read self members and transport locals, nothing else of the method's. */
+function usesOtherLocals(cond: SyntaxNode, scope: InfraScope): boolean {
+  let other = false;
+  walk(cond, (n) => {
+    if (other) return false;
+    if (n.type === 'attribute') return false;
+    if (n.type === 'identifier' && n.text !== 'self' && !/^(True|False|None|hasattr|getattr|isinstance|len|zmq|select)$/.test(n.text)) {
+      if (!(scope.transportLocals?.has(n.text) ?? false) && !/^[A-Z_][A-Z0-9_]*$/.test(n.text)) other = true;
+    }
+  });
+  return other;
 }
 
 function hasCallOutsideSelfInfra(cond: SyntaxNode, scope: InfraScope): boolean {

@@ -1,8 +1,10 @@
 // Every place in a module that may refer to a name: attribute accesses on any object,
 // bare identifiers, and string literals (getattr/hasattr/setattr, thread targets by name,
 // dispatch tables). Deliberately over-approximate: a false "still used" only keeps code.
+// Lazy: the text is searched for each name asked about, and only those hits are looked
+// up in the tree, so a 2 MB file costs what its few interesting names cost.
 import type { SyntaxNode } from '../lang/python/parser.js';
-import { stringValue, walk } from '../lang/python/syntax.js';
+import { stringValue } from '../lang/python/syntax.js';
 
 export interface Reference {
   name: string;
@@ -13,35 +15,50 @@ export interface Reference {
   node: SyntaxNode;
 }
 
+const WORD = /[A-Za-z0-9_]/;
+
 export class ReferenceIndex {
-  private byName = new Map<string, Reference[]>();
+  private cache = new Map<string, Reference[]>();
+  private readonly text: string;
 
-  constructor(root: SyntaxNode) {
-    walk(root, (n) => {
-      if (n.type === 'attribute') {
-        const attr = n.childForFieldName('attribute');
-        if (attr) this.add(attr.text, attr, 'attribute');
-      } else if (n.type === 'identifier') {
-        // attribute names are recorded by their attribute node; skip them here
-        const p = n.parent;
-        if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
-        this.add(n.text, n, 'identifier');
-      } else if (n.type === 'string') {
-        const v = stringValue(n);
-        if (v && /^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) this.add(v, n, 'string');
-      }
-    });
-  }
-
-  private add(name: string, node: SyntaxNode, kind: Reference['kind']) {
-    let list = this.byName.get(name);
-    if (!list) this.byName.set(name, (list = []));
-    list.push({ name, start: node.startIndex, end: node.endIndex, line: node.startPosition.row + 1, kind, node });
+  constructor(private readonly root: SyntaxNode) {
+    this.text = root.text;
   }
 
   of(name: string): Reference[] {
-    return this.byName.get(name) ?? [];
+    let refs = this.cache.get(name);
+    if (!refs) this.cache.set(name, (refs = this.find(name)));
+    return refs;
   }
+
+  private find(name: string): Reference[] {
+    const out: Reference[] = [];
+    const text = this.text;
+    for (let at = text.indexOf(name); at !== -1; at = text.indexOf(name, at + name.length)) {
+      const end = at + name.length;
+      if ((at > 0 && WORD.test(text[at - 1]!)) || (end < text.length && WORD.test(text[end]!))) continue;
+      const node = this.root.descendantForIndex(at, end);
+      const ref = classify(node, name, at, end);
+      if (ref) out.push(ref);
+    }
+    return out;
+  }
+}
+
+function classify(node: SyntaxNode, name: string, start: number, end: number): Reference | null {
+  const line = node.startPosition.row + 1;
+  if (node.type === 'identifier' && node.startIndex === start && node.endIndex === end) {
+    const p = node.parent;
+    const isAttr = p?.type === 'attribute' && p.childForFieldName('attribute')?.id === node.id;
+    return { name, start, end, line, kind: isAttr ? 'attribute' : 'identifier', node };
+  }
+  // Inside a string: counts only when the whole literal is the name ("_health_loop").
+  let s: SyntaxNode | null = node;
+  while (s && s.type !== 'string' && s.type !== 'module' && s.type !== 'block') s = s.parent;
+  if (s?.type === 'string' && stringValue(s) === name) {
+    return { name, start: s.startIndex, end: s.endIndex, line: s.startPosition.row + 1, kind: 'string', node: s };
+  }
+  return null;
 }
 
 /** A sorted set of half-open ranges with a containment test. */

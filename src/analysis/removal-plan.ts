@@ -19,6 +19,11 @@ export interface MemberProposal {
   finding: FindingKind;
   /** Why it is redundant (for the record). */
   reason: string;
+  /**
+   * False when the agent's member only shares a name with one the base owns (its own socket under
+   * the base's name, or one the base's threads drive): then every use must go before it can.
+   */
+  sharedWithBase?: boolean;
   /** Must still hold, given the current set of removed members (e.g. "the method is pure infrastructure"). */
   condition?: (scope: InfraScope) => string | null;
   /** Review even when removal is safe? (no) — when unsafe, this explains what to look at. */
@@ -65,12 +70,19 @@ export class RemovalPlan {
     moduleFunctions: Map<string, PyFunction>;
     refs: ReferenceIndex;
     baseOwned: Set<string>;
+    /** Base attributes its own threads operate (never shared with the agent's code). */
+    threadDriven?: Set<string>;
   }): ResolvedPlan {
     const R = new Map(this.members);
     const kept = new Map<string, KeptForReview>();
     for (let round = 0; round < 50; round++) {
       const removed = new Set(R.keys());
-      const { nodes, ranges, stmts } = this.collect(ctx, removed);
+      const shared = new Set(
+        [...R.values()]
+          .filter((p) => (p.kind === 'method' || p.kind === 'attribute') && ctx.baseOwned.has(p.name) && p.sharedWithBase !== false && !ctx.threadDriven?.has(p.name))
+          .map((p) => p.name),
+      );
+      const { nodes, ranges, stmts } = this.collect(ctx, removed, shared);
       let changed = false;
       for (const [name, p] of R) {
         const scope: InfraScope = { removed, baseOwned: ctx.baseOwned };
@@ -81,8 +93,20 @@ export class RemovalPlan {
           changed = true;
           continue;
         }
-        const providedByBase = (p.kind === 'method' || p.kind === 'attribute') && ctx.baseOwned.has(name);
-        if (providedByBase) continue;
+        if (p.kind === 'attribute') {
+          // Its whole set-up goes or none of it: an assignment that stays (it hands a kept method to a
+          // thread, say) keeps the member, or the code it starts would be left half wired.
+          const stays = ctx.agent.assignments.find(
+            (a) => a.attr === name && !ranges.contains(a.stmt.startIndex, a.stmt.endIndex),
+          );
+          if (stays) {
+            R.delete(name);
+            kept.set(name, { symbol: name, line: stays.line, reason: `${p.reason}, but its set-up at line ${stays.line} stays (${snippet(stays.stmt)}); kept whole` });
+            changed = true;
+            continue;
+          }
+        }
+        if (shared.has(name)) continue;
         const uses = ctx.refs.of(name).filter((r) => {
           if (ranges.contains(r.start, r.end)) return false;
           if (p.kind === 'attribute' || p.kind === 'method') return r.kind !== 'identifier';
@@ -118,7 +142,10 @@ export class RemovalPlan {
   private collect(
     ctx: { agent: AgentModel; moduleClasses: PyClass[]; moduleFunctions: Map<string, PyFunction> },
     removed: Set<string>,
+    shared: Set<string>,
   ): { nodes: SyntaxNode[]; ranges: RangeSet; stmts: StatementProposal[] } {
+    const methodNames = new Set(ctx.agent.methods.keys());
+    const setupOnly = new Set([...removed].filter((m) => shared.has(m) && this.members.get(m)?.kind === 'attribute'));
     const nodes: SyntaxNode[] = [];
     for (const name of removed) {
       const p = this.members.get(name)!;
@@ -138,7 +165,7 @@ export class RemovalPlan {
     const visitBlock = (block: SyntaxNode) => {
       for (const s of statements(block)) {
         if (inRemovedDef(s)) continue;
-        if (belongsTo(s, removed)) nodes.push(s);
+        if (belongsTo(s, removed, setupOnly, methodNames)) nodes.push(s);
         else for (const b of blocksOf(s)) visitBlock(b);
       }
     };

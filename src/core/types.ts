@@ -39,11 +39,17 @@ export interface AgentInfo {
   evidence: string[];
   /** Relative path of an existing `_v2` sibling, when there is one. */
   output?: string;
+  /** Names under which startup configs list this agent. */
+  config_names?: string[];
 }
 
 export interface SkippedFile {
   file: string;
+  /** One line; for unreadable files it names the line, as `file:line: ...`. */
   reason: string;
+  /** True when the file could not be read or parsed (syntax error, bad encoding): `run --all` reports it as failed. */
+  error?: boolean;
+  line?: number;
 }
 
 export interface ScanResult {

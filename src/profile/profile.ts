@@ -23,6 +23,8 @@ export interface PythonProfile {
   hooks?: string[];
   remove: string[];
   fallback: { owned_attributes: string[]; methods: string[]; init_calls: string[] };
+  /** Ports the base binds when its source is not in the repository ("port", "health_check_port", "port + 2"). */
+  base_binds?: string[];
 }
 
 export interface TypeScriptProfile {
@@ -65,12 +67,12 @@ export function templatesDir(): string {
   throw new Error('cannot find the templates/ folder of migrate');
 }
 
-let validator: ((data: unknown) => boolean) & { errors?: unknown } | undefined;
+let validator: import('ajv').ValidateFunction | undefined;
 
 function validate(data: unknown, file: string): asserts data is Omit<Profile, 'file'> {
   if (!validator) {
     const schema = JSON.parse(readFileSync(path.join(templatesDir(), 'profiles', 'profile.schema.json'), 'utf8'));
-    validator = new Ajv({ allErrors: true }).compile(schema) as typeof validator;
+    validator = new Ajv({ allErrors: true }).compile(schema);
   }
   if (!validator!(data)) {
     const errors = (validator!.errors as Array<{ instancePath: string; message?: string }>) ?? [];

@@ -39,6 +39,12 @@ export const baseAttributes: PythonTransform = {
             ? `self.${a.attr} is owned by the base (${baseType}) but assigned a ${mine} here; type differs, so base code using it may break`
             : `self.${a.attr} is owned by the base and re-assigned after super().__init__(), overriding the base's value`,
         );
+      } else if (ctx.base.assignedIn.get(a.method)?.has(a.attr) && ctx.base.initCalls.has(a.method) && !seen.has(a.attr)) {
+        // e.g. the agent's _perform_initialization sets initialized=True when its work is done, but the
+        // base's own _perform_initialization (run inside super().__init__) sets it first.
+        seen.add(a.attr);
+        keep(ctx, a.attr, a.line,
+          `self.${a.attr} is also set by ${ctx.profile.base_class}.${a.method}(), which runs inside super().__init__(); the base reports its own value before ${a.method}() here has run`);
       } else if (typeDiffers && !seen.has(a.attr)) {
         seen.add(a.attr);
         keep(ctx, a.attr, a.line, `self.${a.attr} is owned by the base (${baseType}) but assigned a ${mine} in ${a.method}(); type differs`);

@@ -37,6 +37,8 @@ export const earlyOverrides: PythonTransform = {
       ctx.warnings.push(
         `${agent.cls.name}.${name}() renamed to ${renamed}(): ${ctx.profile.base_class}.__init__ calls ${name}() before the agent is set up`,
       );
+      keep(ctx, name, fn.line,
+        `renamed to ${renamed}(): ${ctx.profile.base_class}.__init__ calls ${name}() before the agent is set up; check that the agent still runs it where it meant to`);
       for (const r of outside) keep(ctx, name, r.line, `called from outside the class after ${name}() was renamed to ${renamed}(); check which object it is`);
     }
   },

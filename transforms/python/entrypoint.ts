@@ -95,7 +95,8 @@ function addGuard(ctx: PythonTransformContext) {
   }
   const src = ctx.source;
   const eol = ctx.layout.eol;
-  const trimmed = src.replace(/[\r\n]+$/, '');
-  const text = `${eol}${eol}if __name__ == "__main__":${eol}${ctx.layout.unit}${call}${eol}`;
-  ctx.edits.replace(trimmed.length, src.length, text, label);
+  // Two blank lines before the new top-level guard (PEP 8), counting what the file ends with.
+  const trailing = /(\r?\n)*$/.exec(src)![0].split('\n').length - 1;
+  const text = `${eol.repeat(Math.max(0, 3 - trailing))}if __name__ == "__main__":${eol}${ctx.layout.unit}${call}${eol}`;
+  ctx.edits.insert(src.length, text, label);
 }

@@ -14,6 +14,7 @@ import { entrypoint } from './entrypoint.js';
 import { addImport } from './add-import.js';
 import { pruneImports } from './prune-imports.js';
 import { portPlan } from './port-plan.js';
+import { agentConstructions } from './agent-constructions.js';
 
 export const PYTHON_TRANSFORMS: PythonTransform[] = [
   removeHealth,
@@ -29,4 +30,5 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   addImport,
   pruneImports,
   portPlan,
+  agentConstructions,
 ];

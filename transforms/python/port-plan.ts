@@ -1,10 +1,11 @@
-// Concern: ports. The base binds the agent's port plan (its health port defaults to
-// port + 1); legacy agents often bind neighbouring ports for PUSH/PUB sockets. Report
-// every bind that the agent still makes on a port the base will bind too.
+// Concern: ports. The base binds its own port plan (learned from its source, else the
+// profile's base_binds); legacy agents often bind neighbouring ports for PUSH/PUB
+// sockets. Report every bind the agent still makes on a port the base binds too.
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
-import { callee } from '../../src/lang/python/syntax.js';
+import { selfRoot } from '../../src/analysis/infra.js';
+import { bindArgument, normPort, portExpression } from '../../src/analysis/ports.js';
 
 export const portPlan: PythonTransform = {
   name: 'port-plan',
@@ -12,41 +13,30 @@ export const portPlan: PythonTransform = {
   run(ctx) {
     const port = ctx.passThrough.get('port');
     const health = ctx.passThrough.get('health_check_port');
+    // The base's binds in terms of the agent's values: its health port is what we passed, else port + 1.
     const basePorts = new Map<string, string>();
-    const portVars = new Set(['port', ...(port ? [norm(port)] : [])]);
-    for (const v of portVars) {
-      if (!health) basePorts.set(`${v}+1`, 'health port (port + 1)');
-      if (ctx.base.attributes.has('socket')) basePorts.set(v, 'request socket');
+    const ports = new Set(['port', ...(port && /^[\w.]+$/.test(port) ? [normPort(port)] : [])]);
+    for (const bind of ctx.base.binds) {
+      if (bind === 'health_check_port') {
+        if (health) basePorts.set(normPort(health), 'health port');
+        else for (const p of ports) basePorts.set(`${p}+1`, 'health port (port + 1)');
+        continue;
+      }
+      for (const p of ports) basePorts.set(bind.replace(/^port\b/, p), bind === 'port' ? 'request port' : `port ${bind}`);
     }
-    if (health) basePorts.set(norm(health), 'health port');
     for (const m of ctx.agent.methods.values()) {
       walkAgentCode(m, (n) => {
-        if (n.type !== 'call' || !/\.bind$/.test(callee(n) ?? '') || isRemoved(ctx, n)) return;
-        const arg = n.childForFieldName('arguments')?.namedChild(0);
-        if (!arg) return;
-        const expr = portExpression(arg.text);
-        if (!expr) return;
+        if (n.type !== 'call' || isRemoved(ctx, n)) return;
+        const arg = bindArgument(n);
+        const expr = arg ? portExpression(arg.text) : null;
+        if (!arg || !expr) return;
         const clash = basePorts.get(expr);
         if (clash) {
-          keep(ctx, `bind ${arg.text}`, n.startPosition.row + 1,
-            `port plan: this socket binds ${expr.replace(/\+/, ' + ')}, which the base binds as its ${clash}; two sockets would bind one port`);
+          const owner = selfRoot(n.childForFieldName('function')!) ?? `bind ${arg.text}`;
+          keep(ctx, owner, n.startPosition.row + 1,
+            `port plan: binds ${expr.replace(/\+/, ' + ')}, which ${ctx.profile.base_class} binds as its ${clash}; two sockets would bind one port`);
         }
       });
     }
   },
 };
-
-function norm(s: string): string {
-  return s.replace(/\s+/g, '').replace(/^self\./, '').replace(/\(|\)/g, '');
-}
-
-/** `f"tcp://*:{self.port + 1}"`, `("0.0.0.0", self.port + 1)` → "port+1". */
-function portExpression(arg: string): string | null {
-  const f = /\{([^{}:]+)\}\s*["']\s*$/.exec(arg);
-  if (f) return norm(f[1]!).replace(/self\./g, '');
-  const t = /^\(\s*[^,]+,\s*(.+)\)$/s.exec(arg.trim());
-  if (t) return norm(t[1]!).replace(/self\./g, '');
-  const c = /["']tcp:\/\/[^"']*:["']\s*\+\s*str\((.+)\)$/.exec(arg);
-  if (c) return norm(c[1]!).replace(/self\./g, '');
-  return null;
-}

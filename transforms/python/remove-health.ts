@@ -4,6 +4,9 @@
 // used by the dispatcher) fails the conditions below or the plan's use check and stays.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { keep } from '../../src/lang/python/transform-context.js';
+import { valueType } from '../../src/analysis/value-type.js';
+import { bindsOfAttribute, portRoles } from '../../src/analysis/ports.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
 import { baseName } from '../../src/lang/python/module-model.js';
@@ -57,25 +60,60 @@ export const removeHealth: PythonTransform = {
         });
       }
     }
-    for (const attr of agent.attributes) {
-      if (HEALTH_ATTRIBUTE.test(attr) && !ctx.baseOwned.has(attr)) {
-        ctx.plan.proposeMember({
-          name: attr,
-          kind: 'attribute',
-          finding: 'health',
-          reason: 'ad-hoc health socket/thread/server',
-          condition: (scope) => createdOutsideRemoved(ctx, attr, scope.removed),
-        });
-      }
-    }
+    const sidecars = new Set<string>();
     for (const cls of ctx.module.classes) {
       if (cls.name === agent.cls.name || ctx.otherClasses.has(cls.name)) continue;
       const bases = cls.bases.map(baseName);
       if (bases.some((b) => b && HTTP_HANDLER_BASE.test(b)) && (/health/i.test(cls.name) || servesOnlyHealth(cls.body))) {
         ctx.plan.proposeMember({ name: cls.name, kind: 'module-class', finding: 'health', reason: 'HTTP handler used only for health' });
+        sidecars.add(cls.name);
       } else if (HEALTH_SIDECAR_CLASS.test(cls.name)) {
         ctx.plan.proposeMember({ name: cls.name, kind: 'module-class', finding: 'health', reason: 'sidecar health class' });
+        sidecars.add(cls.name);
       }
+    }
+    for (const attr of agent.attributes) {
+      const assigns = agent.assignments.filter((a) => a.attr === attr);
+      const holdsSidecar = assigns.some((a) => a.value && constructs(a.value, sidecars));
+      if (!HEALTH_ATTRIBUTE.test(attr) && !holdsSidecar) continue;
+      // The base's own port attributes are the base-attributes transform's business.
+      if (ctx.baseOwned.has(attr) && /port$/.test(attr)) continue;
+      if (ctx.baseOwned.has(attr)) {
+        // The base has its own (e.g. its REP health socket): ours goes only if it is the same kind.
+        const baseType = ctx.base.attributes.get(attr) ?? null;
+        const other = assigns.find((a) => {
+          const t = valueType(a.value);
+          return baseType !== null && t !== null && t !== 'None' && t !== baseType;
+        });
+        if (other) {
+          keep(ctx, attr, other.line, `the base owns self.${attr} (${baseType}) but this agent uses it as a ${valueType(other.value)}; kept, clashes with the base`);
+          continue;
+        }
+        // Same kind, but bound to another port: it is the agent's own (request) socket under the base's name.
+        const roles = portRoles(ctx.py.super_call.pass_through ?? {});
+        const foreign = bindsOfAttribute(agent.methods.values(), attr).find((b) => b.expr !== null && !roles.health.has(b.expr));
+        if (foreign) {
+          ctx.plan.proposeMember({
+            name: attr,
+            kind: 'attribute',
+            finding: 'socket',
+            reason: `self.${attr} binds ${foreign.expr}, not the health port: the agent's own socket under the base's name`,
+            sharedWithBase: false,
+            reviewHint: `rename it: the base's self.${attr} is its health socket`,
+          });
+          continue;
+        }
+      }
+      for (const local of localHelpers(ctx, attr)) {
+        ctx.plan.proposeStatement({ node: local.node, symbol: local.name, finding: 'health', reason: `local health loop of __init__`, requires: [attr] });
+      }
+      ctx.plan.proposeMember({
+        name: attr,
+        kind: 'attribute',
+        finding: 'health',
+        reason: holdsSidecar ? 'holds the sidecar health server' : 'ad-hoc health socket/thread/server',
+        condition: (scope) => createdOutsideRemoved(ctx, attr, scope.removed),
+      });
     }
   },
 };
@@ -90,6 +128,7 @@ function createdOutsideRemoved(ctx: PythonTransformContext, attr: string, remove
     if (removed.has(a.method)) continue;
     if (a.method !== '__init__') return `self.${attr} is created in ${a.method}(), which stays; kept`;
     const init = ctx.agent.methods.get('__init__')!;
+    const helpers = new Set(localHelpers(ctx, attr).map((h) => h.name));
     const locals = new Set<string>();
     walk(init.body, (n) => {
       if (n.type === 'function_definition') locals.add(n.childForFieldName('name')!.text);
@@ -97,11 +136,40 @@ function createdOutsideRemoved(ctx: PythonTransformContext, attr: string, remove
     });
     let usesLocal = false;
     if (a.value) walk(a.value, (n) => {
-      if (n.type === 'identifier' && locals.has(n.text)) usesLocal = true;
+      if (n.type === 'identifier' && locals.has(n.text) && !helpers.has(n.text)) usesLocal = true;
     });
     if (usesLocal) return `self.${attr} is created from a local of __init__ that stays; kept`;
   }
   return null;
+}
+
+/**
+ * Nested functions of __init__ that exist only to be this attribute's thread target
+ * (`def answer_health(): ...` then `self.health_thread = Thread(target=answer_health)`).
+ */
+function localHelpers(ctx: PythonTransformContext, attr: string): Array<{ name: string; node: SyntaxNode }> {
+  const init = ctx.agent.methods.get('__init__');
+  if (!init) return [];
+  const out: Array<{ name: string; node: SyntaxNode }> = [];
+  for (const stmt of init.body.namedChildren) {
+    const def = stmt.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
+    if (def?.type !== 'function_definition') continue;
+    const name = def.childForFieldName('name')!.text;
+    if (!/health|heartbeat|ping/i.test(name)) continue;
+    const uses = ctx.refs.of(name).filter((r) => r.kind === 'identifier' && !(def.startIndex <= r.start && r.end <= def.endIndex));
+    const inAssign = (r: { start: number; end: number }) =>
+      ctx.agent.assignments.some((a) => a.attr === attr && a.stmt.startIndex <= r.start && r.end <= a.stmt.endIndex);
+    if (uses.length > 0 && uses.every(inAssign)) out.push({ name, node: stmt });
+  }
+  return out;
+}
+
+function constructs(value: SyntaxNode, classes: Set<string>): boolean {
+  let found = false;
+  walk(value, (n) => {
+    if (n.type === 'call' && classes.has(n.childForFieldName('function')?.text ?? '')) found = true;
+  });
+  return found;
 }
 
 function agentHas(ctx: PythonTransformContext, m: string): boolean {

@@ -22,8 +22,8 @@ export const removeMainLoop: PythonTransform = {
       condition: (scope) => {
         if (fn.isAsync) return `${name}() is async; kept`;
         if (extraParams.some((p) => p.kind === 'plain')) return `${name}() takes parameters; kept`;
-        if (isInfraBlock(fn.body, scope)) return null;
-        const first = firstBusiness(fn.body, scope);
+        if (isInfraBlock(fn.body, { ...scope, transportLocals: new Set() })) return null;
+        const first = firstBusiness(fn.body, { ...scope, transportLocals: new Set() });
         return `${name}() holds business logic${first ? ` (line ${first.startPosition.row + 1}: ${first.text.split('\n')[0]!.trim().slice(0, 50)})` : ''}; kept as an override of the base's ${name}()`;
       },
     });

@@ -4,6 +4,7 @@
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { keep } from '../../src/lang/python/transform-context.js';
 import { valueType } from '../../src/analysis/value-type.js';
+import { bindsOfAttribute, portRoles } from '../../src/analysis/ports.js';
 
 const OWNED_TRANSPORT = ['context', 'socket', 'poller'];
 
@@ -24,6 +25,21 @@ export const removeOwnedSockets: PythonTransform = {
         keep(ctx, attr, mismatch.line,
           `the base owns self.${attr} (${baseType}) but this agent assigns a ${valueType(mismatch.value)}; kept, clashes with the base`);
         continue;
+      }
+      if (attr === 'socket') {
+        const roles = portRoles(ctx.py.super_call.pass_through ?? {});
+        const foreign = bindsOfAttribute(ctx.agent.methods.values(), attr).find((b) => b.expr !== null && !roles.request.has(b.expr));
+        if (foreign) {
+          ctx.plan.proposeMember({
+            name: attr,
+            kind: 'attribute',
+            finding: 'socket',
+            reason: `self.socket binds ${foreign.expr}, not the agent's port`,
+            sharedWithBase: false,
+            reviewHint: "rename it: the base's self.socket is its request socket on the port",
+          });
+          continue;
+        }
       }
       ctx.plan.proposeMember({
         name: attr,

@@ -57,6 +57,7 @@ export function removeNodes(
   const inserts = buffer.insertPositions();
   // Extensions over comments and blank lines stop at an insertion point.
   const crossesInsert = (from: number, to: number) => inserts.some((p) => from < p && p < to);
+  const finals: Array<[number, number]> = [];
   for (const span of merged) {
     let { start, end } = span;
     // Comment lines directly above (no blank line between) describe what is removed.
@@ -86,8 +87,17 @@ export function removeNodes(
         else break;
       }
     }
-    buffer.delete(start, end, label);
+    finals.push([start, end]);
   }
+  // Extensions over blank lines can make neighbouring spans meet: merge before deleting.
+  finals.sort((a, b) => a[0] - b[0]);
+  const out: Array<[number, number]> = [];
+  for (const r of finals) {
+    const last = out[out.length - 1];
+    if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+    else out.push([r[0], r[1]]);
+  }
+  for (const [start, end] of out) buffer.delete(start, end, label);
   return refused;
 }
 

@@ -72,6 +72,7 @@ export function rewritePython(input: PythonRewriteInput): RewriteOutcome {
       moduleFunctions: module.functions,
       refs: ctx.refs,
       baseOwned: ctx.baseOwned,
+      threadDriven: input.base.threadDriven,
     });
     for (const t of transforms.filter((t) => t.phase === 'edit')) t.run(ctx);
     const nodes = [...ctx.resolved.nodes, ...ctx.deletions.map((d) => d.node)];
@@ -133,7 +134,8 @@ function enabled(t: PythonTransform, remove: string[]): boolean {
 function danglingReference(output: string, ctx: PythonTransformContext): string | null {
   const refs = new ReferenceIndex(parsePython(output).rootNode);
   for (const [name, p] of ctx.resolved!.members) {
-    if ((p.kind === 'method' || p.kind === 'attribute') && ctx.baseOwned.has(name)) continue;
+    const shared = ctx.baseOwned.has(name) && p.sharedWithBase !== false && !ctx.base.threadDriven.has(name);
+    if ((p.kind === 'method' || p.kind === 'attribute') && shared) continue;
     const uses = refs.of(name).filter((r) => (p.kind === 'method' || p.kind === 'attribute' ? r.kind === 'attribute' : r.kind === 'identifier'));
     if (uses.length) return `removed ${name} is still referenced at output line ${uses[0]!.line}`;
   }

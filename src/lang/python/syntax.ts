@@ -1,13 +1,28 @@
 // Small helpers over tree-sitter-python nodes, shared by analysis and transforms.
 import type { SyntaxNode } from './parser.js';
 
-/** Visit node and its descendants depth-first; return false from fn to skip a subtree. */
+const LITERAL_CONTAINERS = new Set(['dictionary', 'list', 'set', 'tuple', 'concatenated_string']);
+
+/**
+ * Visit node and its descendants depth-first (pre-order); return false from fn to skip a
+ * subtree. Walks with a tree cursor, and passes over big literal tables (a 2 MB lookup
+ * dict) that hold no names at all, since creating a JS object per node is what costs.
+ */
 export function walk(node: SyntaxNode, fn: (n: SyntaxNode) => boolean | void): void {
-  const stack: SyntaxNode[] = [node];
-  while (stack.length) {
-    const n = stack.pop()!;
-    if (fn(n) === false) continue;
-    for (let i = n.childCount - 1; i >= 0; i--) stack.push(n.child(i)!);
+  const cursor = node.walk();
+  const root = node.id;
+  for (;;) {
+    const current = cursor.currentNode;
+    let descend = fn(current) !== false;
+    if (descend && LITERAL_CONTAINERS.has(cursor.nodeType) && cursor.endIndex - cursor.startIndex > 16_384) {
+      descend = current.descendantsOfType('identifier').length > 0;
+    }
+    if (descend && cursor.gotoFirstChild()) continue;
+    for (;;) {
+      if (cursor.currentNode.id === root) return;
+      if (cursor.gotoNextSibling()) break;
+      if (!cursor.gotoParent()) return;
+    }
   }
 }
 

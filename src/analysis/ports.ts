@@ -1,0 +1,53 @@
+// Port expressions as written in bind calls, normalised so the agent's and the base's
+// can be compared: `f"tcp://*:{self.port + 1}"`, `("0.0.0.0", self.port+1)` → "port+1".
+import type { SyntaxNode } from '../lang/python/parser.js';
+import { callee, walk as walkNodes } from '../lang/python/syntax.js';
+
+export function normPort(s: string): string {
+  return s.replace(/\s+/g, '').replace(/self\./g, '').replace(/[()]/g, '');
+}
+
+/** The port expression a bind argument names, or null when it cannot be read. */
+export function portExpression(arg: string): string | null {
+  const f = /\{([^{}:]+)\}\s*["']\s*$/.exec(arg);
+  if (f) return normPort(f[1]!);
+  const pct = /["']\s*%\s*\(?\s*([^)]+?)\)?\s*$/.exec(arg);
+  if (pct && /["']tcp:\/\//.test(arg)) return normPort(pct[1]!);
+  const t = /^\(\s*[^,]+,\s*(.+)\)$/s.exec(arg.trim());
+  if (t) return normPort(t[1]!);
+  const c = /["']tcp:\/\/[^"']*:["']\s*\+\s*str\((.+)\)$/.exec(arg);
+  if (c) return normPort(c[1]!);
+  return null;
+}
+
+/** A call that binds a listening port, and the argument holding the address. */
+export function bindArgument(call: SyntaxNode): SyntaxNode | null {
+  const fn = callee(call) ?? '';
+  if (!/\.bind$|(^|\.)(HTTPServer|ThreadingHTTPServer|TCPServer|ThreadingTCPServer|UDPServer)$/.test(fn)) return null;
+  return call.childForFieldName('arguments')?.namedChild(0) ?? null;
+}
+
+/** Port expressions an agent attribute is bound to: `self.<attr>.bind(...)` anywhere in the class. */
+export function bindsOfAttribute(methods: Iterable<{ body: SyntaxNode }>, attr: string): Array<{ expr: string | null; line: number }> {
+  const out: Array<{ expr: string | null; line: number }> = [];
+  for (const m of methods) {
+    walkNodes(m.body, (n) => {
+      if (n.type !== 'call') return;
+      const fn = n.childForFieldName('function');
+      if (fn?.type !== 'attribute' || fn.childForFieldName('attribute')?.text !== 'bind') return;
+      const obj = fn.childForFieldName('object');
+      if (obj?.type !== 'attribute' || obj.childForFieldName('object')?.text !== 'self' || obj.childForFieldName('attribute')?.text !== attr) return;
+      const arg = n.childForFieldName('arguments')?.namedChild(0);
+      out.push({ expr: arg ? portExpression(arg.text) : null, line: n.startPosition.row + 1 });
+    });
+  }
+  return out;
+}
+
+/** The port roles of the base, in the agent's own names (from the profile's pass-through lists). */
+export function portRoles(passThrough: Record<string, string[]>): { request: Set<string>; health: Set<string> } {
+  const request = new Set(['port', ...(passThrough.port ?? [])].map(normPort));
+  const health = new Set([...(passThrough.health_check_port ?? []), 'health_check_port'].map(normPort));
+  for (const p of request) health.add(`${p}+1`);
+  return { request, health };
+}

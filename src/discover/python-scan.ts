@@ -1,0 +1,341 @@
+// Classifying Python files: which class (if any) is the file's agent, chosen by evidence
+// (constructed by the entry point, binds a server socket, runs the main loop), never by
+// position or name alone; whether it already reaches the target base (directly, through
+// an alias, or through another class of the repository); and what ad-hoc code it has.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { AgentInfo, Finding, FindingKind, ScanResult, SkippedFile } from '../core/types.js';
+import { MigrateError } from '../core/errors.js';
+import type { Profile } from '../profile/profile.js';
+import { decodePythonSource, parseStrict } from '../lang/python/parser.js';
+import { pyCompileAll } from '../lang/python/py-compile.js';
+import { baseName, buildModuleModel, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
+import { callee, selfAttribute, walk } from '../lang/python/syntax.js';
+import { HEALTH_ATTRIBUTE, HEALTH_LOOP_METHOD, HEALTH_PAYLOAD_METHOD, HEALTH_SIDECAR_CLASS, HTTP_HANDLER_BASE } from '../../transforms/python/health-patterns.js';
+
+export interface ParsedPythonFile {
+  file: string;
+  rel: string;
+  module: ModuleModel;
+}
+
+const RECORD_BASES = /^(Enum|IntEnum|StrEnum|Flag|IntFlag|NamedTuple|TypedDict|Exception|BaseException|\w+Error|Protocol|ABC)$/;
+const NOT_AGENT_BASES = new RegExp(`${HTTP_HANDLER_BASE.source}|^(Thread|Process|TestCase|IsolatedAsyncioTestCase)$`);
+
+/** Read and parse every file; unreadable ones become skipped entries with file:line. */
+export async function parsePythonFiles(root: string, files: string[]): Promise<{ parsed: ParsedPythonFile[]; skipped: SkippedFile[] }> {
+  const parsed: ParsedPythonFile[] = [];
+  const skipped: SkippedFile[] = [];
+  for (const file of files) {
+    const rel = path.relative(root, file).split(path.sep).join('/');
+    try {
+      const bytes = readFileSync(file);
+      if (bytes.length === 0 || bytes.toString('utf8').trim() === '') {
+        skipped.push({ file: rel, reason: `${rel}:1: empty file; nothing to migrate`, line: 1, error: path.basename(rel) !== '__init__.py' });
+        continue;
+      }
+      const source = decodePythonSource(bytes, rel);
+      const tree = parseStrict(source, rel);
+      parsed.push({ file, rel, module: buildModuleModel(source, tree) });
+    } catch (err) {
+      if (err instanceof MigrateError) skipped.push({ file: rel, reason: err.oneLine(), line: err.line, error: true });
+      else skipped.push({ file: rel, reason: `${rel}: ${(err as Error).message}`, error: true });
+    }
+  }
+  // tree-sitter accepts some files CPython refuses (an injected line at the wrong indentation):
+  // compile every parsed file too, all in one python3 process.
+  const errors = await pyCompileAll(parsed.map((f) => ({ name: f.rel, text: f.module.source })));
+  const ok: ParsedPythonFile[] = [];
+  parsed.forEach((f, i) => {
+    const e = errors[i];
+    if (e && !e.includes('python3 not found')) {
+      const line = Number(/^[^:]+:(\d+):/.exec(e)?.[1] ?? 0) || undefined;
+      skipped.push({ file: f.rel, reason: `${e}; file refused, not rewritten`, line, error: true });
+    } else ok.push(f);
+  });
+  return { parsed: ok, skipped };
+}
+
+/** Class name → the classes of that name in the repository, for resolving parents across files. */
+export class ClassIndex {
+  private byName = new Map<string, Array<{ rel: string; cls: PyClass; module: ModuleModel }>>();
+
+  constructor(files: ParsedPythonFile[]) {
+    for (const f of files) {
+      for (const cls of f.module.classes) {
+        const list = this.byName.get(cls.name) ?? [];
+        list.push({ rel: f.rel, cls, module: f.module });
+        this.byName.set(cls.name, list);
+      }
+    }
+  }
+
+  /** How many classes in the repository name this one as a base. */
+  subclassCount(name: string): number {
+    let n = 0;
+    for (const list of this.byName.values()) for (const d of list) if (d.cls.bases.some((b) => baseName(b) === name)) n++;
+    return n;
+  }
+
+  /** Does a class reach `target` through its bases (aliases, imports, other files)? */
+  reaches(cls: PyClass, module: ModuleModel, target: string, seen = new Set<string>()): boolean {
+    for (const b of cls.bases) {
+      const name = baseName(b);
+      if (!name) continue;
+      for (const candidate of this.expand(name, module)) {
+        if (candidate === target) return true;
+        if (seen.has(candidate)) continue;
+        seen.add(candidate);
+        const local = module.classes.find((c) => c.name === candidate && c !== cls);
+        const defs = local ? [{ cls: local, module }] : (this.byName.get(candidate) ?? []);
+        for (const d of defs) if (this.reaches(d.cls, d.module, target, seen)) return true;
+      }
+    }
+    return false;
+  }
+
+  /** A base name as written → the class names it may stand for (aliases, `import X as Y`). */
+  private expand(name: string, module: ModuleModel): string[] {
+    const out = new Set<string>([name]);
+    const imported = module.imports.get(name);
+    if (imported?.name) out.add(imported.name);
+    for (const a of module.aliases.get(name) ?? []) {
+      out.add(a);
+      const imp = module.imports.get(a);
+      if (imp?.name) out.add(imp.name);
+    }
+    return [...out];
+  }
+}
+
+interface Candidate {
+  cls: PyClass;
+  score: number;
+  evidence: string[];
+}
+
+export function classifyPythonFile(
+  f: ParsedPythonFile,
+  index: ClassIndex,
+  profile: Profile,
+): { agent?: AgentInfo; skipped?: SkippedFile } {
+  const { module, rel } = f;
+  const target = profile.base_class;
+  const base = profile.python?.source;
+  if (base && rel === base) return { skipped: { file: rel, reason: `the ${target} base class itself` } };
+  if (module.classes.some((c) => c.name === target) && !module.mainGuard) {
+    return { skipped: { file: rel, reason: `defines ${target}: the base class itself` } };
+  }
+  if (/(^|\/)(test_[^/]*|[^/]*_test|conftest)\.py$/.test(rel) || /(^|\/)tests?\//.test(rel)) {
+    return { skipped: { file: rel, reason: 'test file' } };
+  }
+  if (module.classes.length === 0) {
+    return { skipped: { file: rel, reason: module.mainGuard ? 'script: no class (one-shot script)' : 'no class: module of functions or constants' } };
+  }
+  const constructedInEntry = entryConstructions(module);
+  const constructedByOthers = new Set<string>();
+  for (const c of module.classes) {
+    walk(c.body, (n) => {
+      if (n.type === 'call') {
+        const fn = callee(n);
+        if (fn && fn !== c.name && module.classes.some((k) => k.name === fn)) constructedByOthers.add(fn);
+      }
+    });
+  }
+  const candidates: Candidate[] = [];
+  for (const cls of module.classes) {
+    const names = cls.bases.map(baseName).filter((n): n is string => !!n);
+    if (cls.decorators.some((d) => /^(dataclasses\.)?dataclass\b/.test(d))) continue;
+    if (names.some((n) => RECORD_BASES.test(n) || NOT_AGENT_BASES.test(n))) continue;
+    const evidence: string[] = [];
+    let score = 0;
+    const migrated = index.reaches(cls, module, target);
+    if (migrated) {
+      score += 3;
+      evidence.push(`inherits ${target}`);
+    }
+    if (constructedInEntry.has(cls.name)) {
+      score += 3;
+      evidence.push('constructed by the __main__ entry point');
+    }
+    if (bindsServer(cls)) {
+      score += 2;
+      evidence.push('binds a server socket');
+    }
+    if (runsLoop(cls)) {
+      score += 2;
+      evidence.push('runs a main loop');
+    }
+    if (cls.methods.has('handle_request') || cls.methods.has('run')) score += 1;
+    if (constructedByOthers.has(cls.name)) {
+      score -= 3;
+      evidence.push('constructed by another class (helper)');
+    }
+    if (HEALTH_SIDECAR_CLASS.test(cls.name) && !constructedInEntry.has(cls.name)) score -= 3;
+    candidates.push({ cls, score, evidence });
+  }
+  candidates.sort((a, b) => b.score - a.score || Number(constructedInEntry.has(b.cls.name)) - Number(constructedInEntry.has(a.cls.name)));
+  const best = candidates[0];
+  const structural = (c: Candidate) =>
+    c.evidence.some((e) => /inherits|binds|main loop/.test(e)) || ['run', 'handle_request', 'start', 'serve'].some((m) => c.cls.methods.has(m));
+  const sidecarsOnly = candidates.length > 0 && candidates.every((c) => HEALTH_SIDECAR_CLASS.test(c.cls.name));
+  if (sidecarsOnly && !module.mainGuard) {
+    return { skipped: { file: rel, reason: 'sidecar health module: its classes serve health for agents defined elsewhere' } };
+  }
+  const baseOfOthers =
+    best && !constructedInEntry.has(best.cls.name) && !best.evidence.includes(`inherits ${target}`) &&
+    (index.subclassCount(best.cls.name) > 0 || hasAbstractMethod(best.cls));
+  if (baseOfOthers) {
+    return { skipped: { file: rel, reason: `base class: ${best!.cls.name} is meant to be subclassed (abstract methods or subclasses), not an agent itself` } };
+  }
+  if (!best || best.score < 3 || !structural(best)) {
+    const onlyRecords = candidates.length === 0;
+    return {
+      skipped: {
+        file: rel,
+        reason: onlyRecords
+          ? 'records only (dataclasses, enums, exceptions, handlers); no agent class'
+          : module.mainGuard
+            ? 'script or helper library: no class is constructed by the entry point, binds a socket or runs a main loop'
+            : 'helper library: no class binds a socket, runs a main loop or is constructed by an entry point',
+      },
+    };
+  }
+  const migrated = best.evidence.includes(`inherits ${target}`);
+  return {
+    agent: {
+      name: best.cls.name,
+      file: rel,
+      language: 'python',
+      class: best.cls.name,
+      status: migrated ? 'migrated' : 'legacy',
+      findings: findingsOf(best.cls, module),
+      line: best.cls.line,
+      evidence: best.evidence.filter((e) => !e.includes('helper')),
+    },
+  };
+}
+
+/** A method whose body only raises NotImplementedError (after an optional docstring). */
+function hasAbstractMethod(cls: PyClass): boolean {
+  for (const m of cls.methods.values()) {
+    if (m.decorators.some((d) => /abstractmethod/.test(d))) return true;
+    const body = m.body.namedChildren.filter((s) => s.type !== 'comment' && !(s.type === 'expression_statement' && s.namedChild(0)?.type === 'string'));
+    if (body.length === 1 && body[0]!.type === 'raise_statement' && /NotImplementedError/.test(body[0]!.text)) return true;
+  }
+  return false;
+}
+
+/** Class names constructed in the __main__ guard or in module functions it calls. */
+function entryConstructions(module: ModuleModel): Set<string> {
+  const out = new Set<string>();
+  const guard = module.mainGuard;
+  if (!guard) return out;
+  const scopes = [guard];
+  walk(guard, (n) => {
+    if (n.type === 'call') {
+      const fn = module.functions.get(callee(n) ?? '');
+      if (fn && !scopes.includes(fn.node)) scopes.push(fn.node);
+    }
+  });
+  for (const s of scopes) {
+    walk(s, (n) => {
+      if (n.type === 'call') {
+        const name = callee(n);
+        if (name && module.classes.some((c) => c.name === name)) out.add(name);
+      }
+    });
+  }
+  return out;
+}
+
+function bindsServer(cls: PyClass): boolean {
+  let found = false;
+  walk(cls.body, (n) => {
+    if (found) return false;
+    if (n.type === 'class_definition' && n.id !== cls.node.id) return false;
+    if (n.type === 'call') {
+      const fn = callee(n) ?? '';
+      if (/\.(bind|listen)$|(^|\.)(HTTPServer|ThreadingHTTPServer|TCPServer|ThreadingTCPServer|UDPServer|start_server|serve)$/.test(fn)) found = true;
+    }
+  });
+  return found;
+}
+
+function runsLoop(cls: PyClass): boolean {
+  let found = false;
+  walk(cls.body, (n) => {
+    if (found) return false;
+    if (n.type === 'class_definition' && n.id !== cls.node.id) return false;
+    if (n.type === 'while_statement') {
+      const cond = n.childForFieldName('condition')?.text ?? '';
+      if (/^(True|1)$|self\.|running|stop|shutdown/.test(cond)) found = true;
+    }
+  });
+  return found;
+}
+
+const KIND_BY_NAME: Array<[FindingKind, RegExp]> = [
+  ['queue', /queue|drain|backlog|pending|unsent|outbox|buffer_events/i],
+  ['retry', /retr(y|ies)|backoff|reconnect|attempts/i],
+  ['publish', /^_?(publish|emit|send_event|broadcast)|_pub(_socket)?$|publisher/i],
+  ['registry', /regist(er|ry|ration)|discover(y)?_service|service_registry/i],
+  ['metrics', /metric|prometheus|stats_(push|report)|_report_stats/i],
+  ['signal', /^_?(handle_)?(signal|sigterm|sigint)(_handler)?$|_on_signal|shutdown_handler/i],
+];
+
+/** Ad-hoc infrastructure the agent carries, by name and by shape, with the line. */
+export function findingsOf(cls: PyClass, module: ModuleModel): Finding[] {
+  const out: Finding[] = [];
+  const add = (kind: FindingKind, symbol: string, line: number) => {
+    if (!out.some((f) => f.kind === kind && f.symbol === symbol)) out.push({ kind, symbol, line });
+  };
+  for (const [name, fn] of cls.methods) {
+    if (HEALTH_LOOP_METHOD.test(name) || HEALTH_PAYLOAD_METHOD.test(name)) add('health', name, fn.line);
+    for (const [kind, re] of KIND_BY_NAME) if (re.test(name)) add(kind, name, fn.line);
+    walk(fn.body, (n) => {
+      if (n.type === 'class_definition') {
+        const nested = n.childForFieldName('superclasses')?.text ?? '';
+        if (HTTP_HANDLER_BASE.test(nested.replace(/[()]/g, '').trim())) add('health', n.childForFieldName('name')!.text, n.startPosition.row + 1);
+        return false;
+      }
+      if (n.type === 'while_statement') {
+        const cond = n.childForFieldName('condition')?.text ?? '';
+        if (/^(True|1)$|running|stop|shutdown/.test(cond)) add('loop', `${name}: while ${cond}`, n.startPosition.row + 1);
+      }
+      if (n.type === 'call') {
+        const f = callee(n) ?? '';
+        if (/^(signal\.)?signal$/.test(f)) add('signal', `${name}: ${n.text.split('\n')[0]!.slice(0, 60)}`, n.startPosition.row + 1);
+        if (/(^|\.)Context(\.instance)?$/.test(f)) add('socket', `${name}: ${f}()`, n.startPosition.row + 1);
+        if (/\.bind$/.test(f)) add('socket', `${name}: ${n.text.split('\n')[0]!.slice(0, 60)}`, n.startPosition.row + 1);
+      }
+      if (n.type === 'assignment') {
+        const attr = selfAttribute(n.childForFieldName('left')!);
+        if (attr) {
+          if (HEALTH_ATTRIBUTE.test(attr)) add('health', attr, n.startPosition.row + 1);
+          else for (const [kind, re] of KIND_BY_NAME) if (re.test(attr)) add(kind, attr, n.startPosition.row + 1);
+        }
+      }
+    });
+  }
+  for (const other of module.classes) {
+    if (other === cls) continue;
+    const bases = other.bases.map(baseName);
+    if (HEALTH_SIDECAR_CLASS.test(other.name) || (bases.some((b) => b && HTTP_HANDLER_BASE.test(b)) && /health/i.test(other.name))) {
+      add('health', other.name, other.line);
+    }
+  }
+  return out.sort((a, b) => a.line - b.line || a.kind.localeCompare(b.kind));
+}
+
+export async function scanPython(root: string, files: string[], profile: Profile): Promise<ScanResult & { parsed: ParsedPythonFile[] }> {
+  const { parsed, skipped } = await parsePythonFiles(root, files);
+  const index = new ClassIndex(parsed);
+  const agents: AgentInfo[] = [];
+  for (const f of parsed) {
+    const r = classifyPythonFile(f, index, profile);
+    if (r.agent) agents.push(r.agent);
+    else if (r.skipped) skipped.push(r.skipped);
+  }
+  return { agents, skipped, parsed };
+}

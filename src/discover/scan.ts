@@ -1,0 +1,54 @@
+// `scan` over a repository: list files once, let each language adapter classify its
+// own, attach existing `_v2` outputs to their legacy agent, name agents from startup
+// configs, and keep agent names unique.
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import type { AgentInfo, ScanResult } from '../core/types.js';
+import type { Profile } from '../profile/profile.js';
+import { allAdapters } from '../lang/registry.js';
+import { listSourceFiles } from './files.js';
+import { isStartupConfig, readStartupConfigs } from './startup-config.js';
+
+export async function scanRepository(root: string, profile: Profile): Promise<ScanResult> {
+  const abs = path.resolve(root);
+  const adapters = allAdapters();
+  const all = listSourceFiles(abs, [...adapters.flatMap((a) => a.extensions), '.yaml', '.yml']);
+  const agents: AgentInfo[] = [];
+  const skipped: ScanResult['skipped'] = [];
+  for (const adapter of adapters) {
+    const mine = all.filter((f) => adapter.extensions.some((e) => f.endsWith(e)));
+    // `_v2` files are outputs of a legacy sibling; classify them only when they stand alone.
+    const sources = mine.filter((f) => {
+      const legacy = legacyOf(f, adapter.extensions);
+      return !legacy || !existsSync(legacy);
+    });
+    const result = await adapter.scan(abs, sources, profile);
+    for (const a of result.agents) {
+      const out = adapter.outputPath(path.join(abs, a.file));
+      if (existsSync(out)) a.output = path.relative(abs, out).split(path.sep).join('/');
+    }
+    agents.push(...result.agents);
+    skipped.push(...result.skipped);
+  }
+  const configs = readStartupConfigs(abs, all.filter((f) => isStartupConfig(path.relative(abs, f).split(path.sep).join('/'))));
+  for (const a of agents) {
+    const names = configs.filter((c) => c.script === a.file).map((c) => c.name);
+    if (names.length) a.config_names = [...new Set(names)];
+  }
+  // Two files may hold classes of one name: qualify the later ones by file so names stay unique.
+  const seen = new Map<string, number>();
+  for (const a of agents.sort((x, y) => x.file.localeCompare(y.file))) {
+    const n = seen.get(a.name) ?? 0;
+    seen.set(a.name, n + 1);
+    if (n > 0) a.name = `${a.name}__${a.file.replace(/\.[^./]+$/, "").replace(/[^A-Za-z0-9_]/g, "_")}`;
+  }
+  skipped.sort((x, y) => x.file.localeCompare(y.file));
+  return { agents, skipped };
+}
+
+function legacyOf(file: string, extensions: string[]): string | null {
+  for (const e of extensions) {
+    if (file.endsWith(`_v2${e}`)) return file.slice(0, -(`_v2${e}`.length)) + e;
+  }
+  return null;
+}

@@ -1,0 +1,114 @@
+// The Python fixture suite: for every case, the scan classifies the file as case.yaml
+// says, the rewrite equals expected.py byte for byte, the output parses, byte-compiles
+// (one python3 for the whole suite) and is a fixed point of the transforms, and the
+// case's semantic expectations (removed / kept / kept for review / error) hold.
+// UPDATE_FIXTURES=1 writes expected.py from the current output (review the diff!).
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { listCases, materialize, type FixtureCase } from './helpers/python-fixtures.js';
+import { loadProfile } from '../src/profile/profile.js';
+import { pythonAdapter } from '../src/lang/python/adapter.js';
+import { parsePython, firstSyntaxError, decodePythonSource } from '../src/lang/python/parser.js';
+import { pyCompileAll } from '../src/lang/python/py-compile.js';
+import { ReferenceIndex } from '../src/analysis/references.js';
+import { scanRepository } from '../src/discover/scan.js';
+import type { AgentInfo, RewriteOutcome } from '../src/core/types.js';
+
+const profile = loadProfile('base-agent');
+const cases = listCases();
+const update = process.env.UPDATE_FIXTURES === '1';
+const roots: string[] = [];
+const toCompile: Array<{ name: string; text: string }> = [];
+
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+async function migrateCase(c: FixtureCase): Promise<{ agent?: AgentInfo; skippedReason?: string; error?: string; outcome?: RewriteOutcome; root: string; source?: string }> {
+  const root = materialize(c);
+  roots.push(root);
+  const scan = await scanRepository(root, profile);
+  const agent = scan.agents.find((a) => a.file === c.rel);
+  const skipped = scan.skipped.find((s) => s.file === c.rel);
+  if (!agent) return { skippedReason: skipped?.reason, error: skipped?.error ? skipped.reason : undefined, root };
+  const source = decodePythonSource(readFileSync(path.join(root, c.rel)), c.rel);
+  const outcome = await pythonAdapter.rewrite({ root, file: path.join(root, c.rel), source, agent, profile });
+  return { agent, outcome, root, source, error: outcome.status === 'failed' ? outcome.error : undefined };
+}
+
+/** A definition of the name left in the code: def, class, or an assignment to self.<name>. */
+function stillDefined(output: string, name: string): boolean {
+  return new RegExp(`\\b(def|class)\\s+${name}\\b|self\\.${name}\\s*(:[^=\\n]+)?=[^=]`).test(output);
+}
+
+/** Any mention of the name (definition or use). */
+function stillMentioned(output: string, name: string): boolean {
+  return new ReferenceIndex(parsePython(output).rootNode).of(name).length > 0 || stillDefined(output, name);
+}
+
+describe('python fixtures', () => {
+  it('has at least 25 realistic cases', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(25);
+  });
+
+  for (const c of cases) {
+    it(c.name, async () => {
+      const r = await migrateCase(c);
+      const spec = c.spec;
+      // scan classification (a file that must be refused is never classified)
+      if (spec.expect?.error_contains) {
+        expect(r.agent, `${c.rel} must be refused`).toBeUndefined();
+      } else if (spec.scan?.status === 'skipped') {
+        expect(r.agent, `${c.rel} must not be an agent`).toBeUndefined();
+        if (spec.scan.reason_contains) expect(r.skippedReason ?? '').toContain(spec.scan.reason_contains);
+      } else if (spec.scan) {
+        expect(r.agent?.class, `${c.rel}: agent class`).toBe(spec.scan.class);
+        expect(r.agent?.status).toBe(spec.scan.status);
+      }
+      // refused inputs
+      if (spec.expect?.error_contains) {
+        expect(r.error ?? '').toContain(spec.expect.error_contains);
+        expect(r.error ?? '').toContain(c.rel);
+        if (spec.expect.error_line) expect(r.error ?? '').toContain(`${c.rel}:${spec.expect.error_line}`);
+        expect(existsSync(c.expectedFile)).toBe(false);
+        return;
+      }
+      if (!r.outcome) {
+        expect(existsSync(c.expectedFile), `${c.name} has no agent but an expected.py`).toBe(false);
+        return;
+      }
+      expect(r.outcome.error ?? null).toBeNull();
+      const output = r.outcome.output!;
+      if (r.agent!.status === 'migrated') {
+        // Already on the base: `run` reports it unchanged and writes nothing, so no expected.py.
+        expect(existsSync(c.expectedFile), `${c.name} is migrated; it must not have an expected.py`).toBe(false);
+        return;
+      }
+      if (update) writeFileSync(c.expectedFile, output);
+      expect(existsSync(c.expectedFile), `${c.name}/expected.py`).toBe(true);
+      expect(output).toBe(readFileSync(c.expectedFile, 'utf8'));
+      expect(firstSyntaxError(parsePython(output))).toBeNull();
+      // idempotent: the transforms change nothing in their own output
+      const again = await pythonAdapter.rewrite({
+        root: r.root,
+        file: path.join(r.root, c.rel),
+        source: output,
+        agent: { ...r.agent!, status: 'legacy' },
+        profile,
+      });
+      expect(again.output).toBe(output);
+      toCompile.push({ name: `${c.name}/expected.py`, text: output });
+      for (const name of spec.expect?.removed ?? []) expect(stillDefined(output, name), `${name} must be removed`).toBe(false);
+      for (const name of spec.expect?.kept ?? []) expect(stillMentioned(output, name), `${name} must be kept`).toBe(true);
+      for (const name of spec.expect?.kept_for_review ?? []) {
+        expect(r.outcome.kept_for_review.map((k) => k.symbol), `${name} must be reported for review`).toContain(name);
+      }
+    });
+  }
+
+  it('every output byte-compiles (one python3 process for the suite)', async () => {
+    const errors = await pyCompileAll(toCompile);
+    expect(errors.filter(Boolean)).toEqual([]);
+  });
+});
