@@ -50,3 +50,26 @@ describe('TypeScript rewrite', () => {
     expect(out).toMatchObject({ status: 'failed', error: 'agents/x.ts:1: no class Nope in the file' });
   });
 });
+
+describe('TypeScript verify', () => {
+  it('does not blame the migration for type errors the legacy file already had', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+    const os = await import('node:os');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-verify-'));
+    try {
+      mkdirSync(path.join(dir, 'agents'));
+      // A pre-existing error (a string assigned to a number) in business code.
+      const legacy = input.replace('private routed = 0;', "private routed = 0;\n  private misuse: number = 'oops';");
+      writeFileSync(path.join(dir, 'agents', 'order_router.ts'), legacy);
+      const out = await typescriptAdapter.rewrite({ root: dir, file: path.join(dir, 'agents', 'order_router.ts'), source: legacy, agent: agent('agents/order_router.ts'), profile: base });
+      const req = { root: dir, outputFile: path.join(dir, 'agents', 'order_router_v2.ts'), agent: agent('agents/order_router.ts'), profile: base };
+      expect(await typescriptAdapter.verify([{ ...req, output: out.output! }])).toEqual([null]);
+      // A new error is still reported, with the output's file and line.
+      const worse = out.output!.replace('this.poll();', 'this.poll(1);');
+      const [err] = await typescriptAdapter.verify([{ ...req, output: worse }]);
+      expect(err).toMatch(/^agents\/order_router_v2\.ts:\d+: Expected 0 arguments, but got 1\.$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

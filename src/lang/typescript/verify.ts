@@ -3,7 +3,7 @@
 // where the profile imports it from), and rewriting it again must change nothing.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { Project, ts } from 'ts-morph';
+import { Project, ts, type Diagnostic } from 'ts-morph';
 import type { VerifyError, VerifyRequest } from '../../pipeline/language.js';
 import { baseFileInRepo, loadBaseModel, tsProfile } from './base-model.js';
 import { compilerOptionsFor } from './project.js';
@@ -55,19 +55,39 @@ export async function verifyTypeScript(reqs: VerifyRequest[]): Promise<VerifyErr
     }
     return project.createSourceFile(req.outputFile, req.output, { overwrite: true });
   });
+  // The legacy sources, so that type errors they already had are not blamed on the migration.
+  const legacies = reqs.map((req) => {
+    const legacy = req.outputFile.replace(/_v2(\.(ts|tsx|mts))$/, '$1');
+    return legacy !== req.outputFile && existsSync(legacy) ? project.addSourceFileAtPathIfExists(legacy) ?? null : null;
+  });
   const program = project.getProgram();
   sources.forEach((sf, i) => {
     if (!sf || results[i]) return;
     const req = reqs[i]!;
     const rel = path.relative(req.root, req.outputFile).split(path.sep).join('/');
-    const diags = [...program.getSyntacticDiagnostics(sf), ...program.getSemanticDiagnostics(sf)];
+    const legacy = legacies[i];
+    const before = new Map<string, number>();
+    if (legacy) {
+      for (const d of program.getSemanticDiagnostics(legacy)) {
+        const key = diagKey(d);
+        before.set(key, (before.get(key) ?? 0) + 1);
+      }
+    }
+    const diags = [...program.getSyntacticDiagnostics(sf), ...program.getSemanticDiagnostics(sf)].filter((d) => {
+      const key = diagKey(d);
+      const n = before.get(key) ?? 0;
+      if (n === 0) return true;
+      before.set(key, n - 1);
+      return false;
+    });
     if (diags.length > 0) {
       results[i] = diags
         .slice(0, 3)
         .map((d) => {
           const start = d.getStart();
           const line = start !== undefined ? sf.getLineAndColumnAtPos(start).line : 1;
-          return `${rel}:${line}: ${ts.flattenDiagnosticMessageText(d.getMessageText() as string | ts.DiagnosticMessageChain, ' ')}`;
+          const m = d.getMessageText();
+          return `${rel}:${line}: ${typeof m === 'string' ? m : ts.flattenDiagnosticMessageText(m.compilerObject, ' ')}`;
         })
         .join('; ');
       return;
@@ -85,4 +105,10 @@ export async function verifyTypeScript(reqs: VerifyRequest[]): Promise<VerifyErr
     }
   });
   return results;
+}
+
+/** A diagnostic without its position: the same error in the legacy file and in its output. */
+function diagKey(d: Diagnostic): string {
+  const m = d.getMessageText();
+  return `${d.getCode()}:${typeof m === 'string' ? m : ts.flattenDiagnosticMessageText(m.compilerObject, ' ')}`;
 }
