@@ -47,6 +47,7 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
       take();
       return;
     }
+    if (adoptTimeoutChain(ctx, body)) return;
     for (const loop of foreverLoops(body)) {
       if (!Node.isWhileStatement(loop)) continue;
       const inner = loop.getStatement();
@@ -92,6 +93,41 @@ function adopt(ctx: TsRewriteContext, stmt: Node, timer: string | null, body: { 
     name: 'runOnce',
     text: `protected override ${async ? 'async ' : ''}runOnce(): ${async ? 'Promise<void>' : 'void'} {\n${body.text.replace(/^\n+|\s+$/g, '')}\n}`,
   });
+}
+
+/**
+ * A self-rescheduling timeout — a method whose only statement is `[this.t =] setTimeout(() => {
+ * ...; this.sameMethod(); }, ms)` — is a main loop too: the callback minus the reschedule call
+ * becomes runOnce(), and the method goes (its callers are swept with it).
+ */
+function adoptTimeoutChain(ctx: TsRewriteContext, body: Node): boolean {
+  const method = body.getParent();
+  if (!method || !Node.isMethodDeclaration(method) || method.getParent() !== ctx.cls) return false;
+  const name = method.getName();
+  const stmts = Node.isBlock(body) ? body.getStatements() : [];
+  if (stmts.length !== 1 || !Node.isExpressionStatement(stmts[0]!)) return false;
+  let e: Node = stmts[0].getExpression();
+  let timer: string | null = null;
+  if (Node.isBinaryExpression(e) && e.getOperatorToken().getKind() === SyntaxKind.EqualsToken) {
+    timer = thisMember(e.getLeft());
+    e = e.getRight();
+  }
+  if (!Node.isCallExpression(e) || calleeText(e) !== 'setTimeout') return false;
+  const cb = e.getArguments()[0];
+  if (!cb || !Node.isArrowFunction(cb) || cb.getParameters().length > 0) return false;
+  const cbBody = cb.getBody();
+  if (!Node.isBlock(cbBody)) return false;
+  const inner = cbBody.getStatements();
+  const last = inner[inner.length - 1];
+  const lastCall = last ? statementCall(last) : null;
+  if (!lastCall || thisMember(lastCall.getExpression()) !== name || inner.length < 2) return false;
+  if (hasOuterLocals(cb, inner.slice(0, -1), body)) return false;
+  const keep = inner.slice(0, -1);
+  const text = keep.map((s) => ctx.text.slice(s.getFullStart(), s.getEnd())).join('');
+  ctx.plan.moved.push(...keep);
+  ctx.plan.proposeMember({ name, finding: 'loop', reason: `${name}() rescheduled itself with setTimeout: the main loop the base runs` });
+  adopt(ctx, stmts[0], timer, { text: dedent(text, indentAt(ctx.text, keep[0]!.getStart()), ctx.unit) }, intervalExpr(ctx, e.getArguments()[1]), 'setTimeout chain');
+  return true;
 }
 
 /** The callback's statements as text indented one level, or null when it cannot move. */
