@@ -106,7 +106,10 @@ function modelOfClass(cls: PyClass, file: string): BaseModel {
       if (attr && cls.methods.has(attr) && attr !== '__init__' && !initCalls.has(attr)) {
         const parent = n.parent;
         const called = parent?.type === 'call' && parent.childForFieldName('function')?.id === n.id;
-        const passed = parent?.type === 'keyword_argument' || parent?.type === 'argument_list';
+        // Passed as a thread or timer target it runs now; installed as a signal handler it runs at shutdown.
+        const call = parent?.type === 'argument_list' ? parent.parent : parent?.type === 'keyword_argument' ? parent.parent?.parent : null;
+        const installer = call?.type === 'call' ? call.childForFieldName('function')?.text ?? '' : '';
+        const passed = (parent?.type === 'keyword_argument' || parent?.type === 'argument_list') && !/(^|\.)signal$|atexit\.register$/.test(installer);
         if (called || passed) {
           initCalls.add(attr);
           queue.push(attr);

@@ -46,7 +46,8 @@ export function valueType(expr: SyntaxNode | null): string | null {
       if (/(^|\.)getLogger$/.test(fn)) return 'logging.Logger';
       if (/^(int|float|str|bool|dict|list|set)$/.test(fn)) return fn;
       if (/(^|\.)(HTTPServer|ThreadingHTTPServer|TCPServer)$/.test(fn)) return 'http server';
-      return `${fn}()`;
+      // A class constructed here names its own type; any other call's result is unknown.
+      return /^[A-Z]/.test(last) ? `${fn}()` : null;
     }
     default:
       return null;

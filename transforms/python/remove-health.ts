@@ -126,8 +126,7 @@ export const removeHealth: PythonTransform = {
 function createdOutsideRemoved(ctx: PythonTransformContext, attr: string, removed: Set<string>): string | null {
   for (const a of ctx.agent.assignments.filter((x) => x.attr === attr)) {
     if (removed.has(a.method)) continue;
-    if (a.method !== '__init__') return `self.${attr} is created in ${a.method}(), which stays; kept`;
-    const init = ctx.agent.methods.get('__init__')!;
+    const init = ctx.agent.methods.get(a.method)!;
     const helpers = new Set(localHelpers(ctx, attr).map((h) => h.name));
     const locals = new Set<string>();
     walk(init.body, (n) => {
@@ -138,7 +137,7 @@ function createdOutsideRemoved(ctx: PythonTransformContext, attr: string, remove
     if (a.value) walk(a.value, (n) => {
       if (n.type === 'identifier' && locals.has(n.text) && !helpers.has(n.text)) usesLocal = true;
     });
-    if (usesLocal) return `self.${attr} is created from a local of __init__ that stays; kept`;
+    if (usesLocal) return `self.${attr} is created from a local of ${a.method}() that stays; kept`;
   }
   return null;
 }

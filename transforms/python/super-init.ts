@@ -165,7 +165,7 @@ function passThroughValue(
   for (const name of legacyNames) {
     const assign = ctx.agent.assignments.find((a) => a.method === '__init__' && a.attr === name && a.value);
     // Only params, locals computed before the call, and module names may appear in it.
-    if (assign?.value && !assign.value.text.includes('\n') && evaluableEarly(assign.value, params, locals, known)) {
+    if (assign?.value && !assign.value.text.includes('\n') && evaluableEarly(assign.value, params, locals, known, new Set(ctx.module.functions.keys()))) {
       return assign.value.text;
     }
   }
@@ -183,6 +183,7 @@ function evaluableEarly(
   params: Map<string, unknown>,
   locals: Set<string>,
   known: Set<string>,
+  functions: Set<string>,
 ): boolean {
   let ok = true;
   walk(expr, (n) => {
@@ -198,7 +199,8 @@ function evaluableEarly(
     }
     if (n.type === 'call') {
       const fn = n.childForFieldName('function')!.text;
-      if (!/^(int|str|float|os\.environ\.get|os\.getenv|\w+\.get|\w+\[['"][\w-]+['"]\]\.get)$/.test(fn)) ok = false;
+      // Lookups, conversions and the module's own helper functions (env_port(...)): evaluated once, before super().
+      if (!/^(int|str|float|os\.environ\.get|os\.getenv|\w+\.get|\w+\[['"][\w-]+['"]\]\.get)$/.test(fn) && !functions.has(fn)) ok = false;
     }
   });
   return ok;

@@ -398,6 +398,11 @@ class BaseAgent:
         watchdog.daemon = True
         watchdog.start()
         try:
-            self.stop()
+            # The agent's own cleanup()/stop() overrides (saving state, telling peers) run first;
+            # the base's own teardown follows and is idempotent.
+            try:
+                self.cleanup()
+            finally:
+                BaseAgent.stop(self)
         finally:
             raise SystemExit(0)
