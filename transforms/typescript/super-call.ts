@@ -52,7 +52,7 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
     const owned = ctx.base.members.get(m.name);
     if (!owned) continue;
     if (owned.kind === 'method') {
-      const deliberate = owned.hook || ctx.entry?.method === m.name || m.nodes.some((n) => Node.isMethodDeclaration(n) && n.hasOverrideKeyword());
+      const deliberate = owned.hook || (ctx.ts.hooks ?? []).includes(m.name) || ctx.entry?.method === m.name || m.nodes.some((n) => Node.isMethodDeclaration(n) && n.hasOverrideKeyword());
       if (m.kind === 'method' && !deliberate && !ctx.renames.has(m.name) && !ctx.newMembers.some((n) => n.name === m.name)) {
         ctx.kept.push({ symbol: m.name, line: m.line, reason: `${m.name}() overrides ${ctx.baseClass}.${m.name}(); check it still calls super.${m.name}() or rename it` });
       }

@@ -14,6 +14,8 @@ export const typescriptAdapter: LanguageAdapter = {
     return scanTypeScript(path.resolve(root), files, profile);
   },
   async rewrite(req) {
+    // The scan resolved the class to the base (possibly through parents in other files): leave it be.
+    if (req.agent.status === 'migrated') return { status: 'unchanged', output: req.source, removed: [], kept_for_review: [], warnings: [] };
     return rewriteTypeScript({ root: path.resolve(req.root), file: req.file, source: req.source, className: req.agent.class, profile: req.profile });
   },
   async verify(reqs) {
