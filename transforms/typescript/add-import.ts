@@ -27,7 +27,7 @@ export function addImport(ctx: TsRewriteContext, name: string, specifier: string
 export function applyImports(ctx: TsRewriteContext): void {
   if (ctx.pendingImports.length === 0) return;
   const imports = ctx.sf.getStatements().filter((s) => Node.isImportDeclaration(s) || Node.isImportEqualsDeclaration(s) || isRequire(s));
-  const quote = imports.length > 0 && /^import[^'"]*"/.test(imports[0]!.getText()) ? '"' : "'";
+  const quote = ctx.quote;
   const lines = ctx.pendingImports.map((p) => `import { ${p.name} } from ${quote}${p.specifier}${quote};`);
   const alive = imports.filter((s) => !ctx.edits.removes(s.getStart(), s.getEnd()));
   if (alive.length > 0) {

@@ -105,6 +105,8 @@ export interface TsRewriteContext {
   after: Array<(removed: Set<string>) => void>;
   /** The file's indentation unit. */
   unit: string;
+  /** The file's string quote (from its first import or require). */
+  quote: string;
   /** Facts one transform learns for another (the health server's port, ...). */
   hints: { healthPortExpr?: Node; businessHealth?: boolean };
   /** Imports requested by transforms, written once at the end. */

@@ -97,6 +97,9 @@ export class EditBuffer {
         }),
     );
     kept.sort((a, b) => a.start - b.start || a.end - b.end || a.order - b.order);
+    // New text follows the file's line endings.
+    const crlf = (this.text.match(/\r\n/g)?.length ?? 0) > (this.text.match(/\n/g)?.length ?? 0) / 2;
+    if (crlf) for (const e of kept) e.text = e.text.replace(/\r?\n/g, '\r\n');
     let out = '';
     let pos = 0;
     for (const e of kept) {
@@ -139,6 +142,7 @@ export function indentUnit(text: string): string {
 export function reindent(block: string, from: string, to: string): string {
   return block
     .split('\n')
-    .map((l) => (l.trim() === '' ? '' : l.startsWith(from) ? to + l.slice(from.length) : to + l.trimStart()))
+    // Lines indented less than the block (inside a multi-line template literal) stay as they are.
+    .map((l) => (l.trim() === '' ? l.replace(/[^\r]/g, '') : l.startsWith(from) ? to + l.slice(from.length) : l))
     .join('\n');
 }

@@ -213,6 +213,7 @@ function makeContext(input: TsRewriteInput, sf: SourceFile, cls: ClassDeclaratio
     after: [],
     deferred: [],
     unit: indentUnit(text),
+    quote: quoteStyle(sf),
     hints: {},
     pendingImports: [],
     newConstructor: null,
@@ -227,6 +228,19 @@ function makeContext(input: TsRewriteInput, sf: SourceFile, cls: ClassDeclaratio
     addImport: (name, specifier) => addImport(ctx, name, specifier),
   };
   return ctx;
+}
+
+/** Double quotes when the file's first import/require uses them, else single. */
+function quoteStyle(sf: SourceFile): string {
+  for (const s of sf.getStatements()) {
+    const lit = Node.isImportDeclaration(s)
+      ? s.getModuleSpecifier()
+      : Node.isImportEqualsDeclaration(s) || Node.isVariableStatement(s)
+        ? s.getFirstDescendantByKind(SyntaxKind.StringLiteral)
+        : undefined;
+    if (lit && (Node.isImportDeclaration(s) || /require\(/.test(s.getText()))) return lit.getText().startsWith('"') ? '"' : "'";
+  }
+  return "'";
 }
 
 function scopeFor(ctx: TsRewriteContext, removed: Set<string>): InfraScope {
