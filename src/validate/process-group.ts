@@ -80,15 +80,25 @@ function uninstall(): void {
   for (const s of SIGNALS) process.off(s, onSignal);
 }
 
+const listeners = new Set<(pgid: number, live: boolean) => void>();
+
+/** Be told when a group starts or ends (the run journal records them for crash recovery). */
+export function onGroupChange(fn: (pgid: number, live: boolean) => void): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
 /** Track a live group; signal handlers exist only while some group is live. */
 export function trackGroup(pgid: number): void {
   live.add(pgid);
   install();
+  for (const l of listeners) l(pgid, true);
 }
 
 export function untrackGroup(pgid: number): void {
   live.delete(pgid);
   if (live.size === 0) uninstall();
+  for (const l of listeners) l(pgid, false);
 }
 
 export function liveGroups(): number[] {

@@ -8,6 +8,7 @@ import { rewritePython } from './rewrite.js';
 import { firstSyntaxError, parsePython } from './parser.js';
 import { pyCompileAll } from './py-compile.js';
 import { UsageError } from '../../core/errors.js';
+import { pythonLaunch } from '../../validate/python-launch.js';
 
 export const pythonAdapter: LanguageAdapter = {
   language: 'python',
@@ -62,10 +63,7 @@ export const pythonAdapter: LanguageAdapter = {
     return file.replace(/\.py$/, '_v2.py');
   },
 
-  async launch(root, file) {
-    const existing = process.env.PYTHONPATH;
-    return { command: 'python3', args: [file], env: { PYTHONPATH: existing ? `${root}${path.delimiter}${existing}` : root } };
-  },
+  launch: pythonLaunch,
 };
 
 function firstDifferentLine(a: string, b: string): number {

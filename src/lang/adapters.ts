@@ -1,0 +1,5 @@
+// Registers every language adapter (import for its side effect before scanning).
+import { registerAdapter } from './registry.js';
+import { pythonAdapter } from './python/adapter.js';
+
+registerAdapter(pythonAdapter);

@@ -1,0 +1,77 @@
+// Rewrites spread over worker threads (one per core), or in this process with
+// --run-in-band. The same function runs in both places, so a result never depends
+// on where it was computed.
+import os from 'node:os';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { AgentInfo, RewriteOutcome } from '../core/types.js';
+import { loadProfile, type Profile } from '../profile/profile.js';
+import { adapterFor } from '../lang/registry.js';
+import { oneLine } from '../core/errors.js';
+
+export interface RewriteJob {
+  root: string;
+  file: string;
+  source: string;
+  agent: AgentInfo;
+}
+
+/** The work itself: identical in a worker and in band. */
+export async function rewriteOne(job: RewriteJob, profile: Profile): Promise<RewriteOutcome> {
+  try {
+    return await adapterFor(job.agent.language).rewrite({ ...job, profile });
+  } catch (err) {
+    return { status: 'failed', removed: [], kept_for_review: [], warnings: [], error: `${job.agent.file}: ${oneLine(err)}` };
+  }
+}
+
+const workerFile = fileURLToPath(new URL('./rewrite-worker.js', import.meta.url));
+
+export async function rewriteAll(
+  jobs: RewriteJob[],
+  profile: Profile,
+  opts: { inBand?: boolean; onDone?: (i: number) => void },
+): Promise<RewriteOutcome[]> {
+  const threads = Math.min(os.availableParallelism?.() ?? os.cpus().length, 4, jobs.length);
+  // Workers need the compiled worker file; small batches are faster in band anyway.
+  if (opts.inBand || threads < 2 || jobs.length < 4 || !existsSync(workerFile)) {
+    const out: RewriteOutcome[] = [];
+    for (let i = 0; i < jobs.length; i++) {
+      out.push(await rewriteOne(jobs[i]!, profile));
+      opts.onDone?.(i);
+    }
+    return out;
+  }
+  const results: RewriteOutcome[] = new Array(jobs.length);
+  let next = 0;
+  const workers = Array.from({ length: threads }, () => new Worker(workerFile, { workerData: { profileFile: profile.file, root: jobs[0]!.root } }));
+  try {
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            const feed = () => {
+              if (next >= jobs.length) return resolve();
+              const i = next++;
+              w.once('message', (msg: RewriteOutcome) => {
+                results[i] = msg;
+                opts.onDone?.(i);
+                feed();
+              });
+              w.postMessage(jobs[i]);
+            };
+            w.once('error', reject);
+            feed();
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return results;
+}
+
+export function profileForWorker(profileFile: string, root: string): Profile {
+  return loadProfile(profileFile, root);
+}

@@ -1,0 +1,36 @@
+// The validation stage: one validation environment (embedded registry and metrics sink
+// unless URLs are given) for the whole batch, agents validated up to --concurrency at once.
+import type { AgentInfo, ValidationReport } from '../core/types.js';
+import type { Profile } from '../profile/profile.js';
+import { adapterFor } from '../lang/registry.js';
+import { startValidationEnvironment } from '../validate/environment.js';
+import { validateAgents, type ValidateAgentOptions } from '../validate/validate-agent.js';
+
+export async function runValidationStage(
+  root: string,
+  list: Array<{ agent: AgentInfo; file: string; legacyFile: string }>,
+  opts: { profile: Profile; concurrency: number; registryUrl?: string; metricsUrl?: string; signal?: AbortSignal },
+): Promise<ValidationReport[]> {
+  if (!list.length) return [];
+  const env = await startValidationEnvironment({ registryUrl: opts.registryUrl, metricsUrl: opts.metricsUrl });
+  try {
+    const items: ValidateAgentOptions[] = [];
+    for (const x of list) {
+      const adapter = adapterFor(x.agent.language);
+      items.push({
+        root,
+        agent: x.agent,
+        file: x.file,
+        legacyFile: x.legacyFile,
+        profile: opts.profile,
+        env,
+        signal: opts.signal,
+        launch: await adapter.launch(root, x.file),
+        legacyLaunch: await adapter.launch(root, x.legacyFile),
+      });
+    }
+    return await validateAgents(items, { concurrency: opts.concurrency });
+  } finally {
+    await env.close();
+  }
+}

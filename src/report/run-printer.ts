@@ -1,0 +1,42 @@
+// Printing a batch: the JSON contract, or a per-agent table and a summary for people.
+import type { RunResult } from '../core/types.js';
+import type { BatchOutcome } from '../pipeline/batch.js';
+import { colours, printJson, table } from './terminal.js';
+
+export function printRunJson(outcome: BatchOutcome): void {
+  printJson({ results: outcome.results, summary: outcome.summary });
+}
+
+export function printRunHuman(outcome: BatchOutcome, stream: NodeJS.WriteStream = process.stdout): void {
+  const c = colours(stream);
+  const paint = (r: RunResult) =>
+    r.status === 'failed' ? c.red(r.status) : r.status === 'needs-review' ? c.yellow(r.status) : r.status === 'migrated' ? c.green(r.status) : c.dim(r.status);
+  const rows = [['AGENT', 'STATUS', 'OUTPUT', 'REMOVED', 'REVIEW', 'CHECKS', 'COMMIT']];
+  for (const r of outcome.results) {
+    const checks = r.validation ? `${r.validation.checks.filter((x) => x.ok).length}/${r.validation.checks.length}` : '-';
+    rows.push([r.agent, paint(r), r.output ?? '-', String(r.removed.length), String(r.kept_for_review.length), checks, r.commit?.slice(0, 10) ?? '-']);
+  }
+  stream.write(`${table(rows)}\n\n`);
+  for (const r of outcome.results.filter((x) => x.kept_for_review.length && x.status !== 'failed')) {
+    stream.write(`${c.yellow('review')} ${r.agent} (${r.file}):\n`);
+    for (const k of r.kept_for_review) stream.write(`  line ${k.line}: ${k.symbol}: ${k.reason}\n`);
+  }
+  const failed = outcome.results.filter((x) => x.status === 'failed');
+  for (const r of failed) stream.write(`${c.red('failed')} ${r.agent}: ${r.error}\n`);
+  const counts = Object.entries(outcome.summary)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ');
+  stream.write(`\n${counts || 'nothing to do'} in ${(outcome.ms / 1000).toFixed(1)} s${outcome.interrupted ? c.red(' (interrupted)') : ''}\n`);
+}
+
+export function printDiffs(diffs: string[], stream: NodeJS.WriteStream = process.stdout): void {
+  const c = colours(stream);
+  for (const d of diffs) {
+    for (const line of d.split('\n')) {
+      if (line.startsWith('+') && !line.startsWith('+++')) stream.write(`${c.green(line)}\n`);
+      else if (line.startsWith('-') && !line.startsWith('---')) stream.write(`${c.red(line)}\n`);
+      else if (line.startsWith('@@')) stream.write(`${c.cyan(line)}\n`);
+      else stream.write(`${line}\n`);
+    }
+  }
+}

@@ -1,0 +1,36 @@
+// Printing a scan: `--json` is the stable contract; the terminal gets a table.
+import type { ScanResult } from '../core/types.js';
+import { colours, printJson, table } from './terminal.js';
+
+export function printScanJson(scan: ScanResult): void {
+  printJson({
+    agents: scan.agents.map((a) => ({
+      name: a.name,
+      file: a.file,
+      language: a.language,
+      class: a.class,
+      status: a.status,
+      findings: a.findings,
+      line: a.line,
+      evidence: a.evidence,
+      ...(a.output ? { output: a.output } : {}),
+      ...(a.config_names ? { config_names: a.config_names } : {}),
+    })),
+    skipped: scan.skipped.map((s) => ({ file: s.file, reason: s.reason })),
+  });
+}
+
+export function printScanTable(scan: ScanResult): void {
+  const c = colours();
+  const rows = [['AGENT', 'STATUS', 'FILE', 'FINDINGS']];
+  for (const a of scan.agents) {
+    const kinds = [...new Set(a.findings.map((f) => f.kind))].join(',') || '-';
+    rows.push([a.name, a.status === 'legacy' ? c.yellow(a.status) : c.green(a.status), `${a.file}:${a.line}`, kinds]);
+  }
+  process.stdout.write(`${table(rows)}\n`);
+  const legacy = scan.agents.filter((a) => a.status === 'legacy').length;
+  process.stdout.write(
+    `\n${scan.agents.length} agents (${legacy} legacy, ${scan.agents.length - legacy} migrated); ${scan.skipped.length} files skipped\n`,
+  );
+  for (const s of scan.skipped) process.stdout.write(c.dim(`  skipped ${s.file}: ${s.reason}\n`));
+}
