@@ -73,3 +73,43 @@ describe('TypeScript verify', () => {
     }
   });
 });
+
+describe('signal handlers that do more than stop the agent', () => {
+  it('are kept and reported, never silently dropped', async () => {
+    const source = [
+      "import { pathToFileURL } from 'node:url';",
+      "import { closePool } from './db.js';",
+      '',
+      'export class Archiver {',
+      '  private timer?: NodeJS.Timeout;',
+      '  archive(): void {}',
+      '  start(): void {',
+      '    this.timer = setInterval(() => this.archive(), 1000);',
+      "    process.on('SIGTERM', () => this.stop());",
+      '  }',
+      '  stop(): void {',
+      '    clearInterval(this.timer);',
+      '  }',
+      '}',
+      '',
+      'if (import.meta.url === pathToFileURL(process.argv[1]!).href) {',
+      '  const a = new Archiver();',
+      '  a.start();',
+      "  process.on('SIGINT', () => {",
+      '    a.stop();',
+      '    closePool();',
+      '  });',
+      '}',
+      '',
+    ].join('\n');
+    const out = await typescriptAdapter.rewrite({ root, file: path.join(root, 'agents/archiver.ts'), source, agent: agent('agents/archiver.ts', 'Archiver'), profile: base });
+    expect(out.status).toBe('changed');
+    expect(out.removed).toContain("process.on('SIGTERM')");
+    // Its a.stop() now reaches the base's stop(): the legacy one (pure infrastructure) goes.
+    expect(out.removed).toContain('stop');
+    expect(out.output).not.toMatch(/onStop/);
+    expect(out.output).not.toContain("process.on('SIGTERM'");
+    expect(out.output).toContain("process.on('SIGINT', () => {\n    a.stop();\n    closePool();");
+    expect(out.kept_for_review).toContainEqual({ symbol: "process.on('SIGINT')", line: 19, reason: expect.stringContaining('closePool') });
+  });
+});

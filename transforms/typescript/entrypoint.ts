@@ -140,7 +140,6 @@ function moveArguments(ctx: TsRewriteContext, e: EntryInfo, m: string): void {
 }
 
 function addGuard(ctx: TsRewriteContext): void {
-  const run = ctx.ts.main_loop_method ?? 'run';
   const required = ctx.ctor?.getParameters().some((p) => !p.isOptional() && !p.hasInitializer() && !p.isRestParameter());
   if (required) {
     ctx.warnings.push(`no entry point added: the constructor of ${ctx.className} needs arguments`);
@@ -156,5 +155,4 @@ function addGuard(ctx: TsRewriteContext): void {
   }
   const sep = ctx.text.endsWith('\n') ? '\n' : '\n\n';
   ctx.edits.insert(ctx.text.length, `${sep}${guard}`);
-  void run;
 }

@@ -1,6 +1,5 @@
 // `class X` → `class X extends BaseAgent`. A class that already extends something else is not
 // rewritten (it reaches the base through its parent, or needs its parent migrated first).
-import { Node } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 
 /** Returns an error (one line) when the class cannot be made to extend the base. */
@@ -21,6 +20,5 @@ export function extendBase(ctx: TsRewriteContext): string | null {
     pos = close + 1;
   }
   ctx.edits.insert(pos, ` extends ${ctx.baseClass}`);
-  void Node;
   return null;
 }

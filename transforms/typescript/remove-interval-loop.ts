@@ -2,7 +2,7 @@
 // async `while (this.running) { ...; await sleep(ms) }` — becomes the base's runOnce() hook
 // (the loop's body, verbatim) with the period passed to super() as intervalMs. Timers whose
 // whole job is removed infrastructure (a metrics push) simply go; other timers stay.
-import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
+import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { reindent, indentAt } from '../../src/lang/typescript/edits.js';
@@ -207,5 +207,3 @@ function intervalExpr(ctx: TsRewriteContext, n: Node | undefined): string | null
   const resolved = ctx.constantValue(n);
   return resolved;
 }
-
-export type { CallExpression };

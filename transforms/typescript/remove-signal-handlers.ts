@@ -2,11 +2,11 @@
 // point. The base installs its own and calls stop() → onStop(). The method a handler called
 // goes too when it is pure infrastructure; when it still does business cleanup it stays and
 // the base's onStop() hook is made to call it, so SIGTERM still runs it.
-import { Node } from 'ts-morph';
+import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
-import { signalHandlerCall, thisMember } from '../../src/lang/typescript/syntax.js';
+import { calleeText, signalHandlerCall, thisMember } from '../../src/lang/typescript/syntax.js';
 
 export function removeSignalHandlers(ctx: TsRewriteContext): void {
   const roots: Node[] = [ctx.cls];
@@ -36,6 +36,16 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       if (handler && (Node.isPropertyAccessExpression(handler) || Node.isCallExpression(handler))) {
         const m = thisMember(Node.isCallExpression(handler) ? handler.getExpression() : handler);
         if (m) targets.add(m);
+      }
+      const foreign = handler ? foreignWork(handler, agentVar) : null;
+      if (foreign) {
+        // The handler does more than stop this agent: dropping it would lose that work.
+        ctx.kept.push({
+          symbol: `process.on('${sig.signals[0]}')`,
+          line: stmt.getStartLineNumber(),
+          reason: `the ${sig.signals[0]} handler also does other work (${foreign}); fold it into onStop() by hand`,
+        });
+        continue;
       }
       ctx.plan.proposeStatement({ node: stmt, symbol: `process.on('${sig.signals[0]}')`, finding: 'signal', reason: 'the base handles SIGTERM/SIGINT' });
     }
@@ -68,4 +78,19 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       ctx.warnings.push(`${t}() still does business cleanup: the base's onStop() now calls it on SIGTERM`);
     });
   }
+}
+
+/** A call in the handler that is not about this agent (stopping, logging, exiting), or null. */
+function foreignWork(handler: Node, agentVar: string | null): string | null {
+  if (Node.isIdentifier(handler)) return `${handler.getText()}()`;
+  const calls = Node.isCallExpression(handler) ? [handler] : handler.getDescendantsOfKind(SyntaxKind.CallExpression);
+  for (const c of calls) {
+    const fn = calleeText(c);
+    if (/^(process\.exit|clearInterval|clearTimeout|console\.\w+)$/.test(fn)) continue;
+    if (/^this\./.test(fn) || (agentVar && fn.startsWith(`${agentVar}.`))) continue;
+    // A call on the result of an agent call (`agent.stop().then(...)`) is about the agent too.
+    if (c.getFirstDescendant((d) => Node.isCallExpression(d) && (/^this\./.test(calleeText(d)) || (!!agentVar && calleeText(d).startsWith(`${agentVar}.`))))) continue;
+    return fn.length > 40 ? `${fn.slice(0, 37)}...` : fn;
+  }
+  return null;
 }

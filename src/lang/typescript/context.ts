@@ -325,7 +325,8 @@ export class RemovalPlan {
           continue;
         }
         const uses = usesOf(ctx, name, p.scope ?? 'member').filter((u) => !inRanges(u));
-        const live = uses.filter((u) => !(p.scope !== 'module' && baseOwned.has(name) && isThisAccess(u)));
+        // Uses the base answers as well: this.x for anything it owns, obj.x() for its methods.
+        const live = uses.filter((u) => !(p.scope !== 'module' && baseOwned.has(name) && (isThisAccess(u) || (ctx.base.members.get(name)!.kind === 'method' && isMemberName(u)))));
         if (live.length > 0) {
           R.delete(name);
           const u = live[0]!;
@@ -396,6 +397,11 @@ export class RemovalPlan {
     const ranges = outer.map((n) => ctx.edits.lineRange(n));
     return { nodes: outer, ranges };
   }
+}
+
+function isMemberName(n: Node): boolean {
+  const p = n.getParent();
+  return !!p && Node.isPropertyAccessExpression(p) && p.getNameNode() === n;
 }
 
 function isThisAccess(n: Node): boolean {

@@ -16,7 +16,7 @@ import {
   type TsRewriteContext,
 } from './context.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
-import { blockStatements as blockStatementsOf, moduleKind, statementCall, thisMember, thisRoot, thisMembers } from './syntax.js';
+import { blockStatements as blockStatementsOf, moduleKind, thisMember, thisRoot, thisMembers } from './syntax.js';
 import { removeHealthServer } from '../../../transforms/typescript/remove-health-server.js';
 import { removeSignalHandlers } from '../../../transforms/typescript/remove-signal-handlers.js';
 import { removeRetryHelpers } from '../../../transforms/typescript/remove-retry-helpers.js';
@@ -466,5 +466,4 @@ function insertMembers(ctx: TsRewriteContext): void {
   else {
     ctx.edits.insert(openBrace + 1, `\n${text}\n`);
   }
-  void statementCall;
 }

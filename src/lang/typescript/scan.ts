@@ -21,7 +21,7 @@ import {
   serverCreations,
   signalStatements,
 } from './patterns.js';
-import { calleeText, memberName, thisMember } from './syntax.js';
+import { calleeText, memberName } from './syntax.js';
 import { compilerOptionsFor, typeRoots } from './project.js';
 
 export const TS_EXTENSIONS = ['.ts', '.tsx', '.mts'];
@@ -260,6 +260,5 @@ export function findings(sf: SourceFile, cls: ClassDeclaration): Finding[] {
     const body = f.getBody();
     if (f.getName() && body && (RETRY_NAME.test(f.getName()!) || looksLikeRetry(body))) add('retry', f.getName()!, f);
   }
-  void thisMember;
   return out.sort((a, b) => a.line - b.line);
 }
