@@ -30,6 +30,9 @@ describe('TypeScript rewrite', () => {
     const out = await rewrite('agents/router.ts', input, profile);
     expect(out.status).toBe('changed');
     expect(out.output).toContain("import { BaseAgent } from '@acme/agent-base';");
+    // Not installed here: verify checks it against the reference base standing in for the package.
+    const [err] = await typescriptAdapter.verify([{ root, outputFile: path.join(root, 'agents/router_v2.ts'), output: out.output!, agent: agent('agents/router.ts'), profile }]);
+    expect(err).toBeNull();
   });
 
   it('names outputs <stem>_v2 with the same ending', () => {

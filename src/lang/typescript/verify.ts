@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Project, ts, type Diagnostic } from 'ts-morph';
 import type { VerifyError, VerifyRequest } from '../../pipeline/language.js';
-import { baseFileInRepo, loadBaseModel, tsProfile } from './base-model.js';
+import { baseFileInRepo, isRelativeModule, loadBaseModel, tsProfile } from './base-model.js';
 import { compilerOptionsFor } from './project.js';
 import { parseTs, rewriteTypeScript } from './rewrite.js';
 
@@ -33,7 +33,18 @@ function ambientDeclarations(root: string, limit = 200): string[] {
 
 export async function verifyTypeScript(reqs: VerifyRequest[]): Promise<VerifyError[]> {
   if (reqs.length === 0) return [];
-  const project = new Project({ compilerOptions: compilerOptionsFor(reqs[0]!.root), skipAddingFilesFromTsConfig: true });
+  // A base imported by package name that the repository has not installed: type-check against
+  // the reference template mapped to that name (`paths`), as the base it stands for.
+  const first = reqs[0]!;
+  const spec = tsProfile(first.profile).module;
+  const paths: Record<string, string[]> = {};
+  let virtualPackage: string | null = null;
+  if (!isRelativeModule(spec) && !existsSync(path.join(first.root, 'node_modules', spec))) {
+    virtualPackage = path.join(first.root, '.migrate-virtual', `${spec.replace(/[^A-Za-z0-9_.-]+/g, '_')}.ts`);
+    paths[spec] = [virtualPackage];
+  }
+  const project = new Project({ compilerOptions: { ...compilerOptionsFor(first.root), paths }, skipAddingFilesFromTsConfig: true });
+  if (virtualPackage) project.createSourceFile(virtualPackage, loadBaseModel(first.root, first.profile).source, { overwrite: true });
   const roots = new Set<string>();
   const results: VerifyError[] = reqs.map(() => null);
   const sources = reqs.map((req, i) => {
