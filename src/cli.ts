@@ -3,6 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError, oneLine } from './core/errors.js';
 import { TOOL_VERSION } from './core/version.js';
+import './lang/adapters.js';
 import { scanCommand } from './commands/scan.js';
 import { runCommand } from './commands/run.js';
 import { diffCommand } from './commands/diff.js';

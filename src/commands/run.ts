@@ -1,4 +1,5 @@
 // `migrate run`: the batch, with a progress bar on a terminal and the JSON contract with --json.
+import { setMaxListeners } from 'node:events';
 import '../lang/adapters.js';
 import { loadProfile } from '../profile/profile.js';
 import { runBatch } from '../pipeline/batch.js';
@@ -28,6 +29,8 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
   const root = requireDirectory(flags.root);
   const profile = loadProfile(flags.profile, root);
   const abort = new AbortController();
+  // Every validation check listens on this one signal; a big batch has many at once.
+  setMaxListeners(0, abort.signal);
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
