@@ -1,0 +1,168 @@
+// Driving the built CLI (`node bin/migrate.js`) the way a user does, on real temporary
+// repositories. dist/ is rebuilt once per test run when it is missing or older than src/,
+// under a lock so parallel test files do not run tsc over each other.
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa, execaSync, type ResultPromise } from 'execa';
+
+export const REPO = path.resolve(import.meta.dirname, '../..');
+export const BIN = path.join(REPO, 'bin', 'migrate.js');
+const CLI_JS = path.join(REPO, 'dist', 'src', 'cli.js');
+const LOCK = path.join(REPO, 'dist', '.build-lock');
+
+function newest(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+function stale(): boolean {
+  return !existsSync(CLI_JS) || statSync(CLI_JS).mtimeMs < newest(path.join(REPO, 'src'));
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Build dist/ if it is missing or older than src/ (once, whoever gets the lock). */
+export function ensureBuilt(): void {
+  if (!stale()) return;
+  mkdirSync(path.dirname(LOCK), { recursive: true });
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      break;
+    } catch {
+      // Someone else is building; a lock older than 3 minutes is a dead builder's.
+      if (existsSync(LOCK) && Date.now() - statSync(LOCK).mtimeMs > 180_000) rmSync(LOCK, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`build lock ${LOCK} held for too long`);
+      sleepSync(200);
+    }
+  }
+  try {
+    if (stale()) execaSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: REPO, reject: false });
+    if (!existsSync(CLI_JS)) throw new Error('npm run build produced no dist/src/cli.js');
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
+}
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `migrate <args> --root <root>` with cwd = root; never throws on a non-zero exit. */
+export async function cli(root: string, args: string[], opts: { timeout?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
+  const r = await execa('node', [BIN, ...args, '--root', root], {
+    cwd: root,
+    reject: false,
+    timeout: opts.timeout ?? 120_000,
+    env: { ...opts.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+    stdin: 'ignore',
+  });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+/** The same, started in the background (for interruption tests); the caller waits or kills it. */
+export function spawnCli(root: string, args: string[]): ResultPromise<{ reject: false; stdin: 'ignore' }> {
+  return execa('node', [BIN, ...args, '--root', root], {
+    cwd: root,
+    reject: false,
+    stdin: 'ignore',
+    env: { FORCE_COLOR: '0', NO_COLOR: '1' },
+  }) as ResultPromise<{ reject: false; stdin: 'ignore' }>;
+}
+
+export function git(root: string, args: string[]): string {
+  return execaSync('git', args, { cwd: root }).stdout;
+}
+
+/** A git repository holding a copy of `src` (or empty), all committed on `main`. */
+export function gitRepo(src?: string, prefix = 'migrate-cli-'): string {
+  const root = mkdtempSync(path.join(os.tmpdir(), prefix));
+  if (src) cpSync(src, root, { recursive: true, filter: (p) => !p.includes('__pycache__') });
+  initGit(root);
+  return root;
+}
+
+export function initGit(root: string): void {
+  git(root, ['init', '-q', '-b', 'main']);
+  git(root, ['config', 'user.email', 'cli-test@example.invalid']);
+  git(root, ['config', 'user.name', 'cli test']);
+  git(root, ['config', 'commit.gpgsign', 'false']);
+  commitAll(root, 'legacy fleet');
+}
+
+export function commitAll(root: string, message: string): void {
+  git(root, ['add', '-A']);
+  git(root, ['commit', '-q', '--allow-empty', '-m', message]);
+}
+
+export function sha256(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+/** Every file under root (outside .git), relative, sorted. */
+export function listFiles(root: string, dir = ''): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(path.join(root, dir), { withFileTypes: true })) {
+    const rel = dir ? `${dir}/${e.name}` : e.name;
+    if (e.name === '.git') continue;
+    if (e.isDirectory()) out.push(...listFiles(root, rel));
+    else out.push(rel);
+  }
+  return out.sort();
+}
+
+/** sha256 of every file under root (outside .git). */
+export function hashTree(root: string): Map<string, string> {
+  return new Map(listFiles(root).map((f) => [f, sha256(path.join(root, f))]));
+}
+
+/** Live python processes started for this repository (legacy or `_v2` agents): their
+ *  command line names a file under root, or they run with root as working directory. */
+export function agentProcessesUnder(root: string): Array<{ pid: number; cmdline: string }> {
+  const found: Array<{ pid: number; cmdline: string }> = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let cmdline: string;
+    let cwd = '';
+    try {
+      cmdline = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
+      cwd = readlinkSync(`/proc/${d}/cwd`);
+    } catch {
+      continue; // exited meanwhile, or not ours to look at
+    }
+    if (!/python/.test(cmdline)) continue;
+    if (cmdline.includes(root) || cwd === root || cwd.startsWith(`${root}/`)) found.push({ pid: Number(d), cmdline });
+  }
+  return found;
+}
+
+/** Kill (SIGKILL) any such process, so a failing test leaves nothing running. */
+export function killAgentProcessesUnder(root: string): void {
+  for (const p of agentProcessesUnder(root)) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Poll `check` every few ms until it is true or the deadline passes. */
+export async function waitFor(check: () => boolean, what: string, timeoutMs = 60_000, everyMs = 10): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
