@@ -9,7 +9,7 @@ import { MigrateError } from '../core/errors.js';
 import type { Profile } from '../profile/profile.js';
 import { decodePythonSource, parseStrict } from '../lang/python/parser.js';
 import { pyCompileAll } from '../lang/python/py-compile.js';
-import { baseName, buildModuleModel, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
+import { baseName, buildModuleModel, entryScopes, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
 import { callee, selfAttribute, walk } from '../lang/python/syntax.js';
 import { HEALTH_ATTRIBUTE, HEALTH_LOOP_METHOD, HEALTH_PAYLOAD_METHOD, HEALTH_SIDECAR_CLASS, HTTP_HANDLER_BASE } from '../../transforms/python/health-patterns.js';
 
@@ -229,16 +229,7 @@ function hasAbstractMethod(cls: PyClass): boolean {
 /** Class names constructed in the __main__ guard or in module functions it calls. */
 function entryConstructions(module: ModuleModel): Set<string> {
   const out = new Set<string>();
-  const guard = module.mainGuard;
-  if (!guard) return out;
-  const scopes = [guard];
-  walk(guard, (n) => {
-    if (n.type === 'call') {
-      const fn = module.functions.get(callee(n) ?? '');
-      if (fn && !scopes.includes(fn.node)) scopes.push(fn.node);
-    }
-  });
-  for (const s of scopes) {
+  for (const s of entryScopes(module)) {
     walk(s, (n) => {
       if (n.type === 'call') {
         const name = callee(n);

@@ -5,24 +5,14 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
-import { callee, walk } from '../../src/lang/python/syntax.js';
+import { entryScopes } from '../../src/lang/python/module-model.js';
 
 export const agentConstructions: PythonTransform = {
   name: 'agent-constructions',
   phase: 'edit',
   run(ctx) {
     const cls = ctx.agent.cls;
-    const guard = ctx.module.mainGuard;
-    const entry = new Set<number>();
-    if (guard) {
-      entry.add(guard.id);
-      walk(guard, (n) => {
-        if (n.type === 'call') {
-          const f = ctx.module.functions.get(callee(n) ?? '');
-          if (f) entry.add(f.node.id);
-        }
-      });
-    }
+    const entry = new Set(entryScopes(ctx.module).map((n) => n.id));
     for (const ref of ctx.refs.of(cls.name)) {
       if (ref.kind !== 'identifier' || ref.node.parent?.type !== 'call' || isRemoved(ctx, ref.node)) continue;
       let top: SyntaxNode = ref.node;

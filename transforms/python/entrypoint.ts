@@ -6,6 +6,7 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { keep } from '../../src/lang/python/transform-context.js';
 import { callee, walk } from '../../src/lang/python/syntax.js';
+import { entryScopes } from '../../src/lang/python/module-model.js';
 
 const label = 'entrypoint';
 
@@ -20,7 +21,7 @@ export const entrypoint: PythonTransform = {
       addGuard(ctx);
       return;
     }
-    const scopes = [guard, ...calledFunctions(ctx, guard)];
+    const scopes = entryScopes(ctx.module);
     let constructed = false;
     for (const scope of scopes) {
       walk(scope, (n) => {
@@ -46,18 +47,6 @@ export const entrypoint: PythonTransform = {
     }
   },
 };
-
-/** Module functions the guard calls by name (e.g. `main()`), one level deep. */
-function calledFunctions(ctx: PythonTransformContext, guard: SyntaxNode): SyntaxNode[] {
-  const out: SyntaxNode[] = [];
-  walk(guard, (n) => {
-    if (n.type === 'call') {
-      const fn = ctx.module.functions.get(callee(n) ?? '');
-      if (fn && !out.includes(fn.node)) out.push(fn.node);
-    }
-  });
-  return out;
-}
 
 /**
  * The `.run()/.start()` call made on the constructed agent: `Agent(...).start()` directly,

@@ -1,7 +1,7 @@
 // A read-only model of one Python module: classes, methods, functions, imports,
 // aliases and the `__main__` guard. Built once per parse and shared by all transforms.
 import type { SyntaxNode, Tree } from './parser.js';
-import { isMainGuard, stringValue } from './syntax.js';
+import { callee, isMainGuard, stringValue, walk } from './syntax.js';
 
 export interface PyParam {
   name: string;
@@ -247,4 +247,18 @@ export function baseName(base: SyntaxNode): string | null {
   if (base.type === 'call' || base.type === 'subscript') return null;
   const s = stringValue(base);
   return s ?? null;
+}
+
+/** The entry point's code: the `__main__` guard and the module functions it calls by name. */
+export function entryScopes(module: ModuleModel): SyntaxNode[] {
+  const guard = module.mainGuard;
+  if (!guard) return [];
+  const scopes = [guard];
+  walk(guard, (n) => {
+    if (n.type === 'call') {
+      const fn = module.functions.get(callee(n) ?? '');
+      if (fn && !scopes.includes(fn.node)) scopes.push(fn.node);
+    }
+  });
+  return scopes;
 }
