@@ -15,6 +15,7 @@ import { addImport } from './add-import.js';
 import { pruneImports } from './prune-imports.js';
 import { portPlan } from './port-plan.js';
 import { agentConstructions } from './agent-constructions.js';
+import { reportLostHealthData } from './report-lost-health-data.js';
 
 export const PYTHON_TRANSFORMS: PythonTransform[] = [
   removeHealth,
@@ -31,4 +32,5 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   pruneImports,
   portPlan,
   agentConstructions,
+  reportLostHealthData,
 ];

@@ -165,7 +165,7 @@ function passThroughValue(
   for (const name of legacyNames) {
     const assign = ctx.agent.assignments.find((a) => a.method === '__init__' && a.attr === name && a.value);
     // Only params, locals computed before the call, and module names may appear in it.
-    if (assign?.value && !assign.value.text.includes('\n') && evaluableEarly(assign.value, params, locals, known, new Set(ctx.module.functions.keys()))) {
+    if (assign?.value && !assign.value.text.includes('\n') && evaluableEarly(assign.value, params, locals, known, helperFunctions(ctx))) {
       return assign.value.text;
     }
   }
@@ -204,6 +204,13 @@ function evaluableEarly(
     }
   });
   return ok;
+}
+
+/** Functions the module defines or imports by name (env_port, load_config): plain helpers. */
+function helperFunctions(ctx: PythonTransformContext): Set<string> {
+  const out = new Set(ctx.module.functions.keys());
+  for (const [local, imp] of ctx.module.imports) if (imp.name && /^[a-z_][a-z0-9_]*$/.test(local)) out.add(local);
+  return out;
 }
 
 function moduleNames(ctx: PythonTransformContext): Set<string> {
