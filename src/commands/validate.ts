@@ -13,6 +13,7 @@ import { validateAgents, type ValidateAgentOptions } from '../validate/validate-
 import { validationJson, validationTable, type ValidationRow } from '../report/validation-table.js';
 import { colours } from '../report/terminal.js';
 import { requireDirectory } from './common.js';
+import { rememberValidation } from '../record/validation-cache.js';
 
 export interface ValidateCommandOptions {
   root: string;
@@ -73,6 +74,7 @@ export async function validateCommand(agents: string[], opts: ValidateCommandOpt
     }));
     const reports = await validateAgents(list, { concurrency: opts.concurrency ?? Math.min(4, list.length) });
     const rows: ValidationRow[] = plans.map((p, i) => ({ agent: p.agent.name, file: p.agent.file, output: p.output, validation: reports[i]! }));
+    plans.forEach((p, i) => rememberValidation(root, p.agent.name, p.output, reports[i]!));
     process.stdout.write(opts.json ? validationJson(rows) : validationTable(rows, colours()));
     return reports.every((r) => r.ok) ? 0 : 1;
   } finally {

@@ -1,7 +1,9 @@
 // The validation stage: one validation environment (embedded registry and metrics sink
 // unless URLs are given) for the whole batch, agents validated up to --concurrency at once.
 import type { AgentInfo, ValidationReport } from '../core/types.js';
+import path from 'node:path';
 import type { Profile } from '../profile/profile.js';
+import { rememberValidation } from '../record/validation-cache.js';
 import { adapterFor } from '../lang/registry.js';
 import { startValidationEnvironment } from '../validate/environment.js';
 import { validateAgents, type ValidateAgentOptions } from '../validate/validate-agent.js';
@@ -29,7 +31,10 @@ export async function runValidationStage(
         legacyLaunch: await adapter.launch(root, x.legacyFile),
       });
     }
-    return await validateAgents(items, { concurrency: opts.concurrency });
+    const reports = await validateAgents(items, { concurrency: opts.concurrency });
+    // `migrate status` shows an uncommitted `_v2` that passed as validated.
+    list.forEach((x, i) => rememberValidation(root, x.agent.name, path.relative(root, x.file).split(path.sep).join('/'), reports[i]!));
+    return reports;
   } finally {
     await env.close();
   }

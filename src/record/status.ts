@@ -1,6 +1,7 @@
 // Each agent's state for `migrate status`, from the scan, the working tree and
 // the git history. Pure of printing; the command prints with src/report/status-table.ts.
 import { existsSync, statSync } from 'node:fs';
+import { recalledValidation } from './validation-cache.js';
 import path from 'node:path';
 import type { ScanResult } from '../core/types.js';
 import { listRecords, v2Sibling, type MigrationRecord } from './migration-log.js';
@@ -25,11 +26,17 @@ function fullyValidated(record: MigrationRecord | null): boolean {
 }
 
 /** State from the working tree alone (no commit involved). */
-function localState(root: string, file: string, output: string | undefined, record: MigrationRecord | null) {
+function localState(root: string, file: string, output: string | undefined, record: MigrationRecord | null, agentName?: string) {
   const out = [output, record?.output.path, v2Sibling(file)].find((p) => p && existsSync(path.join(root, p)));
   if (!out) return null;
   if (record && record.output.path === out && fullyValidated(record)) {
     return { state: 'validated' as const, time: record.migrated_at };
+  }
+  // Validated by `migrate validate` or `run --no-commit`, and unchanged since.
+  const agent = record?.agent ?? agentName;
+  const recalled = agent ? recalledValidation(root, agent, out) : null;
+  if (recalled && fullyValidated({ validation: recalled.report } as MigrationRecord)) {
+    return { state: 'validated' as const, time: recalled.at };
   }
   return { state: 'migrated' as const, time: statSync(path.join(root, out)).mtime.toISOString() };
 }
@@ -49,7 +56,7 @@ export async function computeStatus(root: string, scan: ScanResult, history: Mig
   const rowFor = (name: string, file: string, output: string | undefined, onBase: boolean): AgentStatusRow => {
     const h = history.get(name);
     if (h?.active) return { name, file, state: 'committed', commit: h.active.sha, time: h.active.date };
-    const local = localState(root, file, output, records.get(name) ?? null);
+    const local = localState(root, file, output, records.get(name) ?? null, name);
     if (local) return { name, file, state: local.state, commit: null, time: local.time };
     if (h) return { name, file, state: 'reverted', commit: h.last.sha, time: h.last.date };
     return { name, file, state: onBase ? 'migrated' : 'legacy', commit: null, time: null };
