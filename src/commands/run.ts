@@ -31,9 +31,17 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
   const abort = new AbortController();
   // Every validation check listens on this one signal; a big batch has many at once.
   setMaxListeners(0, abort.signal);
-  const onSignal = () => abort.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // `on`, not `once`: the validation stage's own handler re-raises the signal when no
+  // other listener is left, which killed the tool before it removed unfinished _v2
+  // files. A second Ctrl-C still ends the tool at once (the journal then cleans up).
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!abort.signal.aborted) return abort.abort();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.kill(process.pid, signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let progress: ReturnType<typeof createProgress> | undefined;
   try {
     const outcome = await runBatch({
