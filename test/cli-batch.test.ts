@@ -1,0 +1,372 @@
+// Issue 4 end to end: the built CLI on real temporary git repositories made from
+// fixtures/demo-fleet (+ `migrate init`, committed) — one commit per agent, records
+// matching commits, revert, status, dirty trees, Ctrl-C and crashes mid-run, shards, and
+// what goes to stderr.
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Ajv } from 'ajv';
+import { execaSync } from 'execa';
+import { agentProcessesUnder, cli, commitAll, ensureBuilt, git, gitRepo, killAgentProcessesUnder, listFiles, REPO, spawnCli, waitFor } from './helpers/cli.js';
+
+const DEMO = path.join(REPO, 'fixtures', 'demo-fleet');
+const AGENTS = [
+  'ConfigWatcherAgent',
+  'FleetHealthMonitor',
+  'KVCacheAgent',
+  'MetricsRollupAgent',
+  'RateLimiterAgent',
+  'ReminderAgent',
+  'SessionTrackerAgent',
+  'TaskQueueAgent',
+  'TextStatsAgent',
+  'TranslationMemoryAgent',
+];
+const temps: string[] = [];
+
+beforeAll(() => ensureBuilt(), 180_000);
+afterEach(() => {
+  // Whatever a test did, no agent it caused to start keeps running.
+  for (const d of temps) killAgentProcessesUnder(d);
+});
+afterAll(() => {
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+});
+
+/** The demo fleet in a fresh git repository, with the reference base added by `migrate init` and committed. */
+async function demoRepo(): Promise<string> {
+  const root = gitRepo(DEMO, 'migrate-batch-');
+  temps.push(root);
+  const init = await cli(root, ['init', '--lang', 'python']);
+  expect(init.exitCode, init.stderr).toBe(0);
+  commitAll(root, 'add the reference BaseAgent');
+  return root;
+}
+
+interface RunJson {
+  results: Array<{ agent: string; file: string; output: string | null; status: string; commit: string | null; error: string | null; validation: unknown }>;
+  summary: Record<string, number>;
+}
+
+interface MigrateCommit {
+  sha: string;
+  subject: string;
+  agent: string;
+  profile: string;
+  files: string[];
+}
+
+/** Commits carrying a Migrate-Agent trailer reachable from HEAD but not from `since`, oldest first. */
+function migrateCommits(root: string, since: string): MigrateCommit[] {
+  const log = git(root, ['log', '--reverse', '--format=%H%x1f%s%x1f%(trailers:key=Migrate-Agent,valueonly,separator=)%x1f%(trailers:key=Migrate-Profile,valueonly,separator=)%x1e', `${since}..HEAD`]);
+  return log
+    .split('\x1e')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const [sha, subject, agent, profile] = entry.split('\x1f') as [string, string, string, string];
+      const files = git(root, ['show', '--name-only', '--format=', sha]).split('\n').filter(Boolean).sort();
+      return { sha, subject, agent: agent.trim(), profile: profile.trim(), files };
+    })
+    .filter((c) => c.agent);
+}
+
+const v2Of = (file: string) => file.replace(/\.py$/, '_v2.py');
+const sha256 = (buf: Buffer | string) => createHash('sha256').update(buf).digest('hex');
+
+/**
+ * The invariants an interrupted or finished run must leave: a clean tree (no __pycache__
+ * either), every `_v2` and record committed, every migration commit holding exactly its
+ * agent's `_v2` and record, and no agent process of this repository still running.
+ */
+function expectConsistent(root: string, since: string): MigrateCommit[] {
+  // Clean, ignored files included, except state/ that the demo agents save when validated.
+  const dirt = git(root, ['status', '--porcelain', '--ignored', '--untracked-files=all'])
+    .split('\n')
+    .filter((l) => l && !l.startsWith('!! state/'));
+  expect(dirt, 'work tree must be clean').toEqual([]);
+  const commits = migrateCommits(root, since);
+  const files = listFiles(root);
+  expect(files.filter((f) => f.includes('__pycache__'))).toEqual([]);
+  const tracked = new Set(git(root, ['ls-files']).split('\n'));
+  for (const f of files.filter((x) => /_v2\.py$/.test(x) || x.startsWith('migration-log/'))) expect(tracked.has(f), `${f} is not committed`).toBe(true);
+  for (const c of commits) {
+    expect(c.subject).toBe(`migrate(${c.agent}): move onto BaseAgent`);
+    expect(c.profile).toBe('base-agent');
+    expect(c.files, `${c.agent}'s commit`).toEqual([`agents/${snake(c.agent)}_v2.py`, `migration-log/${c.agent}.json`].sort());
+  }
+  const records = files.filter((f) => /^migration-log\/[^/]+\.json$/.test(f)).map((f) => path.basename(f, '.json'));
+  expect(records.sort()).toEqual(commits.map((c) => c.agent).sort());
+  expect(agentProcessesUnder(root), 'orphan agent processes').toEqual([]);
+  return commits;
+}
+
+/** KVCacheAgent -> kv_cache_agent (the demo fleet's file naming). */
+function snake(agent: string): string {
+  const known: Record<string, string> = {
+    KVCacheAgent: 'kv_cache_agent',
+    FleetHealthMonitor: 'fleet_health_monitor',
+  };
+  return known[agent] ?? agent.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
+}
+
+describe('migrate run --all with validation (embedded registry and sink)', () => {
+  let root: string;
+  let base: string;
+  let run: { exitCode: number; stdout: string; stderr: string };
+  let out: RunJson;
+
+  beforeAll(async () => {
+    root = await demoRepo();
+    base = git(root, ['rev-parse', 'HEAD']);
+    run = await cli(root, ['run', '--all', '--json', '--concurrency', '4']);
+    out = JSON.parse(run.stdout) as RunJson;
+  }, 120_000);
+
+  it('migrates and validates the agents that pass, and reports the others as failed (exit 1)', () => {
+    expect(out.results.map((r) => r.agent).sort()).toEqual(AGENTS);
+    const ok = out.results.filter((r) => r.status === 'migrated' || r.status === 'needs-review');
+    const failed = out.results.filter((r) => r.status === 'failed');
+    expect(ok.length + failed.length).toBe(AGENTS.length);
+    expect(ok.length, JSON.stringify(failed.map((f) => f.error))).toBeGreaterThanOrEqual(3);
+    expect(run.exitCode).toBe(failed.length ? 1 : 0);
+    for (const r of ok) {
+      expect(r.commit, r.agent).toMatch(/^[0-9a-f]{40}$/);
+      expect((r.validation as { ok: boolean }).ok, r.agent).toBe(true);
+    }
+    for (const r of failed) {
+      expect(r.commit, r.agent).toBeNull();
+      expect(r.output, r.agent).toBeNull();
+      expect(r.error, r.agent).toMatch(/^validation: [^\n]+$/);
+    }
+  });
+
+  it('--json keeps stderr free of progress output', () => {
+    expect(run.stderr).not.toMatch(/agents done|migrate \[/);
+    expect(run.stderr).toBe('');
+  });
+
+  it('makes one commit per successful agent holding exactly its _v2 and record, with message and trailers', () => {
+    const commits = expectConsistent(root, base);
+    const ok = out.results.filter((r) => r.commit);
+    expect(commits.map((c) => c.agent).sort()).toEqual(ok.map((r) => r.agent).sort());
+    // Commits in a stable order: by file.
+    expect(commits.map((c) => c.agent)).toEqual([...ok].sort((a, b) => a.file.localeCompare(b.file)).map((r) => r.agent));
+    for (const r of ok) expect(commits.find((c) => c.agent === r.agent)!.sha).toBe(r.commit);
+  });
+
+  it('leaves no _v2, record or commit for failed agents', () => {
+    for (const r of out.results.filter((x) => x.status === 'failed')) {
+      expect(existsSync(path.join(root, v2Of(r.file))), `${r.file}: _v2`).toBe(false);
+      expect(existsSync(path.join(root, 'migration-log', `${r.agent}.json`)), `${r.agent}: record`).toBe(false);
+      expect(git(root, ['log', '--format=%H', `--grep=Migrate-Agent: ${r.agent}$`, `${base}..HEAD`])).toBe('');
+    }
+  });
+
+  it('records validate against migration-log/record.schema.json and their hashes match the committed files', () => {
+    const schema = JSON.parse(readFileSync(path.join(REPO, 'migration-log', 'record.schema.json'), 'utf8'));
+    const validate = new Ajv({ allErrors: true }).compile(schema);
+    for (const r of out.results.filter((x) => x.commit)) {
+      const recordText = git(root, ['show', `${r.commit}:migration-log/${r.agent}.json`]);
+      const record = JSON.parse(recordText);
+      expect(validate(record), `${r.agent}: ${JSON.stringify(validate.errors)}`).toBe(true);
+      expect(record.agent).toBe(r.agent);
+      expect(record.source.path).toBe(r.file);
+      expect(record.output.path).toBe(v2Of(r.file));
+      const committed = (p: string) => execaSync('git', ['show', `${r.commit}:${p}`], { cwd: root, encoding: 'buffer', stripFinalNewline: false }).stdout as Uint8Array;
+      expect(record.output.sha256, `${r.agent}: output sha256`).toBe(sha256(Buffer.from(committed(record.output.path))));
+      expect(record.source.sha256, `${r.agent}: source sha256`).toBe(sha256(Buffer.from(committed(record.source.path))));
+      expect(record.validation.ok).toBe(true);
+      expect(record.validation.checks.map((c: { name: string }) => c.name).sort()).toEqual(['health', 'log', 'metrics', 'registry', 'shutdown']);
+    }
+  });
+
+  it('migrate revert of the first of three migrated agents leaves the other two intact; status shows it', async () => {
+    const commits = migrateCommits(root, base);
+    expect(commits.length).toBeGreaterThanOrEqual(3);
+    const [first, second, third] = commits as [MigrateCommit, MigrateCommit, MigrateCommit];
+    const othersBefore = new Map([...second.files, ...third.files].map((f) => [f, sha256(readFileSync(path.join(root, f)))]));
+
+    const r = await cli(root, ['revert', first.agent]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    for (const f of first.files) expect(existsSync(path.join(root, f)), `${f} must be gone`).toBe(false);
+    for (const [f, h] of othersBefore) expect(sha256(readFileSync(path.join(root, f))), `${f} must be intact`).toBe(h);
+    for (const c of [second, third]) execaSync('git', ['merge-base', '--is-ancestor', c.sha, 'HEAD'], { cwd: root });
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+    // The revert commit names the agent and the reverted commit.
+    expect(git(root, ['log', '-1', '--format=%(trailers:key=Migrate-Revert,valueonly,separator=)']).trim()).toBe(first.sha);
+
+    const again = await cli(root, ['revert', first.agent]);
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr.trim().split('\n')).toHaveLength(1);
+    expect(again.stderr).toContain('already reverted');
+
+    const status = await cli(root, ['status', '--json']);
+    expect(status.exitCode, status.stderr).toBe(0);
+    const rows = (JSON.parse(status.stdout) as { agents: Array<{ name: string; state: string; commit: string | null }> }).agents;
+    const state = Object.fromEntries(rows.map((x) => [x.name, x.state]));
+    expect(state[first.agent]).toBe('reverted');
+    for (const c of commits.slice(1)) {
+      expect(state[c.agent], c.agent).toBe('committed');
+      expect(rows.find((x) => x.name === c.agent)!.commit).toBe(c.sha);
+    }
+    for (const r2 of out.results.filter((x) => x.status === 'failed')) expect(state[r2.agent], r2.agent).toBe('legacy');
+  });
+});
+
+describe('a dirty tree is refused with nothing changed', () => {
+  for (const kind of ['modified tracked file', 'staged change'] as const) {
+    it(`${kind}: exit 2, one line, HEAD/status/files unchanged`, async () => {
+      const root = await demoRepo();
+      const target = path.join(root, 'agents', 'kv_cache_agent.py');
+      if (kind === 'modified tracked file') {
+        execaSync('sh', ['-c', `printf '\\n# local edit\\n' >> "${target}"`]);
+      } else {
+        execaSync('sh', ['-c', `printf 'notes\\n' > "${path.join(root, 'NOTES.txt')}"`]);
+        git(root, ['add', 'NOTES.txt']);
+      }
+      const head = git(root, ['rev-parse', 'HEAD']);
+      const status = git(root, ['status', '--porcelain']);
+      const files = listFiles(root);
+      const r = await cli(root, ['run', '--all', '--no-validate']);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+      expect(r.stderr).toMatch(kind === 'staged change' ? /staged changes.*NOTES\.txt/ : /uncommitted changes.*agents\/kv_cache_agent\.py/);
+      expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+      expect(git(root, ['status', '--porcelain'])).toBe(status);
+      expect(listFiles(root)).toEqual(files);
+      expect(existsSync(path.join(root, '.git', 'migrate-run.json'))).toBe(false);
+    });
+  }
+});
+
+describe('interruption', () => {
+  /** Start `run --all`, wait until the first migration commit lands, then send `signal`. */
+  async function killAfterFirstCommit(root: string, signal: 'SIGINT' | 'SIGKILL') {
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const ref = path.join(root, '.git', 'refs', 'heads', 'main');
+    const child = spawnCli(root, ['run', '--all', '--no-validate', '--json']);
+    try {
+      await waitFor(() => readFileSync(ref, 'utf8').trim() !== head || child.exitCode !== null, 'the first migration commit');
+      child.kill(signal);
+    } finally {
+      // Never leave the CLI itself behind, whatever happened above.
+      setTimeout(() => child.kill('SIGKILL'), 30_000).unref();
+    }
+    const res = await child;
+    return { head, res };
+  }
+
+  for (const signal of ['SIGINT', 'SIGKILL'] as const) {
+    it(`${signal} after the first commit leaves a consistent repository and a rerun completes it`, async () => {
+      const root = await demoRepo();
+      const { head, res } = await killAfterFirstCommit(root, signal);
+      if (signal === 'SIGINT') {
+        expect(res.exitCode, String(res.stderr)).toBe(130);
+        // Ctrl-C cleans up itself: consistent right away, no journal left.
+        expectConsistent(root, head);
+        expect(existsSync(path.join(root, '.git', 'migrate-run.json'))).toBe(false);
+      } else {
+        expect(res.signal).toBe('SIGKILL');
+        // A crash leaves its journal for the next run; no half commit in any case.
+        for (const c of migrateCommits(root, head)) expect(c.files).toEqual([`agents/${snake(c.agent)}_v2.py`, `migration-log/${c.agent}.json`].sort());
+        // ... but the _v2 files written for the agents not yet committed are still there.
+        const untracked = git(root, ['ls-files', '--others', '--exclude-standard']).split('\n').filter((f) => /_v2\.py$/.test(f));
+        expect(untracked.length, 'leftovers of the crash').toBeGreaterThan(0);
+      }
+      const done = migrateCommits(root, head).map((c) => c.agent);
+      expect(done.length, 'killed after the first commit').toBeGreaterThanOrEqual(1);
+      expect(done.length, 'killed before the last commit').toBeLessThan(AGENTS.length);
+
+      const rerun = await cli(root, ['run', '--all', '--no-validate', '--json']);
+      expect(rerun.exitCode, rerun.stderr).toBe(0);
+      const out = JSON.parse(rerun.stdout) as RunJson;
+      for (const r of out.results) {
+        if (done.includes(r.agent)) expect(r.status, r.agent).toBe('unchanged');
+        else expect(['migrated', 'needs-review'], `${r.agent}: ${r.error}`).toContain(r.status);
+      }
+      const commits = expectConsistent(root, head);
+      expect(commits.map((c) => c.agent).sort()).toEqual(AGENTS);
+      expect(existsSync(path.join(root, '.git', 'migrate-run.json'))).toBe(false);
+    }, 90_000);
+  }
+
+  /** Start `run --all` with validation and wait until an agent process of this repository runs. */
+  async function killDuringValidation(root: string, signal: 'SIGINT' | 'SIGKILL') {
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const child = spawnCli(root, ['run', '--all', '--json', '--concurrency', '4']);
+    setTimeout(() => child.kill('SIGKILL'), 60_000).unref();
+    await waitFor(() => agentProcessesUnder(root).some((p) => /_v2\.py/.test(p.cmdline)) || child.exitCode !== null, 'a _v2 agent process', 60_000);
+    expect(child.exitCode, 'the run ended before validation started').toBeNull();
+    child.kill(signal);
+    const res = await child;
+    return { head, res };
+  }
+
+  it('SIGINT during validation stops every agent and leaves nothing behind', async () => {
+    const root = await demoRepo();
+    const { head, res } = await killDuringValidation(root, 'SIGINT');
+    expect(res.exitCode, String(res.stderr)).toBe(130);
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+    expect(listFiles(root).filter((f) => /_v2\.py$/.test(f) || f.startsWith('migration-log/'))).toEqual([]);
+    expectConsistent(root, head);
+  }, 90_000);
+
+  it('SIGKILL during validation: the next run kills the orphaned agents and removes the partial _v2 files', async () => {
+    const root = await demoRepo();
+    const { head, res } = await killDuringValidation(root, 'SIGKILL');
+    expect(res.signal).toBe('SIGKILL');
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+    expect(existsSync(path.join(root, '.git', 'migrate-run.json')), 'the crash leaves its journal').toBe(true);
+    expect(agentProcessesUnder(root).length, 'the crash orphans the agents it was validating').toBeGreaterThan(0);
+    expect(listFiles(root).filter((f) => /_v2\.py$/.test(f)).length, 'and leaves its _v2 files').toBeGreaterThan(0);
+    // --dry-run does not record, so it neither recovers nor commits; a real run does.
+    const rerun = await cli(root, ['run', 'KVCacheAgent', '--no-validate', '--json']);
+    expect(rerun.exitCode, rerun.stderr).toBe(0);
+    const commits = expectConsistent(root, head);
+    expect(commits.map((c) => c.agent)).toEqual(['KVCacheAgent']);
+    expect(listFiles(root).filter((f) => /_v2\.py$/.test(f))).toEqual(['agents/kv_cache_agent_v2.py']);
+  }, 90_000);
+});
+
+describe('--shard i/n', () => {
+  it('shards 1/2 and 2/2 cover every agent exactly once, deterministically, each on its own branch, one stderr line per finished agent', async () => {
+    const root = await demoRepo();
+    const main = git(root, ['rev-parse', 'HEAD']);
+    const plan = async (spec: string) => {
+      const r = await cli(root, ['run', '--all', '--dry-run', '--json', '--shard', spec]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as RunJson).results.map((x) => x.agent).sort();
+    };
+    const one = await plan('1/2');
+    const two = await plan('2/2');
+    expect([...one, ...two].sort()).toEqual(AGENTS);
+    expect(one.filter((a) => two.includes(a))).toEqual([]);
+    expect(one.length).toBeGreaterThan(0);
+    expect(two.length).toBeGreaterThan(0);
+
+    for (const [spec, agents] of [['1/2', one], ['2/2', two]] as const) {
+      git(root, ['checkout', '-q', 'main']);
+      const r = await cli(root, ['run', '--all', '--no-validate', '--shard', spec]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      const branch = `migrate/shard-${spec.replace('/', '-of-')}`;
+      expect(git(root, ['rev-parse', '--abbrev-ref', 'HEAD'])).toBe(branch);
+      // The same split as the dry run's, computed again by a separate process: deterministic.
+      expect(migrateCommits(root, main).map((c) => c.agent).sort()).toEqual(agents);
+      // Non-TTY stderr without --json: one line per finished agent, no bar.
+      const lines = r.stderr.split('\n').filter(Boolean);
+      for (let n = 1; n <= agents.length; n++) {
+        expect(lines.filter((l) => l.startsWith(`migrate: ${n}/${agents.length} agents done`)), `${spec}: line for agent ${n}`).toHaveLength(1);
+      }
+      expect(lines.every((l) => /^migrate: \d+\/\d+ agents done, \d+ failed \(.*\)$/.test(l)), r.stderr).toBe(true);
+    }
+    expect(git(root, ['rev-parse', 'main'])).toBe(main);
+  }, 90_000);
+});
+
+// Keep the helpers honest: the snake-case mapping must name the demo fleet's real files.
+it('the demo fleet has a file for every agent name used above', () => {
+  const files = readdirSync(path.join(DEMO, 'agents'));
+  for (const a of AGENTS) expect(files, a).toContain(`${snake(a)}.py`);
+});
