@@ -15,9 +15,21 @@ import { addImport } from './add-import.js';
 import { pruneImports } from './prune-imports.js';
 import { portPlan } from './port-plan.js';
 import { agentConstructions } from './agent-constructions.js';
+import { hardenedPublish } from './hardened-publish.js';
+import { hardenedQueue } from './hardened-queue.js';
+import { hardenedRetry } from './hardened-retry.js';
+import { hardenedCollect, hardenedCollectPropose } from './hardened-collect.js';
+import { hardenedMainLoop, hardenedMainLoopPropose } from './hardened-main-loop.js';
+import { hardenedOldBase } from './hardened-old-base.js';
 import { reportLostHealthData } from './report-lost-health-data.js';
 
 export const PYTHON_TRANSFORMS: PythonTransform[] = [
+  // Seed-001 concerns (hardened-agent-base profile only: publish, queue, retry, collect_loop, old_base).
+  hardenedPublish,
+  hardenedQueue,
+  hardenedRetry,
+  hardenedCollectPropose,
+  hardenedMainLoopPropose,
   removeHealth,
   removeSignalHandlers,
   removeMainLoop,
@@ -28,6 +40,10 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   baseAttributes,
   earlyOverrides,
   entrypoint,
+  hardenedCollect,
+  hardenedMainLoop,
+  // Before add-import: it points an old base's import at the profile's module.
+  hardenedOldBase,
   addImport,
   pruneImports,
   portPlan,

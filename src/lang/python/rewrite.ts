@@ -125,6 +125,14 @@ function enabled(t: PythonTransform, remove: string[]): boolean {
     'remove-main-loop': 'main_loop',
     'remove-teardown': 'sockets',
     'remove-owned-sockets': 'sockets',
+    'hardened-publish': 'publish',
+    'hardened-queue': 'queue',
+    'hardened-retry': 'retry',
+    'hardened-collect-propose': 'collect_loop',
+    'hardened-collect': 'collect_loop',
+    'hardened-main-loop-propose': 'collect_loop',
+    'hardened-main-loop': 'collect_loop',
+    'hardened-old-base': 'old_base',
   };
   const c = concern[t.name];
   return !c || remove.includes(c);

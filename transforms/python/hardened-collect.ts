@@ -1,0 +1,60 @@
+// Concern (seed 001): collect() → collect_data(). The legacy collect() drains the queue,
+// scans, builds telemetry and publishes it; the base's loop calls collect_data() and does
+// the draining and publishing itself. Only the drain/publish statements go (through the
+// removal plan, so a kept run() loop keeps them); every other statement keeps its bytes,
+// and collect_data() returns the events that were published. When collect() does anything
+// the migration cannot classify, it stays as it is and is reported.
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { keep } from '../../src/lang/python/transform-context.js';
+import { analyzeCollect, COLLECT, HOOK, LEGACY_RUN, QUEUE_METHOD, returnLine } from './hardened-shapes.js';
+
+const label = 'hardened-collect';
+
+/** Statements of collect() go only when run() goes too: a kept loop still calls collect(). */
+function requiresRun(ctx: PythonTransformContext): string[] {
+  return ctx.agent.methods.has(LEGACY_RUN) ? [LEGACY_RUN] : [];
+}
+
+export const hardenedCollectPropose: PythonTransform = {
+  name: 'hardened-collect-propose',
+  phase: 'propose',
+  run(ctx) {
+    const a = analyzeCollect(ctx);
+    if (!a.ok) {
+      if (ctx.agent.methods.has(COLLECT)) keep(ctx, COLLECT, a.line, `${a.reason}; not turned into ${HOOK}()`);
+      return;
+    }
+    const run = requiresRun(ctx);
+    for (const s of a.value.publishStmts) {
+      ctx.plan.proposeStatement({ node: s, symbol: `${COLLECT}: ${s.text.split('\n')[0]!.trim()}`, finding: 'publish', reason: 'the base publishes what collect_data() returns', requires: run });
+    }
+    // The drain goes only when nothing can fill the legacy queue any more.
+    const queues = [...ctx.agent.methods.keys()].filter((m) => QUEUE_METHOD.test(m) && !/^_drain/.test(m));
+    for (const s of a.value.drainStmts) {
+      ctx.plan.proposeStatement({ node: s, symbol: `${COLLECT}: ${s.text.split('\n')[0]!.trim()}`, finding: 'queue', reason: 'the base drains its local queue before publishing', requires: [...run, ...queues] });
+    }
+  },
+};
+
+export const hardenedCollect: PythonTransform = {
+  name: label,
+  phase: 'edit',
+  run(ctx) {
+    const a = analyzeCollect(ctx);
+    if (!a.ok) return;
+    const first = a.value.publishStmts[0]!;
+    if (!ctx.resolved!.statements.some((s) => s.node.id === first.id)) return;
+    const { fn, returns, append, block, events } = a.value;
+    const name = fn.node.childForFieldName('name')!;
+    ctx.edits.replace(name.startIndex, name.endIndex, HOOK, label);
+    for (const r of returns) ctx.edits.replace(r.node.startIndex, r.node.endIndex, r.text, label);
+    if (append) {
+      // After the last statement of the block that stays (the removed ones take their lines with them).
+      const gone = new Set(ctx.resolved!.statements.map((s) => s.node.id));
+      const last = [...block].reverse().find((s) => !gone.has(s.id));
+      if (!last) return;
+      const r = returnLine(ctx, last, events);
+      ctx.edits.insert(r.at, r.text, label);
+    }
+  },
+};

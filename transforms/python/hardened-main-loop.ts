@@ -1,0 +1,267 @@
+// Concern (seed 001): the legacy loop `run(interval)` = `while True: collect(); sleep(interval)`.
+// HardenedAgentBase.run_forever() runs that loop (with signals, health, the circuit breaker),
+// so run() goes when it holds nothing else, collect() becomes collect_data(), and its
+// interval reaches the base as `collection_interval`: through super().__init__ when the
+// constructor already keeps it, otherwise by passing it where the entry point constructs
+// the agent. The entry point's `agent.run(...)` becomes `agent.run_forever()` (the
+// entrypoint transform renames the method; this one drops the loop's arguments).
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { isDocstring, selfAttribute, statements, walk, callee } from '../../src/lang/python/syntax.js';
+import { entryScopes } from '../../src/lang/python/module-model.js';
+import { isTrivial } from '../../src/analysis/infra.js';
+import { analyzeCollect, isCollectCall, LEGACY_RUN, type Analysis } from './hardened-shapes.js';
+
+const label = 'hardened-main-loop';
+const KEYWORD = 'collection_interval';
+
+interface EntryCall {
+  call: SyntaxNode;
+  /** The `Agent(...)` call that constructed the object `run` is called on. */
+  construction: SyntaxNode;
+}
+
+interface RunPlan {
+  calls: EntryCall[];
+  /** `collection_interval=<text>` to add to each construction (null: __init__ passes it already). */
+  insert: string | null;
+}
+
+const memo = new WeakMap<PythonTransformContext, Analysis<RunPlan>>();
+
+function fail(reason: string, line: number): Analysis<RunPlan> {
+  return { ok: false, reason, line };
+}
+
+function legacyNames(ctx: PythonTransformContext): string[] {
+  return ctx.py.super_call.pass_through?.[KEYWORD] ?? [KEYWORD];
+}
+
+/** The constructor keeps an interval the super-init transform passes as collection_interval. */
+function initKeepsInterval(ctx: PythonTransformContext): string | null {
+  const init = ctx.agent.methods.get('__init__');
+  if (!init) return null;
+  for (const n of legacyNames(ctx)) {
+    if (init.params.some((p) => p.name === n && (p.kind === 'plain' || p.kind === 'default'))) return n;
+    if (ctx.agent.assignments.some((a) => a.method === '__init__' && a.attr === n && a.value && !a.value.text.includes('self'))) return n;
+  }
+  return null;
+}
+
+export function analyzeRun(ctx: PythonTransformContext): Analysis<RunPlan> {
+  let a = memo.get(ctx);
+  if (!a) memo.set(ctx, (a = readRun(ctx)));
+  return a;
+}
+
+function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
+  const fn = ctx.agent.methods.get(LEGACY_RUN);
+  if (!fn) return fail('no run()', ctx.agent.cls.line);
+  const collect = analyzeCollect(ctx);
+  if (!collect.ok) return fail(`run() drives collect(), which stays (${collect.reason})`, fn.line);
+  if (fn.isAsync) return fail('run() is async', fn.line);
+  const params = fn.params.filter((p, i) => i > 0 && p.kind !== 'separator');
+  if (params.length > 1 || params.some((p) => p.kind === 'args' || p.kind === 'kwargs')) return fail('run() takes more than an interval', fn.line);
+  const param = params[0] ?? null;
+  // Shape: locals, logs, one `while True:` (maybe inside try/except KeyboardInterrupt) holding
+  // one self.collect() (maybe inside try/except that logs) and one sleep.
+  const locals = new Set<string>();
+  let loops = 0;
+  let collects = 0;
+  let sleep: SyntaxNode | null = null;
+  let bad: SyntaxNode | null = null;
+  const visit = (block: SyntaxNode, inLoop: boolean): void => {
+    for (const s of statements(block)) {
+      if (bad) return;
+      if (isDocstring(s)) continue;
+      if (isCollectCall(s)) {
+        collects++;
+        if (!inLoop) bad = s;
+        continue;
+      }
+      const e = s.type === 'expression_statement' ? s.namedChild(0) : null;
+      if (e?.type === 'call' && /^(time\.)?sleep$/.test(callee(e) ?? '')) {
+        if (inLoop && s.parent?.id === loopBody?.id) {
+          if (sleep) bad = s;
+          sleep = e;
+        }
+        continue;
+      }
+      if (isTrivial(s)) continue;
+      if ((e?.type === 'assignment' || e?.type === 'augmented_assignment') && e.childForFieldName('left')?.type === 'identifier') {
+        const right = e.childForFieldName('right');
+        if (right && ['integer', 'float', 'true', 'false', 'none'].includes(right.type)) {
+          locals.add(e.childForFieldName('left')!.text);
+          continue;
+        }
+      }
+      if (s.type === 'while_statement' && !inLoop) {
+        const cond = s.childForFieldName('condition')!;
+        const attr = selfAttribute(cond);
+        if (!/^(True|1)$/.test(cond.text) && !attr) {
+          bad = s;
+          return;
+        }
+        loops++;
+        loopBody = s.childForFieldName('body');
+        visit(loopBody!, true);
+        if (s.namedChildren.some((c) => c.type === 'else_clause')) bad = s;
+        continue;
+      }
+      if (s.type === 'try_statement') {
+        visit(s.childForFieldName('body')!, inLoop);
+        for (const c of s.namedChildren) {
+          if (c.type === 'except_clause' || c.type === 'finally_clause' || c.type === 'else_clause') {
+            const b = c.namedChildren.find((x) => x.type === 'block');
+            if (b && !statements(b).every((x) => isTrivial(x) || x.type === 'break_statement')) bad = b;
+          }
+        }
+        continue;
+      }
+      bad = s;
+    }
+  };
+  let loopBody: SyntaxNode | null | undefined = null;
+  visit(fn.body, false);
+  if (bad) return fail(`run() does more than loop over collect() (line ${(bad as SyntaxNode).startPosition.row + 1}: ${(bad as SyntaxNode).text.split('\n')[0]!.trim().slice(0, 50)})`, fn.line);
+  if (loops !== 1 || collects !== 1 || !sleep) return fail('run() is not `while True: collect(); sleep(interval)`', fn.line);
+  // Counters of the loop may only feed its log lines.
+  for (const l of locals) if (param && l === param.name) return fail(`run() rebinds ${l}`, fn.line);
+
+  // Who calls run(): only the entry point, on an agent it constructs.
+  const cls = ctx.agent.cls;
+  const calls: EntryCall[] = [];
+  const scopes = entryScopes(ctx.module);
+  for (const r of ctx.refs.of(LEGACY_RUN)) {
+    if (r.kind !== 'attribute') continue;
+    const attr = r.node.parent!;
+    const call = attr.parent;
+    const inEntry = scopes.some((s) => s.startIndex <= r.start && r.end <= s.endIndex);
+    const construction = inEntry && call?.type === 'call' && call.childForFieldName('function')?.id === attr.id ? constructionOf(attr.childForFieldName('object')!, scopes, cls.name) : null;
+    if (!construction) return fail(`run() is also used at line ${r.line} (${attr.text})`, r.line);
+    calls.push({ call: call!, construction });
+  }
+
+  // The interval the loop slept, and how it reaches the base.
+  const arg = (sleep as SyntaxNode).childForFieldName('arguments')!.namedChildren;
+  if (arg.length !== 1) return fail('run() sleeps an unusual amount', fn.line);
+  const slept = arg[0]!;
+  const kept = initKeepsInterval(ctx);
+  const sleptAttr = selfAttribute(slept);
+  if (sleptAttr) {
+    if (sleptAttr === kept) return { ok: true, value: { calls, insert: null } };
+    return fail(`run() sleeps self.${sleptAttr}, which the constructor does not pass to the base as ${KEYWORD}`, fn.line);
+  }
+  let value: string | null = null;
+  if (param && slept.type === 'identifier' && slept.text === param.name) {
+    const given = calls.map((c) => intervalArgument(c.call, param.name));
+    const distinct = [...new Set(given.map((g) => g?.text ?? null))];
+    if (distinct.length > 1) return fail('the entry point calls run() with different intervals', fn.line);
+    const g = given[0] ?? null;
+    if (g) {
+      // agent.run(interval=agent.collection_interval): the value the constructor keeps.
+      const obj = g.type === 'attribute' ? g.childForFieldName('object') : null;
+      const viaAgent = obj?.type === 'identifier' && calls.some((c) => assignedName(c.construction) === obj.text);
+      if (viaAgent) {
+        const name = g.childForFieldName('attribute')!.text;
+        if (name === kept) return { ok: true, value: { calls, insert: null } };
+        return fail(`the entry point runs the loop every ${g.text}, which the constructor does not pass as ${KEYWORD}`, g.startPosition.row + 1);
+      }
+      value = g.text;
+      if (calls.some((c) => mentionsName(g, assignedName(c.construction)))) return fail(`the interval ${g.text} depends on the agent`, g.startPosition.row + 1);
+    } else if (param.default) value = param.default.text;
+    else return fail('run() needs an interval the entry point does not give', fn.line);
+  } else if (slept.type === 'integer' || slept.type === 'float' || (slept.type === 'identifier' && /^[A-Z_][A-Z0-9_]*$/.test(slept.text))) {
+    value = slept.text;
+  } else return fail(`run() sleeps ${slept.text}`, fn.line);
+  if (kept) return fail(`run() sleeps ${value} while the constructor keeps ${kept}; which one is the collection interval?`, fn.line);
+  if (!calls.length) return fail(`nowhere to pass ${KEYWORD}=${value} (no entry point constructs ${cls.name})`, fn.line);
+  const init = ctx.agent.methods.get('__init__');
+  const forwards = init ? init.params.some((p) => p.kind === 'kwargs') || ctx.py.super_call.forward_kwargs === true : true;
+  if (!forwards) return fail(`${cls.name}() cannot take ${KEYWORD}`, fn.line);
+  for (const c of calls) {
+    if (c.construction.childForFieldName('arguments')!.namedChildren.some((a) => a.type === 'keyword_argument' && a.childForFieldName('name')!.text === KEYWORD)) {
+      return fail(`the entry point already passes ${KEYWORD}`, c.construction.startPosition.row + 1);
+    }
+  }
+  return { ok: true, value: { calls, insert: `${KEYWORD}=${value}` } };
+}
+
+function intervalArgument(call: SyntaxNode, param: string): SyntaxNode | null {
+  const args = call.childForFieldName('arguments')!.namedChildren;
+  const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')!.text === param);
+  if (kw) return kw.childForFieldName('value');
+  return args.find((a) => a.type !== 'keyword_argument') ?? null;
+}
+
+/** `Agent(...)` itself, or the `v = Agent(...)` the identifier `v` was bound to in the same scope. */
+function constructionOf(obj: SyntaxNode, scopes: SyntaxNode[], cls: string): SyntaxNode | null {
+  if (obj.type === 'call' && callee(obj) === cls) return obj;
+  if (obj.type !== 'identifier') return null;
+  const scope = scopes.find((s) => s.startIndex <= obj.startIndex && obj.endIndex <= s.endIndex);
+  let found: SyntaxNode | null = null;
+  let count = 0;
+  walk(scope!, (n) => {
+    if (n.type === 'assignment' && n.childForFieldName('left')?.text === obj.text) {
+      count++;
+      const right = n.childForFieldName('right');
+      if (right?.type === 'call' && callee(right) === cls && n.startIndex < obj.startIndex) found = right;
+    }
+  });
+  return count === 1 ? found : null;
+}
+
+function assignedName(construction: SyntaxNode): string {
+  const p = construction.parent;
+  return p?.type === 'assignment' ? p.childForFieldName('left')!.text : '';
+}
+
+function mentionsName(node: SyntaxNode, name: string): boolean {
+  if (!name) return false;
+  let hit = false;
+  walk(node, (n) => {
+    if (n.type === 'identifier' && n.text === name) hit = true;
+  });
+  return hit;
+}
+
+export const hardenedMainLoopPropose: PythonTransform = {
+  name: 'hardened-main-loop-propose',
+  phase: 'propose',
+  run(ctx) {
+    if (!ctx.agent.methods.has(LEGACY_RUN)) return;
+    ctx.plan.proposeMember({
+      name: LEGACY_RUN,
+      kind: 'method',
+      finding: 'loop',
+      reason: 'collection loop (the base\'s run_forever() runs it every collection_interval)',
+      condition: () => {
+        const a = analyzeRun(ctx);
+        return a.ok ? null : `${a.reason}; kept`;
+      },
+    });
+  },
+};
+
+export const hardenedMainLoop: PythonTransform = {
+  name: label,
+  phase: 'edit',
+  run(ctx) {
+    if (ctx.resolved?.members.get(LEGACY_RUN)?.finding !== 'loop') return;
+    const a = analyzeRun(ctx);
+    if (!a.ok) return;
+    for (const c of a.value.calls) {
+      const args = c.call.childForFieldName('arguments')!;
+      ctx.edits.replace(args.startIndex, args.endIndex, '()', label);
+    }
+    if (!a.value.insert) return;
+    const done = new Set<number>();
+    for (const c of a.value.calls) {
+      if (done.has(c.construction.id)) continue;
+      done.add(c.construction.id);
+      const args = c.construction.childForFieldName('arguments')!;
+      const has = args.namedChildren.length > 0;
+      ctx.edits.insert(args.endIndex - 1, has ? `, ${a.value.insert}` : a.value.insert, label);
+    }
+  },
+};

@@ -1,0 +1,66 @@
+// Concern (seed 001): agents already on an older HardenedAgentBase (same class name, another
+// module, e.g. DNSAgent). The import is pointed at the profile's module when every name it
+// imports exists there; members the class uses through self that neither it nor the new
+// base defines (only the old base had them) are reported, as are old-base hooks the new
+// base never calls.
+import { existsSync, readFileSync } from 'node:fs';
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { keep } from '../../src/lang/python/transform-context.js';
+import { walkAgentCode } from '../../src/analysis/agent-model.js';
+import { selfAttribute } from '../../src/lang/python/syntax.js';
+import { parsePython } from '../../src/lang/python/parser.js';
+import { buildModuleModel } from '../../src/lang/python/module-model.js';
+
+const label = 'hardened-old-base';
+
+/** Names the new base's module defines (from its source; else the base class and ValidationResult). */
+function exportedNames(ctx: PythonTransformContext): Set<string> {
+  const out = new Set([ctx.profile.base_class, 'ValidationResult']);
+  const file = ctx.base.sourceFile;
+  if (file && existsSync(file)) {
+    const src = readFileSync(file, 'utf8');
+    const mod = buildModuleModel(src, parsePython(src));
+    for (const c of mod.classes) out.add(c.name);
+    for (const f of mod.functions.keys()) out.add(f);
+  }
+  return out;
+}
+
+export const hardenedOldBase: PythonTransform = {
+  name: label,
+  phase: 'edit',
+  run(ctx) {
+    const target = ctx.profile.base_class;
+    const imp = ctx.module.imports.get(target);
+    if (!imp || imp.module === ctx.py.module || imp.name !== target) return;
+    const stmt = imp.node;
+    if (stmt.type !== 'import_from_statement' || stmt.parent?.type !== 'module') {
+      keep(ctx, target, stmt.startPosition.row + 1, `${target} is imported from ${imp.module} here; point it at ${ctx.py.module} by hand`);
+      return;
+    }
+    const names = [...ctx.module.imports.entries()].filter(([, i]) => i.node.id === stmt.id).map(([, i]) => i.name ?? '');
+    const exported = exportedNames(ctx);
+    const missing = names.filter((n) => !exported.has(n));
+    const line = stmt.startPosition.row + 1;
+    if (missing.length) {
+      keep(ctx, target, line, `the old base's module ${imp.module} also provides ${missing.join(', ')}, which ${ctx.py.module} does not; switch the import by hand`);
+      return;
+    }
+    const moduleNode = stmt.childForFieldName('module_name')!;
+    ctx.edits.replace(moduleNode.startIndex, moduleNode.endIndex, ctx.py.module, label);
+    // The import now names the profile's module: add-import must not add a second one.
+    ctx.module.imports.set(target, { ...imp, module: ctx.py.module });
+    ctx.warnings.push(`${ctx.agent.cls.name}: ${target} now imported from ${ctx.py.module} (was ${imp.module})`);
+    const seen = new Set<string>();
+    for (const m of ctx.agent.methods.values()) {
+      walkAgentCode(m, (n) => {
+        const attr = selfAttribute(n, m.params[0]?.name ?? 'self');
+        if (!attr || seen.has(attr) || attr.startsWith('__')) return;
+        if (ctx.agent.methods.has(attr) || ctx.agent.attributes.has(attr) || ctx.baseOwned.has(attr)) return;
+        if (ctx.resolved?.ranges.contains(n.startIndex, n.endIndex)) return;
+        seen.add(attr);
+        keep(ctx, attr, n.startPosition.row + 1, `used through self but defined by neither ${ctx.agent.cls.name} nor the new ${target}: only the old base (${imp.module}) provided it`);
+      });
+    }
+  },
+};

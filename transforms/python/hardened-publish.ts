@@ -1,0 +1,14 @@
+// Concern (seed 001): publishing. `_get_grpc_channel` and `_publish_*` (gRPC channel set-up,
+// envelope, manual retry and queue fallback) are what HardenedAgentBase does with its
+// eventbus_publisher, circuit breaker and retries. They go with the state only they use,
+// unless business code still calls them: then they stay and are reported.
+import type { PythonTransform } from '../../src/lang/python/transform-context.js';
+import { PUBLISH_METHOD, proposeTransport } from './hardened-shapes.js';
+
+export const hardenedPublish: PythonTransform = {
+  name: 'hardened-publish',
+  phase: 'propose',
+  run(ctx) {
+    proposeTransport(ctx, PUBLISH_METHOD, 'publish', 'publishing with queue fallback (the base publishes through eventbus_publisher, with circuit breaker and retries)');
+  },
+};

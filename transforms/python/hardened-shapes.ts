@@ -1,0 +1,288 @@
+// Shared reading of seed-001 agents for the hardened-* transforms: which members are
+// transport (publish / queue / drain / gRPC channel / retry), what collect() does statement
+// by statement, and whether run() is only `while True: collect(); sleep(interval)`.
+// Computed once per rewrite (keyed by the context) so propose and edit phases agree.
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { PyFunction } from '../../src/lang/python/module-model.js';
+import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { expressionOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { blocksOf, isTrivial } from '../../src/analysis/infra.js';
+import { indentAt } from '../../src/lang/python/text.js';
+
+export const PUBLISH_METHOD = /^(_get_grpc_channel|_publish_\w+|_publish)$/;
+export const QUEUE_METHOD = /^(_queue_\w+|_drain_\w+|_enqueue_\w+|_drain)$/;
+export const RETRY_METHOD = /^(_retry_\w+|_with_retry|_\w+_with_retry|_backoff\w*)$/;
+const DRAIN = /^(_drain_\w+|_drain)$/;
+const PUBLISH = /^(_publish_\w+|_publish)$/;
+/** The legacy collection method and main loop of the seed-001 fleet. */
+export const COLLECT = 'collect';
+export const LEGACY_RUN = 'run';
+export const HOOK = 'collect_data';
+
+/** The collect() → collect_data() plan, or why collect() stays as it is. */
+export interface CollectPlan {
+  fn: PyFunction;
+  /** Top-level statements that only drain or publish (removed through the removal plan). */
+  publishStmts: SyntaxNode[];
+  drainStmts: SyntaxNode[];
+  /** `return [..events..]` text. */
+  events: string;
+  /** Constant returns that become `return <events>` (end of the working block) or `return []` (except handlers). */
+  returns: Array<{ node: SyntaxNode; text: string }>;
+  /** Statements of the working block (collect()'s body, or its single try's body). */
+  block: SyntaxNode[];
+  /** The block does not end in a return: `return <events>` goes after its last statement that stays. */
+  append: boolean;
+}
+
+export type Analysis<T> = { ok: true; value: T } | { ok: false; reason: string; line: number };
+
+const memo = new WeakMap<PythonTransformContext, { collect?: Analysis<CollectPlan> }>();
+
+function selfCall(stmt: SyntaxNode): { call: SyntaxNode; method: string; target: SyntaxNode | null } | null {
+  const e = expressionOf(stmt);
+  if (!e) return null;
+  let call = e;
+  let target: SyntaxNode | null = null;
+  if (e.type === 'assignment') {
+    target = e.childForFieldName('left');
+    call = e.childForFieldName('right')!;
+  }
+  if (call?.type !== 'call') return null;
+  const fn = call.childForFieldName('function');
+  if (fn?.type !== 'attribute') return null;
+  const m = selfAttribute(fn);
+  return m ? { call, method: m, target } : null;
+}
+
+const line = (n: SyntaxNode) => n.startPosition.row + 1;
+const head = (n: SyntaxNode) => n.text.split('\n')[0]!.trim().slice(0, 60);
+const CONST_RETURN = /^return(\s+(True|False|None))?$/;
+
+/** Does the subtree call or mention one of the transport members? */
+function transportMention(node: SyntaxNode, transport: (m: string) => boolean): SyntaxNode | null {
+  let hit: SyntaxNode | null = null;
+  walk(node, (n) => {
+    if (hit) return false;
+    const a = selfAttribute(n);
+    if (a && transport(a)) hit = n;
+  });
+  return hit;
+}
+
+export function isTransport(ctx: PythonTransformContext, m: string): boolean {
+  return ctx.agent.methods.has(m) && (PUBLISH_METHOD.test(m) || QUEUE_METHOD.test(m) || RETRY_METHOD.test(m));
+}
+
+/** collect() as a hook: which statements drain/publish, what it returns instead. */
+export function analyzeCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
+  const entry = memo.get(ctx) ?? {};
+  memo.set(ctx, entry);
+  return (entry.collect ??= readCollect(ctx));
+}
+
+function fail(reason: string, at: number): { ok: false; reason: string; line: number } {
+  return { ok: false, reason, line: at };
+}
+
+function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
+  const fn = ctx.agent.methods.get(COLLECT);
+  const cls = ctx.agent.cls;
+  if (!fn) return fail(`no ${COLLECT}() method`, cls.line);
+  if (fn.isAsync) return fail(`${COLLECT}() is async`, fn.line);
+  if (fn.params.some((p, i) => i > 0 && p.kind === 'plain')) return fail(`${COLLECT}() takes parameters`, fn.line);
+  if (fn.decorators.length) return fail(`${COLLECT}() is decorated`, fn.line);
+  if (ctx.agent.methods.has(HOOK)) return fail(`the class already defines ${HOOK}()`, ctx.agent.methods.get(HOOK)!.line);
+  // Callers other than the legacy run() loop would lose collect() when it becomes a hook.
+  const run = ctx.agent.methods.get(LEGACY_RUN);
+  for (const r of ctx.refs.of(COLLECT)) {
+    if (r.kind === 'identifier' && r.node.parent?.type === 'function_definition' && r.node.parent.id === fn.node.id) continue;
+    if (run && run.outer.startIndex <= r.start && r.end <= run.outer.endIndex) continue;
+    if (r.kind === 'identifier' && !(cls.node.startIndex <= r.start && r.end <= cls.node.endIndex)) continue; // a module-level name `collect`
+    return fail(`${COLLECT}() is also used at line ${r.line} (${head(r.node.parent ?? r.node)}); it stays a method of its own`, r.line);
+  }
+  const transport = (m: string) => isTransport(ctx, m);
+  const body = statements(fn.body).filter((s) => !isDocstring(s));
+  let block = fn.body;
+  let handlers: SyntaxNode[] = [];
+  if (body.length === 1 && body[0]!.type === 'try_statement') {
+    const t = body[0]!;
+    block = t.childForFieldName('body')!;
+    handlers = t.namedChildren.filter((c) => c.type === 'except_clause' || c.type === 'except_group_clause');
+  }
+  const stmts = statements(block).filter((s) => !isDocstring(s));
+  const publishStmts: SyntaxNode[] = [];
+  const drainStmts: SyntaxNode[] = [];
+  const droppedLocals = new Set<string>();
+  const events: string[] = [];
+  const returns: Array<{ node: SyntaxNode; text: string }> = [];
+  for (const [i, s] of stmts.entries()) {
+    const sc = selfCall(s);
+    if (sc && transport(sc.method)) {
+      const target = sc.target;
+      if (target && target.type !== 'identifier') return fail(`${COLLECT}() stores the result of ${sc.method}() in ${target.text}`, line(s));
+      if (DRAIN.test(sc.method)) {
+        drainStmts.push(s);
+        if (target) droppedLocals.add(target.text);
+        continue;
+      }
+      if (!PUBLISH.test(sc.method)) return fail(`${COLLECT}() calls ${sc.method}() directly (line ${line(s)})`, line(s));
+      const args = sc.call.childForFieldName('arguments')!.namedChildren;
+      if (args.length !== 1 || args[0]!.type !== 'identifier') {
+        return fail(`${COLLECT}() publishes ${sc.call.childForFieldName('arguments')!.text}, not one local event (line ${line(s)})`, line(s));
+      }
+      const ev = args[0]!.text;
+      if (reassignedAfter(stmts.slice(i + 1), ev)) return fail(`${COLLECT}() changes ${ev} after publishing it (line ${line(s)})`, line(s));
+      if (target) {
+        if (stmts.slice(i + 1).some((x) => usesName(x, target.text))) {
+          return fail(`${COLLECT}() uses the result of ${sc.method}() (${target.text}) after publishing`, line(s));
+        }
+      }
+      publishStmts.push(s);
+      if (!events.includes(ev)) events.push(ev);
+      continue;
+    }
+    // `for change in changes: self._publish_change(change)`
+    if (s.type === 'for_statement') {
+      const inner = statements(s.childForFieldName('body')).filter((x) => !isDocstring(x));
+      const v = s.childForFieldName('left');
+      const it = s.childForFieldName('right');
+      const only = inner.length === 1 ? selfCall(inner[0]!) : null;
+      if (only && PUBLISH.test(only.method) && transport(only.method) && !only.target && v?.type === 'identifier' && it?.type === 'identifier' && !s.namedChildren.some((c) => c.type === 'else_clause')) {
+        const args = only.call.childForFieldName('arguments')!.namedChildren;
+        if (args.length === 1 && args[0]!.text === v.text) {
+          if (reassignedAfter(stmts.slice(i + 1), it.text)) return fail(`${COLLECT}() changes ${it.text} after publishing it`, line(s));
+          publishStmts.push(s);
+          events.push(`*${it.text}`);
+          continue;
+        }
+      }
+    }
+    // `if drained: logger.info(...)` about a dropped drain result
+    if (s.type === 'if_statement' && droppedLocals.size) {
+      const cond = s.childForFieldName('condition');
+      const names = cond ? identifiers(cond) : [];
+      if (names.length && names.every((n) => droppedLocals.has(n)) && blocksOf(s).every((b) => statements(b).every((x) => isTrivial(x) && !x.text.startsWith('return')))) {
+        drainStmts.push(s);
+        continue;
+      }
+    }
+    const mention = transportMention(s, transport);
+    if (mention) return fail(`${COLLECT}() uses ${mention.text} at line ${line(mention)} in a way the migration cannot classify`, line(mention));
+    for (const local of droppedLocals) {
+      if (usesName(s, local)) return fail(`${COLLECT}() uses ${local} (the drain result) at line ${line(s)}`, line(s));
+    }
+    if (s.type === 'return_statement') {
+      if (i !== stmts.length - 1 || !CONST_RETURN.test(s.text.trim())) return fail(`${COLLECT}() returns ${head(s)} at line ${line(s)}`, line(s));
+    }
+  }
+  if (publishStmts.length === 0) return fail(`${COLLECT}() publishes nothing the migration recognises`, fn.line);
+  const rendered = events.length === 1 && events[0]!.startsWith('*') ? `list(${events[0]!.slice(1)})` : `[${events.join(', ')}]`;
+  // Other returns in collect(): constants only (the base treats them as "no events").
+  let bad: SyntaxNode | null = null;
+  walk(fn.body, (n) => {
+    if (bad || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'return_statement' && !CONST_RETURN.test(n.text.trim())) bad = n;
+    if (n.type === 'yield') bad = n;
+  });
+  if (bad) return fail(`${COLLECT}() ${(bad as SyntaxNode).type === 'yield' ? 'is a generator' : `returns ${head(bad)}`} (line ${line(bad)})`, line(bad));
+  const last = stmts[stmts.length - 1]!;
+  let append = false;
+  if (last.type === 'return_statement') returns.push({ node: last, text: `return ${rendered}` });
+  else append = true;
+  for (const h of handlers) {
+    const hs = statements(h.namedChildren.find((c) => c.type === 'block') ?? null);
+    for (const x of hs) {
+      if (x.type === 'return_statement') returns.push({ node: x, text: 'return []' });
+      else if (!isTrivial(x)) return fail(`${COLLECT}()'s except handler does more than log (line ${line(x)})`, line(x));
+    }
+  }
+  return { ok: true, value: { fn, publishStmts, drainStmts, events: rendered, returns, block: stmts, append } };
+}
+
+function identifiers(node: SyntaxNode): string[] {
+  const out: string[] = [];
+  walk(node, (n) => {
+    if (n.type === 'identifier' && n.parent?.type !== 'attribute') out.push(n.text);
+    else if (n.type === 'identifier' && n.parent?.childForFieldName('object')?.id === n.id) out.push(n.text);
+  });
+  return out;
+}
+
+function usesName(node: SyntaxNode, name: string): boolean {
+  return identifiers(node).includes(name);
+}
+
+function reassignedAfter(stmts: SyntaxNode[], name: string): boolean {
+  return stmts.some((s) => {
+    let hit = false;
+    walk(s, (n) => {
+      if (hit) return false;
+      if (n.type === 'assignment' || n.type === 'augmented_assignment' || n.type === 'for_statement') {
+        const left = n.childForFieldName('left');
+        if (left && identifiers(left).includes(name) && (left.type === 'identifier' || left.type === 'pattern_list' || left.type === 'tuple_pattern')) hit = true;
+      }
+    });
+    return hit;
+  });
+}
+
+/** Text of `return <events>` placed after `after`, at its indentation. */
+export function returnLine(ctx: PythonTransformContext, after: SyntaxNode, events: string): { at: number; text: string } {
+  const indent = indentAt(ctx.source, after.startIndex);
+  let at = after.endIndex;
+  // After the statement's own line (a trailing comment stays where it was).
+  const nl = ctx.source.indexOf('\n', at);
+  at = nl === -1 ? ctx.source.length : nl + 1;
+  const prefix = nl === -1 ? ctx.layout.eol : '';
+  return { at, text: `${prefix}${indent}return ${events}${ctx.layout.eol}` };
+}
+
+/** `self.collect()` as a statement, possibly inside try/except whose handlers only log or sleep. */
+export function isCollectCall(stmt: SyntaxNode): boolean {
+  const sc = selfCall(stmt);
+  return !!sc && !sc.target && sc.method === COLLECT && sc.call.childForFieldName('arguments')!.namedChildCount === 0;
+}
+
+
+/**
+ * Propose the agent's members of one transport concern (methods by name) and the attributes
+ * only transport code uses (set up in __init__, read nowhere else). The removal plan keeps any
+ * of them that something left in the file still uses, and reports it.
+ */
+export function proposeTransport(
+  ctx: PythonTransformContext,
+  pattern: RegExp,
+  finding: 'publish' | 'queue' | 'retry',
+  reason: string,
+): void {
+  const mine = [...ctx.agent.methods.keys()].filter((m) => pattern.test(m));
+  for (const name of mine) {
+    const fn = ctx.agent.methods.get(name)!;
+    ctx.plan.proposeMember({
+      name,
+      kind: 'method',
+      finding,
+      reason,
+      // Even when the base has a method of this name, the agent's callers expect the agent's own.
+      sharedWithBase: false,
+      reviewHint: 'business code calls it, so the legacy transport stays next to the base\'s',
+      condition: () => (fn.isAsync ? `${name}() is async; kept` : null),
+    });
+  }
+  const transportMethods = [...ctx.agent.methods.values()].filter((m) => isTransport(ctx, m.name));
+  const inside = (start: number, end: number) => transportMethods.some((m) => m.outer.startIndex <= start && end <= m.outer.endIndex);
+  const init = ctx.agent.methods.get('__init__');
+  for (const attr of ctx.agent.attributes) {
+    if (ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr) || ctx.plan.hasProposal(attr)) continue;
+    const refs = ctx.refs.of(attr).filter((r) => r.kind === 'attribute');
+    const used = refs.filter((r) => {
+      const m = mine.map((n) => ctx.agent.methods.get(n)!).find((f) => f.outer.startIndex <= r.start && r.end <= f.outer.endIndex);
+      return !!m;
+    });
+    if (!used.length) continue;
+    const elsewhere = refs.some((r) => !inside(r.start, r.end) && !(init && init.outer.startIndex <= r.start && r.end <= init.outer.endIndex));
+    if (elsewhere) continue;
+    ctx.plan.proposeMember({ name: attr, kind: 'attribute', finding, reason: `state of the agent's own ${finding} code`, sharedWithBase: false });
+  }
+}
