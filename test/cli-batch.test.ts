@@ -267,6 +267,14 @@ describe('interruption', () => {
         // Ctrl-C cleans up itself: consistent right away, no journal left.
         expectConsistent(root, head);
         expect(existsSync(path.join(root, '.git', 'migrate-run.json'))).toBe(false);
+        // It still reports, in the contract: committed agents with their commit, the rest interrupted.
+        const report = JSON.parse(String(res.stdout)) as RunJson;
+        const shas = new Map(migrateCommits(root, head).map((c) => [c.agent, c.sha]));
+        expect(report.results.map((r) => r.agent).sort()).toEqual(AGENTS);
+        for (const r of report.results) {
+          if (shas.has(r.agent)) expect(r.commit, r.agent).toBe(shas.get(r.agent));
+          else expect({ status: r.status, commit: r.commit, output: r.output, error: r.error }, r.agent).toEqual({ status: 'failed', commit: null, output: null, error: 'interrupted before commit' });
+        }
       } else {
         expect(res.signal).toBe('SIGKILL');
         // A crash leaves its journal for the next run; no half commit in any case.
@@ -293,20 +301,27 @@ describe('interruption', () => {
   }
 
   /** Start `run --all` with validation and wait until an agent process of this repository runs. */
-  async function killDuringValidation(root: string, signal: 'SIGINT' | 'SIGKILL') {
+  async function killDuringValidation(root: string, signal: 'SIGINT' | 'SIGKILL', whileRunning?: () => Promise<void>) {
     const head = git(root, ['rev-parse', 'HEAD']);
     const child = spawnCli(root, ['run', '--all', '--json', '--concurrency', '4']);
     setTimeout(() => child.kill('SIGKILL'), 60_000).unref();
     await waitFor(() => agentProcessesUnder(root).some((p) => /_v2\.py/.test(p.cmdline)) || child.exitCode !== null, 'a _v2 agent process', 60_000);
     expect(child.exitCode, 'the run ended before validation started').toBeNull();
+    await whileRunning?.();
     child.kill(signal);
     const res = await child;
     return { head, res };
   }
 
-  it('SIGINT during validation stops every agent and leaves nothing behind', async () => {
+  it('SIGINT during validation stops every agent and leaves nothing behind (a concurrent second run is refused)', async () => {
     const root = await demoRepo();
-    const { head, res } = await killDuringValidation(root, 'SIGINT');
+    // Meanwhile a second run in the same repository is refused and changes nothing.
+    const { head, res } = await killDuringValidation(root, 'SIGINT', async () => {
+      const second = await cli(root, ['run', '--all', '--no-validate']);
+      expect(second.exitCode).toBe(2);
+      expect(second.stderr.trim().split('\n')).toHaveLength(1);
+      expect(second.stderr).toMatch(/another migrate run \(pid \d+, started [^)]+\) is in progress in this repository/);
+    });
     expect(res.exitCode, String(res.stderr)).toBe(130);
     expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
     expect(listFiles(root).filter((f) => /_v2\.py$/.test(f) || f.startsWith('migration-log/'))).toEqual([]);
