@@ -75,7 +75,11 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   } else {
     throw new UsageError('name the agents to migrate, or pass --all');
   }
-  if (opts.shard) selected = shardOf(selected, (a) => a.file, opts.shard);
+  if (opts.shard) {
+    selected = shardOf(selected, (a) => a.file, opts.shard);
+    // A refused file belongs to one shard too, or every shard of a CI matrix would fail on it.
+    unreadable.splice(0, unreadable.length, ...shardOf(unreadable, (r) => r.file, opts.shard));
+  }
   selected = [...new Map(selected.map((a) => [a.file, a])).values()].sort((a, b) => a.file.localeCompare(b.file));
 
   const items: Item[] = selected.map((agent) => {
