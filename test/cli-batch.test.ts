@@ -2,7 +2,7 @@
 // fixtures/demo-fleet (+ `migrate init`, committed) — one commit per agent, records
 // matching commits, revert, status, dirty trees, Ctrl-C and crashes mid-run, shards, and
 // what goes to stderr.
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -346,25 +346,31 @@ describe('interruption', () => {
 });
 
 describe('--shard i/n', () => {
-  it('shards 1/2 and 2/2 cover every agent exactly once, deterministically, each on its own branch, one stderr line per finished agent', async () => {
+  it('shards 1/2 and 2/2 cover every agent (and refused file) exactly once, deterministically, each on its own branch, one stderr line per finished agent', async () => {
     const root = await demoRepo();
+    // A refused (syntax-broken) file must fall in one shard as well, not fail every shard.
+    copyFileSync(path.join(REPO, 'fixtures', 'python', 'syntax-broken-self-paste', 'input.py'), path.join(root, 'agents', 'broken_agent.py'));
+    commitAll(root, 'a broken agent');
+    const BROKEN = 'broken_agent.py';
     const main = git(root, ['rev-parse', 'HEAD']);
     const plan = async (spec: string) => {
       const r = await cli(root, ['run', '--all', '--dry-run', '--json', '--shard', spec]);
-      expect(r.exitCode, r.stderr).toBe(0);
-      return (JSON.parse(r.stdout) as RunJson).results.map((x) => x.agent).sort();
+      const names = (JSON.parse(r.stdout) as RunJson).results.map((x) => x.agent).sort();
+      expect(r.exitCode, r.stderr).toBe(names.includes(BROKEN) ? 1 : 0);
+      return names;
     };
     const one = await plan('1/2');
     const two = await plan('2/2');
-    expect([...one, ...two].sort()).toEqual(AGENTS);
+    expect([...one, ...two].sort()).toEqual([...AGENTS, BROKEN].sort());
     expect(one.filter((a) => two.includes(a))).toEqual([]);
     expect(one.length).toBeGreaterThan(0);
     expect(two.length).toBeGreaterThan(0);
 
-    for (const [spec, agents] of [['1/2', one], ['2/2', two]] as const) {
+    for (const [spec, planned] of [['1/2', one], ['2/2', two]] as const) {
+      const agents = planned.filter((a) => a !== BROKEN);
       git(root, ['checkout', '-q', 'main']);
       const r = await cli(root, ['run', '--all', '--no-validate', '--shard', spec]);
-      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.exitCode, r.stderr).toBe(planned.includes(BROKEN) ? 1 : 0);
       const branch = `migrate/shard-${spec.replace('/', '-of-')}`;
       expect(git(root, ['rev-parse', '--abbrev-ref', 'HEAD'])).toBe(branch);
       // The same split as the dry run's, computed again by a separate process: deterministic.
