@@ -2,7 +2,7 @@
 // fixtures/demo-fleet (+ `migrate init`, committed) — one commit per agent, records
 // matching commits, revert, status, dirty trees, Ctrl-C and crashes mid-run, shards, and
 // what goes to stderr.
-import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -239,6 +239,25 @@ describe('a dirty tree is refused with nothing changed', () => {
       expect(existsSync(path.join(root, '.git', 'migrate-run.json'))).toBe(false);
     });
   }
+});
+
+describe('a commit that fails', () => {
+  it('a pre-commit hook rejecting one agent fails only that agent and leaves nothing of it (index included)', async () => {
+    const root = await demoRepo();
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const hook = path.join(root, '.git', 'hooks', 'pre-commit');
+    writeFileSync(hook, '#!/bin/sh\ngit diff --cached --name-only | grep -q rate_limiter && { echo "hook: rate limiter frozen" >&2; exit 1; }\nexit 0\n');
+    chmodSync(hook, 0o755);
+    const r = await cli(root, ['run', '--all', '--no-validate', '--json']);
+    expect(r.exitCode).toBe(1);
+    const out = JSON.parse(r.stdout) as RunJson;
+    const rl = out.results.find((x) => x.agent === 'RateLimiterAgent')!;
+    expect({ status: rl.status, output: rl.output, commit: rl.commit }).toEqual({ status: 'failed', output: null, commit: null });
+    expect(rl.error).toMatch(/^commit: [^\n]*hook: rate limiter frozen$/);
+    expect(existsSync(path.join(root, 'agents', 'rate_limiter_agent_v2.py'))).toBe(false);
+    const commits = expectConsistent(root, head);
+    expect(commits.map((c) => c.agent).sort()).toEqual(AGENTS.filter((a) => a !== 'RateLimiterAgent'));
+  }, 60_000);
 });
 
 describe('interruption', () => {
