@@ -6,7 +6,7 @@
 // the migration cannot classify, it stays as it is and is reported.
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { keep } from '../../src/lang/python/transform-context.js';
-import { analyzeCollect, COLLECT, HOOK, LEGACY_RUN, QUEUE_METHOD, returnLine } from './hardened-shapes.js';
+import { analyzeCollect, COLLECT, HOOK, LEGACY_RUN, queueMethods, returnLine } from './hardened-shapes.js';
 
 const label = 'hardened-collect';
 
@@ -29,7 +29,7 @@ export const hardenedCollectPropose: PythonTransform = {
       ctx.plan.proposeStatement({ node: s, symbol: `${COLLECT}: ${s.text.split('\n')[0]!.trim()}`, finding: 'publish', reason: 'the base publishes what collect_data() returns', requires: run });
     }
     // The drain goes only when nothing can fill the legacy queue any more.
-    const queues = [...ctx.agent.methods.keys()].filter((m) => QUEUE_METHOD.test(m) && !/^_drain/.test(m));
+    const queues = queueMethods(ctx);
     for (const s of a.value.drainStmts) {
       ctx.plan.proposeStatement({ node: s, symbol: `${COLLECT}: ${s.text.split('\n')[0]!.trim()}`, finding: 'queue', reason: 'the base drains its local queue before publishing', requires: [...run, ...queues] });
     }

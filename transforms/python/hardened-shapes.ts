@@ -266,8 +266,7 @@ export function proposeTransport(
       reason,
       // Even when the base has a method of this name, the agent's callers expect the agent's own.
       sharedWithBase: false,
-      reviewHint: 'business code calls it, so the legacy transport stays next to the base\'s',
-      condition: () => (fn.isAsync ? `${name}() is async; kept` : null),
+      condition: (scope) => (fn.isAsync ? `${name}() is async; kept` : liveCaller(ctx, name, scope.removed, reason)),
     });
   }
   const transportMethods = [...ctx.agent.methods.values()].filter((m) => isTransport(ctx, m.name));
@@ -283,6 +282,58 @@ export function proposeTransport(
     if (!used.length) continue;
     const elsewhere = refs.some((r) => !inside(r.start, r.end) && !(init && init.outer.startIndex <= r.start && r.end <= init.outer.endIndex));
     if (elsewhere) continue;
-    ctx.plan.proposeMember({ name: attr, kind: 'attribute', finding, reason: `state of the agent's own ${finding} code`, sharedWithBase: false });
+    const users = transportMethods.filter((m) => refs.some((r) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex)).map((m) => m.name);
+    ctx.plan.proposeMember({
+      name: attr,
+      kind: 'attribute',
+      finding,
+      reason: `state of the agent's own ${finding} code`,
+      sharedWithBase: false,
+      // Its statements would be swept out of a method that stays: it goes only with all its users.
+      condition: (scope) => {
+        const kept = users.filter((u) => !scope.removed.has(u));
+        return kept.length ? `state of the agent's own ${finding} code, used by ${kept.map((k) => `${k}()`).join(', ')}, which stays` : null;
+      },
+    });
   }
+}
+
+/**
+ * A call of a transport method from code that stays. The removal plan would sweep a bare
+ * `self._publish_event(alert)` statement away with the method; from business code that is
+ * lost behaviour, so only calls inside removed methods, or in collect() statements that go
+ * (their own conditions met), let the method go.
+ */
+function liveCaller(ctx: PythonTransformContext, name: string, removed: Set<string>, reason: string): string | null {
+  const own = ctx.agent.methods.get(name)!;
+  const collect = analyzeCollect(ctx);
+  const goes = (r: { start: number; end: number }): boolean => {
+    const m = [...ctx.agent.methods.values()].find((f) => f.outer.startIndex <= r.start && r.end <= f.outer.endIndex);
+    if (m && removed.has(m.name)) return true;
+    if (!collect.ok) return false;
+    const runGoes = !ctx.agent.methods.has(LEGACY_RUN) || removed.has(LEGACY_RUN);
+    const inside = (list: SyntaxNode[]) => list.some((s) => s.startIndex <= r.start && r.end <= s.endIndex);
+    if (inside(collect.value.publishStmts)) return runGoes;
+    if (inside(collect.value.drainStmts)) return runGoes && queueMethods(ctx).every((q) => removed.has(q));
+    return false;
+  };
+  for (const r of ctx.refs.of(name)) {
+    if (r.kind === 'identifier') continue;
+    if (own.outer.startIndex <= r.start && r.end <= own.outer.endIndex) continue;
+    if (goes(r)) continue;
+    const stmt = enclosingStatement(r.node);
+    return `${reason}, but still called at line ${r.line} (${stmt.text.split('\n')[0]!.trim().slice(0, 60)}); business code keeps it`;
+  }
+  return null;
+}
+
+/** The agent's methods that put events in its legacy queue (what a drain would still be needed for). */
+export function queueMethods(ctx: PythonTransformContext): string[] {
+  return [...ctx.agent.methods.keys()].filter((m) => QUEUE_METHOD.test(m) && !DRAIN.test(m));
+}
+
+function enclosingStatement(n: SyntaxNode): SyntaxNode {
+  let s = n;
+  while (s.parent && s.parent.type !== 'block' && s.parent.type !== 'module') s = s.parent;
+  return s;
 }
