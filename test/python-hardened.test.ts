@@ -167,4 +167,119 @@ describe('python fixtures, hardened-agent-base profile (seed 001)', () => {
     for (const concern of ['publish', 'queue', 'retry', 'collect_loop', 'old_base']) expect(base.python!.remove).not.toContain(concern);
     expect(profile.python!.remove).toEqual(expect.arrayContaining(['publish', 'queue', 'collect_loop', 'old_base']));
   });
+
+  it('a migrated agent (fim-agent-baseline) passes `migrate validate --profile hardened-agent-base` for real', async () => {
+    const c = cases.find((k) => k.name === 'fim-agent-baseline')!;
+    const root = materialize(c);
+    const scan = await scanRepository(root, profile);
+    const agent = scan.agents.find((a) => a.file === c.rel)!;
+    const source = readFileSync(path.join(root, c.rel), 'utf8');
+    const outcome = await pythonAdapter.rewrite({ root, file: path.join(root, c.rel), source, agent, profile });
+    writeFileSync(path.join(root, c.rel.replace(/\.py$/, '_v2.py')), outcome.output!);
+    // The agent's own files (baseline, outbox) and the files it watches live in the temporary repository.
+    const watched = path.join(root, 'watched.conf');
+    writeFileSync(watched, 'PermitRootLogin no\n');
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      FIM_WATCH_PATHS: watched,
+      FIM_BASELINE: path.join(root, 'state', 'baseline.json'),
+      FIM_OUTBOX: path.join(root, 'state', 'outbox.db'),
+      FIM_INTERVAL: '1',
+    });
+    let out = '';
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+      return true;
+    }) as typeof process.stdout.write;
+    let code: number;
+    try {
+      code = await validateCommand([c.rel], { root, profile: 'hardened-agent-base', json: true, registryDeadline: 15 });
+    } finally {
+      process.stdout.write = write;
+      for (const k of ['FIM_WATCH_PATHS', 'FIM_BASELINE', 'FIM_OUTBOX', 'FIM_INTERVAL']) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
+    }
+    const report = JSON.parse(out).results[0];
+    expect(report.output).toBe(c.rel.replace(/\.py$/, '_v2.py'));
+    expect(report.validation.checks.map((k: { name: string; ok: boolean }) => `${k.name}:${k.ok}`), JSON.stringify(report.validation.checks)).toEqual([
+      'health:true', 'registry:true', 'metrics:true', 'shutdown:true', 'log:true',
+    ]);
+    expect(report.validation.checks.some((k: { skipped?: boolean }) => k.skipped)).toBe(false);
+    expect(code).toBe(0);
+    // The migrated agent ran its business: the baseline it saved holds the watched file.
+    const baseline = JSON.parse(readFileSync(path.join(root, 'state', 'baseline.json'), 'utf8'));
+    expect(Object.keys(baseline)).toEqual([watched]);
+  }, 60_000);
+});
+
+describe('reference HardenedAgentBase (templates/runtime/python/amoskys)', () => {
+  it('runs the hooks, rejects invalid events, retries, queues, opens the circuit, drains, and reports health', () => {
+    const script = String.raw`
+import json, threading
+from amoskys.agents.common.base import HardenedAgentBase, ValidationResult, CircuitBreakerOpen
+
+class Bus:
+    def __init__(self):
+        self.up = False
+        self.got = []
+        self.calls = 0
+    def publish(self, events):
+        self.calls += 1
+        if not self.up:
+            raise ConnectionError("bus down")
+        self.got.extend(events)
+
+class Agent(HardenedAgentBase):
+    retry_backoff_s = 0.001
+    def __init__(self, bus):
+        super().__init__(agent_name="t", collection_interval=0.01, eventbus_publisher=bus)
+        self.n = 0
+        self.closed = False
+    def collect_data(self):
+        self.n += 1
+        return [{"seq": self.n}, {"seq": -1}]
+    def validate_event(self, event):
+        return ValidationResult(is_valid=event["seq"] > 0, errors=["negative seq"])
+    def enrich_event(self, event):
+        event["host"] = "h"
+        return event
+    def shutdown(self):
+        self.closed = True
+
+bus = Bus()
+a = Agent(bus)
+a.run_cycle()                       # 3 failed attempts, then the event is queued
+first = dict(queued=a.local_queue.size(), calls=bus.calls, state=a.circuit_breaker.state)
+a.run_cycle()                       # 2 more failures open the circuit; no third call
+opened = dict(state=a.circuit_breaker.state, calls=bus.calls, status=a.health_summary()["status"])
+try:
+    a._publish_with_circuit_breaker([{"x": 1}])
+    blocked = False
+except CircuitBreakerOpen:
+    blocked = True
+bus.up = True
+a.circuit_breaker.recovery_timeout = 0
+a.run_cycle()                       # half-open: the drain publishes the backlog, then this cycle's event
+h = a.health_summary()
+print(json.dumps(dict(first=first, opened=opened, blocked=blocked, got=[e["seq"] for e in bus.got],
+                      hosts=sorted({e["host"] for e in bus.got}), queued=a.local_queue.size(),
+                      state=a.circuit_breaker.state, rejected=h["events_rejected"], published=h["events_published"],
+                      status=h["status"])))
+`;
+    const out = execFileSync('python3', ['-c', script], {
+      env: { ...process.env, PYTHONPATH: path.dirname(RUNTIME_BASE), PYTHONDONTWRITEBYTECODE: '1' },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    const r = JSON.parse(out.trim().split('\n').pop()!);
+    expect(r.first).toEqual({ queued: 1, calls: 3, state: 'CLOSED' });
+    expect(r.opened).toEqual({ state: 'OPEN', calls: 5, status: 'degraded' });
+    expect(r.blocked).toBe(true);
+    expect(r.got).toEqual([1, 2, 3]);
+    expect(r.hosts).toEqual(['h']);
+    expect(r).toMatchObject({ queued: 0, state: 'CLOSED', rejected: 3, published: 3, status: 'healthy' });
+  });
 });

@@ -225,8 +225,9 @@ class HardenedAgentBase:
                 ready.append(self.enrich_event(event))
             except Exception as exc:
                 self._hb_fail("validate/enrich", exc)
+        # The backlog goes first, so the bus sees events in the order they were collected.
+        self._drain_local_queue()
         if ready:
-            self._drain_local_queue()
             self._publish_with_retry(ready)
 
     # ----------------------------------------------------------------- publishing
@@ -257,10 +258,13 @@ class HardenedAgentBase:
         return False
 
     def _drain_local_queue(self, limit=100):
-        if self.eventbus_publisher is None or self.circuit_breaker.state == "OPEN":
+        if self.eventbus_publisher is None or not self._queue_size():
             return 0
         try:
+            # Through the breaker: while it is open this fails fast and the backlog stays.
             drained = self.local_queue.drain(self._publish_with_circuit_breaker, limit)
+        except CircuitBreakerOpen:
+            return 0
         except Exception as exc:
             self.logger.warning("queue drain stopped: %s", exc)
             return 0
