@@ -2,7 +2,7 @@
 // agent process groups it started, kept in .git/ so it never dirties the work tree.
 // A run that was killed outright (no chance to clean up) leaves it behind; the next run
 // removes what was never committed and kills what is still running before it starts.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { UsageError } from '../core/errors.js';
@@ -58,7 +58,10 @@ export class RunJournal {
   }
 
   private save(): void {
-    writeFileSync(this.file, JSON.stringify(this.data));
+    // Atomic: a crash in the middle of writeFileSync left an empty or cut journal, which
+    // recovery could not read, so the crashed run's _v2 files and agents stayed behind.
+    writeFileSync(`${this.file}.tmp`, JSON.stringify(this.data));
+    renameSync(`${this.file}.tmp`, this.file);
   }
 }
 
@@ -88,6 +91,7 @@ function recover(root: string, file: string): void {
   if (data.pid !== process.pid && alive(data.pid)) {
     throw new UsageError(`another migrate run (pid ${data.pid}, started ${data.started}) is in progress in this repository`);
   }
+  rmSync(`${file}.tmp`, { force: true });
   for (const pgid of data.groups) {
     try {
       process.kill(-pgid, 'SIGKILL');
