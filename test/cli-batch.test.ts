@@ -320,13 +320,13 @@ describe('interruption', () => {
   }
 
   /** Start `run --all` with validation and wait until an agent process of this repository runs. */
-  async function killDuringValidation(root: string, signal: 'SIGINT' | 'SIGKILL', whileRunning?: () => Promise<void>) {
+  async function killDuringValidation(root: string, signal: 'SIGINT' | 'SIGKILL', whileRunning?: (pid: number) => Promise<void>) {
     const head = git(root, ['rev-parse', 'HEAD']);
     const child = spawnCli(root, ['run', '--all', '--json', '--concurrency', '4']);
     setTimeout(() => child.kill('SIGKILL'), 60_000).unref();
     await waitFor(() => agentProcessesUnder(root).some((p) => /_v2\.py/.test(p.cmdline)) || child.exitCode !== null, 'a _v2 agent process', 60_000);
     expect(child.exitCode, 'the run ended before validation started').toBeNull();
-    await whileRunning?.();
+    await whileRunning?.(child.pid!);
     child.kill(signal);
     const res = await child;
     return { head, res };
@@ -335,11 +335,17 @@ describe('interruption', () => {
   it('SIGINT during validation stops every agent and leaves nothing behind (a concurrent second run is refused)', async () => {
     const root = await demoRepo();
     // Meanwhile a second run in the same repository is refused and changes nothing.
-    const { head, res } = await killDuringValidation(root, 'SIGINT', async () => {
-      const second = await cli(root, ['run', '--all', '--no-validate']);
-      expect(second.exitCode).toBe(2);
-      expect(second.stderr.trim().split('\n')).toHaveLength(1);
-      expect(second.stderr).toMatch(/another migrate run \(pid \d+, started [^)]+\) is in progress in this repository/);
+    // The first run is paused (SIGSTOP) meanwhile, so it is surely still in progress.
+    const { head, res } = await killDuringValidation(root, 'SIGINT', async (pid) => {
+      process.kill(pid, 'SIGSTOP');
+      try {
+        const second = await cli(root, ['run', '--all', '--no-validate']);
+        expect(second.exitCode).toBe(2);
+        expect(second.stderr.trim().split('\n')).toHaveLength(1);
+        expect(second.stderr).toMatch(new RegExp(`another migrate run \\(pid ${pid}, started [^)]+\\) is in progress in this repository`));
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
     });
     expect(res.exitCode, String(res.stderr)).toBe(130);
     expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
