@@ -10,7 +10,7 @@ import { ReferenceIndex } from '../../analysis/references.js';
 import { RemovalPlan } from '../../analysis/removal-plan.js';
 import { EditBuffer, OverlappingEditError } from './edit-buffer.js';
 import { buildModuleModel } from './module-model.js';
-import { firstSyntaxError, parsePython, parseStrict } from './parser.js';
+import { firstSyntaxError, parsePython, parseStrict, type Tree } from './parser.js';
 import { removeNodes } from './remove-lines.js';
 import { detectLayout } from './text.js';
 import type { PythonTransform, PythonTransformContext } from './transform-context.js';
@@ -106,7 +106,7 @@ export function rewritePython(input: PythonRewriteInput): RewriteOutcome {
     ...ctx.resolved.statements.map((s) => s.symbol),
     ...ctx.deletions.filter((d) => d.symbol !== 'super().__init__').map((d) => (d.symbol.startsWith('import ') ? d.symbol : `self.${d.symbol} (set by the base)`)),
   ];
-  const dangling = danglingReference(output, ctx);
+  const dangling = danglingReference(check, ctx);
   if (dangling) return { status: 'failed', ...empty, error: `${input.file}: ${dangling}; nothing written` };
   const kept = [...ctx.resolved.kept, ...ctx.kept].sort((a, b) => a.line - b.line || a.symbol.localeCompare(b.symbol));
   return {
@@ -139,8 +139,8 @@ function enabled(t: PythonTransform, remove: string[]): boolean {
 }
 
 /** Safety net: nothing removed (and not provided by the base) may be referenced in the output. */
-function danglingReference(output: string, ctx: PythonTransformContext): string | null {
-  const refs = new ReferenceIndex(parsePython(output).rootNode);
+function danglingReference(output: Tree, ctx: PythonTransformContext): string | null {
+  const refs = new ReferenceIndex(output.rootNode);
   for (const [name, p] of ctx.resolved!.members) {
     const shared = ctx.baseOwned.has(name) && p.sharedWithBase !== false && !ctx.base.threadDriven.has(name);
     if ((p.kind === 'method' || p.kind === 'attribute') && shared) continue;
