@@ -19,6 +19,7 @@ import { ReferenceIndex } from '../src/analysis/references.js';
 import { scanRepository } from '../src/discover/scan.js';
 import type { AgentInfo, RewriteOutcome } from '../src/core/types.js';
 import { validateCommand } from '../src/commands/validate.js';
+import { planInit } from '../src/commands/init.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/python-hardened');
 const RUNTIME_BASE = path.join(templatesDir(), 'runtime', 'python', 'amoskys');
@@ -216,6 +217,14 @@ describe('python fixtures, hardened-agent-base profile (seed 001)', () => {
 });
 
 describe('reference HardenedAgentBase (templates/runtime/python/amoskys)', () => {
+  it('is what `migrate init --profile hardened-agent-base` installs, with its package __init__ files', () => {
+    const plan = planInit(os.tmpdir(), 'python', 'hardened-agent-base');
+    expect(plan.target).toBe('amoskys/agents/common/base.py');
+    expect(plan.packageInits).toEqual(['amoskys/__init__.py', 'amoskys/agents/__init__.py', 'amoskys/agents/common/__init__.py']);
+    expect(readFileSync(plan.template, 'utf8')).toBe(readFileSync(path.join(RUNTIME_BASE, 'agents', 'common', 'base.py'), 'utf8'));
+    for (const init of plan.packageInits) expect(existsSync(path.join(path.dirname(RUNTIME_BASE), init)), init).toBe(true);
+  });
+
   it('runs the hooks, rejects invalid events, retries, queues, opens the circuit, drains, and reports health', () => {
     const script = String.raw`
 import json, threading

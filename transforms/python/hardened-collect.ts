@@ -47,6 +47,11 @@ export const hardenedCollect: PythonTransform = {
     const { fn, returns, append, block, events } = a.value;
     const name = fn.node.childForFieldName('name')!;
     ctx.edits.replace(name.startIndex, name.endIndex, HOOK, label);
+    const gone = [...ctx.resolved!.members.values()].filter((m) => m.kind === 'method' && m.finding === 'publish').map((m) => `${m.name}()`);
+    if (gone.length) {
+      // The transport is gone; the base publishes only through the publisher it is given.
+      ctx.warnings.push(`${ctx.agent.cls.name}: ${gone.join(', ')} removed; the base publishes what ${HOOK}() returns through eventbus_publisher=..., pass one to super().__init__ (without it, events are counted as unpublished)`);
+    }
     for (const r of returns) ctx.edits.replace(r.node.startIndex, r.node.endIndex, r.text, label);
     if (append) {
       // After the last statement of the block that stays (the removed ones take their lines with them).

@@ -57,8 +57,6 @@ export function analyzeRun(ctx: PythonTransformContext): Analysis<RunPlan> {
 function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   const fn = ctx.agent.methods.get(LEGACY_RUN);
   if (!fn) return fail('no run()', ctx.agent.cls.line);
-  const collect = analyzeCollect(ctx);
-  if (!collect.ok) return fail(`run() drives collect(), which stays (${collect.reason})`, fn.line);
   if (fn.isAsync) return fail('run() is async', fn.line);
   const params = fn.params.filter((p, i) => i > 0 && p.kind !== 'separator');
   if (params.length > 1 || params.some((p) => p.kind === 'args' || p.kind === 'kwargs')) return fail('run() takes more than an interval', fn.line);
@@ -125,6 +123,8 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   visit(fn.body, false);
   if (bad) return fail(`run() does more than loop over collect() (line ${(bad as SyntaxNode).startPosition.row + 1}: ${(bad as SyntaxNode).text.split('\n')[0]!.trim().slice(0, 50)})`, fn.line);
   if (loops !== 1 || collects !== 1 || !sleep) return fail('run() is not `while True: collect(); sleep(interval)`', fn.line);
+  const collect = analyzeCollect(ctx);
+  if (!collect.ok) return fail(`run() drives collect(), which stays (${collect.reason})`, fn.line);
   // Counters of the loop may only feed its log lines.
   for (const l of locals) if (param && l === param.name) return fail(`run() rebinds ${l}`, fn.line);
 
