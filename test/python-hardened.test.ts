@@ -20,6 +20,7 @@ import { scanRepository } from '../src/discover/scan.js';
 import type { AgentInfo, RewriteOutcome } from '../src/core/types.js';
 import { validateCommand } from '../src/commands/validate.js';
 import { planInit } from '../src/commands/init.js';
+import { runCommand } from '../src/commands/run.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/python-hardened');
 const RUNTIME_BASE = path.join(templatesDir(), 'runtime', 'python', 'amoskys');
@@ -99,6 +100,22 @@ function stillMentioned(output: string, name: string): boolean {
   return new ReferenceIndex(parsePython(output).rootNode).of(name).length > 0 || stillDefined(output, name);
 }
 
+/** Run a command function, returning what it printed on stdout and its exit code. */
+async function captureStdout(fn: () => Promise<number>): Promise<{ out: string; code: number }> {
+  let out = '';
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    const code = await fn();
+    return { out, code };
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
 afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
@@ -169,14 +186,17 @@ describe('python fixtures, hardened-agent-base profile (seed 001)', () => {
     expect(profile.python!.remove).toEqual(expect.arrayContaining(['publish', 'queue', 'collect_loop', 'old_base']));
   });
 
-  it('a migrated agent (fim-agent-baseline) passes `migrate validate --profile hardened-agent-base` for real', async () => {
+  it('`migrate run` then `migrate validate --profile hardened-agent-base` on the FIM agent: written, then health, registry, metrics, SIGTERM, log for real', async () => {
     const c = cases.find((k) => k.name === 'fim-agent-baseline')!;
     const root = materialize(c);
-    const scan = await scanRepository(root, profile);
-    const agent = scan.agents.find((a) => a.file === c.rel)!;
-    const source = readFileSync(path.join(root, c.rel), 'utf8');
-    const outcome = await pythonAdapter.rewrite({ root, file: path.join(root, c.rel), source, agent, profile });
-    writeFileSync(path.join(root, c.rel.replace(/\.py$/, '_v2.py')), outcome.output!);
+    // `migrate run --profile hardened-agent-base --no-validate --no-commit --json` writes the _v2 sibling.
+    const ran = await captureStdout(() =>
+      runCommand([c.rel], { root, profile: 'hardened-agent-base', validate: false, commit: false, runInBand: true, allowDirty: true, json: true }),
+    );
+    const result = JSON.parse(ran.out).results[0];
+    expect(result, ran.out).toMatchObject({ agent: 'FIMAgent', status: 'migrated', error: null, kept_for_review: [] });
+    expect(readFileSync(path.join(root, c.rel.replace(/\.py$/, '_v2.py')), 'utf8')).toBe(readFileSync(c.expectedFile, 'utf8'));
+    expect(ran.code).toBe(0);
     // The agent's own files (baseline, outbox) and the files it watches live in the temporary repository.
     const watched = path.join(root, 'watched.conf');
     writeFileSync(watched, 'PermitRootLogin no\n');
@@ -187,17 +207,11 @@ describe('python fixtures, hardened-agent-base profile (seed 001)', () => {
       FIM_OUTBOX: path.join(root, 'state', 'outbox.db'),
       FIM_INTERVAL: '1',
     });
-    let out = '';
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string | Uint8Array) => {
-      out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-      return true;
-    }) as typeof process.stdout.write;
+    let out: string;
     let code: number;
     try {
-      code = await validateCommand([c.rel], { root, profile: 'hardened-agent-base', json: true, registryDeadline: 15 });
+      ({ out, code } = await captureStdout(() => validateCommand([c.rel], { root, profile: 'hardened-agent-base', json: true, registryDeadline: 15 })));
     } finally {
-      process.stdout.write = write;
       for (const k of ['FIM_WATCH_PATHS', 'FIM_BASELINE', 'FIM_OUTBOX', 'FIM_INTERVAL']) {
         if (saved[k] === undefined) delete process.env[k];
         else process.env[k] = saved[k];
