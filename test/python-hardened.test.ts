@@ -180,6 +180,44 @@ describe('python fixtures, hardened-agent-base profile (seed 001)', () => {
     expect(errors.filter(Boolean)).toEqual([]);
   });
 
+  it('on the seed-000 fixture corpus (fixtures/python) it never crashes, dangles or writes what does not parse or repeat', async () => {
+    const corpus = path.resolve(import.meta.dirname, '../fixtures/python');
+    const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-hx-corpus-'));
+    roots.push(root);
+    cpSync(RUNTIME_BASE, path.join(root, 'amoskys'), { recursive: true });
+    const names = readdirSync(corpus, { withFileTypes: true })
+      // huge-agent only measures speed (it has its own fixture test); the rest are shapes.
+      .filter((d) => d.isDirectory() && !d.name.startsWith('_') && d.name !== 'huge-agent' && existsSync(path.join(corpus, d.name, 'input.py')))
+      .map((d) => d.name);
+    for (const n of names) {
+      mkdirSync(path.join(root, 'agents'), { recursive: true });
+      writeFileSync(path.join(root, 'agents', `${n.replace(/-/g, '_')}.py`), readFileSync(path.join(corpus, n, 'input.py')));
+    }
+    const scan = await scanRepository(root, profile);
+    const legacy = scan.agents.filter((a) => a.status === 'legacy');
+    expect(legacy.length).toBeGreaterThan(20);
+    let changed = 0;
+    const outputs: Array<{ name: string; text: string }> = [];
+    for (const agent of legacy) {
+      const file = path.join(root, agent.file);
+      const source = decodePythonSource(readFileSync(file), agent.file);
+      const o = await pythonAdapter.rewrite({ root, file, source, agent, profile });
+      if (o.status === 'failed') {
+        // Refusals are one clear line naming the file; never a crash of the engine.
+        expect(o.error ?? '', agent.file).toContain(agent.file);
+        expect(o.error ?? '', agent.file).not.toMatch(/TypeError|undefined|internal edit conflict|still referenced/);
+        continue;
+      }
+      changed++;
+      expect(firstSyntaxError(parsePython(o.output!)), agent.file).toBeNull();
+      const again = await pythonAdapter.rewrite({ root, file, source: o.output!, agent, profile });
+      expect(again.output, `${agent.file} idempotent`).toBe(o.output);
+      outputs.push({ name: `corpus/${agent.file}`, text: o.output! });
+    }
+    expect(changed).toBeGreaterThan(20);
+    expect((await pyCompileAll(outputs)).filter(Boolean)).toEqual([]);
+  }, 60_000);
+
   it('the base-agent profile leaves the seed-001 concerns alone (its remove list does not name them)', () => {
     const base = loadProfile('base-agent');
     for (const concern of ['publish', 'queue', 'retry', 'collect_loop', 'old_base']) expect(base.python!.remove).not.toContain(concern);
