@@ -8,7 +8,7 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import YAML from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadProfile, templatesDir } from '../src/profile/profile.js';
@@ -343,4 +343,37 @@ print(json.dumps(dict(first=first, opened=opened, blocked=blocked, got=[e["seq"]
     expect(r.hosts).toEqual(['h']);
     expect(r).toMatchObject({ queued: 0, state: 'CLOSED', rejected: 3, published: 3, status: 'healthy' });
   });
+
+  it('SIGTERM ends run_forever() with exit 0 and runs shutdown(), even when the agent overrides stop()', async () => {
+    const script = [
+      'from amoskys.agents.common.base import HardenedAgentBase',
+      'class A(HardenedAgentBase):',
+      '    def stop(self):',
+      '        print("legacy stop", flush=True)',
+      '    def shutdown(self):',
+      '        print("shutdown hook", flush=True)',
+      'A(agent_name="a", collection_interval=0.05).run_forever()',
+    ].join('\n');
+    const child = spawn('python3', ['-c', script], {
+      env: { ...process.env, PYTHONPATH: path.dirname(RUNTIME_BASE), PYTHONDONTWRITEBYTECODE: '1', HEALTH_CHECK_PORT: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!err.includes('running every') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(err).toContain('running every');
+      child.kill('SIGTERM');
+      expect(await exit).toBe(0);
+      expect(out).toContain('shutdown hook');
+      expect(out).not.toContain('legacy stop');
+      expect(err).toContain('received SIGTERM');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 20_000);
 });

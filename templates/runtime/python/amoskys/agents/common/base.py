@@ -467,10 +467,11 @@ class HardenedAgentBase:
 
     def _hb_on_signal(self, signum, frame):
         self.logger.info("received %s; stopping", signal.Signals(signum).name)
-        self.stop()
+        # The base's own stop: a legacy stop() override (closing sockets, say) must not keep the loop alive.
+        HardenedAgentBase.stop(self)
 
     def _hb_teardown(self):
-        self.stop()
+        HardenedAgentBase.stop(self)
         try:
             self.shutdown()
         except Exception as exc:
