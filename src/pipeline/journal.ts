@@ -66,7 +66,13 @@ export class RunJournal {
 }
 
 function journalPath(root: string): string {
-  const gitDir = execFileSync('git', ['rev-parse', '--git-dir'], { cwd: root, encoding: 'utf8' }).trim();
+  let gitDir: string;
+  try {
+    // Piped stderr: git's own "fatal:" line must not reach the user next to ours.
+    gitDir = execFileSync('git', ['rev-parse', '--git-dir'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  } catch {
+    throw new UsageError(`${root} is not inside a git work tree; migrate commits each agent, so run it in a git repository (or pass --no-commit)`);
+  }
   return path.join(path.resolve(root, gitDir), 'migrate-run.json');
 }
 
