@@ -2,7 +2,8 @@
 // fixtures/demo-fleet (+ `migrate init`, committed) — one commit per agent, records
 // matching commits, revert, status, dirty trees, Ctrl-C and crashes mid-run, shards, and
 // what goes to stderr.
-import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -239,6 +240,20 @@ describe('a dirty tree is refused with nothing changed', () => {
       expect(existsSync(path.join(root, '.git', 'migrate-run.json'))).toBe(false);
     });
   }
+});
+
+describe('outside a git repository', () => {
+  it('a committing run is refused with one line, exit 2, and writes nothing', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-batch-nogit-'));
+    temps.push(root);
+    cpSync(DEMO, root, { recursive: true });
+    const files = listFiles(root);
+    const r = await cli(root, ['run', '--all', '--no-validate']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+    expect(r.stderr).toContain('is not inside a git work tree');
+    expect(listFiles(root)).toEqual(files);
+  });
 });
 
 describe('a commit that fails', () => {
