@@ -242,6 +242,35 @@ describe('a dirty tree is refused with nothing changed', () => {
   }
 });
 
+describe('untracked files', () => {
+  it('are refused unless --allow-dirty, which never commits them', async () => {
+    const root = await demoRepo();
+    const head = git(root, ['rev-parse', 'HEAD']);
+    writeFileSync(path.join(root, 'NOTES.txt'), 'unrelated\n');
+    const refused = await cli(root, ['run', 'KVCacheAgent', 'TextStatsAgent', '--no-validate']);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toMatch(/untracked files \(NOTES\.txt\).*--allow-dirty/);
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+
+    const r = await cli(root, ['run', 'KVCacheAgent', 'TextStatsAgent', '--no-validate', '--allow-dirty']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(git(root, ['status', '--porcelain'])).toBe('?? NOTES.txt');
+    const commits = migrateCommits(root, head);
+    expect(commits.map((c) => c.agent)).toEqual(['KVCacheAgent', 'TextStatsAgent']);
+    for (const c of commits) expect(c.files).toEqual([`agents/${snake(c.agent)}_v2.py`, `migration-log/${c.agent}.json`]);
+
+    // A leftover _v2 the run would write is refused even with --allow-dirty.
+    git(root, ['rm', '-q', 'agents/kv_cache_agent_v2.py', 'migration-log/KVCacheAgent.json']);
+    git(root, ['commit', '-q', '-m', 'drop the KVCacheAgent migration by hand']);
+    writeFileSync(path.join(root, 'agents', 'kv_cache_agent_v2.py'), '# half-done by hand\n');
+    const leftover = await cli(root, ['run', 'KVCacheAgent', '--no-validate', '--allow-dirty']);
+    expect(leftover.exitCode).toBe(2);
+    expect(leftover.stderr).toContain('agents/kv_cache_agent_v2.py (untracked) would be written by this run');
+    expect(readFileSync(path.join(root, 'agents', 'kv_cache_agent_v2.py'), 'utf8')).toBe('# half-done by hand\n');
+  }, 60_000);
+});
+
 describe('outside a git repository', () => {
   it('a committing run is refused with one line, exit 2, and writes nothing', async () => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-batch-nogit-'));
