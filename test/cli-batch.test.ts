@@ -35,13 +35,21 @@ afterAll(() => {
   for (const d of temps) rmSync(d, { recursive: true, force: true });
 });
 
-/** The demo fleet in a fresh git repository, with the reference base added by `migrate init` and committed. */
+let template: string | undefined;
+/** The demo fleet in a fresh git repository, with the reference base added by `migrate init`
+ *  and committed; made once, then copied (with its .git) for each test. */
 async function demoRepo(): Promise<string> {
-  const root = gitRepo(DEMO, 'migrate-batch-');
+  if (!template) {
+    const t = gitRepo(DEMO, 'migrate-batch-template-');
+    temps.push(t);
+    const init = await cli(t, ['init', '--lang', 'python']);
+    expect(init.exitCode, init.stderr).toBe(0);
+    commitAll(t, 'add the reference BaseAgent');
+    template = t;
+  }
+  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-batch-'));
   temps.push(root);
-  const init = await cli(root, ['init', '--lang', 'python']);
-  expect(init.exitCode, init.stderr).toBe(0);
-  commitAll(root, 'add the reference BaseAgent');
+  cpSync(template, root, { recursive: true });
   return root;
 }
 
