@@ -22,14 +22,16 @@ function newest(dir: string): number {
 }
 
 function stale(): boolean {
-  return !existsSync(CLI_JS) || statSync(CLI_JS).mtimeMs < newest(path.join(REPO, 'src'));
+  // transforms/ is compiled into dist/ too.
+  const sources = Math.max(newest(path.join(REPO, 'src')), newest(path.join(REPO, 'transforms')));
+  return !existsSync(CLI_JS) || statSync(CLI_JS).mtimeMs < sources;
 }
 
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** Build dist/ if it is missing or older than src/ (once, whoever gets the lock). */
+/** Build dist/ if it is missing or older than src/ or transforms/ (once, whoever gets the lock). */
 export function ensureBuilt(): void {
   if (!stale()) return;
   mkdirSync(path.dirname(LOCK), { recursive: true });
