@@ -78,12 +78,13 @@ export class ClassIndex {
   }
 
   /** Does a class reach `target` through its bases (aliases, imports, other files)? */
-  reaches(cls: PyClass, module: ModuleModel, target: string, seen = new Set<string>()): boolean {
+  reaches(cls: PyClass, module: ModuleModel, target: BaseTarget, seen = new Set<string>()): boolean {
     for (const b of cls.bases) {
       const name = baseName(b);
       if (!name) continue;
       for (const candidate of this.expand(name, module)) {
-        if (candidate === target) return true;
+        // Same name is not enough: an older HardenedAgentBase from another module is not the target.
+        if (candidate === target.name && this.isTargetImport(candidate, module, target)) return true;
         if (seen.has(candidate)) continue;
         seen.add(candidate);
         const local = module.classes.find((c) => c.name === candidate && c !== cls);
@@ -92,6 +93,18 @@ export class ClassIndex {
       }
     }
     return false;
+  }
+
+  /** Was `name` brought into this module from the target's module (or a path that resolves to its file)? */
+  private isTargetImport(name: string, module: ModuleModel, target: BaseTarget): boolean {
+    const imports = [...module.imports.values()].filter((i) => i.name === name);
+    if (imports.length === 0) return !module.classes.some((c) => c.name === name) && !this.byName.has(name);
+    return imports.some((i) => {
+      if (!target.module) return true;
+      if (i.module === target.module) return true;
+      const asPath = `${i.module.replace(/^\.+/, '').replace(/\./g, '/')}.py`;
+      return !!target.source && !i.module.startsWith('.') && (target.source === asPath || target.source.endsWith(`/${asPath}`));
+    });
   }
 
   /** A base name as written → the class names it may stand for (aliases, `import X as Y`). */
@@ -106,6 +119,13 @@ export class ClassIndex {
     }
     return [...out];
   }
+}
+
+/** The base class a profile targets: its name, module and source path in a repository. */
+export interface BaseTarget {
+  name: string;
+  module?: string;
+  source?: string;
 }
 
 interface Candidate {
@@ -149,10 +169,17 @@ export function classifyPythonFile(
     if (names.some((n) => RECORD_BASES.test(n) || NOT_AGENT_BASES.test(n))) continue;
     const evidence: string[] = [];
     let score = 0;
-    const migrated = index.reaches(cls, module, target);
+    const migrated = index.reaches(cls, module, { name: target, module: profile.python?.module, source: profile.python?.source });
     if (migrated) {
       score += 3;
       evidence.push(`inherits ${target}`);
+    } else {
+      // An older agent base (same name from another module, or a home-made AgentBase) is evidence too.
+      const old = names.find((n) => n === target || /^(\w*AgentBase|BaseAgent\w*|Hardened\w*Base|\w*BaseAgent)$/.test(n));
+      if (old) {
+        score += 3;
+        evidence.push(`inherits an older agent base (${old})`);
+      }
     }
     if (constructedInEntry.has(cls.name)) {
       score += 3;
