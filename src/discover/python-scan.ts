@@ -209,9 +209,9 @@ export function classifyPythonFile(
   if (sidecarsOnly && !module.mainGuard) {
     return { skipped: { file: rel, reason: 'sidecar health module: its classes serve health for agents defined elsewhere' } };
   }
+  // A class meant to be subclassed (an intermediate parent, even one on the target base) is not an agent.
   const baseOfOthers =
-    best && !constructedInEntry.has(best.cls.name) && !best.evidence.includes(`inherits ${target}`) &&
-    (index.subclassCount(best.cls.name) > 0 || hasAbstractMethod(best.cls));
+    best && !constructedInEntry.has(best.cls.name) && (index.subclassCount(best.cls.name) > 0 || hasAbstractMethod(best.cls));
   if (baseOfOthers) {
     return { skipped: { file: rel, reason: `base class: ${best!.cls.name} is meant to be subclassed (abstract methods or subclasses), not an agent itself` } };
   }
