@@ -4,10 +4,9 @@
 // base defines (only the old base had them) are reported, as are old-base hooks the new
 // base never calls.
 import { existsSync, readFileSync } from 'node:fs';
+import { reportOldBaseMembers } from './old-base-members.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { keep } from '../../src/lang/python/transform-context.js';
-import { walkAgentCode } from '../../src/analysis/agent-model.js';
-import { selfAttribute } from '../../src/lang/python/syntax.js';
 import { parsePython } from '../../src/lang/python/parser.js';
 import { buildModuleModel } from '../../src/lang/python/module-model.js';
 
@@ -51,16 +50,6 @@ export const hardenedOldBase: PythonTransform = {
     // The import now names the profile's module: add-import must not add a second one.
     ctx.module.imports.set(target, { ...imp, module: ctx.py.module });
     ctx.warnings.push(`${ctx.agent.cls.name}: ${target} now imported from ${ctx.py.module} (was ${imp.module})`);
-    const seen = new Set<string>();
-    for (const m of ctx.agent.methods.values()) {
-      walkAgentCode(m, (n) => {
-        const attr = selfAttribute(n, m.params[0]?.name ?? 'self');
-        if (!attr || seen.has(attr) || attr.startsWith('__')) return;
-        if (ctx.agent.methods.has(attr) || ctx.agent.attributes.has(attr) || ctx.baseOwned.has(attr)) return;
-        if (ctx.resolved?.ranges.contains(n.startIndex, n.endIndex)) return;
-        seen.add(attr);
-        keep(ctx, attr, n.startPosition.row + 1, `used through self but defined by neither ${ctx.agent.cls.name} nor the new ${target}: only the old base (${imp.module}) provided it`);
-      });
-    }
+    reportOldBaseMembers(ctx, imp.module);
   },
 };

@@ -1,25 +1,9 @@
 // Concern: the class statement. Add the base (keeping other bases and metaclass
 // arguments), replace a bare `object` or an older home-made agent base, and never add
 // it to a class that already reaches it.
-import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { keep } from '../../src/lang/python/transform-context.js';
-import { walkAgentCode } from '../../src/analysis/agent-model.js';
-import { selfAttribute } from '../../src/lang/python/syntax.js';
+import type { PythonTransform } from '../../src/lang/python/transform-context.js';
+import { reportOldBaseMembers } from './old-base-members.js';
 import { baseName } from '../../src/lang/python/module-model.js';
-
-/** Members the class uses through self that neither it nor the new base defines: the old base had them. */
-function reportOldBaseMembers(ctx: PythonTransformContext, old: string): void {
-  const seen = new Set<string>();
-  for (const m of ctx.agent.methods.values()) {
-    walkAgentCode(m, (n) => {
-      const attr = selfAttribute(n, m.params[0]?.name ?? 'self');
-      if (!attr || seen.has(attr) || attr.startsWith('__')) return;
-      if (ctx.agent.methods.has(attr) || ctx.agent.attributes.has(attr) || ctx.baseOwned.has(attr)) return;
-      seen.add(attr);
-      keep(ctx, attr, n.startPosition.row + 1, `used through self but defined by neither ${ctx.agent.cls.name} nor ${ctx.profile.base_class}: only the old base ${old} provided it`);
-    });
-  }
-}
 
 /** Older home-made agent bases that the target base replaces rather than joins. */
 const OLD_AGENT_BASE = /^(AgentBase|BaseAgentLegacy|LegacyBaseAgent|SimpleAgentBase|OldBaseAgent)$/;
