@@ -108,144 +108,143 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   }
 
   async function runStages(): Promise<BatchOutcome> {
-
-  // 1. rewrite
-  progress('rewrite');
-  const jobs: Array<{ item: Item; job: RewriteJob }> = [];
-  for (const item of items) {
-    if (item.agent.status === 'migrated') {
-      item.result = result(item.agent, 'unchanged', { output: null });
-      finish(item);
-      continue;
-    }
-    try {
-      const bytes = readFileSync(item.abs);
-      item.source = item.agent.language === 'python' ? decodePythonSource(bytes, item.agent.file) : new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-      jobs.push({ item, job: { root, file: item.abs, source: item.source, agent: item.agent } });
-    } catch (err) {
-      item.result = result(item.agent, 'failed', { error: oneLine(err) });
-      finish(item);
-    }
-  }
-  const outcomes = await rewriteAll(
-    jobs.map((j) => j.job),
-    opts.profile,
-    { inBand: opts.runInBand },
-  );
-  for (let k = 0; k < jobs.length; k++) {
-    const { item } = jobs[k]!;
-    const o = outcomes[k]!;
-    const base = { removed: o.removed, kept_for_review: o.kept_for_review, warnings: o.warnings };
-    if (o.status === 'failed' || o.status === 'skipped') {
-      item.result = result(item.agent, o.status, { ...base, error: o.error ?? 'rewrite failed' });
-      finish(item);
-    } else if (o.status === 'unchanged') {
-      item.result = result(item.agent, 'unchanged', { ...base, output: null });
-      finish(item);
-    } else {
-      item.output = o.output!;
-      item.result = result(item.agent, o.kept_for_review.length ? 'needs-review' : 'migrated', { ...base, output: rel(root, item.outAbs) });
-    }
-  }
-  if (opts.transforms?.length) {
-    const { applyUserTransformsStage } = await import('./user-transform-stage.js');
-    await applyUserTransformsStage(root, opts.transforms, items.filter(pending));
-  }
-
-  // 2. verify, one batch per language
-  progress('verify');
-  for (const language of ['python', 'typescript'] as const) {
-    const batch = items.filter((i) => pending(i) && i.agent.language === language);
-    if (!batch.length) continue;
-    const errors = await adapterFor(language).verify(
-      batch.map((i) => ({ root, outputFile: i.outAbs, output: i.output!, agent: i.agent, profile: opts.profile })),
-    );
-    batch.forEach((i, k) => {
-      if (errors[k]) {
-        i.result = { ...i.result, status: 'failed', output: null, error: `verify: ${errors[k]}` };
-        finish(i);
-      }
-    });
-  }
-
-  const diffs: string[] = [];
-  if (opts.dryRun) {
-    for (const i of items.filter(pending)) {
-      diffs.push(createTwoFilesPatch(i.agent.file, rel(root, i.outAbs), i.source!, i.output!));
-      finish(i);
-    }
-    return summarise(items, unreadable, diffs, started, false);
-  }
-
-  // 3. write (atomic; an existing different _v2 needs --force)
-  progress('write');
-  for (const i of items.filter(pending)) {
-    if (aborted()) break;
-    if (existsSync(i.outAbs)) {
-      const current = readFileSync(i.outAbs, 'utf8');
-      if (current === i.output) {
-        i.result = { ...i.result, status: 'unchanged' };
-        finish(i);
+    // 1. rewrite
+    progress('rewrite');
+    const jobs: Array<{ item: Item; job: RewriteJob }> = [];
+    for (const item of items) {
+      if (item.agent.status === 'migrated') {
+        item.result = result(item.agent, 'unchanged', { output: null });
+        finish(item);
         continue;
       }
-      if (!opts.force) {
-        i.result = { ...i.result, status: 'failed', output: null, error: `${rel(root, i.outAbs)} already exists and differs; pass --force to overwrite it` };
-        finish(i);
-        continue;
-      }
-    }
-    try {
-      journal?.willCreate(rel(root, i.outAbs));
-      writeOutputAtomic(i.outAbs, i.output!);
-      i.written = true;
-    } catch (err) {
-      i.result = { ...i.result, status: 'failed', output: null, error: `${rel(root, i.outAbs)}: cannot write: ${oneLine(err)}` };
-      finish(i);
-    }
-  }
-
-  // 4. validate
-  if (opts.validate && !aborted()) {
-    progress('validate');
-    const toValidate = items.filter((i) => pending(i) && i.written);
-    const reports = await runValidationStage(root, toValidate.map((i) => ({ agent: i.agent, file: i.outAbs, legacyFile: i.abs })), opts);
-    toValidate.forEach((i, k) => {
-      const report: ValidationReport = reports[k]!;
-      i.result = { ...i.result, validation: report };
-      if (!report.ok) {
-        const failed = report.checks.find((c) => !c.ok && !c.skipped);
-        i.result = { ...i.result, status: 'failed', error: report.error ?? `validation: ${failed ? `${failed.name}: ${failed.detail}` : 'failed'}` };
-      }
-    });
-  }
-
-  // 5. record and commit, one at a time in file order
-  if (recording) {
-    progress('commit');
-    for (const i of items.filter((x) => x.written && pending(x))) {
-      if (aborted()) break;
       try {
-        journal?.willCreate(recordPath(i.agent.name));
-        i.result = { ...i.result, commit: await runRecordStage(root, i, opts) };
-        journal?.committed([rel(root, i.outAbs), recordPath(i.agent.name)]);
+        const bytes = readFileSync(item.abs);
+        item.source = item.agent.language === 'python' ? decodePythonSource(bytes, item.agent.file) : new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+        jobs.push({ item, job: { root, file: item.abs, source: item.source, agent: item.agent } });
       } catch (err) {
-        i.result = { ...i.result, status: 'failed', error: `commit: ${oneLine(err)}` };
+        item.result = result(item.agent, 'failed', { error: oneLine(err) });
+        finish(item);
       }
-      finish(i);
     }
-  } else {
-    for (const i of items.filter(pending)) finish(i);
-  }
+    const outcomes = await rewriteAll(
+      jobs.map((j) => j.job),
+      opts.profile,
+      { inBand: opts.runInBand },
+    );
+    for (let k = 0; k < jobs.length; k++) {
+      const { item } = jobs[k]!;
+      const o = outcomes[k]!;
+      const base = { removed: o.removed, kept_for_review: o.kept_for_review, warnings: o.warnings };
+      if (o.status === 'failed' || o.status === 'skipped') {
+        item.result = result(item.agent, o.status, { ...base, error: o.error ?? 'rewrite failed' });
+        finish(item);
+      } else if (o.status === 'unchanged') {
+        item.result = result(item.agent, 'unchanged', { ...base, output: null });
+        finish(item);
+      } else {
+        item.output = o.output!;
+        item.result = result(item.agent, o.kept_for_review.length ? 'needs-review' : 'migrated', { ...base, output: rel(root, item.outAbs) });
+      }
+    }
+    if (opts.transforms?.length) {
+      const { applyUserTransformsStage } = await import('./user-transform-stage.js');
+      await applyUserTransformsStage(root, opts.transforms, items.filter(pending));
+    }
 
-  // Nothing half-done stays: when committing, a _v2 that did not make it into a commit goes.
-  const interrupted = aborted();
-  for (const i of items) {
-    if (i.written && recording && !i.result.commit) {
-      rmSync(i.outAbs, { force: true });
-      i.result = { ...i.result, output: null, ...(interrupted && !i.result.error ? { status: 'failed' as const, error: 'interrupted before commit' } : {}) };
+    // 2. verify, one batch per language
+    progress('verify');
+    for (const language of ['python', 'typescript'] as const) {
+      const batch = items.filter((i) => pending(i) && i.agent.language === language);
+      if (!batch.length) continue;
+      const errors = await adapterFor(language).verify(
+        batch.map((i) => ({ root, outputFile: i.outAbs, output: i.output!, agent: i.agent, profile: opts.profile })),
+      );
+      batch.forEach((i, k) => {
+        if (errors[k]) {
+          i.result = { ...i.result, status: 'failed', output: null, error: `verify: ${errors[k]}` };
+          finish(i);
+        }
+      });
     }
-  }
-  return summarise(items, unreadable, diffs, started, interrupted);
+
+    const diffs: string[] = [];
+    if (opts.dryRun) {
+      for (const i of items.filter(pending)) {
+        diffs.push(createTwoFilesPatch(i.agent.file, rel(root, i.outAbs), i.source!, i.output!));
+        finish(i);
+      }
+      return summarise(items, unreadable, diffs, started, false);
+    }
+
+    // 3. write (atomic; an existing different _v2 needs --force)
+    progress('write');
+    for (const i of items.filter(pending)) {
+      if (aborted()) break;
+      if (existsSync(i.outAbs)) {
+        const current = readFileSync(i.outAbs, 'utf8');
+        if (current === i.output) {
+          i.result = { ...i.result, status: 'unchanged' };
+          finish(i);
+          continue;
+        }
+        if (!opts.force) {
+          i.result = { ...i.result, status: 'failed', output: null, error: `${rel(root, i.outAbs)} already exists and differs; pass --force to overwrite it` };
+          finish(i);
+          continue;
+        }
+      }
+      try {
+        journal?.willCreate(rel(root, i.outAbs));
+        writeOutputAtomic(i.outAbs, i.output!);
+        i.written = true;
+      } catch (err) {
+        i.result = { ...i.result, status: 'failed', output: null, error: `${rel(root, i.outAbs)}: cannot write: ${oneLine(err)}` };
+        finish(i);
+      }
+    }
+
+    // 4. validate
+    if (opts.validate && !aborted()) {
+      progress('validate');
+      const toValidate = items.filter((i) => pending(i) && i.written);
+      const reports = await runValidationStage(root, toValidate.map((i) => ({ agent: i.agent, file: i.outAbs, legacyFile: i.abs })), opts);
+      toValidate.forEach((i, k) => {
+        const report: ValidationReport = reports[k]!;
+        i.result = { ...i.result, validation: report };
+        if (!report.ok) {
+          const failed = report.checks.find((c) => !c.ok && !c.skipped);
+          i.result = { ...i.result, status: 'failed', error: report.error ?? `validation: ${failed ? `${failed.name}: ${failed.detail}` : 'failed'}` };
+        }
+      });
+    }
+
+    // 5. record and commit, one at a time in file order
+    if (recording) {
+      progress('commit');
+      for (const i of items.filter((x) => x.written && pending(x))) {
+        if (aborted()) break;
+        try {
+          journal?.willCreate(recordPath(i.agent.name));
+          i.result = { ...i.result, commit: await runRecordStage(root, i, opts) };
+          journal?.committed([rel(root, i.outAbs), recordPath(i.agent.name)]);
+        } catch (err) {
+          i.result = { ...i.result, status: 'failed', error: `commit: ${oneLine(err)}` };
+        }
+        finish(i);
+      }
+    } else {
+      for (const i of items.filter(pending)) finish(i);
+    }
+
+    // Nothing half-done stays: when committing, a _v2 that did not make it into a commit goes.
+    const interrupted = aborted();
+    for (const i of items) {
+      if (i.written && recording && !i.result.commit) {
+        rmSync(i.outAbs, { force: true });
+        i.result = { ...i.result, output: null, ...(interrupted && !i.result.error ? { status: 'failed' as const, error: 'interrupted before commit' } : {}) };
+      }
+    }
+    return summarise(items, unreadable, diffs, started, interrupted);
   }
 }
 
