@@ -21,6 +21,8 @@ export interface BaseModel {
   initCalls: Set<string>;
   /** Parameters of the base's __init__ (besides self). */
   initParams: string[];
+  /** Does the base install SIGTERM/SIGINT handlers itself (else the agent's own must stay)? */
+  handlesSignals: boolean;
   /** Attributes the base's own threads (started by __init__) operate: a socket its health thread polls. */
   threadDriven: Set<string>;
   /** method → attributes that base method assigns (its own lifecycle writes). */
@@ -58,6 +60,7 @@ export function fromProfile(profile: PythonProfile, className: string): BaseMode
     binds: (profile.base_binds ?? ['port', 'health_check_port']).map(normPort),
     assignedIn: new Map(),
     threadDriven: new Set(['health_socket', 'health_thread']),
+    handlesSignals: profile.remove.includes('signal'),
     learnedFrom: 'profile',
   };
 }
@@ -163,6 +166,7 @@ function modelOfClass(cls: PyClass, file: string): BaseModel {
     binds: [...binds],
     assignedIn,
     threadDriven,
+    handlesSignals: /\bsignal\.signal\(\s*(signal\.)?SIG(TERM|INT)|\bsignal\.signal\(\s*signum/.test(cls.node.text) || /for\s+\w+\s+in\s+\(signal\.SIGTERM/.test(cls.node.text),
     learnedFrom: 'source',
     sourceFile: file,
   };

@@ -163,10 +163,15 @@ export class RemovalPlan {
     // Statements in the surviving methods that only serve removed members go with them.
     const inRemovedDef = (n: SyntaxNode) => nodes.some((d) => d.startIndex <= n.startIndex && n.endIndex <= d.endIndex);
     const visitBlock = (block: SyntaxNode) => {
-      for (const s of statements(block)) {
+      const stmts = statements(block);
+      // A loop whose whole body would go is not set-up or teardown: emptied, it would spin.
+      const loopBody = block.parent?.type === 'while_statement' || block.parent?.type === 'for_statement';
+      const going = stmts.filter((s) => !inRemovedDef(s) && belongsTo(s, removed, setupOnly, methodNames));
+      if (loopBody && going.length === stmts.length && stmts.length > 0) return;
+      for (const s of stmts) {
         if (inRemovedDef(s)) continue;
-        if (belongsTo(s, removed, setupOnly, methodNames)) nodes.push(s);
-        else for (const b of blocksOf(s)) visitBlock(b);
+        if (going.includes(s)) nodes.push(s);
+        else if (!isForeignScope(s)) for (const b of blocksOf(s)) visitBlock(b);
       }
     };
     for (const m of ctx.agent.methods.values()) {
@@ -179,6 +184,14 @@ export class RemovalPlan {
     for (const n of outermost) ranges.add(n.startIndex, n.endIndex);
     return { nodes: outermost, ranges, stmts };
   }
+}
+
+/** A nested class, or a nested def taking its own `self`: its `self` is not the agent. */
+function isForeignScope(s: SyntaxNode): boolean {
+  const def = s.type === 'decorated_definition' ? s.childForFieldName('definition') : s;
+  if (def?.type === 'class_definition') return true;
+  if (def?.type === 'function_definition') return def.childForFieldName('parameters')?.namedChild(0)?.text === 'self';
+  return false;
 }
 
 function snippet(node: SyntaxNode): string {

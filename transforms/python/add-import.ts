@@ -16,15 +16,17 @@ export const addImport: PythonTransform = {
     if (ctx.module.aliases.has(target)) return;
     const stmts = ctx.module.root.namedChildren;
     let anchor: SyntaxNode | null = null;
+    // Imports and sys.path set-up before the first definition: the base's import goes after the
+    // last of them, so a path edit that makes `common` importable always comes first.
     for (const s of stmts) {
       if (s.type === 'comment') continue;
       if (isDocstring(s) && s === stmts.find((x) => x.type !== 'comment')) {
         anchor = s;
         continue;
       }
-      if (isImport(s) || isImportBlock(s)) anchor = s;
-      else if (isPathSetup(s)) continue;
-      else break;
+      if (['class_definition', 'function_definition', 'decorated_definition'].includes(s.type)) break;
+      // Assignments like PROJECT_ROOT = ... are set-up too, but only the path edit itself anchors.
+      if (isImport(s) || isImportBlock(s) || (isPathSetup(s) && s.namedChild(0)?.type === 'call') || isPathSetupBlock(s)) anchor = s;
     }
     const eol = ctx.layout.eol;
     const line = `${ctx.py.import}${eol}`;
@@ -52,6 +54,14 @@ function isImportBlock(s: SyntaxNode): boolean {
   const body = s.childForFieldName('body') ?? s.childForFieldName('consequence');
   const inner = body?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
   return inner.length > 0 && inner.every(isImport);
+}
+
+/** `if str(ROOT) not in sys.path: sys.path.insert(0, ...)` */
+function isPathSetupBlock(s: SyntaxNode): boolean {
+  if (s.type !== 'if_statement') return false;
+  const body = s.childForFieldName('consequence');
+  const inner = body?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+  return inner.length > 0 && inner.every((c) => isPathSetup(c) || isImport(c));
 }
 
 /** sys.path edits, os.chdir and similar set-up that later project imports depend on. */

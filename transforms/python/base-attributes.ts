@@ -18,7 +18,9 @@ export const baseAttributes: PythonTransform = {
       const typeDiffers = baseType !== null && mine !== null && mine !== 'None' && mine !== baseType && !(baseType === 'int' && mine === 'int()');
       if (a.method === '__init__') {
         const passed = ctx.passThrough.get(a.attr);
-        const baseValue = ctx.base.initValues.get(a.attr);
+        // The base's __init__ value only stands if nothing it runs during __init__ changes it again.
+        const changedLater = [...ctx.base.initCalls].some((m) => ctx.base.assignedIn.get(m)?.has(a.attr));
+        const baseValue = changedLater ? undefined : ctx.base.initValues.get(a.attr);
         const redundant =
           a.value !== null &&
           a.stmt.type === 'expression_statement' &&

@@ -22,6 +22,7 @@ import { hardenedCollect, hardenedCollectPropose } from './hardened-collect.js';
 import { hardenedMainLoop, hardenedMainLoopPropose } from './hardened-main-loop.js';
 import { hardenedOldBase } from './hardened-old-base.js';
 import { reportLostHealthData } from './report-lost-health-data.js';
+import { teardownSuper } from './teardown-super.js';
 
 export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // Seed-001 concerns (hardened-agent-base profile only: publish, queue, retry, collect_loop, old_base).
@@ -49,4 +50,5 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   portPlan,
   agentConstructions,
   reportLostHealthData,
+  teardownSuper,
 ];

@@ -11,6 +11,8 @@ export const removeSignalHandlers: PythonTransform = {
   name: 'remove-signal-handlers',
   phase: 'propose',
   run(ctx) {
+    // A base that installs no handler of its own needs the agent's (they end the loop so state is saved).
+    if (!ctx.base.handlesSignals) return;
     for (const fn of ctx.agent.methods.values()) {
       walkAgentCode(fn, (n) => {
         if (n.type !== 'expression_statement') return;

@@ -21,7 +21,7 @@ export const removeTeardown: PythonTransform = {
         condition: (scope) =>
           isInfraBlock(fn.body, scope)
             ? null
-            : `${name}() does business work besides teardown; kept${ctx.baseOwned.has(name) ? ` (it overrides the base's ${name}(); make sure it calls super().${name}())` : ''}`,
+            : `${name}() does business work besides teardown; kept${ctx.baseOwned.has(name) ? ` (it overrides the base's ${name}())` : ''}`,
       });
     }
   },
