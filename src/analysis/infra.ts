@@ -188,7 +188,9 @@ export function isInfraBlock(block: SyntaxNode | null, scope: InfraScope): boole
 }
 
 export function isInfraStatement(stmt: SyntaxNode, scope: InfraScope): boolean {
-  if (isTrivial(stmt) || belongsTo(stmt, scope.removed)) return true;
+  // Members the base provides keep their business uses: only their set-up and teardown "belong".
+  const shared = new Set([...scope.removed].filter((m) => scope.baseOwned.has(m)));
+  if (isTrivial(stmt) || belongsTo(stmt, scope.removed, shared)) return true;
   const infra = (m: string) => scope.removed.has(m) || scope.baseOwned.has(m);
   switch (stmt.type) {
     case 'break_statement':
