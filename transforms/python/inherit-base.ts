@@ -1,9 +1,19 @@
 // Concern: the class statement. Add the base (keeping other bases and metaclass
 // arguments), replace a bare `object` or an older home-made agent base, and never add
 // it to a class that already reaches it.
-import type { PythonTransform } from '../../src/lang/python/transform-context.js';
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { reportOldBaseMembers } from './old-base-members.js';
 import { baseName } from '../../src/lang/python/module-model.js';
+
+/** The old base's own import goes too when nothing else in the file names it. */
+function dropOldBaseImport(ctx: PythonTransformContext, old: string, basePos: number): void {
+  const imp = ctx.module.imports.get(old);
+  if (!imp || imp.node.parent?.type !== 'module') return;
+  const others = [...ctx.module.imports.values()].filter((i) => i.node.id === imp.node.id);
+  if (others.length !== 1) return;
+  const uses = ctx.refs.of(old).filter((r) => r.kind === 'identifier' && r.start !== basePos && !(imp.node.startIndex <= r.start && r.end <= imp.node.endIndex));
+  if (uses.length === 0) ctx.deletions.push({ node: imp.node, symbol: `import ${old}` });
+}
 
 /** Older home-made agent bases that the target base replaces rather than joins. */
 const OLD_AGENT_BASE = /^(AgentBase|BaseAgentLegacy|LegacyBaseAgent|SimpleAgentBase|OldBaseAgent)$/;
@@ -27,6 +37,7 @@ export const inheritBase: PythonTransform = {
       if (replaceable.text !== 'object') {
         ctx.warnings.push(`${cls.name}: replaced base ${replaceable.text} with ${target}`);
         reportOldBaseMembers(ctx, replaceable.text);
+        dropOldBaseImport(ctx, replaceable.text, replaceable.startIndex);
       }
       ctx.edits.replace(replaceable.startIndex, replaceable.endIndex, target, label);
       return;
