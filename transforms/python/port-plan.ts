@@ -1,7 +1,7 @@
 // Concern: ports. The base binds its own port plan (learned from its source, else the
 // profile's base_binds); legacy agents often bind neighbouring ports for PUSH/PUB
 // sockets. Report every bind the agent still makes on a port the base binds too.
-import type { PythonTransform } from '../../src/lang/python/transform-context.js';
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
 import { selfRoot } from '../../src/analysis/infra.js';
@@ -24,13 +24,29 @@ export const portPlan: PythonTransform = {
       }
       for (const p of ports) basePorts.set(bind.replace(/^port\b/, p), bind === 'port' ? 'request port' : `port ${bind}`);
     }
+    const baseValues = new Map<number, string>();
+    const p0 = port ? numeric(ctx, normPort(port)) : null;
+    if (p0 !== null) {
+      for (const bind of ctx.base.binds) {
+        if (bind === 'health_check_port') {
+          const h = health ? numeric(ctx, normPort(health)) : p0 + 1;
+          if (h !== null) baseValues.set(h, 'health port');
+        } else {
+          const off = /^port(?:\+(\d+))?$/.exec(bind);
+          if (off) baseValues.set(p0 + Number(off[1] ?? 0), bind === 'port' ? 'request port' : `port ${bind}`);
+        }
+      }
+    }
     for (const m of ctx.agent.methods.values()) {
       walkAgentCode(m, (n) => {
         if (n.type !== 'call' || isRemoved(ctx, n)) return;
         const arg = bindArgument(n);
         const expr = arg ? portExpression(arg.text) : null;
         if (!arg || !expr) return;
-        const clash = basePorts.get(expr);
+        let clash = basePorts.get(expr);
+        // With the defaults in hand (port=7114, event_port=7115) the same clash shows as numbers.
+        const value = numeric(ctx, expr);
+        if (!clash && value !== null) clash = baseValues.get(value);
         if (clash) {
           const owner = selfRoot(n.childForFieldName('function')!) ?? `bind ${arg.text}`;
           keep(ctx, owner, n.startPosition.row + 1,
@@ -40,3 +56,26 @@ export const portPlan: PythonTransform = {
     }
   },
 };
+
+/**
+ * The number a port expression stands for by default: an integer literal, a parameter's
+ * integer default, `x or 5570`, `x if x is not None else 5570`, an attribute set from one of
+ * those in __init__, or any of them plus an integer. Null when it cannot be known.
+ */
+function numeric(ctx: PythonTransformContext, expr: string, depth = 0): number | null {
+  if (depth > 4) return null;
+  const e = expr.replace(/\s+/g, '');
+  if (/^\d+$/.test(e)) return Number(e);
+  const plus = /^(.+)\+(\d+)$/.exec(e);
+  if (plus) {
+    const b = numeric(ctx, plus[1]!, depth + 1);
+    return b === null ? null : b + Number(plus[2]);
+  }
+  const orDefault = /(?:or|else)(\d+)$/.exec(e);
+  if (orDefault) return Number(orDefault[1]);
+  const init = ctx.agent.methods.get('__init__');
+  const param = init?.params.find((p) => p.name === e);
+  if (param?.default && /^\d+$/.test(param.default.text)) return Number(param.default.text);
+  const assign = ctx.agent.assignments.find((a) => a.method === '__init__' && a.attr === e && a.value);
+  return assign ? numeric(ctx, normPort(assign.value!.text), depth + 1) : null;
+}
