@@ -176,7 +176,7 @@ function passThroughValue(
   return null;
 }
 
-const BUILTINS = new Set(['int', 'str', 'float', 'bool', 'os', 'None', 'True', 'False', 'dict', 'len', 'min', 'max']);
+const BUILTINS = new Set(['int', 'str', 'float', 'bool', 'os', 'None', 'True', 'False', 'dict', 'len', 'min', 'max', 'getattr']);
 
 function evaluableEarly(
   expr: SyntaxNode,
@@ -200,7 +200,7 @@ function evaluableEarly(
     if (n.type === 'call') {
       const fn = n.childForFieldName('function')!.text;
       // Lookups, conversions and the module's own helper functions (env_port(...)): evaluated once, before super().
-      if (!/^(int|str|float|os\.environ\.get|os\.getenv|\w+\.get|\w+\[['"][\w-]+['"]\]\.get)$/.test(fn) && !functions.has(fn)) ok = false;
+      if (!/^(int|str|float|getattr|min|max|os\.environ\.get|os\.getenv|\w+\.get|\w+\[['"][\w-]+['"]\]\.get)$/.test(fn) && !functions.has(fn)) ok = false;
     }
   });
   return ok;
@@ -215,13 +215,19 @@ function helperFunctions(ctx: PythonTransformContext): Set<string> {
 
 function moduleNames(ctx: PythonTransformContext): Set<string> {
   const out = new Set<string>(ctx.module.imports.keys());
-  for (const s of ctx.module.root.namedChildren) {
-    const e = s.type === 'expression_statement' ? s.namedChild(0) : null;
-    if (e?.type === 'assignment') {
-      const left = e.childForFieldName('left');
-      if (left?.type === 'identifier') out.add(left.text);
+  // Module-scope assignments, also inside top-level if/try/with blocks (CONFIG = ... in a try).
+  const visit = (block: SyntaxNode, depth: number) => {
+    for (const s of block.namedChildren) {
+      const e = s.type === 'expression_statement' ? s.namedChild(0) : null;
+      if (e?.type === 'assignment') {
+        const left = e.childForFieldName('left');
+        if (left?.type === 'identifier') out.add(left.text);
+      } else if (depth < 3 && ['if_statement', 'try_statement', 'with_statement'].includes(s.type)) {
+        for (const b of blocksOf(s)) visit(b, depth + 1);
+      }
     }
-  }
+  };
+  visit(ctx.module.root, 0);
   for (const c of ctx.module.classes) out.add(c.name);
   for (const f of ctx.module.functions.keys()) out.add(f);
   return out;
