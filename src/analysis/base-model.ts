@@ -145,6 +145,11 @@ function modelOfClass(cls: PyClass, file: string): BaseModel {
       }
     });
   }
+  // Any signal.signal(...) call in the base: it installs its own SIGTERM/SIGINT handling.
+  let handlesSignals = false;
+  walk(cls.body, (n) => {
+    if (n.type === 'call' && /^(signal\.)?signal$/.test(n.childForFieldName('function')?.text ?? '')) handlesSignals = true;
+  });
   const binds = new Set<string>();
   for (const m of cls.methods.values()) {
     walk(m.body, (n) => {
@@ -166,7 +171,7 @@ function modelOfClass(cls: PyClass, file: string): BaseModel {
     binds: [...binds],
     assignedIn,
     threadDriven,
-    handlesSignals: /\bsignal\.signal\(\s*(signal\.)?SIG(TERM|INT)|\bsignal\.signal\(\s*signum/.test(cls.node.text) || /for\s+\w+\s+in\s+\(signal\.SIGTERM/.test(cls.node.text),
+    handlesSignals,
     learnedFrom: 'source',
     sourceFile: file,
   };
