@@ -27,10 +27,15 @@ export const superInit: PythonTransform = {
     const existing = findSuperCall(ctx, init);
     const body = statements(init.body).filter((s) => !isDocstring(s));
     const firstSelf = body.find((s) => s !== existing?.stmt && mentionsOutside(s, selfName, existing?.stmt));
+    const key = ctx.py.super_call.name_keyword;
     const targetIsFine =
       existing?.target === 'base' &&
       existing.call.childForFieldName('arguments')!.namedChildren.some(
-        (a) => a.type === 'keyword_argument' && a.childForFieldName('name')!.text === ctx.py.super_call.name_keyword,
+        (a) =>
+          (a.type === 'keyword_argument' && a.childForFieldName('name')!.text === key) ||
+          // **{"name": ..., **kwargs}
+          (a.type === 'dictionary_splat' && a.namedChild(0)?.type === 'dictionary' &&
+            a.namedChild(0)!.namedChildren.some((p) => p.type === 'pair' && stringValueOf(p.childForFieldName('key')!) === key)),
       );
     if (existing && targetIsFine) {
       for (const a of existing.call.childForFieldName('arguments')!.namedChildren) {
@@ -125,11 +130,15 @@ function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
   const sc = ctx.py.super_call;
   const params = new Map(init.params.map((p) => [p.name, p]));
   const args: string[] = [];
-  const nameParam = params.get(sc.name_keyword);
-  const nameValue = nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : JSON.stringify(ctx.agent.cls.name);
-  args.push(`${sc.name_keyword}=${nameValue}`);
-  ctx.passThrough.set(sc.name_keyword, nameValue);
   const known = moduleNames(ctx);
+  const nameParam = params.get(sc.name_keyword);
+  const kwargs = init.params.find((p) => p.kind === 'kwargs');
+  // The agent reads its name from **kwargs (`kwargs.get("name", default)`): a caller may pass
+  // name=, so it must not also be given explicitly; merge it into the forwarded mapping.
+  const fromKwargs = kwargs ? nameFromKwargs(ctx, init, kwargs.name, sc.name_keyword, params, locals, known) : null;
+  const nameValue = nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : fromKwargs ? fromKwargs.lookup : JSON.stringify(ctx.agent.cls.name);
+  if (!fromKwargs) args.push(`${sc.name_keyword}=${nameValue}`);
+  ctx.passThrough.set(sc.name_keyword, nameValue);
   for (const [keyword, legacyNames] of Object.entries(sc.pass_through ?? {})) {
     const value = passThroughValue(ctx, init, legacyNames, params, locals, known);
     if (value) {
@@ -137,8 +146,8 @@ function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
       ctx.passThrough.set(keyword, value);
     }
   }
-  const kwargs = init.params.find((p) => p.kind === 'kwargs');
-  if (kwargs) args.push(`**${kwargs.name}`);
+  if (kwargs && fromKwargs) args.push(`**{${JSON.stringify(sc.name_keyword)}: ${fromKwargs.fallback}, **${kwargs.name}}`);
+  else if (kwargs) args.push(`**${kwargs.name}`);
   else if (sc.forward_kwargs) {
     const name = mentions(init.body, 'kwargs') ? 'base_kwargs' : 'kwargs';
     const last = [...init.params].reverse().find((p) => p.kind !== 'separator' || p.node.text !== '/') ?? null;
@@ -147,6 +156,31 @@ function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
     args.push(`**${name}`);
   }
   return `super().__init__(${args.join(', ')})`;
+}
+
+/** `self.name = kwargs.get("name", <default>)` with a default computable before super(). */
+function nameFromKwargs(
+  ctx: PythonTransformContext,
+  init: PyFunction,
+  kw: string,
+  key: string,
+  params: Map<string, { name: string; kind: string }>,
+  locals: Set<string>,
+  known: Set<string>,
+): { lookup: string; fallback: string } | null {
+  for (const a of ctx.agent.assignments.filter((x) => x.method === '__init__' && x.value?.type === 'call')) {
+    const call = a.value!;
+    if (call.childForFieldName('function')?.text !== `${kw}.get`) continue;
+    const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+    if (args.length !== 2 || stringValueOf(args[0]!) !== key) continue;
+    if (!evaluableEarly(args[1]!, params, locals, known, helperFunctions(ctx)) || args[1]!.text.includes('\n')) continue;
+    return { lookup: call.text, fallback: args[1]!.text };
+  }
+  return null;
+}
+
+function stringValueOf(n: SyntaxNode): string | null {
+  return n.type === 'string' ? n.text.replace(/^[rbuf]*["']|["']$/gi, '') : null;
 }
 
 /**
