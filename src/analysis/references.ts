@@ -73,8 +73,4 @@ export class RangeSet {
   contains(start: number, end: number): boolean {
     return this.ranges.some(([s, e]) => s <= start && end <= e);
   }
-
-  all(): Array<[number, number]> {
-    return this.ranges;
-  }
 }

@@ -23,8 +23,6 @@ export interface CompileInput {
   text: string;
 }
 
-let pythonMissing = false;
-
 /** One error string per input (`name:line: message`), or null when it compiled. */
 export async function pyCompileAll(inputs: CompileInput[]): Promise<Array<string | null>> {
   if (inputs.length === 0) return [];
@@ -33,7 +31,6 @@ export async function pyCompileAll(inputs: CompileInput[]): Promise<Array<string
     ({ stdout } = await execa('python3', ['-c', SCRIPT], { input: JSON.stringify(inputs), timeout: 300_000, maxBuffer: 64 * 1024 * 1024 }));
   } catch (err) {
     const e = err as { code?: string; shortMessage?: string };
-    if (e.code === 'ENOENT') pythonMissing = true;
     const why = e.code === 'ENOENT' ? 'python3 not found on PATH; cannot byte-compile' : `python3 failed: ${e.shortMessage ?? String(err)}`;
     return inputs.map((i) => `${i.name}: ${why}`);
   }
@@ -41,7 +38,3 @@ export async function pyCompileAll(inputs: CompileInput[]): Promise<Array<string
   return results.map((r, i) => (r ? `${inputs[i]!.name}:${r.line}: python3 refuses it: ${r.msg}` : null));
 }
 
-/** True once a compile was attempted without python3 on PATH. */
-export function pythonWasMissing(): boolean {
-  return pythonMissing;
-}

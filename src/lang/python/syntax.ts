@@ -26,14 +26,6 @@ export function walk(node: SyntaxNode, fn: (n: SyntaxNode) => boolean | void): v
   }
 }
 
-export function descendants(node: SyntaxNode, type: string | string[]): SyntaxNode[] {
-  const types = Array.isArray(type) ? type : [type];
-  const out: SyntaxNode[] = [];
-  walk(node, (n) => {
-    if (types.includes(n.type)) out.push(n);
-  });
-  return out;
-}
 
 /** `self.x` → "x" (only when the object is the plain name `self`). */
 export function selfAttribute(node: SyntaxNode, selfName = 'self'): string | null {
@@ -61,16 +53,6 @@ export function callee(call: SyntaxNode): string | null {
   return null;
 }
 
-export function keywordArgument(call: SyntaxNode, name: string): SyntaxNode | null {
-  const args = call.childForFieldName('arguments');
-  if (!args) return null;
-  for (const a of args.namedChildren) {
-    if (a.type === 'keyword_argument' && a.childForFieldName('name')?.text === name) {
-      return a.childForFieldName('value');
-    }
-  }
-  return null;
-}
 
 /** `if __name__ == "__main__":` in either operand order and quote style. */
 export function isMainGuard(node: SyntaxNode): boolean {
