@@ -11,6 +11,7 @@ import { validateCommand } from './commands/validate.js';
 import { revertCommand } from './commands/revert.js';
 import { statusCommand } from './commands/status.js';
 import { initCommand } from './commands/init.js';
+import { checkConfigCommand } from './commands/check-config.js';
 
 const program = new Command();
 program
@@ -101,6 +102,16 @@ program
   .addOption(new Option('--lang <lang>', 'language').choices(['python', 'typescript']).default('python'))
   .option('--profile <name>', 'profile', 'base-agent')
   .action(action((opts) => initCommand(opts)));
+
+program
+  .command('check-config')
+  .description('startup configs: schema, script paths from the project root, port collisions, plain-text secrets')
+  .addOption(root())
+  .option('--profile <name>', 'profile (its port names)', 'base-agent')
+  .option('--warn', 'report errors but exit 0 (the migration path before a hard CI gate)')
+  .option('--json', 'machine-readable output')
+  .option('--schema', 'print the startup-config JSON schema and exit')
+  .action(action((opts) => checkConfigCommand(opts)));
 
 function positiveInt(value: string, flag: string): number {
   const n = Number(value);

@@ -149,17 +149,15 @@ export type ScriptBase = 'root' | 'machine' | 'config' | 'cwd';
 export interface ResolvedScript {
   /** Path relative to the root (POSIX) of the file found, or of where it should be under the root. */
   rel: string;
-  /** Which base the path resolved from; null when it exists nowhere. */
+  /** Which base the path resolved from (the root first); null when it exists nowhere. */
   from: ScriptBase | null;
-  /** The bases it also resolves from when it resolves from the root (e.g. the machine directory). */
-  alsoFrom: ScriptBase[];
 }
 
 /**
- * Resolve a script_path the way seed 000's fix does (against the project root), and
- * tell where else it would resolve: the config's machine directory (the parent of its
- * `config/` folder, e.g. main_pc_code/, where start_system_v2.py ran from), the config's
- * own directory, and the current directory.
+ * Resolve a script_path the way seed 000's fix does (against the project root); when it
+ * is not there, tell where else it resolves: the config's machine directory (the parent
+ * of its `config/` folder, e.g. main_pc_code/, where start_system_v2.py ran from), the
+ * config's own directory, or the current directory.
  */
 export function resolveScriptPath(root: string, configFile: string, script: string, cwd = process.cwd()): ResolvedScript {
   const absRoot = path.resolve(root);
@@ -170,21 +168,12 @@ export function resolveScriptPath(root: string, configFile: string, script: stri
     ['config', configDir],
     ['cwd', path.resolve(cwd)],
   ];
-  const found: Array<[ScriptBase, string]> = [];
-  for (const [base, dir] of bases) {
-    const abs = path.resolve(dir, script);
-    if (found.some(([, f]) => f === abs)) continue;
-    if (isFile(abs)) found.push([base, abs]);
-  }
   const relOf = (abs: string) => path.relative(absRoot, abs).split(path.sep).join('/');
-  const fromRoot = found.find(([b]) => b === 'root');
-  if (fromRoot) {
-    const alsoFrom = bases.filter(([b, dir]) => b !== 'root' && isFile(path.resolve(dir, script))).map(([b]) => b);
-    return { rel: relOf(fromRoot[1]), from: 'root', alsoFrom };
+  for (const [from, dir] of bases) {
+    const abs = path.resolve(dir, script);
+    if (isFile(abs) && !relOf(abs).startsWith('..')) return { rel: relOf(abs), from };
   }
-  const inside = found.find(([, abs]) => !relOf(abs).startsWith('..'));
-  if (inside) return { rel: relOf(inside[1]), from: inside[0], alsoFrom: [] };
-  return { rel: relOf(path.resolve(absRoot, script)), from: null, alsoFrom: [] };
+  return { rel: relOf(path.resolve(absRoot, script)), from: null };
 }
 
 function isFile(abs: string): boolean {
