@@ -6,9 +6,8 @@ import path from 'node:path';
 import type { AgentInfo } from '../core/types.js';
 import { UsageError } from '../core/errors.js';
 import type { Profile } from '../profile/profile.js';
-import { listSourceFiles } from '../discover/files.js';
 import { scanRepository } from '../discover/scan.js';
-import { isStartupConfig, parseStartupConfig, resolveScriptPath, type ConfigShape, type StartupConfigFile } from '../discover/startup-config.js';
+import { findStartupConfigs, parseStartupConfig, resolveScriptPath, type ConfigShape, type StartupConfigFile } from '../discover/startup-config.js';
 import { decodePythonSource, parseStrict } from '../lang/python/parser.js';
 import { buildModuleModel } from '../lang/python/module-model.js';
 import { buildAgentModel } from '../analysis/agent-model.js';
@@ -30,11 +29,6 @@ export interface CheckedConfig {
 export interface CheckConfigResult {
   configs: CheckedConfig[];
   findings: ConfigFinding[];
-}
-
-/** Every startup config under the root (the files a scan reads: git's view, .gitignore honoured). */
-export function findStartupConfigs(root: string): string[] {
-  return listSourceFiles(root, ['.yaml', '.yml']).filter((f) => isStartupConfig(path.relative(root, f).split(path.sep).join('/')));
 }
 
 export async function checkStartupConfigs(root: string, opts: { profile: Profile; cwd?: string }): Promise<CheckConfigResult> {

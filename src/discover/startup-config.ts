@@ -5,6 +5,7 @@
 // and every edit has an exact source position.
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { listSourceFiles } from './files.js';
 import YAML, { isMap, isScalar, isSeq, LineCounter, type Document, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
 
 /** One agent entry of a startup config, as the scan uses it. */
@@ -61,6 +62,11 @@ export interface StartupConfigFile {
 
 export function isStartupConfig(rel: string): boolean {
   return /(^|\/)startup_config[^/]*\.ya?ml$/.test(rel);
+}
+
+/** Every startup config under the root (the files a scan reads: git's view, .gitignore honoured). */
+export function findStartupConfigs(root: string): string[] {
+  return listSourceFiles(root, ['.yaml', '.yml']).filter((f) => isStartupConfig(path.relative(root, f).split(path.sep).join('/')));
 }
 
 /** Parse one startup config; YAML errors stay in `doc.errors` (check-config reports them). */
