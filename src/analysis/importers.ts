@@ -139,3 +139,111 @@ export function moduleNamespace(source: string, file: string): Set<string> {
   visit(tree.rootNode, 0);
   return out;
 }
+
+// ---- TypeScript / JavaScript ------------------------------------------------
+
+const TS_EXT = /\.(ts|tsx|mts|cts|js|jsx|mjs|cjs)$/;
+
+/** Does a relative module specifier written in `importer` name the file `target` (both relative to the root)? */
+function specifierNames(importer: string, spec: string, target: string): boolean {
+  if (!spec.startsWith('.')) return false;
+  const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(importer), spec)).replace(TS_EXT, '');
+  const stem = target.replace(TS_EXT, '');
+  return resolved === stem || (path.posix.basename(stem) === 'index' && resolved === path.posix.dirname(stem));
+}
+
+/** Every import (ES import/export-from, require, import()) of the module at `target` in the given files. */
+export async function findTsImporters(root: string, files: string[], target: string): Promise<ImportUse[]> {
+  const { ts } = await import('ts-morph');
+  const stem = path.posix.basename(target).replace(TS_EXT, '');
+  const out: ImportUse[] = [];
+  for (const abs of files) {
+    const rel = path.relative(root, abs).split(path.sep).join('/');
+    if (rel === target) continue;
+    const text = readFileSync(abs, 'utf8');
+    if (!text.includes(stem)) continue;
+    const sf = ts.createSourceFile(rel, text, ts.ScriptTarget.Latest, true);
+    const line = (n: import('ts-morph').ts.Node) => sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1;
+    const namespaces: Array<{ local: string; spec: string; line: number }> = [];
+    const visit = (n: import('ts-morph').ts.Node) => {
+      if ((ts.isImportDeclaration(n) || ts.isExportDeclaration(n)) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) {
+        const spec = n.moduleSpecifier.text;
+        if (specifierNames(rel, spec, target)) {
+          const names: string[] = [];
+          let star = false;
+          if (ts.isImportDeclaration(n)) {
+            const c = n.importClause;
+            if (c?.name) names.push('default');
+            if (c?.namedBindings && ts.isNamedImports(c.namedBindings)) for (const e of c.namedBindings.elements) names.push((e.propertyName ?? e.name).text);
+            if (c?.namedBindings && ts.isNamespaceImport(c.namedBindings)) namespaces.push({ local: c.namedBindings.name.text, spec, line: line(n) });
+          } else if (n.exportClause && ts.isNamedExports(n.exportClause)) {
+            for (const e of n.exportClause.elements) names.push((e.propertyName ?? e.name).text);
+          } else star = true;
+          if (names.length || star) out.push({ file: rel, line: line(n), module: spec, names: star ? '*' : names });
+        }
+      } else if (ts.isCallExpression(n) && n.arguments.length === 1 && ts.isStringLiteral(n.arguments[0]!)) {
+        const isRequire = ts.isIdentifier(n.expression) && n.expression.text === 'require';
+        const isDynamic = n.expression.kind === ts.SyntaxKind.ImportKeyword;
+        const spec = (n.arguments[0] as import('ts-morph').ts.StringLiteral).text;
+        if ((isRequire || isDynamic) && specifierNames(rel, spec, target)) {
+          const decl = n.parent;
+          if (ts.isVariableDeclaration(decl) && ts.isObjectBindingPattern(decl.name)) {
+            const names = decl.name.elements.map((e) => (e.propertyName && ts.isIdentifier(e.propertyName) ? e.propertyName : e.name)).filter(ts.isIdentifier).map((i) => i.text);
+            out.push({ file: rel, line: line(n), module: spec, names });
+          } else if (ts.isVariableDeclaration(decl) && ts.isIdentifier(decl.name)) {
+            namespaces.push({ local: decl.name.text, spec, line: line(n) });
+          } else out.push({ file: rel, line: line(n), module: spec, names: '*' });
+        }
+      }
+      ts.forEachChild(n, visit);
+    };
+    visit(sf);
+    for (const ns of namespaces) {
+      const used = new Set<string>();
+      const uses = (n: import('ts-morph').ts.Node) => {
+        if (ts.isPropertyAccessExpression(n) && ts.isIdentifier(n.expression) && n.expression.text === ns.local) used.add(n.name.text);
+        ts.forEachChild(n, uses);
+      };
+      uses(sf);
+      out.push({ file: rel, line: ns.line, module: ns.spec, names: [...used].sort() });
+    }
+  }
+  return out;
+}
+
+/** The names a TypeScript/JavaScript module exports; null when a re-export (`export * from`) makes it open-ended. */
+export async function tsModuleExports(source: string, file: string): Promise<Set<string> | null> {
+  const { ts } = await import('ts-morph');
+  const sf = ts.createSourceFile(file, source, ts.ScriptTarget.Latest, true);
+  const out = new Set<string>();
+  const exported = (n: import('ts-morph').ts.Node) =>
+    ts.canHaveModifiers(n) && (ts.getModifiers(n) ?? []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+  const isDefault = (n: import('ts-morph').ts.Node) =>
+    ts.canHaveModifiers(n) && (ts.getModifiers(n) ?? []).some((m) => m.kind === ts.SyntaxKind.DefaultKeyword);
+  for (const s of sf.statements) {
+    if (ts.isExportDeclaration(s)) {
+      if (!s.exportClause) return null;
+      if (ts.isNamedExports(s.exportClause)) for (const e of s.exportClause.elements) out.add(e.name.text);
+      else out.add(s.exportClause.name.text);
+    } else if (ts.isExportAssignment(s)) {
+      out.add('default');
+      if (s.isExportEquals) return null; // `export = x`: whatever x holds
+    } else if (exported(s)) {
+      if (isDefault(s)) out.add('default');
+      if (ts.isVariableStatement(s)) for (const d of s.declarationList.declarations) (ts.isIdentifier(d.name) ? out.add(d.name.text) : undefined);
+      else if ('name' in s && s.name && ts.isIdentifier(s.name as import('ts-morph').ts.Node)) out.add((s.name as import('ts-morph').ts.Identifier).text);
+    } else if (ts.isExpressionStatement(s) && ts.isBinaryExpression(s.expression) && s.expression.operatorToken.kind === ts.SyntaxKind.EqualsToken) {
+      // CommonJS: module.exports = {...} / exports.X = ... / module.exports.X = ...
+      const left = s.expression.left.getText(sf);
+      const m = /^(?:module\.)?exports\.([A-Za-z_$][\w$]*)$/.exec(left);
+      if (m) out.add(m[1]!);
+      else if (left === 'module.exports') {
+        const right = s.expression.right;
+        if (!ts.isObjectLiteralExpression(right)) return null;
+        for (const p of right.properties) if (p.name && (ts.isIdentifier(p.name) || ts.isStringLiteral(p.name))) out.add(p.name.text);
+        out.add('default');
+      }
+    }
+  }
+  return out;
+}

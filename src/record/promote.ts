@@ -11,7 +11,7 @@ import { MigrateError, UsageError } from '../core/errors.js';
 import { TOOL_VERSION } from '../core/version.js';
 import { findStartupConfigs, parseStartupConfig, positionOf, resolveScriptPath } from '../discover/startup-config.js';
 import { listSourceFiles } from '../discover/files.js';
-import { findImporters, moduleNamespace, type ImportUse } from '../analysis/importers.js';
+import { findImporters, findTsImporters, moduleNamespace, tsModuleExports, type ImportUse } from '../analysis/importers.js';
 import { decodePythonSource } from '../lang/python/parser.js';
 import { loadProfile } from '../profile/profile.js';
 import { editScalars, type ScalarEdit } from '../config/yaml-edit.js';
@@ -29,6 +29,8 @@ import {
 } from './migration-log.js';
 import { recalledValidation } from './validation-cache.js';
 import { fullyValidated } from './status.js';
+
+const TS_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
 
 export interface PromoteResult {
   agent: string;
@@ -110,8 +112,7 @@ export async function promoteAgent(root: string, agent: string, opts: { mode?: P
   }
 
   const outputBytes = readFileSync(path.join(root, output));
-  const importers = record.language === 'python' ? checkPythonImporters(root, agent, mode, source, output, outputBytes, warnings) : [];
-  if (record.language !== 'python') warnings.push(`imports of ${source} by other modules were not checked (only Python imports are)`);
+  const importers = await checkImporters(root, agent, record.language, mode, source, output, outputBytes, warnings);
 
   if (mode === 'replace') changes.push({ file: source, content: outputBytes }, { file: output, content: null });
   const at = opts.now ?? new Date();
@@ -190,33 +191,37 @@ function retarget(value: string, from: string, to: string): string {
  * content, and nothing may import the `_v2` module being removed; script_path: the
  * importers keep the legacy module, which is worth a warning, not a refusal.
  */
-function checkPythonImporters(
+async function checkImporters(
   root: string,
   agent: string,
+  language: MigrationRecord['language'],
   mode: PromoteMode,
   source: string,
   output: string,
   outputBytes: Buffer,
   warnings: string[],
-): ImportUse[] {
-  const files = listSourceFiles(root, ['.py']).filter((f) => {
+): Promise<ImportUse[]> {
+  const files = listSourceFiles(root, language === 'python' ? ['.py'] : TS_EXTENSIONS).filter((f) => {
     const rel = path.relative(root, f).split(path.sep).join('/');
     return rel !== source && rel !== output;
   });
-  const uses = findImporters(root, files, source);
-  const v2Uses = findImporters(root, files, output);
+  const find = (target: string) => (language === 'python' ? Promise.resolve(findImporters(root, files, target)) : findTsImporters(root, files, target));
+  const uses = await find(source);
+  const v2Uses = await find(output);
   if (mode === 'script_path') {
     for (const u of uses) warnings.push(`${u.file}:${u.line} imports ${u.module}, which keeps the legacy code; the startup config now starts ${output}`);
     return [...uses, ...v2Uses];
   }
+  const text = language === 'python' ? decodePythonSource(outputBytes, output) : outputBytes.toString('utf8');
+  const names = language === 'python' ? moduleNamespace(text, output) : await tsModuleExports(text, output);
+  if (!names && uses.length) warnings.push(`${output} re-exports another module wholesale: the names its importers take were not checked`);
   const broken: string[] = [];
-  const names = moduleNamespace(decodePythonSource(outputBytes, output), output);
   for (const u of uses) {
     if (u.names === '*') {
-      warnings.push(`${u.file}:${u.line} star-imports ${u.module}: the names it uses there were not checked`);
+      warnings.push(`${u.file}:${u.line} takes everything from ${u.module}: the names it uses there were not checked`);
       continue;
     }
-    const missing = u.names.filter((n) => !names.has(n));
+    const missing = names ? u.names.filter((n) => !names.has(n)) : [];
     if (missing.length) broken.push(`${u.file}:${u.line} imports ${missing.join(', ')} from ${u.module}, which ${output} no longer defines`);
   }
   for (const u of v2Uses) broken.push(`${u.file}:${u.line} imports ${u.module}, which promoting removes`);
