@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
 import YAML from 'yaml';
-import { cli, commitAll, ensureBuilt, git, gitRepo, killAgentProcessesUnder, REPO, sha256 } from './helpers/cli.js';
+import { cli, commitAll, ensureBuilt, git, gitRepo, killAgentProcessesUnder, REPO, sha256, spawnCli, waitFor } from './helpers/cli.js';
 
 const DEMO = path.join(REPO, 'fixtures', 'demo-fleet');
 const CONFIG = 'config/startup_config.yaml';
@@ -149,7 +149,7 @@ describe('promote --mode script_path', () => {
     expect(JSON.parse(readFileSync(path.join(root, revertRecord), 'utf8')).undid).toBe('promotion');
 
     const r2 = await cli(root, ['revert', 'KVCacheAgent', '--json']);
-    expect(JSON.parse(r2.stdout).undid).toBe('migration');
+    expect(JSON.parse(r2.stdout).undid).toBeUndefined();
     expect(await state(root, 'KVCacheAgent')).toBe('reverted');
     expect(existsSync(path.join(root, 'agents', 'kv_cache_agent_v2.py'))).toBe(false);
     expect(git(root, ['status', '--porcelain'])).toBe('');
@@ -244,6 +244,22 @@ describe('promote refuses what is not ready, and --all-validated takes what is',
     const again = await cli(root, ['promote', 'RateLimiterAgent']);
     expect(again.exitCode).toBe(2);
     expect(again.stderr).toMatch(/RateLimiterAgent is already promoted \(commit [0-9a-f]{12}/);
+  }, 120_000);
+
+  it('interrupted at any moment, it leaves only whole promotions: a clean tree, each promotion its own commit', async () => {
+    const root = await fleet();
+    const start = head(root);
+    const child = spawnCli(root, ['promote', '--all-validated']);
+    // Signalled once the first promotion is committed: mid-way through the second, or after it.
+    await waitFor(() => git(root, ['rev-parse', 'HEAD']) !== start || child.exitCode !== null, 'the first promotion commit', 60_000, 5);
+    child.kill('SIGINT');
+    const r = await child;
+    expect([0, 130]).toContain(r.exitCode);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+    const commits = git(root, ['rev-list', `${start}..HEAD`]).split('\n').filter(Boolean);
+    for (const c of commits) expect(git(root, ['log', '-1', '--format=%B', c])).toContain('Migrate-Promote: ');
+    expect(commits.length).toBeLessThanOrEqual(2);
+    if (r.exitCode === 130) expect(String(r.stderr)).toMatch(/interrupted \(SIGINT\)/);
   }, 120_000);
 
   it('--all-validated promotes every committed, validated agent, one commit each, and skips the unvalidated', async () => {

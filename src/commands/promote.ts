@@ -32,17 +32,35 @@ export async function promoteCommand(agents: string[], opts: PromoteCommandOptio
     }
   }
   const rows: PromoteRow[] = [];
-  for (const agent of names) {
-    try {
-      const record = await promoteAgent(root, agent, { mode: opts.mode as PromoteMode | undefined });
-      rows.push({ agent, status: 'promoted', result: record });
-    } catch (err) {
-      // A single named agent that cannot be promoted is the caller's mistake (exit 2, like revert).
-      if (err instanceof UsageError && names.length === 1 && !opts.allValidated) throw err;
-      if (!(err instanceof MigrateError)) throw err;
-      rows.push({ agent, status: 'failed', error: oneLine(err) });
+  // Ctrl-C or SIGTERM lets the agent in progress finish (committed, or restored as it was)
+  // and stops before the next one: never a config edited without its commit.
+  let interrupted: NodeJS.Signals | null = null;
+  const onSignal = (sig: NodeJS.Signals) => (interrupted = sig);
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  try {
+    for (const agent of names) {
+      if (interrupted) break;
+      await promoteOne(root, agent, opts, names.length, rows);
     }
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   }
   process.stdout.write(opts.json ? promoteJson(rows) : promoteText(rows));
+  if (interrupted) {
+    process.stderr.write(`migrate: interrupted (${interrupted}) after ${rows.length} of ${names.length} agents; the rest were not promoted\n`);
+    return 130;
+  }
   return rows.every((r) => r.status === 'promoted') ? 0 : 1;
+}
+
+async function promoteOne(root: string, agent: string, opts: PromoteCommandOptions, count: number, rows: PromoteRow[]): Promise<void> {
+  try {
+    const result = await promoteAgent(root, agent, { mode: opts.mode as PromoteMode | undefined });
+    rows.push({ agent, status: 'promoted', result });
+  } catch (err) {
+    // A single named agent that cannot be promoted is the caller's mistake (exit 2, like revert).
+    if (err instanceof UsageError && count === 1 && !opts.allValidated) throw err;
+    if (!(err instanceof MigrateError)) throw err;
+    rows.push({ agent, status: 'failed', error: oneLine(err) });
+  }
 }

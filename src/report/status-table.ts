@@ -50,5 +50,6 @@ export function revertLine(r: RevertResult): string {
 }
 
 export function revertJson(r: RevertResult): string {
-  return `${JSON.stringify({ agent: r.agent, reverted: r.reverted, revert_commit: r.revert_commit, undid: r.undid ?? 'migration' })}\n`;
+  // `undid` only for a promotion: a migration's revert prints what it always printed.
+  return `${JSON.stringify({ agent: r.agent, reverted: r.reverted, revert_commit: r.revert_commit, ...(r.undid === 'promotion' ? { undid: r.undid } : {}) })}\n`;
 }
