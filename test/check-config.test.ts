@@ -110,6 +110,40 @@ describe('check-config on a clean fleet', () => {
     expect(r.exitCode).toBe(0);
   });
 
+  it('a config that is not valid YAML is one finding at its line; the other configs are still checked', async () => {
+    const root = repo(DEMO);
+    mkdirSync(path.join(root, 'pc2_code', 'config'), { recursive: true });
+    writeFileSync(
+      path.join(root, 'pc2_code', 'config', 'startup_config.yaml'),
+      'global_settings: {}\npc2_services:\n  - name: A\n    port: 7000\n    port: 7001\n',
+    );
+    const r = await cli(root, ['check-config', '--json']);
+    const { findings, configs } = JSON.parse(r.stdout);
+    expect(findings).toEqual([
+      { file: 'pc2_code/config/startup_config.yaml', line: 5, col: 5, severity: 'error', rule: 'yaml', message: 'invalid YAML: Map keys must be unique' },
+    ]);
+    expect(configs.map((c: { file: string; agents: number }) => [c.file, c.agents])).toEqual([
+      ['config/startup_config.yaml', 10],
+      ['pc2_code/config/startup_config.yaml', 0],
+    ]);
+    expect(r.exitCode).toBe(1);
+  });
+
+  it("the fleet's port block comes from .migrate/config.yaml", async () => {
+    const root = repo(DEMO);
+    mkdirSync(path.join(root, '.migrate'));
+    writeFileSync(path.join(root, '.migrate', 'config.yaml'), 'check_config:\n  port_range: [7300, 7379]\n');
+    const r = await cli(root, ['check-config', '--json']);
+    const ranged = JSON.parse(r.stdout).findings.map((f: { rule: string; agent: string; message: string }) => `${f.rule} ${f.agent} ${f.message.split(' ').slice(0, 2).join(' ')}`);
+    expect(ranged).toEqual([
+      'port-range TextStatsAgent port 7381',
+      'port-range TextStatsAgent health_check_port 7382',
+      'port-range ConfigWatcherAgent port 7391',
+      'port-range ConfigWatcherAgent health_check_port 7392',
+    ]);
+    expect(r.exitCode).toBe(0); // warnings only
+  });
+
   it('without any startup config it is a usage error (exit 2)', async () => {
     const root = tempDir();
     const r = await cli(root, ['check-config']);

@@ -42,7 +42,7 @@ export async function checkStartupConfigs(root: string, opts: { profile: Profile
     if (config.doc.errors.length) {
       // A broken document has no reliable structure: report the YAML errors alone.
       for (const e of config.doc.errors) {
-        const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+        const pos = config.lines.linePos(e.pos[0]);
         findings.push({ file: config.rel, line: pos.line, col: pos.col, severity: 'error', rule: 'yaml', message: `invalid YAML: ${e.message.split('\n')[0]}` });
       }
       continue;
