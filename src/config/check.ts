@@ -74,12 +74,10 @@ export async function checkStartupConfigs(root: string, opts: { profile: Profile
       },
     }),
   );
-  return {
-    configs: configs.map((c) => ({ file: c.rel, shapes: c.shapes, agents: c.agents.length })).concat(
-      files.filter((f) => !configs.some((c) => c.file === f)).map((f) => ({ file: path.relative(root, f).split(path.sep).join('/'), shapes: [], agents: 0 })),
-    ),
-    findings: findings.sort(compareFindings),
-  };
+  const checked = configs
+    .map((c): CheckedConfig => ({ file: c.rel, shapes: c.shapes, agents: c.agents.length }))
+    .concat(files.filter((f) => !configs.some((c) => c.file === f)).map((f) => ({ file: path.relative(root, f).split(path.sep).join('/'), shapes: [], agents: 0 })));
+  return { configs: checked.sort((a, b) => a.file.localeCompare(b.file)), findings: findings.sort(compareFindings) };
 }
 
 /** The default ports of the Python agent a configured script holds (its legacy file or its `_v2`). */
