@@ -2,7 +2,8 @@
 // The README's demo: the whole job on the bundled demo fleet, in a temporary copy (the
 // repository's own files are never touched): init the base, scan, migrate every legacy
 // agent with validation against the embedded registry and metrics sink, one commit per
-// agent, then status, a revert, and status again.
+// agent, then status, the cut-over of the validated agents (promote), a revert (which
+// undoes a promotion first), and status again.
 import { cpSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,11 +37,17 @@ git('commit', '-q', '-m', 'demo fleet with the reference BaseAgent');
 step('migrate scan');
 migrate('scan');
 
+step('migrate check-config (the startup config: schema, script paths, ports, secrets)');
+migrate('check-config');
+
 step('migrate run --all (validate each agent against the embedded registry and metrics sink; one commit per agent)');
 const runExit = migrate('run', '--all', '--concurrency', '4');
 
 step('migrate status');
 migrate('status');
+
+step('migrate promote --all-validated --mode script_path (the startup config now starts each validated _v2)');
+migrate('promote', '--all-validated', '--mode', 'script_path');
 
 const log = spawnSync('git', ['log', '--format=%s', '--grep=^migrate('], { cwd: work, encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean);
 const first = /^migrate\((\w+)\)/.exec(log[log.length - 1] ?? '')?.[1];

@@ -11,6 +11,8 @@ import { validateCommand } from './commands/validate.js';
 import { revertCommand } from './commands/revert.js';
 import { statusCommand } from './commands/status.js';
 import { initCommand } from './commands/init.js';
+import { checkConfigCommand } from './commands/check-config.js';
+import { promoteCommand } from './commands/promote.js';
 
 const program = new Command();
 program
@@ -80,7 +82,7 @@ program
 
 program
   .command('revert')
-  .description("undo that agent's migration commit")
+  .description("undo that agent's migration commit (a promoted agent's promotion first)")
   .argument('<agent>')
   .addOption(root())
   .option('--json', 'machine-readable output')
@@ -88,7 +90,7 @@ program
 
 program
   .command('status')
-  .description("every agent's state: legacy / migrated / validated / committed / reverted")
+  .description("every agent's state: legacy / migrated / validated / committed / promoted / reverted")
   .addOption(root())
   .option('--profile <name>', 'profile', 'base-agent')
   .option('--json', 'machine-readable output')
@@ -101,6 +103,26 @@ program
   .addOption(new Option('--lang <lang>', 'language').choices(['python', 'typescript']).default('python'))
   .option('--profile <name>', 'profile', 'base-agent')
   .action(action((opts) => initCommand(opts)));
+
+program
+  .command('check-config')
+  .description('startup configs: schema, script paths from the project root, port collisions, plain-text secrets')
+  .addOption(root())
+  .option('--profile <name>', 'profile (its port names)', 'base-agent')
+  .option('--warn', 'report errors but exit 0 (the migration path before a hard CI gate)')
+  .option('--json', 'machine-readable output')
+  .option('--schema', 'print the startup-config JSON schema and exit')
+  .action(action((opts) => checkConfigCommand(opts)));
+
+program
+  .command('promote')
+  .description('cut validated, committed agents over to their _v2 (file or startup-config script_path), one revertible commit each')
+  .argument('[agents...]', 'class names, file paths relative to the root, or startup-config names')
+  .option('--all-validated', 'every committed, validated agent not yet promoted')
+  .option('--mode <mode>', 'replace (the _v2 content moves onto the original path) or script_path (configs start the _v2); default: .migrate/config.yaml promote.mode, else replace')
+  .addOption(root())
+  .option('--json', 'machine-readable output')
+  .action(action((agents, opts) => promoteCommand(agents, opts)));
 
 function positiveInt(value: string, flag: string): number {
   const n = Number(value);

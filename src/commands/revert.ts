@@ -1,4 +1,5 @@
-// `migrate revert AGENT`: undo that agent's migration commit (and record the revert).
+// `migrate revert AGENT`: undo that agent's migration commit (and record the revert); a
+// promoted agent's promotion is undone first, its migration by the next revert.
 import path from 'node:path';
 import { MigrateError, UsageError, oneLine } from '../core/errors.js';
 import { loadProfile } from '../profile/profile.js';
@@ -11,8 +12,8 @@ export async function revertCommand(agent: string, opts: { root: string; json?: 
   const root = path.resolve(opts.root);
   try {
     const name = await resolveAgent(root, agent, (n) => fileForConfigName(root, n));
-    const { revertSha, migrationSha } = await revertAgent(root, name);
-    const result = { agent: name, reverted: migrationSha, revert_commit: revertSha };
+    const { revertSha, migrationSha, undid } = await revertAgent(root, name);
+    const result = { agent: name, reverted: migrationSha, revert_commit: revertSha, undid };
     process.stdout.write(opts.json ? revertJson(result) : revertLine(result));
     return 0;
   } catch (err) {
@@ -25,7 +26,7 @@ export async function revertCommand(agent: string, opts: { root: string; json?: 
 }
 
 /** The legacy file of the agent a startup config names `name` (the scan reads the configs). */
-async function fileForConfigName(root: string, name: string): Promise<string | null> {
+export async function fileForConfigName(root: string, name: string): Promise<string | null> {
   const scan = await scanRepository(root, loadProfile('base-agent', root));
   return scan.agents.find((a) => a.config_names?.includes(name))?.file ?? null;
 }

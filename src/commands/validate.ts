@@ -14,6 +14,7 @@ import { validationJson, validationTable, type ValidationRow } from '../report/v
 import { colours } from '../report/terminal.js';
 import { requireDirectory } from './common.js';
 import { rememberValidation } from '../record/validation-cache.js';
+import { configLaunchEnvironments } from '../config/launch-env.js';
 
 export interface ValidateCommandOptions {
   root: string;
@@ -59,6 +60,7 @@ export async function validateCommand(agents: string[], opts: ValidateCommandOpt
   // A broken launch template is a configuration error of the whole run: fail before starting anything.
   for (const language of new Set(plans.map((p) => p.agent.language))) readLaunchTemplate(root, language);
 
+  const launchEnv = configLaunchEnvironments(root);
   const env = await startValidationEnvironment({ registryUrl: opts.registryUrl, metricsUrl: opts.metricsUrl });
   const abort = new AbortController();
   try {
@@ -71,6 +73,7 @@ export async function validateCommand(agents: string[], opts: ValidateCommandOpt
       env,
       registryDeadlineMs: opts.registryDeadline ? opts.registryDeadline * 1000 : undefined,
       signal: abort.signal,
+      ...launchEnv(p.agent),
     }));
     const reports = await validateAgents(list, { concurrency: opts.concurrency ?? Math.min(4, list.length) });
     const rows: ValidationRow[] = plans.map((p, i) => ({ agent: p.agent.name, file: p.agent.file, output: p.output, validation: reports[i]! }));

@@ -32,7 +32,8 @@ export async function scanRepository(root: string, profile: Profile): Promise<Sc
   }
   const configs = readStartupConfigs(abs, all.filter((f) => isStartupConfig(path.relative(abs, f).split(path.sep).join('/'))));
   for (const a of agents) {
-    const names = configs.filter((c) => c.script === a.file).map((c) => c.name);
+    // A config promoted to the `_v2` (promote --mode script_path) still starts this agent.
+    const names = configs.filter((c) => c.script === a.file || (a.output !== undefined && c.script === a.output)).map((c) => c.name);
     if (names.length) a.config_names = [...new Set(names)];
   }
   // Two files may hold classes of one name: qualify the later ones by file so names stay unique.

@@ -7,6 +7,7 @@ import { rememberValidation } from '../record/validation-cache.js';
 import { adapterFor } from '../lang/registry.js';
 import { startValidationEnvironment } from '../validate/environment.js';
 import { validateAgents, type ValidateAgentOptions } from '../validate/validate-agent.js';
+import { configLaunchEnvironments } from '../config/launch-env.js';
 
 export async function runValidationStage(
   root: string,
@@ -14,6 +15,7 @@ export async function runValidationStage(
   opts: { profile: Profile; concurrency: number; registryUrl?: string; metricsUrl?: string; signal?: AbortSignal },
 ): Promise<ValidationReport[]> {
   if (!list.length) return [];
+  const launchEnv = configLaunchEnvironments(root);
   const env = await startValidationEnvironment({ registryUrl: opts.registryUrl, metricsUrl: opts.metricsUrl });
   try {
     const items: ValidateAgentOptions[] = [];
@@ -29,6 +31,7 @@ export async function runValidationStage(
         signal: opts.signal,
         launch: await adapter.launch(root, x.file),
         legacyLaunch: await adapter.launch(root, x.legacyFile),
+        ...launchEnv(x.agent),
       });
     }
     const reports = await validateAgents(items, { concurrency: opts.concurrency });

@@ -23,6 +23,8 @@ export const TRAILER_AGENT = 'Migrate-Agent';
 export const TRAILER_PROFILE = 'Migrate-Profile';
 export const TRAILER_TOOL = 'Migrate-Tool';
 export const TRAILER_REVERT = 'Migrate-Revert';
+/** On a promotion commit: the migration commit whose `_v2` it cut over to. */
+export const TRAILER_PROMOTE = 'Migrate-Promote';
 
 const FALLBACK_IDENTITY = ['user.name=migrate', 'user.email=migrate@localhost'];
 
@@ -169,24 +171,37 @@ export async function commitFiles(root: string, sha: string): Promise<string[]> 
  */
 export async function commitAgent(
   root: string,
-  c: { agent: string; profile: string; baseClass: string; files: string[]; body?: string },
+  c: {
+    agent: string;
+    profile: string;
+    baseClass: string;
+    files: string[];
+    body?: string;
+    /** Another first line (a promotion's), and trailers after the agent's and profile's. */
+    subject?: string;
+    trailers?: string[];
+    /** Files among `files` this commit deletes. */
+    deleted?: string[];
+  },
 ): Promise<string> {
   assertAgentName(c.agent);
   oneLineField('profile', c.profile);
   oneLineField('base class', c.baseClass);
   const files = normalizeFiles(root, c.files);
   const { prefix } = await repoInfo(root);
+  const deleted = new Set((c.deleted ?? []).map((f) => toRelative(root, f)));
   for (const f of files) {
-    if (!existsSync(path.join(root, f))) throw new MigrateError(`cannot commit ${c.agent}: file does not exist`, f);
+    if (!deleted.has(f) && !existsSync(path.join(root, f))) throw new MigrateError(`cannot commit ${c.agent}: file does not exist`, f);
   }
   const body = (c.body ?? `Adds ${files.join(', ')}.`).trim();
   const message = [
-    `migrate(${c.agent}): move onto ${c.baseClass}`,
+    c.subject ?? `migrate(${c.agent}): move onto ${c.baseClass}`,
     '',
     body,
     '',
     `${TRAILER_AGENT}: ${c.agent}`,
     `${TRAILER_PROFILE}: ${c.profile}`,
+    ...(c.trailers ?? []),
     `${TRAILER_TOOL}: migrate ${TOOL_VERSION}`,
   ].join('\n');
   const g = await committer(root);
@@ -252,8 +267,19 @@ export interface MigrationCommit {
 export interface RevertCommit {
   sha: string;
   date: string;
-  /** The migration commit this one undid. */
+  /** The migration (or promotion) commit this one undid. */
   reverted: string;
+  /** True when it undid a promotion. */
+  promotion?: boolean;
+}
+
+export interface PromotionCommit {
+  sha: string;
+  date: string;
+  /** The migration commit whose `_v2` it cut over to. */
+  migration: string;
+  /** False once a later commit reverted it. */
+  active: boolean;
 }
 
 export interface AgentHistory {
@@ -264,6 +290,10 @@ export interface AgentHistory {
   reverts: RevertCommit[];
   /** The newest migration commit that has not been reverted. */
   active: MigrationCommit | null;
+  /** Oldest first. */
+  promotions: PromotionCommit[];
+  /** The promotion of the active migration, while it is not reverted. */
+  promoted: PromotionCommit | null;
   /** committed when a migration is active; reverted when every migration was undone. */
   state: 'committed' | 'reverted';
   /** The newest commit of either kind (what status shows). */
@@ -285,7 +315,7 @@ export async function readHistory(root: string): Promise<MigrationHistory> {
   const history: MigrationHistory = new Map();
   if (!(await headSha(root))) return history;
   const trailer = (key: string) => `%(trailers:key=${key},valueonly,separator=%x1d)`;
-  const format = ['%x1e%H', '%cI', trailer(TRAILER_AGENT), trailer(TRAILER_REVERT), trailer(TRAILER_PROFILE), '%B'].join('%x1f');
+  const format = ['%x1e%H', '%cI', trailer(TRAILER_AGENT), trailer(TRAILER_REVERT), trailer(TRAILER_PROFILE), trailer(TRAILER_PROMOTE), '%B'].join('%x1f');
   const out = await git(root).raw([
     'log',
     '--topo-order',
@@ -297,8 +327,9 @@ export async function readHistory(root: string): Promise<MigrationHistory> {
     'HEAD',
   ]);
   // Each commit's effect: which migration it concerns and whether it leaves it applied.
-  const effect = new Map<string, { agent: string; migration: string; on: boolean }>();
+  const effect = new Map<string, StepEffect>();
   const byMigration = new Map<string, MigrationCommit>();
+  const byPromotion = new Map<string, PromotionCommit>();
   const values = (s: string) =>
     s
       .split(SEP_VALUE)
@@ -306,27 +337,38 @@ export async function readHistory(root: string): Promise<MigrationHistory> {
       .filter(Boolean);
   for (const chunk of out.split(SEP_RECORD)) {
     if (!chunk.trim()) continue;
-    const [sha, date, agentField, revertField, profileField, body = ''] = chunk.split(SEP_FIELD);
+    const [sha, date, agentField, revertField, profileField, promoteField, body = ''] = chunk.split(SEP_FIELD);
     const agent = values(agentField)[0];
     const revertTarget = values(revertField)[0] ?? /This reverts commit ([0-9a-f]{40})/.exec(body)?.[1];
     if (revertTarget) {
       const target = resolveTarget(effect, revertTarget);
       if (!target) continue; // a revert of something that was not a migration
-      const e = { agent: target.agent, migration: target.migration, on: !target.on };
+      const e = { ...target, on: !target.on };
       effect.set(sha, e);
-      const m = byMigration.get(e.migration)!;
-      m.active = e.on;
+      const step = e.promotion ? byPromotion.get(e.migration)! : byMigration.get(e.migration)!;
+      step.active = e.on;
       const h = history.get(e.agent)!;
-      if (!e.on) h.reverts.push({ sha, date, reverted: e.migration });
+      if (!e.on) h.reverts.push({ sha, date, reverted: e.migration, ...(e.promotion ? { promotion: true } : {}) });
       h.last = { sha, date };
     } else if (agent) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(agent)) continue;
+      const promotes = values(promoteField)[0];
+      if (promotes) {
+        const h = history.get(agent);
+        if (!h) continue; // a promotion of a migration this history does not hold
+        const p: PromotionCommit = { sha, date, migration: resolveTarget(effect, promotes)?.migration ?? promotes, active: true };
+        effect.set(sha, { agent, migration: sha, on: true, promotion: true });
+        byPromotion.set(sha, p);
+        h.promotions.push(p);
+        h.last = { sha, date };
+        continue;
+      }
       const m: MigrationCommit = { sha, date, profile: values(profileField)[0] ?? null, active: true };
       effect.set(sha, { agent, migration: sha, on: true });
       byMigration.set(sha, m);
       let h = history.get(agent);
       if (!h) {
-        h = { agent, migrations: [], reverts: [], active: null, state: 'committed', last: { sha, date } };
+        h = { agent, migrations: [], reverts: [], active: null, promotions: [], promoted: null, state: 'committed', last: { sha, date } };
         history.set(agent, h);
       }
       h.migrations.push(m);
@@ -335,12 +377,21 @@ export async function readHistory(root: string): Promise<MigrationHistory> {
   }
   for (const h of history.values()) {
     h.active = [...h.migrations].reverse().find((m) => m.active) ?? null;
+    h.promoted = [...h.promotions].reverse().find((p) => p.active && p.migration === h.active?.sha) ?? null;
     h.state = h.active ? 'committed' : 'reverted';
   }
   return history;
 }
 
-function resolveTarget(effect: Map<string, { agent: string; migration: string; on: boolean }>, target: string) {
+/** What a commit did: applied (on) or undid one migration or promotion (`migration` is that step's sha). */
+interface StepEffect {
+  agent: string;
+  migration: string;
+  on: boolean;
+  promotion?: boolean;
+}
+
+function resolveTarget(effect: Map<string, StepEffect>, target: string) {
   return effect.get(target) ?? [...effect.entries()].find(([sha]) => sha.startsWith(target))?.[1];
 }
 
@@ -374,7 +425,7 @@ export async function revertAgent(
   root: string,
   agent: string,
   opts: { now?: Date } = {},
-): Promise<{ revertSha: string; migrationSha: string }> {
+): Promise<{ revertSha: string; migrationSha: string; undid: 'migration' | 'promotion' }> {
   assertAgentName(agent);
   const { prefix } = await repoInfo(root);
   await assertNoOperation(root);
@@ -393,7 +444,9 @@ export async function revertAgent(
     const r = h.reverts[h.reverts.length - 1];
     throw new UsageError(`${agent} is already reverted (by ${short(r.sha)} on ${r.date}); nothing to revert`);
   }
-  const migrationSha = h.active.sha;
+  // A promoted agent is cut over first: undo the promotion, and the migration on the next revert.
+  const undid = h.promoted ? 'promotion' : 'migration';
+  const migrationSha = h.promoted?.sha ?? h.active.sha;
   const files = await commitFiles(root, migrationSha);
   const record = await recordAtCommit(root, migrationSha, agent).catch(() => null);
 
@@ -430,12 +483,13 @@ export async function revertAgent(
     tool_version: TOOL_VERSION,
     files: files.map(fromTop),
     ...(record ? { source: record.source, output: record.output } : {}),
+    ...(undid === 'promotion' ? { undid } : {}),
   };
   const message = [
-    `migrate(${agent}): revert migration ${short(migrationSha)}`,
+    `migrate(${agent}): revert ${undid} ${short(migrationSha)}`,
     '',
     `This reverts commit ${migrationSha}.`,
-    `Removes ${listSome(files.map(fromTop), 10)}; the revert is recorded in ${rel}.`,
+    `${undid === 'promotion' ? 'Restores' : 'Removes'} ${listSome(files.map(fromTop), 10)}; the revert is recorded in ${rel}.`,
     '',
     `${TRAILER_AGENT}: ${agent}`,
     `${TRAILER_REVERT}: ${migrationSha}`,
@@ -454,7 +508,7 @@ export async function revertAgent(
     throw new MigrateError(`cannot revert ${agent}: ${firstLine(err)}; the repository is unchanged`);
   }
   const revertSha = (await g.revparse(['HEAD'])).trim();
-  return { revertSha, migrationSha };
+  return { revertSha, migrationSha, undid };
 }
 
 /** Undo a `git revert --no-commit` in progress: the sequencer's abort, else restore the touched paths. */

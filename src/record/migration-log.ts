@@ -32,6 +32,25 @@ export interface MigrationRecord {
   warnings: string[];
   validation: ValidationReport | null;
   migrated_at: string;
+  /** Set by `migrate promote` (see migration-log/README.md). */
+  promotion?: PromotionRecord;
+}
+
+export interface PromotionRecord {
+  mode: 'replace' | 'script_path';
+  promoted_at: string;
+  tool_version: string;
+  migration_commit: string;
+  /** What the fleet starts now (the config's script_path). */
+  script: FileRef;
+  /** replace: the legacy content that was replaced. */
+  replaced?: FileRef;
+  /** replace: the files deleted (the `_v2`). */
+  removed?: string[];
+  config_edits: Array<{ file: string; line: number; agent: string; from: string; to: string }>;
+  importers: Array<{ file: string; line: number; module: string; names: string[] | '*' }>;
+  validated: { by: 'run' | 'validate'; at: string };
+  warnings: string[];
 }
 
 export interface RevertRecord {
@@ -43,6 +62,8 @@ export interface RevertRecord {
   files: string[];
   source?: FileRef;
   output?: FileRef;
+  /** Set when the revert undid a promotion (absent: it undid the migration). */
+  undid?: 'promotion';
 }
 
 const AGENT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -224,7 +245,7 @@ export function serializeRevertRecord(record: RevertRecord): string {
 }
 
 /** Atomic write (temporary file, then rename) so an interruption never leaves half a record. */
-export function writeFileAtomic(file: string, text: string): void {
+export function writeFileAtomic(file: string, text: string | Uint8Array): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   try {

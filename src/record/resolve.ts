@@ -44,7 +44,14 @@ export async function resolveAgent(
     }
   }
   const file = byConfigName ? await byConfigName(arg).catch(() => null) : null;
-  if (file && file !== arg) return resolveAgent(root, file);
+  if (file && file !== arg) {
+    try {
+      return await resolveAgent(root, file);
+    } catch (err) {
+      // A config name whose file was never migrated: report it under the name the user gave.
+      if (!(err instanceof UsageError) || !CLASS_NAME.test(arg)) throw err;
+    }
+  }
   // A class name with no trace: revertAgent reports it as never migrated.
   if (CLASS_NAME.test(arg)) return arg;
   throw new UsageError(`${arg}: no migrated agent has this class name or file (see migrate status)`);

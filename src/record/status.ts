@@ -7,20 +7,20 @@ import type { ScanResult } from '../core/types.js';
 import { listRecords, v2Sibling, type MigrationRecord } from './migration-log.js';
 import { recordAtCommit, type MigrationHistory } from './git.js';
 
-export type AgentState = 'legacy' | 'migrated' | 'validated' | 'committed' | 'reverted';
+export type AgentState = 'legacy' | 'migrated' | 'validated' | 'committed' | 'promoted' | 'reverted';
 
 export interface AgentStatusRow {
   name: string;
   /** The legacy file, relative to the root. */
   file: string;
   state: AgentState;
-  /** committed: the migration commit; reverted: the revert commit; otherwise null. */
+  /** committed: the migration commit; promoted: the promotion commit; reverted: the revert commit; otherwise null. */
   commit: string | null;
   /** ISO time of that commit, or of the record / `_v2` file when not committed. */
   time: string | null;
 }
 
-function fullyValidated(record: MigrationRecord | null): boolean {
+export function fullyValidated(record: Pick<MigrationRecord, 'validation'> | null): boolean {
   const v = record?.validation;
   return !!v && v.ok && v.checks.every((c) => c.ok || c.skipped === true);
 }
@@ -35,14 +35,14 @@ function localState(root: string, file: string, output: string | undefined, reco
   // Validated by `migrate validate` or `run --no-commit`, and unchanged since.
   const agent = record?.agent ?? agentName;
   const recalled = agent ? recalledValidation(root, agent, out) : null;
-  if (recalled && fullyValidated({ validation: recalled.report } as MigrationRecord)) {
+  if (recalled && fullyValidated({ validation: recalled.report })) {
     return { state: 'validated' as const, time: recalled.at };
   }
   return { state: 'migrated' as const, time: statSync(path.join(root, out)).mtime.toISOString() };
 }
 
 /**
- * committed beats uncommitted work on disk (validated, then migrated), which
+ * promoted (cut over to its `_v2`) beats committed, which beats uncommitted work on disk (validated, then migrated), which
  * beats an old revert; an agent with no trace at all is legacy. Agents known
  * only from history or from records (e.g. reverted ones the scan no longer
  * pairs with anything) are listed too.
@@ -55,6 +55,7 @@ export async function computeStatus(root: string, scan: ScanResult, history: Mig
 
   const rowFor = (name: string, file: string, output: string | undefined, onBase: boolean): AgentStatusRow => {
     const h = history.get(name);
+    if (h?.promoted) return { name, file, state: 'promoted', commit: h.promoted.sha, time: h.promoted.date };
     if (h?.active) return { name, file, state: 'committed', commit: h.active.sha, time: h.active.date };
     const local = localState(root, file, output, records.get(name) ?? null, name);
     if (local) return { name, file, state: local.state, commit: null, time: local.time };

@@ -12,6 +12,7 @@ const paint: Record<AgentState, (s: string) => string> = {
   migrated: pc.yellow,
   validated: pc.cyan,
   committed: pc.green,
+  promoted: pc.blue,
   reverted: pc.magenta,
 };
 
@@ -35,10 +36,20 @@ export function statusTable(rows: AgentStatusRow[], opts: { color?: boolean } = 
   return [line(head), ...cells.map((c, i) => line(c, rows[i].state)), '', `${rows.length} agents: ${summary}`, ''].join('\n');
 }
 
-export function revertLine(r: { agent: string; reverted: string; revert_commit: string }): string {
-  return `reverted ${r.agent}: migration commit ${r.reverted.slice(0, 12)} undone by ${r.revert_commit.slice(0, 12)}\n`;
+interface RevertResult {
+  agent: string;
+  reverted: string;
+  revert_commit: string;
+  /** What the revert undid: the promotion of a promoted agent comes first. */
+  undid?: 'migration' | 'promotion';
 }
 
-export function revertJson(r: { agent: string; reverted: string; revert_commit: string }): string {
-  return `${JSON.stringify({ agent: r.agent, reverted: r.reverted, revert_commit: r.revert_commit })}\n`;
+export function revertLine(r: RevertResult): string {
+  const again = r.undid === 'promotion' ? `; its migration stays (migrate revert ${r.agent} again undoes it)` : '';
+  return `reverted ${r.agent}: ${r.undid ?? 'migration'} commit ${r.reverted.slice(0, 12)} undone by ${r.revert_commit.slice(0, 12)}${again}\n`;
+}
+
+export function revertJson(r: RevertResult): string {
+  // `undid` only for a promotion: a migration's revert prints what it always printed.
+  return `${JSON.stringify({ agent: r.agent, reverted: r.reverted, revert_commit: r.revert_commit, ...(r.undid === 'promotion' ? { undid: r.undid } : {}) })}\n`;
 }

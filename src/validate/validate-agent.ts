@@ -19,6 +19,7 @@ import { checkMetrics } from './checks/metrics.js';
 import { checkShutdown } from './checks/shutdown.js';
 import { checkLog, type LogBaseline } from './checks/log.js';
 import { exitedDetail, lastErrorLine, result, sleep } from './checks/common.js';
+import { redactDeep } from '../config/secrets.js';
 
 export const CHECK_ORDER: CheckName[] = ['health', 'registry', 'metrics', 'shutdown', 'log'];
 
@@ -49,6 +50,10 @@ export interface ValidateAgentOptions {
   ports?: { port?: number; health_port?: number };
   /** The environment the agent inherits (default process.env); the contract's variables are added. */
   baseEnv?: Record<string, string | undefined>;
+  /** What the agent's startup config gives it (global environment, env_vars): environment only, never argv. */
+  configEnv?: Record<string, string>;
+  /** Credential values (from configEnv): refused on a command line, redacted from the report. */
+  secrets?: string[];
 }
 
 async function defaultLaunch(o: ValidateAgentOptions, file: string): Promise<LaunchCommand> {
@@ -80,8 +85,12 @@ function spawnFor(o: ValidateAgentOptions, launch: LaunchCommand, file: string, 
   const name = o.agent.name;
   const tpl = readLaunchTemplate(o.root, o.agent.language);
   const cmd = applyTemplate(launch, tpl, { file, root: o.root, port, health_port: healthPort, name }, o.agent.language);
+  if (o.secrets?.some((secret) => [cmd.command, ...cmd.args].some((a) => a.includes(secret)))) {
+    throw new Error(`refusing to start ${name}: a credential from its startup config would be on its command line`);
+  }
   const env = {
     ...(o.baseEnv ?? process.env),
+    ...o.configEnv,
     ...cmd.env,
     ...contractEnv({ name, port, healthPort, registryUrl: o.env.registryUrl, metricsUrl: o.env.metricsUrl }),
   };
@@ -129,13 +138,18 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
   const timeLimitMs = o.timeLimitMs ?? healthDeadlineMs + Math.max(registryDeadlineMs, metricsDeadlineMs) + shutdownDeadlineMs + 10_000;
   const name = o.agent.name;
   const rel = path.relative(o.root, o.file) || o.file;
-  const report = (checks: CheckResult[], ports: Record<string, number>, error?: string): ValidationReport => ({
-    ok: checks.every((c) => c.ok || c.skipped),
-    ms: Date.now() - t0,
-    checks,
-    ports,
-    ...(error ? { error } : {}),
-  });
+  // Agent output quoted in details may carry the config's credentials: never in the report.
+  const report = (checks: CheckResult[], ports: Record<string, number>, error?: string): ValidationReport =>
+    redactDeep(
+      {
+        ok: checks.every((c) => c.ok || c.skipped),
+        ms: Date.now() - t0,
+        checks,
+        ports,
+        ...(error ? { error } : {}),
+      },
+      o.secrets ?? [],
+    );
 
   const launchFor = (file: string) => defaultLaunch(o, file);
   let launch: LaunchCommand;

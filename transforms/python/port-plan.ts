@@ -6,6 +6,7 @@ import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
 import { selfRoot } from '../../src/analysis/infra.js';
 import { bindArgument, normPort, portExpression } from '../../src/analysis/ports.js';
+import { expressionDefault } from '../../src/analysis/port-defaults.js';
 
 export const portPlan: PythonTransform = {
   name: 'port-plan',
@@ -57,25 +58,7 @@ export const portPlan: PythonTransform = {
   },
 };
 
-/**
- * The number a port expression stands for by default: an integer literal, a parameter's
- * integer default, `x or 5570`, `x if x is not None else 5570`, an attribute set from one of
- * those in __init__, or any of them plus an integer. Null when it cannot be known.
- */
-function numeric(ctx: PythonTransformContext, expr: string, depth = 0): number | null {
-  if (depth > 4) return null;
-  const e = expr.replace(/\s+/g, '');
-  if (/^\d+$/.test(e)) return Number(e);
-  const plus = /^(.+)\+(\d+)$/.exec(e);
-  if (plus) {
-    const b = numeric(ctx, plus[1]!, depth + 1);
-    return b === null ? null : b + Number(plus[2]);
-  }
-  const orDefault = /(?:or|else)(\d+)$/.exec(e);
-  if (orDefault) return Number(orDefault[1]);
-  const init = ctx.agent.methods.get('__init__');
-  const param = init?.params.find((p) => p.name === e);
-  if (param?.default && /^\d+$/.test(param.default.text)) return Number(param.default.text);
-  const assign = ctx.agent.assignments.find((a) => a.method === '__init__' && a.attr === e && a.value);
-  return assign ? numeric(ctx, normPort(assign.value!.text), depth + 1) : null;
+/** The number a port expression stands for by default (see src/analysis/port-defaults.ts). */
+function numeric(ctx: PythonTransformContext, expr: string): number | null {
+  return expressionDefault({ agent: ctx.agent, module: ctx.module }, expr);
 }

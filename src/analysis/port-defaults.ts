@@ -1,0 +1,188 @@
+// The port numbers an agent binds when started with no arguments: what its code
+// falls back to. Read from the tree, never by running it: a parameter's default, a
+// module constant, `port or 5570`, `x if x is not None else 5570`,
+// `int(os.environ.get("AGENT_PORT", 7301))`, a helper called with one default
+// (`env_port(port, "AGENT_PORT", DEFAULT_PORT)`), and sums of those (`self.port + 1`).
+// Unknown stays unknown (null): callers compare only what the code proves.
+import type { SyntaxNode } from '../lang/python/parser.js';
+import type { ModuleModel } from '../lang/python/module-model.js';
+import { callee, lineOf, selfAttribute, statements, stringValue } from '../lang/python/syntax.js';
+import { walkAgentCode, type AgentModel } from './agent-model.js';
+import { bindArgument, portExpression } from './ports.js';
+
+export interface PortScope {
+  agent: AgentModel;
+  module: ModuleModel;
+}
+
+const MAX_DEPTH = 8;
+const ENV_GET = /(^|\.)(environ\.get|getenv)$/;
+
+/** The default value of an expression node, or null when the code does not fix it. */
+export function defaultValue(scope: PortScope, node: SyntaxNode | null | undefined, depth = 0): number | null {
+  if (!node || depth > MAX_DEPTH) return null;
+  const next = (n: SyntaxNode | null | undefined) => defaultValue(scope, n, depth + 1);
+  switch (node.type) {
+    case 'integer': {
+      const n = Number(node.text.replace(/_/g, ''));
+      return Number.isSafeInteger(n) ? n : null;
+    }
+    case 'string': {
+      const s = stringValue(node);
+      return s !== null && /^\s*\d+\s*$/.test(s) ? Number(s) : null;
+    }
+    case 'parenthesized_expression':
+      return next(node.namedChild(0));
+    case 'binary_operator': {
+      const op = node.childForFieldName('operator')?.text;
+      const a = next(node.childForFieldName('left'));
+      const b = next(node.childForFieldName('right'));
+      if (a === null || b === null) return null;
+      return op === '+' ? a + b : op === '-' ? a - b : null;
+    }
+    case 'boolean_operator': {
+      // `port or 5570`: the left side when it has a value by default, else the right.
+      if (node.childForFieldName('operator')?.text !== 'or') return null;
+      return next(node.childForFieldName('left')) ?? next(node.childForFieldName('right'));
+    }
+    case 'conditional_expression': {
+      // `port if port is not None else 5570` / `5570 if port is None else port`.
+      const [a, , b] = node.namedChildren;
+      return next(a) ?? next(b);
+    }
+    case 'call':
+      return callDefault(scope, node, depth);
+    case 'identifier':
+      return nameDefault(scope, node.text, depth);
+    case 'attribute': {
+      const attr = selfAttribute(node);
+      return attr ? attributeDefault(scope, attr, depth) : null;
+    }
+    default:
+      return null;
+  }
+}
+
+function callDefault(scope: PortScope, call: SyntaxNode, depth: number): number | null {
+  const fn = callee(call) ?? '';
+  const args = (call.childForFieldName('arguments')?.namedChildren ?? []).filter((a) => a.type !== 'comment');
+  const value = (a: SyntaxNode) => defaultValue(scope, a.type === 'keyword_argument' ? a.childForFieldName('value') : a, depth + 1);
+  if (/^(int|str|float)$/.test(fn)) return args[0] ? value(args[0]) : null;
+  if (ENV_GET.test(fn)) return args[1] ? value(args[1]) : null;
+  // A helper given the parameter and one fallback: the fallback is the default.
+  const known = args.map(value).filter((v): v is number => v !== null);
+  return known.length === 1 ? known[0]! : null;
+}
+
+function nameDefault(scope: PortScope, name: string, depth: number): number | null {
+  const init = scope.agent.methods.get('__init__');
+  const param = init?.params.find((p) => p.name === name);
+  if (param?.default) {
+    const v = defaultValue(scope, param.default, depth + 1);
+    if (v !== null) return v;
+  }
+  const constant = moduleConstants(scope.module).get(name);
+  if (constant && !param) return defaultValue(scope, constant, depth + 1);
+  return null;
+}
+
+/** The first value `self.<attr>` gets in __init__ that the code fixes. */
+function attributeDefault(scope: PortScope, attr: string, depth: number): number | null {
+  for (const a of scope.agent.assignments) {
+    if (a.method !== '__init__' || a.attr !== attr || !a.value) continue;
+    const v = defaultValue(scope, a.value, depth + 1);
+    if (v !== null) return v;
+  }
+  return null;
+}
+
+const constantsCache = new WeakMap<ModuleModel, Map<string, SyntaxNode>>();
+
+/** `NAME = value` at module level (also inside top-level if/try blocks); the first one wins. */
+function moduleConstants(module: ModuleModel): Map<string, SyntaxNode> {
+  let out = constantsCache.get(module);
+  if (out) return out;
+  out = new Map();
+  const visit = (block: SyntaxNode) => {
+    for (const s of statements(block)) {
+      if (s.type === 'expression_statement') {
+        const a = s.namedChild(0);
+        const left = a?.type === 'assignment' ? a.childForFieldName('left') : null;
+        const right = a?.childForFieldName('right');
+        if (left?.type === 'identifier' && right && !out!.has(left.text)) out!.set(left.text, right);
+      } else if (s.type === 'if_statement' || s.type === 'try_statement') {
+        for (const c of s.namedChildren) {
+          if (c.type === 'block') visit(c);
+          else for (const b of c.namedChildren) if (b.type === 'block') visit(b);
+        }
+      }
+    }
+  };
+  visit(module.root);
+  constantsCache.set(module, out);
+  return out;
+}
+
+/**
+ * The default of a normalised port expression as the port analysis writes it
+ * (`port`, `port+1`, `zmq_port`: `self.` and parentheses already dropped).
+ */
+export function expressionDefault(scope: PortScope, expr: string): number | null {
+  const e = expr.replace(/\s+/g, '');
+  if (/^\d+$/.test(e)) return Number(e);
+  const plus = /^(.+)\+(\d+)$/.exec(e);
+  if (plus) {
+    const b = expressionDefault(scope, plus[1]!);
+    return b === null ? null : b + Number(plus[2]);
+  }
+  const orDefault = /(?:or|else)(\d+)$/.exec(e);
+  if (orDefault) return Number(orDefault[1]);
+  if (!/^[A-Za-z_]\w*$/.test(e)) return null;
+  return nameDefault(scope, e, 0) ?? attributeDefault(scope, e, 0);
+}
+
+export interface PortDefault {
+  value: number;
+  /** The agent's name for it (`port`, `zmq_port`, `health_port`). */
+  name: string;
+  /** Line of the assignment or parameter that fixes it. */
+  line: number;
+}
+
+export interface AgentPortDefaults {
+  /** The request port the code uses when given none. */
+  port: PortDefault | null;
+  /** Its health port. */
+  health: PortDefault | null;
+  /** Every port a bind call in the agent's code reaches by default. */
+  binds: Array<{ value: number; line: number }>;
+}
+
+/**
+ * The ports an agent class listens on by default. `names` are the agent's possible names
+ * for each role (the profile's pass-through lists: port, zmq_port, ...; health_check_port, health_port).
+ */
+export function agentPortDefaults(scope: PortScope, names: { port: string[]; health: string[] }): AgentPortDefaults {
+  const role = (list: string[]): PortDefault | null => {
+    for (const name of list) {
+      const assigned = scope.agent.assignments.find((a) => a.method === '__init__' && a.attr === name && a.value);
+      const v = attributeDefault(scope, name, 0);
+      if (v !== null) return { value: v, name, line: assigned?.line ?? scope.agent.cls.line };
+      const param = scope.agent.methods.get('__init__')?.params.find((p) => p.name === name);
+      const pv = param?.default ? defaultValue(scope, param.default) : null;
+      if (param && pv !== null) return { value: pv, name, line: lineOf(param.node) };
+    }
+    return null;
+  };
+  const binds: Array<{ value: number; line: number }> = [];
+  for (const m of scope.agent.methods.values()) {
+    walkAgentCode(m, (n) => {
+      if (n.type !== 'call') return;
+      const arg = bindArgument(n);
+      const expr = arg ? portExpression(arg.text) : null;
+      const value = expr ? expressionDefault(scope, expr) : null;
+      if (value !== null) binds.push({ value, line: lineOf(n) });
+    });
+  }
+  return { port: role(names.port), health: role(names.health), binds };
+}

@@ -1,0 +1,27 @@
+// `migrate check-config`: startup configs against the schema, the file system, each
+// other and the code. Exit 1 on errors (0 with --warn, the seed's migration path).
+import { loadProfile } from '../profile/profile.js';
+import { checkStartupConfigs } from '../config/check.js';
+import { schemaText } from '../config/schema.js';
+import { configFindingCounts, configFindingsJson, configFindingsText } from '../report/config-findings.js';
+import { colours } from '../report/terminal.js';
+import { requireDirectory } from './common.js';
+
+export interface CheckConfigOptions {
+  root: string;
+  profile: string;
+  warn?: boolean;
+  json?: boolean;
+  schema?: boolean;
+}
+
+export async function checkConfigCommand(opts: CheckConfigOptions): Promise<number> {
+  if (opts.schema) {
+    process.stdout.write(schemaText());
+    return 0;
+  }
+  const root = requireDirectory(opts.root);
+  const result = await checkStartupConfigs(root, { profile: loadProfile(opts.profile, root) });
+  process.stdout.write(opts.json ? configFindingsJson(result) : configFindingsText(result, colours(), { warn: opts.warn }));
+  return configFindingCounts(result).error > 0 && !opts.warn ? 1 : 0;
+}

@@ -1,0 +1,66 @@
+// `migrate promote AGENT... [--all-validated]`: cut validated, committed agents over to
+// their `_v2`, one commit each; one agent's refusal never stops the others.
+import { MigrateError, UsageError, oneLine } from '../core/errors.js';
+import { readHistory } from '../record/git.js';
+import { resolveAgent } from '../record/resolve.js';
+import { promotable, promoteAgent } from '../record/promote.js';
+import { PROMOTE_MODES, type PromoteMode } from '../config/settings.js';
+import { promoteJson, promoteText, type PromoteRow } from '../report/promote-printer.js';
+import { requireDirectory } from './common.js';
+import { fileForConfigName } from './revert.js';
+
+export interface PromoteCommandOptions {
+  root: string;
+  allValidated?: boolean;
+  mode?: string;
+  json?: boolean;
+}
+
+export async function promoteCommand(agents: string[], opts: PromoteCommandOptions): Promise<number> {
+  const root = requireDirectory(opts.root);
+  if (opts.mode !== undefined && !PROMOTE_MODES.includes(opts.mode as PromoteMode)) {
+    throw new UsageError(`--mode must be one of ${PROMOTE_MODES.join(', ')}, not "${opts.mode}"`);
+  }
+  if (!agents.length && !opts.allValidated) throw new UsageError('name the agents to promote, or pass --all-validated');
+  const names: string[] = [];
+  for (const a of agents) names.push(await resolveAgent(root, a, (n) => fileForConfigName(root, n)));
+  if (opts.allValidated) {
+    // Every committed, validated agent not yet promoted; the rest are simply not candidates.
+    for (const [name, h] of [...(await readHistory(root))].sort(([a], [b]) => a.localeCompare(b))) {
+      if (!h.active || h.promoted || names.includes(name)) continue;
+      if (await promotable(root, name).then(() => true, () => false)) names.push(name);
+    }
+  }
+  const rows: PromoteRow[] = [];
+  // Ctrl-C or SIGTERM lets the agent in progress finish (committed, or restored as it was)
+  // and stops before the next one: never a config edited without its commit.
+  let interrupted: NodeJS.Signals | null = null;
+  const onSignal = (sig: NodeJS.Signals) => (interrupted = sig);
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  try {
+    for (const agent of names) {
+      if (interrupted) break;
+      await promoteOne(root, agent, opts, names.length, rows);
+    }
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  }
+  process.stdout.write(opts.json ? promoteJson(rows) : promoteText(rows));
+  if (interrupted) {
+    process.stderr.write(`migrate: interrupted (${interrupted}) after ${rows.length} of ${names.length} agents; the rest were not promoted\n`);
+    return 130;
+  }
+  return rows.every((r) => r.status === 'promoted') ? 0 : 1;
+}
+
+async function promoteOne(root: string, agent: string, opts: PromoteCommandOptions, count: number, rows: PromoteRow[]): Promise<void> {
+  try {
+    const result = await promoteAgent(root, agent, { mode: opts.mode as PromoteMode | undefined });
+    rows.push({ agent, status: 'promoted', result });
+  } catch (err) {
+    // A single named agent that cannot be promoted is the caller's mistake (exit 2, like revert).
+    if (err instanceof UsageError && count === 1 && !opts.allValidated) throw err;
+    if (!(err instanceof MigrateError)) throw err;
+    rows.push({ agent, status: 'failed', error: oneLine(err) });
+  }
+}

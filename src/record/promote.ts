@@ -1,0 +1,233 @@
+// `migrate promote`: cut a validated, committed agent over to its `_v2` (seed 001's
+// "replace {agent}.py with {agent}_v2.py" and "update imports in other modules"), as one
+// commit that `migrate revert` undoes before the migration itself. Two modes (from
+// .migrate/config.yaml `promote.mode`, or --mode): `replace` moves the `_v2` content onto
+// the original path (startup configs keep starting the same path); `script_path` leaves
+// both files and switches each startup config entry to the `_v2` file. Configs are edited
+// in place (src/config/yaml-edit.ts): every other byte stays.
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { MigrateError, UsageError } from '../core/errors.js';
+import { TOOL_VERSION } from '../core/version.js';
+import { findStartupConfigs, parseStartupConfig, positionOf, resolveScriptPath } from '../discover/startup-config.js';
+import { listSourceFiles } from '../discover/files.js';
+import { findImporters, findTsImporters, moduleNamespace, tsModuleExports, type ImportUse } from '../analysis/importers.js';
+import { decodePythonSource } from '../lang/python/parser.js';
+import { loadProfile } from '../profile/profile.js';
+import { editScalars, type ScalarEdit } from '../config/yaml-edit.js';
+import { readRepoSettings, type PromoteMode } from '../config/settings.js';
+import { checkTree, commitAgent, readHistory, TRAILER_PROMOTE } from './git.js';
+import {
+  assertAgentName,
+  readRecord,
+  recordPath,
+  sha256,
+  writeFileAtomic,
+  writeRecord,
+  type MigrationRecord,
+  type PromotionRecord,
+} from './migration-log.js';
+import { recalledValidation } from './validation-cache.js';
+import { fullyValidated } from './status.js';
+
+const TS_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
+
+export interface PromoteResult {
+  agent: string;
+  mode: PromoteMode;
+  commit: string;
+  /** What the fleet starts now. */
+  script: string;
+  config_edits: PromotionRecord['config_edits'];
+  importers: PromotionRecord['importers'];
+  warnings: string[];
+}
+
+interface Change {
+  /** Relative to the root. */
+  file: string;
+  /** New content, or null to delete the file. */
+  content: Uint8Array | string | null;
+}
+
+/** The committed, validated migration a promotion starts from, or a one-line refusal. */
+export async function promotable(root: string, agent: string): Promise<{ record: MigrationRecord; migration: string; validated: PromotionRecord['validated'] }> {
+  assertAgentName(agent);
+  const h = (await readHistory(root)).get(agent);
+  if (!h) throw new UsageError(`${agent} was never migrated: promote cuts over a committed migration (migrate run ${agent})`);
+  if (!h.active) throw new UsageError(`${agent}'s migration was reverted; there is nothing to promote`);
+  if (h.promoted) throw new UsageError(`${agent} is already promoted (commit ${h.promoted.sha.slice(0, 12)} of ${h.promoted.date})`);
+  const record = readRecord(root, agent);
+  if (!record) throw new UsageError(`${recordPath(agent)} is missing although ${h.active.sha.slice(0, 12)} committed it; restore it first`);
+  const { source, output } = record;
+  if (!existsSync(path.join(root, output.path))) throw new UsageError(`${output.path} of ${agent} is missing; restore it before promoting`);
+  if (sha256(readFileSync(path.join(root, output.path))) !== output.sha256) {
+    throw new UsageError(`${output.path} changed since ${agent}'s migration commit; validate and commit it again before promoting`);
+  }
+  if (!existsSync(path.join(root, source.path)) || sha256(readFileSync(path.join(root, source.path))) !== source.sha256) {
+    throw new UsageError(`${source.path} changed since ${agent} was migrated, so its _v2 would drop those changes; migrate it again (migrate run ${agent} --force)`);
+  }
+  const recalled = recalledValidation(root, agent, output.path);
+  const validated: PromotionRecord['validated'] | null = fullyValidated(record)
+    ? { by: 'run', at: record.migrated_at }
+    : recalled && fullyValidated({ validation: recalled.report })
+      ? { by: 'validate', at: recalled.at }
+      : null;
+  if (!validated) {
+    throw new UsageError(`${agent} is committed but ${output.path} has no passing validation; run migrate validate ${agent} first`);
+  }
+  return { record, migration: h.active.sha, validated };
+}
+
+export async function promoteAgent(root: string, agent: string, opts: { mode?: PromoteMode; now?: Date } = {}): Promise<PromoteResult> {
+  await checkTree(root, [], { allowDirty: true });
+  const { record, migration, validated } = await promotable(root, agent);
+  const mode = opts.mode ?? readRepoSettings(root).promoteMode;
+  const source = record.source.path;
+  const output = record.output.path;
+  const warnings: string[] = [];
+  const changes: Change[] = [];
+
+  // Startup configs: replace keeps every entry on the original path (an entry that named the
+  // _v2 goes back to it); script_path moves the original's entries to the _v2.
+  const [from, to] = mode === 'replace' ? [output, source] : [source, output];
+  const configEdits: PromotionRecord['config_edits'] = [];
+  for (const file of findStartupConfigs(root)) {
+    const config = parseStartupConfig(root, file);
+    if (config.doc.errors.length) {
+      warnings.push(`${config.rel}: not valid YAML, so not checked for ${agent} (see migrate check-config)`);
+      continue;
+    }
+    const edits: ScalarEdit[] = [];
+    for (const entry of config.agents) {
+      if (!entry.script || resolveScriptPath(root, config.file, entry.script.value, root).rel !== from) continue;
+      const value = retarget(entry.script.value, from, to);
+      edits.push({ node: entry.script.node, path: [...entry.path, 'script_path'], value });
+      configEdits.push({ file: config.rel, line: positionOf(config, entry.script.node).line, agent: entry.name, from: entry.script.value, to: value });
+    }
+    if (edits.length) changes.push({ file: config.rel, content: editScalars(config.text, edits, config.rel) });
+  }
+  if (mode === 'script_path' && !configEdits.length) {
+    throw new UsageError(`no startup config starts ${source}, so there is no script_path to switch to ${output}; promote with --mode replace`);
+  }
+
+  const outputBytes = readFileSync(path.join(root, output));
+  const importers = await checkImporters(root, agent, record.language, mode, source, output, outputBytes, warnings);
+
+  if (mode === 'replace') changes.push({ file: source, content: outputBytes }, { file: output, content: null });
+  const at = opts.now ?? new Date();
+  const script = mode === 'replace' ? source : output;
+  const promotion: PromotionRecord = {
+    mode,
+    promoted_at: at.toISOString(),
+    tool_version: TOOL_VERSION,
+    migration_commit: migration,
+    script: { path: script, sha256: sha256(outputBytes) },
+    ...(mode === 'replace' ? { replaced: record.source, removed: [output] } : {}),
+    config_edits: configEdits,
+    importers,
+    validated,
+    warnings,
+  };
+
+  const backups = new Map<string, Buffer | null>();
+  const recordFile = recordPath(agent);
+  for (const f of [...changes.map((c) => c.file), recordFile]) {
+    const abs = path.join(root, f);
+    backups.set(f, existsSync(abs) ? readFileSync(abs) : null);
+  }
+  const restore = () => {
+    for (const [f, bytes] of backups) {
+      if (bytes === null) rmSync(path.join(root, f), { force: true });
+      else writeFileAtomic(path.join(root, f), bytes);
+    }
+  };
+  try {
+    for (const c of changes) {
+      if (c.content === null) rmSync(path.join(root, c.file));
+      else writeFileAtomic(path.join(root, c.file), c.content);
+    }
+    writeRecord(root, { ...record, promotion });
+    const what =
+      mode === 'replace'
+        ? `${source} now holds the validated ${output} content; ${output} is removed.`
+        : `${configEdits.map((e) => `${e.file}:${e.line}`).join(', ')} now start${configEdits.length === 1 ? 's' : ''} ${output}.`;
+    const commit = await commitAgent(root, {
+      agent,
+      profile: record.profile,
+      baseClass: baseClassOf(root, record.profile),
+      subject: mode === 'replace' ? `migrate(${agent}): promote ${output} to ${source}` : `migrate(${agent}): start ${output} from the startup config`,
+      body: `${what}\nPromotes migration ${migration}; reverting this commit cuts back to the legacy agent.`,
+      files: [...changes.map((c) => c.file), recordFile],
+      deleted: changes.filter((c) => c.content === null).map((c) => c.file),
+      trailers: [`${TRAILER_PROMOTE}: ${migration}`],
+    });
+    return { agent, mode, commit, script, config_edits: configEdits, importers, warnings };
+  } catch (err) {
+    restore();
+    if (err instanceof MigrateError) throw err;
+    throw new MigrateError(`cannot promote ${agent}: ${(err as Error).message}; nothing was changed`);
+  }
+}
+
+function baseClassOf(root: string, profile: string): string {
+  try {
+    return loadProfile(profile, root).base_class;
+  } catch {
+    return profile; // a profile no longer installed: the name still says what the migration was
+  }
+}
+
+/** `agents/x.py` in a script_path that names `agents/x.py` (or `./agents/x.py`, `x.py`) becomes the other file. */
+function retarget(value: string, from: string, to: string): string {
+  const fromBase = path.posix.basename(from);
+  const toBase = path.posix.basename(to);
+  if (value.endsWith(fromBase) && path.posix.dirname(from) === path.posix.dirname(to)) return value.slice(0, value.length - fromBase.length) + toBase;
+  return to;
+}
+
+/**
+ * replace: every name other modules import from the agent's module must exist in the new
+ * content, and nothing may import the `_v2` module being removed; script_path: the
+ * importers keep the legacy module, which is worth a warning, not a refusal.
+ */
+async function checkImporters(
+  root: string,
+  agent: string,
+  language: MigrationRecord['language'],
+  mode: PromoteMode,
+  source: string,
+  output: string,
+  outputBytes: Buffer,
+  warnings: string[],
+): Promise<ImportUse[]> {
+  const files = listSourceFiles(root, language === 'python' ? ['.py'] : TS_EXTENSIONS).filter((f) => {
+    const rel = path.relative(root, f).split(path.sep).join('/');
+    return rel !== source && rel !== output;
+  });
+  const find = (target: string) => (language === 'python' ? Promise.resolve(findImporters(root, files, target)) : findTsImporters(root, files, target));
+  const uses = await find(source);
+  const v2Uses = await find(output);
+  if (mode === 'script_path') {
+    for (const u of uses) warnings.push(`${u.file}:${u.line} imports ${u.module}, which keeps the legacy code; the startup config now starts ${output}`);
+    return [...uses, ...v2Uses];
+  }
+  const text = language === 'python' ? decodePythonSource(outputBytes, output) : outputBytes.toString('utf8');
+  const names = language === 'python' ? moduleNamespace(text, output) : await tsModuleExports(text, output);
+  if (!names && uses.length) warnings.push(`${output} re-exports another module wholesale: the names its importers take were not checked`);
+  const broken: string[] = [];
+  for (const u of uses) {
+    if (u.names === '*') {
+      warnings.push(`${u.file}:${u.line} takes everything from ${u.module}: the names it uses there were not checked`);
+      continue;
+    }
+    const missing = names ? u.names.filter((n) => !names.has(n)) : [];
+    if (missing.length) broken.push(`${u.file}:${u.line} imports ${missing.join(', ')} from ${u.module}, which ${output} no longer defines`);
+  }
+  for (const u of v2Uses) broken.push(`${u.file}:${u.line} imports ${u.module}, which promoting removes`);
+  if (broken.length) {
+    const more = broken.length > 3 ? ` (and ${broken.length - 3} more)` : '';
+    throw new UsageError(`cannot promote ${agent}: ${broken.slice(0, 3).join('; ')}${more}`);
+  }
+  return [...uses, ...v2Uses];
+}

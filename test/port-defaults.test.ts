@@ -1,0 +1,60 @@
+// The ports an agent's code binds by default, read from its tree: the forms real
+// legacy agents use (parameter defaults, module constants, `or` / conditional
+// fallbacks, environment look-ups with a default, helpers given one fallback, sums).
+import { describe, expect, it } from 'vitest';
+import { parseStrict } from '../src/lang/python/parser.js';
+import { buildModuleModel } from '../src/lang/python/module-model.js';
+import { buildAgentModel } from '../src/analysis/agent-model.js';
+import { agentPortDefaults } from '../src/analysis/port-defaults.js';
+
+const NAMES = { port: ['port', 'zmq_port'], health: ['health_check_port', 'health_port'] };
+
+function defaults(source: string) {
+  const module = buildModuleModel(source, parseStrict(source, 'agent.py'));
+  const cls = module.classes.at(-1)!;
+  const d = agentPortDefaults({ agent: buildAgentModel(cls), module }, NAMES);
+  return { port: d.port?.value ?? null, health: d.health?.value ?? null, binds: d.binds.map((b) => b.value) };
+}
+
+describe('agentPortDefaults', () => {
+  it('parameter defaults, and a sum of a parameter and a constant', () => {
+    expect(defaults('class A:\n    def __init__(self, port=5708 + 100, health_check_port=5809):\n        self.port = port\n')).toEqual({ port: 5808, health: 5809, binds: [] });
+  });
+
+  it('module constants and `x if x is not None else C` / `x or C`', () => {
+    const src = [
+      'DEFAULT_PORT = 7321',
+      'class A:',
+      '    def __init__(self, port=None, health_port=None):',
+      '        self.port = port if port is not None else DEFAULT_PORT',
+      '        self.health_port = health_port or self.port + 1',
+      '        self.socket.bind(f"tcp://*:{self.port}")',
+      '        self.health.bind(f"tcp://*:{self.port + 1}")',
+      '',
+    ].join('\n');
+    expect(defaults(src)).toEqual({ port: 7321, health: 7322, binds: [7321, 7322] });
+  });
+
+  it('environment look-ups with a default, and helpers given the parameter and one fallback', () => {
+    const src = [
+      'import os',
+      'class A:',
+      '    def __init__(self, zmq_port=None, health_check_port=None):',
+      '        self.zmq_port = int(os.environ.get("AGENT_PORT", "7391"))',
+      '        self.health_check_port = env_port(health_check_port, "HEALTH_CHECK_PORT", 7392)',
+      '',
+    ].join('\n');
+    expect(defaults(src)).toEqual({ port: 7391, health: 7392, binds: [] });
+  });
+
+  it('leaves unknown what the code does not fix (argparse, a required parameter, a free port)', () => {
+    const src = [
+      'class A:',
+      '    def __init__(self, port, health_check_port=None):',
+      '        self.port = port',
+      '        self.health_check_port = health_check_port or find_free_port()',
+      '',
+    ].join('\n');
+    expect(defaults(src)).toEqual({ port: null, health: null, binds: [] });
+  });
+});
