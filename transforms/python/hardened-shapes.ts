@@ -4,7 +4,7 @@
 // Computed once per rewrite (keyed by the context) so propose and edit phases agree.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
-import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { expressionOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { blocksOf, isTrivial } from '../../src/analysis/infra.js';
 import { indentAt } from '../../src/lang/python/text.js';
@@ -12,8 +12,8 @@ import { indentAt } from '../../src/lang/python/text.js';
 export const PUBLISH_METHOD = /^(_get_grpc_channel|_publish_\w+|_publish)$/;
 export const QUEUE_METHOD = /^(_queue_\w+|_drain_\w+|_enqueue_\w+|_drain)$/;
 export const RETRY_METHOD = /^(_retry_\w+|_with_retry|_\w+_with_retry|_backoff\w*)$/;
-const DRAIN = /^(_drain_\w+|_drain)$/;
-const PUBLISH = /^(_publish_\w+|_publish)$/;
+export const DRAIN = /^(_drain_\w+|_drain)$/;
+export const PUBLISH = /^(_publish_\w+|_publish)$/;
 /** The legacy collection method and main loop of the seed-001 fleet. */
 export const COLLECT = 'collect';
 export const LEGACY_RUN = 'run';
@@ -39,7 +39,7 @@ export type Analysis<T> = { ok: true; value: T } | { ok: false; reason: string; 
 
 const memo = new WeakMap<PythonTransformContext, { collect?: Analysis<CollectPlan> }>();
 
-function selfCall(stmt: SyntaxNode): { call: SyntaxNode; method: string; target: SyntaxNode | null } | null {
+export function selfCall(stmt: SyntaxNode): { call: SyntaxNode; method: string; target: SyntaxNode | null } | null {
   const e = expressionOf(stmt);
   if (!e) return null;
   let call = e;
@@ -114,9 +114,15 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   const publishStmts: SyntaxNode[] = [];
   const drainStmts: SyntaxNode[] = [];
   const droppedLocals = new Set<string>();
+  /** `if success: logger.info(...)` about a publish result (they go with the publish). */
+  const statusStmts: SyntaxNode[] = [];
+  /** `return success` ending the block: it becomes `return <events>`. */
+  let statusReturn: SyntaxNode | null = null;
   const events: string[] = [];
   const returns: Array<{ node: SyntaxNode; text: string }> = [];
   for (const [i, s] of stmts.entries()) {
+    if (statusStmts.includes(s)) continue;
+    if (s === statusReturn) continue;
     const sc = selfCall(s);
     if (sc && transport(sc.method)) {
       const target = sc.target;
@@ -134,9 +140,14 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       const ev = args[0]!.text;
       if (reassignedAfter(stmts.slice(i + 1), ev)) return fail(`${COLLECT}() changes ${ev} after publishing it (line ${line(s)})`, line(s));
       if (target) {
-        if (stmts.slice(i + 1).some((x) => usesName(x, target.text))) {
-          return fail(`${COLLECT}() uses the result of ${sc.method}() (${target.text}) after publishing`, line(s));
+        // `success = self._publish_x(t)` then only a log about it, or `return success` as the
+        // cycle's status: the base logs and counts publishing, so those statements go with it.
+        const status = statusUses(stmts.slice(i + 1), target.text);
+        if (!status.ok) {
+          return fail(`${COLLECT}() uses the result of ${sc.method}() (${target.text}) for a business decision at line ${line(status.at)} (${head(status.at)}); the publish stays where it is`, line(status.at));
         }
+        statusStmts.push(...status.logs);
+        if (status.returned) statusReturn = status.returned;
       }
       publishStmts.push(s);
       if (!events.includes(ev)) events.push(ev);
@@ -182,7 +193,7 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   let bad: SyntaxNode | null = null;
   walk(fn.body, (n) => {
     if (bad || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-    if (n.type === 'return_statement' && !CONST_RETURN.test(n.text.trim())) bad = n;
+    if (n.type === 'return_statement' && n.id !== statusReturn?.id && !CONST_RETURN.test(n.text.trim())) bad = n;
     if (n.type === 'yield') bad = n;
   });
   if (bad) return fail(`${COLLECT}() ${(bad as SyntaxNode).type === 'yield' ? 'is a generator' : `returns ${head(bad)}`} (line ${line(bad)})`, line(bad));
@@ -190,6 +201,13 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   let append = false;
   if (last.type === 'return_statement') returns.push({ node: last, text: `return ${rendered}` });
   else append = true;
+  // Early `return True` inside the working block (nothing new this cycle): no events.
+  for (const s of stmts) {
+    walk(s, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type === 'return_statement' && n.id !== last.id) returns.push({ node: n, text: 'return []' });
+    });
+  }
   for (const h of handlers) {
     const hs = statements(h.namedChildren.find((c) => c.type === 'block') ?? null);
     for (const x of hs) {
@@ -197,7 +215,38 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       else if (!isTrivial(x)) return fail(`${COLLECT}()'s except handler does more than log (line ${line(x)})`, line(x));
     }
   }
-  return { ok: true, value: { fn, publishStmts, drainStmts, events: rendered, returns, block: stmts, append } };
+  return { ok: true, value: { fn, publishStmts: [...publishStmts, ...statusStmts], drainStmts, events: rendered, returns, block: stmts, append } };
+}
+
+/**
+ * How a cycle uses the result of its publish call: only in `if <result>:` statements whose
+ * branches log, or in a final `return <result>` (the cycle's status). Anything else is a
+ * business decision (a snapshot deleted only after a publish succeeded, say): `at` names it.
+ */
+function statusUses(after: SyntaxNode[], name: string): { ok: true; logs: SyntaxNode[]; returned: SyntaxNode | null } | { ok: false; at: SyntaxNode } {
+  const logs: SyntaxNode[] = [];
+  let returned: SyntaxNode | null = null;
+  for (const [i, s] of after.entries()) {
+    if (!usesName(s, name)) continue;
+    if (s.type === 'if_statement') {
+      const cond = s.childForFieldName('condition');
+      const names = cond ? identifiers(cond) : [];
+      const onlyResult = names.length > 0 && names.every((n) => n === name);
+      const logsOnly = blocksOf(s).every((b) => statements(b).every((x) => isTrivial(x) && x.type !== 'return_statement'));
+      if (onlyResult && logsOnly) {
+        logs.push(s);
+        continue;
+      }
+      const inner = blocksOf(s).flatMap((b) => statements(b)).find((x) => !(isTrivial(x) && x.type !== 'return_statement'));
+      return { ok: false, at: onlyResult && inner ? inner : s };
+    }
+    if (s.type === 'return_statement' && i === after.length - 1 && s.namedChild(0)?.type === 'identifier' && s.namedChild(0)!.text === name) {
+      returned = s;
+      continue;
+    }
+    return { ok: false, at: s };
+  }
+  return { ok: true, logs, returned };
 }
 
 function identifiers(node: SyntaxNode): string[] {
@@ -255,6 +304,8 @@ export function proposeTransport(
   pattern: RegExp,
   finding: 'publish' | 'queue' | 'retry',
   reason: string,
+  /** An attribute that stays whatever its users do (the legacy queue the base receives). */
+  stays: string | null = null,
 ): void {
   const mine = [...ctx.agent.methods.keys()].filter((m) => pattern.test(m));
   for (const name of mine) {
@@ -273,7 +324,7 @@ export function proposeTransport(
   const inside = (start: number, end: number) => transportMethods.some((m) => m.outer.startIndex <= start && end <= m.outer.endIndex);
   const init = ctx.agent.methods.get('__init__');
   for (const attr of ctx.agent.attributes) {
-    if (ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr) || ctx.plan.hasProposal(attr)) continue;
+    if (ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr) || ctx.plan.hasProposal(attr) || attr === stays) continue;
     const refs = ctx.refs.of(attr).filter((r) => r.kind === 'attribute');
     const used = refs.filter((r) => {
       const m = mine.map((n) => ctx.agent.methods.get(n)!).find((f) => f.outer.startIndex <= r.start && r.end <= f.outer.endIndex);
@@ -337,3 +388,34 @@ function enclosingStatement(n: SyntaxNode): SyntaxNode {
   while (s.parent && s.parent.type !== 'block' && s.parent.type !== 'module') s = s.parent;
   return s;
 }
+
+/** Names used by code the hardened transforms move elsewhere in the module (setup(), EventBusPublisher). */
+const movedNames = new WeakMap<PythonTransformContext, Set<string>>();
+
+export function noteMovedCode(ctx: PythonTransformContext, node: SyntaxNode): void {
+  const names = movedNames.get(ctx) ?? new Set<string>();
+  movedNames.set(ctx, names);
+  walk(node, (n) => {
+    if (n.type === 'identifier') names.add(n.text);
+  });
+}
+
+/**
+ * Concern: code that moved keeps its imports. prune-imports counts an import unused when all
+ * its uses lie in removed code; code the hardened transforms moved out of a removed method
+ * (run()'s start-up lines, the transport) still uses it, so that deletion is withdrawn.
+ */
+export const keepMovedImports: PythonTransform = {
+  name: 'hardened-moved-imports',
+  phase: 'edit',
+  run(ctx) {
+    const names = movedNames.get(ctx);
+    if (!names?.size) return;
+    for (let i = ctx.deletions.length - 1; i >= 0; i--) {
+      const d = ctx.deletions[i]!;
+      if (!d.symbol.startsWith('import ')) continue;
+      const locals = [...ctx.module.imports.entries()].filter(([, imp]) => imp.node.id === d.node.id).map(([local]) => local);
+      if (locals.some((n) => names.has(n))) ctx.deletions.splice(i, 1);
+    }
+  },
+};
