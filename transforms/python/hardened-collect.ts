@@ -6,6 +6,7 @@
 // the migration cannot classify, it stays as it is and is reported.
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { keep } from '../../src/lang/python/transform-context.js';
+import { analyzePublisher } from './hardened-publisher.js';
 import { analyzeCollect, COLLECT, HOOK, LEGACY_RUN, queueMethods, returnLine } from './hardened-shapes.js';
 
 const label = 'hardened-collect';
@@ -48,7 +49,8 @@ export const hardenedCollect: PythonTransform = {
     const name = fn.node.childForFieldName('name')!;
     ctx.edits.replace(name.startIndex, name.endIndex, HOOK, label);
     const gone = [...ctx.resolved!.members.values()].filter((m) => m.kind === 'method' && m.finding === 'publish').map((m) => `${m.name}()`);
-    if (gone.length) {
+    const moved = analyzePublisher(ctx);
+    if (gone.length && !(moved.ok && moved.value.moved.every((m) => gone.includes(`${m.name}()`)))) {
       // The transport is gone; the base publishes only through the publisher it is given.
       ctx.warnings.push(`${ctx.agent.cls.name}: ${gone.join(', ')} removed; the base publishes what ${HOOK}() returns through eventbus_publisher=..., pass one to super().__init__ (without it, events are counted as unpublished)`);
     }
