@@ -11,7 +11,7 @@ import { isDocstring, selfAttribute, statements, walk, callee } from '../../src/
 import { indentAt, lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
 import { isTrivial } from '../../src/analysis/infra.js';
-import { analyzeCollect, noteMovedCode, isCollectCall, LEGACY_RUN, type Analysis } from './hardened-shapes.js';
+import { analyzeCollect, initTail, noteMovedCode, isCollectCall, LEGACY_RUN, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-main-loop';
 const KEYWORD = 'collection_interval';
@@ -39,6 +39,8 @@ interface RunPlan {
  */
 interface CycleWork {
   before: SyntaxNode[];
+  /** `finally:` statements around the loop (the agent's teardown): shutdown() runs them. */
+  teardown: SyntaxNode[];
   each: SyntaxNode[];
   after: SyntaxNode[];
   locals: string[];
@@ -82,7 +84,7 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   // Shape: locals, logs, one `while True:` (maybe inside try/except KeyboardInterrupt) holding
   // one self.collect() (maybe inside try/except that logs) and one sleep.
   const locals = new Set<string>();
-  const work: CycleWork = { before: [], each: [], after: [], locals: [], param: param?.name ?? null };
+  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null };
   let collectStmt: SyntaxNode | null = null;
   const record = (s: SyntaxNode, inLoop: boolean) => {
     if (!inLoop && loops > 0) work.after.push(s); // after the loop (it only ends by an exception)
@@ -138,13 +140,30 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
         continue;
       }
       if (s.type === 'try_statement') {
+        const loopsBefore = loops;
         visit(s.childForFieldName('body')!, inLoop);
         for (const c of s.namedChildren) {
           if (c.type === 'except_clause' || c.type === 'finally_clause' || c.type === 'else_clause') {
             const b = c.namedChildren.find((x) => x.type === 'block');
-            if (b && !statements(b).every((x) => isTrivial(x) || x.type === 'break_statement')) bad = b;
+            if (!b || statements(b).every((x) => isTrivial(x) || x.type === 'break_statement')) continue;
+            // `finally:` around the loop: the agent's own teardown, which shutdown() runs now.
+            if (c.type === 'finally_clause' && !inLoop && loops > loopsBefore && statements(b).every((x) => isTrivial(x) || isSelfCall(x))) {
+              work.teardown.push(...statements(b).filter((x) => !isTrivial(x)));
+              continue;
+            }
+            bad = b;
           }
         }
+        continue;
+      }
+      // Before the loop, a check that ends run() early (`if not self._certs_present(): ...; return`)
+      // is one-time initialisation that can fail: setup() returns False in its place.
+      if (s.type === 'if_statement' && !inLoop && loops === 0 && isStartGuard(s)) {
+        work.before.push(s);
+        continue;
+      }
+      if (!inLoop && loops === 0 && isSelfCall(s)) {
+        work.before.push(s);
         continue;
       }
       bad = s;
@@ -163,6 +182,7 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
     if (ctx.agent.attributes.has(l) || ctx.agent.methods.has(l) || ctx.baseOwned.has(l)) return fail(`run()'s counter ${l} would clash with self.${l}`, fn.line);
   }
   if (work.before.length && ctx.agent.methods.has('setup')) return fail('run() starts with statements for setup(), which the class already defines', fn.line);
+  if (work.teardown.length && ctx.agent.methods.has('shutdown')) return fail("run()'s finally: tears down, and the class already defines shutdown()", fn.line);
   // After collect() only log lines about the cycle (a business step there has no place to go).
   const late = work.after.find((x) => !isTrivial(x) || x.type === 'return_statement');
   if (late) return fail(`run() does more after collect() (line ${late.startPosition.row + 1}: ${late.text.split('\n')[0]!.trim().slice(0, 50)})`, late.startPosition.row + 1);
@@ -286,11 +306,16 @@ export const hardenedMainLoopPropose: PythonTransform = {
 };
 
 /** A statement's text at another indentation, with the loop's names turned into the agent's. */
-function movedStatement(ctx: PythonTransformContext, stmt: SyntaxNode, indent: string, work: CycleWork): string {
+function movedStatement(ctx: PythonTransformContext, stmt: SyntaxNode, indent: string, work: CycleWork, failing = false): string {
   noteMovedCode(ctx, stmt);
   const from = stmt.startPosition.column;
   const renames: Array<{ start: number; end: number; text: string }> = [];
   walk(stmt, (n) => {
+    // run() gave up here; setup() says so to the base, which then does not start.
+    if (n.type === 'return_statement' && failing) {
+      renames.push({ start: n.startIndex, end: n.endIndex, text: 'return False' });
+      return false;
+    }
     if (n.type !== 'identifier') return;
     const p = n.parent;
     if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
@@ -308,6 +333,27 @@ function movedStatement(ctx: PythonTransformContext, stmt: SyntaxNode, indent: s
     .join(ctx.layout.eol);
 }
 
+/** `self._open_audit_log()`: a call of the agent's own method, as a statement. */
+function isSelfCall(stmt: SyntaxNode): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  const fn = e?.type === 'call' ? e.childForFieldName('function') : null;
+  return !!fn && fn.type === 'attribute' && fn.childForFieldName('object')?.text === 'self';
+}
+
+/** `if <cond>: <log lines>; return` with no else: run() gives up before its loop. */
+function isStartGuard(stmt: SyntaxNode): boolean {
+  if (stmt.namedChildren.some((c) => c.type === 'else_clause' || c.type === 'elif_clause')) return false;
+  const body = statements(stmt.childForFieldName('consequence'));
+  const last = body[body.length - 1];
+  return !!last && last.type === 'return_statement' && /^return(\s+(None|False))?$/.test(last.text.trim()) && body.slice(0, -1).every((x) => isTrivial(x) && x.type !== 'return_statement');
+}
+
+/** `cycle = 0`: a counter of the loop starting from a literal. */
+function isCounterInit(stmt: SyntaxNode, work: CycleWork): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  return e?.type === 'assignment' && work.locals.includes(e.childForFieldName('left')?.text ?? '');
+}
+
 /** run()'s start-up statements become setup(), its per-cycle ones open collect_data(). */
 function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
   const collect = analyzeCollect(ctx);
@@ -322,16 +368,35 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
     ctx.edits.insert(lineStart(ctx.source, first.startIndex), text, label);
   }
   const cls = ctx.agent.cls.name;
+  // The loop's counters start in __init__ (state of the agent from its construction on).
+  const counters = work.before.filter((x) => isCounterInit(x, work));
+  const tail = counters.length ? initTail(ctx) : null;
+  if (tail) {
+    ctx.edits.insert(tail.at, counters.map((x) => movedStatement(ctx, x, tail.indent, work)).join(eol) + eol, label);
+    work = { ...work, before: work.before.filter((x) => !counters.includes(x)) };
+  }
   if (work.before.length) {
     const methodIndent = indentAt(ctx.source, fn.outer.startIndex);
     const lines = [
       `${methodIndent}def setup(self):`,
       `${bodyIndent}"""Start-up work of the legacy run() loop (moved by migrate)."""`,
-      ...work.before.map((x) => movedStatement(ctx, x, bodyIndent, work)),
+      ...work.before.map((x) => movedStatement(ctx, x, bodyIndent, work, true)),
       `${bodyIndent}return True`,
     ];
     ctx.edits.insert(lineEnd(ctx.source, fn.outer.endIndex), eol + lines.join(eol) + eol, label);
     ctx.warnings.push(`${cls}: run()'s start-up statements moved into setup()${work.locals.length ? `; its counter ${work.locals.join(', ')} is now self.${work.locals.join(', self.')}` : ''}`);
+  }
+  if (work.teardown.length) {
+    const methodIndent = indentAt(ctx.source, fn.outer.startIndex);
+    const lines = [
+      `${methodIndent}def shutdown(self):`,
+      `${bodyIndent}"""Teardown of the legacy run() loop's finally: (moved by migrate)."""`,
+      ...work.teardown.map((x) => movedStatement(ctx, x, bodyIndent, work)),
+      // As teardown-super does for every kept teardown: the base's own shutdown runs too.
+      ...(ctx.base.methods.has('shutdown') ? [`${bodyIndent}super().shutdown()`] : []),
+    ];
+    ctx.edits.insert(lineEnd(ctx.source, fn.outer.endIndex), eol + lines.join(eol) + eol, label);
+    ctx.warnings.push(`${cls}: the teardown in run()'s finally: moved into shutdown()`);
   }
   if (work.each.length) ctx.warnings.push(`${cls}: run()'s per-cycle statements before collect() now open ${fn.name === 'collect' ? 'collect_data' : fn.name}()`);
   if (work.after.length) {

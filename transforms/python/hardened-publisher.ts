@@ -14,7 +14,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
-import { analyzeCollect, noteMovedCode, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
+import { analyzeCollect, initTail, noteMovedCode, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
 const CLASS = 'EventBusPublisher';
@@ -69,9 +69,16 @@ function selfUses(fn: PyFunction): Array<{ name: string; node: SyntaxNode; calle
   return out;
 }
 
-/** The legacy queue: the attribute the agent's queue methods call into, built in __init__. */
+/** Operations LocalQueueAdapter can drive (runtime/python/amoskys/agents/common/queue_adapter.py). */
+const QUEUE_INTERFACES = [['enqueue', 'drain'], ['push', 'pop'], ['put', 'get_nowait'], ['append', 'popleft']];
+
+/**
+ * The legacy queue: the attribute the agent's queue methods call into, built in __init__, used
+ * through one of the interfaces the adapter drives. A raw sqlite connection (`execute`) is not
+ * a queue object: then the base keeps its own queue.
+ */
 function legacyQueue(ctx: PythonTransformContext): string | null {
-  const found = new Set<string>();
+  const ops = new Map<string, Set<string>>();
   for (const m of ctx.agent.methods.values()) {
     if (!QUEUE_METHOD.test(m.name)) continue;
     walk(m.body, (n) => {
@@ -79,11 +86,14 @@ function legacyQueue(ctx: PythonTransformContext): string | null {
       const fn = n.childForFieldName('function');
       const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
       const attr = obj ? selfAttribute(obj) : null;
-      if (attr && !ctx.agent.methods.has(attr)) found.add(attr);
+      if (attr && !ctx.agent.methods.has(attr)) ops.set(attr, (ops.get(attr) ?? new Set()).add(fn!.childForFieldName('attribute')!.text));
     });
   }
-  const built = [...found].filter((a) => ctx.agent.assignments.some((x) => x.attr === a && x.method === '__init__' && x.value?.type === 'call'));
-  return built.length === 1 ? built[0]! : null;
+  const queues = [...ops.entries()]
+    .filter(([a, used]) => QUEUE_INTERFACES.some((pair) => pair.some((op) => used.has(op))) && ![...used].some((op) => op === 'execute' || op === 'executemany'))
+    .filter(([a]) => ctx.agent.assignments.some((x) => x.attr === a && x.method === '__init__' && x.value?.type === 'call'))
+    .map(([a]) => a);
+  return queues.length === 1 ? queues[0]! : null;
 }
 
 function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
@@ -155,14 +165,21 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   for (const attr of shared) {
     if (!ctx.agent.assignments.some((a) => a.attr === attr && a.method === '__init__')) return fail(`${entry.name}() reads self.${attr}, which __init__ does not set`, entry.line);
   }
-  // Failure results of the entry: constant False, or the queue fallback.
-  walk(entry.body, (n) => {
-    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-    if (n.type !== 'return_statement') return;
-    const v = n.namedChild(0);
-    const fallback = v?.type === 'call' && QUEUE_METHOD.test(selfAttribute(v.childForFieldName('function')!) ?? '');
-    if (v?.type === 'false' || fallback) failures.push({ node: n, inHandler: insideHandler(n, entry.body) });
-  });
+  // Failure results: constant False, or the queue fallback, in the entry and in the moved
+  // helpers whose result it returns as its own (`return self._send_with_retry(payload)`).
+  const reporting = [entry];
+  for (let i = 0; i < reporting.length; i++) {
+    const fn = reporting[i]!;
+    walk(fn.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type !== 'return_statement') return;
+      const v = n.namedChild(0);
+      const target = v?.type === 'call' ? selfAttribute(v.childForFieldName('function')!) : null;
+      const helper = target ? moved.find((m) => m.name === target) : undefined;
+      if (helper && !reporting.includes(helper)) reporting.push(helper);
+      if (v?.type === 'false' || (target && QUEUE_METHOD.test(target))) failures.push({ node: n, inHandler: insideHandler(n, fn.body) });
+    });
+  }
   if (!failures.length) return fail(`${entry.name}() has no failure result to turn into an exception`, entry.line);
   return { ok: true, value: { entry, moved, failures, movedState, shared: [...shared].sort(), queue } };
 }
@@ -233,19 +250,19 @@ export const hardenedPublisher: PythonTransform = {
     if (!plan.moved.every((m) => ctx.resolved?.members.has(m.name))) return;
     const eol = ctx.layout.eol;
     const cls = ctx.agent.cls;
-    const at = lineStart(ctx.source, cls.outer.startIndex);
-    ctx.edits.insert(at, `${classText(ctx, plan)}${eol}${eol}`, label);
-
     // Hand the publisher (and the legacy queue) to the base at the end of __init__, where
     // everything they read has been set.
-    const init = ctx.agent.methods.get('__init__')!;
-    const body = statements(init.body);
-    const last = body[body.length - 1]!;
-    const indent = ctx.source.slice(lineStart(ctx.source, last.startIndex), last.startIndex);
+    const tail = initTail(ctx, (x) => plan.movedState.some((m) => m.stmt.id === x.id));
+    if (!tail) {
+      keep(ctx, 'eventbus_publisher', ctx.agent.methods.get('__init__')!.line, `${cls.name}.__init__ keeps no statement to hand ${CLASS} to the base after; do it by hand`);
+      return;
+    }
+    ctx.edits.insert(lineStart(ctx.source, cls.outer.startIndex), `${classText(ctx, plan)}${eol}${eol}`, label);
+    const indent = tail.indent;
     const args = plan.shared.map((s) => `${s}=self.${s}`).join(', ');
     const wiring = [`${indent}# HardenedAgentBase publishes through the agent's own transport (migrate).`, `${indent}self.eventbus_publisher = ${CLASS}(${args})`];
     if (plan.queue) wiring.push(`${indent}self.local_queue = ${ADAPTER}(self.${plan.queue}, agent_name=self.agent_name)`);
-    ctx.edits.insert(lineEnd(ctx.source, last.endIndex), wiring.map((l) => l + eol).join(''), label);
+    ctx.edits.insert(tail.at, wiring.map((l) => l + eol).join(''), label);
     for (const m of plan.movedState) if (!isRemoved(ctx, m.stmt)) ctx.deletions.push({ node: m.stmt, symbol: `${m.attr} (moved into ${CLASS})` });
     ctx.warnings.push(
       `${cls.name}: ${plan.moved.map((m) => `${m.name}()`).join(', ')} moved into ${CLASS} (the base's eventbus_publisher); its failure results now raise`,
@@ -257,5 +274,15 @@ export const hardenedPublisher: PythonTransform = {
       if (!ctx.source.includes(ADAPTER_IMPORT)) ctx.edits.insert(anchor ? lineEnd(ctx.source, anchor.endIndex) : 0, ADAPTER_IMPORT + eol, label);
     }
     for (const m of plan.moved) noteMovedCode(ctx, m.outer);
+    // Its own retry loop moved as it was: each of the base's attempts now runs it.
+    for (const m of plan.moved.filter((x) => RETRY_METHOD.test(x.name))) {
+      ctx.warnings.push(`${cls.name}: ${m.name}() retries inside each of the base's attempts (the base retries with back-off too); drop its loop when reviewing ${CLASS}`);
+    }
+    // A queue the adapter cannot drive (a raw sqlite outbox) went with its methods: the base
+    // queues in memory from now on, and rows the old outbox still holds are not re-sent.
+    if (!plan.queue) {
+      const gone = [...(ctx.resolved?.members.values() ?? [])].filter((m) => m.kind === 'attribute' && m.finding === 'queue').map((m) => `self.${m.name}`);
+      if (gone.length) ctx.warnings.push(`${cls.name}: the legacy queue ${gone.join(', ')} is no queue object LocalQueueAdapter can drive; it went with its methods, so the base queues in its own local_queue and what it still holds on disk is not re-sent`);
+    }
   },
 };

@@ -5,6 +5,7 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { expressionOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { blocksOf, isTrivial } from '../../src/analysis/infra.js';
 import { indentAt } from '../../src/lang/python/text.js';
@@ -419,3 +420,17 @@ export const keepMovedImports: PythonTransform = {
     }
   },
 };
+
+/**
+ * Where code is appended to __init__: after its last statement that stays (not removed, not
+ * moved), at that statement's indentation. Null when __init__ keeps nothing.
+ */
+export function initTail(ctx: PythonTransformContext, skip: (stmt: SyntaxNode) => boolean = () => false): { at: number; indent: string } | null {
+  const init = ctx.agent.methods.get('__init__');
+  if (!init) return null;
+  const body = statements(init.body).filter((x) => !isRemoved(ctx, x) && !skip(x));
+  const last = body[body.length - 1];
+  if (!last) return null;
+  const nl = ctx.source.indexOf('\n', last.endIndex);
+  return { at: nl === -1 ? ctx.source.length : nl + 1, indent: indentAt(ctx.source, last.startIndex) };
+}

@@ -25,6 +25,7 @@ import { reportLostHealthData } from './report-lost-health-data.js';
 import { teardownSuper } from './teardown-super.js';
 import { hardenedPublisher } from './hardened-publisher.js';
 import { keepMovedImports } from './hardened-shapes.js';
+import { hardenedHooks } from './hardened-hooks.js';
 
 export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // Seed-001 concerns (hardened-agent-base profile only: publish, queue, retry, collect_loop, old_base).
@@ -52,6 +53,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // After prune-imports: the transport it moves out of the class still needs its imports.
   hardenedPublisher,
   keepMovedImports,
+  hardenedHooks,
   portPlan,
   agentConstructions,
   reportLostHealthData,

@@ -135,6 +135,7 @@ function enabled(t: PythonTransform, remove: string[]): boolean {
     'hardened-old-base': 'old_base',
     'hardened-publisher': 'publish',
     'hardened-moved-imports': 'collect_loop',
+    'hardened-hooks': 'collect_loop',
   };
   const c = concern[t.name];
   return !c || remove.includes(c);
