@@ -55,6 +55,9 @@ export const hardenedCollect: PythonTransform = {
       ctx.warnings.push(`${ctx.agent.cls.name}: ${gone.join(', ')} removed; the base publishes what ${HOOK}() returns through eventbus_publisher=..., pass one to super().__init__ (without it, events are counted as unpublished)`);
     }
     for (const r of returns) ctx.edits.replace(r.node.startIndex, r.node.endIndex, r.text, label);
+    for (const c of a.value.counters) {
+      ctx.warnings.push(`${ctx.agent.cls.name}: self.${c} counted publishes for log lines only and no longer counts (the base counts events_published, on /health and /metrics)`);
+    }
     if (append) {
       // After the last statement of the block that stays (the removed ones take their lines with them).
       const gone = new Set(ctx.resolved!.statements.map((s) => s.node.id));

@@ -7,7 +7,7 @@ import type { PyFunction } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { expressionOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
-import { blocksOf, isTrivial } from '../../src/analysis/infra.js';
+import { blocksOf, isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { indentAt } from '../../src/lang/python/text.js';
 
 export const PUBLISH_METHOD = /^(_get_grpc_channel|_publish_\w+|_publish)$/;
@@ -34,6 +34,8 @@ export interface CollectPlan {
   block: SyntaxNode[];
   /** The block does not end in a return: `return <events>` goes after its last statement that stays. */
   append: boolean;
+  /** Attributes that counted publishes for log lines only; they stop counting. */
+  counters: string[];
 }
 
 export type Analysis<T> = { ok: true; value: T } | { ok: false; reason: string; line: number };
@@ -119,6 +121,8 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   const statusStmts: SyntaxNode[] = [];
   /** `return success` ending the block: it becomes `return <events>`. */
   let statusReturn: SyntaxNode | null = null;
+  /** Publish counters only logs read: they stop counting (the base counts events_published). */
+  const counters: string[] = [];
   const events: string[] = [];
   const returns: Array<{ node: SyntaxNode; text: string }> = [];
   for (const [i, s] of stmts.entries()) {
@@ -143,11 +147,12 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       if (target) {
         // `success = self._publish_x(t)` then only a log about it, or `return success` as the
         // cycle's status: the base logs and counts publishing, so those statements go with it.
-        const status = statusUses(stmts.slice(i + 1), target.text);
+        const status = statusUses(ctx, stmts.slice(i + 1), target.text);
         if (!status.ok) {
           return fail(`${COLLECT}() uses the result of ${sc.method}() (${target.text}) for a business decision at line ${line(status.at)} (${head(status.at)}); the publish stays where it is`, line(status.at));
         }
         statusStmts.push(...status.logs);
+        counters.push(...status.counters);
         if (status.returned) statusReturn = status.returned;
       }
       publishStmts.push(s);
@@ -216,7 +221,7 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       else if (!isTrivial(x)) return fail(`${COLLECT}()'s except handler does more than log (line ${line(x)})`, line(x));
     }
   }
-  return { ok: true, value: { fn, publishStmts: [...publishStmts, ...statusStmts], drainStmts, events: rendered, returns, block: stmts, append } };
+  return { ok: true, value: { fn, publishStmts: [...publishStmts, ...statusStmts], drainStmts, events: rendered, returns, block: stmts, append, counters } };
 }
 
 /**
@@ -224,21 +229,27 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
  * branches log, or in a final `return <result>` (the cycle's status). Anything else is a
  * business decision (a snapshot deleted only after a publish succeeded, say): `at` names it.
  */
-function statusUses(after: SyntaxNode[], name: string): { ok: true; logs: SyntaxNode[]; returned: SyntaxNode | null } | { ok: false; at: SyntaxNode } {
+function statusUses(
+  ctx: PythonTransformContext,
+  after: SyntaxNode[],
+  name: string,
+): { ok: true; logs: SyntaxNode[]; returned: SyntaxNode | null; counters: string[] } | { ok: false; at: SyntaxNode } {
   const logs: SyntaxNode[] = [];
+  const counters: string[] = [];
   let returned: SyntaxNode | null = null;
+  const noted = (x: SyntaxNode) => (isTrivial(x) && x.type !== 'return_statement') || counterOnly(ctx, x, counters);
   for (const [i, s] of after.entries()) {
     if (!usesName(s, name)) continue;
     if (s.type === 'if_statement') {
       const cond = s.childForFieldName('condition');
       const names = cond ? identifiers(cond) : [];
       const onlyResult = names.length > 0 && names.every((n) => n === name);
-      const logsOnly = blocksOf(s).every((b) => statements(b).every((x) => isTrivial(x) && x.type !== 'return_statement'));
+      const logsOnly = blocksOf(s).every((b) => statements(b).every(noted));
       if (onlyResult && logsOnly) {
         logs.push(s);
         continue;
       }
-      const inner = blocksOf(s).flatMap((b) => statements(b)).find((x) => !(isTrivial(x) && x.type !== 'return_statement'));
+      const inner = blocksOf(s).flatMap((b) => statements(b)).find((x) => !noted(x));
       return { ok: false, at: onlyResult && inner ? inner : s };
     }
     if (s.type === 'return_statement' && i === after.length - 1 && s.namedChild(0)?.type === 'identifier' && s.namedChild(0)!.text === name) {
@@ -247,7 +258,30 @@ function statusUses(after: SyntaxNode[], name: string): { ok: true; logs: Syntax
     }
     return { ok: false, at: s };
   }
-  return { ok: true, logs, returned };
+  return { ok: true, logs, returned, counters };
+}
+
+/**
+ * `self.published += 1`: a counter of publishes that nothing but log lines reads (the base
+ * counts events_published itself). Any other read of it (a health payload, a decision) is business.
+ */
+function counterOnly(ctx: PythonTransformContext, stmt: SyntaxNode, counters: string[]): boolean {
+  const e = expressionOf(stmt);
+  if (e?.type !== 'augmented_assignment' || e.childForFieldName('right')?.type !== 'integer') return false;
+  const attr = selfAttribute(e.childForFieldName('left')!);
+  if (!attr || ctx.baseOwned.has(attr)) return false;
+  const readOnlyInLogs = ctx.refs.of(attr).every((r) => {
+    if (r.kind !== 'attribute') return r.kind === 'string' ? false : true;
+    for (let p: SyntaxNode | null = r.node.parent; p; p = p.parent) {
+      if (p.type === 'call' && isLogCall(p)) return true;
+      if ((p.type === 'assignment' || p.type === 'augmented_assignment') && p.childForFieldName('left')?.id === r.node.parent?.id) return true;
+      if (p.type === 'expression_statement' || p.type === 'block') break;
+    }
+    return false;
+  });
+  if (!readOnlyInLogs) return false;
+  counters.push(attr);
+  return true;
 }
 
 function identifiers(node: SyntaxNode): string[] {
