@@ -315,6 +315,64 @@ describe('reference HardenedAgentBase (templates/runtime/python/amoskys)', () =>
     expect(plan.packageInits).toEqual(['amoskys/__init__.py', 'amoskys/agents/__init__.py', 'amoskys/agents/common/__init__.py']);
     expect(readFileSync(plan.template, 'utf8')).toBe(readFileSync(path.join(RUNTIME_BASE, 'agents', 'common', 'base.py'), 'utf8'));
     for (const init of plan.packageInits) expect(existsSync(path.join(path.dirname(RUNTIME_BASE), init)), init).toBe(true);
+    // LocalQueueAdapter goes beside it: migrated agents import it from there.
+    expect(plan.companions?.map((c) => c.target)).toEqual(['amoskys/agents/common/queue_adapter.py']);
+    expect(existsSync(plan.companions![0]!.template)).toBe(true);
+  });
+
+  it('LocalQueueAdapter drives a keyed sqlite-style queue, a deque and a queue.Queue as the base\'s local_queue, keeping order and what a failed drain did not send', () => {
+    const script = String.raw`
+import collections, json, queue
+from amoskys.agents.common.queue_adapter import LocalQueueAdapter
+
+class Keyed:
+    """The fleet's LocalQueue interface: enqueue(item, key), drain(fn, limit) with fn(item) -> ack."""
+    def __init__(self):
+        self.rows = []
+    def enqueue(self, item, idempotency_key):
+        self.rows.append((idempotency_key, item))
+        return True
+    def drain(self, fn, limit=100):
+        n = 0
+        while self.rows and n < limit:
+            if fn(self.rows[0][1]).status != 0:
+                break
+            self.rows.pop(0)
+            n += 1
+        return n
+    def size(self):
+        return len(self.rows)
+
+out = {}
+for name, q in [("keyed", Keyed()), ("deque", collections.deque()), ("queue", queue.Queue())]:
+    a = LocalQueueAdapter(q, agent_name="t")
+    a.enqueue([1, 2, 3])
+    sent = []
+    def flaky(events):
+        if events[0] == 2 and not sent.count("failed"):
+            sent.append("failed")
+            raise ConnectionError("bus down")
+        sent.extend(events)
+    try:
+        a.drain(flaky)
+    except ConnectionError:
+        pass
+    left = a.size()
+    drained = a.drain(flaky)
+    out[name] = dict(sent=[x for x in sent if x != "failed"], left_after_failure=left, drained=drained, size=a.size())
+out["keys"] = [k.split(":")[0] for k, _ in Keyed().rows] or "n/a"
+print(json.dumps(out))
+`;
+    const r = JSON.parse(
+      execFileSync('python3', ['-c', script], {
+        env: { ...process.env, PYTHONPATH: path.dirname(RUNTIME_BASE), PYTHONDONTWRITEBYTECODE: '1' },
+        encoding: 'utf8',
+        timeout: 20_000,
+      }).trim(),
+    );
+    for (const kind of ['keyed', 'deque', 'queue']) {
+      expect(r[kind], kind).toEqual({ sent: [1, 2, 3], left_after_failure: 2, drained: 2, size: 0 });
+    }
   });
 
   it('runs the hooks, rejects invalid events, retries, queues, opens the circuit, drains, and reports health', () => {

@@ -8,8 +8,9 @@ so nothing queued before the migration is lost:
 
 * ``enqueue(item, idempotency_key)`` + ``drain(fn, limit)`` where ``fn(item)`` publishes one
   item and returns an ack (the sqlite ``LocalQueue`` of the fleet);
-* ``push(item)`` / ``pop()`` (``None`` when empty) or ``put`` / ``get_nowait`` (``queue.Queue``);
-* ``append`` / ``popleft`` (``collections.deque``).
+* ``push(item)`` / ``pop()`` (``None`` when empty; an item a failed drain took goes back on top);
+* ``put`` / ``get_nowait`` (``queue.Queue``) and ``append`` / ``popleft`` (``collections.deque``):
+  drained oldest first, an item leaving only once it is published.
 
 Idempotency keys are ``<agent>:<device>:<ns>:<seq>``, as the fleet's adapter made them.
 """
@@ -89,16 +90,34 @@ class LocalQueueAdapter:
         drained = 0
         with self._lock:
             while drained < limit:
-                item = self._take()
-                if item is None:
-                    break
-                try:
+                if self._kind in ("deque", "put"):
+                    # Look first, take once it is published: the order survives a failure.
+                    found, item = self._peek()
+                    if not found:
+                        break
                     publish([item])
-                except Exception:
-                    self._put_back(item)
-                    raise
+                    self._take()
+                else:
+                    item = self._take()
+                    if item is None:
+                        break
+                    try:
+                        publish([item])
+                    except Exception:
+                        self._put_back(item)
+                        raise
                 drained += 1
         return drained
+
+    def _peek(self):
+        items = self.queue if self._kind == "deque" else getattr(self.queue, "queue", None)
+        if items is None:
+            raise TypeError("LocalQueueAdapter: %s cannot be looked into" % type(self.queue).__name__)
+        mutex = getattr(self.queue, "mutex", None)
+        if mutex is not None:
+            with mutex:
+                return (True, items[0]) if len(items) else (False, None)
+        return (True, items[0]) if len(items) else (False, None)
 
     def _take(self):
         try:
@@ -115,12 +134,8 @@ class LocalQueueAdapter:
             raise
 
     def _put_back(self, item):
-        if self._kind == "push":
-            self.queue.push(item)
-        elif self._kind == "put":
-            self.queue.put(item)
-        else:
-            self.queue.appendleft(item)
+        # push/pop queues cannot be looked into: the item goes back on top.
+        self.queue.push(item)
 
     def size(self):
         q = self.queue
