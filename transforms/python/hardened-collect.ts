@@ -7,7 +7,7 @@
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { keep } from '../../src/lang/python/transform-context.js';
 import { analyzePublisher } from './hardened-publisher.js';
-import { analyzeCollect, COLLECT, HOOK, LEGACY_RUN, queueMethods, returnLine } from './hardened-shapes.js';
+import { analyzeCollect, cycleMethod, HOOK, LEGACY_RUN, queueMethods, returnLine } from './hardened-shapes.js';
 
 const label = 'hardened-collect';
 
@@ -22,17 +22,18 @@ export const hardenedCollectPropose: PythonTransform = {
   run(ctx) {
     const a = analyzeCollect(ctx);
     if (!a.ok) {
-      if (ctx.agent.methods.has(COLLECT)) keep(ctx, COLLECT, a.line, `${a.reason}; not turned into ${HOOK}()`);
+      const name = cycleMethod(ctx);
+      if (ctx.agent.methods.has(name)) keep(ctx, name, a.line, `${a.reason}; not turned into ${HOOK}()`);
       return;
     }
     const run = requiresRun(ctx);
     for (const s of a.value.publishStmts) {
-      ctx.plan.proposeStatement({ node: s, symbol: `${COLLECT}: ${s.text.split('\n')[0]!.trim()}`, finding: 'publish', reason: 'the base publishes what collect_data() returns', requires: run });
+      ctx.plan.proposeStatement({ node: s, symbol: `${a.value.fn.name}: ${s.text.split('\n')[0]!.trim()}`, finding: 'publish', reason: 'the base publishes what collect_data() returns', requires: run });
     }
     // The drain goes only when nothing can fill the legacy queue any more.
     const queues = queueMethods(ctx);
     for (const s of a.value.drainStmts) {
-      ctx.plan.proposeStatement({ node: s, symbol: `${COLLECT}: ${s.text.split('\n')[0]!.trim()}`, finding: 'queue', reason: 'the base drains its local queue before publishing', requires: [...run, ...queues] });
+      ctx.plan.proposeStatement({ node: s, symbol: `${a.value.fn.name}: ${s.text.split('\n')[0]!.trim()}`, finding: 'queue', reason: 'the base drains its local queue before publishing', requires: [...run, ...queues] });
     }
   },
 };

@@ -11,7 +11,7 @@ import { isDocstring, selfAttribute, statements, walk, callee } from '../../src/
 import { indentAt, lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
 import { isTrivial } from '../../src/analysis/infra.js';
-import { analyzeCollect, initTail, noteMovedCode, isCollectCall, LEGACY_RUN, type Analysis } from './hardened-shapes.js';
+import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, LEGACY_RUN, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-main-loop';
 const KEYWORD = 'collection_interval';
@@ -100,7 +100,7 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
     for (const s of statements(block)) {
       if (bad) return;
       if (isDocstring(s)) continue;
-      if (isCollectCall(s)) {
+      if (isCollectCall(s, cycleMethod(ctx))) {
         collects++;
         collectStmt = s;
         if (!inLoop) bad = s;
@@ -171,10 +171,10 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   };
   let loopBody: SyntaxNode | null | undefined = null;
   visit(fn.body, false);
-  if (bad) return fail(`run() does more than loop over collect() (line ${(bad as SyntaxNode).startPosition.row + 1}: ${(bad as SyntaxNode).text.split('\n')[0]!.trim().slice(0, 50)})`, fn.line);
+  if (bad) return fail(`run() does more than loop over ${cycleMethod(ctx)}() (line ${(bad as SyntaxNode).startPosition.row + 1}: ${(bad as SyntaxNode).text.split('\n')[0]!.trim().slice(0, 50)})`, fn.line);
   if (loops !== 1 || collects !== 1 || !sleep) return fail('run() is not `while True: collect(); sleep(interval)`', fn.line);
   const collect = analyzeCollect(ctx);
-  if (!collect.ok) return fail(`run() drives collect(), which stays (${collect.reason})`, fn.line);
+  if (!collect.ok) return fail(`run() drives ${cycleMethod(ctx)}(), which stays (${collect.reason})`, fn.line);
   // Counters of the loop may only feed its log lines.
   for (const l of locals) if (param && l === param.name) return fail(`run() rebinds ${l}`, fn.line);
   work.locals = [...locals];
@@ -185,7 +185,7 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   if (work.teardown.length && ctx.agent.methods.has('shutdown')) return fail("run()'s finally: tears down, and the class already defines shutdown()", fn.line);
   // After collect() only log lines about the cycle (a business step there has no place to go).
   const late = work.after.find((x) => !isTrivial(x) || x.type === 'return_statement');
-  if (late) return fail(`run() does more after collect() (line ${late.startPosition.row + 1}: ${late.text.split('\n')[0]!.trim().slice(0, 50)})`, late.startPosition.row + 1);
+  if (late) return fail(`run() does more after ${cycleMethod(ctx)}() (line ${late.startPosition.row + 1}: ${late.text.split('\n')[0]!.trim().slice(0, 50)})`, late.startPosition.row + 1);
 
   // Who calls run(): only the entry point, on an agent it constructs.
   const cls = ctx.agent.cls;

@@ -19,6 +19,13 @@ export const PUBLISH = /^(_publish_\w+|_publish)$/;
 export const COLLECT = 'collect';
 export const LEGACY_RUN = 'run';
 export const HOOK = 'collect_data';
+/** The other name the fleet gave its one cycle (drain, collect, publish). */
+export const RUN_ONCE = 'run_once';
+
+/** The legacy cycle method: collect(), else run_once(). */
+export function cycleMethod(ctx: PythonTransformContext): string {
+  return !ctx.agent.methods.has(COLLECT) && ctx.agent.methods.has(RUN_ONCE) ? RUN_ONCE : COLLECT;
+}
 
 /** The collect() → collect_data() plan, or why collect() stays as it is. */
 export interface CollectPlan {
@@ -89,20 +96,21 @@ function fail(reason: string, at: number): { ok: false; reason: string; line: nu
 }
 
 function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
-  const fn = ctx.agent.methods.get(COLLECT);
+  const name = cycleMethod(ctx);
+  const fn = ctx.agent.methods.get(name);
   const cls = ctx.agent.cls;
-  if (!fn) return fail(`no ${COLLECT}() method`, cls.line);
-  if (fn.isAsync) return fail(`${COLLECT}() is async`, fn.line);
-  if (fn.params.some((p, i) => i > 0 && p.kind === 'plain')) return fail(`${COLLECT}() takes parameters`, fn.line);
-  if (fn.decorators.length) return fail(`${COLLECT}() is decorated`, fn.line);
+  if (!fn) return fail(`no ${name}() method`, cls.line);
+  if (fn.isAsync) return fail(`${name}() is async`, fn.line);
+  if (fn.params.some((p, i) => i > 0 && p.kind === 'plain')) return fail(`${name}() takes parameters`, fn.line);
+  if (fn.decorators.length) return fail(`${name}() is decorated`, fn.line);
   if (ctx.agent.methods.has(HOOK)) return fail(`the class already defines ${HOOK}()`, ctx.agent.methods.get(HOOK)!.line);
   // Callers other than the legacy run() loop would lose collect() when it becomes a hook.
   const run = ctx.agent.methods.get(LEGACY_RUN);
-  for (const r of ctx.refs.of(COLLECT)) {
+  for (const r of ctx.refs.of(name)) {
     if (r.kind === 'identifier' && r.node.parent?.type === 'function_definition' && r.node.parent.id === fn.node.id) continue;
     if (run && run.outer.startIndex <= r.start && r.end <= run.outer.endIndex) continue;
     if (r.kind === 'identifier' && !(cls.node.startIndex <= r.start && r.end <= cls.node.endIndex)) continue; // a module-level name `collect`
-    return fail(`${COLLECT}() is also used at line ${r.line} (${head(r.node.parent ?? r.node)}); it stays a method of its own`, r.line);
+    return fail(`${name}() is also used at line ${r.line} (${head(r.node.parent ?? r.node)}); it stays a method of its own`, r.line);
   }
   const transport = (m: string) => isTransport(ctx, m);
   const body = statements(fn.body).filter((s) => !isDocstring(s));
@@ -131,25 +139,25 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
     const sc = selfCall(s);
     if (sc && transport(sc.method)) {
       const target = sc.target;
-      if (target && target.type !== 'identifier') return fail(`${COLLECT}() stores the result of ${sc.method}() in ${target.text}`, line(s));
+      if (target && target.type !== 'identifier') return fail(`${name}() stores the result of ${sc.method}() in ${target.text}`, line(s));
       if (DRAIN.test(sc.method)) {
         drainStmts.push(s);
         if (target) droppedLocals.add(target.text);
         continue;
       }
-      if (!PUBLISH.test(sc.method)) return fail(`${COLLECT}() calls ${sc.method}() directly (line ${line(s)})`, line(s));
+      if (!PUBLISH.test(sc.method)) return fail(`${name}() calls ${sc.method}() directly (line ${line(s)})`, line(s));
       const args = sc.call.childForFieldName('arguments')!.namedChildren;
       if (args.length !== 1 || args[0]!.type !== 'identifier') {
-        return fail(`${COLLECT}() publishes ${sc.call.childForFieldName('arguments')!.text}, not one local event (line ${line(s)})`, line(s));
+        return fail(`${name}() publishes ${sc.call.childForFieldName('arguments')!.text}, not one local event (line ${line(s)})`, line(s));
       }
       const ev = args[0]!.text;
-      if (reassignedAfter(stmts.slice(i + 1), ev)) return fail(`${COLLECT}() changes ${ev} after publishing it (line ${line(s)})`, line(s));
+      if (reassignedAfter(stmts.slice(i + 1), ev)) return fail(`${name}() changes ${ev} after publishing it (line ${line(s)})`, line(s));
       if (target) {
         // `success = self._publish_x(t)` then only a log about it, or `return success` as the
         // cycle's status: the base logs and counts publishing, so those statements go with it.
         const status = statusUses(ctx, stmts.slice(i + 1), target.text);
         if (!status.ok) {
-          return fail(`${COLLECT}() uses the result of ${sc.method}() (${target.text}) for a business decision at line ${line(status.at)} (${head(status.at)}); the publish stays where it is`, line(status.at));
+          return fail(`${name}() uses the result of ${sc.method}() (${target.text}) for a business decision at line ${line(status.at)} (${head(status.at)}); the publish stays where it is`, line(status.at));
         }
         statusStmts.push(...status.logs);
         counters.push(...status.counters);
@@ -168,7 +176,7 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       if (only && PUBLISH.test(only.method) && transport(only.method) && !only.target && v?.type === 'identifier' && it?.type === 'identifier' && !s.namedChildren.some((c) => c.type === 'else_clause')) {
         const args = only.call.childForFieldName('arguments')!.namedChildren;
         if (args.length === 1 && args[0]!.text === v.text) {
-          if (reassignedAfter(stmts.slice(i + 1), it.text)) return fail(`${COLLECT}() changes ${it.text} after publishing it`, line(s));
+          if (reassignedAfter(stmts.slice(i + 1), it.text)) return fail(`${name}() changes ${it.text} after publishing it`, line(s));
           publishStmts.push(s);
           events.push(`*${it.text}`);
           continue;
@@ -185,15 +193,15 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       }
     }
     const mention = transportMention(s, transport);
-    if (mention) return fail(`${COLLECT}() uses ${mention.text} at line ${line(mention)} in a way the migration cannot classify`, line(mention));
+    if (mention) return fail(`${name}() uses ${mention.text} at line ${line(mention)} in a way the migration cannot classify`, line(mention));
     for (const local of droppedLocals) {
-      if (usesName(s, local)) return fail(`${COLLECT}() uses ${local} (the drain result) at line ${line(s)}`, line(s));
+      if (usesName(s, local)) return fail(`${name}() uses ${local} (the drain result) at line ${line(s)}`, line(s));
     }
     if (s.type === 'return_statement') {
-      if (i !== stmts.length - 1 || !CONST_RETURN.test(s.text.trim())) return fail(`${COLLECT}() returns ${head(s)} at line ${line(s)}`, line(s));
+      if (i !== stmts.length - 1 || !CONST_RETURN.test(s.text.trim())) return fail(`${name}() returns ${head(s)} at line ${line(s)}`, line(s));
     }
   }
-  if (publishStmts.length === 0) return fail(`${COLLECT}() publishes nothing the migration recognises`, fn.line);
+  if (publishStmts.length === 0) return fail(`${name}() publishes nothing the migration recognises`, fn.line);
   const rendered = events.length === 1 && events[0]!.startsWith('*') ? `list(${events[0]!.slice(1)})` : `[${events.join(', ')}]`;
   // Other returns in collect(): constants only (the base treats them as "no events").
   let bad: SyntaxNode | null = null;
@@ -202,7 +210,7 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
     if (n.type === 'return_statement' && n.id !== statusReturn?.id && !CONST_RETURN.test(n.text.trim())) bad = n;
     if (n.type === 'yield') bad = n;
   });
-  if (bad) return fail(`${COLLECT}() ${(bad as SyntaxNode).type === 'yield' ? 'is a generator' : `returns ${head(bad)}`} (line ${line(bad)})`, line(bad));
+  if (bad) return fail(`${name}() ${(bad as SyntaxNode).type === 'yield' ? 'is a generator' : `returns ${head(bad)}`} (line ${line(bad)})`, line(bad));
   const last = stmts[stmts.length - 1]!;
   let append = false;
   if (last.type === 'return_statement') returns.push({ node: last, text: `return ${rendered}` });
@@ -218,7 +226,7 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
     const hs = statements(h.namedChildren.find((c) => c.type === 'block') ?? null);
     for (const x of hs) {
       if (x.type === 'return_statement') returns.push({ node: x, text: 'return []' });
-      else if (!isTrivial(x)) return fail(`${COLLECT}()'s except handler does more than log (line ${line(x)})`, line(x));
+      else if (!isTrivial(x)) return fail(`${name}()'s except handler does more than log (line ${line(x)})`, line(x));
     }
   }
   return { ok: true, value: { fn, publishStmts: [...publishStmts, ...statusStmts], drainStmts, events: rendered, returns, block: stmts, append, counters } };
@@ -322,10 +330,10 @@ export function returnLine(ctx: PythonTransformContext, after: SyntaxNode, event
   return { at, text: `${prefix}${indent}return ${events}${ctx.layout.eol}` };
 }
 
-/** `self.collect()` as a statement, possibly inside try/except whose handlers only log or sleep. */
-export function isCollectCall(stmt: SyntaxNode): boolean {
+/** `self.collect()` (the cycle method) as a statement, possibly inside try/except whose handlers only log or sleep. */
+export function isCollectCall(stmt: SyntaxNode, name: string = COLLECT): boolean {
   const sc = selfCall(stmt);
-  return !!sc && !sc.target && sc.method === COLLECT && sc.call.childForFieldName('arguments')!.namedChildCount === 0;
+  return !!sc && !sc.target && sc.method === name && sc.call.childForFieldName('arguments')!.namedChildCount === 0;
 }
 
 
