@@ -13,6 +13,8 @@ export interface InitPlan {
   target: string;
   /** Package `__init__.py` files to create (relative), Python only. */
   packageInits: string[];
+  /** Modules shipped beside the base (the hardened profile's LocalQueueAdapter): copied when missing. */
+  companions?: Array<{ template: string; target: string }>;
 }
 
 export function planInit(root: string, lang: 'python' | 'typescript', profileName: string): InitPlan {
@@ -23,7 +25,11 @@ export function planInit(root: string, lang: 'python' | 'typescript', profileNam
     const target = py.source ?? `${py.module.split('.').join('/')}.py`;
     const dirs = path.posix.dirname(target).split('/').filter((d) => d && d !== '.');
     const packageInits = dirs.map((_, i) => `${dirs.slice(0, i + 1).join('/')}/__init__.py`);
-    return { template: path.join(templatesDir(), py.runtime_template), target, packageInits };
+    const companions = (py.runtime_companions ?? []).map((t) => ({
+      template: path.join(templatesDir(), t),
+      target: path.posix.join(path.posix.dirname(target), path.posix.basename(t)),
+    }));
+    return { template: path.join(templatesDir(), py.runtime_template), target, packageInits, companions };
   }
   const ts = profile.typescript;
   if (!ts?.runtime_template) throw new UsageError(`profile ${profile.name} names no typescript.runtime_template to copy`);
@@ -53,6 +59,13 @@ export async function initCommand(opts: { root: string; lang: 'python' | 'typesc
     }
   }
   copyFileSync(plan.template, target);
+  for (const c of plan.companions ?? []) {
+    const abs = path.join(root, c.target);
+    if (!existsSync(abs) && existsSync(c.template)) {
+      copyFileSync(c.template, abs);
+      created.push(c.target);
+    }
+  }
   process.stdout.write(
     `created ${plan.target} from ${path.relative(templatesDir(), plan.template)}${created.length ? ` (and ${created.join(', ')})` : ''}\n`,
   );

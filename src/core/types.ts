@@ -75,7 +75,8 @@ export interface RewriteOutcome {
   error?: string;
 }
 
-export type CheckName = 'health' | 'registry' | 'metrics' | 'shutdown' | 'log';
+/** `eventbus`: seed 001's fake-EventBus cycle (up, down and queued, back and drained); hardened-agent-base only. */
+export type CheckName = 'health' | 'registry' | 'metrics' | 'shutdown' | 'log' | 'eventbus';
 
 export interface CheckResult {
   name: CheckName;

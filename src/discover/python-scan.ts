@@ -8,6 +8,7 @@ import type { AgentInfo, Finding, FindingKind, ScanResult, SkippedFile } from '.
 import { MigrateError } from '../core/errors.js';
 import type { Profile } from '../profile/profile.js';
 import { decodePythonSource, parseStrict } from '../lang/python/parser.js';
+import type { SyntaxNode } from '../lang/python/parser.js';
 import { pyCompileAll } from '../lang/python/py-compile.js';
 import { baseName, buildModuleModel, entryScopes, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
 import { callee, selfAttribute, walk } from '../lang/python/syntax.js';
@@ -150,6 +151,11 @@ export function classifyPythonFile(
     return { skipped: { file: rel, reason: 'test file' } };
   }
   if (module.classes.length === 0) {
+    // A service written as a bare loop is an agent without a class: nothing to put on the base.
+    const loop = moduleLoop(module.root);
+    if (loop) {
+      return { skipped: { file: rel, reason: `no class: a long-running loop at module level (line ${loop.startPosition.row + 1}); an agent class must exist before it can move onto ${target}, so it is left for a human` } };
+    }
     return { skipped: { file: rel, reason: module.mainGuard ? 'script: no class (one-shot script)' : 'no class: module of functions or constants' } };
   }
   const constructedInEntry = entryConstructions(module);
@@ -356,4 +362,14 @@ export async function scanPython(root: string, files: string[], profile: Profile
     else if (r.skipped) skipped.push(r.skipped);
   }
   return { agents, skipped, parsed };
+}
+
+/** A `while True:` / `while 1:` loop outside any function or class (the main guard included). */
+function moduleLoop(root: SyntaxNode): SyntaxNode | null {
+  let found: SyntaxNode | null = null;
+  walk(root, (n) => {
+    if (found || n.type === 'function_definition' || n.type === 'class_definition') return false;
+    if (n.type === 'while_statement' && /^(True|1)$/.test(n.childForFieldName('condition')?.text ?? '')) found = n;
+  });
+  return found;
 }

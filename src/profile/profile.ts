@@ -13,6 +13,8 @@ export interface PythonProfile {
   import: string;
   source?: string;
   runtime_template?: string;
+  /** Modules `migrate init` copies beside the base (paths under templates/). */
+  runtime_companions?: string[];
   super_call: {
     name_keyword: string;
     pass_through?: Record<string, string[]>;
@@ -40,7 +42,7 @@ export interface TypeScriptProfile {
 
 export interface ValidationProfile {
   health?: 'http' | 'zmq';
-  checks?: Array<'health' | 'registry' | 'metrics' | 'shutdown' | 'log'>;
+  checks?: Array<'health' | 'registry' | 'metrics' | 'shutdown' | 'log' | 'eventbus'>;
   registry_deadline_s?: number;
   shutdown_deadline_s?: number;
 }

@@ -28,7 +28,7 @@ export function validationJson(rows: ValidationRow[]): string {
   return `${JSON.stringify({ results }, null, 2)}\n`;
 }
 
-const CHECKS = ['health', 'registry', 'metrics', 'shutdown', 'log'] as const;
+const BASE_CHECKS = ['health', 'registry', 'metrics', 'shutdown', 'log'] as const;
 
 function cell(c: CheckResult | undefined, paint: Paint): string {
   if (!c) return '-';
@@ -45,6 +45,9 @@ const plain: Paint = { green: (s) => s, red: (s) => s, bold: (s) => s };
 
 export function validationTable(rows: ValidationRow[], paint: Paint = plain): string {
   if (!rows.length) return 'no agents validated\n';
+  // The EventBus cycle is a column only when a profile ran it (hardened-agent-base).
+  const withBus = rows.some((r) => r.validation.checks.some((c) => c.name === 'eventbus'));
+  const CHECKS = withBus ? (['health', 'registry', 'metrics', 'eventbus', 'shutdown', 'log'] as const) : BASE_CHECKS;
   const head = ['AGENT', ...CHECKS.map((c) => c.toUpperCase()), 'TOTAL', 'FILE'];
   const body = rows.map((r) => [
     r.agent,

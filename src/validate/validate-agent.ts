@@ -18,6 +18,8 @@ import { checkRegistry } from './checks/registry.js';
 import { checkMetrics } from './checks/metrics.js';
 import { checkShutdown } from './checks/shutdown.js';
 import { checkLog, type LogBaseline } from './checks/log.js';
+import { checkEventBus } from './checks/eventbus.js';
+import { startFakeEventBus, type FakeEventBus } from './fake-eventbus.js';
 import { exitedDetail, lastErrorLine, result, sleep } from './checks/common.js';
 import { redactDeep } from '../config/secrets.js';
 
@@ -48,6 +50,8 @@ export interface ValidateAgentOptions {
   legacyWindowMs?: number;
   /** Use these ports instead of free ones (production ports only when asked). */
   ports?: { port?: number; health_port?: number };
+  /** Time allowed for each phase of the EventBus check (default 15 s). */
+  eventbusPhaseMs?: number;
   /** The environment the agent inherits (default process.env); the contract's variables are added. */
   baseEnv?: Record<string, string | undefined>;
   /** What the agent's startup config gives it (global environment, env_vars): environment only, never argv. */
@@ -67,9 +71,14 @@ async function defaultLaunch(o: ValidateAgentOptions, file: string): Promise<Lau
   return pythonLaunch(o.root, file);
 }
 
+/** The checks a report lists: the contract's five, and the EventBus cycle where the profile asks for it. */
+function checkOrder(enabled: Set<CheckName>): CheckName[] {
+  return enabled.has('eventbus') ? ['health', 'registry', 'metrics', 'eventbus', 'shutdown', 'log'] : CHECK_ORDER;
+}
+
 /** Every enabled check fails with the same reason (the agent never ran). */
 function failedAll(detail: string, enabled: Set<CheckName>, profile: string): CheckResult[] {
-  return CHECK_ORDER.map((c) => (enabled.has(c) ? result(c, false, 0, detail) : skippedCheck(c, profile)));
+  return checkOrder(enabled).map((c) => (enabled.has(c) ? result(c, false, 0, detail) : skippedCheck(c, profile)));
 }
 
 function skippedCheck(name: CheckName, profile: string): CheckResult {
@@ -81,7 +90,7 @@ interface Started {
   launch: LaunchCommand;
 }
 
-function spawnFor(o: ValidateAgentOptions, launch: LaunchCommand, file: string, port: number, healthPort: number, timeLimitMs: number): Started {
+function spawnFor(o: ValidateAgentOptions, launch: LaunchCommand, file: string, port: number, healthPort: number, timeLimitMs: number, extraEnv: Record<string, string> = {}): Started {
   const name = o.agent.name;
   const tpl = readLaunchTemplate(o.root, o.agent.language);
   const cmd = applyTemplate(launch, tpl, { file, root: o.root, port, health_port: healthPort, name }, o.agent.language);
@@ -92,6 +101,7 @@ function spawnFor(o: ValidateAgentOptions, launch: LaunchCommand, file: string, 
     ...(o.baseEnv ?? process.env),
     ...o.configEnv,
     ...cmd.env,
+    ...extraEnv,
     ...contractEnv({ name, port, healthPort, registryUrl: o.env.registryUrl, metricsUrl: o.env.metricsUrl }),
   };
   const proc = startAgent({ command: cmd.command, args: cmd.args, env, cwd: o.root, timeLimitMs, signal: o.signal });
@@ -136,6 +146,7 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
   const metricsDeadlineMs = o.metricsDeadlineMs ?? 15_000;
   const shutdownDeadlineMs = o.shutdownDeadlineMs ?? (v.shutdown_deadline_s ?? 5) * 1000;
   const timeLimitMs = o.timeLimitMs ?? healthDeadlineMs + Math.max(registryDeadlineMs, metricsDeadlineMs) + shutdownDeadlineMs + 10_000;
+  const eventbusPhaseMs = o.eventbusPhaseMs ?? 15_000;
   const name = o.agent.name;
   const rel = path.relative(o.root, o.file) || o.file;
   // Agent output quoted in details may carry the config's credentials: never in the report.
@@ -163,6 +174,7 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
   // Ports: free ones chosen here, unless the caller asked for specific ones.
   const allocated: number[] = [];
   let started: Started | undefined;
+  let bus: FakeEventBus | undefined;
   try {
     const need = (o.ports?.port ? 0 : 1) + (o.ports?.health_port ? 0 : 1);
     allocated.push(...(await allocatePorts(need)));
@@ -180,7 +192,12 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
     const baseline: LogBaseline =
       enabled.has('log') && o.legacyFile ? await legacyBaseline(o, launchFor) : { note: o.legacyFile ? 'log check disabled' : 'no legacy file given' };
 
-    started = spawnFor(o, launch, o.file, port, healthPort, timeLimitMs);
+    // The fake EventBus and quick cycles, so that up / down / back fit in the time limit.
+    if (enabled.has('eventbus')) bus = await startFakeEventBus();
+    const busEnv: Record<string, string> = bus
+      ? { EVENTBUS_ADDRESS: bus.address, EVENTBUS_URL: bus.url, COLLECTION_INTERVAL: '0.5', CIRCUIT_RECOVERY_TIMEOUT: '1' }
+      : {};
+    started = spawnFor(o, launch, o.file, port, healthPort, bus ? timeLimitMs + 3 * eventbusPhaseMs : timeLimitMs, busEnv);
     const { proc } = started;
     if (!proc.pid) {
       const exit = await proc.exit;
@@ -207,11 +224,12 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
     if (health) checks.set('health', health);
     if (reg) checks.set('registry', reg);
     if (met) checks.set('metrics', met);
+    if (bus) checks.set('eventbus', await checkEventBus({ bus, healthPort, proc, phaseDeadlineMs: eventbusPhaseMs, signal: o.signal }));
     if (enabled.has('shutdown')) checks.set('shutdown', await checkShutdown({ proc, deadlineMs: shutdownDeadlineMs }));
     await proc.killGroup();
     if (enabled.has('log')) checks.set('log', checkLog(proc.output(), baseline));
 
-    const list = CHECK_ORDER.map((c) => checks.get(c) ?? skippedCheck(c, o.profile.name));
+    const list = checkOrder(enabled).map((c) => checks.get(c) ?? skippedCheck(c, o.profile.name));
     const exit = proc.exited();
     const error = exit?.timedOut ? `${rel}: killed at the time limit of ${(timeLimitMs / 1000).toFixed(1)} s` : undefined;
     return report(list, ports, error);
@@ -222,6 +240,7 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
   } finally {
     await started?.proc.killGroup();
     await started?.launch.cleanup?.();
+    await bus?.close();
     releasePorts(allocated);
   }
 }

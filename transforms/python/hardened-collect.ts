@@ -6,7 +6,8 @@
 // the migration cannot classify, it stays as it is and is reported.
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { keep } from '../../src/lang/python/transform-context.js';
-import { analyzeCollect, COLLECT, HOOK, LEGACY_RUN, queueMethods, returnLine } from './hardened-shapes.js';
+import { analyzePublisher } from './hardened-publisher.js';
+import { analyzeCollect, cycleMethod, HOOK, LEGACY_RUN, queueMethods, returnLine } from './hardened-shapes.js';
 
 const label = 'hardened-collect';
 
@@ -21,17 +22,18 @@ export const hardenedCollectPropose: PythonTransform = {
   run(ctx) {
     const a = analyzeCollect(ctx);
     if (!a.ok) {
-      if (ctx.agent.methods.has(COLLECT)) keep(ctx, COLLECT, a.line, `${a.reason}; not turned into ${HOOK}()`);
+      const name = cycleMethod(ctx);
+      if (ctx.agent.methods.has(name)) keep(ctx, name, a.line, `${a.reason}; not turned into ${HOOK}()`);
       return;
     }
     const run = requiresRun(ctx);
     for (const s of a.value.publishStmts) {
-      ctx.plan.proposeStatement({ node: s, symbol: `${COLLECT}: ${s.text.split('\n')[0]!.trim()}`, finding: 'publish', reason: 'the base publishes what collect_data() returns', requires: run });
+      ctx.plan.proposeStatement({ node: s, symbol: `${a.value.fn.name}: ${s.text.split('\n')[0]!.trim()}`, finding: 'publish', reason: 'the base publishes what collect_data() returns', requires: run });
     }
     // The drain goes only when nothing can fill the legacy queue any more.
     const queues = queueMethods(ctx);
     for (const s of a.value.drainStmts) {
-      ctx.plan.proposeStatement({ node: s, symbol: `${COLLECT}: ${s.text.split('\n')[0]!.trim()}`, finding: 'queue', reason: 'the base drains its local queue before publishing', requires: [...run, ...queues] });
+      ctx.plan.proposeStatement({ node: s, symbol: `${a.value.fn.name}: ${s.text.split('\n')[0]!.trim()}`, finding: 'queue', reason: 'the base drains its local queue before publishing', requires: [...run, ...queues] });
     }
   },
 };
@@ -48,11 +50,15 @@ export const hardenedCollect: PythonTransform = {
     const name = fn.node.childForFieldName('name')!;
     ctx.edits.replace(name.startIndex, name.endIndex, HOOK, label);
     const gone = [...ctx.resolved!.members.values()].filter((m) => m.kind === 'method' && m.finding === 'publish').map((m) => `${m.name}()`);
-    if (gone.length) {
+    const moved = analyzePublisher(ctx);
+    if (gone.length && !(moved.ok && moved.value.moved.every((m) => gone.includes(`${m.name}()`)))) {
       // The transport is gone; the base publishes only through the publisher it is given.
       ctx.warnings.push(`${ctx.agent.cls.name}: ${gone.join(', ')} removed; the base publishes what ${HOOK}() returns through eventbus_publisher=..., pass one to super().__init__ (without it, events are counted as unpublished)`);
     }
     for (const r of returns) ctx.edits.replace(r.node.startIndex, r.node.endIndex, r.text, label);
+    for (const c of a.value.counters) {
+      ctx.warnings.push(`${ctx.agent.cls.name}: self.${c} counted publishes for log lines only and no longer counts (the base counts events_published, on /health and /metrics)`);
+    }
     if (append) {
       // After the last statement of the block that stays (the removed ones take their lines with them).
       const gone = new Set(ctx.resolved!.statements.map((s) => s.node.id));

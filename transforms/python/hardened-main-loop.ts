@@ -8,9 +8,10 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isDocstring, selfAttribute, statements, walk, callee } from '../../src/lang/python/syntax.js';
+import { indentAt, lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
 import { isTrivial } from '../../src/analysis/infra.js';
-import { analyzeCollect, isCollectCall, LEGACY_RUN, type Analysis } from './hardened-shapes.js';
+import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, LEGACY_RUN, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-main-loop';
 const KEYWORD = 'collection_interval';
@@ -25,6 +26,25 @@ interface RunPlan {
   calls: EntryCall[];
   /** `collection_interval=<text>` to add to each construction (null: __init__ passes it already). */
   insert: string | null;
+  /** What the loop did besides collect() and sleep: it moves, it is not dropped. */
+  cycle: CycleWork;
+}
+
+/**
+ * run()'s own statements: before the loop (a start-up banner, `cycle = 0`) they become
+ * setup(); inside the loop before collect() (`cycle += 1`, "Cycle #%d") they open
+ * collect_data(); after it only log lines may stand ("Next collection in ..."), which the
+ * base's own cycle log replaces. The loop's locals become attributes of the agent and its
+ * interval parameter the base's collection_interval.
+ */
+interface CycleWork {
+  before: SyntaxNode[];
+  /** `finally:` statements around the loop (the agent's teardown): shutdown() runs them. */
+  teardown: SyntaxNode[];
+  each: SyntaxNode[];
+  after: SyntaxNode[];
+  locals: string[];
+  param: string | null;
 }
 
 const memo = new WeakMap<PythonTransformContext, Analysis<RunPlan>>();
@@ -64,6 +84,14 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   // Shape: locals, logs, one `while True:` (maybe inside try/except KeyboardInterrupt) holding
   // one self.collect() (maybe inside try/except that logs) and one sleep.
   const locals = new Set<string>();
+  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null };
+  let collectStmt: SyntaxNode | null = null;
+  const record = (s: SyntaxNode, inLoop: boolean) => {
+    if (!inLoop && loops > 0) work.after.push(s); // after the loop (it only ends by an exception)
+    else if (!inLoop) work.before.push(s);
+    else if (collectStmt) work.after.push(s);
+    else work.each.push(s);
+  };
   let loops = 0;
   let collects = 0;
   let sleep: SyntaxNode | null = null;
@@ -72,8 +100,9 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
     for (const s of statements(block)) {
       if (bad) return;
       if (isDocstring(s)) continue;
-      if (isCollectCall(s)) {
+      if (isCollectCall(s, cycleMethod(ctx))) {
         collects++;
+        collectStmt = s;
         if (!inLoop) bad = s;
         continue;
       }
@@ -85,11 +114,15 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
         }
         continue;
       }
-      if (isTrivial(s)) continue;
+      if (isTrivial(s)) {
+        if (s.type !== 'pass_statement' && s.type !== 'return_statement') record(s, inLoop);
+        continue;
+      }
       if ((e?.type === 'assignment' || e?.type === 'augmented_assignment') && e.childForFieldName('left')?.type === 'identifier') {
         const right = e.childForFieldName('right');
         if (right && ['integer', 'float', 'true', 'false', 'none'].includes(right.type)) {
           locals.add(e.childForFieldName('left')!.text);
+          record(s, inLoop);
           continue;
         }
       }
@@ -107,13 +140,30 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
         continue;
       }
       if (s.type === 'try_statement') {
+        const loopsBefore = loops;
         visit(s.childForFieldName('body')!, inLoop);
         for (const c of s.namedChildren) {
           if (c.type === 'except_clause' || c.type === 'finally_clause' || c.type === 'else_clause') {
             const b = c.namedChildren.find((x) => x.type === 'block');
-            if (b && !statements(b).every((x) => isTrivial(x) || x.type === 'break_statement')) bad = b;
+            if (!b || statements(b).every((x) => isTrivial(x) || x.type === 'break_statement')) continue;
+            // `finally:` around the loop: the agent's own teardown, which shutdown() runs now.
+            if (c.type === 'finally_clause' && !inLoop && loops > loopsBefore && statements(b).every((x) => isTrivial(x) || isSelfCall(x))) {
+              work.teardown.push(...statements(b).filter((x) => !isTrivial(x)));
+              continue;
+            }
+            bad = b;
           }
         }
+        continue;
+      }
+      // Before the loop, a check that ends run() early (`if not self._certs_present(): ...; return`)
+      // is one-time initialisation that can fail: setup() returns False in its place.
+      if (s.type === 'if_statement' && !inLoop && loops === 0 && isStartGuard(s)) {
+        work.before.push(s);
+        continue;
+      }
+      if (!inLoop && loops === 0 && isSelfCall(s)) {
+        work.before.push(s);
         continue;
       }
       bad = s;
@@ -121,12 +171,21 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   };
   let loopBody: SyntaxNode | null | undefined = null;
   visit(fn.body, false);
-  if (bad) return fail(`run() does more than loop over collect() (line ${(bad as SyntaxNode).startPosition.row + 1}: ${(bad as SyntaxNode).text.split('\n')[0]!.trim().slice(0, 50)})`, fn.line);
+  if (bad) return fail(`run() does more than loop over ${cycleMethod(ctx)}() (line ${(bad as SyntaxNode).startPosition.row + 1}: ${(bad as SyntaxNode).text.split('\n')[0]!.trim().slice(0, 50)})`, fn.line);
   if (loops !== 1 || collects !== 1 || !sleep) return fail('run() is not `while True: collect(); sleep(interval)`', fn.line);
   const collect = analyzeCollect(ctx);
-  if (!collect.ok) return fail(`run() drives collect(), which stays (${collect.reason})`, fn.line);
+  if (!collect.ok) return fail(`run() drives ${cycleMethod(ctx)}(), which stays (${collect.reason})`, fn.line);
   // Counters of the loop may only feed its log lines.
   for (const l of locals) if (param && l === param.name) return fail(`run() rebinds ${l}`, fn.line);
+  work.locals = [...locals];
+  for (const l of work.locals) {
+    if (ctx.agent.attributes.has(l) || ctx.agent.methods.has(l) || ctx.baseOwned.has(l)) return fail(`run()'s counter ${l} would clash with self.${l}`, fn.line);
+  }
+  if (work.before.length && ctx.agent.methods.has('setup')) return fail('run() starts with statements for setup(), which the class already defines', fn.line);
+  if (work.teardown.length && ctx.agent.methods.has('shutdown')) return fail("run()'s finally: tears down, and the class already defines shutdown()", fn.line);
+  // After collect() only log lines about the cycle (a business step there has no place to go).
+  const late = work.after.find((x) => !isTrivial(x) || x.type === 'return_statement');
+  if (late) return fail(`run() does more after ${cycleMethod(ctx)}() (line ${late.startPosition.row + 1}: ${late.text.split('\n')[0]!.trim().slice(0, 50)})`, late.startPosition.row + 1);
 
   // Who calls run(): only the entry point, on an agent it constructs.
   const cls = ctx.agent.cls;
@@ -135,6 +194,9 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   for (const r of ctx.refs.of(LEGACY_RUN)) {
     if (r.kind !== 'attribute') continue;
     const attr = r.node.parent!;
+    // subprocess.run(...), asyncio.run(...): a module's function, not the agent's loop.
+    const owner = attr.childForFieldName('object');
+    if (owner?.type === 'identifier' && ctx.module.imports.has(owner.text)) continue;
     const call = attr.parent;
     const inEntry = scopes.some((s) => s.startIndex <= r.start && r.end <= s.endIndex);
     const construction = inEntry && call?.type === 'call' && call.childForFieldName('function')?.id === attr.id ? constructionOf(attr.childForFieldName('object')!, scopes, cls.name) : null;
@@ -149,7 +211,7 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   const kept = initKeepsInterval(ctx);
   const sleptAttr = selfAttribute(slept);
   if (sleptAttr) {
-    if (sleptAttr === kept) return { ok: true, value: { calls, insert: null } };
+    if (sleptAttr === kept) return { ok: true, value: { calls, insert: null, cycle: work } };
     return fail(`run() sleeps self.${sleptAttr}, which the constructor does not pass to the base as ${KEYWORD}`, fn.line);
   }
   let value: string | null = null;
@@ -164,7 +226,7 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
       const viaAgent = obj?.type === 'identifier' && calls.some((c) => assignedName(c.construction) === obj.text);
       if (viaAgent) {
         const name = g.childForFieldName('attribute')!.text;
-        if (name === kept) return { ok: true, value: { calls, insert: null } };
+        if (name === kept) return { ok: true, value: { calls, insert: null, cycle: work } };
         return fail(`the entry point runs the loop every ${g.text}, which the constructor does not pass as ${KEYWORD}`, g.startPosition.row + 1);
       }
       value = g.text;
@@ -184,7 +246,7 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
       return fail(`the entry point already passes ${KEYWORD}`, c.construction.startPosition.row + 1);
     }
   }
-  return { ok: true, value: { calls, insert: `${KEYWORD}=${value}` } };
+  return { ok: true, value: { calls, insert: `${KEYWORD}=${value}`, cycle: work } };
 }
 
 function intervalArgument(call: SyntaxNode, param: string): SyntaxNode | null {
@@ -243,6 +305,105 @@ export const hardenedMainLoopPropose: PythonTransform = {
   },
 };
 
+/** A statement's text at another indentation, with the loop's names turned into the agent's. */
+function movedStatement(ctx: PythonTransformContext, stmt: SyntaxNode, indent: string, work: CycleWork, failing = false): string {
+  noteMovedCode(ctx, stmt);
+  const from = stmt.startPosition.column;
+  const renames: Array<{ start: number; end: number; text: string }> = [];
+  walk(stmt, (n) => {
+    // run() gave up here; setup() says so to the base, which then does not start.
+    if (n.type === 'return_statement' && failing) {
+      renames.push({ start: n.startIndex, end: n.endIndex, text: 'return False' });
+      return false;
+    }
+    if (n.type !== 'identifier') return;
+    const p = n.parent;
+    if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
+    if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id) return;
+    if (work.locals.includes(n.text)) renames.push({ start: n.startIndex, end: n.endIndex, text: `self.${n.text}` });
+    else if (n.text === work.param) renames.push({ start: n.startIndex, end: n.endIndex, text: `self.${KEYWORD}` });
+  });
+  let text = stmt.text;
+  for (const r of renames.sort((a, b) => b.start - a.start)) {
+    text = text.slice(0, r.start - stmt.startIndex) + r.text + text.slice(r.end - stmt.startIndex);
+  }
+  const lines = text.split(/\r?\n/);
+  return lines
+    .map((l, i) => (i === 0 ? indent + l : l.startsWith(' '.repeat(from)) ? indent + l.slice(from) : l))
+    .join(ctx.layout.eol);
+}
+
+/** `self._open_audit_log()`: a call of the agent's own method, as a statement. */
+function isSelfCall(stmt: SyntaxNode): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  const fn = e?.type === 'call' ? e.childForFieldName('function') : null;
+  return !!fn && fn.type === 'attribute' && fn.childForFieldName('object')?.text === 'self';
+}
+
+/** `if <cond>: <log lines>; return` with no else: run() gives up before its loop. */
+function isStartGuard(stmt: SyntaxNode): boolean {
+  if (stmt.namedChildren.some((c) => c.type === 'else_clause' || c.type === 'elif_clause')) return false;
+  const body = statements(stmt.childForFieldName('consequence'));
+  const last = body[body.length - 1];
+  return !!last && last.type === 'return_statement' && /^return(\s+(None|False))?$/.test(last.text.trim()) && body.slice(0, -1).every((x) => isTrivial(x) && x.type !== 'return_statement');
+}
+
+/** `cycle = 0`: a counter of the loop starting from a literal. */
+function isCounterInit(stmt: SyntaxNode, work: CycleWork): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  return e?.type === 'assignment' && work.locals.includes(e.childForFieldName('left')?.text ?? '');
+}
+
+/** run()'s start-up statements become setup(), its per-cycle ones open collect_data(). */
+function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
+  const collect = analyzeCollect(ctx);
+  if (!collect.ok) return;
+  const eol = ctx.layout.eol;
+  const fn = collect.value.fn;
+  const first = statements(fn.body).find((x) => !isDocstring(x));
+  if (!first) return;
+  const bodyIndent = indentAt(ctx.source, first.startIndex);
+  if (work.each.length) {
+    const text = work.each.map((x) => movedStatement(ctx, x, bodyIndent, work)).join(eol) + eol;
+    ctx.edits.insert(lineStart(ctx.source, first.startIndex), text, label);
+  }
+  const cls = ctx.agent.cls.name;
+  // The loop's counters start in __init__ (state of the agent from its construction on).
+  const counters = work.before.filter((x) => isCounterInit(x, work));
+  const tail = counters.length ? initTail(ctx) : null;
+  if (tail) {
+    ctx.edits.insert(tail.at, counters.map((x) => movedStatement(ctx, x, tail.indent, work)).join(eol) + eol, label);
+    work = { ...work, before: work.before.filter((x) => !counters.includes(x)) };
+  }
+  if (work.before.length) {
+    const methodIndent = indentAt(ctx.source, fn.outer.startIndex);
+    const lines = [
+      `${methodIndent}def setup(self):`,
+      `${bodyIndent}"""Start-up work of the legacy run() loop (moved by migrate)."""`,
+      ...work.before.map((x) => movedStatement(ctx, x, bodyIndent, work, true)),
+      `${bodyIndent}return True`,
+    ];
+    ctx.edits.insert(lineEnd(ctx.source, fn.outer.endIndex), eol + lines.join(eol) + eol, label);
+    ctx.warnings.push(`${cls}: run()'s start-up statements moved into setup()${work.locals.length ? `; its counter ${work.locals.join(', ')} is now self.${work.locals.join(', self.')}` : ''}`);
+  }
+  if (work.teardown.length) {
+    const methodIndent = indentAt(ctx.source, fn.outer.startIndex);
+    const lines = [
+      `${methodIndent}def shutdown(self):`,
+      `${bodyIndent}"""Teardown of the legacy run() loop's finally: (moved by migrate)."""`,
+      ...work.teardown.map((x) => movedStatement(ctx, x, bodyIndent, work)),
+      // As teardown-super does for every kept teardown: the base's own shutdown runs too.
+      ...(ctx.base.methods.has('shutdown') ? [`${bodyIndent}super().shutdown()`] : []),
+    ];
+    ctx.edits.insert(lineEnd(ctx.source, fn.outer.endIndex), eol + lines.join(eol) + eol, label);
+    ctx.warnings.push(`${cls}: the teardown in run()'s finally: moved into shutdown()`);
+  }
+  if (work.each.length) ctx.warnings.push(`${cls}: run()'s per-cycle statements before collect() now open ${fn.name === 'collect' ? 'collect_data' : fn.name}()`);
+  if (work.after.length) {
+    ctx.warnings.push(`${cls}: run()'s log lines after collect() dropped (the base logs each cycle): ${work.after.map((x) => x.text.split('\n')[0]!.trim().slice(0, 60)).join('; ')}`);
+  }
+}
+
 export const hardenedMainLoop: PythonTransform = {
   name: label,
   phase: 'edit',
@@ -250,6 +411,7 @@ export const hardenedMainLoop: PythonTransform = {
     if (ctx.resolved?.members.get(LEGACY_RUN)?.finding !== 'loop') return;
     const a = analyzeRun(ctx);
     if (!a.ok) return;
+    moveCycleWork(ctx, a.value.cycle);
     for (const c of a.value.calls) {
       const args = c.call.childForFieldName('arguments')!;
       ctx.edits.replace(args.startIndex, args.endIndex, '()', label);

@@ -4,11 +4,12 @@
 // unless business code still calls them: then they stay and are reported.
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { PUBLISH_METHOD, proposeTransport } from './hardened-shapes.js';
+import { handedQueue } from './hardened-publisher.js';
 
 export const hardenedPublish: PythonTransform = {
   name: 'hardened-publish',
   phase: 'propose',
   run(ctx) {
-    proposeTransport(ctx, PUBLISH_METHOD, 'publish', 'publishing with queue fallback (the base publishes through eventbus_publisher, with circuit breaker and retries)');
+    proposeTransport(ctx, PUBLISH_METHOD, 'publish', 'publishing with queue fallback (the base publishes through eventbus_publisher, with circuit breaker and retries)', handedQueue(ctx));
   },
 };

@@ -4,20 +4,28 @@
 // Computed once per rewrite (keyed by the context) so propose and edit phases agree.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
-import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { expressionOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
-import { blocksOf, isTrivial } from '../../src/analysis/infra.js';
+import { blocksOf, isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { indentAt } from '../../src/lang/python/text.js';
 
 export const PUBLISH_METHOD = /^(_get_grpc_channel|_publish_\w+|_publish)$/;
 export const QUEUE_METHOD = /^(_queue_\w+|_drain_\w+|_enqueue_\w+|_drain)$/;
 export const RETRY_METHOD = /^(_retry_\w+|_with_retry|_\w+_with_retry|_backoff\w*)$/;
-const DRAIN = /^(_drain_\w+|_drain)$/;
-const PUBLISH = /^(_publish_\w+|_publish)$/;
+export const DRAIN = /^(_drain_\w+|_drain)$/;
+export const PUBLISH = /^(_publish_\w+|_publish)$/;
 /** The legacy collection method and main loop of the seed-001 fleet. */
 export const COLLECT = 'collect';
 export const LEGACY_RUN = 'run';
 export const HOOK = 'collect_data';
+/** The other name the fleet gave its one cycle (drain, collect, publish). */
+export const RUN_ONCE = 'run_once';
+
+/** The legacy cycle method: collect(), else run_once(). */
+export function cycleMethod(ctx: PythonTransformContext): string {
+  return !ctx.agent.methods.has(COLLECT) && ctx.agent.methods.has(RUN_ONCE) ? RUN_ONCE : COLLECT;
+}
 
 /** The collect() → collect_data() plan, or why collect() stays as it is. */
 export interface CollectPlan {
@@ -33,13 +41,15 @@ export interface CollectPlan {
   block: SyntaxNode[];
   /** The block does not end in a return: `return <events>` goes after its last statement that stays. */
   append: boolean;
+  /** Attributes that counted publishes for log lines only; they stop counting. */
+  counters: string[];
 }
 
 export type Analysis<T> = { ok: true; value: T } | { ok: false; reason: string; line: number };
 
 const memo = new WeakMap<PythonTransformContext, { collect?: Analysis<CollectPlan> }>();
 
-function selfCall(stmt: SyntaxNode): { call: SyntaxNode; method: string; target: SyntaxNode | null } | null {
+export function selfCall(stmt: SyntaxNode): { call: SyntaxNode; method: string; target: SyntaxNode | null } | null {
   const e = expressionOf(stmt);
   if (!e) return null;
   let call = e;
@@ -86,20 +96,21 @@ function fail(reason: string, at: number): { ok: false; reason: string; line: nu
 }
 
 function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
-  const fn = ctx.agent.methods.get(COLLECT);
+  const name = cycleMethod(ctx);
+  const fn = ctx.agent.methods.get(name);
   const cls = ctx.agent.cls;
-  if (!fn) return fail(`no ${COLLECT}() method`, cls.line);
-  if (fn.isAsync) return fail(`${COLLECT}() is async`, fn.line);
-  if (fn.params.some((p, i) => i > 0 && p.kind === 'plain')) return fail(`${COLLECT}() takes parameters`, fn.line);
-  if (fn.decorators.length) return fail(`${COLLECT}() is decorated`, fn.line);
+  if (!fn) return fail(`no ${name}() method`, cls.line);
+  if (fn.isAsync) return fail(`${name}() is async`, fn.line);
+  if (fn.params.some((p, i) => i > 0 && p.kind === 'plain')) return fail(`${name}() takes parameters`, fn.line);
+  if (fn.decorators.length) return fail(`${name}() is decorated`, fn.line);
   if (ctx.agent.methods.has(HOOK)) return fail(`the class already defines ${HOOK}()`, ctx.agent.methods.get(HOOK)!.line);
   // Callers other than the legacy run() loop would lose collect() when it becomes a hook.
   const run = ctx.agent.methods.get(LEGACY_RUN);
-  for (const r of ctx.refs.of(COLLECT)) {
+  for (const r of ctx.refs.of(name)) {
     if (r.kind === 'identifier' && r.node.parent?.type === 'function_definition' && r.node.parent.id === fn.node.id) continue;
     if (run && run.outer.startIndex <= r.start && r.end <= run.outer.endIndex) continue;
     if (r.kind === 'identifier' && !(cls.node.startIndex <= r.start && r.end <= cls.node.endIndex)) continue; // a module-level name `collect`
-    return fail(`${COLLECT}() is also used at line ${r.line} (${head(r.node.parent ?? r.node)}); it stays a method of its own`, r.line);
+    return fail(`${name}() is also used at line ${r.line} (${head(r.node.parent ?? r.node)}); it stays a method of its own`, r.line);
   }
   const transport = (m: string) => isTransport(ctx, m);
   const body = statements(fn.body).filter((s) => !isDocstring(s));
@@ -114,29 +125,43 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   const publishStmts: SyntaxNode[] = [];
   const drainStmts: SyntaxNode[] = [];
   const droppedLocals = new Set<string>();
+  /** `if success: logger.info(...)` about a publish result (they go with the publish). */
+  const statusStmts: SyntaxNode[] = [];
+  /** `return success` ending the block: it becomes `return <events>`. */
+  let statusReturn: SyntaxNode | null = null;
+  /** Publish counters only logs read: they stop counting (the base counts events_published). */
+  const counters: string[] = [];
   const events: string[] = [];
   const returns: Array<{ node: SyntaxNode; text: string }> = [];
   for (const [i, s] of stmts.entries()) {
+    if (statusStmts.includes(s)) continue;
+    if (s === statusReturn) continue;
     const sc = selfCall(s);
     if (sc && transport(sc.method)) {
       const target = sc.target;
-      if (target && target.type !== 'identifier') return fail(`${COLLECT}() stores the result of ${sc.method}() in ${target.text}`, line(s));
+      if (target && target.type !== 'identifier') return fail(`${name}() stores the result of ${sc.method}() in ${target.text}`, line(s));
       if (DRAIN.test(sc.method)) {
         drainStmts.push(s);
         if (target) droppedLocals.add(target.text);
         continue;
       }
-      if (!PUBLISH.test(sc.method)) return fail(`${COLLECT}() calls ${sc.method}() directly (line ${line(s)})`, line(s));
+      if (!PUBLISH.test(sc.method)) return fail(`${name}() calls ${sc.method}() directly (line ${line(s)})`, line(s));
       const args = sc.call.childForFieldName('arguments')!.namedChildren;
       if (args.length !== 1 || args[0]!.type !== 'identifier') {
-        return fail(`${COLLECT}() publishes ${sc.call.childForFieldName('arguments')!.text}, not one local event (line ${line(s)})`, line(s));
+        return fail(`${name}() publishes ${sc.call.childForFieldName('arguments')!.text}, not one local event (line ${line(s)})`, line(s));
       }
       const ev = args[0]!.text;
-      if (reassignedAfter(stmts.slice(i + 1), ev)) return fail(`${COLLECT}() changes ${ev} after publishing it (line ${line(s)})`, line(s));
+      if (reassignedAfter(stmts.slice(i + 1), ev)) return fail(`${name}() changes ${ev} after publishing it (line ${line(s)})`, line(s));
       if (target) {
-        if (stmts.slice(i + 1).some((x) => usesName(x, target.text))) {
-          return fail(`${COLLECT}() uses the result of ${sc.method}() (${target.text}) after publishing`, line(s));
+        // `success = self._publish_x(t)` then only a log about it, or `return success` as the
+        // cycle's status: the base logs and counts publishing, so those statements go with it.
+        const status = statusUses(ctx, stmts.slice(i + 1), target.text);
+        if (!status.ok) {
+          return fail(`${name}() uses the result of ${sc.method}() (${target.text}) for a business decision at line ${line(status.at)} (${head(status.at)}); the publish stays where it is`, line(status.at));
         }
+        statusStmts.push(...status.logs);
+        counters.push(...status.counters);
+        if (status.returned) statusReturn = status.returned;
       }
       publishStmts.push(s);
       if (!events.includes(ev)) events.push(ev);
@@ -151,7 +176,7 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       if (only && PUBLISH.test(only.method) && transport(only.method) && !only.target && v?.type === 'identifier' && it?.type === 'identifier' && !s.namedChildren.some((c) => c.type === 'else_clause')) {
         const args = only.call.childForFieldName('arguments')!.namedChildren;
         if (args.length === 1 && args[0]!.text === v.text) {
-          if (reassignedAfter(stmts.slice(i + 1), it.text)) return fail(`${COLLECT}() changes ${it.text} after publishing it`, line(s));
+          if (reassignedAfter(stmts.slice(i + 1), it.text)) return fail(`${name}() changes ${it.text} after publishing it`, line(s));
           publishStmts.push(s);
           events.push(`*${it.text}`);
           continue;
@@ -168,36 +193,103 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       }
     }
     const mention = transportMention(s, transport);
-    if (mention) return fail(`${COLLECT}() uses ${mention.text} at line ${line(mention)} in a way the migration cannot classify`, line(mention));
+    if (mention) return fail(`${name}() uses ${mention.text} at line ${line(mention)} in a way the migration cannot classify`, line(mention));
     for (const local of droppedLocals) {
-      if (usesName(s, local)) return fail(`${COLLECT}() uses ${local} (the drain result) at line ${line(s)}`, line(s));
+      if (usesName(s, local)) return fail(`${name}() uses ${local} (the drain result) at line ${line(s)}`, line(s));
     }
     if (s.type === 'return_statement') {
-      if (i !== stmts.length - 1 || !CONST_RETURN.test(s.text.trim())) return fail(`${COLLECT}() returns ${head(s)} at line ${line(s)}`, line(s));
+      if (i !== stmts.length - 1 || !CONST_RETURN.test(s.text.trim())) return fail(`${name}() returns ${head(s)} at line ${line(s)}`, line(s));
     }
   }
-  if (publishStmts.length === 0) return fail(`${COLLECT}() publishes nothing the migration recognises`, fn.line);
+  if (publishStmts.length === 0) return fail(`${name}() publishes nothing the migration recognises`, fn.line);
   const rendered = events.length === 1 && events[0]!.startsWith('*') ? `list(${events[0]!.slice(1)})` : `[${events.join(', ')}]`;
   // Other returns in collect(): constants only (the base treats them as "no events").
   let bad: SyntaxNode | null = null;
   walk(fn.body, (n) => {
     if (bad || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-    if (n.type === 'return_statement' && !CONST_RETURN.test(n.text.trim())) bad = n;
+    if (n.type === 'return_statement' && n.id !== statusReturn?.id && !CONST_RETURN.test(n.text.trim())) bad = n;
     if (n.type === 'yield') bad = n;
   });
-  if (bad) return fail(`${COLLECT}() ${(bad as SyntaxNode).type === 'yield' ? 'is a generator' : `returns ${head(bad)}`} (line ${line(bad)})`, line(bad));
+  if (bad) return fail(`${name}() ${(bad as SyntaxNode).type === 'yield' ? 'is a generator' : `returns ${head(bad)}`} (line ${line(bad)})`, line(bad));
   const last = stmts[stmts.length - 1]!;
   let append = false;
   if (last.type === 'return_statement') returns.push({ node: last, text: `return ${rendered}` });
   else append = true;
+  // Early `return True` inside the working block (nothing new this cycle): no events.
+  for (const s of stmts) {
+    walk(s, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type === 'return_statement' && n.id !== last.id) returns.push({ node: n, text: 'return []' });
+    });
+  }
   for (const h of handlers) {
     const hs = statements(h.namedChildren.find((c) => c.type === 'block') ?? null);
     for (const x of hs) {
       if (x.type === 'return_statement') returns.push({ node: x, text: 'return []' });
-      else if (!isTrivial(x)) return fail(`${COLLECT}()'s except handler does more than log (line ${line(x)})`, line(x));
+      else if (!isTrivial(x)) return fail(`${name}()'s except handler does more than log (line ${line(x)})`, line(x));
     }
   }
-  return { ok: true, value: { fn, publishStmts, drainStmts, events: rendered, returns, block: stmts, append } };
+  return { ok: true, value: { fn, publishStmts: [...publishStmts, ...statusStmts], drainStmts, events: rendered, returns, block: stmts, append, counters } };
+}
+
+/**
+ * How a cycle uses the result of its publish call: only in `if <result>:` statements whose
+ * branches log, or in a final `return <result>` (the cycle's status). Anything else is a
+ * business decision (a snapshot deleted only after a publish succeeded, say): `at` names it.
+ */
+function statusUses(
+  ctx: PythonTransformContext,
+  after: SyntaxNode[],
+  name: string,
+): { ok: true; logs: SyntaxNode[]; returned: SyntaxNode | null; counters: string[] } | { ok: false; at: SyntaxNode } {
+  const logs: SyntaxNode[] = [];
+  const counters: string[] = [];
+  let returned: SyntaxNode | null = null;
+  const noted = (x: SyntaxNode) => (isTrivial(x) && x.type !== 'return_statement') || counterOnly(ctx, x, counters);
+  for (const [i, s] of after.entries()) {
+    if (!usesName(s, name)) continue;
+    if (s.type === 'if_statement') {
+      const cond = s.childForFieldName('condition');
+      const names = cond ? identifiers(cond) : [];
+      const onlyResult = names.length > 0 && names.every((n) => n === name);
+      const logsOnly = blocksOf(s).every((b) => statements(b).every(noted));
+      if (onlyResult && logsOnly) {
+        logs.push(s);
+        continue;
+      }
+      const inner = blocksOf(s).flatMap((b) => statements(b)).find((x) => !noted(x));
+      return { ok: false, at: onlyResult && inner ? inner : s };
+    }
+    if (s.type === 'return_statement' && i === after.length - 1 && s.namedChild(0)?.type === 'identifier' && s.namedChild(0)!.text === name) {
+      returned = s;
+      continue;
+    }
+    return { ok: false, at: s };
+  }
+  return { ok: true, logs, returned, counters };
+}
+
+/**
+ * `self.published += 1`: a counter of publishes that nothing but log lines reads (the base
+ * counts events_published itself). Any other read of it (a health payload, a decision) is business.
+ */
+function counterOnly(ctx: PythonTransformContext, stmt: SyntaxNode, counters: string[]): boolean {
+  const e = expressionOf(stmt);
+  if (e?.type !== 'augmented_assignment' || e.childForFieldName('right')?.type !== 'integer') return false;
+  const attr = selfAttribute(e.childForFieldName('left')!);
+  if (!attr || ctx.baseOwned.has(attr)) return false;
+  const readOnlyInLogs = ctx.refs.of(attr).every((r) => {
+    if (r.kind !== 'attribute') return r.kind === 'string' ? false : true;
+    for (let p: SyntaxNode | null = r.node.parent; p; p = p.parent) {
+      if (p.type === 'call' && isLogCall(p)) return true;
+      if ((p.type === 'assignment' || p.type === 'augmented_assignment') && p.childForFieldName('left')?.id === r.node.parent?.id) return true;
+      if (p.type === 'expression_statement' || p.type === 'block') break;
+    }
+    return false;
+  });
+  if (!readOnlyInLogs) return false;
+  counters.push(attr);
+  return true;
 }
 
 function identifiers(node: SyntaxNode): string[] {
@@ -238,10 +330,10 @@ export function returnLine(ctx: PythonTransformContext, after: SyntaxNode, event
   return { at, text: `${prefix}${indent}return ${events}${ctx.layout.eol}` };
 }
 
-/** `self.collect()` as a statement, possibly inside try/except whose handlers only log or sleep. */
-export function isCollectCall(stmt: SyntaxNode): boolean {
+/** `self.collect()` (the cycle method) as a statement, possibly inside try/except whose handlers only log or sleep. */
+export function isCollectCall(stmt: SyntaxNode, name: string = COLLECT): boolean {
   const sc = selfCall(stmt);
-  return !!sc && !sc.target && sc.method === COLLECT && sc.call.childForFieldName('arguments')!.namedChildCount === 0;
+  return !!sc && !sc.target && sc.method === name && sc.call.childForFieldName('arguments')!.namedChildCount === 0;
 }
 
 
@@ -255,6 +347,8 @@ export function proposeTransport(
   pattern: RegExp,
   finding: 'publish' | 'queue' | 'retry',
   reason: string,
+  /** An attribute that stays whatever its users do (the legacy queue the base receives). */
+  stays: string | null = null,
 ): void {
   const mine = [...ctx.agent.methods.keys()].filter((m) => pattern.test(m));
   for (const name of mine) {
@@ -273,7 +367,7 @@ export function proposeTransport(
   const inside = (start: number, end: number) => transportMethods.some((m) => m.outer.startIndex <= start && end <= m.outer.endIndex);
   const init = ctx.agent.methods.get('__init__');
   for (const attr of ctx.agent.attributes) {
-    if (ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr) || ctx.plan.hasProposal(attr)) continue;
+    if (ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr) || ctx.plan.hasProposal(attr) || attr === stays) continue;
     const refs = ctx.refs.of(attr).filter((r) => r.kind === 'attribute');
     const used = refs.filter((r) => {
       const m = mine.map((n) => ctx.agent.methods.get(n)!).find((f) => f.outer.startIndex <= r.start && r.end <= f.outer.endIndex);
@@ -336,4 +430,49 @@ function enclosingStatement(n: SyntaxNode): SyntaxNode {
   let s = n;
   while (s.parent && s.parent.type !== 'block' && s.parent.type !== 'module') s = s.parent;
   return s;
+}
+
+/** Names used by code the hardened transforms move elsewhere in the module (setup(), EventBusPublisher). */
+const movedNames = new WeakMap<PythonTransformContext, Set<string>>();
+
+export function noteMovedCode(ctx: PythonTransformContext, node: SyntaxNode): void {
+  const names = movedNames.get(ctx) ?? new Set<string>();
+  movedNames.set(ctx, names);
+  walk(node, (n) => {
+    if (n.type === 'identifier') names.add(n.text);
+  });
+}
+
+/**
+ * Concern: code that moved keeps its imports. prune-imports counts an import unused when all
+ * its uses lie in removed code; code the hardened transforms moved out of a removed method
+ * (run()'s start-up lines, the transport) still uses it, so that deletion is withdrawn.
+ */
+export const keepMovedImports: PythonTransform = {
+  name: 'hardened-moved-imports',
+  phase: 'edit',
+  run(ctx) {
+    const names = movedNames.get(ctx);
+    if (!names?.size) return;
+    for (let i = ctx.deletions.length - 1; i >= 0; i--) {
+      const d = ctx.deletions[i]!;
+      if (!d.symbol.startsWith('import ')) continue;
+      const locals = [...ctx.module.imports.entries()].filter(([, imp]) => imp.node.id === d.node.id).map(([local]) => local);
+      if (locals.some((n) => names.has(n))) ctx.deletions.splice(i, 1);
+    }
+  },
+};
+
+/**
+ * Where code is appended to __init__: after its last statement that stays (not removed, not
+ * moved), at that statement's indentation. Null when __init__ keeps nothing.
+ */
+export function initTail(ctx: PythonTransformContext, skip: (stmt: SyntaxNode) => boolean = () => false): { at: number; indent: string } | null {
+  const init = ctx.agent.methods.get('__init__');
+  if (!init) return null;
+  const body = statements(init.body).filter((x) => !isRemoved(ctx, x) && !skip(x));
+  const last = body[body.length - 1];
+  if (!last) return null;
+  const nl = ctx.source.indexOf('\n', last.endIndex);
+  return { at: nl === -1 ? ctx.source.length : nl + 1, indent: indentAt(ctx.source, last.startIndex) };
 }

@@ -23,6 +23,9 @@ import { hardenedMainLoop, hardenedMainLoopPropose } from './hardened-main-loop.
 import { hardenedOldBase } from './hardened-old-base.js';
 import { reportLostHealthData } from './report-lost-health-data.js';
 import { teardownSuper } from './teardown-super.js';
+import { hardenedPublisher } from './hardened-publisher.js';
+import { keepMovedImports } from './hardened-shapes.js';
+import { hardenedHooks } from './hardened-hooks.js';
 
 export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // Seed-001 concerns (hardened-agent-base profile only: publish, queue, retry, collect_loop, old_base).
@@ -47,6 +50,10 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   hardenedOldBase,
   addImport,
   pruneImports,
+  // After prune-imports: the transport it moves out of the class still needs its imports.
+  hardenedPublisher,
+  keepMovedImports,
+  hardenedHooks,
   portPlan,
   agentConstructions,
   reportLostHealthData,

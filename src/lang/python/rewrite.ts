@@ -133,6 +133,9 @@ function enabled(t: PythonTransform, remove: string[]): boolean {
     'hardened-main-loop-propose': 'collect_loop',
     'hardened-main-loop': 'collect_loop',
     'hardened-old-base': 'old_base',
+    'hardened-publisher': 'publish',
+    'hardened-moved-imports': 'collect_loop',
+    'hardened-hooks': 'collect_loop',
   };
   const c = concern[t.name];
   return !c || remove.includes(c);
@@ -141,10 +144,17 @@ function enabled(t: PythonTransform, remove: string[]): boolean {
 /** Safety net: nothing removed (and not provided by the base) may be referenced in the output. */
 function danglingReference(output: Tree, ctx: PythonTransformContext): string | null {
   const refs = new ReferenceIndex(output.rootNode);
+  // Another class of the module that defines a member of that name answers `self.<name>` in
+  // its own methods (transport code moved into a helper class keeps calling its own helpers).
+  const others = buildModuleModel(output.rootNode.text, output).classes.filter((c) => c.name !== ctx.agent.cls.name);
+  const ownedElsewhere = (name: string, at: number) =>
+    others.some((c) => c.node.startIndex <= at && at < c.node.endIndex && (c.methods.has(name) || buildAgentModel(c).attributes.has(name)));
   for (const [name, p] of ctx.resolved!.members) {
     const shared = ctx.baseOwned.has(name) && p.sharedWithBase !== false && !ctx.base.threadDriven.has(name);
     if ((p.kind === 'method' || p.kind === 'attribute') && shared) continue;
-    const uses = refs.of(name).filter((r) => (p.kind === 'method' || p.kind === 'attribute' ? r.kind === 'attribute' : r.kind === 'identifier'));
+    const uses = refs
+      .of(name)
+      .filter((r) => (p.kind === 'method' || p.kind === 'attribute' ? r.kind === 'attribute' && !ownedElsewhere(name, r.start) : r.kind === 'identifier'));
     if (uses.length) return `removed ${name} is still referenced at output line ${uses[0]!.line}`;
   }
   return null;

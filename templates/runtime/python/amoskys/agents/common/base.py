@@ -19,7 +19,8 @@ agents migrated by ``migrate`` (profile ``hardened-agent-base``) run on it:
 
 Environment: ``AGENT_NAME``, ``AGENT_PORT``, ``HEALTH_CHECK_PORT``,
 ``REGISTRY_URL``, ``METRICS_URL``, ``AGENT_HOST`` (default 127.0.0.1),
-``METRICS_PUSH_INTERVAL`` (default 5 s), ``LOG_LEVEL``.
+``METRICS_PUSH_INTERVAL`` (default 5 s), ``LOG_LEVEL``; ``COLLECTION_INTERVAL`` and
+``CIRCUIT_RECOVERY_TIMEOUT`` (seconds) override the constructor's period and the breaker's pause.
 Nothing starts before ``run_forever()``: constructing an agent has no side effects,
 so hooks never run before the subclass's own ``__init__`` has finished.
 """
@@ -122,6 +123,16 @@ def _env_int(name):
         raise ValueError("environment variable %s must be a port number, not %r" % (name, value))
 
 
+def _env_float(name, default):
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError("environment variable %s must be a number of seconds, not %r" % (name, value))
+
+
 def _label(value):
     return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
@@ -139,10 +150,11 @@ class HardenedAgentBase:
         # The environment wins so that the deployment (or the validator) names the agent.
         self.agent_name = os.environ.get("AGENT_NAME") or agent_name or type(self).__name__
         self.device_id = device_id or socket.gethostname()
-        self.collection_interval = float(collection_interval)
+        # Like AGENT_NAME, the deployment (or the validator) may set the period and the breaker's pause.
+        self.collection_interval = _env_float("COLLECTION_INTERVAL", float(collection_interval))
         self.eventbus_publisher = eventbus_publisher
         self.local_queue = local_queue if local_queue is not None else MemoryQueue()
-        self.circuit_breaker = CircuitBreaker()
+        self.circuit_breaker = CircuitBreaker(recovery_timeout=_env_float("CIRCUIT_RECOVERY_TIMEOUT", 30.0))
         self.is_running = False
         self.logger = logging.getLogger(self.agent_name)
         self.config = dict(kwargs)

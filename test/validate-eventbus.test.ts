@@ -1,0 +1,125 @@
+// The seed-001 EventBus check on its own: the fake bus (HTTP and JSON lines, down and back on
+// the same port) and checkEventBus against small agents on the reference HardenedAgentBase:
+// one that publishes through the bus passes; one whose publisher swallows failures (so nothing
+// is ever queued) fails at "bus down"; one that collects nothing is "not proven", not passed.
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { templatesDir } from '../src/profile/profile.js';
+import { startFakeEventBus, type FakeEventBus } from '../src/validate/fake-eventbus.js';
+import { checkEventBus } from '../src/validate/checks/eventbus.js';
+import { allocatePorts, releasePorts } from '../src/validate/ports.js';
+
+const RUNTIME = path.join(templatesDir(), 'runtime', 'python');
+const cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0)) await c();
+});
+
+async function post(url: string, body: string): Promise<number> {
+  const r = await fetch(url, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
+  return r.status;
+}
+
+function sendLine(port: number, line: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => s.end(`${line}\n`, () => resolve()));
+    s.on('error', reject);
+  });
+}
+
+async function until(what: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!what() && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** A tiny agent on the reference base; `publisher` is the body of its publisher's publish(). */
+async function agent(bus: FakeEventBus, collect: string, publisher: string): Promise<{ child: ChildProcess; healthPort: number }> {
+  const [healthPort] = await allocatePorts(1);
+  const script = [
+    'import json, os, urllib.request',
+    'from amoskys.agents.common.base import HardenedAgentBase',
+    'class Publisher:',
+    '    def publish(self, events):',
+    ...publisher.split('\n').map((l) => `        ${l}`),
+    'class A(HardenedAgentBase):',
+    '    def collect_data(self):',
+    `        return ${collect}`,
+    'A(agent_name="t", eventbus_publisher=Publisher()).run_forever()',
+  ].join('\n');
+  const child = spawn('python3', ['-c', script], {
+    env: {
+      ...process.env,
+      PYTHONPATH: RUNTIME,
+      PYTHONDONTWRITEBYTECODE: '1',
+      HEALTH_CHECK_PORT: String(healthPort),
+      EVENTBUS_URL: bus.url,
+      COLLECTION_INTERVAL: '0.2',
+      CIRCUIT_RECOVERY_TIMEOUT: '0.5',
+      REGISTRY_URL: '',
+      METRICS_URL: '',
+    },
+    stdio: 'ignore',
+  });
+  cleanup.push(() => {
+    child.kill('SIGKILL');
+    releasePorts([healthPort!]);
+  });
+  return { child, healthPort: healthPort! };
+}
+
+const POST = [
+  'for e in events:',
+  '    req = urllib.request.Request(os.environ["EVENTBUS_URL"] + "/publish", data=json.dumps(e).encode(), method="POST")',
+  '    urllib.request.urlopen(req, timeout=2).read()',
+].join('\n');
+
+describe('fake EventBus', () => {
+  it('takes HTTP POSTs and JSON lines, refuses connections while down, and comes back on its port', async () => {
+    const bus = await startFakeEventBus();
+    cleanup.push(() => bus.close());
+    expect(await post(`${bus.url}/PublishTelemetry`, '{"n": 1}')).toBe(200);
+    await sendLine(bus.port, '{"n": 2}');
+    await until(() => bus.received().length === 2);
+    expect(bus.received()).toEqual([{ n: 1 }, { n: 2 }]);
+    await bus.stop();
+    expect(bus.up()).toBe(false);
+    await expect(post(`${bus.url}/x`, '{}')).rejects.toThrow();
+    await bus.start();
+    expect(await post(`${bus.url}/x`, '"back"')).toBe(200);
+    expect(bus.received()).toHaveLength(3);
+  });
+});
+
+describe('checkEventBus', () => {
+  it('passes an agent that publishes through the bus, queues while it is down and drains when it is back', async () => {
+    const bus = await startFakeEventBus();
+    cleanup.push(() => bus.close());
+    const { healthPort } = await agent(bus, '[{"seq": 1}]', POST);
+    const r = await checkEventBus({ bus, healthPort, phaseDeadlineMs: 15_000 });
+    expect(r.ok, r.detail).toBe(true);
+    expect(r.skipped).toBeUndefined();
+    expect(r.detail).toMatch(/bus down: \d+ queued locally/);
+  }, 60_000);
+
+  it('fails an agent whose publisher swallows failures: nothing is ever queued while the bus is down', async () => {
+    const bus = await startFakeEventBus();
+    cleanup.push(() => bus.close());
+    const { healthPort } = await agent(bus, '[{"seq": 1}]', `try:\n${POST.split('\n').map((l) => `    ${l}`).join('\n')}\nexcept OSError:\n    pass`);
+    const r = await checkEventBus({ bus, healthPort, phaseDeadlineMs: 3000 });
+    expect(r.ok).toBe(false);
+    expect(r.detail).toContain('bus down');
+    expect(r.detail).toContain('queued locally');
+  }, 60_000);
+
+  it('an agent that collects nothing is "not proven" (skipped), neither passed nor failed', async () => {
+    const bus = await startFakeEventBus();
+    cleanup.push(() => bus.close());
+    const { healthPort } = await agent(bus, '[]', POST);
+    const r = await checkEventBus({ bus, healthPort, phaseDeadlineMs: 2000 });
+    expect(r.skipped).toBe(true);
+    expect(r.detail).toContain('collected no events');
+    expect(bus.received()).toEqual([]);
+  }, 60_000);
+});

@@ -1,0 +1,288 @@
+// Concern (seed 001): the transport moves, it is not lost. The legacy publish method that
+// collect() called (with the channel helper it uses) leaves the agent class and becomes the
+// agent module's own `EventBusPublisher`: the methods' text is moved verbatim, except that
+// the publish method's failure paths (`return False`, `return self._queue_x(...)`, the
+// fallback HardenedAgentBase now owns) raise instead, so the base sees a failed publish and
+// retries, then queues. The agent hands it to the base as `eventbus_publisher`; its legacy
+// queue, whose interface differs from the base's, goes to the base as `local_queue` through
+// `LocalQueueAdapter` (templates/runtime), so a backlog it already holds is drained too.
+// When any part cannot be moved whole (the publish calls other agent methods, writes agent
+// state, ...), nothing moves and the base publishes nothing: that is reported.
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { PyFunction } from '../../src/lang/python/module-model.js';
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
+import { selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { lineEnd, lineStart } from '../../src/lang/python/text.js';
+import { analyzeCollect, initTail, noteMovedCode, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
+
+const label = 'hardened-publisher';
+const CLASS = 'EventBusPublisher';
+const ADAPTER_IMPORT = 'from amoskys.agents.common.queue_adapter import LocalQueueAdapter';
+const ADAPTER = 'LocalQueueAdapter';
+
+export interface PublisherPlan {
+  /** The method collect() published with; `publish(events)` calls it once per event. */
+  entry: PyFunction;
+  /** Agent methods that move into the publisher (entry first, then its helpers, in file order). */
+  moved: PyFunction[];
+  /** Return statements of the entry method that report a failure: they raise instead. */
+  failures: Array<{ node: SyntaxNode; inHandler: boolean }>;
+  /** Transport-only attributes: their __init__ assignments move into the publisher's __init__. */
+  movedState: Array<{ attr: string; stmt: SyntaxNode }>;
+  /** Agent attributes the moved code reads (a queue size in a log line): handed to the publisher. */
+  shared: string[];
+  /** The legacy queue attribute the base receives through LocalQueueAdapter, if any. */
+  queue: string | null;
+}
+
+const memo = new WeakMap<PythonTransformContext, Analysis<PublisherPlan>>();
+
+export function analyzePublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
+  let a = memo.get(ctx);
+  if (!a) memo.set(ctx, (a = readPublisher(ctx)));
+  return a;
+}
+
+/** The legacy queue attribute that stays because the base receives it (see proposeTransport). */
+export function handedQueue(ctx: PythonTransformContext): string | null {
+  const a = analyzePublisher(ctx);
+  return a.ok ? a.value.queue : null;
+}
+
+function fail(reason: string, line: number): Analysis<PublisherPlan> {
+  return { ok: false, reason, line };
+}
+
+/** `self.<attr>` calls, reads and writes in a method's own code (nested defs included: closures share self). */
+function selfUses(fn: PyFunction): Array<{ name: string; node: SyntaxNode; called: boolean; written: boolean }> {
+  const out: Array<{ name: string; node: SyntaxNode; called: boolean; written: boolean }> = [];
+  walk(fn.body, (n) => {
+    if (n.type === 'class_definition') return false;
+    const name = selfAttribute(n);
+    if (!name) return;
+    const p = n.parent;
+    const called = p?.type === 'call' && p.childForFieldName('function')?.id === n.id;
+    const written = (p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.childForFieldName('left')?.id === n.id;
+    out.push({ name, node: n, called, written });
+  });
+  return out;
+}
+
+/** Operations LocalQueueAdapter can drive (runtime/python/amoskys/agents/common/queue_adapter.py). */
+const QUEUE_INTERFACES = [['enqueue', 'drain'], ['push', 'pop'], ['put', 'get_nowait'], ['append', 'popleft']];
+
+/**
+ * The legacy queue: the attribute the agent's queue methods call into, built in __init__, used
+ * through one of the interfaces the adapter drives. A raw sqlite connection (`execute`) is not
+ * a queue object: then the base keeps its own queue.
+ */
+function legacyQueue(ctx: PythonTransformContext): string | null {
+  const ops = new Map<string, Set<string>>();
+  for (const m of ctx.agent.methods.values()) {
+    if (!QUEUE_METHOD.test(m.name)) continue;
+    walk(m.body, (n) => {
+      if (n.type !== 'call') return;
+      const fn = n.childForFieldName('function');
+      const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+      const attr = obj ? selfAttribute(obj) : null;
+      if (attr && !ctx.agent.methods.has(attr)) ops.set(attr, (ops.get(attr) ?? new Set()).add(fn!.childForFieldName('attribute')!.text));
+    });
+  }
+  const queues = [...ops.entries()]
+    .filter(([a, used]) => QUEUE_INTERFACES.some((pair) => pair.some((op) => used.has(op))) && ![...used].some((op) => op === 'execute' || op === 'executemany'))
+    .filter(([a]) => ctx.agent.assignments.some((x) => x.attr === a && x.method === '__init__' && x.value?.type === 'call'))
+    .map(([a]) => a);
+  return queues.length === 1 ? queues[0]! : null;
+}
+
+function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
+  const collect = analyzeCollect(ctx);
+  if (!collect.ok) return fail(collect.reason, collect.line);
+  if (!ctx.agent.methods.has('__init__')) return fail(`${ctx.agent.cls.name} has no __init__ to hand the publisher to the base`, ctx.agent.cls.line);
+  if (ctx.agent.cls.node.startPosition.column !== 0) return fail(`${ctx.agent.cls.name} is not a module-level class`, ctx.agent.cls.line);
+  if (ctx.module.classes.some((c) => c.name === CLASS)) return fail(`the module already defines ${CLASS}`, ctx.module.classes.find((c) => c.name === CLASS)!.line);
+  // The publish method the cycle called.
+  const called = new Set<string>();
+  for (const s of collect.value.publishStmts) {
+    const direct = selfCall(s);
+    const inner = s.type === 'for_statement' ? selfCall(statements(s.childForFieldName('body'))[0]!) : null;
+    for (const c of [direct, inner]) if (c && PUBLISH.test(c.method)) called.add(c.method);
+  }
+  if (called.size !== 1) return fail(`collect() publishes through ${called.size} methods`, collect.value.fn.line);
+  const entry = ctx.agent.methods.get([...called][0]!)!;
+  if (entry.isAsync || entry.decorators.length) return fail(`${entry.name}() is async or decorated`, entry.line);
+  const params = entry.params.filter((p, i) => i > 0 && p.kind !== 'separator');
+  if (params.length !== 1 || params[0]!.kind !== 'plain') return fail(`${entry.name}() takes more than the event`, entry.line);
+
+  const queue = legacyQueue(ctx);
+  const moved: PyFunction[] = [entry];
+  const failures: PublisherPlan['failures'] = [];
+  const shared = new Set<string>();
+  const stateAttrs = new Set<string>();
+  for (let i = 0; i < moved.length; i++) {
+    const fn = moved[i]!;
+    for (const u of selfUses(fn)) {
+      const method = ctx.agent.methods.get(u.name);
+      if (method) {
+        if (QUEUE_METHOD.test(u.name) && !DRAIN.test(u.name)) {
+          // The fallback the base owns now: only as `return self._queue_x(...)` in the entry.
+          const ret = u.node.parent?.parent;
+          if (fn === entry && ret?.type === 'return_statement') continue;
+          return fail(`${fn.name}() calls ${u.name}() other than as its failure result (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
+        }
+        if (!(PUBLISH_METHOD.test(u.name) || RETRY_METHOD.test(u.name)) || method.isAsync || method.decorators.length) {
+          return fail(`${fn.name}() calls ${u.name}(), which stays in the agent (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
+        }
+        if (!moved.includes(method)) moved.push(method);
+        continue;
+      }
+      if (ctx.baseOwned.has(u.name)) return fail(`${fn.name}() uses self.${u.name}, which the base owns (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
+      const transportOnly = ctx.refs
+        .of(u.name)
+        .filter((r) => r.kind === 'attribute')
+        .every((r) => moved.concat([...ctx.agent.methods.values()].filter((m) => PUBLISH_METHOD.test(m.name) || RETRY_METHOD.test(m.name) || m.name === '__init__'))
+          .some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex));
+      if (transportOnly && u.name !== queue) stateAttrs.add(u.name);
+      else if (u.written) return fail(`${fn.name}() changes self.${u.name}, which the agent keeps (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
+      else shared.add(u.name);
+    }
+  }
+  moved.sort((a, b) => a.outer.startIndex - b.outer.startIndex);
+  // Transport state is set once in __init__ from module-level values only.
+  const movedState: PublisherPlan['movedState'] = [];
+  const initParams = new Set(ctx.agent.methods.get('__init__')!.params.map((p) => p.name));
+  for (const attr of stateAttrs) {
+    const sets = ctx.agent.assignments.filter((a) => a.attr === attr && a.method === '__init__');
+    if (sets.length !== 1 || sets[0]!.stmt.parent?.parent?.type !== 'function_definition') return fail(`self.${attr} is not set once in __init__`, ctx.agent.methods.get('__init__')!.line);
+    let early = true;
+    walk(sets[0]!.value ?? sets[0]!.stmt, (n) => {
+      if (n.type === 'identifier' && (n.text === 'self' || initParams.has(n.text))) early = false;
+    });
+    if (!early) return fail(`self.${attr} (transport state) is built from the constructor's arguments`, sets[0]!.line);
+    movedState.push({ attr, stmt: sets[0]!.stmt });
+  }
+  for (const attr of shared) {
+    if (!ctx.agent.assignments.some((a) => a.attr === attr && a.method === '__init__')) return fail(`${entry.name}() reads self.${attr}, which __init__ does not set`, entry.line);
+  }
+  // Failure results: constant False, or the queue fallback, in the entry and in the moved
+  // helpers whose result it returns as its own (`return self._send_with_retry(payload)`).
+  const reporting = [entry];
+  for (let i = 0; i < reporting.length; i++) {
+    const fn = reporting[i]!;
+    walk(fn.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type !== 'return_statement') return;
+      const v = n.namedChild(0);
+      const target = v?.type === 'call' ? selfAttribute(v.childForFieldName('function')!) : null;
+      const helper = target ? moved.find((m) => m.name === target) : undefined;
+      if (helper && !reporting.includes(helper)) reporting.push(helper);
+      if (v?.type === 'false' || (target && QUEUE_METHOD.test(target))) failures.push({ node: n, inHandler: insideHandler(n, fn.body) });
+    });
+  }
+  if (!failures.length) return fail(`${entry.name}() has no failure result to turn into an exception`, entry.line);
+  return { ok: true, value: { entry, moved, failures, movedState, shared: [...shared].sort(), queue } };
+}
+
+function insideHandler(n: SyntaxNode, stop: SyntaxNode): boolean {
+  for (let p = n.parent; p && p.id !== stop.id; p = p.parent) {
+    if (p.type === 'except_clause' || p.type === 'except_group_clause') return true;
+    if (p.type === 'function_definition') return false;
+  }
+  return false;
+}
+
+/** The text of a member (decorators and its own lines) with the failure returns raising. */
+function movedText(ctx: PythonTransformContext, fn: PyFunction, plan: PublisherPlan): string {
+  const start = lineStart(ctx.source, fn.outer.startIndex);
+  const end = lineEnd(ctx.source, fn.outer.endIndex);
+  const edits = plan.failures
+    .filter((f) => start <= f.node.startIndex && f.node.endIndex <= end)
+    .sort((a, b) => b.node.startIndex - a.node.startIndex);
+  let text = ctx.source.slice(start, end);
+  for (const f of edits) {
+    const raise = f.inHandler ? 'raise' : `raise RuntimeError("EventBus did not take the event (${fn.name})")`;
+    text = text.slice(0, f.node.startIndex - start) + raise + text.slice(f.node.endIndex - start);
+  }
+  return text.replace(/\r?\n$/, '');
+}
+
+function classText(ctx: PythonTransformContext, plan: PublisherPlan): string {
+  const eol = ctx.layout.eol;
+  const u = ctx.layout.unit;
+  const event = plan.entry.params[1]!.name;
+  const lines: string[] = [
+    `class ${CLASS}:`,
+    `${u}"""${ctx.agent.cls.name}'s own EventBus transport, moved out of the agent by migrate.`,
+    '',
+    `${u}HardenedAgentBase calls publish(events); an exception is a failed publish, which the`,
+    `${u}base retries and then queues locally."""`,
+    '',
+  ];
+  if (plan.shared.length || plan.movedState.length) {
+    lines.push(`${u}def __init__(self${plan.shared.map((s) => `, ${s}=None`).join('')}):`);
+    for (const s of plan.shared) lines.push(`${u}${u}self.${s} = ${s}`);
+    for (const m of plan.movedState) lines.push(`${u}${u}${m.stmt.text}`);
+    lines.push('');
+  }
+  lines.push(`${u}def publish(self, events):`, `${u}${u}for ${event} in events:`, `${u}${u}${u}self.${plan.entry.name}(${event})`);
+  const body = lines.join(eol);
+  const methods = plan.moved.map((m) => movedText(ctx, m, plan)).join(eol + eol);
+  return `${body}${eol}${eol}${methods}${eol}`;
+}
+
+export const hardenedPublisher: PythonTransform = {
+  name: label,
+  phase: 'edit',
+  run(ctx) {
+    const a = analyzePublisher(ctx);
+    if (!a.ok) {
+      // collect() became collect_data() and its publish left the class, but nothing carries
+      // the events to the bus: the base has no eventbus_publisher.
+      const gone = [...(ctx.resolved?.members.values() ?? [])].filter((m) => m.kind === 'method' && m.finding === 'publish');
+      if (analyzeCollect(ctx).ok && gone.length) {
+        keep(ctx, 'eventbus_publisher', a.line, `${gone.map((m) => `${m.name}()`).join(', ')} removed but no ${CLASS} could be built from them (${a.reason}); pass a publisher to the base by hand, or its events are never published`);
+      }
+      return;
+    }
+    const plan = a.value;
+    // Only when the plan really removed the transport (no business caller kept it).
+    if (!plan.moved.every((m) => ctx.resolved?.members.has(m.name))) return;
+    const eol = ctx.layout.eol;
+    const cls = ctx.agent.cls;
+    // Hand the publisher (and the legacy queue) to the base at the end of __init__, where
+    // everything they read has been set.
+    const tail = initTail(ctx, (x) => plan.movedState.some((m) => m.stmt.id === x.id));
+    if (!tail) {
+      keep(ctx, 'eventbus_publisher', ctx.agent.methods.get('__init__')!.line, `${cls.name}.__init__ keeps no statement to hand ${CLASS} to the base after; do it by hand`);
+      return;
+    }
+    ctx.edits.insert(lineStart(ctx.source, cls.outer.startIndex), `${classText(ctx, plan)}${eol}${eol}`, label);
+    const indent = tail.indent;
+    const args = plan.shared.map((s) => `${s}=self.${s}`).join(', ');
+    const wiring = [`${indent}# HardenedAgentBase publishes through the agent's own transport (migrate).`, `${indent}self.eventbus_publisher = ${CLASS}(${args})`];
+    if (plan.queue) wiring.push(`${indent}self.local_queue = ${ADAPTER}(self.${plan.queue}, agent_name=self.agent_name)`);
+    ctx.edits.insert(tail.at, wiring.map((l) => l + eol).join(''), label);
+    for (const m of plan.movedState) if (!isRemoved(ctx, m.stmt)) ctx.deletions.push({ node: m.stmt, symbol: `${m.attr} (moved into ${CLASS})` });
+    ctx.warnings.push(
+      `${cls.name}: ${plan.moved.map((m) => `${m.name}()`).join(', ')} moved into ${CLASS} (the base's eventbus_publisher); its failure results now raise`,
+    );
+    if (plan.queue) {
+      ctx.warnings.push(`${cls.name}: the legacy queue self.${plan.queue} is the base's local_queue through ${ADAPTER}`);
+      const imports = ctx.module.root.namedChildren.filter((s) => s.type === 'import_statement' || s.type === 'import_from_statement');
+      const anchor = imports[imports.length - 1];
+      if (!ctx.source.includes(ADAPTER_IMPORT)) ctx.edits.insert(anchor ? lineEnd(ctx.source, anchor.endIndex) : 0, ADAPTER_IMPORT + eol, label);
+    }
+    for (const m of plan.moved) noteMovedCode(ctx, m.outer);
+    // Its own retry loop moved as it was: each of the base's attempts now runs it.
+    for (const m of plan.moved.filter((x) => RETRY_METHOD.test(x.name))) {
+      ctx.warnings.push(`${cls.name}: ${m.name}() retries inside each of the base's attempts (the base retries with back-off too); drop its loop when reviewing ${CLASS}`);
+    }
+    // A queue the adapter cannot drive (a raw sqlite outbox) went with its methods: the base
+    // queues in memory from now on, and rows the old outbox still holds are not re-sent.
+    if (!plan.queue) {
+      const gone = [...(ctx.resolved?.members.values() ?? [])].filter((m) => m.kind === 'attribute' && m.finding === 'queue').map((m) => `self.${m.name}`);
+      if (gone.length) ctx.warnings.push(`${cls.name}: the legacy queue ${gone.join(', ')} is no queue object LocalQueueAdapter can drive; it went with its methods, so the base queues in its own local_queue and what it still holds on disk is not re-sent`);
+    }
+  },
+};
