@@ -93,8 +93,9 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
     const otherUses = ctx.usesOutside(m);
     if (otherUses === 0 && !ctx.base.members.has(m)) {
       ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook`);
-    } else if (m === run) {
-      ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook (the base's run() calls it)`);
+    } else if (m === run || ctx.base.members.get(m)?.kind === 'method') {
+      // The base's own run()/start() calls onStart(): its callers reach the business through it.
+      ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook (the base's ${m}() calls it)`);
     } else if (!ctx.members.has('onStart')) {
       ctx.newMembers.push({
         name: 'onStart',
