@@ -7,9 +7,12 @@ import type { EntryInfo, TsRewriteContext } from '../../src/lang/typescript/cont
 import { indentAt } from '../../src/lang/typescript/edits.js';
 import { isMainGuard } from '../../src/lang/typescript/syntax.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
+import { methodText } from '../../src/lang/typescript/generate.js';
 
 /** Find where the file constructs the agent: the guard body, a function the guard calls, or the top level. */
-export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className'>): EntryInfo | null {
+export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'classRef'>): EntryInfo | null {
+  // `new X()`, or for an exported class expression `new module.exports()` / `new exports.X()`.
+  const names = new Set([ctx.className, ...(ctx.classRef ? [ctx.classRef] : [])]);
   const sf = ctx.sf;
   const guards = sf.getStatements().filter(isMainGuard);
   const containers: Array<{ node: Node; guarded: boolean }> = [];
@@ -25,7 +28,7 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className'>): Entr
   }
   containers.push({ node: sf, guarded: false });
   for (const { node, guarded } of containers) {
-    const news = node.getDescendantsOfKind(SyntaxKind.NewExpression).filter((n) => n.getExpression().getText() === ctx.className);
+    const news = node.getDescendantsOfKind(SyntaxKind.NewExpression).filter((n) => names.has(n.getExpression().getText().replace(/\s+/g, '')));
     for (const ne of news) {
       // Top-level search: only statements directly in the file, not inside classes/functions.
       if (!guarded) {
@@ -99,9 +102,7 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
     } else if (!ctx.members.has('onStart')) {
       ctx.newMembers.push({
         name: 'onStart',
-        text: isAsyncMethod(ctx, m)
-          ? `protected override async onStart(): Promise<void> {\n${ctx.unit}await this.${m}();\n}`
-          : `protected override onStart(): void {\n${ctx.unit}this.${m}();\n}`,
+        text: methodText(ctx, { name: 'onStart', async: isAsyncMethod(ctx, m), body: `${ctx.unit}${isAsyncMethod(ctx, m) ? 'await ' : ''}this.${m}();` }),
       });
       ctx.warnings.push(`${m}() is also called elsewhere: the base's onStart() hook now calls it`);
     }
@@ -146,7 +147,8 @@ function addGuard(ctx: TsRewriteContext): void {
     ctx.warnings.push(`no entry point added: the constructor of ${ctx.className} needs arguments`);
     return;
   }
-  const call = ctx.ts.entrypoint.replace('{class}', ctx.className).replace('{args}', '');
+  // An exported class expression is reached through its export (`new module.exports()`).
+  const call = ctx.ts.entrypoint.replace('{class}', ctx.classRef ?? ctx.className).replace('{args}', '');
   const body = `${ctx.unit}${call.endsWith(';') ? call : `${call};`}`;
   let guard: string;
   if (ctx.kind === 'cjs') guard = `if (require.main === module) {\n${body}\n}\n`;

@@ -6,6 +6,7 @@ import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { reindent, indentAt } from '../../src/lang/typescript/edits.js';
+import { methodText } from '../../src/lang/typescript/generate.js';
 import { foreverLoops, intervalCalls } from '../../src/lang/typescript/patterns.js';
 import { calleeText, statementCall, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
 
@@ -91,7 +92,7 @@ function adopt(ctx: TsRewriteContext, stmt: Node, timer: string | null, body: { 
   const async = /\bawait\b/.test(body.text);
   ctx.newMembers.push({
     name: 'runOnce',
-    text: `protected override ${async ? 'async ' : ''}runOnce(): ${async ? 'Promise<void>' : 'void'} {\n${body.text.replace(/^\n+|\s+$/g, '')}\n}`,
+    text: methodText(ctx, { name: 'runOnce', async, body: body.text.replace(/^\n+|\s+$/g, '') }),
   });
 }
 

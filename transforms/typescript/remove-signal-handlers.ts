@@ -6,6 +6,7 @@ import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
+import { methodText } from '../../src/lang/typescript/generate.js';
 import { calleeText, signalHandlerCall, thisMember } from '../../src/lang/typescript/syntax.js';
 
 export function removeSignalHandlers(ctx: TsRewriteContext): void {
@@ -71,9 +72,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       const awaited = isAsyncMethod(ctx, t);
       ctx.newMembers.push({
         name: 'onStop',
-        text: awaited
-          ? `protected override async onStop(): Promise<void> {\n${ctx.unit}await this.${t}(${argsOf.get(t) ?? ''});\n}`
-          : `protected override onStop(): void {\n${ctx.unit}this.${t}(${argsOf.get(t) ?? ''});\n}`,
+        text: methodText(ctx, { name: 'onStop', async: awaited, body: `${ctx.unit}${awaited ? 'await ' : ''}this.${t}(${argsOf.get(t) ?? ''});` }),
       });
       ctx.warnings.push(`${t}() still does business cleanup: the base's onStop() now calls it on SIGTERM`);
     });

@@ -7,6 +7,7 @@
 import { Node, SyntaxKind, type ParameterDeclaration } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
+import { constructorText } from '../../src/lang/typescript/generate.js';
 import { thisMember } from '../../src/lang/typescript/syntax.js';
 
 export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
@@ -108,7 +109,7 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   }
   // No constructor: add one that forwards options.
   const withOptions = argText.replace(/ \}$/, ', ...options }');
-  ctx.newConstructor = `constructor(options: Record<string, unknown> = {}) {\n${ctx.unit}super(${withOptions});\n}`;
+  ctx.newConstructor = constructorText(ctx, withOptions);
 }
 
 /** A base-owned member's legacy value (`private port = 7100` or `this.port = 7100` in the constructor). */

@@ -4,7 +4,6 @@
 import {
   Node,
   SyntaxKind,
-  type ClassDeclaration,
   type ConstructorDeclaration,
   type SourceFile,
   type Statement,
@@ -25,14 +24,17 @@ import {
   thisMembers,
   thisRoot,
   walkAgentCode,
+  type ClassLike,
   type ModuleKind,
 } from './syntax.js';
 
 export interface AgentMember {
   name: string;
   kind: 'method' | 'property' | 'parameter-property' | 'accessor';
-  /** Declarations (several for overloads and accessor pairs). */
+  /** Declarations (several for overloads and accessor pairs; in JavaScript, `this.x = ...` statements of the constructor). */
   nodes: Node[];
+  /** The name node of each declaration (an occurrence there is not a use). */
+  nameNodes: Node[];
   line: number;
 }
 
@@ -78,8 +80,12 @@ export interface TsRewriteContext {
   file: string;
   sf: SourceFile;
   text: string;
-  cls: ClassDeclaration;
+  cls: ClassLike;
   className: string;
+  /** How module-level code names the class (`X`, `module.exports`, `exports.X`). */
+  classRef: string | null;
+  /** A JavaScript file: generated code has no types or modifiers, and nothing is type-checked. */
+  js: boolean;
   ts: TypeScriptProfile;
   baseClass: string;
   base: BaseModel;
@@ -126,28 +132,50 @@ export interface TsRewriteContext {
   addImport(name: string, specifier: string): void;
 }
 
-export function collectMembers(cls: ClassDeclaration): { members: Map<string, AgentMember>; ctor: ConstructorDeclaration | undefined } {
+export function collectMembers(cls: ClassLike): { members: Map<string, AgentMember>; ctor: ConstructorDeclaration | undefined } {
   const members = new Map<string, AgentMember>();
-  const add = (name: string, kind: AgentMember['kind'], node: Node) => {
+  const add = (name: string, kind: AgentMember['kind'], node: Node, nameNode: Node) => {
     const m = members.get(name);
-    if (m) m.nodes.push(node);
-    else members.set(name, { name, kind, nodes: [node], line: node.getStartLineNumber() });
+    if (m) {
+      m.nodes.push(node);
+      m.nameNodes.push(nameNode);
+    } else members.set(name, { name, kind, nodes: [node], nameNodes: [nameNode], line: node.getStartLineNumber() });
   };
   let ctor: ConstructorDeclaration | undefined;
   for (const m of cls.getMembers()) {
     if (Node.isConstructorDeclaration(m)) {
       if (m.hasBody()) ctor = m;
-      for (const p of m.getParameters()) if (p.isParameterProperty()) add(p.getName(), 'parameter-property', p);
+      for (const p of m.getParameters()) if (p.isParameterProperty()) add(p.getName(), 'parameter-property', p, p.getNameNode());
       continue;
     }
     const name = memberName(m);
     if (!name) continue;
-    if (Node.isMethodDeclaration(m)) add(name, 'method', m);
-    else if (Node.isPropertyDeclaration(m)) add(name, 'property', m);
-    else add(name, 'accessor', m);
+    const nameNode = (m as unknown as { getNameNode(): Node }).getNameNode();
+    if (Node.isMethodDeclaration(m)) add(name, 'method', m, nameNode);
+    else if (Node.isPropertyDeclaration(m)) add(name, 'property', m, nameNode);
+    else add(name, 'accessor', m, nameNode);
+  }
+  // JavaScript declares fields by assigning them in the constructor: `this.timer = null;`.
+  const declared = new Set(members.keys());
+  for (const st of ctor?.getBody() && Node.isBlock(ctor.getBody()!) ? (ctor.getBody() as import('ts-morph').Block).getStatements() : []) {
+    const target = assignedThisMember(st);
+    if (!target || declared.has(target.name)) continue;
+    add(target.name, 'property', st, target.nameNode);
   }
   // Overload signatures come before the implementation: report the first line.
   return { members, ctor };
+}
+
+/** `this.x = value;` as a statement: the member and the node naming it. */
+export function assignedThisMember(st: Node): { name: string; nameNode: Node; value: Node } | null {
+  if (!Node.isExpressionStatement(st)) return null;
+  const e = st.getExpression();
+  if (!Node.isBinaryExpression(e) || e.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) return null;
+  const left = e.getLeft();
+  const name = thisMember(left);
+  if (!name) return null;
+  const nameNode = Node.isPropertyAccessExpression(left) ? left.getNameNode() : Node.isElementAccessExpression(left) ? left.getArgumentExpressionOrThrow() : left;
+  return { name, nameNode, value: e.getRight() };
 }
 
 /** The implementation declaration of a method (the one with a body). */
@@ -431,7 +459,7 @@ export function moduleDeclaration(sf: SourceFile, name: string): Statement | und
 export function usesOf(ctx: TsRewriteContext, name: string, scope: 'member' | 'module'): Node[] {
   const out: Node[] = [];
   const own = new Set<Node>();
-  if (scope === 'member') for (const n of ctx.members.get(name)?.nodes ?? []) own.add((n as unknown as { getNameNode(): Node }).getNameNode());
+  if (scope === 'member') for (const n of ctx.members.get(name)?.nameNodes ?? []) own.add(n);
   else {
     const d = moduleDeclaration(ctx.sf, name);
     if (d) {

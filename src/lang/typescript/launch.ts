@@ -1,6 +1,8 @@
-// How validation starts a TypeScript `_v2` agent: compile it (and what it imports) with the
-// TypeScript compiler API into a temporary directory, then run the JavaScript with this Node.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+// How validation starts a TypeScript or JavaScript `_v2` agent: compile it (and what it imports,
+// the TypeScript base included; JavaScript passes through allowJs) with the TypeScript compiler
+// API into a temporary directory, then run the JavaScript with this Node. The directory sits in
+// the repository's node_modules/.cache when there is one, so the agent's packages resolve.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,8 +19,11 @@ export async function launchTypeScript(root: string, file: string, profile: Prof
   const abs = path.resolve(root, file);
   const source = readFileSync(abs, 'utf8');
   const { sf } = parseTs(abs, source);
-  const cjs = moduleKind(sf) === 'cjs' || abs.endsWith('.cts');
-  const outDir = await mkdtemp(path.join(os.tmpdir(), 'migrate-ts-'));
+  const cjs = !abs.endsWith('.mjs') && !abs.endsWith('.mts') && (moduleKind(sf) === 'cjs' || abs.endsWith('.cts') || abs.endsWith('.cjs'));
+  const modules = path.join(root, 'node_modules');
+  const cacheDir = path.join(modules, '.cache', 'migrate');
+  if (existsSync(modules)) await mkdir(cacheDir, { recursive: true });
+  const outDir = await mkdtemp(path.join(existsSync(modules) ? cacheDir : os.tmpdir(), 'migrate-ts-'));
   const cleanup = () => rm(outDir, { recursive: true, force: true });
   try {
     const options: ts.CompilerOptions = {
@@ -34,6 +39,8 @@ export async function launchTypeScript(root: string, file: string, profile: Prof
       typeRoots: typeRoots(),
       sourceMap: false,
       noEmitOnError: false,
+      allowJs: true,
+      resolveJsonModule: true,
     };
     const host = ts.createCompilerHost(options);
     // The repository may not hold the base yet: serve the reference template where it is imported from.

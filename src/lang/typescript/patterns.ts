@@ -1,8 +1,8 @@
 // Shapes of ad-hoc infrastructure in TypeScript agents, shared by the scan (findings) and the
 // transforms (proposals): HTTP/express health servers, signal handlers, retry/backoff helpers,
 // registry and metrics pushes, unsent-message queues, interval and while loops.
-import { Node, SyntaxKind, type CallExpression, type ClassDeclaration } from 'ts-morph';
-import { calleeText, signalHandlerCall, thisMember, thisMembers, walkAgentCode } from './syntax.js';
+import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
+import { calleeText, signalHandlerCall, thisMember, thisMembers, walkAgentCode, type ClassLike } from './syntax.js';
 
 /** Paths the base serves itself. */
 export const BASE_PATHS = new Set(['/health', '/healthz', '/ready', '/readyz', '/live', '/livez', '/ping', '/metrics']);
@@ -34,7 +34,7 @@ export function routesIn(root: Node): Set<string> {
 }
 
 /** `this.app.get('/x', ...)` / `app.post(...)` route registrations on an express app member. */
-export function expressRoutes(cls: ClassDeclaration, app: string): Array<{ stmt: Node; path: string }> {
+export function expressRoutes(cls: ClassLike, app: string): Array<{ stmt: Node; path: string }> {
   const out: Array<{ stmt: Node; path: string }> = [];
   cls.forEachDescendant((n) => {
     if (!Node.isCallExpression(n)) return;

@@ -2,12 +2,13 @@
 // propose removals, resolve the plan (no dangling references), then make the structural edits
 // (extends, super(), entry point, import) and apply every edit to the original text at once.
 import path from 'node:path';
-import { Node, Project, SyntaxKind, ts, type ClassDeclaration, type SourceFile } from 'ts-morph';
+import { Node, Project, SyntaxKind, ts, type SourceFile } from 'ts-morph';
 import type { KeptForReview, RewriteOutcome } from '../../core/types.js';
 import type { Profile } from '../../profile/profile.js';
 import { loadBaseModel, tsProfile, type BaseModel } from './base-model.js';
 import {
   RemovalPlan,
+  assignedThisMember,
   collectMembers,
   isInfraStatement,
   methodBody,
@@ -16,7 +17,7 @@ import {
   type TsRewriteContext,
 } from './context.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
-import { blockStatements as blockStatementsOf, moduleKind, thisMember, thisRoot, thisMembers } from './syntax.js';
+import { blockStatements as blockStatementsOf, classBodyStart, fileClasses, isJsFile, moduleKind, thisMember, thisRoot, thisMembers, type FileClass } from './syntax.js';
 import { removeHealthServer } from '../../../transforms/typescript/remove-health-server.js';
 import { removeSignalHandlers } from '../../../transforms/typescript/remove-signal-handlers.js';
 import { removeRetryHelpers } from '../../../transforms/typescript/remove-retry-helpers.js';
@@ -67,8 +68,9 @@ export function parseTs(file: string, source: string): { sf: SourceFile; error: 
   return { sf, error: null };
 }
 
-export function findClass(sf: SourceFile, name: string): ClassDeclaration | undefined {
-  return sf.getClass(name) ?? sf.getClasses().find((c) => c.isDefaultExport() && (c.getName() ?? 'default') === name);
+export function findClass(sf: SourceFile, name: string): FileClass | undefined {
+  const all = fileClasses(sf);
+  return all.find((c) => c.name === name) ?? all.find((c) => Node.isClassDeclaration(c.cls) && c.cls.isDefaultExport() && (c.name ?? 'default') === name);
 }
 
 export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
@@ -76,8 +78,9 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
   const empty = { removed: [], kept_for_review: [], warnings: [] };
   const { sf, error } = parseTs(rel, input.source);
   if (error) return { status: 'failed', ...empty, error };
-  const cls = findClass(sf, input.className);
-  if (!cls) return { status: 'failed', ...empty, error: `${rel}:1: no class ${input.className} in the file` };
+  const found = findClass(sf, input.className);
+  const cls = found?.cls;
+  if (!found || !cls) return { status: 'failed', ...empty, error: `${rel}:1: no class ${input.className} in the file` };
   const ts_ = tsProfile(input.profile);
   const baseClass = input.profile.base_class;
   const ext = cls.getExtends();
@@ -91,7 +94,7 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
   } catch (err) {
     return { status: 'failed', ...empty, error: `${rel}:1: ${(err as Error).message}` };
   }
-  const ctx = makeContext(input, sf, cls, base);
+  const ctx = makeContext(input, sf, found, base);
   if (ext && !input.force) {
     const why = extendBase(ctx);
     return { status: 'skipped', ...empty, error: `${rel}:${cls.getStartLineNumber()}: ${why}` };
@@ -183,7 +186,8 @@ function relOf(ctx: TsRewriteContext): string {
   return path.relative(ctx.root, ctx.file).split(path.sep).join('/');
 }
 
-function makeContext(input: TsRewriteInput, sf: SourceFile, cls: ClassDeclaration, base: BaseModel): TsRewriteContext {
+function makeContext(input: TsRewriteInput, sf: SourceFile, found: FileClass, base: BaseModel): TsRewriteContext {
+  const cls = found.cls;
   const { members, ctor } = collectMembers(cls);
   const text = input.source;
   const edits = new EditBuffer(text);
@@ -195,6 +199,8 @@ function makeContext(input: TsRewriteInput, sf: SourceFile, cls: ClassDeclaratio
     text,
     cls,
     className: input.className,
+    classRef: found.ref,
+    js: isJsFile(input.file),
     ts: tsProfile(input.profile),
     baseClass: input.profile.base_class,
     base,
@@ -295,7 +301,7 @@ function renameMember(ctx: TsRewriteContext, from: string, to: string, why: stri
     const mods = n.getModifiers();
     const hasOverride = mods.some((x) => x.getKind() === SyntaxKind.OverrideKeyword);
     const asyncMod = mods.find((x) => x.getKind() === SyntaxKind.AsyncKeyword);
-    if (!hasOverride) ctx.edits.insert((asyncMod ?? nameNode).getStart(), 'override ');
+    if (!hasOverride && !ctx.js) ctx.edits.insert((asyncMod ?? nameNode).getStart(), 'override ');
     ctx.edits.replace(nameNode.getStart(), nameNode.getEnd(), to);
   }
   ctx.renames.set(from, to);
@@ -311,6 +317,9 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
     const d = m?.nodes[0];
     if (d && Node.isPropertyDeclaration(d) && d.getInitializer()) return constantValue(ctx, d.getInitializer()!, depth + 1);
     if (d && Node.isParameterDeclaration(d)) return d.getName();
+    // A JavaScript field: its one assignment in the constructor.
+    const assigned = d && m!.nodes.length === 1 ? assignedThisMember(d) : null;
+    if (assigned && d!.getParent()?.getParent() === ctx.ctor) return constantValue(ctx, assigned.value, depth + 1);
     return null;
   }
   let ok = true;
@@ -447,7 +456,7 @@ function insertMembers(ctx: TsRewriteContext): void {
   const members = ctx.cls.getMembers();
   const memberIndent = members.length > 0 ? indentAt(ctx.text, members[0]!.getStart()) : indentAt(ctx.text, ctx.cls.getStart()) + ctx.unit;
   const indent = (t: string) => reindent(t, '', memberIndent);
-  const openBrace = ctx.text.indexOf('{', (ctx.cls.getNameNode() ?? ctx.cls).getEnd());
+  const openBrace = classBodyStart(ctx.cls);
   if (ctx.newConstructor) {
     const firstMethod = members.find((m) => !Node.isPropertyDeclaration(m) && !ctx.edits.removes(m.getStart(), m.getEnd()));
     const lastProp = [...members].reverse().find((m) => Node.isPropertyDeclaration(m) && !ctx.edits.removes(m.getStart(), m.getEnd()));

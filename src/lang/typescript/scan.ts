@@ -5,7 +5,7 @@
 // never by position or name alone.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Node, Project, ts, type ClassDeclaration, type SourceFile } from 'ts-morph';
+import { Node, Project, ts, type SourceFile } from 'ts-morph';
 import type { AgentInfo, Finding, ScanResult, SkippedFile } from '../../core/types.js';
 import type { Profile } from '../../profile/profile.js';
 import { findEntry } from '../../../transforms/typescript/entrypoint.js';
@@ -21,17 +21,44 @@ import {
   serverCreations,
   signalStatements,
 } from './patterns.js';
-import { calleeText, memberName } from './syntax.js';
+import { calleeText, fileClasses, memberName, type ClassLike, type FileClass } from './syntax.js';
 import { compilerOptionsFor, typeRoots } from './project.js';
 
-export const TS_EXTENSIONS = ['.ts', '.tsx', '.mts'];
+/** TypeScript and JavaScript sources (JavaScript through allowJs: parsed, scanned and rewritten alike). */
+export const TS_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.cjs', '.mjs'];
+const SOURCE_EXT = /\.(ts|tsx|mts|cts|js|cjs|mjs)$/;
+const V2 = /_v2(\.(?:ts|tsx|mts|cts|js|cjs|mjs))$/;
 
 export function isV2(file: string): boolean {
-  return /_v2\.(ts|tsx|mts)$/.test(file);
+  return V2.test(file);
 }
 
 export function v2Path(file: string): string {
-  return file.replace(/(\.(?:ts|tsx|mts))$/, '_v2$1');
+  return file.replace(SOURCE_EXT, '_v2$&');
+}
+
+/** The legacy sibling of a `_v2` file (the file itself when it is not one). */
+export function legacyPath(file: string): string {
+  return file.replace(V2, '$1');
+}
+
+function isJs(file: string): boolean {
+  return /\.(js|cjs|mjs)$/.test(file);
+}
+
+/** Why a JavaScript file is build output rather than source, or null. */
+function compiledOutput(file: string, cfg: ReturnType<typeof tsconfigFiles>): string | null {
+  if (/\.min\.(c|m)?js$/.test(file)) return 'minified bundle';
+  const outDir = cfg?.options.outDir;
+  if (outDir && path.resolve(file).startsWith(path.resolve(outDir) + path.sep)) return 'compiled output (tsconfig outDir)';
+  const stem = file.replace(/\.(js|cjs|mjs)$/, '');
+  for (const ext of ['.ts', '.tsx', '.mts', '.cts']) if (existsSync(stem + ext)) return `compiled output of ${path.basename(stem + ext)}`;
+  return null;
+}
+
+/** tsc/babel output starts by marking itself an ES module for CommonJS interop. */
+function looksCompiled(text: string): boolean {
+  return /Object\.defineProperty\(exports, ["']__esModule["']|^\s*(["']use strict["'];\s*)?var __(awaiter|createBinding|importDefault)\b/.test(text.slice(0, 3000));
 }
 
 function rel(root: string, file: string): string {
@@ -55,15 +82,17 @@ export function scanTypeScript(root: string, files: string[], profile: Profile):
   const candidates: string[] = [];
   for (const f of [...files].sort()) {
     const r = rel(root, f);
-    if (f.endsWith('.d.ts')) skipped.push({ file: r, reason: 'type declarations (.d.ts)' });
+    if (/\.d\.(m|c)?ts$/.test(f)) skipped.push({ file: r, reason: 'type declarations (.d.ts)' });
     else if (!TS_EXTENSIONS.some((e) => f.endsWith(e))) continue;
-    else if (cfg && !cfg.files.has(path.resolve(f))) skipped.push({ file: r, reason: 'excluded by tsconfig.json' });
-    else if (/(\.|_)(test|spec)\.(ts|tsx|mts)$/.test(f) || /(^|\/)(__tests__|test|tests)\//.test(r)) skipped.push({ file: r, reason: 'test file' });
+    else if (isJs(f) && compiledOutput(f, cfg)) skipped.push({ file: r, reason: compiledOutput(f, cfg)! });
+    // A tsconfig speaks for JavaScript only when it lets JavaScript in (allowJs).
+    else if (cfg && (!isJs(f) || cfg.options.allowJs) && !cfg.files.has(path.resolve(f))) skipped.push({ file: r, reason: 'excluded by tsconfig.json' });
+    else if (/(\.|_)(test|spec)\.(ts|tsx|mts|cts|js|cjs|mjs)$/.test(f) || /(^|\/)(__tests__|test|tests)\//.test(r)) skipped.push({ file: r, reason: 'test file' });
     else candidates.push(f);
   }
   if (candidates.length === 0) return { agents, skipped };
   const project = new Project({
-    compilerOptions: { ...compilerOptionsFor(root), ...(cfg?.options ?? {}), noEmit: true, typeRoots: typeRoots(), types: ['node'] },
+    compilerOptions: { ...compilerOptionsFor(root), ...(cfg?.options ?? {}), noEmit: true, allowJs: true, checkJs: false, typeRoots: typeRoots(), types: ['node'] },
     skipAddingFilesFromTsConfig: true,
   });
   const sources = candidates.map((f) => project.addSourceFileAtPath(f));
@@ -72,13 +101,17 @@ export function scanTypeScript(root: string, files: string[], profile: Profile):
   for (const sf of sources) {
     const file = sf.getFilePath();
     const r = rel(root, file);
+    if (isJs(file) && looksCompiled(sf.getFullText())) {
+      skipped.push({ file: r, reason: 'compiled output (tsc/babel CommonJS interop)' });
+      continue;
+    }
     const result = classifyFile(sf, profile, r);
     if ('reason' in result) {
       skipped.push({ file: r, reason: result.reason });
       continue;
     }
     if (isV2(file)) {
-      const legacy = file.replace(/_v2(\.(ts|tsx|mts))$/, '$1');
+      const legacy = legacyPath(file);
       if (result.status !== 'migrated') {
         skipped.push({ file: r, reason: 'migration output (_v2) that does not reach the base' });
         continue;
@@ -98,28 +131,29 @@ export function scanTypeScript(root: string, files: string[], profile: Profile):
 }
 
 interface Scored {
-  cls: ClassDeclaration;
+  cls: ClassLike;
+  name: string | null;
   score: number;
   evidence: string[];
   migrated: boolean;
 }
 
 function classifyFile(sf: SourceFile, profile: Profile, r: string): AgentInfo | { reason: string } {
-  const classes = sf.getClasses();
+  const classes = fileClasses(sf);
   if (classes.length === 0) {
     const typeOnly = sf.getStatements().every((s) => Node.isInterfaceDeclaration(s) || Node.isTypeAliasDeclaration(s) || Node.isImportDeclaration(s) || (Node.isExportDeclaration(s) && s.isTypeOnly()));
     return { reason: typeOnly ? 'type-only file (interfaces and types)' : 'no class (helper module)' };
   }
-  if (classes.some((c) => c.getName() === profile.base_class)) return { reason: `defines ${profile.base_class} itself` };
-  const scored: Scored[] = classes.map((cls) => score(sf, cls, profile));
+  if (classes.some((c) => c.name === profile.base_class)) return { reason: `defines ${profile.base_class} itself` };
+  const scored: Scored[] = classes.map((c) => score(sf, c, profile));
   const candidates = scored.filter((s) => s.score >= 2 && hasMethods(s.cls));
   if (candidates.length === 0) {
-    const names = classes.map((c) => c.getName() ?? 'default').join(', ');
+    const names = classes.map((c) => c.name ?? 'default').join(', ');
     return { reason: `no agent: ${names} ${classes.length === 1 ? 'has' : 'have'} no entry point, server, loop or signal handler (helpers or records)` };
   }
   candidates.sort((a, b) => b.score - a.score || Number(b.migrated) - Number(a.migrated));
   const best = candidates[0]!;
-  const name = best.cls.getName();
+  const name = best.name;
   if (!name) return { reason: 'the agent class is anonymous (export default class { ... }): give it a name' };
   return {
     name,
@@ -133,21 +167,21 @@ function classifyFile(sf: SourceFile, profile: Profile, r: string): AgentInfo | 
   };
 }
 
-function hasMethods(cls: ClassDeclaration): boolean {
+function hasMethods(cls: ClassLike): boolean {
   return cls.getMethods().length > 0 || !!cls.getExtends();
 }
 
-function score(sf: SourceFile, cls: ClassDeclaration, profile: Profile): Scored {
+function score(sf: SourceFile, fc: FileClass, profile: Profile): Scored {
   const evidence: string[] = [];
   let s = 0;
-  const name = cls.getName();
+  const { cls, name } = fc;
   const migrated = reachesBase(cls, profile);
   if (migrated) {
     evidence.push(`extends ${profile.base_class}${migrated === 'direct' ? '' : ' through a parent class'}`);
     s += 5;
   }
   if (name) {
-    const entry = findEntry({ sf, className: name });
+    const entry = findEntry({ sf, className: name, classRef: fc.ref });
     if (entry?.guarded) {
       evidence.push('constructed in the main guard');
       s += 10;
@@ -168,24 +202,24 @@ function score(sf: SourceFile, cls: ClassDeclaration, profile: Profile): Scored 
     evidence.push('handles SIGTERM/SIGINT');
     s += 2;
   }
-  if (cls.isDefaultExport() && s > 0) {
+  if (Node.isClassDeclaration(cls) && cls.isDefaultExport() && s > 0) {
     evidence.push('default export');
     s += 1;
   }
   if (cls.isAbstract()) s = Math.min(s, 1);
-  return { cls, score: s, evidence, migrated: !!migrated };
+  return { cls, name, score: s, evidence, migrated: !!migrated };
 }
 
 /** Does the class reach the base: 'direct', 'parent', or false. Resolved with the type checker. */
-export function reachesBase(cls: ClassDeclaration, profile: Profile): 'direct' | 'parent' | false {
-  const seen = new Set<ClassDeclaration>();
-  let cur: ClassDeclaration | undefined = cls;
+export function reachesBase(cls: ClassLike, profile: Profile): 'direct' | 'parent' | false {
+  const seen = new Set<ClassLike>();
+  let cur: ClassLike | undefined = cls;
   let depth = 0;
   while (cur && !seen.has(cur)) {
     seen.add(cur);
     const ext = cur.getExtends();
     if (!ext) return false;
-    let parent: ClassDeclaration | undefined;
+    let parent: ClassLike | undefined;
     try {
       parent = cur.getBaseClass();
     } catch {
@@ -215,7 +249,7 @@ function importedName(sf: SourceFile, local: string): string | null {
 }
 
 /** Ad-hoc infrastructure in the agent, with symbol and 1-based line. */
-export function findings(sf: SourceFile, cls: ClassDeclaration): Finding[] {
+export function findings(sf: SourceFile, cls: ClassLike): Finding[] {
   const out: Finding[] = [];
   const add = (kind: Finding['kind'], symbol: string, node: Node) => {
     if (!out.some((f) => f.kind === kind && f.symbol === symbol)) out.push({ kind, symbol, line: node.getStartLineNumber() });
