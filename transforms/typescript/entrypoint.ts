@@ -5,7 +5,7 @@
 import { Node, SyntaxKind } from 'ts-morph';
 import type { EntryInfo, TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
-import { isMainGuard } from '../../src/lang/typescript/syntax.js';
+import { fileClasses, isFunctionValue, isMainGuard } from '../../src/lang/typescript/syntax.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 
@@ -14,6 +14,10 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
   // `new X()`, or for an exported class expression `new module.exports()` / `new exports.X()`.
   const names = new Set([ctx.className, ...(ctx.classRef ? [ctx.classRef] : [])]);
   const sf = ctx.sf;
+  // The start call is one of the class's own methods (or named like one): `agent.on('x', ...)`
+  // on an EventEmitter agent wires a listener, it does not start the agent.
+  const own = ownMethods(sf, ctx.className);
+  const isStart = (name: string) => own.has(name) || START_NAMES.test(name);
   const guards = sf.getStatements().filter(isMainGuard);
   const containers: Array<{ node: Node; guarded: boolean }> = [];
   for (const g of guards) {
@@ -39,18 +43,34 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
       let variable: string | null = null;
       let methodNameNode: Node | null = null;
       const parent = ne.getParent();
+      let chainEnd: Node | null = null;
       if (Node.isPropertyAccessExpression(parent) && Node.isCallExpression(parent.getParent())) {
-        methodNameNode = parent.getNameNode();
+        // `new X().on('a', f).start()`: the first start call along the chain.
+        let access: Node | undefined = parent;
+        while (access && Node.isPropertyAccessExpression(access) && Node.isCallExpression(access.getParent())) {
+          if (isStart(access.getName())) {
+            methodNameNode = access.getNameNode();
+            break;
+          }
+          chainEnd = access.getParent()!;
+          access = chainEnd.getParent();
+        }
       } else if (Node.isVariableDeclaration(parent)) {
         variable = parent.getName();
-        // The first `agent.m()` call in the same block.
+        // The start call among the block's own statements: one named like a start method first,
+        // else the last call of the class's own methods (`agent.register(spec)` comes before
+        // `agent.start()`); calls nested in loops or callbacks only when there is none.
         const block = stmt.getParentOrThrow();
-        block.forEachDescendant((n, t) => {
-          if (methodNameNode) return t.stop();
+        const calls: Node[] = [];
+        block.forEachDescendant((n) => {
           if (Node.isPropertyAccessExpression(n) && n.getExpression().getText() === variable && Node.isCallExpression(n.getParent()) && (n.getParent() as Node).getChildAtIndex(0) === n) {
-            if (!insideSignalHandler(n)) methodNameNode = n.getNameNode();
+            if (!insideSignalHandler(n) && isStart(n.getName())) calls.push(n);
           }
         });
+        const topLevel = calls.filter((c) => c.getFirstAncestor((a) => Node.isStatement(a))?.getParent() === block);
+        const pool = topLevel.length > 0 ? topLevel : calls;
+        const chosen = pool.find((c) => START_NAMES.test((c as import('ts-morph').PropertyAccessExpression).getName())) ?? pool[pool.length - 1];
+        if (chosen && Node.isPropertyAccessExpression(chosen)) methodNameNode = chosen.getNameNode();
       }
       const container = guarded ? (Node.isIfStatement(node) ? node.getThenStatement() : node) : sf;
       return {
@@ -61,11 +81,29 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
         methodNameNode,
         variable,
         statement: stmt,
+        chainEnd: methodNameNode ? null : chainEnd,
       };
     }
   }
   return null;
 }
+
+/** Names a start method has when the class does not declare it itself (inherited from an old base). */
+const START_NAMES = /^(start|run|listen|serve|boot|main|launch|begin|init|connect|startService|runForever|run_forever)$/;
+
+/** Methods the class declares: methods and arrow-function properties. */
+function ownMethods(sf: import('ts-morph').SourceFile, className: string): Set<string> {
+  const fc = fileClasses(sf).find((c) => c.name === className);
+  const out = new Set<string>();
+  for (const m of fc?.cls.getMembers() ?? []) {
+    if (Node.isMethodDeclaration(m)) out.add(m.getName());
+    else if (Node.isPropertyDeclaration(m) && isFunctionValue(m.getInitializer())) out.add(m.getName());
+  }
+  return out;
+}
+
+/** EventEmitter methods that return the emitter, so `.run()` can follow them in a chain. */
+const RETURNS_THIS = /^(on|once|addListener|prependListener|prependOnceListener|off|removeListener|removeAllListeners|setMaxListeners)$/;
 
 function insideSignalHandler(n: Node): boolean {
   return !!n.getFirstAncestor((a) => Node.isCallExpression(a) && /^process\.(on|once)$/.test(a.getExpression().getText()));
@@ -87,6 +125,18 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
     if (Node.isVariableStatement(e.statement) && e.variable) {
       const indent = indentAt(ctx.text, e.statement.getStart());
       ctx.edits.insert(e.statement.getEnd(), `\n${indent}${e.variable}.${run}();`);
+    } else if (e.chainEnd) {
+      // `new X().on('tick', f)` → `new X().on('tick', f).run()` when the chain returns the agent.
+      const chainOk = (() => {
+        let cur: Node | undefined = e.newExpr.getParent();
+        while (cur && Node.isPropertyAccessExpression(cur) && cur.getPos() < e.chainEnd!.getEnd()) {
+          if (!RETURNS_THIS.test(cur.getName())) return false;
+          cur = cur.getParent()?.getParent();
+        }
+        return true;
+      })();
+      if (chainOk) ctx.edits.insert(e.chainEnd.getEnd(), `.${run}()`);
+      else ctx.warnings.push(`the agent built at line ${e.statement.getStartLineNumber()} is not started: call ${run}() on it`);
     } else {
       ctx.edits.insert(e.newExpr.getEnd(), `.${run}()`);
     }

@@ -1,16 +1,27 @@
-// `class X` → `class X extends BaseAgent`. A class that already extends something else is not
-// rewritten (it reaches the base through its parent, or needs its parent migrated first).
+// `class X` → `class X extends BaseAgent`; `extends EventEmitter` (when the base is an
+// EventEmitter) and `extends OldBase` (when a base-to-base profile maps it) → `extends BaseAgent`.
+// Any other parent is refused before the transforms run (see parentPlan in rewrite.ts).
+import { Node } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { heritageInsertPos } from '../../src/lang/typescript/syntax.js';
 
-/** Returns an error (one line) when the class cannot be made to extend the base. */
-export function extendBase(ctx: TsRewriteContext): string | null {
+/** Make the class extend the base: add the clause, or put the base in the parent's place. */
+export function extendBase(ctx: TsRewriteContext): void {
   const cls = ctx.cls;
-  const ext = cls.getExtends();
-  if (ext) {
-    if (ext.getExpression().getText() === ctx.baseClass) return null;
-    return `${ctx.className} extends ${ext.getExpression().getText()}, not ${ctx.baseClass}: migrate its parent class (or change the parent) first`;
+  const p = ctx.parent;
+  if (p.kind === 'event-emitter' || p.kind === 'old-base') {
+    // A removal plus an insertion, so the old parent's import counts as unused once this goes.
+    const expr = p.expr;
+    ctx.edits.removeRange(expr.getStart(), expr.getEnd());
+    ctx.edits.insert(expr.getStart(), ctx.baseClass);
+    // `extends BaseService<Options>`: the type arguments belonged to the old base.
+    const withArgs = expr.getParent();
+    if (withArgs && Node.isExpressionWithTypeArguments(withArgs)) {
+      const args = withArgs.getTypeArguments();
+      if (args.length > 0) ctx.edits.removeRange(expr.getEnd(), withArgs.getEnd());
+    }
+    return;
   }
+  if (cls.getExtends()) return;
   ctx.edits.insert(heritageInsertPos(cls), ` extends ${ctx.baseClass}`);
-  return null;
 }

@@ -4,7 +4,7 @@
 // owns (port, name, startTime, ...) stop being declared by the agent: parameter properties
 // become plain parameters, property declarations and `this.port = port` assignments go, and
 // their values move into the super() call.
-import { Node, SyntaxKind, type ParameterDeclaration } from 'ts-morph';
+import { Node, SyntaxKind, type CallExpression, type ParameterDeclaration } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
 import { constructorText } from '../../src/lang/typescript/generate.js';
@@ -94,7 +94,11 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   const argText = `{ ${[...args.values()].map((v, i) => (i === 0 ? `${nameKey}: ${args.get(nameKey)}` : v)).join(', ')} }`;
   ctx.generated.push(argText);
   const existing = body?.getDescendantsOfKind(SyntaxKind.SuperKeyword).find((k) => Node.isCallExpression(k.getParent()));
-  if (existing) return; // the class already calls super (it reached the base before)
+  if (existing) {
+    // The class called its old parent's constructor: it now passes the base's options there.
+    if (ctx.parent.kind === 'event-emitter' || ctx.parent.kind === 'old-base') replaceSuperArguments(ctx, existing.getParent() as CallExpression, args);
+    return; // else it already reached the base
+  }
   if (ctx.ctor && body && Node.isBlock(body)) {
     const stmts = body.getStatements();
     const open = body.getStart() + 1;
@@ -110,6 +114,41 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   // No constructor: add one that forwards options.
   const withOptions = argText.replace(/ \}$/, ', ...options }');
   ctx.newConstructor = constructorText(ctx, withOptions);
+}
+
+/**
+ * `super()` / `super({ captureRejections: true })` / `super(opts)` of the old parent becomes
+ * `super({ name: ..., <the old object's own properties>, ... })`: an object literal's properties
+ * are kept (EventEmitter options pass through the base), any other argument is spread first.
+ * A base-to-base profile renames the old option keys to the new base's.
+ */
+function replaceSuperArguments(ctx: TsRewriteContext, call: CallExpression, args: Map<string, string>): void {
+  const nameKey = ctx.ts.super_call.name_property;
+  const rename = ctx.parent.kind === 'old-base' ? ctx.parent.old.options : {};
+  const parts: string[] = [];
+  const taken = new Set(args.keys());
+  const own: string[] = [];
+  const old = call.getArguments();
+  for (const a of old) {
+    if (Node.isObjectLiteralExpression(a)) {
+      for (const p of a.getProperties()) {
+        const key = Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p) ? p.getName() : null;
+        const to = key ? rename[key] ?? key : null;
+        if (to && taken.has(to)) continue;
+        if (to) taken.add(to);
+        if (key && to && to !== key) {
+          const value = Node.isPropertyAssignment(p) ? p.getInitializerOrThrow().getText() : key;
+          own.push(`${to}: ${value}`);
+        } else own.push(p.getText());
+      }
+    } else parts.push(`...${a.getText()}`);
+  }
+  const ours = [...args.entries()].map(([k, v]) => (k === nameKey ? `${nameKey}: ${v}` : v));
+  const text = `{ ${[...parts, ...ours, ...own].join(', ')} }`;
+  ctx.generated.push(text);
+  const open = call.getFirstChildByKindOrThrow(SyntaxKind.OpenParenToken).getEnd();
+  const close = call.getLastChildByKindOrThrow(SyntaxKind.CloseParenToken).getStart();
+  ctx.edits.replace(open, close, text);
 }
 
 /** A base-owned member's legacy value (`private port = 7100` or `this.port = 7100` in the constructor). */

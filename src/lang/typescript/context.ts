@@ -62,6 +62,16 @@ export interface StatementProposal {
   requires?: string[];
 }
 
+/** What the class extends before the rewrite, and so how it moves onto the base. */
+export type ParentPlan =
+  | { kind: 'none' }
+  /** Already the base (an output rewritten again). */
+  | { kind: 'base' }
+  /** Node's EventEmitter, and the base extends EventEmitter too: the base takes its place. */
+  | { kind: 'event-emitter'; expr: Node }
+  /** An older base a base-to-base profile maps onto the new one. */
+  | { kind: 'old-base'; expr: Node; old: import('./old-base.js').OldBase };
+
 export interface EntryInfo {
   /** The statement block that constructs the agent (guard body, main(), or the file). */
   container: Node;
@@ -73,6 +83,8 @@ export interface EntryInfo {
   /** `const agent = new X()` → "agent". */
   variable: string | null;
   statement: Node;
+  /** `new X().on('a', f)` with no start call: the last call of that chain. */
+  chainEnd?: Node | null;
 }
 
 export interface TsRewriteContext {
@@ -90,6 +102,7 @@ export interface TsRewriteContext {
   baseClass: string;
   base: BaseModel;
   kind: ModuleKind;
+  parent: ParentPlan;
   members: Map<string, AgentMember>;
   ctor: ConstructorDeclaration | undefined;
   edits: EditBuffer;

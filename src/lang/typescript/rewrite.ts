@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Node, Project, SyntaxKind, ts, type SourceFile } from 'ts-morph';
 import type { KeptForReview, RewriteOutcome } from '../../core/types.js';
 import type { Profile } from '../../profile/profile.js';
-import { loadBaseModel, tsProfile, type BaseModel } from './base-model.js';
+import { isEventEmitterHeritage, loadBaseModel, tsProfile, type BaseModel } from './base-model.js';
 import {
   RemovalPlan,
   assignedThisMember,
@@ -14,8 +14,10 @@ import {
   methodBody,
   usesOf,
   type InfraScope,
+  type ParentPlan,
   type TsRewriteContext,
 } from './context.js';
+import { findOldBase } from './old-base.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
 import { blockStatements as blockStatementsOf, classBodyStart, fileClasses, isJsFile, moduleKind, thisMember, thisRoot, thisMembers, type FileClass } from './syntax.js';
 import { removeHealthServer } from '../../../transforms/typescript/remove-health-server.js';
@@ -25,6 +27,7 @@ import { removeRegistryPush } from '../../../transforms/typescript/remove-regist
 import { removeUnsentQueue } from '../../../transforms/typescript/remove-unsent-queue.js';
 import { removeIntervalLoop } from '../../../transforms/typescript/remove-interval-loop.js';
 import { extendBase } from '../../../transforms/typescript/extend-base.js';
+import { renameLifecycleClashes } from '../../../transforms/typescript/lifecycle-names.js';
 import { superCall } from '../../../transforms/typescript/super-call.js';
 import { findEntry, rewriteEntry } from '../../../transforms/typescript/entrypoint.js';
 import { addImport, applyImports, moduleSpecifier } from '../../../transforms/typescript/add-import.js';
@@ -94,11 +97,9 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
   } catch (err) {
     return { status: 'failed', ...empty, error: `${rel}:1: ${(err as Error).message}` };
   }
-  const ctx = makeContext(input, sf, found, base);
-  if (ext && !input.force) {
-    const why = extendBase(ctx);
-    return { status: 'skipped', ...empty, error: `${rel}:${cls.getStartLineNumber()}: ${why}` };
-  }
+  const parent = parentPlan(input, found, base);
+  if ('refuse' in parent) return { status: 'skipped', ...empty, error: `${rel}:${cls.getStartLineNumber()}: ${parent.refuse}` };
+  const ctx = makeContext(input, sf, found, base, parent);
   try {
     return runTransforms(ctx, input);
   } catch (err) {
@@ -144,13 +145,11 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   ctx.kept.push(...resolved.kept);
   for (const hook of ctx.after) hook(resolved.removed);
 
-  const why = extendBase(ctx);
-  if (why) {
-    return { status: 'skipped', removed: [], kept_for_review: [], warnings: [], error: `${relOf(ctx)}:${ctx.cls.getStartLineNumber()}: ${why}` };
-  }
+  extendBase(ctx);
+  renameLifecycleClashes(ctx, resolved.removed);
   superCall(ctx, resolved.removed);
   rewriteEntry(ctx, resolved.removed);
-  if (!ctx.cls.getExtends()) addImport(ctx, ctx.ts.import_name, moduleSpecifier(ctx.root, ctx.file, ctx.ts.module));
+  if (ctx.parent.kind !== 'base') addImport(ctx, ctx.ts.import_name, moduleSpecifier(ctx.root, ctx.file, ctx.ts.module));
   const deadHelpers = removeDeadModuleHelpers(ctx);
   removeUnusedImports(ctx);
   insertMembers(ctx);
@@ -186,7 +185,29 @@ function relOf(ctx: TsRewriteContext): string {
   return path.relative(ctx.root, ctx.file).split(path.sep).join('/');
 }
 
-function makeContext(input: TsRewriteInput, sf: SourceFile, found: FileClass, base: BaseModel): TsRewriteContext {
+/**
+ * How the class reaches the base: it has no parent, already has the base, extends EventEmitter
+ * (the base is one), or an older base a base-to-base profile maps. Any other parent is refused
+ * with its name: a class is never given two parents, nor silently moved off the one it has.
+ */
+function parentPlan(input: TsRewriteInput, found: FileClass, base: BaseModel): ParentPlan | { refuse: string } {
+  const ext = found.cls.getExtends();
+  if (!ext) return { kind: 'none' };
+  const expr = ext.getExpression();
+  const name = expr.getText();
+  if (name === input.profile.base_class || name === tsProfile(input.profile).import_name) return { kind: 'base' };
+  if (isEventEmitterHeritage(expr)) {
+    if (base.eventEmitter) return { kind: 'event-emitter', expr };
+    return { refuse: `${input.className} extends EventEmitter and ${input.profile.base_class} is not one: make the base extend EventEmitter (the reference base does) or write a base-to-base profile` };
+  }
+  const old = findOldBase(input.root, input.file, expr, input.profile);
+  if (old) return { kind: 'old-base', expr, old };
+  return {
+    refuse: `${input.className} extends ${name}, not ${input.profile.base_class}: write a base-to-base profile for ${name} (see templates/profiles/base-service.yaml) or migrate ${name} first`,
+  };
+}
+
+function makeContext(input: TsRewriteInput, sf: SourceFile, found: FileClass, base: BaseModel, parent: ParentPlan): TsRewriteContext {
   const cls = found.cls;
   const { members, ctor } = collectMembers(cls);
   const text = input.source;
@@ -205,6 +226,7 @@ function makeContext(input: TsRewriteInput, sf: SourceFile, found: FileClass, ba
     baseClass: input.profile.base_class,
     base,
     kind: moduleKind(sf),
+    parent,
     members,
     ctor,
     edits,

@@ -209,6 +209,11 @@ export function classBodyStart(cls: ClassLike): number {
   return cls.getFirstChildByKindOrThrow(SyntaxKind.OpenBraceToken).getStart();
 }
 
+/** An arrow function or function expression (a method written as a property: `poll = async () => {}`). */
+export function isFunctionValue(n: Node | undefined): boolean {
+  return !!n && (Node.isArrowFunction(n) || Node.isFunctionExpression(n));
+}
+
 /** A JavaScript file (no types, no type check): .js, .cjs, .mjs, .jsx. */
 export function isJsFile(file: string): boolean {
   return /\.(c|m)?jsx?$/.test(file);
