@@ -15,7 +15,8 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
   const entry = ctx.entry?.method ?? null;
   const methods = [...ctx.members.values()].filter((m) => m.kind === 'method');
   // Prefer the loop the entry method starts, then any other method's.
-  methods.sort((a, b) => Number(b.name === entry) - Number(a.name === entry));
+  const host = ctx.hints.loopHost ?? entry;
+  methods.sort((a, b) => Number(b.name === host) - Number(a.name === host));
   const bodies: Node[] = methods.map((m) => methodBody(ctx, m.name)).filter((b): b is Node => !!b);
   if (ctx.ctor?.getBody()) bodies.push(ctx.ctor.getBody()!);
   for (const body of bodies) {
@@ -53,23 +54,83 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
       if (!Node.isWhileStatement(loop)) continue;
       const inner = loop.getStatement();
       if (!Node.isBlock(inner)) continue;
-      const stmts = inner.getStatements();
-      const last = stmts[stmts.length - 1];
-      const sleepMs = last ? sleepArgument(last) : null;
-      if (!last || sleepMs === null) continue;
-      // A loop with break/return/continue cannot become a hook called once per period.
-      if (inner.getDescendants().some((n) => Node.isBreakStatement(n) || Node.isReturnStatement(n) || Node.isContinueStatement(n))) continue;
-      if (hasOuterLocals(loop, stmts.slice(0, -1), body)) continue;
-      const text = stmts.slice(0, -1).map((s) => ctx.text.slice(s.getFullStart(), s.getEnd())).join('');
-      ctx.plan.moved.push(...stmts.slice(0, -1));
-      const flag = thisMember(loop.getExpression().getText().startsWith('!') ? (loop.getExpression() as Node).getLastChildOrThrow() : loop.getExpression());
-      adopt(ctx, loop, null, { text: dedent(text, indentAt(ctx.text, stmts[0]!.getStart()), ctx.unit) }, intervalExpr(ctx, sleepMs), 'while loop', flag);
+      const all = inner.getStatements();
+      // The pause of each round: the loop's last statement, or its first (sleep, then work).
+      const first = all[0];
+      const last = all[all.length - 1];
+      const lastMs = last ? sleepArgument(last) : null;
+      const firstMs = lastMs === null && first && all.length > 1 ? sleepArgument(first) : null;
+      const sleepMs = lastMs ?? firstMs;
+      if (sleepMs === null) continue;
+      const stmts = lastMs !== null ? all.slice(0, -1) : all.slice(1);
+      if (stmts.length === 0) continue;
+      // break and return end the loop for good, which a hook called once per period cannot do;
+      // `continue` of this loop ends the round: in runOnce() that is `return`.
+      const own = jumpsOf(inner, loop);
+      if (own.some((j) => !Node.isContinueStatement(j))) continue;
+      if (hasOuterLocals(loop, stmts, body)) continue;
+      const replacements = own.map((j) => [j.getStart(), j.getEnd(), 'return;'] as [number, number, string]);
+      const text = stmts.map((s) => sliceWith(ctx.text, s.getFullStart(), s.getEnd(), replacements)).join('');
+      ctx.plan.moved.push(...stmts);
+      if (firstMs !== null) ctx.warnings.push(`the while loop at line ${loop.getStartLineNumber()} slept before each round; runOnce() runs first and the base then waits intervalMs`);
+      adopt(ctx, loop, null, { text: dedent(text, indentAt(ctx.text, stmts[0]!.getStart()), ctx.unit) }, intervalExpr(ctx, sleepMs), 'while loop', loopFlags(loop.getExpression()));
       return;
     }
   }
 }
 
-function adopt(ctx: TsRewriteContext, stmt: Node, timer: string | null, body: { text: string }, ms: string | null, what: string, flag?: string | null): void {
+/** break/continue/return statements that leave `loop` itself (not a nested loop, switch or function). */
+function jumpsOf(inner: Node, loop: Node): Node[] {
+  const out: Node[] = [];
+  inner.forEachDescendant((n, t) => {
+    if (Node.isFunctionLikeDeclaration(n) || Node.isArrowFunction(n) || Node.isFunctionExpression(n) || Node.isClassDeclaration(n) || Node.isClassExpression(n)) return t.skip();
+    if (Node.isReturnStatement(n)) out.push(n);
+    else if (Node.isBreakStatement(n) || Node.isContinueStatement(n)) {
+      if (n.getLabel()) {
+        out.push(n);
+        return;
+      }
+      // The nearest enclosing loop (or switch, for break) owns an unlabelled jump.
+      const owner = n.getFirstAncestor((a) => isLoop(a) || (Node.isBreakStatement(n) && Node.isSwitchStatement(a)));
+      if (owner === loop) out.push(n);
+    }
+  });
+  return out;
+}
+
+function isLoop(n: Node): boolean {
+  return Node.isWhileStatement(n) || Node.isDoStatement(n) || Node.isForStatement(n) || Node.isForOfStatement(n) || Node.isForInStatement(n);
+}
+
+/** Source text of [start, end) with some ranges inside it replaced. */
+function sliceWith(text: string, start: number, end: number, replacements: Array<[number, number, string]>): string {
+  let out = '';
+  let pos = start;
+  for (const [a, b, r] of replacements.filter(([a, b]) => start <= a && b <= end).sort((x, y) => x[0] - y[0])) {
+    out += text.slice(pos, a) + r;
+    pos = b;
+  }
+  return out + text.slice(pos, end);
+}
+
+/** The agent's flags a loop condition tests: `this.running && !this.stopPolling` → [running, stopPolling]. */
+function loopFlags(cond: Node): string[] {
+  const out: string[] = [];
+  const visit = (n: Node) => {
+    const m = thisMember(n);
+    if (m) {
+      const p = n.getParent();
+      // `this.signal.aborted` is an AbortSignal member, not a flag the loop owns.
+      if (!(p && Node.isPropertyAccessExpression(p) && p.getExpression() === n)) out.push(m);
+      return;
+    }
+    n.forEachChild(visit);
+  };
+  visit(cond);
+  return out;
+}
+
+function adopt(ctx: TsRewriteContext, stmt: Node, timer: string | null, body: { text: string }, ms: string | null, what: string, flags: string[] = []): void {
   // The method that started the loop goes too when nothing but infrastructure is left in it.
   const host = stmt.getFirstAncestor((a) => Node.isMethodDeclaration(a));
   if (host && Node.isMethodDeclaration(host) && host.getParent() === ctx.cls) {
@@ -84,7 +145,8 @@ function adopt(ctx: TsRewriteContext, stmt: Node, timer: string | null, body: { 
   }
   ctx.plan.proposeStatement({ node: stmt, symbol: timer ?? what, finding: 'loop', reason: `main loop (${what}); the base calls runOnce() every intervalMs` });
   if (timer) ctx.plan.proposeMember({ name: timer, finding: 'loop', reason: `${timer} held the main loop's timer` });
-  if (flag && ctx.members.get(flag)?.kind !== 'method') {
+  for (const flag of flags) {
+    if (ctx.members.get(flag)?.kind === 'method') continue;
     ctx.plan.proposeMember({ name: flag, finding: 'loop', reason: `${flag} was the main loop's running flag; the base runs the loop`, quiet: true });
   }
   if (ms) ctx.superArgs.set('intervalMs', ms);

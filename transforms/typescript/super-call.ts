@@ -8,6 +8,7 @@ import { Node, SyntaxKind, type CallExpression, type ParameterDeclaration } from
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
 import { constructorText } from '../../src/lang/typescript/generate.js';
+import { carryAfterSuper, mappedOptions, oldBaseConstructor, oldOptionKeys } from './old-base.js';
 import { thisMember } from '../../src/lang/typescript/syntax.js';
 
 export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
@@ -96,7 +97,10 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   const existing = body?.getDescendantsOfKind(SyntaxKind.SuperKeyword).find((k) => Node.isCallExpression(k.getParent()));
   if (existing) {
     // The class called its old parent's constructor: it now passes the base's options there.
-    if (ctx.parent.kind === 'event-emitter' || ctx.parent.kind === 'old-base') replaceSuperArguments(ctx, existing.getParent() as CallExpression, args);
+    if (ctx.parent.kind === 'event-emitter' || ctx.parent.kind === 'old-base') {
+      replaceSuperArguments(ctx, existing.getParent() as CallExpression, args);
+      carryAfterSuper(ctx, existing.getParent() as CallExpression);
+    }
     return; // else it already reached the base
   }
   if (ctx.ctor && body && Node.isBlock(body)) {
@@ -111,7 +115,12 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
     }
     return;
   }
-  // No constructor: add one that forwards options.
+  // No constructor: the old base's parameters (base-to-base), or one that forwards options.
+  const fromOld = oldBaseConstructor(ctx, args, nameKey);
+  if (fromOld) {
+    ctx.newConstructor = fromOld;
+    return;
+  }
   const withOptions = argText.replace(/ \}$/, ', ...options }');
   ctx.newConstructor = constructorText(ctx, withOptions);
 }
@@ -124,7 +133,7 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
  */
 function replaceSuperArguments(ctx: TsRewriteContext, call: CallExpression, args: Map<string, string>): void {
   const nameKey = ctx.ts.super_call.name_property;
-  const rename = ctx.parent.kind === 'old-base' ? ctx.parent.old.options : {};
+  const rename = oldOptionKeys(ctx);
   const parts: string[] = [];
   const taken = new Set(args.keys());
   const own: string[] = [];
@@ -141,6 +150,10 @@ function replaceSuperArguments(ctx: TsRewriteContext, call: CallExpression, args
           own.push(`${to}: ${value}`);
         } else own.push(p.getText());
       }
+    } else if (ctx.parent.kind === 'old-base' && Node.isIdentifier(a)) {
+      // The options object of the old base: its keys the profile maps, read from its type.
+      const param = ctx.ctor?.getParameters().find((p) => p.getName() === a.getText());
+      own.push(...mappedOptions(ctx, ctx.parent.old, a.getText(), param?.getTypeNode()?.getText() ?? null, taken));
     } else parts.push(`...${a.getText()}`);
   }
   const ours = [...args.entries()].map(([k, v]) => (k === nameKey ? `${nameKey}: ${v}` : v));

@@ -127,7 +127,11 @@ export interface TsRewriteContext {
   /** The file's string quote (from its first import or require). */
   quote: string;
   /** Facts one transform learns for another (the health server's port, ...). */
-  hints: { healthPortExpr?: Node; businessHealth?: boolean };
+  hints: { healthPortExpr?: Node; businessHealth?: boolean; loopHost?: string };
+  /** Members an old base stored from its constructor parameters, now kept by the agent itself. */
+  carried: string[];
+  /** Field declarations to add at the top of the class body (text without indentation). */
+  newFields: string[];
   /** Imports requested by transforms, written once at the end. */
   pendingImports: Array<{ name: string; specifier: string }>;
   /** Other text the transforms write (the super() call), so the helpers it names stay. */

@@ -115,16 +115,27 @@ export function isSetInterval(call: CallExpression): boolean {
   return !!decl && Node.isImportSpecifier(decl) && decl.getName() === 'setInterval' && /^(node:)?timers$/.test(decl.getImportDeclaration().getModuleSpecifierValue());
 }
 
-/** `while (this.running)` / `while (true)` / `while (!this.stopped)` loops. */
+/**
+ * `while (this.running)` / `while (true)` / `while (!this.stopped)` loops, and compound ones
+ * over the agent's flags or an AbortSignal: `while (!this.signal.aborted && !this.stopPolling)`.
+ */
 export function foreverLoops(root: Node): Node[] {
   const out: Node[] = [];
   walkAgentCode(root, (n) => {
-    if (Node.isWhileStatement(n)) {
-      const c = n.getExpression().getText().replace(/\s+/g, '');
-      if (c === 'true' || /^!?this\.\w+$/.test(c)) out.push(n);
-    }
+    if (Node.isWhileStatement(n) && isRunCondition(n.getExpression())) out.push(n);
   });
   return out;
+}
+
+/** A condition that stays true until the agent is told to stop. */
+export function isRunCondition(c: Node): boolean {
+  if (Node.isParenthesizedExpression(c)) return isRunCondition(c.getExpression());
+  if (Node.isBinaryExpression(c) && c.getOperatorToken().getKind() === SyntaxKind.AmpersandAmpersandToken) return isRunCondition(c.getLeft()) && isRunCondition(c.getRight());
+  const t = c.getText().replace(/\s+/g, '');
+  if (t === 'true' || t === '1') return true;
+  if (/^!?this\.[\w$]+$/.test(t)) return true;
+  // An AbortSignal: this.signal, this.controller.signal, or a `signal` parameter.
+  return /^!(this\.[\w$]+(\.signal)?|[\w$]*[sS]ignal)(\?)?\.aborted$/.test(t);
 }
 
 /** Members the code of a node mentions through `this` (re-export for transforms). */

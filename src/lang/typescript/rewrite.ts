@@ -27,6 +27,7 @@ import { removeRegistryPush } from '../../../transforms/typescript/remove-regist
 import { removeUnsentQueue } from '../../../transforms/typescript/remove-unsent-queue.js';
 import { removeIntervalLoop } from '../../../transforms/typescript/remove-interval-loop.js';
 import { extendBase } from '../../../transforms/typescript/extend-base.js';
+import { carriedValue, mapOldBase } from '../../../transforms/typescript/old-base.js';
 import { renameLifecycleClashes } from '../../../transforms/typescript/lifecycle-names.js';
 import { superCall } from '../../../transforms/typescript/super-call.js';
 import { findEntry, rewriteEntry } from '../../../transforms/typescript/entrypoint.js';
@@ -131,6 +132,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
       }
     }
   }
+  mapOldBase(ctx);
   const wanted = ctx.ts.remove ?? ORDER;
   for (const concern of ORDER) if (wanted.includes(concern)) REMOVERS[concern]!(ctx);
 
@@ -243,6 +245,8 @@ function makeContext(input: TsRewriteInput, sf: SourceFile, found: FileClass, ba
     unit: indentUnit(text),
     quote: quoteStyle(sf),
     hints: {},
+    carried: [],
+    newFields: [],
     pendingImports: [],
     newConstructor: null,
     generated: [],
@@ -335,6 +339,8 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
   if (depth > 3) return null;
   const member = thisMember(n);
   if (member) {
+    const carried = carriedValue(ctx, member);
+    if (carried) return carried;
     const m = ctx.members.get(member);
     const d = m?.nodes[0];
     if (d && Node.isPropertyDeclaration(d) && d.getInitializer()) return constantValue(ctx, d.getInitializer()!, depth + 1);
@@ -479,6 +485,12 @@ function insertMembers(ctx: TsRewriteContext): void {
   const memberIndent = members.length > 0 ? indentAt(ctx.text, members[0]!.getStart()) : indentAt(ctx.text, ctx.cls.getStart()) + ctx.unit;
   const indent = (t: string) => reindent(t, '', memberIndent);
   const openBrace = classBodyStart(ctx.cls);
+  if (ctx.newFields.length > 0) {
+    const first = members[0];
+    const text = ctx.newFields.map((f) => indent(f)).join('\n');
+    if (first) ctx.edits.insert(ctx.text.lastIndexOf('\n', first.getStart(true) - 1) + 1, `${text}\n`);
+    else ctx.edits.insert(openBrace + 1, `\n${text}\n`);
+  }
   if (ctx.newConstructor) {
     const firstMethod = members.find((m) => !Node.isPropertyDeclaration(m) && !ctx.edits.removes(m.getStart(), m.getEnd()));
     const lastProp = [...members].reverse().find((m) => Node.isPropertyDeclaration(m) && !ctx.edits.removes(m.getStart(), m.getEnd()));

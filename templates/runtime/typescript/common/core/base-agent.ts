@@ -21,8 +21,8 @@
 //
 // Internal state uses ES private fields (#x) so that no legacy member of a subclass can
 // clash with it; the public surface is name, host, port, healthCheckPort, startTime, registered,
-// logger, run(), start(), stop(), reportMetric(), the EventEmitter methods and the hooks
-// runOnce(), onStart(), onStop(), healthStatus().
+// logger, run(), start(), stop(), reportMetric(), the EventEmitter methods, stopSignal and the
+// hooks runOnce(), onStart(), onStop(), healthStatus().
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
@@ -113,6 +113,11 @@ export class BaseAgent extends EventEmitter {
     this.port = envPort('AGENT_PORT') ?? options.port ?? 0;
     this.healthCheckPort = envPort('HEALTH_CHECK_PORT') ?? options.healthCheckPort ?? (this.port ? this.port + 1 : 0);
     this.#intervalMs = options.intervalMs ?? 1000;
+  }
+
+  /** Aborted once the agent stops: hand it to fetch() or timers, or test it in a loop of your own. */
+  protected get stopSignal(): AbortSignal {
+    return this.#stop.signal;
   }
 
   // ------------------------------------------------------------------ logging
