@@ -24,6 +24,7 @@ import {
   thisMembers,
   thisRoot,
   walkAgentCode,
+  isFunctionValue,
   type ClassLike,
   type ModuleKind,
 } from './syntax.js';
@@ -169,7 +170,8 @@ export function collectMembers(cls: ClassLike): { members: Map<string, AgentMemb
     if (!name) continue;
     const nameNode = (m as unknown as { getNameNode(): Node }).getNameNode();
     if (Node.isMethodDeclaration(m)) add(name, 'method', m, nameNode);
-    else if (Node.isPropertyDeclaration(m)) add(name, 'property', m, nameNode);
+    // `poll = async () => { ... }`: a method written as an arrow-function property.
+    else if (Node.isPropertyDeclaration(m)) add(name, isFunctionValue(m.getInitializer()) ? 'method' : 'property', m, nameNode);
     else add(name, 'accessor', m, nameNode);
   }
   // JavaScript declares fields by assigning them in the constructor: `this.timer = null;`.
@@ -195,11 +197,23 @@ export function assignedThisMember(st: Node): { name: string; nameNode: Node; va
   return { name, nameNode, value: e.getRight() };
 }
 
-/** The implementation declaration of a method (the one with a body). */
+/** The member of the class whose body holds a node: a method, or an arrow-function property. */
+export function hostMember(n: Node, cls: ClassLike): string | null {
+  const host = n.getFirstAncestor((a) => (Node.isMethodDeclaration(a) || Node.isPropertyDeclaration(a)) && a.getParent() === cls);
+  if (!host || !(Node.isMethodDeclaration(host) || Node.isPropertyDeclaration(host))) return null;
+  if (Node.isPropertyDeclaration(host) && !isFunctionValue(host.getInitializer())) return null;
+  return host.getName();
+}
+
+/** The body of a method (the declaration with a body, or an arrow-function property's). */
 export function methodBody(ctx: TsRewriteContext, name: string): Node | undefined {
   const m = ctx.members.get(name);
   if (!m || m.kind !== 'method') return undefined;
-  for (const n of m.nodes) if (Node.isMethodDeclaration(n) && n.getBody()) return n.getBody();
+  for (const n of m.nodes) {
+    if (Node.isMethodDeclaration(n) && n.getBody()) return n.getBody();
+    const fn = Node.isPropertyDeclaration(n) ? n.getInitializer() : undefined;
+    if (fn && (Node.isArrowFunction(fn) || Node.isFunctionExpression(fn))) return fn.getBody();
+  }
   return undefined;
 }
 
@@ -434,6 +448,7 @@ export class RemovalPlan {
       if (removed.has(m.name)) continue;
       for (const n of m.nodes) {
         if ((Node.isMethodDeclaration(n) || Node.isGetAccessorDeclaration(n) || Node.isSetAccessorDeclaration(n)) && n.getBody()) visit(n.getBody());
+        else if (m.kind === 'method' && Node.isPropertyDeclaration(n)) visit(methodBody(ctx, m.name));
       }
     }
     if (ctx.ctor) visit(ctx.ctor.getBody());

@@ -138,5 +138,90 @@ export function isRunCondition(c: Node): boolean {
   return /^!(this\.[\w$]+(\.signal)?|[\w$]*[sS]ignal)(\?)?\.aborted$/.test(t);
 }
 
+export interface Rearm {
+  /** The method that re-arms itself. */
+  method: string;
+  /** The statement that goes with the chain: the setTimeout call, or the `if (this.running)` around it. */
+  stmt: Node;
+  call: CallExpression;
+  /** `this.timer = setTimeout(...)` → "timer". */
+  timer: string | null;
+  /** Flags of an `if (this.running)` guard around the re-arm. */
+  flags: string[];
+}
+
+/**
+ * Methods that schedule themselves again with setTimeout on their normal path — at the end of
+ * the body, in a `finally`, or under an `if (this.running)` — the shape of a main loop written
+ * as a timer chain: `async poll() { ...; this.timer = setTimeout(() => this.poll(), ms); }`.
+ * A re-arm inside `catch` is a retry, not a loop.
+ */
+export function rearmingTimeouts(cls: ClassLike): Rearm[] {
+  const out: Rearm[] = [];
+  for (const m of cls.getMembers()) {
+    const fn = Node.isMethodDeclaration(m) ? m : Node.isPropertyDeclaration(m) ? m.getInitializer() : undefined;
+    if (!fn || !(Node.isMethodDeclaration(fn) || Node.isArrowFunction(fn) || Node.isFunctionExpression(fn))) continue;
+    const body = fn.getBody();
+    const name = (m as unknown as { getName(): string }).getName();
+    if (!body || !Node.isBlock(body)) continue;
+    const consider = (stmt: Node, holder: Node, flags: string[]) => {
+      const r = rearmCall(stmt, name);
+      if (r) out.push({ method: name, stmt: holder, call: r.call, timer: r.timer, flags });
+      return !!r;
+    };
+    for (const s of body.getStatements()) {
+      if (consider(s, s, [])) break;
+      if (Node.isTryStatement(s)) {
+        const fin = s.getFinallyBlock();
+        if (fin && fin.getStatements().some((x) => consider(x, x, []) || guarded(x, name, consider))) break;
+      }
+      if (guarded(s, name, consider)) break;
+    }
+  }
+  return out;
+}
+
+/** `if (this.running) this.timer = setTimeout(...)`: the if goes as a whole when it holds only the re-arm. */
+function guarded(s: Node, name: string, consider: (stmt: Node, holder: Node, flags: string[]) => boolean): boolean {
+  if (!Node.isIfStatement(s) || s.getElseStatement() || !isRunCondition(s.getExpression())) return false;
+  const then = s.getThenStatement();
+  const inner = Node.isBlock(then) ? then.getStatements() : [then];
+  if (inner.length !== 1) return false;
+  const flags = [...thisMembers(s.getExpression())];
+  return consider(inner[0]!, s, flags);
+}
+
+function rearmCall(stmt: Node, method: string): { call: CallExpression; timer: string | null } | null {
+  if (!Node.isExpressionStatement(stmt)) return null;
+  let e: Node = stmt.getExpression();
+  let timer: string | null = null;
+  if (Node.isBinaryExpression(e) && e.getOperatorToken().getKind() === SyntaxKind.EqualsToken) {
+    timer = thisMember(e.getLeft());
+    e = e.getRight();
+  }
+  if (!Node.isCallExpression(e) || !/^(setTimeout|timers\.setTimeout)$/.test(calleeText(e))) return null;
+  const cb = e.getArguments()[0];
+  return cb && callsOnly(cb, method) ? { call: e, timer } : null;
+}
+
+/** `() => this.m()`, `() => void this.m()`, `() => { this.m(); }`, `this.m.bind(this)`, `this.m`. */
+function callsOnly(cb: Node, method: string): boolean {
+  if (thisMember(cb) === method) return true;
+  if (Node.isCallExpression(cb) && calleeText(cb) === `this.${method}.bind`) return true;
+  if (!Node.isArrowFunction(cb) || cb.getParameters().length > 0) return false;
+  let b: Node = cb.getBody();
+  if (Node.isBlock(b)) {
+    const st = b.getStatements();
+    if (st.length !== 1 || !Node.isExpressionStatement(st[0]!)) return false;
+    b = st[0].getExpression();
+  }
+  while (Node.isVoidExpression(b) || Node.isAwaitExpression(b) || Node.isParenthesizedExpression(b)) b = b.getExpression();
+  // this.m().catch(...) counts too.
+  if (Node.isCallExpression(b) && Node.isPropertyAccessExpression(b.getExpression()) && ['catch', 'then', 'finally'].includes((b.getExpression() as import('ts-morph').PropertyAccessExpression).getName())) {
+    b = (b.getExpression() as import('ts-morph').PropertyAccessExpression).getExpression();
+  }
+  return Node.isCallExpression(b) && thisMember(b.getExpression()) === method && b.getArguments().length === 0;
+}
+
 /** Members the code of a node mentions through `this` (re-export for transforms). */
 export { thisMembers };

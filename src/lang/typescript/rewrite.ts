@@ -18,6 +18,8 @@ import {
   type TsRewriteContext,
 } from './context.js';
 import { findOldBase } from './old-base.js';
+import { methodText } from './generate.js';
+import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
 import { blockStatements as blockStatementsOf, classBodyStart, fileClasses, isJsFile, moduleKind, thisMember, thisRoot, thisMembers, type FileClass } from './syntax.js';
 import { removeHealthServer } from '../../../transforms/typescript/remove-health-server.js';
@@ -321,6 +323,15 @@ function isInfraMethod(ctx: TsRewriteContext, name: string, removed: Set<string>
 function renameMember(ctx: TsRewriteContext, from: string, to: string, why: string): void {
   const m = ctx.members.get(from);
   if (!m || ctx.renames.has(from)) return;
+  const arrow = m.nodes.find((n) => Node.isPropertyDeclaration(n));
+  if (arrow) {
+    // A property cannot override a method: the hook is a method that calls the arrow property.
+    const async = isAsyncMethod(ctx, from);
+    ctx.newMembers.push({ name: to, text: methodText(ctx, { name: to, async, body: `${ctx.unit}${async ? 'await ' : ''}this.${from}();` }) });
+    ctx.renames.set(from, to);
+    ctx.warnings.push(`${why} (as a ${to}() method calling the ${from} property)`);
+    return;
+  }
   for (const n of m.nodes) {
     if (!Node.isMethodDeclaration(n)) continue;
     const nameNode = n.getNameNode();
