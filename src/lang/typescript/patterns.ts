@@ -49,6 +49,79 @@ export function expressRoutes(cls: ClassLike, app: string): Array<{ stmt: Node; 
   return out;
 }
 
+export interface HealthRoute {
+  stmt: Node;
+  path: string;
+  /** The route's last handler (the one that answers). */
+  handler: Node | undefined;
+  /** The router it is registered on, as written (`this.app`, `router`, `this.server`). */
+  receiver: string;
+}
+
+const ROUTER_CREATION = /^(express(\.Router)?|(express\.)?Router|fastify|Fastify|Koa|KoaRouter|(koa)?[Rr]outer|polka|restify\.createServer)$/;
+const ROUTER_NAME = /^(this\.)?_?(app|router|routes|api|server|fastify|http|web|httpServer|express|koa)$/i;
+
+/**
+ * `/health`-style routes registered on an express/koa/fastify router or app the agent uses:
+ * `router.get('/health', ...)`, `this.app.get('/healthz', ...)`, `this.fastify.get('/health', ...)`.
+ */
+export function healthRoutes(cls: ClassLike): HealthRoute[] {
+  const routers = new Set<string>();
+  cls.forEachDescendant((n) => {
+    const init = Node.isVariableDeclaration(n) || Node.isPropertyDeclaration(n) ? n.getInitializer() : Node.isBinaryExpression(n) && n.getOperatorToken().getKind() === SyntaxKind.EqualsToken ? n.getRight() : undefined;
+    if (!init) return;
+    const created = Node.isCallExpression(init) || Node.isNewExpression(init) ? init.getExpression().getText() : '';
+    if (!ROUTER_CREATION.test(created)) return;
+    const name = Node.isVariableDeclaration(n) ? n.getName() : Node.isPropertyDeclaration(n) ? `this.${n.getName()}` : (n as import('ts-morph').BinaryExpression).getLeft().getText();
+    routers.add(name);
+  });
+  const out: HealthRoute[] = [];
+  cls.forEachDescendant((n) => {
+    if (!Node.isCallExpression(n)) return;
+    const e = n.getExpression();
+    if (!Node.isPropertyAccessExpression(e) || !/^(get|all|head)$/.test(e.getName())) return;
+    const receiver = e.getExpression().getText().replace(/\s+/g, '');
+    if (!routers.has(receiver) && !ROUTER_NAME.test(receiver)) return;
+    const first = n.getArguments()[0];
+    if (!first || !(Node.isStringLiteral(first) || Node.isNoSubstitutionTemplateLiteral(first))) return;
+    const path = first.getLiteralText().replace(/\/+$/, '') || '/';
+    if (!BASE_PATHS.has(path) || path === '/metrics') return;
+    const stmt = n.getParent();
+    if (!stmt || !Node.isExpressionStatement(stmt)) return;
+    const args = n.getArguments();
+    out.push({ stmt, path, handler: args[args.length - 1], receiver });
+  });
+  return out;
+}
+
+/**
+ * The JSON a health handler answers with, when it is an object literal: `res.json({...})`,
+ * `res.send({...})`, `reply.send({...})`, `res.end(JSON.stringify({...}))`, `ctx.body = {...}`,
+ * or returned (fastify). Null for anything else.
+ */
+export function healthPayload(handler: Node | undefined): Node | null {
+  if (!handler || !(Node.isArrowFunction(handler) || Node.isFunctionExpression(handler))) return null;
+  const body = handler.getBody();
+  let found: Node | null = null;
+  const take = (x: Node | undefined) => {
+    while (x && (Node.isParenthesizedExpression(x) || Node.isAsExpression(x))) x = x.getExpression();
+    if (!found && x && (Node.isObjectLiteralExpression(x) || (Node.isCallExpression(x) && thisMember(x.getExpression())))) found = x;
+  };
+  if (!Node.isBlock(body)) take(body);
+  const visit = (n: Node) => {
+    if (found) return;
+    if (Node.isReturnStatement(n)) take(n.getExpression());
+    else if (Node.isCallExpression(n) && /\.(json|send|end)$/.test(calleeText(n))) {
+      const a = n.getArguments()[0];
+      if (a && Node.isCallExpression(a) && calleeText(a) === 'JSON.stringify') take(a.getArguments()[0]);
+      else take(a);
+    } else if (Node.isBinaryExpression(n) && /\.body$/.test(n.getLeft().getText())) take(n.getRight());
+  };
+  visit(body);
+  body.forEachDescendant(visit);
+  return found;
+}
+
 /** A loop with a growing delay: the shape of a retry/backoff helper. */
 export function looksLikeRetry(body: Node): boolean {
   let loop = false;
