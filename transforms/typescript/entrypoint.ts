@@ -88,6 +88,25 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
   return null;
 }
 
+/** An argument that means the same inside the class: literals, module-level names, process.env. */
+function moduleEvaluable(arg: Node): boolean {
+  let ok = true;
+  const check = (n: Node) => {
+    if (!ok) return;
+    if (n.getKind() === SyntaxKind.ThisKeyword) ok = false;
+    if (Node.isIdentifier(n)) {
+      const p = n.getParent();
+      if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === n) return;
+      for (const d of n.getSymbol()?.getDeclarations() ?? []) {
+        if (d.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a) || Node.isIfStatement(a) || Node.isBlock(a))) ok = false;
+      }
+    }
+  };
+  check(arg);
+  arg.forEachDescendant(check);
+  return ok;
+}
+
 /** Names a start method has when the class does not declare it itself (inherited from an old base). */
 const START_NAMES = /^(start|run|listen|serve|boot|main|launch|begin|init|connect|startService|runForever|run_forever)$/;
 
@@ -144,7 +163,20 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
   // The legacy start method: gone when it was only infrastructure, else the onStart() hook.
   if (m && ctx.members.get(m)?.kind === 'method' && !removed.has(m)) {
     const otherUses = ctx.usesOutside(m);
-    if (otherUses === 0 && !ctx.base.members.has(m)) {
+    const call = e.methodNameNode!.getParent()?.getParent();
+    const args = call && Node.isCallExpression(call) ? call.getArguments() : [];
+    if (args.length > 0 && m !== run) {
+      // `metrics.listen(port)`: the base calls onStart() without arguments, so onStart() makes the
+      // call with the entry point's arguments when they mean the same there (module-level values).
+      if (args.every((a) => moduleEvaluable(a)) && !ctx.members.has('onStart')) {
+        const async = isAsyncMethod(ctx, m);
+        ctx.newMembers.push({ name: 'onStart', text: methodText(ctx, { name: 'onStart', async, body: `${ctx.unit}${async ? 'await ' : ''}this.${m}(${args.map((a) => a.getText()).join(', ')});` }) });
+        ctx.edits.replace(args[0]!.getStart(), args[args.length - 1]!.getEnd(), '');
+        ctx.warnings.push(`${m}(${args.map((a) => a.getText()).join(', ')}) still does business work: the base's onStart() hook now makes that call`);
+      } else {
+        ctx.kept.push({ symbol: m, line: ctx.members.get(m)!.line, reason: `${m}() takes the entry point's arguments, which cannot move into onStart(): start it from onStart() by hand` });
+      }
+    } else if (otherUses === 0 && !ctx.base.members.has(m)) {
       ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook`);
     } else if (m === run || ctx.base.members.get(m)?.kind === 'method') {
       // The base's own run()/start() calls onStart(): its callers reach the business through it.

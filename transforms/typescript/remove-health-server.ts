@@ -61,6 +61,11 @@ function inspectRoutes(ctx: TsRewriteContext): void {
   }
 }
 
+/** A handler that answers with a metrics registry's text: `await this.registry.metrics()`, `client.register.metrics()`. */
+function servesRegistry(code: Node): boolean {
+  return code.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => /(^|\.)(register|registry|[A-Za-z]*Registry)\.metrics$/i.test(c.getExpression().getText().replace(/\?\./g, '.')));
+}
+
 /** `this.x()` a handler calls, x one of the agent's own kept methods (its answer is business). */
 function ownCall(ctx: TsRewriteContext, handler: Node): string | null {
   let found: string | null = null;
@@ -119,6 +124,13 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       continue;
     }
     const scope = [creation as Node, ...handlers.map((h) => methodBody(ctx, h)!), ...routeStmts.map((r) => r.stmt)];
+    if (scope.some((s) => servesRegistry(s))) {
+      // Its /metrics is a prom-client registry of the agent's own metrics, which the base's
+      // /metrics does not have: the server stays, on its own port (the base takes HEALTH_CHECK_PORT).
+      ctx.hints.businessHealth = true;
+      ctx.warnings.push(`${where} serves the agent's prom-client metrics on /metrics: kept on its own port`);
+      continue;
+    }
     const business = scope.map((s) => businessState(ctx, s, [holder, owner, ...handlers].filter(Boolean) as string[])).find(Boolean);
     if (business) {
       ctx.kept.push({

@@ -411,7 +411,7 @@ function removeDeadModuleHelpers(ctx: TsRewriteContext): string[] {
       else if (Node.isVariableStatement(s) && !s.isExported() && s.getDeclarations().length === 1) {
         const d = s.getDeclarations()[0]!;
         const init = d.getInitializer();
-        if (init && Node.isCallExpression(init) && init.getExpression().getText() === 'require') continue; // imports: below
+        if (isRequireInit(init)) continue; // imports: below
         nameNode = d.getNameNode();
       }
       if (!nameNode || !Node.isIdentifier(nameNode)) continue;
@@ -436,6 +436,13 @@ function removeDeadModuleHelpers(ctx: TsRewriteContext): string[] {
     if (!changed) break;
   }
   return out;
+}
+
+/** `require('x')` or `require('x').Y`: a CommonJS import. */
+function isRequireInit(init: Node | undefined): boolean {
+  let e = init;
+  while (e && Node.isPropertyAccessExpression(e)) e = e.getExpression();
+  return !!e && Node.isCallExpression(e) && e.getExpression().getText() === 'require';
 }
 
 /** Imports whose every use went with the removed code go too (imports unused before stay). */
@@ -480,9 +487,25 @@ function removeUnusedImports(ctx: TsRewriteContext): void {
       if (c.before > 0 && c.after === 0 && !inGenerated(ctx, s.getName())) ctx.edits.removeNode(s);
     } else if (Node.isVariableStatement(s) && s.getDeclarations().length === 1) {
       const decl = s.getDeclarations()[0]!;
-      const init = decl.getInitializer();
-      if (!init || !Node.isCallExpression(init) || init.getExpression().getText() !== 'require') continue;
+      if (!isRequireInit(decl.getInitializer())) continue;
       const nameNode = decl.getNameNode();
+      if (Node.isObjectBindingPattern(nameNode)) {
+        // `const { EventEmitter, once } = require('events')`: the bindings nothing uses any more.
+        const elements = nameNode.getElements();
+        const dead = elements.filter((el) => {
+          const c = count(el.getName(), el.getNameNode());
+          return c.before > 0 && c.after === 0 && !inGenerated(ctx, el.getName());
+        });
+        if (dead.length === 0) continue;
+        if (dead.length === elements.length) ctx.edits.removeNode(s);
+        else {
+          for (const el of dead) {
+            const next = el.getNextSiblingIfKind(SyntaxKind.CommaToken);
+            ctx.edits.removeRange(el.getStart(), next ? next.getEnd() + (ctx.text[next.getEnd()] === ' ' ? 1 : 0) : el.getEnd());
+          }
+        }
+        continue;
+      }
       if (!Node.isIdentifier(nameNode)) continue;
       const c = count(nameNode.getText(), nameNode);
       if (c.before > 0 && c.after === 0 && !inGenerated(ctx, nameNode.getText())) ctx.edits.removeNode(s);
