@@ -5,6 +5,7 @@
 // other — reach the base's method, which calls the legacy code.
 import { Node } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { callerList, isPublicMember } from '../../src/lang/typescript/context.js';
 
 export function renameLifecycleClashes(ctx: TsRewriteContext, removed: Set<string>): void {
   for (const m of ctx.members.values()) {
@@ -19,6 +20,15 @@ export function renameLifecycleClashes(ctx: TsRewriteContext, removed: Set<strin
     // The base calls the hook without arguments.
     if (impl.getParameters().some((p) => !p.isOptional() && !p.hasInitializer() && !p.isRestParameter())) continue;
     if (impl.getDescendants().some((n) => Node.isPropertyAccessExpression(n) && n.getExpression().getText() === 'super' && n.getName() === m.name)) continue;
+    if (ctx.isInfraMethod(m.name, removed, [])) {
+      // It only started or stopped what the base now runs: the base's own method replaces it
+      // (as the hook it would be calling itself, and deadlock, from inside the base's method).
+      for (const n of m.nodes) ctx.edits.removeNode(n);
+      ctx.removedExtra.push(m.name);
+      const callers = isPublicMember(ctx, m.name) ? ctx.outsideCallers(m.name) : [];
+      if (callers.length > 0) ctx.warnings.push(`${m.name}() is called from ${callerList(callers)}: the base's ${m.name}() answers those calls`);
+      continue;
+    }
     ctx.renameMember(m.name, hook, `${m.name}() would hide the base's ${m.name}(): renamed to the ${hook}() hook the base's ${m.name}() calls`);
   }
 }

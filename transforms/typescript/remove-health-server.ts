@@ -151,6 +151,7 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
         name: owner,
         finding: 'health',
         reason: `${owner}() starts a hand-made health server; the base serves /health`,
+        delegate: 'start',
         condition: (removed) => (ctx.isInfraMethod(owner, removed, [creation]) ? null : `${owner}() also does work besides the health server`),
       });
     }

@@ -166,6 +166,7 @@ function adopt(ctx: TsRewriteContext, stmt: Node, timer: string | null, body: { 
       reason: `${name}() only started the main loop and infrastructure the base provides`,
       condition: (removed) => (ctx.isInfraMethod(name, removed, []) ? null : `${name}() does business work`),
       quiet: true,
+      delegate: 'start',
     });
   }
   ctx.plan.proposeStatement({ node: stmt, symbol: timer ?? what, finding: 'loop', reason: `main loop (${what}); the base calls runOnce() every intervalMs` });

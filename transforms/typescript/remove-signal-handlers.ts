@@ -61,6 +61,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       reason: `${t}() was the signal handler; the base stops the agent`,
       condition: (removed) => (ctx.isInfraMethod(t, removed, []) ? null : `${t}() does business cleanup besides stopping`),
       quiet: true,
+      delegate: 'stop',
     });
     ctx.after.push((removed) => {
       if (removed.has(t) || ctx.renames.has(t)) return;
@@ -91,7 +92,7 @@ function dropExit(ctx: TsRewriteContext, name: string): void {
   const body = methodBody(ctx, name);
   if (!body || !Node.isBlock(body)) return;
   const live = usesOf(ctx, name, 'member').filter((u) => !ctx.edits.removes(u.getStart(), u.getEnd()));
-  if (live.length > 0) return;
+  if (live.length > 0 || ctx.outsideCallers(name).length > 0) return;
   for (const s of body.getStatements()) {
     const call = statementCall(s);
     if (!call || calleeText(call) !== 'process.exit') continue;

@@ -52,7 +52,7 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       continue;
     }
     const owned = ctx.base.members.get(m.name);
-    if (!owned) continue;
+    if (!owned || ctx.removedExtra.includes(m.name)) continue;
     if (owned.kind === 'method') {
       const deliberate = owned.hook || (ctx.ts.hooks ?? []).includes(m.name) || ctx.entry?.method === m.name || m.nodes.some((n) => Node.isMethodDeclaration(n) && n.hasOverrideKeyword());
       if (m.kind === 'method' && !deliberate && !ctx.renames.has(m.name) && !ctx.newMembers.some((n) => n.name === m.name)) {

@@ -11,6 +11,7 @@ import {
 import type { FindingKind, KeptForReview } from '../../core/types.js';
 import type { TypeScriptProfile } from '../../profile/profile.js';
 import type { BaseModel } from './base-model.js';
+import type { OutsideCaller } from './references.js';
 import { EditBuffer, lineAt } from './edits.js';
 import {
   blockStatements,
@@ -52,6 +53,25 @@ export interface MemberProposal {
   hint?: string;
   /** When kept, do not report it (helpers such as sleep() that business code may share). */
   quiet?: boolean;
+  /**
+   * Callers in other files keep working through a method of this name that calls the base's
+   * start() (it started the agent's work) or stop() (it stopped it).
+   */
+  delegate?: 'start' | 'stop';
+}
+
+/** A member other classes can call: not private, protected or an ES-private #name. */
+export function isPublicMember(ctx: Pick<TsRewriteContext, 'members'>, name: string): boolean {
+  if (name.startsWith('#')) return false;
+  const m = ctx.members.get(name);
+  if (!m) return false;
+  return m.nodes.every((n) => !(Node.isModifierable(n) && (n.hasModifier(SyntaxKind.PrivateKeyword) || n.hasModifier(SyntaxKind.ProtectedKeyword))));
+}
+
+/** `src/controller.ts:12, test/agent.test.js:30` (at most four, then a count). */
+export function callerList(callers: OutsideCaller[]): string {
+  const shown = callers.slice(0, 4).map((c) => `${c.file}:${c.line}`);
+  return callers.length > 4 ? `${shown.join(', ')} and ${callers.length - 4} more` : shown.join(', ');
 }
 
 export interface StatementProposal {
@@ -148,6 +168,8 @@ export interface TsRewriteContext {
   /** Uses of a member outside the entry call and its own declarations. */
   usesOutside(name: string): number;
   addImport(name: string, specifier: string): void;
+  /** Uses of a member of the agent in other files of the repository (cached per member). */
+  outsideCallers(name: string): OutsideCaller[];
 }
 
 export function collectMembers(cls: ClassLike): { members: Map<string, AgentMember>; ctor: ConstructorDeclaration | undefined } {
@@ -236,6 +258,12 @@ export function belongsTo(stmt: Node, sweep: Set<string>): boolean {
       const target = thisMember(e.getLeft());
       if (!target || !sweep.has(target)) return false;
       return !callsKeptMember(e.getRight(), sweep);
+    }
+    // `await new Promise((resolve) => this.server.listen(port, resolve))`: a promise around a
+    // removed member's own call.
+    if (Node.isNewExpression(e) && e.getExpression().getText() === 'Promise') {
+      const m = thisMembers(e);
+      return m.size > 0 && [...m].every((x) => sweep.has(x)) && !callsKeptMember(e, sweep);
     }
     if (Node.isCallExpression(e)) {
       const root = thisRoot(e);
@@ -382,6 +410,17 @@ export class RemovalPlan {
           kept.set(name, { symbol: name, line: this.lineOf(ctx, p), reason: failed });
           changed = true;
           continue;
+        }
+        // Public API: a member other files call stays, unless a delegate under its name will
+        // take the calls to the base (start()/stop()); the base answers names it owns itself.
+        if (p.scope !== 'module' && !p.delegate && !baseOwned.has(name) && isPublicMember(ctx, name)) {
+          const callers = ctx.outsideCallers(name);
+          if (callers.length > 0) {
+            R.delete(name);
+            kept.set(name, { symbol: name, line: this.lineOf(ctx, p), reason: `${p.reason}, but ${callerList(callers)} calls it; it stays` });
+            changed = true;
+            continue;
+          }
         }
         const uses = usesOf(ctx, name, p.scope ?? 'member').filter((u) => !inRanges(u));
         // Uses the base answers as well: this.x for anything it owns, obj.x() for its methods.

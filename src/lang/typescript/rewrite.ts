@@ -18,6 +18,8 @@ import {
   type TsRewriteContext,
 } from './context.js';
 import { findOldBase } from './old-base.js';
+import { outsideCallers, type OutsideCaller } from './references.js';
+import { keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { methodText } from './generate.js';
 import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
@@ -123,6 +125,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
       reason: `${m}() only started infrastructure the base provides`,
       condition: (removed) => (ctx.isInfraMethod(m, removed, []) ? null : `${m}() does business work`),
       quiet: true,
+      delegate: 'start',
     });
   }
   // Parameter properties whose value goes to the base (`private healthPort`) become plain parameters
@@ -153,6 +156,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   renameLifecycleClashes(ctx, resolved.removed);
   superCall(ctx, resolved.removed);
   rewriteEntry(ctx, resolved.removed);
+  keepPublicApi(ctx, resolved.removed);
   if (ctx.parent.kind !== 'base') addImport(ctx, ctx.ts.import_name, moduleSpecifier(ctx.root, ctx.file, ctx.ts.module));
   const deadHelpers = removeDeadModuleHelpers(ctx);
   removeUnusedImports(ctx);
@@ -214,6 +218,7 @@ function parentPlan(input: TsRewriteInput, found: FileClass, base: BaseModel): P
 function makeContext(input: TsRewriteInput, sf: SourceFile, found: FileClass, base: BaseModel, parent: ParentPlan): TsRewriteContext {
   const cls = found.cls;
   const { members, ctor } = collectMembers(cls);
+  const callers = new Map<string, OutsideCaller[]>();
   const text = input.source;
   const edits = new EditBuffer(text);
   const plan = new RemovalPlan();
@@ -260,6 +265,11 @@ function makeContext(input: TsRewriteInput, sf: SourceFile, found: FileClass, ba
       return usesOf(ctx, name, 'member').filter((u) => !rw.some(([a, b]) => a <= u.getStart() && u.getEnd() <= b)).length;
     },
     addImport: (name, specifier) => addImport(ctx, name, specifier),
+    outsideCallers: (name) => {
+      let hit = callers.get(name);
+      if (!hit) callers.set(name, (hit = outsideCallers(input.root, input.file, input.source, input.className, name)));
+      return hit;
+    },
   };
   return ctx;
 }
