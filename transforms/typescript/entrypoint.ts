@@ -224,6 +224,10 @@ function moveArguments(ctx: TsRewriteContext, e: EntryInfo, m: string): void {
 }
 
 function addGuard(ctx: TsRewriteContext): void {
+  if (ctx.cls.isAbstract()) {
+    ctx.warnings.push(`no entry point added: ${ctx.className} is abstract, its subclasses are the agents that run`);
+    return;
+  }
   const required = ctx.ctor?.getParameters().some((p) => !p.isOptional() && !p.hasInitializer() && !p.isRestParameter());
   if (required) {
     ctx.warnings.push(`no entry point added: the constructor of ${ctx.className} needs arguments`);

@@ -22,6 +22,15 @@ export function extendBase(ctx: TsRewriteContext): void {
     }
     return;
   }
+  if (p.kind === 'family') {
+    // The subclass keeps its parent, now the parent's migrated `_v2`.
+    if (!p.parent.followed) {
+      const lit = p.parent.specifier;
+      ctx.edits.replace(lit.getStart() + 1, lit.getEnd() - 1, p.parent.v2Specifier);
+      ctx.warnings.push(`${ctx.className} follows its parent ${p.parent.className} onto ${ctx.baseClass}: it now extends the parent's migrated ${p.parent.v2Specifier}`);
+    }
+    return;
+  }
   if (cls.getExtends()) return;
   ctx.edits.insert(heritageInsertPos(cls), ` extends ${ctx.baseClass}`);
 }

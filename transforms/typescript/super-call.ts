@@ -14,7 +14,8 @@ import { thisMember } from '../../src/lang/typescript/syntax.js';
 export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   const nameKey = ctx.ts.super_call.name_property;
   const args = new Map<string, string>();
-  args.set(nameKey, `${ctx.quote}${ctx.className}${ctx.quote}`);
+  // An abstract family parent: each concrete subclass registers under its own name.
+  args.set(nameKey, ctx.cls.isAbstract() ? 'new.target.name' : `${ctx.quote}${ctx.className}${ctx.quote}`);
   const params = ctx.ctor ? ctx.ctor.getParameters() : [];
   const passThrough = ctx.ts.super_call.pass_through ?? {};
   // Values the legacy code gave each pass-through key: a constructor parameter first.

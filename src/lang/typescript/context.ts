@@ -91,7 +91,9 @@ export type ParentPlan =
   /** Node's EventEmitter, and the base extends EventEmitter too: the base takes its place. */
   | { kind: 'event-emitter'; expr: Node }
   /** An older base a base-to-base profile maps onto the new one. */
-  | { kind: 'old-base'; expr: Node; old: import('./old-base.js').OldBase };
+  | { kind: 'old-base'; expr: Node; old: import('./old-base.js').OldBase }
+  /** An agent family's parent in the repository: the class follows the parent's `_v2`. */
+  | { kind: 'family'; expr: Node; parent: import('./family.js').FamilyParent };
 
 export interface EntryInfo {
   /** The statement block that constructs the agent (guard body, main(), or the file). */

@@ -96,7 +96,7 @@ function lastSegment(spec: string): string {
   return spec.replace(/\/index(\.[cm]?[jt]s)?$/, '').split('/').pop()!.replace(/\.[cm]?[jt]sx?$/, '');
 }
 
-function resolveModule(dir: string, spec: string): string | null {
+export function resolveModule(dir: string, spec: string): string | null {
   const stem = path.resolve(dir, spec.replace(/\.[cm]?js$/, ''));
   const candidates = [path.resolve(dir, spec), ...['.ts', '.mts', '.cts', '.js', '.cjs', '.mjs'].map((e) => stem + e), ...['.ts', '.js'].map((e) => path.join(stem, `index${e}`))];
   return candidates.find((c) => existsSync(c) && statSync(c).isFile()) ?? null;

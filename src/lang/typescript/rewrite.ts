@@ -18,6 +18,7 @@ import {
   type TsRewriteContext,
 } from './context.js';
 import { findOldBase } from './old-base.js';
+import { findFamilyParent } from './family.js';
 import { outsideCallers, type OutsideCaller } from './references.js';
 import { keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { methodText } from './generate.js';
@@ -154,10 +155,11 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
 
   extendBase(ctx);
   renameLifecycleClashes(ctx, resolved.removed);
-  superCall(ctx, resolved.removed);
+  // A family's subclass calls its parent's constructor, which passes the base its options.
+  if (ctx.parent.kind !== 'family') superCall(ctx, resolved.removed);
   rewriteEntry(ctx, resolved.removed);
   keepPublicApi(ctx, resolved.removed);
-  if (ctx.parent.kind !== 'base') addImport(ctx, ctx.ts.import_name, moduleSpecifier(ctx.root, ctx.file, ctx.ts.module));
+  if (ctx.parent.kind !== 'base' && ctx.parent.kind !== 'family') addImport(ctx, ctx.ts.import_name, moduleSpecifier(ctx.root, ctx.file, ctx.ts.module));
   const deadHelpers = removeDeadModuleHelpers(ctx);
   removeUnusedImports(ctx);
   insertMembers(ctx);
@@ -210,6 +212,8 @@ function parentPlan(input: TsRewriteInput, found: FileClass, base: BaseModel): P
   }
   const old = findOldBase(input.root, input.file, expr, input.profile);
   if (old) return { kind: 'old-base', expr, old };
+  const family = findFamilyParent(input.file, expr, input.profile.base_class);
+  if (family) return { kind: 'family', expr, parent: family };
   return {
     refuse: `${input.className} extends ${name}, not ${input.profile.base_class}: write a base-to-base profile for ${name} (see templates/profiles/base-service.yaml) or migrate ${name} first`,
   };

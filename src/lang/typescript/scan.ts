@@ -23,6 +23,7 @@ import {
 } from './patterns.js';
 import { calleeText, fileClasses, memberName, type ClassLike, type FileClass } from './syntax.js';
 import { compilerOptionsFor, typeRoots } from './project.js';
+import { hasAgentInfrastructure } from './family.js';
 
 /** TypeScript and JavaScript sources (JavaScript through allowJs: parsed, scanned and rewritten alike). */
 export const TS_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.cjs', '.mjs'];
@@ -206,7 +207,12 @@ function score(sf: SourceFile, fc: FileClass, profile: Profile): Scored {
     evidence.push('default export');
     s += 1;
   }
-  if (cls.isAbstract()) s = Math.min(s, 1);
+  if (cls.isAbstract()) {
+    // An abstract class with the loop, server or signals of an agent is its family's parent:
+    // it migrates, and its subclasses follow it. Without those it is a plain abstract helper.
+    if (hasAgentInfrastructure(cls)) evidence.push('abstract parent of an agent family (its subclasses follow it)');
+    else s = Math.min(s, 1);
+  }
   return { cls, name, score: s, evidence, migrated: !!migrated };
 }
 
