@@ -122,15 +122,22 @@ export function healthPayload(handler: Node | undefined): Node | null {
   return found;
 }
 
-/** A loop with a growing delay: the shape of a retry/backoff helper. */
-export function looksLikeRetry(body: Node): boolean {
+/**
+ * A loop that pauses and tries again: a growing delay (backoff), or a pause taken on failure —
+ * in a catch, or on a 429/503 answer. The shape of a retry helper (promise-sleep included).
+ */
+export function looksLikeRetry(body: Node, backoffOnly = false): boolean {
   let loop = false;
   let delay = false;
   let grows = false;
+  let onFailure = false;
   body.forEachDescendant((n) => {
     const k = n.getKind();
     if (k === SyntaxKind.ForStatement || k === SyntaxKind.WhileStatement || k === SyntaxKind.DoStatement) loop = true;
-    if (Node.isCallExpression(n) && /(^|\.)(setTimeout|sleep|delay|wait)$/.test(calleeText(n))) delay = true;
+    if (Node.isCallExpression(n) && /(^|\.)(setTimeout|sleep|delay|wait)$/.test(calleeText(n))) {
+      delay = true;
+      if (n.getFirstAncestor((a) => Node.isCatchClause(a)) || /\b(429|503)\b/.test(n.getFirstAncestorByKind(SyntaxKind.IfStatement)?.getExpression().getText() ?? '')) onFailure = true;
+    }
     if (Node.isBinaryExpression(n)) {
       const op = n.getOperatorToken().getText();
       const t = n.getText();
@@ -138,8 +145,42 @@ export function looksLikeRetry(body: Node): boolean {
     }
     if (Node.isCallExpression(n) && calleeText(n) === 'Math.pow') grows = true;
   });
-  return loop && delay && grows;
+  return loop && delay && (grows || (!backoffOnly && onFailure));
 }
+
+/**
+ * Retry by recursion: a method that calls itself again on failure — from a catch, an 'error'
+ * listener, a setTimeout there, or after a pause on a 429/503 answer. Returns the re-call.
+ */
+export function recursiveRetry(body: Node, method: string): Node | null {
+  let found: Node | null = null;
+  body.forEachDescendant((n) => {
+    if (found || !Node.isCallExpression(n) || thisMember(n.getExpression()) !== method) return;
+    const inCatch = !!n.getFirstAncestor((a) => Node.isCatchClause(a));
+    const onError = !!n.getFirstAncestor((a) => Node.isCallExpression(a) && /\.(on|once)$/.test(calleeText(a)) && /^['"`](error|close|end|disconnect)['"`]$/.test(a.getArguments()[0]?.getText() ?? ''));
+    const statusBranch = /\b(429|503)\b/.test(n.getFirstAncestorByKind(SyntaxKind.IfStatement)?.getExpression().getText() ?? '');
+    if (inCatch || onError || statusBranch) found = n;
+  });
+  return found;
+}
+
+/** prom-client at work: registries, metric objects, default metrics, Pushgateway pushes. */
+export function promClientUses(root: Node): Array<{ node: Node; what: string }> {
+  const out: Array<{ node: Node; what: string }> = [];
+  root.forEachDescendant((n) => {
+    if (Node.isNewExpression(n)) {
+      const t = n.getExpression().getText();
+      if (/(^|\.)(Registry|Pushgateway)$/.test(t) || /^(client|prom|promClient|Prometheus|prometheus)\.(Gauge|Counter|Histogram|Summary)$/.test(t)) out.push({ node: n, what: t });
+    } else if (Node.isCallExpression(n)) {
+      const t = calleeText(n);
+      if (/(^|\.)collectDefaultMetrics$/.test(t) || /\.(pushAdd|push)$/.test(t) && /gateway|pushgateway/i.test(t)) out.push({ node: n, what: t });
+    }
+  });
+  return out;
+}
+
+/** A health-check method: healthcheck(), healthCheck(), getHealth(), checkHealth(), isHealthy(). */
+export const HEALTH_METHOD = /^(healthcheck|healthCheck|health|getHealth|checkHealth|isHealthy|getHealthStatus)$/;
 
 export const RETRY_NAME = /(retry|retries|backoff|withRetry|reconnectWithBackoff)/i;
 export const QUEUE_NAME = /(unsent|pending|outbox|queue|backlog|buffered|retryQueue)/i;

@@ -10,6 +10,11 @@ import type { AgentInfo, Finding, ScanResult, SkippedFile } from '../../core/typ
 import type { Profile } from '../../profile/profile.js';
 import { findEntry } from '../../../transforms/typescript/entrypoint.js';
 import {
+  HEALTH_METHOD,
+  healthRoutes,
+  promClientUses,
+  rearmingTimeouts,
+  recursiveRetry,
   expressRoutes,
   foreverLoops,
   intervalCalls,
@@ -21,7 +26,7 @@ import {
   serverCreations,
   signalStatements,
 } from './patterns.js';
-import { calleeText, fileClasses, memberName, type ClassLike, type FileClass } from './syntax.js';
+import { calleeText, fileClasses, isFunctionValue, memberName, type ClassLike, type FileClass } from './syntax.js';
 import { compilerOptionsFor, typeRoots } from './project.js';
 import { hasAgentInfrastructure } from './family.js';
 
@@ -59,7 +64,7 @@ function compiledOutput(file: string, cfg: ReturnType<typeof tsconfigFiles>): st
 
 /** tsc/babel output starts by marking itself an ES module for CommonJS interop. */
 function looksCompiled(text: string): boolean {
-  return /Object\.defineProperty\(exports, ["']__esModule["']|^\s*(["']use strict["'];\s*)?var __(awaiter|createBinding|importDefault)\b/.test(text.slice(0, 3000));
+  return /Object\.defineProperty\(exports, ["']__esModule["']|\bexports\.__esModule\s*=\s*true|^var __(awaiter|createBinding|importDefault|importStar)\b/m.test(text.slice(0, 3000));
 }
 
 function rel(root: string, file: string): string {
@@ -169,7 +174,20 @@ function classifyFile(sf: SourceFile, profile: Profile, r: string): AgentInfo | 
 }
 
 function hasMethods(cls: ClassLike): boolean {
-  return cls.getMethods().length > 0 || !!cls.getExtends();
+  return memberBodies(cls).length > 0 || !!cls.getExtends();
+}
+
+/** Bodies of the class's methods and arrow-function properties, by member name. */
+function memberBodies(cls: ClassLike): Array<{ name: string; body: Node }> {
+  const out: Array<{ name: string; body: Node }> = [];
+  for (const m of cls.getMembers()) {
+    if (Node.isMethodDeclaration(m) && m.getBody()) out.push({ name: m.getName(), body: m.getBody()! });
+    else if (Node.isPropertyDeclaration(m)) {
+      const fn = m.getInitializer();
+      if (fn && (Node.isArrowFunction(fn) || Node.isFunctionExpression(fn))) out.push({ name: m.getName(), body: fn.getBody() });
+    }
+  }
+  return out;
 }
 
 function score(sf: SourceFile, fc: FileClass, profile: Profile): Scored {
@@ -194,10 +212,30 @@ function score(sf: SourceFile, fc: FileClass, profile: Profile): Scored {
   if (serverCreations(cls).length > 0) {
     evidence.push('starts an HTTP server');
     s += 3;
+  } else if (healthRoutes(cls).length > 0) {
+    evidence.push('serves /health on its router');
+    s += 3;
   }
-  if (cls.getMethods().some((m) => m.getBody() && (intervalCalls(m.getBody()!).length > 0 || foreverLoops(m.getBody()!).length > 0))) {
+  const bodies = memberBodies(cls);
+  if (bodies.some(({ body }) => intervalCalls(body).length > 0 || foreverLoops(body).length > 0) || rearmingTimeouts(cls).length > 0) {
     evidence.push('runs a loop');
     s += 3;
+  }
+  if (bodies.some(({ name }) => HEALTH_METHOD.test(name))) {
+    evidence.push('has a health-check method');
+    s += 2;
+  }
+  if (promClientUses(cls).length > 0) {
+    evidence.push('keeps prom-client metrics');
+    s += 2;
+  }
+  if (bodies.some(({ name, body }) => recursiveRetry(body, name))) {
+    evidence.push('retries by calling itself again');
+    s += 1;
+  }
+  if (bodies.some(({ name }) => /^(start|run|listen|init|connect)$/.test(name)) && bodies.some(({ name }) => /^(stop|close|shutdown|destroy|disconnect)$/.test(name))) {
+    evidence.push('has a start/stop lifecycle');
+    s += 1;
   }
   if (signalStatements(cls).length > 0) {
     evidence.push('handles SIGTERM/SIGINT');
@@ -278,7 +316,10 @@ export function findings(sf: SourceFile, cls: ClassLike): Finding[] {
       if (routes.has('/metrics')) add('metrics', name, m);
       add('health', name, m);
     } else if (/health/i.test(name) && Node.isMethodDeclaration(m)) add('health', name, m);
-    if (Node.isMethodDeclaration(m) && (RETRY_NAME.test(name) || looksLikeRetry(body))) add('retry', name, m);
+    const fnLike = Node.isMethodDeclaration(m) || (Node.isPropertyDeclaration(m) && isFunctionValue(m.getInitializer()));
+    if (fnLike && (RETRY_NAME.test(name) || looksLikeRetry(body))) add('retry', name, m);
+    const again = fnLike ? recursiveRetry(body, name) : null;
+    if (again) add('retry', name, again);
     for (const { stmt, timer } of intervalCalls(body)) add('loop', timer ?? name, stmt);
     for (const loop of foreverLoops(body)) add('loop', name, loop);
     for (const s of signalStatements(body)) add('signal', name, s);
@@ -289,6 +330,9 @@ export function findings(sf: SourceFile, cls: ClassLike): Finding[] {
       if (Node.isCallExpression(n) && /^(net|tls|dgram)\.(createServer|connect|createConnection|createSocket)$/.test(calleeText(n))) add('socket', name, n);
     });
   }
+  for (const r of rearmingTimeouts(cls)) add('loop', r.method, r.stmt);
+  for (const r of healthRoutes(cls)) add('health', `${r.receiver}.get('${r.path}')`, r.stmt);
+  for (const p of promClientUses(cls)) add('metrics', p.what, p.node);
   // Express apps stored on the agent: their /health routes.
   for (const p of cls.getProperties()) {
     const init = p.getInitializer();
