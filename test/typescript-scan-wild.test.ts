@@ -29,6 +29,7 @@ beforeAll(async () => {
   put('agents/stats_pusher.js', fx('cjs-class-expression-pusher', 'input.js'));
   put('agents/queue_metrics.cjs', fx('cjs-prom-client-metrics', 'input.js'));
   put('agents/supervisor.ts', fx('eventemitter-supervisor-daemon', 'input.ts'));
+  put('agents/mqtt_bridge.js', fx('cjs-exports-mqtt-bridge', 'input.js'));
   put('agents/shipment_tracker.ts', fx('abortable-tracker-backoff', 'input.ts'));
   put('agents/job_runner.ts', fx('express-health-router', 'input.ts'));
   put('lib/base-service.ts', fx('base-service-poll-loop', 'lib/base-service.ts'));
@@ -90,6 +91,13 @@ describe('TypeScript/JavaScript scan of services in the wild', () => {
     expect(agent('StatsPusher')).toMatchObject({ file: 'agents/stats_pusher.js', status: 'legacy', class: 'StatsPusher' });
     expect(agent('QueueMetrics')).toMatchObject({ file: 'agents/queue_metrics.cjs', status: 'legacy' });
     expect(agent('LedgerPoller')).toMatchObject({ file: 'agents/ledger_poller.mjs', status: 'legacy' });
+    // `exports.MqttBridge = class extends EventEmitter`: named by its export.
+    expect(agent('MqttBridge')).toMatchObject({ file: 'agents/mqtt_bridge.js', class: 'MqttBridge', status: 'legacy' });
+    expect(agent('MqttBridge')!.findings).toEqual(expect.arrayContaining([
+      expect.objectContaining({ kind: 'loop', symbol: 'heartbeat' }),
+      expect.objectContaining({ kind: 'retry', symbol: 'connect' }),
+      expect.objectContaining({ kind: 'health', symbol: 'healthcheck' }),
+    ]));
   });
 
   it('finds agents on EventEmitter and on an old in-repo base, legacy both', () => {
