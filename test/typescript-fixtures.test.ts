@@ -73,6 +73,8 @@ const verifiedCases: Case[] = [];
 beforeAll(async () => {
   for (const c of cases) {
     outcomes.set(c.name, await typescriptAdapter.rewrite({ root: c.dir, file: c.file, source: c.input, agent: agentOf(c), profile }));
+    // Rewrites are synchronous work: let the test worker answer its runner between them.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   // One batch for every output, as the pipeline does.
   for (const c of cases) if (outcomes.get(c.name)?.output !== undefined) verifiedCases.push(c);

@@ -228,7 +228,10 @@ function addGuard(ctx: TsRewriteContext): void {
     ctx.warnings.push(`no entry point added: ${ctx.className} is abstract, its subclasses are the agents that run`);
     return;
   }
-  const required = ctx.ctor?.getParameters().some((p) => !p.isOptional() && !p.hasInitializer() && !p.isRestParameter());
+  const required =
+    ctx.ctor?.getParameters().some((p) => !p.isOptional() && !p.hasInitializer() && !p.isRestParameter()) ||
+    // The constructor the old base's parameters gave the class.
+    (!ctx.ctor && ctx.parent.kind === 'old-base' && ctx.parent.old.params.some((p) => !p.optional && !p.initializer));
   if (required) {
     ctx.warnings.push(`no entry point added: the constructor of ${ctx.className} needs arguments`);
     return;

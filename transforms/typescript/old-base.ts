@@ -27,7 +27,8 @@ export function mapOldBase(ctx: TsRewriteContext): void {
 
 function mapHooks(ctx: TsRewriteContext, old: OldBase): void {
   const given = new Set<string>();
-  for (const [from, to] of Object.entries(old.hooks)) {
+  for (const [from, mapped] of Object.entries(old.hooks)) {
+    let to = mapped;
     const m = ctx.members.get(from);
     if (!m || m.kind !== 'method') continue;
     const body = methodBody(ctx, from);
@@ -45,6 +46,8 @@ function mapHooks(ctx: TsRewriteContext, old: OldBase): void {
       });
       continue;
     }
+    // A start-like hook the old base called once (not in a loop of its own) starts the agent: onStart().
+    if (to === 'runOnce' && (old.file ? !old.loopedHooks.has(from) : /start/i.test(from))) to = 'onStart';
     if (ctx.members.has(to) || given.has(to)) {
       ctx.kept.push({ symbol: from, line: m.line, reason: `${from}() was an old ${old.className} hook mapped to ${to}(), which the class already has: merge them by hand` });
       continue;
@@ -57,6 +60,7 @@ function mapHooks(ctx: TsRewriteContext, old: OldBase): void {
 /** Rename a hook's declaration and the class's own calls to it (`this.x()`, `super.x()`). */
 function renameHook(ctx: TsRewriteContext, from: string, to: string, why: string): void {
   ctx.renameMember(from, to, why);
+  ctx.memberRewrites.push({ from, to: `this.${to}` });
   ctx.cls.forEachDescendant((n) => {
     if (!Node.isPropertyAccessExpression(n) || n.getName() !== from) return;
     const k = n.getExpression().getKind();
@@ -80,6 +84,19 @@ function mapMembers(ctx: TsRewriteContext, old: OldBase): void {
       continue;
     }
     const to = old.memberMap[x];
+    // The agent sets it itself (`this.started = true` in its start()): its own state now, declared
+    // here with the old initial value, nothing to review.
+    const assigned = nodes.some((n) => {
+      const p = n.getParent();
+      return !!p && Node.isBinaryExpression(p) && p.getLeft() === n && p.getOperatorToken().getKind() === SyntaxKind.EqualsToken;
+    });
+    if (typeof to !== 'string' && assigned) {
+      const field = old.members.get(x)?.field;
+      if (!ctx.js) ctx.newFields.push(`protected ${field && !old.typeParams.some((tp) => new RegExp(`\\b${tp}\\b`).test(field)) ? field : `${x}?: unknown`};`);
+      else if (field) ctx.newFields.push(field.replace(/^([\w$]+)\s*:[^=]+=/, '$1 =') + ';');
+      continue;
+    }
+    if (typeof to === 'string') ctx.memberRewrites.push({ from: x, to });
     for (const n of nodes) {
       const line = n.getStartLineNumber();
       if (typeof to === 'string') {

@@ -61,6 +61,21 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       }
       continue;
     }
+    if (m.kind === 'accessor') {
+      // `get name() { return 'sync'; }` would break the base's `this.name = ...` (a getter
+      // without a setter cannot be assigned): a constant name goes to the base; else it is renamed.
+      const getter = m.nodes.find((n) => Node.isGetAccessorDeclaration(n));
+      const body = getter && Node.isGetAccessorDeclaration(getter) ? getter.getBody() : undefined;
+      const ret = body && Node.isBlock(body) ? body.getStatements() : undefined;
+      const value = ret?.length === 1 && Node.isReturnStatement(ret[0]!) && ret[0].getExpression() ? ctx.constantValue(ret[0].getExpression()!) : null;
+      if (m.name === nameKey && m.nodes.length === 1 && value) {
+        args.set(nameKey, value);
+        ctx.edits.removeNode(getter!);
+        ctx.removedExtra.push(m.name);
+        ctx.warnings.push(`the ${m.name} getter (${value}) is now the name given to the base`);
+      } else renameProperty(ctx, m.name, m.nodes);
+      continue;
+    }
     if (!sameConcept.has(m.name) || !compatibleType(m.name, nameKey, m.nodes[0]!)) {
       // Same name, different thing (a console logger, a 0.0.0.0 host): keep it under another name.
       renameProperty(ctx, m.name, m.nodes);
@@ -221,6 +236,7 @@ function renameProperty(ctx: TsRewriteContext, name: string, decls: Node[]): voi
     }
   });
   ctx.renames.set(name, to);
+  ctx.memberRewrites.push({ from: name, to: `this.${to}` });
   ctx.warnings.push(`${name} renamed to ${to}: ${ctx.baseClass} owns ${name}`);
 }
 

@@ -155,6 +155,11 @@ export interface TsRewriteContext {
   carried: string[];
   /** Field declarations to add at the top of the class body (text without indentation). */
   newFields: string[];
+  /**
+   * `this.x` spellings changed in the class (a renamed property, an old base's member mapped to
+   * the new base): code moved into new members (a loop body into runOnce()) gets them too.
+   */
+  memberRewrites: Array<{ from: string; to: string }>;
   /** Imports requested by transforms, written once at the end. */
   pendingImports: Array<{ name: string; specifier: string }>;
   /** Other text the transforms write (the super() call), so the helpers it names stay. */

@@ -42,6 +42,8 @@ export interface OldBase {
   params: OldBaseParam[];
   /** The old base's type parameter names (`BaseService<TOptions>` → ['TOptions']). */
   typeParams: string[];
+  /** Hooks the old base calls inside a loop of its own (those map to runOnce; the others run once). */
+  loopedHooks: Set<string>;
   /** Where its source was found (absolute), or null. */
   file: string | null;
 }
@@ -116,6 +118,7 @@ function build(profile: Profile, from: FromBaseProfile, file: string | null, cla
     members: new Map(),
     params: [],
     typeParams: [],
+    loopedHooks: new Set(),
     file,
   };
   if (!file) return empty;
@@ -160,6 +163,14 @@ function build(profile: Profile, from: FromBaseProfile, file: string | null, cla
     }
     base.members = members;
     base.typeParams = cls.cls.getTypeParameters().map((t) => t.getName());
+    const looped = new Set<string>();
+    cls.cls.forEachDescendant((n) => {
+      if (!Node.isCallExpression(n)) return;
+      const e = n.getExpression();
+      if (!Node.isPropertyAccessExpression(e) || e.getExpression().getKind() !== SyntaxKind.ThisKeyword) return;
+      if (n.getFirstAncestor((a) => Node.isWhileStatement(a) || Node.isDoStatement(a) || Node.isForStatement(a))) looped.add(e.getName());
+    });
+    base.loopedHooks = looped;
   }
   cache.set(key, { mtime, base });
   return base;

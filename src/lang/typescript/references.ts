@@ -26,7 +26,12 @@ function repoFiles(root: string): string[] {
   const hit = listings.get(root);
   // A listing is reused for a few seconds: one batch asks for many agents of one repository.
   if (hit && Date.now() - hit.at < 5000) return hit.files;
-  const files = listSourceFiles(root, SOURCES).filter((f) => !/\.d\.[cm]?ts$/.test(f) && !/_v2\.[cm]?[jt]sx?$/.test(f));
+  let files: string[];
+  try {
+    files = listSourceFiles(root, SOURCES).filter((f) => !/\.d\.[cm]?ts$/.test(f) && !/_v2\.[cm]?[jt]sx?$/.test(f));
+  } catch {
+    files = []; // a root that cannot be listed has no other callers to find
+  }
   listings.set(root, { at: Date.now(), files });
   return files;
 }
@@ -54,7 +59,7 @@ export function outsideCallers(root: string, file: string, source: string, class
   const memberRe = new RegExp(`\\.\\s*${member.replace(/\$/g, '\\$')}\\b`);
   const mentions = new RegExp(`\\b${className}\\b|['"\`][^'"\`]*\\b${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.[cm]?[jt]s)?['"\`]`);
   // A file that declares a class of the same name is another copy of the agent, not a caller.
-  const declares = new RegExp(`\bclass\s+${className}\b`);
+  const declares = new RegExp(`\\bclass\\s+${className}\\b`);
   const candidates: string[] = [];
   for (const f of repoFiles(root)) {
     if (path.resolve(f) === agentAbs) continue;
@@ -72,9 +77,8 @@ export function outsideCallers(root: string, file: string, source: string, class
     out.push({ file: rel(f), line, text: text.trim() });
   };
   // The type checker first: references that resolve to this class's member.
-  const project = new Project({ compilerOptions: { ...compilerOptionsFor(root), ...tsconfigOptions(root), allowJs: true, noEmit: true }, skipAddingFilesFromTsConfig: true });
-  const agentSf = project.createSourceFile(agentAbs, source, { overwrite: true });
-  for (const c of candidates) project.addSourceFileAtPathIfExists(c);
+  const { project, agentSf } = projectFor(root, agentAbs, source);
+  for (const c of candidates) if (!project.getSourceFile(c)) project.addSourceFileAtPathIfExists(c);
   const cls = fileClasses(agentSf).find((c) => c.name === className)?.cls;
   const decl = cls?.getMembers().find((m) => (Node.isMethodDeclaration(m) || Node.isPropertyDeclaration(m)) && m.getName() === member);
   const semantic = new Set<string>();
@@ -104,6 +108,25 @@ export function outsideCallers(root: string, file: string, source: string, class
     });
   }
   return out.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+}
+
+let last: { key: string; project: Project; agentSf: import('ts-morph').SourceFile } | null = null;
+
+/**
+ * One project per agent, kept while its members are looked up. No lib and no @types: finding
+ * which class a member access resolves to needs the repository's own files only (and is far
+ * cheaper without them).
+ */
+function projectFor(root: string, agentAbs: string, source: string): { project: Project; agentSf: import('ts-morph').SourceFile } {
+  const key = `${root}\0${agentAbs}\0${source.length}\0${source.slice(0, 200)}`;
+  if (last?.key === key) return last;
+  const project = new Project({
+    compilerOptions: { ...compilerOptionsFor(root), ...tsconfigOptions(root), allowJs: true, noEmit: true, noLib: true, types: [], typeRoots: [] },
+    skipAddingFilesFromTsConfig: true,
+  });
+  const agentSf = project.createSourceFile(agentAbs, source, { overwrite: true });
+  last = { key, project, agentSf };
+  return last;
 }
 
 function tsconfigOptions(root: string): ts.CompilerOptions {

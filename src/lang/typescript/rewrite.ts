@@ -258,6 +258,7 @@ function makeContext(input: TsRewriteInput, sf: SourceFile, found: FileClass, ba
     hints: {},
     carried: [],
     newFields: [],
+    memberRewrites: [],
     pendingImports: [],
     newConstructor: null,
     generated: [],
@@ -527,6 +528,17 @@ function removeUnusedImports(ctx: TsRewriteContext): void {
   }
 }
 
+/** Moved code says `this.x` the way the rest of the class now does (`this.legacyLogger`). */
+function withMemberRewrites(ctx: TsRewriteContext, text: string): string {
+  let out = text;
+  for (const { from, to } of ctx.memberRewrites) {
+    const name = from.replace(/\$/g, '\\$');
+    if (to.startsWith('!')) out = out.replace(new RegExp(`!this\\.${name}(?![\\w$])`, 'g'), to.slice(1));
+    out = out.replace(new RegExp(`\\bthis\\.${name}(?![\\w$])`, 'g'), to.startsWith('this.') && !/[^\w$.]/.test(to) ? to : `(${to})`);
+  }
+  return out;
+}
+
 /** New members (runOnce, onStop, ...) at the end of the class; a new constructor before the first method. */
 function insertMembers(ctx: TsRewriteContext): void {
   const members = ctx.cls.getMembers();
@@ -549,7 +561,7 @@ function insertMembers(ctx: TsRewriteContext): void {
     } else ctx.edits.insert(openBrace + 1, `\n${indent(ctx.newConstructor)}\n`);
   }
   if (ctx.newMembers.length === 0) return;
-  const text = ctx.newMembers.map((m) => indent(m.text)).join('\n\n');
+  const text = ctx.newMembers.map((m) => indent(withMemberRewrites(ctx, m.text))).join('\n\n');
   const alive = members.filter((m) => !ctx.edits.removes(m.getStart(), m.getEnd()));
   const last = alive[alive.length - 1];
   if (last) ctx.edits.insert(last.getEnd(), `\n\n${text}`);
