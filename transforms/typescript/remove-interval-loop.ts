@@ -229,7 +229,8 @@ function adoptRearm(ctx: TsRewriteContext, body: Node): boolean {
   const name = hostMember(body, ctx.cls);
   const r = name ? rearmingTimeouts(ctx.cls).find((x) => x.method === name) : undefined;
   if (!r || !name) return false;
-  ctx.plan.proposeStatement({ node: r.stmt, symbol: r.timer ?? `setTimeout(${name})`, finding: 'loop', reason: `${name}() re-armed itself with setTimeout: the main loop the base runs` });
+  ctx.plan.proposeStatement({ node: r.stmt, symbol: r.timer ?? (r.pause ? `this.${name}()` : `setTimeout(${name})`), finding: 'loop', reason: `${name}() scheduled itself again: the main loop the base runs` });
+  if (r.pause) ctx.plan.proposeStatement({ node: r.pause, symbol: r.pause.getText().replace(/;$/, ''), finding: 'loop', reason: `the pause of the ${name}() loop; the base waits intervalMs` });
   if (r.timer) ctx.plan.proposeMember({ name: r.timer, finding: 'loop', reason: `${r.timer} held the ${name}() timer chain` });
   for (const flag of r.flags) {
     if (ctx.members.get(flag)?.kind !== 'method') ctx.plan.proposeMember({ name: flag, finding: 'loop', reason: `${flag} guarded the ${name}() timer chain; the base runs the loop`, quiet: true });
@@ -251,7 +252,7 @@ function adoptRearm(ctx: TsRewriteContext, body: Node): boolean {
     }
   }
   const async = isAsyncMethod(ctx, name);
-  adopt(ctx, r.stmt, null, { text: `${ctx.unit}${async ? 'await ' : ''}this.${name}();` }, intervalExpr(ctx, r.call.getArguments()[1]), 'setTimeout chain');
+  adopt(ctx, r.stmt, null, { text: `${ctx.unit}${async ? 'await ' : ''}this.${name}();` }, intervalExpr(ctx, r.ms), r.pause ? 'self-call loop' : 'setTimeout chain');
   return true;
 }
 

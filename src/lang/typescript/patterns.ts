@@ -262,6 +262,10 @@ export interface Rearm {
   timer: string | null;
   /** Flags of an `if (this.running)` guard around the re-arm. */
   flags: string[];
+  /** The pause before a self-call (`await sleep(ms); this.poll();`), which goes with it. */
+  pause?: Node;
+  /** The period: setTimeout's delay or the pause's argument. */
+  ms: Node | undefined;
 }
 
 /**
@@ -280,19 +284,52 @@ export function rearmingTimeouts(cls: ClassLike): Rearm[] {
     if (!body || !Node.isBlock(body)) continue;
     const consider = (stmt: Node, holder: Node, flags: string[]) => {
       const r = rearmCall(stmt, name);
-      if (r) out.push({ method: name, stmt: holder, call: r.call, timer: r.timer, flags });
+      if (r) out.push({ method: name, stmt: holder, call: r.call, timer: r.timer, flags, ms: r.call.getArguments()[1] });
       return !!r;
     };
-    for (const s of body.getStatements()) {
+    // `await sleep(ms); this.poll();` closing the body (or its finally): a loop by recursion.
+    const pausedSelfCall = (list: Node[]) => {
+      const last = list[list.length - 1];
+      const before = list[list.length - 2];
+      const call = last ? selfCall(last, name) : null;
+      const ms = before ? pauseArgument(before) : null;
+      if (!call || !ms) return false;
+      out.push({ method: name, stmt: last!, call, timer: null, flags: [], pause: before, ms });
+      return true;
+    };
+    const stmts = body.getStatements();
+    if (pausedSelfCall(stmts)) continue;
+    for (const s of stmts) {
       if (consider(s, s, [])) break;
       if (Node.isTryStatement(s)) {
         const fin = s.getFinallyBlock();
-        if (fin && fin.getStatements().some((x) => consider(x, x, []) || guarded(x, name, consider))) break;
+        if (fin && (fin.getStatements().some((x) => consider(x, x, []) || guarded(x, name, consider)) || pausedSelfCall(fin.getStatements()))) break;
       }
       if (guarded(s, name, consider)) break;
     }
   }
   return out;
+}
+
+/** `this.m()` / `await this.m()` / `void this.m()` / `return this.m()` as a statement, with no arguments. */
+function selfCall(stmt: Node, method: string): CallExpression | null {
+  let e: Node | undefined = Node.isExpressionStatement(stmt) ? stmt.getExpression() : Node.isReturnStatement(stmt) ? stmt.getExpression() : undefined;
+  while (e && (Node.isAwaitExpression(e) || Node.isVoidExpression(e) || Node.isParenthesizedExpression(e))) e = e.getExpression();
+  return e && Node.isCallExpression(e) && thisMember(e.getExpression()) === method && e.getArguments().length === 0 ? e : null;
+}
+
+/** `await sleep(ms)` / `await delay(ms)` / `await x.sleep(ms)` / `await new Promise((r) => setTimeout(r, ms))` → ms. */
+export function pauseArgument(stmt: Node): Node | null {
+  if (!Node.isExpressionStatement(stmt)) return null;
+  let e: Node = stmt.getExpression();
+  if (!Node.isAwaitExpression(e)) return null;
+  e = e.getExpression();
+  if (Node.isNewExpression(e) && e.getExpression().getText() === 'Promise') {
+    const timeout = e.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => calleeText(c) === 'setTimeout');
+    return timeout?.getArguments()[1] ?? null;
+  }
+  if (!Node.isCallExpression(e)) return null;
+  return /(^|\.)(sleep|delay|wait|pause|setTimeout)$/.test(calleeText(e)) ? e.getArguments()[0] ?? null : null;
 }
 
 /** `if (this.running) this.timer = setTimeout(...)`: the if goes as a whole when it holds only the re-arm. */
