@@ -62,31 +62,25 @@ async function validate(name: string, stem: string, ext: string): Promise<Valida
 
 const outcome = (r: ValidationReport) => r.checks.map((c) => [c.name, c.ok, c.ok ? '' : c.detail] as [CheckName, boolean, string]);
 
-describe('migrated Node services run and pass validation', () => {
-  it('a migrated JavaScript agent (CommonJS, module.exports = class) passes every check', async () => {
-    const r = await validate('StatsPusher', 'stats_pusher', '.js');
-    expect(outcome(r)).toEqual([
-      ['health', true, ''],
-      ['registry', true, ''],
-      ['metrics', true, ''],
-      ['shutdown', true, ''],
-      ['log', true, ''],
-    ]);
-    expect(r.ok).toBe(true);
-    expect(env.sink!.samples().some((s) => s.labels.agent === 'StatsPusher')).toBe(true);
-    expect(liveGroups()).toEqual([]);
-  }, 90_000);
+const cases: Array<[string, string, string, string]> = [
+  ['a migrated JavaScript agent (CommonJS, module.exports = class)', 'StatsPusher', 'stats_pusher', '.js'],
+  ['an agent re-parented from EventEmitter onto BaseAgent', 'Supervisor', 'supervisor', '.ts'],
+];
 
-  it('an agent re-parented from EventEmitter onto BaseAgent passes every check', async () => {
-    const r = await validate('Supervisor', 'supervisor', '.ts');
-    expect(outcome(r)).toEqual([
-      ['health', true, ''],
-      ['registry', true, ''],
-      ['metrics', true, ''],
-      ['shutdown', true, ''],
-      ['log', true, ''],
-    ]);
-    expect(r.ok).toBe(true);
-    expect(liveGroups()).toEqual([]);
-  }, 90_000);
+describe('migrated Node services run and pass validation', () => {
+  for (const [what, name, stem, ext] of cases) {
+    it(`${what} passes every check`, async () => {
+      const r = await validate(name, stem, ext);
+      expect(outcome(r)).toEqual([
+        ['health', true, ''],
+        ['registry', true, ''],
+        ['metrics', true, ''],
+        ['shutdown', true, ''],
+        ['log', true, ''],
+      ]);
+      expect(r.ok).toBe(true);
+      expect(env.sink!.samples().some((s) => s.labels.agent === name)).toBe(true);
+      expect(liveGroups()).toEqual([]);
+    }, 90_000);
+  }
 });
