@@ -136,6 +136,15 @@ describe('TypeScript fixtures', () => {
   }
 });
 
+describe('fixture data', () => {
+  it("the family subclass case holds the parent case's input and output as they are", () => {
+    const parent = path.join(fixturesDir, 'abstract-family-parent');
+    const lib = path.join(fixturesDir, 'abstract-family-subclass', 'lib');
+    expect(readFileSync(path.join(lib, 'device-supervisor.ts'), 'utf8')).toBe(readFileSync(path.join(parent, 'input.ts'), 'utf8'));
+    expect(readFileSync(path.join(lib, 'device-supervisor_v2.ts'), 'utf8')).toBe(readFileSync(path.join(parent, 'expected.ts'), 'utf8'));
+  });
+});
+
 describe('verify', () => {
   it('reports type errors with file and line', async () => {
     const c = cases.find((x) => x.name === 'http-health-interval')!;
