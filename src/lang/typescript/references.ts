@@ -19,20 +19,29 @@ export interface OutsideCaller {
 }
 
 const SOURCES = ['.ts', '.tsx', '.mts', '.cts', '.js', '.cjs', '.mjs'];
-const listings = new Map<string, { at: number; files: string[] }>();
+const indexes = new Map<string, { at: number; files: Array<{ file: string; text: string }> }>();
 const texts = new Map<string, { mtime: number; text: string }>();
 
-function repoFiles(root: string): string[] {
-  const hit = listings.get(root);
-  // A listing is reused for a few seconds: one batch asks for many agents of one repository.
-  if (hit && Date.now() - hit.at < 5000) return hit.files;
-  let files: string[];
+/**
+ * The repository's sources with their text. One batch asks for many agents of one repository,
+ * so the listing (and the texts it read) is reused for a few seconds, then checked again (a
+ * file is read again only when it changed).
+ */
+function repoFiles(root: string): Array<{ file: string; text: string }> {
+  const hit = indexes.get(root);
+  if (hit && Date.now() - hit.at < 10_000) return hit.files;
+  let listed: string[];
   try {
-    files = listSourceFiles(root, SOURCES).filter((f) => !/\.d\.[cm]?ts$/.test(f) && !/_v2\.[cm]?[jt]sx?$/.test(f));
+    listed = listSourceFiles(root, SOURCES).filter((f) => !/\.d\.[cm]?ts$/.test(f) && !/_v2\.[cm]?[jt]sx?$/.test(f));
   } catch {
-    files = []; // a root that cannot be listed has no other callers to find
+    listed = []; // a root that cannot be listed has no other callers to find
   }
-  listings.set(root, { at: Date.now(), files });
+  const files: Array<{ file: string; text: string }> = [];
+  for (const file of listed) {
+    const text = textOf(file);
+    if (text !== null) files.push({ file, text });
+  }
+  indexes.set(root, { at: Date.now(), files });
   return files;
 }
 
@@ -61,10 +70,9 @@ export function outsideCallers(root: string, file: string, source: string, class
   // A file that declares a class of the same name is another copy of the agent, not a caller.
   const declares = new RegExp(`\\bclass\\s+${className}\\b`);
   const candidates: string[] = [];
-  for (const f of repoFiles(root)) {
-    if (path.resolve(f) === agentAbs) continue;
-    const text = textOf(f);
-    if (text && memberRe.test(text) && mentions.test(text) && !declares.test(text)) candidates.push(f);
+  for (const { file: f, text } of repoFiles(root)) {
+    if (!text.includes(member) || path.resolve(f) === agentAbs) continue;
+    if (memberRe.test(text) && mentions.test(text) && !declares.test(text)) candidates.push(f);
   }
   if (candidates.length === 0) return [];
   const out: OutsideCaller[] = [];
