@@ -32,18 +32,22 @@ interface Case {
   };
 }
 
+/** input.ts, or input.js / .cjs / .mjs for JavaScript agents (expected.* has the same ending). */
+const inputOf = (dir: string) => ['ts', 'js', 'cjs', 'mjs'].map((e) => `input.${e}`).find((f) => existsSync(path.join(dir, f)));
+
 const cases: Case[] = readdirSync(fixturesDir)
-  .filter((d) => existsSync(path.join(fixturesDir, d, 'input.ts')))
+  .filter((d) => inputOf(path.join(fixturesDir, d)))
   .sort()
   .map((name) => {
     const dir = path.join(fixturesDir, name);
     const meta = YAML.parse(readFileSync(path.join(dir, 'case.yaml'), 'utf8'));
-    const expectedFile = path.join(dir, 'expected.ts');
+    const input = inputOf(dir)!;
+    const expectedFile = path.join(dir, input.replace('input', 'expected'));
     return {
       name,
       dir,
       file: path.join(dir, meta.path ?? 'agents/agent.ts'),
-      input: readFileSync(path.join(dir, 'input.ts'), 'utf8'),
+      input: readFileSync(path.join(dir, input), 'utf8'),
       expected: existsSync(expectedFile) ? readFileSync(expectedFile, 'utf8') : null,
       meta,
     };
@@ -69,6 +73,8 @@ const verifiedCases: Case[] = [];
 beforeAll(async () => {
   for (const c of cases) {
     outcomes.set(c.name, await typescriptAdapter.rewrite({ root: c.dir, file: c.file, source: c.input, agent: agentOf(c), profile }));
+    // Rewrites are synchronous work: let the test worker answer its runner between them.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   // One batch for every output, as the pipeline does.
   for (const c of cases) if (outcomes.get(c.name)?.output !== undefined) verifiedCases.push(c);
@@ -130,6 +136,15 @@ describe('TypeScript fixtures', () => {
   }
 });
 
+describe('fixture data', () => {
+  it("the family subclass case holds the parent case's input and output as they are", () => {
+    const parent = path.join(fixturesDir, 'abstract-family-parent');
+    const lib = path.join(fixturesDir, 'abstract-family-subclass', 'lib');
+    expect(readFileSync(path.join(lib, 'device-supervisor.ts'), 'utf8')).toBe(readFileSync(path.join(parent, 'input.ts'), 'utf8'));
+    expect(readFileSync(path.join(lib, 'device-supervisor_v2.ts'), 'utf8')).toBe(readFileSync(path.join(parent, 'expected.ts'), 'utf8'));
+  });
+});
+
 describe('verify', () => {
   it('reports type errors with file and line', async () => {
     const c = cases.find((x) => x.name === 'http-health-interval')!;
@@ -139,6 +154,22 @@ describe('verify', () => {
       { root: c.dir, outputFile: typescriptAdapter.outputPath(c.file), output: broken, agent: agentOf(c), profile },
     ]);
     expect(err).toMatch(/^agents\/order_router_v2\.ts:\d+: Expected 0 arguments, but got 1/);
+  });
+
+  it('checks JavaScript outputs for dangling references (not for types) and syntax', async () => {
+    const c = cases.find((x) => x.name === 'cjs-class-expression-pusher')!;
+    const req = (output: string) => ({ root: c.dir, outputFile: typescriptAdapter.outputPath(c.file), output, agent: agentOf(c), profile });
+    // A member that no longer exists, and a module name that was never declared.
+    const dangling = c.expected!.replace('this.push();', 'this.pushSample();').replace('DEFAULT_INTERVAL });', 'DEFAULT_INTERVAL_MS });');
+    const [err] = await typescriptAdapter.verify([req(dangling)]);
+    expect(err).toMatch(/^agents\/stats_pusher_v2\.js:\d+: /);
+    expect(err).toMatch(/stats_pusher_v2\.js:\d+: Property 'pushSample' does not exist/);
+    expect(err).toMatch(/stats_pusher_v2\.js:\d+: Cannot find name 'DEFAULT_INTERVAL_MS'/);
+    const [syntax] = await typescriptAdapter.verify([req(c.expected!.replace('runOnce() {', 'runOnce() {{'))]);
+    expect(syntax).toMatch(/^agents\/stats_pusher_v2\.js:\d+: /);
+    // Untyped JavaScript as it is (opts = {} read as {}) is not an error.
+    const [ok] = await typescriptAdapter.verify([req(c.expected!)]);
+    expect(ok).toBeNull();
   });
 
   it('reports an output that a second rewrite would change', async () => {

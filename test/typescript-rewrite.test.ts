@@ -39,7 +39,10 @@ describe('TypeScript rewrite', () => {
     expect(typescriptAdapter.outputPath('/r/a/x.ts')).toBe('/r/a/x_v2.ts');
     expect(typescriptAdapter.outputPath('/r/a/x.tsx')).toBe('/r/a/x_v2.tsx');
     expect(typescriptAdapter.outputPath('/r/a/x.mts')).toBe('/r/a/x_v2.mts');
-    expect(typescriptAdapter.extensions).toEqual(['.ts', '.tsx', '.mts']);
+    expect(typescriptAdapter.outputPath('/r/a/x.js')).toBe('/r/a/x_v2.js');
+    expect(typescriptAdapter.outputPath('/r/a/x.cjs')).toBe('/r/a/x_v2.cjs');
+    expect(typescriptAdapter.outputPath('/r/a/x.min.mjs')).toBe('/r/a/x.min_v2.mjs');
+    expect(typescriptAdapter.extensions).toEqual(['.ts', '.tsx', '.mts', '.cts', '.js', '.cjs', '.mjs']);
   });
 
   it('leaves its own output unchanged, byte for byte', async () => {

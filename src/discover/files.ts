@@ -5,7 +5,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import ignore from 'ignore';
 
-const ALWAYS_SKIPPED = /(^|\/)(node_modules|\.git|__pycache__|\.venv|venv|\.tox|dist|migration-log|\.migrate)(\/|$)/;
+// coverage/ and bower_components/ hold generated or vendored JavaScript (istanbul reports, old front-end deps).
+const ALWAYS_SKIPPED = /(^|\/)(node_modules|\.git|__pycache__|\.venv|venv|\.tox|dist|migration-log|\.migrate|coverage|bower_components)(\/|$)/;
 
 export function listSourceFiles(root: string, extensions: string[]): string[] {
   const wanted = (f: string) => extensions.some((e) => f.endsWith(e)) && !ALWAYS_SKIPPED.test(f);

@@ -47,10 +47,31 @@ export interface ValidationProfile {
   shutdown_deadline_s?: number;
 }
 
+/**
+ * A base-to-base profile's old base: agents whose parent is `class` move onto the profile's
+ * base_class, its hooks and constructor options renamed to the new base's.
+ */
+export interface FromBaseProfile {
+  class: string;
+  /** Module specifiers the old base is imported from, matched by their last path segment; any when absent. */
+  modules?: string[];
+  /** Old hook name → new base hook (init → onStart, start → runOnce, stop → onStop). */
+  hooks?: Record<string, string>;
+  /** Keys of the object passed to the old base's constructor → the new base's option keys. */
+  options?: Record<string, string>;
+  /** Members only the old base had → an expression on the new base (`this.x` written out), or null for none. */
+  members?: Record<string, string | null>;
+  /** The old base's running flag (its `while (this.<flag>)` loop is the one the new base runs). */
+  running_flag?: string;
+}
+
 export interface Profile {
   name: string;
   description?: string;
   base_class: string;
+  /** The profile this one starts from (its keys win). */
+  extends?: string;
+  from_base?: FromBaseProfile;
   python?: PythonProfile;
   typescript?: TypeScriptProfile;
   validation: ValidationProfile;
@@ -105,16 +126,66 @@ export function loadProfile(nameOrPath = 'base-agent', root?: string): Profile {
   }
   const cached = cache.get(file);
   if (cached) return cached;
+  const data = withParent(readProfileData(file), file, root, new Set([file]));
+  validate(data, file);
+  const profile: Profile = { ...(data as Omit<Profile, 'file'>), file };
+  cache.set(file, profile);
+  return profile;
+}
+
+function readProfileData(file: string): Record<string, unknown> {
   let data: unknown;
   try {
     data = YAML.parse(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new UsageError(`${file}: profile is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
-  validate(data, file);
-  const profile: Profile = { ...(data as Omit<Profile, 'file'>), file };
-  cache.set(file, profile);
-  return profile;
+  if (!data || typeof data !== 'object' || Array.isArray(data)) throw new UsageError(`${file}: invalid profile: / must be object`);
+  return data as Record<string, unknown>;
+}
+
+/** `extends: <profile>`: the parent's keys, then this file's (checked as a whole afterwards). */
+function withParent(data: Record<string, unknown>, file: string, root: string | undefined, seen: Set<string>): Record<string, unknown> {
+  const parentName = data.extends;
+  if (typeof parentName !== 'string') return data;
+  const parentFile = [...(root ? [path.join(root, '.migrate', 'profiles', `${parentName}.yaml`)] : []), path.join(templatesDir(), 'profiles', `${parentName}.yaml`)].find(
+    (c) => existsSync(c) && c !== file,
+  );
+  if (!parentFile) throw new UsageError(`${file}: invalid profile: /extends names an unknown profile "${parentName}"`);
+  if (seen.has(parentFile)) throw new UsageError(`${file}: invalid profile: /extends forms a cycle through ${parentFile}`);
+  seen.add(parentFile);
+  const parent = withParent(readProfileData(parentFile), parentFile, root, seen);
+  return { ...parent, ...data };
+}
+
+/**
+ * Base-to-base profiles that move agents onto the given profile's base: every profile (the
+ * repository's under .migrate/profiles first, then migrate's own) with a `from_base` section
+ * and the same base_class. A run with the target profile uses them for classes on an old base.
+ */
+export function rebaseProfiles(target: Profile, root?: string): Profile[] {
+  const dirs = [...(root ? [path.join(root, '.migrate', 'profiles')] : []), path.join(templatesDir(), 'profiles')];
+  const out: Profile[] = [];
+  const names = new Set<string>();
+  if (target.from_base) {
+    out.push(target);
+    names.add(target.name);
+  }
+  for (const dir of dirs) {
+    if (!existsSync(dir)) continue;
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml')).sort()) {
+      let p: Profile;
+      try {
+        p = loadProfile(path.join(dir, f), root);
+      } catch {
+        continue; // a broken profile is reported when it is selected, not on every run
+      }
+      if (!p.from_base || p.base_class !== target.base_class || names.has(p.name)) continue;
+      names.add(p.name);
+      out.push(p);
+    }
+  }
+  return out;
 }
 
 export function listProfiles(): string[] {

@@ -19,6 +19,7 @@ export function addImport(ctx: TsRewriteContext, name: string, specifier: string
   for (const s of imports) {
     if (Node.isImportDeclaration(s) && s.getNamedImports().some((n) => (n.getAliasNode() ?? n.getNameNode()).getText() === name)) return;
   }
+  if (ctx.sf.getVariableDeclaration(name)) return; // `const { BaseAgent } = require(...)`
   if (ctx.pendingImports.some((p) => p.name === name)) return;
   ctx.pendingImports.push({ name, specifier });
 }
@@ -28,7 +29,13 @@ export function applyImports(ctx: TsRewriteContext): void {
   if (ctx.pendingImports.length === 0) return;
   const imports = ctx.sf.getStatements().filter((s) => Node.isImportDeclaration(s) || Node.isImportEqualsDeclaration(s) || isRequire(s));
   const quote = ctx.quote;
-  const lines = ctx.pendingImports.map((p) => `import { ${p.name} } from ${quote}${p.specifier}${quote};`);
+  // A CommonJS JavaScript file keeps require(): an import statement would not even parse there.
+  const cjsJs = ctx.js && ctx.kind === 'cjs';
+  const bare = cjsJs && !relativeRequiresWithExtension(ctx);
+  const lines = ctx.pendingImports.map((p) => {
+    const spec = bare && p.specifier.startsWith('.') ? p.specifier.replace(/\.js$/, '') : p.specifier;
+    return cjsJs ? `const { ${p.name} } = require(${quote}${spec}${quote});` : `import { ${p.name} } from ${quote}${spec}${quote};`;
+  });
   const alive = imports.filter((s) => !ctx.edits.removes(s.getStart(), s.getEnd()));
   if (alive.length > 0) {
     const last = alive[alive.length - 1]!;
@@ -50,6 +57,21 @@ export function applyImports(ctx: TsRewriteContext): void {
     const lineStart = ctx.text.lastIndexOf('\n', pos - 1) + 1;
     ctx.edits.insert(lineStart, `${lines.join('\n')}\n\n`);
   }
+}
+
+/** Does the file write `require('./x.js')` (with the ending) for its own modules? */
+function relativeRequiresWithExtension(ctx: TsRewriteContext): boolean {
+  let withExt = false;
+  ctx.sf.forEachDescendant((n, t) => {
+    if (Node.isCallExpression(n) && n.getExpression().getText() === 'require') {
+      const a = n.getArguments()[0];
+      if (a && Node.isStringLiteral(a) && a.getLiteralText().startsWith('.')) {
+        withExt = /\.(c|m)?js$/.test(a.getLiteralText());
+        t.stop();
+      }
+    }
+  });
+  return withExt;
 }
 
 /** `const x = require('y')` at the top level. */

@@ -5,12 +5,19 @@
 import { Node, SyntaxKind } from 'ts-morph';
 import type { EntryInfo, TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
-import { isMainGuard } from '../../src/lang/typescript/syntax.js';
+import { fileClasses, isFunctionValue, isMainGuard } from '../../src/lang/typescript/syntax.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
+import { methodText } from '../../src/lang/typescript/generate.js';
 
 /** Find where the file constructs the agent: the guard body, a function the guard calls, or the top level. */
-export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className'>): EntryInfo | null {
+export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'classRef'>): EntryInfo | null {
+  // `new X()`, or for an exported class expression `new module.exports()` / `new exports.X()`.
+  const names = new Set([ctx.className, ...(ctx.classRef ? [ctx.classRef] : [])]);
   const sf = ctx.sf;
+  // The start call is one of the class's own methods (or named like one): `agent.on('x', ...)`
+  // on an EventEmitter agent wires a listener, it does not start the agent.
+  const own = ownMethods(sf, ctx.className);
+  const isStart = (name: string) => own.has(name) || START_NAMES.test(name);
   const guards = sf.getStatements().filter(isMainGuard);
   const containers: Array<{ node: Node; guarded: boolean }> = [];
   for (const g of guards) {
@@ -25,7 +32,7 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className'>): Entr
   }
   containers.push({ node: sf, guarded: false });
   for (const { node, guarded } of containers) {
-    const news = node.getDescendantsOfKind(SyntaxKind.NewExpression).filter((n) => n.getExpression().getText() === ctx.className);
+    const news = node.getDescendantsOfKind(SyntaxKind.NewExpression).filter((n) => names.has(n.getExpression().getText().replace(/\s+/g, '')));
     for (const ne of news) {
       // Top-level search: only statements directly in the file, not inside classes/functions.
       if (!guarded) {
@@ -36,18 +43,34 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className'>): Entr
       let variable: string | null = null;
       let methodNameNode: Node | null = null;
       const parent = ne.getParent();
+      let chainEnd: Node | null = null;
       if (Node.isPropertyAccessExpression(parent) && Node.isCallExpression(parent.getParent())) {
-        methodNameNode = parent.getNameNode();
+        // `new X().on('a', f).start()`: the first start call along the chain.
+        let access: Node | undefined = parent;
+        while (access && Node.isPropertyAccessExpression(access) && Node.isCallExpression(access.getParent())) {
+          if (isStart(access.getName())) {
+            methodNameNode = access.getNameNode();
+            break;
+          }
+          chainEnd = access.getParent()!;
+          access = chainEnd.getParent();
+        }
       } else if (Node.isVariableDeclaration(parent)) {
         variable = parent.getName();
-        // The first `agent.m()` call in the same block.
+        // The start call among the block's own statements: one named like a start method first,
+        // else the last call of the class's own methods (`agent.register(spec)` comes before
+        // `agent.start()`); calls nested in loops or callbacks only when there is none.
         const block = stmt.getParentOrThrow();
-        block.forEachDescendant((n, t) => {
-          if (methodNameNode) return t.stop();
+        const calls: Node[] = [];
+        block.forEachDescendant((n) => {
           if (Node.isPropertyAccessExpression(n) && n.getExpression().getText() === variable && Node.isCallExpression(n.getParent()) && (n.getParent() as Node).getChildAtIndex(0) === n) {
-            if (!insideSignalHandler(n)) methodNameNode = n.getNameNode();
+            if (!insideSignalHandler(n) && isStart(n.getName())) calls.push(n);
           }
         });
+        const topLevel = calls.filter((c) => c.getFirstAncestor((a) => Node.isStatement(a))?.getParent() === block);
+        const pool = topLevel.length > 0 ? topLevel : calls;
+        const chosen = pool.find((c) => START_NAMES.test((c as import('ts-morph').PropertyAccessExpression).getName())) ?? pool[pool.length - 1];
+        if (chosen && Node.isPropertyAccessExpression(chosen)) methodNameNode = chosen.getNameNode();
       }
       const container = guarded ? (Node.isIfStatement(node) ? node.getThenStatement() : node) : sf;
       return {
@@ -58,11 +81,48 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className'>): Entr
         methodNameNode,
         variable,
         statement: stmt,
+        chainEnd: methodNameNode ? null : chainEnd,
       };
     }
   }
   return null;
 }
+
+/** An argument that means the same inside the class: literals, module-level names, process.env. */
+function moduleEvaluable(arg: Node): boolean {
+  let ok = true;
+  const check = (n: Node) => {
+    if (!ok) return;
+    if (n.getKind() === SyntaxKind.ThisKeyword) ok = false;
+    if (Node.isIdentifier(n)) {
+      const p = n.getParent();
+      if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === n) return;
+      for (const d of n.getSymbol()?.getDeclarations() ?? []) {
+        if (d.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a) || Node.isIfStatement(a) || Node.isBlock(a))) ok = false;
+      }
+    }
+  };
+  check(arg);
+  arg.forEachDescendant(check);
+  return ok;
+}
+
+/** Names a start method has when the class does not declare it itself (inherited from an old base). */
+const START_NAMES = /^(start|run|listen|serve|boot|main|launch|begin|init|connect|startService|runForever|run_forever)$/;
+
+/** Methods the class declares: methods and arrow-function properties. */
+function ownMethods(sf: import('ts-morph').SourceFile, className: string): Set<string> {
+  const fc = fileClasses(sf).find((c) => c.name === className);
+  const out = new Set<string>();
+  for (const m of fc?.cls.getMembers() ?? []) {
+    if (Node.isMethodDeclaration(m)) out.add(m.getName());
+    else if (Node.isPropertyDeclaration(m) && isFunctionValue(m.getInitializer())) out.add(m.getName());
+  }
+  return out;
+}
+
+/** EventEmitter methods that return the emitter, so `.run()` can follow them in a chain. */
+const RETURNS_THIS = /^(on|once|addListener|prependListener|prependOnceListener|off|removeListener|removeAllListeners|setMaxListeners)$/;
 
 function insideSignalHandler(n: Node): boolean {
   return !!n.getFirstAncestor((a) => Node.isCallExpression(a) && /^process\.(on|once)$/.test(a.getExpression().getText()));
@@ -84,6 +144,18 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
     if (Node.isVariableStatement(e.statement) && e.variable) {
       const indent = indentAt(ctx.text, e.statement.getStart());
       ctx.edits.insert(e.statement.getEnd(), `\n${indent}${e.variable}.${run}();`);
+    } else if (e.chainEnd) {
+      // `new X().on('tick', f)` → `new X().on('tick', f).run()` when the chain returns the agent.
+      const chainOk = (() => {
+        let cur: Node | undefined = e.newExpr.getParent();
+        while (cur && Node.isPropertyAccessExpression(cur) && cur.getPos() < e.chainEnd!.getEnd()) {
+          if (!RETURNS_THIS.test(cur.getName())) return false;
+          cur = cur.getParent()?.getParent();
+        }
+        return true;
+      })();
+      if (chainOk) ctx.edits.insert(e.chainEnd.getEnd(), `.${run}()`);
+      else ctx.warnings.push(`the agent built at line ${e.statement.getStartLineNumber()} is not started: call ${run}() on it`);
     } else {
       ctx.edits.insert(e.newExpr.getEnd(), `.${run}()`);
     }
@@ -91,16 +163,28 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
   // The legacy start method: gone when it was only infrastructure, else the onStart() hook.
   if (m && ctx.members.get(m)?.kind === 'method' && !removed.has(m)) {
     const otherUses = ctx.usesOutside(m);
-    if (otherUses === 0 && !ctx.base.members.has(m)) {
+    const call = e.methodNameNode!.getParent()?.getParent();
+    const args = call && Node.isCallExpression(call) ? call.getArguments() : [];
+    if (args.length > 0 && m !== run) {
+      // `metrics.listen(port)`: the base calls onStart() without arguments, so onStart() makes the
+      // call with the entry point's arguments when they mean the same there (module-level values).
+      if (args.every((a) => moduleEvaluable(a)) && !ctx.members.has('onStart')) {
+        const async = isAsyncMethod(ctx, m);
+        ctx.newMembers.push({ name: 'onStart', text: methodText(ctx, { name: 'onStart', async, body: `${ctx.unit}${async ? 'await ' : ''}this.${m}(${args.map((a) => a.getText()).join(', ')});` }) });
+        ctx.edits.replace(args[0]!.getStart(), args[args.length - 1]!.getEnd(), '');
+        ctx.warnings.push(`${m}(${args.map((a) => a.getText()).join(', ')}) still does business work: the base's onStart() hook now makes that call`);
+      } else {
+        ctx.kept.push({ symbol: m, line: ctx.members.get(m)!.line, reason: `${m}() takes the entry point's arguments, which cannot move into onStart(): start it from onStart() by hand` });
+      }
+    } else if (otherUses === 0 && !ctx.base.members.has(m)) {
       ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook`);
-    } else if (m === run) {
-      ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook (the base's run() calls it)`);
+    } else if (m === run || ctx.base.members.get(m)?.kind === 'method') {
+      // The base's own run()/start() calls onStart(): its callers reach the business through it.
+      ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook (the base's ${m}() calls it)`);
     } else if (!ctx.members.has('onStart')) {
       ctx.newMembers.push({
         name: 'onStart',
-        text: isAsyncMethod(ctx, m)
-          ? `protected override async onStart(): Promise<void> {\n${ctx.unit}await this.${m}();\n}`
-          : `protected override onStart(): void {\n${ctx.unit}this.${m}();\n}`,
+        text: methodText(ctx, { name: 'onStart', async: isAsyncMethod(ctx, m), body: `${ctx.unit}${isAsyncMethod(ctx, m) ? 'await ' : ''}this.${m}();` }),
       });
       ctx.warnings.push(`${m}() is also called elsewhere: the base's onStart() hook now calls it`);
     }
@@ -140,12 +224,20 @@ function moveArguments(ctx: TsRewriteContext, e: EntryInfo, m: string): void {
 }
 
 function addGuard(ctx: TsRewriteContext): void {
-  const required = ctx.ctor?.getParameters().some((p) => !p.isOptional() && !p.hasInitializer() && !p.isRestParameter());
+  if (ctx.cls.isAbstract()) {
+    ctx.warnings.push(`no entry point added: ${ctx.className} is abstract, its subclasses are the agents that run`);
+    return;
+  }
+  const required =
+    ctx.ctor?.getParameters().some((p) => !p.isOptional() && !p.hasInitializer() && !p.isRestParameter()) ||
+    // The constructor the old base's parameters gave the class.
+    (!ctx.ctor && ctx.parent.kind === 'old-base' && ctx.parent.old.params.some((p) => !p.optional && !p.initializer));
   if (required) {
     ctx.warnings.push(`no entry point added: the constructor of ${ctx.className} needs arguments`);
     return;
   }
-  const call = ctx.ts.entrypoint.replace('{class}', ctx.className).replace('{args}', '');
+  // An exported class expression is reached through its export (`new module.exports()`).
+  const call = ctx.ts.entrypoint.replace('{class}', ctx.classRef ?? ctx.className).replace('{args}', '');
   const body = `${ctx.unit}${call.endsWith(';') ? call : `${call};`}`;
   let guard: string;
   if (ctx.kind === 'cjs') guard = `if (require.main === module) {\n${body}\n}\n`;

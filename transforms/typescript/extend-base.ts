@@ -1,24 +1,36 @@
-// `class X` → `class X extends BaseAgent`. A class that already extends something else is not
-// rewritten (it reaches the base through its parent, or needs its parent migrated first).
+// `class X` → `class X extends BaseAgent`; `extends EventEmitter` (when the base is an
+// EventEmitter) and `extends OldBase` (when a base-to-base profile maps it) → `extends BaseAgent`.
+// Any other parent is refused before the transforms run (see parentPlan in rewrite.ts).
+import { Node } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { heritageInsertPos } from '../../src/lang/typescript/syntax.js';
 
-/** Returns an error (one line) when the class cannot be made to extend the base. */
-export function extendBase(ctx: TsRewriteContext): string | null {
+/** Make the class extend the base: add the clause, or put the base in the parent's place. */
+export function extendBase(ctx: TsRewriteContext): void {
   const cls = ctx.cls;
-  const ext = cls.getExtends();
-  if (ext) {
-    if (ext.getExpression().getText() === ctx.baseClass) return null;
-    return `${ctx.className} extends ${ext.getExpression().getText()}, not ${ctx.baseClass}: migrate its parent class (or change the parent) first`;
+  const p = ctx.parent;
+  if (p.kind === 'event-emitter' || p.kind === 'old-base') {
+    // A removal plus an insertion, so the old parent's import counts as unused once this goes.
+    const expr = p.expr;
+    ctx.edits.removeRange(expr.getStart(), expr.getEnd());
+    ctx.edits.insert(expr.getStart(), ctx.baseClass);
+    // `extends BaseService<Options>`: the type arguments belonged to the old base.
+    const withArgs = expr.getParent();
+    if (withArgs && Node.isExpressionWithTypeArguments(withArgs)) {
+      const args = withArgs.getTypeArguments();
+      if (args.length > 0) ctx.edits.removeRange(expr.getEnd(), withArgs.getEnd());
+    }
+    return;
   }
-  const nameNode = cls.getNameNode();
-  if (!nameNode) return `an anonymous class cannot be migrated: give the default-exported class a name`;
-  const typeParams = cls.getTypeParameters();
-  let pos = typeParams.length > 0 ? typeParams[typeParams.length - 1]!.getEnd() : nameNode.getEnd();
-  if (typeParams.length > 0) {
-    // Step over the closing `>`.
-    const close = ctx.text.indexOf('>', pos);
-    pos = close + 1;
+  if (p.kind === 'family') {
+    // The subclass keeps its parent, now the parent's migrated `_v2`.
+    if (!p.parent.followed) {
+      const lit = p.parent.specifier;
+      ctx.edits.replace(lit.getStart() + 1, lit.getEnd() - 1, p.parent.v2Specifier);
+      ctx.warnings.push(`${ctx.className} follows its parent ${p.parent.className} onto ${ctx.baseClass}: it now extends the parent's migrated ${p.parent.v2Specifier}`);
+    }
+    return;
   }
-  ctx.edits.insert(pos, ` extends ${ctx.baseClass}`);
-  return null;
+  if (cls.getExtends()) return;
+  ctx.edits.insert(heritageInsertPos(cls), ` extends ${ctx.baseClass}`);
 }

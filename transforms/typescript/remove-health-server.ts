@@ -2,10 +2,12 @@
 // that serves only paths the base serves). Health that carries business state, and servers
 // that also serve business routes, stay; a health *check of other agents* is never touched
 // (it does not serve anything).
-import { Node } from 'ts-morph';
+import { Node, SyntaxKind } from 'ts-morph';
+import { methodText } from '../../src/lang/typescript/generate.js';
+import { isAsyncMethod } from './remove-interval-loop.js';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
-import { BASE_PATHS, expressRoutes, routesIn, serverCreations } from '../../src/lang/typescript/patterns.js';
+import { BASE_PATHS, expressRoutes, healthPayload, healthRoutes, routesIn, serverCreations } from '../../src/lang/typescript/patterns.js';
 import { thisMember, thisMembers, walkAgentCode } from '../../src/lang/typescript/syntax.js';
 
 export function removeHealthServer(ctx: TsRewriteContext): void {
@@ -16,6 +18,78 @@ export function removeHealthServer(ctx: TsRewriteContext): void {
     }
   }
   if (ctx.ctor?.getBody()) inspect(ctx, null, 'method', ctx.ctor.getBody()!);
+  inspectRoutes(ctx);
+}
+
+/**
+ * `/health` routes on a router or app that also serves the business (express, koa, fastify):
+ * the route goes, the base serves /health. When it answers with business state in an object
+ * literal, that object moves into the base's healthStatus() hook, so /health still reports it.
+ */
+function inspectRoutes(ctx: TsRewriteContext): void {
+  let bridged = ctx.members.has('healthStatus');
+  for (const r of healthRoutes(ctx.cls)) {
+    if (ctx.plan.statements.some((s) => s.node === r.stmt)) continue;
+    const app = thisMember(r.stmt.getFirstDescendantByKindOrThrow(SyntaxKind.PropertyAccessExpression).getExpression());
+    if (app && ctx.plan.has(app)) continue; // the whole app goes
+    const symbol = `${r.receiver}.get('${r.path}')`;
+    // Business state it reads, or one of the agent's own methods it asks (`this.healthcheck()`).
+    const business = r.handler ? businessState(ctx, r.handler, app ? [app] : []) ?? ownCall(ctx, r.handler) : null;
+    if (!business) {
+      ctx.plan.proposeStatement({ node: r.stmt, symbol, finding: 'health', reason: `health route; the base serves ${r.path}` });
+      continue;
+    }
+    const payload = healthPayload(r.handler);
+    if (bridged || !payload || !onlyAgentState(payload)) continue; // stays as it is
+    let props: string[];
+    if (Node.isObjectLiteralExpression(payload)) {
+      props = payload
+        .getProperties()
+        .filter((p) => !(Node.isPropertyAssignment(p) && p.getName() === 'status' && /^['"`](ok|healthy|up|pass)['"`]$/i.test(p.getInitializer()?.getText() ?? '')))
+        .map((p) => p.getText());
+    } else {
+      // `res.json(this.healthcheck())`: a synchronous method of the agent that builds the payload.
+      const m = Node.isCallExpression(payload) ? thisMember(payload.getExpression()) : null;
+      if (!m || ctx.members.get(m)?.kind !== 'method' || isAsyncMethod(ctx, m) || payload.getText().length > 80) continue;
+      props = [`...${payload.getText()}`];
+    }
+    const text = `return { ...super.healthStatus()${props.map((p) => `, ${p}`).join('')} };`;
+    ctx.newMembers.push({ name: 'healthStatus', text: methodText(ctx, { name: 'healthStatus', async: false, body: `${ctx.unit}${text}`, returns: 'Record<string, unknown>' }) });
+    ctx.plan.proposeStatement({ node: r.stmt, symbol, finding: 'health', reason: `health route; its payload now comes from healthStatus() on the base's /health` });
+    ctx.warnings.push(`${symbol} answered with business state (this.${business}): it is now part of healthStatus(), served on the base's /health`);
+    bridged = true;
+  }
+}
+
+/** A handler that answers with a metrics registry's text: `await this.registry.metrics()`, `client.register.metrics()`. */
+function servesRegistry(code: Node): boolean {
+  return code.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => /(^|\.)(register|registry|[A-Za-z]*Registry)\.metrics$/i.test(c.getExpression().getText().replace(/\?\./g, '.')));
+}
+
+/** `this.x()` a handler calls, x one of the agent's own kept methods (its answer is business). */
+function ownCall(ctx: TsRewriteContext, handler: Node): string | null {
+  let found: string | null = null;
+  handler.forEachDescendant((n) => {
+    if (found || !Node.isCallExpression(n)) return;
+    const m = thisMember(n.getExpression());
+    if (m && ctx.members.get(m)?.kind === 'method' && !ctx.plan.has(m) && !ctx.base.members.has(m)) found = `${m}()`;
+  });
+  return found;
+}
+
+/** Does an expression read only the agent's members, module-level names and globals (no handler locals)? */
+function onlyAgentState(expr: Node): boolean {
+  let ok = true;
+  expr.forEachDescendant((n) => {
+    if (!ok || !Node.isIdentifier(n)) return;
+    const p = n.getParent();
+    if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === n) return;
+    if (p && (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p)) && p.getNameNode() === n && !Node.isShorthandPropertyAssignment(p)) return;
+    for (const d of n.getSymbol()?.getDeclarations() ?? []) {
+      if (d.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a))) ok = false;
+    }
+  });
+  return ok;
 }
 
 function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method' | 'property', body: Node): void {
@@ -50,6 +124,13 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       continue;
     }
     const scope = [creation as Node, ...handlers.map((h) => methodBody(ctx, h)!), ...routeStmts.map((r) => r.stmt)];
+    if (scope.some((s) => servesRegistry(s))) {
+      // Its /metrics is a prom-client registry of the agent's own metrics, which the base's
+      // /metrics does not have: the server stays, on its own port (the base takes HEALTH_CHECK_PORT).
+      ctx.hints.businessHealth = true;
+      ctx.warnings.push(`${where} serves the agent's prom-client metrics on /metrics: kept on its own port`);
+      continue;
+    }
     const business = scope.map((s) => businessState(ctx, s, [holder, owner, ...handlers].filter(Boolean) as string[])).find(Boolean);
     if (business) {
       ctx.kept.push({
@@ -70,6 +151,7 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
         name: owner,
         finding: 'health',
         reason: `${owner}() starts a hand-made health server; the base serves /health`,
+        delegate: 'start',
         condition: (removed) => (ctx.isInfraMethod(owner, removed, [creation]) ? null : `${owner}() also does work besides the health server`),
       });
     }

@@ -2,11 +2,12 @@
 // async `while (this.running) { ...; await sleep(ms) }` — becomes the base's runOnce() hook
 // (the loop's body, verbatim) with the period passed to super() as intervalMs. Timers whose
 // whole job is removed infrastructure (a metrics push) simply go; other timers stay.
-import { Node, SyntaxKind } from 'ts-morph';
+import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
-import { methodBody } from '../../src/lang/typescript/context.js';
+import { hostMember, methodBody } from '../../src/lang/typescript/context.js';
 import { reindent, indentAt } from '../../src/lang/typescript/edits.js';
-import { foreverLoops, intervalCalls } from '../../src/lang/typescript/patterns.js';
+import { methodText } from '../../src/lang/typescript/generate.js';
+import { foreverLoops, intervalCalls, rearmingTimeouts } from '../../src/lang/typescript/patterns.js';
 import { calleeText, statementCall, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
 
 export function removeIntervalLoop(ctx: TsRewriteContext): void {
@@ -14,7 +15,8 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
   const entry = ctx.entry?.method ?? null;
   const methods = [...ctx.members.values()].filter((m) => m.kind === 'method');
   // Prefer the loop the entry method starts, then any other method's.
-  methods.sort((a, b) => Number(b.name === entry) - Number(a.name === entry));
+  const host = ctx.hints.loopHost ?? entry;
+  methods.sort((a, b) => Number(b.name === host) - Number(a.name === host));
   const bodies: Node[] = methods.map((m) => methodBody(ctx, m.name)).filter((b): b is Node => !!b);
   if (ctx.ctor?.getBody()) bodies.push(ctx.ctor.getBody()!);
   for (const body of bodies) {
@@ -48,42 +50,129 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
       return;
     }
     if (adoptTimeoutChain(ctx, body)) return;
+    if (adoptRearm(ctx, body)) return;
     for (const loop of foreverLoops(body)) {
       if (!Node.isWhileStatement(loop)) continue;
       const inner = loop.getStatement();
       if (!Node.isBlock(inner)) continue;
-      const stmts = inner.getStatements();
-      const last = stmts[stmts.length - 1];
-      const sleepMs = last ? sleepArgument(last) : null;
-      if (!last || sleepMs === null) continue;
-      // A loop with break/return/continue cannot become a hook called once per period.
-      if (inner.getDescendants().some((n) => Node.isBreakStatement(n) || Node.isReturnStatement(n) || Node.isContinueStatement(n))) continue;
-      if (hasOuterLocals(loop, stmts.slice(0, -1), body)) continue;
-      const text = stmts.slice(0, -1).map((s) => ctx.text.slice(s.getFullStart(), s.getEnd())).join('');
-      ctx.plan.moved.push(...stmts.slice(0, -1));
-      const flag = thisMember(loop.getExpression().getText().startsWith('!') ? (loop.getExpression() as Node).getLastChildOrThrow() : loop.getExpression());
-      adopt(ctx, loop, null, { text: dedent(text, indentAt(ctx.text, stmts[0]!.getStart()), ctx.unit) }, intervalExpr(ctx, sleepMs), 'while loop', flag);
+      const all = inner.getStatements();
+      // The pause of each round: the loop's last statement, or its first (sleep, then work).
+      const first = all[0];
+      const last = all[all.length - 1];
+      const lastMs = last ? sleepArgument(last) : null;
+      const firstMs = lastMs === null && first && all.length > 1 ? sleepArgument(first) : null;
+      const sleepMs = lastMs ?? firstMs;
+      if (sleepMs === null) continue;
+      // A pause that reads state the agent changes (a back-off) cannot be a fixed intervalMs: it
+      // stays in runOnce() and the base waits no more (intervalMs: 0).
+      const dynamic = readsMutableState(ctx, sleepMs);
+      const stmts = dynamic ? all : lastMs !== null ? all.slice(0, -1) : all.slice(1);
+      if (stmts.length === (dynamic ? 1 : 0)) continue;
+      // break and return end the loop for good, which a hook called once per period cannot do;
+      // `continue` of this loop ends the round: in runOnce() that is `return`.
+      const own = jumpsOf(inner, loop);
+      if (own.some((j) => !Node.isContinueStatement(j))) continue;
+      if (hasOuterLocals(loop, stmts, body)) continue;
+      const replacements = own.map((j) => [j.getStart(), j.getEnd(), 'return;'] as [number, number, string]);
+      const text = stmts.map((s) => sliceWith(ctx.text, s.getFullStart(), s.getEnd(), replacements)).join('');
+      ctx.plan.moved.push(...stmts);
+      if (firstMs !== null && !dynamic) ctx.warnings.push(`the while loop at line ${loop.getStartLineNumber()} slept before each round; runOnce() runs first and the base then waits intervalMs`);
+      if (dynamic) ctx.warnings.push(`the while loop at line ${loop.getStartLineNumber()} paused by ${sleepMs.getText()}, which changes at run time: runOnce() keeps that pause and intervalMs is 0`);
+      adopt(ctx, loop, null, { text: dedent(text, indentAt(ctx.text, stmts[0]!.getStart()), ctx.unit) }, dynamic ? '0' : intervalExpr(ctx, sleepMs), 'while loop', loopFlags(loop.getExpression()));
       return;
     }
   }
 }
 
-function adopt(ctx: TsRewriteContext, stmt: Node, timer: string | null, body: { text: string }, ms: string | null, what: string, flag?: string | null): void {
+/** Does an expression read a member of the agent that its methods assign (state, not configuration)? */
+function readsMutableState(ctx: TsRewriteContext, expr: Node): boolean {
+  const read = thisMembers(expr);
+  if (read.size === 0) return false;
+  let mutable = false;
+  ctx.cls.forEachDescendant((n, t) => {
+    if (mutable) return t.stop();
+    if (Node.isConstructorDeclaration(n)) {
+      t.skip(); // (returning its value would end the whole walk)
+      return;
+    }
+    const target = Node.isBinaryExpression(n) && /^[-+*/%]?=$|^\?\?=$/.test(n.getOperatorToken().getText()) ? n.getLeft() : Node.isPrefixUnaryExpression(n) || Node.isPostfixUnaryExpression(n) ? n.getOperand() : null;
+    const m = target ? thisMember(target) : null;
+    if (m && read.has(m)) mutable = true;
+  });
+  return mutable;
+}
+
+/** break/continue/return statements that leave `loop` itself (not a nested loop, switch or function). */
+function jumpsOf(inner: Node, loop: Node): Node[] {
+  const out: Node[] = [];
+  inner.forEachDescendant((n, t) => {
+    if (Node.isFunctionLikeDeclaration(n) || Node.isArrowFunction(n) || Node.isFunctionExpression(n) || Node.isClassDeclaration(n) || Node.isClassExpression(n)) {
+      t.skip(); // (returning its value would end the whole walk)
+      return;
+    }
+    if (Node.isReturnStatement(n)) out.push(n);
+    else if (Node.isBreakStatement(n) || Node.isContinueStatement(n)) {
+      if (n.getLabel()) {
+        out.push(n);
+        return;
+      }
+      // The nearest enclosing loop (or switch, for break) owns an unlabelled jump.
+      const owner = n.getFirstAncestor((a) => isLoop(a) || (Node.isBreakStatement(n) && Node.isSwitchStatement(a)));
+      if (owner === loop) out.push(n);
+    }
+  });
+  return out;
+}
+
+function isLoop(n: Node): boolean {
+  return Node.isWhileStatement(n) || Node.isDoStatement(n) || Node.isForStatement(n) || Node.isForOfStatement(n) || Node.isForInStatement(n);
+}
+
+/** Source text of [start, end) with some ranges inside it replaced. */
+function sliceWith(text: string, start: number, end: number, replacements: Array<[number, number, string]>): string {
+  let out = '';
+  let pos = start;
+  for (const [a, b, r] of replacements.filter(([a, b]) => start <= a && b <= end).sort((x, y) => x[0] - y[0])) {
+    out += text.slice(pos, a) + r;
+    pos = b;
+  }
+  return out + text.slice(pos, end);
+}
+
+/** The agent's flags a loop condition tests: `this.running && !this.stopPolling` → [running, stopPolling]. */
+function loopFlags(cond: Node): string[] {
+  const out: string[] = [];
+  const visit = (n: Node) => {
+    const m = thisMember(n);
+    if (m) {
+      const p = n.getParent();
+      // `this.signal.aborted` is an AbortSignal member, not a flag the loop owns.
+      if (!(p && Node.isPropertyAccessExpression(p) && p.getExpression() === n)) out.push(m);
+      return;
+    }
+    n.forEachChild(visit);
+  };
+  visit(cond);
+  return out;
+}
+
+function adopt(ctx: TsRewriteContext, stmt: Node, timer: string | null, body: { text: string }, ms: string | null, what: string, flags: string[] = []): void {
   // The method that started the loop goes too when nothing but infrastructure is left in it.
-  const host = stmt.getFirstAncestor((a) => Node.isMethodDeclaration(a));
-  if (host && Node.isMethodDeclaration(host) && host.getParent() === ctx.cls) {
-    const name = host.getName();
+  const name = hostMember(stmt, ctx.cls);
+  if (name) {
     ctx.plan.proposeMember({
       name,
       finding: 'loop',
       reason: `${name}() only started the main loop and infrastructure the base provides`,
       condition: (removed) => (ctx.isInfraMethod(name, removed, []) ? null : `${name}() does business work`),
       quiet: true,
+      delegate: 'start',
     });
   }
   ctx.plan.proposeStatement({ node: stmt, symbol: timer ?? what, finding: 'loop', reason: `main loop (${what}); the base calls runOnce() every intervalMs` });
   if (timer) ctx.plan.proposeMember({ name: timer, finding: 'loop', reason: `${timer} held the main loop's timer` });
-  if (flag && ctx.members.get(flag)?.kind !== 'method') {
+  for (const flag of flags) {
+    if (ctx.members.get(flag)?.kind === 'method') continue;
     ctx.plan.proposeMember({ name: flag, finding: 'loop', reason: `${flag} was the main loop's running flag; the base runs the loop`, quiet: true });
   }
   if (ms) ctx.superArgs.set('intervalMs', ms);
@@ -91,7 +180,7 @@ function adopt(ctx: TsRewriteContext, stmt: Node, timer: string | null, body: { 
   const async = /\bawait\b/.test(body.text);
   ctx.newMembers.push({
     name: 'runOnce',
-    text: `protected override ${async ? 'async ' : ''}runOnce(): ${async ? 'Promise<void>' : 'void'} {\n${body.text.replace(/^\n+|\s+$/g, '')}\n}`,
+    text: methodText(ctx, { name: 'runOnce', async, body: body.text.replace(/^\n+|\s+$/g, '') }),
   });
 }
 
@@ -130,6 +219,67 @@ function adoptTimeoutChain(ctx: TsRewriteContext, body: Node): boolean {
   return true;
 }
 
+/**
+ * A method that re-arms itself with setTimeout on its normal path is one round of a main loop:
+ * the re-arm (and an `if (this.running)` around it) goes, runOnce() calls the method, and the
+ * calls that started the chain go too (the base calls runOnce()). The method keeps its name and
+ * its work, so anything else that calls it still gets one round.
+ */
+function adoptRearm(ctx: TsRewriteContext, body: Node): boolean {
+  const name = hostMember(body, ctx.cls);
+  const r = name ? rearmingTimeouts(ctx.cls).find((x) => x.method === name) : undefined;
+  if (!r || !name) return false;
+  ctx.plan.proposeStatement({ node: r.stmt, symbol: r.timer ?? (r.pause ? `this.${name}()` : `setTimeout(${name})`), finding: 'loop', reason: `${name}() scheduled itself again: the main loop the base runs` });
+  if (r.pause) ctx.plan.proposeStatement({ node: r.pause, symbol: r.pause.getText().replace(/;$/, ''), finding: 'loop', reason: `the pause of the ${name}() loop; the base waits intervalMs` });
+  if (r.timer) ctx.plan.proposeMember({ name: r.timer, finding: 'loop', reason: `${r.timer} held the ${name}() timer chain` });
+  for (const flag of r.flags) {
+    if (ctx.members.get(flag)?.kind !== 'method') ctx.plan.proposeMember({ name: flag, finding: 'loop', reason: `${flag} guarded the ${name}() timer chain; the base runs the loop`, quiet: true });
+  }
+  // The calls that started the chain (`this.poll()` in start()): the base's loop starts it now.
+  const roots = [...ctx.members.values()].filter((m) => m.name !== name).map((m) => methodBody(ctx, m.name));
+  if (ctx.ctor?.getBody()) roots.push(ctx.ctor.getBody()!);
+  for (const root of roots) {
+    for (const s of root ? blockStatementsDeep(root) : []) {
+      let call = statementCall(s);
+      // `this.poll().catch(log)`: the chain starts with the call.
+      const callee = call?.getExpression();
+      if (call && callee && Node.isPropertyAccessExpression(callee) && ['catch', 'then'].includes(callee.getName()) && Node.isCallExpression(callee.getExpression())) {
+        call = callee.getExpression() as CallExpression;
+      }
+      if (call && thisMember(call.getExpression()) === name && call.getArguments().length === 0) {
+        ctx.plan.proposeStatement({ node: s, symbol: `this.${name}()`, finding: 'loop', reason: `started the ${name}() timer chain; the base calls runOnce()` });
+      }
+    }
+  }
+  const async = isAsyncMethod(ctx, name);
+  adopt(ctx, r.stmt, null, { text: `${ctx.unit}${async ? 'await ' : ''}this.${name}();` }, intervalExpr(ctx, r.ms), r.pause ? 'self-call loop' : 'setTimeout chain');
+  return true;
+}
+
+/** Statements of a body and of the blocks nested in it (not nested functions). */
+function blockStatementsDeep(root: Node): Node[] {
+  const out: Node[] = [];
+  const visit = (n: Node) => {
+    for (const s of Node.isBlock(n) ? n.getStatements() : []) {
+      out.push(s);
+      if (Node.isIfStatement(s) || Node.isTryStatement(s) || Node.isBlock(s)) {
+        for (const c of s.getChildren()) if (Node.isBlock(c)) visit(c);
+        if (Node.isIfStatement(s)) {
+          const t = s.getThenStatement();
+          if (Node.isBlock(t)) visit(t);
+        }
+        if (Node.isTryStatement(s)) {
+          visit(s.getTryBlock());
+          const f = s.getFinallyBlock();
+          if (f) visit(f);
+        }
+      }
+    }
+  };
+  visit(root);
+  return [...new Set(out)];
+}
+
 /** The callback's statements as text indented one level, or null when it cannot move. */
 function loopBody(ctx: TsRewriteContext, cb: Node, method: Node): { text: string } | null {
   const unit = ctx.unit;
@@ -161,9 +311,14 @@ function loopBody(ctx: TsRewriteContext, cb: Node, method: Node): { text: string
 
 /** Declared async or returning a Promise (so the hook awaits it). */
 export function isAsyncMethod(ctx: TsRewriteContext, name: string): boolean {
-  return (ctx.members.get(name)?.nodes ?? []).some(
-    (n) => Node.isMethodDeclaration(n) && (n.isAsync() || /^Promise</.test(n.getReturnTypeNode()?.getText() ?? '')),
-  );
+  return (ctx.members.get(name)?.nodes ?? []).some((n) => {
+    const fn = Node.isPropertyDeclaration(n) ? n.getInitializer() : n;
+    return (
+      !!fn &&
+      (Node.isMethodDeclaration(fn) || Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) &&
+      (fn.isAsync() || /^Promise</.test(fn.getReturnTypeNode()?.getText() ?? ''))
+    );
+  });
 }
 
 function dedent(text: string, from: string, unit: string): string {

@@ -1,5 +1,5 @@
 // Concern `retry`: retry/backoff helpers (a loop with a growing delay, or a method named like
-// one) and the module-level sleep/retry functions they use. The base retries its own
+// one; a pause on failure without backoff is reported by the scan but is business's own) and the module-level sleep/retry functions they use. The base retries its own
 // registration and metrics pushes; a helper that business code still calls stays.
 import { Node } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
@@ -11,7 +11,7 @@ export function removeRetryHelpers(ctx: TsRewriteContext): void {
     if (m.kind !== 'method') continue;
     const body = methodBody(ctx, m.name);
     if (!body) continue;
-    if (RETRY_NAME.test(m.name) || looksLikeRetry(body)) {
+    if (RETRY_NAME.test(m.name) || looksLikeRetry(body, true)) {
       ctx.plan.proposeMember({
         name: m.name,
         finding: 'retry',
@@ -24,7 +24,7 @@ export function removeRetryHelpers(ctx: TsRewriteContext): void {
     const name = f.getName();
     const body = f.getBody();
     if (!name || !body) continue;
-    if (RETRY_NAME.test(name) || looksLikeRetry(body)) {
+    if (RETRY_NAME.test(name) || looksLikeRetry(body, true)) {
       ctx.plan.proposeMember({ name, scope: 'module', finding: 'retry', reason: `${name}() is a retry/backoff helper`, quiet: true });
     } else if (/^(sleep|delay|wait|pause)$/i.test(name) && Node.isBlock(body) && body.getStatements().length <= 2) {
       ctx.plan.proposeMember({ name, scope: 'module', finding: 'retry', reason: `${name}() paced the removed retry and loop code`, quiet: true });

@@ -6,7 +6,9 @@ import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
-import { calleeText, signalHandlerCall, thisMember } from '../../src/lang/typescript/syntax.js';
+import { methodText } from '../../src/lang/typescript/generate.js';
+import { calleeText, signalHandlerCall, statementCall, thisMember } from '../../src/lang/typescript/syntax.js';
+import { methodBody, usesOf } from '../../src/lang/typescript/context.js';
 
 export function removeSignalHandlers(ctx: TsRewriteContext): void {
   const roots: Node[] = [ctx.cls];
@@ -59,24 +61,43 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       reason: `${t}() was the signal handler; the base stops the agent`,
       condition: (removed) => (ctx.isInfraMethod(t, removed, []) ? null : `${t}() does business cleanup besides stopping`),
       quiet: true,
+      delegate: 'stop',
     });
     ctx.after.push((removed) => {
       if (removed.has(t) || ctx.renames.has(t)) return;
       if (t === 'stop' || t === 'onStop') {
         // Its callers now reach it through the base's stop() → onStop().
         if (t === 'stop') ctx.renameMember('stop', 'onStop', "stop() was the SIGTERM handler and still does work: renamed to the base's onStop() hook (the base's stop() calls it)");
+        dropExit(ctx, t);
         return;
       }
+      dropExit(ctx, t);
       if (ctx.newMembers.some((m) => m.name === 'onStop') || ctx.members.has('onStop')) return;
       const awaited = isAsyncMethod(ctx, t);
       ctx.newMembers.push({
         name: 'onStop',
-        text: awaited
-          ? `protected override async onStop(): Promise<void> {\n${ctx.unit}await this.${t}(${argsOf.get(t) ?? ''});\n}`
-          : `protected override onStop(): void {\n${ctx.unit}this.${t}(${argsOf.get(t) ?? ''});\n}`,
+        text: methodText(ctx, { name: 'onStop', async: awaited, body: `${ctx.unit}${awaited ? 'await ' : ''}this.${t}(${argsOf.get(t) ?? ''});` }),
       });
       ctx.warnings.push(`${t}() still does business cleanup: the base's onStop() now calls it on SIGTERM`);
     });
+  }
+}
+
+/**
+ * `process.exit()` in a stop method that only SIGTERM reached: inside onStop() it would end the
+ * process before the base deregisters and closes its servers (the base exits after that itself).
+ * A method something else still calls keeps its exit.
+ */
+function dropExit(ctx: TsRewriteContext, name: string): void {
+  const body = methodBody(ctx, name);
+  if (!body || !Node.isBlock(body)) return;
+  const live = usesOf(ctx, name, 'member').filter((u) => !ctx.edits.removes(u.getStart(), u.getEnd()));
+  if (live.length > 0 || ctx.outsideCallers(name).length > 0) return;
+  for (const s of body.getStatements()) {
+    const call = statementCall(s);
+    if (!call || calleeText(call) !== 'process.exit') continue;
+    ctx.edits.removeNode(s);
+    ctx.warnings.push(`process.exit() in ${name}() dropped (line ${s.getStartLineNumber()}): the base exits once it has deregistered and closed its servers`);
   }
 }
 

@@ -4,15 +4,18 @@
 // owns (port, name, startTime, ...) stop being declared by the agent: parameter properties
 // become plain parameters, property declarations and `this.port = port` assignments go, and
 // their values move into the super() call.
-import { Node, SyntaxKind, type ParameterDeclaration } from 'ts-morph';
+import { Node, SyntaxKind, type CallExpression, type ParameterDeclaration } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
+import { constructorText } from '../../src/lang/typescript/generate.js';
+import { carryAfterSuper, mappedOptions, oldBaseConstructor, oldOptionKeys } from './old-base.js';
 import { thisMember } from '../../src/lang/typescript/syntax.js';
 
 export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   const nameKey = ctx.ts.super_call.name_property;
   const args = new Map<string, string>();
-  args.set(nameKey, `${ctx.quote}${ctx.className}${ctx.quote}`);
+  // An abstract family parent: each concrete subclass registers under its own name.
+  args.set(nameKey, ctx.cls.isAbstract() ? 'new.target.name' : `${ctx.quote}${ctx.className}${ctx.quote}`);
   const params = ctx.ctor ? ctx.ctor.getParameters() : [];
   const passThrough = ctx.ts.super_call.pass_through ?? {};
   // Values the legacy code gave each pass-through key: a constructor parameter first.
@@ -50,12 +53,27 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       continue;
     }
     const owned = ctx.base.members.get(m.name);
-    if (!owned) continue;
+    if (!owned || ctx.removedExtra.includes(m.name)) continue;
     if (owned.kind === 'method') {
       const deliberate = owned.hook || (ctx.ts.hooks ?? []).includes(m.name) || ctx.entry?.method === m.name || m.nodes.some((n) => Node.isMethodDeclaration(n) && n.hasOverrideKeyword());
       if (m.kind === 'method' && !deliberate && !ctx.renames.has(m.name) && !ctx.newMembers.some((n) => n.name === m.name)) {
         ctx.kept.push({ symbol: m.name, line: m.line, reason: `${m.name}() overrides ${ctx.baseClass}.${m.name}(); check it still calls super.${m.name}() or rename it` });
       }
+      continue;
+    }
+    if (m.kind === 'accessor') {
+      // `get name() { return 'sync'; }` would break the base's `this.name = ...` (a getter
+      // without a setter cannot be assigned): a constant name goes to the base; else it is renamed.
+      const getter = m.nodes.find((n) => Node.isGetAccessorDeclaration(n));
+      const body = getter && Node.isGetAccessorDeclaration(getter) ? getter.getBody() : undefined;
+      const ret = body && Node.isBlock(body) ? body.getStatements() : undefined;
+      const value = ret?.length === 1 && Node.isReturnStatement(ret[0]!) && ret[0].getExpression() ? ctx.constantValue(ret[0].getExpression()!) : null;
+      if (m.name === nameKey && m.nodes.length === 1 && value) {
+        args.set(nameKey, value);
+        ctx.edits.removeNode(getter!);
+        ctx.removedExtra.push(m.name);
+        ctx.warnings.push(`the ${m.name} getter (${value}) is now the name given to the base`);
+      } else renameProperty(ctx, m.name, m.nodes);
       continue;
     }
     if (!sameConcept.has(m.name) || !compatibleType(m.name, nameKey, m.nodes[0]!)) {
@@ -93,7 +111,14 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   const argText = `{ ${[...args.values()].map((v, i) => (i === 0 ? `${nameKey}: ${args.get(nameKey)}` : v)).join(', ')} }`;
   ctx.generated.push(argText);
   const existing = body?.getDescendantsOfKind(SyntaxKind.SuperKeyword).find((k) => Node.isCallExpression(k.getParent()));
-  if (existing) return; // the class already calls super (it reached the base before)
+  if (existing) {
+    // The class called its old parent's constructor: it now passes the base's options there.
+    if (ctx.parent.kind === 'event-emitter' || ctx.parent.kind === 'old-base') {
+      replaceSuperArguments(ctx, existing.getParent() as CallExpression, args);
+      carryAfterSuper(ctx, existing.getParent() as CallExpression);
+    }
+    return; // else it already reached the base
+  }
   if (ctx.ctor && body && Node.isBlock(body)) {
     const stmts = body.getStatements();
     const open = body.getStart() + 1;
@@ -106,9 +131,53 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
     }
     return;
   }
-  // No constructor: add one that forwards options.
+  // No constructor: the old base's parameters (base-to-base), or one that forwards options.
+  const fromOld = oldBaseConstructor(ctx, args, nameKey);
+  if (fromOld) {
+    ctx.newConstructor = fromOld;
+    return;
+  }
   const withOptions = argText.replace(/ \}$/, ', ...options }');
-  ctx.newConstructor = `constructor(options: Record<string, unknown> = {}) {\n${ctx.unit}super(${withOptions});\n}`;
+  ctx.newConstructor = constructorText(ctx, withOptions);
+}
+
+/**
+ * `super()` / `super({ captureRejections: true })` / `super(opts)` of the old parent becomes
+ * `super({ name: ..., <the old object's own properties>, ... })`: an object literal's properties
+ * are kept (EventEmitter options pass through the base), any other argument is spread first.
+ * A base-to-base profile renames the old option keys to the new base's.
+ */
+function replaceSuperArguments(ctx: TsRewriteContext, call: CallExpression, args: Map<string, string>): void {
+  const nameKey = ctx.ts.super_call.name_property;
+  const rename = oldOptionKeys(ctx);
+  const parts: string[] = [];
+  const taken = new Set(args.keys());
+  const own: string[] = [];
+  const old = call.getArguments();
+  for (const a of old) {
+    if (Node.isObjectLiteralExpression(a)) {
+      for (const p of a.getProperties()) {
+        const key = Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p) ? p.getName() : null;
+        const to = key ? rename[key] ?? key : null;
+        if (to && taken.has(to)) continue;
+        if (to) taken.add(to);
+        if (key && to && to !== key) {
+          const value = Node.isPropertyAssignment(p) ? p.getInitializerOrThrow().getText() : key;
+          own.push(`${to}: ${value}`);
+        } else own.push(p.getText());
+      }
+    } else if (ctx.parent.kind === 'old-base' && Node.isIdentifier(a)) {
+      // The options object of the old base: its keys the profile maps, read from its type.
+      const param = ctx.ctor?.getParameters().find((p) => p.getName() === a.getText());
+      own.push(...mappedOptions(ctx, ctx.parent.old, a.getText(), param?.getTypeNode()?.getText() ?? null, taken));
+    } else parts.push(`...${a.getText()}`);
+  }
+  const ours = [...args.entries()].map(([k, v]) => (k === nameKey ? `${nameKey}: ${v}` : v));
+  const text = `{ ${[...parts, ...ours, ...own].join(', ')} }`;
+  ctx.generated.push(text);
+  const open = call.getFirstChildByKindOrThrow(SyntaxKind.OpenParenToken).getEnd();
+  const close = call.getLastChildByKindOrThrow(SyntaxKind.CloseParenToken).getStart();
+  ctx.edits.replace(open, close, text);
 }
 
 /** A base-owned member's legacy value (`private port = 7100` or `this.port = 7100` in the constructor). */
@@ -167,6 +236,7 @@ function renameProperty(ctx: TsRewriteContext, name: string, decls: Node[]): voi
     }
   });
   ctx.renames.set(name, to);
+  ctx.memberRewrites.push({ from: name, to: `this.${to}` });
   ctx.warnings.push(`${name} renamed to ${to}: ${ctx.baseClass} owns ${name}`);
 }
 

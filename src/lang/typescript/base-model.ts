@@ -23,6 +23,48 @@ export interface BaseModel {
   members: Map<string, BaseMember>;
   /** True when the source came from the repository (else from migrate's template). */
   inRepository: boolean;
+  /** The base extends Node's EventEmitter (so a class on EventEmitter can move onto it). */
+  eventEmitter: boolean;
+}
+
+/** Instance members every EventEmitter has (Node's API): a base that extends it owns them too. */
+const EVENT_EMITTER_METHODS = [
+  'addListener', 'on', 'once', 'off', 'removeListener', 'removeAllListeners', 'emit', 'listeners', 'rawListeners',
+  'listenerCount', 'eventNames', 'setMaxListeners', 'getMaxListeners', 'prependListener', 'prependOnceListener',
+];
+
+/** `extends EventEmitter` with EventEmitter from 'events' / 'node:events' (named, default or `events.EventEmitter`). */
+export function isEventEmitterHeritage(expr: Node): boolean {
+  const text = expr.getText().replace(/\s+/g, '');
+  if (/^(events|EventEmitter|EE)\.EventEmitter$/.test(text)) return true;
+  if (/^require\((['"])(node:)?events\1\)(\.EventEmitter)?$/.test(text)) return true;
+  if (!Node.isIdentifier(expr)) return false;
+  const sf = expr.getSourceFile();
+  const name = expr.getText();
+  for (const d of sf.getImportDeclarations()) {
+    if (!/^(node:)?events$/.test(d.getModuleSpecifierValue())) continue;
+    if (d.getDefaultImport()?.getText() === name) return true;
+    if (d.getNamedImports().some((n) => (n.getAliasNode() ?? n.getNameNode()).getText() === name && n.getName() === 'EventEmitter')) return true;
+  }
+  for (const d of sf.getVariableDeclarations()) {
+    const init = d.getInitializer();
+    if (!init) continue;
+    const t = init.getText().replace(/\s+/g, '');
+    const fromEvents = /^require\((['"])(node:)?events\1\)/.test(t);
+    if (!fromEvents) continue;
+    const nameNode = d.getNameNode();
+    if (Node.isIdentifier(nameNode) && nameNode.getText() === name) return /^require\((['"])(node:)?events\1\)(\.EventEmitter)?$/.test(t);
+    if (Node.isObjectBindingPattern(nameNode)) {
+      for (const el of nameNode.getElements()) {
+        const prop = el.getPropertyNameNode()?.getText() ?? el.getName();
+        if (el.getName() === name && prop === 'EventEmitter') return true;
+      }
+    }
+  }
+  for (const s of sf.getStatements()) {
+    if (Node.isImportEqualsDeclaration(s) && s.getName() === name && /^require\((['"])(node:)?events\1\)$/.test(s.getModuleReference().getText())) return true;
+  }
+  return false;
 }
 
 export function tsProfile(profile: Profile): TypeScriptProfile {
@@ -67,6 +109,9 @@ export function loadBaseModel(root: string, profile: Profile): BaseModel {
   const cls = sf.getClass(profile.base_class);
   if (!cls) throw new UsageError(`${file}: no class ${profile.base_class} in the base's source`);
   const members = new Map<string, BaseMember>();
+  const heritage = cls.getExtends()?.getExpression();
+  const eventEmitter = !!heritage && isEventEmitterHeritage(heritage);
+  if (eventEmitter) for (const name of EVENT_EMITTER_METHODS) members.set(name, { name, kind: 'method', readonly: false, hook: false });
   for (const m of cls.getMembers()) {
     if (Node.isConstructorDeclaration(m)) {
       for (const p of m.getParameters()) {
@@ -85,7 +130,7 @@ export function loadBaseModel(root: string, profile: Profile): BaseModel {
       hook: Node.isMethodDeclaration(m) && m.getScope() === Scope.Protected,
     });
   }
-  const model: BaseModel = { file, source, className: profile.base_class, members, inRepository };
+  const model: BaseModel = { file, source, className: profile.base_class, members, inRepository, eventEmitter };
   cache.set(file, { mtime, model });
   return model;
 }

@@ -4,7 +4,6 @@
 import {
   Node,
   SyntaxKind,
-  type ClassDeclaration,
   type ConstructorDeclaration,
   type SourceFile,
   type Statement,
@@ -12,6 +11,7 @@ import {
 import type { FindingKind, KeptForReview } from '../../core/types.js';
 import type { TypeScriptProfile } from '../../profile/profile.js';
 import type { BaseModel } from './base-model.js';
+import type { OutsideCaller } from './references.js';
 import { EditBuffer, lineAt } from './edits.js';
 import {
   blockStatements,
@@ -25,14 +25,18 @@ import {
   thisMembers,
   thisRoot,
   walkAgentCode,
+  isFunctionValue,
+  type ClassLike,
   type ModuleKind,
 } from './syntax.js';
 
 export interface AgentMember {
   name: string;
   kind: 'method' | 'property' | 'parameter-property' | 'accessor';
-  /** Declarations (several for overloads and accessor pairs). */
+  /** Declarations (several for overloads and accessor pairs; in JavaScript, `this.x = ...` statements of the constructor). */
   nodes: Node[];
+  /** The name node of each declaration (an occurrence there is not a use). */
+  nameNodes: Node[];
   line: number;
 }
 
@@ -49,6 +53,25 @@ export interface MemberProposal {
   hint?: string;
   /** When kept, do not report it (helpers such as sleep() that business code may share). */
   quiet?: boolean;
+  /**
+   * Callers in other files keep working through a method of this name that calls the base's
+   * start() (it started the agent's work) or stop() (it stopped it).
+   */
+  delegate?: 'start' | 'stop';
+}
+
+/** A member other classes can call: not private, protected or an ES-private #name. */
+export function isPublicMember(ctx: Pick<TsRewriteContext, 'members'>, name: string): boolean {
+  if (name.startsWith('#')) return false;
+  const m = ctx.members.get(name);
+  if (!m) return false;
+  return m.nodes.every((n) => !(Node.isModifierable(n) && (n.hasModifier(SyntaxKind.PrivateKeyword) || n.hasModifier(SyntaxKind.ProtectedKeyword))));
+}
+
+/** `src/controller.ts:12, test/agent.test.js:30` (at most four, then a count). */
+export function callerList(callers: OutsideCaller[]): string {
+  const shown = callers.slice(0, 4).map((c) => `${c.file}:${c.line}`);
+  return callers.length > 4 ? `${shown.join(', ')} and ${callers.length - 4} more` : shown.join(', ');
 }
 
 export interface StatementProposal {
@@ -59,6 +82,18 @@ export interface StatementProposal {
   /** Remove only if all of these members go too. */
   requires?: string[];
 }
+
+/** What the class extends before the rewrite, and so how it moves onto the base. */
+export type ParentPlan =
+  | { kind: 'none' }
+  /** Already the base (an output rewritten again). */
+  | { kind: 'base' }
+  /** Node's EventEmitter, and the base extends EventEmitter too: the base takes its place. */
+  | { kind: 'event-emitter'; expr: Node }
+  /** An older base a base-to-base profile maps onto the new one. */
+  | { kind: 'old-base'; expr: Node; old: import('./old-base.js').OldBase }
+  /** An agent family's parent in the repository: the class follows the parent's `_v2`. */
+  | { kind: 'family'; expr: Node; parent: import('./family.js').FamilyParent };
 
 export interface EntryInfo {
   /** The statement block that constructs the agent (guard body, main(), or the file). */
@@ -71,6 +106,8 @@ export interface EntryInfo {
   /** `const agent = new X()` → "agent". */
   variable: string | null;
   statement: Node;
+  /** `new X().on('a', f)` with no start call: the last call of that chain. */
+  chainEnd?: Node | null;
 }
 
 export interface TsRewriteContext {
@@ -78,12 +115,17 @@ export interface TsRewriteContext {
   file: string;
   sf: SourceFile;
   text: string;
-  cls: ClassDeclaration;
+  cls: ClassLike;
   className: string;
+  /** How module-level code names the class (`X`, `module.exports`, `exports.X`). */
+  classRef: string | null;
+  /** A JavaScript file: generated code has no types or modifiers, and nothing is type-checked. */
+  js: boolean;
   ts: TypeScriptProfile;
   baseClass: string;
   base: BaseModel;
   kind: ModuleKind;
+  parent: ParentPlan;
   members: Map<string, AgentMember>;
   ctor: ConstructorDeclaration | undefined;
   edits: EditBuffer;
@@ -108,7 +150,16 @@ export interface TsRewriteContext {
   /** The file's string quote (from its first import or require). */
   quote: string;
   /** Facts one transform learns for another (the health server's port, ...). */
-  hints: { healthPortExpr?: Node; businessHealth?: boolean };
+  hints: { healthPortExpr?: Node; businessHealth?: boolean; loopHost?: string };
+  /** Members an old base stored from its constructor parameters, now kept by the agent itself. */
+  carried: string[];
+  /** Field declarations to add at the top of the class body (text without indentation). */
+  newFields: string[];
+  /**
+   * `this.x` spellings changed in the class (a renamed property, an old base's member mapped to
+   * the new base): code moved into new members (a loop body into runOnce()) gets them too.
+   */
+  memberRewrites: Array<{ from: string; to: string }>;
   /** Imports requested by transforms, written once at the end. */
   pendingImports: Array<{ name: string; specifier: string }>;
   /** Other text the transforms write (the super() call), so the helpers it names stay. */
@@ -124,37 +175,74 @@ export interface TsRewriteContext {
   /** Uses of a member outside the entry call and its own declarations. */
   usesOutside(name: string): number;
   addImport(name: string, specifier: string): void;
+  /** Uses of a member of the agent in other files of the repository (cached per member). */
+  outsideCallers(name: string): OutsideCaller[];
 }
 
-export function collectMembers(cls: ClassDeclaration): { members: Map<string, AgentMember>; ctor: ConstructorDeclaration | undefined } {
+export function collectMembers(cls: ClassLike): { members: Map<string, AgentMember>; ctor: ConstructorDeclaration | undefined } {
   const members = new Map<string, AgentMember>();
-  const add = (name: string, kind: AgentMember['kind'], node: Node) => {
+  const add = (name: string, kind: AgentMember['kind'], node: Node, nameNode: Node) => {
     const m = members.get(name);
-    if (m) m.nodes.push(node);
-    else members.set(name, { name, kind, nodes: [node], line: node.getStartLineNumber() });
+    if (m) {
+      m.nodes.push(node);
+      m.nameNodes.push(nameNode);
+    } else members.set(name, { name, kind, nodes: [node], nameNodes: [nameNode], line: node.getStartLineNumber() });
   };
   let ctor: ConstructorDeclaration | undefined;
   for (const m of cls.getMembers()) {
     if (Node.isConstructorDeclaration(m)) {
       if (m.hasBody()) ctor = m;
-      for (const p of m.getParameters()) if (p.isParameterProperty()) add(p.getName(), 'parameter-property', p);
+      for (const p of m.getParameters()) if (p.isParameterProperty()) add(p.getName(), 'parameter-property', p, p.getNameNode());
       continue;
     }
     const name = memberName(m);
     if (!name) continue;
-    if (Node.isMethodDeclaration(m)) add(name, 'method', m);
-    else if (Node.isPropertyDeclaration(m)) add(name, 'property', m);
-    else add(name, 'accessor', m);
+    const nameNode = (m as unknown as { getNameNode(): Node }).getNameNode();
+    if (Node.isMethodDeclaration(m)) add(name, 'method', m, nameNode);
+    // `poll = async () => { ... }`: a method written as an arrow-function property.
+    else if (Node.isPropertyDeclaration(m)) add(name, isFunctionValue(m.getInitializer()) ? 'method' : 'property', m, nameNode);
+    else add(name, 'accessor', m, nameNode);
+  }
+  // JavaScript declares fields by assigning them in the constructor: `this.timer = null;`.
+  const declared = new Set(members.keys());
+  for (const st of ctor?.getBody() && Node.isBlock(ctor.getBody()!) ? (ctor.getBody() as import('ts-morph').Block).getStatements() : []) {
+    const target = assignedThisMember(st);
+    if (!target || declared.has(target.name)) continue;
+    add(target.name, 'property', st, target.nameNode);
   }
   // Overload signatures come before the implementation: report the first line.
   return { members, ctor };
 }
 
-/** The implementation declaration of a method (the one with a body). */
+/** `this.x = value;` as a statement: the member and the node naming it. */
+export function assignedThisMember(st: Node): { name: string; nameNode: Node; value: Node } | null {
+  if (!Node.isExpressionStatement(st)) return null;
+  const e = st.getExpression();
+  if (!Node.isBinaryExpression(e) || e.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) return null;
+  const left = e.getLeft();
+  const name = thisMember(left);
+  if (!name) return null;
+  const nameNode = Node.isPropertyAccessExpression(left) ? left.getNameNode() : Node.isElementAccessExpression(left) ? left.getArgumentExpressionOrThrow() : left;
+  return { name, nameNode, value: e.getRight() };
+}
+
+/** The member of the class whose body holds a node: a method, or an arrow-function property. */
+export function hostMember(n: Node, cls: ClassLike): string | null {
+  const host = n.getFirstAncestor((a) => (Node.isMethodDeclaration(a) || Node.isPropertyDeclaration(a)) && a.getParent() === cls);
+  if (!host || !(Node.isMethodDeclaration(host) || Node.isPropertyDeclaration(host))) return null;
+  if (Node.isPropertyDeclaration(host) && !isFunctionValue(host.getInitializer())) return null;
+  return host.getName();
+}
+
+/** The body of a method (the declaration with a body, or an arrow-function property's). */
 export function methodBody(ctx: TsRewriteContext, name: string): Node | undefined {
   const m = ctx.members.get(name);
   if (!m || m.kind !== 'method') return undefined;
-  for (const n of m.nodes) if (Node.isMethodDeclaration(n) && n.getBody()) return n.getBody();
+  for (const n of m.nodes) {
+    if (Node.isMethodDeclaration(n) && n.getBody()) return n.getBody();
+    const fn = Node.isPropertyDeclaration(n) ? n.getInitializer() : undefined;
+    if (fn && (Node.isArrowFunction(fn) || Node.isFunctionExpression(fn))) return fn.getBody();
+  }
   return undefined;
 }
 
@@ -177,6 +265,12 @@ export function belongsTo(stmt: Node, sweep: Set<string>): boolean {
       const target = thisMember(e.getLeft());
       if (!target || !sweep.has(target)) return false;
       return !callsKeptMember(e.getRight(), sweep);
+    }
+    // `await new Promise((resolve) => this.server.listen(port, resolve))`: a promise around a
+    // removed member's own call.
+    if (Node.isNewExpression(e) && e.getExpression().getText() === 'Promise') {
+      const m = thisMembers(e);
+      return m.size > 0 && [...m].every((x) => sweep.has(x)) && !callsKeptMember(e, sweep);
     }
     if (Node.isCallExpression(e)) {
       const root = thisRoot(e);
@@ -324,6 +418,17 @@ export class RemovalPlan {
           changed = true;
           continue;
         }
+        // Public API: a member other files call stays, unless a delegate under its name will
+        // take the calls to the base (start()/stop()); the base answers names it owns itself.
+        if (p.scope !== 'module' && !p.delegate && !baseOwned.has(name) && isPublicMember(ctx, name)) {
+          const callers = ctx.outsideCallers(name);
+          if (callers.length > 0) {
+            R.delete(name);
+            kept.set(name, { symbol: name, line: this.lineOf(ctx, p), reason: `${p.reason}, but ${callerList(callers)} calls it; it stays` });
+            changed = true;
+            continue;
+          }
+        }
         const uses = usesOf(ctx, name, p.scope ?? 'member').filter((u) => !inRanges(u));
         // Uses the base answers as well: this.x for anything it owns, obj.x() for its methods.
         const live = uses.filter((u) => !(p.scope !== 'module' && baseOwned.has(name) && (isThisAccess(u) || (ctx.base.members.get(name)!.kind === 'method' && isMemberName(u)))));
@@ -389,6 +494,7 @@ export class RemovalPlan {
       if (removed.has(m.name)) continue;
       for (const n of m.nodes) {
         if ((Node.isMethodDeclaration(n) || Node.isGetAccessorDeclaration(n) || Node.isSetAccessorDeclaration(n)) && n.getBody()) visit(n.getBody());
+        else if (m.kind === 'method' && Node.isPropertyDeclaration(n)) visit(methodBody(ctx, m.name));
       }
     }
     if (ctx.ctor) visit(ctx.ctor.getBody());
@@ -431,7 +537,7 @@ export function moduleDeclaration(sf: SourceFile, name: string): Statement | und
 export function usesOf(ctx: TsRewriteContext, name: string, scope: 'member' | 'module'): Node[] {
   const out: Node[] = [];
   const own = new Set<Node>();
-  if (scope === 'member') for (const n of ctx.members.get(name)?.nodes ?? []) own.add((n as unknown as { getNameNode(): Node }).getNameNode());
+  if (scope === 'member') for (const n of ctx.members.get(name)?.nameNodes ?? []) own.add(n);
   else {
     const d = moduleDeclaration(ctx.sf, name);
     if (d) {

@@ -42,9 +42,14 @@ export class EditBuffer {
     const t = this.text;
     let start = node.getStart(true);
     // Comments directly above (no blank line in between) belong to the node, except a file's
-    // header comment above its first statement.
+    // header comment above its first statement (after a 'use strict' directive, if any).
     const parent = node.getParent();
-    const first = !!parent && Node.isSourceFile(parent) && parent.getStatements()[0] === node;
+    let first = false;
+    if (parent && Node.isSourceFile(parent)) {
+      const stmts: Node[] = parent.getStatements();
+      const i = stmts.indexOf(node);
+      first = i >= 0 && stmts.slice(0, i).every((s) => Node.isExpressionStatement(s) && Node.isStringLiteral(s.getExpression()));
+    }
     for (const c of first ? [] : [...node.getLeadingCommentRanges()].reverse()) {
       const between = t.slice(c.getEnd(), start);
       if (/\n[ \t]*\r?\n/.test(between)) break;

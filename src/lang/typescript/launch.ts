@@ -1,6 +1,8 @@
-// How validation starts a TypeScript `_v2` agent: compile it (and what it imports) with the
-// TypeScript compiler API into a temporary directory, then run the JavaScript with this Node.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+// How validation starts a TypeScript or JavaScript `_v2` agent: compile it (and what it imports,
+// the TypeScript base included; JavaScript passes through allowJs) with the TypeScript compiler
+// API into a temporary directory, then run the JavaScript with this Node. The directory sits in
+// the repository's node_modules/.cache when there is one, so the agent's packages resolve.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,15 +12,27 @@ import type { Profile } from '../../profile/profile.js';
 import { MigrateError } from '../../core/errors.js';
 import { baseFileInRepo, loadBaseModel, tsProfile } from './base-model.js';
 import { typeRoots } from './project.js';
-import { moduleKind } from './syntax.js';
+import { fileClasses, moduleKind } from './syntax.js';
+import { isV2 } from './scan.js';
+import { listSourceFiles } from '../../discover/files.js';
 import { parseTs } from './rewrite.js';
 
 export async function launchTypeScript(root: string, file: string, profile: Profile): Promise<LaunchCommand> {
-  const abs = path.resolve(root, file);
-  const source = readFileSync(abs, 'utf8');
-  const { sf } = parseTs(abs, source);
-  const cjs = moduleKind(sf) === 'cjs' || abs.endsWith('.cts');
-  const outDir = await mkdtemp(path.join(os.tmpdir(), 'migrate-ts-'));
+  let abs = path.resolve(root, file);
+  let { sf } = parseTs(abs, readFileSync(abs, 'utf8'));
+  // An abstract family parent does not run by itself: a subclass that follows it runs it.
+  const classes = fileClasses(sf);
+  if (classes.length > 0 && classes.every((c) => c.cls.isAbstract())) {
+    const standIn = concreteSubclass(root, abs, classes.map((c) => c.name).filter((n): n is string => !!n));
+    if (!standIn) throw new MigrateError(`${classes[0]!.name} is abstract and no subclass ${isV2(abs) ? 'migrated with it (_v2) ' : ''}runs it: migrate a subclass too`, file);
+    abs = standIn;
+    sf = parseTs(abs, readFileSync(abs, 'utf8')).sf;
+  }
+  const cjs = !abs.endsWith('.mjs') && !abs.endsWith('.mts') && (moduleKind(sf) === 'cjs' || abs.endsWith('.cts') || abs.endsWith('.cjs'));
+  const modules = path.join(root, 'node_modules');
+  const cacheDir = path.join(modules, '.cache', 'migrate');
+  if (existsSync(modules)) await mkdir(cacheDir, { recursive: true });
+  const outDir = await mkdtemp(path.join(existsSync(modules) ? cacheDir : os.tmpdir(), 'migrate-ts-'));
   const cleanup = () => rm(outDir, { recursive: true, force: true });
   try {
     const options: ts.CompilerOptions = {
@@ -34,6 +48,8 @@ export async function launchTypeScript(root: string, file: string, profile: Prof
       typeRoots: typeRoots(),
       sourceMap: false,
       noEmitOnError: false,
+      allowJs: true,
+      resolveJsonModule: true,
     };
     const host = ts.createCompilerHost(options);
     // The repository may not hold the base yet: serve the reference template where it is imported from.
@@ -60,4 +76,21 @@ export async function launchTypeScript(root: string, file: string, profile: Prof
     await cleanup();
     throw err;
   }
+}
+
+/** A file of the repository with a class extending one of `names`, on the same side (_v2 or legacy) as `file`. */
+function concreteSubclass(root: string, file: string, names: string[]): string | null {
+  const wantV2 = isV2(file);
+  const extendsRe = new RegExp(`\\bextends\\s+(${names.join('|')})\\b`);
+  for (const f of listSourceFiles(root, ['.ts', '.mts', '.cts', '.js', '.cjs', '.mjs'])) {
+    if (path.resolve(f) === file || isV2(f) !== wantV2 || /\.d\.[cm]?ts$/.test(f)) continue;
+    let text: string;
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch {
+      continue;
+    }
+    if (extendsRe.test(text) && !/\babstract\s+class\b/.test(text)) return path.resolve(f);
+  }
+  return null;
 }

@@ -1,8 +1,8 @@
 // Shapes of ad-hoc infrastructure in TypeScript agents, shared by the scan (findings) and the
 // transforms (proposals): HTTP/express health servers, signal handlers, retry/backoff helpers,
 // registry and metrics pushes, unsent-message queues, interval and while loops.
-import { Node, SyntaxKind, type CallExpression, type ClassDeclaration } from 'ts-morph';
-import { calleeText, signalHandlerCall, thisMember, thisMembers, walkAgentCode } from './syntax.js';
+import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
+import { calleeText, signalHandlerCall, thisMember, thisMembers, walkAgentCode, type ClassLike } from './syntax.js';
 
 /** Paths the base serves itself. */
 export const BASE_PATHS = new Set(['/health', '/healthz', '/ready', '/readyz', '/live', '/livez', '/ping', '/metrics']);
@@ -34,7 +34,7 @@ export function routesIn(root: Node): Set<string> {
 }
 
 /** `this.app.get('/x', ...)` / `app.post(...)` route registrations on an express app member. */
-export function expressRoutes(cls: ClassDeclaration, app: string): Array<{ stmt: Node; path: string }> {
+export function expressRoutes(cls: ClassLike, app: string): Array<{ stmt: Node; path: string }> {
   const out: Array<{ stmt: Node; path: string }> = [];
   cls.forEachDescendant((n) => {
     if (!Node.isCallExpression(n)) return;
@@ -49,15 +49,95 @@ export function expressRoutes(cls: ClassDeclaration, app: string): Array<{ stmt:
   return out;
 }
 
-/** A loop with a growing delay: the shape of a retry/backoff helper. */
-export function looksLikeRetry(body: Node): boolean {
+export interface HealthRoute {
+  stmt: Node;
+  path: string;
+  /** The route's last handler (the one that answers). */
+  handler: Node | undefined;
+  /** The router it is registered on, as written (`this.app`, `router`, `this.server`). */
+  receiver: string;
+}
+
+const ROUTER_CREATION = /^(express(\.Router)?|(express\.)?Router|fastify|Fastify|Koa|KoaRouter|(koa)?[Rr]outer|polka|restify\.createServer)$/;
+const ROUTER_NAME = /^(this\.)?_?(app|router|routes|api|server|fastify|http|web|httpServer|express|koa)$/i;
+
+/**
+ * `/health`-style routes registered on an express/koa/fastify router or app the agent uses:
+ * `router.get('/health', ...)`, `this.app.get('/healthz', ...)`, `this.fastify.get('/health', ...)`.
+ */
+export function healthRoutes(cls: ClassLike): HealthRoute[] {
+  const routers = new Set<string>();
+  cls.forEachDescendant((n) => {
+    const init = Node.isVariableDeclaration(n) || Node.isPropertyDeclaration(n) ? n.getInitializer() : Node.isBinaryExpression(n) && n.getOperatorToken().getKind() === SyntaxKind.EqualsToken ? n.getRight() : undefined;
+    if (!init) return;
+    const created = Node.isCallExpression(init) || Node.isNewExpression(init) ? init.getExpression().getText() : '';
+    if (!ROUTER_CREATION.test(created)) return;
+    const name = Node.isVariableDeclaration(n) ? n.getName() : Node.isPropertyDeclaration(n) ? `this.${n.getName()}` : (n as import('ts-morph').BinaryExpression).getLeft().getText();
+    routers.add(name);
+  });
+  const out: HealthRoute[] = [];
+  cls.forEachDescendant((n) => {
+    if (!Node.isCallExpression(n)) return;
+    const e = n.getExpression();
+    if (!Node.isPropertyAccessExpression(e) || !/^(get|all|head)$/.test(e.getName())) return;
+    const receiver = e.getExpression().getText().replace(/\s+/g, '');
+    if (!routers.has(receiver) && !ROUTER_NAME.test(receiver)) return;
+    const first = n.getArguments()[0];
+    if (!first || !(Node.isStringLiteral(first) || Node.isNoSubstitutionTemplateLiteral(first))) return;
+    const path = first.getLiteralText().replace(/\/+$/, '') || '/';
+    if (!BASE_PATHS.has(path) || path === '/metrics') return;
+    const stmt = n.getParent();
+    if (!stmt || !Node.isExpressionStatement(stmt)) return;
+    const args = n.getArguments();
+    out.push({ stmt, path, handler: args[args.length - 1], receiver });
+  });
+  return out;
+}
+
+/**
+ * The JSON a health handler answers with, when it is an object literal: `res.json({...})`,
+ * `res.send({...})`, `reply.send({...})`, `res.end(JSON.stringify({...}))`, `ctx.body = {...}`,
+ * or returned (fastify). Null for anything else.
+ */
+export function healthPayload(handler: Node | undefined): Node | null {
+  if (!handler || !(Node.isArrowFunction(handler) || Node.isFunctionExpression(handler))) return null;
+  const body = handler.getBody();
+  let found: Node | null = null;
+  const take = (x: Node | undefined) => {
+    while (x && (Node.isParenthesizedExpression(x) || Node.isAsExpression(x))) x = x.getExpression();
+    if (!found && x && (Node.isObjectLiteralExpression(x) || (Node.isCallExpression(x) && thisMember(x.getExpression())))) found = x;
+  };
+  if (!Node.isBlock(body)) take(body);
+  const visit = (n: Node) => {
+    if (found) return;
+    if (Node.isReturnStatement(n)) take(n.getExpression());
+    else if (Node.isCallExpression(n) && /\.(json|send|end)$/.test(calleeText(n))) {
+      const a = n.getArguments()[0];
+      if (a && Node.isCallExpression(a) && calleeText(a) === 'JSON.stringify') take(a.getArguments()[0]);
+      else take(a);
+    } else if (Node.isBinaryExpression(n) && /\.body$/.test(n.getLeft().getText())) take(n.getRight());
+  };
+  visit(body);
+  body.forEachDescendant(visit);
+  return found;
+}
+
+/**
+ * A loop that pauses and tries again: a growing delay (backoff), or a pause taken on failure —
+ * in a catch, or on a 429/503 answer. The shape of a retry helper (promise-sleep included).
+ */
+export function looksLikeRetry(body: Node, backoffOnly = false): boolean {
   let loop = false;
   let delay = false;
   let grows = false;
+  let onFailure = false;
   body.forEachDescendant((n) => {
     const k = n.getKind();
     if (k === SyntaxKind.ForStatement || k === SyntaxKind.WhileStatement || k === SyntaxKind.DoStatement) loop = true;
-    if (Node.isCallExpression(n) && /(^|\.)(setTimeout|sleep|delay|wait)$/.test(calleeText(n))) delay = true;
+    if (Node.isCallExpression(n) && /(^|\.)(setTimeout|sleep|delay|wait)$/.test(calleeText(n))) {
+      delay = true;
+      if (n.getFirstAncestor((a) => Node.isCatchClause(a)) || /\b(429|503)\b/.test(n.getFirstAncestorByKind(SyntaxKind.IfStatement)?.getExpression().getText() ?? '')) onFailure = true;
+    }
     if (Node.isBinaryExpression(n)) {
       const op = n.getOperatorToken().getText();
       const t = n.getText();
@@ -65,8 +145,42 @@ export function looksLikeRetry(body: Node): boolean {
     }
     if (Node.isCallExpression(n) && calleeText(n) === 'Math.pow') grows = true;
   });
-  return loop && delay && grows;
+  return loop && delay && (grows || (!backoffOnly && onFailure));
 }
+
+/**
+ * Retry by recursion: a method that calls itself again on failure — from a catch, an 'error'
+ * listener, a setTimeout there, or after a pause on a 429/503 answer. Returns the re-call.
+ */
+export function recursiveRetry(body: Node, method: string): Node | null {
+  let found: Node | null = null;
+  body.forEachDescendant((n) => {
+    if (found || !Node.isCallExpression(n) || thisMember(n.getExpression()) !== method) return;
+    const inCatch = !!n.getFirstAncestor((a) => Node.isCatchClause(a));
+    const onError = !!n.getFirstAncestor((a) => Node.isCallExpression(a) && /\.(on|once)$/.test(calleeText(a)) && /^['"`](error|close|end|disconnect)['"`]$/.test(a.getArguments()[0]?.getText() ?? ''));
+    const statusBranch = /\b(429|503)\b/.test(n.getFirstAncestorByKind(SyntaxKind.IfStatement)?.getExpression().getText() ?? '');
+    if (inCatch || onError || statusBranch) found = n;
+  });
+  return found;
+}
+
+/** prom-client at work: registries, metric objects, default metrics, Pushgateway pushes. */
+export function promClientUses(root: Node): Array<{ node: Node; what: string }> {
+  const out: Array<{ node: Node; what: string }> = [];
+  root.forEachDescendant((n) => {
+    if (Node.isNewExpression(n)) {
+      const t = n.getExpression().getText();
+      if (/(^|\.)(Registry|Pushgateway)$/.test(t) || /^(client|prom|promClient|Prometheus|prometheus)\.(Gauge|Counter|Histogram|Summary)$/.test(t)) out.push({ node: n, what: t });
+    } else if (Node.isCallExpression(n)) {
+      const t = calleeText(n);
+      if (/(^|\.)collectDefaultMetrics$/.test(t) || /\.(pushAdd|push)$/.test(t) && /gateway|pushgateway/i.test(t)) out.push({ node: n, what: t });
+    }
+  });
+  return out;
+}
+
+/** A health-check method: healthcheck(), healthCheck(), getHealth(), checkHealth(), isHealthy(). */
+export const HEALTH_METHOD = /^(healthcheck|healthCheck|health|getHealth|checkHealth|isHealthy|getHealthStatus)$/;
 
 export const RETRY_NAME = /(retry|retries|backoff|withRetry|reconnectWithBackoff)/i;
 export const QUEUE_NAME = /(unsent|pending|outbox|queue|backlog|buffered|retryQueue)/i;
@@ -115,16 +229,149 @@ export function isSetInterval(call: CallExpression): boolean {
   return !!decl && Node.isImportSpecifier(decl) && decl.getName() === 'setInterval' && /^(node:)?timers$/.test(decl.getImportDeclaration().getModuleSpecifierValue());
 }
 
-/** `while (this.running)` / `while (true)` / `while (!this.stopped)` loops. */
+/**
+ * `while (this.running)` / `while (true)` / `while (!this.stopped)` loops, and compound ones
+ * over the agent's flags or an AbortSignal: `while (!this.signal.aborted && !this.stopPolling)`.
+ */
 export function foreverLoops(root: Node): Node[] {
   const out: Node[] = [];
   walkAgentCode(root, (n) => {
-    if (Node.isWhileStatement(n)) {
-      const c = n.getExpression().getText().replace(/\s+/g, '');
-      if (c === 'true' || /^!?this\.\w+$/.test(c)) out.push(n);
-    }
+    if (Node.isWhileStatement(n) && isRunCondition(n.getExpression())) out.push(n);
   });
   return out;
+}
+
+/** A condition that stays true until the agent is told to stop. */
+export function isRunCondition(c: Node): boolean {
+  if (Node.isParenthesizedExpression(c)) return isRunCondition(c.getExpression());
+  if (Node.isBinaryExpression(c) && c.getOperatorToken().getKind() === SyntaxKind.AmpersandAmpersandToken) return isRunCondition(c.getLeft()) && isRunCondition(c.getRight());
+  const t = c.getText().replace(/\s+/g, '');
+  if (t === 'true' || t === '1') return true;
+  if (/^!?this\.[\w$]+$/.test(t)) return true;
+  // An AbortSignal: this.signal, this.controller.signal, or a `signal` parameter.
+  return /^!(this\.[\w$]+(\.signal)?|[\w$]*[sS]ignal)(\?)?\.aborted$/.test(t);
+}
+
+export interface Rearm {
+  /** The method that re-arms itself. */
+  method: string;
+  /** The statement that goes with the chain: the setTimeout call, or the `if (this.running)` around it. */
+  stmt: Node;
+  call: CallExpression;
+  /** `this.timer = setTimeout(...)` → "timer". */
+  timer: string | null;
+  /** Flags of an `if (this.running)` guard around the re-arm. */
+  flags: string[];
+  /** The pause before a self-call (`await sleep(ms); this.poll();`), which goes with it. */
+  pause?: Node;
+  /** The period: setTimeout's delay or the pause's argument. */
+  ms: Node | undefined;
+}
+
+/**
+ * Methods that schedule themselves again with setTimeout on their normal path — at the end of
+ * the body, in a `finally`, or under an `if (this.running)` — the shape of a main loop written
+ * as a timer chain: `async poll() { ...; this.timer = setTimeout(() => this.poll(), ms); }`.
+ * A re-arm inside `catch` is a retry, not a loop.
+ */
+export function rearmingTimeouts(cls: ClassLike): Rearm[] {
+  const out: Rearm[] = [];
+  for (const m of cls.getMembers()) {
+    const fn = Node.isMethodDeclaration(m) ? m : Node.isPropertyDeclaration(m) ? m.getInitializer() : undefined;
+    if (!fn || !(Node.isMethodDeclaration(fn) || Node.isArrowFunction(fn) || Node.isFunctionExpression(fn))) continue;
+    const body = fn.getBody();
+    const name = (m as unknown as { getName(): string }).getName();
+    if (!body || !Node.isBlock(body)) continue;
+    const consider = (stmt: Node, holder: Node, flags: string[]) => {
+      const r = rearmCall(stmt, name);
+      if (r) out.push({ method: name, stmt: holder, call: r.call, timer: r.timer, flags, ms: r.call.getArguments()[1] });
+      return !!r;
+    };
+    // `await sleep(ms); this.poll();` closing the body (or its finally): a loop by recursion.
+    const pausedSelfCall = (list: Node[]) => {
+      const last = list[list.length - 1];
+      const before = list[list.length - 2];
+      const call = last ? selfCall(last, name) : null;
+      const ms = before ? pauseArgument(before) : null;
+      if (!call || !ms) return false;
+      out.push({ method: name, stmt: last!, call, timer: null, flags: [], pause: before, ms });
+      return true;
+    };
+    const stmts = body.getStatements();
+    if (pausedSelfCall(stmts)) continue;
+    for (const s of stmts) {
+      if (consider(s, s, [])) break;
+      if (Node.isTryStatement(s)) {
+        const fin = s.getFinallyBlock();
+        if (fin && (fin.getStatements().some((x) => consider(x, x, []) || guarded(x, name, consider)) || pausedSelfCall(fin.getStatements()))) break;
+      }
+      if (guarded(s, name, consider)) break;
+    }
+  }
+  return out;
+}
+
+/** `this.m()` / `await this.m()` / `void this.m()` / `return this.m()` as a statement, with no arguments. */
+function selfCall(stmt: Node, method: string): CallExpression | null {
+  let e: Node | undefined = Node.isExpressionStatement(stmt) ? stmt.getExpression() : Node.isReturnStatement(stmt) ? stmt.getExpression() : undefined;
+  while (e && (Node.isAwaitExpression(e) || Node.isVoidExpression(e) || Node.isParenthesizedExpression(e))) e = e.getExpression();
+  return e && Node.isCallExpression(e) && thisMember(e.getExpression()) === method && e.getArguments().length === 0 ? e : null;
+}
+
+/** `await sleep(ms)` / `await delay(ms)` / `await x.sleep(ms)` / `await new Promise((r) => setTimeout(r, ms))` → ms. */
+export function pauseArgument(stmt: Node): Node | null {
+  if (!Node.isExpressionStatement(stmt)) return null;
+  let e: Node = stmt.getExpression();
+  if (!Node.isAwaitExpression(e)) return null;
+  e = e.getExpression();
+  if (Node.isNewExpression(e) && e.getExpression().getText() === 'Promise') {
+    const timeout = e.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => calleeText(c) === 'setTimeout');
+    return timeout?.getArguments()[1] ?? null;
+  }
+  if (!Node.isCallExpression(e)) return null;
+  return /(^|\.)(sleep|delay|wait|pause|setTimeout)$/.test(calleeText(e)) ? e.getArguments()[0] ?? null : null;
+}
+
+/** `if (this.running) this.timer = setTimeout(...)`: the if goes as a whole when it holds only the re-arm. */
+function guarded(s: Node, name: string, consider: (stmt: Node, holder: Node, flags: string[]) => boolean): boolean {
+  if (!Node.isIfStatement(s) || s.getElseStatement() || !isRunCondition(s.getExpression())) return false;
+  const then = s.getThenStatement();
+  const inner = Node.isBlock(then) ? then.getStatements() : [then];
+  if (inner.length !== 1) return false;
+  const flags = [...thisMembers(s.getExpression())];
+  return consider(inner[0]!, s, flags);
+}
+
+function rearmCall(stmt: Node, method: string): { call: CallExpression; timer: string | null } | null {
+  if (!Node.isExpressionStatement(stmt)) return null;
+  let e: Node = stmt.getExpression();
+  let timer: string | null = null;
+  if (Node.isBinaryExpression(e) && e.getOperatorToken().getKind() === SyntaxKind.EqualsToken) {
+    timer = thisMember(e.getLeft());
+    e = e.getRight();
+  }
+  if (!Node.isCallExpression(e) || !/^(setTimeout|timers\.setTimeout)$/.test(calleeText(e))) return null;
+  const cb = e.getArguments()[0];
+  return cb && callsOnly(cb, method) ? { call: e, timer } : null;
+}
+
+/** `() => this.m()`, `() => void this.m()`, `() => { this.m(); }`, `this.m.bind(this)`, `this.m`. */
+function callsOnly(cb: Node, method: string): boolean {
+  if (thisMember(cb) === method) return true;
+  if (Node.isCallExpression(cb) && calleeText(cb) === `this.${method}.bind`) return true;
+  if (!Node.isArrowFunction(cb) || cb.getParameters().length > 0) return false;
+  let b: Node = cb.getBody();
+  if (Node.isBlock(b)) {
+    const st = b.getStatements();
+    if (st.length !== 1 || !Node.isExpressionStatement(st[0]!)) return false;
+    b = st[0].getExpression();
+  }
+  while (Node.isVoidExpression(b) || Node.isAwaitExpression(b) || Node.isParenthesizedExpression(b)) b = b.getExpression();
+  // this.m().catch(...) counts too.
+  if (Node.isCallExpression(b) && Node.isPropertyAccessExpression(b.getExpression()) && ['catch', 'then', 'finally'].includes((b.getExpression() as import('ts-morph').PropertyAccessExpression).getName())) {
+    b = (b.getExpression() as import('ts-morph').PropertyAccessExpression).getExpression();
+  }
+  return Node.isCallExpression(b) && thisMember(b.getExpression()) === method && b.getArguments().length === 0;
 }
 
 /** Members the code of a node mentions through `this` (re-export for transforms). */

@@ -2,21 +2,29 @@
 // propose removals, resolve the plan (no dangling references), then make the structural edits
 // (extends, super(), entry point, import) and apply every edit to the original text at once.
 import path from 'node:path';
-import { Node, Project, SyntaxKind, ts, type ClassDeclaration, type SourceFile } from 'ts-morph';
+import { Node, Project, SyntaxKind, ts, type SourceFile } from 'ts-morph';
 import type { KeptForReview, RewriteOutcome } from '../../core/types.js';
 import type { Profile } from '../../profile/profile.js';
-import { loadBaseModel, tsProfile, type BaseModel } from './base-model.js';
+import { isEventEmitterHeritage, loadBaseModel, tsProfile, type BaseModel } from './base-model.js';
 import {
   RemovalPlan,
+  assignedThisMember,
   collectMembers,
   isInfraStatement,
   methodBody,
   usesOf,
   type InfraScope,
+  type ParentPlan,
   type TsRewriteContext,
 } from './context.js';
+import { findOldBase } from './old-base.js';
+import { findFamilyParent } from './family.js';
+import { outsideCallers, type OutsideCaller } from './references.js';
+import { keepPublicApi } from '../../../transforms/typescript/public-api.js';
+import { methodText } from './generate.js';
+import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
-import { blockStatements as blockStatementsOf, moduleKind, thisMember, thisRoot, thisMembers } from './syntax.js';
+import { blockStatements as blockStatementsOf, classBodyStart, fileClasses, isJsFile, moduleKind, thisMember, thisRoot, thisMembers, type FileClass } from './syntax.js';
 import { removeHealthServer } from '../../../transforms/typescript/remove-health-server.js';
 import { removeSignalHandlers } from '../../../transforms/typescript/remove-signal-handlers.js';
 import { removeRetryHelpers } from '../../../transforms/typescript/remove-retry-helpers.js';
@@ -24,6 +32,8 @@ import { removeRegistryPush } from '../../../transforms/typescript/remove-regist
 import { removeUnsentQueue } from '../../../transforms/typescript/remove-unsent-queue.js';
 import { removeIntervalLoop } from '../../../transforms/typescript/remove-interval-loop.js';
 import { extendBase } from '../../../transforms/typescript/extend-base.js';
+import { carriedValue, mapOldBase } from '../../../transforms/typescript/old-base.js';
+import { renameLifecycleClashes } from '../../../transforms/typescript/lifecycle-names.js';
 import { superCall } from '../../../transforms/typescript/super-call.js';
 import { findEntry, rewriteEntry } from '../../../transforms/typescript/entrypoint.js';
 import { addImport, applyImports, moduleSpecifier } from '../../../transforms/typescript/add-import.js';
@@ -67,8 +77,9 @@ export function parseTs(file: string, source: string): { sf: SourceFile; error: 
   return { sf, error: null };
 }
 
-export function findClass(sf: SourceFile, name: string): ClassDeclaration | undefined {
-  return sf.getClass(name) ?? sf.getClasses().find((c) => c.isDefaultExport() && (c.getName() ?? 'default') === name);
+export function findClass(sf: SourceFile, name: string): FileClass | undefined {
+  const all = fileClasses(sf);
+  return all.find((c) => c.name === name) ?? all.find((c) => Node.isClassDeclaration(c.cls) && c.cls.isDefaultExport() && (c.name ?? 'default') === name);
 }
 
 export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
@@ -76,8 +87,9 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
   const empty = { removed: [], kept_for_review: [], warnings: [] };
   const { sf, error } = parseTs(rel, input.source);
   if (error) return { status: 'failed', ...empty, error };
-  const cls = findClass(sf, input.className);
-  if (!cls) return { status: 'failed', ...empty, error: `${rel}:1: no class ${input.className} in the file` };
+  const found = findClass(sf, input.className);
+  const cls = found?.cls;
+  if (!found || !cls) return { status: 'failed', ...empty, error: `${rel}:1: no class ${input.className} in the file` };
   const ts_ = tsProfile(input.profile);
   const baseClass = input.profile.base_class;
   const ext = cls.getExtends();
@@ -91,11 +103,9 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
   } catch (err) {
     return { status: 'failed', ...empty, error: `${rel}:1: ${(err as Error).message}` };
   }
-  const ctx = makeContext(input, sf, cls, base);
-  if (ext && !input.force) {
-    const why = extendBase(ctx);
-    return { status: 'skipped', ...empty, error: `${rel}:${cls.getStartLineNumber()}: ${why}` };
-  }
+  const parent = parentPlan(input, found, base);
+  if ('refuse' in parent) return { status: 'skipped', ...empty, error: `${rel}:${cls.getStartLineNumber()}: ${parent.refuse}` };
+  const ctx = makeContext(input, sf, found, base, parent);
   try {
     return runTransforms(ctx, input);
   } catch (err) {
@@ -116,6 +126,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
       reason: `${m}() only started infrastructure the base provides`,
       condition: (removed) => (ctx.isInfraMethod(m, removed, []) ? null : `${m}() does business work`),
       quiet: true,
+      delegate: 'start',
     });
   }
   // Parameter properties whose value goes to the base (`private healthPort`) become plain parameters
@@ -127,6 +138,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
       }
     }
   }
+  mapOldBase(ctx);
   const wanted = ctx.ts.remove ?? ORDER;
   for (const concern of ORDER) if (wanted.includes(concern)) REMOVERS[concern]!(ctx);
 
@@ -141,13 +153,13 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   ctx.kept.push(...resolved.kept);
   for (const hook of ctx.after) hook(resolved.removed);
 
-  const why = extendBase(ctx);
-  if (why) {
-    return { status: 'skipped', removed: [], kept_for_review: [], warnings: [], error: `${relOf(ctx)}:${ctx.cls.getStartLineNumber()}: ${why}` };
-  }
-  superCall(ctx, resolved.removed);
+  extendBase(ctx);
+  renameLifecycleClashes(ctx, resolved.removed);
+  // A family's subclass calls its parent's constructor, which passes the base its options.
+  if (ctx.parent.kind !== 'family') superCall(ctx, resolved.removed);
   rewriteEntry(ctx, resolved.removed);
-  if (!ctx.cls.getExtends()) addImport(ctx, ctx.ts.import_name, moduleSpecifier(ctx.root, ctx.file, ctx.ts.module));
+  keepPublicApi(ctx, resolved.removed);
+  if (ctx.parent.kind !== 'base' && ctx.parent.kind !== 'family') addImport(ctx, ctx.ts.import_name, moduleSpecifier(ctx.root, ctx.file, ctx.ts.module));
   const deadHelpers = removeDeadModuleHelpers(ctx);
   removeUnusedImports(ctx);
   insertMembers(ctx);
@@ -183,8 +195,34 @@ function relOf(ctx: TsRewriteContext): string {
   return path.relative(ctx.root, ctx.file).split(path.sep).join('/');
 }
 
-function makeContext(input: TsRewriteInput, sf: SourceFile, cls: ClassDeclaration, base: BaseModel): TsRewriteContext {
+/**
+ * How the class reaches the base: it has no parent, already has the base, extends EventEmitter
+ * (the base is one), or an older base a base-to-base profile maps. Any other parent is refused
+ * with its name: a class is never given two parents, nor silently moved off the one it has.
+ */
+function parentPlan(input: TsRewriteInput, found: FileClass, base: BaseModel): ParentPlan | { refuse: string } {
+  const ext = found.cls.getExtends();
+  if (!ext) return { kind: 'none' };
+  const expr = ext.getExpression();
+  const name = expr.getText();
+  if (name === input.profile.base_class || name === tsProfile(input.profile).import_name) return { kind: 'base' };
+  if (isEventEmitterHeritage(expr)) {
+    if (base.eventEmitter) return { kind: 'event-emitter', expr };
+    return { refuse: `${input.className} extends EventEmitter and ${input.profile.base_class} is not one: make the base extend EventEmitter (the reference base does) or write a base-to-base profile` };
+  }
+  const old = findOldBase(input.root, input.file, expr, input.profile);
+  if (old) return { kind: 'old-base', expr, old };
+  const family = findFamilyParent(input.file, expr, input.profile.base_class);
+  if (family) return { kind: 'family', expr, parent: family };
+  return {
+    refuse: `${input.className} extends ${name}, not ${input.profile.base_class}: write a base-to-base profile for ${name} (see templates/profiles/base-service.yaml) or migrate ${name} first`,
+  };
+}
+
+function makeContext(input: TsRewriteInput, sf: SourceFile, found: FileClass, base: BaseModel, parent: ParentPlan): TsRewriteContext {
+  const cls = found.cls;
   const { members, ctor } = collectMembers(cls);
+  const callers = new Map<string, OutsideCaller[]>();
   const text = input.source;
   const edits = new EditBuffer(text);
   const plan = new RemovalPlan();
@@ -195,10 +233,13 @@ function makeContext(input: TsRewriteInput, sf: SourceFile, cls: ClassDeclaratio
     text,
     cls,
     className: input.className,
+    classRef: found.ref,
+    js: isJsFile(input.file),
     ts: tsProfile(input.profile),
     baseClass: input.profile.base_class,
     base,
     kind: moduleKind(sf),
+    parent,
     members,
     ctor,
     edits,
@@ -215,6 +256,9 @@ function makeContext(input: TsRewriteInput, sf: SourceFile, cls: ClassDeclaratio
     unit: indentUnit(text),
     quote: quoteStyle(sf),
     hints: {},
+    carried: [],
+    newFields: [],
+    memberRewrites: [],
     pendingImports: [],
     newConstructor: null,
     generated: [],
@@ -226,6 +270,11 @@ function makeContext(input: TsRewriteInput, sf: SourceFile, cls: ClassDeclaratio
       return usesOf(ctx, name, 'member').filter((u) => !rw.some(([a, b]) => a <= u.getStart() && u.getEnd() <= b)).length;
     },
     addImport: (name, specifier) => addImport(ctx, name, specifier),
+    outsideCallers: (name) => {
+      let hit = callers.get(name);
+      if (!hit) callers.set(name, (hit = outsideCallers(input.root, input.file, input.source, input.className, name)));
+      return hit;
+    },
   };
   return ctx;
 }
@@ -289,13 +338,22 @@ function isInfraMethod(ctx: TsRewriteContext, name: string, removed: Set<string>
 function renameMember(ctx: TsRewriteContext, from: string, to: string, why: string): void {
   const m = ctx.members.get(from);
   if (!m || ctx.renames.has(from)) return;
+  const arrow = m.nodes.find((n) => Node.isPropertyDeclaration(n));
+  if (arrow) {
+    // A property cannot override a method: the hook is a method that calls the arrow property.
+    const async = isAsyncMethod(ctx, from);
+    ctx.newMembers.push({ name: to, text: methodText(ctx, { name: to, async, body: `${ctx.unit}${async ? 'await ' : ''}this.${from}();` }) });
+    ctx.renames.set(from, to);
+    ctx.warnings.push(`${why} (as a ${to}() method calling the ${from} property)`);
+    return;
+  }
   for (const n of m.nodes) {
     if (!Node.isMethodDeclaration(n)) continue;
     const nameNode = n.getNameNode();
     const mods = n.getModifiers();
     const hasOverride = mods.some((x) => x.getKind() === SyntaxKind.OverrideKeyword);
     const asyncMod = mods.find((x) => x.getKind() === SyntaxKind.AsyncKeyword);
-    if (!hasOverride) ctx.edits.insert((asyncMod ?? nameNode).getStart(), 'override ');
+    if (!hasOverride && !ctx.js) ctx.edits.insert((asyncMod ?? nameNode).getStart(), 'override ');
     ctx.edits.replace(nameNode.getStart(), nameNode.getEnd(), to);
   }
   ctx.renames.set(from, to);
@@ -307,10 +365,15 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
   if (depth > 3) return null;
   const member = thisMember(n);
   if (member) {
+    const carried = carriedValue(ctx, member);
+    if (carried) return carried;
     const m = ctx.members.get(member);
     const d = m?.nodes[0];
     if (d && Node.isPropertyDeclaration(d) && d.getInitializer()) return constantValue(ctx, d.getInitializer()!, depth + 1);
     if (d && Node.isParameterDeclaration(d)) return d.getName();
+    // A JavaScript field: its one assignment in the constructor.
+    const assigned = d && m!.nodes.length === 1 ? assignedThisMember(d) : null;
+    if (assigned && d!.getParent()?.getParent() === ctx.ctor) return constantValue(ctx, assigned.value, depth + 1);
     return null;
   }
   let ok = true;
@@ -363,7 +426,7 @@ function removeDeadModuleHelpers(ctx: TsRewriteContext): string[] {
       else if (Node.isVariableStatement(s) && !s.isExported() && s.getDeclarations().length === 1) {
         const d = s.getDeclarations()[0]!;
         const init = d.getInitializer();
-        if (init && Node.isCallExpression(init) && init.getExpression().getText() === 'require') continue; // imports: below
+        if (isRequireInit(init)) continue; // imports: below
         nameNode = d.getNameNode();
       }
       if (!nameNode || !Node.isIdentifier(nameNode)) continue;
@@ -388,6 +451,13 @@ function removeDeadModuleHelpers(ctx: TsRewriteContext): string[] {
     if (!changed) break;
   }
   return out;
+}
+
+/** `require('x')` or `require('x').Y`: a CommonJS import. */
+function isRequireInit(init: Node | undefined): boolean {
+  let e = init;
+  while (e && Node.isPropertyAccessExpression(e)) e = e.getExpression();
+  return !!e && Node.isCallExpression(e) && e.getExpression().getText() === 'require';
 }
 
 /** Imports whose every use went with the removed code go too (imports unused before stay). */
@@ -432,9 +502,25 @@ function removeUnusedImports(ctx: TsRewriteContext): void {
       if (c.before > 0 && c.after === 0 && !inGenerated(ctx, s.getName())) ctx.edits.removeNode(s);
     } else if (Node.isVariableStatement(s) && s.getDeclarations().length === 1) {
       const decl = s.getDeclarations()[0]!;
-      const init = decl.getInitializer();
-      if (!init || !Node.isCallExpression(init) || init.getExpression().getText() !== 'require') continue;
+      if (!isRequireInit(decl.getInitializer())) continue;
       const nameNode = decl.getNameNode();
+      if (Node.isObjectBindingPattern(nameNode)) {
+        // `const { EventEmitter, once } = require('events')`: the bindings nothing uses any more.
+        const elements = nameNode.getElements();
+        const dead = elements.filter((el) => {
+          const c = count(el.getName(), el.getNameNode());
+          return c.before > 0 && c.after === 0 && !inGenerated(ctx, el.getName());
+        });
+        if (dead.length === 0) continue;
+        if (dead.length === elements.length) ctx.edits.removeNode(s);
+        else {
+          for (const el of dead) {
+            const next = el.getNextSiblingIfKind(SyntaxKind.CommaToken);
+            ctx.edits.removeRange(el.getStart(), next ? next.getEnd() + (ctx.text[next.getEnd()] === ' ' ? 1 : 0) : el.getEnd());
+          }
+        }
+        continue;
+      }
       if (!Node.isIdentifier(nameNode)) continue;
       const c = count(nameNode.getText(), nameNode);
       if (c.before > 0 && c.after === 0 && !inGenerated(ctx, nameNode.getText())) ctx.edits.removeNode(s);
@@ -442,12 +528,29 @@ function removeUnusedImports(ctx: TsRewriteContext): void {
   }
 }
 
+/** Moved code says `this.x` the way the rest of the class now does (`this.legacyLogger`). */
+function withMemberRewrites(ctx: TsRewriteContext, text: string): string {
+  let out = text;
+  for (const { from, to } of ctx.memberRewrites) {
+    const name = from.replace(/\$/g, '\\$');
+    if (to.startsWith('!')) out = out.replace(new RegExp(`!this\\.${name}(?![\\w$])`, 'g'), to.slice(1));
+    out = out.replace(new RegExp(`\\bthis\\.${name}(?![\\w$])`, 'g'), to.startsWith('this.') && !/[^\w$.]/.test(to) ? to : `(${to})`);
+  }
+  return out;
+}
+
 /** New members (runOnce, onStop, ...) at the end of the class; a new constructor before the first method. */
 function insertMembers(ctx: TsRewriteContext): void {
   const members = ctx.cls.getMembers();
   const memberIndent = members.length > 0 ? indentAt(ctx.text, members[0]!.getStart()) : indentAt(ctx.text, ctx.cls.getStart()) + ctx.unit;
   const indent = (t: string) => reindent(t, '', memberIndent);
-  const openBrace = ctx.text.indexOf('{', (ctx.cls.getNameNode() ?? ctx.cls).getEnd());
+  const openBrace = classBodyStart(ctx.cls);
+  if (ctx.newFields.length > 0) {
+    const first = members[0];
+    const text = ctx.newFields.map((f) => indent(f)).join('\n');
+    if (first) ctx.edits.insert(ctx.text.lastIndexOf('\n', first.getStart(true) - 1) + 1, `${text}\n`);
+    else ctx.edits.insert(openBrace + 1, `\n${text}\n`);
+  }
   if (ctx.newConstructor) {
     const firstMethod = members.find((m) => !Node.isPropertyDeclaration(m) && !ctx.edits.removes(m.getStart(), m.getEnd()));
     const lastProp = [...members].reverse().find((m) => Node.isPropertyDeclaration(m) && !ctx.edits.removes(m.getStart(), m.getEnd()));
@@ -458,7 +561,7 @@ function insertMembers(ctx: TsRewriteContext): void {
     } else ctx.edits.insert(openBrace + 1, `\n${indent(ctx.newConstructor)}\n`);
   }
   if (ctx.newMembers.length === 0) return;
-  const text = ctx.newMembers.map((m) => indent(m.text)).join('\n\n');
+  const text = ctx.newMembers.map((m) => indent(withMemberRewrites(ctx, m.text))).join('\n\n');
   const alive = members.filter((m) => !ctx.edits.removes(m.getStart(), m.getEnd()));
   const last = alive[alive.length - 1];
   if (last) ctx.edits.insert(last.getEnd(), `\n\n${text}`);

@@ -5,11 +5,16 @@
 // never by position or name alone.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Node, Project, ts, type ClassDeclaration, type SourceFile } from 'ts-morph';
+import { Node, Project, ts, type SourceFile } from 'ts-morph';
 import type { AgentInfo, Finding, ScanResult, SkippedFile } from '../../core/types.js';
 import type { Profile } from '../../profile/profile.js';
 import { findEntry } from '../../../transforms/typescript/entrypoint.js';
 import {
+  HEALTH_METHOD,
+  healthRoutes,
+  promClientUses,
+  rearmingTimeouts,
+  recursiveRetry,
   expressRoutes,
   foreverLoops,
   intervalCalls,
@@ -21,17 +26,45 @@ import {
   serverCreations,
   signalStatements,
 } from './patterns.js';
-import { calleeText, memberName } from './syntax.js';
+import { calleeText, fileClasses, isFunctionValue, memberName, type ClassLike, type FileClass } from './syntax.js';
 import { compilerOptionsFor, typeRoots } from './project.js';
+import { hasAgentInfrastructure } from './family.js';
 
-export const TS_EXTENSIONS = ['.ts', '.tsx', '.mts'];
+/** TypeScript and JavaScript sources (JavaScript through allowJs: parsed, scanned and rewritten alike). */
+export const TS_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.cjs', '.mjs'];
+const SOURCE_EXT = /\.(ts|tsx|mts|cts|js|cjs|mjs)$/;
+const V2 = /_v2(\.(?:ts|tsx|mts|cts|js|cjs|mjs))$/;
 
 export function isV2(file: string): boolean {
-  return /_v2\.(ts|tsx|mts)$/.test(file);
+  return V2.test(file);
 }
 
 export function v2Path(file: string): string {
-  return file.replace(/(\.(?:ts|tsx|mts))$/, '_v2$1');
+  return file.replace(SOURCE_EXT, '_v2$&');
+}
+
+/** The legacy sibling of a `_v2` file (the file itself when it is not one). */
+export function legacyPath(file: string): string {
+  return file.replace(V2, '$1');
+}
+
+function isJs(file: string): boolean {
+  return /\.(js|cjs|mjs)$/.test(file);
+}
+
+/** Why a JavaScript file is build output rather than source, or null. */
+function compiledOutput(file: string, cfg: ReturnType<typeof tsconfigFiles>): string | null {
+  if (/\.min\.(c|m)?js$/.test(file)) return 'minified bundle';
+  const outDir = cfg?.options.outDir;
+  if (outDir && path.resolve(file).startsWith(path.resolve(outDir) + path.sep)) return 'compiled output (tsconfig outDir)';
+  const stem = file.replace(/\.(js|cjs|mjs)$/, '');
+  for (const ext of ['.ts', '.tsx', '.mts', '.cts']) if (existsSync(stem + ext)) return `compiled output of ${path.basename(stem + ext)}`;
+  return null;
+}
+
+/** tsc/babel output starts by marking itself an ES module for CommonJS interop. */
+function looksCompiled(text: string): boolean {
+  return /Object\.defineProperty\(exports, ["']__esModule["']|\bexports\.__esModule\s*=\s*true|^var __(awaiter|createBinding|importDefault|importStar)\b/m.test(text.slice(0, 3000));
 }
 
 function rel(root: string, file: string): string {
@@ -55,15 +88,17 @@ export function scanTypeScript(root: string, files: string[], profile: Profile):
   const candidates: string[] = [];
   for (const f of [...files].sort()) {
     const r = rel(root, f);
-    if (f.endsWith('.d.ts')) skipped.push({ file: r, reason: 'type declarations (.d.ts)' });
+    if (/\.d\.(m|c)?ts$/.test(f)) skipped.push({ file: r, reason: 'type declarations (.d.ts)' });
     else if (!TS_EXTENSIONS.some((e) => f.endsWith(e))) continue;
-    else if (cfg && !cfg.files.has(path.resolve(f))) skipped.push({ file: r, reason: 'excluded by tsconfig.json' });
-    else if (/(\.|_)(test|spec)\.(ts|tsx|mts)$/.test(f) || /(^|\/)(__tests__|test|tests)\//.test(r)) skipped.push({ file: r, reason: 'test file' });
+    else if (isJs(f) && compiledOutput(f, cfg)) skipped.push({ file: r, reason: compiledOutput(f, cfg)! });
+    // A tsconfig speaks for JavaScript only when it lets JavaScript in (allowJs).
+    else if (cfg && (!isJs(f) || cfg.options.allowJs) && !cfg.files.has(path.resolve(f))) skipped.push({ file: r, reason: 'excluded by tsconfig.json' });
+    else if (/(\.|_)(test|spec)\.(ts|tsx|mts|cts|js|cjs|mjs)$/.test(f) || /(^|\/)(__tests__|test|tests)\//.test(r)) skipped.push({ file: r, reason: 'test file' });
     else candidates.push(f);
   }
   if (candidates.length === 0) return { agents, skipped };
   const project = new Project({
-    compilerOptions: { ...compilerOptionsFor(root), ...(cfg?.options ?? {}), noEmit: true, typeRoots: typeRoots(), types: ['node'] },
+    compilerOptions: { ...compilerOptionsFor(root), ...(cfg?.options ?? {}), noEmit: true, allowJs: true, checkJs: false, typeRoots: typeRoots(), types: ['node'] },
     skipAddingFilesFromTsConfig: true,
   });
   const sources = candidates.map((f) => project.addSourceFileAtPath(f));
@@ -72,13 +107,17 @@ export function scanTypeScript(root: string, files: string[], profile: Profile):
   for (const sf of sources) {
     const file = sf.getFilePath();
     const r = rel(root, file);
+    if (isJs(file) && looksCompiled(sf.getFullText())) {
+      skipped.push({ file: r, reason: 'compiled output (tsc/babel CommonJS interop)' });
+      continue;
+    }
     const result = classifyFile(sf, profile, r);
     if ('reason' in result) {
       skipped.push({ file: r, reason: result.reason });
       continue;
     }
     if (isV2(file)) {
-      const legacy = file.replace(/_v2(\.(ts|tsx|mts))$/, '$1');
+      const legacy = legacyPath(file);
       if (result.status !== 'migrated') {
         skipped.push({ file: r, reason: 'migration output (_v2) that does not reach the base' });
         continue;
@@ -98,28 +137,29 @@ export function scanTypeScript(root: string, files: string[], profile: Profile):
 }
 
 interface Scored {
-  cls: ClassDeclaration;
+  cls: ClassLike;
+  name: string | null;
   score: number;
   evidence: string[];
   migrated: boolean;
 }
 
 function classifyFile(sf: SourceFile, profile: Profile, r: string): AgentInfo | { reason: string } {
-  const classes = sf.getClasses();
+  const classes = fileClasses(sf);
   if (classes.length === 0) {
     const typeOnly = sf.getStatements().every((s) => Node.isInterfaceDeclaration(s) || Node.isTypeAliasDeclaration(s) || Node.isImportDeclaration(s) || (Node.isExportDeclaration(s) && s.isTypeOnly()));
     return { reason: typeOnly ? 'type-only file (interfaces and types)' : 'no class (helper module)' };
   }
-  if (classes.some((c) => c.getName() === profile.base_class)) return { reason: `defines ${profile.base_class} itself` };
-  const scored: Scored[] = classes.map((cls) => score(sf, cls, profile));
+  if (classes.some((c) => c.name === profile.base_class)) return { reason: `defines ${profile.base_class} itself` };
+  const scored: Scored[] = classes.map((c) => score(sf, c, profile));
   const candidates = scored.filter((s) => s.score >= 2 && hasMethods(s.cls));
   if (candidates.length === 0) {
-    const names = classes.map((c) => c.getName() ?? 'default').join(', ');
+    const names = classes.map((c) => c.name ?? 'default').join(', ');
     return { reason: `no agent: ${names} ${classes.length === 1 ? 'has' : 'have'} no entry point, server, loop or signal handler (helpers or records)` };
   }
   candidates.sort((a, b) => b.score - a.score || Number(b.migrated) - Number(a.migrated));
   const best = candidates[0]!;
-  const name = best.cls.getName();
+  const name = best.name;
   if (!name) return { reason: 'the agent class is anonymous (export default class { ... }): give it a name' };
   return {
     name,
@@ -133,21 +173,34 @@ function classifyFile(sf: SourceFile, profile: Profile, r: string): AgentInfo | 
   };
 }
 
-function hasMethods(cls: ClassDeclaration): boolean {
-  return cls.getMethods().length > 0 || !!cls.getExtends();
+function hasMethods(cls: ClassLike): boolean {
+  return memberBodies(cls).length > 0 || !!cls.getExtends();
 }
 
-function score(sf: SourceFile, cls: ClassDeclaration, profile: Profile): Scored {
+/** Bodies of the class's methods and arrow-function properties, by member name. */
+function memberBodies(cls: ClassLike): Array<{ name: string; body: Node }> {
+  const out: Array<{ name: string; body: Node }> = [];
+  for (const m of cls.getMembers()) {
+    if (Node.isMethodDeclaration(m) && m.getBody()) out.push({ name: m.getName(), body: m.getBody()! });
+    else if (Node.isPropertyDeclaration(m)) {
+      const fn = m.getInitializer();
+      if (fn && (Node.isArrowFunction(fn) || Node.isFunctionExpression(fn))) out.push({ name: m.getName(), body: fn.getBody() });
+    }
+  }
+  return out;
+}
+
+function score(sf: SourceFile, fc: FileClass, profile: Profile): Scored {
   const evidence: string[] = [];
   let s = 0;
-  const name = cls.getName();
+  const { cls, name } = fc;
   const migrated = reachesBase(cls, profile);
   if (migrated) {
     evidence.push(`extends ${profile.base_class}${migrated === 'direct' ? '' : ' through a parent class'}`);
     s += 5;
   }
   if (name) {
-    const entry = findEntry({ sf, className: name });
+    const entry = findEntry({ sf, className: name, classRef: fc.ref });
     if (entry?.guarded) {
       evidence.push('constructed in the main guard');
       s += 10;
@@ -159,33 +212,58 @@ function score(sf: SourceFile, cls: ClassDeclaration, profile: Profile): Scored 
   if (serverCreations(cls).length > 0) {
     evidence.push('starts an HTTP server');
     s += 3;
+  } else if (healthRoutes(cls).length > 0) {
+    evidence.push('serves /health on its router');
+    s += 3;
   }
-  if (cls.getMethods().some((m) => m.getBody() && (intervalCalls(m.getBody()!).length > 0 || foreverLoops(m.getBody()!).length > 0))) {
+  const bodies = memberBodies(cls);
+  if (bodies.some(({ body }) => intervalCalls(body).length > 0 || foreverLoops(body).length > 0) || rearmingTimeouts(cls).length > 0) {
     evidence.push('runs a loop');
     s += 3;
+  }
+  if (bodies.some(({ name }) => HEALTH_METHOD.test(name))) {
+    evidence.push('has a health-check method');
+    s += 2;
+  }
+  if (promClientUses(cls).length > 0) {
+    evidence.push('keeps prom-client metrics');
+    s += 2;
+  }
+  if (bodies.some(({ name, body }) => recursiveRetry(body, name))) {
+    evidence.push('retries by calling itself again');
+    s += 1;
+  }
+  if (bodies.some(({ name }) => /^(start|run|listen|init|connect)$/.test(name)) && bodies.some(({ name }) => /^(stop|close|shutdown|destroy|disconnect)$/.test(name))) {
+    evidence.push('has a start/stop lifecycle');
+    s += 1;
   }
   if (signalStatements(cls).length > 0) {
     evidence.push('handles SIGTERM/SIGINT');
     s += 2;
   }
-  if (cls.isDefaultExport() && s > 0) {
+  if (Node.isClassDeclaration(cls) && cls.isDefaultExport() && s > 0) {
     evidence.push('default export');
     s += 1;
   }
-  if (cls.isAbstract()) s = Math.min(s, 1);
-  return { cls, score: s, evidence, migrated: !!migrated };
+  if (cls.isAbstract()) {
+    // An abstract class with the loop, server or signals of an agent is its family's parent:
+    // it migrates, and its subclasses follow it. Without those it is a plain abstract helper.
+    if (hasAgentInfrastructure(cls)) evidence.push('abstract parent of an agent family (its subclasses follow it)');
+    else s = Math.min(s, 1);
+  }
+  return { cls, name, score: s, evidence, migrated: !!migrated };
 }
 
 /** Does the class reach the base: 'direct', 'parent', or false. Resolved with the type checker. */
-export function reachesBase(cls: ClassDeclaration, profile: Profile): 'direct' | 'parent' | false {
-  const seen = new Set<ClassDeclaration>();
-  let cur: ClassDeclaration | undefined = cls;
+export function reachesBase(cls: ClassLike, profile: Profile): 'direct' | 'parent' | false {
+  const seen = new Set<ClassLike>();
+  let cur: ClassLike | undefined = cls;
   let depth = 0;
   while (cur && !seen.has(cur)) {
     seen.add(cur);
     const ext = cur.getExtends();
     if (!ext) return false;
-    let parent: ClassDeclaration | undefined;
+    let parent: ClassLike | undefined;
     try {
       parent = cur.getBaseClass();
     } catch {
@@ -215,7 +293,7 @@ function importedName(sf: SourceFile, local: string): string | null {
 }
 
 /** Ad-hoc infrastructure in the agent, with symbol and 1-based line. */
-export function findings(sf: SourceFile, cls: ClassDeclaration): Finding[] {
+export function findings(sf: SourceFile, cls: ClassLike): Finding[] {
   const out: Finding[] = [];
   const add = (kind: Finding['kind'], symbol: string, node: Node) => {
     if (!out.some((f) => f.kind === kind && f.symbol === symbol)) out.push({ kind, symbol, line: node.getStartLineNumber() });
@@ -238,7 +316,10 @@ export function findings(sf: SourceFile, cls: ClassDeclaration): Finding[] {
       if (routes.has('/metrics')) add('metrics', name, m);
       add('health', name, m);
     } else if (/health/i.test(name) && Node.isMethodDeclaration(m)) add('health', name, m);
-    if (Node.isMethodDeclaration(m) && (RETRY_NAME.test(name) || looksLikeRetry(body))) add('retry', name, m);
+    const fnLike = Node.isMethodDeclaration(m) || (Node.isPropertyDeclaration(m) && isFunctionValue(m.getInitializer()));
+    if (fnLike && (RETRY_NAME.test(name) || looksLikeRetry(body))) add('retry', name, m);
+    const again = fnLike ? recursiveRetry(body, name) : null;
+    if (again) add('retry', name, again);
     for (const { stmt, timer } of intervalCalls(body)) add('loop', timer ?? name, stmt);
     for (const loop of foreverLoops(body)) add('loop', name, loop);
     for (const s of signalStatements(body)) add('signal', name, s);
@@ -249,6 +330,9 @@ export function findings(sf: SourceFile, cls: ClassDeclaration): Finding[] {
       if (Node.isCallExpression(n) && /^(net|tls|dgram)\.(createServer|connect|createConnection|createSocket)$/.test(calleeText(n))) add('socket', name, n);
     });
   }
+  for (const r of rearmingTimeouts(cls)) add('loop', r.method, r.stmt);
+  for (const r of healthRoutes(cls)) add('health', `${r.receiver}.get('${r.path}')`, r.stmt);
+  for (const p of promClientUses(cls)) add('metrics', p.what, p.node);
   // Express apps stored on the agent: their /health routes.
   for (const p of cls.getProperties()) {
     const init = p.getInitializer();

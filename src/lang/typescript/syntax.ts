@@ -1,5 +1,5 @@
 // Small ts-morph helpers shared by the scan, the transforms and the removal plan.
-import { Node, SyntaxKind, type ClassDeclaration, type SourceFile, type Statement, type CallExpression } from 'ts-morph';
+import { Node, SyntaxKind, type ClassDeclaration, type ClassExpression, type SourceFile, type Statement, type CallExpression } from 'ts-morph';
 
 export type ModuleKind = 'esm' | 'cjs';
 
@@ -141,9 +141,82 @@ export function isMainGuard(stmt: Node): boolean {
   return /import\.meta\.url/.test(c) && /process\.argv\[1\]/.test(c);
 }
 
-/** Classes declared at the top level of a file (including `export default class`). */
-export function topClasses(sf: SourceFile): ClassDeclaration[] {
-  return sf.getClasses();
+/** A class as agents are written: a declaration, or a class expression a module exports. */
+export type ClassLike = ClassDeclaration | ClassExpression;
+
+export interface FileClass {
+  cls: ClassLike;
+  /** The agent's name: the class's own name, else the name it is exported or bound under. */
+  name: string | null;
+  /** How module-level code reaches the class: `X`, `module.exports`, `exports.X`. */
+  ref: string | null;
+}
+
+/**
+ * Top-level classes of a file: declarations (including `export default class`) and class
+ * expressions a CommonJS or ESM module exports or binds (`module.exports = class X`,
+ * `exports.X = class`, `module.exports.X = class`, `const X = class`, `const X = module.exports = class`).
+ */
+export function fileClasses(sf: SourceFile): FileClass[] {
+  const out: FileClass[] = [];
+  const fromChain = (targets: string[], e: Node) => {
+    if (!Node.isClassExpression(e)) return;
+    // The name module code uses: a variable first, then an export key, then module.exports itself.
+    const variable = targets.find((t) => /^[A-Za-z_$][\w$]*$/.test(t));
+    const key = targets.map((t) => /^(?:module\.)?exports\.([A-Za-z_$][\w$]*)$/.exec(t)?.[1]).find(Boolean);
+    const ref = variable ?? targets.find((t) => /^(module\.exports|(module\.)?exports\.[A-Za-z_$][\w$]*)$/.test(t)) ?? null;
+    // `module.exports = class extends X {}` has no name at all: the file's stem names it (mqtt-bridge.js → MqttBridge).
+    out.push({ cls: e, name: e.getName() ?? variable ?? key ?? (ref ? stemName(sf.getBaseNameWithoutExtension()) : null), ref });
+  };
+  const chain = (e: Node, targets: string[]) => {
+    while (Node.isBinaryExpression(e) && e.getOperatorToken().getKind() === SyntaxKind.EqualsToken) {
+      targets.push(e.getLeft().getText().replace(/\s+/g, ''));
+      e = e.getRight();
+    }
+    while (Node.isParenthesizedExpression(e)) e = e.getExpression();
+    fromChain(targets, e);
+  };
+  for (const s of sf.getStatements()) {
+    if (Node.isClassDeclaration(s)) out.push({ cls: s, name: s.getName() ?? null, ref: s.getName() ?? null });
+    else if (Node.isExpressionStatement(s)) chain(s.getExpression(), []);
+    else if (Node.isVariableStatement(s)) {
+      for (const d of s.getDeclarations()) {
+        const init = d.getInitializer();
+        if (init && Node.isIdentifier(d.getNameNode())) chain(init, [d.getName()]);
+      }
+    }
+  }
+  return out;
+}
+
+/** `mqtt-bridge` / `mqtt_bridge` → `MqttBridge`. */
+function stemName(stem: string): string | null {
+  const name = stem.split(/[^A-Za-z0-9]+/).filter(Boolean).map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+  return /^[A-Za-z_]/.test(name) ? name : null;
+}
+
+/** The node after which `extends X` goes: the class name, its type parameters, or the `class` keyword. */
+export function heritageInsertPos(cls: ClassLike): number {
+  const typeParams = cls.getTypeParameters();
+  if (typeParams.length > 0) return cls.getFirstChildByKindOrThrow(SyntaxKind.GreaterThanToken).getEnd();
+  const name = cls.getNameNode();
+  if (name) return name.getEnd();
+  return cls.getFirstChildByKindOrThrow(SyntaxKind.ClassKeyword).getEnd();
+}
+
+/** Position of the `{` that opens the class body. */
+export function classBodyStart(cls: ClassLike): number {
+  return cls.getFirstChildByKindOrThrow(SyntaxKind.OpenBraceToken).getStart();
+}
+
+/** An arrow function or function expression (a method written as a property: `poll = async () => {}`). */
+export function isFunctionValue(n: Node | undefined): boolean {
+  return !!n && (Node.isArrowFunction(n) || Node.isFunctionExpression(n));
+}
+
+/** A JavaScript file (no types, no type check): .js, .cjs, .mjs, .jsx. */
+export function isJsFile(file: string): boolean {
+  return /\.(c|m)?jsx?$/.test(file);
 }
 
 /** A member name as written (identifier, private identifier or string literal). */

@@ -3,11 +3,20 @@
 // where the profile imports it from), and rewriting it again must change nothing.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { Project, ts, type Diagnostic } from 'ts-morph';
+import { Node, Project, SyntaxKind, ts, type Diagnostic, type SourceFile } from 'ts-morph';
 import type { VerifyError, VerifyRequest } from '../../pipeline/language.js';
 import { baseFileInRepo, isRelativeModule, loadBaseModel, tsProfile } from './base-model.js';
 import { compilerOptionsFor } from './project.js';
 import { parseTs, rewriteTypeScript } from './rewrite.js';
+import { legacyPath } from './scan.js';
+import { isJsFile } from './syntax.js';
+
+/**
+ * What a JavaScript output is checked for (it has no types to check): names and members that
+ * resolve to nothing — a dangling reference — and a constructor that touches `this` before
+ * super() or never calls it.
+ */
+const JS_DANGLING = new Set([2304, 2339, 2551, 2552, 2662, 2663, 18004, 17009, 2377]);
 
 /** Ambient declarations a repository keeps for itself (types/*.d.ts and the like), bounded. */
 function ambientDeclarations(root: string, limit = 200): string[] {
@@ -43,7 +52,8 @@ export async function verifyTypeScript(reqs: VerifyRequest[]): Promise<VerifyErr
     virtualPackage = path.join(first.root, '.migrate-virtual', `${spec.replace(/[^A-Za-z0-9_.-]+/g, '_')}.ts`);
     paths[spec] = [virtualPackage];
   }
-  const project = new Project({ compilerOptions: { ...compilerOptionsFor(first.root), paths }, skipAddingFilesFromTsConfig: true });
+  // JavaScript outputs are checked too (checkJs), but only for what breaks them: see JS_DANGLING.
+  const project = new Project({ compilerOptions: { ...compilerOptionsFor(first.root), paths, allowJs: true, checkJs: true }, skipAddingFilesFromTsConfig: true });
   if (virtualPackage) project.createSourceFile(virtualPackage, loadBaseModel(first.root, first.profile).source, { overwrite: true });
   const roots = new Set<string>();
   const results: VerifyError[] = reqs.map(() => null);
@@ -68,7 +78,7 @@ export async function verifyTypeScript(reqs: VerifyRequest[]): Promise<VerifyErr
   });
   // The legacy sources, so that type errors they already had are not blamed on the migration.
   const legacies = reqs.map((req) => {
-    const legacy = req.outputFile.replace(/_v2(\.(ts|tsx|mts))$/, '$1');
+    const legacy = legacyPath(req.outputFile);
     return legacy !== req.outputFile && existsSync(legacy) ? project.addSourceFileAtPathIfExists(legacy) ?? null : null;
   });
   const program = project.getProgram();
@@ -84,7 +94,8 @@ export async function verifyTypeScript(reqs: VerifyRequest[]): Promise<VerifyErr
         before.set(key, (before.get(key) ?? 0) + 1);
       }
     }
-    const diags = [...program.getSyntacticDiagnostics(sf), ...program.getSemanticDiagnostics(sf)].filter((d) => {
+    const js = isJsFile(req.outputFile);
+    const diags = [...program.getSyntacticDiagnostics(sf), ...program.getSemanticDiagnostics(sf).filter((d) => !js || jsDangling(sf, d))].filter((d) => {
       const key = diagKey(d);
       const n = before.get(key) ?? 0;
       if (n === 0) return true;
@@ -116,6 +127,16 @@ export async function verifyTypeScript(reqs: VerifyRequest[]): Promise<VerifyErr
     }
   });
   return results;
+}
+
+/** A JavaScript diagnostic that is a dangling reference (a member must be one of `this`: others are inference noise). */
+function jsDangling(sf: SourceFile, d: Diagnostic): boolean {
+  if (!JS_DANGLING.has(d.getCode())) return false;
+  if (d.getCode() !== 2339 && d.getCode() !== 2551) return true;
+  const start = d.getStart();
+  const node = start === undefined ? undefined : sf.getDescendantAtPos(start);
+  const access = node?.getParent();
+  return !!access && Node.isPropertyAccessExpression(access) && [SyntaxKind.ThisKeyword, SyntaxKind.SuperKeyword].includes(access.getExpression().getKind());
 }
 
 /** A diagnostic without its position: the same error in the legacy file and in its output. */

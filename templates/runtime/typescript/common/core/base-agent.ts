@@ -9,7 +9,10 @@
 //   * metrics pushed Pushgateway-style (PUT <METRICS_URL>/metrics/job/<name>), every sample
 //     labelled agent="<name>", promptly after start and then every few seconds;
 //   * a main loop: run() calls the overridable runOnce() every intervalMs until stopped;
-//   * SIGTERM / SIGINT -> stop() (servers and timers closed) and exit code 0.
+//   * start() brings all of that up and resolves once it runs (for callers that start a
+//     service and go on, as Node services do); run() is start() plus waiting until stopped;
+//   * SIGTERM / SIGINT -> stop() (servers and timers closed) and exit code 0;
+//   * it is an EventEmitter, like most Node services: subclasses keep their on()/emit().
 //
 // Environment: AGENT_NAME, AGENT_PORT, HEALTH_CHECK_PORT, REGISTRY_URL, METRICS_URL; optional
 // AGENT_HOST (bind address, default 127.0.0.1) and METRICS_PUSH_INTERVAL (seconds, default 5).
@@ -18,7 +21,9 @@
 //
 // Internal state uses ES private fields (#x) so that no legacy member of a subclass can
 // clash with it; the public surface is name, host, port, healthCheckPort, startTime, registered,
-// logger, run(), stop(), reportMetric() and the hooks runOnce(), onStart(), onStop(), healthStatus().
+// logger, run(), start(), stop(), reportMetric(), the EventEmitter methods, stopSignal and the
+// hooks runOnce(), onStart(), onStop(), healthStatus().
+import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
 
@@ -28,6 +33,8 @@ export interface BaseAgentOptions {
   healthCheckPort?: number;
   /** Milliseconds between two runOnce() calls of the main loop (default 1000). */
   intervalMs?: number;
+  /** Passed to EventEmitter (rejections of async listeners become 'error' events). */
+  captureRejections?: boolean;
   [key: string]: unknown;
 }
 
@@ -71,7 +78,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-export class BaseAgent {
+export class BaseAgent extends EventEmitter {
   readonly name: string;
   readonly host: string;
   readonly port: number;
@@ -92,17 +99,25 @@ export class BaseAgent {
   #metricsUrl = process.env.METRICS_URL || undefined;
   #metrics = new Map<string, { name: string; labels: Labels; value: number }>();
   #stop = new AbortController();
+  #starting: Promise<void> | null = null;
+  #loop: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
   #server: http.Server | null = null;
   #signalHandler = (signal: NodeJS.Signals) => this.#onSignal(signal);
 
   constructor(options: BaseAgentOptions) {
+    super(options.captureRejections === undefined ? undefined : { captureRejections: options.captureRejections });
     this.name = process.env.AGENT_NAME || options.name || new.target.name;
     this.host = process.env.AGENT_HOST || '127.0.0.1';
     // 0 means "any free port" (chosen when the server binds).
     this.port = envPort('AGENT_PORT') ?? options.port ?? 0;
     this.healthCheckPort = envPort('HEALTH_CHECK_PORT') ?? options.healthCheckPort ?? (this.port ? this.port + 1 : 0);
     this.#intervalMs = options.intervalMs ?? 1000;
+  }
+
+  /** Aborted once the agent stops: hand it to fetch() or timers, or test it in a loop of your own. */
+  protected get stopSignal(): AbortSignal {
+    return this.#stop.signal;
   }
 
   // ------------------------------------------------------------------ logging
@@ -347,8 +362,17 @@ export class BaseAgent {
   /** Called by stop() after the loop ended, before the servers close. */
   protected onStop(): void | Promise<void> {}
 
-  /** Serve health, register, push metrics, and call runOnce() every intervalMs until stopped. */
-  async run(): Promise<void> {
+  /**
+   * Serve health, register, push metrics, call onStart(), and start calling runOnce() every
+   * intervalMs; resolves once all of that runs (rejects when the health port cannot be served).
+   * Idempotent: a second call returns the first one's promise.
+   */
+  start(): Promise<void> {
+    this.#starting ??= this.#doStart();
+    return this.#starting;
+  }
+
+  async #doStart(): Promise<void> {
     process.on('SIGTERM', this.#signalHandler);
     process.on('SIGINT', this.#signalHandler);
     try {
@@ -357,7 +381,7 @@ export class BaseAgent {
       this.#log('ERROR', `cannot serve health on ${this.host}:${this.healthCheckPort}: ${(err as Error).message}`);
       process.exitCode = 1;
       await this.stop();
-      return;
+      throw err;
     }
     void this.#registrationLoop();
     void this.#metricsLoop();
@@ -367,6 +391,10 @@ export class BaseAgent {
     } catch (err) {
       this.#log('ERROR', `onStart failed: ${(err as Error).stack ?? err}`);
     }
+    this.#loop = this.#mainLoop();
+  }
+
+  async #mainLoop(): Promise<void> {
     while (!this.#stop.signal.aborted) {
       try {
         await this.runOnce();
@@ -375,6 +403,16 @@ export class BaseAgent {
       }
       await sleep(this.#intervalMs, this.#stop.signal);
     }
+  }
+
+  /** start(), then wait until the agent is stopped (SIGTERM, SIGINT or stop()). */
+  async run(): Promise<void> {
+    try {
+      await this.start();
+    } catch {
+      return; // already logged, exit code set and stopped
+    }
+    await this.#loop;
     await this.stop();
   }
 

@@ -1,0 +1,83 @@
+// Agent families: an abstract parent in the repository that holds the loop, the health server or
+// the signal handling, and concrete subclasses that only fill in the business hooks. The parent
+// migrates onto the base like any agent; a subclass follows it by extending the parent's `_v2`
+// (the same class, now on the base), so it keeps its own code and drops only its own ad-hoc
+// infrastructure. A subclass is never moved off its parent onto the base directly.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Node, Project, type SourceFile } from 'ts-morph';
+import { foreverLoops, intervalCalls, rearmingTimeouts, serverCreations, signalStatements } from './patterns.js';
+import { fileClasses, type ClassLike } from './syntax.js';
+import { importOf, resolveModule } from './old-base.js';
+
+export interface FamilyParent {
+  className: string;
+  /** The string literal of the import/require that brings the parent in. */
+  specifier: Node;
+  /** That specifier pointed at the parent's `_v2` module. */
+  v2Specifier: string;
+  /** The parent's own file is a `_v2` already (the subclass followed it before). */
+  followed: boolean;
+}
+
+/** Loops, timers, servers or signal handlers: what makes a class the agent part of a family. */
+export function hasAgentInfrastructure(cls: ClassLike): boolean {
+  if (serverCreations(cls).length > 0 || signalStatements(cls).length > 0 || rearmingTimeouts(cls).length > 0) return true;
+  for (const m of cls.getMembers()) {
+    const body = Node.isMethodDeclaration(m) ? m.getBody() : undefined;
+    if (body && (intervalCalls(body).length > 0 || foreverLoops(body).length > 0)) return true;
+  }
+  return false;
+}
+
+const V2_FILE = /_v2\.[cm]?[jt]sx?$/;
+
+/** The in-repository parent a class can follow, or null (then it is refused with its name). */
+export function findFamilyParent(file: string, expr: Node, baseClass: string): FamilyParent | null {
+  if (!Node.isIdentifier(expr)) return null;
+  const sf: SourceFile = expr.getSourceFile();
+  const origin = importOf(sf, expr.getText());
+  if (!origin || !origin.specifier.startsWith('.')) return null;
+  const specifier = findSpecifier(sf, origin.specifier);
+  if (!specifier) return null;
+  const name = origin.imported === 'default' ? expr.getText() : origin.imported;
+  // Already following (the parent's `_v2` may not be written yet while its batch is verified).
+  if (/_v2(\.[cm]?[jt]sx?)?$/.test(origin.specifier)) return { className: name, specifier, v2Specifier: origin.specifier, followed: true };
+  const parentFile = resolveModule(path.dirname(file), origin.specifier);
+  if (!parentFile) return null;
+  if (V2_FILE.test(parentFile)) return { className: name, specifier, v2Specifier: origin.specifier, followed: true };
+  const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } });
+  const parentSf = project.createSourceFile(`/parent${path.extname(parentFile)}`, readFileSync(parentFile, 'utf8'));
+  const classes = fileClasses(parentSf);
+  const parent = classes.find((c) => c.name === name) ?? (origin.imported === 'default' && classes.length === 1 ? classes[0] : undefined);
+  if (!parent || parent.name === baseClass) return null;
+  const ext = parentFile.match(/\.[cm]?[jt]sx?$/)![0];
+  const v2File = parentFile.slice(0, -ext.length) + '_v2' + ext;
+  // It follows a parent that is (or will be, in this run) migrated: one with an agent's infrastructure.
+  if (!existsSync(v2File) && !hasAgentInfrastructure(parent.cls)) return null;
+  return { className: parent.name ?? name, specifier, v2Specifier: toV2(origin.specifier), followed: false };
+}
+
+/** `../lib/polling-worker.js` → `../lib/polling-worker_v2.js`; `./worker` → `./worker_v2`. */
+function toV2(spec: string): string {
+  const m = /^(.*?)(\.[cm]?[jt]sx?)?$/.exec(spec)!;
+  return `${m[1]}_v2${m[2] ?? ''}`;
+}
+
+function findSpecifier(sf: SourceFile, spec: string): Node | null {
+  for (const d of sf.getImportDeclarations()) if (d.getModuleSpecifierValue() === spec) return d.getModuleSpecifier();
+  let found: Node | null = null;
+  sf.forEachDescendant((n) => {
+    if (found || !Node.isCallExpression(n) || n.getExpression().getText() !== 'require') return;
+    const a = n.getArguments()[0];
+    if (a && Node.isStringLiteral(a) && a.getLiteralText() === spec) found = a;
+  });
+  if (found) return found;
+  for (const s of sf.getStatements()) {
+    if (Node.isImportEqualsDeclaration(s)) {
+      const lit = s.getModuleReference().getFirstDescendant((x) => Node.isStringLiteral(x));
+      if (lit && Node.isStringLiteral(lit) && lit.getLiteralText() === spec) return lit;
+    }
+  }
+  return null;
+}

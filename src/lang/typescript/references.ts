@@ -1,0 +1,147 @@
+// Who else calls a member of the agent: before a public member is renamed or removed, its
+// references across the repository are found — ts-morph findReferences (with the repository's
+// tsconfig.json compiler options, so path aliases resolve) over the files that mention it, and a
+// text search for JavaScript and tests the type checker cannot follow. Files are listed and read
+// once per repository and process, and re-read only when they change.
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { Node, Project, ts } from 'ts-morph';
+import { listSourceFiles } from '../../discover/files.js';
+import { compilerOptionsFor } from './project.js';
+import { fileClasses } from './syntax.js';
+
+export interface OutsideCaller {
+  /** Path relative to the repository root. */
+  file: string;
+  line: number;
+  /** The line's text, trimmed. */
+  text: string;
+}
+
+const SOURCES = ['.ts', '.tsx', '.mts', '.cts', '.js', '.cjs', '.mjs'];
+const indexes = new Map<string, { at: number; files: Array<{ file: string; text: string }> }>();
+const texts = new Map<string, { mtime: number; text: string }>();
+
+/**
+ * The repository's sources with their text. One batch asks for many agents of one repository,
+ * so the listing (and the texts it read) is reused for a few seconds, then checked again (a
+ * file is read again only when it changed).
+ */
+function repoFiles(root: string): Array<{ file: string; text: string }> {
+  const hit = indexes.get(root);
+  if (hit && Date.now() - hit.at < 10_000) return hit.files;
+  let listed: string[];
+  try {
+    listed = listSourceFiles(root, SOURCES).filter((f) => !/\.d\.[cm]?ts$/.test(f) && !/_v2\.[cm]?[jt]sx?$/.test(f));
+  } catch {
+    listed = []; // a root that cannot be listed has no other callers to find
+  }
+  const files: Array<{ file: string; text: string }> = [];
+  for (const file of listed) {
+    const text = textOf(file);
+    if (text !== null) files.push({ file, text });
+  }
+  indexes.set(root, { at: Date.now(), files });
+  return files;
+}
+
+function textOf(file: string): string | null {
+  try {
+    const mtime = statSync(file).mtimeMs;
+    const hit = texts.get(file);
+    if (hit && hit.mtime === mtime) return hit.text;
+    const text = readFileSync(file, 'utf8');
+    texts.set(file, { mtime, text });
+    return text;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Uses of `className.member` outside the agent's own file. `source` is the agent file's text
+ * (the rewrite has it in hand); the agent file on disk is not read.
+ */
+export function outsideCallers(root: string, file: string, source: string, className: string, member: string): OutsideCaller[] {
+  const agentAbs = path.resolve(file);
+  const stem = path.basename(agentAbs).replace(/\.[cm]?[jt]sx?$/, '');
+  const memberRe = new RegExp(`\\.\\s*${member.replace(/\$/g, '\\$')}\\b`);
+  const mentions = new RegExp(`\\b${className}\\b|['"\`][^'"\`]*\\b${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.[cm]?[jt]s)?['"\`]`);
+  // A file that declares a class of the same name is another copy of the agent, not a caller.
+  const declares = new RegExp(`\\bclass\\s+${className}\\b`);
+  const candidates: string[] = [];
+  for (const { file: f, text } of repoFiles(root)) {
+    if (!text.includes(member) || path.resolve(f) === agentAbs) continue;
+    if (memberRe.test(text) && mentions.test(text) && !declares.test(text)) candidates.push(f);
+  }
+  if (candidates.length === 0) return [];
+  const out: OutsideCaller[] = [];
+  const found = new Set<string>();
+  const rel = (f: string) => path.relative(root, f).split(path.sep).join('/');
+  const add = (f: string, line: number, text: string) => {
+    const key = `${f}:${line}`;
+    if (found.has(key)) return;
+    found.add(key);
+    out.push({ file: rel(f), line, text: text.trim() });
+  };
+  // The type checker first: references that resolve to this class's member.
+  const { project, agentSf } = projectFor(root, agentAbs, source);
+  for (const c of candidates) if (!project.getSourceFile(c)) project.addSourceFileAtPathIfExists(c);
+  const cls = fileClasses(agentSf).find((c) => c.name === className)?.cls;
+  const decl = cls?.getMembers().find((m) => (Node.isMethodDeclaration(m) || Node.isPropertyDeclaration(m)) && m.getName() === member);
+  const semantic = new Set<string>();
+  if (decl && (Node.isMethodDeclaration(decl) || Node.isPropertyDeclaration(decl))) {
+    try {
+      for (const ref of decl.findReferencesAsNodes()) {
+        const sf = ref.getSourceFile();
+        if (path.resolve(sf.getFilePath()) === agentAbs) continue;
+        const line = ref.getStartLineNumber();
+        semantic.add(path.resolve(sf.getFilePath()));
+        add(sf.getFilePath(), line, sf.getFullText().split('\n')[line - 1] ?? '');
+      }
+    } catch {
+      // A file the language service cannot take: the text search below still runs.
+    }
+  }
+  // Text search for JavaScript and tests the checker could not tie to the class (untyped
+  // requires, mocks): a `.member(` call in a file that imports the agent's module or names it.
+  const callRe = new RegExp(`\\.\\s*${member.replace(/\$/g, '\\$')}\\s*\\(`);
+  for (const c of candidates) {
+    if (semantic.has(path.resolve(c))) continue;
+    const isJsOrTest = /\.[cm]?js$/.test(c) || /(^|[/.])(test|tests|spec|__tests__)([/.])/.test(rel(c));
+    if (!isJsOrTest) continue;
+    const lines = (textOf(c) ?? '').split('\n');
+    lines.forEach((l, i) => {
+      if (callRe.test(l)) add(c, i + 1, l);
+    });
+  }
+  return out.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+}
+
+let last: { key: string; project: Project; agentSf: import('ts-morph').SourceFile } | null = null;
+
+/**
+ * One project per agent, kept while its members are looked up. No lib and no @types: finding
+ * which class a member access resolves to needs the repository's own files only (and is far
+ * cheaper without them).
+ */
+function projectFor(root: string, agentAbs: string, source: string): { project: Project; agentSf: import('ts-morph').SourceFile } {
+  const key = `${root}\0${agentAbs}\0${source.length}\0${source.slice(0, 200)}`;
+  if (last?.key === key) return last;
+  const project = new Project({
+    compilerOptions: { ...compilerOptionsFor(root), ...tsconfigOptions(root), allowJs: true, noEmit: true, noLib: true, types: [], typeRoots: [] },
+    skipAddingFilesFromTsConfig: true,
+  });
+  const agentSf = project.createSourceFile(agentAbs, source, { overwrite: true });
+  last = { key, project, agentSf };
+  return last;
+}
+
+function tsconfigOptions(root: string): ts.CompilerOptions {
+  const cfg = path.join(root, 'tsconfig.json');
+  const read = ts.readConfigFile(cfg, ts.sys.readFile);
+  if (read.error || !read.config) return {};
+  const { options } = ts.parseJsonConfigFileContent(read.config, ts.sys, root);
+  // Only what decides where imports resolve: the rest stays ours.
+  return { baseUrl: options.baseUrl, paths: options.paths, rootDirs: options.rootDirs };
+}
