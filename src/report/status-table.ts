@@ -1,10 +1,11 @@
 // Printers for `migrate status` (and the one-line result of `migrate revert`).
 import pc from 'picocolors';
 import type { AgentStatusRow, AgentState } from '../record/status.js';
+import { jsonText } from './terminal.js';
 
 export function statusJson(rows: AgentStatusRow[]): string {
   const agents = rows.map((r) => ({ name: r.name, file: r.file, state: r.state, commit: r.commit, time: r.time }));
-  return `${JSON.stringify({ agents }, null, 2)}\n`;
+  return jsonText({ agents });
 }
 
 const paint: Record<AgentState, (s: string) => string> = {
@@ -40,5 +41,5 @@ export function revertLine(r: { agent: string; reverted: string; revert_commit: 
 }
 
 export function revertJson(r: { agent: string; reverted: string; revert_commit: string }): string {
-  return `${JSON.stringify({ agent: r.agent, reverted: r.reverted, revert_commit: r.revert_commit })}\n`;
+  return jsonText({ agent: r.agent, reverted: r.reverted, revert_commit: r.revert_commit });
 }
