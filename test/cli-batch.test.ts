@@ -452,12 +452,14 @@ describe('--shard i/n', () => {
     expect([...one, ...two].sort(), 'every agent and the refused file exactly once').toEqual([...AGENTS, BROKEN].sort());
     expect(one.length).toBeGreaterThan(0);
     expect(agents2.length).toBeGreaterThan(0);
-    // One line per finished agent, no bar.
+    // One line per finished agent (and one per stage), no bar.
     const lines = r2.stderr.split('\n').filter(Boolean);
-    for (let n = 1; n <= agents2.length; n++) {
-      expect(lines.filter((l) => l.startsWith(`migrate: ${n}/${agents2.length} agents done`)), `line for agent ${n}`).toHaveLength(1);
+    const total = two.length;
+    for (let n = 1; n <= total; n++) {
+      expect(lines.filter((l) => l.startsWith(`migrate: [${n}/${total} done, `)), `line for agent ${n}`).toHaveLength(1);
     }
-    expect(lines.every((l) => /^migrate: \d+\/\d+ agents done, \d+ failed \(.*\)$/.test(l)), r2.stderr).toBe(true);
+    for (const agent of two) expect(lines.filter((l) => new RegExp(`^migrate: \\[\\d+/${total} done, \\d+ failed\\] ${agent}: `).test(l)), agent).toHaveLength(1);
+    expect(lines.every((l) => /^migrate: (\[\d+\/\d+ done, \d+ failed\] \S+: \S.*|(rewrite|verify|write|validate|commit) \d+ agents?)$/.test(l)), r2.stderr).toBe(true);
     expect(git(root, ['rev-parse', 'main'])).toBe(main);
   }, 90_000);
 });
