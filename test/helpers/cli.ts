@@ -73,6 +73,18 @@ export async function cli(root: string, args: string[], opts: { timeout?: number
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
+/** `migrate <args>` run from `cwd` as a user types it: no --root added, so the command finds its own root. */
+export async function cliIn(cwd: string, args: string[], opts: { timeout?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
+  const r = await execa('node', [BIN, ...args], {
+    cwd,
+    reject: false,
+    timeout: opts.timeout ?? 120_000,
+    env: { FORCE_COLOR: '0', NO_COLOR: '1', ...opts.env },
+    stdin: 'ignore',
+  });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
 /** The same, started in the background (for interruption tests); the caller waits or kills it. */
 export function spawnCli(root: string, args: string[]): ResultPromise<{ reject: false; stdin: 'ignore' }> {
   return execa('node', [BIN, ...args, '--root', root], {
