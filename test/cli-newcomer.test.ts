@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
+import { Ajv } from 'ajv';
 import { BIN, REPO, cli, cliIn, commitAll, ensureBuilt, git, gitRepo, hashTree, killAgentProcessesUnder } from './helpers/cli.js';
 
 const DEMO = path.join(REPO, 'fixtures', 'demo-fleet');
@@ -70,6 +71,16 @@ interface RunJson {
   }>;
   summary: Record<string, number>;
 }
+/** Every --json output must match its schema under schemas/ (what the README points users to). */
+const ajv = new Ajv({ allErrors: true });
+for (const f of ['validation', 'scan', 'run', 'validate', 'status', 'revert', 'commit']) {
+  ajv.addSchema(JSON.parse(readFileSync(path.join(REPO, 'schemas', `${f}.schema.json`), 'utf8')));
+}
+function expectSchema(name: string, stdout: string): void {
+  const validate = ajv.getSchema(`${name}.schema.json`)!;
+  expect(validate(JSON.parse(stdout)), `${name}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+}
+
 const agentsOf = (stdout: string) => (JSON.parse(stdout) as RunJson).results.map((r) => r.agent).sort();
 
 describe('migrate --help loads no heavy module', () => {
@@ -194,6 +205,7 @@ describe('selection: globs, directories, --ignore, config ignore:, names in any 
     const root = await demoRepo();
     const glob = await cliIn(root, ['run', 'agents/*_agent.py', '--dry-run', '--json']);
     expect(glob.exitCode, glob.stderr).toBe(0);
+    expectSchema('run', glob.stdout);
     const scan = JSON.parse((await cliIn(root, ['scan', '--json'])).stdout) as { agents: Array<{ name: string; file: string }> };
     expect(agentsOf(glob.stdout)).toEqual(scan.agents.filter((a) => /^agents\/[^/]*_agent\.py$/.test(a.file)).map((a) => a.name).sort());
     expect(agentsOf(glob.stdout)).not.toContain('FleetHealthMonitor');
@@ -266,6 +278,7 @@ describe('JSON details', () => {
       agents: Array<{ findings: Array<{ kind: string; symbol: string; line: number; detail?: string }> }>;
       skipped: Array<{ file: string; reason: string; error?: boolean; line?: number }>;
     };
+    expectSchema('scan', r.stdout);
     const findings = out.agents.flatMap((a) => a.findings);
     for (const f of findings) expect(f.symbol, JSON.stringify(f)).toMatch(/^[A-Za-z_][\w.]*$/);
     expect(findings.filter((f) => f.kind === 'loop' && f.detail?.startsWith('while ')).length).toBeGreaterThan(0);
@@ -279,11 +292,13 @@ describe('JSON details', () => {
     const root = await demoRepo();
     const run = await cliIn(root, ['run', 'KVCacheAgent', '--no-validate', '--json']);
     expect(run.exitCode, run.stderr).toBe(0);
+    expectSchema('run', run.stdout);
     const [res] = (JSON.parse(run.stdout) as RunJson).results;
     expect(res!.removed.every((s) => !/ \(|: /.test(s)), res!.removed.join(' | ')).toBe(true);
     expect(res!.removed_detail).toContainEqual({ symbol: 'self.port', detail: 'set by the base' });
     const revert = await cliIn(root, ['revert', 'KVCacheAgent', '--json']);
     expect(revert.exitCode, revert.stderr).toBe(0);
+    expectSchema('revert', revert.stdout);
     expect(revert.stdout, 'indented like every other --json (execa drops the final newline)').toBe(JSON.stringify(JSON.parse(revert.stdout), null, 2));
     expect(revert.stdout).toMatch(/^\{\n {2}"agent": "KVCacheAgent",\n/);
   }, 120_000);
@@ -325,6 +340,7 @@ describe('a re-run after a failed validation, and migrate commit', () => {
     mkdirSync(snapshot, { recursive: true });
     const first = await cliIn(root, ['run', 'KVCacheAgent', '--no-commit', '--json']);
     expect(first.exitCode, first.stderr).toBe(1);
+    expectSchema('run', first.stdout);
     const [failed] = (JSON.parse(first.stdout) as RunJson).results;
     expect(failed!.status).toBe('failed');
     expect(failed!.error).toMatch(/^validation: /);
@@ -347,8 +363,15 @@ describe('a re-run after a failed validation, and migrate commit', () => {
     const [passed] = (JSON.parse(fixed.stdout) as RunJson).results;
     expect(passed!.validation?.ok).toBe(true);
     expect(['migrated', 'needs-review']).toContain(passed!.status);
-    const status = JSON.parse((await cliIn(root, ['status', '--json'])).stdout) as { agents: Array<{ name: string; state: string }> };
+    const statusOut = (await cliIn(root, ['status', '--json'])).stdout;
+    expectSchema('status', statusOut);
+    const status = JSON.parse(statusOut) as { agents: Array<{ name: string; state: string }> };
     expect(status.agents.find((a) => a.name === 'KVCacheAgent')?.state).toBe('validated');
+
+    // `migrate validate` agrees, in the documented form.
+    const validated1 = await cliIn(root, ['validate', 'KVCacheAgent', '--json']);
+    expect(validated1.exitCode, validated1.stderr).toBe(0);
+    expectSchema('validate', validated1.stdout);
 
     // Edited after validation: refused until validated again.
     const v2 = path.join(root, 'agents', 'kv_cache_agent_v2.py');
@@ -362,6 +385,7 @@ describe('a re-run after a failed validation, and migrate commit', () => {
     const head = git(root, ['rev-parse', 'HEAD']);
     const commit = await cliIn(root, ['commit', 'KVCacheAgent', '--json']);
     expect(commit.exitCode, commit.stderr).toBe(0);
+    expectSchema('commit', commit.stdout);
     const out = JSON.parse(commit.stdout) as { results: Array<{ agent: string; commit: string }> };
     expect(out.results).toHaveLength(1);
     expect(git(root, ['rev-parse', 'HEAD'])).toBe(out.results[0]!.commit);
