@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
-import { closest, distance } from 'fastest-levenshtein';
+import { closeMatch } from '../core/suggest.js';
 import type { AgentInfo, ScanResult } from '../core/types.js';
 import { UsageError } from '../core/errors.js';
 import type { Profile } from '../profile/profile.js';
@@ -116,12 +116,8 @@ function namesOf(a: AgentInfo): string[] {
 function suggestion(scan: ScanResult, arg: string): string {
   const candidates = [...new Set(scan.agents.flatMap((a) => [...namesOf(a), a.file]))];
   if (!candidates.length) return ' (the scan found no agents; try `migrate scan`)';
-  const lower = (s: string) => s.toLowerCase();
-  const best = closest(lower(arg), candidates.map(lower));
-  const original = candidates.find((c) => lower(c) === best)!;
-  // Close: at most a third of the longer name differs (typos, a missing word part).
-  if (distance(lower(arg), best) <= Math.max(2, Math.floor(Math.max(arg.length, best.length) / 3))) return `; did you mean "${original}"?`;
-  return ' (try `migrate scan`)';
+  const guess = closeMatch(arg, candidates);
+  return guess ? `; did you mean "${guess}"?` : ' (try `migrate scan`)';
 }
 
 export async function resolveAgent(root: string, nameOrPath: string, profile: Profile): Promise<AgentInfo> {
