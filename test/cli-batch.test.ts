@@ -9,21 +9,10 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
 import { execaSync } from 'execa';
-import { agentProcessesUnder, cli, commitAll, ensureBuilt, git, gitRepo, killAgentProcessesUnder, listFiles, REPO, spawnCli, waitFor } from './helpers/cli.js';
+import { agentProcessesUnder, cli, commitAll, DEMO_AGENTS, DEMO_FLEET, demoFleetRepos, ensureBuilt, git, killAgentProcessesUnder, listFiles, REPO, spawnCli, waitFor } from './helpers/cli.js';
 
-const DEMO = path.join(REPO, 'fixtures', 'demo-fleet');
-const AGENTS = [
-  'ConfigWatcherAgent',
-  'FleetHealthMonitor',
-  'KVCacheAgent',
-  'MetricsRollupAgent',
-  'RateLimiterAgent',
-  'ReminderAgent',
-  'SessionTrackerAgent',
-  'TaskQueueAgent',
-  'TextStatsAgent',
-  'TranslationMemoryAgent',
-];
+const DEMO = DEMO_FLEET;
+const AGENTS = DEMO_AGENTS;
 const temps: string[] = [];
 
 beforeAll(() => ensureBuilt(), 180_000);
@@ -35,23 +24,7 @@ afterAll(() => {
   for (const d of temps) rmSync(d, { recursive: true, force: true });
 });
 
-let template: string | undefined;
-/** The demo fleet in a fresh git repository, with the reference base added by `migrate init`
- *  and committed; made once, then copied (with its .git) for each test. */
-async function demoRepo(): Promise<string> {
-  if (!template) {
-    const t = gitRepo(DEMO, 'migrate-batch-template-');
-    temps.push(t);
-    const init = await cli(t, ['init', '--lang', 'python']);
-    expect(init.exitCode, init.stderr).toBe(0);
-    commitAll(t, 'add the reference BaseAgent');
-    template = t;
-  }
-  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-batch-'));
-  temps.push(root);
-  cpSync(template, root, { recursive: true });
-  return root;
-}
+const demoRepo = demoFleetRepos(temps, 'migrate-batch-');
 
 interface RunJson {
   results: Array<{ agent: string; file: string; output: string | null; status: string; commit: string | null; error: string | null; validation: unknown }>;

@@ -9,21 +9,10 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { Ajv } from 'ajv';
-import { BIN, REPO, cli, cliIn, commitAll, ensureBuilt, git, gitRepo, hashTree, killAgentProcessesUnder } from './helpers/cli.js';
+import { BIN, DEMO_AGENTS, DEMO_FLEET, REPO, cli, cliIn, commitAll, demoFleetRepos, ensureBuilt, git, gitRepo, hashTree, killAgentProcessesUnder } from './helpers/cli.js';
 
-const DEMO = path.join(REPO, 'fixtures', 'demo-fleet');
-const AGENTS = [
-  'ConfigWatcherAgent',
-  'FleetHealthMonitor',
-  'KVCacheAgent',
-  'MetricsRollupAgent',
-  'RateLimiterAgent',
-  'ReminderAgent',
-  'SessionTrackerAgent',
-  'TaskQueueAgent',
-  'TextStatsAgent',
-  'TranslationMemoryAgent',
-];
+const DEMO = DEMO_FLEET;
+const AGENTS = DEMO_AGENTS;
 const temps: string[] = [];
 
 beforeAll(() => ensureBuilt(), 180_000);
@@ -40,21 +29,7 @@ function tmpDir(prefix: string): string {
   return d;
 }
 
-let template: string | undefined;
-/** The demo fleet in a git repository with the reference BaseAgent (`migrate init`), committed. */
-async function demoRepo(): Promise<string> {
-  if (!template) {
-    const t = gitRepo(DEMO, 'migrate-newcomer-template-');
-    temps.push(t);
-    const init = await cli(t, ['init', '--lang', 'python']);
-    expect(init.exitCode, init.stderr).toBe(0);
-    commitAll(t, 'add the reference BaseAgent');
-    template = t;
-  }
-  const root = tmpDir('migrate-newcomer-');
-  cpSync(template, root, { recursive: true });
-  return root;
-}
+const demoRepo = demoFleetRepos(temps, 'migrate-newcomer-');
 
 interface RunJson {
   results: Array<{
@@ -134,12 +109,12 @@ describe('usage and configuration errors: exit 2, one line, nothing done', () =>
     const cwd = tmpDir('migrate-cwd-');
     await expectRefused(cwd, ['status', '--root', '/nonexistent/fleet'], /--root \/nonexistent\/fleet: not a directory/);
     await expectRefused(cwd, ['scan', '--root', '/nonexistent/fleet'], /--root \/nonexistent\/fleet: not a directory/);
-  });
+  }, 120_000);
 
   it('a missing --transform file, even when only Python agents are selected', async () => {
     const root = await demoRepo();
     await expectRefused(root, ['run', 'KVCacheAgent', '--transform', './no-such-transform.js'], /--transform \.\/no-such-transform\.js: no such file/);
-  });
+  }, 120_000);
 
   it('a broken launch template: exit 2 in run as in validate', async () => {
     const root = await demoRepo();
@@ -152,7 +127,7 @@ describe('usage and configuration errors: exit 2, one line, nothing done', () =>
     const written = await cliIn(root, ['run', 'KVCacheAgent', '--no-validate', '--no-commit']);
     expect(written.exitCode, written.stderr).toBe(0);
     await expectRefused(root, ['validate', 'KVCacheAgent'], /unknown placeholder \{agent_port\}/);
-  });
+  }, 120_000);
 
   it('bad flags and names are refused before the scan does anything', async () => {
     const root = await demoRepo();
@@ -169,7 +144,7 @@ describe('usage and configuration errors: exit 2, one line, nothing done', () =>
     await expectRefused(root, ['run', 'agents/nothing_here_*.py'], /no agent file matches "agents\/nothing_here_\*\.py"/);
     await expectRefused(root, ['run', '--all', '--profile', 'no-such-profile'], /unknown profile "no-such-profile"/);
     await expectRefused(root, ['commit', 'KVCacheAgent'], /KVCacheAgent has no _v2 file to commit/);
-  });
+  }, 240_000);
 });
 
 describe('the root is the git top level, wherever the command is typed', () => {
@@ -197,7 +172,7 @@ describe('the root is the git top level, wherever the command is typed', () => {
     const r = await cliIn(root, ['run', 'KVCacheAgent', '--dry-run', '--json', '--verbose']);
     expect(r.stderr).toContain(`migrate: root ${root} (the current directory; it is not in a git work tree)`);
     expect(r.stderr).toContain("migrate: python base model: profile base-agent's declared lists (no class BaseAgent in common/core/base_agent.py)");
-  });
+  }, 120_000);
 });
 
 describe('selection: globs, directories, --ignore, config ignore:, names in any case', () => {
@@ -240,7 +215,7 @@ describe('selection: globs, directories, --ignore, config ignore:, names in any 
     const bad = await cliIn(root, ['scan']);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr.trim()).toMatch(/^migrate: .*\.migrate\/config\.yaml:3: ignore: takes \.gitignore-style patterns/);
-  }, 120_000);
+  }, 180_000);
 });
 
 describe('scan --check, a CI gate', () => {
@@ -265,7 +240,7 @@ describe('scan --check, a CI gate', () => {
     expect(JSON.parse(json.stdout).agents).toHaveLength(2);
     // Narrowed to the migrated file, the gate passes.
     expect((await cliIn(root, ['scan', '--check', 'agents/on_base.py'])).exitCode).toBe(0);
-  });
+  }, 120_000);
 });
 
 describe('JSON details', () => {
@@ -286,7 +261,7 @@ describe('JSON details', () => {
     expect(broken).toMatchObject({ error: true });
     expect(broken!.line).toBeGreaterThan(0);
     expect(out.skipped.find((s) => s.file === 'agents/fleet_common.py')?.error).toBeUndefined();
-  });
+  }, 120_000);
 
   it('run --json: removed holds symbols, descriptions go to removed_detail; revert --json is indented', async () => {
     const root = await demoRepo();
@@ -296,7 +271,10 @@ describe('JSON details', () => {
     const [res] = (JSON.parse(run.stdout) as RunJson).results;
     expect(res!.removed.every((s) => !/ \(|: /.test(s)), res!.removed.join(' | ')).toBe(true);
     expect(res!.removed_detail).toContainEqual({ symbol: 'self.port', detail: 'set by the base' });
-    const revert = await cliIn(root, ['revert', 'KVCacheAgent', '--json']);
+    const typo = await cliIn(root, ['revert', 'KVCacheAgnt']);
+    expect(typo.exitCode).toBe(2);
+    expect(typo.stderr.trim()).toBe('migrate: KVCacheAgnt was never migrated; did you mean "KVCacheAgent"?');
+    const revert = await cliIn(root, ['revert', 'kvcacheagent', '--json']);
     expect(revert.exitCode, revert.stderr).toBe(0);
     expectSchema('revert', revert.stdout);
     expect(revert.stdout, 'indented like every other --json (execa drops the final newline)').toBe(JSON.stringify(JSON.parse(revert.stdout), null, 2));
@@ -320,7 +298,7 @@ describe('colour', () => {
     expect(await scanWith(root, ['--color', 'never'], { FORCE_COLOR: '1' })).not.toContain(ESC);
     expect(await scanWith(root, [], { FORCE_COLOR: '0' })).not.toContain(ESC);
     expect(await scanWith(root, ['--color', 'always'], { NO_COLOR: '1' })).toContain(ESC);
-  });
+  }, 120_000);
 
   it('the demo prints no escape codes when piped', async () => {
     const r = await execa('node', [path.join(REPO, 'scripts', 'demo.mjs')], { cwd: REPO, reject: false, all: true, extendEnv: false, env: { PATH: process.env.PATH!, HOME: os.homedir() }, timeout: 300_000 });

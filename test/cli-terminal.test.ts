@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { BIN, REPO, cli, commitAll, ensureBuilt, gitRepo, killAgentProcessesUnder } from './helpers/cli.js';
+import { BIN, demoFleetRepos, ensureBuilt, killAgentProcessesUnder } from './helpers/cli.js';
 
 const SCRIPT = ['/usr/bin/script', '/bin/script'].find((p) => existsSync(p));
 const temps: string[] = [];
@@ -29,10 +29,7 @@ function frames(raw: string): string[] {
 
 describe.skipIf(!SCRIPT)('progress in a pseudo-terminal (80 columns)', () => {
   it('the validate bar advances per agent and reaches N/N; every stage ends at N/N; failures stay visible', async () => {
-    const root = gitRepo(path.join(REPO, 'fixtures', 'demo-fleet'), 'migrate-pty-');
-    temps.push(root);
-    expect((await cli(root, ['init'])).exitCode).toBe(0);
-    commitAll(root, 'the reference BaseAgent');
+    const root = await demoFleetRepos(temps, 'migrate-pty-')();
     const log = path.join(mkdtempSync(path.join(os.tmpdir(), 'migrate-pty-log-')), 'typescript');
     temps.push(path.dirname(log));
     const r = await execa(SCRIPT!, ['-qfec', `stty cols 80 rows 24; exec node ${BIN} run --all --concurrency 4`, log], {

@@ -107,6 +107,44 @@ export function gitRepo(src?: string, prefix = 'migrate-cli-'): string {
   return root;
 }
 
+export const DEMO_FLEET = path.join(REPO, 'fixtures', 'demo-fleet');
+/** The demo fleet's agents, by class name, sorted. */
+export const DEMO_AGENTS = [
+  'ConfigWatcherAgent',
+  'FleetHealthMonitor',
+  'KVCacheAgent',
+  'MetricsRollupAgent',
+  'RateLimiterAgent',
+  'ReminderAgent',
+  'SessionTrackerAgent',
+  'TaskQueueAgent',
+  'TextStatsAgent',
+  'TranslationMemoryAgent',
+];
+
+/**
+ * A maker of demo-fleet repositories: the fleet in a git repository with the reference
+ * BaseAgent (`migrate init`) committed, made once, then copied with its .git per call.
+ * Every folder made goes into `temps` for the caller to remove.
+ */
+export function demoFleetRepos(temps: string[], prefix: string): () => Promise<string> {
+  let template: string | undefined;
+  return async () => {
+    if (!template) {
+      const t = gitRepo(DEMO_FLEET, `${prefix}template-`);
+      temps.push(t);
+      const init = await cli(t, ['init', '--lang', 'python']);
+      if (init.exitCode !== 0) throw new Error(`migrate init failed: ${init.stderr}`);
+      commitAll(t, 'add the reference BaseAgent');
+      template = t;
+    }
+    const root = mkdtempSync(path.join(os.tmpdir(), prefix));
+    temps.push(root);
+    cpSync(template, root, { recursive: true });
+    return root;
+  };
+}
+
 export function initGit(root: string): void {
   git(root, ['init', '-q', '-b', 'main']);
   git(root, ['config', 'user.email', 'cli-test@example.invalid']);
