@@ -188,7 +188,10 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     );
     if (opts.transforms?.length) {
       const { applyUserTransformsStage } = await import('./user-transform-stage.js');
-      await applyUserTransformsStage(root, opts.transforms, items.filter(pending));
+      const before = items.filter(pending);
+      await applyUserTransformsStage(root, opts.transforms, before);
+      // A transform that threw failed its agent: final now (it already counted as past the rewrite).
+      for (const i of before) if (!pending(i)) finish(i, true);
     }
 
     // 2. verify, one batch per language
