@@ -2,27 +2,20 @@
 // fixtures/demo-fleet (+ `migrate init`, committed) — one commit per agent, records
 // matching commits, revert, status, dirty trees, Ctrl-C and crashes mid-run, shards, and
 // what goes to stderr.
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
 import { execaSync } from 'execa';
-import { agentProcessesUnder, cli, commitAll, DEMO_AGENTS, DEMO_FLEET, demoFleetRepos, ensureBuilt, git, killAgentProcessesUnder, listFiles, REPO, spawnCli, waitFor } from './helpers/cli.js';
+import { agentProcessesUnder, cli, commitAll, DEMO_AGENTS, DEMO_FLEET, demoFleetRepos, ensureBuilt, git, listFiles, REPO, spawnCli, tempDirsOfThisFile, waitFor } from './helpers/cli.js';
 
 const DEMO = DEMO_FLEET;
 const AGENTS = DEMO_AGENTS;
-const temps: string[] = [];
+const temps = tempDirsOfThisFile();
 
 beforeAll(() => ensureBuilt(), 180_000);
-afterEach(() => {
-  // Whatever a test did, no agent it caused to start keeps running.
-  for (const d of temps) killAgentProcessesUnder(d);
-});
-afterAll(() => {
-  for (const d of temps) rmSync(d, { recursive: true, force: true });
-});
 
 const demoRepo = demoFleetRepos(temps, 'migrate-batch-');
 

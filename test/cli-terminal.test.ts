@@ -1,23 +1,17 @@
 // The progress bar as a person sees it: `migrate run --all` on the demo fleet inside a real
 // pseudo-terminal of 80 columns (util-linux `script`), every frame captured. The validation
 // stage's bar must move agent by agent and reach N/N, and the failure count must fit.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { BIN, demoFleetRepos, ensureBuilt, killAgentProcessesUnder } from './helpers/cli.js';
+import { BIN, demoFleetRepos, ensureBuilt, tempDirsOfThisFile } from './helpers/cli.js';
 
 const SCRIPT = ['/usr/bin/script', '/bin/script'].find((p) => existsSync(p));
-const temps: string[] = [];
+const temps = tempDirsOfThisFile();
 
 beforeAll(() => ensureBuilt(), 180_000);
-afterAll(() => {
-  for (const d of temps) {
-    killAgentProcessesUnder(d);
-    rmSync(d, { recursive: true, force: true });
-  }
-});
 
 /** Each redraw of a line, without control codes: split at CR, LF and "cursor to column 1". */
 function frames(raw: string): string[] {

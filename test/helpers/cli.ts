@@ -6,6 +6,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { execa, execaSync, type ResultPromise } from 'execa';
+import { afterAll, afterEach } from 'vitest';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const BIN = path.join(REPO, 'bin', 'migrate.js');
@@ -105,6 +106,21 @@ export function gitRepo(src?: string, prefix = 'migrate-cli-'): string {
   if (src) cpSync(src, root, { recursive: true, filter: (p) => !p.includes('__pycache__') });
   initGit(root);
   return root;
+}
+
+/**
+ * Temporary folders a test file makes (push them): after each test no agent started under
+ * them keeps running, and after the file they are removed.
+ */
+export function tempDirsOfThisFile(): string[] {
+  const temps: string[] = [];
+  afterEach(() => {
+    for (const d of temps) killAgentProcessesUnder(d);
+  });
+  afterAll(() => {
+    for (const d of temps) rmSync(d, { recursive: true, force: true });
+  });
+  return temps;
 }
 
 export const DEMO_FLEET = path.join(REPO, 'fixtures', 'demo-fleet');
