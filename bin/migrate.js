@@ -1,3 +1,14 @@
 #!/usr/bin/env node
-// Thin launcher: the CLI is compiled from src/cli.ts by `npm run build`.
-import '../dist/src/cli.js';
+// Thin launcher: the CLI is compiled from src/cli.ts by `npm run build`. `npm install -g .`
+// and `npm link` link this folder, so its own node_modules/ and dist/ are what run.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const home = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const missing = !existsSync(path.join(home, 'node_modules', 'commander')) ? 'its dependencies are not installed' : !existsSync(path.join(home, 'dist', 'src', 'cli.js')) ? 'it is not built' : null;
+if (missing) {
+  process.stderr.write(`migrate: ${missing} in ${home}; run \`npm install && npm run build\` there first\n`);
+  process.exit(2);
+}
+await import('../dist/src/cli.js');

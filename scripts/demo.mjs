@@ -16,8 +16,12 @@ const cli = path.join(repo, 'bin', 'migrate.js');
 const work = mkdtempSync(path.join(os.tmpdir(), 'migrate-demo-'));
 cpSync(path.join(repo, 'fixtures', 'demo-fleet'), work, { recursive: true });
 
+// Colour as migrate decides it: FORCE_COLOR first, then NO_COLOR, then "is stdout a terminal".
+const force = process.env.FORCE_COLOR;
+const color = force !== undefined ? !['0', 'false', 'no'].includes(force.toLowerCase()) : !process.env.NO_COLOR && Boolean(process.stdout.isTTY);
+
 function sh(cmd, args, { check = true } = {}) {
-  const r = spawnSync(cmd, args, { cwd: work, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: process.stdout.isTTY ? '1' : '0' } });
+  const r = spawnSync(cmd, args, { cwd: work, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: color ? '1' : '0' } });
   if (check && r.status !== 0) {
     console.error(`demo: ${cmd} ${args.join(' ')} exited with ${r.status}`);
     process.exit(r.status ?? 1);
@@ -26,7 +30,7 @@ function sh(cmd, args, { check = true } = {}) {
 }
 const git = (...args) => sh('git', ['-c', 'user.name=Migration Engineer', '-c', 'user.email=engineer@example.invalid', ...args]);
 const migrate = (...args) => sh(process.execPath, [cli, ...args], { check: false });
-const step = (title) => console.log(`\n\x1b[1m== ${title}\x1b[0m`);
+const step = (title) => console.log(color ? `\n\x1b[1m== ${title}\x1b[0m` : `\n== ${title}`);
 
 step(`demo fleet copied to ${work}`);
 git('init', '-q', '-b', 'main');

@@ -1,53 +1,72 @@
 // Commander wiring only: parse flags, call one command, turn its result into an exit code.
-// Exit codes (DESIGN.md): 0 all went well; 1 an agent or a check failed; 2 usage or configuration error.
+// Exit codes (DESIGN.md): 0 all went well; 1 an agent or a check failed; 2 usage or
+// configuration error; 130 interrupted. Each command's module is imported when that
+// command runs, so `migrate --help` never loads tree-sitter, ts-morph or jscodeshift.
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError, oneLine } from './core/errors.js';
 import { TOOL_VERSION } from './core/version.js';
-import './lang/adapters.js';
-import { scanCommand } from './commands/scan.js';
-import { runCommand } from './commands/run.js';
-import { diffCommand } from './commands/diff.js';
-import { validateCommand } from './commands/validate.js';
-import { revertCommand } from './commands/revert.js';
-import { statusCommand } from './commands/status.js';
-import { initCommand } from './commands/init.js';
-import { checkConfigCommand } from './commands/check-config.js';
-import { promoteCommand } from './commands/promote.js';
+import { COLOR_MODES, setColorMode, type ColorMode } from './report/terminal.js';
 
 const program = new Command();
 program
   .name('migrate')
   .description('Move legacy Python and TypeScript agents onto a shared base class, one validated, revertible commit per agent.')
   .version(TOOL_VERSION)
+  .addOption(new Option('--color <when>', 'colour the output').choices(COLOR_MODES).default('auto'))
+  .option('--verbose', 'say which root, profile and base model are used')
+  .configureHelp({ showGlobalOptions: true })
+  .addHelpText(
+    'after',
+    `
+AGENT is a class name (any case), a file path, a directory or a glob ("agents/*_agent.py"),
+or a name from a startup config. --root defaults to the git top level of the current directory.
+Exit codes: 0 all went well; 1 an agent failed, a check failed, or legacy agents remain
+(scan --check); 2 usage or configuration error (nothing was done); 130 interrupted (Ctrl-C).`,
+  )
   .exitOverride()
-  .showHelpAfterError();
+  // Commander's own usage errors as one line like ours; the help is one flag away.
+  .configureOutput({
+    outputError: (text, write) => write(`migrate: ${text.replace(/^error: /, '').trim()} (see --help)\n`),
+  })
+  .hook('preAction', (_program, command) => setColorMode(command.optsWithGlobals().color as ColorMode));
 
-const root = () => new Option('--root <dir>', 'repository root').default(process.cwd(), 'the current directory');
+const root = () => new Option('--root <dir>', 'repository root (default: the git top level of the current directory)');
+const profile = () => new Option('--profile <name>', 'profile: a name under templates/profiles or .migrate/profiles, or a file').default('base-agent');
+const ignore = () =>
+  new Option('--ignore <pattern>', 'leave out files matching this gitignore-style pattern (repeatable; adds to .migrate/config.yaml\'s ignore:)')
+    .argParser((v: string, prev: string[] = []) => [...prev, v]);
 
+/** Run a command module's function with the parsed arguments and global flags; its number is the exit code. */
 function action(fn: (...args: any[]) => Promise<number>) {
   return async (...args: any[]) => {
-    process.exitCode = await fn(...args);
+    const command = args[args.length - 1] as Command;
+    const flags = command.optsWithGlobals();
+    process.exitCode = await fn(...args.slice(0, -2), flags);
   };
 }
 
 program
   .command('scan')
   .description('find agents and classify each as legacy, migrated or not an agent')
+  .argument('[paths...]', 'files, directories or globs to scan (default: the whole root)')
   .addOption(root())
-  .option('--profile <name>', 'profile', 'base-agent')
+  .addOption(profile())
+  .addOption(ignore())
+  .option('--check', 'exit 1 while legacy agents remain (a CI gate)')
   .option('--json', 'machine-readable output')
-  .action(action((opts) => scanCommand(opts)));
+  .action(action(async (paths, flags) => (await import('./commands/scan.js')).scanCommand(paths, flags)));
 
 program
   .command('run')
   .description('migrate the named agents (or all legacy ones with --all)')
-  .argument('[agents...]', 'class names, file paths relative to the root, or startup-config names')
+  .argument('[agents...]', 'class names, file paths, directories, globs, or startup-config names')
   .option('--all', 'every legacy agent')
   .addOption(root())
-  .option('--profile <name>', 'profile', 'base-agent')
+  .addOption(profile())
+  .addOption(ignore())
   .option('--dry-run', 'write nothing; print the diffs')
   .option('--no-validate', 'skip the runtime checks')
-  .option('--no-commit', 'do not commit')
+  .option('--no-commit', 'do not commit (commit later with `migrate commit`)')
   .option('--force', 'overwrite an existing _v2 file')
   .option('--allow-dirty', 'allow untracked files unrelated to the migration')
   .option('--concurrency <n>', 'agents validated at once', (v) => positiveInt(v, '--concurrency'))
@@ -57,28 +76,37 @@ program
   .option('--registry-url <url>', 'registry for validation (default: an embedded one on loopback)')
   .option('--metrics-url <url>', 'metrics sink for validation (default: an embedded one on loopback)')
   .option('--json', 'machine-readable output')
-  .action(action((agents, opts) => runCommand(agents, opts)));
+  .action(action(async (agents, flags) => (await import('./commands/run.js')).runCommand(agents, flags)));
 
 program
   .command('diff')
   .description('unified diff original -> _v2')
   .argument('<agent>')
   .addOption(root())
-  .option('--profile <name>', 'profile', 'base-agent')
-  .action(action((agent, opts) => diffCommand(agent, opts)));
+  .addOption(profile())
+  .action(action(async (agent, flags) => (await import('./commands/diff.js')).diffCommand(agent, flags)));
 
 program
   .command('validate')
   .description("runtime checks on the agent's _v2 file")
   .argument('<agents...>')
   .addOption(root())
-  .option('--profile <name>', 'profile', 'base-agent')
+  .addOption(profile())
   .option('--concurrency <n>', 'agents validated at once', (v) => positiveInt(v, '--concurrency'))
   .option('--registry-url <url>', 'registry (default: an embedded one on loopback)')
   .option('--metrics-url <url>', 'metrics sink (default: an embedded one on loopback)')
   .option('--registry-deadline <seconds>', 'time allowed to register', (v) => positiveNumber(v, '--registry-deadline'))
   .option('--json', 'machine-readable output')
-  .action(action((agents, opts) => validateCommand(agents, opts)));
+  .action(action(async (agents, flags) => (await import('./commands/validate.js')).validateCommand(agents, flags)));
+
+program
+  .command('commit')
+  .description('commit validated _v2 files left by a --no-commit run (one commit per agent)')
+  .argument('<agents...>')
+  .addOption(root())
+  .addOption(profile())
+  .option('--json', 'machine-readable output')
+  .action(action(async (agents, flags) => (await import('./commands/commit.js')).commitCommand(agents, flags)));
 
 program
   .command('revert')
@@ -86,33 +114,33 @@ program
   .argument('<agent>')
   .addOption(root())
   .option('--json', 'machine-readable output')
-  .action(action((agent, opts) => revertCommand(agent, opts)));
+  .action(action(async (agent, flags) => (await import('./commands/revert.js')).revertCommand(agent, flags)));
 
 program
   .command('status')
   .description("every agent's state: legacy / migrated / validated / committed / promoted / reverted")
   .addOption(root())
-  .option('--profile <name>', 'profile', 'base-agent')
+  .addOption(profile())
   .option('--json', 'machine-readable output')
-  .action(action((opts) => statusCommand(opts)));
+  .action(action(async (flags) => (await import('./commands/status.js')).statusCommand(flags)));
 
 program
   .command('init')
   .description("put the profile's reference base class where the profile imports it from")
   .addOption(root())
   .addOption(new Option('--lang <lang>', 'language').choices(['python', 'typescript']).default('python'))
-  .option('--profile <name>', 'profile', 'base-agent')
-  .action(action((opts) => initCommand(opts)));
+  .addOption(profile())
+  .action(action(async (flags) => (await import('./commands/init.js')).initCommand(flags)));
 
 program
   .command('check-config')
   .description('startup configs: schema, script paths from the project root, port collisions, plain-text secrets')
   .addOption(root())
-  .option('--profile <name>', 'profile (its port names)', 'base-agent')
+  .addOption(profile())
   .option('--warn', 'report errors but exit 0 (the migration path before a hard CI gate)')
   .option('--json', 'machine-readable output')
   .option('--schema', 'print the startup-config JSON schema and exit')
-  .action(action((opts) => checkConfigCommand(opts)));
+  .action(action(async (flags) => (await import('./commands/check-config.js')).checkConfigCommand(flags)));
 
 program
   .command('promote')
@@ -122,7 +150,7 @@ program
   .option('--mode <mode>', 'replace (the _v2 content moves onto the original path) or script_path (configs start the _v2); default: .migrate/config.yaml promote.mode, else replace')
   .addOption(root())
   .option('--json', 'machine-readable output')
-  .action(action((agents, opts) => promoteCommand(agents, opts)));
+  .action(action(async (agents, flags) => (await import('./commands/promote.js')).promoteCommand(agents, flags)));
 
 function positiveInt(value: string, flag: string): number {
   const n = Number(value);

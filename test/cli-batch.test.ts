@@ -2,56 +2,22 @@
 // fixtures/demo-fleet (+ `migrate init`, committed) — one commit per agent, records
 // matching commits, revert, status, dirty trees, Ctrl-C and crashes mid-run, shards, and
 // what goes to stderr.
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
 import { execaSync } from 'execa';
-import { agentProcessesUnder, cli, commitAll, ensureBuilt, git, gitRepo, killAgentProcessesUnder, listFiles, REPO, spawnCli, waitFor } from './helpers/cli.js';
+import { agentProcessesUnder, cli, commitAll, DEMO_AGENTS, DEMO_FLEET, demoFleetRepos, ensureBuilt, git, listFiles, REPO, spawnCli, tempDirsOfThisFile, waitFor } from './helpers/cli.js';
 
-const DEMO = path.join(REPO, 'fixtures', 'demo-fleet');
-const AGENTS = [
-  'ConfigWatcherAgent',
-  'FleetHealthMonitor',
-  'KVCacheAgent',
-  'MetricsRollupAgent',
-  'RateLimiterAgent',
-  'ReminderAgent',
-  'SessionTrackerAgent',
-  'TaskQueueAgent',
-  'TextStatsAgent',
-  'TranslationMemoryAgent',
-];
-const temps: string[] = [];
+const DEMO = DEMO_FLEET;
+const AGENTS = DEMO_AGENTS;
+const temps = tempDirsOfThisFile();
 
 beforeAll(() => ensureBuilt(), 180_000);
-afterEach(() => {
-  // Whatever a test did, no agent it caused to start keeps running.
-  for (const d of temps) killAgentProcessesUnder(d);
-});
-afterAll(() => {
-  for (const d of temps) rmSync(d, { recursive: true, force: true });
-});
 
-let template: string | undefined;
-/** The demo fleet in a fresh git repository, with the reference base added by `migrate init`
- *  and committed; made once, then copied (with its .git) for each test. */
-async function demoRepo(): Promise<string> {
-  if (!template) {
-    const t = gitRepo(DEMO, 'migrate-batch-template-');
-    temps.push(t);
-    const init = await cli(t, ['init', '--lang', 'python']);
-    expect(init.exitCode, init.stderr).toBe(0);
-    commitAll(t, 'add the reference BaseAgent');
-    template = t;
-  }
-  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-batch-'));
-  temps.push(root);
-  cpSync(template, root, { recursive: true });
-  return root;
-}
+const demoRepo = demoFleetRepos(temps, 'migrate-batch-');
 
 interface RunJson {
   results: Array<{ agent: string; file: string; output: string | null; status: string; commit: string | null; error: string | null; validation: unknown }>;
@@ -452,12 +418,14 @@ describe('--shard i/n', () => {
     expect([...one, ...two].sort(), 'every agent and the refused file exactly once').toEqual([...AGENTS, BROKEN].sort());
     expect(one.length).toBeGreaterThan(0);
     expect(agents2.length).toBeGreaterThan(0);
-    // One line per finished agent, no bar.
+    // One line per finished agent (and one per stage), no bar.
     const lines = r2.stderr.split('\n').filter(Boolean);
-    for (let n = 1; n <= agents2.length; n++) {
-      expect(lines.filter((l) => l.startsWith(`migrate: ${n}/${agents2.length} agents done`)), `line for agent ${n}`).toHaveLength(1);
+    const total = two.length;
+    for (let n = 1; n <= total; n++) {
+      expect(lines.filter((l) => l.startsWith(`migrate: [${n}/${total} done, `)), `line for agent ${n}`).toHaveLength(1);
     }
-    expect(lines.every((l) => /^migrate: \d+\/\d+ agents done, \d+ failed \(.*\)$/.test(l)), r2.stderr).toBe(true);
+    for (const agent of two) expect(lines.filter((l) => new RegExp(`^migrate: \\[\\d+/${total} done, \\d+ failed\\] ${agent}: `).test(l)), agent).toHaveLength(1);
+    expect(lines.every((l) => /^migrate: (\[\d+\/\d+ done, \d+ failed\] \S+: \S.*|(rewrite|verify|write|validate|commit) \d+ agents?)$/.test(l)), r2.stderr).toBe(true);
     expect(git(root, ['rev-parse', 'main'])).toBe(main);
   }, 90_000);
 });

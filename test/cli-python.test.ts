@@ -37,7 +37,10 @@ interface RunJson {
 }
 
 const STATUSES = ['migrated', 'unchanged', 'needs-review', 'skipped', 'failed'];
-const FIELDS = ['agent', 'file', 'output', 'status', 'removed', 'kept_for_review', 'warnings', 'validation', 'commit', 'error'];
+const FIELDS = ['agent', 'file', 'output', 'status', 'removed', 'removed_detail', 'kept_for_review', 'warnings', 'validation', 'commit', 'error'];
+
+/** A symbol: a (dotted) name, `self.x`, an import, or a call the engine removed (`signal.signal(signal.SIGTERM)`); never `name (description)` or `name: statement`. */
+const SYMBOL = /^(?:import [\w., ]+|(?:self\.)?[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*(?:\([^()]*\))?)$/;
 
 /** The `run --json` contract of DESIGN.md, checked field by field. */
 function expectRunContract(out: RunJson): void {
@@ -51,9 +54,16 @@ function expectRunContract(out: RunJson): void {
     expect(STATUSES, where).toContain(r.status);
     expect(Array.isArray(r.removed) && (r.removed as unknown[]).every((x) => typeof x === 'string'), where).toBe(true);
     expect(Array.isArray(r.warnings) && (r.warnings as unknown[]).every((x) => typeof x === 'string'), where).toBe(true);
+    // `symbol` is a symbol; a description goes in `detail` (removed_detail for `removed`).
+    for (const x of r.removed as string[]) expect(x, where).toMatch(SYMBOL);
+    for (const d of r.removed_detail as Array<Record<string, unknown>>) {
+      expect(Object.keys(d).sort(), where).toEqual(['detail', 'symbol']);
+      expect(r.removed as string[], where).toContain(d.symbol);
+    }
     for (const k of r.kept_for_review as Array<Record<string, unknown>>) {
-      expect(Object.keys(k).sort(), where).toEqual(['line', 'reason', 'symbol']);
+      expect(Object.keys(k).filter((f) => f !== 'detail').sort(), where).toEqual(['line', 'reason', 'symbol']);
       expect(typeof k.symbol === 'string' && Number.isInteger(k.line) && typeof k.reason === 'string', where).toBe(true);
+      expect(k.symbol, where).toMatch(SYMBOL);
     }
     expect(r.validation === null || typeof r.validation === 'object', where).toBe(true);
     expect(r.commit === null || /^[0-9a-f]{40}$/.test(String(r.commit)), where).toBe(true);

@@ -2,7 +2,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { Ajv } from 'ajv';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MigrateError, UsageError } from '../src/core/errors.js';
@@ -21,7 +20,6 @@ import {
   type MigrationRecord,
 } from '../src/record/migration-log.js';
 import { parseShard, shardBranch, shardOf } from '../src/pipeline/shard.js';
-import { createProgress } from '../src/report/progress.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -185,62 +183,3 @@ describe('shards', () => {
   });
 });
 
-class Sink extends Writable {
-  text = '';
-  constructor(readonly isTTY: boolean) {
-    super();
-  }
-  columns = 120;
-  override _write(chunk: Buffer, _enc: string, cb: () => void) {
-    this.text += chunk.toString();
-    cb();
-  }
-  cursorTo(x: number, _y?: number, cb?: () => void) {
-    this.text += `\x1b[${x + 1}G`;
-    cb?.();
-    return true;
-  }
-  clearLine(_dir: number, cb?: () => void) {
-    cb?.();
-    return true;
-  }
-  moveCursor(_dx: number, _dy: number, cb?: () => void) {
-    cb?.();
-    return true;
-  }
-}
-const asStream = (s: Sink) => s as unknown as NodeJS.WriteStream;
-
-describe('progress', () => {
-  it('prints nothing in --json mode', () => {
-    const sink = new Sink(true);
-    const p = createProgress({ total: 3, json: true, stream: asStream(sink) });
-    p.update(1, 'rewrite', 0);
-    p.stop();
-    expect(sink.text).toBe('');
-  });
-
-  it('prints one line per finished agent when not a terminal', () => {
-    const sink = new Sink(false);
-    const p = createProgress({ total: 3, json: false, stream: asStream(sink) });
-    p.update(0, 'rewrite', 0);
-    p.update(0, 'validate', 0);
-    p.update(1, 'validate', 0);
-    p.update(2, 'commit', 1);
-    p.stop();
-    expect(sink.text.split('\n').filter(Boolean)).toEqual([
-      'migrate: 0/3 agents done, 0 failed (rewrite)',
-      'migrate: 1/3 agents done, 0 failed (validate)',
-      'migrate: 2/3 agents done, 1 failed (commit)',
-    ]);
-  });
-
-  it('draws a bar with done/total, stage and failures on a terminal', () => {
-    const sink = new Sink(true);
-    const p = createProgress({ total: 4, json: false, stream: asStream(sink) });
-    p.update(3, 'validate', 2);
-    p.stop();
-    p.stop();
-    expect(sink.text).toContain('3/4 agents | validate | failures: 2');
-  });
-});

@@ -1,10 +1,81 @@
-// Small checks every command shares.
+// Small checks every command shares: which root, and the --verbose lines that say so.
+import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../core/errors.js';
+import { UsageError, oneLine } from '../core/errors.js';
+import type { Profile } from '../profile/profile.js';
+
+/** Flags every command takes. */
+export interface CommonFlags {
+  /** The repository root; when absent, the git top level of the current directory. */
+  root?: string;
+  verbose?: boolean;
+}
 
 export function requireDirectory(dir: string): string {
   const abs = path.resolve(dir);
   if (!existsSync(abs) || !statSync(abs).isDirectory()) throw new UsageError(`--root ${dir}: not a directory`);
   return abs;
+}
+
+/** The git work tree's top level above `dir`, or null outside one. */
+export function gitTopLevel(dir: string): string | null {
+  try {
+    const top = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return top || null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The root a command works on: `--root` when given, else the git top level of the
+ * current directory (so running from `agents/` migrates exactly as running from the top:
+ * same base class source, same configs), else the current directory.
+ */
+export function resolveRoot(flags: CommonFlags, cwd = process.cwd()): string {
+  if (flags.root !== undefined) {
+    const root = requireDirectory(flags.root);
+    verbose(flags, `root ${root} (--root)`);
+    return root;
+  }
+  const top = gitTopLevel(cwd);
+  const root = top ?? path.resolve(cwd);
+  verbose(flags, top ? `root ${root} (the git top level of ${path.resolve(cwd)})` : `root ${root} (the current directory; it is not in a git work tree)`);
+  return root;
+}
+
+/** One `migrate: ...` line on stderr with --verbose. */
+export function verbose(flags: { verbose?: boolean }, line: string): void {
+  if (flags.verbose) process.stderr.write(`migrate: ${line}\n`);
+}
+
+/**
+ * With --verbose, which base model the rewrite uses per language: learned from the base
+ * class's own source in the repository, or (Python) the profile's declared lists, or
+ * (TypeScript) the reference template shipped with migrate. A run from the wrong root
+ * silently falls back; this line makes that visible.
+ */
+export async function reportBaseModels(flags: { verbose?: boolean }, root: string, profile: Profile): Promise<void> {
+  if (!flags.verbose) return;
+  const rel = (f: string) => path.relative(root, f).split(path.sep).join('/');
+  if (profile.python) {
+    const { loadBaseModel } = await import('../analysis/base-model.js');
+    const model = loadBaseModel(root, profile.python, profile.base_class);
+    verbose(
+      flags,
+      model.learnedFrom === 'source'
+        ? `python base model: ${profile.base_class} learned from ${rel(model.sourceFile!)}`
+        : `python base model: profile ${profile.name}'s declared lists (no class ${profile.base_class} in ${profile.python.source ?? 'the repository'})`,
+    );
+  }
+  if (profile.typescript) {
+    const { loadBaseModel } = await import('../lang/typescript/base-model.js');
+    try {
+      const model = loadBaseModel(root, profile);
+      verbose(flags, `typescript base model: ${profile.base_class} from ${model.inRepository ? rel(model.file) : `migrate's reference template ${path.basename(model.file)} (none in the repository)`}`);
+    } catch (err) {
+      verbose(flags, `typescript base model: none (${oneLine(err)})`);
+    }
+  }
 }

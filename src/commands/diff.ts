@@ -2,16 +2,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import '../lang/adapters.js';
 import { loadProfile } from '../profile/profile.js';
 import { resolveAgent } from '../discover/resolve.js';
 import { adapterFor } from '../lang/registry.js';
 import { UsageError } from '../core/errors.js';
 import { printDiffs } from '../report/run-printer.js';
-import { requireDirectory } from './common.js';
+import { resolveRoot, type CommonFlags } from './common.js';
 
-export async function diffCommand(agentName: string, opts: { root: string; profile: string }): Promise<number> {
-  const root = requireDirectory(opts.root);
+export async function diffCommand(agentName: string, opts: CommonFlags & { profile: string }): Promise<number> {
+  const root = resolveRoot(opts);
   const profile = loadProfile(opts.profile, root);
   const agent = await resolveAgent(root, agentName, profile);
   const abs = path.join(root, agent.file);

@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { loadProfile, templatesDir } from '../profile/profile.js';
-import { requireDirectory } from './common.js';
+import { resolveRoot, type CommonFlags } from './common.js';
 
 export interface InitPlan {
   /** Absolute path of the template shipped with the tool. */
@@ -39,8 +39,8 @@ export function planInit(root: string, lang: 'python' | 'typescript', profileNam
   return { template: path.join(templatesDir(), ts.runtime_template), target: `${ts.module.replace(/^\.\//, '')}.ts`, packageInits: [] };
 }
 
-export async function initCommand(opts: { root: string; lang: 'python' | 'typescript'; profile: string }): Promise<number> {
-  const root = requireDirectory(opts.root);
+export async function initCommand(opts: CommonFlags & { lang: 'python' | 'typescript'; profile: string }): Promise<number> {
+  const root = resolveRoot(opts);
   const plan = planInit(root, opts.lang ?? 'python', opts.profile);
   const target = path.join(root, plan.target);
   if (existsSync(target)) {

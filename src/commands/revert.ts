@@ -1,15 +1,15 @@
 // `migrate revert AGENT`: undo that agent's migration commit (and record the revert); a
 // promoted agent's promotion is undone first, its migration by the next revert.
-import path from 'node:path';
 import { MigrateError, UsageError, oneLine } from '../core/errors.js';
 import { loadProfile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
 import { revertAgent } from '../record/git.js';
 import { resolveAgent } from '../record/resolve.js';
 import { revertJson, revertLine } from '../report/status-table.js';
+import { resolveRoot, type CommonFlags } from './common.js';
 
-export async function revertCommand(agent: string, opts: { root: string; json?: boolean }): Promise<number> {
-  const root = path.resolve(opts.root);
+export async function revertCommand(agent: string, opts: CommonFlags & { json?: boolean }): Promise<number> {
+  const root = resolveRoot(opts);
   try {
     const name = await resolveAgent(root, agent, (n) => fileForConfigName(root, n));
     const { revertSha, migrationSha, undid } = await revertAgent(root, name);

@@ -1,14 +1,20 @@
-// `migrate run`: the batch, with a progress bar on a terminal and the JSON contract with --json.
+// `migrate run`: the batch, with progress on stderr and the JSON contract with --json.
+// Every usage and configuration error is found before any agent is touched (exit 2).
+import { existsSync, statSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
-import '../lang/adapters.js';
+import path from 'node:path';
+import { UsageError } from '../core/errors.js';
 import { loadProfile } from '../profile/profile.js';
 import { runBatch } from '../pipeline/batch.js';
+import { parseShard } from '../pipeline/shard.js';
+import { configIgnorePatterns } from '../discover/ignore.js';
+import { readLaunchTemplate } from '../validate/launch.js';
+import { checkEnvironmentUrls } from '../validate/environment.js';
 import { createProgress } from '../report/progress.js';
 import { printDiffs, printRunHuman, printRunJson } from '../report/run-printer.js';
-import { requireDirectory } from './common.js';
+import { reportBaseModels, resolveRoot, verbose, type CommonFlags } from './common.js';
 
-export interface RunFlags {
-  root: string;
+export interface RunFlags extends CommonFlags {
   profile: string;
   all?: boolean;
   dryRun?: boolean;
@@ -22,12 +28,39 @@ export interface RunFlags {
   runInBand?: boolean;
   registryUrl?: string;
   metricsUrl?: string;
+  ignore?: string[];
   json?: boolean;
 }
 
+/**
+ * Usage and configuration errors of a run, all of them before any work starts. Returns
+ * the --transform files as absolute paths (from the current directory, else the root).
+ */
+function checkRunFlags(root: string, agents: string[], flags: RunFlags): string[] {
+  if (!agents.length && !flags.all) throw new UsageError('name the agents to migrate, or pass --all');
+  if (flags.shard) parseShard(flags.shard);
+  const transforms = (flags.transform ?? []).map((t) => {
+    const abs = [path.resolve(t), path.resolve(root, t)].find((p) => existsSync(p) && statSync(p).isFile());
+    if (!abs) throw new UsageError(`--transform ${t}: no such file (neither in ${process.cwd()} nor in the root ${root})`);
+    return abs;
+  });
+  configIgnorePatterns(root);
+  const validating = flags.validate && !flags.dryRun;
+  if (validating) {
+    // A broken launch template or URL is the run's configuration, not one agent's failure.
+    readLaunchTemplate(root, 'python');
+    readLaunchTemplate(root, 'typescript');
+    checkEnvironmentUrls({ registryUrl: flags.registryUrl, metricsUrl: flags.metricsUrl });
+  }
+  return transforms;
+}
+
 export async function runCommand(agents: string[], flags: RunFlags): Promise<number> {
-  const root = requireDirectory(flags.root);
+  const root = resolveRoot(flags);
   const profile = loadProfile(flags.profile, root);
+  const transforms = checkRunFlags(root, agents, flags);
+  verbose(flags, `profile ${profile.name} (${profile.file})`);
+  await reportBaseModels(flags, root, profile);
   const abort = new AbortController();
   // Every validation check listens on this one signal; a big batch has many at once.
   setMaxListeners(0, abort.signal);
@@ -42,7 +75,7 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  let progress: ReturnType<typeof createProgress> | undefined;
+  const progress = createProgress({ json: Boolean(flags.json) });
   try {
     const outcome = await runBatch({
       root,
@@ -56,17 +89,15 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
       allowDirty: Boolean(flags.allowDirty),
       concurrency: flags.concurrency ?? 4,
       shard: flags.shard,
-      transforms: flags.transform,
+      transforms,
       runInBand: Boolean(flags.runInBand),
       registryUrl: flags.registryUrl,
       metricsUrl: flags.metricsUrl,
+      ignore: flags.ignore,
       signal: abort.signal,
-      onStage: (done, total, stage, failures) => {
-        progress ??= createProgress({ total, json: Boolean(flags.json) });
-        progress.update(done, stage, failures);
-      },
+      onProgress: (e) => progress.update(e),
     });
-    progress?.stop();
+    progress.stop();
     if (flags.json) printRunJson(outcome);
     else {
       if (flags.dryRun) printDiffs(outcome.diffs);
@@ -75,7 +106,7 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
     if (outcome.interrupted) return 130;
     return outcome.results.some((r) => r.status === 'failed') ? 1 : 0;
   } finally {
-    progress?.stop();
+    progress.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

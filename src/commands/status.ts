@@ -5,18 +5,21 @@ import { scanRepository } from '../discover/scan.js';
 import { readHistory, type MigrationHistory } from '../record/git.js';
 import { computeStatus } from '../record/status.js';
 import { statusJson, statusTable } from '../report/status-table.js';
+import { useColor } from '../report/terminal.js';
+import { resolveRoot, type CommonFlags } from './common.js';
 
-export async function statusCommand(opts: { root: string; profile: string; json?: boolean }): Promise<number> {
-  const profile = loadProfile(opts.profile, opts.root);
-  const scan = await scanRepository(opts.root, profile);
+export async function statusCommand(opts: CommonFlags & { profile: string; json?: boolean }): Promise<number> {
+  const root = resolveRoot(opts);
+  const profile = loadProfile(opts.profile, root);
+  const scan = await scanRepository(root, profile);
   let history: MigrationHistory = new Map();
   try {
-    history = await readHistory(opts.root);
+    history = await readHistory(root);
   } catch (err) {
     // Outside git there is no history: every agent is then legacy or on disk only.
     if (!(err instanceof UsageError)) throw err;
   }
-  const rows = await computeStatus(opts.root, scan, history);
-  process.stdout.write(opts.json ? statusJson(rows) : statusTable(rows, { color: !!process.stdout.isTTY }));
+  const rows = await computeStatus(root, scan, history);
+  process.stdout.write(opts.json ? statusJson(rows) : statusTable(rows, { color: useColor() }));
   return 0;
 }

@@ -6,18 +6,17 @@ import { UsageError } from '../core/errors.js';
 import type { AgentInfo } from '../core/types.js';
 import { loadProfile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
-import { findAgent } from '../discover/resolve.js';
+import { selectAgents } from '../discover/resolve.js';
 import { startValidationEnvironment } from '../validate/environment.js';
 import { readLaunchTemplate } from '../validate/launch.js';
 import { validateAgents, type ValidateAgentOptions } from '../validate/validate-agent.js';
 import { validationJson, validationTable, type ValidationRow } from '../report/validation-table.js';
 import { colours } from '../report/terminal.js';
-import { requireDirectory } from './common.js';
+import { resolveRoot, type CommonFlags } from './common.js';
 import { rememberValidation } from '../record/validation-cache.js';
 import { configLaunchEnvironments } from '../config/launch-env.js';
 
-export interface ValidateCommandOptions {
-  root: string;
+export interface ValidateCommandOptions extends CommonFlags {
   profile: string;
   concurrency?: number;
   registryUrl?: string;
@@ -43,12 +42,12 @@ export function filesOf(agent: AgentInfo, root: string): { output: string; legac
 }
 
 export async function validateCommand(agents: string[], opts: ValidateCommandOptions): Promise<number> {
-  const root = requireDirectory(opts.root);
+  const root = resolveRoot(opts);
   if (!agents.length) throw new UsageError('name at least one agent to validate');
   const profile = loadProfile(opts.profile, root);
   // One scan for all names (resolveAgent would rescan the repository per name).
   const scan = await scanRepository(root, profile);
-  const infos = agents.map((a) => findAgent(scan, root, a));
+  const infos = selectAgents(scan, root, agents);
   const plans = infos.map((agent) => {
     const { output, legacy } = filesOf(agent, root);
     if (!existsSync(path.join(root, output))) {

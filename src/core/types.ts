@@ -17,8 +17,11 @@ export type FindingKind =
 
 export interface Finding {
   kind: FindingKind;
+  /** The member (method, attribute, class) the finding is in: a symbol, never a description. */
   symbol: string;
   line: number;
+  /** What was found there, when the symbol alone does not say (`while not self.stop.is_set()`). */
+  detail?: string;
 }
 
 /** Classification of an agent class found by `scan`. */

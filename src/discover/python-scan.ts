@@ -311,8 +311,9 @@ const KIND_BY_NAME: Array<[FindingKind, RegExp]> = [
 /** Ad-hoc infrastructure the agent carries, by name and by shape, with the line. */
 export function findingsOf(cls: PyClass, module: ModuleModel): Finding[] {
   const out: Finding[] = [];
-  const add = (kind: FindingKind, symbol: string, line: number) => {
-    if (!out.some((f) => f.kind === kind && f.symbol === symbol)) out.push({ kind, symbol, line });
+  // `symbol` names the member; what in it was found (a loop, a call) goes in `detail`.
+  const add = (kind: FindingKind, symbol: string, line: number, detail?: string) => {
+    if (!out.some((f) => f.kind === kind && f.symbol === symbol && f.detail === detail)) out.push({ kind, symbol, line, ...(detail ? { detail } : {}) });
   };
   for (const [name, fn] of cls.methods) {
     if (HEALTH_LOOP_METHOD.test(name) || HEALTH_PAYLOAD_METHOD.test(name)) add('health', name, fn.line);
@@ -325,13 +326,13 @@ export function findingsOf(cls: PyClass, module: ModuleModel): Finding[] {
       }
       if (n.type === 'while_statement') {
         const cond = n.childForFieldName('condition')?.text ?? '';
-        if (/^(True|1)$|running|stop|shutdown/.test(cond)) add('loop', `${name}: while ${cond}`, n.startPosition.row + 1);
+        if (/^(True|1)$|running|stop|shutdown/.test(cond)) add('loop', name, n.startPosition.row + 1, `while ${cond}`);
       }
       if (n.type === 'call') {
         const f = callee(n) ?? '';
-        if (/^(signal\.)?signal$/.test(f)) add('signal', `${name}: ${n.text.split('\n')[0]!.slice(0, 60)}`, n.startPosition.row + 1);
-        if (/(^|\.)Context(\.instance)?$/.test(f)) add('socket', `${name}: ${f}()`, n.startPosition.row + 1);
-        if (/\.bind$/.test(f)) add('socket', `${name}: ${n.text.split('\n')[0]!.slice(0, 60)}`, n.startPosition.row + 1);
+        if (/^(signal\.)?signal$/.test(f)) add('signal', name, n.startPosition.row + 1, n.text.split('\n')[0]!.slice(0, 60));
+        if (/(^|\.)Context(\.instance)?$/.test(f)) add('socket', name, n.startPosition.row + 1, `${f}()`);
+        if (/\.bind$/.test(f)) add('socket', name, n.startPosition.row + 1, n.text.split('\n')[0]!.slice(0, 60));
       }
       if (n.type === 'assignment') {
         const attr = selfAttribute(n.childForFieldName('left')!);

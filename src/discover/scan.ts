@@ -5,14 +5,24 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import type { AgentInfo, ScanResult } from '../core/types.js';
 import type { Profile } from '../profile/profile.js';
+// Every language adapter registered before the first scan, whoever imports this.
+import '../lang/adapters.js';
 import { allAdapters } from '../lang/registry.js';
 import { listSourceFiles } from './files.js';
 import { isStartupConfig, readStartupConfigs } from './startup-config.js';
+import { ignoredBy } from './ignore.js';
 
-export async function scanRepository(root: string, profile: Profile): Promise<ScanResult> {
+export interface ScanOptions {
+  /** .gitignore-style patterns to leave out, besides the config's `ignore:` (--ignore). */
+  ignore?: string[];
+}
+
+export async function scanRepository(root: string, profile: Profile, opts: ScanOptions = {}): Promise<ScanResult> {
   const abs = path.resolve(root);
   const adapters = allAdapters();
-  const all = listSourceFiles(abs, [...adapters.flatMap((a) => a.extensions), '.yaml', '.yml']);
+  const ignored = ignoredBy(abs, opts.ignore);
+  const listed = listSourceFiles(abs, [...adapters.flatMap((a) => a.extensions), '.yaml', '.yml']);
+  const all = ignored ? listed.filter((f) => !ignored(path.relative(abs, f).split(path.sep).join('/'))) : listed;
   const agents: AgentInfo[] = [];
   const skipped: ScanResult['skipped'] = [];
   for (const adapter of adapters) {

@@ -5,11 +5,11 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import type { AgentInfo, RunResult, RunStatus, ValidationReport } from '../core/types.js';
+import type { AgentInfo, RewriteOutcome, RunResult, RunStatus, ValidationReport } from '../core/types.js';
 import { oneLine, UsageError } from '../core/errors.js';
 import type { Profile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
-import { findAgent } from '../discover/resolve.js';
+import { selectAgents } from '../discover/resolve.js';
 import { adapterFor } from '../lang/registry.js';
 import { decodePythonSource } from '../lang/python/parser.js';
 import { rewriteAll, type RewriteJob } from './rewrite-pool.js';
@@ -19,6 +19,7 @@ import { runValidationStage } from './validate-stage.js';
 import { runRecordStage, prepareRecordStage } from './record-stage.js';
 import { RunJournal } from './journal.js';
 import { recordPath } from '../record/migration-log.js';
+import { isTracked } from '../record/work-tree.js';
 
 export interface BatchOptions {
   root: string;
@@ -36,8 +37,27 @@ export interface BatchOptions {
   runInBand: boolean;
   registryUrl?: string;
   metricsUrl?: string;
-  onStage?: (done: number, total: number, stage: string, failures: number) => void;
+  /** .gitignore-style patterns the scan leaves out (--ignore), besides the config's. */
+  ignore?: string[];
+  /** Told when a stage starts, when an agent gets through a stage, and when an agent's outcome is final. */
+  onProgress?: (event: BatchProgress) => void;
   signal?: AbortSignal;
+}
+
+export type BatchStage = 'rewrite' | 'verify' | 'write' | 'validate' | 'commit';
+
+export interface BatchProgress {
+  stage: BatchStage;
+  /** Agents past the current stage: through it, or settled before it (every stage ends at total). */
+  past: number;
+  total: number;
+  /** Agents whose outcome is final. */
+  done: number;
+  failures: number;
+  /** Set when this event makes one agent's outcome final. */
+  finished?: RunResult;
+  /** Set when an agent got through the validation stage (its outcome may still change at commit). */
+  validated?: RunResult;
 }
 
 export interface BatchOutcome {
@@ -57,16 +77,18 @@ interface Item {
   output?: string;
   result: RunResult;
   written: boolean;
+  /** An identical, uncommitted `_v2` left by an earlier --no-commit run: validated again, never deleted. */
+  leftover?: boolean;
 }
 
 export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   const started = Date.now();
   const root = path.resolve(opts.root);
-  const scan = await scanRepository(root, opts.profile);
+  const scan = await scanRepository(root, opts.profile, { ignore: opts.ignore });
   let selected: AgentInfo[];
   const unreadable: RunResult[] = [];
   if (opts.agents.length) {
-    selected = opts.agents.map((a) => findAgent(scan, root, a));
+    selected = selectAgents(scan, root, opts.agents);
   } else if (opts.all) {
     selected = scan.agents;
     for (const s of scan.skipped.filter((s) => s.error)) {
@@ -87,13 +109,29 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     const outAbs = adapterFor(agent.language).outputPath(abs);
     return { agent, abs, outAbs, result: result(agent, 'unchanged', { output: rel(root, outAbs) }), written: false };
   });
-  const total = items.length;
+  // Progress: every stage counts from the agents already past it up to all of them, one
+  // agent at a time; unreadable files are settled (failed) before the first stage.
+  const total = items.length + unreadable.length;
   let done = 0;
+  let stage: BatchStage = 'rewrite';
+  let past = 0;
   const failures = () => items.filter((i) => i.result.status === 'failed').length + unreadable.length;
-  const progress = (stage: string) => opts.onStage?.(done, total, stage, failures());
-  const finish = (i: Item) => {
+  const emit = (extra: Partial<BatchProgress> = {}) => opts.onProgress?.({ stage, past, total, done, failures: failures(), ...extra });
+  const beginStage = (name: BatchStage, entering: number) => {
+    stage = name;
+    past = total - entering;
+    emit();
+  };
+  /** One agent got through the current stage and goes on. */
+  const step = (extra: Partial<BatchProgress> = {}) => {
+    past++;
+    emit(extra);
+  };
+  /** One agent's outcome is final (it also got through, or out of, the current stage unless already past it). */
+  const finish = (i: Item | RunResult, alreadyPast = false) => {
     done++;
-    progress(`${i.agent.name}: ${i.result.status}`);
+    if (!alreadyPast) past++;
+    emit({ finished: 'result' in i ? i.result : i });
   };
   const aborted = () => opts.signal?.aborted ?? false;
 
@@ -109,7 +147,8 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
 
   async function runStages(): Promise<BatchOutcome> {
     // 1. rewrite
-    progress('rewrite');
+    beginStage('rewrite', total);
+    for (const u of unreadable) finish(u);
     const jobs: Array<{ item: Item; job: RewriteJob }> = [];
     for (const item of items) {
       if (item.agent.status === 'migrated') {
@@ -126,14 +165,8 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         finish(item);
       }
     }
-    const outcomes = await rewriteAll(
-      jobs.map((j) => j.job),
-      opts.profile,
-      { inBand: opts.runInBand },
-    );
-    for (let k = 0; k < jobs.length; k++) {
+    const settle = (k: number, o: RewriteOutcome) => {
       const { item } = jobs[k]!;
-      const o = outcomes[k]!;
       const base = { removed: o.removed, kept_for_review: o.kept_for_review, warnings: o.warnings };
       if (o.status === 'failed' || o.status === 'skipped') {
         item.result = result(item.agent, o.status, { ...base, error: o.error ?? 'rewrite failed' });
@@ -144,15 +177,25 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       } else {
         item.output = o.output!;
         item.result = result(item.agent, o.kept_for_review.length ? 'needs-review' : 'migrated', { ...base, output: rel(root, item.outAbs) });
+        step();
       }
-    }
+    };
+    // Each outcome is settled as it arrives, so the bar moves with the workers.
+    await rewriteAll(
+      jobs.map((j) => j.job),
+      opts.profile,
+      { inBand: opts.runInBand, onDone: settle },
+    );
     if (opts.transforms?.length) {
       const { applyUserTransformsStage } = await import('./user-transform-stage.js');
-      await applyUserTransformsStage(root, opts.transforms, items.filter(pending));
+      const before = items.filter(pending);
+      await applyUserTransformsStage(root, opts.transforms, before);
+      // A transform that threw failed its agent: final now (it already counted as past the rewrite).
+      for (const i of before) if (!pending(i)) finish(i, true);
     }
 
     // 2. verify, one batch per language
-    progress('verify');
+    beginStage('verify', items.filter(pending).length);
     for (const language of ['python', 'typescript'] as const) {
       const batch = items.filter((i) => pending(i) && i.agent.language === language);
       if (!batch.length) continue;
@@ -163,12 +206,13 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         if (errors[k]) {
           i.result = { ...i.result, status: 'failed', output: null, error: `verify: ${errors[k]}` };
           finish(i);
-        }
+        } else step();
       });
     }
 
     const diffs: string[] = [];
     if (opts.dryRun) {
+      beginStage('write', items.filter(pending).length);
       for (const i of items.filter(pending)) {
         diffs.push(createTwoFilesPatch(i.agent.file, rel(root, i.outAbs), i.source!, i.output!));
         finish(i);
@@ -177,14 +221,22 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     }
 
     // 3. write (atomic; an existing different _v2 needs --force)
-    progress('write');
+    beginStage('write', items.filter(pending).length);
     for (const i of items.filter(pending)) {
       if (aborted()) break;
       if (existsSync(i.outAbs)) {
         const current = readFileSync(i.outAbs, 'utf8');
         if (current === i.output) {
-          i.result = { ...i.result, status: 'unchanged' };
-          finish(i);
+          // A committing run refused an uncommitted _v2 up front, so this one is committed.
+          // Otherwise it may be a leftover of a --no-commit run whose validation failed:
+          // when this run validates, validate it again rather than call it unchanged.
+          if (recording || !opts.validate || isTracked(root, i.outAbs)) {
+            i.result = { ...i.result, status: 'unchanged' };
+            finish(i);
+          } else {
+            i.leftover = true;
+            step();
+          }
           continue;
         }
         if (!opts.force) {
@@ -197,6 +249,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         journal?.willCreate(rel(root, i.outAbs));
         writeOutputAtomic(i.outAbs, i.output!);
         i.written = true;
+        step();
       } catch (err) {
         i.result = { ...i.result, status: 'failed', output: null, error: `${rel(root, i.outAbs)}: cannot write: ${oneLine(err)}` };
         finish(i);
@@ -205,22 +258,26 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
 
     // 4. validate
     if (opts.validate && !aborted()) {
-      progress('validate');
-      const toValidate = items.filter((i) => pending(i) && i.written);
-      const reports = await runValidationStage(root, toValidate.map((i) => ({ agent: i.agent, file: i.outAbs, legacyFile: i.abs })), opts);
-      toValidate.forEach((i, k) => {
-        const report: ValidationReport = reports[k]!;
+      const toValidate = items.filter((i) => pending(i) && (i.written || i.leftover));
+      beginStage('validate', toValidate.length);
+      // Each report is settled as it arrives: a failure is final at once; a pass is final
+      // now unless a commit follows.
+      const settle = (k: number, report: ValidationReport) => {
+        const i = toValidate[k]!;
         i.result = { ...i.result, validation: report };
         if (!report.ok) {
           const failed = report.checks.find((c) => !c.ok && !c.skipped);
           i.result = { ...i.result, status: 'failed', error: report.error ?? `validation: ${failed ? `${failed.name}: ${failed.detail}` : 'failed'}` };
         }
-      });
+        if (!report.ok || !recording) finish(i);
+        else step({ validated: i.result });
+      };
+      await runValidationStage(root, toValidate.map((i) => ({ agent: i.agent, file: i.outAbs, legacyFile: i.abs })), { ...opts, onDone: settle });
     }
 
     // 5. record and commit, one at a time in file order
     if (recording) {
-      progress('commit');
+      beginStage('commit', items.filter((x) => x.written && pending(x)).length);
       for (const i of items.filter((x) => x.written && pending(x))) {
         if (aborted()) break;
         try {
@@ -233,7 +290,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         finish(i);
       }
     } else {
-      for (const i of items.filter(pending)) finish(i);
+      for (const i of items.filter((x) => pending(x) && !(opts.validate && x.result.validation))) finish(i, true);
     }
 
     // Nothing half-done stays: when committing, a _v2 that did not make it into a commit goes.

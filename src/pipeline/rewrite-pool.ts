@@ -31,7 +31,7 @@ const workerFile = fileURLToPath(new URL('./rewrite-worker.js', import.meta.url)
 export async function rewriteAll(
   jobs: RewriteJob[],
   profile: Profile,
-  opts: { inBand?: boolean; onDone?: (i: number) => void },
+  opts: { inBand?: boolean; onDone?: (i: number, outcome: RewriteOutcome) => void },
 ): Promise<RewriteOutcome[]> {
   const threads = Math.min(os.availableParallelism?.() ?? os.cpus().length, 4, jobs.length);
   // Workers need the compiled worker file; small batches are faster in band anyway.
@@ -39,7 +39,7 @@ export async function rewriteAll(
     const out: RewriteOutcome[] = [];
     for (let i = 0; i < jobs.length; i++) {
       out.push(await rewriteOne(jobs[i]!, profile));
-      opts.onDone?.(i);
+      opts.onDone?.(i, out[i]!);
     }
     return out;
   }
@@ -56,7 +56,7 @@ export async function rewriteAll(
               const i = next++;
               w.once('message', (msg: RewriteOutcome) => {
                 results[i] = msg;
-                opts.onDone?.(i);
+                opts.onDone?.(i, msg);
                 feed();
               });
               w.postMessage(jobs[i]);

@@ -12,7 +12,15 @@ import { configLaunchEnvironments } from '../config/launch-env.js';
 export async function runValidationStage(
   root: string,
   list: Array<{ agent: AgentInfo; file: string; legacyFile: string }>,
-  opts: { profile: Profile; concurrency: number; registryUrl?: string; metricsUrl?: string; signal?: AbortSignal },
+  opts: {
+    profile: Profile;
+    concurrency: number;
+    registryUrl?: string;
+    metricsUrl?: string;
+    signal?: AbortSignal;
+    /** Told as each agent's report arrives (index into `list`). */
+    onDone?: (i: number, report: ValidationReport) => void;
+  },
 ): Promise<ValidationReport[]> {
   if (!list.length) return [];
   const launchEnv = configLaunchEnvironments(root);
@@ -34,10 +42,16 @@ export async function runValidationStage(
         ...launchEnv(x.agent),
       });
     }
-    const reports = await validateAgents(items, { concurrency: opts.concurrency });
-    // `migrate status` shows an uncommitted `_v2` that passed as validated.
-    list.forEach((x, i) => rememberValidation(root, x.agent.name, path.relative(root, x.file).split(path.sep).join('/'), reports[i]!));
-    return reports;
+    // `migrate status` (and `migrate commit`) take an uncommitted `_v2` that passed as validated.
+    const remember = (i: number, report: ValidationReport) =>
+      rememberValidation(root, list[i]!.agent.name, path.relative(root, list[i]!.file).split(path.sep).join('/'), report);
+    return await validateAgents(items, {
+      concurrency: opts.concurrency,
+      onDone: (i, report) => {
+        remember(i, report);
+        opts.onDone?.(i, report);
+      },
+    });
   } finally {
     await env.close();
   }

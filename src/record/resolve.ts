@@ -2,6 +2,7 @@
 // history alone (no scan needed: an agent can be reverted after its files moved on).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { closeMatch } from '../core/suggest.js';
 import { UsageError } from '../core/errors.js';
 import { legacyOf, listRecords, recordPath, toRelative, v2Sibling } from './migration-log.js';
 import { commitFiles, readHistory, recordAtCommit, showPrefix } from './git.js';
@@ -20,6 +21,10 @@ export async function resolveAgent(
 ): Promise<string> {
   const history = await readHistory(root);
   if (CLASS_NAME.test(arg) && (history.has(arg) || existsSync(path.join(root, recordPath(arg))))) return arg;
+  const known = CLASS_NAME.test(arg) ? [...new Set([...history.keys(), ...listRecords(root).map((r) => r.agent)])] : [];
+  // Any case, as everywhere else: `kvcacheagent` is KVCacheAgent when one migrated agent matches.
+  const sameIgnoringCase = known.filter((n) => n.toLowerCase() === arg.toLowerCase());
+  if (sameIgnoringCase.length === 1) return sameIgnoringCase[0]!;
 
   let rel: string;
   try {
@@ -52,7 +57,12 @@ export async function resolveAgent(
       if (!(err instanceof UsageError) || !CLASS_NAME.test(arg)) throw err;
     }
   }
-  // A class name with no trace: revertAgent reports it as never migrated.
-  if (CLASS_NAME.test(arg)) return arg;
+  // A class name with no trace: revertAgent reports it as never migrated, unless it looks
+  // like a typo of one that was.
+  if (CLASS_NAME.test(arg)) {
+    const guess = closeMatch(arg, known);
+    if (guess) throw new UsageError(`${arg} was never migrated; did you mean "${guess}"?`);
+    return arg;
+  }
   throw new UsageError(`${arg}: no migrated agent has this class name or file (see migrate status)`);
 }

@@ -1,48 +1,75 @@
-// Progress of a batch run on stderr: a bar on a terminal, one line per finished
-// agent when stderr is a file or pipe, nothing at all in --json mode.
+// Progress of a batch run on stderr. On a terminal: one bar per stage that moves one agent
+// at a time and ends at N/N, left on screen when the stage ends, with the failure count
+// early in the line so 80 columns show it. On a file or pipe: one line when a stage starts,
+// one per validated agent and one per finished agent. Nothing at all in --json mode.
 import cliProgress from 'cli-progress';
+import type { BatchProgress } from '../pipeline/batch.js';
 
 export interface Progress {
-  update(done: number, stage: string, failures: number): void;
+  update(event: BatchProgress): void;
   stop(): void;
 }
 
-export function createProgress(opts: { total: number; json: boolean; stream?: NodeJS.WriteStream }): Progress {
+const STAGE_WIDTH = 'validate'.length;
+
+export function createProgress(opts: { json: boolean; stream?: NodeJS.WriteStream }): Progress {
   const stream = opts.stream ?? process.stderr;
   if (opts.json) return { update() {}, stop() {} };
+  return stream.isTTY ? terminalProgress(stream) : lineProgress(stream);
+}
 
-  if (!stream.isTTY) {
-    let lastDone = -1;
-    return {
-      update(done, stage, failures) {
-        if (done === lastDone) return; // stage changes alone would flood a log
-        lastDone = done;
-        stream.write(`migrate: ${done}/${opts.total} agents done, ${failures} failed (${stage})\n`);
-      },
-      stop() {},
-    };
-  }
-
-  const bar = new cliProgress.SingleBar(
-    {
-      stream,
-      format: 'migrate [{bar}] {value}/{total} agents | {stage} | failures: {failures}',
-      hideCursor: true,
-      clearOnComplete: false,
-      barsize: 30,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  bar.start(opts.total, 0, { stage: 'starting', failures: 0 });
-  let stopped = false;
+/** One line per event worth a log line: a stage starting, an agent validated, an agent finished. */
+function lineProgress(stream: NodeJS.WriteStream): Progress {
+  let stage = '';
+  const counts = (e: BatchProgress) => `[${e.done}/${e.total} done, ${e.failures} failed]`;
   return {
-    update(done, stage, failures) {
-      if (!stopped) bar.update(done, { stage, failures });
+    update(e) {
+      if (e.stage !== stage) {
+        stage = e.stage;
+        const entering = e.total - e.past;
+        if (entering > 0) stream.write(`migrate: ${e.stage} ${entering} agent${entering === 1 ? '' : 's'}\n`);
+      }
+      if (e.validated) stream.write(`migrate: ${counts(e)} ${e.validated.agent}: validated, commit follows\n`);
+      if (e.finished) {
+        const r = e.finished;
+        const why = r.status === 'failed' || r.status === 'skipped' ? `: ${r.error ?? 'no reason given'}` : r.commit ? ` (commit ${r.commit.slice(0, 10)})` : '';
+        stream.write(`migrate: ${counts(e)} ${r.agent}: ${r.status}${why}\n`);
+      }
     },
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      bar.stop();
+    stop() {},
+  };
+}
+
+/** A cli-progress bar per stage; a finished stage's bar stays as a line of its own. */
+function terminalProgress(stream: NodeJS.WriteStream): Progress {
+  let bar: cliProgress.SingleBar | null = null;
+  let stage = '';
+  const stopBar = () => {
+    bar?.stop();
+    bar = null;
+  };
+  return {
+    update(e) {
+      if (e.stage !== stage || !bar) {
+        stopBar();
+        stage = e.stage;
+        const columns = stream.columns || 80;
+        bar = new cliProgress.SingleBar(
+          {
+            stream,
+            format: `${e.stage.padEnd(STAGE_WIDTH)} [{bar}] {value}/{total} agents | {failures} failed`,
+            hideCursor: true,
+            clearOnComplete: false,
+            // Room for the stage, the counts and the failures at any width from 50 columns.
+            barsize: Math.max(10, Math.min(30, columns - 50)),
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(e.total, e.past, { failures: e.failures });
+        return;
+      }
+      bar.update(e.past, { failures: e.failures });
     },
+    stop: stopBar,
   };
 }

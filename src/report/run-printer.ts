@@ -2,9 +2,23 @@
 import type { RunResult } from '../core/types.js';
 import type { BatchOutcome } from '../pipeline/batch.js';
 import { colours, printJson, table } from './terminal.js';
+import { splitSymbol } from './symbols.js';
 
 export function printRunJson(outcome: BatchOutcome): void {
-  printJson({ results: outcome.results, summary: outcome.summary });
+  printJson({ results: outcome.results.map(contractResult), summary: outcome.summary });
+}
+
+/** A result as DESIGN.md's contract has it: symbols in `removed` and `symbol`, descriptions in `detail`. */
+function contractResult(r: RunResult) {
+  const removed = r.removed.map(splitSymbol);
+  // Always present (often empty), so the result's fields are the same for every agent.
+  const described = removed.filter((x) => x.detail);
+  return {
+    ...r,
+    removed: removed.map((x) => x.symbol),
+    removed_detail: described,
+    kept_for_review: r.kept_for_review.map((k) => ({ ...k, ...splitSymbol(k.symbol) })),
+  };
 }
 
 export function printRunHuman(outcome: BatchOutcome, stream: NodeJS.WriteStream = process.stdout): void {

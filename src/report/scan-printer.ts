@@ -16,7 +16,7 @@ export function printScanJson(scan: ScanResult): void {
       ...(a.output ? { output: a.output } : {}),
       ...(a.config_names ? { config_names: a.config_names } : {}),
     })),
-    skipped: scan.skipped.map((s) => ({ file: s.file, reason: s.reason })),
+    skipped: scan.skipped.map((s) => ({ file: s.file, reason: s.reason, ...(s.line ? { line: s.line } : {}), ...(s.error ? { error: true } : {}) })),
   });
 }
 

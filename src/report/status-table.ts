@@ -1,10 +1,11 @@
 // Printers for `migrate status` (and the one-line result of `migrate revert`).
 import pc from 'picocolors';
 import type { AgentStatusRow, AgentState } from '../record/status.js';
+import { jsonText } from './terminal.js';
 
 export function statusJson(rows: AgentStatusRow[]): string {
   const agents = rows.map((r) => ({ name: r.name, file: r.file, state: r.state, commit: r.commit, time: r.time }));
-  return `${JSON.stringify({ agents }, null, 2)}\n`;
+  return jsonText({ agents });
 }
 
 const paint: Record<AgentState, (s: string) => string> = {
@@ -51,5 +52,5 @@ export function revertLine(r: RevertResult): string {
 
 export function revertJson(r: RevertResult): string {
   // `undid` only for a promotion: a migration's revert prints what it always printed.
-  return `${JSON.stringify({ agent: r.agent, reverted: r.reverted, revert_commit: r.revert_commit, ...(r.undid === 'promotion' ? { undid: r.undid } : {}) })}\n`;
+  return jsonText({ agent: r.agent, reverted: r.reverted, revert_commit: r.revert_commit, ...(r.undid === 'promotion' ? { undid: r.undid } : {}) });
 }

@@ -1,7 +1,7 @@
 // Printers for `migrate validate`: a summary table (one agent a line, one
 // column per check), the one-line reason of every failed check, and the JSON form.
 import type { CheckResult, ValidationReport } from '../core/types.js';
-import { table } from './terminal.js';
+import { jsonText, table } from './terminal.js';
 
 export interface ValidationRow {
   agent: string;
@@ -25,7 +25,7 @@ export function validationJson(rows: ValidationRow[]): string {
       ...(r.validation.error ? { error: r.validation.error } : {}),
     },
   }));
-  return `${JSON.stringify({ results }, null, 2)}\n`;
+  return jsonText({ results });
 }
 
 const BASE_CHECKS = ['health', 'registry', 'metrics', 'shutdown', 'log'] as const;

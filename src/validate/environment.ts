@@ -45,6 +45,12 @@ function checkMetricsUrl(url: string): void {
   }
 }
 
+/** Fail on a --registry-url or --metrics-url that could never work, before anything starts. */
+export function checkEnvironmentUrls(opts: { registryUrl?: string; metricsUrl?: string }): void {
+  if (opts.registryUrl) registryKindOf(opts.registryUrl);
+  if (opts.metricsUrl && opts.metricsUrl !== 'scrape') checkMetricsUrl(opts.metricsUrl);
+}
+
 export async function startValidationEnvironment(
   opts: { registryUrl?: string; metricsUrl?: string } = {},
 ): Promise<ValidationEnvironment> {

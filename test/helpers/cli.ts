@@ -6,6 +6,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { execa, execaSync, type ResultPromise } from 'execa';
+import { afterAll, afterEach } from 'vitest';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const BIN = path.join(REPO, 'bin', 'migrate.js');
@@ -73,6 +74,18 @@ export async function cli(root: string, args: string[], opts: { timeout?: number
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
+/** `migrate <args>` run from `cwd` as a user types it: no --root added, so the command finds its own root. */
+export async function cliIn(cwd: string, args: string[], opts: { timeout?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
+  const r = await execa('node', [BIN, ...args], {
+    cwd,
+    reject: false,
+    timeout: opts.timeout ?? 120_000,
+    env: { FORCE_COLOR: '0', NO_COLOR: '1', ...opts.env },
+    stdin: 'ignore',
+  });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
 /** The same, started in the background (for interruption tests); the caller waits or kills it. */
 export function spawnCli(root: string, args: string[]): ResultPromise<{ reject: false; stdin: 'ignore' }> {
   return execa('node', [BIN, ...args, '--root', root], {
@@ -93,6 +106,59 @@ export function gitRepo(src?: string, prefix = 'migrate-cli-'): string {
   if (src) cpSync(src, root, { recursive: true, filter: (p) => !p.includes('__pycache__') });
   initGit(root);
   return root;
+}
+
+/**
+ * Temporary folders a test file makes (push them): after each test no agent started under
+ * them keeps running, and after the file they are removed.
+ */
+export function tempDirsOfThisFile(): string[] {
+  const temps: string[] = [];
+  afterEach(() => {
+    for (const d of temps) killAgentProcessesUnder(d);
+  });
+  afterAll(() => {
+    for (const d of temps) rmSync(d, { recursive: true, force: true });
+  });
+  return temps;
+}
+
+export const DEMO_FLEET = path.join(REPO, 'fixtures', 'demo-fleet');
+/** The demo fleet's agents, by class name, sorted. */
+export const DEMO_AGENTS = [
+  'ConfigWatcherAgent',
+  'FleetHealthMonitor',
+  'KVCacheAgent',
+  'MetricsRollupAgent',
+  'RateLimiterAgent',
+  'ReminderAgent',
+  'SessionTrackerAgent',
+  'TaskQueueAgent',
+  'TextStatsAgent',
+  'TranslationMemoryAgent',
+];
+
+/**
+ * A maker of demo-fleet repositories: the fleet in a git repository with the reference
+ * BaseAgent (`migrate init`) committed, made once, then copied with its .git per call.
+ * Every folder made goes into `temps` for the caller to remove.
+ */
+export function demoFleetRepos(temps: string[], prefix: string): () => Promise<string> {
+  let template: string | undefined;
+  return async () => {
+    if (!template) {
+      const t = gitRepo(DEMO_FLEET, `${prefix}template-`);
+      temps.push(t);
+      const init = await cli(t, ['init', '--lang', 'python']);
+      if (init.exitCode !== 0) throw new Error(`migrate init failed: ${init.stderr}`);
+      commitAll(t, 'add the reference BaseAgent');
+      template = t;
+    }
+    const root = mkdtempSync(path.join(os.tmpdir(), prefix));
+    temps.push(root);
+    cpSync(template, root, { recursive: true });
+    return root;
+  };
 }
 
 export function initGit(root: string): void {

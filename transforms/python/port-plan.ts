@@ -49,7 +49,8 @@ export const portPlan: PythonTransform = {
         const value = numeric(ctx, expr);
         if (!clash && value !== null) clash = baseValues.get(value);
         if (clash) {
-          const owner = selfRoot(n.childForFieldName('function')!) ?? `bind ${arg.text}`;
+          // The symbol is the socket attribute, else the method binding it (the call as detail).
+          const owner = selfRoot(n.childForFieldName('function')!) ?? `${m.name}: bind ${arg.text}`;
           keep(ctx, owner, n.startPosition.row + 1,
             `port plan: binds ${expr.replace(/\+/, ' + ')}, which ${ctx.profile.base_class} binds as its ${clash}; two sockets would bind one port`);
         }

@@ -1,0 +1,97 @@
+// `migrate commit AGENT...`: commit the validated `_v2` files a `--no-commit` run left (or
+// that `migrate validate` passed after a hand fix), one commit per agent with its record,
+// exactly as `run` would have. Every agent is checked before the first commit: no `_v2`,
+// one already committed, or one not validated as it is now is a usage error (exit 2).
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError, oneLine } from '../core/errors.js';
+import type { AgentInfo, RunResult, ValidationReport } from '../core/types.js';
+import { loadProfile } from '../profile/profile.js';
+import { scanRepository } from '../discover/scan.js';
+import { selectAgents } from '../discover/resolve.js';
+import { decodePythonSource } from '../lang/python/parser.js';
+import { rewriteOne } from '../pipeline/rewrite-pool.js';
+import { runRecordStage } from '../pipeline/record-stage.js';
+import { recalledValidation } from '../record/validation-cache.js';
+import { isTracked } from '../record/work-tree.js';
+import { jsonText } from '../report/terminal.js';
+import { reportBaseModels, resolveRoot, type CommonFlags } from './common.js';
+import { filesOf } from './validate.js';
+
+export interface CommitFlags extends CommonFlags {
+  profile: string;
+  json?: boolean;
+}
+
+interface Plan {
+  agent: AgentInfo;
+  abs: string;
+  outAbs: string;
+  output: string;
+  validation: ValidationReport;
+}
+
+const passed = (r: ValidationReport) => r.ok && r.checks.every((c) => c.ok || c.skipped === true);
+
+export async function commitCommand(agents: string[], flags: CommitFlags): Promise<number> {
+  const root = resolveRoot(flags);
+  if (!agents.length) throw new UsageError('name the agents whose validated _v2 files to commit');
+  const profile = loadProfile(flags.profile, root);
+  await reportBaseModels(flags, root, profile);
+  const scan = await scanRepository(root, profile);
+  const plans: Plan[] = selectAgents(scan, root, agents).map((agent) => {
+    const { output, legacy } = filesOf(agent, root);
+    const outAbs = path.join(root, output);
+    if (!legacy || !existsSync(outAbs)) throw new UsageError(`${agent.name} has no _v2 file to commit (run \`migrate run ${agent.name} --no-commit\` first)`);
+    if (isTracked(root, outAbs)) throw new UsageError(`${output} is already committed; \`migrate status\` shows ${agent.name}'s commit`);
+    const recalled = recalledValidation(root, agent.name, output);
+    if (!recalled || !passed(recalled.report)) {
+      const why = recalled ? 'its last validation failed' : 'it was not validated as it is now';
+      throw new UsageError(`${output}: ${why}; run \`migrate validate ${agent.name}\` first (only validated files are committed)`);
+    }
+    return { agent, abs: path.join(root, agent.file), outAbs, output, validation: recalled.report };
+  });
+
+  const results: Array<Pick<RunResult, 'agent' | 'file' | 'output' | 'commit' | 'error'>> = [];
+  for (const p of plans) {
+    try {
+      const result = await rewriteResult(root, p, profile);
+      const commit = await runRecordStage(root, { agent: p.agent, abs: p.abs, outAbs: p.outAbs, result }, { profile });
+      results.push({ agent: p.agent.name, file: p.agent.file, output: p.output, commit, error: null });
+    } catch (err) {
+      results.push({ agent: p.agent.name, file: p.agent.file, output: p.output, commit: null, error: `commit: ${oneLine(err)}` });
+    }
+  }
+  if (flags.json) process.stdout.write(jsonText({ results }));
+  else {
+    for (const r of results) {
+      process.stdout.write(r.commit ? `committed ${r.agent}: ${r.output} and its record in ${r.commit.slice(0, 12)}\n` : `failed ${r.agent}: ${r.error}\n`);
+    }
+  }
+  return results.every((r) => r.commit) ? 0 : 1;
+}
+
+/**
+ * What the record says was removed and kept: the rewrite is deterministic, so it is run
+ * again in this process; a `_v2` edited by hand since is recorded with a warning saying so.
+ */
+async function rewriteResult(root: string, p: Plan, profile: ReturnType<typeof loadProfile>): Promise<RunResult> {
+  const bytes = readFileSync(p.abs);
+  const source = p.agent.language === 'python' ? decodePythonSource(bytes, p.agent.file) : new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  const o = await rewriteOne({ root, file: p.abs, source, agent: p.agent }, profile);
+  const onDisk = readFileSync(p.outAbs, 'utf8');
+  const warnings = [...o.warnings];
+  if (o.output !== onDisk) warnings.push(`${p.output} differs from migrate's rewrite (edited after \`migrate run\`); removed and kept_for_review describe the rewrite`);
+  return {
+    agent: p.agent.name,
+    file: p.agent.file,
+    output: p.output,
+    status: o.kept_for_review.length ? 'needs-review' : 'migrated',
+    removed: o.removed,
+    kept_for_review: o.kept_for_review,
+    warnings,
+    validation: p.validation,
+    commit: null,
+    error: null,
+  };
+}
