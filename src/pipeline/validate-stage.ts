@@ -1,20 +1,34 @@
 // The validation stage: one validation environment (embedded registry and metrics sink
 // unless URLs are given) for the whole batch, agents validated up to --concurrency at once.
+// The batch starts the environment (and probes real endpoints) before it writes anything.
 import type { AgentInfo, ValidationReport } from '../core/types.js';
 import path from 'node:path';
 import type { Profile } from '../profile/profile.js';
 import { rememberValidation } from '../record/validation-cache.js';
 import { adapterFor } from '../lang/registry.js';
-import { startValidationEnvironment } from '../validate/environment.js';
+import { checkEndpoints, startValidationEnvironment, type ValidationEnvironment } from '../validate/environment.js';
 import { validateAgents, type ValidateAgentOptions } from '../validate/validate-agent.js';
+
+/** The environment of a batch's validations: started, and real endpoints probed once (UsageError when one is wrong). */
+export async function prepareValidationEnvironment(opts: { registryUrl?: string; metricsUrl?: string }): Promise<ValidationEnvironment> {
+  const env = await startValidationEnvironment({ registryUrl: opts.registryUrl, metricsUrl: opts.metricsUrl });
+  try {
+    await checkEndpoints(env);
+  } catch (err) {
+    await env.close();
+    throw err;
+  }
+  return env;
+}
 
 export async function runValidationStage(
   root: string,
   list: Array<{ agent: AgentInfo; file: string; legacyFile: string }>,
   opts: { profile: Profile; concurrency: number; registryUrl?: string; metricsUrl?: string; signal?: AbortSignal },
+  given?: ValidationEnvironment,
 ): Promise<ValidationReport[]> {
   if (!list.length) return [];
-  const env = await startValidationEnvironment({ registryUrl: opts.registryUrl, metricsUrl: opts.metricsUrl });
+  const env = given ?? (await prepareValidationEnvironment(opts));
   try {
     const items: ValidateAgentOptions[] = [];
     for (const x of list) {
@@ -36,6 +50,6 @@ export async function runValidationStage(
     list.forEach((x, i) => rememberValidation(root, x.agent.name, path.relative(root, x.file).split(path.sep).join('/'), reports[i]!));
     return reports;
   } finally {
-    await env.close();
+    if (!given) await env.close();
   }
 }
