@@ -1,11 +1,12 @@
 // `migrate run`: the batch, with a progress bar on a terminal and the JSON contract with --json.
-import { setMaxListeners } from 'node:events';
 import '../lang/adapters.js';
 import { loadProfile } from '../profile/profile.js';
 import { runBatch } from '../pipeline/batch.js';
 import { createProgress } from '../report/progress.js';
 import { printDiffs, printRunHuman, printRunJson } from '../report/run-printer.js';
 import { requireDirectory } from './common.js';
+import { enableWatchdog } from '../validate/watchdog.js';
+import { listenForInterrupt } from './interrupt.js';
 
 export interface RunFlags {
   root: string;
@@ -28,20 +29,9 @@ export interface RunFlags {
 export async function runCommand(agents: string[], flags: RunFlags): Promise<number> {
   const root = requireDirectory(flags.root);
   const profile = loadProfile(flags.profile, root);
-  const abort = new AbortController();
-  // Every validation check listens on this one signal; a big batch has many at once.
-  setMaxListeners(0, abort.signal);
-  // `on`, not `once`: the validation stage's own handler re-raises the signal when no
-  // other listener is left, which killed the tool before it removed unfinished _v2
-  // files. A second Ctrl-C still ends the tool at once (the journal then cleans up).
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (!abort.signal.aborted) return abort.abort();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.kill(process.pid, signal);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // A watchdog process ends the agents if this one is killed outright (kill -9 included).
+  enableWatchdog();
+  const interrupt = listenForInterrupt();
   let progress: ReturnType<typeof createProgress> | undefined;
   try {
     const outcome = await runBatch({
@@ -60,7 +50,7 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
       runInBand: Boolean(flags.runInBand),
       registryUrl: flags.registryUrl,
       metricsUrl: flags.metricsUrl,
-      signal: abort.signal,
+      signal: interrupt.signal,
       onStage: (done, total, stage, failures) => {
         progress ??= createProgress({ total, json: Boolean(flags.json) });
         progress.update(done, stage, failures);
@@ -72,11 +62,10 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
       if (flags.dryRun) printDiffs(outcome.diffs);
       printRunHuman(outcome);
     }
-    if (outcome.interrupted) return 130;
+    if (outcome.interrupted) return interrupt.exitCode() ?? 130;
     return outcome.results.some((r) => r.status === 'failed') ? 1 : 0;
   } finally {
     progress?.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupt.dispose();
   }
 }
