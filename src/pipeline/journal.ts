@@ -270,9 +270,9 @@ async function recover(loc: Location, file: string, data: JournalData, warn: War
   let stopped = 0;
   for (const g of data.groups) {
     const r = await killRecordedTree(g);
-    stopped += r.ours.length;
+    stopped += r.killed.length;
     if (r.leftAlone) warn(r.leftAlone);
-    if (r.ours.length) warn(`could not stop pid ${r.ours.join(', ')} of the killed run (pid ${data.pid})`);
+    if (r.left.length) warn(`could not stop pid ${r.left.join(', ')} of the killed run (pid ${data.pid})`);
   }
   if (loc.git && (data.files.length || data.commit)) {
     const lock = indexLock(loc.top!);

@@ -2,7 +2,7 @@
 // time (clock ticks since boot, which with the boot id names a process for good:
 // a pid is reused, a pid with its start time is not), and whether a process carries
 // a marker in its environment. Everything degrades to "unknown" without /proc.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 export interface ProcStat {
   pid: number;
@@ -152,4 +152,37 @@ export function descendantsIn(procs: ProcStat[], roots: Set<number>): ProcStat[]
     }
   }
   return out;
+}
+
+/** The pipes a process has open as stdout and stderr ("pipe:[inode]", or "socket:[inode]": libuv gives children socket pairs). */
+export function stdioPipes(pid: number): string[] {
+  const out: string[] = [];
+  for (const fd of [1, 2]) {
+    try {
+      const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      if (link.startsWith('pipe:') || link.startsWith('socket:')) out.push(link);
+    } catch {
+      // gone, or not ours to look at
+    }
+  }
+  return [...new Set(out)];
+}
+
+/** True when the process holds one of these pipes open (on any descriptor). */
+export function holdsPipe(pid: number, pipes: string[]): boolean {
+  if (!pipes.length) return false;
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  for (const fd of fds) {
+    try {
+      if (pipes.includes(readlinkSync(`/proc/${pid}/fd/${fd}`))) return true;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return false;
 }

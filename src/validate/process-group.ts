@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cgroupPids, killCgroup, removeCgroup } from './cgroup.js';
-import { bootId, commandLine, descendantsIn, environHas, hasProc, listProcs, readStat, type ProcStat } from './proc.js';
+import { bootId, commandLine, descendantsIn, environHas, hasProc, holdsPipe, listProcs, readStat, stdioPipes, type ProcStat } from './proc.js';
 
 /** The environment variable that marks every process started for validation. */
 export const MARK_VAR = 'MIGRATE_AGENT_MARK';
@@ -29,6 +29,8 @@ export interface TreeRecord {
   mark: string;
   /** Its cgroup directory, when it has one. */
   cgroup?: string;
+  /** The pipes it got as stdout and stderr ("pipe:[inode]"): whoever holds them came from it. */
+  pipes?: string[];
   /** Epoch ms after which it must not be running any more (its time limit). */
   deadline?: number;
 }
@@ -91,6 +93,7 @@ export class AgentTree {
   leaderExited = false;
   private readonly known = new Map<number, number>();
   private readonly leaderStart: number | undefined;
+  private readonly pipes: string[];
 
   constructor(
     readonly pid: number,
@@ -100,6 +103,7 @@ export class AgentTree {
   ) {
     this.leaderStart = readStat(pid)?.start;
     if (this.leaderStart !== undefined) this.known.set(pid, this.leaderStart);
+    this.pipes = stdioPipes(pid);
   }
 
   record(): TreeRecord {
@@ -109,6 +113,7 @@ export class AgentTree {
       boot: hasProc() ? bootId() : undefined,
       mark: this.mark,
       cgroup: this.cgroup,
+      pipes: this.pipes,
       deadline: this.deadline,
     };
   }
@@ -135,8 +140,13 @@ export class AgentTree {
     }
     for (const p of descendantsIn(procs, new Set(found.keys()))) add(p);
     if (this.leaderStart !== undefined) {
+      // Started after the agent and carrying its marker, or holding its output pipes:
+      // a daemon that double-forked, left the group, even cleared its environment.
       const entry = `${MARK_VAR}=${this.mark}`;
-      for (const p of procs) if (!found.has(p.pid) && p.start >= this.leaderStart && environHas(p.pid, entry)) add(p);
+      for (const p of procs) {
+        if (found.has(p.pid) || p.start < this.leaderStart) continue;
+        if (environHas(p.pid, entry) || holdsPipe(p.pid, this.pipes)) add(p);
+      }
     }
     for (const p of found.values()) this.known.set(p.pid, p.start);
     return [...found.keys()].sort((a, b) => a - b);
@@ -290,20 +300,31 @@ export function recordedTreeState(rec: TreeRecord): RecordedTreeState {
   }
   if (sameBoot && rec.start !== undefined) {
     const entry = `${MARK_VAR}=${rec.mark}`;
-    for (const p of procs) if (!found.has(p.pid) && p.start >= rec.start && environHas(p.pid, entry)) found.set(p.pid, p);
+    for (const p of procs) {
+      if (found.has(p.pid) || p.start < rec.start) continue;
+      if ((rec.mark && environHas(p.pid, entry)) || holdsPipe(p.pid, rec.pipes ?? [])) found.set(p.pid, p);
+    }
   }
   if (found.size) for (const p of descendantsIn(procs, new Set(found.keys()))) found.set(p.pid, p);
   const ours = [...found.keys()].sort((a, b) => a - b);
   let leftAlone: string | undefined;
   if (leader && !leaderIsOurs && !found.has(leader.pid)) {
-    const why = !sameBoot ? 'the machine was restarted since' : rec.start === undefined ? 'its start time was not recorded' : 'its start time differs';
+    const why = rec.start === undefined ? 'its start time was not recorded' : !sameBoot ? 'the machine was restarted since' : 'its start time differs';
     leftAlone = `pid ${rec.pgid} (${commandLine(rec.pgid)}) is not the agent that run started (${why}); left alone`;
   }
   return { ours, leftAlone };
 }
 
-/** SIGKILL what recordedTreeState proves ours, until none is left (bounded); what was left alone. */
-export async function killRecordedTree(rec: TreeRecord, timeoutMs = 2000): Promise<RecordedTreeState> {
+export interface KillOutcome {
+  /** Processes proven ours and killed. */
+  killed: number[];
+  /** Proven ours but still alive at the end (could not be killed). */
+  left: number[];
+  leftAlone?: string;
+}
+
+/** SIGKILL what recordedTreeState proves ours, until none is left (bounded). */
+export async function killRecordedTree(rec: TreeRecord, timeoutMs = 2000): Promise<KillOutcome> {
   const end = Date.now() + timeoutMs;
   let state = recordedTreeState(rec);
   const first = state;
@@ -322,7 +343,7 @@ export async function killRecordedTree(rec: TreeRecord, timeoutMs = 2000): Promi
   }
   const cgroup = recordedCgroup(rec);
   if (cgroup && state.ours.length === 0) removeCgroup(cgroup);
-  return { ours: state.ours, leftAlone: first.leftAlone };
+  return { killed: first.ours.filter((p) => !state.ours.includes(p)), left: state.ours, leftAlone: first.leftAlone };
 }
 
 /** The recorded cgroup when it is one this tool makes (its name) on this boot. */
