@@ -242,9 +242,12 @@ export async function commitAgent(
   const headBefore = await headSha(root);
   // `git add` first so new files are known to git; `commit --only -- paths`
   // then commits just these paths whatever else is in the index.
-  const added = gitFailure('add', await runGit(root, ['add', '--', ...files]));
+  const add = await runGit(root, ['add', '--', ...files]);
+  if (add.signal) removeOwnLock(root);
+  const added = gitFailure('add', add);
   if (added) return fail(added);
   const run = await runGit(root, [...(await identityArgs(root)), 'commit', '--only', '--cleanup=strip', '-m', message, '--', ...files]);
+  if (run.signal) removeOwnLock(root);
   const sha = await headSha(root);
   if (!sha || sha === headBefore) return fail(gitFailure('commit', run) ?? 'git commit made no commit');
   // HEAD moved (even a git killed after writing the ref may have made it): is it exactly ours?
@@ -259,6 +262,15 @@ export async function commitAgent(
     return fail(`HEAD moved to ${short(sha)}, which ${what}; it is not ${c.agent}'s commit, inspect it with git log`);
   }
   return sha;
+}
+
+/**
+ * Our own git was killed by a signal: the index.lock it held is ours to remove, when no
+ * live git process could own it (otherwise every later git command of the run fails).
+ */
+function removeOwnLock(root: string): void {
+  const lock = indexLock(root);
+  if (lock && lock.knowable && lock.holders.length === 0) rmSync(lock.file, { force: true });
 }
 
 /** Take the files out of the index again (back to HEAD's version); a note when git refused. */

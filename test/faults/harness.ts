@@ -163,14 +163,15 @@ export function migrateCommits(root: string, since: string): MigrateCommit[] {
  * migration commit holding exactly its agent's _v2 and record (one per agent), and no
  * process of the tagged runs alive — agents, their daemons and the watchdog included.
  */
-export async function expectIntact(root: string, before: Baseline, tags: string[], opts: { journal?: boolean } = {}): Promise<MigrateCommit[]> {
+export async function expectIntact(root: string, before: Baseline, tags: string[], opts: { journal?: boolean; ignored?: string[] } = {}): Promise<MigrateCommit[]> {
+  const allowed = (f: string) => f.startsWith('state/') || (opts.ignored ?? []).includes(f);
   for (const [f, h] of before.files) {
     expect(existsSync(path.join(root, f)), `${f} must still exist`).toBe(true);
     expect(sha256(path.join(root, f)), `${f} must be byte-identical`).toBe(h);
   }
   const dirt = git(root, ['status', '--porcelain', '--ignored', '--untracked-files=all'])
     .split('\n')
-    .filter((l) => l && !l.startsWith('!! state/'));
+    .filter((l) => l && !(l.startsWith('!! ') && allowed(l.slice(3))));
   expect(dirt, 'work tree and index must be clean').toEqual([]);
   const gitDir = path.join(root, '.git');
   expect(existsSync(path.join(gitDir, 'index.lock')), 'no stale index.lock').toBe(false);
@@ -184,7 +185,7 @@ export async function expectIntact(root: string, before: Baseline, tags: string[
     expect(c.files, `${c.agent}'s commit holds its record`).toContain(`migration-log/${c.agent}.json`);
   }
   for (const f of git(root, ['ls-files', '--others', '--ignored', '--exclude-standard']).split('\n').filter(Boolean)) {
-    expect(f.startsWith('state/'), `leftover ${f}`).toBe(true);
+    expect(allowed(f), `leftover ${f}`).toBe(true);
   }
   // The watchdog ends right after the tool; give it a moment to notice.
   for (const tag of tags) await waitFor(() => tagged(tag).length === 0, `no process of run ${tag} (${tagged(tag).map((p) => p.cmdline).join('; ')})`, 10_000);
