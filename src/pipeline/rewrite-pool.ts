@@ -57,18 +57,14 @@ export async function rewriteAll(
   const results: RewriteOutcome[] = new Array(jobs.length);
   let next = 0;
   const workers = Array.from({ length: threads }, () => new Worker(workerFile, { workerData: { profileFile: profile.file, root: jobs[0]!.root } }));
-  let onAbort: (() => void) | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
-      // Ctrl-C: stop waiting at once; the workers are terminated below, mid-job or not.
-      onAbort = () => resolve();
-      if (opts.signal?.aborted) return resolve();
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      // Ctrl-C: no new job goes out; the ones in flight finish (a worker terminated in the
+      // middle of a native parse takes the whole process down), then the pool ends.
       let idle = 0;
       for (const w of workers) {
         const feed = () => {
-          if (opts.signal?.aborted) return;
-          if (next >= jobs.length) {
+          if (opts.signal?.aborted || next >= jobs.length) {
             if (++idle === workers.length) resolve();
             return;
           }
@@ -85,7 +81,6 @@ export async function rewriteAll(
       }
     });
   } finally {
-    if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
     await Promise.all(workers.map((w) => w.terminate()));
   }
   return jobs.map((job, i) => results[i] ?? interruptedOutcome(job));

@@ -9,7 +9,8 @@ export function redactUrl(url: string): string {
     if (u.password) u.password = '***';
     return u.toString().replace(/\/$/, '');
   } catch {
-    return url;
+    // Not even a URL: still no password in clear.
+    return url.replace(URL_CREDENTIALS, (_, scheme: string, user: string) => `${scheme}${user}:***@`);
   }
 }
 

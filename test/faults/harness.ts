@@ -9,9 +9,11 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execa, type ResultPromise } from 'execa';
 import { expect } from 'vitest';
-import { BIN, cli, commitAll, ensureBuilt, git, gitRepo, REPO, sha256, type CliResult } from '../helpers/cli.js';
+import { BIN, cli, commitAll, ensureBuilt, git, gitRepo, listFiles, REPO, sha256, type CliResult } from '../helpers/cli.js';
 
 export { BIN, cli, commitAll, ensureBuilt, git, REPO, sha256 };
+/** Every file under root (outside .git), relative, sorted. */
+export const listTree = listFiles;
 export const DEMO = path.join(REPO, 'fixtures', 'demo-fleet');
 /** The demo agent every validating scenario uses: it passes validation on its own. */
 export const AGENT = 'KVCacheAgent';
