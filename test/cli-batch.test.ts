@@ -412,7 +412,9 @@ describe('interruption', () => {
     expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
     expect(existsSync(path.join(root, '.git', 'migrate-run.json')), 'the crash leaves its journal').toBe(true);
     // The tool's watchdog outlives it and ends the agents it was validating.
-    await waitFor(() => agentProcessesUnder(root).length === 0, 'the watchdog to end the orphaned agents', 10_000);
+    await waitFor(() => agentProcessesUnder(root).length === 0, 'the watchdog to end the orphaned agents', 10_000).catch((err) => {
+      throw new Error(`${(err as Error).message}: ${JSON.stringify(agentProcessesUnder(root))}`);
+    });
     expect(listFiles(root).filter((f) => /_v2\.py$/.test(f)).length, 'and leaves its _v2 files').toBeGreaterThan(0);
     // --dry-run does not record, so it neither recovers nor commits; a real run does.
     const rerun = await cli(root, ['run', 'KVCacheAgent', '--no-validate', '--json']);

@@ -73,7 +73,9 @@ export class RunJournal {
       groups: [],
     };
     this.unsubscribe = onGroupChange((tree, live) => {
-      this.data.groups = live ? [...this.data.groups, tree] : this.data.groups.filter((g) => g.pgid !== tree.pgid);
+      // Keyed by marker: a tree is announced before its spawn, then recorded again with its pid.
+      const others = this.data.groups.filter((g) => g.mark !== tree.mark);
+      this.data.groups = live ? [...others, tree] : others;
       this.save();
     });
     this.save();

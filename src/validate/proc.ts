@@ -82,6 +82,18 @@ export function bootId(): string {
   return cachedBoot;
 }
 
+/**
+ * Now, in the unit of a process's start time (clock ticks after boot, USER_HZ = 100),
+ * less a margin: every process started from now on has a start time at least this.
+ */
+export function startFloorNow(): number | undefined {
+  try {
+    return Math.floor(Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 100) - 2;
+  } catch {
+    return undefined;
+  }
+}
+
 export function identityOf(pid: number): ProcIdentity | undefined {
   const s = readStat(pid);
   return s ? { pid, start: s.start, boot: bootId() } : undefined;

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cgroupPids, killCgroup, removeCgroup } from './cgroup.js';
-import { bootId, commandLine, descendantsIn, environHas, hasProc, holdsPipe, listProcs, readStat, stdioPipes, type ProcStat } from './proc.js';
+import { bootId, commandLine, descendantsIn, environHas, hasProc, holdsPipe, listProcs, readStat, startFloorNow, stdioPipes, type ProcStat } from './proc.js';
 
 /** The environment variable that marks every process started for validation. */
 export const MARK_VAR = 'MIGRATE_AGENT_MARK';
@@ -18,14 +18,18 @@ export function newMark(): string {
   return `${RUN_TOKEN}:${++markSeq}`;
 }
 
-/** What a journal needs to find (and prove it found) an agent's processes again after a crash. */
+/**
+ * What a journal needs to find (and prove it found) an agent's processes again after a
+ * crash. It is recorded twice: before the agent is spawned (no pid yet; its marker and
+ * cgroup already name it, so a crash in between strands nothing), then with its pid.
+ */
 export interface TreeRecord {
-  /** The agent's pid, which is also its process group. */
+  /** The agent's pid, which is also its process group (0 until it is spawned). */
   pgid: number;
-  /** The agent's start time (clock ticks after boot) and the boot it belongs to. */
+  /** The agent's start time (clock ticks after boot; before the spawn, a time it cannot start before) and the boot it belongs to. */
   start?: number;
   boot?: string;
-  /** The value of MIGRATE_AGENT_MARK in its environment. */
+  /** The value of MIGRATE_AGENT_MARK in its environment (unique: the key of the record). */
   mark: string;
   /** Its cgroup directory, when it has one. */
   cgroup?: string;
@@ -179,7 +183,8 @@ export class AgentTree {
       this.killNow();
       await new Promise((r) => setTimeout(r, 20));
     }
-    if (this.cgroup) removeCgroup(this.cgroup);
+    // A killed child lingers as a zombie until reaped: the cgroup goes once it is empty.
+    while (this.cgroup && !removeCgroup(this.cgroup) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
     return true;
   }
 
@@ -238,6 +243,18 @@ export function onGroupChange(fn: (tree: TreeRecord, live: boolean) => void): ()
   return () => listeners.delete(fn);
 }
 
+/** Announce an agent about to be spawned (its marker and cgroup), before there is a pid to track. */
+export function announceTree(rec: Omit<TreeRecord, 'pgid' | 'start' | 'boot'>): TreeRecord {
+  const full: TreeRecord = { ...rec, pgid: 0, start: startFloorNow(), boot: hasProc() ? bootId() : undefined };
+  for (const l of listeners) l(full, true);
+  return full;
+}
+
+/** The announced agent was never spawned. */
+export function withdrawTree(rec: TreeRecord): void {
+  for (const l of listeners) l(rec, false);
+}
+
 /** Track a live tree; signal handlers exist only while some tree is live. */
 export function trackTree(tree: AgentTree): void {
   live.add(tree);
@@ -285,7 +302,7 @@ export function recordedTreeState(rec: TreeRecord): RecordedTreeState {
   const procs = listProcs().filter((p) => p.state !== 'Z');
   const found = new Map<number, ProcStat>();
   const sameBoot = rec.boot === bootId();
-  const leader = procs.find((p) => p.pid === rec.pgid);
+  const leader = rec.pgid ? procs.find((p) => p.pid === rec.pgid) : undefined;
   const leaderIsOurs = Boolean(leader && sameBoot && rec.start !== undefined && leader.start === rec.start);
   const cgroup = recordedCgroup(rec);
   if (cgroup) {
@@ -342,7 +359,11 @@ export async function killRecordedTree(rec: TreeRecord, timeoutMs = 2000): Promi
     state = recordedTreeState(rec);
   }
   const cgroup = recordedCgroup(rec);
-  if (cgroup && state.ours.length === 0) removeCgroup(cgroup);
+  if (cgroup && state.ours.length === 0) {
+    // Killed processes linger a moment as zombies until reaped; only then can the cgroup go.
+    const until = Date.now() + 1000;
+    while (!removeCgroup(cgroup) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  }
   return { killed: first.ours.filter((p) => !state.ours.includes(p)), left: state.ours, leftAlone: first.leftAlone };
 }
 

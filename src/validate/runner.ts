@@ -6,7 +6,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { createAgentCgroup, procsFile, removeCgroup } from './cgroup.js';
-import { AgentTree, MARK_VAR, newMark, RUN_TOKEN, trackTree, untrackTree } from './process-group.js';
+import { AgentTree, announceTree, MARK_VAR, newMark, RUN_TOKEN, trackTree, untrackTree, withdrawTree } from './process-group.js';
 
 export interface ExitInfo {
   code: number | null;
@@ -98,6 +98,10 @@ export function startAgent(opts: StartOptions): AgentProcess {
   const mark = newMark();
   const resolved = resolveCommand(opts.command, opts.env, opts.cwd);
   const cgroup = resolved ? createAgentCgroup(`migrate-${RUN_TOKEN}-${++cgroupSeq}`) : undefined;
+  const deadline = startedAt + opts.timeLimitMs;
+  // Journal and watchdog learn of it before it exists: killed between the spawn and the
+  // tracking, the tool would otherwise strand it.
+  const announced = announceTree({ mark, cgroup, deadline });
   const [file, args] = !resolved
     ? [opts.command, opts.args] // execa reports ENOENT the usual way
     : cgroup
@@ -114,9 +118,12 @@ export function startAgent(opts: StartOptions): AgentProcess {
     stdin: 'ignore',
   });
   const pid = child.pid;
-  const tree = pid ? new AgentTree(pid, mark, cgroup, startedAt + opts.timeLimitMs) : undefined;
+  const tree = pid ? new AgentTree(pid, mark, cgroup, deadline) : undefined;
   if (tree) trackTree(tree);
-  else if (cgroup) removeCgroup(cgroup);
+  else {
+    withdrawTree(announced);
+    if (cgroup) removeCgroup(cgroup);
+  }
   child.stdout?.setEncoding('utf8');
   child.stderr?.setEncoding('utf8');
   child.stdout?.on('data', (d: string) => (output = keepTail(output + d)));

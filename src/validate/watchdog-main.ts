@@ -7,7 +7,8 @@
 import { createInterface } from 'node:readline';
 import { killRecordedTree, type TreeRecord } from './process-group.js';
 
-const trees = new Map<number, TreeRecord>();
+/** By marker: an agent is announced before its spawn, then tracked again with its pid. */
+const trees = new Map<string, TreeRecord>();
 let ending = false;
 
 async function killAll(): Promise<void> {
@@ -24,14 +25,14 @@ async function end(): Promise<void> {
 
 const lines = createInterface({ input: process.stdin });
 lines.on('line', (line) => {
-  let msg: { op?: string; tree?: TreeRecord; pgid?: number };
+  let msg: { op?: string; tree?: TreeRecord; mark?: string };
   try {
     msg = JSON.parse(line) as typeof msg;
   } catch {
     return;
   }
-  if (msg.op === 'track' && msg.tree) trees.set(msg.tree.pgid, msg.tree);
-  else if (msg.op === 'untrack' && typeof msg.pgid === 'number') trees.delete(msg.pgid);
+  if (msg.op === 'track' && msg.tree) trees.set(msg.tree.mark, msg.tree);
+  else if (msg.op === 'untrack' && typeof msg.mark === 'string') trees.delete(msg.mark);
 });
 lines.on('close', () => void end());
 for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, () => void end());
@@ -40,9 +41,9 @@ for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, () => vo
 // normally enforces itself.
 setInterval(() => {
   const now = Date.now();
-  for (const [pgid, t] of trees) {
+  for (const [mark, t] of trees) {
     if (t.deadline !== undefined && now > t.deadline + 5000) {
-      trees.delete(pgid);
+      trees.delete(mark);
       void killRecordedTree(t);
     }
   }

@@ -25,6 +25,6 @@ function send(msg: object): void {
 export function enableWatchdog(): void {
   if (unsubscribe || !existsSync(mainFile)) return;
   unsubscribe = onGroupChange((tree: TreeRecord, live: boolean) => {
-    send(live ? { op: 'track', tree } : { op: 'untrack', pgid: tree.pgid });
+    send(live ? { op: 'track', tree } : { op: 'untrack', mark: tree.mark });
   });
 }

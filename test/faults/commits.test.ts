@@ -16,7 +16,7 @@ import {
   expectIntact,
   git,
   kill,
-  newTag,
+  tag,
   parseRun,
   patchFleetCommon,
   resultOf,
@@ -26,14 +26,8 @@ import {
   waitFor,
 } from './harness.js';
 
-const tags: string[] = [];
-const tag = () => {
-  const t = newTag();
-  tags.push(t);
-  return t;
-};
 beforeAll(() => ensureBuilt(), 180_000);
-afterAll(() => cleanupAll(tags));
+afterAll(cleanupAll);
 
 function hook(root: string, body: string): void {
   const f = path.join(root, '.git', 'hooks', 'pre-commit');

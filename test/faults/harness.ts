@@ -54,15 +54,35 @@ export function tempDir(prefix: string): string {
   return d;
 }
 
-/** Remove every temporary repository and kill whatever a tag still names. */
-export function cleanupAll(tags: string[]): void {
+const tags: string[] = [];
+const strays: number[] = [];
+
+/** A new tag for one CLI run: every process it causes carries FAULT_TAG=<tag>. */
+export function tag(): string {
+  const t = randomBytes(6).toString('hex');
+  tags.push(t);
+  return t;
+}
+
+/** A process a test started itself, killed at the end whatever happens. */
+export function stray(...pids: Array<number | undefined>): void {
+  for (const p of pids) if (p) strays.push(p);
+}
+
+/** Remove every temporary repository and kill whatever a tag still names (afterAll of each file). */
+export function cleanupAll(): void {
+  for (const p of strays) kill(p);
   for (const t of tags) for (const p of tagged(t)) kill(p.pid);
   for (const d of temps) rmSync(d, { recursive: true, force: true });
 }
 
-export function newTag(): string {
-  return randomBytes(6).toString('hex');
-}
+// A _v2 that never gets healthy: validation waits for it (15 s), so a fault injected once
+// it runs always lands while it runs, however slow the machine.
+export const NEVER_HEALTHY = `
+import sys as _f_sys, time as _f_time
+if _f_sys.argv[0].endswith("_v2.py"):
+    _f_time.sleep(60)
+`;
 
 /** `migrate <args> --root <root>` with the tag in its environment (inherited by everything it starts). */
 export async function run(root: string, args: string[], tag: string, env: Record<string, string> = {}, timeout = 120_000): Promise<CliResult> {
@@ -86,22 +106,28 @@ export interface Proc {
   cmdline: string;
 }
 
-/** Live (non-zombie) processes whose environment carries FAULT_TAG=<tag>. */
-export function tagged(tag: string): Proc[] {
-  const needle = Buffer.from(`FAULT_TAG=${tag}\0`);
+/** Live (non-zombie) processes that `match` their pid, environment and NUL-separated command line. */
+export function liveProcs(match: (environ: Buffer, cmdline: string) => boolean): Proc[] {
   const out: Proc[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      if (!readFileSync(`/proc/${d}/environ`).includes(needle)) continue;
-      out.push({ pid: Number(d), cmdline: readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ').trim() });
+      const cmdline = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (!match(readFileSync(`/proc/${d}/environ`), cmdline)) continue;
+      out.push({ pid: Number(d), cmdline: cmdline.split('\0').join(' ').trim() });
     } catch {
       // exited while we looked
     }
   }
   return out;
+}
+
+/** Live processes whose environment carries FAULT_TAG=<tag>. */
+export function tagged(tag: string): Proc[] {
+  const needle = Buffer.from(`FAULT_TAG=${tag}\0`);
+  return liveProcs((environ) => environ.includes(needle));
 }
 
 export function kill(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {

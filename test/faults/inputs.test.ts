@@ -19,21 +19,15 @@ import {
   expectIntact,
   git,
   listTree,
-  newTag,
+  tag,
   parseRun,
   resultOf,
   run,
   tempDir,
 } from './harness.js';
 
-const tags: string[] = [];
-const tag = () => {
-  const t = newTag();
-  tags.push(t);
-  return t;
-};
 beforeAll(() => ensureBuilt(), 180_000);
-afterAll(() => cleanupAll(tags));
+afterAll(cleanupAll);
 
 /** What Python itself reads from a file: decoded by its coding line (tokenize.open), as JSON. */
 function pythonReads(file: string): string {

@@ -16,15 +16,18 @@ import {
   cleanupAll,
   demoRepo,
   ensureBuilt,
+  NEVER_HEALTHY,
   expectIntact,
   kill,
-  newTag,
+  liveProcs,
+  tag,
   parseRun,
   patchFleetCommon,
   REPO,
   resultOf,
   run,
   spawnRun,
+  stray,
   tagged,
   unpatchFleetCommon,
   v2Agents,
@@ -32,18 +35,8 @@ import {
   watchdogs,
 } from './harness.js';
 
-const tags: string[] = [];
-const tag = () => {
-  const t = newTag();
-  tags.push(t);
-  return t;
-};
-const strays: number[] = [];
 beforeAll(() => ensureBuilt(), 180_000);
-afterAll(() => {
-  for (const p of strays) kill(p);
-  cleanupAll(tags);
-});
+afterAll(cleanupAll);
 
 /** Not exited and not killed (a killed child keeps exitCode null; signalCode tells). */
 const running = (c: { exitCode: number | null; signalCode: NodeJS.Signals | null }) => c.exitCode === null && c.signalCode === null;
@@ -75,24 +68,11 @@ ${body
 const KEEPS_ENV = 'while True:\n    _f_time.sleep(0.2)';
 
 /** Live processes whose command line holds `needle` (for a daemon that cleared its environment). */
-function byCommandLine(needle: string): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(needle)) out.push(Number(d));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
+const byCommandLine = (needle: string) => liveProcs((_, cmdline) => cmdline.includes(needle)).map((p) => p.pid);
 
 describe('2. everything an agent starts is tracked; a daemon fails validation, dies, and never hangs migrate', () => {
   const modes = [
-    { name: 'cgroup', env: {}, skip: !CGROUPS },
+    { name: 'cgroup', env: {} as Record<string, string>, skip: !CGROUPS },
     { name: 'process tree and marker (no cgroup)', env: { MIGRATE_NO_CGROUP: '1' }, skip: false },
   ];
   for (const mode of modes) {
@@ -119,7 +99,7 @@ describe('2. everything an agent starts is tracked; a daemon fails validation, d
     const before = baseline(root);
     const t = tag();
     const r = await run(root, ['run', AGENT, '--profile', 'fast', '--json'], t, { MIGRATE_NO_CGROUP: '1' }, 90_000);
-    strays.push(...byCommandLine(`sleep\0${needle}`));
+    stray(...byCommandLine(`sleep\0${needle}`));
     expect(r.exitCode, r.stderr).toBe(1);
     expect(resultOf(parseRun(r), AGENT).validation!.checks.find((c) => c.name === 'shutdown')!.detail).toMatch(/left 1 process\(es\) running: pid \d+ \(sleep [\d.]+\); killed$/);
     expect(byCommandLine(`sleep\0${needle}`), 'the daemon must be dead').toEqual([]);
@@ -127,13 +107,6 @@ describe('2. everything an agent starts is tracked; a daemon fails validation, d
   }, 120_000);
 });
 
-// A _v2 that never gets healthy: validation waits for it (15 s), so a fault injected
-// once it runs always lands while it runs, however slow the machine.
-const NEVER_HEALTHY = `
-import sys as _f_sys, time as _f_time
-if _f_sys.argv[0].endswith("_v2.py"):
-    _f_time.sleep(60)
-`;
 
 /** Start a validating run and wait until its _v2 agent runs; the run is left running. */
 async function untilValidating(root: string, args: string[], t: string) {
@@ -175,7 +148,7 @@ describe('3. crash recovery signals only what it can prove is the killed run\'s'
     // Two unrelated processes, each the leader of its own group (as an agent would be).
     const a = execa('sleep', ['30'], { detached: true, reject: false, stdin: 'ignore' });
     const b = execa('sleep', ['30'], { detached: true, reject: false, stdin: 'ignore' });
-    strays.push(a.pid!, b.pid!);
+    stray(a.pid, b.pid);
     const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
     const startOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]);
     writeFileSync(

@@ -17,7 +17,7 @@ import {
   freePort,
   git,
   hasRedis,
-  newTag,
+  tag,
   parseRun,
   patchFleetCommon,
   redisDo,
@@ -27,14 +27,8 @@ import {
   unpatchFleetCommon,
 } from './harness.js';
 
-const tags: string[] = [];
-const tag = () => {
-  const t = newTag();
-  tags.push(t);
-  return t;
-};
 beforeAll(() => ensureBuilt(), 180_000);
-afterAll(() => cleanupAll(tags));
+afterAll(cleanupAll);
 
 // The repro of the issue: the migrated agent drops REGISTRY_URL, so it never registers.
 const DROP_REGISTRY = `

@@ -14,9 +14,10 @@ import {
   commitAll,
   demoRepo,
   ensureBuilt,
+  NEVER_HEALTHY,
   expectIntact,
   kill,
-  newTag,
+  tag,
   patchFleetCommon,
   REPO,
   resultOf,
@@ -26,21 +27,8 @@ import {
   type RunJson,
 } from './harness.js';
 
-const tags: string[] = [];
-const tag = () => {
-  const t = newTag();
-  tags.push(t);
-  return t;
-};
 beforeAll(() => ensureBuilt(), 180_000);
-afterAll(() => cleanupAll(tags));
-
-// The _v2 never gets healthy, so the signal always lands while it is being validated.
-const NEVER_HEALTHY = `
-import sys as _f_sys, time as _f_time
-if _f_sys.argv[0].endswith("_v2.py"):
-    _f_time.sleep(60)
-`;
+afterAll(cleanupAll);
 
 describe('11. SIGTERM and SIGHUP interrupt like Ctrl-C: cleanup, then exit 128 + signal', () => {
   for (const [signal, code] of [
