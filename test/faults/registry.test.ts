@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRegistry } from '../../src/validate/checks/registry.js';
+import { startEmbeddedRegistry } from '../../src/validate/embedded-registry.js';
 import {
   AGENT,
   baseline,
@@ -96,6 +97,32 @@ describe('1. only the agent\'s own registration, made after it started, passes',
       await redis.stop();
     }
   }, 120_000);
+});
+
+describe('1. the embedded registry: an agent that registers outside its scope', () => {
+  it('counts only when the registration came after the agent started (and names its pid)', async () => {
+    const reg = await startEmbeddedRegistry();
+    try {
+      const post = (record: object) => fetch(`${reg.url}/register`, { method: 'POST', body: JSON.stringify(record), headers: { 'Content-Type': 'application/json' } });
+      // Before the agent started: the legacy baseline, an earlier run.
+      await post({ name: 'Scoped', pid: process.pid });
+      await new Promise((r) => setTimeout(r, 20));
+      const startedAt = Date.now();
+      const stale = await checkRegistry({ kind: 'embedded', url: reg.scoped('s1'), name: 'Scoped', pid: process.pid, startedAt, deadlineMs: 300 });
+      expect(stale.ok).toBe(false);
+      expect(stale.detail).toMatch(/only holds a record from .*, before the agent started$/);
+      // After it started, at the root (its code dropped the path of REGISTRY_URL), with its pid.
+      await post({ name: 'Scoped', pid: process.pid });
+      const fresh = await checkRegistry({ kind: 'embedded', url: reg.scoped('s2'), name: 'Scoped', pid: process.pid, startedAt, deadlineMs: 2000 });
+      expect(fresh.ok, fresh.detail).toBe(true);
+      // ... but not with another process's pid.
+      await post({ name: 'Scoped', pid: 1 });
+      const other = await checkRegistry({ kind: 'embedded', url: reg.scoped('s3'), name: 'Scoped', pid: process.pid, startedAt, deadlineMs: 300 });
+      expect(other.detail).toMatch(/only holds a stale record of pid 1 /);
+    } finally {
+      await reg.close();
+    }
+  });
 });
 
 describe('15. a registry that cannot work fails at once, before anything is written', () => {

@@ -3,7 +3,8 @@
 // started counts:
 // - the embedded registry gives every started agent a scope of its own in its
 //   REGISTRY_URL (the legacy baseline run and other agents register elsewhere) and
-//   stamps each registration with its arrival time;
+//   stamps each registration with its arrival time (an agent that drops the path and
+//   registers at the root is still found there, by that time and its pid);
 // - an external HTTP registry (GET <url>/agents/<name>) or a redis:// one (hash
 //   `agent:<name>`) holds state from before: the entry seen just before the agent
 //   started does not count, the record must carry a pid of the agent's own process
@@ -59,10 +60,15 @@ class PermanentError extends Error {}
 
 function httpRegistry(url: string, embedded: boolean): Registry {
   const base = url.replace(/\/+$/, '');
+  // An agent whose code drops the path of REGISTRY_URL (urljoin with "/register")
+  // registers outside its scope: found at the root, where only the time and pid tie it to it.
+  const root = embedded ? base.replace(/\/s\/[^/]+$/, '') : base;
   return {
     label: embedded ? 'the embedded registry' : `registry ${redactUrl(base)}`,
     async lookup(name) {
-      const a = await httpGet(`${base}/agents/${encodeURIComponent(name)}`, 1000);
+      const entry = `/agents/${encodeURIComponent(name)}`;
+      let a = await httpGet(`${base}${entry}`, 1000);
+      if (a.status === 404 && root !== base) a = await httpGet(`${root}${entry}`, 1000);
       if (a.status === 404) return null;
       if (a.status === 401 || a.status === 403) throw new PermanentError(`registry answered ${a.status}: the credentials are refused`);
       if (a.status < 200 || a.status >= 300) throw new Error(`registry answered ${a.status}`);
