@@ -7,7 +7,7 @@
 // removes uncommitted files, restores what was replaced, and deletes the journal only
 // once the repository is consistent.
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -165,6 +165,10 @@ export class RunJournal {
     this.unsubscribe();
     rmSync(this.backupDir(), { recursive: true, force: true });
     rmSync(this.file, { force: true });
+    // Outside git the state folder is ours alone: leave none behind once it is empty.
+    if (!this.loc.git) {
+      for (const dir of [path.join(this.loc.dir, 'migrate', 'backups'), path.join(this.loc.dir, 'migrate'), this.loc.dir]) removeIfEmpty(dir);
+    }
   }
 
   /** Stop recording but keep the journal (the run could not put everything back). */
@@ -181,6 +185,14 @@ export class RunJournal {
     // recovery could not read, so the crashed run's _v2 files and agents stayed behind.
     writeFileSync(`${this.file}.tmp`, JSON.stringify(this.data));
     renameSync(`${this.file}.tmp`, this.file);
+  }
+}
+
+function removeIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // not empty (another run's journal), or already gone
   }
 }
 
