@@ -148,7 +148,8 @@ describe('3. crash recovery signals only what it can prove is the killed run\'s'
     // Two unrelated processes, each the leader of its own group (as an agent would be).
     const a = execa('sleep', ['30'], { detached: true, reject: false, stdin: 'ignore' });
     const b = execa('sleep', ['30'], { detached: true, reject: false, stdin: 'ignore' });
-    stray(a.pid, b.pid);
+    const c = execa('sleep', ['31'], { detached: true, reject: false, stdin: 'ignore' });
+    stray(a.pid, b.pid, c.pid);
     const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
     const startOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]);
     writeFileSync(
@@ -164,7 +165,11 @@ describe('3. crash recovery signals only what it can prove is the killed run\'s'
         root,
         files: [],
         backups: {},
-        groups: [{ pgid: b.pid, start: startOf(b.pid!) - 1000, boot, mark: 'deadbeefdeadbeef:1' }],
+        groups: [
+          { pgid: b.pid, start: startOf(b.pid!) - 1000, boot, mark: 'deadbeefdeadbeef:1' },
+          // Recorded before a reboot: even the same start time proves nothing now.
+          { pgid: c.pid, start: startOf(c.pid!), boot: 'a-boot-before-this-one', mark: 'deadbeefdeadbeef:2' },
+        ],
       }),
     );
     const t = tag();
@@ -172,8 +177,8 @@ describe('3. crash recovery signals only what it can prove is the killed run\'s'
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`the killed run's pid ${a.pid} now names another process`));
     expect(r.stderr).toMatch(new RegExp(`pid ${b.pid} \\(sleep 30\\) is not the agent that run started \\(its start time differs\\); left alone`));
-    expect(running(a), 'unrelated process a must live').toBe(true);
-    expect(running(b), 'unrelated process b must live').toBe(true);
+    expect(r.stderr).toMatch(new RegExp(`pid ${c.pid} \\(sleep 31\\) is not the agent that run started \\(the machine was restarted since\\); left alone`));
+    for (const p of [a, b, c]) expect(running(p), `unrelated process ${p.pid} must live`).toBe(true);
     expect((await expectIntact(root, before, [t])).map((c) => c.agent)).toEqual([AGENT]);
 
     // A journal of the older format (bare process groups, no identity at all): left alone too.
@@ -182,8 +187,7 @@ describe('3. crash recovery signals only what it can prove is the killed run\'s'
     expect(old.exitCode, old.stderr).toBe(0);
     expect(old.stderr).toMatch(new RegExp(`pid ${b.pid} \\(sleep 30\\) is not the agent that run started \\(its start time was not recorded\\); left alone`));
     expect(running(b)).toBe(true);
-    kill(a.pid!);
-    kill(b.pid!);
+    for (const p of [a, b, c]) kill(p.pid!);
   }, 90_000);
 });
 
