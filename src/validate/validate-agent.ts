@@ -1,7 +1,7 @@
 // Validate one agent at runtime: start its _v2 file for real with free ports
 // and the contract's environment, then run the checks (health, registry,
 // metrics, shutdown, log). Agent faults become failed checks; this never
-// throws for them. The agent's whole process group is always killed at the end.
+// throws for them. Everything the agent started is always killed at the end.
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { AgentInfo, CheckName, CheckResult, ValidationReport } from '../core/types.js';
