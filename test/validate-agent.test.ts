@@ -187,7 +187,7 @@ describe('broken agents fail the right check', () => {
 
   it('leaves a child process behind: shutdown names it and the group is killed', async () => {
     const r = await validateAgent(opts(BROKEN, 'orphan_child', 'OrphanChild', env, { legacyFile: undefined }));
-    expect(check(r, 'shutdown').detail).toMatch(/^exited 0 after \d+\.\d s but left 1 process\(es\) of its group running \(pid \d+\); killed$/);
+    expect(check(r, 'shutdown').detail).toMatch(/^exited 0 after \d+\.\d s but left 1 process\(es\) running: pid \d+ \([^)]*\); killed$/);
     const pid = Number(/pid (\d+)/.exec(check(r, 'shutdown').detail)![1]);
     expect(alive(pid)).toBe(false);
     assertNothingLeft(r);

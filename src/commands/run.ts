@@ -13,6 +13,8 @@ import { checkEnvironmentUrls } from '../validate/environment.js';
 import { createProgress } from '../report/progress.js';
 import { printDiffs, printRunHuman, printRunJson } from '../report/run-printer.js';
 import { reportBaseModels, resolveRoot, verbose, type CommonFlags } from './common.js';
+import { enableWatchdog } from '../validate/watchdog.js';
+import { listenForInterrupt } from './interrupt.js';
 
 export interface RunFlags extends CommonFlags {
   profile: string;
@@ -61,20 +63,9 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
   const transforms = checkRunFlags(root, agents, flags);
   verbose(flags, `profile ${profile.name} (${profile.file})`);
   await reportBaseModels(flags, root, profile);
-  const abort = new AbortController();
-  // Every validation check listens on this one signal; a big batch has many at once.
-  setMaxListeners(0, abort.signal);
-  // `on`, not `once`: the validation stage's own handler re-raises the signal when no
-  // other listener is left, which killed the tool before it removed unfinished _v2
-  // files. A second Ctrl-C still ends the tool at once (the journal then cleans up).
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (!abort.signal.aborted) return abort.abort();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.kill(process.pid, signal);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // A watchdog process ends the agents if this one is killed outright (kill -9 included).
+  enableWatchdog();
+  const interrupt = listenForInterrupt();
   const progress = createProgress({ json: Boolean(flags.json) });
   try {
     const outcome = await runBatch({
@@ -94,7 +85,7 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
       registryUrl: flags.registryUrl,
       metricsUrl: flags.metricsUrl,
       ignore: flags.ignore,
-      signal: abort.signal,
+      signal: interrupt.signal,
       onProgress: (e) => progress.update(e),
     });
     progress.stop();
@@ -103,11 +94,10 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
       if (flags.dryRun) printDiffs(outcome.diffs);
       printRunHuman(outcome);
     }
-    if (outcome.interrupted) return 130;
+    if (outcome.interrupted) return interrupt.exitCode() ?? 130;
     return outcome.results.some((r) => r.status === 'failed') ? 1 : 0;
   } finally {
     progress.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupt.dispose();
   }
 }

@@ -7,7 +7,11 @@ import type { AgentInfo } from '../core/types.js';
 import { loadProfile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
 import { selectAgents } from '../discover/resolve.js';
-import { startValidationEnvironment } from '../validate/environment.js';
+import { resolveEndpoints, type ValidationEnvironment } from '../validate/environment.js';
+import { prepareValidationEnvironment } from '../pipeline/validate-stage.js';
+import { RunJournal } from '../pipeline/journal.js';
+import { enableWatchdog } from '../validate/watchdog.js';
+import { listenForInterrupt } from './interrupt.js';
 import { readLaunchTemplate } from '../validate/launch.js';
 import { validateAgents, type ValidateAgentOptions } from '../validate/validate-agent.js';
 import { validationJson, validationTable, type ValidationRow } from '../report/validation-table.js';
@@ -58,29 +62,37 @@ export async function validateCommand(agents: string[], opts: ValidateCommandOpt
 
   // A broken launch template is a configuration error of the whole run: fail before starting anything.
   for (const language of new Set(plans.map((p) => p.agent.language))) readLaunchTemplate(root, language);
+  const endpoints = resolveEndpoints({ registryUrl: opts.registryUrl, metricsUrl: opts.metricsUrl });
 
   const launchEnv = configLaunchEnvironments(root);
-  const env = await startValidationEnvironment({ registryUrl: opts.registryUrl, metricsUrl: opts.metricsUrl });
-  const abort = new AbortController();
+  // Agents must not outlive this command, even killed with -9: a watchdog, and a journal
+  // of their processes that the next command recovers from.
+  enableWatchdog();
+  const journal = await RunJournal.open(root, 'validate');
+  const interrupt = listenForInterrupt();
+  let env: ValidationEnvironment | undefined;
   try {
+    const ready = await prepareValidationEnvironment(endpoints);
+    env = ready;
     const list: ValidateAgentOptions[] = plans.map((p) => ({
       root,
       agent: p.agent,
       file: path.join(root, p.output),
       legacyFile: p.legacy ? path.join(root, p.legacy) : undefined,
       profile,
-      env,
+      env: ready,
       registryDeadlineMs: opts.registryDeadline ? opts.registryDeadline * 1000 : undefined,
-      signal: abort.signal,
+      signal: interrupt.signal,
       ...launchEnv(p.agent),
     }));
     const reports = await validateAgents(list, { concurrency: opts.concurrency ?? Math.min(4, list.length) });
     const rows: ValidationRow[] = plans.map((p, i) => ({ agent: p.agent.name, file: p.agent.file, output: p.output, validation: reports[i]! }));
     plans.forEach((p, i) => rememberValidation(root, p.agent.name, p.output, reports[i]!));
     process.stdout.write(opts.json ? validationJson(rows) : validationTable(rows, colours()));
-    return reports.every((r) => r.ok) ? 0 : 1;
+    return interrupt.exitCode() ?? (reports.every((r) => r.ok) ? 0 : 1);
   } finally {
-    abort.abort();
-    await env.close();
+    interrupt.dispose();
+    await env?.close();
+    journal.finish();
   }
 }

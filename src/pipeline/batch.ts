@@ -14,12 +14,15 @@ import { adapterFor } from '../lang/registry.js';
 import { decodePythonSource } from '../lang/python/parser.js';
 import { rewriteAll, type RewriteJob } from './rewrite-pool.js';
 import { shardOf } from './shard.js';
-import { writeOutputAtomic } from './write-output.js';
-import { runValidationStage } from './validate-stage.js';
+import { tempPathOf, writeOutputAtomic } from './write-output.js';
+import { prepareValidationEnvironment, runValidationStage } from './validate-stage.js';
 import { runRecordStage, prepareRecordStage } from './record-stage.js';
 import { RunJournal } from './journal.js';
 import { recordPath } from '../record/migration-log.js';
 import { isTracked } from '../record/work-tree.js';
+import { showPrefix } from '../record/git.js';
+import { resolveEndpoints, type ValidationEnvironment } from '../validate/environment.js';
+import { readLaunchTemplate } from '../validate/launch.js';
 
 export interface BatchOptions {
   root: string;
@@ -73,17 +76,30 @@ interface Item {
   agent: AgentInfo;
   abs: string;
   outAbs: string;
+  sourceBytes?: Buffer;
   source?: string;
   output?: string;
+  /** The output encoded as it is written. */
+  bytes?: Buffer;
   result: RunResult;
+  /** Its `_v2` is (or may be, mid-write) on disk from this run. */
   written: boolean;
   /** An identical, uncommitted `_v2` left by an earlier --no-commit run: validated again, never deleted. */
   leftover?: boolean;
+  /** The write replaced an existing file (--force): the journal holds a backup. */
+  replaced?: boolean;
 }
 
 export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   const started = Date.now();
   const root = path.resolve(opts.root);
+  const writing = !opts.dryRun;
+  const recording = opts.commit && writing;
+  const validating = opts.validate && writing;
+  // Every option is checked before anything is written or started: a malformed URL or
+  // launch template is a usage error of the whole run, not a leftover _v2 per agent.
+  const endpoints = validating ? resolveEndpoints({ registryUrl: opts.registryUrl, metricsUrl: opts.metricsUrl }) : {};
+  if (recording) await showPrefix(root); // "not inside a git work tree", before any journal
   const scan = await scanRepository(root, opts.profile, { ignore: opts.ignore });
   let selected: AgentInfo[];
   const unreadable: RunResult[] = [];
@@ -103,6 +119,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     unreadable.splice(0, unreadable.length, ...shardOf(unreadable, (r) => r.file, opts.shard));
   }
   selected = [...new Map(selected.map((a) => [a.file, a])).values()].sort((a, b) => a.file.localeCompare(b.file));
+  if (validating) for (const language of new Set(selected.map((a) => a.language))) readLaunchTemplate(root, language);
 
   const items: Item[] = selected.map((agent) => {
     const abs = path.join(root, agent.file);
@@ -135,37 +152,88 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   };
   const aborted = () => opts.signal?.aborted ?? false;
 
+  // A name no record can carry fails that agent alone, never the batch (settled when the first stage begins).
+  const recordOf = new Map<Item, string>();
+  const unrecordable: Item[] = [];
+  for (const i of items) {
+    try {
+      recordOf.set(i, recordPath(i.agent.name));
+    } catch (err) {
+      if (!recording) continue;
+      i.result = result(i.agent, 'failed', { error: `${i.agent.file}:${i.agent.line}: ${oneLine(err)}` });
+      i.output = undefined;
+      unrecordable.push(i);
+    }
+  }
+
   // Recover from a killed run, then refuse a dirty tree before anything is written.
-  const recording = opts.commit && !opts.dryRun;
-  const journal = recording ? RunJournal.open(root) : null;
+  const journal = writing ? await RunJournal.open(root, 'run') : null;
+  let env: ValidationEnvironment | undefined;
   try {
-    if (recording) await prepareRecordStage(root, items.map((i) => i.outAbs), items.map((i) => recordPath(i.agent.name)), opts);
+    if (recording) {
+      const recordable = items.filter((i) => recordOf.has(i));
+      await prepareRecordStage(root, recordable.map((i) => i.outAbs), recordable.map((i) => recordOf.get(i)!), opts);
+    }
     return await runStages();
   } finally {
-    journal?.close();
+    // Whatever happened (a fault of ours included), nothing half-done stays.
+    putBack();
+    await env?.close();
+    journal?.finish();
+  }
+
+  /**
+   * Files of agents that did not make it go back to how they were: committing runs
+   * keep only committed files; a --no-commit run keeps its outputs, except that a
+   * failed one never replaces what --force overwrote.
+   */
+  function putBack(): void {
+    for (const i of items) {
+      if (!i.written) continue;
+      const failed = i.result.status === 'failed';
+      if (recording ? i.result.commit : !failed) {
+        journal?.settled([rel(root, i.outAbs)]);
+        continue;
+      }
+      if (!recording && !i.replaced) {
+        journal?.settled([rel(root, i.outAbs)]);
+        continue;
+      }
+      try {
+        if (journal) journal.undo(rel(root, i.outAbs));
+        else rmSync(i.outAbs, { force: true });
+        i.written = false;
+        i.result = { ...i.result, output: null };
+      } catch (err) {
+        i.result = { ...i.result, status: 'failed', error: `${i.result.error ? `${i.result.error}; ` : ''}${oneLine(err)} (the next run puts it back)` };
+      }
+    }
   }
 
   async function runStages(): Promise<BatchOutcome> {
     // 1. rewrite
     beginStage('rewrite', total);
     for (const u of unreadable) finish(u);
+    for (const i of unrecordable) finish(i);
     const jobs: Array<{ item: Item; job: RewriteJob }> = [];
-    for (const item of items) {
+    for (const item of items.filter((i) => i.result.status !== 'failed')) {
       if (item.agent.status === 'migrated') {
         item.result = result(item.agent, 'unchanged', { output: null });
         finish(item);
         continue;
       }
       try {
-        const bytes = readFileSync(item.abs);
-        item.source = item.agent.language === 'python' ? decodePythonSource(bytes, item.agent.file) : new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+        item.sourceBytes = readFileSync(item.abs);
+        item.source = item.agent.language === 'python' ? decodePythonSource(item.sourceBytes, item.agent.file) : new TextDecoder('utf-8', { fatal: true }).decode(item.sourceBytes);
         jobs.push({ item, job: { root, file: item.abs, source: item.source, agent: item.agent } });
       } catch (err) {
         item.result = result(item.agent, 'failed', { error: oneLine(err) });
         finish(item);
       }
     }
+    const settled = new Set<number>();
     const settle = (k: number, o: RewriteOutcome) => {
+      settled.add(k);
       const { item } = jobs[k]!;
       const base = { removed: o.removed, kept_for_review: o.kept_for_review, warnings: o.warnings };
       if (o.status === 'failed' || o.status === 'skipped') {
@@ -181,26 +249,39 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       }
     };
     // Each outcome is settled as it arrives, so the bar moves with the workers.
-    await rewriteAll(
+    const outcomes = await rewriteAll(
       jobs.map((j) => j.job),
       opts.profile,
-      { inBand: opts.runInBand, onDone: settle },
+      { inBand: opts.runInBand, onDone: settle, signal: opts.signal },
     );
-    if (opts.transforms?.length) {
+    // Jobs an interruption kept from the workers come back failed, without a settle call.
+    outcomes.forEach((o, k) => settled.has(k) || settle(k, o));
+    if (opts.transforms?.length && !aborted()) {
       const { applyUserTransformsStage } = await import('./user-transform-stage.js');
       const before = items.filter(pending);
       await applyUserTransformsStage(root, opts.transforms, before);
       // A transform that threw failed its agent: final now (it already counted as past the rewrite).
       for (const i of before) if (!pending(i)) finish(i, true);
     }
+    // The bytes to write: the output in its source's own encoding.
+    for (const i of items.filter(pending)) {
+      const adapter = adapterFor(i.agent.language);
+      try {
+        i.bytes = adapter.encode ? adapter.encode(i.output!, i.sourceBytes!, rel(root, i.outAbs)) : Buffer.from(i.output!, 'utf8');
+      } catch (err) {
+        i.result = { ...i.result, status: 'failed', output: null, error: `verify: ${oneLine(err)}` };
+        finish(i, true);
+      }
+    }
 
     // 2. verify, one batch per language
     beginStage('verify', items.filter(pending).length);
     for (const language of ['python', 'typescript'] as const) {
+      if (aborted()) break;
       const batch = items.filter((i) => pending(i) && i.agent.language === language);
       if (!batch.length) continue;
       const errors = await adapterFor(language).verify(
-        batch.map((i) => ({ root, outputFile: i.outAbs, output: i.output!, agent: i.agent, profile: opts.profile })),
+        batch.map((i) => ({ root, outputFile: i.outAbs, output: i.output!, bytes: i.bytes, agent: i.agent, profile: opts.profile })),
       );
       batch.forEach((i, k) => {
         if (errors[k]) {
@@ -220,13 +301,19 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       return summarise(items, unreadable, diffs, started, false);
     }
 
-    // 3. write (atomic; an existing different _v2 needs --force)
+    // The validation environment before the first write: a registry that is down or a
+    // wrong password stops the run here, with nothing written.
+    if (validating && !aborted() && items.some(pending)) {
+      env = await prepareValidationEnvironment(endpoints);
+    }
+
+    // 3. write (atomic; an existing different _v2 needs --force, and is kept aside until the new one is final)
     beginStage('write', items.filter(pending).length);
     for (const i of items.filter(pending)) {
       if (aborted()) break;
+      const outRel = rel(root, i.outAbs);
       if (existsSync(i.outAbs)) {
-        const current = readFileSync(i.outAbs, 'utf8');
-        if (current === i.output) {
+        if (readFileSync(i.outAbs).equals(i.bytes!)) {
           // A committing run refused an uncommitted _v2 up front, so this one is committed.
           // Otherwise it may be a leftover of a --no-commit run whose validation failed:
           // when this run validates, validate it again rather than call it unchanged.
@@ -240,24 +327,26 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
           continue;
         }
         if (!opts.force) {
-          i.result = { ...i.result, status: 'failed', output: null, error: `${rel(root, i.outAbs)} already exists and differs; pass --force to overwrite it` };
+          i.result = { ...i.result, status: 'failed', output: null, error: `${outRel} already exists and differs; pass --force to overwrite it` };
           finish(i);
           continue;
         }
+        i.replaced = true;
       }
       try {
-        journal?.willCreate(rel(root, i.outAbs));
-        writeOutputAtomic(i.outAbs, i.output!);
+        journal?.willCreate(outRel);
         i.written = true;
+        writeOutputAtomic(i.outAbs, i.bytes!, (tmp) => journal?.willCreate(rel(root, tmp)));
+        journal?.settled([rel(root, tempPathOf(i.outAbs))]);
         step();
       } catch (err) {
-        i.result = { ...i.result, status: 'failed', output: null, error: `${rel(root, i.outAbs)}: cannot write: ${oneLine(err)}` };
+        i.result = { ...i.result, status: 'failed', output: null, error: `${outRel}: cannot write: ${oneLine(err)}` };
         finish(i);
       }
     }
 
     // 4. validate
-    if (opts.validate && !aborted()) {
+    if (validating && !aborted()) {
       const toValidate = items.filter((i) => pending(i) && (i.written || i.leftover));
       beginStage('validate', toValidate.length);
       // Each report is settled as it arrives: a failure is final at once; a pass is final
@@ -272,7 +361,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         if (!report.ok || !recording) finish(i);
         else step({ validated: i.result });
       };
-      await runValidationStage(root, toValidate.map((i) => ({ agent: i.agent, file: i.outAbs, legacyFile: i.abs })), { ...opts, onDone: settle });
+      await runValidationStage(root, toValidate.map((i) => ({ agent: i.agent, file: i.outAbs, legacyFile: i.abs })), { ...opts, onDone: settle }, env);
     }
 
     // 5. record and commit, one at a time in file order
@@ -281,9 +370,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       for (const i of items.filter((x) => x.written && pending(x))) {
         if (aborted()) break;
         try {
-          journal?.willCreate(recordPath(i.agent.name));
-          i.result = { ...i.result, commit: await runRecordStage(root, i, opts) };
-          journal?.committed([rel(root, i.outAbs), recordPath(i.agent.name)]);
+          i.result = { ...i.result, commit: await runRecordStage(root, i, opts, journal) };
         } catch (err) {
           i.result = { ...i.result, status: 'failed', error: `commit: ${oneLine(err)}` };
         }
@@ -293,13 +380,16 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       for (const i of items.filter((x) => pending(x) && !(opts.validate && x.result.validation))) finish(i, true);
     }
 
-    // Nothing half-done stays: when committing, a _v2 that did not make it into a commit goes.
     const interrupted = aborted();
+    const reached = new Map(items.map((i) => [i, i.written]));
+    putBack();
     for (const i of items) {
-      if (i.written && recording && !i.result.commit) {
-        rmSync(i.outAbs, { force: true });
-        i.result = { ...i.result, output: null, ...(interrupted && !i.result.error ? { status: 'failed' as const, error: 'interrupted before commit' } : {}) };
+      if (interrupted && pending(i) && !(recording ? i.result.commit : i.written || i.leftover)) {
+        const before = reached.get(i) ? (recording ? 'commit' : 'validation') : 'write';
+        i.result = { ...i.result, status: 'failed', output: null, error: i.result.error ?? `interrupted before ${before}` };
       }
+      // An output is reported only when it is on disk.
+      if (i.result.output && !existsSync(path.join(root, i.result.output))) i.result = { ...i.result, output: null };
     }
     return summarise(items, unreadable, diffs, started, interrupted);
   }

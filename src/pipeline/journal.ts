@@ -1,60 +1,183 @@
-// The run journal: what a batch is about to create (the `_v2` files, records) and which
-// agent process groups it started, kept in .git/ so it never dirties the work tree.
-// A run that was killed outright (no chance to clean up) leaves it behind; the next run
-// removes what was never committed and kills what is still running before it starts.
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// The run journal: every file a run is about to create or replace (`_v2` files, their
+// temporary files, records; with a backup of what it replaces) and every agent process
+// tree it started, kept outside the work tree (in .git/, or a per-repository state
+// folder when there is no git). A run killed outright leaves it behind; the next one
+// puts things back before it starts: it stops the processes it can prove are that
+// run's agents (start time, environment marker, cgroup) and says what it left alone,
+// removes uncommitted files, restores what was replaced, and deletes the journal only
+// once the repository is consistent.
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { UsageError } from '../core/errors.js';
-import { onGroupChange } from '../validate/process-group.js';
+import { killRecordedTree, onGroupChange, type TreeRecord } from '../validate/process-group.js';
+import { checkIdentity, identityOf } from '../validate/proc.js';
+import { describeIndexLock, indexLock } from '../record/index-lock.js';
+
+/** `run` journals are exclusive (one writing run per repository); `validate` ones only hold processes. */
+export type JournalKind = 'run' | 'validate';
 
 interface JournalData {
+  version: 2;
+  kind: JournalKind;
   pid: number;
+  /** The owner's start time and boot: a pid alone may name another process after a crash. */
+  start?: number;
+  boot?: string;
   started: string;
+  /** Absolute root the file paths are relative to. */
+  root: string;
   files: string[];
-  groups: number[];
+  /** Replaced files: path relative to root -> backup file name in the journal's backup folder. */
+  backups: Record<string, string>;
+  groups: TreeRecord[];
+  /** Set while a git commit runs: a lock left by it is ours to remove. */
+  commit?: { files: string[]; at: number };
 }
+
+interface Location {
+  /** Folder of the journals (the git dir, or a state folder outside git). */
+  dir: string;
+  git: boolean;
+  /** Top of the work tree (git only). */
+  top?: string;
+}
+
+export type Warn = (line: string) => void;
+const stderrWarn: Warn = (line) => process.stderr.write(`migrate: ${line}\n`);
 
 export class RunJournal {
   private data: JournalData;
   private unsubscribe: () => void;
+  private backupSeq = 0;
 
   private constructor(
     private readonly file: string,
-    pid: number,
+    private readonly loc: Location,
+    kind: JournalKind,
+    root: string,
   ) {
-    this.data = { pid, started: new Date().toISOString(), files: [], groups: [] };
-    this.unsubscribe = onGroupChange((pgid, live) => {
-      this.data.groups = live ? [...this.data.groups, pgid] : this.data.groups.filter((g) => g !== pgid);
+    const me = identityOf(process.pid);
+    this.data = {
+      version: 2,
+      kind,
+      pid: process.pid,
+      start: me?.start,
+      boot: me?.boot,
+      started: new Date().toISOString(),
+      root,
+      files: [],
+      backups: {},
+      groups: [],
+    };
+    this.unsubscribe = onGroupChange((tree, live) => {
+      // Keyed by marker: a tree is announced before its spawn, then recorded again with its pid.
+      const others = this.data.groups.filter((g) => g.mark !== tree.mark);
+      this.data.groups = live ? [...others, tree] : others;
       this.save();
     });
     this.save();
   }
 
-  /** Recover from a killed run, then start this run's journal. */
-  static open(root: string): RunJournal {
-    const file = journalPath(root);
-    recover(root, file);
-    return new RunJournal(file, process.pid);
+  /** Recover from killed runs, then start this run's journal. */
+  static async open(root: string, kind: JournalKind = 'run', warn: Warn = stderrWarn): Promise<RunJournal> {
+    const loc = locate(root);
+    await recoverAll(loc, kind, warn);
+    const file = kind === 'run' ? path.join(loc.dir, 'migrate-run.json') : path.join(loc.dir, 'migrate', `validate-${process.pid}.json`);
+    mkdirSync(path.dirname(file), { recursive: true });
+    return new RunJournal(file, loc, kind, root);
   }
 
-  /** Record a file before it is created (relative to the root). */
+  /**
+   * Record a file before it is created or replaced (path relative to the root). A file
+   * that exists is copied aside first, so a failure or a crash can put it back.
+   */
   willCreate(rel: string): void {
-    if (!this.data.files.includes(rel)) {
-      this.data.files.push(rel);
-      this.save();
+    if (this.data.files.includes(rel)) return;
+    const abs = path.join(this.data.root, rel);
+    if (existsSync(abs)) {
+      const name = `${++this.backupSeq}-${path.basename(rel)}`;
+      mkdirSync(this.backupDir(), { recursive: true });
+      copyFileSync(abs, path.join(this.backupDir(), name));
+      this.data.backups[rel] = name;
     }
+    this.data.files.push(rel);
+    this.save();
   }
 
-  /** Files now committed are no longer at risk. */
-  committed(rels: string[]): void {
+  /** The file is final (committed, renamed into place, or kept by a --no-commit run): forget it. */
+  settled(rels: string[]): void {
+    for (const rel of rels) {
+      const backup = this.data.backups[rel];
+      if (backup) rmSync(path.join(this.backupDir(), backup), { force: true });
+      delete this.data.backups[rel];
+    }
     this.data.files = this.data.files.filter((f) => !rels.includes(f));
     this.save();
   }
 
+  /** Files now committed are no longer at risk. */
+  committed(rels: string[]): void {
+    delete this.data.commit;
+    this.settled(rels);
+  }
+
+  /** A git commit of these files starts (a lock it leaves after a crash is then ours). */
+  committing(rels: string[]): void {
+    this.data.commit = { files: rels, at: Date.now() };
+    this.save();
+  }
+
+  /** The commit ended without landing. */
+  commitFailed(): void {
+    delete this.data.commit;
+    this.save();
+  }
+
+  /**
+   * Put a file back as it was before this run: restore its backup, or remove it (and its
+   * index entry) when it did not exist; a version committed in HEAD is kept. Throws a
+   * one-line error when git refuses (the journal then stays for the next run).
+   */
+  undo(rel: string): void {
+    try {
+      settleFile(this.loc, this.data, rel, this.backupDir());
+    } catch (err) {
+      this.unsettled = true;
+      throw err;
+    }
+    this.settled([rel]);
+  }
+
+  /** True once a file could not be put back: the journal must then stay for the next run. */
+  unsettled = false;
+
+  /** End the run: drop the journal when everything is in place, else keep it for the next run. */
+  finish(): void {
+    if (this.unsettled) this.detach();
+    else this.close();
+  }
+
+  /** The run ended with every file where it belongs: drop backups and the journal. */
   close(): void {
     this.unsubscribe();
+    rmSync(this.backupDir(), { recursive: true, force: true });
     rmSync(this.file, { force: true });
+    // Outside git the state folder is ours alone: leave none behind once it is empty.
+    if (!this.loc.git) {
+      for (const dir of [path.join(this.loc.dir, 'migrate', 'backups'), path.join(this.loc.dir, 'migrate'), this.loc.dir]) removeIfEmpty(dir);
+    }
+  }
+
+  /** Stop recording but keep the journal (the run could not put everything back). */
+  detach(): void {
+    this.unsubscribe();
+  }
+
+  private backupDir(): string {
+    return backupDirOf(this.file, this.data.pid);
   }
 
   private save(): void {
@@ -65,65 +188,189 @@ export class RunJournal {
   }
 }
 
-function journalPath(root: string): string {
-  let gitDir: string;
+function removeIfEmpty(dir: string): void {
   try {
-    // Piped stderr: git's own "fatal:" line must not reach the user next to ours.
-    gitDir = execFileSync('git', ['rev-parse', '--git-dir'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+    rmdirSync(dir);
   } catch {
-    throw new UsageError(`${root} is not inside a git work tree; migrate commits each agent, so run it in a git repository (or pass --no-commit)`);
-  }
-  return path.join(path.resolve(root, gitDir), 'migrate-run.json');
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    // not empty (another run's journal), or already gone
   }
 }
 
-function recover(root: string, file: string): void {
-  if (!existsSync(file)) return;
-  let data: JournalData;
+function backupDirOf(journalFile: string, pid: number): string {
+  return path.join(path.dirname(journalFile), 'migrate', 'backups', String(pid));
+}
+
+function git(cwd: string, args: string[]): string {
+  // Piped stderr: git's own "fatal:" line must not reach the user next to ours.
+  return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Where the journals of `root` live: its git dir, or a state folder of its own outside git. */
+function locate(root: string): Location {
   try {
-    data = JSON.parse(readFileSync(file, 'utf8')) as JournalData;
+    const gitDir = git(root, ['rev-parse', '--git-dir']).trim();
+    const top = git(root, ['rev-parse', '--show-toplevel']).trim();
+    return { dir: path.resolve(root, gitDir), git: true, top };
   } catch {
-    rmSync(file, { force: true });
+    let real = root;
+    try {
+      real = realpathSync(root);
+    } catch {
+      // a root that vanished: its own name still keys the folder
+    }
+    const key = createHash('sha256').update(real).digest('hex').slice(0, 16);
+    const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
+    const dir = path.join(os.tmpdir(), `migrate-${uid}`, key);
+    mkdirSync(dir, { recursive: true });
+    return { dir, git: false };
+  }
+}
+
+function readJournal(file: string): JournalData | null {
+  let raw: Partial<JournalData> & { groups?: Array<number | TreeRecord> };
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8')) as typeof raw;
+  } catch {
+    return null;
+  }
+  // A journal of an older version named bare process groups: no identity to prove, so
+  // recovery leaves them alone (and says so) rather than signal whatever has that pid now.
+  const groups = (raw.groups ?? []).map((g) => (typeof g === 'number' ? { pgid: g, mark: '' } : g));
+  return {
+    version: 2,
+    kind: raw.kind ?? 'run',
+    pid: Number(raw.pid),
+    start: raw.start,
+    boot: raw.boot,
+    started: String(raw.started ?? '?'),
+    root: raw.root ?? '',
+    files: raw.files ?? [],
+    backups: raw.backups ?? {},
+    groups,
+    commit: raw.commit,
+  };
+}
+
+async function recoverAll(loc: Location, kind: JournalKind, warn: Warn): Promise<void> {
+  const runFile = path.join(loc.dir, 'migrate-run.json');
+  const candidates = [runFile];
+  const validateDir = path.join(loc.dir, 'migrate');
+  if (existsSync(validateDir)) {
+    for (const f of readdirSync(validateDir)) if (/^validate-\d+\.json$/.test(f)) candidates.push(path.join(validateDir, f));
+  }
+  for (const file of candidates) {
+    rmSync(`${file}.tmp`, { force: true });
+    if (!existsSync(file)) continue;
+    const data = readJournal(file);
+    if (!data) {
+      warn(`${shown(loc, file)} was unreadable (cut short by a crash); removed it`);
+      rmSync(file, { force: true });
+      continue;
+    }
+    // A `validate` only takes care of processes: the files of a killed `run` are the next run's to settle.
+    if (kind === 'validate' && data.kind === 'run') continue;
+    const owner = data.pid === process.pid ? 'other' : checkIdentity({ pid: data.pid, start: data.start, boot: data.boot });
+    if (owner === 'same' || owner === 'unknown') {
+      if (data.kind !== 'run' || kind !== 'run') continue; // a live validate holds no lock
+      const hint = owner === 'unknown' ? `; if no migrate is running, remove ${shown(loc, file)}` : '';
+      throw new UsageError(`another migrate run (pid ${data.pid}, started ${data.started}) is in progress in this repository${hint}`);
+    }
+    if (owner === 'other') warn(`the killed run's pid ${data.pid} now names another process; recovering without touching it`);
+    await recover(loc, file, data, warn);
+  }
+}
+
+async function recover(loc: Location, file: string, data: JournalData, warn: Warn): Promise<void> {
+  let stopped = 0;
+  for (const g of data.groups) {
+    const r = await killRecordedTree(g);
+    stopped += r.killed.length;
+    if (r.leftAlone) warn(r.leftAlone);
+    if (r.left.length) warn(`could not stop pid ${r.left.join(', ')} of the killed run (pid ${data.pid})`);
+  }
+  if (loc.git && (data.files.length || data.commit)) {
+    const lock = indexLock(loc.top!);
+    if (lock) {
+      if (lock.holders.length || !lock.knowable || !data.commit) {
+        throw new UsageError(`cannot recover the killed run (pid ${data.pid}): ${describeIndexLock(loc.top!, lock)}`);
+      }
+      // Our own git was killed with us in the middle of a commit: its lock is ours to remove.
+      rmSync(lock.file, { force: true });
+      warn(`removed ${path.relative(loc.top!, lock.file)} left by a git killed mid-commit (run pid ${data.pid})`);
+    }
+  }
+  const backups = backupDirOf(file, data.pid);
+  for (const rel of data.files) settleFile(loc, data, rel, backups);
+  rmSync(backups, { recursive: true, force: true });
+  rmSync(file, { force: true });
+  const files = data.files.length;
+  if (stopped || files) {
+    warn(`recovered from a killed run (pid ${data.pid}): stopped ${stopped} agent process(es), put back ${files} unfinished file(s)`);
+  }
+}
+
+/**
+ * Put one file of a run back: a version committed in HEAD stays; otherwise its backup
+ * comes back, or (when it did not exist before) it goes, index entry included.
+ */
+function settleFile(loc: Location, data: JournalData, rel: string, backupDir: string): void {
+  const abs = path.join(data.root, rel);
+  const backupName = data.backups[rel];
+  const backup = backupName ? path.join(backupDir, backupName) : undefined;
+  const fromTop = loc.git ? path.relative(loc.top!, abs).split(path.sep).join('/') : rel;
+  const inHead = loc.git && headHas(loc.top!, fromTop);
+  if (backup && existsSync(backup)) {
+    if (inHead && existsSync(abs) && headBlobIs(loc.top!, fromTop, abs) && !sameBytes(abs, backup)) return; // the new version was committed
+    if (!existsSync(abs) || !sameBytes(abs, backup)) {
+      const tmp = `${abs}.${process.pid}.restore.tmp`;
+      copyFileSync(backup, tmp);
+      renameSync(tmp, abs);
+    }
+    if (loc.git) resetIndex(loc.top!, fromTop, inHead);
     return;
   }
-  if (data.pid !== process.pid && alive(data.pid)) {
-    throw new UsageError(`another migrate run (pid ${data.pid}, started ${data.started}) is in progress in this repository`);
+  // Only what git does not know as committed: a half-done run's leftovers, never user files.
+  if (inHead) return;
+  if (loc.git) resetIndex(loc.top!, fromTop, false);
+  rmSync(abs, { force: true });
+}
+
+function headHas(top: string, fromTop: string): boolean {
+  try {
+    execFileSync('git', ['cat-file', '-e', `HEAD:${fromTop}`], { cwd: top, stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
   }
-  rmSync(`${file}.tmp`, { force: true });
-  for (const pgid of data.groups) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
+}
+
+function headBlobIs(top: string, fromTop: string, abs: string): boolean {
+  try {
+    return git(top, ['rev-parse', `HEAD:${fromTop}`]).trim() === git(top, ['hash-object', '--', abs]).trim();
+  } catch {
+    return false;
   }
-  const top = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: root, encoding: 'utf8' }).trim();
-  for (const rel of data.files) {
-    const abs = path.join(root, rel);
-    const fromTop = path.relative(top, abs);
-    // Only what git does not know as committed: a half-done run's leftovers, never user files.
-    let tracked = true;
-    try {
-      execFileSync('git', ['cat-file', '-e', `HEAD:${fromTop.split(path.sep).join('/')}`], { cwd: top, stdio: 'ignore' });
-    } catch {
-      tracked = false;
-    }
-    if (!tracked) {
-      try {
-        execFileSync('git', ['rm', '-q', '--cached', '--ignore-unmatch', '--', fromTop], { cwd: top, stdio: 'ignore' });
-      } catch {
-        // not in the index
-      }
-      rmSync(abs, { force: true });
-    }
+}
+
+function sameBytes(a: string, b: string): boolean {
+  try {
+    return readFileSync(a).equals(readFileSync(b));
+  } catch {
+    return false;
   }
-  rmSync(file, { force: true });
+}
+
+/** The index entry of a path back to HEAD's (or none when HEAD has no such path). */
+function resetIndex(top: string, fromTop: string, inHead: boolean): void {
+  try {
+    if (inHead) git(top, ['reset', '-q', '--', fromTop]);
+    else git(top, ['rm', '-q', '--cached', '--ignore-unmatch', '--', fromTop]);
+  } catch (err) {
+    const why = String((err as { stderr?: string }).stderr ?? err).split('\n').find((l) => l.trim()) ?? 'git failed';
+    throw new UsageError(`cannot put ${fromTop} back in the index: ${why.replace(/^(fatal|error): /, '')}`);
+  }
+}
+
+function shown(loc: Location, file: string): string {
+  return loc.git && loc.top ? path.relative(loc.top, file) : file;
 }

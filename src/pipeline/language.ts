@@ -20,6 +20,8 @@ export interface VerifyRequest {
   /** Absolute path the output will have (the `_v2` sibling). */
   outputFile: string;
   output: string;
+  /** The bytes that will be written (the output in the source's encoding), when the adapter encodes. */
+  bytes?: Uint8Array;
   agent: AgentInfo;
   profile: Profile;
 }
@@ -52,6 +54,8 @@ export interface LanguageAdapter {
   verify(reqs: VerifyRequest[]): Promise<VerifyError[]>;
   /** Path of the `_v2` sibling of a source file. */
   outputPath(file: string): string;
+  /** The bytes of an output in its source's encoding (default UTF-8); throws a one-line error when it cannot be. */
+  encode?(output: string, source: Uint8Array, file: string): Buffer;
   /** How validation starts this file as a child process (default launch template). */
   launch(root: string, file: string): Promise<LaunchCommand>;
 }

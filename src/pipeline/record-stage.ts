@@ -1,7 +1,11 @@
 // The record stage: the agent's migration-log record and its one commit, which adds
-// only the `_v2` file and that record. A failed commit leaves no record behind.
+// only the `_v2` file and that record. A failed commit leaves no record behind (a record
+// it replaced comes back), and the journal knows a commit is running, so a lock a
+// killed git leaves is recognised as ours by the next run.
 import { rmSync } from 'node:fs';
 import path from 'node:path';
+import type { RunJournal } from './journal.js';
+import { MigrateError, oneLine } from '../core/errors.js';
 import type { AgentInfo, RunResult } from '../core/types.js';
 import type { Profile } from '../profile/profile.js';
 import { checkTree, checkoutShardBranch, commitAgent } from '../record/git.js';
@@ -22,6 +26,7 @@ export async function runRecordStage(
   root: string,
   item: { agent: AgentInfo; abs: string; outAbs: string; result: RunResult },
   opts: { profile: Profile },
+  journal?: RunJournal | null,
 ): Promise<string> {
   const r = item.result;
   const record = buildRecord(root, {
@@ -35,22 +40,42 @@ export async function runRecordStage(
     warnings: r.warnings,
     validation: r.validation,
   });
-  const recordRel = writeRecord(root, record);
+  const recordRel = recordPath(item.agent.name);
+  const outRel = path.relative(root, item.outAbs).split(path.sep).join('/');
+  journal?.willCreate(recordRel);
   try {
+    let tmpRel: string | undefined;
+    writeRecord(root, record, (tmp) => {
+      tmpRel = path.relative(root, tmp).split(path.sep).join('/');
+      journal?.willCreate(tmpRel);
+    });
+    if (tmpRel) journal?.settled([tmpRel]);
     const body = [
       `Removed: ${r.removed.length ? r.removed.join(', ') : 'nothing'}.`,
       r.kept_for_review.length ? `Kept for review: ${r.kept_for_review.map((k) => `${k.symbol} (line ${k.line})`).join(', ')}.` : 'Nothing kept for review.',
       r.validation ? `Validation: ${r.validation.checks.map((c) => `${c.name} ${c.ok ? 'ok' : 'FAILED'} ${c.ms} ms`).join(', ')}.` : 'Validation: not run (--no-validate).',
     ].join('\n');
-    return await commitAgent(root, {
+    journal?.committing([outRel, recordRel]);
+    const sha = await commitAgent(root, {
       agent: item.agent.name,
       profile: opts.profile.name,
       baseClass: opts.profile.base_class,
-      files: [path.relative(root, item.outAbs), recordRel],
+      files: [outRel, recordRel],
       body,
     });
+    journal?.committed([outRel, recordRel]);
+    return sha;
   } catch (err) {
-    rmSync(path.join(root, recordPath(item.agent.name)), { force: true });
+    if (!journal) {
+      rmSync(path.join(root, recordRel), { force: true });
+      throw err;
+    }
+    journal.commitFailed();
+    try {
+      journal.undo(recordRel);
+    } catch (undoErr) {
+      throw new MigrateError(`${oneLine(err)}; ${oneLine(undoErr)} (the next run puts it back)`);
+    }
     throw err;
   }
 }

@@ -28,18 +28,29 @@ export async function rewriteOne(job: RewriteJob, profile: Profile): Promise<Rew
 
 const workerFile = fileURLToPath(new URL('./rewrite-worker.js', import.meta.url));
 
+/** The outcome of a job the batch never got to, because it was interrupted. */
+function interruptedOutcome(job: RewriteJob): RewriteOutcome {
+  return { status: 'failed', removed: [], kept_for_review: [], warnings: [], error: `${job.agent.file}: interrupted before its rewrite` };
+}
+
 export async function rewriteAll(
   jobs: RewriteJob[],
   profile: Profile,
-  opts: { inBand?: boolean; onDone?: (i: number, outcome: RewriteOutcome) => void },
+  opts: { inBand?: boolean; onDone?: (i: number, outcome: RewriteOutcome) => void; signal?: AbortSignal },
 ): Promise<RewriteOutcome[]> {
   const threads = Math.min(os.availableParallelism?.() ?? os.cpus().length, 4, jobs.length);
   // Workers need the compiled worker file; small batches are faster in band anyway.
   if (opts.inBand || threads < 2 || jobs.length < 4 || !existsSync(workerFile)) {
     const out: RewriteOutcome[] = [];
     for (let i = 0; i < jobs.length; i++) {
+      if (opts.signal?.aborted) {
+        out.push(interruptedOutcome(jobs[i]!));
+        continue;
+      }
       out.push(await rewriteOne(jobs[i]!, profile));
       opts.onDone?.(i, out[i]!);
+      // Let a Ctrl-C be seen between two rewrites of a long in-band batch.
+      await new Promise((r) => setImmediate(r));
     }
     return out;
   }
@@ -47,29 +58,32 @@ export async function rewriteAll(
   let next = 0;
   const workers = Array.from({ length: threads }, () => new Worker(workerFile, { workerData: { profileFile: profile.file, root: jobs[0]!.root } }));
   try {
-    await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<void>((resolve, reject) => {
-            const feed = () => {
-              if (next >= jobs.length) return resolve();
-              const i = next++;
-              w.once('message', (msg: RewriteOutcome) => {
-                results[i] = msg;
-                opts.onDone?.(i, msg);
-                feed();
-              });
-              w.postMessage(jobs[i]);
-            };
-            w.once('error', reject);
+    await new Promise<void>((resolve, reject) => {
+      // Ctrl-C: no new job goes out; the ones in flight finish (a worker terminated in the
+      // middle of a native parse takes the whole process down), then the pool ends.
+      let idle = 0;
+      for (const w of workers) {
+        const feed = () => {
+          if (opts.signal?.aborted || next >= jobs.length) {
+            if (++idle === workers.length) resolve();
+            return;
+          }
+          const i = next++;
+          w.once('message', (msg: RewriteOutcome) => {
+            results[i] = msg;
+            opts.onDone?.(i, msg);
             feed();
-          }),
-      ),
-    );
+          });
+          w.postMessage(jobs[i]);
+        };
+        w.once('error', reject);
+        feed();
+      }
+    });
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  return results;
+  return jobs.map((job, i) => results[i] ?? interruptedOutcome(job));
 }
 
 export function profileForWorker(profileFile: string, root: string): Profile {

@@ -1,13 +1,26 @@
 // The validation stage: one validation environment (embedded registry and metrics sink
 // unless URLs are given) for the whole batch, agents validated up to --concurrency at once.
+// The batch starts the environment (and probes real endpoints) before it writes anything.
 import type { AgentInfo, ValidationReport } from '../core/types.js';
 import path from 'node:path';
 import type { Profile } from '../profile/profile.js';
 import { rememberValidation } from '../record/validation-cache.js';
 import { adapterFor } from '../lang/registry.js';
-import { startValidationEnvironment } from '../validate/environment.js';
+import { checkEndpoints, startValidationEnvironment, type ValidationEnvironment } from '../validate/environment.js';
 import { validateAgents, type ValidateAgentOptions } from '../validate/validate-agent.js';
 import { configLaunchEnvironments } from '../config/launch-env.js';
+
+/** The environment of a batch's validations: started, and real endpoints probed once (UsageError when one is wrong). */
+export async function prepareValidationEnvironment(opts: { registryUrl?: string; metricsUrl?: string }): Promise<ValidationEnvironment> {
+  const env = await startValidationEnvironment({ registryUrl: opts.registryUrl, metricsUrl: opts.metricsUrl });
+  try {
+    await checkEndpoints(env);
+  } catch (err) {
+    await env.close();
+    throw err;
+  }
+  return env;
+}
 
 export async function runValidationStage(
   root: string,
@@ -21,10 +34,11 @@ export async function runValidationStage(
     /** Told as each agent's report arrives (index into `list`). */
     onDone?: (i: number, report: ValidationReport) => void;
   },
+  given?: ValidationEnvironment,
 ): Promise<ValidationReport[]> {
   if (!list.length) return [];
   const launchEnv = configLaunchEnvironments(root);
-  const env = await startValidationEnvironment({ registryUrl: opts.registryUrl, metricsUrl: opts.metricsUrl });
+  const env = given ?? (await prepareValidationEnvironment(opts));
   try {
     const items: ValidateAgentOptions[] = [];
     for (const x of list) {
@@ -53,6 +67,6 @@ export async function runValidationStage(
       },
     });
   } finally {
-    await env.close();
+    if (!given) await env.close();
   }
 }

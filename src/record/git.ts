@@ -3,6 +3,7 @@
 // `git revert` so later agents' commits are never in the way.
 import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { execa } from 'execa';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { MigrateError, UsageError } from '../core/errors.js';
 import { TOOL_VERSION } from '../core/version.js';
@@ -18,6 +19,7 @@ import {
   type RevertRecord,
 } from './migration-log.js';
 import { shardBranch } from '../pipeline/shard.js';
+import { describeIndexLock, indexLock } from './index-lock.js';
 
 export const TRAILER_AGENT = 'Migrate-Agent';
 export const TRAILER_PROFILE = 'Migrate-Profile';
@@ -120,6 +122,9 @@ const isModified = (e: StatusEntry) => !isUntracked(e) && e.y !== ' ';
 export async function checkTree(root: string, filesToWrite: string[], opts: { allowDirty?: boolean } = {}): Promise<void> {
   const { prefix } = await repoInfo(root);
   await assertNoOperation(root);
+  // Every commit would fail on it: say so once, up front, with what to do.
+  const lock = indexLock(root);
+  if (lock) throw new UsageError(`refusing to start: ${describeIndexLock(root, lock)}`);
   const entries = await statusEntries(root);
   const staged = entries.filter(isStaged);
   if (staged.length) {
@@ -164,10 +169,51 @@ export async function commitFiles(root: string, sha: string): Promise<string[]> 
   return out.split('\0').filter(Boolean);
 }
 
+interface GitRun {
+  code: number | null;
+  signal: string | null;
+  stderr: string;
+}
+
+/** The environment git runs in: never an outer repository's GIT_DIR or index (as inside a hook). */
+function gitEnv(): Record<string, string | undefined> {
+  const env = { ...process.env };
+  for (const k of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_COMMON_DIR', 'GIT_PREFIX']) delete env[k];
+  return env;
+}
+
+/**
+ * Run git and keep its exit code and signal: the git library fails a call only when
+ * the code is non-zero *and* stderr is not empty, so a hook that exits 1 silently, or a
+ * git killed by a signal, looked like success.
+ */
+async function runGit(root: string, args: string[]): Promise<GitRun> {
+  const r = await execa('git', args, { cwd: root, reject: false, env: gitEnv(), extendEnv: false, stdin: 'ignore' });
+  return { code: r.exitCode ?? null, signal: r.signal ?? null, stderr: String(r.stderr ?? '') };
+}
+
+function gitFailure(what: string, r: GitRun): string | null {
+  if (r.signal) return `git ${what} was killed by ${r.signal}`;
+  if (r.code === 0) return null;
+  const said = r.stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l && !l.startsWith('hint:'));
+  return said ?? `git ${what} exited with code ${r.code} and said nothing (a hook that refused it silently?)`;
+}
+
+async function identityArgs(root: string): Promise<string[]> {
+  const g = git(root);
+  const [name, email] = await Promise.all([g.getConfig('user.name'), g.getConfig('user.email')]);
+  return name.value && email.value ? [] : FALLBACK_IDENTITY.flatMap((c) => ['-c', c]);
+}
+
 /**
  * Commit exactly these files (the agent's `_v2` file and its record) as the
  * agent's migration commit; anything else staged or modified stays out.
- * Returns the new commit's sha.
+ * Success is proven, not assumed: HEAD must have moved to a new commit whose parent
+ * is the old HEAD and which touches exactly these paths. On any failure nothing of
+ * the agent stays staged. Returns the new commit's sha.
  */
 export async function commitAgent(
   root: string,
@@ -204,36 +250,50 @@ export async function commitAgent(
     ...(c.trailers ?? []),
     `${TRAILER_TOOL}: migrate ${TOOL_VERSION}`,
   ].join('\n');
-  const g = await committer(root);
+  const fail = async (why: string): Promise<never> => {
+    const left = await unstage(root, files);
+    throw new MigrateError(`cannot commit ${c.agent}: ${why}${left ? `; ${left}` : ''}`);
+  };
+  const headBefore = await headSha(root);
   // `git add` first so new files are known to git; `commit --only -- paths`
   // then commits just these paths whatever else is in the index.
-  await g.raw(['add', '--', ...files]);
-  try {
-    await g.raw(['commit', '--only', '--cleanup=strip', '-m', message, '--', ...files]);
-  } catch (err) {
-    await unstage(root, files);
-    throw new MigrateError(`cannot commit ${c.agent}: ${firstLine(err)}`);
-  }
-  const sha = (await g.revparse(['HEAD'])).trim();
+  const add = await runGit(root, ['add', '--', ...files]);
+  if (add.signal) removeOwnLock(root);
+  const added = gitFailure('add', add);
+  if (added) return fail(added);
+  const run = await runGit(root, [...(await identityArgs(root)), 'commit', '--only', '--cleanup=strip', '-m', message, '--', ...files]);
+  if (run.signal) removeOwnLock(root);
+  const sha = await headSha(root);
+  if (!sha || sha === headBefore) return fail(gitFailure('commit', run) ?? 'git commit made no commit');
+  // HEAD moved (even a git killed after writing the ref may have made it): is it exactly ours?
+  const parents = (await git(root).raw(['rev-list', '--parents', '-n', '1', sha])).trim().split(' ').slice(1);
   const touched = await commitFiles(root, sha);
   const expected = new Set(files.map((f) => prefix + f));
+  const wrongParent = headBefore ? parents.length !== 1 || parents[0] !== headBefore : parents.length !== 0;
   const extra = touched.filter((f) => !expected.has(f));
-  if (extra.length) {
-    // Cannot happen with `commit --only`; checked because the promise is "only its files".
-    throw new MigrateError(`commit ${short(sha)} of ${c.agent} unexpectedly touched ${listSome(extra)}`);
+  const missing = [...expected].filter((f) => !touched.includes(f));
+  if (wrongParent || extra.length || missing.length) {
+    const what = wrongParent ? `is not a child of ${headBefore ? short(headBefore) : 'nothing'}` : extra.length ? `also touches ${listSome(extra)}` : `lacks ${listSome(missing)}`;
+    return fail(`HEAD moved to ${short(sha)}, which ${what}; it is not ${c.agent}'s commit, inspect it with git log`);
   }
   return sha;
 }
 
-async function unstage(root: string, files: string[]): Promise<void> {
-  const g = git(root);
+/**
+ * Our own git was killed by a signal: the index.lock it held is ours to remove, when no
+ * live git process could own it (otherwise every later git command of the run fails).
+ */
+function removeOwnLock(root: string): void {
+  const lock = indexLock(root);
+  if (lock && lock.knowable && lock.holders.length === 0) rmSync(lock.file, { force: true });
+}
+
+/** Take the files out of the index again (back to HEAD's version); a note when git refused. */
+async function unstage(root: string, files: string[]): Promise<string | null> {
   const hasHead = await headSha(root);
-  try {
-    if (hasHead) await g.raw(['restore', '--staged', '--', ...files]);
-    else await g.raw(['rm', '--cached', '-q', '--ignore-unmatch', '--', ...files]);
-  } catch {
-    // best effort: the commit error is the one worth reporting
-  }
+  const r = await runGit(root, hasHead ? ['reset', '-q', '--', ...files] : ['rm', '--cached', '-q', '--ignore-unmatch', '--', ...files]);
+  const failed = gitFailure(hasHead ? 'reset' : 'rm --cached', r);
+  return failed ? `and could not unstage ${listSome(files)}: ${failed}` : null;
 }
 
 function firstLine(err: unknown): string {

@@ -245,9 +245,10 @@ export function serializeRevertRecord(record: RevertRecord): string {
 }
 
 /** Atomic write (temporary file, then rename) so an interruption never leaves half a record. */
-export function writeFileAtomic(file: string, text: string | Uint8Array): void {
+export function writeFileAtomic(file: string, text: string | Uint8Array, beforeTemp?: (tmp: string) => void): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  beforeTemp?.(tmp); // a journal records it: a crash mid-write leaves nothing behind
   try {
     writeFileSync(tmp, text);
     renameSync(tmp, file);
@@ -258,10 +259,10 @@ export function writeFileAtomic(file: string, text: string | Uint8Array): void {
 }
 
 /** Write the agent's record; returns its path relative to the root. */
-export function writeRecord(root: string, record: MigrationRecord): string {
+export function writeRecord(root: string, record: MigrationRecord, beforeTemp?: (tmp: string) => void): string {
   const text = serializeRecord(record);
   const rel = recordPath(record.agent);
-  writeFileAtomic(path.join(root, rel), text);
+  writeFileAtomic(path.join(root, rel), text, beforeTemp);
   return rel;
 }
 

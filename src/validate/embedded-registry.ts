@@ -1,11 +1,16 @@
 // The embedded service registry: a real HTTP server on 127.0.0.1 that agents
 // register with (POST /register) and that the registry check queries
 // (GET /agents/<name>) exactly as it queries an external HTTP registry.
+// Every started agent gets a scope of its own (REGISTRY_URL = <url>/s/<scope>), so a
+// registration can only come from that agent: the legacy baseline run, an earlier
+// run of it or another agent of the same name register elsewhere.
 import http from 'node:http';
 import { closeServer, listen, readBody, send } from './http-util.js';
 
 export interface Registration {
   name: string;
+  /** The scope it registered in ('' for the unscoped root). */
+  scope: string;
   /** Everything the agent sent (host, port, health_check_port, pid, ...). */
   record: Record<string, unknown>;
   /** Epoch milliseconds of the registration. */
@@ -15,6 +20,8 @@ export interface Registration {
 export interface EmbeddedRegistry {
   url: string;
   port: number;
+  /** The URL an agent gets: a scope of its own under this registry. */
+  scoped(scope: string): string;
   registrations(): Registration[];
   close(): Promise<void>;
 }
@@ -24,7 +31,13 @@ export async function startEmbeddedRegistry(): Promise<EmbeddedRegistry> {
   const server = http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://registry');
-      const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+      let parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+      let scope = '';
+      if (parts[0] === 's' && parts.length >= 2) {
+        scope = parts[1]!;
+        parts = parts.slice(2);
+      }
+      const key = (name: string) => `${scope}\0${name}`;
       if (req.method === 'POST' && (parts[0] === 'register' || parts[0] === 'deregister') && parts.length === 1) {
         let record: unknown;
         try {
@@ -35,17 +48,17 @@ export async function startEmbeddedRegistry(): Promise<EmbeddedRegistry> {
         const name = (record as { name?: unknown })?.name;
         if (typeof name !== 'string' || name === '') return send(res, 400, { error: 'field "name" is required' });
         if (parts[0] === 'register') {
-          agents.set(name, { name, record: record as Record<string, unknown>, at: Date.now() });
+          agents.set(key(name), { name, scope, record: record as Record<string, unknown>, at: Date.now() });
           return send(res, 200, { registered: name });
         }
-        agents.delete(name);
+        agents.delete(key(name));
         return send(res, 200, { deregistered: name });
       }
       if (req.method === 'GET' && parts[0] === 'agents' && parts.length === 1) {
-        return send(res, 200, { agents: [...agents.values()] });
+        return send(res, 200, { agents: [...agents.values()].filter((a) => a.scope === scope) });
       }
       if (req.method === 'GET' && parts[0] === 'agents' && parts.length === 2) {
-        const found = agents.get(parts[1]!);
+        const found = agents.get(key(parts[1]!));
         return found ? send(res, 200, found) : send(res, 404, { error: `${parts[1]} is not registered` });
       }
       if (req.method === 'GET' && parts.length === 1 && parts[0] === 'health') return send(res, 200, { status: 'ok' });
@@ -58,6 +71,7 @@ export async function startEmbeddedRegistry(): Promise<EmbeddedRegistry> {
   return {
     url: `http://127.0.0.1:${port}`,
     port,
+    scoped: (scope) => `http://127.0.0.1:${port}/s/${encodeURIComponent(scope)}`,
     registrations: () => [...agents.values()],
     close: () => closeServer(server),
   };

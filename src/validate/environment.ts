@@ -1,12 +1,22 @@
 // Where validated agents register and push metrics: embedded servers the tool
-// starts on loopback (default), or real ones chosen by URL.
+// starts on loopback (default), or real ones chosen by URL, from the command line or
+// (to keep secrets off it, where `ps` shows them) from MIGRATE_REGISTRY_URL and
+// MIGRATE_METRICS_URL. URLs are checked before anything is written or started, and
+// real endpoints are probed once before a batch, so a wrong password or a registry
+// that is down fails the run at once instead of every agent after its deadline.
+import { createClient } from 'redis';
 import { UsageError } from '../core/errors.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from './embedded-registry.js';
+import { httpGet, networkReason } from './http-util.js';
 import { startMetricsSink, type MetricsSink } from './metrics-sink.js';
+import { redactUrl } from './redact.js';
 
 export type RegistryKind = 'embedded' | 'http' | 'redis';
 /** `scrape`: no push; the metrics check reads the agent's own /metrics. */
 export type MetricsKind = 'embedded' | 'pushgateway' | 'scrape';
+
+export const REGISTRY_URL_ENV = 'MIGRATE_REGISTRY_URL';
+export const METRICS_URL_ENV = 'MIGRATE_METRICS_URL';
 
 export interface ValidationEnvironment {
   registryUrl: string;
@@ -18,7 +28,14 @@ export interface ValidationEnvironment {
   metricsKind: MetricsKind;
   registry?: EmbeddedRegistry;
   sink?: MetricsSink;
+  /** The registry URL one started agent gets (the embedded registry: a scope of its own). */
+  registryFor(scope: string): string;
   close(): Promise<void>;
+}
+
+export interface EndpointOptions {
+  registryUrl?: string;
+  metricsUrl?: string;
 }
 
 export function registryKindOf(url: string): Exclude<RegistryKind, 'embedded'> {
@@ -26,11 +43,11 @@ export function registryKindOf(url: string): Exclude<RegistryKind, 'embedded'> {
   try {
     parsed = new URL(url);
   } catch {
-    throw new UsageError(`--registry-url "${url}" is not a URL (expected http://host:port or redis://host:port)`);
+    throw new UsageError(`--registry-url "${redactUrl(url)}" is not a URL (expected http://host:port or redis://host:port)`);
   }
   if (parsed.protocol === 'redis:') return 'redis';
   if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return 'http';
-  throw new UsageError(`--registry-url "${url}": unsupported scheme ${parsed.protocol} (use http://, https:// or redis://)`);
+  throw new UsageError(`--registry-url "${redactUrl(url)}": unsupported scheme ${parsed.protocol} (use http://, https:// or redis://)`);
 }
 
 function checkMetricsUrl(url: string): void {
@@ -38,25 +55,35 @@ function checkMetricsUrl(url: string): void {
   try {
     parsed = new URL(url);
   } catch {
-    throw new UsageError(`--metrics-url "${url}" is not a URL (expected http://host:port of a Pushgateway, or "scrape")`);
+    throw new UsageError(`--metrics-url "${redactUrl(url)}" is not a URL (expected http://host:port of a Pushgateway, or "scrape")`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new UsageError(`--metrics-url "${url}": unsupported scheme ${parsed.protocol} (use http:// or https://)`);
+    throw new UsageError(`--metrics-url "${redactUrl(url)}": unsupported scheme ${parsed.protocol} (use http:// or https://)`);
   }
 }
 
 /** Fail on a --registry-url or --metrics-url that could never work, before anything starts. */
-export function checkEnvironmentUrls(opts: { registryUrl?: string; metricsUrl?: string }): void {
-  if (opts.registryUrl) registryKindOf(opts.registryUrl);
-  if (opts.metricsUrl && opts.metricsUrl !== 'scrape') checkMetricsUrl(opts.metricsUrl);
+export function checkEnvironmentUrls(opts: EndpointOptions): void {
+  resolveEndpoints(opts);
 }
 
-export async function startValidationEnvironment(
-  opts: { registryUrl?: string; metricsUrl?: string } = {},
-): Promise<ValidationEnvironment> {
-  const registryKind: RegistryKind = opts.registryUrl ? registryKindOf(opts.registryUrl) : 'embedded';
-  const metricsKind: MetricsKind = !opts.metricsUrl ? 'embedded' : opts.metricsUrl === 'scrape' ? 'scrape' : 'pushgateway';
-  if (metricsKind === 'pushgateway') checkMetricsUrl(opts.metricsUrl!);
+/**
+ * The URLs a run uses: the flags, else MIGRATE_REGISTRY_URL / MIGRATE_METRICS_URL,
+ * each checked (a UsageError naming the flag, the password masked). Call it before
+ * anything is written.
+ */
+export function resolveEndpoints(opts: EndpointOptions = {}, env: NodeJS.ProcessEnv = process.env): EndpointOptions {
+  const registryUrl = opts.registryUrl || env[REGISTRY_URL_ENV] || undefined;
+  const metricsUrl = opts.metricsUrl || env[METRICS_URL_ENV] || undefined;
+  if (registryUrl) registryKindOf(registryUrl);
+  if (metricsUrl && metricsUrl !== 'scrape') checkMetricsUrl(metricsUrl);
+  return { registryUrl, metricsUrl };
+}
+
+export async function startValidationEnvironment(opts: EndpointOptions = {}): Promise<ValidationEnvironment> {
+  const { registryUrl, metricsUrl } = resolveEndpoints(opts);
+  const registryKind: RegistryKind = registryUrl ? registryKindOf(registryUrl) : 'embedded';
+  const metricsKind: MetricsKind = !metricsUrl ? 'embedded' : metricsUrl === 'scrape' ? 'scrape' : 'pushgateway';
   const registry = registryKind === 'embedded' ? await startEmbeddedRegistry() : undefined;
   let sink: MetricsSink | undefined;
   try {
@@ -66,15 +93,56 @@ export async function startValidationEnvironment(
     throw err;
   }
   return {
-    registryUrl: registry?.url ?? opts.registryUrl!,
-    metricsUrl: sink?.url ?? (metricsKind === 'scrape' ? '' : opts.metricsUrl!.replace(/\/+$/, '')),
+    registryUrl: registry?.url ?? registryUrl!,
+    metricsUrl: sink?.url ?? (metricsKind === 'scrape' ? '' : metricsUrl!.replace(/\/+$/, '')),
     embedded: Boolean(registry || sink),
     registryKind,
     metricsKind,
     registry,
     sink,
+    registryFor: (scope) => registry?.scoped(scope) ?? registryUrl!,
     async close() {
       await Promise.all([registry?.close(), sink?.close()]);
     },
   };
+}
+
+/**
+ * Probe the real registry and metrics sink once: reachable, and taking our credentials.
+ * Throws a one-line UsageError (passwords masked) when one is not.
+ */
+export async function checkEndpoints(env: ValidationEnvironment): Promise<void> {
+  const problems: string[] = [];
+  if (env.registryKind === 'redis') {
+    const c = createClient({ url: env.registryUrl, socket: { connectTimeout: 2000, reconnectStrategy: false } });
+    c.on('error', () => {});
+    try {
+      await c.connect();
+      await c.ping();
+    } catch (err) {
+      const msg = String((err as Error)?.message ?? err);
+      const auth = /WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username/i.test(msg);
+      problems.push(`registry ${redactUrl(env.registryUrl)} ${auth ? `refused the credentials (${msg.split('\n')[0]})` : `is unreachable: ${networkReason(err)}`}`);
+    } finally {
+      await c.disconnect().catch(() => {});
+    }
+  } else if (env.registryKind === 'http') {
+    const p = await probeHttp(env.registryUrl);
+    if (p) problems.push(`registry ${redactUrl(env.registryUrl)} ${p}`);
+  }
+  if (env.metricsKind === 'pushgateway') {
+    const p = await probeHttp(`${env.metricsUrl}/metrics`);
+    if (p) problems.push(`metrics sink ${redactUrl(env.metricsUrl)} ${p}`);
+  }
+  if (problems.length) throw new UsageError(`cannot validate: ${problems.join('; ')}`);
+}
+
+/** Any HTTP answer but 401/403 means the endpoint is there; a reason when it is not. */
+async function probeHttp(url: string): Promise<string | null> {
+  try {
+    const a = await httpGet(url, 3000);
+    return a.status === 401 || a.status === 403 ? `refused the credentials (HTTP ${a.status})` : null;
+  } catch (err) {
+    return `is unreachable: ${networkReason(err)}`;
+  }
 }

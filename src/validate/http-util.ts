@@ -47,7 +47,15 @@ export interface HttpAnswer {
 
 /** GET with a bounded timeout; rejects with the network error (e.g. ECONNREFUSED). */
 export async function httpGet(url: string, timeoutMs = 1000): Promise<HttpAnswer> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  // fetch refuses a URL with credentials in it: they travel as Basic authorization instead.
+  const u = new URL(url);
+  const headers: Record<string, string> = {};
+  if (u.username || u.password) {
+    headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+    u.username = '';
+    u.password = '';
+  }
+  const res = await fetch(u, { signal: AbortSignal.timeout(timeoutMs), headers });
   return { status: res.status, body: await res.text() };
 }
 

@@ -99,13 +99,63 @@ export interface LaunchValues {
   name: string;
 }
 
-/** Apply a template (when there is one) to the adapter's default command. */
+/** A value as one shell word: single-quoted, with its own single quotes escaped. */
+export function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+const SHELLS = /^(?:.*\/)?(?:sh|bash|dash|zsh|ksh|mksh|ash|busybox)$/;
+
+/** Indexes of the words a shell will parse as a script: the argument of `-c` (or `-ec`, `-lc`, ...) after a shell. */
+function shellScriptWords(words: string[]): Set<number> {
+  const out = new Set<number>();
+  let shell = false;
+  for (let i = 0; i < words.length; i++) {
+    if (SHELLS.test(words[i]!)) shell = true;
+    else if (shell && /^-[a-zA-Z]*c[a-zA-Z]*$/.test(words[i]!) && i + 1 < words.length) out.add(i + 1);
+  }
+  return out;
+}
+
+/**
+ * Apply a template (when there is one) to the adapter's default command. A placeholder
+ * in a word that becomes one argument needs no quoting (no shell sees it); inside a
+ * `sh -c '...'` script it is shell-quoted, so a path with spaces, quotes or `$(...)`
+ * stays one word and runs nothing.
+ */
 export function applyTemplate(base: LaunchCommand, tpl: LaunchTemplate | undefined, values: LaunchValues, language: Language): LaunchCommand {
   if (!tpl) return base;
-  const words = parseTemplate(tpl.template, tpl.origin, language).map((w) =>
-    w.replace(/\{([a-z_]+)\}/g, (_, key: Placeholder) => String(values[key])),
+  const parsed = parseTemplate(tpl.template, tpl.origin, language);
+  const scripts = shellScriptWords(parsed);
+  const words = parsed.map((w, i) =>
+    scripts.has(i) ? fillScript(w, values) : w.replace(/\{([a-z_]+)\}/g, (_, key: Placeholder) => String(values[key])),
   );
   return { ...base, command: words[0]!, args: words.slice(1) };
+}
+
+/** Fill placeholders of a shell script, each escaped for the quoting it stands in ('...', "..." or none). */
+function fillScript(script: string, values: LaunchValues): string {
+  let out = '';
+  let quote: "'" | '"' | null = null;
+  for (let i = 0; i < script.length; i++) {
+    const ch = script[i]!;
+    const m = ch === '{' ? /^\{([a-z_]+)\}/.exec(script.slice(i)) : null;
+    if (m && (PLACEHOLDERS as readonly string[]).includes(m[1]!)) {
+      const v = String(values[m[1] as Placeholder]);
+      out += quote === "'" ? v.replace(/'/g, `'\\''`) : quote === '"' ? v.replace(/([\\"$`])/g, '\\$1') : shellQuote(v);
+      i += m[0].length - 1;
+      continue;
+    }
+    if (quote === null && ch === '\\') {
+      out += ch + (script[i + 1] ?? '');
+      i++;
+      continue;
+    }
+    if (ch === "'" && quote !== '"') quote = quote === "'" ? null : "'";
+    else if (ch === '"' && quote !== "'") quote = quote === '"' ? null : '"';
+    out += ch;
+  }
+  return out;
 }
 
 export interface ContractEnv {

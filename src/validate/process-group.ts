@@ -1,11 +1,46 @@
-// Process groups of spawned agents: who is still alive in a group, killing a
-// whole group, and a registry of live groups killed when the tool itself
-// exits or gets Ctrl-C, so no agent outlives the tool.
+// Everything an agent started, not only its process group: a double-forked, setsid
+// daemon leaves the group but stays in the agent's cgroup (where we could make one)
+// and keeps the marker we put in the agent's environment; children are also found
+// by parent pid while the agent lives. Live trees are killed when the tool exits or
+// gets a signal, and a journal or the watchdog is told about each, so no agent
+// outlives the tool.
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { cgroupPids, killCgroup, removeCgroup } from './cgroup.js';
+import { bootId, commandLine, descendantsIn, environHas, hasProc, holdsPipe, listProcs, readStat, startFloorNow, stdioPipes, type ProcStat } from './proc.js';
+
+/** The environment variable that marks every process started for validation. */
+export const MARK_VAR = 'MIGRATE_AGENT_MARK';
+/** This tool process's token: every marker it hands out starts with it. */
+export const RUN_TOKEN = randomBytes(8).toString('hex');
+let markSeq = 0;
+export function newMark(): string {
+  return `${RUN_TOKEN}:${++markSeq}`;
+}
+
+/**
+ * What a journal needs to find (and prove it found) an agent's processes again after a
+ * crash. It is recorded twice: before the agent is spawned (no pid yet; its marker and
+ * cgroup already name it, so a crash in between strands nothing), then with its pid.
+ */
+export interface TreeRecord {
+  /** The agent's pid, which is also its process group (0 until it is spawned). */
+  pgid: number;
+  /** The agent's start time (clock ticks after boot; before the spawn, a time it cannot start before) and the boot it belongs to. */
+  start?: number;
+  boot?: string;
+  /** The value of MIGRATE_AGENT_MARK in its environment (unique: the key of the record). */
+  mark: string;
+  /** Its cgroup directory, when it has one. */
+  cgroup?: string;
+  /** The pipes it got as stdout and stderr ("pipe:[inode]"): whoever holds them came from it. */
+  pipes?: string[];
+  /** Epoch ms after which it must not be running any more (its time limit). */
+  deadline?: number;
+}
 
 /** Pids of the live (non-zombie) processes whose process group is `pgid` (Linux /proc). */
 export function groupMembers(pgid: number): number[] {
-  const out: number[] = [];
   let entries: string[];
   try {
     entries = readdirSync('/proc');
@@ -18,6 +53,7 @@ export function groupMembers(pgid: number): number[] {
       return [];
     }
   }
+  const out: number[] = [];
   for (const e of entries) {
     if (!/^\d+$/.test(e)) continue;
     let stat: string;
@@ -26,7 +62,6 @@ export function groupMembers(pgid: number): number[] {
     } catch {
       continue; // exited while we looked
     }
-    // "pid (comm) state ppid pgrp ..." — comm may hold spaces and parentheses.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     if (fields[0] !== 'Z' && Number(fields[2]) === pgid) out.push(Number(e));
   }
@@ -51,12 +86,132 @@ export async function waitGroupGone(pgid: number, timeoutMs: number): Promise<bo
   }
 }
 
-const live = new Set<number>();
+/**
+ * One agent and everything it started. Membership is the union of: its cgroup,
+ * its process group, its descendants by parent pid, processes seen in it before
+ * (pid and start time, so a reused pid never counts), and processes carrying its
+ * marker that started after it.
+ */
+export class AgentTree {
+  /** Set by the runner once the agent itself has exited and been reaped. */
+  leaderExited = false;
+  private readonly known = new Map<number, number>();
+  private readonly leaderStart: number | undefined;
+  private readonly pipes: string[];
+
+  constructor(
+    readonly pid: number,
+    readonly mark: string,
+    readonly cgroup?: string,
+    readonly deadline?: number,
+  ) {
+    this.leaderStart = readStat(pid)?.start;
+    if (this.leaderStart !== undefined) this.known.set(pid, this.leaderStart);
+    this.pipes = stdioPipes(pid);
+  }
+
+  record(): TreeRecord {
+    return {
+      pgid: this.pid,
+      start: this.leaderStart,
+      boot: hasProc() ? bootId() : undefined,
+      mark: this.mark,
+      cgroup: this.cgroup,
+      pipes: this.pipes,
+      deadline: this.deadline,
+    };
+  }
+
+  /** True when `pid` is the agent or one of the processes it started. */
+  has(pid: number): boolean {
+    return pid === this.pid || this.members().includes(pid);
+  }
+
+  /** Live processes of the tree (the agent included while it runs), remembered for later. */
+  members(): number[] {
+    if (!hasProc()) return this.leaderExited ? [] : groupMembers(this.pid);
+    const procs = listProcs().filter((p) => p.state !== 'Z');
+    const found = new Map<number, ProcStat>();
+    const byPid = new Map(procs.map((p) => [p.pid, p]));
+    const add = (p: ProcStat | undefined) => p && found.set(p.pid, p);
+    if (this.cgroup) for (const pid of cgroupPids(this.cgroup)) add(byPid.get(pid));
+    for (const [pid, start] of this.known) {
+      const p = byPid.get(pid);
+      if (p && p.start === start) add(p);
+    }
+    for (const p of procs) {
+      if (p.pgid === this.pid && (this.leaderStart === undefined || p.start >= this.leaderStart)) add(p);
+    }
+    for (const p of descendantsIn(procs, new Set(found.keys()))) add(p);
+    if (this.leaderStart !== undefined) {
+      // Started after the agent and carrying its marker, or holding its output pipes:
+      // a daemon that double-forked, left the group, even cleared its environment.
+      const entry = `${MARK_VAR}=${this.mark}`;
+      for (const p of procs) {
+        if (found.has(p.pid) || p.start < this.leaderStart) continue;
+        if (environHas(p.pid, entry) || holdsPipe(p.pid, this.pipes)) add(p);
+      }
+    }
+    for (const p of found.values()) this.known.set(p.pid, p.start);
+    return [...found.keys()].sort((a, b) => a - b);
+  }
+
+  /** "pid 1234 (python3 agents/x_v2.py)". */
+  describe(pid: number): string {
+    return `pid ${pid} (${commandLine(pid)})`;
+  }
+
+  /** SIGKILL every member once (synchronous: also usable while the tool exits). */
+  killNow(): void {
+    if (this.cgroup) killCgroup(this.cgroup);
+    // The group id cannot name anyone else while the agent is unreaped: its pid is still taken.
+    if (!this.leaderExited) killGroupNow(this.pid);
+    for (const pid of this.members()) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+
+  /** Kill until nothing is left (bounded); true when the tree is empty. */
+  async kill(timeoutMs = 2000): Promise<boolean> {
+    const end = Date.now() + timeoutMs;
+    while (this.members().length > 0) {
+      if (Date.now() >= end) return false;
+      this.killNow();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // A killed child lingers as a zombie until reaped: the cgroup goes once it is empty.
+    while (this.cgroup && !removeCgroup(this.cgroup) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    return true;
+  }
+
+  /** Wait until the tree is empty or the time passes; the survivors (empty when none). */
+  async waitGone(timeoutMs: number): Promise<number[]> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const left = this.members();
+      if (left.length === 0 || Date.now() >= end) return left;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
+const live = new Set<AgentTree>();
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 function killAll(): void {
-  for (const pgid of live) killGroupNow(pgid);
+  const trees = [...live];
   live.clear();
+  for (const t of trees) t.killNow();
+  // The tool is exiting: wait (briefly, synchronously) for the kills to land so the
+  // agents' cgroups can go too.
+  const end = Date.now() + 500;
+  for (const t of trees.filter((x) => x.cgroup)) {
+    while (!removeCgroup(t.cgroup!) && Date.now() < end) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+  }
 }
 
 function onSignal(signal: NodeJS.Signals): void {
@@ -80,27 +235,139 @@ function uninstall(): void {
   for (const s of SIGNALS) process.off(s, onSignal);
 }
 
-const listeners = new Set<(pgid: number, live: boolean) => void>();
+const listeners = new Set<(tree: TreeRecord, live: boolean) => void>();
 
-/** Be told when a group starts or ends (the run journal records them for crash recovery). */
-export function onGroupChange(fn: (pgid: number, live: boolean) => void): () => void {
+/** Be told when a tree starts or ends (the run journal and the watchdog record them). */
+export function onGroupChange(fn: (tree: TreeRecord, live: boolean) => void): () => void {
   listeners.add(fn);
   return () => listeners.delete(fn);
 }
 
-/** Track a live group; signal handlers exist only while some group is live. */
-export function trackGroup(pgid: number): void {
-  live.add(pgid);
+/** Announce an agent about to be spawned (its marker and cgroup), before there is a pid to track. */
+export function announceTree(rec: Omit<TreeRecord, 'pgid' | 'start' | 'boot'>): TreeRecord {
+  const full: TreeRecord = { ...rec, pgid: 0, start: startFloorNow(), boot: hasProc() ? bootId() : undefined };
+  for (const l of listeners) l(full, true);
+  return full;
+}
+
+/** The announced agent was never spawned. */
+export function withdrawTree(rec: TreeRecord): void {
+  for (const l of listeners) l(rec, false);
+}
+
+/** Track a live tree; signal handlers exist only while some tree is live. */
+export function trackTree(tree: AgentTree): void {
+  live.add(tree);
   install();
-  for (const l of listeners) l(pgid, true);
+  const rec = tree.record();
+  for (const l of listeners) l(rec, true);
 }
 
-export function untrackGroup(pgid: number): void {
-  live.delete(pgid);
+export function untrackTree(tree: AgentTree): void {
+  if (!live.delete(tree)) return;
   if (live.size === 0) uninstall();
-  for (const l of listeners) l(pgid, false);
+  const rec = tree.record();
+  for (const l of listeners) l(rec, false);
 }
 
+/** Process groups (agent pids) of the live trees. */
 export function liveGroups(): number[] {
-  return [...live];
+  return [...live].map((t) => t.pid);
+}
+
+export function liveTrees(): TreeRecord[] {
+  return [...live].map((t) => t.record());
+}
+
+// ---- trees of another (dead) tool process: the watchdog and crash recovery --------
+
+export interface RecordedTreeState {
+  /** Live processes provably started for that agent. */
+  ours: number[];
+  /** Why something was left alone, when it was (one line). */
+  leftAlone?: string;
+}
+
+/**
+ * The live processes of a tree another tool process recorded, counting only what can
+ * be proven to be that agent's: its marker in the environment, its cgroup, and its
+ * process group and descendants only while the agent itself is provably the same
+ * process (same pid, start time and boot). A pid that now names another process is
+ * left alone and said so.
+ */
+export function recordedTreeState(rec: TreeRecord): RecordedTreeState {
+  if (!hasProc()) {
+    return { ours: [], leftAlone: `cannot tell whether pid ${rec.pgid} is still the agent that run started (no /proc); left alone` };
+  }
+  const procs = listProcs().filter((p) => p.state !== 'Z');
+  const found = new Map<number, ProcStat>();
+  const sameBoot = rec.boot === bootId();
+  const leader = rec.pgid ? procs.find((p) => p.pid === rec.pgid) : undefined;
+  const leaderIsOurs = Boolean(leader && sameBoot && rec.start !== undefined && leader.start === rec.start);
+  const cgroup = recordedCgroup(rec);
+  if (cgroup) {
+    for (const pid of cgroupPids(cgroup)) {
+      const p = procs.find((x) => x.pid === pid);
+      if (p) found.set(pid, p);
+    }
+  }
+  if (leaderIsOurs) {
+    found.set(leader!.pid, leader!);
+    for (const p of procs) if (p.pgid === rec.pgid && p.start >= rec.start!) found.set(p.pid, p);
+  }
+  if (sameBoot && rec.start !== undefined) {
+    const entry = `${MARK_VAR}=${rec.mark}`;
+    for (const p of procs) {
+      if (found.has(p.pid) || p.start < rec.start) continue;
+      if ((rec.mark && environHas(p.pid, entry)) || holdsPipe(p.pid, rec.pipes ?? [])) found.set(p.pid, p);
+    }
+  }
+  if (found.size) for (const p of descendantsIn(procs, new Set(found.keys()))) found.set(p.pid, p);
+  const ours = [...found.keys()].sort((a, b) => a - b);
+  let leftAlone: string | undefined;
+  if (leader && !leaderIsOurs && !found.has(leader.pid)) {
+    const why = rec.start === undefined ? 'its start time was not recorded' : !sameBoot ? 'the machine was restarted since' : 'its start time differs';
+    leftAlone = `pid ${rec.pgid} (${commandLine(rec.pgid)}) is not the agent that run started (${why}); left alone`;
+  }
+  return { ours, leftAlone };
+}
+
+export interface KillOutcome {
+  /** Processes proven ours and killed. */
+  killed: number[];
+  /** Proven ours but still alive at the end (could not be killed). */
+  left: number[];
+  leftAlone?: string;
+}
+
+/** SIGKILL what recordedTreeState proves ours, until none is left (bounded). */
+export async function killRecordedTree(rec: TreeRecord, timeoutMs = 2000): Promise<KillOutcome> {
+  const end = Date.now() + timeoutMs;
+  let state = recordedTreeState(rec);
+  const first = state;
+  while (state.ours.length && Date.now() < end) {
+    const cgroup = recordedCgroup(rec);
+    if (cgroup) killCgroup(cgroup);
+    for (const pid of state.ours) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    state = recordedTreeState(rec);
+  }
+  const cgroup = recordedCgroup(rec);
+  if (cgroup && state.ours.length === 0) {
+    // Killed processes linger a moment as zombies until reaped; only then can the cgroup go.
+    const until = Date.now() + 1000;
+    while (!removeCgroup(cgroup) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  }
+  return { killed: first.ours.filter((p) => !state.ours.includes(p)), left: state.ours, leftAlone: first.leftAlone };
+}
+
+/** The recorded cgroup when it is one this tool makes (its name) on this boot. */
+function recordedCgroup(rec: TreeRecord): string | undefined {
+  return rec.cgroup && rec.boot === bootId() && /\/migrate-[0-9a-f]+-\d+$/.test(rec.cgroup) ? rec.cgroup : undefined;
 }

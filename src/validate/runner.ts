@@ -1,7 +1,12 @@
-// Start one agent as a child (execa) in its own process group with captured
-// output and a hard time limit; the whole group is killed at the end.
+// Start one agent as a child (execa) in its own process group, in a cgroup of its own
+// where the machine allows and with a marker in its environment, with captured output
+// and a hard time limit; everything it started is killed at the end, and its output
+// pipes are closed so a survivor can never keep the tool alive.
+import { accessSync, constants, statSync } from 'node:fs';
+import path from 'node:path';
 import { execa } from 'execa';
-import { groupMembers, killGroupNow, trackGroup, untrackGroup, waitGroupGone } from './process-group.js';
+import { createAgentCgroup, procsFile, removeCgroup } from './cgroup.js';
+import { AgentTree, announceTree, MARK_VAR, newMark, RUN_TOKEN, trackTree, untrackTree, withdrawTree } from './process-group.js';
 
 export interface ExitInfo {
   code: number | null;
@@ -34,9 +39,13 @@ export interface AgentProcess {
   exited(): ExitInfo | undefined;
   /** Send a signal to the group leader only (what a supervisor does). */
   signal(sig: NodeJS.Signals): boolean;
-  /** Live processes of its group. */
+  /** Live processes it started (itself included while it runs): group, cgroup, descendants, marker. */
   members(): number[];
-  /** SIGKILL the whole group and wait until it is gone (bounded). */
+  /** True when `pid` is the agent or a process it started. */
+  owns(pid: number): boolean;
+  /** Wait until nothing of it is left (bounded); the survivors, each as "pid 12 (command)". */
+  survivors(graceMs: number): Promise<string[]>;
+  /** SIGKILL everything it started and wait until it is gone (bounded). */
   killGroup(): Promise<void>;
 }
 
@@ -53,6 +62,32 @@ export function describeExit(e: ExitInfo): string {
   return `exited with code ${e.code}`;
 }
 
+/** The executable a command names (PATH search as execvp does), or undefined. */
+export function resolveCommand(command: string, env: Record<string, string | undefined>, cwd: string): string | undefined {
+  const executable = (f: string) => {
+    try {
+      accessSync(f, constants.X_OK);
+      return statSync(f).isFile();
+    } catch {
+      return false;
+    }
+  };
+  if (command.includes('/')) {
+    const abs = path.resolve(cwd, command);
+    return executable(abs) ? abs : undefined;
+  }
+  for (const dir of (env.PATH ?? process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
+    const f = path.resolve(cwd, dir || '.', command);
+    if (executable(f)) return f;
+  }
+  return undefined;
+}
+
+// Joins the cgroup whose cgroup.procs is $0, then becomes the agent (same pid): no
+// process of the agent can exist outside the cgroup, not even for an instant.
+const JOIN_CGROUP = '{ echo $$ > "$0"; } 2>/dev/null; exec "$@"';
+let cgroupSeq = 0;
+
 export function startAgent(opts: StartOptions): AgentProcess {
   const startedAt = Date.now();
   let output = '';
@@ -60,9 +95,21 @@ export function startAgent(opts: StartOptions): AgentProcess {
   let exitInfo: ExitInfo | undefined;
   let timedOut = false;
 
-  const child = execa(opts.command, opts.args, {
+  const mark = newMark();
+  const resolved = resolveCommand(opts.command, opts.env, opts.cwd);
+  const cgroup = resolved ? createAgentCgroup(`migrate-${RUN_TOKEN}-${++cgroupSeq}`) : undefined;
+  const deadline = startedAt + opts.timeLimitMs;
+  // Journal and watchdog learn of it before it exists: killed between the spawn and the
+  // tracking, the tool would otherwise strand it.
+  const announced = announceTree({ mark, cgroup, deadline });
+  const [file, args] = !resolved
+    ? [opts.command, opts.args] // execa reports ENOENT the usual way
+    : cgroup
+      ? ['/bin/sh', ['-c', JOIN_CGROUP, procsFile(cgroup), resolved, ...opts.args]]
+      : [opts.command, opts.args];
+  const child = execa(file, args, {
     cwd: opts.cwd,
-    env: opts.env,
+    env: { ...opts.env, [MARK_VAR]: mark },
     extendEnv: false,
     detached: true, // own process group: the group can be killed as a whole
     cleanup: false, // we kill the group ourselves (execa's cleanup ignores groups)
@@ -71,7 +118,12 @@ export function startAgent(opts: StartOptions): AgentProcess {
     stdin: 'ignore',
   });
   const pid = child.pid;
-  if (pid) trackGroup(pid);
+  const tree = pid ? new AgentTree(pid, mark, cgroup, deadline) : undefined;
+  if (tree) trackTree(tree);
+  else {
+    withdrawTree(announced);
+    if (cgroup) removeCgroup(cgroup);
+  }
   child.stdout?.setEncoding('utf8');
   child.stderr?.setEncoding('utf8');
   child.stdout?.on('data', (d: string) => (output = keepTail(output + d)));
@@ -81,12 +133,16 @@ export function startAgent(opts: StartOptions): AgentProcess {
   });
 
   const killGroup = async () => {
-    if (pid) {
-      killGroupNow(pid);
+    if (tree) {
+      await tree.kill(2000);
       await Promise.race([exit, new Promise((r) => setTimeout(r, 2000))]);
-      await waitGroupGone(pid, 2000);
-      untrackGroup(pid);
+      // Again once the agent is reaped: a late fork, and the cgroup can only go when empty.
+      await tree.kill(2000);
+      untrackTree(tree);
     }
+    // A process we could not kill (or did not see) may still hold the pipes: never wait for it.
+    child.stdout?.destroy();
+    child.stderr?.destroy();
   };
 
   const timer = setTimeout(() => {
@@ -96,6 +152,7 @@ export function startAgent(opts: StartOptions): AgentProcess {
   timer.unref();
   const onAbort = () => void killGroup();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal?.aborted) onAbort();
 
   const finish = (info: Omit<ExitInfo, 'timedOut'>): ExitInfo => {
     clearTimeout(timer);
@@ -106,7 +163,10 @@ export function startAgent(opts: StartOptions): AgentProcess {
   // The 'exit' event, not execa's promise: that one also waits for the output pipes,
   // which a leftover child of the agent can hold open long after the agent exited.
   const exit: Promise<ExitInfo> = new Promise((resolve) => {
-    child.once('exit', (code, signal) => resolve(finish({ code, signal })));
+    child.once('exit', (code, signal) => {
+      if (tree) tree.leaderExited = true;
+      resolve(finish({ code, signal }));
+    });
     void child.then((r) => {
       if (pid !== undefined) return;
       const code = (r as { code?: string }).code;
@@ -139,7 +199,12 @@ export function startAgent(opts: StartOptions): AgentProcess {
         return false;
       }
     },
-    members: () => (pid ? groupMembers(pid) : []),
+    members: () => tree?.members() ?? [],
+    owns: (p) => tree?.has(p) ?? false,
+    survivors: async (graceMs) => {
+      if (!tree) return [];
+      return (await tree.waitGone(graceMs)).map((p) => tree.describe(p));
+    },
     killGroup,
   };
 }

@@ -1,8 +1,9 @@
 // Validate one agent at runtime: start its _v2 file for real with free ports
 // and the contract's environment, then run the checks (health, registry,
 // metrics, shutdown, log). Agent faults become failed checks; this never
-// throws for them. The agent's whole process group is always killed at the end.
+// throws for them. Everything the agent started is always killed at the end.
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import type { AgentInfo, CheckName, CheckResult, ValidationReport } from '../core/types.js';
 import { oneLine } from '../core/errors.js';
 import type { LaunchCommand } from '../pipeline/language.js';
@@ -14,7 +15,8 @@ import { pythonLaunch } from './python-launch.js';
 import { startAgent, type AgentProcess } from './runner.js';
 import { checkHealthHttp } from './checks/health-http.js';
 import { checkHealthZmq } from './checks/health-zmq.js';
-import { checkRegistry } from './checks/registry.js';
+import { checkRegistry, registrySnapshot } from './checks/registry.js';
+import { redactText } from './redact.js';
 import { checkMetrics } from './checks/metrics.js';
 import { checkShutdown } from './checks/shutdown.js';
 import { checkLog, type LogBaseline } from './checks/log.js';
@@ -88,6 +90,8 @@ function skippedCheck(name: CheckName, profile: string): CheckResult {
 interface Started {
   proc: AgentProcess;
   launch: LaunchCommand;
+  /** The REGISTRY_URL it got (the embedded registry gives each start a scope of its own). */
+  registryUrl: string;
 }
 
 function spawnFor(o: ValidateAgentOptions, launch: LaunchCommand, file: string, port: number, healthPort: number, timeLimitMs: number, extraEnv: Record<string, string> = {}): Started {
@@ -97,15 +101,16 @@ function spawnFor(o: ValidateAgentOptions, launch: LaunchCommand, file: string, 
   if (o.secrets?.some((secret) => [cmd.command, ...cmd.args].some((a) => a.includes(secret)))) {
     throw new Error(`refusing to start ${name}: a credential from its startup config would be on its command line`);
   }
+  const registryUrl = o.env.registryFor?.(randomBytes(8).toString('hex')) ?? o.env.registryUrl;
   const env = {
     ...(o.baseEnv ?? process.env),
     ...o.configEnv,
     ...cmd.env,
     ...extraEnv,
-    ...contractEnv({ name, port, healthPort, registryUrl: o.env.registryUrl, metricsUrl: o.env.metricsUrl }),
+    ...contractEnv({ name, port, healthPort, registryUrl, metricsUrl: o.env.metricsUrl }),
   };
   const proc = startAgent({ command: cmd.command, args: cmd.args, env, cwd: o.root, timeLimitMs, signal: o.signal });
-  return { proc, launch: cmd };
+  return { proc, launch: cmd, registryUrl };
 }
 
 /** Run the legacy agent the same way for a short window; its output is the log baseline. */
@@ -149,18 +154,25 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
   const eventbusPhaseMs = o.eventbusPhaseMs ?? 15_000;
   const name = o.agent.name;
   const rel = path.relative(o.root, o.file) || o.file;
-  // Agent output quoted in details may carry the config's credentials: never in the report.
-  const report = (checks: CheckResult[], ports: Record<string, number>, error?: string): ValidationReport =>
-    redactDeep(
+  const report = (checks: CheckResult[], ports: Record<string, number>, error?: string): ValidationReport => {
+    // Stopped by the user: say so, not "nothing answered within 15.0 s".
+    if (o.signal?.aborted) {
+      checks = checks.map((c) => (c.ok || c.skipped ? c : { ...c, detail: 'interrupted' }));
+      error = 'interrupted';
+    }
+    // Details quote agent output and URLs: no credential leaves in clear (records, --json, cache),
+    // neither the config's own credentials nor passwords, tokens and Authorization headers.
+    return redactDeep(
       {
         ok: checks.every((c) => c.ok || c.skipped),
         ms: Date.now() - t0,
-        checks,
+        checks: checks.map((c) => ({ ...c, detail: redactText(c.detail) })),
         ports,
-        ...(error ? { error } : {}),
+        ...(error ? { error: redactText(error) } : {}),
       },
       o.secrets ?? [],
     );
+  };
 
   const launchFor = (file: string) => defaultLaunch(o, file);
   let launch: LaunchCommand;
@@ -197,6 +209,8 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
     const busEnv: Record<string, string> = bus
       ? { EVENTBUS_ADDRESS: bus.address, EVENTBUS_URL: bus.url, COLLECTION_INTERVAL: '0.5', CIRCUIT_RECOVERY_TIMEOUT: '1' }
       : {};
+    // What an external registry holds before the agent starts is not its registration.
+    const before = enabled.has('registry') ? await registrySnapshot({ kind: o.env.registryKind, url: o.env.registryUrl, name }) : undefined;
     started = spawnFor(o, launch, o.file, port, healthPort, bus ? timeLimitMs + 3 * eventbusPhaseMs : timeLimitMs, busEnv);
     const { proc } = started;
     if (!proc.pid) {
@@ -215,7 +229,7 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
           ? checkHealthZmq({ ...common, port: healthPort, deadlineMs: healthDeadlineMs })
           : checkHealthHttp({ ...common, port: healthPort, deadlineMs: healthDeadlineMs }),
       enabled.has('registry')
-        ? checkRegistry({ ...common, kind: o.env.registryKind, url: o.env.registryUrl, name, pid: proc.pid, deadlineMs: registryDeadlineMs })
+        ? checkRegistry({ ...common, kind: o.env.registryKind, url: started.registryUrl, name, pid: proc.pid, owns: proc.owns, before, deadlineMs: registryDeadlineMs })
         : undefined,
       enabled.has('metrics')
         ? checkMetrics({ ...common, kind: o.env.metricsKind, url: o.env.metricsUrl, healthPort, name, deadlineMs: metricsDeadlineMs })
@@ -255,7 +269,11 @@ export async function validateAgents(
   const worker = async () => {
     while (next < list.length) {
       const i = next++;
-      results[i] = await validateAgent(list[i]!);
+      const o = list[i]!;
+      // Interrupted: the agents not started yet are not started at all.
+      results[i] = o.signal?.aborted
+        ? { ok: false, ms: 0, checks: failedAll('interrupted', new Set(o.profile.validation?.checks ?? CHECK_ORDER), o.profile.name), ports: {}, error: 'interrupted' }
+        : await validateAgent(o);
       opts.onDone?.(i, results[i]!);
     }
   };

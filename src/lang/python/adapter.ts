@@ -6,6 +6,7 @@ import { scanPython } from '../../discover/python-scan.js';
 import { loadBaseModel } from '../../analysis/base-model.js';
 import { rewritePython } from './rewrite.js';
 import { pyCompileAll } from './py-compile.js';
+import { encodePythonOutput } from './encoding.js';
 import { UsageError } from '../../core/errors.js';
 import { pythonLaunch } from '../../validate/python-launch.js';
 
@@ -49,7 +50,9 @@ export const pythonAdapter: LanguageAdapter = {
       }
       return null;
     });
-    const pending = reqs.map((r, i) => ({ i, name: path.relative(r.root, r.outputFile).split(path.sep).join('/'), text: r.output })).filter((x) => errors[x.i] === null);
+    const pending = reqs
+      .map((r, i) => ({ i, name: path.relative(r.root, r.outputFile).split(path.sep).join('/'), text: r.output, bytes: r.bytes }))
+      .filter((x) => errors[x.i] === null);
     const compiled = await pyCompileAll(pending);
     pending.forEach((p, k) => {
       errors[p.i] = compiled[k] ?? null;
@@ -60,6 +63,8 @@ export const pythonAdapter: LanguageAdapter = {
   outputPath(file) {
     return file.replace(/\.py$/, '_v2.py');
   },
+
+  encode: encodePythonOutput,
 
   launch: pythonLaunch,
 };

@@ -1,42 +1,76 @@
-// Registry: the agent appears in the service registry within the deadline
-// (measured from its start). Embedded and external HTTP registries answer
-// GET <url>/agents/<name>; a redis:// registry holds a hash `agent:<name>`
-// and/or membership of the set `agents`. A record carrying another pid is a
-// stale registration (an earlier run), not this agent.
+// Registry: the agent itself registers in the service registry within the deadline
+// (measured from its start). Only a registration this very process made after it
+// started counts:
+// - the embedded registry gives every started agent a scope of its own in its
+//   REGISTRY_URL (the legacy baseline run and other agents register elsewhere) and
+//   stamps each registration with its arrival time (an agent that drops the path and
+//   registers at the root is still found there, by that time and its pid);
+// - an external HTTP registry (GET <url>/agents/<name>) or a redis:// one (hash
+//   `agent:<name>`) holds state from before: the entry seen just before the agent
+//   started does not count, the record must carry a pid of the agent's own process
+//   tree, and a time it carries must not be older than the agent. Bare membership of
+//   the Redis set `agents` proves nothing and does not count.
+// Errors that cannot heal (bad credentials, unknown host, a registry refusing
+// connections for seconds) end the check at once rather than at the deadline.
 import { createClient } from 'redis';
 import type { CheckResult } from '../../core/types.js';
 import { httpGet, networkReason } from '../http-util.js';
+import { redactUrl } from '../redact.js';
 import type { AgentProcess } from '../runner.js';
 import { exitedDetail, result, secs, sleep } from './common.js';
 
+export { redactUrl };
+
 export interface RegistryCheckOptions {
   kind: 'embedded' | 'http' | 'redis';
+  /** The registry URL as the agent got it (for the embedded registry: the agent's own scope). */
   url: string;
   name: string;
-  /** The agent's pid: a record with another pid does not count. */
+  /** The agent's pid: a record with another pid (not of its process tree) does not count. */
   pid?: number;
+  /** True when a pid is the agent or one of its processes (default: equal to `pid`). */
+  owns?: (pid: number) => boolean;
   startedAt: number;
   deadlineMs: number;
+  /** The entry of an external registry just before the agent started (registrySnapshot). */
+  before?: string;
   proc?: AgentProcess;
   signal?: AbortSignal;
   intervalMs?: number;
 }
 
-type Lookup = { found: true; record: Record<string, unknown> } | { found: false; stalePid?: unknown };
+interface Entry {
+  record: Record<string, unknown>;
+  /** When the registration arrived or says it was made (epoch ms), when known. */
+  at?: number;
+  /** Exactly what the registry holds, to tell an entry from before from a new one. */
+  fingerprint: string;
+  /** Redis: only a member of the set `agents`, no record. */
+  setOnly?: boolean;
+}
 
 interface Registry {
-  lookup(name: string): Promise<Lookup>;
+  lookup(name: string): Promise<Entry | null>;
   close(): Promise<void>;
   label: string;
 }
 
+/** An error no retry will cure: fail now instead of at the deadline. */
+class PermanentError extends Error {}
+
 function httpRegistry(url: string, embedded: boolean): Registry {
   const base = url.replace(/\/+$/, '');
+  // An agent whose code drops the path of REGISTRY_URL (urljoin with "/register")
+  // registers outside its scope: found at the root, where only the time and pid tie it to it.
+  const root = embedded ? base.replace(/\/s\/[^/]+$/, '') : base;
   return {
     label: embedded ? 'the embedded registry' : `registry ${redactUrl(base)}`,
     async lookup(name) {
-      const a = await httpGet(`${base}/agents/${encodeURIComponent(name)}`, 1000);
-      if (a.status === 404) return { found: false };
+      const entry = `/agents/${encodeURIComponent(name)}`;
+      let a = await httpGet(`${base}${entry}`, 1000);
+      if (a.status === 404 && root !== base) a = await httpGet(`${root}${entry}`, 1000);
+      if (a.status === 404) return null;
+      if (a.status === 401 || a.status === 403) throw new PermanentError(`registry answered ${a.status}: the credentials are refused`);
       if (a.status < 200 || a.status >= 300) throw new Error(`registry answered ${a.status}`);
       let body: unknown;
       try {
@@ -44,22 +78,27 @@ function httpRegistry(url: string, embedded: boolean): Registry {
       } catch {
         throw new Error('registry answered with a body that is not JSON');
       }
-      const b = body as { record?: Record<string, unknown> } & Record<string, unknown>;
-      return { found: true, record: b.record ?? b };
+      const b = body as { record?: Record<string, unknown>; at?: unknown } & Record<string, unknown>;
+      const record = b.record ?? b;
+      const at = embedded && typeof b.at === 'number' ? b.at : timeOf(record);
+      return { record, at, fingerprint: a.body };
     },
     async close() {},
   };
 }
 
-/** Hide a password in a URL before it goes into a message. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return url;
+/** A registration time the record carries itself (seconds or milliseconds since the epoch). */
+function timeOf(record: Record<string, unknown>): number | undefined {
+  for (const key of ['registered_at', 'registeredAt', 'timestamp', 'time', 'at', 'started_at']) {
+    const v = record[key];
+    const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+    if (Number.isFinite(n) && n > 0) return n < 1e12 ? n * 1000 : n;
+    if (typeof v === 'string') {
+      const t = Date.parse(v);
+      if (Number.isFinite(t)) return t;
+    }
   }
+  return undefined;
 }
 
 function redisRegistry(url: string): Registry {
@@ -70,7 +109,14 @@ function redisRegistry(url: string): Registry {
     const c = createClient({ url, socket: { connectTimeout: 1000, reconnectStrategy: false } });
     c.on('error', () => {}); // failures surface through the awaited commands
     client = c;
-    await c.connect();
+    try {
+      await c.connect();
+    } catch (err) {
+      if (/WRONGPASS|NOAUTH|NOPERM|invalid password|invalid username/i.test(String((err as Error)?.message))) {
+        throw new PermanentError(`redis refused the credentials (${(err as Error).message.split('\n')[0]})`);
+      }
+      throw err;
+    }
     return c;
   };
   return {
@@ -79,9 +125,10 @@ function redisRegistry(url: string): Registry {
       const c = await connect();
       const key = `agent:${name}`;
       const [type, member] = await Promise.all([c.type(key), c.sIsMember('agents', name)]);
-      if (type === 'none' && !member) return { found: false };
-      const record: Record<string, unknown> = type === 'hash' ? await c.hGetAll(key) : type === 'string' ? { value: await c.get(key) } : {};
-      return { found: true, record };
+      if (type === 'none' && !member) return null;
+      if (type === 'none') return { record: {}, fingerprint: 'set member only', setOnly: true };
+      const record: Record<string, unknown> = type === 'hash' ? await c.hGetAll(key) : type === 'string' ? parseOr(await c.get(key)) : {};
+      return { record, at: timeOf(record), fingerprint: `${type}:${JSON.stringify(record)}` };
     },
     async close() {
       await client?.disconnect().catch(() => {});
@@ -89,26 +136,89 @@ function redisRegistry(url: string): Registry {
   };
 }
 
+function parseOr(text: string | null): Record<string, unknown> {
+  try {
+    const v = JSON.parse(text ?? '') as unknown;
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : { value: text };
+  } catch {
+    return { value: text };
+  }
+}
+
+function registryFor(o: { kind: RegistryCheckOptions['kind']; url: string }): Registry {
+  return o.kind === 'redis' ? redisRegistry(o.url) : httpRegistry(o.url, o.kind === 'embedded');
+}
+
+/** What an external registry holds for the agent right now (undefined: nothing, or it cannot be read). */
+export async function registrySnapshot(o: { kind: RegistryCheckOptions['kind']; url: string; name: string }): Promise<string | undefined> {
+  if (o.kind === 'embedded') return undefined;
+  const registry = registryFor(o);
+  try {
+    return (await registry.lookup(o.name))?.fingerprint;
+  } catch {
+    return undefined;
+  } finally {
+    await registry.close();
+  }
+}
+
+/** Clock skew allowed between a time an external record carries and our start time. */
+const SKEW_MS = 1000;
+/** How long a registry may refuse connections before that counts as down for good. */
+const REFUSED_FOR_MS = 3000;
+
+/** Why an entry is not this agent's registration, or null when it is. */
+function notOurs(e: Entry, o: RegistryCheckOptions, label: string): string | null {
+  if (e.setOnly) return `${label} only lists ${o.name} in the set "agents", which cannot tell who registered it (no record agent:${o.name})`;
+  const rawPid = e.record.pid;
+  const pid = rawPid === undefined || rawPid === null || rawPid === '' ? undefined : Number(rawPid);
+  const owns = o.owns ?? ((p: number) => p === o.pid);
+  if (pid !== undefined && !(Number.isInteger(pid) && (pid === o.pid || owns(pid)))) {
+    return `${label} only holds a stale record of pid ${String(rawPid)} (agent pid ${o.pid})`;
+  }
+  if (e.at !== undefined && e.at < o.startedAt - (o.kind === 'embedded' ? 0 : SKEW_MS)) {
+    return `${label} only holds a record from ${new Date(e.at).toISOString()}, before the agent started`;
+  }
+  if (o.before !== undefined && e.fingerprint === o.before) return `${label} only holds the entry it had before the agent started`;
+  // The embedded registry's scope is the agent's own; elsewhere only a pid ties the record to it.
+  if (pid === undefined && o.kind !== 'embedded') return `${label} holds a record of ${o.name} without a pid, so it cannot be told to be this agent's`;
+  return null;
+}
+
 export async function checkRegistry(o: RegistryCheckOptions): Promise<CheckResult> {
-  const registry = o.kind === 'redis' ? redisRegistry(o.url) : httpRegistry(o.url, o.kind === 'embedded');
+  const registry = registryFor(o);
   const end = o.startedAt + o.deadlineMs;
   let lastError: string | undefined;
-  let stale: unknown;
+  let refusedSince: number | undefined;
+  let stale: string | undefined;
   try {
     for (;;) {
       try {
-        const l = await registry.lookup(o.name);
+        const e = await registry.lookup(o.name);
         lastError = undefined;
-        if (l.found) {
-          const pid = l.record.pid;
-          if (o.pid === undefined || pid === undefined || Number(pid) === o.pid) {
+        refusedSince = undefined;
+        if (e) {
+          const why = notOurs(e, o, registry.label);
+          if (!why) {
             const ms = Date.now() - o.startedAt;
             return result('registry', true, ms, `${o.name} registered in ${registry.label} after ${secs(ms)}`);
           }
-          stale = pid;
+          stale = why;
         }
       } catch (err) {
+        if (err instanceof PermanentError) {
+          return result('registry', false, Date.now() - o.startedAt, `${o.name} not registered: ${registry.label}: ${err.message} (an error that will not heal; not retried)`);
+        }
         lastError = networkReason(err);
+        if (lastError === 'host not found') {
+          return result('registry', false, Date.now() - o.startedAt, `${o.name} not registered: ${registry.label}: host not found (not retried)`);
+        }
+        if (lastError === 'connection refused') {
+          refusedSince ??= Date.now();
+          if (Date.now() - refusedSince >= REFUSED_FOR_MS) {
+            return result('registry', false, Date.now() - o.startedAt, `${o.name} not registered: ${registry.label} refused connections for ${secs(REFUSED_FOR_MS)}; it is down`);
+          }
+        } else refusedSince = undefined;
       }
       if (o.proc?.exited()) {
         return result('registry', false, Date.now() - o.startedAt, `${o.name} not registered: ${exitedDetail(o.proc)}`);
@@ -122,7 +232,7 @@ export async function checkRegistry(o: RegistryCheckOptions): Promise<CheckResul
   const ms = Date.now() - o.startedAt;
   let why: string;
   if (lastError) why = `last registry error: ${lastError}`;
-  else if (stale !== undefined) why = `${registry.label} only holds a stale record of pid ${String(stale)} (agent pid ${o.pid})`;
+  else if (stale !== undefined) why = stale;
   else why = `${registry.label} answered but has no entry${agentSays(o.proc)}`;
   return result('registry', false, ms, `${o.name} not registered after ${secs(o.deadlineMs)}; ${why}`);
 }

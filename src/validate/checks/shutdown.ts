@@ -1,14 +1,14 @@
 // Shutdown: SIGTERM to the agent ends it with exit code 0 within the deadline,
-// and nothing of its process group is left behind.
+// and nothing it started is left behind (its group, its cgroup, its descendants and
+// anything carrying its environment marker: a daemon that double-forked counts too).
 import type { CheckResult } from '../../core/types.js';
-import { waitGroupGone } from '../process-group.js';
 import type { AgentProcess } from '../runner.js';
 import { exitedDetail, result, secs } from './common.js';
 
 export interface ShutdownOptions {
   proc: AgentProcess;
   deadlineMs: number;
-  /** How long processes of the group may linger after the leader exited. */
+  /** How long processes it started may linger after it exited. */
   orphanGraceMs?: number;
 }
 
@@ -31,10 +31,10 @@ export async function checkShutdown(o: ShutdownOptions): Promise<CheckResult> {
   if (exit.timedOut) return result('shutdown', false, ms, 'killed at the time limit while stopping');
   if (exit.signal) return result('shutdown', false, ms, `ended by ${exit.signal} instead of exiting with code 0 (no signal handler?)`);
   if (exit.code !== 0) return result('shutdown', false, ms, `${exitedDetail(proc)} after SIGTERM (expected code 0)`);
-  if (!(await waitGroupGone(proc.pid, o.orphanGraceMs ?? 1000))) {
-    const left = proc.members();
+  const left = await proc.survivors(o.orphanGraceMs ?? 1000);
+  if (left.length) {
     await proc.killGroup();
-    return result('shutdown', false, ms, `exited 0 after ${secs(ms)} but left ${left.length} process(es) of its group running (pid ${left.join(', ')}); killed`);
+    return result('shutdown', false, ms, `exited 0 after ${secs(ms)} but left ${left.length} process(es) running: ${left.join(', ')}; killed`);
   }
   return result('shutdown', true, ms, `exited with code 0 ${secs(ms)} after SIGTERM; no process left in its group`);
 }

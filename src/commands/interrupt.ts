@@ -1,0 +1,47 @@
+// Ctrl-C, SIGTERM and SIGHUP during a command that starts agents or writes files: the
+// first one aborts (the command stops its agents, puts unfinished files back and
+// reports), a second one ends the tool at once (the journal and the watchdog then clean
+// up). The exit code is the conventional 128 + signal: 130, 143, 129.
+import { setMaxListeners } from 'node:events';
+import { constants as osConstants } from 'node:os';
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+export interface Interrupt {
+  signal: AbortSignal;
+  /** The exit code for the signal received (undefined while none was). */
+  exitCode(): number | undefined;
+  dispose(): void;
+}
+
+export function listenForInterrupt(): Interrupt {
+  const abort = new AbortController();
+  // Every validation check listens on this one signal; a big batch has many at once.
+  setMaxListeners(0, abort.signal);
+  let received: NodeJS.Signals | undefined;
+  // `on`, not `once`: the agents' own handler re-raises the signal when no other
+  // listener is left, which killed the tool before it removed unfinished _v2 files.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!abort.signal.aborted) {
+      received = signal;
+      return abort.abort();
+    }
+    dispose();
+    process.kill(process.pid, signal);
+  };
+  // After a hang-up the terminal is gone: a failed write must not end the cleanup.
+  const ignoreBrokenOutput = (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err;
+  };
+  const dispose = () => {
+    for (const s of SIGNALS) process.off(s, onSignal);
+  };
+  for (const s of SIGNALS) process.on(s, onSignal);
+  process.stdout.on('error', ignoreBrokenOutput);
+  process.stderr.on('error', ignoreBrokenOutput);
+  return {
+    signal: abort.signal,
+    exitCode: () => (received ? 128 + (osConstants.signals[received] ?? 2) : undefined),
+    dispose,
+  };
+}

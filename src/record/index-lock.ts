@@ -1,0 +1,60 @@
+// git's index lock: a git killed in the middle of a commit leaves `.git/index.lock`
+// behind and every later git command that writes the index fails. Whether a live git
+// still owns it is told from /proc: a git process working in this repository.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
+import { hasProc, readStat } from '../validate/proc.js';
+
+export interface IndexLock {
+  /** Absolute path of the lock file. */
+  file: string;
+  /** Live git processes working in this repository (their pids); empty when its owner is dead. */
+  holders: number[];
+  /** False when there is no /proc to look for an owner in. */
+  knowable: boolean;
+}
+
+function gitPath(root: string, args: string[]): string | null {
+  try {
+    return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+/** The repository's index.lock when there is one, with the git processes that may own it. */
+export function indexLock(root: string): IndexLock | null {
+  const rel = gitPath(root, ['rev-parse', '--git-path', 'index.lock']);
+  if (!rel) return null;
+  const file = path.resolve(root, rel);
+  if (!existsSync(file)) return null;
+  const top = gitPath(root, ['rev-parse', '--show-toplevel']) ?? root;
+  const gitDir = path.resolve(root, gitPath(root, ['rev-parse', '--git-dir']) ?? '.git');
+  if (!hasProc()) return { file, holders: [], knowable: false };
+  const holders: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const s = readStat(Number(e));
+    if (!s || s.state === 'Z' || !/^git/.test(s.comm)) continue;
+    let cwd: string;
+    try {
+      cwd = readlinkSync(`/proc/${e}/cwd`);
+    } catch {
+      continue;
+    }
+    const inside = (dir: string) => cwd === dir || cwd.startsWith(`${dir}/`);
+    if (inside(top) || inside(gitDir)) holders.push(s.pid);
+  }
+  return { file, holders, knowable: true };
+}
+
+/** The one line that explains a lock to the user (what it is and what to do). */
+export function describeIndexLock(root: string, lock: IndexLock): string {
+  const shown = path.relative(root, lock.file) || lock.file;
+  if (lock.holders.length) {
+    return `${shown} is held by a running git (pid ${lock.holders.join(', ')}); wait for it to finish, then run again`;
+  }
+  if (!lock.knowable) return `${shown} exists; if no git command is running in this repository, remove it, then run again`;
+  return `${shown} exists but no git process is running (a git killed mid-operation left it); remove it, then run again`;
+}

@@ -1,0 +1,324 @@
+// The fault campaign's harness: real temporary repositories made from the demo fleet
+// (+ `migrate init`, committed), the built CLI run with a tag in its environment so every
+// process it causes (agents, their daemons, the watchdog) can be found in /proc, and the
+// invariants every fault must leave behind.
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { execa, type ResultPromise } from 'execa';
+import { expect } from 'vitest';
+import { BIN, cli, commitAll, ensureBuilt, git, gitRepo, listFiles, REPO, sha256, type CliResult } from '../helpers/cli.js';
+
+export { BIN, cli, commitAll, ensureBuilt, git, REPO, sha256 };
+/** Every file under root (outside .git), relative, sorted. */
+export const listTree = listFiles;
+export const DEMO = path.join(REPO, 'fixtures', 'demo-fleet');
+/** The demo agent every validating scenario uses: it passes validation on its own. */
+export const AGENT = 'KVCacheAgent';
+export const AGENT_FILE = 'agents/kv_cache_agent.py';
+export const AGENT_V2 = 'agents/kv_cache_agent_v2.py';
+
+const temps: string[] = [];
+let template: string | undefined;
+
+/**
+ * The demo fleet in a fresh git repository with the reference base (`migrate init`) and a
+ * repository profile `fast` (base-agent with a 3 s registry deadline, so a registry fault
+ * fails in seconds), all committed; made once per test file, copied per test.
+ */
+export async function demoRepo(): Promise<string> {
+  if (!template) {
+    const t = gitRepo(DEMO, 'migrate-faults-template-');
+    temps.push(t);
+    const init = await cli(t, ['init', '--lang', 'python']);
+    expect(init.exitCode, init.stderr).toBe(0);
+    const profile = readFileSync(path.join(REPO, 'templates', 'profiles', 'base-agent.yaml'), 'utf8')
+      .replace(/^name: .*$/m, 'name: fast')
+      .replace(/registry_deadline_s: \d+/, 'registry_deadline_s: 3');
+    execFileSync('mkdir', ['-p', path.join(t, '.migrate', 'profiles')]);
+    writeFileSync(path.join(t, '.migrate', 'profiles', 'fast.yaml'), profile);
+    commitAll(t, 'add the reference BaseAgent and a fast profile');
+    template = t;
+  }
+  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-fault-'));
+  temps.push(root);
+  cpSync(template, root, { recursive: true });
+  return root;
+}
+
+export function tempDir(prefix: string): string {
+  const d = mkdtempSync(path.join(os.tmpdir(), prefix));
+  temps.push(d);
+  return d;
+}
+
+const tags: string[] = [];
+const strays: number[] = [];
+
+/** A new tag for one CLI run: every process it causes carries FAULT_TAG=<tag>. */
+export function tag(): string {
+  const t = randomBytes(6).toString('hex');
+  tags.push(t);
+  return t;
+}
+
+/** A process a test started itself, killed at the end whatever happens. */
+export function stray(...pids: Array<number | undefined>): void {
+  for (const p of pids) if (p) strays.push(p);
+}
+
+/** Remove every temporary repository and kill whatever a tag still names (afterAll of each file). */
+export function cleanupAll(): void {
+  for (const p of strays) kill(p);
+  for (const t of tags) for (const p of tagged(t)) kill(p.pid);
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+}
+
+// A _v2 that never gets healthy: validation waits for it (15 s), so a fault injected once
+// it runs always lands while it runs, however slow the machine.
+export const NEVER_HEALTHY = `
+import sys as _f_sys, time as _f_time
+if _f_sys.argv[0].endswith("_v2.py"):
+    _f_time.sleep(60)
+`;
+
+/** `migrate <args> --root <root>` with the tag in its environment (inherited by everything it starts). */
+export async function run(root: string, args: string[], tag: string, env: Record<string, string> = {}, timeout = 120_000): Promise<CliResult> {
+  return cli(root, args, { env: { FAULT_TAG: tag, ...env }, timeout });
+}
+
+/** The same in the background, for faults injected while it runs. */
+export function spawnRun(root: string, args: string[], tag: string, env: Record<string, string> = {}): ResultPromise<{ reject: false; stdin: 'ignore' }> {
+  const child = execa('node', [BIN, ...args, '--root', root], {
+    cwd: root,
+    reject: false,
+    stdin: 'ignore',
+    env: { FORCE_COLOR: '0', NO_COLOR: '1', FAULT_TAG: tag, ...env },
+  }) as ResultPromise<{ reject: false; stdin: 'ignore' }>;
+  setTimeout(() => child.kill('SIGKILL'), 110_000).unref();
+  return child;
+}
+
+export interface Proc {
+  pid: number;
+  cmdline: string;
+}
+
+/** Live (non-zombie) processes that `match` their pid, environment and NUL-separated command line. */
+export function liveProcs(match: (environ: Buffer, cmdline: string) => boolean): Proc[] {
+  const out: Proc[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      const cmdline = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (!match(readFileSync(`/proc/${d}/environ`), cmdline)) continue;
+      out.push({ pid: Number(d), cmdline: cmdline.split('\0').join(' ').trim() });
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
+}
+
+/** Live processes whose environment carries FAULT_TAG=<tag>. */
+export function tagged(tag: string): Proc[] {
+  const needle = Buffer.from(`FAULT_TAG=${tag}\0`);
+  return liveProcs((environ) => environ.includes(needle));
+}
+
+export function kill(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // gone already
+  }
+}
+
+/** Poll until `check` holds (every 20 ms, bounded). */
+export async function waitFor(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Processes the tag names that are agents under validation (their command line names a _v2 file). */
+export const v2Agents = (tag: string) => tagged(tag).filter((p) => /_v2\.py/.test(p.cmdline));
+export const watchdogs = (tag: string) => tagged(tag).filter((p) => /watchdog-main\.js/.test(p.cmdline));
+
+export interface Baseline {
+  head: string;
+  /** sha256 of every file HEAD holds, as on disk before the fault. */
+  files: Map<string, string>;
+}
+
+export function baseline(root: string): Baseline {
+  const files = new Map<string, string>();
+  for (const f of git(root, ['ls-files', '-z']).split('\0').filter(Boolean)) files.set(f, sha256(path.join(root, f)));
+  return { head: git(root, ['rev-parse', 'HEAD']), files };
+}
+
+export interface MigrateCommit {
+  sha: string;
+  agent: string;
+  files: string[];
+}
+
+/** Migration commits (Migrate-Agent trailer) since `since`, oldest first, with their files. */
+export function migrateCommits(root: string, since: string): MigrateCommit[] {
+  const log = git(root, ['log', '--reverse', '--format=%H%x1f%(trailers:key=Migrate-Agent,valueonly,separator=)%x1e', `${since}..HEAD`]);
+  return log
+    .split('\x1e')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const [sha, agent] = entry.split('\x1f') as [string, string];
+      const files = git(root, ['show', '--name-only', '--format=', sha]).split('\n').filter(Boolean).sort();
+      return { sha, agent: agent.trim(), files };
+    })
+    .filter((c) => c.agent);
+}
+
+/**
+ * What every fault must leave: originals byte-identical (every file HEAD held before, unless
+ * a migration commit since changed it — none may), no leftover _v2, record or temporary file
+ * outside a commit, a clean index and work tree, no index.lock, no run journal, each
+ * migration commit holding exactly its agent's _v2 and record (one per agent), and no
+ * process of the tagged runs alive — agents, their daemons and the watchdog included.
+ */
+export async function expectIntact(root: string, before: Baseline, tags: string[], opts: { journal?: boolean; ignored?: string[] } = {}): Promise<MigrateCommit[]> {
+  const allowed = (f: string) => f.startsWith('state/') || (opts.ignored ?? []).includes(f);
+  for (const [f, h] of before.files) {
+    expect(existsSync(path.join(root, f)), `${f} must still exist`).toBe(true);
+    expect(sha256(path.join(root, f)), `${f} must be byte-identical`).toBe(h);
+  }
+  const dirt = git(root, ['status', '--porcelain', '--ignored', '--untracked-files=all'])
+    .split('\n')
+    .filter((l) => l && !(l.startsWith('!! ') && allowed(l.slice(3))));
+  expect(dirt, 'work tree and index must be clean').toEqual([]);
+  const gitDir = path.join(root, '.git');
+  expect(existsSync(path.join(gitDir, 'index.lock')), 'no stale index.lock').toBe(false);
+  if (!opts.journal) expect(existsSync(path.join(gitDir, 'migrate-run.json')), 'no run journal left').toBe(false);
+  const commits = migrateCommits(root, before.head);
+  const agents = commits.map((c) => c.agent);
+  expect(new Set(agents).size, `one commit per agent: ${agents.join(', ')}`).toBe(agents.length);
+  for (const c of commits) {
+    expect(c.files.length, `${c.agent}'s commit`).toBe(2);
+    expect(c.files.filter((f) => /_v2\.py$/.test(f)).length, `${c.agent}'s commit holds its _v2`).toBe(1);
+    expect(c.files, `${c.agent}'s commit holds its record`).toContain(`migration-log/${c.agent}.json`);
+  }
+  for (const f of git(root, ['ls-files', '--others', '--ignored', '--exclude-standard']).split('\n').filter(Boolean)) {
+    expect(allowed(f), `leftover ${f}`).toBe(true);
+  }
+  // The watchdog ends right after the tool; give it a moment to notice.
+  for (const tag of tags) await waitFor(() => tagged(tag).length === 0, `no process of run ${tag} (${tagged(tag).map((p) => p.cmdline).join('; ')})`, 10_000);
+  return commits;
+}
+
+export interface RunJson {
+  results: Array<{
+    agent: string;
+    file: string;
+    output: string | null;
+    status: string;
+    commit: string | null;
+    error: string | null;
+    validation: { ok: boolean; error?: string; checks: Array<{ name: string; ok: boolean; detail: string }> } | null;
+  }>;
+  summary: Record<string, number>;
+}
+
+export function parseRun(r: CliResult): RunJson {
+  try {
+    return JSON.parse(r.stdout) as RunJson;
+  } catch {
+    throw new Error(`not JSON (exit ${r.exitCode}): ${r.stdout.slice(0, 500)}\nstderr: ${r.stderr.slice(0, 2000)}`);
+  }
+}
+
+export function resultOf(out: RunJson, agent: string) {
+  const r = out.results.find((x) => x.agent === agent);
+  if (!r) throw new Error(`no result for ${agent}: ${JSON.stringify(out.results.map((x) => x.agent))}`);
+  return r;
+}
+
+/** Append Python to the fleet's shared helper module (imported by every agent, legacy and _v2) and commit it. */
+export function patchFleetCommon(root: string, code: string, message = 'fault injection'): void {
+  const f = path.join(root, 'agents', 'fleet_common.py');
+  writeFileSync(f, `${readFileSync(f, 'utf8')}\n${code.trim()}\n`);
+  commitAll(root, message);
+}
+
+/** Undo patchFleetCommon with a new commit (the fault is over; the rerun must now recover). */
+export function unpatchFleetCommon(root: string): void {
+  writeFileSync(path.join(root, 'agents', 'fleet_common.py'), readFileSync(path.join(DEMO, 'agents', 'fleet_common.py')));
+  commitAll(root, 'fault removed');
+}
+
+/** A redis-server on a free port (args appended), or null when the machine has none. */
+export const REDIS = '/usr/bin/redis-server';
+export const hasRedis = existsSync(REDIS);
+if (!hasRedis && process.env.CI) throw new Error(`the fault tests need ${REDIS} (CI installs redis-server)`);
+
+export interface Redis {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** A real redis-server on a free loopback port (extra args e.g. ['--requirepass', 'x']). */
+export async function startRedis(extra: string[] = []): Promise<Redis> {
+  const port = await freePort();
+  const child = execa(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra], { reject: false, stdin: 'ignore' });
+  const net = await import('node:net');
+  let probed = false;
+  const end = Date.now() + 10_000;
+  while (!probed && Date.now() < end) {
+    probed = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (!probed) await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!probed) throw new Error(`redis-server did not start: ${String((await child).stderr)}`);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    async stop() {
+      child.kill('SIGKILL');
+      await child;
+    },
+  };
+}
+
+export async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** redis-cli-like: run commands against a redis URL (node redis client). */
+export async function redisDo(url: string, fn: (c: import('redis').RedisClientType) => Promise<unknown>): Promise<void> {
+  const { createClient } = await import('redis');
+  const c = createClient({ url }) as import('redis').RedisClientType;
+  await c.connect();
+  try {
+    await fn(c);
+  } finally {
+    await c.disconnect();
+  }
+}

@@ -1,0 +1,269 @@
+// Faults around the processes the tool starts (issue 11, items 2, 3 and 12): a daemon
+// that escapes the agent's process group, a crash of the tool (its watchdog too) with
+// agents running, a journal that names processes that are not ours, kill -9 of
+// `validate` and `run --no-commit`, and a crash in the middle of a write. Real
+// repositories, the built CLI, real agents; every process a run causes carries a tag in
+// its environment, so "nothing survives" is checked across the whole machine.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAgentCgroup, removeCgroup } from '../../src/validate/cgroup.js';
+import {
+  AGENT,
+  AGENT_V2,
+  baseline,
+  cleanupAll,
+  demoRepo,
+  ensureBuilt,
+  NEVER_HEALTHY,
+  expectIntact,
+  kill,
+  liveProcs,
+  tag,
+  parseRun,
+  patchFleetCommon,
+  REPO,
+  resultOf,
+  run,
+  spawnRun,
+  stray,
+  tagged,
+  unpatchFleetCommon,
+  v2Agents,
+  waitFor,
+  watchdogs,
+} from './harness.js';
+
+beforeAll(() => ensureBuilt(), 180_000);
+afterAll(cleanupAll);
+
+/** Not exited and not killed (a killed child keeps exitCode null; signalCode tells). */
+const running = (c: { exitCode: number | null; signalCode: NodeJS.Signals | null }) => c.exitCode === null && c.signalCode === null;
+
+/** Can this machine give an agent a cgroup of its own (cgroup2, writable)? */
+function cgroupsAvailable(): boolean {
+  const dir = createAgentCgroup(`migrate-probe-${process.pid}`);
+  if (dir) removeCgroup(dir);
+  return Boolean(dir);
+}
+const CGROUPS = cgroupsAvailable();
+
+/** Python that makes the _v2 start a double-forked, setsid daemon keeping the output pipes. */
+function daemon(body: string): string {
+  return `
+import os as _f_os, sys as _f_sys, time as _f_time
+if _f_sys.argv[0].endswith("_v2.py"):
+    if _f_os.fork() == 0:
+        _f_os.setsid()
+        if _f_os.fork() == 0:
+${body
+  .trim()
+  .split('\n')
+  .map((l) => `            ${l}`)
+  .join('\n')}
+        _f_os._exit(0)
+`;
+}
+const KEEPS_ENV = 'while True:\n    _f_time.sleep(0.2)';
+
+/** Live processes whose command line holds `needle` (for a daemon that cleared its environment). */
+const byCommandLine = (needle: string) => liveProcs((_, cmdline) => cmdline.includes(needle)).map((p) => p.pid);
+
+describe('2. everything an agent starts is tracked; a daemon fails validation, dies, and never hangs migrate', () => {
+  const modes = [
+    { name: 'cgroup', env: {} as Record<string, string>, skip: !CGROUPS },
+    { name: 'process tree and marker (no cgroup)', env: { MIGRATE_NO_CGROUP: '1' }, skip: false },
+  ];
+  for (const mode of modes) {
+    it.skipIf(mode.skip)(`${mode.name}: a double-fork + setsid daemon keeping the pipes`, async () => {
+      const root = await demoRepo();
+      patchFleetCommon(root, daemon(KEEPS_ENV));
+      const before = baseline(root);
+      const t = tag();
+      const r = await run(root, ['run', AGENT, '--profile', 'fast', '--json'], t, mode.env, 90_000);
+      expect(r.exitCode, r.stderr).toBe(1);
+      const res = resultOf(parseRun(r), AGENT);
+      expect({ status: res.status, commit: res.commit }).toEqual({ status: 'failed', commit: null });
+      const shutdown = res.validation!.checks.find((c) => c.name === 'shutdown')!;
+      expect(shutdown.detail).toMatch(/^exited 0 after \d+\.\d s but left 1 process\(es\) running: pid \d+ \([^)]*python3[^)]*\); killed$/);
+      await expectIntact(root, before, [t]);
+    }, 120_000);
+  }
+
+  it('a daemon that also clears its environment is still found: by its cgroup, or by the output pipes it holds', async () => {
+    const root = await demoRepo();
+    const needle = `${Date.now() % 100000}.${process.pid}`;
+    // exec with an empty environment: no marker, no tag; only the inherited pipes (and the cgroup) link it.
+    patchFleetCommon(root, daemon(`_f_os.execve("/bin/sleep", ["sleep", "${needle}"], {})`));
+    const before = baseline(root);
+    const t = tag();
+    const r = await run(root, ['run', AGENT, '--profile', 'fast', '--json'], t, { MIGRATE_NO_CGROUP: '1' }, 90_000);
+    stray(...byCommandLine(`sleep\0${needle}`));
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(resultOf(parseRun(r), AGENT).validation!.checks.find((c) => c.name === 'shutdown')!.detail).toMatch(/left 1 process\(es\) running: pid \d+ \(sleep [\d.]+\); killed$/);
+    expect(byCommandLine(`sleep\0${needle}`), 'the daemon must be dead').toEqual([]);
+    await expectIntact(root, before, [t]);
+  }, 120_000);
+});
+
+
+/** Start a validating run and wait until its _v2 agent runs; the run is left running. */
+async function untilValidating(root: string, args: string[], t: string) {
+  const child = spawnRun(root, args, t);
+  await waitFor(() => v2Agents(t).length > 0 || !running(child), 'a _v2 agent process');
+  expect(running(child), 'the run ended before validation started').toBe(true);
+  // Wrapped: the process is a thenable, and returning it would wait for its end.
+  return { child };
+}
+
+describe('3. crash recovery signals only what it can prove is the killed run\'s', () => {
+  it('the tool and its watchdog killed with -9 mid-validation: the next run stops the orphaned agents and completes, once', async () => {
+    const root = await demoRepo();
+    patchFleetCommon(root, NEVER_HEALTHY);
+    const before = baseline(root);
+    const t = tag();
+    const { child } = await untilValidating(root, ['run', AGENT, '--profile', 'fast', '--json'], t);
+        const watchdog = watchdogs(t);
+    expect(watchdog.length, 'the watchdog').toBe(1);
+    kill(watchdog[0]!.pid); // first, or it would end the agents itself
+    kill(child.pid!);
+    await child;
+    const orphans = v2Agents(t);
+    expect(orphans.length, 'the crash orphans the agent').toBeGreaterThan(0);
+    expect(existsSync(path.join(root, '.git', 'migrate-run.json')), 'and leaves its journal').toBe(true);
+
+    const t2 = tag();
+    const rerun = await run(root, ['run', AGENT, '--profile', 'fast', '--json', '--no-validate'], t2);
+    expect(rerun.exitCode, rerun.stderr).toBe(0);
+    expect(rerun.stderr).toMatch(/recovered from a killed run \(pid \d+\): stopped [1-9]\d* agent process\(es\)/);
+    for (const o of orphans) expect(existsSync(`/proc/${o.pid}/cmdline`) && readFileSync(`/proc/${o.pid}/cmdline`, 'utf8').includes('_v2.py'), `orphan ${o.pid} must be dead`).toBe(false);
+    const commits = await expectIntact(root, before, [t, t2]);
+    expect(commits.map((c) => c.agent)).toEqual([AGENT]);
+  }, 120_000);
+
+  it('a stale journal naming live unrelated processes (pid reuse): they are left alone and said so; the run is not blocked', async () => {
+    const root = await demoRepo();
+    const before = baseline(root);
+    // Two unrelated processes, each the leader of its own group (as an agent would be).
+    const a = execa('sleep', ['30'], { detached: true, reject: false, stdin: 'ignore' });
+    const b = execa('sleep', ['30'], { detached: true, reject: false, stdin: 'ignore' });
+    const c = execa('sleep', ['31'], { detached: true, reject: false, stdin: 'ignore' });
+    stray(a.pid, b.pid, c.pid);
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const startOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]);
+    writeFileSync(
+      path.join(root, '.git', 'migrate-run.json'),
+      JSON.stringify({
+        version: 2,
+        kind: 'run',
+        // The run's own pid now names `a` (it started later than the journal says).
+        pid: a.pid,
+        start: startOf(a.pid!) - 1000,
+        boot,
+        started: '2020-01-01T00:00:00.000Z',
+        root,
+        files: [],
+        backups: {},
+        groups: [
+          { pgid: b.pid, start: startOf(b.pid!) - 1000, boot, mark: 'deadbeefdeadbeef:1' },
+          // Recorded before a reboot: even the same start time proves nothing now.
+          { pgid: c.pid, start: startOf(c.pid!), boot: 'a-boot-before-this-one', mark: 'deadbeefdeadbeef:2' },
+        ],
+      }),
+    );
+    const t = tag();
+    const r = await run(root, ['run', AGENT, '--no-validate', '--json'], t);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`the killed run's pid ${a.pid} now names another process`));
+    expect(r.stderr).toMatch(new RegExp(`pid ${b.pid} \\(sleep 30\\) is not the agent that run started \\(its start time differs\\); left alone`));
+    expect(r.stderr).toMatch(new RegExp(`pid ${c.pid} \\(sleep 31\\) is not the agent that run started \\(the machine was restarted since\\); left alone`));
+    for (const p of [a, b, c]) expect(running(p), `unrelated process ${p.pid} must live`).toBe(true);
+    expect((await expectIntact(root, before, [t])).map((c) => c.agent)).toEqual([AGENT]);
+
+    // A journal of the older format (bare process groups, no identity at all): left alone too.
+    writeFileSync(path.join(root, '.git', 'migrate-run.json'), JSON.stringify({ pid: 999999999, started: 'x', files: [], groups: [b.pid] }));
+    const old = await run(root, ['run', 'TextStatsAgent', '--no-validate', '--json'], t);
+    expect(old.exitCode, old.stderr).toBe(0);
+    expect(old.stderr).toMatch(new RegExp(`pid ${b.pid} \\(sleep 30\\) is not the agent that run started \\(its start time was not recorded\\); left alone`));
+    expect(running(b)).toBe(true);
+    for (const p of [a, b, c]) kill(p.pid!);
+  }, 90_000);
+});
+
+describe('12. no agent outlives the tool; every run that writes or starts is journalled', () => {
+  it('kill -9 of `migrate validate`: the watchdog ends the agent at once; the next validate drops the journal', async () => {
+    const root = await demoRepo();
+    patchFleetCommon(root, NEVER_HEALTHY);
+    const made = await run(root, ['run', AGENT, '--no-validate', '--no-commit', '--json'], tag());
+    expect(made.exitCode, made.stderr).toBe(0);
+    const t = tag();
+    const child = spawnRun(root, ['validate', AGENT, '--json'], t);
+    await waitFor(() => v2Agents(t).length > 0 || !running(child), 'the agent under validation');
+    expect(running(child)).toBe(true);
+    kill(child.pid!);
+    await child;
+    await waitFor(() => tagged(t).length === 0, 'the watchdog to end the agent', 10_000);
+    const journals = () => (existsSync(path.join(root, '.git', 'migrate')) ? readdirSync(path.join(root, '.git', 'migrate')).filter((f) => /^validate-\d+\.json$/.test(f)) : []);
+    expect(journals().length, 'the killed validate left its journal').toBe(1);
+    unpatchFleetCommon(root);
+    const again = await run(root, ['validate', AGENT, '--json', '--profile', 'fast'], tag());
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(journals()).toEqual([]);
+  }, 120_000);
+
+  it('kill -9 of `run --no-commit` mid-validation: agents end with it; the next run puts its _v2 back and completes', async () => {
+    const root = await demoRepo();
+    patchFleetCommon(root, NEVER_HEALTHY);
+    const before = baseline(root);
+    const t = tag();
+    const { child } = await untilValidating(root, ['run', AGENT, '--no-commit', '--profile', 'fast', '--json'], t);
+    kill(child.pid!);
+    await child;
+    await waitFor(() => tagged(t).length === 0, 'the watchdog to end the agents', 10_000);
+    const journal = JSON.parse(readFileSync(path.join(root, '.git', 'migrate-run.json'), 'utf8')) as { files: string[] };
+    expect(journal.files).toContain(AGENT_V2);
+    const t2 = tag();
+    const rerun = await run(root, ['run', AGENT, '--no-validate', '--json'], t2);
+    expect(rerun.exitCode, rerun.stderr).toBe(0);
+    expect((await expectIntact(root, before, [t, t2])).map((c) => c.agent)).toEqual([AGENT]);
+  }, 120_000);
+
+  it('a crash in the middle of a write (its temporary file and journal left behind) does not block the next run', async () => {
+    const root = await demoRepo();
+    const before = baseline(root);
+    // Exactly what a run killed between writing the temporary file and renaming it leaves.
+    const tmp = `agents/.kv_cache_agent_v2.py.999999999.tmp`;
+    writeFileSync(path.join(root, tmp), 'half a fi');
+    writeFileSync(
+      path.join(root, '.git', 'migrate-run.json'),
+      JSON.stringify({ version: 2, kind: 'run', pid: 999999999, started: 'x', root, files: [AGENT_V2, tmp], backups: {}, groups: [] }),
+    );
+    const t = tag();
+    const r = await run(root, ['run', AGENT, '--no-validate', '--json'], t);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/put back 2 unfinished file\(s\)/);
+    expect(existsSync(path.join(root, tmp))).toBe(false);
+    expect((await expectIntact(root, before, [t])).map((c) => c.agent)).toEqual([AGENT]);
+  }, 60_000);
+
+  it('the watchdog kills an agent past its own deadline even while the tool is alive but stuck', async () => {
+    // The watchdog process itself, told about a tree whose deadline has passed.
+    const t = tag();
+    const agent = execa('sleep', ['30'], { detached: true, reject: false, stdin: 'ignore', env: { FAULT_TAG: t, MIGRATE_AGENT_MARK: 'feedfacefeedface:1' } });
+    const start = Number(readFileSync(`/proc/${agent.pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[19]);
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const watchdog = execa('node', [path.join(REPO, 'dist', 'src', 'validate', 'watchdog-main.js')], { reject: false, stdin: 'pipe' });
+    watchdog.stdin!.write(`${JSON.stringify({ op: 'track', tree: { pgid: agent.pid, start, boot, mark: 'feedfacefeedface:1', deadline: Date.now() - 5000 } })}\n`);
+    await waitFor(() => !running(agent), 'the watchdog to kill the agent past its deadline', 10_000);
+    expect((await agent).signal).toBe('SIGKILL');
+    expect(running(watchdog), 'the tool is alive: the watchdog stays').toBe(true);
+    watchdog.stdin!.end();
+    await watchdog;
+  }, 30_000);
+});
+
+afterAll(() => {
+  // The daemon scenarios changed fleet_common.py only in their own copies.
+  expect(readFileSync(path.join(REPO, 'fixtures', 'demo-fleet', 'agents', 'fleet_common.py'), 'utf8')).not.toContain('_f_os');
+});
