@@ -1,11 +1,17 @@
 // `migrate run`: the batch, with a progress bar on a terminal and the JSON contract with --json.
 import { setMaxListeners } from 'node:events';
+import path from 'node:path';
 import '../lang/adapters.js';
 import { loadProfile } from '../profile/profile.js';
 import { runBatch } from '../pipeline/batch.js';
 import { createProgress } from '../report/progress.js';
 import { printDiffs, printRunHuman, printRunJson } from '../report/run-printer.js';
 import { requireDirectory } from './common.js';
+import { UsageError } from '../core/errors.js';
+import { allAdapters } from '../lang/registry.js';
+import { writeFileAtomic } from '../record/migration-log.js';
+import { rememberRunResults } from '../record/run-results.js';
+import { diffsByAgent, newFilePatch } from '../review/patch.js';
 
 export interface RunFlags {
   root: string;
@@ -23,10 +29,14 @@ export interface RunFlags {
   registryUrl?: string;
   metricsUrl?: string;
   json?: boolean;
+  /** With --dry-run: write the `_v2` files as a new-file patch here (`-`: standard output). */
+  patch?: string;
 }
 
 export async function runCommand(agents: string[], flags: RunFlags): Promise<number> {
   const root = requireDirectory(flags.root);
+  if (flags.patch !== undefined && !flags.dryRun) throw new UsageError('--patch writes what a dry run would write; use it with --dry-run');
+  if (flags.patch === '-' && flags.json) throw new UsageError('--patch - and --json both want standard output; give --patch a file');
   const profile = loadProfile(flags.profile, root);
   const abort = new AbortController();
   // Every validation check listens on this one signal; a big batch has many at once.
@@ -67,7 +77,18 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
       },
     });
     progress?.stop();
-    if (flags.json) printRunJson(outcome);
+    if (flags.patch !== undefined) {
+      const patch = newFilePatch(root, outcome.results, outcome.previews);
+      if (flags.patch === '-') process.stdout.write(patch);
+      else writeFileAtomic(path.resolve(flags.patch), patch);
+    }
+    // A run that leaves no commit is remembered for `migrate review` and `migrate report`.
+    if (!flags.dryRun) {
+      const languageOf = (file: string) => allAdapters().find((a) => a.extensions.some((e) => file.endsWith(e)))?.language ?? 'python';
+      rememberRunResults(root, outcome.results, { language: (r) => languageOf(r.file), profile: profile.name, previews: outcome.previews });
+    }
+    if (flags.json) printRunJson(outcome, flags.dryRun ? diffsByAgent(outcome.results, outcome.previews) : undefined);
+    else if (flags.patch !== undefined) printRunHuman(outcome, process.stderr);
     else {
       if (flags.dryRun) printDiffs(outcome.diffs);
       printRunHuman(outcome);

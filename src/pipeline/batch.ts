@@ -19,6 +19,7 @@ import { runValidationStage } from './validate-stage.js';
 import { runRecordStage, prepareRecordStage } from './record-stage.js';
 import { RunJournal } from './journal.js';
 import { recordPath } from '../record/migration-log.js';
+import type { RunPreview } from '../record/run-results.js';
 
 export interface BatchOptions {
   root: string;
@@ -45,6 +46,8 @@ export interface BatchOutcome {
   summary: Partial<Record<RunStatus, number>>;
   /** Unified diffs, for --dry-run. */
   diffs: string[];
+  /** Each rewritten agent's original and output text (reviewers' patches, failed agents' diffs). */
+  previews: RunPreview[];
   ms: number;
   interrupted: boolean;
 }
@@ -173,7 +176,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         diffs.push(createTwoFilesPatch(i.agent.file, rel(root, i.outAbs), i.source!, i.output!));
         finish(i);
       }
-      return summarise(items, unreadable, diffs, started, false);
+      return summarise(items, unreadable, diffs, started, false, root);
     }
 
     // 3. write (atomic; an existing different _v2 needs --force)
@@ -244,7 +247,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         i.result = { ...i.result, output: null, ...(interrupted && !i.result.error ? { status: 'failed' as const, error: 'interrupted before commit' } : {}) };
       }
     }
-    return summarise(items, unreadable, diffs, started, interrupted);
+    return summarise(items, unreadable, diffs, started, interrupted, root);
   }
 }
 
@@ -253,11 +256,14 @@ function pending(i: Item): boolean {
   return (i.result.status === 'migrated' || i.result.status === 'needs-review') && i.output !== undefined;
 }
 
-function summarise(items: Item[], unreadable: RunResult[], diffs: string[], started: number, interrupted: boolean): BatchOutcome {
+function summarise(items: Item[], unreadable: RunResult[], diffs: string[], started: number, interrupted: boolean, root: string): BatchOutcome {
   const results = [...items.map((i) => i.result), ...unreadable];
   const summary: Partial<Record<RunStatus, number>> = {};
   for (const r of results) summary[r.status] = (summary[r.status] ?? 0) + 1;
-  return { results, summary, diffs, ms: Date.now() - started, interrupted };
+  const previews = items
+    .filter((i) => i.source !== undefined && i.output !== undefined)
+    .map((i) => ({ agent: i.agent.name, outputFile: rel(root, i.outAbs), source: i.source!, text: i.output! }));
+  return { results, summary, diffs, previews, ms: Date.now() - started, interrupted };
 }
 
 function result(agent: AgentInfo, status: RunStatus, extra: Partial<RunResult>): RunResult {

@@ -3,8 +3,10 @@ import type { RunResult } from '../core/types.js';
 import type { BatchOutcome } from '../pipeline/batch.js';
 import { colours, printJson, table } from './terminal.js';
 
-export function printRunJson(outcome: BatchOutcome): void {
-  printJson({ results: outcome.results, summary: outcome.summary });
+/** `diffs` (a dry run's): each result gains `diff`, its original → `_v2` diff, or null. */
+export function printRunJson(outcome: BatchOutcome, diffs?: Map<string, string>): void {
+  const results = diffs ? outcome.results.map((r) => ({ ...r, diff: diffs.get(r.agent) ?? null })) : outcome.results;
+  printJson({ results, summary: outcome.summary });
 }
 
 export function printRunHuman(outcome: BatchOutcome, stream: NodeJS.WriteStream = process.stdout): void {
