@@ -6,6 +6,7 @@ import type { AgentInfo, RunResult } from '../core/types.js';
 import type { Profile } from '../profile/profile.js';
 import { checkTree, checkoutShardBranch, commitAgent } from '../record/git.js';
 import { buildRecord, recordPath, writeRecord } from '../record/migration-log.js';
+import type { ReviewAnswer } from '../record/review-log.js';
 
 export async function prepareRecordStage(
   root: string,
@@ -21,7 +22,7 @@ export async function prepareRecordStage(
 export async function runRecordStage(
   root: string,
   item: { agent: AgentInfo; abs: string; outAbs: string; result: RunResult },
-  opts: { profile: Profile },
+  opts: { profile: Profile; review?: ReviewAnswer[] },
 ): Promise<string> {
   const r = item.result;
   const record = buildRecord(root, {
@@ -34,6 +35,7 @@ export async function runRecordStage(
     kept_for_review: r.kept_for_review,
     warnings: r.warnings,
     validation: r.validation,
+    review: opts.review,
   });
   const recordRel = writeRecord(root, record);
   try {
