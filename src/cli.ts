@@ -46,6 +46,7 @@ program
   .addOption(root())
   .option('--profile <name>', 'profile', 'base-agent')
   .option('--dry-run', 'write nothing; print the diffs')
+  .option('--patch <file>', "with --dry-run: write the _v2 files as a patch `git apply` accepts (- for standard output); the table goes to standard error")
   .option('--no-validate', 'skip the runtime checks')
   .option('--no-commit', 'do not commit')
   .option('--force', 'overwrite an existing _v2 file')
@@ -123,6 +124,14 @@ program
   .addOption(root())
   .option('--json', 'machine-readable output')
   .action(action((agents, opts) => promoteCommand(agents, opts)));
+
+program
+  .command('report')
+  .description('one self-contained HTML report of the fleet: summary, diffs, reasons, validation evidence')
+  .addOption(root())
+  .option('--profile <name>', 'profile', 'base-agent')
+  .option('--out <file>', 'where to write it (default: standard output when piped, else .git/migrate/report.html)')
+  .action(action(async (opts) => (await import('./commands/report.js')).reportCommand(opts)));
 
 function positiveInt(value: string, flag: string): number {
   const n = Number(value);
