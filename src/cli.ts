@@ -66,6 +66,7 @@ program
   .argument('<agent>')
   .addOption(root())
   .option('--profile <name>', 'profile', 'base-agent')
+  .option('--stat', 'lines removed per concern instead of the diff')
   .action(action((agent, opts) => diffCommand(agent, opts)));
 
 program
