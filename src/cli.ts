@@ -127,6 +127,14 @@ program
   .action(action((agents, opts) => promoteCommand(agents, opts)));
 
 program
+  .command('review')
+  .description('each migrated, uncommitted agent: diff and review items, then accept / reject / edit / skip / quit')
+  .argument('[agents...]', 'only these agents (class names or files)')
+  .addOption(root())
+  .option('--profile <name>', 'profile', 'base-agent')
+  .action(action(async (agents, opts) => (await import('./commands/review.js')).reviewCommand(agents, opts)));
+
+program
   .command('report')
   .description('one self-contained HTML report of the fleet: summary, diffs, reasons, validation evidence')
   .addOption(root())

@@ -42,6 +42,7 @@ export async function runRecordStage(
     const body = [
       `Removed: ${r.removed.length ? r.removed.join(', ') : 'nothing'}.`,
       r.kept_for_review.length ? `Kept for review: ${r.kept_for_review.map((k) => `${k.symbol} (line ${k.line})`).join(', ')}.` : 'Nothing kept for review.',
+      ...(opts.review?.length ? [`Reviewed: ${opts.review.map((a) => a.answer).join(', ')}${opts.review[opts.review.length - 1]!.by ? ` by ${opts.review[opts.review.length - 1]!.by}` : ''}.`] : []),
       r.validation ? `Validation: ${r.validation.checks.map((c) => `${c.name} ${c.ok ? 'ok' : 'FAILED'} ${c.ms} ms`).join(', ')}.` : 'Validation: not run (--no-validate).',
     ].join('\n');
     return await commitAgent(root, {
