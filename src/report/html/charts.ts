@@ -3,7 +3,7 @@ import type { FleetAgent } from '../../review/fleet.js';
 import { CONCERN_ORDER, type Concern } from '../../review/diff-model.js';
 import { esc } from './escape.js';
 
-const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+const seconds = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`);
 
 /** Registration time per agent (the registry check's time) against the deadline. */
 export function registrationChart(agents: FleetAgent[], deadlineMs: number): string {

@@ -72,8 +72,8 @@ export function renderReport(fleet: Fleet, meta: ReportMeta): string {
 <nav class="toolbar" aria-label="Filter agents">${filters}<input type="search" id="search" placeholder="Search agents by name or file" aria-label="Search agents by name or file"><span id="shown" aria-live="polite"></span></nav>
 <div class="overview">
 <section id="summary"><h2>Fleet by status</h2><ul class="counts">${counts}</ul>${failureList(fleet.agents)}</section>
-<section id="registration"><h2>Registration time against the ${(meta.registryDeadlineMs / 1000).toFixed(0)} s deadline</h2>${registrationChart(fleet.agents, meta.registryDeadlineMs)}</section>
 <section id="removed-by-concern"><h2>Lines removed by concern</h2><p class="muted">Over the agents ${COUNTED.join(', ')}; each removed line is counted under the removed member it belonged to.</p>${concernsTable(totals, agentsPer)}</section>
+<section id="registration"><h2>Registration time against the ${(meta.registryDeadlineMs / 1000).toFixed(0)} s deadline</h2>${registrationChart(fleet.agents, meta.registryDeadlineMs)}</section>
 </div>
 <main id="agents">
 ${fleet.agents.map((a) => agentSection(a, models.get(a.name))).join('\n')}
