@@ -7,7 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentInfo, Finding, KeptForReview, Language, ScanResult, ValidationReport } from '../core/types.js';
 import { listRecords, sha256File, v2Sibling, type MigrationRecord } from '../record/migration-log.js';
-import { readHistory, recordAtCommit, showPrefix, type AgentHistory } from '../record/git.js';
+import { readHistory, recordAtCommit, showPrefix, type AgentHistory, type MigrationHistory } from '../record/git.js';
+import { UsageError } from '../core/errors.js';
 import { rememberedFor, rememberedResults, type RememberedResult } from '../record/run-results.js';
 import { recalledValidation } from '../record/validation-cache.js';
 import { reviewAnswers, type ReviewAnswer } from '../record/review-log.js';
@@ -80,8 +81,16 @@ const short = (sha: string) => sha.slice(0, 10);
 const day = (iso: string) => iso.slice(0, 10);
 
 export async function gatherFleet(root: string, scan: ScanResult): Promise<Fleet> {
-  const history = await readHistory(root);
-  const prefix = await showPrefix(root);
+  // Outside git there is no history: agents are then what the disk shows.
+  const inGit = await showPrefix(root).then(
+    (prefix) => ({ prefix }),
+    (err) => {
+      if (err instanceof UsageError) return null;
+      throw err;
+    },
+  );
+  const history: MigrationHistory = inGit ? await readHistory(root) : new Map();
+  const prefix = inGit?.prefix ?? '';
   const records = new Map(listRecords(root).map((r) => [r.agent, r]));
   const remembered = rememberedResults(root);
   const outputs = new Set(scan.agents.map((a) => a.output).filter(Boolean));
