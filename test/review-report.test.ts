@@ -125,6 +125,9 @@ describe('migrate report', () => {
         }
       }
       expect(await page.locator('#agent-KVCacheAgent .cmd code').first().textContent()).toBe('migrate revert KVCacheAgent');
+      // Validation evidence: every check with its time, the log check with the lines it compared.
+      expect(await page.locator('#agent-KVCacheAgent table.checks tr[data-check]').count()).toBe(5);
+      expect(await page.locator('#agent-KVCacheAgent tr[data-check="log"] details.log-lines summary').textContent()).toMatch(/^ERROR lines compared: legacy \d+, _v2 \d+, new 0$/);
       await page.screenshot({ path: path.join(OUT, 'report.png') });
       await page.locator('#agent-TextStatsAgent').screenshot({ path: path.join(OUT, 'agent-TextStatsAgent.png') });
 

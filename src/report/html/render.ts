@@ -179,13 +179,22 @@ function agentSection(a: FleetAgent, m: DiffModel | undefined): string {
   return parts.join('\n');
 }
 
+/** The log check's evidence: each run's ERROR lines, the new ones marked. */
+function logLines(lines: NonNullable<NonNullable<FleetAgent['validation']>['checks'][number]['lines']>): string {
+  const fresh = new Set(lines.fresh);
+  const list = (ls: string[], mark: boolean) =>
+    ls.length ? `<ul class="log">${ls.map((l) => `<li${mark && fresh.has(l) ? ' class="fresh"' : ''}><code>${esc(l)}</code></li>`).join('')}</ul>` : ' <span class="muted">none</span>';
+  return `<details class="log-lines"${lines.fresh.length ? ' open' : ''}><summary>ERROR lines compared: legacy ${lines.legacy.length}, _v2 ${lines.v2.length}, new ${lines.fresh.length}</summary>` +
+    `<div>legacy run:${list(lines.legacy, false)}</div><div>_v2 run:${list(lines.v2, true)}</div></details>`;
+}
+
 function validationTable(a: FleetAgent): string {
   const v = a.validation!;
   const rows = v.checks
     .map(
       (c) =>
         `<tr data-check="${esc(c.name)}"><td>${esc(c.name)}</td><td class="${c.skipped ? 'skip' : c.ok ? 'ok' : 'bad'}">${c.skipped ? 'skipped' : c.ok ? 'ok' : 'FAILED'}</td>` +
-        `<td class="n">${(c.ms / 1000).toFixed(2)} s</td><td>${esc(c.detail)}</td></tr>`,
+        `<td class="n">${(c.ms / 1000).toFixed(2)} s</td><td>${esc(c.detail)}${c.lines ? logLines(c.lines) : ''}</td></tr>`,
     )
     .join('');
   const ports = Object.entries(v.ports ?? {})
