@@ -46,7 +46,8 @@ beforeAll(async () => {
   for (const f of ['heartbeat_agent.py', 'ledger_agent.py']) cpSync(path.join(REPO, 'fixtures', 'review', f), path.join(root, 'agents', f));
   commitAll(root, 'base class and two more agents');
 
-  const first = await run(['KVCacheAgent', 'TranslationMemoryAgent', 'LedgerAgent', '--concurrency', '2']);
+  // One at a time: validation on a busy machine should not race its own deadlines.
+  const first = await run(['KVCacheAgent', 'TranslationMemoryAgent', 'LedgerAgent', '--concurrency', '1']);
   const by = new Map(first.results.map((r) => [r.agent, r]));
   expect(by.get('KVCacheAgent')?.commit, JSON.stringify(by.get('KVCacheAgent'))).toBeTruthy();
   expect(by.get('TranslationMemoryAgent')?.commit, JSON.stringify(by.get('TranslationMemoryAgent'))).toBeTruthy();
@@ -147,6 +148,14 @@ describe('migrate report', () => {
       await page.locator('#search').fill('');
       await page.locator('#search').pressSequentially('rate_limiter');
       expect(await visible()).toEqual(['RateLimiterAgent']);
+
+      // The print stylesheet drops the controls and keeps every section.
+      await page.locator('#search').fill('');
+      await page.emulateMedia({ media: 'print' });
+      expect(await page.locator('nav.toolbar').isVisible()).toBe(false);
+      expect(await page.locator('button.copy').first().isVisible()).toBe(false);
+      expect(await page.locator('#agent-TextStatsAgent').isVisible()).toBe(true);
+      await page.emulateMedia({ media: 'screen' });
 
       expect(requests).toEqual([url]);
     } finally {

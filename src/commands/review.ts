@@ -94,7 +94,7 @@ export async function reviewCommand(agents: string[], flags: ReviewFlags): Promi
               continue;
             }
             const sha = await acceptPending(root, p, profile);
-            out.write(`${c.green('accepted')} ${p.agent.name}: committed ${sha.slice(0, 10)} (${p.agent.output} and migration-log/${p.agent.name}.json)\n\n`);
+            out.write(`${c.green('accepted')} ${p.agent.name}: committed ${sha.slice(0, 10)} (${p.agent.output} and migration-log/${p.agent.name}.json)${p.agent.validation ? '' : '; not validated: the record says so (validation null)'}\n\n`);
             tally.accept++;
             done = true;
           } else if (key === 'r') {

@@ -57,7 +57,7 @@ export function concernsTable(totals: Partial<Record<Concern, number>>, agentsPe
     .map(
       (c) =>
         `<tr data-concern="${c}"><td>${esc(c)}</td><td class="n">${totals[c]}</td>` +
-        `<td><span class="meter" style="width:${Math.max(2, Math.round((totals[c]! / max) * 220))}px"></span></td>` +
+        `<td class="bar"><span class="meter" style="width:${Math.max(1, Math.round((totals[c]! / max) * 100))}%"></span></td>` +
         `<td class="n muted">${agentsPer[c] ?? 0} agent(s)</td></tr>`,
     )
     .join('');
