@@ -65,6 +65,7 @@ program
   .addOption(profile())
   .addOption(ignore())
   .option('--dry-run', 'write nothing; print the diffs')
+  .option('--patch <file>', "with --dry-run: write the _v2 files as a patch `git apply` accepts (- for standard output); the table goes to standard error")
   .option('--no-validate', 'skip the runtime checks')
   .option('--no-commit', 'do not commit (commit later with `migrate commit`)')
   .option('--force', 'overwrite an existing _v2 file')
@@ -84,6 +85,7 @@ program
   .argument('<agent>')
   .addOption(root())
   .addOption(profile())
+  .option('--stat', 'lines removed per concern instead of the diff')
   .action(action(async (agent, flags) => (await import('./commands/diff.js')).diffCommand(agent, flags)));
 
 program
@@ -151,6 +153,22 @@ program
   .addOption(root())
   .option('--json', 'machine-readable output')
   .action(action(async (agents, flags) => (await import('./commands/promote.js')).promoteCommand(agents, flags)));
+
+program
+  .command('review')
+  .description('each migrated, uncommitted agent: diff and review items, then accept / reject / edit / skip / quit')
+  .argument('[agents...]', 'only these agents (class names or files)')
+  .addOption(root())
+  .addOption(profile())
+  .action(action(async (agents, opts) => (await import('./commands/review.js')).reviewCommand(agents, opts)));
+
+program
+  .command('report')
+  .description('one self-contained HTML report of the fleet: summary, diffs, reasons, validation evidence')
+  .addOption(root())
+  .addOption(profile())
+  .option('--out <file>', 'where to write it (default: standard output when piped, else .git/migrate/report.html)')
+  .action(action(async (opts) => (await import('./commands/report.js')).reportCommand(opts)));
 
 function positiveInt(value: string, flag: string): number {
   const n = Number(value);

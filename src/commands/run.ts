@@ -15,6 +15,10 @@ import { printDiffs, printRunHuman, printRunJson } from '../report/run-printer.j
 import { reportBaseModels, resolveRoot, verbose, type CommonFlags } from './common.js';
 import { enableWatchdog } from '../validate/watchdog.js';
 import { listenForInterrupt } from './interrupt.js';
+import { allAdapters } from '../lang/registry.js';
+import { writeFileAtomic } from '../record/migration-log.js';
+import { rememberRunResults } from '../record/run-results.js';
+import { diffsByAgent, newFilePatch } from '../review/patch.js';
 
 export interface RunFlags extends CommonFlags {
   profile: string;
@@ -32,6 +36,8 @@ export interface RunFlags extends CommonFlags {
   metricsUrl?: string;
   ignore?: string[];
   json?: boolean;
+  /** With --dry-run: write the `_v2` files as a new-file patch here (`-`: standard output). */
+  patch?: string;
 }
 
 /**
@@ -59,6 +65,8 @@ function checkRunFlags(root: string, agents: string[], flags: RunFlags): string[
 
 export async function runCommand(agents: string[], flags: RunFlags): Promise<number> {
   const root = resolveRoot(flags);
+  if (flags.patch !== undefined && !flags.dryRun) throw new UsageError('--patch writes what a dry run would write; use it with --dry-run');
+  if (flags.patch === '-' && flags.json) throw new UsageError('--patch - and --json both want standard output; give --patch a file');
   const profile = loadProfile(flags.profile, root);
   const transforms = checkRunFlags(root, agents, flags);
   verbose(flags, `profile ${profile.name} (${profile.file})`);
@@ -89,7 +97,18 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
       onProgress: (e) => progress.update(e),
     });
     progress.stop();
-    if (flags.json) printRunJson(outcome);
+    if (flags.patch !== undefined) {
+      const patch = newFilePatch(root, outcome.results, outcome.previews);
+      if (flags.patch === '-') process.stdout.write(patch);
+      else writeFileAtomic(path.resolve(flags.patch), patch);
+    }
+    // A run that leaves no commit is remembered for `migrate review` and `migrate report`.
+    if (!flags.dryRun) {
+      const languageOf = (file: string) => allAdapters().find((a) => a.extensions.some((e) => file.endsWith(e)))?.language ?? 'python';
+      rememberRunResults(root, outcome.results, { language: (r) => languageOf(r.file), profile: profile.name, previews: outcome.previews });
+    }
+    if (flags.json) printRunJson(outcome, flags.dryRun ? diffsByAgent(outcome.results, outcome.previews) : undefined);
+    else if (flags.patch !== undefined) printRunHuman(outcome, process.stderr);
     else {
       if (flags.dryRun) printDiffs(outcome.diffs);
       printRunHuman(outcome);

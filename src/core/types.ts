@@ -90,6 +90,8 @@ export interface CheckResult {
   detail: string;
   /** True when the check did not apply (e.g. the profile disables it). */
   skipped?: boolean;
+  /** log: the ERROR/Traceback lines compared (at most 20 of each), for reviewers. */
+  lines?: { legacy: string[]; v2: string[]; fresh: string[] };
 }
 
 export interface ValidationReport {

@@ -23,6 +23,7 @@ import { isTracked } from '../record/work-tree.js';
 import { showPrefix } from '../record/git.js';
 import { resolveEndpoints, type ValidationEnvironment } from '../validate/environment.js';
 import { readLaunchTemplate } from '../validate/launch.js';
+import type { RunPreview } from '../record/run-results.js';
 
 export interface BatchOptions {
   root: string;
@@ -68,6 +69,8 @@ export interface BatchOutcome {
   summary: Partial<Record<RunStatus, number>>;
   /** Unified diffs, for --dry-run. */
   diffs: string[];
+  /** Each rewritten agent's original and output text (reviewers' patches, failed agents' diffs). */
+  previews: RunPreview[];
   ms: number;
   interrupted: boolean;
 }
@@ -298,7 +301,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         diffs.push(createTwoFilesPatch(i.agent.file, rel(root, i.outAbs), i.source!, i.output!));
         finish(i);
       }
-      return summarise(items, unreadable, diffs, started, false);
+      return summarise(items, unreadable, diffs, started, false, root);
     }
 
     // The validation environment before the first write: a registry that is down or a
@@ -391,7 +394,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       // An output is reported only when it is on disk.
       if (i.result.output && !existsSync(path.join(root, i.result.output))) i.result = { ...i.result, output: null };
     }
-    return summarise(items, unreadable, diffs, started, interrupted);
+    return summarise(items, unreadable, diffs, started, interrupted, root);
   }
 }
 
@@ -400,11 +403,14 @@ function pending(i: Item): boolean {
   return (i.result.status === 'migrated' || i.result.status === 'needs-review') && i.output !== undefined;
 }
 
-function summarise(items: Item[], unreadable: RunResult[], diffs: string[], started: number, interrupted: boolean): BatchOutcome {
+function summarise(items: Item[], unreadable: RunResult[], diffs: string[], started: number, interrupted: boolean, root: string): BatchOutcome {
   const results = [...items.map((i) => i.result), ...unreadable];
   const summary: Partial<Record<RunStatus, number>> = {};
   for (const r of results) summary[r.status] = (summary[r.status] ?? 0) + 1;
-  return { results, summary, diffs, ms: Date.now() - started, interrupted };
+  const previews = items
+    .filter((i) => i.source !== undefined && i.output !== undefined)
+    .map((i) => ({ agent: i.agent.name, outputFile: rel(root, i.outAbs), source: i.source!, text: i.output! }));
+  return { results, summary, diffs, previews, ms: Date.now() - started, interrupted };
 }
 
 function result(agent: AgentInfo, status: RunStatus, extra: Partial<RunResult>): RunResult {

@@ -10,6 +10,7 @@ import type { AgentInfo, RunResult } from '../core/types.js';
 import type { Profile } from '../profile/profile.js';
 import { checkTree, checkoutShardBranch, commitAgent } from '../record/git.js';
 import { buildRecord, recordPath, writeRecord } from '../record/migration-log.js';
+import type { ReviewAnswer } from '../record/review-log.js';
 
 export async function prepareRecordStage(
   root: string,
@@ -25,7 +26,7 @@ export async function prepareRecordStage(
 export async function runRecordStage(
   root: string,
   item: { agent: AgentInfo; abs: string; outAbs: string; result: RunResult },
-  opts: { profile: Profile },
+  opts: { profile: Profile; review?: ReviewAnswer[] },
   journal?: RunJournal | null,
 ): Promise<string> {
   const r = item.result;
@@ -39,6 +40,7 @@ export async function runRecordStage(
     kept_for_review: r.kept_for_review,
     warnings: r.warnings,
     validation: r.validation,
+    review: opts.review,
   });
   const recordRel = recordPath(item.agent.name);
   const outRel = path.relative(root, item.outAbs).split(path.sep).join('/');
@@ -53,6 +55,7 @@ export async function runRecordStage(
     const body = [
       `Removed: ${r.removed.length ? r.removed.join(', ') : 'nothing'}.`,
       r.kept_for_review.length ? `Kept for review: ${r.kept_for_review.map((k) => `${k.symbol} (line ${k.line})`).join(', ')}.` : 'Nothing kept for review.',
+      ...(opts.review?.length ? [`Reviewed: ${opts.review.map((a) => a.answer).join(', ')}${opts.review[opts.review.length - 1]!.by ? ` by ${opts.review[opts.review.length - 1]!.by}` : ''}.`] : []),
       r.validation ? `Validation: ${r.validation.checks.map((c) => `${c.name} ${c.ok ? 'ok' : 'FAILED'} ${c.ms} ms`).join(', ')}.` : 'Validation: not run (--no-validate).',
     ].join('\n');
     journal?.committing([outRel, recordRel]);

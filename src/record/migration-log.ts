@@ -9,6 +9,7 @@ import { Ajv } from 'ajv';
 import type { KeptForReview, Language, ValidationReport } from '../core/types.js';
 import { MigrateError, UsageError } from '../core/errors.js';
 import { TOOL_VERSION } from '../core/version.js';
+import type { ReviewAnswer } from './review-log.js';
 
 export const LOG_DIR = 'migration-log';
 export const REVERTS_DIR = `${LOG_DIR}/reverts`;
@@ -34,6 +35,8 @@ export interface MigrationRecord {
   migrated_at: string;
   /** Set by `migrate promote` (see migration-log/README.md). */
   promotion?: PromotionRecord;
+  /** Set when `migrate review` committed the agent: every answer given to its `_v2`, the accept last. */
+  review?: ReviewAnswer[];
 }
 
 export interface PromotionRecord {
@@ -119,6 +122,8 @@ export interface RecordInput {
   /** null when the run used --no-validate. */
   validation: ValidationReport | null;
   migratedAt?: Date;
+  /** `migrate review`'s answers, when the reviewer's accept commits the agent. */
+  review?: ReviewAnswer[];
 }
 
 /** Build an agent's record, hashing the source and output files as they are on disk now. */
@@ -139,6 +144,7 @@ export function buildRecord(root: string, input: RecordInput): MigrationRecord {
     warnings: [...input.warnings],
     validation: input.validation,
     migrated_at: (input.migratedAt ?? new Date()).toISOString(),
+    ...(input.review?.length ? { review: input.review } : {}),
   };
   return record;
 }

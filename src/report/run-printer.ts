@@ -4,8 +4,10 @@ import type { BatchOutcome } from '../pipeline/batch.js';
 import { colours, printJson, table } from './terminal.js';
 import { splitSymbol } from './symbols.js';
 
-export function printRunJson(outcome: BatchOutcome): void {
-  printJson({ results: outcome.results.map(contractResult), summary: outcome.summary });
+/** `diffs` (a dry run's): each result gains `diff`, its original → `_v2` diff, or null. */
+export function printRunJson(outcome: BatchOutcome, diffs?: Map<string, string>): void {
+  const results = outcome.results.map(contractResult);
+  printJson({ results: diffs ? results.map((r) => ({ ...r, diff: diffs.get(r.agent) ?? null })) : results, summary: outcome.summary });
 }
 
 /** A result as DESIGN.md's contract has it: symbols in `removed` and `symbol`, descriptions in `detail`. */

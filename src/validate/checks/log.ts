@@ -36,13 +36,21 @@ export interface LogBaseline {
   note?: string;
 }
 
+/** The lines a reviewer sees next to the verdict (the report shows them). */
+function compared(legacy: string[], v2: string[], fresh: string[]): NonNullable<CheckResult['lines']> {
+  const some = (ls: string[]) => ls.slice(0, 20).map((l) => clip(l.trim(), 200));
+  return { legacy: some(legacy), v2: some(v2), fresh: some(fresh) };
+}
+
 export function checkLog(v2Output: string, baseline: LogBaseline, ms = 0): CheckResult {
-  const known = new Set(errorLines(baseline.output ?? '').map(normalizeLine));
+  const legacyLines = errorLines(baseline.output ?? '');
+  const known = new Set(legacyLines.map(normalizeLine));
   const fresh = errorLines(v2Output).filter((l) => !known.has(normalizeLine(l)));
+  const lines = compared(legacyLines, errorLines(v2Output), fresh);
   const against = baseline.output === undefined ? `compared against none (${baseline.note ?? 'no legacy run'})` : 'compared with the legacy run';
   if (fresh.length) {
-    return result('log', false, ms, `${fresh.length} new ERROR/Traceback line(s), ${against}; first: ${clip(shown(fresh[0]!, v2Output), 160)}`);
+    return { ...result('log', false, ms, `${fresh.length} new ERROR/Traceback line(s), ${against}; first: ${clip(shown(fresh[0]!, v2Output), 160)}`), lines };
   }
   const had = errorLines(v2Output).length;
-  return result('log', true, ms, `no new ERROR or Traceback lines${had ? ` (${had} also in the legacy run)` : ''}, ${against}`);
+  return { ...result('log', true, ms, `no new ERROR or Traceback lines${had ? ` (${had} also in the legacy run)` : ''}, ${against}`), lines };
 }

@@ -1,0 +1,52 @@
+// `migrate report`: one self-contained HTML page over the fleet, made from the migration
+// log, the records, history and the files in the repository (nothing is re-run).
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import '../lang/adapters.js';
+import { loadProfile } from '../profile/profile.js';
+import { scanRepository } from '../discover/scan.js';
+import { TOOL_VERSION } from '../core/version.js';
+import { writeFileAtomic } from '../record/migration-log.js';
+import { localStateDir } from '../record/local-state.js';
+import { gatherFleet, STATUS_ORDER } from '../review/fleet.js';
+import { renderReport } from '../report/html/render.js';
+import { requireDirectory } from './common.js';
+
+export interface ReportFlags {
+  root: string;
+  profile: string;
+  out?: string;
+}
+
+export async function reportCommand(flags: ReportFlags): Promise<number> {
+  const root = requireDirectory(flags.root);
+  const profile = loadProfile(flags.profile, root);
+  const scan = await scanRepository(root, profile);
+  const fleet = await gatherFleet(root, scan);
+  let head: string | null = null;
+  try {
+    head = execFileSync('git', ['rev-parse', '--verify', '-q', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || null;
+  } catch {
+    head = null; // no commit yet
+  }
+  const html = renderReport(fleet, {
+    title: `Migration review: ${path.basename(root)}`,
+    generatedAt: new Date(),
+    toolVersion: TOOL_VERSION,
+    head,
+    registryDeadlineMs: (profile.validation?.registry_deadline_s ?? 30) * 1000,
+  });
+  const counts = STATUS_ORDER.filter((s) => fleet.counts[s]).map((s) => `${fleet.counts[s]} ${s}`).join(', ');
+  // Piped: the page goes to standard output. On a terminal it goes under .git/migrate/, where it
+  // never becomes an untracked file that a later `migrate run` would refuse to start with.
+  const out = flags.out ?? (process.stdout.isTTY ? path.join(localStateDir(root, '') ?? root, 'report.html') : null);
+  if (out === null || out === '-') {
+    process.stdout.write(html);
+    process.stderr.write(`report: ${fleet.agents.length} agents (${counts || 'none'})\n`);
+  } else {
+    const abs = path.resolve(out);
+    writeFileAtomic(abs, html);
+    process.stderr.write(`wrote ${abs}: ${fleet.agents.length} agents (${counts || 'none'})\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,156 @@
+// `migrate review [AGENT...]`: each migrated, uncommitted agent's coloured diff and review
+// items, then accept / reject / edit / skip / quit, one key each (ast-grep's and Bowler's
+// habit). Keys are read raw on a terminal, else one answer per line of standard input.
+import { createInterface } from 'node:readline';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createTwoFilesPatch } from 'diff';
+import '../lang/adapters.js';
+import { loadProfile } from '../profile/profile.js';
+import { scanRepository } from '../discover/scan.js';
+import { oneLine, UsageError } from '../core/errors.js';
+import { gatherFleet } from '../review/fleet.js';
+import { acceptPending, acceptRefusal, editPending, rejectPending, skipPending, type PendingReview } from '../review/session.js';
+import { printDiffs } from '../report/run-printer.js';
+import { colours } from '../report/terminal.js';
+import { requireDirectory } from './common.js';
+
+export interface ReviewFlags {
+  root: string;
+  profile: string;
+}
+
+type Key = 'a' | 'r' | 'e' | 's' | 'q';
+
+/** One answer at a time: a raw key on a terminal, else the first letter of each input line (end of input: quit). */
+function keyReader() {
+  const stdin = process.stdin;
+  if (stdin.isTTY) {
+    return {
+      async next(): Promise<string> {
+        stdin.setRawMode(true);
+        stdin.resume();
+        const data: Buffer = await new Promise((resolve) => stdin.once('data', resolve));
+        stdin.setRawMode(false);
+        stdin.pause();
+        const k = data.toString('utf8');
+        return k === '\u0003' || k === '\u0004' ? 'q' : k.toLowerCase();
+      },
+      close() {
+        stdin.pause();
+      },
+    };
+  }
+  const lines = createInterface({ input: stdin })[Symbol.asyncIterator]();
+  return {
+    async next(): Promise<string> {
+      const r = await lines.next();
+      return r.done ? 'q' : (r.value.trim()[0] ?? '').toLowerCase();
+    },
+    close() {
+      stdin.destroy();
+    },
+  };
+}
+
+export async function reviewCommand(agents: string[], flags: ReviewFlags): Promise<number> {
+  const root = requireDirectory(flags.root);
+  const profile = loadProfile(flags.profile, root);
+  const scan = await scanRepository(root, profile);
+  const fleet = await gatherFleet(root, scan);
+  const byName = new Map(scan.agents.map((a) => [a.name, a]));
+  let pending: PendingReview[] = fleet.agents
+    .filter((a) => a.output && !a.commit && a.texts && ['migrated', 'needs-review', 'failed'].includes(a.status) && byName.has(a.name))
+    .map((a) => ({ agent: a, info: byName.get(a.name)!, abs: path.join(root, a.file), outAbs: path.join(root, a.output!) }));
+  if (agents.length) {
+    const wanted = new Set(agents);
+    const unknown = agents.filter((n) => !pending.some((p) => p.agent.name === n || p.agent.file === n || p.agent.output === n));
+    if (unknown.length) throw new UsageError(`nothing to review for ${unknown.join(', ')}: no uncommitted _v2 (see migrate status)`);
+    pending = pending.filter((p) => wanted.has(p.agent.name) || wanted.has(p.agent.file) || wanted.has(p.agent.output!));
+  }
+  const out = process.stdout;
+  const c = colours(out);
+  if (!pending.length) {
+    out.write('nothing to review: no migrated agent is waiting uncommitted (run `migrate run --no-commit` first)\n');
+    return 0;
+  }
+  const tally = { accept: 0, reject: 0, skip: 0, edit: 0 };
+  let failures = 0;
+  let left = pending.length;
+  const keys = keyReader();
+  try {
+    for (const [n, p] of pending.entries()) {
+      let done = false;
+      while (!done) {
+        show(p, n + 1, pending.length);
+        out.write(`${c.bold('[a]ccept')} commit it  ${c.bold('[r]eject')} delete the _v2  ${c.bold('[e]dit')} in $EDITOR  ${c.bold('[s]kip')}  ${c.bold('[q]uit')} ? `);
+        const key = (await keys.next()) as Key;
+        out.write(`${key}\n`);
+        try {
+          if (key === 'a') {
+            const refusal = acceptRefusal(p);
+            if (refusal) {
+              out.write(`${c.red('cannot accept')}: ${refusal}\n`);
+              continue;
+            }
+            const sha = await acceptPending(root, p, profile);
+            out.write(`${c.green('accepted')} ${p.agent.name}: committed ${sha.slice(0, 10)} (${p.agent.output} and migration-log/${p.agent.name}.json)${p.agent.validation ? '' : '; not validated: the record says so (validation null)'}\n\n`);
+            tally.accept++;
+            done = true;
+          } else if (key === 'r') {
+            rejectPending(root, p);
+            out.write(`${c.red('rejected')} ${p.agent.name}: ${p.agent.output} deleted, nothing committed\n\n`);
+            tally.reject++;
+            done = true;
+          } else if (key === 'e') {
+            const r = await editPending(root, p, profile);
+            tally.edit++;
+            if (r.changed) {
+              // Whatever validated the old bytes says nothing about these.
+              p.agent.validation = null;
+              p.agent.texts = { source: p.agent.texts!.source, output: readFileSync(p.outAbs, 'utf8') };
+            }
+            out.write(r.problem ? `${c.red('the edited file does not pass')}: ${r.problem}\n` : r.changed ? 'edited; not validated since (migrate validate checks it)\n' : 'no change\n');
+          } else if (key === 's') {
+            skipPending(root, p);
+            out.write(`skipped ${p.agent.name}\n\n`);
+            tally.skip++;
+            done = true;
+          } else if (key === 'q') {
+            out.write('quit\n');
+            return finish();
+          } else {
+            out.write('answer a, r, e, s or q\n');
+          }
+        } catch (err) {
+          failures++;
+          out.write(`${c.red('error')}: ${p.agent.name}: ${oneLine(err)}\n`);
+          done = key !== 'e';
+        }
+      }
+      left--;
+    }
+    return finish();
+  } finally {
+    keys.close();
+  }
+
+  function finish(): number {
+    out.write(`${tally.accept} accepted, ${tally.reject} rejected, ${tally.skip} skipped, ${tally.edit} edit(s); ${left} left to review\n`);
+    return failures ? 1 : 0;
+  }
+
+  function show(p: PendingReview, i: number, total: number): void {
+    const a = p.agent;
+    out.write(`\n${c.bold(`── ${i}/${total} ${a.name}`)} (${a.status}) ${a.file} -> ${a.output}\n`);
+    printDiffs([createTwoFilesPatch(a.file, a.output!, a.texts!.source, a.texts!.output)], out);
+    for (const k of a.kept_for_review) out.write(`${c.yellow('review')}  line ${k.line}: ${k.symbol}: ${k.reason}\n`);
+    for (const w of a.warnings) out.write(`${c.yellow('warning')} ${w}\n`);
+    const v = a.validation;
+    if (v) {
+      const checks = v.checks.map((x) => `${x.name} ${x.skipped ? 'skipped' : x.ok ? 'ok' : 'FAILED'} ${(x.ms / 1000).toFixed(1)} s`).join(', ');
+      out.write(`validation ${v.ok ? c.green('passed') : c.red('failed')}: ${checks}\n`);
+    } else out.write(`validation: ${c.dim('not validated')}\n`);
+    if (a.error) out.write(`${c.red('error')}: ${a.error}\n`);
+  }
+}

@@ -1,0 +1,297 @@
+// The fleet as a reviewer sees it, from what the repository holds (the migration log,
+// the records in the tree and in commits, the trailers of history, the `_v2` files on
+// disk) plus what this clone remembers of runs that left no commit (.git/migrate/).
+// Nothing is re-run: `migrate report` works on any clone of the repository.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { AgentInfo, Finding, KeptForReview, Language, ScanResult, ValidationReport } from '../core/types.js';
+import { listRecords, sha256File, v2Sibling, type MigrationRecord } from '../record/migration-log.js';
+import { readHistory, recordAtCommit, showPrefix, type AgentHistory, type MigrationHistory } from '../record/git.js';
+import { UsageError } from '../core/errors.js';
+import { rememberedFor, rememberedResults, type RememberedResult } from '../record/run-results.js';
+import { recalledValidation } from '../record/validation-cache.js';
+import { reviewAnswers, type ReviewAnswer } from '../record/review-log.js';
+
+export type FleetStatus = 'failed' | 'needs-review' | 'migrated' | 'committed' | 'promoted' | 'reverted' | 'legacy';
+
+/** Failures first, then what waits for a person, then what is done. */
+export const STATUS_ORDER: FleetStatus[] = ['failed', 'needs-review', 'migrated', 'committed', 'promoted', 'reverted', 'legacy'];
+
+export interface FleetAgent {
+  name: string;
+  status: FleetStatus;
+  /** One line: where the agent stands (e.g. "committed 1a2b3c4d5e on 2026-11-30, 4 items left for review"). */
+  state: string;
+  language: Language | null;
+  profile: string | null;
+  /** The legacy file and the `_v2` file, relative to the root. */
+  file: string;
+  output: string | null;
+  removed: string[];
+  kept_for_review: KeptForReview[];
+  warnings: string[];
+  validation: ValidationReport | null;
+  error: string | null;
+  migratedAt: string | null;
+  commit: { sha: string; date: string } | null;
+  promotion: { sha: string; date: string; mode: string | null } | null;
+  reverts: Array<{ sha: string; date: string; undid?: 'promotion' }>;
+  /** Answers given in `migrate review` (from the record, or this clone's log). */
+  review: ReviewAnswer[];
+  /** The original and the `_v2` text the diff is made of (null: nothing to compare). */
+  texts: { source: string; output: string } | null;
+  /** The scan's findings in the original, when the file on disk is the one migrated. */
+  findings: Finding[];
+  /** Commands a reviewer may copy, with what each does. */
+  commands: Array<{ label: string; command: string }>;
+  /** Where the data came from, shown in the report (e.g. "record at 1a2b3c4d5e"). */
+  source: string;
+}
+
+export interface Fleet {
+  root: string;
+  agents: FleetAgent[];
+  counts: Record<FleetStatus, number>;
+}
+
+/** Blobs from git in one `git cat-file --batch` call (null for a missing path). */
+function readBlobs(root: string, specs: string[]): Array<string | null> {
+  if (!specs.length) return [];
+  const out = execFileSync('git', ['cat-file', '--batch'], { cwd: root, input: `${specs.join('\n')}\n`, maxBuffer: 1 << 30 });
+  const blobs: Array<string | null> = [];
+  let at = 0;
+  for (let k = 0; k < specs.length; k++) {
+    const nl = out.indexOf(0x0a, at);
+    const header = out.subarray(at, nl).toString('utf8');
+    at = nl + 1;
+    const m = /^[0-9a-f]+ (\w+) (\d+)$/.exec(header);
+    if (!m) {
+      blobs.push(null); // "<spec> missing"
+      continue;
+    }
+    const size = Number(m[2]);
+    blobs.push(m[1] === 'blob' ? out.subarray(at, at + size).toString('utf8') : null);
+    at += size + 1;
+  }
+  return blobs;
+}
+
+const short = (sha: string) => sha.slice(0, 10);
+const day = (iso: string) => iso.slice(0, 10);
+
+export async function gatherFleet(root: string, scan: ScanResult): Promise<Fleet> {
+  // Outside git there is no history: agents are then what the disk shows.
+  const inGit = await showPrefix(root).then(
+    (prefix) => ({ prefix }),
+    (err) => {
+      if (err instanceof UsageError) return null;
+      throw err;
+    },
+  );
+  const history: MigrationHistory = inGit ? await readHistory(root) : new Map();
+  const prefix = inGit?.prefix ?? '';
+  const records = new Map(listRecords(root).map((r) => [r.agent, r]));
+  const remembered = rememberedResults(root);
+  const outputs = new Set(scan.agents.map((a) => a.output).filter(Boolean));
+  const scanned = new Map<string, AgentInfo>();
+  for (const a of scan.agents) if (!outputs.has(a.file) && !scanned.has(a.name)) scanned.set(a.name, a);
+  const names = [...new Set([...scanned.keys(), ...history.keys(), ...records.keys(), ...remembered.keys()])];
+
+  // Records and texts held by commits, fetched in one batch.
+  const wanted: Array<{ name: string; sha: string; record: MigrationRecord }> = [];
+  for (const name of names) {
+    const h = history.get(name);
+    const step = h?.active ?? h?.migrations[h.migrations.length - 1];
+    if (!step) continue;
+    const inTree = h?.active ? records.get(name) : undefined;
+    const record = inTree ?? (await recordAtCommit(root, step.sha, name).catch(() => null));
+    if (record) wanted.push({ name, sha: step.sha, record });
+  }
+  const blobs = readBlobs(
+    root,
+    wanted.flatMap((w) => [`${w.sha}:${prefix}${w.record.source.path}`, `${w.sha}:${prefix}${w.record.output.path}`]),
+  );
+  const atCommit = new Map(wanted.map((w, k) => [w.name, { sha: w.sha, record: w.record, source: blobs[2 * k], output: blobs[2 * k + 1] }]));
+
+  const agents = names.map((name) => describe(root, name, scanned.get(name), history.get(name), atCommit.get(name), remembered.get(name)));
+  agents.sort((a, b) => STATUS_ORDER.indexOf(a.status) - STATUS_ORDER.indexOf(b.status) || a.name.localeCompare(b.name));
+  const counts = Object.fromEntries(STATUS_ORDER.map((s) => [s, agents.filter((a) => a.status === s).length])) as Record<FleetStatus, number>;
+  return { root, agents, counts };
+}
+
+function readText(root: string, rel: string): string | null {
+  const abs = path.join(root, rel);
+  return existsSync(abs) ? readFileSync(abs, 'utf8') : null;
+}
+
+function describe(
+  root: string,
+  name: string,
+  scanned: AgentInfo | undefined,
+  h: AgentHistory | undefined,
+  committed: { sha: string; record: MigrationRecord; source: string | null | undefined; output: string | null | undefined } | undefined,
+  remembered: RememberedResult | undefined,
+): FleetAgent {
+  const base: FleetAgent = {
+    name,
+    status: 'legacy',
+    state: '',
+    language: scanned?.language ?? remembered?.language ?? committed?.record.language ?? null,
+    profile: committed?.record.profile ?? remembered?.profile ?? null,
+    file: scanned?.file ?? committed?.record.source.path ?? remembered?.result.file ?? '',
+    output: null,
+    removed: [],
+    kept_for_review: [],
+    warnings: [],
+    validation: null,
+    error: null,
+    migratedAt: null,
+    commit: null,
+    promotion: null,
+    reverts: (h?.reverts ?? []).map((r) => ({ sha: r.sha, date: r.date, ...(r.promotion ? { undid: 'promotion' as const } : {}) })),
+    review: reviewAnswers(root, name),
+    texts: null,
+    findings: [],
+    commands: [],
+    source: '',
+  };
+  const fromRecord = (r: MigrationRecord) => ({
+    profile: r.profile,
+    language: r.language,
+    file: r.source.path,
+    output: r.output.path,
+    removed: r.removed,
+    kept_for_review: r.kept_for_review,
+    warnings: [...r.warnings, ...(r.promotion?.warnings ?? [])],
+    validation: r.validation,
+    migratedAt: r.migrated_at,
+    review: r.review ?? base.review,
+  });
+  // Findings line up with the diff only when the file on disk is the original that was migrated.
+  const findingsFor = (sha256: string | null) => {
+    if (!scanned || !sha256) return [];
+    const abs = path.join(root, scanned.file);
+    return existsSync(abs) && sha256File(abs) === sha256 ? scanned.findings : [];
+  };
+  const texts = (source: string | null | undefined, output: string | null | undefined) => (source != null && output != null ? { source, output } : null);
+
+  // 1. A migration commit in force: committed, promoted, or committed with items still to review.
+  if (h?.active && committed) {
+    const r = committed.record;
+    const a: FleetAgent = { ...base, ...fromRecord(r), commit: { sha: h.active.sha, date: h.active.date }, texts: texts(committed.source, committed.output) };
+    a.findings = findingsFor(r.source.sha256);
+    a.source = `record ${r.agent}.json at ${short(h.active.sha)}`;
+    if (h.promoted) {
+      a.status = 'promoted';
+      a.promotion = { sha: h.promoted.sha, date: h.promoted.date, mode: r.promotion?.mode ?? null };
+      a.state = `promoted${r.promotion ? ` (${r.promotion.mode})` : ''} by ${short(h.promoted.sha)} on ${day(h.promoted.date)}`;
+      a.commands = [
+        { label: 'undo the promotion (the migration stays)', command: `migrate revert ${name}` },
+        { label: 'the promotion commit', command: `git show ${h.promoted.sha}` },
+      ];
+      return a;
+    }
+    const accepted = a.review.some((x) => x.answer === 'accept');
+    a.status = a.kept_for_review.length && !accepted ? 'needs-review' : 'committed';
+    a.state = `committed ${short(h.active.sha)} on ${day(h.active.date)}${a.status === 'needs-review' ? `, ${a.kept_for_review.length} item(s) left for review` : accepted ? ', accepted in review' : ''}`;
+    a.commands = [
+      { label: 'undo this migration', command: `migrate revert ${name}` },
+      { label: 'cut the fleet over to the _v2', command: `migrate promote ${name}` },
+      { label: 'the migration commit', command: `git show ${h.active.sha}` },
+    ];
+    return a;
+  }
+
+  // 2. An uncommitted `_v2` on disk.
+  const out = scanned && !h?.active ? [scanned.output, v2Sibling(scanned.file)].find((p) => p && existsSync(path.join(root, p))) : undefined;
+  if (scanned && out) {
+    const entry = rememberedFor(root, name, out);
+    const recalled = recalledValidation(root, name, out);
+    const validation = recalled?.report ?? entry?.result.validation ?? null;
+    const a: FleetAgent = {
+      ...base,
+      profile: entry?.profile ?? null,
+      output: out,
+      removed: entry?.result.removed ?? [],
+      kept_for_review: entry?.result.kept_for_review ?? [],
+      warnings: entry?.result.warnings ?? [],
+      validation,
+      error: entry?.result.status === 'failed' ? entry.result.error : null,
+      migratedAt: entry?.at ?? null,
+      texts: texts(readText(root, scanned.file), readText(root, out)),
+      findings: scanned.findings,
+      source: entry ? `this clone's last run (${day(entry.at)})` : `${out} on disk (no run of this clone wrote these bytes: edited by hand, or made elsewhere)`,
+    };
+    const validationFailed = validation !== null && !validation.ok;
+    if (validationFailed && !a.error) {
+      const c = validation.checks.find((x) => !x.ok && !x.skipped);
+      a.error = validation.error ?? `validation: ${c ? `${c.name}: ${c.detail}` : 'failed'}`;
+    }
+    a.status = a.error ? 'failed' : a.kept_for_review.length ? 'needs-review' : 'migrated';
+    a.state = `${out} written, not committed; ${validation ? (validation.ok ? 'validated' : 'validation failed') : 'not validated'}`;
+    a.commands = [
+      { label: 'review: accept commits it, reject deletes it', command: `migrate review ${name}` },
+      { label: 'run the runtime checks again', command: `migrate validate ${name}` },
+      { label: 'the diff in a terminal', command: `migrate diff ${name}` },
+    ];
+    return a;
+  }
+
+  // 3. A failure this clone remembers, newer than anything in history.
+  if (remembered?.result.status === 'failed' && (!h || remembered.at > h.last.date)) {
+    const r = remembered.result;
+    const a: FleetAgent = {
+      ...base,
+      output: remembered.texts?.outputFile ?? null,
+      removed: r.removed,
+      kept_for_review: r.kept_for_review,
+      warnings: r.warnings,
+      validation: r.validation,
+      error: r.error,
+      migratedAt: remembered.at,
+      texts: remembered.texts ? { source: remembered.texts.source, output: remembered.texts.output } : null,
+      findings: scanned?.findings ?? [],
+      status: 'failed',
+      state: `failed on ${day(remembered.at)}; nothing was written or committed`,
+      source: `this clone's last run (${day(remembered.at)})`,
+    };
+    a.commands = [
+      { label: 'try again and keep the _v2 to inspect it', command: `migrate run ${name} --no-commit` },
+      { label: 'preview the rewrite', command: `migrate run ${name} --dry-run` },
+    ];
+    return a;
+  }
+
+  // 4. Every migration undone.
+  if (h && committed) {
+    const r = committed.record;
+    const last = h.reverts[h.reverts.length - 1];
+    const a: FleetAgent = { ...base, ...fromRecord(r), texts: texts(committed.source, committed.output), status: 'reverted' };
+    a.findings = findingsFor(r.source.sha256);
+    a.source = `record ${r.agent}.json at ${short(committed.sha)} (reverted)`;
+    a.state = last ? `reverted by ${short(last.sha)} on ${day(last.date)}` : 'reverted';
+    a.commands = [
+      { label: 'migrate it again', command: `migrate run ${name}` },
+      ...(last ? [{ label: 'the revert commit', command: `git show ${last.sha}` }] : []),
+    ];
+    return a;
+  }
+
+  // 5. Not migrated (or already on the base without migrate).
+  const rejected = [...base.review].reverse().find((x) => x.answer === 'reject');
+  return {
+    ...base,
+    status: scanned?.status === 'migrated' ? 'migrated' : 'legacy',
+    state:
+      scanned?.status === 'migrated'
+        ? 'already on the base class (no _v2 needed)'
+        : `legacy${rejected ? `; its _v2 was rejected in review on ${day(rejected.at)}` : ''}`,
+    findings: scanned?.findings ?? [],
+    source: 'scan',
+    commands: scanned?.status === 'migrated' ? [] : [
+      { label: 'preview the rewrite', command: `migrate run ${name} --dry-run` },
+      { label: 'migrate, validate and commit it', command: `migrate run ${name}` },
+    ],
+  };
+}

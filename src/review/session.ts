@@ -1,0 +1,124 @@
+// What `migrate review`'s answers do to one uncommitted `_v2`: accept commits it with its
+// record (the answers inside), reject deletes it (no file, no commit), edit opens it in the
+// reviewer's editor and checks it still parses and compiles. Every answer is recorded.
+// Pure of printing: src/commands/review.ts talks to the reviewer.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { AgentInfo, RunResult } from '../core/types.js';
+import { loadProfile, type Profile } from '../profile/profile.js';
+import { adapterFor } from '../lang/registry.js';
+import { sha256File } from '../record/migration-log.js';
+import { appendReviewAnswer, clearReviewAnswers, reviewAnswers, type ReviewAnswer, type ReviewAnswerKind } from '../record/review-log.js';
+import { forgetRunResult } from '../record/run-results.js';
+import { runRecordStage } from '../pipeline/record-stage.js';
+import type { FleetAgent } from './fleet.js';
+
+export interface PendingReview {
+  agent: FleetAgent;
+  info: AgentInfo;
+  /** Absolute paths of the legacy file and the `_v2`. */
+  abs: string;
+  outAbs: string;
+}
+
+/** The reviewer as git knows them ("Name <email>"), when it does. */
+export function reviewer(root: string): string | undefined {
+  const get = (key: string) => {
+    try {
+      return execFileSync('git', ['config', key], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return '';
+    }
+  };
+  const name = get('user.name');
+  const email = get('user.email');
+  return name || email ? `${name}${email ? ` <${email}>` : ''}`.trim() : undefined;
+}
+
+function answer(root: string, p: PendingReview, kind: ReviewAnswerKind, extra: Partial<ReviewAnswer> = {}): ReviewAnswer {
+  const by = reviewer(root);
+  return {
+    answer: kind,
+    at: new Date().toISOString(),
+    ...(by ? { by } : {}),
+    output: p.agent.output!,
+    output_sha256: sha256File(p.outAbs),
+    ...extra,
+  };
+}
+
+/** Why accepting is refused (validation of these bytes failed), or null. */
+export function acceptRefusal(p: PendingReview): string | null {
+  const v = p.agent.validation;
+  if (v && !v.ok) {
+    const failed = v.checks.find((c) => !c.ok && !c.skipped);
+    return `validation of this _v2 failed (${v.error ?? (failed ? `${failed.name}: ${failed.detail}` : 'failed')}); edit it or reject it`;
+  }
+  return null;
+}
+
+/** Accept: one commit of the `_v2` and its record, the review answers inside. Returns the sha. */
+export async function acceptPending(root: string, p: PendingReview, fallbackProfile: Profile): Promise<string> {
+  const refusal = acceptRefusal(p);
+  if (refusal) throw new Error(refusal);
+  const profile = p.agent.profile && p.agent.profile !== fallbackProfile.name ? loadProfile(p.agent.profile, root) : fallbackProfile;
+  const review = [...reviewAnswers(root, p.agent.name), answer(root, p, 'accept')];
+  const result: RunResult = {
+    agent: p.agent.name,
+    file: p.info.file,
+    output: p.agent.output,
+    status: p.agent.kept_for_review.length ? 'needs-review' : 'migrated',
+    removed: p.agent.removed,
+    kept_for_review: p.agent.kept_for_review,
+    warnings: p.agent.warnings,
+    validation: p.agent.validation,
+    commit: null,
+    error: null,
+  };
+  const sha = await runRecordStage(root, { agent: p.info, abs: p.abs, outAbs: p.outAbs, result }, { profile, review });
+  clearReviewAnswers(root, p.agent.name);
+  forgetRunResult(root, p.agent.name);
+  return sha;
+}
+
+/** Reject: the `_v2` goes (only an untracked one: tracked content is never deleted). */
+export function rejectPending(root: string, p: PendingReview): void {
+  const rel = path.relative(root, p.outAbs);
+  let tracked = true;
+  try {
+    execFileSync('git', ['ls-files', '--error-unmatch', '--', rel], { cwd: root, stdio: 'ignore' });
+  } catch {
+    tracked = false;
+  }
+  if (tracked) throw new Error(`${p.agent.output} is tracked by git; not deleting it (remove it with git rm if you mean to)`);
+  const a = answer(root, p, 'reject');
+  rmSync(p.outAbs, { force: true });
+  forgetRunResult(root, p.agent.name);
+  appendReviewAnswer(root, p.agent.name, a);
+}
+
+export function skipPending(root: string, p: PendingReview): void {
+  appendReviewAnswer(root, p.agent.name, answer(root, p, 'skip'));
+}
+
+/**
+ * Edit: the reviewer's $VISUAL / $EDITOR on the `_v2`, then the language's checks on what it
+ * became. Returns whether the file changed and the checks' complaint (null when it passes).
+ */
+export async function editPending(root: string, p: PendingReview, profile: Profile): Promise<{ changed: boolean; problem: string | null }> {
+  const before = sha256File(p.outAbs);
+  const editor = process.env.VISUAL || process.env.EDITOR || 'vi';
+  // The editor may carry arguments ("code -w"); the file goes in as "$1", never spliced into the command.
+  const r = spawnSync('sh', ['-c', `${editor} "$1"`, 'sh', p.outAbs], { stdio: 'inherit' });
+  if (r.error) throw new Error(`cannot start the editor ${editor}: ${r.error.message}`);
+  if (!existsSync(p.outAbs)) throw new Error(`${p.agent.output} is gone after the editor closed`);
+  const after = sha256File(p.outAbs);
+  appendReviewAnswer(root, p.agent.name, { ...answer(root, p, 'edit'), output_sha256: before, edited_sha256: after });
+  if (after === before) return { changed: false, problem: null };
+  const [error] = await adapterFor(p.info.language).verify([
+    { root, outputFile: p.outAbs, output: readFileSync(p.outAbs, 'utf8'), agent: p.info, profile },
+  ]);
+  // A hand edit need not be a fixed point of the transforms; it must parse and compile.
+  return { changed: true, problem: error && !/not idempotent/.test(error) ? error : null };
+}
