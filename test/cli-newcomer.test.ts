@@ -146,12 +146,26 @@ describe('the root is the git top level, wherever the command is typed', () => {
     const root = await demoRepo();
     const sub = path.join(root, 'agents');
     // Two agents are enough for the rewrite: what differed from a subdirectory was the base model.
-    for (const args of [['scan', '--json'], ['run', 'KVCacheAgent', 'agents/rate_limiter_agent.py', '--dry-run', '--json'], ['status', '--json']]) {
+    for (const args of [
+      ['scan', '--json'],
+      ['run', 'KVCacheAgent', 'agents/rate_limiter_agent.py', '--dry-run', '--json'],
+      ['status', '--json'],
+      ['check-config', '--json', '--warn'],
+    ]) {
       const top = await cliIn(root, args);
       const below = await cliIn(sub, args);
       expect(top.exitCode, `${args.join(' ')}: ${top.stderr}`).toBe(0);
       expect(below.exitCode, below.stderr).toBe(top.exitCode);
       expect(below.stdout, args.join(' ')).toBe(top.stdout);
+    }
+    // The later commands too (they once resolved --root themselves and failed without it);
+    // the report carries its time, so its summary line is what must agree.
+    for (const args of [['report', '--out', '-'], ['review']]) {
+      const top = await cliIn(root, args);
+      const below = await cliIn(sub, args);
+      expect(top.exitCode, `${args.join(' ')}: ${top.stderr}`).toBe(0);
+      expect(below.exitCode, below.stderr).toBe(0);
+      expect(below.stderr, args.join(' ')).toBe(top.stderr);
     }
     // The dry run from agents/ learned the base from its source, as from the top.
     const verbose = await cliIn(sub, ['run', 'kv_cache_agent.py', '--dry-run', '--json', '--verbose']);

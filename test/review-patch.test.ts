@@ -11,7 +11,8 @@ import { cli, commitAll, ensureBuilt, git, gitRepo, REPO } from './helpers/cli.j
 
 let root: string;
 let scratch: string;
-const CONTRACT_KEYS = ['agent', 'file', 'output', 'status', 'removed', 'kept_for_review', 'warnings', 'validation', 'commit', 'error'];
+// DESIGN.md's keys, plus removed_detail (the descriptions of removed symbols, issue 14).
+const CONTRACT_KEYS = ['agent', 'file', 'output', 'status', 'removed', 'kept_for_review', 'warnings', 'validation', 'commit', 'error', 'removed_detail'];
 
 beforeAll(async () => {
   ensureBuilt();

@@ -5,10 +5,9 @@ import { checkStartupConfigs } from '../config/check.js';
 import { schemaText } from '../config/schema.js';
 import { configFindingCounts, configFindingsJson, configFindingsText } from '../report/config-findings.js';
 import { colours } from '../report/terminal.js';
-import { requireDirectory } from './common.js';
+import { resolveRoot, type CommonFlags } from './common.js';
 
-export interface CheckConfigOptions {
-  root: string;
+export interface CheckConfigOptions extends CommonFlags {
   profile: string;
   warn?: boolean;
   json?: boolean;
@@ -20,7 +19,7 @@ export async function checkConfigCommand(opts: CheckConfigOptions): Promise<numb
     process.stdout.write(schemaText());
     return 0;
   }
-  const root = requireDirectory(opts.root);
+  const root = resolveRoot(opts);
   const result = await checkStartupConfigs(root, { profile: loadProfile(opts.profile, root) });
   process.stdout.write(opts.json ? configFindingsJson(result) : configFindingsText(result, colours(), { warn: opts.warn }));
   return configFindingCounts(result).error > 0 && !opts.warn ? 1 : 0;

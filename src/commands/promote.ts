@@ -6,18 +6,17 @@ import { resolveAgent } from '../record/resolve.js';
 import { promotable, promoteAgent } from '../record/promote.js';
 import { PROMOTE_MODES, type PromoteMode } from '../config/settings.js';
 import { promoteJson, promoteText, type PromoteRow } from '../report/promote-printer.js';
-import { requireDirectory } from './common.js';
+import { resolveRoot, type CommonFlags } from './common.js';
 import { fileForConfigName } from './revert.js';
 
-export interface PromoteCommandOptions {
-  root: string;
+export interface PromoteCommandOptions extends CommonFlags {
   allValidated?: boolean;
   mode?: string;
   json?: boolean;
 }
 
 export async function promoteCommand(agents: string[], opts: PromoteCommandOptions): Promise<number> {
-  const root = requireDirectory(opts.root);
+  const root = resolveRoot(opts);
   if (opts.mode !== undefined && !PROMOTE_MODES.includes(opts.mode as PromoteMode)) {
     throw new UsageError(`--mode must be one of ${PROMOTE_MODES.join(', ')}, not "${opts.mode}"`);
   }

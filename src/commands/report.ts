@@ -10,16 +10,15 @@ import { writeFileAtomic } from '../record/migration-log.js';
 import { localStateDir } from '../record/local-state.js';
 import { gatherFleet, STATUS_ORDER } from '../review/fleet.js';
 import { renderReport } from '../report/html/render.js';
-import { requireDirectory } from './common.js';
+import { resolveRoot, type CommonFlags } from './common.js';
 
-export interface ReportFlags {
-  root: string;
+export interface ReportFlags extends CommonFlags {
   profile: string;
   out?: string;
 }
 
 export async function reportCommand(flags: ReportFlags): Promise<number> {
-  const root = requireDirectory(flags.root);
+  const root = resolveRoot(flags);
   const profile = loadProfile(flags.profile, root);
   const scan = await scanRepository(root, profile);
   const fleet = await gatherFleet(root, scan);

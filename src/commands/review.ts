@@ -13,10 +13,9 @@ import { gatherFleet } from '../review/fleet.js';
 import { acceptPending, acceptRefusal, editPending, rejectPending, skipPending, type PendingReview } from '../review/session.js';
 import { printDiffs } from '../report/run-printer.js';
 import { colours } from '../report/terminal.js';
-import { requireDirectory } from './common.js';
+import { resolveRoot, type CommonFlags } from './common.js';
 
-export interface ReviewFlags {
-  root: string;
+export interface ReviewFlags extends CommonFlags {
   profile: string;
 }
 
@@ -54,7 +53,7 @@ function keyReader() {
 }
 
 export async function reviewCommand(agents: string[], flags: ReviewFlags): Promise<number> {
-  const root = requireDirectory(flags.root);
+  const root = resolveRoot(flags);
   const profile = loadProfile(flags.profile, root);
   const scan = await scanRepository(root, profile);
   const fleet = await gatherFleet(root, scan);

@@ -166,7 +166,11 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
       {
         ok: checks.every((c) => c.ok || c.skipped),
         ms: Date.now() - t0,
-        checks: checks.map((c) => ({ ...c, detail: redactText(c.detail) })),
+        checks: checks.map((c) => ({
+          ...c,
+          detail: redactText(c.detail),
+          ...(c.lines ? { lines: { legacy: c.lines.legacy.map(redactText), v2: c.lines.v2.map(redactText), fresh: c.lines.fresh.map(redactText) } } : {}),
+        })),
         ports,
         ...(error ? { error: redactText(error) } : {}),
       },
