@@ -94,8 +94,9 @@ export function belongsTo(
       if (e.type === 'assignment' || e.type === 'augmented_assignment') {
         const left = e.childForFieldName('left');
         const targets = left?.type === 'pattern_list' ? left.namedChildren : left ? [left] : [];
+        // self.health_server = ..., and self.health_server.agent = self (set-up of a removed member)
         return targets.length > 0 && targets.every((t) => {
-          const a = selfAttribute(t);
+          const a = selfAttribute(t) ?? (t.type === 'attribute' || t.type === 'subscript' ? selfRoot(t) : null);
           return a !== null && removed.has(a);
         }) && !callsKeptSelfMethod(e.childForFieldName('right'), removed);
       }
@@ -154,8 +155,9 @@ function threadOf(call: SyntaxNode, removed: Set<string>): boolean {
   walk(call, (n) => {
     if (found) return false;
     if (n.type === 'keyword_argument' && n.childForFieldName('name')?.text === 'target') {
+      // target=self._health_loop, target=self.health_server.serve_forever
       const v = n.childForFieldName('value');
-      const a = v ? selfAttribute(v) : null;
+      const a = v ? selfRoot(v) : null;
       if (a && removed.has(a)) found = true;
     }
   });

@@ -6,7 +6,7 @@
 import type { FindingKind, KeptForReview } from '../core/types.js';
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { PyClass, PyFunction } from '../lang/python/module-model.js';
-import { statements } from '../lang/python/syntax.js';
+import { selfAttribute, statements } from '../lang/python/syntax.js';
 import { belongsTo, blocksOf, type InfraScope } from './infra.js';
 import { RangeSet, type ReferenceIndex } from './references.js';
 import type { AgentModel } from './agent-model.js';
@@ -28,6 +28,12 @@ export interface MemberProposal {
   condition?: (scope: InfraScope) => string | null;
   /** Review even when removal is safe? (no) — when unsafe, this explains what to look at. */
   reviewHint?: string;
+  /**
+   * Keeping it unchanged cannot change the agent's behaviour (a payload function, health that is
+   * the business, a teardown the base's teardown follows): when it stays, that is a note, not a
+   * review item.
+   */
+  safeToKeep?: boolean;
 }
 
 export interface StatementProposal {
@@ -45,6 +51,8 @@ export interface ResolvedPlan {
   nodes: SyntaxNode[];
   ranges: RangeSet;
   kept: KeptForReview[];
+  /** Proposals that stayed where staying is safe: reported as warnings. */
+  notes: KeptForReview[];
   statements: StatementProposal[];
 }
 
@@ -109,6 +117,8 @@ export class RemovalPlan {
         if (shared.has(name)) continue;
         const uses = ctx.refs.of(name).filter((r) => {
           if (ranges.contains(r.start, r.end)) return false;
+          // One element of a literal collection iterated for set-up or teardown: the element goes.
+          if (collectionElement(r.node) && (p.kind === 'attribute' || p.kind === 'method')) return false;
           if (p.kind === 'attribute' || p.kind === 'method') return r.kind !== 'identifier';
           return true;
         });
@@ -126,7 +136,9 @@ export class RemovalPlan {
       }
       if (!changed) {
         for (const name of R.keys()) kept.delete(name);
-        return { members: R, nodes, ranges, kept: [...kept.values()], statements: stmts };
+        const safe = (k: KeptForReview) => this.members.get(k.symbol)?.safeToKeep === true;
+        const all = [...kept.values()];
+        return { members: R, nodes, ranges, kept: all.filter((k) => !safe(k)), notes: all.filter(safe), statements: stmts };
       }
     }
     throw new Error('removal plan did not settle');
@@ -166,7 +178,7 @@ export class RemovalPlan {
       const stmts = statements(block);
       // A loop whose whole body would go is not set-up or teardown: emptied, it would spin.
       const loopBody = block.parent?.type === 'while_statement' || block.parent?.type === 'for_statement';
-      const going = stmts.filter((s) => !inRemovedDef(s) && belongsTo(s, removed, setupOnly, methodNames));
+      const going = stmts.filter((s) => !inRemovedDef(s) && (belongsTo(s, removed, setupOnly, methodNames) || iteratesOnly(s, removed)));
       if (loopBody && going.length === stmts.length && stmts.length > 0) return;
       for (const s of stmts) {
         if (inRemovedDef(s)) continue;
@@ -199,4 +211,31 @@ function snippet(node: SyntaxNode): string {
   while (n.parent && n.parent.type !== 'block' && n.parent.type !== 'module' && n.text.length < 30) n = n.parent;
   const line = n.text.split('\n')[0]!.trim();
   return line.length > 60 ? `${line.slice(0, 57)}...` : line;
+}
+
+/**
+ * `self.x` as one element of a literal tuple/list that a for loop or comprehension iterates
+ * (`for srv in (self.server, self.health_server): ...`): the element node, else null.
+ */
+export function collectionElement(ref: SyntaxNode): SyntaxNode | null {
+  const attr = ref.parent?.type === 'attribute' && ref.parent.childForFieldName('attribute')?.id === ref.id ? ref.parent : null;
+  if (!attr || attr.childForFieldName('object')?.text !== 'self') return null;
+  const coll = attr.parent;
+  if (!coll || (coll.type !== 'tuple' && coll.type !== 'list')) return null;
+  const holder = coll.parent?.type === 'parenthesized_expression' ? coll.parent.parent : coll.parent;
+  if (holder?.type === 'for_statement' && holder.childForFieldName('right')?.startIndex === coll.startIndex) return attr;
+  if (holder?.type === 'for_in_clause' && holder.childForFieldName('right')?.startIndex === coll.startIndex) return attr;
+  return null;
+}
+
+/** A for loop over a literal collection of members that all go: the loop goes with them. */
+function iteratesOnly(stmt: SyntaxNode, removed: Set<string>): boolean {
+  if (stmt.type !== 'for_statement') return false;
+  const right = stmt.childForFieldName('right');
+  const coll = right?.type === 'parenthesized_expression' ? right.namedChild(0) : right;
+  if (!coll || (coll.type !== 'tuple' && coll.type !== 'list') || coll.namedChildCount === 0) return false;
+  return coll.namedChildren.every((e) => {
+    const a = selfAttribute(e);
+    return a !== null && removed.has(a);
+  });
 }

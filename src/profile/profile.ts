@@ -25,6 +25,10 @@ export interface PythonProfile {
   fallback: { owned_attributes: string[]; methods: string[]; init_calls: string[] };
   /** Ports the base binds when its source is not in the repository ("port", "health_check_port", "port + 2"). */
   base_binds?: string[];
+  /** The base method its health endpoint reports (an override built on super() adds the agent's fields). */
+  health_hook?: string;
+  /** The base's teardown: what a kept business teardown ends with (once). */
+  teardown?: string;
 }
 
 export interface TypeScriptProfile {

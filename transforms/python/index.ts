@@ -21,7 +21,8 @@ import { hardenedRetry } from './hardened-retry.js';
 import { hardenedCollect, hardenedCollectPropose } from './hardened-collect.js';
 import { hardenedMainLoop, hardenedMainLoopPropose } from './hardened-main-loop.js';
 import { hardenedOldBase } from './hardened-old-base.js';
-import { reportLostHealthData } from './report-lost-health-data.js';
+import { healthHookTransform } from './health-hook.js';
+import { memberCollections } from './member-collections.js';
 import { teardownSuper } from './teardown-super.js';
 
 export const PYTHON_TRANSFORMS: PythonTransform[] = [
@@ -46,9 +47,11 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // Before add-import: it points an old base's import at the profile's module.
   hardenedOldBase,
   addImport,
+  // Before prune-imports: the hook may use module names the removed health code used.
+  healthHookTransform,
+  memberCollections,
   pruneImports,
   portPlan,
   agentConstructions,
-  reportLostHealthData,
   teardownSuper,
 ];

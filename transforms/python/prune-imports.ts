@@ -18,6 +18,7 @@ export const pruneImports: PythonTransform = {
     for (const { node, names } of byStatement.values()) {
       if (isRemoved(ctx, node)) continue;
       const unused = names.every((name) => {
+        if (ctx.introduced.has(name)) return false;
         const uses = ctx.refs
           .of(name)
           .filter((r) => r.kind === 'identifier' && !(node.startIndex <= r.start && r.end <= node.endIndex));

@@ -6,7 +6,8 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { keep } from '../../src/lang/python/transform-context.js';
 import { valueType } from '../../src/analysis/value-type.js';
-import { bindsOfAttribute, portRoles } from '../../src/analysis/ports.js';
+import { bindArgument, bindsOfAttribute, portExpression, portRoles, serverSubclasses } from '../../src/analysis/ports.js';
+import { extractHealthPayload, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
 import { baseName } from '../../src/lang/python/module-model.js';
@@ -37,21 +38,29 @@ export const removeHealth: PythonTransform = {
           kind: 'method',
           finding: 'health',
           reason: 'ad-hoc health server/loop (the base serves /health)',
+          // Kept, it still runs as before (health that is the business); a clash is the port plan's to refuse.
+          safeToKeep: true,
           condition: (scope) => {
+            // What its payload reports moves to the base's health hook: reading it is not business.
+            const payload = extractHealthPayload(fn.outer, payloadScope(ctx));
+            if (payload === 'untranslatable') return `its health payload cannot be expressed in the agent's scope, so it cannot move to ${ctx.profile.base_class}.${healthHook(ctx)}(); kept`;
+            const moved = payload?.members ?? new Set<string>();
             const business = [...membersUsed(fn.body)].filter(
-              (m) => !scope.removed.has(m) && !scope.baseOwned.has(m) && !healthish(m) && !TRANSPORT.test(m) && agentHas(ctx, m),
+              (m) => !moved.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && !healthish(m) && !TRANSPORT.test(m) && agentHas(ctx, m),
             );
             return business.length
-              ? `health code that also touches business state (self.${business.join(', self.')}); kept`
+              ? `health code that also does business work (self.${business.join(', self.')}); kept as it is`
               : null;
           },
         });
-      } else if (HEALTH_PAYLOAD_METHOD.test(name)) {
+      } else if (HEALTH_PAYLOAD_METHOD.test(name) && name !== healthHook(ctx)) {
         ctx.plan.proposeMember({
           name,
           kind: 'method',
           finding: 'health',
           reason: 'ad-hoc health payload (the base builds its own)',
+          // A function computing a dict: kept, it answers what it answered before.
+          safeToKeep: true,
           condition: (scope) => {
             const why = businessPayload(ctx, fn.body, scope);
             return why ? `health payload carries business data (${why}); kept: the base's /health does not report it` : null;
@@ -65,19 +74,23 @@ export const removeHealth: PythonTransform = {
       if (cls.name === agent.cls.name || ctx.otherClasses.has(cls.name)) continue;
       const bases = cls.bases.map(baseName);
       if (bases.some((b) => b && HTTP_HANDLER_BASE.test(b)) && (/health/i.test(cls.name) || servesOnlyHealth(cls.body))) {
-        ctx.plan.proposeMember({ name: cls.name, kind: 'module-class', finding: 'health', reason: 'HTTP handler used only for health' });
+        ctx.plan.proposeMember({ name: cls.name, kind: 'module-class', finding: 'health', reason: 'HTTP handler used only for health', safeToKeep: true });
         sidecars.add(cls.name);
       } else if (HEALTH_SIDECAR_CLASS.test(cls.name)) {
-        ctx.plan.proposeMember({ name: cls.name, kind: 'module-class', finding: 'health', reason: 'sidecar health class' });
+        ctx.plan.proposeMember({ name: cls.name, kind: 'module-class', finding: 'health', reason: 'sidecar health class', safeToKeep: true });
         sidecars.add(cls.name);
       }
     }
+    const healthPorts = healthPortExpressions(ctx);
+    const servers = serverSubclasses(ctx.module.root);
     for (const attr of agent.attributes) {
       const assigns = agent.assignments.filter((a) => a.attr === attr);
       const holdsSidecar = assigns.some((a) => a.value && constructs(a.value, sidecars));
-      if (!HEALTH_ATTRIBUTE.test(attr) && !holdsSidecar) continue;
-      // The base's own port attributes are the base-attributes transform's business.
-      if (ctx.baseOwned.has(attr) && /port$/.test(attr)) continue;
+      // Whatever its name, a server or socket on the health port is the agent's health endpoint.
+      const onHealthPort = servesPort(ctx, attr, healthPorts, servers);
+      if (!HEALTH_ATTRIBUTE.test(attr) && !holdsSidecar && !onHealthPort) continue;
+      // A port number is not an endpoint: the value stays (it is what the base is given).
+      if (/port$/.test(attr)) continue;
       if (ctx.baseOwned.has(attr)) {
         // The base has its own (e.g. its REP health socket): ours goes only if it is the same kind.
         const baseType = ctx.base.attributes.get(attr) ?? null;
@@ -105,13 +118,14 @@ export const removeHealth: PythonTransform = {
         }
       }
       for (const local of localHelpers(ctx, attr)) {
-        ctx.plan.proposeStatement({ node: local.node, symbol: local.name, finding: 'health', reason: `local health loop of __init__`, requires: [attr] });
+        ctx.plan.proposeStatement({ node: local.node, symbol: local.name, finding: 'health', reason: `local health handler of the method that sets self.${attr}`, requires: [attr] });
       }
       ctx.plan.proposeMember({
         name: attr,
         kind: 'attribute',
         finding: 'health',
         reason: holdsSidecar ? 'holds the sidecar health server' : 'ad-hoc health socket/thread/server',
+        safeToKeep: !ctx.baseOwned.has(attr),
         condition: (scope) => createdOutsideRemoved(ctx, attr, scope.removed),
       });
     }
@@ -143,24 +157,57 @@ function createdOutsideRemoved(ctx: PythonTransformContext, attr: string, remove
 }
 
 /**
- * Nested functions of __init__ that exist only to be this attribute's thread target
- * (`def answer_health(): ...` then `self.health_thread = Thread(target=answer_health)`).
+ * Nested functions and handler classes of the method that sets the attribute, which exist only
+ * for it (`def answer_health(): ...` then `self.health_thread = Thread(target=answer_health)`;
+ * `class Health(BaseHTTPRequestHandler): ...` then `self.health = Server(addr, Health)`).
  */
 function localHelpers(ctx: PythonTransformContext, attr: string): Array<{ name: string; node: SyntaxNode }> {
-  const init = ctx.agent.methods.get('__init__');
-  if (!init) return [];
   const out: Array<{ name: string; node: SyntaxNode }> = [];
-  for (const stmt of init.body.namedChildren) {
-    const def = stmt.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
-    if (def?.type !== 'function_definition') continue;
-    const name = def.childForFieldName('name')!.text;
-    if (!/health|heartbeat|ping/i.test(name)) continue;
-    const uses = ctx.refs.of(name).filter((r) => r.kind === 'identifier' && !(def.startIndex <= r.start && r.end <= def.endIndex));
-    const inAssign = (r: { start: number; end: number }) =>
-      ctx.agent.assignments.some((a) => a.attr === attr && a.stmt.startIndex <= r.start && r.end <= a.stmt.endIndex);
-    if (uses.length > 0 && uses.every(inAssign)) out.push({ name, node: stmt });
+  const methods = new Set(ctx.agent.assignments.filter((a) => a.attr === attr).map((a) => a.method));
+  for (const m of methods) {
+    const fn = ctx.agent.methods.get(m);
+    if (!fn) continue;
+    for (const stmt of fn.body.namedChildren) {
+      const def = stmt.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
+      if (def?.type !== 'function_definition' && def?.type !== 'class_definition') continue;
+      const name = def.childForFieldName('name')!.text;
+      if (def.type === 'function_definition' && !/health|heartbeat|ping/i.test(name)) continue;
+      const uses = ctx.refs.of(name).filter((r) => r.kind === 'identifier' && !(def.startIndex <= r.start && r.end <= def.endIndex));
+      const inAssign = (r: { start: number; end: number }) =>
+        ctx.agent.assignments.some((a) => a.attr === attr && a.stmt.startIndex <= r.start && r.end <= a.stmt.endIndex);
+      if (uses.length > 0 && uses.every(inAssign)) out.push({ name, node: stmt });
+    }
   }
   return out;
+}
+
+/** The agent's health port as its code writes it, from the profile's names for it (and port + 1). */
+function healthPortExpressions(ctx: PythonTransformContext): Set<string> {
+  return portRoles(ctx.py.super_call.pass_through ?? {}).health;
+}
+
+/** Is the attribute a socket bound, or a server constructed, on one of these ports? */
+function servesPort(ctx: PythonTransformContext, attr: string, ports: Set<string>, servers: Set<string>): boolean {
+  if (bindsOfAttribute(ctx.agent.methods.values(), attr).some((b) => b.expr !== null && ports.has(b.expr))) return true;
+  return ctx.agent.assignments.some((a) => {
+    if (a.attr !== attr || a.value?.type !== 'call') return false;
+    const arg = bindArgument(a.value, servers);
+    const expr = arg ? portExpression(arg.text) : null;
+    return expr !== null && ports.has(expr);
+  });
+}
+
+/** The profile's health hook: the base method whose payload its health endpoint reports. */
+export function healthHook(ctx: PythonTransformContext): string {
+  return ctx.py.health_hook ?? '_get_health_status';
+}
+
+export function payloadScope(ctx: PythonTransformContext): PayloadScope {
+  return {
+    agent: ctx.agent.cls,
+    classes: new Map(ctx.module.classes.map((c) => [c.name, c])),
+    methods: new Set(ctx.agent.methods.keys()),
+  };
 }
 
 function constructs(value: SyntaxNode, classes: Set<string>): boolean {

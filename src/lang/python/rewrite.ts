@@ -58,6 +58,7 @@ export function rewritePython(input: PythonRewriteInput): RewriteOutcome {
     edits: new EditBuffer(input.source),
     deletions: [],
     passThrough: new Map(),
+    introduced: new Set(),
     removed: [],
     kept: [],
     warnings: [],
@@ -108,6 +109,7 @@ export function rewritePython(input: PythonRewriteInput): RewriteOutcome {
   ];
   const dangling = danglingReference(check, ctx);
   if (dangling) return { status: 'failed', ...empty, error: `${input.file}: ${dangling}; nothing written` };
+  for (const n of ctx.resolved.notes) ctx.warnings.push(`${n.symbol} (line ${n.line}) kept: ${n.reason}`);
   const kept = [...ctx.resolved.kept, ...ctx.kept].sort((a, b) => a.line - b.line || a.symbol.localeCompare(b.symbol));
   return {
     status: output === input.source ? 'unchanged' : 'changed',
@@ -121,6 +123,7 @@ export function rewritePython(input: PythonRewriteInput): RewriteOutcome {
 function enabled(t: PythonTransform, remove: string[]): boolean {
   const concern: Record<string, string> = {
     'remove-health': 'health',
+    'health-hook': 'health',
     'remove-signal-handlers': 'signal',
     'remove-main-loop': 'main_loop',
     'remove-teardown': 'sockets',

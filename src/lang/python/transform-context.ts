@@ -31,6 +31,8 @@ export interface PythonTransformContext {
   edits: EditBuffer;
   /** Extra statements to delete, queued by edit-phase transforms (emitted with the plan's). */
   deletions: Array<{ node: SyntaxNode; symbol: string }>;
+  /** Module-level names that code added by an edit transform uses (import pruning keeps them). */
+  introduced: Set<string>;
   /** keyword → expression text passed to the base's __init__ (filled by super-init). */
   passThrough: Map<string, string>;
   removed: string[];

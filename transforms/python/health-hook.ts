@@ -1,0 +1,102 @@
+// Concern: what a removed ad-hoc health endpoint reported. Its business fields move into the
+// base's health hook (the profile's `health_hook`, `_get_health_status` for BaseAgent): an
+// override built on the base's own payload (`status = super()._get_health_status()`) that adds
+// the same fields, read from the same attributes the legacy handler read. A legacy endpoint
+// that spoke another protocol (JSON lines, raw TCP, ZMQ) is reported once as a protocol change.
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { keep } from '../../src/lang/python/transform-context.js';
+import { extractHealthPayload, type HealthProtocol } from '../../src/analysis/health-payload.js';
+import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
+import { statements } from '../../src/lang/python/syntax.js';
+import { healthHook, payloadScope } from './remove-health.js';
+
+const PROTOCOL: Record<HealthProtocol, string> = {
+  http: 'HTTP',
+  zmq: 'a ZMQ REP socket',
+  'json-lines': 'JSON lines over TCP',
+  tcp: 'a raw TCP socket',
+};
+
+export const healthHookTransform: PythonTransform = {
+  name: 'health-hook',
+  phase: 'edit',
+  run(ctx) {
+    const hook = healthHook(ctx);
+    const regions = removedHealthRegions(ctx);
+    if (!regions.length) return;
+    const scope = payloadScope(ctx);
+    const lines: string[] = [];
+    const protocols = new Set<HealthProtocol>();
+    for (const r of regions) {
+      const p = extractHealthPayload(r.node, scope);
+      if (p === null) continue;
+      if (p === 'untranslatable') {
+        keep(ctx, r.symbol, r.node.startPosition.row + 1,
+          `removed health code reported fields that cannot be expressed in the agent's scope; add them to ${hook}() by hand`);
+        continue;
+      }
+      if (p.protocol) protocols.add(p.protocol);
+      for (const l of p.lines) if (!lines.includes(l)) lines.push(l);
+    }
+    const baseProtocol = (ctx.profile.validation?.health ?? 'http') as HealthProtocol;
+    const changed = [...protocols].filter((p) => p !== baseProtocol);
+    if (changed.length) {
+      ctx.warnings.push(
+        `protocol change: the legacy health endpoint answered over ${changed.map((p) => PROTOCOL[p]).join(' and ')}; ` +
+          `${ctx.profile.base_class} answers ${baseProtocol === 'http' ? 'HTTP GET /health' : PROTOCOL[baseProtocol]} on the health port instead`,
+      );
+    }
+    if (!lines.length) return;
+    if (ctx.agent.methods.has(hook)) {
+      keep(ctx, hook, ctx.agent.methods.get(hook)!.line,
+        `the agent already defines ${hook}(); the removed health endpoint also reported ${fieldList(lines)}: add them to it by hand`);
+      return;
+    }
+    insertHook(ctx, hook, lines);
+    for (const l of lines) for (const m of l.matchAll(/(?<![.\w])([A-Za-z_]\w*)/g)) ctx.introduced.add(m[1]!);
+    ctx.warnings.push(`health fields ${fieldList(lines)} moved into ${hook}(), built on ${ctx.profile.base_class}.${hook}()`);
+  },
+};
+
+/** Removed code of the health concern: methods, handler and sidecar classes, set-up statements. */
+function removedHealthRegions(ctx: PythonTransformContext): Array<{ symbol: string; node: SyntaxNode }> {
+  const out: Array<{ symbol: string; node: SyntaxNode }> = [];
+  const resolved = ctx.resolved!;
+  for (const [name, p] of resolved.members) {
+    if (p.finding !== 'health') continue;
+    if (p.kind === 'method') out.push({ symbol: name, node: ctx.agent.methods.get(name)!.outer });
+    else if (p.kind === 'module-class') {
+      const c = ctx.module.classes.find((k) => k.name === name);
+      if (c) out.push({ symbol: name, node: c.outer });
+    }
+  }
+  for (const s of resolved.statements) if (s.finding === 'health') out.push({ symbol: s.symbol, node: s.node });
+  // Only the outermost: a handler class inside a removed method is searched with the method.
+  return out.filter((r) => !out.some((o) => o !== r && o.node.startIndex <= r.node.startIndex && r.node.endIndex <= o.node.endIndex));
+}
+
+function fieldList(lines: string[]): string {
+  const keys = new Set<string>();
+  for (const l of lines) for (const m of l.matchAll(/"([^"]+)":/g)) keys.add(m[1]!);
+  const calls = lines.map((l) => /in (self\.\w+)\(\)\.items\(\)/.exec(l)?.[1]).filter(Boolean);
+  return [...[...keys].map((k) => `"${k}"`), ...calls.map((c) => `the fields of ${c}()`)].join(', ') || 'its status';
+}
+
+/** The override, right after __init__ (or before the first method when there is none). */
+function insertHook(ctx: PythonTransformContext, hook: string, lines: string[]): void {
+  const cls = ctx.agent.cls;
+  const init = cls.methods.get('__init__');
+  const body = ['status = super().' + hook + '()', ...lines, 'return status'].map((l) => `    ${l}`).join('\n');
+  const block = `def ${hook}(self):\n${body}\n`;
+  const src = ctx.source;
+  if (init) {
+    const indent = src.slice(lineStart(src, init.outer.startIndex), init.outer.startIndex);
+    ctx.edits.insert(lineEnd(src, init.outer.endIndex), ctx.layout.eol + renderBlock(block, indent, ctx.layout), 'health-hook');
+    return;
+  }
+  const first = statements(cls.body).find((s) => s.type === 'function_definition' || s.type === 'decorated_definition');
+  const anchor = first ?? statements(cls.body)[0]!;
+  const indent = src.slice(lineStart(src, anchor.startIndex), anchor.startIndex);
+  ctx.edits.insert(lineStart(src, anchor.startIndex), renderBlock(block, indent, ctx.layout) + ctx.layout.eol, 'health-hook');
+}
