@@ -43,6 +43,11 @@ export interface StatementProposal {
   reason: string;
   /** Remove only if every member in this set is removed too (e.g. the signal handler). */
   requires?: string[];
+  /**
+   * Replace the statement instead of deleting it (same indentation): a wait on a removed socket
+   * keeps its pacing as `time.sleep(timeout)` so the loop around it does not start to spin.
+   */
+  replacement?: string;
 }
 
 export interface ResolvedPlan {
@@ -171,7 +176,7 @@ export class RemovalPlan {
       }
     }
     const stmts = this.stmts.filter((s) => (s.requires ?? []).every((r) => removed.has(r)));
-    nodes.push(...stmts.map((s) => s.node));
+    nodes.push(...stmts.filter((s) => s.replacement === undefined).map((s) => s.node));
     // Statements in the surviving methods that only serve removed members go with them.
     const inRemovedDef = (n: SyntaxNode) => nodes.some((d) => d.startIndex <= n.startIndex && n.endIndex <= d.endIndex);
     const visitBlock = (block: SyntaxNode) => {
@@ -194,6 +199,8 @@ export class RemovalPlan {
     );
     const ranges = new RangeSet();
     for (const n of outermost) ranges.add(n.startIndex, n.endIndex);
+    // A replaced statement's own text is gone too (its references no longer count as uses).
+    for (const st of stmts) if (st.replacement !== undefined) ranges.add(st.node.startIndex, st.node.endIndex);
     return { nodes: outermost, ranges, stmts };
   }
 }

@@ -4,7 +4,7 @@
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
-import { selfAttribute, stringValue } from '../../src/lang/python/syntax.js';
+import { selfAttribute, stringValue, walk } from '../../src/lang/python/syntax.js';
 
 export const earlyOverrides: PythonTransform = {
   name: 'early-overrides',
@@ -13,6 +13,8 @@ export const earlyOverrides: PythonTransform = {
     const { agent } = ctx;
     for (const [name, fn] of agent.methods) {
       if (name === '__init__' || !ctx.base.initCalls.has(name) || ctx.resolved?.members.has(name)) continue;
+      // An override that extends the base's own (it calls super().<name>()) is written for the base.
+      if (callsSuper(fn.body, name)) continue;
       let renamed = `_agent${name.startsWith('_') ? name : `_${name}`}`;
       while (agent.methods.has(renamed) || agent.attributes.has(renamed)) renamed = `_${renamed}`;
       const label = 'early-overrides';
@@ -43,3 +45,11 @@ export const earlyOverrides: PythonTransform = {
     }
   },
 };
+
+function callsSuper(body: import('../../src/lang/python/parser.js').SyntaxNode, name: string): boolean {
+  let found = false;
+  walk(body, (n) => {
+    if (n.type === 'call' && new RegExp(`^super\\(.*\\)\\.${name}$`, 's').test(n.childForFieldName('function')?.text ?? '')) found = true;
+  });
+  return found;
+}

@@ -5,7 +5,7 @@
 // that spoke another protocol (JSON lines, raw TCP, ZMQ) is reported once as a protocol change.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { keep } from '../../src/lang/python/transform-context.js';
+import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { extractHealthPayload, type HealthProtocol } from '../../src/analysis/health-payload.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { statements } from '../../src/lang/python/syntax.js';
@@ -72,8 +72,9 @@ function removedHealthRegions(ctx: PythonTransformContext): Array<{ symbol: stri
     }
   }
   for (const s of resolved.statements) if (s.finding === 'health') out.push({ symbol: s.symbol, node: s.node });
-  // Only the outermost: a handler class inside a removed method is searched with the method.
-  return out.filter((r) => !out.some((o) => o !== r && o.node.startIndex <= r.node.startIndex && r.node.endIndex <= o.node.endIndex));
+  // Only the outermost, once: a handler class inside a removed method is searched with the method.
+  const unique = out.filter((r, i) => out.findIndex((o) => o.node.startIndex === r.node.startIndex && o.node.endIndex === r.node.endIndex) === i);
+  return unique.filter((r) => !unique.some((o) => o !== r && o.node.startIndex <= r.node.startIndex && r.node.endIndex <= o.node.endIndex));
 }
 
 function fieldList(lines: string[]): string {
@@ -92,7 +93,11 @@ function insertHook(ctx: PythonTransformContext, hook: string, lines: string[]):
   const src = ctx.source;
   if (init) {
     const indent = src.slice(lineStart(src, init.outer.startIndex), init.outer.startIndex);
-    ctx.edits.insert(lineEnd(src, init.outer.endIndex), ctx.layout.eol + renderBlock(block, indent, ctx.layout), 'health-hook');
+    // After the last statement of __init__ that stays: trailing statements that go may be deleted
+    // together with a removed method that follows, and the hook must not land inside that span.
+    const kept = statements(init.body).filter((s) => !isRemoved(ctx, s));
+    const after = kept.length ? kept[kept.length - 1]! : init.body;
+    ctx.edits.insert(lineEnd(src, after.endIndex), ctx.layout.eol + renderBlock(block, indent, ctx.layout), 'health-hook');
     return;
   }
   const first = statements(cls.body).find((s) => s.type === 'function_definition' || s.type === 'decorated_definition');

@@ -11,7 +11,8 @@ import { extractHealthPayload, type PayloadScope } from '../../src/analysis/heal
 import { selfMembers } from '../../src/analysis/infra.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
 import { baseName } from '../../src/lang/python/module-model.js';
-import { stringValue, walk } from '../../src/lang/python/syntax.js';
+import { callee, mentions, selfAttribute, stringValue, walk } from '../../src/lang/python/syntax.js';
+import type { StatementProposal } from '../../src/analysis/removal-plan.js';
 import {
   HEALTH_ATTRIBUTE,
   HEALTH_LOOP_METHOD,
@@ -83,6 +84,7 @@ export const removeHealth: PythonTransform = {
     }
     const healthPorts = healthPortExpressions(ctx);
     const servers = serverSubclasses(ctx.module.root);
+    for (const stmt of localHealthEndpoints(ctx, healthPorts, servers)) ctx.plan.proposeStatement(stmt);
     for (const attr of agent.attributes) {
       const assigns = agent.assignments.filter((a) => a.attr === attr);
       const holdsSidecar = assigns.some((a) => a.value && constructs(a.value, sidecars));
@@ -117,6 +119,7 @@ export const removeHealth: PythonTransform = {
           continue;
         }
       }
+      for (const slice of healthSlices(ctx, attr)) ctx.plan.proposeStatement(slice);
       for (const local of localHelpers(ctx, attr)) {
         ctx.plan.proposeStatement({ node: local.node, symbol: local.name, finding: 'health', reason: `local health handler of the method that sets self.${attr}`, requires: [attr] });
       }
@@ -176,6 +179,132 @@ function localHelpers(ctx: PythonTransformContext, attr: string): Array<{ name: 
       const inAssign = (r: { start: number; end: number }) =>
         ctx.agent.assignments.some((a) => a.attr === attr && a.stmt.startIndex <= r.start && r.end <= a.stmt.endIndex);
       if (uses.length > 0 && uses.every(inAssign)) out.push({ name, node: stmt });
+    }
+  }
+  return out;
+}
+
+/**
+ * Health polled inside code that stays (a `select` or poller in run(), next to business work):
+ * the wait on the health socket alone keeps its timeout as a sleep, the registration with a
+ * shared poller and the `if` answering the probe go with the socket.
+ */
+function healthSlices(ctx: PythonTransformContext, attr: string): StatementProposal[] {
+  const out: StatementProposal[] = [];
+  const sleep = sleepCall(ctx);
+  const isAttr = (n: SyntaxNode | null | undefined) => !!n && selfAttribute(n) === attr;
+  for (const m of ctx.agent.methods.values()) {
+    const tainted = new Set<string>();
+    walkAgentCode(m, (n) => {
+      if (n.type === 'if_statement') {
+        const cond = n.childForFieldName('condition');
+        let hit = false;
+        if (cond) walk(cond, (c) => {
+          if (isAttr(c) || (c.type === 'identifier' && tainted.has(c.text))) hit = true;
+        });
+        if (hit && n.childrenForFieldName('alternative').length === 0) {
+          out.push({ node: n, symbol: attr, finding: 'health', reason: `answers the probe on self.${attr}`, requires: [attr] });
+          return false;
+        }
+        return;
+      }
+      if (n.type !== 'expression_statement') return;
+      const e = n.namedChild(0);
+      if (e?.type === 'call') {
+        // self.poller.register(self.health_socket, zmq.POLLIN)
+        const fn = callee(e) ?? '';
+        const args = e.childForFieldName('arguments')?.namedChildren ?? [];
+        if (/\.(register|unregister)$/.test(fn) && isAttr(args[0])) {
+          out.push({ node: n, symbol: attr, finding: 'health', reason: `registers self.${attr} with a poller`, requires: [attr] });
+        }
+        return false;
+      }
+      if (e?.type !== 'assignment') return;
+      const right = e.childForFieldName('right');
+      const left = e.childForFieldName('left')!;
+      if (right?.type !== 'call') return;
+      const fn = callee(right) ?? '';
+      const args = right.childForFieldName('arguments')?.namedChildren ?? [];
+      let timeout: SyntaxNode | undefined;
+      // ready, _, _ = select.select([self.health_socket], [], [], 0.5)
+      if (/(^|\.)select$/.test(fn) && args[0]?.type === 'list' && args[0].namedChildCount > 0 &&
+          args[0].namedChildren.every(isAttr) && args.slice(1, 3).every((a) => a.type === 'list' && a.namedChildCount === 0)) timeout = args[3];
+      // ready = self.health_socket.poll(500)
+      else if (fn === `self.${attr}.poll`) timeout = args[0];
+      else return;
+      if (!timeout || !sleep) return;
+      walk(left, (c) => {
+        if (c.type === 'identifier') tainted.add(c.text);
+      });
+      const seconds = fn.endsWith('.poll') ? `${timeout.text} / 1000` : timeout.text;
+      out.push({ node: n, symbol: attr, finding: 'health', reason: `waits on self.${attr} alone`, requires: [attr], replacement: `${sleep}(${seconds})` });
+      ctx.introduced.add(sleep.split('.')[0]!);
+    });
+  }
+  return out;
+}
+
+/** How this module calls a sleep (`time.sleep` or an imported `sleep`), or null. */
+function sleepCall(ctx: PythonTransformContext): string | null {
+  const t = ctx.module.imports.get('time');
+  if (t && t.name === null && t.module === 'time') return 'time.sleep';
+  const s = ctx.module.imports.get('sleep');
+  if (s && s.module === 'time') return 'sleep';
+  return null;
+}
+
+/**
+ * A health endpoint held in a local of a method (`health = ctx.socket(zmq.REP)`,
+ * `health.bind(<health port>)`, `def answer_health(): ...`, the thread that runs it): every
+ * statement of that method's block that exists only for it.
+ */
+function localHealthEndpoints(ctx: PythonTransformContext, ports: Set<string>, servers: Set<string>): StatementProposal[] {
+  const out: StatementProposal[] = [];
+  for (const m of ctx.agent.methods.values()) {
+    const stmts = m.body.namedChildren.filter((st) => st.type !== 'comment');
+    for (const st of stmts) {
+      const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+      if (e?.type !== 'assignment' || e.childForFieldName('left')?.type !== 'identifier' || e.childForFieldName('right')?.type !== 'call') continue;
+      const local = e.childForFieldName('left')!.text;
+      const mentionsLocal = (x: SyntaxNode) => mentions(x, local);
+      const ctor = e.childForFieldName('right')!;
+      const ctorArg = bindArgument(ctor, servers);
+      const onHealth = (ctorArg && ports.has(portExpression(ctorArg.text) ?? '')) ||
+        stmts.some((x) => {
+          const c = x.type === 'expression_statement' ? x.namedChild(0) : null;
+          const arg = c?.type === 'call' && callee(c) === `${local}.bind` ? c.childForFieldName('arguments')?.namedChild(0) : null;
+          return !!arg && ports.has(portExpression(arg.text) ?? '');
+        });
+      if (!onHealth) continue;
+      const group: SyntaxNode[] = [];
+      const helpers = new Set<string>();
+      let ok = true;
+      for (const x of stmts) {
+        if (!mentionsLocal(x)) continue;
+        const def = x.type === 'decorated_definition' ? x.childForFieldName('definition') : x;
+        if (def?.type === 'function_definition') helpers.add(def.childForFieldName('name')!.text);
+        else if (x.type !== 'expression_statement') ok = false;
+        group.push(x);
+      }
+      // Attributes holding its thread (`self.health_thread = Thread(target=answer_health)`): all go together or none.
+      const requires = new Set<string>();
+      for (const x of stmts) {
+        if (group.includes(x)) continue;
+        if ([...helpers].some((h) => mentions(x, h))) {
+          const a = x.type === 'expression_statement' ? x.namedChild(0) : null;
+          const target = a?.type === 'assignment' ? selfAttribute(a.childForFieldName('left')!) : null;
+          // threading.Thread(target=answer_health, daemon=True).start()
+          if (a?.type === 'call') group.push(x);
+          else if (target) {
+            requires.add(target);
+            group.push(x);
+          } else ok = false;
+        }
+      }
+      if (!ok) continue;
+      for (const x of group) {
+        out.push({ node: x, symbol: local, finding: 'health', reason: `local health endpoint of ${m.name}()`, requires: [...requires] });
+      }
     }
   }
   return out;

@@ -76,6 +76,11 @@ export function rewritePython(input: PythonRewriteInput): RewriteOutcome {
       threadDriven: input.base.threadDriven,
     });
     for (const t of transforms.filter((t) => t.phase === 'edit')) t.run(ctx);
+    for (const st of ctx.resolved.statements) {
+      if (st.replacement !== undefined && !ctx.resolved.nodes.some((n) => n.startIndex <= st.node.startIndex && st.node.endIndex <= n.endIndex)) {
+        ctx.edits.replace(st.node.startIndex, st.node.endIndex, st.replacement, 'replace');
+      }
+    }
     const nodes = [...ctx.resolved.nodes, ...ctx.deletions.map((d) => d.node)];
     const refused = removeNodes(input.source, nodes, ctx.edits, ctx.layout, 'remove');
     if (refused.length) {
