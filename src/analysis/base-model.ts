@@ -34,6 +34,8 @@ export interface BaseModel {
   handlesSignals: boolean;
   /** Attributes the base's own threads (started by __init__) operate: a socket its health thread polls. */
   threadDriven: Set<string>;
+  /** Attributes the base reads outside its __init__ (re-assigning one after super() changes what the base does). */
+  readsAfterInit: Set<string>;
   /** method → attributes that base method assigns (its own lifecycle writes). */
   assignedIn: Map<string, Set<string>>;
   /** Ports the base binds, as normalised expressions of its port roles ("port", "health_check_port", "health_check_port+1"). */
@@ -75,6 +77,7 @@ export function fromProfile(profile: PythonProfile, className: string): BaseMode
     binds: (profile.base_binds ?? ['port', 'health_check_port']).map(normPort),
     bindLines: new Map(),
     assignedIn: new Map(),
+    readsAfterInit: new Set(profile.fallback.owned_attributes),
     threadDriven: new Set(['health_socket', 'health_thread']),
     handlesSignals: profile.remove.includes('signal'),
     learnedFrom: 'profile',
@@ -181,6 +184,17 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     if (n.type === 'call' && /^(signal\.)?signal$/.test(n.childForFieldName('function')?.text ?? '')) handlesSignals = true;
   });
   const { binds, bindLines } = basePorts(cls, root, initValues);
+  const readsAfterInit = new Set<string>();
+  for (const m of cls.methods.values()) {
+    if (m.name === '__init__') continue;
+    walk(m.body, (n) => {
+      const a = selfAttribute(n);
+      if (!a) return;
+      const p = n.parent;
+      const stored = (p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.childForFieldName('left')?.id === n.id && p.type === 'assignment';
+      if (!stored) readsAfterInit.add(a);
+    });
+  }
   const { requestLoop, periodicHook, shutdownCalls } = lifecycle(cls);
   const init = cls.methods.get('__init__');
   const initParams = init ? init.params.filter((p) => p.name !== 'self' && p.kind !== 'separator').map((p) => p.name) : [];
@@ -198,6 +212,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     binds,
     bindLines,
     assignedIn,
+    readsAfterInit,
     threadDriven,
     handlesSignals,
     learnedFrom: 'source',

@@ -4,7 +4,6 @@
 // used by the dispatcher) fails the conditions below or the plan's use check and stays.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { keep } from '../../src/lang/python/transform-context.js';
 import { valueType } from '../../src/analysis/value-type.js';
 import { bindArgument, bindsOfAttribute, portExpression, portRoles, serverSubclasses } from '../../src/analysis/ports.js';
 import { extractHealthPayload, type PayloadScope } from '../../src/analysis/health-payload.js';
@@ -100,10 +99,8 @@ export const removeHealth: PythonTransform = {
           const t = valueType(a.value);
           return baseType !== null && t !== null && t !== 'None' && t !== baseType;
         });
-        if (other) {
-          keep(ctx, attr, other.line, `the base owns self.${attr} (${baseType}) but this agent uses it as a ${valueType(other.value)}; kept, clashes with the base`);
-          continue;
-        }
+        // Another kind under the base's name (a PUB feed called health_socket): the agent's own, renamed by base-attributes.
+        if (other) continue;
         // Same kind, but bound to another port: it is the agent's own (request) socket under the base's name.
         const roles = portRoles(ctx.py.super_call.pass_through ?? {});
         const foreign = bindsOfAttribute(agent.methods.values(), attr).find((b) => b.expr !== null && !roles.health.has(b.expr));

@@ -10,6 +10,8 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isDocstring, mentions, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { blocksOf } from '../../src/analysis/infra.js';
+import { bindArgument, normPort, portExpression, serverSubclasses } from '../../src/analysis/ports.js';
+import { valueType } from '../../src/analysis/value-type.js';
 
 const label = 'super-init';
 
@@ -140,7 +142,9 @@ function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
   if (!fromKwargs) args.push(`${sc.name_keyword}=${nameValue}`);
   ctx.passThrough.set(sc.name_keyword, nameValue);
   for (const [keyword, legacyNames] of Object.entries(sc.pass_through ?? {})) {
-    const value = passThroughValue(ctx, init, legacyNames, params, locals, known);
+    const value = passThroughValue(ctx, init, legacyNames, params, locals, known) ?? requestSocketPort(ctx, keyword);
+    // A port the agent never listened on (a client's peer port) is not the base's to bind.
+    if (value && !listensOn(ctx, keyword, value, legacyNames)) continue;
     if (value) {
       args.push(`${keyword}=${value}`);
       ctx.passThrough.set(keyword, value);
@@ -198,16 +202,92 @@ function passThroughValue(
 ): string | null {
   for (const name of legacyNames) {
     const assign = ctx.agent.assignments.find((a) => a.method === '__init__' && a.attr === name && a.value);
+    if (!assign?.value || assign.value.text.includes('\n')) continue;
     // Only params, locals computed before the call, and module names may appear in it.
-    if (assign?.value && !assign.value.text.includes('\n') && evaluableEarly(assign.value, params, locals, known, helperFunctions(ctx))) {
-      return assign.value.text;
-    }
+    if (evaluableEarly(assign.value, params, locals, known, helperFunctions(ctx))) return assign.value.text;
+    // `self.port + 1` where self.port is what the base was just given: the same expression, spelled out.
+    const spelled = withPassedAttributes(ctx, assign.value);
+    if (spelled !== null) return spelled;
   }
   for (const name of legacyNames) {
     const p = params.get(name);
     if (p && (p.kind === 'plain' || p.kind === 'default')) return name;
   }
   return null;
+}
+
+/**
+ * The expression with `self.<x>` replaced by what the base is given for <x> (`self.port` in
+ * `env_port(health_check_port, "HEALTH_CHECK_PORT", self.port + 1)`), when that makes it
+ * evaluable before super(); else null.
+ */
+export function withPassedAttributes(ctx: PythonTransformContext, expr: SyntaxNode): string | null {
+  const edits: Array<[number, number, string]> = [];
+  let ok = true;
+  walk(expr, (n) => {
+    const a = selfAttribute(n);
+    if (a === null) return;
+    const legacy = Object.entries(ctx.py.super_call.pass_through ?? {}).find(([kw, names]) => kw === a || names.includes(a))?.[0];
+    const passed = legacy ? ctx.passThrough.get(legacy) : undefined;
+    if (passed === undefined) ok = false;
+    else edits.push([n.startIndex, n.endIndex, /^[\w.]+$|^\w+\(.*\)$/s.test(passed) ? passed : `(${passed})`]);
+    return false;
+  });
+  if (!ok || !edits.length) return null;
+  let text = expr.text;
+  for (const [st, en, r] of edits.sort((x, y) => y[0] - x[0])) text = text.slice(0, st - expr.startIndex) + r + text.slice(en - expr.startIndex);
+  return text;
+}
+
+/** Port expressions the agent binds: sockets' `.bind(...)` and servers it constructs. */
+function agentBinds(ctx: PythonTransformContext): Array<{ expr: string; call: SyntaxNode }> {
+  const servers = serverSubclasses(ctx.module.root);
+  const out: Array<{ expr: string; call: SyntaxNode }> = [];
+  walk(ctx.agent.cls.node, (n) => {
+    if (n.type !== 'call') return;
+    const arg = bindArgument(n, servers);
+    const expr = arg ? portExpression(arg.text) : null;
+    if (expr) out.push({ expr, call: n });
+  });
+  return out;
+}
+
+/**
+ * Did the legacy agent listen on this port? Some bind of it uses the value (`self.port` set to
+ * it, the parameter, the expression itself, or that plus an offset for the health port).
+ * A port it only connected to belongs to a peer.
+ */
+function listensOn(ctx: PythonTransformContext, keyword: string, value: string, legacyNames: string[]): boolean {
+  const binds = agentBinds(ctx).map((b) => b.expr);
+  if (!binds.length) return false;
+  const forms = new Set([normPort(value), keyword, ...legacyNames]);
+  for (const name of legacyNames) {
+    for (const a of ctx.agent.assignments) if (a.attr === name && a.value && normPort(a.value.text) === normPort(value)) forms.add(name);
+  }
+  if (keyword !== 'port') {
+    // a health port derived from the request port (port + 1) is listened on when port + 1 is bound
+    for (const p of ['port', ...(ctx.py.super_call.pass_through?.port ?? [])]) forms.add(`${p}+1`);
+  }
+  return binds.some((b) => forms.has(b) || forms.has(b.replace(/\+\d+$/, '')) && keyword === 'port');
+}
+
+/**
+ * Without a port parameter or attribute, the port the agent's request socket binds: a REP
+ * socket that receives and replies (`self.query_socket.bind("tcp://*:5624")` → 5624), so the
+ * base binds its request socket where the agent listened instead of falling back to a default.
+ */
+function requestSocketPort(ctx: PythonTransformContext, keyword: string): string | null {
+  if (keyword !== 'port') return null;
+  const reps = agentBinds(ctx).filter((b) => {
+    const fn = b.call.childForFieldName('function');
+    const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+    const attr = obj ? selfAttribute(obj) : null;
+    if (!attr) return false;
+    return ctx.agent.assignments.some((a) => a.attr === attr && a.value && /zmq socket \((REP|ROUTER)\)/.test(valueType(a.value) ?? ''));
+  });
+  if (reps.length !== 1) return null;
+  const expr = reps[0]!.expr;
+  return /^\d+$|^[A-Z_][A-Z0-9_]*$/.test(expr) ? expr : null;
 }
 
 const BUILTINS = new Set(['int', 'str', 'float', 'bool', 'os', 'None', 'True', 'False', 'dict', 'len', 'min', 'max', 'getattr']);
