@@ -143,8 +143,9 @@ function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
   ctx.passThrough.set(sc.name_keyword, nameValue);
   for (const [keyword, legacyNames] of Object.entries(sc.pass_through ?? {})) {
     const value = passThroughValue(ctx, init, legacyNames, params, locals, known) ?? requestSocketPort(ctx, keyword);
-    // A port the agent never listened on (a client's peer port) is not the base's to bind.
-    if (value && !listensOn(ctx, keyword, value, legacyNames)) continue;
+    // A request port the agent never listened on (a client's peer port) is not the base's to bind;
+    // a health port is declared as one, listened on or not.
+    if (value && keyword === 'port' && !listensOn(ctx, keyword, value, legacyNames)) continue;
     if (value) {
       args.push(`${keyword}=${value}`);
       ctx.passThrough.set(keyword, value);
