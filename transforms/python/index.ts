@@ -22,6 +22,7 @@ import { hardenedCollect, hardenedCollectPropose } from './hardened-collect.js';
 import { hardenedMainLoop, hardenedMainLoopPropose } from './hardened-main-loop.js';
 import { hardenedOldBase } from './hardened-old-base.js';
 import { healthHookTransform } from './health-hook.js';
+import { requestLoop, requestLoopPropose } from './request-loop.js';
 import { memberCollections } from './member-collections.js';
 import { teardownSuper } from './teardown-super.js';
 
@@ -34,6 +35,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   hardenedMainLoopPropose,
   removeHealth,
   removeSignalHandlers,
+  // Before remove-main-loop: a request loop it turns into the base's hook is its run() proposal.
+  requestLoopPropose,
   removeMainLoop,
   removeTeardown,
   removeOwnedSockets,
@@ -41,6 +44,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   superInit,
   baseAttributes,
   earlyOverrides,
+  requestLoop,
   entrypoint,
   hardenedCollect,
   hardenedMainLoop,

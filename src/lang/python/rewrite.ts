@@ -131,6 +131,8 @@ function enabled(t: PythonTransform, remove: string[]): boolean {
     'health-hook': 'health',
     'remove-signal-handlers': 'signal',
     'remove-main-loop': 'main_loop',
+    'request-loop-propose': 'main_loop',
+    'request-loop': 'main_loop',
     'remove-teardown': 'sockets',
     'remove-owned-sockets': 'sockets',
     'hardened-publish': 'publish',
