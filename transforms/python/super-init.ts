@@ -39,20 +39,26 @@ export const superInit: PythonTransform = {
           (a.type === 'dictionary_splat' && a.namedChild(0)?.type === 'dictionary' &&
             a.namedChild(0)!.namedChildren.some((p) => p.type === 'pair' && stringValueOf(p.childForFieldName('key')!) === key)),
       );
+    let existingName: string | undefined;
+    let moved = false;
     if (existing && targetIsFine) {
       for (const a of existing.call.childForFieldName('arguments')!.namedChildren) {
         if (a.type === 'keyword_argument') ctx.passThrough.set(a.childForFieldName('name')!.text, a.childForFieldName('value')!.text);
       }
-      if (!firstSelf || firstSelf.startIndex > existing.stmt.startIndex || contains(existing.stmt, firstSelf)) return;
+      existingName = ctx.passThrough.get(key);
+      // The call gives the base one port and the agent then sets (and listens on) another: the call
+      // moves to where that port is known, so the base binds where the agent listened.
+      moved = portSetAfter(ctx, existing.stmt);
+      if (!moved && (!firstSelf || firstSelf.startIndex > existing.stmt.startIndex || contains(existing.stmt, firstSelf))) return;
     }
     const locals = localsBefore(body, firstSelf);
-    const call = buildCall(ctx, init, locals);
+    const call = buildCall(ctx, init, locals, existingName);
     if (existing) {
       if (!targetIsFine) {
         const old = existing.call.text.replace(/\s+/g, ' ');
         ctx.warnings.push(`${cls.name}.__init__: replaced ${old.length > 80 ? `${old.slice(0, 77)}...` : old} with ${call}`);
       }
-      const inPlace = !firstSelf || existing.stmt.startIndex < firstSelf.startIndex;
+      const inPlace = !moved && (!firstSelf || existing.stmt.startIndex < firstSelf.startIndex);
       if (inPlace && existing.stmt.parent?.id === init.body.id) {
         ctx.edits.replace(existing.stmt.startIndex, existing.stmt.endIndex, call, label);
         return;
@@ -128,7 +134,15 @@ function localsBefore(body: SyntaxNode[], firstSelf: SyntaxNode | undefined): Se
   return out;
 }
 
-function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<string>): string {
+/** `self.port = <other>` after an existing super() call that passed something else for the port. */
+function portSetAfter(ctx: PythonTransformContext, call: SyntaxNode): boolean {
+  const passed = ctx.passThrough.get('port');
+  const names = ['port', ...(ctx.py.super_call.pass_through?.port ?? [])];
+  return ctx.agent.assignments.some((a) => a.method === '__init__' && names.includes(a.attr) && a.stmt.startIndex > call.endIndex &&
+    a.value !== null && (passed === undefined || normPort(a.value.text) !== normPort(passed)));
+}
+
+function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<string>, existingName?: string): string {
   const sc = ctx.py.super_call;
   const params = new Map(init.params.map((p) => [p.name, p]));
   const args: string[] = [];
@@ -138,7 +152,7 @@ function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
   // The agent reads its name from **kwargs (`kwargs.get("name", default)`): a caller may pass
   // name=, so it must not also be given explicitly; merge it into the forwarded mapping.
   const fromKwargs = kwargs ? nameFromKwargs(ctx, init, kwargs.name, sc.name_keyword, params, locals, known) : null;
-  const nameValue = nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : fromKwargs ? fromKwargs.lookup : JSON.stringify(ctx.agent.cls.name);
+  const nameValue = existingName ?? (nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : fromKwargs ? fromKwargs.lookup : JSON.stringify(ctx.agent.cls.name));
   if (!fromKwargs) args.push(`${sc.name_keyword}=${nameValue}`);
   ctx.passThrough.set(sc.name_keyword, nameValue);
   for (const [keyword, legacyNames] of Object.entries(sc.pass_through ?? {})) {
@@ -205,7 +219,7 @@ function passThroughValue(
     const assign = ctx.agent.assignments.find((a) => a.method === '__init__' && a.attr === name && a.value);
     if (!assign?.value || assign.value.text.includes('\n')) continue;
     // Only params, locals computed before the call, and module names may appear in it.
-    if (evaluableEarly(assign.value, params, locals, known, helperFunctions(ctx))) return assign.value.text;
+    if (evaluableEarly(assign.value, params, locals, known, helperFunctions(ctx), localsOf(init))) return assign.value.text;
     // `self.port + 1` where self.port is what the base was just given: the same expression, spelled out.
     const spelled = withPassedAttributes(ctx, assign.value);
     if (spelled !== null) return spelled;
@@ -299,6 +313,8 @@ function evaluableEarly(
   locals: Set<string>,
   known: Set<string>,
   functions: Set<string>,
+  /** Every local name __init__ assigns, wherever (unknown: treat every name as possibly local). */
+  allLocals?: Set<string>,
 ): boolean {
   let ok = true;
   walk(expr, (n) => {
@@ -309,16 +325,34 @@ function evaluableEarly(
       const p = n.parent;
       const isAttrName = p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id;
       const isKw = p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id;
-      if (!isAttrName && !isKw && !params.has(n.text) && !locals.has(n.text) && !known.has(n.text) && !BUILTINS.has(n.text)) ok = false;
+      // A name defined nowhere (neither module nor __init__) fails with NameError wherever it is evaluated.
+      const undefinedAnywhere = !known.has(n.text) && !(allLocals?.has(n.text) ?? true);
+      if (!isAttrName && !isKw && !params.has(n.text) && !locals.has(n.text) && !known.has(n.text) && !BUILTINS.has(n.text) && !undefinedAnywhere) ok = false;
       if (n.text === 'self') ok = false;
     }
     if (n.type === 'call') {
       const fn = n.childForFieldName('function')!.text;
       // Lookups, conversions and the module's own helper functions (env_port(...)): evaluated once, before super().
-      if (!/^(int|str|float|getattr|min|max|os\.environ\.get|os\.getenv|\w+\.get|\w+\[['"][\w-]+['"]\]\.get)$/.test(fn) && !functions.has(fn)) ok = false;
+      const undefinedCallee = /^\w+$/.test(fn) && !known.has(fn) && !(allLocals?.has(fn) ?? true) && !BUILTINS.has(fn);
+      if (!/^(int|str|float|getattr|min|max|os\.environ\.get|os\.getenv|\w+\.get|\w+\[['"][\w-]+['"]\]\.get)$/.test(fn) && !functions.has(fn) && !undefinedCallee) ok = false;
     }
   });
   return ok;
+}
+
+/** Every name __init__ binds locally (assignments, for/with targets, nested defs). */
+function localsOf(init: PyFunction): Set<string> {
+  const out = new Set<string>();
+  walk(init.body, (n) => {
+    if (n.type === 'assignment' || n.type === 'for_statement' || n.type === 'with_item' || n.type === 'as_pattern') {
+      const left = n.childForFieldName('left') ?? n.childForFieldName('alias') ?? n;
+      walk(left, (x) => {
+        if (x.type === 'identifier') out.add(x.text);
+      });
+    }
+    if (n.type === 'function_definition' || n.type === 'class_definition') out.add(n.childForFieldName('name')!.text);
+  });
+  return out;
 }
 
 /** Functions the module defines or imports by name (env_port, load_config): plain helpers. */
