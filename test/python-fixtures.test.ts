@@ -78,6 +78,15 @@ describe('python fixtures', () => {
         expect(existsSync(c.expectedFile), `${c.name} has no agent but an expected.py`).toBe(false);
         return;
       }
+      if (spec.expect?.rewrite_error_contains) {
+        // Classified as an agent, then refused by the rewrite (a port the base binds too): nothing written.
+        expect(r.outcome.status).toBe('failed');
+        expect(r.outcome.output).toBeUndefined();
+        expect(r.outcome.error ?? '').toContain(spec.expect.rewrite_error_contains);
+        if (spec.expect.rewrite_error_line) expect(r.outcome.error ?? '').toContain(`${c.rel}:${spec.expect.rewrite_error_line}:`);
+        expect(existsSync(c.expectedFile), `${c.name} is refused; it must not have an expected.py`).toBe(false);
+        return;
+      }
       expect(r.outcome.error ?? null).toBeNull();
       const output = r.outcome.output!;
       if (r.agent!.status === 'migrated') {

@@ -34,6 +34,8 @@ export interface BaseModel {
   handlesSignals: boolean;
   /** Attributes the base's own threads (started by __init__) operate: a socket its health thread polls. */
   threadDriven: Set<string>;
+  /** attribute → source text of every value the base assigns it, in any method. */
+  values: Map<string, string[]>;
   /** Attributes the base reads outside its __init__ (re-assigning one after super() changes what the base does). */
   readsAfterInit: Set<string>;
   /** method → attributes that base method assigns (its own lifecycle writes). */
@@ -78,6 +80,7 @@ export function fromProfile(profile: PythonProfile, className: string): BaseMode
     bindLines: new Map(),
     assignedIn: new Map(),
     readsAfterInit: new Set(profile.fallback.owned_attributes),
+    values: new Map(),
     threadDriven: new Set(['health_socket', 'health_thread']),
     handlesSignals: profile.remove.includes('signal'),
     learnedFrom: 'profile',
@@ -100,6 +103,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
   const attributes = new Map<string, string | null>();
   const initValues = new Map<string, string>();
   const assignedIn = new Map<string, Set<string>>();
+  const values = new Map<string, string[]>();
   for (const m of cls.methods.values()) {
     walk(m.body, (n) => {
       if (n.type === 'function_definition' || n.type === 'class_definition') return false;
@@ -112,6 +116,8 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
           const t = valueType(n.childForFieldName('right'));
           if (!attributes.has(attr) || (attributes.get(attr) === null && t)) attributes.set(attr, t);
           if (m.name === '__init__' && !initValues.has(attr)) initValues.set(attr, n.childForFieldName('right')?.text ?? '');
+          const v = n.childForFieldName('right')?.text;
+          if (v && n.type === 'assignment') values.set(attr, [...(values.get(attr) ?? []), v]);
         }
       }
     });
@@ -213,6 +219,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     bindLines,
     assignedIn,
     readsAfterInit,
+    values,
     threadDriven,
     handlesSignals,
     learnedFrom: 'source',

@@ -114,8 +114,9 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
     return 'untranslatable';
   }
   if (value.type === 'dictionary') {
-    // A body without a status (a 404, an error reply) is not the health answer.
-    if (!isStatusDict(value)) return { lines: [], members };
+    // A body without a status (a 404) or with a failing constant one (an error reply to an unknown
+    // action) is not the health answer.
+    if (!isStatusDict(value) || isErrorReply(value)) return { lines: [], members };
     const t = dictUpdate(value, scope);
     if (t === null) return 'untranslatable';
     t.members.forEach((m) => members.add(m));
@@ -132,6 +133,14 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
   }
   if (value.type === 'identifier') return namedPayload(value, scope);
   return 'untranslatable';
+}
+
+function isErrorReply(n: SyntaxNode): boolean {
+  return n.namedChildren.some((p) => {
+    if (p.type !== 'pair' || stringValue(p.childForFieldName('key')!) !== 'status') return false;
+    const v = stringValue(p.childForFieldName('value')!);
+    return v !== null && !OK_WORDS.test(v);
+  });
 }
 
 function isStatusDict(n: SyntaxNode): boolean {
@@ -289,7 +298,9 @@ function producer(call: SyntaxNode, scope: PayloadScope): Translation {
   // sidecar.details(): the sidecar class stores a constructor parameter and calls it.
   const attr = fn.childForFieldName('attribute')!.text;
   const cls = enclosing(call, 'class_definition');
-  const outer = cls ? outerClass(cls, scope) : null;
+  // self.stats_fn() in the sidecar's own method, or sidecar.details() in a handler nested in it
+  const own = cls && fn.childForFieldName('object')?.text === 'self' ? scope.classes.get(cls.childForFieldName('name')!.text) ?? null : null;
+  const outer = own && own.name !== scope.agent.name ? own : cls ? outerClass(cls, scope) : null;
   if (!outer) return null;
   const init = outer.methods.get('__init__');
   if (!init) return null;

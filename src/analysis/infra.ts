@@ -85,8 +85,9 @@ export function belongsTo(
   methods: Set<string> = new Set(),
 ): boolean {
   if (removed.size === 0) return false;
-  // A statement that hands a kept method to someone (thread target, callback) stays with it.
-  if (methods.size && [...selfMembers(stmt)].some((m) => methods.has(m) && !removed.has(m) && !isCalledAsRoot(stmt, m))) return false;
+  // A statement that hands a kept method to someone (thread target, callback) stays with it,
+  // unless that someone goes too (a sidecar class given the agent's stats function).
+  if (methods.size && handsKeptMethod(stmt, removed, methods)) return false;
   switch (stmt.type) {
     case 'expression_statement': {
       const e = stmt.namedChild(0);
@@ -127,6 +128,23 @@ export function belongsTo(
     default:
       return false;
   }
+}
+
+function handsKeptMethod(stmt: SyntaxNode, removed: Set<string>, methods: Set<string>): boolean {
+  let hands = false;
+  walk(stmt, (n) => {
+    if (hands || n.type === 'class_definition') return false;
+    const m = selfAttribute(n);
+    if (!m || !methods.has(m) || removed.has(m) || isCalledAsRoot(stmt, m)) return;
+    const p = n.parent;
+    const call = p?.type === 'argument_list' ? p.parent : p?.type === 'keyword_argument' ? p.parent?.parent : null;
+    const receiver = call?.type === 'call' ? callee(call) : null;
+    if (receiver && removed.has(receiver)) return;
+    // self.m(...) called inside the statement is a call, not a hand-over
+    if (p?.type === 'call' && p.childForFieldName('function')?.id === n.id) return;
+    hands = true;
+  });
+  return hands;
 }
 
 /** `self.m(...)` as the statement's own call (that is the statement, not a callback it passes). */

@@ -19,6 +19,9 @@ export interface CaseSpec {
     kept_for_review?: string[];
     error_contains?: string;
     error_line?: number;
+    /** The rewrite itself refuses the agent (a port clash): its one-line error, and no expected.py. */
+    rewrite_error_contains?: string;
+    rewrite_error_line?: number;
   };
 }
 

@@ -24,7 +24,8 @@ export const baseAttributes: PythonTransform = {
       if (ctx.resolved?.members.has(a.attr)) continue;
       const baseType = ctx.base.attributes.get(a.attr) ?? null;
       const mine = valueType(a.value);
-      const typeDiffers = baseType !== null && mine !== null && mine !== 'None' && mine !== baseType && !(baseType === 'int' && mine === 'int()');
+      // The base's None is "set later", not a type.
+      const typeDiffers = baseType !== null && baseType !== 'None' && mine !== null && mine !== 'None' && mine !== baseType && !(baseType === 'int' && mine === 'int()');
       if (typeDiffers && renameAttribute(ctx, a, baseType!, mine!)) {
         renamed.add(a.attr);
         continue;
@@ -33,9 +34,20 @@ export const baseAttributes: PythonTransform = {
         ctx.deletions.push({ node: a.stmt, symbol: a.attr });
         continue;
       }
+      // A flag the base starts as True that the agent starts as False (set when it starts serving):
+      // the same name for another state, which the base's own loops would obey.
+      const baseStart = ctx.base.initValues.get(a.attr);
+      if (a.method === '__init__' && a.value && baseStart !== undefined && isConstantLike(baseStart) && isConstantLike(a.value.text) &&
+          norm(baseStart) !== norm(a.value.text) && (ctx.base.readsAfterInit.has(a.attr) || ctx.base.threadDriven.has(a.attr)) &&
+          renameAttribute(ctx, a, `${baseStart} at start`, `${a.value.text} at start`)) {
+        renamed.add(a.attr);
+        continue;
+      }
       if (seen.has(a.attr)) continue;
       // The base never reads it again after its own __init__: the agent's value changes nothing for it.
       if (!ctx.base.readsAfterInit.has(a.attr) && !ctx.base.threadDriven.has(a.attr)) continue;
+      // The same value the base gives it (`logging.getLogger("X")` where the base has getLogger(self.name) and name="X").
+      if (a.value && sameAsBase(ctx, a.attr, a.value.text)) continue;
       seen.add(a.attr);
       if (a.method === '__init__') {
         keep(ctx, a.attr, a.line, `self.${a.attr} is owned by the base and re-assigned after super().__init__(), overriding the value the base goes on using`);
@@ -66,6 +78,15 @@ function redundant(ctx: PythonTransformContext, a: AttributeAssignment): boolean
   return baseValue !== undefined && norm(baseValue) === value && isConstantLike(a.value.text);
 }
 
+/** Does the base assign this attribute the same value, reading its own attributes as what it was given? */
+function sameAsBase(ctx: PythonTransformContext, attr: string, value: string): boolean {
+  const mine = norm(value);
+  return (ctx.base.values.get(attr) ?? []).some((v) => {
+    const given = v.replace(/\bself\.(\w+)\b/g, (m, a: string) => ctx.passThrough.get(a) ?? m);
+    return norm(given) === mine;
+  });
+}
+
 function passedUnderLegacyName(ctx: PythonTransformContext, attr: string): string | undefined {
   for (const [kw, names] of Object.entries(ctx.py.super_call.pass_through ?? {})) if (kw === attr && names.includes(attr)) return ctx.passThrough.get(kw);
   return undefined;
@@ -82,7 +103,7 @@ function renameAttribute(ctx: PythonTransformContext, a: AttributeAssignment, ba
   for (const r of outside) {
     keep(ctx, a.attr, r.line, `self.${a.attr} (${mine}) was renamed to ${name} because the base owns self.${a.attr} (${baseType}), but line ${r.line} reaches it from outside the class; check which object it is`);
   }
-  ctx.warnings.push(`self.${a.attr} renamed to self.${name}: the base owns self.${a.attr} as a ${baseType}, this agent's is a ${mine}`);
+  ctx.warnings.push(`self.${a.attr} renamed to self.${name}: the base's self.${a.attr} is ${/ at start$/.test(baseType) ? baseType : `a ${baseType}`}, this agent's ${/ at start$/.test(mine) ? mine : `a ${mine}`}`);
   return true;
 }
 

@@ -5,7 +5,7 @@
 // that spoke another protocol (JSON lines, raw TCP, ZMQ) is reported once as a protocol change.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
+import { isRemoved, keep, withRenames } from '../../src/lang/python/transform-context.js';
 import { extractHealthPayload, type HealthProtocol } from '../../src/analysis/health-payload.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { statements } from '../../src/lang/python/syntax.js';
@@ -88,7 +88,7 @@ function fieldList(lines: string[]): string {
 function insertHook(ctx: PythonTransformContext, hook: string, lines: string[]): void {
   const cls = ctx.agent.cls;
   const init = cls.methods.get('__init__');
-  const body = ['status = super().' + hook + '()', ...lines, 'return status'].map((l) => `    ${l}`).join('\n');
+  const body = ['status = super().' + hook + '()', ...lines.map((l) => withRenames(ctx, l)), 'return status'].map((l) => `    ${l}`).join('\n');
   const block = `def ${hook}(self):\n${body}\n`;
   const src = ctx.source;
   if (init) {

@@ -90,8 +90,14 @@ export const removeHealth: PythonTransform = {
       // Whatever its name, a server or socket on the health port is the agent's health endpoint.
       const onHealthPort = servesPort(ctx, attr, healthPorts, servers);
       if (!HEALTH_ATTRIBUTE.test(attr) && !holdsSidecar && !onHealthPort) continue;
-      // A port number is not an endpoint: the value stays (it is what the base is given).
-      if (/port$/.test(attr)) continue;
+      // A port number is not an endpoint: it goes when nothing else reads it, else it stays (it is
+      // what the base is given). The base's own port attributes are base-attributes' concern.
+      if (/port$/.test(attr)) {
+        if (!ctx.baseOwned.has(attr)) {
+          ctx.plan.proposeMember({ name: attr, kind: 'attribute', finding: 'health', reason: 'the legacy health port, read only by the health code that goes', safeToKeep: true });
+        }
+        continue;
+      }
       if (ctx.baseOwned.has(attr)) {
         // The base has its own (e.g. its REP health socket): ours goes only if it is the same kind.
         const baseType = ctx.base.attributes.get(attr) ?? null;

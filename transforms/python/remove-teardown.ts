@@ -30,7 +30,7 @@ export const removeTeardown: PythonTransform = {
         condition: (scope) =>
           isInfraBlock(fn.body, scope)
             ? null
-            : `${name}() does business work besides teardown; kept${reached ? `, it runs at shutdown and ends with the base's teardown` : `, but nothing calls it at shutdown any more`}`,
+            : `${name}() does business work besides teardown: kept${reached ? `, it still runs at shutdown` : `, but nothing calls it at shutdown any more`}`,
       });
     }
   },

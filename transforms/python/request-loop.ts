@@ -6,7 +6,7 @@
 // sent. Error replies and logging around it are what the base's loop does itself.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { isRemoved } from '../../src/lang/python/transform-context.js';
+import { withRenames } from '../../src/lang/python/transform-context.js';
 import { callee, expressionOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { bindsOfAttribute, portRoles } from '../../src/analysis/ports.js';
@@ -75,7 +75,7 @@ export const requestLoop: PythonTransform = {
       for (const line of text.split(/\r?\n/)) body.push(line.startsWith(indent) ? `    ${toLogical(line.slice(indent.length), ctx.layout.unit)}` : line.trim() ? `    ${line.trim()}` : '');
     }
     body.push(`    return ${loop.reply}`);
-    const block = `def ${base.hook}(self, ${loop.request}):\n${body.join('\n')}\n`;
+    const block = withRenames(ctx, `def ${base.hook}(self, ${loop.request}):\n${body.join('\n')}\n`);
     const defIndent = src.slice(lineStart(src, run.outer.startIndex), run.outer.startIndex);
     // In place of run(): its comments stay above the hook.
     ctx.edits.insert(lineStart(src, run.outer.startIndex), renderBlock(block, defIndent, ctx.layout), 'request-loop');

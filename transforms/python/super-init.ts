@@ -7,7 +7,7 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { baseName } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { isDocstring, mentions, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { callee, isDocstring, mentions, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { blocksOf } from '../../src/analysis/infra.js';
 import { bindArgument, normPort, portExpression, serverSubclasses } from '../../src/analysis/ports.js';
@@ -52,7 +52,7 @@ export const superInit: PythonTransform = {
       if (!moved && (!firstSelf || firstSelf.startIndex > existing.stmt.startIndex || contains(existing.stmt, firstSelf))) return;
     }
     const locals = localsBefore(body, firstSelf);
-    const call = buildCall(ctx, init, locals, existingName);
+    const call = buildCall(ctx, init, locals, existingName, existing?.call);
     if (existing) {
       if (!targetIsFine) {
         const old = existing.call.text.replace(/\s+/g, ' ');
@@ -142,7 +142,7 @@ function portSetAfter(ctx: PythonTransformContext, call: SyntaxNode): boolean {
     a.value !== null && (passed === undefined || normPort(a.value.text) !== normPort(passed)));
 }
 
-function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<string>, existingName?: string): string {
+function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<string>, existingName?: string, existingCall?: SyntaxNode): string {
   const sc = ctx.py.super_call;
   const params = new Map(init.params.map((p) => [p.name, p]));
   const args: string[] = [];
@@ -157,9 +157,12 @@ function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
   ctx.passThrough.set(sc.name_keyword, nameValue);
   for (const [keyword, legacyNames] of Object.entries(sc.pass_through ?? {})) {
     const value = passThroughValue(ctx, init, legacyNames, params, locals, known) ?? requestSocketPort(ctx, keyword);
-    // A request port the agent never listened on (a client's peer port) is not the base's to bind;
+    // A request port that is a peer's (a client connects to it) is not the base's to bind;
     // a health port is declared as one, listened on or not.
-    if (value && keyword === 'port' && !listensOn(ctx, keyword, value, legacyNames)) continue;
+    // (Given to an older agent base's constructor, it was that base's to bind: listened on.)
+    const givenBefore = !!existingCall && (existingCall.childForFieldName('arguments')?.namedChildren ?? [])
+      .some((a) => normPort((a.type === 'keyword_argument' ? a.childForFieldName('value')! : a).text) === normPort(value ?? ''));
+    if (value && keyword === 'port' && !givenBefore && peerPort(ctx, keyword, value, legacyNames)) continue;
     if (value) {
       args.push(`${keyword}=${value}`);
       ctx.passThrough.set(keyword, value);
@@ -245,7 +248,8 @@ export function withPassedAttributes(ctx: PythonTransformContext, expr: SyntaxNo
     const legacy = Object.entries(ctx.py.super_call.pass_through ?? {}).find(([kw, names]) => kw === a || names.includes(a))?.[0];
     const passed = legacy ? ctx.passThrough.get(legacy) : undefined;
     if (passed === undefined) ok = false;
-    else edits.push([n.startIndex, n.endIndex, /^[\w.]+$|^\w+\(.*\)$/s.test(passed) ? passed : `(${passed})`]);
+    // A primary expression (a name, a call, a subscript) needs no parentheses; anything else does.
+    else edits.push([n.startIndex, n.endIndex, /^[\w.]+(\[[^\]]*\]|\([^()]*\))*$/s.test(passed) ? passed : `(${passed})`]);
     return false;
   });
   if (!ok || !edits.length) return null;
@@ -268,22 +272,25 @@ function agentBinds(ctx: PythonTransformContext): Array<{ expr: string; call: Sy
 }
 
 /**
- * Did the legacy agent listen on this port? Some bind of it uses the value (`self.port` set to
- * it, the parameter, the expression itself, or that plus an offset for the health port).
- * A port it only connected to belongs to a peer.
+ * Is this the port of a peer rather than the agent's own? The agent connects to it
+ * (`socket.connect(f"tcp://host:{port}")`) and binds nothing on it: a client's peer port,
+ * not the base's to bind. Anything else the agent calls its port is its own.
  */
-function listensOn(ctx: PythonTransformContext, keyword: string, value: string, legacyNames: string[]): boolean {
-  const binds = agentBinds(ctx).map((b) => b.expr);
-  if (!binds.length) return false;
+function peerPort(ctx: PythonTransformContext, keyword: string, value: string, legacyNames: string[]): boolean {
   const forms = new Set([normPort(value), keyword, ...legacyNames]);
   for (const name of legacyNames) {
     for (const a of ctx.agent.assignments) if (a.attr === name && a.value && normPort(a.value.text) === normPort(value)) forms.add(name);
   }
-  if (keyword !== 'port') {
-    // a health port derived from the request port (port + 1) is listened on when port + 1 is bound
-    for (const p of ['port', ...(ctx.py.super_call.pass_through?.port ?? [])]) forms.add(`${p}+1`);
-  }
-  return binds.some((b) => forms.has(b) || forms.has(b.replace(/\+\d+$/, '')) && keyword === 'port');
+  const stem = (e: string) => e.replace(/\+\d+$/, '');
+  if (agentBinds(ctx).some((b) => forms.has(stem(b.expr)))) return false;
+  let connects = false;
+  walk(ctx.agent.cls.node, (n) => {
+    if (n.type !== 'call' || !/\.connect$/.test(callee(n) ?? '')) return;
+    const arg = n.childForFieldName('arguments')?.namedChild(0);
+    const expr = arg ? portExpression(arg.text) : null;
+    if (expr && forms.has(stem(expr))) connects = true;
+  });
+  return connects;
 }
 
 /**

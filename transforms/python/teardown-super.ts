@@ -14,7 +14,11 @@ export const teardownSuper: PythonTransform = {
   run(ctx) {
     const baseTeardown = ctx.py.teardown ?? 'cleanup';
     const kept = [...ctx.agent.methods.entries()].filter(([name, fn]) => (TEARDOWN.test(name) || name === baseTeardown) && !isRemoved(ctx, fn.outer));
+    const handlers = signalHandlers(ctx);
     for (const [name, fn] of kept) {
+      // A signal handler only asks the loop to stop; tearing the base down inside it would pull
+      // the sockets from under a loop that is still running.
+      if (handlers.has(name)) continue;
       const target = ctx.base.methods.has(name) ? name : ctx.base.methods.has(baseTeardown) ? baseTeardown : null;
       if (!target) continue;
       let callsBase = false;
@@ -40,7 +44,23 @@ export const teardownSuper: PythonTransform = {
       // At the end of the file: before its last line break, so an entry point appended there comes after.
       else if (src.endsWith(eol)) ctx.edits.insert(src.length - eol.length, `${eol}${indent}super().${target}()`, 'teardown-super');
       else ctx.edits.insert(src.length, `${eol}${indent}super().${target}()`, 'teardown-super');
-      ctx.warnings.push(`${ctx.agent.cls.name}.${name}() kept (it does business work) and now ends with super().${target}() so the base's teardown runs too`);
+      // One line for the kept teardown: the plan's note says why it stayed; it now also says how it ends.
+      const note = ctx.resolved?.notes.find((n) => n.symbol === name);
+      if (note) note.reason += `, and ends with super().${target}() so the base's teardown runs too`;
+      else ctx.warnings.push(`${ctx.agent.cls.name}.${name}() kept (it does business work) and now ends with super().${target}() so the base's teardown runs too`);
     }
   },
 };
+
+/** Methods installed with signal.signal(..., self.m) anywhere in the agent. */
+function signalHandlers(ctx: import('../../src/lang/python/transform-context.js').PythonTransformContext): Set<string> {
+  const out = new Set<string>();
+  walk(ctx.agent.cls.node, (n) => {
+    if (n.type !== 'call' || !/^(signal\.)?signal$/.test(n.childForFieldName('function')?.text ?? '')) return;
+    for (const a of n.childForFieldName('arguments')?.namedChildren ?? []) {
+      const m = selfAttribute(a);
+      if (m) out.add(m);
+    }
+  });
+  return out;
+}

@@ -13,6 +13,7 @@ import { entryScopes } from './module-model.js';
 
 export function renameMember(ctx: PythonTransformContext, name: string, renamed: string, label: string): Reference[] {
   const { agent } = ctx;
+  ctx.renames.set(name, renamed);
   const done = new Set<number>();
   const edit = (node: SyntaxNode, text: string) => {
     if (done.has(node.startIndex) || isRemoved(ctx, node)) return;

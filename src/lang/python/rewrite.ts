@@ -59,6 +59,7 @@ export function rewritePython(input: PythonRewriteInput): RewriteOutcome {
     deletions: [],
     passThrough: new Map(),
     introduced: new Set(),
+    renames: new Map(),
     removed: [],
     kept: [],
     warnings: [],
@@ -114,7 +115,7 @@ export function rewritePython(input: PythonRewriteInput): RewriteOutcome {
   ];
   const dangling = danglingReference(check, ctx);
   if (dangling) return { status: 'failed', ...empty, error: `${input.file}: ${dangling}; nothing written` };
-  for (const n of ctx.resolved.notes) ctx.warnings.push(`${n.symbol} (line ${n.line}) kept: ${n.reason}`);
+  for (const n of ctx.resolved.notes) ctx.warnings.push(`${n.symbol} (line ${n.line}): ${n.reason}`);
   const kept = [...ctx.resolved.kept, ...ctx.kept].sort((a, b) => a.line - b.line || a.symbol.localeCompare(b.symbol));
   return {
     status: output === input.source ? 'unchanged' : 'changed',

@@ -31,6 +31,8 @@ export interface PythonTransformContext {
   edits: EditBuffer;
   /** Extra statements to delete, queued by edit-phase transforms (emitted with the plan's). */
   deletions: Array<{ node: SyntaxNode; symbol: string }>;
+  /** Members renamed by edit transforms (old → new): code written later from original text applies them. */
+  renames: Map<string, string>;
   /** Module-level names that code added by an edit transform uses (import pruning keeps them). */
   introduced: Set<string>;
   /** keyword → expression text passed to the base's __init__ (filled by super-init). */
@@ -57,4 +59,11 @@ export function isRemoved(ctx: PythonTransformContext, node: SyntaxNode): boolea
 
 export function keep(ctx: PythonTransformContext, symbol: string, line: number, reason: string): void {
   if (!ctx.kept.some((k) => k.symbol === symbol && k.reason === reason)) ctx.kept.push({ symbol, line, reason });
+}
+
+/** Original code copied into new code: `self.x` follows the renames made so far. */
+export function withRenames(ctx: PythonTransformContext, text: string): string {
+  let out = text;
+  for (const [from, to] of ctx.renames) out = out.replace(new RegExp(`\\bself\\.${from}\\b`, 'g'), `self.${to}`);
+  return out;
 }
