@@ -53,7 +53,7 @@ function firstBusiness(block: SyntaxNode, scope: Parameters<typeof isInfraStatem
  * does not serve requests (it loops a periodic hook and stops), or when the agent's own loop
  * serves the very socket the base would, or when the agent never had requests through it.
  */
-function keptLoopIsSafe(ctx: import('../../src/lang/python/transform-context.js').PythonTransformContext, body: SyntaxNode): boolean {
+export function keptLoopIsSafe(ctx: import('../../src/lang/python/transform-context.js').PythonTransformContext, body: SyntaxNode): boolean {
   const loop = ctx.base.requestLoop;
   if (!loop) return !ctx.base.periodicHook || !ctx.agent.methods.has(ctx.base.periodicHook.hook);
   let serves = false;
