@@ -134,9 +134,11 @@ function demoFleetRepo() {
   return dir;
 }
 
-function copyRepo(src) {
+function copyRepo(src, profile) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hands-off-repo-'));
   cpSync(src, dir, { recursive: true, filter: (s) => !s.includes(`${path.sep}.git${path.sep}`) && !s.endsWith(`${path.sep}.git`) && !/_v2\.py$/.test(s) });
+  // The profile's reference base where the repository has none (what a user runs first).
+  sh(process.execPath, [cli, 'init', ...(profile ? ['--profile', profile] : [])], dir);
   gitInit(dir);
   return dir;
 }
@@ -161,7 +163,7 @@ try {
   const measured = [];
   const target = option('--repo');
   if (target) {
-    const dir = copyRepo(path.resolve(target));
+    const dir = copyRepo(path.resolve(target), option('--profile'));
     temps.push(dir);
     measured.push(measure(path.basename(path.resolve(target)), dir, { validate: flag('--validate'), profile: option('--profile') }));
   } else {

@@ -75,7 +75,7 @@ export interface RewriteOutcome {
   error?: string;
 }
 
-export type CheckName = 'health' | 'registry' | 'metrics' | 'shutdown' | 'log';
+export type CheckName = 'health' | 'registry' | 'metrics' | 'shutdown' | 'log' | 'survival' | 'ports';
 
 export interface CheckResult {
   name: CheckName;

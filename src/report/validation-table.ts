@@ -28,7 +28,7 @@ export function validationJson(rows: ValidationRow[]): string {
   return `${JSON.stringify({ results }, null, 2)}\n`;
 }
 
-const CHECKS = ['health', 'registry', 'metrics', 'shutdown', 'log'] as const;
+const CHECKS = ['health', 'registry', 'metrics', 'survival', 'ports', 'shutdown', 'log'] as const;
 
 function cell(c: CheckResult | undefined, paint: Paint): string {
   if (!c) return '-';

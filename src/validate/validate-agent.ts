@@ -19,8 +19,13 @@ import { checkMetrics } from './checks/metrics.js';
 import { checkShutdown } from './checks/shutdown.js';
 import { checkLog, type LogBaseline } from './checks/log.js';
 import { exitedDetail, lastErrorLine, result, sleep } from './checks/common.js';
+import { checkSurvival } from './checks/survival.js';
+import { checkPorts } from './checks/ports.js';
+import { listeningPorts } from './listening-ports.js';
+import { judgeHealth } from './checks/health-http.js';
+import { httpGet, networkReason } from './http-util.js';
 
-export const CHECK_ORDER: CheckName[] = ['health', 'registry', 'metrics', 'shutdown', 'log'];
+export const CHECK_ORDER: CheckName[] = ['health', 'registry', 'metrics', 'survival', 'ports', 'shutdown', 'log'];
 
 export interface ValidateAgentOptions {
   root: string;
@@ -45,6 +50,10 @@ export interface ValidateAgentOptions {
   metricsDeadlineMs?: number;
   /** How long the legacy run is observed for the log baseline (default 2 s). */
   legacyWindowMs?: number;
+  /** Survival window after the first healthy answer (default: the profile's, else 30 s). */
+  survivalWindowMs?: number;
+  /** Time between two survival probes (default: the profile's, else 2 s). */
+  survivalIntervalMs?: number;
   /** Use these ports instead of free ones (production ports only when asked). */
   ports?: { port?: number; health_port?: number };
   /** The environment the agent inherits (default process.env); the contract's variables are added. */
@@ -89,11 +98,20 @@ function spawnFor(o: ValidateAgentOptions, launch: LaunchCommand, file: string, 
   return { proc, launch: cmd };
 }
 
-/** Run the legacy agent the same way for a short window; its output is the log baseline. */
-async function legacyBaseline(o: ValidateAgentOptions, launchFor: (file: string) => Promise<LaunchCommand>): Promise<LogBaseline> {
+interface LegacyRun {
+  baseline: LogBaseline;
+  /** Ports it listened on at the end of its window, and the validator's ports it was given. */
+  listening: number[] | null;
+  given: { port: number; health_port: number } | null;
+}
+
+/** Run the legacy agent the same way for a short window; its output is the log baseline, its sockets the ports baseline. */
+async function legacyBaseline(o: ValidateAgentOptions, launchFor: (file: string) => Promise<LaunchCommand>): Promise<LegacyRun> {
   const legacyFile = o.legacyFile!;
   let ports: number[] = [];
   let started: Started | undefined;
+  let listening: number[] | null = null;
+  const none = (note: string): LegacyRun => ({ baseline: { note }, listening: null, given: null });
   try {
     ports = await allocatePorts(2);
     const launch = o.legacyLaunch ?? (await launchFor(legacyFile));
@@ -102,15 +120,16 @@ async function legacyBaseline(o: ValidateAgentOptions, launchFor: (file: string)
     const { proc } = started;
     const early = await Promise.race([proc.exit, sleep(windowMs, o.signal).then(() => undefined)]);
     if (early && (early.spawnError || early.code !== 0)) {
-      return { note: `legacy agent could not start: ${exitedDetail(proc)}` };
+      return none(`legacy agent could not start: ${exitedDetail(proc)}`);
     }
     if (!early) {
+      listening = listeningPorts(proc.members());
       proc.signal('SIGTERM');
       await Promise.race([proc.exit, sleep(1000)]);
     }
-    return { output: proc.output() };
+    return { baseline: { output: proc.output() }, listening, given: { port: ports[0]!, health_port: ports[1]! } };
   } catch (err) {
-    return { note: `legacy agent could not start: ${oneLine(err)}` };
+    return none(`legacy agent could not start: ${oneLine(err)}`);
   } finally {
     await started?.proc.killGroup();
     await started?.launch.cleanup?.();
@@ -122,11 +141,17 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
   const t0 = Date.now();
   const v = o.profile.validation ?? {};
   const enabled = new Set<CheckName>(v.checks ?? CHECK_ORDER);
+  // A base that does not register has nothing to find in a registry.
+  if (v.registry === 'none') enabled.delete('registry');
+  const survivalWindowMs = o.survivalWindowMs ?? (v.survival_window_s ?? 30) * 1000;
+  const survivalIntervalMs = o.survivalIntervalMs ?? (v.survival_interval_s ?? 2) * 1000;
+  if (survivalWindowMs <= 0) enabled.delete('survival');
   const healthDeadlineMs = o.healthDeadlineMs ?? 15_000;
   const registryDeadlineMs = o.registryDeadlineMs ?? (v.registry_deadline_s ?? 30) * 1000;
   const metricsDeadlineMs = o.metricsDeadlineMs ?? 15_000;
   const shutdownDeadlineMs = o.shutdownDeadlineMs ?? (v.shutdown_deadline_s ?? 5) * 1000;
-  const timeLimitMs = o.timeLimitMs ?? healthDeadlineMs + Math.max(registryDeadlineMs, metricsDeadlineMs) + shutdownDeadlineMs + 10_000;
+  const survivalMs = enabled.has('survival') ? survivalWindowMs * Math.max(1, v.survival_repeats ?? 1) : 0;
+  const timeLimitMs = o.timeLimitMs ?? healthDeadlineMs + Math.max(registryDeadlineMs, metricsDeadlineMs, survivalMs) + shutdownDeadlineMs + 10_000;
   const name = o.agent.name;
   const rel = path.relative(o.root, o.file) || o.file;
   const report = (checks: CheckResult[], ports: Record<string, number>, error?: string): ValidationReport => ({
@@ -163,8 +188,11 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
       }
     }
 
-    const baseline: LogBaseline =
-      enabled.has('log') && o.legacyFile ? await legacyBaseline(o, launchFor) : { note: o.legacyFile ? 'log check disabled' : 'no legacy file given' };
+    const legacy: LegacyRun =
+      (enabled.has('log') || enabled.has('ports')) && o.legacyFile
+        ? await legacyBaseline(o, launchFor)
+        : { baseline: { note: o.legacyFile ? 'log check disabled' : 'no legacy file given' }, listening: null, given: null };
+    const baseline = legacy.baseline;
 
     started = spawnFor(o, launch, o.file, port, healthPort, timeLimitMs);
     const { proc } = started;
@@ -176,20 +204,56 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
     const common = { startedAt: proc.startedAt, proc, signal: o.signal };
     const checks = new Map<CheckName, CheckResult>();
 
-    // Health, registry and metrics run side by side, each timed from the agent's start.
-    const [health, reg, met] = await Promise.all([
-      !enabled.has('health')
+    // Health, registry and metrics run side by side, each timed from the agent's start; the
+    // survival window starts at the first healthy answer, the ports are read at its end.
+    const healthP = !enabled.has('health')
+      ? Promise.resolve(undefined)
+      : v.health === 'zmq'
+        ? checkHealthZmq({ ...common, port: healthPort, deadlineMs: healthDeadlineMs })
+        : checkHealthHttp({ ...common, port: healthPort, deadlineMs: healthDeadlineMs });
+    const probe = async (): Promise<string | null> => {
+      if (v.health === 'zmq') {
+        const r = await checkHealthZmq({ port: healthPort, deadlineMs: 2000, startedAt: Date.now(), proc, signal: o.signal });
+        return r.ok ? null : r.detail;
+      }
+      try {
+        const a = await httpGet(`http://127.0.0.1:${healthPort}/health`, 2000);
+        const verdict = judgeHealth(a.status, a.body);
+        return verdict.healthy ? null : verdict.why;
+      } catch (err) {
+        return networkReason(err);
+      }
+    };
+    const survivalP = healthP.then(async (h) => {
+      const survival = !enabled.has('survival')
         ? undefined
-        : v.health === 'zmq'
-          ? checkHealthZmq({ ...common, port: healthPort, deadlineMs: healthDeadlineMs })
-          : checkHealthHttp({ ...common, port: healthPort, deadlineMs: healthDeadlineMs }),
+        : h && !h.ok
+          ? result('survival', false, 0, 'never healthy, so never observed surviving')
+          : await checkSurvival({ proc, probe, windowMs: survivalWindowMs, intervalMs: survivalIntervalMs, repeats: v.survival_repeats, signal: o.signal });
+      const t = Date.now();
+      const ports = !enabled.has('ports')
+        ? undefined
+        : checkPorts({
+            legacy: legacy.listening,
+            legacyNote: legacy.baseline.note,
+            mapping: new Map(legacy.given ? [[legacy.given.port, port], [legacy.given.health_port, healthPort]] : []),
+            now: proc.exited() ? [] : listeningPorts(proc.members()),
+            ms: Date.now() - t,
+          });
+      return { survival, ports };
+    });
+    const [health, reg, met, later] = await Promise.all([
+      healthP,
       enabled.has('registry')
         ? checkRegistry({ ...common, kind: o.env.registryKind, url: o.env.registryUrl, name, pid: proc.pid, deadlineMs: registryDeadlineMs })
         : undefined,
       enabled.has('metrics')
         ? checkMetrics({ ...common, kind: o.env.metricsKind, url: o.env.metricsUrl, healthPort, name, deadlineMs: metricsDeadlineMs })
         : undefined,
+      survivalP,
     ]);
+    if (later.survival) checks.set('survival', later.survival);
+    if (later.ports) checks.set('ports', later.ports);
     if (health) checks.set('health', health);
     if (reg) checks.set('registry', reg);
     if (met) checks.set('metrics', met);

@@ -9,6 +9,7 @@ import { isRemoved, keep, withRenames } from '../../src/lang/python/transform-co
 import { extractHealthPayload, type HealthProtocol } from '../../src/analysis/health-payload.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { statements } from '../../src/lang/python/syntax.js';
+import { selfMembers } from '../../src/analysis/infra.js';
 import { healthHook, payloadScope } from './remove-health.js';
 
 const PROTOCOL: Record<HealthProtocol, string> = {
@@ -27,6 +28,7 @@ export const healthHookTransform: PythonTransform = {
     if (!regions.length) return;
     const scope = payloadScope(ctx);
     const lines: string[] = [];
+    const members = new Set<string>();
     const protocols = new Set<HealthProtocol>();
     for (const r of regions) {
       const p = extractHealthPayload(r.node, scope);
@@ -38,6 +40,11 @@ export const healthHookTransform: PythonTransform = {
       }
       if (p.protocol) protocols.add(p.protocol);
       for (const l of p.lines) if (!lines.includes(l)) lines.push(l);
+      for (const m of p.members) {
+        // A payload method (self._health_check()) reads the agent's attributes itself.
+        const read = ctx.agent.methods.has(m) ? [...selfMembers(ctx.agent.methods.get(m)!.body)] : [m];
+        for (const a of read) if (ctx.agent.attributes.has(a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
+      }
     }
     const baseProtocol = (ctx.profile.validation?.health ?? 'http') as HealthProtocol;
     const changed = [...protocols].filter((p) => p !== baseProtocol);
@@ -53,7 +60,7 @@ export const healthHookTransform: PythonTransform = {
         `the agent already defines ${hook}(); the removed health endpoint also reported ${fieldList(lines)}: add them to it by hand`);
       return;
     }
-    insertHook(ctx, hook, lines);
+    insertHook(ctx, hook, guarded(lines, [...members].sort()));
     for (const l of lines) for (const m of l.matchAll(/(?<![.\w])([A-Za-z_]\w*)/g)) ctx.introduced.add(m[1]!);
     ctx.warnings.push(`health fields ${fieldList(lines)} moved into ${hook}(), built on ${ctx.profile.base_class}.${hook}()`);
   },
@@ -82,6 +89,16 @@ function fieldList(lines: string[]): string {
   for (const l of lines) for (const m of l.matchAll(/"([^"]+)":/g)) keys.add(m[1]!);
   const calls = lines.map((l) => /in (self\.\w+)\(\)\.items\(\)/.exec(l)?.[1]).filter(Boolean);
   return [...[...keys].map((k) => `"${k}"`), ...calls.map((c) => `the fields of ${c}()`)].join(', ') || 'its status';
+}
+
+/**
+ * The base's health endpoint starts inside super().__init__(), so it can be asked before the
+ * agent's own __init__ has set these attributes: until then the answer is the base's alone.
+ */
+function guarded(lines: string[], attrs: string[]): string[] {
+  if (!attrs.length) return lines;
+  const test = attrs.length === 1 ? `hasattr(self, ${JSON.stringify(attrs[0])})` : `all(hasattr(self, a) for a in (${attrs.map((a) => JSON.stringify(a)).join(', ')}))`;
+  return [`if ${test}:`, ...lines.map((l) => `    ${l}`)];
 }
 
 /** The override, right after __init__ (or before the first method when there is none). */

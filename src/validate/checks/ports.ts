@@ -1,0 +1,36 @@
+// The _v2 listens where the legacy agent listened. The legacy agent's listening ports are
+// taken during its own run (the log baseline); the ports the validator gave it (AGENT_PORT,
+// HEALTH_CHECK_PORT) map to the ones the _v2 was given, any other port (a literal 5624) must
+// be the same. The _v2 may listen on more (the base's own ports): only a missing one fails.
+import type { CheckResult } from '../../core/types.js';
+import { result } from './common.js';
+
+export interface PortsOptions {
+  /** Ports the legacy agent listened on, or null when its run could not be observed. */
+  legacy: number[] | null;
+  /** Why the legacy run was not observed (when legacy is null). */
+  legacyNote?: string;
+  /** The validator's ports for the legacy run → the ones for the _v2 run. */
+  mapping: Map<number, number>;
+  /** Ports the _v2 listens on, or null when they could not be read. */
+  now: number[] | null;
+  ms: number;
+}
+
+export function checkPorts(o: PortsOptions): CheckResult {
+  if (o.legacy === null) {
+    return { ...result('ports', true, o.ms, `not compared: ${o.legacyNote ?? 'the legacy agent was not observed'}`), skipped: true };
+  }
+  if (o.now === null) return { ...result('ports', true, o.ms, 'not compared: listening ports cannot be read on this system'), skipped: true };
+  const expected = o.legacy.map((p) => o.mapping.get(p) ?? p);
+  const missing = expected.filter((p) => !o.now!.includes(p));
+  const label = (p: number) => {
+    const from = [...o.mapping.entries()].find(([, v]) => v === p)?.[0];
+    return from === undefined ? `${p}` : `${p} (legacy ${from})`;
+  };
+  if (missing.length) {
+    return result('ports', false, o.ms,
+      `the legacy agent listened on ${expected.map(label).join(', ')}; the _v2 does not listen on ${missing.map(label).join(', ')} (it listens on ${o.now.join(', ') || 'nothing'})`);
+  }
+  return result('ports', true, o.ms, `listens where the legacy agent did: ${expected.map(label).join(', ') || 'no port'}${o.now.length > expected.length ? `; also ${o.now.filter((p) => !expected.includes(p)).join(', ')} (the base's)` : ''}`);
+}
