@@ -143,7 +143,9 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
   const enabled = new Set<CheckName>(v.checks ?? CHECK_ORDER);
   // A base that does not register has nothing to find in a registry.
   if (v.registry === 'none') enabled.delete('registry');
-  const survivalWindowMs = o.survivalWindowMs ?? (v.survival_window_s ?? 30) * 1000;
+  // MIGRATE_SURVIVAL_WINDOW_S overrides the profile's window (a short one for test suites and CI smoke runs).
+  const envWindow = Number(process.env.MIGRATE_SURVIVAL_WINDOW_S);
+  const survivalWindowMs = o.survivalWindowMs ?? (process.env.MIGRATE_SURVIVAL_WINDOW_S && Number.isFinite(envWindow) ? envWindow : v.survival_window_s ?? 30) * 1000;
   const survivalIntervalMs = o.survivalIntervalMs ?? (v.survival_interval_s ?? 2) * 1000;
   if (survivalWindowMs <= 0) enabled.delete('survival');
   const healthDeadlineMs = o.healthDeadlineMs ?? 15_000;
@@ -228,16 +230,18 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
       const survival = !enabled.has('survival')
         ? undefined
         : h && !h.ok
-          ? result('survival', false, 0, 'never healthy, so never observed surviving')
+          ? { ...result('survival', true, 0, 'not observed: the agent never answered healthy'), skipped: true }
           : await checkSurvival({ proc, probe, windowMs: survivalWindowMs, intervalMs: survivalIntervalMs, repeats: v.survival_repeats, signal: o.signal });
       const t = Date.now();
       const ports = !enabled.has('ports')
         ? undefined
-        : checkPorts({
+        : proc.exited()
+          ? { ...result('ports', true, 0, 'not compared: the _v2 is not running'), skipped: true }
+          : checkPorts({
             legacy: legacy.listening,
             legacyNote: legacy.baseline.note,
             mapping: new Map(legacy.given ? [[legacy.given.port, port], [legacy.given.health_port, healthPort]] : []),
-            now: proc.exited() ? [] : listeningPorts(proc.members()),
+            now: listeningPorts(proc.members()),
             ms: Date.now() - t,
           });
       return { survival, ports };

@@ -3,6 +3,7 @@
 // HEALTH_CHECK_PORT) map to the ones the _v2 was given, any other port (a literal 5624) must
 // be the same. The _v2 may listen on more (the base's own ports): only a missing one fails.
 import type { CheckResult } from '../../core/types.js';
+import { readFileSync } from 'node:fs';
 import { result } from './common.js';
 
 export interface PortsOptions {
@@ -22,7 +23,11 @@ export function checkPorts(o: PortsOptions): CheckResult {
     return { ...result('ports', true, o.ms, `not compared: ${o.legacyNote ?? 'the legacy agent was not observed'}`), skipped: true };
   }
   if (o.now === null) return { ...result('ports', true, o.ms, 'not compared: listening ports cannot be read on this system'), skipped: true };
-  const expected = o.legacy.map((p) => o.mapping.get(p) ?? p);
+  // A port the validator did not give it, in the kernel's ephemeral range, was picked by the OS
+  // (a bind to port 0): another run gets another one, so it is not compared.
+  const [lo, hi] = ephemeralRange();
+  const ephemeral = o.legacy.filter((p) => !o.mapping.has(p) && p >= lo && p <= hi);
+  const expected = o.legacy.filter((p) => !ephemeral.includes(p)).map((p) => o.mapping.get(p) ?? p);
   const missing = expected.filter((p) => !o.now!.includes(p));
   const label = (p: number) => {
     const from = [...o.mapping.entries()].find(([, v]) => v === p)?.[0];
@@ -32,5 +37,18 @@ export function checkPorts(o: PortsOptions): CheckResult {
     return result('ports', false, o.ms,
       `the legacy agent listened on ${expected.map(label).join(', ')}; the _v2 does not listen on ${missing.map(label).join(', ')} (it listens on ${o.now.join(', ') || 'nothing'})`);
   }
-  return result('ports', true, o.ms, `listens where the legacy agent did: ${expected.map(label).join(', ') || 'no port'}${o.now.length > expected.length ? `; also ${o.now.filter((p) => !expected.includes(p)).join(', ')} (the base's)` : ''}`);
+  const extra = o.now.filter((p) => !expected.includes(p));
+  return result('ports', true, o.ms,
+    `listens where the legacy agent did: ${expected.map(label).join(', ') || 'no fixed port'}${extra.length ? `; also ${extra.join(', ')}` : ''}` +
+      `${ephemeral.length ? ` (the legacy agent's OS-picked ${ephemeral.join(', ')} not compared)` : ''}`);
+}
+
+function ephemeralRange(): [number, number] {
+  try {
+    const [a, b] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (a && b) return [a, b];
+  } catch {
+    // not Linux: the usual range
+  }
+  return [32768, 60999];
 }
