@@ -115,6 +115,13 @@ describe('python fixtures', () => {
       for (const name of spec.expect?.kept_for_review ?? []) {
         expect(r.outcome.kept_for_review.map((k) => k.symbol), `${name} must be reported for review`).toContain(name);
       }
+      // A case that lists what stays for review lists all of it: a resolved hazard is not one.
+      if (spec.expect?.kept_for_review) {
+        expect([...new Set(r.outcome.kept_for_review.map((k) => k.symbol))].sort(), 'review items').toEqual([...new Set(spec.expect.kept_for_review)].sort());
+      }
+      for (const text of spec.expect?.warnings_contain ?? []) {
+        expect(r.outcome.warnings.some((w) => w.includes(text)), `a warning must say: ${text}\n${r.outcome.warnings.join('\n')}`).toBe(true);
+      }
     }, 180_000); // a 2 MB case on a busy 2-core machine
   }
 

@@ -44,6 +44,8 @@ export interface BaseModel {
   binds: string[];
   /** bind expression → line of the base's bind call (for messages naming both binders). */
   bindLines: Map<string, number>;
+  /** bind expression → what answers there: an HTTP server, a ZMQ socket, a plain TCP server. */
+  bindKinds: Map<string, 'http' | 'zmq' | 'tcp'>;
   learnedFrom: 'source' | 'profile';
   sourceFile?: string;
 }
@@ -78,6 +80,7 @@ export function fromProfile(profile: PythonProfile, className: string): BaseMode
     initParams: ['name', ...Object.keys(profile.super_call.pass_through ?? {})],
     binds: (profile.base_binds ?? ['port', 'health_check_port']).map(normPort),
     bindLines: new Map(),
+    bindKinds: new Map(),
     assignedIn: new Map(),
     readsAfterInit: new Set(profile.fallback.owned_attributes),
     values: new Map(),
@@ -189,7 +192,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
   walk(cls.body, (n) => {
     if (n.type === 'call' && /^(signal\.)?signal$/.test(n.childForFieldName('function')?.text ?? '')) handlesSignals = true;
   });
-  const { binds, bindLines } = basePorts(cls, root, initValues);
+  const { binds, bindLines, bindKinds } = basePorts(cls, root, initValues);
   const readsAfterInit = new Set<string>();
   for (const m of cls.methods.values()) {
     if (m.name === '__init__') continue;
@@ -217,6 +220,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     initParams,
     binds,
     bindLines,
+    bindKinds,
     assignedIn,
     readsAfterInit,
     values,
@@ -235,7 +239,7 @@ const ROLE_PORT = /^(port|health_check_port)(\+\d+)?$/;
  * subclasses included), with attributes resolved to the roles they derive from
  * (`self.http_health_port = self.health_check_port + 1` → "health_check_port+1").
  */
-function basePorts(cls: PyClass, root: SyntaxNode, initValues: Map<string, string>): { binds: string[]; bindLines: Map<string, number> } {
+function basePorts(cls: PyClass, root: SyntaxNode, initValues: Map<string, string>): Pick<BaseModel, 'binds' | 'bindLines' | 'bindKinds'> {
   const servers = serverSubclasses(root);
   const resolve = (expr: string, depth = 0): string | null => {
     if (ROLE_PORT.test(expr)) return expr;
@@ -250,14 +254,40 @@ function basePorts(cls: PyClass, root: SyntaxNode, initValues: Map<string, strin
     return off ? `${inner.replace(/\+\d+$/, '')}+${off}` : inner.replace(/\+\d+$/, '');
   };
   const bindLines = new Map<string, number>();
+  const bindKinds = new Map<string, 'http' | 'zmq' | 'tcp'>();
+  const httpServers = new Set([...servers].filter((c) => isHttpServer(root, c)));
   walk(cls.node, (n) => {
     if (n.type !== 'call') return;
     const arg = bindArgument(n, servers);
     const expr = arg ? portExpression(arg.text) : null;
     const role = expr ? resolve(expr) : null;
-    if (role && !bindLines.has(role)) bindLines.set(role, n.startPosition.row + 1);
+    if (!role || bindLines.has(role)) return;
+    const fn = callee(n) ?? '';
+    // A probe on a local socket (`sock.bind(("localhost", port)); sock.close()` to find a free
+    // port) is not where the base listens: only its own attributes' sockets and servers are.
+    if (/\.bind$/.test(fn) && !selfAttribute(n.childForFieldName('function')!.childForFieldName('object')!)) return;
+    bindLines.set(role, n.startPosition.row + 1);
+    if (/\.bind$/.test(fn)) {
+      // self.health_socket.bind(...): what was that attribute made from?
+      const obj = n.childForFieldName('function')!.childForFieldName('object')!;
+      const attr = selfAttribute(obj);
+      let zmq = false;
+      if (attr) walk(cls.node, (x) => {
+        if (x.type === 'assignment' && selfAttribute(x.childForFieldName('left')!) === attr && /\.socket\(\s*zmq\./.test(x.childForFieldName('right')?.text ?? '')) zmq = true;
+      });
+      bindKinds.set(role, zmq ? 'zmq' : 'tcp');
+    } else bindKinds.set(role, /HTTPServer$/.test(fn) || httpServers.has(fn) ? 'http' : 'tcp');
   });
-  return { binds: [...bindLines.keys()], bindLines };
+  return { binds: [...bindLines.keys()], bindLines, bindKinds };
+}
+
+/** A server class of the module that derives from an HTTP server. */
+function isHttpServer(root: SyntaxNode, name: string): boolean {
+  let http = false;
+  walk(root, (n) => {
+    if (n.type === 'class_definition' && n.childForFieldName('name')?.text === name && /HTTPServer/.test(n.childForFieldName('superclasses')?.text ?? '')) http = true;
+  });
+  return http;
 }
 
 /**

@@ -17,6 +17,8 @@ export interface CaseSpec {
     removed?: string[];
     kept?: string[];
     kept_for_review?: string[];
+    /** Resolved hazards: each text must appear in one of the result's warnings. */
+    warnings_contain?: string[];
     error_contains?: string;
     error_line?: number;
     /** The rewrite itself refuses the agent (a port clash): its one-line error, and no expected.py. */

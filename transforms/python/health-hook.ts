@@ -46,12 +46,15 @@ export const healthHookTransform: PythonTransform = {
         for (const a of read) if (ctx.agent.attributes.has(a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
       }
     }
-    const baseProtocol = (ctx.profile.validation?.health ?? 'http') as HealthProtocol;
+    // What the base answers on its health port, read from its code (else the profile's validation.health).
+    const baseProtocol = (ctx.base.bindKinds.get('health_check_port') ?? ctx.profile.validation?.health ?? 'http') as HealthProtocol;
     const changed = [...protocols].filter((p) => p !== baseProtocol);
     if (changed.length) {
+      const http = [...ctx.base.bindKinds.entries()].find(([b, k]) => k === 'http' && b !== 'health_check_port')?.[0];
       ctx.warnings.push(
         `protocol change: the legacy health endpoint answered over ${changed.map((p) => PROTOCOL[p]).join(' and ')}; ` +
-          `${ctx.profile.base_class} answers ${baseProtocol === 'http' ? 'HTTP GET /health' : PROTOCOL[baseProtocol]} on the health port instead`,
+          `${ctx.profile.base_class} answers ${baseProtocol === 'http' ? 'HTTP GET /health' : PROTOCOL[baseProtocol]} on the health port instead` +
+          (http && baseProtocol !== 'http' ? ` (and HTTP GET /health on ${http.replace('health_check_port', 'the health port').replace('+', ' + ')})` : ''),
       );
     }
     if (!lines.length) return;

@@ -25,7 +25,12 @@ export const removeMainLoop: PythonTransform = {
         if (extraParams.some((p) => p.kind === 'plain')) return `${name}() takes parameters; kept`;
         if (isInfraBlock(fn.body, { ...scope, transportLocals: new Set() })) return null;
         const first = firstBusiness(fn.body, { ...scope, transportLocals: new Set() });
-        return `${name}() holds business logic${first ? ` (line ${first.startPosition.row + 1}: ${first.text.split('\n')[0]!.trim().slice(0, 50)})` : ''}: kept as an override of the base's ${name}()${keptLoopIsSafe(ctx, fn.body) ? `, which ${ctx.base.requestLoop ? `it serves the same request socket as` : 'only loops a hook this agent does not define and stops; SIGTERM still stops it through'} the base` : `, so the base's request loop no longer serves self.${ctx.base.requestLoop?.socket ?? 'socket'}`}`;
+        return `${name}() holds business logic${first ? ` (line ${first.startPosition.row + 1}: ${first.text.split('\n')[0]!.trim().slice(0, 50)})` : ''}: kept as an override of the base's ${name}()${
+          !keptLoopIsSafe(ctx, fn.body)
+            ? `, so the base's request loop no longer serves self.${ctx.base.requestLoop?.socket ?? 'socket'}`
+            : ctx.base.requestLoop
+              ? `; it serves the base's request socket itself (or the agent never had one)`
+              : `; the base's ${name}() only loops a hook this agent does not define, and SIGTERM still stops the agent`}`;
       },
     });
   },

@@ -45,6 +45,13 @@ export function reachedAtShutdown(ctx: PythonTransformContext, name: string, tea
   seen.add(name);
   if (ctx.base.shutdownCalls.has(name)) return true;
   if (calledByEntryPoint(ctx, name)) return true;
+  // installed as the agent's own SIGTERM/SIGINT handler (it stays where the base installs none)
+  let handler = false;
+  walk(ctx.agent.cls.node, (n) => {
+    if (n.type !== 'call' || !/^(signal\.)?signal$/.test(callee(n) ?? '')) return;
+    if ((n.childForFieldName('arguments')?.namedChildren ?? []).some((a) => selfAttribute(a) === name)) handler = true;
+  });
+  if (handler) return true;
   for (const other of teardowns) {
     if (other === name) continue;
     const fn = ctx.agent.methods.get(other);
