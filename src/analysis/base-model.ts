@@ -36,6 +36,8 @@ export interface BaseModel {
   threadDriven: Set<string>;
   /** attribute → source text of every value the base assigns it, in any method. */
   values: Map<string, string[]>;
+  /** Every method name the base calls on self anywhere (its hooks too, defined by it or not). */
+  selfCalls: Set<string>;
   /** Attributes the base reads outside its __init__ (re-assigning one after super() changes what the base does). */
   readsAfterInit: Set<string>;
   /** method → attributes that base method assigns (its own lifecycle writes). */
@@ -83,6 +85,7 @@ export function fromProfile(profile: PythonProfile, className: string): BaseMode
     bindKinds: new Map(),
     assignedIn: new Map(),
     readsAfterInit: new Set(profile.fallback.owned_attributes),
+    selfCalls: new Set([...profile.fallback.methods, ...(profile.hooks ?? [])]),
     values: new Map(),
     threadDriven: new Set(['health_socket', 'health_thread']),
     handlesSignals: profile.remove.includes('signal'),
@@ -194,6 +197,12 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
   });
   const { binds, bindLines, bindKinds } = basePorts(cls, root, initValues);
   const readsAfterInit = new Set<string>();
+  const selfCalls = new Set<string>();
+  walk(cls.node, (n) => {
+    if (n.type !== 'call') return;
+    const m = selfAttribute(n.childForFieldName('function')!);
+    if (m) selfCalls.add(m);
+  });
   for (const m of cls.methods.values()) {
     if (m.name === '__init__') continue;
     walk(m.body, (n) => {
@@ -223,6 +232,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     bindKinds,
     assignedIn,
     readsAfterInit,
+    selfCalls,
     values,
     threadDriven,
     handlesSignals,

@@ -26,6 +26,12 @@ import { judgeHealth } from './checks/health-http.js';
 import { httpGet, networkReason } from './http-util.js';
 
 export const CHECK_ORDER: CheckName[] = ['health', 'registry', 'metrics', 'survival', 'ports', 'shutdown', 'log'];
+/** Checks every report lists (skipped when a profile leaves one out); the later ones only when a profile asks for them. */
+const ALWAYS_LISTED = new Set<CheckName>(['health', 'registry', 'metrics', 'shutdown', 'log']);
+
+function listed(enabled: Set<CheckName>): CheckName[] {
+  return CHECK_ORDER.filter((c) => ALWAYS_LISTED.has(c) || enabled.has(c));
+}
 
 export interface ValidateAgentOptions {
   root: string;
@@ -73,7 +79,7 @@ async function defaultLaunch(o: ValidateAgentOptions, file: string): Promise<Lau
 
 /** Every enabled check fails with the same reason (the agent never ran). */
 function failedAll(detail: string, enabled: Set<CheckName>, profile: string): CheckResult[] {
-  return CHECK_ORDER.map((c) => (enabled.has(c) ? result(c, false, 0, detail) : skippedCheck(c, profile)));
+  return listed(enabled).map((c) => (enabled.has(c) ? result(c, false, 0, detail) : skippedCheck(c, profile)));
 }
 
 function skippedCheck(name: CheckName, profile: string): CheckResult {
@@ -265,7 +271,7 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
     await proc.killGroup();
     if (enabled.has('log')) checks.set('log', checkLog(proc.output(), baseline));
 
-    const list = CHECK_ORDER.map((c) => checks.get(c) ?? skippedCheck(c, o.profile.name));
+    const list = listed(enabled).map((c) => checks.get(c) ?? skippedCheck(c, o.profile.name));
     const exit = proc.exited();
     const error = exit?.timedOut ? `${rel}: killed at the time limit of ${(timeLimitMs / 1000).toFixed(1)} s` : undefined;
     return report(list, ports, error);

@@ -94,7 +94,7 @@ function lostMethod(root: string, file: string, rel: string, className: string, 
   const cb = before.classes.find((c) => c.name === className);
   const ca = after.classes.find((c) => c.name === className);
   if (!cb || !ca) return null;
-  const baseCalls = [...base.initCalls, ...base.shutdownCalls, py.health_hook ?? '_get_health_status',
+  const baseCalls = [...base.selfCalls, ...base.initCalls, ...base.shutdownCalls, ...(py.hooks ?? []), py.health_hook ?? '_get_health_status',
     ...(base.requestLoop ? [base.requestLoop.hook] : []), ...(base.periodicHook ? [base.periodicHook.hook] : []), py.main_loop_method ?? 'run'];
   const was = reachableMethods(before, cb);
   const now = reachableMethods(after, ca, baseCalls);
