@@ -85,9 +85,12 @@ export class RemovalPlan {
     baseOwned: Set<string>;
     /** Base attributes its own threads operate (never shared with the agent's code). */
     threadDriven?: Set<string>;
+    /** Uses of a name in the repository's other files that reach this agent. */
+    external?: (name: string) => Array<{ file: string; line: number; text: string }>;
   }): ResolvedPlan {
     const R = new Map(this.members);
     const kept = new Map<string, KeptForReview>();
+    const externallyKept = new Set<string>();
     for (let round = 0; round < 50; round++) {
       const removed = new Set(R.keys());
       const shared = new Set(
@@ -127,6 +130,20 @@ export class RemovalPlan {
           if (p.kind === 'attribute' || p.kind === 'method') return r.kind !== 'identifier';
           return true;
         });
+        // A caller in another file (a helper, a test) keeps the member: it stays, reported with where.
+        const elsewhere = uses.length === 0 ? ctx.external?.(name) ?? [] : [];
+        if (elsewhere.length > 0) {
+          R.delete(name);
+          const e = elsewhere[0]!;
+          kept.set(name, {
+            symbol: name,
+            line: this.lineOf(ctx, p),
+            reason: `${p.reason}, but ${e.file}:${e.line} uses it (${e.text})${elsewhere.length > 1 ? ` and ${elsewhere.length - 1} more place(s)` : ''}; kept so that caller keeps working`,
+          });
+          externallyKept.add(name);
+          changed = true;
+          continue;
+        }
         // The definition's own name is inside its removed range; anything else is a live use.
         if (uses.length > 0) {
           R.delete(name);
@@ -141,7 +158,7 @@ export class RemovalPlan {
       }
       if (!changed) {
         for (const name of R.keys()) kept.delete(name);
-        const safe = (k: KeptForReview) => this.members.get(k.symbol)?.safeToKeep === true;
+        const safe = (k: KeptForReview) => this.members.get(k.symbol)?.safeToKeep === true || externallyKept.has(k.symbol);
         const all = [...kept.values()];
         return { members: R, nodes, ranges, kept: all.filter((k) => !safe(k)), notes: all.filter(safe), statements: stmts };
       }

@@ -9,7 +9,7 @@
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { valueType } from '../../src/analysis/value-type.js';
-import { freshName, renameMember } from '../../src/lang/python/rename.js';
+import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
 import { withPassedAttributes } from './super-init.js';
 import type { AttributeAssignment } from '../../src/analysis/agent-model.js';
 
@@ -100,6 +100,7 @@ function passedUnderLegacyName(ctx: PythonTransformContext, attr: string): strin
 function renameAttribute(ctx: PythonTransformContext, a: AttributeAssignment, baseType: string, mine: string): boolean {
   const name = freshName(ctx, a.attr, 'agent_');
   const outside = renameMember(ctx, a.attr, name, 'base-attributes');
+  reportExternalCallers(ctx, a.attr, name, `the base owns self.${a.attr} as a ${baseType}`);
   for (const r of outside) {
     keep(ctx, a.attr, r.line, `self.${a.attr} (${mine}) was renamed to ${name} because the base owns self.${a.attr} (${baseType}), but line ${r.line} reaches it from outside the class; check which object it is`);
   }

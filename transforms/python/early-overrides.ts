@@ -7,7 +7,7 @@
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { keep } from '../../src/lang/python/transform-context.js';
 import { walk } from '../../src/lang/python/syntax.js';
-import { freshName, renameMember } from '../../src/lang/python/rename.js';
+import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
 
 export const earlyOverrides: PythonTransform = {
   name: 'early-overrides',
@@ -25,6 +25,7 @@ export const earlyOverrides: PythonTransform = {
       ctx.warnings.push(
         `${agent.cls.name}.${name}() renamed to ${renamed}(): ${ctx.profile.base_class}.__init__ calls ${name}() before the agent is set up; its callers in this file now call ${renamed}()`,
       );
+      reportExternalCallers(ctx, name, renamed, `${ctx.profile.base_class}.__init__ calls ${name}() early`);
       for (const r of outside) {
         keep(ctx, name, r.line, `called from outside the class after ${name}() was renamed to ${renamed}() (${ctx.profile.base_class}.__init__ calls ${name}() early); point this caller at ${renamed}() if it is the agent`);
       }

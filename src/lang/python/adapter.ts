@@ -32,6 +32,7 @@ export const pythonAdapter: LanguageAdapter = {
       className: req.agent.class,
       profile: req.profile,
       base: loadBaseModel(req.root, py, req.profile.base_class),
+      root: req.root,
     });
   },
 
@@ -42,10 +43,12 @@ export const pythonAdapter: LanguageAdapter = {
       const py = r.profile.python!;
       const again = rewritePython({
         file: rel,
+        agentFile: r.agent.file,
         source: r.output,
         className: r.agent.class,
         profile: r.profile,
         base: loadBaseModel(r.root, py, r.profile.base_class),
+        root: r.root,
       });
       if (again.status === 'failed') return `${rel}: second run failed: ${again.error}`;
       if (again.output !== r.output) {

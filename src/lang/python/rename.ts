@@ -5,7 +5,7 @@
 // the name from outside the class is returned, for the caller to wire or report.
 import type { SyntaxNode } from './parser.js';
 import type { PythonTransformContext } from './transform-context.js';
-import { isRemoved } from './transform-context.js';
+import { isRemoved, keep } from './transform-context.js';
 import type { Reference } from '../../analysis/references.js';
 import { walkAgentCode } from '../../analysis/agent-model.js';
 import { callee, selfAttribute, stringValue, walk } from './syntax.js';
@@ -71,6 +71,14 @@ export function renameMember(ctx: PythonTransformContext, name: string, renamed:
   return ctx.refs
     .of(name)
     .filter((r) => r.kind === 'attribute' && !done.has(r.start) && !isRemoved(ctx, r.node) && !insideClass(r.node));
+}
+
+/** Callers of the old name in the repository's other files, as review items naming file and line. */
+export function reportExternalCallers(ctx: PythonTransformContext, name: string, renamed: string, why: string): void {
+  for (const u of ctx.external(name)) {
+    keep(ctx, name, ctx.agent.methods.get(name)?.line ?? ctx.agent.cls.line,
+      `${u.file}:${u.line} reaches ${name} (${u.text}), renamed ${renamed} here because ${why}; point it at ${renamed} if it is this agent`);
+  }
 }
 
 function insideClass(node: SyntaxNode): boolean {

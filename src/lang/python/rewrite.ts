@@ -1,7 +1,9 @@
 // One Python agent through the profile's transforms: propose removals, resolve them
 // safely, make the structural edits, emit line-exact deletions, then check that the
 // result parses and refers to nothing that was removed.
+import path from 'node:path';
 import type { RewriteOutcome } from '../../core/types.js';
+import { externalUses, repoIndex, type ExternalUse, type Indexed } from '../../analysis/repo-references.js';
 import { MigrateError, oneLine } from '../../core/errors.js';
 import type { Profile } from '../../profile/profile.js';
 import { buildAgentModel } from '../../analysis/agent-model.js';
@@ -23,6 +25,10 @@ export interface PythonRewriteInput {
   className: string;
   profile: Profile;
   base: BaseModel;
+  /** The repository root: members that go or are renamed are looked for in its other files. */
+  root?: string;
+  /** The agent's own file (relative), when `file` names something else (the _v2 being verified). */
+  agentFile?: string;
   /** Other classes of the file that are not the agent (helpers, records, sidecars the scan recognised as agents elsewhere). */
   otherClasses?: Set<string>;
   transforms?: PythonTransform[];
@@ -42,6 +48,23 @@ export function rewritePython(input: PythonRewriteInput): RewriteOutcome {
   const cls = module.classes.find((c) => c.name === input.className);
   if (!cls) return { status: 'failed', ...empty, error: `${input.file}: class ${input.className} not found` };
   const agent = buildAgentModel(cls);
+  const agentFile = input.agentFile ?? input.file;
+  // The repository is listed and read at most once per rewrite, and each name searched once.
+  let files: Indexed | undefined;
+  const found = new Map<string, ExternalUse[]>();
+  const external = (name: string): ExternalUse[] => {
+    if (!input.root) return [];
+    let hit = found.get(name);
+    if (!hit) {
+      files ??= repoIndex(input.root);
+      hit = externalUses(files, [agentFile, agentFile.replace(/\.py$/, '_v2.py')], name, {
+        className: input.className,
+        module: path.basename(agentFile).replace(/\.py$/, ''),
+      });
+      found.set(name, hit);
+    }
+    return hit;
+  };
   const ctx: PythonTransformContext = {
     file: input.file,
     source: input.source,
@@ -60,6 +83,7 @@ export function rewritePython(input: PythonRewriteInput): RewriteOutcome {
     passThrough: new Map(),
     introduced: new Set(),
     renames: new Map(),
+    external,
     removed: [],
     kept: [],
     warnings: [],
@@ -75,6 +99,7 @@ export function rewritePython(input: PythonRewriteInput): RewriteOutcome {
       refs: ctx.refs,
       baseOwned: ctx.baseOwned,
       threadDriven: input.base.threadDriven,
+      external: ctx.external,
     });
     for (const t of transforms.filter((t) => t.phase === 'edit')) t.run(ctx);
     for (const st of ctx.resolved.statements) {

@@ -11,6 +11,7 @@ import type { SyntaxNode } from './parser.js';
 import type { EditBuffer } from './edit-buffer.js';
 import type { ModuleModel } from './module-model.js';
 import type { Layout } from './text.js';
+import type { ExternalUse } from '../../analysis/repo-references.js';
 
 export interface PythonTransformContext {
   /** File path for messages (relative to the root). */
@@ -31,6 +32,8 @@ export interface PythonTransformContext {
   edits: EditBuffer;
   /** Extra statements to delete, queued by edit-phase transforms (emitted with the plan's). */
   deletions: Array<{ node: SyntaxNode; symbol: string }>;
+  /** Uses of a name in the repository's other files that reach this agent (empty without a root). */
+  external: (name: string) => ExternalUse[];
   /** Members renamed by edit transforms (old → new): code written later from original text applies them. */
   renames: Map<string, string>;
   /** Module-level names that code added by an edit transform uses (import pruning keeps them). */
