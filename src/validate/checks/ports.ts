@@ -28,7 +28,17 @@ export function checkPorts(o: PortsOptions): CheckResult {
   const [lo, hi] = ephemeralRange();
   const ephemeral = o.legacy.filter((p) => !o.mapping.has(p) && p >= lo && p <= hi);
   const expected = o.legacy.filter((p) => !ephemeral.includes(p)).map((p) => o.mapping.get(p) ?? p);
-  const missing = expected.filter((p) => !o.now!.includes(p));
+  let missing = expected.filter((p) => !o.now!.includes(p));
+  // A legacy agent that ignored the validator's ports (a literal 7701 for its health) and a _v2
+  // whose base takes them from the environment listen on different numbers for the same role:
+  // such a fixed port pairs with a port the validator gave the _v2 that the legacy agent left unused.
+  const unusedGiven = [...o.mapping.entries()].filter(([legacy, v2]) => !o.legacy!.includes(legacy) && o.now!.includes(v2)).map(([, v2]) => v2);
+  const paired: string[] = [];
+  missing = missing.filter((p) => {
+    if (o.mapping.has(p) || [...o.mapping.values()].includes(p) || !unusedGiven.length) return true;
+    paired.push(`${p} (fixed in the legacy agent) as ${unusedGiven.shift()} (the validator's)`);
+    return false;
+  });
   const label = (p: number) => {
     const from = [...o.mapping.entries()].find(([, v]) => v === p)?.[0];
     return from === undefined ? `${p}` : `${p} (legacy ${from})`;
@@ -39,7 +49,7 @@ export function checkPorts(o: PortsOptions): CheckResult {
   }
   const extra = o.now.filter((p) => !expected.includes(p));
   return result('ports', true, o.ms,
-    `listens where the legacy agent did: ${expected.map(label).join(', ') || 'no fixed port'}${extra.length ? `; also ${extra.join(', ')}` : ''}` +
+    `listens where the legacy agent did: ${expected.map(label).join(', ') || 'no fixed port'}${paired.length ? `; ${paired.join(', ')}` : ''}${extra.length ? `; also ${extra.join(', ')}` : ''}` +
       `${ephemeral.length ? ` (the legacy agent's OS-picked ${ephemeral.join(', ')} not compared)` : ''}`);
 }
 
