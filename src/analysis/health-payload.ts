@@ -17,7 +17,7 @@ export const BASE_STATUS_KEYS = new Set([
 /** Status words that mean "healthy" in legacy payloads (the base reports its own). */
 const OK_WORDS = /^(ok|healthy|success|up|running|alive|HEALTHY|OK)$/;
 
-export type HealthProtocol = 'http' | 'zmq' | 'json-lines' | 'tcp';
+export type HealthProtocol = 'http' | 'zmq' | 'json-lines' | 'tcp' | 'udp';
 
 export interface HealthPayload {
   /** Statements for the hook body (4-space logical indentation), each updating `status`. */
@@ -55,12 +55,21 @@ export function extractHealthPayload(region: SyntaxNode, scope: PayloadScope): H
       untranslatable = true;
       continue;
     }
-    for (const l of result.lines) if (!lines.includes(l)) lines.push(l);
+    const fn = emit.value.type === 'identifier' ? null : enclosing(emit.value, 'function_definition');
+    const emitted = fn ? underLocks(emit.value, fn, result.lines, members, scope) : result.lines;
+    // The same payload sent from two places (a reply and a retry) is added once.
+    if (!containsBlock(lines, emitted)) lines.push(...emitted);
     for (const m of result.members) members.add(m);
   }
   if (lines.length) return { lines, members, protocol, line: region.startPosition.row + 1 };
   if (untranslatable) return 'untranslatable';
   return protocol ? { lines: [], members, protocol, line: region.startPosition.row + 1 } : null;
+}
+
+export function containsBlock(lines: string[], block: string[]): boolean {
+  if (!block.length) return true;
+  for (let i = 0; i + block.length <= lines.length; i++) if (block.every((l, j) => lines[i + j] === l)) return true;
+  return false;
 }
 
 interface Emit {
@@ -78,10 +87,54 @@ function emitSites(region: SyntaxNode): Emit[] {
     if (/(^|\.)send_json$/.test(fn) && args[0]) out.push({ value: args[0], protocol: 'zmq' });
     else if (/(^|\.)write_json_line$/.test(fn) && args[1]) out.push({ value: args[1], protocol: 'json-lines' });
     else if (/^json\.dumps$/.test(fn) && args[0] && !insideCallOf(n, /(^|\.)send_json$|write_json_line$/)) {
-      out.push({ value: args[0], protocol: inHttpHandler(n) ? 'http' : insideCallOf(n, /(^|\.)(send|sendall|send_string)$/) ? 'tcp' : 'json-lines' });
+      out.push({ value: args[0], protocol: inHttpHandler(n) ? 'http' : insideCallOf(n, /(^|\.)sendto$/) ? 'udp' : insideCallOf(n, /(^|\.)(send|sendall|send_string)$/) ? 'tcp' : 'json-lines' });
+    } else if (/\.(send|sendall|sendto|write)$/.test(fn) && args[0] && !containsJsonDumps(args[0])) {
+      // Any other serialisation ("key=value" lines, a format string) of a status dict built earlier.
+      const payload = tracedPayload(args[0]);
+      if (payload) out.push({ value: payload, protocol: inHttpHandler(n) ? 'http' : /sendto$/.test(fn) ? 'udp' : 'tcp' });
     }
   });
   return out;
+}
+
+function containsJsonDumps(n: SyntaxNode): boolean {
+  let found = false;
+  walk(n, (x) => {
+    if (x.type === 'call' && callee(x) === 'json.dumps') found = true;
+  });
+  return found;
+}
+
+/**
+ * The status dict a sent value was made from, through the locals of the same function
+ * (`report = {"status": "ok", ...}`, `text = "".join(... for k, v in report.items())`,
+ * `conn.sendall(text.encode())`): the identifier naming that dict, at its use.
+ */
+function tracedPayload(value: SyntaxNode, depth = 0): SyntaxNode | null {
+  if (depth > 3) return null;
+  const fn = enclosing(value, 'function_definition');
+  if (!fn) return null;
+  const ids: SyntaxNode[] = [];
+  walk(value, (x) => {
+    if (x.type === 'identifier' && !(x.parent?.type === 'attribute' && x.parent.childForFieldName('attribute')?.id === x.id)) ids.push(x);
+  });
+  for (const id of ids) {
+    let assigned: SyntaxNode | null = null;
+    walk(fn.childForFieldName('body')!, (n) => {
+      if (n.startIndex >= id.startIndex) return false;
+      if (n.type === 'function_definition' || n.type === 'class_definition') return false;
+      if (n.type === 'assignment') {
+        const v = assignedValue(n, id.text);
+        if (v) assigned = v;
+      }
+    });
+    const a = assigned as SyntaxNode | null;
+    if (!a) continue;
+    if (isStatusDict(a)) return id;
+    const deeper = tracedPayload(a, depth + 1);
+    if (deeper) return deeper;
+  }
+  return null;
 }
 
 function insideCallOf(n: SyntaxNode, re: RegExp): boolean {
@@ -162,7 +215,7 @@ function namedPayload(name: SyntaxNode, scope: PayloadScope): { lines: string[];
       const branches = ifBranches(n, name.text, scope);
       if (branches === null) ok = false;
       else {
-        lines.push(...branches.lines);
+        lines.push(...underLocks(n, fn, branches.lines, members, scope));
         branches.members.forEach((m) => members.add(m));
         found = true;
       }
@@ -174,7 +227,7 @@ function namedPayload(name: SyntaxNode, scope: PayloadScope): { lines: string[];
         const p = payloadLines(value, scope);
         if (p === 'untranslatable') ok = false;
         else {
-          lines.push(...p.lines);
+          lines.push(...underLocks(n, fn, p.lines, members, scope));
           p.members.forEach((m) => members.add(m));
           found = true;
         }
@@ -195,6 +248,29 @@ function namedPayload(name: SyntaxNode, scope: PayloadScope): { lines: string[];
   });
   if (!ok || !found) return 'untranslatable';
   return { lines, members };
+}
+
+/**
+ * The payload read under the agent's lock (`with self.lock: payload = {...}`, `with agent.lock:`)
+ * is read under the same lock in the hook: the lines nest in the same `with` statements.
+ */
+function underLocks(n: SyntaxNode, fn: SyntaxNode, lines: string[], members: Set<string>, scope: PayloadScope): string[] {
+  if (!lines.length) return lines;
+  let out = lines;
+  for (let p = n.parent; p && p.id !== fn.id; p = p.parent) {
+    if (p.type !== 'with_statement') continue;
+    const clause = p.namedChildren.find((c) => c.type === 'with_clause');
+    const items = clause?.namedChildren.filter((c) => c.type === 'with_item') ?? [];
+    const ts = items.map((i) => {
+      const v = i.childForFieldName('value');
+      // `with self.lock:` only: an `as` target would be a local of the handler
+      return v && v.type === 'attribute' && !i.text.includes(' as ') ? translate(v, scope) : null;
+    });
+    if (!ts.length || ts.some((t) => !t || !t.text.startsWith('self.'))) continue;
+    ts.forEach((t) => t!.members.forEach((m) => members.add(m)));
+    out = [`with ${ts.map((t) => t!.text).join(', ')}:`, ...out.map((l) => `    ${l}`)];
+  }
+  return out;
 }
 
 /** `name = value` or `code, name = 503, value`: the value assigned to `name` (else null). */

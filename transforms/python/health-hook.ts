@@ -6,7 +6,7 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep, withRenames } from '../../src/lang/python/transform-context.js';
-import { extractHealthPayload, type HealthProtocol } from '../../src/analysis/health-payload.js';
+import { containsBlock, extractHealthPayload, type HealthProtocol } from '../../src/analysis/health-payload.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { statements } from '../../src/lang/python/syntax.js';
 import { selfMembers } from '../../src/analysis/infra.js';
@@ -17,6 +17,7 @@ const PROTOCOL: Record<HealthProtocol, string> = {
   zmq: 'a ZMQ REP socket',
   'json-lines': 'JSON lines over TCP',
   tcp: 'a raw TCP socket',
+  udp: 'UDP datagrams',
 };
 
 export const healthHookTransform: PythonTransform = {
@@ -39,7 +40,7 @@ export const healthHookTransform: PythonTransform = {
         continue;
       }
       if (p.protocol) protocols.add(p.protocol);
-      for (const l of p.lines) if (!lines.includes(l)) lines.push(l);
+      if (!containsBlock(lines, p.lines)) lines.push(...p.lines);
       for (const m of p.members) {
         // A payload method (self._health_check()) reads the agent's attributes itself.
         const read = ctx.agent.methods.has(m) ? [...selfMembers(ctx.agent.methods.get(m)!.body)] : [m];

@@ -30,10 +30,14 @@ export const portPlan: PythonTransform = {
         if (!clash) return;
         const fn = n.childForFieldName('function')!;
         const owner = fn.type === 'attribute' && selfRoot(fn) ? `self.${selfRoot(fn)}` : assignedTo(n) ?? (fn.text.replace(/\s+/g, '') || 'a socket');
+        // Why it stays, when a transform proposed it and the plan kept it.
+        const attr = (fn.type === 'attribute' ? selfRoot(fn) : null) ?? /^self\.(\w+)$/.exec(assignedTo(n) ?? '')?.[1];
+        const stays = attr && ctx.resolved ? [...ctx.resolved.kept, ...ctx.resolved.notes].find((k) => k.symbol === attr) : undefined;
         const baseFile = ctx.base.sourceFile ? path.basename(ctx.base.sourceFile) : `${ctx.profile.base_class} (profile base_binds)`;
         throw new MigrateError(
           `port plan: ${owner} binds ${expr.replace(/\+/g, ' + ')}, which ${ctx.profile.base_class} also binds as its ${clash.label}` +
-            `${clash.line ? ` (${baseFile}:${clash.line})` : ''}; two sockets would bind one port, nothing written`,
+            `${clash.line ? ` (${baseFile}:${clash.line})` : ''}; two sockets would bind one port, nothing written` +
+            `${stays ? ` (${owner} stays: ${stays.reason})` : ''}`,
           ctx.file,
           n.startPosition.row + 1,
         );

@@ -31,8 +31,14 @@ export const removeHealth: PythonTransform = {
   phase: 'propose',
   run(ctx) {
     const { agent } = ctx;
+    const healthPorts = healthPortExpressions(ctx);
+    const servers = serverSubclasses(ctx.module.root);
+    // Whatever their names, sockets and servers bound on the health port are the health endpoint,
+    // and a method that receives on one of them (the thread answering probes) is its loop.
+    const endpoints = new Set([...agent.attributes].filter((a) => !/port$/.test(a) && servesPort(ctx, a, healthPorts, servers)));
+    const lifecycle = new Set(['__init__', ctx.py.main_loop_method, ctx.py.teardown, 'stop', 'shutdown', 'close', 'cleanup'].filter(Boolean));
     for (const [name, fn] of agent.methods) {
-      if (HEALTH_LOOP_METHOD.test(name)) {
+      if (HEALTH_LOOP_METHOD.test(name) || (!HEALTH_PAYLOAD_METHOD.test(name) && !lifecycle.has(name) && receivesOn(fn.body, endpoints))) {
         ctx.plan.proposeMember({
           name,
           kind: 'method',
@@ -81,8 +87,6 @@ export const removeHealth: PythonTransform = {
         sidecars.add(cls.name);
       }
     }
-    const healthPorts = healthPortExpressions(ctx);
-    const servers = serverSubclasses(ctx.module.root);
     for (const stmt of localHealthEndpoints(ctx, healthPorts, servers)) ctx.plan.proposeStatement(stmt);
     for (const attr of agent.attributes) {
       const assigns = agent.assignments.filter((a) => a.attr === attr);
@@ -311,6 +315,18 @@ function localHealthEndpoints(ctx: PythonTransformContext, ports: Set<string>, s
     }
   }
   return out;
+}
+
+/** Does the code receive on (accept from, poll, serve) one of these attributes? */
+function receivesOn(body: SyntaxNode, attrs: Set<string>): boolean {
+  if (!attrs.size) return false;
+  let found = false;
+  walk(body, (n) => {
+    if (found || n.type !== 'call') return;
+    const m = /^self\.(\w+)\.(recv\w*|accept|poll|serve_forever|handle_request)$/.exec(callee(n) ?? '');
+    if (m && attrs.has(m[1]!)) found = true;
+  });
+  return found;
 }
 
 /** The agent's health port as its code writes it, from the profile's names for it (and port + 1). */
