@@ -66,7 +66,7 @@ export function reachedAtShutdown(ctx: PythonTransformContext, name: string, tea
 }
 
 /** `agent.<name>()` in the entry point, on a variable holding the constructed agent. */
-function calledByEntryPoint(ctx: PythonTransformContext, name: string): boolean {
+export function calledByEntryPoint(ctx: PythonTransformContext, name: string): boolean {
   for (const scope of entryScopes(ctx.module)) {
     const vars = new Set<string>();
     walk(scope, (n) => {
