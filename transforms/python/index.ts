@@ -23,6 +23,7 @@ import { hardenedMainLoop, hardenedMainLoopPropose } from './hardened-main-loop.
 import { hardenedOldBase } from './hardened-old-base.js';
 import { healthHookTransform } from './health-hook.js';
 import { requestLoop, requestLoopPropose } from './request-loop.js';
+import { periodicHook, periodicHookPropose } from './periodic-hook.js';
 import { memberCollections } from './member-collections.js';
 import { teardownSuper } from './teardown-super.js';
 
@@ -37,6 +38,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   removeSignalHandlers,
   // Before remove-main-loop: a request loop it turns into the base's hook is its run() proposal.
   requestLoopPropose,
+  periodicHookPropose,
   removeMainLoop,
   removeTeardown,
   removeOwnedSockets,
@@ -45,6 +47,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   baseAttributes,
   earlyOverrides,
   requestLoop,
+  periodicHook,
   entrypoint,
   hardenedCollect,
   hardenedMainLoop,
