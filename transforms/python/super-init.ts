@@ -7,10 +7,11 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { baseName } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { callee, isDocstring, mentions, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { blocksOf } from '../../src/analysis/infra.js';
-import { bindArgument, normPort, portExpression, serverSubclasses } from '../../src/analysis/ports.js';
+import { bindArgument, normPort, portExpression, portRoles, serverSubclasses } from '../../src/analysis/ports.js';
 import { valueType } from '../../src/analysis/value-type.js';
 
 const label = 'super-init';
@@ -156,7 +157,7 @@ function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
   if (!fromKwargs) args.push(`${sc.name_keyword}=${nameValue}`);
   ctx.passThrough.set(sc.name_keyword, nameValue);
   for (const [keyword, legacyNames] of Object.entries(sc.pass_through ?? {})) {
-    const value = passThroughValue(ctx, init, legacyNames, params, locals, known) ?? requestSocketPort(ctx, keyword);
+    const value = passThroughValue(ctx, init, legacyNames, params, locals, known) ?? requestSocketPort(ctx, keyword) ?? listenedPort(ctx, keyword, known);
     // A request port that is a peer's (a client connects to it) is not the base's to bind;
     // a health port is declared as one, listened on or not.
     // (Given to an older agent base's constructor, it was that base's to bind: listened on.)
@@ -310,6 +311,55 @@ function requestSocketPort(ctx: PythonTransformContext, keyword: string): string
   if (reps.length !== 1) return null;
   const expr = reps[0]!.expr;
   return /^\d+$|^[A-Z_][A-Z0-9_]*$/.test(expr) ? expr : null;
+}
+
+/**
+ * Without a port parameter or attribute, where the agent listened, in module constants or
+ * literals: the health port is the one its removed health endpoint bound (`SERVICE_PORT + 1`),
+ * so the base's health answers where the legacy agent's did; the port is the one its kept
+ * listener binds, when the base binds nothing on its port itself (else the two would clash).
+ * So the base never falls back to a default or free port for an agent that had its own.
+ */
+function listenedPort(ctx: PythonTransformContext, keyword: string, known: Set<string>): string | null {
+  const roles = portRoles(ctx.py.super_call.pass_through ?? {});
+  const fixed = (e: string) => {
+    const m = /^(\d+|[A-Z_][A-Z0-9_]*)(?:\+(\d+))?$/.exec(e);
+    if (!m || (!/^\d+$/.test(m[1]!) && !known.has(m[1]!))) return null;
+    return m[2] ? `${m[1]} + ${m[2]}` : m[1]!;
+  };
+  const binds = agentBinds(ctx);
+  const removedHealth = (call: SyntaxNode) => isRemoved(ctx, call) && healthRemoval(ctx, call);
+  if (roles.health.has(keyword) || keyword === 'health_check_port') {
+    const exprs = [...new Set(binds.filter((b) => removedHealth(b.call)).map((b) => b.expr))];
+    return exprs.length === 1 ? fixed(exprs[0]!) : null;
+  }
+  if (keyword !== 'port' || ctx.base.binds.some((b) => /^port(\+\d+)?$/.test(b))) return null;
+  const kept = [...new Set(binds.filter((b) => !isRemoved(ctx, b.call)).map((b) => b.expr.replace(/\+\d+$/, '')))];
+  if (kept.length === 1) return fixed(kept[0]!);
+  // Several listeners: the one its health port was derived from (SERVICE_PORT, health on SERVICE_PORT + 1).
+  const health = [...new Set(binds.filter((b) => removedHealth(b.call)).map((b) => b.expr))];
+  const stem = health.length === 1 ? /^(.+)\+\d+$/.exec(health[0]!)?.[1] : undefined;
+  return stem && kept.includes(stem) ? fixed(stem) : null;
+}
+
+/** Is this (removed) call part of what the health concern removed? */
+function healthRemoval(ctx: PythonTransformContext, call: SyntaxNode): boolean {
+  const plan = ctx.resolved;
+  if (!plan) return false;
+  const inside = (n: SyntaxNode) => n.startIndex <= call.startIndex && call.endIndex <= n.endIndex;
+  if (plan.statements.some((st) => st.finding === 'health' && inside(st.node))) return true;
+  for (const [name, p] of plan.members) {
+    if (p.finding !== 'health') continue;
+    if (p.kind === 'method' && ctx.agent.methods.has(name) && inside(ctx.agent.methods.get(name)!.outer)) return true;
+    if (p.kind === 'attribute' && ctx.agent.assignments.some((a) => a.attr === name && inside(a.stmt))) return true;
+    if (p.kind === 'attribute') {
+      // self.health_sock.bind(...)
+      const fn = call.childForFieldName('function');
+      const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+      if (obj && selfAttribute(obj) === name) return true;
+    }
+  }
+  return false;
 }
 
 const BUILTINS = new Set(['int', 'str', 'float', 'bool', 'os', 'None', 'True', 'False', 'dict', 'len', 'min', 'max', 'getattr']);
