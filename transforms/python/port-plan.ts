@@ -29,6 +29,8 @@ export const portPlan: PythonTransform = {
         const clash = clashWith(ctx, expr, basePorts);
         if (!clash) return;
         const fn = n.childForFieldName('function')!;
+        // A UDP socket shares no port with the base's TCP listeners (ZMQ tcp://, HTTP).
+        if (isDatagram(ctx, fn)) return;
         const owner = fn.type === 'attribute' && selfRoot(fn) ? `self.${selfRoot(fn)}` : assignedTo(n) ?? (fn.text.replace(/\s+/g, '') || 'a socket');
         // Why it stays, when a transform proposed it and the plan kept it.
         const attr = (fn.type === 'attribute' ? selfRoot(fn) : null) ?? /^self\.(\w+)$/.exec(assignedTo(n) ?? '')?.[1];
@@ -45,6 +47,21 @@ export const portPlan: PythonTransform = {
     }
   },
 };
+
+/** `self.x.bind(...)` / `sock.bind(...)` on a socket created with SOCK_DGRAM. */
+function isDatagram(ctx: PythonTransformContext, fn: import('../../src/lang/python/parser.js').SyntaxNode): boolean {
+  if (fn.type !== 'attribute') return false;
+  const obj = fn.childForFieldName('object')!;
+  const attr = selfRoot(fn);
+  if (attr && obj.text === `self.${attr}`) return ctx.agent.assignments.some((a) => a.attr === attr && /SOCK_DGRAM/.test(a.value?.text ?? ''));
+  if (obj.type !== 'identifier') return false;
+  // a local: its assignment in the same function
+  for (let p = fn.parent; p; p = p.parent) {
+    if (p.type !== 'function_definition') continue;
+    return new RegExp(`\\b${obj.text}\\s*=\\s*[\\w.]*socket\\([^)]*SOCK_DGRAM`).test(p.text);
+  }
+  return false;
+}
 
 interface BasePort {
   role: Role;
