@@ -182,10 +182,53 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
     p.members.forEach((m) => members.add(m));
     // A dict literal (a sidecar's details lambda) was filtered already; a call's keys are known only at run time.
     if (p.text.startsWith('{')) return { lines: [`status.update(${p.text})`], members };
-    return { lines: [`status.update({k: v for k, v in ${p.text}.items() if k not in status})`], members };
+    const method = /^self\.(\w+)\(\)$/.exec(p.text)?.[1];
+    const fn = method ? scope.agent.methods.get(method) : undefined;
+    return { lines: methodPayloadLines(p.text, !fn || reportsOwnStatus(fn.body)), members };
   }
   if (value.type === 'identifier') return namedPayload(value, scope);
   return 'untranslatable';
+}
+
+/**
+ * A payload an agent method builds (its keys known only at run time): its fields the base does
+ * not report are added, and a status that is not "healthy" replaces the base's, so an agent that
+ * reported itself degraded still does.
+ */
+export function methodPayloadLines(call: string, ownStatus = true): string[] {
+  if (!ownStatus) return [`status.update({k: v for k, v in ${call}.items() if k not in status})`];
+  return [
+    `agent_status = ${call}`,
+    `status.update({k: v for k, v in agent_status.items() if k not in status})`,
+    `if str(agent_status.get("status", "ok")).lower() not in ("ok", "healthy", "success", "up", "running", "alive"):`,
+    `    status["status"] = agent_status["status"]`,
+  ];
+}
+
+/** Can the method report a status other than healthy? (Every return a dict literal whose status is absent or an OK word: no.) */
+export function reportsOwnStatus(body: SyntaxNode): boolean {
+  let other = false;
+  let returns = 0;
+  walk(body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'return_statement') return;
+    returns++;
+    const v = n.namedChild(0);
+    if (v?.type !== 'dictionary') {
+      other = true;
+      return;
+    }
+    for (const pair of v.namedChildren) {
+      if (pair.type !== 'pair') {
+        other = true; // **spread
+        continue;
+      }
+      if (stringValue(pair.childForFieldName('key')!) !== 'status') continue;
+      const c = stringValue(pair.childForFieldName('value')!);
+      if (c === null || !OK_WORDS.test(c)) other = true;
+    }
+  });
+  return other || returns === 0;
 }
 
 function isErrorReply(n: SyntaxNode): boolean {

@@ -161,8 +161,11 @@ function callsKeptSelfMethod(expr: SyntaxNode | null, removed: Set<string>): boo
   walk(expr, (n) => {
     if (found) return false;
     if (n.type === 'call') {
-      const root = selfRoot(n);
-      if (root && !removed.has(root)) found = true;
+      // self.make_x(): a kept method of the agent runs; a factory of a kept object
+      // (self.context.socket(zmq.REP)) only makes the removed member.
+      const fn = n.childForFieldName('function');
+      const method = fn ? selfAttribute(fn) : null;
+      if (method && !removed.has(method)) found = true;
     }
   });
   return found;

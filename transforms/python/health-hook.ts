@@ -6,11 +6,12 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep, withRenames } from '../../src/lang/python/transform-context.js';
-import { containsBlock, extractHealthPayload, type HealthProtocol } from '../../src/analysis/health-payload.js';
+import { containsBlock, extractHealthPayload, methodPayloadLines, reportsOwnStatus, type HealthProtocol } from '../../src/analysis/health-payload.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
-import { statements } from '../../src/lang/python/syntax.js';
+import { statements, walk } from '../../src/lang/python/syntax.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { healthHook, payloadScope } from './remove-health.js';
+import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
 
 const PROTOCOL: Record<HealthProtocol, string> = {
   http: 'HTTP',
@@ -59,14 +60,30 @@ export const healthHookTransform: PythonTransform = {
       );
     }
     if (!lines.length) return;
-    if (ctx.agent.methods.has(hook)) {
-      keep(ctx, hook, ctx.agent.methods.get(hook)!.line,
-        `the agent already defines ${hook}(); the removed health endpoint also reported ${fieldList(lines)}: add them to it by hand`);
-      return;
+    // The agent's own method of that name was renamed (the base calls it before the agent is set up): the
+    // new override is where the base calls it later, and it calls the renamed method once the agent is ready.
+    const own = ctx.agent.methods.get(hook);
+    if (own && !ctx.renames.has(hook)) {
+      if (callsSuper(own.body, hook) || own.isAsync || own.params.some((p) => p.name !== 'self' && p.kind === 'plain')) {
+        keep(ctx, hook, own.line,
+          `the agent already defines ${hook}(); the removed health endpoint also reported ${fieldList(lines)}: add them to it by hand`);
+        return;
+      }
+      // The agent's own payload under the hook's name (answered by its removed endpoint): renamed, and
+      // merged into the hook like any payload method, so the base's fields and the agent's are both reported.
+      const renamed = freshName(ctx, hook, '_agent_');
+      for (const r of renameMember(ctx, hook, renamed, 'health-hook')) {
+        keep(ctx, hook, r.line, `called from outside the class after ${hook}() was renamed to ${renamed}() (the base's health endpoint reports ${hook}()); point this caller at ${renamed}() if it is the agent`);
+      }
+      reportExternalCallers(ctx, hook, renamed, `the base's health endpoint reports ${hook}()`);
+      const call = methodPayloadLines(`self.${hook}()`, reportsOwnStatus(own.body));
+      if (!lines.some((l) => l.includes(`self.${hook}()`))) lines.push(...call);
+      for (const a of selfMembers(own.body)) if (ctx.agent.attributes.has(a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
+      ctx.warnings.push(`${ctx.agent.cls.name}.${hook}() renamed to ${renamed}(): its fields are added to the base's by the ${hook}() override built on super()`);
     }
     insertHook(ctx, hook, guarded(lines, [...members].sort()));
     for (const l of lines) for (const m of l.matchAll(/(?<![.\w])([A-Za-z_]\w*)/g)) ctx.introduced.add(m[1]!);
-    ctx.warnings.push(`health fields ${fieldList(lines)} moved into ${hook}(), built on ${ctx.profile.base_class}.${hook}()`);
+    ctx.warnings.push(`health fields ${fieldList(lines.map((l) => withRenames(ctx, l)))} moved into ${hook}(), built on ${ctx.profile.base_class}.${hook}()`);
   },
 };
 
@@ -91,7 +108,7 @@ function removedHealthRegions(ctx: PythonTransformContext): Array<{ symbol: stri
 function fieldList(lines: string[]): string {
   const keys = new Set<string>();
   for (const l of lines) for (const m of l.matchAll(/"([^"]+)":/g)) keys.add(m[1]!);
-  const calls = lines.map((l) => /in (self\.\w+)\(\)\.items\(\)/.exec(l)?.[1]).filter(Boolean);
+  const calls = lines.map((l) => (/^agent_status = (self\.\w+)\(\)$/.exec(l.trim()) ?? /in (self\.\w+)\(\)\.items\(\)/.exec(l))?.[1]).filter(Boolean);
   return [...[...keys].map((k) => `"${k}"`), ...calls.map((c) => `the fields of ${c}()`)].join(', ') || 'its status';
 }
 
@@ -125,4 +142,12 @@ function insertHook(ctx: PythonTransformContext, hook: string, lines: string[]):
   const anchor = first ?? statements(cls.body)[0]!;
   const indent = src.slice(lineStart(src, anchor.startIndex), anchor.startIndex);
   ctx.edits.insert(lineStart(src, anchor.startIndex), renderBlock(block, indent, ctx.layout) + ctx.layout.eol, 'health-hook');
+}
+
+function callsSuper(body: SyntaxNode, name: string): boolean {
+  let found = false;
+  walk(body, (n) => {
+    if (n.type === 'call' && new RegExp(`^super\\(.*\\)\\.${name}$`, 's').test(n.childForFieldName('function')?.text ?? '')) found = true;
+  });
+  return found;
 }
