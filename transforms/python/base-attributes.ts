@@ -11,6 +11,7 @@ import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { valueType } from '../../src/analysis/value-type.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
 import { withPassedAttributes } from './super-init.js';
+import { callsSuper } from './early-overrides.js';
 import type { AttributeAssignment } from '../../src/analysis/agent-model.js';
 
 export const baseAttributes: PythonTransform = {
@@ -49,6 +50,14 @@ export const baseAttributes: PythonTransform = {
       // The same value the base gives it (`logging.getLogger("X")` where the base has getLogger(self.name) and name="X").
       if (a.value && sameAsBase(ctx, a.attr, a.value.text)) continue;
       seen.add(a.attr);
+      // Set up by the agent for itself (in __init__, or in its set-up method now renamed because the
+      // base calls that name early): another value of the same kind (a logger of another name, a config of
+      // another shape). The agent's gets a name of its own; the base goes on with the one it made.
+      const ownSetUp = a.method === '__init__' || (ctx.base.initCalls.has(a.method) && willBeRenamed(ctx, a.method));
+      if (ownSetUp && !identityOrPort(ctx, a.attr) && baseMakesObject(ctx, a.attr) && renameAttribute(ctx, a, '', '', `${ctx.profile.base_class} goes on using the self.${a.attr} it made; this agent's own (${oneLine(a.value?.text ?? '')}) is self.%NEW%`)) {
+        renamed.add(a.attr);
+        continue;
+      }
       if (a.method === '__init__') {
         keep(ctx, a.attr, a.line, `self.${a.attr} is owned by the base and re-assigned after super().__init__(), overriding the value the base goes on using`);
       } else if (ctx.base.assignedIn.get(a.method)?.has(a.attr) && ctx.base.initCalls.has(a.method)) {
@@ -97,15 +106,44 @@ function passedUnderLegacyName(ctx: PythonTransformContext, attr: string): strin
  * everywhere the file reaches it as the agent. False when something from outside the class
  * also reaches it (that caller would keep the old name): then it is reported instead.
  */
-function renameAttribute(ctx: PythonTransformContext, a: AttributeAssignment, baseType: string, mine: string): boolean {
+function renameAttribute(ctx: PythonTransformContext, a: AttributeAssignment, baseType: string, mine: string, why?: string): boolean {
   const name = freshName(ctx, a.attr, 'agent_');
   const outside = renameMember(ctx, a.attr, name, 'base-attributes');
   reportExternalCallers(ctx, a.attr, name, `the base owns self.${a.attr} as a ${baseType}`);
   for (const r of outside) {
     keep(ctx, a.attr, r.line, `self.${a.attr} (${mine}) was renamed to ${name} because the base owns self.${a.attr} (${baseType}), but line ${r.line} reaches it from outside the class; check which object it is`);
   }
-  ctx.warnings.push(`self.${a.attr} renamed to self.${name}: the base's self.${a.attr} is ${/ at start$/.test(baseType) ? baseType : `a ${baseType}`}, this agent's ${/ at start$/.test(mine) ? mine : `a ${mine}`}`);
+  ctx.warnings.push(why
+    ? `self.${a.attr} renamed to self.${name}: ${why.replace('%NEW%', name)}`
+    : `self.${a.attr} renamed to self.${name}: the base's self.${a.attr} is ${/ at start$/.test(baseType) ? baseType : `a ${baseType}`}, this agent's ${/ at start$/.test(mine) ? mine : `a ${mine}`}`);
   return true;
+}
+
+/** early-overrides renames a method the base's __init__ calls unless it extends the base's own. */
+function willBeRenamed(ctx: PythonTransformContext, method: string): boolean {
+  const fn = ctx.agent.methods.get(method);
+  return !!fn && !ctx.resolved?.members.has(method) && !callsSuper(fn.body, method);
+}
+
+/**
+ * Does the base make an object of its own under this name (a logger, a context, a config), rather
+ * than keep a state the agent is meant to update (initialized, initialization_error: constants)?
+ */
+function baseMakesObject(ctx: PythonTransformContext, attr: string): boolean {
+  const values = [...(ctx.base.values.get(attr) ?? []), ...(ctx.base.initValues.has(attr) ? [ctx.base.initValues.get(attr)!] : [])];
+  return values.length > 0 && values.every((v) => !isConstantLike(v));
+}
+
+/** The agent's name and ports: what the base is given (super-init's concern), never renamed away. */
+function identityOrPort(ctx: PythonTransformContext, attr: string): boolean {
+  const sc = ctx.py.super_call;
+  if (attr === sc.name_keyword || attr === 'name') return true;
+  return Object.entries(sc.pass_through ?? {}).some(([kw, names]) => kw === attr || names.includes(attr)) || /port$/.test(attr);
+}
+
+function oneLine(s: string): string {
+  const t = s.replace(/\s*\n\s*/g, ' ');
+  return t.length > 60 ? `${t.slice(0, 57)}...` : t;
 }
 
 function norm(s: string): string {

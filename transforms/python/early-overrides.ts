@@ -33,7 +33,7 @@ export const earlyOverrides: PythonTransform = {
   },
 };
 
-function callsSuper(body: import('../../src/lang/python/parser.js').SyntaxNode, name: string): boolean {
+export function callsSuper(body: import('../../src/lang/python/parser.js').SyntaxNode, name: string): boolean {
   let found = false;
   walk(body, (n) => {
     if (n.type === 'call' && new RegExp(`^super\\(.*\\)\\.${name}$`, 's').test(n.childForFieldName('function')?.text ?? '')) found = true;
