@@ -12,7 +12,7 @@ import { ReferenceIndex } from '../../analysis/references.js';
 import { RemovalPlan } from '../../analysis/removal-plan.js';
 import { EditBuffer, OverlappingEditError } from './edit-buffer.js';
 import { buildModuleModel } from './module-model.js';
-import { firstSyntaxError, parsePython, parseStrict, type Tree } from './parser.js';
+import { firstSyntaxError, parsePython, parseStrict, type SyntaxNode, type Tree } from './parser.js';
 import { removeNodes } from './remove-lines.js';
 import { detectLayout } from './text.js';
 import type { PythonTransform, PythonTransformContext } from './transform-context.js';
@@ -183,7 +183,34 @@ function danglingReference(output: Tree, ctx: PythonTransformContext): string | 
     const uses = refs.of(name).filter((r) => (p.kind === 'method' || p.kind === 'attribute' ? r.kind === 'attribute' : r.kind === 'identifier'));
     if (uses.length) return `removed ${name} is still referenced at output line ${uses[0]!.line}`;
   }
+  // An import that went while code moved into a new method (a hook) still uses its name: NameError at run time.
+  const kept = buildModuleModel(output.rootNode.text, output).imports;
+  for (const name of ctx.module.imports.keys()) {
+    if (kept.has(name) || boundLocally(output.rootNode, name)) continue;
+    const use = refs.of(name).find((r) => r.kind === 'identifier');
+    if (use) return `${name} is used at output line ${use.line} but its import was removed`;
+  }
   return null;
+}
+
+/** Is the name bound anywhere in the output other than by an import (a parameter, an assignment, a loop or with target, a def)? */
+function boundLocally(root: SyntaxNode, name: string): boolean {
+  let found = false;
+  const visit = (n: SyntaxNode) => {
+    if (found) return;
+    if ((n.type === 'function_definition' || n.type === 'class_definition') && n.childForFieldName('name')?.text === name) found = true;
+    if (n.type === 'parameters' || n.type === 'lambda_parameters') {
+      for (const p of n.namedChildren) if (p.text.replace(/^\*+/, '').split(/[:=]/)[0]!.trim() === name) found = true;
+    }
+    if (n.type === 'assignment' || n.type === 'augmented_assignment' || n.type === 'for_statement' || n.type === 'for_in_clause' || n.type === 'with_item' || n.type === 'as_pattern') {
+      const target = n.childForFieldName('left') ?? n.childForFieldName('alias') ?? (n.type === 'as_pattern' ? n.namedChildren[n.namedChildCount - 1] : null);
+      if (target && new RegExp(`(^|[^.\\w])${name}\\b`).test(target.text)) found = true;
+    }
+    if (n.type === 'except_clause' && new RegExp(`\\bas\\s+${name}\\b`).test(n.text.split(':')[0]!)) found = true;
+    for (const c of n.namedChildren) visit(c);
+  };
+  visit(root);
+  return found;
 }
 
 function dedupe<T extends { symbol: string; line: number; reason: string }>(items: T[]): T[] {

@@ -70,3 +70,12 @@ export function withRenames(ctx: PythonTransformContext, text: string): string {
   for (const [from, to] of ctx.renames) out = out.replace(new RegExp(`\\bself\\.${from}\\b`, 'g'), `self.${to}`);
   return out;
 }
+
+/** Code moved into new text (a hook made of a removed method's statements) keeps the module names it uses from import pruning. */
+export function introduceNames(ctx: PythonTransformContext, nodes: SyntaxNode[]): void {
+  const visit = (n: SyntaxNode) => {
+    if (n.type === 'identifier') ctx.introduced.add(n.text);
+    for (const c of n.namedChildren) visit(c);
+  };
+  nodes.forEach(visit);
+}
