@@ -22,7 +22,7 @@ export const removeSignalHandlers: PythonTransform = {
         if (call?.type !== 'call' || !/^(signal\.)?signal$/.test(callee(call) ?? '')) return;
         const args = call.childForFieldName('arguments')?.namedChildren ?? [];
         if (args.length !== 2 || !HANDLED.test(args[0]!.text)) return;
-        const handler = selfAttribute(args[1]!);
+        const handler = selfAttribute(args[1]!) ?? lambdaCalling(args[1]!);
         if (!handler || !ctx.agent.methods.has(handler)) return;
         const h = ctx.agent.methods.get(handler)!;
         ctx.plan.proposeMember({
@@ -46,6 +46,17 @@ export const removeSignalHandlers: PythonTransform = {
     }
   },
 };
+
+/** `lambda signum, frame: self.stop()`: the method a lambda handler only calls. */
+function lambdaCalling(arg: SyntaxNode): string | null {
+  if (arg.type !== 'lambda') return null;
+  const body = arg.childForFieldName('body');
+  if (body?.type !== 'call') return null;
+  const params = new Set((arg.childForFieldName('parameters')?.namedChildren ?? []).map((p) => p.text.replace(/^\*+/, '')));
+  const callArgs = body.childForFieldName('arguments')?.namedChildren ?? [];
+  if (!callArgs.every((a) => params.has(a.text.replace(/^\*+/, '')))) return null;
+  return selfAttribute(body.childForFieldName('function')!);
+}
 
 /**
  * The handler only ends the main loop: it sets the event or flag the loop's condition reads
