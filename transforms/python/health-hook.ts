@@ -83,6 +83,13 @@ export const healthHookTransform: PythonTransform = {
     }
     insertHook(ctx, hook, guarded(lines, [...members].sort()));
     for (const l of lines) for (const m of l.matchAll(/(?<![.\w])([A-Za-z_]\w*)/g)) ctx.introduced.add(m[1]!);
+    // A payload method that stayed because it carries business data is what the hook now calls: say so.
+    for (const l of lines) {
+      for (const m of l.matchAll(/self\.(\w+)\(\)/g)) {
+        const note = ctx.resolved?.notes.find((n) => n.symbol === m[1] && /^health payload carries business data/.test(n.reason));
+        if (note) note.reason = `health payload method kept: the ${hook}() override calls it, so its fields reach ${ctx.profile.base_class}'s health answer`;
+      }
+    }
     ctx.warnings.push(`health fields ${fieldList(lines.map((l) => withRenames(ctx, l)))} moved into ${hook}(), built on ${ctx.profile.base_class}.${hook}()`);
   },
 };
