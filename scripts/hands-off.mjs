@@ -2,8 +2,10 @@
 // Hands-off figures: how many agents of a fleet end `migrated` / `needs-review` / `failed`,
 // the review items per agent, and the most frequent kinds of what is left for a human.
 //
-//   node scripts/hands-off.mjs                      the Python fixtures (rewrite only) and the
-//                                                   demo fleet (rewrite + runtime validation)
+//   node scripts/hands-off.mjs                      the Python fixtures (those on the production-like
+//                                                   base: rewrite only; those on the reference base
+//                                                   and the demo fleet: rewrite + runtime validation)
+//   --no-validate                                   rewrite only everywhere
 //   node scripts/hands-off.mjs --repo DIR [--validate] [--profile NAME]
 //                                                   any repository (copied first: never touched)
 //   --json                                          one JSON document instead of the tables
@@ -30,6 +32,7 @@ const option = (name) => {
 
 /** A review item's kind, from the reason the engine gave (the groups the issue counts). */
 const KINDS = [
+  ['caller outside the file', /^[\w./-]+\.py:\d+ (reaches|uses) /],
   ['port-plan conflict', /port plan/],
   ['early override renamed', /renamed to _agent|calls \w+\(\) before the agent is set up/],
   ['teardown kept', /\b(cleanup|stop|shutdown|close|_cleanup|_shutdown|_stop)\(\) does business work/],
@@ -106,17 +109,22 @@ function measure(label, dir, { validate, profile }) {
   };
 }
 
-/** Every Python fixture case in one repository, as the fixture suite lays them out. */
-function pythonFixturesRepo() {
+/**
+ * The Python fixture cases written against one base (`model`: the production-like base under
+ * fixtures/python/_base; `reference`: the reference BaseAgent, whose cases can run) in one
+ * repository, as the fixture suite lays them out.
+ */
+function pythonFixturesRepo(base) {
   const fixtures = path.join(repo, 'fixtures', 'python');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hands-off-fixtures-'));
-  cpSync(path.join(fixtures, '_base'), dir, { recursive: true, filter: (s) => !s.endsWith('README.md') });
+  if (base === 'reference') cpSync(path.join(repo, 'templates', 'runtime', 'python', 'common'), path.join(dir, 'common'), { recursive: true });
+  else cpSync(path.join(fixtures, '_base'), dir, { recursive: true, filter: (s) => !s.endsWith('README.md') });
   for (const name of readdirSync(fixtures).sort()) {
     const caseDir = path.join(fixtures, name);
     if (name.startsWith('_') || !existsSync(path.join(caseDir, 'input.py'))) continue;
     const specFile = path.join(caseDir, 'case.yaml');
     const spec = existsSync(specFile) ? YAML.parse(readFileSync(specFile, 'utf8')) ?? {} : {};
-    if ((spec.profile ?? 'base-agent') !== 'base-agent') continue;
+    if ((spec.profile ?? 'base-agent') !== 'base-agent' || (spec.base ?? 'model') !== base) continue;
     if (existsSync(path.join(caseDir, 'repo'))) cpSync(path.join(caseDir, 'repo'), dir, { recursive: true });
     const rel = spec.path ?? `agents/${name.replace(/-/g, '_')}.py`;
     mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
@@ -167,9 +175,12 @@ try {
     temps.push(dir);
     measured.push(measure(path.basename(path.resolve(target)), dir, { validate: flag('--validate'), profile: option('--profile') }));
   } else {
-    const fx = pythonFixturesRepo();
+    const fx = pythonFixturesRepo('model');
     temps.push(fx);
-    measured.push(measure('Python fixtures (rewrite only: inputs import zmq)', fx, { validate: false }));
+    measured.push(measure('Python fixtures on the production-like base (rewrite only: inputs import zmq)', fx, { validate: false }));
+    const rx = pythonFixturesRepo('reference');
+    temps.push(rx);
+    measured.push(measure('Python fixtures on the reference base (rewrite + runtime validation)', rx, { validate: !flag('--no-validate') }));
     const demo = demoFleetRepo();
     temps.push(demo);
     measured.push(measure('demo fleet (rewrite + runtime validation)', demo, { validate: !flag('--no-validate') }));
