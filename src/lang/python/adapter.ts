@@ -3,7 +3,12 @@
 import path from 'node:path';
 import type { LanguageAdapter, VerifyError } from '../../pipeline/language.js';
 import { scanPython } from '../../discover/python-scan.js';
-import { loadBaseModel } from '../../analysis/base-model.js';
+import { readFileSync } from 'node:fs';
+import { loadBaseModel, type BaseModel } from '../../analysis/base-model.js';
+import { counterpart, reachableMethods } from '../../analysis/reachability.js';
+import { buildModuleModel } from './module-model.js';
+import { decodePythonSource, parsePython } from './parser.js';
+import type { PythonProfile } from '../../profile/profile.js';
 import { rewritePython } from './rewrite.js';
 import { pyCompileAll } from './py-compile.js';
 import { encodePythonOutput } from './encoding.js';
@@ -28,6 +33,7 @@ export const pythonAdapter: LanguageAdapter = {
       className: req.agent.class,
       profile: req.profile,
       base: loadBaseModel(req.root, py, req.profile.base_class),
+      root: req.root,
     });
   },
 
@@ -38,17 +44,19 @@ export const pythonAdapter: LanguageAdapter = {
       const py = r.profile.python!;
       const again = rewritePython({
         file: rel,
+        agentFile: r.agent.file,
         source: r.output,
         className: r.agent.class,
         profile: r.profile,
         base: loadBaseModel(r.root, py, r.profile.base_class),
+        root: r.root,
       });
       if (again.status === 'failed') return `${rel}: second run failed: ${again.error}`;
       if (again.output !== r.output) {
         const line = firstDifferentLine(r.output, again.output ?? '');
         return `${rel}:${line}: not idempotent: running the transforms on the output changes it`;
       }
-      return null;
+      return lostMethod(r.root, r.agent.file, rel, r.agent.class, r.output, loadBaseModel(r.root, py, r.profile.base_class), py);
     });
     const pending = reqs
       .map((r, i) => ({ i, name: path.relative(r.root, r.outputFile).split(path.sep).join('/'), text: r.output, bytes: r.bytes }))
@@ -74,4 +82,35 @@ function firstDifferentLine(a: string, b: string): number {
   const lb = b.split('\n');
   for (let i = 0; i < Math.max(la.length, lb.length); i++) if (la[i] !== lb[i]) return i + 1;
   return 1;
+}
+
+/**
+ * A method that could run in the original (reached from the entry point, the constructor or
+ * another reached method) must still be reachable in the output, under its name or its
+ * `_agent_` rename, now counting what the base calls; an override that became dead code fails
+ * the agent. Methods the migration removed are the removal plan's, not this check's.
+ */
+function lostMethod(root: string, file: string, rel: string, className: string, output: string, base: BaseModel, py: PythonProfile): string | null {
+  let original: string;
+  try {
+    original = decodePythonSource(readFileSync(path.join(root, file)), file);
+  } catch {
+    return null;
+  }
+  const before = buildModuleModel(original, parsePython(original));
+  const after = buildModuleModel(output, parsePython(output));
+  const cb = before.classes.find((c) => c.name === className);
+  const ca = after.classes.find((c) => c.name === className);
+  if (!cb || !ca) return null;
+  const baseCalls = [...base.selfCalls, ...base.initCalls, ...base.shutdownCalls, ...(py.hooks ?? []), py.health_hook ?? '_get_health_status',
+    ...(base.requestLoop ? [base.requestLoop.hook] : []), ...(base.periodicHook ? [base.periodicHook.hook] : []), py.main_loop_method ?? 'run'];
+  const was = reachableMethods(before, cb);
+  const now = reachableMethods(after, ca, baseCalls);
+  for (const m of was) {
+    const kept = counterpart(ca, m);
+    if (kept && !now.has(kept)) {
+      return `${rel}:${ca.methods.get(kept)!.line}: ${kept}() ran in the original (as ${m}()) but nothing calls it after the migration; nothing written`;
+    }
+  }
+  return null;
 }
