@@ -20,17 +20,19 @@ export const removeTeardown: PythonTransform = {
       const fn = ctx.agent.methods.get(name)!;
       if (fn.params.some((p) => p.name !== 'self' && p.kind === 'plain')) continue;
       const reached = reachedAtShutdown(ctx, name, teardowns);
+      // Nothing ran it at shutdown in the legacy agent either (an API for callers, say): kept as it was.
+      const wasReached = reachedAtShutdown(ctx, name, teardowns, new Set(), false);
       ctx.plan.proposeMember({
         name,
         kind: 'method',
         finding: 'socket',
         reason: 'teardown the base does',
         // Kept (business), it still runs when the agent stops, and the base's teardown follows it.
-        safeToKeep: reached,
+        safeToKeep: reached || !wasReached,
         condition: (scope) =>
           isInfraBlock(fn.body, scope)
             ? null
-            : `${name}() does business work besides teardown: kept${reached ? `, it still runs at shutdown` : `, but nothing calls it at shutdown any more`}`,
+            : `${name}() does business work besides teardown: kept${reached ? `, it still runs at shutdown` : wasReached ? `, but nothing calls it at shutdown any more` : `, as it was: nothing called it at shutdown in the legacy agent either`}`,
       });
     }
   },
@@ -40,10 +42,10 @@ export const removeTeardown: PythonTransform = {
  * Does the method still run when the migrated agent stops? The base calls it at shutdown, the
  * entry point calls it on the constructed agent, or another teardown that does calls it.
  */
-export function reachedAtShutdown(ctx: PythonTransformContext, name: string, teardowns: Set<string>, seen = new Set<string>()): boolean {
+export function reachedAtShutdown(ctx: PythonTransformContext, name: string, teardowns: Set<string>, seen = new Set<string>(), withBase = true): boolean {
   if (seen.has(name)) return false;
   seen.add(name);
-  if (ctx.base.shutdownCalls.has(name)) return true;
+  if (withBase && ctx.base.shutdownCalls.has(name)) return true;
   if (calledByEntryPoint(ctx, name)) return true;
   // installed as the agent's own SIGTERM/SIGINT handler (it stays where the base installs none)
   let handler = false;
@@ -60,7 +62,7 @@ export function reachedAtShutdown(ctx: PythonTransformContext, name: string, tea
     walk(fn.body, (n) => {
       if (n.type === 'call' && selfAttribute(n.childForFieldName('function')!) === name) calls = true;
     });
-    if (calls && reachedAtShutdown(ctx, other, teardowns, seen)) return true;
+    if (calls && reachedAtShutdown(ctx, other, teardowns, seen, withBase)) return true;
   }
   return false;
 }

@@ -47,6 +47,7 @@ export const superInit: PythonTransform = {
         if (a.type === 'keyword_argument') ctx.passThrough.set(a.childForFieldName('name')!.text, a.childForFieldName('value')!.text);
       }
       existingName = ctx.passThrough.get(key);
+      widenPassedPort(ctx, init, existing.call);
       // The call gives the base one port and the agent then sets (and listens on) another: the call
       // moves to where that port is known, so the base binds where the agent listened.
       moved = portSetAfter(ctx, existing.stmt);
@@ -360,6 +361,41 @@ function healthRemoval(ctx: PythonTransformContext, call: SyntaxNode): boolean {
     }
   }
   return false;
+}
+
+/**
+ * An existing call gives the base `port=port` while the request socket the base now owns bound
+ * `port if port else 5642` (or `port or 5642`): the base would fall back to a default or free
+ * port where the agent listened on 5642. The call gets the expression the socket bound.
+ */
+function widenPassedPort(ctx: PythonTransformContext, init: PyFunction, call: SyntaxNode): void {
+  const kw = (call.childForFieldName('arguments')?.namedChildren ?? []).find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'port');
+  const value = kw?.childForFieldName('value');
+  if (!value || value.type !== 'identifier') return;
+  const params = new Set(init.params.map((p) => p.name));
+  const known = moduleNames(ctx);
+  const exprs = new Set<string>();
+  for (const b of agentBinds(ctx)) {
+    if (!isRemoved(ctx, b.call) || healthRemoval(ctx, b.call)) continue;
+    const raw = rawPortExpression(b.call.childForFieldName('arguments')?.namedChild(0)?.text ?? '');
+    if (!raw || normPort(raw) === normPort(value.text) || !new RegExp(`\\b${value.text}\\b`).test(raw)) continue;
+    const names = raw.match(/[A-Za-z_]\w*/g) ?? [];
+    if (names.every((n) => params.has(n) || known.has(n) || BUILTINS.has(n) || /^(if|else|or|and|not|is|None)$/.test(n))) exprs.add(raw.trim());
+  }
+  if (exprs.size !== 1) return;
+  const better = [...exprs][0]!;
+  ctx.edits.replace(value.startIndex, value.endIndex, better, label);
+  ctx.passThrough.set('port', better);
+  ctx.warnings.push(`super().__init__ now gets port=${better}: the request socket it replaces listened there (the call gave port=${value.text}, and the base would have picked another port when it is None)`);
+}
+
+/** The port expression of a bind address as written (`f"tcp://*:{port or 5642}"` → `port or 5642`). */
+function rawPortExpression(arg: string): string | null {
+  const f = /\{([^{}:]+)\}\s*["']\s*$/.exec(arg);
+  if (f) return f[1]!;
+  const c = /["']tcp:\/\/[^"']*:["']\s*\+\s*str\((.+)\)$/.exec(arg);
+  if (c) return c[1]!;
+  return null;
 }
 
 const BUILTINS = new Set(['int', 'str', 'float', 'bool', 'os', 'None', 'True', 'False', 'dict', 'len', 'min', 'max', 'getattr']);
