@@ -18,11 +18,15 @@ export const pruneImports: PythonTransform = {
       entry.names.push(local);
       byStatement.set(imp.node.id, entry);
     }
+    // Code the transforms wrote (an expression moved into super().__init__, a hook) counts as
+    // a use even when its original went with a removal: erring this way keeps an import, never a NameError.
+    const written = ctx.edits.writtenTexts().join('\n');
+    const writtenUse = (name: string) => new RegExp(`(?<![.\\w])${name}(?!\\w)`).test(written);
     for (const { node, names } of byStatement.values()) {
       if (isRemoved(ctx, node)) continue;
       const settings: SyntaxNode[] = [];
       const unused = names.every((name) => {
-        if (ctx.introduced.has(name)) return false;
+        if (ctx.introduced.has(name) || writtenUse(name)) return false;
         const uses = ctx.refs
           .of(name)
           .filter((r) => r.kind === 'identifier' && !(node.startIndex <= r.start && r.end <= node.endIndex));
