@@ -106,7 +106,7 @@ describe('check-config on a clean fleet', () => {
   it('the demo fleet (both shapes in one file) has no findings', async () => {
     const root = repo(DEMO);
     const r = await cli(root, ['check-config']);
-    expect(r.stdout).toBe('0 errors, 0 warnings, 0 notes in 1 startup config (10 agents)');
+    expect(r.stdout).toBe('0 errors, 0 warnings, 0 notes in 1 startup config (13 agents)');
     expect(r.exitCode).toBe(0);
   });
 
@@ -123,7 +123,7 @@ describe('check-config on a clean fleet', () => {
       { file: 'pc2_code/config/startup_config.yaml', line: 5, col: 5, severity: 'error', rule: 'yaml', message: 'invalid YAML: Map keys must be unique' },
     ]);
     expect(configs.map((c: { file: string; agents: number }) => [c.file, c.agents])).toEqual([
-      ['config/startup_config.yaml', 10],
+      ['config/startup_config.yaml', 13],
       ['pc2_code/config/startup_config.yaml', 0],
     ]);
     expect(r.exitCode).toBe(1);
@@ -138,8 +138,14 @@ describe('check-config on a clean fleet', () => {
     expect(ranged).toEqual([
       'port-range TextStatsAgent port 7381',
       'port-range TextStatsAgent health_check_port 7382',
+      'port-range DedupFilterAgent port 7401',
+      'port-range DedupFilterAgent health_check_port 7402',
+      'port-range JobSchedulerAgent port 7411',
+      'port-range JobSchedulerAgent health_check_port 7412',
       'port-range ConfigWatcherAgent port 7391',
       'port-range ConfigWatcherAgent health_check_port 7392',
+      'port-range FeatureFlagAgent port 7421',
+      'port-range FeatureFlagAgent health_check_port 7422',
     ]);
     expect(r.exitCode).toBe(0); // warnings only
   });

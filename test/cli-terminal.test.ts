@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { BIN, demoFleetRepos, ensureBuilt, tempDirsOfThisFile } from './helpers/cli.js';
+import { BIN, DEMO_AGENTS, demoFleetRepos, ensureBuilt, tempDirsOfThisFile } from './helpers/cli.js';
 
 const SCRIPT = ['/usr/bin/script', '/bin/script'].find((p) => existsSync(p));
 const temps = tempDirsOfThisFile();
@@ -44,11 +44,11 @@ describe.skipIf(!SCRIPT)('progress in a pseudo-terminal (80 columns)', () => {
     expect(validate.length, all.join('\n').slice(0, 3000)).toBeGreaterThan(1);
     for (let i = 1; i < validate.length; i++) expect(validate[i]!.value).toBeGreaterThanOrEqual(validate[i - 1]!.value);
     expect(new Set(validate.map((v) => v.value)).size, 'moves agent by agent, not in one jump').toBeGreaterThan(2);
-    expect(validate[validate.length - 1]).toMatchObject({ value: 10, total: 10 });
+    expect(validate[validate.length - 1]).toMatchObject({ value: DEMO_AGENTS.length, total: DEMO_AGENTS.length });
     for (const name of ['rewrite', 'verify', 'write', 'commit']) {
       const s = stage(name);
       expect(s.length, name).toBeGreaterThan(0);
-      expect(s[s.length - 1], name).toMatchObject({ value: 10, total: 10 });
+      expect(s[s.length - 1], name).toMatchObject({ value: DEMO_AGENTS.length, total: DEMO_AGENTS.length });
     }
     // The failure count on the last bar is the run's: the summary line says the same.
     const failed = Number(/(\d+) failed(?:,| in)/.exec(all.find((l) => / in \d+\.\d s/.test(l)) ?? '')?.[1] ?? 0);

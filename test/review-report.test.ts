@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, commitAll, ensureBuilt, git, gitRepo, killAgentProcessesUnder, REPO } from './helpers/cli.js';
+import { addNeedsReviewAgents, cli, commitAll, ensureBuilt, git, gitRepo, killAgentProcessesUnder, REPO } from './helpers/cli.js';
 import { launchChromium } from './helpers/browser.js';
 
 const OUT = path.join(REPO, 'test-output', 'review-report');
@@ -31,11 +31,11 @@ async function run(args: string[]): Promise<RunJson> {
 
 const expected: Record<string, string> = {
   KVCacheAgent: 'promoted',
-  TranslationMemoryAgent: 'needs-review', // committed, items left for review
+  InventoryAgent: 'needs-review', // committed, items left for review
   RateLimiterAgent: 'reverted',
   LedgerAgent: 'failed',
   HeartbeatAgent: 'migrated', // uncommitted _v2, nothing to review
-  TextStatsAgent: 'needs-review', // uncommitted _v2 with items
+  WebScraperAgent: 'needs-review', // uncommitted _v2 with items
   ConfigWatcherAgent: 'legacy',
 };
 
@@ -44,19 +44,20 @@ beforeAll(async () => {
   root = gitRepo(path.join(REPO, 'fixtures', 'demo-fleet'), 'migrate-report-');
   expect((await cli(root, ['init'])).exitCode).toBe(0);
   for (const f of ['heartbeat_agent.py', 'ledger_agent.py']) cpSync(path.join(REPO, 'fixtures', 'review', f), path.join(root, 'agents', f));
-  commitAll(root, 'base class and two more agents');
+  addNeedsReviewAgents(root);
+  commitAll(root, 'base class and four more agents');
 
   // One at a time: validation on a busy machine should not race its own deadlines.
-  const first = await run(['KVCacheAgent', 'TranslationMemoryAgent', 'LedgerAgent', '--concurrency', '1']);
+  const first = await run(['KVCacheAgent', 'InventoryAgent', 'LedgerAgent', '--concurrency', '1']);
   const by = new Map(first.results.map((r) => [r.agent, r]));
   expect(by.get('KVCacheAgent')?.commit, JSON.stringify(by.get('KVCacheAgent'))).toBeTruthy();
-  expect(by.get('TranslationMemoryAgent')?.commit, JSON.stringify(by.get('TranslationMemoryAgent'))).toBeTruthy();
+  expect(by.get('InventoryAgent')?.commit, JSON.stringify(by.get('InventoryAgent'))).toBeTruthy();
   expect(by.get('LedgerAgent')?.status).toBe('failed');
   const promote = await cli(root, ['promote', 'KVCacheAgent']);
   expect(promote.exitCode, promote.stderr).toBe(0);
   expect((await run(['RateLimiterAgent', '--no-validate'])).results[0]!.commit).toBeTruthy();
   expect((await cli(root, ['revert', 'RateLimiterAgent'])).exitCode).toBe(0);
-  const pending = await run(['HeartbeatAgent', 'TextStatsAgent', '--no-commit', '--no-validate']);
+  const pending = await run(['HeartbeatAgent', 'WebScraperAgent', '--no-commit', '--no-validate']);
   expect(pending.results.map((r) => r.status).sort()).toEqual(['migrated', 'needs-review']);
 
   mkdirSync(OUT, { recursive: true });
@@ -78,7 +79,7 @@ describe('migrate report', () => {
     expect(html).not.toMatch(/<link\b/i);
     expect(html).toContain("default-src 'none'");
     // The work tree is as the runs left it: the report wrote nothing into it.
-    expect(git(root, ['status', '--porcelain']).split('\n').sort()).toEqual(['?? agents/heartbeat_agent_v2.py', '?? agents/text_stats_agent_v2.py']);
+    expect(git(root, ['status', '--porcelain']).split('\n').sort()).toEqual(['?? agents/heartbeat_agent_v2.py', '?? agents/web_scraper_agent_v2.py']);
   });
 
   it('renders in chromium: sections, chart, diffs, notes at their lines, filter, search, no request', async () => {
@@ -108,13 +109,13 @@ describe('migrate report', () => {
       const bars = await page.$$eval('#registration-chart g.row', (gs) =>
         gs.map((g) => ({ agent: g.getAttribute('data-agent'), width: (g.querySelector('rect.bar') as SVGGraphicsElement).getBBox().width })),
       );
-      expect(bars.map((b) => b.agent)).toEqual(expect.arrayContaining(['KVCacheAgent', 'TranslationMemoryAgent']));
+      expect(bars.map((b) => b.agent)).toEqual(expect.arrayContaining(['KVCacheAgent', 'InventoryAgent']));
       for (const b of bars) expect(b.width).toBeGreaterThan(0);
       expect(await page.locator('#registration-chart line.deadline').count()).toBe(1);
       expect(await page.locator('#concerns tr[data-concern="health"]').count()).toBe(1);
 
       // Diffs: side by side, highlighted, with review items and removed blocks at their lines.
-      for (const agent of ['KVCacheAgent', 'TranslationMemoryAgent', 'RateLimiterAgent', 'HeartbeatAgent', 'TextStatsAgent']) {
+      for (const agent of ['KVCacheAgent', 'InventoryAgent', 'RateLimiterAgent', 'HeartbeatAgent', 'WebScraperAgent']) {
         const host = page.locator(`.diff-host[data-agent="${agent}"]`);
         expect(await host.getAttribute('data-highlighted'), agent).toBe('true');
         expect(await host.locator('.d2h-file-side-diff').count(), agent).toBe(2);
@@ -127,17 +128,17 @@ describe('migrate report', () => {
       }
       expect(await page.locator('#agent-KVCacheAgent .cmd code').first().textContent()).toBe('migrate revert KVCacheAgent');
       // Validation evidence: every check with its time, the log check with the lines it compared.
-      expect(await page.locator('#agent-KVCacheAgent table.checks tr[data-check]').count()).toBe(5);
+      expect(await page.locator('#agent-KVCacheAgent table.checks tr[data-check]').count()).toBe(7);
       expect(await page.locator('#agent-KVCacheAgent tr[data-check="log"] details.log-lines summary').textContent()).toMatch(/^ERROR lines compared: legacy \d+, _v2 \d+, new 0$/);
       await page.screenshot({ path: path.join(OUT, 'report.png') });
-      await page.locator('#agent-TextStatsAgent').screenshot({ path: path.join(OUT, 'agent-TextStatsAgent.png') });
+      await page.locator('#agent-WebScraperAgent').screenshot({ path: path.join(OUT, 'agent-WebScraperAgent.png') });
 
       // Filter by clicking.
       const visible = () => page.$$eval('article.agent', (els) => els.filter((e) => !(e as HTMLElement).hidden).map((e) => e.getAttribute('data-agent')));
       await page.click('button.filter[data-status="failed"]');
       expect(await visible()).toEqual(['LedgerAgent']);
       await page.click('button.filter[data-status="needs-review"]');
-      expect((await visible()).sort()).toEqual(['TextStatsAgent', 'TranslationMemoryAgent']);
+      expect((await visible()).sort()).toEqual(['InventoryAgent', 'WebScraperAgent']);
       expect(await page.textContent('#shown')).toBe(`Showing 2 of ${sections.length} agents`);
       await page.click('button.filter[data-status="all"]');
       expect((await visible()).length).toBe(sections.length);
@@ -154,7 +155,7 @@ describe('migrate report', () => {
       await page.emulateMedia({ media: 'print' });
       expect(await page.locator('nav.toolbar').isVisible()).toBe(false);
       expect(await page.locator('button.copy').first().isVisible()).toBe(false);
-      expect(await page.locator('#agent-TextStatsAgent').isVisible()).toBe(true);
+      expect(await page.locator('#agent-WebScraperAgent').isVisible()).toBe(true);
       await page.emulateMedia({ media: 'screen' });
 
       expect(requests).toEqual([url]);
@@ -171,7 +172,7 @@ describe('migrate report', () => {
       expect(r.exitCode, r.stderr).toBe(0);
       const statuses = new Map([...r.stdout.matchAll(/<article class="agent [^"]*" id="[^"]*" data-agent="(\w+)" data-status="([\w-]+)"/g)].map((m) => [m[1], m[2]]));
       expect(statuses.get('KVCacheAgent')).toBe('promoted');
-      expect(statuses.get('TranslationMemoryAgent')).toBe('needs-review');
+      expect(statuses.get('InventoryAgent')).toBe('needs-review');
       expect(statuses.get('RateLimiterAgent')).toBe('reverted');
       // What only the first clone knew (its uncommitted files and failed run) is not here.
       expect(statuses.get('HeartbeatAgent')).toBe('legacy');

@@ -75,6 +75,8 @@ describe('migrated Node services run and pass validation', () => {
         ['health', true, ''],
         ['registry', true, ''],
         ['metrics', true, ''],
+        ['survival', true, ''],
+        ['ports', true, ''],
         ['shutdown', true, ''],
         ['log', true, ''],
       ]);

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_AGENTS } from '../helpers/cli.js';
 import {
   AGENT,
   AGENT_FILE,
@@ -142,7 +143,7 @@ describe('13. the scan stays inside the repository and off special filesystems',
     const scan = await run(root, ['scan', '--json'], t, {}, 60_000);
     expect(scan.exitCode, scan.stderr).toBe(0);
     const out = JSON.parse(scan.stdout) as { agents: Array<{ file: string }> };
-    expect(out.agents.length).toBe(10);
+    expect(out.agents.length).toBe(DEMO_AGENTS.length);
     expect(out.agents.every((a) => a.file.startsWith('agents/') && !a.file.startsWith('agents/loop/'))).toBe(true);
 
     const procScan = await run('/proc', ['scan', '--json'], t, {}, 60_000);

@@ -2,7 +2,8 @@
 // Ctrl-C (cleanup, then exit 128 + the signal: 143, 129), an interrupted validation says
 // "interrupted", and Ctrl-C during the rewrite of a large batch stops the pool at once and
 // lists no output that is not on disk.
-import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RewriteJob } from '../../src/pipeline/rewrite-pool.js';
@@ -64,7 +65,12 @@ describe('11. Ctrl-C during the rewrite stage', () => {
     const { loadProfile } = (await import(path.join(REPO, 'dist', 'src', 'profile', 'profile.js'))) as typeof import('../../src/profile/profile.js');
     await import(path.join(REPO, 'dist', 'src', 'lang', 'adapters.js'));
     const profile = loadProfile('base-agent');
-    const root = path.join(REPO, 'fixtures', 'demo-fleet');
+    // The demo fleet with the reference base beside it (what `migrate init` gives): without the
+    // base's source the profile's fallback says the base binds the request port the agents' own
+    // servers bind, and every rewrite is refused before the pool has anything to keep.
+    const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-pool-sigint-'));
+    cpSync(path.join(REPO, 'fixtures', 'demo-fleet'), root, { recursive: true });
+    cpSync(path.join(REPO, 'templates', 'runtime', 'python', 'common'), path.join(root, 'common'), { recursive: true });
     const files = readdirSync(path.join(root, 'agents')).filter((f) => /_agent\.py$/.test(f));
     const jobs: RewriteJob[] = Array.from({ length: 40 }, (_, i) => {
       const file = path.join(root, 'agents', files[i % files.length]!);
@@ -78,6 +84,7 @@ describe('11. Ctrl-C during the rewrite stage', () => {
     expect(outcomes).toHaveLength(40);
     expect(interrupted.length, 'most jobs never ran').toBeGreaterThan(20);
     expect(outcomes.filter((o) => o.status === 'changed').length, 'the ones done are kept').toBeGreaterThanOrEqual(1);
+    rmSync(root, { recursive: true, force: true });
   }, 60_000);
 
   it('SIGINT as a 200-agent batch starts: exit 130, every agent interrupted, no output listed that is not on disk, nothing written', async () => {

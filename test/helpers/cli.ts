@@ -172,6 +172,19 @@ export function initGit(root: string): void {
   commitAll(root, 'legacy fleet');
 }
 
+/**
+ * Two real agents the engine leaves items for review on (the demo fleet migrates hands-off):
+ * InventoryAgent (fixtures/python/outside-callers: a test calls a method the base makes it rename;
+ * it runs on the reference base and validates) and WebScraperAgent (fixtures/python/decorator-and-async:
+ * a decorator reaching the agent; rewrite only, it imports aiohttp).
+ */
+export function addNeedsReviewAgents(root: string): void {
+  const fx = path.join(REPO, 'fixtures', 'python');
+  cpSync(path.join(fx, 'outside-callers', 'input.py'), path.join(root, 'agents', 'inventory_agent.py'));
+  cpSync(path.join(fx, 'outside-callers', 'repo'), root, { recursive: true });
+  cpSync(path.join(fx, 'decorator-and-async', 'input.py'), path.join(root, 'agents', 'web_scraper_agent.py'));
+}
+
 export function commitAll(root: string, message: string): void {
   git(root, ['add', '-A']);
   git(root, ['commit', '-q', '--allow-empty', '-m', message]);

@@ -23,6 +23,7 @@ export const baseAttributes: PythonTransform = {
     for (const a of ctx.agent.assignments) {
       if (!ctx.base.attributes.has(a.attr) || isRemoved(ctx, a.stmt) || renamed.has(a.attr)) continue;
       if (ctx.resolved?.members.has(a.attr)) continue;
+      if (a.method === '__init__' && injected(ctx, a.attr)) continue;
       const baseType = ctx.base.attributes.get(a.attr) ?? null;
       const mine = valueType(a.value);
       // The base's None is "set later", not a type.
@@ -135,6 +136,18 @@ function baseMakesObject(ctx: PythonTransformContext, attr: string): boolean {
 }
 
 /** The agent's name and ports: what the base is given (super-init's concern), never renamed away. */
+/**
+ * A dependency the base takes as a keyword and only stores (`self.local_queue = local_queue if
+ * local_queue is not None else MemoryQueue()`), used by nothing its __init__ starts: the agent
+ * assigning it in __init__ supplies it, as passing it would (hardened-agent-base's
+ * `eventbus_publisher` and `local_queue`, which the hardened transforms write).
+ */
+function injected(ctx: PythonTransformContext, attr: string): boolean {
+  if (!ctx.base.initParams.includes(attr) || ctx.base.threadDriven.has(attr) || identityOrPort(ctx, attr)) return false;
+  const v = (ctx.base.initValues.get(attr) ?? '').replace(/\s+/g, ' ').trim();
+  return v === attr || new RegExp(`^${attr} if ${attr} is not None else .+$`).test(v) || new RegExp(`^${attr} or .+$`).test(v);
+}
+
 function identityOrPort(ctx: PythonTransformContext, attr: string): boolean {
   const sc = ctx.py.super_call;
   if (attr === sc.name_keyword || attr === 'name') return true;
