@@ -2,10 +2,10 @@
 // of the same name would run inside super().__init__(), before the agent has set anything
 // up. Decided from the base's code: a method the base calls only on an error path (cleanup
 // when its sockets fail to bind), or an override that extends the base's own (it calls
-// super()), is kept. So is an override written for an older copy of the same base (the class
-// already derived from a `BaseAgent` imported from another module, whose import now points at the
-// profile's): that base called the hook where the new one does, so it already ran there, and a
-// rename would leave it with no caller. Any other is renamed, with every caller in the file, so
+// super()), is kept. So is a hook written for an older copy of the same base (the class already
+// derived from a `BaseAgent` imported from another module, whose import now points at the
+// profile's) that only the base calls: that base called it where the new one does, so it already
+// ran there, and a rename would leave it with no caller. Any other is renamed, with every caller in the file, so
 // the agent calls it where it meant to; only a caller the file cannot prove to be the agent is reported.
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { keep } from '../../src/lang/python/transform-context.js';
@@ -43,9 +43,15 @@ export const earlyOverrides: PythonTransform = {
   },
 };
 
-/** Was this override written for an older copy of the base, so it stays where the base calls it? */
+/**
+ * Was this override written as a hook of an older copy of the base, so it stays where the base calls
+ * it? Only when the agent never calls it itself (no self.<name>, thread target or getattr string):
+ * then the base was its only caller. One the agent also runs (its own thread's target under the name
+ * of the base's health loop) is the agent's code under a clashing name: renamed with its callers.
+ */
 export function keptForOlderBase(ctx: PythonTransformContext, name: string): boolean {
-  return ctx.base.methods.has(name) && derivesFromBaseOfName(ctx.module, ctx.agent.cls, ctx.profile.base_class);
+  if (!ctx.base.methods.has(name) || !derivesFromBaseOfName(ctx.module, ctx.agent.cls, ctx.profile.base_class)) return false;
+  return !ctx.refs.of(name).some((r) => r.kind === 'attribute' || r.kind === 'string');
 }
 
 export function callsSuper(body: import('../../src/lang/python/parser.js').SyntaxNode, name: string): boolean {
