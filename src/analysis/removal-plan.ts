@@ -132,6 +132,8 @@ export class RemovalPlan {
           if (ranges.contains(r.start, r.end)) return false;
           // One element of a literal collection iterated for set-up or teardown: the element goes.
           if (collectionElement(r.node) && (p.kind === 'attribute' || p.kind === 'method')) return false;
+          // `self.context.socket(...)`: a member of another object of the agent, not this one.
+          if ((p.kind === 'attribute' || p.kind === 'method') && r.kind === 'attribute' && memberOfMember(r.node)) return false;
           if (p.kind === 'attribute' || p.kind === 'method') return r.kind !== 'identifier';
           return true;
         });
@@ -227,6 +229,13 @@ export class RemovalPlan {
     for (const st of stmts) if (st.replacement !== undefined) ranges.add(st.node.startIndex, st.node.endIndex);
     return { nodes: outermost, ranges, stmts };
   }
+}
+
+/** `self.<x>.<name>`: the name is read on one of the agent's members, not on the agent. */
+function memberOfMember(ref: SyntaxNode): boolean {
+  const attr = ref.parent;
+  const obj = attr?.type === 'attribute' ? attr.childForFieldName('object') : null;
+  return obj?.type === 'attribute' && /^self\.\w+$/.test(obj.text);
 }
 
 /** A nested class, or a nested def taking its own `self`: its `self` is not the agent. */
