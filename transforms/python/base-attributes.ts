@@ -130,9 +130,6 @@ function willBeRenamed(ctx: PythonTransformContext, method: string): boolean {
  * than keep a state the agent is meant to update (initialized, initialization_error: constants)?
  */
 function baseMakesObject(ctx: PythonTransformContext, attr: string): boolean {
-  // A parameter of the base's __init__ (eventbus_publisher=None): the base takes the agent's object
-  // under that name, so the agent's assignment supplies it rather than shadows one the base made.
-  if (ctx.base.initParams.includes(attr)) return false;
   const values = [...(ctx.base.values.get(attr) ?? []), ...(ctx.base.initValues.has(attr) ? [ctx.base.initValues.get(attr)!] : [])];
   return values.length > 0 && values.every((v) => !isConstantLike(v));
 }
