@@ -165,7 +165,7 @@ describe('broken agents fail the right check', () => {
       copyFileSync(path.join(BROKEN, 'agents', 'crash_at_import_v2.py'), path.join(root, 'agents', 'vendor_bridge_v2.py'));
       const r = await validateAgent(opts(root, 'vendor_bridge', 'CrashAtImport', env));
       expect(r.ok).toBe(false);
-      expect(r.error).toMatch(/agents\/vendor_bridge_v2\.py: not validated here: the legacy agent cannot start here either \(ModuleNotFoundError: No module named 'nonexistent_vendor_sdk'\)/);
+      expect(r.error).toMatch(/^validation: not run here: agents\/vendor_bridge_v2\.py and its legacy agent both stop at start for want of a module \(ModuleNotFoundError: No module named 'nonexistent_vendor_sdk'\)/);
       expect(check(r, 'health').ok).toBe(false);
       assertNothingLeft(r);
     } finally {

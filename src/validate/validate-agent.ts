@@ -324,13 +324,14 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
     const list = listed(enabled).map((c) => checks.get(c) ?? skippedCheck(c, o.profile.name));
     const exit = proc.exited();
     let error = exit?.timedOut ? `${rel}: killed at the time limit of ${(timeLimitMs / 1000).toFixed(1)} s` : undefined;
-    // The _v2 died the way the legacy agent dies here too (a module this machine lacks): the
+    // The _v2 and the legacy agent both die here for want of a module this machine lacks: the
     // environment cannot run the agent, which says nothing about the migration. Said so, still failed.
     const died = exit && !exit.timedOut && exit.code !== 0 ? lastErrorLine(proc.output()) : undefined;
+    // Only a missing module says "this machine", not "this migration" (a broken state file does not).
     const missing = (line?: string) => !!line && /^(ModuleNotFoundError|ImportError)\b/.test(line);
-    if (!error && died && legacy.startError && (legacy.startError === died || (missing(died) && missing(legacy.startError))) && list.some((c) => !c.ok && !c.skipped)) {
+    if (!error && missing(died) && missing(legacy.startError) && list.some((c) => !c.ok && !c.skipped)) {
       const how = legacy.startError === died ? died : `legacy: ${legacy.startError}; _v2: ${died}`;
-      error = `${rel}: not validated here: the legacy agent cannot start here either (${how}); validate where the agent's dependencies are installed, or give the launch command in .migrate/config.yaml`;
+      error = `validation: not run here: ${rel} and its legacy agent both stop at start for want of a module (${how}); validate where the agent's dependencies are installed, or give the launch command in .migrate/config.yaml`;
     }
     return report(list, ports, error);
   } catch (err) {
