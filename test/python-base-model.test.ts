@@ -177,4 +177,42 @@ if __name__ == "__main__":
     const [err] = await verify(root, alive);
     expect(err).toBeNull();
   });
+
+  it('counts the hooks an older base of the same name called: renamed with no caller, the agent fails', async () => {
+    const root = repo();
+    // Written for an older copy of the base, which ran _setup_logging() itself.
+    writeFileSync(path.join(root, 'agents', 'agent.py'), `from src.core.base_agent import BaseAgent
+
+
+class Agent(BaseAgent):
+    def __init__(self, port=7000, **kwargs):
+        super().__init__(name="Agent", port=port, **kwargs)
+
+    def _setup_logging(self):
+        self.audit = open("audit.log", "a")
+
+
+if __name__ == "__main__":
+    Agent().run()
+`);
+    const orphaned = `from common.core.base_agent import BaseAgent
+
+
+class Agent(BaseAgent):
+    def __init__(self, port=7000, **kwargs):
+        super().__init__(name="Agent", port=port, **kwargs)
+
+    def _agent_setup_logging(self):
+        self.audit = open("audit.log", "a")
+
+
+if __name__ == "__main__":
+    Agent().run()
+`;
+    const [err] = await verify(root, orphaned);
+    expect(err).toMatch(/_agent_setup_logging\(\) ran in the original \(as _setup_logging\(\)\) but nothing calls it after the migration/);
+    const kept = orphaned.replace('_agent_setup_logging', '_setup_logging');
+    const [ok] = await verify(root, kept);
+    expect(ok).toBeNull();
+  });
 });

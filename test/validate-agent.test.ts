@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import path from 'node:path';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { planInit } from '../src/commands/init.js';
 import os from 'node:os';
 import type { AgentInfo, CheckName, ValidationReport } from '../src/core/types.js';
@@ -152,6 +152,25 @@ describe('broken agents fail the right check', () => {
     expect(check(r, 'log')).toMatchObject({ ok: false });
     expect(check(r, 'log').detail).toMatch(/new ERROR\/Traceback line\(s\), compared with the legacy run; first: Traceback … ModuleNotFoundError: No module named 'nonexistent_vendor_sdk'$/);
     assertNothingLeft(r);
+  });
+
+  it('a module this machine lacks, imported by the legacy agent too: still failed, said to be the environment', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-missing-dep-'));
+    try {
+      cpSync(path.join(BROKEN, 'common'), path.join(root, 'common'), { recursive: true });
+      mkdirSync(path.join(root, 'agents'));
+      // The legacy agent and its _v2 both need a vendor SDK that is not installed here.
+      writeFileSync(path.join(root, 'agents', 'vendor_bridge.py'), readFileSync(path.join(BROKEN, 'agents', 'crash_at_import.py'), 'utf8')
+        .replace('import logging\n', 'import logging\nimport nonexistent_vendor_sdk\n'));
+      copyFileSync(path.join(BROKEN, 'agents', 'crash_at_import_v2.py'), path.join(root, 'agents', 'vendor_bridge_v2.py'));
+      const r = await validateAgent(opts(root, 'vendor_bridge', 'CrashAtImport', env));
+      expect(r.ok).toBe(false);
+      expect(r.error).toMatch(/^validation: not run here: agents\/vendor_bridge_v2\.py and its legacy agent both stop at start for want of a module \(ModuleNotFoundError: No module named 'nonexistent_vendor_sdk'\)/);
+      expect(check(r, 'health').ok).toBe(false);
+      assertNothingLeft(r);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('never opens its health port', async () => {

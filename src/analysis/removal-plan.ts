@@ -34,6 +34,11 @@ export interface MemberProposal {
    * review item.
    */
   safeToKeep?: boolean;
+  /**
+   * A method the base defines under the same name, called from code that stays (a kept run loop's
+   * `finally: self.cleanup()`): the definition goes, the calls stay and now reach the base's.
+   */
+  callsReachBase?: boolean;
 }
 
 export interface StatementProposal {
@@ -127,6 +132,8 @@ export class RemovalPlan {
           if (ranges.contains(r.start, r.end)) return false;
           // One element of a literal collection iterated for set-up or teardown: the element goes.
           if (collectionElement(r.node) && (p.kind === 'attribute' || p.kind === 'method')) return false;
+          // `self.context.socket(...)`: a member of another object of the agent, not this one.
+          if ((p.kind === 'attribute' || p.kind === 'method') && r.kind === 'attribute' && memberOfMember(r.node)) return false;
           if (p.kind === 'attribute' || p.kind === 'method') return r.kind !== 'identifier';
           return true;
         });
@@ -179,6 +186,8 @@ export class RemovalPlan {
     shared: Set<string>,
   ): { nodes: SyntaxNode[]; ranges: RangeSet; stmts: StatementProposal[] } {
     const methodNames = new Set(ctx.agent.methods.keys());
+    // Calls to a method whose name the base answers stay in the code that is kept.
+    const callsGo = new Set([...removed].filter((m) => !(shared.has(m) && this.members.get(m)?.callsReachBase)));
     const setupOnly = new Set([...removed].filter((m) => shared.has(m) && this.members.get(m)?.kind === 'attribute'));
     const nodes: SyntaxNode[] = [];
     for (const name of removed) {
@@ -200,7 +209,7 @@ export class RemovalPlan {
       const stmts = statements(block);
       // A loop whose whole body would go is not set-up or teardown: emptied, it would spin.
       const loopBody = block.parent?.type === 'while_statement' || block.parent?.type === 'for_statement';
-      const going = stmts.filter((s) => !inRemovedDef(s) && (belongsTo(s, removed, setupOnly, methodNames) || iteratesOnly(s, removed)));
+      const going = stmts.filter((s) => !inRemovedDef(s) && (belongsTo(s, callsGo, setupOnly, methodNames) || iteratesOnly(s, callsGo)));
       if (loopBody && going.length === stmts.length && stmts.length > 0) return;
       for (const s of stmts) {
         if (inRemovedDef(s)) continue;
@@ -220,6 +229,13 @@ export class RemovalPlan {
     for (const st of stmts) if (st.replacement !== undefined) ranges.add(st.node.startIndex, st.node.endIndex);
     return { nodes: outermost, ranges, stmts };
   }
+}
+
+/** `self.<x>.<name>`: the name is read on one of the agent's members, not on the agent. */
+function memberOfMember(ref: SyntaxNode): boolean {
+  const attr = ref.parent;
+  const obj = attr?.type === 'attribute' ? attr.childForFieldName('object') : null;
+  return obj?.type === 'attribute' && /^self\.\w+$/.test(obj.text);
 }
 
 /** A nested class, or a nested def taking its own `self`: its `self` is not the agent. */

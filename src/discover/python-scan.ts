@@ -156,6 +156,11 @@ export function classifyPythonFile(
     if (loop) {
       return { skipped: { file: rel, reason: `no class: a long-running loop at module level (line ${loop.startPosition.row + 1}); an agent class must exist before it can move onto ${target}, so it is left for a human` } };
     }
+    // The loop inside a function the entry point runs (main() -> asyncio.run(collection_loop(...))).
+    const served = entryLoop(module);
+    if (served) {
+      return { skipped: { file: rel, reason: `no class: a long-running loop in ${served.fn}() (line ${served.loop.startPosition.row + 1}), run from the entry point; an agent class must exist before it can move onto ${target}, so it is left for a human` } };
+    }
     return { skipped: { file: rel, reason: module.mainGuard ? 'script: no class (one-shot script)' : 'no class: module of functions or constants' } };
   }
   const constructedInEntry = entryConstructions(module);
@@ -366,6 +371,42 @@ export async function scanPython(root: string, files: string[], profile: Profile
 }
 
 /** A `while True:` / `while 1:` loop outside any function or class (the main guard included). */
+/**
+ * A service loop in a module-level function the entry point reaches by name (directly or as the
+ * argument of asyncio.run / a thread target): `while True`, or a loop that sleeps or waits between
+ * rounds (`while not stop: ... await asyncio.sleep(INTERVAL)`).
+ */
+function entryLoop(module: ModuleModel): { fn: string; loop: SyntaxNode } | null {
+  if (!module.mainGuard) return null;
+  const seen = new Set<string>();
+  const queue: SyntaxNode[] = [module.mainGuard];
+  while (queue.length) {
+    const scope = queue.shift()!;
+    let found: SyntaxNode | null = null;
+    walk(scope, (n) => {
+      if (found) return false;
+      if (n !== scope && (n.type === 'function_definition' || n.type === 'class_definition')) return false;
+      if (n.type === 'identifier' && module.functions.has(n.text) && !seen.has(n.text)) {
+        seen.add(n.text);
+        queue.push(module.functions.get(n.text)!.body);
+      }
+      if (n.type === 'while_statement' && scope !== module.mainGuard) {
+        const cond = n.childForFieldName('condition')?.text ?? '';
+        let waits = false;
+        walk(n.childForFieldName('body')!, (b) => {
+          if (b.type === 'call' && /(^|\.)(sleep|wait)$/.test(callee(b) ?? '')) waits = true;
+        });
+        if (/^(True|1)$/.test(cond) || waits) found = n;
+      }
+    });
+    if (found) {
+      const fn = [...module.functions.entries()].find(([, f]) => f.body.id === scope.id)?.[0] ?? '';
+      return { fn, loop: found };
+    }
+  }
+  return null;
+}
+
 function moduleLoop(root: SyntaxNode): SyntaxNode | null {
   let found: SyntaxNode | null = null;
   walk(root, (n) => {

@@ -131,6 +131,8 @@ interface LegacyRun {
   /** Ports it listened on at the end of its window, and the validator's ports it was given. */
   listening: number[] | null;
   given: { port: number; health_port: number } | null;
+  /** The error line the legacy agent died with when it could not start (a module missing here, say). */
+  startError?: string;
 }
 
 /** Run the legacy agent the same way for a short window; its output is the log baseline, its sockets the ports baseline. */
@@ -148,7 +150,7 @@ async function legacyBaseline(o: ValidateAgentOptions, launchFor: (file: string)
     const { proc } = started;
     const early = await Promise.race([proc.exit, sleep(windowMs, o.signal).then(() => undefined)]);
     if (early && (early.spawnError || early.code !== 0)) {
-      return none(`legacy agent could not start: ${exitedDetail(proc)}`);
+      return { ...none(`legacy agent could not start: ${exitedDetail(proc)}`), startError: early.spawnError ?? lastErrorLine(proc.output()) };
     }
     if (!early) {
       listening = listeningPorts(proc.members());
@@ -321,7 +323,16 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
 
     const list = listed(enabled).map((c) => checks.get(c) ?? skippedCheck(c, o.profile.name));
     const exit = proc.exited();
-    const error = exit?.timedOut ? `${rel}: killed at the time limit of ${(timeLimitMs / 1000).toFixed(1)} s` : undefined;
+    let error = exit?.timedOut ? `${rel}: killed at the time limit of ${(timeLimitMs / 1000).toFixed(1)} s` : undefined;
+    // The _v2 and the legacy agent both die here for want of a module this machine lacks: the
+    // environment cannot run the agent, which says nothing about the migration. Said so, still failed.
+    const died = exit && !exit.timedOut && exit.code !== 0 ? lastErrorLine(proc.output()) : undefined;
+    // Only a missing module says "this machine", not "this migration" (a broken state file does not).
+    const missing = (line?: string) => !!line && /^(ModuleNotFoundError|ImportError)\b/.test(line);
+    if (!error && missing(died) && missing(legacy.startError) && list.some((c) => !c.ok && !c.skipped)) {
+      const how = legacy.startError === died ? died : `legacy: ${legacy.startError}; _v2: ${died}`;
+      error = `validation: not run here: ${rel} and its legacy agent both stop at start for want of a module (${how}); validate where the agent's dependencies are installed, or give the launch command in .migrate/config.yaml`;
+    }
     return report(list, ports, error);
   } catch (err) {
     // A fault of the tool itself (not of the agent): still a report, never a throw.

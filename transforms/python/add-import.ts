@@ -5,6 +5,7 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { callee, isDocstring } from '../../src/lang/python/syntax.js';
 import { lineEnd } from '../../src/lang/python/text.js';
+import { reportOldBaseMembers } from './old-base-members.js';
 
 export const addImport: PythonTransform = {
   name: 'add-import',
@@ -20,6 +21,8 @@ export const addImport: PythonTransform = {
       if (sameStatement.length === 1 && !ctx.edits.covered(existing.node.startIndex, existing.node.endIndex)) {
         ctx.edits.replace(existing.node.startIndex, existing.node.endIndex, ctx.py.import, 'add-import');
         ctx.warnings.push(`${existing.node.text.trim()} replaced by ${ctx.py.import}: the class's base of that name now comes from the profile's module`);
+        // What only the older copy provided (self.config read with its own API) would dangle.
+        if (ctx.agent.cls.bases.some((b) => b.text === target)) reportOldBaseMembers(ctx, `${existing.module}.${target}`);
         return;
       }
     }

@@ -11,7 +11,7 @@ import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { valueType } from '../../src/analysis/value-type.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
 import { withPassedAttributes } from './super-init.js';
-import { callsSuper } from './early-overrides.js';
+import { callsSuper, keptForOlderBase } from './early-overrides.js';
 import type { AttributeAssignment } from '../../src/analysis/agent-model.js';
 
 export const baseAttributes: PythonTransform = {
@@ -123,7 +123,7 @@ function renameAttribute(ctx: PythonTransformContext, a: AttributeAssignment, ba
 /** early-overrides renames a method the base's __init__ calls unless it extends the base's own. */
 function willBeRenamed(ctx: PythonTransformContext, method: string): boolean {
   const fn = ctx.agent.methods.get(method);
-  return !!fn && !ctx.resolved?.members.has(method) && !callsSuper(fn.body, method);
+  return !!fn && !ctx.resolved?.members.has(method) && !callsSuper(fn.body, method) && !keptForOlderBase(ctx, method);
 }
 
 /**

@@ -2,11 +2,15 @@
 // of the same name would run inside super().__init__(), before the agent has set anything
 // up. Decided from the base's code: a method the base calls only on an error path (cleanup
 // when its sockets fail to bind), or an override that extends the base's own (it calls
-// super()), is kept. Any other is renamed, with every caller in the file, so the agent calls
-// it where it meant to; only a caller the file cannot prove to be the agent is reported.
-import type { PythonTransform } from '../../src/lang/python/transform-context.js';
+// super()), is kept. So is a hook written for an older copy of the same base (the class already
+// derived from a `BaseAgent` imported from another module, whose import now points at the
+// profile's) that only the base calls: that base called it where the new one does, so it already
+// ran there, and a rename would leave it with no caller. Any other is renamed, with every caller in the file, so
+// the agent calls it where it meant to; only a caller the file cannot prove to be the agent is reported.
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { keep } from '../../src/lang/python/transform-context.js';
 import { walk } from '../../src/lang/python/syntax.js';
+import { derivesFromBaseOfName } from '../../src/analysis/older-base.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
 
 export const earlyOverrides: PythonTransform = {
@@ -18,6 +22,12 @@ export const earlyOverrides: PythonTransform = {
       if (name === '__init__' || !ctx.base.initCalls.has(name) || ctx.resolved?.members.has(name)) continue;
       // An override that extends the base's own (it calls super().<name>()) is written for the base.
       if (callsSuper(fn.body, name)) continue;
+      if (keptForOlderBase(ctx, name)) {
+        ctx.warnings.push(
+          `${agent.cls.name}.${name}() kept as an override: it was written for the older ${ctx.profile.base_class} the class derived from, which called it as ${ctx.profile.base_class}.__init__ now does`,
+        );
+        continue;
+      }
       // Every caller in the file (self.<name>, getattr strings, thread targets, the entry point's
       // variable) is pointed at the new name, so the method runs exactly where it ran before.
       const renamed = freshName(ctx, name, '_agent_');
@@ -32,6 +42,17 @@ export const earlyOverrides: PythonTransform = {
     }
   },
 };
+
+/**
+ * Was this override written as a hook of an older copy of the base, so it stays where the base calls
+ * it? Only when the agent never calls it itself (no self.<name>, thread target or getattr string):
+ * then the base was its only caller. One the agent also runs (its own thread's target under the name
+ * of the base's health loop) is the agent's code under a clashing name: renamed with its callers.
+ */
+export function keptForOlderBase(ctx: PythonTransformContext, name: string): boolean {
+  if (!ctx.base.methods.has(name) || !derivesFromBaseOfName(ctx.module, ctx.agent.cls, ctx.profile.base_class)) return false;
+  return !ctx.refs.of(name).some((r) => r.kind === 'attribute' || r.kind === 'string');
+}
 
 export function callsSuper(body: import('../../src/lang/python/parser.js').SyntaxNode, name: string): boolean {
   let found = false;

@@ -32,6 +32,8 @@ export const removeOwnedSockets: PythonTransform = {
             finding: 'socket',
             reason: `self.socket binds ${foreign.expr}, not the agent's port`,
             sharedWithBase: false,
+            // Removed, the agent would stop listening where it did (the base binds the agent's port).
+            condition: () => `self.socket binds ${foreign.expr}, not the agent's port: without it the agent would no longer listen there`,
             reviewHint: "rename it: the base's self.socket is its request socket on the port",
           });
           continue;

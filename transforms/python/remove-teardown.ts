@@ -29,6 +29,8 @@ export const removeTeardown: PythonTransform = {
         reason: 'teardown the base does',
         // Kept (business), it still runs when the agent stops, and the base's teardown follows it.
         safeToKeep: reached || !wasReached,
+        // Its callers that stay (a kept run loop ending in self.cleanup()) reach the base's teardown.
+        callsReachBase: true,
         condition: (scope) =>
           isInfraBlock(fn.body, scope)
             ? null

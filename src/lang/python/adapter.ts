@@ -6,6 +6,7 @@ import { scanPython } from '../../discover/python-scan.js';
 import { readFileSync } from 'node:fs';
 import { loadBaseModel, type BaseModel } from '../../analysis/base-model.js';
 import { counterpart, reachableMethods } from '../../analysis/reachability.js';
+import { derivesFromBaseOfName } from '../../analysis/older-base.js';
 import { buildModuleModel } from './module-model.js';
 import { decodePythonSource, parsePython } from './parser.js';
 import type { PythonProfile } from '../../profile/profile.js';
@@ -87,7 +88,8 @@ function firstDifferentLine(a: string, b: string): number {
 /**
  * A method that could run in the original (reached from the entry point, the constructor or
  * another reached method) must still be reachable in the output, under its name or its
- * `_agent_` rename, now counting what the base calls; an override that became dead code fails
+ * `_agent_` rename, now counting what the base calls (and, for a class already on an older base
+ * of the same name, counting it in the original too); an override that became dead code fails
  * the agent. Methods the migration removed are the removal plan's, not this check's.
  */
 function lostMethod(root: string, file: string, rel: string, className: string, output: string, base: BaseModel, py: PythonProfile): string | null {
@@ -104,7 +106,9 @@ function lostMethod(root: string, file: string, rel: string, className: string, 
   if (!cb || !ca) return null;
   const baseCalls = [...base.selfCalls, ...base.initCalls, ...base.shutdownCalls, ...(py.hooks ?? []), py.health_hook ?? '_get_health_status',
     ...(base.requestLoop ? [base.requestLoop.hook] : []), ...(base.periodicHook ? [base.periodicHook.hook] : []), py.main_loop_method ?? 'run'];
-  const was = reachableMethods(before, cb);
+  // A class already on an older copy of the base (same name, another module) had its hooks called
+  // by that base: they ran in the original too, and must still run.
+  const was = reachableMethods(before, cb, derivesFromBaseOfName(before, cb, base.className) ? baseCalls : []);
   const now = reachableMethods(after, ca, baseCalls);
   for (const m of was) {
     const kept = counterpart(ca, m);
