@@ -18,6 +18,7 @@ import { tempPathOf, writeOutputAtomic } from './write-output.js';
 import { prepareValidationEnvironment, runValidationStage } from './validate-stage.js';
 import { runRecordStage, prepareRecordStage } from './record-stage.js';
 import { RunJournal } from './journal.js';
+import { StageClock } from './stage-clock.js';
 import { recordPath } from '../record/migration-log.js';
 import { isTracked } from '../record/work-tree.js';
 import { showPrefix } from '../record/git.js';
@@ -72,6 +73,8 @@ export interface BatchOutcome {
   /** Each rewritten agent's original and output text (reviewers' patches, failed agents' diffs). */
   previews: RunPreview[];
   ms: number;
+  /** Wall time per stage (scan, rewrite, verify, write, validate, commit), in ms. */
+  timings: Record<string, number>;
   interrupted: boolean;
 }
 
@@ -103,7 +106,10 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   // launch template is a usage error of the whole run, not a leftover _v2 per agent.
   const endpoints = validating ? resolveEndpoints({ registryUrl: opts.registryUrl, metricsUrl: opts.metricsUrl }) : {};
   if (recording) await showPrefix(root); // "not inside a git work tree", before any journal
+  const clock = new StageClock();
+  clock.begin('scan');
   const scan = await scanRepository(root, opts.profile, { ignore: opts.ignore });
+  clock.end();
   let selected: AgentInfo[];
   const unreadable: RunResult[] = [];
   if (opts.agents.length) {
@@ -138,6 +144,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   const failures = () => items.filter((i) => i.result.status === 'failed').length + unreadable.length;
   const emit = (extra: Partial<BatchProgress> = {}) => opts.onProgress?.({ stage, past, total, done, failures: failures(), ...extra });
   const beginStage = (name: BatchStage, entering: number) => {
+    clock.begin(name);
     stage = name;
     past = total - entering;
     emit();
@@ -301,7 +308,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         diffs.push(createTwoFilesPatch(i.agent.file, rel(root, i.outAbs), i.source!, i.output!));
         finish(i);
       }
-      return summarise(items, unreadable, diffs, started, false, root);
+      return summarise(items, unreadable, diffs, started, false, root, clock);
     }
 
     // The validation environment before the first write: a registry that is down or a
@@ -394,7 +401,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       // An output is reported only when it is on disk.
       if (i.result.output && !existsSync(path.join(root, i.result.output))) i.result = { ...i.result, output: null };
     }
-    return summarise(items, unreadable, diffs, started, interrupted, root);
+    return summarise(items, unreadable, diffs, started, interrupted, root, clock);
   }
 }
 
@@ -403,14 +410,15 @@ function pending(i: Item): boolean {
   return (i.result.status === 'migrated' || i.result.status === 'needs-review') && i.output !== undefined;
 }
 
-function summarise(items: Item[], unreadable: RunResult[], diffs: string[], started: number, interrupted: boolean, root: string): BatchOutcome {
+function summarise(items: Item[], unreadable: RunResult[], diffs: string[], started: number, interrupted: boolean, root: string, clock: StageClock): BatchOutcome {
+  clock.end();
   const results = [...items.map((i) => i.result), ...unreadable];
   const summary: Partial<Record<RunStatus, number>> = {};
   for (const r of results) summary[r.status] = (summary[r.status] ?? 0) + 1;
   const previews = items
     .filter((i) => i.source !== undefined && i.output !== undefined)
     .map((i) => ({ agent: i.agent.name, outputFile: rel(root, i.outAbs), source: i.source!, text: i.output! }));
-  return { results, summary, diffs, previews, ms: Date.now() - started, interrupted };
+  return { results, summary, diffs, previews, ms: Date.now() - started, timings: clock.ms, interrupted };
 }
 
 function result(agent: AgentInfo, status: RunStatus, extra: Partial<RunResult>): RunResult {
