@@ -85,6 +85,8 @@ interface Item {
   sourceBytes?: Buffer;
   source?: string;
   output?: string;
+  /** The rewrite's own idempotency verdict on `output` (see RewriteOutcome.idempotency). */
+  idempotency?: { output: string; error: string | null };
   /** The output encoded as it is written. */
   bytes?: Buffer;
   result: RunResult;
@@ -254,6 +256,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         finish(item);
       } else {
         item.output = o.output!;
+        if (o.idempotency !== undefined) item.idempotency = { output: o.output!, error: o.idempotency };
         item.result = result(item.agent, o.kept_for_review.length ? 'needs-review' : 'migrated', { ...base, output: rel(root, item.outAbs) });
         step();
       }
@@ -291,7 +294,16 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       const batch = items.filter((i) => pending(i) && i.agent.language === language);
       if (!batch.length) continue;
       const errors = await adapterFor(language).verify(
-        batch.map((i) => ({ root, outputFile: i.outAbs, output: i.output!, bytes: i.bytes, agent: i.agent, profile: opts.profile })),
+        batch.map((i) => ({
+          root,
+          outputFile: i.outAbs,
+          output: i.output!,
+          bytes: i.bytes,
+          agent: i.agent,
+          profile: opts.profile,
+          // A user transform may have changed the output since: then verify checks it again.
+          idempotency: i.idempotency && i.idempotency.output === i.output ? i.idempotency.error : undefined,
+        })),
       );
       batch.forEach((i, k) => {
         if (errors[k]) {

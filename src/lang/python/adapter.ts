@@ -4,7 +4,9 @@ import path from 'node:path';
 import type { LanguageAdapter, VerifyError } from '../../pipeline/language.js';
 import { scanPython } from '../../discover/python-scan.js';
 import { loadBaseModel } from '../../analysis/base-model.js';
-import { rewritePython } from './rewrite.js';
+import { rewritePython, rewritePythonTrees } from './rewrite.js';
+import type { Tree } from './parser.js';
+import type { Profile } from '../../profile/profile.js';
 import { pyCompileAll } from './py-compile.js';
 import { encodePythonOutput } from './encoding.js';
 import { UsageError } from '../../core/errors.js';
@@ -22,34 +24,23 @@ export const pythonAdapter: LanguageAdapter = {
   async rewrite(req) {
     const py = req.profile.python;
     if (!py) throw new UsageError(`profile ${req.profile.name} has no python section`);
-    return rewritePython({
+    const { outcome, outputTree } = rewritePythonTrees({
       file: req.agent.file,
       source: req.source,
       className: req.agent.class,
       profile: req.profile,
       base: loadBaseModel(req.root, py, req.profile.base_class),
     });
+    if (req.checkIdempotencyAs !== undefined && outcome.status === 'changed' && outputTree) {
+      outcome.idempotency = secondRun(req.checkIdempotencyAs, outcome.output!, req.root, req.agent.class, req.profile, outputTree);
+    }
+    return outcome;
   },
 
   async verify(reqs) {
-    const errors: VerifyError[] = reqs.map((r) => {
-      const rel = path.relative(r.root, r.outputFile).split(path.sep).join('/');
-      // The second run parses the output strictly: a syntax error in it fails here too.
-      const py = r.profile.python!;
-      const again = rewritePython({
-        file: rel,
-        source: r.output,
-        className: r.agent.class,
-        profile: r.profile,
-        base: loadBaseModel(r.root, py, r.profile.base_class),
-      });
-      if (again.status === 'failed') return `${rel}: second run failed: ${again.error}`;
-      if (again.output !== r.output) {
-        const line = firstDifferentLine(r.output, again.output ?? '');
-        return `${rel}:${line}: not idempotent: running the transforms on the output changes it`;
-      }
-      return null;
-    });
+    const errors: VerifyError[] = reqs.map((r) =>
+      r.idempotency !== undefined ? r.idempotency : secondRun(path.relative(r.root, r.outputFile).split(path.sep).join('/'), r.output, r.root, r.agent.class, r.profile),
+    );
     const pending = reqs
       .map((r, i) => ({ i, name: path.relative(r.root, r.outputFile).split(path.sep).join('/'), text: r.output, bytes: r.bytes }))
       .filter((x) => errors[x.i] === null);
@@ -68,6 +59,21 @@ export const pythonAdapter: LanguageAdapter = {
 
   launch: pythonLaunch,
 };
+
+/**
+ * Verification's idempotency pass: the transforms run on the output (`rel`, its path from the
+ * root) must change nothing. Given the output's tree (parsed cleanly by the rewrite), it is
+ * not parsed again; without one, the output is parsed strictly, so a syntax error fails here.
+ */
+function secondRun(rel: string, output: string, root: string, className: string, profile: Profile, tree?: Tree): VerifyError {
+  const again = rewritePython({ file: rel, source: output, className, profile, base: loadBaseModel(root, profile.python!, profile.base_class), tree });
+  if (again.status === 'failed') return `${rel}: second run failed: ${again.error}`;
+  if (again.output !== output) {
+    const line = firstDifferentLine(output, again.output ?? '');
+    return `${rel}:${line}: not idempotent: running the transforms on the output changes it`;
+  }
+  return null;
+}
 
 function firstDifferentLine(a: string, b: string): number {
   const la = a.split('\n');

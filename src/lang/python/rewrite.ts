@@ -26,21 +26,36 @@ export interface PythonRewriteInput {
   /** Other classes of the file that are not the agent (helpers, records, sidecars the scan recognised as agents elsewhere). */
   otherClasses?: Set<string>;
   transforms?: PythonTransform[];
+  /** The source already parsed, without syntax errors (the idempotency pass passes the first run's output tree). */
+  tree?: Tree;
 }
 
 export function rewritePython(input: PythonRewriteInput): RewriteOutcome {
+  return rewritePythonTrees(input).outcome;
+}
+
+/** The rewrite, and the parsed output when it parsed cleanly (for the idempotency pass). */
+export function rewritePythonTrees(input: PythonRewriteInput): { outcome: RewriteOutcome; outputTree?: Tree } {
   const empty = { removed: [], kept_for_review: [], warnings: [] };
   const py = input.profile.python;
-  if (!py) return { status: 'skipped', ...empty, error: `${input.file}: profile ${input.profile.name} has no python section` };
-  let tree;
-  try {
-    tree = parseStrict(input.source, input.file);
-  } catch (err) {
-    return { status: 'failed', ...empty, error: oneLine(err) };
+  if (!py) return { outcome: { status: 'skipped', ...empty, error: `${input.file}: profile ${input.profile.name} has no python section` } };
+  let tree = input.tree;
+  if (!tree) {
+    try {
+      tree = parseStrict(input.source, input.file);
+    } catch (err) {
+      return { outcome: { status: 'failed', ...empty, error: oneLine(err) } };
+    }
   }
+  return rewriteTree(input, py, tree);
+}
+
+function rewriteTree(input: PythonRewriteInput, py: NonNullable<Profile['python']>, tree: Tree): { outcome: RewriteOutcome; outputTree?: Tree } {
+  const empty = { removed: [], kept_for_review: [], warnings: [] };
+  const fail = (error: string) => ({ outcome: { status: 'failed' as const, ...empty, error } });
   const module = buildModuleModel(input.source, tree);
   const cls = module.classes.find((c) => c.name === input.className);
-  if (!cls) return { status: 'failed', ...empty, error: `${input.file}: class ${input.className} not found` };
+  if (!cls) return fail(`${input.file}: class ${input.className} not found`);
   const agent = buildAgentModel(cls);
   const ctx: PythonTransformContext = {
     file: input.file,
@@ -86,36 +101,30 @@ export function rewritePython(input: PythonRewriteInput): RewriteOutcome {
       );
     }
   } catch (err) {
-    if (err instanceof OverlappingEditError) {
-      return { status: 'failed', ...empty, error: `${input.file}: internal edit conflict (${err.message}); nothing written` };
-    }
-    return { status: 'failed', ...empty, error: oneLine(err) };
+    if (err instanceof OverlappingEditError) return fail(`${input.file}: internal edit conflict (${err.message}); nothing written`);
+    return fail(oneLine(err));
   }
   const output = ctx.edits.apply();
-  const check = parsePython(output);
+  // The same text parses to the same tree: an unchanged file is not parsed again.
+  const check = output === input.source ? tree : parsePython(output);
   const bad = firstSyntaxError(check);
-  if (bad) {
-    return {
-      status: 'failed',
-      ...empty,
-      error: `${input.file}: the rewrite would not parse (line ${bad.startPosition.row + 1} of the output); nothing written`,
-    };
-  }
+  if (bad) return fail(`${input.file}: the rewrite would not parse (line ${bad.startPosition.row + 1} of the output); nothing written`);
   const removed = [
     ...ctx.resolved.members.keys(),
     ...ctx.resolved.statements.map((s) => s.symbol),
     ...ctx.deletions.filter((d) => d.symbol !== 'super().__init__').map((d) => (d.symbol.startsWith('import ') ? d.symbol : `self.${d.symbol} (set by the base)`)),
   ];
   const dangling = danglingReference(check, ctx);
-  if (dangling) return { status: 'failed', ...empty, error: `${input.file}: ${dangling}; nothing written` };
+  if (dangling) return fail(`${input.file}: ${dangling}; nothing written`);
   const kept = [...ctx.resolved.kept, ...ctx.kept].sort((a, b) => a.line - b.line || a.symbol.localeCompare(b.symbol));
-  return {
+  const outcome: RewriteOutcome = {
     status: output === input.source ? 'unchanged' : 'changed',
     output,
     removed: [...new Set(removed)],
     kept_for_review: dedupe(kept),
     warnings: ctx.warnings,
   };
+  return { outcome, outputTree: check };
 }
 
 function enabled(t: PythonTransform, remove: string[]): boolean {
