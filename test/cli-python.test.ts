@@ -9,7 +9,8 @@ import { execaSync } from 'execa';
 import { listCases, materialize, materializeAll, type FixtureCase } from './helpers/python-fixtures.js';
 import { cli, ensureBuilt, hashTree, initGit, listFiles } from './helpers/cli.js';
 
-const cases = listCases();
+// One repository holds one base: the cases written against the reference base run in python-fixtures and python-runtime-cases.
+const cases = listCases().filter((c) => c.spec.base !== 'reference');
 const temps: string[] = [];
 const tmp = (dir: string) => (temps.push(dir), dir);
 
@@ -22,7 +23,9 @@ type Expect = NonNullable<FixtureCase['spec']['expect']> & { unchanged?: boolean
 const expectOf = (c: FixtureCase): Expect => (c.spec.expect ?? {}) as Expect;
 const v2 = (rel: string) => rel.replace(/\.py$/, '_v2.py');
 /** A case migrates to a new file: legacy, and its expected output differs from the input. */
-const migrates = (c: FixtureCase) => c.spec.scan?.status === 'legacy' && !expectOf(c).unchanged;
+/** The rewrite refuses it (a socket left on a port the base binds): failed, nothing written. */
+const clashes = (c: FixtureCase) => Boolean(c.spec.expect?.rewrite_error_contains);
+const migrates = (c: FixtureCase) => c.spec.scan?.status === 'legacy' && !expectOf(c).unchanged && !clashes(c);
 /** Refused input (syntax error, not UTF-8, empty): scan lists it with an error. */
 const refused = (c: FixtureCase) => Boolean(c.spec.expect?.error_contains);
 
@@ -187,14 +190,20 @@ describe('scan respects .gitignore', () => {
 describe('migrate run --all --no-validate --no-commit', () => {
   const parseable = cases.filter((c) => !refused(c));
 
-  it('writes every _v2 equal to expected.py, touches no original, follows the JSON contract, exits 0', async () => {
+  it('writes every _v2 equal to expected.py, touches no original, follows the JSON contract; a port clash fails only its agent (exit 1)', async () => {
     const root = tmp(materializeAll(parseable));
     const before = hashTree(root);
     const r = await cli(root, ['run', '--all', '--no-validate', '--no-commit', '--json']);
-    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.exitCode, r.stderr).toBe(parseable.some(clashes) ? 1 : 0);
     expect(r.stderr).toBe('');
     const out = JSON.parse(r.stdout) as RunJson;
     expectRunContract(out);
+    for (const c of parseable.filter(clashes)) {
+      const res = out.results.find((x) => x.file === c.rel)!;
+      expect(res.status, c.rel).toBe('failed');
+      expect(res.output, c.rel).toBeNull();
+      expect(String(res.error)).toMatch(new RegExp(`^${c.rel.replace(/[.]/g, '\\.')}:\\d+: port plan: `));
+    }
 
     // Originals byte for byte.
     const after = hashTree(root);

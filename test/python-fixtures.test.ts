@@ -78,6 +78,15 @@ describe('python fixtures', () => {
         expect(existsSync(c.expectedFile), `${c.name} has no agent but an expected.py`).toBe(false);
         return;
       }
+      if (spec.expect?.rewrite_error_contains) {
+        // Classified as an agent, then refused by the rewrite (a port the base binds too): nothing written.
+        expect(r.outcome.status).toBe('failed');
+        expect(r.outcome.output).toBeUndefined();
+        expect(r.outcome.error ?? '').toContain(spec.expect.rewrite_error_contains);
+        if (spec.expect.rewrite_error_line) expect(r.outcome.error ?? '').toContain(`${c.rel}:${spec.expect.rewrite_error_line}:`);
+        expect(existsSync(c.expectedFile), `${c.name} is refused; it must not have an expected.py`).toBe(false);
+        return;
+      }
       expect(r.outcome.error ?? null).toBeNull();
       const output = r.outcome.output!;
       if (r.agent!.status === 'migrated') {
@@ -105,6 +114,13 @@ describe('python fixtures', () => {
       for (const name of spec.expect?.kept ?? []) expect(stillMentioned(refs, output, name), `${name} must be kept`).toBe(true);
       for (const name of spec.expect?.kept_for_review ?? []) {
         expect(r.outcome.kept_for_review.map((k) => k.symbol), `${name} must be reported for review`).toContain(name);
+      }
+      // A case that lists what stays for review lists all of it: a resolved hazard is not one.
+      if (spec.expect?.kept_for_review) {
+        expect([...new Set(r.outcome.kept_for_review.map((k) => k.symbol))].sort(), 'review items').toEqual([...new Set(spec.expect.kept_for_review)].sort());
+      }
+      for (const text of spec.expect?.warnings_contain ?? []) {
+        expect(r.outcome.warnings.some((w) => w.includes(text)), `a warning must say: ${text}\n${r.outcome.warnings.join('\n')}`).toBe(true);
       }
     }, 180_000); // a 2 MB case on a busy 2-core machine
   }

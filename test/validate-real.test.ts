@@ -93,6 +93,8 @@ describe.skipIf(missing.length > 0)('real Redis registry and Prometheus Pushgate
       ['health', true],
       ['registry', true],
       ['metrics', true],
+      ['survival', true],
+      ['ports', true],
       ['shutdown', true],
       ['log', true],
     ]);

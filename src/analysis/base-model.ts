@@ -6,9 +6,10 @@ import path from 'node:path';
 import type { PythonProfile } from '../profile/profile.js';
 import { parsePython, firstSyntaxError } from '../lang/python/parser.js';
 import { buildModuleModel, type PyClass } from '../lang/python/module-model.js';
-import { selfAttribute, walk } from '../lang/python/syntax.js';
+import type { SyntaxNode } from '../lang/python/parser.js';
+import { callee, selfAttribute, walk } from '../lang/python/syntax.js';
 import { valueType } from './value-type.js';
-import { bindArgument, normPort, portExpression } from './ports.js';
+import { bindArgument, normPort, portExpression, serverSubclasses } from './ports.js';
 
 export interface BaseModel {
   className: string;
@@ -19,16 +20,34 @@ export interface BaseModel {
   methods: Set<string>;
   /** Methods that run while the base's __init__ runs (directly, transitively, or as thread targets). */
   initCalls: Set<string>;
+  /** Methods the base's __init__ reaches only on an error path (inside an `except` clause): an override of one runs early only when the base fails to start. */
+  errorPathCalls: Set<string>;
+  /** Overridable methods the base calls when it shuts down (from its run loop's `finally`, its signal handlers, atexit). */
+  shutdownCalls: Set<string>;
+  /** How the base's run() serves requests: it receives on `socket` and hands each request to `hook` (null when it does not). */
+  requestLoop: { socket: string; hook: string } | null;
+  /** The hook the base's run() calls once per iteration with no request (`run_once`), and the attribute holding the interval. */
+  periodicHook: { hook: string; intervalAttribute: string | null } | null;
   /** Parameters of the base's __init__ (besides self). */
   initParams: string[];
   /** Does the base install SIGTERM/SIGINT handlers itself (else the agent's own must stay)? */
   handlesSignals: boolean;
   /** Attributes the base's own threads (started by __init__) operate: a socket its health thread polls. */
   threadDriven: Set<string>;
+  /** attribute → source text of every value the base assigns it, in any method. */
+  values: Map<string, string[]>;
+  /** Every method name the base calls on self anywhere (its hooks too, defined by it or not). */
+  selfCalls: Set<string>;
+  /** Attributes the base reads outside its __init__ (re-assigning one after super() changes what the base does). */
+  readsAfterInit: Set<string>;
   /** method → attributes that base method assigns (its own lifecycle writes). */
   assignedIn: Map<string, Set<string>>;
-  /** Ports the base binds, as normalised expressions of its attributes ("port", "health_check_port", "port+2"). */
+  /** Ports the base binds, as normalised expressions of its port roles ("port", "health_check_port", "health_check_port+1"). */
   binds: string[];
+  /** bind expression → line of the base's bind call (for messages naming both binders). */
+  bindLines: Map<string, number>;
+  /** bind expression → what answers there: an HTTP server, a ZMQ socket, a plain TCP server. */
+  bindKinds: Map<string, 'http' | 'zmq' | 'tcp'>;
   learnedFrom: 'source' | 'profile';
   sourceFile?: string;
 }
@@ -56,9 +75,18 @@ export function fromProfile(profile: PythonProfile, className: string): BaseMode
     initValues: new Map(),
     methods: new Set(profile.fallback.methods),
     initCalls: new Set(profile.fallback.init_calls),
+    errorPathCalls: new Set(),
+    shutdownCalls: new Set(['cleanup']),
+    requestLoop: null,
+    periodicHook: null,
     initParams: ['name', ...Object.keys(profile.super_call.pass_through ?? {})],
     binds: (profile.base_binds ?? ['port', 'health_check_port']).map(normPort),
+    bindLines: new Map(),
+    bindKinds: new Map(),
     assignedIn: new Map(),
+    readsAfterInit: new Set(profile.fallback.owned_attributes),
+    selfCalls: new Set([...profile.fallback.methods, ...(profile.hooks ?? [])]),
+    values: new Map(),
     threadDriven: new Set(['health_socket', 'health_thread']),
     handlesSignals: profile.remove.includes('signal'),
     learnedFrom: 'profile',
@@ -71,13 +99,17 @@ export function learnFromSource(source: string, className: string, file: string)
   const mod = buildModuleModel(source, tree);
   const cls = mod.classes.find((c) => c.name === className);
   if (!cls) return null;
-  return modelOfClass(cls, file);
+  return modelOfClass(cls, file, tree.rootNode);
 }
 
-function modelOfClass(cls: PyClass, file: string): BaseModel {
+/** Calls that install a method to run later (at shutdown), not now. */
+const SHUTDOWN_INSTALLER = /(^|\.)signal$|atexit\.register$/;
+
+function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
   const attributes = new Map<string, string | null>();
   const initValues = new Map<string, string>();
   const assignedIn = new Map<string, Set<string>>();
+  const values = new Map<string, string[]>();
   for (const m of cls.methods.values()) {
     walk(m.body, (n) => {
       if (n.type === 'function_definition' || n.type === 'class_definition') return false;
@@ -90,37 +122,50 @@ function modelOfClass(cls: PyClass, file: string): BaseModel {
           const t = valueType(n.childForFieldName('right'));
           if (!attributes.has(attr) || (attributes.get(attr) === null && t)) attributes.set(attr, t);
           if (m.name === '__init__' && !initValues.has(attr)) initValues.set(attr, n.childForFieldName('right')?.text ?? '');
+          const v = n.childForFieldName('right')?.text;
+          if (v && n.type === 'assignment') values.set(attr, [...(values.get(attr) ?? []), v]);
         }
       }
     });
   }
   // Methods reachable from __init__: self.m(...) calls and self.m passed as a callback
-  // (thread targets, timers) both run before the subclass's own __init__ continues.
-  const initCalls = new Set<string>();
-  const threadTargets = new Set<string>();
-  const queue = ['__init__'];
-  while (queue.length) {
-    const name = queue.shift()!;
-    const m = cls.methods.get(name);
-    if (!m) continue;
-    walk(m.body, (n) => {
-      if (n.type === 'class_definition') return false;
-      const attr = selfAttribute(n);
-      if (attr && cls.methods.has(attr) && attr !== '__init__' && !initCalls.has(attr)) {
-        const parent = n.parent;
-        const called = parent?.type === 'call' && parent.childForFieldName('function')?.id === n.id;
-        // Passed as a thread or timer target it runs now; installed as a signal handler it runs at shutdown.
-        const call = parent?.type === 'argument_list' ? parent.parent : parent?.type === 'keyword_argument' ? parent.parent?.parent : null;
-        const installer = call?.type === 'call' ? call.childForFieldName('function')?.text ?? '' : '';
-        const passed = (parent?.type === 'keyword_argument' || parent?.type === 'argument_list') && !/(^|\.)signal$|atexit\.register$/.test(installer);
-        if (called || passed) {
-          initCalls.add(attr);
-          queue.push(attr);
+  // (thread targets, timers) both run before the subclass's own __init__ continues. A call
+  // inside an `except` clause runs only when the base failed: reached only that way, it is
+  // an error-path call (an override of it runs early only on a failed start).
+  const reach = (followErrorPaths: boolean) => {
+    const calls = new Set<string>();
+    const targets = new Set<string>();
+    const queue = ['__init__'];
+    while (queue.length) {
+      const name = queue.shift()!;
+      const m = cls.methods.get(name);
+      if (!m) continue;
+      walk(m.body, (n) => {
+        if (n.type === 'class_definition') return false;
+        if (!followErrorPaths && n.type === 'except_clause') return false;
+        const attr = selfAttribute(n);
+        if (attr && cls.methods.has(attr) && attr !== '__init__' && !calls.has(attr)) {
+          const parent = n.parent;
+          const called = parent?.type === 'call' && parent.childForFieldName('function')?.id === n.id;
+          // Passed as a thread or timer target it runs now; installed as a signal handler it runs at shutdown.
+          const call = parent?.type === 'argument_list' ? parent.parent : parent?.type === 'keyword_argument' ? parent.parent?.parent : null;
+          const installer = call?.type === 'call' ? call.childForFieldName('function')?.text ?? '' : '';
+          const passed = (parent?.type === 'keyword_argument' || parent?.type === 'argument_list') && !SHUTDOWN_INSTALLER.test(installer);
+          if (called || passed) {
+            calls.add(attr);
+            queue.push(attr);
+          }
+          if (passed) targets.add(attr);
         }
-        if (passed) threadTargets.add(attr);
-      }
-    });
-  }
+      });
+    }
+    return { calls, targets };
+  };
+  const normal = reach(false);
+  const all = reach(true);
+  const initCalls = normal.calls;
+  const errorPathCalls = new Set([...all.calls].filter((m) => !initCalls.has(m)));
+  const threadTargets = normal.targets;
   // Signal handlers and the run loop are not "early": only what __init__ reaches.
   // What those threads drive: `self.x.poll()`, `self.x.serve_forever` passed as a target.
   const threadDriven = new Set<string>();
@@ -150,15 +195,25 @@ function modelOfClass(cls: PyClass, file: string): BaseModel {
   walk(cls.body, (n) => {
     if (n.type === 'call' && /^(signal\.)?signal$/.test(n.childForFieldName('function')?.text ?? '')) handlesSignals = true;
   });
-  const binds = new Set<string>();
+  const { binds, bindLines, bindKinds } = basePorts(cls, root, initValues);
+  const readsAfterInit = new Set<string>();
+  const selfCalls = new Set<string>();
+  walk(cls.node, (n) => {
+    if (n.type !== 'call') return;
+    const m = selfAttribute(n.childForFieldName('function')!);
+    if (m) selfCalls.add(m);
+  });
   for (const m of cls.methods.values()) {
+    if (m.name === '__init__') continue;
     walk(m.body, (n) => {
-      if (n.type !== 'call') return;
-      const arg = bindArgument(n);
-      const expr = arg ? portExpression(arg.text) : null;
-      if (expr) binds.add(expr);
+      const a = selfAttribute(n);
+      if (!a) return;
+      const p = n.parent;
+      const stored = (p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.childForFieldName('left')?.id === n.id && p.type === 'assignment';
+      if (!stored) readsAfterInit.add(a);
     });
   }
+  const { requestLoop, periodicHook, shutdownCalls } = lifecycle(cls);
   const init = cls.methods.get('__init__');
   const initParams = init ? init.params.filter((p) => p.name !== 'self' && p.kind !== 'separator').map((p) => p.name) : [];
   return {
@@ -167,12 +222,151 @@ function modelOfClass(cls: PyClass, file: string): BaseModel {
     initValues,
     methods: new Set(cls.methods.keys()),
     initCalls,
+    errorPathCalls,
+    shutdownCalls,
+    requestLoop,
+    periodicHook,
     initParams,
-    binds: [...binds],
+    binds,
+    bindLines,
+    bindKinds,
     assignedIn,
+    readsAfterInit,
+    selfCalls,
+    values,
     threadDriven,
     handlesSignals,
     learnedFrom: 'source',
     sourceFile: file,
   };
+}
+
+/** A port expression in terms of the base's port roles: "port", "health_check_port", either plus N. */
+const ROLE_PORT = /^(port|health_check_port)(\+\d+)?$/;
+
+/**
+ * The ports the base binds, read from its bind calls (socket binds and servers, its own server
+ * subclasses included), with attributes resolved to the roles they derive from
+ * (`self.http_health_port = self.health_check_port + 1` → "health_check_port+1").
+ */
+function basePorts(cls: PyClass, root: SyntaxNode, initValues: Map<string, string>): Pick<BaseModel, 'binds' | 'bindLines' | 'bindKinds'> {
+  const servers = serverSubclasses(root);
+  const resolve = (expr: string, depth = 0): string | null => {
+    if (ROLE_PORT.test(expr)) return expr;
+    if (depth > 4) return null;
+    const m = /^([A-Za-z_]\w*)(?:\+(\d+))?$/.exec(expr);
+    if (!m) return null;
+    const value = initValues.get(m[1]!);
+    if (!value) return null;
+    const inner = resolve(normPort(value), depth + 1);
+    if (!inner) return null;
+    const off = Number(/\+(\d+)$/.exec(inner)?.[1] ?? 0) + Number(m[2] ?? 0);
+    return off ? `${inner.replace(/\+\d+$/, '')}+${off}` : inner.replace(/\+\d+$/, '');
+  };
+  const bindLines = new Map<string, number>();
+  const bindKinds = new Map<string, 'http' | 'zmq' | 'tcp'>();
+  const httpServers = new Set([...servers].filter((c) => isHttpServer(root, c)));
+  walk(cls.node, (n) => {
+    if (n.type !== 'call') return;
+    const arg = bindArgument(n, servers);
+    const expr = arg ? portExpression(arg.text) : null;
+    const role = expr ? resolve(expr) : null;
+    if (!role || bindLines.has(role)) return;
+    const fn = callee(n) ?? '';
+    // A probe on a local socket (`sock.bind(("localhost", port)); sock.close()` to find a free
+    // port) is not where the base listens: only its own attributes' sockets and servers are.
+    if (/\.bind$/.test(fn) && !selfAttribute(n.childForFieldName('function')!.childForFieldName('object')!)) return;
+    bindLines.set(role, n.startPosition.row + 1);
+    if (/\.bind$/.test(fn)) {
+      // self.health_socket.bind(...): what was that attribute made from?
+      const obj = n.childForFieldName('function')!.childForFieldName('object')!;
+      const attr = selfAttribute(obj);
+      let zmq = false;
+      if (attr) walk(cls.node, (x) => {
+        if (x.type === 'assignment' && selfAttribute(x.childForFieldName('left')!) === attr && /\.socket\(\s*zmq\./.test(x.childForFieldName('right')?.text ?? '')) zmq = true;
+      });
+      bindKinds.set(role, zmq ? 'zmq' : 'tcp');
+    } else bindKinds.set(role, /HTTPServer$/.test(fn) || httpServers.has(fn) ? 'http' : 'tcp');
+  });
+  return { binds: [...bindLines.keys()], bindLines, bindKinds };
+}
+
+/** A server class of the module that derives from an HTTP server. */
+function isHttpServer(root: SyntaxNode, name: string): boolean {
+  let http = false;
+  walk(root, (n) => {
+    if (n.type === 'class_definition' && n.childForFieldName('name')?.text === name && /HTTPServer/.test(n.childForFieldName('superclasses')?.text ?? '')) http = true;
+  });
+  return http;
+}
+
+/**
+ * What the base's run() and shutdown do, read from its code: whether run() receives on a
+ * socket and hands each request to a hook (`handle_request`), or calls a no-argument hook
+ * each iteration (`run_once`) waiting on an interval attribute; and which overridable methods
+ * run at shutdown (run's `finally`, signal handlers, atexit handlers).
+ */
+function lifecycle(cls: PyClass): Pick<BaseModel, 'requestLoop' | 'periodicHook' | 'shutdownCalls'> {
+  let requestLoop: BaseModel['requestLoop'] = null;
+  let periodicHook: BaseModel['periodicHook'] = null;
+  const shutdownCalls = new Set<string>();
+  const run = cls.methods.get('run');
+  if (run) {
+    walk(run.body, (loop) => {
+      if (loop.type !== 'while_statement') return;
+      let socket: string | null = null;
+      const hooks: Array<{ name: string; args: number }> = [];
+      let interval: string | null = null;
+      walk(loop, (n) => {
+        if (n.type !== 'call') return;
+        const fn = n.childForFieldName('function');
+        const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+        if (fn?.type !== 'attribute') return;
+        const attr = fn.childForFieldName('attribute')!.text;
+        const obj = fn.childForFieldName('object')!;
+        const owner = selfAttribute(obj);
+        if (owner && /^recv(_json|_string|_multipart|_pyobj)?$/.test(attr)) socket ??= owner;
+        const method = selfAttribute(fn);
+        if (method && cls.methods.has(method)) hooks.push({ name: method, args: args.length });
+        // self._stop_event.wait(float(self.loop_interval)) / time.sleep(self.loop_interval)
+        if (/^(wait|sleep)$/.test(attr)) {
+          const a = args[0];
+          if (a) walk(a, (x) => {
+            const s = selfAttribute(x);
+            if (s && !cls.methods.has(s)) interval ??= s;
+          });
+        }
+      });
+      if (socket && !requestLoop) {
+        const hook = hooks.find((h) => h.args === 1);
+        if (hook) requestLoop = { socket, hook: hook.name };
+      } else if (!socket && !periodicHook) {
+        const hook = hooks.find((h) => h.args === 0);
+        if (hook) periodicHook = { hook: hook.name, intervalAttribute: interval };
+      }
+      return false;
+    });
+    walk(run.body, (n) => {
+      if (n.type !== 'finally_clause') return;
+      walk(n, (c) => {
+        const m = c.type === 'call' ? selfAttribute(c.childForFieldName('function')!) : null;
+        if (m && cls.methods.has(m)) shutdownCalls.add(m);
+      });
+      return false;
+    });
+  }
+  // Handlers installed for SIGTERM/atexit: what they call on self runs at shutdown.
+  walk(cls.body, (n) => {
+    if (n.type !== 'call' || !SHUTDOWN_INSTALLER.test(callee(n) ?? '')) return;
+    for (const a of n.childForFieldName('arguments')?.namedChildren ?? []) {
+      const handler = selfAttribute(a);
+      const h = handler ? cls.methods.get(handler) : undefined;
+      if (!h) continue;
+      walk(h.body, (c) => {
+        const m = c.type === 'call' ? selfAttribute(c.childForFieldName('function')!) : null;
+        if (m && cls.methods.has(m)) shutdownCalls.add(m);
+      });
+    }
+  });
+  return { requestLoop, periodicHook, shutdownCalls };
 }

@@ -85,8 +85,9 @@ export function belongsTo(
   methods: Set<string> = new Set(),
 ): boolean {
   if (removed.size === 0) return false;
-  // A statement that hands a kept method to someone (thread target, callback) stays with it.
-  if (methods.size && [...selfMembers(stmt)].some((m) => methods.has(m) && !removed.has(m) && !isCalledAsRoot(stmt, m))) return false;
+  // A statement that hands a kept method to someone (thread target, callback) stays with it,
+  // unless that someone goes too (a sidecar class given the agent's stats function).
+  if (methods.size && handsKeptMethod(stmt, removed, methods)) return false;
   switch (stmt.type) {
     case 'expression_statement': {
       const e = stmt.namedChild(0);
@@ -94,8 +95,9 @@ export function belongsTo(
       if (e.type === 'assignment' || e.type === 'augmented_assignment') {
         const left = e.childForFieldName('left');
         const targets = left?.type === 'pattern_list' ? left.namedChildren : left ? [left] : [];
+        // self.health_server = ..., and self.health_server.agent = self (set-up of a removed member)
         return targets.length > 0 && targets.every((t) => {
-          const a = selfAttribute(t);
+          const a = selfAttribute(t) ?? (t.type === 'attribute' || t.type === 'subscript' ? selfRoot(t) : null);
           return a !== null && removed.has(a);
         }) && !callsKeptSelfMethod(e.childForFieldName('right'), removed);
       }
@@ -128,6 +130,23 @@ export function belongsTo(
   }
 }
 
+function handsKeptMethod(stmt: SyntaxNode, removed: Set<string>, methods: Set<string>): boolean {
+  let hands = false;
+  walk(stmt, (n) => {
+    if (hands || n.type === 'class_definition') return false;
+    const m = selfAttribute(n);
+    if (!m || !methods.has(m) || removed.has(m) || isCalledAsRoot(stmt, m)) return;
+    const p = n.parent;
+    const call = p?.type === 'argument_list' ? p.parent : p?.type === 'keyword_argument' ? p.parent?.parent : null;
+    const receiver = call?.type === 'call' ? callee(call) : null;
+    if (receiver && removed.has(receiver)) return;
+    // self.m(...) called inside the statement is a call, not a hand-over
+    if (p?.type === 'call' && p.childForFieldName('function')?.id === n.id) return;
+    hands = true;
+  });
+  return hands;
+}
+
 /** `self.m(...)` as the statement's own call (that is the statement, not a callback it passes). */
 function isCalledAsRoot(stmt: SyntaxNode, m: string): boolean {
   const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
@@ -142,8 +161,11 @@ function callsKeptSelfMethod(expr: SyntaxNode | null, removed: Set<string>): boo
   walk(expr, (n) => {
     if (found) return false;
     if (n.type === 'call') {
-      const root = selfRoot(n);
-      if (root && !removed.has(root)) found = true;
+      // self.make_x(): a kept method of the agent runs; a factory of a kept object
+      // (self.context.socket(zmq.REP)) only makes the removed member.
+      const fn = n.childForFieldName('function');
+      const method = fn ? selfAttribute(fn) : null;
+      if (method && !removed.has(method)) found = true;
     }
   });
   return found;
@@ -154,8 +176,9 @@ function threadOf(call: SyntaxNode, removed: Set<string>): boolean {
   walk(call, (n) => {
     if (found) return false;
     if (n.type === 'keyword_argument' && n.childForFieldName('name')?.text === 'target') {
+      // target=self._health_loop, target=self.health_server.serve_forever
       const v = n.childForFieldName('value');
-      const a = v ? selfAttribute(v) : null;
+      const a = v ? selfRoot(v) : null;
       if (a && removed.has(a)) found = true;
     }
   });

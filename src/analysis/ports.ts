@@ -17,13 +17,44 @@ export function portExpression(arg: string): string | null {
   if (t) return normPort(t[1]!);
   const c = /["']tcp:\/\/[^"']*:["']\s*\+\s*str\((.+)\)$/.exec(arg);
   if (c) return normPort(c[1]!);
+  // "tcp://*:5624": a literal port in the address
+  const lit = /^[rbuf]*["']tcp:\/\/[^"':]*:(\d+)["']$/i.exec(arg.trim());
+  if (lit) return lit[1]!;
   return null;
 }
 
+/** Server classes of the standard library whose constructor binds the address it is given. */
+const SERVER_CLASS = /(^|\.)(HTTPServer|ThreadingHTTPServer|TCPServer|ThreadingTCPServer|UDPServer|ThreadingUDPServer|ForkingTCPServer|UnixStreamServer)$/;
+
+/**
+ * Classes of a module (or nested in its functions) that subclass a server class, directly or
+ * through another such class: constructing one binds too (`_Server((host, port), Handler)`).
+ */
+export function serverSubclasses(root: SyntaxNode): Set<string> {
+  const bases = new Map<string, string[]>();
+  walkNodes(root, (n) => {
+    if (n.type !== 'class_definition') return;
+    const name = n.childForFieldName('name')?.text;
+    const sup = n.childForFieldName('superclasses');
+    if (name && sup) bases.set(name, sup.namedChildren.filter((c) => c.type !== 'keyword_argument').map((c) => c.text.replace(/\s+/g, '')));
+  });
+  const out = new Set<string>();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [name, bs] of bases) {
+      if (!out.has(name) && bs.some((b) => SERVER_CLASS.test(b) || out.has(b))) {
+        out.add(name);
+        changed = true;
+      }
+    }
+  }
+  return out;
+}
+
 /** A call that binds a listening port, and the argument holding the address. */
-export function bindArgument(call: SyntaxNode): SyntaxNode | null {
+export function bindArgument(call: SyntaxNode, servers: Set<string> = new Set()): SyntaxNode | null {
   const fn = callee(call) ?? '';
-  if (!/\.bind$|(^|\.)(HTTPServer|ThreadingHTTPServer|TCPServer|ThreadingTCPServer|UDPServer)$/.test(fn)) return null;
+  if (!/\.bind$/.test(fn) && !SERVER_CLASS.test(fn) && !servers.has(fn)) return null;
   return call.childForFieldName('arguments')?.namedChild(0) ?? null;
 }
 

@@ -6,7 +6,7 @@
 import type { FindingKind, KeptForReview } from '../core/types.js';
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { PyClass, PyFunction } from '../lang/python/module-model.js';
-import { statements } from '../lang/python/syntax.js';
+import { selfAttribute, statements } from '../lang/python/syntax.js';
 import { belongsTo, blocksOf, type InfraScope } from './infra.js';
 import { RangeSet, type ReferenceIndex } from './references.js';
 import type { AgentModel } from './agent-model.js';
@@ -28,6 +28,12 @@ export interface MemberProposal {
   condition?: (scope: InfraScope) => string | null;
   /** Review even when removal is safe? (no) — when unsafe, this explains what to look at. */
   reviewHint?: string;
+  /**
+   * Keeping it unchanged cannot change the agent's behaviour (a payload function, health that is
+   * the business, a teardown the base's teardown follows): when it stays, that is a note, not a
+   * review item.
+   */
+  safeToKeep?: boolean;
 }
 
 export interface StatementProposal {
@@ -37,6 +43,11 @@ export interface StatementProposal {
   reason: string;
   /** Remove only if every member in this set is removed too (e.g. the signal handler). */
   requires?: string[];
+  /**
+   * Replace the statement instead of deleting it (same indentation): a wait on a removed socket
+   * keeps its pacing as `time.sleep(timeout)` so the loop around it does not start to spin.
+   */
+  replacement?: string;
 }
 
 export interface ResolvedPlan {
@@ -45,6 +56,8 @@ export interface ResolvedPlan {
   nodes: SyntaxNode[];
   ranges: RangeSet;
   kept: KeptForReview[];
+  /** Proposals that stayed where staying is safe: reported as warnings. */
+  notes: KeptForReview[];
   statements: StatementProposal[];
 }
 
@@ -72,9 +85,12 @@ export class RemovalPlan {
     baseOwned: Set<string>;
     /** Base attributes its own threads operate (never shared with the agent's code). */
     threadDriven?: Set<string>;
+    /** Uses of a name in the repository's other files that reach this agent. */
+    external?: (name: string) => Array<{ file: string; line: number; text: string }>;
   }): ResolvedPlan {
     const R = new Map(this.members);
     const kept = new Map<string, KeptForReview>();
+    const externallyKept = new Set<string>();
     for (let round = 0; round < 50; round++) {
       const removed = new Set(R.keys());
       const shared = new Set(
@@ -109,9 +125,25 @@ export class RemovalPlan {
         if (shared.has(name)) continue;
         const uses = ctx.refs.of(name).filter((r) => {
           if (ranges.contains(r.start, r.end)) return false;
+          // One element of a literal collection iterated for set-up or teardown: the element goes.
+          if (collectionElement(r.node) && (p.kind === 'attribute' || p.kind === 'method')) return false;
           if (p.kind === 'attribute' || p.kind === 'method') return r.kind !== 'identifier';
           return true;
         });
+        // A caller in another file (a helper, a test) keeps the member: it stays, reported with where.
+        const elsewhere = uses.length === 0 ? ctx.external?.(name) ?? [] : [];
+        if (elsewhere.length > 0) {
+          R.delete(name);
+          const e = elsewhere[0]!;
+          kept.set(name, {
+            symbol: name,
+            line: this.lineOf(ctx, p),
+            reason: `${p.reason}, but ${e.file}:${e.line} uses it (${e.text})${elsewhere.length > 1 ? ` and ${elsewhere.length - 1} more place(s)` : ''}; kept so that caller keeps working`,
+          });
+          externallyKept.add(name);
+          changed = true;
+          continue;
+        }
         // The definition's own name is inside its removed range; anything else is a live use.
         if (uses.length > 0) {
           R.delete(name);
@@ -126,7 +158,9 @@ export class RemovalPlan {
       }
       if (!changed) {
         for (const name of R.keys()) kept.delete(name);
-        return { members: R, nodes, ranges, kept: [...kept.values()], statements: stmts };
+        const safe = (k: KeptForReview) => this.members.get(k.symbol)?.safeToKeep === true || externallyKept.has(k.symbol);
+        const all = [...kept.values()];
+        return { members: R, nodes, ranges, kept: all.filter((k) => !safe(k)), notes: all.filter(safe), statements: stmts };
       }
     }
     throw new Error('removal plan did not settle');
@@ -159,14 +193,14 @@ export class RemovalPlan {
       }
     }
     const stmts = this.stmts.filter((s) => (s.requires ?? []).every((r) => removed.has(r)));
-    nodes.push(...stmts.map((s) => s.node));
+    nodes.push(...stmts.filter((s) => s.replacement === undefined).map((s) => s.node));
     // Statements in the surviving methods that only serve removed members go with them.
     const inRemovedDef = (n: SyntaxNode) => nodes.some((d) => d.startIndex <= n.startIndex && n.endIndex <= d.endIndex);
     const visitBlock = (block: SyntaxNode) => {
       const stmts = statements(block);
       // A loop whose whole body would go is not set-up or teardown: emptied, it would spin.
       const loopBody = block.parent?.type === 'while_statement' || block.parent?.type === 'for_statement';
-      const going = stmts.filter((s) => !inRemovedDef(s) && belongsTo(s, removed, setupOnly, methodNames));
+      const going = stmts.filter((s) => !inRemovedDef(s) && (belongsTo(s, removed, setupOnly, methodNames) || iteratesOnly(s, removed)));
       if (loopBody && going.length === stmts.length && stmts.length > 0) return;
       for (const s of stmts) {
         if (inRemovedDef(s)) continue;
@@ -182,6 +216,8 @@ export class RemovalPlan {
     );
     const ranges = new RangeSet();
     for (const n of outermost) ranges.add(n.startIndex, n.endIndex);
+    // A replaced statement's own text is gone too (its references no longer count as uses).
+    for (const st of stmts) if (st.replacement !== undefined) ranges.add(st.node.startIndex, st.node.endIndex);
     return { nodes: outermost, ranges, stmts };
   }
 }
@@ -199,4 +235,31 @@ function snippet(node: SyntaxNode): string {
   while (n.parent && n.parent.type !== 'block' && n.parent.type !== 'module' && n.text.length < 30) n = n.parent;
   const line = n.text.split('\n')[0]!.trim();
   return line.length > 60 ? `${line.slice(0, 57)}...` : line;
+}
+
+/**
+ * `self.x` as one element of a literal tuple/list that a for loop or comprehension iterates
+ * (`for srv in (self.server, self.health_server): ...`): the element node, else null.
+ */
+export function collectionElement(ref: SyntaxNode): SyntaxNode | null {
+  const attr = ref.parent?.type === 'attribute' && ref.parent.childForFieldName('attribute')?.id === ref.id ? ref.parent : null;
+  if (!attr || attr.childForFieldName('object')?.text !== 'self') return null;
+  const coll = attr.parent;
+  if (!coll || (coll.type !== 'tuple' && coll.type !== 'list')) return null;
+  const holder = coll.parent?.type === 'parenthesized_expression' ? coll.parent.parent : coll.parent;
+  if (holder?.type === 'for_statement' && holder.childForFieldName('right')?.startIndex === coll.startIndex) return attr;
+  if (holder?.type === 'for_in_clause' && holder.childForFieldName('right')?.startIndex === coll.startIndex) return attr;
+  return null;
+}
+
+/** A for loop over a literal collection of members that all go: the loop goes with them. */
+function iteratesOnly(stmt: SyntaxNode, removed: Set<string>): boolean {
+  if (stmt.type !== 'for_statement') return false;
+  const right = stmt.childForFieldName('right');
+  const coll = right?.type === 'parenthesized_expression' ? right.namedChild(0) : right;
+  if (!coll || (coll.type !== 'tuple' && coll.type !== 'list') || coll.namedChildCount === 0) return false;
+  return coll.namedChildren.every((e) => {
+    const a = selfAttribute(e);
+    return a !== null && removed.has(a);
+  });
 }

@@ -27,6 +27,10 @@ export interface PythonProfile {
   fallback: { owned_attributes: string[]; methods: string[]; init_calls: string[] };
   /** Ports the base binds when its source is not in the repository ("port", "health_check_port", "port + 2"). */
   base_binds?: string[];
+  /** The base method its health endpoint reports (an override built on super() adds the agent's fields). */
+  health_hook?: string;
+  /** The base's teardown: what a kept business teardown ends with (once). */
+  teardown?: string;
 }
 
 export interface TypeScriptProfile {
@@ -41,10 +45,23 @@ export interface TypeScriptProfile {
 }
 
 export interface ValidationProfile {
+  /** How the base exposes health: HTTP GET /health, or a ZMQ REQ on the health port. */
   health?: 'http' | 'zmq';
-  checks?: Array<'health' | 'registry' | 'metrics' | 'shutdown' | 'log' | 'eventbus'>;
+  /** The environment variable through which the base learns its health port. */
+  health_port_env?: string;
+  /** How the base registers: HTTP POST to REGISTRY_URL, a Redis hash, or not at all. */
+  registry?: 'http' | 'redis' | 'none';
+  /** The environment variable naming the registry. */
+  registry_env?: string;
+  checks?: Array<'health' | 'registry' | 'metrics' | 'shutdown' | 'log' | 'eventbus' | 'survival' | 'ports'>;
   registry_deadline_s?: number;
   shutdown_deadline_s?: number;
+  /** After its first healthy answer the agent must stay up and keep answering this long (default 30). */
+  survival_window_s?: number;
+  /** Seconds between two health probes during the window (default 2). */
+  survival_interval_s?: number;
+  /** How many windows in a row (default 1). */
+  survival_repeats?: number;
 }
 
 /**

@@ -27,22 +27,29 @@ export function printRunHuman(outcome: BatchOutcome, stream: NodeJS.WriteStream 
   const c = colours(stream);
   const paint = (r: RunResult) =>
     r.status === 'failed' ? c.red(r.status) : r.status === 'needs-review' ? c.yellow(r.status) : r.status === 'migrated' ? c.green(r.status) : c.dim(r.status);
-  const rows = [['AGENT', 'STATUS', 'OUTPUT', 'REMOVED', 'REVIEW', 'CHECKS', 'COMMIT']];
+  const rows = [['AGENT', 'STATUS', 'OUTPUT', 'REMOVED', 'REVIEW', 'WARNINGS', 'CHECKS', 'COMMIT']];
   for (const r of outcome.results) {
-    const checks = r.validation ? `${r.validation.checks.filter((x) => x.ok).length}/${r.validation.checks.length}` : '-';
-    rows.push([r.agent, paint(r), r.output ?? '-', String(r.removed.length), String(r.kept_for_review.length), checks, r.commit?.slice(0, 10) ?? '-']);
+    const counted = r.validation?.checks.filter((x) => !x.skipped) ?? [];
+    const checks = r.validation ? `${counted.filter((x) => x.ok).length}/${counted.length}` : '-';
+    rows.push([r.agent, paint(r), r.output ?? '-', String(r.removed.length), String(r.kept_for_review.length), String(r.warnings.length), checks, r.commit?.slice(0, 10) ?? '-']);
   }
   stream.write(`${table(rows)}\n\n`);
-  for (const r of outcome.results.filter((x) => x.kept_for_review.length && x.status !== 'failed')) {
-    stream.write(`${c.yellow('review')} ${r.agent} (${r.file}):\n`);
-    for (const k of r.kept_for_review) stream.write(`  line ${k.line}: ${k.symbol}: ${k.reason}\n`);
+  // Warnings say what the tool resolved and how; review items what needs a person. A failed
+  // agent shows both too: they usually explain the failure.
+  for (const r of outcome.results.filter((x) => x.warnings.length || x.kept_for_review.length)) {
+    stream.write(`${r.status === 'failed' ? c.red(r.agent) : r.kept_for_review.length ? c.yellow(r.agent) : r.agent} (${r.file}):\n`);
+    for (const w of r.warnings) stream.write(`  ${c.dim('note')} ${w}\n`);
+    for (const k of r.kept_for_review) stream.write(`  ${c.yellow('review')} line ${k.line}: ${k.symbol}: ${k.reason}\n`);
   }
   const failed = outcome.results.filter((x) => x.status === 'failed');
   for (const r of failed) stream.write(`${c.red('failed')} ${r.agent}: ${r.error}\n`);
   const counts = Object.entries(outcome.summary)
     .map(([k, v]) => `${v} ${k}`)
     .join(', ');
-  stream.write(`\n${counts || 'nothing to do'} in ${(outcome.ms / 1000).toFixed(1)} s${outcome.interrupted ? c.red(' (interrupted)') : ''}\n`);
+  const warnings = outcome.results.reduce((n, r) => n + r.warnings.length, 0);
+  const review = outcome.results.reduce((n, r) => n + r.kept_for_review.length, 0);
+  const extra = counts ? `; ${review} review item${review === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}` : '';
+  stream.write(`\n${counts || 'nothing to do'}${extra} in ${(outcome.ms / 1000).toFixed(1)} s${outcome.interrupted ? c.red(' (interrupted)') : ''}\n`);
 }
 
 export function printDiffs(diffs: string[], stream: NodeJS.WriteStream = process.stdout): void {

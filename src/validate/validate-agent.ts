@@ -24,8 +24,22 @@ import { checkEventBus } from './checks/eventbus.js';
 import { startFakeEventBus, type FakeEventBus } from './fake-eventbus.js';
 import { exitedDetail, lastErrorLine, result, sleep } from './checks/common.js';
 import { redactDeep } from '../config/secrets.js';
+import { checkSurvival } from './checks/survival.js';
+import { checkPorts } from './checks/ports.js';
+import { listeningPorts } from './listening-ports.js';
+import { judgeHealth } from './checks/health-http.js';
+import { httpGet, networkReason } from './http-util.js';
 
-export const CHECK_ORDER: CheckName[] = ['health', 'registry', 'metrics', 'shutdown', 'log'];
+export const CHECK_ORDER: CheckName[] = ['health', 'registry', 'metrics', 'eventbus', 'survival', 'ports', 'shutdown', 'log'];
+/** Checks every report lists (skipped when a profile leaves one out); the later ones only when a profile asks for them. */
+const ALWAYS_LISTED = new Set<CheckName>(['health', 'registry', 'metrics', 'shutdown', 'log']);
+
+/** Enabled when a profile names no checks: all but the EventBus cycle, which only hardened-agent-base asks for. */
+const DEFAULT_CHECKS = CHECK_ORDER.filter((c) => c !== 'eventbus');
+
+function listed(enabled: Set<CheckName>): CheckName[] {
+  return CHECK_ORDER.filter((c) => ALWAYS_LISTED.has(c) || enabled.has(c));
+}
 
 export interface ValidateAgentOptions {
   root: string;
@@ -50,6 +64,10 @@ export interface ValidateAgentOptions {
   metricsDeadlineMs?: number;
   /** How long the legacy run is observed for the log baseline (default 2 s). */
   legacyWindowMs?: number;
+  /** Survival window after the first healthy answer (default: the profile's, else 30 s). */
+  survivalWindowMs?: number;
+  /** Time between two survival probes (default: the profile's, else 2 s). */
+  survivalIntervalMs?: number;
   /** Use these ports instead of free ones (production ports only when asked). */
   ports?: { port?: number; health_port?: number };
   /** Time allowed for each phase of the EventBus check (default 15 s). */
@@ -73,14 +91,9 @@ async function defaultLaunch(o: ValidateAgentOptions, file: string): Promise<Lau
   return pythonLaunch(o.root, file);
 }
 
-/** The checks a report lists: the contract's five, and the EventBus cycle where the profile asks for it. */
-function checkOrder(enabled: Set<CheckName>): CheckName[] {
-  return enabled.has('eventbus') ? ['health', 'registry', 'metrics', 'eventbus', 'shutdown', 'log'] : CHECK_ORDER;
-}
-
 /** Every enabled check fails with the same reason (the agent never ran). */
 function failedAll(detail: string, enabled: Set<CheckName>, profile: string): CheckResult[] {
-  return checkOrder(enabled).map((c) => (enabled.has(c) ? result(c, false, 0, detail) : skippedCheck(c, profile)));
+  return listed(enabled).map((c) => (enabled.has(c) ? result(c, false, 0, detail) : skippedCheck(c, profile)));
 }
 
 function skippedCheck(name: CheckName, profile: string): CheckResult {
@@ -113,11 +126,20 @@ function spawnFor(o: ValidateAgentOptions, launch: LaunchCommand, file: string, 
   return { proc, launch: cmd, registryUrl };
 }
 
-/** Run the legacy agent the same way for a short window; its output is the log baseline. */
-async function legacyBaseline(o: ValidateAgentOptions, launchFor: (file: string) => Promise<LaunchCommand>): Promise<LogBaseline> {
+interface LegacyRun {
+  baseline: LogBaseline;
+  /** Ports it listened on at the end of its window, and the validator's ports it was given. */
+  listening: number[] | null;
+  given: { port: number; health_port: number } | null;
+}
+
+/** Run the legacy agent the same way for a short window; its output is the log baseline, its sockets the ports baseline. */
+async function legacyBaseline(o: ValidateAgentOptions, launchFor: (file: string) => Promise<LaunchCommand>): Promise<LegacyRun> {
   const legacyFile = o.legacyFile!;
   let ports: number[] = [];
   let started: Started | undefined;
+  let listening: number[] | null = null;
+  const none = (note: string): LegacyRun => ({ baseline: { note }, listening: null, given: null });
   try {
     ports = await allocatePorts(2);
     const launch = o.legacyLaunch ?? (await launchFor(legacyFile));
@@ -126,15 +148,16 @@ async function legacyBaseline(o: ValidateAgentOptions, launchFor: (file: string)
     const { proc } = started;
     const early = await Promise.race([proc.exit, sleep(windowMs, o.signal).then(() => undefined)]);
     if (early && (early.spawnError || early.code !== 0)) {
-      return { note: `legacy agent could not start: ${exitedDetail(proc)}` };
+      return none(`legacy agent could not start: ${exitedDetail(proc)}`);
     }
     if (!early) {
+      listening = listeningPorts(proc.members());
       proc.signal('SIGTERM');
       await Promise.race([proc.exit, sleep(1000)]);
     }
-    return { output: proc.output() };
+    return { baseline: { output: proc.output() }, listening, given: { port: ports[0]!, health_port: ports[1]! } };
   } catch (err) {
-    return { note: `legacy agent could not start: ${oneLine(err)}` };
+    return none(`legacy agent could not start: ${oneLine(err)}`);
   } finally {
     await started?.proc.killGroup();
     await started?.launch.cleanup?.();
@@ -145,12 +168,20 @@ async function legacyBaseline(o: ValidateAgentOptions, launchFor: (file: string)
 export async function validateAgent(o: ValidateAgentOptions): Promise<ValidationReport> {
   const t0 = Date.now();
   const v = o.profile.validation ?? {};
-  const enabled = new Set<CheckName>(v.checks ?? CHECK_ORDER);
+  const enabled = new Set<CheckName>(v.checks ?? DEFAULT_CHECKS);
+  // A base that does not register has nothing to find in a registry.
+  if (v.registry === 'none') enabled.delete('registry');
+  // MIGRATE_SURVIVAL_WINDOW_S overrides the profile's window (a short one for test suites and CI smoke runs).
+  const envWindow = Number(process.env.MIGRATE_SURVIVAL_WINDOW_S);
+  const survivalWindowMs = o.survivalWindowMs ?? (process.env.MIGRATE_SURVIVAL_WINDOW_S && Number.isFinite(envWindow) ? envWindow : v.survival_window_s ?? 30) * 1000;
+  const survivalIntervalMs = o.survivalIntervalMs ?? (v.survival_interval_s ?? 2) * 1000;
+  if (survivalWindowMs <= 0) enabled.delete('survival');
   const healthDeadlineMs = o.healthDeadlineMs ?? 15_000;
   const registryDeadlineMs = o.registryDeadlineMs ?? (v.registry_deadline_s ?? 30) * 1000;
   const metricsDeadlineMs = o.metricsDeadlineMs ?? 15_000;
   const shutdownDeadlineMs = o.shutdownDeadlineMs ?? (v.shutdown_deadline_s ?? 5) * 1000;
-  const timeLimitMs = o.timeLimitMs ?? healthDeadlineMs + Math.max(registryDeadlineMs, metricsDeadlineMs) + shutdownDeadlineMs + 10_000;
+  const survivalMs = enabled.has('survival') ? survivalWindowMs * Math.max(1, v.survival_repeats ?? 1) : 0;
+  const timeLimitMs = o.timeLimitMs ?? healthDeadlineMs + Math.max(registryDeadlineMs, metricsDeadlineMs, survivalMs) + shutdownDeadlineMs + 10_000;
   const eventbusPhaseMs = o.eventbusPhaseMs ?? 15_000;
   const name = o.agent.name;
   const rel = path.relative(o.root, o.file) || o.file;
@@ -205,8 +236,11 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
       }
     }
 
-    const baseline: LogBaseline =
-      enabled.has('log') && o.legacyFile ? await legacyBaseline(o, launchFor) : { note: o.legacyFile ? 'log check disabled' : 'no legacy file given' };
+    const legacy: LegacyRun =
+      (enabled.has('log') || enabled.has('ports')) && o.legacyFile
+        ? await legacyBaseline(o, launchFor)
+        : { baseline: { note: o.legacyFile ? 'log check disabled' : 'no legacy file given' }, listening: null, given: null };
+    const baseline = legacy.baseline;
 
     // The fake EventBus and quick cycles, so that up / down / back fit in the time limit.
     if (enabled.has('eventbus')) bus = await startFakeEventBus();
@@ -225,20 +259,58 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
     const common = { startedAt: proc.startedAt, proc, signal: o.signal };
     const checks = new Map<CheckName, CheckResult>();
 
-    // Health, registry and metrics run side by side, each timed from the agent's start.
-    const [health, reg, met] = await Promise.all([
-      !enabled.has('health')
+    // Health, registry and metrics run side by side, each timed from the agent's start; the
+    // survival window starts at the first healthy answer, the ports are read at its end.
+    const healthP = !enabled.has('health')
+      ? Promise.resolve(undefined)
+      : v.health === 'zmq'
+        ? checkHealthZmq({ ...common, port: healthPort, deadlineMs: healthDeadlineMs })
+        : checkHealthHttp({ ...common, port: healthPort, deadlineMs: healthDeadlineMs });
+    const probe = async (): Promise<string | null> => {
+      if (v.health === 'zmq') {
+        const r = await checkHealthZmq({ port: healthPort, deadlineMs: 2000, startedAt: Date.now(), proc, signal: o.signal });
+        return r.ok ? null : r.detail;
+      }
+      try {
+        const a = await httpGet(`http://127.0.0.1:${healthPort}/health`, 2000);
+        const verdict = judgeHealth(a.status, a.body);
+        return verdict.healthy ? null : verdict.why;
+      } catch (err) {
+        return networkReason(err);
+      }
+    };
+    const survivalP = healthP.then(async (h) => {
+      const survival = !enabled.has('survival')
         ? undefined
-        : v.health === 'zmq'
-          ? checkHealthZmq({ ...common, port: healthPort, deadlineMs: healthDeadlineMs })
-          : checkHealthHttp({ ...common, port: healthPort, deadlineMs: healthDeadlineMs }),
+        : h && !h.ok
+          ? { ...result('survival', true, 0, 'not observed: the agent never answered healthy'), skipped: true }
+          : await checkSurvival({ proc, probe, windowMs: survivalWindowMs, intervalMs: survivalIntervalMs, repeats: v.survival_repeats, signal: o.signal });
+      const t = Date.now();
+      const ports = !enabled.has('ports')
+        ? undefined
+        : proc.exited()
+          ? { ...result('ports', true, 0, 'not compared: the _v2 is not running'), skipped: true }
+          : checkPorts({
+            legacy: legacy.listening,
+            legacyNote: legacy.baseline.note,
+            mapping: new Map(legacy.given ? [[legacy.given.port, port], [legacy.given.health_port, healthPort]] : []),
+            now: listeningPorts(proc.members()),
+            ms: Date.now() - t,
+          });
+      return { survival, ports };
+    });
+    const [health, reg, met, later] = await Promise.all([
+      healthP,
       enabled.has('registry')
         ? checkRegistry({ ...common, kind: o.env.registryKind, url: started.registryUrl, name, pid: proc.pid, owns: proc.owns, before, deadlineMs: registryDeadlineMs })
         : undefined,
       enabled.has('metrics')
         ? checkMetrics({ ...common, kind: o.env.metricsKind, url: o.env.metricsUrl, healthPort, name, deadlineMs: metricsDeadlineMs })
         : undefined,
+      survivalP,
     ]);
+    if (later.survival) checks.set('survival', later.survival);
+    if (later.ports) checks.set('ports', later.ports);
     if (health) checks.set('health', health);
     if (reg) checks.set('registry', reg);
     if (met) checks.set('metrics', met);
@@ -247,7 +319,7 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
     await proc.killGroup();
     if (enabled.has('log')) checks.set('log', checkLog(proc.output(), baseline));
 
-    const list = checkOrder(enabled).map((c) => checks.get(c) ?? skippedCheck(c, o.profile.name));
+    const list = listed(enabled).map((c) => checks.get(c) ?? skippedCheck(c, o.profile.name));
     const exit = proc.exited();
     const error = exit?.timedOut ? `${rel}: killed at the time limit of ${(timeLimitMs / 1000).toFixed(1)} s` : undefined;
     return report(list, ports, error);
@@ -276,7 +348,7 @@ export async function validateAgents(
       const o = list[i]!;
       // Interrupted: the agents not started yet are not started at all.
       results[i] = o.signal?.aborted
-        ? { ok: false, ms: 0, checks: failedAll('interrupted', new Set(o.profile.validation?.checks ?? CHECK_ORDER), o.profile.name), ports: {}, error: 'interrupted' }
+        ? { ok: false, ms: 0, checks: failedAll('interrupted', new Set(o.profile.validation?.checks ?? DEFAULT_CHECKS), o.profile.name), ports: {}, error: 'interrupted' }
         : await validateAgent(o);
       opts.onDone?.(i, results[i]!);
     }

@@ -127,7 +127,10 @@ export const DEMO_FLEET = path.join(REPO, 'fixtures', 'demo-fleet');
 /** The demo fleet's agents, by class name, sorted. */
 export const DEMO_AGENTS = [
   'ConfigWatcherAgent',
+  'DedupFilterAgent',
+  'FeatureFlagAgent',
   'FleetHealthMonitor',
+  'JobSchedulerAgent',
   'KVCacheAgent',
   'MetricsRollupAgent',
   'RateLimiterAgent',

@@ -8,17 +8,43 @@ import YAML from 'yaml';
 
 export const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/python');
 export const FIXTURE_BASE = path.join(FIXTURES, '_base');
+/** The reference BaseAgent `migrate init` installs (standard library only: its agents can run here). */
+export const REFERENCE_BASE = path.resolve(import.meta.dirname, '../../templates/runtime/python');
 
 export interface CaseSpec {
   description?: string;
   path?: string;
+  /** Which BaseAgent the repository holds: the production model (default) or the reference base. */
+  base?: 'model' | 'reference';
+  /** Started for real on the reference base (test/python-runtime-cases.test.ts). */
+  runtime?: {
+    /** Keys the _v2's GET /health must carry (the legacy health payload's business fields). */
+    health_fields?: string[];
+    /** A health field that must grow between two answers (periodic work still running). */
+    health_grows?: string;
+    /** Ports the _v2 must listen on, and no others: `port`, `health` (the ones it is given) or numbers. */
+    listens?: Array<'port' | 'health' | number>;
+    /** Start with these ports instead of free ones (an agent whose port is fixed in code). */
+    fixed_ports?: { port?: number; health?: number };
+    /** Files (relative to the repository) the business teardown writes on SIGTERM. */
+    sigterm_writes?: string[];
+    /** Lines the agent logs exactly once (business teardown run once). */
+    log_once?: string[];
+    /** Lines the agent logs while it runs (work done after start). */
+    log_contains?: string[];
+  };
   scan?: { status: 'legacy' | 'migrated' | 'skipped'; class?: string; reason_contains?: string };
   expect?: {
     removed?: string[];
     kept?: string[];
     kept_for_review?: string[];
+    /** Resolved hazards: each text must appear in one of the result's warnings. */
+    warnings_contain?: string[];
     error_contains?: string;
     error_line?: number;
+    /** The rewrite itself refuses the agent (a port clash): its one-line error, and no expected.py. */
+    rewrite_error_contains?: string;
+    rewrite_error_line?: number;
   };
 }
 
@@ -46,7 +72,8 @@ export function listCases(): FixtureCase[] {
 /** A fresh repository holding the fixture base, the case's extra files and its input. */
 export function materialize(c: FixtureCase, into?: string): string {
   const root = into ?? mkdtempSync(path.join(os.tmpdir(), `migrate-fx-${c.name}-`));
-  cpSync(FIXTURE_BASE, root, { recursive: true, filter: (src) => !src.endsWith('README.md') });
+  if (c.spec.base === 'reference') cpSync(path.join(REFERENCE_BASE, 'common'), path.join(root, 'common'), { recursive: true });
+  else cpSync(FIXTURE_BASE, root, { recursive: true, filter: (src) => !src.endsWith('README.md') });
   const extra = path.join(c.dir, 'repo');
   if (existsSync(extra)) cpSync(extra, root, { recursive: true });
   const dest = path.join(root, c.rel);
@@ -55,9 +82,10 @@ export function materialize(c: FixtureCase, into?: string): string {
   return root;
 }
 
-/** Every case in one repository (for CLI tests of scan and run --all). */
+/** Every case in one repository (for CLI tests of scan and run --all); they must share one base. */
 export function materializeAll(cases: FixtureCase[]): string {
   const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-fx-all-'));
+  if (new Set(cases.map((c) => c.spec.base ?? 'model')).size > 1) throw new Error('materializeAll: cases on different bases cannot share a repository');
   for (const c of cases) materialize(c, root);
   return root;
 }

@@ -13,6 +13,16 @@ export const addImport: PythonTransform = {
     const target = ctx.profile.base_class;
     const existing = ctx.module.imports.get(target);
     if (existing && existing.module === ctx.py.module) return;
+    // `from src.core.base_agent import BaseAgent`: an older base of the same name. The class keeps
+    // naming it, so its import is pointed at the profile's module (when it imports nothing else).
+    if (existing && existing.name === target && existing.node.parent?.type === 'module') {
+      const sameStatement = [...ctx.module.imports.values()].filter((i) => i.node.id === existing.node.id);
+      if (sameStatement.length === 1 && !ctx.edits.covered(existing.node.startIndex, existing.node.endIndex)) {
+        ctx.edits.replace(existing.node.startIndex, existing.node.endIndex, ctx.py.import, 'add-import');
+        ctx.warnings.push(`${existing.node.text.trim()} replaced by ${ctx.py.import}: the class's base of that name now comes from the profile's module`);
+        return;
+      }
+    }
     if (ctx.module.aliases.has(target)) return;
     const stmts = ctx.module.root.namedChildren;
     let anchor: SyntaxNode | null = null;

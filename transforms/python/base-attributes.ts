@@ -1,59 +1,150 @@
-// Concern: attributes the base owns that the agent assigns too. In __init__ (now after
-// super().__init__) an assignment that only repeats what the base set is removed; one
-// that overrides it is kept and reported, saying when the type differs.
-import type { PythonTransform } from '../../src/lang/python/transform-context.js';
+// Concern: attributes the base owns that the agent assigns too. Decided from the base's code:
+// - the same meaning and value (`self.running = True`, `self.start_time = time.time()`,
+//   `self.port = <what the base was given>`): the re-assignment goes;
+// - another meaning (a value of another type: a datetime `start_time`, a ROUTER `socket`):
+//   the agent's attribute is renamed throughout the class and file, so each keeps its own;
+// - a value the base never reads after its __init__ (its `config` kept for reference only):
+//   the agent's stays, harmless;
+// - otherwise the agent overrides a value the base goes on using: reported.
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { valueType } from '../../src/analysis/value-type.js';
+import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
+import { withPassedAttributes } from './super-init.js';
+import { callsSuper } from './early-overrides.js';
+import type { AttributeAssignment } from '../../src/analysis/agent-model.js';
 
 export const baseAttributes: PythonTransform = {
   name: 'base-attributes',
   phase: 'edit',
   run(ctx) {
     const seen = new Set<string>();
+    const renamed = new Set<string>();
     for (const a of ctx.agent.assignments) {
-      if (!ctx.base.attributes.has(a.attr) || isRemoved(ctx, a.stmt)) continue;
+      if (!ctx.base.attributes.has(a.attr) || isRemoved(ctx, a.stmt) || renamed.has(a.attr)) continue;
       if (ctx.resolved?.members.has(a.attr)) continue;
       const baseType = ctx.base.attributes.get(a.attr) ?? null;
       const mine = valueType(a.value);
-      const typeDiffers = baseType !== null && mine !== null && mine !== 'None' && mine !== baseType && !(baseType === 'int' && mine === 'int()');
+      // The base's None is "set later", not a type.
+      const typeDiffers = baseType !== null && baseType !== 'None' && mine !== null && mine !== 'None' && mine !== baseType && !(baseType === 'int' && mine === 'int()');
+      if (typeDiffers && renameAttribute(ctx, a, baseType!, mine!)) {
+        renamed.add(a.attr);
+        continue;
+      }
+      if (a.method === '__init__' && redundant(ctx, a)) {
+        ctx.deletions.push({ node: a.stmt, symbol: a.attr });
+        continue;
+      }
+      // A flag the base starts as True that the agent starts as False (set when it starts serving):
+      // the same name for another state, which the base's own loops would obey.
+      const baseStart = ctx.base.initValues.get(a.attr);
+      if (a.method === '__init__' && a.value && baseStart !== undefined && isConstantLike(baseStart) && isConstantLike(a.value.text) &&
+          norm(baseStart) !== norm(a.value.text) && (ctx.base.readsAfterInit.has(a.attr) || ctx.base.threadDriven.has(a.attr)) &&
+          renameAttribute(ctx, a, `${baseStart} at start`, `${a.value.text} at start`)) {
+        renamed.add(a.attr);
+        continue;
+      }
+      if (seen.has(a.attr)) continue;
+      // The base never reads it again after its own __init__: the agent's value changes nothing for it.
+      if (!ctx.base.readsAfterInit.has(a.attr) && !ctx.base.threadDriven.has(a.attr)) continue;
+      // The same value the base gives it (`logging.getLogger("X")` where the base has getLogger(self.name) and name="X").
+      if (a.value && sameAsBase(ctx, a.attr, a.value.text)) continue;
+      seen.add(a.attr);
+      // Set up by the agent for itself (in __init__, or in its set-up method now renamed because the
+      // base calls that name early): another value of the same kind (a logger of another name, a config of
+      // another shape). The agent's gets a name of its own; the base goes on with the one it made.
+      const ownSetUp = a.method === '__init__' || (ctx.base.initCalls.has(a.method) && willBeRenamed(ctx, a.method));
+      if (ownSetUp && !identityOrPort(ctx, a.attr) && baseMakesObject(ctx, a.attr) && renameAttribute(ctx, a, '', '', `${ctx.profile.base_class} goes on using the self.${a.attr} it made; this agent's own (${oneLine(a.value?.text ?? '')}) is self.%NEW%`)) {
+        renamed.add(a.attr);
+        continue;
+      }
       if (a.method === '__init__') {
-        const passed = ctx.passThrough.get(a.attr);
-        // The base's __init__ value only stands if nothing it runs during __init__ changes it again.
-        const changedLater = [...ctx.base.initCalls].some((m) => ctx.base.assignedIn.get(m)?.has(a.attr));
-        const baseValue = changedLater ? undefined : ctx.base.initValues.get(a.attr);
-        const redundant =
-          a.value !== null &&
-          a.stmt.type === 'expression_statement' &&
-          a.stmt.namedChild(0)?.type === 'assignment' &&
-          ((passed !== undefined && norm(passed) === norm(a.value.text)) ||
-            (baseValue !== undefined && norm(baseValue) === norm(a.value.text) && isConstantLike(a.value.text)));
-        if (redundant) {
-          ctx.deletions.push({ node: a.stmt, symbol: a.attr });
-          continue;
-        }
-        if (seen.has(a.attr)) continue;
-        seen.add(a.attr);
-        keep(
-          ctx,
-          a.attr,
-          a.line,
-          typeDiffers
-            ? `self.${a.attr} is owned by the base (${baseType}) but assigned a ${mine} here; type differs, so base code using it may break`
-            : `self.${a.attr} is owned by the base and re-assigned after super().__init__(), overriding the base's value`,
-        );
-      } else if (ctx.base.assignedIn.get(a.method)?.has(a.attr) && ctx.base.initCalls.has(a.method) && !seen.has(a.attr)) {
+        keep(ctx, a.attr, a.line, `self.${a.attr} is owned by the base and re-assigned after super().__init__(), overriding the value the base goes on using`);
+      } else if (ctx.base.assignedIn.get(a.method)?.has(a.attr) && ctx.base.initCalls.has(a.method)) {
         // e.g. the agent's _perform_initialization sets initialized=True when its work is done, but the
         // base's own _perform_initialization (run inside super().__init__) sets it first.
-        seen.add(a.attr);
         keep(ctx, a.attr, a.line,
           `self.${a.attr} is also set by ${ctx.profile.base_class}.${a.method}(), which runs inside super().__init__(); the base reports its own value before ${a.method}() here has run`);
-      } else if (typeDiffers && !seen.has(a.attr)) {
-        seen.add(a.attr);
-        keep(ctx, a.attr, a.line, `self.${a.attr} is owned by the base (${baseType}) but assigned a ${mine} in ${a.method}(); type differs`);
-      }
+      } else seen.delete(a.attr);
     }
   },
 };
+
+/** Does the assignment in __init__ (now after super().__init__) only repeat what the base set? */
+function redundant(ctx: PythonTransformContext, a: AttributeAssignment): boolean {
+  if (a.value === null || a.stmt.type !== 'expression_statement' || a.stmt.namedChild(0)?.type !== 'assignment') return false;
+  const value = norm(a.value.text);
+  const passed = ctx.passThrough.get(a.attr) ?? passedUnderLegacyName(ctx, a.attr);
+  if (passed !== undefined) {
+    if (norm(passed) === value) return true;
+    // self.health_check_port = f(self.port + 1) where the base was given f(<port> + 1)
+    const spelled = withPassedAttributes(ctx, a.value);
+    if (spelled !== null && norm(spelled) === norm(passed)) return true;
+  }
+  // The base's __init__ value only stands if nothing it runs during __init__ changes it again.
+  const changedLater = [...ctx.base.initCalls].some((m) => ctx.base.assignedIn.get(m)?.has(a.attr));
+  const baseValue = changedLater ? undefined : ctx.base.initValues.get(a.attr);
+  return baseValue !== undefined && norm(baseValue) === value && isConstantLike(a.value.text);
+}
+
+/** Does the base assign this attribute the same value, reading its own attributes as what it was given? */
+function sameAsBase(ctx: PythonTransformContext, attr: string, value: string): boolean {
+  const mine = norm(value);
+  return (ctx.base.values.get(attr) ?? []).some((v) => {
+    const given = v.replace(/\bself\.(\w+)\b/g, (m, a: string) => ctx.passThrough.get(a) ?? m);
+    return norm(given) === mine;
+  });
+}
+
+function passedUnderLegacyName(ctx: PythonTransformContext, attr: string): string | undefined {
+  for (const [kw, names] of Object.entries(ctx.py.super_call.pass_through ?? {})) if (kw === attr && names.includes(attr)) return ctx.passThrough.get(kw);
+  return undefined;
+}
+
+/**
+ * The agent's attribute means something else (another type): it gets a name of its own,
+ * everywhere the file reaches it as the agent. False when something from outside the class
+ * also reaches it (that caller would keep the old name): then it is reported instead.
+ */
+function renameAttribute(ctx: PythonTransformContext, a: AttributeAssignment, baseType: string, mine: string, why?: string): boolean {
+  const name = freshName(ctx, a.attr, 'agent_');
+  const outside = renameMember(ctx, a.attr, name, 'base-attributes');
+  reportExternalCallers(ctx, a.attr, name, `the base owns self.${a.attr} as a ${baseType}`);
+  for (const r of outside) {
+    keep(ctx, a.attr, r.line, `self.${a.attr} (${mine}) was renamed to ${name} because the base owns self.${a.attr} (${baseType}), but line ${r.line} reaches it from outside the class; check which object it is`);
+  }
+  ctx.warnings.push(why
+    ? `self.${a.attr} renamed to self.${name}: ${why.replace('%NEW%', name)}`
+    : `self.${a.attr} renamed to self.${name}: the base's self.${a.attr} is ${/ at start$/.test(baseType) ? baseType : `a ${baseType}`}, this agent's ${/ at start$/.test(mine) ? mine : `a ${mine}`}`);
+  return true;
+}
+
+/** early-overrides renames a method the base's __init__ calls unless it extends the base's own. */
+function willBeRenamed(ctx: PythonTransformContext, method: string): boolean {
+  const fn = ctx.agent.methods.get(method);
+  return !!fn && !ctx.resolved?.members.has(method) && !callsSuper(fn.body, method);
+}
+
+/**
+ * Does the base make an object of its own under this name (a logger, a context, a config), rather
+ * than keep a state the agent is meant to update (initialized, initialization_error: constants)?
+ */
+function baseMakesObject(ctx: PythonTransformContext, attr: string): boolean {
+  const values = [...(ctx.base.values.get(attr) ?? []), ...(ctx.base.initValues.has(attr) ? [ctx.base.initValues.get(attr)!] : [])];
+  return values.length > 0 && values.every((v) => !isConstantLike(v));
+}
+
+/** The agent's name and ports: what the base is given (super-init's concern), never renamed away. */
+function identityOrPort(ctx: PythonTransformContext, attr: string): boolean {
+  const sc = ctx.py.super_call;
+  if (attr === sc.name_keyword || attr === 'name') return true;
+  return Object.entries(sc.pass_through ?? {}).some(([kw, names]) => kw === attr || names.includes(attr)) || /port$/.test(attr);
+}
+
+function oneLine(s: string): string {
+  const t = s.replace(/\s*\n\s*/g, ' ');
+  return t.length > 60 ? `${t.slice(0, 57)}...` : t;
+}
 
 function norm(s: string): string {
   return s.replace(/\s+/g, '').replace(/'/g, '"');

@@ -1,10 +1,13 @@
 // Concern: methods the base's __init__ calls. Once the class inherits the base, a method
 // of the same name would run inside super().__init__(), before the agent has set anything
-// up. It is renamed, with every use through self, so the agent calls it when it meant to.
+// up. Decided from the base's code: a method the base calls only on an error path (cleanup
+// when its sockets fail to bind), or an override that extends the base's own (it calls
+// super()), is kept. Any other is renamed, with every caller in the file, so the agent calls
+// it where it meant to; only a caller the file cannot prove to be the agent is reported.
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
-import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
-import { walkAgentCode } from '../../src/analysis/agent-model.js';
-import { selfAttribute, stringValue } from '../../src/lang/python/syntax.js';
+import { keep } from '../../src/lang/python/transform-context.js';
+import { walk } from '../../src/lang/python/syntax.js';
+import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
 
 export const earlyOverrides: PythonTransform = {
   name: 'early-overrides',
@@ -13,33 +16,27 @@ export const earlyOverrides: PythonTransform = {
     const { agent } = ctx;
     for (const [name, fn] of agent.methods) {
       if (name === '__init__' || !ctx.base.initCalls.has(name) || ctx.resolved?.members.has(name)) continue;
-      let renamed = `_agent${name.startsWith('_') ? name : `_${name}`}`;
-      while (agent.methods.has(renamed) || agent.attributes.has(renamed)) renamed = `_${renamed}`;
-      const label = 'early-overrides';
-      const nameNode = fn.node.childForFieldName('name')!;
-      ctx.edits.replace(nameNode.startIndex, nameNode.endIndex, renamed, label);
-      for (const m of agent.methods.values()) {
-        walkAgentCode(m, (n) => {
-          if (isRemoved(ctx, n)) return false;
-          if (selfAttribute(n, m.params[0]?.name ?? 'self') === name) {
-            const attr = n.childForFieldName('attribute')!;
-            ctx.edits.replace(attr.startIndex, attr.endIndex, renamed, label);
-          } else if (n.type === 'string' && stringValue(n) === name && n.parent?.parent?.type === 'call') {
-            const content = n.namedChildren.find((c) => c.type === 'string_content')!;
-            ctx.edits.replace(content.startIndex, content.endIndex, renamed, label);
-          }
-        });
-      }
-      // Uses from outside the class (another object) cannot be proven to be the agent.
-      const outside = ctx.refs
-        .of(name)
-        .filter((r) => r.kind === 'attribute' && !(agent.cls.node.startIndex <= r.start && r.end <= agent.cls.node.endIndex) && !isRemoved(ctx, r.node));
+      // An override that extends the base's own (it calls super().<name>()) is written for the base.
+      if (callsSuper(fn.body, name)) continue;
+      // Every caller in the file (self.<name>, getattr strings, thread targets, the entry point's
+      // variable) is pointed at the new name, so the method runs exactly where it ran before.
+      const renamed = freshName(ctx, name, '_agent_');
+      const outside = renameMember(ctx, name, renamed, 'early-overrides');
       ctx.warnings.push(
-        `${agent.cls.name}.${name}() renamed to ${renamed}(): ${ctx.profile.base_class}.__init__ calls ${name}() before the agent is set up`,
+        `${agent.cls.name}.${name}() renamed to ${renamed}(): ${ctx.profile.base_class}.__init__ calls ${name}() before the agent is set up; its callers in this file now call ${renamed}()`,
       );
-      keep(ctx, name, fn.line,
-        `renamed to ${renamed}(): ${ctx.profile.base_class}.__init__ calls ${name}() before the agent is set up; check that the agent still runs it where it meant to`);
-      for (const r of outside) keep(ctx, name, r.line, `called from outside the class after ${name}() was renamed to ${renamed}(); check which object it is`);
+      reportExternalCallers(ctx, name, renamed, `${ctx.profile.base_class}.__init__ calls ${name}() early`);
+      for (const r of outside) {
+        keep(ctx, name, r.line, `called from outside the class after ${name}() was renamed to ${renamed}() (${ctx.profile.base_class}.__init__ calls ${name}() early); point this caller at ${renamed}() if it is the agent`);
+      }
     }
   },
 };
+
+export function callsSuper(body: import('../../src/lang/python/parser.js').SyntaxNode, name: string): boolean {
+  let found = false;
+  walk(body, (n) => {
+    if (n.type === 'call' && new RegExp(`^super\\(.*\\)\\.${name}$`, 's').test(n.childForFieldName('function')?.text ?? '')) found = true;
+  });
+  return found;
+}

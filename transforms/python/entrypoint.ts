@@ -6,6 +6,7 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { keep } from '../../src/lang/python/transform-context.js';
 import { callee, walk } from '../../src/lang/python/syntax.js';
+import { keptLoopIsSafe } from './remove-main-loop.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
 
 const label = 'entrypoint';
@@ -35,9 +36,12 @@ export const entrypoint: PythonTransform = {
         const exists = ctx.agent.methods.has(method.text) || ctx.base.methods.has(method.text);
         if (removedByUs || !exists) {
           ctx.edits.replace(method.startIndex, method.endIndex, runMethod, label);
+        } else if (keptLoopIsSafe(ctx, ctx.agent.methods.get(method.text)?.body ?? ctx.agent.cls.body)) {
+          // The base's run() does nothing this agent needs (decided from its code): the agent's own start stays.
+          ctx.warnings.push(`the entry point calls ${method.text}() (kept, business code) rather than ${runMethod}(); ${ctx.profile.base_class}.${runMethod}() serves nothing this agent needs`);
         } else {
           keep(ctx, `${cls.name}.${method.text}`, method.startPosition.row + 1,
-            `the entry point calls ${method.text}() (kept, business code) where the profile runs ${runMethod}(); review the entry point`);
+            `the entry point calls ${method.text}() (kept, business code) where the profile runs ${runMethod}(), so ${ctx.profile.base_class}.${runMethod}() never serves its request socket; review the entry point`);
         }
       });
     }

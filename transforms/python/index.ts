@@ -21,7 +21,10 @@ import { hardenedRetry } from './hardened-retry.js';
 import { hardenedCollect, hardenedCollectPropose } from './hardened-collect.js';
 import { hardenedMainLoop, hardenedMainLoopPropose } from './hardened-main-loop.js';
 import { hardenedOldBase } from './hardened-old-base.js';
-import { reportLostHealthData } from './report-lost-health-data.js';
+import { healthHookTransform } from './health-hook.js';
+import { requestLoop, requestLoopPropose } from './request-loop.js';
+import { periodicHook, periodicHookPropose } from './periodic-hook.js';
+import { memberCollections } from './member-collections.js';
 import { teardownSuper } from './teardown-super.js';
 import { hardenedPublisher } from './hardened-publisher.js';
 import { keepMovedImports } from './hardened-shapes.js';
@@ -36,6 +39,9 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   hardenedMainLoopPropose,
   removeHealth,
   removeSignalHandlers,
+  // Before remove-main-loop: a request loop it turns into the base's hook is its run() proposal.
+  requestLoopPropose,
+  periodicHookPropose,
   removeMainLoop,
   removeTeardown,
   removeOwnedSockets,
@@ -43,12 +49,17 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   superInit,
   baseAttributes,
   earlyOverrides,
+  requestLoop,
+  periodicHook,
   entrypoint,
   hardenedCollect,
   hardenedMainLoop,
   // Before add-import: it points an old base's import at the profile's module.
   hardenedOldBase,
   addImport,
+  // Before prune-imports: the hook may use module names the removed health code used.
+  healthHookTransform,
+  memberCollections,
   pruneImports,
   // After prune-imports: the transport it moves out of the class still needs its imports.
   hardenedPublisher,
@@ -56,6 +67,5 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   hardenedHooks,
   portPlan,
   agentConstructions,
-  reportLostHealthData,
   teardownSuper,
 ];

@@ -1,63 +1,140 @@
-// Concern: ports. The base binds its own port plan (learned from its source, else the
-// profile's base_binds); legacy agents often bind neighbouring ports for PUSH/PUB
-// sockets. Report every bind the agent still makes on a port the base binds too.
+// Concern: ports. The base binds its own ports (learned from its bind calls: its request
+// socket, its health port, its HTTP port, in terms of the `port` and `health_check_port` it is
+// given); whatever socket or server stays in the agent must bind none of them. Before anything
+// is written the plan proves it: a bind left in the agent on a port the base binds is a rewrite
+// error naming the agent's line and the base's, never an "Address already in use" at run time.
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
+import { isRemoved } from '../../src/lang/python/transform-context.js';
+import { MigrateError } from '../../src/core/errors.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
 import { selfRoot } from '../../src/analysis/infra.js';
-import { bindArgument, normPort, portExpression } from '../../src/analysis/ports.js';
+import { bindArgument, normPort, portExpression, serverSubclasses } from '../../src/analysis/ports.js';
 import { expressionDefault } from '../../src/analysis/port-defaults.js';
+import path from 'node:path';
+
+type Role = { role: 'port' | 'health'; off: number };
 
 export const portPlan: PythonTransform = {
   name: 'port-plan',
   phase: 'edit',
   run(ctx) {
-    const port = ctx.passThrough.get('port');
-    const health = ctx.passThrough.get('health_check_port');
-    // The base's binds in terms of the agent's values: its health port is what we passed, else port + 1.
-    const basePorts = new Map<string, string>();
-    const ports = new Set(['port', ...(port && /^[\w.]+$/.test(port) ? [normPort(port)] : [])]);
-    for (const bind of ctx.base.binds) {
-      if (bind === 'health_check_port') {
-        if (health) basePorts.set(normPort(health), 'health port');
-        else for (const p of ports) basePorts.set(`${p}+1`, 'health port (port + 1)');
-        continue;
-      }
-      for (const p of ports) basePorts.set(bind.replace(/^port\b/, p), bind === 'port' ? 'request port' : `port ${bind}`);
-    }
-    const baseValues = new Map<number, string>();
-    const p0 = port ? numeric(ctx, normPort(port)) : null;
-    if (p0 !== null) {
-      for (const bind of ctx.base.binds) {
-        if (bind === 'health_check_port') {
-          const h = health ? numeric(ctx, normPort(health)) : p0 + 1;
-          if (h !== null) baseValues.set(h, 'health port');
-        } else {
-          const off = /^port(?:\+(\d+))?$/.exec(bind);
-          if (off) baseValues.set(p0 + Number(off[1] ?? 0), bind === 'port' ? 'request port' : `port ${bind}`);
-        }
-      }
-    }
+    const basePorts = baseBinds(ctx);
+    if (!basePorts.length) return;
+    const servers = serverSubclasses(ctx.module.root);
     for (const m of ctx.agent.methods.values()) {
       walkAgentCode(m, (n) => {
         if (n.type !== 'call' || isRemoved(ctx, n)) return;
-        const arg = bindArgument(n);
+        const arg = bindArgument(n, servers);
         const expr = arg ? portExpression(arg.text) : null;
         if (!arg || !expr) return;
-        let clash = basePorts.get(expr);
-        // With the defaults in hand (port=7114, event_port=7115) the same clash shows as numbers.
-        const value = numeric(ctx, expr);
-        if (!clash && value !== null) clash = baseValues.get(value);
-        if (clash) {
-          // The symbol is the socket attribute, else the method binding it (the call as detail).
-          const owner = selfRoot(n.childForFieldName('function')!) ?? `${m.name}: bind ${arg.text}`;
-          keep(ctx, owner, n.startPosition.row + 1,
-            `port plan: binds ${expr.replace(/\+/, ' + ')}, which ${ctx.profile.base_class} binds as its ${clash}; two sockets would bind one port`);
-        }
+        const clash = clashWith(ctx, expr, basePorts);
+        if (!clash) return;
+        const fn = n.childForFieldName('function')!;
+        // A UDP socket shares no port with the base's TCP listeners (ZMQ tcp://, HTTP).
+        if (isDatagram(ctx, fn)) return;
+        const owner = fn.type === 'attribute' && selfRoot(fn) ? `self.${selfRoot(fn)}` : assignedTo(n) ?? (fn.text.replace(/\s+/g, '') || 'a socket');
+        // Why it stays, when a transform proposed it and the plan kept it.
+        const attr = (fn.type === 'attribute' ? selfRoot(fn) : null) ?? /^self\.(\w+)$/.exec(assignedTo(n) ?? '')?.[1];
+        const stays = attr && ctx.resolved ? [...ctx.resolved.kept, ...ctx.resolved.notes].find((k) => k.symbol === attr) : undefined;
+        const baseFile = ctx.base.sourceFile ? path.basename(ctx.base.sourceFile) : `${ctx.profile.base_class} (profile base_binds)`;
+        throw new MigrateError(
+          `port plan: ${owner} binds ${expr.replace(/\+/g, ' + ')}, which ${ctx.profile.base_class} also binds as its ${clash.label}` +
+            `${clash.line ? ` (${baseFile}:${clash.line})` : ''}; two sockets would bind one port, nothing written` +
+            `${stays ? ` (${owner} stays: ${stays.reason})` : ''}`,
+          ctx.file,
+          n.startPosition.row + 1,
+        );
       });
     }
   },
 };
+
+/** `self.x.bind(...)` / `sock.bind(...)` on a socket created with SOCK_DGRAM. */
+function isDatagram(ctx: PythonTransformContext, fn: import('../../src/lang/python/parser.js').SyntaxNode): boolean {
+  if (fn.type !== 'attribute') return false;
+  const obj = fn.childForFieldName('object')!;
+  const attr = selfRoot(fn);
+  if (attr && obj.text === `self.${attr}`) return ctx.agent.assignments.some((a) => a.attr === attr && /SOCK_DGRAM/.test(a.value?.text ?? ''));
+  if (obj.type !== 'identifier') return false;
+  // a local: its assignment in the same function
+  for (let p = fn.parent; p; p = p.parent) {
+    if (p.type !== 'function_definition') continue;
+    return new RegExp(`\\b${obj.text}\\s*=\\s*[\\w.]*socket\\([^)]*SOCK_DGRAM`).test(p.text);
+  }
+  return false;
+}
+
+interface BasePort {
+  role: Role;
+  label: string;
+  line?: number;
+}
+
+/** The base's binds as (role, offset), with its health port defaulting to port + 1 when not passed. */
+function baseBinds(ctx: PythonTransformContext): BasePort[] {
+  const out: BasePort[] = [];
+  for (const b of ctx.base.binds) {
+    const m = /^(port|health_check_port)(?:\+(\d+))?$/.exec(b);
+    if (!m) continue;
+    const off = Number(m[2] ?? 0);
+    const role: Role = m[1] === 'port' ? { role: 'port', off } : { role: 'health', off };
+    const label = m[1] === 'port' ? (off ? `port + ${off}` : 'request port') : off ? `health port + ${off} (its HTTP health server)` : 'health port';
+    out.push({ role: normalise(ctx, role), label, line: ctx.base.bindLines.get(b) });
+  }
+  return out;
+}
+
+/** Without a health port of its own the base derives it from the port (port + 1). */
+function normalise(ctx: PythonTransformContext, r: Role): Role {
+  if (r.role === 'health' && !ctx.passThrough.has('health_check_port')) return { role: 'port', off: r.off + 1 };
+  return r;
+}
+
+/** The agent's port expression as a role of the base's, when it stands for one. */
+function agentRole(ctx: PythonTransformContext, expr: string): Role | null {
+  const m = /^(.+?)(?:\+(\d+))?$/.exec(expr);
+  if (!m) return null;
+  const name = m[1]!;
+  const off = Number(m[2] ?? 0);
+  const passedPort = ctx.passThrough.get('port');
+  const passedHealth = ctx.passThrough.get('health_check_port');
+  const is = (passed: string | undefined) => {
+    if (!passed) return false;
+    const p = normPort(passed);
+    if (name === p) return true;
+    // self.health_port = <the expression given to the base as health_check_port>
+    return ctx.agent.assignments.some((a) => a.method === '__init__' && a.attr === name && a.value && normPort(a.value.text) === p);
+  };
+  if (name === 'port' || is(passedPort)) return { role: 'port', off };
+  if (name === 'health_check_port' || is(passedHealth)) return normalise(ctx, { role: 'health', off });
+  return null;
+}
+
+function clashWith(ctx: PythonTransformContext, expr: string, base: BasePort[]): BasePort | null {
+  const r = agentRole(ctx, expr);
+  if (r) {
+    const hit = base.find((b) => b.role.role === r.role && b.role.off === r.off);
+    if (hit) return hit;
+  }
+  // With the defaults in hand (port=7114, event_port=7115) the same clash shows as numbers.
+  const value = numeric(ctx, expr);
+  if (value === null) return null;
+  const p0 = ctx.passThrough.has('port') ? numeric(ctx, normPort(ctx.passThrough.get('port')!)) : null;
+  const h0 = ctx.passThrough.has('health_check_port') ? numeric(ctx, normPort(ctx.passThrough.get('health_check_port')!)) : null;
+  for (const b of base) {
+    const start = b.role.role === 'port' ? p0 : h0;
+    if (start !== null && start + b.role.off === value) return b;
+  }
+  return null;
+}
+
+/** `self.health_server = HTTPServer(...)`: the attribute a constructed server is assigned to. */
+function assignedTo(call: import('../../src/lang/python/parser.js').SyntaxNode): string | null {
+  const p = call.parent;
+  if (p?.type !== 'assignment') return null;
+  const left = p.childForFieldName('left');
+  return left ? left.text : null;
+}
 
 /** The number a port expression stands for by default (see src/analysis/port-defaults.ts). */
 function numeric(ctx: PythonTransformContext, expr: string): number | null {

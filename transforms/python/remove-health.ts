@@ -4,13 +4,14 @@
 // used by the dispatcher) fails the conditions below or the plan's use check and stays.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { keep } from '../../src/lang/python/transform-context.js';
 import { valueType } from '../../src/analysis/value-type.js';
-import { bindsOfAttribute, portRoles } from '../../src/analysis/ports.js';
+import { bindArgument, bindsOfAttribute, portExpression, portRoles, serverSubclasses } from '../../src/analysis/ports.js';
+import { extractHealthPayload, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
 import { baseName } from '../../src/lang/python/module-model.js';
-import { stringValue, walk } from '../../src/lang/python/syntax.js';
+import { callee, mentions, selfAttribute, stringValue, walk } from '../../src/lang/python/syntax.js';
+import type { StatementProposal } from '../../src/analysis/removal-plan.js';
 import {
   HEALTH_ATTRIBUTE,
   HEALTH_LOOP_METHOD,
@@ -30,28 +31,42 @@ export const removeHealth: PythonTransform = {
   phase: 'propose',
   run(ctx) {
     const { agent } = ctx;
+    const healthPorts = healthPortExpressions(ctx);
+    const servers = serverSubclasses(ctx.module.root);
+    // Whatever their names, sockets and servers bound on the health port are the health endpoint,
+    // and a method that receives on one of them (the thread answering probes) is its loop.
+    const endpoints = new Set([...agent.attributes].filter((a) => !/port$/.test(a) && servesPort(ctx, a, healthPorts, servers)));
+    const lifecycle = new Set(['__init__', ctx.py.main_loop_method, ctx.py.teardown, 'stop', 'shutdown', 'close', 'cleanup'].filter(Boolean));
     for (const [name, fn] of agent.methods) {
-      if (HEALTH_LOOP_METHOD.test(name)) {
+      if (HEALTH_LOOP_METHOD.test(name) || (!HEALTH_PAYLOAD_METHOD.test(name) && !lifecycle.has(name) && receivesOn(fn.body, endpoints))) {
         ctx.plan.proposeMember({
           name,
           kind: 'method',
           finding: 'health',
           reason: 'ad-hoc health server/loop (the base serves /health)',
+          // Kept, it still runs as before (health that is the business); a clash is the port plan's to refuse.
+          safeToKeep: true,
           condition: (scope) => {
+            // What its payload reports moves to the base's health hook: reading it is not business.
+            const payload = extractHealthPayload(fn.outer, payloadScope(ctx));
+            if (payload === 'untranslatable') return `its health payload cannot be expressed in the agent's scope, so it cannot move to ${ctx.profile.base_class}.${healthHook(ctx)}(); kept`;
+            const moved = payload?.members ?? new Set<string>();
             const business = [...membersUsed(fn.body)].filter(
-              (m) => !scope.removed.has(m) && !scope.baseOwned.has(m) && !healthish(m) && !TRANSPORT.test(m) && agentHas(ctx, m),
+              (m) => !moved.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && !healthish(m) && !TRANSPORT.test(m) && agentHas(ctx, m),
             );
             return business.length
-              ? `health code that also touches business state (self.${business.join(', self.')}); kept`
+              ? `health code that also does business work (self.${business.join(', self.')}); kept as it is`
               : null;
           },
         });
-      } else if (HEALTH_PAYLOAD_METHOD.test(name)) {
+      } else if (HEALTH_PAYLOAD_METHOD.test(name) && name !== healthHook(ctx)) {
         ctx.plan.proposeMember({
           name,
           kind: 'method',
           finding: 'health',
           reason: 'ad-hoc health payload (the base builds its own)',
+          // A function computing a dict: kept, it answers what it answered before.
+          safeToKeep: true,
           condition: (scope) => {
             const why = businessPayload(ctx, fn.body, scope);
             return why ? `health payload carries business data (${why}); kept: the base's /health does not report it` : null;
@@ -65,19 +80,28 @@ export const removeHealth: PythonTransform = {
       if (cls.name === agent.cls.name || ctx.otherClasses.has(cls.name)) continue;
       const bases = cls.bases.map(baseName);
       if (bases.some((b) => b && HTTP_HANDLER_BASE.test(b)) && (/health/i.test(cls.name) || servesOnlyHealth(cls.body))) {
-        ctx.plan.proposeMember({ name: cls.name, kind: 'module-class', finding: 'health', reason: 'HTTP handler used only for health' });
+        ctx.plan.proposeMember({ name: cls.name, kind: 'module-class', finding: 'health', reason: 'HTTP handler used only for health', safeToKeep: true });
         sidecars.add(cls.name);
       } else if (HEALTH_SIDECAR_CLASS.test(cls.name)) {
-        ctx.plan.proposeMember({ name: cls.name, kind: 'module-class', finding: 'health', reason: 'sidecar health class' });
+        ctx.plan.proposeMember({ name: cls.name, kind: 'module-class', finding: 'health', reason: 'sidecar health class', safeToKeep: true });
         sidecars.add(cls.name);
       }
     }
+    for (const stmt of localHealthEndpoints(ctx, healthPorts, servers)) ctx.plan.proposeStatement(stmt);
     for (const attr of agent.attributes) {
       const assigns = agent.assignments.filter((a) => a.attr === attr);
       const holdsSidecar = assigns.some((a) => a.value && constructs(a.value, sidecars));
-      if (!HEALTH_ATTRIBUTE.test(attr) && !holdsSidecar) continue;
-      // The base's own port attributes are the base-attributes transform's business.
-      if (ctx.baseOwned.has(attr) && /port$/.test(attr)) continue;
+      // Whatever its name, a server or socket on the health port is the agent's health endpoint.
+      const onHealthPort = servesPort(ctx, attr, healthPorts, servers);
+      if (!HEALTH_ATTRIBUTE.test(attr) && !holdsSidecar && !onHealthPort) continue;
+      // A port number is not an endpoint: it goes when nothing else reads it, else it stays (it is
+      // what the base is given). The base's own port attributes are base-attributes' concern.
+      if (/port$/.test(attr)) {
+        if (!ctx.baseOwned.has(attr)) {
+          ctx.plan.proposeMember({ name: attr, kind: 'attribute', finding: 'health', reason: 'the legacy health port, read only by the health code that goes', safeToKeep: true });
+        }
+        continue;
+      }
       if (ctx.baseOwned.has(attr)) {
         // The base has its own (e.g. its REP health socket): ours goes only if it is the same kind.
         const baseType = ctx.base.attributes.get(attr) ?? null;
@@ -85,10 +109,8 @@ export const removeHealth: PythonTransform = {
           const t = valueType(a.value);
           return baseType !== null && t !== null && t !== 'None' && t !== baseType;
         });
-        if (other) {
-          keep(ctx, attr, other.line, `the base owns self.${attr} (${baseType}) but this agent uses it as a ${valueType(other.value)}; kept, clashes with the base`);
-          continue;
-        }
+        // Another kind under the base's name (a PUB feed called health_socket): the agent's own, renamed by base-attributes.
+        if (other) continue;
         // Same kind, but bound to another port: it is the agent's own (request) socket under the base's name.
         const roles = portRoles(ctx.py.super_call.pass_through ?? {});
         const foreign = bindsOfAttribute(agent.methods.values(), attr).find((b) => b.expr !== null && !roles.health.has(b.expr));
@@ -104,14 +126,16 @@ export const removeHealth: PythonTransform = {
           continue;
         }
       }
+      for (const slice of healthSlices(ctx, attr)) ctx.plan.proposeStatement(slice);
       for (const local of localHelpers(ctx, attr)) {
-        ctx.plan.proposeStatement({ node: local.node, symbol: local.name, finding: 'health', reason: `local health loop of __init__`, requires: [attr] });
+        ctx.plan.proposeStatement({ node: local.node, symbol: local.name, finding: 'health', reason: `local health handler of the method that sets self.${attr}`, requires: [attr] });
       }
       ctx.plan.proposeMember({
         name: attr,
         kind: 'attribute',
         finding: 'health',
         reason: holdsSidecar ? 'holds the sidecar health server' : 'ad-hoc health socket/thread/server',
+        safeToKeep: !ctx.baseOwned.has(attr),
         condition: (scope) => createdOutsideRemoved(ctx, attr, scope.removed),
       });
     }
@@ -143,24 +167,195 @@ function createdOutsideRemoved(ctx: PythonTransformContext, attr: string, remove
 }
 
 /**
- * Nested functions of __init__ that exist only to be this attribute's thread target
- * (`def answer_health(): ...` then `self.health_thread = Thread(target=answer_health)`).
+ * Nested functions and handler classes of the method that sets the attribute, which exist only
+ * for it (`def answer_health(): ...` then `self.health_thread = Thread(target=answer_health)`;
+ * `class Health(BaseHTTPRequestHandler): ...` then `self.health = Server(addr, Health)`).
  */
 function localHelpers(ctx: PythonTransformContext, attr: string): Array<{ name: string; node: SyntaxNode }> {
-  const init = ctx.agent.methods.get('__init__');
-  if (!init) return [];
   const out: Array<{ name: string; node: SyntaxNode }> = [];
-  for (const stmt of init.body.namedChildren) {
-    const def = stmt.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
-    if (def?.type !== 'function_definition') continue;
-    const name = def.childForFieldName('name')!.text;
-    if (!/health|heartbeat|ping/i.test(name)) continue;
-    const uses = ctx.refs.of(name).filter((r) => r.kind === 'identifier' && !(def.startIndex <= r.start && r.end <= def.endIndex));
-    const inAssign = (r: { start: number; end: number }) =>
-      ctx.agent.assignments.some((a) => a.attr === attr && a.stmt.startIndex <= r.start && r.end <= a.stmt.endIndex);
-    if (uses.length > 0 && uses.every(inAssign)) out.push({ name, node: stmt });
+  const methods = new Set(ctx.agent.assignments.filter((a) => a.attr === attr).map((a) => a.method));
+  for (const m of methods) {
+    const fn = ctx.agent.methods.get(m);
+    if (!fn) continue;
+    for (const stmt of fn.body.namedChildren) {
+      const def = stmt.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
+      if (def?.type !== 'function_definition' && def?.type !== 'class_definition') continue;
+      const name = def.childForFieldName('name')!.text;
+      if (def.type === 'function_definition' && !/health|heartbeat|ping/i.test(name)) continue;
+      const uses = ctx.refs.of(name).filter((r) => r.kind === 'identifier' && !(def.startIndex <= r.start && r.end <= def.endIndex));
+      const inAssign = (r: { start: number; end: number }) =>
+        ctx.agent.assignments.some((a) => a.attr === attr && a.stmt.startIndex <= r.start && r.end <= a.stmt.endIndex);
+      if (uses.length > 0 && uses.every(inAssign)) out.push({ name, node: stmt });
+    }
   }
   return out;
+}
+
+/**
+ * Health polled inside code that stays (a `select` or poller in run(), next to business work):
+ * the wait on the health socket alone keeps its timeout as a sleep, the registration with a
+ * shared poller and the `if` answering the probe go with the socket.
+ */
+function healthSlices(ctx: PythonTransformContext, attr: string): StatementProposal[] {
+  const out: StatementProposal[] = [];
+  const sleep = sleepCall(ctx);
+  const isAttr = (n: SyntaxNode | null | undefined) => !!n && selfAttribute(n) === attr;
+  for (const m of ctx.agent.methods.values()) {
+    const tainted = new Set<string>();
+    walkAgentCode(m, (n) => {
+      if (n.type === 'if_statement') {
+        const cond = n.childForFieldName('condition');
+        let hit = false;
+        if (cond) walk(cond, (c) => {
+          if (isAttr(c) || (c.type === 'identifier' && tainted.has(c.text))) hit = true;
+        });
+        if (hit && n.childrenForFieldName('alternative').length === 0) {
+          out.push({ node: n, symbol: attr, finding: 'health', reason: `answers the probe on self.${attr}`, requires: [attr] });
+          return false;
+        }
+        return;
+      }
+      if (n.type !== 'expression_statement') return;
+      const e = n.namedChild(0);
+      if (e?.type === 'call') {
+        // self.poller.register(self.health_socket, zmq.POLLIN)
+        const fn = callee(e) ?? '';
+        const args = e.childForFieldName('arguments')?.namedChildren ?? [];
+        if (/\.(register|unregister)$/.test(fn) && isAttr(args[0])) {
+          out.push({ node: n, symbol: attr, finding: 'health', reason: `registers self.${attr} with a poller`, requires: [attr] });
+        }
+        return false;
+      }
+      if (e?.type !== 'assignment') return;
+      const right = e.childForFieldName('right');
+      const left = e.childForFieldName('left')!;
+      if (right?.type !== 'call') return;
+      const fn = callee(right) ?? '';
+      const args = right.childForFieldName('arguments')?.namedChildren ?? [];
+      let timeout: SyntaxNode | undefined;
+      // ready, _, _ = select.select([self.health_socket], [], [], 0.5)
+      if (/(^|\.)select$/.test(fn) && args[0]?.type === 'list' && args[0].namedChildCount > 0 &&
+          args[0].namedChildren.every(isAttr) && args.slice(1, 3).every((a) => a.type === 'list' && a.namedChildCount === 0)) timeout = args[3];
+      // ready = self.health_socket.poll(500)
+      else if (fn === `self.${attr}.poll`) timeout = args[0];
+      else return;
+      if (!timeout || !sleep) return;
+      walk(left, (c) => {
+        if (c.type === 'identifier') tainted.add(c.text);
+      });
+      const seconds = fn.endsWith('.poll') ? `${timeout.text} / 1000` : timeout.text;
+      out.push({ node: n, symbol: attr, finding: 'health', reason: `waits on self.${attr} alone`, requires: [attr], replacement: `${sleep}(${seconds})` });
+      ctx.introduced.add(sleep.split('.')[0]!);
+    });
+  }
+  return out;
+}
+
+/** How this module calls a sleep (`time.sleep` or an imported `sleep`), or null. */
+function sleepCall(ctx: PythonTransformContext): string | null {
+  const t = ctx.module.imports.get('time');
+  if (t && t.name === null && t.module === 'time') return 'time.sleep';
+  const s = ctx.module.imports.get('sleep');
+  if (s && s.module === 'time') return 'sleep';
+  return null;
+}
+
+/**
+ * A health endpoint held in a local of a method (`health = ctx.socket(zmq.REP)`,
+ * `health.bind(<health port>)`, `def answer_health(): ...`, the thread that runs it): every
+ * statement of that method's block that exists only for it.
+ */
+function localHealthEndpoints(ctx: PythonTransformContext, ports: Set<string>, servers: Set<string>): StatementProposal[] {
+  const out: StatementProposal[] = [];
+  for (const m of ctx.agent.methods.values()) {
+    const stmts = m.body.namedChildren.filter((st) => st.type !== 'comment');
+    for (const st of stmts) {
+      const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+      if (e?.type !== 'assignment' || e.childForFieldName('left')?.type !== 'identifier' || e.childForFieldName('right')?.type !== 'call') continue;
+      const local = e.childForFieldName('left')!.text;
+      const mentionsLocal = (x: SyntaxNode) => mentions(x, local);
+      const ctor = e.childForFieldName('right')!;
+      const ctorArg = bindArgument(ctor, servers);
+      const onHealth = (ctorArg && ports.has(portExpression(ctorArg.text) ?? '')) ||
+        stmts.some((x) => {
+          const c = x.type === 'expression_statement' ? x.namedChild(0) : null;
+          const arg = c?.type === 'call' && callee(c) === `${local}.bind` ? c.childForFieldName('arguments')?.namedChild(0) : null;
+          return !!arg && ports.has(portExpression(arg.text) ?? '');
+        });
+      if (!onHealth) continue;
+      const group: SyntaxNode[] = [];
+      const helpers = new Set<string>();
+      let ok = true;
+      for (const x of stmts) {
+        if (!mentionsLocal(x)) continue;
+        const def = x.type === 'decorated_definition' ? x.childForFieldName('definition') : x;
+        if (def?.type === 'function_definition') helpers.add(def.childForFieldName('name')!.text);
+        else if (x.type !== 'expression_statement') ok = false;
+        group.push(x);
+      }
+      // Attributes holding its thread (`self.health_thread = Thread(target=answer_health)`): all go together or none.
+      const requires = new Set<string>();
+      for (const x of stmts) {
+        if (group.includes(x)) continue;
+        if ([...helpers].some((h) => mentions(x, h))) {
+          const a = x.type === 'expression_statement' ? x.namedChild(0) : null;
+          const target = a?.type === 'assignment' ? selfAttribute(a.childForFieldName('left')!) : null;
+          // threading.Thread(target=answer_health, daemon=True).start()
+          if (a?.type === 'call') group.push(x);
+          else if (target) {
+            requires.add(target);
+            group.push(x);
+          } else ok = false;
+        }
+      }
+      if (!ok) continue;
+      for (const x of group) {
+        out.push({ node: x, symbol: local, finding: 'health', reason: `local health endpoint of ${m.name}()`, requires: [...requires] });
+      }
+    }
+  }
+  return out;
+}
+
+/** Does the code receive on (accept from, poll, serve) one of these attributes? */
+function receivesOn(body: SyntaxNode, attrs: Set<string>): boolean {
+  if (!attrs.size) return false;
+  let found = false;
+  walk(body, (n) => {
+    if (found || n.type !== 'call') return;
+    const m = /^self\.(\w+)\.(recv\w*|accept|poll|serve_forever|handle_request)$/.exec(callee(n) ?? '');
+    if (m && attrs.has(m[1]!)) found = true;
+  });
+  return found;
+}
+
+/** The agent's health port as its code writes it, from the profile's names for it (and port + 1). */
+function healthPortExpressions(ctx: PythonTransformContext): Set<string> {
+  return portRoles(ctx.py.super_call.pass_through ?? {}).health;
+}
+
+/** Is the attribute a socket bound, or a server constructed, on one of these ports? */
+function servesPort(ctx: PythonTransformContext, attr: string, ports: Set<string>, servers: Set<string>): boolean {
+  if (bindsOfAttribute(ctx.agent.methods.values(), attr).some((b) => b.expr !== null && ports.has(b.expr))) return true;
+  return ctx.agent.assignments.some((a) => {
+    if (a.attr !== attr || a.value?.type !== 'call') return false;
+    const arg = bindArgument(a.value, servers);
+    const expr = arg ? portExpression(arg.text) : null;
+    return expr !== null && ports.has(expr);
+  });
+}
+
+/** The profile's health hook: the base method whose payload its health endpoint reports. */
+export function healthHook(ctx: PythonTransformContext): string {
+  return ctx.py.health_hook ?? '_get_health_status';
+}
+
+export function payloadScope(ctx: PythonTransformContext): PayloadScope {
+  return {
+    agent: ctx.agent.cls,
+    classes: new Map(ctx.module.classes.map((c) => [c.name, c])),
+    methods: new Set(ctx.agent.methods.keys()),
+  };
 }
 
 function constructs(value: SyntaxNode, classes: Set<string>): boolean {

@@ -3,7 +3,7 @@
 // dispatch, business threads, hourly jobs — stays as an override of the base's run().
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { isInfraBlock, isInfraStatement } from '../../src/analysis/infra.js';
-import { statements } from '../../src/lang/python/syntax.js';
+import { callee, statements, walk } from '../../src/lang/python/syntax.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 
 export const removeMainLoop: PythonTransform = {
@@ -19,12 +19,18 @@ export const removeMainLoop: PythonTransform = {
       kind: 'method',
       finding: 'loop',
       reason: `main loop (the base's ${name}() runs it)`,
+      safeToKeep: keptLoopIsSafe(ctx, fn.body),
       condition: (scope) => {
         if (fn.isAsync) return `${name}() is async; kept`;
         if (extraParams.some((p) => p.kind === 'plain')) return `${name}() takes parameters; kept`;
         if (isInfraBlock(fn.body, { ...scope, transportLocals: new Set() })) return null;
         const first = firstBusiness(fn.body, { ...scope, transportLocals: new Set() });
-        return `${name}() holds business logic${first ? ` (line ${first.startPosition.row + 1}: ${first.text.split('\n')[0]!.trim().slice(0, 50)})` : ''}; kept as an override of the base's ${name}()`;
+        return `${name}() holds business logic${first ? ` (line ${first.startPosition.row + 1}: ${first.text.split('\n')[0]!.trim().slice(0, 50)})` : ''}: kept as an override of the base's ${name}()${
+          !keptLoopIsSafe(ctx, fn.body)
+            ? `, so the base's request loop no longer serves self.${ctx.base.requestLoop?.socket ?? 'socket'}`
+            : ctx.base.requestLoop
+              ? `; it serves the base's request socket itself (or the agent never had one)`
+              : `; the base's ${name}() only loops a hook this agent does not define, and SIGTERM still stops the agent`}`;
       },
     });
   },
@@ -45,4 +51,20 @@ function firstBusiness(block: SyntaxNode, scope: Parameters<typeof isInfraStatem
     return s;
   }
   return null;
+}
+
+/**
+ * Does an override of the base's run() lose nothing? Decided from the base's run(): when it
+ * does not serve requests (it loops a periodic hook and stops), or when the agent's own loop
+ * serves the very socket the base would, or when the agent never had requests through it.
+ */
+export function keptLoopIsSafe(ctx: import('../../src/lang/python/transform-context.js').PythonTransformContext, body: SyntaxNode): boolean {
+  const loop = ctx.base.requestLoop;
+  if (!loop) return !ctx.base.periodicHook || !ctx.agent.methods.has(ctx.base.periodicHook.hook);
+  let serves = false;
+  walk(body, (n) => {
+    if (n.type === 'call' && new RegExp(`^self\\.${loop.socket}\\.recv`).test(callee(n) ?? '')) serves = true;
+  });
+  if (serves) return true;
+  return !ctx.agent.methods.has(loop.hook) && !ctx.agent.assignments.some((a) => a.attr === loop.socket);
 }

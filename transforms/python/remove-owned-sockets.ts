@@ -2,7 +2,6 @@
 // or `socket` itself (same kind), the agent's own set-up and teardown of them goes and
 // its business uses fall through to the base's; a different kind is a clash, reported.
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
-import { keep } from '../../src/lang/python/transform-context.js';
 import { valueType } from '../../src/analysis/value-type.js';
 import { bindsOfAttribute, portRoles } from '../../src/analysis/ports.js';
 
@@ -21,11 +20,8 @@ export const removeOwnedSockets: PythonTransform = {
         const t = valueType(a.value);
         return baseType !== null && t !== null && t !== baseType && t !== 'None';
       });
-      if (mismatch) {
-        keep(ctx, attr, mismatch.line,
-          `the base owns self.${attr} (${baseType}) but this agent assigns a ${valueType(mismatch.value)}; kept, clashes with the base`);
-        continue;
-      }
+      // Another kind of socket under the base's name: the agent's own, renamed by base-attributes.
+      if (mismatch) continue;
       if (attr === 'socket') {
         const roles = portRoles(ctx.py.super_call.pass_through ?? {});
         const foreign = bindsOfAttribute(ctx.agent.methods.values(), attr).find((b) => b.expr !== null && !roles.request.has(b.expr));

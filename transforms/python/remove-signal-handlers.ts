@@ -1,9 +1,11 @@
 // Concern: SIGTERM/SIGINT handlers the base installs itself. A handler that does more
 // than stop the agent (saves state, notifies peers) stays installed, with its method.
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
-import { isInfraBlock } from '../../src/analysis/infra.js';
+import { isInfraBlock, isInfraStatement, type InfraScope } from '../../src/analysis/infra.js';
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
-import { callee, selfAttribute } from '../../src/lang/python/syntax.js';
+import { callee, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 
 const HANDLED = /(^|\.)SIG(TERM|INT)$/;
 
@@ -20,7 +22,7 @@ export const removeSignalHandlers: PythonTransform = {
         if (call?.type !== 'call' || !/^(signal\.)?signal$/.test(callee(call) ?? '')) return;
         const args = call.childForFieldName('arguments')?.namedChildren ?? [];
         if (args.length !== 2 || !HANDLED.test(args[0]!.text)) return;
-        const handler = selfAttribute(args[1]!);
+        const handler = selfAttribute(args[1]!) ?? lambdaCalling(args[1]!);
         if (!handler || !ctx.agent.methods.has(handler)) return;
         const h = ctx.agent.methods.get(handler)!;
         ctx.plan.proposeMember({
@@ -29,7 +31,9 @@ export const removeSignalHandlers: PythonTransform = {
           finding: 'signal',
           reason: 'signal handler (the base handles SIGTERM/SIGINT)',
           condition: (scope) =>
-            isInfraBlock(h.body, scope) ? null : `signal handler does more than stop the agent; kept installed`,
+            isInfraBlock(h.body, scope) || onlyEndsMainLoop(ctx, h.body, scope)
+              ? null
+              : `signal handler does more than stop the agent; kept installed`,
         });
         ctx.plan.proposeStatement({
           node: n,
@@ -42,3 +46,49 @@ export const removeSignalHandlers: PythonTransform = {
     }
   },
 };
+
+/** `lambda signum, frame: self.stop()`: the method a lambda handler only calls. */
+function lambdaCalling(arg: SyntaxNode): string | null {
+  if (arg.type !== 'lambda') return null;
+  const body = arg.childForFieldName('body');
+  if (body?.type !== 'call') return null;
+  const params = new Set((arg.childForFieldName('parameters')?.namedChildren ?? []).map((p) => p.text.replace(/^\*+/, '')));
+  const callArgs = body.childForFieldName('arguments')?.namedChildren ?? [];
+  if (!callArgs.every((a) => params.has(a.text.replace(/^\*+/, '')))) return null;
+  return selfAttribute(body.childForFieldName('function')!);
+}
+
+/**
+ * The handler only ends the main loop: it sets the event or flag the loop's condition reads
+ * (`self.stop_event.set()` for `while not self.stop_event.is_set()`). The base's own handler
+ * ends the process instead (SystemExit through the loop), and the entry point's teardown follows.
+ */
+function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: InfraScope): boolean {
+  const run = ctx.agent.methods.get(ctx.py.main_loop_method ?? 'run');
+  if (!run) return false;
+  const loopReads = new Set<string>();
+  walk(run.body, (n) => {
+    if (n.type === 'while_statement') {
+      const cond = n.childForFieldName('condition');
+      if (cond) walk(cond, (c) => {
+        const a = selfAttribute(c);
+        if (a) loopReads.add(a);
+      });
+    }
+  });
+  return statements(body).every((st) => {
+    if (isInfraStatement(st, scope)) return true;
+    const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    if (e?.type === 'call') {
+      const fn = e.childForFieldName('function');
+      const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+      const a = obj ? selfAttribute(obj) : null;
+      return !!a && loopReads.has(a) && fn!.childForFieldName('attribute')!.text === 'set';
+    }
+    if (e?.type === 'assignment') {
+      const a = selfAttribute(e.childForFieldName('left')!);
+      return !!a && loopReads.has(a) && /^(False|True|None)$/.test(e.childForFieldName('right')?.text ?? '');
+    }
+    return false;
+  });
+}

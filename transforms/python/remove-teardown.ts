@@ -1,28 +1,89 @@
 // Concern: teardown the base does (cleanup/stop/shutdown that only closes what the base
-// owns or what was removed, flips the running flag and logs). A teardown that saves
-// state or notifies peers is business and stays.
-import type { PythonTransform } from '../../src/lang/python/transform-context.js';
+// owns or what was removed, flips the running flag and logs) goes. A teardown that saves
+// state or notifies peers is business: it stays, minus the lines the base now owns, and
+// ends with the base's teardown (teardown-super). That is resolved, not a review item, when
+// it still runs at shutdown: the base calls it (its run loop's finally, its signal handler),
+// or the entry point does (where SIGTERM's SystemExit or the loop's end leads).
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isInfraBlock } from '../../src/analysis/infra.js';
+import { entryScopes } from '../../src/lang/python/module-model.js';
+import { callee, selfAttribute, walk } from '../../src/lang/python/syntax.js';
 
-const TEARDOWN = /^(cleanup|stop|shutdown|close|_cleanup|_shutdown|_stop)$/;
+export const TEARDOWN = /^(cleanup|stop|shutdown|close|_cleanup|_shutdown|_stop)$/;
 
 export const removeTeardown: PythonTransform = {
   name: 'remove-teardown',
   phase: 'propose',
   run(ctx) {
-    for (const [name, fn] of ctx.agent.methods) {
-      if (!TEARDOWN.test(name)) continue;
+    const teardowns = new Set([...ctx.agent.methods.keys()].filter((n) => TEARDOWN.test(n) || n === ctx.py.teardown));
+    for (const name of teardowns) {
+      const fn = ctx.agent.methods.get(name)!;
       if (fn.params.some((p) => p.name !== 'self' && p.kind === 'plain')) continue;
+      const reached = reachedAtShutdown(ctx, name, teardowns);
+      // Nothing ran it at shutdown in the legacy agent either (an API for callers, say): kept as it was.
+      const wasReached = reachedAtShutdown(ctx, name, teardowns, new Set(), false);
       ctx.plan.proposeMember({
         name,
         kind: 'method',
         finding: 'socket',
         reason: 'teardown the base does',
+        // Kept (business), it still runs when the agent stops, and the base's teardown follows it.
+        safeToKeep: reached || !wasReached,
         condition: (scope) =>
           isInfraBlock(fn.body, scope)
             ? null
-            : `${name}() does business work besides teardown; kept${ctx.baseOwned.has(name) ? ` (it overrides the base's ${name}())` : ''}`,
+            : `${name}() does business work besides teardown: kept${reached ? `, it still runs at shutdown` : wasReached ? `, but nothing calls it at shutdown any more` : `, as it was: nothing called it at shutdown in the legacy agent either`}`,
       });
     }
   },
 };
+
+/**
+ * Does the method still run when the migrated agent stops? The base calls it at shutdown, the
+ * entry point calls it on the constructed agent, or another teardown that does calls it.
+ */
+export function reachedAtShutdown(ctx: PythonTransformContext, name: string, teardowns: Set<string>, seen = new Set<string>(), withBase = true): boolean {
+  if (seen.has(name)) return false;
+  seen.add(name);
+  if (withBase && ctx.base.shutdownCalls.has(name)) return true;
+  if (calledByEntryPoint(ctx, name)) return true;
+  // installed as the agent's own SIGTERM/SIGINT handler (it stays where the base installs none)
+  let handler = false;
+  walk(ctx.agent.cls.node, (n) => {
+    if (n.type !== 'call' || !/^(signal\.)?signal$/.test(callee(n) ?? '')) return;
+    if ((n.childForFieldName('arguments')?.namedChildren ?? []).some((a) => selfAttribute(a) === name)) handler = true;
+  });
+  if (handler) return true;
+  for (const other of teardowns) {
+    if (other === name) continue;
+    const fn = ctx.agent.methods.get(other);
+    if (!fn) continue;
+    let calls = false;
+    walk(fn.body, (n) => {
+      if (n.type === 'call' && selfAttribute(n.childForFieldName('function')!) === name) calls = true;
+    });
+    if (calls && reachedAtShutdown(ctx, other, teardowns, seen, withBase)) return true;
+  }
+  return false;
+}
+
+/** `agent.<name>()` in the entry point, on a variable holding the constructed agent. */
+export function calledByEntryPoint(ctx: PythonTransformContext, name: string): boolean {
+  for (const scope of entryScopes(ctx.module)) {
+    const vars = new Set<string>();
+    walk(scope, (n) => {
+      if (n.type === 'assignment' && n.childForFieldName('right')?.type === 'call' && callee(n.childForFieldName('right')!) === ctx.agent.cls.name) {
+        const left = n.childForFieldName('left');
+        if (left?.type === 'identifier') vars.add(left.text);
+      }
+    });
+    let found = false;
+    walk(scope, (n) => {
+      if (n.type !== 'call') return;
+      const fn = n.childForFieldName('function');
+      if (fn?.type === 'attribute' && fn.childForFieldName('attribute')?.text === name && vars.has(fn.childForFieldName('object')!.text)) found = true;
+    });
+    if (found) return true;
+  }
+  return false;
+}

@@ -7,9 +7,12 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { baseName } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { isDocstring, mentions, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { isRemoved } from '../../src/lang/python/transform-context.js';
+import { callee, isDocstring, mentions, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { blocksOf } from '../../src/analysis/infra.js';
+import { bindArgument, normPort, portExpression, portRoles, serverSubclasses } from '../../src/analysis/ports.js';
+import { valueType } from '../../src/analysis/value-type.js';
 
 const label = 'super-init';
 
@@ -37,20 +40,27 @@ export const superInit: PythonTransform = {
           (a.type === 'dictionary_splat' && a.namedChild(0)?.type === 'dictionary' &&
             a.namedChild(0)!.namedChildren.some((p) => p.type === 'pair' && stringValueOf(p.childForFieldName('key')!) === key)),
       );
+    let existingName: string | undefined;
+    let moved = false;
     if (existing && targetIsFine) {
       for (const a of existing.call.childForFieldName('arguments')!.namedChildren) {
         if (a.type === 'keyword_argument') ctx.passThrough.set(a.childForFieldName('name')!.text, a.childForFieldName('value')!.text);
       }
-      if (!firstSelf || firstSelf.startIndex > existing.stmt.startIndex || contains(existing.stmt, firstSelf)) return;
+      existingName = ctx.passThrough.get(key);
+      widenPassedPort(ctx, init, existing.call);
+      // The call gives the base one port and the agent then sets (and listens on) another: the call
+      // moves to where that port is known, so the base binds where the agent listened.
+      moved = portSetAfter(ctx, existing.stmt);
+      if (!moved && (!firstSelf || firstSelf.startIndex > existing.stmt.startIndex || contains(existing.stmt, firstSelf))) return;
     }
     const locals = localsBefore(body, firstSelf);
-    const call = buildCall(ctx, init, locals);
+    const call = buildCall(ctx, init, locals, existingName, existing?.call);
     if (existing) {
       if (!targetIsFine) {
         const old = existing.call.text.replace(/\s+/g, ' ');
         ctx.warnings.push(`${cls.name}.__init__: replaced ${old.length > 80 ? `${old.slice(0, 77)}...` : old} with ${call}`);
       }
-      const inPlace = !firstSelf || existing.stmt.startIndex < firstSelf.startIndex;
+      const inPlace = !moved && (!firstSelf || existing.stmt.startIndex < firstSelf.startIndex);
       if (inPlace && existing.stmt.parent?.id === init.body.id) {
         ctx.edits.replace(existing.stmt.startIndex, existing.stmt.endIndex, call, label);
         return;
@@ -126,7 +136,15 @@ function localsBefore(body: SyntaxNode[], firstSelf: SyntaxNode | undefined): Se
   return out;
 }
 
-function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<string>): string {
+/** `self.port = <other>` after an existing super() call that passed something else for the port. */
+function portSetAfter(ctx: PythonTransformContext, call: SyntaxNode): boolean {
+  const passed = ctx.passThrough.get('port');
+  const names = ['port', ...(ctx.py.super_call.pass_through?.port ?? [])];
+  return ctx.agent.assignments.some((a) => a.method === '__init__' && names.includes(a.attr) && a.stmt.startIndex > call.endIndex &&
+    a.value !== null && (passed === undefined || normPort(a.value.text) !== normPort(passed)));
+}
+
+function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<string>, existingName?: string, existingCall?: SyntaxNode): string {
   const sc = ctx.py.super_call;
   const params = new Map(init.params.map((p) => [p.name, p]));
   const args: string[] = [];
@@ -136,11 +154,17 @@ function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
   // The agent reads its name from **kwargs (`kwargs.get("name", default)`): a caller may pass
   // name=, so it must not also be given explicitly; merge it into the forwarded mapping.
   const fromKwargs = kwargs ? nameFromKwargs(ctx, init, kwargs.name, sc.name_keyword, params, locals, known) : null;
-  const nameValue = nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : fromKwargs ? fromKwargs.lookup : JSON.stringify(ctx.agent.cls.name);
+  const nameValue = existingName ?? (nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : fromKwargs ? fromKwargs.lookup : JSON.stringify(ctx.agent.cls.name));
   if (!fromKwargs) args.push(`${sc.name_keyword}=${nameValue}`);
   ctx.passThrough.set(sc.name_keyword, nameValue);
   for (const [keyword, legacyNames] of Object.entries(sc.pass_through ?? {})) {
-    const value = passThroughValue(ctx, init, legacyNames, params, locals, known);
+    const value = passThroughValue(ctx, init, legacyNames, params, locals, known) ?? requestSocketPort(ctx, keyword) ?? listenedPort(ctx, keyword, known);
+    // A request port that is a peer's (a client connects to it) is not the base's to bind;
+    // a health port is declared as one, listened on or not.
+    // (Given to an older agent base's constructor, it was that base's to bind: listened on.)
+    const givenBefore = !!existingCall && (existingCall.childForFieldName('arguments')?.namedChildren ?? [])
+      .some((a) => normPort((a.type === 'keyword_argument' ? a.childForFieldName('value')! : a).text) === normPort(value ?? ''));
+    if (value && keyword === 'port' && !givenBefore && peerPort(ctx, keyword, value, legacyNames)) continue;
     if (value) {
       args.push(`${keyword}=${value}`);
       ctx.passThrough.set(keyword, value);
@@ -198,15 +222,179 @@ function passThroughValue(
 ): string | null {
   for (const name of legacyNames) {
     const assign = ctx.agent.assignments.find((a) => a.method === '__init__' && a.attr === name && a.value);
+    if (!assign?.value || assign.value.text.includes('\n')) continue;
     // Only params, locals computed before the call, and module names may appear in it.
-    if (assign?.value && !assign.value.text.includes('\n') && evaluableEarly(assign.value, params, locals, known, helperFunctions(ctx))) {
-      return assign.value.text;
-    }
+    if (evaluableEarly(assign.value, params, locals, known, helperFunctions(ctx), localsOf(init))) return assign.value.text;
+    // `self.port + 1` where self.port is what the base was just given: the same expression, spelled out.
+    const spelled = withPassedAttributes(ctx, assign.value);
+    if (spelled !== null) return spelled;
   }
   for (const name of legacyNames) {
     const p = params.get(name);
     if (p && (p.kind === 'plain' || p.kind === 'default')) return name;
   }
+  return null;
+}
+
+/**
+ * The expression with `self.<x>` replaced by what the base is given for <x> (`self.port` in
+ * `env_port(health_check_port, "HEALTH_CHECK_PORT", self.port + 1)`), when that makes it
+ * evaluable before super(); else null.
+ */
+export function withPassedAttributes(ctx: PythonTransformContext, expr: SyntaxNode): string | null {
+  const edits: Array<[number, number, string]> = [];
+  let ok = true;
+  walk(expr, (n) => {
+    const a = selfAttribute(n);
+    if (a === null) return;
+    const legacy = Object.entries(ctx.py.super_call.pass_through ?? {}).find(([kw, names]) => kw === a || names.includes(a))?.[0];
+    const passed = legacy ? ctx.passThrough.get(legacy) : undefined;
+    if (passed === undefined) ok = false;
+    // A primary expression (a name, a call, a subscript) needs no parentheses; anything else does.
+    else edits.push([n.startIndex, n.endIndex, /^[\w.]+(\[[^\]]*\]|\([^()]*\))*$/s.test(passed) ? passed : `(${passed})`]);
+    return false;
+  });
+  if (!ok || !edits.length) return null;
+  let text = expr.text;
+  for (const [st, en, r] of edits.sort((x, y) => y[0] - x[0])) text = text.slice(0, st - expr.startIndex) + r + text.slice(en - expr.startIndex);
+  return text;
+}
+
+/** Port expressions the agent binds: sockets' `.bind(...)` and servers it constructs. */
+function agentBinds(ctx: PythonTransformContext): Array<{ expr: string; call: SyntaxNode }> {
+  const servers = serverSubclasses(ctx.module.root);
+  const out: Array<{ expr: string; call: SyntaxNode }> = [];
+  walk(ctx.agent.cls.node, (n) => {
+    if (n.type !== 'call') return;
+    const arg = bindArgument(n, servers);
+    const expr = arg ? portExpression(arg.text) : null;
+    if (expr) out.push({ expr, call: n });
+  });
+  return out;
+}
+
+/**
+ * Is this the port of a peer rather than the agent's own? The agent connects to it
+ * (`socket.connect(f"tcp://host:{port}")`) and binds nothing on it: a client's peer port,
+ * not the base's to bind. Anything else the agent calls its port is its own.
+ */
+function peerPort(ctx: PythonTransformContext, keyword: string, value: string, legacyNames: string[]): boolean {
+  const forms = new Set([normPort(value), keyword, ...legacyNames]);
+  for (const name of legacyNames) {
+    for (const a of ctx.agent.assignments) if (a.attr === name && a.value && normPort(a.value.text) === normPort(value)) forms.add(name);
+  }
+  const stem = (e: string) => e.replace(/\+\d+$/, '');
+  if (agentBinds(ctx).some((b) => forms.has(stem(b.expr)))) return false;
+  let connects = false;
+  walk(ctx.agent.cls.node, (n) => {
+    if (n.type !== 'call' || !/\.connect$/.test(callee(n) ?? '')) return;
+    const arg = n.childForFieldName('arguments')?.namedChild(0);
+    const expr = arg ? portExpression(arg.text) : null;
+    if (expr && forms.has(stem(expr))) connects = true;
+  });
+  return connects;
+}
+
+/**
+ * Without a port parameter or attribute, the port the agent's request socket binds: a REP
+ * socket that receives and replies (`self.query_socket.bind("tcp://*:5624")` → 5624), so the
+ * base binds its request socket where the agent listened instead of falling back to a default.
+ */
+function requestSocketPort(ctx: PythonTransformContext, keyword: string): string | null {
+  if (keyword !== 'port') return null;
+  const reps = agentBinds(ctx).filter((b) => {
+    const fn = b.call.childForFieldName('function');
+    const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+    const attr = obj ? selfAttribute(obj) : null;
+    if (!attr) return false;
+    return ctx.agent.assignments.some((a) => a.attr === attr && a.value && /zmq socket \((REP|ROUTER)\)/.test(valueType(a.value) ?? ''));
+  });
+  if (reps.length !== 1) return null;
+  const expr = reps[0]!.expr;
+  return /^\d+$|^[A-Z_][A-Z0-9_]*$/.test(expr) ? expr : null;
+}
+
+/**
+ * Without a port parameter or attribute, where the agent listened, in module constants or
+ * literals: the health port is the one its removed health endpoint bound (`SERVICE_PORT + 1`),
+ * so the base's health answers where the legacy agent's did; the port is the one its kept
+ * listener binds, when the base binds nothing on its port itself (else the two would clash).
+ * So the base never falls back to a default or free port for an agent that had its own.
+ */
+function listenedPort(ctx: PythonTransformContext, keyword: string, known: Set<string>): string | null {
+  const roles = portRoles(ctx.py.super_call.pass_through ?? {});
+  const fixed = (e: string) => {
+    const m = /^(\d+|[A-Z_][A-Z0-9_]*)(?:\+(\d+))?$/.exec(e);
+    if (!m || (!/^\d+$/.test(m[1]!) && !known.has(m[1]!))) return null;
+    return m[2] ? `${m[1]} + ${m[2]}` : m[1]!;
+  };
+  const binds = agentBinds(ctx);
+  const removedHealth = (call: SyntaxNode) => isRemoved(ctx, call) && healthRemoval(ctx, call);
+  if (roles.health.has(keyword) || keyword === 'health_check_port') {
+    const exprs = [...new Set(binds.filter((b) => removedHealth(b.call)).map((b) => b.expr))];
+    return exprs.length === 1 ? fixed(exprs[0]!) : null;
+  }
+  if (keyword !== 'port' || ctx.base.binds.some((b) => /^port(\+\d+)?$/.test(b))) return null;
+  const kept = [...new Set(binds.filter((b) => !isRemoved(ctx, b.call)).map((b) => b.expr.replace(/\+\d+$/, '')))];
+  if (kept.length === 1) return fixed(kept[0]!);
+  // Several listeners: the one its health port was derived from (SERVICE_PORT, health on SERVICE_PORT + 1).
+  const health = [...new Set(binds.filter((b) => removedHealth(b.call)).map((b) => b.expr))];
+  const stem = health.length === 1 ? /^(.+)\+\d+$/.exec(health[0]!)?.[1] : undefined;
+  return stem && kept.includes(stem) ? fixed(stem) : null;
+}
+
+/** Is this (removed) call part of what the health concern removed? */
+function healthRemoval(ctx: PythonTransformContext, call: SyntaxNode): boolean {
+  const plan = ctx.resolved;
+  if (!plan) return false;
+  const inside = (n: SyntaxNode) => n.startIndex <= call.startIndex && call.endIndex <= n.endIndex;
+  if (plan.statements.some((st) => st.finding === 'health' && inside(st.node))) return true;
+  for (const [name, p] of plan.members) {
+    if (p.finding !== 'health') continue;
+    if (p.kind === 'method' && ctx.agent.methods.has(name) && inside(ctx.agent.methods.get(name)!.outer)) return true;
+    if (p.kind === 'attribute' && ctx.agent.assignments.some((a) => a.attr === name && inside(a.stmt))) return true;
+    if (p.kind === 'attribute') {
+      // self.health_sock.bind(...)
+      const fn = call.childForFieldName('function');
+      const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+      if (obj && selfAttribute(obj) === name) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * An existing call gives the base `port=port` while the request socket the base now owns bound
+ * `port if port else 5642` (or `port or 5642`): the base would fall back to a default or free
+ * port where the agent listened on 5642. The call gets the expression the socket bound.
+ */
+function widenPassedPort(ctx: PythonTransformContext, init: PyFunction, call: SyntaxNode): void {
+  const kw = (call.childForFieldName('arguments')?.namedChildren ?? []).find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'port');
+  const value = kw?.childForFieldName('value');
+  if (!value || value.type !== 'identifier') return;
+  const params = new Set(init.params.map((p) => p.name));
+  const known = moduleNames(ctx);
+  const exprs = new Set<string>();
+  for (const b of agentBinds(ctx)) {
+    if (!isRemoved(ctx, b.call) || healthRemoval(ctx, b.call)) continue;
+    const raw = rawPortExpression(b.call.childForFieldName('arguments')?.namedChild(0)?.text ?? '');
+    if (!raw || normPort(raw) === normPort(value.text) || !new RegExp(`\\b${value.text}\\b`).test(raw)) continue;
+    const names = raw.match(/[A-Za-z_]\w*/g) ?? [];
+    if (names.every((n) => params.has(n) || known.has(n) || BUILTINS.has(n) || /^(if|else|or|and|not|is|None)$/.test(n))) exprs.add(raw.trim());
+  }
+  if (exprs.size !== 1) return;
+  const better = [...exprs][0]!;
+  ctx.edits.replace(value.startIndex, value.endIndex, better, label);
+  ctx.passThrough.set('port', better);
+  ctx.warnings.push(`super().__init__ now gets port=${better}: the request socket it replaces listened there (the call gave port=${value.text}, and the base would have picked another port when it is None)`);
+}
+
+/** The port expression of a bind address as written (`f"tcp://*:{port or 5642}"` → `port or 5642`). */
+function rawPortExpression(arg: string): string | null {
+  const f = /\{([^{}:]+)\}\s*["']\s*$/.exec(arg);
+  if (f) return f[1]!;
+  const c = /["']tcp:\/\/[^"']*:["']\s*\+\s*str\((.+)\)$/.exec(arg);
+  if (c) return c[1]!;
   return null;
 }
 
@@ -218,6 +406,8 @@ function evaluableEarly(
   locals: Set<string>,
   known: Set<string>,
   functions: Set<string>,
+  /** Every local name __init__ assigns, wherever (unknown: treat every name as possibly local). */
+  allLocals?: Set<string>,
 ): boolean {
   let ok = true;
   walk(expr, (n) => {
@@ -228,16 +418,34 @@ function evaluableEarly(
       const p = n.parent;
       const isAttrName = p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id;
       const isKw = p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id;
-      if (!isAttrName && !isKw && !params.has(n.text) && !locals.has(n.text) && !known.has(n.text) && !BUILTINS.has(n.text)) ok = false;
+      // A name defined nowhere (neither module nor __init__) fails with NameError wherever it is evaluated.
+      const undefinedAnywhere = !known.has(n.text) && !(allLocals?.has(n.text) ?? true);
+      if (!isAttrName && !isKw && !params.has(n.text) && !locals.has(n.text) && !known.has(n.text) && !BUILTINS.has(n.text) && !undefinedAnywhere) ok = false;
       if (n.text === 'self') ok = false;
     }
     if (n.type === 'call') {
       const fn = n.childForFieldName('function')!.text;
       // Lookups, conversions and the module's own helper functions (env_port(...)): evaluated once, before super().
-      if (!/^(int|str|float|getattr|min|max|os\.environ\.get|os\.getenv|\w+\.get|\w+\[['"][\w-]+['"]\]\.get)$/.test(fn) && !functions.has(fn)) ok = false;
+      const undefinedCallee = /^\w+$/.test(fn) && !known.has(fn) && !(allLocals?.has(fn) ?? true) && !BUILTINS.has(fn);
+      if (!/^(int|str|float|getattr|min|max|os\.environ\.get|os\.getenv|\w+\.get|\w+\[['"][\w-]+['"]\]\.get)$/.test(fn) && !functions.has(fn) && !undefinedCallee) ok = false;
     }
   });
   return ok;
+}
+
+/** Every name __init__ binds locally (assignments, for/with targets, nested defs). */
+function localsOf(init: PyFunction): Set<string> {
+  const out = new Set<string>();
+  walk(init.body, (n) => {
+    if (n.type === 'assignment' || n.type === 'for_statement' || n.type === 'with_item' || n.type === 'as_pattern') {
+      const left = n.childForFieldName('left') ?? n.childForFieldName('alias') ?? n;
+      walk(left, (x) => {
+        if (x.type === 'identifier') out.add(x.text);
+      });
+    }
+    if (n.type === 'function_definition' || n.type === 'class_definition') out.add(n.childForFieldName('name')!.text);
+  });
+  return out;
 }
 
 /** Functions the module defines or imports by name (env_port, load_config): plain helpers. */

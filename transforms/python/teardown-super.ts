@@ -1,31 +1,97 @@
-// Concern: teardown overrides that stay. A kept cleanup()/stop() that saves state or tells
-// peers now overrides the base's, so the base's own teardown (its sockets, context,
-// registration) would never run: call it at the end, as a careful migration does.
-import type { PythonTransform } from '../../src/lang/python/transform-context.js';
+// Concern: teardown overrides that stay. A kept cleanup()/stop()/shutdown() that saves state or
+// tells peers now overrides (or stands beside) the base's, so the base's own teardown (its
+// sockets, context, registration) would never run from it: it ends with the base's teardown,
+// exactly once — unless it already calls it, or calls another teardown of the agent that does.
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import { freshName } from '../../src/lang/python/rename.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
-import { statements, walk } from '../../src/lang/python/syntax.js';
+import { selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
-
-const TEARDOWN = /^(cleanup|stop|shutdown)$/;
+import { TEARDOWN, calledByEntryPoint } from './remove-teardown.js';
 
 export const teardownSuper: PythonTransform = {
   name: 'teardown-super',
   phase: 'edit',
   run(ctx) {
-    for (const [name, fn] of ctx.agent.methods) {
-      if (!TEARDOWN.test(name) || !ctx.base.methods.has(name) || isRemoved(ctx, fn.outer)) continue;
-      let callsSuper = false;
+    const baseTeardown = ctx.py.teardown ?? 'cleanup';
+    const kept = [...ctx.agent.methods.entries()].filter(([name, fn]) => (TEARDOWN.test(name) || name === baseTeardown) && !isRemoved(ctx, fn.outer));
+    const handlers = signalHandlers(ctx);
+    for (const [name, fn] of kept) {
+      // A signal handler only asks the loop to stop; tearing the base down inside it would pull
+      // the sockets from under a loop that is still running.
+      if (handlers.has(name)) continue;
+      const target = ctx.base.methods.has(name) ? name : ctx.base.methods.has(baseTeardown) ? baseTeardown : null;
+      if (!target) continue;
+      let callsBase = false;
       walk(fn.body, (n) => {
-        if (n.type === 'call' && /^super\(.*\)\.\w+$/s.test(n.childForFieldName('function')?.text ?? '')) callsSuper = true;
+        if (n.type !== 'call') return;
+        const f = n.childForFieldName('function')?.text ?? '';
+        if (/^super\(.*\)\.\w+$/s.test(f)) callsBase = true;
+        // self.cleanup() from stop(): that teardown ends with the base's
+        const other = selfAttribute(n.childForFieldName('function')!);
+        if (other && other !== name && kept.some(([k]) => k === other)) callsBase = true;
+        if (other === target && !ctx.agent.methods.has(target)) callsBase = true;
       });
-      if (callsSuper || fn.isAsync) continue;
+      const once = runOnce(ctx, name, fn);
+      if (callsBase || fn.isAsync) {
+        const note = once ? ctx.resolved?.notes.find((n) => n.symbol === name) : undefined;
+        if (note) note.reason += once;
+        continue;
+      }
       const body = statements(fn.body).filter((st) => !isRemoved(ctx, st));
       const last = body[body.length - 1];
       if (!last || last.type === 'return_statement' || last.type === 'raise_statement') continue;
       const indent = ctx.source.slice(lineStart(ctx.source, last.startIndex), last.startIndex);
       if (!/^[ \t]*$/.test(indent)) continue;
-      ctx.edits.insert(lineEnd(ctx.source, last.endIndex), `${indent}super().${name}()${ctx.layout.eol}`, 'teardown-super');
-      ctx.warnings.push(`${ctx.agent.cls.name}.${name}() kept (it does business work) and now ends with super().${name}() so the base's teardown runs too`);
+      const src = ctx.source;
+      const eol = ctx.layout.eol;
+      const at = lineEnd(src, last.endIndex);
+      if (at < src.length) ctx.edits.insert(at, `${indent}super().${target}()${eol}`, 'teardown-super');
+      // At the end of the file: before its last line break, so an entry point appended there comes after.
+      else if (src.endsWith(eol)) ctx.edits.insert(src.length - eol.length, `${eol}${indent}super().${target}()`, 'teardown-super');
+      else ctx.edits.insert(src.length, `${eol}${indent}super().${target}()`, 'teardown-super');
+      // One line for the kept teardown: the plan's note says why it stayed; it now also says how it ends.
+      const note = ctx.resolved?.notes.find((n) => n.symbol === name);
+      if (note) note.reason += `, and ends with super().${target}() so the base's teardown runs too${once}`;
+      else ctx.warnings.push(`${ctx.agent.cls.name}.${name}() kept (it does business work) and now ends with super().${target}() so the base's teardown runs too${once}`);
     }
   },
 };
+
+/**
+ * The legacy entry point called the teardown once, when the agent's loop ended; now the base
+ * calls it at shutdown too (its signal handler, its run loop's finally), so on SIGTERM it would
+ * run twice (saving state twice, telling peers twice). A guard at its top keeps it to once.
+ * Returns the text the note gets ('' when no guard was needed).
+ */
+function runOnce(ctx: PythonTransformContext, name: string, fn: { body: SyntaxNode; isAsync: boolean }): string {
+  if (fn.isAsync || !ctx.base.shutdownCalls.has(name) || !calledByEntryPoint(ctx, name)) return '';
+  const body = statements(fn.body).filter((st) => !isRemoved(ctx, st));
+  const docstring = body[0]?.type === 'expression_statement' && body[0].namedChild(0)?.type === 'string' ? body[0] : null;
+  const first = body.find((st) => st !== docstring);
+  if (!first) return '';
+  // Already guarded (`if self._stopped: return` first): nothing to add.
+  if (first.type === 'if_statement' && /^\s*return\b/.test(first.childForFieldName('consequence')?.text ?? '')) return '';
+  const indent = ctx.source.slice(lineStart(ctx.source, first.startIndex), first.startIndex);
+  if (!/^[ \t]*$/.test(indent)) return '';
+  const flag = freshName(ctx, `${name}_done`, '_');
+  const unit = ctx.layout.unit;
+  const eol = ctx.layout.eol;
+  ctx.edits.insert(lineStart(ctx.source, first.startIndex),
+    `${indent}if getattr(self, "${flag}", False):${eol}${indent}${unit}return${eol}${indent}self.${flag} = True${eol}`, 'teardown-super');
+  return `; it runs once (${ctx.profile.base_class} also calls ${name}() at shutdown, after which the entry point's call returns at once)`;
+}
+
+/** Methods installed with signal.signal(..., self.m) anywhere in the agent. */
+function signalHandlers(ctx: PythonTransformContext): Set<string> {
+  const out = new Set<string>();
+  walk(ctx.agent.cls.node, (n) => {
+    if (n.type !== 'call' || !/^(signal\.)?signal$/.test(n.childForFieldName('function')?.text ?? '')) return;
+    for (const a of n.childForFieldName('arguments')?.namedChildren ?? []) {
+      const m = selfAttribute(a);
+      if (m) out.add(m);
+    }
+  });
+  return out;
+}

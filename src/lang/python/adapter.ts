@@ -2,11 +2,15 @@
 // (parse, py_compile in one process, idempotency) and the default launch command.
 import path from 'node:path';
 import type { LanguageAdapter, VerifyError } from '../../pipeline/language.js';
+import type { AgentInfo } from '../../core/types.js';
 import { scanPython } from '../../discover/python-scan.js';
-import { loadBaseModel } from '../../analysis/base-model.js';
+import { readFileSync } from 'node:fs';
+import { loadBaseModel, type BaseModel } from '../../analysis/base-model.js';
+import { counterpart, reachableMethods } from '../../analysis/reachability.js';
+import { buildModuleModel } from './module-model.js';
+import { decodePythonSource, parsePython, type Tree } from './parser.js';
+import type { Profile, PythonProfile } from '../../profile/profile.js';
 import { rewritePython, rewritePythonTrees } from './rewrite.js';
-import type { Tree } from './parser.js';
-import type { Profile } from '../../profile/profile.js';
 import { pyCompileAll } from './py-compile.js';
 import { encodePythonOutput } from './encoding.js';
 import { UsageError } from '../../core/errors.js';
@@ -24,23 +28,31 @@ export const pythonAdapter: LanguageAdapter = {
   async rewrite(req) {
     const py = req.profile.python;
     if (!py) throw new UsageError(`profile ${req.profile.name} has no python section`);
-    const { outcome, outputTree } = rewritePythonTrees({
+    const { outcome, inputTree, outputTree } = rewritePythonTrees({
       file: req.agent.file,
       source: req.source,
       className: req.agent.class,
       profile: req.profile,
       base: loadBaseModel(req.root, py, req.profile.base_class),
+      root: req.root,
     });
-    if (req.checkIdempotencyAs !== undefined && outcome.status === 'changed' && outputTree) {
-      outcome.idempotency = secondRun(req.checkIdempotencyAs, outcome.output!, req.root, req.agent.class, req.profile, outputTree);
+    // Verification's own passes, here in the worker on the trees at hand (see checkIdempotencyAs).
+    if (req.checkIdempotencyAs !== undefined && outcome.status === 'changed' && inputTree && outputTree) {
+      outcome.idempotency = verifyOutput(req.checkIdempotencyAs, outcome.output!, req.root, req.agent, req.profile, {
+        source: req.source,
+        input: inputTree,
+        output: outputTree,
+      });
     }
     return outcome;
   },
 
   async verify(reqs) {
-    const errors: VerifyError[] = reqs.map((r) =>
-      r.idempotency !== undefined ? r.idempotency : secondRun(path.relative(r.root, r.outputFile).split(path.sep).join('/'), r.output, r.root, r.agent.class, r.profile),
-    );
+    const errors: VerifyError[] = reqs.map((r) => {
+      if (r.idempotency !== undefined) return r.idempotency;
+      const rel = path.relative(r.root, r.outputFile).split(path.sep).join('/');
+      return verifyOutput(rel, r.output, r.root, r.agent, r.profile);
+    });
     const pending = reqs
       .map((r, i) => ({ i, name: path.relative(r.root, r.outputFile).split(path.sep).join('/'), text: r.output, bytes: r.bytes }))
       .filter((x) => errors[x.i] === null);
@@ -61,18 +73,38 @@ export const pythonAdapter: LanguageAdapter = {
 };
 
 /**
- * Verification's idempotency pass: the transforms run on the output (`rel`, its path from the
- * root) must change nothing. Given the output's tree (parsed cleanly by the rewrite), it is
- * not parsed again; without one, the output is parsed strictly, so a syntax error fails here.
+ * Verification's passes on an output (`rel`, its path from the root) before it is compiled:
+ * the transforms run on it again must change nothing (idempotency), and no method that ran
+ * in the original may be left uncalled. Given the trees of the rewrite (the output parsed
+ * cleanly), nothing is parsed or read again; without them the output is parsed strictly, so
+ * a syntax error fails here too, and the original is read from disk.
  */
-function secondRun(rel: string, output: string, root: string, className: string, profile: Profile, tree?: Tree): VerifyError {
-  const again = rewritePython({ file: rel, source: output, className, profile, base: loadBaseModel(root, profile.python!, profile.base_class), tree });
+function verifyOutput(
+  rel: string,
+  output: string,
+  root: string,
+  agent: AgentInfo,
+  profile: Profile,
+  trees?: { source: string; input: Tree; output: Tree },
+): VerifyError {
+  const py = profile.python!;
+  const base = loadBaseModel(root, py, profile.base_class);
+  const again = rewritePython({
+    file: rel,
+    agentFile: agent.file,
+    source: output,
+    className: agent.class,
+    profile,
+    base,
+    root,
+    tree: trees?.output,
+  });
   if (again.status === 'failed') return `${rel}: second run failed: ${again.error}`;
   if (again.output !== output) {
     const line = firstDifferentLine(output, again.output ?? '');
     return `${rel}:${line}: not idempotent: running the transforms on the output changes it`;
   }
-  return null;
+  return lostMethod(root, agent.file, rel, agent.class, output, base, py, trees);
 }
 
 function firstDifferentLine(a: string, b: string): number {
@@ -80,4 +112,44 @@ function firstDifferentLine(a: string, b: string): number {
   const lb = b.split('\n');
   for (let i = 0; i < Math.max(la.length, lb.length); i++) if (la[i] !== lb[i]) return i + 1;
   return 1;
+}
+
+/**
+ * A method that could run in the original (reached from the entry point, the constructor or
+ * another reached method) must still be reachable in the output, under its name or its
+ * `_agent_` rename, now counting what the base calls; an override that became dead code fails
+ * the agent. Methods the migration removed are the removal plan's, not this check's.
+ */
+function lostMethod(
+  root: string,
+  file: string,
+  rel: string,
+  className: string,
+  output: string,
+  base: BaseModel,
+  py: PythonProfile,
+  trees?: { source: string; input: Tree; output: Tree },
+): string | null {
+  let original: string;
+  try {
+    original = trees?.source ?? decodePythonSource(readFileSync(path.join(root, file)), file);
+  } catch {
+    return null;
+  }
+  const before = buildModuleModel(original, trees?.input ?? parsePython(original));
+  const after = buildModuleModel(output, trees?.output ?? parsePython(output));
+  const cb = before.classes.find((c) => c.name === className);
+  const ca = after.classes.find((c) => c.name === className);
+  if (!cb || !ca) return null;
+  const baseCalls = [...base.selfCalls, ...base.initCalls, ...base.shutdownCalls, ...(py.hooks ?? []), py.health_hook ?? '_get_health_status',
+    ...(base.requestLoop ? [base.requestLoop.hook] : []), ...(base.periodicHook ? [base.periodicHook.hook] : []), py.main_loop_method ?? 'run'];
+  const was = reachableMethods(before, cb);
+  const now = reachableMethods(after, ca, baseCalls);
+  for (const m of was) {
+    const kept = counterpart(ca, m);
+    if (kept && !now.has(kept)) {
+      return `${rel}:${ca.methods.get(kept)!.line}: ${kept}() ran in the original (as ${m}()) but nothing calls it after the migration; nothing written`;
+    }
+  }
+  return null;
 }

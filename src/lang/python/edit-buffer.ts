@@ -55,6 +55,11 @@ export class EditBuffer {
     return this.edits.some((e) => e.start === e.end && start <= e.start && e.start <= end);
   }
 
+  /** The text every edit so far writes (new code that may use module names). */
+  writtenTexts(): string[] {
+    return this.edits.filter((e) => e.text).map((e) => e.text);
+  }
+
   get size(): number {
     return this.edits.length;
   }

@@ -1,7 +1,9 @@
 // One Python agent through the profile's transforms: propose removals, resolve them
 // safely, make the structural edits, emit line-exact deletions, then check that the
 // result parses and refers to nothing that was removed.
+import path from 'node:path';
 import type { RewriteOutcome } from '../../core/types.js';
+import { externalUses, repoIndex, type ExternalUse, type Indexed } from '../../analysis/repo-references.js';
 import { MigrateError, oneLine } from '../../core/errors.js';
 import type { Profile } from '../../profile/profile.js';
 import { buildAgentModel } from '../../analysis/agent-model.js';
@@ -10,7 +12,7 @@ import { ReferenceIndex } from '../../analysis/references.js';
 import { RemovalPlan } from '../../analysis/removal-plan.js';
 import { EditBuffer, OverlappingEditError } from './edit-buffer.js';
 import { buildModuleModel } from './module-model.js';
-import { firstSyntaxError, parsePython, parseStrict, type Tree } from './parser.js';
+import { firstSyntaxError, parsePython, parseStrict, type SyntaxNode, type Tree } from './parser.js';
 import { removeNodes } from './remove-lines.js';
 import { detectLayout } from './text.js';
 import type { PythonTransform, PythonTransformContext } from './transform-context.js';
@@ -23,6 +25,10 @@ export interface PythonRewriteInput {
   className: string;
   profile: Profile;
   base: BaseModel;
+  /** The repository root: members that go or are renamed are looked for in its other files. */
+  root?: string;
+  /** The agent's own file (relative), when `file` names something else (the _v2 being verified). */
+  agentFile?: string;
   /** Other classes of the file that are not the agent (helpers, records, sidecars the scan recognised as agents elsewhere). */
   otherClasses?: Set<string>;
   transforms?: PythonTransform[];
@@ -34,8 +40,8 @@ export function rewritePython(input: PythonRewriteInput): RewriteOutcome {
   return rewritePythonTrees(input).outcome;
 }
 
-/** The rewrite, and the parsed output when it parsed cleanly (for the idempotency pass). */
-export function rewritePythonTrees(input: PythonRewriteInput): { outcome: RewriteOutcome; outputTree?: Tree } {
+/** The rewrite, with its parsed input and (when it parsed cleanly) output, for the checks of verification. */
+export function rewritePythonTrees(input: PythonRewriteInput): { outcome: RewriteOutcome; inputTree?: Tree; outputTree?: Tree } {
   const empty = { removed: [], kept_for_review: [], warnings: [] };
   const py = input.profile.python;
   if (!py) return { outcome: { status: 'skipped', ...empty, error: `${input.file}: profile ${input.profile.name} has no python section` } };
@@ -50,13 +56,30 @@ export function rewritePythonTrees(input: PythonRewriteInput): { outcome: Rewrit
   return rewriteTree(input, py, tree);
 }
 
-function rewriteTree(input: PythonRewriteInput, py: NonNullable<Profile['python']>, tree: Tree): { outcome: RewriteOutcome; outputTree?: Tree } {
+function rewriteTree(input: PythonRewriteInput, py: NonNullable<Profile['python']>, tree: Tree): { outcome: RewriteOutcome; inputTree?: Tree; outputTree?: Tree } {
   const empty = { removed: [], kept_for_review: [], warnings: [] };
   const fail = (error: string) => ({ outcome: { status: 'failed' as const, ...empty, error } });
   const module = buildModuleModel(input.source, tree);
   const cls = module.classes.find((c) => c.name === input.className);
   if (!cls) return fail(`${input.file}: class ${input.className} not found`);
   const agent = buildAgentModel(cls);
+  const agentFile = input.agentFile ?? input.file;
+  // The repository is listed and read at most once per rewrite, and each name searched once.
+  let files: Indexed | undefined;
+  const found = new Map<string, ExternalUse[]>();
+  const external = (name: string): ExternalUse[] => {
+    if (!input.root) return [];
+    let hit = found.get(name);
+    if (!hit) {
+      files ??= repoIndex(input.root);
+      hit = externalUses(files, [agentFile, agentFile.replace(/\.py$/, '_v2.py')], name, {
+        className: input.className,
+        module: path.basename(agentFile).replace(/\.py$/, ''),
+      });
+      found.set(name, hit);
+    }
+    return hit;
+  };
   const ctx: PythonTransformContext = {
     file: input.file,
     source: input.source,
@@ -73,6 +96,9 @@ function rewriteTree(input: PythonRewriteInput, py: NonNullable<Profile['python'
     edits: new EditBuffer(input.source),
     deletions: [],
     passThrough: new Map(),
+    introduced: new Set(),
+    renames: new Map(),
+    external,
     removed: [],
     kept: [],
     warnings: [],
@@ -88,8 +114,14 @@ function rewriteTree(input: PythonRewriteInput, py: NonNullable<Profile['python'
       refs: ctx.refs,
       baseOwned: ctx.baseOwned,
       threadDriven: input.base.threadDriven,
+      external: ctx.external,
     });
     for (const t of transforms.filter((t) => t.phase === 'edit')) t.run(ctx);
+    for (const st of ctx.resolved.statements) {
+      if (st.replacement !== undefined && !ctx.resolved.nodes.some((n) => n.startIndex <= st.node.startIndex && st.node.endIndex <= n.endIndex)) {
+        ctx.edits.replace(st.node.startIndex, st.node.endIndex, st.replacement, 'replace');
+      }
+    }
     const nodes = [...ctx.resolved.nodes, ...ctx.deletions.map((d) => d.node)];
     const refused = removeNodes(input.source, nodes, ctx.edits, ctx.layout, 'remove');
     if (refused.length) {
@@ -116,6 +148,7 @@ function rewriteTree(input: PythonRewriteInput, py: NonNullable<Profile['python'
   ];
   const dangling = danglingReference(check, ctx);
   if (dangling) return fail(`${input.file}: ${dangling}; nothing written`);
+  for (const n of ctx.resolved.notes) ctx.warnings.push(`${n.symbol} (line ${n.line}): ${n.reason}`);
   const kept = [...ctx.resolved.kept, ...ctx.kept].sort((a, b) => a.line - b.line || a.symbol.localeCompare(b.symbol));
   const outcome: RewriteOutcome = {
     status: output === input.source ? 'unchanged' : 'changed',
@@ -124,14 +157,17 @@ function rewriteTree(input: PythonRewriteInput, py: NonNullable<Profile['python'
     kept_for_review: dedupe(kept),
     warnings: ctx.warnings,
   };
-  return { outcome, outputTree: check };
+  return { outcome, inputTree: tree, outputTree: check };
 }
 
 function enabled(t: PythonTransform, remove: string[]): boolean {
   const concern: Record<string, string> = {
     'remove-health': 'health',
+    'health-hook': 'health',
     'remove-signal-handlers': 'signal',
     'remove-main-loop': 'main_loop',
+    'request-loop-propose': 'main_loop',
+    'request-loop': 'main_loop',
     'remove-teardown': 'sockets',
     'remove-owned-sockets': 'sockets',
     'hardened-publish': 'publish',
@@ -166,7 +202,34 @@ function danglingReference(output: Tree, ctx: PythonTransformContext): string | 
       .filter((r) => (p.kind === 'method' || p.kind === 'attribute' ? r.kind === 'attribute' && !ownedElsewhere(name, r.start) : r.kind === 'identifier'));
     if (uses.length) return `removed ${name} is still referenced at output line ${uses[0]!.line}`;
   }
+  // An import that went while code moved into a new method (a hook) still uses its name: NameError at run time.
+  const kept = buildModuleModel(output.rootNode.text, output).imports;
+  for (const name of ctx.module.imports.keys()) {
+    if (kept.has(name) || boundLocally(output.rootNode, name)) continue;
+    const use = refs.of(name).find((r) => r.kind === 'identifier');
+    if (use) return `${name} is used at output line ${use.line} but its import was removed`;
+  }
   return null;
+}
+
+/** Is the name bound anywhere in the output other than by an import (a parameter, an assignment, a loop or with target, a def)? */
+function boundLocally(root: SyntaxNode, name: string): boolean {
+  let found = false;
+  const visit = (n: SyntaxNode) => {
+    if (found) return;
+    if ((n.type === 'function_definition' || n.type === 'class_definition') && n.childForFieldName('name')?.text === name) found = true;
+    if (n.type === 'parameters' || n.type === 'lambda_parameters') {
+      for (const p of n.namedChildren) if (p.text.replace(/^\*+/, '').split(/[:=]/)[0]!.trim() === name) found = true;
+    }
+    if (n.type === 'assignment' || n.type === 'augmented_assignment' || n.type === 'for_statement' || n.type === 'for_in_clause' || n.type === 'with_item' || n.type === 'as_pattern') {
+      const target = n.childForFieldName('left') ?? n.childForFieldName('alias') ?? (n.type === 'as_pattern' ? n.namedChildren[n.namedChildCount - 1] : null);
+      if (target && new RegExp(`(^|[^.\\w])${name}\\b`).test(target.text)) found = true;
+    }
+    if (n.type === 'except_clause' && new RegExp(`\\bas\\s+${name}\\b`).test(n.text.split(':')[0]!)) found = true;
+    for (const c of n.namedChildren) visit(c);
+  };
+  visit(root);
+  return found;
 }
 
 function dedupe<T extends { symbol: string; line: number; reason: string }>(items: T[]): T[] {

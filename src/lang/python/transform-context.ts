@@ -11,6 +11,7 @@ import type { SyntaxNode } from './parser.js';
 import type { EditBuffer } from './edit-buffer.js';
 import type { ModuleModel } from './module-model.js';
 import type { Layout } from './text.js';
+import type { ExternalUse } from '../../analysis/repo-references.js';
 
 export interface PythonTransformContext {
   /** File path for messages (relative to the root). */
@@ -31,6 +32,12 @@ export interface PythonTransformContext {
   edits: EditBuffer;
   /** Extra statements to delete, queued by edit-phase transforms (emitted with the plan's). */
   deletions: Array<{ node: SyntaxNode; symbol: string }>;
+  /** Uses of a name in the repository's other files that reach this agent (empty without a root). */
+  external: (name: string) => ExternalUse[];
+  /** Members renamed by edit transforms (old → new): code written later from original text applies them. */
+  renames: Map<string, string>;
+  /** Module-level names that code added by an edit transform uses (import pruning keeps them). */
+  introduced: Set<string>;
   /** keyword → expression text passed to the base's __init__ (filled by super-init). */
   passThrough: Map<string, string>;
   removed: string[];
@@ -55,4 +62,20 @@ export function isRemoved(ctx: PythonTransformContext, node: SyntaxNode): boolea
 
 export function keep(ctx: PythonTransformContext, symbol: string, line: number, reason: string): void {
   if (!ctx.kept.some((k) => k.symbol === symbol && k.reason === reason)) ctx.kept.push({ symbol, line, reason });
+}
+
+/** Original code copied into new code: `self.x` follows the renames made so far. */
+export function withRenames(ctx: PythonTransformContext, text: string): string {
+  let out = text;
+  for (const [from, to] of ctx.renames) out = out.replace(new RegExp(`\\bself\\.${from}\\b`, 'g'), `self.${to}`);
+  return out;
+}
+
+/** Code moved into new text (a hook made of a removed method's statements) keeps the module names it uses from import pruning. */
+export function introduceNames(ctx: PythonTransformContext, nodes: SyntaxNode[]): void {
+  const visit = (n: SyntaxNode) => {
+    if (n.type === 'identifier') ctx.introduced.add(n.text);
+    for (const c of n.namedChildren) visit(c);
+  };
+  nodes.forEach(visit);
 }

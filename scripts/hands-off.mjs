@@ -1,0 +1,193 @@
+#!/usr/bin/env node
+// Hands-off figures: how many agents of a fleet end `migrated` / `needs-review` / `failed`,
+// the review items per agent, and the most frequent kinds of what is left for a human.
+//
+//   node scripts/hands-off.mjs                      the Python fixtures (those on the production-like
+//                                                   base: rewrite only; those on the reference base
+//                                                   and the demo fleet: rewrite + runtime validation)
+//   --no-validate                                   rewrite only everywhere
+//   node scripts/hands-off.mjs --repo DIR [--validate] [--profile NAME]
+//                                                   any repository (copied first: never touched)
+//   --json                                          one JSON document instead of the tables
+//
+// Every fleet runs in a temporary copy, through the real command line (`migrate run --all
+// --json --no-commit`), so the figures are what a user gets.
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import YAML from 'yaml';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..');
+const cli = path.join(repo, 'bin', 'migrate.js');
+
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(name);
+const option = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+
+/** A review item's kind, from the reason the engine gave (the groups the issue counts). */
+const KINDS = [
+  ['caller outside the file', /^[\w./-]+\.py:\d+ (reaches|uses) /],
+  ['port-plan conflict', /port plan/],
+  ['early override renamed', /renamed to _agent|calls \w+\(\) before the agent is set up/],
+  ['teardown kept', /\b(cleanup|stop|shutdown|close|_cleanup|_shutdown|_stop)\(\) does business work/],
+  ['main loop kept', /holds business logic|takes parameters; kept|is async; kept/],
+  ['own socket under a base-owned name', /not the health port|not the agent's port|clashes with the base|agent's own socket/],
+  ['health member still used', /ad-hoc health .*still used|health .*still used at line/],
+  ['health carries business state', /health payload carries|health code that also touches business|health/i],
+  ['running re-assigned', /self\.running is owned/],
+  ['base-owned attribute re-assigned', /is owned by the base|also set by .*inside super/],
+  ['signal handler kept', /signal handler/],
+  ['entry point', /entry point|__main__/],
+  ['constructed elsewhere', /constructs \w+ outside the entry point/],
+  ['old base member', /only the old base/],
+  ['caller outside the file', /outside the (class|file)|another file/],
+];
+
+function kindOf(reason) {
+  for (const [kind, re] of KINDS) if (re.test(reason)) return kind;
+  return 'other';
+}
+
+function sh(cmd, argv, cwd, env = {}) {
+  return spawnSync(cmd, argv, { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } });
+}
+
+function gitInit(dir) {
+  const git = (...a) => sh('git', ['-c', 'user.name=hands-off', '-c', 'user.email=hands-off@example.invalid', ...a], dir);
+  if (!existsSync(path.join(dir, '.git'))) git('init', '-q', '-b', 'main');
+  git('add', '-A');
+  git('commit', '-q', '--allow-empty', '-m', 'fleet');
+}
+
+/** Run the whole fleet through `migrate run --all --json` and summarise it. */
+function measure(label, dir, { validate, profile }) {
+  const argv = [cli, 'run', '--all', '--json', '--no-commit', '--concurrency', '4'];
+  if (!validate) argv.push('--dry-run', '--no-validate');
+  if (profile) argv.push('--profile', profile);
+  const r = sh(process.execPath, argv, dir);
+  let out;
+  try {
+    out = JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`${label}: migrate run printed no JSON (exit ${r.status}): ${r.stderr.split('\n').slice(-3).join(' ')}`);
+  }
+  const results = out.results;
+  const counts = { migrated: 0, 'needs-review': 0, failed: 0, other: 0 };
+  const kinds = new Map();
+  let items = 0;
+  for (const x of results) {
+    if (x.status in counts) counts[x.status]++;
+    else counts.other++;
+    items += x.kept_for_review.length;
+    for (const k of x.kept_for_review) {
+      const kind = kindOf(k.reason);
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    }
+  }
+  const agents = results.length;
+  return {
+    label,
+    agents,
+    ...counts,
+    review_items: items,
+    review_items_per_agent: agents ? Number((items / agents).toFixed(2)) : 0,
+    warnings: results.reduce((n, x) => n + x.warnings.length, 0),
+    kinds: [...kinds.entries()].sort((a, b) => b[1] - a[1]),
+    per_agent: results.map((x) => ({
+      agent: x.agent,
+      status: x.status,
+      review: x.kept_for_review.length,
+      warnings: x.warnings.length,
+      ...(x.error ? { error: x.error } : {}),
+    })),
+  };
+}
+
+/**
+ * The Python fixture cases written against one base (`model`: the production-like base under
+ * fixtures/python/_base; `reference`: the reference BaseAgent, whose cases can run) in one
+ * repository, as the fixture suite lays them out.
+ */
+function pythonFixturesRepo(base) {
+  const fixtures = path.join(repo, 'fixtures', 'python');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hands-off-fixtures-'));
+  if (base === 'reference') cpSync(path.join(repo, 'templates', 'runtime', 'python', 'common'), path.join(dir, 'common'), { recursive: true });
+  else cpSync(path.join(fixtures, '_base'), dir, { recursive: true, filter: (s) => !s.endsWith('README.md') });
+  for (const name of readdirSync(fixtures).sort()) {
+    const caseDir = path.join(fixtures, name);
+    if (name.startsWith('_') || !existsSync(path.join(caseDir, 'input.py'))) continue;
+    const specFile = path.join(caseDir, 'case.yaml');
+    const spec = existsSync(specFile) ? YAML.parse(readFileSync(specFile, 'utf8')) ?? {} : {};
+    if ((spec.profile ?? 'base-agent') !== 'base-agent' || (spec.base ?? 'model') !== base) continue;
+    if (existsSync(path.join(caseDir, 'repo'))) cpSync(path.join(caseDir, 'repo'), dir, { recursive: true });
+    const rel = spec.path ?? `agents/${name.replace(/-/g, '_')}.py`;
+    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    writeFileSync(path.join(dir, rel), readFileSync(path.join(caseDir, 'input.py')));
+  }
+  gitInit(dir);
+  return dir;
+}
+
+function demoFleetRepo() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hands-off-demo-'));
+  cpSync(path.join(repo, 'fixtures', 'demo-fleet'), dir, { recursive: true });
+  sh(process.execPath, [cli, 'init'], dir);
+  gitInit(dir);
+  return dir;
+}
+
+function copyRepo(src, profile) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hands-off-repo-'));
+  cpSync(src, dir, { recursive: true, filter: (s) => !s.includes(`${path.sep}.git${path.sep}`) && !s.endsWith(`${path.sep}.git`) && !/_v2\.py$/.test(s) });
+  // The profile's reference base where the repository has none (what a user runs first).
+  sh(process.execPath, [cli, 'init', ...(profile ? ['--profile', profile] : [])], dir);
+  gitInit(dir);
+  return dir;
+}
+
+function print(m) {
+  const pct = (n) => (m.agents ? `${Math.round((100 * n) / m.agents)}%` : '-');
+  console.log(`\n== ${m.label}: ${m.agents} agents`);
+  console.log(`   migrated ${m.migrated} (${pct(m.migrated)})   needs-review ${m['needs-review']}   failed ${m.failed}${m.other ? `   other ${m.other}` : ''}`);
+  console.log(`   review items ${m.review_items} (${m.review_items_per_agent} per agent)   warnings ${m.warnings}`);
+  if (m.kinds.length) {
+    console.log('   most frequent review kinds:');
+    for (const [k, n] of m.kinds.slice(0, 8)) console.log(`     ${String(n).padStart(4)}  ${k}`);
+  }
+  console.log('   per agent:');
+  for (const a of m.per_agent) {
+    console.log(`     ${a.agent.padEnd(32)} ${a.status.padEnd(13)} review ${String(a.review).padStart(2)}  warnings ${String(a.warnings).padStart(2)}${a.error ? `  ${a.error.slice(0, 110)}` : ''}`);
+  }
+}
+
+const temps = [];
+try {
+  const measured = [];
+  const target = option('--repo');
+  if (target) {
+    const dir = copyRepo(path.resolve(target), option('--profile'));
+    temps.push(dir);
+    measured.push(measure(path.basename(path.resolve(target)), dir, { validate: flag('--validate'), profile: option('--profile') }));
+  } else {
+    const fx = pythonFixturesRepo('model');
+    temps.push(fx);
+    measured.push(measure('Python fixtures on the production-like base (rewrite only: inputs import zmq)', fx, { validate: false }));
+    const rx = pythonFixturesRepo('reference');
+    temps.push(rx);
+    measured.push(measure('Python fixtures on the reference base (rewrite + runtime validation)', rx, { validate: !flag('--no-validate') }));
+    const demo = demoFleetRepo();
+    temps.push(demo);
+    measured.push(measure('demo fleet (rewrite + runtime validation)', demo, { validate: !flag('--no-validate') }));
+  }
+  if (flag('--json')) console.log(JSON.stringify(measured, null, 2));
+  else measured.forEach(print);
+} finally {
+  if (!flag('--keep')) for (const t of temps) rmSync(t, { recursive: true, force: true });
+  else for (const t of temps) console.error(`kept ${t}`);
+}

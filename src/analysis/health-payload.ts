@@ -1,0 +1,588 @@
+// What an ad-hoc health endpoint reported, as code that can run in the base's health hook.
+// The removed health code (a handler class, a closure loop, a sidecar, a payload method) is
+// searched for the payloads it sent (`json.dumps(...)`, `send_json(...)`, JSON lines); each
+// payload's business fields are translated from the handler's scope into the agent's
+// (`agent.store` with `agent = self`, `self.server.agent.x`, a sidecar's details callable,
+// a closure's `self`) so the hook can add them to the base's own status.
+import type { SyntaxNode } from '../lang/python/parser.js';
+import { callee, selfAttribute, stringValue, walk } from '../lang/python/syntax.js';
+import type { PyClass } from '../lang/python/module-model.js';
+
+/** Keys the base's own status carries (or that only describe liveness): the hook leaves them to the base. */
+export const BASE_STATUS_KEYS = new Set([
+  'status', 'agent', 'agent_name', 'name', 'service', 'timestamp', 'time', 'uptime', 'uptime_seconds', 'uptime_sec',
+  'port', 'health_port', 'health_check_port', 'pid', 'ready', 'healthy', 'alive', 'message', 'initialized',
+]);
+
+/** Status words that mean "healthy" in legacy payloads (the base reports its own). */
+const OK_WORDS = /^(ok|healthy|success|up|running|alive|HEALTHY|OK)$/;
+
+export type HealthProtocol = 'http' | 'zmq' | 'json-lines' | 'tcp' | 'udp';
+
+export interface HealthPayload {
+  /** Statements for the hook body (4-space logical indentation), each updating `status`. */
+  lines: string[];
+  /** Agent members the translated code reads. */
+  members: Set<string>;
+  protocol: HealthProtocol | null;
+  line: number;
+}
+
+export interface PayloadScope {
+  agent: PyClass;
+  /** Module-level classes (handlers, sidecars) by name. */
+  classes: Map<string, PyClass>;
+  /** Methods of the agent (for producers like `agent._health_check()`). */
+  methods: Set<string>;
+}
+
+type Translation = { text: string; members: Set<string> } | null;
+
+/**
+ * The payloads a piece of removed health code sent, translated into the agent's scope.
+ * Returns null when it sent nothing (or only liveness), 'untranslatable' when it sent business
+ * fields that cannot be expressed in the agent's scope.
+ */
+export function extractHealthPayload(region: SyntaxNode, scope: PayloadScope): HealthPayload | 'untranslatable' | null {
+  const lines: string[] = [];
+  const members = new Set<string>();
+  let protocol: HealthProtocol | null = null;
+  let untranslatable = false;
+  for (const emit of emitSites(region)) {
+    protocol ??= emit.protocol;
+    const result = payloadLines(emit.value, scope);
+    if (result === 'untranslatable') {
+      untranslatable = true;
+      continue;
+    }
+    const fn = emit.value.type === 'identifier' ? null : enclosing(emit.value, 'function_definition');
+    const emitted = fn ? underLocks(emit.value, fn, result.lines, members, scope) : result.lines;
+    // The same payload sent from two places (a reply and a retry) is added once.
+    if (!containsBlock(lines, emitted)) lines.push(...emitted);
+    for (const m of result.members) members.add(m);
+  }
+  if (lines.length) return { lines, members, protocol, line: region.startPosition.row + 1 };
+  if (untranslatable) return 'untranslatable';
+  return protocol ? { lines: [], members, protocol, line: region.startPosition.row + 1 } : null;
+}
+
+export function containsBlock(lines: string[], block: string[]): boolean {
+  if (!block.length) return true;
+  for (let i = 0; i + block.length <= lines.length; i++) if (block.every((l, j) => lines[i + j] === l)) return true;
+  return false;
+}
+
+interface Emit {
+  value: SyntaxNode;
+  protocol: HealthProtocol;
+}
+
+/** Where the region sends a payload, and over what. */
+function emitSites(region: SyntaxNode): Emit[] {
+  const out: Emit[] = [];
+  walk(region, (n) => {
+    if (n.type !== 'call') return;
+    const fn = callee(n) ?? '';
+    const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+    if (/(^|\.)send_json$/.test(fn) && args[0]) out.push({ value: args[0], protocol: 'zmq' });
+    else if (/(^|\.)write_json_line$/.test(fn) && args[1]) out.push({ value: args[1], protocol: 'json-lines' });
+    else if (/^json\.dumps$/.test(fn) && args[0] && !insideCallOf(n, /(^|\.)send_json$|write_json_line$/)) {
+      out.push({ value: args[0], protocol: inHttpHandler(n) ? 'http' : insideCallOf(n, /(^|\.)sendto$/) ? 'udp' : insideCallOf(n, /(^|\.)(send|sendall|send_string)$/) ? 'tcp' : 'json-lines' });
+    } else if (/\.(send|sendall|sendto|write)$/.test(fn) && args[0] && !containsJsonDumps(args[0])) {
+      // Any other serialisation ("key=value" lines, a format string) of a status dict built earlier.
+      const payload = tracedPayload(args[0]);
+      if (payload) out.push({ value: payload, protocol: inHttpHandler(n) ? 'http' : /sendto$/.test(fn) ? 'udp' : 'tcp' });
+    }
+  });
+  return out;
+}
+
+function containsJsonDumps(n: SyntaxNode): boolean {
+  let found = false;
+  walk(n, (x) => {
+    if (x.type === 'call' && callee(x) === 'json.dumps') found = true;
+  });
+  return found;
+}
+
+/**
+ * The status dict a sent value was made from, through the locals of the same function
+ * (`report = {"status": "ok", ...}`, `text = "".join(... for k, v in report.items())`,
+ * `conn.sendall(text.encode())`): the identifier naming that dict, at its use.
+ */
+function tracedPayload(value: SyntaxNode, depth = 0): SyntaxNode | null {
+  if (depth > 3) return null;
+  const fn = enclosing(value, 'function_definition');
+  if (!fn) return null;
+  const ids: SyntaxNode[] = [];
+  walk(value, (x) => {
+    if (x.type === 'identifier' && !(x.parent?.type === 'attribute' && x.parent.childForFieldName('attribute')?.id === x.id)) ids.push(x);
+  });
+  for (const id of ids) {
+    let assigned: SyntaxNode | null = null;
+    walk(fn.childForFieldName('body')!, (n) => {
+      if (n.startIndex >= id.startIndex) return false;
+      if (n.type === 'function_definition' || n.type === 'class_definition') return false;
+      if (n.type === 'assignment') {
+        const v = assignedValue(n, id.text);
+        if (v) assigned = v;
+      }
+    });
+    const a = assigned as SyntaxNode | null;
+    if (!a) continue;
+    if (isStatusDict(a)) return id;
+    const deeper = tracedPayload(a, depth + 1);
+    if (deeper) return deeper;
+  }
+  return null;
+}
+
+function insideCallOf(n: SyntaxNode, re: RegExp): boolean {
+  for (let p = n.parent; p; p = p.parent) {
+    if (p.type === 'call' && re.test(callee(p) ?? '')) return true;
+    if (p.type === 'function_definition') return false;
+  }
+  return false;
+}
+
+/** Inside a method of a class built on an HTTP request handler (do_GET and friends). */
+function inHttpHandler(n: SyntaxNode): boolean {
+  for (let p = n.parent; p; p = p.parent) {
+    if (p.type === 'class_definition') {
+      const bases = p.childForFieldName('superclasses')?.text ?? '';
+      return /HTTPRequestHandler/.test(bases);
+    }
+  }
+  return false;
+}
+
+/** The hook statements for one emitted payload expression. */
+function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]; members: Set<string> } | 'untranslatable' {
+  const members = new Set<string>();
+  // `json.dumps(health if ok else {"error": "not found"})`: the branch that is a status is the payload.
+  if (value.type === 'conditional_expression') {
+    const [a, , b] = value.namedChildren;
+    const statusDicts = [a, b].filter((x): x is SyntaxNode => !!x && isStatusDict(x));
+    if (statusDicts.length === 1) return payloadLines(statusDicts[0]!, scope);
+    return 'untranslatable';
+  }
+  if (value.type === 'dictionary') {
+    // A body without a status (a 404) or with a failing constant one (an error reply to an unknown
+    // action) is not the health answer.
+    if (!isStatusDict(value) || isErrorReply(value)) return { lines: [], members };
+    const t = dictUpdate(value, scope);
+    if (t === null) return 'untranslatable';
+    t.members.forEach((m) => members.add(m));
+    return { lines: t.text ? [`status.update(${t.text})`] : [], members };
+  }
+  if (value.type === 'call') {
+    const p = producer(value, scope);
+    if (p === null) return 'untranslatable';
+    if (p.text === '') return { lines: [], members };
+    p.members.forEach((m) => members.add(m));
+    // A dict literal (a sidecar's details lambda) was filtered already; a call's keys are known only at run time.
+    if (p.text.startsWith('{')) return { lines: [`status.update(${p.text})`], members };
+    const method = /^self\.(\w+)\(\)$/.exec(p.text)?.[1];
+    const fn = method ? scope.agent.methods.get(method) : undefined;
+    return { lines: methodPayloadLines(p.text, !fn || reportsOwnStatus(fn.body)), members };
+  }
+  if (value.type === 'identifier') return namedPayload(value, scope);
+  return 'untranslatable';
+}
+
+/**
+ * A payload an agent method builds (its keys known only at run time): its fields the base does
+ * not report are added, and a status that is not "healthy" replaces the base's, so an agent that
+ * reported itself degraded still does.
+ */
+export function methodPayloadLines(call: string, ownStatus = true): string[] {
+  if (!ownStatus) return [`status.update({k: v for k, v in ${call}.items() if k not in status})`];
+  return [
+    `agent_status = ${call}`,
+    `status.update({k: v for k, v in agent_status.items() if k not in status})`,
+    `if str(agent_status.get("status", "ok")).lower() not in ("ok", "healthy", "success", "up", "running", "alive"):`,
+    `    status["status"] = agent_status["status"]`,
+  ];
+}
+
+/** Can the method report a status other than healthy? (Every return a dict literal whose status is absent or an OK word: no.) */
+export function reportsOwnStatus(body: SyntaxNode): boolean {
+  let other = false;
+  let returns = 0;
+  walk(body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'return_statement') return;
+    returns++;
+    const v = n.namedChild(0);
+    if (v?.type !== 'dictionary') {
+      other = true;
+      return;
+    }
+    for (const pair of v.namedChildren) {
+      if (pair.type !== 'pair') {
+        other = true; // **spread
+        continue;
+      }
+      if (stringValue(pair.childForFieldName('key')!) !== 'status') continue;
+      const c = stringValue(pair.childForFieldName('value')!);
+      if (c === null || !OK_WORDS.test(c)) other = true;
+    }
+  });
+  return other || returns === 0;
+}
+
+function isErrorReply(n: SyntaxNode): boolean {
+  return n.namedChildren.some((p) => {
+    if (p.type !== 'pair' || stringValue(p.childForFieldName('key')!) !== 'status') return false;
+    const v = stringValue(p.childForFieldName('value')!);
+    return v !== null && !OK_WORDS.test(v);
+  });
+}
+
+function isStatusDict(n: SyntaxNode): boolean {
+  return n.type === 'dictionary' && n.namedChildren.some((p) => p.type === 'pair' && stringValue(p.childForFieldName('key')!) === 'status');
+}
+
+/** `payload` built earlier in the same function: a dict, an if/elif/else of dicts, `.update(...)` calls. */
+function namedPayload(name: SyntaxNode, scope: PayloadScope): { lines: string[]; members: Set<string> } | 'untranslatable' {
+  const fn = enclosing(name, 'function_definition');
+  if (!fn) return 'untranslatable';
+  const lines: string[] = [];
+  const members = new Set<string>();
+  let found = false;
+  let ok = true;
+  walk(fn.childForFieldName('body')!, (n) => {
+    if (!ok || n.startIndex >= name.startIndex) return false;
+    if (n.type === 'function_definition' || n.type === 'class_definition') return false;
+    if (n.type === 'if_statement' && assignsTo(n, name.text)) {
+      const branches = ifBranches(n, name.text, scope);
+      if (branches === null) ok = false;
+      else {
+        lines.push(...underLocks(n, fn, branches.lines, members, scope));
+        branches.members.forEach((m) => members.add(m));
+        found = true;
+      }
+      return false;
+    }
+    if (n.type === 'assignment') {
+      const value = assignedValue(n, name.text);
+      if (value) {
+        const p = payloadLines(value, scope);
+        if (p === 'untranslatable') ok = false;
+        else {
+          lines.push(...underLocks(n, fn, p.lines, members, scope));
+          p.members.forEach((m) => members.add(m));
+          found = true;
+        }
+        return false;
+      }
+    }
+    // payload.update(sidecar.details())
+    if (n.type === 'call' && callee(n) === `${name.text}.update`) {
+      const arg = n.childForFieldName('arguments')?.namedChild(0);
+      const p = arg ? payloadLines(arg, scope) : 'untranslatable';
+      if (p === 'untranslatable') ok = false;
+      else {
+        lines.push(...p.lines);
+        p.members.forEach((m) => members.add(m));
+      }
+      return false;
+    }
+  });
+  if (!ok || !found) return 'untranslatable';
+  return { lines, members };
+}
+
+/**
+ * The payload read under the agent's lock (`with self.lock: payload = {...}`, `with agent.lock:`)
+ * is read under the same lock in the hook: the lines nest in the same `with` statements.
+ */
+function underLocks(n: SyntaxNode, fn: SyntaxNode, lines: string[], members: Set<string>, scope: PayloadScope): string[] {
+  if (!lines.length) return lines;
+  let out = lines;
+  for (let p = n.parent; p && p.id !== fn.id; p = p.parent) {
+    if (p.type !== 'with_statement') continue;
+    const clause = p.namedChildren.find((c) => c.type === 'with_clause');
+    const items = clause?.namedChildren.filter((c) => c.type === 'with_item') ?? [];
+    const ts = items.map((i) => {
+      const v = i.childForFieldName('value');
+      // `with self.lock:` only: an `as` target would be a local of the handler
+      return v && v.type === 'attribute' && !i.text.includes(' as ') ? translate(v, scope) : null;
+    });
+    if (!ts.length || ts.some((t) => !t || !t.text.startsWith('self.'))) continue;
+    ts.forEach((t) => t!.members.forEach((m) => members.add(m)));
+    out = [`with ${ts.map((t) => t!.text).join(', ')}:`, ...out.map((l) => `    ${l}`)];
+  }
+  return out;
+}
+
+/** `name = value` or `code, name = 503, value`: the value assigned to `name` (else null). */
+function assignedValue(assign: SyntaxNode, name: string): SyntaxNode | null {
+  const left = assign.childForFieldName('left');
+  const right = assign.childForFieldName('right');
+  if (!left || !right) return null;
+  if (left.type === 'identifier') return left.text === name ? right : null;
+  if ((left.type === 'pattern_list' || left.type === 'tuple_pattern') && (right.type === 'expression_list' || right.type === 'tuple')) {
+    const i = left.namedChildren.findIndex((c) => c.text === name);
+    return i >= 0 ? right.namedChildren[i] ?? null : null;
+  }
+  return null;
+}
+
+function assignsTo(stmt: SyntaxNode, name: string): boolean {
+  let found = false;
+  walk(stmt, (n) => {
+    if (n.type === 'assignment' && assignedValue(n, name)) found = true;
+  });
+  return found;
+}
+
+/** An if/elif/else whose every branch assigns the payload: the same chain, updating status. */
+function ifBranches(stmt: SyntaxNode, name: string, scope: PayloadScope): { lines: string[]; members: Set<string> } | null {
+  const members = new Set<string>();
+  const out: string[] = [];
+  const clauses: Array<{ head: string; body: SyntaxNode }> = [];
+  const cond = stmt.childForFieldName('condition');
+  if (!cond) return null;
+  const c0 = translate(cond, scope);
+  if (!c0) return null;
+  c0.members.forEach((m) => members.add(m));
+  clauses.push({ head: `if ${c0.text}:`, body: stmt.childForFieldName('consequence')! });
+  for (const alt of stmt.childrenForFieldName('alternative')) {
+    if (alt.type === 'elif_clause') {
+      const c = translate(alt.childForFieldName('condition')!, scope);
+      if (!c) return null;
+      c.members.forEach((m) => members.add(m));
+      clauses.push({ head: `elif ${c.text}:`, body: alt.childForFieldName('consequence')! });
+    } else clauses.push({ head: 'else:', body: alt.childForFieldName('body')! });
+  }
+  let any = false;
+  for (const { head, body } of clauses) {
+    const stmts = body.namedChildren.filter((s) => s.type !== 'comment');
+    let value: SyntaxNode | null = null;
+    for (const s of stmts) {
+      const a = s.type === 'expression_statement' ? s.namedChild(0) : null;
+      const v = a?.type === 'assignment' ? assignedValue(a, name) : null;
+      if (v) value = v;
+    }
+    if (!value || value.type !== 'dictionary') return null;
+    const d = dictUpdate(value, scope, true);
+    if (!d) return null;
+    d.members.forEach((m) => members.add(m));
+    out.push(head, d.text ? `    status.update(${d.text})` : '    pass');
+    if (d.text) any = true;
+  }
+  return any ? { lines: out, members } : { lines: [], members };
+}
+
+/**
+ * The business part of a payload dict as a dict literal in the agent's scope: keys the base
+ * reports itself are left out, except a status that is not "healthy" (it must reach the base's
+ * answer) and an error. Null when a kept value cannot be translated.
+ */
+function dictUpdate(dict: SyntaxNode, scope: PayloadScope, keepStatus = false): Translation {
+  const parts: string[] = [];
+  const members = new Set<string>();
+  for (const pair of dict.namedChildren) {
+    if (pair.type === 'comment') continue;
+    if (pair.type !== 'pair') return null;
+    const keyNode = pair.childForFieldName('key')!;
+    const key = stringValue(keyNode);
+    const value = pair.childForFieldName('value')!;
+    if (key === null) return null;
+    const constant = stringValue(value);
+    if (key === 'status') {
+      if (!keepStatus || (constant !== null && OK_WORDS.test(constant))) continue;
+    } else if (BASE_STATUS_KEYS.has(key)) continue;
+    const t = translate(value, scope);
+    if (!t) return null;
+    t.members.forEach((m) => members.add(m));
+    parts.push(`${JSON.stringify(key)}: ${t.text}`);
+  }
+  return { text: parts.length ? `{${parts.join(', ')}}` : '', members };
+}
+
+/**
+ * A call producing the payload: an agent method (`agent._health_check()`, `self.server.agent.m()`),
+ * or a sidecar's details callable given to its constructor (`lambda: {...}`).
+ */
+function producer(call: SyntaxNode, scope: PayloadScope): Translation {
+  const fn = call.childForFieldName('function');
+  if (fn?.type !== 'attribute') return null;
+  const t = translate(call, scope);
+  if (t) {
+    const method = /^self\.(\w+)\(\)$/.exec(t.text)?.[1];
+    if (method && scope.methods.has(method)) return t;
+  }
+  // sidecar.details(): the sidecar class stores a constructor parameter and calls it.
+  const attr = fn.childForFieldName('attribute')!.text;
+  const cls = enclosing(call, 'class_definition');
+  // self.stats_fn() in the sidecar's own method, or sidecar.details() in a handler nested in it
+  const own = cls && fn.childForFieldName('object')?.text === 'self' ? scope.classes.get(cls.childForFieldName('name')!.text) ?? null : null;
+  const outer = own && own.name !== scope.agent.name ? own : cls ? outerClass(cls, scope) : null;
+  if (!outer) return null;
+  const init = outer.methods.get('__init__');
+  if (!init) return null;
+  let param: string | null = null;
+  walk(init.body, (n) => {
+    if (n.type !== 'assignment') return;
+    const left = n.childForFieldName('left');
+    if (left && selfAttribute(left) === attr) {
+      walk(n.childForFieldName('right')!, (x) => {
+        if (x.type === 'identifier' && init.params.some((p) => p.name === x.text)) param ??= x.text;
+      });
+    }
+  });
+  if (!param) return null;
+  const index = init.params.filter((p) => p.name !== 'self').findIndex((p) => p.name === param);
+  // Where the agent constructs the sidecar: the argument in that position (or by keyword).
+  let arg: SyntaxNode | null = null;
+  for (const m of scope.agent.methods.values()) {
+    walk(m.body, (n) => {
+      if (arg || n.type !== 'call' || callee(n) !== outer.name) return;
+      const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+      const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === param);
+      arg = kw ? kw.childForFieldName('value') : args.filter((a) => a.type !== 'keyword_argument')[index] ?? null;
+    });
+  }
+  const a = arg as SyntaxNode | null;
+  if (!a) return { text: '', members: new Set() };
+  if (a.type === 'lambda') {
+    const body = a.childForFieldName('body');
+    if (body?.type !== 'dictionary') return null;
+    const d = dictUpdate(body, scope);
+    if (!d) return null;
+    return { text: d.text, members: d.members };
+  }
+  const t2 = translate(a, scope);
+  return t2 ? { text: `${t2.text}()`, members: t2.members } : null;
+}
+
+/** The module-level class a nested handler class lives in (a sidecar), if any. */
+function outerClass(cls: SyntaxNode, scope: PayloadScope): PyClass | null {
+  for (let p = cls.parent; p; p = p.parent) {
+    if (p.type === 'class_definition') {
+      const name = p.childForFieldName('name')!.text;
+      return scope.classes.get(name) ?? null;
+    }
+  }
+  return null;
+}
+
+function enclosing(n: SyntaxNode, type: string): SyntaxNode | null {
+  for (let p = n.parent; p; p = p.parent) if (p.type === type) return p;
+  return null;
+}
+
+const SAFE_NAMES = new Set([
+  'len', 'sum', 'min', 'max', 'round', 'int', 'float', 'str', 'bool', 'list', 'dict', 'sorted', 'any', 'all', 'abs',
+  'time', 'datetime', 'timedelta', 'os', 'threading', 'True', 'False', 'None', 'v', 'k', 'x',
+]);
+
+/**
+ * An expression of the handler's scope rewritten in the agent's: receivers that stand for the
+ * agent become `self`; anything else of the handler (its own `self`, its locals) fails.
+ */
+export function translate(expr: SyntaxNode, scope: PayloadScope): Translation {
+  const edits: Array<[number, number, string]> = [];
+  const members = new Set<string>();
+  let ok = true;
+  const localNames = comprehensionNames(expr);
+  walk(expr, (n) => {
+    if (!ok) return false;
+    if (n.type === 'lambda') return false;
+    if (n.type === 'attribute') {
+      const recv = agentReceiver(n.childForFieldName('object')!, scope);
+      if (recv) {
+        edits.push([recv.startIndex, recv.endIndex, 'self']);
+        members.add(n.childForFieldName('attribute')!.text);
+        return false;
+      }
+      return;
+    }
+    if (n.type !== 'identifier') return;
+    const p = n.parent;
+    // `.name` of an attribute and `name=` of a keyword argument are not free names
+    if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
+    if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id) return;
+    if (localNames.has(n.text) || SAFE_NAMES.has(n.text)) return;
+    if (n.text === 'self' || !isModuleName(n)) ok = false;
+  });
+  if (!ok) return null;
+  let text = expr.text;
+  for (const [s, e, r] of edits.sort((a, b) => b[0] - a[0])) text = text.slice(0, s - expr.startIndex) + r + text.slice(e - expr.startIndex);
+  return { text: text.replace(/\s*\n\s*/g, ' '), members };
+}
+
+/** Names bound inside the expression itself (comprehension and lambda variables). */
+function comprehensionNames(expr: SyntaxNode): Set<string> {
+  const out = new Set<string>();
+  walk(expr, (n) => {
+    if (n.type === 'for_in_clause') {
+      const left = n.childForFieldName('left');
+      if (left) walk(left, (x) => {
+        if (x.type === 'identifier') out.add(x.text);
+      });
+    }
+  });
+  return out;
+}
+
+/** A name defined at module level (a constant, an import, a function): valid anywhere. */
+function isModuleName(id: SyntaxNode): boolean {
+  let root: SyntaxNode = id;
+  while (root.parent) root = root.parent;
+  for (const s of root.namedChildren) {
+    if (s.type === 'import_statement' || s.type === 'import_from_statement') {
+      if (new RegExp(`\\b${id.text}\\b`).test(s.text)) return true;
+    } else if (s.type === 'expression_statement') {
+      const a = s.namedChild(0);
+      if (a?.type === 'assignment' && a.childForFieldName('left')?.text === id.text) return true;
+    } else if (s.type === 'function_definition' || s.type === 'class_definition') {
+      if (s.childForFieldName('name')?.text === id.text) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * The node standing for the agent at the head of an attribute chain: `agent` (a local
+ * `agent = self` of an agent method), `self.server.agent` (a server the agent tagged with
+ * itself), a closure's `self` inside an agent method.
+ */
+function agentReceiver(obj: SyntaxNode, scope: PayloadScope): SyntaxNode | null {
+  if (obj.type === 'identifier') {
+    if (obj.text === 'self') return selfIsAgent(obj, scope) ? obj : null;
+    return aliasOfSelf(obj, scope) ? obj : null;
+  }
+  // self.server.agent (the handler's server, tagged `server.agent = self` by the agent)
+  if (obj.type === 'attribute' && /^self\.server\.agent$/.test(obj.text.replace(/\s+/g, ''))) return obj;
+  return null;
+}
+
+/** Is this `self` the agent (a method of the agent class, or a closure inside one)? */
+function selfIsAgent(id: SyntaxNode, scope: PayloadScope): boolean {
+  for (let p = id.parent; p; p = p.parent) {
+    if (p.type === 'function_definition') {
+      const first = p.childForFieldName('parameters')?.namedChild(0)?.text;
+      if (first !== 'self') continue; // a closure: look further out
+      const cls = enclosing(p, 'class_definition');
+      return cls?.id === scope.agent.node.id;
+    }
+  }
+  return false;
+}
+
+/** `agent` assigned `self` in the enclosing agent method (`agent = self`). */
+function aliasOfSelf(id: SyntaxNode, scope: PayloadScope): boolean {
+  for (const m of scope.agent.methods.values()) {
+    if (!(m.node.startIndex <= id.startIndex && id.endIndex <= m.node.endIndex)) continue;
+    let found = false;
+    walk(m.body, (n) => {
+      if (n.type === 'class_definition' || (n.type === 'function_definition' && n.id !== m.node.id)) return false;
+      if (n.type === 'assignment' && n.childForFieldName('left')?.text === id.text && n.childForFieldName('right')?.text === 'self') found = true;
+    });
+    return found;
+  }
+  return false;
+}

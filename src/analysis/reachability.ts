@@ -1,0 +1,82 @@
+// Which methods of the agent class can run: from the entry point (the constructed agent's
+// methods it calls), from the constructor, from the base (the methods its __init__, run loop,
+// shutdown and health endpoint call), and from there through `self.m(...)`, `self.m` handed
+// over as a callback, `getattr(self, "m")`, and handler classes reaching the agent through an
+// alias. Used to prove a migration left no method that used to run without a caller.
+import type { SyntaxNode } from '../lang/python/parser.js';
+import type { ModuleModel, PyClass } from '../lang/python/module-model.js';
+import { entryScopes } from '../lang/python/module-model.js';
+import { callee, stringValue, walk } from '../lang/python/syntax.js';
+
+export function reachableMethods(module: ModuleModel, cls: PyClass, baseCalls: Iterable<string> = []): Set<string> {
+  const reached = new Set<string>();
+  const queue: string[] = [];
+  const reach = (m: string) => {
+    if (cls.methods.has(m) && !reached.has(m)) {
+      reached.add(m);
+      queue.push(m);
+    }
+  };
+  reach('__init__');
+  for (const m of baseCalls) reach(m);
+  // The entry point: methods called on a variable holding the agent, or directly on the construction.
+  for (const scope of entryScopes(module)) {
+    const vars = new Set<string>();
+    walk(scope, (n) => {
+      if (n.type === 'assignment' && n.childForFieldName('right')?.type === 'call' && callee(n.childForFieldName('right')!) === cls.name) {
+        const left = n.childForFieldName('left');
+        if (left?.type === 'identifier') vars.add(left.text);
+      }
+    });
+    walk(scope, (n) => {
+      if (n.type !== 'attribute') return;
+      const obj = n.childForFieldName('object')!;
+      const onAgent = vars.has(obj.text) || (obj.type === 'call' && callee(obj) === cls.name);
+      if (onAgent) reach(n.childForFieldName('attribute')!.text);
+    });
+  }
+  const drain = () => {
+  while (queue.length) {
+    const m = cls.methods.get(queue.shift()!)!;
+    const selfName = m.params[0]?.name ?? 'self';
+    const aliases = new Set<string>([selfName]);
+    walk(m.body, (n) => {
+      if (n.type === 'assignment' && n.childForFieldName('right')?.text === selfName && n.childForFieldName('left')?.type === 'identifier') {
+        aliases.add(n.childForFieldName('left')!.text);
+      }
+    });
+    walk(m.body, (n) => {
+      if (n.type === 'attribute') {
+        const obj = n.childForFieldName('object')!;
+        if ((obj.type === 'identifier' && aliases.has(obj.text)) || /^self\.server\.agent$/.test(obj.text)) reach(n.childForFieldName('attribute')!.text);
+      }
+      if (n.type === 'call' && /^(getattr|hasattr)$/.test(callee(n) ?? '')) {
+        const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+        const s = args[1] ? stringValue(args[1]) : null;
+        if (s && args[0] && aliases.has(args[0].text)) reach(s);
+      }
+    });
+  }
+  };
+  drain();
+  // Handler classes at module level reaching the agent through their server (self.server.agent.m).
+  walk(module.root, (n) => {
+    if (n.type === 'attribute' && /^self\.server\.agent$/.test(n.childForFieldName('object')!.text.replace(/\s+/g, ''))) {
+      reach(n.childForFieldName('attribute')!.text);
+    }
+  });
+  drain();
+  return reached;
+}
+
+/** The output method that holds what the original method `name` became: itself, or its `_agent_` rename. */
+export function counterpart(cls: PyClass, name: string): string | null {
+  if (cls.methods.has(name)) return name;
+  const stem = name.replace(/^_+/, '');
+  for (const m of cls.methods.keys()) if (/^_+agent_/.test(m) && m.replace(/^_+agent_/, '') === stem) return m;
+  return null;
+}
+
+export function describeNode(n: SyntaxNode): string {
+  return n.text.split('\n')[0]!.trim().slice(0, 60);
+}

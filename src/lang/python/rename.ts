@@ -1,0 +1,95 @@
+// Renaming one member of the agent everywhere the file reaches it as the agent: `self.x` in
+// its methods and their closures, `getattr(self, "x")`, `agent.x` where a method aliased
+// `agent = self` for a nested handler, `self.server.agent.x` in a handler the agent tagged,
+// and `v.x` where the entry point holds the constructed agent in `v`. What else refers to
+// the name from outside the class is returned, for the caller to wire or report.
+import type { SyntaxNode } from './parser.js';
+import type { PythonTransformContext } from './transform-context.js';
+import { isRemoved, keep } from './transform-context.js';
+import type { Reference } from '../../analysis/references.js';
+import { walkAgentCode } from '../../analysis/agent-model.js';
+import { callee, selfAttribute, stringValue, walk } from './syntax.js';
+import { entryScopes } from './module-model.js';
+
+export function renameMember(ctx: PythonTransformContext, name: string, renamed: string, label: string): Reference[] {
+  const { agent } = ctx;
+  ctx.renames.set(name, renamed);
+  const done = new Set<number>();
+  const edit = (node: SyntaxNode, text: string) => {
+    if (done.has(node.startIndex) || isRemoved(ctx, node)) return;
+    done.add(node.startIndex);
+    ctx.edits.replace(node.startIndex, node.endIndex, text, label);
+  };
+  const fn = agent.methods.get(name);
+  if (fn) edit(fn.node.childForFieldName('name')!, renamed);
+  const aliases = new Set<string>();
+  for (const m of agent.methods.values()) {
+    const selfName = m.params[0]?.name ?? 'self';
+    walk(m.body, (n) => {
+      if (n.type === 'assignment' && n.childForFieldName('right')?.text === selfName && n.childForFieldName('left')?.type === 'identifier') {
+        aliases.add(n.childForFieldName('left')!.text);
+      }
+    });
+    walkAgentCode(m, (n) => {
+      if (isRemoved(ctx, n)) return false;
+      if (selfAttribute(n, selfName) === name) edit(n.childForFieldName('attribute')!, renamed);
+      else if (n.type === 'call' && /^(getattr|hasattr|setattr|delattr)$/.test(callee(n) ?? '')) {
+        const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+        if (args[0]?.text === selfName && args[1] && stringValue(args[1]) === name) {
+          const content = args[1].namedChildren.find((c) => c.type === 'string_content');
+          if (content) edit(content, renamed);
+        }
+      }
+    });
+  }
+  // agent.x inside handler classes nested in the agent's methods; self.server.agent.x anywhere
+  walk(ctx.module.root, (n) => {
+    if (n.type !== 'attribute' || n.childForFieldName('attribute')?.text !== name) return;
+    const obj = n.childForFieldName('object')!;
+    const inAgent = agent.cls.node.startIndex <= n.startIndex && n.endIndex <= agent.cls.node.endIndex;
+    const viaAlias = inAgent && obj.type === 'identifier' && aliases.has(obj.text);
+    const viaServer = /^self\.server\.agent$/.test(obj.text.replace(/\s+/g, ''));
+    if (viaAlias || viaServer) edit(n.childForFieldName('attribute')!, renamed);
+  });
+  // v = Agent(...); v.x in the entry point
+  for (const scope of entryScopes(ctx.module)) {
+    const vars = new Set<string>();
+    walk(scope, (n) => {
+      if (n.type === 'assignment' && n.childForFieldName('right')?.type === 'call' && callee(n.childForFieldName('right')!) === agent.cls.name) {
+        const left = n.childForFieldName('left');
+        if (left?.type === 'identifier') vars.add(left.text);
+      }
+    });
+    walk(scope, (n) => {
+      if (n.type === 'attribute' && n.childForFieldName('attribute')?.text === name && vars.has(n.childForFieldName('object')!.text)) {
+        edit(n.childForFieldName('attribute')!, renamed);
+      }
+    });
+  }
+  // Left over: `x` reached from module code outside any class (a function holding an agent);
+  // uses inside other classes are their own objects' members of the same name.
+  return ctx.refs
+    .of(name)
+    .filter((r) => r.kind === 'attribute' && !done.has(r.start) && !isRemoved(ctx, r.node) && !insideClass(r.node));
+}
+
+/** Callers of the old name in the repository's other files, as review items naming file and line. */
+export function reportExternalCallers(ctx: PythonTransformContext, name: string, renamed: string, why: string): void {
+  for (const u of ctx.external(name)) {
+    keep(ctx, name, ctx.agent.methods.get(name)?.line ?? ctx.agent.cls.line,
+      `${u.file}:${u.line} reaches ${name} (${u.text}), renamed ${renamed} here because ${why}; point it at ${renamed} if it is this agent`);
+  }
+}
+
+function insideClass(node: SyntaxNode): boolean {
+  for (let p = node.parent; p; p = p.parent) if (p.type === 'class_definition') return true;
+  return false;
+}
+
+/** A fresh member name: `prefix + name`, with more underscores until nothing of the agent or base uses it. */
+export function freshName(ctx: PythonTransformContext, name: string, prefix: string): string {
+  let candidate = `${prefix}${name.replace(/^_+/, '')}`;
+  const taken = (n: string) => ctx.agent.methods.has(n) || ctx.agent.attributes.has(n) || ctx.baseOwned.has(n) || ctx.refs.of(n).length > 0;
+  while (taken(candidate)) candidate = `_${candidate}`;
+  return candidate;
+}

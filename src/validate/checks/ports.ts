@@ -1,0 +1,64 @@
+// The _v2 listens where the legacy agent listened. The legacy agent's listening ports are
+// taken during its own run (the log baseline); the ports the validator gave it (AGENT_PORT,
+// HEALTH_CHECK_PORT) map to the ones the _v2 was given, any other port (a literal 5624) must
+// be the same. The _v2 may listen on more (the base's own ports): only a missing one fails.
+import type { CheckResult } from '../../core/types.js';
+import { readFileSync } from 'node:fs';
+import { result } from './common.js';
+
+export interface PortsOptions {
+  /** Ports the legacy agent listened on, or null when its run could not be observed. */
+  legacy: number[] | null;
+  /** Why the legacy run was not observed (when legacy is null). */
+  legacyNote?: string;
+  /** The validator's ports for the legacy run → the ones for the _v2 run. */
+  mapping: Map<number, number>;
+  /** Ports the _v2 listens on, or null when they could not be read. */
+  now: number[] | null;
+  ms: number;
+}
+
+export function checkPorts(o: PortsOptions): CheckResult {
+  if (o.legacy === null) {
+    return { ...result('ports', true, o.ms, `not compared: ${o.legacyNote ?? 'the legacy agent was not observed'}`), skipped: true };
+  }
+  if (o.now === null) return { ...result('ports', true, o.ms, 'not compared: listening ports cannot be read on this system'), skipped: true };
+  // A port the validator did not give it, in the kernel's ephemeral range, was picked by the OS
+  // (a bind to port 0): another run gets another one, so it is not compared.
+  const [lo, hi] = ephemeralRange();
+  const ephemeral = o.legacy.filter((p) => !o.mapping.has(p) && p >= lo && p <= hi);
+  const expected = o.legacy.filter((p) => !ephemeral.includes(p)).map((p) => o.mapping.get(p) ?? p);
+  let missing = expected.filter((p) => !o.now!.includes(p));
+  // A legacy agent that ignored the validator's ports (a literal 7701 for its health) and a _v2
+  // whose base takes them from the environment listen on different numbers for the same role:
+  // such a fixed port pairs with a port the validator gave the _v2 that the legacy agent left unused.
+  const unusedGiven = [...o.mapping.entries()].filter(([legacy, v2]) => !o.legacy!.includes(legacy) && o.now!.includes(v2)).map(([, v2]) => v2);
+  const paired: string[] = [];
+  missing = missing.filter((p) => {
+    if (o.mapping.has(p) || [...o.mapping.values()].includes(p) || !unusedGiven.length) return true;
+    paired.push(`${p} (fixed in the legacy agent) as ${unusedGiven.shift()} (the validator's)`);
+    return false;
+  });
+  const label = (p: number) => {
+    const from = [...o.mapping.entries()].find(([, v]) => v === p)?.[0];
+    return from === undefined ? `${p}` : `${p} (legacy ${from})`;
+  };
+  if (missing.length) {
+    return result('ports', false, o.ms,
+      `the legacy agent listened on ${expected.map(label).join(', ')}; the _v2 does not listen on ${missing.map(label).join(', ')} (it listens on ${o.now.join(', ') || 'nothing'})`);
+  }
+  const extra = o.now.filter((p) => !expected.includes(p));
+  return result('ports', true, o.ms,
+    `listens where the legacy agent did: ${expected.map(label).join(', ') || 'no fixed port'}${paired.length ? `; ${paired.join(', ')}` : ''}${extra.length ? `; also ${extra.join(', ')}` : ''}` +
+      `${ephemeral.length ? ` (the legacy agent's OS-picked ${ephemeral.join(', ')} not compared)` : ''}`);
+}
+
+function ephemeralRange(): [number, number] {
+  try {
+    const [a, b] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (a && b) return [a, b];
+  } catch {
+    // not Linux: the usual range
+  }
+  return [32768, 60999];
+}

@@ -1,0 +1,38 @@
+// Survival: one healthy answer is not enough. An agent whose socket clashes crashes seconds
+// later (after a base constructor that retried its binds), so after the first healthy answer
+// the agent must stay up and keep answering its health probe for a whole window, probed
+// every interval; optionally the window is repeated.
+import type { CheckResult } from '../../core/types.js';
+import type { AgentProcess } from '../runner.js';
+import { exitedDetail, result, secs, sleep } from './common.js';
+
+export interface SurvivalOptions {
+  proc: AgentProcess;
+  /** One health probe: null when healthy, else why not. */
+  probe: () => Promise<string | null>;
+  windowMs: number;
+  intervalMs: number;
+  repeats?: number;
+  signal?: AbortSignal;
+}
+
+export async function checkSurvival(o: SurvivalOptions): Promise<CheckResult> {
+  const t0 = Date.now();
+  const total = o.windowMs * Math.max(1, o.repeats ?? 1);
+  const end = t0 + total;
+  let probes = 0;
+  for (;;) {
+    if (o.proc.exited()) {
+      return result('survival', false, Date.now() - t0, `${exitedDetail(o.proc)} ${secs(Date.now() - t0)} after its first healthy answer`);
+    }
+    const why = await o.probe();
+    probes++;
+    if (why !== null) {
+      return result('survival', false, Date.now() - t0, `stopped answering health ${secs(Date.now() - t0)} after its first healthy answer: ${why}`);
+    }
+    if (Date.now() >= end || o.signal?.aborted) break;
+    await sleep(Math.min(o.intervalMs, Math.max(0, end - Date.now())), o.signal);
+  }
+  if (o.proc.exited()) return result('survival', false, Date.now() - t0, `${exitedDetail(o.proc)} at the end of the survival window`);
+  return result('survival', true, Date.now() - t0, `stayed up and healthy for ${secs(total)} after its first healthy answer (${probes} probes)`);
+}

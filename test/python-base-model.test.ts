@@ -1,0 +1,180 @@
+// What the engine learns from a base class's own source (never from its names), and the
+// verify check that fails an agent whose reachable method became dead code.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { learnFromSource } from '../src/analysis/base-model.js';
+import { loadProfile } from '../src/profile/profile.js';
+import { pythonAdapter } from '../src/lang/python/adapter.js';
+import type { AgentInfo } from '../src/core/types.js';
+
+const REFERENCE = path.resolve(import.meta.dirname, '../templates/runtime/python/common/core/base_agent.py');
+const temps: string[] = [];
+afterAll(() => {
+  for (const t of temps) rmSync(t, { recursive: true, force: true });
+});
+
+// Shaped like the production base of seed 000 (ports from *args/**kwargs, a REP request socket,
+// a REP health socket, an HTTP health server one port above it, cleanup() when a bind fails, a
+// run() that receives, dispatches to a hook and replies), with names of our own.
+const PRODUCTION_LIKE = `
+import json
+import threading
+import zmq
+from http.server import HTTPServer, BaseHTTPRequestHandler
+
+
+class _Probe(HTTPServer):
+    allow_reuse_address = True
+
+
+class ServiceBase:
+    def __init__(self, *args, **kwargs):
+        self.port = kwargs.get("port") or self._pick_port()
+        self.health_check_port = kwargs.get("health_check_port") or self.port + 1
+        self.http_health_port = self.health_check_port + 1
+        self.running = True
+        self.context = zmq.Context()
+        self._open_sockets()
+        self._start_probe()
+
+    def _pick_port(self):
+        return 5000
+
+    def _open_sockets(self):
+        try:
+            self.socket = self.context.socket(zmq.REP)
+            self.socket.bind(f"tcp://*:{self.port}")
+            self.health_socket = self.context.socket(zmq.REP)
+            self.health_socket.bind(f"tcp://*:{self.health_check_port}")
+        except zmq.ZMQError:
+            self.cleanup()
+            raise
+
+    def _start_probe(self):
+        self.probe = _Probe(("0.0.0.0", self.http_health_port), BaseHTTPRequestHandler)
+        threading.Thread(target=self.probe.serve_forever, daemon=True).start()
+
+    def answer(self, request):
+        return {"status": "ok"}
+
+    def run(self):
+        try:
+            while self.running:
+                if self.socket.poll(1000):
+                    message = self.socket.recv()
+                    reply = self.answer(json.loads(message))
+                    self.socket.send_json(reply)
+        finally:
+            self.cleanup()
+
+    def cleanup(self):
+        self.running = False
+        self.socket.close()
+`;
+
+describe('base model learned from the base source', () => {
+  it('a production-like base: its binds (through a server subclass and a derived port), error-path calls, request loop and shutdown calls', () => {
+    const m = learnFromSource(PRODUCTION_LIKE, 'ServiceBase', 'common/service_base.py')!;
+    expect(m).not.toBeNull();
+    expect(new Set(m.binds)).toEqual(new Set(['port', 'health_check_port', 'health_check_port+1']));
+    expect(m.bindKinds.get('port')).toBe('zmq');
+    expect(m.bindKinds.get('health_check_port')).toBe('zmq');
+    expect(m.bindKinds.get('health_check_port+1')).toBe('http');
+    // cleanup() runs inside __init__ only when a bind fails: an override of it does not run early.
+    expect(m.errorPathCalls.has('cleanup')).toBe(true);
+    expect(m.initCalls.has('cleanup')).toBe(false);
+    expect(m.initCalls.has('_open_sockets')).toBe(true);
+    expect(m.requestLoop).toEqual({ socket: 'socket', hook: 'answer' });
+    expect(m.periodicHook).toBeNull();
+    expect(m.shutdownCalls.has('cleanup')).toBe(true);
+    expect(m.handlesSignals).toBe(false);
+    expect(m.attributes.has('http_health_port')).toBe(true);
+  });
+
+  it('the reference base: health over HTTP alone, a periodic hook with its interval, its own signal handling', () => {
+    const m = learnFromSource(readFileSync(REFERENCE, 'utf8'), 'BaseAgent', REFERENCE)!;
+    expect(m.binds).toEqual(['health_check_port']);
+    expect(m.bindKinds.get('health_check_port')).toBe('http');
+    expect(m.requestLoop).toBeNull();
+    expect(m.periodicHook).toEqual({ hook: 'run_once', intervalAttribute: 'loop_interval' });
+    expect(m.handlesSignals).toBe(true);
+    expect(m.shutdownCalls.has('stop')).toBe(true);
+    expect(m.shutdownCalls.has('cleanup')).toBe(true);
+    expect(m.initCalls.has('_setup_logging')).toBe(true);
+  });
+});
+
+describe('verify: a method reachable in the original stays reachable', () => {
+  const profile = loadProfile('base-agent');
+  const original = `class Agent:
+    def __init__(self, port=7000):
+        self.port = port
+        self._load()
+
+    def _load(self):
+        self.data = {}
+
+    def run(self):
+        while True:
+            pass
+
+
+if __name__ == "__main__":
+    Agent().run()
+`;
+  const repo = () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-verify-'));
+    temps.push(root);
+    mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
+    writeFileSync(path.join(root, 'common', 'core', 'base_agent.py'), readFileSync(REFERENCE));
+    mkdirSync(path.join(root, 'agents'));
+    writeFileSync(path.join(root, 'agents', 'agent.py'), original);
+    return root;
+  };
+  const agent: AgentInfo = { file: 'agents/agent.py', class: 'Agent', status: 'legacy', language: 'python' } as AgentInfo;
+  const verify = (root: string, output: string) =>
+    pythonAdapter.verify([{ root, agent, output, outputFile: path.join(root, 'agents', 'agent_v2.py'), profile } as never]);
+
+  it('fails an output where a method the constructor reached has no caller any more', async () => {
+    const root = repo();
+    const dead = `from common.core.base_agent import BaseAgent
+
+
+class Agent(BaseAgent):
+    def __init__(self, port=7000, **kwargs):
+        super().__init__(name="Agent", port=port, **kwargs)
+
+    def _agent_load(self):
+        self.data = {}
+
+
+if __name__ == "__main__":
+    Agent().run()
+`;
+    const [err] = await verify(root, dead);
+    expect(err).toMatch(/agents\/agent_v2\.py:\d+: _agent_load\(\) ran in the original \(as _load\(\)\) but nothing calls it after the migration/);
+  });
+
+  it('accepts it when the renamed method is still called', async () => {
+    const root = repo();
+    const alive = `from common.core.base_agent import BaseAgent
+
+
+class Agent(BaseAgent):
+    def __init__(self, port=7000, **kwargs):
+        super().__init__(name="Agent", port=port, **kwargs)
+        self._agent_load()
+
+    def _agent_load(self):
+        self.data = {}
+
+
+if __name__ == "__main__":
+    Agent().run()
+`;
+    const [err] = await verify(root, alive);
+    expect(err).toBeNull();
+  });
+});

@@ -1,0 +1,160 @@
+// Concern: what a removed ad-hoc health endpoint reported. Its business fields move into the
+// base's health hook (the profile's `health_hook`, `_get_health_status` for BaseAgent): an
+// override built on the base's own payload (`status = super()._get_health_status()`) that adds
+// the same fields, read from the same attributes the legacy handler read. A legacy endpoint
+// that spoke another protocol (JSON lines, raw TCP, ZMQ) is reported once as a protocol change.
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { isRemoved, keep, withRenames } from '../../src/lang/python/transform-context.js';
+import { containsBlock, extractHealthPayload, methodPayloadLines, reportsOwnStatus, type HealthProtocol } from '../../src/analysis/health-payload.js';
+import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
+import { statements, walk } from '../../src/lang/python/syntax.js';
+import { selfMembers } from '../../src/analysis/infra.js';
+import { healthHook, payloadScope } from './remove-health.js';
+import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
+
+const PROTOCOL: Record<HealthProtocol, string> = {
+  http: 'HTTP',
+  zmq: 'a ZMQ REP socket',
+  'json-lines': 'JSON lines over TCP',
+  tcp: 'a raw TCP socket',
+  udp: 'UDP datagrams',
+};
+
+export const healthHookTransform: PythonTransform = {
+  name: 'health-hook',
+  phase: 'edit',
+  run(ctx) {
+    const hook = healthHook(ctx);
+    const regions = removedHealthRegions(ctx);
+    if (!regions.length) return;
+    const scope = payloadScope(ctx);
+    const lines: string[] = [];
+    const members = new Set<string>();
+    const protocols = new Set<HealthProtocol>();
+    for (const r of regions) {
+      const p = extractHealthPayload(r.node, scope);
+      if (p === null) continue;
+      if (p === 'untranslatable') {
+        keep(ctx, r.symbol, r.node.startPosition.row + 1,
+          `removed health code reported fields that cannot be expressed in the agent's scope; add them to ${hook}() by hand`);
+        continue;
+      }
+      if (p.protocol) protocols.add(p.protocol);
+      if (!containsBlock(lines, p.lines)) lines.push(...p.lines);
+      for (const m of p.members) {
+        // A payload method (self._health_check()) reads the agent's attributes itself.
+        const read = ctx.agent.methods.has(m) ? [...selfMembers(ctx.agent.methods.get(m)!.body)] : [m];
+        for (const a of read) if (ctx.agent.attributes.has(a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
+      }
+    }
+    // What the base answers on its health port, read from its code (else the profile's validation.health).
+    const baseProtocol = (ctx.base.bindKinds.get('health_check_port') ?? ctx.profile.validation?.health ?? 'http') as HealthProtocol;
+    const changed = [...protocols].filter((p) => p !== baseProtocol);
+    if (changed.length) {
+      const http = [...ctx.base.bindKinds.entries()].find(([b, k]) => k === 'http' && b !== 'health_check_port')?.[0];
+      ctx.warnings.push(
+        `protocol change: the legacy health endpoint answered over ${changed.map((p) => PROTOCOL[p]).join(' and ')}; ` +
+          `${ctx.profile.base_class} answers ${baseProtocol === 'http' ? 'HTTP GET /health' : PROTOCOL[baseProtocol]} on the health port instead` +
+          (http && baseProtocol !== 'http' ? ` (and HTTP GET /health on ${http.replace('health_check_port', 'the health port').replace('+', ' + ')})` : ''),
+      );
+    }
+    if (!lines.length) return;
+    // The agent's own method of that name was renamed (the base calls it before the agent is set up): the
+    // new override is where the base calls it later, and it calls the renamed method once the agent is ready.
+    const own = ctx.agent.methods.get(hook);
+    if (own && !ctx.renames.has(hook)) {
+      if (callsSuper(own.body, hook) || own.isAsync || own.params.some((p) => p.name !== 'self' && p.kind === 'plain')) {
+        keep(ctx, hook, own.line,
+          `the agent already defines ${hook}(); the removed health endpoint also reported ${fieldList(lines)}: add them to it by hand`);
+        return;
+      }
+      // The agent's own payload under the hook's name (answered by its removed endpoint): renamed, and
+      // merged into the hook like any payload method, so the base's fields and the agent's are both reported.
+      const renamed = freshName(ctx, hook, '_agent_');
+      for (const r of renameMember(ctx, hook, renamed, 'health-hook')) {
+        keep(ctx, hook, r.line, `called from outside the class after ${hook}() was renamed to ${renamed}() (the base's health endpoint reports ${hook}()); point this caller at ${renamed}() if it is the agent`);
+      }
+      reportExternalCallers(ctx, hook, renamed, `the base's health endpoint reports ${hook}()`);
+      const call = methodPayloadLines(`self.${hook}()`, reportsOwnStatus(own.body));
+      if (!lines.some((l) => l.includes(`self.${hook}()`))) lines.push(...call);
+      for (const a of selfMembers(own.body)) if (ctx.agent.attributes.has(a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
+      ctx.warnings.push(`${ctx.agent.cls.name}.${hook}() renamed to ${renamed}(): its fields are added to the base's by the ${hook}() override built on super()`);
+    }
+    insertHook(ctx, hook, guarded(lines, [...members].sort()));
+    for (const l of lines) for (const m of l.matchAll(/(?<![.\w])([A-Za-z_]\w*)/g)) ctx.introduced.add(m[1]!);
+    // A payload method that stayed because it carries business data is what the hook now calls: say so.
+    for (const l of lines) {
+      for (const m of l.matchAll(/self\.(\w+)\(\)/g)) {
+        const note = ctx.resolved?.notes.find((n) => n.symbol === m[1] && /^health payload carries business data/.test(n.reason));
+        if (note) note.reason = `health payload method kept: the ${hook}() override calls it, so its fields reach ${ctx.profile.base_class}'s health answer`;
+      }
+    }
+    ctx.warnings.push(`health fields ${fieldList(lines.map((l) => withRenames(ctx, l)))} moved into ${hook}(), built on ${ctx.profile.base_class}.${hook}()`);
+  },
+};
+
+/** Removed code of the health concern: methods, handler and sidecar classes, set-up statements. */
+function removedHealthRegions(ctx: PythonTransformContext): Array<{ symbol: string; node: SyntaxNode }> {
+  const out: Array<{ symbol: string; node: SyntaxNode }> = [];
+  const resolved = ctx.resolved!;
+  for (const [name, p] of resolved.members) {
+    if (p.finding !== 'health') continue;
+    if (p.kind === 'method') out.push({ symbol: name, node: ctx.agent.methods.get(name)!.outer });
+    else if (p.kind === 'module-class') {
+      const c = ctx.module.classes.find((k) => k.name === name);
+      if (c) out.push({ symbol: name, node: c.outer });
+    }
+  }
+  for (const s of resolved.statements) if (s.finding === 'health') out.push({ symbol: s.symbol, node: s.node });
+  // Only the outermost, once: a handler class inside a removed method is searched with the method.
+  const unique = out.filter((r, i) => out.findIndex((o) => o.node.startIndex === r.node.startIndex && o.node.endIndex === r.node.endIndex) === i);
+  return unique.filter((r) => !unique.some((o) => o !== r && o.node.startIndex <= r.node.startIndex && r.node.endIndex <= o.node.endIndex));
+}
+
+function fieldList(lines: string[]): string {
+  const keys = new Set<string>();
+  for (const l of lines) for (const m of l.matchAll(/"([^"]+)":/g)) keys.add(m[1]!);
+  const calls = lines.map((l) => (/^agent_status = (self\.\w+)\(\)$/.exec(l.trim()) ?? /in (self\.\w+)\(\)\.items\(\)/.exec(l))?.[1]).filter(Boolean);
+  return [...[...keys].map((k) => `"${k}"`), ...calls.map((c) => `the fields of ${c}()`)].join(', ') || 'its status';
+}
+
+/**
+ * The base's health endpoint starts inside super().__init__(), so it can be asked before the
+ * agent's own __init__ has set these attributes: until then the answer is the base's alone.
+ */
+function guarded(lines: string[], attrs: string[]): string[] {
+  if (!attrs.length) return lines;
+  const test = attrs.length === 1 ? `hasattr(self, ${JSON.stringify(attrs[0])})` : `all(hasattr(self, a) for a in (${attrs.map((a) => JSON.stringify(a)).join(', ')}))`;
+  return [`if ${test}:`, ...lines.map((l) => `    ${l}`)];
+}
+
+/** The override, right after __init__ (or before the first method when there is none). */
+function insertHook(ctx: PythonTransformContext, hook: string, lines: string[]): void {
+  const cls = ctx.agent.cls;
+  const init = cls.methods.get('__init__');
+  const body = ['status = super().' + hook + '()', ...lines.map((l) => withRenames(ctx, l)), 'return status'].map((l) => `    ${l}`).join('\n');
+  const block = `def ${hook}(self):\n${body}\n`;
+  const src = ctx.source;
+  if (init) {
+    const indent = src.slice(lineStart(src, init.outer.startIndex), init.outer.startIndex);
+    // After the last statement of __init__ that stays: trailing statements that go may be deleted
+    // together with a removed method that follows, and the hook must not land inside that span.
+    const kept = statements(init.body).filter((s) => !isRemoved(ctx, s));
+    const after = kept.length ? kept[kept.length - 1]! : init.body;
+    ctx.edits.insert(lineEnd(src, after.endIndex), ctx.layout.eol + renderBlock(block, indent, ctx.layout), 'health-hook');
+    return;
+  }
+  const first = statements(cls.body).find((s) => s.type === 'function_definition' || s.type === 'decorated_definition');
+  const anchor = first ?? statements(cls.body)[0]!;
+  const indent = src.slice(lineStart(src, anchor.startIndex), anchor.startIndex);
+  ctx.edits.insert(lineStart(src, anchor.startIndex), renderBlock(block, indent, ctx.layout) + ctx.layout.eol, 'health-hook');
+}
+
+function callsSuper(body: SyntaxNode, name: string): boolean {
+  let found = false;
+  walk(body, (n) => {
+    if (n.type === 'call' && new RegExp(`^super\\(.*\\)\\.${name}$`, 's').test(n.childForFieldName('function')?.text ?? '')) found = true;
+  });
+  return found;
+}
