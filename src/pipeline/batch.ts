@@ -3,6 +3,7 @@
 // validations run up to --concurrency at once, and commits happen one at a time in a
 // stable order. A failed agent never stops the others and leaves nothing behind.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import type { AgentInfo, RewriteOutcome, RunResult, RunStatus, ValidationReport } from '../core/types.js';
@@ -228,6 +229,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     for (const u of unreadable) finish(u);
     for (const i of unrecordable) finish(i);
     const jobs: Array<{ item: Item; job: RewriteJob }> = [];
+    const snapshot = randomUUID();
     for (const item of items.filter((i) => i.result.status !== 'failed')) {
       if (item.agent.status === 'migrated') {
         item.result = result(item.agent, 'unchanged', { output: null });
@@ -237,7 +239,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       try {
         item.sourceBytes = readFileSync(item.abs);
         item.source = item.agent.language === 'python' ? decodePythonSource(item.sourceBytes, item.agent.file) : new TextDecoder('utf-8', { fatal: true }).decode(item.sourceBytes);
-        jobs.push({ item, job: { root, file: item.abs, source: item.source, agent: item.agent } });
+        jobs.push({ item, job: { root, file: item.abs, source: item.source, agent: item.agent, snapshot } });
       } catch (err) {
         item.result = result(item.agent, 'failed', { error: oneLine(err) });
         finish(item);

@@ -19,6 +19,11 @@ export interface RewriteRequest {
    * `idempotency` carries the verdict.
    */
   checkIdempotencyAs?: string;
+  /**
+   * Set by a batch (its id): the repository may be taken as it was when the batch first read it,
+   * since a batch writes nothing before its rewrites are done.
+   */
+  snapshot?: string;
 }
 
 export interface VerifyRequest {

@@ -16,6 +16,8 @@ export interface RewriteJob {
   file: string;
   source: string;
   agent: AgentInfo;
+  /** The batch's id: the repository is read once per batch (see RewriteRequest.snapshot). */
+  snapshot?: string;
 }
 
 /** The work itself: identical in a worker and in band. */

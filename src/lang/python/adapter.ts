@@ -35,6 +35,7 @@ export const pythonAdapter: LanguageAdapter = {
       profile: req.profile,
       base: loadBaseModel(req.root, py, req.profile.base_class),
       root: req.root,
+      repoSnapshot: req.snapshot,
     });
     // Verification's own passes, here in the worker on the trees at hand (see checkIdempotencyAs).
     if (req.checkIdempotencyAs !== undefined && outcome.status === 'changed' && inputTree && outputTree) {
@@ -42,6 +43,7 @@ export const pythonAdapter: LanguageAdapter = {
         source: req.source,
         input: inputTree,
         output: outputTree,
+        snapshot: req.snapshot,
       });
     }
     return outcome;
@@ -85,7 +87,7 @@ function verifyOutput(
   root: string,
   agent: AgentInfo,
   profile: Profile,
-  trees?: { source: string; input: Tree; output: Tree },
+  trees?: { source: string; input: Tree; output: Tree; snapshot?: string },
 ): VerifyError {
   const py = profile.python!;
   const base = loadBaseModel(root, py, profile.base_class);
@@ -98,6 +100,7 @@ function verifyOutput(
     base,
     root,
     tree: trees?.output,
+    repoSnapshot: trees?.snapshot,
   });
   if (again.status === 'failed') return `${rel}: second run failed: ${again.error}`;
   if (again.output !== output) {

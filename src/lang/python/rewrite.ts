@@ -27,6 +27,8 @@ export interface PythonRewriteInput {
   base: BaseModel;
   /** The repository root: members that go or are renamed are looked for in its other files. */
   root?: string;
+  /** The batch this rewrite belongs to: the repository is read once per batch (see repoIndex). */
+  repoSnapshot?: string;
   /** The agent's own file (relative), when `file` names something else (the _v2 being verified). */
   agentFile?: string;
   /** Other classes of the file that are not the agent (helpers, records, sidecars the scan recognised as agents elsewhere). */
@@ -71,7 +73,7 @@ function rewriteTree(input: PythonRewriteInput, py: NonNullable<Profile['python'
     if (!input.root) return [];
     let hit = found.get(name);
     if (!hit) {
-      files ??= repoIndex(input.root);
+      files ??= repoIndex(input.root, input.repoSnapshot);
       hit = externalUses(files, [agentFile, agentFile.replace(/\.py$/, '_v2.py')], name, {
         className: input.className,
         module: path.basename(agentFile).replace(/\.py$/, ''),
