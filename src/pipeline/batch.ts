@@ -288,6 +288,8 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         finish(i, true);
       }
     }
+    // Memory stays flat in fleet size: what no later stage reads is let go at once.
+    for (const i of items) i.sourceBytes = undefined;
 
     // 2. verify, one batch per language
     beginStage('verify', items.filter(pending).length);
@@ -368,6 +370,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         finish(i);
       }
     }
+    for (const i of items) i.bytes = undefined;
 
     // 4. validate
     if (validating && !aborted()) {
