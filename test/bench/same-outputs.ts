@@ -35,6 +35,8 @@ interface Corpus {
   /** Fills an empty directory with the corpus. */
   fill: (dir: string) => void;
   profile?: string;
+  /** CLI commands run (by the build under test) before the corpus is committed, e.g. `init`. */
+  setup?: string[][];
 }
 
 /** Each fixture case of a suite at the path its case.yaml names, under `cases/<case>/` when `apart`. */
@@ -60,7 +62,8 @@ function fixtureSuite(suite: string, input: string, support: string | null, apar
 export function corpora(agents: number): Corpus[] {
   const root = repoRoot();
   return [
-    { name: 'demo-fleet', fill: (dir) => cpSync(path.join(root, 'fixtures', 'demo-fleet'), dir, { recursive: true }) },
+    // As the demo runs it: the reference base class first.
+    { name: 'demo-fleet', fill: (dir) => cpSync(path.join(root, 'fixtures', 'demo-fleet'), dir, { recursive: true }), setup: [['init']] },
     { name: 'python-fixtures', fill: fixtureSuite('python', 'input.py', '_base', false) },
     { name: 'python-hardened-fixtures', fill: fixtureSuite('python-hardened', 'input.py', '_support', true), profile: 'hardened-agent-base' },
     { name: 'typescript-fixtures', fill: fixtureSuite('typescript', 'input.ts', null, true) },
@@ -90,6 +93,10 @@ function snapshotCorpus(cli: string, corpus: Corpus): CorpusSnapshot {
   try {
     corpus.fill(template);
     git(template, 'init', '-q', '-b', 'main');
+    for (const args of corpus.setup ?? []) {
+      const r = spawnSync(process.execPath, [cli, ...args], { cwd: template, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`${corpus.name}: migrate ${args.join(' ')}: ${r.stderr}`);
+    }
     git(template, 'add', '-A');
     git(template, 'commit', '-q', '-m', 'corpus');
     const profile = corpus.profile ? ['--profile', corpus.profile] : [];
