@@ -14,6 +14,7 @@
 //   BENCH_BUDGET_S=240            time allowed for the fleet sizes
 //   BENCH_JSON=bench-results.json where the figures are written
 //   BENCH_VALIDATE=0              leave out the validation bench
+//   BENCH_CLI=path/bin/migrate.js measure another build's CLI (e.g. before an optimisation)
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -38,7 +39,8 @@ function repoRoot(): string {
 }
 
 const ROOT = repoRoot();
-const CLI = path.join(ROOT, 'bin', 'migrate.js');
+// BENCH_CLI: another build's bin/migrate.js (the figures before an optimisation, side by side).
+const CLI = process.env.BENCH_CLI ? path.resolve(process.env.BENCH_CLI) : path.join(ROOT, 'bin', 'migrate.js');
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
 
 interface Measured {
@@ -284,6 +286,7 @@ function report(results: SizeResult[], skipped: Array<{ agents: number; projecte
   ];
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   return [
+    `cli: ${CLI}`,
     `machine: ${os.availableParallelism()} cores (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GB, node ${process.version}, load ${os.loadavg()[0]!.toFixed(1)}`,
     '',
     '`run` is `migrate run --all --no-validate --no-commit`; speed-up is in band / pool; pool / parse is the run against the raw parse of the same files on one core.',
