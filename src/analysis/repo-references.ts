@@ -72,7 +72,7 @@ export function externalUses(files: Indexed, exclude: string[], name: string, ag
   // another agent's `self.health_socket` is that agent's own.
   const mod = agent.module.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const reaches = new RegExp(`\\b${className(agent.className)}\\b|\\bimport\\s+${mod}\\b|\\b${mod}\\s+import\\b|\\.${mod}\\s+import\\b`);
-  for (const f of candidates(files, name)) {
+  for (const f of candidates(files, name, [className(agent.className), agent.module])) {
     if (exclude.includes(f.rel) || /_v2\.py$/.test(f.rel) || !f.text.includes(name) || !reaches.test(f.text)) continue;
     const lines = f.text.split('\n');
     lines.forEach((l, i) => {
@@ -84,12 +84,22 @@ export function externalUses(files: Indexed, exclude: string[], name: string, ag
 }
 
 /**
- * The files that can hold a use of `name`: every use is `.name` or a quoted "name", so a word
- * of its own, and only files where it occurs as a word are searched (in their order), not the
- * whole repository once per name and agent.
+ * The files that can hold a use of `name` by a caller of the agent, in their order: every use
+ * is `.name` or a quoted "name", a word of its own, and a file reaches the agent only by naming
+ * its class or its module as words (`reach`). Only those files go through the checks, not the
+ * whole repository once per name and agent (in a fleet, names like `health_socket` are in
+ * every file, the agent's class in one or two).
  */
-function candidates(files: Indexed, name: string): Indexed['files'] {
+function candidates(files: Indexed, name: string, reach: string[]): Indexed['files'] {
   if (!/^\w+$/.test(name)) return files.files;
+  const words = wordIndex(files);
+  const found = words.get(name) ?? [];
+  if (!reach.every((w) => /^\w+$/.test(w))) return found.map((i) => files.files[i]!);
+  const reaching = new Set(reach.flatMap((w) => words.get(w) ?? []));
+  return found.filter((i) => reaching.has(i)).map((i) => files.files[i]!);
+}
+
+function wordIndex(files: Indexed): Map<string, number[]> {
   if (!files.words) {
     const words = new Map<string, number[]>();
     files.files.forEach((f, i) => {
@@ -101,7 +111,7 @@ function candidates(files: Indexed, name: string): Indexed['files'] {
     });
     files.words = words;
   }
-  return (files.words.get(name) ?? []).map((i) => files.files[i]!);
+  return files.words;
 }
 
 function className(n: string): string {
