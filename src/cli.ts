@@ -76,6 +76,7 @@ program
   .option('--run-in-band', 'rewrite in this process instead of a worker pool')
   .option('--registry-url <url>', 'registry for validation (default: an embedded one on loopback)')
   .option('--metrics-url <url>', 'metrics sink for validation (default: an embedded one on loopback)')
+  .option('--timings', 'print the wall time of each stage on standard error')
   .option('--json', 'machine-readable output')
   .action(action(async (agents, flags) => (await import('./commands/run.js')).runCommand(agents, flags)));
 

@@ -33,6 +33,25 @@ export function selfRoot(node: SyntaxNode): string | null {
 
 /** Agent members a piece of code mentions: `self.x`, and `'x'` in hasattr/getattr(self, 'x'). */
 export function selfMembers(node: SyntaxNode): Set<string> {
+  return new Set(memberSet(node));
+}
+
+/**
+ * selfMembers, computed once per node: the removal plan asks it of every statement at every
+ * nesting level in every round of its fixpoint (each a walk of the statement's whole
+ * subtree), and a tree never changes.
+ */
+const memberSets = new WeakMap<SyntaxNode, ReadonlySet<string>>();
+function memberSet(node: SyntaxNode): ReadonlySet<string> {
+  let set = memberSets.get(node);
+  if (!set) {
+    set = collectMembers(node);
+    memberSets.set(node, set);
+  }
+  return set;
+}
+
+function collectMembers(node: SyntaxNode): Set<string> {
   const out = new Set<string>();
   walk(node, (n) => {
     if (n.type === 'class_definition') return false;
@@ -116,7 +135,7 @@ export function belongsTo(
     case 'if_statement': {
       const cond = stmt.childForFieldName('condition');
       if (!cond) return false;
-      const members = selfMembers(cond);
+      const members = memberSet(cond);
       if (members.size === 0 || ![...members].some((m) => removed.has(m))) return false;
       return blocksOf(stmt).every((b) => allGo(b, removed, setupOnly, methods));
     }
@@ -131,6 +150,9 @@ export function belongsTo(
 }
 
 function handsKeptMethod(stmt: SyntaxNode, removed: Set<string>, methods: Set<string>): boolean {
+  // Only a kept method the statement mentions can be handed over: most statements mention
+  // none, and their member set is known without walking them again.
+  if (![...memberSet(stmt)].some((m) => methods.has(m) && !removed.has(m))) return false;
   let hands = false;
   walk(stmt, (n) => {
     if (hands || n.type === 'class_definition') return false;
@@ -248,7 +270,7 @@ export function isInfraStatement(stmt: SyntaxNode, scope: InfraScope): boolean {
               args.every((a) => a.type !== 'call' || (selfRoot(a) !== null && infra(selfRoot(a)!)) || isTransportCall(a, scope)) &&
               !callsArgumentsWithBusiness(right, scope);
           }
-          return ['dictionary', 'string', 'none', 'true', 'false', 'integer'].includes(right.type) && [...selfMembers(right)].every(infra);
+          return ['dictionary', 'string', 'none', 'true', 'false', 'integer'].includes(right.type) && [...memberSet(right)].every(infra);
         }
         const a = selfAttribute(left);
         return a !== null && infra(a) && (right === null || ['true', 'false', 'none', 'integer'].includes(right.type));
@@ -265,7 +287,7 @@ export function isInfraStatement(stmt: SyntaxNode, scope: InfraScope): boolean {
     case 'if_statement':
     case 'while_statement': {
       const cond = stmt.childForFieldName('condition');
-      const members = cond ? selfMembers(cond) : new Set<string>();
+      const members = cond ? memberSet(cond) : new Set<string>();
       if (![...members].every(infra)) return false;
       if (cond && hasCallOutsideSelfInfra(cond, scope)) return false;
       if (cond && usesOtherLocals(cond, scope)) return false;
@@ -289,7 +311,7 @@ function isTransportCall(call: SyntaxNode, scope: InfraScope): boolean {
 function callsArgumentsWithBusiness(call: SyntaxNode, scope: InfraScope): boolean {
   const args = call.childForFieldName('arguments');
   if (!args) return false;
-  const members = selfMembers(args);
+  const members = memberSet(args);
   return [...members].some((m) => !scope.removed.has(m) && !scope.baseOwned.has(m));
 }
 

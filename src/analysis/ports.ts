@@ -61,18 +61,32 @@ export function bindArgument(call: SyntaxNode, servers: Set<string> = new Set())
 /** Port expressions an agent attribute is bound to: `self.<attr>.bind(...)` anywhere in the class. */
 export function bindsOfAttribute(methods: Iterable<{ body: SyntaxNode }>, attr: string): Array<{ expr: string | null; line: number }> {
   const out: Array<{ expr: string | null; line: number }> = [];
-  for (const m of methods) {
-    walkNodes(m.body, (n) => {
-      if (n.type !== 'call') return;
-      const fn = n.childForFieldName('function');
-      if (fn?.type !== 'attribute' || fn.childForFieldName('attribute')?.text !== 'bind') return;
-      const obj = fn.childForFieldName('object');
-      if (obj?.type !== 'attribute' || obj.childForFieldName('object')?.text !== 'self' || obj.childForFieldName('attribute')?.text !== attr) return;
-      const arg = n.childForFieldName('arguments')?.namedChild(0);
-      out.push({ expr: arg ? portExpression(arg.text) : null, line: n.startPosition.row + 1 });
-    });
-  }
+  for (const m of methods) for (const b of selfBinds(m.body)) if (b.attr === attr) out.push({ expr: b.expr, line: b.line });
   return out;
+}
+
+/**
+ * Every `self.<attr>.bind(...)` in a body, in order, found once per body: transforms ask
+ * bindsOfAttribute for one attribute after another, and each asking walked every method.
+ */
+const bindsByBody = new WeakMap<SyntaxNode, Array<{ attr: string; expr: string | null; line: number }>>();
+function selfBinds(body: SyntaxNode): Array<{ attr: string; expr: string | null; line: number }> {
+  let found = bindsByBody.get(body);
+  if (found) return found;
+  const out: Array<{ attr: string; expr: string | null; line: number }> = [];
+  walkNodes(body, (n) => {
+    if (n.type !== 'call') return;
+    const fn = n.childForFieldName('function');
+    if (fn?.type !== 'attribute' || fn.childForFieldName('attribute')?.text !== 'bind') return;
+    const obj = fn.childForFieldName('object');
+    if (obj?.type !== 'attribute' || obj.childForFieldName('object')?.text !== 'self') return;
+    const attr = obj.childForFieldName('attribute')?.text;
+    if (attr === undefined) return;
+    const arg = n.childForFieldName('arguments')?.namedChild(0);
+    out.push({ attr, expr: arg ? portExpression(arg.text) : null, line: n.startPosition.row + 1 });
+  });
+  bindsByBody.set(body, (found = out));
+  return found;
 }
 
 /** The port roles of the base, in the agent's own names (from the profile's pass-through lists). */

@@ -17,12 +17,23 @@ export interface ExternalUse {
 export interface Indexed {
   files: Array<{ rel: string; text: string }>;
   stamp: string;
+  /** The batch whose snapshot of the repository this is (see repoIndex). */
+  snapshot?: string;
+  /** Word → the files (positions in `files`, ascending) where it occurs as a whole word; built on first search. */
+  words?: Map<string, number[]>;
 }
 
 const cache = new Map<string, Indexed>();
 
-/** The repository's Python files, read once per rewrite (and from the cache while none changed). */
-export function repoIndex(root: string): Indexed {
+/**
+ * The repository's Python files, read once per rewrite (and from the cache while none changed).
+ * A batch passes its `snapshot` id: within one batch the repository is taken as it was when
+ * first read (the batch writes nothing before its rewrites are done), so the files are listed
+ * and read once per batch and process instead of once per agent.
+ */
+export function repoIndex(root: string, snapshot?: string): Indexed {
+  const held = cache.get(root);
+  if (snapshot !== undefined && held?.snapshot === snapshot) return held;
   const files = listSourceFiles(root, ['.py']);
   const stamp = files.map((f) => {
     try {
@@ -33,8 +44,11 @@ export function repoIndex(root: string): Indexed {
     }
   }).join('|');
   const hit = cache.get(root);
-  if (hit && hit.stamp === stamp) return hit;
-  const out: Indexed = { files: [], stamp };
+  if (hit && hit.stamp === stamp) {
+    hit.snapshot = snapshot;
+    return hit;
+  }
+  const out: Indexed = { files: [], stamp, snapshot };
   for (const f of files) {
     try {
       out.files.push({ rel: path.relative(root, f).split(path.sep).join('/'), text: readFileSync(f, 'utf8') });
@@ -58,7 +72,7 @@ export function externalUses(files: Indexed, exclude: string[], name: string, ag
   // another agent's `self.health_socket` is that agent's own.
   const mod = agent.module.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const reaches = new RegExp(`\\b${className(agent.className)}\\b|\\bimport\\s+${mod}\\b|\\b${mod}\\s+import\\b|\\.${mod}\\s+import\\b`);
-  for (const f of files.files) {
+  for (const f of candidates(files, name, [className(agent.className), agent.module])) {
     if (exclude.includes(f.rel) || /_v2\.py$/.test(f.rel) || !f.text.includes(name) || !reaches.test(f.text)) continue;
     const lines = f.text.split('\n');
     lines.forEach((l, i) => {
@@ -67,6 +81,37 @@ export function externalUses(files: Indexed, exclude: string[], name: string, ag
     });
   }
   return out;
+}
+
+/**
+ * The files that can hold a use of `name` by a caller of the agent, in their order: every use
+ * is `.name` or a quoted "name", a word of its own, and a file reaches the agent only by naming
+ * its class or its module as words (`reach`). Only those files go through the checks, not the
+ * whole repository once per name and agent (in a fleet, names like `health_socket` are in
+ * every file, the agent's class in one or two).
+ */
+function candidates(files: Indexed, name: string, reach: string[]): Indexed['files'] {
+  if (!/^\w+$/.test(name)) return files.files;
+  const words = wordIndex(files);
+  const found = words.get(name) ?? [];
+  if (!reach.every((w) => /^\w+$/.test(w))) return found.map((i) => files.files[i]!);
+  const reaching = new Set(reach.flatMap((w) => words.get(w) ?? []));
+  return found.filter((i) => reaching.has(i)).map((i) => files.files[i]!);
+}
+
+function wordIndex(files: Indexed): Map<string, number[]> {
+  if (!files.words) {
+    const words = new Map<string, number[]>();
+    files.files.forEach((f, i) => {
+      for (const w of new Set(f.text.match(/\w+/g) ?? [])) {
+        const at = words.get(w);
+        if (at) at.push(i);
+        else words.set(w, [i]);
+      }
+    });
+    files.words = words;
+  }
+  return files.words;
 }
 
 function className(n: string): string {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { loadProfile } from '../profile/profile.js';
 import { runBatch } from '../pipeline/batch.js';
+import { formatTimings } from '../pipeline/stage-clock.js';
 import { parseShard } from '../pipeline/shard.js';
 import { configIgnorePatterns } from '../discover/ignore.js';
 import { readLaunchTemplate } from '../validate/launch.js';
@@ -36,6 +37,8 @@ export interface RunFlags extends CommonFlags {
   metricsUrl?: string;
   ignore?: string[];
   json?: boolean;
+  /** Print the wall time of each stage on standard error. */
+  timings?: boolean;
   /** With --dry-run: write the `_v2` files as a new-file patch here (`-`: standard output). */
   patch?: string;
 }
@@ -97,6 +100,7 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
       onProgress: (e) => progress.update(e),
     });
     progress.stop();
+    if (flags.timings) process.stderr.write(`timings: ${formatTimings(outcome.timings)}\n`);
     if (flags.patch !== undefined) {
       const patch = newFilePatch(root, outcome.results, outcome.previews);
       if (flags.patch === '-') process.stdout.write(patch);

@@ -76,6 +76,11 @@ export interface RewriteOutcome {
   warnings: string[];
   /** One line, naming file and line, when status is skipped or failed. */
   error?: string;
+  /**
+   * Set when the rewrite already checked, on the trees it had, that rewriting its output
+   * changes nothing: the verification error, or null when it held (verify then skips it).
+   */
+  idempotency?: string | null;
 }
 
 /** `eventbus`: seed 001's fake-EventBus cycle (up, down and queued, back and drained); hardened-agent-base only. */

@@ -3,6 +3,7 @@
 // validations run up to --concurrency at once, and commits happen one at a time in a
 // stable order. A failed agent never stops the others and leaves nothing behind.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import type { AgentInfo, RewriteOutcome, RunResult, RunStatus, ValidationReport } from '../core/types.js';
@@ -18,6 +19,7 @@ import { tempPathOf, writeOutputAtomic } from './write-output.js';
 import { prepareValidationEnvironment, runValidationStage } from './validate-stage.js';
 import { runRecordStage, prepareRecordStage } from './record-stage.js';
 import { RunJournal } from './journal.js';
+import { StageClock } from './stage-clock.js';
 import { recordPath } from '../record/migration-log.js';
 import { isTracked } from '../record/work-tree.js';
 import { showPrefix } from '../record/git.js';
@@ -72,6 +74,8 @@ export interface BatchOutcome {
   /** Each rewritten agent's original and output text (reviewers' patches, failed agents' diffs). */
   previews: RunPreview[];
   ms: number;
+  /** Wall time per stage (scan, rewrite, verify, write, validate, commit), in ms. */
+  timings: Record<string, number>;
   interrupted: boolean;
 }
 
@@ -82,6 +86,8 @@ interface Item {
   sourceBytes?: Buffer;
   source?: string;
   output?: string;
+  /** The rewrite's own idempotency verdict on `output` (see RewriteOutcome.idempotency). */
+  idempotency?: { output: string; error: string | null };
   /** The output encoded as it is written. */
   bytes?: Buffer;
   result: RunResult;
@@ -103,7 +109,10 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   // launch template is a usage error of the whole run, not a leftover _v2 per agent.
   const endpoints = validating ? resolveEndpoints({ registryUrl: opts.registryUrl, metricsUrl: opts.metricsUrl }) : {};
   if (recording) await showPrefix(root); // "not inside a git work tree", before any journal
+  const clock = new StageClock();
+  clock.begin('scan');
   const scan = await scanRepository(root, opts.profile, { ignore: opts.ignore });
+  clock.end();
   let selected: AgentInfo[];
   const unreadable: RunResult[] = [];
   if (opts.agents.length) {
@@ -138,6 +147,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   const failures = () => items.filter((i) => i.result.status === 'failed').length + unreadable.length;
   const emit = (extra: Partial<BatchProgress> = {}) => opts.onProgress?.({ stage, past, total, done, failures: failures(), ...extra });
   const beginStage = (name: BatchStage, entering: number) => {
+    clock.begin(name);
     stage = name;
     past = total - entering;
     emit();
@@ -219,6 +229,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     for (const u of unreadable) finish(u);
     for (const i of unrecordable) finish(i);
     const jobs: Array<{ item: Item; job: RewriteJob }> = [];
+    const snapshot = randomUUID();
     for (const item of items.filter((i) => i.result.status !== 'failed')) {
       if (item.agent.status === 'migrated') {
         item.result = result(item.agent, 'unchanged', { output: null });
@@ -228,7 +239,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       try {
         item.sourceBytes = readFileSync(item.abs);
         item.source = item.agent.language === 'python' ? decodePythonSource(item.sourceBytes, item.agent.file) : new TextDecoder('utf-8', { fatal: true }).decode(item.sourceBytes);
-        jobs.push({ item, job: { root, file: item.abs, source: item.source, agent: item.agent } });
+        jobs.push({ item, job: { root, file: item.abs, source: item.source, agent: item.agent, snapshot } });
       } catch (err) {
         item.result = result(item.agent, 'failed', { error: oneLine(err) });
         finish(item);
@@ -247,6 +258,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         finish(item);
       } else {
         item.output = o.output!;
+        if (o.idempotency !== undefined) item.idempotency = { output: o.output!, error: o.idempotency };
         item.result = result(item.agent, o.kept_for_review.length ? 'needs-review' : 'migrated', { ...base, output: rel(root, item.outAbs) });
         step();
       }
@@ -276,6 +288,8 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         finish(i, true);
       }
     }
+    // Memory stays flat in fleet size: what no later stage reads is let go at once.
+    for (const i of items) i.sourceBytes = undefined;
 
     // 2. verify, one batch per language
     beginStage('verify', items.filter(pending).length);
@@ -284,7 +298,16 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       const batch = items.filter((i) => pending(i) && i.agent.language === language);
       if (!batch.length) continue;
       const errors = await adapterFor(language).verify(
-        batch.map((i) => ({ root, outputFile: i.outAbs, output: i.output!, bytes: i.bytes, agent: i.agent, profile: opts.profile })),
+        batch.map((i) => ({
+          root,
+          outputFile: i.outAbs,
+          output: i.output!,
+          bytes: i.bytes,
+          agent: i.agent,
+          profile: opts.profile,
+          // A user transform may have changed the output since: then verify checks it again.
+          idempotency: i.idempotency && i.idempotency.output === i.output ? i.idempotency.error : undefined,
+        })),
       );
       batch.forEach((i, k) => {
         if (errors[k]) {
@@ -301,7 +324,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         diffs.push(createTwoFilesPatch(i.agent.file, rel(root, i.outAbs), i.source!, i.output!));
         finish(i);
       }
-      return summarise(items, unreadable, diffs, started, false, root);
+      return summarise(items, unreadable, diffs, started, false, root, clock);
     }
 
     // The validation environment before the first write: a registry that is down or a
@@ -347,6 +370,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         finish(i);
       }
     }
+    for (const i of items) i.bytes = undefined;
 
     // 4. validate
     if (validating && !aborted()) {
@@ -394,7 +418,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       // An output is reported only when it is on disk.
       if (i.result.output && !existsSync(path.join(root, i.result.output))) i.result = { ...i.result, output: null };
     }
-    return summarise(items, unreadable, diffs, started, interrupted, root);
+    return summarise(items, unreadable, diffs, started, interrupted, root, clock);
   }
 }
 
@@ -403,14 +427,15 @@ function pending(i: Item): boolean {
   return (i.result.status === 'migrated' || i.result.status === 'needs-review') && i.output !== undefined;
 }
 
-function summarise(items: Item[], unreadable: RunResult[], diffs: string[], started: number, interrupted: boolean, root: string): BatchOutcome {
+function summarise(items: Item[], unreadable: RunResult[], diffs: string[], started: number, interrupted: boolean, root: string, clock: StageClock): BatchOutcome {
+  clock.end();
   const results = [...items.map((i) => i.result), ...unreadable];
   const summary: Partial<Record<RunStatus, number>> = {};
   for (const r of results) summary[r.status] = (summary[r.status] ?? 0) + 1;
   const previews = items
     .filter((i) => i.source !== undefined && i.output !== undefined)
     .map((i) => ({ agent: i.agent.name, outputFile: rel(root, i.outAbs), source: i.source!, text: i.output! }));
-  return { results, summary, diffs, previews, ms: Date.now() - started, interrupted };
+  return { results, summary, diffs, previews, ms: Date.now() - started, timings: clock.ms, interrupted };
 }
 
 function result(agent: AgentInfo, status: RunStatus, extra: Partial<RunResult>): RunResult {

@@ -13,6 +13,17 @@ export interface RewriteRequest {
   source: string;
   agent: AgentInfo;
   profile: Profile;
+  /**
+   * Also check that the rewrite of the output changes nothing, while its trees are at hand
+   * (in the worker), naming the output by this path from the root; the outcome's
+   * `idempotency` carries the verdict.
+   */
+  checkIdempotencyAs?: string;
+  /**
+   * Set by a batch (its id): the repository may be taken as it was when the batch first read it,
+   * since a batch writes nothing before its rewrites are done.
+   */
+  snapshot?: string;
 }
 
 export interface VerifyRequest {
@@ -24,6 +35,8 @@ export interface VerifyRequest {
   bytes?: Uint8Array;
   agent: AgentInfo;
   profile: Profile;
+  /** The verdict of the idempotency check the rewrite already made on this very output, if it made one. */
+  idempotency?: string | null;
 }
 
 /** The error of a failed verification, one line naming file and line; null when it passed. */

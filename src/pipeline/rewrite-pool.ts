@@ -2,6 +2,7 @@
 // --run-in-band. The same function runs in both places, so a result never depends
 // on where it was computed.
 import os from 'node:os';
+import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -15,12 +16,18 @@ export interface RewriteJob {
   file: string;
   source: string;
   agent: AgentInfo;
+  /** The batch's id: the repository is read once per batch (see RewriteRequest.snapshot). */
+  snapshot?: string;
 }
 
 /** The work itself: identical in a worker and in band. */
 export async function rewriteOne(job: RewriteJob, profile: Profile): Promise<RewriteOutcome> {
   try {
-    return await adapterFor(job.agent.language).rewrite({ ...job, profile });
+    const adapter = adapterFor(job.agent.language);
+    // The idempotency pass of verification runs here, in parallel, on the output tree the
+    // rewrite already parsed, instead of serially after the pool.
+    const checkIdempotencyAs = path.relative(job.root, adapter.outputPath(job.file)).split(path.sep).join('/');
+    return await adapter.rewrite({ ...job, profile, checkIdempotencyAs });
   } catch (err) {
     return { status: 'failed', removed: [], kept_for_review: [], warnings: [], error: `${job.agent.file}: ${oneLine(err)}` };
   }

@@ -1,18 +1,35 @@
-// `npm run bench`: speed and memory measured side by side in one run, reported as
-// ratios (these machines are shared and noisy; absolute numbers mean little).
-//  1. rewrite: the Python fixture corpus copied N times, rewritten in band vs across
-//     worker threads (the same code either way), with peak RSS;
-//  2. scan: one scan of that corpus (parse + classify + one python3 compile);
-//  3. validation: ten agents with concurrency 1 vs 4 (test/bench/validate-bench.ts).
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+// `npm run bench`: speed and memory at fleet scale, measured side by side in one run and
+// reported as ratios (these machines are shared and noisy; absolute numbers mean little).
+// On a generated deterministic fleet (test/bench/fleet/) of 100, 1,000 and 10,000 agents:
+//  - the limit: raw parse time of the same files on one core (tree-sitter / TypeScript);
+//  - `migrate scan` and `migrate run --all --no-validate --no-commit`, with the worker pool
+//    and `--run-in-band`, each a separate process: wall time, peak RSS, stages (--timings),
+//    and whether pool and in band printed the same results;
+//  - the peer: ast-grep applying the mechanical subset (add the base, add its import) to the
+//    same Python files vs our engine restricted to the same two transforms;
+//  - validation: ten agents with concurrency 1 vs 4 (test/bench/validate-bench.ts).
+// A size whose projected time would pass the budget is reported as skipped, not run.
+//
+//   BENCH_AGENTS=100,1000,10000   fleet sizes
+//   BENCH_BUDGET_S=240            time allowed for the fleet sizes
+//   BENCH_JSON=bench-results.json where the figures are written
+//   BENCH_VALIDATE=0              leave out the validation bench
+//   BENCH_CLI=path/bin/migrate.js measure another build's CLI (e.g. before an optimisation)
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import '../../src/lang/adapters.js';
+import { parsePython, decodePythonSource } from '../../src/lang/python/parser.js';
+import { rewritePython } from '../../src/lang/python/rewrite.js';
+import { loadBaseModel } from '../../src/analysis/base-model.js';
 import { loadProfile } from '../../src/profile/profile.js';
-import { scanRepository } from '../../src/discover/scan.js';
-import { rewriteAll, type RewriteJob } from '../../src/pipeline/rewrite-pool.js';
-import { decodePythonSource } from '../../src/lang/python/parser.js';
+import { inheritBase } from '../../transforms/python/inherit-base.js';
+import { addImport } from '../../transforms/python/add-import.js';
+import { writeFleet, type Fleet } from './fleet/fleet.js';
 import { benchValidation } from './validate-bench.js';
 
 function repoRoot(): string {
@@ -21,51 +38,295 @@ function repoRoot(): string {
   return dir;
 }
 
-async function time<T>(fn: () => Promise<T>): Promise<[T, number]> {
+const ROOT = repoRoot();
+// BENCH_CLI: another build's bin/migrate.js (the figures before an optimisation, side by side).
+const CLI = process.env.BENCH_CLI ? path.resolve(process.env.BENCH_CLI) : path.join(ROOT, 'bin', 'migrate.js');
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+
+interface Measured {
+  ms: number;
+  /** Peak resident set of the process (and its largest child), MB; null without /usr/bin/time. */
+  rssMB: number | null;
+  exit: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** One CLI process, timed from the outside, with its peak RSS from GNU time. */
+function measure(cwd: string, args: string[]): Measured {
+  const marker = path.join(cwd, '.bench-rss');
+  const cmd = TIME ? TIME : process.execPath;
+  const argv = TIME ? ['-f', '%M', '-o', marker, process.execPath, CLI, ...args] : [CLI, ...args];
   const t = performance.now();
-  const r = await fn();
-  return [r, performance.now() - t];
+  const r = spawnSync(cmd, argv, { cwd, encoding: 'utf8', maxBuffer: 1 << 30, env: { ...process.env, FORCE_COLOR: '0' } });
+  const ms = performance.now() - t;
+  let rssMB: number | null = null;
+  if (TIME && existsSync(marker)) {
+    rssMB = Number(readFileSync(marker, 'utf8').trim().split('\n').pop()) / 1024;
+    rmSync(marker);
+  }
+  return { ms, rssMB, exit: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+function git(dir: string, ...args: string[]): void {
+  const r = spawnSync('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.invalid', ...args], { cwd: dir, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+}
+
+/** Back to the committed fleet: no `_v2`, no run records. */
+function reset(dir: string): void {
+  git(dir, 'clean', '-fdxq');
+}
+
+function stagesOf(stderr: string): Record<string, number> {
+  const line = stderr.split('\n').find((l) => l.startsWith('timings: '));
+  const out: Record<string, number> = {};
+  for (const m of (line ?? '').matchAll(/(\w+) ([\d.]+) s/g)) out[m[1]!] = Number(m[2]) * 1000;
+  return out;
+}
+
+/** The limit: every file of the fleet parsed once, on one core. */
+function rawParse(fleet: Fleet): number {
+  const t = performance.now();
+  for (const f of fleet.files) {
+    if (f.language === 'python') parsePython(f.text);
+    else ts.createSourceFile(f.rel, f.text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  }
+  return performance.now() - t;
+}
+
+/** The ast-grep binary of @ast-grep/cli (its platform package; no install script needed), or null. */
+function astGrep(): string | null {
+  try {
+    const require = createRequire(import.meta.url);
+    const { resolveBinaryPath } = require('@ast-grep/cli/postinstall') as { resolveBinaryPath: () => string | null };
+    return resolveBinaryPath();
+  } catch {
+    return null;
+  }
+}
+
+// The mechanical subset as ast-grep rules: a legacy agent class (no bases) gets the base,
+// and the module's first import gets the base's import before it.
+const AST_GREP_RULES = (module: string, base: string, classRegex: string) => `id: inherit-base
+language: python
+rule:
+  pattern: $NAME
+  kind: identifier
+  regex: ${classRegex}
+  inside:
+    kind: class_definition
+    field: name
+    not:
+      has:
+        field: superclasses
+        kind: argument_list
+fix: $NAME(${base})
+---
+id: add-import
+language: python
+rule:
+  pattern: $IMP
+  any:
+    - kind: import_statement
+    - kind: import_from_statement
+  inside:
+    kind: module
+  not:
+    follows:
+      stopBy: end
+      any:
+        - kind: import_statement
+        - kind: import_from_statement
+fix: |-
+  from ${module} import ${base}
+  $IMP
+`;
+
+interface PeerResult {
+  files: number;
+  astGrepMs: number | null;
+  engineMs: number;
+  astGrepChanged: number | null;
+  engineChanged: number;
+}
+
+/** ast-grep vs our engine restricted to inherit-base + add-import, on the fleet's Python files. */
+function peer(fleet: Fleet, dir: string): PeerResult {
+  const profile = loadProfile('base-agent');
+  const py = profile.python!;
+  const files = fleet.files.filter((f) => f.language === 'python');
+  const base = loadBaseModel(dir, py, profile.base_class);
+  const t = performance.now();
+  let engineChanged = 0;
+  for (const f of files) {
+    const source = decodePythonSource(Buffer.from(f.text), f.rel);
+    const out = rewritePython({ file: f.rel, source, className: f.className, profile, base, transforms: [inheritBase, addImport] });
+    if (out.status === 'changed') engineChanged++;
+  }
+  const engineMs = performance.now() - t;
+  const bin = astGrep();
+  let astGrepMs: number | null = null;
+  let astGrepChanged: number | null = null;
+  if (bin) {
+    const rules = path.join(dir, '.bench-rules.yml');
+    const importLine = /^from\s+(\S+)\s+import\s+(\w+)/.exec(py.import)!;
+    // The agent classes by the last word of their names (Agent, Service, ...), as a rule would say it.
+    const suffixes = [...new Set(files.map((f) => /([A-Z][a-z]+)\d*$/.exec(f.className)?.[1]).filter(Boolean))];
+    writeFileSync(rules, AST_GREP_RULES(importLine[1]!, importLine[2]!, `(${suffixes.join('|')})\\d*$`));
+    const paths = [...new Set(files.map((f) => f.rel.split('/')[0]!))];
+    const t2 = performance.now();
+    const r = spawnSync(bin, ['scan', '--rule', rules, '--update-all', '--threads', '1', ...paths], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 30 });
+    astGrepMs = performance.now() - t2;
+    if (r.status !== 0) throw new Error(`ast-grep: ${r.stderr}`);
+    astGrepChanged = spawnSync('git', ['diff', '--name-only'], { cwd: dir, encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).length;
+    rmSync(rules);
+    git(dir, 'checkout', '-q', '--', '.');
+  }
+  return { files: files.length, astGrepMs, engineMs, astGrepChanged, engineChanged };
+}
+
+interface SizeResult {
+  agents: number;
+  files: { python: number; typescript: number; mb: number; lines: number };
+  rawParseMs: number;
+  scan: { ms: number; rssMB: number | null; agents: number };
+  pool: { ms: number; rssMB: number | null; stages: Record<string, number>; summary: unknown };
+  inBand: { ms: number; rssMB: number | null; stages: Record<string, number>; summary: unknown };
+  sameResults: boolean;
+  peer: PeerResult;
+}
+
+function runJson(m: Measured, what: string): { results: unknown[]; summary: unknown } {
+  try {
+    return JSON.parse(m.stdout);
+  } catch {
+    throw new Error(`${what} exited ${m.exit} without JSON: ${m.stderr.slice(-2000)}`);
+  }
+}
+
+function benchSize(n: number): SizeResult {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `migrate-bench-${n}-`));
+  try {
+    const fleet = writeFleet(dir, n, { baseDir: path.join(ROOT, 'fixtures', 'python', '_base') });
+    git(dir, 'init', '-q', '-b', 'main');
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-q', '-m', 'fleet');
+    const rawParseMs = rawParse(fleet);
+    const scan = measure(dir, ['scan', '--json']);
+    const scanned = runJson(scan, 'scan') as unknown as { agents: unknown[] };
+    const run = ['run', '--all', '--no-validate', '--no-commit', '--json', '--timings'];
+    const pool = measure(dir, run);
+    const poolJson = runJson(pool, 'run');
+    reset(dir);
+    const inBand = measure(dir, [...run, '--run-in-band']);
+    const inBandJson = runJson(inBand, 'run --run-in-band');
+    reset(dir);
+    const py = fleet.files.filter((f) => f.language === 'python').length;
+    return {
+      agents: n,
+      files: { python: py, typescript: fleet.files.length - py, mb: fleet.bytes / 1e6, lines: fleet.lines },
+      rawParseMs,
+      scan: { ms: scan.ms, rssMB: scan.rssMB, agents: scanned.agents.length },
+      pool: { ms: pool.ms, rssMB: pool.rssMB, stages: stagesOf(pool.stderr), summary: poolJson.summary },
+      inBand: { ms: inBand.ms, rssMB: inBand.rssMB, stages: stagesOf(inBand.stderr), summary: inBandJson.summary },
+      sameResults: JSON.stringify(poolJson.results) === JSON.stringify(inBandJson.results),
+      peer: peer(fleet, dir),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const s = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFixed(2)} s`);
+const mb = (m: number | null) => (m === null ? '-' : `${(m / 1024).toFixed(2)} GB`);
+const x = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? '-' : `${(a / b).toFixed(2)}x`);
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  const line = (r: string[]) => `| ${r.map((v, c) => v.padEnd(widths[c]!)).join(' | ')} |`;
+  return [line(rows[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
+}
+
+function report(results: SizeResult[], skipped: Array<{ agents: number; projectedS: number }>): string {
+  const main = [
+    ['agents', 'MB', 'raw parse', 'scan', 'run pool', 'run in band', 'speed-up', 'pool / parse', 'RSS pool', 'RSS in band', 'same results'],
+    ...results.map((r) => [
+      `${r.agents} (${r.files.typescript} ts)`,
+      r.files.mb.toFixed(1),
+      s(r.rawParseMs),
+      s(r.scan.ms),
+      s(r.pool.ms),
+      s(r.inBand.ms),
+      x(r.inBand.ms, r.pool.ms),
+      x(r.pool.ms, r.rawParseMs),
+      mb(r.pool.rssMB),
+      mb(r.inBand.rssMB),
+      r.sameResults ? 'yes' : 'NO',
+    ]),
+  ];
+  const stageNames = [...new Set(results.flatMap((r) => [...Object.keys(r.pool.stages), ...Object.keys(r.inBand.stages)]))];
+  const stages = [
+    ['agents', 'mode', ...stageNames],
+    ...results.flatMap((r) => [
+      [String(r.agents), 'pool', ...stageNames.map((n) => s(r.pool.stages[n] ?? null))],
+      [String(r.agents), 'in band', ...stageNames.map((n) => s(r.inBand.stages[n] ?? null))],
+    ]),
+  ];
+  const peers = [
+    ['agents', 'python files', 'ast-grep (1 thread)', 'engine, same 2 transforms', 'engine / ast-grep', 'changed (ast-grep / engine)'],
+    ...results.map((r) => [
+      String(r.agents),
+      String(r.peer.files),
+      s(r.peer.astGrepMs),
+      s(r.peer.engineMs),
+      x(r.peer.engineMs, r.peer.astGrepMs),
+      `${r.peer.astGrepChanged ?? '-'} / ${r.peer.engineChanged}`,
+    ]),
+  ];
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  return [
+    `cli: ${CLI}`,
+    `machine: ${os.availableParallelism()} cores (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GB, node ${process.version}, load ${os.loadavg()[0]!.toFixed(1)}`,
+    '',
+    '`run` is `migrate run --all --no-validate --no-commit`; speed-up is in band / pool; pool / parse is the run against the raw parse of the same files on one core.',
+    table(main),
+    '',
+    'stages (run --timings):',
+    table(stages),
+    '',
+    'peer: the mechanical subset (add the base, add its import) on the same Python files:',
+    table(peers),
+    ...skipped.map((k) => `\n${k.agents} agents: skipped (projected ${k.projectedS.toFixed(0)} s, past BENCH_BUDGET_S)`),
+  ].join('\n');
 }
 
 async function main() {
-  const root = repoRoot();
-  const copies = Number(process.env.BENCH_COPIES ?? 6);
-  const corpus = mkdtempSync(path.join(os.tmpdir(), 'migrate-bench-'));
-  const fixtures = path.join(root, 'fixtures', 'python');
-  cpSync(path.join(fixtures, '_base'), corpus, { recursive: true });
-  for (let i = 0; i < copies; i++) {
-    for (const c of readdirSync(fixtures)) {
-      const input = path.join(fixtures, c, 'input.py');
-      if (c.startsWith('_') || c === 'huge-agent' || !existsSync(input)) continue;
-      cpSync(input, path.join(corpus, `agents${i}`, `${c.replace(/-/g, '_')}.py`));
+  const sizes = (process.env.BENCH_AGENTS ?? '100,1000,10000').split(',').map(Number).filter((n) => n > 0);
+  const budgetMs = Number(process.env.BENCH_BUDGET_S ?? 240) * 1000;
+  const out = process.env.BENCH_JSON ?? 'bench-results.json';
+  const started = performance.now();
+  const results: SizeResult[] = [];
+  const skipped: Array<{ agents: number; projectedS: number }> = [];
+  let perAgentMs = 0;
+  for (const n of sizes) {
+    const projected = perAgentMs * n;
+    const left = budgetMs - (performance.now() - started);
+    if (results.length && projected > left) {
+      skipped.push({ agents: n, projectedS: projected / 1000 });
+      continue;
     }
+    const t = performance.now();
+    process.stderr.write(`bench: ${n} agents...\n`);
+    results.push(benchSize(n));
+    perAgentMs = (performance.now() - t) / n;
   }
-  const profile = loadProfile('base-agent');
-  try {
-    const [scan, scanMs] = await time(() => scanRepository(corpus, profile));
-    const jobs: RewriteJob[] = scan.agents
-      .filter((a) => a.status === 'legacy')
-      .map((a) => {
-        const file = path.join(corpus, a.file);
-        return { root: corpus, file, agent: a, source: decodePythonSource(readFileSync(file), a.file) };
-      });
-    const rssBefore = process.memoryUsage().rss;
-    const [inBand, inBandMs] = await time(() => rewriteAll(jobs, profile, { inBand: true }));
-    const rssInBand = process.memoryUsage().rss;
-    const [pooled, pooledMs] = await time(() => rewriteAll(jobs, profile, {}));
-    const same = inBand.every((r, i) => r.output === pooled[i]!.output);
-    const mb = (n: number) => (n / 1024 / 1024).toFixed(0);
-    console.log(`scan: ${scan.agents.length} agents + ${scan.skipped.length} skipped files in ${(scanMs / 1000).toFixed(2)} s`);
-    console.log(
-      `rewrite ${jobs.length} agents: in band ${(inBandMs / 1000).toFixed(2)} s, ${os.availableParallelism()} cores worker pool ${(pooledMs / 1000).toFixed(2)} s ` +
-        `(${(inBandMs / pooledMs).toFixed(2)}x); ${(jobs.length / (pooledMs / 1000)).toFixed(1)} agents/s; identical outputs: ${same}; ` +
-        `RSS ${mb(rssBefore)} MB -> ${mb(rssInBand)} MB in band`,
-    );
-    if (!same) process.exitCode = 1;
-  } finally {
-    rmSync(corpus, { recursive: true, force: true });
-  }
-  console.log(await benchValidation());
+  console.log(report(results, skipped));
+  const validation = process.env.BENCH_VALIDATE === '0' ? null : await benchValidation();
+  if (validation) console.log(`\n${validation}`);
+  writeFileSync(out, `${JSON.stringify({ machine: { cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, memGB: os.totalmem() / 2 ** 30, node: process.version }, results, skipped, validation }, null, 2)}\n`);
+  console.log(`\nfigures written to ${out}`);
+  if (results.some((r) => !r.sameResults)) process.exitCode = 1;
 }
 
 await main();

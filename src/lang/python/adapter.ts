@@ -2,15 +2,16 @@
 // (parse, py_compile in one process, idempotency) and the default launch command.
 import path from 'node:path';
 import type { LanguageAdapter, VerifyError } from '../../pipeline/language.js';
+import type { AgentInfo } from '../../core/types.js';
 import { scanPython } from '../../discover/python-scan.js';
 import { readFileSync } from 'node:fs';
 import { loadBaseModel, type BaseModel } from '../../analysis/base-model.js';
 import { counterpart, reachableMethods } from '../../analysis/reachability.js';
 import { derivesFromBaseOfName } from '../../analysis/older-base.js';
 import { buildModuleModel } from './module-model.js';
-import { decodePythonSource, parsePython } from './parser.js';
-import type { PythonProfile } from '../../profile/profile.js';
-import { rewritePython } from './rewrite.js';
+import { decodePythonSource, parsePython, type Tree } from './parser.js';
+import type { Profile, PythonProfile } from '../../profile/profile.js';
+import { rewritePython, rewritePythonTrees } from './rewrite.js';
 import { pyCompileAll } from './py-compile.js';
 import { encodePythonOutput } from './encoding.js';
 import { UsageError } from '../../core/errors.js';
@@ -28,36 +29,32 @@ export const pythonAdapter: LanguageAdapter = {
   async rewrite(req) {
     const py = req.profile.python;
     if (!py) throw new UsageError(`profile ${req.profile.name} has no python section`);
-    return rewritePython({
+    const { outcome, inputTree, outputTree } = rewritePythonTrees({
       file: req.agent.file,
       source: req.source,
       className: req.agent.class,
       profile: req.profile,
       base: loadBaseModel(req.root, py, req.profile.base_class),
       root: req.root,
+      repoSnapshot: req.snapshot,
     });
+    // Verification's own passes, here in the worker on the trees at hand (see checkIdempotencyAs).
+    if (req.checkIdempotencyAs !== undefined && outcome.status === 'changed' && inputTree && outputTree) {
+      outcome.idempotency = verifyOutput(req.checkIdempotencyAs, outcome.output!, req.root, req.agent, req.profile, {
+        source: req.source,
+        input: inputTree,
+        output: outputTree,
+        snapshot: req.snapshot,
+      });
+    }
+    return outcome;
   },
 
   async verify(reqs) {
     const errors: VerifyError[] = reqs.map((r) => {
+      if (r.idempotency !== undefined) return r.idempotency;
       const rel = path.relative(r.root, r.outputFile).split(path.sep).join('/');
-      // The second run parses the output strictly: a syntax error in it fails here too.
-      const py = r.profile.python!;
-      const again = rewritePython({
-        file: rel,
-        agentFile: r.agent.file,
-        source: r.output,
-        className: r.agent.class,
-        profile: r.profile,
-        base: loadBaseModel(r.root, py, r.profile.base_class),
-        root: r.root,
-      });
-      if (again.status === 'failed') return `${rel}: second run failed: ${again.error}`;
-      if (again.output !== r.output) {
-        const line = firstDifferentLine(r.output, again.output ?? '');
-        return `${rel}:${line}: not idempotent: running the transforms on the output changes it`;
-      }
-      return lostMethod(r.root, r.agent.file, rel, r.agent.class, r.output, loadBaseModel(r.root, py, r.profile.base_class), py);
+      return verifyOutput(rel, r.output, r.root, r.agent, r.profile);
     });
     const pending = reqs
       .map((r, i) => ({ i, name: path.relative(r.root, r.outputFile).split(path.sep).join('/'), text: r.output, bytes: r.bytes }))
@@ -78,6 +75,42 @@ export const pythonAdapter: LanguageAdapter = {
   launch: pythonLaunch,
 };
 
+/**
+ * Verification's passes on an output (`rel`, its path from the root) before it is compiled:
+ * the transforms run on it again must change nothing (idempotency), and no method that ran
+ * in the original may be left uncalled. Given the trees of the rewrite (the output parsed
+ * cleanly), nothing is parsed or read again; without them the output is parsed strictly, so
+ * a syntax error fails here too, and the original is read from disk.
+ */
+function verifyOutput(
+  rel: string,
+  output: string,
+  root: string,
+  agent: AgentInfo,
+  profile: Profile,
+  trees?: { source: string; input: Tree; output: Tree; snapshot?: string },
+): VerifyError {
+  const py = profile.python!;
+  const base = loadBaseModel(root, py, profile.base_class);
+  const again = rewritePython({
+    file: rel,
+    agentFile: agent.file,
+    source: output,
+    className: agent.class,
+    profile,
+    base,
+    root,
+    tree: trees?.output,
+    repoSnapshot: trees?.snapshot,
+  });
+  if (again.status === 'failed') return `${rel}: second run failed: ${again.error}`;
+  if (again.output !== output) {
+    const line = firstDifferentLine(output, again.output ?? '');
+    return `${rel}:${line}: not idempotent: running the transforms on the output changes it`;
+  }
+  return lostMethod(root, agent.file, rel, agent.class, output, base, py, trees);
+}
+
 function firstDifferentLine(a: string, b: string): number {
   const la = a.split('\n');
   const lb = b.split('\n');
@@ -92,15 +125,24 @@ function firstDifferentLine(a: string, b: string): number {
  * of the same name, counting it in the original too); an override that became dead code fails
  * the agent. Methods the migration removed are the removal plan's, not this check's.
  */
-function lostMethod(root: string, file: string, rel: string, className: string, output: string, base: BaseModel, py: PythonProfile): string | null {
+function lostMethod(
+  root: string,
+  file: string,
+  rel: string,
+  className: string,
+  output: string,
+  base: BaseModel,
+  py: PythonProfile,
+  trees?: { source: string; input: Tree; output: Tree },
+): string | null {
   let original: string;
   try {
-    original = decodePythonSource(readFileSync(path.join(root, file)), file);
+    original = trees?.source ?? decodePythonSource(readFileSync(path.join(root, file)), file);
   } catch {
     return null;
   }
-  const before = buildModuleModel(original, parsePython(original));
-  const after = buildModuleModel(output, parsePython(output));
+  const before = buildModuleModel(original, trees?.input ?? parsePython(original));
+  const after = buildModuleModel(output, trees?.output ?? parsePython(output));
   const cb = before.classes.find((c) => c.name === className);
   const ca = after.classes.find((c) => c.name === className);
   if (!cb || !ca) return null;

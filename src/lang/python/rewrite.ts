@@ -27,26 +27,43 @@ export interface PythonRewriteInput {
   base: BaseModel;
   /** The repository root: members that go or are renamed are looked for in its other files. */
   root?: string;
+  /** The batch this rewrite belongs to: the repository is read once per batch (see repoIndex). */
+  repoSnapshot?: string;
   /** The agent's own file (relative), when `file` names something else (the _v2 being verified). */
   agentFile?: string;
   /** Other classes of the file that are not the agent (helpers, records, sidecars the scan recognised as agents elsewhere). */
   otherClasses?: Set<string>;
   transforms?: PythonTransform[];
+  /** The source already parsed, without syntax errors (the idempotency pass passes the first run's output tree). */
+  tree?: Tree;
 }
 
 export function rewritePython(input: PythonRewriteInput): RewriteOutcome {
+  return rewritePythonTrees(input).outcome;
+}
+
+/** The rewrite, with its parsed input and (when it parsed cleanly) output, for the checks of verification. */
+export function rewritePythonTrees(input: PythonRewriteInput): { outcome: RewriteOutcome; inputTree?: Tree; outputTree?: Tree } {
   const empty = { removed: [], kept_for_review: [], warnings: [] };
   const py = input.profile.python;
-  if (!py) return { status: 'skipped', ...empty, error: `${input.file}: profile ${input.profile.name} has no python section` };
-  let tree;
-  try {
-    tree = parseStrict(input.source, input.file);
-  } catch (err) {
-    return { status: 'failed', ...empty, error: oneLine(err) };
+  if (!py) return { outcome: { status: 'skipped', ...empty, error: `${input.file}: profile ${input.profile.name} has no python section` } };
+  let tree = input.tree;
+  if (!tree) {
+    try {
+      tree = parseStrict(input.source, input.file);
+    } catch (err) {
+      return { outcome: { status: 'failed', ...empty, error: oneLine(err) } };
+    }
   }
+  return rewriteTree(input, py, tree);
+}
+
+function rewriteTree(input: PythonRewriteInput, py: NonNullable<Profile['python']>, tree: Tree): { outcome: RewriteOutcome; inputTree?: Tree; outputTree?: Tree } {
+  const empty = { removed: [], kept_for_review: [], warnings: [] };
+  const fail = (error: string) => ({ outcome: { status: 'failed' as const, ...empty, error } });
   const module = buildModuleModel(input.source, tree);
   const cls = module.classes.find((c) => c.name === input.className);
-  if (!cls) return { status: 'failed', ...empty, error: `${input.file}: class ${input.className} not found` };
+  if (!cls) return fail(`${input.file}: class ${input.className} not found`);
   const agent = buildAgentModel(cls);
   const agentFile = input.agentFile ?? input.file;
   // The repository is listed and read at most once per rewrite, and each name searched once.
@@ -56,7 +73,7 @@ export function rewritePython(input: PythonRewriteInput): RewriteOutcome {
     if (!input.root) return [];
     let hit = found.get(name);
     if (!hit) {
-      files ??= repoIndex(input.root);
+      files ??= repoIndex(input.root, input.repoSnapshot);
       hit = externalUses(files, [agentFile, agentFile.replace(/\.py$/, '_v2.py')], name, {
         className: input.className,
         module: path.basename(agentFile).replace(/\.py$/, ''),
@@ -118,37 +135,31 @@ export function rewritePython(input: PythonRewriteInput): RewriteOutcome {
       );
     }
   } catch (err) {
-    if (err instanceof OverlappingEditError) {
-      return { status: 'failed', ...empty, error: `${input.file}: internal edit conflict (${err.message}); nothing written` };
-    }
-    return { status: 'failed', ...empty, error: oneLine(err) };
+    if (err instanceof OverlappingEditError) return fail(`${input.file}: internal edit conflict (${err.message}); nothing written`);
+    return fail(oneLine(err));
   }
   const output = ctx.edits.apply();
-  const check = parsePython(output);
+  // The same text parses to the same tree: an unchanged file is not parsed again.
+  const check = output === input.source ? tree : parsePython(output);
   const bad = firstSyntaxError(check);
-  if (bad) {
-    return {
-      status: 'failed',
-      ...empty,
-      error: `${input.file}: the rewrite would not parse (line ${bad.startPosition.row + 1} of the output); nothing written`,
-    };
-  }
+  if (bad) return fail(`${input.file}: the rewrite would not parse (line ${bad.startPosition.row + 1} of the output); nothing written`);
   const removed = [
     ...ctx.resolved.members.keys(),
     ...ctx.resolved.statements.map((s) => s.symbol),
     ...ctx.deletions.filter((d) => d.symbol !== 'super().__init__').map((d) => (d.symbol.startsWith('import ') ? d.symbol : `self.${d.symbol} (set by the base)`)),
   ];
   const dangling = danglingReference(check, ctx);
-  if (dangling) return { status: 'failed', ...empty, error: `${input.file}: ${dangling}; nothing written` };
+  if (dangling) return fail(`${input.file}: ${dangling}; nothing written`);
   for (const n of ctx.resolved.notes) ctx.warnings.push(`${n.symbol} (line ${n.line}): ${n.reason}`);
   const kept = [...ctx.resolved.kept, ...ctx.kept].sort((a, b) => a.line - b.line || a.symbol.localeCompare(b.symbol));
-  return {
+  const outcome: RewriteOutcome = {
     status: output === input.source ? 'unchanged' : 'changed',
     output,
     removed: [...new Set(removed)],
     kept_for_review: dedupe(kept),
     warnings: ctx.warnings,
   };
+  return { outcome, inputTree: tree, outputTree: check };
 }
 
 function enabled(t: PythonTransform, remove: string[]): boolean {

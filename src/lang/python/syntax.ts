@@ -1,31 +1,40 @@
 // Small helpers over tree-sitter-python nodes, shared by analysis and transforms.
 import type { SyntaxNode } from './parser.js';
-
-const LITERAL_CONTAINERS = new Set(['dictionary', 'list', 'set', 'tuple', 'concatenated_string']);
+import { indexOf, opaqueLiteral } from './tree-index.js';
 
 /**
  * Visit node and its descendants depth-first (pre-order); return false from fn to skip a
- * subtree. Walks with a tree cursor, and passes over big literal tables (a 2 MB lookup
- * dict) that hold no names at all, since creating a JS object per node is what costs.
+ * subtree. Walks the tree's index (every node materialised once per tree, see tree-index.ts)
+ * and passes over big literal tables (a 2 MB lookup dict) that hold no names at all.
  */
 export function walk(node: SyntaxNode, fn: (n: SyntaxNode) => boolean | void): void {
+  const found = indexOf(node);
+  if (!found) return walkWithCursor(node, fn);
+  const { nodes, end } = found.index;
+  const stop = end[found.at]!;
+  for (let i = found.at; i < stop; ) i = fn(nodes[i]!) === false ? end[i]! : i + 1;
+}
+
+/** The same walk for a node the index does not hold (inside a literal table it passes over). */
+function walkWithCursor(node: SyntaxNode, fn: (n: SyntaxNode) => boolean | void): void {
   const cursor = node.walk();
-  const root = node.id;
+  let depth = 0;
   for (;;) {
     const current = cursor.currentNode;
     let descend = fn(current) !== false;
-    if (descend && LITERAL_CONTAINERS.has(cursor.nodeType) && cursor.endIndex - cursor.startIndex > 16_384) {
-      descend = current.descendantsOfType('identifier').length > 0;
+    if (descend && opaqueLiteral(cursor.nodeType, cursor.startIndex, cursor.endIndex, () => current)) descend = false;
+    if (descend && cursor.gotoFirstChild()) {
+      depth++;
+      continue;
     }
-    if (descend && cursor.gotoFirstChild()) continue;
     for (;;) {
-      if (cursor.currentNode.id === root) return;
+      if (depth === 0) return;
       if (cursor.gotoNextSibling()) break;
-      if (!cursor.gotoParent()) return;
+      cursor.gotoParent();
+      depth--;
     }
   }
 }
-
 
 /** `self.x` → "x" (only when the object is the plain name `self`). */
 export function selfAttribute(node: SyntaxNode, selfName = 'self'): string | null {

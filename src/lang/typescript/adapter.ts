@@ -2,29 +2,34 @@
 import path from 'node:path';
 import type { LanguageAdapter } from '../../pipeline/language.js';
 import { loadProfile, type Profile } from '../../profile/profile.js';
-import { launchTypeScript } from './launch.js';
-import { rewriteTypeScript } from './rewrite.js';
-import { scanTypeScript, TS_EXTENSIONS, v2Path } from './scan.js';
-import { verifyTypeScript } from './verify.js';
+import { TS_EXTENSIONS, v2Path } from './paths.js';
+
+// The adapter's work is loaded on first use: ts-morph and the compiler take a second or more to
+// load, in every process and worker, and a fleet without TypeScript files never needs them.
 
 export const typescriptAdapter: LanguageAdapter = {
   language: 'typescript',
   extensions: TS_EXTENSIONS,
   async scan(root, files, profile) {
+    if (files.length === 0) return { agents: [], skipped: [] };
+    const { scanTypeScript } = await import('./scan.js');
     return scanTypeScript(path.resolve(root), files, profile);
   },
   async rewrite(req) {
     // The scan resolved the class to the base (possibly through parents in other files): leave it be.
     if (req.agent.status === 'migrated') return { status: 'unchanged', output: req.source, removed: [], kept_for_review: [], warnings: [] };
+    const { rewriteTypeScript } = await import('./rewrite.js');
     return rewriteTypeScript({ root: path.resolve(req.root), file: req.file, source: req.source, className: req.agent.class, profile: req.profile });
   },
   async verify(reqs) {
+    const { verifyTypeScript } = await import('./verify.js');
     return verifyTypeScript(reqs);
   },
   outputPath(file) {
     return v2Path(file);
   },
   async launch(root, file) {
+    const { launchTypeScript } = await import('./launch.js');
     return launchTypeScript(path.resolve(root), file, currentProfile(root));
   },
 };

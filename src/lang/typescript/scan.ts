@@ -29,24 +29,9 @@ import {
 import { calleeText, fileClasses, isFunctionValue, memberName, type ClassLike, type FileClass } from './syntax.js';
 import { compilerOptionsFor, typeRoots } from './project.js';
 import { hasAgentInfrastructure } from './family.js';
+import { isV2, legacyPath, TS_EXTENSIONS, v2Path } from './paths.js';
 
-/** TypeScript and JavaScript sources (JavaScript through allowJs: parsed, scanned and rewritten alike). */
-export const TS_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.cjs', '.mjs'];
-const SOURCE_EXT = /\.(ts|tsx|mts|cts|js|cjs|mjs)$/;
-const V2 = /_v2(\.(?:ts|tsx|mts|cts|js|cjs|mjs))$/;
-
-export function isV2(file: string): boolean {
-  return V2.test(file);
-}
-
-export function v2Path(file: string): string {
-  return file.replace(SOURCE_EXT, '_v2$&');
-}
-
-/** The legacy sibling of a `_v2` file (the file itself when it is not one). */
-export function legacyPath(file: string): string {
-  return file.replace(V2, '$1');
-}
+export { TS_EXTENSIONS, isV2, v2Path, legacyPath } from './paths.js';
 
 function isJs(file: string): boolean {
   return /\.(js|cjs|mjs)$/.test(file);
