@@ -20,8 +20,14 @@ cpSync(path.join(repo, 'fixtures', 'demo-fleet'), work, { recursive: true });
 const force = process.env.FORCE_COLOR;
 const color = force !== undefined ? !['0', 'false', 'no'].includes(force.toLowerCase()) : !process.env.NO_COLOR && Boolean(process.stdout.isTTY);
 
+// The survival check keeps each agent under watch for the profile's window (30 s) after its first
+// healthy answer; the demo watches for 5 s so the whole job shows in well under a minute
+// (MIGRATE_SURVIVAL_WINDOW_S set by the caller wins).
+const survivalWindow = process.env.MIGRATE_SURVIVAL_WINDOW_S ?? '5';
+
 function sh(cmd, args, { check = true } = {}) {
-  const r = spawnSync(cmd, args, { cwd: work, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: color ? '1' : '0' } });
+  const env = { ...process.env, FORCE_COLOR: color ? '1' : '0', MIGRATE_SURVIVAL_WINDOW_S: survivalWindow };
+  const r = spawnSync(cmd, args, { cwd: work, stdio: 'inherit', env });
   if (check && r.status !== 0) {
     console.error(`demo: ${cmd} ${args.join(' ')} exited with ${r.status}`);
     process.exit(r.status ?? 1);
@@ -44,8 +50,8 @@ migrate('scan');
 step('migrate check-config (the startup config: schema, script paths, ports, secrets)');
 migrate('check-config');
 
-step('migrate run --all (validate each agent against the embedded registry and metrics sink; one commit per agent)');
-const runExit = migrate('run', '--all', '--concurrency', '4');
+step(`migrate run --all (validate each agent against the embedded registry and metrics sink, survival window ${survivalWindow} s; one commit per agent)`);
+const runExit = migrate('run', '--all', '--concurrency', '8');
 
 step('migrate status');
 migrate('status');
