@@ -9,14 +9,20 @@ export function normPort(s: string): string {
 
 /** The port expression a bind argument names, or null when it cannot be read. */
 export function portExpression(arg: string): string | null {
+  const raw = rawPortExpression(arg);
+  return raw === null ? null : normPort(raw);
+}
+
+/** The port expression of a bind argument as written (`f"tcp://*:{port or 5642}"` → `port or 5642`). */
+export function rawPortExpression(arg: string): string | null {
   const f = /\{([^{}:]+)\}\s*["']\s*$/.exec(arg);
-  if (f) return normPort(f[1]!);
+  if (f) return f[1]!;
   const pct = /["']\s*%\s*\(?\s*([^)]+?)\)?\s*$/.exec(arg);
-  if (pct && /["']tcp:\/\//.test(arg)) return normPort(pct[1]!);
+  if (pct && /["']tcp:\/\//.test(arg)) return pct[1]!;
   const t = /^\(\s*[^,]+,\s*(.+)\)$/s.exec(arg.trim());
-  if (t) return normPort(t[1]!);
+  if (t) return t[1]!;
   const c = /["']tcp:\/\/[^"']*:["']\s*\+\s*str\((.+)\)$/.exec(arg);
-  if (c) return normPort(c[1]!);
+  if (c) return c[1]!;
   // "tcp://*:5624": a literal port in the address
   const lit = /^[rbuf]*["']tcp:\/\/[^"':]*:(\d+)["']$/i.exec(arg.trim());
   if (lit) return lit[1]!;

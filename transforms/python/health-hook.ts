@@ -82,7 +82,6 @@ export const healthHookTransform: PythonTransform = {
       ctx.warnings.push(`${ctx.agent.cls.name}.${hook}() renamed to ${renamed}(): its fields are added to the base's by the ${hook}() override built on super()`);
     }
     insertHook(ctx, hook, guarded(lines, [...members].sort()));
-    for (const l of lines) for (const m of l.matchAll(/(?<![.\w])([A-Za-z_]\w*)/g)) ctx.introduced.add(m[1]!);
     // A payload method that stayed because it carries business data is what the hook now calls: say so.
     for (const l of lines) {
       for (const m of l.matchAll(/self\.(\w+)\(\)/g)) {

@@ -6,7 +6,7 @@
 // stop() and SIGTERM, so the agent's own stop flag and signal handling are not needed for it.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { introduceNames, withRenames } from '../../src/lang/python/transform-context.js';
+import { withRenames } from '../../src/lang/python/transform-context.js';
 import { callee, expressionOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { isTrivial } from '../../src/analysis/infra.js';
 import { lineStart, renderBlock } from '../../src/lang/python/text.js';
@@ -61,7 +61,6 @@ export const periodicHook: PythonTransform = {
     if (loop.before.length) block += `def ${name}(self):\n${reindent(ctx, loop.before).join('\n')}\n    super().${name}()\n\n`;
     block += `def ${hook.hook}(self):\n${reindent(ctx, loop.body).join('\n')}\n`;
     ctx.edits.insert(lineStart(src, run.outer.startIndex), renderBlock(withRenames(ctx, block), defIndent, ctx.layout), 'periodic-hook');
-    introduceNames(ctx, [...loop.before, ...loop.body]);
     // The interval, as a class attribute before the first statement of the class body (after its docstring).
     const first = statements(ctx.agent.cls.body).find((s) => !isDocstring(s));
     if (first) {

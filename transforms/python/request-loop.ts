@@ -6,7 +6,7 @@
 // sent. Error replies and logging around it are what the base's loop does itself.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { introduceNames, withRenames } from '../../src/lang/python/transform-context.js';
+import { withRenames } from '../../src/lang/python/transform-context.js';
 import { callee, expressionOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { bindsOfAttribute, portRoles } from '../../src/analysis/ports.js';
@@ -79,7 +79,6 @@ export const requestLoop: PythonTransform = {
     const defIndent = src.slice(lineStart(src, run.outer.startIndex), run.outer.startIndex);
     // In place of run(): its comments stay above the hook.
     ctx.edits.insert(lineStart(src, run.outer.startIndex), renderBlock(block, defIndent, ctx.layout), 'request-loop');
-    introduceNames(ctx, loop.dispatch);
     ctx.warnings.push(
       `${run.name}() served self.${loop.socket}; ${ctx.profile.base_class}.run() serves its own request socket on the same port and hands each request to ${base.hook}(), which now holds run()'s dispatch`,
     );

@@ -11,7 +11,7 @@ import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { callee, isDocstring, mentions, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { blocksOf } from '../../src/analysis/infra.js';
-import { bindArgument, normPort, portExpression, portRoles, serverSubclasses } from '../../src/analysis/ports.js';
+import { bindArgument, normPort, portExpression, portRoles, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
 import { valueType } from '../../src/analysis/value-type.js';
 
 const label = 'super-init';
@@ -387,15 +387,6 @@ function widenPassedPort(ctx: PythonTransformContext, init: PyFunction, call: Sy
   ctx.edits.replace(value.startIndex, value.endIndex, better, label);
   ctx.passThrough.set('port', better);
   ctx.warnings.push(`super().__init__ now gets port=${better}: the request socket it replaces listened there (the call gave port=${value.text}, and the base would have picked another port when it is None)`);
-}
-
-/** The port expression of a bind address as written (`f"tcp://*:{port or 5642}"` → `port or 5642`). */
-function rawPortExpression(arg: string): string | null {
-  const f = /\{([^{}:]+)\}\s*["']\s*$/.exec(arg);
-  if (f) return f[1]!;
-  const c = /["']tcp:\/\/[^"']*:["']\s*\+\s*str\((.+)\)$/.exec(arg);
-  if (c) return c[1]!;
-  return null;
 }
 
 const BUILTINS = new Set(['int', 'str', 'float', 'bool', 'os', 'None', 'True', 'False', 'dict', 'len', 'min', 'max', 'getattr']);

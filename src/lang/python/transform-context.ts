@@ -36,7 +36,7 @@ export interface PythonTransformContext {
   external: (name: string) => ExternalUse[];
   /** Members renamed by edit transforms (old → new): code written later from original text applies them. */
   renames: Map<string, string>;
-  /** Module-level names that code added by an edit transform uses (import pruning keeps them). */
+  /** Module-level names that code written outside the edit buffer uses (a removal's replacement text): import pruning keeps them, as it keeps every name the edit buffer's texts use. */
   introduced: Set<string>;
   /** keyword → expression text passed to the base's __init__ (filled by super-init). */
   passThrough: Map<string, string>;
@@ -69,13 +69,4 @@ export function withRenames(ctx: PythonTransformContext, text: string): string {
   let out = text;
   for (const [from, to] of ctx.renames) out = out.replace(new RegExp(`\\bself\\.${from}\\b`, 'g'), `self.${to}`);
   return out;
-}
-
-/** Code moved into new text (a hook made of a removed method's statements) keeps the module names it uses from import pruning. */
-export function introduceNames(ctx: PythonTransformContext, nodes: SyntaxNode[]): void {
-  const visit = (n: SyntaxNode) => {
-    if (n.type === 'identifier') ctx.introduced.add(n.text);
-    for (const c of n.namedChildren) visit(c);
-  };
-  nodes.forEach(visit);
 }
