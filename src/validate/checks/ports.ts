@@ -3,7 +3,7 @@
 // HEALTH_CHECK_PORT) map to the ones the _v2 was given, any other port (a literal 5624) must
 // be the same. The _v2 may listen on more (the base's own ports): only a missing one fails.
 import type { CheckResult } from '../../core/types.js';
-import { readFileSync } from 'node:fs';
+import { ephemeralRange } from '../ports.js';
 import { result } from './common.js';
 
 export interface PortsOptions {
@@ -51,14 +51,4 @@ export function checkPorts(o: PortsOptions): CheckResult {
   return result('ports', true, o.ms,
     `listens where the legacy agent did: ${expected.map(label).join(', ') || 'no fixed port'}${paired.length ? `; ${paired.join(', ')}` : ''}${extra.length ? `; also ${extra.join(', ')}` : ''}` +
       `${ephemeral.length ? ` (the legacy agent's OS-picked ${ephemeral.join(', ')} not compared)` : ''}`);
-}
-
-function ephemeralRange(): [number, number] {
-  try {
-    const [a, b] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (a && b) return [a, b];
-  } catch {
-    // not Linux: the usual range
-  }
-  return [32768, 60999];
 }
