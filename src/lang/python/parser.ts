@@ -1,11 +1,13 @@
-// tree-sitter-python parsing. Node indices are UTF-16 offsets into the JS string
-// we pass in, so edits are plain string slices.
+// tree-sitter-python parsing. The native tree is read once into a FlatTree (see
+// flat-tree.ts) and dropped; everything after works on that. Node indices are UTF-16
+// offsets into the JS string we pass in, so edits are plain string slices.
 import Parser from 'tree-sitter';
 import Python from 'tree-sitter-python';
 import { MigrateError } from '../../core/errors.js';
+import { FlatNode, FlatTree } from './flat-tree.js';
 
-export type SyntaxNode = Parser.SyntaxNode;
-export type Tree = Parser.Tree;
+export type SyntaxNode = FlatNode;
+export type Tree = FlatTree;
 
 let parser: Parser | undefined;
 
@@ -20,34 +22,17 @@ function getParser(): Parser {
 /** Parse any size of input: the binding needs an explicit buffer size past 32 KB. */
 export function parsePython(source: string): Tree {
   const bufferSize = Math.max(64 * 1024, source.length * 2 + 1024);
-  return getParser().parse(source, undefined, { bufferSize });
-}
-
-let queries = new Map<string, Parser.Query>();
-export function query(pattern: string): Parser.Query {
-  let q = queries.get(pattern);
-  if (!q) {
-    q = new Parser.Query(Python as unknown as Parser.Language, pattern);
-    queries.set(pattern, q);
-  }
-  return q;
+  return new FlatTree(getParser().parse(source, undefined, { bufferSize }), source, Python);
 }
 
 /** The first ERROR or MISSING node, or null when the tree is clean. */
 export function firstSyntaxError(tree: Tree): SyntaxNode | null {
   if (!tree.rootNode.hasError) return null;
-  let found: SyntaxNode | null = null;
-  const visit = (node: SyntaxNode) => {
-    if (found) return;
-    if (node.type === 'ERROR' || node.isMissing) {
-      found = node;
-      return;
-    }
-    if (!node.hasError) return;
-    for (const child of node.children) visit(child);
-  };
-  visit(tree.rootNode);
-  return found ?? tree.rootNode;
+  for (let i = 0; i < tree.count; i++) {
+    const node = tree.node(i);
+    if (node.type === 'ERROR' || node.isMissing) return node;
+  }
+  return tree.rootNode;
 }
 
 /** Parse and refuse any tree with ERROR or MISSING nodes, naming file and line. */

@@ -1,39 +1,36 @@
 // Small helpers over tree-sitter-python nodes, shared by analysis and transforms.
 import type { SyntaxNode } from './parser.js';
-import { indexOf, opaqueLiteral } from './tree-index.js';
+import type { FlatTree } from './flat-tree.js';
+
+/** Literal tables that hold no names are not descended into (a 2 MB lookup dict is all literals). */
+const LITERAL_CONTAINERS = new Set(['dictionary', 'list', 'set', 'tuple', 'concatenated_string']);
+const BIG_LITERAL = 16_384;
+const opaque = new WeakMap<FlatTree, Map<number, boolean>>();
+
+/** Is node i a big literal table without a single identifier inside (its inside is never walked)? */
+function opaqueLiteral(tree: FlatTree, i: number): boolean {
+  if (tree.end[i]! - tree.start[i]! <= BIG_LITERAL || !LITERAL_CONTAINERS.has(tree.typeName(i))) return false;
+  let known = opaque.get(tree);
+  if (!known) opaque.set(tree, (known = new Map()));
+  let answer = known.get(i);
+  if (answer === undefined) {
+    answer = true;
+    for (let d = i + 1, stop = tree.subtreeEnd[i]!; d < stop && answer; d++) if (tree.typeName(d) === 'identifier') answer = false;
+    known.set(i, answer);
+  }
+  return answer;
+}
 
 /**
  * Visit node and its descendants depth-first (pre-order); return false from fn to skip a
- * subtree. Walks the tree's index (every node materialised once per tree, see tree-index.ts)
- * and passes over big literal tables (a 2 MB lookup dict) that hold no names at all.
+ * subtree. A loop over the flat tree's arrays; passes over big literal tables (a 2 MB
+ * lookup dict) that hold no names at all.
  */
 export function walk(node: SyntaxNode, fn: (n: SyntaxNode) => boolean | void): void {
-  const found = indexOf(node);
-  if (!found) return walkWithCursor(node, fn);
-  const { nodes, end } = found.index;
-  const stop = end[found.at]!;
-  for (let i = found.at; i < stop; ) i = fn(nodes[i]!) === false ? end[i]! : i + 1;
-}
-
-/** The same walk for a node the index does not hold (inside a literal table it passes over). */
-function walkWithCursor(node: SyntaxNode, fn: (n: SyntaxNode) => boolean | void): void {
-  const cursor = node.walk();
-  let depth = 0;
-  for (;;) {
-    const current = cursor.currentNode;
-    let descend = fn(current) !== false;
-    if (descend && opaqueLiteral(cursor.nodeType, cursor.startIndex, cursor.endIndex, () => current)) descend = false;
-    if (descend && cursor.gotoFirstChild()) {
-      depth++;
-      continue;
-    }
-    for (;;) {
-      if (depth === 0) return;
-      if (cursor.gotoNextSibling()) break;
-      cursor.gotoParent();
-      depth--;
-    }
-  }
+  const tree = node.tree;
+  const { subtreeEnd } = tree;
+  const stop = subtreeEnd[node.index]!;
+  for (let i = node.index; i < stop; ) i = fn(tree.node(i)) === false || opaqueLiteral(tree, i) ? subtreeEnd[i]! : i + 1;
 }
 
 /** `self.x` → "x" (only when the object is the plain name `self`). */

@@ -1,0 +1,385 @@
+// A parsed Python module as flat arrays, read out of tree-sitter in one cursor walk.
+//
+// Why: in the Node binding every node a walk touches becomes a JavaScript object made by a
+// native call, with a weak reference, a cleanup callback and an entry in the tree's node
+// cache, and every property read (type, startIndex, childForFieldName, parent) is another
+// native call. A rewrite reads each tree thousands of times, so four fifths of a run went
+// to the binding and its native memory grew with the fleet. Here the native tree is read
+// once (navigation, type id, field id and range per node) and then dropped; nodes are small plain objects over
+// the arrays, made on first use and the same object every time after (code compares nodes
+// with === and keys maps by them), and every read after that stays in JavaScript.
+import type Parser from 'tree-sitter';
+
+const ERROR_TYPE_ID = 0xffff;
+const NAMED = 1;
+const MISSING = 2;
+const HAS_ERROR = 4;
+
+/** Names of node types and fields of one language, learnt from the cursor as they appear. */
+class Vocabulary {
+  readonly typeNames: string[] = [];
+  readonly typeNamed: boolean[] = [];
+  readonly fieldNames: string[] = [];
+  readonly fieldIds = new Map<string, number>();
+}
+const vocabularies = new WeakMap<object, Vocabulary>();
+
+let nextIdBase = 1;
+
+export class FlatTree {
+  readonly source: string;
+  readonly count: number;
+  /** Per node, in pre-order: type id, field id under its parent (0: none), flags. */
+  readonly typeId: Uint16Array;
+  readonly fieldId: Uint16Array;
+  readonly flags: Uint8Array;
+  /** Per node: UTF-16 offsets into `source` (the binding's indices). */
+  readonly start: Int32Array;
+  readonly end: Int32Array;
+  /** Per node: its parent's position (-1 for the root), and one past its subtree. */
+  readonly parentOf: Int32Array;
+  readonly subtreeEnd: Int32Array;
+  /** Distinct ids across trees (the binding's node ids were addresses, unique in a process). */
+  readonly idBase: number;
+  readonly vocabulary: Vocabulary;
+  private readonly made: (FlatNode | undefined)[];
+  private lineStarts?: Int32Array;
+
+  constructor(native: Parser.Tree, source: string, language: object) {
+    this.source = source;
+    let vocabulary = vocabularies.get(language);
+    if (!vocabulary) vocabularies.set(language, (vocabulary = new Vocabulary()));
+    this.vocabulary = vocabulary;
+    const withErrors = native.rootNode.hasError;
+    let cap = Math.max(256, source.length >> 2);
+    let typeId = new Uint16Array(cap);
+    let fieldId = new Uint16Array(cap);
+    let flags = new Uint8Array(cap);
+    let start = new Int32Array(cap);
+    let end = new Int32Array(cap);
+    let parentOf = new Int32Array(cap);
+    let subtreeEnd = new Int32Array(cap);
+    const grow = () => {
+      cap *= 2;
+      const g = <T extends Uint16Array | Uint8Array | Int32Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(cap);
+        b.set(a);
+        return b;
+      };
+      typeId = g(typeId);
+      fieldId = g(fieldId);
+      flags = g(flags);
+      start = g(start);
+      end = g(end);
+      parentOf = g(parentOf);
+      subtreeEnd = g(subtreeEnd);
+    };
+    const cursor = native.walk();
+    const { typeNames, typeNamed, fieldNames, fieldIds } = vocabulary;
+    let n = 0;
+    let parent = -1;
+    for (;;) {
+      if (n >= cap) grow();
+      const at = n++;
+      const type = cursor.nodeTypeId;
+      if (typeNames[type] === undefined) {
+        typeNames[type] = cursor.nodeType;
+        typeNamed[type] = type === ERROR_TYPE_ID || cursor.nodeIsNamed;
+      }
+      const field = cursor.currentFieldId;
+      if (field && fieldNames[field] === undefined) {
+        const name = cursor.currentFieldName;
+        fieldNames[field] = name;
+        fieldIds.set(name, field);
+      }
+      typeId[at] = type;
+      fieldId[at] = field;
+      let f = typeNamed[type] ? NAMED : 0;
+      if (withErrors) {
+        if (type === ERROR_TYPE_ID) f |= HAS_ERROR;
+        else if (cursor.nodeIsMissing) f |= MISSING | HAS_ERROR;
+      }
+      flags[at] = f;
+      parentOf[at] = parent;
+      // Ranges are read, not derived from the children: string content spans text that is no node.
+      start[at] = cursor.startIndex;
+      end[at] = cursor.endIndex;
+      if (cursor.gotoFirstChild()) {
+        parent = at;
+        continue;
+      }
+      subtreeEnd[at] = n;
+      let done = false;
+      for (;;) {
+        if (parent >= 0 && cursor.gotoNextSibling()) break;
+        if (parent < 0) {
+          done = true;
+          break;
+        }
+        cursor.gotoParent();
+        subtreeEnd[parent] = n;
+        parent = parentOf[parent]!;
+      }
+      if (done) break;
+    }
+    // A node has an error when any node below it is one (children come after their parent).
+    if (withErrors) for (let i = n - 1; i > 0; i--) if (flags[i]! & HAS_ERROR) flags[parentOf[i]!]! |= HAS_ERROR;
+    this.count = n;
+    this.typeId = typeId.subarray(0, n);
+    this.fieldId = fieldId.subarray(0, n);
+    this.flags = flags.subarray(0, n);
+    this.start = start.subarray(0, n);
+    this.end = end.subarray(0, n);
+    this.parentOf = parentOf.subarray(0, n);
+    this.subtreeEnd = subtreeEnd.subarray(0, n);
+    this.made = new Array(n);
+    this.idBase = nextIdBase;
+    nextIdBase += n;
+  }
+
+  get rootNode(): FlatNode {
+    return this.node(0);
+  }
+
+  /** The node at pre-order position i (always the same object). */
+  node(i: number): FlatNode {
+    return (this.made[i] ??= new FlatNode(this, i));
+  }
+
+  typeName(i: number): string {
+    return this.vocabulary.typeNames[this.typeId[i]!]!;
+  }
+
+  isNamed(i: number): boolean {
+    return (this.flags[i]! & NAMED) !== 0;
+  }
+
+  /** Row and column (UTF-16 units, as the binding gives them) of a source offset. */
+  point(offset: number): { row: number; column: number } {
+    const starts = (this.lineStarts ??= lineStartsOf(this.source));
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { row: lo, column: offset - starts[lo]! };
+  }
+
+  /** Position of the next sibling of node i, or -1. */
+  nextSibling(i: number): number {
+    const p = this.parentOf[i]!;
+    if (p < 0) return -1;
+    const next = this.subtreeEnd[i]!;
+    return next < this.subtreeEnd[p]! ? next : -1;
+  }
+
+  /** Positions of node i's children. */
+  childPositions(i: number): number[] {
+    const out: number[] = [];
+    const stop = this.subtreeEnd[i]!;
+    for (let c = i + 1; c < stop; c = this.subtreeEnd[c]!) out.push(c);
+    return out;
+  }
+}
+
+function lineStartsOf(source: string): Int32Array {
+  const starts = [0];
+  for (let at = source.indexOf('\n'); at !== -1; at = source.indexOf('\n', at + 1)) starts.push(at + 1);
+  return Int32Array.from(starts);
+}
+
+/** One node of a FlatTree, with the part of the binding's SyntaxNode interface the engine reads. */
+export class FlatNode {
+  constructor(
+    readonly tree: FlatTree,
+    readonly index: number,
+  ) {}
+
+  get type(): string {
+    return this.tree.typeName(this.index);
+  }
+
+  get typeId(): number {
+    return this.tree.typeId[this.index]!;
+  }
+
+  get id(): number {
+    return this.tree.idBase + this.index;
+  }
+
+  get isNamed(): boolean {
+    return this.tree.isNamed(this.index);
+  }
+
+  get isMissing(): boolean {
+    return (this.tree.flags[this.index]! & MISSING) !== 0;
+  }
+
+  get hasError(): boolean {
+    return (this.tree.flags[this.index]! & HAS_ERROR) !== 0;
+  }
+
+  get startIndex(): number {
+    return this.tree.start[this.index]!;
+  }
+
+  get endIndex(): number {
+    return this.tree.end[this.index]!;
+  }
+
+  get text(): string {
+    return this.tree.source.slice(this.tree.start[this.index]!, this.tree.end[this.index]!);
+  }
+
+  get startPosition(): { row: number; column: number } {
+    return this.tree.point(this.startIndex);
+  }
+
+  get endPosition(): { row: number; column: number } {
+    return this.tree.point(this.endIndex);
+  }
+
+  get parent(): FlatNode | null {
+    const p = this.tree.parentOf[this.index]!;
+    return p < 0 ? null : this.tree.node(p);
+  }
+
+  get children(): FlatNode[] {
+    return this.tree.childPositions(this.index).map((c) => this.tree.node(c));
+  }
+
+  get namedChildren(): FlatNode[] {
+    const out: FlatNode[] = [];
+    for (const c of this.tree.childPositions(this.index)) if (this.tree.isNamed(c)) out.push(this.tree.node(c));
+    return out;
+  }
+
+  get childCount(): number {
+    return this.tree.childPositions(this.index).length;
+  }
+
+  get namedChildCount(): number {
+    let k = 0;
+    for (const c of this.tree.childPositions(this.index)) if (this.tree.isNamed(c)) k++;
+    return k;
+  }
+
+  child(k: number): FlatNode | null {
+    const c = this.tree.childPositions(this.index)[k];
+    return c === undefined ? null : this.tree.node(c);
+  }
+
+  namedChild(k: number): FlatNode | null {
+    for (const c of this.tree.childPositions(this.index)) if (this.tree.isNamed(c) && k-- === 0) return this.tree.node(c);
+    return null;
+  }
+
+  get firstChild(): FlatNode | null {
+    return this.child(0);
+  }
+
+  get lastChild(): FlatNode | null {
+    const all = this.tree.childPositions(this.index);
+    return all.length ? this.tree.node(all[all.length - 1]!) : null;
+  }
+
+  get firstNamedChild(): FlatNode | null {
+    return this.namedChild(0);
+  }
+
+  get lastNamedChild(): FlatNode | null {
+    const named = this.tree.childPositions(this.index).filter((c) => this.tree.isNamed(c));
+    return named.length ? this.tree.node(named[named.length - 1]!) : null;
+  }
+
+  get nextSibling(): FlatNode | null {
+    const s = this.tree.nextSibling(this.index);
+    return s < 0 ? null : this.tree.node(s);
+  }
+
+  get nextNamedSibling(): FlatNode | null {
+    for (let s = this.tree.nextSibling(this.index); s >= 0; s = this.tree.nextSibling(s)) if (this.tree.isNamed(s)) return this.tree.node(s);
+    return null;
+  }
+
+  get previousSibling(): FlatNode | null {
+    const p = this.parent;
+    if (!p) return null;
+    let prev: number = -1;
+    for (const c of this.tree.childPositions(p.index)) {
+      if (c === this.index) break;
+      prev = c;
+    }
+    return prev < 0 ? null : this.tree.node(prev);
+  }
+
+  get previousNamedSibling(): FlatNode | null {
+    const p = this.parent;
+    if (!p) return null;
+    let prev: number = -1;
+    for (const c of this.tree.childPositions(p.index)) {
+      if (c === this.index) break;
+      if (this.tree.isNamed(c)) prev = c;
+    }
+    return prev < 0 ? null : this.tree.node(prev);
+  }
+
+  childForFieldName(name: string): FlatNode | null {
+    const field = this.tree.vocabulary.fieldIds.get(name);
+    if (field === undefined) return null;
+    const { fieldId, subtreeEnd } = this.tree;
+    const stop = subtreeEnd[this.index]!;
+    for (let c = this.index + 1; c < stop; c = subtreeEnd[c]!) if (fieldId[c] === field) return this.tree.node(c);
+    return null;
+  }
+
+  childrenForFieldName(name: string): FlatNode[] {
+    const field = this.tree.vocabulary.fieldIds.get(name);
+    if (field === undefined) return [];
+    const out: FlatNode[] = [];
+    const { fieldId, subtreeEnd } = this.tree;
+    const stop = subtreeEnd[this.index]!;
+    for (let c = this.index + 1; c < stop; c = subtreeEnd[c]!) if (fieldId[c] === field) out.push(this.tree.node(c));
+    return out;
+  }
+
+  /** This node and its descendants of the given type(s), in order (as the binding's). */
+  descendantsOfType(types: string | string[]): FlatNode[] {
+    const wanted = new Set(typeof types === 'string' ? [types] : types);
+    const out: FlatNode[] = [];
+    const stop = this.tree.subtreeEnd[this.index]!;
+    for (let i = this.index; i < stop; i++) if (wanted.has(this.tree.typeName(i))) out.push(this.tree.node(i));
+    return out;
+  }
+
+  /** The smallest node at or below this one spanning [from, to] (tree-sitter's descendant_for_byte_range). */
+  descendantForIndex(from: number, to: number = from): FlatNode {
+    const { start, end, subtreeEnd } = this.tree;
+    let node = this.index;
+    for (let descended = true; descended; ) {
+      descended = false;
+      const stop = subtreeEnd[node]!;
+      for (let c = node + 1; c < stop; c = subtreeEnd[c]!) {
+        const e = end[c]!;
+        if (e < to) continue;
+        const empty = start[c] === e;
+        if (empty ? e < from : e <= from) continue;
+        if (from < start[c]!) break;
+        node = c;
+        descended = true;
+        break;
+      }
+    }
+    return this.tree.node(node);
+  }
+
+  equals(other: FlatNode): boolean {
+    return other.tree === this.tree && other.index === this.index;
+  }
+
+  toString(): string {
+    return `(${this.type} ${this.startIndex}-${this.endIndex})`;
+  }
+}
