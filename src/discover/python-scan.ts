@@ -10,6 +10,7 @@ import type { Profile } from '../profile/profile.js';
 import { decodePythonSource, parseStrict } from '../lang/python/parser.js';
 import type { SyntaxNode } from '../lang/python/parser.js';
 import { pyCompileAll } from '../lang/python/py-compile.js';
+import { turnEventLoop } from '../lang/python/native-trees.js';
 import { baseName, buildModuleModel, entryScopes, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
 import { callee, selfAttribute, walk } from '../lang/python/syntax.js';
 import { HEALTH_ATTRIBUTE, HEALTH_LOOP_METHOD, HEALTH_PAYLOAD_METHOD, HEALTH_SIDECAR_CLASS, HTTP_HANDLER_BASE } from '../../transforms/python/health-patterns.js';
@@ -27,7 +28,8 @@ const NOT_AGENT_BASES = new RegExp(`${HTTP_HANDLER_BASE.source}|^(Thread|Process
 export async function parsePythonFiles(root: string, files: string[]): Promise<{ parsed: ParsedPythonFile[]; skipped: SkippedFile[] }> {
   const parsed: ParsedPythonFile[] = [];
   const skipped: SkippedFile[] = [];
-  for (const file of files) {
+  for (const [i, file] of files.entries()) {
+    if (i % 8 === 7) await turnEventLoop();
     const rel = path.relative(root, file).split(path.sep).join('/');
     try {
       const bytes = readFileSync(file);

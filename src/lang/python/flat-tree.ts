@@ -125,13 +125,14 @@ export class FlatTree {
     // A node has an error when any node below it is one (children come after their parent).
     if (withErrors) for (let i = n - 1; i > 0; i--) if (flags[i]! & HAS_ERROR) flags[parentOf[i]!]! |= HAS_ERROR;
     this.count = n;
-    this.typeId = typeId.subarray(0, n);
-    this.fieldId = fieldId.subarray(0, n);
-    this.flags = flags.subarray(0, n);
-    this.start = start.subarray(0, n);
-    this.end = end.subarray(0, n);
-    this.parentOf = parentOf.subarray(0, n);
-    this.subtreeEnd = subtreeEnd.subarray(0, n);
+    // Copies, not views: a view would keep the whole over-allocated buffer alive with the tree.
+    this.typeId = typeId.slice(0, n);
+    this.fieldId = fieldId.slice(0, n);
+    this.flags = flags.slice(0, n);
+    this.start = start.slice(0, n);
+    this.end = end.slice(0, n);
+    this.parentOf = parentOf.slice(0, n);
+    this.subtreeEnd = subtreeEnd.slice(0, n);
     this.made = new Array(n);
     this.idBase = nextIdBase;
     nextIdBase += n;

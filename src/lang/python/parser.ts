@@ -5,6 +5,7 @@ import Parser from 'tree-sitter';
 import Python from 'tree-sitter-python';
 import { MigrateError } from '../../core/errors.js';
 import { FlatNode, FlatTree } from './flat-tree.js';
+import { nativeTreeDropped } from './native-trees.js';
 
 export type SyntaxNode = FlatNode;
 export type Tree = FlatTree;
@@ -22,7 +23,9 @@ function getParser(): Parser {
 /** Parse any size of input: the binding needs an explicit buffer size past 32 KB. */
 export function parsePython(source: string): Tree {
   const bufferSize = Math.max(64 * 1024, source.length * 2 + 1024);
-  return new FlatTree(getParser().parse(source, undefined, { bufferSize }), source, Python);
+  const flat = new FlatTree(getParser().parse(source, undefined, { bufferSize }), source, Python);
+  nativeTreeDropped();
+  return flat;
 }
 
 /** The first ERROR or MISSING node, or null when the tree is clean. */
