@@ -73,7 +73,7 @@ program
   .option('--concurrency <n>', 'agents validated at once', (v) => positiveInt(v, '--concurrency'))
   .option('--shard <i/n>', 'take only shard i of n (1-based) of the agents, deterministically')
   .option('--transform <file...>', 'jscodeshift-format transforms applied after the profile (TypeScript/JavaScript agents)')
-  .option('--run-in-band', 'rewrite in this process instead of a worker pool')
+  .option('--run-in-band', 'scan and rewrite in this process instead of a worker pool')
   .option('--registry-url <url>', 'registry for validation (default: an embedded one on loopback)')
   .option('--metrics-url <url>', 'metrics sink for validation (default: an embedded one on loopback)')
   .option('--timings', 'print the wall time of each stage on standard error')

@@ -9,65 +9,107 @@ import { MigrateError } from '../core/errors.js';
 import type { Profile } from '../profile/profile.js';
 import { decodePythonSource, parseStrict } from '../lang/python/parser.js';
 import type { SyntaxNode } from '../lang/python/parser.js';
-import { pyCompileAll } from '../lang/python/py-compile.js';
-import { turnEventLoop } from '../lang/python/native-trees.js';
-import { baseName, buildModuleModel, entryScopes, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
+import { PyCompileSession } from '../lang/python/py-compile.js';
+import { readPythonFilesAcross } from './python-read-pool.js';
+import { baseName, buildModuleModel, entryScopes, type ImportedName, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
 import { callee, selfAttribute, walk } from '../lang/python/syntax.js';
 import { HEALTH_ATTRIBUTE, HEALTH_LOOP_METHOD, HEALTH_PAYLOAD_METHOD, HEALTH_SIDECAR_CLASS, HTTP_HANDLER_BASE } from '../../transforms/python/health-patterns.js';
 
-export interface ParsedPythonFile {
-  file: string;
+/**
+ * What classification needs of one class, read while its file's tree is at hand: the tree
+ * is dropped right after (a fleet's trees do not all fit in memory), and the facts are
+ * plain data a worker thread can hand back.
+ */
+export interface ClassFacts {
+  name: string;
+  line: number;
+  /** Each base as a name (null for a call or subscript). */
+  bases: Array<string | null>;
+  /** A dataclass, record, exception, handler or thread: never the agent. */
+  record: boolean;
+  methods: string[];
+  constructedInEntry: boolean;
+  constructedByOthers: boolean;
+  bindsServer: boolean;
+  runsLoop: boolean;
+  abstract: boolean;
+  findings: Finding[];
+}
+
+/** One parsed file, as classification and the cross-file class index see it. */
+export interface PythonFileFacts {
   rel: string;
-  module: ModuleModel;
+  classes: ClassFacts[];
+  /** Imported names (`import`/`from ... import`), without their nodes. */
+  imports: Map<string, Omit<ImportedName, 'node'>>;
+  aliases: Map<string, string[]>;
+  mainGuard: boolean;
+  /** Settled by the file alone (the base itself, a test, no class): no index needed. */
+  settled?: SkippedFile;
 }
 
 const RECORD_BASES = /^(Enum|IntEnum|StrEnum|Flag|IntFlag|NamedTuple|TypedDict|Exception|BaseException|\w+Error|Protocol|ABC)$/;
 const NOT_AGENT_BASES = new RegExp(`${HTTP_HANDLER_BASE.source}|^(Thread|Process|TestCase|IsolatedAsyncioTestCase)$`);
 
-/** Read and parse every file; unreadable ones become skipped entries with file:line. */
-export async function parsePythonFiles(root: string, files: string[]): Promise<{ parsed: ParsedPythonFile[]; skipped: SkippedFile[] }> {
-  const parsed: ParsedPythonFile[] = [];
-  const skipped: SkippedFile[] = [];
-  for (const [i, file] of files.entries()) {
-    if (i % 8 === 7) await turnEventLoop();
-    const rel = path.relative(root, file).split(path.sep).join('/');
-    try {
-      const bytes = readFileSync(file);
-      if (bytes.length === 0 || bytes.toString('utf8').trim() === '') {
-        skipped.push({ file: rel, reason: `${rel}:1: empty file; nothing to migrate`, line: 1, error: path.basename(rel) !== '__init__.py' });
+export type ReadPythonFile = { facts: PythonFileFacts; source: string } | { skipped: SkippedFile };
+
+/** Read, parse and learn one file: its facts and its source (for the compile check), or why it is refused. */
+export function readPythonFile(root: string, file: string, target: BaseTarget): ReadPythonFile {
+  const rel = path.relative(root, file).split(path.sep).join('/');
+  try {
+    const bytes = readFileSync(file);
+    if (bytes.length === 0 || bytes.toString('utf8').trim() === '') {
+      return { skipped: { file: rel, reason: `${rel}:1: empty file; nothing to migrate`, line: 1, error: path.basename(rel) !== '__init__.py' } };
+    }
+    const source = decodePythonSource(bytes, rel);
+    const module = buildModuleModel(source, parseStrict(source, rel));
+    return { facts: factsOf(rel, module, target), source };
+  } catch (err) {
+    if (err instanceof MigrateError) return { skipped: { file: rel, reason: err.oneLine(), line: err.line, error: true } };
+    return { skipped: { file: rel, reason: `${rel}: ${(err as Error).message}`, error: true } };
+  }
+}
+
+/** Read every file (across cores unless inBand); unreadable ones and ones CPython refuses become skipped entries with file:line. */
+export async function readPythonFiles(root: string, files: string[], target: BaseTarget, inBand = false): Promise<{ read: PythonFileFacts[]; skipped: SkippedFile[] }> {
+  const results: ReadPythonFile[] = new Array(files.length);
+  const compiled: Array<Promise<string | null>> = new Array(files.length);
+  // tree-sitter accepts some files CPython refuses (an injected line at the wrong indentation):
+  // every parsed file is compiled too, by one python3 that works while the next files are parsed.
+  const compiler = new PyCompileSession();
+  try {
+    await readPythonFilesAcross(root, files, target, inBand, (i, r) => {
+      results[i] = r;
+      if ('facts' in r) compiled[i] = compiler.compile({ name: r.facts.rel, text: r.source });
+    });
+    const skipped: SkippedFile[] = [];
+    const read: PythonFileFacts[] = [];
+    for (const r of results) if ('skipped' in r) skipped.push(r.skipped);
+    for (const [i, r] of results.entries()) {
+      if (!('facts' in r)) continue;
+      const e = await compiled[i]!;
+      if (!e || e.includes('python3 not found')) {
+        read.push(r.facts);
         continue;
       }
-      const source = decodePythonSource(bytes, rel);
-      const tree = parseStrict(source, rel);
-      parsed.push({ file, rel, module: buildModuleModel(source, tree) });
-    } catch (err) {
-      if (err instanceof MigrateError) skipped.push({ file: rel, reason: err.oneLine(), line: err.line, error: true });
-      else skipped.push({ file: rel, reason: `${rel}: ${(err as Error).message}`, error: true });
-    }
-  }
-  // tree-sitter accepts some files CPython refuses (an injected line at the wrong indentation):
-  // compile every parsed file too, all in one python3 process.
-  const errors = await pyCompileAll(parsed.map((f) => ({ name: f.rel, text: f.module.source })));
-  const ok: ParsedPythonFile[] = [];
-  parsed.forEach((f, i) => {
-    const e = errors[i];
-    if (e && !e.includes('python3 not found')) {
       const line = Number(/^[^:]+:(\d+):/.exec(e)?.[1] ?? 0) || undefined;
-      skipped.push({ file: f.rel, reason: `${e}; file refused, not rewritten`, line, error: true });
-    } else ok.push(f);
-  });
-  return { parsed: ok, skipped };
+      skipped.push({ file: r.facts.rel, reason: `${e}; file refused, not rewritten`, line, error: true });
+    }
+    return { read, skipped };
+  } finally {
+    await compiler.close();
+  }
 }
 
 /** Class name → the classes of that name in the repository, for resolving parents across files. */
 export class ClassIndex {
-  private byName = new Map<string, Array<{ rel: string; cls: PyClass; module: ModuleModel }>>();
+  private byName = new Map<string, Array<{ rel: string; cls: ClassFacts; module: PythonFileFacts }>>();
 
-  constructor(files: ParsedPythonFile[]) {
+  constructor(files: PythonFileFacts[]) {
     for (const f of files) {
-      for (const cls of f.module.classes) {
+      for (const cls of f.classes) {
         const list = this.byName.get(cls.name) ?? [];
-        list.push({ rel: f.rel, cls, module: f.module });
+        list.push({ rel: f.rel, cls, module: f });
         this.byName.set(cls.name, list);
       }
     }
@@ -76,14 +118,13 @@ export class ClassIndex {
   /** How many classes in the repository name this one as a base. */
   subclassCount(name: string): number {
     let n = 0;
-    for (const list of this.byName.values()) for (const d of list) if (d.cls.bases.some((b) => baseName(b) === name)) n++;
+    for (const list of this.byName.values()) for (const d of list) if (d.cls.bases.some((b) => b === name)) n++;
     return n;
   }
 
   /** Does a class reach `target` through its bases (aliases, imports, other files)? */
-  reaches(cls: PyClass, module: ModuleModel, target: BaseTarget, seen = new Set<string>()): boolean {
-    for (const b of cls.bases) {
-      const name = baseName(b);
+  reaches(cls: ClassFacts, module: PythonFileFacts, target: BaseTarget, seen = new Set<string>()): boolean {
+    for (const name of cls.bases) {
       if (!name) continue;
       for (const candidate of this.expand(name, module)) {
         // Same name is not enough: an older HardenedAgentBase from another module is not the target.
@@ -99,7 +140,7 @@ export class ClassIndex {
   }
 
   /** Was `name` brought into this module from the target's module (or a path that resolves to its file)? */
-  private isTargetImport(name: string, module: ModuleModel, target: BaseTarget): boolean {
+  private isTargetImport(name: string, module: PythonFileFacts, target: BaseTarget): boolean {
     const imports = [...module.imports.values()].filter((i) => i.name === name);
     if (imports.length === 0) return !module.classes.some((c) => c.name === name) && !this.byName.has(name);
     return imports.some((i) => {
@@ -111,7 +152,7 @@ export class ClassIndex {
   }
 
   /** A base name as written → the class names it may stand for (aliases, `import X as Y`). */
-  private expand(name: string, module: ModuleModel): string[] {
+  private expand(name: string, module: PythonFileFacts): string[] {
     const out = new Set<string>([name]);
     const imported = module.imports.get(name);
     if (imported?.name) out.add(imported.name);
@@ -132,57 +173,88 @@ export interface BaseTarget {
 }
 
 interface Candidate {
-  cls: PyClass;
+  cls: ClassFacts;
   score: number;
   evidence: string[];
 }
 
-export function classifyPythonFile(
-  f: ParsedPythonFile,
-  index: ClassIndex,
-  profile: Profile,
-): { agent?: AgentInfo; skipped?: SkippedFile } {
-  const { module, rel } = f;
-  const target = profile.base_class;
-  const base = profile.python?.source;
-  if (base && rel === base) return { skipped: { file: rel, reason: `the ${target} base class itself` } };
-  if (module.classes.some((c) => c.name === target) && !module.mainGuard) {
-    return { skipped: { file: rel, reason: `defines ${target}: the base class itself` } };
+/** Everything the file alone tells: the skips decided without the index, and each class's facts. */
+function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFileFacts {
+  const imports = new Map([...module.imports].map(([k, i]) => [k, { module: i.module, name: i.name }]));
+  const facts: PythonFileFacts = { rel, classes: [], imports, aliases: module.aliases, mainGuard: !!module.mainGuard };
+  const settled = settledAlone(rel, module, target);
+  const constructedInEntry = settled ? new Set<string>() : entryConstructions(module);
+  const constructedByOthers = new Set<string>();
+  if (!settled) {
+    for (const c of module.classes) {
+      walk(c.body, (n) => {
+        if (n.type === 'call') {
+          const fn = callee(n);
+          if (fn && fn !== c.name && module.classes.some((k) => k.name === fn)) constructedByOthers.add(fn);
+        }
+      });
+    }
   }
-  if (/(^|\/)(test_[^/]*|[^/]*_test|conftest)\.py$/.test(rel) || /(^|\/)tests?\//.test(rel)) {
-    return { skipped: { file: rel, reason: 'test file' } };
-  }
+  facts.classes = module.classes.map((cls) => {
+    const names = cls.bases.map(baseName);
+    const record = cls.decorators.some((d) => /^(dataclasses\.)?dataclass\b/.test(d)) || names.some((n) => !!n && (RECORD_BASES.test(n) || NOT_AGENT_BASES.test(n)));
+    // A settled file's classes serve the index only (names and bases).
+    const candidate = !record && !settled;
+    return {
+      name: cls.name,
+      line: cls.line,
+      bases: names,
+      record,
+      methods: [...cls.methods.keys()],
+      constructedInEntry: constructedInEntry.has(cls.name),
+      constructedByOthers: constructedByOthers.has(cls.name),
+      bindsServer: candidate && bindsServer(cls),
+      runsLoop: candidate && runsLoop(cls),
+      abstract: candidate && hasAbstractMethod(cls),
+      findings: candidate ? findingsOf(cls, module) : [],
+    };
+  });
+  return settled ? { ...facts, settled } : facts;
+}
+
+/** The skips the file decides alone: the base itself, a test, a module without a class. */
+function settledAlone(rel: string, module: ModuleModel, base: BaseTarget): SkippedFile | undefined {
+  const target = base.name;
+  const settle = (reason: string): SkippedFile => ({ file: rel, reason });
+  if (base.source && rel === base.source) return settle(`the ${target} base class itself`);
+  if (module.classes.some((c) => c.name === target) && !module.mainGuard) return settle(`defines ${target}: the base class itself`);
+  if (/(^|\/)(test_[^/]*|[^/]*_test|conftest)\.py$/.test(rel) || /(^|\/)tests?\//.test(rel)) return settle('test file');
   if (module.classes.length === 0) {
     // A service written as a bare loop is an agent without a class: nothing to put on the base.
     const loop = moduleLoop(module.root);
     if (loop) {
-      return { skipped: { file: rel, reason: `no class: a long-running loop at module level (line ${loop.startPosition.row + 1}); an agent class must exist before it can move onto ${target}, so it is left for a human` } };
+      return settle(`no class: a long-running loop at module level (line ${loop.startPosition.row + 1}); an agent class must exist before it can move onto ${target}, so it is left for a human`);
     }
     // The loop inside a function the entry point runs (main() -> asyncio.run(collection_loop(...))).
     const served = entryLoop(module);
     if (served) {
-      return { skipped: { file: rel, reason: `no class: a long-running loop in ${served.fn}() (line ${served.loop.startPosition.row + 1}), run from the entry point; an agent class must exist before it can move onto ${target}, so it is left for a human` } };
+      return settle(`no class: a long-running loop in ${served.fn}() (line ${served.loop.startPosition.row + 1}), run from the entry point; an agent class must exist before it can move onto ${target}, so it is left for a human`);
     }
-    return { skipped: { file: rel, reason: module.mainGuard ? 'script: no class (one-shot script)' : 'no class: module of functions or constants' } };
+    return settle(module.mainGuard ? 'script: no class (one-shot script)' : 'no class: module of functions or constants');
   }
-  const constructedInEntry = entryConstructions(module);
-  const constructedByOthers = new Set<string>();
-  for (const c of module.classes) {
-    walk(c.body, (n) => {
-      if (n.type === 'call') {
-        const fn = callee(n);
-        if (fn && fn !== c.name && module.classes.some((k) => k.name === fn)) constructedByOthers.add(fn);
-      }
-    });
-  }
+  return undefined;
+}
+
+export function targetOf(profile: Profile): BaseTarget {
+  return { name: profile.base_class, module: profile.python?.module, source: profile.python?.source };
+}
+
+export function classifyPythonFile(f: PythonFileFacts, index: ClassIndex, profile: Profile): { agent?: AgentInfo; skipped?: SkippedFile } {
+  if (f.settled) return { skipped: f.settled };
+  const { rel } = f;
+  const target = profile.base_class;
   const candidates: Candidate[] = [];
-  for (const cls of module.classes) {
-    const names = cls.bases.map(baseName).filter((n): n is string => !!n);
-    if (cls.decorators.some((d) => /^(dataclasses\.)?dataclass\b/.test(d))) continue;
-    if (names.some((n) => RECORD_BASES.test(n) || NOT_AGENT_BASES.test(n))) continue;
+  for (const cls of f.classes) {
+    if (cls.record) continue;
+    const names = cls.bases.filter((n): n is string => !!n);
     const evidence: string[] = [];
     let score = 0;
-    const migrated = index.reaches(cls, module, { name: target, module: profile.python?.module, source: profile.python?.source });
+    const migrated = index.reaches(cls, f, targetOf(profile));
     if (migrated) {
       score += 3;
       evidence.push(`inherits ${target}`);
@@ -194,37 +266,36 @@ export function classifyPythonFile(
         evidence.push(`inherits an older agent base (${old})`);
       }
     }
-    if (constructedInEntry.has(cls.name)) {
+    if (cls.constructedInEntry) {
       score += 3;
       evidence.push('constructed by the __main__ entry point');
     }
-    if (bindsServer(cls)) {
+    if (cls.bindsServer) {
       score += 2;
       evidence.push('binds a server socket');
     }
-    if (runsLoop(cls)) {
+    if (cls.runsLoop) {
       score += 2;
       evidence.push('runs a main loop');
     }
-    if (cls.methods.has('handle_request') || cls.methods.has('run')) score += 1;
-    if (constructedByOthers.has(cls.name)) {
+    if (cls.methods.includes('handle_request') || cls.methods.includes('run')) score += 1;
+    if (cls.constructedByOthers) {
       score -= 3;
       evidence.push('constructed by another class (helper)');
     }
-    if (HEALTH_SIDECAR_CLASS.test(cls.name) && !constructedInEntry.has(cls.name)) score -= 3;
+    if (HEALTH_SIDECAR_CLASS.test(cls.name) && !cls.constructedInEntry) score -= 3;
     candidates.push({ cls, score, evidence });
   }
-  candidates.sort((a, b) => b.score - a.score || Number(constructedInEntry.has(b.cls.name)) - Number(constructedInEntry.has(a.cls.name)));
+  candidates.sort((a, b) => b.score - a.score || Number(b.cls.constructedInEntry) - Number(a.cls.constructedInEntry));
   const best = candidates[0];
   const structural = (c: Candidate) =>
-    c.evidence.some((e) => /inherits|binds|main loop/.test(e)) || ['run', 'handle_request', 'start', 'serve'].some((m) => c.cls.methods.has(m));
+    c.evidence.some((e) => /inherits|binds|main loop/.test(e)) || ['run', 'handle_request', 'start', 'serve'].some((m) => c.cls.methods.includes(m));
   const sidecarsOnly = candidates.length > 0 && candidates.every((c) => HEALTH_SIDECAR_CLASS.test(c.cls.name));
-  if (sidecarsOnly && !module.mainGuard) {
+  if (sidecarsOnly && !f.mainGuard) {
     return { skipped: { file: rel, reason: 'sidecar health module: its classes serve health for agents defined elsewhere' } };
   }
   // A class meant to be subclassed (an intermediate parent, even one on the target base) is not an agent.
-  const baseOfOthers =
-    best && !constructedInEntry.has(best.cls.name) && (index.subclassCount(best.cls.name) > 0 || hasAbstractMethod(best.cls));
+  const baseOfOthers = best && !best.cls.constructedInEntry && (index.subclassCount(best.cls.name) > 0 || best.cls.abstract);
   if (baseOfOthers) {
     return { skipped: { file: rel, reason: `base class: ${best!.cls.name} is meant to be subclassed (abstract methods or subclasses), not an agent itself` } };
   }
@@ -235,7 +306,7 @@ export function classifyPythonFile(
         file: rel,
         reason: onlyRecords
           ? 'records only (dataclasses, enums, exceptions, handlers); no agent class'
-          : module.mainGuard
+          : f.mainGuard
             ? 'script or helper library: no class is constructed by the entry point, binds a socket or runs a main loop'
             : 'helper library: no class binds a socket, runs a main loop or is constructed by an entry point',
       },
@@ -249,7 +320,7 @@ export function classifyPythonFile(
       language: 'python',
       class: best.cls.name,
       status: migrated ? 'migrated' : 'legacy',
-      findings: findingsOf(best.cls, module),
+      findings: best.cls.findings,
       line: best.cls.line,
       evidence: best.evidence.filter((e) => !e.includes('helper')),
     },
@@ -360,16 +431,16 @@ export function findingsOf(cls: PyClass, module: ModuleModel): Finding[] {
   return out.sort((a, b) => a.line - b.line || a.kind.localeCompare(b.kind));
 }
 
-export async function scanPython(root: string, files: string[], profile: Profile): Promise<ScanResult & { parsed: ParsedPythonFile[] }> {
-  const { parsed, skipped } = await parsePythonFiles(root, files);
-  const index = new ClassIndex(parsed);
+export async function scanPython(root: string, files: string[], profile: Profile, inBand = false): Promise<ScanResult> {
+  const { read, skipped } = await readPythonFiles(root, files, targetOf(profile), inBand);
+  const index = new ClassIndex(read);
   const agents: AgentInfo[] = [];
-  for (const f of parsed) {
+  for (const f of read) {
     const r = classifyPythonFile(f, index, profile);
     if (r.agent) agents.push(r.agent);
     else if (r.skipped) skipped.push(r.skipped);
   }
-  return { agents, skipped, parsed };
+  return { agents, skipped };
 }
 
 /** A `while True:` / `while 1:` loop outside any function or class (the main guard included). */

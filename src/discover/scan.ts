@@ -15,6 +15,8 @@ import { ignoredBy } from './ignore.js';
 export interface ScanOptions {
   /** .gitignore-style patterns to leave out, besides the config's `ignore:` (--ignore). */
   ignore?: string[];
+  /** Read every file in this process, not across worker threads (--run-in-band). */
+  inBand?: boolean;
 }
 
 export async function scanRepository(root: string, profile: Profile, opts: ScanOptions = {}): Promise<ScanResult> {
@@ -32,7 +34,7 @@ export async function scanRepository(root: string, profile: Profile, opts: ScanO
       const legacy = legacyOf(f, adapter.extensions);
       return !legacy || !existsSync(legacy);
     });
-    const result = await adapter.scan(abs, sources, profile);
+    const result = await adapter.scan(abs, sources, profile, { inBand: opts.inBand });
     for (const a of result.agents) {
       const out = adapter.outputPath(path.join(abs, a.file));
       if (existsSync(out)) a.output = path.relative(abs, out).split(path.sep).join('/');

@@ -111,7 +111,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   if (recording) await showPrefix(root); // "not inside a git work tree", before any journal
   const clock = new StageClock();
   clock.begin('scan');
-  const scan = await scanRepository(root, opts.profile, { ignore: opts.ignore });
+  const scan = await scanRepository(root, opts.profile, { ignore: opts.ignore, inBand: opts.runInBand });
   clock.end();
   let selected: AgentInfo[];
   const unreadable: RunResult[] = [];

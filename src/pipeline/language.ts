@@ -56,7 +56,7 @@ export interface LanguageAdapter {
   /** File name endings this adapter reads, e.g. ['.py']. */
   extensions: string[];
   /** Classify the given files (absolute paths, already filtered by .gitignore). */
-  scan(root: string, files: string[], profile: Profile): Promise<ScanResult>;
+  scan(root: string, files: string[], profile: Profile, opts?: { inBand?: boolean }): Promise<ScanResult>;
   /** Rewrite one agent; pure (no I/O besides reading the base's source), never prints. */
   rewrite(req: RewriteRequest): Promise<RewriteOutcome>;
   /**

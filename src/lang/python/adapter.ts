@@ -21,8 +21,8 @@ export const pythonAdapter: LanguageAdapter = {
   language: 'python',
   extensions: ['.py'],
 
-  async scan(root, files, profile) {
-    const { agents, skipped } = await scanPython(root, files, profile);
+  async scan(root, files, profile, opts) {
+    const { agents, skipped } = await scanPython(root, files, profile, opts?.inBand);
     return { agents, skipped };
   },
 

@@ -1,22 +1,27 @@
 // Compile many sources with one python3 process (not one per file), in memory: the
-// sources travel on stdin as JSON, so nothing is written next to the agents and no
-// __pycache__ appears in the user's tree. This is `python3 -m py_compile` minus the .pyc.
-// Given bytes, it compiles exactly the bytes that will be written (coding line and all).
-import { execa } from 'execa';
+// sources travel on stdin, so nothing is written next to the agents and no __pycache__
+// appears in the user's tree. This is `python3 -m py_compile` minus the .pyc. Given
+// bytes, it compiles exactly the bytes that will be written (coding line and all).
+//
+// A session streams: each source goes to python3 as soon as it is known (one JSON line)
+// and its verdict comes back on its own line, so CPython compiles on the second core
+// while this process parses the next file, instead of all at the end with this process idle.
+import { execa, type ResultPromise } from 'execa';
 
 const SCRIPT = `
 import base64, json, sys
-results = []
-for item in json.load(sys.stdin):
+for line in sys.stdin:
+    item = json.loads(line)
     try:
         source = base64.b64decode(item["b64"]) if "b64" in item else item["text"]
         compile(source, item["name"], "exec", dont_inherit=True)
-        results.append(None)
+        result = None
     except SyntaxError as e:
-        results.append({"line": e.lineno or 0, "msg": "%s: %s" % (type(e).__name__, e.msg)})
+        result = {"line": e.lineno or 0, "msg": "%s: %s" % (type(e).__name__, e.msg)}
     except (ValueError, TypeError) as e:
-        results.append({"line": 0, "msg": "%s: %s" % (type(e).__name__, e)})
-print(json.dumps(results))
+        result = {"line": 0, "msg": "%s: %s" % (type(e).__name__, e)}
+    sys.stdout.write(json.dumps(result) + "\\n")
+    sys.stdout.flush()
 `;
 
 export interface CompileInput {
@@ -27,19 +32,66 @@ export interface CompileInput {
   bytes?: Uint8Array;
 }
 
+type Verdict = { line: number; msg: string } | null;
+
+/** One python3 compiling the sources sent to it, in order, while the caller goes on. */
+export class PyCompileSession {
+  private readonly child: ResultPromise;
+  private readonly waiting: Array<{ name: string; resolve: (e: string | null) => void }> = [];
+  private buffered = '';
+  /** Set when python3 could not run or died: every pending and later compile gets it. */
+  private failure: string | null = null;
+
+  constructor() {
+    this.child = execa('python3', ['-c', SCRIPT], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, timeout: 600_000 });
+    this.child.stdout!.setEncoding('utf8');
+    this.child.stdout!.on('data', (chunk: string) => {
+      this.buffered += chunk;
+      for (let nl = this.buffered.indexOf('\n'); nl !== -1; nl = this.buffered.indexOf('\n')) {
+        const line = this.buffered.slice(0, nl);
+        this.buffered = this.buffered.slice(nl + 1);
+        const next = this.waiting.shift();
+        if (!next) continue;
+        const r = JSON.parse(line) as Verdict;
+        next.resolve(r ? `${next.name}:${r.line}: python3 refuses it: ${r.msg}` : null);
+      }
+    });
+    this.child.stdin!.on('error', () => undefined);
+    this.child.catch((err: { code?: string; shortMessage?: string }) => {
+      this.fail(err.code === 'ENOENT' ? 'python3 not found on PATH; cannot byte-compile' : `python3 failed: ${err.shortMessage ?? String(err)}`);
+    });
+    this.child.then(() => this.fail('python3 ended early'), () => undefined);
+  }
+
+  private fail(why: string): void {
+    this.failure ??= why;
+    for (const w of this.waiting.splice(0)) w.resolve(`${w.name}: ${this.failure}`);
+  }
+
+  /** The error (`name:line: message`), or null when it compiled. */
+  compile(input: CompileInput): Promise<string | null> {
+    if (this.failure) return Promise.resolve(`${input.name}: ${this.failure}`);
+    return new Promise((resolve) => {
+      this.waiting.push({ name: input.name, resolve });
+      const item = input.bytes ? { name: input.name, b64: Buffer.from(input.bytes).toString('base64') } : { name: input.name, text: input.text };
+      this.child.stdin!.write(`${JSON.stringify(item)}\n`);
+    });
+  }
+
+  /** No more sources: python3 ends once it has answered the ones sent. */
+  async close(): Promise<void> {
+    this.child.stdin!.end();
+    await this.child.catch(() => undefined);
+  }
+}
+
 /** One error string per input (`name:line: message`), or null when it compiled. */
 export async function pyCompileAll(inputs: CompileInput[]): Promise<Array<string | null>> {
   if (inputs.length === 0) return [];
-  let stdout: string;
+  const session = new PyCompileSession();
   try {
-    const payload = inputs.map((i) => (i.bytes ? { name: i.name, b64: Buffer.from(i.bytes).toString('base64') } : { name: i.name, text: i.text }));
-    ({ stdout } = await execa('python3', ['-c', SCRIPT], { input: JSON.stringify(payload), timeout: 300_000, maxBuffer: 64 * 1024 * 1024 }));
-  } catch (err) {
-    const e = err as { code?: string; shortMessage?: string };
-    const why = e.code === 'ENOENT' ? 'python3 not found on PATH; cannot byte-compile' : `python3 failed: ${e.shortMessage ?? String(err)}`;
-    return inputs.map((i) => `${i.name}: ${why}`);
+    return await Promise.all(inputs.map((i) => session.compile(i)));
+  } finally {
+    await session.close();
   }
-  const results = JSON.parse(stdout.trim().split('\n').pop()!) as Array<{ line: number; msg: string } | null>;
-  return results.map((r, i) => (r ? `${inputs[i]!.name}:${r.line}: python3 refuses it: ${r.msg}` : null));
 }
-

@@ -1,0 +1,66 @@
+// Reading a fleet's Python files across cores: each worker thread parses the files it is
+// sent and answers with their facts (PythonFileFacts: plain data), so the scan runs in
+// parallel and its memory is what the facts take, not the trees. Small fleets are read in
+// this process: starting a worker costs more than it saves there.
+import os from 'node:os';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { readPythonFile, type BaseTarget, type ReadPythonFile } from './python-scan.js';
+import { turnEventLoop } from '../lang/python/native-trees.js';
+
+const workerFile = fileURLToPath(new URL('./python-read-worker.js', import.meta.url));
+/** Below this many files a scan stays in this process. */
+const POOL_FROM = 48;
+/** Files per message: big enough that messages cost nothing, small enough to balance the workers. */
+const CHUNK = 8;
+
+export function readThreads(files: number, inBand: boolean): number {
+  if (inBand || files < POOL_FROM || !existsSync(workerFile)) return 0;
+  return Math.min(os.availableParallelism?.() ?? os.cpus().length, 4);
+}
+
+/** Read every file, telling `onRead` each result (in any order) as it comes. */
+export async function readPythonFilesAcross(
+  root: string,
+  files: string[],
+  target: BaseTarget,
+  inBand: boolean,
+  onRead: (i: number, r: ReadPythonFile) => void,
+): Promise<void> {
+  const threads = readThreads(files.length, inBand);
+  if (!threads) {
+    for (const [i, file] of files.entries()) {
+      if (i % 8 === 7) await turnEventLoop();
+      onRead(i, readPythonFile(root, file, target));
+    }
+    return;
+  }
+  const chunks: number[][] = [];
+  for (let i = 0; i < files.length; i += CHUNK) chunks.push(files.slice(i, i + CHUNK).map((_, k) => i + k));
+  let next = 0;
+  const workers = Array.from({ length: threads }, () => new Worker(workerFile, { workerData: { root, target } }));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let idle = 0;
+      for (const w of workers) {
+        const feed = () => {
+          if (next >= chunks.length) {
+            if (++idle === workers.length) resolve();
+            return;
+          }
+          const id = next++;
+          w.once('message', (msg: { id: number; out: ReadPythonFile[] }) => {
+            msg.out.forEach((r, k) => onRead(chunks[msg.id]![k]!, r));
+            feed();
+          });
+          w.postMessage({ id, files: chunks[id]!.map((i) => files[i]!) });
+        };
+        w.once('error', reject);
+        feed();
+      }
+    });
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
