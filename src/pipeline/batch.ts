@@ -201,15 +201,17 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
    * failed one never replaces what --force overwrote.
    */
   function putBack(): void {
+    // Files that stay are settled together: one write of the journal, not one per agent.
+    const kept: string[] = [];
     for (const i of items) {
       if (!i.written) continue;
       const failed = i.result.status === 'failed';
       if (recording ? i.result.commit : !failed) {
-        journal?.settled([rel(root, i.outAbs)]);
+        kept.push(rel(root, i.outAbs));
         continue;
       }
       if (!recording && !i.replaced) {
-        journal?.settled([rel(root, i.outAbs)]);
+        kept.push(rel(root, i.outAbs));
         continue;
       }
       try {
@@ -221,6 +223,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         i.result = { ...i.result, status: 'failed', error: `${i.result.error ? `${i.result.error}; ` : ''}${oneLine(err)} (the next run puts it back)` };
       }
     }
+    if (kept.length) journal?.settled(kept);
   }
 
   async function runStages(): Promise<BatchOutcome> {
@@ -335,6 +338,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
 
     // 3. write (atomic; an existing different _v2 needs --force, and is kept aside until the new one is final)
     beginStage('write', items.filter(pending).length);
+    const toWrite: Item[] = [];
     for (const i of items.filter(pending)) {
       if (aborted()) break;
       const outRel = rel(root, i.outAbs);
@@ -359,17 +363,21 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         }
         i.replaced = true;
       }
+      toWrite.push(i);
+    }
+    // Every output and its temporary name are in the journal before the first is created.
+    journal?.willCreateAll(toWrite.flatMap((i) => [rel(root, i.outAbs), rel(root, tempPathOf(i.outAbs))]));
+    for (const i of toWrite) {
       try {
-        journal?.willCreate(outRel);
         i.written = true;
-        writeOutputAtomic(i.outAbs, i.bytes!, (tmp) => journal?.willCreate(rel(root, tmp)));
-        journal?.settled([rel(root, tempPathOf(i.outAbs))]);
+        writeOutputAtomic(i.outAbs, i.bytes!);
         step();
       } catch (err) {
-        i.result = { ...i.result, status: 'failed', output: null, error: `${outRel}: cannot write: ${oneLine(err)}` };
+        i.result = { ...i.result, status: 'failed', output: null, error: `${rel(root, i.outAbs)}: cannot write: ${oneLine(err)}` };
         finish(i);
       }
     }
+    journal?.settled(toWrite.map((i) => rel(root, tempPathOf(i.outAbs))));
     for (const i of items) i.bytes = undefined;
 
     // 4. validate

@@ -95,15 +95,28 @@ export class RunJournal {
    * that exists is copied aside first, so a failure or a crash can put it back.
    */
   willCreate(rel: string): void {
-    if (this.data.files.includes(rel)) return;
-    const abs = path.join(this.data.root, rel);
-    if (existsSync(abs)) {
-      const name = `${++this.backupSeq}-${path.basename(rel)}`;
-      mkdirSync(this.backupDir(), { recursive: true });
-      copyFileSync(abs, path.join(this.backupDir(), name));
-      this.data.backups[rel] = name;
+    this.willCreateAll([rel]);
+  }
+
+  /**
+   * The same for many files at once, with one write of the journal: a batch registers all
+   * its outputs before writing the first (one save per file rewrote the whole, growing
+   * journal each time: quadratic, seconds at a thousand agents).
+   */
+  willCreateAll(rels: string[]): void {
+    const known = new Set(this.data.files);
+    for (const rel of rels) {
+      if (known.has(rel)) continue;
+      known.add(rel);
+      const abs = path.join(this.data.root, rel);
+      if (existsSync(abs)) {
+        const name = `${++this.backupSeq}-${path.basename(rel)}`;
+        mkdirSync(this.backupDir(), { recursive: true });
+        copyFileSync(abs, path.join(this.backupDir(), name));
+        this.data.backups[rel] = name;
+      }
+      this.data.files.push(rel);
     }
-    this.data.files.push(rel);
     this.save();
   }
 
@@ -114,7 +127,8 @@ export class RunJournal {
       if (backup) rmSync(path.join(this.backupDir(), backup), { force: true });
       delete this.data.backups[rel];
     }
-    this.data.files = this.data.files.filter((f) => !rels.includes(f));
+    const gone = new Set(rels);
+    this.data.files = this.data.files.filter((f) => !gone.has(f));
     this.save();
   }
 
