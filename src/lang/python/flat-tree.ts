@@ -19,8 +19,17 @@ const HAS_ERROR = 4;
 class Vocabulary {
   readonly typeNames: string[] = [];
   readonly typeNamed: boolean[] = [];
+  /** Per type id: node-types.json gives the type no field, so no child of it has one (no need to ask). */
+  readonly fieldless: boolean[] = [];
   readonly fieldNames: string[] = [];
   readonly fieldIds = new Map<string, number>();
+  /** Types (by "named:type") the grammar's node-types.json lists without fields. */
+  readonly withoutFields: Set<string>;
+
+  constructor(language: object) {
+    const info = (language as { nodeTypeInfo?: Array<{ type: string; named: boolean; fields?: Record<string, unknown> }> }).nodeTypeInfo ?? [];
+    this.withoutFields = new Set(info.filter((t) => !t.fields || Object.keys(t.fields).length === 0).map((t) => `${t.named}:${t.type}`));
+  }
 }
 const vocabularies = new WeakMap<object, Vocabulary>();
 
@@ -48,7 +57,7 @@ export class FlatTree {
   constructor(native: Parser.Tree, source: string, language: object) {
     this.source = source;
     let vocabulary = vocabularies.get(language);
-    if (!vocabulary) vocabularies.set(language, (vocabulary = new Vocabulary()));
+    if (!vocabulary) vocabularies.set(language, (vocabulary = new Vocabulary(language)));
     this.vocabulary = vocabulary;
     const withErrors = native.rootNode.hasError;
     let cap = Math.max(256, source.length >> 2);
@@ -75,7 +84,7 @@ export class FlatTree {
       subtreeEnd = g(subtreeEnd);
     };
     const cursor = native.walk();
-    const { typeNames, typeNamed, fieldNames, fieldIds } = vocabulary;
+    const { typeNames, typeNamed, fieldless, fieldNames, fieldIds, withoutFields } = vocabulary;
     let n = 0;
     let parent = -1;
     for (;;) {
@@ -85,8 +94,10 @@ export class FlatTree {
       if (typeNames[type] === undefined) {
         typeNames[type] = cursor.nodeType;
         typeNamed[type] = type === ERROR_TYPE_ID || cursor.nodeIsNamed;
+        fieldless[type] = type !== ERROR_TYPE_ID && withoutFields.has(`${typeNamed[type]}:${typeNames[type]}`);
       }
-      const field = cursor.currentFieldId;
+      // A native call per node saved wherever the parent's type has no fields at all.
+      const field = parent >= 0 && fieldless[typeId[parent]!] ? 0 : cursor.currentFieldId;
       if (field && fieldNames[field] === undefined) {
         const name = cursor.currentFieldName;
         fieldNames[field] = name;
