@@ -14,6 +14,7 @@ import { selectAgents } from '../discover/resolve.js';
 import { adapterFor } from '../lang/registry.js';
 import { decodePythonSource } from '../lang/python/parser.js';
 import { rewriteAll, type RewriteJob } from './rewrite-pool.js';
+import type { OutputPrecheck, VerifyRequest } from './language.js';
 import { shardOf } from './shard.js';
 import { tempPathOf, writeOutputAtomic } from './write-output.js';
 import { prepareValidationEnvironment, runValidationStage } from './validate-stage.js';
@@ -90,6 +91,8 @@ interface Item {
   idempotency?: { output: string; error: string | null };
   /** The output encoded as it is written. */
   bytes?: Buffer;
+  /** The language's precheck of `output` as `bytes`, started when the rewrite came back. */
+  precheck?: Promise<string | null>;
   result: RunResult;
   /** Its `_v2` is (or may be, mid-write) on disk from this run. */
   written: boolean;
@@ -182,6 +185,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   // Recover from a killed run, then refuse a dirty tree before anything is written.
   const journal = writing ? await RunJournal.open(root, 'run') : null;
   let env: ValidationEnvironment | undefined;
+  const prechecks = new Map<string, OutputPrecheck>();
   try {
     if (recording) {
       const recordable = items.filter((i) => recordOf.has(i));
@@ -192,6 +196,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     // Whatever happened (a fault of ours included), nothing half-done stays.
     putBack();
     await env?.close();
+    await Promise.all([...prechecks.values()].map((p) => p.close()));
     journal?.finish();
   }
 
@@ -224,6 +229,24 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       }
     }
     if (kept.length) journal?.settled(kept);
+  }
+
+  function encodeOutput(i: Item): Buffer {
+    const adapter = adapterFor(i.agent.language);
+    return adapter.encode ? adapter.encode(i.output!, i.sourceBytes!, rel(root, i.outAbs)) : Buffer.from(i.output!, 'utf8');
+  }
+
+  function verifyRequest(i: Item): VerifyRequest {
+    return {
+      root,
+      outputFile: i.outAbs,
+      output: i.output!,
+      bytes: i.bytes,
+      agent: i.agent,
+      profile: opts.profile,
+      // A user transform may have changed the output since: then verify checks it again.
+      idempotency: i.idempotency && i.idempotency.output === i.output ? i.idempotency.error : undefined,
+    };
   }
 
   async function runStages(): Promise<BatchOutcome> {
@@ -263,8 +286,22 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         item.output = o.output!;
         if (o.idempotency !== undefined) item.idempotency = { output: o.output!, error: o.idempotency };
         item.result = result(item.agent, o.kept_for_review.length ? 'needs-review' : 'migrated', { ...base, output: rel(root, item.outAbs) });
+        startPrecheck(item);
         step();
       }
+    };
+    /** An output no user transform will change is encoded and prechecked now, while the other rewrites go on. */
+    const startPrecheck = (item: Item) => {
+      const adapter = adapterFor(item.agent.language);
+      if (opts.transforms?.length || !adapter.precheck || item.idempotency?.error) return;
+      try {
+        item.bytes = encodeOutput(item);
+      } catch {
+        return; // the encoding loop below fails it, with its message
+      }
+      let precheck = prechecks.get(adapter.language);
+      if (!precheck) prechecks.set(adapter.language, (precheck = adapter.precheck()));
+      item.precheck = precheck.check(verifyRequest(item));
     };
     // Each outcome is settled as it arrives, so the bar moves with the workers.
     const outcomes = await rewriteAll(
@@ -283,9 +320,9 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     }
     // The bytes to write: the output in its source's own encoding.
     for (const i of items.filter(pending)) {
-      const adapter = adapterFor(i.agent.language);
+      if (i.bytes && i.precheck) continue;
       try {
-        i.bytes = adapter.encode ? adapter.encode(i.output!, i.sourceBytes!, rel(root, i.outAbs)) : Buffer.from(i.output!, 'utf8');
+        i.bytes = encodeOutput(i);
       } catch (err) {
         i.result = { ...i.result, status: 'failed', output: null, error: `verify: ${oneLine(err)}` };
         finish(i, true);
@@ -300,18 +337,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       if (aborted()) break;
       const batch = items.filter((i) => pending(i) && i.agent.language === language);
       if (!batch.length) continue;
-      const errors = await adapterFor(language).verify(
-        batch.map((i) => ({
-          root,
-          outputFile: i.outAbs,
-          output: i.output!,
-          bytes: i.bytes,
-          agent: i.agent,
-          profile: opts.profile,
-          // A user transform may have changed the output since: then verify checks it again.
-          idempotency: i.idempotency && i.idempotency.output === i.output ? i.idempotency.error : undefined,
-        })),
-      );
+      const errors = await adapterFor(language).verify(batch.map((i) => ({ ...verifyRequest(i), precheck: i.precheck })));
       batch.forEach((i, k) => {
         if (errors[k]) {
           i.result = { ...i.result, status: 'failed', output: null, error: `verify: ${errors[k]}` };

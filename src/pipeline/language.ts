@@ -37,6 +37,15 @@ export interface VerifyRequest {
   profile: Profile;
   /** The verdict of the idempotency check the rewrite already made on this very output, if it made one. */
   idempotency?: string | null;
+  /** The adapter's precheck of this very output (see LanguageAdapter.precheck), started when the output came back. */
+  precheck?: Promise<VerifyError>;
+}
+
+/** Checks of single outputs that start as soon as each output exists, while the batch goes on. */
+export interface OutputPrecheck {
+  check(req: VerifyRequest): Promise<VerifyError>;
+  /** The batch is over (or failed): release what the checks hold (a compiler process). */
+  close(): Promise<void>;
 }
 
 /** The error of a failed verification, one line naming file and line; null when it passed. */
@@ -65,6 +74,12 @@ export interface LanguageAdapter {
    * Returns one entry per request, in order.
    */
   verify(reqs: VerifyRequest[]): Promise<VerifyError[]>;
+  /**
+   * The part of verification that needs only the output itself (Python: CPython compiles it),
+   * started per output as the rewrites come back, so it overlaps the rest of the batch instead
+   * of waiting for all of it; verify then takes each request's `precheck` verdict as its own.
+   */
+  precheck?(): OutputPrecheck;
   /** Path of the `_v2` sibling of a source file. */
   outputPath(file: string): string;
   /** The bytes of an output in its source's encoding (default UTF-8); throws a one-line error when it cannot be. */

@@ -1,7 +1,7 @@
 // The Python language adapter: tree-sitter scan and rewrite, batch verification
 // (parse, py_compile in one process, idempotency) and the default launch command.
 import path from 'node:path';
-import type { LanguageAdapter, VerifyError } from '../../pipeline/language.js';
+import type { LanguageAdapter, VerifyError, VerifyRequest } from '../../pipeline/language.js';
 import type { AgentInfo } from '../../core/types.js';
 import { scanPython } from '../../discover/python-scan.js';
 import { readFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { buildModuleModel } from './module-model.js';
 import { decodePythonSource, parsePython, type Tree } from './parser.js';
 import type { Profile, PythonProfile } from '../../profile/profile.js';
 import { rewritePython, rewritePythonTrees } from './rewrite.js';
-import { pyCompileAll } from './py-compile.js';
+import { pyCompileAll, PyCompileSession } from './py-compile.js';
 import { encodePythonOutput } from './encoding.js';
 import { UsageError } from '../../core/errors.js';
 import { pythonLaunch } from '../../validate/python-launch.js';
@@ -56,14 +56,22 @@ export const pythonAdapter: LanguageAdapter = {
       const rel = path.relative(r.root, r.outputFile).split(path.sep).join('/');
       return verifyOutput(rel, r.output, r.root, r.agent, r.profile);
     });
+    // Compiled already (precheck) or now, all in one python3.
     const pending = reqs
-      .map((r, i) => ({ i, name: path.relative(r.root, r.outputFile).split(path.sep).join('/'), text: r.output, bytes: r.bytes }))
+      .map((r, i) => ({ i, name: outputName(r), text: r.output, bytes: r.bytes, precheck: r.precheck }))
       .filter((x) => errors[x.i] === null);
-    const compiled = await pyCompileAll(pending);
-    pending.forEach((p, k) => {
-      errors[p.i] = compiled[k] ?? null;
-    });
+    const compiled = await pyCompileAll(pending.filter((p) => !p.precheck));
+    let k = 0;
+    for (const p of pending) errors[p.i] = (p.precheck ? await p.precheck : compiled[k++]) ?? null;
     return errors;
+  },
+
+  precheck() {
+    const session = new PyCompileSession();
+    return {
+      check: (r) => session.compile({ name: outputName(r), text: r.output, bytes: r.bytes }),
+      close: () => session.close(),
+    };
   },
 
   outputPath(file) {
@@ -74,6 +82,11 @@ export const pythonAdapter: LanguageAdapter = {
 
   launch: pythonLaunch,
 };
+
+/** The output's path from the root, as compile errors name it. */
+function outputName(r: VerifyRequest): string {
+  return path.relative(r.root, r.outputFile).split(path.sep).join('/');
+}
 
 /**
  * Verification's passes on an output (`rel`, its path from the root) before it is compiled:
