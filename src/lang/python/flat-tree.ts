@@ -23,12 +23,18 @@ class Vocabulary {
   readonly fieldless: boolean[] = [];
   readonly fieldNames: string[] = [];
   readonly fieldIds = new Map<string, number>();
+  /** Per type id: a token (an anonymous type with no structure in node-types.json), so never a parent. */
+  readonly token: boolean[] = [];
   /** Types (by "named:type") the grammar's node-types.json lists without fields. */
   readonly withoutFields: Set<string>;
+  /** Anonymous types node-types.json gives no structure: plain tokens (`(`, `def`), unlike `is not`. */
+  readonly tokens: Set<string>;
 
   constructor(language: object) {
-    const info = (language as { nodeTypeInfo?: Array<{ type: string; named: boolean; fields?: Record<string, unknown> }> }).nodeTypeInfo ?? [];
+    type Info = { type: string; named: boolean; fields?: Record<string, unknown>; children?: unknown; subtypes?: unknown };
+    const info = (language as { nodeTypeInfo?: Info[] }).nodeTypeInfo ?? [];
     this.withoutFields = new Set(info.filter((t) => !t.fields || Object.keys(t.fields).length === 0).map((t) => `${t.named}:${t.type}`));
+    this.tokens = new Set(info.filter((t) => !t.named && !('fields' in t) && !('children' in t) && !('subtypes' in t)).map((t) => t.type));
   }
 }
 const vocabularies = new WeakMap<object, Vocabulary>();
@@ -84,7 +90,7 @@ export class FlatTree {
       subtreeEnd = g(subtreeEnd);
     };
     const cursor = native.walk();
-    const { typeNames, typeNamed, fieldless, fieldNames, fieldIds, withoutFields } = vocabulary;
+    const { typeNames, typeNamed, fieldless, token, fieldNames, fieldIds, withoutFields, tokens } = vocabulary;
     let n = 0;
     let parent = -1;
     for (;;) {
@@ -95,6 +101,7 @@ export class FlatTree {
         typeNames[type] = cursor.nodeType;
         typeNamed[type] = type === ERROR_TYPE_ID || cursor.nodeIsNamed;
         fieldless[type] = type !== ERROR_TYPE_ID && withoutFields.has(`${typeNamed[type]}:${typeNames[type]}`);
+        token[type] = !typeNamed[type] && tokens.has(typeNames[type]);
       }
       // A native call per node saved wherever the parent's type has no fields at all.
       const field = parent >= 0 && fieldless[typeId[parent]!] ? 0 : cursor.currentFieldId;
@@ -115,7 +122,8 @@ export class FlatTree {
       // Ranges are read, not derived from the children: string content spans text that is no node.
       start[at] = cursor.startIndex;
       end[at] = cursor.endIndex;
-      if (cursor.gotoFirstChild()) {
+      // A token has no children: the native call that would say so is saved (a third of all nodes).
+      if (!token[type] && cursor.gotoFirstChild()) {
         parent = at;
         continue;
       }

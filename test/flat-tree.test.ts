@@ -1,0 +1,89 @@
+// The flat tree (src/lang/python/flat-tree.ts) must be the binding's tree, node for node: the
+// whole engine reads Python through it. Every Python file under fixtures/ (clean agents, broken
+// inputs with ERROR and MISSING nodes, latin-1 and CRLF files; all but the 2 MB one) is parsed both ways and each node
+// compared: type, range, field, named, error, missing, positions, parent, named children; and
+// descendantForIndex answers the same for ranges all over each file.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import type Parser from 'tree-sitter';
+import { FlatTree } from '../src/lang/python/flat-tree.js';
+import { REPO } from './helpers/cli.js';
+
+const require = createRequire(import.meta.url);
+const NativeParser = require('tree-sitter') as typeof Parser;
+const Python = require('tree-sitter-python') as object;
+
+function pythonFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory() && e.name !== 'node_modules' && e.name !== '__pycache__') out.push(...pythonFiles(p));
+    // The 2 MB agent (a lookup table) alone would take most of a minute to walk through the binding.
+    else if (e.name.endsWith('.py') && statSync(p).size < 256 * 1024) out.push(p);
+  }
+  return out;
+}
+
+/** The binding's nodes in pre-order, with the field each has under its parent. */
+function nativeNodes(tree: Parser.Tree): Array<{ node: Parser.SyntaxNode; field: string | null }> {
+  const out: Array<{ node: Parser.SyntaxNode; field: string | null }> = [];
+  const cursor = tree.walk();
+  for (;;) {
+    out.push({ node: cursor.currentNode, field: cursor.currentFieldName ?? null });
+    if (cursor.gotoFirstChild()) continue;
+    for (;;) {
+      if (cursor.gotoNextSibling()) break;
+      if (!cursor.gotoParent()) return out;
+    }
+  }
+}
+
+describe('flat trees', () => {
+  const files = pythonFiles(path.join(REPO, 'fixtures'));
+
+  it('cover the fixtures, broken files included', () => {
+    expect(files.length).toBeGreaterThan(100);
+  });
+
+  it('are the binding tree node for node on every Python fixture', { timeout: 300_000 }, async () => {
+    const parser = new NativeParser();
+    parser.setLanguage(Python as Parser.Language);
+    let withErrors = 0;
+    let nodes = 0;
+    for (const file of files) {
+      const source = readFileSync(file, 'latin1');
+      const native = parser.parse(source, undefined, { bufferSize: source.length * 2 + 65536 });
+      if (native.rootNode.hasError) withErrors++;
+      const flat = new FlatTree(native, source, Python);
+      const expected = nativeNodes(native);
+      expect(flat.count, file).toBe(expected.length);
+      const where = (i: number) => `${path.relative(REPO, file)} node ${i}`;
+      const p = (x: { row: number; column: number }) => `${x.row}:${x.column}`;
+      expected.forEach(({ node, field }, i) => {
+        const f = flat.node(i);
+        const fieldId = flat.fieldId[i]!;
+        const got = [f.type, f.startIndex, f.endIndex, fieldId ? flat.vocabulary.fieldNames[fieldId] : null, f.isNamed, f.hasError, f.isMissing, p(f.startPosition), p(f.endPosition), f.parent?.startIndex ?? -1, f.parent?.type ?? null, f.namedChildCount];
+        const want = [node.type, node.startIndex, node.endIndex, field, node.isNamed, node.hasError, node.isMissing, p(node.startPosition), p(node.endPosition), node.parent?.startIndex ?? -1, node.parent?.type ?? null, node.namedChildCount];
+        // One expect per difference only: a million passing expects would take minutes.
+        if (got.some((g, k) => g !== want[k])) expect(got, where(i)).toEqual(want);
+      });
+      nodes += expected.length;
+      // descendantForIndex over ranges spread through the file (deterministic).
+      for (let k = 0; k < 64; k++) {
+        const from = Math.floor(((k * 7919) % 1000) / 1000 * source.length);
+        const to = Math.min(source.length, from + (k % 13));
+        const a = native.rootNode.descendantForIndex(from, to);
+        const b = flat.rootNode.descendantForIndex(from, to);
+        if (a.type !== b.type || a.startIndex !== b.startIndex || a.endIndex !== b.endIndex) {
+          expect([b.type, b.startIndex, b.endIndex], `${path.relative(REPO, file)} ${from}-${to}`).toEqual([a.type, a.startIndex, a.endIndex]);
+        }
+      }
+      // Let the binding free this file's nodes, and the test runner hear from this worker.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(withErrors).toBeGreaterThan(0);
+    expect(nodes).toBeGreaterThan(100_000);
+  });
+});
