@@ -32,6 +32,8 @@ Exit codes: 0 all went well; 1 an agent failed, a check failed, or legacy agents
 
 const root = () => new Option('--root <dir>', 'repository root (default: the git top level of the current directory)');
 const profile = () => new Option('--profile <name>', 'profile: a name under templates/profiles or .migrate/profiles, or a file').default('base-agent');
+const jobs = () =>
+  new Option('-j, --jobs <n>', 'worker threads for scanning and rewriting (default: one per core, at most 4; 1: in this process)').argParser((v: string) => positiveInt(v, '--jobs'));
 const ignore = () =>
   new Option('--ignore <pattern>', 'leave out files matching this gitignore-style pattern (repeatable; adds to .migrate/config.yaml\'s ignore:)')
     .argParser((v: string, prev: string[] = []) => [...prev, v]);
@@ -53,6 +55,7 @@ program
   .addOption(profile())
   .addOption(ignore())
   .option('--check', 'exit 1 while legacy agents remain (a CI gate)')
+  .addOption(jobs())
   .option('--json', 'machine-readable output')
   .action(action(async (paths, flags) => (await import('./commands/scan.js')).scanCommand(paths, flags)));
 
@@ -74,6 +77,7 @@ program
   .option('--shard <i/n>', 'take only shard i of n (1-based) of the agents, deterministically')
   .option('--transform <file...>', 'jscodeshift-format transforms applied after the profile (TypeScript/JavaScript agents)')
   .option('--run-in-band', 'scan and rewrite in this process instead of a worker pool')
+  .addOption(jobs())
   .option('--registry-url <url>', 'registry for validation (default: an embedded one on loopback)')
   .option('--metrics-url <url>', 'metrics sink for validation (default: an embedded one on loopback)')
   .option('--timings', 'print the wall time of each stage on standard error')

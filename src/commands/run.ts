@@ -33,6 +33,7 @@ export interface RunFlags extends CommonFlags {
   shard?: string;
   transform?: string[];
   runInBand?: boolean;
+  jobs?: number;
   registryUrl?: string;
   metricsUrl?: string;
   ignore?: string[];
@@ -93,6 +94,7 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
       shard: flags.shard,
       transforms,
       runInBand: Boolean(flags.runInBand),
+      jobs: flags.jobs,
       registryUrl: flags.registryUrl,
       metricsUrl: flags.metricsUrl,
       ignore: flags.ignore,

@@ -11,13 +11,14 @@ export interface ScanFlags extends CommonFlags {
   ignore?: string[];
   check?: boolean;
   json?: boolean;
+  jobs?: number;
 }
 
 export async function scanCommand(paths: string[], flags: ScanFlags): Promise<number> {
   const root = resolveRoot(flags);
   const profile = loadProfile(flags.profile, root);
   verbose(flags, `profile ${profile.name} (${profile.file})`);
-  const scan = await scanRepository(root, profile, { ignore: flags.ignore });
+  const scan = await scanRepository(root, profile, { ignore: flags.ignore, jobs: flags.jobs });
   if (paths.length) {
     // Paths, directories and globs narrow the report (an empty directory is no error);
     // anything else must name an agent.

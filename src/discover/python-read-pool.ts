@@ -2,12 +2,12 @@
 // sent and answers with their facts (PythonFileFacts: plain data), so the scan runs in
 // parallel and its memory is what the facts take, not the trees. Small fleets are read in
 // this process: starting a worker costs more than it saves there.
-import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { readPythonFile, type BaseTarget, type ReadPythonFile } from './python-scan.js';
 import { turnEventLoop } from '../lang/python/native-trees.js';
+import { workerThreads, type ThreadChoice } from '../pipeline/threads.js';
 
 const workerFile = fileURLToPath(new URL('./python-read-worker.js', import.meta.url));
 /** Below this many files a scan stays in this process. */
@@ -15,20 +15,16 @@ const POOL_FROM = 48;
 /** Files per message: big enough that messages cost nothing, small enough to balance the workers. */
 const CHUNK = 8;
 
-export function readThreads(files: number, inBand: boolean): number {
-  if (inBand || files < POOL_FROM || !existsSync(workerFile)) return 0;
-  return Math.min(os.availableParallelism?.() ?? os.cpus().length, 4);
-}
 
 /** Read every file, telling `onRead` each result (in any order) as it comes. */
 export async function readPythonFilesAcross(
   root: string,
   files: string[],
   target: BaseTarget,
-  inBand: boolean,
+  choice: ThreadChoice,
   onRead: (i: number, r: ReadPythonFile) => void,
 ): Promise<void> {
-  const threads = readThreads(files.length, inBand);
+  const threads = existsSync(workerFile) ? workerThreads(files.length, POOL_FROM, choice) : 0;
   if (!threads) {
     for (const [i, file] of files.entries()) {
       if (i % 8 === 7) await turnEventLoop();

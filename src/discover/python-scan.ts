@@ -11,6 +11,7 @@ import { decodePythonSource, parseStrict } from '../lang/python/parser.js';
 import type { SyntaxNode } from '../lang/python/parser.js';
 import { PyCompileSession } from '../lang/python/py-compile.js';
 import { readPythonFilesAcross } from './python-read-pool.js';
+import type { ThreadChoice } from '../pipeline/threads.js';
 import { baseName, buildModuleModel, entryScopes, type ImportedName, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
 import { callee, selfAttribute, walk } from '../lang/python/syntax.js';
 import { HEALTH_ATTRIBUTE, HEALTH_LOOP_METHOD, HEALTH_PAYLOAD_METHOD, HEALTH_SIDECAR_CLASS, HTTP_HANDLER_BASE } from '../../transforms/python/health-patterns.js';
@@ -71,14 +72,14 @@ export function readPythonFile(root: string, file: string, target: BaseTarget): 
 }
 
 /** Read every file (across cores unless inBand); unreadable ones and ones CPython refuses become skipped entries with file:line. */
-export async function readPythonFiles(root: string, files: string[], target: BaseTarget, inBand = false): Promise<{ read: PythonFileFacts[]; skipped: SkippedFile[] }> {
+export async function readPythonFiles(root: string, files: string[], target: BaseTarget, threads: ThreadChoice = {}): Promise<{ read: PythonFileFacts[]; skipped: SkippedFile[] }> {
   const results: ReadPythonFile[] = new Array(files.length);
   const compiled: Array<Promise<string | null>> = new Array(files.length);
   // tree-sitter accepts some files CPython refuses (an injected line at the wrong indentation):
   // every parsed file is compiled too, by one python3 that works while the next files are parsed.
   const compiler = new PyCompileSession();
   try {
-    await readPythonFilesAcross(root, files, target, inBand, (i, r) => {
+    await readPythonFilesAcross(root, files, target, threads, (i, r) => {
       results[i] = r;
       if ('facts' in r) compiled[i] = compiler.compile({ name: r.facts.rel, text: r.source });
     });
@@ -431,8 +432,8 @@ export function findingsOf(cls: PyClass, module: ModuleModel): Finding[] {
   return out.sort((a, b) => a.line - b.line || a.kind.localeCompare(b.kind));
 }
 
-export async function scanPython(root: string, files: string[], profile: Profile, inBand = false): Promise<ScanResult> {
-  const { read, skipped } = await readPythonFiles(root, files, targetOf(profile), inBand);
+export async function scanPython(root: string, files: string[], profile: Profile, threads: ThreadChoice = {}): Promise<ScanResult> {
+  const { read, skipped } = await readPythonFiles(root, files, targetOf(profile), threads);
   const index = new ClassIndex(read);
   const agents: AgentInfo[] = [];
   for (const f of read) {

@@ -17,6 +17,8 @@ export interface ScanOptions {
   ignore?: string[];
   /** Read every file in this process, not across worker threads (--run-in-band). */
   inBand?: boolean;
+  /** Worker threads (-j). */
+  jobs?: number;
 }
 
 export async function scanRepository(root: string, profile: Profile, opts: ScanOptions = {}): Promise<ScanResult> {
@@ -34,7 +36,7 @@ export async function scanRepository(root: string, profile: Profile, opts: ScanO
       const legacy = legacyOf(f, adapter.extensions);
       return !legacy || !existsSync(legacy);
     });
-    const result = await adapter.scan(abs, sources, profile, { inBand: opts.inBand });
+    const result = await adapter.scan(abs, sources, profile, { inBand: opts.inBand, jobs: opts.jobs });
     for (const a of result.agents) {
       const out = adapter.outputPath(path.join(abs, a.file));
       if (existsSync(out)) a.output = path.relative(abs, out).split(path.sep).join('/');

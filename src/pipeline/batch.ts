@@ -42,6 +42,8 @@ export interface BatchOptions {
   shard?: string;
   transforms?: string[];
   runInBand: boolean;
+  /** Worker threads for scan and rewrite (-j); 1 is in band. */
+  jobs?: number;
   registryUrl?: string;
   metricsUrl?: string;
   /** .gitignore-style patterns the scan leaves out (--ignore), besides the config's. */
@@ -114,7 +116,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   if (recording) await showPrefix(root); // "not inside a git work tree", before any journal
   const clock = new StageClock();
   clock.begin('scan');
-  const scan = await scanRepository(root, opts.profile, { ignore: opts.ignore, inBand: opts.runInBand });
+  const scan = await scanRepository(root, opts.profile, { ignore: opts.ignore, inBand: opts.runInBand, jobs: opts.jobs });
   clock.end();
   let selected: AgentInfo[];
   const unreadable: RunResult[] = [];
@@ -307,7 +309,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     const outcomes = await rewriteAll(
       jobs.map((j) => j.job),
       opts.profile,
-      { inBand: opts.runInBand, onDone: settle, signal: opts.signal },
+      { inBand: opts.runInBand, jobs: opts.jobs, onDone: settle, signal: opts.signal },
     );
     // Jobs an interruption kept from the workers come back failed, without a settle call.
     outcomes.forEach((o, k) => settled.has(k) || settle(k, o));

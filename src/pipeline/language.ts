@@ -3,6 +3,7 @@
 // only ever talks to this interface.
 import type { AgentInfo, Language, RewriteOutcome, ScanResult } from '../core/types.js';
 import type { Profile } from '../profile/profile.js';
+import type { ThreadChoice } from './threads.js';
 
 export interface RewriteRequest {
   /** Absolute repository root. */
@@ -65,7 +66,7 @@ export interface LanguageAdapter {
   /** File name endings this adapter reads, e.g. ['.py']. */
   extensions: string[];
   /** Classify the given files (absolute paths, already filtered by .gitignore). */
-  scan(root: string, files: string[], profile: Profile, opts?: { inBand?: boolean }): Promise<ScanResult>;
+  scan(root: string, files: string[], profile: Profile, threads?: ThreadChoice): Promise<ScanResult>;
   /** Rewrite one agent; pure (no I/O besides reading the base's source), never prints. */
   rewrite(req: RewriteRequest): Promise<RewriteOutcome>;
   /**

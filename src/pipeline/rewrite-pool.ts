@@ -1,7 +1,6 @@
 // Rewrites spread over worker threads (one per core), or in this process with
 // --run-in-band. The same function runs in both places, so a result never depends
 // on where it was computed.
-import os from 'node:os';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +9,7 @@ import type { AgentInfo, RewriteOutcome } from '../core/types.js';
 import { loadProfile, type Profile } from '../profile/profile.js';
 import { adapterFor } from '../lang/registry.js';
 import { oneLine } from '../core/errors.js';
+import { workerThreads, type ThreadChoice } from './threads.js';
 
 export interface RewriteJob {
   root: string;
@@ -43,11 +43,11 @@ function interruptedOutcome(job: RewriteJob): RewriteOutcome {
 export async function rewriteAll(
   jobs: RewriteJob[],
   profile: Profile,
-  opts: { inBand?: boolean; onDone?: (i: number, outcome: RewriteOutcome) => void; signal?: AbortSignal },
+  opts: ThreadChoice & { onDone?: (i: number, outcome: RewriteOutcome) => void; signal?: AbortSignal },
 ): Promise<RewriteOutcome[]> {
-  const threads = Math.min(os.availableParallelism?.() ?? os.cpus().length, 4, jobs.length);
   // Workers need the compiled worker file; small batches are faster in band anyway.
-  if (opts.inBand || threads < 2 || jobs.length < 4 || !existsSync(workerFile)) {
+  const threads = existsSync(workerFile) ? workerThreads(jobs.length, 4, opts) : 0;
+  if (!threads) {
     const out: RewriteOutcome[] = [];
     for (let i = 0; i < jobs.length; i++) {
       if (opts.signal?.aborted) {

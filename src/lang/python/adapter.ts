@@ -21,8 +21,8 @@ export const pythonAdapter: LanguageAdapter = {
   language: 'python',
   extensions: ['.py'],
 
-  async scan(root, files, profile, opts) {
-    const { agents, skipped } = await scanPython(root, files, profile, opts?.inBand);
+  async scan(root, files, profile, threads) {
+    const { agents, skipped } = await scanPython(root, files, profile, threads);
     return { agents, skipped };
   },
 
