@@ -1,7 +1,7 @@
 // `-j N` (issue 15): the scan and the rewrite use N worker threads, 1 keeps them in this
 // process; the results and every `_v2` byte are the same whatever N. A fleet of 60 generated
 // agents is past the size where the scan goes to worker threads (48 files).
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +14,8 @@ function fleetRepo(): string {
   const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-jobs-'));
   temps.push(root);
   writeFleet(root, 60, { baseDir: path.join(REPO, 'fixtures', 'python', '_base'), typescriptShare: 0.1, minLines: 80, maxLines: 160, seed: 7 });
+  // A module tree-sitter parses but CPython refuses: its verdict comes from a worker's python3 with -j 2.
+  writeFileSync(path.join(root, 'common', 'stats_helpers.py'), 'import math\n\n\ndef mean(xs):\n    return sum(xs) / len(xs)\n\n\nreturn math.pi\n');
   initGit(root);
   return root;
 }
@@ -37,12 +39,17 @@ describe('-j N', () => {
       scans.push(JSON.parse(r.stdout));
     }
     expect(scans[1]).toEqual(scans[0]);
-    expect((scans[0] as { agents: unknown[] }).agents.length).toBe(60);
+    const scan = scans[0] as { agents: unknown[]; skipped: Array<{ file: string; reason: string; error?: boolean }> };
+    expect(scan.agents.length).toBe(60);
+    expect(scan.skipped.filter((s) => s.error)).toEqual([
+      { file: 'common/stats_helpers.py', reason: "common/stats_helpers.py:8: python3 refuses it: SyntaxError: 'return' outside function; file refused, not rewritten", line: 8, error: true },
+    ]);
 
     const runs = [];
     for (const j of ['1', '2']) {
       const r = await cli(root, ['run', '--all', '--no-validate', '--no-commit', '--json', '-j', j], { timeout: 300_000 });
-      expect(r.exitCode, r.stderr).toBe(0);
+      // The refused module fails (exit 1); every agent is rewritten.
+      expect(r.exitCode, r.stderr).toBe(1);
       runs.push(runOutcome(root, r.stdout));
       git(root, ['clean', '-fdxq']);
     }

@@ -1,11 +1,18 @@
 // Reading a fleet's Python files across cores: each worker thread parses the files it is
-// sent and answers with their facts (PythonFileFacts: plain data), so the scan runs in
-// parallel and its memory is what the facts take, not the trees. Small fleets are read in
+// sent, has its own python3 compile them, and answers with their facts (PythonFileFacts:
+// plain data) and CPython's verdicts, so the scan runs in parallel and its memory is what
+// the facts take, not the trees. Small fleets are read in
 // this process: starting a worker costs more than it saves there.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { readPythonFile, type BaseTarget, type ReadPythonFile } from './python-scan.js';
+import { readPythonFile, type BaseTarget, type ReadPythonFile, type PythonFileFacts } from './python-scan.js';
+
+/** A file a worker read and had compiled: its facts and CPython's verdict (null: it compiles). */
+export interface CompiledPythonFile {
+  facts: PythonFileFacts;
+  compiled: string | null;
+}
 import { turnEventLoop } from '../lang/python/native-trees.js';
 import { workerThreads, type ThreadChoice } from '../pipeline/threads.js';
 
@@ -22,7 +29,7 @@ export async function readPythonFilesAcross(
   files: string[],
   target: BaseTarget,
   choice: ThreadChoice,
-  onRead: (i: number, r: ReadPythonFile) => void,
+  onRead: (i: number, r: ReadPythonFile | CompiledPythonFile) => void,
 ): Promise<void> {
   const threads = existsSync(workerFile) ? workerThreads(files.length, POOL_FROM, choice) : 0;
   if (!threads) {
@@ -46,7 +53,7 @@ export async function readPythonFilesAcross(
             return;
           }
           const id = next++;
-          w.once('message', (msg: { id: number; out: ReadPythonFile[] }) => {
+          w.once('message', (msg: { id: number; out: Array<ReadPythonFile | CompiledPythonFile> }) => {
             msg.out.forEach((r, k) => onRead(chunks[msg.id]![k]!, r));
             feed();
           });
@@ -57,6 +64,16 @@ export async function readPythonFilesAcross(
       }
     });
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    // Each worker's python3 ends before the worker does.
+    await Promise.all(
+      workers.map(async (w) => {
+        await new Promise<void>((resolve) => {
+          w.once('message', () => resolve());
+          w.once('error', () => resolve());
+          w.postMessage({ close: true });
+        });
+        await w.terminate();
+      }),
+    );
   }
 }

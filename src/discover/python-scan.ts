@@ -10,7 +10,7 @@ import type { Profile } from '../profile/profile.js';
 import { decodePythonSource, parseStrict } from '../lang/python/parser.js';
 import type { SyntaxNode } from '../lang/python/parser.js';
 import { PyCompileSession } from '../lang/python/py-compile.js';
-import { readPythonFilesAcross } from './python-read-pool.js';
+import { readPythonFilesAcross, type CompiledPythonFile } from './python-read-pool.js';
 import type { ThreadChoice } from '../pipeline/threads.js';
 import { baseName, buildModuleModel, entryScopes, type ImportedName, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
 import { callee, selfAttribute, walk } from '../lang/python/syntax.js';
@@ -73,15 +73,17 @@ export function readPythonFile(root: string, file: string, target: BaseTarget): 
 
 /** Read every file (across cores unless inBand); unreadable ones and ones CPython refuses become skipped entries with file:line. */
 export async function readPythonFiles(root: string, files: string[], target: BaseTarget, threads: ThreadChoice = {}): Promise<{ read: PythonFileFacts[]; skipped: SkippedFile[] }> {
-  const results: ReadPythonFile[] = new Array(files.length);
-  const compiled: Array<Promise<string | null>> = new Array(files.length);
+  const results: Array<ReadPythonFile | CompiledPythonFile> = new Array(files.length);
+  const compiled: Array<Promise<string | null> | string | null> = new Array(files.length);
   // tree-sitter accepts some files CPython refuses (an injected line at the wrong indentation):
-  // every parsed file is compiled too, by one python3 that works while the next files are parsed.
-  const compiler = new PyCompileSession();
+  // every parsed file is compiled too, by a python3 that works while the next files are parsed
+  // (each worker thread's own; this one's for the files read here).
+  let compiler: PyCompileSession | undefined;
   try {
     await readPythonFilesAcross(root, files, target, threads, (i, r) => {
       results[i] = r;
-      if ('facts' in r) compiled[i] = compiler.compile({ name: r.facts.rel, text: r.source });
+      if ('compiled' in r) compiled[i] = r.compiled;
+      else if ('facts' in r) compiled[i] = (compiler ??= new PyCompileSession()).compile({ name: r.facts.rel, text: r.source });
     });
     const skipped: SkippedFile[] = [];
     const read: PythonFileFacts[] = [];
@@ -98,7 +100,7 @@ export async function readPythonFiles(root: string, files: string[], target: Bas
     }
     return { read, skipped };
   } finally {
-    await compiler.close();
+    await compiler?.close();
   }
 }
 
