@@ -8,7 +8,7 @@ import { isAsyncMethod } from './remove-interval-loop.js';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { BASE_PATHS, expressRoutes, healthPayload, healthRoutes, routesIn, serverCreations } from '../../src/lang/typescript/patterns.js';
-import { thisMember, thisMembers, walkAgentCode } from '../../src/lang/typescript/syntax.js';
+import { THIS_ACCESS_KINDS, thisMember, thisMembers, walkAgentCode } from '../../src/lang/typescript/syntax.js';
 
 export function removeHealthServer(ctx: TsRewriteContext): void {
   for (const m of ctx.members.values()) {
@@ -173,7 +173,7 @@ function businessState(ctx: TsRewriteContext, code: Node, infra: string[]): stri
     if (/^(health|healthPort|healthCheckPort|port|startTime|startedAt|started)$/i.test(m)) return;
     const member = ctx.members.get(m);
     if (member && member.kind !== 'method') found = m;
-  });
+  }, THIS_ACCESS_KINDS);
   return found;
 }
 

@@ -16,6 +16,7 @@ import { EditBuffer, lineAt } from './edits.js';
 import {
   blockStatements,
   calleeText,
+  fileNameNodes,
   childBlocks,
   isLogCall,
   memberName,
@@ -248,6 +249,8 @@ export function methodBody(ctx: TsRewriteContext, name: string): Node | undefine
 
 // ------------------------------------------------------------------ infrastructure test
 
+const CALL_KIND: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.CallExpression]);
+
 export interface InfraScope {
   removed: Set<string>;
   /** Members whose statements are swept with them (not sticky). */
@@ -302,13 +305,15 @@ export function belongsTo(stmt: Node, sweep: Set<string>): boolean {
 
 function callsKeptMember(expr: Node, sweep: Set<string>): boolean {
   let found = false;
-  walkAgentCode(expr, (n) => {
-    if (found) return false;
-    if (Node.isCallExpression(n)) {
+  walkAgentCode(
+    expr,
+    (n) => {
+      if (found) return false;
       const r = thisRoot(n);
       if (r && !sweep.has(r)) found = true;
-    }
-  });
+    },
+    CALL_KIND,
+  );
   return found;
 }
 
@@ -545,17 +550,16 @@ export function usesOf(ctx: TsRewriteContext, name: string, scope: 'member' | 'm
       if (nn) own.add(nn);
     }
   }
-  ctx.sf.forEachDescendant((n) => {
-    const text = Node.isIdentifier(n) || Node.isPrivateIdentifier(n) ? n.getText() : Node.isStringLiteral(n) || Node.isNoSubstitutionTemplateLiteral(n) ? n.getLiteralText() : null;
-    if (text !== name || own.has(n)) return;
+  for (const n of fileNameNodes(ctx.sf, name)) {
+    if (own.has(n)) continue;
     const p = n.getParent();
     // Another class's member of the same name is a declaration, not a use.
     if (p && (Node.isMethodDeclaration(p) || Node.isPropertyDeclaration(p) || Node.isMethodSignature(p) || Node.isPropertySignature(p) || Node.isGetAccessorDeclaration(p) || Node.isSetAccessorDeclaration(p)) && p.getNameNode() === n) {
-      if (p.getParent() !== ctx.cls) return;
+      if (p.getParent() !== ctx.cls) continue;
     }
-    if (p && Node.isParameterDeclaration(p) && p.getNameNode() === n && !p.isParameterProperty()) return;
+    if (p && Node.isParameterDeclaration(p) && p.getNameNode() === n && !p.isParameterProperty()) continue;
     out.push(n);
-  });
+  }
   return out;
 }
 

@@ -4,6 +4,10 @@
 import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import { calleeText, signalHandlerCall, thisMember, thisMembers, walkAgentCode, type ClassLike } from './syntax.js';
 
+const CALLS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.CallExpression]);
+const EXPRESSION_STATEMENTS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.ExpressionStatement]);
+const WHILE_LOOPS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.WhileStatement]);
+
 /** Paths the base serves itself. */
 export const BASE_PATHS = new Set(['/health', '/healthz', '/ready', '/readyz', '/live', '/livez', '/ping', '/metrics']);
 
@@ -15,9 +19,13 @@ export function isServerCreation(call: CallExpression): boolean {
 /** Calls creating an HTTP server or an express app under a node (not inside nested classes). */
 export function serverCreations(root: Node): CallExpression[] {
   const out: CallExpression[] = [];
-  walkAgentCode(root, (n) => {
-    if (Node.isCallExpression(n) && isServerCreation(n)) out.push(n);
-  });
+  walkAgentCode(
+    root,
+    (n) => {
+      if (Node.isCallExpression(n) && isServerCreation(n)) out.push(n);
+    },
+    CALLS,
+  );
   return out;
 }
 
@@ -215,7 +223,7 @@ export function intervalCalls(root: Node): Array<{ stmt: Node; call: CallExpress
       e = e.getRight();
     }
     if (Node.isCallExpression(e) && isSetInterval(e)) out.push({ stmt: n, call: e, timer });
-  });
+  }, EXPRESSION_STATEMENTS);
   return out;
 }
 
@@ -237,7 +245,7 @@ export function foreverLoops(root: Node): Node[] {
   const out: Node[] = [];
   walkAgentCode(root, (n) => {
     if (Node.isWhileStatement(n) && isRunCondition(n.getExpression())) out.push(n);
-  });
+  }, WHILE_LOOPS);
   return out;
 }
 

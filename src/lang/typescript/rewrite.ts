@@ -24,7 +24,7 @@ import { keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { methodText } from './generate.js';
 import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
-import { blockStatements as blockStatementsOf, classBodyStart, fileClasses, isJsFile, moduleKind, thisMember, thisRoot, thisMembers, type FileClass } from './syntax.js';
+import { blockStatements as blockStatementsOf, classBodyStart, fileClasses, fileNameNodes, isJsFile, moduleKind, thisMember, thisRoot, thisMembers, type FileClass } from './syntax.js';
 import { removeHealthServer } from '../../../transforms/typescript/remove-health-server.js';
 import { removeSignalHandlers } from '../../../transforms/typescript/remove-signal-handlers.js';
 import { removeRetryHelpers } from '../../../transforms/typescript/remove-retry-helpers.js';
@@ -433,15 +433,15 @@ function removeDeadModuleHelpers(ctx: TsRewriteContext): string[] {
       const name = nameNode.getText();
       let before = 0;
       let after = 0;
-      ctx.sf.forEachDescendant((n) => {
-        if (!Node.isIdentifier(n) || n === nameNode || n.getText() !== name) return;
+      for (const n of fileNameNodes(ctx.sf, name)) {
+        if (!Node.isIdentifier(n) || n === nameNode) continue;
         const p = n.getParent();
-        if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === n) return;
-        if (p && (Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) || Node.isPropertyDeclaration(p)) && p.getNameNode() === n) return;
+        if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === n) continue;
+        if (p && (Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) || Node.isPropertyDeclaration(p)) && p.getNameNode() === n) continue;
         before++;
-        if (s.getPos() <= n.getPos() && n.getEnd() <= s.getEnd()) return; // recursion is not a use
+        if (s.getPos() <= n.getPos() && n.getEnd() <= s.getEnd()) continue; // recursion is not a use
         if (!ctx.edits.removes(n.getStart(), n.getEnd())) after++;
-      });
+      }
       if (before > 0 && after === 0 && !inGenerated(ctx, name)) {
         ctx.edits.removeNode(s);
         out.push(name);
@@ -465,14 +465,14 @@ function removeUnusedImports(ctx: TsRewriteContext): void {
   const count = (name: string, declNode: Node) => {
     let before = 0;
     let after = 0;
-    ctx.sf.forEachDescendant((n) => {
-      if (!Node.isIdentifier(n) || n.getText() !== name || n === declNode) return;
+    for (const n of fileNameNodes(ctx.sf, name)) {
+      if (!Node.isIdentifier(n) || n === declNode) continue;
       const p = n.getParent();
-      if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === n) return;
-      if (p && (Node.isImportSpecifier(p) || Node.isImportClause(p) || Node.isNamespaceImport(p))) return;
+      if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === n) continue;
+      if (p && (Node.isImportSpecifier(p) || Node.isImportClause(p) || Node.isNamespaceImport(p))) continue;
       before++;
       if (!ctx.edits.removes(n.getStart(), n.getEnd())) after++;
-    });
+    }
     return { before, after };
   };
   for (const s of ctx.sf.getStatements()) {
