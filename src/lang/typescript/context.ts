@@ -15,7 +15,9 @@ import type { OutsideCaller } from './references.js';
 import { EditBuffer, lineAt } from './edits.js';
 import {
   blockStatements,
+  CALLS,
   calleeText,
+  descendantsOfKinds,
   fileNameNodes,
   childBlocks,
   isLogCall,
@@ -249,8 +251,6 @@ export function methodBody(ctx: TsRewriteContext, name: string): Node | undefine
 
 // ------------------------------------------------------------------ infrastructure test
 
-const CALL_KIND: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.CallExpression]);
-
 export interface InfraScope {
   removed: Set<string>;
   /** Members whose statements are swept with them (not sticky). */
@@ -312,7 +312,7 @@ function callsKeptMember(expr: Node, sweep: Set<string>): boolean {
       const r = thisRoot(n);
       if (r && !sweep.has(r)) found = true;
     },
-    CALL_KIND,
+    CALLS,
   );
   return found;
 }
@@ -355,11 +355,7 @@ export function isInfraStatement(stmt: Node, scope: InfraScope): boolean {
   if (Node.isIfStatement(stmt)) {
     const cond = stmt.getExpression();
     if (![...thisMembers(cond)].every(infra)) return false;
-    let call = false;
-    cond.forEachDescendant((n) => {
-      if (Node.isCallExpression(n)) call = true;
-    });
-    if (call) return false;
+    if (descendantsOfKinds(cond, CALLS).length > 0) return false;
     return childBlocks(stmt).every((b) => blockStatements(b).every((s) => isInfraStatement(s, scope)));
   }
   if (Node.isTryStatement(stmt) || Node.isBlock(stmt)) {

@@ -1,12 +1,16 @@
 // Shapes of ad-hoc infrastructure in TypeScript agents, shared by the scan (findings) and the
 // transforms (proposals): HTTP/express health servers, signal handlers, retry/backoff helpers,
 // registry and metrics pushes, unsent-message queues, interval and while loops.
-import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
-import { calleeText, signalHandlerCall, thisMember, thisMembers, walkAgentCode, type ClassLike } from './syntax.js';
+import { Node, SyntaxKind, ts, type CallExpression } from 'ts-morph';
+import { CALLS, calleeText, descendantsOfKinds, signalHandlerCall, thisMember, thisMembers, walkAgentCode, type ClassLike } from './syntax.js';
 
-const CALLS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.CallExpression]);
 const EXPRESSION_STATEMENTS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.ExpressionStatement]);
 const WHILE_LOOPS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.WhileStatement]);
+const STRINGS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.StringLiteral, SyntaxKind.NoSubstitutionTemplateLiteral]);
+const ROUTER_HOLDERS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.VariableDeclaration, SyntaxKind.PropertyDeclaration, SyntaxKind.BinaryExpression]);
+const PAYLOAD_KINDS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.ReturnStatement, SyntaxKind.CallExpression, SyntaxKind.BinaryExpression]);
+const RETRY_KINDS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.ForStatement, SyntaxKind.WhileStatement, SyntaxKind.DoStatement, SyntaxKind.CallExpression, SyntaxKind.BinaryExpression]);
+const PROM_KINDS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.NewExpression, SyntaxKind.CallExpression]);
 
 /** Paths the base serves itself. */
 export const BASE_PATHS = new Set(['/health', '/healthz', '/ready', '/readyz', '/live', '/livez', '/ping', '/metrics']);
@@ -32,28 +36,25 @@ export function serverCreations(root: Node): CallExpression[] {
 /** URL paths a piece of code serves or compares against: '/health', '/orders', ... */
 export function routesIn(root: Node): Set<string> {
   const out = new Set<string>();
-  root.forEachDescendant((n) => {
-    if (Node.isStringLiteral(n) || Node.isNoSubstitutionTemplateLiteral(n)) {
-      const t = n.getLiteralText();
-      if (/^\/[A-Za-z0-9_\-/.:]*$/.test(t) && !t.startsWith('/metrics/job')) out.add(t.replace(/\/+$/, '') || '/');
-    }
-  });
+  for (const n of descendantsOfKinds(root, STRINGS)) {
+    const t = (n.compilerNode as ts.StringLiteralLike).text;
+    if (/^\/[A-Za-z0-9_\-/.:]*$/.test(t) && !t.startsWith('/metrics/job')) out.add(t.replace(/\/+$/, '') || '/');
+  }
   return out;
 }
 
 /** `this.app.get('/x', ...)` / `app.post(...)` route registrations on an express app member. */
 export function expressRoutes(cls: ClassLike, app: string): Array<{ stmt: Node; path: string }> {
   const out: Array<{ stmt: Node; path: string }> = [];
-  cls.forEachDescendant((n) => {
-    if (!Node.isCallExpression(n)) return;
+  for (const n of descendantsOfKinds(cls, CALLS) as CallExpression[]) {
     const e = n.getExpression();
-    if (!Node.isPropertyAccessExpression(e) || thisMember(e.getExpression()) !== app) return;
-    if (!/^(get|post|put|delete|patch|all|use)$/.test(e.getName())) return;
+    if (!Node.isPropertyAccessExpression(e) || thisMember(e.getExpression()) !== app) continue;
+    if (!/^(get|post|put|delete|patch|all|use)$/.test(e.getName())) continue;
     const first = n.getArguments()[0];
     const path = first && (Node.isStringLiteral(first) || Node.isNoSubstitutionTemplateLiteral(first)) ? first.getLiteralText() : '*';
     const stmt = n.getParentWhile((p) => !Node.isStatement(p)) ?? n;
     out.push({ stmt: Node.isStatement(stmt) ? stmt : n.getParentOrThrow(), path });
-  });
+  }
   return out;
 }
 
@@ -75,30 +76,29 @@ const ROUTER_NAME = /^(this\.)?_?(app|router|routes|api|server|fastify|http|web|
  */
 export function healthRoutes(cls: ClassLike): HealthRoute[] {
   const routers = new Set<string>();
-  cls.forEachDescendant((n) => {
+  for (const n of descendantsOfKinds(cls, ROUTER_HOLDERS)) {
     const init = Node.isVariableDeclaration(n) || Node.isPropertyDeclaration(n) ? n.getInitializer() : Node.isBinaryExpression(n) && n.getOperatorToken().getKind() === SyntaxKind.EqualsToken ? n.getRight() : undefined;
-    if (!init) return;
+    if (!init) continue;
     const created = Node.isCallExpression(init) || Node.isNewExpression(init) ? init.getExpression().getText() : '';
-    if (!ROUTER_CREATION.test(created)) return;
+    if (!ROUTER_CREATION.test(created)) continue;
     const name = Node.isVariableDeclaration(n) ? n.getName() : Node.isPropertyDeclaration(n) ? `this.${n.getName()}` : (n as import('ts-morph').BinaryExpression).getLeft().getText();
     routers.add(name);
-  });
+  }
   const out: HealthRoute[] = [];
-  cls.forEachDescendant((n) => {
-    if (!Node.isCallExpression(n)) return;
+  for (const n of descendantsOfKinds(cls, CALLS) as CallExpression[]) {
     const e = n.getExpression();
-    if (!Node.isPropertyAccessExpression(e) || !/^(get|all|head)$/.test(e.getName())) return;
+    if (!Node.isPropertyAccessExpression(e) || !/^(get|all|head)$/.test(e.getName())) continue;
     const receiver = e.getExpression().getText().replace(/\s+/g, '');
-    if (!routers.has(receiver) && !ROUTER_NAME.test(receiver)) return;
+    if (!routers.has(receiver) && !ROUTER_NAME.test(receiver)) continue;
     const first = n.getArguments()[0];
-    if (!first || !(Node.isStringLiteral(first) || Node.isNoSubstitutionTemplateLiteral(first))) return;
+    if (!first || !(Node.isStringLiteral(first) || Node.isNoSubstitutionTemplateLiteral(first))) continue;
     const path = first.getLiteralText().replace(/\/+$/, '') || '/';
-    if (!BASE_PATHS.has(path) || path === '/metrics') return;
+    if (!BASE_PATHS.has(path) || path === '/metrics') continue;
     const stmt = n.getParent();
-    if (!stmt || !Node.isExpressionStatement(stmt)) return;
+    if (!stmt || !Node.isExpressionStatement(stmt)) continue;
     const args = n.getArguments();
     out.push({ stmt, path, handler: args[args.length - 1], receiver });
-  });
+  }
   return out;
 }
 
@@ -126,7 +126,7 @@ export function healthPayload(handler: Node | undefined): Node | null {
     } else if (Node.isBinaryExpression(n) && /\.body$/.test(n.getLeft().getText())) take(n.getRight());
   };
   visit(body);
-  body.forEachDescendant(visit);
+  for (const n of descendantsOfKinds(body, PAYLOAD_KINDS)) visit(n);
   return found;
 }
 
@@ -139,7 +139,7 @@ export function looksLikeRetry(body: Node, backoffOnly = false): boolean {
   let delay = false;
   let grows = false;
   let onFailure = false;
-  body.forEachDescendant((n) => {
+  for (const n of descendantsOfKinds(body, RETRY_KINDS)) {
     const k = n.getKind();
     if (k === SyntaxKind.ForStatement || k === SyntaxKind.WhileStatement || k === SyntaxKind.DoStatement) loop = true;
     if (Node.isCallExpression(n) && /(^|\.)(setTimeout|sleep|delay|wait)$/.test(calleeText(n))) {
@@ -152,7 +152,7 @@ export function looksLikeRetry(body: Node, backoffOnly = false): boolean {
       if (op === '**' || op === '*=' || (op === '*' && /\b2\b/.test(t))) grows = true;
     }
     if (Node.isCallExpression(n) && calleeText(n) === 'Math.pow') grows = true;
-  });
+  }
   return loop && delay && (grows || (!backoffOnly && onFailure));
 }
 
@@ -162,20 +162,23 @@ export function looksLikeRetry(body: Node, backoffOnly = false): boolean {
  */
 export function recursiveRetry(body: Node, method: string): Node | null {
   let found: Node | null = null;
-  body.forEachDescendant((n) => {
-    if (found || !Node.isCallExpression(n) || thisMember(n.getExpression()) !== method) return;
+  for (const n of descendantsOfKinds(body, CALLS) as CallExpression[]) {
+    if (thisMember(n.getExpression()) !== method) continue;
     const inCatch = !!n.getFirstAncestor((a) => Node.isCatchClause(a));
     const onError = !!n.getFirstAncestor((a) => Node.isCallExpression(a) && /\.(on|once)$/.test(calleeText(a)) && /^['"`](error|close|end|disconnect)['"`]$/.test(a.getArguments()[0]?.getText() ?? ''));
     const statusBranch = /\b(429|503)\b/.test(n.getFirstAncestorByKind(SyntaxKind.IfStatement)?.getExpression().getText() ?? '');
-    if (inCatch || onError || statusBranch) found = n;
-  });
+    if (inCatch || onError || statusBranch) {
+      found = n;
+      break;
+    }
+  }
   return found;
 }
 
 /** prom-client at work: registries, metric objects, default metrics, Pushgateway pushes. */
 export function promClientUses(root: Node): Array<{ node: Node; what: string }> {
   const out: Array<{ node: Node; what: string }> = [];
-  root.forEachDescendant((n) => {
+  for (const n of descendantsOfKinds(root, PROM_KINDS)) {
     if (Node.isNewExpression(n)) {
       const t = n.getExpression().getText();
       if (/(^|\.)(Registry|Pushgateway)$/.test(t) || /^(client|prom|promClient|Prometheus|prometheus)\.(Gauge|Counter|Histogram|Summary)$/.test(t)) out.push({ node: n, what: t });
@@ -183,7 +186,7 @@ export function promClientUses(root: Node): Array<{ node: Node; what: string }> 
       const t = calleeText(n);
       if (/(^|\.)collectDefaultMetrics$/.test(t) || /\.(pushAdd|push)$/.test(t) && /gateway|pushgateway/i.test(t)) out.push({ node: n, what: t });
     }
-  });
+  }
   return out;
 }
 
@@ -205,9 +208,7 @@ export function pushKind(body: Node): 'registry' | 'metrics' | null {
 /** `process.on('SIGTERM', ...)` statements anywhere under root. */
 export function signalStatements(root: Node): Node[] {
   const out: Node[] = [];
-  root.forEachDescendant((n) => {
-    if (Node.isExpressionStatement(n) && signalHandlerCall(n)) out.push(n);
-  });
+  for (const n of descendantsOfKinds(root, EXPRESSION_STATEMENTS)) if (signalHandlerCall(n)) out.push(n);
   return out;
 }
 

@@ -5,7 +5,7 @@
 // never by position or name alone.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Node, Project, ts, type SourceFile } from 'ts-morph';
+import { Node, Project, ts, type CallExpression, type SourceFile } from 'ts-morph';
 import type { AgentInfo, Finding, ScanResult, SkippedFile } from '../../core/types.js';
 import type { Profile } from '../../profile/profile.js';
 import { findEntry } from '../../../transforms/typescript/entrypoint.js';
@@ -26,7 +26,7 @@ import {
   serverCreations,
   signalStatements,
 } from './patterns.js';
-import { calleeText, fileClasses, isFunctionValue, memberName, type ClassLike, type FileClass } from './syntax.js';
+import { CALLS, calleeText, descendantsOfKinds, fileClasses, isFunctionValue, memberName, type ClassLike, type FileClass } from './syntax.js';
 import { compilerOptionsFor, typeRoots } from './project.js';
 import { hasAgentInfrastructure } from './family.js';
 import { isV2, legacyPath, TS_EXTENSIONS, v2Path } from './paths.js';
@@ -311,9 +311,9 @@ export function findings(sf: SourceFile, cls: ClassLike): Finding[] {
     const push = Node.isMethodDeclaration(m) ? pushKind(body) : null;
     if (push) add(push, name, m);
     if (Node.isMethodDeclaration(m) && /^(publish|emit|send|broadcast|notify)/i.test(name)) add('publish', name, m);
-    body.forEachDescendant((n) => {
-      if (Node.isCallExpression(n) && /^(net|tls|dgram)\.(createServer|connect|createConnection|createSocket)$/.test(calleeText(n))) add('socket', name, n);
-    });
+    for (const n of descendantsOfKinds(body, CALLS) as CallExpression[]) {
+      if (/^(net|tls|dgram)\.(createServer|connect|createConnection|createSocket)$/.test(calleeText(n))) add('socket', name, n);
+    }
   }
   for (const r of rearmingTimeouts(cls)) add('loop', r.method, r.stmt);
   for (const r of healthRoutes(cls)) add('health', `${r.receiver}.get('${r.path}')`, r.stmt);

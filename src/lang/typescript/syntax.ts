@@ -94,6 +94,7 @@ export function walkAgentCode(root: Node, visit: (n: Node) => boolean | void, ki
   go(root.compilerNode);
 }
 
+export const CALLS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.CallExpression]);
 export const THIS_ACCESS_KINDS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.PropertyAccessExpression, SyntaxKind.ElementAccessExpression]);
 
 /** Agent members a piece of code mentions through `this`. */
