@@ -65,8 +65,9 @@ let parseProject: Project | undefined;
 export function parseTs(file: string, source: string): { sf: SourceFile; error: string | null } {
   parseProject ??= new Project({ useInMemoryFileSystem: true, compilerOptions: { target: ts.ScriptTarget.ES2022, strict: true, allowJs: true } });
   const vpath = `/src/${path.basename(file)}`;
-  const old = parseProject.getSourceFile(vpath);
-  if (old) parseProject.removeSourceFile(old);
+  // One file at a time: the previous parses go (their wrappers forgotten), so memory stays flat
+  // over a fleet and the program the checker builds for getSymbol() holds this file alone.
+  for (const old of parseProject.getSourceFiles()) parseProject.removeSourceFile(old);
   const sf = parseProject.createSourceFile(vpath, source, { overwrite: true });
   const diags = (sf.compilerNode as unknown as { parseDiagnostics?: ts.Diagnostic[] }).parseDiagnostics ?? [];
   if (diags.length > 0) {
