@@ -233,9 +233,30 @@ export function isSetInterval(call: CallExpression): boolean {
   const fn = calleeText(call);
   if (fn === 'setInterval' || fn === 'timers.setInterval') return true;
   const callee = call.getExpression();
-  if (!Node.isIdentifier(callee)) return false;
+  if (!Node.isIdentifier(callee) || !importsSetInterval(call.getSourceFile().compilerNode)) return false;
   const decl = callee.getSymbol()?.getDeclarations()[0];
   return !!decl && Node.isImportSpecifier(decl) && decl.getName() === 'setInterval' && /^(node:)?timers$/.test(decl.getImportDeclaration().getModuleSpecifierValue());
+}
+
+const setIntervalImports = new WeakMap<ts.SourceFile, boolean>();
+
+/**
+ * Does the file import something under the name setInterval (`import { setInterval as every }`)?
+ * Only then can a callee resolve to that import: the checker is not built to learn otherwise.
+ */
+function importsSetInterval(sf: ts.SourceFile): boolean {
+  let hit = setIntervalImports.get(sf);
+  if (hit === undefined) {
+    hit = sf.statements.some((s) => {
+      const bindings = ts.isImportDeclaration(s) ? s.importClause?.namedBindings : undefined;
+      return !!bindings && ts.isNamedImports(bindings) && bindings.elements.some((e) => {
+        const imported = e.propertyName ?? e.name;
+        return (ts.isStringLiteral(imported) ? imported.text : imported.getText(sf)) === 'setInterval';
+      });
+    });
+    setIntervalImports.set(sf, hit);
+  }
+  return hit;
 }
 
 /**

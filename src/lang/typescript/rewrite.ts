@@ -423,8 +423,9 @@ function removeDeadModuleHelpers(ctx: TsRewriteContext): string[] {
     for (const s of ctx.sf.getStatements()) {
       if (ctx.edits.removes(s.getStart(), s.getEnd())) continue;
       let nameNode: Node | undefined;
-      if (Node.isFunctionDeclaration(s) && !s.isExported() && !s.isDefaultExport()) nameNode = s.getNameNode();
-      else if (Node.isVariableStatement(s) && !s.isExported() && s.getDeclarations().length === 1) {
+      // Whether it is exported is asked last: the answer takes a type checker over the file.
+      if (Node.isFunctionDeclaration(s)) nameNode = s.getNameNode();
+      else if (Node.isVariableStatement(s) && s.getDeclarations().length === 1) {
         const d = s.getDeclarations()[0]!;
         const init = d.getInitializer();
         if (isRequireInit(init)) continue; // imports: below
@@ -443,7 +444,8 @@ function removeDeadModuleHelpers(ctx: TsRewriteContext): string[] {
         if (s.getPos() <= n.getPos() && n.getEnd() <= s.getEnd()) continue; // recursion is not a use
         if (!ctx.edits.removes(n.getStart(), n.getEnd())) after++;
       }
-      if (before > 0 && after === 0 && !inGenerated(ctx, name)) {
+      const exported = () => (Node.isFunctionDeclaration(s) ? s.isExported() || s.isDefaultExport() : Node.isVariableStatement(s) && s.isExported());
+      if (before > 0 && after === 0 && !inGenerated(ctx, name) && !exported()) {
         ctx.edits.removeNode(s);
         out.push(name);
         changed = true;

@@ -226,7 +226,7 @@ function score(sf: SourceFile, fc: FileClass, profile: Profile): Scored {
     evidence.push('handles SIGTERM/SIGINT');
     s += 2;
   }
-  if (Node.isClassDeclaration(cls) && cls.isDefaultExport() && s > 0) {
+  if (Node.isClassDeclaration(cls) && s > 0 && (cls.hasDefaultKeyword() || (mayExportDefault(sf) && cls.isDefaultExport()))) {
     evidence.push('default export');
     s += 1;
   }
@@ -237,6 +237,16 @@ function score(sf: SourceFile, fc: FileClass, profile: Profile): Scored {
     else s = Math.min(s, 1);
   }
   return { cls, name, score: s, evidence, migrated: !!migrated };
+}
+
+/**
+ * Can anything but a `default` modifier make a class the file's default export? Only code that
+ * names `default` (`export default X`, `export { X as default }`, `exports.default = X`), or an
+ * escaped name (a `\u` escape). Asking the checker otherwise would build it over every file just to hear no.
+ */
+function mayExportDefault(sf: SourceFile): boolean {
+  const text = sf.getFullText();
+  return text.includes('default') || text.includes('\\u');
 }
 
 /** Does the class reach the base: 'direct', 'parent', or false. Resolved with the type checker. */
