@@ -2,15 +2,47 @@
 // transforms (proposals): HTTP/express health servers, signal handlers, retry/backoff helpers,
 // registry and metrics pushes, unsent-message queues, interval and while loops.
 import { Node, SyntaxKind, ts, type CallExpression } from 'ts-morph';
-import { CALLS, calleeText, descendantsOfKinds, signalHandlerCall, thisMember, thisMembers, walkAgentCode, type ClassLike } from './syntax.js';
+import { CALLS, calleeText, descendantsOfKinds, lastName, signalHandlerCall, thisMember, thisMembers, walkAgentCode, type ClassLike } from './syntax.js';
 
 const EXPRESSION_STATEMENTS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.ExpressionStatement]);
 const WHILE_LOOPS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.WhileStatement]);
 const STRINGS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.StringLiteral, SyntaxKind.NoSubstitutionTemplateLiteral]);
 const ROUTER_HOLDERS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.VariableDeclaration, SyntaxKind.PropertyDeclaration, SyntaxKind.BinaryExpression]);
 const PAYLOAD_KINDS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.ReturnStatement, SyntaxKind.CallExpression, SyntaxKind.BinaryExpression]);
-const RETRY_KINDS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.ForStatement, SyntaxKind.WhileStatement, SyntaxKind.DoStatement, SyntaxKind.CallExpression, SyntaxKind.BinaryExpression]);
-const PROM_KINDS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.NewExpression, SyntaxKind.CallExpression]);
+
+// Pre-filters on compiler nodes: each accepts every node its search could keep (and cheaply
+// turns away the rest, which are then never wrapped).
+
+const LOOPS = new Set([SyntaxKind.ForStatement, SyntaxKind.WhileStatement, SyntaxKind.DoStatement]);
+const GROWTH_OPERATORS = new Set([SyntaxKind.AsteriskAsteriskToken, SyntaxKind.AsteriskEqualsToken, SyntaxKind.AsteriskToken]);
+
+/** looksLikeRetry's nodes: loops, pauses (and Math.pow), multiplications. */
+function mayShapeRetry(n: ts.Node): boolean {
+  if (LOOPS.has(n.kind)) return true;
+  if (ts.isCallExpression(n)) return /^(setTimeout|sleep|delay|wait|pow)$/.test(lastName(n.expression) ?? '');
+  return ts.isBinaryExpression(n) && GROWTH_OPERATORS.has(n.operatorToken.kind);
+}
+
+/** `this.m(...)` / `this['m'](...)`. */
+function callsThisMember(n: ts.Node): boolean {
+  if (!ts.isCallExpression(n)) return false;
+  const e = n.expression;
+  return (ts.isPropertyAccessExpression(e) || ts.isElementAccessExpression(e)) && e.expression.kind === SyntaxKind.ThisKeyword;
+}
+
+/** promClientUses's nodes: `new X.Registry()`-like constructions and collectDefaultMetrics/push calls. */
+function mayUsePromClient(n: ts.Node): boolean {
+  if (ts.isNewExpression(n)) return /^(Registry|Pushgateway|Gauge|Counter|Histogram|Summary)$/.test(lastName(n.expression) ?? '');
+  return ts.isCallExpression(n) && /^(collectDefaultMetrics|pushAdd|push)$/.test(lastName(n.expression) ?? '');
+}
+
+/** `x.on(...)` as a statement (through await/void/parentheses): what signalHandlerCall reads. */
+function mayHandleSignal(n: ts.Node): boolean {
+  if (!ts.isExpressionStatement(n)) return false;
+  let e: ts.Expression = n.expression;
+  while (ts.isAwaitExpression(e) || ts.isVoidExpression(e) || ts.isParenthesizedExpression(e)) e = e.expression;
+  return ts.isCallExpression(e) && ts.isPropertyAccessExpression(e.expression);
+}
 
 /** Paths the base serves itself. */
 export const BASE_PATHS = new Set(['/health', '/healthz', '/ready', '/readyz', '/live', '/livez', '/ping', '/metrics']);
@@ -18,6 +50,13 @@ export const BASE_PATHS = new Set(['/health', '/healthz', '/ready', '/readyz', '
 export function isServerCreation(call: CallExpression): boolean {
   const fn = calleeText(call);
   return /^(http|https|node:http)?\.?createServer$/.test(fn) || /^(http|https)\.createServer$/.test(fn) || fn === 'express';
+}
+
+/** Pre-filter for isServerCreation: a call of something named createServer or express. */
+function mayCreateServer(n: ts.Node): boolean {
+  if (!ts.isCallExpression(n)) return false;
+  const name = lastName(n.expression);
+  return name === 'createServer' || name === 'express';
 }
 
 /** Calls creating an HTTP server or an express app under a node (not inside nested classes). */
@@ -28,7 +67,7 @@ export function serverCreations(root: Node): CallExpression[] {
     (n) => {
       if (Node.isCallExpression(n) && isServerCreation(n)) out.push(n);
     },
-    CALLS,
+    mayCreateServer,
   );
   return out;
 }
@@ -70,6 +109,11 @@ export interface HealthRoute {
 const ROUTER_CREATION = /^(express(\.Router)?|(express\.)?Router|fastify|Fastify|Koa|KoaRouter|(koa)?[Rr]outer|polka|restify\.createServer)$/;
 const ROUTER_NAME = /^(this\.)?_?(app|router|routes|api|server|fastify|http|web|httpServer|express|koa)$/i;
 
+/** Pre-filter for a route registration healthRoutes keeps: `x.get(...)`, `x.all(...)`, `x.head(...)`. */
+function mayRegisterHealthRoute(n: ts.Node): boolean {
+  return ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && /^(get|all|head)$/.test(n.expression.name.text);
+}
+
 /**
  * `/health`-style routes registered on an express/koa/fastify router or app the agent uses:
  * `router.get('/health', ...)`, `this.app.get('/healthz', ...)`, `this.fastify.get('/health', ...)`.
@@ -85,7 +129,7 @@ export function healthRoutes(cls: ClassLike): HealthRoute[] {
     routers.add(name);
   }
   const out: HealthRoute[] = [];
-  for (const n of descendantsOfKinds(cls, CALLS) as CallExpression[]) {
+  for (const n of descendantsOfKinds(cls, mayRegisterHealthRoute) as CallExpression[]) {
     const e = n.getExpression();
     if (!Node.isPropertyAccessExpression(e) || !/^(get|all|head)$/.test(e.getName())) continue;
     const receiver = e.getExpression().getText().replace(/\s+/g, '');
@@ -139,7 +183,7 @@ export function looksLikeRetry(body: Node, backoffOnly = false): boolean {
   let delay = false;
   let grows = false;
   let onFailure = false;
-  for (const n of descendantsOfKinds(body, RETRY_KINDS)) {
+  for (const n of descendantsOfKinds(body, mayShapeRetry)) {
     const k = n.getKind();
     if (k === SyntaxKind.ForStatement || k === SyntaxKind.WhileStatement || k === SyntaxKind.DoStatement) loop = true;
     if (Node.isCallExpression(n) && /(^|\.)(setTimeout|sleep|delay|wait)$/.test(calleeText(n))) {
@@ -162,7 +206,7 @@ export function looksLikeRetry(body: Node, backoffOnly = false): boolean {
  */
 export function recursiveRetry(body: Node, method: string): Node | null {
   let found: Node | null = null;
-  for (const n of descendantsOfKinds(body, CALLS) as CallExpression[]) {
+  for (const n of descendantsOfKinds(body, callsThisMember) as CallExpression[]) {
     if (thisMember(n.getExpression()) !== method) continue;
     const inCatch = !!n.getFirstAncestor((a) => Node.isCatchClause(a));
     const onError = !!n.getFirstAncestor((a) => Node.isCallExpression(a) && /\.(on|once)$/.test(calleeText(a)) && /^['"`](error|close|end|disconnect)['"`]$/.test(a.getArguments()[0]?.getText() ?? ''));
@@ -178,7 +222,7 @@ export function recursiveRetry(body: Node, method: string): Node | null {
 /** prom-client at work: registries, metric objects, default metrics, Pushgateway pushes. */
 export function promClientUses(root: Node): Array<{ node: Node; what: string }> {
   const out: Array<{ node: Node; what: string }> = [];
-  for (const n of descendantsOfKinds(root, PROM_KINDS)) {
+  for (const n of descendantsOfKinds(root, mayUsePromClient)) {
     if (Node.isNewExpression(n)) {
       const t = n.getExpression().getText();
       if (/(^|\.)(Registry|Pushgateway)$/.test(t) || /^(client|prom|promClient|Prometheus|prometheus)\.(Gauge|Counter|Histogram|Summary)$/.test(t)) out.push({ node: n, what: t });
@@ -208,7 +252,7 @@ export function pushKind(body: Node): 'registry' | 'metrics' | null {
 /** `process.on('SIGTERM', ...)` statements anywhere under root. */
 export function signalStatements(root: Node): Node[] {
   const out: Node[] = [];
-  for (const n of descendantsOfKinds(root, EXPRESSION_STATEMENTS)) if (signalHandlerCall(n)) out.push(n);
+  for (const n of descendantsOfKinds(root, mayHandleSignal)) if (signalHandlerCall(n)) out.push(n);
   return out;
 }
 

@@ -11,11 +11,28 @@ export function wrap(near: Node, n: ts.Node): Node {
   return (near as unknown as { _getNodeFromCompilerNode(c: ts.Node): Node })._getNodeFromCompilerNode(n);
 }
 
-/** Descendants of root whose kind is in kinds, in forEachDescendant's order; only those are wrapped. */
-export function descendantsOfKinds(root: Node, kinds: ReadonlySet<SyntaxKind>): Node[] {
+/**
+ * Which compiler nodes a walk shows its visitor: a set of kinds, or a test on the compiler node
+ * (a cheap pre-filter: it must accept every node the visitor could act on).
+ */
+export type NodeFilter = ReadonlySet<SyntaxKind> | ((n: ts.Node) => boolean);
+
+function accepts(filter: NodeFilter, n: ts.Node): boolean {
+  return typeof filter === 'function' ? filter(n) : filter.has(n.kind);
+}
+
+/** `f`, `a.b.f` → "f" (the name a callee or constructor ends with), as the compiler reads it. */
+export function lastName(e: ts.Expression): string | undefined {
+  if (ts.isIdentifier(e)) return e.text;
+  if (ts.isPropertyAccessExpression(e)) return e.name.text;
+  return undefined;
+}
+
+/** Descendants of root the filter accepts, in forEachDescendant's order; only those are wrapped. */
+export function descendantsOfKinds(root: Node, kinds: NodeFilter): Node[] {
   const raw: ts.Node[] = [];
   const visit = (c: ts.Node): void => {
-    if (kinds.has(c.kind)) raw.push(c);
+    if (accepts(kinds, c)) raw.push(c);
     ts.forEachChild(c, visit);
   };
   ts.forEachChild(root.compilerNode, visit);
@@ -84,9 +101,9 @@ const NOT_AGENT_CODE = new Set([SyntaxKind.ClassDeclaration, SyntaxKind.ClassExp
  * `this` is not the agent). With kinds, only nodes of those kinds are visited (and wrapped);
  * returning false from visit skips the node's children.
  */
-export function walkAgentCode(root: Node, visit: (n: Node) => boolean | void, kinds?: ReadonlySet<SyntaxKind>): void {
+export function walkAgentCode(root: Node, visit: (n: Node) => boolean | void, kinds?: NodeFilter): void {
   const go = (c: ts.Node): void => {
-    if ((!kinds || kinds.has(c.kind)) && visit(wrap(root, c)) === false) return;
+    if ((!kinds || accepts(kinds, c)) && visit(wrap(root, c)) === false) return;
     ts.forEachChild(c, (k) => {
       if (!NOT_AGENT_CODE.has(k.kind)) go(k);
     });
