@@ -70,9 +70,8 @@ export function outsideCallers(root: string, file: string, source: string, class
   // A file that declares a class of the same name is another copy of the agent, not a caller.
   const declares = new RegExp(`\\bclass\\s+${className}\\b`);
   const candidates: string[] = [];
-  for (const { file: f, text } of repoFiles(root)) {
-    if (!text.includes(member) || path.resolve(f) === agentAbs) continue;
-    if (memberRe.test(text) && mentions.test(text) && !declares.test(text)) candidates.push(f);
+  for (const { file: f, text } of filesMentioning(repoFiles(root), agentAbs, className, stem, mentions, declares)) {
+    if (text.includes(member) && memberRe.test(text)) candidates.push(f);
   }
   if (candidates.length === 0) return [];
   const out: OutsideCaller[] = [];
@@ -116,6 +115,35 @@ export function outsideCallers(root: string, file: string, source: string, class
     });
   }
   return out.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+}
+
+const mentioning = new WeakMap<object, Map<string, Array<{ file: string; text: string }>>>();
+
+/**
+ * The other files that name the agent's class or import its module (and do not declare a class
+ * of the same name), in listing order. The same for every member of one agent: found once per
+ * listing, not once per member (a fleet would otherwise read every file for every member).
+ */
+function filesMentioning(
+  files: Array<{ file: string; text: string }>,
+  agentAbs: string,
+  className: string,
+  stem: string,
+  mentions: RegExp,
+  declares: RegExp,
+): Array<{ file: string; text: string }> {
+  let byAgent = mentioning.get(files);
+  if (!byAgent) mentioning.set(files, (byAgent = new Map()));
+  const key = `${agentAbs}\0${className}`;
+  let hit = byAgent.get(key);
+  if (!hit) {
+    // mentions matches only a text holding the class name or the module stem: the plain search
+    // first (a name with `$` is a regex of its own there, so it always takes the regex).
+    const plain = /^\w+$/.test(className);
+    hit = files.filter(({ file, text }) => path.resolve(file) !== agentAbs && (!plain || text.includes(className) || text.includes(stem)) && mentions.test(text) && !declares.test(text));
+    byAgent.set(key, hit);
+  }
+  return hit;
 }
 
 let last: { key: string; project: Project; agentSf: import('ts-morph').SourceFile } | null = null;
