@@ -137,13 +137,36 @@ function filesMentioning(
   const key = `${agentAbs}\0${className}`;
   let hit = byAgent.get(key);
   if (!hit) {
-    // mentions matches only a text holding the class name or the module stem: the plain search
-    // first (a name with `$` is a regex of its own there, so it always takes the regex).
-    const plain = /^\w+$/.test(className);
-    hit = files.filter(({ file, text }) => path.resolve(file) !== agentAbs && (!plain || text.includes(className) || text.includes(stem)) && mentions.test(text) && !declares.test(text));
+    // mentions matches only a text where the class name is a whole word, or a quoted path whose
+    // stem starts at a word boundary (so the stem's first word is a whole word there): the word
+    // index narrows the files first. A name with `$` is a regex of its own: those read them all.
+    const stemWord = /^\w+/.exec(stem)?.[0];
+    const narrowed = /^\w+$/.test(className) && stemWord ? withWords(files, [className, stemWord]) : files;
+    hit = narrowed.filter(({ file, text }) => path.resolve(file) !== agentAbs && mentions.test(text) && !declares.test(text));
     byAgent.set(key, hit);
   }
   return hit;
+}
+
+const wordIndexes = new WeakMap<object, Map<string, number[]>>();
+
+/** The files (in listing order) in which one of the words occurs as a whole word (`\w+`). */
+function withWords(files: Array<{ file: string; text: string }>, words: string[]): Array<{ file: string; text: string }> {
+  let index = wordIndexes.get(files);
+  if (!index) {
+    const built = new Map<string, number[]>();
+    files.forEach(({ text }, i) => {
+      for (const w of new Set(text.match(/\w+/g))) {
+        const list = built.get(w);
+        if (list) list.push(i);
+        else built.set(w, [i]);
+      }
+    });
+    wordIndexes.set(files, (index = built));
+  }
+  const at = new Set<number>();
+  for (const w of words) for (const i of index.get(w) ?? []) at.add(i);
+  return [...at].sort((a, b) => a - b).map((i) => files[i]!);
 }
 
 let last: { key: string; project: Project; agentSf: import('ts-morph').SourceFile } | null = null;
