@@ -2,13 +2,13 @@
 // that serves only paths the base serves). Health that carries business state, and servers
 // that also serve business routes, stay; a health *check of other agents* is never touched
 // (it does not serve anything).
-import { Node, SyntaxKind } from 'ts-morph';
+import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { BASE_PATHS, expressRoutes, healthPayload, healthRoutes, routesIn, serverCreations } from '../../src/lang/typescript/patterns.js';
-import { thisMember, thisMembers, walkAgentCode } from '../../src/lang/typescript/syntax.js';
+import { CALLS, THIS_ACCESS_KINDS, descendantsOfKinds, thisMember, thisMembers, walkAgentCode } from '../../src/lang/typescript/syntax.js';
 
 export function removeHealthServer(ctx: TsRewriteContext): void {
   for (const m of ctx.members.values()) {
@@ -68,13 +68,11 @@ function servesRegistry(code: Node): boolean {
 
 /** `this.x()` a handler calls, x one of the agent's own kept methods (its answer is business). */
 function ownCall(ctx: TsRewriteContext, handler: Node): string | null {
-  let found: string | null = null;
-  handler.forEachDescendant((n) => {
-    if (found || !Node.isCallExpression(n)) return;
+  for (const n of descendantsOfKinds(handler, CALLS) as CallExpression[]) {
     const m = thisMember(n.getExpression());
-    if (m && ctx.members.get(m)?.kind === 'method' && !ctx.plan.has(m) && !ctx.base.members.has(m)) found = `${m}()`;
-  });
-  return found;
+    if (m && ctx.members.get(m)?.kind === 'method' && !ctx.plan.has(m) && !ctx.base.members.has(m)) return `${m}()`;
+  }
+  return null;
 }
 
 /** Does an expression read only the agent's members, module-level names and globals (no handler locals)? */
@@ -173,23 +171,26 @@ function businessState(ctx: TsRewriteContext, code: Node, infra: string[]): stri
     if (/^(health|healthPort|healthCheckPort|port|startTime|startedAt|started)$/i.test(m)) return;
     const member = ctx.members.get(m);
     if (member && member.kind !== 'method') found = m;
-  });
+  }, THIS_ACCESS_KINDS);
   return found;
 }
 
 /** `holder.listen(ARG, ...)` (or `server.listen` inside the body): the port expression. */
 function listenArgument(ctx: TsRewriteContext, holder: string | null, body: Node): Node | null {
   let out: Node | null = null;
-  const visit = (root: Node) =>
-    root.forEachDescendant((n) => {
-      if (out || !Node.isCallExpression(n)) return;
+  const visit = (root: Node) => {
+    for (const n of descendantsOfKinds(root, CALLS) as CallExpression[]) {
       const e = n.getExpression();
-      if (!Node.isPropertyAccessExpression(e) || e.getName() !== 'listen') return;
+      if (!Node.isPropertyAccessExpression(e) || e.getName() !== 'listen') continue;
       const target = e.getExpression();
       const viaHolder = holder && thisMember(target) === holder;
       const inBody = body.getPos() <= n.getPos() && n.getEnd() <= body.getEnd();
-      if (viaHolder || inBody) out = n.getArguments()[0] ?? null;
-    });
+      if (viaHolder || inBody) {
+        out = n.getArguments()[0] ?? null;
+        if (out) return;
+      }
+    }
+  };
   visit(body);
   if (!out) visit(ctx.cls);
   return out;

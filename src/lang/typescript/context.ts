@@ -15,7 +15,10 @@ import type { OutsideCaller } from './references.js';
 import { EditBuffer, lineAt } from './edits.js';
 import {
   blockStatements,
+  CALLS,
   calleeText,
+  descendantsOfKinds,
+  fileNameNodes,
   childBlocks,
   isLogCall,
   memberName,
@@ -302,13 +305,15 @@ export function belongsTo(stmt: Node, sweep: Set<string>): boolean {
 
 function callsKeptMember(expr: Node, sweep: Set<string>): boolean {
   let found = false;
-  walkAgentCode(expr, (n) => {
-    if (found) return false;
-    if (Node.isCallExpression(n)) {
+  walkAgentCode(
+    expr,
+    (n) => {
+      if (found) return false;
       const r = thisRoot(n);
       if (r && !sweep.has(r)) found = true;
-    }
-  });
+    },
+    CALLS,
+  );
   return found;
 }
 
@@ -350,11 +355,7 @@ export function isInfraStatement(stmt: Node, scope: InfraScope): boolean {
   if (Node.isIfStatement(stmt)) {
     const cond = stmt.getExpression();
     if (![...thisMembers(cond)].every(infra)) return false;
-    let call = false;
-    cond.forEachDescendant((n) => {
-      if (Node.isCallExpression(n)) call = true;
-    });
-    if (call) return false;
+    if (descendantsOfKinds(cond, CALLS).length > 0) return false;
     return childBlocks(stmt).every((b) => blockStatements(b).every((s) => isInfraStatement(s, scope)));
   }
   if (Node.isTryStatement(stmt) || Node.isBlock(stmt)) {
@@ -545,17 +546,16 @@ export function usesOf(ctx: TsRewriteContext, name: string, scope: 'member' | 'm
       if (nn) own.add(nn);
     }
   }
-  ctx.sf.forEachDescendant((n) => {
-    const text = Node.isIdentifier(n) || Node.isPrivateIdentifier(n) ? n.getText() : Node.isStringLiteral(n) || Node.isNoSubstitutionTemplateLiteral(n) ? n.getLiteralText() : null;
-    if (text !== name || own.has(n)) return;
+  for (const n of fileNameNodes(ctx.sf, name)) {
+    if (own.has(n)) continue;
     const p = n.getParent();
     // Another class's member of the same name is a declaration, not a use.
     if (p && (Node.isMethodDeclaration(p) || Node.isPropertyDeclaration(p) || Node.isMethodSignature(p) || Node.isPropertySignature(p) || Node.isGetAccessorDeclaration(p) || Node.isSetAccessorDeclaration(p)) && p.getNameNode() === n) {
-      if (p.getParent() !== ctx.cls) return;
+      if (p.getParent() !== ctx.cls) continue;
     }
-    if (p && Node.isParameterDeclaration(p) && p.getNameNode() === n && !p.isParameterProperty()) return;
+    if (p && Node.isParameterDeclaration(p) && p.getNameNode() === n && !p.isParameterProperty()) continue;
     out.push(n);
-  });
+  }
   return out;
 }
 

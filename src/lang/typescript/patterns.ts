@@ -1,8 +1,48 @@
 // Shapes of ad-hoc infrastructure in TypeScript agents, shared by the scan (findings) and the
 // transforms (proposals): HTTP/express health servers, signal handlers, retry/backoff helpers,
 // registry and metrics pushes, unsent-message queues, interval and while loops.
-import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
-import { calleeText, signalHandlerCall, thisMember, thisMembers, walkAgentCode, type ClassLike } from './syntax.js';
+import { Node, SyntaxKind, ts, type CallExpression } from 'ts-morph';
+import { CALLS, calleeText, descendantsOfKinds, lastName, signalHandlerCall, thisMember, thisMembers, walkAgentCode, type ClassLike } from './syntax.js';
+
+const EXPRESSION_STATEMENTS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.ExpressionStatement]);
+const WHILE_LOOPS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.WhileStatement]);
+const STRINGS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.StringLiteral, SyntaxKind.NoSubstitutionTemplateLiteral]);
+const ROUTER_HOLDERS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.VariableDeclaration, SyntaxKind.PropertyDeclaration, SyntaxKind.BinaryExpression]);
+const PAYLOAD_KINDS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.ReturnStatement, SyntaxKind.CallExpression, SyntaxKind.BinaryExpression]);
+
+// Pre-filters on compiler nodes: each accepts every node its search could keep (and cheaply
+// turns away the rest, which are then never wrapped).
+
+const LOOPS = new Set([SyntaxKind.ForStatement, SyntaxKind.WhileStatement, SyntaxKind.DoStatement]);
+const GROWTH_OPERATORS = new Set([SyntaxKind.AsteriskAsteriskToken, SyntaxKind.AsteriskEqualsToken, SyntaxKind.AsteriskToken]);
+
+/** looksLikeRetry's nodes: loops, pauses (and Math.pow), multiplications. */
+function mayShapeRetry(n: ts.Node): boolean {
+  if (LOOPS.has(n.kind)) return true;
+  if (ts.isCallExpression(n)) return /^(setTimeout|sleep|delay|wait|pow)$/.test(lastName(n.expression) ?? '');
+  return ts.isBinaryExpression(n) && GROWTH_OPERATORS.has(n.operatorToken.kind);
+}
+
+/** `this.m(...)` / `this['m'](...)`. */
+function callsThisMember(n: ts.Node): boolean {
+  if (!ts.isCallExpression(n)) return false;
+  const e = n.expression;
+  return (ts.isPropertyAccessExpression(e) || ts.isElementAccessExpression(e)) && e.expression.kind === SyntaxKind.ThisKeyword;
+}
+
+/** promClientUses's nodes: `new X.Registry()`-like constructions and collectDefaultMetrics/push calls. */
+function mayUsePromClient(n: ts.Node): boolean {
+  if (ts.isNewExpression(n)) return /^(Registry|Pushgateway|Gauge|Counter|Histogram|Summary)$/.test(lastName(n.expression) ?? '');
+  return ts.isCallExpression(n) && /^(collectDefaultMetrics|pushAdd|push)$/.test(lastName(n.expression) ?? '');
+}
+
+/** `x.on(...)` as a statement (through await/void/parentheses): what signalHandlerCall reads. */
+function mayHandleSignal(n: ts.Node): boolean {
+  if (!ts.isExpressionStatement(n)) return false;
+  let e: ts.Expression = n.expression;
+  while (ts.isAwaitExpression(e) || ts.isVoidExpression(e) || ts.isParenthesizedExpression(e)) e = e.expression;
+  return ts.isCallExpression(e) && ts.isPropertyAccessExpression(e.expression);
+}
 
 /** Paths the base serves itself. */
 export const BASE_PATHS = new Set(['/health', '/healthz', '/ready', '/readyz', '/live', '/livez', '/ping', '/metrics']);
@@ -12,40 +52,48 @@ export function isServerCreation(call: CallExpression): boolean {
   return /^(http|https|node:http)?\.?createServer$/.test(fn) || /^(http|https)\.createServer$/.test(fn) || fn === 'express';
 }
 
+/** Pre-filter for isServerCreation: a call of something named createServer or express. */
+function mayCreateServer(n: ts.Node): boolean {
+  if (!ts.isCallExpression(n)) return false;
+  const name = lastName(n.expression);
+  return name === 'createServer' || name === 'express';
+}
+
 /** Calls creating an HTTP server or an express app under a node (not inside nested classes). */
 export function serverCreations(root: Node): CallExpression[] {
   const out: CallExpression[] = [];
-  walkAgentCode(root, (n) => {
-    if (Node.isCallExpression(n) && isServerCreation(n)) out.push(n);
-  });
+  walkAgentCode(
+    root,
+    (n) => {
+      if (Node.isCallExpression(n) && isServerCreation(n)) out.push(n);
+    },
+    mayCreateServer,
+  );
   return out;
 }
 
 /** URL paths a piece of code serves or compares against: '/health', '/orders', ... */
 export function routesIn(root: Node): Set<string> {
   const out = new Set<string>();
-  root.forEachDescendant((n) => {
-    if (Node.isStringLiteral(n) || Node.isNoSubstitutionTemplateLiteral(n)) {
-      const t = n.getLiteralText();
-      if (/^\/[A-Za-z0-9_\-/.:]*$/.test(t) && !t.startsWith('/metrics/job')) out.add(t.replace(/\/+$/, '') || '/');
-    }
-  });
+  for (const n of descendantsOfKinds(root, STRINGS)) {
+    const t = (n.compilerNode as ts.StringLiteralLike).text;
+    if (/^\/[A-Za-z0-9_\-/.:]*$/.test(t) && !t.startsWith('/metrics/job')) out.add(t.replace(/\/+$/, '') || '/');
+  }
   return out;
 }
 
 /** `this.app.get('/x', ...)` / `app.post(...)` route registrations on an express app member. */
 export function expressRoutes(cls: ClassLike, app: string): Array<{ stmt: Node; path: string }> {
   const out: Array<{ stmt: Node; path: string }> = [];
-  cls.forEachDescendant((n) => {
-    if (!Node.isCallExpression(n)) return;
+  for (const n of descendantsOfKinds(cls, CALLS) as CallExpression[]) {
     const e = n.getExpression();
-    if (!Node.isPropertyAccessExpression(e) || thisMember(e.getExpression()) !== app) return;
-    if (!/^(get|post|put|delete|patch|all|use)$/.test(e.getName())) return;
+    if (!Node.isPropertyAccessExpression(e) || thisMember(e.getExpression()) !== app) continue;
+    if (!/^(get|post|put|delete|patch|all|use)$/.test(e.getName())) continue;
     const first = n.getArguments()[0];
     const path = first && (Node.isStringLiteral(first) || Node.isNoSubstitutionTemplateLiteral(first)) ? first.getLiteralText() : '*';
     const stmt = n.getParentWhile((p) => !Node.isStatement(p)) ?? n;
     out.push({ stmt: Node.isStatement(stmt) ? stmt : n.getParentOrThrow(), path });
-  });
+  }
   return out;
 }
 
@@ -61,36 +109,40 @@ export interface HealthRoute {
 const ROUTER_CREATION = /^(express(\.Router)?|(express\.)?Router|fastify|Fastify|Koa|KoaRouter|(koa)?[Rr]outer|polka|restify\.createServer)$/;
 const ROUTER_NAME = /^(this\.)?_?(app|router|routes|api|server|fastify|http|web|httpServer|express|koa)$/i;
 
+/** Pre-filter for a route registration healthRoutes keeps: `x.get(...)`, `x.all(...)`, `x.head(...)`. */
+function mayRegisterHealthRoute(n: ts.Node): boolean {
+  return ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && /^(get|all|head)$/.test(n.expression.name.text);
+}
+
 /**
  * `/health`-style routes registered on an express/koa/fastify router or app the agent uses:
  * `router.get('/health', ...)`, `this.app.get('/healthz', ...)`, `this.fastify.get('/health', ...)`.
  */
 export function healthRoutes(cls: ClassLike): HealthRoute[] {
   const routers = new Set<string>();
-  cls.forEachDescendant((n) => {
+  for (const n of descendantsOfKinds(cls, ROUTER_HOLDERS)) {
     const init = Node.isVariableDeclaration(n) || Node.isPropertyDeclaration(n) ? n.getInitializer() : Node.isBinaryExpression(n) && n.getOperatorToken().getKind() === SyntaxKind.EqualsToken ? n.getRight() : undefined;
-    if (!init) return;
+    if (!init) continue;
     const created = Node.isCallExpression(init) || Node.isNewExpression(init) ? init.getExpression().getText() : '';
-    if (!ROUTER_CREATION.test(created)) return;
+    if (!ROUTER_CREATION.test(created)) continue;
     const name = Node.isVariableDeclaration(n) ? n.getName() : Node.isPropertyDeclaration(n) ? `this.${n.getName()}` : (n as import('ts-morph').BinaryExpression).getLeft().getText();
     routers.add(name);
-  });
+  }
   const out: HealthRoute[] = [];
-  cls.forEachDescendant((n) => {
-    if (!Node.isCallExpression(n)) return;
+  for (const n of descendantsOfKinds(cls, mayRegisterHealthRoute) as CallExpression[]) {
     const e = n.getExpression();
-    if (!Node.isPropertyAccessExpression(e) || !/^(get|all|head)$/.test(e.getName())) return;
+    if (!Node.isPropertyAccessExpression(e) || !/^(get|all|head)$/.test(e.getName())) continue;
     const receiver = e.getExpression().getText().replace(/\s+/g, '');
-    if (!routers.has(receiver) && !ROUTER_NAME.test(receiver)) return;
+    if (!routers.has(receiver) && !ROUTER_NAME.test(receiver)) continue;
     const first = n.getArguments()[0];
-    if (!first || !(Node.isStringLiteral(first) || Node.isNoSubstitutionTemplateLiteral(first))) return;
+    if (!first || !(Node.isStringLiteral(first) || Node.isNoSubstitutionTemplateLiteral(first))) continue;
     const path = first.getLiteralText().replace(/\/+$/, '') || '/';
-    if (!BASE_PATHS.has(path) || path === '/metrics') return;
+    if (!BASE_PATHS.has(path) || path === '/metrics') continue;
     const stmt = n.getParent();
-    if (!stmt || !Node.isExpressionStatement(stmt)) return;
+    if (!stmt || !Node.isExpressionStatement(stmt)) continue;
     const args = n.getArguments();
     out.push({ stmt, path, handler: args[args.length - 1], receiver });
-  });
+  }
   return out;
 }
 
@@ -118,7 +170,7 @@ export function healthPayload(handler: Node | undefined): Node | null {
     } else if (Node.isBinaryExpression(n) && /\.body$/.test(n.getLeft().getText())) take(n.getRight());
   };
   visit(body);
-  body.forEachDescendant(visit);
+  for (const n of descendantsOfKinds(body, PAYLOAD_KINDS)) visit(n);
   return found;
 }
 
@@ -131,7 +183,7 @@ export function looksLikeRetry(body: Node, backoffOnly = false): boolean {
   let delay = false;
   let grows = false;
   let onFailure = false;
-  body.forEachDescendant((n) => {
+  for (const n of descendantsOfKinds(body, mayShapeRetry)) {
     const k = n.getKind();
     if (k === SyntaxKind.ForStatement || k === SyntaxKind.WhileStatement || k === SyntaxKind.DoStatement) loop = true;
     if (Node.isCallExpression(n) && /(^|\.)(setTimeout|sleep|delay|wait)$/.test(calleeText(n))) {
@@ -144,7 +196,7 @@ export function looksLikeRetry(body: Node, backoffOnly = false): boolean {
       if (op === '**' || op === '*=' || (op === '*' && /\b2\b/.test(t))) grows = true;
     }
     if (Node.isCallExpression(n) && calleeText(n) === 'Math.pow') grows = true;
-  });
+  }
   return loop && delay && (grows || (!backoffOnly && onFailure));
 }
 
@@ -154,20 +206,23 @@ export function looksLikeRetry(body: Node, backoffOnly = false): boolean {
  */
 export function recursiveRetry(body: Node, method: string): Node | null {
   let found: Node | null = null;
-  body.forEachDescendant((n) => {
-    if (found || !Node.isCallExpression(n) || thisMember(n.getExpression()) !== method) return;
+  for (const n of descendantsOfKinds(body, callsThisMember) as CallExpression[]) {
+    if (thisMember(n.getExpression()) !== method) continue;
     const inCatch = !!n.getFirstAncestor((a) => Node.isCatchClause(a));
     const onError = !!n.getFirstAncestor((a) => Node.isCallExpression(a) && /\.(on|once)$/.test(calleeText(a)) && /^['"`](error|close|end|disconnect)['"`]$/.test(a.getArguments()[0]?.getText() ?? ''));
     const statusBranch = /\b(429|503)\b/.test(n.getFirstAncestorByKind(SyntaxKind.IfStatement)?.getExpression().getText() ?? '');
-    if (inCatch || onError || statusBranch) found = n;
-  });
+    if (inCatch || onError || statusBranch) {
+      found = n;
+      break;
+    }
+  }
   return found;
 }
 
 /** prom-client at work: registries, metric objects, default metrics, Pushgateway pushes. */
 export function promClientUses(root: Node): Array<{ node: Node; what: string }> {
   const out: Array<{ node: Node; what: string }> = [];
-  root.forEachDescendant((n) => {
+  for (const n of descendantsOfKinds(root, mayUsePromClient)) {
     if (Node.isNewExpression(n)) {
       const t = n.getExpression().getText();
       if (/(^|\.)(Registry|Pushgateway)$/.test(t) || /^(client|prom|promClient|Prometheus|prometheus)\.(Gauge|Counter|Histogram|Summary)$/.test(t)) out.push({ node: n, what: t });
@@ -175,7 +230,7 @@ export function promClientUses(root: Node): Array<{ node: Node; what: string }> 
       const t = calleeText(n);
       if (/(^|\.)collectDefaultMetrics$/.test(t) || /\.(pushAdd|push)$/.test(t) && /gateway|pushgateway/i.test(t)) out.push({ node: n, what: t });
     }
-  });
+  }
   return out;
 }
 
@@ -197,9 +252,7 @@ export function pushKind(body: Node): 'registry' | 'metrics' | null {
 /** `process.on('SIGTERM', ...)` statements anywhere under root. */
 export function signalStatements(root: Node): Node[] {
   const out: Node[] = [];
-  root.forEachDescendant((n) => {
-    if (Node.isExpressionStatement(n) && signalHandlerCall(n)) out.push(n);
-  });
+  for (const n of descendantsOfKinds(root, mayHandleSignal)) if (signalHandlerCall(n)) out.push(n);
   return out;
 }
 
@@ -215,7 +268,7 @@ export function intervalCalls(root: Node): Array<{ stmt: Node; call: CallExpress
       e = e.getRight();
     }
     if (Node.isCallExpression(e) && isSetInterval(e)) out.push({ stmt: n, call: e, timer });
-  });
+  }, EXPRESSION_STATEMENTS);
   return out;
 }
 
@@ -224,9 +277,30 @@ export function isSetInterval(call: CallExpression): boolean {
   const fn = calleeText(call);
   if (fn === 'setInterval' || fn === 'timers.setInterval') return true;
   const callee = call.getExpression();
-  if (!Node.isIdentifier(callee)) return false;
+  if (!Node.isIdentifier(callee) || !importsSetInterval(call.getSourceFile().compilerNode)) return false;
   const decl = callee.getSymbol()?.getDeclarations()[0];
   return !!decl && Node.isImportSpecifier(decl) && decl.getName() === 'setInterval' && /^(node:)?timers$/.test(decl.getImportDeclaration().getModuleSpecifierValue());
+}
+
+const setIntervalImports = new WeakMap<ts.SourceFile, boolean>();
+
+/**
+ * Does the file import something under the name setInterval (`import { setInterval as every }`)?
+ * Only then can a callee resolve to that import: the checker is not built to learn otherwise.
+ */
+function importsSetInterval(sf: ts.SourceFile): boolean {
+  let hit = setIntervalImports.get(sf);
+  if (hit === undefined) {
+    hit = sf.statements.some((s) => {
+      const bindings = ts.isImportDeclaration(s) ? s.importClause?.namedBindings : undefined;
+      return !!bindings && ts.isNamedImports(bindings) && bindings.elements.some((e) => {
+        const imported = e.propertyName ?? e.name;
+        return (ts.isStringLiteral(imported) ? imported.text : imported.getText(sf)) === 'setInterval';
+      });
+    });
+    setIntervalImports.set(sf, hit);
+  }
+  return hit;
 }
 
 /**
@@ -237,7 +311,7 @@ export function foreverLoops(root: Node): Node[] {
   const out: Node[] = [];
   walkAgentCode(root, (n) => {
     if (Node.isWhileStatement(n) && isRunCondition(n.getExpression())) out.push(n);
-  });
+  }, WHILE_LOOPS);
   return out;
 }
 

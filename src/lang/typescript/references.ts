@@ -70,9 +70,8 @@ export function outsideCallers(root: string, file: string, source: string, class
   // A file that declares a class of the same name is another copy of the agent, not a caller.
   const declares = new RegExp(`\\bclass\\s+${className}\\b`);
   const candidates: string[] = [];
-  for (const { file: f, text } of repoFiles(root)) {
-    if (!text.includes(member) || path.resolve(f) === agentAbs) continue;
-    if (memberRe.test(text) && mentions.test(text) && !declares.test(text)) candidates.push(f);
+  for (const { file: f, text } of filesMentioning(repoFiles(root), agentAbs, className, stem, mentions, declares)) {
+    if (text.includes(member) && memberRe.test(text)) candidates.push(f);
   }
   if (candidates.length === 0) return [];
   const out: OutsideCaller[] = [];
@@ -116,6 +115,58 @@ export function outsideCallers(root: string, file: string, source: string, class
     });
   }
   return out.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+}
+
+const mentioning = new WeakMap<object, Map<string, Array<{ file: string; text: string }>>>();
+
+/**
+ * The other files that name the agent's class or import its module (and do not declare a class
+ * of the same name), in listing order. The same for every member of one agent: found once per
+ * listing, not once per member (a fleet would otherwise read every file for every member).
+ */
+function filesMentioning(
+  files: Array<{ file: string; text: string }>,
+  agentAbs: string,
+  className: string,
+  stem: string,
+  mentions: RegExp,
+  declares: RegExp,
+): Array<{ file: string; text: string }> {
+  let byAgent = mentioning.get(files);
+  if (!byAgent) mentioning.set(files, (byAgent = new Map()));
+  const key = `${agentAbs}\0${className}`;
+  let hit = byAgent.get(key);
+  if (!hit) {
+    // mentions matches only a text where the class name is a whole word, or a quoted path whose
+    // stem starts at a word boundary (so the stem's first word is a whole word there): the word
+    // index narrows the files first. A name with `$` is a regex of its own: those read them all.
+    const stemWord = /^\w+/.exec(stem)?.[0];
+    const narrowed = /^\w+$/.test(className) && stemWord ? withWords(files, [className, stemWord]) : files;
+    hit = narrowed.filter(({ file, text }) => path.resolve(file) !== agentAbs && mentions.test(text) && !declares.test(text));
+    byAgent.set(key, hit);
+  }
+  return hit;
+}
+
+const wordIndexes = new WeakMap<object, Map<string, number[]>>();
+
+/** The files (in listing order) in which one of the words occurs as a whole word (`\w+`). */
+function withWords(files: Array<{ file: string; text: string }>, words: string[]): Array<{ file: string; text: string }> {
+  let index = wordIndexes.get(files);
+  if (!index) {
+    const built = new Map<string, number[]>();
+    files.forEach(({ text }, i) => {
+      for (const w of new Set(text.match(/\w+/g))) {
+        const list = built.get(w);
+        if (list) list.push(i);
+        else built.set(w, [i]);
+      }
+    });
+    wordIndexes.set(files, (index = built));
+  }
+  const at = new Set<number>();
+  for (const w of words) for (const i of index.get(w) ?? []) at.add(i);
+  return [...at].sort((a, b) => a - b).map((i) => files[i]!);
 }
 
 let last: { key: string; project: Project; agentSf: import('ts-morph').SourceFile } | null = null;

@@ -24,7 +24,7 @@ import { keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { methodText } from './generate.js';
 import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
-import { blockStatements as blockStatementsOf, classBodyStart, fileClasses, isJsFile, moduleKind, thisMember, thisRoot, thisMembers, type FileClass } from './syntax.js';
+import { blockStatements as blockStatementsOf, classBodyStart, fileClasses, fileNameNodes, isJsFile, moduleKind, thisMember, thisRoot, thisMembers, type FileClass } from './syntax.js';
 import { removeHealthServer } from '../../../transforms/typescript/remove-health-server.js';
 import { removeSignalHandlers } from '../../../transforms/typescript/remove-signal-handlers.js';
 import { removeRetryHelpers } from '../../../transforms/typescript/remove-retry-helpers.js';
@@ -65,8 +65,9 @@ let parseProject: Project | undefined;
 export function parseTs(file: string, source: string): { sf: SourceFile; error: string | null } {
   parseProject ??= new Project({ useInMemoryFileSystem: true, compilerOptions: { target: ts.ScriptTarget.ES2022, strict: true, allowJs: true } });
   const vpath = `/src/${path.basename(file)}`;
-  const old = parseProject.getSourceFile(vpath);
-  if (old) parseProject.removeSourceFile(old);
+  // One file at a time: the previous parses go (their wrappers forgotten), so memory stays flat
+  // over a fleet and the program the checker builds for getSymbol() holds this file alone.
+  for (const old of parseProject.getSourceFiles()) parseProject.removeSourceFile(old);
   const sf = parseProject.createSourceFile(vpath, source, { overwrite: true });
   const diags = (sf.compilerNode as unknown as { parseDiagnostics?: ts.Diagnostic[] }).parseDiagnostics ?? [];
   if (diags.length > 0) {
@@ -422,8 +423,9 @@ function removeDeadModuleHelpers(ctx: TsRewriteContext): string[] {
     for (const s of ctx.sf.getStatements()) {
       if (ctx.edits.removes(s.getStart(), s.getEnd())) continue;
       let nameNode: Node | undefined;
-      if (Node.isFunctionDeclaration(s) && !s.isExported() && !s.isDefaultExport()) nameNode = s.getNameNode();
-      else if (Node.isVariableStatement(s) && !s.isExported() && s.getDeclarations().length === 1) {
+      // Whether it is exported is asked last: the answer takes a type checker over the file.
+      if (Node.isFunctionDeclaration(s)) nameNode = s.getNameNode();
+      else if (Node.isVariableStatement(s) && s.getDeclarations().length === 1) {
         const d = s.getDeclarations()[0]!;
         const init = d.getInitializer();
         if (isRequireInit(init)) continue; // imports: below
@@ -433,16 +435,17 @@ function removeDeadModuleHelpers(ctx: TsRewriteContext): string[] {
       const name = nameNode.getText();
       let before = 0;
       let after = 0;
-      ctx.sf.forEachDescendant((n) => {
-        if (!Node.isIdentifier(n) || n === nameNode || n.getText() !== name) return;
+      for (const n of fileNameNodes(ctx.sf, name)) {
+        if (!Node.isIdentifier(n) || n === nameNode) continue;
         const p = n.getParent();
-        if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === n) return;
-        if (p && (Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) || Node.isPropertyDeclaration(p)) && p.getNameNode() === n) return;
+        if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === n) continue;
+        if (p && (Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) || Node.isPropertyDeclaration(p)) && p.getNameNode() === n) continue;
         before++;
-        if (s.getPos() <= n.getPos() && n.getEnd() <= s.getEnd()) return; // recursion is not a use
+        if (s.getPos() <= n.getPos() && n.getEnd() <= s.getEnd()) continue; // recursion is not a use
         if (!ctx.edits.removes(n.getStart(), n.getEnd())) after++;
-      });
-      if (before > 0 && after === 0 && !inGenerated(ctx, name)) {
+      }
+      const exported = () => (Node.isFunctionDeclaration(s) ? s.isExported() || s.isDefaultExport() : Node.isVariableStatement(s) && s.isExported());
+      if (before > 0 && after === 0 && !inGenerated(ctx, name) && !exported()) {
         ctx.edits.removeNode(s);
         out.push(name);
         changed = true;
@@ -465,14 +468,14 @@ function removeUnusedImports(ctx: TsRewriteContext): void {
   const count = (name: string, declNode: Node) => {
     let before = 0;
     let after = 0;
-    ctx.sf.forEachDescendant((n) => {
-      if (!Node.isIdentifier(n) || n.getText() !== name || n === declNode) return;
+    for (const n of fileNameNodes(ctx.sf, name)) {
+      if (!Node.isIdentifier(n) || n === declNode) continue;
       const p = n.getParent();
-      if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === n) return;
-      if (p && (Node.isImportSpecifier(p) || Node.isImportClause(p) || Node.isNamespaceImport(p))) return;
+      if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === n) continue;
+      if (p && (Node.isImportSpecifier(p) || Node.isImportClause(p) || Node.isNamespaceImport(p))) continue;
       before++;
       if (!ctx.edits.removes(n.getStart(), n.getEnd())) after++;
-    });
+    }
     return { before, after };
   };
   for (const s of ctx.sf.getStatements()) {

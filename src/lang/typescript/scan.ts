@@ -5,7 +5,7 @@
 // never by position or name alone.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Node, Project, ts, type SourceFile } from 'ts-morph';
+import { Node, Project, ts, type CallExpression, type SourceFile } from 'ts-morph';
 import type { AgentInfo, Finding, ScanResult, SkippedFile } from '../../core/types.js';
 import type { Profile } from '../../profile/profile.js';
 import { findEntry } from '../../../transforms/typescript/entrypoint.js';
@@ -26,7 +26,7 @@ import {
   serverCreations,
   signalStatements,
 } from './patterns.js';
-import { calleeText, fileClasses, isFunctionValue, memberName, type ClassLike, type FileClass } from './syntax.js';
+import { CALLS, calleeText, descendantsOfKinds, fileClasses, isFunctionValue, memberName, type ClassLike, type FileClass } from './syntax.js';
 import { compilerOptionsFor, typeRoots } from './project.js';
 import { hasAgentInfrastructure } from './family.js';
 import { isV2, legacyPath, TS_EXTENSIONS, v2Path } from './paths.js';
@@ -226,7 +226,7 @@ function score(sf: SourceFile, fc: FileClass, profile: Profile): Scored {
     evidence.push('handles SIGTERM/SIGINT');
     s += 2;
   }
-  if (Node.isClassDeclaration(cls) && cls.isDefaultExport() && s > 0) {
+  if (Node.isClassDeclaration(cls) && s > 0 && (cls.hasDefaultKeyword() || (mayExportDefault(sf) && cls.isDefaultExport()))) {
     evidence.push('default export');
     s += 1;
   }
@@ -237,6 +237,16 @@ function score(sf: SourceFile, fc: FileClass, profile: Profile): Scored {
     else s = Math.min(s, 1);
   }
   return { cls, name, score: s, evidence, migrated: !!migrated };
+}
+
+/**
+ * Can anything but a `default` modifier make a class the file's default export? Only code that
+ * names `default` (`export default X`, `export { X as default }`, `exports.default = X`), or an
+ * escaped name (a `\u` escape). Asking the checker otherwise would build it over every file just to hear no.
+ */
+function mayExportDefault(sf: SourceFile): boolean {
+  const text = sf.getFullText();
+  return text.includes('default') || text.includes('\\u');
 }
 
 /** Does the class reach the base: 'direct', 'parent', or false. Resolved with the type checker. */
@@ -311,9 +321,9 @@ export function findings(sf: SourceFile, cls: ClassLike): Finding[] {
     const push = Node.isMethodDeclaration(m) ? pushKind(body) : null;
     if (push) add(push, name, m);
     if (Node.isMethodDeclaration(m) && /^(publish|emit|send|broadcast|notify)/i.test(name)) add('publish', name, m);
-    body.forEachDescendant((n) => {
-      if (Node.isCallExpression(n) && /^(net|tls|dgram)\.(createServer|connect|createConnection|createSocket)$/.test(calleeText(n))) add('socket', name, n);
-    });
+    for (const n of descendantsOfKinds(body, CALLS) as CallExpression[]) {
+      if (/^(net|tls|dgram)\.(createServer|connect|createConnection|createSocket)$/.test(calleeText(n))) add('socket', name, n);
+    }
   }
   for (const r of rearmingTimeouts(cls)) add('loop', r.method, r.stmt);
   for (const r of healthRoutes(cls)) add('health', `${r.receiver}.get('${r.path}')`, r.stmt);

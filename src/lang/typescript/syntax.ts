@@ -1,22 +1,87 @@
 // Small ts-morph helpers shared by the scan, the transforms and the removal plan.
-import { Node, SyntaxKind, type ClassDeclaration, type ClassExpression, type SourceFile, type Statement, type CallExpression } from 'ts-morph';
+import { Node, SyntaxKind, ts, type ClassDeclaration, type ClassExpression, type SourceFile, type Statement, type CallExpression } from 'ts-morph';
+
+// ts-morph wraps every node a walk is shown (a wrapper, a cache entry, closures per step): a
+// whole-file forEachDescendant costs far more than the compiler's own walk. The helpers below
+// walk the compiler's nodes and wrap only the ones asked for. Wrappers are cached by ts-morph,
+// so a node wrapped here is the same object a ts-morph walk would give (=== holds).
+
+/** The ts-morph wrapper of a compiler node in the same file as `near`. */
+export function wrap(near: Node, n: ts.Node): Node {
+  return (near as unknown as { _getNodeFromCompilerNode(c: ts.Node): Node })._getNodeFromCompilerNode(n);
+}
+
+/**
+ * Which compiler nodes a walk shows its visitor: a set of kinds, or a test on the compiler node
+ * (a cheap pre-filter: it must accept every node the visitor could act on).
+ */
+export type NodeFilter = ReadonlySet<SyntaxKind> | ((n: ts.Node) => boolean);
+
+function accepts(filter: NodeFilter, n: ts.Node): boolean {
+  return typeof filter === 'function' ? filter(n) : filter.has(n.kind);
+}
+
+/** `f`, `a.b.f` → "f" (the name a callee or constructor ends with), as the compiler reads it. */
+export function lastName(e: ts.Expression): string | undefined {
+  if (ts.isIdentifier(e)) return e.text;
+  if (ts.isPropertyAccessExpression(e)) return e.name.text;
+  return undefined;
+}
+
+/** Descendants of root the filter accepts, in forEachDescendant's order; only those are wrapped. */
+export function descendantsOfKinds(root: Node, kinds: NodeFilter): Node[] {
+  const raw: ts.Node[] = [];
+  const visit = (c: ts.Node): void => {
+    if (accepts(kinds, c)) raw.push(c);
+    ts.forEachChild(c, visit);
+  };
+  ts.forEachChild(root.compilerNode, visit);
+  return raw.map((c) => wrap(root, c));
+}
+
+const NAME_KINDS = new Set([SyntaxKind.Identifier, SyntaxKind.PrivateIdentifier, SyntaxKind.StringLiteral, SyntaxKind.NoSubstitutionTemplateLiteral]);
+const nameIndexes = new WeakMap<ts.SourceFile, Map<string, ts.Node[]>>();
+
+/**
+ * Identifiers and private identifiers whose text is name, and string literals (plain or
+ * template without substitutions) whose value is name, anywhere in the file, in
+ * forEachDescendant's order. One walk per file builds the index every later question reads.
+ */
+export function fileNameNodes(sf: SourceFile, name: string): Node[] {
+  const c = sf.compilerNode;
+  let index = nameIndexes.get(c);
+  if (!index) {
+    const built = new Map<string, ts.Node[]>();
+    const visit = (n: ts.Node): void => {
+      if (NAME_KINDS.has(n.kind)) {
+        const key = n.kind === SyntaxKind.Identifier || n.kind === SyntaxKind.PrivateIdentifier ? n.getText(c) : (n as ts.StringLiteralLike).text;
+        const list = built.get(key);
+        if (list) list.push(n);
+        else built.set(key, [n]);
+      }
+      ts.forEachChild(n, visit);
+    };
+    ts.forEachChild(c, visit);
+    nameIndexes.set(c, (index = built));
+  }
+  return (index.get(name) ?? []).map((n) => wrap(sf, n));
+}
 
 export type ModuleKind = 'esm' | 'cjs';
 
 /** CommonJS when the file uses require/module.exports/`import x = require()`; ESM otherwise. */
 export function moduleKind(sf: SourceFile): ModuleKind {
   if (sf.getStatements().some((s) => Node.isImportEqualsDeclaration(s) && Node.isExternalModuleReference(s.getModuleReference()))) return 'cjs';
-  let cjs = false;
-  sf.forEachDescendant((n, t) => {
-    if (cjs) return t.stop();
-    if (Node.isIdentifier(n) && (n.getText() === 'require' || n.getText() === 'module' || n.getText() === 'exports')) {
+  for (const name of ['require', 'module', 'exports']) {
+    for (const n of fileNameNodes(sf, name)) {
+      if (!Node.isIdentifier(n)) continue;
       const p = n.getParent();
-      if (Node.isCallExpression(p) && p.getExpression() === n && n.getText() === 'require') cjs = true;
-      else if (Node.isPropertyAccessExpression(p) && p.getExpression() === n && /^(require\.main|module\.exports|exports\.\w+)$/.test(p.getText())) cjs = true;
-      else if (n.getText() === 'module' && Node.isBinaryExpression(p) && /require\.main/.test(p.getText())) cjs = true;
+      if (Node.isCallExpression(p) && p.getExpression() === n && name === 'require') return 'cjs';
+      if (Node.isPropertyAccessExpression(p) && p.getExpression() === n && /^(require\.main|module\.exports|exports\.\w+)$/.test(p.getText())) return 'cjs';
+      if (name === 'module' && Node.isBinaryExpression(p) && /require\.main/.test(p.getText())) return 'cjs';
     }
-  });
-  return cjs ? 'cjs' : 'esm';
+  }
+  return 'esm';
 }
 
 /** `this.x` or `this['x']` → "x". */
@@ -29,26 +94,37 @@ export function thisMember(n: Node): string | null {
   return null;
 }
 
-/** Visit the agent's own code: skip nested classes and `function` bodies (their `this` is not the agent). */
-export function walkAgentCode(root: Node, visit: (n: Node) => boolean | void): void {
-  const go = (n: Node): void => {
-    if (visit(n) === false) return;
-    n.forEachChild((c) => {
-      if (Node.isClassDeclaration(c) || Node.isClassExpression(c)) return;
-      if (Node.isFunctionDeclaration(c) || Node.isFunctionExpression(c)) return;
-      go(c);
+const NOT_AGENT_CODE = new Set([SyntaxKind.ClassDeclaration, SyntaxKind.ClassExpression, SyntaxKind.FunctionDeclaration, SyntaxKind.FunctionExpression]);
+
+/**
+ * Visit the agent's own code (root included): skip nested classes and `function` bodies (their
+ * `this` is not the agent). With kinds, only nodes of those kinds are visited (and wrapped);
+ * returning false from visit skips the node's children.
+ */
+export function walkAgentCode(root: Node, visit: (n: Node) => boolean | void, kinds?: NodeFilter): void {
+  const go = (c: ts.Node): void => {
+    if ((!kinds || accepts(kinds, c)) && visit(wrap(root, c)) === false) return;
+    ts.forEachChild(c, (k) => {
+      if (!NOT_AGENT_CODE.has(k.kind)) go(k);
     });
   };
-  go(root);
+  go(root.compilerNode);
 }
+
+export const CALLS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.CallExpression]);
+export const THIS_ACCESS_KINDS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.PropertyAccessExpression, SyntaxKind.ElementAccessExpression]);
 
 /** Agent members a piece of code mentions through `this`. */
 export function thisMembers(root: Node): Set<string> {
   const out = new Set<string>();
-  walkAgentCode(root, (n) => {
-    const m = thisMember(n);
-    if (m) out.add(m);
-  });
+  walkAgentCode(
+    root,
+    (n) => {
+      const m = thisMember(n);
+      if (m) out.add(m);
+    },
+    THIS_ACCESS_KINDS,
+  );
   return out;
 }
 
