@@ -19,7 +19,14 @@ export const typescriptAdapter: LanguageAdapter = {
     // The scan resolved the class to the base (possibly through parents in other files): leave it be.
     if (req.agent.status === 'migrated') return { status: 'unchanged', output: req.source, removed: [], kept_for_review: [], warnings: [] };
     const { rewriteTypeScript } = await import('./rewrite.js');
-    return rewriteTypeScript({ root: path.resolve(req.root), file: req.file, source: req.source, className: req.agent.class, profile: req.profile });
+    const root = path.resolve(req.root);
+    const outcome = rewriteTypeScript({ root, file: req.file, source: req.source, className: req.agent.class, profile: req.profile });
+    // Verification's idempotency pass, here in the worker (in parallel) rather than serially in verify.
+    if (req.checkIdempotencyAs !== undefined && outcome.status === 'changed') {
+      const { idempotencyError } = await import('./verify.js');
+      outcome.idempotency = idempotencyError(root, v2Path(req.file), req.checkIdempotencyAs, outcome.output!, req.agent.class, req.profile);
+    }
+    return outcome;
   },
   async verify(reqs) {
     const { verifyTypeScript } = await import('./verify.js');

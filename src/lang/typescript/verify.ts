@@ -116,19 +116,22 @@ export async function verifyTypeScript(reqs: VerifyRequest[]): Promise<VerifyErr
         .join('; ');
       return;
     }
-    // Idempotency: the transforms run on the output (even though it reaches the base) change nothing.
-    const again = rewriteTypeScript({ root: req.root, file: req.outputFile, source: req.output, className: req.agent.class, profile: req.profile, force: true });
-    if (again.status === 'failed' || again.status === 'skipped') {
-      results[i] = again.error ?? `${rel}:1: a second rewrite failed`;
-    } else if (again.output !== req.output) {
-      const a = req.output.split('\n');
-      const b = (again.output ?? '').split('\n');
-      let line = 0;
-      while (line < a.length && a[line] === b[line]) line++;
-      results[i] = `${rel}:${line + 1}: not idempotent: rewriting the output again changes this line`;
-    }
+    // Idempotency, unless the rewrite already checked this very output (in its worker).
+    results[i] = req.idempotency !== undefined ? req.idempotency : idempotencyError(req.root, req.outputFile, rel, req.output, req.agent.class, req.profile);
   });
   return results;
+}
+
+/** The transforms run on the output (even though it reaches the base) must change nothing: the error, or null. */
+export function idempotencyError(root: string, outputFile: string, rel: string, output: string, className: string, profile: VerifyRequest['profile']): VerifyError {
+  const again = rewriteTypeScript({ root, file: outputFile, source: output, className, profile, force: true });
+  if (again.status === 'failed' || again.status === 'skipped') return again.error ?? `${rel}:1: a second rewrite failed`;
+  if (again.output === output) return null;
+  const a = output.split('\n');
+  const b = (again.output ?? '').split('\n');
+  let line = 0;
+  while (line < a.length && a[line] === b[line]) line++;
+  return `${rel}:${line + 1}: not idempotent: rewriting the output again changes this line`;
 }
 
 /** A JavaScript diagnostic that is a dangling reference (a member must be one of `this`: others are inference noise). */
