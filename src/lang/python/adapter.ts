@@ -53,8 +53,7 @@ export const pythonAdapter: LanguageAdapter = {
   async verify(reqs) {
     const errors: VerifyError[] = reqs.map((r) => {
       if (r.idempotency !== undefined) return r.idempotency;
-      const rel = path.relative(r.root, r.outputFile).split(path.sep).join('/');
-      return verifyOutput(rel, r.output, r.root, r.agent, r.profile);
+      return verifyOutput(outputName(r), r.output, r.root, r.agent, r.profile);
     });
     // Compiled already (precheck) or now, all in one python3.
     const pending = reqs

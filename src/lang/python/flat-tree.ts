@@ -187,14 +187,6 @@ export class FlatTree {
     return { row: lo, column: offset - starts[lo]! };
   }
 
-  /** Position of the next sibling of node i, or -1. */
-  nextSibling(i: number): number {
-    const p = this.parentOf[i]!;
-    if (p < 0) return -1;
-    const next = this.subtreeEnd[i]!;
-    return next < this.subtreeEnd[p]! ? next : -1;
-  }
-
   /** Positions of node i's children. */
   childPositions(i: number): number[] {
     const out: number[] = [];
@@ -219,10 +211,6 @@ export class FlatNode {
 
   get type(): string {
     return this.tree.typeName(this.index);
-  }
-
-  get typeId(): number {
-    return this.tree.typeId[this.index]!;
   }
 
   get id(): number {
@@ -276,19 +264,10 @@ export class FlatNode {
     return out;
   }
 
-  get childCount(): number {
-    return this.tree.childPositions(this.index).length;
-  }
-
   get namedChildCount(): number {
     let k = 0;
     for (const c of this.tree.childPositions(this.index)) if (this.tree.isNamed(c)) k++;
     return k;
-  }
-
-  child(k: number): FlatNode | null {
-    const c = this.tree.childPositions(this.index)[k];
-    return c === undefined ? null : this.tree.node(c);
   }
 
   namedChild(k: number): FlatNode | null {
@@ -296,54 +275,9 @@ export class FlatNode {
     return null;
   }
 
-  get firstChild(): FlatNode | null {
-    return this.child(0);
-  }
-
-  get lastChild(): FlatNode | null {
-    const all = this.tree.childPositions(this.index);
-    return all.length ? this.tree.node(all[all.length - 1]!) : null;
-  }
-
-  get firstNamedChild(): FlatNode | null {
-    return this.namedChild(0);
-  }
-
   get lastNamedChild(): FlatNode | null {
     const named = this.tree.childPositions(this.index).filter((c) => this.tree.isNamed(c));
     return named.length ? this.tree.node(named[named.length - 1]!) : null;
-  }
-
-  get nextSibling(): FlatNode | null {
-    const s = this.tree.nextSibling(this.index);
-    return s < 0 ? null : this.tree.node(s);
-  }
-
-  get nextNamedSibling(): FlatNode | null {
-    for (let s = this.tree.nextSibling(this.index); s >= 0; s = this.tree.nextSibling(s)) if (this.tree.isNamed(s)) return this.tree.node(s);
-    return null;
-  }
-
-  get previousSibling(): FlatNode | null {
-    const p = this.parent;
-    if (!p) return null;
-    let prev: number = -1;
-    for (const c of this.tree.childPositions(p.index)) {
-      if (c === this.index) break;
-      prev = c;
-    }
-    return prev < 0 ? null : this.tree.node(prev);
-  }
-
-  get previousNamedSibling(): FlatNode | null {
-    const p = this.parent;
-    if (!p) return null;
-    let prev: number = -1;
-    for (const c of this.tree.childPositions(p.index)) {
-      if (c === this.index) break;
-      if (this.tree.isNamed(c)) prev = c;
-    }
-    return prev < 0 ? null : this.tree.node(prev);
   }
 
   childForFieldName(name: string): FlatNode | null {
@@ -362,15 +296,6 @@ export class FlatNode {
     const { fieldId, subtreeEnd } = this.tree;
     const stop = subtreeEnd[this.index]!;
     for (let c = this.index + 1; c < stop; c = subtreeEnd[c]!) if (fieldId[c] === field) out.push(this.tree.node(c));
-    return out;
-  }
-
-  /** This node and its descendants of the given type(s), in order (as the binding's). */
-  descendantsOfType(types: string | string[]): FlatNode[] {
-    const wanted = new Set(typeof types === 'string' ? [types] : types);
-    const out: FlatNode[] = [];
-    const stop = this.tree.subtreeEnd[this.index]!;
-    for (let i = this.index; i < stop; i++) if (wanted.has(this.tree.typeName(i))) out.push(this.tree.node(i));
     return out;
   }
 
@@ -393,13 +318,5 @@ export class FlatNode {
       }
     }
     return this.tree.node(node);
-  }
-
-  equals(other: FlatNode): boolean {
-    return other.tree === this.tree && other.index === this.index;
-  }
-
-  toString(): string {
-    return `(${this.type} ${this.startIndex}-${this.endIndex})`;
   }
 }
