@@ -1,20 +1,35 @@
 // Reading a fleet's Python files across cores: each worker thread parses the files it is
 // sent, has its own python3 compile them, and answers with their facts (PythonFileFacts:
 // plain data) and CPython's verdicts, so the scan runs in parallel and its memory is what
-// the facts take, not the trees. Small fleets are read in
-// this process: starting a worker costs more than it saves there.
+// the facts take, not the trees. Small fleets are read in this process: starting a worker
+// costs more than it saves there.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { readPythonFile, type BaseTarget, type ReadPythonFile, type PythonFileFacts } from './python-scan.js';
-
-/** A file a worker read and had compiled: its facts and CPython's verdict (null: it compiles). */
-export interface CompiledPythonFile {
-  facts: PythonFileFacts;
-  compiled: string | null;
-}
+import type { SkippedFile } from '../core/types.js';
+import { PyCompileSession } from '../lang/python/py-compile.js';
+import { readPythonFile, type BaseTarget, type PythonFileFacts } from './python-scan.js';
 import { turnEventLoop } from '../lang/python/native-trees.js';
 import { workerThreads, type ThreadChoice } from '../pipeline/threads.js';
+import { runOnWorkers } from '../pipeline/worker-pool.js';
+
+/**
+ * A file read and checked: its facts and CPython's verdict (null: it compiles), or why it
+ * was refused. tree-sitter accepts some files CPython refuses (an injected line at the wrong
+ * indentation), so every parsed file is compiled too, by a python3 that works while the next
+ * files are parsed.
+ */
+export type CheckedPythonFile = { facts: PythonFileFacts; compiled: string | null } | { skipped: SkippedFile };
+
+/** Read and check some files, with `compiler` (one per thread, kept across calls). */
+export async function readAndCheck(root: string, files: string[], target: BaseTarget, compiler: () => PyCompileSession): Promise<CheckedPythonFile[]> {
+  const read = files.map((file) => {
+    const r = readPythonFile(root, file, target);
+    return { r, compiled: 'facts' in r ? compiler().compile({ name: r.facts.rel, text: r.source }) : null };
+  });
+  const out: CheckedPythonFile[] = [];
+  for (const { r, compiled } of read) out.push('facts' in r ? { facts: r.facts, compiled: await compiled! } : r);
+  return out;
+}
 
 const workerFile = fileURLToPath(new URL('./python-read-worker.js', import.meta.url));
 /** Below this many files a scan stays in this process. */
@@ -22,58 +37,37 @@ const POOL_FROM = 48;
 /** Files per message: big enough that messages cost nothing, small enough to balance the workers. */
 const CHUNK = 8;
 
-
 /** Read every file, telling `onRead` each result (in any order) as it comes. */
 export async function readPythonFilesAcross(
   root: string,
   files: string[],
   target: BaseTarget,
   choice: ThreadChoice,
-  onRead: (i: number, r: ReadPythonFile | CompiledPythonFile) => void,
+  onRead: (i: number, r: CheckedPythonFile) => void,
 ): Promise<void> {
   const threads = existsSync(workerFile) ? workerThreads(files.length, POOL_FROM, choice) : 0;
+  const chunks: number[][] = [];
+  for (let i = 0; i < files.length; i += CHUNK) chunks.push(files.slice(i, i + CHUNK).map((_, k) => i + k));
   if (!threads) {
-    for (const [i, file] of files.entries()) {
-      if (i % 8 === 7) await turnEventLoop();
-      onRead(i, readPythonFile(root, file, target));
+    let session: PyCompileSession | undefined;
+    try {
+      for (const chunk of chunks) {
+        const out = await readAndCheck(root, chunk.map((i) => files[i]!), target, () => (session ??= new PyCompileSession()));
+        out.forEach((r, k) => onRead(chunk[k]!, r));
+        await turnEventLoop();
+      }
+    } finally {
+      await session?.close();
     }
     return;
   }
-  const chunks: number[][] = [];
-  for (let i = 0; i < files.length; i += CHUNK) chunks.push(files.slice(i, i + CHUNK).map((_, k) => i + k));
-  let next = 0;
-  const workers = Array.from({ length: threads }, () => new Worker(workerFile, { workerData: { root, target } }));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let idle = 0;
-      for (const w of workers) {
-        const feed = () => {
-          if (next >= chunks.length) {
-            if (++idle === workers.length) resolve();
-            return;
-          }
-          const id = next++;
-          w.once('message', (msg: { id: number; out: Array<ReadPythonFile | CompiledPythonFile> }) => {
-            msg.out.forEach((r, k) => onRead(chunks[msg.id]![k]!, r));
-            feed();
-          });
-          w.postMessage({ id, files: chunks[id]!.map((i) => files[i]!) });
-        };
-        w.once('error', reject);
-        feed();
-      }
-    });
-  } finally {
+  await runOnWorkers<{ files: string[] }, { out: CheckedPythonFile[] }>({
+    file: workerFile,
+    workerData: { root, target },
+    threads,
+    tasks: chunks.map((chunk) => ({ files: chunk.map((i) => files[i]!) })),
+    onResult: (id, msg) => msg.out.forEach((r, k) => onRead(chunks[id]![k]!, r)),
     // Each worker's python3 ends before the worker does.
-    await Promise.all(
-      workers.map(async (w) => {
-        await new Promise<void>((resolve) => {
-          w.once('message', () => resolve());
-          w.once('error', () => resolve());
-          w.postMessage({ close: true });
-        });
-        await w.terminate();
-      }),
-    );
-  }
+    farewell: { close: true },
+  });
 }

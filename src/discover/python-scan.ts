@@ -9,8 +9,7 @@ import { MigrateError } from '../core/errors.js';
 import type { Profile } from '../profile/profile.js';
 import { decodePythonSource, parseStrict } from '../lang/python/parser.js';
 import type { SyntaxNode } from '../lang/python/parser.js';
-import { PyCompileSession } from '../lang/python/py-compile.js';
-import { readPythonFilesAcross, type CompiledPythonFile } from './python-read-pool.js';
+import { readPythonFilesAcross, type CheckedPythonFile } from './python-read-pool.js';
 import type { ThreadChoice } from '../pipeline/threads.js';
 import { baseName, buildModuleModel, entryScopes, type ImportedName, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
 import { callee, selfAttribute, walk } from '../lang/python/syntax.js';
@@ -73,40 +72,31 @@ export function readPythonFile(root: string, file: string, target: BaseTarget): 
 
 /** Read every file (across cores unless inBand); unreadable ones and ones CPython refuses become skipped entries with file:line. */
 export async function readPythonFiles(root: string, files: string[], target: BaseTarget, threads: ThreadChoice = {}): Promise<{ read: PythonFileFacts[]; skipped: SkippedFile[] }> {
-  const results: Array<ReadPythonFile | CompiledPythonFile> = new Array(files.length);
-  const compiled: Array<Promise<string | null> | string | null> = new Array(files.length);
-  // tree-sitter accepts some files CPython refuses (an injected line at the wrong indentation):
-  // every parsed file is compiled too, by a python3 that works while the next files are parsed
-  // (each worker thread's own; this one's for the files read here).
-  let compiler: PyCompileSession | undefined;
-  try {
-    await readPythonFilesAcross(root, files, target, threads, (i, r) => {
-      results[i] = r;
-      if ('compiled' in r) compiled[i] = r.compiled;
-      else if ('facts' in r) compiled[i] = (compiler ??= new PyCompileSession()).compile({ name: r.facts.rel, text: r.source });
-    });
-    const skipped: SkippedFile[] = [];
-    const read: PythonFileFacts[] = [];
-    for (const r of results) if ('skipped' in r) skipped.push(r.skipped);
-    for (const [i, r] of results.entries()) {
-      if (!('facts' in r)) continue;
-      const e = await compiled[i]!;
-      if (!e || e.includes('python3 not found')) {
-        read.push(r.facts);
-        continue;
-      }
-      const line = Number(/^[^:]+:(\d+):/.exec(e)?.[1] ?? 0) || undefined;
-      skipped.push({ file: r.facts.rel, reason: `${e}; file refused, not rewritten`, line, error: true });
+  const results: CheckedPythonFile[] = new Array(files.length);
+  await readPythonFilesAcross(root, files, target, threads, (i, r) => {
+    results[i] = r;
+  });
+  const skipped: SkippedFile[] = [];
+  const read: PythonFileFacts[] = [];
+  for (const r of results) if ('skipped' in r) skipped.push(r.skipped);
+  for (const r of results) {
+    if (!('facts' in r)) continue;
+    const e = r.compiled;
+    if (!e || e.includes('python3 not found')) {
+      read.push(r.facts);
+      continue;
     }
-    return { read, skipped };
-  } finally {
-    await compiler?.close();
+    const line = Number(/^[^:]+:(\d+):/.exec(e)?.[1] ?? 0) || undefined;
+    skipped.push({ file: r.facts.rel, reason: `${e}; file refused, not rewritten`, line, error: true });
   }
+  return { read, skipped };
 }
 
 /** Class name → the classes of that name in the repository, for resolving parents across files. */
 export class ClassIndex {
   private byName = new Map<string, Array<{ rel: string; cls: ClassFacts; module: PythonFileFacts }>>();
+  /** Base name → how many classes name it (counted once here: asking per file went over every class of the fleet). */
+  private subclasses = new Map<string, number>();
 
   constructor(files: PythonFileFacts[]) {
     for (const f of files) {
@@ -114,15 +104,14 @@ export class ClassIndex {
         const list = this.byName.get(cls.name) ?? [];
         list.push({ rel: f.rel, cls, module: f });
         this.byName.set(cls.name, list);
+        for (const b of new Set(cls.bases)) if (b) this.subclasses.set(b, (this.subclasses.get(b) ?? 0) + 1);
       }
     }
   }
 
   /** How many classes in the repository name this one as a base. */
   subclassCount(name: string): number {
-    let n = 0;
-    for (const list of this.byName.values()) for (const d of list) if (d.cls.bases.some((b) => b === name)) n++;
-    return n;
+    return this.subclasses.get(name) ?? 0;
   }
 
   /** Does a class reach `target` through its bases (aliases, imports, other files)? */

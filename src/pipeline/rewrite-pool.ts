@@ -4,12 +4,12 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { AgentInfo, RewriteOutcome } from '../core/types.js';
 import { loadProfile, type Profile } from '../profile/profile.js';
 import { adapterFor } from '../lang/registry.js';
 import { oneLine } from '../core/errors.js';
 import { workerThreads, type ThreadChoice } from './threads.js';
+import { runOnWorkers } from './worker-pool.js';
 
 export interface RewriteJob {
   root: string;
@@ -62,34 +62,18 @@ export async function rewriteAll(
     return out;
   }
   const results: RewriteOutcome[] = new Array(jobs.length);
-  let next = 0;
-  const workers = Array.from({ length: threads }, () => new Worker(workerFile, { workerData: { profileFile: profile.file, root: jobs[0]!.root } }));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      // Ctrl-C: no new job goes out; the ones in flight finish (a worker terminated in the
-      // middle of a native parse takes the whole process down), then the pool ends.
-      let idle = 0;
-      for (const w of workers) {
-        const feed = () => {
-          if (opts.signal?.aborted || next >= jobs.length) {
-            if (++idle === workers.length) resolve();
-            return;
-          }
-          const i = next++;
-          w.once('message', (msg: RewriteOutcome) => {
-            results[i] = msg;
-            opts.onDone?.(i, msg);
-            feed();
-          });
-          w.postMessage(jobs[i]);
-        };
-        w.once('error', reject);
-        feed();
-      }
-    });
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
+  // Ctrl-C: no new job goes out; the ones in flight finish, then the pool ends.
+  await runOnWorkers<RewriteJob, RewriteOutcome>({
+    file: workerFile,
+    workerData: { profileFile: profile.file, root: jobs[0]!.root },
+    threads,
+    tasks: jobs,
+    stop: () => opts.signal?.aborted ?? false,
+    onResult: (i, outcome) => {
+      results[i] = outcome;
+      opts.onDone?.(i, outcome);
+    },
+  });
   return jobs.map((job, i) => results[i] ?? interruptedOutcome(job));
 }
 
