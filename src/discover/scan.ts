@@ -11,6 +11,7 @@ import { allAdapters } from '../lang/registry.js';
 import { listSourceFiles } from './files.js';
 import { isStartupConfig, readStartupConfigs } from './startup-config.js';
 import { ignoredBy } from './ignore.js';
+import type { ParseStore } from '../pipeline/parse-store.js';
 
 export interface ScanOptions {
   /** .gitignore-style patterns to leave out, besides the config's `ignore:` (--ignore). */
@@ -19,6 +20,8 @@ export interface ScanOptions {
   inBand?: boolean;
   /** Worker threads (-j). */
   jobs?: number;
+  /** Keep the parses the rewrites of a run can reuse here (see ParseStore). */
+  parses?: ParseStore;
 }
 
 export async function scanRepository(root: string, profile: Profile, opts: ScanOptions = {}): Promise<ScanResult> {
@@ -29,14 +32,21 @@ export async function scanRepository(root: string, profile: Profile, opts: ScanO
   const all = ignored ? listed.filter((f) => !ignored(path.relative(abs, f).split(path.sep).join('/'))) : listed;
   const agents: AgentInfo[] = [];
   const skipped: ScanResult['skipped'] = [];
-  for (const adapter of adapters) {
-    const mine = all.filter((f) => adapter.extensions.some((e) => f.endsWith(e)));
-    // `_v2` files are outputs of a legacy sibling; classify them only when they stand alone.
-    const sources = mine.filter((f) => {
-      const legacy = legacyOf(f, adapter.extensions);
-      return !legacy || !existsSync(legacy);
-    });
-    const result = await adapter.scan(abs, sources, profile, { inBand: opts.inBand, jobs: opts.jobs });
+  // The languages are scanned at once: Python's readers work in threads while TypeScript's
+  // scan has this one (results are taken in adapter order all the same).
+  const results = await Promise.all(
+    adapters.map((adapter) => {
+      const mine = all.filter((f) => adapter.extensions.some((e) => f.endsWith(e)));
+      // `_v2` files are outputs of a legacy sibling; classify them only when they stand alone.
+      const sources = mine.filter((f) => {
+        const legacy = legacyOf(f, adapter.extensions);
+        return !legacy || !existsSync(legacy);
+      });
+      return adapter.scan(abs, sources, profile, { inBand: opts.inBand, jobs: opts.jobs }, opts.parses);
+    }),
+  );
+  for (const [k, adapter] of adapters.entries()) {
+    const result = results[k]!;
     for (const a of result.agents) {
       const out = adapter.outputPath(path.join(abs, a.file));
       if (existsSync(out)) a.output = path.relative(abs, out).split(path.sep).join('/');

@@ -66,7 +66,11 @@ export function tsconfigFiles(root: string): { files: Set<string>; options: ts.C
   return { files: new Set(parsed.fileNames.map((f) => path.resolve(f))), options: parsed.options };
 }
 
-export function scanTypeScript(root: string, files: string[], profile: Profile): ScanResult {
+/**
+ * Classify TypeScript and JavaScript files. It gives the event loop a turn between files: the
+ * run scans the languages at once, and Python's reader threads get their next files through it.
+ */
+export async function scanTypeScript(root: string, files: string[], profile: Profile): Promise<ScanResult> {
   const agents: AgentInfo[] = [];
   const skipped: SkippedFile[] = [];
   const cfg = tsconfigFiles(root);
@@ -86,10 +90,15 @@ export function scanTypeScript(root: string, files: string[], profile: Profile):
     compilerOptions: { ...compilerOptionsFor(root), ...(cfg?.options ?? {}), noEmit: true, allowJs: true, checkJs: false, typeRoots: typeRoots(), types: ['node'] },
     skipAddingFilesFromTsConfig: true,
   });
-  const sources = candidates.map((f) => project.addSourceFileAtPath(f));
+  const sources: SourceFile[] = [];
+  for (const f of candidates) {
+    sources.push(project.addSourceFileAtPath(f));
+    await turn();
+  }
   const present = new Set(candidates.map((f) => path.resolve(f)));
   const outputs = new Map<string, AgentInfo>();
   for (const sf of sources) {
+    await turn();
     const file = sf.getFilePath();
     const r = rel(root, file);
     if (isJs(file) && looksCompiled(sf.getFullText())) {
@@ -120,6 +129,8 @@ export function scanTypeScript(root: string, files: string[], profile: Profile):
   }
   return { agents, skipped };
 }
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 interface Scored {
   cls: ClassLike;
