@@ -86,4 +86,30 @@ describe('flat trees', () => {
     expect(withErrors).toBeGreaterThan(0);
     expect(nodes).toBeGreaterThan(100_000);
   });
+
+  it('survive being handed to another thread as data (the scan\'s parse reused by the rewrite)', async () => {
+    const parser = new NativeParser();
+    parser.setLanguage(Python as Parser.Language);
+    let checked = 0;
+    for (const file of files) {
+      const source = readFileSync(file, 'latin1');
+      const flat = new FlatTree(parser.parse(source, undefined, { bufferSize: source.length * 2 + 65536 }), source, Python);
+      // Cloned as postMessage clones it, read with a vocabulary that has seen nothing (another thread's).
+      const data = structuredClone(flat.toData());
+      const fresh = { nodeTypeInfo: (Python as { nodeTypeInfo: unknown }).nodeTypeInfo };
+      const again = new FlatTree(data, source, fresh);
+      expect(again.count, file).toBe(flat.count);
+      for (let i = 0; i < flat.count; i++) {
+        const a = flat.node(i);
+        const b = again.node(i);
+        const field = (t: FlatTree) => (t.fieldId[i] ? t.vocabulary.fieldNames[t.fieldId[i]!] : null);
+        const got = [b.type, b.startIndex, b.endIndex, field(again), b.isNamed, b.hasError, b.isMissing, b.parent?.index ?? -1, b.childForFieldName('name')?.index ?? -1];
+        const want = [a.type, a.startIndex, a.endIndex, field(flat), a.isNamed, a.hasError, a.isMissing, a.parent?.index ?? -1, a.childForFieldName('name')?.index ?? -1];
+        if (got.some((g, k) => g !== want[k])) expect(got, `${path.relative(REPO, file)} node ${i}`).toEqual(want);
+      }
+      checked++;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(checked).toBe(files.length);
+  });
 });

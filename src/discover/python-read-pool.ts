@@ -3,7 +3,7 @@
 // plain data) and CPython's verdicts, so the scan runs in parallel and its memory is what
 // the facts take, not the trees. Small fleets are read in this process: starting a worker
 // costs more than it saves there.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { SkippedFile } from '../core/types.js';
 import { PyCompileSession } from '../lang/python/py-compile.js';
@@ -11,6 +11,16 @@ import { readPythonFile, type BaseTarget, type PythonFileFacts } from './python-
 import { turnEventLoop } from '../lang/python/native-trees.js';
 import { workerThreads, type ThreadChoice } from '../pipeline/threads.js';
 import { runOnWorkers } from '../pipeline/worker-pool.js';
+import type { ParseStore } from '../pipeline/parse-store.js';
+import type { FlatTreeData } from '../lang/python/flat-tree.js';
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
 
 /**
  * A file read and checked: its facts and CPython's verdict (null: it compiles), or why it
@@ -18,18 +28,21 @@ import { runOnWorkers } from '../pipeline/worker-pool.js';
  * indentation), so every parsed file is compiled too, by a python3 that works while the next
  * files are parsed.
  */
-export type CheckedPythonFile = { facts: PythonFileFacts; compiled: string | null } | { skipped: SkippedFile };
+export type CheckedPythonFile = { facts: PythonFileFacts; compiled: string | null; parsed?: FlatTreeData } | { skipped: SkippedFile };
 
-/** Read and check some files, with `compiler` (one per thread, kept across calls). */
-export async function readAndCheck(root: string, files: string[], target: BaseTarget, compiler: () => PyCompileSession): Promise<CheckedPythonFile[]> {
-  const read = files.map((file) => {
-    const r = readPythonFile(root, file, target);
+/** Read and check some files, with `compiler` (one per thread, kept across calls); `keep[k]`: also hand back file k's parse. */
+export async function readAndCheck(root: string, files: string[], target: BaseTarget, compiler: () => PyCompileSession, keep: boolean[] = []): Promise<CheckedPythonFile[]> {
+  const read = files.map((file, k) => {
+    const r = readPythonFile(root, file, target, keep[k]);
     return { r, compiled: 'facts' in r ? compiler().compile({ name: r.facts.rel, text: r.source }) : null };
   });
   const out: CheckedPythonFile[] = [];
-  for (const { r, compiled } of read) out.push('facts' in r ? { facts: r.facts, compiled: await compiled! } : r);
+  for (const { r, compiled } of read) out.push('facts' in r ? { facts: r.facts, compiled: await compiled!, ...(r.parsed ? { parsed: r.parsed } : {}) } : r);
   return out;
 }
+
+/** Bytes a file's kept parse takes, estimated from its size before it is read (arrays of ~17 bytes a node, a node per ~3 characters, and the source). */
+const KEPT_BYTES_PER_SOURCE_BYTE = 8;
 
 const workerFile = fileURLToPath(new URL('./python-read-worker.js', import.meta.url));
 /** Below this many files a scan stays in this process. */
@@ -43,16 +56,20 @@ export async function readPythonFilesAcross(
   files: string[],
   target: BaseTarget,
   choice: ThreadChoice,
+  parses: ParseStore | undefined,
   onRead: (i: number, r: CheckedPythonFile) => void,
 ): Promise<void> {
   const threads = existsSync(workerFile) ? workerThreads(files.length, POOL_FROM, choice) : 0;
   const chunks: number[][] = [];
   for (let i = 0; i < files.length; i += CHUNK) chunks.push(files.slice(i, i + CHUNK).map((_, k) => i + k));
+  // Which parses to keep is settled up front, by size, so the store's budget holds.
+  const keep = parses ? files.map((f) => parses.reserve(sizeOf(f) * KEPT_BYTES_PER_SOURCE_BYTE)) : [];
+  const keepOf = (chunk: number[]) => chunk.map((i) => keep[i] ?? false);
   if (!threads) {
     let session: PyCompileSession | undefined;
     try {
       for (const chunk of chunks) {
-        const out = await readAndCheck(root, chunk.map((i) => files[i]!), target, () => (session ??= new PyCompileSession()));
+        const out = await readAndCheck(root, chunk.map((i) => files[i]!), target, () => (session ??= new PyCompileSession()), keepOf(chunk));
         out.forEach((r, k) => onRead(chunk[k]!, r));
         await turnEventLoop();
       }
@@ -61,11 +78,11 @@ export async function readPythonFilesAcross(
     }
     return;
   }
-  await runOnWorkers<{ files: string[] }, { out: CheckedPythonFile[] }>({
+  await runOnWorkers<{ files: string[]; keep: boolean[] }, { out: CheckedPythonFile[] }>({
     file: workerFile,
     workerData: { root, target },
     threads,
-    tasks: chunks.map((chunk) => ({ files: chunk.map((i) => files[i]!) })),
+    tasks: chunks.map((chunk) => ({ files: chunk.map((i) => files[i]!), keep: keepOf(chunk) })),
     onResult: (id, msg) => msg.out.forEach((r, k) => onRead(chunks[id]![k]!, r)),
     // Each worker's python3 ends before the worker does.
     farewell: { close: true },

@@ -1,7 +1,7 @@
 // Worker-thread entry for readPythonFiles: reads, parses and learns the files it is sent
 // (see python-read-pool.ts), and has its own python3 compile them as it goes (CPython's
 // verdict scales with the workers instead of queueing on one process); it answers with
-// plain facts and verdicts: no tree and no source leave the worker.
+// plain facts and verdicts, and the parses (as plain arrays) it was asked to keep for a run.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { BaseTarget } from './python-scan.js';
 import { readAndCheck } from './python-read-pool.js';
@@ -11,12 +11,12 @@ import { PyCompileSession } from '../lang/python/py-compile.js';
 const { root, target } = workerData as { root: string; target: BaseTarget };
 let compiler: PyCompileSession | undefined;
 
-parentPort!.on('message', async (msg: { files: string[] } | { close: true }) => {
+parentPort!.on('message', async (msg: { files: string[]; keep: boolean[] } | { close: true }) => {
   if ('close' in msg) {
     await compiler?.close();
     parentPort!.postMessage({ closed: true });
     return;
   }
-  parentPort!.postMessage({ out: await readAndCheck(root, msg.files, target, () => (compiler ??= new PyCompileSession())) });
+  parentPort!.postMessage({ out: await readAndCheck(root, msg.files, target, () => (compiler ??= new PyCompileSession()), msg.keep) });
   await turnEventLoop();
 });

@@ -8,6 +8,8 @@ import type { AgentInfo, Finding, FindingKind, ScanResult, SkippedFile } from '.
 import { MigrateError } from '../core/errors.js';
 import type { Profile } from '../profile/profile.js';
 import { decodePythonSource, parseStrict } from '../lang/python/parser.js';
+import { flatTreeDataBytes, type FlatTreeData } from '../lang/python/flat-tree.js';
+import type { ParseStore } from '../pipeline/parse-store.js';
 import type { SyntaxNode } from '../lang/python/parser.js';
 import { readPythonFilesAcross, type CheckedPythonFile } from './python-read-pool.js';
 import type { ThreadChoice } from '../pipeline/threads.js';
@@ -51,10 +53,14 @@ export interface PythonFileFacts {
 const RECORD_BASES = /^(Enum|IntEnum|StrEnum|Flag|IntFlag|NamedTuple|TypedDict|Exception|BaseException|\w+Error|Protocol|ABC)$/;
 const NOT_AGENT_BASES = new RegExp(`${HTTP_HANDLER_BASE.source}|^(Thread|Process|TestCase|IsolatedAsyncioTestCase)$`);
 
-export type ReadPythonFile = { facts: PythonFileFacts; source: string } | { skipped: SkippedFile };
+export type ReadPythonFile = { facts: PythonFileFacts; source: string; parsed?: FlatTreeData } | { skipped: SkippedFile };
 
-/** Read, parse and learn one file: its facts and its source (for the compile check), or why it is refused. */
-export function readPythonFile(root: string, file: string, target: BaseTarget): ReadPythonFile {
+/**
+ * Read, parse and learn one file: its facts and its source (for the compile check), or why it
+ * is refused; with `keep`, its parse too (for the rewrite, see ParseStore) unless the file
+ * settled itself (no class, a test).
+ */
+export function readPythonFile(root: string, file: string, target: BaseTarget, keep = false): ReadPythonFile {
   const rel = path.relative(root, file).split(path.sep).join('/');
   try {
     const bytes = readFileSync(file);
@@ -62,18 +68,33 @@ export function readPythonFile(root: string, file: string, target: BaseTarget): 
       return { skipped: { file: rel, reason: `${rel}:1: empty file; nothing to migrate`, line: 1, error: path.basename(rel) !== '__init__.py' } };
     }
     const source = decodePythonSource(bytes, rel);
-    const module = buildModuleModel(source, parseStrict(source, rel));
-    return { facts: factsOf(rel, module, target), source };
+    const tree = parseStrict(source, rel);
+    const facts = factsOf(rel, buildModuleModel(source, tree), target);
+    return keep && !facts.settled ? { facts, source, parsed: tree.toData() } : { facts, source };
   } catch (err) {
     if (err instanceof MigrateError) return { skipped: { file: rel, reason: err.oneLine(), line: err.line, error: true } };
     return { skipped: { file: rel, reason: `${rel}: ${(err as Error).message}`, error: true } };
   }
 }
 
-/** Read every file (across cores unless inBand); unreadable ones and ones CPython refuses become skipped entries with file:line. */
-export async function readPythonFiles(root: string, files: string[], target: BaseTarget, threads: ThreadChoice = {}): Promise<{ read: PythonFileFacts[]; skipped: SkippedFile[] }> {
+/**
+ * Read every file (across cores unless inBand); unreadable ones and ones CPython refuses become
+ * skipped entries with file:line. With `parses`, the parses of files that may hold agents are
+ * kept there (within its budget) for the run's rewrites.
+ */
+export async function readPythonFiles(
+  root: string,
+  files: string[],
+  target: BaseTarget,
+  threads: ThreadChoice = {},
+  parses?: ParseStore,
+): Promise<{ read: PythonFileFacts[]; skipped: SkippedFile[] }> {
   const results: CheckedPythonFile[] = new Array(files.length);
-  await readPythonFilesAcross(root, files, target, threads, (i, r) => {
+  await readPythonFilesAcross(root, files, target, threads, parses, (i, r) => {
+    if ('facts' in r && r.parsed) {
+      if (!r.compiled) parses?.keep(files[i]!, { source: r.parsed.source, data: r.parsed, bytes: flatTreeDataBytes(r.parsed) });
+      delete r.parsed;
+    }
     results[i] = r;
   });
   const skipped: SkippedFile[] = [];
@@ -423,8 +444,8 @@ export function findingsOf(cls: PyClass, module: ModuleModel): Finding[] {
   return out.sort((a, b) => a.line - b.line || a.kind.localeCompare(b.kind));
 }
 
-export async function scanPython(root: string, files: string[], profile: Profile, threads: ThreadChoice = {}): Promise<ScanResult> {
-  const { read, skipped } = await readPythonFiles(root, files, targetOf(profile), threads);
+export async function scanPython(root: string, files: string[], profile: Profile, threads: ThreadChoice = {}, parses?: ParseStore): Promise<ScanResult> {
+  const { read, skipped } = await readPythonFiles(root, files, targetOf(profile), threads, parses);
   const index = new ClassIndex(read);
   const agents: AgentInfo[] = [];
   for (const f of read) {

@@ -14,6 +14,7 @@ import { selectAgents } from '../discover/resolve.js';
 import { adapterFor } from '../lang/registry.js';
 import { decodePythonSource } from '../lang/python/parser.js';
 import { rewriteAll, type RewriteJob } from './rewrite-pool.js';
+import { ParseStore } from './parse-store.js';
 import type { OutputPrecheck, VerifyRequest } from './language.js';
 import { shardOf } from './shard.js';
 import { tempPathOf, writeOutputAtomic } from './write-output.js';
@@ -116,7 +117,9 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   if (recording) await showPrefix(root); // "not inside a git work tree", before any journal
   const clock = new StageClock();
   clock.begin('scan');
-  const scan = await scanRepository(root, opts.profile, { ignore: opts.ignore, inBand: opts.runInBand, jobs: opts.jobs });
+  // The scan parses every file anyway: the rewrites take its parses instead of parsing again.
+  const parses = new ParseStore();
+  const scan = await scanRepository(root, opts.profile, { ignore: opts.ignore, inBand: opts.runInBand, jobs: opts.jobs, parses });
   clock.end();
   let selected: AgentInfo[];
   const unreadable: RunResult[] = [];
@@ -267,16 +270,19 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       try {
         item.sourceBytes = readFileSync(item.abs);
         item.source = item.agent.language === 'python' ? decodePythonSource(item.sourceBytes, item.agent.file) : new TextDecoder('utf-8', { fatal: true }).decode(item.sourceBytes);
-        jobs.push({ item, job: { root, file: item.abs, source: item.source, agent: item.agent, snapshot } });
+        jobs.push({ item, job: { root, file: item.abs, source: item.source, agent: item.agent, snapshot, parsed: parses.take(item.abs, item.source) } });
       } catch (err) {
         item.result = result(item.agent, 'failed', { error: oneLine(err) });
         finish(item);
       }
     }
+    // Parses of files not selected (or not agents) are let go of now.
+    parses.clear();
     const settled = new Set<number>();
     const settle = (k: number, o: RewriteOutcome) => {
       settled.add(k);
-      const { item } = jobs[k]!;
+      const { item, job } = jobs[k]!;
+      delete job.parsed;
       const base = { removed: o.removed, kept_for_review: o.kept_for_review, warnings: o.warnings };
       if (o.status === 'failed' || o.status === 'skipped') {
         item.result = result(item.agent, o.status, { ...base, error: o.error ?? 'rewrite failed' });

@@ -4,6 +4,7 @@
 import type { AgentInfo, Language, RewriteOutcome, ScanResult } from '../core/types.js';
 import type { Profile } from '../profile/profile.js';
 import type { ThreadChoice } from './threads.js';
+import type { ParseStore } from './parse-store.js';
 
 export interface RewriteRequest {
   /** Absolute repository root. */
@@ -25,6 +26,8 @@ export interface RewriteRequest {
    * since a batch writes nothing before its rewrites are done.
    */
   snapshot?: string;
+  /** The scan's parse of this very source, kept for the rewrite (see ParseStore), in the adapter's own form. */
+  parsed?: unknown;
 }
 
 export interface VerifyRequest {
@@ -65,8 +68,11 @@ export interface LanguageAdapter {
   language: Language;
   /** File name endings this adapter reads, e.g. ['.py']. */
   extensions: string[];
-  /** Classify the given files (absolute paths, already filtered by .gitignore). */
-  scan(root: string, files: string[], profile: Profile, threads?: ThreadChoice): Promise<ScanResult>;
+  /**
+   * Classify the given files (absolute paths, already filtered by .gitignore); with `parses`,
+   * keep there what the rewrite of a file can reuse of its parse (a run's scan).
+   */
+  scan(root: string, files: string[], profile: Profile, threads?: ThreadChoice, parses?: ParseStore): Promise<ScanResult>;
   /** Rewrite one agent; pure (no I/O besides reading the base's source), never prints. */
   rewrite(req: RewriteRequest): Promise<RewriteOutcome>;
   /**

@@ -18,6 +18,8 @@ export interface RewriteJob {
   agent: AgentInfo;
   /** The batch's id: the repository is read once per batch (see RewriteRequest.snapshot). */
   snapshot?: string;
+  /** The scan's parse of `source` (see RewriteRequest.parsed). */
+  parsed?: unknown;
 }
 
 /** The work itself: identical in a worker and in band. */

@@ -10,6 +10,8 @@ import { counterpart, reachableMethods } from '../../analysis/reachability.js';
 import { derivesFromBaseOfName } from '../../analysis/older-base.js';
 import { buildModuleModel } from './module-model.js';
 import { decodePythonSource, parsePython, type Tree } from './parser.js';
+import { FlatTree, type FlatTreeData } from './flat-tree.js';
+import Python from 'tree-sitter-python';
 import type { Profile, PythonProfile } from '../../profile/profile.js';
 import { rewritePython, rewritePythonTrees } from './rewrite.js';
 import { pyCompileAll, PyCompileSession } from './py-compile.js';
@@ -21,8 +23,8 @@ export const pythonAdapter: LanguageAdapter = {
   language: 'python',
   extensions: ['.py'],
 
-  async scan(root, files, profile, threads) {
-    const { agents, skipped } = await scanPython(root, files, profile, threads);
+  async scan(root, files, profile, threads, parses) {
+    const { agents, skipped } = await scanPython(root, files, profile, threads, parses);
     return { agents, skipped };
   },
 
@@ -37,6 +39,8 @@ export const pythonAdapter: LanguageAdapter = {
       base: loadBaseModel(req.root, py, req.profile.base_class),
       root: req.root,
       repoSnapshot: req.snapshot,
+      // The scan's parse of this source (ParseStore checked it is this very text): not parsed again.
+      tree: req.parsed ? new FlatTree(req.parsed as FlatTreeData, req.source, Python) : undefined,
     });
     // Verification's own passes, here in the worker on the trees at hand (see checkIdempotencyAs).
     if (req.checkIdempotencyAs !== undefined && outcome.status === 'changed' && inputTree && outputTree) {

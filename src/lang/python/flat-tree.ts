@@ -25,17 +25,63 @@ class Vocabulary {
   readonly fieldIds = new Map<string, number>();
   /** Per type id: a token (an anonymous type with no structure in node-types.json), so never a parent. */
   readonly token: boolean[] = [];
+  /** Per type id: a named terminal (node-types.json gives it no `fields` at all: identifier, integer, comment), so never a parent. */
+  readonly leaf: boolean[] = [];
   /** Types (by "named:type") the grammar's node-types.json lists without fields. */
   readonly withoutFields: Set<string>;
   /** Anonymous types node-types.json gives no structure: plain tokens (`(`, `def`), unlike `is not`. */
   readonly tokens: Set<string>;
+  /** Named types node-types.json lists without `fields`: terminals (a rule, even one with no fields, has `fields: {}`). */
+  readonly terminals: Set<string>;
 
   constructor(language: object) {
     type Info = { type: string; named: boolean; fields?: Record<string, unknown>; children?: unknown; subtypes?: unknown };
     const info = (language as { nodeTypeInfo?: Info[] }).nodeTypeInfo ?? [];
     this.withoutFields = new Set(info.filter((t) => !t.fields || Object.keys(t.fields).length === 0).map((t) => `${t.named}:${t.type}`));
     this.tokens = new Set(info.filter((t) => !t.named && !('fields' in t) && !('children' in t) && !('subtypes' in t)).map((t) => t.type));
+    this.terminals = new Set(info.filter((t) => t.named && !('fields' in t) && !('children' in t) && !('subtypes' in t)).map((t) => t.type));
   }
+
+  learnType(id: number, name: string, named: boolean): void {
+    this.typeNames[id] = name;
+    this.typeNamed[id] = named;
+    this.fieldless[id] = id !== ERROR_TYPE_ID && this.withoutFields.has(`${named}:${name}`);
+    this.token[id] = !named && this.tokens.has(name);
+    this.leaf[id] = id !== ERROR_TYPE_ID && named && this.terminals.has(name);
+  }
+
+  learnField(id: number, name: string): void {
+    this.fieldNames[id] = name;
+    this.fieldIds.set(name, id);
+  }
+}
+
+function vocabularyOf(language: object): Vocabulary {
+  let vocabulary = vocabularies.get(language);
+  if (!vocabulary) vocabularies.set(language, (vocabulary = new Vocabulary(language)));
+  return vocabulary;
+}
+
+/**
+ * A FlatTree as plain data (typed arrays and strings) that a worker thread can hand to another:
+ * the scan's parse of a file, reused by its rewrite. Type and field ids come with their names,
+ * since each thread learns its vocabulary as it meets the types.
+ */
+export interface FlatTreeData {
+  source: string;
+  typeId: Uint16Array;
+  fieldId: Uint16Array;
+  flags: Uint8Array;
+  start: Int32Array;
+  end: Int32Array;
+  subtreeEnd: Int32Array;
+  types: Array<[id: number, name: string, named: boolean]>;
+  fields: Array<[id: number, name: string]>;
+}
+
+/** Bytes a FlatTreeData holds (its arrays and its source), for budgets. */
+export function flatTreeDataBytes(d: FlatTreeData): number {
+  return d.typeId.byteLength + d.fieldId.byteLength + d.flags.byteLength + d.start.byteLength + d.end.byteLength + d.subtreeEnd.byteLength + d.source.length * 2;
 }
 const vocabularies = new WeakMap<object, Vocabulary>();
 
@@ -60,11 +106,33 @@ export class FlatTree {
   private readonly made: (FlatNode | undefined)[];
   private lineStarts?: Int32Array;
 
-  constructor(native: Parser.Tree, source: string, language: object) {
+  /** Read a native tree (one cursor walk), or adopt the data of a tree read elsewhere (see toData). */
+  constructor(from: Parser.Tree | FlatTreeData, source: string, language: object) {
     this.source = source;
-    let vocabulary = vocabularies.get(language);
-    if (!vocabulary) vocabularies.set(language, (vocabulary = new Vocabulary(language)));
+    const vocabulary = vocabularyOf(language);
     this.vocabulary = vocabulary;
+    if (!('walk' in from)) {
+      for (const [id, name, named] of from.types) if (vocabulary.typeNames[id] === undefined) vocabulary.learnType(id, name, named);
+      for (const [id, name] of from.fields) if (vocabulary.fieldNames[id] === undefined) vocabulary.learnField(id, name);
+      const n = from.typeId.length;
+      this.count = n;
+      this.typeId = from.typeId;
+      this.fieldId = from.fieldId;
+      this.flags = from.flags;
+      this.start = from.start;
+      this.end = from.end;
+      this.subtreeEnd = from.subtreeEnd;
+      // Parents follow from the subtree ends: each node's children are its subtree's top level.
+      const parentOf = new Int32Array(n);
+      if (n > 0) parentOf[0] = -1;
+      for (let i = 0; i < n; i++) for (let c = i + 1, stop = from.subtreeEnd[i]!; c < stop; c = from.subtreeEnd[c]!) parentOf[c] = i;
+      this.parentOf = parentOf;
+      this.made = new Array(n);
+      this.idBase = nextIdBase;
+      nextIdBase += n;
+      return;
+    }
+    const native = from;
     const withErrors = native.rootNode.hasError;
     let cap = Math.max(256, source.length >> 2);
     let typeId = new Uint16Array(cap);
@@ -90,26 +158,17 @@ export class FlatTree {
       subtreeEnd = g(subtreeEnd);
     };
     const cursor = native.walk();
-    const { typeNames, typeNamed, fieldless, token, fieldNames, fieldIds, withoutFields, tokens } = vocabulary;
+    const { typeNames, typeNamed, fieldless, token, leaf, fieldNames } = vocabulary;
     let n = 0;
     let parent = -1;
     for (;;) {
       if (n >= cap) grow();
       const at = n++;
       const type = cursor.nodeTypeId;
-      if (typeNames[type] === undefined) {
-        typeNames[type] = cursor.nodeType;
-        typeNamed[type] = type === ERROR_TYPE_ID || cursor.nodeIsNamed;
-        fieldless[type] = type !== ERROR_TYPE_ID && withoutFields.has(`${typeNamed[type]}:${typeNames[type]}`);
-        token[type] = !typeNamed[type] && tokens.has(typeNames[type]);
-      }
+      if (typeNames[type] === undefined) vocabulary.learnType(type, cursor.nodeType, type === ERROR_TYPE_ID || cursor.nodeIsNamed);
       // A native call per node saved wherever the parent's type has no fields at all.
       const field = parent >= 0 && fieldless[typeId[parent]!] ? 0 : cursor.currentFieldId;
-      if (field && fieldNames[field] === undefined) {
-        const name = cursor.currentFieldName;
-        fieldNames[field] = name;
-        fieldIds.set(name, field);
-      }
+      if (field && fieldNames[field] === undefined) vocabulary.learnField(field, cursor.currentFieldName);
       typeId[at] = type;
       fieldId[at] = field;
       let f = typeNamed[type] ? NAMED : 0;
@@ -119,11 +178,12 @@ export class FlatTree {
       }
       flags[at] = f;
       parentOf[at] = parent;
-      // Ranges are read, not derived from the children: string content spans text that is no node.
+      // Ranges are read, not derived from the children (string content spans text that is no
+      // node), but a token of a clean tree is its own text (`def`, `(`): a native call saved.
       start[at] = cursor.startIndex;
-      end[at] = cursor.endIndex;
-      // A token has no children: the native call that would say so is saved (a third of all nodes).
-      if (!token[type] && cursor.gotoFirstChild()) {
+      end[at] = token[type] && !withErrors ? start[at]! + typeNames[type]!.length : cursor.endIndex;
+      // Tokens and terminals have no children: the native call that would say so is saved (half of all nodes).
+      if (!token[type] && !leaf[type] && cursor.gotoFirstChild()) {
         parent = at;
         continue;
       }
@@ -155,6 +215,17 @@ export class FlatTree {
     this.made = new Array(n);
     this.idBase = nextIdBase;
     nextIdBase += n;
+  }
+
+  /** This tree as plain data (the arrays themselves, not copies: the tree is never edited). */
+  toData(): FlatTreeData {
+    const { typeNames, typeNamed, fieldNames } = this.vocabulary;
+    const types: FlatTreeData['types'] = [];
+    typeNames.forEach((name, id) => types.push([id, name, typeNamed[id]!]));
+    const fields: FlatTreeData['fields'] = [];
+    fieldNames.forEach((name, id) => fields.push([id, name]));
+    const { source, typeId, fieldId, flags, start, end, subtreeEnd } = this;
+    return { source, typeId, fieldId, flags, start, end, subtreeEnd, types, fields };
   }
 
   get rootNode(): FlatNode {

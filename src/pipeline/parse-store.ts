@@ -1,0 +1,49 @@
+// Parses a run's scan made, kept for the rewrite of the same files, so that a run parses each
+// input once instead of twice (the scan reads every file anyway to classify it). Bounded: past
+// its budget nothing more is kept and those files are parsed again by their rewrite, so memory
+// stays flat however large the fleet.
+
+/** What an adapter keeps of one file's parse: plain data a worker thread can be sent. */
+export interface KeptParse {
+  /** The source the parse is of: it is used only when the rewrite sees the very same text. */
+  source: string;
+  data: unknown;
+  bytes: number;
+}
+
+export class ParseStore {
+  private kept = new Map<string, KeptParse>();
+  private reserved = 0;
+
+  /** `budget`: bytes of kept parses at most (reserved by estimate before the files are read). */
+  constructor(readonly budget = 192 * 1024 * 1024) {}
+
+  /** Room for a parse estimated at `bytes`: reserves it and says yes, or says no once the budget is spent. */
+  reserve(bytes: number): boolean {
+    if (this.reserved + bytes > this.budget) return false;
+    this.reserved += bytes;
+    return true;
+  }
+
+  /** Keep a file's parse (absolute path). */
+  keep(file: string, parse: KeptParse): void {
+    this.kept.set(file, parse);
+  }
+
+  /** The parse kept for this file of this very source (once: it is let go of here), if any. */
+  take(file: string, source: string): unknown | undefined {
+    const parse = this.kept.get(file);
+    if (!parse) return undefined;
+    this.kept.delete(file);
+    return parse.source === source ? parse.data : undefined;
+  }
+
+  /** Let go of every parse still kept (the files the run did not select). */
+  clear(): void {
+    this.kept.clear();
+  }
+
+  get size(): number {
+    return this.kept.size;
+  }
+}

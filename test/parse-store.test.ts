@@ -1,0 +1,81 @@
+// A run's scan keeps the parses of the files that may hold agents (within a budget) so their
+// rewrites do not parse them again (issue 15: each input parsed once). What is kept must be
+// exactly the parse the rewrite would have made, for that very source, across worker threads
+// and in this process alike; past the budget nothing more is kept.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import Python from 'tree-sitter-python';
+import { scanRepository } from '../src/discover/scan.js';
+import { FlatTree, type FlatTreeData } from '../src/lang/python/flat-tree.js';
+import { parsePython } from '../src/lang/python/parser.js';
+import { loadProfile } from '../src/profile/profile.js';
+import { ParseStore } from '../src/pipeline/parse-store.js';
+import { ensureBuilt, initGit, REPO, tempDirsOfThisFile } from './helpers/cli.js';
+import { writeFleet } from './bench/fleet/fleet.js';
+
+const temps = tempDirsOfThisFile();
+
+/** Every node of two trees the same: type, range, field, flags, parent. */
+function sameTree(a: FlatTree, b: FlatTree): boolean {
+  if (a.count !== b.count || a.source !== b.source) return false;
+  for (let i = 0; i < a.count; i++) {
+    const x = a.node(i);
+    const y = b.node(i);
+    if (x.type !== y.type || x.startIndex !== y.startIndex || x.endIndex !== y.endIndex || x.isNamed !== y.isNamed || (x.parent?.index ?? -1) !== (y.parent?.index ?? -1)) return false;
+    const f = (t: FlatTree) => (t.fieldId[i] ? t.vocabulary.fieldNames[t.fieldId[i]!] : null);
+    if (f(a) !== f(b)) return false;
+  }
+  return true;
+}
+
+describe('parses kept from scan to rewrite', () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-parses-'));
+  temps.push(root);
+  // 60 agents: past the size where the scan reads in worker threads.
+  writeFleet(root, 60, { baseDir: path.join(REPO, 'fixtures', 'python', '_base'), typescriptShare: 0.1, minLines: 80, maxLines: 160, seed: 11 });
+  initGit(root);
+  const profile = loadProfile('base-agent', root);
+
+  for (const [how, opts] of [
+    ['worker threads', { jobs: 2 }],
+    ['this process', { inBand: true }],
+  ] as const) {
+    it(`are the rewrite's own parse of each agent's source (${how})`, { timeout: 120_000 }, async () => {
+      ensureBuilt(); // the reader threads run the compiled worker
+      const parses = new ParseStore();
+      const scan = await scanRepository(root, profile, { ...opts, parses });
+      const python = scan.agents.filter((a) => a.language === 'python');
+      expect(python.length).toBeGreaterThan(40);
+      // Python agents only, and the base module the fleet imports is no agent: it settles itself.
+      expect(parses.size).toBeGreaterThanOrEqual(python.length);
+      for (const a of python) {
+        const abs = path.join(root, a.file);
+        const source = readFileSync(abs, 'utf8');
+        const data = parses.take(abs, source) as FlatTreeData | undefined;
+        expect(data, a.file).toBeDefined();
+        expect(sameTree(new FlatTree(data!, source, Python), parsePython(source)), a.file).toBe(true);
+        // Taken once: the rewrite owns it now.
+        expect(parses.take(abs, source)).toBeUndefined();
+      }
+    });
+  }
+
+  it('are not used for a source that changed since the scan', async () => {
+    const parses = new ParseStore();
+    await scanRepository(root, profile, { inBand: true, parses });
+    const agent = (await scanRepository(root, profile, { inBand: true })).agents.find((a) => a.language === 'python')!;
+    const abs = path.join(root, agent.file);
+    expect(parses.take(abs, `${readFileSync(abs, 'utf8')}\n# edited meanwhile\n`)).toBeUndefined();
+  });
+
+  it('stop being kept once the budget is spent', async () => {
+    // Room for about two of these agents' parses (8 bytes reserved per source byte).
+    const size = readFileSync(path.join(root, (await scanRepository(root, profile, { inBand: true })).agents.find((a) => a.language === 'python')!.file)).length;
+    const parses = new ParseStore(size * 8 * 2.5);
+    await scanRepository(root, profile, { inBand: true, parses });
+    expect(parses.size).toBeGreaterThan(0);
+    expect(parses.size).toBeLessThanOrEqual(3);
+  });
+});
