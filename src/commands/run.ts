@@ -98,6 +98,8 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
       registryUrl: flags.registryUrl,
       metricsUrl: flags.metricsUrl,
       ignore: flags.ignore,
+      // Only --patch shows every agent's texts; otherwise previews serve agents whose output is not on disk.
+      previews: flags.patch !== undefined ? 'all' : 'unwritten',
       signal: interrupt.signal,
       onProgress: (e) => progress.update(e),
     });

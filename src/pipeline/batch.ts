@@ -49,6 +49,12 @@ export interface BatchOptions {
   metricsUrl?: string;
   /** .gitignore-style patterns the scan leaves out (--ignore), besides the config's. */
   ignore?: string[];
+  /**
+   * Which agents' texts (original and output) the outcome's previews carry: 'all' (a patch of
+   * the run is wanted), or 'unwritten' — only agents whose output is not on disk at the end (what
+   * `review` and `report` cannot read back), so a large fleet's texts are let go as agents finish.
+   */
+  previews?: 'all' | 'unwritten';
   /** Told when a stage starts, when an agent gets through a stage, and when an agent's outcome is final. */
   onProgress?: (event: BatchProgress) => void;
   signal?: AbortSignal;
@@ -170,6 +176,16 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     done++;
     if (!alreadyPast) past++;
     emit({ finished: 'result' in i ? i.result : i });
+    if ('result' in i) releaseTexts(i);
+  };
+  /** A finished agent whose output is on disk to stay needs no preview: its texts go now (memory flat in fleet size). */
+  const releaseTexts = (i: Item) => {
+    if (opts.previews !== 'unwritten' || opts.dryRun || !i.written || aborted()) return;
+    if (i.result.status !== 'migrated' && i.result.status !== 'needs-review') return;
+    if (recording && !i.result.commit) return;
+    i.source = undefined;
+    i.output = undefined;
+    i.idempotency = undefined;
   };
   const aborted = () => opts.signal?.aborted ?? false;
 
