@@ -5,7 +5,7 @@
 // it still runs at shutdown: the base calls it (its run loop's finally, its signal handler),
 // or the entry point does (where SIGTERM's SystemExit or the loop's end leads).
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { isInfraBlock } from '../../src/analysis/infra.js';
+import { isInfraBlock, logsAgentState } from '../../src/analysis/infra.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
 import { callee, selfAttribute, walk } from '../../src/lang/python/syntax.js';
 
@@ -32,7 +32,7 @@ export const removeTeardown: PythonTransform = {
         // Its callers that stay (a kept run loop ending in self.cleanup()) reach the base's teardown.
         callsReachBase: true,
         condition: (scope) =>
-          isInfraBlock(fn.body, scope)
+          isInfraBlock(fn.body, scope) && !logsAgentState(fn.body, scope)
             ? null
             : `${name}() does business work besides teardown: kept${reached ? `, it still runs at shutdown` : wasReached ? `, but nothing calls it at shutdown any more` : `, as it was: nothing called it at shutdown in the legacy agent either`}`,
       });
