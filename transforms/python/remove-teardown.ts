@@ -49,10 +49,13 @@ export function reachedAtShutdown(ctx: PythonTransformContext, name: string, tea
   seen.add(name);
   if (withBase && ctx.base.shutdownCalls.has(name)) return true;
   if (calledByEntryPoint(ctx, name)) return true;
-  // installed as the agent's own SIGTERM/SIGINT handler (it stays where the base installs none)
+  // installed as the agent's own SIGTERM/SIGINT handler (it stays where the base installs none),
+  // or registered to run at interpreter exit (atexit.register(self.shutdown): the base's SIGTERM
+  // ends in SystemExit, so it runs then too)
   let handler = false;
   walk(ctx.agent.cls.node, (n) => {
-    if (n.type !== 'call' || !/^(signal\.)?signal$/.test(callee(n) ?? '')) return;
+    if (n.type !== 'call' || !/^((signal\.)?signal|(atexit\.)?register)$/.test(callee(n) ?? '')) return;
+    if (/^register$/.test(callee(n) ?? '') && !/^from\s+atexit\s+import\b/m.test(ctx.source)) return;
     if ((n.childForFieldName('arguments')?.namedChildren ?? []).some((a) => selfAttribute(a) === name)) handler = true;
   });
   if (handler) return true;
