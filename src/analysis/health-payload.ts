@@ -5,6 +5,7 @@
 // (`agent.store` with `agent = self`, `self.server.agent.x`, a sidecar's details callable,
 // a closure's `self`) so the hook can add them to the base's own status.
 import type { SyntaxNode } from '../lang/python/parser.js';
+import { reachesAgentViaServer, serverTags } from './server-tag.js';
 import { callee, selfAttribute, stringValue, walk } from '../lang/python/syntax.js';
 import type { PyClass } from '../lang/python/module-model.js';
 
@@ -547,17 +548,16 @@ function isModuleName(id: SyntaxNode): boolean {
 
 /**
  * The node standing for the agent at the head of an attribute chain: `agent` (a local
- * `agent = self` of an agent method), `self.server.agent` (a server the agent tagged with
- * itself), a closure's `self` inside an agent method.
+ * `agent = self` of an agent method), `self.server.<tag>` (a server the agent tagged with
+ * itself, or a handler's local holding it), a closure's `self` inside an agent method.
  */
 function agentReceiver(obj: SyntaxNode, scope: PayloadScope): SyntaxNode | null {
   if (obj.type === 'identifier') {
     if (obj.text === 'self') return selfIsAgent(obj, scope) ? obj : null;
-    return aliasOfSelf(obj, scope) ? obj : null;
+    if (aliasOfSelf(obj, scope)) return obj;
   }
-  // self.server.agent (the handler's server, tagged `server.agent = self` by the agent)
-  if (obj.type === 'attribute' && /^self\.server\.agent$/.test(obj.text.replace(/\s+/g, ''))) return obj;
-  return null;
+  // self.server.<tag> (the handler's server, tagged `server.<tag> = self` by the agent), or a local holding it
+  return reachesAgentViaServer(obj, serverTags(scope.agent)) ? obj : null;
 }
 
 /** Is this `self` the agent (a method of the agent class, or a closure inside one)? */

@@ -75,6 +75,24 @@ export function isLogCall(expr: SyntaxNode | null): boolean {
   return LOG_CALL.test(callee(expr) ?? '');
 }
 
+/**
+ * A log line in the block that reports the agent's own state (`logger.info("stopped; %d
+ * alerts", len(self.alerts))`, a property such as `self.worst_mount`): what an operator reads
+ * at the end of a run, not bookkeeping. Members removed or owned by the base do not count.
+ */
+export function logsAgentState(block: SyntaxNode | null, scope: InfraScope): boolean {
+  if (!block) return false;
+  let found = false;
+  walk(block, (n) => {
+    if (found || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type !== 'call' || !isLogCall(n)) return;
+    const args = n.childForFieldName('arguments');
+    if (args && [...memberSet(args)].some((m) => !scope.removed.has(m) && !scope.baseOwned.has(m))) found = true;
+    return false;
+  });
+  return found;
+}
+
 /** pass / a log line / a sleep / a bare return of a constant. */
 export function isTrivial(stmt: SyntaxNode): boolean {
   if (stmt.type === 'pass_statement' || stmt.type === 'comment') return true;

@@ -8,7 +8,7 @@ import type { SyntaxNode } from '../lang/python/parser.js';
 import type { ModuleModel } from '../lang/python/module-model.js';
 import { callee, lineOf, selfAttribute, statements, stringValue } from '../lang/python/syntax.js';
 import { walkAgentCode, type AgentModel } from './agent-model.js';
-import { bindArgument, portExpression } from './ports.js';
+import { boundPort } from './ports.js';
 
 export interface PortScope {
   agent: AgentModel;
@@ -178,8 +178,7 @@ export function agentPortDefaults(scope: PortScope, names: { port: string[]; hea
   for (const m of scope.agent.methods.values()) {
     walkAgentCode(m, (n) => {
       if (n.type !== 'call') return;
-      const arg = bindArgument(n);
-      const expr = arg ? portExpression(arg.text) : null;
+      const expr = boundPort(n);
       const value = expr ? expressionDefault(scope, expr) : null;
       if (value !== null) binds.push({ value, line: lineOf(n) });
     });

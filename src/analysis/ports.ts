@@ -64,6 +64,31 @@ export function bindArgument(call: SyntaxNode, servers: Set<string> = new Set())
   return call.childForFieldName('arguments')?.namedChild(0) ?? null;
 }
 
+/**
+ * asyncio's listeners take host and port as separate arguments:
+ * `asyncio.start_server(cb, host, port)`, `loop.create_server(factory, host, port)`.
+ * (`socket.create_server((host, port))` takes an address, like a server class.)
+ */
+const ASYNC_LISTENER = /(^|\.)(start_server|create_server)$/;
+
+/**
+ * The port expression a call binds (normalised, see normPort), or null when it binds nothing
+ * or its port cannot be read: `.bind(addr)`, a server class or subclass constructed on an
+ * address, `socket.create_server(addr)`, and asyncio's `start_server`/`create_server`.
+ */
+export function boundPort(call: SyntaxNode, servers: Set<string> = new Set()): string | null {
+  const arg = bindArgument(call, servers);
+  if (arg) return portExpression(arg.text);
+  const fn = callee(call) ?? '';
+  if (!ASYNC_LISTENER.test(fn)) return null;
+  const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+  if (/(^|\.)socket\.create_server$|^create_server$/.test(fn) || args[0]?.type === 'tuple') return args[0] ? portExpression(args[0].text) : null;
+  const keyword = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'port');
+  const port = keyword ? keyword.childForFieldName('value') : args.filter((a) => a.type !== 'keyword_argument')[2];
+  if (!port || !/^(identifier|attribute|integer|binary_operator|parenthesized_expression)$/.test(port.type)) return null;
+  return normPort(port.text);
+}
+
 /** Port expressions an agent attribute is bound to: `self.<attr>.bind(...)` anywhere in the class. */
 export function bindsOfAttribute(methods: Iterable<{ body: SyntaxNode }>, attr: string): Array<{ expr: string | null; line: number }> {
   const out: Array<{ expr: string | null; line: number }> = [];

@@ -7,9 +7,11 @@ import type { SyntaxNode } from '../lang/python/parser.js';
 import type { ModuleModel, PyClass } from '../lang/python/module-model.js';
 import { entryScopes } from '../lang/python/module-model.js';
 import { callee, stringValue, walk } from '../lang/python/syntax.js';
+import { isServerTag, reachesAgentViaServer, serverTags } from './server-tag.js';
 
 export function reachableMethods(module: ModuleModel, cls: PyClass, baseCalls: Iterable<string> = []): Set<string> {
   const reached = new Set<string>();
+  const tags = serverTags(cls);
   const queue: string[] = [];
   const reach = (m: string) => {
     if (cls.methods.has(m) && !reached.has(m)) {
@@ -48,7 +50,7 @@ export function reachableMethods(module: ModuleModel, cls: PyClass, baseCalls: I
     walk(m.body, (n) => {
       if (n.type === 'attribute') {
         const obj = n.childForFieldName('object')!;
-        if ((obj.type === 'identifier' && aliases.has(obj.text)) || /^self\.server\.agent$/.test(obj.text)) reach(n.childForFieldName('attribute')!.text);
+        if ((obj.type === 'identifier' && aliases.has(obj.text)) || isServerTag(obj, tags)) reach(n.childForFieldName('attribute')!.text);
       }
       if (n.type === 'call' && /^(getattr|hasattr)$/.test(callee(n) ?? '')) {
         const args = n.childForFieldName('arguments')?.namedChildren ?? [];
@@ -59,9 +61,10 @@ export function reachableMethods(module: ModuleModel, cls: PyClass, baseCalls: I
   }
   };
   drain();
-  // Handler classes at module level reaching the agent through their server (self.server.agent.m).
+  // Handler classes at module level reaching the agent through their server (self.server.<tag>.m,
+  // or `monitor = self.server.monitor; monitor.m()`).
   walk(module.root, (n) => {
-    if (n.type === 'attribute' && /^self\.server\.agent$/.test(n.childForFieldName('object')!.text.replace(/\s+/g, ''))) {
+    if (n.type === 'attribute' && reachesAgentViaServer(n.childForFieldName('object')!, tags)) {
       reach(n.childForFieldName('attribute')!.text);
     }
   });

@@ -8,7 +8,7 @@ import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { MigrateError } from '../../src/core/errors.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
 import { selfRoot } from '../../src/analysis/infra.js';
-import { bindArgument, normPort, portExpression, serverSubclasses } from '../../src/analysis/ports.js';
+import { boundPort, normPort, serverSubclasses } from '../../src/analysis/ports.js';
 import { expressionDefault } from '../../src/analysis/port-defaults.js';
 import path from 'node:path';
 
@@ -24,9 +24,8 @@ export const portPlan: PythonTransform = {
     for (const m of ctx.agent.methods.values()) {
       walkAgentCode(m, (n) => {
         if (n.type !== 'call' || isRemoved(ctx, n)) return;
-        const arg = bindArgument(n, servers);
-        const expr = arg ? portExpression(arg.text) : null;
-        if (!arg || !expr) return;
+        const expr = boundPort(n, servers);
+        if (!expr) return;
         const clash = clashWith(ctx, expr, basePorts);
         if (!clash) return;
         const fn = n.childForFieldName('function')!;

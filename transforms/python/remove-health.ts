@@ -79,7 +79,8 @@ export const removeHealth: PythonTransform = {
     for (const cls of ctx.module.classes) {
       if (cls.name === agent.cls.name || ctx.otherClasses.has(cls.name)) continue;
       const bases = cls.bases.map(baseName);
-      if (bases.some((b) => b && HTTP_HANDLER_BASE.test(b)) && (/health/i.test(cls.name) || servesOnlyHealth(cls.body))) {
+      const handler = bases.some((b) => b && HTTP_HANDLER_BASE.test(b));
+      if (handler && (/health/i.test(cls.name) || servesOnlyHealth(cls.body) || (handlesHealthServer(ctx, cls.name, healthPorts, servers) && servesNoOtherPath(cls.body)))) {
         ctx.plan.proposeMember({ name: cls.name, kind: 'module-class', finding: 'health', reason: 'HTTP handler used only for health', safeToKeep: true });
         sidecars.add(cls.name);
       } else if (HEALTH_SIDECAR_CLASS.test(cls.name)) {
@@ -93,7 +94,9 @@ export const removeHealth: PythonTransform = {
       const holdsSidecar = assigns.some((a) => a.value && constructs(a.value, sidecars));
       // Whatever its name, a server or socket on the health port is the agent's health endpoint.
       const onHealthPort = servesPort(ctx, attr, healthPorts, servers);
-      if (!HEALTH_ATTRIBUTE.test(attr) && !holdsSidecar && !onHealthPort) continue;
+      // Whatever its name, the thread that runs that endpoint (Thread(target=self.check_server.serve_forever)).
+      const runsEndpoint = assigns.some((a) => a.value && threadServing(a.value, endpoints));
+      if (!HEALTH_ATTRIBUTE.test(attr) && !holdsSidecar && !onHealthPort && !runsEndpoint) continue;
       // A port number is not an endpoint: it goes when nothing else reads it, else it stays (it is
       // what the base is given). The base's own port attributes are base-attributes' concern.
       if (/port$/.test(attr)) {
@@ -141,6 +144,18 @@ export const removeHealth: PythonTransform = {
     }
   },
 };
+
+/** `threading.Thread(target=self.<endpoint>.serve_forever, ...)`: a thread whose whole work is a health endpoint's. */
+function threadServing(value: SyntaxNode, endpoints: Set<string>): boolean {
+  if (value.type !== 'call' || !/(^|\.)Thread$/.test(callee(value) ?? '')) return false;
+  const target = (value.childForFieldName('arguments')?.namedChildren ?? []).find(
+    (a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'target',
+  )?.childForFieldName('value');
+  if (target?.type !== 'attribute') return false;
+  const obj = target.childForFieldName('object')!;
+  const attr = selfAttribute(obj);
+  return attr !== null && endpoints.has(attr);
+}
 
 /**
  * An attribute may go with its set-up only when it is created in __init__ (plain set-up) or
@@ -398,6 +413,28 @@ function businessPayload(
 }
 
 /** An HTTP handler whose GET answers only health paths. */
+/** No path but health ones (none at all: a raw TCP/UDP handler answers whatever it is sent). */
+function servesNoOtherPath(body: SyntaxNode): boolean {
+  let other = false;
+  walk(body, (n) => {
+    const s = stringValue(n);
+    if (s && s.startsWith('/') && !/^\/(health|healthz|status|ping|ready|live)/.test(s)) other = true;
+  });
+  return !other;
+}
+
+/** The handler class is what the agent's server on the health port serves with (`TCPServer((h, health_port), C)`). */
+function handlesHealthServer(ctx: PythonTransformContext, cls: string, ports: Set<string>, servers: Set<string>): boolean {
+  let found = false;
+  walk(ctx.agent.cls.node, (n) => {
+    if (found || n.type !== 'call') return;
+    const arg = bindArgument(n, servers);
+    if (!arg || !ports.has(portExpression(arg.text) ?? '')) return;
+    if ((n.childForFieldName('arguments')?.namedChildren ?? []).some((a) => a.type === 'identifier' && a.text === cls)) found = true;
+  });
+  return found;
+}
+
 function servesOnlyHealth(body: SyntaxNode): boolean {
   const paths: string[] = [];
   walk(body, (n) => {

@@ -5,7 +5,7 @@
 // it still runs at shutdown: the base calls it (its run loop's finally, its signal handler),
 // or the entry point does (where SIGTERM's SystemExit or the loop's end leads).
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { isInfraBlock } from '../../src/analysis/infra.js';
+import { isInfraBlock, logsAgentState } from '../../src/analysis/infra.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
 import { callee, selfAttribute, walk } from '../../src/lang/python/syntax.js';
 
@@ -32,7 +32,7 @@ export const removeTeardown: PythonTransform = {
         // Its callers that stay (a kept run loop ending in self.cleanup()) reach the base's teardown.
         callsReachBase: true,
         condition: (scope) =>
-          isInfraBlock(fn.body, scope)
+          isInfraBlock(fn.body, scope) && !logsAgentState(fn.body, scope)
             ? null
             : `${name}() does business work besides teardown: kept${reached ? `, it still runs at shutdown` : wasReached ? `, but nothing calls it at shutdown any more` : `, as it was: nothing called it at shutdown in the legacy agent either`}`,
       });
@@ -49,10 +49,13 @@ export function reachedAtShutdown(ctx: PythonTransformContext, name: string, tea
   seen.add(name);
   if (withBase && ctx.base.shutdownCalls.has(name)) return true;
   if (calledByEntryPoint(ctx, name)) return true;
-  // installed as the agent's own SIGTERM/SIGINT handler (it stays where the base installs none)
+  // installed as the agent's own SIGTERM/SIGINT handler (it stays where the base installs none),
+  // or registered to run at interpreter exit (atexit.register(self.shutdown): the base's SIGTERM
+  // ends in SystemExit, so it runs then too)
   let handler = false;
   walk(ctx.agent.cls.node, (n) => {
-    if (n.type !== 'call' || !/^(signal\.)?signal$/.test(callee(n) ?? '')) return;
+    if (n.type !== 'call' || !/^((signal\.)?signal|(atexit\.)?register)$/.test(callee(n) ?? '')) return;
+    if (/^register$/.test(callee(n) ?? '') && !/^from\s+atexit\s+import\b/m.test(ctx.source)) return;
     if ((n.childForFieldName('arguments')?.namedChildren ?? []).some((a) => selfAttribute(a) === name)) handler = true;
   });
   if (handler) return true;

@@ -11,7 +11,7 @@ import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { callee, isDocstring, mentions, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { blocksOf } from '../../src/analysis/infra.js';
-import { bindArgument, normPort, portExpression, portRoles, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
+import { boundPort, normPort, portExpression, portRoles, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
 import { valueType } from '../../src/analysis/value-type.js';
 
 const label = 'super-init';
@@ -266,8 +266,7 @@ function agentBinds(ctx: PythonTransformContext): Array<{ expr: string; call: Sy
   const out: Array<{ expr: string; call: SyntaxNode }> = [];
   walk(ctx.agent.cls.node, (n) => {
     if (n.type !== 'call') return;
-    const arg = bindArgument(n, servers);
-    const expr = arg ? portExpression(arg.text) : null;
+    const expr = boundPort(n, servers);
     if (expr) out.push({ expr, call: n });
   });
   return out;

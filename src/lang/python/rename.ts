@@ -10,6 +10,7 @@ import type { Reference } from '../../analysis/references.js';
 import { walkAgentCode } from '../../analysis/agent-model.js';
 import { callee, selfAttribute, stringValue, walk } from './syntax.js';
 import { entryScopes } from './module-model.js';
+import { reachesAgentViaServer, serverTags } from '../../analysis/server-tag.js';
 
 export function renameMember(ctx: PythonTransformContext, name: string, renamed: string, label: string): Reference[] {
   const { agent } = ctx;
@@ -42,13 +43,13 @@ export function renameMember(ctx: PythonTransformContext, name: string, renamed:
       }
     });
   }
-  // agent.x inside handler classes nested in the agent's methods; self.server.agent.x anywhere
+  // agent.x inside handler classes nested in the agent's methods; self.server.<tag>.x anywhere
   walk(ctx.module.root, (n) => {
     if (n.type !== 'attribute' || n.childForFieldName('attribute')?.text !== name) return;
     const obj = n.childForFieldName('object')!;
     const inAgent = agent.cls.node.startIndex <= n.startIndex && n.endIndex <= agent.cls.node.endIndex;
     const viaAlias = inAgent && obj.type === 'identifier' && aliases.has(obj.text);
-    const viaServer = /^self\.server\.agent$/.test(obj.text.replace(/\s+/g, ''));
+    const viaServer = reachesAgentViaServer(obj, serverTags(agent.cls));
     if (viaAlias || viaServer) edit(n.childForFieldName('attribute')!, renamed);
   });
   // v = Agent(...); v.x in the entry point
