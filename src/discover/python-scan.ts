@@ -326,6 +326,11 @@ export function classifyPythonFile(f: PythonFileFacts, index: ClassIndex, profil
     };
   }
   const migrated = best.evidence.includes(`inherits ${target}`);
+  // One agent per file is migrated: another class that would be an agent on its own stays as it
+  // is, and says so (a file holding two roles, chosen by a flag, is a person's call to split).
+  const others = candidates
+    .filter((c) => c !== best && c.score >= 3 && structural(c) && !c.evidence.includes(`inherits ${target}`))
+    .map((c) => `${OTHER_AGENT_EVIDENCE} ${c.cls.name} (line ${c.cls.line}: ${c.evidence.filter((e) => !e.includes('helper')).join(', ') || 'agent-like methods'}); one agent per file is migrated`);
   return {
     agent: {
       name: best.cls.name,
@@ -335,10 +340,13 @@ export function classifyPythonFile(f: PythonFileFacts, index: ClassIndex, profil
       status: migrated ? 'migrated' : 'legacy',
       findings: best.cls.findings,
       line: best.cls.line,
-      evidence: best.evidence.filter((e) => !e.includes('helper')),
+      evidence: [...best.evidence.filter((e) => !e.includes('helper')), ...others],
     },
   };
 }
+
+/** How the scan's evidence names another agent-like class of the file, left as it is (the run warns with it). */
+export const OTHER_AGENT_EVIDENCE = 'another agent-like class stays as it is:';
 
 /** A method whose body only raises NotImplementedError (after an optional docstring). */
 function hasAbstractMethod(cls: PyClass): boolean {

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { LanguageAdapter, VerifyError, VerifyRequest } from '../../pipeline/language.js';
 import type { AgentInfo } from '../../core/types.js';
-import { scanPython } from '../../discover/python-scan.js';
+import { OTHER_AGENT_EVIDENCE, scanPython } from '../../discover/python-scan.js';
 import { readFileSync } from 'node:fs';
 import { loadBaseModel, type BaseModel } from '../../analysis/base-model.js';
 import { counterpart, reachableMethods } from '../../analysis/reachability.js';
@@ -42,6 +42,8 @@ export const pythonAdapter: LanguageAdapter = {
       // The scan's parse of this source (ParseStore checked it is this very text): not parsed again.
       tree: req.parsed ? new FlatTree(req.parsed as FlatTreeData, req.source, Python) : undefined,
     });
+    // Another class of the file the scan found agent-like is not migrated with this one: say so.
+    if (outcome.status === 'changed') for (const e of req.agent.evidence) if (e.startsWith(OTHER_AGENT_EVIDENCE)) outcome.warnings.push(e);
     // Verification's own passes, here in the worker on the trees at hand (see checkIdempotencyAs).
     if (req.checkIdempotencyAs !== undefined && outcome.status === 'changed' && inputTree && outputTree) {
       outcome.idempotency = verifyOutput(req.checkIdempotencyAs, outcome.output!, req.root, req.agent, req.profile, {
