@@ -28,9 +28,9 @@ export const typescriptAdapter: LanguageAdapter = {
     }
     return outcome;
   },
-  async verify(reqs) {
+  async verify(reqs, threads) {
     const { verifyTypeScript } = await import('./verify.js');
-    return verifyTypeScript(reqs);
+    return verifyTypeScript(reqs, threads);
   },
   outputPath(file) {
     return v2Path(file);
