@@ -44,13 +44,13 @@ describe('TypeScript verify in groups', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('gives the verdicts of one program over the whole batch, whatever the group size', async () => {
-    const whole = await verifyTypeScript(reqs, { outputsPerProgram: reqs.length, inBand: true });
+    const whole = await verifyTypeScript(reqs, reqs.length);
     expect(whole.map((e) => e === null)).toEqual([true, true, true, false, true, true, false]);
     expect(whole[3]).toMatch(/^agents\/order_router3_v2\.ts:\d+: Expected 0 arguments, but got 1\.$/);
     expect(whole[6]).toMatch(/^jobs\/order_router6_v2\.ts:\d+: Expression expected\.$/);
-    for (const size of [1, 2, 3]) expect(await verifyTypeScript(reqs, { outputsPerProgram: size, inBand: true })).toEqual(whole);
+    for (const size of [1, 2, 3]) expect(await verifyTypeScript(reqs, size)).toEqual(whole);
     // Batch order does not matter either: each verdict follows its output.
-    const reversed = await verifyTypeScript([...reqs].reverse(), { outputsPerProgram: 2, inBand: true });
+    const reversed = await verifyTypeScript([...reqs].reverse(), 2);
     expect(reversed.reverse()).toEqual(whole);
   }, 120_000);
 });

@@ -339,10 +339,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       if (aborted()) break;
       const batch = items.filter((i) => pending(i) && i.agent.language === language);
       if (!batch.length) continue;
-      const errors = await adapterFor(language).verify(
-        batch.map((i) => ({ ...verifyRequest(i), precheck: i.precheck })),
-        { inBand: opts.runInBand, jobs: opts.jobs },
-      );
+      const errors = await adapterFor(language).verify(batch.map((i) => ({ ...verifyRequest(i), precheck: i.precheck })));
       batch.forEach((i, k) => {
         if (errors[k]) {
           i.result = { ...i.result, status: 'failed', output: null, error: `verify: ${errors[k]}` };

@@ -72,9 +72,9 @@ export interface LanguageAdapter {
   /**
    * Verify outputs as a batch (one compiler process for the whole batch):
    * parse, compile or type-check, and idempotency (the rewrite of the output changes nothing).
-   * Returns one entry per request, in order. `threads`: as for the rewrite (-j, --run-in-band).
+   * Returns one entry per request, in order.
    */
-  verify(reqs: VerifyRequest[], threads?: ThreadChoice): Promise<VerifyError[]>;
+  verify(reqs: VerifyRequest[]): Promise<VerifyError[]>;
   /**
    * The part of verification that needs only the output itself (Python: CPython compiles it),
    * started per output as the rewrites come back, so it overlaps the rest of the batch instead

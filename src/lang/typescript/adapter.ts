@@ -28,9 +28,9 @@ export const typescriptAdapter: LanguageAdapter = {
     }
     return outcome;
   },
-  async verify(reqs, threads) {
+  async verify(reqs) {
     const { verifyTypeScript } = await import('./verify.js');
-    return verifyTypeScript(reqs, threads);
+    return verifyTypeScript(reqs);
   },
   outputPath(file) {
     return v2Path(file);
