@@ -325,12 +325,18 @@ function dedent(text: string, from: string, unit: string): string {
   return reindent(text.replace(/^\s*\n/, ''), from, unit);
 }
 
-/** Identifiers in code that resolve to locals of the enclosing method (they would not exist in runOnce). */
+/**
+ * Identifiers in code that resolve to locals of the enclosing method (they would not exist in
+ * runOnce): declared in this file, inside the method, outside the moved code. Positions alone
+ * would also match globals (parseInt, Object.keys) declared at the same offsets in lib.d.ts.
+ */
 function hasOuterLocals(inner: Node, code: Node[], method: Node): boolean {
+  const file = method.getSourceFile();
   for (const c of code) {
     for (const id of c.getDescendantsOfKind(SyntaxKind.Identifier)) {
       const decls = id.getSymbol()?.getDeclarations() ?? [];
       for (const d of decls) {
+        if (d.getSourceFile() !== file) continue;
         const inMethod = method.getPos() <= d.getPos() && d.getEnd() <= method.getEnd();
         const inInner = inner.getPos() <= d.getPos() && d.getEnd() <= inner.getEnd();
         if (inMethod && !inInner) return true;

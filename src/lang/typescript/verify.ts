@@ -3,12 +3,12 @@
 // where the profile imports it from), and rewriting it again must change nothing.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { Node, Project, SyntaxKind, ts, type Diagnostic, type SourceFile } from 'ts-morph';
+import { Node, Project, SyntaxKind, ts, type SourceFile } from 'ts-morph';
 import type { VerifyError, VerifyRequest } from '../../pipeline/language.js';
 import { baseFileInRepo, isRelativeModule, loadBaseModel, tsProfile } from './base-model.js';
 import { compilerOptionsFor } from './project.js';
-import { parseTs, rewriteTypeScript } from './rewrite.js';
-import { legacyPath } from './scan.js';
+import { legacyPath } from './paths.js';
+import { rewriteTypeScript } from './rewrite.js';
 import { isJsFile } from './syntax.js';
 
 /**
@@ -40,59 +40,134 @@ function ambientDeclarations(root: string, limit = 200): string[] {
   return out;
 }
 
-export async function verifyTypeScript(reqs: VerifyRequest[]): Promise<VerifyError[]> {
+/**
+ * How many outputs one program type-checks. Each program (its files, types and checker) is
+ * dropped before the next, so memory stays flat in fleet size; one program for a whole fleet
+ * held every output and legacy file with all their types at once (about 3 GB at 1,000
+ * TypeScript agents) and spent a third of its time collecting garbage. A new program costs
+ * its checker's warm-up on the shared declarations (a few tenths of a second), hence not fewer.
+ */
+export const OUTPUTS_PER_PROGRAM = 50;
+
+export async function verifyTypeScript(reqs: VerifyRequest[], outputsPerProgram = OUTPUTS_PER_PROGRAM): Promise<VerifyError[]> {
   if (reqs.length === 0) return [];
-  // A base imported by package name that the repository has not installed: type-check against
-  // the reference template mapped to that name (`paths`), as the base it stands for.
-  const first = reqs[0]!;
-  const spec = tsProfile(first.profile).module;
-  const paths: Record<string, string[]> = {};
-  let virtualPackage: string | null = null;
-  if (!isRelativeModule(spec) && !existsSync(path.join(first.root, 'node_modules', spec))) {
-    virtualPackage = path.join(first.root, '.migrate-virtual', `${spec.replace(/[^A-Za-z0-9_.-]+/g, '_')}.ts`);
-    paths[spec] = [virtualPackage];
-  }
-  // JavaScript outputs are checked too (checkJs), but only for what breaks them: see JS_DANGLING.
-  const project = new Project({ compilerOptions: { ...compilerOptionsFor(first.root), paths, allowJs: true, checkJs: true }, skipAddingFilesFromTsConfig: true });
-  if (virtualPackage) project.createSourceFile(virtualPackage, loadBaseModel(first.root, first.profile).source, { overwrite: true });
-  const roots = new Set<string>();
   const results: VerifyError[] = reqs.map(() => null);
-  const sources = reqs.map((req, i) => {
-    const rel = path.relative(req.root, req.outputFile).split(path.sep).join('/');
-    const parsed = parseTs(rel, req.output);
-    if (parsed.error) {
-      results[i] = parsed.error;
-      return null;
+  // In this process: groups in worker threads were measured no faster on 2 cores and each
+  // worker's heap grew to the same plateau (twice the memory).
+  const verifier = new TsVerifier({ root: reqs[0]!.root, profile: reqs[0]!.profile });
+  for (const group of programGroups(reqs, outputsPerProgram)) {
+    verifier.check(group.map((i) => reqs[i]!)).forEach((e, k) => (results[group[k]!] = e));
+    // Let the event loop turn between programs (a Ctrl-C, the progress bar).
+    await new Promise((r) => setImmediate(r));
+  }
+  return results;
+}
+
+/** What a batch's programs are configured from: its first request's repository and profile. */
+interface VerifySettings {
+  root: string;
+  profile: VerifyRequest['profile'];
+}
+
+/**
+ * Type-checks groups of outputs, one program per group, against the declarations every group
+ * needs (lib, @types, the base, the repository's ambient .d.ts files): these are parsed and
+ * bound once and reused by each group's program; the group's own files go with it.
+ */
+class TsVerifier {
+  private readonly project: Project;
+  private readonly shared = new Set<string>();
+  private readonly roots = new Set<string>();
+
+  constructor(settings: VerifySettings) {
+    // A base imported by package name that the repository has not installed: type-check against
+    // the reference template mapped to that name (`paths`), as the base it stands for.
+    const spec = tsProfile(settings.profile).module;
+    const paths: Record<string, string[]> = {};
+    let virtualPackage: string | null = null;
+    if (!isRelativeModule(spec) && !existsSync(path.join(settings.root, 'node_modules', spec))) {
+      virtualPackage = path.join(settings.root, '.migrate-virtual', `${spec.replace(/[^A-Za-z0-9_.-]+/g, '_')}.ts`);
+      paths[spec] = [virtualPackage];
     }
-    if (!roots.has(req.root)) {
-      roots.add(req.root);
-      const ts_ = tsProfile(req.profile);
-      const baseFile = baseFileInRepo(req.root, ts_);
+    // JavaScript outputs are checked too (checkJs), but only for what breaks them: see JS_DANGLING.
+    this.project = new Project({ compilerOptions: { ...compilerOptionsFor(settings.root), paths, allowJs: true, checkJs: true }, skipAddingFilesFromTsConfig: true });
+    if (virtualPackage) this.share(this.project.createSourceFile(virtualPackage, loadBaseModel(settings.root, settings.profile).source, { overwrite: true }));
+  }
+
+  private share(sf: SourceFile | undefined): void {
+    if (sf) this.shared.add(sf.getFilePath());
+  }
+
+  /** The verdicts of one group of outputs, in order, checked in one program. */
+  check(reqs: VerifyRequest[]): VerifyError[] {
+    for (const req of reqs) {
+      if (this.roots.has(req.root)) continue;
+      this.roots.add(req.root);
+      const baseFile = baseFileInRepo(req.root, tsProfile(req.profile));
       if (baseFile && !existsSync(baseFile)) {
         // The repository has no base yet (`migrate init` puts it there): check against the template.
-        project.createSourceFile(baseFile, loadBaseModel(req.root, req.profile).source, { overwrite: true });
+        this.share(this.project.createSourceFile(baseFile, loadBaseModel(req.root, req.profile).source, { overwrite: true }));
       }
-      for (const d of ambientDeclarations(req.root)) project.addSourceFileAtPathIfExists(d);
+      for (const d of ambientDeclarations(req.root)) this.share(this.project.addSourceFileAtPathIfExists(d));
     }
-    return project.createSourceFile(req.outputFile, req.output, { overwrite: true });
+    const results = checkGroup(this.project, reqs);
+    // Drop the group's files (outputs, legacy files, the repository modules they import) so that
+    // the next program neither holds nor sees them; declarations stay for the next group.
+    for (const file of this.project.getProgram().compilerObject.getSourceFiles()) {
+      if (this.shared.has(file.fileName) || file.isDeclarationFile || file.fileName.includes('/node_modules/')) continue;
+      this.project.getSourceFile(file.fileName)?.forget();
+    }
+    return results;
+  }
+}
+
+/**
+ * The batch in groups of at most `size` outputs (their positions), in directory order so that
+ * the agents of one directory (a family, its parent) are checked together. Each output is a
+ * `_v2` sibling nobody imports, so which others share its program changes nothing in its
+ * diagnostics.
+ */
+function programGroups(reqs: VerifyRequest[], size: number): number[][] {
+  const order = reqs.map((_, i) => i).sort((a, b) => {
+    const da = path.dirname(reqs[a]!.outputFile);
+    const db = path.dirname(reqs[b]!.outputFile);
+    return da < db ? -1 : da > db ? 1 : a - b;
+  });
+  const groups: number[][] = [];
+  const n = Math.max(1, size);
+  for (let k = 0; k < order.length; k += n) groups.push(order.slice(k, k + n));
+  return groups;
+}
+
+/** Type-check one group's outputs in one program (with their legacy files): a verdict per output. */
+function checkGroup(project: Project, reqs: VerifyRequest[]): VerifyError[] {
+  const results: VerifyError[] = reqs.map(() => null);
+  const sources = new Map<number, SourceFile>();
+  reqs.forEach((req, i) => {
+    const sf = project.createSourceFile(req.outputFile, req.output, { overwrite: true });
+    // A syntax error is the verdict: the file stays out of the program.
+    const parseError = syntaxError(sf, relPath(req));
+    if (parseError) {
+      results[i] = parseError;
+      project.removeSourceFile(sf);
+    } else sources.set(i, sf);
   });
   // The legacy sources, so that type errors they already had are not blamed on the migration.
   const legacies = reqs.map((req) => {
     const legacy = legacyPath(req.outputFile);
     return legacy !== req.outputFile && existsSync(legacy) ? project.addSourceFileAtPathIfExists(legacy) ?? null : null;
   });
-  const program = project.getProgram();
-  sources.forEach((sf, i) => {
-    if (!sf || results[i]) return;
+  const program = project.getProgram().compilerObject;
+  for (const [i, sf] of sources) {
     const req = reqs[i]!;
-    const rel = path.relative(req.root, req.outputFile).split(path.sep).join('/');
+    const rel = relPath(req);
     const legacy = legacies[i];
     const js = isJsFile(req.outputFile);
-    const found = [...program.getSyntacticDiagnostics(sf), ...program.getSemanticDiagnostics(sf).filter((d) => !js || jsDangling(sf, d))];
+    const found = [...program.getSyntacticDiagnostics(sf.compilerNode), ...program.getSemanticDiagnostics(sf.compilerNode).filter((d) => !js || jsDangling(sf, d))];
     // The legacy file is checked only when the output has errors to excuse (most have none).
     const before = new Map<string, number>();
     if (legacy && found.length > 0) {
-      for (const d of program.getSemanticDiagnostics(legacy)) {
+      for (const d of program.getSemanticDiagnostics(legacy.compilerNode)) {
         const key = diagKey(d);
         before.set(key, (before.get(key) ?? 0) + 1);
       }
@@ -107,19 +182,34 @@ export async function verifyTypeScript(reqs: VerifyRequest[]): Promise<VerifyErr
     if (diags.length > 0) {
       results[i] = diags
         .slice(0, 3)
-        .map((d) => {
-          const start = d.getStart();
-          const line = start !== undefined ? sf.getLineAndColumnAtPos(start).line : 1;
-          const m = d.getMessageText();
-          return `${rel}:${line}: ${typeof m === 'string' ? m : ts.flattenDiagnosticMessageText(m.compilerObject, ' ')}`;
-        })
+        .map((d) => `${rel}:${d.start !== undefined ? lineAt(sf.compilerNode.text, d.start) : 1}: ${messageText(d)}`)
         .join('; ');
-      return;
+      continue;
     }
     // Idempotency, unless the rewrite already checked this very output (in its worker).
     results[i] = req.idempotency !== undefined ? req.idempotency : idempotencyError(req.root, req.outputFile, rel, req.output, req.agent.class, req.profile);
-  });
+  }
   return results;
+}
+
+function relPath(req: VerifyRequest): string {
+  return path.relative(req.root, req.outputFile).split(path.sep).join('/');
+}
+
+/** The first syntax error of a parsed output as `file:line: message`, or null. */
+function syntaxError(sf: SourceFile, rel: string): string | null {
+  const node = sf.compilerNode;
+  const d = (node as unknown as { parseDiagnostics?: ts.Diagnostic[] }).parseDiagnostics?.[0];
+  if (!d) return null;
+  const line = d.start !== undefined ? node.getLineAndCharacterOfPosition(d.start).line + 1 : 1;
+  return `${rel}:${line}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`;
+}
+
+/** 1-based line of a position, counting `\n` only (as the reports always have). */
+function lineAt(text: string, pos: number): number {
+  let line = 1;
+  for (let k = 0; k < pos && k < text.length; k++) if (text.charCodeAt(k) === 10) line++;
+  return line;
 }
 
 /** The transforms run on the output (even though it reaches the base) must change nothing: the error, or null. */
@@ -135,17 +225,19 @@ export function idempotencyError(root: string, outputFile: string, rel: string, 
 }
 
 /** A JavaScript diagnostic that is a dangling reference (a member must be one of `this`: others are inference noise). */
-function jsDangling(sf: SourceFile, d: Diagnostic): boolean {
-  if (!JS_DANGLING.has(d.getCode())) return false;
-  if (d.getCode() !== 2339 && d.getCode() !== 2551) return true;
-  const start = d.getStart();
-  const node = start === undefined ? undefined : sf.getDescendantAtPos(start);
+function jsDangling(sf: SourceFile, d: ts.Diagnostic): boolean {
+  if (!JS_DANGLING.has(d.code)) return false;
+  if (d.code !== 2339 && d.code !== 2551) return true;
+  const node = d.start === undefined ? undefined : sf.getDescendantAtPos(d.start);
   const access = node?.getParent();
   return !!access && Node.isPropertyAccessExpression(access) && [SyntaxKind.ThisKeyword, SyntaxKind.SuperKeyword].includes(access.getExpression().getKind());
 }
 
+function messageText(d: ts.Diagnostic): string {
+  return typeof d.messageText === 'string' ? d.messageText : ts.flattenDiagnosticMessageText(d.messageText, ' ');
+}
+
 /** A diagnostic without its position: the same error in the legacy file and in its output. */
-function diagKey(d: Diagnostic): string {
-  const m = d.getMessageText();
-  return `${d.getCode()}:${typeof m === 'string' ? m : ts.flattenDiagnosticMessageText(m.compilerObject, ' ')}`;
+function diagKey(d: ts.Diagnostic): string {
+  return `${d.code}:${messageText(d)}`;
 }

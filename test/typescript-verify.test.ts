@@ -1,0 +1,56 @@
+// TypeScript verify checks a batch in groups, one program per group (memory flat in fleet
+// size): the verdicts must be the ones a single program over the whole batch gives.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AgentInfo } from '../src/core/types.js';
+import { typescriptAdapter } from '../src/lang/typescript/adapter.js';
+import { verifyTypeScript } from '../src/lang/typescript/verify.js';
+import type { VerifyRequest } from '../src/pipeline/language.js';
+import { loadProfile } from '../src/profile/profile.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const input = readFileSync(path.join(here, '..', 'fixtures', 'typescript', 'http-health-interval', 'input.ts'), 'utf8');
+const profile = loadProfile('base-agent');
+
+describe('TypeScript verify in groups', () => {
+  let dir: string;
+  const reqs: VerifyRequest[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-verify-groups-'));
+    // Seven agents over two directories: with two outputs per program, the type error (router 3)
+    // and the excused legacy error (router 2) sit in the second program, the syntax error in the last.
+    for (let n = 0; n < 7; n++) {
+      const sub = n < 5 ? 'agents' : 'jobs';
+      const cls = `OrderRouter${n}`;
+      let legacy = input.replace(/OrderRouter/g, cls);
+      // A type error the legacy file already had: not the migration's fault.
+      if (n === 2) legacy = legacy.replace('private routed = 0;', "private routed = 0;\n  private misuse: number = 'oops';");
+      mkdirSync(path.join(dir, sub), { recursive: true });
+      const file = path.join(dir, sub, `order_router${n}.ts`);
+      writeFileSync(file, legacy);
+      const agent: AgentInfo = { name: cls, file: `${sub}/order_router${n}.ts`, language: 'typescript', class: cls, status: 'legacy', findings: [], line: 1, evidence: [] };
+      const out = await typescriptAdapter.rewrite({ root: dir, file, source: legacy, agent, profile });
+      expect(out.status).toBe('changed');
+      let output = out.output!;
+      if (n === 3) output = output.replace('this.poll();', 'this.poll(1);');
+      if (n === 6) output = output.replace('private routed = 0;', 'private routed = ;');
+      reqs.push({ root: dir, outputFile: path.join(dir, sub, `order_router${n}_v2.ts`), output, agent, profile, idempotency: null });
+    }
+  }, 60_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('gives the verdicts of one program over the whole batch, whatever the group size', async () => {
+    const whole = await verifyTypeScript(reqs, reqs.length);
+    expect(whole.map((e) => e === null)).toEqual([true, true, true, false, true, true, false]);
+    expect(whole[3]).toMatch(/^agents\/order_router3_v2\.ts:\d+: Expected 0 arguments, but got 1\.$/);
+    expect(whole[6]).toMatch(/^jobs\/order_router6_v2\.ts:\d+: Expression expected\.$/);
+    for (const size of [1, 2, 3]) expect(await verifyTypeScript(reqs, size)).toEqual(whole);
+    // Batch order does not matter either: each verdict follows its output.
+    const reversed = await verifyTypeScript([...reqs].reverse(), 2);
+    expect(reversed.reverse()).toEqual(whole);
+  }, 120_000);
+});
