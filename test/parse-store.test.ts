@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Python from 'tree-sitter-python';
 import { scanRepository } from '../src/discover/scan.js';
 import { FlatTree, type FlatTreeData } from '../src/lang/python/flat-tree.js';
@@ -31,6 +31,15 @@ function sameTree(a: FlatTree, b: FlatTree): boolean {
 }
 
 describe('parses kept from scan to rewrite', () => {
+  // Each scan here must read its files (a cached scan parses nothing, so keeps nothing).
+  const cacheSetting = process.env.MIGRATE_CACHE;
+  beforeAll(() => {
+    process.env.MIGRATE_CACHE = '0';
+  });
+  afterAll(() => {
+    if (cacheSetting === undefined) delete process.env.MIGRATE_CACHE;
+    else process.env.MIGRATE_CACHE = cacheSetting;
+  });
   const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-parses-'));
   temps.push(root);
   // 60 agents: past the size where the scan reads in worker threads.

@@ -12,6 +12,7 @@ import { flatTreeDataBytes, type FlatTreeData } from '../lang/python/flat-tree.j
 import type { ParseStore } from '../pipeline/parse-store.js';
 import type { SyntaxNode } from '../lang/python/parser.js';
 import { readPythonFilesAcross, type CheckedPythonFile } from './python-read-pool.js';
+import { PythonScanCache } from './scan-cache.js';
 import type { ThreadChoice } from '../pipeline/threads.js';
 import { baseName, buildModuleModel, entryScopes, type ImportedName, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
 import { callee, selfAttribute, walk } from '../lang/python/syntax.js';
@@ -90,13 +91,34 @@ export async function readPythonFiles(
   parses?: ParseStore,
 ): Promise<{ read: PythonFileFacts[]; skipped: SkippedFile[] }> {
   const results: CheckedPythonFile[] = new Array(files.length);
-  await readPythonFilesAcross(root, files, target, threads, parses, (i, r) => {
+  // Files unchanged since an earlier scan are not read again (see PythonScanCache).
+  const cache = PythonScanCache.open(root, target);
+  const rels = files.map((f) => path.relative(root, f).split(path.sep).join('/'));
+  const keys: Array<string | undefined> = [];
+  const misses: number[] = [];
+  files.forEach((f, i) => {
+    if (cache) {
+      try {
+        keys[i] = cache.key(rels[i]!, readFileSync(f));
+        const hit = cache.get(rels[i]!, keys[i]!);
+        if (hit) return void (results[i] = hit);
+      } catch {
+        // unreadable: the read below says why
+      }
+    }
+    misses.push(i);
+  });
+  await readPythonFilesAcross(root, misses.map((i) => files[i]!), target, threads, parses, (k, r) => {
+    const i = misses[k]!;
     if ('facts' in r && r.parsed) {
       if (!r.compiled) parses?.keep(files[i]!, { source: r.parsed.source, data: r.parsed, bytes: flatTreeDataBytes(r.parsed) });
       delete r.parsed;
     }
+    // A verdict that only says python3 was missing is no verdict to keep.
+    if (cache && keys[i] && !('facts' in r && r.compiled?.includes('python3 not found'))) cache.set(rels[i]!, keys[i]!, r);
     results[i] = r;
   });
+  cache?.save(new Set(rels));
   const skipped: SkippedFile[] = [];
   const read: PythonFileFacts[] = [];
   for (const r of results) if ('skipped' in r) skipped.push(r.skipped);

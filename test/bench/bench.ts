@@ -4,7 +4,8 @@
 //  - the limit: raw parse time of the same files on one core (tree-sitter / TypeScript);
 //  - `migrate scan` and `migrate run --all --no-validate --no-commit`, with the worker pool
 //    and `--run-in-band`, each a separate process: wall time, peak RSS, stages (--timings),
-//    and whether pool and in band printed the same results;
+//    and whether pool and in band printed the same results (all without the scan cache), and
+//    the scan again with its cache filled (an unchanged fleet scanned a second time);
 //  - the peer: ast-grep applying the mechanical subset (add the base, add its import) to the
 //    same Python files vs our engine restricted to the same two transforms;
 //  - validation: ten agents with concurrency 1 vs 4 (test/bench/validate-bench.ts).
@@ -53,13 +54,16 @@ interface Measured {
   stderr: string;
 }
 
-/** One CLI process, timed from the outside, with its peak RSS from GNU time. */
-function measure(cwd: string, args: string[]): Measured {
+/**
+ * One CLI process, timed from the outside, with its peak RSS from GNU time. Without the scan
+ * cache unless `env` says otherwise: the figures are of a fleet seen for the first time.
+ */
+function measure(cwd: string, args: string[], env: Record<string, string> = { MIGRATE_CACHE: '0' }): Measured {
   const marker = path.join(cwd, '.bench-rss');
   const cmd = TIME ? TIME : process.execPath;
   const argv = TIME ? ['-f', '%M', '-o', marker, process.execPath, CLI, ...args] : [CLI, ...args];
   const t = performance.now();
-  const r = spawnSync(cmd, argv, { cwd, encoding: 'utf8', maxBuffer: 1 << 30, env: { ...process.env, FORCE_COLOR: '0' } });
+  const r = spawnSync(cmd, argv, { cwd, encoding: 'utf8', maxBuffer: 1 << 30, env: { ...process.env, FORCE_COLOR: '0', ...env } });
   const ms = performance.now() - t;
   let rssMB: number | null = null;
   if (TIME && existsSync(marker)) {
@@ -201,7 +205,7 @@ interface SizeResult {
   agents: number;
   files: { python: number; typescript: number; mb: number; lines: number };
   rawParseMs: number;
-  scan: { ms: number; rssMB: number | null; agents: number };
+  scan: { ms: number; rssMB: number | null; agents: number; cachedMs: number; cachedSame: boolean };
   pool: { ms: number; rssMB: number | null; stages: Record<string, number>; summary: unknown };
   inBand: { ms: number; rssMB: number | null; stages: Record<string, number>; summary: unknown };
   sameResults: boolean;
@@ -226,6 +230,12 @@ async function benchSize(n: number): Promise<SizeResult> {
     const rawParseMs = await rawParse(fleet);
     const scan = measure(dir, ['scan', '--json']);
     const scanned = runJson(scan, 'scan') as unknown as { agents: unknown[] };
+    // The scan again, its cache filled by a first one (a cache of this bench's own).
+    const cacheHome = mkdtempSync(path.join(os.tmpdir(), 'migrate-bench-cache-'));
+    measure(dir, ['scan', '--json'], { XDG_CACHE_HOME: cacheHome });
+    const cachedScan = measure(dir, ['scan', '--json'], { XDG_CACHE_HOME: cacheHome });
+    const cachedSame = JSON.stringify(runJson(cachedScan, 'scan (cached)')) === JSON.stringify(scanned);
+    rmSync(cacheHome, { recursive: true, force: true });
     const run = ['run', '--all', '--no-validate', '--no-commit', '--json', '--timings'];
     const pool = measure(dir, run);
     const poolJson = runJson(pool, 'run');
@@ -238,7 +248,7 @@ async function benchSize(n: number): Promise<SizeResult> {
       agents: n,
       files: { python: py, typescript: fleet.files.length - py, mb: fleet.bytes / 1e6, lines: fleet.lines },
       rawParseMs,
-      scan: { ms: scan.ms, rssMB: scan.rssMB, agents: scanned.agents.length },
+      scan: { ms: scan.ms, rssMB: scan.rssMB, agents: scanned.agents.length, cachedMs: cachedScan.ms, cachedSame },
       pool: { ms: pool.ms, rssMB: pool.rssMB, stages: stagesOf(pool.stderr), summary: poolJson.summary },
       inBand: { ms: inBand.ms, rssMB: inBand.rssMB, stages: stagesOf(inBand.stderr), summary: inBandJson.summary },
       sameResults: JSON.stringify(poolJson.results) === JSON.stringify(inBandJson.results),
@@ -261,12 +271,13 @@ function table(rows: string[][]): string {
 
 function report(results: SizeResult[], skipped: Array<{ agents: number; projectedS: number }>): string {
   const main = [
-    ['agents', 'MB', 'raw parse', 'scan', 'run pool', 'run in band', 'speed-up', 'pool / parse', 'RSS pool', 'RSS in band', 'same results'],
+    ['agents', 'MB', 'raw parse', 'scan', 'scan cached', 'run pool', 'run in band', 'speed-up', 'pool / parse', 'RSS pool', 'RSS in band', 'same results'],
     ...results.map((r) => [
       `${r.agents} (${r.files.typescript} ts)`,
       r.files.mb.toFixed(1),
       s(r.rawParseMs),
       s(r.scan.ms),
+      `${s(r.scan.cachedMs)}${r.scan.cachedSame ? '' : ' (DIFFERS)'}`,
       s(r.pool.ms),
       s(r.inBand.ms),
       x(r.inBand.ms, r.pool.ms),
@@ -300,7 +311,7 @@ function report(results: SizeResult[], skipped: Array<{ agents: number; projecte
     `cli: ${CLI}`,
     `machine: ${os.availableParallelism()} cores (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GB, node ${process.version}, load ${os.loadavg()[0]!.toFixed(1)}`,
     '',
-    '`run` is `migrate run --all --no-validate --no-commit`; speed-up is in band / pool; pool / parse is the run against the raw parse of the same files on one core.',
+    '`run` is `migrate run --all --no-validate --no-commit`; speed-up is in band / pool; pool / parse is the run against the raw parse of the same files on one core. Everything runs without the scan cache (MIGRATE_CACHE=0) except "scan cached": the same scan again, unchanged files answered from the cache a first scan filled.',
     table(main),
     '',
     'stages (run --timings):',

@@ -1,0 +1,146 @@
+// What the scan learnt of each Python file, kept between runs: a migration engineer scans and
+// runs the same fleet dozens of times a day, and a file that has not changed need not be parsed
+// again (as ruff's and ESLint's caches do). An entry is used only for the very same bytes, at
+// the same path, for the same target base, by the same build of this tool and the same python3
+// (its compile verdict is part of the entry): anything else is a miss, never a stale answer.
+//
+// The cache lives outside the repository (XDG_CACHE_HOME or ~/.cache, one file per repository
+// root), so a scan writes nothing into the user's tree; MIGRATE_CACHE=0 turns it off.
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import type { CheckedPythonFile } from './python-read-pool.js';
+
+/** Entries of roots not scanned for this long are deleted when another root's cache is saved. */
+const KEEP_DAYS = 30;
+
+let engine: string | undefined;
+
+/** This build of the tool: a hash of its compiled code (a rebuilt engine may classify differently). */
+function engineFingerprint(): string {
+  if (engine) return engine;
+  const top = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const h = createHash('sha256');
+  const visit = (dir: string) => {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) visit(p);
+      else if (/\.(js|ts|json)$/.test(e.name) && !e.name.endsWith('.d.ts')) h.update(p.slice(top.length)).update(readFileSync(p));
+    }
+  };
+  for (const sub of ['src', 'transforms']) visit(path.join(top, sub));
+  // The grammar too: another tree-sitter-python may parse the same bytes otherwise.
+  const require = createRequire(import.meta.url);
+  for (const pkg of ['tree-sitter', 'tree-sitter-python']) {
+    try {
+      h.update(readFileSync(require.resolve(`${pkg}/package.json`)));
+    } catch {
+      h.update(`${pkg}: unknown`);
+    }
+  }
+  return (engine = h.digest('hex'));
+}
+
+function python3Version(): string | null {
+  try {
+    return execFileSync('python3', ['-c', 'import sys; print(sys.version)'], { encoding: 'utf8', timeout: 10_000 }).trim();
+  } catch {
+    return null;
+  }
+}
+
+function cacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'migrate', 'python-scan');
+}
+
+/** Maps survive JSON (facts hold imports and aliases as maps). */
+const replacer = (_k: string, v: unknown) => (v instanceof Map ? { __map: [...v] } : v);
+const reviver = (_k: string, v: unknown) => (v && typeof v === 'object' && '__map' in v ? new Map((v as { __map: [unknown, unknown][] }).__map) : v);
+
+export class PythonScanCache {
+  private entries = new Map<string, { key: string; value: CheckedPythonFile }>();
+  private readonly file: string;
+  private dirty = false;
+  private readonly salt: string;
+
+  private constructor(root: string, salt: string) {
+    this.salt = salt;
+    this.file = path.join(cacheDir(), `${createHash('sha256').update(path.resolve(root)).digest('hex').slice(0, 32)}.json`);
+    try {
+      const saved = JSON.parse(readFileSync(this.file, 'utf8'), reviver) as { salt: string; entries: Array<[string, { key: string; value: CheckedPythonFile }]> };
+      if (saved.salt === salt) this.entries = new Map(saved.entries);
+    } catch {
+      // none yet, or unreadable: an empty cache
+    }
+  }
+
+  /** The cache for this root and target, or null when turned off (MIGRATE_CACHE=0) or python3 is missing. */
+  static open(root: string, target: unknown): PythonScanCache | null {
+    if (process.env.MIGRATE_CACHE === '0') return null;
+    const python = python3Version();
+    if (!python) return null;
+    return new PythonScanCache(root, createHash('sha256').update(engineFingerprint()).update(python).update(JSON.stringify(target)).digest('hex'));
+  }
+
+  /** The key of a file's bytes at its path. */
+  key(rel: string, bytes: Buffer): string {
+    return createHash('sha256').update(rel).update('\0').update(bytes).digest('hex');
+  }
+
+  get(rel: string, key: string): CheckedPythonFile | undefined {
+    const e = this.entries.get(rel);
+    return e && e.key === key ? structuredClone(e.value) : undefined;
+  }
+
+  set(rel: string, key: string, value: CheckedPythonFile): void {
+    // A parse kept for a run is no part of what the next scan reuses.
+    const { parsed: _, ...kept } = value as CheckedPythonFile & { parsed?: unknown };
+    // A copy: what the scan goes on to do with its facts is no part of the entry.
+    this.entries.set(rel, { key, value: structuredClone(kept) as CheckedPythonFile });
+    this.dirty = true;
+  }
+
+  /** Keep only the files of this scan, and write (atomically) when anything changed. */
+  save(seen: Set<string>): void {
+    for (const rel of this.entries.keys()) {
+      if (!seen.has(rel)) {
+        this.entries.delete(rel);
+        this.dirty = true;
+      }
+    }
+    if (!this.dirty) return;
+    try {
+      mkdirSync(path.dirname(this.file), { recursive: true });
+      const tmp = `${this.file}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify({ salt: this.salt, entries: [...this.entries] }, replacer));
+      renameSync(tmp, this.file);
+      pruneOld(path.dirname(this.file), this.file);
+    } catch {
+      // a cache that cannot be written only costs the next scan its parse
+    }
+  }
+}
+
+function pruneOld(dir: string, keep: string): void {
+  const cutoff = Date.now() - KEEP_DAYS * 24 * 3600 * 1000;
+  for (const name of readdirSync(dir)) {
+    const p = path.join(dir, name);
+    if (p === keep) continue;
+    try {
+      if (statSync(p).mtimeMs < cutoff) rmSync(p, { force: true });
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
