@@ -349,8 +349,10 @@ export function proposeTransport(
   reason: string,
   /** An attribute that stays whatever its users do (the legacy queue the base receives). */
   stays: string | null = null,
+  /** Methods of this concern whatever their names (the publisher's own helpers). */
+  also: string[] = [],
 ): void {
-  const mine = [...ctx.agent.methods.keys()].filter((m) => pattern.test(m));
+  const mine = [...ctx.agent.methods.keys()].filter((m) => pattern.test(m) || also.includes(m));
   for (const name of mine) {
     const fn = ctx.agent.methods.get(name)!;
     ctx.plan.proposeMember({
