@@ -106,7 +106,10 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   const called = new Set<string>();
   for (const s of collect.value.publishStmts) {
     const direct = selfCall(s);
-    const inner = s.type === 'for_statement' ? selfCall(statements(s.childForFieldName('body'))[0]!) : null;
+    const inner =
+      s.type === 'for_statement' ? selfCall(statements(s.childForFieldName('body'))[0]!)
+      : s.type === 'if_statement' ? selfCall(statements(s.childForFieldName('consequence'))[0]!)
+      : null;
     for (const c of [direct, inner]) if (c && PUBLISH.test(c.method)) called.add(c.method);
   }
   if (called.size !== 1) return fail(`collect() publishes through ${called.size} methods`, collect.value.fn.line);
