@@ -12,7 +12,7 @@ export const hardenedHooks: PythonTransform = {
   phase: 'edit',
   run(ctx) {
     const hooks = ctx.py.hooks ?? [];
-    const missing = STILL_TO_WRITE.filter((h) => hooks.includes(h) && !ctx.agent.methods.has(h));
+    const missing = STILL_TO_WRITE.filter((h) => hooks.includes(h) && (!ctx.agent.methods.has(h) || ctx.renames.has(h)));
     if (!missing.length) return;
     ctx.warnings.push(
       `${ctx.agent.cls.name}: ${missing.map((h) => `${h}()`).join(' and ')} not written (the base's default${missing.length > 1 ? 's' : ''} accept${missing.length > 1 ? '' : 's'} every event unchanged); still to write, as seed 001's Phase 3 asks`,

@@ -96,6 +96,7 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   let collects = 0;
   let sleep: SyntaxNode | null = null;
   let bad: SyntaxNode | null = null;
+  let fallback: string | null = null;
   const visit = (block: SyntaxNode, inLoop: boolean): void => {
     for (const s of statements(block)) {
       if (bad) return;
@@ -117,6 +118,17 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
       if (isTrivial(s)) {
         if (s.type !== 'pass_statement' && s.type !== 'return_statement') record(s, inLoop);
         continue;
+      }
+      // `interval = interval or self.interval` before the loop: the parameter (default None)
+      // falls back to what the constructor kept.
+      if (!inLoop && loops === 0 && param && param.default?.type === 'none' && e?.type === 'assignment' && e.childForFieldName('left')?.text === param.name && !fallback) {
+        const right = e.childForFieldName('right');
+        const [l, r] = right?.type === 'boolean_operator' && right.childForFieldName('operator')?.text === 'or' ? [right.childForFieldName('left'), right.childForFieldName('right')] : [null, null];
+        const attr = r ? selfAttribute(r) : null;
+        if (l?.type === 'identifier' && l.text === param.name && attr) {
+          fallback = attr;
+          continue;
+        }
       }
       if ((e?.type === 'assignment' || e?.type === 'augmented_assignment') && e.childForFieldName('left')?.type === 'identifier') {
         const right = e.childForFieldName('right');
@@ -220,6 +232,12 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
     const distinct = [...new Set(given.map((g) => g?.text ?? null))];
     if (distinct.length > 1) return fail('the entry point calls run() with different intervals', fn.line);
     const g = given[0] ?? null;
+    if (fallback) {
+      // Called without an interval, the loop slept self.<fallback>: the constructor's value.
+      if (g || !calls.length) return fail(`run() falls back to self.${fallback}, and the entry point ${g ? `gives ${g.text}` : 'does not call it'}`, fn.line);
+      if (fallback === kept) return { ok: true, value: { calls, insert: null, cycle: work } };
+      return fail(`run() sleeps self.${fallback}, which the constructor does not pass to the base as ${KEYWORD}`, fn.line);
+    }
     if (g) {
       // agent.run(interval=agent.collection_interval): the value the constructor keeps.
       const obj = g.type === 'attribute' ? g.childForFieldName('object') : null;

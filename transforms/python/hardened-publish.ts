@@ -3,13 +3,16 @@
 // eventbus_publisher, circuit breaker and retries. They go with the state only they use,
 // unless business code still calls them: then they stay and are reported.
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
-import { PUBLISH_METHOD, proposeTransport } from './hardened-shapes.js';
-import { handedQueue } from './hardened-publisher.js';
+import { PUBLISH_METHOD, isTransport, proposeTransport } from './hardened-shapes.js';
+import { analyzePublisher, handedQueue } from './hardened-publisher.js';
 
 export const hardenedPublish: PythonTransform = {
   name: 'hardened-publish',
   phase: 'propose',
   run(ctx) {
-    proposeTransport(ctx, PUBLISH_METHOD, 'publish', 'publishing with queue fallback (the base publishes through eventbus_publisher, with circuit breaker and retries)', handedQueue(ctx));
+    // Helpers only the transport uses (named like nothing above) move into EventBusPublisher with it.
+    const plan = analyzePublisher(ctx);
+    const helpers = plan.ok ? plan.value.moved.map((m) => m.name).filter((m) => !isTransport(ctx, m)) : [];
+    proposeTransport(ctx, PUBLISH_METHOD, 'publish', 'publishing with queue fallback (the base publishes through eventbus_publisher, with circuit breaker and retries)', handedQueue(ctx), helpers);
   },
 };

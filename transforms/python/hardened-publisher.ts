@@ -106,7 +106,10 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   const called = new Set<string>();
   for (const s of collect.value.publishStmts) {
     const direct = selfCall(s);
-    const inner = s.type === 'for_statement' ? selfCall(statements(s.childForFieldName('body'))[0]!) : null;
+    const inner =
+      s.type === 'for_statement' ? selfCall(statements(s.childForFieldName('body'))[0]!)
+      : s.type === 'if_statement' ? selfCall(statements(s.childForFieldName('consequence'))[0]!)
+      : null;
     for (const c of [direct, inner]) if (c && PUBLISH.test(c.method)) called.add(c.method);
   }
   if (called.size !== 1) return fail(`collect() publishes through ${called.size} methods`, collect.value.fn.line);
@@ -129,9 +132,11 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
           // The fallback the base owns now: only as `return self._queue_x(...)` in the entry.
           const ret = u.node.parent?.parent;
           if (fn === entry && ret?.type === 'return_statement') continue;
+          // Or as the statement an except: handler ends with (the fallback without a result).
+          if (fn === entry && ret && handlerFallback(ret, fn.body)) continue;
           return fail(`${fn.name}() calls ${u.name}() other than as its failure result (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
         }
-        if (!(PUBLISH_METHOD.test(u.name) || RETRY_METHOD.test(u.name)) || method.isAsync || method.decorators.length) {
+        if (!(PUBLISH_METHOD.test(u.name) || RETRY_METHOD.test(u.name) || transportHelper(ctx, method, moved)) || method.isAsync || method.decorators.length) {
           return fail(`${fn.name}() calls ${u.name}(), which stays in the agent (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
         }
         if (!moved.includes(method)) moved.push(method);
@@ -180,8 +185,36 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       if (v?.type === 'false' || (target && QUEUE_METHOD.test(target))) failures.push({ node: n, inHandler: insideHandler(n, fn.body) });
     });
   }
+  walk(entry.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    const call = n.type === 'expression_statement' ? n.namedChild(0) : null;
+    const target = call?.type === 'call' ? selfAttribute(call.childForFieldName('function')!) : null;
+    if (target && QUEUE_METHOD.test(target) && handlerFallback(n, entry.body)) failures.push({ node: n, inHandler: true });
+  });
   if (!failures.length) return fail(`${entry.name}() has no failure result to turn into an exception`, entry.line);
   return { ok: true, value: { entry, moved, failures, movedState, shared: [...shared].sort(), queue } };
+}
+
+/**
+ * A helper of the transport whatever its name (`_retry(fn, *args)`, `_send_batch`, `_post`):
+ * every reference to it in the file lies inside code that moves with the publish or that the
+ * base replaces (publish and retry methods), so no caller is left behind once it moves.
+ */
+function transportHelper(ctx: PythonTransformContext, method: PyFunction, moved: PyFunction[]): boolean {
+  if (method.name.startsWith('__') || ctx.base.methods.has(method.name)) return false;
+  const transport = [...ctx.agent.methods.values()].filter((m) => m !== method && (moved.includes(m) || PUBLISH_METHOD.test(m.name) || RETRY_METHOD.test(m.name)));
+  const refs = ctx.refs.of(method.name).filter((r) => !(method.outer.startIndex <= r.start && r.end <= method.outer.endIndex));
+  return refs.length > 0 && refs.every((r) => r.kind === 'attribute' && transport.some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex));
+}
+
+/** `stmt` is the last statement of an except: handler of `body` (not of a nested def). */
+function handlerFallback(stmt: SyntaxNode, body: SyntaxNode): boolean {
+  if (stmt.type !== 'expression_statement') return false;
+  const block = stmt.parent;
+  const clause = block?.parent;
+  if (block?.type !== 'block' || (clause?.type !== 'except_clause' && clause?.type !== 'except_group_clause')) return false;
+  const last = statements(block).at(-1);
+  return last?.id === stmt.id && insideHandler(stmt, body);
 }
 
 function insideHandler(n: SyntaxNode, stop: SyntaxNode): boolean {
@@ -210,7 +243,8 @@ function movedText(ctx: PythonTransformContext, fn: PyFunction, plan: PublisherP
 function classText(ctx: PythonTransformContext, plan: PublisherPlan): string {
   const eol = ctx.layout.eol;
   const u = ctx.layout.unit;
-  const event = plan.entry.params[1]!.name;
+  // The loop variable must not shadow publish()'s own parameter (a publish method taking `events`).
+  const event = plan.entry.params[1]!.name === 'events' ? 'batch' : plan.entry.params[1]!.name;
   const lines: string[] = [
     `class ${CLASS}:`,
     `${u}"""${ctx.agent.cls.name}'s own EventBus transport, moved out of the agent by migrate.`,

@@ -183,6 +183,19 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
         }
       }
     }
+    // `if fresh: self._publish_events(fresh)`: published only when there is something to send.
+    if (s.type === 'if_statement' && !s.childForFieldName('alternative')) {
+      const cond = s.childForFieldName('condition');
+      const inner = statements(s.childForFieldName('consequence')).filter((x) => !isDocstring(x));
+      const only = inner.length === 1 ? selfCall(inner[0]!) : null;
+      const args = only ? only.call.childForFieldName('arguments')!.namedChildren : [];
+      if (cond?.type === 'identifier' && only && PUBLISH.test(only.method) && transport(only.method) && !only.target && args.length === 1 && args[0]!.text === cond.text) {
+        if (reassignedAfter(stmts.slice(i + 1), cond.text)) return fail(`${name}() changes ${cond.text} after publishing it`, line(s));
+        publishStmts.push(s);
+        events.push(`?${cond.text}`);
+        continue;
+      }
+    }
     // `if drained: logger.info(...)` about a dropped drain result
     if (s.type === 'if_statement' && droppedLocals.size) {
       const cond = s.childForFieldName('condition');
@@ -202,7 +215,14 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
     }
   }
   if (publishStmts.length === 0) return fail(`${name}() publishes nothing the migration recognises`, fn.line);
-  const rendered = events.length === 1 && events[0]!.startsWith('*') ? `list(${events[0]!.slice(1)})` : `[${events.join(', ')}]`;
+  const guarded = events.filter((e) => e.startsWith('?'));
+  if (guarded.length && events.length > 1) return fail(`${name}() publishes ${guarded[0]!.slice(1)} only when it is not empty, and other events as well`, fn.line);
+  const rendered =
+    events.length === 1 && events[0]!.startsWith('*')
+      ? `list(${events[0]!.slice(1)})`
+      : guarded.length
+        ? `[${guarded[0]!.slice(1)}] if ${guarded[0]!.slice(1)} else []`
+        : `[${events.join(', ')}]`;
   // Other returns in collect(): constants only (the base treats them as "no events").
   let bad: SyntaxNode | null = null;
   walk(fn.body, (n) => {
@@ -349,8 +369,10 @@ export function proposeTransport(
   reason: string,
   /** An attribute that stays whatever its users do (the legacy queue the base receives). */
   stays: string | null = null,
+  /** Methods of this concern whatever their names (the publisher's own helpers). */
+  also: string[] = [],
 ): void {
-  const mine = [...ctx.agent.methods.keys()].filter((m) => pattern.test(m));
+  const mine = [...ctx.agent.methods.keys()].filter((m) => pattern.test(m) || also.includes(m));
   for (const name of mine) {
     const fn = ctx.agent.methods.get(name)!;
     ctx.plan.proposeMember({

@@ -29,6 +29,7 @@ import { teardownSuper } from './teardown-super.js';
 import { hardenedPublisher } from './hardened-publisher.js';
 import { keepMovedImports } from './hardened-shapes.js';
 import { hardenedHooks } from './hardened-hooks.js';
+import { hardenedOwnHooks } from './hardened-own-hooks.js';
 
 export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // Seed-001 concerns (hardened-agent-base profile only: publish, queue, retry, collect_loop, old_base).
@@ -49,6 +50,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   superInit,
   baseAttributes,
   earlyOverrides,
+  // After early-overrides (a method both would rename is the base's __init__'s concern first).
+  hardenedOwnHooks,
   requestLoop,
   periodicHook,
   entrypoint,

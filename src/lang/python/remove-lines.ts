@@ -94,7 +94,10 @@ export function removeNodes(
   const out: Array<[number, number]> = [];
   for (const r of finals) {
     const last = out[out.length - 1];
-    if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+    // Spans that only touch stay apart where something is inserted at the junction (a
+    // method written after a removed statement, right before a removed definition).
+    const touchesInsert = last && r[0] === last[1] && inserts.includes(r[0]);
+    if (last && r[0] <= last[1] && !touchesInsert) last[1] = Math.max(last[1], r[1]);
     else out.push([r[0], r[1]]);
   }
   for (const [start, end] of out) buffer.delete(start, end, label);

@@ -183,6 +183,7 @@ function enabled(t: PythonTransform, remove: string[]): boolean {
     'hardened-publisher': 'publish',
     'hardened-moved-imports': 'collect_loop',
     'hardened-hooks': 'collect_loop',
+    'hardened-own-hooks': 'collect_loop',
   };
   const c = concern[t.name];
   return !c || remove.includes(c);
