@@ -385,7 +385,8 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
       const parent = x.getParent()!;
       const inner = thisMember(parent) ? constantValue(ctx, parent, depth + 1) : null;
       if (inner === null) ok = false;
-      else replacements.push([parent.getStart(), parent.getEnd(), inner]);
+      // `this.port + 1` where port was `opts.port || 7310`: the value goes in whole, not `opts.port || 7310 + 1`.
+      else replacements.push([parent.getStart(), parent.getEnd(), simpleOperand(inner) ? inner : `(${inner})`]);
       return;
     }
     if (Node.isIdentifier(x)) {
@@ -394,7 +395,16 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
       if (p && Node.isPropertyAssignment(p) && p.getNameNode() === x) return;
       const decls = x.getSymbol()?.getDeclarations() ?? [];
       for (const d of decls) {
-        if (Node.isParameterDeclaration(d) && d.getParent() === ctx.ctor) continue;
+        if (Node.isParameterDeclaration(d) && d.getParent() === ctx.ctor) {
+          // super() runs before the body: a parameter the body reassigns first (`opts = opts || {}`)
+          // has its reassigned value only when that one unconditional statement can go in its place.
+          const normalised = reassignedParameter(ctx, d.getName(), x.getStart());
+          if (normalised === undefined) continue;
+          const value = normalised === null ? null : constantValue(ctx, normalised, depth + 1);
+          if (value === null) ok = false;
+          else replacements.push([x.getStart(), x.getEnd(), simpleOperand(value) ? value : `(${value})`]);
+          continue;
+        }
         const inFunction = d.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isClassDeclaration(a));
         if (inFunction) ok = false;
       }
@@ -407,6 +417,35 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
   const base = n.getStart();
   for (const [a, b, r] of replacements.sort((x, y) => y[0] - x[0])) text = text.slice(0, a - base) + r + text.slice(b - base);
   return text;
+}
+
+/** A value that may stand as an operand without parentheses: a name, a literal, a member or call chain. */
+function simpleOperand(text: string): boolean {
+  return /^[\w$.]+$/.test(text) || /^(['"])[^'"\\]*\1$/.test(text);
+}
+
+/**
+ * How the constructor body reassigns its parameter `name` before position `at`: undefined when it
+ * does not; the right-hand side when one unconditional top-level `name = value;` does it; null
+ * when any other assignment (conditional, compound, in a nested function) might.
+ */
+function reassignedParameter(ctx: TsRewriteContext, name: string, at: number): Node | null | undefined {
+  const body = ctx.ctor?.getBody();
+  if (!body || !Node.isBlock(body)) return undefined;
+  const top = new Set(body.getStatements());
+  let found: Node | null | undefined;
+  body.forEachDescendant((n) => {
+    if (found === null) return;
+    const assigned =
+      (Node.isBinaryExpression(n) && n.getOperatorToken().getKind() >= SyntaxKind.FirstAssignment && n.getOperatorToken().getKind() <= SyntaxKind.LastAssignment && n.getLeft().getText() === name) ||
+      ((Node.isPrefixUnaryExpression(n) || Node.isPostfixUnaryExpression(n)) && n.getOperand().getText() === name && [SyntaxKind.PlusPlusToken, SyntaxKind.MinusMinusToken].includes(n.getOperatorToken()));
+    if (!assigned || n.getEnd() > at) return;
+    const simple =
+      found === undefined && Node.isBinaryExpression(n) && n.getOperatorToken().getKind() === SyntaxKind.EqualsToken &&
+      Node.isExpressionStatement(n.getParent()!) && top.has(n.getParent() as import('ts-morph').Statement);
+    found = simple ? (n as import('ts-morph').BinaryExpression).getRight() : null;
+  });
+  return found;
 }
 
 /** Does code the transforms write (super() arguments, new members) mention name? */
