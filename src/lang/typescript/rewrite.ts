@@ -375,6 +375,14 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
     // A JavaScript field: its one assignment in the constructor.
     const assigned = d && m!.nodes.length === 1 ? assignedThisMember(d) : null;
     if (assigned && d!.getParent()?.getParent() === ctx.ctor) return constantValue(ctx, assigned.value, depth + 1);
+    // A TypeScript field declared without a value (`private intervalMs: number;`) that the
+    // constructor assigns once at its top level and nothing else in the class assigns.
+    if (d && Node.isPropertyDeclaration(d) && !d.getInitializer() && m!.nodes.length === 1) {
+      const body = ctx.ctor?.getBody();
+      const writes = ctx.cls.getDescendantsOfKind(SyntaxKind.BinaryExpression).filter((b) => b.getOperatorToken().getKind() >= SyntaxKind.FirstAssignment && b.getOperatorToken().getKind() <= SyntaxKind.LastAssignment && thisMember(b.getLeft()) === member);
+      const one = writes.length === 1 && body && Node.isBlock(body) ? body.getStatements().map(assignedThisMember).find((a) => a?.name === member && a.value === writes[0]!.getRight()) : undefined;
+      if (one) return constantValue(ctx, one.value, depth + 1);
+    }
     return null;
   }
   let ok = true;
@@ -395,10 +403,12 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
       if (p && Node.isPropertyAssignment(p) && p.getNameNode() === x) return;
       const decls = x.getSymbol()?.getDeclarations() ?? [];
       for (const d of decls) {
-        if (Node.isParameterDeclaration(d) && d.getParent() === ctx.ctor) {
+        // A constructor parameter, or a name it destructures (`{ port = 7350, intervalMs } = {}`):
+        // both are bound before the body runs, so before super() too.
+        if (ctorParameterName(ctx, d)) {
           // super() runs before the body: a parameter the body reassigns first (`opts = opts || {}`)
           // has its reassigned value only when that one unconditional statement can go in its place.
-          const normalised = reassignedParameter(ctx, d.getName(), x.getStart());
+          const normalised = reassignedParameter(ctx, x.getText(), x.getStart());
           if (normalised === undefined) continue;
           const value = normalised === null ? null : constantValue(ctx, normalised, depth + 1);
           if (value === null) ok = false;
@@ -417,6 +427,15 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
   const base = n.getStart();
   for (const [a, b, r] of replacements.sort((x, y) => y[0] - x[0])) text = text.slice(0, a - base) + r + text.slice(b - base);
   return text;
+}
+
+/** Is this declaration a constructor parameter or a binding element of one? */
+function ctorParameterName(ctx: TsRewriteContext, d: Node): boolean {
+  if (!ctx.ctor) return false;
+  if (Node.isParameterDeclaration(d)) return d.getParent() === ctx.ctor;
+  if (!Node.isBindingElement(d)) return false;
+  const param = d.getFirstAncestor((a) => Node.isParameterDeclaration(a) || Node.isFunctionLikeDeclaration(a));
+  return !!param && Node.isParameterDeclaration(param) && param.getParent() === ctx.ctor;
 }
 
 /** A value that may stand as an operand without parentheses: a name, a literal, a member or call chain. */
