@@ -24,7 +24,7 @@ import { keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { methodText } from './generate.js';
 import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
-import { blockStatements as blockStatementsOf, classBodyStart, fileClasses, fileNameNodes, isJsFile, moduleKind, thisMember, thisRoot, thisMembers, type FileClass } from './syntax.js';
+import { blockStatements as blockStatementsOf, classBodyStart, fileClasses, fileNameNodes, isJsFile, moduleKind, prototypeService, thisMember, thisRoot, thisMembers, type FileClass } from './syntax.js';
 import { removeHealthServer } from '../../../transforms/typescript/remove-health-server.js';
 import { removeSignalHandlers } from '../../../transforms/typescript/remove-signal-handlers.js';
 import { removeRetryHelpers } from '../../../transforms/typescript/remove-retry-helpers.js';
@@ -90,7 +90,11 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
   if (error) return { status: 'failed', ...empty, error };
   const found = findClass(sf, input.className);
   const cls = found?.cls;
-  if (!found || !cls) return { status: 'failed', ...empty, error: `${rel}:1: no class ${input.className} in the file` };
+  if (!found || !cls) {
+    const proto = prototypeService(sf);
+    if (proto?.name === input.className) return { status: 'skipped', ...empty, error: `${rel}:${proto.line}: ${proto.reason}` };
+    return { status: 'failed', ...empty, error: `${rel}:1: no class ${input.className} in the file` };
+  }
   const ts_ = tsProfile(input.profile);
   const baseClass = input.profile.base_class;
   const ext = cls.getExtends();
