@@ -34,6 +34,7 @@ beforeAll(async () => {
   put('agents/settlement_checker.ts', fx('prom-metrics-helper-first', 'input.ts'));
   put('agents/feed_relay.ts', fx('reconnect-while-loop', 'input.ts'));
   put('agents/rate_limiter_v2.ts', fx('already-migrated', 'input.ts'));
+  put('agents/alert_relay.js', fx('prototype-style-relay', 'input.js'));
   put('lib/parents.ts', [
     "import { BaseAgent as Base } from '../common/core/base-agent.js';",
     'export abstract class ServiceBase extends Base {',
@@ -114,6 +115,7 @@ describe('TypeScript scan', () => {
   it('skips what is not an agent, with the reason', () => {
     expect(skip('common/core/base-agent.ts')).toMatch(/defines BaseAgent itself/);
     expect(skip('agents/helpers.ts')).toMatch(/no class/);
+    expect(skip('agents/alert_relay.js')).toMatch(/^prototype-style constructor function AlertRelay \(line 7; enqueue, flush, startHealth, start, stop on its prototype\), not a class: rewrite it as a class/);
     expect(skip('agents/types.ts')).toMatch(/type-only/);
     expect(skip('agents/records.ts')).toMatch(/no agent: Trade/);
     expect(skip('agents/order_router.test.ts')).toMatch(/test file/);

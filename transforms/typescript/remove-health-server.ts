@@ -2,13 +2,13 @@
 // that serves only paths the base serves). Health that carries business state, and servers
 // that also serve business routes, stay; a health *check of other agents* is never touched
 // (it does not serve anything).
-import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
+import { Node, SyntaxKind, type CallExpression, type ObjectLiteralExpression } from 'ts-morph';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { BASE_PATHS, expressRoutes, healthPayload, healthRoutes, routesIn, serverCreations } from '../../src/lang/typescript/patterns.js';
-import { CALLS, THIS_ACCESS_KINDS, descendantsOfKinds, thisMember, thisMembers, walkAgentCode } from '../../src/lang/typescript/syntax.js';
+import { CALLS, THIS_ACCESS_KINDS, calleeText, descendantsOfKinds, thisMember, thisMembers, walkAgentCode } from '../../src/lang/typescript/syntax.js';
 
 export function removeHealthServer(ctx: TsRewriteContext): void {
   for (const m of ctx.members.values()) {
@@ -43,22 +43,53 @@ function inspectRoutes(ctx: TsRewriteContext): void {
     if (bridged || !payload || !onlyAgentState(payload)) continue; // stays as it is
     let props: string[];
     if (Node.isObjectLiteralExpression(payload)) {
-      props = payload
-        .getProperties()
-        .filter((p) => !(Node.isPropertyAssignment(p) && p.getName() === 'status' && /^['"`](ok|healthy|up|pass)['"`]$/i.test(p.getInitializer()?.getText() ?? '')))
-        .map((p) => p.getText());
+      props = payloadProperties(payload);
     } else {
       // `res.json(this.healthcheck())`: a synchronous method of the agent that builds the payload.
       const m = Node.isCallExpression(payload) ? thisMember(payload.getExpression()) : null;
       if (!m || ctx.members.get(m)?.kind !== 'method' || isAsyncMethod(ctx, m) || payload.getText().length > 80) continue;
       props = [`...${payload.getText()}`];
     }
-    const text = `return { ...super.healthStatus()${props.map((p) => `, ${p}`).join('')} };`;
-    ctx.newMembers.push({ name: 'healthStatus', text: methodText(ctx, { name: 'healthStatus', async: false, body: `${ctx.unit}${text}`, returns: 'Record<string, unknown>' }) });
+    addHealthStatus(ctx, props);
     ctx.plan.proposeStatement({ node: r.stmt, symbol, finding: 'health', reason: `health route; its payload now comes from healthStatus() on the base's /health` });
     ctx.warnings.push(`${symbol} answered with business state (this.${business}): it is now part of healthStatus(), served on the base's /health`);
     bridged = true;
   }
+}
+
+/** The payload's properties for healthStatus(), without a constant healthy `status` (the base's). */
+function payloadProperties(payload: ObjectLiteralExpression): string[] {
+  return payload
+    .getProperties()
+    .filter((p) => !(Node.isPropertyAssignment(p) && p.getName() === 'status' && /^['"`](ok|healthy|up|pass)['"`]$/i.test(p.getInitializer()?.getText() ?? '')))
+    .map((p) => p.getText());
+}
+
+/** healthStatus() built on the base's: `return { ...super.healthStatus(), <props> };`. */
+function addHealthStatus(ctx: TsRewriteContext, props: string[]): void {
+  const text = `return { ...super.healthStatus()${props.map((p) => `, ${p}`).join('')} };`;
+  ctx.newMembers.push({ name: 'healthStatus', text: methodText(ctx, { name: 'healthStatus', async: false, body: `${ctx.unit}${text}`, returns: 'Record<string, unknown>' }) });
+}
+
+/**
+ * The one answer a health-only server's inline handler gives, when it is an object literal with
+ * a `status` that reads only the agent's state: `res.end(JSON.stringify({ status: 'ok', received:
+ * this.received }))`. Null when the handler answers anything else with a body (that is not all
+ * health) or reads the request or handler locals.
+ */
+function soleHealthPayload(creation: CallExpression): ObjectLiteralExpression | null {
+  const handler = creation.getArguments().find((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a));
+  if (!handler) return null;
+  const bodies = (descendantsOfKinds(handler, CALLS) as CallExpression[])
+    .filter((c) => /\.(json|send|end|write)$/.test(calleeText(c)) && c.getArguments().length > 0)
+    .map((c) => c.getArguments()[0]!);
+  if (bodies.length !== 1) return null;
+  let payload: Node | undefined = bodies[0]!;
+  if (Node.isCallExpression(payload) && calleeText(payload) === 'JSON.stringify' && payload.getArguments().length === 1) payload = payload.getArguments()[0];
+  if (!payload || !Node.isObjectLiteralExpression(payload)) return null;
+  const hasStatus = payload.getProperties().some((p) => Node.isPropertyAssignment(p) && p.getName() === 'status');
+  const spreads = payload.getProperties().some((p) => !Node.isPropertyAssignment(p) && !Node.isShorthandPropertyAssignment(p));
+  return hasStatus && !spreads && onlyAgentState(payload) ? payload : null;
 }
 
 /** A handler that answers with a metrics registry's text: `await this.registry.metrics()`, `client.register.metrics()`. */
@@ -130,7 +161,13 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       continue;
     }
     const business = scope.map((s) => businessState(ctx, s, [holder, owner, ...handlers].filter(Boolean) as string[])).find(Boolean);
-    if (business) {
+    // A server that routes only /health, inline, with the agent's own counters: they move into
+    // healthStatus() and the base's /health reports them; the server goes like any other.
+    const bridge = business && !isExpress && handlers.length === 0 && routes.size > 0 && !routes.has('/metrics') && !ctx.members.has('healthStatus') && !ctx.newMembers.some((m) => m.name === 'healthStatus') ? soleHealthPayload(creation) : null;
+    if (bridge) {
+      addHealthStatus(ctx, payloadProperties(bridge));
+      ctx.warnings.push(`${where} answered /health with business state (this.${business}): it is now part of healthStatus(), served on the base's /health`);
+    } else if (business) {
       ctx.kept.push({
         symbol: where,
         line: creation.getStartLineNumber(),

@@ -33,7 +33,7 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
     for (const n of names) {
       const v = ownedValue(ctx, n);
       if (v) {
-        args.set(key, `${key}: ${v}`);
+        args.set(key, v === key ? key : `${key}: ${v}`);
         break;
       }
     }

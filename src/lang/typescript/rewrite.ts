@@ -24,7 +24,7 @@ import { keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { methodText } from './generate.js';
 import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
-import { blockStatements as blockStatementsOf, classBodyStart, fileClasses, fileNameNodes, isJsFile, moduleKind, thisMember, thisRoot, thisMembers, type FileClass } from './syntax.js';
+import { blockStatements as blockStatementsOf, classBodyStart, fileClasses, fileNameNodes, isJsFile, moduleKind, prototypeService, thisMember, thisRoot, thisMembers, type FileClass } from './syntax.js';
 import { removeHealthServer } from '../../../transforms/typescript/remove-health-server.js';
 import { removeSignalHandlers } from '../../../transforms/typescript/remove-signal-handlers.js';
 import { removeRetryHelpers } from '../../../transforms/typescript/remove-retry-helpers.js';
@@ -90,7 +90,11 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
   if (error) return { status: 'failed', ...empty, error };
   const found = findClass(sf, input.className);
   const cls = found?.cls;
-  if (!found || !cls) return { status: 'failed', ...empty, error: `${rel}:1: no class ${input.className} in the file` };
+  if (!found || !cls) {
+    const proto = prototypeService(sf);
+    if (proto?.name === input.className) return { status: 'skipped', ...empty, error: `${rel}:${proto.line}: ${proto.reason}` };
+    return { status: 'failed', ...empty, error: `${rel}:1: no class ${input.className} in the file` };
+  }
   const ts_ = tsProfile(input.profile);
   const baseClass = input.profile.base_class;
   const ext = cls.getExtends();
@@ -375,6 +379,14 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
     // A JavaScript field: its one assignment in the constructor.
     const assigned = d && m!.nodes.length === 1 ? assignedThisMember(d) : null;
     if (assigned && d!.getParent()?.getParent() === ctx.ctor) return constantValue(ctx, assigned.value, depth + 1);
+    // A TypeScript field declared without a value (`private intervalMs: number;`) that the
+    // constructor assigns once at its top level and nothing else in the class assigns.
+    if (d && Node.isPropertyDeclaration(d) && !d.getInitializer() && m!.nodes.length === 1) {
+      const body = ctx.ctor?.getBody();
+      const writes = ctx.cls.getDescendantsOfKind(SyntaxKind.BinaryExpression).filter((b) => b.getOperatorToken().getKind() >= SyntaxKind.FirstAssignment && b.getOperatorToken().getKind() <= SyntaxKind.LastAssignment && thisMember(b.getLeft()) === member);
+      const one = writes.length === 1 && body && Node.isBlock(body) ? body.getStatements().map(assignedThisMember).find((a) => a?.name === member && a.value === writes[0]!.getRight()) : undefined;
+      if (one) return constantValue(ctx, one.value, depth + 1);
+    }
     return null;
   }
   let ok = true;
@@ -385,7 +397,8 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
       const parent = x.getParent()!;
       const inner = thisMember(parent) ? constantValue(ctx, parent, depth + 1) : null;
       if (inner === null) ok = false;
-      else replacements.push([parent.getStart(), parent.getEnd(), inner]);
+      // `this.port + 1` where port was `opts.port || 7310`: the value goes in whole, not `opts.port || 7310 + 1`.
+      else replacements.push([parent.getStart(), parent.getEnd(), simpleOperand(inner) ? inner : `(${inner})`]);
       return;
     }
     if (Node.isIdentifier(x)) {
@@ -394,7 +407,18 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
       if (p && Node.isPropertyAssignment(p) && p.getNameNode() === x) return;
       const decls = x.getSymbol()?.getDeclarations() ?? [];
       for (const d of decls) {
-        if (Node.isParameterDeclaration(d) && d.getParent() === ctx.ctor) continue;
+        // A constructor parameter, or a name it destructures (`{ port = 7350, intervalMs } = {}`):
+        // both are bound before the body runs, so before super() too.
+        if (ctorParameterName(ctx, d)) {
+          // super() runs before the body: a parameter the body reassigns first (`opts = opts || {}`)
+          // has its reassigned value only when that one unconditional statement can go in its place.
+          const normalised = reassignedParameter(ctx, x.getText(), x.getStart());
+          if (normalised === undefined) continue;
+          const value = normalised === null ? null : constantValue(ctx, normalised, depth + 1);
+          if (value === null) ok = false;
+          else replacements.push([x.getStart(), x.getEnd(), simpleOperand(value) ? value : `(${value})`]);
+          continue;
+        }
         const inFunction = d.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isClassDeclaration(a));
         if (inFunction) ok = false;
       }
@@ -407,6 +431,44 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
   const base = n.getStart();
   for (const [a, b, r] of replacements.sort((x, y) => y[0] - x[0])) text = text.slice(0, a - base) + r + text.slice(b - base);
   return text;
+}
+
+/** Is this declaration a constructor parameter or a binding element of one? */
+function ctorParameterName(ctx: TsRewriteContext, d: Node): boolean {
+  if (!ctx.ctor) return false;
+  if (Node.isParameterDeclaration(d)) return d.getParent() === ctx.ctor;
+  if (!Node.isBindingElement(d)) return false;
+  const param = d.getFirstAncestor((a) => Node.isParameterDeclaration(a) || Node.isFunctionLikeDeclaration(a));
+  return !!param && Node.isParameterDeclaration(param) && param.getParent() === ctx.ctor;
+}
+
+/** A value that may stand as an operand without parentheses: a name, a literal, a member or call chain. */
+function simpleOperand(text: string): boolean {
+  return /^[\w$.]+$/.test(text) || /^(['"])[^'"\\]*\1$/.test(text);
+}
+
+/**
+ * How the constructor body reassigns its parameter `name` before position `at`: undefined when it
+ * does not; the right-hand side when one unconditional top-level `name = value;` does it; null
+ * when any other assignment (conditional, compound, in a nested function) might.
+ */
+function reassignedParameter(ctx: TsRewriteContext, name: string, at: number): Node | null | undefined {
+  const body = ctx.ctor?.getBody();
+  if (!body || !Node.isBlock(body)) return undefined;
+  const top = new Set(body.getStatements());
+  let found: Node | null | undefined;
+  body.forEachDescendant((n) => {
+    if (found === null) return;
+    const assigned =
+      (Node.isBinaryExpression(n) && n.getOperatorToken().getKind() >= SyntaxKind.FirstAssignment && n.getOperatorToken().getKind() <= SyntaxKind.LastAssignment && n.getLeft().getText() === name) ||
+      ((Node.isPrefixUnaryExpression(n) || Node.isPostfixUnaryExpression(n)) && n.getOperand().getText() === name && [SyntaxKind.PlusPlusToken, SyntaxKind.MinusMinusToken].includes(n.getOperatorToken()));
+    if (!assigned || n.getEnd() > at) return;
+    const simple =
+      found === undefined && Node.isBinaryExpression(n) && n.getOperatorToken().getKind() === SyntaxKind.EqualsToken &&
+      Node.isExpressionStatement(n.getParent()!) && top.has(n.getParent() as import('ts-morph').Statement);
+    found = simple ? (n as import('ts-morph').BinaryExpression).getRight() : null;
+  });
+  return found;
 }
 
 /** Does code the transforms write (super() arguments, new members) mention name? */

@@ -26,7 +26,7 @@ import {
   serverCreations,
   signalStatements,
 } from './patterns.js';
-import { CALLS, calleeText, descendantsOfKinds, fileClasses, isFunctionValue, memberName, type ClassLike, type FileClass } from './syntax.js';
+import { CALLS, calleeText, descendantsOfKinds, fileClasses, isFunctionValue, memberName, prototypeService, type ClassLike, type FileClass } from './syntax.js';
 import { compilerOptionsFor, typeRoots } from './project.js';
 import { hasAgentInfrastructure } from './family.js';
 import { isV2, legacyPath, TS_EXTENSIONS, v2Path } from './paths.js';
@@ -144,7 +144,8 @@ function classifyFile(sf: SourceFile, profile: Profile, r: string): AgentInfo | 
   const classes = fileClasses(sf);
   if (classes.length === 0) {
     const typeOnly = sf.getStatements().every((s) => Node.isInterfaceDeclaration(s) || Node.isTypeAliasDeclaration(s) || Node.isImportDeclaration(s) || (Node.isExportDeclaration(s) && s.isTypeOnly()));
-    return { reason: typeOnly ? 'type-only file (interfaces and types)' : 'no class (helper module)' };
+    if (typeOnly) return { reason: 'type-only file (interfaces and types)' };
+    return { reason: prototypeService(sf)?.reason ?? 'no class (helper module)' };
   }
   if (classes.some((c) => c.name === profile.base_class)) return { reason: `defines ${profile.base_class} itself` };
   const scored: Scored[] = classes.map((c) => score(sf, c, profile));

@@ -321,3 +321,27 @@ export function nameOccurrences(root: Node, name: string): Node[] {
   });
   return out;
 }
+
+/**
+ * A pre-ES2015 service (`function Relay() {}` + `Relay.prototype.start = function ...`) is not a
+ * class, so nothing can extend the base; say so, naming it, rather than calling it a helper module.
+ */
+export function prototypeService(sf: SourceFile): { name: string; line: number; reason: string } | null {
+  const methods = new Map<string, string[]>();
+  for (const st of sf.getStatements()) {
+    if (!Node.isExpressionStatement(st)) continue;
+    const e = st.getExpression();
+    if (!Node.isBinaryExpression(e) || e.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
+    const m = /^([A-Za-z_$][\w$]*)\.prototype\.([A-Za-z_$][\w$]*)$/.exec(e.getLeft().getText());
+    if (!m) continue;
+    methods.set(m[1]!, [...(methods.get(m[1]!) ?? []), m[2]!]);
+  }
+  for (const fn of sf.getFunctions()) {
+    const name = fn.getName();
+    const own = name ? methods.get(name) : undefined;
+    if (!name || !own) continue;
+    const line = fn.getStartLineNumber();
+    return { name, line, reason: `prototype-style constructor function ${name} (line ${line}; ${own.join(', ')} on its prototype), not a class: rewrite it as a class to migrate it` };
+  }
+  return null;
+}
