@@ -28,7 +28,7 @@ function sizeOf(file: string): number {
  * indentation), so every parsed file is compiled too, by a python3 that works while the next
  * files are parsed.
  */
-export type CheckedPythonFile = { facts: PythonFileFacts; compiled: string | null; parsed?: FlatTreeData } | { skipped: SkippedFile };
+export type CheckedPythonFile = ({ facts: PythonFileFacts; compiled: string | null; parsed?: FlatTreeData } | { skipped: SkippedFile }) & { read?: string };
 
 /** Read and check some files, with `compiler` (one per thread, kept across calls); `keep[k]`: also hand back file k's parse. */
 export async function readAndCheck(root: string, files: string[], target: BaseTarget, compiler: () => PyCompileSession, keep: boolean[] = []): Promise<CheckedPythonFile[]> {
@@ -37,7 +37,7 @@ export async function readAndCheck(root: string, files: string[], target: BaseTa
     return { r, compiled: 'facts' in r ? compiler().compile({ name: r.facts.rel, text: r.source }) : null };
   });
   const out: CheckedPythonFile[] = [];
-  for (const { r, compiled } of read) out.push('facts' in r ? { facts: r.facts, compiled: await compiled!, ...(r.parsed ? { parsed: r.parsed } : {}) } : r);
+  for (const { r, compiled } of read) out.push('facts' in r ? { facts: r.facts, compiled: await compiled!, read: r.read, ...(r.parsed ? { parsed: r.parsed } : {}) } : r);
   return out;
 }
 

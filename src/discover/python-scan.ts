@@ -12,7 +12,7 @@ import { flatTreeDataBytes, type FlatTreeData } from '../lang/python/flat-tree.j
 import type { ParseStore } from '../pipeline/parse-store.js';
 import type { SyntaxNode } from '../lang/python/parser.js';
 import { readPythonFilesAcross, type CheckedPythonFile } from './python-read-pool.js';
-import { PythonScanCache } from './scan-cache.js';
+import { fileKey, PythonScanCache } from './scan-cache.js';
 import type { ThreadChoice } from '../pipeline/threads.js';
 import { baseName, buildModuleModel, entryScopes, type ImportedName, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
 import { callee, selfAttribute, walk } from '../lang/python/syntax.js';
@@ -54,7 +54,8 @@ export interface PythonFileFacts {
 const RECORD_BASES = /^(Enum|IntEnum|StrEnum|Flag|IntFlag|NamedTuple|TypedDict|Exception|BaseException|\w+Error|Protocol|ABC)$/;
 const NOT_AGENT_BASES = new RegExp(`${HTTP_HANDLER_BASE.source}|^(Thread|Process|TestCase|IsolatedAsyncioTestCase)$`);
 
-export type ReadPythonFile = { facts: PythonFileFacts; source: string; parsed?: FlatTreeData } | { skipped: SkippedFile };
+/** `read`: the scan cache's key of the bytes this read saw (a file edited meanwhile is not cached under the old bytes). */
+export type ReadPythonFile = ({ facts: PythonFileFacts; source: string; parsed?: FlatTreeData } | { skipped: SkippedFile }) & { read?: string };
 
 /**
  * Read, parse and learn one file: its facts and its source (for the compile check), or why it
@@ -63,17 +64,19 @@ export type ReadPythonFile = { facts: PythonFileFacts; source: string; parsed?: 
  */
 export function readPythonFile(root: string, file: string, target: BaseTarget, keep = false): ReadPythonFile {
   const rel = path.relative(root, file).split(path.sep).join('/');
+  let read: string | undefined;
   try {
     const bytes = readFileSync(file);
+    read = fileKey(rel, bytes);
     if (bytes.length === 0 || bytes.toString('utf8').trim() === '') {
-      return { skipped: { file: rel, reason: `${rel}:1: empty file; nothing to migrate`, line: 1, error: path.basename(rel) !== '__init__.py' } };
+      return { skipped: { file: rel, reason: `${rel}:1: empty file; nothing to migrate`, line: 1, error: path.basename(rel) !== '__init__.py' }, read };
     }
     const source = decodePythonSource(bytes, rel);
     const tree = parseStrict(source, rel);
     const facts = factsOf(rel, buildModuleModel(source, tree), target);
-    return keep && !facts.settled ? { facts, source, parsed: tree.toData() } : { facts, source };
+    return keep && !facts.settled ? { facts, source, parsed: tree.toData(), read } : { facts, source, read };
   } catch (err) {
-    if (err instanceof MigrateError) return { skipped: { file: rel, reason: err.oneLine(), line: err.line, error: true } };
+    if (err instanceof MigrateError) return { skipped: { file: rel, reason: err.oneLine(), line: err.line, error: true }, read };
     return { skipped: { file: rel, reason: `${rel}: ${(err as Error).message}`, error: true } };
   }
 }
@@ -99,7 +102,7 @@ export async function readPythonFiles(
   files.forEach((f, i) => {
     if (cache) {
       try {
-        keys[i] = cache.key(rels[i]!, readFileSync(f));
+        keys[i] = fileKey(rels[i]!, readFileSync(f));
         const hit = cache.get(rels[i]!, keys[i]!);
         if (hit) return void (results[i] = hit);
       } catch {
@@ -114,8 +117,11 @@ export async function readPythonFiles(
       if (!r.compiled) parses?.keep(files[i]!, { source: r.parsed.source, data: r.parsed, bytes: flatTreeDataBytes(r.parsed) });
       delete r.parsed;
     }
-    // A verdict that only says python3 was missing is no verdict to keep.
-    if (cache && keys[i] && !('facts' in r && r.compiled?.includes('python3 not found'))) cache.set(rels[i]!, keys[i]!, r);
+    // Kept only for the bytes the reader saw (not a file edited since it was hashed here), and
+    // a verdict that only says python3 was missing is no verdict to keep.
+    const sawSame = r.read !== undefined && r.read === keys[i];
+    delete r.read;
+    if (cache && sawSame && !('facts' in r && r.compiled?.includes('python3 not found'))) cache.set(rels[i]!, keys[i]!, r);
     results[i] = r;
   });
   cache?.save(new Set(rels));

@@ -68,6 +68,11 @@ function cacheDir(): string {
 const replacer = (_k: string, v: unknown) => (v instanceof Map ? { __map: [...v] } : v);
 const reviver = (_k: string, v: unknown) => (v && typeof v === 'object' && '__map' in v ? new Map((v as { __map: [unknown, unknown][] }).__map) : v);
 
+/** A cache entry's key: a file's bytes at its path. */
+export function fileKey(rel: string, bytes: Buffer): string {
+  return createHash('sha256').update(rel).update('\0').update(bytes).digest('hex');
+}
+
 export class PythonScanCache {
   private entries = new Map<string, { key: string; value: CheckedPythonFile }>();
   private readonly file: string;
@@ -91,11 +96,6 @@ export class PythonScanCache {
     const python = python3Version();
     if (!python) return null;
     return new PythonScanCache(root, createHash('sha256').update(engineFingerprint()).update(python).update(JSON.stringify(target)).digest('hex'));
-  }
-
-  /** The key of a file's bytes at its path. */
-  key(rel: string, bytes: Buffer): string {
-    return createHash('sha256').update(rel).update('\0').update(bytes).digest('hex');
   }
 
   get(rel: string, key: string): CheckedPythonFile | undefined {
