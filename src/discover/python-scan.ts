@@ -97,13 +97,12 @@ export async function readPythonFiles(
   // Files unchanged since an earlier scan are not read again (see PythonScanCache).
   const cache = PythonScanCache.open(root, target);
   const rels = files.map((f) => path.relative(root, f).split(path.sep).join('/'));
-  const keys: Array<string | undefined> = [];
   const misses: number[] = [];
   files.forEach((f, i) => {
-    if (cache) {
+    // Only a file the cache knows is read here, to compare its bytes: a new one goes to the readers once.
+    if (cache?.has(rels[i]!)) {
       try {
-        keys[i] = fileKey(rels[i]!, readFileSync(f));
-        const hit = cache.get(rels[i]!, keys[i]!);
+        const hit = cache.get(rels[i]!, fileKey(rels[i]!, readFileSync(f)));
         if (hit) return void (results[i] = hit);
       } catch {
         // unreadable: the read below says why
@@ -117,11 +116,12 @@ export async function readPythonFiles(
       if (!r.compiled) parses?.keep(files[i]!, { source: r.parsed.source, data: r.parsed, bytes: flatTreeDataBytes(r.parsed) });
       delete r.parsed;
     }
-    // Kept only for the bytes the reader saw (not a file edited since it was hashed here), and
-    // a verdict that only says python3 was missing is no verdict to keep.
-    const sawSame = r.read !== undefined && r.read === keys[i];
+    // Kept under the key of the very bytes the reader analysed (a file edited meanwhile is keyed
+    // by what was read, never by older bytes), and a verdict that only says python3 was missing
+    // is no verdict to keep.
+    const read = r.read;
     delete r.read;
-    if (cache && sawSame && !('facts' in r && r.compiled?.includes('python3 not found'))) cache.set(rels[i]!, keys[i]!, r);
+    if (cache && read && !('facts' in r && r.compiled?.includes('python3 not found'))) cache.set(rels[i]!, read, r);
     results[i] = r;
   });
   cache?.save(new Set(rels));

@@ -98,6 +98,10 @@ export class PythonScanCache {
     return new PythonScanCache(root, createHash('sha256').update(engineFingerprint()).update(python).update(JSON.stringify(target)).digest('hex'));
   }
 
+  has(rel: string): boolean {
+    return this.entries.has(rel);
+  }
+
   get(rel: string, key: string): CheckedPythonFile | undefined {
     const e = this.entries.get(rel);
     return e && e.key === key ? structuredClone(e.value) : undefined;

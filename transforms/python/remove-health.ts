@@ -412,7 +412,6 @@ function businessPayload(
   return reasons.length ? [...new Set(reasons)].slice(0, 4).join(', ') : null;
 }
 
-/** An HTTP handler whose GET answers only health paths. */
 /** No path but health ones (none at all: a raw TCP/UDP handler answers whatever it is sent). */
 function servesNoOtherPath(body: SyntaxNode): boolean {
   let other = false;
@@ -435,6 +434,7 @@ function handlesHealthServer(ctx: PythonTransformContext, cls: string, ports: Se
   return found;
 }
 
+/** An HTTP handler whose GET answers only health paths. */
 function servesOnlyHealth(body: SyntaxNode): boolean {
   const paths: string[] = [];
   walk(body, (n) => {
