@@ -33,6 +33,31 @@ export function isServerTag(obj: SyntaxNode, tags: ReadonlySet<string>): boolean
   return !!m && tags.has(m[1]!);
 }
 
+/** Per function (and tag set): its locals assigned from `self.server.<tag>` exactly once and never otherwise. */
+const serverLocalsByFunction = new WeakMap<SyntaxNode, WeakMap<ReadonlySet<string>, ReadonlySet<string>>>();
+
+function serverLocals(fn: SyntaxNode, tags: ReadonlySet<string>): ReadonlySet<string> {
+  let byTags = serverLocalsByFunction.get(fn);
+  if (!byTags) serverLocalsByFunction.set(fn, (byTags = new WeakMap()));
+  let locals = byTags.get(tags);
+  if (locals) return locals;
+  // One walk per function, not one per name asked about (every `self.x` of a module is asked).
+  const fromServer = new Map<string, number>();
+  const other = new Set<string>();
+  walk(fn, (n) => {
+    if (n.type === 'function_definition' && n !== fn) return false;
+    if (n.type !== 'assignment' && n.type !== 'augmented_assignment') return;
+    const left = n.childForFieldName('left');
+    if (!left) return;
+    const right = n.childForFieldName('right');
+    if (n.type === 'assignment' && right && isServerTag(right, tags)) fromServer.set(left.text, (fromServer.get(left.text) ?? 0) + 1);
+    else other.add(left.text);
+  });
+  locals = new Set([...fromServer].filter(([name, count]) => count === 1 && !other.has(name)).map(([name]) => name));
+  byTags.set(tags, locals);
+  return locals;
+}
+
 /**
  * The agent as a handler reaches it: `self.server.<tag>`, or a local of the enclosing function
  * assigned from it (`monitor = self.server.monitor`) and never reassigned.
@@ -43,15 +68,5 @@ export function reachesAgentViaServer(obj: SyntaxNode, tags: ReadonlySet<string>
   let fn: SyntaxNode | null = obj.parent;
   while (fn && fn.type !== 'function_definition') fn = fn.parent;
   if (!fn) return false;
-  let fromServer = 0;
-  let other = 0;
-  walk(fn, (n) => {
-    if (n.type === 'function_definition' && n.id !== fn!.id) return false;
-    if (n.type !== 'assignment' && n.type !== 'augmented_assignment') return;
-    if (n.childForFieldName('left')?.text !== obj.text) return;
-    const right = n.childForFieldName('right');
-    if (n.type === 'assignment' && right && isServerTag(right, tags)) fromServer++;
-    else other++;
-  });
-  return fromServer === 1 && other === 0;
+  return serverLocals(fn, tags).has(obj.text);
 }
