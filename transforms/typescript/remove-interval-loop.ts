@@ -2,7 +2,7 @@
 // async `while (this.running) { ...; await sleep(ms) }` — becomes the base's runOnce() hook
 // (the loop's body, verbatim) with the period passed to super() as intervalMs. Timers whose
 // whole job is removed infrastructure (a metrics push) simply go; other timers stay.
-import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
+import { Node, SyntaxKind, ts, type CallExpression } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { hostMember, methodBody } from '../../src/lang/typescript/context.js';
 import { reindent, indentAt } from '../../src/lang/typescript/edits.js';
@@ -326,24 +326,41 @@ function dedent(text: string, from: string, unit: string): string {
 }
 
 /**
- * Identifiers in code that resolve to locals of the enclosing method (they would not exist in
- * runOnce): declared in this file, inside the method, outside the moved code. Positions alone
- * would also match globals (parseInt, Object.keys) declared at the same offsets in lib.d.ts.
+ * Whether `code` reads a local of the enclosing method that would not exist in runOnce(): a name
+ * declared in the method (its parameters included) outside `inner`, the scope that moves. Read
+ * from the syntax, by name: a type checker built for this alone cost a program per rewrite, and a
+ * name that is both an outer and an inner local counts as outer (the loop stays).
  */
 function hasOuterLocals(inner: Node, code: Node[], method: Node): boolean {
-  const file = method.getSourceFile();
-  for (const c of code) {
-    for (const id of c.getDescendantsOfKind(SyntaxKind.Identifier)) {
-      const decls = id.getSymbol()?.getDeclarations() ?? [];
-      for (const d of decls) {
-        if (d.getSourceFile() !== file) continue;
-        const inMethod = method.getPos() <= d.getPos() && d.getEnd() <= method.getEnd();
-        const inInner = inner.getPos() <= d.getPos() && d.getEnd() <= inner.getEnd();
-        if (inMethod && !inInner) return true;
-      }
-    }
-  }
-  return false;
+  const fn = Node.isBlock(method) ? (method.getParent() ?? method) : method;
+  const outer = new Set<string>();
+  const innerNode = inner.compilerNode;
+  const declare = (name: ts.BindingName) => {
+    if (ts.isIdentifier(name)) outer.add(name.text);
+    else for (const e of name.elements) if (!ts.isOmittedExpression(e)) declare(e.name);
+  };
+  const visit = (n: ts.Node): void => {
+    if (n === innerNode) return;
+    if (ts.isVariableDeclaration(n) || ts.isParameter(n)) declare(n.name);
+    else if ((ts.isFunctionDeclaration(n) || ts.isClassDeclaration(n)) && n.name && n !== fn.compilerNode) outer.add(n.name.text);
+    ts.forEachChild(n, visit);
+  };
+  visit(fn.compilerNode);
+  if (outer.size === 0) return false;
+  const reads = (n: ts.Node): boolean => {
+    if (ts.isIdentifier(n) && outer.has(n.text) && isReference(n)) return true;
+    return !!ts.forEachChild(n, (c) => (reads(c) ? true : undefined));
+  };
+  return code.some((c) => reads(c.compilerNode));
+}
+
+/** An identifier that names a variable, not a property or member (`a.x`, `{ x: 1 }`, `x() {}`). */
+function isReference(id: ts.Identifier): boolean {
+  const p = id.parent;
+  if ((ts.isPropertyAccessExpression(p) && p.name === id) || (ts.isQualifiedName(p) && p.right === id)) return false;
+  if ((ts.isPropertyAssignment(p) || ts.isMethodDeclaration(p) || ts.isPropertyDeclaration(p) || ts.isGetAccessor(p) || ts.isSetAccessor(p)) && p.name === id) return false;
+  if ((ts.isLabeledStatement(p) || ts.isBreakOrContinueStatement(p)) && p.label === id) return false;
+  return true;
 }
 
 /** `await sleep(ms)` / `await new Promise((r) => setTimeout(r, ms))` → the ms expression. */
