@@ -176,6 +176,14 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
       } else {
         ctx.kept.push({ symbol: m, line: ctx.members.get(m)!.line, reason: `${m}() takes the entry point's arguments, which cannot move into onStart(): start it from onStart() by hand` });
       }
+    } else if (args.length > 0) {
+      // `agent.run(x)`: the base's run() takes no arguments and calls onStart() bare, so the
+      // entry point's values become the parameters' defaults (exact for the one call there was).
+      const moved = otherUses === 0 && argumentsAsDefaults(ctx, m, args);
+      ctx.edits.replace(args[0]!.getStart(), args[args.length - 1]!.getEnd(), '');
+      ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook (the base's ${m}() calls it)`);
+      if (moved) ctx.warnings.push(`${m}() took ${args.map((a) => a.getText()).join(', ')} from the entry point: the base calls onStart() without arguments, so those are its parameters' defaults now`);
+      else ctx.kept.push({ symbol: m, line: ctx.members.get(m)!.line, reason: `${m}() takes the entry point's arguments, which the base's ${m}() does not pass on to onStart(): give them to onStart() by hand` });
     } else if (otherUses === 0 && !ctx.base.members.has(m)) {
       ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook`);
     } else if (m === run || ctx.base.members.get(m)?.kind === 'method') {
@@ -192,6 +200,27 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
   if (!e.guarded && Node.isExpressionStatement(e.statement)) {
     ctx.warnings.push(`the entry point at line ${e.statement.getStartLineNumber()} is not inside a main guard`);
   }
+}
+
+/**
+ * The entry point's arguments of `m` as the defaults of its parameters, when every argument is
+ * a module-level value and lands on a plain named parameter (no rest, no destructuring, no `?`).
+ */
+function argumentsAsDefaults(ctx: TsRewriteContext, m: string, args: Node[]): boolean {
+  const impls = ctx.members.get(m)?.nodes ?? [];
+  const impl = impls.length === 1 ? impls[0] : undefined;
+  if (!impl || !Node.isMethodDeclaration(impl) || !impl.hasBody() || !args.every((a) => moduleEvaluable(a) && !Node.isSpreadElement(a))) return false;
+  const params = impl.getParameters();
+  if (params.length < args.length) return false;
+  const targets = params.slice(0, args.length);
+  if (targets.some((p) => p.isRestParameter() || p.hasQuestionToken() || !Node.isIdentifier(p.getNameNode()))) return false;
+  targets.forEach((p, i) => {
+    const value = args[i]!.getText();
+    const init = p.getInitializer();
+    if (init) ctx.edits.replace(init.getStart(), init.getEnd(), value);
+    else ctx.edits.insert(p.getEnd(), ` = ${value}`);
+  });
+  return true;
 }
 
 /**
