@@ -49,6 +49,8 @@ interface Measured {
   ms: number;
   /** Peak resident set of the process (and its largest child), MB; null without /usr/bin/time. */
   rssMB: number | null;
+  /** CPU time of the process and its children (user + system), ms; null without /usr/bin/time. */
+  cpuMs: number | null;
   exit: number | null;
   stdout: string;
   stderr: string;
@@ -61,16 +63,19 @@ interface Measured {
 function measure(cwd: string, args: string[], env: Record<string, string> = { MIGRATE_CACHE: '0' }): Measured {
   const marker = path.join(cwd, '.bench-rss');
   const cmd = TIME ? TIME : process.execPath;
-  const argv = TIME ? ['-f', '%M', '-o', marker, process.execPath, CLI, ...args] : [CLI, ...args];
+  const argv = TIME ? ['-f', '%M %U %S', '-o', marker, process.execPath, CLI, ...args] : [CLI, ...args];
   const t = performance.now();
   const r = spawnSync(cmd, argv, { cwd, encoding: 'utf8', maxBuffer: 1 << 30, env: { ...process.env, FORCE_COLOR: '0', ...env } });
   const ms = performance.now() - t;
   let rssMB: number | null = null;
+  let cpuMs: number | null = null;
   if (TIME && existsSync(marker)) {
-    rssMB = Number(readFileSync(marker, 'utf8').trim().split('\n').pop()) / 1024;
+    const [rss, user, sys] = readFileSync(marker, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+    rssMB = rss! / 1024;
+    cpuMs = (user! + sys!) * 1000;
     rmSync(marker);
   }
-  return { ms, rssMB, exit: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+  return { ms, rssMB, cpuMs, exit: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
 function git(dir: string, ...args: string[]): void {
@@ -206,8 +211,8 @@ interface SizeResult {
   files: { python: number; typescript: number; mb: number; lines: number };
   rawParseMs: number;
   scan: { ms: number; rssMB: number | null; agents: number; cachedMs: number; cachedSame: boolean };
-  pool: { ms: number; rssMB: number | null; stages: Record<string, number>; summary: unknown };
-  inBand: { ms: number; rssMB: number | null; stages: Record<string, number>; summary: unknown };
+  pool: { ms: number; rssMB: number | null; cpuMs: number | null; stages: Record<string, number>; summary: unknown };
+  inBand: { ms: number; rssMB: number | null; cpuMs: number | null; stages: Record<string, number>; summary: unknown };
   sameResults: boolean;
   peer: PeerResult;
 }
@@ -249,8 +254,8 @@ async function benchSize(n: number): Promise<SizeResult> {
       files: { python: py, typescript: fleet.files.length - py, mb: fleet.bytes / 1e6, lines: fleet.lines },
       rawParseMs,
       scan: { ms: scan.ms, rssMB: scan.rssMB, agents: scanned.agents.length, cachedMs: cachedScan.ms, cachedSame },
-      pool: { ms: pool.ms, rssMB: pool.rssMB, stages: stagesOf(pool.stderr), summary: poolJson.summary },
-      inBand: { ms: inBand.ms, rssMB: inBand.rssMB, stages: stagesOf(inBand.stderr), summary: inBandJson.summary },
+      pool: { ms: pool.ms, rssMB: pool.rssMB, cpuMs: pool.cpuMs, stages: stagesOf(pool.stderr), summary: poolJson.summary },
+      inBand: { ms: inBand.ms, rssMB: inBand.rssMB, cpuMs: inBand.cpuMs, stages: stagesOf(inBand.stderr), summary: inBandJson.summary },
       sameResults: JSON.stringify(poolJson.results) === JSON.stringify(inBandJson.results),
       peer: peer(fleet, dir),
     };
@@ -261,6 +266,8 @@ async function benchSize(n: number): Promise<SizeResult> {
 
 const s = (ms: number | null) => (ms === null ? '-' : `${(ms / 1000).toFixed(2)} s`);
 const mb = (m: number | null) => (m === null ? '-' : `${(m / 1024).toFixed(2)} GB`);
+/** Cores a process kept busy on average: its CPU time (children included) over its wall time. */
+const cores = (cpu: number | null, wall: number) => (cpu === null ? '-' : (cpu / wall).toFixed(2));
 const x = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? '-' : `${(a / b).toFixed(2)}x`);
 
 function table(rows: string[][]): string {
@@ -271,7 +278,7 @@ function table(rows: string[][]): string {
 
 function report(results: SizeResult[], skipped: Array<{ agents: number; projectedS: number }>): string {
   const main = [
-    ['agents', 'MB', 'raw parse', 'scan', 'scan cached', 'run pool', 'run in band', 'speed-up', 'pool / parse', 'RSS pool', 'RSS in band', 'same results'],
+    ['agents', 'MB', 'raw parse', 'scan', 'scan cached', 'run pool', 'run in band', 'speed-up', 'cores pool / in band', 'pool / parse', 'RSS pool', 'RSS in band', 'same results'],
     ...results.map((r) => [
       `${r.agents} (${r.files.typescript} ts)`,
       r.files.mb.toFixed(1),
@@ -281,6 +288,7 @@ function report(results: SizeResult[], skipped: Array<{ agents: number; projecte
       s(r.pool.ms),
       s(r.inBand.ms),
       x(r.inBand.ms, r.pool.ms),
+      `${cores(r.pool.cpuMs, r.pool.ms)} / ${cores(r.inBand.cpuMs, r.inBand.ms)}`,
       x(r.pool.ms, r.rawParseMs),
       mb(r.pool.rssMB),
       mb(r.inBand.rssMB),
@@ -311,7 +319,7 @@ function report(results: SizeResult[], skipped: Array<{ agents: number; projecte
     `cli: ${CLI}`,
     `machine: ${os.availableParallelism()} cores (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GB, node ${process.version}, load ${os.loadavg()[0]!.toFixed(1)}`,
     '',
-    '`run` is `migrate run --all --no-validate --no-commit`; speed-up is in band / pool; pool / parse is the run against the raw parse of the same files on one core. The runs go without the scan cache (MIGRATE_CACHE=0); "scan" is a first scan (its cache empty), "scan cached" the same scan again, unchanged files answered from the cache the first one filled.',
+    '`run` is `migrate run --all --no-validate --no-commit`; speed-up is in band / pool; cores is CPU time (python3 compile checks included) over wall time: in band is not one core, since each output\'s compile check runs in a python3 beside it; pool / parse is the run against the raw parse of the same files on one core. The runs go without the scan cache (MIGRATE_CACHE=0); "scan" is a first scan (its cache empty), "scan cached" the same scan again, unchanged files answered from the cache the first one filled.',
     table(main),
     '',
     'stages (run --timings):',
