@@ -18,6 +18,13 @@ export const BASE_STATUS_KEYS = new Set([
 /** Status words that mean "healthy" in legacy payloads (the base reports its own). */
 const OK_WORDS = /^(ok|healthy|success|up|running|alive|HEALTHY|OK)$/;
 
+/**
+ * The healthy word of the health contract (`ok` or `healthy`) that is not the base's own `ok`:
+ * a legacy payload saying it keeps saying it (monitors may compare it), where the other healthy
+ * words become the base's `ok` (the contract accepts no other).
+ */
+const KEPT_OK_WORD = /^healthy$/i;
+
 export type HealthProtocol = 'http' | 'zmq' | 'json-lines' | 'tcp' | 'udp';
 
 export interface HealthPayload {
@@ -201,12 +208,12 @@ export function methodPayloadLines(call: string, ownStatus = true): string[] {
   return [
     `agent_status = ${call}`,
     `status.update({k: v for k, v in agent_status.items() if k not in status})`,
-    `if str(agent_status.get("status", "ok")).lower() not in ("ok", "healthy", "success", "up", "running", "alive"):`,
+    `if str(agent_status.get("status", "ok")).lower() not in ("ok", "success", "up", "running", "alive"):`,
     `    status["status"] = agent_status["status"]`,
   ];
 }
 
-/** Can the method report a status other than healthy? (Every return a dict literal whose status is absent or an OK word: no.) */
+/** Can the method report a status other than the base's own ok? (Every return a dict literal whose status is absent or an OK word other than "healthy": no.) */
 export function reportsOwnStatus(body: SyntaxNode): boolean {
   let other = false;
   let returns = 0;
@@ -226,7 +233,7 @@ export function reportsOwnStatus(body: SyntaxNode): boolean {
       }
       if (stringValue(pair.childForFieldName('key')!) !== 'status') continue;
       const c = stringValue(pair.childForFieldName('value')!);
-      if (c === null || !OK_WORDS.test(c)) other = true;
+      if (c === null || !OK_WORDS.test(c) || KEPT_OK_WORD.test(c)) other = true;
     }
   });
   return other || returns === 0;
@@ -256,7 +263,9 @@ function namedPayload(name: SyntaxNode, scope: PayloadScope): { lines: string[];
     if (!ok || n.startIndex >= name.startIndex) return false;
     if (n.type === 'function_definition' || n.type === 'class_definition') return false;
     if (n.type === 'if_statement' && assignsTo(n, name.text)) {
-      const branches = ifBranches(n, name.text, scope);
+      // A handler routing by path (`if self.path == "/health": payload = ... elif "/stats": ...`):
+      // the /health route's payload is the health answer, the other routes are not health.
+      const branches = healthRoutePayload(n, name.text, scope) ?? ifBranches(n, name.text, scope);
       if (branches === null) ok = false;
       else {
         lines.push(...underLocks(n, fn, branches.lines, members, scope));
@@ -338,6 +347,64 @@ function assignsTo(stmt: SyntaxNode, name: string): boolean {
   return found;
 }
 
+/** Paths a health endpoint answers (anything else a handler routes is business). */
+export const HEALTH_PATH = /^\/(health|healthz|status|ping|ready|live)(\/|$)/;
+
+/** The clauses of an if/elif/else chain: each condition (null for else) and body. */
+function ifClauses(stmt: SyntaxNode): Array<{ condition: SyntaxNode | null; body: SyntaxNode }> {
+  const out: Array<{ condition: SyntaxNode | null; body: SyntaxNode }> = [];
+  out.push({ condition: stmt.childForFieldName('condition'), body: stmt.childForFieldName('consequence')! });
+  for (const alt of stmt.childrenForFieldName('alternative')) {
+    if (alt.type === 'elif_clause') out.push({ condition: alt.childForFieldName('condition'), body: alt.childForFieldName('consequence')! });
+    else out.push({ condition: null, body: alt.childForFieldName('body')! });
+  }
+  return out;
+}
+
+/** The URL paths a condition tests (`self.path == "/health"`, `path.startswith("/gateways")`, `path in ("/a", "/b")`). */
+export function conditionPaths(cond: SyntaxNode): string[] {
+  const out: string[] = [];
+  walk(cond, (x) => {
+    const v = stringValue(x);
+    if (v !== null && v.startsWith('/')) out.push(v);
+  });
+  return out;
+}
+
+/**
+ * A chain routing by path whose one /health clause assigns the payload: that payload alone,
+ * unconditionally (the base's hook answers /health only). Null when the chain is not such a router.
+ */
+function healthRoutePayload(stmt: SyntaxNode, name: string, scope: PayloadScope): { lines: string[]; members: Set<string> } | null {
+  const clauses = ifClauses(stmt).filter((c) => c.condition && conditionPaths(c.condition).length);
+  const health = clauses.filter((c) => conditionPaths(c.condition!).some((p) => HEALTH_PATH.test(p)));
+  if (health.length !== 1 || conditionPaths(health[0]!.condition!).some((p) => !HEALTH_PATH.test(p))) return null;
+  let value: SyntaxNode | null = null;
+  for (const s of health[0]!.body.namedChildren) {
+    const a = s.type === 'expression_statement' ? s.namedChild(0) : null;
+    const v = a?.type === 'assignment' ? assignedValue(a, name) : null;
+    if (v) value = v;
+  }
+  if (!value) return null;
+  const p = payloadLines(value, scope);
+  return p === 'untranslatable' ? null : p;
+}
+
+/**
+ * The paths other than health (and the base's /metrics) an HTTP handler routes: what it answered
+ * besides health, which the base's health server does not answer.
+ */
+export function businessRoutes(handler: SyntaxNode): string[] {
+  const out = new Set<string>();
+  walk(handler, (n) => {
+    if (n.type !== 'if_statement' && n.type !== 'elif_clause') return;
+    const cond = n.childForFieldName('condition');
+    if (!cond || !/\bpath\b/.test(cond.text)) return;
+    for (const p of conditionPaths(cond)) if (!HEALTH_PATH.test(p) && p !== '/metrics' && p !== '/') out.add(p);
+  });
+  return [...out];
+}
+
 /** An if/elif/else whose every branch assigns the payload: the same chain, updating status. */
 function ifBranches(stmt: SyntaxNode, name: string, scope: PayloadScope): { lines: string[]; members: Set<string> } | null {
   const members = new Set<string>();
@@ -393,6 +460,10 @@ function dictUpdate(dict: SyntaxNode, scope: PayloadScope, keepStatus = false): 
     if (key === null) return null;
     const constant = stringValue(value);
     if (key === 'status') {
+      if (constant !== null && KEPT_OK_WORD.test(constant)) {
+        parts.push(`${JSON.stringify(key)}: ${value.text}`);
+        continue;
+      }
       if (!keepStatus || (constant !== null && OK_WORDS.test(constant))) continue;
     } else if (BASE_STATUS_KEYS.has(key)) continue;
     const t = translate(value, scope);
