@@ -34,6 +34,11 @@ export interface HealthPayload {
   members: Set<string>;
   protocol: HealthProtocol | null;
   line: number;
+  /**
+   * Payload methods of a sidecar given the agent itself, translated into agent methods the hook calls
+   * (name -> the method's text at class-body indentation, `self.agent` read as `self`).
+   */
+  methods: Map<string, string>;
 }
 
 export interface PayloadScope {
@@ -44,7 +49,7 @@ export interface PayloadScope {
   methods: Set<string>;
 }
 
-type Translation = { text: string; members: Set<string> } | null;
+type Translation = { text: string; members: Set<string>; methods?: Map<string, string> } | null;
 
 /**
  * The payloads a piece of removed health code sent, translated into the agent's scope.
@@ -54,6 +59,7 @@ type Translation = { text: string; members: Set<string> } | null;
 export function extractHealthPayload(region: SyntaxNode, scope: PayloadScope): HealthPayload | 'untranslatable' | null {
   const lines: string[] = [];
   const members = new Set<string>();
+  const methods = new Map<string, string>();
   let protocol: HealthProtocol | null = null;
   let untranslatable = false;
   for (const emit of emitSites(region)) {
@@ -63,15 +69,16 @@ export function extractHealthPayload(region: SyntaxNode, scope: PayloadScope): H
       untranslatable = true;
       continue;
     }
+    for (const [k, v] of result.methods ?? []) methods.set(k, v);
     const fn = emit.value.type === 'identifier' ? null : enclosing(emit.value, 'function_definition');
     const emitted = fn ? underLocks(emit.value, fn, result.lines, members, scope) : result.lines;
     // The same payload sent from two places (a reply and a retry) is added once.
     if (!containsBlock(lines, emitted)) lines.push(...emitted);
     for (const m of result.members) members.add(m);
   }
-  if (lines.length) return { lines, members, protocol, line: region.startPosition.row + 1 };
+  if (lines.length) return { lines, members, protocol, line: region.startPosition.row + 1, methods };
   if (untranslatable) return 'untranslatable';
-  return protocol ? { lines: [], members, protocol, line: region.startPosition.row + 1 } : null;
+  return protocol ? { lines: [], members, protocol, line: region.startPosition.row + 1, methods } : null;
 }
 
 export function containsBlock(lines: string[], block: string[]): boolean {
@@ -165,7 +172,7 @@ function inHttpHandler(n: SyntaxNode): boolean {
 }
 
 /** The hook statements for one emitted payload expression. */
-function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]; members: Set<string> } | 'untranslatable' {
+function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]; members: Set<string>; methods?: Map<string, string> } | 'untranslatable' {
   const members = new Set<string>();
   // `json.dumps(health if ok else {"error": "not found"})`: the branch that is a status is the payload.
   if (value.type === 'conditional_expression') {
@@ -192,7 +199,7 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
     if (p.text.startsWith('{')) return { lines: [`status.update(${p.text})`], members };
     const method = /^self\.(\w+)\(\)$/.exec(p.text)?.[1];
     const fn = method ? scope.agent.methods.get(method) : undefined;
-    return { lines: methodPayloadLines(p.text, !fn || reportsOwnStatus(fn.body)), members };
+    return { lines: methodPayloadLines(p.text, !fn || reportsOwnStatus(fn.body)), members, methods: p.methods };
   }
   if (value.type === 'identifier') return namedPayload(value, scope);
   return 'untranslatable';
@@ -252,11 +259,12 @@ function isStatusDict(n: SyntaxNode): boolean {
 }
 
 /** `payload` built earlier in the same function: a dict, an if/elif/else of dicts, `.update(...)` calls. */
-function namedPayload(name: SyntaxNode, scope: PayloadScope): { lines: string[]; members: Set<string> } | 'untranslatable' {
+function namedPayload(name: SyntaxNode, scope: PayloadScope): { lines: string[]; members: Set<string>; methods?: Map<string, string> } | 'untranslatable' {
   const fn = enclosing(name, 'function_definition');
   if (!fn) return 'untranslatable';
   const lines: string[] = [];
   const members = new Set<string>();
+  const methods = new Map<string, string>();
   let found = false;
   let ok = true;
   walk(fn.childForFieldName('body')!, (n) => {
@@ -265,11 +273,13 @@ function namedPayload(name: SyntaxNode, scope: PayloadScope): { lines: string[];
     if (n.type === 'if_statement' && assignsTo(n, name.text)) {
       // A handler routing by path (`if self.path == "/health": payload = ... elif "/stats": ...`):
       // the /health route's payload is the health answer, the other routes are not health.
-      const branches = healthRoutePayload(n, name.text, scope) ?? ifBranches(n, name.text, scope);
+      const branches: { lines: string[]; members: Set<string>; methods?: Map<string, string> } | null =
+        healthRoutePayload(n, name.text, scope) ?? ifBranches(n, name.text, scope);
       if (branches === null) ok = false;
       else {
         lines.push(...underLocks(n, fn, branches.lines, members, scope));
         branches.members.forEach((m) => members.add(m));
+        for (const [k, v] of branches.methods ?? []) methods.set(k, v);
         found = true;
       }
       return false;
@@ -282,6 +292,7 @@ function namedPayload(name: SyntaxNode, scope: PayloadScope): { lines: string[];
         else {
           lines.push(...underLocks(n, fn, p.lines, members, scope));
           p.members.forEach((m) => members.add(m));
+          for (const [k, v] of p.methods ?? []) methods.set(k, v);
           found = true;
         }
         return false;
@@ -300,7 +311,7 @@ function namedPayload(name: SyntaxNode, scope: PayloadScope): { lines: string[];
     }
   });
   if (!ok || !found) return 'untranslatable';
-  return { lines, members };
+  return { lines, members, methods };
 }
 
 /**
@@ -375,7 +386,7 @@ export function conditionPaths(cond: SyntaxNode): string[] {
  * A chain routing by path whose one /health clause assigns the payload: that payload alone,
  * unconditionally (the base's hook answers /health only). Null when the chain is not such a router.
  */
-function healthRoutePayload(stmt: SyntaxNode, name: string, scope: PayloadScope): { lines: string[]; members: Set<string> } | null {
+function healthRoutePayload(stmt: SyntaxNode, name: string, scope: PayloadScope): { lines: string[]; members: Set<string>; methods?: Map<string, string> } | null {
   const clauses = ifClauses(stmt).filter((c) => c.condition && conditionPaths(c.condition).length);
   const health = clauses.filter((c) => conditionPaths(c.condition!).some((p) => HEALTH_PATH.test(p)));
   if (health.length !== 1 || conditionPaths(health[0]!.condition!).some((p) => !HEALTH_PATH.test(p))) return null;
@@ -495,6 +506,12 @@ function producer(call: SyntaxNode, scope: PayloadScope): Translation {
   if (!outer) return null;
   const init = outer.methods.get('__init__');
   if (!init) return null;
+  // sidecar.status(): a method of the sidecar that reads the agent it was given (`self.agent = agent`).
+  const receiver = fn.childForFieldName('object')!;
+  const copied = (call.childForFieldName('arguments')?.namedChildren.length ?? 0) === 0 && isSidecarSelf(receiver, outer)
+    ? sidecarMethod(outer, attr, scope)
+    : null;
+  if (copied) return copied;
   let param: string | null = null;
   walk(init.body, (n) => {
     if (n.type !== 'assignment') return;
@@ -506,18 +523,7 @@ function producer(call: SyntaxNode, scope: PayloadScope): Translation {
     }
   });
   if (!param) return null;
-  const index = init.params.filter((p) => p.name !== 'self').findIndex((p) => p.name === param);
-  // Where the agent constructs the sidecar: the argument in that position (or by keyword).
-  let arg: SyntaxNode | null = null;
-  for (const m of scope.agent.methods.values()) {
-    walk(m.body, (n) => {
-      if (arg || n.type !== 'call' || callee(n) !== outer.name) return;
-      const args = n.childForFieldName('arguments')?.namedChildren ?? [];
-      const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === param);
-      arg = kw ? kw.childForFieldName('value') : args.filter((a) => a.type !== 'keyword_argument')[index] ?? null;
-    });
-  }
-  const a = arg as SyntaxNode | null;
+  const a = constructorArgument(outer, param, scope);
   if (!a) return { text: '', members: new Set() };
   if (a.type === 'lambda') {
     const body = a.childForFieldName('body');
@@ -528,6 +534,104 @@ function producer(call: SyntaxNode, scope: PayloadScope): Translation {
   }
   const t2 = translate(a, scope);
   return t2 ? { text: `${t2.text}()`, members: t2.members } : null;
+}
+
+/** Where the agent constructs the sidecar: the argument given for that parameter (by position or keyword). */
+function constructorArgument(outer: PyClass, param: string, scope: PayloadScope): SyntaxNode | null {
+  const init = outer.methods.get('__init__');
+  if (!init) return null;
+  const index = init.params.filter((p) => p.name !== 'self').findIndex((p) => p.name === param);
+  let arg: SyntaxNode | null = null;
+  for (const m of scope.agent.methods.values()) {
+    walk(m.body, (n) => {
+      if (arg || n.type !== 'call' || callee(n) !== outer.name) return;
+      const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+      const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === param);
+      arg = kw ? kw.childForFieldName('value') : args.filter((a) => a.type !== 'keyword_argument')[index] ?? null;
+    });
+  }
+  return arg;
+}
+
+/**
+ * A sidecar's payload method that reads nothing of the sidecar but the agent it was given
+ * (`self.agent = agent` in its __init__, the agent constructing it with `self`): the same method
+ * as an agent method, `self.agent` read as `self`, which the hook calls. Null when the method reads
+ * anything else of the sidecar, takes parameters, or the sidecar is not given the agent.
+ */
+function sidecarMethod(sidecar: PyClass, method: string, scope: PayloadScope): Translation {
+  const fn = sidecar.methods.get(method);
+  const init = sidecar.methods.get('__init__');
+  if (!fn || !init || fn.isAsync || fn.decorators.length || fn.params.some((p) => p.name !== 'self')) return null;
+  // The attribute holding the agent: `self.<attr> = <param>` where the agent passes `self` for <param>.
+  const holders = new Set<string>();
+  walk(init.body, (n) => {
+    if (n.type !== 'assignment') return;
+    const left = n.childForFieldName('left');
+    const right = n.childForFieldName('right');
+    const attr = left ? selfAttribute(left) : null;
+    if (!attr || right?.type !== 'identifier' || !init.params.some((p) => p.name === right.text)) return;
+    if (constructorArgument(sidecar, right.text, scope)?.text === 'self') holders.add(attr);
+  });
+  if (!holders.size) return null;
+  const edits: Array<[number, number]> = [];
+  const members = new Set<string>();
+  const aliases = new Set<string>();
+  let ok = true;
+  walk(fn.body, (n) => {
+    if (!ok) return false;
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') {
+      ok = false;
+      return false;
+    }
+    if (n.type === 'assignment') {
+      const left = n.childForFieldName('left');
+      const right = n.childForFieldName('right');
+      if (left?.type === 'identifier' && right && holders.has(selfAttribute(right) ?? '')) aliases.add(left.text);
+    }
+    if (n.type === 'attribute') {
+      const obj = n.childForFieldName('object')!;
+      const name = n.childForFieldName('attribute')!.text;
+      if (obj.type === 'identifier' && obj.text === 'self') {
+        if (!holders.has(name)) ok = false; // the sidecar's own state
+        else edits.push([n.startIndex, n.endIndex]);
+        return false;
+      }
+      if (obj.type === 'identifier' && aliases.has(obj.text)) members.add(name);
+      const inner = obj.type === 'attribute' ? obj : null;
+      if (inner && inner.childForFieldName('object')?.text === 'self' && holders.has(inner.childForFieldName('attribute')!.text)) members.add(name);
+    }
+    if (n.type === 'identifier' && n.text === 'self') ok = false; // self passed on, or read bare
+  });
+  if (!ok) return null;
+  const src = fn.node.text;
+  let body = src;
+  for (const [s, e] of edits.sort((a, b) => b[0] - a[0])) body = body.slice(0, s - fn.node.startIndex) + 'self' + body.slice(e - fn.node.startIndex);
+  const name = `_${sidecar.name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase()}_${method.replace(/^_+/, '')}`;
+  if (scope.methods.has(name)) return null;
+  body = body.replace(new RegExp(`^def\\s+${method}\\b`), `def ${name}`);
+  return { text: `self.${name}()`, members, methods: new Map([[name, dedent(body, fn.node.startPosition.column)]]) };
+}
+
+/** `self` in a method of the sidecar, or a local holding it (`sidecar = self`) read by a handler nested there. */
+function isSidecarSelf(recv: SyntaxNode, sidecar: PyClass): boolean {
+  if (recv.type !== 'identifier') return false;
+  for (const m of sidecar.methods.values()) {
+    if (!(m.node.startIndex <= recv.startIndex && recv.endIndex <= m.node.endIndex)) continue;
+    if (recv.text === 'self') return enclosing(recv, 'class_definition')?.id === sidecar.node.id;
+    let found = false;
+    walk(m.body, (n) => {
+      if (n.type === 'class_definition' || (n.type === 'function_definition' && n.id !== m.node.id)) return false;
+      if (n.type === 'assignment' && n.childForFieldName('left')?.text === recv.text && n.childForFieldName('right')?.text === 'self') found = true;
+    });
+    return found;
+  }
+  return false;
+}
+
+/** A method's text with the indentation of its `def` line removed from every following line. */
+function dedent(text: string, column: number): string {
+  return text.split('\n').map((l, i) => (i === 0 ? l : l.startsWith(' '.repeat(column)) ? l.slice(column) : l.trimStart() === '' ? '' : l)).join('\n');
 }
 
 /** The module-level class a nested handler class lives in (a sidecar), if any. */

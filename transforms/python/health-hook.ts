@@ -34,6 +34,7 @@ export const healthHookTransform: PythonTransform = {
     const lines: string[] = [];
     const members = new Set<string>();
     const protocols = new Set<HealthProtocol>();
+    const methods = new Map<string, string>();
     for (const r of regions) {
       // A handler that also answered business paths on the health port: the base's server answers
       // /health and /metrics only, so those paths are no longer served; a person must give them a home.
@@ -51,6 +52,7 @@ export const healthHookTransform: PythonTransform = {
       }
       if (p.protocol) protocols.add(p.protocol);
       if (!containsBlock(lines, p.lines)) lines.push(...p.lines);
+      for (const [k, v] of p.methods) methods.set(k, v);
       for (const m of p.members) {
         // A payload method (self._health_check()) reads the agent's attributes itself.
         const read = ctx.agent.methods.has(m) ? [...selfMembers(ctx.agent.methods.get(m)!.body)] : [m];
@@ -90,7 +92,10 @@ export const healthHookTransform: PythonTransform = {
       for (const a of selfMembers(own.body)) if (ctx.agent.attributes.has(a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
       ctx.warnings.push(`${ctx.agent.cls.name}.${hook}() renamed to ${renamed}(): its fields are added to the base's by the ${hook}() override built on super()`);
     }
-    insertHook(ctx, hook, guarded(lines, [...members].sort()));
+    insertHook(ctx, hook, guarded(lines, [...members].sort()), [...methods.values()]);
+    for (const name of methods.keys()) {
+      ctx.warnings.push(`${name}() is the sidecar's payload method, now the agent's (what it read through the sidecar's agent it reads on self): the ${hook}() override calls it`);
+    }
     // A payload method that stayed because it carries business data is what the hook now calls: say so.
     for (const l of lines) {
       for (const m of l.matchAll(/self\.(\w+)\(\)/g)) {
@@ -162,11 +167,12 @@ function guarded(lines: string[], attrs: string[]): string[] {
 }
 
 /** The override, right after __init__ (or before the first method when there is none). */
-function insertHook(ctx: PythonTransformContext, hook: string, lines: string[]): void {
+function insertHook(ctx: PythonTransformContext, hook: string, lines: string[], methods: string[] = []): void {
   const cls = ctx.agent.cls;
   const init = cls.methods.get('__init__');
   const body = ['status = super().' + hook + '()', ...lines.map((l) => withRenames(ctx, l)), 'return status'].map((l) => `    ${l}`).join('\n');
-  const block = `def ${hook}(self):\n${body}\n`;
+  // Methods it calls that came with the payload (a sidecar's, now the agent's) follow it.
+  const block = [`def ${hook}(self):\n${body}\n`, ...methods.map((m) => `${withRenames(ctx, m)}\n`)].join('\n');
   const src = ctx.source;
   if (init) {
     const indent = src.slice(lineStart(src, init.outer.startIndex), init.outer.startIndex);
