@@ -160,8 +160,13 @@ function insideCallOf(n: SyntaxNode, re: RegExp): boolean {
   return false;
 }
 
-/** Inside a method of a class built on an HTTP request handler (do_GET and friends). */
+/**
+ * Inside a method of a class built on an HTTP request handler (do_GET and friends), or in a function
+ * that writes an HTTP status line itself (a raw socket or asyncio stream answering `HTTP/1.1 200 OK`).
+ */
 function inHttpHandler(n: SyntaxNode): boolean {
+  const fn = enclosing(n, 'function_definition');
+  if (fn && /["']HTTP\/1\.[01] \d{3}/.test(fn.text)) return true;
   for (let p = n.parent; p; p = p.parent) {
     if (p.type === 'class_definition') {
       const bases = p.childForFieldName('superclasses')?.text ?? '';

@@ -5,12 +5,13 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { valueType } from '../../src/analysis/value-type.js';
-import { bindArgument, bindsOfAttribute, portExpression, portRoles, serverSubclasses } from '../../src/analysis/ports.js';
+import { lineEnd, lineStart } from '../../src/lang/python/text.js';
+import { bindArgument, bindsOfAttribute, normPort, portExpression, portRoles, serverSubclasses } from '../../src/analysis/ports.js';
 import { extractHealthPayload, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
 import { baseName } from '../../src/lang/python/module-model.js';
-import { callee, mentions, selfAttribute, stringValue, walk } from '../../src/lang/python/syntax.js';
+import { callee, mentions, selfAttribute, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
 import type { StatementProposal } from '../../src/analysis/removal-plan.js';
 import {
   HEALTH_ATTRIBUTE,
@@ -37,8 +38,20 @@ export const removeHealth: PythonTransform = {
     // and a method that receives on one of them (the thread answering probes) is its loop.
     const endpoints = new Set([...agent.attributes].filter((a) => !/port$/.test(a) && servesPort(ctx, a, healthPorts, servers)));
     const lifecycle = new Set(['__init__', ctx.py.main_loop_method, ctx.py.teardown, 'stop', 'shutdown', 'close', 'cleanup'].filter(Boolean));
+    // asyncio listeners on the health port inside code that stays (an async run() next to the business
+    // listener): the listener goes, and so does its handler coroutine (the health loop).
+    const listeners = asyncHealthListeners(ctx, healthPorts);
+    const listenerHandlers = new Set(listeners.map((l) => l.handler).filter((h): h is string => !!h));
+    for (const l of listeners) {
+      for (const stmt of [l.stmt, ...l.placeholders]) {
+        ctx.plan.proposeStatement({ node: stmt, symbol: l.handler ?? l.target, finding: 'health', reason: 'asyncio listener on the health port (the base serves /health)', requires: l.handler ? [l.handler] : [] });
+      }
+      for (const w of l.withItems) {
+        ctx.plan.proposeStatement({ node: w.clause, symbol: l.handler ?? l.target, finding: 'health', reason: 'the removed asyncio health listener left the async with', requires: l.handler ? [l.handler] : [], replacement: w.replacement });
+      }
+    }
     for (const [name, fn] of agent.methods) {
-      if (HEALTH_LOOP_METHOD.test(name) || (!HEALTH_PAYLOAD_METHOD.test(name) && !lifecycle.has(name) && receivesOn(fn.body, endpoints))) {
+      if (HEALTH_LOOP_METHOD.test(name) || listenerHandlers.has(name) || (!HEALTH_PAYLOAD_METHOD.test(name) && !lifecycle.has(name) && receivesOn(fn.body, endpoints))) {
         ctx.plan.proposeMember({
           name,
           kind: 'method',
@@ -144,6 +157,108 @@ export const removeHealth: PythonTransform = {
     }
   },
 };
+
+/**
+ * `async with health:` naming only a listener that went: the `with` goes and its body moves out one
+ * level (same statements, same order). Lines that a removal deletes anyway are left to it.
+ */
+export const unwrapAsyncHealthListener: PythonTransform = {
+  name: 'unwrap-async-health-listener',
+  phase: 'edit',
+  run(ctx) {
+    const resolved = ctx.resolved!;
+    const src = ctx.source;
+    for (const l of asyncHealthListeners(ctx, healthPortExpressions(ctx))) {
+      if (!resolved.nodes.some((n) => n.startIndex <= l.stmt.startIndex && l.stmt.endIndex <= n.endIndex)) continue;
+      for (const w of l.soleWiths) {
+        const body = w.childForFieldName('body')!;
+        const headerStart = lineStart(src, w.startIndex);
+        const bodyStart = lineStart(src, body.startIndex);
+        const delta = body.startPosition.column - w.startPosition.column;
+        const removed = (row: number) => resolved.nodes.some((n) => n.startPosition.row <= row && row <= n.endPosition.row);
+        ctx.edits.delete(headerStart, bodyStart, 'unwrap-async-health-listener');
+        for (let row = body.startPosition.row, at = bodyStart; row <= body.endPosition.row; row++) {
+          const end = lineEnd(src, at);
+          const indent = src.slice(at, at + delta);
+          if (!removed(row) && src.slice(at, end).trim() !== '' && /^[ \t]*$/.test(indent)) ctx.edits.delete(at, at + delta, 'unwrap-async-health-listener');
+          at = Math.min(src.length, end + (src[end] === '\r' ? 2 : 1));
+        }
+      }
+    }
+  },
+};
+
+export interface AsyncHealthListener {
+  /** `health = await asyncio.start_server(self.handle_health, host, <health port>)`. */
+  stmt: SyntaxNode;
+  /** What the listener is assigned to (`health`, `self._listener`). */
+  target: string;
+  /** The agent method answering it (`handle_health`), when it is one. */
+  handler: string | null;
+  /** `async with alerts, health:` clauses naming it among others: the clause without it. */
+  withItems: Array<{ clause: SyntaxNode; replacement: string }>;
+  /** `async with health:` naming it alone: unwrapped by the health hook once the listener is gone. */
+  soleWiths: SyntaxNode[];
+  /** `self._listener = None` (or annotated) set-up statements of an attribute target. */
+  placeholders: SyntaxNode[];
+}
+
+/**
+ * asyncio listeners the agent starts on its health port in a method that stays. Only when every use of
+ * the listener is its own assignment and `async with` statements: anything else (a close() in teardown,
+ * serve_forever()) keeps it, and the port plan refuses the clash as before.
+ */
+export function asyncHealthListeners(ctx: PythonTransformContext, ports: Set<string>): AsyncHealthListener[] {
+  const out: AsyncHealthListener[] = [];
+  for (const m of ctx.agent.methods.values()) {
+    for (const stmt of statements(m.body)) {
+      const a = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+      if (a?.type !== 'assignment') continue;
+      const left = a.childForFieldName('left');
+      let right = a.childForFieldName('right');
+      if (right?.type === 'await') right = right.namedChild(0);
+      if (!left || right?.type !== 'call' || !/(^|\.)start_server$/.test(callee(right) ?? '')) continue;
+      const args = right.childForFieldName('arguments')?.namedChildren ?? [];
+      const kw = args.find((x) => x.type === 'keyword_argument' && x.childForFieldName('name')?.text === 'port')?.childForFieldName('value');
+      const port = kw ?? args.filter((x) => x.type !== 'keyword_argument')[2];
+      if (!port || !ports.has(normPort(port.text))) continue;
+      const handlerArg = args[0]?.type === 'keyword_argument' ? null : args[0];
+      const handler = handlerArg ? selfAttribute(handlerArg) : null;
+      if (handler && !ctx.agent.methods.has(handler)) continue;
+      const target = left.text;
+      const withItems: AsyncHealthListener['withItems'] = [];
+      const soleWiths: SyntaxNode[] = [];
+      const placeholders: SyntaxNode[] = [];
+      let ok = left.type === 'identifier' || selfAttribute(left) !== null;
+      // Every other mention of the target, anywhere in the class, must be an item of an `async with` in this
+      // method, or (an attribute) its `= None` placeholder, which goes with it.
+      walk(ctx.agent.cls.node, (n) => {
+        if (!ok || n.text !== target || (n.type !== 'identifier' && n.type !== 'attribute')) return;
+        if (n.startIndex >= a.startIndex && n.endIndex <= a.endIndex) return false;
+        const asg = n.parent?.type === 'assignment' && n.parent.childForFieldName('left')?.id === n.id ? n.parent : null;
+        if (asg && n.type === 'attribute' && asg.childForFieldName('right')?.text === 'None' && asg.parent?.type === 'expression_statement') {
+          placeholders.push(asg.parent);
+          return false;
+        }
+        const item = n.parent?.type === 'with_item' ? n.parent : null;
+        const clause = item?.parent?.type === 'with_clause' ? item.parent : null;
+        const withStmt = clause?.parent;
+        if (!item || !clause || withStmt?.type !== 'with_statement' || !/^async\b/.test(withStmt.text) || item.text !== target ||
+            !(m.node.startIndex <= withStmt.startIndex && withStmt.endIndex <= m.node.endIndex)) {
+          ok = false;
+          return false;
+        }
+        const items = clause.namedChildren.filter((c) => c.type === 'with_item');
+        if (items.length > 1) withItems.push({ clause, replacement: items.filter((i) => i.id !== item.id).map((i) => i.text).join(', ') });
+        else if (withStmt.childForFieldName('body')!.startPosition.row > withStmt.startPosition.row) soleWiths.push(withStmt);
+        else ok = false;
+        return false;
+      });
+      if (ok) out.push({ stmt, target, handler, withItems, soleWiths, placeholders });
+    }
+  }
+  return out;
+}
 
 /** `threading.Thread(target=self.<endpoint>.serve_forever, ...)`: a thread whose whole work is a health endpoint's. */
 function threadServing(value: SyntaxNode, endpoints: Set<string>): boolean {
