@@ -10,7 +10,7 @@ import { bindArgument, bindsOfAttribute, normPort, portExpression, portRoles, se
 import { extractHealthPayload, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
-import { baseName } from '../../src/lang/python/module-model.js';
+import { baseName, type PyFunction } from '../../src/lang/python/module-model.js';
 import { callee, mentions, selfAttribute, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
 import type { StatementProposal } from '../../src/analysis/removal-plan.js';
 import {
@@ -52,26 +52,7 @@ export const removeHealth: PythonTransform = {
     }
     for (const [name, fn] of agent.methods) {
       if (HEALTH_LOOP_METHOD.test(name) || listenerHandlers.has(name) || (!HEALTH_PAYLOAD_METHOD.test(name) && !lifecycle.has(name) && receivesOn(fn.body, endpoints))) {
-        ctx.plan.proposeMember({
-          name,
-          kind: 'method',
-          finding: 'health',
-          reason: 'ad-hoc health server/loop (the base serves /health)',
-          // Kept, it still runs as before (health that is the business); a clash is the port plan's to refuse.
-          safeToKeep: true,
-          condition: (scope) => {
-            // What its payload reports moves to the base's health hook: reading it is not business.
-            const payload = extractHealthPayload(fn.outer, payloadScope(ctx));
-            if (payload === 'untranslatable') return `its health payload cannot be expressed in the agent's scope, so it cannot move to ${ctx.profile.base_class}.${healthHook(ctx)}(); kept`;
-            const moved = payload?.members ?? new Set<string>();
-            const business = [...membersUsed(fn.body)].filter(
-              (m) => !moved.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && !healthish(m) && !TRANSPORT.test(m) && agentHas(ctx, m),
-            );
-            return business.length
-              ? `health code that also does business work (self.${business.join(', self.')}); kept as it is`
-              : null;
-          },
-        });
+        proposeHealthLoop(ctx, name);
       } else if (HEALTH_PAYLOAD_METHOD.test(name) && name !== healthHook(ctx)) {
         ctx.plan.proposeMember({
           name,
@@ -157,6 +138,31 @@ export const removeHealth: PythonTransform = {
     }
   },
 };
+
+/** A method that answers health probes (a loop, a handler): it goes unless it also does business work. */
+function proposeHealthLoop(ctx: PythonTransformContext, name: string, reason = 'ad-hoc health server/loop (the base serves /health)'): void {
+  const fn = ctx.agent.methods.get(name)!;
+  ctx.plan.proposeMember({
+    name,
+    kind: 'method',
+    finding: 'health',
+    reason,
+    // Kept, it still runs as before (health that is the business); a clash is the port plan's to refuse.
+    safeToKeep: true,
+    condition: (scope) => {
+      // What its payload reports moves to the base's health hook: reading it is not business.
+      const payload = extractHealthPayload(fn.outer, payloadScope(ctx));
+      if (payload === 'untranslatable') return `its health payload cannot be expressed in the agent's scope, so it cannot move to ${ctx.profile.base_class}.${healthHook(ctx)}(); kept`;
+      const moved = payload?.members ?? new Set<string>();
+      const business = [...membersUsed(fn.body)].filter(
+        (m) => !moved.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && !healthish(m) && !TRANSPORT.test(m) && agentHas(ctx, m),
+      );
+      return business.length
+        ? `health code that also does business work (self.${business.join(', self.')}); kept as it is`
+        : null;
+    },
+  });
+}
 
 /**
  * `async with health:` naming only a listener that went: the `with` goes and its body moves out one
@@ -362,6 +368,19 @@ function healthSlices(ctx: PythonTransformContext, attr: string): StatementPropo
       if (right?.type !== 'call') return;
       const fn = callee(right) ?? '';
       const args = right.childForFieldName('arguments')?.namedChildren ?? [];
+      // readable, _, _ = select.select([self.flag_sock, self.health_sock], [], [], 1.0): the health socket
+      // leaves the list; a dispatch on the result whose else branch is the health socket's goes (below).
+      if (/(^|\.)select$/.test(fn) && args[0]?.type === 'list' && args[0].namedChildCount > 1 && args[0].namedChildren.every((x) => selfAttribute(x) !== null) &&
+          args[0].namedChildren.filter(isAttr).length === 1 && args.slice(1, 3).every((a) => a.type === 'list' && a.namedChildCount === 0)) {
+        const others = args[0].namedChildren.filter((x) => !isAttr(x));
+        const dispatch = elseAnswersHealth(m, left, others.map((o) => selfAttribute(o)!));
+        if (dispatch) {
+          out.push({ node: args[0], symbol: attr, finding: 'health', reason: `self.${attr} leaves the select`, requires: [attr, ...dispatch.methods], replacement: `[${others.map((o) => o.text).join(', ')}]` });
+          out.push({ node: dispatch.clause, symbol: attr, finding: 'health', reason: `answers the probe on self.${attr}`, requires: [attr, ...dispatch.methods] });
+          for (const h of dispatch.methods) proposeHealthLoop(ctx, h, `answers the probe on self.${attr} (the base serves /health)`);
+        }
+        return;
+      }
       let timeout: SyntaxNode | undefined;
       // ready, _, _ = select.select([self.health_socket], [], [], 0.5)
       if (/(^|\.)select$/.test(fn) && args[0]?.type === 'list' && args[0].namedChildCount > 0 &&
@@ -379,6 +398,49 @@ function healthSlices(ctx: PythonTransformContext, attr: string): StatementPropo
     });
   }
   return out;
+}
+
+/**
+ * After `readable, _, _ = select.select([self.a, self.health], ...)`: `for sock in readable:` with an
+ * `if sock is self.a: <business> else: self.answer_health(...)` (the one other socket) whose else branch
+ * is only calls of agent methods. That else clause and the methods it calls (none called elsewhere).
+ */
+function elseAnswersHealth(m: PyFunction, left: SyntaxNode, others: string[]): { clause: SyntaxNode; methods: string[] } | null {
+  if (others.length !== 1) return null;
+  const ready = left.type === 'identifier' ? left.text : left.namedChildren[0]?.type === 'identifier' ? left.namedChildren[0].text : null;
+  if (!ready) return null;
+  let found: { clause: SyntaxNode; methods: string[] } | null = null;
+  let ambiguous = false;
+  walk(m.body, (n) => {
+    if (n.type !== 'for_statement' || n.childForFieldName('right')?.text !== ready) return;
+    const v = n.childForFieldName('left');
+    if (v?.type !== 'identifier') return;
+    walk(n.childForFieldName('body')!, (x) => {
+      if (x.type !== 'if_statement') return;
+      const cond = x.childForFieldName('condition');
+      const alts = x.childrenForFieldName('alternative');
+      const parts = cond?.type === 'comparison_operator' ? cond.namedChildren : [];
+      const op = cond?.children.find((c) => !c.isNamed)?.text;
+      if (parts.length !== 2 || (op !== 'is' && op !== '==') || alts.length !== 1 || alts[0]!.type !== 'else_clause') return;
+      const [a, b] = parts as [SyntaxNode, SyntaxNode];
+      const tests = (a.text === v.text && selfAttribute(b) === others[0]) || (b.text === v.text && selfAttribute(a) === others[0]);
+      if (!tests) return;
+      const body = alts[0]!.childForFieldName('body')!;
+      const methods: string[] = [];
+      for (const st of statements(body)) {
+        const c = st.type === 'expression_statement' ? st.namedChild(0) : null;
+        const name = c?.type === 'call' ? /^self\.(\w+)$/.exec(callee(c) ?? '')?.[1] : undefined;
+        if (!name || !m.node.parent) return;
+        methods.push(name);
+      }
+      if (found) ambiguous = true;
+      found = { clause: alts[0]!, methods };
+      return false;
+    });
+  });
+  if (ambiguous || !found) return null;
+  const f = found as { clause: SyntaxNode; methods: string[] };
+  return f.methods.length ? f : null;
 }
 
 /** How this module calls a sleep (`time.sleep` or an imported `sleep`), or null. */
