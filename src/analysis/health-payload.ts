@@ -621,13 +621,18 @@ function sidecarMethod(sidecar: PyClass, method: string, scope: PayloadScope): T
 /** `self` in a method of the sidecar, or a local holding it (`sidecar = self`) read by a handler nested there. */
 function isSidecarSelf(recv: SyntaxNode, sidecar: PyClass): boolean {
   if (recv.type !== 'identifier') return false;
-  for (const m of sidecar.methods.values()) {
-    if (!(m.node.startIndex <= recv.startIndex && recv.endIndex <= m.node.endIndex)) continue;
-    if (recv.text === 'self') return enclosing(recv, 'class_definition')?.id === sidecar.node.id;
+  if (recv.text === 'self') return enclosing(recv, 'class_definition')?.id === sidecar.node.id;
+  return selfAliasIn(recv, sidecar);
+}
+
+/** Is the identifier a local the enclosing method of this class assigned `self` (`agent = self`, `sidecar = self`)? */
+function selfAliasIn(id: SyntaxNode, cls: PyClass): boolean {
+  for (const m of cls.methods.values()) {
+    if (!(m.node.startIndex <= id.startIndex && id.endIndex <= m.node.endIndex)) continue;
     let found = false;
     walk(m.body, (n) => {
       if (n.type === 'class_definition' || (n.type === 'function_definition' && n.id !== m.node.id)) return false;
-      if (n.type === 'assignment' && n.childForFieldName('left')?.text === recv.text && n.childForFieldName('right')?.text === 'self') found = true;
+      if (n.type === 'assignment' && n.childForFieldName('left')?.text === id.text && n.childForFieldName('right')?.text === 'self') found = true;
     });
     return found;
   }
@@ -755,14 +760,5 @@ function selfIsAgent(id: SyntaxNode, scope: PayloadScope): boolean {
 
 /** `agent` assigned `self` in the enclosing agent method (`agent = self`). */
 function aliasOfSelf(id: SyntaxNode, scope: PayloadScope): boolean {
-  for (const m of scope.agent.methods.values()) {
-    if (!(m.node.startIndex <= id.startIndex && id.endIndex <= m.node.endIndex)) continue;
-    let found = false;
-    walk(m.body, (n) => {
-      if (n.type === 'class_definition' || (n.type === 'function_definition' && n.id !== m.node.id)) return false;
-      if (n.type === 'assignment' && n.childForFieldName('left')?.text === id.text && n.childForFieldName('right')?.text === 'self') found = true;
-    });
-    return found;
-  }
-  return false;
+  return selfAliasIn(id, scope.agent);
 }
