@@ -112,6 +112,15 @@ describe('healthy migrated agents', () => {
     assertNothingLeft(r);
   });
 
+  it('an ERROR the legacy agent logs after its short window (a hand-made registration giving up) is not new', async () => {
+    // The legacy run is watched 400 ms; both log the give-up line after ~0.9 s of retries.
+    const r = await validateAgent(opts(FLEET, 'catalog_publisher', 'CatalogPublisher', env));
+    expect(check(r, 'log')).toMatchObject({ ok: true });
+    expect(check(r, 'log').detail).toBe('no new ERROR or Traceback lines (1 also in the legacy run), compared with the legacy run (the legacy agent, watched longer, logs them too)');
+    expect(r.ok).toBe(true);
+    assertNothingLeft(r);
+  });
+
   it('a run() override with while True still stops with exit 0 on SIGTERM', async () => {
     const r = await validateAgent(opts(FLEET, 'price_watcher', 'PriceWatcher', env));
     expect(check(r, 'shutdown')).toMatchObject({ ok: true });

@@ -18,6 +18,13 @@ export const BASE_STATUS_KEYS = new Set([
 /** Status words that mean "healthy" in legacy payloads (the base reports its own). */
 const OK_WORDS = /^(ok|healthy|success|up|running|alive|HEALTHY|OK)$/;
 
+/**
+ * The healthy word of the health contract (`ok` or `healthy`) that is not the base's own `ok`:
+ * a legacy payload saying it keeps saying it (monitors may compare it), where the other healthy
+ * words become the base's `ok` (the contract accepts no other).
+ */
+const KEPT_OK_WORD = /^healthy$/i;
+
 export type HealthProtocol = 'http' | 'zmq' | 'json-lines' | 'tcp' | 'udp';
 
 export interface HealthPayload {
@@ -27,6 +34,11 @@ export interface HealthPayload {
   members: Set<string>;
   protocol: HealthProtocol | null;
   line: number;
+  /**
+   * Payload methods of a sidecar given the agent itself, translated into agent methods the hook calls
+   * (name -> the method's text at class-body indentation, `self.agent` read as `self`).
+   */
+  methods: Map<string, string>;
 }
 
 export interface PayloadScope {
@@ -37,7 +49,7 @@ export interface PayloadScope {
   methods: Set<string>;
 }
 
-type Translation = { text: string; members: Set<string> } | null;
+type Translation = { text: string; members: Set<string>; methods?: Map<string, string> } | null;
 
 /**
  * The payloads a piece of removed health code sent, translated into the agent's scope.
@@ -47,6 +59,7 @@ type Translation = { text: string; members: Set<string> } | null;
 export function extractHealthPayload(region: SyntaxNode, scope: PayloadScope): HealthPayload | 'untranslatable' | null {
   const lines: string[] = [];
   const members = new Set<string>();
+  const methods = new Map<string, string>();
   let protocol: HealthProtocol | null = null;
   let untranslatable = false;
   for (const emit of emitSites(region)) {
@@ -56,15 +69,16 @@ export function extractHealthPayload(region: SyntaxNode, scope: PayloadScope): H
       untranslatable = true;
       continue;
     }
+    for (const [k, v] of result.methods ?? []) methods.set(k, v);
     const fn = emit.value.type === 'identifier' ? null : enclosing(emit.value, 'function_definition');
     const emitted = fn ? underLocks(emit.value, fn, result.lines, members, scope) : result.lines;
     // The same payload sent from two places (a reply and a retry) is added once.
     if (!containsBlock(lines, emitted)) lines.push(...emitted);
     for (const m of result.members) members.add(m);
   }
-  if (lines.length) return { lines, members, protocol, line: region.startPosition.row + 1 };
+  if (lines.length) return { lines, members, protocol, line: region.startPosition.row + 1, methods };
   if (untranslatable) return 'untranslatable';
-  return protocol ? { lines: [], members, protocol, line: region.startPosition.row + 1 } : null;
+  return protocol ? { lines: [], members, protocol, line: region.startPosition.row + 1, methods } : null;
 }
 
 export function containsBlock(lines: string[], block: string[]): boolean {
@@ -146,8 +160,13 @@ function insideCallOf(n: SyntaxNode, re: RegExp): boolean {
   return false;
 }
 
-/** Inside a method of a class built on an HTTP request handler (do_GET and friends). */
+/**
+ * Inside a method of a class built on an HTTP request handler (do_GET and friends), or in a function
+ * that writes an HTTP status line itself (a raw socket or asyncio stream answering `HTTP/1.1 200 OK`).
+ */
 function inHttpHandler(n: SyntaxNode): boolean {
+  const fn = enclosing(n, 'function_definition');
+  if (fn && /["']HTTP\/1\.[01] \d{3}/.test(fn.text)) return true;
   for (let p = n.parent; p; p = p.parent) {
     if (p.type === 'class_definition') {
       const bases = p.childForFieldName('superclasses')?.text ?? '';
@@ -158,7 +177,7 @@ function inHttpHandler(n: SyntaxNode): boolean {
 }
 
 /** The hook statements for one emitted payload expression. */
-function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]; members: Set<string> } | 'untranslatable' {
+function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]; members: Set<string>; methods?: Map<string, string> } | 'untranslatable' {
   const members = new Set<string>();
   // `json.dumps(health if ok else {"error": "not found"})`: the branch that is a status is the payload.
   if (value.type === 'conditional_expression') {
@@ -185,7 +204,7 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
     if (p.text.startsWith('{')) return { lines: [`status.update(${p.text})`], members };
     const method = /^self\.(\w+)\(\)$/.exec(p.text)?.[1];
     const fn = method ? scope.agent.methods.get(method) : undefined;
-    return { lines: methodPayloadLines(p.text, !fn || reportsOwnStatus(fn.body)), members };
+    return { lines: methodPayloadLines(p.text, !fn || reportsOwnStatus(fn.body)), members, methods: p.methods };
   }
   if (value.type === 'identifier') return namedPayload(value, scope);
   return 'untranslatable';
@@ -201,12 +220,12 @@ export function methodPayloadLines(call: string, ownStatus = true): string[] {
   return [
     `agent_status = ${call}`,
     `status.update({k: v for k, v in agent_status.items() if k not in status})`,
-    `if str(agent_status.get("status", "ok")).lower() not in ("ok", "healthy", "success", "up", "running", "alive"):`,
+    `if str(agent_status.get("status", "ok")).lower() not in ("ok", "success", "up", "running", "alive"):`,
     `    status["status"] = agent_status["status"]`,
   ];
 }
 
-/** Can the method report a status other than healthy? (Every return a dict literal whose status is absent or an OK word: no.) */
+/** Can the method report a status other than the base's own ok? (Every return a dict literal whose status is absent or an OK word other than "healthy": no.) */
 export function reportsOwnStatus(body: SyntaxNode): boolean {
   let other = false;
   let returns = 0;
@@ -226,7 +245,7 @@ export function reportsOwnStatus(body: SyntaxNode): boolean {
       }
       if (stringValue(pair.childForFieldName('key')!) !== 'status') continue;
       const c = stringValue(pair.childForFieldName('value')!);
-      if (c === null || !OK_WORDS.test(c)) other = true;
+      if (c === null || !OK_WORDS.test(c) || KEPT_OK_WORD.test(c)) other = true;
     }
   });
   return other || returns === 0;
@@ -245,22 +264,27 @@ function isStatusDict(n: SyntaxNode): boolean {
 }
 
 /** `payload` built earlier in the same function: a dict, an if/elif/else of dicts, `.update(...)` calls. */
-function namedPayload(name: SyntaxNode, scope: PayloadScope): { lines: string[]; members: Set<string> } | 'untranslatable' {
+function namedPayload(name: SyntaxNode, scope: PayloadScope): { lines: string[]; members: Set<string>; methods?: Map<string, string> } | 'untranslatable' {
   const fn = enclosing(name, 'function_definition');
   if (!fn) return 'untranslatable';
   const lines: string[] = [];
   const members = new Set<string>();
+  const methods = new Map<string, string>();
   let found = false;
   let ok = true;
   walk(fn.childForFieldName('body')!, (n) => {
     if (!ok || n.startIndex >= name.startIndex) return false;
     if (n.type === 'function_definition' || n.type === 'class_definition') return false;
     if (n.type === 'if_statement' && assignsTo(n, name.text)) {
-      const branches = ifBranches(n, name.text, scope);
+      // A handler routing by path (`if self.path == "/health": payload = ... elif "/stats": ...`):
+      // the /health route's payload is the health answer, the other routes are not health.
+      const branches: { lines: string[]; members: Set<string>; methods?: Map<string, string> } | null =
+        healthRoutePayload(n, name.text, scope) ?? ifBranches(n, name.text, scope);
       if (branches === null) ok = false;
       else {
         lines.push(...underLocks(n, fn, branches.lines, members, scope));
         branches.members.forEach((m) => members.add(m));
+        for (const [k, v] of branches.methods ?? []) methods.set(k, v);
         found = true;
       }
       return false;
@@ -273,6 +297,7 @@ function namedPayload(name: SyntaxNode, scope: PayloadScope): { lines: string[];
         else {
           lines.push(...underLocks(n, fn, p.lines, members, scope));
           p.members.forEach((m) => members.add(m));
+          for (const [k, v] of p.methods ?? []) methods.set(k, v);
           found = true;
         }
         return false;
@@ -291,7 +316,7 @@ function namedPayload(name: SyntaxNode, scope: PayloadScope): { lines: string[];
     }
   });
   if (!ok || !found) return 'untranslatable';
-  return { lines, members };
+  return { lines, members, methods };
 }
 
 /**
@@ -336,6 +361,64 @@ function assignsTo(stmt: SyntaxNode, name: string): boolean {
     if (n.type === 'assignment' && assignedValue(n, name)) found = true;
   });
   return found;
+}
+
+/** Paths a health endpoint answers (anything else a handler routes is business). */
+export const HEALTH_PATH = /^\/(health|healthz|status|ping|ready|live)(\/|$)/;
+
+/** The clauses of an if/elif/else chain: each condition (null for else) and body. */
+function ifClauses(stmt: SyntaxNode): Array<{ condition: SyntaxNode | null; body: SyntaxNode }> {
+  const out: Array<{ condition: SyntaxNode | null; body: SyntaxNode }> = [];
+  out.push({ condition: stmt.childForFieldName('condition'), body: stmt.childForFieldName('consequence')! });
+  for (const alt of stmt.childrenForFieldName('alternative')) {
+    if (alt.type === 'elif_clause') out.push({ condition: alt.childForFieldName('condition'), body: alt.childForFieldName('consequence')! });
+    else out.push({ condition: null, body: alt.childForFieldName('body')! });
+  }
+  return out;
+}
+
+/** The URL paths a condition tests (`self.path == "/health"`, `path.startswith("/gateways")`, `path in ("/a", "/b")`). */
+export function conditionPaths(cond: SyntaxNode): string[] {
+  const out: string[] = [];
+  walk(cond, (x) => {
+    const v = stringValue(x);
+    if (v !== null && v.startsWith('/')) out.push(v);
+  });
+  return out;
+}
+
+/**
+ * A chain routing by path whose one /health clause assigns the payload: that payload alone,
+ * unconditionally (the base's hook answers /health only). Null when the chain is not such a router.
+ */
+function healthRoutePayload(stmt: SyntaxNode, name: string, scope: PayloadScope): { lines: string[]; members: Set<string>; methods?: Map<string, string> } | null {
+  const clauses = ifClauses(stmt).filter((c) => c.condition && conditionPaths(c.condition).length);
+  const health = clauses.filter((c) => conditionPaths(c.condition!).some((p) => HEALTH_PATH.test(p)));
+  if (health.length !== 1 || conditionPaths(health[0]!.condition!).some((p) => !HEALTH_PATH.test(p))) return null;
+  let value: SyntaxNode | null = null;
+  for (const s of health[0]!.body.namedChildren) {
+    const a = s.type === 'expression_statement' ? s.namedChild(0) : null;
+    const v = a?.type === 'assignment' ? assignedValue(a, name) : null;
+    if (v) value = v;
+  }
+  if (!value) return null;
+  const p = payloadLines(value, scope);
+  return p === 'untranslatable' ? null : p;
+}
+
+/**
+ * The paths other than health (and the base's /metrics) an HTTP handler routes: what it answered
+ * besides health, which the base's health server does not answer.
+ */
+export function businessRoutes(handler: SyntaxNode): string[] {
+  const out = new Set<string>();
+  walk(handler, (n) => {
+    if (n.type !== 'if_statement' && n.type !== 'elif_clause') return;
+    const cond = n.childForFieldName('condition');
+    if (!cond || !/\bpath\b/.test(cond.text)) return;
+    for (const p of conditionPaths(cond)) if (!HEALTH_PATH.test(p) && p !== '/metrics' && p !== '/') out.add(p);
+  });
+  return [...out];
 }
 
 /** An if/elif/else whose every branch assigns the payload: the same chain, updating status. */
@@ -393,6 +476,10 @@ function dictUpdate(dict: SyntaxNode, scope: PayloadScope, keepStatus = false): 
     if (key === null) return null;
     const constant = stringValue(value);
     if (key === 'status') {
+      if (constant !== null && KEPT_OK_WORD.test(constant)) {
+        parts.push(`${JSON.stringify(key)}: ${value.text}`);
+        continue;
+      }
       if (!keepStatus || (constant !== null && OK_WORDS.test(constant))) continue;
     } else if (BASE_STATUS_KEYS.has(key)) continue;
     const t = translate(value, scope);
@@ -424,6 +511,12 @@ function producer(call: SyntaxNode, scope: PayloadScope): Translation {
   if (!outer) return null;
   const init = outer.methods.get('__init__');
   if (!init) return null;
+  // sidecar.status(): a method of the sidecar that reads the agent it was given (`self.agent = agent`).
+  const receiver = fn.childForFieldName('object')!;
+  const copied = (call.childForFieldName('arguments')?.namedChildren.length ?? 0) === 0 && isSidecarSelf(receiver, outer)
+    ? sidecarMethod(outer, attr, scope)
+    : null;
+  if (copied) return copied;
   let param: string | null = null;
   walk(init.body, (n) => {
     if (n.type !== 'assignment') return;
@@ -435,18 +528,7 @@ function producer(call: SyntaxNode, scope: PayloadScope): Translation {
     }
   });
   if (!param) return null;
-  const index = init.params.filter((p) => p.name !== 'self').findIndex((p) => p.name === param);
-  // Where the agent constructs the sidecar: the argument in that position (or by keyword).
-  let arg: SyntaxNode | null = null;
-  for (const m of scope.agent.methods.values()) {
-    walk(m.body, (n) => {
-      if (arg || n.type !== 'call' || callee(n) !== outer.name) return;
-      const args = n.childForFieldName('arguments')?.namedChildren ?? [];
-      const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === param);
-      arg = kw ? kw.childForFieldName('value') : args.filter((a) => a.type !== 'keyword_argument')[index] ?? null;
-    });
-  }
-  const a = arg as SyntaxNode | null;
+  const a = constructorArgument(outer, param, scope);
   if (!a) return { text: '', members: new Set() };
   if (a.type === 'lambda') {
     const body = a.childForFieldName('body');
@@ -457,6 +539,109 @@ function producer(call: SyntaxNode, scope: PayloadScope): Translation {
   }
   const t2 = translate(a, scope);
   return t2 ? { text: `${t2.text}()`, members: t2.members } : null;
+}
+
+/** Where the agent constructs the sidecar: the argument given for that parameter (by position or keyword). */
+function constructorArgument(outer: PyClass, param: string, scope: PayloadScope): SyntaxNode | null {
+  const init = outer.methods.get('__init__');
+  if (!init) return null;
+  const index = init.params.filter((p) => p.name !== 'self').findIndex((p) => p.name === param);
+  let arg: SyntaxNode | null = null;
+  for (const m of scope.agent.methods.values()) {
+    walk(m.body, (n) => {
+      if (arg || n.type !== 'call' || callee(n) !== outer.name) return;
+      const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+      const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === param);
+      arg = kw ? kw.childForFieldName('value') : args.filter((a) => a.type !== 'keyword_argument')[index] ?? null;
+    });
+  }
+  return arg;
+}
+
+/**
+ * A sidecar's payload method that reads nothing of the sidecar but the agent it was given
+ * (`self.agent = agent` in its __init__, the agent constructing it with `self`): the same method
+ * as an agent method, `self.agent` read as `self`, which the hook calls. Null when the method reads
+ * anything else of the sidecar, takes parameters, or the sidecar is not given the agent.
+ */
+function sidecarMethod(sidecar: PyClass, method: string, scope: PayloadScope): Translation {
+  const fn = sidecar.methods.get(method);
+  const init = sidecar.methods.get('__init__');
+  if (!fn || !init || fn.isAsync || fn.decorators.length || fn.params.some((p) => p.name !== 'self')) return null;
+  // The attribute holding the agent: `self.<attr> = <param>` where the agent passes `self` for <param>.
+  const holders = new Set<string>();
+  walk(init.body, (n) => {
+    if (n.type !== 'assignment') return;
+    const left = n.childForFieldName('left');
+    const right = n.childForFieldName('right');
+    const attr = left ? selfAttribute(left) : null;
+    if (!attr || right?.type !== 'identifier' || !init.params.some((p) => p.name === right.text)) return;
+    if (constructorArgument(sidecar, right.text, scope)?.text === 'self') holders.add(attr);
+  });
+  if (!holders.size) return null;
+  const edits: Array<[number, number]> = [];
+  const members = new Set<string>();
+  const aliases = new Set<string>();
+  let ok = true;
+  walk(fn.body, (n) => {
+    if (!ok) return false;
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') {
+      ok = false;
+      return false;
+    }
+    if (n.type === 'assignment') {
+      const left = n.childForFieldName('left');
+      const right = n.childForFieldName('right');
+      if (left?.type === 'identifier' && right && holders.has(selfAttribute(right) ?? '')) aliases.add(left.text);
+    }
+    if (n.type === 'attribute') {
+      const obj = n.childForFieldName('object')!;
+      const name = n.childForFieldName('attribute')!.text;
+      if (obj.type === 'identifier' && obj.text === 'self') {
+        if (!holders.has(name)) ok = false; // the sidecar's own state
+        else edits.push([n.startIndex, n.endIndex]);
+        return false;
+      }
+      if (obj.type === 'identifier' && aliases.has(obj.text)) members.add(name);
+      const inner = obj.type === 'attribute' ? obj : null;
+      if (inner && inner.childForFieldName('object')?.text === 'self' && holders.has(inner.childForFieldName('attribute')!.text)) members.add(name);
+    }
+    if (n.type === 'identifier' && n.text === 'self') ok = false; // self passed on, or read bare
+  });
+  if (!ok) return null;
+  const src = fn.node.text;
+  let body = src;
+  for (const [s, e] of edits.sort((a, b) => b[0] - a[0])) body = body.slice(0, s - fn.node.startIndex) + 'self' + body.slice(e - fn.node.startIndex);
+  const name = `_${sidecar.name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase()}_${method.replace(/^_+/, '')}`;
+  if (scope.methods.has(name)) return null;
+  body = body.replace(new RegExp(`^def\\s+${method}\\b`), `def ${name}`);
+  return { text: `self.${name}()`, members, methods: new Map([[name, dedent(body, fn.node.startPosition.column)]]) };
+}
+
+/** `self` in a method of the sidecar, or a local holding it (`sidecar = self`) read by a handler nested there. */
+function isSidecarSelf(recv: SyntaxNode, sidecar: PyClass): boolean {
+  if (recv.type !== 'identifier') return false;
+  if (recv.text === 'self') return enclosing(recv, 'class_definition')?.id === sidecar.node.id;
+  return selfAliasIn(recv, sidecar);
+}
+
+/** Is the identifier a local the enclosing method of this class assigned `self` (`agent = self`, `sidecar = self`)? */
+function selfAliasIn(id: SyntaxNode, cls: PyClass): boolean {
+  for (const m of cls.methods.values()) {
+    if (!(m.node.startIndex <= id.startIndex && id.endIndex <= m.node.endIndex)) continue;
+    let found = false;
+    walk(m.body, (n) => {
+      if (n.type === 'class_definition' || (n.type === 'function_definition' && n.id !== m.node.id)) return false;
+      if (n.type === 'assignment' && n.childForFieldName('left')?.text === id.text && n.childForFieldName('right')?.text === 'self') found = true;
+    });
+    return found;
+  }
+  return false;
+}
+
+/** A method's text with the indentation of its `def` line removed from every following line. */
+function dedent(text: string, column: number): string {
+  return text.split('\n').map((l, i) => (i === 0 ? l : l.startsWith(' '.repeat(column)) ? l.slice(column) : l.trimStart() === '' ? '' : l)).join('\n');
 }
 
 /** The module-level class a nested handler class lives in (a sidecar), if any. */
@@ -575,14 +760,5 @@ function selfIsAgent(id: SyntaxNode, scope: PayloadScope): boolean {
 
 /** `agent` assigned `self` in the enclosing agent method (`agent = self`). */
 function aliasOfSelf(id: SyntaxNode, scope: PayloadScope): boolean {
-  for (const m of scope.agent.methods.values()) {
-    if (!(m.node.startIndex <= id.startIndex && id.endIndex <= m.node.endIndex)) continue;
-    let found = false;
-    walk(m.body, (n) => {
-      if (n.type === 'class_definition' || (n.type === 'function_definition' && n.id !== m.node.id)) return false;
-      if (n.type === 'assignment' && n.childForFieldName('left')?.text === id.text && n.childForFieldName('right')?.text === 'self') found = true;
-    });
-    return found;
-  }
-  return false;
+  return selfAliasIn(id, scope.agent);
 }

@@ -6,6 +6,7 @@
 // - a value the base never reads after its __init__ (its `config` kept for reference only):
 //   the agent's stays, harmless;
 // - otherwise the agent overrides a value the base goes on using: reported.
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { valueType } from '../../src/analysis/value-type.js';
@@ -18,6 +19,7 @@ export const baseAttributes: PythonTransform = {
   name: 'base-attributes',
   phase: 'edit',
   run(ctx) {
+    portAliases(ctx);
     const seen = new Set<string>();
     const renamed = new Set<string>();
     for (const a of ctx.agent.assignments) {
@@ -70,6 +72,40 @@ export const baseAttributes: PythonTransform = {
     }
   },
 };
+
+/**
+ * A legacy name of a port the base is now given (`self.health_port = health_port` where the base got
+ * health_check_port=health_port), set once in __init__ to exactly that value and still read by code that
+ * stays (a log line, a registry record): the base's attribute is where that port is now (the deployment
+ * may choose another by environment), so the reads follow it and the copy goes.
+ */
+function portAliases(ctx: PythonTransformContext): void {
+  for (const [keyword, legacy] of Object.entries(ctx.py.super_call.pass_through ?? {})) {
+    const passed = ctx.passThrough.get(keyword);
+    // Ports only: the base binds what it is given (another keyword, an interval, may be normalised by it).
+    if (passed === undefined || !/port$/.test(keyword) || !ctx.base.attributes.has(keyword)) continue;
+    for (const attr of legacy) {
+      if (attr === keyword || ctx.base.attributes.has(attr) || ctx.renames.has(attr) || ctx.agent.methods.has(attr)) continue;
+      const assigns = ctx.agent.assignments.filter((a) => a.attr === attr);
+      if (assigns.length !== 1) continue;
+      const a = assigns[0]!;
+      if (a.method !== '__init__' || !a.value || a.stmt.type !== 'expression_statement' || a.stmt.namedChild(0)?.type !== 'assignment' || isRemoved(ctx, a.stmt)) continue;
+      const spelled = withPassedAttributes(ctx, a.value);
+      if (norm(a.value.text) !== norm(passed) && (spelled === null || norm(spelled) !== norm(passed))) continue;
+      // Read by name outside the class (module code, another file): maybe this agent, maybe not; left as it is.
+      if (ctx.external(attr).length || ctx.refs.of(attr).some((r) => r.kind === 'attribute' && !insideAnyClass(r.node))) continue;
+      ctx.deletions.push({ node: a.stmt, symbol: attr });
+      renameMember(ctx, attr, keyword, 'base-attributes');
+      if (ctx.resolved) ctx.resolved.notes = ctx.resolved.notes.filter((n) => n.symbol !== attr);
+      ctx.warnings.push(`self.${attr} was the ${keyword} given to ${ctx.profile.base_class} (${oneLine(a.value.text)}): its reads now read self.${keyword}, the port the base serves (the environment may choose another), and the copy goes`);
+    }
+  }
+}
+
+function insideAnyClass(node: SyntaxNode): boolean {
+  for (let p = node.parent; p; p = p.parent) if (p.type === 'class_definition') return true;
+  return false;
+}
 
 /** Does the assignment in __init__ (now after super().__init__) only repeat what the base set? */
 function redundant(ctx: PythonTransformContext, a: AttributeAssignment): boolean {

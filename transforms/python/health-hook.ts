@@ -6,11 +6,13 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep, withRenames } from '../../src/lang/python/transform-context.js';
-import { containsBlock, extractHealthPayload, methodPayloadLines, reportsOwnStatus, type HealthProtocol } from '../../src/analysis/health-payload.js';
+import { businessRoutes, containsBlock, extractHealthPayload, methodPayloadLines, reportsOwnStatus, type HealthProtocol } from '../../src/analysis/health-payload.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { statements, walk } from '../../src/lang/python/syntax.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { healthHook, payloadScope } from './remove-health.js';
+import { HTTP_HANDLER_BASE } from './health-patterns.js';
+import { baseName } from '../../src/lang/python/module-model.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
 
 const PROTOCOL: Record<HealthProtocol, string> = {
@@ -32,7 +34,15 @@ export const healthHookTransform: PythonTransform = {
     const lines: string[] = [];
     const members = new Set<string>();
     const protocols = new Set<HealthProtocol>();
+    const methods = new Map<string, string>();
     for (const r of regions) {
+      // A handler that also answered business paths on the health port: the base's server answers
+      // /health and /metrics only, so those paths are no longer served; a person must give them a home.
+      for (const h of businessHandlers(r.node)) {
+        keep(ctx, h.name, h.line,
+          `the health server also answered ${h.routes.join(', ')}, which ${ctx.profile.base_class}'s health server (/health, /metrics) does not serve; ` +
+            `serve ${h.routes.length > 1 ? 'them' : 'it'} on a port of the agent's own`);
+      }
       const p = extractHealthPayload(r.node, scope);
       if (p === null) continue;
       if (p === 'untranslatable') {
@@ -42,6 +52,7 @@ export const healthHookTransform: PythonTransform = {
       }
       if (p.protocol) protocols.add(p.protocol);
       if (!containsBlock(lines, p.lines)) lines.push(...p.lines);
+      for (const [k, v] of p.methods) methods.set(k, v);
       for (const m of p.members) {
         // A payload method (self._health_check()) reads the agent's attributes itself.
         const read = ctx.agent.methods.has(m) ? [...selfMembers(ctx.agent.methods.get(m)!.body)] : [m];
@@ -81,7 +92,10 @@ export const healthHookTransform: PythonTransform = {
       for (const a of selfMembers(own.body)) if (ctx.agent.attributes.has(a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
       ctx.warnings.push(`${ctx.agent.cls.name}.${hook}() renamed to ${renamed}(): its fields are added to the base's by the ${hook}() override built on super()`);
     }
-    insertHook(ctx, hook, guarded(lines, [...members].sort()));
+    insertHook(ctx, hook, guarded(lines, [...members].sort()), [...methods.values()]);
+    for (const name of methods.keys()) {
+      ctx.warnings.push(`${name}() is the sidecar's payload method, now the agent's (what it read through the sidecar's agent it reads on self): the ${hook}() override calls it`);
+    }
     // A payload method that stayed because it carries business data is what the hook now calls: say so.
     for (const l of lines) {
       for (const m of l.matchAll(/self\.(\w+)\(\)/g)) {
@@ -106,9 +120,33 @@ function removedHealthRegions(ctx: PythonTransformContext): Array<{ symbol: stri
     }
   }
   for (const s of resolved.statements) if (s.finding === 'health') out.push({ symbol: s.symbol, node: s.node });
+  // A module-level handler class the removed health server served with (`HTTPServer((h, health_port), StatsHandler)`)
+  // that stays (it answers other paths too): what its /health answered moves all the same.
+  const handlers = new Map(ctx.module.classes.filter((c) => c.bases.some((b) => HTTP_HANDLER_BASE.test(baseName(b) ?? ''))).map((c) => [c.name, c]));
+  const serverSetUps = [...resolved.members]
+    .filter(([, p]) => p.finding === 'health' && p.kind === 'attribute')
+    .flatMap(([name]) => ctx.agent.assignments.filter((a) => a.attr === name).map((a) => a.stmt));
+  for (const node of [...out.map((r) => r.node), ...serverSetUps]) {
+    walk(node, (n) => {
+      const c = n.type === 'identifier' ? handlers.get(n.text) : undefined;
+      if (c && !resolved.members.has(c.name) && n.parent?.type === 'argument_list') out.push({ symbol: c.name, node: c.outer });
+    });
+  }
   // Only the outermost, once: a handler class inside a removed method is searched with the method.
   const unique = out.filter((r, i) => out.findIndex((o) => o.node.startIndex === r.node.startIndex && o.node.endIndex === r.node.endIndex) === i);
   return unique.filter((r) => !unique.some((o) => o !== r && o.node.startIndex <= r.node.startIndex && r.node.endIndex <= o.node.endIndex));
+}
+
+/** The HTTP handler classes of a region that route business paths too, with those paths. */
+function businessHandlers(region: SyntaxNode): Array<{ name: string; line: number; routes: string[] }> {
+  const out: Array<{ name: string; line: number; routes: string[] }> = [];
+  walk(region, (n) => {
+    if (n.type !== 'class_definition' || !/HTTPRequestHandler/.test(n.childForFieldName('superclasses')?.text ?? '')) return;
+    const routes = businessRoutes(n);
+    if (routes.length) out.push({ name: n.childForFieldName('name')!.text, line: n.startPosition.row + 1, routes });
+    return false;
+  });
+  return out;
 }
 
 function fieldList(lines: string[]): string {
@@ -129,11 +167,12 @@ function guarded(lines: string[], attrs: string[]): string[] {
 }
 
 /** The override, right after __init__ (or before the first method when there is none). */
-function insertHook(ctx: PythonTransformContext, hook: string, lines: string[]): void {
+function insertHook(ctx: PythonTransformContext, hook: string, lines: string[], methods: string[] = []): void {
   const cls = ctx.agent.cls;
   const init = cls.methods.get('__init__');
   const body = ['status = super().' + hook + '()', ...lines.map((l) => withRenames(ctx, l)), 'return status'].map((l) => `    ${l}`).join('\n');
-  const block = `def ${hook}(self):\n${body}\n`;
+  // Methods it calls that came with the payload (a sidecar's, now the agent's) follow it.
+  const block = [`def ${hook}(self):\n${body}\n`, ...methods.map((m) => `${withRenames(ctx, m)}\n`)].join('\n');
   const src = ctx.source;
   if (init) {
     const indent = src.slice(lineStart(src, init.outer.startIndex), init.outer.startIndex);

@@ -22,6 +22,7 @@ import { hardenedCollect, hardenedCollectPropose } from './hardened-collect.js';
 import { hardenedMainLoop, hardenedMainLoopPropose } from './hardened-main-loop.js';
 import { hardenedOldBase } from './hardened-old-base.js';
 import { healthHookTransform } from './health-hook.js';
+import { unwrapAsyncHealthListener } from './remove-health.js';
 import { requestLoop, requestLoopPropose } from './request-loop.js';
 import { periodicHook, periodicHookPropose } from './periodic-hook.js';
 import { memberCollections } from './member-collections.js';
@@ -62,6 +63,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   addImport,
   // Before prune-imports: the hook may use module names the removed health code used.
   healthHookTransform,
+  unwrapAsyncHealthListener,
   memberCollections,
   pruneImports,
   // After prune-imports: the transport it moves out of the class still needs its imports.

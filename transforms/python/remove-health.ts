@@ -5,12 +5,13 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { valueType } from '../../src/analysis/value-type.js';
-import { bindArgument, bindsOfAttribute, portExpression, portRoles, serverSubclasses } from '../../src/analysis/ports.js';
+import { lineEnd, lineStart } from '../../src/lang/python/text.js';
+import { bindArgument, bindsOfAttribute, normPort, portExpression, portRoles, serverSubclasses } from '../../src/analysis/ports.js';
 import { extractHealthPayload, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
-import { baseName } from '../../src/lang/python/module-model.js';
-import { callee, mentions, selfAttribute, stringValue, walk } from '../../src/lang/python/syntax.js';
+import { baseName, type PyFunction } from '../../src/lang/python/module-model.js';
+import { callee, mentions, selfAttribute, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
 import type { StatementProposal } from '../../src/analysis/removal-plan.js';
 import {
   HEALTH_ATTRIBUTE,
@@ -37,28 +38,21 @@ export const removeHealth: PythonTransform = {
     // and a method that receives on one of them (the thread answering probes) is its loop.
     const endpoints = new Set([...agent.attributes].filter((a) => !/port$/.test(a) && servesPort(ctx, a, healthPorts, servers)));
     const lifecycle = new Set(['__init__', ctx.py.main_loop_method, ctx.py.teardown, 'stop', 'shutdown', 'close', 'cleanup'].filter(Boolean));
+    // asyncio listeners on the health port inside code that stays (an async run() next to the business
+    // listener): the listener goes, and so does its handler coroutine (the health loop).
+    const listeners = asyncHealthListeners(ctx, healthPorts);
+    const listenerHandlers = new Set(listeners.map((l) => l.handler).filter((h): h is string => !!h));
+    for (const l of listeners) {
+      for (const stmt of [l.stmt, ...l.placeholders]) {
+        ctx.plan.proposeStatement({ node: stmt, symbol: l.handler ?? l.target, finding: 'health', reason: 'asyncio listener on the health port (the base serves /health)', requires: l.handler ? [l.handler] : [] });
+      }
+      for (const w of l.withItems) {
+        ctx.plan.proposeStatement({ node: w.clause, symbol: l.handler ?? l.target, finding: 'health', reason: 'the removed asyncio health listener left the async with', requires: l.handler ? [l.handler] : [], replacement: w.replacement });
+      }
+    }
     for (const [name, fn] of agent.methods) {
-      if (HEALTH_LOOP_METHOD.test(name) || (!HEALTH_PAYLOAD_METHOD.test(name) && !lifecycle.has(name) && receivesOn(fn.body, endpoints))) {
-        ctx.plan.proposeMember({
-          name,
-          kind: 'method',
-          finding: 'health',
-          reason: 'ad-hoc health server/loop (the base serves /health)',
-          // Kept, it still runs as before (health that is the business); a clash is the port plan's to refuse.
-          safeToKeep: true,
-          condition: (scope) => {
-            // What its payload reports moves to the base's health hook: reading it is not business.
-            const payload = extractHealthPayload(fn.outer, payloadScope(ctx));
-            if (payload === 'untranslatable') return `its health payload cannot be expressed in the agent's scope, so it cannot move to ${ctx.profile.base_class}.${healthHook(ctx)}(); kept`;
-            const moved = payload?.members ?? new Set<string>();
-            const business = [...membersUsed(fn.body)].filter(
-              (m) => !moved.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && !healthish(m) && !TRANSPORT.test(m) && agentHas(ctx, m),
-            );
-            return business.length
-              ? `health code that also does business work (self.${business.join(', self.')}); kept as it is`
-              : null;
-          },
-        });
+      if (HEALTH_LOOP_METHOD.test(name) || listenerHandlers.has(name) || (!HEALTH_PAYLOAD_METHOD.test(name) && !lifecycle.has(name) && receivesOn(fn.body, endpoints))) {
+        proposeHealthLoop(ctx, name);
       } else if (HEALTH_PAYLOAD_METHOD.test(name) && name !== healthHook(ctx)) {
         ctx.plan.proposeMember({
           name,
@@ -144,6 +138,133 @@ export const removeHealth: PythonTransform = {
     }
   },
 };
+
+/** A method that answers health probes (a loop, a handler): it goes unless it also does business work. */
+function proposeHealthLoop(ctx: PythonTransformContext, name: string, reason = 'ad-hoc health server/loop (the base serves /health)'): void {
+  const fn = ctx.agent.methods.get(name)!;
+  ctx.plan.proposeMember({
+    name,
+    kind: 'method',
+    finding: 'health',
+    reason,
+    // Kept, it still runs as before (health that is the business); a clash is the port plan's to refuse.
+    safeToKeep: true,
+    condition: (scope) => {
+      // What its payload reports moves to the base's health hook: reading it is not business.
+      const payload = extractHealthPayload(fn.outer, payloadScope(ctx));
+      if (payload === 'untranslatable') return `its health payload cannot be expressed in the agent's scope, so it cannot move to ${ctx.profile.base_class}.${healthHook(ctx)}(); kept`;
+      const moved = payload?.members ?? new Set<string>();
+      const business = [...membersUsed(fn.body)].filter(
+        (m) => !moved.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && !healthish(m) && !TRANSPORT.test(m) && agentHas(ctx, m),
+      );
+      return business.length
+        ? `health code that also does business work (self.${business.join(', self.')}); kept as it is`
+        : null;
+    },
+  });
+}
+
+/**
+ * `async with health:` naming only a listener that went: the `with` goes and its body moves out one
+ * level (same statements, same order). Lines that a removal deletes anyway are left to it.
+ */
+export const unwrapAsyncHealthListener: PythonTransform = {
+  name: 'unwrap-async-health-listener',
+  phase: 'edit',
+  run(ctx) {
+    const resolved = ctx.resolved!;
+    const src = ctx.source;
+    for (const l of asyncHealthListeners(ctx, healthPortExpressions(ctx))) {
+      if (!resolved.nodes.some((n) => n.startIndex <= l.stmt.startIndex && l.stmt.endIndex <= n.endIndex)) continue;
+      for (const w of l.soleWiths) {
+        const body = w.childForFieldName('body')!;
+        const headerStart = lineStart(src, w.startIndex);
+        const bodyStart = lineStart(src, body.startIndex);
+        const delta = body.startPosition.column - w.startPosition.column;
+        const removed = (row: number) => resolved.nodes.some((n) => n.startPosition.row <= row && row <= n.endPosition.row);
+        ctx.edits.delete(headerStart, bodyStart, 'unwrap-async-health-listener');
+        for (let row = body.startPosition.row, at = bodyStart; row <= body.endPosition.row; row++) {
+          const end = lineEnd(src, at);
+          const indent = src.slice(at, at + delta);
+          if (!removed(row) && src.slice(at, end).trim() !== '' && /^[ \t]*$/.test(indent)) ctx.edits.delete(at, at + delta, 'unwrap-async-health-listener');
+          at = Math.min(src.length, end + (src[end] === '\r' ? 2 : 1));
+        }
+      }
+    }
+  },
+};
+
+export interface AsyncHealthListener {
+  /** `health = await asyncio.start_server(self.handle_health, host, <health port>)`. */
+  stmt: SyntaxNode;
+  /** What the listener is assigned to (`health`, `self._listener`). */
+  target: string;
+  /** The agent method answering it (`handle_health`), when it is one. */
+  handler: string | null;
+  /** `async with alerts, health:` clauses naming it among others: the clause without it. */
+  withItems: Array<{ clause: SyntaxNode; replacement: string }>;
+  /** `async with health:` naming it alone: unwrapped by the health hook once the listener is gone. */
+  soleWiths: SyntaxNode[];
+  /** `self._listener = None` (or annotated) set-up statements of an attribute target. */
+  placeholders: SyntaxNode[];
+}
+
+/**
+ * asyncio listeners the agent starts on its health port in a method that stays. Only when every use of
+ * the listener is its own assignment and `async with` statements: anything else (a close() in teardown,
+ * serve_forever()) keeps it, and the port plan refuses the clash as before.
+ */
+export function asyncHealthListeners(ctx: PythonTransformContext, ports: Set<string>): AsyncHealthListener[] {
+  const out: AsyncHealthListener[] = [];
+  for (const m of ctx.agent.methods.values()) {
+    for (const stmt of statements(m.body)) {
+      const a = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+      if (a?.type !== 'assignment') continue;
+      const left = a.childForFieldName('left');
+      let right = a.childForFieldName('right');
+      if (right?.type === 'await') right = right.namedChild(0);
+      if (!left || right?.type !== 'call' || !/(^|\.)start_server$/.test(callee(right) ?? '')) continue;
+      const args = right.childForFieldName('arguments')?.namedChildren ?? [];
+      const kw = args.find((x) => x.type === 'keyword_argument' && x.childForFieldName('name')?.text === 'port')?.childForFieldName('value');
+      const port = kw ?? args.filter((x) => x.type !== 'keyword_argument')[2];
+      if (!port || !ports.has(normPort(port.text))) continue;
+      const handlerArg = args[0]?.type === 'keyword_argument' ? null : args[0];
+      const handler = handlerArg ? selfAttribute(handlerArg) : null;
+      if (handler && !ctx.agent.methods.has(handler)) continue;
+      const target = left.text;
+      const withItems: AsyncHealthListener['withItems'] = [];
+      const soleWiths: SyntaxNode[] = [];
+      const placeholders: SyntaxNode[] = [];
+      let ok = left.type === 'identifier' || selfAttribute(left) !== null;
+      // Every other mention of the target, anywhere in the class, must be an item of an `async with` in this
+      // method, or (an attribute) its `= None` placeholder, which goes with it.
+      walk(ctx.agent.cls.node, (n) => {
+        if (!ok || n.text !== target || (n.type !== 'identifier' && n.type !== 'attribute')) return;
+        if (n.startIndex >= a.startIndex && n.endIndex <= a.endIndex) return false;
+        const asg = n.parent?.type === 'assignment' && n.parent.childForFieldName('left')?.id === n.id ? n.parent : null;
+        if (asg && n.type === 'attribute' && asg.childForFieldName('right')?.text === 'None' && asg.parent?.type === 'expression_statement') {
+          placeholders.push(asg.parent);
+          return false;
+        }
+        const item = n.parent?.type === 'with_item' ? n.parent : null;
+        const clause = item?.parent?.type === 'with_clause' ? item.parent : null;
+        const withStmt = clause?.parent;
+        if (!item || !clause || withStmt?.type !== 'with_statement' || !/^async\b/.test(withStmt.text) || item.text !== target ||
+            !(m.node.startIndex <= withStmt.startIndex && withStmt.endIndex <= m.node.endIndex)) {
+          ok = false;
+          return false;
+        }
+        const items = clause.namedChildren.filter((c) => c.type === 'with_item');
+        if (items.length > 1) withItems.push({ clause, replacement: items.filter((i) => i.id !== item.id).map((i) => i.text).join(', ') });
+        else if (withStmt.childForFieldName('body')!.startPosition.row > withStmt.startPosition.row) soleWiths.push(withStmt);
+        else ok = false;
+        return false;
+      });
+      if (ok) out.push({ stmt, target, handler, withItems, soleWiths, placeholders });
+    }
+  }
+  return out;
+}
 
 /** `threading.Thread(target=self.<endpoint>.serve_forever, ...)`: a thread whose whole work is a health endpoint's. */
 function threadServing(value: SyntaxNode, endpoints: Set<string>): boolean {
@@ -247,6 +368,19 @@ function healthSlices(ctx: PythonTransformContext, attr: string): StatementPropo
       if (right?.type !== 'call') return;
       const fn = callee(right) ?? '';
       const args = right.childForFieldName('arguments')?.namedChildren ?? [];
+      // readable, _, _ = select.select([self.flag_sock, self.health_sock], [], [], 1.0): the health socket
+      // leaves the list; a dispatch on the result whose else branch is the health socket's goes (below).
+      if (/(^|\.)select$/.test(fn) && args[0]?.type === 'list' && args[0].namedChildCount > 1 && args[0].namedChildren.every((x) => selfAttribute(x) !== null) &&
+          args[0].namedChildren.filter(isAttr).length === 1 && args.slice(1, 3).every((a) => a.type === 'list' && a.namedChildCount === 0)) {
+        const others = args[0].namedChildren.filter((x) => !isAttr(x));
+        const dispatch = elseAnswersHealth(m, left, others.map((o) => selfAttribute(o)!));
+        if (dispatch) {
+          out.push({ node: args[0], symbol: attr, finding: 'health', reason: `self.${attr} leaves the select`, requires: [attr, ...dispatch.methods], replacement: `[${others.map((o) => o.text).join(', ')}]` });
+          out.push({ node: dispatch.clause, symbol: attr, finding: 'health', reason: `answers the probe on self.${attr}`, requires: [attr, ...dispatch.methods] });
+          for (const h of dispatch.methods) proposeHealthLoop(ctx, h, `answers the probe on self.${attr} (the base serves /health)`);
+        }
+        return;
+      }
       let timeout: SyntaxNode | undefined;
       // ready, _, _ = select.select([self.health_socket], [], [], 0.5)
       if (/(^|\.)select$/.test(fn) && args[0]?.type === 'list' && args[0].namedChildCount > 0 &&
@@ -264,6 +398,49 @@ function healthSlices(ctx: PythonTransformContext, attr: string): StatementPropo
     });
   }
   return out;
+}
+
+/**
+ * After `readable, _, _ = select.select([self.a, self.health], ...)`: `for sock in readable:` with an
+ * `if sock is self.a: <business> else: self.answer_health(...)` (the one other socket) whose else branch
+ * is only calls of agent methods. That else clause and the methods it calls (none called elsewhere).
+ */
+function elseAnswersHealth(m: PyFunction, left: SyntaxNode, others: string[]): { clause: SyntaxNode; methods: string[] } | null {
+  if (others.length !== 1) return null;
+  const ready = left.type === 'identifier' ? left.text : left.namedChildren[0]?.type === 'identifier' ? left.namedChildren[0].text : null;
+  if (!ready) return null;
+  let found: { clause: SyntaxNode; methods: string[] } | null = null;
+  let ambiguous = false;
+  walk(m.body, (n) => {
+    if (n.type !== 'for_statement' || n.childForFieldName('right')?.text !== ready) return;
+    const v = n.childForFieldName('left');
+    if (v?.type !== 'identifier') return;
+    walk(n.childForFieldName('body')!, (x) => {
+      if (x.type !== 'if_statement') return;
+      const cond = x.childForFieldName('condition');
+      const alts = x.childrenForFieldName('alternative');
+      const parts = cond?.type === 'comparison_operator' ? cond.namedChildren : [];
+      const op = cond?.children.find((c) => !c.isNamed)?.text;
+      if (parts.length !== 2 || (op !== 'is' && op !== '==') || alts.length !== 1 || alts[0]!.type !== 'else_clause') return;
+      const [a, b] = parts as [SyntaxNode, SyntaxNode];
+      const tests = (a.text === v.text && selfAttribute(b) === others[0]) || (b.text === v.text && selfAttribute(a) === others[0]);
+      if (!tests) return;
+      const body = alts[0]!.childForFieldName('body')!;
+      const methods: string[] = [];
+      for (const st of statements(body)) {
+        const c = st.type === 'expression_statement' ? st.namedChild(0) : null;
+        const name = c?.type === 'call' ? /^self\.(\w+)$/.exec(callee(c) ?? '')?.[1] : undefined;
+        if (!name || !m.node.parent) return;
+        methods.push(name);
+      }
+      if (found) ambiguous = true;
+      found = { clause: alts[0]!, methods };
+      return false;
+    });
+  });
+  if (ambiguous || !found) return null;
+  const f = found as { clause: SyntaxNode; methods: string[] };
+  return f.methods.length ? f : null;
 }
 
 /** How this module calls a sleep (`time.sleep` or an imported `sleep`), or null. */

@@ -8,7 +8,7 @@ import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { baseName } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
-import { callee, isDocstring, mentions, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { callee, isDocstring, mentions, selfAttribute, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { blocksOf } from '../../src/analysis/infra.js';
 import { boundPort, normPort, portExpression, portRoles, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
@@ -144,6 +144,19 @@ function portSetAfter(ctx: PythonTransformContext, call: SyntaxNode): boolean {
     a.value !== null && (passed === undefined || normPort(a.value.text) !== normPort(passed)));
 }
 
+/**
+ * The name the agent gave itself (`self.name = "LedgerReconciler"` in __init__, the only assignment of
+ * it in the class, a string literal): what the base is given, so the agent keeps its name (its logs,
+ * its registration) and the re-assignment, now redundant, goes.
+ */
+function ownNameLiteral(ctx: PythonTransformContext, init: PyFunction, attr: string): string | null {
+  const assigns = ctx.agent.assignments.filter((a) => a.attr === attr);
+  if (assigns.length !== 1) return null;
+  const a = assigns[0]!;
+  if (a.method !== '__init__' || a.value?.type !== 'string' || stringValue(a.value) === null || a.stmt.parent?.id !== init.body.id) return null;
+  return a.value.text;
+}
+
 function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<string>, existingName?: string, existingCall?: SyntaxNode): string {
   const sc = ctx.py.super_call;
   const params = new Map(init.params.map((p) => [p.name, p]));
@@ -154,7 +167,7 @@ function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
   // The agent reads its name from **kwargs (`kwargs.get("name", default)`): a caller may pass
   // name=, so it must not also be given explicitly; merge it into the forwarded mapping.
   const fromKwargs = kwargs ? nameFromKwargs(ctx, init, kwargs.name, sc.name_keyword, params, locals, known) : null;
-  const nameValue = existingName ?? (nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : fromKwargs ? fromKwargs.lookup : JSON.stringify(ctx.agent.cls.name));
+  const nameValue = existingName ?? (nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : fromKwargs ? fromKwargs.lookup : ownNameLiteral(ctx, init, sc.name_keyword) ?? JSON.stringify(ctx.agent.cls.name));
   if (!fromKwargs) args.push(`${sc.name_keyword}=${nameValue}`);
   ctx.passThrough.set(sc.name_keyword, nameValue);
   for (const [keyword, legacyNames] of Object.entries(sc.pass_through ?? {})) {

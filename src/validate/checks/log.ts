@@ -42,10 +42,15 @@ function compared(legacy: string[], v2: string[], fresh: string[]): NonNullable<
   return { legacy: some(legacy), v2: some(v2), fresh: some(fresh) };
 }
 
+/** The _v2's ERROR/Traceback lines the legacy run did not have. */
+export function freshLines(v2Output: string, baseline: LogBaseline): string[] {
+  const known = new Set(errorLines(baseline.output ?? '').map(normalizeLine));
+  return errorLines(v2Output).filter((l) => !known.has(normalizeLine(l)));
+}
+
 export function checkLog(v2Output: string, baseline: LogBaseline, ms = 0): CheckResult {
   const legacyLines = errorLines(baseline.output ?? '');
-  const known = new Set(legacyLines.map(normalizeLine));
-  const fresh = errorLines(v2Output).filter((l) => !known.has(normalizeLine(l)));
+  const fresh = freshLines(v2Output, baseline);
   const lines = compared(legacyLines, errorLines(v2Output), fresh);
   const against = baseline.output === undefined ? `compared against none (${baseline.note ?? 'no legacy run'})` : 'compared with the legacy run';
   if (fresh.length) {
