@@ -43,6 +43,8 @@ export interface CollectPlan {
   append: boolean;
   /** Attributes that counted publishes for log lines only; they stop counting. */
   counters: string[];
+  /** The agent's methods the cycle published with. */
+  publishers: string[];
 }
 
 export type Analysis<T> = { ok: true; value: T } | { ok: false; reason: string; line: number };
@@ -81,7 +83,176 @@ function transportMention(node: SyntaxNode, transport: (m: string) => boolean): 
 }
 
 export function isTransport(ctx: PythonTransformContext, m: string): boolean {
-  return ctx.agent.methods.has(m) && (PUBLISH_METHOD.test(m) || QUEUE_METHOD.test(m) || RETRY_METHOD.test(m));
+  return ctx.agent.methods.has(m) && (isPublishMethod(ctx, m) || RETRY_METHOD.test(m) || queueMember(ctx, m));
+}
+
+/** The cycle publishes with it: `_publish_*` by name, or a transport helper by shape (see shapedTransport). */
+export function isPublish(ctx: PythonTransformContext, m: string): boolean {
+  return PUBLISH.test(m) || shapedTransport(ctx).publish.has(m);
+}
+
+/** isPublish, or the gRPC channel helper. */
+export function isPublishMethod(ctx: PythonTransformContext, m: string): boolean {
+  return PUBLISH_METHOD.test(m) || shapedTransport(ctx).publish.has(m);
+}
+
+/** Re-sends the unsent backlog: `_drain_*` by name, or by shape (see shapedTransport). */
+export function isDrain(ctx: PythonTransformContext, m: string): boolean {
+  return DRAIN.test(m) || shapedTransport(ctx).drain.has(m);
+}
+
+const shapeMemo = new WeakMap<PythonTransformContext, { publish: Set<string>; drain: Set<string> }>();
+/** Calls that put bytes on the wire to the EventBus (gRPC stub, HTTP, a raw socket). */
+const WIRE = /^(PublishTelemetry|Publish|urlopen|sendall|send|post|put|request|create_connection)$/;
+
+/**
+ * Publish helpers named like nothing in seed 001's checklist (`send_envelope`, `_emit`, `_ship`),
+ * recognised by what they do: the cycle calls it with one event; it puts that event on the wire
+ * to the EventBus (a module constant naming the bus, and a gRPC / HTTP / socket call); it
+ * reports a failure with `return False`. A drain is then a method without parameters that the
+ * cycle calls as a statement and that re-sends through such a helper (`flush_outbox`,
+ * `_flush_backlog`, `_reship_pending`).
+ */
+function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; drain: Set<string> } {
+  let m = shapeMemo.get(ctx);
+  if (m) return m;
+  m = { publish: new Set(), drain: new Set() };
+  shapeMemo.set(ctx, m);
+  const cycle = ctx.agent.methods.get(cycleMethod(ctx));
+  if (!cycle) return m;
+  const calledByCycle = new Set<string>();
+  walk(cycle.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'call') return;
+    const f = n.childForFieldName('function');
+    const a = f?.type === 'attribute' ? selfAttribute(f) : null;
+    if (a && ctx.agent.methods.has(a)) calledByCycle.add(a);
+  });
+  const plain = (fn: PyFunction) => fn.params.filter((p, i) => i > 0 && p.kind !== 'separator');
+  for (const name of calledByCycle) {
+    const fn = ctx.agent.methods.get(name)!;
+    if (PUBLISH.test(name) || name.startsWith('__') || ctx.base.methods.has(name) || fn.isAsync || fn.decorators.length) continue;
+    const params = plain(fn);
+    if (params.length !== 1 || params[0]!.kind !== 'plain') continue;
+    let bus = false;
+    let wire = false;
+    let failure = false;
+    walk(fn.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'class_definition') return false;
+      if (n.type === 'identifier' && /EVENT_?BUS/i.test(n.text)) bus = true;
+      if (n.type === 'call') {
+        const callee = n.childForFieldName('function');
+        const last = callee?.type === 'attribute' ? callee.childForFieldName('attribute')!.text : callee?.text ?? '';
+        if (WIRE.test(last)) wire = true;
+      }
+      if (n.type === 'return_statement' && n.namedChild(0)?.type === 'false') failure = true;
+    });
+    // The bus may be reached through a helper of the agent (`self._stub().PublishTelemetry(...)`).
+    if (bus || wire) {
+      walk(fn.body, (n) => {
+        const a = selfAttribute(n);
+        const helper = a ? ctx.agent.methods.get(a) : undefined;
+        if (!helper || helper === fn) return;
+        walk(helper.body, (x) => {
+          if (x.type === 'identifier' && /EVENT_?BUS/i.test(x.text)) bus = true;
+        });
+      });
+    }
+    if (bus && wire && failure) m.publish.add(name);
+  }
+  if (!m.publish.size) return m;
+  for (const name of calledByCycle) {
+    const fn = ctx.agent.methods.get(name)!;
+    if (m.publish.has(name) || plain(fn).length || fn.isAsync || fn.decorators.length || ctx.base.methods.has(name)) continue;
+    let resends = false;
+    walk(fn.body, (n) => {
+      const a = selfAttribute(n);
+      if (a && m!.publish.has(a)) resends = true;
+    });
+    if (resends) m.drain.add(name);
+  }
+  return m;
+}
+
+const queueMemo = new WeakMap<PythonTransformContext, Set<string>>();
+
+/**
+ * A method named like queue management (`_queue_*`, `_enqueue_*`, `_drain_*`) that is the
+ * unsent-message queue of the transport: it calls the publish code, the publish code calls it,
+ * or it works a container the publish code works too. A work queue of the business
+ * (`_enqueue_targets` filling `self.jobs` with scan targets, `_drain_jobs` taking a batch of
+ * them) shares nothing with the publish code, and is no concern of the base.
+ */
+export function queueMember(ctx: PythonTransformContext, name: string): boolean {
+  let set = queueMemo.get(ctx);
+  if (!set) queueMemo.set(ctx, (set = transportQueueMethods(ctx)));
+  return set.has(name);
+}
+
+function transportQueueMethods(ctx: PythonTransformContext): Set<string> {
+  const methods = [...ctx.agent.methods.values()];
+  const named = methods.filter((m) => QUEUE_METHOD.test(m.name) || shapedTransport(ctx).drain.has(m.name));
+  const publish = methods.filter((m) => isPublishMethod(ctx, m.name) || RETRY_METHOD.test(m.name));
+  const use = (fn: PyFunction) => {
+    const calls = new Set<string>();
+    const containers = new Set<string>();
+    walk(fn.body, (n) => {
+      if (n.type === 'class_definition') return false;
+      const a = selfAttribute(n);
+      if (!a) return;
+      const p = n.parent;
+      if (ctx.agent.methods.has(a)) {
+        if (p?.type === 'call' || p?.type === 'argument_list') calls.add(a);
+      } else if (p?.type === 'attribute' && p.childForFieldName('object')?.id === n.id && p.parent?.type === 'call') {
+        containers.add(a); // self.queue.enqueue(...), self.spool.popleft()
+      }
+    });
+    return { calls, containers };
+  };
+  const pub = publish.map((m) => ({ name: m.name, ...use(m) }));
+  const out = new Set<string>();
+  // Given what was also given to the publish code (`self._queue_devices(devices[acked:])` after
+  // `self._publish_devices(devices)`): it holds the events the bus did not take.
+  const publishNames = new Set(pub.map((p) => p.name));
+  const handedEvents = new Set<string>();
+  for (const m of methods) {
+    const args = new Map<string, Set<string>>();
+    walk(m.body, (n) => {
+      if (n.type === 'class_definition') return false;
+      if (n.type !== 'call') return;
+      const f = n.childForFieldName('function');
+      const a = f?.type === 'attribute' ? selfAttribute(f) : null;
+      if (!a || !ctx.agent.methods.has(a)) return;
+      const names = args.get(a) ?? new Set<string>();
+      walk(n.childForFieldName('arguments')!, (x) => {
+        if (x.type === 'identifier' && x.text !== 'self') names.add(x.text);
+      });
+      args.set(a, names);
+    });
+    const published = new Set([...args.entries()].filter(([a]) => publishNames.has(a)).flatMap(([, v]) => [...v]));
+    for (const [a, names] of args) if (!publishNames.has(a) && [...names].some((x) => published.has(x))) handedEvents.add(a);
+  }
+  // Without any publish code to relate them to, the names are all there is to go on.
+  if (!pub.length) return new Set(named.map((m) => m.name));
+  let grew = true;
+  const linked = new Set(pub.map((p) => p.name));
+  const uses = new Map(named.map((m) => [m.name, use(m)]));
+  while (grew) {
+    grew = false;
+    for (const m of named) {
+      if (out.has(m.name)) continue;
+      const u = uses.get(m.name)!;
+      const calledByTransport = [...pub, ...[...out].map((n) => ({ name: n, ...uses.get(n)! }))].some((p) => p.calls.has(m.name));
+      const callsTransport = [...u.calls].some((c) => linked.has(c));
+      const sharesContainer = [...u.containers].some((c) => pub.some((p) => p.containers.has(c)) || [...out].some((o) => uses.get(o)!.containers.has(c)));
+      if (calledByTransport || callsTransport || sharesContainer || handedEvents.has(m.name)) {
+        out.add(m.name);
+        linked.add(m.name);
+        grew = true;
+      }
+    }
+  }
+  return out;
 }
 
 /** collect() as a hook: which statements drain/publish, what it returns instead. */
@@ -113,6 +284,13 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
     return fail(`${name}() is also used at line ${r.line} (${head(r.node.parent ?? r.node)}); it stays a method of its own`, r.line);
   }
   const transport = (m: string) => isTransport(ctx, m);
+  // Nobody reads what the cycle returns (run() calls it as a statement): a final `return events`
+  // or `return len(events)` is a value for nobody, and becomes the events' return like `return True`.
+  const unused = ctx.refs.of(name).every((r) => {
+    if (r.kind === 'identifier') return true;
+    return !!run && run.outer.startIndex <= r.start && r.end <= run.outer.endIndex && isCollectCall(enclosingStatement(r.node), name);
+  });
+  const constReturn = (n: SyntaxNode) => CONST_RETURN.test(n.text.trim()) || (unused && sideEffectFree(n.namedChild(0)));
   const body = statements(fn.body).filter((s) => !isDocstring(s));
   let block = fn.body;
   let handlers: SyntaxNode[] = [];
@@ -132,6 +310,7 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   /** Publish counters only logs read: they stop counting (the base counts events_published). */
   const counters: string[] = [];
   const events: string[] = [];
+  const publishers = new Set<string>();
   const returns: Array<{ node: SyntaxNode; text: string }> = [];
   for (const [i, s] of stmts.entries()) {
     if (statusStmts.includes(s)) continue;
@@ -140,12 +319,12 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
     if (sc && transport(sc.method)) {
       const target = sc.target;
       if (target && target.type !== 'identifier') return fail(`${name}() stores the result of ${sc.method}() in ${target.text}`, line(s));
-      if (DRAIN.test(sc.method)) {
+      if (isDrain(ctx, sc.method)) {
         drainStmts.push(s);
         if (target) droppedLocals.add(target.text);
         continue;
       }
-      if (!PUBLISH.test(sc.method)) return fail(`${name}() calls ${sc.method}() directly (line ${line(s)})`, line(s));
+      if (!isPublish(ctx, sc.method)) return fail(`${name}() calls ${sc.method}() directly (line ${line(s)})`, line(s));
       const args = sc.call.childForFieldName('arguments')!.namedChildren;
       if (args.length !== 1 || args[0]!.type !== 'identifier') {
         return fail(`${name}() publishes ${sc.call.childForFieldName('arguments')!.text}, not one local event (line ${line(s)})`, line(s));
@@ -164,6 +343,7 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
         if (status.returned) statusReturn = status.returned;
       }
       publishStmts.push(s);
+      publishers.add(sc.method);
       if (!events.includes(ev)) events.push(ev);
       continue;
     }
@@ -172,13 +352,25 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       const inner = statements(s.childForFieldName('body')).filter((x) => !isDocstring(x));
       const v = s.childForFieldName('left');
       const it = s.childForFieldName('right');
-      const only = inner.length === 1 ? selfCall(inner[0]!) : null;
-      if (only && PUBLISH.test(only.method) && transport(only.method) && !only.target && v?.type === 'identifier' && it?.type === 'identifier' && !s.namedChildren.some((c) => c.type === 'else_clause')) {
+      let only = inner.length === 1 ? selfCall(inner[0]!) : null;
+      // `for e in events: if self._publish_event(e): self.published += 1`: a counter only logs read.
+      const counted: string[] = [];
+      if (!only && inner.length === 1 && inner[0]!.type === 'if_statement' && !inner[0]!.childForFieldName('alternative')) {
+        const cond = inner[0]!.childForFieldName('condition');
+        const call = cond?.type === 'call' ? cond : null;
+        const fnNode = call?.childForFieldName('function');
+        const m = fnNode?.type === 'attribute' ? selfAttribute(fnNode) : null;
+        const body = statements(inner[0]!.childForFieldName('consequence'));
+        if (call && m && body.length && body.every((x) => counterOnly(ctx, x, counted))) only = { call, method: m, target: null };
+      }
+      if (only && isPublish(ctx, only.method) && transport(only.method) && !only.target && v?.type === 'identifier' && it?.type === 'identifier' && !s.namedChildren.some((c) => c.type === 'else_clause')) {
         const args = only.call.childForFieldName('arguments')!.namedChildren;
         if (args.length === 1 && args[0]!.text === v.text) {
           if (reassignedAfter(stmts.slice(i + 1), it.text)) return fail(`${name}() changes ${it.text} after publishing it`, line(s));
           publishStmts.push(s);
+          publishers.add(only.method);
           events.push(`*${it.text}`);
+          counters.push(...counted);
           continue;
         }
       }
@@ -189,9 +381,10 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       const inner = statements(s.childForFieldName('consequence')).filter((x) => !isDocstring(x));
       const only = inner.length === 1 ? selfCall(inner[0]!) : null;
       const args = only ? only.call.childForFieldName('arguments')!.namedChildren : [];
-      if (cond?.type === 'identifier' && only && PUBLISH.test(only.method) && transport(only.method) && !only.target && args.length === 1 && args[0]!.text === cond.text) {
+      if (cond?.type === 'identifier' && only && isPublish(ctx, only.method) && transport(only.method) && !only.target && args.length === 1 && args[0]!.text === cond.text) {
         if (reassignedAfter(stmts.slice(i + 1), cond.text)) return fail(`${name}() changes ${cond.text} after publishing it`, line(s));
         publishStmts.push(s);
+        publishers.add(only.method);
         events.push(`?${cond.text}`);
         continue;
       }
@@ -211,7 +404,7 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       if (usesName(s, local)) return fail(`${name}() uses ${local} (the drain result) at line ${line(s)}`, line(s));
     }
     if (s.type === 'return_statement') {
-      if (i !== stmts.length - 1 || !CONST_RETURN.test(s.text.trim())) return fail(`${name}() returns ${head(s)} at line ${line(s)}`, line(s));
+      if (i !== stmts.length - 1 || !constReturn(s)) return fail(`${name}() returns ${head(s)} at line ${line(s)}`, line(s));
     }
   }
   if (publishStmts.length === 0) return fail(`${name}() publishes nothing the migration recognises`, fn.line);
@@ -227,7 +420,7 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   let bad: SyntaxNode | null = null;
   walk(fn.body, (n) => {
     if (bad || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-    if (n.type === 'return_statement' && n.id !== statusReturn?.id && !CONST_RETURN.test(n.text.trim())) bad = n;
+    if (n.type === 'return_statement' && n.id !== statusReturn?.id && !constReturn(n)) bad = n;
     if (n.type === 'yield') bad = n;
   });
   if (bad) return fail(`${name}() ${(bad as SyntaxNode).type === 'yield' ? 'is a generator' : `returns ${head(bad)}`} (line ${line(bad)})`, line(bad));
@@ -249,7 +442,7 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       else if (!isTrivial(x)) return fail(`${name}()'s except handler does more than log (line ${line(x)})`, line(x));
     }
   }
-  return { ok: true, value: { fn, publishStmts: [...publishStmts, ...statusStmts], drainStmts, events: rendered, returns, block: stmts, append, counters } };
+  return { ok: true, value: { fn, publishStmts: [...publishStmts, ...statusStmts], drainStmts, events: rendered, returns, block: stmts, append, counters, publishers: [...publishers] } };
 }
 
 /**
@@ -312,6 +505,18 @@ function counterOnly(ctx: PythonTransformContext, stmt: SyntaxNode, counters: st
   return true;
 }
 
+/** Names, attributes, literals, operators and len(): evaluating it changes nothing. */
+function sideEffectFree(node: SyntaxNode | null): boolean {
+  if (!node) return true;
+  let ok = true;
+  walk(node, (n) => {
+    if (!ok) return false;
+    if (n.type === 'call' && !/^(len|bool|int|str)$/.test(n.childForFieldName('function')?.text ?? '')) ok = false;
+    if (['await', 'yield', 'named_expression', 'lambda', 'list_comprehension', 'generator_expression', 'dictionary_comprehension', 'set_comprehension'].includes(n.type)) ok = false;
+  });
+  return ok;
+}
+
 function identifiers(node: SyntaxNode): string[] {
   const out: string[] = [];
   walk(node, (n) => {
@@ -372,7 +577,9 @@ export function proposeTransport(
   /** Methods of this concern whatever their names (the publisher's own helpers). */
   also: string[] = [],
 ): void {
-  const mine = [...ctx.agent.methods.keys()].filter((m) => pattern.test(m) || also.includes(m));
+  const mine = [...ctx.agent.methods.keys()].filter(
+    (m) => (pattern === QUEUE_METHOD ? queueMember(ctx, m) : pattern === PUBLISH_METHOD ? isPublishMethod(ctx, m) : pattern.test(m)) || also.includes(m),
+  );
   for (const name of mine) {
     const fn = ctx.agent.methods.get(name)!;
     ctx.plan.proposeMember({
@@ -445,7 +652,7 @@ function liveCaller(ctx: PythonTransformContext, name: string, removed: Set<stri
 
 /** The agent's methods that put events in its legacy queue (what a drain would still be needed for). */
 export function queueMethods(ctx: PythonTransformContext): string[] {
-  return [...ctx.agent.methods.keys()].filter((m) => QUEUE_METHOD.test(m) && !DRAIN.test(m));
+  return [...ctx.agent.methods.keys()].filter((m) => queueMember(ctx, m) && !isDrain(ctx, m));
 }
 
 function enclosingStatement(n: SyntaxNode): SyntaxNode {
