@@ -62,6 +62,8 @@ interface Spec {
     certs?: boolean;
     /** A file appended to every 300 ms while the agent runs (a change for it to report). */
     touch?: string;
+    /** The line appended to `touch` ({now} is the time in ms); default `changed {now}`. */
+    touch_line?: string;
     /** After the run: file (relative) -> text it must contain. */
     afterwards?: Record<string, string>;
   };
@@ -301,7 +303,8 @@ describe('python fixtures, hardened-agent-base profile (seed 001)', () => {
       const saved = { ...process.env };
       Object.assign(process.env, env);
       // An agent that reports changes only (FIM) gets one to report while it runs.
-      const touch = rt.touch ? setInterval(() => appendFileSync(at(rt.touch!), `changed ${Date.now()}\n`), 300) : undefined;
+      const touchLine = () => (rt.touch_line ?? 'changed {now}').replaceAll('{now}', String(Date.now())) + '\n';
+    const touch = rt.touch ? setInterval(() => appendFileSync(at(rt.touch!), touchLine()), 300) : undefined;
       let out: string;
       let code: number;
       try {

@@ -11,7 +11,7 @@ import { isDocstring, selfAttribute, statements, walk, callee } from '../../src/
 import { indentAt, lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
 import { isTrivial } from '../../src/analysis/infra.js';
-import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, LEGACY_RUN, type Analysis } from './hardened-shapes.js';
+import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, LEGACY_RUN, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
 
 const label = 'hardened-main-loop';
 const KEYWORD = 'collection_interval';
@@ -93,6 +93,7 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   // around collect(): a back-off the base's loop replaces (a failing collect_data() is logged and
   // counted, and the next cycle comes after collection_interval). Its counters go with it.
   const backoff = backoffLocals(fn.body, cycleMethod(ctx), param?.name ?? null);
+  const sender = senderThread(ctx);
   work.backoff = [...backoff];
   let collectStmt: SyntaxNode | null = null;
   const record = (s: SyntaxNode, inLoop: boolean) => {
@@ -129,6 +130,8 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
         continue;
       }
       if (isBackoffStep(s, backoff, param?.name ?? null)) continue;
+      // `self._sender.start()`, `self._stop.set()`: the sender thread goes with the loop (hardened-sender).
+      if (senderStatement(s, sender)) continue;
       // `interval = interval or self.interval` before the loop: the parameter (default None)
       // falls back to what the constructor kept.
       if (!inLoop && loops === 0 && param && param.default?.type === 'none' && e?.type === 'assignment' && e.childForFieldName('left')?.text === param.name && !fallback) {
@@ -170,8 +173,8 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
             if (!b || statements(b).every((x) => isTrivial(x) || x.type === 'break_statement')) continue;
             if (c.type === 'except_clause' && inLoop && statements(b).every((x) => isTrivial(x) || x.type === 'continue_statement' || isBackoffStep(x, backoff, param?.name ?? null))) continue;
             // `finally:` around the loop: the agent's own teardown, which shutdown() runs now.
-            if (c.type === 'finally_clause' && !inLoop && loops > loopsBefore && statements(b).every((x) => isTrivial(x) || isSelfCall(x))) {
-              work.teardown.push(...statements(b).filter((x) => !isTrivial(x)));
+            if (c.type === 'finally_clause' && !inLoop && loops > loopsBefore && statements(b).every((x) => isTrivial(x) || isSelfCall(x) || senderStatement(x, sender))) {
+              work.teardown.push(...statements(b).filter((x) => !isTrivial(x) && !senderStatement(x, sender)));
               continue;
             }
             bad = b;
@@ -440,6 +443,16 @@ function movedStatement(ctx: PythonTransformContext, stmt: SyntaxNode, indent: s
   return lines
     .map((l, i) => (i === 0 ? indent + l : l.startsWith(' '.repeat(from)) ? indent + l.slice(from) : l))
     .join(ctx.layout.eol);
+}
+
+/** `self._sender.start()`, `self._stop.set()`, `self._sender.join(2)`: the sender thread's own start and stop. */
+function senderStatement(stmt: SyntaxNode, sender: SenderThread | null): boolean {
+  if (!sender) return false;
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  const fn = e?.type === 'call' ? e.childForFieldName('function') : null;
+  const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+  const attr = obj ? selfAttribute(obj) : null;
+  return !!attr && (attr === sender.thread || attr === sender.stop) && /^(start|join|set)$/.test(fn!.childForFieldName('attribute')!.text);
 }
 
 /** `self._open_audit_log()`: a call of the agent's own method, as a statement. */

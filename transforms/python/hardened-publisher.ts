@@ -34,6 +34,11 @@ export interface PublisherPlan {
    * queues what a failed publish did not send, so they go (kept, every failure would be queued twice).
    */
   fallbacks: SyntaxNode[];
+  /**
+   * The entry reports the bus's answer as its value (`return response.status == 200`) rather
+   * than with `return False`: publish() raises when it is falsy.
+   */
+  checkResult: boolean;
   /** Transport-only attributes: their __init__ assignments move into the publisher's __init__. */
   movedState: Array<{ attr: string; stmt: SyntaxNode }>;
   /** Agent attributes the moved code reads (a queue size in a log line): handed to the publisher. */
@@ -192,8 +197,18 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     const target = call?.type === 'call' ? selfAttribute(call.childForFieldName('function')!) : null;
     if (target && QUEUE_METHOD.test(target) && handlerFallback(n, entry.body)) failures.push({ node: n, inHandler: true });
   });
-  if (!failures.length) return fail(`${entry.name}() has no failure result to turn into an exception`, entry.line);
-  return { ok: true, value: { entry, moved, failures, fallbacks, movedState, shared: [...shared].sort(), queue } };
+  let checkResult = false;
+  if (!failures.length) {
+    // Every return gives the bus's answer (a comparison, a boolean expression): publish() checks it.
+    const rets: SyntaxNode[] = [];
+    walk(entry.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type === 'return_statement') rets.push(n);
+    });
+    checkResult = rets.length > 0 && rets.every((r) => ['comparison_operator', 'boolean_operator', 'not_operator'].includes(r.namedChild(0)?.type ?? ''));
+    if (!checkResult) return fail(`${entry.name}() has no failure result to turn into an exception`, entry.line);
+  }
+  return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), queue } };
 }
 
 /**
@@ -289,7 +304,10 @@ function classText(ctx: PythonTransformContext, plan: PublisherPlan): string {
     for (const m of plan.movedState) lines.push(`${u}${u}${m.stmt.text}`);
     lines.push('');
   }
-  lines.push(`${u}def publish(self, events):`, `${u}${u}for ${event} in events:`, `${u}${u}${u}self.${plan.entry.name}(${event})`);
+  lines.push(`${u}def publish(self, events):`, `${u}${u}for ${event} in events:`);
+  if (plan.checkResult) {
+    lines.push(`${u}${u}${u}if not self.${plan.entry.name}(${event}):`, `${u}${u}${u}${u}raise RuntimeError("EventBus did not take the event (${plan.entry.name})")`);
+  } else lines.push(`${u}${u}${u}self.${plan.entry.name}(${event})`);
   const body = lines.join(eol);
   const methods = plan.moved.map((m) => movedText(ctx, m, plan)).join(eol + eol);
   return `${body}${eol}${eol}${methods}${eol}`;

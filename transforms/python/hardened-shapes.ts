@@ -160,6 +160,8 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
     }
     if (bus && wire && failure) m.publish.add(name);
   }
+  const sender = senderThread(ctx);
+  if (sender) m.publish.add(sender.send);
   if (!m.publish.size) return m;
   for (const name of calledByCycle) {
     const fn = ctx.agent.methods.get(name)!;
@@ -375,6 +377,33 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
         }
       }
     }
+    // `self.outq.put(envelope)` / `for e in events: self.outq.put(self._to_envelope(e))`: handed
+    // to the sender thread, which publishes it (see senderThread).
+    const sender = senderThread(ctx);
+    const put = sender ? queuePut(s, sender.queue) : null;
+    if (put && sender) {
+      if (put.type !== 'identifier') return fail(`${name}() hands ${put.text} to the sender thread, not one local event (line ${line(s)})`, line(s));
+      if (reassignedAfter(stmts.slice(i + 1), put.text)) return fail(`${name}() changes ${put.text} after handing it to the sender thread`, line(s));
+      publishStmts.push(s);
+      publishers.add(sender.send);
+      events.push(put.text);
+      continue;
+    }
+    if (sender && s.type === 'for_statement' && !s.namedChildren.some((c) => c.type === 'else_clause')) {
+      const inner = statements(s.childForFieldName('body')).filter((x) => !isDocstring(x));
+      const v = s.childForFieldName('left');
+      const it = s.childForFieldName('right');
+      const value = inner.length === 1 ? queuePut(inner[0]!, sender.queue) : null;
+      if (value && v?.type === 'identifier' && it?.type === 'identifier') {
+        if (reassignedAfter(stmts.slice(i + 1), it.text)) return fail(`${name}() changes ${it.text} after handing it to the sender thread`, line(s));
+        if (value.text === v.text) events.push(`*${it.text}`);
+        else if (readOnlyBuild(ctx, value, v.text)) events.push(`=[${value.text} for ${v.text} in ${it.text}]`);
+        else return fail(`${name}() hands ${value.text} to the sender thread; building it later could change what it does (line ${line(s)})`, line(s));
+        publishStmts.push(s);
+        publishers.add(sender.send);
+        continue;
+      }
+    }
     // `if fresh: self._publish_events(fresh)`: published only when there is something to send.
     if (s.type === 'if_statement' && !s.childForFieldName('alternative')) {
       const cond = s.childForFieldName('condition');
@@ -411,11 +440,13 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   const guarded = events.filter((e) => e.startsWith('?'));
   if (guarded.length && events.length > 1) return fail(`${name}() publishes ${guarded[0]!.slice(1)} only when it is not empty, and other events as well`, fn.line);
   const rendered =
-    events.length === 1 && events[0]!.startsWith('*')
-      ? `list(${events[0]!.slice(1)})`
-      : guarded.length
-        ? `[${guarded[0]!.slice(1)}] if ${guarded[0]!.slice(1)} else []`
-        : `[${events.join(', ')}]`;
+    events.length === 1 && events[0]!.startsWith('=')
+      ? events[0]!.slice(1)
+      : events.length === 1 && events[0]!.startsWith('*')
+        ? `list(${events[0]!.slice(1)})`
+        : guarded.length
+          ? `[${guarded[0]!.slice(1)}] if ${guarded[0]!.slice(1)} else []`
+          : `[${events.map((e) => (e.startsWith('=') ? `*${e.slice(1)}` : e)).join(', ')}]`;
   // Other returns in collect(): constants only (the base treats them as "no events").
   let bad: SyntaxNode | null = null;
   walk(fn.body, (n) => {
@@ -503,6 +534,153 @@ function counterOnly(ctx: PythonTransformContext, stmt: SyntaxNode, counters: st
   if (!readOnlyInLogs) return false;
   counters.push(attr);
   return true;
+}
+
+/** `self.<queue>.put(x)` (put_nowait, append) as a statement: the value handed over. */
+function queuePut(stmt: SyntaxNode, queue: string): SyntaxNode | null {
+  const e = expressionOf(stmt);
+  const f = e?.type === 'call' ? e.childForFieldName('function') : null;
+  if (f?.type !== 'attribute' || !/^(put|put_nowait|append)$/.test(f.childForFieldName('attribute')!.text)) return null;
+  const obj = f.childForFieldName('object');
+  if (!obj || selfAttribute(obj) !== queue) return null;
+  const args = e!.childForFieldName('arguments')!.namedChildren;
+  return args.length === 1 && args[0]!.type !== 'keyword_argument' ? args[0]! : null;
+}
+
+/**
+ * `self._to_envelope(event)`: a call of an agent method on the loop variable alone whose body
+ * writes no attribute and calls no other method of the agent, so building it at the return
+ * instead of in the loop gives the same value.
+ */
+function readOnlyBuild(ctx: PythonTransformContext, value: SyntaxNode, v: string): boolean {
+  if (value.type !== 'call') return false;
+  const f = value.childForFieldName('function');
+  const m = f?.type === 'attribute' ? selfAttribute(f) : null;
+  const fn = m ? ctx.agent.methods.get(m) : undefined;
+  const args = value.childForFieldName('arguments')!.namedChildren;
+  if (!fn || fn.isAsync || fn.decorators.length || args.length !== 1 || args[0]!.text !== v) return false;
+  let ok = true;
+  walk(fn.body, (n) => {
+    if (!ok) return false;
+    const a = selfAttribute(n);
+    if (!a) return;
+    const p = n.parent;
+    if (ctx.agent.methods.has(a)) ok = false;
+    else if ((p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.childForFieldName('left')?.id === n.id) ok = false;
+    else if (p?.type === 'attribute' && p.parent?.type === 'call') ok = false; // self.x.append(...)
+  });
+  return ok;
+}
+
+/** A sender thread of the agent: the cycle puts events on a queue, a thread loop takes them off and sends them. */
+export interface SenderThread {
+  /** The thread attribute (`self._sender = threading.Thread(target=self._sender_loop, ...)`). */
+  thread: string;
+  /** Its target: the loop that takes events off the queue and sends them. */
+  loop: string;
+  /** The hand-off queue (`self.outq = queue.Queue(...)`). */
+  queue: string;
+  /** The method the loop sends one event with. */
+  send: string;
+  /** The loop's stop event (`self._stop = threading.Event()`), if any. */
+  stop: string | null;
+}
+
+const senderMemo = new WeakMap<PythonTransformContext, SenderThread | null>();
+
+/**
+ * The shape: a Thread built in __init__ whose target is a method of the agent without
+ * parameters that loops taking items off one queue attribute and sending each with one method
+ * of the agent that reaches the EventBus. Everything the thread uses is its own: the loop is
+ * named only by the thread, the thread is only started or joined (in run()), the stop event
+ * only set and waited on. Then the base's publish replaces the thread: what the cycle put on
+ * the queue is what collect_data() returns.
+ */
+export function senderThread(ctx: PythonTransformContext): SenderThread | null {
+  if (senderMemo.has(ctx)) return senderMemo.get(ctx)!;
+  const found = readSender(ctx);
+  senderMemo.set(ctx, found);
+  return found;
+}
+
+function readSender(ctx: PythonTransformContext): SenderThread | null {
+  const init = ctx.agent.methods.get('__init__');
+  if (!init) return null;
+  const inside = (fn: PyFunction | undefined, r: { start: number; end: number }) => !!fn && fn.outer.startIndex <= r.start && r.end <= fn.outer.endIndex;
+  for (const a of ctx.agent.assignments) {
+    if (a.method !== '__init__' || a.value?.type !== 'call' || !/(^|\.)Thread$/.test(a.value.childForFieldName('function')?.text ?? '')) continue;
+    const target = a.value.childForFieldName('arguments')!.namedChildren.find((k) => k.type === 'keyword_argument' && k.childForFieldName('name')!.text === 'target');
+    const loopName = target ? selfAttribute(target.childForFieldName('value')!) : null;
+    const loop = loopName ? ctx.agent.methods.get(loopName) : undefined;
+    if (!loop || loop.isAsync || loop.decorators.length || loop.params.length !== 1) continue;
+    const takes = new Set<string>();
+    const sends = new Set<string>();
+    const events = new Set<string>();
+    let loops = 0;
+    walk(loop.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'class_definition') return false;
+      if (n.type === 'while_statement') loops++;
+      if (n.type !== 'call') return;
+      const f = n.childForFieldName('function');
+      if (f?.type !== 'attribute') return;
+      const m = selfAttribute(f);
+      if (m && ctx.agent.methods.has(m)) sends.add(m);
+      const obj = f.childForFieldName('object');
+      const q = obj ? selfAttribute(obj) : null;
+      if (q && /^(get|get_nowait|popleft)$/.test(f.childForFieldName('attribute')!.text)) takes.add(q);
+      if (q && /^(wait|is_set)$/.test(f.childForFieldName('attribute')!.text)) events.add(q);
+    });
+    if (loops !== 1 || takes.size !== 1 || sends.size !== 1) continue;
+    const queue = [...takes][0]!;
+    const send = ctx.agent.methods.get([...sends][0]!)!;
+    if (send.isAsync || send.decorators.length || send.params.filter((p, i) => i > 0 && p.kind !== 'separator').length !== 1 || !reachesBus(ctx, send)) continue;
+    if (!ctx.agent.assignments.some((x) => x.attr === queue && x.method === '__init__' && x.value?.type === 'call')) continue;
+    const stop = [...events].find((e) => ctx.agent.assignments.some((x) => x.attr === e && x.method === '__init__' && /(^|\.)Event$/.test(x.value?.childForFieldName('function')?.text ?? ''))) ?? null;
+    // The loop does nothing else: every call in it takes from or puts back on the queue, sends,
+    // waits on the stop event, logs or sleeps (anything more would be lost with it).
+    let other = false;
+    walk(loop.body, (n) => {
+      if (other || n.type !== 'call') return;
+      const f = n.childForFieldName('function')!;
+      const obj = f.type === 'attribute' ? f.childForFieldName('object') : null;
+      const on = obj ? selfAttribute(obj) : null;
+      const op = f.type === 'attribute' ? f.childForFieldName('attribute')!.text : '';
+      if (selfAttribute(f) === send.name) return;
+      if (on === queue && /^(get|get_nowait|popleft|put|put_nowait|append|appendleft|task_done|qsize|empty)$/.test(op)) return;
+      if (on && on === stop && /^(wait|is_set)$/.test(op)) return;
+      if (isLogCall(n) || /^(time\.)?sleep$/.test(f.text)) return;
+      other = true;
+    });
+    if (other) continue;
+    const run = ctx.agent.methods.get(LEGACY_RUN);
+    const own = (name: string, allowed: Array<PyFunction | undefined>) =>
+      ctx.refs.of(name).filter((r) => r.kind === 'attribute').every((r) => allowed.some((fn) => inside(fn, r)));
+    if (!own(loop.name, [init, loop]) || !own(a.attr, [init, run]) || !own(send.name, [loop, send])) continue;
+    if (stop && !own(stop, [init, loop, run])) continue;
+    return { thread: a.attr, loop: loop.name, queue, send: send.name, stop };
+  }
+  return null;
+}
+
+/** A gRPC / HTTP / socket call in the method and a module constant naming the EventBus in it or a helper it calls. */
+function reachesBus(ctx: PythonTransformContext, fn: PyFunction): boolean {
+  let bus = false;
+  let wire = false;
+  const visit = (body: SyntaxNode, depth: number) =>
+    walk(body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'class_definition') return false;
+      if (n.type === 'identifier' && /EVENT_?BUS/i.test(n.text)) bus = true;
+      if (n.type === 'call') {
+        const callee = n.childForFieldName('function');
+        const last = callee?.type === 'attribute' ? callee.childForFieldName('attribute')!.text : callee?.text ?? '';
+        if (WIRE.test(last)) wire = true;
+      }
+      const a = depth === 0 ? selfAttribute(n) : null;
+      const helper = a ? ctx.agent.methods.get(a) : undefined;
+      if (helper && helper !== fn) visit(helper.body, depth + 1);
+    });
+  visit(fn.body, 0);
+  return bus && wire;
 }
 
 /** Names, attributes, literals, operators and len(): evaluating it changes nothing. */
