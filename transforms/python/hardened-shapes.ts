@@ -134,31 +134,12 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
     if (PUBLISH.test(name) || name.startsWith('__') || ctx.base.methods.has(name) || fn.isAsync || fn.decorators.length) continue;
     const params = plain(fn);
     if (params.length !== 1 || params[0]!.kind !== 'plain') continue;
-    let bus = false;
-    let wire = false;
     let failure = false;
     walk(fn.body, (n) => {
       if (n.type === 'function_definition' || n.type === 'class_definition') return false;
-      if (n.type === 'identifier' && /EVENT_?BUS/i.test(n.text)) bus = true;
-      if (n.type === 'call') {
-        const callee = n.childForFieldName('function');
-        const last = callee?.type === 'attribute' ? callee.childForFieldName('attribute')!.text : callee?.text ?? '';
-        if (WIRE.test(last)) wire = true;
-      }
       if (n.type === 'return_statement' && n.namedChild(0)?.type === 'false') failure = true;
     });
-    // The bus may be reached through a helper of the agent (`self._stub().PublishTelemetry(...)`).
-    if (bus || wire) {
-      walk(fn.body, (n) => {
-        const a = selfAttribute(n);
-        const helper = a ? ctx.agent.methods.get(a) : undefined;
-        if (!helper || helper === fn) return;
-        walk(helper.body, (x) => {
-          if (x.type === 'identifier' && /EVENT_?BUS/i.test(x.text)) bus = true;
-        });
-      });
-    }
-    if (bus && wire && failure) m.publish.add(name);
+    if (failure && reachesBus(ctx, fn)) m.publish.add(name);
   }
   const sender = senderThread(ctx);
   if (sender) m.publish.add(sender.send);
