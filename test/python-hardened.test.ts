@@ -62,6 +62,8 @@ interface Spec {
     certs?: boolean;
     /** A file appended to every 300 ms while the agent runs (a change for it to report). */
     touch?: string;
+    /** The line appended to `touch` ({now} is the time in ms); default `changed {now}`. */
+    touch_line?: string;
     /** After the run: file (relative) -> text it must contain. */
     afterwards?: Record<string, string>;
   };
@@ -251,6 +253,23 @@ describe('python fixtures, hardened-agent-base profile (seed 001)', () => {
     expect(profile.python!.remove).toEqual(expect.arrayContaining(['publish', 'queue', 'collect_loop', 'old_base']));
   });
 
+  it('an agent already on HardenedAgentBase is migrated under its profile and skipped (naming it) under base-agent', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-hx-other-profile-'));
+    roots.push(root);
+    cpSync(RUNTIME_BASE, path.join(root, 'amoskys'), { recursive: true });
+    cpSync(SUPPORT, root, { recursive: true, filter: (src) => !src.endsWith('README.md') });
+    mkdirSync(path.join(root, 'agents'), { recursive: true });
+    cpSync(path.join(FIXTURES, '_other-profile', 'memory_pressure_agent.py'), path.join(root, 'agents', 'memory_pressure_agent.py'));
+    const rel = 'agents/memory_pressure_agent.py';
+    const hardened = await scanRepository(root, profile);
+    expect(hardened.agents.find((a) => a.file === rel)).toMatchObject({ class: 'MemoryPressureAgent', status: 'migrated' });
+    const base = await scanRepository(root, loadProfile('base-agent'));
+    expect(base.agents.find((a) => a.file === rel), 'not a legacy BaseAgent agent').toBeUndefined();
+    expect(base.skipped.find((s) => s.file === rel)?.reason).toBe(
+      'MemoryPressureAgent (line 50) is already on HardenedAgentBase, the base of profile hardened-agent-base (use --profile hardened-agent-base)',
+    );
+  });
+
   // Seed 001's Phase 5 for every fixture that ends `migrated`: `migrate run` writes the _v2, then
   // `migrate validate` runs it with the reference HardenedAgentBase against the fake EventBus
   // on loopback: health, registry, metrics, events reach the bus, bus down -> queued locally,
@@ -284,7 +303,8 @@ describe('python fixtures, hardened-agent-base profile (seed 001)', () => {
       const saved = { ...process.env };
       Object.assign(process.env, env);
       // An agent that reports changes only (FIM) gets one to report while it runs.
-      const touch = rt.touch ? setInterval(() => appendFileSync(at(rt.touch!), `changed ${Date.now()}\n`), 300) : undefined;
+      const touchLine = () => (rt.touch_line ?? 'changed {now}').replaceAll('{now}', String(Date.now())) + '\n';
+    const touch = rt.touch ? setInterval(() => appendFileSync(at(rt.touch!), touchLine()), 300) : undefined;
       let out: string;
       let code: number;
       try {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentInfo, Finding, FindingKind, ScanResult, SkippedFile } from '../core/types.js';
 import { MigrateError } from '../core/errors.js';
-import type { Profile } from '../profile/profile.js';
+import { listProfiles, loadProfile, type Profile } from '../profile/profile.js';
 import { decodePythonSource, parseStrict } from '../lang/python/parser.js';
 import { flatTreeDataBytes, type FlatTreeData } from '../lang/python/flat-tree.js';
 import type { ParseStore } from '../pipeline/parse-store.js';
@@ -285,14 +285,46 @@ export function targetOf(profile: Profile): BaseTarget {
   return { name: profile.base_class, module: profile.python?.module, source: profile.python?.source };
 }
 
+const otherBases = new Map<string, Array<{ profile: string; base: string; module: string }>>();
+
+/**
+ * The bases other shipped profiles migrate onto (HardenedAgentBase from amoskys.agents.common.base
+ * when the target is BaseAgent): a class already on one of them belongs to that profile's fleet.
+ */
+function basesOfOtherProfiles(profile: Profile): Array<{ profile: string; base: string; module: string }> {
+  let out = otherBases.get(profile.name);
+  if (out) return out;
+  out = [];
+  for (const name of listProfiles()) {
+    let p: Profile;
+    try {
+      p = loadProfile(name);
+    } catch {
+      continue;
+    }
+    if (p.name === profile.name || p.base_class === profile.base_class || !p.python?.module) continue;
+    out.push({ profile: p.name, base: p.base_class, module: p.python.module });
+  }
+  otherBases.set(profile.name, out);
+  return out;
+}
+
 export function classifyPythonFile(f: PythonFileFacts, index: ClassIndex, profile: Profile): { agent?: AgentInfo; skipped?: SkippedFile } {
   if (f.settled) return { skipped: f.settled };
   const { rel } = f;
   const target = profile.base_class;
   const candidates: Candidate[] = [];
+  const onOtherBase: string[] = [];
   for (const cls of f.classes) {
     if (cls.record) continue;
     const names = cls.bases.filter((n): n is string => !!n);
+    // Already on the base of another profile's fleet (imported from where that profile puts it):
+    // not a legacy agent of this one, whose rewrite would swap one framework for the other.
+    const other = basesOfOtherProfiles(profile).find((o) => names.some((n) => n === o.base && f.imports.get(n)?.module === o.module));
+    if (other) {
+      onOtherBase.push(`${cls.name} (line ${cls.line}) is already on ${other.base}, the base of profile ${other.profile} (use --profile ${other.profile})`);
+      continue;
+    }
     const evidence: string[] = [];
     let score = 0;
     const migrated = index.reaches(cls, f, targetOf(profile));
@@ -342,6 +374,7 @@ export function classifyPythonFile(f: PythonFileFacts, index: ClassIndex, profil
   }
   if (!best || best.score < 3 || !structural(best)) {
     const onlyRecords = candidates.length === 0;
+    if (onOtherBase.length && (!best || best.score < 3 || !structural(best))) return { skipped: { file: rel, reason: onOtherBase.join('; ') } };
     return {
       skipped: {
         file: rel,

@@ -11,7 +11,7 @@ import { isDocstring, selfAttribute, statements, walk, callee } from '../../src/
 import { indentAt, lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
 import { isTrivial } from '../../src/analysis/infra.js';
-import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, LEGACY_RUN, type Analysis } from './hardened-shapes.js';
+import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, LEGACY_RUN, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
 
 const label = 'hardened-main-loop';
 const KEYWORD = 'collection_interval';
@@ -45,6 +45,10 @@ interface CycleWork {
   after: SyntaxNode[];
   locals: string[];
   param: string | null;
+  /** The loop's back-off on consecutive failures of collect() (its counters), which the base replaces. */
+  backoff: string[];
+  /** The random spread added to each sleep (`random.uniform(0, self.jitter)`), which the base does not add. */
+  jitter: string | null;
 }
 
 const memo = new WeakMap<PythonTransformContext, Analysis<RunPlan>>();
@@ -84,7 +88,13 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   // Shape: locals, logs, one `while True:` (maybe inside try/except KeyboardInterrupt) holding
   // one self.collect() (maybe inside try/except that logs) and one sleep.
   const locals = new Set<string>();
-  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null };
+  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], jitter: null };
+  // `except OSError: failures += 1; delay = min(interval * 2 ** failures, MAX); log; sleep(delay); continue`
+  // around collect(): a back-off the base's loop replaces (a failing collect_data() is logged and
+  // counted, and the next cycle comes after collection_interval). Its counters go with it.
+  const backoff = backoffLocals(fn.body, cycleMethod(ctx), param?.name ?? null);
+  const sender = senderThread(ctx);
+  work.backoff = [...backoff];
   let collectStmt: SyntaxNode | null = null;
   const record = (s: SyntaxNode, inLoop: boolean) => {
     if (!inLoop && loops > 0) work.after.push(s); // after the loop (it only ends by an exception)
@@ -119,6 +129,9 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
         if (s.type !== 'pass_statement' && s.type !== 'return_statement') record(s, inLoop);
         continue;
       }
+      if (isBackoffStep(s, backoff, param?.name ?? null)) continue;
+      // `self._sender.start()`, `self._stop.set()`: the sender thread goes with the loop (hardened-sender).
+      if (senderStatement(s, sender)) continue;
       // `interval = interval or self.interval` before the loop: the parameter (default None)
       // falls back to what the constructor kept.
       if (!inLoop && loops === 0 && param && param.default?.type === 'none' && e?.type === 'assignment' && e.childForFieldName('left')?.text === param.name && !fallback) {
@@ -158,9 +171,10 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
           if (c.type === 'except_clause' || c.type === 'finally_clause' || c.type === 'else_clause') {
             const b = c.namedChildren.find((x) => x.type === 'block');
             if (!b || statements(b).every((x) => isTrivial(x) || x.type === 'break_statement')) continue;
+            if (c.type === 'except_clause' && inLoop && statements(b).every((x) => isTrivial(x) || x.type === 'continue_statement' || isBackoffStep(x, backoff, param?.name ?? null))) continue;
             // `finally:` around the loop: the agent's own teardown, which shutdown() runs now.
-            if (c.type === 'finally_clause' && !inLoop && loops > loopsBefore && statements(b).every((x) => isTrivial(x) || isSelfCall(x))) {
-              work.teardown.push(...statements(b).filter((x) => !isTrivial(x)));
+            if (c.type === 'finally_clause' && !inLoop && loops > loopsBefore && statements(b).every((x) => isTrivial(x) || isSelfCall(x) || senderStatement(x, sender))) {
+              work.teardown.push(...statements(b).filter((x) => !isTrivial(x) && !senderStatement(x, sender)));
               continue;
             }
             bad = b;
@@ -219,7 +233,22 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   // The interval the loop slept, and how it reaches the base.
   const arg = (sleep as SyntaxNode).childForFieldName('arguments')!.namedChildren;
   if (arg.length !== 1) return fail('run() sleeps an unusual amount', fn.line);
-  const slept = arg[0]!;
+  let slept = arg[0]!;
+  // `interval + random.uniform(0, self.jitter)`: the interval, plus a random spread.
+  if (slept.type === 'binary_operator' && slept.childForFieldName('operator')?.text === '+') {
+    const l = slept.childForFieldName('left')!;
+    const r = slept.childForFieldName('right')!;
+    const [interval, spread] = isRandom(ctx, r) && !isRandom(ctx, l) ? [l, r] : isRandom(ctx, l) && !isRandom(ctx, r) ? [r, l] : [null, null];
+    if (interval && spread) {
+      if ([...work.locals, ...work.backoff].some((n) => mentionsName(spread, n))) return fail(`run()'s random spread ${spread.text} depends on the loop`, fn.line);
+      work.jitter = spread.text;
+      slept = interval;
+    }
+  }
+  for (const n of work.backoff) {
+    const uses = [...work.before, ...work.each, ...work.after, ...work.teardown].find((x) => mentionsName(x, n));
+    if (uses) return fail(`run()'s back-off counter ${n} is also used at line ${uses.startPosition.row + 1}`, uses.startPosition.row + 1);
+  }
   const kept = initKeepsInterval(ctx);
   const sleptAttr = selfAttribute(slept);
   if (sleptAttr) {
@@ -265,6 +294,71 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
     }
   }
   return { ok: true, value: { calls, insert: `${KEYWORD}=${value}`, cycle: work } };
+}
+
+/** A call of the random module (`random.uniform(...)`, `uniform(...)` imported from random) in the expression. */
+function isRandom(ctx: PythonTransformContext, node: SyntaxNode): boolean {
+  let hit = false;
+  walk(node, (n) => {
+    if (hit || n.type !== 'call') return;
+    const name = callee(n) ?? '';
+    const head = name.split('.')[0]!;
+    const imp = ctx.module.imports.get(head) as { module?: string } | undefined;
+    if (/^random\./.test(name) || imp?.module === 'random' || (imp?.module ?? '').startsWith('random.')) hit = true;
+  });
+  return hit;
+}
+
+/**
+ * The names a `try: ... self.collect() ... except ...:` in the loop counts failures with: every
+ * statement of the handler logs, sleeps, `continue`s or assigns a name from numbers, those
+ * names, the interval parameter, module constants, min/max. Empty when there is no such handler.
+ */
+function backoffLocals(body: SyntaxNode, cycle: string, param: string | null): Set<string> {
+  const names = new Set<string>();
+  walk(body, (n) => {
+    if (n.type === 'function_definition' && n.id !== body.parent?.id) return false;
+    if (n.type !== 'try_statement') return;
+    if (!statements(n.childForFieldName('body')).some((x) => isCollectCall(x, cycle))) return;
+    for (const c of n.namedChildren) {
+      if (c.type !== 'except_clause') continue;
+      const b = c.namedChildren.find((x) => x.type === 'block');
+      const assigned = new Set<string>();
+      const stmts = statements(b ?? null);
+      for (const x of stmts) {
+        const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
+        const left = e?.type === 'assignment' || e?.type === 'augmented_assignment' ? e.childForFieldName('left') : null;
+        if (left?.type === 'identifier') assigned.add(left.text);
+      }
+      if (assigned.size && stmts.every((x) => isTrivial(x) || x.type === 'continue_statement' || isBackoffStep(x, assigned, param))) {
+        for (const a of assigned) names.add(a);
+      }
+    }
+  });
+  return names;
+}
+
+/** `failures += 1`, `failures = 0`, `delay = min(interval * 2 ** failures, MAX_BACKOFF)`: arithmetic of the back-off. */
+function isBackoffStep(stmt: SyntaxNode, names: Set<string>, param: string | null): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  if (e?.type !== 'assignment' && e?.type !== 'augmented_assignment') return false;
+  const left = e.childForFieldName('left');
+  const right = e.childForFieldName('right');
+  if (left?.type !== 'identifier' || !names.has(left.text) || !right) return false;
+  let ok = true;
+  walk(right, (n) => {
+    if (!ok) return false;
+    if (n.type === 'call') {
+      if (!/^(min|max|int|float)$/.test(callee(n) ?? '')) ok = false;
+      return;
+    }
+    if (n.type === 'identifier') {
+      const p = n.parent;
+      if (p?.type === 'call' && p.childForFieldName('function')?.id === n.id) return;
+      if (!(names.has(n.text) || n.text === param || /^[A-Z_][A-Z0-9_]*$/.test(n.text))) ok = false;
+    } else if (n.type === 'attribute') ok = false;
+  });
+  return ok;
 }
 
 function intervalArgument(call: SyntaxNode, param: string): SyntaxNode | null {
@@ -351,6 +445,16 @@ function movedStatement(ctx: PythonTransformContext, stmt: SyntaxNode, indent: s
     .join(ctx.layout.eol);
 }
 
+/** `self._sender.start()`, `self._stop.set()`, `self._sender.join(2)`: the sender thread's own start and stop. */
+function senderStatement(stmt: SyntaxNode, sender: SenderThread | null): boolean {
+  if (!sender) return false;
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  const fn = e?.type === 'call' ? e.childForFieldName('function') : null;
+  const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+  const attr = obj ? selfAttribute(obj) : null;
+  return !!attr && (attr === sender.thread || attr === sender.stop) && /^(start|join|set)$/.test(fn!.childForFieldName('attribute')!.text);
+}
+
 /** `self._open_audit_log()`: a call of the agent's own method, as a statement. */
 function isSelfCall(stmt: SyntaxNode): boolean {
   const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
@@ -417,6 +521,12 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
     ctx.warnings.push(`${cls}: the teardown in run()'s finally: moved into shutdown()`);
   }
   if (work.each.length) ctx.warnings.push(`${cls}: run()'s per-cycle statements before collect() now open ${fn.name === 'collect' ? 'collect_data' : fn.name}()`);
+  if (work.backoff.length) {
+    ctx.warnings.push(`${cls}: run()'s back-off on consecutive failures of ${fn.name}() (${work.backoff.join(', ')}) dropped: the base logs and counts a failing collect_data() (errors, last_error on /health) and runs the next cycle after collection_interval`);
+  }
+  if (work.jitter) {
+    ctx.warnings.push(`${cls}: run() slept a random spread on top of its interval (${work.jitter}); the base runs every collection_interval without it, so agents started together stay in step (stagger their start or set COLLECTION_INTERVAL per host)`);
+  }
   if (work.after.length) {
     ctx.warnings.push(`${cls}: run()'s log lines after collect() dropped (the base logs each cycle): ${work.after.map((x) => x.text.split('\n')[0]!.trim().slice(0, 60)).join('; ')}`);
   }

@@ -14,7 +14,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
-import { analyzeCollect, initTail, noteMovedCode, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
+import { analyzeCollect, initTail, noteMovedCode, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
 const CLASS = 'EventBusPublisher';
@@ -28,6 +28,17 @@ export interface PublisherPlan {
   moved: PyFunction[];
   /** Return statements of the entry method that report a failure: they raise instead. */
   failures: Array<{ node: SyntaxNode; inHandler: boolean }>;
+  /**
+   * Statements that put the event into the legacy queue right before a failure result
+   * (`self.queue.enqueue(t, key)` / `self._queue_event(event)`, then `return False`): the base
+   * queues what a failed publish did not send, so they go (kept, every failure would be queued twice).
+   */
+  fallbacks: SyntaxNode[];
+  /**
+   * The entry reports the bus's answer as its value (`return response.status == 200`) rather
+   * than with `return False`: publish() raises when it is falsy.
+   */
+  checkResult: boolean;
   /** Transport-only attributes: their __init__ assignments move into the publisher's __init__. */
   movedState: Array<{ attr: string; stmt: SyntaxNode }>;
   /** Agent attributes the moved code reads (a queue size in a log line): handed to the publisher. */
@@ -80,7 +91,7 @@ const QUEUE_INTERFACES = [['enqueue', 'drain'], ['push', 'pop'], ['put', 'get_no
 function legacyQueue(ctx: PythonTransformContext): string | null {
   const ops = new Map<string, Set<string>>();
   for (const m of ctx.agent.methods.values()) {
-    if (!QUEUE_METHOD.test(m.name)) continue;
+    if (!queueMember(ctx, m.name)) continue;
     walk(m.body, (n) => {
       if (n.type !== 'call') return;
       const fn = n.childForFieldName('function');
@@ -103,15 +114,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   if (ctx.agent.cls.node.startPosition.column !== 0) return fail(`${ctx.agent.cls.name} is not a module-level class`, ctx.agent.cls.line);
   if (ctx.module.classes.some((c) => c.name === CLASS)) return fail(`the module already defines ${CLASS}`, ctx.module.classes.find((c) => c.name === CLASS)!.line);
   // The publish method the cycle called.
-  const called = new Set<string>();
-  for (const s of collect.value.publishStmts) {
-    const direct = selfCall(s);
-    const inner =
-      s.type === 'for_statement' ? selfCall(statements(s.childForFieldName('body'))[0]!)
-      : s.type === 'if_statement' ? selfCall(statements(s.childForFieldName('consequence'))[0]!)
-      : null;
-    for (const c of [direct, inner]) if (c && PUBLISH.test(c.method)) called.add(c.method);
-  }
+  const called = new Set(collect.value.publishers);
   if (called.size !== 1) return fail(`collect() publishes through ${called.size} methods`, collect.value.fn.line);
   const entry = ctx.agent.methods.get([...called][0]!)!;
   if (entry.isAsync || entry.decorators.length) return fail(`${entry.name}() is async or decorated`, entry.line);
@@ -119,6 +122,8 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   if (params.length !== 1 || params[0]!.kind !== 'plain') return fail(`${entry.name}() takes more than the event`, entry.line);
 
   const queue = legacyQueue(ctx);
+  const fallbacks = queueFallbacks(ctx, entry, queue);
+  const inFallback = (n: SyntaxNode) => fallbacks.some((f) => f.startIndex <= n.startIndex && n.endIndex <= f.endIndex);
   const moved: PyFunction[] = [entry];
   const failures: PublisherPlan['failures'] = [];
   const shared = new Set<string>();
@@ -126,9 +131,10 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   for (let i = 0; i < moved.length; i++) {
     const fn = moved[i]!;
     for (const u of selfUses(fn)) {
+      if (inFallback(u.node)) continue;
       const method = ctx.agent.methods.get(u.name);
       if (method) {
-        if (QUEUE_METHOD.test(u.name) && !DRAIN.test(u.name)) {
+        if (queueMember(ctx, u.name) && !isDrain(ctx, u.name)) {
           // The fallback the base owns now: only as `return self._queue_x(...)` in the entry.
           const ret = u.node.parent?.parent;
           if (fn === entry && ret?.type === 'return_statement') continue;
@@ -136,7 +142,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
           if (fn === entry && ret && handlerFallback(ret, fn.body)) continue;
           return fail(`${fn.name}() calls ${u.name}() other than as its failure result (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
         }
-        if (!(PUBLISH_METHOD.test(u.name) || RETRY_METHOD.test(u.name) || transportHelper(ctx, method, moved)) || method.isAsync || method.decorators.length) {
+        if (!(isPublishMethod(ctx, u.name) || RETRY_METHOD.test(u.name) || transportHelper(ctx, method, moved)) || method.isAsync || method.decorators.length) {
           return fail(`${fn.name}() calls ${u.name}(), which stays in the agent (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
         }
         if (!moved.includes(method)) moved.push(method);
@@ -146,7 +152,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       const transportOnly = ctx.refs
         .of(u.name)
         .filter((r) => r.kind === 'attribute')
-        .every((r) => moved.concat([...ctx.agent.methods.values()].filter((m) => PUBLISH_METHOD.test(m.name) || RETRY_METHOD.test(m.name) || m.name === '__init__'))
+        .every((r) => moved.concat([...ctx.agent.methods.values()].filter((m) => isPublishMethod(ctx, m.name) || RETRY_METHOD.test(m.name) || m.name === '__init__'))
           .some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex));
       if (transportOnly && u.name !== queue) stateAttrs.add(u.name);
       else if (u.written) return fail(`${fn.name}() changes self.${u.name}, which the agent keeps (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
@@ -191,8 +197,45 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     const target = call?.type === 'call' ? selfAttribute(call.childForFieldName('function')!) : null;
     if (target && QUEUE_METHOD.test(target) && handlerFallback(n, entry.body)) failures.push({ node: n, inHandler: true });
   });
-  if (!failures.length) return fail(`${entry.name}() has no failure result to turn into an exception`, entry.line);
-  return { ok: true, value: { entry, moved, failures, movedState, shared: [...shared].sort(), queue } };
+  let checkResult = false;
+  if (!failures.length) {
+    // Every return gives the bus's answer (a comparison, a boolean expression): publish() checks it.
+    const rets: SyntaxNode[] = [];
+    walk(entry.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type === 'return_statement') rets.push(n);
+    });
+    checkResult = rets.length > 0 && rets.every((r) => ['comparison_operator', 'boolean_operator', 'not_operator'].includes(r.namedChild(0)?.type ?? ''));
+    if (!checkResult) return fail(`${entry.name}() has no failure result to turn into an exception`, entry.line);
+  }
+  return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), queue } };
+}
+
+/**
+ * In the publish method: a statement putting the event into the legacy queue (a call on the
+ * queue object, or of a queue method of the agent) directly followed by `return False`.
+ */
+function queueFallbacks(ctx: PythonTransformContext, entry: PyFunction, queue: string | null): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  walk(entry.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'expression_statement') return;
+    const siblings = n.parent?.namedChildren ?? [];
+    const next = siblings[siblings.findIndex((x) => x.id === n.id) + 1];
+    if (next?.type !== 'return_statement' || next.namedChild(0)?.type !== 'false') return;
+    const call = n.namedChild(0);
+    const fn = call?.type === 'call' ? call.childForFieldName('function') : null;
+    if (fn?.type !== 'attribute') return;
+    const method = selfAttribute(fn);
+    const obj = fn.childForFieldName('object');
+    const onQueue = !!queue && !!obj && selfAttribute(obj) === queue && /^(enqueue|put|put_nowait|append|push)$/.test(fn.childForFieldName('attribute')!.text);
+    // Or the event itself put into a store of the agent (`self.outbox.add(envelope)`): the base's local_queue now.
+    const args = call!.childForFieldName('arguments')!.namedChildren;
+    const param = entry.params.filter((p, i) => i > 0 && p.kind !== 'separator')[0]?.name;
+    const storesEvent = !!obj && !!selfAttribute(obj) && /^(enqueue|put|put_nowait|append|push|add)$/.test(fn.childForFieldName('attribute')!.text) && args[0]?.text === param;
+    if ((method && queueMember(ctx, method) && !isDrain(ctx, method)) || onQueue || storesEvent) out.push(n);
+  });
+  return out;
 }
 
 /**
@@ -202,7 +245,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
  */
 function transportHelper(ctx: PythonTransformContext, method: PyFunction, moved: PyFunction[]): boolean {
   if (method.name.startsWith('__') || ctx.base.methods.has(method.name)) return false;
-  const transport = [...ctx.agent.methods.values()].filter((m) => m !== method && (moved.includes(m) || PUBLISH_METHOD.test(m.name) || RETRY_METHOD.test(m.name)));
+  const transport = [...ctx.agent.methods.values()].filter((m) => m !== method && (moved.includes(m) || isPublishMethod(ctx, m.name) || RETRY_METHOD.test(m.name)));
   const refs = ctx.refs.of(method.name).filter((r) => !(method.outer.startIndex <= r.start && r.end <= method.outer.endIndex));
   return refs.length > 0 && refs.every((r) => r.kind === 'attribute' && transport.some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex));
 }
@@ -233,10 +276,12 @@ function movedText(ctx: PythonTransformContext, fn: PyFunction, plan: PublisherP
     .filter((f) => start <= f.node.startIndex && f.node.endIndex <= end)
     .sort((a, b) => b.node.startIndex - a.node.startIndex);
   let text = ctx.source.slice(start, end);
-  for (const f of edits) {
-    const raise = f.inHandler ? 'raise' : `raise RuntimeError("EventBus did not take the event (${fn.name})")`;
-    text = text.slice(0, f.node.startIndex - start) + raise + text.slice(f.node.endIndex - start);
-  }
+  const cuts = [
+    ...edits.map((f) => ({ from: f.node.startIndex, to: f.node.endIndex, text: f.inHandler ? 'raise' : `raise RuntimeError("EventBus did not take the event (${fn.name})")` })),
+    // The queue fallback goes with its own line(s).
+    ...plan.fallbacks.filter((f) => start <= f.startIndex && f.endIndex <= end).map((f) => ({ from: lineStart(ctx.source, f.startIndex), to: lineEnd(ctx.source, f.endIndex), text: '' })),
+  ].sort((a, b) => b.from - a.from);
+  for (const c of cuts) text = text.slice(0, c.from - start) + c.text + text.slice(c.to - start);
   return text.replace(/\r?\n$/, '');
 }
 
@@ -259,7 +304,10 @@ function classText(ctx: PythonTransformContext, plan: PublisherPlan): string {
     for (const m of plan.movedState) lines.push(`${u}${u}${m.stmt.text}`);
     lines.push('');
   }
-  lines.push(`${u}def publish(self, events):`, `${u}${u}for ${event} in events:`, `${u}${u}${u}self.${plan.entry.name}(${event})`);
+  lines.push(`${u}def publish(self, events):`, `${u}${u}for ${event} in events:`);
+  if (plan.checkResult) {
+    lines.push(`${u}${u}${u}if not self.${plan.entry.name}(${event}):`, `${u}${u}${u}${u}raise RuntimeError("EventBus did not take the event (${plan.entry.name})")`);
+  } else lines.push(`${u}${u}${u}self.${plan.entry.name}(${event})`);
   const body = lines.join(eol);
   const methods = plan.moved.map((m) => movedText(ctx, m, plan)).join(eol + eol);
   return `${body}${eol}${eol}${methods}${eol}`;
@@ -306,6 +354,24 @@ export const hardenedPublisher: PythonTransform = {
       const imports = ctx.module.root.namedChildren.filter((s) => s.type === 'import_statement' || s.type === 'import_from_statement');
       const anchor = imports[imports.length - 1];
       if (!ctx.source.includes(ADAPTER_IMPORT)) ctx.edits.insert(anchor ? lineEnd(ctx.source, anchor.endIndex) : 0, ADAPTER_IMPORT + eol, label);
+    }
+    if (plan.fallbacks.length) {
+      ctx.warnings.push(`${cls.name}: ${plan.entry.name}() no longer queues a failed event itself (${plan.fallbacks.map((f) => `line ${f.startPosition.row + 1}`).join(', ')}): the base queues what it could not publish, once`);
+      // A store of unsent events other than the queue the base receives: nothing fills or drains it now.
+      const stores = new Set<string>();
+      for (const f of plan.fallbacks) {
+        const fn = f.namedChild(0)?.childForFieldName('function');
+        const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+        const attr = obj ? selfAttribute(obj) : null;
+        if (attr && attr !== plan.queue && !ctx.agent.methods.has(attr)) stores.add(attr);
+      }
+      for (const attr of stores) {
+        ctx.warnings.push(
+          ctx.resolved?.members.has(attr)
+            ? `${cls.name}: self.${attr} (what ${plan.entry.name}() could not send) went with the code that re-sent it: the base queues in its own local_queue, and what self.${attr} still holds from before the migration is not re-sent; drain it once before the cut-over`
+            : `${cls.name}: self.${attr} stays (used elsewhere) but ${plan.entry.name}() no longer puts unsent events in it; the base's local_queue holds them`,
+        );
+      }
     }
     for (const m of plan.moved) noteMovedCode(ctx, m.outer);
     // Its own retry loop moved as it was: each of the base's attempts now runs it.

@@ -43,6 +43,8 @@ export interface CollectPlan {
   append: boolean;
   /** Attributes that counted publishes for log lines only; they stop counting. */
   counters: string[];
+  /** The agent's methods the cycle published with. */
+  publishers: string[];
 }
 
 export type Analysis<T> = { ok: true; value: T } | { ok: false; reason: string; line: number };
@@ -81,7 +83,159 @@ function transportMention(node: SyntaxNode, transport: (m: string) => boolean): 
 }
 
 export function isTransport(ctx: PythonTransformContext, m: string): boolean {
-  return ctx.agent.methods.has(m) && (PUBLISH_METHOD.test(m) || QUEUE_METHOD.test(m) || RETRY_METHOD.test(m));
+  return ctx.agent.methods.has(m) && (isPublishMethod(ctx, m) || RETRY_METHOD.test(m) || queueMember(ctx, m));
+}
+
+/** The cycle publishes with it: `_publish_*` by name, or a transport helper by shape (see shapedTransport). */
+export function isPublish(ctx: PythonTransformContext, m: string): boolean {
+  return PUBLISH.test(m) || shapedTransport(ctx).publish.has(m);
+}
+
+/** isPublish, or the gRPC channel helper. */
+export function isPublishMethod(ctx: PythonTransformContext, m: string): boolean {
+  return PUBLISH_METHOD.test(m) || shapedTransport(ctx).publish.has(m);
+}
+
+/** Re-sends the unsent backlog: `_drain_*` by name, or by shape (see shapedTransport). */
+export function isDrain(ctx: PythonTransformContext, m: string): boolean {
+  return DRAIN.test(m) || shapedTransport(ctx).drain.has(m);
+}
+
+const shapeMemo = new WeakMap<PythonTransformContext, { publish: Set<string>; drain: Set<string> }>();
+/** Calls that put bytes on the wire to the EventBus (gRPC stub, HTTP, a raw socket). */
+const WIRE = /^(PublishTelemetry|Publish|urlopen|sendall|send|post|put|request|create_connection)$/;
+
+/**
+ * Publish helpers named like nothing in seed 001's checklist (`send_envelope`, `_emit`, `_ship`),
+ * recognised by what they do: the cycle calls it with one event; it puts that event on the wire
+ * to the EventBus (a module constant naming the bus, and a gRPC / HTTP / socket call); it
+ * reports a failure with `return False`. A drain is then a method without parameters that the
+ * cycle calls as a statement and that re-sends through such a helper (`flush_outbox`,
+ * `_flush_backlog`, `_reship_pending`).
+ */
+function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; drain: Set<string> } {
+  let m = shapeMemo.get(ctx);
+  if (m) return m;
+  m = { publish: new Set(), drain: new Set() };
+  shapeMemo.set(ctx, m);
+  const cycle = ctx.agent.methods.get(cycleMethod(ctx));
+  if (!cycle) return m;
+  const calledByCycle = new Set<string>();
+  walk(cycle.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'call') return;
+    const f = n.childForFieldName('function');
+    const a = f?.type === 'attribute' ? selfAttribute(f) : null;
+    if (a && ctx.agent.methods.has(a)) calledByCycle.add(a);
+  });
+  const plain = (fn: PyFunction) => fn.params.filter((p, i) => i > 0 && p.kind !== 'separator');
+  for (const name of calledByCycle) {
+    const fn = ctx.agent.methods.get(name)!;
+    if (PUBLISH.test(name) || name.startsWith('__') || ctx.base.methods.has(name) || fn.isAsync || fn.decorators.length) continue;
+    const params = plain(fn);
+    if (params.length !== 1 || params[0]!.kind !== 'plain') continue;
+    let failure = false;
+    walk(fn.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'class_definition') return false;
+      if (n.type === 'return_statement' && n.namedChild(0)?.type === 'false') failure = true;
+    });
+    if (failure && reachesBus(ctx, fn)) m.publish.add(name);
+  }
+  const sender = senderThread(ctx);
+  if (sender) m.publish.add(sender.send);
+  if (!m.publish.size) return m;
+  for (const name of calledByCycle) {
+    const fn = ctx.agent.methods.get(name)!;
+    if (m.publish.has(name) || plain(fn).length || fn.isAsync || fn.decorators.length || ctx.base.methods.has(name)) continue;
+    let resends = false;
+    walk(fn.body, (n) => {
+      const a = selfAttribute(n);
+      if (a && m!.publish.has(a)) resends = true;
+    });
+    if (resends) m.drain.add(name);
+  }
+  return m;
+}
+
+const queueMemo = new WeakMap<PythonTransformContext, Set<string>>();
+
+/**
+ * A method named like queue management (`_queue_*`, `_enqueue_*`, `_drain_*`) that is the
+ * unsent-message queue of the transport: it calls the publish code, the publish code calls it,
+ * or it works a container the publish code works too. A work queue of the business
+ * (`_enqueue_targets` filling `self.jobs` with scan targets, `_drain_jobs` taking a batch of
+ * them) shares nothing with the publish code, and is no concern of the base.
+ */
+export function queueMember(ctx: PythonTransformContext, name: string): boolean {
+  let set = queueMemo.get(ctx);
+  if (!set) queueMemo.set(ctx, (set = transportQueueMethods(ctx)));
+  return set.has(name);
+}
+
+function transportQueueMethods(ctx: PythonTransformContext): Set<string> {
+  const methods = [...ctx.agent.methods.values()];
+  const named = methods.filter((m) => QUEUE_METHOD.test(m.name) || shapedTransport(ctx).drain.has(m.name));
+  const publish = methods.filter((m) => isPublishMethod(ctx, m.name) || RETRY_METHOD.test(m.name));
+  const use = (fn: PyFunction) => {
+    const calls = new Set<string>();
+    const containers = new Set<string>();
+    walk(fn.body, (n) => {
+      if (n.type === 'class_definition') return false;
+      const a = selfAttribute(n);
+      if (!a) return;
+      const p = n.parent;
+      if (ctx.agent.methods.has(a)) {
+        if (p?.type === 'call' || p?.type === 'argument_list') calls.add(a);
+      } else if (p?.type === 'attribute' && p.childForFieldName('object')?.id === n.id && p.parent?.type === 'call') {
+        containers.add(a); // self.queue.enqueue(...), self.spool.popleft()
+      }
+    });
+    return { calls, containers };
+  };
+  const pub = publish.map((m) => ({ name: m.name, ...use(m) }));
+  const out = new Set<string>();
+  // Given what was also given to the publish code (`self._queue_devices(devices[acked:])` after
+  // `self._publish_devices(devices)`): it holds the events the bus did not take.
+  const publishNames = new Set(pub.map((p) => p.name));
+  const handedEvents = new Set<string>();
+  for (const m of methods) {
+    const args = new Map<string, Set<string>>();
+    walk(m.body, (n) => {
+      if (n.type === 'class_definition') return false;
+      if (n.type !== 'call') return;
+      const f = n.childForFieldName('function');
+      const a = f?.type === 'attribute' ? selfAttribute(f) : null;
+      if (!a || !ctx.agent.methods.has(a)) return;
+      const names = args.get(a) ?? new Set<string>();
+      walk(n.childForFieldName('arguments')!, (x) => {
+        if (x.type === 'identifier' && x.text !== 'self') names.add(x.text);
+      });
+      args.set(a, names);
+    });
+    const published = new Set([...args.entries()].filter(([a]) => publishNames.has(a)).flatMap(([, v]) => [...v]));
+    for (const [a, names] of args) if (!publishNames.has(a) && [...names].some((x) => published.has(x))) handedEvents.add(a);
+  }
+  // Without any publish code to relate them to, the names are all there is to go on.
+  if (!pub.length) return new Set(named.map((m) => m.name));
+  let grew = true;
+  const linked = new Set(pub.map((p) => p.name));
+  const uses = new Map(named.map((m) => [m.name, use(m)]));
+  while (grew) {
+    grew = false;
+    for (const m of named) {
+      if (out.has(m.name)) continue;
+      const u = uses.get(m.name)!;
+      const calledByTransport = [...pub, ...[...out].map((n) => ({ name: n, ...uses.get(n)! }))].some((p) => p.calls.has(m.name));
+      const callsTransport = [...u.calls].some((c) => linked.has(c));
+      const sharesContainer = [...u.containers].some((c) => pub.some((p) => p.containers.has(c)) || [...out].some((o) => uses.get(o)!.containers.has(c)));
+      if (calledByTransport || callsTransport || sharesContainer || handedEvents.has(m.name)) {
+        out.add(m.name);
+        linked.add(m.name);
+        grew = true;
+      }
+    }
+  }
+  return out;
 }
 
 /** collect() as a hook: which statements drain/publish, what it returns instead. */
@@ -113,6 +267,13 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
     return fail(`${name}() is also used at line ${r.line} (${head(r.node.parent ?? r.node)}); it stays a method of its own`, r.line);
   }
   const transport = (m: string) => isTransport(ctx, m);
+  // Nobody reads what the cycle returns (run() calls it as a statement): a final `return events`
+  // or `return len(events)` is a value for nobody, and becomes the events' return like `return True`.
+  const unused = ctx.refs.of(name).every((r) => {
+    if (r.kind === 'identifier') return true;
+    return !!run && run.outer.startIndex <= r.start && r.end <= run.outer.endIndex && isCollectCall(enclosingStatement(r.node), name);
+  });
+  const constReturn = (n: SyntaxNode) => CONST_RETURN.test(n.text.trim()) || (unused && sideEffectFree(n.namedChild(0)));
   const body = statements(fn.body).filter((s) => !isDocstring(s));
   let block = fn.body;
   let handlers: SyntaxNode[] = [];
@@ -132,6 +293,7 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   /** Publish counters only logs read: they stop counting (the base counts events_published). */
   const counters: string[] = [];
   const events: string[] = [];
+  const publishers = new Set<string>();
   const returns: Array<{ node: SyntaxNode; text: string }> = [];
   for (const [i, s] of stmts.entries()) {
     if (statusStmts.includes(s)) continue;
@@ -140,12 +302,12 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
     if (sc && transport(sc.method)) {
       const target = sc.target;
       if (target && target.type !== 'identifier') return fail(`${name}() stores the result of ${sc.method}() in ${target.text}`, line(s));
-      if (DRAIN.test(sc.method)) {
+      if (isDrain(ctx, sc.method)) {
         drainStmts.push(s);
         if (target) droppedLocals.add(target.text);
         continue;
       }
-      if (!PUBLISH.test(sc.method)) return fail(`${name}() calls ${sc.method}() directly (line ${line(s)})`, line(s));
+      if (!isPublish(ctx, sc.method)) return fail(`${name}() calls ${sc.method}() directly (line ${line(s)})`, line(s));
       const args = sc.call.childForFieldName('arguments')!.namedChildren;
       if (args.length !== 1 || args[0]!.type !== 'identifier') {
         return fail(`${name}() publishes ${sc.call.childForFieldName('arguments')!.text}, not one local event (line ${line(s)})`, line(s));
@@ -164,6 +326,7 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
         if (status.returned) statusReturn = status.returned;
       }
       publishStmts.push(s);
+      publishers.add(sc.method);
       if (!events.includes(ev)) events.push(ev);
       continue;
     }
@@ -172,15 +335,54 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       const inner = statements(s.childForFieldName('body')).filter((x) => !isDocstring(x));
       const v = s.childForFieldName('left');
       const it = s.childForFieldName('right');
-      const only = inner.length === 1 ? selfCall(inner[0]!) : null;
-      if (only && PUBLISH.test(only.method) && transport(only.method) && !only.target && v?.type === 'identifier' && it?.type === 'identifier' && !s.namedChildren.some((c) => c.type === 'else_clause')) {
+      let only = inner.length === 1 ? selfCall(inner[0]!) : null;
+      // `for e in events: if self._publish_event(e): self.published += 1`: a counter only logs read.
+      const counted: string[] = [];
+      if (!only && inner.length === 1 && inner[0]!.type === 'if_statement' && !inner[0]!.childForFieldName('alternative')) {
+        const cond = inner[0]!.childForFieldName('condition');
+        const call = cond?.type === 'call' ? cond : null;
+        const fnNode = call?.childForFieldName('function');
+        const m = fnNode?.type === 'attribute' ? selfAttribute(fnNode) : null;
+        const body = statements(inner[0]!.childForFieldName('consequence'));
+        if (call && m && body.length && body.every((x) => counterOnly(ctx, x, counted))) only = { call, method: m, target: null };
+      }
+      if (only && isPublish(ctx, only.method) && transport(only.method) && !only.target && v?.type === 'identifier' && it?.type === 'identifier' && !s.namedChildren.some((c) => c.type === 'else_clause')) {
         const args = only.call.childForFieldName('arguments')!.namedChildren;
         if (args.length === 1 && args[0]!.text === v.text) {
           if (reassignedAfter(stmts.slice(i + 1), it.text)) return fail(`${name}() changes ${it.text} after publishing it`, line(s));
           publishStmts.push(s);
+          publishers.add(only.method);
           events.push(`*${it.text}`);
+          counters.push(...counted);
           continue;
         }
+      }
+    }
+    // `self.outq.put(envelope)` / `for e in events: self.outq.put(self._to_envelope(e))`: handed
+    // to the sender thread, which publishes it (see senderThread).
+    const sender = senderThread(ctx);
+    const put = sender ? queuePut(s, sender.queue) : null;
+    if (put && sender) {
+      if (put.type !== 'identifier') return fail(`${name}() hands ${put.text} to the sender thread, not one local event (line ${line(s)})`, line(s));
+      if (reassignedAfter(stmts.slice(i + 1), put.text)) return fail(`${name}() changes ${put.text} after handing it to the sender thread`, line(s));
+      publishStmts.push(s);
+      publishers.add(sender.send);
+      events.push(put.text);
+      continue;
+    }
+    if (sender && s.type === 'for_statement' && !s.namedChildren.some((c) => c.type === 'else_clause')) {
+      const inner = statements(s.childForFieldName('body')).filter((x) => !isDocstring(x));
+      const v = s.childForFieldName('left');
+      const it = s.childForFieldName('right');
+      const value = inner.length === 1 ? queuePut(inner[0]!, sender.queue) : null;
+      if (value && v?.type === 'identifier' && it?.type === 'identifier') {
+        if (reassignedAfter(stmts.slice(i + 1), it.text)) return fail(`${name}() changes ${it.text} after handing it to the sender thread`, line(s));
+        if (value.text === v.text) events.push(`*${it.text}`);
+        else if (readOnlyBuild(ctx, value, v.text)) events.push(`=[${value.text} for ${v.text} in ${it.text}]`);
+        else return fail(`${name}() hands ${value.text} to the sender thread; building it later could change what it does (line ${line(s)})`, line(s));
+        publishStmts.push(s);
+        publishers.add(sender.send);
+        continue;
       }
     }
     // `if fresh: self._publish_events(fresh)`: published only when there is something to send.
@@ -189,9 +391,10 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       const inner = statements(s.childForFieldName('consequence')).filter((x) => !isDocstring(x));
       const only = inner.length === 1 ? selfCall(inner[0]!) : null;
       const args = only ? only.call.childForFieldName('arguments')!.namedChildren : [];
-      if (cond?.type === 'identifier' && only && PUBLISH.test(only.method) && transport(only.method) && !only.target && args.length === 1 && args[0]!.text === cond.text) {
+      if (cond?.type === 'identifier' && only && isPublish(ctx, only.method) && transport(only.method) && !only.target && args.length === 1 && args[0]!.text === cond.text) {
         if (reassignedAfter(stmts.slice(i + 1), cond.text)) return fail(`${name}() changes ${cond.text} after publishing it`, line(s));
         publishStmts.push(s);
+        publishers.add(only.method);
         events.push(`?${cond.text}`);
         continue;
       }
@@ -211,23 +414,25 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       if (usesName(s, local)) return fail(`${name}() uses ${local} (the drain result) at line ${line(s)}`, line(s));
     }
     if (s.type === 'return_statement') {
-      if (i !== stmts.length - 1 || !CONST_RETURN.test(s.text.trim())) return fail(`${name}() returns ${head(s)} at line ${line(s)}`, line(s));
+      if (i !== stmts.length - 1 || !constReturn(s)) return fail(`${name}() returns ${head(s)} at line ${line(s)}`, line(s));
     }
   }
   if (publishStmts.length === 0) return fail(`${name}() publishes nothing the migration recognises`, fn.line);
   const guarded = events.filter((e) => e.startsWith('?'));
   if (guarded.length && events.length > 1) return fail(`${name}() publishes ${guarded[0]!.slice(1)} only when it is not empty, and other events as well`, fn.line);
   const rendered =
-    events.length === 1 && events[0]!.startsWith('*')
-      ? `list(${events[0]!.slice(1)})`
-      : guarded.length
-        ? `[${guarded[0]!.slice(1)}] if ${guarded[0]!.slice(1)} else []`
-        : `[${events.join(', ')}]`;
+    events.length === 1 && events[0]!.startsWith('=')
+      ? events[0]!.slice(1)
+      : events.length === 1 && events[0]!.startsWith('*')
+        ? `list(${events[0]!.slice(1)})`
+        : guarded.length
+          ? `[${guarded[0]!.slice(1)}] if ${guarded[0]!.slice(1)} else []`
+          : `[${events.map((e) => (e.startsWith('=') ? `*${e.slice(1)}` : e)).join(', ')}]`;
   // Other returns in collect(): constants only (the base treats them as "no events").
   let bad: SyntaxNode | null = null;
   walk(fn.body, (n) => {
     if (bad || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-    if (n.type === 'return_statement' && n.id !== statusReturn?.id && !CONST_RETURN.test(n.text.trim())) bad = n;
+    if (n.type === 'return_statement' && n.id !== statusReturn?.id && !constReturn(n)) bad = n;
     if (n.type === 'yield') bad = n;
   });
   if (bad) return fail(`${name}() ${(bad as SyntaxNode).type === 'yield' ? 'is a generator' : `returns ${head(bad)}`} (line ${line(bad)})`, line(bad));
@@ -249,7 +454,7 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       else if (!isTrivial(x)) return fail(`${name}()'s except handler does more than log (line ${line(x)})`, line(x));
     }
   }
-  return { ok: true, value: { fn, publishStmts: [...publishStmts, ...statusStmts], drainStmts, events: rendered, returns, block: stmts, append, counters } };
+  return { ok: true, value: { fn, publishStmts: [...publishStmts, ...statusStmts], drainStmts, events: rendered, returns, block: stmts, append, counters, publishers: [...publishers] } };
 }
 
 /**
@@ -312,6 +517,165 @@ function counterOnly(ctx: PythonTransformContext, stmt: SyntaxNode, counters: st
   return true;
 }
 
+/** `self.<queue>.put(x)` (put_nowait, append) as a statement: the value handed over. */
+function queuePut(stmt: SyntaxNode, queue: string): SyntaxNode | null {
+  const e = expressionOf(stmt);
+  const f = e?.type === 'call' ? e.childForFieldName('function') : null;
+  if (f?.type !== 'attribute' || !/^(put|put_nowait|append)$/.test(f.childForFieldName('attribute')!.text)) return null;
+  const obj = f.childForFieldName('object');
+  if (!obj || selfAttribute(obj) !== queue) return null;
+  const args = e!.childForFieldName('arguments')!.namedChildren;
+  return args.length === 1 && args[0]!.type !== 'keyword_argument' ? args[0]! : null;
+}
+
+/**
+ * `self._to_envelope(event)`: a call of an agent method on the loop variable alone whose body
+ * writes no attribute and calls no other method of the agent, so building it at the return
+ * instead of in the loop gives the same value.
+ */
+function readOnlyBuild(ctx: PythonTransformContext, value: SyntaxNode, v: string): boolean {
+  if (value.type !== 'call') return false;
+  const f = value.childForFieldName('function');
+  const m = f?.type === 'attribute' ? selfAttribute(f) : null;
+  const fn = m ? ctx.agent.methods.get(m) : undefined;
+  const args = value.childForFieldName('arguments')!.namedChildren;
+  if (!fn || fn.isAsync || fn.decorators.length || args.length !== 1 || args[0]!.text !== v) return false;
+  let ok = true;
+  walk(fn.body, (n) => {
+    if (!ok) return false;
+    const a = selfAttribute(n);
+    if (!a) return;
+    const p = n.parent;
+    if (ctx.agent.methods.has(a)) ok = false;
+    else if ((p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.childForFieldName('left')?.id === n.id) ok = false;
+    else if (p?.type === 'attribute' && p.parent?.type === 'call') ok = false; // self.x.append(...)
+  });
+  return ok;
+}
+
+/** A sender thread of the agent: the cycle puts events on a queue, a thread loop takes them off and sends them. */
+export interface SenderThread {
+  /** The thread attribute (`self._sender = threading.Thread(target=self._sender_loop, ...)`). */
+  thread: string;
+  /** Its target: the loop that takes events off the queue and sends them. */
+  loop: string;
+  /** The hand-off queue (`self.outq = queue.Queue(...)`). */
+  queue: string;
+  /** The method the loop sends one event with. */
+  send: string;
+  /** The loop's stop event (`self._stop = threading.Event()`), if any. */
+  stop: string | null;
+}
+
+const senderMemo = new WeakMap<PythonTransformContext, SenderThread | null>();
+
+/**
+ * The shape: a Thread built in __init__ whose target is a method of the agent without
+ * parameters that loops taking items off one queue attribute and sending each with one method
+ * of the agent that reaches the EventBus. Everything the thread uses is its own: the loop is
+ * named only by the thread, the thread is only started or joined (in run()), the stop event
+ * only set and waited on. Then the base's publish replaces the thread: what the cycle put on
+ * the queue is what collect_data() returns.
+ */
+export function senderThread(ctx: PythonTransformContext): SenderThread | null {
+  if (senderMemo.has(ctx)) return senderMemo.get(ctx)!;
+  const found = readSender(ctx);
+  senderMemo.set(ctx, found);
+  return found;
+}
+
+function readSender(ctx: PythonTransformContext): SenderThread | null {
+  const init = ctx.agent.methods.get('__init__');
+  if (!init) return null;
+  const inside = (fn: PyFunction | undefined, r: { start: number; end: number }) => !!fn && fn.outer.startIndex <= r.start && r.end <= fn.outer.endIndex;
+  for (const a of ctx.agent.assignments) {
+    if (a.method !== '__init__' || a.value?.type !== 'call' || !/(^|\.)Thread$/.test(a.value.childForFieldName('function')?.text ?? '')) continue;
+    const target = a.value.childForFieldName('arguments')!.namedChildren.find((k) => k.type === 'keyword_argument' && k.childForFieldName('name')!.text === 'target');
+    const loopName = target ? selfAttribute(target.childForFieldName('value')!) : null;
+    const loop = loopName ? ctx.agent.methods.get(loopName) : undefined;
+    if (!loop || loop.isAsync || loop.decorators.length || loop.params.length !== 1) continue;
+    const takes = new Set<string>();
+    const sends = new Set<string>();
+    const events = new Set<string>();
+    let loops = 0;
+    walk(loop.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'class_definition') return false;
+      if (n.type === 'while_statement') loops++;
+      if (n.type !== 'call') return;
+      const f = n.childForFieldName('function');
+      if (f?.type !== 'attribute') return;
+      const m = selfAttribute(f);
+      if (m && ctx.agent.methods.has(m)) sends.add(m);
+      const obj = f.childForFieldName('object');
+      const q = obj ? selfAttribute(obj) : null;
+      if (q && /^(get|get_nowait|popleft)$/.test(f.childForFieldName('attribute')!.text)) takes.add(q);
+      if (q && /^(wait|is_set)$/.test(f.childForFieldName('attribute')!.text)) events.add(q);
+    });
+    if (loops !== 1 || takes.size !== 1 || sends.size !== 1) continue;
+    const queue = [...takes][0]!;
+    const send = ctx.agent.methods.get([...sends][0]!)!;
+    if (send.isAsync || send.decorators.length || send.params.filter((p, i) => i > 0 && p.kind !== 'separator').length !== 1 || !reachesBus(ctx, send)) continue;
+    if (!ctx.agent.assignments.some((x) => x.attr === queue && x.method === '__init__' && x.value?.type === 'call')) continue;
+    const stop = [...events].find((e) => ctx.agent.assignments.some((x) => x.attr === e && x.method === '__init__' && /(^|\.)Event$/.test(x.value?.childForFieldName('function')?.text ?? ''))) ?? null;
+    // The loop does nothing else: every call in it takes from or puts back on the queue, sends,
+    // waits on the stop event, logs or sleeps (anything more would be lost with it).
+    let other = false;
+    walk(loop.body, (n) => {
+      if (other || n.type !== 'call') return;
+      const f = n.childForFieldName('function')!;
+      const obj = f.type === 'attribute' ? f.childForFieldName('object') : null;
+      const on = obj ? selfAttribute(obj) : null;
+      const op = f.type === 'attribute' ? f.childForFieldName('attribute')!.text : '';
+      if (selfAttribute(f) === send.name) return;
+      if (on === queue && /^(get|get_nowait|popleft|put|put_nowait|append|appendleft|task_done|qsize|empty)$/.test(op)) return;
+      if (on && on === stop && /^(wait|is_set)$/.test(op)) return;
+      if (isLogCall(n) || /^(time\.)?sleep$/.test(f.text)) return;
+      other = true;
+    });
+    if (other) continue;
+    const run = ctx.agent.methods.get(LEGACY_RUN);
+    const own = (name: string, allowed: Array<PyFunction | undefined>) =>
+      ctx.refs.of(name).filter((r) => r.kind === 'attribute').every((r) => allowed.some((fn) => inside(fn, r)));
+    if (!own(loop.name, [init, loop]) || !own(a.attr, [init, run]) || !own(send.name, [loop, send])) continue;
+    if (stop && !own(stop, [init, loop, run])) continue;
+    return { thread: a.attr, loop: loop.name, queue, send: send.name, stop };
+  }
+  return null;
+}
+
+/** A gRPC / HTTP / socket call in the method and a module constant naming the EventBus in it or a helper it calls. */
+function reachesBus(ctx: PythonTransformContext, fn: PyFunction): boolean {
+  let bus = false;
+  let wire = false;
+  const visit = (body: SyntaxNode, depth: number) =>
+    walk(body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'class_definition') return false;
+      if (n.type === 'identifier' && /EVENT_?BUS/i.test(n.text)) bus = true;
+      if (n.type === 'call') {
+        const callee = n.childForFieldName('function');
+        const last = callee?.type === 'attribute' ? callee.childForFieldName('attribute')!.text : callee?.text ?? '';
+        if (WIRE.test(last)) wire = true;
+      }
+      const a = depth === 0 ? selfAttribute(n) : null;
+      const helper = a ? ctx.agent.methods.get(a) : undefined;
+      if (helper && helper !== fn) visit(helper.body, depth + 1);
+    });
+  visit(fn.body, 0);
+  return bus && wire;
+}
+
+/** Names, attributes, literals, operators and len(): evaluating it changes nothing. */
+function sideEffectFree(node: SyntaxNode | null): boolean {
+  if (!node) return true;
+  let ok = true;
+  walk(node, (n) => {
+    if (!ok) return false;
+    if (n.type === 'call' && !/^(len|bool|int|str)$/.test(n.childForFieldName('function')?.text ?? '')) ok = false;
+    if (['await', 'yield', 'named_expression', 'lambda', 'list_comprehension', 'generator_expression', 'dictionary_comprehension', 'set_comprehension'].includes(n.type)) ok = false;
+  });
+  return ok;
+}
+
 function identifiers(node: SyntaxNode): string[] {
   const out: string[] = [];
   walk(node, (n) => {
@@ -372,7 +736,9 @@ export function proposeTransport(
   /** Methods of this concern whatever their names (the publisher's own helpers). */
   also: string[] = [],
 ): void {
-  const mine = [...ctx.agent.methods.keys()].filter((m) => pattern.test(m) || also.includes(m));
+  const mine = [...ctx.agent.methods.keys()].filter(
+    (m) => (pattern === QUEUE_METHOD ? queueMember(ctx, m) : pattern === PUBLISH_METHOD ? isPublishMethod(ctx, m) : pattern.test(m)) || also.includes(m),
+  );
   for (const name of mine) {
     const fn = ctx.agent.methods.get(name)!;
     ctx.plan.proposeMember({
@@ -445,7 +811,7 @@ function liveCaller(ctx: PythonTransformContext, name: string, removed: Set<stri
 
 /** The agent's methods that put events in its legacy queue (what a drain would still be needed for). */
 export function queueMethods(ctx: PythonTransformContext): string[] {
-  return [...ctx.agent.methods.keys()].filter((m) => QUEUE_METHOD.test(m) && !DRAIN.test(m));
+  return [...ctx.agent.methods.keys()].filter((m) => queueMember(ctx, m) && !isDrain(ctx, m));
 }
 
 function enclosingStatement(n: SyntaxNode): SyntaxNode {

@@ -30,11 +30,13 @@ import { teardownSuper } from './teardown-super.js';
 import { hardenedPublisher } from './hardened-publisher.js';
 import { keepMovedImports } from './hardened-shapes.js';
 import { hardenedHooks } from './hardened-hooks.js';
+import { hardenedSender, hardenedSenderPropose } from './hardened-sender.js';
 import { hardenedOwnHooks } from './hardened-own-hooks.js';
 
 export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // Seed-001 concerns (hardened-agent-base profile only: publish, queue, retry, collect_loop, old_base).
   hardenedPublish,
+  hardenedSenderPropose,
   hardenedQueue,
   hardenedRetry,
   hardenedCollectPropose,
@@ -68,6 +70,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   pruneImports,
   // After prune-imports: the transport it moves out of the class still needs its imports.
   hardenedPublisher,
+  hardenedSender,
   keepMovedImports,
   hardenedHooks,
   portPlan,

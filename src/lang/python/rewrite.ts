@@ -181,6 +181,8 @@ function enabled(t: PythonTransform, remove: string[]): boolean {
     'hardened-main-loop': 'collect_loop',
     'hardened-old-base': 'old_base',
     'hardened-publisher': 'publish',
+    'hardened-sender-propose': 'publish',
+    'hardened-sender': 'publish',
     'hardened-moved-imports': 'collect_loop',
     'hardened-hooks': 'collect_loop',
     'hardened-own-hooks': 'collect_loop',
