@@ -63,7 +63,9 @@ function textOf(file: string): string | null {
  * (the rewrite has it in hand); the agent file on disk is not read.
  */
 export function outsideCallers(root: string, file: string, source: string, className: string, member: string): OutsideCaller[] {
-  const agentAbs = path.resolve(file);
+  // A `_v2` output answers its legacy file's callers (they import the legacy module, which the
+  // output replaces once promoted): a second rewrite of the output must see the same callers.
+  const agentAbs = path.resolve(file).replace(/_v2(\.[cm]?[jt]sx?)$/, '$1');
   const stem = path.basename(agentAbs).replace(/\.[cm]?[jt]sx?$/, '');
   const memberRe = new RegExp(`\\.\\s*${member.replace(/\$/g, '\\$')}\\b`);
   const mentions = new RegExp(`\\b${className}\\b|['"\`][^'"\`]*\\b${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.[cm]?[jt]s)?['"\`]`);
@@ -104,7 +106,9 @@ export function outsideCallers(root: string, file: string, source: string, class
   }
   // Text search for JavaScript and tests the checker could not tie to the class (untyped
   // requires, mocks): a `.member(` call in a file that imports the agent's module or names it.
-  const callRe = new RegExp(`\\.\\s*${member.replace(/\$/g, '\\$')}\\s*\\(`);
+  // Any access counts, not only calls: a test reading `agent.pollTimer` after stop() needs the
+  // member. `this.x` there is another class's own member.
+  const callRe = new RegExp(`(?<!\\bthis\\s*)\\.\\s*${member.replace(/\$/g, '\\$')}(?![\\w$])`);
   for (const c of candidates) {
     if (semantic.has(path.resolve(c))) continue;
     const isJsOrTest = /\.[cm]?js$/.test(c) || /(^|[/.])(test|tests|spec|__tests__)([/.])/.test(rel(c));
