@@ -161,7 +161,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   extendBase(ctx);
   renameLifecycleClashes(ctx, resolved.removed);
   // A family's subclass calls its parent's constructor, which passes the base its options.
-  if (ctx.parent.kind !== 'family') superCall(ctx, resolved.removed);
+  superCall(ctx, resolved.removed);
   rewriteEntry(ctx, resolved.removed);
   keepPublicApi(ctx, resolved.removed);
   if (ctx.parent.kind !== 'base' && ctx.parent.kind !== 'family') addImport(ctx, ctx.ts.import_name, moduleSpecifier(ctx.root, ctx.file, ctx.ts.module));
