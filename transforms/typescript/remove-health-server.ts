@@ -8,7 +8,7 @@ import { isAsyncMethod } from './remove-interval-loop.js';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { BASE_PATHS, expressRoutes, healthPayload, healthRoutes, routesIn, serverCreations } from '../../src/lang/typescript/patterns.js';
-import { CALLS, THIS_ACCESS_KINDS, calleeText, descendantsOfKinds, thisMember, thisMembers, walkAgentCode } from '../../src/lang/typescript/syntax.js';
+import { CALLS, THIS_ACCESS_KINDS, aliasPrelude, calleeText, descendantsOfKinds, thisAlias, thisMember, thisMembers, walkAgentCode } from '../../src/lang/typescript/syntax.js';
 
 export function removeHealthServer(ctx: TsRewriteContext): void {
   for (const m of ctx.members.values()) {
@@ -50,7 +50,7 @@ function inspectRoutes(ctx: TsRewriteContext): void {
       if (!m || ctx.members.get(m)?.kind !== 'method' || isAsyncMethod(ctx, m) || payload.getText().length > 80) continue;
       props = [`...${payload.getText()}`];
     }
-    addHealthStatus(ctx, props);
+    addHealthStatus(ctx, props, payload);
     ctx.plan.proposeStatement({ node: r.stmt, symbol, finding: 'health', reason: `health route; its payload now comes from healthStatus() on the base's /health` });
     ctx.warnings.push(`${symbol} answered with business state (this.${business}): it is now part of healthStatus(), served on the base's /health`);
     bridged = true;
@@ -66,9 +66,10 @@ function payloadProperties(payload: ObjectLiteralExpression): string[] {
 }
 
 /** healthStatus() built on the base's: `return { ...super.healthStatus(), <props> };`. */
-function addHealthStatus(ctx: TsRewriteContext, props: string[]): void {
+function addHealthStatus(ctx: TsRewriteContext, props: string[], payload: Node): void {
   const text = `return { ...super.healthStatus()${props.map((p) => `, ${p}`).join('')} };`;
-  ctx.newMembers.push({ name: 'healthStatus', text: methodText(ctx, { name: 'healthStatus', async: false, body: `${ctx.unit}${text}`, returns: 'Record<string, unknown>' }) });
+  const body = `${aliasPrelude([payload], ctx.unit)}${ctx.unit}${text}`;
+  ctx.newMembers.push({ name: 'healthStatus', text: methodText(ctx, { name: 'healthStatus', async: false, body, returns: 'Record<string, unknown>' }) });
 }
 
 /**
@@ -114,6 +115,7 @@ function onlyAgentState(expr: Node): boolean {
     const p = n.getParent();
     if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === n) return;
     if (p && (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p)) && p.getNameNode() === n && !Node.isShorthandPropertyAssignment(p)) return;
+    if (thisAlias(n.compilerNode)) return; // `self.count` of `var self = this`: the agent's state
     for (const d of n.getSymbol()?.getDeclarations() ?? []) {
       if (d.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a))) ok = false;
     }
@@ -165,7 +167,7 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     // healthStatus() and the base's /health reports them; the server goes like any other.
     const bridge = business && !isExpress && handlers.length === 0 && routes.size > 0 && !routes.has('/metrics') && !ctx.members.has('healthStatus') && !ctx.newMembers.some((m) => m.name === 'healthStatus') ? soleHealthPayload(creation) : null;
     if (bridge) {
-      addHealthStatus(ctx, payloadProperties(bridge));
+      addHealthStatus(ctx, payloadProperties(bridge), bridge);
       ctx.warnings.push(`${where} answered /health with business state (this.${business}): it is now part of healthStatus(), served on the base's /health`);
     } else if (business) {
       ctx.kept.push({

@@ -8,7 +8,7 @@ import { hostMember, methodBody } from '../../src/lang/typescript/context.js';
 import { reindent, indentAt } from '../../src/lang/typescript/edits.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { foreverLoops, intervalCalls, rearmingTimeouts } from '../../src/lang/typescript/patterns.js';
-import { calleeText, statementCall, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
+import { aliasPrelude, calleeText, statementCall, thisAlias, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
 
 export function removeIntervalLoop(ctx: TsRewriteContext): void {
   if (ctx.members.has('runOnce')) return; // already on the base's loop
@@ -293,14 +293,14 @@ function loopBody(ctx: TsRewriteContext, cb: Node, method: Node): { text: string
       if (stmts.length === 0) return null;
       if (stmts.some((s) => s.getDescendants().some((n) => Node.isReturnStatement(n) && n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a)) === cb))) return null;
       const text = stmts.map((s) => ctx.text.slice(s.getFullStart(), s.getEnd())).join('');
-      return { text: dedent(text, indentAt(ctx.text, stmts[0]!.getStart()), ctx.unit) };
+      return { text: aliasPrelude(stmts, unit) + dedent(text, indentAt(ctx.text, stmts[0]!.getStart()), ctx.unit) };
     }
     const expr = body.getText();
     // Await what may be a promise; a call to one of the agent's own synchronous methods is not.
     const own = Node.isCallExpression(body) ? thisMember(body.getExpression()) : null;
     const syncOwn = !!own && ctx.members.get(own)?.kind === 'method' && !isAsyncMethod(ctx, own);
     const awaitable = (Node.isCallExpression(body) && !syncOwn) || Node.isAwaitExpression(body);
-    return { text: `${unit}${awaitable && !Node.isAwaitExpression(body) ? 'await ' : ''}${expr};` };
+    return { text: `${aliasPrelude([body], unit)}${unit}${awaitable && !Node.isAwaitExpression(body) ? 'await ' : ''}${expr};` };
   }
   // setInterval(this.tick.bind(this), ms) / setInterval(this.tick, ms)
   const target = Node.isCallExpression(cb) && calleeText(cb).endsWith('.bind') ? (cb.getExpression() as Node).getFirstChild() : cb;
@@ -334,6 +334,8 @@ function hasOuterLocals(inner: Node, code: Node[], method: Node): boolean {
   const file = method.getSourceFile();
   for (const c of code) {
     for (const id of c.getDescendantsOfKind(SyntaxKind.Identifier)) {
+      // `self` of `var self = this`: the hook declares it again (aliasPrelude).
+      if (thisAlias(id.compilerNode)) continue;
       const decls = id.getSymbol()?.getDeclarations() ?? [];
       for (const d of decls) {
         if (d.getSourceFile() !== file) continue;

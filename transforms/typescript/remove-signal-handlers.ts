@@ -7,7 +7,7 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
-import { calleeText, signalHandlerCall, statementCall, thisMember } from '../../src/lang/typescript/syntax.js';
+import { calleeText, signalHandlerCall, statementCall, thisMember, thisRoot } from '../../src/lang/typescript/syntax.js';
 import { methodBody, usesOf } from '../../src/lang/typescript/context.js';
 
 export function removeSignalHandlers(ctx: TsRewriteContext): void {
@@ -108,7 +108,7 @@ function foreignWork(handler: Node, agentVar: string | null): string | null {
   for (const c of calls) {
     const fn = calleeText(c);
     if (/^(process\.exit|clearInterval|clearTimeout|console\.\w+)$/.test(fn)) continue;
-    if (/^this\./.test(fn) || (agentVar && fn.startsWith(`${agentVar}.`))) continue;
+    if (/^this\./.test(fn) || thisRoot(c.getExpression()) || (agentVar && fn.startsWith(`${agentVar}.`))) continue;
     // A call on the result of an agent call (`agent.stop().then(...)`) is about the agent too.
     if (c.getFirstDescendant((d) => Node.isCallExpression(d) && (/^this\./.test(calleeText(d)) || (!!agentVar && calleeText(d).startsWith(`${agentVar}.`))))) continue;
     return fn.length > 40 ? `${fn.slice(0, 37)}...` : fn;

@@ -104,6 +104,8 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       const target = thisMember(e.getLeft());
       if (!target || !ctx.base.members.has(target) || ctx.base.members.get(target)!.kind !== 'property') continue;
       if (ctx.members.get(target)?.kind === 'method') continue;
+      // A same-named field of another meaning was renamed above: this assignment now declares it.
+      if (ctx.renames.has(target)) continue;
       ctx.edits.removeNode(s);
     }
   }
@@ -258,6 +260,9 @@ function renameProperty(ctx: TsRewriteContext, name: string, decls: Node[]): voi
         }
       });
     }
+    // A JavaScript field is declared by its `this.x = ...` in the constructor: the this.x
+    // accesses below rename it.
+    if (Node.isExpressionStatement(d)) continue;
     const nameNode = (d as unknown as { getNameNode(): Node }).getNameNode();
     ctx.edits.replace(nameNode.getStart(), nameNode.getEnd(), to);
   }

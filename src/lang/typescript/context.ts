@@ -21,6 +21,7 @@ import {
   fileNameNodes,
   childBlocks,
   isLogCall,
+  isThisAliasStatement,
   memberName,
   signalHandlerCall,
   statementCall,
@@ -324,6 +325,8 @@ export function isTrivial(stmt: Node): boolean {
     const e = stmt.getExpression();
     return !e || Node.isLiteralExpression(e) || e.getKind() === SyntaxKind.TrueKeyword || e.getKind() === SyntaxKind.FalseKeyword || e.getKind() === SyntaxKind.NullKeyword;
   }
+  // `var self = this;`: only names the agent for the code around it.
+  if (isThisAliasStatement(stmt)) return true;
   const call = statementCall(stmt);
   return isLogCall(call);
 }
