@@ -13,7 +13,7 @@ import {
   isInfraStatement,
   methodBody,
   usesOf,
-  type InfraScope,
+  scopeFor,
   type ParentPlan,
   type TsRewriteContext,
 } from './context.js';
@@ -24,7 +24,7 @@ import { keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { methodText } from './generate.js';
 import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
-import { blockStatements as blockStatementsOf, classBodyStart, fileClasses, fileNameNodes, isJsFile, moduleKind, prototypeService, thisMember, thisRoot, thisMembers, type FileClass } from './syntax.js';
+import { blockStatements as blockStatementsOf, classBodyStart, descendantsOfKinds, fileClasses, fileNameNodes, isJsFile, isLogCall, moduleKind, prototypeService, statementCall, thisMember, thisRoot, thisMembers, type FileClass } from './syntax.js';
 import { removeHealthServer } from '../../../transforms/typescript/remove-health-server.js';
 import { removeSignalHandlers } from '../../../transforms/typescript/remove-signal-handlers.js';
 import { removeRetryHelpers } from '../../../transforms/typescript/remove-retry-helpers.js';
@@ -156,6 +156,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   }
   for (const n of resolved.nodes) ctx.edits.removeNode(n);
   ctx.kept.push(...resolved.kept);
+  ctx.warnings.push(...resolved.notes);
   for (const hook of ctx.after) hook(resolved.removed);
 
   extendBase(ctx);
@@ -297,11 +298,6 @@ function quoteStyle(sf: SourceFile): string {
   return "'";
 }
 
-function scopeFor(ctx: TsRewriteContext, removed: Set<string>): InfraScope {
-  const sweep = new Set([...removed].filter((n) => !ctx.plan.members.get(n)?.sticky && ctx.plan.members.get(n)?.scope !== 'module'));
-  return { removed, sweep, baseOwned: new Set(ctx.base.members.keys()) };
-}
-
 function isInfraMethod(ctx: TsRewriteContext, name: string, removed: Set<string>, extra: Node[], pushCode: boolean): boolean {
   const body = methodBody(ctx, name);
   if (!body) return false;
@@ -334,11 +330,34 @@ function isInfraMethod(ctx: TsRewriteContext, name: string, removed: Set<string>
     }
     const usesLocal = s.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => locals.has(id.getText()));
     if (usesLocal && [...members].every(infra)) continue;
+    // A log line reporting the agent's own state (`tailing ${this.journal} from offset
+    // ${this.offset}`) is the operator's record of the run, not a banner: the method keeps it.
+    // Configuration it names (ports, paths set once in the constructor) makes a banner still.
+    if (isLogCall(statementCall(s)) && [...members].some((m) => !infra(m) && changedState(ctx).has(m))) return false;
     if (isInfraStatement(s, scope)) continue;
     return false;
   }
   return true;
 }
+
+const changed = new WeakMap<TsRewriteContext, Set<string>>();
+
+/** Fields of the agent its methods (not the constructor) assign: its running state. */
+function changedState(ctx: TsRewriteContext): Set<string> {
+  let out = changed.get(ctx);
+  if (out) return out;
+  out = new Set();
+  for (const n of descendantsOfKinds(ctx.cls, ASSIGNMENTS)) {
+    if (n.getFirstAncestor((a) => Node.isConstructorDeclaration(a))) continue;
+    const target = Node.isBinaryExpression(n) ? (n.getOperatorToken().getKind() >= SyntaxKind.FirstAssignment && n.getOperatorToken().getKind() <= SyntaxKind.LastAssignment ? n.getLeft() : null) : Node.isPrefixUnaryExpression(n) || Node.isPostfixUnaryExpression(n) ? n.getOperand() : null;
+    const m = target ? thisMember(target) : null;
+    if (m && ctx.members.get(m)?.kind !== 'method') out.add(m);
+  }
+  changed.set(ctx, out);
+  return out;
+}
+
+const ASSIGNMENTS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.BinaryExpression, SyntaxKind.PrefixUnaryExpression, SyntaxKind.PostfixUnaryExpression]);
 
 function renameMember(ctx: TsRewriteContext, from: string, to: string, why: string): void {
   const m = ctx.members.get(from);
