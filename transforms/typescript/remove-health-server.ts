@@ -37,6 +37,7 @@ function inspectRoutes(ctx: TsRewriteContext): void {
     const business = r.handler ? businessState(ctx, r.handler, app ? [app] : []) ?? ownCall(ctx, r.handler) : null;
     if (!business) {
       ctx.plan.proposeStatement({ node: r.stmt, symbol, finding: 'health', reason: `health route; the base serves ${r.path}` });
+      if (!SERVED_BY_BASE.has(r.path)) ctx.warnings.push(probeWarning(`${symbol} is gone`));
       continue;
     }
     const payload = healthPayload(r.handler);
@@ -53,6 +54,7 @@ function inspectRoutes(ctx: TsRewriteContext): void {
     addHealthStatus(ctx, props, payload);
     ctx.plan.proposeStatement({ node: r.stmt, symbol, finding: 'health', reason: `health route; its payload now comes from healthStatus() on the base's /health` });
     ctx.warnings.push(`${symbol} answered with business state (this.${business}): it is now part of healthStatus(), served on the base's /health`);
+    if (!SERVED_BY_BASE.has(r.path)) ctx.warnings.push(probeWarning(`${symbol} is gone`));
     bridged = true;
   }
 }
@@ -182,6 +184,12 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     const listen = listenArgument(ctx, holder, body);
     if (listen && !ctx.hints.healthPortExpr) ctx.hints.healthPortExpr = listen;
     const reason = 'hand-made health endpoint; the base serves /health';
+    const probes = [...routes].filter((r) => !SERVED_BY_BASE.has(r));
+    if (probes.length > 0) {
+      ctx.after.push((removed) => {
+        if (holder ? removed.has(holder) : owner ? removed.has(owner) : true) ctx.warnings.push(probeWarning(`${where} also answered ${probes.join(', ')}`));
+      });
+    }
     if (holder) ctx.plan.proposeMember({ name: holder, finding: 'health', reason });
     if (owner && ownerKind === 'method' && owner !== holder) {
       ctx.plan.proposeMember({
@@ -198,6 +206,14 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       if (stmt) ctx.plan.proposeStatement({ node: stmt.getParentOrThrow(), symbol: 'createServer', finding: 'health', reason });
     }
   }
+}
+
+// The paths the reference base answers on its health port.
+const SERVED_BY_BASE = new Set(['/health', '/metrics']);
+
+/** Probes (Kubernetes, a load balancer) pointed at a path the base does not answer would fail. */
+function probeWarning(what: string): string {
+  return `${what}; the base serves only /health and /metrics: point liveness/readiness probes at /health`;
 }
 
 /** A member of the agent the code reads that is business state (not the server, ports or base-owned). */
