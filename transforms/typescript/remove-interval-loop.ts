@@ -8,7 +8,7 @@ import { hostMember, methodBody } from '../../src/lang/typescript/context.js';
 import { reindent, indentAt } from '../../src/lang/typescript/edits.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { foreverLoops, intervalCalls, rearmingTimeouts } from '../../src/lang/typescript/patterns.js';
-import { aliasPrelude, calleeText, statementCall, thisAlias, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
+import { aliasPrelude, calleeText, isLogCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
 
 export function removeIntervalLoop(ctx: TsRewriteContext): void {
   if (ctx.members.has('runOnce')) return; // already on the base's loop
@@ -35,6 +35,7 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
       const take = () => {
         ctx.plan.moved.push(cb);
         adopt(ctx, stmt, timer, converted, ms, 'setInterval');
+        dropKickOff(ctx, stmt, cb);
       };
       if (touched.size > 0 && infraOnly) {
         // A timer driving only proposed infrastructure goes with it; if some of that stays after
@@ -81,6 +82,33 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
       adopt(ctx, loop, null, { text: dedent(text, indentAt(ctx.text, stmts[0]!.getStart()), ctx.unit) }, dynamic ? '0' : intervalExpr(ctx, sleepMs), 'while loop', loopFlags(loop.getExpression()));
       return;
     }
+  }
+}
+
+/**
+ * `void this.refresh(); this.timer = setInterval(() => void this.refresh(), ms);`: the round run
+ * at once before the timer's first tick. The base calls runOnce() as soon as onStart() returns,
+ * so kept beside it that round would run twice at start (the second while the first may still
+ * be in flight): the statement next to the timer that is exactly the callback's one statement goes.
+ */
+function dropKickOff(ctx: TsRewriteContext, stmt: Node, cb: Node): void {
+  if (!(Node.isArrowFunction(cb) || Node.isFunctionExpression(cb))) return;
+  const body = cb.getBody();
+  const only = Node.isBlock(body) ? (body.getStatements().length === 1 ? body.getStatements()[0]!.getText() : null) : `${body.getText()};`;
+  if (!only) return;
+  const norm = (t: string) => t.replace(/\s+/g, '').replace(/^(void|await)(?=[\w$(])/, '').replace(/;$/, '');
+  const parent = stmt.getParent();
+  if (!parent || !Node.isBlock(parent)) return;
+  const siblings = parent.getStatements();
+  const i = siblings.indexOf(stmt as never);
+  for (const s of [siblings[i - 1], siblings[i + 1]]) {
+    if (!s || !Node.isExpressionStatement(s) || norm(s.getText()) !== norm(only)) continue;
+    // Only when nothing but the timer, log lines and signal handlers follows it: work after it (an
+    // emit('ready') listeners rely on) would otherwise run before the first round instead of after.
+    const after = siblings.slice(siblings.indexOf(s) + 1).filter((x) => x !== stmt);
+    if (!after.every((x) => isLogCall(statementCall(x)) || signalHandlerCall(x))) return;
+    ctx.plan.proposeStatement({ node: s, symbol: s.getText().replace(/;$/, ''), finding: 'loop', reason: "the first round, run before the timer's first tick: the base calls runOnce() at once" });
+    return;
   }
 }
 
