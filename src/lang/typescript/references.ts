@@ -121,6 +121,24 @@ export function outsideCallers(root: string, file: string, source: string, class
   return out.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
 }
 
+/**
+ * Lines of other files of the repository (JavaScript and TypeScript, not `_v2` outputs) matching
+ * `pattern`, among those that name `className` or import the agent's module.
+ */
+export function mentionsElsewhere(root: string, file: string, className: string, pattern: RegExp): OutsideCaller[] {
+  const agentAbs = path.resolve(file).replace(/_v2(\.[cm]?[jt]sx?)$/, '$1');
+  const stem = path.basename(agentAbs).replace(/\.[cm]?[jt]sx?$/, '');
+  const mentions = new RegExp(`\\b${className}\\b|['"\`][^'"\`]*\\b${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.[cm]?[jt]s)?['"\`]`);
+  const out: OutsideCaller[] = [];
+  // A file declaring a class or constructor function of that name is another copy, not a user.
+  for (const { file: f, text } of filesMentioning(repoFiles(root), agentAbs, className, stem, mentions, new RegExp(`\\b(class|function)\\s+${className}\\b`))) {
+    text.split('\n').forEach((l, i) => {
+      if (pattern.test(l)) out.push({ file: path.relative(root, f).split(path.sep).join('/'), line: i + 1, text: l.trim() });
+    });
+  }
+  return out;
+}
+
 const mentioning = new WeakMap<object, Map<string, Array<{ file: string; text: string }>>>();
 
 /**
@@ -138,7 +156,7 @@ function filesMentioning(
 ): Array<{ file: string; text: string }> {
   let byAgent = mentioning.get(files);
   if (!byAgent) mentioning.set(files, (byAgent = new Map()));
-  const key = `${agentAbs}\0${className}`;
+  const key = `${agentAbs}\0${className}\0${declares.source}`;
   let hit = byAgent.get(key);
   if (!hit) {
     // mentions matches only a text where the class name is a whole word, or a quoted path whose
