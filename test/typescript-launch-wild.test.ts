@@ -1,5 +1,6 @@
-// The launch test for Node services in the wild: one migrated JavaScript agent (CommonJS,
-// `module.exports = class`, compiled with allowJs next to the TypeScript base) and one agent
+// The launch test for Node services in the wild: migrated JavaScript agents (CommonJS,
+// `module.exports = class`; a `var self = this` service that bin/ started; a prototype-style
+// service written as a class), compiled with allowJs next to the TypeScript base, and one agent
 // re-parented from EventEmitter onto BaseAgent are started for real by the validator, in their own
 // process groups on free loopback ports, against the embedded registry and metrics sink, and
 // pass every check: health, registry, metrics, SIGTERM shutdown with nothing left, and the log.
@@ -32,6 +33,12 @@ beforeAll(async () => {
   put('agents/stats_pusher_v2.js', fx('cjs-class-expression-pusher', 'expected.js'));
   put('agents/supervisor.ts', fx('eventemitter-supervisor-daemon', 'input.ts'));
   put('agents/supervisor_v2.ts', fx('eventemitter-supervisor-daemon', 'expected.ts'));
+  // Started from bin/ before (no main guard), reaching itself through `var self = this`.
+  put('agents/metrics_aggregator.js', fx('cjs-self-alias-bin-started', 'input.js'));
+  put('agents/metrics_aggregator_v2.js', fx('cjs-self-alias-bin-started', 'expected.js'));
+  // A pm2-era prototype service, written as a class by the rewrite.
+  put('agents/mailer.js', fx('prototype-pm2-mailer', 'input.js'));
+  put('agents/mailer_v2.js', fx('prototype-pm2-mailer', 'expected.js'));
   env = await startValidationEnvironment();
 });
 
@@ -56,7 +63,7 @@ async function validate(name: string, stem: string, ext: string): Promise<Valida
     metricsDeadlineMs: 20_000,
     shutdownDeadlineMs: 5000,
     // The collector the pusher posts to is nowhere: its failed pushes are warnings, not errors.
-    baseEnv: { ...process.env, COLLECTOR_URL: 'http://127.0.0.1:9/ingest', SUPERVISOR_RPC: path.join(root, 'supervisor.sock') },
+    baseEnv: { ...process.env, COLLECTOR_URL: 'http://127.0.0.1:9/ingest', SUPERVISOR_RPC: path.join(root, 'supervisor.sock'), SPOOL_DIR: path.join(root, 'spool'), MAIL_SPOOL: path.join(root, 'mail'), RELAY_URL: 'http://127.0.0.1:9/submit' },
   });
 }
 
@@ -65,6 +72,8 @@ const outcome = (r: ValidationReport) => r.checks.map((c) => [c.name, c.ok, c.ok
 const cases: Array<[string, string, string, string]> = [
   ['a migrated JavaScript agent (CommonJS, module.exports = class)', 'StatsPusher', 'stats_pusher', '.js'],
   ['an agent re-parented from EventEmitter onto BaseAgent', 'Supervisor', 'supervisor', '.ts'],
+  ['a `var self = this` service started from bin/ (entry point added)', 'MetricsAggregator', 'metrics_aggregator', '.js'],
+  ['a prototype-style service written as a class', 'Mailer', 'mailer', '.js'],
 ];
 
 describe('migrated Node services run and pass validation', () => {

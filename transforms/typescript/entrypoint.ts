@@ -252,13 +252,43 @@ function moveArguments(ctx: TsRewriteContext, e: EntryInfo, m: string): void {
   if (dropped.length > 0) ctx.warnings.push(`${m}() is gone and run() takes no arguments: dropped ${dropped.join(', ')}`);
 }
 
+/**
+ * A parameter the constructor body defaults before anything else reads it (`options = options ||
+ * {}`, `opts ??= {}`, `if (!opts) opts = {}`): JavaScript constructors written so are called bare.
+ */
+function defaultedFirst(ctx: TsRewriteContext, name: string): boolean {
+  const body = ctx.ctor?.getBody();
+  if (!body || !Node.isBlock(body)) return false;
+  const mentions = (n: Node) => n.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === name);
+  const defaults = (e: Node | undefined): boolean => {
+    if (!e || !Node.isBinaryExpression(e) || e.getLeft().getText() !== name) return false;
+    const op = e.getOperatorToken().getKind();
+    if (op === SyntaxKind.BarBarEqualsToken || op === SyntaxKind.QuestionQuestionEqualsToken) return true;
+    const r = e.getRight();
+    return op === SyntaxKind.EqualsToken && Node.isBinaryExpression(r) && r.getLeft().getText() === name &&
+      [SyntaxKind.BarBarToken, SyntaxKind.QuestionQuestionToken].includes(r.getOperatorToken().getKind());
+  };
+  for (const s of body.getStatements()) {
+    if (!mentions(s)) continue;
+    if (Node.isExpressionStatement(s)) return defaults(s.getExpression());
+    if (Node.isIfStatement(s) && !s.getElseStatement() && s.getExpression().getText().replace(/\s+/g, '') === `!${name}`) {
+      const then = s.getThenStatement();
+      const only = Node.isBlock(then) ? (then.getStatements().length === 1 ? then.getStatements()[0] : undefined) : then;
+      const e = only && Node.isExpressionStatement(only) ? only.getExpression() : undefined;
+      return !!e && Node.isBinaryExpression(e) && e.getOperatorToken().getKind() === SyntaxKind.EqualsToken && e.getLeft().getText() === name;
+    }
+    return false;
+  }
+  return false;
+}
+
 function addGuard(ctx: TsRewriteContext): void {
   if (ctx.cls.isAbstract()) {
     ctx.warnings.push(`no entry point added: ${ctx.className} is abstract, its subclasses are the agents that run`);
     return;
   }
   const required =
-    ctx.ctor?.getParameters().some((p) => !p.isOptional() && !p.hasInitializer() && !p.isRestParameter()) ||
+    ctx.ctor?.getParameters().some((p) => !p.isOptional() && !p.hasInitializer() && !p.isRestParameter() && !defaultedFirst(ctx, p.getName())) ||
     // The constructor the old base's parameters gave the class.
     (!ctx.ctor && ctx.parent.kind === 'old-base' && ctx.parent.old.params.some((p) => !p.optional && !p.initializer));
   if (required) {

@@ -8,7 +8,7 @@ import { isAsyncMethod } from './remove-interval-loop.js';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { BASE_PATHS, expressRoutes, healthPayload, healthRoutes, routesIn, serverCreations } from '../../src/lang/typescript/patterns.js';
-import { CALLS, THIS_ACCESS_KINDS, calleeText, descendantsOfKinds, thisMember, thisMembers, walkAgentCode } from '../../src/lang/typescript/syntax.js';
+import { CALLS, THIS_ACCESS_KINDS, aliasPrelude, calleeText, descendantsOfKinds, thisAlias, thisMember, thisMembers, walkAgentCode } from '../../src/lang/typescript/syntax.js';
 
 export function removeHealthServer(ctx: TsRewriteContext): void {
   for (const m of ctx.members.values()) {
@@ -37,6 +37,7 @@ function inspectRoutes(ctx: TsRewriteContext): void {
     const business = r.handler ? businessState(ctx, r.handler, app ? [app] : []) ?? ownCall(ctx, r.handler) : null;
     if (!business) {
       ctx.plan.proposeStatement({ node: r.stmt, symbol, finding: 'health', reason: `health route; the base serves ${r.path}` });
+      if (!SERVED_BY_BASE.has(r.path)) ctx.warnings.push(probeWarning(`${symbol} is gone`));
       continue;
     }
     const payload = healthPayload(r.handler);
@@ -50,9 +51,10 @@ function inspectRoutes(ctx: TsRewriteContext): void {
       if (!m || ctx.members.get(m)?.kind !== 'method' || isAsyncMethod(ctx, m) || payload.getText().length > 80) continue;
       props = [`...${payload.getText()}`];
     }
-    addHealthStatus(ctx, props);
+    addHealthStatus(ctx, props, payload);
     ctx.plan.proposeStatement({ node: r.stmt, symbol, finding: 'health', reason: `health route; its payload now comes from healthStatus() on the base's /health` });
     ctx.warnings.push(`${symbol} answered with business state (this.${business}): it is now part of healthStatus(), served on the base's /health`);
+    if (!SERVED_BY_BASE.has(r.path)) ctx.warnings.push(probeWarning(`${symbol} is gone`));
     bridged = true;
   }
 }
@@ -66,9 +68,10 @@ function payloadProperties(payload: ObjectLiteralExpression): string[] {
 }
 
 /** healthStatus() built on the base's: `return { ...super.healthStatus(), <props> };`. */
-function addHealthStatus(ctx: TsRewriteContext, props: string[]): void {
+function addHealthStatus(ctx: TsRewriteContext, props: string[], payload: Node): void {
   const text = `return { ...super.healthStatus()${props.map((p) => `, ${p}`).join('')} };`;
-  ctx.newMembers.push({ name: 'healthStatus', text: methodText(ctx, { name: 'healthStatus', async: false, body: `${ctx.unit}${text}`, returns: 'Record<string, unknown>' }) });
+  const body = `${aliasPrelude([payload], ctx.unit)}${ctx.unit}${text}`;
+  ctx.newMembers.push({ name: 'healthStatus', text: methodText(ctx, { name: 'healthStatus', async: false, body, returns: 'Record<string, unknown>' }) });
 }
 
 /**
@@ -114,6 +117,7 @@ function onlyAgentState(expr: Node): boolean {
     const p = n.getParent();
     if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === n) return;
     if (p && (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p)) && p.getNameNode() === n && !Node.isShorthandPropertyAssignment(p)) return;
+    if (thisAlias(n.compilerNode)) return; // `self.count` of `var self = this`: the agent's state
     for (const d of n.getSymbol()?.getDeclarations() ?? []) {
       if (d.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a))) ok = false;
     }
@@ -165,7 +169,7 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     // healthStatus() and the base's /health reports them; the server goes like any other.
     const bridge = business && !isExpress && handlers.length === 0 && routes.size > 0 && !routes.has('/metrics') && !ctx.members.has('healthStatus') && !ctx.newMembers.some((m) => m.name === 'healthStatus') ? soleHealthPayload(creation) : null;
     if (bridge) {
-      addHealthStatus(ctx, payloadProperties(bridge));
+      addHealthStatus(ctx, payloadProperties(bridge), bridge);
       ctx.warnings.push(`${where} answered /health with business state (this.${business}): it is now part of healthStatus(), served on the base's /health`);
     } else if (business) {
       ctx.kept.push({
@@ -180,6 +184,12 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     const listen = listenArgument(ctx, holder, body);
     if (listen && !ctx.hints.healthPortExpr) ctx.hints.healthPortExpr = listen;
     const reason = 'hand-made health endpoint; the base serves /health';
+    const probes = [...routes].filter((r) => !SERVED_BY_BASE.has(r));
+    if (probes.length > 0) {
+      ctx.after.push((removed) => {
+        if (holder ? removed.has(holder) : owner ? removed.has(owner) : true) ctx.warnings.push(probeWarning(`${where} also answered ${probes.join(', ')}`));
+      });
+    }
     if (holder) ctx.plan.proposeMember({ name: holder, finding: 'health', reason });
     if (owner && ownerKind === 'method' && owner !== holder) {
       ctx.plan.proposeMember({
@@ -196,6 +206,14 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       if (stmt) ctx.plan.proposeStatement({ node: stmt.getParentOrThrow(), symbol: 'createServer', finding: 'health', reason });
     }
   }
+}
+
+// The paths the reference base answers on its health port.
+const SERVED_BY_BASE = new Set(['/health', '/metrics']);
+
+/** Probes (Kubernetes, a load balancer) pointed at a path the base does not answer would fail. */
+function probeWarning(what: string): string {
+  return `${what}; the base serves only /health and /metrics: point liveness/readiness probes at /health`;
 }
 
 /** A member of the agent the code reads that is business state (not the server, ports or base-owned). */

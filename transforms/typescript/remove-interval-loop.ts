@@ -8,7 +8,7 @@ import { hostMember, methodBody } from '../../src/lang/typescript/context.js';
 import { reindent, indentAt } from '../../src/lang/typescript/edits.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { foreverLoops, intervalCalls, rearmingTimeouts } from '../../src/lang/typescript/patterns.js';
-import { calleeText, statementCall, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
+import { aliasPrelude, calleeText, isLogCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
 
 export function removeIntervalLoop(ctx: TsRewriteContext): void {
   if (ctx.members.has('runOnce')) return; // already on the base's loop
@@ -35,6 +35,7 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
       const take = () => {
         ctx.plan.moved.push(cb);
         adopt(ctx, stmt, timer, converted, ms, 'setInterval');
+        dropKickOff(ctx, stmt, cb);
       };
       if (touched.size > 0 && infraOnly) {
         // A timer driving only proposed infrastructure goes with it; if some of that stays after
@@ -81,6 +82,33 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
       adopt(ctx, loop, null, { text: dedent(text, indentAt(ctx.text, stmts[0]!.getStart()), ctx.unit) }, dynamic ? '0' : intervalExpr(ctx, sleepMs), 'while loop', loopFlags(loop.getExpression()));
       return;
     }
+  }
+}
+
+/**
+ * `void this.refresh(); this.timer = setInterval(() => void this.refresh(), ms);`: the round run
+ * at once before the timer's first tick. The base calls runOnce() as soon as onStart() returns,
+ * so kept beside it that round would run twice at start (the second while the first may still
+ * be in flight): the statement next to the timer that is exactly the callback's one statement goes.
+ */
+function dropKickOff(ctx: TsRewriteContext, stmt: Node, cb: Node): void {
+  if (!(Node.isArrowFunction(cb) || Node.isFunctionExpression(cb))) return;
+  const body = cb.getBody();
+  const only = Node.isBlock(body) ? (body.getStatements().length === 1 ? body.getStatements()[0]!.getText() : null) : `${body.getText()};`;
+  if (!only) return;
+  const norm = (t: string) => t.replace(/\s+/g, '').replace(/^(void|await)(?=[\w$(])/, '').replace(/;$/, '');
+  const parent = stmt.getParent();
+  if (!parent || !Node.isBlock(parent)) return;
+  const siblings = parent.getStatements();
+  const i = siblings.indexOf(stmt as never);
+  for (const s of [siblings[i - 1], siblings[i + 1]]) {
+    if (!s || !Node.isExpressionStatement(s) || norm(s.getText()) !== norm(only)) continue;
+    // Only when nothing but the timer, log lines and signal handlers follows it: work after it (an
+    // emit('ready') listeners rely on) would otherwise run before the first round instead of after.
+    const after = siblings.slice(siblings.indexOf(s) + 1).filter((x) => x !== stmt);
+    if (!after.every((x) => isLogCall(statementCall(x)) || signalHandlerCall(x))) return;
+    ctx.plan.proposeStatement({ node: s, symbol: s.getText().replace(/;$/, ''), finding: 'loop', reason: "the first round, run before the timer's first tick: the base calls runOnce() at once" });
+    return;
   }
 }
 
@@ -293,14 +321,14 @@ function loopBody(ctx: TsRewriteContext, cb: Node, method: Node): { text: string
       if (stmts.length === 0) return null;
       if (stmts.some((s) => s.getDescendants().some((n) => Node.isReturnStatement(n) && n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a)) === cb))) return null;
       const text = stmts.map((s) => ctx.text.slice(s.getFullStart(), s.getEnd())).join('');
-      return { text: dedent(text, indentAt(ctx.text, stmts[0]!.getStart()), ctx.unit) };
+      return { text: aliasPrelude(stmts, unit) + dedent(text, indentAt(ctx.text, stmts[0]!.getStart()), ctx.unit) };
     }
     const expr = body.getText();
     // Await what may be a promise; a call to one of the agent's own synchronous methods is not.
     const own = Node.isCallExpression(body) ? thisMember(body.getExpression()) : null;
     const syncOwn = !!own && ctx.members.get(own)?.kind === 'method' && !isAsyncMethod(ctx, own);
     const awaitable = (Node.isCallExpression(body) && !syncOwn) || Node.isAwaitExpression(body);
-    return { text: `${unit}${awaitable && !Node.isAwaitExpression(body) ? 'await ' : ''}${expr};` };
+    return { text: `${aliasPrelude([body], unit)}${unit}${awaitable && !Node.isAwaitExpression(body) ? 'await ' : ''}${expr};` };
   }
   // setInterval(this.tick.bind(this), ms) / setInterval(this.tick, ms)
   const target = Node.isCallExpression(cb) && calleeText(cb).endsWith('.bind') ? (cb.getExpression() as Node).getFirstChild() : cb;
@@ -348,7 +376,8 @@ function hasOuterLocals(inner: Node, code: Node[], method: Node): boolean {
   visit(fn.compilerNode);
   if (outer.size === 0) return false;
   const reads = (n: ts.Node): boolean => {
-    if (ts.isIdentifier(n) && outer.has(n.text) && isReference(n)) return true;
+    // `self` of `var self = this`: the hook declares it again (aliasPrelude).
+    if (ts.isIdentifier(n) && outer.has(n.text) && isReference(n) && !thisAlias(n)) return true;
     return !!ts.forEachChild(n, (c) => (reads(c) ? true : undefined));
   };
   return code.some((c) => reads(c.compilerNode));

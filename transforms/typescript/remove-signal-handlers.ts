@@ -7,8 +7,9 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
-import { calleeText, signalHandlerCall, statementCall, thisMember } from '../../src/lang/typescript/syntax.js';
-import { methodBody, usesOf } from '../../src/lang/typescript/context.js';
+import { aliasPrelude, calleeText, isLogCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisRoot } from '../../src/lang/typescript/syntax.js';
+import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
+import { isInfraStatement, methodBody, scopeFor, usesOf } from '../../src/lang/typescript/context.js';
 
 export function removeSignalHandlers(ctx: TsRewriteContext): void {
   const roots: Node[] = [ctx.cls];
@@ -17,6 +18,8 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
   const targets = new Set<string>();
   // The arguments each target was called with by the handler (for the onStop() delegate).
   const argsOf = new Map<string, string>();
+  // The inline handlers that call each target (their statements may become onStop() whole).
+  const handlersOf = new Map<string, Node[]>();
   for (const root of roots) {
     for (const stmt of signalStatements(root)) {
       if (root !== ctx.cls && ctx.cls.getPos() <= stmt.getPos() && stmt.getEnd() <= ctx.cls.getEnd()) continue;
@@ -29,6 +32,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
           const name = viaThis ?? (agentVar && n.getExpression().getText() === agentVar ? n.getName() : null);
           if (!name) return;
           targets.add(name);
+          if (handler && (Node.isArrowFunction(handler) || Node.isFunctionExpression(handler))) handlersOf.set(name, [...(handlersOf.get(name) ?? []), handler]);
           const call = n.getParent();
           if (Node.isCallExpression(call) && call.getExpression() === n && !argsOf.has(name)) {
             argsOf.set(name, call.getArguments().map((a) => a.getText()).join(', '));
@@ -73,12 +77,18 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       }
       dropExit(ctx, t);
       if (ctx.newMembers.some((m) => m.name === 'onStop') || ctx.members.has('onStop')) return;
-      const awaited = isAsyncMethod(ctx, t);
-      ctx.newMembers.push({
-        name: 'onStop',
-        text: methodText(ctx, { name: 'onStop', async: awaited, body: `${ctx.unit}${awaited ? 'await ' : ''}this.${t}(${argsOf.get(t) ?? ''});` }),
-      });
-      ctx.warnings.push(`${t}() still does business cleanup: the base's onStop() now calls it on SIGTERM`);
+      // An inline handler's own statements (the log line reporting what was saved, a second
+      // business call) go into onStop() with the call, when they can all move.
+      const bodies = [...new Set((handlersOf.get(t) ?? []).map((h) => handlerBody(ctx, h, removed)))];
+      const whole = bodies.length === 1 ? bodies[0]! : null;
+      const awaited = whole ? /\bawait\b/.test(whole) : isAsyncMethod(ctx, t);
+      const body = whole ?? `${ctx.unit}${awaited ? 'await ' : ''}this.${t}(${argsOf.get(t) ?? ''});`;
+      ctx.newMembers.push({ name: 'onStop', text: methodText(ctx, { name: 'onStop', async: awaited, body }) });
+      ctx.warnings.push(
+        whole
+          ? `the SIGTERM handler still did business work (${t}()): its statements are now the base's onStop() hook, without the exit`
+          : `${t}() still does business cleanup: the base's onStop() now calls it on SIGTERM`,
+      );
     });
   }
 }
@@ -101,6 +111,70 @@ function dropExit(ctx: TsRewriteContext, name: string): void {
   }
 }
 
+// Calls of the language's own objects a moved statement may make (formatting what it logs).
+const PURE_CALLS = /^(JSON\.stringify|String|Number|Boolean|Math\.\w+|Date\.now|Object\.(keys|values|entries)|Array\.isArray)$/;
+
+/**
+ * The statements of an inline signal handler as onStop()'s body, or null when one cannot move:
+ * what the base now does goes (process.exit, clearing removed timers, and an exit passed as the
+ * last callback of a call: `server.close(() => process.exit(0))` keeps `server.close()`); every
+ * other statement may call only the agent (this, or its `self` alias), log, or format, and read
+ * no local of the method around the handler.
+ */
+function handlerBody(ctx: TsRewriteContext, handler: Node, removed: Set<string>): string | null {
+  if (!(Node.isArrowFunction(handler) || Node.isFunctionExpression(handler))) return null;
+  if (handler.getParameters().length > 0) return null;
+  const block = handler.getBody();
+  if (!Node.isBlock(block)) return null;
+  const scope = scopeFor(ctx, removed);
+  const method = handler.getParentWhile((p) => !(Node.isMethodDeclaration(p) || Node.isConstructorDeclaration(p) || Node.isSourceFile(p))) ?? handler;
+  const parts: string[] = [];
+  const moved: Node[] = [];
+  for (const s of block.getStatements()) {
+    const call = statementCall(s);
+    if (!(call && isLogCall(call)) && isInfraStatement(s, scope)) continue;
+    let cut: [number, number] | null = null;
+    const fns = s.getDescendants().filter((n) => Node.isArrowFunction(n) || Node.isFunctionExpression(n));
+    if (fns.length > 0) {
+      const args = call?.getArguments() ?? [];
+      const last = args[args.length - 1];
+      if (fns.length !== 1 || !last || last !== fns[0] || !exitsOnly(last)) return null;
+      cut = [args.length > 1 ? args[args.length - 2]!.getEnd() : last.getStart(), last.getEnd()];
+    }
+    for (const c of s.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+      if (cut && c.getStart() >= cut[0]) continue;
+      if (!thisRoot(c.getExpression()) && !isLogCall(c) && !PURE_CALLS.test(calleeText(c))) return null;
+    }
+    for (const id of s.getDescendantsOfKind(SyntaxKind.Identifier)) {
+      const p = id.getParent();
+      if (thisAlias(id.compilerNode) || (Node.isPropertyAccessExpression(p) && p.getNameNode() === id)) continue;
+      for (const d of id.getSymbol()?.getDeclarations() ?? []) {
+        const inMethod = d.getSourceFile() === ctx.sf && method.getPos() <= d.getPos() && d.getEnd() <= method.getEnd();
+        const inHandler = block.getPos() <= d.getPos() && d.getEnd() <= block.getEnd();
+        if (inMethod && !inHandler) return null;
+      }
+    }
+    const text = ctx.text.slice(s.getFullStart(), s.getEnd());
+    parts.push(cut ? text.slice(0, cut[0] - s.getFullStart()) + text.slice(cut[1] - s.getFullStart()) : text);
+    moved.push(s);
+  }
+  if (moved.length === 0 || moved.every((s) => isLogCall(statementCall(s)))) return null;
+  const text = parts.join('').replace(/^\s*\n/, '');
+  return aliasPrelude(moved, ctx.unit) + reindent(text, indentAt(ctx.text, moved[0]!.getStart()), ctx.unit).replace(/\s+$/, '');
+}
+
+/** A callback that only exits the process. */
+function exitsOnly(fn: Node): boolean {
+  if (!(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn))) return false;
+  const body = fn.getBody();
+  const stmts = Node.isBlock(body) ? body.getStatements() : [];
+  if (!Node.isBlock(body)) return Node.isCallExpression(body) && calleeText(body) === 'process.exit';
+  return stmts.length > 0 && stmts.every((st) => {
+    const c = statementCall(st);
+    return !!c && calleeText(c) === 'process.exit';
+  });
+}
+
 /** A call in the handler that is not about this agent (stopping, logging, exiting), or null. */
 function foreignWork(handler: Node, agentVar: string | null): string | null {
   if (Node.isIdentifier(handler)) return `${handler.getText()}()`;
@@ -108,7 +182,7 @@ function foreignWork(handler: Node, agentVar: string | null): string | null {
   for (const c of calls) {
     const fn = calleeText(c);
     if (/^(process\.exit|clearInterval|clearTimeout|console\.\w+)$/.test(fn)) continue;
-    if (/^this\./.test(fn) || (agentVar && fn.startsWith(`${agentVar}.`))) continue;
+    if (/^this\./.test(fn) || thisRoot(c.getExpression()) || (agentVar && fn.startsWith(`${agentVar}.`))) continue;
     // A call on the result of an agent call (`agent.stop().then(...)`) is about the agent too.
     if (c.getFirstDescendant((d) => Node.isCallExpression(d) && (/^this\./.test(calleeText(d)) || (!!agentVar && calleeText(d).startsWith(`${agentVar}.`))))) continue;
     return fn.length > 40 ? `${fn.slice(0, 37)}...` : fn;

@@ -104,13 +104,19 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       const target = thisMember(e.getLeft());
       if (!target || !ctx.base.members.has(target) || ctx.base.members.get(target)!.kind !== 'property') continue;
       if (ctx.members.get(target)?.kind === 'method') continue;
+      // A same-named field of another meaning was renamed above: this assignment now declares it.
+      if (ctx.renames.has(target)) continue;
       ctx.edits.removeNode(s);
     }
   }
 
   const argText = `{ ${[...args.values()].map((v, i) => (i === 0 ? `${nameKey}: ${args.get(nameKey)}` : v)).join(', ')} }`;
-  ctx.generated.push(argText);
   const existing = body?.getDescendantsOfKind(SyntaxKind.SuperKeyword).find((k) => Node.isCallExpression(k.getParent()));
+  if (ctx.parent.kind === 'family') {
+    familySuper(ctx, existing?.getParent() as CallExpression | undefined, args, argText);
+    return;
+  }
+  ctx.generated.push(argText);
   if (existing) {
     // The class called its old parent's constructor: it now passes the base's options there.
     if (ctx.parent.kind === 'event-emitter' || ctx.parent.kind === 'old-base') {
@@ -139,6 +145,36 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   }
   const withOptions = argText.replace(/ \}$/, ', ...options }');
   ctx.newConstructor = constructorText(ctx, withOptions);
+}
+
+/**
+ * A family subclass reaches the base through its parent's constructor: a bare `super()` to a
+ * parent whose migrated constructor forwards options gets the subclass's own name, ports and loop
+ * period. Any other parent constructor cannot take them: what would be lost is named for review.
+ */
+function familySuper(ctx: TsRewriteContext, call: CallExpression | undefined, args: Map<string, string>, argText: string): void {
+  const nameKey = ctx.ts.super_call.name_property;
+  const extra = [...args.keys()].filter((k) => k !== nameKey);
+  if (ctx.parent.kind !== 'family') return;
+  // Bare: the subclass registers under its own name, not its parent's.
+  if (ctx.parent.parent.forwardsOptions && (!call || call.getArguments().length === 0)) {
+    ctx.generated.push(argText);
+    if (call) {
+      const open = call.getFirstChildByKindOrThrow(SyntaxKind.OpenParenToken).getEnd();
+      ctx.edits.replace(open, call.getLastChildByKindOrThrow(SyntaxKind.CloseParenToken).getStart(), argText);
+    } else ctx.newConstructor = constructorText(ctx, argText.replace(/ \}$/, ', ...options }'));
+    return;
+  }
+  if (extra.length === 0) return;
+  // Already passed (a second run over the output).
+  const given = call?.getArguments()[0];
+  const keys = given && Node.isObjectLiteralExpression(given) ? given.getProperties().map((p) => (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p) ? p.getName() : '')) : [];
+  if (extra.every((k) => keys.includes(k))) return;
+  ctx.kept.push({
+    symbol: 'super()',
+    line: call?.getStartLineNumber() ?? ctx.cls.getStartLineNumber(),
+    reason: `the parent ${ctx.parent.parent.className}'s constructor does not pass options to ${ctx.baseClass}: ${extra.join(', ')} (${extra.map((k) => args.get(k)).join('; ')}) cannot reach it; pass them by hand`,
+  });
 }
 
 /**
@@ -224,6 +260,9 @@ function renameProperty(ctx: TsRewriteContext, name: string, decls: Node[]): voi
         }
       });
     }
+    // A JavaScript field is declared by its `this.x = ...` in the constructor: the this.x
+    // accesses below rename it.
+    if (Node.isExpressionStatement(d)) continue;
     const nameNode = (d as unknown as { getNameNode(): Node }).getNameNode();
     ctx.edits.replace(nameNode.getStart(), nameNode.getEnd(), to);
   }

@@ -21,6 +21,7 @@ import {
   fileNameNodes,
   childBlocks,
   isLogCall,
+  isThisAliasStatement,
   memberName,
   signalHandlerCall,
   statementCall,
@@ -56,6 +57,11 @@ export interface MemberProposal {
   hint?: string;
   /** When kept, do not report it (helpers such as sleep() that business code may share). */
   quiet?: boolean;
+  /**
+   * Kept because code that stays still calls it: that makes it the business's own (a retry
+   * helper the business's sends use), left as it was with a warning, not an item for review.
+   */
+  businessWhenUsed?: boolean;
   /**
    * Callers in other files keep working through a method of this name that calls the base's
    * start() (it started the agent's work) or stop() (it stopped it).
@@ -258,6 +264,12 @@ export interface InfraScope {
   baseOwned: Set<string>;
 }
 
+/** What counts as infrastructure once `removed` goes: those members (swept unless sticky) and the base's. */
+export function scopeFor(ctx: TsRewriteContext, removed: Set<string>): InfraScope {
+  const sweep = new Set([...removed].filter((n) => !ctx.plan.members.get(n)?.sticky && ctx.plan.members.get(n)?.scope !== 'module'));
+  return { removed, sweep, baseOwned: new Set(ctx.base.members.keys()) };
+}
+
 /** The statement only sets up, uses or tears down members being removed. */
 export function belongsTo(stmt: Node, sweep: Set<string>): boolean {
   if (sweep.size === 0) return false;
@@ -324,6 +336,8 @@ export function isTrivial(stmt: Node): boolean {
     const e = stmt.getExpression();
     return !e || Node.isLiteralExpression(e) || e.getKind() === SyntaxKind.TrueKeyword || e.getKind() === SyntaxKind.FalseKeyword || e.getKind() === SyntaxKind.NullKeyword;
   }
+  // `var self = this;`: only names the agent for the code around it.
+  if (isThisAliasStatement(stmt)) return true;
   const call = statementCall(stmt);
   return isLogCall(call);
 }
@@ -375,6 +389,8 @@ export interface ResolvedPlan {
   /** Nodes deleted (outermost only). */
   nodes: Node[];
   kept: KeptForReview[];
+  /** Members kept as the business's own (businessWhenUsed), as warnings. */
+  notes: string[];
 }
 
 export class RemovalPlan {
@@ -400,6 +416,7 @@ export class RemovalPlan {
   resolve(ctx: TsRewriteContext): ResolvedPlan {
     const R = new Map(this.members);
     const kept = new Map<string, KeptForReview>();
+    const businessUse = new Map<string, string>();
     const baseOwned = new Set(ctx.base.members.keys());
     for (let round = 0; round < 50; round++) {
       const removed = new Set(R.keys());
@@ -425,7 +442,8 @@ export class RemovalPlan {
           const callers = ctx.outsideCallers(name);
           if (callers.length > 0) {
             R.delete(name);
-            kept.set(name, { symbol: name, line: this.lineOf(ctx, p), reason: `${p.reason}, but ${callerList(callers)} calls it; it stays` });
+            const verb = ctx.members.get(name)?.kind === 'method' ? 'calls' : 'reads';
+            kept.set(name, { symbol: name, line: this.lineOf(ctx, p), reason: `${p.reason}, but ${callerList(callers)} ${verb} it; it stays` });
             changed = true;
             continue;
           }
@@ -437,6 +455,7 @@ export class RemovalPlan {
           R.delete(name);
           const u = live[0]!;
           const line = u.getStartLineNumber();
+          if (p.businessWhenUsed) businessUse.set(name, `${name}() stays: ${snippet(u)} (line ${line}) still calls it, so it is the agent's own business code, not infrastructure the base replaces`);
           kept.set(name, {
             symbol: name,
             line,
@@ -448,7 +467,13 @@ export class RemovalPlan {
       if (!changed) {
         for (const name of R.keys()) kept.delete(name);
         for (const [name] of kept) if (this.members.get(name)?.quiet) kept.delete(name);
-        return { removed: new Set(R.keys()), nodes, kept: [...kept.values()] };
+        const notes: string[] = [];
+        for (const [name, note] of businessUse) {
+          if (!kept.has(name) || !kept.get(name)!.reason.includes('still used at line')) continue;
+          kept.delete(name);
+          notes.push(note);
+        }
+        return { removed: new Set(R.keys()), nodes, kept: [...kept.values()], notes };
       }
     }
     throw new Error('removal plan did not settle');

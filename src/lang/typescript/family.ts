@@ -18,6 +18,12 @@ export interface FamilyParent {
   v2Specifier: string;
   /** The parent's own file is a `_v2` already (the subclass followed it before). */
   followed: boolean;
+  /**
+   * The parent's migrated constructor takes the base's options and spreads them into its own
+   * super() (`constructor(options = {}) { super({ name: ..., ...options }) }`, written for a parent
+   * that had no constructor): a subclass can hand the base its port and loop period through it.
+   */
+  forwardsOptions: boolean;
 }
 
 /** Loops, timers, servers or signal handlers: what makes a class the agent part of a family. */
@@ -42,20 +48,39 @@ export function findFamilyParent(file: string, expr: Node, baseClass: string): F
   if (!specifier) return null;
   const name = origin.imported === 'default' ? expr.getText() : origin.imported;
   // Already following (the parent's `_v2` may not be written yet while its batch is verified).
-  if (/_v2(\.[cm]?[jt]sx?)?$/.test(origin.specifier)) return { className: name, specifier, v2Specifier: origin.specifier, followed: true };
   const parentFile = resolveModule(path.dirname(file), origin.specifier);
+  if (/_v2(\.[cm]?[jt]sx?)?$/.test(origin.specifier) || (parentFile && V2_FILE.test(parentFile))) {
+    const v2 = parentFile ? classIn(parentFile, name, origin.imported === 'default') : undefined;
+    return { className: name, specifier, v2Specifier: origin.specifier, followed: true, forwardsOptions: !!v2 && forwardsOptions(v2.cls) };
+  }
   if (!parentFile) return null;
-  if (V2_FILE.test(parentFile)) return { className: name, specifier, v2Specifier: origin.specifier, followed: true };
-  const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } });
-  const parentSf = project.createSourceFile(`/parent${path.extname(parentFile)}`, readFileSync(parentFile, 'utf8'));
-  const classes = fileClasses(parentSf);
-  const parent = classes.find((c) => c.name === name) ?? (origin.imported === 'default' && classes.length === 1 ? classes[0] : undefined);
+  const parent = classIn(parentFile, name, origin.imported === 'default');
   if (!parent || parent.name === baseClass) return null;
   const ext = parentFile.match(/\.[cm]?[jt]sx?$/)![0];
   const v2File = parentFile.slice(0, -ext.length) + '_v2' + ext;
   // It follows a parent that is (or will be, in this run) migrated: one with an agent's infrastructure.
   if (!existsSync(v2File) && !hasAgentInfrastructure(parent.cls)) return null;
-  return { className: parent.name ?? name, specifier, v2Specifier: toV2(origin.specifier), followed: false };
+  // Its migration gives a parent with no constructor (and no parent of its own) one that forwards options.
+  const generated = !parent.cls.getConstructors().some((c) => c.hasBody()) && !parent.cls.getExtends();
+  const v2 = existsSync(v2File) ? classIn(v2File, parent.name ?? name, origin.imported === 'default') : undefined;
+  return { className: parent.name ?? name, specifier, v2Specifier: toV2(origin.specifier), followed: false, forwardsOptions: v2 ? forwardsOptions(v2.cls) : generated };
+}
+
+function classIn(file: string, name: string, isDefault: boolean): { cls: ClassLike; name: string | null } | undefined {
+  const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } });
+  const sf = project.createSourceFile(`/parent${path.extname(file)}`, readFileSync(file, 'utf8'));
+  const classes = fileClasses(sf);
+  return classes.find((c) => c.name === name) ?? (isDefault && classes.length === 1 ? classes[0] : undefined);
+}
+
+/** `constructor(options = {}) { super({ ..., ...options }); }`: the options reach the base. */
+function forwardsOptions(cls: ClassLike): boolean {
+  const ctor = cls.getConstructors().find((c) => c.hasBody());
+  const param = ctor?.getParameters();
+  if (!ctor || param?.length !== 1) return false;
+  const name = param[0]!.getName();
+  const first = ctor.getBody() && Node.isBlock(ctor.getBody()!) ? (ctor.getBody() as import('ts-morph').Block).getStatements()[0] : undefined;
+  return !!first && new RegExp(`^super\\(\\{[^]*\\.\\.\\.${name}\\s*\\}\\);?$`).test(first.getText());
 }
 
 /** `../lib/polling-worker.js` → `../lib/polling-worker_v2.js`; `./worker` → `./worker_v2`. */

@@ -164,7 +164,9 @@ export function healthPayload(handler: Node | undefined): Node | null {
     if (found) return;
     if (Node.isReturnStatement(n)) take(n.getExpression());
     else if (Node.isCallExpression(n) && /\.(json|send|end)$/.test(calleeText(n))) {
-      const a = n.getArguments()[0];
+      // `res.json(200, {...})` (restify, hand-made routers) puts the status code first.
+      const args = n.getArguments();
+      const a = args.length === 2 && Node.isNumericLiteral(args[0]!) ? args[1] : args[0];
       if (a && Node.isCallExpression(a) && calleeText(a) === 'JSON.stringify') take(a.getArguments()[0]);
       else take(a);
     } else if (Node.isBinaryExpression(n) && /\.body$/.test(n.getLeft().getText())) take(n.getRight());

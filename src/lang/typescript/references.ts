@@ -63,7 +63,9 @@ function textOf(file: string): string | null {
  * (the rewrite has it in hand); the agent file on disk is not read.
  */
 export function outsideCallers(root: string, file: string, source: string, className: string, member: string): OutsideCaller[] {
-  const agentAbs = path.resolve(file);
+  // A `_v2` output answers its legacy file's callers (they import the legacy module, which the
+  // output replaces once promoted): a second rewrite of the output must see the same callers.
+  const agentAbs = path.resolve(file).replace(/_v2(\.[cm]?[jt]sx?)$/, '$1');
   const stem = path.basename(agentAbs).replace(/\.[cm]?[jt]sx?$/, '');
   const memberRe = new RegExp(`\\.\\s*${member.replace(/\$/g, '\\$')}\\b`);
   const mentions = new RegExp(`\\b${className}\\b|['"\`][^'"\`]*\\b${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.[cm]?[jt]s)?['"\`]`);
@@ -104,7 +106,9 @@ export function outsideCallers(root: string, file: string, source: string, class
   }
   // Text search for JavaScript and tests the checker could not tie to the class (untyped
   // requires, mocks): a `.member(` call in a file that imports the agent's module or names it.
-  const callRe = new RegExp(`\\.\\s*${member.replace(/\$/g, '\\$')}\\s*\\(`);
+  // Any access counts, not only calls: a test reading `agent.pollTimer` after stop() needs the
+  // member. `this.x` there is another class's own member.
+  const callRe = new RegExp(`(?<!\\bthis\\s*)\\.\\s*${member.replace(/\$/g, '\\$')}(?![\\w$])`);
   for (const c of candidates) {
     if (semantic.has(path.resolve(c))) continue;
     const isJsOrTest = /\.[cm]?js$/.test(c) || /(^|[/.])(test|tests|spec|__tests__)([/.])/.test(rel(c));
@@ -115,6 +119,24 @@ export function outsideCallers(root: string, file: string, source: string, class
     });
   }
   return out.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+}
+
+/**
+ * Lines of other files of the repository (JavaScript and TypeScript, not `_v2` outputs) matching
+ * `pattern`, among those that name `className` or import the agent's module.
+ */
+export function mentionsElsewhere(root: string, file: string, className: string, pattern: RegExp): OutsideCaller[] {
+  const agentAbs = path.resolve(file).replace(/_v2(\.[cm]?[jt]sx?)$/, '$1');
+  const stem = path.basename(agentAbs).replace(/\.[cm]?[jt]sx?$/, '');
+  const mentions = new RegExp(`\\b${className}\\b|['"\`][^'"\`]*\\b${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.[cm]?[jt]s)?['"\`]`);
+  const out: OutsideCaller[] = [];
+  // A file declaring a class or constructor function of that name is another copy, not a user.
+  for (const { file: f, text } of filesMentioning(repoFiles(root), agentAbs, className, stem, mentions, new RegExp(`\\b(class|function)\\s+${className}\\b`))) {
+    text.split('\n').forEach((l, i) => {
+      if (pattern.test(l)) out.push({ file: path.relative(root, f).split(path.sep).join('/'), line: i + 1, text: l.trim() });
+    });
+  }
+  return out;
 }
 
 const mentioning = new WeakMap<object, Map<string, Array<{ file: string; text: string }>>>();
@@ -134,7 +156,7 @@ function filesMentioning(
 ): Array<{ file: string; text: string }> {
   let byAgent = mentioning.get(files);
   if (!byAgent) mentioning.set(files, (byAgent = new Map()));
-  const key = `${agentAbs}\0${className}`;
+  const key = `${agentAbs}\0${className}\0${declares.source}`;
   let hit = byAgent.get(key);
   if (!hit) {
     // mentions matches only a text where the class name is a whole word, or a quoted path whose

@@ -13,18 +13,19 @@ import {
   isInfraStatement,
   methodBody,
   usesOf,
-  type InfraScope,
+  scopeFor,
   type ParentPlan,
   type TsRewriteContext,
 } from './context.js';
 import { findOldBase } from './old-base.js';
 import { findFamilyParent } from './family.js';
-import { outsideCallers, type OutsideCaller } from './references.js';
+import { mentionsElsewhere, outsideCallers, type OutsideCaller } from './references.js';
+import { prototypeToClass } from './prototype-class.js';
 import { keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { methodText } from './generate.js';
 import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
-import { blockStatements as blockStatementsOf, classBodyStart, fileClasses, fileNameNodes, isJsFile, moduleKind, prototypeService, thisMember, thisRoot, thisMembers, type FileClass } from './syntax.js';
+import { blockStatements as blockStatementsOf, classBodyStart, descendantsOfKinds, fileClasses, fileNameNodes, isJsFile, isLogCall, isThisAliasStatement, moduleKind, statementCall, thisMember, thisRoot, thisMembers, type FileClass } from './syntax.js';
 import { removeHealthServer } from '../../../transforms/typescript/remove-health-server.js';
 import { removeSignalHandlers } from '../../../transforms/typescript/remove-signal-handlers.js';
 import { removeRetryHelpers } from '../../../transforms/typescript/remove-retry-helpers.js';
@@ -91,8 +92,22 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
   const found = findClass(sf, input.className);
   const cls = found?.cls;
   if (!found || !cls) {
-    const proto = prototypeService(sf);
-    if (proto?.name === input.className) return { status: 'skipped', ...empty, error: `${rel}:${proto.line}: ${proto.reason}` };
+    const proto = prototypeToClass(sf);
+    if (proto?.name === input.className) {
+      if ('refuse' in proto) return { status: 'skipped', ...empty, error: `${rel}:${proto.line}: ${proto.refuse}` };
+      // Other files may call it as a function or build on its prototype: a class would break them.
+      const users = mentionsElsewhere(input.root, input.file, input.className, new RegExp(`\\b${input.className}\\.(call|apply|prototype)\\b|inherits\\([^,]+,\\s*${input.className}\\b|(^|[^.\\w$]|[^w]\\s)${input.className}\\(`));
+      const asFunction = users.filter((u) => !new RegExp(`new\\s+${input.className}\\(`).test(u.text) || /\.(call|apply|prototype)\b|inherits\(/.test(u.text));
+      if (asFunction.length > 0) {
+        const at = asFunction.slice(0, 3).map((u) => `${u.file}:${u.line}`).join(', ');
+        return { status: 'skipped', ...empty, error: `${rel}:${proto.line}: prototype-style constructor function ${input.className}, not a class: rewrite it as a class to migrate it (not converted automatically: ${at} ${asFunction.length === 1 ? 'uses' : 'use'} it as a function or a prototype, which a class cannot be)` };
+      }
+      const out = rewriteTypeScript({ ...input, source: proto.text });
+      if (out.status === 'changed' || out.status === 'unchanged') {
+        return { ...out, status: 'changed', output: out.output ?? proto.text, warnings: [`${input.className} was a prototype-style constructor function: written as a class (its prototype methods as methods, in place), then moved onto ${input.profile.base_class}`, ...out.warnings] };
+      }
+      return out;
+    }
     return { status: 'failed', ...empty, error: `${rel}:1: no class ${input.className} in the file` };
   }
   const ts_ = tsProfile(input.profile);
@@ -156,17 +171,19 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   }
   for (const n of resolved.nodes) ctx.edits.removeNode(n);
   ctx.kept.push(...resolved.kept);
+  ctx.warnings.push(...resolved.notes);
   for (const hook of ctx.after) hook(resolved.removed);
 
   extendBase(ctx);
   renameLifecycleClashes(ctx, resolved.removed);
   // A family's subclass calls its parent's constructor, which passes the base its options.
-  if (ctx.parent.kind !== 'family') superCall(ctx, resolved.removed);
+  superCall(ctx, resolved.removed);
   rewriteEntry(ctx, resolved.removed);
   keepPublicApi(ctx, resolved.removed);
   if (ctx.parent.kind !== 'base' && ctx.parent.kind !== 'family') addImport(ctx, ctx.ts.import_name, moduleSpecifier(ctx.root, ctx.file, ctx.ts.module));
   const deadHelpers = removeDeadModuleHelpers(ctx);
   removeUnusedImports(ctx);
+  removeDeadAliases(ctx);
   insertMembers(ctx);
   applyImports(ctx);
   const output = ctx.edits.apply();
@@ -297,11 +314,6 @@ function quoteStyle(sf: SourceFile): string {
   return "'";
 }
 
-function scopeFor(ctx: TsRewriteContext, removed: Set<string>): InfraScope {
-  const sweep = new Set([...removed].filter((n) => !ctx.plan.members.get(n)?.sticky && ctx.plan.members.get(n)?.scope !== 'module'));
-  return { removed, sweep, baseOwned: new Set(ctx.base.members.keys()) };
-}
-
 function isInfraMethod(ctx: TsRewriteContext, name: string, removed: Set<string>, extra: Node[], pushCode: boolean): boolean {
   const body = methodBody(ctx, name);
   if (!body) return false;
@@ -334,11 +346,51 @@ function isInfraMethod(ctx: TsRewriteContext, name: string, removed: Set<string>
     }
     const usesLocal = s.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => locals.has(id.getText()));
     if (usesLocal && [...members].every(infra)) continue;
+    // A log line reporting the agent's own state (`tailing ${this.journal} from offset
+    // ${this.offset}`) is the operator's record of the run, not a banner: the method keeps it.
+    // Configuration it names (ports, paths set once in the constructor) makes a banner still.
+    if (isLogCall(statementCall(s)) && [...members].some((m) => !infra(m) && changedState(ctx).has(m))) return false;
     if (isInfraStatement(s, scope)) continue;
     return false;
   }
   return true;
 }
+
+/**
+ * `var self = this;` left in a kept method whose every use of self went with removed code (the
+ * timer callback now in runOnce(), the health server): it goes too, rather than stay unused.
+ */
+function removeDeadAliases(ctx: TsRewriteContext): void {
+  for (const stmt of descendantsOfKinds(ctx.cls, new Set([SyntaxKind.VariableStatement]))) {
+    if (!isThisAliasStatement(stmt) || ctx.edits.removes(stmt.getStart(), stmt.getEnd())) continue;
+    const method = stmt.getFirstAncestor((a) => Node.isMethodDeclaration(a) || Node.isConstructorDeclaration(a));
+    if (!method) continue;
+    const names = (stmt as import('ts-morph').VariableStatement).getDeclarations().map((d) => d.getNameNode());
+    const live = names.some((n) =>
+      fileNameNodes(ctx.sf, n.getText()).some((u) => u !== n && method.getPos() <= u.getPos() && u.getEnd() <= method.getEnd() && !ctx.edits.removes(u.getStart(), u.getEnd())),
+    );
+    if (!live) ctx.edits.removeNode(stmt);
+  }
+}
+
+const changed = new WeakMap<TsRewriteContext, Set<string>>();
+
+/** Fields of the agent its methods (not the constructor) assign: its running state. */
+function changedState(ctx: TsRewriteContext): Set<string> {
+  let out = changed.get(ctx);
+  if (out) return out;
+  out = new Set();
+  for (const n of descendantsOfKinds(ctx.cls, ASSIGNMENTS)) {
+    if (n.getFirstAncestor((a) => Node.isConstructorDeclaration(a))) continue;
+    const target = Node.isBinaryExpression(n) ? (n.getOperatorToken().getKind() >= SyntaxKind.FirstAssignment && n.getOperatorToken().getKind() <= SyntaxKind.LastAssignment ? n.getLeft() : null) : Node.isPrefixUnaryExpression(n) || Node.isPostfixUnaryExpression(n) ? n.getOperand() : null;
+    const m = target ? thisMember(target) : null;
+    if (m && ctx.members.get(m)?.kind !== 'method') out.add(m);
+  }
+  changed.set(ctx, out);
+  return out;
+}
+
+const ASSIGNMENTS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.BinaryExpression, SyntaxKind.PrefixUnaryExpression, SyntaxKind.PostfixUnaryExpression]);
 
 function renameMember(ctx: TsRewriteContext, from: string, to: string, why: string): void {
   const m = ctx.members.get(from);

@@ -26,12 +26,16 @@ import {
   serverCreations,
   signalStatements,
 } from './patterns.js';
-import { CALLS, calleeText, descendantsOfKinds, fileClasses, isFunctionValue, memberName, prototypeService, type ClassLike, type FileClass } from './syntax.js';
+import { CALLS, calleeText, descendantsOfKinds, fileClasses, isFunctionValue, memberName, type ClassLike, type FileClass } from './syntax.js';
+import { prototypeToClass } from './prototype-class.js';
 import { compilerOptionsFor, typeRoots } from './project.js';
 import { hasAgentInfrastructure } from './family.js';
 import { isV2, legacyPath, TS_EXTENSIONS, v2Path } from './paths.js';
 
 export { TS_EXTENSIONS, isV2, v2Path, legacyPath } from './paths.js';
+
+// Prototype-style services are classified as the class the rewrite writes them as.
+const protoProject = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } });
 
 function isJs(file: string): boolean {
   return /\.(js|cjs|mjs)$/.test(file);
@@ -145,7 +149,14 @@ function classifyFile(sf: SourceFile, profile: Profile, r: string): AgentInfo | 
   if (classes.length === 0) {
     const typeOnly = sf.getStatements().every((s) => Node.isInterfaceDeclaration(s) || Node.isTypeAliasDeclaration(s) || Node.isImportDeclaration(s) || (Node.isExportDeclaration(s) && s.isTypeOnly()));
     if (typeOnly) return { reason: 'type-only file (interfaces and types)' };
-    return { reason: prototypeService(sf)?.reason ?? 'no class (helper module)' };
+    const proto = prototypeToClass(sf);
+    if (!proto) return { reason: 'no class (helper module)' };
+    if ('refuse' in proto) return { reason: proto.refuse };
+    // Written as the class it is, it is classified as one (the rewrite converts it the same way).
+    const asClass = protoProject.createSourceFile(`/proto${path.extname(sf.getFilePath())}`, proto.text, { overwrite: true });
+    const info = classifyFile(asClass, profile, r);
+    if ('reason' in info) return info;
+    return { ...info, evidence: [`prototype-style constructor function ${proto.name}: converted to a class by the rewrite`, ...info.evidence] };
   }
   if (classes.some((c) => c.name === profile.base_class)) return { reason: `defines ${profile.base_class} itself` };
   const scored: Scored[] = classes.map((c) => score(sf, c, profile));

@@ -84,21 +84,122 @@ export function moduleKind(sf: SourceFile): ModuleKind {
   return 'esm';
 }
 
-/** `this.x` or `this['x']` → "x". */
+/** `this.x` or `this['x']` → "x"; also `self.x` where `const self = this` in the method (see thisAlias). */
 export function thisMember(n: Node): string | null {
-  if (Node.isPropertyAccessExpression(n) && n.getExpression().getKind() === SyntaxKind.ThisKeyword) return n.getName();
-  if (Node.isElementAccessExpression(n) && n.getExpression().getKind() === SyntaxKind.ThisKeyword) {
+  if (Node.isPropertyAccessExpression(n) && isAgentRef(n.getExpression().compilerNode)) return n.getName();
+  if (Node.isElementAccessExpression(n) && isAgentRef(n.getExpression().compilerNode)) {
     const arg = n.getArgumentExpression();
     if (arg && (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg))) return arg.getLiteralText();
   }
   return null;
 }
 
-const NOT_AGENT_CODE = new Set([SyntaxKind.ClassDeclaration, SyntaxKind.ClassExpression, SyntaxKind.FunctionDeclaration, SyntaxKind.FunctionExpression]);
+/** `this` meaning the instance, or an alias of it. */
+function isAgentRef(e: ts.Node): boolean {
+  if (e.kind === SyntaxKind.ThisKeyword) return thisIsInstance(e);
+  return ts.isIdentifier(e) && thisAlias(e) !== null;
+}
+
+/** A class member whose body's `this` is the instance. */
+function isClassMember(n: ts.Node): boolean {
+  return (
+    (ts.isMethodDeclaration(n) || ts.isConstructorDeclaration(n) || ts.isGetAccessorDeclaration(n) || ts.isSetAccessorDeclaration(n) || ts.isPropertyDeclaration(n) || ts.isClassStaticBlockDeclaration(n)) &&
+    !!n.parent &&
+    ts.isClassLike(n.parent)
+  );
+}
 
 /**
- * Visit the agent's own code (root included): skip nested classes and `function` bodies (their
- * `this` is not the agent). With kinds, only nodes of those kinds are visited (and wrapped);
+ * Does `this` at this node mean the class's instance: no `function` (whose `this` is its caller's:
+ * a timer, an emitter, a request) between it and the class member holding it? Arrows keep `this`.
+ */
+export function thisIsInstance(n: ts.Node): boolean {
+  for (let cur = n.parent; cur; cur = cur.parent) {
+    if (isClassMember(cur)) return true;
+    if (ts.isFunctionExpression(cur) || ts.isFunctionDeclaration(cur) || ts.isMethodDeclaration(cur) || ts.isAccessor(cur) || ts.isClassLike(cur) || ts.isSourceFile(cur)) return false;
+  }
+  return false;
+}
+
+const aliasesByMember = new WeakMap<ts.Node, Map<string, ts.VariableDeclaration>>();
+
+/**
+ * `var self = this` / `const that = this` in a method (where `this` is the instance), the only
+ * declaration of that name in the method and never assigned again: old callback-style code reaches
+ * the agent through it inside `function` callbacks. Returns the declaration an identifier resolves
+ * to when it is such an alias (and the use is within its scope), else null.
+ */
+export function thisAlias(id: ts.Identifier): ts.VariableDeclaration | null {
+  let member: ts.Node | undefined = id.parent;
+  while (member && !isClassMember(member)) member = member.parent;
+  if (!member) return null;
+  let aliases = aliasesByMember.get(member);
+  if (!aliases) {
+    const decls = new Map<string, ts.Node[]>();
+    const assigned = new Set<string>();
+    const add = (name: ts.Node | undefined, d: ts.Node) => {
+      if (name && ts.isIdentifier(name)) decls.set(name.text, [...(decls.get(name.text) ?? []), d]);
+    };
+    const visit = (n: ts.Node): void => {
+      if (ts.isVariableDeclaration(n) || ts.isParameter(n) || ts.isFunctionDeclaration(n) || ts.isFunctionExpression(n) || ts.isClassLike(n)) add(n.name, n);
+      if (ts.isBinaryExpression(n) && n.operatorToken.kind >= SyntaxKind.FirstAssignment && n.operatorToken.kind <= SyntaxKind.LastAssignment && ts.isIdentifier(n.left)) assigned.add(n.left.text);
+      ts.forEachChild(n, visit);
+    };
+    ts.forEachChild(member, visit);
+    aliases = new Map();
+    for (const [name, list] of decls) {
+      const d = list[0]!;
+      if (list.length !== 1 || assigned.has(name) || !ts.isVariableDeclaration(d) || !d.initializer) continue;
+      let init: ts.Expression = d.initializer;
+      while (ts.isParenthesizedExpression(init)) init = init.expression;
+      if (init.kind === SyntaxKind.ThisKeyword && thisIsInstance(init)) aliases.set(name, d);
+    }
+    aliasesByMember.set(member, aliases);
+  }
+  const d = aliases.get(id.text);
+  if (!d || d.name === id) return null;
+  // Within the declaration's scope: the function body (var) or block (let/const) holding it.
+  let scope: ts.Node | undefined = d.parent?.parent; // VariableDeclarationList → VariableStatement
+  while (scope && !ts.isBlock(scope) && !ts.isSourceFile(scope)) scope = scope.parent;
+  return scope && scope.pos <= id.pos && id.end <= scope.end ? d : null;
+}
+
+/** `const self = this;` statements (every declaration an alias of the instance). */
+export function isThisAliasStatement(stmt: Node): boolean {
+  if (!Node.isVariableStatement(stmt)) return false;
+  return stmt.getDeclarations().every((d) => {
+    const name = d.getNameNode().compilerNode;
+    if (!ts.isIdentifier(name)) return false;
+    // Resolving the declaration's own name fills the member's aliases.
+    thisAlias(name);
+    let member: ts.Node | undefined = d.compilerNode.parent;
+    while (member && !isClassMember(member)) member = member.parent;
+    return !!member && aliasesByMember.get(member)?.get(name.text) === d.compilerNode;
+  });
+}
+
+/**
+ * `const self = this;` lines declaring the aliases of the instance that code moved out of its
+ * method (into a new hook) still uses, so it keeps meaning the agent there.
+ */
+export function aliasPrelude(code: Node[], indent: string): string {
+  const names = new Set<string>();
+  for (const c of code) {
+    for (const id of descendantsOfKinds(c, new Set([SyntaxKind.Identifier]))) {
+      const p = id.getParent();
+      if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === id) continue;
+      if (thisAlias(id.compilerNode as ts.Identifier)) names.add(id.getText());
+    }
+  }
+  return [...names].map((n) => `${indent}const ${n} = this;\n`).join('');
+}
+
+const NOT_AGENT_CODE = new Set([SyntaxKind.ClassDeclaration, SyntaxKind.ClassExpression]);
+
+/**
+ * Visit the agent's own code (root included): skip nested classes. `function` bodies are
+ * visited (an alias of the instance reaches the agent from them), but their own `this` is not
+ * the agent (thisMember tells). With kinds, only nodes of those kinds are visited (and wrapped);
  * returning false from visit skips the node's children.
  */
 export function walkAgentCode(root: Node, visit: (n: Node) => boolean | void, kinds?: NodeFilter): void {
