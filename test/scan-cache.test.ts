@@ -1,7 +1,9 @@
 // The Python scan's facts are kept between scans (src/discover/scan-cache.ts): an unchanged
 // file is not parsed again. Never stale: an edited file, another target base or another build
-// is a miss; MIGRATE_CACHE=0 turns it off; the cache lives outside the repository.
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+// is a miss; MIGRATE_CACHE=0 turns it off; the cache lives outside the repository. The
+// TypeScript scan's result is kept whole (src/lang/typescript/scan-cache.ts): any changed input,
+// including a file the type checker read outside the scan (a package's declarations), is a miss.
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,14 +11,17 @@ import { scanRepository } from '../src/discover/scan.js';
 import { loadProfile } from '../src/profile/profile.js';
 import { git, initGit, REPO, tempDirsOfThisFile } from './helpers/cli.js';
 import { writeFleet } from './bench/fleet/fleet.js';
+import { typescriptAdapter } from '../src/lang/typescript/adapter.js';
+import { templatesDir } from '../src/profile/profile.js';
+import type { ScanResult } from '../src/core/types.js';
 
 const temps = tempDirsOfThisFile();
 const cacheHome = mkdtempSync(path.join(os.tmpdir(), 'migrate-cache-home-'));
 temps.push(cacheHome);
 const saved = { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME, MIGRATE_CACHE: process.env.MIGRATE_CACHE };
 
-function cacheFiles(): string[] {
-  const dir = path.join(cacheHome, 'migrate', 'python-scan');
+function cacheFiles(kind = 'python-scan'): string[] {
+  const dir = path.join(cacheHome, 'migrate', kind);
   return existsSync(dir) ? readdirSync(dir).map((f) => path.join(dir, f)) : [];
 }
 
@@ -89,5 +94,123 @@ describe('scan cache', () => {
       delete process.env.MIGRATE_CACHE;
     }
     expect(cacheFiles().length).toBe(count);
+  });
+});
+
+describe('TypeScript scan cache', () => {
+  let root: string;
+  const files: string[] = [];
+  const put = (rel: string, text: string, scanned = true) => {
+    const abs = path.join(root, rel);
+    mkdirSync(path.dirname(abs), { recursive: true });
+    writeFileSync(abs, text);
+    if (scanned && !files.includes(abs)) files.push(abs);
+  };
+  // The parent comes from an installed package the walk never hands to the scan: only the type checker reads it.
+  const kit = (extendsBase: boolean) =>
+    `import { BaseAgent } from '../../common/core/base-agent';\nexport declare class KitAgent${extendsBase ? ' extends BaseAgent' : ''} {\n  protected readonly kitVersion: string;\n}\n`;
+  const scanTs = async (): Promise<ScanResult> => typescriptAdapter.scan(root, files, loadProfile('base-agent'));
+  const uncached = async (): Promise<ScanResult> => {
+    process.env.MIGRATE_CACHE = '0';
+    try {
+      return await scanTs();
+    } finally {
+      delete process.env.MIGRATE_CACHE;
+    }
+  };
+  const status = (r: ScanResult, name: string) => r.agents.find((a) => a.name === name)?.status;
+
+  beforeAll(() => {
+    process.env.XDG_CACHE_HOME = cacheHome;
+    delete process.env.MIGRATE_CACHE;
+    root = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-scan-cache-'));
+    temps.push(root);
+    mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
+    cpSync(path.join(templatesDir(), 'runtime', 'typescript', 'common', 'core', 'base-agent.ts'), path.join(root, 'common', 'core', 'base-agent.ts'));
+    files.push(path.join(root, 'common', 'core', 'base-agent.ts'));
+    put('node_modules/agent-kit/package.json', JSON.stringify({ name: 'agent-kit', version: '1.0.0', types: 'index.d.ts' }), false);
+    put('node_modules/agent-kit/index.d.ts', kit(true), false);
+    put('agents/ingest.ts', [
+      "import { KitAgent } from 'agent-kit';",
+      '',
+      'export class IngestAgent extends KitAgent {',
+      '  private timer?: NodeJS.Timeout;',
+      '  start(): void {',
+      '    this.timer = setInterval(() => this.drain(), 5_000);',
+      "    process.on('SIGTERM', () => this.stop());",
+      '  }',
+      '  stop(): void {',
+      '    if (this.timer) clearInterval(this.timer);',
+      '  }',
+      '  private drain(): void {}',
+      '}',
+      '',
+      'if (require.main === module) new IngestAgent().start();',
+      '',
+    ].join('\n'));
+    put('agents/poller.ts', [
+      "import http from 'node:http';",
+      '',
+      'export class InventoryPoller {',
+      '  private polled = 0;',
+      '  start(): void {',
+      "    http.createServer((_req, res) => res.end(JSON.stringify({ status: 'ok', polled: this.polled }))).listen(8081);",
+      '    setInterval(() => this.polled++, 10_000);',
+      '  }',
+      '}',
+      '',
+      'if (require.main === module) new InventoryPoller().start();',
+      '',
+    ].join('\n'));
+  });
+
+  it('answers an unchanged fleet from the cache with the same scan, reading the package the checker read', async () => {
+    const first = await scanTs();
+    expect(status(first, 'IngestAgent')).toBe('migrated');
+    expect(status(first, 'InventoryPoller')).toBe('legacy');
+    const [file] = cacheFiles('typescript-scan');
+    expect(file).toBeDefined();
+    const saved = JSON.parse(readFileSync(file!, 'utf8')) as { deps: Array<[string, number, number]> };
+    expect(saved.deps.map(([f]) => f)).toContain(path.join(root, 'node_modules', 'agent-kit', 'index.d.ts'));
+    const mtime = statSync(file!).mtimeMs;
+    const second = await scanTs();
+    expect(second).toEqual(first);
+    expect(statSync(file!).mtimeMs).toBe(mtime);
+  });
+
+  it('scans again when a file the checker read outside the scan changes (a package no longer reaching the base)', async () => {
+    put('node_modules/agent-kit/index.d.ts', kit(false), false);
+    const after = await scanTs();
+    expect(status(after, 'IngestAgent')).toBe('legacy');
+    expect(after).toEqual(await uncached());
+    put('node_modules/agent-kit/index.d.ts', kit(true), false);
+    expect(status(await scanTs(), 'IngestAgent')).toBe('migrated');
+  });
+
+  it('scans again when a scanned file changes or a _v2 output appears', async () => {
+    const poller = path.join(root, 'agents', 'poller.ts');
+    const text = readFileSync(poller, 'utf8');
+    writeFileSync(poller, text.replaceAll('InventoryPoller', 'StockPoller'));
+    const renamed = await scanTs();
+    expect(status(renamed, 'StockPoller')).toBe('legacy');
+    expect(status(renamed, 'InventoryPoller')).toBeUndefined();
+    writeFileSync(poller, text);
+    // An output the walk does not hand in (an ignored file) still links to its agent.
+    put('agents/poller_v2.ts', text, false);
+    const linked = await scanTs();
+    expect(linked.agents.find((a) => a.name === 'InventoryPoller')?.output).toBe('agents/poller_v2.ts');
+    expect(linked).toEqual(await uncached());
+  });
+
+  it('keeps nothing for a tsconfig that extends another (a chain it would have to follow)', async () => {
+    const other = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-scan-nocache-'));
+    temps.push(other);
+    const count = cacheFiles('typescript-scan').length;
+    writeFileSync(path.join(other, 'tsconfig.base.json'), JSON.stringify({ compilerOptions: { strict: true } }));
+    writeFileSync(path.join(other, 'tsconfig.json'), JSON.stringify({ extends: './tsconfig.base.json', include: ['*.ts'] }));
+    writeFileSync(path.join(other, 'poller.ts'), readFileSync(path.join(root, 'agents', 'poller.ts')));
+    const r = await typescriptAdapter.scan(other, [path.join(other, 'poller.ts')], loadProfile('base-agent'));
+    expect(status(r, 'InventoryPoller')).toBe('legacy');
+    expect(cacheFiles('typescript-scan').length).toBe(count);
   });
 });

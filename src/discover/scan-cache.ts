@@ -21,7 +21,7 @@ const KEEP_DAYS = 30;
 let engine: string | undefined;
 
 /** This build of the tool: a hash of its compiled code (a rebuilt engine may classify differently). */
-function engineFingerprint(): string {
+export function engineFingerprint(): string {
   if (engine) return engine;
   const top = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
   const h = createHash('sha256');
@@ -39,9 +39,9 @@ function engineFingerprint(): string {
     }
   };
   for (const sub of ['src', 'transforms']) visit(path.join(top, sub));
-  // The grammar too: another tree-sitter-python may parse the same bytes otherwise.
+  // The parsers too: another tree-sitter-python or TypeScript may read the same bytes otherwise.
   const require = createRequire(import.meta.url);
-  for (const pkg of ['tree-sitter', 'tree-sitter-python']) {
+  for (const pkg of ['tree-sitter', 'tree-sitter-python', 'typescript', 'ts-morph']) {
     try {
       h.update(readFileSync(require.resolve(`${pkg}/package.json`)));
     } catch {
@@ -59,9 +59,28 @@ function python3Version(): string | null {
   }
 }
 
-function cacheDir(): string {
+/** The cache file of one repository root for one kind of scan (python-scan, typescript-scan). */
+export function cacheFileFor(kind: string, root: string): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'migrate', 'python-scan');
+  return path.join(base, 'migrate', kind, `${createHash('sha256').update(path.resolve(root)).digest('hex').slice(0, 32)}.json`);
+}
+
+/** Is the cache turned off (MIGRATE_CACHE=0)? */
+export function cacheOff(): boolean {
+  return process.env.MIGRATE_CACHE === '0';
+}
+
+/** Write a cache file atomically and prune the other roots' files left unused for KEEP_DAYS. */
+export function writeCacheFile(file: string, text: string): void {
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+    pruneOld(path.dirname(file), file);
+  } catch {
+    // a cache that cannot be written only costs the next scan its parse
+  }
 }
 
 /** Maps survive JSON (facts hold imports and aliases as maps). */
@@ -81,7 +100,7 @@ export class PythonScanCache {
 
   private constructor(root: string, salt: string) {
     this.salt = salt;
-    this.file = path.join(cacheDir(), `${createHash('sha256').update(path.resolve(root)).digest('hex').slice(0, 32)}.json`);
+    this.file = cacheFileFor('python-scan', root);
     try {
       const saved = JSON.parse(readFileSync(this.file, 'utf8'), reviver) as { salt: string; entries: Array<[string, { key: string; value: CheckedPythonFile }]> };
       if (saved.salt === salt) this.entries = new Map(saved.entries);
@@ -92,7 +111,7 @@ export class PythonScanCache {
 
   /** The cache for this root and target, or null when turned off (MIGRATE_CACHE=0) or python3 is missing. */
   static open(root: string, target: unknown): PythonScanCache | null {
-    if (process.env.MIGRATE_CACHE === '0') return null;
+    if (cacheOff()) return null;
     const python = python3Version();
     if (!python) return null;
     return new PythonScanCache(root, createHash('sha256').update(engineFingerprint()).update(python).update(JSON.stringify(target)).digest('hex'));
@@ -123,16 +142,7 @@ export class PythonScanCache {
         this.dirty = true;
       }
     }
-    if (!this.dirty) return;
-    try {
-      mkdirSync(path.dirname(this.file), { recursive: true });
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify({ salt: this.salt, entries: [...this.entries] }, replacer));
-      renameSync(tmp, this.file);
-      pruneOld(path.dirname(this.file), this.file);
-    } catch {
-      // a cache that cannot be written only costs the next scan its parse
-    }
+    if (this.dirty) writeCacheFile(this.file, JSON.stringify({ salt: this.salt, entries: [...this.entries] }, replacer));
   }
 }
 

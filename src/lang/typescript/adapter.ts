@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { LanguageAdapter } from '../../pipeline/language.js';
 import { loadProfile, type Profile } from '../../profile/profile.js';
 import { TS_EXTENSIONS, v2Path } from './paths.js';
+import { TypeScriptScanCache } from './scan-cache.js';
 
 // The adapter's work is loaded on first use: ts-morph and the compiler take a second or more to
 // load, in every process and worker, and a fleet without TypeScript files never needs them.
@@ -12,8 +13,15 @@ export const typescriptAdapter: LanguageAdapter = {
   extensions: TS_EXTENSIONS,
   async scan(root, files, profile) {
     if (files.length === 0) return { agents: [], skipped: [] };
+    // An unchanged fleet is answered from the scan cache, without loading the compiler.
+    const cache = TypeScriptScanCache.open(root, profile);
+    const hit = cache?.lookup(path.resolve(root), files);
+    if (hit) return hit;
     const { scanTypeScript } = await import('./scan.js');
-    return scanTypeScript(path.resolve(root), files, profile);
+    const dependencies: string[] = [];
+    const result = await scanTypeScript(path.resolve(root), files, profile, cache ? dependencies : undefined);
+    cache?.store(result, dependencies);
+    return result;
   },
   async rewrite(req) {
     // The scan resolved the class to the base (possibly through parents in other files): leave it be.

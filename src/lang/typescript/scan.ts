@@ -73,8 +73,9 @@ export function tsconfigFiles(root: string): { files: Set<string>; options: ts.C
 /**
  * Classify TypeScript and JavaScript files. It gives the event loop a turn between files: the
  * run scans the languages at once, and Python's reader threads get their next files through it.
+ * `dependencies`, when given, receives the other files the type checker read (for the scan cache).
  */
-export async function scanTypeScript(root: string, files: string[], profile: Profile): Promise<ScanResult> {
+export async function scanTypeScript(root: string, files: string[], profile: Profile, dependencies?: string[]): Promise<ScanResult> {
   const agents: AgentInfo[] = [];
   const skipped: SkippedFile[] = [];
   const cfg = tsconfigFiles(root);
@@ -131,7 +132,26 @@ export async function scanTypeScript(root: string, files: string[], profile: Pro
     const abs = path.resolve(root, a.file);
     if (outputs.has(abs) || existsSync(v2Path(abs))) a.output = rel(root, v2Path(abs));
   }
+  if (dependencies) dependencies.push(...checkerReads(project, new Set(files.map((f) => path.resolve(f)))));
   return { agents, skipped };
+}
+
+/**
+ * The files the type checker read besides those handed in (lib, @types, packages, files outside
+ * the scan), or none when it was never built: then every verdict came from its own file's syntax.
+ */
+function checkerReads(project: Project, handedIn: Set<string>): string[] {
+  const program = project.getProgram();
+  // ts-morph builds the compiler's program on first use; a version without this says nothing, so it is built.
+  const built = (program as unknown as { _isCompilerProgramCreated?: () => boolean })._isCompilerProgramCreated?.() ?? true;
+  if (!built) return [];
+  const compiler = program.compilerObject;
+  // The default lib files come with ts-morph (served from memory, not disk): its version is part of the cache's key.
+  return compiler
+    .getSourceFiles()
+    .filter((sf) => !compiler.isSourceFileDefaultLibrary(sf))
+    .map((sf) => path.resolve(sf.fileName))
+    .filter((f) => !handedIn.has(f));
 }
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
