@@ -8,6 +8,7 @@ import type { AgentInfo, RewriteOutcome } from '../core/types.js';
 import { loadProfile, type Profile } from '../profile/profile.js';
 import { adapterFor } from '../lang/registry.js';
 import { oneLine } from '../core/errors.js';
+import { collectIfHeapGrew } from '../core/heap.js';
 import { workerThreads, type ThreadChoice } from './threads.js';
 import { runOnWorkers } from './worker-pool.js';
 
@@ -32,6 +33,9 @@ export async function rewriteOne(job: RewriteJob, profile: Profile): Promise<Rew
     return await adapter.rewrite({ ...job, profile, checkIdempotencyAs });
   } catch (err) {
     return { status: 'failed', removed: [], kept_for_review: [], warnings: [], error: `${job.agent.file}: ${oneLine(err)}` };
+  } finally {
+    // What a rewrite leaves behind is collected before it piles up (peak memory flat in fleet size).
+    collectIfHeapGrew();
   }
 }
 

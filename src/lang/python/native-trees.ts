@@ -6,25 +6,10 @@
 // collection every few parses, plus a turn of the event loop between files (turnEventLoop),
 // keeps it flat (66 MB for the same 2,000 parses) and costs nothing measurable: the wrappers
 // die young, and a flat tree holds no native object.
-import v8 from 'node:v8';
-import vm from 'node:vm';
+import { collector } from '../../core/heap.js';
 
-type Collect = (options: { type: 'minor' | 'major'; execution: 'sync' | 'async' }) => void;
-let collect: Collect | null | undefined;
 let parses = 0;
 const EVERY = 8;
-
-function collector(): Collect | null {
-  if (collect === undefined) {
-    try {
-      v8.setFlagsFromString('--expose-gc');
-      collect = vm.runInNewContext('gc') as Collect;
-    } catch {
-      collect = null;
-    }
-  }
-  return collect;
-}
 
 /** Called after each parse: every few, the dead tree wrappers are collected. */
 export function nativeTreeDropped(): void {

@@ -5,6 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Node, Project, SyntaxKind, ts, type SourceFile } from 'ts-morph';
 import type { VerifyError, VerifyRequest } from '../../pipeline/language.js';
+import { collectIfHeapGrew } from '../../core/heap.js';
 import { baseFileInRepo, isRelativeModule, loadBaseModel, tsProfile } from './base-model.js';
 import { compilerOptionsFor } from './project.js';
 import { legacyPath } from './paths.js';
@@ -57,6 +58,7 @@ export async function verifyTypeScript(reqs: VerifyRequest[], outputsPerProgram 
   const verifier = new TsVerifier({ root: reqs[0]!.root, profile: reqs[0]!.profile });
   for (const group of programGroups(reqs, outputsPerProgram)) {
     verifier.check(group.map((i) => reqs[i]!)).forEach((e, k) => (results[group[k]!] = e));
+    collectIfHeapGrew();
     // Let the event loop turn between programs (a Ctrl-C, the progress bar).
     await new Promise((r) => setImmediate(r));
   }
