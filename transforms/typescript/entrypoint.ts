@@ -5,7 +5,7 @@
 import { Node, SyntaxKind } from 'ts-morph';
 import type { EntryInfo, TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
-import { fileClasses, isFunctionValue, isMainGuard } from '../../src/lang/typescript/syntax.js';
+import { fileClasses, isFunctionValue, mainGuards } from '../../src/lang/typescript/syntax.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 
@@ -18,7 +18,7 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
   // on an EventEmitter agent wires a listener, it does not start the agent.
   const own = ownMethods(sf, ctx.className);
   const isStart = (name: string) => own.has(name) || START_NAMES.test(name);
-  const guards = sf.getStatements().filter(isMainGuard);
+  const guards = mainGuards(sf);
   const containers: Array<{ node: Node; guarded: boolean }> = [];
   for (const g of guards) {
     containers.push({ node: g, guarded: true });
