@@ -89,10 +89,24 @@ function soleHealthPayload(creation: CallExpression): ObjectLiteralExpression | 
   if (bodies.length !== 1) return null;
   let payload: Node | undefined = bodies[0]!;
   if (Node.isCallExpression(payload) && calleeText(payload) === 'JSON.stringify' && payload.getArguments().length === 1) payload = payload.getArguments()[0];
+  // `const body = { status: ..., pending: this.pending.size }; res.end(JSON.stringify(body))`:
+  // a const of the handler holding the literal, read only there.
+  if (payload && Node.isIdentifier(payload)) payload = constLiteral(handler, payload);
   if (!payload || !Node.isObjectLiteralExpression(payload)) return null;
   const hasStatus = payload.getProperties().some((p) => Node.isPropertyAssignment(p) && p.getName() === 'status');
   const spreads = payload.getProperties().some((p) => !Node.isPropertyAssignment(p) && !Node.isShorthandPropertyAssignment(p));
   return hasStatus && !spreads && onlyAgentState(payload) ? payload : null;
+}
+
+/** The object literal a const declared in `fn` holds, when `id` is its only reader. */
+function constLiteral(fn: Node, id: Node): Node | undefined {
+  const decls = id.getSymbol()?.getDeclarations() ?? [];
+  const d = decls.length === 1 ? decls[0]! : undefined;
+  if (!d || !Node.isVariableDeclaration(d) || d.getVariableStatement()?.getDeclarationKind() !== 'const') return undefined;
+  if (!(fn.getPos() <= d.getPos() && d.getEnd() <= fn.getEnd())) return undefined;
+  const init = d.getInitializer();
+  const reads = fn.getDescendantsOfKind(SyntaxKind.Identifier).filter((n) => n !== d.getNameNode() && n.getText() === id.getText());
+  return init && Node.isObjectLiteralExpression(init) && reads.length === 1 ? init : undefined;
 }
 
 /** A handler that answers with a metrics registry's text: `await this.registry.metrics()`, `client.register.metrics()`. */
@@ -146,6 +160,12 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     const foreign = [...routes].filter((r) => !BASE_PATHS.has(r));
     const where = holder ?? owner ?? 'server';
     if (foreign.length > 0) {
+      if (!isExpress && [...routes].some((r) => BASE_PATHS.has(r))) {
+        // A plain server answering business paths beside /health stays whole, on its own port:
+        // giving the base that port too would make the two bind one port.
+        ctx.hints.businessHealth = true;
+        ctx.warnings.push(`${where} also serves ${foreign.join(', ')}: kept whole with its /health on its own port (the base serves /health on HEALTH_CHECK_PORT)`);
+      }
       if (isExpress && holder) {
         // A business API that also answers /health: only the health routes go.
         for (const r of routeStmts) {
