@@ -18,6 +18,7 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
   // on an EventEmitter agent wires a listener, it does not start the agent.
   const own = ownMethods(sf, ctx.className);
   const isStart = (name: string) => own.has(name) || START_NAMES.test(name);
+  const factories = staticFactories(sf, ctx.className);
   const guards = mainGuards(sf);
   const containers: Array<{ node: Node; guarded: boolean }> = [];
   for (const g of guards) {
@@ -32,8 +33,15 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
   }
   containers.push({ node: sf, guarded: false });
   for (const { node, guarded } of containers) {
-    const news = node.getDescendantsOfKind(SyntaxKind.NewExpression).filter((n) => names.has(n.getExpression().getText().replace(/\s+/g, '')));
-    for (const ne of news) {
+    const news: Node[] = node.getDescendantsOfKind(SyntaxKind.NewExpression).filter((n) => names.has(n.getExpression().getText().replace(/\s+/g, '')));
+    // `await X.create()`: a static factory of the class that constructs it (private constructor).
+    for (const c of node.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+      const callee = c.getExpression();
+      if (Node.isPropertyAccessExpression(callee) && names.has(callee.getExpression().getText()) && factories.has(callee.getName())) news.push(c);
+    }
+    for (let ne of news) {
+      // The factory's promise: the agent is what it resolves to.
+      if (Node.isCallExpression(ne) && Node.isAwaitExpression(ne.getParent())) ne = ne.getParentOrThrow();
       // Top-level search: only statements directly in the file, not inside classes/functions.
       if (!guarded) {
         const top = ne.getParentWhile((p) => !Node.isSourceFile(p));
@@ -105,6 +113,18 @@ function moduleEvaluable(arg: Node): boolean {
   check(arg);
   arg.forEachDescendant(check);
   return ok;
+}
+
+/** Static methods of the class that construct it (`static async create() { ... return new X(...) }`). */
+function staticFactories(sf: import('ts-morph').SourceFile, className: string): Set<string> {
+  const fc = fileClasses(sf).find((c) => c.name === className);
+  const out = new Set<string>();
+  for (const m of fc?.cls.getMethods() ?? []) {
+    if (!m.isStatic()) continue;
+    const builds = m.getDescendantsOfKind(SyntaxKind.NewExpression).some((n) => [className, 'this'].includes(n.getExpression().getText()));
+    if (builds) out.add(m.getName());
+  }
+  return out;
 }
 
 /** Names a start method has when the class does not declare it itself (inherited from an old base). */

@@ -601,7 +601,8 @@ export function usesOf(ctx: TsRewriteContext, name: string, scope: 'member' | 'm
  * A name that cannot be the agent's member: a local declared under the same name (`const timer =
  * setTimeout(...)`, `for (const { timer } of this.pending.values())`, `{ resolve, timer }`), a
  * reference to such a local, or a property of an object a local holds that is not the agent
- * (`entry.timer` where `const entry = this.pending.get(id)`).
+ * (`entry.timer` where `const entry = this.pending.get(id)`), or of the object a member holds
+ * (`this.pingServer.close()` is not the agent's close()).
  */
 function localNotAgent(n: Node): boolean {
   const p = n.getParent();
@@ -621,7 +622,10 @@ function localNotAgent(n: Node): boolean {
   const named = (Node.isPropertyAccessExpression(p) && p.getNameNode() === n) || ((Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) || Node.isPropertyDeclaration(p) || Node.isBindingElement(p)) && p.getNameNode() === n);
   if (!named && !Node.isVariableDeclaration(p) && !Node.isParameterDeclaration(p)) return localDeclared(n);
   if (Node.isPropertyAccessExpression(p) && p.getNameNode() === n) {
-    const obj = p.getExpression();
+    let obj: Node = p.getExpression();
+    while (Node.isNonNullExpression(obj) || Node.isParenthesizedExpression(obj)) obj = obj.getExpression();
+    // `this.pingServer?.close()`: a method of the object a member holds, not of the agent.
+    if (Node.isPropertyAccessExpression(obj) && obj.getExpression().getKind() === SyntaxKind.ThisKeyword) return true;
     if (!Node.isIdentifier(obj) || thisAlias(obj.compilerNode)) return false;
     const decls = obj.getSymbol()?.getDeclarations() ?? [];
     return decls.length > 0 && decls.every((d) => Node.isVariableDeclaration(d) && isLocalDecl(d) && !!d.getInitializer() && !fromAgent(d.getInitializer()));
