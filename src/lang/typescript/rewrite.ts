@@ -18,14 +18,14 @@ import {
   type TsRewriteContext,
 } from './context.js';
 import { findOldBase } from './old-base.js';
-import { findFamilyParent } from './family.js';
+import { findFamilyParent, forwardsOptions, hasAgentInfrastructure } from './family.js';
 import { mentionsElsewhere, outsideCallers, type OutsideCaller } from './references.js';
 import { prototypeToClass } from './prototype-class.js';
 import { keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { methodText } from './generate.js';
 import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
-import { blockStatements as blockStatementsOf, classBodyStart, descendantsOfKinds, fileClasses, fileNameNodes, isJsFile, isLogCall, isThisAliasStatement, moduleKind, statementCall, thisMember, thisRoot, thisMembers, type FileClass } from './syntax.js';
+import { blockStatements as blockStatementsOf, classBodyStart, descendantsOfKinds, fileClasses, fileNameNodes, isJsFile, isLogCall, isThisAliasStatement, moduleKind, statementCall, thisMember, thisRoot, thisMembers, type FileClass, type ClassLike } from './syntax.js';
 import { removeHealthServer } from '../../../transforms/typescript/remove-health-server.js';
 import { removeSignalHandlers } from '../../../transforms/typescript/remove-signal-handlers.js';
 import { removeRetryHelpers } from '../../../transforms/typescript/remove-retry-helpers.js';
@@ -117,6 +117,8 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
     const parent = ext.getExpression().getText();
     if (parent === baseClass || parent === ts_.import_name) return { status: 'unchanged', output: input.source, ...empty };
   }
+  const local = sameFileParent(sf, cls);
+  if (local && !local.cls.getExtends() && hasAgentInfrastructure(local.cls) && !input.force) return followLocalParent(input, rel, local.name!);
   let base: BaseModel;
   try {
     base = loadBaseModel(input.root, input.profile);
@@ -222,6 +224,36 @@ function relOf(ctx: TsRewriteContext): string {
  * (the base is one), or an older base a base-to-base profile maps. Any other parent is refused
  * with its name: a class is never given two parents, nor silently moved off the one it has.
  */
+/** The class `cls` extends when it is declared in the same file (`class Sync extends PollingPipeline<Row, Levels>`). */
+function sameFileParent(sf: SourceFile, cls: ClassLike): FileClass | undefined {
+  const expr = cls.getExtends()?.getExpression();
+  if (!expr || !Node.isIdentifier(expr)) return undefined;
+  const parent = findClass(sf, expr.getText());
+  return parent && parent.cls !== cls ? parent : undefined;
+}
+
+/**
+ * A family in one file: the parent holding the loop, health server or signal handling is
+ * migrated onto the base in place (as its own agent would be), then the subclass follows it
+ * (its entry point, its own infrastructure), in one output.
+ */
+function followLocalParent(input: TsRewriteInput, rel: string, parentName: string): RewriteOutcome {
+  const first = rewriteTypeScript({ ...input, className: parentName });
+  if (first.status !== 'changed' || first.output === undefined) {
+    return { status: 'skipped', removed: [], kept_for_review: [], warnings: [], error: first.error ?? `${rel}:1: ${input.className} extends ${parentName}, which could not be moved onto ${input.profile.base_class}` };
+  }
+  const second = rewriteTypeScript({ ...input, source: first.output });
+  if (second.status === 'failed' || second.status === 'skipped') return second;
+  const uniq = <T,>(xs: T[]) => [...new Set(xs)];
+  return {
+    status: 'changed',
+    output: second.output ?? first.output,
+    removed: uniq([...first.removed, ...second.removed]),
+    kept_for_review: [...first.kept_for_review, ...second.kept_for_review],
+    warnings: uniq([`${input.className} follows its parent ${parentName} (same file) onto ${input.profile.base_class}: the parent is migrated in place`, ...first.warnings.filter((w) => !/^no entry point added/.test(w)), ...second.warnings]),
+  };
+}
+
 function parentPlan(input: TsRewriteInput, found: FileClass, base: BaseModel): ParentPlan | { refuse: string } {
   const ext = found.cls.getExtends();
   if (!ext) return { kind: 'none' };
@@ -231,6 +263,12 @@ function parentPlan(input: TsRewriteInput, found: FileClass, base: BaseModel): P
   if (isEventEmitterHeritage(expr)) {
     if (base.eventEmitter) return { kind: 'event-emitter', expr };
     return { refuse: `${input.className} extends EventEmitter and ${input.profile.base_class} is not one: make the base extend EventEmitter (the reference base does) or write a base-to-base profile` };
+  }
+  // A parent in the same file already on the base (migrated in place with this class).
+  const local = sameFileParent(expr.getSourceFile(), found.cls);
+  const localExt = local?.cls.getExtends()?.getExpression().getText();
+  if (local && (localExt === input.profile.base_class || localExt === tsProfile(input.profile).import_name)) {
+    return { kind: 'family', expr, parent: { className: name, specifier: expr, v2Specifier: '', followed: true, forwardsOptions: forwardsOptions(local.cls) } };
   }
   const old = findOldBase(input.root, input.file, expr, input.profile);
   if (old) return { kind: 'old-base', expr, old };
