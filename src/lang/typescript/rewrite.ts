@@ -17,7 +17,7 @@ import {
   type ParentPlan,
   type TsRewriteContext,
 } from './context.js';
-import { findOldBase } from './old-base.js';
+import { findOldBase, importOf } from './old-base.js';
 import { findFamilyParent, forwardsOptions, hasAgentInfrastructure } from './family.js';
 import { mentionsElsewhere, outsideCallers, type OutsideCaller } from './references.js';
 import { prototypeToClass } from './prototype-class.js';
@@ -128,6 +128,8 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
   const parent = parentPlan(input, found, base);
   if ('refuse' in parent) return { status: 'skipped', ...empty, error: `${rel}:${cls.getStartLineNumber()}: ${parent.refuse}` };
   const ctx = makeContext(input, sf, found, base, parent);
+  const cluster = clusterForkUnguarded(ctx);
+  if (cluster) return { status: 'skipped', ...empty, error: `${rel}:${cluster.line}: ${cluster.reason}` };
   try {
     return runTransforms(ctx, input);
   } catch (err) {
@@ -224,6 +226,38 @@ function relOf(ctx: TsRewriteContext): string {
  * (the base is one), or an older base a base-to-base profile maps. Any other parent is refused
  * with its name: a class is never given two parents, nor silently moved off the one it has.
  */
+/**
+ * A class that forks cluster workers while its file's entry point constructs and starts it in
+ * every process (workers run the main module too): on the base, each worker would also serve
+ * health on the same port and register as the agent. Refused with that reason: the entry point
+ * has to start the agent only where cluster.isPrimary, which takes a person to decide.
+ */
+function clusterForkUnguarded(ctx: TsRewriteContext): { line: number; reason: string } | null {
+  const fromCluster = (local: string) => {
+    for (const d of ctx.sf.getImportDeclarations()) {
+      if (!/^(node:)?cluster$/.test(d.getModuleSpecifierValue())) continue;
+      if (d.getDefaultImport()?.getText() === local || d.getNamespaceImport()?.getText() === local) return 'module';
+      if (d.getNamedImports().some((n) => (n.getAliasNode() ?? n.getNameNode()).getText() === local && n.getName() === 'fork')) return 'fork';
+    }
+    const o = importOf(ctx.sf, local);
+    if (!o || !/^(node:)?cluster$/.test(o.specifier)) return null;
+    return o.imported === 'default' ? 'module' : o.imported === 'fork' ? 'fork' : null;
+  };
+  const fork = ctx.cls.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => {
+    const e = c.getExpression();
+    if (Node.isPropertyAccessExpression(e) && e.getName() === 'fork' && Node.isIdentifier(e.getExpression())) return fromCluster(e.getExpression().getText()) === 'module';
+    return Node.isIdentifier(e) && fromCluster(e.getText()) === 'fork';
+  });
+  const entry = findEntry(ctx);
+  if (!fork || !entry) return null;
+  const primaryOnly = entry.statement.getAncestors().some((a) => Node.isIfStatement(a) && /\b(isPrimary|isMaster|isWorker)\b/.test(a.getExpression().getText()));
+  if (primaryOnly) return null;
+  return {
+    line: fork.getStartLineNumber(),
+    reason: `${ctx.className} forks cluster workers (cluster.fork), and every worker runs this file's entry point too (line ${entry.statement.getStartLineNumber()}): on ${ctx.baseClass} each worker would also serve health on the same port and register as the agent. Migrate by hand: start the agent (run()) only where cluster.isPrimary, the workers as before`,
+  };
+}
+
 /** The class `cls` extends when it is declared in the same file (`class Sync extends PollingPipeline<Row, Levels>`). */
 function sameFileParent(sf: SourceFile, cls: ClassLike): FileClass | undefined {
   const expr = cls.getExtends()?.getExpression();
