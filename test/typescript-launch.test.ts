@@ -93,7 +93,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined> | T | und
   throw new Error(`${what} did not happen in time${last ? ` (${String(last)})` : ''}`);
 }
 
-async function launchFixture(caseName: string, rel: string, className: string) {
+async function launchFixture(caseName: string, rel: string, className: string, extraEnv: Record<string, string> = {}) {
   const root = mkdtempSync(path.join(tmp, `${caseName}-`));
   mkdirSync(path.join(root, path.dirname(rel)), { recursive: true });
   writeFileSync(path.join(root, rel), fx(caseName));
@@ -117,13 +117,16 @@ async function launchFixture(caseName: string, rel: string, className: string) {
       REGISTRY_URL: reg.url,
       METRICS_URL: reg.url,
       METRICS_PUSH_INTERVAL: '1',
+      ...extraEnv,
     },
   });
   children.push(child);
   let stderr = '';
+  let stdout = '';
   child.stderr!.on('data', (c) => (stderr += c));
+  child.stdout!.on('data', (c) => (stdout += c));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, reg, healthPort, exited, stderr: () => stderr, cmd };
+  return { child, reg, healthPort, exited, stderr: () => stderr, stdout: () => stdout, cmd };
 }
 
 describe('launching a migrated TypeScript agent', () => {
@@ -154,6 +157,25 @@ describe('launching a migrated TypeScript agent', () => {
     expect(readFileSync(run.cmd.args[0]!, 'utf8')).toMatch(/require\.main === module/);
     process.kill(run.child.pid!, 'SIGTERM');
     expect(await run.exited).toBe(0);
+  }, 40_000);
+
+  it('a for-await consumer started from onStart() lets the base run runOnce(), and SIGTERM still ends the loop and runs its tail', async () => {
+    const udp = await freePort();
+    const out = path.join(tmp, `statsd-${process.pid}.jsonl`);
+    const run = await launchFixture('statsd-for-await-consumer', 'services/statsd_sink_v2.ts', 'StatsdSink', { STATSD_PORT: String(udp), FLUSH_MS: '300', STATSD_OUT: out });
+    await until('health', async () => ((await getJson(run.healthPort)).code === 200 ? true : undefined));
+    // The periodic flush (the base's runOnce()) runs while the receive loop is still waiting.
+    await until('three flush windows', async () => (((await getJson(run.healthPort)).body as { windows: number }).windows >= 3 ? true : undefined));
+    const dgram = await import('node:dgram');
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.send('orders.placed:3|c', udp, '127.0.0.1', () => r()));
+    sock.close();
+    await until('sample received', async () => (((await getJson(run.healthPort)).body as { received: number }).received === 1 ? true : undefined));
+    process.kill(run.child.pid!, 'SIGTERM');
+    expect(await run.exited).toBe(0);
+    // onStop() aborted the loop: the statements after it ran (final flush, socket closed, last line).
+    expect(run.stdout()).toContain('statsd sink stopped after 1 samples');
+    expect(readFileSync(out, 'utf8')).toContain('"orders.placed":3');
   }, 40_000);
 
   it('removes the compiled output on cleanup', async () => {

@@ -5,7 +5,7 @@
 import { Node, SyntaxKind } from 'ts-morph';
 import type { EntryInfo, TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
-import { fileClasses, isFunctionValue, isMainGuard } from '../../src/lang/typescript/syntax.js';
+import { fileClasses, isFunctionValue, mainGuards, thisMember } from '../../src/lang/typescript/syntax.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 
@@ -18,7 +18,8 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
   // on an EventEmitter agent wires a listener, it does not start the agent.
   const own = ownMethods(sf, ctx.className);
   const isStart = (name: string) => own.has(name) || START_NAMES.test(name);
-  const guards = sf.getStatements().filter(isMainGuard);
+  const factories = staticFactories(sf, ctx.className);
+  const guards = mainGuards(sf);
   const containers: Array<{ node: Node; guarded: boolean }> = [];
   for (const g of guards) {
     containers.push({ node: g, guarded: true });
@@ -32,8 +33,15 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
   }
   containers.push({ node: sf, guarded: false });
   for (const { node, guarded } of containers) {
-    const news = node.getDescendantsOfKind(SyntaxKind.NewExpression).filter((n) => names.has(n.getExpression().getText().replace(/\s+/g, '')));
-    for (const ne of news) {
+    const news: Node[] = node.getDescendantsOfKind(SyntaxKind.NewExpression).filter((n) => names.has(n.getExpression().getText().replace(/\s+/g, '')));
+    // `await X.create()`: a static factory of the class that constructs it (private constructor).
+    for (const c of node.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+      const callee = c.getExpression();
+      if (Node.isPropertyAccessExpression(callee) && names.has(callee.getExpression().getText()) && factories.has(callee.getName())) news.push(c);
+    }
+    for (let ne of news) {
+      // The factory's promise: the agent is what it resolves to.
+      if (Node.isCallExpression(ne) && Node.isAwaitExpression(ne.getParent())) ne = ne.getParentOrThrow();
       // Top-level search: only statements directly in the file, not inside classes/functions.
       if (!guarded) {
         const top = ne.getParentWhile((p) => !Node.isSourceFile(p));
@@ -105,6 +113,67 @@ function moduleEvaluable(arg: Node): boolean {
   check(arg);
   arg.forEachDescendant(check);
   return ok;
+}
+
+/**
+ * onStart() (a business start method renamed) that awaits a loop running until the agent stops
+ * (`await this.receive()` over a `for await`, a `while (!signal.aborted)`): the base awaits
+ * onStart() before it starts runOnce() and resolves start(), so that await would hold both back
+ * for the agent's whole life. From that statement on, the method's statements run in an async
+ * function onStart() starts and does not wait for (their order among themselves unchanged).
+ */
+function detachBlockingTail(ctx: TsRewriteContext, m: string): void {
+  const decl = ctx.members.get(m)?.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody());
+  if (!decl || !Node.isMethodDeclaration(decl) || !decl.isAsync()) return;
+  const body = decl.getBody();
+  if (!body || !Node.isBlock(body)) return;
+  const stmts = body.getStatements();
+  const i = stmts.findIndex((st) => !ctx.edits.removes(st.getStart(), st.getEnd()) && runsUntilStopped(ctx, st));
+  if (i < 0) return;
+  const t = ctx.text;
+  const lineStart = (pos: number) => t.lastIndexOf('\n', pos - 1) + 1;
+  const first = lineStart(stmts[i]!.getStart(true));
+  const close = lineStart(body.getEnd() - 1);
+  const indent = indentAt(t, stmts[i]!.getStart());
+  const templates = body.getDescendants().filter((n) => Node.isTemplateExpression(n) || Node.isNoSubstitutionTemplateLiteral(n));
+  ctx.edits.insert(first, `${indent}void (async () => {\n`);
+  for (let pos = first; pos < close; pos = t.indexOf('\n', pos) + 1) {
+    const inTemplate = templates.some((n) => n.getStart() < pos && pos < n.getEnd());
+    if (!inTemplate && t[pos] !== '\n' && t[pos] !== '\r' && !ctx.edits.removes(pos, pos + 1)) ctx.edits.insert(pos, ctx.unit);
+  }
+  ctx.edits.insert(close, `${indent}})();\n`);
+  ctx.warnings.push(
+    `${m}() waits on a loop that runs until the agent stops (line ${stmts[i]!.getStartLineNumber()}): onStart() starts it and everything after it without waiting, so the base's start() completes and its runOnce() loop runs`,
+  );
+}
+
+/** A statement that awaits a loop ending only when the agent stops, directly or in a method it awaits. */
+function runsUntilStopped(ctx: TsRewriteContext, st: Node): boolean {
+  const endless = (n: Node) =>
+    (Node.isForOfStatement(n) && !!n.getAwaitKeyword()) ||
+    ((Node.isWhileStatement(n) || Node.isDoStatement(n)) && /^(true|!.*\.aborted|!this\.\w+\.signal\.aborted)$/.test(n.getExpression().getText().replace(/\s+/g, '')));
+  if (endless(st)) return true;
+  if (Node.isTryStatement(st)) return st.getTryBlock().getStatements().some((x) => runsUntilStopped(ctx, x));
+  if (!Node.isExpressionStatement(st)) return false;
+  const e = st.getExpression();
+  if (!Node.isAwaitExpression(e)) return false;
+  const call = e.getExpression();
+  const name = Node.isCallExpression(call) ? thisMember(call.getExpression()) : null;
+  const target = name ? ctx.members.get(name)?.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody()) : undefined;
+  if (!target || !Node.isMethodDeclaration(target)) return false;
+  return target.getDescendants().some((n) => endless(n) && n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === target);
+}
+
+/** Static methods of the class that construct it (`static async create() { ... return new X(...) }`). */
+function staticFactories(sf: import('ts-morph').SourceFile, className: string): Set<string> {
+  const fc = fileClasses(sf).find((c) => c.name === className);
+  const out = new Set<string>();
+  for (const m of fc?.cls.getMethods() ?? []) {
+    if (!m.isStatic()) continue;
+    const builds = m.getDescendantsOfKind(SyntaxKind.NewExpression).some((n) => [className, 'this'].includes(n.getExpression().getText()));
+    if (builds) out.add(m.getName());
+  }
+  return out;
 }
 
 /** Names a start method has when the class does not declare it itself (inherited from an old base). */
@@ -182,13 +251,16 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
       const moved = otherUses === 0 && argumentsAsDefaults(ctx, m, args);
       ctx.edits.replace(args[0]!.getStart(), args[args.length - 1]!.getEnd(), '');
       ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook (the base's ${m}() calls it)`);
+      detachBlockingTail(ctx, m);
       if (moved) ctx.warnings.push(`${m}() took ${args.map((a) => a.getText()).join(', ')} from the entry point: the base calls onStart() without arguments, so those are its parameters' defaults now`);
       else ctx.kept.push({ symbol: m, line: ctx.members.get(m)!.line, reason: `${m}() takes the entry point's arguments, which the base's ${m}() does not pass on to onStart(): give them to onStart() by hand` });
     } else if (otherUses === 0 && !ctx.base.members.has(m)) {
       ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook`);
+      detachBlockingTail(ctx, m);
     } else if (m === run || ctx.base.members.get(m)?.kind === 'method') {
       // The base's own run()/start() calls onStart(): its callers reach the business through it.
       ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook (the base's ${m}() calls it)`);
+      detachBlockingTail(ctx, m);
     } else if (!ctx.members.has('onStart')) {
       ctx.newMembers.push({
         name: 'onStart',

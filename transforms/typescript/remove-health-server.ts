@@ -89,10 +89,24 @@ function soleHealthPayload(creation: CallExpression): ObjectLiteralExpression | 
   if (bodies.length !== 1) return null;
   let payload: Node | undefined = bodies[0]!;
   if (Node.isCallExpression(payload) && calleeText(payload) === 'JSON.stringify' && payload.getArguments().length === 1) payload = payload.getArguments()[0];
+  // `const body = { status: ..., pending: this.pending.size }; res.end(JSON.stringify(body))`:
+  // a const of the handler holding the literal, read only there.
+  if (payload && Node.isIdentifier(payload)) payload = constLiteral(handler, payload);
   if (!payload || !Node.isObjectLiteralExpression(payload)) return null;
   const hasStatus = payload.getProperties().some((p) => Node.isPropertyAssignment(p) && p.getName() === 'status');
   const spreads = payload.getProperties().some((p) => !Node.isPropertyAssignment(p) && !Node.isShorthandPropertyAssignment(p));
   return hasStatus && !spreads && onlyAgentState(payload) ? payload : null;
+}
+
+/** The object literal a const declared in `fn` holds, when `id` is its only reader. */
+function constLiteral(fn: Node, id: Node): Node | undefined {
+  const decls = id.getSymbol()?.getDeclarations() ?? [];
+  const d = decls.length === 1 ? decls[0]! : undefined;
+  if (!d || !Node.isVariableDeclaration(d) || d.getVariableStatement()?.getDeclarationKind() !== 'const') return undefined;
+  if (!(fn.getPos() <= d.getPos() && d.getEnd() <= fn.getEnd())) return undefined;
+  const init = d.getInitializer();
+  const reads = fn.getDescendantsOfKind(SyntaxKind.Identifier).filter((n) => n !== d.getNameNode() && n.getText() === id.getText());
+  return init && Node.isObjectLiteralExpression(init) && reads.length === 1 ? init : undefined;
 }
 
 /** A handler that answers with a metrics registry's text: `await this.registry.metrics()`, `client.register.metrics()`. */
@@ -146,6 +160,12 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     const foreign = [...routes].filter((r) => !BASE_PATHS.has(r));
     const where = holder ?? owner ?? 'server';
     if (foreign.length > 0) {
+      if (!isExpress && [...routes].some((r) => BASE_PATHS.has(r))) {
+        // A plain server answering business paths beside /health stays whole, on its own port:
+        // giving the base that port too would make the two bind one port.
+        ctx.hints.businessHealth = true;
+        ctx.warnings.push(`${where} also serves ${foreign.join(', ')}: kept whole with its /health on its own port (the base serves /health on HEALTH_CHECK_PORT)`);
+      }
       if (isExpress && holder) {
         // A business API that also answers /health: only the health routes go.
         for (const r of routeStmts) {
@@ -182,6 +202,15 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     }
     // The port it listened on: pass it to the base as the health port.
     const listen = listenArgument(ctx, holder, body);
+    const own = ownListenArgument(ctx, holder, creation);
+    const socketPath = own ? unixSocketPath(ctx, own) : null;
+    if (socketPath) {
+      // Health over a Unix domain socket (curl --unix-socket): the base serves TCP only, so the
+      // socket's clients would lose their endpoint. It stays whole; the base's /health is added.
+      ctx.warnings.push(`${where} serves /health on the Unix socket ${socketPath}: kept, since the base serves /health over TCP only (HEALTH_CHECK_PORT); point its clients there to retire it`);
+      ctx.hints.businessHealth = true;
+      continue;
+    }
     if (listen && !ctx.hints.healthPortExpr) ctx.hints.healthPortExpr = listen;
     const reason = 'hand-made health endpoint; the base serves /health';
     const probes = [...routes].filter((r) => !SERVED_BY_BASE.has(r));
@@ -228,6 +257,59 @@ function businessState(ctx: TsRewriteContext, code: Node, infra: string[]): stri
     if (member && member.kind !== 'method') found = m;
   }, THIS_ACCESS_KINDS);
   return found;
+}
+
+/**
+ * The listen argument when it is a filesystem path, not a port: followed through `this.x = x`
+ * in the constructor, parameter defaults and module constants to a path expression
+ * (`path.join(os.tmpdir(), 'x.sock')`, a string literal starting with '/' or ending in .sock).
+ */
+function unixSocketPath(ctx: TsRewriteContext, arg: Node): string | null {
+  const seen = new Set<Node>();
+  const isPath = (t: string) => /\bpath\.(join|resolve)\(|\btmpdir\(\)|['"`]\/[^'"`]*['"`]|\.sock['"`]|\\\\\.\\pipe/.test(t);
+  const resolve = (n: Node | undefined, depth: number): boolean => {
+    if (!n || depth > 5 || seen.has(n)) return false;
+    seen.add(n);
+    if (Node.isNumericLiteral(n) || /^(Number|parseInt)\(/.test(n.getText())) return false;
+    if (isPath(n.getText())) return true;
+    const m = thisMember(n);
+    if (m) {
+      const member = ctx.members.get(m);
+      const decl = member?.nodes[0];
+      if (decl && Node.isParameterDeclaration(decl)) return resolve(decl.getInitializer(), depth + 1);
+      if (decl && Node.isPropertyDeclaration(decl) && decl.getInitializer()) return resolve(decl.getInitializer(), depth + 1);
+      for (const a of ctx.ctor?.getDescendantsOfKind(SyntaxKind.BinaryExpression) ?? []) {
+        if (a.getOperatorToken().getKind() === SyntaxKind.EqualsToken && thisMember(a.getLeft()) === m) return resolve(a.getRight(), depth + 1);
+      }
+      return false;
+    }
+    if (Node.isIdentifier(n)) {
+      const param = ctx.ctor?.getParameters().find((p) => p.getName() === n.getText());
+      if (param) return resolve(param.getInitializer(), depth + 1);
+      const v = ctx.sf.getVariableDeclaration(n.getText());
+      if (v && v.getVariableStatement()?.getParent() === ctx.sf) return resolve(v.getInitializer(), depth + 1);
+      return false;
+    }
+    if (Node.isBinaryExpression(n) && [SyntaxKind.BarBarToken, SyntaxKind.QuestionQuestionToken].includes(n.getOperatorToken().getKind())) {
+      return resolve(n.getRight(), depth + 1);
+    }
+    return false;
+  };
+  return resolve(arg, 0) ? arg.getText() : null;
+}
+
+/** The first argument of this server's own listen(): `this.<holder>.listen(x)` or `createServer(...).listen(x)`. */
+function ownListenArgument(ctx: TsRewriteContext, holder: string | null, creation: CallExpression): Node | null {
+  const chained = creation.getParent();
+  if (Node.isPropertyAccessExpression(chained) && chained.getName() === 'listen' && Node.isCallExpression(chained.getParent())) {
+    return (chained.getParent() as CallExpression).getArguments()[0] ?? null;
+  }
+  if (!holder) return null;
+  for (const n of descendantsOfKinds(ctx.cls, CALLS) as CallExpression[]) {
+    const e = n.getExpression();
+    if (Node.isPropertyAccessExpression(e) && e.getName() === 'listen' && thisMember(e.getExpression()) === holder) return n.getArguments()[0] ?? null;
+  }
+  return null;
 }
 
 /** `holder.listen(ARG, ...)` (or `server.listen` inside the body): the port expression. */

@@ -20,6 +20,8 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
   const argsOf = new Map<string, string>();
   // The inline handlers that call each target (their statements may become onStop() whole).
   const handlersOf = new Map<string, Node[]>();
+  // Inline handlers that call no agent method (their statements may become onStop() whole).
+  const memberOnly: Array<{ handler: Node; signal: string }> = [];
   for (const root of roots) {
     for (const stmt of signalStatements(root)) {
       if (root !== ctx.cls && ctx.cls.getPos() <= stmt.getPos() && stmt.getEnd() <= ctx.cls.getEnd()) continue;
@@ -43,6 +45,11 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
         const m = thisMember(Node.isCallExpression(handler) ? handler.getExpression() : handler);
         if (m) targets.add(m);
       }
+      // An inline handler that calls no method of the agent, only its members' own methods
+      // (`() => this.abort.abort()`): what it did must still happen on SIGTERM.
+      if (handler && (Node.isArrowFunction(handler) || Node.isFunctionExpression(handler)) && ![...targets].some((t) => ctx.members.get(t)?.kind === 'method' && handlersOf.get(t)?.includes(handler))) {
+        memberOnly.push({ handler, signal: sig.signals[0]! });
+      }
       const foreign = handler ? foreignWork(handler, agentVar) : null;
       if (foreign) {
         // The handler does more than stop this agent: dropping it would lose that work.
@@ -56,6 +63,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       ctx.plan.proposeStatement({ node: stmt, symbol: `process.on('${sig.signals[0]}')`, finding: 'signal', reason: 'the base handles SIGTERM/SIGINT' });
     }
   }
+  if (memberOnly.length > 0) ctx.after.push((removed) => memberOnlyHandlers(ctx, memberOnly, removed));
   for (const t of targets) {
     const member = ctx.members.get(t);
     if (!member || member.kind !== 'method' || t === 'run') continue;
@@ -94,6 +102,32 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
 }
 
 /**
+ * Removed inline handlers that only used the agent's members (`this.shutdown.abort()`, ending a
+ * loop the agent awaits): their statements become the base's onStop() hook, so SIGTERM still does
+ * that. Runs after the method targets, which make onStop() first when they have one.
+ */
+function memberOnlyHandlers(ctx: TsRewriteContext, handlers: Array<{ handler: Node; signal: string }>, removed: Set<string>): void {
+  const live = handlers.filter((h) => ctx.edits.removes(h.handler.getStart(), h.handler.getEnd()));
+  if (live.length === 0) return;
+  const bodies = live.map((h) => ({ ...h, body: handlerBody(ctx, h.handler, removed) }));
+  const texts = [...new Set(bodies.filter((b) => b.body !== null).map((b) => b.body!))];
+  if (texts.length === 0) return;
+  const hasStop = ctx.newMembers.some((m) => m.name === 'onStop') || ctx.members.has('onStop') || [...ctx.renames.values()].includes('onStop');
+  const first = bodies.find((b) => b.body !== null)!;
+  if (texts.length > 1 || hasStop) {
+    ctx.kept.push({
+      symbol: `process.on('${first.signal}')`,
+      line: first.handler.getStartLineNumber(),
+      reason: `the ${first.signal} handler did ${texts[0]!.trim().split('\n')[0]!.replace(/;$/, '')}; the base's stop() no longer does: add it to onStop() by hand`,
+    });
+    return;
+  }
+  const body = texts[0]!;
+  ctx.newMembers.push({ name: 'onStop', text: methodText(ctx, { name: 'onStop', async: /\bawait\b/.test(body), body }) });
+  ctx.warnings.push(`the ${first.signal} handler (line ${first.handler.getStartLineNumber()}) did ${body.trim().split('\n')[0]!.replace(/;$/, '')}: its statements are now the base's onStop() hook`);
+}
+
+/**
  * `process.exit()` in a stop method that only SIGTERM reached: inside onStop() it would end the
  * process before the base deregisters and closes its servers (the base exits after that itself).
  * A method something else still calls keeps its exit.
@@ -105,7 +139,9 @@ function dropExit(ctx: TsRewriteContext, name: string): void {
   if (live.length > 0 || ctx.outsideCallers(name).length > 0) return;
   for (const s of body.getStatements()) {
     const call = statementCall(s);
-    if (!call || calleeText(call) !== 'process.exit') continue;
+    // process.exit(), or the same a moment later: setTimeout(() => process.exit(0), 100).
+    const delayedExit = !!call && calleeText(call) === 'setTimeout' && !!call.getArguments()[0] && exitsOnly(call.getArguments()[0]!);
+    if (!call || (calleeText(call) !== 'process.exit' && !delayedExit)) continue;
     ctx.edits.removeNode(s);
     ctx.warnings.push(`process.exit() in ${name}() dropped (line ${s.getStartLineNumber()}): the base exits once it has deregistered and closed its servers`);
   }
@@ -125,8 +161,8 @@ function handlerBody(ctx: TsRewriteContext, handler: Node, removed: Set<string>)
   if (!(Node.isArrowFunction(handler) || Node.isFunctionExpression(handler))) return null;
   if (handler.getParameters().length > 0) return null;
   const block = handler.getBody();
-  if (!Node.isBlock(block)) return null;
   const scope = scopeFor(ctx, removed);
+  if (!Node.isBlock(block)) return expressionBody(ctx, block, scope);
   const method = handler.getParentWhile((p) => !(Node.isMethodDeclaration(p) || Node.isConstructorDeclaration(p) || Node.isSourceFile(p))) ?? handler;
   const parts: string[] = [];
   const moved: Node[] = [];
@@ -161,6 +197,20 @@ function handlerBody(ctx: TsRewriteContext, handler: Node, removed: Set<string>)
   if (moved.length === 0 || moved.every((s) => isLogCall(statementCall(s)))) return null;
   const text = parts.join('').replace(/^\s*\n/, '');
   return aliasPrelude(moved, ctx.unit) + reindent(text, indentAt(ctx.text, moved[0]!.getStart()), ctx.unit).replace(/\s+$/, '');
+}
+
+/**
+ * An expression-bodied handler (`() => this.shutdown.abort()`) as onStop()'s body: one call on a
+ * member the agent keeps, with nothing but literals and the agent's members for arguments.
+ */
+function expressionBody(ctx: TsRewriteContext, body: Node, scope: ReturnType<typeof scopeFor>): string | null {
+  let e: Node = body;
+  while (Node.isAwaitExpression(e) || Node.isVoidExpression(e) || Node.isParenthesizedExpression(e)) e = e.getExpression();
+  if (!Node.isCallExpression(e)) return null;
+  const root = thisRoot(e.getExpression());
+  if (!root || scope.removed.has(root) || scope.baseOwned.has(root) || ctx.members.get(root)?.kind === 'method') return null;
+  if (e.getArguments().some((a) => !(Node.isLiteralExpression(a) || thisRoot(a)))) return null;
+  return `${ctx.unit}${e.getText()};`;
 }
 
 /** A callback that only exits the process. */

@@ -2,11 +2,11 @@
 // send fails, drained by a flush method). Such a queue goes only when nothing kept fills or
 // reads it (e.g. it buffered registrations or metric pushes that the base now makes); a queue
 // of business messages is kept and reported, never silently dropped.
-import { Node } from 'ts-morph';
+import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { DRAIN_NAME, QUEUE_NAME } from '../../src/lang/typescript/patterns.js';
-import { thisMembers } from '../../src/lang/typescript/syntax.js';
+import { calleeText, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
 
 export function removeUnsentQueue(ctx: TsRewriteContext): void {
   const queues: string[] = [];
@@ -16,7 +16,7 @@ export function removeUnsentQueue(ctx: TsRewriteContext): void {
     const init = Node.isPropertyDeclaration(decl) ? decl.getInitializer() : undefined;
     const typeText = Node.isPropertyDeclaration(decl) ? decl.getTypeNode()?.getText() ?? '' : '';
     const isArray = (init && (Node.isArrayLiteralExpression(init) || /^new (Array|Map|Set)\b/.test(init.getText()))) || /\[\]$|^Array</.test(typeText);
-    if (!isArray) continue;
+    if (!isArray || filledOnWorkPath(ctx, m.name)) continue;
     queues.push(m.name);
     ctx.plan.proposeMember({
       name: m.name,
@@ -39,4 +39,31 @@ export function removeUnsentQueue(ctx: TsRewriteContext): void {
       condition: (removed) => (drained.every((q) => removed.has(q)) ? null : `${m.name}() drains ${drained.filter((q) => !removed.has(q)).join(', ')}, which stays`),
     });
   }
+}
+
+/**
+ * A queue the agent fills on its normal path (`this.backlog.push(job)` as it scans) is a work
+ * queue its own code consumes, not messages left over from failed sends: those are filled only
+ * where a send failed (a catch block, a `.catch()` callback, an 'error' listener).
+ */
+function filledOnWorkPath(ctx: TsRewriteContext, name: string): boolean {
+  for (const call of ctx.cls.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    const e = call.getExpression();
+    if (!Node.isPropertyAccessExpression(e) || !/^(push|unshift)$/.test(e.getName()) || thisMember(e.getExpression()) !== name) continue;
+    if (!onErrorPath(call)) return true;
+  }
+  return false;
+}
+
+function onErrorPath(n: Node): boolean {
+  return !!n.getFirstAncestor((a) => {
+    if (Node.isCatchClause(a)) return true;
+    if (!(Node.isArrowFunction(a) || Node.isFunctionExpression(a))) return false;
+    const call = a.getParent();
+    if (!call || !Node.isCallExpression(call)) return false;
+    const fn = calleeText(call as CallExpression);
+    if (/\.catch$/.test(fn)) return true;
+    const first = call.getArguments()[0];
+    return /\.(on|once)$/.test(fn) && !!first && /^['"`]error['"`]$/.test(first.getText());
+  });
 }

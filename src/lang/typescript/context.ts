@@ -22,6 +22,7 @@ import {
   childBlocks,
   isLogCall,
   isThisAliasStatement,
+  thisAlias,
   memberName,
   signalHandlerCall,
   statementCall,
@@ -294,6 +295,17 @@ export function belongsTo(stmt: Node, sweep: Set<string>): boolean {
       if (/^(clearInterval|clearTimeout|clearImmediate)$/.test(fn)) {
         const m = thisMembers(e);
         return m.size > 0 && [...m].every((x) => sweep.has(x));
+      }
+      // `this.stop.signal.addEventListener('abort', () => this.server?.close())`: a listener whose
+      // whole job is a removed member (the rest of the call names the event and its options).
+      if (/\.(addEventListener|on|once)$/.test(fn)) {
+        const fns = e.getArguments().filter((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a));
+        const others = e.getArguments().filter((a) => !fns.some((f) => f === a));
+        if (fns.length !== 1 || others.some((a) => thisMembers(a).size > 0 || a.getDescendantsOfKind(SyntaxKind.CallExpression).length > 0)) return false;
+        const body = (fns[0] as unknown as import('ts-morph').ArrowFunction).getBody();
+        if (Node.isBlock(body)) return body.getStatements().length > 0 && body.getStatements().every((x) => belongsTo(x, sweep));
+        const root = thisRoot(body);
+        return !!root && sweep.has(root) && !callsKeptMember(body, sweep);
       }
       if (/^(setInterval|setTimeout|setImmediate)$/.test(fn) || signalHandlerCall(stmt)) {
         // A timer or signal handler whose whole job is a removed member.
@@ -579,9 +591,60 @@ export function usesOf(ctx: TsRewriteContext, name: string, scope: 'member' | 'm
       if (p.getParent() !== ctx.cls) continue;
     }
     if (p && Node.isParameterDeclaration(p) && p.getNameNode() === n && !p.isParameterProperty()) continue;
+    if (scope === 'member' && Node.isIdentifier(n) && localNotAgent(n)) continue;
     out.push(n);
   }
   return out;
+}
+
+/**
+ * A name that cannot be the agent's member: a local declared under the same name (`const timer =
+ * setTimeout(...)`, `for (const { timer } of this.pending.values())`, `{ resolve, timer }`), a
+ * reference to such a local, or a property of an object a local holds that is not the agent
+ * (`entry.timer` where `const entry = this.pending.get(id)`), or of the object a member holds
+ * (`this.pingServer.close()` is not the agent's close()).
+ */
+function localNotAgent(n: Node): boolean {
+  const p = n.getParent();
+  if (!p) return false;
+  const isLocalDecl = (d: Node) => !!d.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a));
+  const fromAgent = (init: Node | undefined) => !!init && (init.getKind() === SyntaxKind.ThisKeyword || (Node.isIdentifier(init) && !!thisAlias(init.compilerNode)));
+  if (Node.isVariableDeclaration(p) && p.getNameNode() === n) return isLocalDecl(p);
+  if (Node.isBindingElement(p) && p.getNameNode() === n && !p.getPropertyNameNode()) {
+    const decl = p.getFirstAncestorByKind(SyntaxKind.VariableDeclaration);
+    if (!decl || !isLocalDecl(decl)) return false;
+    const forOf = decl.getParent()?.getParent();
+    const source = Node.isForOfStatement(forOf) ? forOf.getExpression() : decl.getInitializer();
+    return !!source && !fromAgent(source);
+  }
+  if (Node.isShorthandPropertyAssignment(p) && p.getNameNode() === n) return localDeclared(n);
+  // A bare reference (`clearTimeout(timer)`): a member is never reached without `this.`.
+  const named = (Node.isPropertyAccessExpression(p) && p.getNameNode() === n) || ((Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) || Node.isPropertyDeclaration(p) || Node.isBindingElement(p)) && p.getNameNode() === n);
+  if (!named && !Node.isVariableDeclaration(p) && !Node.isParameterDeclaration(p)) return localDeclared(n);
+  if (Node.isPropertyAccessExpression(p) && p.getNameNode() === n) {
+    let obj: Node = p.getExpression();
+    while (Node.isNonNullExpression(obj) || Node.isParenthesizedExpression(obj)) obj = obj.getExpression();
+    // `this.pingServer?.close()`: a method of the object a member holds, not of the agent.
+    if (Node.isPropertyAccessExpression(obj) && obj.getExpression().getKind() === SyntaxKind.ThisKeyword) return true;
+    if (!Node.isIdentifier(obj) || thisAlias(obj.compilerNode)) return false;
+    const decls = obj.getSymbol()?.getDeclarations() ?? [];
+    return decls.length > 0 && decls.every((d) => Node.isVariableDeclaration(d) && isLocalDecl(d) && !!d.getInitializer() && !fromAgent(d.getInitializer()));
+  }
+  return false;
+}
+
+/** A local of that name (variable or parameter) is declared in a function around `n`. */
+function localDeclared(n: Node): boolean {
+  const name = n.getText();
+  for (const fn of n.getAncestors().filter((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a))) {
+    if ((fn as import('ts-morph').FunctionExpression).getParameters().some((q) => q.getName() === name && !q.isParameterProperty())) return true;
+    const declared = (d: Node) => d.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === fn;
+    const local =
+      fn.getDescendantsOfKind(SyntaxKind.VariableDeclaration).some((d) => Node.isIdentifier(d.getNameNode()) && d.getName() === name && declared(d)) ||
+      fn.getDescendantsOfKind(SyntaxKind.BindingElement).some((b) => b.getName() === name && declared(b) && localNotAgent(b.getNameNode()));
+    if (local) return true;
+  }
+  return false;
 }
 
 function snippet(n: Node): string {

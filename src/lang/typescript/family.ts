@@ -74,7 +74,7 @@ function classIn(file: string, name: string, isDefault: boolean): { cls: ClassLi
 }
 
 /** `constructor(options = {}) { super({ ..., ...options }); }`: the options reach the base. */
-function forwardsOptions(cls: ClassLike): boolean {
+export function forwardsOptions(cls: ClassLike): boolean {
   const ctor = cls.getConstructors().find((c) => c.hasBody());
   const param = ctor?.getParameters();
   if (!ctor || param?.length !== 1) return false;

@@ -17,15 +17,15 @@ import {
   type ParentPlan,
   type TsRewriteContext,
 } from './context.js';
-import { findOldBase } from './old-base.js';
-import { findFamilyParent } from './family.js';
+import { findOldBase, importOf } from './old-base.js';
+import { findFamilyParent, forwardsOptions, hasAgentInfrastructure } from './family.js';
 import { mentionsElsewhere, outsideCallers, type OutsideCaller } from './references.js';
 import { prototypeToClass } from './prototype-class.js';
 import { keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { methodText } from './generate.js';
 import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
-import { blockStatements as blockStatementsOf, classBodyStart, descendantsOfKinds, fileClasses, fileNameNodes, isJsFile, isLogCall, isThisAliasStatement, moduleKind, statementCall, thisMember, thisRoot, thisMembers, type FileClass } from './syntax.js';
+import { blockStatements as blockStatementsOf, classBodyStart, descendantsOfKinds, fileClasses, fileNameNodes, isJsFile, isLogCall, isThisAliasStatement, moduleKind, statementCall, thisMember, thisRoot, thisMembers, type FileClass, type ClassLike } from './syntax.js';
 import { removeHealthServer } from '../../../transforms/typescript/remove-health-server.js';
 import { removeSignalHandlers } from '../../../transforms/typescript/remove-signal-handlers.js';
 import { removeRetryHelpers } from '../../../transforms/typescript/remove-retry-helpers.js';
@@ -117,6 +117,8 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
     const parent = ext.getExpression().getText();
     if (parent === baseClass || parent === ts_.import_name) return { status: 'unchanged', output: input.source, ...empty };
   }
+  const local = sameFileParent(sf, cls);
+  if (local && !local.cls.getExtends() && hasAgentInfrastructure(local.cls) && !input.force) return followLocalParent(input, rel, local.name!);
   let base: BaseModel;
   try {
     base = loadBaseModel(input.root, input.profile);
@@ -126,6 +128,8 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
   const parent = parentPlan(input, found, base);
   if ('refuse' in parent) return { status: 'skipped', ...empty, error: `${rel}:${cls.getStartLineNumber()}: ${parent.refuse}` };
   const ctx = makeContext(input, sf, found, base, parent);
+  const cluster = clusterForkUnguarded(ctx);
+  if (cluster) return { status: 'skipped', ...empty, error: `${rel}:${cluster.line}: ${cluster.reason}` };
   try {
     return runTransforms(ctx, input);
   } catch (err) {
@@ -222,6 +226,68 @@ function relOf(ctx: TsRewriteContext): string {
  * (the base is one), or an older base a base-to-base profile maps. Any other parent is refused
  * with its name: a class is never given two parents, nor silently moved off the one it has.
  */
+/**
+ * A class that forks cluster workers while its file's entry point constructs and starts it in
+ * every process (workers run the main module too): on the base, each worker would also serve
+ * health on the same port and register as the agent. Refused with that reason: the entry point
+ * has to start the agent only where cluster.isPrimary, which takes a person to decide.
+ */
+function clusterForkUnguarded(ctx: TsRewriteContext): { line: number; reason: string } | null {
+  const fromCluster = (local: string) => {
+    for (const d of ctx.sf.getImportDeclarations()) {
+      if (!/^(node:)?cluster$/.test(d.getModuleSpecifierValue())) continue;
+      if (d.getDefaultImport()?.getText() === local || d.getNamespaceImport()?.getText() === local) return 'module';
+      if (d.getNamedImports().some((n) => (n.getAliasNode() ?? n.getNameNode()).getText() === local && n.getName() === 'fork')) return 'fork';
+    }
+    const o = importOf(ctx.sf, local);
+    if (!o || !/^(node:)?cluster$/.test(o.specifier)) return null;
+    return o.imported === 'default' ? 'module' : o.imported === 'fork' ? 'fork' : null;
+  };
+  const fork = ctx.cls.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => {
+    const e = c.getExpression();
+    if (Node.isPropertyAccessExpression(e) && e.getName() === 'fork' && Node.isIdentifier(e.getExpression())) return fromCluster(e.getExpression().getText()) === 'module';
+    return Node.isIdentifier(e) && fromCluster(e.getText()) === 'fork';
+  });
+  const entry = findEntry(ctx);
+  if (!fork || !entry) return null;
+  const primaryOnly = entry.statement.getAncestors().some((a) => Node.isIfStatement(a) && /\b(isPrimary|isMaster|isWorker)\b/.test(a.getExpression().getText()));
+  if (primaryOnly) return null;
+  return {
+    line: fork.getStartLineNumber(),
+    reason: `${ctx.className} forks cluster workers (cluster.fork), and every worker runs this file's entry point too (line ${entry.statement.getStartLineNumber()}): on ${ctx.baseClass} each worker would also serve health on the same port and register as the agent. Migrate by hand: start the agent (run()) only where cluster.isPrimary, the workers as before`,
+  };
+}
+
+/** The class `cls` extends when it is declared in the same file (`class Sync extends PollingPipeline<Row, Levels>`). */
+function sameFileParent(sf: SourceFile, cls: ClassLike): FileClass | undefined {
+  const expr = cls.getExtends()?.getExpression();
+  if (!expr || !Node.isIdentifier(expr)) return undefined;
+  const parent = findClass(sf, expr.getText());
+  return parent && parent.cls !== cls ? parent : undefined;
+}
+
+/**
+ * A family in one file: the parent holding the loop, health server or signal handling is
+ * migrated onto the base in place (as its own agent would be), then the subclass follows it
+ * (its entry point, its own infrastructure), in one output.
+ */
+function followLocalParent(input: TsRewriteInput, rel: string, parentName: string): RewriteOutcome {
+  const first = rewriteTypeScript({ ...input, className: parentName });
+  if (first.status !== 'changed' || first.output === undefined) {
+    return { status: 'skipped', removed: [], kept_for_review: [], warnings: [], error: first.error ?? `${rel}:1: ${input.className} extends ${parentName}, which could not be moved onto ${input.profile.base_class}` };
+  }
+  const second = rewriteTypeScript({ ...input, source: first.output });
+  if (second.status === 'failed' || second.status === 'skipped') return second;
+  const uniq = <T,>(xs: T[]) => [...new Set(xs)];
+  return {
+    status: 'changed',
+    output: second.output ?? first.output,
+    removed: uniq([...first.removed, ...second.removed]),
+    kept_for_review: [...first.kept_for_review, ...second.kept_for_review],
+    warnings: uniq([`${input.className} follows its parent ${parentName} (same file) onto ${input.profile.base_class}: the parent is migrated in place`, ...first.warnings.filter((w) => !/^no entry point added/.test(w)), ...second.warnings]),
+  };
+}
+
 function parentPlan(input: TsRewriteInput, found: FileClass, base: BaseModel): ParentPlan | { refuse: string } {
   const ext = found.cls.getExtends();
   if (!ext) return { kind: 'none' };
@@ -231,6 +297,12 @@ function parentPlan(input: TsRewriteInput, found: FileClass, base: BaseModel): P
   if (isEventEmitterHeritage(expr)) {
     if (base.eventEmitter) return { kind: 'event-emitter', expr };
     return { refuse: `${input.className} extends EventEmitter and ${input.profile.base_class} is not one: make the base extend EventEmitter (the reference base does) or write a base-to-base profile` };
+  }
+  // A parent in the same file already on the base (migrated in place with this class).
+  const local = sameFileParent(expr.getSourceFile(), found.cls);
+  const localExt = local?.cls.getExtends()?.getExpression().getText();
+  if (local && (localExt === input.profile.base_class || localExt === tsProfile(input.profile).import_name)) {
+    return { kind: 'family', expr, parent: { className: name, specifier: expr, v2Specifier: '', followed: true, forwardsOptions: forwardsOptions(local.cls) } };
   }
   const old = findOldBase(input.root, input.file, expr, input.profile);
   if (old) return { kind: 'old-base', expr, old };

@@ -309,13 +309,44 @@ export function childBlocks(stmt: Node): Node[] {
   return [];
 }
 
-/** A top-level `if` that runs only when the file is the program's entry point. */
+/**
+ * A top-level `if` that runs only when the file is the program's entry point. A name in the test
+ * bound at module level to the file's own path counts as that path (`const SELF =
+ * fileURLToPath(import.meta.url); if (process.argv[1] === SELF)`).
+ */
 export function isMainGuard(stmt: Node): boolean {
   if (!Node.isIfStatement(stmt)) return false;
-  const c = stmt.getExpression().getText().replace(/\s+/g, '');
-  if (/require\.main===module|module===require\.main/.test(c)) return true;
+  let c = stmt.getExpression().getText().replace(/\s+/g, '');
+  if (/require\.main===module|module===require\.main|^!module\.parent$/.test(c)) return true;
   if (/import\.meta\.main/.test(c)) return true;
-  return /import\.meta\.url/.test(c) && /process\.argv\[1\]/.test(c);
+  if (/process\.argv\[1\]/.test(c) && !/import\.meta\.url/.test(c)) {
+    const sf = stmt.getSourceFile();
+    for (const id of stmt.getExpression().getDescendantsOfKind(SyntaxKind.Identifier)) {
+      const decl = sf.getVariableDeclaration(id.getText());
+      const init = decl?.getVariableStatement()?.getParent() === sf ? decl.getInitializer() : undefined;
+      if (init && /import\.meta\.(url|filename)/.test(init.getText())) c += `|${init.getText()}`;
+    }
+  }
+  return /import\.meta\.(url|filename)/.test(c) && /process\.argv\[1\]/.test(c);
+}
+
+/**
+ * The file's main guards: top-level `if`s that are one, and the branch of an `else if` chain
+ * that is one (`if (argv.includes('--child')) runChild(); else if (<main guard>) ...`).
+ */
+export function mainGuards(sf: SourceFile): Node[] {
+  const out: Node[] = [];
+  for (const s of sf.getStatements()) {
+    let cur: Node | undefined = s;
+    while (cur && Node.isIfStatement(cur)) {
+      if (isMainGuard(cur)) {
+        out.push(cur);
+        break;
+      }
+      cur = cur.getElseStatement();
+    }
+  }
+  return out;
 }
 
 /** A class as agents are written: a declaration, or a class expression a module exports. */
