@@ -1,7 +1,7 @@
 // Concern: SIGTERM/SIGINT handlers the base installs itself. A handler that does more
 // than stop the agent (saves state, notifies peers) stays installed, with its method.
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
-import { isInfraBlock, isInfraStatement, type InfraScope } from '../../src/analysis/infra.js';
+import { isInfraBlock, isInfraStatement, isTrivial, type InfraScope } from '../../src/analysis/infra.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
@@ -15,6 +15,7 @@ export const removeSignalHandlers: PythonTransform = {
   run(ctx) {
     // A base that installs no handler of its own needs the agent's (they end the loop so state is saved).
     if (!ctx.base.handlesSignals) return;
+    const gentle = new Set<string>();
     for (const fn of ctx.agent.methods.values()) {
       walkAgentCode(fn, (n) => {
         if (n.type !== 'expression_statement') return;
@@ -25,6 +26,20 @@ export const removeSignalHandlers: PythonTransform = {
         const handler = selfAttribute(args[1]!) ?? lambdaCalling(args[1]!);
         if (!handler || !ctx.agent.methods.has(handler)) return;
         const h = ctx.agent.methods.get(handler)!;
+        // The handler ends the loop, and the loop's method then tears down after it (not in a
+        // finally:): the base's handler would exit through the loop (SystemExit) and skip that
+        // teardown. Installed as before, it still ends the loop gently; the kept teardown then
+        // ends with the base's (teardown-super).
+        const after = workAfterLoop(ctx);
+        if (after && onlyEndsMainLoop(ctx, h.body, { removed: new Set(), baseOwned: ctx.baseOwned })) {
+          if (gentle.has(handler)) return;
+          gentle.add(handler);
+          ctx.warnings.push(
+            `${handler}() stays installed as the SIGTERM/SIGINT handler: it ends the loop of ${ctx.py.main_loop_method ?? 'run'}(), which then tears down (line ${after.startPosition.row + 1}: ${after.text.split('\n')[0]!.trim()}); ` +
+            `${ctx.profile.base_class}'s own handler would leave through the loop and skip that`,
+          );
+          return;
+        }
         ctx.plan.proposeMember({
           name: handler,
           kind: 'method',
@@ -56,6 +71,34 @@ function lambdaCalling(arg: SyntaxNode): string | null {
   const callArgs = body.childForFieldName('arguments')?.namedChildren ?? [];
   if (!callArgs.every((a) => params.has(a.text.replace(/^\*+/, '')))) return null;
   return selfAttribute(body.childForFieldName('function')!);
+}
+
+/** The loops of the agent's main loop method, top level of its body or of a with/try body. */
+function mainLoops(ctx: PythonTransformContext): SyntaxNode[] {
+  const run = ctx.agent.methods.get(ctx.py.main_loop_method ?? 'run');
+  if (!run) return [];
+  const out: SyntaxNode[] = [];
+  walk(run.body, (n) => {
+    if (n.type === 'while_statement') out.push(n);
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda' || n.type === 'while_statement') return false;
+  });
+  return out;
+}
+
+/**
+ * The first statement after the main loop, in the loop's own block, that does work (not a log
+ * line, a sleep or a bare return): what only runs when the loop ends by its condition.
+ */
+function workAfterLoop(ctx: PythonTransformContext): SyntaxNode | null {
+  for (const loop of mainLoops(ctx)) {
+    const block = loop.parent;
+    if (!block) continue;
+    const siblings = statements(block);
+    const after = siblings.slice(siblings.findIndex((s) => s.id === loop.id) + 1);
+    const work = after.find((s) => !isTrivial(s));
+    if (work) return work;
+  }
+  return null;
 }
 
 /**
