@@ -31,7 +31,8 @@ export const removeSignalHandlers: PythonTransform = {
         // teardown. Installed as before, it still ends the loop gently; the kept teardown then
         // ends with the base's (teardown-super).
         const after = workAfterLoop(ctx);
-        if (after && onlyEndsMainLoop(ctx, h.body, { removed: new Set(), baseOwned: ctx.baseOwned })) {
+        const blockedIn = new Set(blockingCalls(ctx).map((b) => b.member));
+        if (after && onlyEndsMainLoop(ctx, h.body, { removed: new Set(), baseOwned: ctx.baseOwned }, blockedIn)) {
           if (gentle.has(handler)) return;
           gentle.add(handler);
           ctx.warnings.push(
@@ -46,7 +47,7 @@ export const removeSignalHandlers: PythonTransform = {
           finding: 'signal',
           reason: 'signal handler (the base handles SIGTERM/SIGINT)',
           condition: (scope) =>
-            isInfraBlock(h.body, scope) || onlyEndsMainLoop(ctx, h.body, scope)
+            isInfraBlock(h.body, scope) || onlyEndsMainLoop(ctx, h.body, scope, blockedIn)
               ? null
               : `signal handler does more than stop the agent; kept installed`,
         });
@@ -85,17 +86,44 @@ function mainLoops(ctx: PythonTransformContext): SyntaxNode[] {
   return out;
 }
 
+/** Where the main loop method blocks in a member instead of a while loop: `self.scheduler.run()`, `self.server.serve_forever()`. */
+function blockingCalls(ctx: PythonTransformContext): Array<{ stmt: SyntaxNode; member: string }> {
+  const run = ctx.agent.methods.get(ctx.py.main_loop_method ?? 'run');
+  if (!run) return [];
+  const out: Array<{ stmt: SyntaxNode; member: string }> = [];
+  walk(run.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda' || n.type === 'while_statement') return false;
+    const e = n.type === 'expression_statement' ? n.namedChild(0) : null;
+    const fn = e?.type === 'call' ? e.childForFieldName('function') : null;
+    if (fn?.type !== 'attribute' || !BLOCKING.test(fn.childForFieldName('attribute')!.text)) return;
+    const member = selfAttribute(fn.childForFieldName('object')!);
+    if (member && !ctx.agent.methods.has(member)) out.push({ stmt: n, member });
+  });
+  return out;
+}
+
+/** `self.cleanup()` as a statement: the method's name. */
+function selfCallOf(st: SyntaxNode): string | null {
+  const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+  return e?.type === 'call' && (e.childForFieldName('arguments')?.namedChildCount ?? 0) === 0 ? selfAttribute(e.childForFieldName('function')!) : null;
+}
+
+const BLOCKING = /^(run|serve_forever|run_forever|join|wait)$/;
+/** What tells a member the main loop blocks in to return (a scheduler's events cancelled, a server shut down). */
+const STOPPING = /^(cancel|shutdown|stop|set|clear|close|cancel_all)$/;
+
 /**
  * The first statement after the main loop, in the loop's own block, that does work (not a log
  * line, a sleep or a bare return): what only runs when the loop ends by its condition.
  */
 function workAfterLoop(ctx: PythonTransformContext): SyntaxNode | null {
-  for (const loop of mainLoops(ctx)) {
+  for (const loop of [...mainLoops(ctx), ...blockingCalls(ctx).map((b) => b.stmt)]) {
     const block = loop.parent;
     if (!block) continue;
     const siblings = statements(block);
     const after = siblings.slice(siblings.findIndex((s) => s.id === loop.id) + 1);
-    const work = after.find((s) => !isTrivial(s));
+    // A call of a teardown the base's own handler makes too (self.cleanup()) is not skipped by it.
+    const work = after.find((s) => !isTrivial(s) && !ctx.base.shutdownCalls.has(selfCallOf(s) ?? ''));
     if (work) return work;
   }
   return null;
@@ -106,7 +134,7 @@ function workAfterLoop(ctx: PythonTransformContext): SyntaxNode | null {
  * (`self.stop_event.set()` for `while not self.stop_event.is_set()`). The base's own handler
  * ends the process instead (SystemExit through the loop), and the entry point's teardown follows.
  */
-function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: InfraScope): boolean {
+function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: InfraScope, blockedIn: Set<string> = new Set()): boolean {
   const run = ctx.agent.methods.get(ctx.py.main_loop_method ?? 'run');
   if (!run) return false;
   const loopReads = new Set<string>();
@@ -119,8 +147,32 @@ function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: 
       });
     }
   });
+  // `for event in list(self.scheduler.queue): try: self.scheduler.cancel(event) except ValueError: pass`
+  const unblocks = (st: SyntaxNode): boolean => {
+    if (st.type === 'pass_statement' || isTrivial(st)) return true;
+    if (st.type === 'for_statement') {
+      const right = st.childForFieldName('right');
+      let over = false;
+      if (right) walk(right, (c) => {
+        if (selfAttribute(c) && blockedIn.has(selfAttribute(c)!)) over = true;
+      });
+      return over && statements(st.childForFieldName('body')).every(unblocks) && !st.namedChildren.some((c) => c.type === 'else_clause');
+    }
+    if (st.type === 'try_statement') {
+      return st.namedChildren.every((c) => {
+        if (c.type === 'block') return statements(c).every(unblocks);
+        if (c.type === 'except_clause') return statements(c.namedChildren.find((x) => x.type === 'block') ?? null).every((x) => x.type === 'pass_statement' || isTrivial(x));
+        return c.type !== 'finally_clause' && c.type !== 'else_clause';
+      });
+    }
+    const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    const fn = e?.type === 'call' ? e.childForFieldName('function') : null;
+    const member = fn?.type === 'attribute' ? selfAttribute(fn.childForFieldName('object')!) : null;
+    return !!member && blockedIn.has(member) && STOPPING.test(fn!.childForFieldName('attribute')!.text);
+  };
   return statements(body).every((st) => {
     if (isInfraStatement(st, scope)) return true;
+    if (blockedIn.size && unblocks(st)) return true;
     const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
     if (e?.type === 'call') {
       const fn = e.childForFieldName('function');
