@@ -5,6 +5,8 @@ import { isInfraBlock, isInfraStatement, isTrivial, type InfraScope } from '../.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
+import type { PyFunction } from '../../src/lang/python/module-model.js';
+import { calledByEntryPoint } from './remove-teardown.js';
 import { callee, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 
 const HANDLED = /(^|\.)SIG(TERM|INT)$/;
@@ -31,7 +33,7 @@ export const removeSignalHandlers: PythonTransform = {
         // teardown. Installed as before, it still ends the loop gently; the kept teardown then
         // ends with the base's (teardown-super).
         const after = workAfterLoop(ctx);
-        const blockedIn = new Set(blockingCalls(ctx).map((b) => b.member));
+        const blockedIn = new Set(blockingCalls(ctx, loopMethods(ctx)).map((b) => b.member));
         if (after && onlyEndsMainLoop(ctx, h.body, { removed: new Set(), baseOwned: ctx.baseOwned }, blockedIn)) {
           if (gentle.has(handler)) return;
           gentle.add(handler);
@@ -75,23 +77,30 @@ function lambdaCalling(arg: SyntaxNode): string | null {
 }
 
 /** The loops of the agent's main loop method, top level of its body or of a with/try body. */
-function mainLoops(ctx: PythonTransformContext): SyntaxNode[] {
-  const run = ctx.agent.methods.get(ctx.py.main_loop_method ?? 'run');
-  if (!run) return [];
+function mainLoops(ctx: PythonTransformContext, runs: PyFunction[]): SyntaxNode[] {
   const out: SyntaxNode[] = [];
-  walk(run.body, (n) => {
-    if (n.type === 'while_statement') out.push(n);
-    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda' || n.type === 'while_statement') return false;
-  });
+  for (const run of runs) {
+    walk(run.body, (n) => {
+      if (n.type === 'while_statement') out.push(n);
+      if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda' || n.type === 'while_statement') return false;
+    });
+  }
   return out;
 }
 
+/**
+ * The agent's methods that run its main loop: the profile's main loop method, and what the entry
+ * point runs on the agent (the legacy run() of an agent moving onto run_forever()).
+ */
+function loopMethods(ctx: PythonTransformContext): PyFunction[] {
+  const main = ctx.py.main_loop_method ?? 'run';
+  return [...ctx.agent.methods.values()].filter((m) => m.name === main || (m.name !== '__init__' && calledByEntryPoint(ctx, m.name)));
+}
+
 /** Where the main loop method blocks in a member instead of a while loop: `self.scheduler.run()`, `self.server.serve_forever()`. */
-function blockingCalls(ctx: PythonTransformContext): Array<{ stmt: SyntaxNode; member: string }> {
-  const run = ctx.agent.methods.get(ctx.py.main_loop_method ?? 'run');
-  if (!run) return [];
+function blockingCalls(ctx: PythonTransformContext, runs: PyFunction[]): Array<{ stmt: SyntaxNode; member: string }> {
   const out: Array<{ stmt: SyntaxNode; member: string }> = [];
-  walk(run.body, (n) => {
+  for (const run of runs) walk(run.body, (n) => {
     if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda' || n.type === 'while_statement') return false;
     const e = n.type === 'expression_statement' ? n.namedChild(0) : null;
     const fn = e?.type === 'call' ? e.childForFieldName('function') : null;
@@ -117,7 +126,11 @@ const STOPPING = /^(cancel|shutdown|stop|set|clear|close|cancel_all)$/;
  * line, a sleep or a bare return): what only runs when the loop ends by its condition.
  */
 function workAfterLoop(ctx: PythonTransformContext): SyntaxNode | null {
-  for (const loop of [...mainLoops(ctx), ...blockingCalls(ctx).map((b) => b.stmt)]) {
+  // Only an override of the base's own main loop method stays as it is; a legacy loop under another
+  // name (run() of an agent moving onto run_forever()) goes, its teardown moved by its own transform.
+  const main = ctx.agent.methods.get(ctx.py.main_loop_method ?? 'run');
+  const runs = main ? [main] : [];
+  for (const loop of [...mainLoops(ctx, runs), ...blockingCalls(ctx, runs).map((b) => b.stmt)]) {
     const block = loop.parent;
     if (!block) continue;
     const siblings = statements(block);
@@ -135,10 +148,10 @@ function workAfterLoop(ctx: PythonTransformContext): SyntaxNode | null {
  * ends the process instead (SystemExit through the loop), and the entry point's teardown follows.
  */
 function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: InfraScope, blockedIn: Set<string> = new Set()): boolean {
-  const run = ctx.agent.methods.get(ctx.py.main_loop_method ?? 'run');
-  if (!run) return false;
+  const runs = loopMethods(ctx);
+  if (runs.length === 0) return false;
   const loopReads = new Set<string>();
-  walk(run.body, (n) => {
+  for (const run of runs) walk(run.body, (n) => {
     if (n.type === 'while_statement') {
       const cond = n.childForFieldName('condition');
       if (cond) walk(cond, (c) => {
