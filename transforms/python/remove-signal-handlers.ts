@@ -148,7 +148,10 @@ function workAfterLoop(ctx: PythonTransformContext): SyntaxNode | null {
  * ends the process instead (SystemExit through the loop), and the entry point's teardown follows.
  */
 function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: InfraScope, blockedIn: Set<string> = new Set()): boolean {
-  const runs = loopMethods(ctx);
+  // A legacy loop under another name only counts when it goes (the base's loop replaces it and the
+  // base's handler stops that): kept, it still needs the handler that ends it.
+  const main = ctx.py.main_loop_method ?? 'run';
+  const runs = loopMethods(ctx).filter((m) => m.name === main || scope.removed.has(m.name));
   if (runs.length === 0) return false;
   const loopReads = new Set<string>();
   for (const run of runs) walk(run.body, (n) => {
