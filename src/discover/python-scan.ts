@@ -14,7 +14,7 @@ import type { SyntaxNode } from '../lang/python/parser.js';
 import { readPythonFilesAcross, type CheckedPythonFile } from './python-read-pool.js';
 import { fileKey, PythonScanCache } from './scan-cache.js';
 import type { ThreadChoice } from '../pipeline/threads.js';
-import { baseName, buildModuleModel, entryScopes, type ImportedName, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
+import { baseName, buildModuleModel, constructsClass, entryScopes, factoryMethods, type ImportedName, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
 import { callee, selfAttribute, walk } from '../lang/python/syntax.js';
 import { HEALTH_ATTRIBUTE, HEALTH_LOOP_METHOD, HEALTH_PAYLOAD_METHOD, HEALTH_SIDECAR_CLASS, HTTP_HANDLER_BASE } from '../../transforms/python/health-patterns.js';
 
@@ -422,12 +422,14 @@ function hasAbstractMethod(cls: PyClass): boolean {
 /** Class names constructed in the __main__ guard or in module functions it calls. */
 function entryConstructions(module: ModuleModel): Set<string> {
   const out = new Set<string>();
-  for (const s of entryScopes(module)) {
+  const scopes = entryScopes(module);
+  if (scopes.length === 0) return out;
+  const factories = new Map(module.classes.map((c) => [c, factoryMethods(c)]));
+  for (const s of scopes) {
     walk(s, (n) => {
-      if (n.type === 'call') {
-        const name = callee(n);
-        if (name && module.classes.some((c) => c.name === name)) out.add(name);
-      }
+      if (n.type !== 'call') return;
+      // Agent(...) or an alternate constructor, Agent.from_env(...)
+      for (const c of module.classes) if (constructsClass(n, c, factories.get(c))) out.add(c.name);
     });
   }
   return out;

@@ -7,7 +7,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { keep } from '../../src/lang/python/transform-context.js';
 import { callee, walk } from '../../src/lang/python/syntax.js';
 import { keptLoopIsSafe } from './remove-main-loop.js';
-import { entryScopes } from '../../src/lang/python/module-model.js';
+import { constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
 
 const label = 'entrypoint';
 
@@ -23,10 +23,11 @@ export const entrypoint: PythonTransform = {
       return;
     }
     const scopes = entryScopes(ctx.module);
+    const factories = factoryMethods(cls);
     let constructed = false;
     for (const scope of scopes) {
       walk(scope, (n) => {
-        if (n.type !== 'call' || callee(n) !== cls.name) return;
+        if (n.type !== 'call' || !constructsClass(n, cls, factories)) return;
         constructed = true;
         const started = startCallOn(ctx, scope, n);
         if (!started) return;

@@ -97,7 +97,8 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   work.backoff = [...backoff];
   let collectStmt: SyntaxNode | null = null;
   const record = (s: SyntaxNode, inLoop: boolean) => {
-    if (!inLoop && loops > 0) work.after.push(s); // after the loop (it only ends by an exception)
+    if (!inLoop && loops > 0 && flagLoop && s.parent?.id === flagLoop.parent?.id) work.teardown.push(s); // after a loop that ends when stopped: its teardown
+    else if (!inLoop && loops > 0) work.after.push(s); // after the loop (it only ends by an exception)
     else if (!inLoop) work.before.push(s);
     else if (collectStmt) work.after.push(s);
     else work.each.push(s);
@@ -153,12 +154,15 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
       }
       if (s.type === 'while_statement' && !inLoop) {
         const cond = s.childForFieldName('condition')!;
-        const attr = selfAttribute(cond);
+        // `while self.running:` or `while not self._shutdown:`: a flag the base's loop replaces.
+        const flag = cond.type === 'not_operator' ? cond.childForFieldName('argument') : cond;
+        const attr = flag ? selfAttribute(flag) : null;
         if (!/^(True|1)$/.test(cond.text) && !attr) {
           bad = s;
           return;
         }
         loops++;
+        if (attr) flagLoop = s;
         loopBody = s.childForFieldName('body');
         visit(loopBody!, true);
         if (s.namedChildren.some((c) => c.type === 'else_clause')) bad = s;
@@ -192,10 +196,17 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
         work.before.push(s);
         continue;
       }
+      // After a loop on a flag (`while not self._shutdown:`), which ends when the agent is stopped: its
+      // teardown (`self._metrics_server.shutdown()`), which shutdown() runs now, like a finally: around it.
+      if (!inLoop && loops > 0 && flagLoop && s.parent?.id === flagLoop.parent?.id && (isSelfCall(s) || isSelfMemberCall(s))) {
+        work.teardown.push(s);
+        continue;
+      }
       bad = s;
     }
   };
   let loopBody: SyntaxNode | null | undefined = null;
+  let flagLoop: SyntaxNode | null = null;
   visit(fn.body, false);
   if (bad) return fail(`run() does more than loop over ${cycleMethod(ctx)}() (line ${(bad as SyntaxNode).startPosition.row + 1}: ${(bad as SyntaxNode).text.split('\n')[0]!.trim().slice(0, 50)})`, fn.line);
   if (loops !== 1 || collects !== 1 || !sleep) return fail('run() is not `while True: collect(); sleep(interval)`', fn.line);
@@ -460,6 +471,14 @@ function isSelfCall(stmt: SyntaxNode): boolean {
   const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
   const fn = e?.type === 'call' ? e.childForFieldName('function') : null;
   return !!fn && fn.type === 'attribute' && fn.childForFieldName('object')?.text === 'self';
+}
+
+/** `self.<member>.<method>(...)` as a statement: a call on one of the agent's objects. */
+function isSelfMemberCall(stmt: SyntaxNode): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  const fn = e?.type === 'call' ? e.childForFieldName('function') : null;
+  const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+  return !!obj && obj.type === 'attribute' && obj.childForFieldName('object')?.text === 'self';
 }
 
 /** `if <cond>: <log lines>; return` with no else: run() gives up before its loop. */

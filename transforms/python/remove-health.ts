@@ -50,9 +50,12 @@ export const removeHealth: PythonTransform = {
         ctx.plan.proposeStatement({ node: w.clause, symbol: l.handler ?? l.target, finding: 'health', reason: 'the removed asyncio health listener left the async with', requires: l.handler ? [l.handler] : [], replacement: w.replacement });
       }
     }
+    const factories = handlerFactories(ctx, endpoints);
     for (const [name, fn] of agent.methods) {
       if (HEALTH_LOOP_METHOD.test(name) || listenerHandlers.has(name) || (!HEALTH_PAYLOAD_METHOD.test(name) && !lifecycle.has(name) && receivesOn(fn.body, endpoints))) {
         proposeHealthLoop(ctx, name);
+      } else if (factories.has(name)) {
+        proposeHealthLoop(ctx, name, 'builds the request handler of the health server (the base serves /health)');
       } else if (HEALTH_PAYLOAD_METHOD.test(name) && name !== healthHook(ctx)) {
         ctx.plan.proposeMember({
           name,
@@ -126,6 +129,9 @@ export const removeHealth: PythonTransform = {
       for (const slice of healthSlices(ctx, attr)) ctx.plan.proposeStatement(slice);
       for (const local of localHelpers(ctx, attr)) {
         ctx.plan.proposeStatement({ node: local.node, symbol: local.name, finding: 'health', reason: `local health handler of the method that sets self.${attr}`, requires: [attr] });
+        for (const alias of selfAliasesOnlyIn(local.node)) {
+          ctx.plan.proposeStatement({ node: alias, symbol: local.name, finding: 'health', reason: `\`${alias.text.trim()}\` served only the local health handler ${local.name}`, requires: [attr] });
+        }
       }
       ctx.plan.proposeMember({
         name: attr,
@@ -138,6 +144,33 @@ export const removeHealth: PythonTransform = {
     }
   },
 };
+
+/**
+ * Whatever their names, methods that only build the request handler of a health endpoint
+ * (`self._health = HTTPServer((host, health_port), self._make_handler())`, the method defining an
+ * HTTP handler class and returning it) and are called nowhere else: they go with the server.
+ */
+function handlerFactories(ctx: PythonTransformContext, endpoints: Set<string>): Set<string> {
+  const out = new Set<string>();
+  for (const a of ctx.agent.assignments) {
+    if (!endpoints.has(a.attr) || a.value?.type !== 'call') continue;
+    for (const arg of a.value.childForFieldName('arguments')?.namedChildren ?? []) {
+      if (arg.type !== 'call' || (arg.childForFieldName('arguments')?.namedChildCount ?? 0) > 0) continue;
+      const m = selfAttribute(arg.childForFieldName('function')!);
+      const fn = m ? ctx.agent.methods.get(m) : undefined;
+      if (!m || !fn) continue;
+      const defs = statements(fn.body).map((st) => (st.type === 'decorated_definition' ? st.childForFieldName('definition') : st));
+      const handler = defs.find((d) => d?.type === 'class_definition' && (d.childForFieldName('superclasses')?.namedChildren ?? []).some((b) => HTTP_HANDLER_BASE.test(baseName(b) ?? '')));
+      const name = handler?.childForFieldName('name')?.text;
+      const last = statements(fn.body).at(-1);
+      if (!name || last?.type !== 'return_statement' || last.namedChild(0)?.text !== name) continue;
+      const inside = (r: { start: number; end: number }, n: SyntaxNode) => n.startIndex <= r.start && r.end <= n.endIndex;
+      const uses = ctx.refs.of(m).filter((r) => !inside(r, fn.outer));
+      if (uses.every((r) => ctx.agent.assignments.some((b) => endpoints.has(b.attr) && inside(r, b.stmt)))) out.add(m);
+    }
+  }
+  return out;
+}
 
 /** A method that answers health probes (a loop, a handler): it goes unless it also does business work. */
 function proposeHealthLoop(ctx: PythonTransformContext, name: string, reason = 'ad-hoc health server/loop (the base serves /health)'): void {
@@ -323,6 +356,34 @@ function localHelpers(ctx: PythonTransformContext, attr: string): Array<{ name: 
         ctx.agent.assignments.some((a) => a.attr === attr && a.stmt.startIndex <= r.start && r.end <= a.stmt.endIndex);
       if (uses.length > 0 && uses.every(inAssign)) out.push({ name, node: stmt });
     }
+  }
+  return out;
+}
+
+/**
+ * `agent = self` statements of the block holding a local helper, whose name nothing but that
+ * helper reads: once the helper goes they would be left behind, unused.
+ */
+function selfAliasesOnlyIn(helper: SyntaxNode): SyntaxNode[] {
+  const block = helper.parent;
+  if (block?.type !== 'block') return [];
+  const out: SyntaxNode[] = [];
+  for (const st of statements(block)) {
+    const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    if (e?.type !== 'assignment' || e.childForFieldName('right')?.text !== 'self' || e.childForFieldName('left')?.type !== 'identifier') continue;
+    const name = e.childForFieldName('left')!.text;
+    let outside = false;
+    let inside = false;
+    walk(block, (n) => {
+      if (outside || n.type !== 'identifier' || n.text !== name || n.id === e.childForFieldName('left')!.id) return;
+      // `self._control.agent = ...`, `f(agent=...)`: a member or keyword of that name, not the local.
+      const p = n.parent;
+      if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
+      if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id) return;
+      if (helper.startIndex <= n.startIndex && n.endIndex <= helper.endIndex) inside = true;
+      else outside = true;
+    });
+    if (inside && !outside) out.push(st);
   }
   return out;
 }

@@ -6,7 +6,8 @@
 // or the entry point does (where SIGTERM's SystemExit or the loop's end leads).
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isInfraBlock, logsAgentState } from '../../src/analysis/infra.js';
-import { entryScopes } from '../../src/lang/python/module-model.js';
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import { constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
 import { callee, selfAttribute, walk } from '../../src/lang/python/syntax.js';
 
 export const TEARDOWN = /^(cleanup|stop|shutdown|close|_cleanup|_shutdown|_stop)$/;
@@ -74,10 +75,12 @@ export function reachedAtShutdown(ctx: PythonTransformContext, name: string, tea
 
 /** `agent.<name>()` in the entry point, on a variable holding the constructed agent. */
 export function calledByEntryPoint(ctx: PythonTransformContext, name: string): boolean {
+  const factories = factoryMethods(ctx.agent.cls);
+  const constructs = (n: SyntaxNode | null | undefined) => n?.type === 'call' && constructsClass(n, ctx.agent.cls, factories);
   for (const scope of entryScopes(ctx.module)) {
     const vars = new Set<string>();
     walk(scope, (n) => {
-      if (n.type === 'assignment' && n.childForFieldName('right')?.type === 'call' && callee(n.childForFieldName('right')!) === ctx.agent.cls.name) {
+      if (n.type === 'assignment' && constructs(n.childForFieldName('right'))) {
         const left = n.childForFieldName('left');
         if (left?.type === 'identifier') vars.add(left.text);
       }
@@ -86,7 +89,10 @@ export function calledByEntryPoint(ctx: PythonTransformContext, name: string): b
     walk(scope, (n) => {
       if (n.type !== 'call') return;
       const fn = n.childForFieldName('function');
-      if (fn?.type === 'attribute' && fn.childForFieldName('attribute')?.text === name && vars.has(fn.childForFieldName('object')!.text)) found = true;
+      if (fn?.type !== 'attribute' || fn.childForFieldName('attribute')?.text !== name) return;
+      // v = Agent(...); v.cleanup()  or  Agent(...).run()
+      const obj = fn.childForFieldName('object')!;
+      if (vars.has(obj.text) || constructs(obj)) found = true;
     });
     if (found) return true;
   }

@@ -66,7 +66,10 @@ export const teardownSuper: PythonTransform = {
  * Returns the text the note gets ('' when no guard was needed).
  */
 function runOnce(ctx: PythonTransformContext, name: string, fn: { body: SyntaxNode; isAsync: boolean }): string {
-  if (fn.isAsync || !ctx.base.shutdownCalls.has(name) || !calledByEntryPoint(ctx, name)) return '';
+  if (fn.isAsync || !ctx.base.shutdownCalls.has(name)) return '';
+  // The entry point calls it, or a kept method the entry point runs does (`run()`'s `finally: self.cleanup()`).
+  const caller = calledByEntryPoint(ctx, name) ? null : keptCallerRunByEntryPoint(ctx, name);
+  if (caller === undefined) return '';
   const body = statements(fn.body).filter((st) => !isRemoved(ctx, st));
   const docstring = body[0]?.type === 'expression_statement' && body[0].namedChild(0)?.type === 'string' ? body[0] : null;
   const first = body.find((st) => st !== docstring);
@@ -80,7 +83,21 @@ function runOnce(ctx: PythonTransformContext, name: string, fn: { body: SyntaxNo
   const eol = ctx.layout.eol;
   ctx.edits.insert(lineStart(ctx.source, first.startIndex),
     `${indent}if getattr(self, "${flag}", False):${eol}${indent}${unit}return${eol}${indent}self.${flag} = True${eol}`, 'teardown-super');
-  return `; it runs once (${ctx.profile.base_class} also calls ${name}() at shutdown, after which the entry point's call returns at once)`;
+  return `; it runs once (${ctx.profile.base_class} also calls ${name}() at shutdown, after which ${caller ? `${caller}()'s` : "the entry point's"} call returns at once)`;
+}
+
+/** A kept method of the agent that calls self.<name>() and that the entry point calls; undefined when none. */
+function keptCallerRunByEntryPoint(ctx: PythonTransformContext, name: string): string | undefined {
+  for (const [m, fn] of ctx.agent.methods) {
+    if (m === name || fn.isAsync || isRemoved(ctx, fn.outer) || !calledByEntryPoint(ctx, m)) continue;
+    let calls = false;
+    walk(fn.body, (n) => {
+      if (calls || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+      if (n.type === 'call' && selfAttribute(n.childForFieldName('function')!) === name && !isRemoved(ctx, n)) calls = true;
+    });
+    if (calls) return m;
+  }
+  return undefined;
 }
 
 /** Methods installed with signal.signal(..., self.m) anywhere in the agent. */

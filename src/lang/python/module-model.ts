@@ -262,3 +262,35 @@ export function entryScopes(module: ModuleModel): SyntaxNode[] {
   });
   return scopes;
 }
+
+/**
+ * Alternate constructors of a class: its classmethods (and staticmethods) that return a new
+ * instance (`return cls(...)`, `return Agent(...)`), like `from_env()` building a config first.
+ */
+export function factoryMethods(cls: PyClass): Set<string> {
+  const out = new Set<string>();
+  for (const [name, m] of cls.methods) {
+    const kind = m.decorators.find((d) => /^(classmethod|staticmethod)$/.test(d));
+    if (!kind) continue;
+    const self = kind === 'classmethod' ? m.params[0]?.name : null;
+    let builds = false;
+    walk(m.body, (n) => {
+      if (builds || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+      if (n.type !== 'return_statement') return;
+      const v = n.namedChild(0);
+      const fn = v?.type === 'call' ? callee(v) : null;
+      if (fn && (fn === cls.name || fn === self)) builds = true;
+    });
+    if (builds) out.add(name);
+  }
+  return out;
+}
+
+/** A call that makes an instance of the class: `Agent(...)` or `Agent.from_env(...)` (see factoryMethods). */
+export function constructsClass(call: SyntaxNode, cls: PyClass, factories: Set<string> = factoryMethods(cls)): boolean {
+  const fn = callee(call);
+  if (!fn) return false;
+  if (fn === cls.name) return true;
+  const dot = fn.lastIndexOf('.');
+  return dot > 0 && fn.slice(0, dot) === cls.name && factories.has(fn.slice(dot + 1));
+}
