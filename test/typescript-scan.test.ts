@@ -35,6 +35,9 @@ beforeAll(async () => {
   put('agents/feed_relay.ts', fx('reconnect-while-loop', 'input.ts'));
   put('agents/rate_limiter_v2.ts', fx('already-migrated', 'input.ts'));
   put('agents/alert_relay.js', fx('prototype-style-relay', 'input.js'));
+  // A pm2 mailer another file builds on the prototype way: the run skips it, so the scan must.
+  put('services/mailer.js', fx('prototype-subclassed-elsewhere', 'input.js'));
+  put('lib/priority-mailer.js', fx('prototype-subclassed-elsewhere', 'lib/priority-mailer.js'));
   put('lib/parents.ts', [
     "import { BaseAgent as Base } from '../common/core/base-agent.js';",
     'export abstract class ServiceBase extends Base {',
@@ -116,6 +119,8 @@ describe('TypeScript scan', () => {
     expect(skip('common/core/base-agent.ts')).toMatch(/defines BaseAgent itself/);
     expect(skip('agents/helpers.ts')).toMatch(/no class/);
     expect(skip('agents/alert_relay.js')).toMatch(/^prototype-style constructor function AlertRelay \(line 7; enqueue, flush, startHealth, start, stop on its prototype\), not a class: rewrite it as a class/);
+    expect(skip('services/mailer.js')).toMatch(/^prototype-style constructor function Mailer, not a class: rewrite it as a class to migrate it \(not converted automatically: lib\/priority-mailer\.js:7/);
+    expect(agent('Mailer')).toBeUndefined();
     expect(skip('agents/types.ts')).toMatch(/type-only/);
     expect(skip('agents/records.ts')).toMatch(/no agent: Trade/);
     expect(skip('agents/order_router.test.ts')).toMatch(/test file/);

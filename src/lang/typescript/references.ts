@@ -125,6 +125,25 @@ export function outsideCallers(root: string, file: string, source: string, class
  * Lines of other files of the repository (JavaScript and TypeScript, not `_v2` outputs) matching
  * `pattern`, among those that name `className` or import the agent's module.
  */
+/**
+ * Why a prototype-style constructor function cannot be written as a class, or null: another
+ * file calls it as a function or builds on its prototype (X.call(this), util.inherits(Y, X),
+ * X.prototype..., X(...) without new), which a class cannot serve. The scan and the rewrite
+ * both ask, so a service the run would skip is never listed as legacy.
+ */
+export function prototypeUsedAsFunction(root: string, file: string, className: string): string | null {
+  const users = mentionsElsewhere(root, file, className, new RegExp(`\\b${className}\\.(call|apply|prototype)\\b|inherits\\([^,]+,\\s*${className}\\b|(^|[^.\\w$]|[^w]\\s)${className}\\(`));
+  const asFunction = users.filter((u) => !new RegExp(`new\\s+${className}\\(`).test(u.text) || /\.(call|apply|prototype)\b|inherits\(/.test(u.text));
+  if (asFunction.length === 0) return null;
+  const at = asFunction.slice(0, 3).map((u) => `${u.file}:${u.line}`).join(', ');
+  return `prototype-style constructor function ${className}, not a class: rewrite it as a class to migrate it (not converted automatically: ${at} ${asFunction.length === 1 ? 'uses' : 'use'} it as a function or a prototype, which a class cannot be)`;
+}
+
+/** The repository's source files (other than those given) that the references search reads. */
+export function referenceSearchFiles(root: string): string[] {
+  return repoFiles(root).map((f) => f.file);
+}
+
 export function mentionsElsewhere(root: string, file: string, className: string, pattern: RegExp): OutsideCaller[] {
   const agentAbs = path.resolve(file).replace(/_v2(\.[cm]?[jt]sx?)$/, '$1');
   const stem = path.basename(agentAbs).replace(/\.[cm]?[jt]sx?$/, '');

@@ -19,7 +19,7 @@ import {
 } from './context.js';
 import { findOldBase, importOf } from './old-base.js';
 import { findFamilyParent, forwardsOptions, hasAgentInfrastructure } from './family.js';
-import { mentionsElsewhere, outsideCallers, type OutsideCaller } from './references.js';
+import { outsideCallers, prototypeUsedAsFunction, type OutsideCaller } from './references.js';
 import { prototypeToClass } from './prototype-class.js';
 import { keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { methodText } from './generate.js';
@@ -96,12 +96,8 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
     if (proto?.name === input.className) {
       if ('refuse' in proto) return { status: 'skipped', ...empty, error: `${rel}:${proto.line}: ${proto.refuse}` };
       // Other files may call it as a function or build on its prototype: a class would break them.
-      const users = mentionsElsewhere(input.root, input.file, input.className, new RegExp(`\\b${input.className}\\.(call|apply|prototype)\\b|inherits\\([^,]+,\\s*${input.className}\\b|(^|[^.\\w$]|[^w]\\s)${input.className}\\(`));
-      const asFunction = users.filter((u) => !new RegExp(`new\\s+${input.className}\\(`).test(u.text) || /\.(call|apply|prototype)\b|inherits\(/.test(u.text));
-      if (asFunction.length > 0) {
-        const at = asFunction.slice(0, 3).map((u) => `${u.file}:${u.line}`).join(', ');
-        return { status: 'skipped', ...empty, error: `${rel}:${proto.line}: prototype-style constructor function ${input.className}, not a class: rewrite it as a class to migrate it (not converted automatically: ${at} ${asFunction.length === 1 ? 'uses' : 'use'} it as a function or a prototype, which a class cannot be)` };
-      }
+      const usedAsFunction = prototypeUsedAsFunction(input.root, input.file, input.className);
+      if (usedAsFunction) return { status: 'skipped', ...empty, error: `${rel}:${proto.line}: ${usedAsFunction}` };
       const out = rewriteTypeScript({ ...input, source: proto.text });
       if (out.status === 'changed' || out.status === 'unchanged') {
         return { ...out, status: 'changed', output: out.output ?? proto.text, warnings: [`${input.className} was a prototype-style constructor function: written as a class (its prototype methods as methods, in place), then moved onto ${input.profile.base_class}`, ...out.warnings] };

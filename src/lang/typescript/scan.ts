@@ -28,6 +28,7 @@ import {
 } from './patterns.js';
 import { CALLS, calleeText, descendantsOfKinds, fileClasses, isFunctionValue, memberName, type ClassLike, type FileClass } from './syntax.js';
 import { prototypeToClass } from './prototype-class.js';
+import { prototypeUsedAsFunction, referenceSearchFiles } from './references.js';
 import { compilerOptionsFor, typeRoots } from './project.js';
 import { hasAgentInfrastructure } from './family.js';
 import { isV2, legacyPath, TS_EXTENSIONS, v2Path } from './paths.js';
@@ -102,6 +103,7 @@ export async function scanTypeScript(root: string, files: string[], profile: Pro
   }
   const present = new Set(candidates.map((f) => path.resolve(f)));
   const outputs = new Map<string, AgentInfo>();
+  let protoChecked = false;
   for (const sf of sources) {
     await turn();
     const file = sf.getFilePath();
@@ -126,13 +128,27 @@ export async function scanTypeScript(root: string, files: string[], profile: Pro
         continue;
       }
     }
+    // A prototype-style service that other files call as a function stays a function: the run skips it, so does the scan.
+    if (result.evidence[0]?.startsWith('prototype-style constructor function')) {
+      protoChecked = true;
+      const usedAsFunction = prototypeUsedAsFunction(root, file, result.class);
+      if (usedAsFunction) {
+        skipped.push({ file: r, reason: usedAsFunction, line: result.line });
+        continue;
+      }
+    }
     agents.push(result);
   }
   for (const a of agents) {
     const abs = path.resolve(root, a.file);
     if (outputs.has(abs) || existsSync(v2Path(abs))) a.output = rel(root, v2Path(abs));
   }
-  if (dependencies) dependencies.push(...checkerReads(project, new Set(files.map((f) => path.resolve(f)))));
+  if (dependencies) {
+    const handedIn = new Set(files.map((f) => path.resolve(f)));
+    dependencies.push(...checkerReads(project, handedIn));
+    // The search for a prototype's users reads every source file, ignored ones too.
+    if (protoChecked) dependencies.push(...referenceSearchFiles(root).map((f) => path.resolve(f)).filter((f) => !handedIn.has(f)));
+  }
   return { agents, skipped };
 }
 
