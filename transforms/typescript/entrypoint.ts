@@ -32,6 +32,18 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
     });
   }
   containers.push({ node: sf, guarded: false });
+  // `main().catch(...)`, `void main()`, `await main()` at the top level of a file without a
+  // guard: the function's body constructs and starts the agent (searched after the top level).
+  for (const s of sf.getStatements()) {
+    if (!Node.isExpressionStatement(s)) continue;
+    s.forEachDescendant((n, walk) => {
+      if (Node.isFunctionLikeDeclaration(n) || Node.isArrowFunction(n) || Node.isFunctionExpression(n)) return walk.skip();
+      if (Node.isCallExpression(n) && Node.isIdentifier(n.getExpression())) {
+        const f = sf.getFunction(n.getExpression().getText());
+        if (f?.getBody() && !containers.some((c) => c.node === f.getBody())) containers.push({ node: f.getBody()!, guarded: false });
+      }
+    });
+  }
   for (const { node, guarded } of containers) {
     const news: Node[] = node.getDescendantsOfKind(SyntaxKind.NewExpression).filter((n) => names.has(n.getExpression().getText().replace(/\s+/g, '')));
     // `await X.create()`: a static factory of the class that constructs it (private constructor).
@@ -43,7 +55,7 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
       // The factory's promise: the agent is what it resolves to.
       if (Node.isCallExpression(ne) && Node.isAwaitExpression(ne.getParent())) ne = ne.getParentOrThrow();
       // Top-level search: only statements directly in the file, not inside classes/functions.
-      if (!guarded) {
+      if (!guarded && Node.isSourceFile(node)) {
         const top = ne.getParentWhile((p) => !Node.isSourceFile(p));
         if (!top || !(Node.isExpressionStatement(top) || Node.isVariableStatement(top))) continue;
       }
@@ -80,7 +92,7 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
         const chosen = pool.find((c) => START_NAMES.test((c as import('ts-morph').PropertyAccessExpression).getName())) ?? pool[pool.length - 1];
         if (chosen && Node.isPropertyAccessExpression(chosen)) methodNameNode = chosen.getNameNode();
       }
-      const container = guarded ? (Node.isIfStatement(node) ? node.getThenStatement() : node) : sf;
+      const container = Node.isIfStatement(node) ? node.getThenStatement() : node;
       return {
         container,
         guarded,

@@ -22,11 +22,16 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
   const handlersOf = new Map<string, Node[]>();
   // Inline handlers that call no agent method (their statements may become onStop() whole).
   const memberOnly: Array<{ handler: Node; signal: string }> = [];
+  // Named handlers (functions of the file) and the process.on() statements that install them.
+  const named = new Map<Node, Node[]>();
   for (const root of roots) {
     for (const stmt of signalStatements(root)) {
       if (root !== ctx.cls && ctx.cls.getPos() <= stmt.getPos() && stmt.getEnd() <= ctx.cls.getEnd()) continue;
       const sig = signalHandlerCall(stmt)!;
-      const handler = sig.call.getArguments()[1];
+      // A named handler (`process.on('SIGTERM', onSignal)`, `() => void stop('SIGTERM')`): what
+      // it does is the body of that function of the file.
+      const handler = localHandler(sig.call.getArguments()[1]);
+      if (handler && handler !== sig.call.getArguments()[1]) named.set(handler, [...(named.get(handler) ?? []), stmt]);
       // The agent methods the handler calls: this.x() inside the class, agent.x() in the entry point.
       handler?.forEachDescendantAsArray().forEach((n) => {
         if (Node.isPropertyAccessExpression(n)) {
@@ -62,6 +67,16 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       }
       ctx.plan.proposeStatement({ node: stmt, symbol: `process.on('${sig.signals[0]}')`, finding: 'signal', reason: 'the base handles SIGTERM/SIGINT' });
     }
+  }
+  // A named handler that only the removed process.on() statements used goes with them.
+  for (const [fn, stmts] of named) {
+    const decl = Node.isFunctionDeclaration(fn) ? fn : fn.getFirstAncestorByKind(SyntaxKind.VariableStatement);
+    const nameNode = Node.isFunctionDeclaration(fn) ? fn.getNameNode() : fn.getParentIfKind(SyntaxKind.VariableDeclaration)?.getNameNode();
+    if (!decl || !nameNode || (Node.isVariableStatement(decl) && decl.getDeclarations().length !== 1)) continue;
+    if (!stmts.every((st) => ctx.plan.statements.some((p) => p.node === st))) continue;
+    const refs = ctx.sf.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id !== nameNode && id.getText() === nameNode.getText() && id.getSymbol() === nameNode.getSymbol());
+    if (!refs.every((r) => stmts.some((st) => st.getPos() <= r.getPos() && r.getEnd() <= st.getEnd()))) continue;
+    ctx.plan.proposeStatement({ node: decl, symbol: nameNode.getText(), finding: 'signal', reason: 'the signal handler the base replaces' });
   }
   if (memberOnly.length > 0) ctx.after.push((removed) => memberOnlyHandlers(ctx, memberOnly, removed));
   for (const t of targets) {
@@ -231,11 +246,41 @@ function foreignWork(handler: Node, agentVar: string | null): string | null {
   const calls = Node.isCallExpression(handler) ? [handler] : handler.getDescendantsOfKind(SyntaxKind.CallExpression);
   for (const c of calls) {
     const fn = calleeText(c);
-    if (/^(process\.exit|clearInterval|clearTimeout|console\.\w+)$/.test(fn)) continue;
+    if (/^(process\.exit|clearInterval|clearTimeout|console\.\w+)$/.test(fn) || isLogCall(c)) continue;
     if (/^this\./.test(fn) || thisRoot(c.getExpression()) || (agentVar && fn.startsWith(`${agentVar}.`))) continue;
     // A call on the result of an agent call (`agent.stop().then(...)`) is about the agent too.
     if (c.getFirstDescendant((d) => Node.isCallExpression(d) && (/^this\./.test(calleeText(d)) || (!!agentVar && calleeText(d).startsWith(`${agentVar}.`))))) continue;
     return fn.length > 40 ? `${fn.slice(0, 37)}...` : fn;
   }
   return null;
+}
+
+/**
+ * The function a signal handler stands for: an identifier naming a function of the file (a
+ * declaration, or a `const f = (...) => {...}` in a scope around the handler), or an arrow
+ * whose whole body calls such a function (`() => void stop('SIGTERM')`). Any other handler
+ * is itself.
+ */
+function localHandler(handler: Node | undefined): Node | undefined {
+  if (!handler) return handler;
+  let callee: Node | undefined = handler;
+  if (Node.isArrowFunction(handler) || Node.isFunctionExpression(handler)) {
+    let body: Node | undefined = handler.getBody();
+    if (Node.isBlock(body)) {
+      const only = body.getStatements();
+      body = only.length === 1 && Node.isExpressionStatement(only[0]) ? only[0].getExpression() : undefined;
+    }
+    while (body && (Node.isVoidExpression(body) || Node.isAwaitExpression(body) || Node.isParenthesizedExpression(body))) body = body.getExpression();
+    callee = body && Node.isCallExpression(body) && Node.isIdentifier(body.getExpression()) ? body.getExpression() : undefined;
+  }
+  if (!callee || !Node.isIdentifier(callee)) return handler;
+  for (const d of callee.getSymbol()?.getDeclarations() ?? []) {
+    if (Node.isFunctionDeclaration(d) && d.getBody()) return d;
+    if (Node.isVariableDeclaration(d)) {
+      const init = d.getInitializer();
+      const list = d.getParent();
+      if (init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init)) && Node.isVariableDeclarationList(list) && list.getDeclarationKind() === 'const') return init;
+    }
+  }
+  return handler;
 }
