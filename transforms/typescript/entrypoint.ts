@@ -211,12 +211,12 @@ function insideSignalHandler(n: Node): boolean {
 
 /** Rewrite the entry call after the plan is resolved. */
 export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void {
-  const run = ctx.ts.main_loop_method ?? 'run';
   const e = ctx.entry;
   if (!e) {
     addGuard(ctx);
     return;
   }
+  const run = waitsThenGoesOn(ctx, e) ? 'start' : ctx.ts.main_loop_method ?? 'run';
   const m = e.method;
   if (m && m !== run) {
     ctx.edits.replace(e.methodNameNode!.getStart(), e.methodNameNode!.getEnd(), run);
@@ -284,6 +284,25 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
   if (!e.guarded && Node.isExpressionStatement(e.statement)) {
     ctx.warnings.push(`the entry point at line ${e.statement.getStartLineNumber()} is not inside a main guard`);
   }
+}
+
+/**
+ * `await agent.start(); <more statements>` (or `.then(...)` on it): the code after the call ran
+ * once the agent was up. The base's run() resolves only once the agent stops, so the call
+ * becomes the base's start(), which resolves once the agent runs (when the base has one).
+ */
+function waitsThenGoesOn(ctx: TsRewriteContext, e: EntryInfo): boolean {
+  if (!e.methodNameNode || ctx.base.members.get('start')?.kind !== 'method') return false;
+  const call = e.methodNameNode.getParent()?.getParent();
+  if (!call || !Node.isCallExpression(call)) return false;
+  const parent = call.getParent();
+  if (Node.isPropertyAccessExpression(parent) && parent.getName() === 'then') return true;
+  if (!Node.isAwaitExpression(parent)) return false;
+  const stmt = call.getFirstAncestor((a) => Node.isStatement(a));
+  const block = stmt?.getParent();
+  if (!stmt || !block || !(Node.isBlock(block) || Node.isSourceFile(block))) return false;
+  const after = (block.getStatements() as Node[]).filter((s) => s.getPos() >= stmt.getEnd());
+  return after.some((s) => !Node.isFunctionDeclaration(s) && !Node.isClassDeclaration(s) && !Node.isInterfaceDeclaration(s) && !Node.isTypeAliasDeclaration(s) && !ctx.edits.removes(s.getStart(), s.getEnd()));
 }
 
 /**
