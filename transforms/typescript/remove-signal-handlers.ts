@@ -22,6 +22,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
   const handlersOf = new Map<string, Node[]>();
   // Inline handlers that call no agent method (their statements may become onStop() whole).
   const memberOnly: Array<{ handler: Node; signal: string }> = [];
+  for (const root of roots) librarySignalHandling(ctx, root);
   // Named handlers (functions of the file) and the process.on() statements that install them.
   const named = new Map<Node, Node[]>();
   for (const root of roots) {
@@ -283,4 +284,45 @@ function localHandler(handler: Node | undefined): Node | undefined {
     }
   }
   return handler;
+}
+
+/** Option names under which graceful-shutdown libraries take the code to run on a signal. */
+const SHUTDOWN_HOOKS = /^(onSignal|onShutdown|beforeShutdown|onTerminate|preShutdown)$/;
+
+/**
+ * A library given the process's signal handling: a call (not on the agent) with an options
+ * object naming signals (`signals: ['SIGINT']`, `signal: 'SIGTERM'`) or a shutdown hook
+ * (`onSignal: () => this.cleanup()`), as `createTerminus(server, {...})` takes them. It keeps
+ * its own SIGTERM handler beside the base's, and the base exits once its stop() resolves: the
+ * library's cleanup can be cut short (terminus's onShutdown never ran). Which of the two should
+ * own shutdown is a person's call, so it is a review item, with the reason.
+ */
+function librarySignalHandling(ctx: TsRewriteContext, root: Node): void {
+  for (const c of root.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    if (thisRoot(c.getExpression()) || /^process\.(on|once|addListener)$/.test(calleeText(c))) continue;
+    for (const a of c.getArguments()) {
+      if (!Node.isObjectLiteralExpression(a)) continue;
+      const hooks: string[] = [];
+      let signals = false;
+      for (const p of a.getProperties()) {
+        if (!(Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) || Node.isShorthandPropertyAssignment(p))) continue;
+        const name = p.getName();
+        const init = Node.isPropertyAssignment(p) ? p.getInitializer() : undefined;
+        // `signals: ['SIGINT']`, `signal: 'SIGTERM'` (not `killSignal`, which names what a child is sent).
+        if (/^signals?$/.test(name) && init && /^\[?\s*(['"`]SIG[A-Z0-9]+['"`]\s*,?\s*)+\]?$/.test(init.getText())) signals = true;
+        if (SHUTDOWN_HOOKS.test(name)) hooks.push(name);
+      }
+      if (!signals && hooks.length === 0) continue;
+      const callee = calleeText(c);
+      ctx.kept.push({
+        symbol: `${callee}(...)`,
+        line: c.getStartLineNumber(),
+        reason:
+          `${callee}() handles the process's signals itself${hooks.length > 0 ? ` and runs ${hooks.join(', ')} on them` : ''}; ` +
+          `the base also stops on SIGTERM/SIGINT and exits once its stop() resolves, which can cut that cleanup short: ` +
+          `run the cleanup from onStop() and turn the library's signal handling off, by hand`,
+      });
+      break;
+    }
+  }
 }
