@@ -302,7 +302,11 @@ function waitsThenGoesOn(ctx: TsRewriteContext, e: EntryInfo): boolean {
   const block = stmt?.getParent();
   if (!stmt || !block || !(Node.isBlock(block) || Node.isSourceFile(block))) return false;
   const after = (block.getStatements() as Node[]).filter((s) => s.getPos() >= stmt.getEnd());
-  return after.some((s) => !Node.isFunctionDeclaration(s) && !Node.isClassDeclaration(s) && !Node.isInterfaceDeclaration(s) && !Node.isTypeAliasDeclaration(s) && !ctx.edits.removes(s.getStart(), s.getEnd()));
+  // Declarations do nothing by themselves (`let stopping = false` beside a removed handler).
+  const inert = (s: Node) =>
+    Node.isFunctionDeclaration(s) || Node.isClassDeclaration(s) || Node.isInterfaceDeclaration(s) || Node.isTypeAliasDeclaration(s) ||
+    (Node.isVariableStatement(s) && s.getDeclarations().every((d) => { const i = d.getInitializer(); return !i || Node.isLiteralExpression(i) || /^(true|false|null|undefined)$/.test(i.getText()); }));
+  return after.some((s) => !inert(s) && !ctx.edits.removes(s.getStart(), s.getEnd()));
 }
 
 /**
