@@ -75,7 +75,12 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     const nameNode = Node.isFunctionDeclaration(fn) ? fn.getNameNode() : fn.getParentIfKind(SyntaxKind.VariableDeclaration)?.getNameNode();
     if (!decl || !nameNode || (Node.isVariableStatement(decl) && decl.getDeclarations().length !== 1)) continue;
     if (!stmts.every((st) => ctx.plan.statements.some((p) => p.node === st))) continue;
-    const refs = ctx.sf.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id !== nameNode && id.getText() === nameNode.getText() && id.getSymbol() === nameNode.getSymbol());
+    // Every other identifier of that name counts (a shadowing local only keeps the function).
+    const refs = ctx.sf.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => {
+      if (id === nameNode || id.getText() !== nameNode.getText()) return false;
+      const p = id.getParent();
+      return !((Node.isPropertyAccessExpression(p) && p.getNameNode() === id) || ((Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) || Node.isPropertyDeclaration(p)) && p.getNameNode() === id));
+    });
     if (!refs.every((r) => stmts.some((st) => st.getPos() <= r.getPos() && r.getEnd() <= st.getEnd()))) continue;
     ctx.plan.proposeStatement({ node: decl, symbol: nameNode.getText(), finding: 'signal', reason: 'the signal handler the base replaces' });
   }
@@ -275,12 +280,18 @@ function localHandler(handler: Node | undefined): Node | undefined {
     callee = body && Node.isCallExpression(body) && Node.isIdentifier(body.getExpression()) ? body.getExpression() : undefined;
   }
   if (!callee || !Node.isIdentifier(callee)) return handler;
-  for (const d of callee.getSymbol()?.getDeclarations() ?? []) {
-    if (Node.isFunctionDeclaration(d) && d.getBody()) return d;
-    if (Node.isVariableDeclaration(d)) {
+  // Read from the syntax (the scopes around the handler, innermost first), not the type checker.
+  const name = callee.getText();
+  for (let scope: Node | undefined = callee.getParent(); scope; scope = scope.getParent()) {
+    if ((Node.isFunctionLikeDeclaration(scope) || Node.isArrowFunction(scope) || Node.isFunctionExpression(scope)) && scope.getParameters().some((p) => p.getName() === name)) return handler;
+    if (!(Node.isBlock(scope) || Node.isSourceFile(scope))) continue;
+    for (const st of scope.getStatements() as Node[]) {
+      if (Node.isFunctionDeclaration(st) && st.getName() === name) return st.getBody() ? st : handler;
+      if (!Node.isVariableStatement(st)) continue;
+      const d = st.getDeclarations().find((x) => x.getName() === name);
+      if (!d) continue;
       const init = d.getInitializer();
-      const list = d.getParent();
-      if (init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init)) && Node.isVariableDeclarationList(list) && list.getDeclarationKind() === 'const') return init;
+      return init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init)) && st.getDeclarationKind() === 'const' ? init : handler;
     }
   }
   return handler;
