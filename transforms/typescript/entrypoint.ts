@@ -32,6 +32,18 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
     });
   }
   containers.push({ node: sf, guarded: false });
+  // `main().catch(...)`, `void main()`, `await main()` at the top level of a file without a
+  // guard: the function's body constructs and starts the agent (searched after the top level).
+  for (const s of sf.getStatements()) {
+    if (!Node.isExpressionStatement(s)) continue;
+    s.forEachDescendant((n, walk) => {
+      if (Node.isFunctionLikeDeclaration(n) || Node.isArrowFunction(n) || Node.isFunctionExpression(n)) return walk.skip();
+      if (Node.isCallExpression(n) && Node.isIdentifier(n.getExpression())) {
+        const f = sf.getFunction(n.getExpression().getText());
+        if (f?.getBody() && !containers.some((c) => c.node === f.getBody())) containers.push({ node: f.getBody()!, guarded: false });
+      }
+    });
+  }
   for (const { node, guarded } of containers) {
     const news: Node[] = node.getDescendantsOfKind(SyntaxKind.NewExpression).filter((n) => names.has(n.getExpression().getText().replace(/\s+/g, '')));
     // `await X.create()`: a static factory of the class that constructs it (private constructor).
@@ -43,7 +55,7 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
       // The factory's promise: the agent is what it resolves to.
       if (Node.isCallExpression(ne) && Node.isAwaitExpression(ne.getParent())) ne = ne.getParentOrThrow();
       // Top-level search: only statements directly in the file, not inside classes/functions.
-      if (!guarded) {
+      if (!guarded && Node.isSourceFile(node)) {
         const top = ne.getParentWhile((p) => !Node.isSourceFile(p));
         if (!top || !(Node.isExpressionStatement(top) || Node.isVariableStatement(top))) continue;
       }
@@ -80,7 +92,7 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
         const chosen = pool.find((c) => START_NAMES.test((c as import('ts-morph').PropertyAccessExpression).getName())) ?? pool[pool.length - 1];
         if (chosen && Node.isPropertyAccessExpression(chosen)) methodNameNode = chosen.getNameNode();
       }
-      const container = guarded ? (Node.isIfStatement(node) ? node.getThenStatement() : node) : sf;
+      const container = Node.isIfStatement(node) ? node.getThenStatement() : node;
       return {
         container,
         guarded,
@@ -199,12 +211,12 @@ function insideSignalHandler(n: Node): boolean {
 
 /** Rewrite the entry call after the plan is resolved. */
 export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void {
-  const run = ctx.ts.main_loop_method ?? 'run';
   const e = ctx.entry;
   if (!e) {
     addGuard(ctx);
     return;
   }
+  const run = waitsThenGoesOn(ctx, e) ? 'start' : ctx.ts.main_loop_method ?? 'run';
   const m = e.method;
   if (m && m !== run) {
     ctx.edits.replace(e.methodNameNode!.getStart(), e.methodNameNode!.getEnd(), run);
@@ -272,6 +284,29 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
   if (!e.guarded && Node.isExpressionStatement(e.statement)) {
     ctx.warnings.push(`the entry point at line ${e.statement.getStartLineNumber()} is not inside a main guard`);
   }
+}
+
+/**
+ * `await agent.start(); <more statements>` (or `.then(...)` on it): the code after the call ran
+ * once the agent was up. The base's run() resolves only once the agent stops, so the call
+ * becomes the base's start(), which resolves once the agent runs (when the base has one).
+ */
+function waitsThenGoesOn(ctx: TsRewriteContext, e: EntryInfo): boolean {
+  if (!e.methodNameNode || ctx.base.members.get('start')?.kind !== 'method') return false;
+  const call = e.methodNameNode.getParent()?.getParent();
+  if (!call || !Node.isCallExpression(call)) return false;
+  const parent = call.getParent();
+  if (Node.isPropertyAccessExpression(parent) && parent.getName() === 'then') return true;
+  if (!Node.isAwaitExpression(parent)) return false;
+  const stmt = call.getFirstAncestor((a) => Node.isStatement(a));
+  const block = stmt?.getParent();
+  if (!stmt || !block || !(Node.isBlock(block) || Node.isSourceFile(block))) return false;
+  const after = (block.getStatements() as Node[]).filter((s) => s.getPos() >= stmt.getEnd());
+  // Declarations do nothing by themselves (`let stopping = false` beside a removed handler).
+  const inert = (s: Node) =>
+    Node.isFunctionDeclaration(s) || Node.isClassDeclaration(s) || Node.isInterfaceDeclaration(s) || Node.isTypeAliasDeclaration(s) ||
+    (Node.isVariableStatement(s) && s.getDeclarations().every((d) => { const i = d.getInitializer(); return !i || Node.isLiteralExpression(i) || /^(true|false|null|undefined)$/.test(i.getText()); }));
+  return after.some((s) => !inert(s) && !ctx.edits.removes(s.getStart(), s.getEnd()));
 }
 
 /**

@@ -41,6 +41,7 @@ function inspectRoutes(ctx: TsRewriteContext): void {
       continue;
     }
     const payload = healthPayload(r.handler);
+    if (!payload && !bridged) ctx.warnings.push(`${symbol} answers with business state (this.${business}) that cannot move into healthStatus() as one object: it stays on its server as it is, beside the base's /health`);
     if (bridged || !payload || !onlyAgentState(payload)) continue; // stays as it is
     let props: string[];
     if (Node.isObjectLiteralExpression(payload)) {

@@ -22,11 +22,17 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
   const handlersOf = new Map<string, Node[]>();
   // Inline handlers that call no agent method (their statements may become onStop() whole).
   const memberOnly: Array<{ handler: Node; signal: string }> = [];
+  for (const root of roots) librarySignalHandling(ctx, root);
+  // Named handlers (functions of the file) and the process.on() statements that install them.
+  const named = new Map<Node, Node[]>();
   for (const root of roots) {
     for (const stmt of signalStatements(root)) {
       if (root !== ctx.cls && ctx.cls.getPos() <= stmt.getPos() && stmt.getEnd() <= ctx.cls.getEnd()) continue;
       const sig = signalHandlerCall(stmt)!;
-      const handler = sig.call.getArguments()[1];
+      // A named handler (`process.on('SIGTERM', onSignal)`, `() => void stop('SIGTERM')`): what
+      // it does is the body of that function of the file.
+      const handler = localHandler(sig.call.getArguments()[1]);
+      if (handler && handler !== sig.call.getArguments()[1]) named.set(handler, [...(named.get(handler) ?? []), stmt]);
       // The agent methods the handler calls: this.x() inside the class, agent.x() in the entry point.
       handler?.forEachDescendantAsArray().forEach((n) => {
         if (Node.isPropertyAccessExpression(n)) {
@@ -62,6 +68,21 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       }
       ctx.plan.proposeStatement({ node: stmt, symbol: `process.on('${sig.signals[0]}')`, finding: 'signal', reason: 'the base handles SIGTERM/SIGINT' });
     }
+  }
+  // A named handler that only the removed process.on() statements used goes with them.
+  for (const [fn, stmts] of named) {
+    const decl = Node.isFunctionDeclaration(fn) ? fn : fn.getFirstAncestorByKind(SyntaxKind.VariableStatement);
+    const nameNode = Node.isFunctionDeclaration(fn) ? fn.getNameNode() : fn.getParentIfKind(SyntaxKind.VariableDeclaration)?.getNameNode();
+    if (!decl || !nameNode || (Node.isVariableStatement(decl) && decl.getDeclarations().length !== 1)) continue;
+    if (!stmts.every((st) => ctx.plan.statements.some((p) => p.node === st))) continue;
+    // Every other identifier of that name counts (a shadowing local only keeps the function).
+    const refs = ctx.sf.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => {
+      if (id === nameNode || id.getText() !== nameNode.getText()) return false;
+      const p = id.getParent();
+      return !((Node.isPropertyAccessExpression(p) && p.getNameNode() === id) || ((Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) || Node.isPropertyDeclaration(p)) && p.getNameNode() === id));
+    });
+    if (!refs.every((r) => stmts.some((st) => st.getPos() <= r.getPos() && r.getEnd() <= st.getEnd()))) continue;
+    ctx.plan.proposeStatement({ node: decl, symbol: nameNode.getText(), finding: 'signal', reason: 'the signal handler the base replaces' });
   }
   if (memberOnly.length > 0) ctx.after.push((removed) => memberOnlyHandlers(ctx, memberOnly, removed));
   for (const t of targets) {
@@ -231,11 +252,88 @@ function foreignWork(handler: Node, agentVar: string | null): string | null {
   const calls = Node.isCallExpression(handler) ? [handler] : handler.getDescendantsOfKind(SyntaxKind.CallExpression);
   for (const c of calls) {
     const fn = calleeText(c);
-    if (/^(process\.exit|clearInterval|clearTimeout|console\.\w+)$/.test(fn)) continue;
+    if (/^(process\.exit|clearInterval|clearTimeout|console\.\w+)$/.test(fn) || isLogCall(c)) continue;
     if (/^this\./.test(fn) || thisRoot(c.getExpression()) || (agentVar && fn.startsWith(`${agentVar}.`))) continue;
     // A call on the result of an agent call (`agent.stop().then(...)`) is about the agent too.
     if (c.getFirstDescendant((d) => Node.isCallExpression(d) && (/^this\./.test(calleeText(d)) || (!!agentVar && calleeText(d).startsWith(`${agentVar}.`))))) continue;
     return fn.length > 40 ? `${fn.slice(0, 37)}...` : fn;
   }
   return null;
+}
+
+/**
+ * The function a signal handler stands for: an identifier naming a function of the file (a
+ * declaration, or a `const f = (...) => {...}` in a scope around the handler), or an arrow
+ * whose whole body calls such a function (`() => void stop('SIGTERM')`). Any other handler
+ * is itself.
+ */
+function localHandler(handler: Node | undefined): Node | undefined {
+  if (!handler) return handler;
+  let callee: Node | undefined = handler;
+  if (Node.isArrowFunction(handler) || Node.isFunctionExpression(handler)) {
+    let body: Node | undefined = handler.getBody();
+    if (Node.isBlock(body)) {
+      const only = body.getStatements();
+      body = only.length === 1 && Node.isExpressionStatement(only[0]) ? only[0].getExpression() : undefined;
+    }
+    while (body && (Node.isVoidExpression(body) || Node.isAwaitExpression(body) || Node.isParenthesizedExpression(body))) body = body.getExpression();
+    callee = body && Node.isCallExpression(body) && Node.isIdentifier(body.getExpression()) ? body.getExpression() : undefined;
+  }
+  if (!callee || !Node.isIdentifier(callee)) return handler;
+  // Read from the syntax (the scopes around the handler, innermost first), not the type checker.
+  const name = callee.getText();
+  for (let scope: Node | undefined = callee.getParent(); scope; scope = scope.getParent()) {
+    if ((Node.isFunctionLikeDeclaration(scope) || Node.isArrowFunction(scope) || Node.isFunctionExpression(scope)) && scope.getParameters().some((p) => p.getName() === name)) return handler;
+    if (!(Node.isBlock(scope) || Node.isSourceFile(scope))) continue;
+    for (const st of scope.getStatements() as Node[]) {
+      if (Node.isFunctionDeclaration(st) && st.getName() === name) return st.getBody() ? st : handler;
+      if (!Node.isVariableStatement(st)) continue;
+      const d = st.getDeclarations().find((x) => x.getName() === name);
+      if (!d) continue;
+      const init = d.getInitializer();
+      return init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init)) && st.getDeclarationKind() === 'const' ? init : handler;
+    }
+  }
+  return handler;
+}
+
+/** Option names under which graceful-shutdown libraries take the code to run on a signal. */
+const SHUTDOWN_HOOKS = /^(onSignal|onShutdown|beforeShutdown|onTerminate|preShutdown)$/;
+
+/**
+ * A library given the process's signal handling: a call (not on the agent) with an options
+ * object naming signals (`signals: ['SIGINT']`, `signal: 'SIGTERM'`) or a shutdown hook
+ * (`onSignal: () => this.cleanup()`), as `createTerminus(server, {...})` takes them. It keeps
+ * its own SIGTERM handler beside the base's, and the base exits once its stop() resolves: the
+ * library's cleanup can be cut short (terminus's onShutdown never ran). Which of the two should
+ * own shutdown is a person's call, so it is a review item, with the reason.
+ */
+function librarySignalHandling(ctx: TsRewriteContext, root: Node): void {
+  for (const c of root.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    if (thisRoot(c.getExpression()) || /^process\.(on|once|addListener)$/.test(calleeText(c))) continue;
+    for (const a of c.getArguments()) {
+      if (!Node.isObjectLiteralExpression(a)) continue;
+      const hooks: string[] = [];
+      let signals = false;
+      for (const p of a.getProperties()) {
+        if (!(Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) || Node.isShorthandPropertyAssignment(p))) continue;
+        const name = p.getName();
+        const init = Node.isPropertyAssignment(p) ? p.getInitializer() : undefined;
+        // `signals: ['SIGINT']`, `signal: 'SIGTERM'` (not `killSignal`, which names what a child is sent).
+        if (/^signals?$/.test(name) && init && /^\[?\s*(['"`]SIG[A-Z0-9]+['"`]\s*,?\s*)+\]?$/.test(init.getText())) signals = true;
+        if (SHUTDOWN_HOOKS.test(name)) hooks.push(name);
+      }
+      if (!signals && hooks.length === 0) continue;
+      const callee = calleeText(c);
+      ctx.kept.push({
+        symbol: `${callee}(...)`,
+        line: c.getStartLineNumber(),
+        reason:
+          `${callee}() handles the process's signals itself${hooks.length > 0 ? ` and runs ${hooks.join(', ')} on them` : ''}; ` +
+          `the base also stops on SIGTERM/SIGINT and exits once its stop() resolves, which can cut that cleanup short: ` +
+          `run the cleanup from onStop() and turn the library's signal handling off, by hand`,
+      });
+      break;
+    }
+  }
 }

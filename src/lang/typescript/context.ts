@@ -274,6 +274,13 @@ export function scopeFor(ctx: TsRewriteContext, removed: Set<string>): InfraScop
 /** The statement only sets up, uses or tears down members being removed. */
 export function belongsTo(stmt: Node, sweep: Set<string>): boolean {
   if (sweep.size === 0) return false;
+  // `return new Promise((resolve) => this.server.listen(this.port, () => resolve()))`: a method
+  // that hands its caller the promise of a removed member's own call.
+  if (Node.isReturnStatement(stmt)) {
+    let e: Node | undefined = stmt.getExpression();
+    while (e && (Node.isAwaitExpression(e) || Node.isParenthesizedExpression(e))) e = e.getExpression();
+    return !!e && Node.isNewExpression(e) && e.getExpression().getText() === 'Promise' && promiseAround(e, sweep);
+  }
   if (Node.isExpressionStatement(stmt)) {
     let e: Node = stmt.getExpression();
     while (Node.isAwaitExpression(e) || Node.isVoidExpression(e) || Node.isParenthesizedExpression(e)) e = e.getExpression();
@@ -284,10 +291,7 @@ export function belongsTo(stmt: Node, sweep: Set<string>): boolean {
     }
     // `await new Promise((resolve) => this.server.listen(port, resolve))`: a promise around a
     // removed member's own call.
-    if (Node.isNewExpression(e) && e.getExpression().getText() === 'Promise') {
-      const m = thisMembers(e);
-      return m.size > 0 && [...m].every((x) => sweep.has(x)) && !callsKeptMember(e, sweep);
-    }
+    if (Node.isNewExpression(e) && e.getExpression().getText() === 'Promise') return promiseAround(e, sweep);
     if (Node.isCallExpression(e)) {
       const root = thisRoot(e);
       if (root && sweep.has(root)) return true;
@@ -325,6 +329,26 @@ export function belongsTo(stmt: Node, sweep: Set<string>): boolean {
     return childBlocks(stmt).every((b) => blockStatements(b).every((s) => isTrivial(s) || belongsTo(s, sweep)));
   }
   return false;
+}
+
+/**
+ * `new Promise(executor)` around a removed member's call. Every member it names is removed, or
+ * kept members are only read (`this.healthPort` as the listen port) while every call in it is
+ * on a removed member or settles the promise, and it assigns nothing.
+ */
+function promiseAround(e: import('ts-morph').NewExpression, sweep: Set<string>): boolean {
+  const m = thisMembers(e);
+  if (m.size === 0 || callsKeptMember(e, sweep)) return false;
+  if ([...m].every((x) => sweep.has(x))) return true;
+  if (![...m].some((x) => sweep.has(x))) return false;
+  const executor = e.getArguments()[0];
+  if (!executor || !(Node.isArrowFunction(executor) || Node.isFunctionExpression(executor))) return false;
+  const settle = new Set(executor.getParameters().map((p) => p.getName()));
+  for (const c of e.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    const root = thisRoot(c);
+    if (!(root && sweep.has(root)) && !settle.has(calleeText(c))) return false;
+  }
+  return !e.getDescendants().some((n) => (Node.isBinaryExpression(n) && /^(=|\+=|-=|\|\|=|\?\?=|&&=)$/.test(n.getOperatorToken().getText())) || Node.isPrefixUnaryExpression(n) || Node.isPostfixUnaryExpression(n));
 }
 
 function callsKeptMember(expr: Node, sweep: Set<string>): boolean {

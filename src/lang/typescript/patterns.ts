@@ -149,19 +149,20 @@ export function healthRoutes(cls: ClassLike): HealthRoute[] {
 /**
  * The JSON a health handler answers with, when it is an object literal: `res.json({...})`,
  * `res.send({...})`, `reply.send({...})`, `res.end(JSON.stringify({...}))`, `ctx.body = {...}`,
- * or returned (fastify). Null for anything else.
+ * or returned (fastify). Null for anything else, and when the handler has two answers
+ * (`if (!this.connected) return reply.code(503).send({ status: 'starting' }); return {...}`):
+ * one object would stand for both, whichever the condition.
  */
 export function healthPayload(handler: Node | undefined): Node | null {
   if (!handler || !(Node.isArrowFunction(handler) || Node.isFunctionExpression(handler))) return null;
   const body = handler.getBody();
-  let found: Node | null = null;
+  const answers = new Set<Node>();
   const take = (x: Node | undefined) => {
     while (x && (Node.isParenthesizedExpression(x) || Node.isAsExpression(x))) x = x.getExpression();
-    if (!found && x && (Node.isObjectLiteralExpression(x) || (Node.isCallExpression(x) && thisMember(x.getExpression())))) found = x;
+    if (x && (Node.isObjectLiteralExpression(x) || (Node.isCallExpression(x) && thisMember(x.getExpression())))) answers.add(x);
   };
   if (!Node.isBlock(body)) take(body);
   const visit = (n: Node) => {
-    if (found) return;
     if (Node.isReturnStatement(n)) take(n.getExpression());
     else if (Node.isCallExpression(n) && /\.(json|send|end)$/.test(calleeText(n))) {
       // `res.json(200, {...})` (restify, hand-made routers) puts the status code first.
@@ -173,7 +174,7 @@ export function healthPayload(handler: Node | undefined): Node | null {
   };
   visit(body);
   for (const n of descendantsOfKinds(body, PAYLOAD_KINDS)) visit(n);
-  return found;
+  return answers.size === 1 ? [...answers][0]! : null;
 }
 
 /**
