@@ -309,6 +309,8 @@ const SHUTDOWN_HOOKS = /^(onSignal|onShutdown|beforeShutdown|onTerminate|preShut
  * own shutdown is a person's call, so it is a review item, with the reason.
  */
 function librarySignalHandling(ctx: TsRewriteContext, root: Node): void {
+  // Only text with a `signal(s): 'SIG...'` property or a shutdown hook's name can hold such options: most files are passed over unwalked.
+  if (!/\bsignals?\s*:\s*\[?\s*['"`]SIG|\b(onSignal|onShutdown|beforeShutdown|onTerminate|preShutdown)\b/.test(root.getText())) return;
   for (const c of root.getDescendantsOfKind(SyntaxKind.CallExpression)) {
     if (thisRoot(c.getExpression()) || /^process\.(on|once|addListener)$/.test(calleeText(c))) continue;
     for (const a of c.getArguments()) {

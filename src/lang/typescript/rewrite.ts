@@ -229,6 +229,8 @@ function relOf(ctx: TsRewriteContext): string {
  * has to start the agent only where cluster.isPrimary, which takes a person to decide.
  */
 function clusterForkUnguarded(ctx: TsRewriteContext): { line: number; reason: string } | null {
+  // Without the word, nothing imports the cluster module: the class is not walked (a TypeScript rewrite's hot path).
+  if (!/\bcluster\b/.test(ctx.sf.getFullText())) return null;
   const fromCluster = (local: string) => {
     for (const d of ctx.sf.getImportDeclarations()) {
       if (!/^(node:)?cluster$/.test(d.getModuleSpecifierValue())) continue;
@@ -258,6 +260,9 @@ function clusterForkUnguarded(ctx: TsRewriteContext): { line: number; reason: st
 function sameFileParent(sf: SourceFile, cls: ClassLike): FileClass | undefined {
   const expr = cls.getExtends()?.getExpression();
   if (!expr || !Node.isIdentifier(expr)) return undefined;
+  const name = expr.getText().replace(/\$/g, '\\$');
+  // A class of this file is declared (class X) or assigned (X = class): anything else is imported, and the file is not walked.
+  if (!new RegExp(`\\bclass\\s+${name}\\b|(^|[^.\\w$])${name}\\s*=[^=>]`).test(sf.getFullText())) return undefined;
   const parent = findClass(sf, expr.getText());
   return parent && parent.cls !== cls ? parent : undefined;
 }
