@@ -7,7 +7,7 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
-import { aliasPrelude, calleeText, isLogCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisRoot } from '../../src/lang/typescript/syntax.js';
+import { aliasPrelude, calleeText, fileNameNodes, isLogCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisRoot } from '../../src/lang/typescript/syntax.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { isInfraStatement, methodBody, scopeFor, usesOf } from '../../src/lang/typescript/context.js';
 
@@ -76,8 +76,8 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     if (!decl || !nameNode || (Node.isVariableStatement(decl) && decl.getDeclarations().length !== 1)) continue;
     if (!stmts.every((st) => ctx.plan.statements.some((p) => p.node === st))) continue;
     // Every other identifier of that name counts (a shadowing local only keeps the function).
-    const refs = ctx.sf.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => {
-      if (id === nameNode || id.getText() !== nameNode.getText()) return false;
+    const refs = fileNameNodes(ctx.sf, nameNode.getText()).filter((id) => {
+      if (!Node.isIdentifier(id) || id === nameNode) return false;
       const p = id.getParent();
       return !((Node.isPropertyAccessExpression(p) && p.getNameNode() === id) || ((Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) || Node.isPropertyDeclaration(p)) && p.getNameNode() === id));
     });
@@ -298,7 +298,10 @@ function localHandler(handler: Node | undefined): Node | undefined {
 }
 
 /** Option names under which graceful-shutdown libraries take the code to run on a signal. */
-const SHUTDOWN_HOOKS = /^(onSignal|onShutdown|beforeShutdown|onTerminate|preShutdown)$/;
+const SHUTDOWN_HOOK_NAMES = 'onSignal|onShutdown|beforeShutdown|onTerminate|preShutdown';
+const SHUTDOWN_HOOKS = new RegExp(`^(${SHUTDOWN_HOOK_NAMES})$`);
+/** Text that may hold such options: a `signal(s): 'SIG...'` property or a hook's name. */
+const MAY_HOLD_SIGNAL_OPTIONS = new RegExp(`\\bsignals?\\s*:\\s*\\[?\\s*['"\`]SIG|\\b(${SHUTDOWN_HOOK_NAMES})\\b`);
 
 /**
  * A library given the process's signal handling: a call (not on the agent) with an options
@@ -309,8 +312,8 @@ const SHUTDOWN_HOOKS = /^(onSignal|onShutdown|beforeShutdown|onTerminate|preShut
  * own shutdown is a person's call, so it is a review item, with the reason.
  */
 function librarySignalHandling(ctx: TsRewriteContext, root: Node): void {
-  // Only text with a `signal(s): 'SIG...'` property or a shutdown hook's name can hold such options: most files are passed over unwalked.
-  if (!/\bsignals?\s*:\s*\[?\s*['"`]SIG|\b(onSignal|onShutdown|beforeShutdown|onTerminate|preShutdown)\b/.test(root.getText())) return;
+  // Most files hold no such text and are passed over unwalked.
+  if (!MAY_HOLD_SIGNAL_OPTIONS.test(root.getText())) return;
   for (const c of root.getDescendantsOfKind(SyntaxKind.CallExpression)) {
     if (thisRoot(c.getExpression()) || /^process\.(on|once|addListener)$/.test(calleeText(c))) continue;
     for (const a of c.getArguments()) {
