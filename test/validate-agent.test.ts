@@ -147,6 +147,33 @@ describe('healthy migrated agents', () => {
     expect(check(reports[0]!, 'log').detail).toMatch(/compared against none \(no legacy file given\)/);
     expect(liveGroups()).toEqual([]);
   });
+
+  it('an agent past its start is watched beside the next one starting: one start at a time, never more alive than allowed', async () => {
+    const stems: Array<[string, string]> = [
+      ['inventory_sync', 'InventorySync'],
+      ['async_processor', 'AsyncProcessor'],
+      ['memory_cache', 'MemoryCache'],
+      ['report_builder', 'ReportBuilder'],
+    ];
+    // The agents' process groups, sampled while they are validated (bounded: the run ends by itself).
+    let most = 0;
+    const sampler = setInterval(() => (most = Math.max(most, liveGroups().length)), 50);
+    let reports: ValidationReport[];
+    try {
+      reports = await validateAgents(
+        stems.map(([s, n]) => opts(FLEET, s, n, env, { legacyFile: undefined, survivalWindowMs: 4000, survivalIntervalMs: 500 })),
+        { concurrency: 1, watched: 3 },
+      );
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(reports.map((r) => r.ok)).toEqual([true, true, true, true]);
+    for (const r of reports) expect(check(r, 'survival').detail).toMatch(/^stayed up and healthy for 4\.0 s/);
+    // One agent at a time through its whole window would never have two alive.
+    expect(most).toBeGreaterThanOrEqual(2);
+    expect(most).toBeLessThanOrEqual(3);
+    expect(liveGroups()).toEqual([]);
+  });
 });
 
 describe('broken agents fail the right check', () => {
