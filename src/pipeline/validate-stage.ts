@@ -4,8 +4,9 @@
 import type { AgentInfo, ValidationReport } from '../core/types.js';
 import path from 'node:path';
 import type { Profile } from '../profile/profile.js';
-import { rememberValidation } from '../record/validation-cache.js';
 import { adapterFor } from '../lang/registry.js';
+import { UsageError } from '../core/errors.js';
+import { rememberValidation } from '../record/validation-cache.js';
 import { checkEndpoints, startValidationEnvironment, type ValidationEnvironment } from '../validate/environment.js';
 import { validateAgents, type ValidateAgentOptions } from '../validate/validate-agent.js';
 import { configLaunchEnvironments } from '../config/launch-env.js';
@@ -40,9 +41,20 @@ export async function runValidationStage(
   const launchEnv = configLaunchEnvironments(root);
   const env = given ?? (await prepareValidationEnvironment(opts));
   try {
+    // Every launch command is made before the first agent starts: a TypeScript agent's is a
+    // compile, which would hold this thread (and with it the health probes, the embedded
+    // registry and the metrics sink) while other agents are being watched. One that cannot be
+    // made is left to the agent's own validation, which fails that agent alone with the reason.
+    const launchOf = async (language: AgentInfo['language'], file: string) => {
+      try {
+        return await adapterFor(language).launch(root, file);
+      } catch (err) {
+        if (err instanceof UsageError) throw err;
+        return undefined;
+      }
+    };
     const items: ValidateAgentOptions[] = [];
     for (const x of list) {
-      const adapter = adapterFor(x.agent.language);
       items.push({
         root,
         agent: x.agent,
@@ -51,8 +63,8 @@ export async function runValidationStage(
         profile: opts.profile,
         env,
         signal: opts.signal,
-        launch: await adapter.launch(root, x.file),
-        legacyLaunch: await adapter.launch(root, x.legacyFile),
+        launch: await launchOf(x.agent.language, x.file),
+        legacyLaunch: await launchOf(x.agent.language, x.legacyFile),
         ...launchEnv(x.agent),
       });
     }
