@@ -50,11 +50,8 @@ export interface ValidateAgentOptions {
   legacyFile?: string;
   profile: Profile;
   env: ValidationEnvironment;
-  /**
-   * Told once the agent is up (its health check settled): what follows (the survival window,
-   * registry and metrics polls) is watching, not work, and another agent may start meanwhile.
-   */
-  onStarted?: () => void;
+  /** How this validation shares a batch's start slots with others (see validateAgents). */
+  pace?: StartPace;
   registryDeadlineMs?: number;
   shutdownDeadlineMs?: number;
   timeLimitMs?: number;
@@ -140,6 +137,18 @@ interface LegacyRun {
   startError?: string;
 }
 
+/**
+ * A validation holds a start slot while it works (starting the legacy agent; starting the _v2
+ * up to its health verdict) and gives it up while it only waits (the legacy agent's window,
+ * the survival window, the registry and metrics polls), so that another agent starts meanwhile.
+ */
+export interface StartPace {
+  /** What follows only waits. */
+  idle(): void;
+  /** What follows is work: resolves once a start slot is held. */
+  busy(): Promise<void>;
+}
+
 /** The longest second run of the legacy agent that confirms error lines it logs late. */
 const LONGER_LEGACY_MS = 10_000;
 
@@ -168,6 +177,7 @@ async function legacyBaseline(
     const launch = o.legacyLaunch ?? (await launchFor(legacyFile));
     const windowMs = longer?.windowMs ?? o.legacyWindowMs ?? 2000;
     started = spawnFor(o, launch, legacyFile, ports[0]!, ports[1]!, windowMs + 5000);
+    o.pace?.idle();
     const { proc } = started;
     const window = longer ? waitFor(() => longer.until(proc.output()), windowMs, o.signal) : sleep(windowMs, o.signal);
     const early = await Promise.race([proc.exit, window.then(() => undefined)]);
@@ -273,6 +283,7 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
       : {};
     // What an external registry holds before the agent starts is not its registration.
     const before = enabled.has('registry') ? await registrySnapshot({ kind: o.env.registryKind, url: o.env.registryUrl, name }) : undefined;
+    await o.pace?.busy();
     started = spawnFor(o, launch, o.file, port, healthPort, bus ? timeLimitMs + 3 * eventbusPhaseMs : timeLimitMs, busEnv);
     const { proc } = started;
     if (!proc.pid) {
@@ -304,8 +315,8 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
       }
     };
     healthP.then(
-      () => o.onStarted?.(),
-      () => o.onStarted?.(),
+      () => o.pace?.idle(),
+      () => o.pace?.idle(),
     );
     const survivalP = healthP.then(async (h) => {
       const survival = !enabled.has('survival')
@@ -395,12 +406,12 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
 export const WATCHED_PER_STARTING = 4;
 
 /**
- * Validate many agents, `concurrency` of them starting at once (the legacy baseline run, the
- * start, up to the health check's verdict: the work), in input order; results in input order.
- * An agent past its start only waits (its survival window, 30 s by default, and the registry and
- * metrics polls), so it gives its start slot to the next agent and is watched beside it, up to
- * `watched` agents alive at once (default WATCHED_PER_STARTING per start slot). One agent at a
- * time through the whole window made a 77-agent fleet take over ten minutes at concurrency 4.
+ * Validate many agents, `concurrency` of them starting at once (see StartPace), in input order;
+ * results in input order. While an agent only waits (its legacy run's window, its survival
+ * window, 30 s by default, the registry and metrics polls) it gives its start slot to the next
+ * agent and is watched beside it, up to `watched` agents alive at once (default
+ * WATCHED_PER_STARTING per start slot). Each agent holding its slot through the whole window
+ * made a 77-agent fleet take over ten minutes at concurrency 4.
  */
 export async function validateAgents(
   list: ValidateAgentOptions[],
@@ -412,19 +423,25 @@ export async function validateAgents(
   await Promise.all(
     list.map(async (o, i) => {
       await alive.take();
-      await starting.take();
-      let starts = true;
-      const started = () => {
-        if (starts) starting.give();
-        starts = false;
+      let holding = false;
+      const pace: StartPace = {
+        idle: () => {
+          if (holding) starting.give();
+          holding = false;
+        },
+        busy: async () => {
+          if (!holding) await starting.take();
+          holding = true;
+        },
       };
+      await pace.busy();
       try {
         // Interrupted: the agents not started yet are not started at all.
         results[i] = o.signal?.aborted
           ? { ok: false, ms: 0, checks: failedAll('interrupted', new Set(o.profile.validation?.checks ?? DEFAULT_CHECKS), o.profile.name), ports: {}, error: 'interrupted' }
-          : await validateAgent({ ...o, onStarted: started });
+          : await validateAgent({ ...o, pace });
       } finally {
-        started();
+        pace.idle();
         alive.give();
       }
       opts.onDone?.(i, results[i]!);
