@@ -176,6 +176,58 @@ describe('healthy migrated agents', () => {
   });
 });
 
+describe('survival under a slow answer', () => {
+  // An agent whose /health answer comes late from its `n`-th request on: once (a loaded
+  // machine), or for good (a hung agent). The base's health handler asks _get_health_status.
+  const slowAgent = (name: string, stall: string) => `"""${name}: on the shared BaseAgent; its health answer stalls."""
+import time
+
+from common.core.base_agent import BaseAgent
+
+
+class ${name}(BaseAgent):
+    def __init__(self, **kwargs):
+        super().__init__(name="${name}", **kwargs)
+        self.asked = 0
+
+    loop_interval = 0.05
+
+    def _get_health_status(self):
+        self.asked += 1
+        ${stall}
+        return super()._get_health_status()
+
+    def run_once(self):
+        self.report_metric("asked", self.asked)
+
+
+if __name__ == "__main__":
+    ${name}().run()
+`;
+  let root: string;
+  beforeAll(() => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'migrate-slow-health-'));
+    cpSync(FLEET, root, { recursive: true });
+    writeFileSync(path.join(root, 'agents', 'slow_once_v2.py'), slowAgent('SlowOnce', 'if self.asked == 4:\n            time.sleep(2.6)'));
+    writeFileSync(path.join(root, 'agents', 'hung_v2.py'), slowAgent('Hung', 'if self.asked >= 4:\n            time.sleep(30)'));
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('one late answer is asked for again and the agent survives; the report says so', async () => {
+    const r = await validateAgent(opts(root, 'slow_once', 'SlowOnce', env, { legacyFile: undefined, survivalWindowMs: 6000, survivalIntervalMs: 500 }));
+    expect(check(r, 'survival')).toMatchObject({ ok: true });
+    expect(check(r, 'survival').detail).toMatch(/^stayed up and healthy for 6\.0 s after its first healthy answer \(\d+ probes; 1 late answer asked for again\)$/);
+    expect(liveGroups()).toEqual([]);
+  });
+
+  it('an agent that stops answering still fails, once it is late three times in a row', async () => {
+    const r = await validateAgent(opts(root, 'hung', 'Hung', env, { legacyFile: undefined, survivalWindowMs: 12000, survivalIntervalMs: 500 }));
+    expect(check(r, 'survival')).toMatchObject({ ok: false });
+    expect(check(r, 'survival').detail).toMatch(/^stopped answering health [\d.]+ s after its first healthy answer: timed out$/);
+    expect(liveGroups()).toEqual([]);
+  });
+});
+
 describe('broken agents fail the right check', () => {
   it('crash at import: health explains the exception; the legacy baseline still ran', async () => {
     const r = await validateAgent(opts(BROKEN, 'crash_at_import', 'CrashAtImport', env));
