@@ -275,6 +275,7 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
         ? await legacyBaseline(o, launchFor)
         : { baseline: { note: o.legacyFile ? 'log check disabled' : 'no legacy file given' }, listening: null, given: null };
     const baseline = legacy.baseline;
+    let legacyStartError = legacy.startError;
 
     // The fake EventBus and quick cycles, so that up / down / back fit in the time limit.
     if (enabled.has('eventbus')) bus = await startFakeEventBus();
@@ -369,6 +370,8 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
           return want.every((l) => seen.has(l));
         };
         const again = await legacyBaseline(o, launchFor, { windowMs: Math.min(Date.now() - t0, LONGER_LEGACY_MS), until: has });
+        // The legacy agent had not got far in its short window (a loaded machine): watched longer, it died at start.
+        legacyStartError ??= again.startError;
         if (again.baseline.output !== undefined) {
           log = checkLog(proc.output(), { output: again.baseline.output });
           if (log.ok) log = { ...log, detail: `${log.detail} (the legacy agent, watched longer, logs them too)` };
@@ -385,8 +388,8 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
     const died = exit && !exit.timedOut && exit.code !== 0 ? lastErrorLine(proc.output()) : undefined;
     // Only a missing module says "this machine", not "this migration" (a broken state file does not).
     const missing = (line?: string) => !!line && /^(ModuleNotFoundError|ImportError)\b/.test(line);
-    if (!error && missing(died) && missing(legacy.startError) && list.some((c) => !c.ok && !c.skipped)) {
-      const how = legacy.startError === died ? died : `legacy: ${legacy.startError}; _v2: ${died}`;
+    if (!error && missing(died) && missing(legacyStartError) && list.some((c) => !c.ok && !c.skipped)) {
+      const how = legacyStartError === died ? died : `legacy: ${legacyStartError}; _v2: ${died}`;
       error = `validation: not run here: ${rel} and its legacy agent both stop at start for want of a module (${how}); validate where the agent's dependencies are installed, or give the launch command in .migrate/config.yaml`;
     }
     return report(list, ports, error);
