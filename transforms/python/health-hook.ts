@@ -152,8 +152,9 @@ function businessHandlers(region: SyntaxNode): Array<{ name: string; line: numbe
 function fieldList(lines: string[]): string {
   const keys = new Set<string>();
   for (const l of lines) for (const m of l.matchAll(/"([^"]+)":/g)) keys.add(m[1]!);
-  const calls = lines.map((l) => (/^agent_status = (self\.\w+)\(\)$/.exec(l.trim()) ?? /in (self\.\w+)\(\)\.items\(\)/.exec(l))?.[1]).filter(Boolean);
-  return [...[...keys].map((k) => `"${k}"`), ...calls.map((c) => `the fields of ${c}()`)].join(', ') || 'its status';
+  // A payload method (`self.m()`) or property (`self.p`) whose keys are known only at run time.
+  const calls = lines.map((l) => (/^agent_status = (self\.\w+(?:\(\))?)$/.exec(l.trim()) ?? /in (self\.\w+(?:\(\))?)\.items\(\)/.exec(l))?.[1]).filter(Boolean);
+  return [...[...keys].map((k) => `"${k}"`), ...calls.map((c) => `the fields of ${c}`)].join(', ') || 'its status';
 }
 
 /**

@@ -7,7 +7,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { valueType } from '../../src/analysis/value-type.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { bindArgument, bindsOfAttribute, normPort, portExpression, portRoles, serverSubclasses } from '../../src/analysis/ports.js';
-import { extractHealthPayload, type PayloadScope } from '../../src/analysis/health-payload.js';
+import { extractHealthPayload, routeString, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
 import { baseName, type PyFunction } from '../../src/lang/python/module-model.js';
@@ -654,8 +654,8 @@ function businessPayload(
 function servesNoOtherPath(body: SyntaxNode): boolean {
   let other = false;
   walk(body, (n) => {
-    const s = stringValue(n);
-    if (s && s.startsWith('/') && !/^\/(health|healthz|status|ping|ready|live)/.test(s)) other = true;
+    const s = routeString(n);
+    if (s && !/^\/(health|healthz|status|ping|ready|live)/.test(s)) other = true;
   });
   return !other;
 }
@@ -676,8 +676,8 @@ function handlesHealthServer(ctx: PythonTransformContext, cls: string, ports: Se
 function servesOnlyHealth(body: SyntaxNode): boolean {
   const paths: string[] = [];
   walk(body, (n) => {
-    const s = stringValue(n);
-    if (s && s.startsWith('/')) paths.push(s);
+    const s = routeString(n);
+    if (s) paths.push(s);
   });
   return paths.length > 0 && paths.every((p) => /^\/(health|healthz|status|ping|ready|live)/.test(p));
 }
