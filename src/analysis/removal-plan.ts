@@ -10,6 +10,7 @@ import { callee, selfAttribute, statements } from '../lang/python/syntax.js';
 import { belongsTo, blocksOf, type InfraScope } from './infra.js';
 import { RangeSet, type ReferenceIndex } from './references.js';
 import type { AgentModel } from './agent-model.js';
+import type { PayloadScope } from './health-payload.js';
 
 export type MemberKind = 'method' | 'attribute' | 'module-class' | 'module-function';
 
@@ -53,6 +54,11 @@ export interface StatementProposal {
    * keeps its pacing as `time.sleep(timeout)` so the loop around it does not start to spin.
    */
   replacement?: string;
+  /**
+   * Health code the statement starts that lives elsewhere (an in-repository parent's method): what it
+   * answered is read there, in that scope, for the base's health hook.
+   */
+  payloadRegion?: { node: SyntaxNode; scope: PayloadScope };
 }
 
 export interface ResolvedPlan {
