@@ -207,6 +207,16 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
     return { lines: methodPayloadLines(p.text, !fn || reportsOwnStatus(fn.body)), members, methods: p.methods };
   }
   if (value.type === 'identifier') return namedPayload(value, scope);
+  // `json.dumps(self.health_status)` / `agent.health_status`: a @property of the agent builds the payload,
+  // read like a payload method (its keys known only at run time).
+  if (value.type === 'attribute') {
+    const t = translate(value, scope);
+    const prop = t ? /^self\.(\w+)$/.exec(t.text)?.[1] : undefined;
+    const fn = prop ? scope.agent.methods.get(prop) : undefined;
+    if (t && fn && fn.decorators.some((d) => /^(functools\.)?(cached_)?property$/.test(d))) {
+      return { lines: methodPayloadLines(t.text, reportsOwnStatus(fn.body)), members: t.members };
+    }
+  }
   return 'untranslatable';
 }
 
@@ -381,10 +391,22 @@ function ifClauses(stmt: SyntaxNode): Array<{ condition: SyntaxNode | null; body
 export function conditionPaths(cond: SyntaxNode): string[] {
   const out: string[] = [];
   walk(cond, (x) => {
-    const v = stringValue(x);
-    if (v !== null && v.startsWith('/')) out.push(v);
+    const v = routeString(x);
+    if (v !== null) out.push(v);
   });
   return out;
+}
+
+/**
+ * A string that names a URL path (starts with '/'), or null. The separator given to a string method
+ * (`self.path.rstrip("/")`, `path.split("/")`) normalises the path: it is not a route.
+ */
+export function routeString(n: SyntaxNode): string | null {
+  const v = stringValue(n);
+  if (v === null || !v.startsWith('/')) return null;
+  const call = n.parent?.type === 'argument_list' ? n.parent.parent : null;
+  if (call?.type === 'call' && /\.(r?strip|lstrip|r?split|partition|rpartition|removesuffix|removeprefix|replace|join|count)$/.test(callee(call) ?? '')) return null;
+  return v;
 }
 
 /**

@@ -6,10 +6,11 @@
 import type { FindingKind, KeptForReview } from '../core/types.js';
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { PyClass, PyFunction } from '../lang/python/module-model.js';
-import { selfAttribute, statements } from '../lang/python/syntax.js';
+import { callee, selfAttribute, statements } from '../lang/python/syntax.js';
 import { belongsTo, blocksOf, type InfraScope } from './infra.js';
 import { RangeSet, type ReferenceIndex } from './references.js';
 import type { AgentModel } from './agent-model.js';
+import type { PayloadScope } from './health-payload.js';
 
 export type MemberKind = 'method' | 'attribute' | 'module-class' | 'module-function';
 
@@ -53,6 +54,11 @@ export interface StatementProposal {
    * keeps its pacing as `time.sleep(timeout)` so the loop around it does not start to spin.
    */
   replacement?: string;
+  /**
+   * Health code the statement starts that lives elsewhere (an in-repository parent's method): what it
+   * answered is read there, in that scope, for the base's health hook.
+   */
+  payloadRegion?: { node: SyntaxNode; scope: PayloadScope };
 }
 
 export interface ResolvedPlan {
@@ -132,6 +138,8 @@ export class RemovalPlan {
           if (ranges.contains(r.start, r.end)) return false;
           // One element of a literal collection iterated for set-up or teardown: the element goes.
           if (collectionElement(r.node) && (p.kind === 'attribute' || p.kind === 'method')) return false;
+          // A thread of a removed loop, listed beside threads that stay: that Thread(...) element goes.
+          if (p.kind === 'method' && threadElement(r.node)) return false;
           // `self.context.socket(...)`: a member of another object of the agent, not this one.
           if ((p.kind === 'attribute' || p.kind === 'method') && r.kind === 'attribute' && memberOfMember(r.node)) return false;
           if (p.kind === 'attribute' || p.kind === 'method') return r.kind !== 'identifier';
@@ -266,6 +274,22 @@ export function collectionElement(ref: SyntaxNode): SyntaxNode | null {
   if (holder?.type === 'for_statement' && holder.childForFieldName('right')?.startIndex === coll.startIndex) return attr;
   if (holder?.type === 'for_in_clause' && holder.childForFieldName('right')?.startIndex === coll.startIndex) return attr;
   return null;
+}
+
+/**
+ * `self.m` handed as `target=` to a Thread built as one element of a literal list or tuple
+ * (`self.threads = [Thread(target=self._health_loop), Thread(target=self._work)]`): that Thread
+ * call, else null.
+ */
+export function threadElement(ref: SyntaxNode): SyntaxNode | null {
+  const attr = ref.parent?.type === 'attribute' && ref.parent.childForFieldName('attribute')?.id === ref.id ? ref.parent : null;
+  if (!attr || attr.childForFieldName('object')?.text !== 'self') return null;
+  const kw = attr.parent;
+  if (kw?.type !== 'keyword_argument' || kw.childForFieldName('name')?.text !== 'target' || kw.childForFieldName('value')?.id !== attr.id) return null;
+  const call = kw.parent?.parent;
+  if (call?.type !== 'call' || !/(^|\.)Thread$/.test(callee(call) ?? '')) return null;
+  const coll = call.parent;
+  return coll && (coll.type === 'list' || coll.type === 'tuple') ? call : null;
 }
 
 /** A for loop over a literal collection of members that all go: the loop goes with them. */

@@ -6,9 +6,9 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep, withRenames } from '../../src/lang/python/transform-context.js';
-import { businessRoutes, containsBlock, extractHealthPayload, methodPayloadLines, reportsOwnStatus, type HealthProtocol } from '../../src/analysis/health-payload.js';
+import { businessRoutes, containsBlock, extractHealthPayload, methodPayloadLines, reportsOwnStatus, type HealthProtocol, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
-import { statements, walk } from '../../src/lang/python/syntax.js';
+import { selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { healthHook, payloadScope } from './remove-health.js';
 import { HTTP_HANDLER_BASE } from './health-patterns.js';
@@ -43,7 +43,7 @@ export const healthHookTransform: PythonTransform = {
           `the health server also answered ${h.routes.join(', ')}, which ${ctx.profile.base_class}'s health server (/health, /metrics) does not serve; ` +
             `serve ${h.routes.length > 1 ? 'them' : 'it'} on a port of the agent's own`);
       }
-      const p = extractHealthPayload(r.node, scope);
+      const p = extractHealthPayload(r.node, r.scope ?? scope);
       if (p === null) continue;
       if (p === 'untranslatable') {
         keep(ctx, r.symbol, r.node.startPosition.row + 1,
@@ -56,7 +56,7 @@ export const healthHookTransform: PythonTransform = {
       for (const m of p.members) {
         // A payload method (self._health_check()) reads the agent's attributes itself.
         const read = ctx.agent.methods.has(m) ? [...selfMembers(ctx.agent.methods.get(m)!.body)] : [m];
-        for (const a of read) if (ctx.agent.attributes.has(a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
+        for (const a of read) if (agentAttribute(ctx, a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
       }
     }
     // What the base answers on its health port, read from its code (else the profile's validation.health).
@@ -89,7 +89,7 @@ export const healthHookTransform: PythonTransform = {
       reportExternalCallers(ctx, hook, renamed, `the base's health endpoint reports ${hook}()`);
       const call = methodPayloadLines(`self.${hook}()`, reportsOwnStatus(own.body));
       if (!lines.some((l) => l.includes(`self.${hook}()`))) lines.push(...call);
-      for (const a of selfMembers(own.body)) if (ctx.agent.attributes.has(a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
+      for (const a of selfMembers(own.body)) if (agentAttribute(ctx, a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
       ctx.warnings.push(`${ctx.agent.cls.name}.${hook}() renamed to ${renamed}(): its fields are added to the base's by the ${hook}() override built on super()`);
     }
     insertHook(ctx, hook, guarded(lines, [...members].sort()), [...methods.values()]);
@@ -107,8 +107,23 @@ export const healthHookTransform: PythonTransform = {
   },
 };
 
+/**
+ * An attribute the agent sets up: in its own class, or in a method of an in-repository parent it inherits
+ * (`self.counters` from a mixin's init_counters()), which may run after the base's health server is up.
+ */
+function agentAttribute(ctx: PythonTransformContext, a: string): boolean {
+  if (ctx.agent.attributes.has(a)) return true;
+  return ctx.inherited().some((p) => [...p.cls.methods.values()].some((m) => {
+    let set = false;
+    walk(m.body, (n) => {
+      if (!set && n.type === 'assignment' && selfAttribute(n.childForFieldName('left')!) === a) set = true;
+    });
+    return set;
+  }));
+}
+
 /** Removed code of the health concern: methods, handler and sidecar classes, set-up statements. */
-function removedHealthRegions(ctx: PythonTransformContext): Array<{ symbol: string; node: SyntaxNode }> {
+function removedHealthRegions(ctx: PythonTransformContext): Array<{ symbol: string; node: SyntaxNode; scope?: PayloadScope }> {
   const out: Array<{ symbol: string; node: SyntaxNode }> = [];
   const resolved = ctx.resolved!;
   for (const [name, p] of resolved.members) {
@@ -134,7 +149,12 @@ function removedHealthRegions(ctx: PythonTransformContext): Array<{ symbol: stri
   }
   // Only the outermost, once: a handler class inside a removed method is searched with the method.
   const unique = out.filter((r, i) => out.findIndex((o) => o.node.startIndex === r.node.startIndex && o.node.endIndex === r.node.endIndex) === i);
-  return unique.filter((r) => !unique.some((o) => o !== r && o.node.startIndex <= r.node.startIndex && r.node.endIndex <= o.node.endIndex));
+  // Health code in another file that a removed statement started (a parent's method): read in its own scope, once.
+  const elsewhere = resolved.statements
+    .filter((s) => s.finding === 'health' && s.payloadRegion)
+    .map((s) => ({ symbol: s.symbol, node: s.payloadRegion!.node, scope: s.payloadRegion!.scope }))
+    .filter((r, i, all) => all.findIndex((o) => o.node.id === r.node.id) === i);
+  return [...unique.filter((r) => !unique.some((o) => o !== r && o.node.startIndex <= r.node.startIndex && r.node.endIndex <= o.node.endIndex)), ...elsewhere];
 }
 
 /** The HTTP handler classes of a region that route business paths too, with those paths. */
@@ -152,8 +172,9 @@ function businessHandlers(region: SyntaxNode): Array<{ name: string; line: numbe
 function fieldList(lines: string[]): string {
   const keys = new Set<string>();
   for (const l of lines) for (const m of l.matchAll(/"([^"]+)":/g)) keys.add(m[1]!);
-  const calls = lines.map((l) => (/^agent_status = (self\.\w+)\(\)$/.exec(l.trim()) ?? /in (self\.\w+)\(\)\.items\(\)/.exec(l))?.[1]).filter(Boolean);
-  return [...[...keys].map((k) => `"${k}"`), ...calls.map((c) => `the fields of ${c}()`)].join(', ') || 'its status';
+  // A payload method (`self.m()`) or property (`self.p`) whose keys are known only at run time.
+  const calls = lines.map((l) => (/^agent_status = (self\.\w+(?:\(\))?)$/.exec(l.trim()) ?? /in (self\.\w+(?:\(\))?)\.items\(\)/.exec(l))?.[1]).filter(Boolean);
+  return [...[...keys].map((k) => `"${k}"`), ...calls.map((c) => `the fields of ${c}`)].join(', ') || 'its status';
 }
 
 /**

@@ -7,7 +7,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { valueType } from '../../src/analysis/value-type.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { bindArgument, bindsOfAttribute, normPort, portExpression, portRoles, serverSubclasses } from '../../src/analysis/ports.js';
-import { extractHealthPayload, type PayloadScope } from '../../src/analysis/health-payload.js';
+import { extractHealthPayload, routeString, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
 import { baseName, type PyFunction } from '../../src/lang/python/module-model.js';
@@ -86,6 +86,7 @@ export const removeHealth: PythonTransform = {
       }
     }
     for (const stmt of localHealthEndpoints(ctx, healthPorts, servers)) ctx.plan.proposeStatement(stmt);
+    for (const stmt of inheritedHealthServers(ctx, healthPorts)) ctx.plan.proposeStatement(stmt);
     for (const attr of agent.attributes) {
       const assigns = agent.assignments.filter((a) => a.attr === attr);
       const holdsSidecar = assigns.some((a) => a.value && constructs(a.value, sidecars));
@@ -570,6 +571,91 @@ function localHealthEndpoints(ctx: PythonTransformContext, ports: Set<string>, s
   return out;
 }
 
+/**
+ * A health server that an in-repository parent (a legacy mixin) starts on the port it is given, started by
+ * the agent on its health port (`self.start_health_server(self.health_port)`): the call goes (the base
+ * serves /health on that port), and so do the agent's calls of the parent's method that stops only that
+ * server. What the parent's handler answered (on the agent: `mixin = self; mixin.health_payload()`) is
+ * read in the parent's scope for the health hook. A parent method the agent overrides is the agent's.
+ */
+function inheritedHealthServers(ctx: PythonTransformContext, ports: Set<string>): StatementProposal[] {
+  const out: StatementProposal[] = [];
+  for (const parent of ctx.inherited()) {
+    const servers = serverSubclasses(parent.module.root);
+    const own = (name: string) => ctx.agent.methods.has(name) || ctx.baseOwned.has(name);
+    for (const [name, fn] of parent.cls.methods) {
+      if (own(name)) continue;
+      const params = fn.params.map((p) => p.name).filter((p) => p !== 'self');
+      // The parameter the method binds a server or socket on, serving health paths only.
+      let index = -1;
+      walk(fn.body, (n) => {
+        if (index >= 0 || n.type !== 'call') return;
+        const arg = bindArgument(n, servers);
+        const expr = arg ? portExpression(arg.text) : null;
+        if (expr !== null) index = params.indexOf(expr);
+      });
+      if (index < 0 || !servesNoOtherPath(fn.body)) continue;
+      const param = params[index]!;
+      const started = new Set<string>();
+      walk(fn.body, (n) => {
+        if (n.type === 'assignment') {
+          const a = selfAttribute(n.childForFieldName('left')!);
+          if (a) started.add(a);
+        }
+      });
+      const calls = agentCallStatements(ctx, name).filter((call) => {
+        const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+        const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === param)?.childForFieldName('value');
+        const arg = kw ?? args.filter((a) => a.type !== 'keyword_argument')[index];
+        return !!arg && ports.has(normPort(arg.text));
+      });
+      if (!calls.length) continue;
+      const scope: PayloadScope = {
+        agent: { ...parent.cls, methods: new Map([...parent.cls.methods].filter(([m]) => !ctx.agent.methods.has(m))) },
+        classes: new Map(parent.module.classes.map((c) => [c.name, c])),
+        methods: new Set([...parent.cls.methods.keys(), ...ctx.agent.methods.keys()]),
+      };
+      for (const call of calls) {
+        out.push({
+          node: call.parent!,
+          symbol: name,
+          finding: 'health',
+          reason: `starts ${parent.cls.name}.${name}() (${parent.file}), a health server on the health port; the base serves /health there`,
+          payloadRegion: { node: fn.outer, scope },
+        });
+      }
+      // `self.stop_health_server()`: a parent method without parameters touching only what the start set up.
+      for (const [stop, sfn] of parent.cls.methods) {
+        if (stop === name || own(stop) || sfn.params.some((p) => p.name !== 'self')) continue;
+        const touched = new Set(selfMembers(sfn.body));
+        walk(sfn.body, (n) => {
+          if (n.type === 'call' && /^(getattr|hasattr)$/.test(callee(n) ?? '')) {
+            const [obj, key] = n.childForFieldName('arguments')?.namedChildren ?? [];
+            const k = key ? stringValue(key) : null;
+            if (obj?.text === 'self' && k) touched.add(k);
+          }
+        });
+        if (!touched.size || ![...touched].every((m) => started.has(m))) continue;
+        for (const call of agentCallStatements(ctx, stop)) {
+          out.push({ node: call.parent!, symbol: name, finding: 'health', reason: `stops the health server ${parent.cls.name}.${name}() started (the base stops its own)` });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** `self.<name>(...)` calls that are whole statements of the agent's methods. */
+function agentCallStatements(ctx: PythonTransformContext, name: string): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  for (const m of ctx.agent.methods.values()) {
+    walkAgentCode(m, (n) => {
+      if (n.type === 'call' && callee(n) === `self.${name}` && n.parent?.type === 'expression_statement' && n.parent.namedChildCount === 1) out.push(n);
+    });
+  }
+  return out;
+}
+
 /** Does the code receive on (accept from, poll, serve) one of these attributes? */
 function receivesOn(body: SyntaxNode, attrs: Set<string>): boolean {
   if (!attrs.size) return false;
@@ -654,8 +740,8 @@ function businessPayload(
 function servesNoOtherPath(body: SyntaxNode): boolean {
   let other = false;
   walk(body, (n) => {
-    const s = stringValue(n);
-    if (s && s.startsWith('/') && !/^\/(health|healthz|status|ping|ready|live)/.test(s)) other = true;
+    const s = routeString(n);
+    if (s && !/^\/(health|healthz|status|ping|ready|live)/.test(s)) other = true;
   });
   return !other;
 }
@@ -676,8 +762,8 @@ function handlesHealthServer(ctx: PythonTransformContext, cls: string, ports: Se
 function servesOnlyHealth(body: SyntaxNode): boolean {
   const paths: string[] = [];
   walk(body, (n) => {
-    const s = stringValue(n);
-    if (s && s.startsWith('/')) paths.push(s);
+    const s = routeString(n);
+    if (s) paths.push(s);
   });
   return paths.length > 0 && paths.every((p) => /^\/(health|healthz|status|ping|ready|live)/.test(p));
 }

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import type { RewriteOutcome } from '../../core/types.js';
 import { externalUses, repoIndex, type ExternalUse, type Indexed } from '../../analysis/repo-references.js';
+import { inheritedClasses, type InheritedClass } from '../../analysis/inherited.js';
 import { MigrateError, oneLine } from '../../core/errors.js';
 import type { Profile } from '../../profile/profile.js';
 import { buildAgentModel } from '../../analysis/agent-model.js';
@@ -11,7 +12,7 @@ import type { BaseModel } from '../../analysis/base-model.js';
 import { ReferenceIndex } from '../../analysis/references.js';
 import { RemovalPlan } from '../../analysis/removal-plan.js';
 import { EditBuffer, OverlappingEditError } from './edit-buffer.js';
-import { buildModuleModel } from './module-model.js';
+import { baseName, buildModuleModel } from './module-model.js';
 import { firstSyntaxError, parsePython, parseStrict, type SyntaxNode, type Tree } from './parser.js';
 import { removeNodes } from './remove-lines.js';
 import { detectLayout } from './text.js';
@@ -82,6 +83,15 @@ function rewriteTree(input: PythonRewriteInput, py: NonNullable<Profile['python'
     }
     return hit;
   };
+  let parents: InheritedClass[] | undefined;
+  const inherited = (): InheritedClass[] => {
+    if (!input.root) return [];
+    // Only imported parents live elsewhere: without one, the repository is not read.
+    if (!cls.bases.some((b) => { const n = baseName(b); return !!n && n !== input.profile.base_class && module.imports.get(n)?.name; })) return [];
+    files ??= repoIndex(input.root, input.repoSnapshot);
+    parents ??= inheritedClasses(files, agentFile, module, cls, new Set([input.profile.base_class]));
+    return parents;
+  };
   const ctx: PythonTransformContext = {
     file: input.file,
     source: input.source,
@@ -101,6 +111,7 @@ function rewriteTree(input: PythonRewriteInput, py: NonNullable<Profile['python'
     introduced: new Set(),
     renames: new Map(),
     external,
+    inherited,
     removed: [],
     kept: [],
     warnings: [],

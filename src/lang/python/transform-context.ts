@@ -12,6 +12,7 @@ import type { EditBuffer } from './edit-buffer.js';
 import type { ModuleModel } from './module-model.js';
 import type { Layout } from './text.js';
 import type { ExternalUse } from '../../analysis/repo-references.js';
+import type { InheritedClass } from '../../analysis/inherited.js';
 
 export interface PythonTransformContext {
   /** File path for messages (relative to the root). */
@@ -34,6 +35,8 @@ export interface PythonTransformContext {
   deletions: Array<{ node: SyntaxNode; symbol: string }>;
   /** Uses of a name in the repository's other files that reach this agent (empty without a root). */
   external: (name: string) => ExternalUse[];
+  /** The agent's parents defined in the repository's other files (empty without a root). */
+  inherited: () => InheritedClass[];
   /** Members renamed by edit transforms (old → new): code written later from original text applies them. */
   renames: Map<string, string>;
   /** Module-level names that code written outside the edit buffer uses (a removal's replacement text): import pruning keeps them, as it keeps every name the edit buffer's texts use. */

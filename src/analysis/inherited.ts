@@ -1,0 +1,85 @@
+// The agent's parents defined in other files of the repository (a legacy in-repo mixin such as
+// `from utils.agent_mixins import HealthServerMixin`): their methods run on the agent's `self`, so
+// the agent's calls to them are the agent's own behaviour (a health server started on the health
+// port from a mixin clashes with the base's like one the agent starts itself).
+import path from 'node:path';
+import type { Indexed } from './repo-references.js';
+import { buildModuleModel, baseName, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
+import { parsePython } from '../lang/python/parser.js';
+
+export interface InheritedClass {
+  cls: PyClass;
+  module: ModuleModel;
+  /** Path relative to the repository root. */
+  file: string;
+}
+
+/**
+ * The in-repository classes the agent class derives from through imports, nearest first (their own
+ * in-repository parents follow, in the same file or imported). Classes of the agent's own file are
+ * the module model's, not these.
+ */
+export function inheritedClasses(files: Indexed, agentFile: string, module: ModuleModel, cls: PyClass, skip: Set<string>): InheritedClass[] {
+  const out: InheritedClass[] = [];
+  const seen = new Set<string>();
+  const visit = (from: ModuleModel, fromFile: string, c: PyClass, depth: number) => {
+    if (depth > 4) return;
+    for (const b of c.bases) {
+      const name = baseName(b);
+      if (!name || skip.has(name)) continue;
+      const local = fromFile !== agentFile ? from.classes.find((k) => k.name === name) : undefined;
+      if (local) {
+        if (seen.has(`${fromFile}:${name}`)) continue;
+        seen.add(`${fromFile}:${name}`);
+        out.push({ cls: local, module: from, file: fromFile });
+        visit(from, fromFile, local, depth + 1);
+        continue;
+      }
+      const imp = from.imports.get(name);
+      if (!imp || imp.name === null) continue;
+      for (const rel of candidateFiles(imp.module, fromFile)) {
+        const f = files.files.find((x) => x.rel === rel);
+        if (!f) continue;
+        const key = `${rel}:${imp.name}`;
+        if (seen.has(key)) break;
+        let model: ModuleModel;
+        try {
+          model = buildModuleModel(f.text, parsePython(f.text));
+        } catch {
+          break;
+        }
+        const parent = model.classes.find((k) => k.name === imp.name);
+        if (!parent) break;
+        seen.add(key);
+        out.push({ cls: parent, module: model, file: rel });
+        visit(model, rel, parent, depth + 1);
+        break;
+      }
+    }
+  };
+  visit(module, agentFile, cls, 0);
+  return out;
+}
+
+/** Where `from <module> import X` may live: from the root and each directory above the importing file; `.x` beside it. */
+function candidateFiles(mod: string, fromFile: string): string[] {
+  const dir = path.posix.dirname(fromFile);
+  const dots = /^\.+/.exec(mod)?.[0].length ?? 0;
+  const parts = mod.slice(dots).split('.').filter(Boolean);
+  const bases: string[] = [];
+  if (dots > 0) {
+    let d = dir;
+    for (let i = 1; i < dots; i++) d = path.posix.dirname(d);
+    bases.push(d === '.' ? '' : d);
+  } else {
+    bases.push('');
+    for (let d = dir; d !== '.' && d !== '/' && d !== ''; d = path.posix.dirname(d)) bases.push(d);
+  }
+  const out: string[] = [];
+  for (const b of bases) {
+    const p = [b, ...parts].filter(Boolean).join('/');
+    if (!p) continue;
+    out.push(`${p}.py`, `${p}/__init__.py`);
+  }
+  return out;
+}
