@@ -398,6 +398,9 @@ export function isInfraStatement(stmt: Node, scope: InfraScope): boolean {
       const members = thisMembers(e);
       if (/^(clearInterval|clearTimeout)$/.test(fn)) return [...members].every(infra);
       const root = thisRoot(e);
+      // `this.emit('ready')` tells the agent's listeners (other modules, the entry point)
+      // something: the base owning emit() (it is an EventEmitter) does not make it the base's work.
+      if (root === 'emit' && calleeText(e) === 'this.emit') return false;
       if (root && infra(root) && [...members].every(infra)) return true;
     }
     return false;
