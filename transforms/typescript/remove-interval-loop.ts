@@ -74,6 +74,7 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
       const own = jumpsOf(inner, loop);
       if (own.some((j) => !Node.isContinueStatement(j))) continue;
       if (hasOuterLocals(loop, stmts, body)) continue;
+      if (runsAfterLoop(loop, body)) continue;
       const replacements = own.map((j) => [j.getStart(), j.getEnd(), 'return;'] as [number, number, string]);
       const text = stmts.map((s) => sliceWith(ctx.text, s.getFullStart(), s.getEnd(), replacements)).join('');
       ctx.plan.moved.push(...stmts);
@@ -83,6 +84,25 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
       return;
     }
   }
+}
+
+/**
+ * Code of the method that runs once the loop has ended (the statements after it, a `finally`
+ * around it): the loop ends when the agent stops, so that code ran at stop. runOnce() cannot
+ * carry it, and left in onStart() it would run at start: the loop stays where it is.
+ */
+function runsAfterLoop(loop: Node, body: Node): boolean {
+  for (let n: Node = loop; n !== body; ) {
+    const p = n.getParent();
+    if (!p) break;
+    if (Node.isBlock(p)) {
+      const siblings = p.getStatements();
+      if (siblings.slice(siblings.indexOf(n as never) + 1).some((x) => !Node.isEmptyStatement(x))) return true;
+    }
+    if (Node.isTryStatement(p) && p.getFinallyBlock() && n !== p.getFinallyBlock()) return true;
+    n = p;
+  }
+  return false;
 }
 
 /**
