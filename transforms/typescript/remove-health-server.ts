@@ -186,6 +186,14 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       continue;
     }
     const business = scope.map((s) => businessState(ctx, s, [holder, owner, ...handlers].filter(Boolean) as string[])).find(Boolean);
+    if (routes.has('/metrics') && (business || scope.some((s) => ownCall(ctx, s)))) {
+      // A /metrics written by the agent itself (its own method, its own state): the base's
+      // /metrics has none of those samples, so removing the server would empty the scrape
+      // target. As with a registry, the server stays whole on its own port.
+      ctx.hints.businessHealth = true;
+      ctx.warnings.push(`${where} serves the agent's own metrics on /metrics: kept on its own port (the base serves /health and its own /metrics on HEALTH_CHECK_PORT)`);
+      continue;
+    }
     // A server that routes only /health, inline, with the agent's own counters: they move into
     // healthStatus() and the base's /health reports them; the server goes like any other.
     const bridge = business && !isExpress && handlers.length === 0 && routes.size > 0 && !routes.has('/metrics') && !ctx.members.has('healthStatus') && !ctx.newMembers.some((m) => m.name === 'healthStatus') ? soleHealthPayload(creation) : null;
