@@ -112,9 +112,14 @@ function runsAfterLoop(loop: Node, body: Node): boolean {
  * be in flight): the statement next to the timer that is exactly the callback's one statement goes.
  */
 function dropKickOff(ctx: TsRewriteContext, stmt: Node, cb: Node): void {
-  if (!(Node.isArrowFunction(cb) || Node.isFunctionExpression(cb))) return;
-  const body = cb.getBody();
-  const only = Node.isBlock(body) ? (body.getStatements().length === 1 ? body.getStatements()[0]!.getText() : null) : `${body.getText()};`;
+  let only: string | null = null;
+  if (Node.isArrowFunction(cb) || Node.isFunctionExpression(cb)) {
+    const body = cb.getBody();
+    only = Node.isBlock(body) ? (body.getStatements().length === 1 ? body.getStatements()[0]!.getText() : null) : `${body.getText()};`;
+  } else if (thisMember(cb) && ctx.members.has(thisMember(cb)!)) {
+    // `setInterval(this.onTick, ms)` (an arrow property or a bound method): its round is `this.onTick()`.
+    only = `${cb.getText()}();`;
+  }
   if (!only) return;
   const norm = (t: string) => t.replace(/\s+/g, '').replace(/^(void|await)(?=[\w$(])/, '').replace(/;$/, '');
   const parent = stmt.getParent();
