@@ -76,11 +76,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     if (!decl || !nameNode || (Node.isVariableStatement(decl) && decl.getDeclarations().length !== 1)) continue;
     if (!stmts.every((st) => ctx.plan.statements.some((p) => p.node === st))) continue;
     // Every other identifier of that name counts (a shadowing local only keeps the function).
-    const refs = fileNameNodes(ctx.sf, nameNode.getText()).filter((id) => {
-      if (!Node.isIdentifier(id) || id === nameNode) return false;
-      const p = id.getParent();
-      return !((Node.isPropertyAccessExpression(p) && p.getNameNode() === id) || ((Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) || Node.isPropertyDeclaration(p)) && p.getNameNode() === id));
-    });
+    const refs = namesOf(ctx, nameNode);
     if (!refs.every((r) => stmts.some((st) => st.getPos() <= r.getPos() && r.getEnd() <= st.getEnd()))) continue;
     ctx.plan.proposeStatement({ node: decl, symbol: nameNode.getText(), finding: 'signal', reason: 'the signal handler the base replaces' });
     dropHandlerFlags(ctx, decl);
@@ -298,6 +294,15 @@ function localHandler(handler: Node | undefined): Node | undefined {
   return handler;
 }
 
+/** The file's other identifiers spelled like a declared name, without property and member names. */
+function namesOf(ctx: TsRewriteContext, nameNode: Node): Node[] {
+  return fileNameNodes(ctx.sf, nameNode.getText()).filter((id) => {
+    if (!Node.isIdentifier(id) || id === nameNode) return false;
+    const p = id.getParent();
+    return !((Node.isPropertyAccessExpression(p) && p.getNameNode() === id) || ((Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) || Node.isPropertyDeclaration(p)) && p.getNameNode() === id));
+  });
+}
+
 /**
  * `let stopping = false;` beside a named signal handler that alone reads and sets it (`if
  * (stopping) return; stopping = true;`): the handler's once-only guard goes with the handler
@@ -312,11 +317,7 @@ function dropHandlerFlags(ctx: TsRewriteContext, handler: Node): void {
     const init = d.getInitializer();
     const nameNode = d.getNameNode();
     if (!Node.isIdentifier(nameNode) || !init || !(Node.isLiteralExpression(init) || [SyntaxKind.TrueKeyword, SyntaxKind.FalseKeyword, SyntaxKind.NullKeyword].includes(init.getKind()))) continue;
-    const uses = fileNameNodes(ctx.sf, nameNode.getText()).filter((id) => {
-      if (!Node.isIdentifier(id) || id === nameNode) return false;
-      const p = id.getParent();
-      return !((Node.isPropertyAccessExpression(p) && p.getNameNode() === id) || ((Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) || Node.isPropertyDeclaration(p)) && p.getNameNode() === id));
-    });
+    const uses = namesOf(ctx, nameNode);
     if (uses.length > 0 && uses.every((u) => handler.getPos() <= u.getPos() && u.getEnd() <= handler.getEnd())) {
       ctx.plan.proposeStatement({ node: st, symbol: nameNode.getText(), finding: 'signal', reason: 'a flag only the removed signal handler used' });
     }
