@@ -29,6 +29,9 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     for (const stmt of signalStatements(root)) {
       if (root !== ctx.cls && ctx.cls.getPos() <= stmt.getPos() && stmt.getEnd() <= ctx.cls.getEnd()) continue;
       const sig = signalHandlerCall(stmt)!;
+      // A signal the base does not handle (SIGHUP to reload, SIGQUIT to dump): removing the
+      // handler would leave Node's default for it (exit) instead of what the agent did.
+      if (!sig.signals.every((x) => ctx.base.signals.has(x))) continue;
       // A named handler (`process.on('SIGTERM', onSignal)`, `() => void stop('SIGTERM')`): what
       // it does is the body of that function of the file.
       const handler = localHandler(sig.call.getArguments()[1]);
