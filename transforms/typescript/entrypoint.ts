@@ -163,7 +163,7 @@ function detachBlockingTail(ctx: TsRewriteContext, m: string): void {
 function runsUntilStopped(ctx: TsRewriteContext, st: Node): boolean {
   const endless = (n: Node) =>
     (Node.isForOfStatement(n) && !!n.getAwaitKeyword()) ||
-    ((Node.isWhileStatement(n) || Node.isDoStatement(n)) && /^(true|!.*\.aborted|!this\.\w+\.signal\.aborted)$/.test(n.getExpression().getText().replace(/\s+/g, '')));
+    ((Node.isWhileStatement(n) || Node.isDoStatement(n)) && (/^(true|!.*\.aborted|!this\.\w+\.signal\.aborted)$/.test(n.getExpression().getText().replace(/\s+/g, '')) || endsAtStop(ctx, n.getExpression())));
   if (endless(st)) return true;
   if (Node.isTryStatement(st)) return st.getTryBlock().getStatements().some((x) => runsUntilStopped(ctx, x));
   if (!Node.isExpressionStatement(st)) return false;
@@ -174,6 +174,37 @@ function runsUntilStopped(ctx: TsRewriteContext, st: Node): boolean {
   const target = name ? ctx.members.get(name)?.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody()) : undefined;
   if (!target || !Node.isMethodDeclaration(target)) return false;
   return target.getDescendants().some((n) => endless(n) && n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === target);
+}
+
+/**
+ * `while (!this.stopped)` / `while (this.running)`: a flag of the agent that its stop path (the
+ * method that is now onStop(), or what onStop() calls, and the methods those call) sets to the
+ * value ending the loop. Such a loop runs until the agent stops, as one over an AbortSignal does.
+ */
+function endsAtStop(ctx: TsRewriteContext, cond: Node): boolean {
+  const m = /^(!?)this\.([#\w$]+)$/.exec(cond.getText().replace(/\s+/g, ''));
+  if (!m) return false;
+  const flag = m[2]!;
+  const ending = m[1] ? SyntaxKind.TrueKeyword : SyntaxKind.FalseKeyword;
+  const stopPath = new Set<string>([...ctx.renames].filter(([, to]) => to === 'onStop').map(([from]) => from));
+  if (ctx.members.has('onStop')) stopPath.add('onStop');
+  for (const n of ctx.newMembers) if (n.name === 'onStop') for (const c of n.text.matchAll(/this\.([#\w$]+)\(/g)) stopPath.add(c[1]!);
+  const bodies = (name: string) => (ctx.members.get(name)?.nodes ?? []).filter((d) => Node.isMethodDeclaration(d) && d.hasBody());
+  for (const name of [...stopPath]) {
+    for (const d of bodies(name)) {
+      for (const call of d.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+        const callee = thisMember(call.getExpression());
+        if (callee && ctx.members.get(callee)?.kind === 'method') stopPath.add(callee);
+      }
+    }
+  }
+  return [...stopPath].some((name) =>
+    bodies(name).some((d) =>
+      d.getDescendantsOfKind(SyntaxKind.BinaryExpression).some(
+        (b) => b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && thisMember(b.getLeft()) === flag && b.getRight().getKind() === ending,
+      ),
+    ),
+  );
 }
 
 /** Static methods of the class that construct it (`static async create() { ... return new X(...) }`). */

@@ -99,6 +99,54 @@ function soleHealthPayload(creation: CallExpression): ObjectLiteralExpression | 
   return hasStatus && !spreads && onlyAgentState(payload) ? payload : null;
 }
 
+/**
+ * `const body = this.health(); res.writeHead(body.status === 'ok' ? 200 : 503); res.end(JSON.stringify(body))`:
+ * an inline health-only handler whose one answer is what a synchronous method of the agent returns
+ * (called without arguments), and whose HTTP code follows the base's rule: 2xx exactly when that
+ * status is ok (or healthy), else an error code; or always 2xx when every object the method returns
+ * has an ok status. Then `{ ...super.healthStatus(), ...this.health() }` answers the same on the
+ * base's /health. The call, or null.
+ */
+function methodHealthPayload(ctx: TsRewriteContext, creation: CallExpression): CallExpression | null {
+  const handler = creation.getArguments().find((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a));
+  if (!handler) return null;
+  const sends = (descendantsOfKinds(handler, CALLS) as CallExpression[]).filter((c) => /\.(json|send|end|write)$/.test(calleeText(c)) && c.getArguments().length > 0);
+  if (sends.length !== 1) return null;
+  let payload: Node | undefined = sends[0]!.getArguments()[0]!;
+  if (Node.isCallExpression(payload) && calleeText(payload) === 'JSON.stringify' && payload.getArguments().length === 1) payload = payload.getArguments()[0];
+  let local: string | null = null;
+  if (payload && Node.isIdentifier(payload)) {
+    const d = payload.getSymbol()?.getDeclarations()?.[0];
+    if (!d || !Node.isVariableDeclaration(d) || d.getVariableStatement()?.getDeclarationKind() !== 'const' || !(handler.getPos() <= d.getPos() && d.getEnd() <= handler.getEnd())) return null;
+    local = d.getName();
+    payload = d.getInitializer();
+  }
+  if (!payload || !Node.isCallExpression(payload) || payload.getArguments().length > 0) return null;
+  const m = thisMember(payload.getExpression());
+  if (!m || ctx.members.get(m)?.kind !== 'method' || ctx.base.members.has(m) || isAsyncMethod(ctx, m)) return null;
+  // The code it answers with: the writeHead() among the statements next to the send.
+  const block = sends[0]!.getFirstAncestor((a) => Node.isBlock(a));
+  const codes = (block && Node.isBlock(block) ? block.getStatements() : [])
+    .map((st) => (Node.isExpressionStatement(st) ? st.getExpression() : null))
+    .filter((c): c is CallExpression => !!c && Node.isCallExpression(c) && /\.writeHead$/.test(calleeText(c)))
+    .map((c) => c.getArguments()[0]);
+  if (codes.length !== 1 || !codes[0]) return null;
+  const code = codes[0];
+  const ok2xx = (n: Node) => Node.isNumericLiteral(n) && Number(n.getLiteralValue()) >= 200 && Number(n.getLiteralValue()) < 300;
+  const error = (n: Node) => Node.isNumericLiteral(n) && Number(n.getLiteralValue()) >= 400;
+  if (Node.isConditionalExpression(code)) {
+    const cond = code.getCondition().getText().replace(/\s+/g, '');
+    const subject = local ?? payload.getText().replace(/\s+/g, '');
+    const okTest = new RegExp(`^${subject.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.status===?(['"])(ok|healthy)\\1$`);
+    return okTest.test(cond) && ok2xx(code.getWhenTrue()) && error(code.getWhenFalse()) ? payload : null;
+  }
+  if (!ok2xx(code)) return null;
+  const impl = methodBody(ctx, m);
+  const returned = impl ? impl.getDescendantsOfKind(SyntaxKind.ReturnStatement).map((r) => r.getExpression()) : [];
+  const allOk = returned.length > 0 && returned.every((e) => e && Node.isObjectLiteralExpression(e) && e.getProperties().some((p) => Node.isPropertyAssignment(p) && p.getName() === 'status' && /^['"`](ok|healthy)['"`]$/.test(p.getInitializer()?.getText() ?? '')));
+  return allOk ? payload : null;
+}
+
 /** The object literal a const declared in `fn` holds, when `id` is its only reader. */
 function constLiteral(fn: Node, id: Node): Node | undefined {
   const decls = id.getSymbol()?.getDeclarations() ?? [];
@@ -186,12 +234,27 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       continue;
     }
     const business = scope.map((s) => businessState(ctx, s, [holder, owner, ...handlers].filter(Boolean) as string[])).find(Boolean);
+    if (routes.has('/metrics') && (business || scope.some((s) => ownCall(ctx, s)))) {
+      // A /metrics written by the agent itself (its own method, its own state): the base's
+      // /metrics has none of those samples, so removing the server would empty the scrape
+      // target. As with a registry, the server stays whole on its own port.
+      ctx.hints.businessHealth = true;
+      ctx.warnings.push(`${where} serves the agent's own metrics on /metrics: kept on its own port (the base serves /health and its own /metrics on HEALTH_CHECK_PORT)`);
+      continue;
+    }
     // A server that routes only /health, inline, with the agent's own counters: they move into
     // healthStatus() and the base's /health reports them; the server goes like any other.
-    const bridge = business && !isExpress && handlers.length === 0 && routes.size > 0 && !routes.has('/metrics') && !ctx.members.has('healthStatus') && !ctx.newMembers.some((m) => m.name === 'healthStatus') ? soleHealthPayload(creation) : null;
+    const bridgeable = !!business && !isExpress && routes.size > 0 && !routes.has('/metrics') && !ctx.members.has('healthStatus') && !ctx.newMembers.some((m) => m.name === 'healthStatus');
+    const bridge = bridgeable && handlers.length === 0 ? soleHealthPayload(creation) : null;
+    // The method it asks is the only one of the agent's its handler calls.
+    const asked = bridgeable && !bridge ? methodHealthPayload(ctx, creation) : null;
+    const askedOnly = !!asked && handlers.every((h) => h === thisMember(asked.getExpression()));
     if (bridge) {
       addHealthStatus(ctx, payloadProperties(bridge), bridge);
       ctx.warnings.push(`${where} answered /health with business state (this.${business}): it is now part of healthStatus(), served on the base's /health`);
+    } else if (asked && askedOnly) {
+      addHealthStatus(ctx, [`...${asked.getText()}`], asked);
+      ctx.warnings.push(`${where} answered /health with ${asked.getText()} (its status decided the HTTP code): healthStatus() now returns it, served on the base's /health (503 unless its status is ok)`);
     } else if (business) {
       ctx.kept.push({
         symbol: where,
@@ -230,7 +293,9 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
         condition: (removed) => (ctx.isInfraMethod(owner, removed, [creation]) ? null : `${owner}() also does work besides the health server`),
       });
     }
-    for (const h of handlers) ctx.plan.proposeMember({ name: h, finding: 'health', reason: `${h}() answers the hand-made health endpoint` });
+    // (The method whose answer healthStatus() now returns stays.)
+    const keep = asked && askedOnly ? thisMember(asked.getExpression()) : null;
+    for (const h of handlers) if (h !== keep) ctx.plan.proposeMember({ name: h, finding: 'health', reason: `${h}() answers the hand-made health endpoint` });
     if (!holder && !owner) {
       const stmt = creation.getParentWhile((p) => !Node.isStatement(p));
       if (stmt) ctx.plan.proposeStatement({ node: stmt.getParentOrThrow(), symbol: 'createServer', finding: 'health', reason });

@@ -74,6 +74,7 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
       const own = jumpsOf(inner, loop);
       if (own.some((j) => !Node.isContinueStatement(j))) continue;
       if (hasOuterLocals(loop, stmts, body)) continue;
+      if (runsAfterLoop(loop, body)) continue;
       const replacements = own.map((j) => [j.getStart(), j.getEnd(), 'return;'] as [number, number, string]);
       const text = stmts.map((s) => sliceWith(ctx.text, s.getFullStart(), s.getEnd(), replacements)).join('');
       ctx.plan.moved.push(...stmts);
@@ -86,15 +87,39 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
 }
 
 /**
+ * Code of the method that runs once the loop has ended (the statements after it, a `finally`
+ * around it): the loop ends when the agent stops, so that code ran at stop. runOnce() cannot
+ * carry it, and left in onStart() it would run at start: the loop stays where it is.
+ */
+function runsAfterLoop(loop: Node, body: Node): boolean {
+  for (let n: Node = loop; n !== body; ) {
+    const p = n.getParent();
+    if (!p) break;
+    if (Node.isBlock(p)) {
+      const siblings = p.getStatements();
+      if (siblings.slice(siblings.indexOf(n as never) + 1).some((x) => !Node.isEmptyStatement(x))) return true;
+    }
+    if (Node.isTryStatement(p) && p.getFinallyBlock() && n !== p.getFinallyBlock()) return true;
+    n = p;
+  }
+  return false;
+}
+
+/**
  * `void this.refresh(); this.timer = setInterval(() => void this.refresh(), ms);`: the round run
  * at once before the timer's first tick. The base calls runOnce() as soon as onStart() returns,
  * so kept beside it that round would run twice at start (the second while the first may still
  * be in flight): the statement next to the timer that is exactly the callback's one statement goes.
  */
 function dropKickOff(ctx: TsRewriteContext, stmt: Node, cb: Node): void {
-  if (!(Node.isArrowFunction(cb) || Node.isFunctionExpression(cb))) return;
-  const body = cb.getBody();
-  const only = Node.isBlock(body) ? (body.getStatements().length === 1 ? body.getStatements()[0]!.getText() : null) : `${body.getText()};`;
+  let only: string | null = null;
+  if (Node.isArrowFunction(cb) || Node.isFunctionExpression(cb)) {
+    const body = cb.getBody();
+    only = Node.isBlock(body) ? (body.getStatements().length === 1 ? body.getStatements()[0]!.getText() : null) : `${body.getText()};`;
+  } else if (thisMember(cb) && ctx.members.has(thisMember(cb)!)) {
+    // `setInterval(this.onTick, ms)` (an arrow property or a bound method): its round is `this.onTick()`.
+    only = `${cb.getText()}();`;
+  }
   if (!only) return;
   const norm = (t: string) => t.replace(/\s+/g, '').replace(/^(void|await)(?=[\w$(])/, '').replace(/;$/, '');
   const parent = stmt.getParent();

@@ -29,6 +29,9 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     for (const stmt of signalStatements(root)) {
       if (root !== ctx.cls && ctx.cls.getPos() <= stmt.getPos() && stmt.getEnd() <= ctx.cls.getEnd()) continue;
       const sig = signalHandlerCall(stmt)!;
+      // A signal the base does not handle (SIGHUP to reload, SIGQUIT to dump): removing the
+      // handler would leave Node's default for it (exit) instead of what the agent did.
+      if (!sig.signals.every((x) => ctx.base.signals.has(x))) continue;
       // A named handler (`process.on('SIGTERM', onSignal)`, `() => void stop('SIGTERM')`): what
       // it does is the body of that function of the file.
       const handler = localHandler(sig.call.getArguments()[1]);
@@ -76,13 +79,10 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     if (!decl || !nameNode || (Node.isVariableStatement(decl) && decl.getDeclarations().length !== 1)) continue;
     if (!stmts.every((st) => ctx.plan.statements.some((p) => p.node === st))) continue;
     // Every other identifier of that name counts (a shadowing local only keeps the function).
-    const refs = fileNameNodes(ctx.sf, nameNode.getText()).filter((id) => {
-      if (!Node.isIdentifier(id) || id === nameNode) return false;
-      const p = id.getParent();
-      return !((Node.isPropertyAccessExpression(p) && p.getNameNode() === id) || ((Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) || Node.isPropertyDeclaration(p)) && p.getNameNode() === id));
-    });
+    const refs = namesOf(ctx, nameNode);
     if (!refs.every((r) => stmts.some((st) => st.getPos() <= r.getPos() && r.getEnd() <= st.getEnd()))) continue;
     ctx.plan.proposeStatement({ node: decl, symbol: nameNode.getText(), finding: 'signal', reason: 'the signal handler the base replaces' });
+    dropHandlerFlags(ctx, decl);
   }
   if (memberOnly.length > 0) ctx.after.push((removed) => memberOnlyHandlers(ctx, memberOnly, removed));
   for (const t of targets) {
@@ -295,6 +295,36 @@ function localHandler(handler: Node | undefined): Node | undefined {
     }
   }
   return handler;
+}
+
+/** The file's other identifiers spelled like a declared name, without property and member names. */
+function namesOf(ctx: TsRewriteContext, nameNode: Node): Node[] {
+  return fileNameNodes(ctx.sf, nameNode.getText()).filter((id) => {
+    if (!Node.isIdentifier(id) || id === nameNode) return false;
+    const p = id.getParent();
+    return !((Node.isPropertyAccessExpression(p) && p.getNameNode() === id) || ((Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) || Node.isPropertyDeclaration(p)) && p.getNameNode() === id));
+  });
+}
+
+/**
+ * `let stopping = false;` beside a named signal handler that alone reads and sets it (`if
+ * (stopping) return; stopping = true;`): the handler's once-only guard goes with the handler
+ * rather than stay behind unused.
+ */
+function dropHandlerFlags(ctx: TsRewriteContext, handler: Node): void {
+  const block = handler.getParent();
+  if (!block || !(Node.isBlock(block) || Node.isSourceFile(block))) return;
+  for (const st of block.getStatements() as Node[]) {
+    if (st === handler || !Node.isVariableStatement(st) || st.getDeclarations().length !== 1) continue;
+    const d = st.getDeclarations()[0]!;
+    const init = d.getInitializer();
+    const nameNode = d.getNameNode();
+    if (!Node.isIdentifier(nameNode) || !init || !(Node.isLiteralExpression(init) || [SyntaxKind.TrueKeyword, SyntaxKind.FalseKeyword, SyntaxKind.NullKeyword].includes(init.getKind()))) continue;
+    const uses = namesOf(ctx, nameNode);
+    if (uses.length > 0 && uses.every((u) => handler.getPos() <= u.getPos() && u.getEnd() <= handler.getEnd())) {
+      ctx.plan.proposeStatement({ node: st, symbol: nameNode.getText(), finding: 'signal', reason: 'a flag only the removed signal handler used' });
+    }
+  }
 }
 
 /** Option names under which graceful-shutdown libraries take the code to run on a signal. */

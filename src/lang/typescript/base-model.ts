@@ -25,6 +25,8 @@ export interface BaseModel {
   inRepository: boolean;
   /** The base extends Node's EventEmitter (so a class on EventEmitter can move onto it). */
   eventEmitter: boolean;
+  /** The signals the base installs its own handler for (`process.on('SIGTERM', ...)` in its source). */
+  signals: Set<string>;
 }
 
 /** Instance members every EventEmitter has (Node's API): a base that extends it owns them too. */
@@ -130,7 +132,8 @@ export function loadBaseModel(root: string, profile: Profile): BaseModel {
       hook: Node.isMethodDeclaration(m) && m.getScope() === Scope.Protected,
     });
   }
-  const model: BaseModel = { file, source, className: profile.base_class, members, inRepository, eventEmitter };
+  const signals = new Set([...source.matchAll(/\bprocess\.(?:on|once|addListener|prependListener)\(\s*['"](SIG[A-Z]+)['"]/g)].map((m) => m[1]!));
+  const model: BaseModel = { file, source, className: profile.base_class, members, inRepository, eventEmitter, signals };
   cache.set(file, { mtime, model });
   return model;
 }

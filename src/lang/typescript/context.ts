@@ -263,12 +263,14 @@ export interface InfraScope {
   /** Members whose statements are swept with them (not sticky). */
   sweep: Set<string>;
   baseOwned: Set<string>;
+  /** The signals the base handles itself (a handler of another signal is the agent's own). */
+  baseSignals?: Set<string>;
 }
 
 /** What counts as infrastructure once `removed` goes: those members (swept unless sticky) and the base's. */
 export function scopeFor(ctx: TsRewriteContext, removed: Set<string>): InfraScope {
   const sweep = new Set([...removed].filter((n) => !ctx.plan.members.get(n)?.sticky && ctx.plan.members.get(n)?.scope !== 'module'));
-  return { removed, sweep, baseOwned: new Set(ctx.base.members.keys()) };
+  return { removed, sweep, baseOwned: new Set(ctx.base.members.keys()), baseSignals: ctx.base.signals };
 }
 
 /** The statement only sets up, uses or tears down members being removed. */
@@ -394,10 +396,14 @@ export function isInfraStatement(stmt: Node, scope: InfraScope): boolean {
     if (Node.isCallExpression(e)) {
       const fn = calleeText(e);
       if (/^process\.exit$/.test(fn)) return true;
-      if (signalHandlerCall(stmt)) return true;
+      const signal = signalHandlerCall(stmt);
+      if (signal && (!scope.baseSignals || signal.signals.every((x) => scope.baseSignals!.has(x)))) return true;
       const members = thisMembers(e);
       if (/^(clearInterval|clearTimeout)$/.test(fn)) return [...members].every(infra);
       const root = thisRoot(e);
+      // `this.emit('ready')` tells the agent's listeners (other modules, the entry point)
+      // something: the base owning emit() (it is an EventEmitter) does not make it the base's work.
+      if (root === 'emit' && calleeText(e) === 'this.emit') return false;
       if (root && infra(root) && [...members].every(infra)) return true;
     }
     return false;

@@ -36,8 +36,9 @@ function mayUsePromClient(n: ts.Node): boolean {
   return ts.isCallExpression(n) && /^(collectDefaultMetrics|pushAdd|push)$/.test(lastName(n.expression) ?? '');
 }
 
-/** `x.on(...)` as a statement (through await/void/parentheses): what signalHandlerCall reads. */
+/** `x.on(...)` as a statement (through await/void/parentheses), or a for-of over a literal list: what signalHandlerCall reads. */
 function mayHandleSignal(n: ts.Node): boolean {
+  if (ts.isForOfStatement(n)) return ts.isArrayLiteralExpression(n.expression);
   if (!ts.isExpressionStatement(n)) return false;
   let e: ts.Expression = n.expression;
   while (ts.isAwaitExpression(e) || ts.isVoidExpression(e) || ts.isParenthesizedExpression(e)) e = e.expression;

@@ -1,5 +1,5 @@
 // Small ts-morph helpers shared by the scan, the transforms and the removal plan.
-import { Node, SyntaxKind, ts, type ClassDeclaration, type ClassExpression, type SourceFile, type Statement, type CallExpression } from 'ts-morph';
+import { Node, SyntaxKind, ts, type ClassDeclaration, type ClassExpression, type SourceFile, type Statement, type CallExpression, type ForOfStatement } from 'ts-morph';
 
 // ts-morph wraps every node a walk is shown (a wrapper, a cache entry, closures per step): a
 // whole-file forEachDescendant costs far more than the compiler's own walk. The helpers below
@@ -262,6 +262,7 @@ export function calleeText(call: CallExpression): string {
 
 /** `process.on('SIGTERM', ...)` and friends: the signal names, or null. */
 export function signalHandlerCall(stmt: Node): { call: CallExpression; signals: string[] } | null {
+  if (Node.isForOfStatement(stmt)) return signalLoop(stmt);
   const call = statementCall(stmt);
   if (!call) return null;
   if (!/^process\.(on|once|addListener|prependListener)$/.test(calleeText(call))) return null;
@@ -270,6 +271,29 @@ export function signalHandlerCall(stmt: Node): { call: CallExpression; signals: 
   const sig = first.getLiteralText();
   if (!/^SIG(TERM|INT|HUP|QUIT|BREAK)$/.test(sig)) return null;
   return { call, signals: [sig] };
+}
+
+/**
+ * `for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, handler);`: one handler installed for
+ * each signal of a literal list, the loop's one statement. Not when an inline handler reads the
+ * loop variable (its statements could not move into onStop() without it).
+ */
+function signalLoop(loop: ForOfStatement): { call: CallExpression; signals: string[] } | null {
+  const init = loop.getInitializer();
+  const decl = Node.isVariableDeclarationList(init) && init.getDeclarations().length === 1 ? init.getDeclarations()[0]! : null;
+  const list = loop.getExpression();
+  if (!decl || !Node.isIdentifier(decl.getNameNode()) || !Node.isArrayLiteralExpression(list)) return null;
+  const signals = list.getElements().map((e) => (Node.isStringLiteral(e) || Node.isNoSubstitutionTemplateLiteral(e) ? e.getLiteralText() : ''));
+  if (signals.length === 0 || !signals.every((s) => /^SIG(TERM|INT|HUP|QUIT|BREAK)$/.test(s))) return null;
+  const body = loop.getStatement();
+  const inner = Node.isBlock(body) ? (body.getStatements().length === 1 ? body.getStatements()[0]! : null) : body;
+  const call = inner ? statementCall(inner) : null;
+  if (!call || !/^process\.(on|once|addListener|prependListener)$/.test(calleeText(call))) return null;
+  const [first, handler] = call.getArguments();
+  const name = decl.getName();
+  if (!first || first.getText() !== name || !handler) return null;
+  if ((Node.isArrowFunction(handler) || Node.isFunctionExpression(handler)) && handler.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === name)) return null;
+  return { call, signals };
 }
 
 const LOG = /^(console\.(log|info|warn|error|debug)|(this\.)?(logger|log|_logger|_log)\.(debug|info|warn|warning|error|trace|fatal))$/;
