@@ -2,7 +2,7 @@
 // Rewrites run across cores, verification is one compiler process per language,
 // validations run up to --concurrency at once, and commits happen one at a time in a
 // stable order. A failed agent never stops the others and leaves nothing behind.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
@@ -392,7 +392,15 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     for (const i of items.filter(pending)) {
       if (aborted()) break;
       const outRel = rel(root, i.outAbs);
-      if (existsSync(i.outAbs)) {
+      const kind = pathKind(i.outAbs);
+      if (kind && kind !== 'file') {
+        // A directory, FIFO, socket or symlink at the _v2 path is the user's, never ours to
+        // read (a FIFO would block) or to replace, even with --force: that agent fails alone.
+        i.result = { ...i.result, status: 'failed', output: null, error: `${outRel} already exists and is ${kind}, not a file; move it away to migrate ${i.agent.name}` };
+        finish(i);
+        continue;
+      }
+      if (kind) {
         if (readFileSync(i.outAbs).equals(i.bytes!)) {
           // A committing run refused an uncommitted _v2 up front, so this one is committed.
           // Otherwise it may be a leftover of a --no-commit run whose validation failed:
@@ -514,4 +522,20 @@ function result(agent: AgentInfo, status: RunStatus, extra: Partial<RunResult>):
 
 function rel(root: string, abs: string): string {
   return path.relative(root, abs).split(path.sep).join('/');
+}
+
+/** What is at `abs` without following a symlink: 'file', a description of anything else, or null when nothing is. */
+function pathKind(abs: string): string | null {
+  let st;
+  try {
+    st = lstatSync(abs);
+  } catch {
+    return null;
+  }
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isSymbolicLink()) return 'a symlink';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  return 'a device';
 }
