@@ -1,7 +1,7 @@
 // Git for the record-keeping: one commit per agent that touches only that
 // agent's files, found later from its trailers alone, and reverted with
 // `git revert` so later agents' commits are never in the way.
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { simpleGit, type SimpleGit } from 'simple-git';
@@ -515,9 +515,12 @@ export async function revertAgent(
   const statusBefore = await git(root).raw(['status', '--porcelain=v1', '-z', '--untracked-files=all']);
   const fromTop = (f: string) => (prefix && f.startsWith(prefix) ? f.slice(prefix.length) : f);
 
-  try {
-    await g.raw(['revert', '--no-commit', migrationSha]);
-  } catch (err) {
+  // runGit, not the git library: it resolves a git killed by a signal (Ctrl-C reaches the
+  // whole foreground group) or a hook that refused silently as success.
+  const reverted = await runGit(root, ['revert', '--no-commit', migrationSha]);
+  if (reverted.signal) removeOwnLock(root);
+  const revertFailed = gitFailure('revert', reverted);
+  if (revertFailed) {
     let conflicted: string[] = [];
     try {
       conflicted = (await git(root).raw(['diff', '--name-only', '--diff-filter=U', '-z'])).split('\0').filter(Boolean);
@@ -528,7 +531,7 @@ export async function revertAgent(
     await assertUnchanged(root, headBefore, statusBefore);
     const why = conflicted.length
       ? `${listSome(conflicted.map(fromTop))} changed after ${short(migrationSha)} and conflicted`
-      : firstLine(err);
+      : revertFailed;
     throw new MigrateError(`cannot revert ${agent}: ${why}; the revert was aborted and the repository is unchanged`);
   }
 
@@ -559,10 +562,23 @@ export async function revertAgent(
     writeFileAtomic(path.join(root, rel), serializeRevertRecord(revertRecord));
     await g.raw(['add', '--', rel]);
     // The index held nothing before the revert, so it now holds exactly the revert and its record.
-    await g.raw(['commit', '--cleanup=strip', '-m', message]);
+    const run = await runGit(root, [...(await identityArgs(root)), 'commit', '--cleanup=strip', '-m', message]);
+    if (run.signal) removeOwnLock(root);
+    // Success is proven: HEAD moved to a child of the HEAD before (a git killed after
+    // writing the ref did make the commit).
+    const sha = await headSha(root);
+    const parents = sha && sha !== headBefore ? (await git(root).raw(['rev-list', '--parents', '-n', '1', sha])).trim().split(' ').slice(1) : [];
+    if (!sha || sha === headBefore || parents.length !== 1 || parents[0] !== headBefore) {
+      throw new MigrateError(sha && sha !== headBefore ? `HEAD moved to ${short(sha)}, which is not a child of ${headBefore ? short(headBefore) : 'nothing'}` : (gitFailure('commit', run) ?? 'git commit made no commit'));
+    }
   } catch (err) {
     await unstage(root, [rel]);
     rmSync(path.join(root, rel), { force: true });
+    try {
+      rmdirSync(path.dirname(path.join(root, rel))); // the reverts folder, when this record made it
+    } catch {
+      // other revert records are in it
+    }
     await abortRevert(root, files);
     await assertUnchanged(root, headBefore, statusBefore);
     throw new MigrateError(`cannot revert ${agent}: ${firstLine(err)}; the repository is unchanged`);
