@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { UsageError } from '../core/errors.js';
 import { killRecordedTree, onGroupChange, type TreeRecord } from '../validate/process-group.js';
 import { checkIdentity, identityOf } from '../validate/proc.js';
-import { describeIndexLock, indexLock } from '../record/index-lock.js';
+import { describeIndexLock, indexLock, staleNextIndexLocks } from '../record/index-lock.js';
 
 /** `run` journals are exclusive (one writing run per repository); `validate` ones only hold processes. */
 export type JournalKind = 'run' | 'validate';
@@ -312,6 +312,7 @@ async function recover(loc: Location, file: string, data: JournalData, warn: War
       rmSync(lock.file, { force: true });
       warn(`removed ${path.relative(loc.top!, lock.file)} left by a git killed mid-commit (run pid ${data.pid})`);
     }
+    if (data.commit) for (const f of staleNextIndexLocks(loc.top!)) rmSync(f, { force: true });
   }
   const backups = backupDirOf(file, data.pid);
   for (const rel of data.files) settleFile(loc, data, rel, backups);

@@ -19,7 +19,7 @@ import {
   type RevertRecord,
 } from './migration-log.js';
 import { shardBranch } from '../pipeline/shard.js';
-import { describeIndexLock, indexLock } from './index-lock.js';
+import { describeIndexLock, indexLock, staleNextIndexLocks } from './index-lock.js';
 
 export const TRAILER_AGENT = 'Migrate-Agent';
 export const TRAILER_PROFILE = 'Migrate-Profile';
@@ -286,6 +286,7 @@ export async function commitAgent(
 function removeOwnLock(root: string): void {
   const lock = indexLock(root);
   if (lock && lock.knowable && lock.holders.length === 0) rmSync(lock.file, { force: true });
+  for (const f of staleNextIndexLocks(root)) rmSync(f, { force: true });
 }
 
 /** Take the files out of the index again (back to HEAD's version); a note when git refused. */

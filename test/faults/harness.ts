@@ -203,6 +203,7 @@ export async function expectIntact(root: string, before: Baseline, tags: string[
   expect(dirt, 'work tree and index must be clean').toEqual([]);
   const gitDir = path.join(root, '.git');
   expect(existsSync(path.join(gitDir, 'index.lock')), 'no stale index.lock').toBe(false);
+  expect(readdirSync(gitDir).filter((f) => /^next-index-\d+\.lock$/.test(f)), 'no temporary index a killed git commit --only left').toEqual([]);
   if (!opts.journal) expect(existsSync(path.join(gitDir, 'migrate-run.json')), 'no run journal left').toBe(false);
   const commits = migrateCommits(root, before.head);
   const agents = commits.map((c) => c.agent);
