@@ -1,7 +1,8 @@
-// `migrate commit` under faults (issue 11's campaign, second round): Ctrl-C or kill -9 while
-// git commits (a slow pre-commit hook). The _v2 a `--no-commit` run left is the user's until
-// its commit lands: afterwards it is still there byte for byte, nothing is staged, no record
-// or git lock is left, and the next `migrate commit` commits it once.
+// `migrate commit` and `migrate promote` under faults (issue 11's campaign, second round):
+// Ctrl-C or kill -9 while git commits (a slow pre-commit hook). The _v2 a `--no-commit` run
+// left is the user's until its commit lands: afterwards it is still there byte for byte,
+// nothing is staged, no record or git lock is left, and the next `migrate commit` commits it
+// once. A promotion killed mid-commit is put back by the next command, which then promotes once.
 import { execa } from 'execa';
 import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -23,9 +24,9 @@ async function leftUncommitted(): Promise<{ root: string; head: string; v2: stri
   return { root, head: git(root, ['rev-parse', 'HEAD']), v2: sha256(path.join(root, AGENT_V2)), marker };
 }
 
-/** `migrate commit AGENT` in its own process group (a shell's foreground job), stopped once its hook runs. */
-async function commitUntilHook(root: string, marker: string) {
-  const child = execa('node', [BIN, 'commit', AGENT, '--root', root], { cwd: root, reject: false, detached: true, stdin: 'ignore', env: { FORCE_COLOR: '0', NO_COLOR: '1' } });
+/** `migrate <args>` in its own process group (a shell's foreground job), left running once its hook runs. */
+async function untilHook(root: string, marker: string, args = ['commit', AGENT]) {
+  const child = execa('node', [BIN, ...args, '--root', root], { cwd: root, reject: false, detached: true, stdin: 'ignore', env: { FORCE_COLOR: '0', NO_COLOR: '1' } });
   stray(child.pid);
   await waitFor(() => existsSync(marker) || child.exitCode !== null, 'the pre-commit hook', 60_000);
   expect(child.exitCode, 'commit ended before its hook ran').toBeNull();
@@ -54,7 +55,7 @@ async function commitsOnce(root: string, head: string, v2: string): Promise<stri
 describe('18. `migrate commit` interrupted while git commits', () => {
   it('Ctrl-C to the foreground group: exit 130, one line, the _v2 unstaged and intact, no record; the rerun commits once', async () => {
     const { root, head, v2, marker } = await leftUncommitted();
-    const { child } = await commitUntilHook(root, marker);
+    const { child } = await untilHook(root, marker);
     process.kill(-child.pid!, 'SIGINT');
     const r = await child;
     expect(r.exitCode, String(r.stderr)).toBe(130);
@@ -66,10 +67,38 @@ describe('18. `migrate commit` interrupted while git commits', () => {
 
   it('kill -9 of the tool and its git: the next commit puts the staged files back, removes the locks the killed git left, and commits once', async () => {
     const { root, head, v2, marker } = await leftUncommitted();
-    const { child } = await commitUntilHook(root, marker);
+    const { child } = await untilHook(root, marker);
     process.kill(-child.pid!, 'SIGKILL');
     await child;
     const said = await commitsOnce(root, head, v2);
     expect(said).toMatch(/recovered from a killed run/);
   }, 90_000);
+});
+
+describe('19. `migrate promote` killed while git commits the promotion', () => {
+  it('kill -9 of the tool and its git (--mode replace): the next promote restores the original, the _v2 and the record, then promotes once', async () => {
+    const { root, marker } = await leftUncommitted();
+    rmSync(path.join(root, '.git', 'hooks', 'pre-commit'));
+    const committed = await run(root, ['commit', AGENT], tag());
+    expect(committed.exitCode, committed.stderr).toBe(0);
+    const migration = git(root, ['rev-parse', 'HEAD']);
+    const original = sha256(path.join(root, 'agents', 'kv_cache_agent.py'));
+    const v2 = sha256(path.join(root, AGENT_V2));
+    writeFileSync(path.join(root, '.git', 'hooks', 'pre-commit'), `#!/bin/sh\ntouch "${marker}"\nsleep 20\n`);
+    chmodSync(path.join(root, '.git', 'hooks', 'pre-commit'), 0o755);
+    const { child } = await untilHook(root, marker, ['promote', AGENT, '--mode', 'replace']);
+    process.kill(-child.pid!, 'SIGKILL');
+    await child;
+    rmSync(path.join(root, '.git', 'hooks', 'pre-commit'));
+    const again = await run(root, ['promote', AGENT, '--mode', 'replace'], tag());
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/recovered from a killed run \(pid \d+\): stopped 0 agent process\(es\), put back 3 unfinished file\(s\)/);
+    expect(git(root, ['rev-parse', 'HEAD~1'])).toBe(migration);
+    expect(git(root, ['show', '--name-status', '--format=', 'HEAD']).split('\n').sort()).toEqual(['D\tagents/kv_cache_agent_v2.py', 'M\tagents/kv_cache_agent.py', `M\tmigration-log/${AGENT}.json`]);
+    expect(sha256(path.join(root, 'agents', 'kv_cache_agent.py'))).toBe(v2);
+    expect(git(root, ['show', `HEAD~1:agents/kv_cache_agent.py`]).length).toBeGreaterThan(0);
+    expect(sha256(path.join(root, 'agents', 'kv_cache_agent.py'))).not.toBe(original);
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
+    expect(readdirSync(path.join(root, '.git')).filter((f) => f.endsWith('.lock'))).toEqual([]);
+  }, 120_000);
 });
