@@ -8,6 +8,7 @@ import { resolveAgent } from '../record/resolve.js';
 import { revertJson, revertLine } from '../report/status-table.js';
 import { resolveRoot, type CommonFlags } from './common.js';
 import { listenForInterrupt } from './interrupt.js';
+import { RunJournal } from '../pipeline/journal.js';
 
 export async function revertCommand(agent: string, opts: CommonFlags & { json?: boolean }): Promise<number> {
   const root = resolveRoot(opts);
@@ -16,14 +17,17 @@ export async function revertCommand(agent: string, opts: CommonFlags & { json?: 
   // added, REVERT_HEAD set, and every later revert refused. Caught, the signal only ends
   // git (it reaches the whole foreground group), and the revert's own failure path puts
   // the repository back; a revert git had already committed stays, and is reported.
+  // The run journal covers what no handler can (kill -9): the next command puts the files back.
   const interrupt = listenForInterrupt();
+  let journal: RunJournal | null = null;
   try {
     const name = await resolveAgent(root, agent, (n) => fileForConfigName(root, n));
+    journal = await RunJournal.open(root, 'run');
     if (interrupt.signal.aborted) {
       process.stderr.write(`migrate: interrupted before reverting ${name}; nothing changed\n`);
       return interrupt.exitCode()!;
     }
-    const { revertSha, migrationSha, undid } = await revertAgent(root, name);
+    const { revertSha, migrationSha, undid } = await revertAgent(root, name, { journal });
     const result = { agent: name, reverted: migrationSha, revert_commit: revertSha, undid };
     process.stdout.write(opts.json ? revertJson(result) : revertLine(result));
     return 0;
@@ -40,6 +44,7 @@ export async function revertCommand(agent: string, opts: CommonFlags & { json?: 
     return 1;
   } finally {
     interrupt.dispose();
+    journal?.finish();
   }
 }
 

@@ -19,6 +19,7 @@ import {
   type RevertRecord,
 } from './migration-log.js';
 import { shardBranch } from '../pipeline/shard.js';
+import type { RunJournal } from '../pipeline/journal.js';
 import { describeIndexLock, indexLock, staleNextIndexLocks } from './index-lock.js';
 
 export const TRAILER_AGENT = 'Migrate-Agent';
@@ -485,7 +486,7 @@ export async function recordAtCommit(root: string, sha: string, agent: string): 
 export async function revertAgent(
   root: string,
   agent: string,
-  opts: { now?: Date } = {},
+  opts: { now?: Date; journal?: RunJournal | null } = {},
 ): Promise<{ revertSha: string; migrationSha: string; undid: 'migration' | 'promotion' }> {
   assertAgentName(agent);
   const { prefix } = await repoInfo(root);
@@ -516,6 +517,14 @@ export async function revertAgent(
   const statusBefore = await git(root).raw(['status', '--porcelain=v1', '-z', '--untracked-files=all']);
   const fromTop = (f: string) => (prefix && f.startsWith(prefix) ? f.slice(prefix.length) : f);
 
+  const at = opts.now ?? new Date();
+  let rel = revertRecordPath(agent, at);
+  for (let n = 2; existsSync(path.join(root, rel)); n++) rel = rel.replace(/(-\d+)?\.json$/, `-${n}.json`);
+  // In the run journal before git touches them: a revert killed (kill -9, a closed terminal)
+  // while git commits is put back by the next command, lock included.
+  const touched = [...files.map(fromTop), rel];
+  opts.journal?.willCreateAll(touched);
+
   // runGit, not the git library: it resolves a git killed by a signal (Ctrl-C reaches the
   // whole foreground group) or a hook that refused silently as success.
   const reverted = await runGit(root, ['revert', '--no-commit', migrationSha]);
@@ -533,12 +542,12 @@ export async function revertAgent(
     const why = conflicted.length
       ? `${listSome(conflicted.map(fromTop))} changed after ${short(migrationSha)} and conflicted`
       : revertFailed;
+    opts.journal?.settled(touched);
     throw new MigrateError(`cannot revert ${agent}: ${why}; the revert was aborted and the repository is unchanged`);
   }
-
-  const at = opts.now ?? new Date();
-  let rel = revertRecordPath(agent, at);
-  for (let n = 2; existsSync(path.join(root, rel)); n++) rel = rel.replace(/(-\d+)?\.json$/, `-${n}.json`);
+  // The changes stay staged; git forgets the revert in progress (REVERT_HEAD), which would
+  // otherwise outlive a killed commit and refuse every later revert.
+  await runGit(root, ['revert', '--quit']);
   const revertRecord: RevertRecord = {
     record_version: 1,
     agent,
@@ -563,6 +572,7 @@ export async function revertAgent(
     writeFileAtomic(path.join(root, rel), serializeRevertRecord(revertRecord));
     await g.raw(['add', '--', rel]);
     // The index held nothing before the revert, so it now holds exactly the revert and its record.
+    opts.journal?.committing(touched);
     const run = await runGit(root, [...(await identityArgs(root)), 'commit', '--cleanup=strip', '-m', message]);
     if (run.signal) removeOwnLock(root);
     // Success is proven: HEAD moved to a child of the HEAD before (a git killed after
@@ -582,8 +592,11 @@ export async function revertAgent(
     }
     await abortRevert(root, files);
     await assertUnchanged(root, headBefore, statusBefore);
+    opts.journal?.commitFailed();
+    opts.journal?.settled(touched);
     throw new MigrateError(`cannot revert ${agent}: ${firstLine(err)}; the repository is unchanged`);
   }
+  opts.journal?.committed(touched);
   const revertSha = (await g.revparse(['HEAD'])).trim();
   return { revertSha, migrationSha, undid };
 }

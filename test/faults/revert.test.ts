@@ -1,7 +1,8 @@
 // `migrate revert` under faults (issue 11's campaign, second round): a pre-commit hook that
-// refuses silently, and Ctrl-C while git commits the revert (a slow hook, a signing
-// prompt). Either way the revert is all or nothing: no staged deletions, no stray revert
-// record, no REVERT_HEAD, one line that says so, and the next revert works.
+// refuses silently, Ctrl-C while git commits the revert (a slow hook, a signing prompt), and
+// kill -9 of the tool with its git. Either way the revert is all or nothing: no staged
+// deletions, no stray revert record, no REVERT_HEAD, one line that says so (or, after
+// kill -9, the next command puts everything back), and the next revert works.
 import { execa } from 'execa';
 import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -71,5 +72,28 @@ describe('17. a revert is all or nothing', () => {
     expect(String(r.stderr)).toBe(`migrate: interrupted: cannot revert ${AGENT}: git commit was killed by SIGINT; the repository is unchanged`);
     expectUnreverted(root, head);
     await revertsCleanly(root, head);
+  }, 60_000);
+});
+
+describe('17. a revert killed with -9 while git commits', () => {
+  it('the next revert removes the lock it proves ours, puts the staged deletions and the record back, then reverts once', async () => {
+    const { root, head } = await migrated();
+    const marker = path.join(root, '.git', 'hook-started');
+    hook(root, `touch "${marker}"\nsleep 20`);
+    const child = execa('node', [BIN, 'revert', AGENT, '--root', root], { cwd: root, reject: false, detached: true, stdin: 'ignore', env: { FORCE_COLOR: '0', NO_COLOR: '1' } });
+    stray(child.pid);
+    await waitFor(() => existsSync(marker) || child.exitCode !== null, 'the pre-commit hook', 30_000);
+    expect(child.exitCode, 'revert ended before its commit').toBeNull();
+    process.kill(-child.pid!, 'SIGKILL');
+    await child;
+    rmSync(path.join(root, '.git', 'hooks', 'pre-commit'));
+    const again = await run(root, ['revert', AGENT], tag());
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/recovered from a killed run \(pid \d+\): stopped 0 agent process\(es\), put back 3 unfinished file\(s\)/);
+    expect(git(root, ['rev-parse', 'HEAD~1'])).toBe(head);
+    expect(git(root, ['show', '--name-status', '--format=', 'HEAD']).split('\n').filter((l) => !l.includes('migration-log/reverts/')).sort()).toEqual([`D\t${AGENT_V2}`, `D\tmigration-log/${AGENT}.json`]);
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
+    expect(existsSync(path.join(root, '.git', 'REVERT_HEAD'))).toBe(false);
+    expect(readdirSync(path.join(root, '.git')).filter((f) => f.endsWith('.lock'))).toEqual([]);
   }, 60_000);
 });
