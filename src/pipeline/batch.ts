@@ -22,7 +22,7 @@ import { prepareValidationEnvironment, runValidationStage } from './validate-sta
 import { runRecordStage, prepareRecordStage } from './record-stage.js';
 import { RunJournal } from './journal.js';
 import { StageClock } from './stage-clock.js';
-import { recordPath } from '../record/migration-log.js';
+import { recordPath, sha256 } from '../record/migration-log.js';
 import { isTracked } from '../record/work-tree.js';
 import { showPrefix } from '../record/git.js';
 import { resolveEndpoints, type ValidationEnvironment } from '../validate/environment.js';
@@ -94,6 +94,9 @@ interface Item {
   abs: string;
   outAbs: string;
   sourceBytes?: Buffer;
+  /** sha256 of the legacy file as read, and of the _v2 as written: a commit holds exactly what was validated. */
+  sourceSha?: string;
+  outSha?: string;
   source?: string;
   output?: string;
   /** The rewrite's own idempotency verdict on `output` (see RewriteOutcome.idempotency). */
@@ -285,6 +288,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       }
       try {
         item.sourceBytes = readFileSync(item.abs);
+        item.sourceSha = sha256(item.sourceBytes);
         item.source = item.agent.language === 'python' ? decodePythonSource(item.sourceBytes, item.agent.file) : new TextDecoder('utf-8', { fatal: true }).decode(item.sourceBytes);
         jobs.push({ item, job: { root, file: item.abs, source: item.source, agent: item.agent, snapshot, parsed: parses.take(item.abs, item.source) } });
       } catch (err) {
@@ -428,6 +432,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     for (const i of toWrite) {
       try {
         i.written = true;
+        i.outSha = sha256(i.bytes!);
         writeOutputAtomic(i.outAbs, i.bytes!);
         step();
       } catch (err) {
@@ -462,6 +467,14 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       beginStage('commit', items.filter((x) => x.written && pending(x)).length);
       for (const i of items.filter((x) => x.written && pending(x))) {
         if (aborted()) break;
+        // The agent under validation (or anything else) may have written to its own _v2 or
+        // to the original: what would be committed is then not what was verified and run.
+        const drift = changedSinceWritten(root, i);
+        if (drift) {
+          i.result = { ...i.result, status: 'failed', error: drift };
+          finish(i);
+          continue;
+        }
         try {
           i.result = { ...i.result, commit: await runRecordStage(root, i, opts, journal) };
         } catch (err) {
@@ -538,4 +551,20 @@ function pathKind(abs: string): string | null {
   if (st.isFIFO()) return 'a FIFO';
   if (st.isSocket()) return 'a socket';
   return 'a device';
+}
+
+/** Why the agent's files are no longer those this run read and wrote, or null when they are. */
+function changedSinceWritten(root: string, i: Item): string | null {
+  const now = (abs: string) => {
+    try {
+      return sha256(readFileSync(abs));
+    } catch {
+      return null;
+    }
+  };
+  const changed: string[] = [];
+  if (i.outSha && now(i.outAbs) !== i.outSha) changed.push(`${rel(root, i.outAbs)} changed after migrate wrote it`);
+  if (i.sourceSha && now(i.abs) !== i.sourceSha) changed.push(`${i.agent.file} (the original) changed after migrate read it`);
+  if (!changed.length) return null;
+  return `${changed.join(' and ')}, while the agent was validated: not committed, since that is not what was verified and run (git diff shows what changed)`;
 }
