@@ -87,6 +87,8 @@ export interface BatchOutcome {
   /** Wall time per stage (scan, rewrite, verify, write, validate, commit), in ms. */
   timings: Record<string, number>;
   interrupted: boolean;
+  /** What the end of the run could not clean up (a full disk): said on stderr, exit 1. */
+  cleanupErrors?: string[];
 }
 
 interface Item {
@@ -210,19 +212,33 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   const journal = writing ? await RunJournal.open(root, 'run') : null;
   let env: ValidationEnvironment | undefined;
   const prechecks = new Map<string, OutputPrecheck>();
+  const cleanupErrors: string[] = [];
+  let outcome: BatchOutcome | undefined;
   try {
     if (recording) {
       const recordable = items.filter((i) => recordOf.has(i));
       await prepareRecordStage(root, recordable.map((i) => i.outAbs), recordable.map((i) => recordOf.get(i)!), opts);
     }
-    return await runStages();
+    outcome = await runStages();
   } finally {
-    // Whatever happened (a fault of ours included), nothing half-done stays.
-    putBack();
-    await env?.close();
-    await Promise.all([...prechecks.values()].map((p) => p.close()));
-    journal?.finish();
+    // Whatever happened (a fault of ours included), nothing half-done stays. Each step runs
+    // even when one before it failed: a full disk failing putBack's journal write once
+    // skipped closing python3's compile session, and the tool hung on it for good; and the
+    // report is still printed, with what could not be cleaned up.
+    const attempt = async (step: () => unknown) => {
+      try {
+        await step();
+      } catch (err) {
+        cleanupErrors.push(oneLine(err));
+      }
+    };
+    await attempt(putBack);
+    await attempt(() => env?.close());
+    await attempt(() => Promise.all([...prechecks.values()].map((p) => p.close())));
+    await attempt(() => journal?.finish());
+    if (!outcome) for (const e of cleanupErrors) process.stderr.write(`migrate: cleanup: ${e}\n`);
   }
+  return cleanupErrors.length ? { ...outcome, cleanupErrors } : outcome;
 
   /**
    * Files of agents that did not make it go back to how they were: committing runs

@@ -11,7 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpat
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { UsageError } from '../core/errors.js';
+import { MigrateError, UsageError, oneLine } from '../core/errors.js';
 import { killRecordedTree, onGroupChange, type TreeRecord } from '../validate/process-group.js';
 import { checkIdentity, identityOf } from '../validate/proc.js';
 import { describeIndexLock, indexLock, staleNextIndexLocks } from '../record/index-lock.js';
@@ -197,8 +197,14 @@ export class RunJournal {
   private save(): void {
     // Atomic: a crash in the middle of writeFileSync left an empty or cut journal, which
     // recovery could not read, so the crashed run's _v2 files and agents stayed behind.
-    writeFileSync(`${this.file}.tmp`, JSON.stringify(this.data));
-    renameSync(`${this.file}.tmp`, this.file);
+    try {
+      writeFileSync(`${this.file}.tmp`, JSON.stringify(this.data));
+      renameSync(`${this.file}.tmp`, this.file);
+    } catch (err) {
+      // A full disk: no half-written journal stays, and the error names the file.
+      rmSync(`${this.file}.tmp`, { force: true });
+      throw new MigrateError(`cannot save the run journal ${this.file}: ${oneLine(err)}`);
+    }
   }
 }
 
