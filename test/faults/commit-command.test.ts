@@ -3,11 +3,10 @@
 // left is the user's until its commit lands: afterwards it is still there byte for byte,
 // nothing is staged, no record or git lock is left, and the next `migrate commit` commits it
 // once. A promotion killed mid-commit is put back by the next command, which then promotes once.
-import { execa } from 'execa';
-import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, AGENT_V2, BIN, cleanupAll, demoRepo, ensureBuilt, git, migrateCommits, run, sha256, stray, tag, waitFor } from './harness.js';
+import { AGENT, AGENT_V2, cleanupAll, demoRepo, ensureBuilt, git, migrateCommits, run, sha256, slowHook, tag, untilHook } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -17,21 +16,8 @@ async function leftUncommitted(): Promise<{ root: string; head: string; v2: stri
   const root = await demoRepo();
   const r = await run(root, ['run', AGENT, '--no-commit'], tag());
   expect(r.exitCode, r.stderr).toBe(0);
-  const marker = path.join(root, '.git', 'hook-started');
-  const hook = path.join(root, '.git', 'hooks', 'pre-commit');
-  writeFileSync(hook, `#!/bin/sh\ntouch "${marker}"\nsleep 20\n`);
-  chmodSync(hook, 0o755);
+  const marker = slowHook(root);
   return { root, head: git(root, ['rev-parse', 'HEAD']), v2: sha256(path.join(root, AGENT_V2)), marker };
-}
-
-/** `migrate <args>` in its own process group (a shell's foreground job), left running once its hook runs. */
-async function untilHook(root: string, marker: string, args = ['commit', AGENT]) {
-  const child = execa('node', [BIN, ...args, '--root', root], { cwd: root, reject: false, detached: true, stdin: 'ignore', env: { FORCE_COLOR: '0', NO_COLOR: '1' } });
-  stray(child.pid);
-  await waitFor(() => existsSync(marker) || child.exitCode !== null, 'the pre-commit hook', 60_000);
-  expect(child.exitCode, 'commit ended before its hook ran').toBeNull();
-  // Wrapped: the process is a thenable, and returning it would wait for its end.
-  return { child };
 }
 
 function expectUncommitted(root: string, head: string, v2: string): void {
@@ -55,7 +41,7 @@ async function commitsOnce(root: string, head: string, v2: string): Promise<stri
 describe('18. `migrate commit` interrupted while git commits', () => {
   it('Ctrl-C to the foreground group: exit 130, one line, the _v2 unstaged and intact, no record; the rerun commits once', async () => {
     const { root, head, v2, marker } = await leftUncommitted();
-    const { child } = await untilHook(root, marker);
+    const { child } = await untilHook(root, marker, ['commit', AGENT]);
     process.kill(-child.pid!, 'SIGINT');
     const r = await child;
     expect(r.exitCode, String(r.stderr)).toBe(130);
@@ -67,7 +53,7 @@ describe('18. `migrate commit` interrupted while git commits', () => {
 
   it('kill -9 of the tool and its git: the next commit puts the staged files back, removes the locks the killed git left, and commits once', async () => {
     const { root, head, v2, marker } = await leftUncommitted();
-    const { child } = await untilHook(root, marker);
+    const { child } = await untilHook(root, marker, ['commit', AGENT]);
     process.kill(-child.pid!, 'SIGKILL');
     await child;
     const said = await commitsOnce(root, head, v2);
@@ -84,8 +70,7 @@ describe('19. `migrate promote` killed while git commits the promotion', () => {
     const migration = git(root, ['rev-parse', 'HEAD']);
     const original = sha256(path.join(root, 'agents', 'kv_cache_agent.py'));
     const v2 = sha256(path.join(root, AGENT_V2));
-    writeFileSync(path.join(root, '.git', 'hooks', 'pre-commit'), `#!/bin/sh\ntouch "${marker}"\nsleep 20\n`);
-    chmodSync(path.join(root, '.git', 'hooks', 'pre-commit'), 0o755);
+    slowHook(root);
     const { child } = await untilHook(root, marker, ['promote', AGENT, '--mode', 'replace']);
     process.kill(-child.pid!, 'SIGKILL');
     await child;

@@ -3,11 +3,10 @@
 // kill -9 of the tool with its git. Either way the revert is all or nothing: no staged
 // deletions, no stray revert record, no REVERT_HEAD, one line that says so (or, after
 // kill -9, the next command puts everything back), and the next revert works.
-import { execa } from 'execa';
 import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, AGENT_V2, BIN, cleanupAll, demoRepo, ensureBuilt, git, run, stray, tag, waitFor } from './harness.js';
+import { AGENT, AGENT_V2, cleanupAll, demoRepo, ensureBuilt, git, run, slowHook, tag, untilHook } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -59,13 +58,7 @@ describe('17. a revert is all or nothing', () => {
 
   it('Ctrl-C to the foreground group while git commits the revert: exit 130, one line, nothing half done; the rerun reverts', async () => {
     const { root, head } = await migrated();
-    const marker = path.join(root, '.git', 'hook-started');
-    hook(root, `touch "${marker}"\nsleep 20`);
-    // Its own process group, as a shell runs a foreground job: the signal reaches git and the hook too.
-    const child = execa('node', [BIN, 'revert', AGENT, '--root', root], { cwd: root, reject: false, detached: true, stdin: 'ignore', env: { FORCE_COLOR: '0', NO_COLOR: '1' } });
-    stray(child.pid);
-    await waitFor(() => existsSync(marker) || child.exitCode !== null, 'the pre-commit hook', 30_000);
-    expect(child.exitCode, 'revert ended before its commit').toBeNull();
+    const { child } = await untilHook(root, slowHook(root), ['revert', AGENT]);
     process.kill(-child.pid!, 'SIGINT');
     const r = await child;
     expect(r.exitCode, String(r.stderr)).toBe(130);
@@ -78,12 +71,7 @@ describe('17. a revert is all or nothing', () => {
 describe('17. a revert killed with -9 while git commits', () => {
   it('the next revert removes the lock it proves ours, puts the staged deletions and the record back, then reverts once', async () => {
     const { root, head } = await migrated();
-    const marker = path.join(root, '.git', 'hook-started');
-    hook(root, `touch "${marker}"\nsleep 20`);
-    const child = execa('node', [BIN, 'revert', AGENT, '--root', root], { cwd: root, reject: false, detached: true, stdin: 'ignore', env: { FORCE_COLOR: '0', NO_COLOR: '1' } });
-    stray(child.pid);
-    await waitFor(() => existsSync(marker) || child.exitCode !== null, 'the pre-commit hook', 30_000);
-    expect(child.exitCode, 'revert ended before its commit').toBeNull();
+    const { child } = await untilHook(root, slowHook(root), ['revert', AGENT]);
     process.kill(-child.pid!, 'SIGKILL');
     await child;
     rmSync(path.join(root, '.git', 'hooks', 'pre-commit'));
