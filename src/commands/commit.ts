@@ -11,11 +11,13 @@ import { scanRepository } from '../discover/scan.js';
 import { selectAgents } from '../discover/resolve.js';
 import { decodePythonSource } from '../lang/python/parser.js';
 import { rewriteOne } from '../pipeline/rewrite-pool.js';
+import { RunJournal } from '../pipeline/journal.js';
 import { runRecordStage } from '../pipeline/record-stage.js';
 import { recalledValidation } from '../record/validation-cache.js';
 import { isTracked } from '../record/work-tree.js';
 import { jsonText } from '../report/terminal.js';
 import { reportBaseModels, resolveRoot, type CommonFlags } from './common.js';
+import { listenForInterrupt } from './interrupt.js';
 import { filesOf } from './validate.js';
 
 export interface CommitFlags extends CommonFlags {
@@ -38,6 +40,28 @@ export async function commitCommand(agents: string[], flags: CommitFlags): Promi
   if (!agents.length) throw new UsageError('name the agents whose validated _v2 files to commit');
   const profile = loadProfile(flags.profile, root);
   await reportBaseModels(flags, root, profile);
+  // Like `run`'s commit stage: a journal (a killed commit is put back by the next command,
+  // and a run in progress refuses this one) and Ctrl-C caught, so a git killed by it
+  // leaves nothing staged. Before, Ctrl-C during a slow hook left the _v2 and its record
+  // staged, and every later `migrate commit` called the _v2 "already committed".
+  const journal = await RunJournal.open(root, 'run');
+  const interrupt = listenForInterrupt();
+  try {
+    return await commitAll(root, agents, flags, profile, journal, interrupt);
+  } finally {
+    interrupt.dispose();
+    journal.finish();
+  }
+}
+
+async function commitAll(
+  root: string,
+  agents: string[],
+  flags: CommitFlags,
+  profile: ReturnType<typeof loadProfile>,
+  journal: RunJournal,
+  interrupt: ReturnType<typeof listenForInterrupt>,
+): Promise<number> {
   const scan = await scanRepository(root, profile);
   const plans: Plan[] = selectAgents(scan, root, agents).map((agent) => {
     const { output, legacy } = filesOf(agent, root);
@@ -54,12 +78,21 @@ export async function commitCommand(agents: string[], flags: CommitFlags): Promi
 
   const results: Array<Pick<RunResult, 'agent' | 'file' | 'output' | 'commit' | 'error'>> = [];
   for (const p of plans) {
+    if (interrupt.signal.aborted) break;
+    // The _v2 is the user's until its commit lands: a failure (or a crash) unstages it, bytes kept.
+    journal.willCreate(p.output);
     try {
       const result = await rewriteResult(root, p, profile);
-      const commit = await runRecordStage(root, { agent: p.agent, abs: p.abs, outAbs: p.outAbs, result }, { profile });
+      const commit = await runRecordStage(root, { agent: p.agent, abs: p.abs, outAbs: p.outAbs, result }, { profile }, journal);
       results.push({ agent: p.agent.name, file: p.agent.file, output: p.output, commit, error: null });
     } catch (err) {
-      results.push({ agent: p.agent.name, file: p.agent.file, output: p.output, commit: null, error: `commit: ${oneLine(err)}` });
+      let error = `commit: ${oneLine(err)}`;
+      try {
+        journal.undo(p.output);
+      } catch (undoErr) {
+        error += `; ${oneLine(undoErr)} (the next run puts it back)`;
+      }
+      results.push({ agent: p.agent.name, file: p.agent.file, output: p.output, commit: null, error });
     }
   }
   if (flags.json) process.stdout.write(jsonText({ results }));
@@ -67,6 +100,12 @@ export async function commitCommand(agents: string[], flags: CommitFlags): Promi
     for (const r of results) {
       process.stdout.write(r.commit ? `committed ${r.agent}: ${r.output} and its record in ${r.commit.slice(0, 12)}\n` : `failed ${r.agent}: ${r.error}\n`);
     }
+  }
+  const signalled = interrupt.exitCode();
+  if (signalled !== undefined) {
+    const done = results.filter((r) => r.commit).length;
+    process.stderr.write(`migrate: interrupted after ${done} of ${plans.length} commit(s); nothing of the others is staged\n`);
+    return signalled;
   }
   return results.every((r) => r.commit) ? 0 : 1;
 }

@@ -1,6 +1,8 @@
 // `migrate promote AGENT... [--all-validated]`: cut validated, committed agents over to
 // their `_v2`, one commit each; one agent's refusal never stops the others.
+import { constants as osConstants } from 'node:os';
 import { MigrateError, UsageError, oneLine } from '../core/errors.js';
+import { RunJournal } from '../pipeline/journal.js';
 import { readHistory } from '../record/git.js';
 import { resolveAgent } from '../record/resolve.js';
 import { promotable, promoteAgent } from '../record/promote.js';
@@ -31,30 +33,33 @@ export async function promoteCommand(agents: string[], opts: PromoteCommandOptio
     }
   }
   const rows: PromoteRow[] = [];
-  // Ctrl-C or SIGTERM lets the agent in progress finish (committed, or restored as it was)
-  // and stops before the next one: never a config edited without its commit.
+  // Ctrl-C, SIGTERM or SIGHUP lets the agent in progress finish (committed, or restored as it
+  // was) and stops before the next one: never a config edited without its commit. The run
+  // journal covers what no handler can (kill -9): the next command restores the files.
+  const journal = await RunJournal.open(root, 'run');
   let interrupted: NodeJS.Signals | null = null;
   const onSignal = (sig: NodeJS.Signals) => (interrupted = sig);
-  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal).on('SIGHUP', onSignal);
   try {
     for (const agent of names) {
       if (interrupted) break;
-      await promoteOne(root, agent, opts, names.length, rows);
+      await promoteOne(root, agent, opts, names.length, rows, journal);
     }
   } finally {
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('SIGHUP', onSignal);
+    journal.finish();
   }
   process.stdout.write(opts.json ? promoteJson(rows) : promoteText(rows));
   if (interrupted) {
     process.stderr.write(`migrate: interrupted (${interrupted}) after ${rows.length} of ${names.length} agents; the rest were not promoted\n`);
-    return 130;
+    return 128 + (osConstants.signals[interrupted] ?? 2);
   }
   return rows.every((r) => r.status === 'promoted') ? 0 : 1;
 }
 
-async function promoteOne(root: string, agent: string, opts: PromoteCommandOptions, count: number, rows: PromoteRow[]): Promise<void> {
+async function promoteOne(root: string, agent: string, opts: PromoteCommandOptions, count: number, rows: PromoteRow[], journal: RunJournal): Promise<void> {
   try {
-    const result = await promoteAgent(root, agent, { mode: opts.mode as PromoteMode | undefined });
+    const result = await promoteAgent(root, agent, { mode: opts.mode as PromoteMode | undefined, journal });
     rows.push({ agent, status: 'promoted', result });
   } catch (err) {
     // A single named agent that cannot be promoted is the caller's mistake (exit 2, like revert).

@@ -7,21 +7,44 @@ import { revertAgent } from '../record/git.js';
 import { resolveAgent } from '../record/resolve.js';
 import { revertJson, revertLine } from '../report/status-table.js';
 import { resolveRoot, type CommonFlags } from './common.js';
+import { listenForInterrupt } from './interrupt.js';
+import { RunJournal } from '../pipeline/journal.js';
 
 export async function revertCommand(agent: string, opts: CommonFlags & { json?: boolean }): Promise<number> {
   const root = resolveRoot(opts);
+  // Ctrl-C (or SIGTERM/SIGHUP) while git reverts or commits (a slow hook, a signing prompt)
+  // ended the tool at once and left the revert half done: its files staged, its record
+  // added, REVERT_HEAD set, and every later revert refused. Caught, the signal only ends
+  // git (it reaches the whole foreground group), and the revert's own failure path puts
+  // the repository back; a revert git had already committed stays, and is reported.
+  // The run journal covers what no handler can (kill -9): the next command puts the files back.
+  const interrupt = listenForInterrupt();
+  let journal: RunJournal | null = null;
   try {
     const name = await resolveAgent(root, agent, (n) => fileForConfigName(root, n));
-    const { revertSha, migrationSha, undid } = await revertAgent(root, name);
+    journal = await RunJournal.open(root, 'run');
+    if (interrupt.signal.aborted) {
+      process.stderr.write(`migrate: interrupted before reverting ${name}; nothing changed\n`);
+      return interrupt.exitCode()!;
+    }
+    const { revertSha, migrationSha, undid } = await revertAgent(root, name, { journal });
     const result = { agent: name, reverted: migrationSha, revert_commit: revertSha, undid };
     process.stdout.write(opts.json ? revertJson(result) : revertLine(result));
     return 0;
   } catch (err) {
+    const interrupted = interrupt.exitCode();
+    if (interrupted !== undefined && err instanceof MigrateError && !(err instanceof UsageError)) {
+      process.stderr.write(`migrate: interrupted: ${oneLine(err)}\n`);
+      return interrupted;
+    }
     // Usage errors (never migrated, already reverted, dirty tree) exit 2 through the CLI;
     // a conflict is the revert failing: one line, exit 1.
     if (err instanceof UsageError || !(err instanceof MigrateError)) throw err;
     process.stderr.write(`migrate: ${oneLine(err)}\n`);
     return 1;
+  } finally {
+    interrupt.dispose();
+    journal?.finish();
   }
 }
 

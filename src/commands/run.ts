@@ -3,7 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import path from 'node:path';
-import { UsageError } from '../core/errors.js';
+import { UsageError, oneLine } from '../core/errors.js';
 import { loadProfile } from '../profile/profile.js';
 import { runBatch } from '../pipeline/batch.js';
 import { formatTimings } from '../pipeline/stage-clock.js';
@@ -113,7 +113,12 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
     // A run that leaves no commit is remembered for `migrate review` and `migrate report`.
     if (!flags.dryRun) {
       const languageOf = (file: string) => allAdapters().find((a) => a.extensions.some((e) => file.endsWith(e)))?.language ?? 'python';
-      rememberRunResults(root, outcome.results, { language: (r) => languageOf(r.file), profile: profile.name, previews: outcome.previews });
+      try {
+        rememberRunResults(root, outcome.results, { language: (r) => languageOf(r.file), profile: profile.name, previews: outcome.previews });
+      } catch (err) {
+        // Only a memory for review and report (a full disk, say): the results are still printed.
+        process.stderr.write(`migrate: could not remember this run's results for review and report: ${oneLine(err)}\n`);
+      }
     }
     if (flags.json) printRunJson(outcome, flags.dryRun ? diffsByAgent(outcome.results, outcome.previews) : undefined);
     else if (flags.patch !== undefined) printRunHuman(outcome, process.stderr);
@@ -121,8 +126,9 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
       if (flags.dryRun) printDiffs(outcome.diffs);
       printRunHuman(outcome);
     }
+    for (const e of outcome.cleanupErrors ?? []) process.stderr.write(`migrate: cleanup: ${e}\n`);
     if (outcome.interrupted) return interrupt.exitCode() ?? 130;
-    return outcome.results.some((r) => r.status === 'failed') ? 1 : 0;
+    return outcome.results.some((r) => r.status === 'failed') || outcome.cleanupErrors?.length ? 1 : 0;
   } finally {
     progress.stop();
     interrupt.dispose();

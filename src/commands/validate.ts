@@ -17,7 +17,7 @@ import { validateAgents, type ValidateAgentOptions } from '../validate/validate-
 import { validationJson, validationTable, type ValidationRow } from '../report/validation-table.js';
 import { colours } from '../report/terminal.js';
 import { resolveRoot, type CommonFlags } from './common.js';
-import { rememberValidation } from '../record/validation-cache.js';
+import { rememberValidation, validatedSha } from '../record/validation-cache.js';
 import { configLaunchEnvironments } from '../config/launch-env.js';
 
 export interface ValidateCommandOptions extends CommonFlags {
@@ -85,9 +85,13 @@ export async function validateCommand(agents: string[], opts: ValidateCommandOpt
       signal: interrupt.signal,
       ...launchEnv(p.agent),
     }));
+    const before = list.map((x) => validatedSha(x.file));
     const reports = await validateAgents(list, { concurrency: opts.concurrency ?? Math.min(4, list.length) });
     const rows: ValidationRow[] = plans.map((p, i) => ({ agent: p.agent.name, file: p.agent.file, output: p.output, validation: reports[i]! }));
-    plans.forEach((p, i) => rememberValidation(root, p.agent.name, p.output, reports[i]!));
+    plans.forEach((p, i) => {
+      rememberValidation(root, p.agent.name, p.output, reports[i]!, before[i] ?? null);
+      if (validatedSha(list[i]!.file) !== before[i]) process.stderr.write(`migrate: ${p.output} changed while it was validated; this result is not what \`migrate commit\` accepts\n`);
+    });
     process.stdout.write(opts.json ? validationJson(rows) : validationTable(rows, colours()));
     return interrupt.exitCode() ?? (reports.every((r) => r.ok) ? 0 : 1);
   } finally {

@@ -2,7 +2,7 @@
 // Rewrites run across cores, verification is one compiler process per language,
 // validations run up to --concurrency at once, and commits happen one at a time in a
 // stable order. A failed agent never stops the others and leaves nothing behind.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
@@ -22,7 +22,7 @@ import { prepareValidationEnvironment, runValidationStage } from './validate-sta
 import { runRecordStage, prepareRecordStage } from './record-stage.js';
 import { RunJournal } from './journal.js';
 import { StageClock } from './stage-clock.js';
-import { recordPath } from '../record/migration-log.js';
+import { recordPath, sha256 } from '../record/migration-log.js';
 import { isTracked } from '../record/work-tree.js';
 import { showPrefix } from '../record/git.js';
 import { resolveEndpoints, type ValidationEnvironment } from '../validate/environment.js';
@@ -87,6 +87,8 @@ export interface BatchOutcome {
   /** Wall time per stage (scan, rewrite, verify, write, validate, commit), in ms. */
   timings: Record<string, number>;
   interrupted: boolean;
+  /** What the end of the run could not clean up (a full disk): said on stderr, exit 1. */
+  cleanupErrors?: string[];
 }
 
 interface Item {
@@ -94,6 +96,9 @@ interface Item {
   abs: string;
   outAbs: string;
   sourceBytes?: Buffer;
+  /** sha256 of the legacy file as read, and of the _v2 as written: a commit holds exactly what was validated. */
+  sourceSha?: string;
+  outSha?: string;
   source?: string;
   output?: string;
   /** The rewrite's own idempotency verdict on `output` (see RewriteOutcome.idempotency). */
@@ -207,19 +212,33 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   const journal = writing ? await RunJournal.open(root, 'run') : null;
   let env: ValidationEnvironment | undefined;
   const prechecks = new Map<string, OutputPrecheck>();
+  const cleanupErrors: string[] = [];
+  let outcome: BatchOutcome | undefined;
   try {
     if (recording) {
       const recordable = items.filter((i) => recordOf.has(i));
       await prepareRecordStage(root, recordable.map((i) => i.outAbs), recordable.map((i) => recordOf.get(i)!), opts);
     }
-    return await runStages();
+    outcome = await runStages();
   } finally {
-    // Whatever happened (a fault of ours included), nothing half-done stays.
-    putBack();
-    await env?.close();
-    await Promise.all([...prechecks.values()].map((p) => p.close()));
-    journal?.finish();
+    // Whatever happened (a fault of ours included), nothing half-done stays. Each step runs
+    // even when one before it failed: a full disk failing putBack's journal write once
+    // skipped closing python3's compile session, and the tool hung on it for good; and the
+    // report is still printed, with what could not be cleaned up.
+    const attempt = async (step: () => unknown) => {
+      try {
+        await step();
+      } catch (err) {
+        cleanupErrors.push(oneLine(err));
+      }
+    };
+    await attempt(putBack);
+    await attempt(() => env?.close());
+    await attempt(() => Promise.all([...prechecks.values()].map((p) => p.close())));
+    await attempt(() => journal?.finish());
+    if (!outcome) for (const e of cleanupErrors) process.stderr.write(`migrate: cleanup: ${e}\n`);
   }
+  return cleanupErrors.length ? { ...outcome, cleanupErrors } : outcome;
 
   /**
    * Files of agents that did not make it go back to how they were: committing runs
@@ -285,6 +304,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       }
       try {
         item.sourceBytes = readFileSync(item.abs);
+        item.sourceSha = sha256(item.sourceBytes);
         item.source = item.agent.language === 'python' ? decodePythonSource(item.sourceBytes, item.agent.file) : new TextDecoder('utf-8', { fatal: true }).decode(item.sourceBytes);
         jobs.push({ item, job: { root, file: item.abs, source: item.source, agent: item.agent, snapshot, parsed: parses.take(item.abs, item.source) } });
       } catch (err) {
@@ -392,7 +412,15 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     for (const i of items.filter(pending)) {
       if (aborted()) break;
       const outRel = rel(root, i.outAbs);
-      if (existsSync(i.outAbs)) {
+      const kind = pathKind(i.outAbs);
+      if (kind && kind !== 'file') {
+        // A directory, FIFO, socket or symlink at the _v2 path is the user's, never ours to
+        // read (a FIFO would block) or to replace, even with --force: that agent fails alone.
+        i.result = { ...i.result, status: 'failed', output: null, error: `${outRel} already exists and is ${kind}, not a file; move it away to migrate ${i.agent.name}` };
+        finish(i);
+        continue;
+      }
+      if (kind) {
         if (readFileSync(i.outAbs).equals(i.bytes!)) {
           // A committing run refused an uncommitted _v2 up front, so this one is committed.
           // Otherwise it may be a leftover of a --no-commit run whose validation failed:
@@ -420,6 +448,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     for (const i of toWrite) {
       try {
         i.written = true;
+        i.outSha = sha256(i.bytes!);
         writeOutputAtomic(i.outAbs, i.bytes!);
         step();
       } catch (err) {
@@ -454,6 +483,14 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       beginStage('commit', items.filter((x) => x.written && pending(x)).length);
       for (const i of items.filter((x) => x.written && pending(x))) {
         if (aborted()) break;
+        // The agent under validation (or anything else) may have written to its own _v2 or
+        // to the original: what would be committed is then not what was verified and run.
+        const drift = changedSinceWritten(root, i);
+        if (drift) {
+          i.result = { ...i.result, status: 'failed', error: drift };
+          finish(i);
+          continue;
+        }
         try {
           i.result = { ...i.result, commit: await runRecordStage(root, i, opts, journal) };
         } catch (err) {
@@ -514,4 +551,36 @@ function result(agent: AgentInfo, status: RunStatus, extra: Partial<RunResult>):
 
 function rel(root: string, abs: string): string {
   return path.relative(root, abs).split(path.sep).join('/');
+}
+
+/** What is at `abs` without following a symlink: 'file', a description of anything else, or null when nothing is. */
+function pathKind(abs: string): string | null {
+  let st;
+  try {
+    st = lstatSync(abs);
+  } catch {
+    return null;
+  }
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isSymbolicLink()) return 'a symlink';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  return 'a device';
+}
+
+/** Why the agent's files are no longer those this run read and wrote, or null when they are. */
+function changedSinceWritten(root: string, i: Item): string | null {
+  const now = (abs: string) => {
+    try {
+      return sha256(readFileSync(abs));
+    } catch {
+      return null;
+    }
+  };
+  const changed: string[] = [];
+  if (i.outSha && now(i.outAbs) !== i.outSha) changed.push(`${rel(root, i.outAbs)} changed after migrate wrote it`);
+  if (i.sourceSha && now(i.abs) !== i.sourceSha) changed.push(`${i.agent.file} (the original) changed after migrate read it`);
+  if (!changed.length) return null;
+  return `${changed.join(' and ')}, while the agent was validated: not committed, since that is not what was verified and run (git diff shows what changed)`;
 }

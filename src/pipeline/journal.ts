@@ -11,10 +11,10 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpat
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { UsageError } from '../core/errors.js';
+import { MigrateError, UsageError, oneLine } from '../core/errors.js';
 import { killRecordedTree, onGroupChange, type TreeRecord } from '../validate/process-group.js';
 import { checkIdentity, identityOf } from '../validate/proc.js';
-import { describeIndexLock, indexLock } from '../record/index-lock.js';
+import { describeIndexLock, indexLock, staleNextIndexLocks } from '../record/index-lock.js';
 
 /** `run` journals are exclusive (one writing run per repository); `validate` ones only hold processes. */
 export type JournalKind = 'run' | 'validate';
@@ -197,8 +197,14 @@ export class RunJournal {
   private save(): void {
     // Atomic: a crash in the middle of writeFileSync left an empty or cut journal, which
     // recovery could not read, so the crashed run's _v2 files and agents stayed behind.
-    writeFileSync(`${this.file}.tmp`, JSON.stringify(this.data));
-    renameSync(`${this.file}.tmp`, this.file);
+    try {
+      writeFileSync(`${this.file}.tmp`, JSON.stringify(this.data));
+      renameSync(`${this.file}.tmp`, this.file);
+    } catch (err) {
+      // A full disk: no half-written journal stays, and the error names the file.
+      rmSync(`${this.file}.tmp`, { force: true });
+      throw new MigrateError(`cannot save the run journal ${this.file}: ${oneLine(err)}`);
+    }
   }
 }
 
@@ -312,6 +318,7 @@ async function recover(loc: Location, file: string, data: JournalData, warn: War
       rmSync(lock.file, { force: true });
       warn(`removed ${path.relative(loc.top!, lock.file)} left by a git killed mid-commit (run pid ${data.pid})`);
     }
+    if (data.commit) for (const f of staleNextIndexLocks(loc.top!)) rmSync(f, { force: true });
   }
   const backups = backupDirOf(file, data.pid);
   for (const rel of data.files) settleFile(loc, data, rel, backups);

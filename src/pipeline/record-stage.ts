@@ -73,7 +73,12 @@ export async function runRecordStage(
       rmSync(path.join(root, recordRel), { force: true });
       throw err;
     }
-    journal.commitFailed();
+    try {
+      journal.commitFailed();
+    } catch {
+      // The journal cannot be saved (a full disk fails the commit and this alike): the
+      // record is put back all the same, or it stayed behind, untracked.
+    }
     try {
       journal.undo(recordRel);
     } catch (undoErr) {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Profile } from '../profile/profile.js';
 import { adapterFor } from '../lang/registry.js';
 import { UsageError } from '../core/errors.js';
-import { rememberValidation } from '../record/validation-cache.js';
+import { rememberValidation, validatedSha } from '../record/validation-cache.js';
 import { checkEndpoints, startValidationEnvironment, type ValidationEnvironment } from '../validate/environment.js';
 import { validateAgents, type ValidateAgentOptions } from '../validate/validate-agent.js';
 import { configLaunchEnvironments } from '../config/launch-env.js';
@@ -69,8 +69,9 @@ export async function runValidationStage(
       });
     }
     // `migrate status` (and `migrate commit`) take an uncommitted `_v2` that passed as validated.
+    const before = list.map((x) => validatedSha(x.file));
     const remember = (i: number, report: ValidationReport) =>
-      rememberValidation(root, list[i]!.agent.name, path.relative(root, list[i]!.file).split(path.sep).join('/'), report);
+      rememberValidation(root, list[i]!.agent.name, path.relative(root, list[i]!.file).split(path.sep).join('/'), report, before[i] ?? null);
     return await validateAgents(items, {
       concurrency: opts.concurrency,
       onDone: (i, report) => {

@@ -1,7 +1,7 @@
 // Git for the record-keeping: one commit per agent that touches only that
 // agent's files, found later from its trailers alone, and reverted with
 // `git revert` so later agents' commits are never in the way.
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { simpleGit, type SimpleGit } from 'simple-git';
@@ -19,7 +19,8 @@ import {
   type RevertRecord,
 } from './migration-log.js';
 import { shardBranch } from '../pipeline/shard.js';
-import { describeIndexLock, indexLock } from './index-lock.js';
+import type { RunJournal } from '../pipeline/journal.js';
+import { describeIndexLock, indexLock, staleNextIndexLocks } from './index-lock.js';
 
 export const TRAILER_AGENT = 'Migrate-Agent';
 export const TRAILER_PROFILE = 'Migrate-Profile';
@@ -286,6 +287,7 @@ export async function commitAgent(
 function removeOwnLock(root: string): void {
   const lock = indexLock(root);
   if (lock && lock.knowable && lock.holders.length === 0) rmSync(lock.file, { force: true });
+  for (const f of staleNextIndexLocks(root)) rmSync(f, { force: true });
 }
 
 /** Take the files out of the index again (back to HEAD's version); a note when git refused. */
@@ -484,7 +486,7 @@ export async function recordAtCommit(root: string, sha: string, agent: string): 
 export async function revertAgent(
   root: string,
   agent: string,
-  opts: { now?: Date } = {},
+  opts: { now?: Date; journal?: RunJournal | null } = {},
 ): Promise<{ revertSha: string; migrationSha: string; undid: 'migration' | 'promotion' }> {
   assertAgentName(agent);
   const { prefix } = await repoInfo(root);
@@ -515,9 +517,20 @@ export async function revertAgent(
   const statusBefore = await git(root).raw(['status', '--porcelain=v1', '-z', '--untracked-files=all']);
   const fromTop = (f: string) => (prefix && f.startsWith(prefix) ? f.slice(prefix.length) : f);
 
-  try {
-    await g.raw(['revert', '--no-commit', migrationSha]);
-  } catch (err) {
+  const at = opts.now ?? new Date();
+  let rel = revertRecordPath(agent, at);
+  for (let n = 2; existsSync(path.join(root, rel)); n++) rel = rel.replace(/(-\d+)?\.json$/, `-${n}.json`);
+  // In the run journal before git touches them: a revert killed (kill -9, a closed terminal)
+  // while git commits is put back by the next command, lock included.
+  const touched = [...files.map(fromTop), rel];
+  opts.journal?.willCreateAll(touched);
+
+  // runGit, not the git library: it resolves a git killed by a signal (Ctrl-C reaches the
+  // whole foreground group) or a hook that refused silently as success.
+  const reverted = await runGit(root, ['revert', '--no-commit', migrationSha]);
+  if (reverted.signal) removeOwnLock(root);
+  const revertFailed = gitFailure('revert', reverted);
+  if (revertFailed) {
     let conflicted: string[] = [];
     try {
       conflicted = (await git(root).raw(['diff', '--name-only', '--diff-filter=U', '-z'])).split('\0').filter(Boolean);
@@ -528,13 +541,13 @@ export async function revertAgent(
     await assertUnchanged(root, headBefore, statusBefore);
     const why = conflicted.length
       ? `${listSome(conflicted.map(fromTop))} changed after ${short(migrationSha)} and conflicted`
-      : firstLine(err);
+      : revertFailed;
+    opts.journal?.settled(touched);
     throw new MigrateError(`cannot revert ${agent}: ${why}; the revert was aborted and the repository is unchanged`);
   }
-
-  const at = opts.now ?? new Date();
-  let rel = revertRecordPath(agent, at);
-  for (let n = 2; existsSync(path.join(root, rel)); n++) rel = rel.replace(/(-\d+)?\.json$/, `-${n}.json`);
+  // The changes stay staged; git forgets the revert in progress (REVERT_HEAD), which would
+  // otherwise outlive a killed commit and refuse every later revert.
+  await runGit(root, ['revert', '--quit']);
   const revertRecord: RevertRecord = {
     record_version: 1,
     agent,
@@ -559,14 +572,31 @@ export async function revertAgent(
     writeFileAtomic(path.join(root, rel), serializeRevertRecord(revertRecord));
     await g.raw(['add', '--', rel]);
     // The index held nothing before the revert, so it now holds exactly the revert and its record.
-    await g.raw(['commit', '--cleanup=strip', '-m', message]);
+    opts.journal?.committing(touched);
+    const run = await runGit(root, [...(await identityArgs(root)), 'commit', '--cleanup=strip', '-m', message]);
+    if (run.signal) removeOwnLock(root);
+    // Success is proven: HEAD moved to a child of the HEAD before (a git killed after
+    // writing the ref did make the commit).
+    const sha = await headSha(root);
+    const parents = sha && sha !== headBefore ? (await git(root).raw(['rev-list', '--parents', '-n', '1', sha])).trim().split(' ').slice(1) : [];
+    if (!sha || sha === headBefore || parents.length !== 1 || parents[0] !== headBefore) {
+      throw new MigrateError(sha && sha !== headBefore ? `HEAD moved to ${short(sha)}, which is not a child of ${headBefore ? short(headBefore) : 'nothing'}` : (gitFailure('commit', run) ?? 'git commit made no commit'));
+    }
   } catch (err) {
     await unstage(root, [rel]);
     rmSync(path.join(root, rel), { force: true });
+    try {
+      rmdirSync(path.dirname(path.join(root, rel))); // the reverts folder, when this record made it
+    } catch {
+      // other revert records are in it
+    }
     await abortRevert(root, files);
     await assertUnchanged(root, headBefore, statusBefore);
+    opts.journal?.commitFailed();
+    opts.journal?.settled(touched);
     throw new MigrateError(`cannot revert ${agent}: ${firstLine(err)}; the repository is unchanged`);
   }
+  opts.journal?.committed(touched);
   const revertSha = (await g.revparse(['HEAD'])).trim();
   return { revertSha, migrationSha, undid };
 }

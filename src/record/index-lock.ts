@@ -58,3 +58,28 @@ export function describeIndexLock(root: string, lock: IndexLock): string {
   if (!lock.knowable) return `${shown} exists; if no git command is running in this repository, remove it, then run again`;
   return `${shown} exists but no git process is running (a git killed mid-operation left it); remove it, then run again`;
 }
+
+/**
+ * The `next-index-<pid>.lock` files a killed `git commit --only` left beside the index (its
+ * temporary index): stale once no live git has that pid. Harmless until a later git gets the
+ * same pid, whose `commit --only` then fails with "File exists". Empty without /proc.
+ */
+export function staleNextIndexLocks(root: string): string[] {
+  const rel = gitPath(root, ['rev-parse', '--git-dir']);
+  if (!rel || !hasProc()) return [];
+  const dir = path.resolve(root, rel);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((f) => {
+      const m = /^next-index-(\d+)\.lock$/.exec(f);
+      if (!m) return false;
+      const s = readStat(Number(m[1]));
+      return !s || s.state === 'Z' || !/^git/.test(s.comm);
+    })
+    .map((f) => path.join(dir, f));
+}

@@ -17,6 +17,7 @@ import { loadProfile } from '../profile/profile.js';
 import { editScalars, type ScalarEdit } from '../config/yaml-edit.js';
 import { readRepoSettings, type PromoteMode } from '../config/settings.js';
 import { checkTree, commitAgent, readHistory, TRAILER_PROMOTE } from './git.js';
+import type { RunJournal } from '../pipeline/journal.js';
 import {
   assertAgentName,
   readRecord,
@@ -79,7 +80,11 @@ export async function promotable(root: string, agent: string): Promise<{ record:
   return { record, migration: h.active.sha, validated };
 }
 
-export async function promoteAgent(root: string, agent: string, opts: { mode?: PromoteMode; now?: Date } = {}): Promise<PromoteResult> {
+export async function promoteAgent(
+  root: string,
+  agent: string,
+  opts: { mode?: PromoteMode; now?: Date; journal?: RunJournal | null } = {},
+): Promise<PromoteResult> {
   await checkTree(root, [], { allowDirty: true });
   const { record, migration, validated } = await promotable(root, agent);
   const mode = opts.mode ?? readRepoSettings(root).promoteMode;
@@ -142,6 +147,12 @@ export async function promoteAgent(root: string, agent: string, opts: { mode?: P
       else writeFileAtomic(path.join(root, f), bytes);
     }
   };
+  // The journal keeps the same backups on disk: a promote killed (kill -9, a hang-up) while
+  // git commits had left the original overwritten, the _v2 deleted and both staged; the
+  // next command now puts them back.
+  const touched = [...changes.map((c) => c.file), recordFile];
+  const journal = opts.journal;
+  journal?.willCreateAll(touched);
   try {
     for (const c of changes) {
       if (c.content === null) rmSync(path.join(root, c.file));
@@ -152,6 +163,7 @@ export async function promoteAgent(root: string, agent: string, opts: { mode?: P
       mode === 'replace'
         ? `${source} now holds the validated ${output} content; ${output} is removed.`
         : `${configEdits.map((e) => `${e.file}:${e.line}`).join(', ')} now start${configEdits.length === 1 ? 's' : ''} ${output}.`;
+    journal?.committing(touched);
     const commit = await commitAgent(root, {
       agent,
       profile: record.profile,
@@ -162,9 +174,12 @@ export async function promoteAgent(root: string, agent: string, opts: { mode?: P
       deleted: changes.filter((c) => c.content === null).map((c) => c.file),
       trailers: [`${TRAILER_PROMOTE}: ${migration}`],
     });
+    journal?.committed(touched);
     return { agent, mode, commit, script, config_edits: configEdits, importers, warnings };
   } catch (err) {
     restore();
+    journal?.commitFailed();
+    journal?.settled(touched);
     if (err instanceof MigrateError) throw err;
     throw new MigrateError(`cannot promote ${agent}: ${(err as Error).message}; nothing was changed`);
   }

@@ -3,7 +3,7 @@
 // process it causes (agents, their daemons, the watchdog) can be found in /proc, and the
 // invariants every fault must leave behind.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -203,6 +203,7 @@ export async function expectIntact(root: string, before: Baseline, tags: string[
   expect(dirt, 'work tree and index must be clean').toEqual([]);
   const gitDir = path.join(root, '.git');
   expect(existsSync(path.join(gitDir, 'index.lock')), 'no stale index.lock').toBe(false);
+  expect(readdirSync(gitDir).filter((f) => /^next-index-\d+\.lock$/.test(f)), 'no temporary index a killed git commit --only left').toEqual([]);
   if (!opts.journal) expect(existsSync(path.join(gitDir, 'migrate-run.json')), 'no run journal left').toBe(false);
   const commits = migrateCommits(root, before.head);
   const agents = commits.map((c) => c.agent);
@@ -321,4 +322,26 @@ export async function redisDo(url: string, fn: (c: import('redis').RedisClientTy
   } finally {
     await c.disconnect();
   }
+}
+
+/** A pre-commit hook that touches a marker and then waits (a slow hook, a signing prompt); returns the marker. */
+export function slowHook(root: string): string {
+  const marker = path.join(root, '.git', 'hook-started');
+  const hook = path.join(root, '.git', 'hooks', 'pre-commit');
+  writeFileSync(hook, `#!/bin/sh\ntouch "${marker}"\nsleep 20\n`);
+  chmodSync(hook, 0o755);
+  return marker;
+}
+
+/**
+ * `migrate <args>` in its own process group, as a shell runs a foreground job (a signal to the
+ * group reaches git and its hook too), left running once the slowHook's marker appears.
+ */
+export async function untilHook(root: string, marker: string, args: string[]) {
+  const child = execa('node', [BIN, ...args, '--root', root], { cwd: root, reject: false, detached: true, stdin: 'ignore', env: { FORCE_COLOR: '0', NO_COLOR: '1' } });
+  stray(child.pid);
+  await waitFor(() => existsSync(marker) || child.exitCode !== null, 'the pre-commit hook', 60_000);
+  expect(child.exitCode, `${args[0]} ended before its hook ran`).toBeNull();
+  // Wrapped: the process is a thenable, and returning it would wait for its end.
+  return { child };
 }

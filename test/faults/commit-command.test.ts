@@ -1,0 +1,89 @@
+// `migrate commit` and `migrate promote` under faults (issue 11's campaign, second round):
+// Ctrl-C or kill -9 while git commits (a slow pre-commit hook). The _v2 a `--no-commit` run
+// left is the user's until its commit lands: afterwards it is still there byte for byte,
+// nothing is staged, no record or git lock is left, and the next `migrate commit` commits it
+// once. A promotion killed mid-commit is put back by the next command, which then promotes once.
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AGENT, AGENT_V2, cleanupAll, demoRepo, ensureBuilt, git, migrateCommits, run, sha256, slowHook, tag, untilHook } from './harness.js';
+
+beforeAll(() => ensureBuilt(), 180_000);
+afterAll(cleanupAll);
+
+/** The demo repository with AGENT's _v2 written and validated by a --no-commit run, and a pre-commit hook that waits. */
+async function leftUncommitted(): Promise<{ root: string; head: string; v2: string; marker: string }> {
+  const root = await demoRepo();
+  const r = await run(root, ['run', AGENT, '--no-commit'], tag());
+  expect(r.exitCode, r.stderr).toBe(0);
+  const marker = slowHook(root);
+  return { root, head: git(root, ['rev-parse', 'HEAD']), v2: sha256(path.join(root, AGENT_V2)), marker };
+}
+
+function expectUncommitted(root: string, head: string, v2: string): void {
+  expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+  expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe(`?? ${AGENT_V2}`);
+  expect(sha256(path.join(root, AGENT_V2))).toBe(v2);
+}
+
+async function commitsOnce(root: string, head: string, v2: string): Promise<string> {
+  rmSync(path.join(root, '.git', 'hooks', 'pre-commit'));
+  const again = await run(root, ['commit', AGENT], tag());
+  expect(again.exitCode, again.stderr).toBe(0);
+  expect(migrateCommits(root, head).map((c) => [c.agent, c.files])).toEqual([[AGENT, [AGENT_V2, `migration-log/${AGENT}.json`]]]);
+  expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
+  expect(sha256(path.join(root, AGENT_V2))).toBe(v2);
+  const locks = readdirSync(path.join(root, '.git')).filter((f) => f.endsWith('.lock'));
+  expect(locks, 'no git lock left').toEqual([]);
+  return again.stderr;
+}
+
+describe('18. `migrate commit` interrupted while git commits', () => {
+  it('Ctrl-C to the foreground group: exit 130, one line, the _v2 unstaged and intact, no record; the rerun commits once', async () => {
+    const { root, head, v2, marker } = await leftUncommitted();
+    const { child } = await untilHook(root, marker, ['commit', AGENT]);
+    process.kill(-child.pid!, 'SIGINT');
+    const r = await child;
+    expect(r.exitCode, String(r.stderr)).toBe(130);
+    expect(String(r.stderr)).toBe('migrate: interrupted after 0 of 1 commit(s); nothing of the others is staged');
+    expectUncommitted(root, head, v2);
+    expect(existsSync(path.join(root, '.git', 'migrate-run.json')), 'journal closed').toBe(false);
+    await commitsOnce(root, head, v2);
+  }, 90_000);
+
+  it('kill -9 of the tool and its git: the next commit puts the staged files back, removes the locks the killed git left, and commits once', async () => {
+    const { root, head, v2, marker } = await leftUncommitted();
+    const { child } = await untilHook(root, marker, ['commit', AGENT]);
+    process.kill(-child.pid!, 'SIGKILL');
+    await child;
+    const said = await commitsOnce(root, head, v2);
+    expect(said).toMatch(/recovered from a killed run/);
+  }, 90_000);
+});
+
+describe('19. `migrate promote` killed while git commits the promotion', () => {
+  it('kill -9 of the tool and its git (--mode replace): the next promote restores the original, the _v2 and the record, then promotes once', async () => {
+    const { root, marker } = await leftUncommitted();
+    rmSync(path.join(root, '.git', 'hooks', 'pre-commit'));
+    const committed = await run(root, ['commit', AGENT], tag());
+    expect(committed.exitCode, committed.stderr).toBe(0);
+    const migration = git(root, ['rev-parse', 'HEAD']);
+    const original = sha256(path.join(root, 'agents', 'kv_cache_agent.py'));
+    const v2 = sha256(path.join(root, AGENT_V2));
+    slowHook(root);
+    const { child } = await untilHook(root, marker, ['promote', AGENT, '--mode', 'replace']);
+    process.kill(-child.pid!, 'SIGKILL');
+    await child;
+    rmSync(path.join(root, '.git', 'hooks', 'pre-commit'));
+    const again = await run(root, ['promote', AGENT, '--mode', 'replace'], tag());
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/recovered from a killed run \(pid \d+\): stopped 0 agent process\(es\), put back 3 unfinished file\(s\)/);
+    expect(git(root, ['rev-parse', 'HEAD~1'])).toBe(migration);
+    expect(git(root, ['show', '--name-status', '--format=', 'HEAD']).split('\n').sort()).toEqual(['D\tagents/kv_cache_agent_v2.py', 'M\tagents/kv_cache_agent.py', `M\tmigration-log/${AGENT}.json`]);
+    expect(sha256(path.join(root, 'agents', 'kv_cache_agent.py'))).toBe(v2);
+    expect(git(root, ['show', `HEAD~1:agents/kv_cache_agent.py`]).length).toBeGreaterThan(0);
+    expect(sha256(path.join(root, 'agents', 'kv_cache_agent.py'))).not.toBe(original);
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
+    expect(readdirSync(path.join(root, '.git')).filter((f) => f.endsWith('.lock'))).toEqual([]);
+  }, 120_000);
+});

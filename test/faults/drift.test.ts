@@ -1,0 +1,69 @@
+// Files that change under the tool (issue 11's campaign, second round): an agent that, while
+// it is validated, writes to its own _v2 or to its original. A commit must hold exactly the
+// _v2 that was verified and run, beside the original that was read: that agent fails with
+// one line naming the file, nothing of it is committed, and the batch goes on.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupAll, demoRepo, ensureBuilt, git, migrateCommits, parseRun, patchFleetCommon, resultOf, run, tag, tagged, waitFor } from './harness.js';
+
+beforeAll(() => ensureBuilt(), 180_000);
+afterAll(cleanupAll);
+
+// Every demo agent imports fleet_common: the KVCacheAgent _v2 appends a line to itself, the
+// ReminderAgent _v2 to its original; the others run as they are.
+const WRITES_FILES = `
+import sys as _f_sys
+if _f_sys.argv[0].endswith("kv_cache_agent_v2.py"):
+    with open(_f_sys.argv[0], "a") as _f_fh:
+        _f_fh.write("\\nimport os; os.system('echo injected')  # written while it was validated\\n")
+if _f_sys.argv[0].endswith("reminder_agent_v2.py"):
+    with open(_f_sys.argv[0].replace("_v2.py", ".py"), "a") as _f_fh:
+        _f_fh.write("\\n# the original, changed by its _v2 under validation\\n")
+`;
+
+describe('20. a commit holds exactly what was verified and run', () => {
+  it('an agent that writes to its own _v2, one that writes to its original: each fails alone with one line; the third commits', async () => {
+    const root = await demoRepo();
+    patchFleetCommon(root, WRITES_FILES);
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const t = tag();
+    const r = await run(root, ['run', 'KVCacheAgent', 'ReminderAgent', 'TextStatsAgent', '--json'], t);
+    expect(r.exitCode, r.stderr).toBe(1);
+    const out = parseRun(r);
+    const own = resultOf(out, 'KVCacheAgent');
+    expect([own.status, own.commit, own.output]).toEqual(['failed', null, null]);
+    expect(own.error).toBe('agents/kv_cache_agent_v2.py changed after migrate wrote it, while the agent was validated: not committed, since that is not what was verified and run (git diff shows what changed)');
+    const original = resultOf(out, 'ReminderAgent');
+    expect([original.status, original.commit, original.output]).toEqual(['failed', null, null]);
+    expect(original.error).toBe('agents/reminder_agent.py (the original) changed after migrate read it, while the agent was validated: not committed, since that is not what was verified and run (git diff shows what changed)');
+    expect(resultOf(out, 'TextStatsAgent').status, r.stderr).toBe('migrated');
+    expect(migrateCommits(root, head).map((c) => c.agent)).toEqual(['TextStatsAgent']);
+    expect(git(root, ['show', 'HEAD:agents/text_stats_agent_v2.py'])).not.toContain('injected');
+    // What the agent did to its original is left for the user to see; migrate wrote nothing else.
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe(' M agents/reminder_agent.py');
+    expect(readFileSync(path.join(root, 'agents', 'reminder_agent.py'), 'utf8')).toMatch(/changed by its _v2 under validation\n$/);
+    await waitFor(() => tagged(t).length === 0, 'no process of the run', 10_000);
+  }, 120_000);
+});
+
+describe('20. only the file that was validated counts as validated', () => {
+  it('run --no-commit of an agent that writes to its own _v2: `migrate commit` refuses it (not validated as it is now)', async () => {
+    const root = await demoRepo();
+    patchFleetCommon(root, WRITES_FILES);
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const t = tag();
+    const r = await run(root, ['run', 'KVCacheAgent', '--no-commit', '--json'], t);
+    expect(resultOf(parseRun(r), 'KVCacheAgent').validation?.ok, r.stderr).toBe(true);
+    expect(readFileSync(path.join(root, 'agents', 'kv_cache_agent_v2.py'), 'utf8')).toContain('injected');
+    const commit = await run(root, ['commit', 'KVCacheAgent'], t);
+    expect(commit.exitCode, commit.stdout).toBe(2);
+    expect(commit.stderr.trim()).toBe('migrate: agents/kv_cache_agent_v2.py: it was not validated as it is now; run `migrate validate KVCacheAgent` first (only validated files are committed)');
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+    const validate = await run(root, ['validate', 'KVCacheAgent'], t);
+    expect(validate.stderr).toContain('migrate: agents/kv_cache_agent_v2.py changed while it was validated; this result is not what `migrate commit` accepts');
+    expect((await run(root, ['commit', 'KVCacheAgent'], t)).exitCode).toBe(2);
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+    await waitFor(() => tagged(t).length === 0, 'no process of the run', 10_000);
+  }, 120_000);
+});

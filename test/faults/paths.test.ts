@@ -1,0 +1,56 @@
+// Paths that are not what the tool expects (issue 11's campaign, second round): a `_v2`
+// path the user already holds as a directory, a FIFO or a symlink. Each is the user's: never
+// read (a FIFO blocks its reader), never replaced (not even with --force); that agent fails
+// with one line naming the path and the batch goes on.
+import { execFileSync } from 'node:child_process';
+import { lstatSync, mkdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AGENT, AGENT_V2, baseline, cleanupAll, commitAll, demoRepo, ensureBuilt, expectIntact, git, parseRun, resultOf, run, sha256, tag } from './harness.js';
+
+beforeAll(() => ensureBuilt(), 180_000);
+afterAll(cleanupAll);
+
+const OTHER = 'TextStatsAgent';
+const OTHER_V2 = 'agents/text_stats_agent_v2.py';
+
+describe('16. a _v2 path that is not a regular file belongs to the user', () => {
+  it('a directory at one _v2 path, a symlink at another (--force): each fails alone with one line; the third agent migrates', async () => {
+    const root = await demoRepo();
+    mkdirSync(path.join(root, AGENT_V2));
+    writeFileSync(path.join(root, AGENT_V2, 'notes.txt'), 'the user keeps notes here\n');
+    symlinkSync('text_stats_agent.py', path.join(root, OTHER_V2)); // a link to its own original
+    commitAll(root, 'a folder and a link where _v2 files would go');
+    const before = baseline(root);
+    const t = tag();
+    const r = await run(root, ['run', AGENT, OTHER, 'ReminderAgent', '--force', '--json'], t);
+    expect(r.exitCode, r.stderr).toBe(1);
+    const out = parseRun(r);
+    const dir = resultOf(out, AGENT);
+    expect(dir.status).toBe('failed');
+    expect(dir.error).toBe(`${AGENT_V2} already exists and is a directory, not a file; move it away to migrate ${AGENT}`);
+    const link = resultOf(out, OTHER);
+    expect(link.status).toBe('failed');
+    expect(link.error).toBe(`${OTHER_V2} already exists and is a symlink, not a file; move it away to migrate ${OTHER}`);
+    expect(resultOf(out, 'ReminderAgent').status, r.stderr).toBe('migrated');
+    const commits = await expectIntact(root, before, [t]);
+    expect(commits.map((c) => c.agent)).toEqual(['ReminderAgent']);
+    expect(lstatSync(path.join(root, AGENT_V2)).isDirectory()).toBe(true);
+    expect(readlinkSync(path.join(root, OTHER_V2))).toBe('text_stats_agent.py');
+  }, 90_000);
+
+  it('a FIFO at the _v2 path (gitignored, --no-commit): that agent fails at once instead of blocking on a read', async () => {
+    const root = await demoRepo();
+    writeFileSync(path.join(root, '.gitignore'), 'agents/*_v2.py\n');
+    commitAll(root, 'ignore _v2 files');
+    execFileSync('mkfifo', [path.join(root, AGENT_V2)]);
+    const before = sha256(path.join(root, 'agents', 'kv_cache_agent.py'));
+    const t = tag();
+    const r = await run(root, ['run', AGENT, '--no-commit', '--no-validate', '--json'], t, {}, 30_000);
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(resultOf(parseRun(r), AGENT).error).toBe(`${AGENT_V2} already exists and is a FIFO, not a file; move it away to migrate ${AGENT}`);
+    expect(lstatSync(path.join(root, AGENT_V2)).isFIFO()).toBe(true);
+    expect(sha256(path.join(root, 'agents', 'kv_cache_agent.py'))).toBe(before);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+  }, 60_000);
+});
