@@ -8,7 +8,7 @@
 //    the scan again with its cache filled (an unchanged fleet scanned a second time);
 //  - the peer: ast-grep applying the mechanical subset (add the base, add its import) to the
 //    same Python files vs our engine restricted to the same two transforms;
-//  - validation: ten agents one at a time, at concurrency 4 holding their slots through the survival window, and at concurrency 4 as it runs (test/bench/validate-bench.ts).
+//  - validation: ten agents at concurrency 4, each holding its slot through its windows vs as it runs (test/bench/validate-bench.ts).
 // A size whose projected time would pass the budget is reported as skipped, not run.
 //
 //   BENCH_AGENTS=100,1000,10000   fleet sizes

@@ -1,8 +1,8 @@
-// Benchmark: validate the ten fixture agents of fixtures/validate/fleet with concurrency 1,
-// then 4 with each agent holding its slot through its survival window (as before agents past
-// their start were watched beside the next ones), then 4 as it runs now (embedded registry and
-// sink, legacy baselines included), and report the wall times side by side. Every agent must
-// pass, or it throws.
+// Benchmark: validate the ten fixture agents of fixtures/validate/fleet at concurrency 4, first
+// with each agent holding its slot through its windows (as before agents that only wait were
+// watched beside the next ones starting), then as it runs now (embedded registry and sink,
+// legacy baselines included), and report the wall times side by side. Every agent must pass,
+// or it throws.
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -69,15 +69,14 @@ export async function benchValidation(): Promise<string> {
       const slowest = Math.max(...reports.map((r) => r.ms));
       return { ms, sum, slowest };
     };
-    const one = await timed(1, 1);
+    // One agent at a time (about 45 s) is left out: the bench keeps within its five minutes.
     const held = await timed(4, 4);
     const four = await timed(4);
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     return (
-      `validate ${AGENTS.length} agents (survival window ${SURVIVAL_WINDOW_MS / 1000} s): one at a time ${s(one.ms)}, ` +
-      `concurrency 4 holding their slots through the window ${s(held.ms)} (${(one.ms / held.ms).toFixed(2)}x), ` +
-      `concurrency 4 watched beside the next starts ${s(four.ms)} (${(one.ms / four.ms).toFixed(2)}x; ${(held.ms / four.ms).toFixed(2)}x the held slots; ` +
-      `sum of per-agent times ${s(four.sum)}, slowest agent ${s(four.slowest)})`
+      `validate ${AGENTS.length} agents (survival window ${SURVIVAL_WINDOW_MS / 1000} s) at concurrency 4: ` +
+      `each holding its slot through its windows ${s(held.ms)}, watched beside the next starts ${s(four.ms)} ` +
+      `(${(held.ms / four.ms).toFixed(2)}x faster; sum of per-agent times ${s(four.sum)}, slowest agent ${s(four.slowest)})`
     );
   } finally {
     await env.close();
