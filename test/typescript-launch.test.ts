@@ -1,7 +1,7 @@
 // A migrated TypeScript agent runs for real: compiled with the TypeScript compiler API by the
 // adapter's launch(), started with node in its own process group, it serves /health on
 // loopback, registers, pushes metrics labelled with its name, and exits 0 on SIGTERM.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -128,6 +128,30 @@ async function launchFixture(caseName: string, rel: string, className: string, e
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   return { child, reg, healthPort, exited, stderr: () => stderr, stdout: () => stdout, cmd };
 }
+
+describe('the launch thread (the built CLI compiles agents off the main thread)', () => {
+  it('compiles what the adapter compiles in this thread; a refusal comes back with its message; cleanup removes the build', async () => {
+    const dist = path.join(here, '..', 'dist', 'src', 'lang', 'typescript', 'launch-thread.js');
+    if (!existsSync(dist)) execFileSync('npm', ['run', 'build'], { cwd: path.join(here, '..') });
+    const { launchInThread } = (await import(dist)) as { launchInThread: (root: string, file: string) => Promise<LaunchCommand> | null };
+    const root = mkdtempSync(path.join(tmp, 'thread-'));
+    mkdirSync(path.join(root, 'agents'));
+    const file = path.join(root, 'agents', 'order_router_v2.ts');
+    writeFileSync(file, fx('http-health-interval'));
+    const here_ = await typescriptAdapter.launch(root, file);
+    const there = await launchInThread(root, file)!;
+    try {
+      expect(there.command).toBe(process.execPath);
+      expect(readFileSync(there.args[0]!, 'utf8')).toBe(readFileSync(here_.args[0]!, 'utf8'));
+    } finally {
+      await here_.cleanup?.();
+      await there.cleanup?.();
+    }
+    expect(existsSync(there.args[0]!)).toBe(false);
+    writeFileSync(path.join(root, 'agents', 'poller_family_v2.ts'), 'export abstract class PollerFamily {\n  protected abstract poll(): Promise<number>;\n}\n');
+    await expect(launchInThread(root, path.join(root, 'agents', 'poller_family_v2.ts'))!).rejects.toThrow(/^PollerFamily is abstract and no subclass migrated with it \(_v2\) runs it/);
+  });
+});
 
 describe('launching a migrated TypeScript agent', () => {
   it('ESM agent: health, registry, metrics, SIGTERM → exit 0', async () => {

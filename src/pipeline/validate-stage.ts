@@ -4,8 +4,6 @@
 import type { AgentInfo, ValidationReport } from '../core/types.js';
 import path from 'node:path';
 import type { Profile } from '../profile/profile.js';
-import { adapterFor } from '../lang/registry.js';
-import { UsageError } from '../core/errors.js';
 import { rememberValidation, validatedSha } from '../record/validation-cache.js';
 import { checkEndpoints, startValidationEnvironment, type ValidationEnvironment } from '../validate/environment.js';
 import { validateAgents, type ValidateAgentOptions } from '../validate/validate-agent.js';
@@ -41,33 +39,20 @@ export async function runValidationStage(
   const launchEnv = configLaunchEnvironments(root);
   const env = given ?? (await prepareValidationEnvironment(opts));
   try {
-    // Every launch command is made before the first agent starts: a TypeScript agent's is a
-    // compile, which would hold this thread (and with it the health probes, the embedded
-    // registry and the metrics sink) while other agents are being watched. One that cannot be
-    // made is left to the agent's own validation, which fails that agent alone with the reason.
-    const launchOf = async (language: AgentInfo['language'], file: string) => {
-      try {
-        return await adapterFor(language).launch(root, file);
-      } catch (err) {
-        if (err instanceof UsageError) throw err;
-        return undefined;
-      }
-    };
-    const items: ValidateAgentOptions[] = [];
-    for (const x of list) {
-      items.push({
-        root,
-        agent: x.agent,
-        file: x.file,
-        legacyFile: x.legacyFile,
-        profile: opts.profile,
-        env,
-        signal: opts.signal,
-        launch: await launchOf(x.agent.language, x.file),
-        legacyLaunch: await launchOf(x.agent.language, x.legacyFile),
-        ...launchEnv(x.agent),
-      });
-    }
+    // Each agent's launch command is made in its own start slot, so a TypeScript agent's compile
+    // overlaps the others' watching; it runs in a thread of its own (launch-thread.ts), never in
+    // this one, which serves the health probes, the embedded registry and the metrics sink. A
+    // launch that cannot be made fails that agent alone, with the reason.
+    const items: ValidateAgentOptions[] = list.map((x) => ({
+      root,
+      agent: x.agent,
+      file: x.file,
+      legacyFile: x.legacyFile,
+      profile: opts.profile,
+      env,
+      signal: opts.signal,
+      ...launchEnv(x.agent),
+    }));
     // `migrate status` (and `migrate commit`) take an uncommitted `_v2` that passed as validated.
     const before = list.map((x) => validatedSha(x.file));
     const remember = (i: number, report: ValidationReport) =>

@@ -44,6 +44,10 @@ export const typescriptAdapter: LanguageAdapter = {
     return v2Path(file);
   },
   async launch(root, file) {
+    // Compiled in the launch thread: this one serves the agents being watched meanwhile.
+    const { launchInThread } = await import('./launch-thread.js');
+    const inThread = launchInThread(path.resolve(root), file);
+    if (inThread) return inThread;
     const { launchTypeScript } = await import('./launch.js');
     return launchTypeScript(path.resolve(root), file, currentProfile(root));
   },

@@ -16,8 +16,15 @@ import { fileClasses, moduleKind } from './syntax.js';
 import { isV2 } from './scan.js';
 import { listSourceFiles } from '../../discover/files.js';
 import { parseTs } from './rewrite.js';
+import { launchCommandFor } from './launch-command.js';
 
 export async function launchTypeScript(root: string, file: string, profile: Profile): Promise<LaunchCommand> {
+  const { js, outDir } = await compileForLaunch(root, file, profile);
+  return launchCommandFor(js, outDir);
+}
+
+/** Compile the agent (and what it imports) into a new build directory: the JavaScript to run, and the directory. */
+export async function compileForLaunch(root: string, file: string, profile: Profile): Promise<{ js: string; outDir: string }> {
   let abs = path.resolve(root, file);
   let { sf } = parseTs(abs, readFileSync(abs, 'utf8'));
   // An abstract family parent does not run by itself: a subclass that follows it runs it.
@@ -72,7 +79,7 @@ export async function launchTypeScript(root: string, file: string, profile: Prof
     const relOut = path.relative(root, abs).replace(/\.(ts|tsx)$/, '.js').replace(/\.mts$/, '.mjs').replace(/\.cts$/, '.cjs');
     const js = path.join(outDir, relOut);
     if (!existsSync(js)) throw new MigrateError(`compiled output ${relOut} is missing`, file);
-    return { command: process.execPath, args: [js], cleanup };
+    return { js, outDir };
   } catch (err) {
     await cleanup();
     throw err;
