@@ -168,6 +168,7 @@ function enabled(t: PythonTransform, remove: string[]): boolean {
     'remove-health': 'health',
     'health-hook': 'health',
     'remove-signal-handlers': 'signal',
+    'signal-handler-shutdown': 'signal',
     'remove-main-loop': 'main_loop',
     'request-loop-propose': 'main_loop',
     'request-loop': 'main_loop',
