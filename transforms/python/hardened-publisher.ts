@@ -160,6 +160,8 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   const movedState: PublisherPlan['movedState'] = [];
   const initParams = new Set(ctx.agent.methods.get('__init__')!.params.map((p) => p.name));
   const pendingState = [...stateAttrs];
+  /** State found only because other moved state is built from it: set before that one. */
+  const neededBy = new Map<string, string>();
   for (let i = 0; i < pendingState.length; i++) {
     const attr = pendingState[i]!;
     const sets = ctx.agent.assignments.filter((a) => a.attr === attr && a.method === '__init__');
@@ -171,15 +173,19 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       if (via && via !== attr && !ctx.agent.methods.has(via) && !ctx.baseOwned.has(via) && transportOnlyAttr(ctx, via, moved)) {
         const before = ctx.agent.assignments.some((a) => a.attr === via && a.method === '__init__' && a.stmt.endIndex <= sets[0]!.stmt.startIndex);
         if (!before) early = false;
-        else if (!pendingState.includes(via)) pendingState.push(via);
+        else if (!pendingState.includes(via)) {
+          pendingState.push(via);
+          neededBy.set(via, attr);
+        }
         return false;
       }
       if (n.type === 'identifier' && (n.text === 'self' || initParams.has(n.text))) early = false;
     });
     if (!early) return fail(`self.${attr} (transport state) is built from the constructor's arguments`, sets[0]!.line);
-    movedState.push({ attr, stmt: sets[0]!.stmt });
+    const dependent = neededBy.get(attr);
+    const at = dependent ? movedState.findIndex((m) => m.attr === dependent) : -1;
+    movedState.splice(at < 0 ? movedState.length : at, 0, { attr, stmt: sets[0]!.stmt });
   }
-  movedState.sort((a, b) => a.stmt.startIndex - b.stmt.startIndex);
   for (const attr of shared) {
     if (!ctx.agent.assignments.some((a) => a.attr === attr && a.method === '__init__')) return fail(`${entry.name}() reads self.${attr}, which __init__ does not set`, entry.line);
   }
