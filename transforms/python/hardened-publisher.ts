@@ -211,7 +211,18 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     if (target && QUEUE_METHOD.test(target) && handlerFallback(n, entry.body)) failures.push({ node: n, inHandler: true });
   });
   let checkResult = false;
-  if (!failures.length) {
+  if (failures.length && collect.value.resultChecked) {
+    // Failures raise now, and the other returns report the bus's answer (`return resp.status == 200`,
+    // or True) that the cycle acted on (queued the events when it was falsy): publish() still checks
+    // it. A cycle that ignored the result never treated that answer as a failure.
+    const rest: SyntaxNode[] = [];
+    walk(entry.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type === 'return_statement' && !failures.some((f) => f.node.id === n.id)) rest.push(n);
+    });
+    const answer = (r: SyntaxNode) => ['comparison_operator', 'boolean_operator', 'not_operator'].includes(r.namedChild(0)?.type ?? '');
+    checkResult = rest.some(answer) && rest.every((r) => answer(r) || r.namedChild(0)?.type === 'true');
+  } else if (!failures.length) {
     // Every return gives the bus's answer (a comparison, a boolean expression): publish() checks it.
     const rets: SyntaxNode[] = [];
     walk(entry.body, (n) => {
