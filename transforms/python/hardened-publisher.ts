@@ -142,36 +142,49 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
           if (fn === entry && ret && handlerFallback(ret, fn.body)) continue;
           return fail(`${fn.name}() calls ${u.name}() other than as its failure result (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
         }
-        if (!(isPublishMethod(ctx, u.name) || RETRY_METHOD.test(u.name) || transportHelper(ctx, method, moved)) || method.isAsync || method.decorators.length) {
+        if (!(isPublishMethod(ctx, u.name) || RETRY_METHOD.test(u.name) || transportHelper(ctx, method, moved)) || method.isAsync || !moduleDecorators(ctx, method)) {
           return fail(`${fn.name}() calls ${u.name}(), which stays in the agent (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
         }
         if (!moved.includes(method)) moved.push(method);
         continue;
       }
       if (ctx.baseOwned.has(u.name)) return fail(`${fn.name}() uses self.${u.name}, which the base owns (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
-      const transportOnly = ctx.refs
-        .of(u.name)
-        .filter((r) => r.kind === 'attribute')
-        .every((r) => moved.concat([...ctx.agent.methods.values()].filter((m) => isPublishMethod(ctx, m.name) || RETRY_METHOD.test(m.name) || m.name === '__init__'))
-          .some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex));
-      if (transportOnly && u.name !== queue) stateAttrs.add(u.name);
+      if (transportOnlyAttr(ctx, u.name, moved) && u.name !== queue) stateAttrs.add(u.name);
       else if (u.written) return fail(`${fn.name}() changes self.${u.name}, which the agent keeps (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
       else shared.add(u.name);
     }
   }
   moved.sort((a, b) => a.outer.startIndex - b.outer.startIndex);
-  // Transport state is set once in __init__ from module-level values only.
+  // Transport state is set once in __init__ from module-level values, or from other transport
+  // state set before it (`self.stub = Stub(self.channel)` after `self.channel = grpc.insecure_channel(ADDR)`).
   const movedState: PublisherPlan['movedState'] = [];
   const initParams = new Set(ctx.agent.methods.get('__init__')!.params.map((p) => p.name));
-  for (const attr of stateAttrs) {
+  const pendingState = [...stateAttrs];
+  /** State found only because other moved state is built from it: set before that one. */
+  const neededBy = new Map<string, string>();
+  for (let i = 0; i < pendingState.length; i++) {
+    const attr = pendingState[i]!;
     const sets = ctx.agent.assignments.filter((a) => a.attr === attr && a.method === '__init__');
     if (sets.length !== 1 || sets[0]!.stmt.parent?.parent?.type !== 'function_definition') return fail(`self.${attr} is not set once in __init__`, ctx.agent.methods.get('__init__')!.line);
     let early = true;
     walk(sets[0]!.value ?? sets[0]!.stmt, (n) => {
+      const via = selfAttribute(n);
+      if (via && n.parent?.type === 'attribute' && n.parent.childForFieldName('object')?.id === n.id) return;
+      if (via && via !== attr && !ctx.agent.methods.has(via) && !ctx.baseOwned.has(via) && transportOnlyAttr(ctx, via, moved)) {
+        const before = ctx.agent.assignments.some((a) => a.attr === via && a.method === '__init__' && a.stmt.endIndex <= sets[0]!.stmt.startIndex);
+        if (!before) early = false;
+        else if (!pendingState.includes(via)) {
+          pendingState.push(via);
+          neededBy.set(via, attr);
+        }
+        return false;
+      }
       if (n.type === 'identifier' && (n.text === 'self' || initParams.has(n.text))) early = false;
     });
     if (!early) return fail(`self.${attr} (transport state) is built from the constructor's arguments`, sets[0]!.line);
-    movedState.push({ attr, stmt: sets[0]!.stmt });
+    const dependent = neededBy.get(attr);
+    const at = dependent ? movedState.findIndex((m) => m.attr === dependent) : -1;
+    movedState.splice(at < 0 ? movedState.length : at, 0, { attr, stmt: sets[0]!.stmt });
   }
   for (const attr of shared) {
     if (!ctx.agent.assignments.some((a) => a.attr === attr && a.method === '__init__')) return fail(`${entry.name}() reads self.${attr}, which __init__ does not set`, entry.line);
@@ -198,7 +211,18 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     if (target && QUEUE_METHOD.test(target) && handlerFallback(n, entry.body)) failures.push({ node: n, inHandler: true });
   });
   let checkResult = false;
-  if (!failures.length) {
+  if (failures.length && collect.value.resultChecked) {
+    // Failures raise now, and the other returns report the bus's answer (`return resp.status == 200`,
+    // or True) that the cycle acted on (queued the events when it was falsy): publish() still checks
+    // it. A cycle that ignored the result never treated that answer as a failure.
+    const rest: SyntaxNode[] = [];
+    walk(entry.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type === 'return_statement' && !failures.some((f) => f.node.id === n.id)) rest.push(n);
+    });
+    const answer = (r: SyntaxNode) => ['comparison_operator', 'boolean_operator', 'not_operator'].includes(r.namedChild(0)?.type ?? '');
+    checkResult = rest.some(answer) && rest.every((r) => answer(r) || r.namedChild(0)?.type === 'true');
+  } else if (!failures.length) {
     // Every return gives the bus's answer (a comparison, a boolean expression): publish() checks it.
     const rets: SyntaxNode[] = [];
     walk(entry.body, (n) => {
@@ -211,6 +235,27 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), queue } };
 }
 
+/** Every `self.<attr>` in the file lies in code that moves with the publish, the base replaces, or __init__. */
+function transportOnlyAttr(ctx: PythonTransformContext, attr: string, moved: PyFunction[]): boolean {
+  const scopes = moved.concat([...ctx.agent.methods.values()].filter((m) => isPublishMethod(ctx, m.name) || RETRY_METHOD.test(m.name) || isDrain(ctx, m.name) || m.name === '__init__'));
+  return ctx.refs
+    .of(attr)
+    .filter((r) => r.kind === 'attribute')
+    .every((r) => scopes.some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex));
+}
+
+/**
+ * The method's decorators (if any) are functions of this module (`@retry(times=3)` wrapping a
+ * send): they stay reachable from the publisher class the method moves into. Built-ins that
+ * change how the method binds (`@staticmethod`, `@property`) or imported ones are not moved.
+ */
+function moduleDecorators(ctx: PythonTransformContext, fn: PyFunction): boolean {
+  return fn.decorators.every((d) => {
+    const name = /^([A-Za-z_]\w*)\s*(\(|$)/.exec(d)?.[1];
+    return !!name && ctx.module.root.namedChildren.some((c) => c.type === 'function_definition' && c.childForFieldName('name')?.text === name);
+  });
+}
+
 /**
  * In the publish method: a statement putting the event into the legacy queue (a call on the
  * queue object, or of a queue method of the agent) directly followed by `return False`.
@@ -220,22 +265,43 @@ function queueFallbacks(ctx: PythonTransformContext, entry: PyFunction, queue: s
   walk(entry.body, (n) => {
     if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
     if (n.type !== 'expression_statement') return;
-    const siblings = n.parent?.namedChildren ?? [];
-    const next = siblings[siblings.findIndex((x) => x.id === n.id) + 1];
-    if (next?.type !== 'return_statement' || next.namedChild(0)?.type !== 'false') return;
     const call = n.namedChild(0);
     const fn = call?.type === 'call' ? call.childForFieldName('function') : null;
     if (fn?.type !== 'attribute') return;
     const method = selfAttribute(fn);
     const obj = fn.childForFieldName('object');
+    // Between the store and `return False`, only trims of that store (`del self.unsent[:-N]`).
+    const siblings = n.parent?.namedChildren ?? [];
+    let at = siblings.findIndex((x) => x.id === n.id) + 1;
+    const store = obj ? selfAttribute(obj) : null;
+    const trims: SyntaxNode[] = [];
+    while (store && siblings[at] && trimsStore(siblings[at]!, store)) trims.push(siblings[at++]!);
+    const next = siblings[at];
+    if (next?.type !== 'return_statement' || next.namedChild(0)?.type !== 'false') return;
     const onQueue = !!queue && !!obj && selfAttribute(obj) === queue && /^(enqueue|put|put_nowait|append|push)$/.test(fn.childForFieldName('attribute')!.text);
-    // Or the event itself put into a store of the agent (`self.outbox.add(envelope)`): the base's local_queue now.
+    // Or the event itself put into a store of the agent (`self.outbox.add(envelope)`), or the
+    // batch it was handed (`self.outbox.extend(events)`): the base's local_queue now.
     const args = call!.childForFieldName('arguments')!.namedChildren;
     const param = entry.params.filter((p, i) => i > 0 && p.kind !== 'separator')[0]?.name;
-    const storesEvent = !!obj && !!selfAttribute(obj) && /^(enqueue|put|put_nowait|append|push|add)$/.test(fn.childForFieldName('attribute')!.text) && args[0]?.text === param;
-    if ((method && queueMember(ctx, method) && !isDrain(ctx, method)) || onQueue || storesEvent) out.push(n);
+    const storesEvent = !!obj && !!selfAttribute(obj) && /^(enqueue|put|put_nowait|append|push|add|extend|update)$/.test(fn.childForFieldName('attribute')!.text) && args[0]?.text === param;
+    if ((method && queueMember(ctx, method) && !isDrain(ctx, method)) || onQueue || storesEvent) out.push(n, ...trims);
   });
   return out;
+}
+
+/** `del self.<store>[:-N]` / `self.<store> = self.<store>[-N:]`: bounding the store, nothing else. */
+function trimsStore(stmt: SyntaxNode, store: string): boolean {
+  const onlyStore = (node: SyntaxNode | null): boolean => {
+    if (!node) return false;
+    let ok = node.type === 'subscript' && selfAttribute(node.childForFieldName('value')!) === store;
+    if (ok) walk(node.childForFieldName('subscript') ?? node, (c) => {
+      if (c.type === 'call' || c.type === 'attribute') ok = false;
+    });
+    return ok;
+  };
+  if (stmt.type === 'delete_statement') return stmt.namedChildren.length > 0 && stmt.namedChildren.every((c) => onlyStore(c));
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  return e?.type === 'assignment' && selfAttribute(e.childForFieldName('left')!) === store && onlyStore(e.childForFieldName('right'));
 }
 
 /**
@@ -377,6 +443,10 @@ export const hardenedPublisher: PythonTransform = {
     // Its own retry loop moved as it was: each of the base's attempts now runs it.
     for (const m of plan.moved.filter((x) => RETRY_METHOD.test(x.name))) {
       ctx.warnings.push(`${cls.name}: ${m.name}() retries inside each of the base's attempts (the base retries with back-off too); drop its loop when reviewing ${CLASS}`);
+    }
+    // A decorator of the module moved with its method (`@retry(times=3)`): it still wraps each call.
+    for (const m of plan.moved.filter((x) => x.decorators.length)) {
+      ctx.warnings.push(`${cls.name}: ${m.name}() keeps its decorator${m.decorators.length > 1 ? 's' : ''} ${m.decorators.map((d) => `@${d}`).join(', ')} in ${CLASS}; a retrying one now runs inside each of the base's attempts (the base retries with back-off too)`);
     }
     // A queue the adapter cannot drive (a raw sqlite outbox) went with its methods: the base
     // queues in memory from now on, and rows the old outbox still holds are not re-sent.

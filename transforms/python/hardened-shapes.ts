@@ -45,6 +45,8 @@ export interface CollectPlan {
   counters: string[];
   /** The agent's methods the cycle published with. */
   publishers: string[];
+  /** The cycle acted on a falsy publish result (`if not self._post(batch): self._queue_batch(batch)`). */
+  resultChecked: boolean;
 }
 
 export type Analysis<T> = { ok: true; value: T } | { ok: false; reason: string; line: number };
@@ -294,6 +296,7 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   const counters: string[] = [];
   const events: string[] = [];
   const publishers = new Set<string>();
+  let resultChecked = false;
   const returns: Array<{ node: SyntaxNode; text: string }> = [];
   for (const [i, s] of stmts.entries()) {
     if (statusStmts.includes(s)) continue;
@@ -385,6 +388,30 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
         continue;
       }
     }
+    // `if not self._send(events): self._queue_events(events)`: the cycle's own fallback to the
+    // legacy queue when the publish reports a failure; the base queues what it could not publish.
+    if (s.type === 'if_statement' && !s.childForFieldName('alternative')) {
+      const cond = s.childForFieldName('condition');
+      const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
+      const fnNode = arg?.type === 'call' ? arg.childForFieldName('function') : null;
+      const m = fnNode?.type === 'attribute' ? selfAttribute(fnNode) : null;
+      const args = arg?.type === 'call' ? arg.childForFieldName('arguments')!.namedChildren : [];
+      const inner = statements(s.childForFieldName('consequence')).filter((x) => !isDocstring(x));
+      const ev = args.length === 1 && args[0]!.type === 'identifier' ? args[0]!.text : null;
+      const fallback = (x: SyntaxNode) => {
+        const c = selfCall(x);
+        const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
+        return !!c && !c.target && queueMember(ctx, c.method) && !isDrain(ctx, c.method) && a.length === 1 && a[0]!.text === ev;
+      };
+      if (m && ev && isPublish(ctx, m) && transport(m) && inner.some(fallback) && inner.every((x) => fallback(x) || (isTrivial(x) && !x.text.startsWith('return')))) {
+        if (reassignedAfter(stmts.slice(i + 1), ev)) return fail(`${name}() changes ${ev} after publishing it (line ${line(s)})`, line(s));
+        publishStmts.push(s);
+        publishers.add(m);
+        resultChecked = true;
+        if (!events.includes(ev)) events.push(ev);
+        continue;
+      }
+    }
     // `if fresh: self._publish_events(fresh)`: published only when there is something to send.
     if (s.type === 'if_statement' && !s.childForFieldName('alternative')) {
       const cond = s.childForFieldName('condition');
@@ -454,7 +481,7 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       else if (!isTrivial(x)) return fail(`${name}()'s except handler does more than log (line ${line(x)})`, line(x));
     }
   }
-  return { ok: true, value: { fn, publishStmts: [...publishStmts, ...statusStmts], drainStmts, events: rendered, returns, block: stmts, append, counters, publishers: [...publishers] } };
+  return { ok: true, value: { fn, publishStmts: [...publishStmts, ...statusStmts], drainStmts, events: rendered, returns, block: stmts, append, counters, publishers: [...publishers], resultChecked } };
 }
 
 /**

@@ -2,7 +2,7 @@
 // removal plan; once it is resolved, edit-phase transforms make their edits.
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { removeHealth } from './remove-health.js';
-import { removeSignalHandlers } from './remove-signal-handlers.js';
+import { removeSignalHandlers, signalHandlerShutdown } from './remove-signal-handlers.js';
 import { removeMainLoop } from './remove-main-loop.js';
 import { removeTeardown } from './remove-teardown.js';
 import { removeOwnedSockets } from './remove-owned-sockets.js';
@@ -60,6 +60,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   entrypoint,
   hardenedCollect,
   hardenedMainLoop,
+  // A SIGTERM/SIGINT handler whose installs went becomes the shutdown() hook.
+  signalHandlerShutdown,
   // Before add-import: it points an old base's import at the profile's module.
   hardenedOldBase,
   addImport,

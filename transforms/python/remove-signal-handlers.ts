@@ -1,13 +1,15 @@
 // Concern: SIGTERM/SIGINT handlers the base installs itself. A handler that does more
 // than stop the agent (saves state, notifies peers) stays installed, with its method.
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
+import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { isInfraBlock, isInfraStatement, isTrivial, type InfraScope } from '../../src/analysis/infra.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { calledByEntryPoint } from './remove-teardown.js';
-import { callee, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { callee, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { analyzeRun } from './hardened-main-loop.js';
 
 const HANDLED = /(^|\.)SIG(TERM|INT)$/;
 
@@ -18,6 +20,7 @@ export const removeSignalHandlers: PythonTransform = {
     // A base that installs no handler of its own needs the agent's (they end the loop so state is saved).
     if (!ctx.base.handlesSignals) return;
     const gentle = new Set<string>();
+    const proposedHooks = new Set<string>();
     for (const fn of ctx.agent.methods.values()) {
       walkAgentCode(fn, (n) => {
         if (n.type !== 'expression_statement') return;
@@ -28,6 +31,18 @@ export const removeSignalHandlers: PythonTransform = {
         const handler = selfAttribute(args[1]!) ?? lambdaCalling(args[1]!);
         if (!handler || !ctx.agent.methods.has(handler)) return;
         const h = ctx.agent.methods.get(handler)!;
+        // A handler that saves state and exits: the base's own handler stops the loop and then
+        // calls the shutdown() hook, so the handler becomes that hook (see handlerAsShutdown).
+        const asHook = handlerAsShutdown(ctx, h);
+        if (asHook) {
+          ctx.plan.proposeStatement({ node: n, symbol: `signal.signal(${args[0]!.text})`, finding: 'signal', reason: 'the base installs its own handler, which calls shutdown()', requires: [] });
+          if (proposedHooks.has(handler)) return;
+          proposedHooks.add(handler);
+          for (const x of asHook.logs) {
+            ctx.plan.proposeStatement({ node: x, symbol: `${handler}: ${x.text.split('\n')[0]!.trim()}`, finding: 'signal', reason: 'the base logs the signal it received', requires: [] });
+          }
+          return;
+        }
         // The handler ends the loop, and the loop's method then tears down after it (not in a
         // finally:): the base's handler would exit through the loop (SystemExit) and skip that
         // teardown. Installed as before, it still ends the loop gently; the kept teardown then
@@ -64,6 +79,95 @@ export const removeSignalHandlers: PythonTransform = {
     }
   },
 };
+
+/** What turns a SIGTERM/SIGINT handler into the base's shutdown() hook. */
+interface HandlerAsHook {
+  /** The one `sys.exit(0)` / `os._exit(0)` / `raise SystemExit` ending it: the base stops the process itself after shutdown(). */
+  exits: SyntaxNode[];
+  /** Log lines about the signal (they read the handler's parameters): the base logs it. */
+  logs: SyntaxNode[];
+  /** The handler's parameters after self (the hook takes none). */
+  params: SyntaxNode;
+}
+
+const hookMemo = new WeakMap<PythonTransformContext, Map<string, HandlerAsHook | null>>();
+
+/**
+ * A SIGTERM/SIGINT handler that does work and then exits (`self._save_baseline(); sys.exit(0)`),
+ * where the base's handler stops the loop and then calls the profile's shutdown() hook: the
+ * handler's work is that hook's. It becomes shutdown() when it ends with its one exit (without
+ * one it only ends a loop by a flag the loop reads, which stays as it was), the agent defines no
+ * shutdown() and nothing else writes one (run()'s finally:), only the install statements name it,
+ * and its work does not read the signal number or frame. The exit becomes `super().shutdown()`
+ * (the base ends the process after the hook); log lines about the signal go. Anything else (an
+ * exit inside a branch, a return, work reading the signal) keeps the handler installed for review.
+ */
+export function handlerAsShutdown(ctx: PythonTransformContext, h: PyFunction): HandlerAsHook | null {
+  let memo = hookMemo.get(ctx);
+  if (!memo) hookMemo.set(ctx, (memo = new Map()));
+  if (!memo.has(h.name)) memo.set(h.name, readHandlerAsShutdown(ctx, h));
+  return memo.get(h.name)!;
+}
+
+function readHandlerAsShutdown(ctx: PythonTransformContext, h: PyFunction): HandlerAsHook | null {
+  const HOOK = 'shutdown';
+  if (!ctx.py.hooks?.includes(HOOK) || !ctx.base.methods.has(HOOK) || ctx.agent.methods.has(HOOK)) return null;
+  if (h.isAsync || h.decorators.length || h.name.startsWith('__') || ctx.base.methods.has(h.name)) return null;
+  const run = analyzeRun(ctx);
+  if (run.ok && run.value.cycle.teardown.length) return null;
+  const params = h.node.childForFieldName('parameters');
+  const names = h.params.slice(1).map((p) => p.name);
+  if (!params || h.params.length > 3 || h.params.slice(1).some((p) => p.kind !== 'plain')) return null;
+  // Named only where it is installed: `signal.signal(signal.SIGTERM, self._on_signal)`.
+  for (const r of ctx.refs.of(h.name)) {
+    if (r.kind === 'identifier' && r.node.parent?.id === h.node.id) continue;
+    if (r.kind !== 'attribute') return null;
+    let st: SyntaxNode | null = r.node;
+    while (st && st.type !== 'expression_statement') st = st.parent;
+    const call = st?.namedChild(0);
+    if (call?.type !== 'call' || !/^(signal\.)?signal$/.test(callee(call) ?? '')) return null;
+  }
+  const readsParam = (n: SyntaxNode) => {
+    let found = false;
+    walk(n, (c) => {
+      if (c.type === 'identifier' && names.includes(c.text)) {
+        const p = c.parent;
+        if (!(p?.type === 'attribute' && p.childForFieldName('attribute')?.id === c.id)) found = true;
+      }
+    });
+    return found;
+  };
+  const exits: SyntaxNode[] = [];
+  const logs: SyntaxNode[] = [];
+  let work = 0;
+  for (const st of statements(h.body)) {
+    if (isDocstring(st)) continue;
+    const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    const exitCall = e?.type === 'call' && /^(sys\.exit|os\._exit|exit|quit)$/.test(callee(e) ?? '');
+    const raiseExit = st.type === 'raise_statement' && /^SystemExit\b/.test(st.namedChild(0)?.text ?? '');
+    if (exitCall || raiseExit) {
+      if (exits.length) return null;
+      exits.push(st);
+      continue;
+    }
+    if (exits.length) return null; // work after an exit never ran
+    let escapes = false;
+    walk(st, (c) => {
+      if (c.type === 'function_definition' || c.type === 'lambda' || c.type === 'class_definition') return false;
+      if (c.type === 'return_statement' || c.type === 'yield' || (c.type === 'call' && /^(sys\.exit|os\._exit|exit|quit)$/.test(callee(c) ?? '')) || c.type === 'raise_statement') escapes = true;
+    });
+    if (escapes) return null;
+    if (isTrivial(st)) {
+      if (readsParam(st)) logs.push(st);
+      continue;
+    }
+    if (readsParam(st)) return null;
+    work++;
+  }
+  // Without an exit the handler only ends a loop (a flag the loop reads): that is not shutdown work.
+  if (!work || exits.length !== 1) return null;
+  return { exits, logs, params };
+}
 
 /** `lambda signum, frame: self.stop()`: the method a lambda handler only calls. */
 function lambdaCalling(arg: SyntaxNode): string | null {
@@ -203,3 +307,34 @@ function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: 
     return false;
   });
 }
+
+/**
+ * Edit: the handler whose installs went (see handlerAsShutdown) becomes the shutdown() hook in
+ * place: renamed, without the signal's parameters, its work kept byte for byte, ending with the
+ * base's own shutdown() as every kept teardown does (teardown-super).
+ */
+export const signalHandlerShutdown: PythonTransform = {
+  name: 'signal-handler-shutdown',
+  phase: 'edit',
+  run(ctx) {
+    if (!ctx.base.handlesSignals) return;
+    for (const h of ctx.agent.methods.values()) {
+      const hook = hookMemo.get(ctx)?.get(h.name);
+      if (!hook) continue;
+      const refs = ctx.refs.of(h.name).filter((r) => !(r.kind === 'identifier' && r.node.parent?.id === h.node.id));
+      if (!refs.length || !refs.every((r) => isRemoved(ctx, r.node))) continue;
+      if (!hook.logs.every((x) => isRemoved(ctx, x)) || hook.exits.some((x) => isRemoved(ctx, x))) continue;
+      const name = h.node.childForFieldName('name')!;
+      ctx.edits.replace(name.startIndex, name.endIndex, 'shutdown', 'signal-handler-shutdown');
+      ctx.edits.replace(hook.params.startIndex, hook.params.endIndex, `(${h.params[0]!.name})`, 'signal-handler-shutdown');
+      // The exit ending the handler is where the base's shutdown() runs now (the base exits after it).
+      const exit = hook.exits[0]!;
+      ctx.edits.replace(exit.startIndex, exit.endIndex, 'super().shutdown()', 'signal-handler-shutdown');
+      ctx.renames.set(h.name, 'shutdown');
+      ctx.warnings.push(
+        `${ctx.agent.cls.name}: ${h.name}() (the SIGTERM/SIGINT handler) is now shutdown(): ${ctx.profile.base_class}'s own handler stops the agent and then calls it` +
+          (hook.exits.length ? `; its ${hook.exits.map((x) => x.text.split('\n')[0]!.trim()).join(', ')} went (the base ends the process)` : ''),
+      );
+    }
+  },
+};

@@ -157,7 +157,8 @@ function rewriteTree(input: PythonRewriteInput, py: NonNullable<Profile['python'
   const removed = [
     ...ctx.resolved.members.keys(),
     ...ctx.resolved.statements.map((s) => s.symbol),
-    ...ctx.deletions.filter((d) => d.symbol !== 'super().__init__').map((d) => (d.symbol.startsWith('import ') ? d.symbol : `self.${d.symbol} (set by the base)`)),
+    // Transport state moved into the publisher says so itself (it is not the base's).
+    ...ctx.deletions.filter((d) => d.symbol !== 'super().__init__').map((d) => (d.symbol.startsWith('import ') || / \(moved into \w+\)$/.test(d.symbol) ? d.symbol : `self.${d.symbol} (set by the base)`)),
   ];
   const dangling = danglingReference(check, ctx);
   if (dangling) return fail(`${input.file}: ${dangling}; nothing written`);
@@ -178,6 +179,7 @@ function enabled(t: PythonTransform, remove: string[]): boolean {
     'remove-health': 'health',
     'health-hook': 'health',
     'remove-signal-handlers': 'signal',
+    'signal-handler-shutdown': 'signal',
     'remove-main-loop': 'main_loop',
     'request-loop-propose': 'main_loop',
     'request-loop': 'main_loop',
