@@ -138,9 +138,9 @@ interface LegacyRun {
 }
 
 /**
- * A validation holds a start slot while it works (starting the legacy agent; starting the _v2
- * up to its health verdict) and gives it up while it only waits (the legacy agent's window,
- * the survival window, the registry and metrics polls), so that another agent starts meanwhile.
+ * A validation holds a start slot while it works (the legacy agent's baseline run; starting the
+ * _v2 up to its health verdict) and gives it up while it only waits (the survival window, the
+ * registry and metrics polls), so that another agent starts meanwhile.
  */
 export interface StartPace {
   /** What follows only waits. */
@@ -176,8 +176,9 @@ async function legacyBaseline(
     ports = await allocatePorts(2);
     const launch = o.legacyLaunch ?? (await launchFor(legacyFile));
     const windowMs = longer?.windowMs ?? o.legacyWindowMs ?? 2000;
+    // The start slot is kept through this window: legacy agents all starting at once on a busy
+    // machine would not get far in it, and their log and ports baselines would be incomplete.
     started = spawnFor(o, launch, legacyFile, ports[0]!, ports[1]!, windowMs + 5000);
-    o.pace?.idle();
     const { proc } = started;
     const window = longer ? waitFor(() => longer.until(proc.output()), windowMs, o.signal) : sleep(windowMs, o.signal);
     const early = await Promise.race([proc.exit, window.then(() => undefined)]);
@@ -410,9 +411,9 @@ export const WATCHED_PER_STARTING = 4;
 
 /**
  * Validate many agents, `concurrency` of them starting at once (see StartPace), in input order;
- * results in input order. While an agent only waits (its legacy run's window, its survival
- * window, 30 s by default, the registry and metrics polls) it gives its start slot to the next
- * agent and is watched beside it, up to `watched` agents alive at once (default
+ * results in input order. While an agent only waits (its survival window, 30 s by default, the
+ * registry and metrics polls) it gives its start slot to the next agent and is watched beside
+ * it, up to `watched` agents alive at once (default
  * WATCHED_PER_STARTING per start slot). Each agent holding its slot through the whole window
  * made a 77-agent fleet take over ten minutes at concurrency 4.
  */
