@@ -81,7 +81,7 @@ function addHealthStatus(ctx: TsRewriteContext, props: string[], payload: Node):
  * this.received }))`. Null when the handler answers anything else with a body (that is not all
  * health) or reads the request or handler locals.
  */
-function soleHealthPayload(creation: CallExpression): ObjectLiteralExpression | null {
+function soleHealthPayload(ctx: TsRewriteContext, creation: CallExpression): ObjectLiteralExpression | null {
   const handler = creation.getArguments().find((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a));
   if (!handler) return null;
   const bodies = (descendantsOfKinds(handler, CALLS) as CallExpression[])
@@ -95,8 +95,31 @@ function soleHealthPayload(creation: CallExpression): ObjectLiteralExpression | 
   if (payload && Node.isIdentifier(payload)) payload = constLiteral(handler, payload);
   if (!payload || !Node.isObjectLiteralExpression(payload)) return null;
   const hasStatus = payload.getProperties().some((p) => Node.isPropertyAssignment(p) && p.getName() === 'status');
-  const spreads = payload.getProperties().some((p) => !Node.isPropertyAssignment(p) && !Node.isShorthandPropertyAssignment(p));
+  const spreads = payload.getProperties().some((p) => !Node.isPropertyAssignment(p) && !Node.isShorthandPropertyAssignment(p) && !statusFreeSpread(ctx, p));
   return hasStatus && !spreads && onlyAgentState(payload) ? payload : null;
+}
+
+/**
+ * `...this.stats` in a health payload, where the agent's stats is only ever the object literal it
+ * starts as (`this.stats = { files: 0, errors: 0 }`, its fields counted up in place) and that
+ * literal has no status: it adds counters and cannot change the status the base's /health code
+ * is decided from, so healthStatus() may spread it the same way.
+ */
+function statusFreeSpread(ctx: TsRewriteContext, p: Node): boolean {
+  if (!Node.isSpreadAssignment(p)) return false;
+  const name = thisMember(p.getExpression());
+  const member = name ? ctx.members.get(name) : undefined;
+  if (!name || !member || member.kind === 'method') return false;
+  const values: Node[] = [];
+  for (const d of member.nodes) if (Node.isPropertyDeclaration(d) && d.getInitializer()) values.push(d.getInitializer()!);
+  for (const b of ctx.cls.getDescendantsOfKind(SyntaxKind.BinaryExpression)) {
+    if (b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && thisMember(b.getLeft()) === name && Node.isPropertyAccessExpression(b.getLeft())) values.push(b.getRight());
+  }
+  return (
+    values.length === 1 &&
+    Node.isObjectLiteralExpression(values[0]!) &&
+    values[0].getProperties().every((q) => (Node.isPropertyAssignment(q) || Node.isShorthandPropertyAssignment(q)) && q.getName() !== 'status')
+  );
 }
 
 /**
@@ -245,7 +268,7 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     // A server that routes only /health, inline, with the agent's own counters: they move into
     // healthStatus() and the base's /health reports them; the server goes like any other.
     const bridgeable = !!business && !isExpress && routes.size > 0 && !routes.has('/metrics') && !ctx.members.has('healthStatus') && !ctx.newMembers.some((m) => m.name === 'healthStatus');
-    const bridge = bridgeable && handlers.length === 0 ? soleHealthPayload(creation) : null;
+    const bridge = bridgeable && handlers.length === 0 ? soleHealthPayload(ctx, creation) : null;
     // The method it asks is the only one of the agent's its handler calls.
     const asked = bridgeable && !bridge ? methodHealthPayload(ctx, creation) : null;
     const askedOnly = !!asked && handlers.every((h) => h === thisMember(asked.getExpression()));
