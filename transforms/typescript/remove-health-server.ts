@@ -61,11 +61,22 @@ function inspectRoutes(ctx: TsRewriteContext): void {
 }
 
 /** The payload's properties for healthStatus(), without a constant healthy `status` (the base's). */
-function payloadProperties(payload: ObjectLiteralExpression): string[] {
+/** `status: 'ok'`: the base's own status says that already. */
+function okStatus(p: Node): boolean {
+  return Node.isPropertyAssignment(p) && p.getName() === 'status' && /^['"`](ok|healthy|up|pass)['"`]$/i.test(p.getInitializer()?.getText() ?? '');
+}
+
+/** The payload's properties as healthStatus() adds them; `inlined` replaces identifiers by text. */
+function payloadProperties(payload: ObjectLiteralExpression, inlined: Map<Node, string> = new Map()): string[] {
   return payload
     .getProperties()
-    .filter((p) => !(Node.isPropertyAssignment(p) && p.getName() === 'status' && /^['"`](ok|healthy|up|pass)['"`]$/i.test(p.getInitializer()?.getText() ?? '')))
-    .map((p) => p.getText());
+    .filter((p) => !okStatus(p))
+    .map((p) => {
+      let out = p.getText();
+      const cuts = [...inlined].filter(([id]) => p.getStart() <= id.getStart() && id.getEnd() <= p.getEnd()).sort((a, b) => b[0].getStart() - a[0].getStart());
+      for (const [id, repl] of cuts) out = out.slice(0, id.getStart() - p.getStart()) + repl + out.slice(id.getEnd() - p.getStart());
+      return out;
+    });
 }
 
 /** healthStatus() built on the base's: `return { ...super.healthStatus(), <props> };`. */
@@ -81,7 +92,7 @@ function addHealthStatus(ctx: TsRewriteContext, props: string[], payload: Node):
  * this.received }))`. Null when the handler answers anything else with a body (that is not all
  * health) or reads the request or handler locals.
  */
-function soleHealthPayload(ctx: TsRewriteContext, creation: CallExpression): ObjectLiteralExpression | null {
+function soleHealthPayload(ctx: TsRewriteContext, creation: CallExpression): { payload: ObjectLiteralExpression; props: string[] } | null {
   const handler = creation.getArguments().find((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a));
   if (!handler) return null;
   const bodies = (descendantsOfKinds(handler, CALLS) as CallExpression[])
@@ -96,7 +107,28 @@ function soleHealthPayload(ctx: TsRewriteContext, creation: CallExpression): Obj
   if (!payload || !Node.isObjectLiteralExpression(payload)) return null;
   const hasStatus = payload.getProperties().some((p) => Node.isPropertyAssignment(p) && p.getName() === 'status');
   const spreads = payload.getProperties().some((p) => !Node.isPropertyAssignment(p) && !Node.isShorthandPropertyAssignment(p) && !statusFreeSpread(ctx, p));
-  return hasStatus && !spreads && onlyAgentState(payload) ? payload : null;
+  if (!hasStatus || spreads) return null;
+  // `const stale = Date.now() - this.lastRunAt > LIMIT;` read by the payload (`status: stale ?
+  // 'stale' : 'ok'`): a const of the handler computed from the agent's state alone is inlined.
+  const inlined = new Map<Node, string>();
+  const olit = payload;
+  const isRead = (n: Node) => {
+    const p = n.getParent();
+    return !(p && ((Node.isPropertyAccessExpression(p) && p.getNameNode() === n) || (Node.isPropertyAssignment(p) && p.getNameNode() === n)));
+  };
+  for (const id of olit.getDescendantsOfKind(SyntaxKind.Identifier)) {
+    if (!isRead(id) || Node.isShorthandPropertyAssignment(id.getParent())) continue;
+    const decls = id.getSymbol()?.getDeclarations() ?? [];
+    const d = decls.length === 1 ? decls[0]! : undefined;
+    if (!d || !Node.isVariableDeclaration(d) || d.getVariableStatement()?.getDeclarationKind() !== 'const') continue;
+    if (!(handler.getPos() <= d.getPos() && d.getEnd() <= handler.getEnd())) continue;
+    const init = d.getInitializer();
+    if (!init || !Node.isExpression(init) || !onlyAgentState(init) || init.getDescendants().some((n) => Node.isArrowFunction(n) || Node.isFunctionExpression(n))) return null;
+    inlined.set(id, `(${init.getText()})`);
+  }
+  if (!onlyAgentState(olit, new Set(inlined.keys()))) return null;
+  const props = payloadProperties(olit, inlined);
+  return { payload: olit, props };
 }
 
 /**
@@ -196,10 +228,10 @@ function ownCall(ctx: TsRewriteContext, handler: Node): string | null {
 }
 
 /** Does an expression read only the agent's members, module-level names and globals (no handler locals)? */
-function onlyAgentState(expr: Node): boolean {
+function onlyAgentState(expr: Node, allowed: Set<Node> = new Set()): boolean {
   let ok = true;
   expr.forEachDescendant((n) => {
-    if (!ok || !Node.isIdentifier(n)) return;
+    if (!ok || !Node.isIdentifier(n) || allowed.has(n)) return;
     const p = n.getParent();
     if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === n) return;
     if (p && (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p)) && p.getNameNode() === n && !Node.isShorthandPropertyAssignment(p)) return;
@@ -216,7 +248,9 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     const isExpress = creation.getExpression().getText() === 'express';
     // The member the server/app is stored in: `this.x = createServer(...)` or `x = express()`.
     let holder: string | null = null;
-    const parent = creation.getParent();
+    let parent = creation.getParent();
+    // `this.health = http.createServer(h).listen(port)`: listen() returns the server it is called on.
+    if (parent && Node.isPropertyAccessExpression(parent) && parent.getName() === 'listen' && Node.isCallExpression(parent.getParent())) parent = parent.getParent()!.getParent();
     if (Node.isBinaryExpression(parent)) holder = thisMember(parent.getLeft());
     if (Node.isPropertyDeclaration(parent)) holder = parent.getName();
     // Handler methods reached from the server callback (`(req, res) => this.onRequest(req, res)`).
@@ -273,7 +307,7 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     const asked = bridgeable && !bridge ? methodHealthPayload(ctx, creation) : null;
     const askedOnly = !!asked && handlers.every((h) => h === thisMember(asked.getExpression()));
     if (bridge) {
-      addHealthStatus(ctx, payloadProperties(bridge), bridge);
+      addHealthStatus(ctx, bridge.props, bridge.payload);
       ctx.warnings.push(`${where} answered /health with business state (this.${business}): it is now part of healthStatus(), served on the base's /health`);
     } else if (asked && askedOnly) {
       addHealthStatus(ctx, [`...${asked.getText()}`], asked);
