@@ -202,6 +202,35 @@ describe('launching a migrated TypeScript agent', () => {
     expect(readFileSync(out, 'utf8')).toContain('"orders.placed":3');
   }, 40_000);
 
+  it('a data file the agent reads beside itself (__dirname) is found from the compiled output, and cleanup leaves it', async () => {
+    const dir = path.join(here, '..', 'fixtures', 'typescript', 'config-json-beside-agent');
+    const root = mkdtempSync(path.join(tmp, 'beside-'));
+    mkdirSync(path.join(root, 'services'));
+    const config = path.join(root, 'services', 'geo-enricher.config.json');
+    writeFileSync(config, readFileSync(path.join(dir, 'services', 'geo-enricher.config.json'), 'utf8'));
+    writeFileSync(path.join(root, 'services', 'geo-enricher_v2.cjs'), readFileSync(path.join(dir, 'expected.cjs'), 'utf8'));
+    const cmd = await typescriptAdapter.launch(root, path.join(root, 'services', 'geo-enricher_v2.cjs'));
+    const healthPort = await freePort();
+    const child = spawn(cmd.command, cmd.args, {
+      cwd: root,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...cmd.env, HEALTH_CHECK_PORT: String(healthPort), AGENT_PORT: String(await freePort()), REGISTRY_URL: '', METRICS_URL: '' },
+    });
+    children.push(child);
+    let out = '';
+    child.stdout!.on('data', (c) => (out += c));
+    child.stderr!.on('data', (c) => (out += c));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    await until('health', async () => ((await getJson(healthPort)).code === 200 ? true : undefined));
+    expect(out).toContain('geo-enricher: 3 prefixes, scanning var/geo/inbox every 1500ms');
+    process.kill(child.pid!, 'SIGTERM');
+    expect(await exited).toBe(0);
+    await cmd.cleanup!();
+    expect(existsSync(cmd.args[0]!)).toBe(false);
+    expect(JSON.parse(readFileSync(config, 'utf8')).scanMs).toBe(1500);
+  }, 40_000);
+
   it('removes the compiled output on cleanup', async () => {
     const root = mkdtempSync(path.join(tmp, 'cleanup-'));
     mkdirSync(path.join(root, 'agents'));

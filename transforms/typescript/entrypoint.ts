@@ -19,6 +19,7 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
   const own = ownMethods(sf, ctx.className);
   const isStart = (name: string) => own.has(name) || START_NAMES.test(name);
   const factories = staticFactories(sf, ctx.className);
+  const builders = factoryFunctions(sf, names);
   const guards = mainGuards(sf);
   const containers: Array<{ node: Node; guarded: boolean }> = [];
   for (const g of guards) {
@@ -45,12 +46,18 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
     });
   }
   for (const { node, guarded } of containers) {
-    const news: Node[] = node.getDescendantsOfKind(SyntaxKind.NewExpression).filter((n) => names.has(n.getExpression().getText().replace(/\s+/g, '')));
-    // `await X.create()`: a static factory of the class that constructs it (private constructor).
+    // The `new X()` a factory function returns is not where the agent starts: its callers are.
+    const news: Node[] = node
+      .getDescendantsOfKind(SyntaxKind.NewExpression)
+      .filter((n) => names.has(n.getExpression().getText().replace(/\s+/g, '')) && !builders.returns.has(n));
+    // `await X.create()`: a static factory of the class that constructs it (private constructor);
+    // `createService(opts)`: a module function that returns `new X(...)`.
     for (const c of node.getDescendantsOfKind(SyntaxKind.CallExpression)) {
       const callee = c.getExpression();
       if (Node.isPropertyAccessExpression(callee) && names.has(callee.getExpression().getText()) && factories.has(callee.getName())) news.push(c);
+      else if (Node.isIdentifier(callee) && builders.names.has(callee.getText())) news.push(c);
     }
+    news.sort((a, b) => a.getStart() - b.getStart());
     for (let ne of news) {
       // The factory's promise: the agent is what it resolves to.
       if (Node.isCallExpression(ne) && Node.isAwaitExpression(ne.getParent())) ne = ne.getParentOrThrow();
@@ -216,6 +223,42 @@ function staticFactories(sf: import('ts-morph').SourceFile, className: string): 
     const builds = m.getDescendantsOfKind(SyntaxKind.NewExpression).some((n) => [className, 'this'].includes(n.getExpression().getText()));
     if (builds) out.add(m.getName());
   }
+  return out;
+}
+
+/**
+ * Module-level functions that build the agent and hand it back (`function createService(opts) {
+ * return new X({ ...DEFAULTS, ...opts }); }`, `const make = (o) => new X(o)`): their names, and
+ * the `new X()` each returns (not an entry point itself: its callers start the agent, or not).
+ */
+function factoryFunctions(sf: import('ts-morph').SourceFile, names: Set<string>): { names: Set<string>; returns: Set<Node> } {
+  const out = { names: new Set<string>(), returns: new Set<Node>() };
+  const built = (e: Node | undefined): Node | undefined => {
+    let cur = e;
+    while (cur && (Node.isParenthesizedExpression(cur) || Node.isAwaitExpression(cur) || Node.isAsExpression(cur))) cur = cur.getExpression();
+    return cur && Node.isNewExpression(cur) && names.has(cur.getExpression().getText().replace(/\s+/g, '')) ? cur : undefined;
+  };
+  const consider = (name: string | undefined, fn: Node | undefined) => {
+    if (!name || !fn) return;
+    const returned: Node[] = [];
+    if (Node.isArrowFunction(fn) && !Node.isBlock(fn.getBody())) {
+      const b = built(fn.getBody());
+      if (b) returned.push(b);
+    } else if (Node.isFunctionDeclaration(fn) || Node.isFunctionExpression(fn) || Node.isArrowFunction(fn)) {
+      fn.forEachDescendant((n, walk) => {
+        if (n !== fn && (Node.isFunctionLikeDeclaration(n) || Node.isArrowFunction(n) || Node.isFunctionExpression(n) || Node.isClassDeclaration(n))) return walk.skip();
+        if (Node.isReturnStatement(n)) {
+          const b = built(n.getExpression());
+          if (b) returned.push(b);
+        }
+      });
+    }
+    if (returned.length === 0) return;
+    out.names.add(name);
+    for (const r of returned) out.returns.add(r);
+  };
+  for (const f of sf.getFunctions()) consider(f.getName(), f);
+  for (const v of sf.getVariableStatements()) for (const d of v.getDeclarations()) consider(d.getName(), d.getInitializer());
   return out;
 }
 

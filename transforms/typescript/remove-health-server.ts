@@ -61,11 +61,22 @@ function inspectRoutes(ctx: TsRewriteContext): void {
 }
 
 /** The payload's properties for healthStatus(), without a constant healthy `status` (the base's). */
-function payloadProperties(payload: ObjectLiteralExpression): string[] {
+/** `status: 'ok'`: the base's own status says that already. */
+function okStatus(p: Node): boolean {
+  return Node.isPropertyAssignment(p) && p.getName() === 'status' && /^['"`](ok|healthy|up|pass)['"`]$/i.test(p.getInitializer()?.getText() ?? '');
+}
+
+/** The payload's properties as healthStatus() adds them; `inlined` replaces identifiers by text. */
+function payloadProperties(payload: ObjectLiteralExpression, inlined: Map<Node, string> = new Map()): string[] {
   return payload
     .getProperties()
-    .filter((p) => !(Node.isPropertyAssignment(p) && p.getName() === 'status' && /^['"`](ok|healthy|up|pass)['"`]$/i.test(p.getInitializer()?.getText() ?? '')))
-    .map((p) => p.getText());
+    .filter((p) => !okStatus(p))
+    .map((p) => {
+      let out = p.getText();
+      const cuts = [...inlined].filter(([id]) => p.getStart() <= id.getStart() && id.getEnd() <= p.getEnd()).sort((a, b) => b[0].getStart() - a[0].getStart());
+      for (const [id, repl] of cuts) out = out.slice(0, id.getStart() - p.getStart()) + repl + out.slice(id.getEnd() - p.getStart());
+      return out;
+    });
 }
 
 /** healthStatus() built on the base's: `return { ...super.healthStatus(), <props> };`. */
@@ -81,7 +92,7 @@ function addHealthStatus(ctx: TsRewriteContext, props: string[], payload: Node):
  * this.received }))`. Null when the handler answers anything else with a body (that is not all
  * health) or reads the request or handler locals.
  */
-function soleHealthPayload(creation: CallExpression): ObjectLiteralExpression | null {
+function soleHealthPayload(ctx: TsRewriteContext, creation: CallExpression): { payload: ObjectLiteralExpression; props: string[] } | null {
   const handler = creation.getArguments().find((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a));
   if (!handler) return null;
   const bodies = (descendantsOfKinds(handler, CALLS) as CallExpression[])
@@ -95,8 +106,52 @@ function soleHealthPayload(creation: CallExpression): ObjectLiteralExpression | 
   if (payload && Node.isIdentifier(payload)) payload = constLiteral(handler, payload);
   if (!payload || !Node.isObjectLiteralExpression(payload)) return null;
   const hasStatus = payload.getProperties().some((p) => Node.isPropertyAssignment(p) && p.getName() === 'status');
-  const spreads = payload.getProperties().some((p) => !Node.isPropertyAssignment(p) && !Node.isShorthandPropertyAssignment(p));
-  return hasStatus && !spreads && onlyAgentState(payload) ? payload : null;
+  const spreads = payload.getProperties().some((p) => !Node.isPropertyAssignment(p) && !Node.isShorthandPropertyAssignment(p) && !statusFreeSpread(ctx, p));
+  if (!hasStatus || spreads) return null;
+  // `const stale = Date.now() - this.lastRunAt > LIMIT;` read by the payload (`status: stale ?
+  // 'stale' : 'ok'`): a const of the handler computed from the agent's state alone is inlined.
+  const inlined = new Map<Node, string>();
+  const olit = payload;
+  const isRead = (n: Node) => {
+    const p = n.getParent();
+    return !(p && ((Node.isPropertyAccessExpression(p) && p.getNameNode() === n) || (Node.isPropertyAssignment(p) && p.getNameNode() === n)));
+  };
+  for (const id of olit.getDescendantsOfKind(SyntaxKind.Identifier)) {
+    if (!isRead(id) || Node.isShorthandPropertyAssignment(id.getParent())) continue;
+    const decls = id.getSymbol()?.getDeclarations() ?? [];
+    const d = decls.length === 1 ? decls[0]! : undefined;
+    if (!d || !Node.isVariableDeclaration(d) || d.getVariableStatement()?.getDeclarationKind() !== 'const') continue;
+    if (!(handler.getPos() <= d.getPos() && d.getEnd() <= handler.getEnd())) continue;
+    const init = d.getInitializer();
+    if (!init || !Node.isExpression(init) || !onlyAgentState(init) || init.getDescendants().some((n) => Node.isArrowFunction(n) || Node.isFunctionExpression(n))) return null;
+    inlined.set(id, `(${init.getText()})`);
+  }
+  if (!onlyAgentState(olit, new Set(inlined.keys()))) return null;
+  const props = payloadProperties(olit, inlined);
+  return { payload: olit, props };
+}
+
+/**
+ * `...this.stats` in a health payload, where the agent's stats is only ever the object literal it
+ * starts as (`this.stats = { files: 0, errors: 0 }`, its fields counted up in place) and that
+ * literal has no status: it adds counters and cannot change the status the base's /health code
+ * is decided from, so healthStatus() may spread it the same way.
+ */
+function statusFreeSpread(ctx: TsRewriteContext, p: Node): boolean {
+  if (!Node.isSpreadAssignment(p)) return false;
+  const name = thisMember(p.getExpression());
+  const member = name ? ctx.members.get(name) : undefined;
+  if (!name || !member || member.kind === 'method') return false;
+  const values: Node[] = [];
+  for (const d of member.nodes) if (Node.isPropertyDeclaration(d) && d.getInitializer()) values.push(d.getInitializer()!);
+  for (const b of ctx.cls.getDescendantsOfKind(SyntaxKind.BinaryExpression)) {
+    if (b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && thisMember(b.getLeft()) === name && Node.isPropertyAccessExpression(b.getLeft())) values.push(b.getRight());
+  }
+  return (
+    values.length === 1 &&
+    Node.isObjectLiteralExpression(values[0]!) &&
+    values[0].getProperties().every((q) => (Node.isPropertyAssignment(q) || Node.isShorthandPropertyAssignment(q)) && q.getName() !== 'status')
+  );
 }
 
 /**
@@ -173,10 +228,10 @@ function ownCall(ctx: TsRewriteContext, handler: Node): string | null {
 }
 
 /** Does an expression read only the agent's members, module-level names and globals (no handler locals)? */
-function onlyAgentState(expr: Node): boolean {
+function onlyAgentState(expr: Node, allowed: Set<Node> = new Set()): boolean {
   let ok = true;
   expr.forEachDescendant((n) => {
-    if (!ok || !Node.isIdentifier(n)) return;
+    if (!ok || !Node.isIdentifier(n) || allowed.has(n)) return;
     const p = n.getParent();
     if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === n) return;
     if (p && (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p)) && p.getNameNode() === n && !Node.isShorthandPropertyAssignment(p)) return;
@@ -193,7 +248,9 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     const isExpress = creation.getExpression().getText() === 'express';
     // The member the server/app is stored in: `this.x = createServer(...)` or `x = express()`.
     let holder: string | null = null;
-    const parent = creation.getParent();
+    let parent = creation.getParent();
+    // `this.health = http.createServer(h).listen(port)`: listen() returns the server it is called on.
+    if (parent && Node.isPropertyAccessExpression(parent) && parent.getName() === 'listen' && Node.isCallExpression(parent.getParent())) parent = parent.getParent()!.getParent();
     if (Node.isBinaryExpression(parent)) holder = thisMember(parent.getLeft());
     if (Node.isPropertyDeclaration(parent)) holder = parent.getName();
     // Handler methods reached from the server callback (`(req, res) => this.onRequest(req, res)`).
@@ -245,12 +302,12 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     // A server that routes only /health, inline, with the agent's own counters: they move into
     // healthStatus() and the base's /health reports them; the server goes like any other.
     const bridgeable = !!business && !isExpress && routes.size > 0 && !routes.has('/metrics') && !ctx.members.has('healthStatus') && !ctx.newMembers.some((m) => m.name === 'healthStatus');
-    const bridge = bridgeable && handlers.length === 0 ? soleHealthPayload(creation) : null;
+    const bridge = bridgeable && handlers.length === 0 ? soleHealthPayload(ctx, creation) : null;
     // The method it asks is the only one of the agent's its handler calls.
     const asked = bridgeable && !bridge ? methodHealthPayload(ctx, creation) : null;
     const askedOnly = !!asked && handlers.every((h) => h === thisMember(asked.getExpression()));
     if (bridge) {
-      addHealthStatus(ctx, payloadProperties(bridge), bridge);
+      addHealthStatus(ctx, bridge.props, bridge.payload);
       ctx.warnings.push(`${where} answered /health with business state (this.${business}): it is now part of healthStatus(), served on the base's /health`);
     } else if (asked && askedOnly) {
       addHealthStatus(ctx, [`...${asked.getText()}`], asked);

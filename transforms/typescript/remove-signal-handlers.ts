@@ -85,6 +85,9 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     dropHandlerFlags(ctx, decl);
   }
   if (memberOnly.length > 0) ctx.after.push((removed) => memberOnlyHandlers(ctx, memberOnly, removed));
+  // The targets that stay and still do work, in the handler's order: onStop() calls every one
+  // (`await gw.drain(); await gw.close();` keeps both, not only the first).
+  const surviving: string[] = [];
   for (const t of targets) {
     const member = ctx.members.get(t);
     if (!member || member.kind !== 'method' || t === 'run') continue;
@@ -105,28 +108,26 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
         return;
       }
       dropExit(ctx, t);
-      if (ctx.newMembers.some((m) => m.name === 'onStop') || ctx.members.has('onStop')) return;
-      // An inline handler's own statements (the log line reporting what was saved, a second
-      // business call) go into onStop() with the call, when they can all move.
-      const bodies = [...new Set((handlersOf.get(t) ?? []).map((h) => handlerBody(ctx, h, removed)))];
-      const whole = bodies.length === 1 ? bodies[0]! : null;
-      const awaited = whole ? /\bawait\b/.test(whole) : isAsyncMethod(ctx, t);
-      const body = whole ?? `${ctx.unit}${awaited ? 'await ' : ''}this.${t}(${argsOf.get(t) ?? ''});`;
-      ctx.newMembers.push({ name: 'onStop', text: methodText(ctx, { name: 'onStop', async: awaited, body }) });
-      ctx.warnings.push(
-        whole
-          ? `the SIGTERM handler still did business work (${t}()): its statements are now the base's onStop() hook, without the exit`
-          : `${t}() still does business cleanup: the base's onStop() now calls it on SIGTERM`,
-      );
+      surviving.push(t);
     });
   }
+  ctx.after.push((removed) => {
+    if (surviving.length === 0 || ctx.newMembers.some((m) => m.name === 'onStop') || ctx.members.has('onStop')) return;
+    // An inline handler's own statements (the log line reporting what was saved, a second
+    // business call) go into onStop() with the call, when they can all move.
+    const bodies = [...new Set(surviving.flatMap((t) => handlersOf.get(t) ?? []).map((h) => handlerBody(ctx, h, removed)))];
+    const whole = bodies.length === 1 ? bodies[0]! : null;
+    const awaited = whole ? /\bawait\b/.test(whole) : surviving.some((t) => isAsyncMethod(ctx, t));
+    const body = whole ?? surviving.map((t) => `${ctx.unit}${isAsyncMethod(ctx, t) ? 'await ' : ''}this.${t}(${argsOf.get(t) ?? ''});`).join('\n');
+    ctx.newMembers.push({ name: 'onStop', text: methodText(ctx, { name: 'onStop', async: awaited, body }) });
+    ctx.warnings.push(
+      whole
+        ? `the SIGTERM handler still did business work (${surviving.join('(), ')}()): its statements are now the base's onStop() hook, without the exit`
+        : `${surviving.join('(), ')}() still ${surviving.length > 1 ? 'do' : 'does'} business cleanup: the base's onStop() now calls ${surviving.length > 1 ? 'them' : 'it'} on SIGTERM`,
+    );
+  });
 }
 
-/**
- * Removed inline handlers that only used the agent's members (`this.shutdown.abort()`, ending a
- * loop the agent awaits): their statements become the base's onStop() hook, so SIGTERM still does
- * that. Runs after the method targets, which make onStop() first when they have one.
- */
 function memberOnlyHandlers(ctx: TsRewriteContext, handlers: Array<{ handler: Node; signal: string }>, removed: Set<string>): void {
   const live = handlers.filter((h) => ctx.edits.removes(h.handler.getStart(), h.handler.getEnd()));
   if (live.length === 0) return;

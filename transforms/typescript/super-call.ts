@@ -57,6 +57,12 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
     if (owned.kind === 'method') {
       const deliberate = owned.hook || (ctx.ts.hooks ?? []).includes(m.name) || ctx.entry?.method === m.name || m.nodes.some((n) => Node.isMethodDeclaration(n) && n.hasOverrideKeyword());
       if (m.kind === 'method' && !deliberate && !ctx.renames.has(m.name) && !ctx.newMembers.some((n) => n.name === m.name)) {
+        // A private helper that happens to share the base's name (`private run(job)`) is no
+        // override: nothing outside the class can call it, so it is renamed with its this.x uses.
+        if (m.nodes.every((n) => Node.isMethodDeclaration(n) && n.hasModifier(SyntaxKind.PrivateKeyword))) {
+          renameProperty(ctx, m.name, m.nodes);
+          continue;
+        }
         ctx.kept.push({ symbol: m.name, line: m.line, reason: `${m.name}() overrides ${ctx.baseClass}.${m.name}(); check it still calls super.${m.name}() or rename it` });
       }
       continue;

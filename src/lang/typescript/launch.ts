@@ -2,7 +2,7 @@
 // the TypeScript base included; JavaScript passes through allowJs) with the TypeScript compiler
 // API into a temporary directory, then run the JavaScript with this Node. The directory sits in
 // the repository's node_modules/.cache when there is one, so the agent's packages resolve.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -76,6 +76,7 @@ export async function compileForLaunch(root: string, file: string, profile: Prof
     const emitted = program.emit();
     if (emitted.emitSkipped) throw new MigrateError('the TypeScript compiler emitted nothing', file);
     await writeFile(path.join(outDir, 'package.json'), JSON.stringify({ type: cjs ? 'commonjs' : 'module' }));
+    await linkSiblingData(root, outDir, program);
     const relOut = path.relative(root, abs).replace(/\.(ts|tsx)$/, '.js').replace(/\.mts$/, '.mjs').replace(/\.cts$/, '.cjs');
     const js = path.join(outDir, relOut);
     if (!existsSync(js)) throw new MigrateError(`compiled output ${relOut} is missing`, file);
@@ -111,6 +112,43 @@ function shareDeclarations(host: ts.CompilerHost, cjs: boolean): void {
     }
     return sf;
   };
+}
+
+/**
+ * The compiled agent runs from outDir, so `path.join(__dirname, 'x.config.json')` or
+ * `new URL('../config/x.yaml', import.meta.url)` would look there for a file that only sits in
+ * the repository (the agent failed at launch with ENOENT, before and after the migration alike).
+ * Every directory a compiled file comes from, and its parents up to the root, gets in outDir a
+ * symlink to each of its entries the compiler did not write (data files, asset directories);
+ * dot entries, node_modules and package.json (written above: it sets the module kind) excepted.
+ */
+async function linkSiblingData(root: string, outDir: string, program: ts.Program): Promise<void> {
+  const dirs = new Set<string>();
+  const rootAbs = path.resolve(root);
+  for (const f of program.getSourceFiles()) {
+    const abs = path.resolve(f.fileName);
+    if (f.isDeclarationFile || abs.includes(`${path.sep}node_modules${path.sep}`) || !abs.startsWith(rootAbs + path.sep)) continue;
+    for (let d = path.dirname(abs); d.startsWith(rootAbs); d = path.dirname(d)) {
+      dirs.add(d);
+      if (d === rootAbs) break;
+    }
+  }
+  for (const dir of dirs) {
+    const target = path.join(outDir, path.relative(rootAbs, dir));
+    let entries: string[];
+    try {
+      entries = await readdir(dir);
+    } catch {
+      continue;
+    }
+    for (const name of entries) {
+      if (name.startsWith('.') || name === 'node_modules' || name === 'package.json') continue;
+      const to = path.join(target, name);
+      if (existsSync(to)) continue;
+      await mkdir(target, { recursive: true });
+      await symlink(path.join(dir, name), to).catch(() => {});
+    }
+  }
 }
 
 /** A file of the repository with a class extending one of `names`, on the same side (_v2 or legacy) as `file`. */

@@ -38,7 +38,11 @@ function mayUsePromClient(n: ts.Node): boolean {
 
 /** `x.on(...)` as a statement (through await/void/parentheses), or a for-of over a literal list: what signalHandlerCall reads. */
 function mayHandleSignal(n: ts.Node): boolean {
-  if (ts.isForOfStatement(n)) return ts.isArrayLiteralExpression(n.expression);
+  if (ts.isForOfStatement(n)) {
+    let list = n.expression;
+    while (ts.isAsExpression(list) || ts.isSatisfiesExpression(list) || ts.isParenthesizedExpression(list)) list = list.expression;
+    return ts.isArrayLiteralExpression(list);
+  }
   if (!ts.isExpressionStatement(n)) return false;
   let e: ts.Expression = n.expression;
   while (ts.isAwaitExpression(e) || ts.isVoidExpression(e) || ts.isParenthesizedExpression(e)) e = e.expression;

@@ -1,6 +1,7 @@
 // One TypeScript agent through the profile's transforms: parse, analyse, let each concern
 // propose removals, resolve the plan (no dangling references), then make the structural edits
 // (extends, super(), entry point, import) and apply every edit to the original text at once.
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Node, Project, SyntaxKind, ts, type SourceFile } from 'ts-morph';
 import type { KeptForReview, RewriteOutcome } from '../../core/types.js';
@@ -469,12 +470,15 @@ function renameMember(ctx: TsRewriteContext, from: string, to: string, why: stri
   const m = ctx.members.get(from);
   if (!m || ctx.renames.has(from)) return;
   const arrow = m.nodes.find((n) => Node.isPropertyDeclaration(n));
-  if (arrow) {
+  // `class X implements OnModuleInit`: the interface requires the method under its own name
+  // (a framework or a test double calls it so); it stays and the hook calls it.
+  const required = implementedMember(ctx, from);
+  if (arrow || required) {
     // A property cannot override a method: the hook is a method that calls the arrow property.
     const async = isAsyncMethod(ctx, from);
     ctx.newMembers.push({ name: to, text: methodText(ctx, { name: to, async, body: `${ctx.unit}${async ? 'await ' : ''}this.${from}();` }) });
     ctx.renames.set(from, to);
-    ctx.warnings.push(`${why} (as a ${to}() method calling the ${from} property)`);
+    ctx.warnings.push(`${why} (as a ${to}() method calling ${arrow ? `the ${from} property` : `${from}(), which ${required} requires`})`);
     return;
   }
   for (const n of m.nodes) {
@@ -488,6 +492,51 @@ function renameMember(ctx: TsRewriteContext, from: string, to: string, why: stri
   }
   ctx.renames.set(from, to);
   ctx.warnings.push(why);
+}
+
+/**
+ * The interface of the class's `implements` clause that declares `name`, if any: one the file
+ * declares, one of a relative import (its file read from the repository), or, for an interface
+ * of a package that cannot be read here, the lifecycle-interface convention (`OnModuleInit`
+ * declares `onModuleInit()`).
+ */
+function implementedMember(ctx: TsRewriteContext, name: string): string | null {
+  for (const h of ctx.cls.getImplements()) {
+    const iface = h.getExpression().getText();
+    try {
+      const t = h.getType();
+      if (!t.isAny() && t.getProperties().length > 0) {
+        if (t.getProperty(name)) return iface;
+        continue;
+      }
+    } catch {
+      // unresolved: look at where it is imported from
+    }
+    const local = iface.split('.').pop()!;
+    const imp = ctx.sf.getImportDeclarations().find((d) => d.getNamedImports().some((n) => (n.getAliasNode()?.getText() ?? n.getName()) === local));
+    const spec = imp?.getModuleSpecifierValue();
+    if (spec && spec.startsWith('.')) {
+      const named = imp!.getNamedImports().find((n) => (n.getAliasNode()?.getText() ?? n.getName()) === local)!.getName();
+      const text = importedText(path.resolve(ctx.root, path.dirname(ctx.file), spec));
+      if (text === null) continue;
+      const isf = ts.createSourceFile('i.ts', text, ts.ScriptTarget.ES2022, true);
+      const decl = isf.statements.find((st): st is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(st) && st.name.text === named);
+      if (decl?.members.some((mm) => mm.name !== undefined && mm.name.getText(isf) === name)) return iface;
+    } else if (spec && local === name[0]!.toUpperCase() + name.slice(1)) return iface;
+  }
+  return null;
+}
+
+function importedText(base: string): string | null {
+  const stem = base.replace(/\.[cm]?js$/, '');
+  for (const f of [base, `${stem}.ts`, `${stem}.mts`, `${stem}.cts`, `${stem}.d.ts`, `${stem}/index.ts`]) {
+    try {
+      if (existsSync(f) && statSync(f).isFile()) return readFileSync(f, 'utf8');
+    } catch {
+      // unreadable: try the next
+    }
+  }
+  return null;
 }
 
 /** Text for an expression that can be evaluated before super(): no `this`, no method locals. */

@@ -281,7 +281,9 @@ export function signalHandlerCall(stmt: Node): { call: CallExpression; signals: 
 function signalLoop(loop: ForOfStatement): { call: CallExpression; signals: string[] } | null {
   const init = loop.getInitializer();
   const decl = Node.isVariableDeclarationList(init) && init.getDeclarations().length === 1 ? init.getDeclarations()[0]! : null;
-  const list = loop.getExpression();
+  // `['SIGTERM', 'SIGINT'] as const` in TypeScript is the same literal list.
+  let list: Node = loop.getExpression();
+  while (Node.isAsExpression(list) || Node.isSatisfiesExpression(list) || Node.isParenthesizedExpression(list)) list = list.getExpression();
   if (!decl || !Node.isIdentifier(decl.getNameNode()) || !Node.isArrayLiteralExpression(list)) return null;
   const signals = list.getElements().map((e) => (Node.isStringLiteral(e) || Node.isNoSubstitutionTemplateLiteral(e) ? e.getLiteralText() : ''));
   if (signals.length === 0 || !signals.every((s) => /^SIG(TERM|INT|HUP|QUIT|BREAK)$/.test(s))) return null;
