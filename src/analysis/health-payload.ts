@@ -167,6 +167,8 @@ function insideCallOf(n: SyntaxNode, re: RegExp): boolean {
 function inHttpHandler(n: SyntaxNode): boolean {
   const fn = enclosing(n, 'function_definition');
   if (fn && /["']HTTP\/1\.[01] \d{3}/.test(fn.text)) return true;
+  // A WSGI application (`def app(self, environ, start_response)`) answers HTTP.
+  if (fn && /\bstart_response\s*\)\s*$/.test(fn.childForFieldName('parameters')?.text ?? '')) return true;
   for (let p = n.parent; p; p = p.parent) {
     if (p.type === 'class_definition') {
       const bases = p.childForFieldName('superclasses')?.text ?? '';
