@@ -167,6 +167,8 @@ function insideCallOf(n: SyntaxNode, re: RegExp): boolean {
 function inHttpHandler(n: SyntaxNode): boolean {
   const fn = enclosing(n, 'function_definition');
   if (fn && /["']HTTP\/1\.[01] \d{3}/.test(fn.text)) return true;
+  // A WSGI application (`def app(self, environ, start_response)`) answers HTTP.
+  if (fn && /\bstart_response\s*\)\s*$/.test(fn.childForFieldName('parameters')?.text ?? '')) return true;
   for (let p = n.parent; p; p = p.parent) {
     if (p.type === 'class_definition') {
       const bases = p.childForFieldName('superclasses')?.text ?? '';
@@ -691,7 +693,7 @@ const SAFE_NAMES = new Set([
  * An expression of the handler's scope rewritten in the agent's: receivers that stand for the
  * agent become `self`; anything else of the handler (its own `self`, its locals) fails.
  */
-export function translate(expr: SyntaxNode, scope: PayloadScope): Translation {
+export function translate(expr: SyntaxNode, scope: PayloadScope, depth = 0): Translation {
   const edits: Array<[number, number, string]> = [];
   const members = new Set<string>();
   let ok = true;
@@ -714,12 +716,58 @@ export function translate(expr: SyntaxNode, scope: PayloadScope): Translation {
     if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
     if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id) return;
     if (localNames.has(n.text) || SAFE_NAMES.has(n.text)) return;
-    if (n.text === 'self' || !isModuleName(n)) ok = false;
+    if (n.text === 'self' || isModuleName(n)) {
+      if (n.text === 'self') ok = false;
+      return;
+    }
+    // A local of the handler computed just before the payload (`latest = agent.history[-1] if agent.history
+    // else {}`): its value, read in the agent's scope, stands in for it (the handler computed it per request too).
+    const value = depth < 3 ? singleLocalValue(n) : null;
+    const t = value ? translate(value, scope, depth + 1) : null;
+    if (!t) {
+      ok = false;
+      return;
+    }
+    t.members.forEach((m) => members.add(m));
+    edits.push([n.startIndex, n.endIndex, value!.type === 'identifier' || value!.type === 'attribute' || value!.type === 'call' ? t.text : `(${t.text})`]);
   });
   if (!ok) return null;
   let text = expr.text;
   for (const [s, e, r] of edits.sort((a, b) => b[0] - a[0])) text = text.slice(0, s - expr.startIndex) + r + text.slice(e - expr.startIndex);
   return { text: text.replace(/\s*\n\s*/g, ' '), members };
+}
+
+/**
+ * The value of a local that the enclosing function assigns exactly once, by a plain `name = value`
+ * statement in a block enclosing the use and before it (so it always ran before the use), and never
+ * binds otherwise (no loop target, augmented assignment, `with ... as`, parameter). Else null.
+ */
+function singleLocalValue(id: SyntaxNode): SyntaxNode | null {
+  const fn = enclosing(id, 'function_definition');
+  if (!fn) return null;
+  const params = fn.childForFieldName('parameters');
+  if (params && new RegExp(`\\b${id.text}\\b`).test(params.text)) return null;
+  const binders: SyntaxNode[] = [];
+  walk(fn.childForFieldName('body')!, (n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type === 'identifier' && n.text === id.text && n.id !== id.id) {
+      const p = n.parent;
+      const bound =
+        (p?.type === 'assignment' && p.childForFieldName('left')?.id === n.id) ||
+        (p?.type === 'augmented_assignment' && p.childForFieldName('left')?.id === n.id) ||
+        p?.type === 'pattern_list' || p?.type === 'tuple_pattern' || p?.type === 'as_pattern_target' ||
+        (p?.type === 'for_statement' && p.childForFieldName('left')?.id === n.id) ||
+        p?.type === 'named_expression' || p?.type === 'global_statement' || p?.type === 'nonlocal_statement';
+      if (bound) binders.push(n);
+    }
+  });
+  if (binders.length !== 1) return null;
+  const assign = binders[0]!.parent!;
+  if (assign.type !== 'assignment' || assign.parent?.type !== 'expression_statement') return null;
+  const stmt = assign.parent;
+  const block = stmt.parent;
+  if (!block || stmt.endIndex > id.startIndex || !(block.startIndex <= id.startIndex && id.endIndex <= block.endIndex)) return null;
+  return assign.childForFieldName('right');
 }
 
 /** Names bound inside the expression itself (comprehension and lambda variables). */

@@ -71,6 +71,9 @@ export function bindArgument(call: SyntaxNode, servers: Set<string> = new Set())
  */
 const ASYNC_LISTENER = /(^|\.)(start_server|create_server)$/;
 
+/** `wsgiref.simple_server.make_server(host, port, app)`. */
+const WSGI_SERVER = /(^|\.)(simple_server\.)?make_server$/;
+
 /**
  * The port expression a call binds (normalised, see normPort), or null when it binds nothing
  * or its port cannot be read: `.bind(addr)`, a server class or subclass constructed on an
@@ -80,6 +83,13 @@ export function boundPort(call: SyntaxNode, servers: Set<string> = new Set()): s
   const arg = bindArgument(call, servers);
   if (arg) return portExpression(arg.text);
   const fn = callee(call) ?? '';
+  // wsgiref's `make_server(host, port, app)` binds host and port given apart.
+  if (WSGI_SERVER.test(fn)) {
+    const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+    const keyword = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'port');
+    const port = keyword ? keyword.childForFieldName('value') : args.filter((a) => a.type !== 'keyword_argument')[1];
+    return port && /^(identifier|attribute|integer|binary_operator|parenthesized_expression)$/.test(port.type) ? normPort(port.text) : null;
+  }
   if (!ASYNC_LISTENER.test(fn)) return null;
   const args = call.childForFieldName('arguments')?.namedChildren ?? [];
   if (/(^|\.)socket\.create_server$|^create_server$/.test(fn) || args[0]?.type === 'tuple') return args[0] ? portExpression(args[0].text) : null;

@@ -15,7 +15,7 @@ export const HEALTH_ATTRIBUTE =
 export const HEALTH_SIDECAR_CLASS = /Health(Check)?(Server|Sidecar|Checker|Thread|Service|Endpoint|Reporter|Responder|Listener)$/;
 
 /** HTTP handler base classes. */
-export const HTTP_HANDLER_BASE = /^(BaseHTTPRequestHandler|SimpleHTTPRequestHandler|StreamRequestHandler|BaseRequestHandler)$/;
+export const HTTP_HANDLER_BASE = /^(BaseHTTPRequestHandler|SimpleHTTPRequestHandler|WSGIRequestHandler|StreamRequestHandler|BaseRequestHandler)$/;
 
 /** Keys a pure health payload carries (anything else is business data). */
 export const HEALTH_PAYLOAD_KEYS = new Set([

@@ -6,7 +6,7 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { valueType } from '../../src/analysis/value-type.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
-import { bindArgument, bindsOfAttribute, normPort, portExpression, portRoles, serverSubclasses } from '../../src/analysis/ports.js';
+import { bindArgument, boundPort, bindsOfAttribute, normPort, portExpression, portRoles, serverSubclasses } from '../../src/analysis/ports.js';
 import { extractHealthPayload, routeString, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
@@ -153,9 +153,16 @@ export const removeHealth: PythonTransform = {
  */
 function handlerFactories(ctx: PythonTransformContext, endpoints: Set<string>): Set<string> {
   const out = new Set<string>();
+  const inside = (r: { start: number; end: number }, n: SyntaxNode) => n.startIndex <= r.start && r.end <= n.endIndex;
   for (const a of ctx.agent.assignments) {
     if (!endpoints.has(a.attr) || a.value?.type !== 'call') continue;
     for (const arg of a.value.childForFieldName('arguments')?.namedChildren ?? []) {
+      const app = appMethod(ctx, arg);
+      if (app) {
+        const uses = ctx.refs.of(app).filter((r) => !inside(r, ctx.agent.methods.get(app)!.outer));
+        if (uses.every((r) => ctx.agent.assignments.some((b) => endpoints.has(b.attr) && inside(r, b.stmt)))) out.add(app);
+        continue;
+      }
       if (arg.type !== 'call' || (arg.childForFieldName('arguments')?.namedChildCount ?? 0) > 0) continue;
       const m = selfAttribute(arg.childForFieldName('function')!);
       const fn = m ? ctx.agent.methods.get(m) : undefined;
@@ -165,12 +172,24 @@ function handlerFactories(ctx: PythonTransformContext, endpoints: Set<string>): 
       const name = handler?.childForFieldName('name')?.text;
       const last = statements(fn.body).at(-1);
       if (!name || last?.type !== 'return_statement' || last.namedChild(0)?.text !== name) continue;
-      const inside = (r: { start: number; end: number }, n: SyntaxNode) => n.startIndex <= r.start && r.end <= n.endIndex;
       const uses = ctx.refs.of(m).filter((r) => !inside(r, fn.outer));
       if (uses.every((r) => ctx.agent.assignments.some((b) => endpoints.has(b.attr) && inside(r, b.stmt)))) out.add(m);
     }
   }
   return out;
+}
+
+/**
+ * The agent method a health server is given as its WSGI application (`make_server(host, health_port,
+ * self._health_app)`: a method taking `environ, start_response`), else null.
+ */
+function appMethod(ctx: PythonTransformContext, arg: SyntaxNode): string | null {
+  const value = arg.type === 'keyword_argument' ? arg.childForFieldName('value') : arg;
+  const m = value?.type === 'attribute' ? selfAttribute(value) : null;
+  const fn = m ? ctx.agent.methods.get(m) : undefined;
+  if (!m || !fn || fn.decorators.length) return null;
+  const params = fn.params.map((p) => p.name);
+  return params.length === 3 && params[2] === 'start_response' ? m : null;
 }
 
 /** A method that answers health probes (a loop, a handler): it goes unless it also does business work. */
@@ -529,8 +548,7 @@ function localHealthEndpoints(ctx: PythonTransformContext, ports: Set<string>, s
       const local = e.childForFieldName('left')!.text;
       const mentionsLocal = (x: SyntaxNode) => mentions(x, local);
       const ctor = e.childForFieldName('right')!;
-      const ctorArg = bindArgument(ctor, servers);
-      const onHealth = (ctorArg && ports.has(portExpression(ctorArg.text) ?? '')) ||
+      const onHealth = ports.has(boundPort(ctor, servers) ?? '') ||
         stmts.some((x) => {
           const c = x.type === 'expression_statement' ? x.namedChild(0) : null;
           const arg = c?.type === 'call' && callee(c) === `${local}.bind` ? c.childForFieldName('arguments')?.namedChild(0) : null;
@@ -678,8 +696,7 @@ function servesPort(ctx: PythonTransformContext, attr: string, ports: Set<string
   if (bindsOfAttribute(ctx.agent.methods.values(), attr).some((b) => b.expr !== null && ports.has(b.expr))) return true;
   return ctx.agent.assignments.some((a) => {
     if (a.attr !== attr || a.value?.type !== 'call') return false;
-    const arg = bindArgument(a.value, servers);
-    const expr = arg ? portExpression(arg.text) : null;
+    const expr = boundPort(a.value, servers);
     return expr !== null && ports.has(expr);
   });
 }
@@ -751,9 +768,10 @@ function handlesHealthServer(ctx: PythonTransformContext, cls: string, ports: Se
   let found = false;
   walk(ctx.agent.cls.node, (n) => {
     if (found || n.type !== 'call') return;
-    const arg = bindArgument(n, servers);
-    if (!arg || !ports.has(portExpression(arg.text) ?? '')) return;
-    if ((n.childForFieldName('arguments')?.namedChildren ?? []).some((a) => a.type === 'identifier' && a.text === cls)) found = true;
+    if (!ports.has(boundPort(n, servers) ?? '')) return;
+    // TCPServer((h, health_port), C), make_server(h, health_port, app, handler_class=C)
+    const given = (a: SyntaxNode) => (a.type === 'keyword_argument' ? a.childForFieldName('value') : a);
+    if ((n.childForFieldName('arguments')?.namedChildren ?? []).some((a) => given(a)?.type === 'identifier' && given(a)!.text === cls)) found = true;
   });
   return found;
 }

@@ -52,9 +52,18 @@ export const superInit: PythonTransform = {
       // moves to where that port is known, so the base binds where the agent listened.
       moved = portSetAfter(ctx, existing.stmt);
       if (!moved && (!firstSelf || firstSelf.startIndex > existing.stmt.startIndex || contains(existing.stmt, firstSelf))) return;
+      if (!moved && firstSelf && afterOwnSetters(ctx, init, body, firstSelf, existing)) return;
     }
-    const locals = localsBefore(body, firstSelf);
-    const call = buildCall(ctx, init, locals, existingName, existing?.call);
+    // `self.settings = settings or Settings()` then `self.port = self.settings.port`: the call goes after the
+    // statements the port is read from, so the base is given the port the agent binds.
+    const early = existing ? null : portSource(ctx, init, body, firstSelf, selfName);
+    const at = early ? body[body.indexOf(early.last) + 1] : firstSelf;
+    const locals = localsBefore(body, at);
+    const call = buildCall(ctx, init, locals, existingName, existing?.call, early?.attrs);
+    if (early) {
+      insertCall(ctx, init, at, body, call);
+      return;
+    }
     if (existing) {
       if (!targetIsFine) {
         const old = existing.call.text.replace(/\s+/g, ' ');
@@ -157,7 +166,7 @@ function ownNameLiteral(ctx: PythonTransformContext, init: PyFunction, attr: str
   return a.value.text;
 }
 
-function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<string>, existingName?: string, existingCall?: SyntaxNode): string {
+function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<string>, existingName?: string, existingCall?: SyntaxNode, selfAttrs?: Set<string>): string {
   const sc = ctx.py.super_call;
   const params = new Map(init.params.map((p) => [p.name, p]));
   const args: string[] = [];
@@ -171,7 +180,7 @@ function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
   if (!fromKwargs) args.push(`${sc.name_keyword}=${nameValue}`);
   ctx.passThrough.set(sc.name_keyword, nameValue);
   for (const [keyword, legacyNames] of Object.entries(sc.pass_through ?? {})) {
-    const value = passThroughValue(ctx, init, legacyNames, params, locals, known) ?? requestSocketPort(ctx, keyword) ?? listenedPort(ctx, keyword, known);
+    const value = passThroughValue(ctx, init, legacyNames, params, locals, known, selfAttrs) ?? requestSocketPort(ctx, keyword) ?? listenedPort(ctx, keyword, known);
     // A request port that is a peer's (a client connects to it) is not the base's to bind;
     // a health port is declared as one, listened on or not.
     // (Given to an older agent base's constructor, it was that base's to bind: listened on.)
@@ -232,12 +241,13 @@ function passThroughValue(
   params: Map<string, { name: string; kind: string }>,
   locals: Set<string>,
   known: Set<string>,
+  selfAttrs?: Set<string>,
 ): string | null {
   for (const name of legacyNames) {
     const assign = ctx.agent.assignments.find((a) => a.method === '__init__' && a.attr === name && a.value);
     if (!assign?.value || assign.value.text.includes('\n')) continue;
     // Only params, locals computed before the call, and module names may appear in it.
-    if (evaluableEarly(assign.value, params, locals, known, helperFunctions(ctx), localsOf(init))) return assign.value.text;
+    if (evaluableEarly(assign.value, params, locals, known, helperFunctions(ctx), localsOf(init), selfAttrs)) return assign.value.text;
     // `self.port + 1` where self.port is what the base was just given: the same expression, spelled out.
     const spelled = withPassedAttributes(ctx, assign.value);
     if (spelled !== null) return spelled;
@@ -411,12 +421,18 @@ function evaluableEarly(
   functions: Set<string>,
   /** Every local name __init__ assigns, wherever (unknown: treat every name as possibly local). */
   allLocals?: Set<string>,
+  /** Agent attributes set before the call (statements the call goes after). */
+  selfAttrs?: Set<string>,
+  /** A statement moved before the call (evaluated once, as before): any call of a module name is fine. */
+  moved = false,
 ): boolean {
   let ok = true;
   walk(expr, (n) => {
     if (!ok) return false;
     if (n.type === 'lambda' || n.type === 'await' || n.type === 'yield') ok = false;
-    if (selfAttribute(n) !== null) ok = false;
+    const attr = selfAttribute(n);
+    if (attr !== null && selfAttrs?.has(attr)) return false;
+    if (attr !== null) ok = false;
     if (n.type === 'identifier') {
       const p = n.parent;
       const isAttrName = p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id;
@@ -430,7 +446,8 @@ function evaluableEarly(
       const fn = n.childForFieldName('function')!.text;
       // Lookups, conversions and the module's own helper functions (env_port(...)): evaluated once, before super().
       const undefinedCallee = /^\w+$/.test(fn) && !known.has(fn) && !(allLocals?.has(fn) ?? true) && !BUILTINS.has(fn);
-      if (!/^(int|str|float|getattr|min|max|os\.environ\.get|os\.getenv|\w+\.get|\w+\[['"][\w-]+['"]\]\.get)$/.test(fn) && !functions.has(fn) && !undefinedCallee) ok = false;
+      const movedCall = moved && /^[A-Za-z_][\w.]*$/.test(fn) && (known.has(fn.split('.')[0]!) || BUILTINS.has(fn));
+      if (!/^(int|str|float|getattr|min|max|os\.environ\.get|os\.getenv|\w+\.get|\w+\[['"][\w-]+['"]\]\.get)$/.test(fn) && !functions.has(fn) && !undefinedCallee && !movedCall) ok = false;
     }
   });
   return ok;
@@ -476,6 +493,82 @@ function moduleNames(ctx: PythonTransformContext): Set<string> {
   for (const c of ctx.module.classes) out.add(c.name);
   for (const f of ctx.module.functions.keys()) out.add(f);
   return out;
+}
+
+/**
+ * A port the base must bind that the agent reads from an attribute it sets first (`self.settings =
+ * settings or CollectorSettings()`, then `self.port = self.settings.port`): the leading statements of
+ * __init__ that set such attributes, up to the last one the port reads, and those attributes. Each
+ * is a plain `self.<attr> = <value>` of an attribute the base does not own, its value computable
+ * before super() (parameters, module names, attributes set just before), so setting it before the
+ * base's constructor changes nothing for the base. Null when no port reads one.
+ */
+function portSource(
+  ctx: PythonTransformContext,
+  init: PyFunction,
+  body: SyntaxNode[],
+  firstSelf: SyntaxNode | undefined,
+  selfName: string,
+): { last: SyntaxNode; attrs: Set<string> } | null {
+  if (!firstSelf || selfName !== 'self') return null;
+  const params = new Map(init.params.map((p) => [p.name, p]));
+  const known = moduleNames(ctx);
+  const fns = helperFunctions(ctx);
+  const setters = settersBeforeBase(ctx, init, body, firstSelf);
+  const attrs = new Set(setters.keys());
+  if (!attrs.size) return null;
+  let last: SyntaxNode | null = null;
+  for (const names of Object.values(ctx.py.super_call.pass_through ?? {})) {
+    for (const name of names) {
+      const assign = ctx.agent.assignments.find((x) => x.method === '__init__' && x.attr === name && x.value);
+      if (!assign?.value) continue;
+      const read = [...attrs].filter((x) => mentionsAttribute(assign.value!, x));
+      if (!read.length || !evaluableEarly(assign.value, params, new Set(), known, fns, localsOf(init), attrs)) continue;
+      for (const r of read) if (!last || setters.get(r)!.startIndex > last.startIndex) last = setters.get(r)!;
+    }
+  }
+  if (!last) return null;
+  const needed = new Set([...attrs].filter((x) => setters.get(x)!.startIndex <= last!.startIndex));
+  return { last, attrs: needed };
+}
+
+/**
+ * The leading statements of __init__ from `from` on that may run before super(): plain `self.<attr> =
+ * <value>` of attributes the base does not own, set once, their values computable there (parameters,
+ * module names, the attributes set just before). Attribute -> its statement, in order.
+ */
+function settersBeforeBase(ctx: PythonTransformContext, init: PyFunction, body: SyntaxNode[], from: SyntaxNode): Map<string, SyntaxNode> {
+  const params = new Map(init.params.map((p) => [p.name, p]));
+  const known = moduleNames(ctx);
+  const fns = helperFunctions(ctx);
+  const setters = new Map<string, SyntaxNode>();
+  for (const st of body.slice(body.indexOf(from))) {
+    const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    const attr = a?.type === 'assignment' ? selfAttribute(a.childForFieldName('left')!) : null;
+    const value = a?.childForFieldName('right');
+    if (!attr || !value || ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr) || setters.has(attr)) break;
+    if (ctx.agent.assignments.filter((x) => x.attr === attr && x.method === '__init__').length !== 1) break;
+    if (!evaluableEarly(value, params, localsBefore(body, st), known, fns, localsOf(init), new Set(setters.keys()), true)) break;
+    setters.set(attr, st);
+  }
+  return setters;
+}
+
+/** An existing call placed after such setters, given what they set (a second run over portSource's output). */
+function afterOwnSetters(ctx: PythonTransformContext, init: PyFunction, body: SyntaxNode[], firstSelf: SyntaxNode, existing: SuperCall): boolean {
+  if (existing.stmt.parent?.id !== init.body.id) return false;
+  const setters = settersBeforeBase(ctx, init, body, firstSelf);
+  const before = body.slice(body.indexOf(firstSelf), body.indexOf(existing.stmt));
+  return before.length > 0 && before.every((st) => [...setters.values()].includes(st)) &&
+    [...setters.keys()].some((a) => mentionsAttribute(existing.call, a));
+}
+
+function mentionsAttribute(expr: SyntaxNode, attr: string): boolean {
+  let found = false;
+  walk(expr, (n) => {
+    if (selfAttribute(n) === attr) found = true;
+  });
+  return found;
 }
 
 function insertCall(ctx: PythonTransformContext, init: PyFunction, firstSelf: SyntaxNode | undefined, body: SyntaxNode[], call: string) {

@@ -92,8 +92,33 @@ AGENT_SOURCE = textwrap.dedent('''
             while True:   # a legacy loop that never looks at self.running
                 time.sleep(0.05)
 
+    def _worker(stop):
+        try:
+            while not stop.is_set():
+                time.sleep(0.05)
+        except KeyboardInterrupt:
+            pass
+
+    class ForkingAgent(BaseAgent):
+        """Starts worker processes (fork) after the base installed its signal handlers."""
+        loop_interval = 0.05
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            import multiprocessing
+            ctx = multiprocessing.get_context("fork")
+            self.stop_workers = ctx.Event()
+            self.workers = [ctx.Process(target=_worker, args=(self.stop_workers,), daemon=True) for _ in range(2)]
+            for w in self.workers:
+                w.start()
+        def cleanup(self):
+            print("agent cleanup", flush=True)
+            self.stop_workers.set()
+            for w in self.workers:
+                w.join(timeout=2)
+            super().cleanup()
+
     if __name__ == "__main__":
-        {"loop": LoopAgent, "while_true": WhileTrueAgent}[sys.argv[1]](name="Declared").run()
+        {"loop": LoopAgent, "while_true": WhileTrueAgent, "forking": ForkingAgent}[sys.argv[1]](name="Declared").run()
 ''')
 
 
@@ -176,6 +201,18 @@ class BaseAgentTest(unittest.TestCase):
         wait_for(lambda: self.get(health, "/health"), 10, "/health")
         child.send_signal(signal.SIGINT)
         self.assertEqual(child.wait(timeout=5), 0)
+
+    def test_ctrl_c_reaching_forked_workers_runs_the_agent_teardown_once(self):
+        # Ctrl-C signals the whole process group: worker processes forked by the agent inherit the
+        # base's handlers, and must not run the agent's cleanup or deregister it themselves.
+        child, health = self.start("forking", REGISTRY_URL=self.recorder.url)
+        wait_for(lambda: self.recorder.registrations, 10, "registration")
+        os.killpg(child.pid, signal.SIGINT)
+        self.assertEqual(child.wait(timeout=10), 0)
+        out = child.stdout.read().decode()
+        self.assertEqual(out.count("agent cleanup"), 1, out)
+        time.sleep(0.3)
+        self.assertEqual(len(self.recorder.deregistrations), 1, self.recorder.deregistrations)
 
     def test_unreachable_registry_is_retried_and_logged_not_fatal(self):
         dead = free_port()

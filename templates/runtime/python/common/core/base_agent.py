@@ -388,10 +388,20 @@ class BaseAgent:
     def _install_signal_handlers(self):
         if threading.current_thread() is not threading.main_thread():
             return  # signal handlers can only be installed from the main thread
+        self._base_pid = os.getpid()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
 
     def _on_signal(self, signum, frame):
+        if os.getpid() != getattr(self, "_base_pid", os.getpid()):
+            # A child forked by the agent (multiprocessing workers) inherits these handlers: it is
+            # not the agent, so it must not run the agent's cleanup or deregister it. It does what
+            # it did before the agent had a base: SIGINT raises KeyboardInterrupt, SIGTERM ends it.
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         self.logger.info("received %s; stopping", signal.Signals(signum).name)
         # If the subclass swallows SystemExit or keeps non-daemon threads, still exit 0.
         watchdog = threading.Timer(_STOP_GRACE_S, os._exit, args=(0,))
