@@ -33,7 +33,7 @@ Exit codes: 0 all went well; 1 an agent failed, a check failed, or legacy agents
 const root = () => new Option('--root <dir>', 'repository root (default: the git top level of the current directory)');
 const profile = () => new Option('--profile <name>', 'profile: a name under templates/profiles or .migrate/profiles, or a file').default('base-agent');
 const jobs = () =>
-  new Option('-j, --jobs <n>', 'worker threads for scanning and rewriting (default: one per core, at most 4; 1: in this process)').argParser((v: string) => positiveInt(v, '--jobs'));
+  new Option('-j, --jobs <n>', 'worker threads for scanning and rewriting (default: one per core, at most 4, from 300 agents or files on; 1: in this process)').argParser((v: string) => positiveInt(v, '--jobs'));
 const ignore = () =>
   new Option('--ignore <pattern>', 'leave out files matching this gitignore-style pattern (repeatable; adds to .migrate/config.yaml\'s ignore:)')
     .argParser((v: string, prev: string[] = []) => [...prev, v]);

@@ -242,7 +242,8 @@ async function benchSize(n: number): Promise<SizeResult> {
     const cachedSame = JSON.stringify(runJson(cachedScan, 'scan (cached)')) === JSON.stringify(scanned);
     rmSync(cacheHome, { recursive: true, force: true });
     const run = ['run', '--all', '--no-validate', '--no-commit', '--json', '--timings'];
-    const pool = measure(dir, run);
+    // The pool asked for (-j): left to choose, a fleet below POOL_FROM_AGENTS runs in band.
+    const pool = measure(dir, [...run, '-j', String(Math.min(os.availableParallelism?.() ?? os.cpus().length, 4))]);
     const poolJson = runJson(pool, 'run');
     reset(dir);
     const inBand = measure(dir, [...run, '--run-in-band']);

@@ -79,7 +79,8 @@ describe('11. Ctrl-C during the rewrite stage', () => {
       return { root, file, source: readFileSync(file, 'utf8'), agent };
     });
     const abort = new AbortController();
-    const outcomes = await rewriteAll(jobs, profile, { signal: abort.signal, onDone: () => abort.abort() });
+    // -j 2: forty jobs are below the size where the run chooses the pool by itself.
+    const outcomes = await rewriteAll(jobs, profile, { jobs: 2, signal: abort.signal, onDone: () => abort.abort() });
     const interrupted = outcomes.filter((o) => o.status === 'failed' && /interrupted before its rewrite$/.test(o.error ?? ''));
     expect(outcomes).toHaveLength(40);
     expect(interrupted.length, 'most jobs never ran').toBeGreaterThan(20);
