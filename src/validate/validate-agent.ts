@@ -143,10 +143,8 @@ interface LegacyRun {
  * registry and metrics polls), so that another agent starts meanwhile.
  */
 export interface StartPace {
-  /** What follows only waits. */
+  /** What follows only waits: the slot goes to the next agent. */
   idle(): void;
-  /** What follows is work: resolves once a start slot is held. */
-  busy(): Promise<void>;
 }
 
 /** The longest second run of the legacy agent that confirms error lines it logs late. */
@@ -285,7 +283,6 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
       : {};
     // What an external registry holds before the agent starts is not its registration.
     const before = enabled.has('registry') ? await registrySnapshot({ kind: o.env.registryKind, url: o.env.registryUrl, name }) : undefined;
-    await o.pace?.busy();
     started = spawnFor(o, launch, o.file, port, healthPort, bus ? timeLimitMs + 3 * eventbusPhaseMs : timeLimitMs, busEnv);
     const { proc } = started;
     if (!proc.pid) {
@@ -427,18 +424,14 @@ export async function validateAgents(
   await Promise.all(
     list.map(async (o, i) => {
       await alive.take();
-      let holding = false;
+      await starting.take();
+      let holding = true;
       const pace: StartPace = {
         idle: () => {
           if (holding) starting.give();
           holding = false;
         },
-        busy: async () => {
-          if (!holding) await starting.take();
-          holding = true;
-        },
       };
-      await pace.busy();
       try {
         // Interrupted: the agents not started yet are not started at all.
         results[i] = o.signal?.aborted
