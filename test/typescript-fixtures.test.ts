@@ -148,7 +148,7 @@ describe('fixture data', () => {
 describe('verify', () => {
   it('reports type errors with file and line', async () => {
     const c = cases.find((x) => x.name === 'http-health-interval')!;
-    const broken = c.expected!.replace('this.poll();\n  }\n}', 'this.poll(42);\n  }\n}');
+    const broken = c.expected!.replace('this.poll();\n  }\n', 'this.poll(42);\n  }\n');
     expect(broken).not.toBe(c.expected);
     const [err] = await typescriptAdapter.verify([
       { root: c.dir, outputFile: typescriptAdapter.outputPath(c.file), output: broken, agent: agentOf(c), profile },

@@ -42,10 +42,12 @@ function inspectRoutes(ctx: TsRewriteContext): void {
     }
     const payload = healthPayload(r.handler);
     if (!payload && !bridged) ctx.warnings.push(`${symbol} answers with business state (this.${business}) that cannot move into healthStatus() as one object: it stays on its server as it is, beside the base's /health`);
-    if (bridged || !payload || !onlyAgentState(payload)) continue; // stays as it is
+    // A const of the handler the payload reads (`const storeUp = this.store.ping()`) is inlined.
+    const consts = payload && Node.isObjectLiteralExpression(payload) && r.handler ? handlerConsts(r.handler, payload) : null;
+    if (bridged || !payload || !onlyAgentState(payload, new Set(consts?.keys() ?? []))) continue; // stays as it is
     let props: string[];
     if (Node.isObjectLiteralExpression(payload)) {
-      props = payloadProperties(payload);
+      props = payloadProperties(payload, consts ?? new Map());
     } else {
       // `res.json(this.healthcheck())`: a synchronous method of the agent that builds the payload.
       const m = Node.isCallExpression(payload) ? thisMember(payload.getExpression()) : null;
@@ -108,24 +110,9 @@ function soleHealthPayload(ctx: TsRewriteContext, creation: CallExpression): { p
   const hasStatus = payload.getProperties().some((p) => Node.isPropertyAssignment(p) && p.getName() === 'status');
   const spreads = payload.getProperties().some((p) => !Node.isPropertyAssignment(p) && !Node.isShorthandPropertyAssignment(p) && !statusFreeSpread(ctx, p));
   if (!hasStatus || spreads) return null;
-  // `const stale = Date.now() - this.lastRunAt > LIMIT;` read by the payload (`status: stale ?
-  // 'stale' : 'ok'`): a const of the handler computed from the agent's state alone is inlined.
-  const inlined = new Map<Node, string>();
+  const inlined = handlerConsts(handler, payload);
+  if (!inlined) return null;
   const olit = payload;
-  const isRead = (n: Node) => {
-    const p = n.getParent();
-    return !(p && ((Node.isPropertyAccessExpression(p) && p.getNameNode() === n) || (Node.isPropertyAssignment(p) && p.getNameNode() === n)));
-  };
-  for (const id of olit.getDescendantsOfKind(SyntaxKind.Identifier)) {
-    if (!isRead(id) || Node.isShorthandPropertyAssignment(id.getParent())) continue;
-    const decls = id.getSymbol()?.getDeclarations() ?? [];
-    const d = decls.length === 1 ? decls[0]! : undefined;
-    if (!d || !Node.isVariableDeclaration(d) || d.getVariableStatement()?.getDeclarationKind() !== 'const') continue;
-    if (!(handler.getPos() <= d.getPos() && d.getEnd() <= handler.getEnd())) continue;
-    const init = d.getInitializer();
-    if (!init || !Node.isExpression(init) || !onlyAgentState(init) || init.getDescendants().some((n) => Node.isArrowFunction(n) || Node.isFunctionExpression(n))) return null;
-    inlined.set(id, `(${init.getText()})`);
-  }
   if (!onlyAgentState(olit, new Set(inlined.keys()))) return null;
   const props = payloadProperties(olit, inlined);
   return { payload: olit, props };
@@ -200,6 +187,30 @@ function methodHealthPayload(ctx: TsRewriteContext, creation: CallExpression): C
   const returned = impl ? impl.getDescendantsOfKind(SyntaxKind.ReturnStatement).map((r) => r.getExpression()) : [];
   const allOk = returned.length > 0 && returned.every((e) => e && Node.isObjectLiteralExpression(e) && e.getProperties().some((p) => Node.isPropertyAssignment(p) && p.getName() === 'status' && /^['"`](ok|healthy)['"`]$/.test(p.getInitializer()?.getText() ?? '')));
   return allOk ? payload : null;
+}
+
+/**
+ * `const stale = Date.now() - this.lastRunAt > LIMIT;` read by the payload (`status: stale ?
+ * 'stale' : 'ok'`): each const of the handler the payload reads, computed from the agent's state
+ * alone, as the text to inline. Null when the payload reads a const that cannot be inlined.
+ */
+function handlerConsts(handler: Node, olit: ObjectLiteralExpression): Map<Node, string> | null {
+  const inlined = new Map<Node, string>();
+  const isRead = (n: Node) => {
+    const p = n.getParent();
+    return !(p && ((Node.isPropertyAccessExpression(p) && p.getNameNode() === n) || (Node.isPropertyAssignment(p) && p.getNameNode() === n)));
+  };
+  for (const id of olit.getDescendantsOfKind(SyntaxKind.Identifier)) {
+    if (!isRead(id) || Node.isShorthandPropertyAssignment(id.getParent())) continue;
+    const decls = id.getSymbol()?.getDeclarations() ?? [];
+    const d = decls.length === 1 ? decls[0]! : undefined;
+    if (!d || !Node.isVariableDeclaration(d) || d.getVariableStatement()?.getDeclarationKind() !== 'const') continue;
+    if (!(handler.getPos() <= d.getPos() && d.getEnd() <= handler.getEnd())) continue;
+    const init = d.getInitializer();
+    if (!init || !Node.isExpression(init) || !onlyAgentState(init) || init.getDescendants().some((n) => Node.isArrowFunction(n) || Node.isFunctionExpression(n) || Node.isAwaitExpression(n))) return null;
+    inlined.set(id, `(${init.getText()})`);
+  }
+  return inlined;
 }
 
 /** The object literal a const declared in `fn` holds, when `id` is its only reader. */

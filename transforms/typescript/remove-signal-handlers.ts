@@ -163,7 +163,17 @@ function dropExit(ctx: TsRewriteContext, name: string): void {
     const call = statementCall(s);
     // process.exit(), or the same a moment later: setTimeout(() => process.exit(0), 100).
     const delayedExit = !!call && calleeText(call) === 'setTimeout' && !!call.getArguments()[0] && exitsOnly(call.getArguments()[0]!);
-    if (!call || (calleeText(call) !== 'process.exit' && !delayedExit)) continue;
+    if (call && !delayedExit && calleeText(call) !== 'process.exit') {
+      // The exit as the last callback of another call (`this.server.close(() => process.exit(0))`):
+      // the call stays, the callback goes (else the process ends before the base deregisters).
+      const args = call.getArguments();
+      const last = args[args.length - 1];
+      if (!last || !exitsOnly(last)) continue;
+      ctx.edits.removeRange(args.length > 1 ? args[args.length - 2]!.getEnd() : last.getStart(), last.getEnd());
+      ctx.warnings.push(`process.exit() passed to ${calleeText(call)}() in ${name}() dropped (line ${s.getStartLineNumber()}): the base exits once it has deregistered and closed its servers`);
+      continue;
+    }
+    if (!call) continue;
     ctx.edits.removeNode(s);
     ctx.warnings.push(`process.exit() in ${name}() dropped (line ${s.getStartLineNumber()}): the base exits once it has deregistered and closed its servers`);
   }

@@ -26,6 +26,13 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       continue;
     }
     const p = params.find((x) => names.includes(x.getName()));
+    // `this.port = port || Number(process.env.PORT) || 7610`: the parameter is only one of the
+    // values the legacy port could take; the whole expression goes to the base.
+    const fallback = p ? widenedParameter(ctx, p, names) : null;
+    if (fallback) {
+      args.set(key, `${key}: ${fallback}`);
+      continue;
+    }
     if (p) {
       args.set(key, p.getName() === key ? key : `${key}: ${p.getName()}`);
       continue;
@@ -220,6 +227,30 @@ function replaceSuperArguments(ctx: TsRewriteContext, call: CallExpression, args
   const open = call.getFirstChildByKindOrThrow(SyntaxKind.OpenParenToken).getEnd();
   const close = call.getLastChildByKindOrThrow(SyntaxKind.CloseParenToken).getStart();
   ctx.edits.replace(open, close, text);
+}
+
+/**
+ * The value the constructor gives `this.<name>` when it is more than the parameter `p` itself
+ * (`this.port = port || Number(process.env.PORT) || 7610`): that expression, with what the
+ * constructor computed before inlined, or null when it is the parameter alone or cannot move.
+ */
+function widenedParameter(ctx: TsRewriteContext, p: ParameterDeclaration, names: string[]): string | null {
+  const body = ctx.ctor?.getBody();
+  if (!body || !Node.isBlock(body)) return null;
+  for (const s of body.getStatements()) {
+    if (!Node.isExpressionStatement(s)) continue;
+    const e = s.getExpression();
+    if (!Node.isBinaryExpression(e) || e.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
+    const m = thisMember(e.getLeft());
+    if (!m || !names.includes(m)) continue;
+    const right = e.getRight();
+    if (Node.isIdentifier(right)) return null;
+    const sym = p.getNameNode().getSymbol();
+    const readsParam = right.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === p.getName() && id.getSymbol() === sym);
+    if (!readsParam) return null;
+    return ctx.constantValue(right);
+  }
+  return null;
 }
 
 /** A base-owned member's legacy value (`private port = 7100` or `this.port = 7100` in the constructor). */

@@ -69,14 +69,25 @@ export function fileNameNodes(sf: SourceFile, name: string): Node[] {
 
 export type ModuleKind = 'esm' | 'cjs';
 
-/** CommonJS when the file uses require/module.exports/`import x = require()`; ESM otherwise. */
+/**
+ * CommonJS when the file uses require/module.exports/`import x = require()`; ESM otherwise.
+ * Node decides by the ending first: `.mjs`/`.mts` are ES modules and `.cjs`/`.cts` CommonJS
+ * whatever they call. A `require` the file declares itself (`const require =
+ * createRequire(import.meta.url)` in an ES module) is not CommonJS's.
+ */
 export function moduleKind(sf: SourceFile): ModuleKind {
+  const ending = /\.([mc])[jt]s$/.exec(sf.getFilePath());
+  if (ending) return ending[1] === 'm' ? 'esm' : 'cjs';
+  const ownRequire = fileNameNodes(sf, 'require').some((n) => {
+    const p = n.getParent();
+    return (Node.isVariableDeclaration(p) || Node.isFunctionDeclaration(p) || Node.isParameterDeclaration(p)) && p.getNameNode() === n;
+  });
   if (sf.getStatements().some((s) => Node.isImportEqualsDeclaration(s) && Node.isExternalModuleReference(s.getModuleReference()))) return 'cjs';
   for (const name of ['require', 'module', 'exports']) {
     for (const n of fileNameNodes(sf, name)) {
       if (!Node.isIdentifier(n)) continue;
       const p = n.getParent();
-      if (Node.isCallExpression(p) && p.getExpression() === n && name === 'require') return 'cjs';
+      if (Node.isCallExpression(p) && p.getExpression() === n && name === 'require' && !ownRequire) return 'cjs';
       if (Node.isPropertyAccessExpression(p) && p.getExpression() === n && /^(require\.main|module\.exports|exports\.\w+)$/.test(p.getText())) return 'cjs';
       if (name === 'module' && Node.isBinaryExpression(p) && /require\.main/.test(p.getText())) return 'cjs';
     }

@@ -1,0 +1,95 @@
+// The log lines of a start or stop method that goes whole (its work is now the base's) move into
+// the base's onStart() / onStop() hook: `console.log('stock watcher stopping')` is what operators
+// and their log searches see when the service starts and stops; the base's own lines name the
+// agent differently, so dropping it changes what the service prints. Only a line that still
+// means the same thing moves: it reads literals, module constants and members that stay (or that
+// the base now holds, such as port); a line about removed infrastructure (the health port it
+// bound, a local of the method) goes with it, as before.
+import { Node, SyntaxKind, type Statement } from 'ts-morph';
+import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { methodBody } from '../../src/lang/typescript/context.js';
+import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
+import { methodText } from '../../src/lang/typescript/generate.js';
+import { isLogCall, statementCall, thisMember } from '../../src/lang/typescript/syntax.js';
+
+export function keepLifecycleLogLines(ctx: TsRewriteContext, removed: Set<string>): void {
+  for (const [name, p] of ctx.plan.members) {
+    if (!p.delegate || !removed.has(name) || ctx.renames.has(name)) continue;
+    // The start method is the one the entry point called; stop methods are the signal handlers' targets.
+    if (p.delegate === 'start' && ctx.entry?.method !== name) continue;
+    const body = methodBody(ctx, name);
+    if (!body || !Node.isBlock(body)) continue;
+    const stmts = body.getStatements();
+    const firstWork = stmts.findIndex((s) => !isLogCall(statementCall(s)));
+    const before: Statement[] = [];
+    const after: Statement[] = [];
+    stmts.forEach((s, i) => {
+      if (!isLogCall(statementCall(s)) || !movable(ctx, s, removed)) return;
+      (firstWork < 0 || i < firstWork ? before : after).push(s);
+    });
+    if (before.length + after.length === 0) continue;
+    const hook = p.delegate === 'start' ? 'onStart' : 'onStop';
+    place(ctx, hook, before.map(text(ctx)), after.map(text(ctx)));
+    const lines = [...before, ...after].map((s) => s.getStartLineNumber()).join(', ');
+    ctx.warnings.push(`${name}()'s log line${before.length + after.length > 1 ? 's' : ''} (line ${lines}) kept in the base's ${hook}() hook: what the service printed when it ${hook === 'onStart' ? 'started' : 'stopped'}`);
+  }
+}
+
+/** One unit of indentation deep, as a method body line. */
+const text = (ctx: TsRewriteContext) => (s: Statement) => {
+  const lineStart = ctx.text.lastIndexOf('\n', s.getStart() - 1) + 1;
+  return reindent(ctx.text.slice(lineStart, s.getEnd()), indentAt(ctx.text, s.getStart()), ctx.unit);
+};
+
+/** Does the line read only what still exists once the method is gone? */
+function movable(ctx: TsRewriteContext, s: Statement, removed: Set<string>): boolean {
+  // A legacy member whose value now goes to the base under the base's name (healthPort ->
+  // healthCheckPort) may no longer be what the base serves on: a line naming it is a banner.
+  const handedOver = new Set(Object.values(ctx.ts.super_call.pass_through ?? {}).flat().filter((n) => !ctx.base.members.has(n)));
+  let ok = true;
+  s.forEachDescendant((n, walk) => {
+    if (!ok) return;
+    const m = thisMember(n);
+    if (m !== null) {
+      if ((removed.has(m) && !ctx.base.members.has(m)) || handedOver.has(m) || ctx.renames.has(m) || ctx.base.members.get(m)?.kind === 'method') ok = false;
+      walk.skip();
+      return;
+    }
+    if (Node.isThisExpression(n)) {
+      ok = false; // `this` other than this.member (passed whole, or an alias): not worth proving
+      return;
+    }
+    if (!Node.isIdentifier(n)) return;
+    const parent = n.getParent();
+    if (Node.isPropertyAccessExpression(parent) && parent.getNameNode() === n) return;
+    for (const d of n.getSymbol()?.getDeclarations() ?? []) {
+      // A local of the removed method, or a module constant that went with it.
+      if (d.getSourceFile() === ctx.sf && ctx.edits.removes(d.getStart(), d.getEnd())) ok = false;
+    }
+  });
+  return ok && !s.getFirstDescendant((n) => n.getKind() === SyntaxKind.AwaitKeyword || Node.isAwaitExpression(n));
+}
+
+function place(ctx: TsRewriteContext, hook: string, first: string[], last: string[]): void {
+  const added = ctx.newMembers.find((m) => m.name === hook);
+  if (added) {
+    // A hook made from what called the method (the SIGTERM handler's statements, then stop()):
+    // the method's lines come after them, as the method ran after them.
+    const close = added.text.lastIndexOf('\n}');
+    added.text = `${added.text.slice(0, close)}\n${[...first, ...last].join('\n')}${added.text.slice(close)}`;
+    return;
+  }
+  // A kept method that is (or becomes) the hook: the lines go at the start and end of its body.
+  const own = [...ctx.renames].find(([, to]) => to === hook)?.[0] ?? (ctx.members.get(hook)?.kind === 'method' ? hook : undefined);
+  const body = own ? methodBody(ctx, own) : undefined;
+  if (body && Node.isBlock(body)) {
+    const inner = indentAt(ctx.text, body.getStart()) + ctx.unit;
+    const shift = (t: string) => reindent(t, ctx.unit, inner);
+    const open = body.getStart() + 1;
+    const close = body.getEnd() - 1;
+    if (first.length) ctx.edits.insert(open, `\n${first.map(shift).join('\n')}`);
+    if (last.length) ctx.edits.insert(ctx.text.lastIndexOf('\n', close - 1), `\n${last.map(shift).join('\n')}`);
+    return;
+  }
+  ctx.newMembers.push({ name: hook, text: methodText(ctx, { name: hook, async: false, body: [...first, ...last].join('\n') }) });
+}
