@@ -176,8 +176,9 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
             const b = c.namedChildren.find((x) => x.type === 'block');
             if (!b || statements(b).every((x) => isTrivial(x) || x.type === 'break_statement')) continue;
             if (c.type === 'except_clause' && inLoop && statements(b).every((x) => isTrivial(x) || x.type === 'continue_statement' || isBackoffStep(x, backoff, param?.name ?? null))) continue;
-            // `finally:` around the loop: the agent's own teardown, which shutdown() runs now.
-            if (c.type === 'finally_clause' && !inLoop && loops > loopsBefore && statements(b).every((x) => isTrivial(x) || isSelfCall(x) || senderStatement(x, sender))) {
+            // `finally:` around the loop: the agent's own teardown (`self._close_log()`, `self.db.close()`),
+            // which shutdown() runs now.
+            if (c.type === 'finally_clause' && !inLoop && loops > loopsBefore && statements(b).every((x) => isTrivial(x) || isSelfCall(x) || isSelfMemberCall(x) || senderStatement(x, sender))) {
               work.teardown.push(...statements(b).filter((x) => !isTrivial(x) && !senderStatement(x, sender)));
               continue;
             }

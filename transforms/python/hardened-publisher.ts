@@ -453,6 +453,18 @@ export const hardenedPublisher: PythonTransform = {
     if (!plan.queue) {
       const gone = [...(ctx.resolved?.members.values() ?? [])].filter((m) => m.kind === 'attribute' && m.finding === 'queue').map((m) => `self.${m.name}`);
       if (gone.length) ctx.warnings.push(`${cls.name}: the legacy queue ${gone.join(', ')} is no queue object LocalQueueAdapter can drive; it went with its methods, so the base queues in its own local_queue and what it still holds on disk is not re-sent`);
+      // A store the queue methods worked that stays for other code (an sqlite connection opened
+      // in __init__ and closed in shutdown()): nothing writes to it or re-sends from it any more.
+      const members = ctx.resolved?.members;
+      const queueFns = [...(members?.values() ?? [])].filter((m) => m.kind === 'method' && m.finding === 'queue').map((m) => ctx.agent.methods.get(m.name)).filter((f): f is PyFunction => !!f);
+      const kept = [...ctx.agent.attributes].filter(
+        (a) => !members?.has(a) && !ctx.agent.methods.has(a) && !ctx.baseOwned.has(a) && ctx.refs.of(a).some((r) => r.kind === 'attribute' && queueFns.some((f) => f.outer.startIndex <= r.start && r.end <= f.outer.endIndex)),
+      );
+      if (kept.length) {
+        ctx.warnings.push(
+          `${cls.name}: ${kept.map((a) => `self.${a}`).join(', ')} stay${kept.length > 1 ? '' : 's'} (still used outside ${queueFns.map((f) => `${f.name}()`).join(', ')}, which went) but no longer hold${kept.length > 1 ? '' : 's'} unsent events: the base queues in its own local_queue, and what ${kept.length > 1 ? 'they' : 'it'} still hold${kept.length > 1 ? '' : 's'} from before the migration is not re-sent; drain it once before the cut-over`,
+        );
+      }
     }
   },
 };

@@ -159,6 +159,33 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
   return m;
 }
 
+/**
+ * Methods the cycle hands the events its publish did not take, whatever their names:
+ * `if not self._send(events): self._spool(events)` (an SQLite or JSON-lines spool named like
+ * nothing in seed 001's checklist). The failure branch of a publish is the unsent-message queue.
+ */
+function cycleFallbacks(ctx: PythonTransformContext): Set<string> {
+  const out = new Set<string>();
+  const cycle = ctx.agent.methods.get(cycleMethod(ctx));
+  if (!cycle) return out;
+  walk(cycle.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'if_statement' || n.childForFieldName('alternative')) return;
+    const cond = n.childForFieldName('condition');
+    const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
+    const fnNode = arg?.type === 'call' ? arg.childForFieldName('function') : null;
+    const p = fnNode?.type === 'attribute' ? selfAttribute(fnNode) : null;
+    const args = arg?.type === 'call' ? arg.childForFieldName('arguments')!.namedChildren : [];
+    if (!p || !isPublishMethod(ctx, p) || args.length !== 1 || args[0]!.type !== 'identifier') return;
+    for (const x of statements(n.childForFieldName('consequence'))) {
+      const c = selfCall(x);
+      const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
+      if (c && !c.target && c.method !== p && ctx.agent.methods.has(c.method) && !ctx.base.methods.has(c.method) && a.length === 1 && a[0]!.text === args[0]!.text) out.add(c.method);
+    }
+  });
+  return out;
+}
+
 const queueMemo = new WeakMap<PythonTransformContext, Set<string>>();
 
 /**
@@ -176,7 +203,8 @@ export function queueMember(ctx: PythonTransformContext, name: string): boolean 
 
 function transportQueueMethods(ctx: PythonTransformContext): Set<string> {
   const methods = [...ctx.agent.methods.values()];
-  const named = methods.filter((m) => QUEUE_METHOD.test(m.name) || shapedTransport(ctx).drain.has(m.name));
+  const fallbacks = cycleFallbacks(ctx);
+  const named = methods.filter((m) => QUEUE_METHOD.test(m.name) || shapedTransport(ctx).drain.has(m.name) || fallbacks.has(m.name));
   const publish = methods.filter((m) => isPublishMethod(ctx, m.name) || RETRY_METHOD.test(m.name));
   const use = (fn: PyFunction) => {
     const calls = new Set<string>();
