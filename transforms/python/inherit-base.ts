@@ -16,7 +16,7 @@ function dropOldBaseImport(ctx: PythonTransformContext, old: string, basePos: nu
 }
 
 /** Older home-made agent bases that the target base replaces rather than joins. */
-const OLD_AGENT_BASE = /^(AgentBase|BaseAgentLegacy|LegacyBaseAgent|SimpleAgentBase|OldBaseAgent)$/;
+export const OLD_AGENT_BASE = /^(AgentBase|BaseAgentLegacy|LegacyBaseAgent|SimpleAgentBase|OldBaseAgent)$/;
 
 export const inheritBase: PythonTransform = {
   name: 'inherit-base',
