@@ -9,6 +9,7 @@ import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { expressionOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { blocksOf, isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { indentAt } from '../../src/lang/python/text.js';
+import { mixinQueueMethod } from './hardened-queue-mixin.js';
 
 export const PUBLISH_METHOD = /^(_get_grpc_channel|_publish_\w+|_publish)$/;
 export const QUEUE_METHOD = /^(_queue_\w+|_drain_\w+|_enqueue_\w+|_drain)$/;
@@ -85,7 +86,7 @@ function transportMention(node: SyntaxNode, transport: (m: string) => boolean): 
 }
 
 export function isTransport(ctx: PythonTransformContext, m: string): boolean {
-  return ctx.agent.methods.has(m) && (isPublishMethod(ctx, m) || RETRY_METHOD.test(m) || queueMember(ctx, m));
+  return (ctx.agent.methods.has(m) && (isPublishMethod(ctx, m) || RETRY_METHOD.test(m) || queueMember(ctx, m))) || !!mixinQueueMethod(ctx, m);
 }
 
 /** The cycle publishes with it: `_publish_*` by name, or a transport helper by shape (see shapedTransport). */
@@ -100,7 +101,7 @@ export function isPublishMethod(ctx: PythonTransformContext, m: string): boolean
 
 /** Re-sends the unsent backlog: `_drain_*` by name, or by shape (see shapedTransport). */
 export function isDrain(ctx: PythonTransformContext, m: string): boolean {
-  return DRAIN.test(m) || shapedTransport(ctx).drain.has(m);
+  return DRAIN.test(m) || shapedTransport(ctx).drain.has(m) || mixinQueueMethod(ctx, m) === 'drain';
 }
 
 const shapeMemo = new WeakMap<PythonTransformContext, { publish: Set<string>; drain: Set<string> }>();
@@ -196,6 +197,8 @@ const queueMemo = new WeakMap<PythonTransformContext, Set<string>>();
  * them) shares nothing with the publish code, and is no concern of the base.
  */
 export function queueMember(ctx: PythonTransformContext, name: string): boolean {
+  // A queue method the agent inherits from a legacy queue mixin of the repository (hardened-queue-mixin).
+  if (!ctx.agent.methods.has(name) && mixinQueueMethod(ctx, name)) return true;
   let set = queueMemo.get(ctx);
   if (!set) queueMemo.set(ctx, (set = transportQueueMethods(ctx)));
   return set.has(name);
