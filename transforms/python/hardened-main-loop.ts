@@ -10,7 +10,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isDocstring, selfAttribute, statements, walk, callee } from '../../src/lang/python/syntax.js';
 import { indentAt, lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
-import { isTrivial } from '../../src/analysis/infra.js';
+import { blocksOf, isTrivial } from '../../src/analysis/infra.js';
 import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, LEGACY_RUN, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
 
 const label = 'hardened-main-loop';
@@ -176,8 +176,9 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
             const b = c.namedChildren.find((x) => x.type === 'block');
             if (!b || statements(b).every((x) => isTrivial(x) || x.type === 'break_statement')) continue;
             if (c.type === 'except_clause' && inLoop && statements(b).every((x) => isTrivial(x) || x.type === 'continue_statement' || isBackoffStep(x, backoff, param?.name ?? null))) continue;
-            // `finally:` around the loop: the agent's own teardown, which shutdown() runs now.
-            if (c.type === 'finally_clause' && !inLoop && loops > loopsBefore && statements(b).every((x) => isTrivial(x) || isSelfCall(x) || senderStatement(x, sender))) {
+            // `finally:` around the loop: the agent's own teardown (`self._close_log()`, `self.db.close()`),
+            // which shutdown() runs now.
+            if (c.type === 'finally_clause' && !inLoop && loops > loopsBefore && statements(b).every((x) => isTrivial(x) || isSelfCall(x) || isSelfMemberCall(x) || senderStatement(x, sender))) {
               work.teardown.push(...statements(b).filter((x) => !isTrivial(x) && !senderStatement(x, sender)));
               continue;
             }
@@ -208,7 +209,20 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   let loopBody: SyntaxNode | null | undefined = null;
   let flagLoop: SyntaxNode | null = null;
   visit(fn.body, false);
-  if (bad) return fail(`run() does more than loop over ${cycleMethod(ctx)}() (line ${(bad as SyntaxNode).startPosition.row + 1}: ${(bad as SyntaxNode).text.split('\n')[0]!.trim().slice(0, 50)})`, fn.line);
+  if (bad) {
+    const b = bad as SyntaxNode;
+    const at = b.startPosition.row + 1;
+    // `if cycle % N == 0: self.baseline() else: self.collect()`: two cadences in one loop. The base
+    // runs one collect_data() per collection_interval; how the slow cycle folds into it is a person's call.
+    const other = b.type === 'if_statement' ? twoCadences(b, cycleMethod(ctx)) : null;
+    if (other) {
+      return fail(
+        `run() runs two cycles at two cadences (${ctx.file}:${at}: ${b.text.split('\n')[0]!.trim().slice(0, 50)} chooses ${other}() or ${cycleMethod(ctx)}()); the base calls collect_data() once every collection_interval: fold ${other}() into it (a cycle counter kept on self) by hand`,
+        at,
+      );
+    }
+    return fail(`run() does more than loop over ${cycleMethod(ctx)}() (line ${at}: ${b.text.split('\n')[0]!.trim().slice(0, 50)})`, fn.line);
+  }
   if (loops !== 1 || collects !== 1 || !sleep) return fail('run() is not `while True: collect(); sleep(interval)`', fn.line);
   const collect = analyzeCollect(ctx);
   if (!collect.ok) return fail(`run() drives ${cycleMethod(ctx)}(), which stays (${collect.reason})`, fn.line);
@@ -574,3 +588,22 @@ export const hardenedMainLoop: PythonTransform = {
     }
   },
 };
+
+/** The other method an `if ...: self.a() else: self.collect()` in the loop calls instead of the cycle (or null). */
+function twoCadences(stmt: SyntaxNode, cycle: string): string | null {
+  const calls: string[] = [];
+  for (const block of blocksOf(stmt)) {
+    const body = statements(block).filter((x) => !isTrivial(x));
+    const c = body.length === 1 ? selfCallName(body[0]!) : null;
+    if (!c) return null;
+    calls.push(c);
+  }
+  const others = calls.filter((c) => c !== cycle);
+  return calls.length >= 2 && calls.includes(cycle) && others.length ? others[0]! : null;
+}
+
+function selfCallName(stmt: SyntaxNode): string | null {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  const f = e?.type === 'call' ? e.childForFieldName('function') : null;
+  return f?.type === 'attribute' && f.childForFieldName('object')?.text === 'self' ? f.childForFieldName('attribute')!.text : null;
+}

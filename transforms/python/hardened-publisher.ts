@@ -14,6 +14,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
+import { isTrivial } from '../../src/analysis/infra.js';
 import { analyzeCollect, initTail, noteMovedCode, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
@@ -45,6 +46,11 @@ export interface PublisherPlan {
   shared: string[];
   /** The legacy queue attribute the base receives through LocalQueueAdapter, if any. */
   queue: string | null;
+  /**
+   * The entry's own circuit breaker check (`if time.time() < self.open_until: log; return False`
+   * on transport state): the base's breaker pauses publishing now, so it goes with its lines.
+   */
+  gates: SyntaxNode[];
 }
 
 const memo = new WeakMap<PythonTransformContext, Analysis<PublisherPlan>>();
@@ -210,6 +216,9 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     const target = call?.type === 'call' ? selfAttribute(call.childForFieldName('function')!) : null;
     if (target && QUEUE_METHOD.test(target) && handlerFallback(n, entry.body)) failures.push({ node: n, inHandler: true });
   });
+  // `if time.time() < self.open_until: ...; return False` first in the entry: its own breaker, open.
+  const gates = statements(entry.body).filter((g) => breakerGate(g, stateAttrs));
+  for (let i = failures.length - 1; i >= 0; i--) if (gates.some((g) => g.startIndex <= failures[i]!.node.startIndex && failures[i]!.node.endIndex <= g.endIndex)) failures.splice(i, 1);
   let checkResult = false;
   if (failures.length && collect.value.resultChecked) {
     // Failures raise now, and the other returns report the bus's answer (`return resp.status == 200`,
@@ -232,7 +241,27 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     checkResult = rets.length > 0 && rets.every((r) => ['comparison_operator', 'boolean_operator', 'not_operator'].includes(r.namedChild(0)?.type ?? ''));
     if (!checkResult) return fail(`${entry.name}() has no failure result to turn into an exception`, entry.line);
   }
-  return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), queue } };
+  return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), queue, gates } };
+}
+
+/**
+ * `if time.time() < self.open_until:` (a clock compared with transport state), whose branch only
+ * logs and ends `return False`: the publish refusing to try while its own breaker is open.
+ */
+function breakerGate(stmt: SyntaxNode, state: Set<string>): boolean {
+  if (stmt.type !== 'if_statement' || stmt.childForFieldName('alternative')) return false;
+  const cond = stmt.childForFieldName('condition');
+  if (cond?.type !== 'comparison_operator') return false;
+  let clock = false;
+  let attr = false;
+  walk(cond, (n) => {
+    if (n.type === 'call' && /^(time\.)?(time|monotonic)$/.test(n.childForFieldName('function')?.text ?? '')) clock = true;
+    const a = selfAttribute(n);
+    if (a && state.has(a)) attr = true;
+  });
+  const body = statements(stmt.childForFieldName('consequence'));
+  const last = body[body.length - 1];
+  return clock && attr && last?.type === 'return_statement' && last.namedChild(0)?.type === 'false' && body.slice(0, -1).every((x) => isTrivial(x) && x.type !== 'return_statement');
 }
 
 /** Every `self.<attr>` in the file lies in code that moves with the publish, the base replaces, or __init__. */
@@ -344,7 +373,8 @@ function movedText(ctx: PythonTransformContext, fn: PyFunction, plan: PublisherP
   let text = ctx.source.slice(start, end);
   const cuts = [
     ...edits.map((f) => ({ from: f.node.startIndex, to: f.node.endIndex, text: f.inHandler ? 'raise' : `raise RuntimeError("EventBus did not take the event (${fn.name})")` })),
-    // The queue fallback goes with its own line(s).
+    // The queue fallback, and the own breaker's open check, go with their own line(s).
+    ...plan.gates.filter((g) => start <= g.startIndex && g.endIndex <= end).map((g) => ({ from: lineStart(ctx.source, g.startIndex), to: lineEnd(ctx.source, g.endIndex), text: '' })),
     ...plan.fallbacks.filter((f) => start <= f.startIndex && f.endIndex <= end).map((f) => ({ from: lineStart(ctx.source, f.startIndex), to: lineEnd(ctx.source, f.endIndex), text: '' })),
   ].sort((a, b) => b.from - a.from);
   for (const c of cuts) text = text.slice(0, c.from - start) + c.text + text.slice(c.to - start);
@@ -415,6 +445,11 @@ export const hardenedPublisher: PythonTransform = {
     ctx.warnings.push(
       `${cls.name}: ${plan.moved.map((m) => `${m.name}()`).join(', ')} moved into ${CLASS} (the base's eventbus_publisher); its failure results now raise`,
     );
+    for (const g of plan.gates) {
+      ctx.warnings.push(
+        `${cls.name}: ${plan.entry.name}()'s own circuit breaker check (line ${g.startPosition.row + 1}: ${g.text.split('\n')[0]!.trim()}) went: the base's breaker stops publishing after its failures (CircuitBreaker, CIRCUIT_RECOVERY_TIMEOUT) and queues meanwhile; the counters it kept in ${CLASS} no longer stop anything, and its threshold and pause are the base's now`,
+      );
+    }
     if (plan.queue) {
       ctx.warnings.push(`${cls.name}: the legacy queue self.${plan.queue} is the base's local_queue through ${ADAPTER}`);
       const imports = ctx.module.root.namedChildren.filter((s) => s.type === 'import_statement' || s.type === 'import_from_statement');
@@ -453,6 +488,18 @@ export const hardenedPublisher: PythonTransform = {
     if (!plan.queue) {
       const gone = [...(ctx.resolved?.members.values() ?? [])].filter((m) => m.kind === 'attribute' && m.finding === 'queue').map((m) => `self.${m.name}`);
       if (gone.length) ctx.warnings.push(`${cls.name}: the legacy queue ${gone.join(', ')} is no queue object LocalQueueAdapter can drive; it went with its methods, so the base queues in its own local_queue and what it still holds on disk is not re-sent`);
+      // A store the queue methods worked that stays for other code (an sqlite connection opened
+      // in __init__ and closed in shutdown()): nothing writes to it or re-sends from it any more.
+      const members = ctx.resolved?.members;
+      const queueFns = [...(members?.values() ?? [])].filter((m) => m.kind === 'method' && m.finding === 'queue').map((m) => ctx.agent.methods.get(m.name)).filter((f): f is PyFunction => !!f);
+      const kept = [...ctx.agent.attributes].filter(
+        (a) => !members?.has(a) && !ctx.agent.methods.has(a) && !ctx.baseOwned.has(a) && ctx.refs.of(a).some((r) => r.kind === 'attribute' && queueFns.some((f) => f.outer.startIndex <= r.start && r.end <= f.outer.endIndex)),
+      );
+      if (kept.length) {
+        ctx.warnings.push(
+          `${cls.name}: ${kept.map((a) => `self.${a}`).join(', ')} stay${kept.length > 1 ? '' : 's'} (still used outside ${queueFns.map((f) => `${f.name}()`).join(', ')}, which went) but no longer hold${kept.length > 1 ? '' : 's'} unsent events: the base queues in its own local_queue, and what ${kept.length > 1 ? 'they' : 'it'} still hold${kept.length > 1 ? '' : 's'} from before the migration is not re-sent; drain it once before the cut-over`,
+        );
+      }
     }
   },
 };

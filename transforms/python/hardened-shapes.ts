@@ -9,6 +9,7 @@ import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { expressionOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { blocksOf, isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { indentAt } from '../../src/lang/python/text.js';
+import { mixinQueueMethod } from './hardened-queue-mixin.js';
 
 export const PUBLISH_METHOD = /^(_get_grpc_channel|_publish_\w+|_publish)$/;
 export const QUEUE_METHOD = /^(_queue_\w+|_drain_\w+|_enqueue_\w+|_drain)$/;
@@ -85,7 +86,7 @@ function transportMention(node: SyntaxNode, transport: (m: string) => boolean): 
 }
 
 export function isTransport(ctx: PythonTransformContext, m: string): boolean {
-  return ctx.agent.methods.has(m) && (isPublishMethod(ctx, m) || RETRY_METHOD.test(m) || queueMember(ctx, m));
+  return (ctx.agent.methods.has(m) && (isPublishMethod(ctx, m) || RETRY_METHOD.test(m) || queueMember(ctx, m))) || !!mixinQueueMethod(ctx, m);
 }
 
 /** The cycle publishes with it: `_publish_*` by name, or a transport helper by shape (see shapedTransport). */
@@ -100,7 +101,7 @@ export function isPublishMethod(ctx: PythonTransformContext, m: string): boolean
 
 /** Re-sends the unsent backlog: `_drain_*` by name, or by shape (see shapedTransport). */
 export function isDrain(ctx: PythonTransformContext, m: string): boolean {
-  return DRAIN.test(m) || shapedTransport(ctx).drain.has(m);
+  return DRAIN.test(m) || shapedTransport(ctx).drain.has(m) || mixinQueueMethod(ctx, m) === 'drain';
 }
 
 const shapeMemo = new WeakMap<PythonTransformContext, { publish: Set<string>; drain: Set<string> }>();
@@ -159,6 +160,33 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
   return m;
 }
 
+/**
+ * Methods the cycle hands the events its publish did not take, whatever their names:
+ * `if not self._send(events): self._spool(events)` (an SQLite or JSON-lines spool named like
+ * nothing in seed 001's checklist). The failure branch of a publish is the unsent-message queue.
+ */
+function cycleFallbacks(ctx: PythonTransformContext): Set<string> {
+  const out = new Set<string>();
+  const cycle = ctx.agent.methods.get(cycleMethod(ctx));
+  if (!cycle) return out;
+  walk(cycle.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'if_statement' || n.childForFieldName('alternative')) return;
+    const cond = n.childForFieldName('condition');
+    const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
+    const fnNode = arg?.type === 'call' ? arg.childForFieldName('function') : null;
+    const p = fnNode?.type === 'attribute' ? selfAttribute(fnNode) : null;
+    const args = arg?.type === 'call' ? arg.childForFieldName('arguments')!.namedChildren : [];
+    if (!p || !isPublishMethod(ctx, p) || args.length !== 1 || args[0]!.type !== 'identifier') return;
+    for (const x of statements(n.childForFieldName('consequence'))) {
+      const c = selfCall(x);
+      const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
+      if (c && !c.target && c.method !== p && ctx.agent.methods.has(c.method) && !ctx.base.methods.has(c.method) && a.length === 1 && a[0]!.text === args[0]!.text) out.add(c.method);
+    }
+  });
+  return out;
+}
+
 const queueMemo = new WeakMap<PythonTransformContext, Set<string>>();
 
 /**
@@ -169,6 +197,8 @@ const queueMemo = new WeakMap<PythonTransformContext, Set<string>>();
  * them) shares nothing with the publish code, and is no concern of the base.
  */
 export function queueMember(ctx: PythonTransformContext, name: string): boolean {
+  // A queue method the agent inherits from a legacy queue mixin of the repository (hardened-queue-mixin).
+  if (!ctx.agent.methods.has(name) && mixinQueueMethod(ctx, name)) return true;
   let set = queueMemo.get(ctx);
   if (!set) queueMemo.set(ctx, (set = transportQueueMethods(ctx)));
   return set.has(name);
@@ -176,7 +206,8 @@ export function queueMember(ctx: PythonTransformContext, name: string): boolean 
 
 function transportQueueMethods(ctx: PythonTransformContext): Set<string> {
   const methods = [...ctx.agent.methods.values()];
-  const named = methods.filter((m) => QUEUE_METHOD.test(m.name) || shapedTransport(ctx).drain.has(m.name));
+  const fallbacks = cycleFallbacks(ctx);
+  const named = methods.filter((m) => QUEUE_METHOD.test(m.name) || shapedTransport(ctx).drain.has(m.name) || fallbacks.has(m.name));
   const publish = methods.filter((m) => isPublishMethod(ctx, m.name) || RETRY_METHOD.test(m.name));
   const use = (fn: PyFunction) => {
     const calls = new Set<string>();

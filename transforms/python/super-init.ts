@@ -7,7 +7,8 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { baseName } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { isRemoved } from '../../src/lang/python/transform-context.js';
+import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
+import { OLD_AGENT_BASE } from './inherit-base.js';
 import { callee, isDocstring, mentions, selfAttribute, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { blocksOf } from '../../src/analysis/infra.js';
@@ -28,6 +29,7 @@ export const superInit: PythonTransform = {
     }
     const selfName = init.params[0]?.name ?? 'self';
     const existing = findSuperCall(ctx, init);
+    if (existing && existing.target === 'other' && keepParentInit(ctx, init, existing, selfName)) return;
     const body = statements(init.body).filter((s) => !isDocstring(s));
     const firstSelf = body.find((s) => s !== existing?.stmt && mentionsOutside(s, selfName, existing?.stmt));
     const key = ctx.py.super_call.name_keyword;
@@ -79,6 +81,41 @@ export const superInit: PythonTransform = {
     insertCall(ctx, init, firstSelf, body, call);
   },
 };
+
+/**
+ * `LegacyAgent.__init__(self, "cron_agent", interval)` (or `super().__init__(...)` reaching it) where
+ * LegacyAgent is a class of the repository that stays among the bases and has its own __init__:
+ * that call sets up what the legacy parent gives the agent (its name, interval, logger), and given
+ * the base's keywords instead it would fail (`unexpected keyword argument 'agent_name'`). It stays
+ * as written, and the base gets its own explicit call just before it (super() would reach the
+ * legacy parent again). A parent __init__ that calls super().__init__() itself would then run the
+ * base's constructor a second time, with its defaults: that is left for review with its line.
+ */
+function keepParentInit(ctx: PythonTransformContext, init: PyFunction, existing: SuperCall, selfName: string): boolean {
+  const fn = existing.call.childForFieldName('function')!;
+  const obj = fn.childForFieldName('object')!;
+  const bases = ctx.agent.cls.bases.map(baseName);
+  const callee = obj.type === 'identifier' ? obj.text : bases[0];
+  if (!callee || callee === ctx.profile.base_class || callee === 'object' || OLD_AGENT_BASE.test(callee)) return false;
+  const local = ctx.module.classes.find((c) => c.name === callee && c.name !== ctx.agent.cls.name);
+  const parent = local ? { cls: local, file: ctx.file } : ctx.inherited().find((p) => p.cls.name === callee);
+  const parentInit = parent?.cls.methods.get('__init__');
+  if (!parent || !parentInit) return false;
+  const body = statements(init.body).filter((s) => !isDocstring(s));
+  const call = buildCall(ctx, init, localsBefore(body, existing.stmt), undefined, existing.call).replace(/^super\(\)\.__init__\(/, `${ctx.profile.base_class}.__init__(${selfName}, `).replace(/, \)$/, ')');
+  insertCall(ctx, init, existing.stmt, body, call);
+  ctx.warnings.push(`${ctx.agent.cls.name}.__init__: kept ${existing.call.text.replace(/\s+/g, ' ').slice(0, 80)} (${callee}, ${parent.file}, stays a base and sets up its own state) and called ${call} before it`);
+  let cooperative: SyntaxNode | null = null;
+  walk(parentInit.body, (n) => {
+    if (cooperative || n.type === 'function_definition' || n.type === 'class_definition') return false;
+    if (n.type === 'call' && /^super\(.*\)\.__init__$/s.test(n.childForFieldName('function')?.text ?? '')) cooperative = n;
+  });
+  if (cooperative) {
+    keep(ctx, '__init__', init.line,
+      `${callee}.__init__ (${parent.file}:${(cooperative as SyntaxNode).startPosition.row + 1}) calls super().__init__() itself, which now reaches ${ctx.profile.base_class}.__init__ again with its defaults after the explicit call: decide which of the two constructs the base`);
+  }
+  return true;
+}
 
 interface SuperCall {
   stmt: SyntaxNode;
