@@ -80,6 +80,20 @@ def read_source(path):
         return data.decode("latin-1")
 
 
+
+_walk_cache = {}
+
+
+def walk(node):
+    """ast.walk's nodes as a list, kept per node: the checker walks the same trees many times
+    (the 2 MiB fixture made that minutes), and a list is far quicker to go through again."""
+    hit = _walk_cache.get(id(node))
+    if hit is None:
+        # the node itself is kept beside its list so its id cannot be reused by another one
+        hit = _walk_cache[id(node)] = (node, list(ast.walk(node)))
+    return hit[1]
+
+
 def parse(path):
     if path not in _parse_cache:
         try:
@@ -96,7 +110,7 @@ def parse(path):
 def module_bound_names(tree):
     """Names bound at module level, also by `global x` statements inside functions."""
     bound = set()
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Global):
             bound.update(node.names)
     return bound
@@ -104,7 +118,7 @@ def module_bound_names(tree):
 
 def undefined_names(src, path, tree):
     """{name: first line} for names read that no scope binds (None when a star import hides them)."""
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
             return None
     try:
@@ -133,7 +147,7 @@ def undefined_names(src, path, tree):
 
     visit(top, True)
     lines = {}
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in missing:
             lines[node.id] = min(lines.get(node.id, node.lineno), node.lineno)
     return {n: lines.get(n, 0) for n in missing}
@@ -162,18 +176,18 @@ class ClassInfo:
             elif isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
                 targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
                 for t in targets:
-                    for n in ast.walk(t):
+                    for n in walk(t):
                         if isinstance(n, ast.Name):
                             self.defined.add(n.id)
                 if isinstance(stmt, ast.Assign):
                     for t in stmt.targets:
                         if isinstance(t, ast.Name) and t.id == "__slots__":
-                            for e in ast.walk(stmt.value):
+                            for e in walk(stmt.value):
                                 if isinstance(e, ast.Constant) and isinstance(e.value, str):
                                     self.defined.add(e.value)
         for fn in self.methods.values():
             me = self_name(fn)
-            for n in ast.walk(fn):
+            for n in walk(fn):
                 if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in (me, "cls", "self") and isinstance(n.ctx, (ast.Store, ast.Del)):
                     self.defined.add(n.attr)
                 elif isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "setattr" and n.args:
@@ -207,7 +221,7 @@ def classes_in(tree, path):
     if id(tree) in _classes_cache:
         return _classes_cache[id(tree)]
     out = _classes_cache[id(tree)] = {}
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.ClassDef):
             out.setdefault(node.name, []).append(ClassInfo(node, path, tree))
     return out
@@ -267,7 +281,7 @@ def imported_names(tree):
     if id(tree) in _imports_cache:
         return _imports_cache[id(tree)]
     out = _imports_cache[id(tree)] = {}
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
                 out[(a.asname or a.name).split(".")[0]] = (a.name if a.asname else a.name.split(".")[0], None)
@@ -283,7 +297,7 @@ _modules_cache = {}
 def imported_modules(tree):
     if id(tree) not in _modules_cache:
         mods = set()
-        for n in ast.walk(tree):
+        for n in walk(tree):
             if isinstance(n, ast.ImportFrom) and n.module:
                 mods.add(n.module)
             elif isinstance(n, ast.Import):
@@ -384,13 +398,13 @@ def self_reads(info):
         if not me:
             continue
         targets = set()
-        for n in ast.walk(fn):
+        for n in walk(fn):
             if isinstance(n, ast.Call):
                 fname = n.func.attr if isinstance(n.func, ast.Attribute) else n.func.id if isinstance(n.func, ast.Name) else None
                 if fname in THREAD_CALLS:
                     for a in list(n.args) + [k.value for k in n.keywords if k.arg in (None, "target", "function", "fn", "handler", "callback", "action")]:
                         targets.add(id(a))
-        for n in ast.walk(fn):
+        for n in walk(fn):
             if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Load) and isinstance(n.value, ast.Name) and n.value.id == me:
                 out.append((n.attr, n.lineno, id(n) in targets))
     return out
@@ -417,7 +431,7 @@ def ref_counts(tree):
     """{name: how many times it is read} over the whole tree (attr_refs' notion of a read)."""
     if id(tree) not in _counts_cache:
         counts = {}
-        for n in ast.walk(tree):
+        for n in walk(tree):
             name = read_name(n)
             if name:
                 counts[name] = counts.get(name, 0) + 1
@@ -440,7 +454,7 @@ def read_outside(tree, fn, name):
     total = ref_counts(tree).get(name, 0)
     if total == 0:
         return False
-    inside = sum(1 for n in ast.walk(fn) if read_name(n) == name) if fn is not None else 0
+    inside = sum(1 for n in walk(fn) if read_name(n) == name) if fn is not None else 0
     return total > inside
 
 
@@ -448,10 +462,10 @@ def attr_refs(tree, skip=None):
     """Names read as `.X` or as a bare name anywhere, or quoted (getattr(self, "X")), outside `skip` nodes."""
     skip_ids = set()
     if skip is not None:
-        for n in ast.walk(skip):
+        for n in walk(skip):
             skip_ids.add(id(n))
     refs = {}
-    for n in ast.walk(tree):
+    for n in walk(tree):
         if id(n) in skip_ids:
             continue
         name = None
@@ -482,7 +496,7 @@ def _agent_receivers(tree, class_name):
     changed = True
     while changed:
         changed = False
-        for n in ast.walk(tree):
+        for n in walk(tree):
             if isinstance(n, (ast.Assign, ast.AnnAssign)) and n.value is not None and isinstance(n.value, ast.Call):
                 f = n.value.func
                 base = f
@@ -512,10 +526,10 @@ def calls_on_agent(tree, class_name, method, exclude_class=None):
         recv = agent_receivers(tree, class_name)
         skip = set()
         if exclude_class is not None:
-            for n in ast.walk(exclude_class):
+            for n in walk(exclude_class):
                 skip.add(id(n))
         by_method = {}
-        for n in ast.walk(tree):
+        for n in walk(tree):
             if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Load) and id(n) not in skip:
                 v = n.value
                 if isinstance(v, ast.Call):
@@ -575,7 +589,7 @@ def check_case(case):
     vmiss = undefined_names(vsrc, v2, vtree) or {}
     lmiss = (undefined_names(lsrc, legacy, ltree) or {}) if ltree is not None else {}
     thread_names = set()
-    for n in ast.walk(vtree):
+    for n in walk(vtree):
         if isinstance(n, ast.Call):
             fname = n.func.attr if isinstance(n.func, ast.Attribute) else n.func.id if isinstance(n.func, ast.Name) else None
             if fname in THREAD_CALLS:
@@ -608,7 +622,7 @@ def check_case(case):
     def import_bindings(tree):
         out = {}
         for node in tree.body if tree is not None else []:
-            for n in ast.walk(node) if isinstance(node, (ast.Try, ast.If)) else [node]:
+            for n in walk(node) if isinstance(node, (ast.Try, ast.If)) else [node]:
                 if isinstance(n, ast.Import):
                     for a in n.names:
                         out[(a.asname or a.name.split(".")[0], a.name)] = n.lineno
@@ -621,13 +635,13 @@ def check_case(case):
     vimports = import_bindings(vtree)
     vrefs = attr_refs(vtree)
     exported = set()
-    for n in ast.walk(vtree):
+    for n in walk(vtree):
         if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in n.targets):
-            for e in ast.walk(n.value):
+            for e in walk(n.value):
                 if isinstance(e, ast.Constant) and isinstance(e.value, str):
                     exported.add(e.value)
     used_names = set()
-    for n in ast.walk(vtree):
+    for n in walk(vtree):
         if isinstance(n, ast.Name):
             used_names.add(n.id)
     for (local, full), line in sorted(vimports.items(), key=lambda kv: kv[1]):
