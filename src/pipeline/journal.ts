@@ -504,7 +504,22 @@ function settleFile(loc: Location, data: JournalData, rel: string, backupDir: st
   // Only what git does not know as committed: a half-done run's leftovers, never user files.
   if (inHead) return;
   if (loc.git) resetIndex(loc.top!, fromTop, false);
-  rmSync(abs, { force: true });
+  removeIfAny(abs);
+}
+
+/**
+ * Remove a file of the run. A path that cannot name a file (too long for the file system,
+ * or under something that is not a folder) holds nothing to remove: before, rmSync threw
+ * ENAMETOOLONG for the `_v2` of an agent whose name was already near the limit, the journal
+ * stayed, and every later command failed on the same line.
+ */
+function removeIfAny(abs: string): void {
+  try {
+    rmSync(abs, { force: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENAMETOOLONG' && code !== 'ENOTDIR' && code !== 'ENOENT') throw err;
+  }
 }
 
 function headHas(top: string, fromTop: string): boolean {
