@@ -97,7 +97,7 @@ export async function reviewCommand(agents: string[], flags: ReviewFlags): Promi
             tally.accept++;
             done = true;
           } else if (key === 'r') {
-            rejectPending(root, p);
+            await rejectPending(root, p);
             out.write(`${c.red('rejected')} ${p.agent.name}: ${p.agent.output} deleted, nothing committed\n\n`);
             tally.reject++;
             done = true;

@@ -7,13 +7,14 @@
 // removes uncommitted files, restores what was replaced, and deletes the journal only
 // once the repository is consistent.
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { MigrateError, UsageError, oneLine } from '../core/errors.js';
 import { killRecordedTree, onGroupChange, type TreeRecord } from '../validate/process-group.js';
 import { checkIdentity, identityOf } from '../validate/proc.js';
+import { redactText } from '../validate/redact.js';
 import { describeIndexLock, indexLock, staleNextIndexLocks } from '../record/index-lock.js';
 
 /** `run` journals are exclusive (one writing run per repository); `validate` ones only hold processes. */
@@ -58,6 +59,7 @@ export class RunJournal {
     private readonly loc: Location,
     kind: JournalKind,
     root: string,
+    private readonly lock: RunLock | null,
   ) {
     const me = identityOf(process.pid);
     this.data = {
@@ -84,10 +86,19 @@ export class RunJournal {
   /** Recover from killed runs, then start this run's journal. */
   static async open(root: string, kind: JournalKind = 'run', warn: Warn = stderrWarn): Promise<RunJournal> {
     const loc = locate(root);
-    await recoverAll(loc, kind, warn);
-    const file = kind === 'run' ? path.join(loc.dir, 'migrate-run.json') : path.join(loc.dir, 'migrate', `validate-${process.pid}.json`);
-    mkdirSync(path.dirname(file), { recursive: true });
-    return new RunJournal(file, loc, kind, root);
+    // One writing command per repository: the lock is taken before anything is read, so
+    // two commands started in the same millisecond cannot both recover a killed run's
+    // files, nor both write (before, both saw no live journal and both went on).
+    const lock = kind === 'run' ? RunLock.take(loc, warn) : null;
+    try {
+      await recoverAll(loc, kind, warn);
+      const file = kind === 'run' ? path.join(loc.dir, 'migrate-run.json') : path.join(loc.dir, 'migrate', `validate-${process.pid}.json`);
+      mkdirSync(path.dirname(file), { recursive: true });
+      return new RunJournal(file, loc, kind, root, lock);
+    } catch (err) {
+      lock?.release();
+      throw err;
+    }
   }
 
   /**
@@ -179,6 +190,7 @@ export class RunJournal {
     this.unsubscribe();
     rmSync(this.backupDir(), { recursive: true, force: true });
     rmSync(this.file, { force: true });
+    this.lock?.release();
     // Outside git the state folder is ours alone: leave none behind once it is empty.
     if (!this.loc.git) {
       for (const dir of [path.join(this.loc.dir, 'migrate', 'backups'), path.join(this.loc.dir, 'migrate'), this.loc.dir]) removeIfEmpty(dir);
@@ -188,6 +200,8 @@ export class RunJournal {
   /** Stop recording but keep the journal (the run could not put everything back). */
   detach(): void {
     this.unsubscribe();
+    // The journal stays for the next command, which recovers it under its own lock.
+    this.lock?.release();
   }
 
   private backupDir(): string {
@@ -197,14 +211,144 @@ export class RunJournal {
   private save(): void {
     // Atomic: a crash in the middle of writeFileSync left an empty or cut journal, which
     // recovery could not read, so the crashed run's _v2 files and agents stayed behind.
+    // The temporary name is this process's own: another command's recovery never removes it mid-save.
+    const tmp = `${this.file}.${process.pid}.tmp`;
     try {
-      writeFileSync(`${this.file}.tmp`, JSON.stringify(this.data));
-      renameSync(`${this.file}.tmp`, this.file);
+      writeFileSync(tmp, JSON.stringify(this.data));
+      renameSync(tmp, this.file);
     } catch (err) {
       // A full disk: no half-written journal stays, and the error names the file.
-      rmSync(`${this.file}.tmp`, { force: true });
+      rmSync(tmp, { force: true });
       throw new MigrateError(`cannot save the run journal ${this.file}: ${oneLine(err)}`);
     }
+  }
+}
+
+/** Remove `<file>.tmp` and `<file>.<pid>.tmp` copies a save cut short left, when `stale(pid)` says so. */
+function removeStaleTemps(file: string, stale: (pid: number | undefined) => boolean): void {
+  const base = path.basename(file);
+  let names: string[];
+  try {
+    names = readdirSync(path.dirname(file));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (!n.startsWith(`${base}.`) || !n.endsWith('.tmp')) continue;
+    const mid = n.slice(base.length + 1, -4);
+    if (mid !== '' && !/^\d+$/.test(mid)) continue;
+    if (stale(mid ? Number(mid) : undefined)) rmSync(path.join(path.dirname(file), n), { force: true });
+  }
+}
+
+interface LockData {
+  pid: number;
+  start?: number;
+  boot?: string;
+  started: string;
+  /** The holder's arguments, for the line that names it. */
+  command?: string;
+}
+
+/**
+ * The repository's run lock (`migrate-run.lock` beside the journal): held by every command
+ * that writes (run, commit, promote, revert, review's answers) from before it recovers a
+ * killed run until it ends. Created atomically with its content (a hard link of a file
+ * written first), so two commands started together cannot both hold it; a lock whose
+ * holder is dead (pid gone, or now another process) is taken over with a warning.
+ */
+class RunLock {
+  private constructor(
+    private readonly file: string,
+    private readonly mine: LockData,
+  ) {}
+
+  static take(loc: Location, warn: Warn): RunLock {
+    const file = path.join(loc.dir, 'migrate-run.lock');
+    const me = identityOf(process.pid);
+    const mine: LockData = {
+      pid: process.pid,
+      start: me?.start,
+      boot: me?.boot,
+      started: new Date().toISOString(),
+      // What the holder runs, named to whoever it blocks (masked: no URL password in clear).
+      command: redactText(process.argv.slice(2).join(' ')),
+    };
+    const tmp = `${file}.${process.pid}.tmp`;
+    try {
+      writeFileSync(tmp, JSON.stringify(mine));
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw new MigrateError(`cannot create the run lock ${shown(loc, file)}: ${oneLine(err)}`);
+    }
+    try {
+      for (let attempt = 0; attempt < 8; attempt++) {
+        try {
+          linkSync(tmp, file);
+          return new RunLock(file, mine);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new MigrateError(`cannot create the run lock ${shown(loc, file)}: ${oneLine(err)}`);
+        }
+        const held = readLock(file);
+        if (held === 'gone') continue;
+        const owner = !held ? 'gone' : held.pid === process.pid && held.start === mine.start ? 'same' : held.pid === process.pid ? 'other' : checkIdentity(held);
+        if (held && (owner === 'same' || owner === 'unknown')) {
+          const hint = owner === 'unknown' ? ` (if no migrate is running, remove ${shown(loc, file)})` : '';
+          throw new UsageError(`another migrate run (${describeHolder(held)}) is in progress in this repository; wait for it to end${hint}`);
+        }
+        // Dead: take it over, but only if it is still the lock just read (a rename is
+        // atomic: of two commands taking over the same stale lock, one gets it).
+        const claim = `${file}.${process.pid}.stale`;
+        try {
+          renameSync(file, claim);
+        } catch {
+          continue; // someone else took it over first
+        }
+        const got = readLock(claim);
+        if (held && got && got !== 'gone' && (got.pid !== held.pid || got.start !== held.start || got.started !== held.started)) {
+          // A live command's fresh lock, taken by a hair: give it back and look again.
+          try {
+            linkSync(claim, file);
+          } catch {
+            // a third command holds it now
+          }
+          rmSync(claim, { force: true });
+          continue;
+        }
+        rmSync(claim, { force: true });
+        warn(`removed ${shown(loc, file)} left by a migrate command that is no longer running (${held ? describeHolder(held) : 'unreadable'})`);
+      }
+      throw new UsageError(`cannot take the run lock ${shown(loc, file)}: other migrate commands keep taking it`);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+
+  /** Drop the lock, only while it is still this process's. */
+  release(): void {
+    const held = readLock(this.file);
+    if (held && held !== 'gone' && held.pid === this.mine.pid && held.started === this.mine.started) rmSync(this.file, { force: true });
+  }
+}
+
+function describeHolder(h: LockData): string {
+  return `pid ${h.pid}, started ${h.started}${h.command ? `: migrate ${h.command}` : ''}`;
+}
+
+/** The lock's content; null when unreadable (cut short, not ours), 'gone' when there is none. */
+function readLock(file: string): LockData | null | 'gone' {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : null;
+  }
+  try {
+    const d = JSON.parse(text) as Partial<LockData>;
+    if (!Number.isInteger(d.pid) || (d.pid as number) <= 0) return null;
+    return { pid: d.pid as number, start: d.start, boot: d.boot, started: String(d.started ?? '?'), command: typeof d.command === 'string' ? d.command : undefined };
+  } catch {
+    return null;
   }
 }
 
@@ -279,7 +423,14 @@ async function recoverAll(loc: Location, kind: JournalKind, warn: Warn): Promise
     for (const f of readdirSync(validateDir)) if (/^validate-\d+\.json$/.test(f)) candidates.push(path.join(validateDir, f));
   }
   for (const file of candidates) {
-    rmSync(`${file}.tmp`, { force: true });
+    // A journal's temporary copy is removed only when no live command may be writing it:
+    // the run journal's under the run lock, a validate journal's once its owner is dead.
+    if (file === runFile) {
+      if (kind === 'run') removeStaleTemps(file, () => true);
+    } else {
+      const owner = Number(/validate-(\d+)\.json$/.exec(file)?.[1]);
+      removeStaleTemps(file, (pid) => (pid ?? owner) !== process.pid && checkIdentity({ pid: pid ?? owner }) === 'gone');
+    }
     if (!existsSync(file)) continue;
     const data = readJournal(file);
     if (!data) {
@@ -353,7 +504,22 @@ function settleFile(loc: Location, data: JournalData, rel: string, backupDir: st
   // Only what git does not know as committed: a half-done run's leftovers, never user files.
   if (inHead) return;
   if (loc.git) resetIndex(loc.top!, fromTop, false);
-  rmSync(abs, { force: true });
+  removeIfAny(abs);
+}
+
+/**
+ * Remove a file of the run. A path that cannot name a file (too long for the file system,
+ * or under something that is not a folder) holds nothing to remove: before, rmSync threw
+ * ENAMETOOLONG for the `_v2` of an agent whose name was already near the limit, the journal
+ * stayed, and every later command failed on the same line.
+ */
+function removeIfAny(abs: string): void {
+  try {
+    rmSync(abs, { force: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENAMETOOLONG' && code !== 'ENOTDIR' && code !== 'ENOENT') throw err;
+  }
 }
 
 function headHas(top: string, fromTop: string): boolean {

@@ -12,6 +12,7 @@ import { sha256File } from '../record/migration-log.js';
 import { appendReviewAnswer, clearReviewAnswers, reviewAnswers, type ReviewAnswer, type ReviewAnswerKind } from '../record/review-log.js';
 import { forgetRunResult } from '../record/run-results.js';
 import { runRecordStage } from '../pipeline/record-stage.js';
+import { RunJournal } from '../pipeline/journal.js';
 import type { FleetAgent } from './fleet.js';
 
 export interface PendingReview {
@@ -76,14 +77,31 @@ export async function acceptPending(root: string, p: PendingReview, fallbackProf
     commit: null,
     error: null,
   };
-  const sha = await runRecordStage(root, { agent: p.info, abs: p.abs, outAbs: p.outAbs, result }, { profile, review });
-  clearReviewAnswers(root, p.agent.name);
-  forgetRunResult(root, p.agent.name);
-  return sha;
+  // Like `migrate commit`: the run lock and a journal, so a review killed (kill -9, a closed
+  // terminal) while git commits leaves nothing the next command cannot put back. Before,
+  // the _v2 and its record stayed staged and the killed git's index.lock blocked every commit.
+  const journal = await RunJournal.open(root, 'run');
+  try {
+    const sha = await runRecordStage(root, { agent: p.info, abs: p.abs, outAbs: p.outAbs, result }, { profile, review }, journal);
+    clearReviewAnswers(root, p.agent.name);
+    forgetRunResult(root, p.agent.name);
+    return sha;
+  } finally {
+    journal.finish();
+  }
 }
 
-/** Reject: the `_v2` goes (only an untracked one: tracked content is never deleted). */
-export function rejectPending(root: string, p: PendingReview): void {
+/** Reject: the `_v2` goes (only an untracked one: tracked content is never deleted), under the run lock. */
+export async function rejectPending(root: string, p: PendingReview): Promise<void> {
+  const journal = await RunJournal.open(root, 'run');
+  try {
+    rejectUnder(root, p);
+  } finally {
+    journal.finish();
+  }
+}
+
+function rejectUnder(root: string, p: PendingReview): void {
   const rel = path.relative(root, p.outAbs);
   let tracked = true;
   try {

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, AGENT_V2, baseline, cleanupAll, commitAll, demoRepo, ensureBuilt, expectIntact, git, parseRun, resultOf, run, sha256, tag } from './harness.js';
+import { AGENT, AGENT_FILE, AGENT_V2, baseline, cleanupAll, commitAll, demoRepo, ensureBuilt, expectIntact, git, parseRun, resultOf, run, sha256, tag } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -53,4 +53,31 @@ describe('16. a _v2 path that is not a regular file belongs to the user', () => 
     expect(sha256(path.join(root, 'agents', 'kv_cache_agent.py'))).toBe(before);
     expect(git(root, ['status', '--porcelain'])).toBe('');
   }, 60_000);
+});
+
+describe('25. a _v2 name the file system cannot hold', () => {
+  it('an agent file named near NAME_MAX: that agent fails with one line naming its _v2, the batch goes on, nothing stays, and later runs are not blocked', async () => {
+    const root = await demoRepo();
+    // 250 bytes + ".py" fits in a name (255 bytes); its "_v2" sibling and temporary name do not.
+    const long = `agents/${'k'.repeat(250)}.py`;
+    git(root, ['mv', AGENT_FILE, long]);
+    git(root, ['commit', '-qm', 'an agent file named near the limit']);
+    const before = baseline(root);
+    const t1 = tag();
+    const r = await run(root, ['run', AGENT, OTHER, '--no-validate', '--json'], t1);
+    expect(r.exitCode, r.stderr).toBe(1);
+    const out = parseRun(r);
+    expect(resultOf(out, AGENT).status).toBe('failed');
+    expect(resultOf(out, AGENT).error).toMatch(new RegExp(`^agents/k{250}_v2\\.py: cannot write: ENAMETOOLONG`));
+    expect(resultOf(out, OTHER).status).toBe('migrated');
+    const commits = await expectIntact(root, before, [t1]);
+    expect(commits.map((c) => c.agent)).toEqual([OTHER]);
+    // Alone, it fails the same way: the run ends with its report, not a stray line from recovery.
+    const t2 = tag();
+    const again = await run(root, ['run', AGENT, '--no-validate', '--json'], t2);
+    expect(again.exitCode, again.stderr).toBe(1);
+    expect(resultOf(parseRun(again), AGENT).error).toMatch(/ENAMETOOLONG/);
+    expect(again.stderr).not.toMatch(/recovered from a killed run/);
+    await expectIntact(root, before, [t2]);
+  }, 120_000);
 });
