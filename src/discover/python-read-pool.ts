@@ -86,5 +86,7 @@ export async function readPythonFilesAcross(
     onResult: (id, msg) => msg.out.forEach((r, k) => onRead(chunks[id]![k]!, r)),
     // Each worker's python3 ends before the worker does.
     farewell: { close: true },
+    // A worker reads its next files while this thread (busy with the TypeScript scan) takes its answer.
+    depth: 2,
   });
 }

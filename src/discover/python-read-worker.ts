@@ -11,12 +11,18 @@ import { PyCompileSession } from '../lang/python/py-compile.js';
 const { root, target } = workerData as { root: string; target: BaseTarget };
 let compiler: PyCompileSession | undefined;
 
-parentPort!.on('message', async (msg: { files: string[]; keep: boolean[] } | { close: true }) => {
-  if ('close' in msg) {
-    await compiler?.close();
-    parentPort!.postMessage({ closed: true });
-    return;
-  }
-  parentPort!.postMessage({ out: await readAndCheck(root, msg.files, target, () => (compiler ??= new PyCompileSession()), msg.keep) });
-  await turnEventLoop();
+// The pool sends the next files before this answers (see WorkerRun.depth): messages are handled
+// one after the other, so answers go back in the order the files came.
+let queue: Promise<void> = Promise.resolve();
+
+parentPort!.on('message', (msg: { files: string[]; keep: boolean[] } | { close: true }) => {
+  queue = queue.then(async () => {
+    if ('close' in msg) {
+      await compiler?.close();
+      parentPort!.postMessage({ closed: true });
+      return;
+    }
+    parentPort!.postMessage({ out: await readAndCheck(root, msg.files, target, () => (compiler ??= new PyCompileSession()), msg.keep) });
+    await turnEventLoop();
+  });
 });

@@ -18,6 +18,13 @@ export interface WorkerRun<T, R> {
   stop?: () => boolean;
   /** Sent to each worker at the end; its answer is awaited before the worker is terminated (it lets go of what it holds, a python3). */
   farewell?: unknown;
+  /**
+   * Tasks each worker holds at once (1 by default). With 2, a worker has its next task queued
+   * when it answers, so it does not wait for this thread to take the answer and send another
+   * (this thread may be busy: the TypeScript scan runs here beside the Python readers). The
+   * worker must answer its tasks one at a time, in the order it got them.
+   */
+  depth?: number;
 }
 
 export async function runOnWorkers<T, R>(run: WorkerRun<T, R>): Promise<void> {
@@ -26,19 +33,24 @@ export async function runOnWorkers<T, R>(run: WorkerRun<T, R>): Promise<void> {
   try {
     await new Promise<void>((resolve, reject) => {
       let idle = 0;
+      const depth = Math.max(1, run.depth ?? 1);
       for (const w of workers) {
+        // The tasks this worker holds, in the order it answers them.
+        const held: number[] = [];
         const feed = () => {
-          if (run.stop?.() || next >= run.tasks.length) {
-            if (++idle === workers.length) resolve();
-            return;
+          while (held.length < depth && !run.stop?.() && next < run.tasks.length) {
+            const i = next++;
+            held.push(i);
+            w.postMessage(run.tasks[i]);
           }
-          const i = next++;
-          w.once('message', (msg: R) => {
-            run.onResult(i, msg);
-            feed();
-          });
-          w.postMessage(run.tasks[i]);
+          if (held.length === 0 && ++idle === workers.length) resolve();
         };
+        w.on('message', (msg: R) => {
+          // After the last task, the farewell's answer is awaited below.
+          if (held.length === 0) return;
+          run.onResult(held.shift()!, msg);
+          feed();
+        });
         w.once('error', reject);
         feed();
       }
