@@ -2,6 +2,7 @@
 // removal plan; once it is resolved, edit-phase transforms make their edits.
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { removeHealth } from './remove-health.js';
+import { removeHealthHelperServer } from './health-helper-server.js';
 import { removeSignalHandlers, signalHandlerShutdown } from './remove-signal-handlers.js';
 import { removeMainLoop } from './remove-main-loop.js';
 import { removeTeardown } from './remove-teardown.js';
@@ -42,6 +43,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   hardenedCollectPropose,
   hardenedMainLoopPropose,
   removeHealth,
+  removeHealthHelperServer,
   removeSignalHandlers,
   // Before remove-main-loop: a request loop it turns into the base's hook is its run() proposal.
   requestLoopPropose,
