@@ -28,6 +28,7 @@ import { requestLoop, requestLoopPropose } from './request-loop.js';
 import { periodicHook, periodicHookPropose } from './periodic-hook.js';
 import { memberCollections } from './member-collections.js';
 import { teardownSuper } from './teardown-super.js';
+import { exitTeardown } from './exit-teardown.js';
 import { hardenedPublisher } from './hardened-publisher.js';
 import { keepMovedImports } from './hardened-shapes.js';
 import { hardenedHooks } from './hardened-hooks.js';
@@ -80,4 +81,5 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   portPlan,
   agentConstructions,
   teardownSuper,
+  exitTeardown,
 ];
