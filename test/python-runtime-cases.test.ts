@@ -99,3 +99,48 @@ describe('fixture cases on the reference BaseAgent, started for real', () => {
     }, 40_000);
   }
 });
+
+// A context-manager agent whose run ends by leaving the `with` (a `--once` run, no signal): __exit__ ends
+// with the base's teardown, so the base's last metrics push (agent_up 0) goes out before the process ends
+// (and a registration is withdrawn). Before, the process ended with the base never stopped.
+describe('a context-manager agent leaving its with block without a signal', () => {
+  it('context-manager-once-flag --once stops the base on the way out', async () => {
+    const c = listCases().find((x) => x.name === 'context-manager-once-flag')!;
+    const root = materialize(c);
+    roots.push(root);
+    const v2 = path.join(root, c.rel.replace(/\.py$/, '_v2.py'));
+    writeFileSync(v2, readFileSync(c.expectedFile));
+    const bodies: string[] = [];
+    const { createServer } = await import('node:http');
+    const sink = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        bodies.push(`${req.method} ${req.url} ${body}`);
+        res.writeHead(200).end('{}');
+      });
+    });
+    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
+    const sinkPort = (sink.address() as { port: number }).port;
+    const [port, healthPort] = await allocatePorts(2);
+    try {
+      const env: Record<string, string> = {
+        ...(process.env as Record<string, string>), PYTHONPATH: root, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1',
+        AGENT_PORT: String(port), HEALTH_CHECK_PORT: String(healthPort), METRICS_URL: `http://127.0.0.1:${sinkPort}`, METRICS_PUSH_INTERVAL: '60',
+      };
+      delete env.REGISTRY_URL;
+      const child = spawn('python3', [v2, '--once'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(child);
+      let output = '';
+      child.stdout!.on('data', (d) => (output += d));
+      child.stderr!.on('data', (d) => (output += d));
+      const code = await Promise.race([new Promise<number | null>((r) => child.on('exit', (x) => r(x))), sleep(15_000).then(() => 'timeout' as const)]);
+      expect(code, output).toBe(0);
+      expect(output, 'one report built').toContain('report data/invoice_reports/report-0.json written');
+      expect(bodies.some((b) => b.startsWith('PUT /metrics/job/InvoiceReportAgent') && /agent_up\{agent="InvoiceReportAgent"\} 0\b/.test(b)), `no final push:\n${bodies.join('\n')}\n${output}`).toBe(true);
+    } finally {
+      sink.close();
+      releasePorts([port!, healthPort!]);
+    }
+  }, 30_000);
+});

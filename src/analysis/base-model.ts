@@ -48,6 +48,11 @@ export interface BaseModel {
   bindLines: Map<string, number>;
   /** bind expression → what answers there: an HTTP server, a ZMQ socket, a plain TCP server. */
   bindKinds: Map<string, 'http' | 'zmq' | 'tcp'>;
+  /**
+   * Teardown methods that run their work once however often they are called (a guard `if self._stopped:
+   * return` first, also under a lock, or a body that only calls such a method): read from the source.
+   */
+  idempotentTeardown: Set<string>;
   learnedFrom: 'source' | 'profile';
   sourceFile?: string;
 }
@@ -89,6 +94,7 @@ export function fromProfile(profile: PythonProfile, className: string): BaseMode
     values: new Map(),
     threadDriven: new Set(['health_socket', 'health_thread']),
     handlesSignals: profile.remove.includes('signal'),
+    idempotentTeardown: new Set(),
     learnedFrom: 'profile',
   };
 }
@@ -236,9 +242,40 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     values,
     threadDriven,
     handlesSignals,
+    idempotentTeardown: idempotentMethods(cls),
     learnedFrom: 'source',
     sourceFile: file,
   };
+}
+
+/** Methods whose work runs once: a leading `if self.<flag>: return` (under a `with` too), or a body calling only such a method. */
+function idempotentMethods(cls: PyClass): Set<string> {
+  const out = new Set<string>();
+  const guarded = (block: SyntaxNode): boolean => {
+    const first = block.namedChildren.find((st) => !(st.type === 'expression_statement' && st.namedChild(0)?.type === 'string'));
+    if (!first) return false;
+    if (first.type === 'with_statement') return guarded(first.childForFieldName('body')!);
+    if (first.type !== 'if_statement' || first.childrenForFieldName('alternative').length) return false;
+    const cond = first.childForFieldName('condition')!;
+    const body = first.childForFieldName('consequence')!;
+    return /^(not\s+)?self\.\w+$/.test(cond.text.trim()) && body.namedChildren.length >= 1 &&
+      body.namedChildren.some((st) => st.type === 'return_statement' && st.namedChildCount === 0);
+  };
+  for (const m of cls.methods.values()) if (guarded(m.body)) out.add(m.name);
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const m of cls.methods.values()) {
+      if (out.has(m.name)) continue;
+      const body = m.body.namedChildren.filter((st) => !(st.type === 'expression_statement' && st.namedChild(0)?.type === 'string'));
+      const only = body.length === 1 && body[0]!.type === 'expression_statement' ? body[0]!.namedChild(0) : null;
+      const callee = only?.type === 'call' && (only.childForFieldName('arguments')?.namedChildCount ?? 0) === 0 ? selfAttribute(only.childForFieldName('function')!) : null;
+      if (callee && out.has(callee)) {
+        out.add(m.name);
+        changed = true;
+      }
+    }
+  }
+  return out;
 }
 
 /** A port expression in terms of the base's port roles: "port", "health_check_port", either plus N. */

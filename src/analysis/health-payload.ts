@@ -47,6 +47,11 @@ export interface PayloadScope {
   classes: Map<string, PyClass>;
   /** Methods of the agent (for producers like `agent._health_check()`). */
   methods: Set<string>;
+  /**
+   * Health code read in a helper function the agent called: its parameters, each standing for the
+   * argument the agent's call gave it (read in the agent's scope), so `status_fn()` is `self.health_status()`.
+   */
+  params?: Map<string, SyntaxNode>;
 }
 
 type Translation = { text: string; members: Set<string>; methods?: Map<string, string> } | null;
@@ -520,6 +525,13 @@ function dictUpdate(dict: SyntaxNode, scope: PayloadScope, keepStatus = false): 
  */
 function producer(call: SyntaxNode, scope: PayloadScope): Translation {
   const fn = call.childForFieldName('function');
+  // status_fn() in a helper the agent called with self.health_status: the agent's payload method.
+  const given = fn?.type === 'identifier' ? scope.params?.get(fn.text) : undefined;
+  if (given && (call.childForFieldName('arguments')?.namedChildCount ?? 0) === 0) {
+    const t = translate(given, scope);
+    const method = t ? /^self\.(\w+)$/.exec(t.text)?.[1] : undefined;
+    return method && scope.methods.has(method) ? { text: `${t!.text}()`, members: t!.members } : null;
+  }
   if (fn?.type !== 'attribute') return null;
   const t = translate(call, scope);
   if (t) {

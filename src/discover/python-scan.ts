@@ -180,6 +180,26 @@ export class ClassIndex {
     return false;
   }
 
+  /**
+   * The nearest parent class defined in the repository (this file or another) that does not reach
+   * `target` and holds agent infrastructure itself (binds a server, runs a main loop, defines run()):
+   * a home-made intermediate base such as `class BaseWorker:` whose subclasses only add business.
+   */
+  legacyParent(cls: ClassFacts, module: PythonFileFacts, target: BaseTarget): { cls: ClassFacts; rel: string } | null {
+    for (const name of cls.bases) {
+      if (!name) continue;
+      for (const candidate of this.expand(name, module)) {
+        const local = module.classes.find((c) => c.name === candidate && c !== cls);
+        const defs = local ? [{ cls: local, module, rel: module.rel }] : (this.byName.get(candidate) ?? []);
+        if (defs.length !== 1) continue;
+        const d = defs[0]!;
+        if (this.reaches(d.cls, d.module, target)) return null;
+        if (d.cls.bindsServer || d.cls.runsLoop || d.cls.methods.includes('run')) return { cls: d.cls, rel: d.rel };
+      }
+    }
+    return null;
+  }
+
   /** Was `name` brought into this module from the target's module (or a path that resolves to its file)? */
   private isTargetImport(name: string, module: PythonFileFacts, target: BaseTarget): boolean {
     const imports = [...module.imports.values()].filter((i) => i.name === name);
@@ -373,6 +393,20 @@ export function classifyPythonFile(f: PythonFileFacts, index: ClassIndex, profil
     return { skipped: { file: rel, reason: `base class: ${best!.cls.name} is meant to be subclassed (abstract methods or subclasses), not an agent itself` } };
   }
   if (!best || best.score < 3 || !structural(best)) {
+    // Constructed by the entry point, its server and loop inherited from a home-made base of the repository:
+    // an agent all the same, but the infrastructure to move onto the target is the parent's.
+    const parent = best?.cls.constructedInEntry ? index.legacyParent(best.cls, f, targetOf(profile)) : null;
+    if (parent) {
+      const has = [parent.cls.bindsServer && 'binds its server', (parent.cls.runsLoop || parent.cls.methods.includes('run')) && 'runs its main loop'].filter(Boolean).join(' and ');
+      return {
+        skipped: {
+          file: rel,
+          line: best!.cls.line,
+          reason: `${best!.cls.name} (${rel}:${best!.cls.line}) is the agent the entry point constructs, but ${parent.cls.name} (${parent.rel}:${parent.cls.line}), ` +
+            `an in-repository base not on ${target}, ${has}: migrate ${parent.cls.name} onto ${target} by hand (every subclass then reaches ${target} through it)`,
+        },
+      };
+    }
     const onlyRecords = candidates.length === 0;
     if (onOtherBase.length && (!best || best.score < 3 || !structural(best))) return { skipped: { file: rel, reason: onOtherBase.join('; ') } };
     return {

@@ -90,7 +90,8 @@ function portAliases(ctx: PythonTransformContext): void {
       if (assigns.length !== 1) continue;
       const a = assigns[0]!;
       if (a.method !== '__init__' || !a.value || a.stmt.type !== 'expression_statement' || a.stmt.namedChild(0)?.type !== 'assignment' || isRemoved(ctx, a.stmt)) continue;
-      const spelled = withPassedAttributes(ctx, a.value);
+      // Other attributes it reads (`self.config.get("health_port", self.port + 1)`) are compared as written.
+      const spelled = withPassedAttributes(ctx, a.value, otherThanPorts(ctx, a.value));
       if (norm(a.value.text) !== norm(passed) && (spelled === null || norm(spelled) !== norm(passed))) continue;
       // Read by name outside the class (module code, another file): maybe this agent, maybe not; left as it is.
       if (ctx.external(attr).length || ctx.refs.of(attr).some((r) => r.kind === 'attribute' && !insideAnyClass(r.node))) continue;
@@ -100,6 +101,19 @@ function portAliases(ctx: PythonTransformContext): void {
       ctx.warnings.push(`self.${attr} was the ${keyword} given to ${ctx.profile.base_class} (${oneLine(a.value.text)}): its reads now read self.${keyword}, the port the base serves (the environment may choose another), and the copy goes`);
     }
   }
+}
+
+/** The self attributes an expression reads that are not ports the base is given. */
+function otherThanPorts(ctx: PythonTransformContext, expr: SyntaxNode): Set<string> {
+  const ports = new Set(Object.entries(ctx.py.super_call.pass_through ?? {}).flatMap(([k, names]) => [k, ...names]));
+  const out = new Set<string>();
+  const visit = (n: SyntaxNode) => {
+    const m = /^self\.(\w+)$/.exec(n.type === 'attribute' ? n.text : '');
+    if (m && !ports.has(m[1]!)) out.add(m[1]!);
+    for (const c of n.namedChildren) visit(c);
+  };
+  visit(expr);
+  return out;
 }
 
 function insideAnyClass(node: SyntaxNode): boolean {

@@ -2,6 +2,7 @@
 // removal plan; once it is resolved, edit-phase transforms make their edits.
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { removeHealth } from './remove-health.js';
+import { removeHealthHelperServer } from './health-helper-server.js';
 import { removeSignalHandlers, signalHandlerShutdown } from './remove-signal-handlers.js';
 import { removeMainLoop } from './remove-main-loop.js';
 import { removeTeardown } from './remove-teardown.js';
@@ -27,6 +28,7 @@ import { requestLoop, requestLoopPropose } from './request-loop.js';
 import { periodicHook, periodicHookPropose } from './periodic-hook.js';
 import { memberCollections } from './member-collections.js';
 import { teardownSuper } from './teardown-super.js';
+import { exitTeardown } from './exit-teardown.js';
 import { hardenedPublisher } from './hardened-publisher.js';
 import { keepMovedImports } from './hardened-shapes.js';
 import { hardenedHooks } from './hardened-hooks.js';
@@ -42,6 +44,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   hardenedCollectPropose,
   hardenedMainLoopPropose,
   removeHealth,
+  removeHealthHelperServer,
   removeSignalHandlers,
   // Before remove-main-loop: a request loop it turns into the base's hook is its run() proposal.
   requestLoopPropose,
@@ -78,4 +81,5 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   portPlan,
   agentConstructions,
   teardownSuper,
+  exitTeardown,
 ];

@@ -754,7 +754,7 @@ function businessPayload(
 }
 
 /** No path but health ones (none at all: a raw TCP/UDP handler answers whatever it is sent). */
-function servesNoOtherPath(body: SyntaxNode): boolean {
+export function servesNoOtherPath(body: SyntaxNode): boolean {
   let other = false;
   walk(body, (n) => {
     const s = routeString(n);

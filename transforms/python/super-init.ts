@@ -14,6 +14,7 @@ import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { blocksOf } from '../../src/analysis/infra.js';
 import { boundPort, normPort, portExpression, portRoles, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
 import { valueType } from '../../src/analysis/value-type.js';
+import { ownedPortSource } from './owned-port-source.js';
 
 const label = 'super-init';
 
@@ -59,11 +60,29 @@ export const superInit: PythonTransform = {
     // `self.settings = settings or Settings()` then `self.port = self.settings.port`: the call goes after the
     // statements the port is read from, so the base is given the port the agent binds.
     const early = existing ? null : portSource(ctx, init, body, firstSelf, selfName);
-    const at = early ? body[body.indexOf(early.last) + 1] : firstSelf;
+    // The same, from an attribute the base owns too (`self.config = {...}`): built as a local until the call.
+    const owned = existing || early || selfName !== 'self' ? null : ownedPortSource(ctx, init, body, firstSelf, (value, attr, before) =>
+      evaluableEarly(value, new Map(init.params.map((p) => [p.name, p])), localsBefore(body, before), moduleNames(ctx), helperFunctions(ctx), localsOf(init),
+        // `self.port + 1` in the health port's expression: spelled as what the base is given for it.
+        new Set([attr, ...Object.entries(ctx.py.super_call.pass_through ?? {}).flatMap(([k, names]) => [k, ...names])])),
+    moduleNames(ctx));
+    const at = early ? body[body.indexOf(early.last) + 1] : owned ? body[body.indexOf(owned.last) + 1] : firstSelf;
     const locals = localsBefore(body, at);
-    const call = buildCall(ctx, init, locals, existingName, existing?.call, early?.attrs);
+    const call = buildCall(ctx, init, locals, existingName, existing?.call, early?.attrs ?? (owned ? new Set([owned.attr]) : undefined));
     if (early) {
       insertCall(ctx, init, at, body, call);
+      return;
+    }
+    if (owned) {
+      // The leading statements build the local; the call reads the ports from it; the attribute follows.
+      for (const u of owned.uses) ctx.edits.replace(u.startIndex, u.endIndex, owned.local, label);
+      const given = call.replace(new RegExp(`\\bself\\.${owned.attr}\\b`, 'g'), owned.local);
+      const indent = ctx.source.slice(lineStart(ctx.source, at!.startIndex), at!.startIndex);
+      insertCall(ctx, init, at, body, `${given}${ctx.layout.eol}${indent}self.${owned.attr} = ${owned.local}`);
+      ctx.warnings.push(
+        `${cls.name}.__init__: the ports are read from self.${owned.attr}, which ${ctx.profile.base_class}.__init__ also sets: ` +
+          `built as the local ${owned.local} until super().__init__() (given the ports read from it), then self.${owned.attr} = ${owned.local}`,
+      );
       return;
     }
     if (existing) {
@@ -286,7 +305,7 @@ function passThroughValue(
     // Only params, locals computed before the call, and module names may appear in it.
     if (evaluableEarly(assign.value, params, locals, known, helperFunctions(ctx), localsOf(init), selfAttrs)) return assign.value.text;
     // `self.port + 1` where self.port is what the base was just given: the same expression, spelled out.
-    const spelled = withPassedAttributes(ctx, assign.value);
+    const spelled = withPassedAttributes(ctx, assign.value, selfAttrs);
     if (spelled !== null) return spelled;
   }
   for (const name of legacyNames) {
@@ -299,14 +318,17 @@ function passThroughValue(
 /**
  * The expression with `self.<x>` replaced by what the base is given for <x> (`self.port` in
  * `env_port(health_check_port, "HEALTH_CHECK_PORT", self.port + 1)`), when that makes it
- * evaluable before super(); else null.
+ * evaluable before super(); else null. Attributes in `setBefore` (set by statements the call goes
+ * after) stay as they are.
  */
-export function withPassedAttributes(ctx: PythonTransformContext, expr: SyntaxNode): string | null {
+export function withPassedAttributes(ctx: PythonTransformContext, expr: SyntaxNode, setBefore?: Set<string>): string | null {
   const edits: Array<[number, number, string]> = [];
   let ok = true;
   walk(expr, (n) => {
     const a = selfAttribute(n);
     if (a === null) return;
+    // An attribute the call goes after (`self.config.get("health_port", self.port + 1)`): read as it is.
+    if (setBefore?.has(a)) return false;
     const legacy = Object.entries(ctx.py.super_call.pass_through ?? {}).find(([kw, names]) => kw === a || names.includes(a))?.[0];
     const passed = legacy ? ctx.passThrough.get(legacy) : undefined;
     if (passed === undefined) ok = false;
@@ -481,6 +503,9 @@ function evaluableEarly(
     }
     if (n.type === 'call') {
       const fn = n.childForFieldName('function')!.text;
+      // `self.settings.get("port", 7810)` on an attribute set before the call: a lookup like any other.
+      const own = /^self\.(\w+)\.get$/.exec(fn);
+      if (own && selfAttrs?.has(own[1]!)) return;
       // Lookups, conversions and the module's own helper functions (env_port(...)): evaluated once, before super().
       const undefinedCallee = /^\w+$/.test(fn) && !known.has(fn) && !(allLocals?.has(fn) ?? true) && !BUILTINS.has(fn);
       const movedCall = moved && /^[A-Za-z_][\w.]*$/.test(fn) && (known.has(fn.split('.')[0]!) || BUILTINS.has(fn));

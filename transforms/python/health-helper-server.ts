@@ -1,0 +1,128 @@
+// Concern: a health server started through a module-level helper function of the agent's file
+// (`self.health_server = start_health_server(self.health_check_port, self.health_status)`, the helper
+// binding an HTTP server on the port it is given, answering /health only, on a daemon thread). Called
+// with the agent's health port, it binds what the base binds: the call goes, and with it the attribute
+// holding the server (its `.shutdown()` in the teardown goes with it); what the helper's handler answered
+// is read there with the helper's parameters standing for what the call gave them (status_fn() is the
+// agent's self.health_status()), for the base's health hook. The helper goes once nothing else calls it.
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import type { PyFunction } from '../../src/lang/python/module-model.js';
+import { bindArgument, normPort, portExpression, portRoles, serverSubclasses } from '../../src/analysis/ports.js';
+import { walkAgentCode } from '../../src/analysis/agent-model.js';
+import { callee, selfAttribute, walk } from '../../src/lang/python/syntax.js';
+import { payloadScope, servesNoOtherPath } from './remove-health.js';
+
+export const removeHealthHelperServer: PythonTransform = {
+  name: 'health-helper-server',
+  phase: 'propose',
+  run(ctx) {
+    const healthPorts = portRoles(ctx.py.super_call.pass_through ?? {}).health;
+    for (const helper of healthHelpers(ctx)) {
+      const calls = helperCalls(ctx, helper).filter((c) => healthPorts.has(normPort(c.args.get(helper.portParam)!.text)));
+      if (!calls.length) continue;
+      for (const call of calls) {
+        const params = new Map([...call.args].filter(([p]) => p !== helper.portParam));
+        const payloadRegion = { node: helper.fn.outer, scope: { ...payloadScope(ctx), params } };
+        const reason = `starts ${helper.fn.name}() (line ${helper.fn.line}), a health server on the health port; the base serves /health there`;
+        if (call.attr) {
+          ctx.plan.proposeMember({ name: call.attr, kind: 'attribute', finding: 'health', reason: `holds the health server ${helper.fn.name}() started`, safeToKeep: !ctx.baseOwned.has(call.attr) });
+          ctx.plan.proposeStatement({ node: call.stmt, symbol: call.attr, finding: 'health', reason, requires: [call.attr], payloadRegion });
+        } else {
+          ctx.plan.proposeStatement({ node: call.stmt, symbol: helper.fn.name, finding: 'health', reason, payloadRegion });
+        }
+      }
+      ctx.plan.proposeMember({
+        name: helper.fn.name,
+        kind: 'module-function',
+        finding: 'health',
+        reason: 'module helper starting a health server (the base serves /health)',
+        safeToKeep: true,
+      });
+    }
+  },
+};
+
+interface HealthHelper {
+  fn: PyFunction;
+  /** The parameter the server is bound on. */
+  portParam: string;
+}
+
+/**
+ * Module functions that bind one server, on one of their parameters, answering health paths only,
+ * and serve it (serve_forever, directly or as a thread's target).
+ */
+function healthHelpers(ctx: PythonTransformContext): HealthHelper[] {
+  const servers = serverSubclasses(ctx.module.root);
+  const out: HealthHelper[] = [];
+  for (const fn of ctx.module.functions.values()) {
+    if (fn.isAsync || fn.decorators.length) continue;
+    const params = fn.params.filter((p) => p.kind === 'plain' || p.kind === 'default').map((p) => p.name);
+    const binds: Array<string | null> = [];
+    let serves = false;
+    walk(fn.body, (n) => {
+      if (n.type === 'attribute' && n.childForFieldName('attribute')?.text === 'serve_forever') serves = true;
+      if (n.type !== 'call') return;
+      const arg = bindArgument(n, servers);
+      if (arg) binds.push(portExpression(arg.text));
+    });
+    const port = binds.length === 1 ? binds[0] : null;
+    if (!serves || port === null || !params.includes(port) || !servesNoOtherPath(fn.body) || !answersHealth(fn.body)) continue;
+    out.push({ fn, portParam: port });
+  }
+  return out;
+}
+
+/** The helper's handler answers a health route (`/health`, `/healthz`, ...) or any GET with a JSON status. */
+function answersHealth(body: SyntaxNode): boolean {
+  let found = false;
+  walk(body, (n) => {
+    if (n.type === 'string' && /^[rbuf]*["']\/(health|healthz|status|ping|ready|live)\b/i.test(n.text)) found = true;
+    if (n.type === 'function_definition' && n.childForFieldName('name')?.text === 'do_GET') {
+      walk(n, (x) => {
+        if (x.type === 'call' && callee(x) === 'json.dumps') found = true;
+      });
+    }
+  });
+  return found;
+}
+
+interface HelperCall {
+  /** The whole statement: `helper(...)` or `self.<attr> = helper(...)`. */
+  stmt: SyntaxNode;
+  attr: string | null;
+  /** Parameter name -> the argument the call gives it. */
+  args: Map<string, SyntaxNode>;
+}
+
+/** The agent's calls of the helper that are whole statements, with their arguments by parameter. */
+function helperCalls(ctx: PythonTransformContext, helper: HealthHelper): HelperCall[] {
+  const out: HelperCall[] = [];
+  const params = helper.fn.params.filter((p) => p.kind === 'plain' || p.kind === 'default').map((p) => p.name);
+  for (const m of ctx.agent.methods.values()) {
+    walkAgentCode(m, (n) => {
+      if (n.type !== 'call' || callee(n) !== helper.fn.name) return;
+      const args = new Map<string, SyntaxNode>();
+      let positional = 0;
+      let ok = true;
+      for (const a of n.childForFieldName('arguments')?.namedChildren ?? []) {
+        if (a.type === 'keyword_argument') {
+          const name = a.childForFieldName('name')!.text;
+          if (!params.includes(name)) ok = false;
+          else args.set(name, a.childForFieldName('value')!);
+        } else if (a.type === 'list_splat' || a.type === 'dictionary_splat' || positional >= params.length) ok = false;
+        else args.set(params[positional++]!, a);
+      }
+      if (!ok || !args.has(helper.portParam)) return;
+      const parent = n.parent;
+      if (parent?.type === 'expression_statement' && parent.namedChildCount === 1) {
+        out.push({ stmt: parent, attr: null, args });
+      } else if (parent?.type === 'assignment' && parent.childForFieldName('right')?.id === n.id && parent.parent?.type === 'expression_statement') {
+        const attr = selfAttribute(parent.childForFieldName('left')!);
+        if (attr) out.push({ stmt: parent.parent, attr, args });
+      }
+    });
+  }
+  return out;
+}
