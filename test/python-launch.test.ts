@@ -1,0 +1,42 @@
+// The default Python launch asks which interpreter `python3` is once per repository and
+// environment, then starts that interpreter directly: a version manager's shim (a shell
+// script choosing the version at each start) is not paid again at every agent start.
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { pythonLaunch } from '../src/validate/python-launch.js';
+
+const real = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
+const temps: string[] = [];
+afterAll(() => {
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+});
+
+describe('pythonLaunch', () => {
+  it('starts the interpreter a python3 shim chose, asking the shim once per repository', async () => {
+    const shims = mkdtempSync(path.join(os.tmpdir(), 'migrate-shim-'));
+    const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-shim-root-'));
+    temps.push(shims, root);
+    const calls = path.join(shims, 'calls');
+    writeFileSync(path.join(shims, 'python3'), `#!/bin/sh\necho "$PWD" >> '${calls}'\nexec '${real}' "$@"\n`);
+    chmodSync(path.join(shims, 'python3'), 0o755);
+    const env = { ...process.env, PATH: `${shims}:${process.env.PATH}` };
+
+    const first = await pythonLaunch(root, 'agents/a_v2.py', env);
+    const second = await pythonLaunch(root, 'agents/b_v2.py', env);
+    expect(first.command).toBe(real);
+    expect(second).toMatchObject({ command: real, args: ['agents/b_v2.py'] });
+    expect(first.env?.PYTHONPATH?.split(':')[0]).toBe(root);
+    // Asked once, in the repository (where a .python-version would choose the version).
+    expect(readFileSync(calls, 'utf8').trim().split('\n')).toEqual([root]);
+  });
+
+  it('keeps plain python3 when none is on the PATH, so the start fails the usual way', async () => {
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'migrate-nopath-'));
+    temps.push(empty);
+    const launch = await pythonLaunch(empty, 'agents/a_v2.py', { ...process.env, PATH: empty });
+    expect(launch.command).toBe('python3');
+  });
+});
