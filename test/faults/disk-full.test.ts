@@ -64,8 +64,11 @@ describe.skipIf(!CAN_MOUNT)('21. a full disk', () => {
           else expect(r.commit, r.agent).toMatch(/^[0-9a-f]{40}$/);
         }
       } else {
-        // A run that cannot keep its journal stops writing, and says so naming the file.
-        expect(full.stderr).toMatch(/^migrate: cannot save the run journal \S+migrate-run\.json: ENOSPC/m);
+        // A run that cannot keep its journal, or whose first git command cannot write git's
+        // index (the run lock took the last blocks), stops writing and says so naming the file.
+        expect(full.stderr).toMatch(
+          /^migrate: (cannot save the run journal \S+migrate-run\.json: ENOSPC|fatal: sha1 file '\S+index\.lock' write error\. Out of diskspace)/m,
+        );
       }
       rmSync(filler);
       // What a full disk kept git from putting back (it cannot even unstage) waits in the journal for the next run.
