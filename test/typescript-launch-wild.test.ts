@@ -1,10 +1,11 @@
 // The launch test for Node services in the wild: migrated JavaScript agents (CommonJS,
 // `module.exports = class`; a `var self = this` service that bin/ started; a prototype-style
-// service written as a class), compiled with allowJs next to the TypeScript base, and one agent
-// re-parented from EventEmitter onto BaseAgent are started for real by the validator, in their own
-// process groups on free loopback ports, against the embedded registry and metrics sink, and
+// service written as a class; an ES module loading a CommonJS `.js` helper through createRequire),
+// compiled with allowJs next to the TypeScript base, and one agent re-parented from EventEmitter
+// onto BaseAgent are started for real by the validator, in their own process groups on free loopback ports, against the embedded registry and metrics sink, and
 // pass every check: health, registry, metrics, SIGTERM shutdown with nothing left, and the log.
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,18 @@ const fx = (name: string, file: string) => readFileSync(path.join(here, '..', 'f
 const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-launch-wild-'));
 const profile = loadProfile('base-agent');
 let env: ValidationEnvironment;
+let fxQuoterPort = 0;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
 
 function put(rel: string, text: string): void {
   mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
@@ -39,6 +52,11 @@ beforeAll(async () => {
   // A pm2-era prototype service, written as a class by the rewrite.
   put('agents/mailer.js', fx('prototype-pm2-mailer', 'input.js'));
   put('agents/mailer_v2.js', fx('prototype-pm2-mailer', 'expected.js'));
+  // An ES module loading a CommonJS `.js` helper of lib/ through createRequire(import.meta.url).
+  put('lib/quote-store.js', fx('esm-create-require-cjs-js-helper', 'lib/quote-store.js'));
+  put('agents/fx-quoter.mjs', fx('esm-create-require-cjs-js-helper', 'input.mjs'));
+  put('agents/fx-quoter_v2.mjs', fx('esm-create-require-cjs-js-helper', 'expected.mjs'));
+  fxQuoterPort = await freePort();
   env = await startValidationEnvironment();
 });
 
@@ -63,7 +81,7 @@ async function validate(name: string, stem: string, ext: string): Promise<Valida
     metricsDeadlineMs: 20_000,
     shutdownDeadlineMs: 5000,
     // The collector the pusher posts to is nowhere: its failed pushes are warnings, not errors.
-    baseEnv: { ...process.env, COLLECTOR_URL: 'http://127.0.0.1:9/ingest', SUPERVISOR_RPC: path.join(root, 'supervisor.sock'), SPOOL_DIR: path.join(root, 'spool'), MAIL_SPOOL: path.join(root, 'mail'), RELAY_URL: 'http://127.0.0.1:9/submit' },
+    baseEnv: { ...process.env, COLLECTOR_URL: 'http://127.0.0.1:9/ingest', SUPERVISOR_RPC: path.join(root, 'supervisor.sock'), SPOOL_DIR: path.join(root, 'spool'), MAIL_SPOOL: path.join(root, 'mail'), RELAY_URL: 'http://127.0.0.1:9/submit', FX_QUOTER_PORT: String(fxQuoterPort) },
   });
 }
 
@@ -74,6 +92,8 @@ const cases: Array<[string, string, string, string]> = [
   ['an agent re-parented from EventEmitter onto BaseAgent', 'Supervisor', 'supervisor', '.ts'],
   ['a `var self = this` service started from bin/ (entry point added)', 'MetricsAggregator', 'metrics_aggregator', '.js'],
   ['a prototype-style service written as a class', 'Mailer', 'mailer', '.js'],
+  // Built as an ES module: the helper the compiler follows must still load as CommonJS.
+  ['an ES module requiring a CommonJS .js helper through createRequire', 'FxQuoter', 'fx-quoter', '.mjs'],
 ];
 
 describe('migrated Node services run and pass validation', () => {

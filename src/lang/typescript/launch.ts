@@ -73,7 +73,11 @@ export async function compileForLaunch(root: string, file: string, profile: Prof
     }
     shareDeclarations(host, cjs);
     const program = ts.createProgram({ rootNames: [abs], options, host });
-    const emitted = program.emit();
+    const keptInPlace = cjs ? new Set<string>() : commonJsScripts(root, abs, program);
+    const emitted = program.emit(undefined, (name, text, bom, onError, sources) => {
+      if (sources?.length === 1 && keptInPlace.has(path.resolve(sources[0]!.fileName))) return;
+      host.writeFile(name, text, bom, onError, sources);
+    });
     if (emitted.emitSkipped) throw new MigrateError('the TypeScript compiler emitted nothing', file);
     await writeFile(path.join(outDir, 'package.json'), JSON.stringify({ type: cjs ? 'commonjs' : 'module' }));
     await linkSiblingData(root, outDir, program);
@@ -85,6 +89,34 @@ export async function compileForLaunch(root: string, file: string, profile: Prof
     await cleanup();
     throw err;
   }
+}
+
+/**
+ * The plain `.js` files of the repository an ES-module build reaches that are CommonJS by their
+ * own syntax (`module.exports`, `exports.x`, `require(...)`): a helper loaded through
+ * `createRequire(import.meta.url)` or imported from the agent. The compiler follows them and
+ * would write them unchanged into the build, whose package.json says `type: module`, so Node
+ * would load them as ES modules and `module.exports` would fail at start ("module is not defined
+ * in ES module scope"). They are not written: linkSiblingData links the original in their place,
+ * and Node, following the link to its real path, loads it from the repository under the
+ * repository's own package scope, as the legacy agent did. `.cjs` files keep their ending in the
+ * build and need nothing.
+ */
+function commonJsScripts(root: string, entry: string, program: ts.Program): Set<string> {
+  const rootAbs = path.resolve(root);
+  const kept = new Set<string>();
+  for (const f of program.getSourceFiles()) {
+    const abs = path.resolve(f.fileName);
+    if (abs === entry || !/\.jsx?$/.test(abs) || abs.includes(`${path.sep}node_modules${path.sep}`) || !abs.startsWith(rootAbs + path.sep)) continue;
+    // ES-module syntax (an import or export declaration) wins: the build is where such a file runs.
+    if (f.statements.some((s) => ts.isImportDeclaration(s) || ts.isExportDeclaration(s) || ts.isExportAssignment(s) || hasExportModifier(s))) continue;
+    if (moduleKind(parseTs(abs, f.text).sf) === 'cjs') kept.add(abs);
+  }
+  return kept;
+}
+
+function hasExportModifier(s: ts.Statement): boolean {
+  return ts.canHaveModifiers(s) && (ts.getModifiers(s) ?? []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
 }
 
 /**
