@@ -48,6 +48,8 @@ export interface CollectPlan {
   publishers: string[];
   /** The cycle acted on a falsy publish result (`if not self._post(batch): self._queue_batch(batch)`). */
   resultChecked: boolean;
+  /** Module-level functions the cycle published with (`publish(batch)`, see modulePublishers): they stay. */
+  moduleFns: string[];
 }
 
 export type Analysis<T> = { ok: true; value: T } | { ok: false; reason: string; line: number };
@@ -68,6 +70,127 @@ export function selfCall(stmt: SyntaxNode): { call: SyntaxNode; method: string; 
   if (fn?.type !== 'attribute') return null;
   const m = selfAttribute(fn);
   return m ? { call, method: m, target } : null;
+}
+
+/**
+ * `publish(batch)` / `ok = publish(batch)`: a call of a module-level publish function of the
+ * file (see modulePublishers) by its bare name, shaped like selfCall's answer.
+ */
+export function moduleCall(ctx: PythonTransformContext, stmt: SyntaxNode): { call: SyntaxNode; method: string; target: SyntaxNode | null } | null {
+  const e = expressionOf(stmt);
+  if (!e) return null;
+  let call = e;
+  let target: SyntaxNode | null = null;
+  if (e.type === 'assignment') {
+    target = e.childForFieldName('left');
+    call = e.childForFieldName('right')!;
+  }
+  if (call?.type !== 'call') return null;
+  const fn = call.childForFieldName('function');
+  return fn?.type === 'identifier' && modulePublishers(ctx).has(fn.text) ? { call, method: fn.text, target } : null;
+}
+
+const modMemo = new WeakMap<PythonTransformContext, Set<string>>();
+
+/**
+ * Module-level functions the cycle publishes through (`def publish(events): ... urlopen(EVENTBUS_URL ...)`
+ * called as `publish(batch)` from collect()), recognised by shape, never by name: a plain
+ * top-level `def` taking one event, bound once in the file (no assignment, import, `global`,
+ * other def or class of the name, nor a local of the cycle), that puts it on the wire to the
+ * EventBus (a name of the bus and a gRPC / HTTP / socket call), reports a failure with
+ * `return False` and otherwise returns the bus's answer (`resp.status == 200`, True) on every
+ * path. The function stays where it is (other code of the file or other modules may import
+ * it); EventBusPublisher calls it and raises when its answer is falsy.
+ */
+export function modulePublishers(ctx: PythonTransformContext): Set<string> {
+  let out = modMemo.get(ctx);
+  if (out) return out;
+  out = new Set();
+  modMemo.set(ctx, out);
+  const cycle = ctx.agent.methods.get(cycleMethod(ctx));
+  if (!cycle) return out;
+  const called = new Set<string>();
+  walk(cycle.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    const f = n.type === 'call' ? n.childForFieldName('function') : null;
+    if (f?.type === 'identifier' && ctx.module.functions.has(f.text)) called.add(f.text);
+  });
+  for (const name of called) {
+    const fn = ctx.module.functions.get(name)!;
+    if (fn.isAsync || fn.decorators.length || fn.node.parent?.id !== ctx.module.root.id) continue;
+    const params = fn.params.filter((p) => p.kind !== 'separator');
+    if (params.length !== 1 || params[0]!.kind !== 'plain') continue;
+    if (reboundAnywhere(ctx, fn)) continue;
+    let failure = false;
+    let answers = true;
+    walk(fn.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type === 'yield' || n.type === 'await') answers = false;
+      if (n.type !== 'return_statement') return;
+      const v = n.namedChild(0);
+      if (v?.type === 'false') failure = true;
+      else if (!(v?.type === 'true' || ['comparison_operator', 'boolean_operator', 'not_operator'].includes(v?.type ?? ''))) answers = false;
+    });
+    if (failure && answers && alwaysReturns(fn.body) && moduleReachesBus(ctx, fn)) out.add(name);
+  }
+  return out;
+}
+
+/** The name is bound by something other than its one top-level def, anywhere in the file. */
+function reboundAnywhere(ctx: PythonTransformContext, fn: PyFunction): boolean {
+  let bound = false;
+  walk(ctx.module.root, (n) => {
+    if (bound) return false;
+    if (n.type !== 'identifier' || n.text !== fn.name) return;
+    const p = n.parent;
+    if (!p) return;
+    if ((p.type === 'function_definition' || p.type === 'class_definition') && p.childForFieldName('name')?.id === n.id && p.id !== fn.node.id) bound = true;
+    else if ((p.type === 'assignment' || p.type === 'augmented_assignment' || p.type === 'for_statement' || p.type === 'pattern_list' || p.type === 'tuple_pattern' || p.type === 'as_pattern_target') && p.childForFieldName('left')?.id === n.id) bound = true;
+    else if (p.type === 'pattern_list' || p.type === 'tuple_pattern' || p.type === 'list_pattern' || p.type === 'as_pattern_target' || p.type === 'global_statement' || p.type === 'nonlocal_statement') bound = true;
+    else if (p.type === 'parameters' || p.type === 'default_parameter' || p.type === 'typed_parameter' || p.type === 'lambda_parameters') bound = true;
+    else if (p.type === 'dotted_name' && (p.parent?.type === 'import_from_statement' || p.parent?.type === 'aliased_import' || p.parent?.type === 'import_statement')) bound = true;
+    else if (p.type === 'aliased_import' && p.childForFieldName('alias')?.id === n.id) bound = true;
+  });
+  return bound;
+}
+
+/** Every path through the block ends in `return` or `raise` (no fall-through to an implicit None). */
+function alwaysReturns(block: SyntaxNode | null): boolean {
+  const body = statements(block).filter((s) => !isDocstring(s));
+  const last = body[body.length - 1];
+  if (!last) return false;
+  if (last.type === 'return_statement' || last.type === 'raise_statement') return true;
+  if (last.type === 'with_statement') return alwaysReturns(last.childForFieldName('body'));
+  if (last.type === 'if_statement') {
+    const alt = last.namedChildren.filter((c) => c.type === 'elif_clause' || c.type === 'else_clause');
+    if (!alt.some((c) => c.type === 'else_clause')) return false;
+    return alwaysReturns(last.childForFieldName('consequence')) && alt.every((c) => alwaysReturns(c.childForFieldName(c.type === 'elif_clause' ? 'consequence' : 'body')));
+  }
+  if (last.type === 'try_statement') {
+    const fin = last.namedChildren.find((c) => c.type === 'finally_clause');
+    if (fin && alwaysReturns(fin.namedChildren.find((c) => c.type === 'block') ?? null)) return true;
+    const els = last.namedChildren.find((c) => c.type === 'else_clause');
+    const main = els ? alwaysReturns(els.childForFieldName('body')) : alwaysReturns(last.childForFieldName('body'));
+    const handlers = last.namedChildren.filter((c) => c.type === 'except_clause' || c.type === 'except_group_clause');
+    return main && handlers.every((h) => alwaysReturns(h.namedChildren.find((c) => c.type === 'block') ?? null));
+  }
+  return false;
+}
+
+/** A module function that names the bus and calls the wire (reachesBus for a function of the module). */
+function moduleReachesBus(ctx: PythonTransformContext, fn: PyFunction): boolean {
+  let bus = false;
+  let wire = false;
+  walk(fn.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition') return false;
+    if (n.type === 'identifier' && /EVENT_?BUS/i.test(n.text)) bus = true;
+    if (n.type === 'call') {
+      const callee = n.childForFieldName('function');
+      const last = callee?.type === 'attribute' ? callee.childForFieldName('attribute')!.text : callee?.text ?? '';
+      if (WIRE.test(last)) wire = true;
+    }
+  });
+  return bus && wire;
 }
 
 const line = (n: SyntaxNode) => n.startPosition.row + 1;
@@ -327,21 +450,24 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   const counters: string[] = [];
   const events: string[] = [];
   const publishers = new Set<string>();
+  const moduleFns = new Set<string>();
   let resultChecked = false;
   const returns: Array<{ node: SyntaxNode; text: string }> = [];
   for (const [i, s] of stmts.entries()) {
     if (statusStmts.includes(s)) continue;
     if (s === statusReturn) continue;
-    const sc = selfCall(s);
-    if (sc && transport(sc.method)) {
+    const own = selfCall(s);
+    const mod = own ? null : moduleCall(ctx, s);
+    const sc = own ?? mod;
+    if (sc && (mod || transport(sc.method))) {
       const target = sc.target;
       if (target && target.type !== 'identifier') return fail(`${name}() stores the result of ${sc.method}() in ${target.text}`, line(s));
-      if (isDrain(ctx, sc.method)) {
+      if (!mod && isDrain(ctx, sc.method)) {
         drainStmts.push(s);
         if (target) droppedLocals.add(target.text);
         continue;
       }
-      if (!isPublish(ctx, sc.method)) return fail(`${name}() calls ${sc.method}() directly (line ${line(s)})`, line(s));
+      if (!mod && !isPublish(ctx, sc.method)) return fail(`${name}() calls ${sc.method}() directly (line ${line(s)})`, line(s));
       const args = sc.call.childForFieldName('arguments')!.namedChildren;
       if (args.length !== 1 || args[0]!.type !== 'identifier') {
         return fail(`${name}() publishes ${sc.call.childForFieldName('arguments')!.text}, not one local event (line ${line(s)})`, line(s));
@@ -360,9 +486,29 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
         if (status.returned) statusReturn = status.returned;
       }
       publishStmts.push(s);
-      publishers.add(sc.method);
+      (mod ? moduleFns : publishers).add(sc.method);
       if (!events.includes(ev)) events.push(ev);
       continue;
+    }
+    // `if not publish(batch): logger.warning("dropped ...")`: a module publish function whose
+    // failure the cycle only logs (the base logs, retries and queues a failed publish now).
+    if (s.type === 'if_statement' && !s.childForFieldName('alternative')) {
+      const cond = s.childForFieldName('condition');
+      const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
+      const callee = arg?.type === 'call' ? arg.childForFieldName('function') : null;
+      const c = callee?.type === 'identifier' && modulePublishers(ctx).has(callee.text) ? { call: arg!, method: callee.text } : null;
+      const args = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
+      const inner = statements(s.childForFieldName('consequence')).filter((x) => !isDocstring(x));
+      const ev = args.length === 1 && args[0]!.type === 'identifier' ? args[0]!.text : null;
+      const logOnly = (x: SyntaxNode) => x.type === 'pass_statement' || x.type === 'comment' || isLogCall(expressionOf(x));
+      if (c && ev && inner.length && inner.every(logOnly)) {
+        if (reassignedAfter(stmts.slice(i + 1), ev)) return fail(`${name}() changes ${ev} after publishing it (line ${line(s)})`, line(s));
+        publishStmts.push(s);
+        moduleFns.add(c.method);
+        resultChecked = true;
+        if (!events.includes(ev)) events.push(ev);
+        continue;
+      }
     }
     // `for change in changes: self._publish_change(change)`
     if (s.type === 'for_statement') {
@@ -512,7 +658,7 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       else if (!isTrivial(x)) return fail(`${name}()'s except handler does more than log (line ${line(x)})`, line(x));
     }
   }
-  return { ok: true, value: { fn, publishStmts: [...publishStmts, ...statusStmts], drainStmts, events: rendered, returns, block: stmts, append, counters, publishers: [...publishers], resultChecked } };
+  return { ok: true, value: { fn, publishStmts: [...publishStmts, ...statusStmts], drainStmts, events: rendered, returns, block: stmts, append, counters, publishers: [...publishers], resultChecked, moduleFns: [...moduleFns] } };
 }
 
 /**
