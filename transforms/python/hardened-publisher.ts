@@ -133,7 +133,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     // modulePublishers proved it: one event parameter, `return False` on failure and the bus's
     // answer on every other path, bound once in the file. It stays; publish() checks its answer.
     const fn = ctx.module.functions.get(moduleFns[0]!)!;
-    return { ok: true, value: { entry: fn, moved: [], failures: [], fallbacks: [], checkResult: true, movedState: [], shared: [], queue: null, gates: [], module: true } };
+    return { ok: true, value: { entry: fn, moved: [], failures: [], fallbacks: [], checkResult: true, movedState: [], shared: [], queue: legacyQueue(ctx), gates: [], module: true } };
   }
   if (called.size !== 1) return fail(`collect() publishes through ${called.size} methods`, collect.value.fn.line);
   const entry = ctx.agent.methods.get([...called][0]!)!;

@@ -269,7 +269,8 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
   }
   const sender = senderThread(ctx);
   if (sender) m.publish.add(sender.send);
-  if (!m.publish.size) return m;
+  const modules = modulePublishers(ctx);
+  if (!m.publish.size && !modules.size) return m;
   for (const name of calledByCycle) {
     const fn = ctx.agent.methods.get(name)!;
     if (m.publish.has(name) || plain(fn).length || fn.isAsync || fn.decorators.length || ctx.base.methods.has(name)) continue;
@@ -277,6 +278,9 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
     walk(fn.body, (n) => {
       const a = selfAttribute(n);
       if (a && m!.publish.has(a)) resends = true;
+      // `def _flush_spool(self): ... if not publish(batch): ...` re-sends through the module's publish function.
+      const f = n.type === 'call' ? n.childForFieldName('function') : null;
+      if (f?.type === 'identifier' && modules.has(f.text)) resends = true;
     });
     if (resends) m.drain.add(name);
   }
@@ -298,9 +302,10 @@ function cycleFallbacks(ctx: PythonTransformContext): Set<string> {
     const cond = n.childForFieldName('condition');
     const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
     const fnNode = arg?.type === 'call' ? arg.childForFieldName('function') : null;
-    const p = fnNode?.type === 'attribute' ? selfAttribute(fnNode) : null;
+    const viaModule = fnNode?.type === 'identifier' && modulePublishers(ctx).has(fnNode.text);
+    const p = fnNode?.type === 'attribute' ? selfAttribute(fnNode) : viaModule ? fnNode!.text : null;
     const args = arg?.type === 'call' ? arg.childForFieldName('arguments')!.namedChildren : [];
-    if (!p || !isPublishMethod(ctx, p) || args.length !== 1 || args[0]!.type !== 'identifier') return;
+    if (!p || !(viaModule || isPublishMethod(ctx, p)) || args.length !== 1 || args[0]!.type !== 'identifier') return;
     for (const x of statements(n.childForFieldName('consequence'))) {
       const c = selfCall(x);
       const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
@@ -571,7 +576,9 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       const cond = s.childForFieldName('condition');
       const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
       const fnNode = arg?.type === 'call' ? arg.childForFieldName('function') : null;
-      const m = fnNode?.type === 'attribute' ? selfAttribute(fnNode) : null;
+      // `if not publish(batch): self._queue_batch(batch)` with a module publish function too.
+      const viaModule = fnNode?.type === 'identifier' && modulePublishers(ctx).has(fnNode.text);
+      const m = fnNode?.type === 'attribute' ? selfAttribute(fnNode) : viaModule ? fnNode!.text : null;
       const args = arg?.type === 'call' ? arg.childForFieldName('arguments')!.namedChildren : [];
       const inner = statements(s.childForFieldName('consequence')).filter((x) => !isDocstring(x));
       const ev = args.length === 1 && args[0]!.type === 'identifier' ? args[0]!.text : null;
@@ -580,10 +587,10 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
         const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
         return !!c && !c.target && queueMember(ctx, c.method) && !isDrain(ctx, c.method) && a.length === 1 && a[0]!.text === ev;
       };
-      if (m && ev && isPublish(ctx, m) && transport(m) && inner.some(fallback) && inner.every((x) => fallback(x) || (isTrivial(x) && !x.text.startsWith('return')))) {
+      if (m && ev && (viaModule || (isPublish(ctx, m) && transport(m))) && inner.some(fallback) && inner.every((x) => fallback(x) || (isTrivial(x) && !x.text.startsWith('return')))) {
         if (reassignedAfter(stmts.slice(i + 1), ev)) return fail(`${name}() changes ${ev} after publishing it (line ${line(s)})`, line(s));
         publishStmts.push(s);
-        publishers.add(m);
+        (viaModule ? moduleFns : publishers).add(m);
         resultChecked = true;
         if (!events.includes(ev)) events.push(ev);
         continue;
