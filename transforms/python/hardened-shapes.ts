@@ -91,6 +91,15 @@ export function moduleCall(ctx: PythonTransformContext, stmt: SyntaxNode): { cal
 }
 
 const modMemo = new WeakMap<PythonTransformContext, Set<string>>();
+/** Module functions the cycle calls that put events on the wire to the bus but are not provably the publish: why. */
+const modRejected = new WeakMap<PythonTransformContext, Map<string, string>>();
+
+/** A module function of the file the cycle sends to the bus with, which the migration cannot hand to the base, and why. */
+export function rejectedModulePublisher(ctx: PythonTransformContext): { fn: PyFunction; reason: string } | null {
+  modulePublishers(ctx);
+  const first = [...(modRejected.get(ctx) ?? new Map<string, string>()).entries()][0];
+  return first ? { fn: ctx.module.functions.get(first[0])!, reason: first[1] } : null;
+}
 
 /**
  * Module-level functions the cycle publishes through (`def publish(events): ... urlopen(EVENTBUS_URL ...)`
@@ -107,6 +116,8 @@ export function modulePublishers(ctx: PythonTransformContext): Set<string> {
   if (out) return out;
   out = new Set();
   modMemo.set(ctx, out);
+  const rejected = new Map<string, string>();
+  modRejected.set(ctx, rejected);
   const cycle = ctx.agent.methods.get(cycleMethod(ctx));
   if (!cycle) return out;
   const called = new Set<string>();
@@ -117,41 +128,56 @@ export function modulePublishers(ctx: PythonTransformContext): Set<string> {
   });
   for (const name of called) {
     const fn = ctx.module.functions.get(name)!;
-    if (fn.isAsync || fn.decorators.length || fn.node.parent?.id !== ctx.module.root.id) continue;
-    const params = fn.params.filter((p) => p.kind !== 'separator');
-    if (params.length !== 1 || params[0]!.kind !== 'plain') continue;
-    if (reboundAnywhere(ctx, fn)) continue;
-    let failure = false;
-    let answers = true;
-    walk(fn.body, (n) => {
-      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-      if (n.type === 'yield' || n.type === 'await') answers = false;
-      if (n.type !== 'return_statement') return;
-      const v = n.namedChild(0);
-      if (v?.type === 'false') failure = true;
-      else if (!(v?.type === 'true' || ['comparison_operator', 'boolean_operator', 'not_operator'].includes(v?.type ?? ''))) answers = false;
-    });
-    if (failure && answers && alwaysReturns(fn.body) && moduleReachesBus(ctx, fn)) out.add(name);
+    // Only a function that sends to the bus is a candidate; anything else is business code.
+    if (!moduleReachesBus(ctx, fn)) continue;
+    const why = unsafeModulePublisher(ctx, fn);
+    if (why) rejected.set(name, why);
+    else out.add(name);
   }
   return out;
 }
 
+/** Why the module function cannot be proven to be the publish (null: it can). */
+function unsafeModulePublisher(ctx: PythonTransformContext, fn: PyFunction): string | null {
+  if (fn.isAsync) return 'is async';
+  if (fn.decorators.length) return `is decorated (@${fn.decorators[0]}): what the wrapper returns and raises is not read`;
+  if (fn.node.parent?.id !== ctx.module.root.id) return 'is defined inside a block';
+  const params = fn.params.filter((p) => p.kind !== 'separator');
+  if (params.length !== 1 || params[0]!.kind !== 'plain') return `takes ${fn.parameters.text}, not the events alone`;
+  const rebound = reboundAnywhere(ctx, fn);
+  if (rebound) return `is bound again at line ${rebound.startPosition.row + 1} (${head(rebound.parent ?? rebound)})`;
+  let failure = false;
+  let other: SyntaxNode | null = null;
+  walk(fn.body, (n) => {
+    if (other || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'yield' || n.type === 'await') other = n;
+    if (n.type !== 'return_statement') return;
+    const v = n.namedChild(0);
+    if (v?.type === 'false') failure = true;
+    else if (!(v?.type === 'true' || ['comparison_operator', 'boolean_operator', 'not_operator'].includes(v?.type ?? ''))) other = n;
+  });
+  if (other) return `ends with \`${head(other)}\` at line ${line(other)}, not True / False / the bus's yes-or-no answer (a falsy success would be re-sent)`;
+  if (!failure) return 'reports no failure with `return False` (how the base would see a failed publish is not proven)';
+  if (!alwaysReturns(fn.body)) return 'can end without a return (None: a failure or a success?)';
+  return null;
+}
+
 /** The name is bound by something other than its one top-level def, anywhere in the file. */
-function reboundAnywhere(ctx: PythonTransformContext, fn: PyFunction): boolean {
-  let bound = false;
+function reboundAnywhere(ctx: PythonTransformContext, fn: PyFunction): SyntaxNode | null {
+  let at: SyntaxNode | null = null;
   walk(ctx.module.root, (n) => {
-    if (bound) return false;
+    if (at) return false;
     if (n.type !== 'identifier' || n.text !== fn.name) return;
     const p = n.parent;
     if (!p) return;
-    if ((p.type === 'function_definition' || p.type === 'class_definition') && p.childForFieldName('name')?.id === n.id && p.id !== fn.node.id) bound = true;
-    else if ((p.type === 'assignment' || p.type === 'augmented_assignment' || p.type === 'for_statement' || p.type === 'pattern_list' || p.type === 'tuple_pattern' || p.type === 'as_pattern_target') && p.childForFieldName('left')?.id === n.id) bound = true;
-    else if (p.type === 'pattern_list' || p.type === 'tuple_pattern' || p.type === 'list_pattern' || p.type === 'as_pattern_target' || p.type === 'global_statement' || p.type === 'nonlocal_statement') bound = true;
-    else if (p.type === 'parameters' || p.type === 'default_parameter' || p.type === 'typed_parameter' || p.type === 'lambda_parameters') bound = true;
-    else if (p.type === 'dotted_name' && (p.parent?.type === 'import_from_statement' || p.parent?.type === 'aliased_import' || p.parent?.type === 'import_statement')) bound = true;
-    else if (p.type === 'aliased_import' && p.childForFieldName('alias')?.id === n.id) bound = true;
+    if ((p.type === 'function_definition' || p.type === 'class_definition') && p.childForFieldName('name')?.id === n.id && p.id !== fn.node.id) at = n;
+    else if ((p.type === 'assignment' || p.type === 'augmented_assignment' || p.type === 'for_statement' || p.type === 'pattern_list' || p.type === 'tuple_pattern' || p.type === 'as_pattern_target') && p.childForFieldName('left')?.id === n.id) at = n;
+    else if (p.type === 'pattern_list' || p.type === 'tuple_pattern' || p.type === 'list_pattern' || p.type === 'as_pattern_target' || p.type === 'global_statement' || p.type === 'nonlocal_statement') at = n;
+    else if (p.type === 'parameters' || p.type === 'default_parameter' || p.type === 'typed_parameter' || p.type === 'lambda_parameters') at = n;
+    else if (p.type === 'dotted_name' && (p.parent?.type === 'import_from_statement' || p.parent?.type === 'aliased_import' || p.parent?.type === 'import_statement')) at = n;
+    else if (p.type === 'aliased_import' && p.childForFieldName('alias')?.id === n.id) at = n;
   });
-  return bound;
+  return at;
 }
 
 /** Every path through the block ends in `return` or `raise` (no fall-through to an implicit None). */
@@ -628,7 +654,12 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       if (i !== stmts.length - 1 || !constReturn(s)) return fail(`${name}() returns ${head(s)} at line ${line(s)}`, line(s));
     }
   }
-  if (publishStmts.length === 0) return fail(`${name}() publishes nothing the migration recognises`, fn.line);
+  if (publishStmts.length === 0) {
+    // It sends through a module function of the file that cannot be proven to be the publish: name it.
+    const r = rejectedModulePublisher(ctx);
+    if (r) return fail(`${name}() publishes through the module function ${r.fn.name}() (${ctx.file}:${r.fn.line}), which ${r.reason}; hand it to the base as eventbus_publisher by hand`, r.fn.line);
+    return fail(`${name}() publishes nothing the migration recognises`, fn.line);
+  }
   const guarded = events.filter((e) => e.startsWith('?'));
   if (guarded.length && events.length > 1) return fail(`${name}() publishes ${guarded[0]!.slice(1)} only when it is not empty, and other events as well`, fn.line);
   const rendered =
