@@ -51,6 +51,12 @@ export interface PublisherPlan {
    * on transport state): the base's breaker pauses publishing now, so it goes with its lines.
    */
   gates: SyntaxNode[];
+  /**
+   * The entry is a module-level function of the file (`def publish(events)` posting to the bus),
+   * not a method: it stays where it is (other code may import it) and publish() calls it,
+   * raising when its answer is falsy. Nothing moves.
+   */
+  module: boolean;
 }
 
 const memo = new WeakMap<PythonTransformContext, Analysis<PublisherPlan>>();
@@ -121,6 +127,14 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   if (ctx.module.classes.some((c) => c.name === CLASS)) return fail(`the module already defines ${CLASS}`, ctx.module.classes.find((c) => c.name === CLASS)!.line);
   // The publish method the cycle called.
   const called = new Set(collect.value.publishers);
+  const moduleFns = collect.value.moduleFns;
+  if (moduleFns.length) {
+    if (called.size || moduleFns.length !== 1) return fail(`collect() publishes through ${called.size + moduleFns.length} functions and methods`, collect.value.fn.line);
+    // modulePublishers proved it: one event parameter, `return False` on failure and the bus's
+    // answer on every other path, bound once in the file. It stays; publish() checks its answer.
+    const fn = ctx.module.functions.get(moduleFns[0]!)!;
+    return { ok: true, value: { entry: fn, moved: [], failures: [], fallbacks: [], checkResult: true, movedState: [], shared: [], queue: legacyQueue(ctx), gates: [], module: true } };
+  }
   if (called.size !== 1) return fail(`collect() publishes through ${called.size} methods`, collect.value.fn.line);
   const entry = ctx.agent.methods.get([...called][0]!)!;
   if (entry.isAsync || entry.decorators.length) return fail(`${entry.name}() is async or decorated`, entry.line);
@@ -241,7 +255,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     checkResult = rets.length > 0 && rets.every((r) => ['comparison_operator', 'boolean_operator', 'not_operator'].includes(r.namedChild(0)?.type ?? ''));
     if (!checkResult) return fail(`${entry.name}() has no failure result to turn into an exception`, entry.line);
   }
-  return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), queue, gates } };
+  return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), queue, gates, module: false } };
 }
 
 /**
@@ -384,11 +398,15 @@ function movedText(ctx: PythonTransformContext, fn: PyFunction, plan: PublisherP
 function classText(ctx: PythonTransformContext, plan: PublisherPlan): string {
   const eol = ctx.layout.eol;
   const u = ctx.layout.unit;
-  // The loop variable must not shadow publish()'s own parameter (a publish method taking `events`).
-  const event = plan.entry.params[1]!.name === 'events' ? 'batch' : plan.entry.params[1]!.name;
+  // The loop variable must not shadow publish()'s own parameter (a publish method taking `events`),
+  // nor the module function it calls (`def batch(...)`).
+  const param = plan.entry.params[plan.module ? 0 : 1]!.name;
+  const event = [param === 'events' ? 'batch' : param, 'batch', 'event', 'item'].find((n) => n !== 'events' && n !== plan.entry.name)!;
   const lines: string[] = [
     `class ${CLASS}:`,
-    `${u}"""${ctx.agent.cls.name}'s own EventBus transport, moved out of the agent by migrate.`,
+    plan.module
+      ? `${u}"""${ctx.agent.cls.name}'s own EventBus transport, the module's ${plan.entry.name}(), handed to the base by migrate.`
+      : `${u}"""${ctx.agent.cls.name}'s own EventBus transport, moved out of the agent by migrate.`,
     '',
     `${u}HardenedAgentBase calls publish(events); an exception is a failed publish, which the`,
     `${u}base retries and then queues locally."""`,
@@ -401,6 +419,10 @@ function classText(ctx: PythonTransformContext, plan: PublisherPlan): string {
     lines.push('');
   }
   lines.push(`${u}def publish(self, events):`, `${u}${u}for ${event} in events:`);
+  if (plan.module) {
+    lines.push(`${u}${u}${u}if not ${plan.entry.name}(${event}):`, `${u}${u}${u}${u}raise RuntimeError("EventBus did not take the event (${plan.entry.name})")`);
+    return lines.join(eol) + eol;
+  }
   if (plan.checkResult) {
     lines.push(`${u}${u}${u}if not self.${plan.entry.name}(${event}):`, `${u}${u}${u}${u}raise RuntimeError("EventBus did not take the event (${plan.entry.name})")`);
   } else lines.push(`${u}${u}${u}self.${plan.entry.name}(${event})`);
@@ -443,7 +465,9 @@ export const hardenedPublisher: PythonTransform = {
     ctx.edits.insert(tail.at, wiring.map((l) => l + eol).join(''), label);
     for (const m of plan.movedState) if (!isRemoved(ctx, m.stmt)) ctx.deletions.push({ node: m.stmt, symbol: `${m.attr} (moved into ${CLASS})` });
     ctx.warnings.push(
-      `${cls.name}: ${plan.moved.map((m) => `${m.name}()`).join(', ')} moved into ${CLASS} (the base's eventbus_publisher); its failure results now raise`,
+      plan.module
+        ? `${cls.name}: the module function ${plan.entry.name}() (line ${plan.entry.line}) stays where it is; ${CLASS} (the base's eventbus_publisher) calls it and raises when it answers falsy, so the base retries and queues a failed batch`
+        : `${cls.name}: ${plan.moved.map((m) => `${m.name}()`).join(', ')} moved into ${CLASS} (the base's eventbus_publisher); its failure results now raise`,
     );
     for (const g of plan.gates) {
       ctx.warnings.push(

@@ -48,6 +48,8 @@ export interface CollectPlan {
   publishers: string[];
   /** The cycle acted on a falsy publish result (`if not self._post(batch): self._queue_batch(batch)`). */
   resultChecked: boolean;
+  /** Module-level functions the cycle published with (`publish(batch)`, see modulePublishers): they stay. */
+  moduleFns: string[];
 }
 
 export type Analysis<T> = { ok: true; value: T } | { ok: false; reason: string; line: number };
@@ -68,6 +70,153 @@ export function selfCall(stmt: SyntaxNode): { call: SyntaxNode; method: string; 
   if (fn?.type !== 'attribute') return null;
   const m = selfAttribute(fn);
   return m ? { call, method: m, target } : null;
+}
+
+/**
+ * `publish(batch)` / `ok = publish(batch)`: a call of a module-level publish function of the
+ * file (see modulePublishers) by its bare name, shaped like selfCall's answer.
+ */
+export function moduleCall(ctx: PythonTransformContext, stmt: SyntaxNode): { call: SyntaxNode; method: string; target: SyntaxNode | null } | null {
+  const e = expressionOf(stmt);
+  if (!e) return null;
+  let call = e;
+  let target: SyntaxNode | null = null;
+  if (e.type === 'assignment') {
+    target = e.childForFieldName('left');
+    call = e.childForFieldName('right')!;
+  }
+  if (call?.type !== 'call') return null;
+  const fn = call.childForFieldName('function');
+  return fn?.type === 'identifier' && modulePublishers(ctx).has(fn.text) ? { call, method: fn.text, target } : null;
+}
+
+const modMemo = new WeakMap<PythonTransformContext, Set<string>>();
+/** Module functions the cycle calls that put events on the wire to the bus but are not provably the publish: why. */
+const modRejected = new WeakMap<PythonTransformContext, Map<string, string>>();
+
+/** A module function of the file the cycle sends to the bus with, which the migration cannot hand to the base, and why. */
+export function rejectedModulePublisher(ctx: PythonTransformContext): { fn: PyFunction; reason: string } | null {
+  modulePublishers(ctx);
+  const first = [...(modRejected.get(ctx) ?? new Map<string, string>()).entries()][0];
+  return first ? { fn: ctx.module.functions.get(first[0])!, reason: first[1] } : null;
+}
+
+/**
+ * Module-level functions the cycle publishes through (`def publish(events): ... urlopen(EVENTBUS_URL ...)`
+ * called as `publish(batch)` from collect()), recognised by shape, never by name: a plain
+ * top-level `def` taking one event, bound once in the file (no assignment, import, `global`,
+ * other def or class of the name, nor a local of the cycle), that puts it on the wire to the
+ * EventBus (a name of the bus and a gRPC / HTTP / socket call), reports a failure with
+ * `return False` and otherwise returns the bus's answer (`resp.status == 200`, True) on every
+ * path. The function stays where it is (other code of the file or other modules may import
+ * it); EventBusPublisher calls it and raises when its answer is falsy.
+ */
+export function modulePublishers(ctx: PythonTransformContext): Set<string> {
+  let out = modMemo.get(ctx);
+  if (out) return out;
+  out = new Set();
+  modMemo.set(ctx, out);
+  const rejected = new Map<string, string>();
+  modRejected.set(ctx, rejected);
+  const cycle = ctx.agent.methods.get(cycleMethod(ctx));
+  if (!cycle) return out;
+  const called = new Set<string>();
+  walk(cycle.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    const f = n.type === 'call' ? n.childForFieldName('function') : null;
+    if (f?.type === 'identifier' && ctx.module.functions.has(f.text)) called.add(f.text);
+  });
+  for (const name of called) {
+    const fn = ctx.module.functions.get(name)!;
+    // Only a function that sends to the bus is a candidate; anything else is business code.
+    if (!moduleReachesBus(ctx, fn)) continue;
+    const why = unsafeModulePublisher(ctx, fn);
+    if (why) rejected.set(name, why);
+    else out.add(name);
+  }
+  return out;
+}
+
+/** Why the module function cannot be proven to be the publish (null: it can). */
+function unsafeModulePublisher(ctx: PythonTransformContext, fn: PyFunction): string | null {
+  if (fn.isAsync) return 'is async';
+  if (fn.decorators.length) return `is decorated (@${fn.decorators[0]}): what the wrapper returns and raises is not read`;
+  if (fn.node.parent?.id !== ctx.module.root.id) return 'is defined inside a block';
+  const params = fn.params.filter((p) => p.kind !== 'separator');
+  if (params.length !== 1 || params[0]!.kind !== 'plain') return `takes ${fn.parameters.text}, not the events alone`;
+  const rebound = reboundAnywhere(ctx, fn);
+  if (rebound) return `is bound again at line ${rebound.startPosition.row + 1} (${head(rebound.parent ?? rebound)})`;
+  let failure = false;
+  let other: SyntaxNode | null = null;
+  walk(fn.body, (n) => {
+    if (other || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'yield' || n.type === 'await') other = n;
+    if (n.type !== 'return_statement') return;
+    const v = n.namedChild(0);
+    if (v?.type === 'false') failure = true;
+    else if (!(v?.type === 'true' || ['comparison_operator', 'boolean_operator', 'not_operator'].includes(v?.type ?? ''))) other = n;
+  });
+  if (other) return `ends with \`${head(other)}\` at line ${line(other)}, not True / False / the bus's yes-or-no answer (a falsy success would be re-sent)`;
+  if (!failure) return 'reports no failure with `return False` (how the base would see a failed publish is not proven)';
+  if (!alwaysReturns(fn.body)) return 'can end without a return (None: a failure or a success?)';
+  return null;
+}
+
+/** The name is bound by something other than its one top-level def, anywhere in the file. */
+function reboundAnywhere(ctx: PythonTransformContext, fn: PyFunction): SyntaxNode | null {
+  let at: SyntaxNode | null = null;
+  walk(ctx.module.root, (n) => {
+    if (at) return false;
+    if (n.type !== 'identifier' || n.text !== fn.name) return;
+    const p = n.parent;
+    if (!p) return;
+    if ((p.type === 'function_definition' || p.type === 'class_definition') && p.childForFieldName('name')?.id === n.id && p.id !== fn.node.id) at = n;
+    else if ((p.type === 'assignment' || p.type === 'augmented_assignment' || p.type === 'for_statement' || p.type === 'pattern_list' || p.type === 'tuple_pattern' || p.type === 'as_pattern_target') && p.childForFieldName('left')?.id === n.id) at = n;
+    else if (p.type === 'pattern_list' || p.type === 'tuple_pattern' || p.type === 'list_pattern' || p.type === 'as_pattern_target' || p.type === 'global_statement' || p.type === 'nonlocal_statement') at = n;
+    else if (p.type === 'parameters' || p.type === 'default_parameter' || p.type === 'typed_parameter' || p.type === 'lambda_parameters') at = n;
+    else if (p.type === 'dotted_name' && (p.parent?.type === 'import_from_statement' || p.parent?.type === 'aliased_import' || p.parent?.type === 'import_statement')) at = n;
+    else if (p.type === 'aliased_import' && p.childForFieldName('alias')?.id === n.id) at = n;
+  });
+  return at;
+}
+
+/** Every path through the block ends in `return` or `raise` (no fall-through to an implicit None). */
+function alwaysReturns(block: SyntaxNode | null): boolean {
+  const body = statements(block).filter((s) => !isDocstring(s));
+  const last = body[body.length - 1];
+  if (!last) return false;
+  if (last.type === 'return_statement' || last.type === 'raise_statement') return true;
+  if (last.type === 'with_statement') return alwaysReturns(last.childForFieldName('body'));
+  if (last.type === 'if_statement') {
+    const alt = last.namedChildren.filter((c) => c.type === 'elif_clause' || c.type === 'else_clause');
+    if (!alt.some((c) => c.type === 'else_clause')) return false;
+    return alwaysReturns(last.childForFieldName('consequence')) && alt.every((c) => alwaysReturns(c.childForFieldName(c.type === 'elif_clause' ? 'consequence' : 'body')));
+  }
+  if (last.type === 'try_statement') {
+    const fin = last.namedChildren.find((c) => c.type === 'finally_clause');
+    if (fin && alwaysReturns(fin.namedChildren.find((c) => c.type === 'block') ?? null)) return true;
+    const els = last.namedChildren.find((c) => c.type === 'else_clause');
+    const main = els ? alwaysReturns(els.childForFieldName('body')) : alwaysReturns(last.childForFieldName('body'));
+    const handlers = last.namedChildren.filter((c) => c.type === 'except_clause' || c.type === 'except_group_clause');
+    return main && handlers.every((h) => alwaysReturns(h.namedChildren.find((c) => c.type === 'block') ?? null));
+  }
+  return false;
+}
+
+/** A module function that names the bus and calls the wire (reachesBus for a function of the module). */
+function moduleReachesBus(ctx: PythonTransformContext, fn: PyFunction): boolean {
+  let bus = false;
+  let wire = false;
+  walk(fn.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition') return false;
+    if (n.type === 'identifier' && /EVENT_?BUS/i.test(n.text)) bus = true;
+    if (n.type === 'call') {
+      const callee = n.childForFieldName('function');
+      const last = callee?.type === 'attribute' ? callee.childForFieldName('attribute')!.text : callee?.text ?? '';
+      if (WIRE.test(last)) wire = true;
+    }
+  });
+  return bus && wire;
 }
 
 const line = (n: SyntaxNode) => n.startPosition.row + 1;
@@ -146,7 +295,8 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
   }
   const sender = senderThread(ctx);
   if (sender) m.publish.add(sender.send);
-  if (!m.publish.size) return m;
+  const modules = modulePublishers(ctx);
+  if (!m.publish.size && !modules.size) return m;
   for (const name of calledByCycle) {
     const fn = ctx.agent.methods.get(name)!;
     if (m.publish.has(name) || plain(fn).length || fn.isAsync || fn.decorators.length || ctx.base.methods.has(name)) continue;
@@ -154,6 +304,9 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
     walk(fn.body, (n) => {
       const a = selfAttribute(n);
       if (a && m!.publish.has(a)) resends = true;
+      // `def _flush_spool(self): ... if not publish(batch): ...` re-sends through the module's publish function.
+      const f = n.type === 'call' ? n.childForFieldName('function') : null;
+      if (f?.type === 'identifier' && modules.has(f.text)) resends = true;
     });
     if (resends) m.drain.add(name);
   }
@@ -175,9 +328,10 @@ function cycleFallbacks(ctx: PythonTransformContext): Set<string> {
     const cond = n.childForFieldName('condition');
     const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
     const fnNode = arg?.type === 'call' ? arg.childForFieldName('function') : null;
-    const p = fnNode?.type === 'attribute' ? selfAttribute(fnNode) : null;
+    const viaModule = fnNode?.type === 'identifier' && modulePublishers(ctx).has(fnNode.text);
+    const p = fnNode?.type === 'attribute' ? selfAttribute(fnNode) : viaModule ? fnNode!.text : null;
     const args = arg?.type === 'call' ? arg.childForFieldName('arguments')!.namedChildren : [];
-    if (!p || !isPublishMethod(ctx, p) || args.length !== 1 || args[0]!.type !== 'identifier') return;
+    if (!p || !(viaModule || isPublishMethod(ctx, p)) || args.length !== 1 || args[0]!.type !== 'identifier') return;
     for (const x of statements(n.childForFieldName('consequence'))) {
       const c = selfCall(x);
       const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
@@ -327,21 +481,24 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   const counters: string[] = [];
   const events: string[] = [];
   const publishers = new Set<string>();
+  const moduleFns = new Set<string>();
   let resultChecked = false;
   const returns: Array<{ node: SyntaxNode; text: string }> = [];
   for (const [i, s] of stmts.entries()) {
     if (statusStmts.includes(s)) continue;
     if (s === statusReturn) continue;
-    const sc = selfCall(s);
-    if (sc && transport(sc.method)) {
+    const own = selfCall(s);
+    const mod = own ? null : moduleCall(ctx, s);
+    const sc = own ?? mod;
+    if (sc && (mod || transport(sc.method))) {
       const target = sc.target;
       if (target && target.type !== 'identifier') return fail(`${name}() stores the result of ${sc.method}() in ${target.text}`, line(s));
-      if (isDrain(ctx, sc.method)) {
+      if (!mod && isDrain(ctx, sc.method)) {
         drainStmts.push(s);
         if (target) droppedLocals.add(target.text);
         continue;
       }
-      if (!isPublish(ctx, sc.method)) return fail(`${name}() calls ${sc.method}() directly (line ${line(s)})`, line(s));
+      if (!mod && !isPublish(ctx, sc.method)) return fail(`${name}() calls ${sc.method}() directly (line ${line(s)})`, line(s));
       const args = sc.call.childForFieldName('arguments')!.namedChildren;
       if (args.length !== 1 || args[0]!.type !== 'identifier') {
         return fail(`${name}() publishes ${sc.call.childForFieldName('arguments')!.text}, not one local event (line ${line(s)})`, line(s));
@@ -360,9 +517,29 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
         if (status.returned) statusReturn = status.returned;
       }
       publishStmts.push(s);
-      publishers.add(sc.method);
+      (mod ? moduleFns : publishers).add(sc.method);
       if (!events.includes(ev)) events.push(ev);
       continue;
+    }
+    // `if not publish(batch): logger.warning("dropped ...")`: a module publish function whose
+    // failure the cycle only logs (the base logs, retries and queues a failed publish now).
+    if (s.type === 'if_statement' && !s.childForFieldName('alternative')) {
+      const cond = s.childForFieldName('condition');
+      const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
+      const callee = arg?.type === 'call' ? arg.childForFieldName('function') : null;
+      const c = callee?.type === 'identifier' && modulePublishers(ctx).has(callee.text) ? { call: arg!, method: callee.text } : null;
+      const args = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
+      const inner = statements(s.childForFieldName('consequence')).filter((x) => !isDocstring(x));
+      const ev = args.length === 1 && args[0]!.type === 'identifier' ? args[0]!.text : null;
+      const logOnly = (x: SyntaxNode) => x.type === 'pass_statement' || x.type === 'comment' || isLogCall(expressionOf(x));
+      if (c && ev && inner.length && inner.every(logOnly)) {
+        if (reassignedAfter(stmts.slice(i + 1), ev)) return fail(`${name}() changes ${ev} after publishing it (line ${line(s)})`, line(s));
+        publishStmts.push(s);
+        moduleFns.add(c.method);
+        resultChecked = true;
+        if (!events.includes(ev)) events.push(ev);
+        continue;
+      }
     }
     // `for change in changes: self._publish_change(change)`
     if (s.type === 'for_statement') {
@@ -425,7 +602,9 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       const cond = s.childForFieldName('condition');
       const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
       const fnNode = arg?.type === 'call' ? arg.childForFieldName('function') : null;
-      const m = fnNode?.type === 'attribute' ? selfAttribute(fnNode) : null;
+      // `if not publish(batch): self._queue_batch(batch)` with a module publish function too.
+      const viaModule = fnNode?.type === 'identifier' && modulePublishers(ctx).has(fnNode.text);
+      const m = fnNode?.type === 'attribute' ? selfAttribute(fnNode) : viaModule ? fnNode!.text : null;
       const args = arg?.type === 'call' ? arg.childForFieldName('arguments')!.namedChildren : [];
       const inner = statements(s.childForFieldName('consequence')).filter((x) => !isDocstring(x));
       const ev = args.length === 1 && args[0]!.type === 'identifier' ? args[0]!.text : null;
@@ -434,10 +613,10 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
         const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
         return !!c && !c.target && queueMember(ctx, c.method) && !isDrain(ctx, c.method) && a.length === 1 && a[0]!.text === ev;
       };
-      if (m && ev && isPublish(ctx, m) && transport(m) && inner.some(fallback) && inner.every((x) => fallback(x) || (isTrivial(x) && !x.text.startsWith('return')))) {
+      if (m && ev && (viaModule || (isPublish(ctx, m) && transport(m))) && inner.some(fallback) && inner.every((x) => fallback(x) || (isTrivial(x) && !x.text.startsWith('return')))) {
         if (reassignedAfter(stmts.slice(i + 1), ev)) return fail(`${name}() changes ${ev} after publishing it (line ${line(s)})`, line(s));
         publishStmts.push(s);
-        publishers.add(m);
+        (viaModule ? moduleFns : publishers).add(m);
         resultChecked = true;
         if (!events.includes(ev)) events.push(ev);
         continue;
@@ -475,7 +654,12 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       if (i !== stmts.length - 1 || !constReturn(s)) return fail(`${name}() returns ${head(s)} at line ${line(s)}`, line(s));
     }
   }
-  if (publishStmts.length === 0) return fail(`${name}() publishes nothing the migration recognises`, fn.line);
+  if (publishStmts.length === 0) {
+    // It sends through a module function of the file that cannot be proven to be the publish: name it.
+    const r = rejectedModulePublisher(ctx);
+    if (r) return fail(`${name}() publishes through the module function ${r.fn.name}() (${ctx.file}:${r.fn.line}), which ${r.reason}; hand it to the base as eventbus_publisher by hand`, r.fn.line);
+    return fail(`${name}() publishes nothing the migration recognises`, fn.line);
+  }
   const guarded = events.filter((e) => e.startsWith('?'));
   if (guarded.length && events.length > 1) return fail(`${name}() publishes ${guarded[0]!.slice(1)} only when it is not empty, and other events as well`, fn.line);
   const rendered =
@@ -512,7 +696,7 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       else if (!isTrivial(x)) return fail(`${name}()'s except handler does more than log (line ${line(x)})`, line(x));
     }
   }
-  return { ok: true, value: { fn, publishStmts: [...publishStmts, ...statusStmts], drainStmts, events: rendered, returns, block: stmts, append, counters, publishers: [...publishers], resultChecked } };
+  return { ok: true, value: { fn, publishStmts: [...publishStmts, ...statusStmts], drainStmts, events: rendered, returns, block: stmts, append, counters, publishers: [...publishers], resultChecked, moduleFns: [...moduleFns] } };
 }
 
 /**
