@@ -64,6 +64,8 @@ interface Spec {
     touch?: string;
     /** The line appended to `touch` ({now} is the time in ms); default `changed {now}`. */
     touch_line?: string;
+    /** A short-lived process started every 300 ms while the agent runs (a change for an agent that reports new processes). */
+    spawn?: boolean;
     /** After the run: file (relative) -> text it must contain. */
     afterwards?: Record<string, string>;
   };
@@ -305,12 +307,15 @@ describe('python fixtures, hardened-agent-base profile (seed 001)', () => {
       // An agent that reports changes only (FIM) gets one to report while it runs.
       const touchLine = () => (rt.touch_line ?? 'changed {now}').replaceAll('{now}', String(Date.now())) + '\n';
     const touch = rt.touch ? setInterval(() => appendFileSync(at(rt.touch!), touchLine()), 300) : undefined;
+      // On a quiet machine no process may start in the bus-down window: the agent would have nothing to queue.
+      const spawner = rt.spawn ? setInterval(() => spawn('sleep', ['0.2'], { stdio: 'ignore' }).on('error', () => undefined), 300) : undefined;
       let out: string;
       let code: number;
       try {
         ({ out, code } = await captureStdout(() => validateCommand([c.rel], { root, profile: 'hardened-agent-base', json: true, registryDeadline: 15 })));
       } finally {
         if (touch) clearInterval(touch);
+        if (spawner) clearInterval(spawner);
         for (const k of Object.keys(env)) {
           if (saved[k] === undefined) delete process.env[k];
           else process.env[k] = saved[k];

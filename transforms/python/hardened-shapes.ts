@@ -56,7 +56,10 @@ export type Analysis<T> = { ok: true; value: T } | { ok: false; reason: string; 
 
 const memo = new WeakMap<PythonTransformContext, { collect?: Analysis<CollectPlan> }>();
 
-export function selfCall(stmt: SyntaxNode): { call: SyntaxNode; method: string; target: SyntaxNode | null } | null {
+type StatementCall = { call: SyntaxNode; method: string; target: SyntaxNode | null };
+
+/** `f(...)` or `x = f(...)` as a statement: the call, its function node and the assigned target. */
+function statementCall(stmt: SyntaxNode): { call: SyntaxNode; fn: SyntaxNode; target: SyntaxNode | null } | null {
   const e = expressionOf(stmt);
   if (!e) return null;
   let call = e;
@@ -67,27 +70,22 @@ export function selfCall(stmt: SyntaxNode): { call: SyntaxNode; method: string; 
   }
   if (call?.type !== 'call') return null;
   const fn = call.childForFieldName('function');
-  if (fn?.type !== 'attribute') return null;
-  const m = selfAttribute(fn);
-  return m ? { call, method: m, target } : null;
+  return fn ? { call, fn, target } : null;
+}
+
+export function selfCall(stmt: SyntaxNode): StatementCall | null {
+  const c = statementCall(stmt);
+  const m = c?.fn.type === 'attribute' ? selfAttribute(c.fn) : null;
+  return c && m ? { call: c.call, method: m, target: c.target } : null;
 }
 
 /**
  * `publish(batch)` / `ok = publish(batch)`: a call of a module-level publish function of the
  * file (see modulePublishers) by its bare name, shaped like selfCall's answer.
  */
-export function moduleCall(ctx: PythonTransformContext, stmt: SyntaxNode): { call: SyntaxNode; method: string; target: SyntaxNode | null } | null {
-  const e = expressionOf(stmt);
-  if (!e) return null;
-  let call = e;
-  let target: SyntaxNode | null = null;
-  if (e.type === 'assignment') {
-    target = e.childForFieldName('left');
-    call = e.childForFieldName('right')!;
-  }
-  if (call?.type !== 'call') return null;
-  const fn = call.childForFieldName('function');
-  return fn?.type === 'identifier' && modulePublishers(ctx).has(fn.text) ? { call, method: fn.text, target } : null;
+export function moduleCall(ctx: PythonTransformContext, stmt: SyntaxNode): StatementCall | null {
+  const c = statementCall(stmt);
+  return c?.fn.type === 'identifier' && modulePublishers(ctx).has(c.fn.text) ? { call: c.call, method: c.fn.text, target: c.target } : null;
 }
 
 const modMemo = new WeakMap<PythonTransformContext, Set<string>>();
