@@ -33,18 +33,42 @@ export function rawPortExpression(arg: string): string | null {
 const SERVER_CLASS = /(^|\.)(HTTPServer|ThreadingHTTPServer|TCPServer|ThreadingTCPServer|UDPServer|ThreadingUDPServer|ForkingTCPServer|UnixStreamServer)$/;
 
 /**
+ * How a server subclass with its own `__init__` takes its address: the parameter that reaches the
+ * address it hands to the server base (`super().__init__((host, port), Handler)` or
+ * `ThreadingHTTPServer.__init__(self, address, Handler)`), its position among the positional
+ * parameters after `self`, and whether it is the whole address or only the port.
+ */
+export interface ServerAddressParam {
+  param: string;
+  index: number;
+  address: boolean;
+}
+
+/** Server classes of a module, with the address parameter of those that define their own `__init__`. */
+export class ServerClasses extends Set<string> {
+  readonly addressParams = new Map<string, ServerAddressParam | null>();
+}
+
+/**
  * Classes of a module (or nested in its functions) that subclass a server class, directly or
  * through another such class: constructing one binds too (`_Server((host, port), Handler)`).
+ * A subclass with its own `__init__` binds what that `__init__` hands to its server base
+ * (`StatusServer(port, provider)` whose `__init__` calls `super().__init__(("127.0.0.1", port), H)`).
  */
-export function serverSubclasses(root: SyntaxNode): Set<string> {
+export function serverSubclasses(root: SyntaxNode): ServerClasses {
   const bases = new Map<string, string[]>();
+  const inits = new Map<string, SyntaxNode>();
   walkNodes(root, (n) => {
     if (n.type !== 'class_definition') return;
     const name = n.childForFieldName('name')?.text;
     const sup = n.childForFieldName('superclasses');
     if (name && sup) bases.set(name, sup.namedChildren.filter((c) => c.type !== 'keyword_argument').map((c) => c.text.replace(/\s+/g, '')));
+    for (const c of n.childForFieldName('body')?.namedChildren ?? []) {
+      const def = c.type === 'decorated_definition' ? c.childForFieldName('definition') : c;
+      if (name && def?.type === 'function_definition' && def.childForFieldName('name')?.text === '__init__') inits.set(name, def);
+    }
   });
-  const out = new Set<string>();
+  const out = new ServerClasses();
   for (let changed = true; changed; ) {
     changed = false;
     for (const [name, bs] of bases) {
@@ -54,14 +78,67 @@ export function serverSubclasses(root: SyntaxNode): Set<string> {
       }
     }
   }
+  for (const name of out) {
+    const init = inits.get(name);
+    if (init) out.addressParams.set(name, addressParam(init, bases.get(name) ?? []));
+  }
   return out;
+}
+
+/** The `__init__` parameter that reaches the address handed to the server base, or null when none does. */
+function addressParam(init: SyntaxNode, bases: string[]): ServerAddressParam | null {
+  const params: string[] = [];
+  for (const p of init.childForFieldName('parameters')?.namedChildren ?? []) {
+    if (p.type === 'identifier') params.push(p.text);
+    else if (p.type === 'default_parameter' || p.type === 'typed_parameter' || p.type === 'typed_default_parameter') {
+      const id = p.childForFieldName('name') ?? p.namedChildren.find((c) => c.type === 'identifier');
+      if (id) params.push(id.text);
+    } else break; // *args, **kwargs, keyword-only marker: positions after it are not positional
+  }
+  const positional = params.slice(1); // after self
+  let found: ServerAddressParam | null = null;
+  walkNodes(init.childForFieldName('body')!, (n) => {
+    if (found || n.type !== 'call') return;
+    const fn = callee(n) ?? '';
+    const explicit = bases.some((b) => fn === `${b}.__init__`);
+    const superInit = /^super\([^)]*\)\.__init__$/.test((n.childForFieldName('function')?.text ?? '').replace(/\s+/g, ''));
+    if (!explicit && !superInit) return;
+    const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+    const keyword = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'server_address');
+    const addr = keyword ? keyword.childForFieldName('value') : args.filter((a) => a.type !== 'keyword_argument')[explicit ? 1 : 0];
+    if (!addr) return;
+    if (addr.type === 'identifier' && positional.includes(addr.text)) {
+      found = { param: addr.text, index: positional.indexOf(addr.text), address: true };
+      return;
+    }
+    const port = portExpression(addr.text);
+    if (port !== null && positional.includes(port)) found = { param: port, index: positional.indexOf(port), address: false };
+  });
+  return found;
+}
+
+/** The argument of a call to a server class that carries its address (or, for some subclasses, its port). */
+function serverArgument(call: SyntaxNode, servers: Set<string>): { arg: SyntaxNode; address: boolean } | null {
+  const fn = callee(call) ?? '';
+  const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+  const mapped = servers instanceof ServerClasses ? servers.addressParams.get(fn) : undefined;
+  if (mapped === undefined) return args[0] ? { arg: args[0], address: true } : null;
+  if (mapped === null) return null;
+  const keyword = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === mapped.param);
+  if (keyword) return { arg: keyword.childForFieldName('value')!, address: mapped.address };
+  if (args.some((a) => a.type === 'list_splat' || a.type === 'dictionary_splat')) return null;
+  const positional = args.filter((a) => a.type !== 'keyword_argument');
+  const arg = positional[mapped.index];
+  return arg ? { arg, address: mapped.address } : null;
 }
 
 /** A call that binds a listening port, and the argument holding the address. */
 export function bindArgument(call: SyntaxNode, servers: Set<string> = new Set()): SyntaxNode | null {
   const fn = callee(call) ?? '';
-  if (!/\.bind$/.test(fn) && !SERVER_CLASS.test(fn) && !servers.has(fn)) return null;
-  return call.childForFieldName('arguments')?.namedChild(0) ?? null;
+  if (/\.bind$/.test(fn) || SERVER_CLASS.test(fn)) return call.childForFieldName('arguments')?.namedChild(0) ?? null;
+  if (!servers.has(fn)) return null;
+  const found = serverArgument(call, servers);
+  return found?.address ? found.arg : null;
 }
 
 /**
@@ -83,6 +160,11 @@ export function boundPort(call: SyntaxNode, servers: Set<string> = new Set()): s
   const arg = bindArgument(call, servers);
   if (arg) return portExpression(arg.text);
   const fn = callee(call) ?? '';
+  // A server subclass whose own __init__ takes the port alone (`StatusServer(self.health_port, provider)`).
+  if (servers.has(fn) && !SERVER_CLASS.test(fn)) {
+    const found = serverArgument(call, servers);
+    if (found && !found.address && /^(identifier|attribute|integer|binary_operator|parenthesized_expression)$/.test(found.arg.type)) return normPort(found.arg.text);
+  }
   // wsgiref's `make_server(host, port, app)` binds host and port given apart.
   if (WSGI_SERVER.test(fn)) {
     const args = call.childForFieldName('arguments')?.namedChildren ?? [];

@@ -9,7 +9,7 @@ import type { PyClass, PyFunction } from '../lang/python/module-model.js';
 import { callee, selfAttribute, statements } from '../lang/python/syntax.js';
 import { belongsTo, blocksOf, type InfraScope } from './infra.js';
 import { RangeSet, type ReferenceIndex } from './references.js';
-import type { AgentModel } from './agent-model.js';
+import { buildAgentModel, type AgentModel } from './agent-model.js';
 import type { PayloadScope } from './health-payload.js';
 
 export type MemberKind = 'method' | 'attribute' | 'module-class' | 'module-function';
@@ -59,6 +59,11 @@ export interface StatementProposal {
    * answered is read there, in that scope, for the base's health hook.
    */
   payloadRegion?: { node: SyntaxNode; scope: PayloadScope };
+  /**
+   * Agent methods the removed statement handed to a health server as its payload provider
+   * (`StatusServer(self.health_port, self.get_status)`): the base's health hook calls them instead.
+   */
+  payloadMethods?: string[];
 }
 
 export interface ResolvedPlan {
@@ -142,6 +147,8 @@ export class RemovalPlan {
           if (p.kind === 'method' && threadElement(r.node)) return false;
           // `self.context.socket(...)`: a member of another object of the agent, not this one.
           if ((p.kind === 'attribute' || p.kind === 'method') && r.kind === 'attribute' && memberOfMember(r.node)) return false;
+          // `self.status_server` in a method of another class of the file (a second agent role): its own.
+          if ((p.kind === 'attribute' || p.kind === 'method') && r.kind === 'attribute' && foreignSelf(r.node, name, ctx.agent.cls, ctx.moduleClasses)) return false;
           if (p.kind === 'attribute' || p.kind === 'method') return r.kind !== 'identifier';
           return true;
         });
@@ -244,6 +251,41 @@ function memberOfMember(ref: SyntaxNode): boolean {
   const attr = ref.parent;
   const obj = attr?.type === 'attribute' ? attr.childForFieldName('object') : null;
   return obj?.type === 'attribute' && /^self\.\w+$/.test(obj.text);
+}
+
+/**
+ * `self.<name>` in a method of another class of the module whose `self` cannot be the agent: the
+ * class is neither the agent nor (by its bases written in this module) derived from it, does not
+ * sit inside the agent's class, and defines or assigns <name> itself. Such a class is a second role
+ * or a helper of the file; its member of that name is its own (the output check reads it the same way).
+ */
+function foreignSelf(ref: SyntaxNode, member: string, agent: PyClass, classes: PyClass[]): boolean {
+  const attr = ref.parent;
+  const obj = attr?.type === 'attribute' ? attr.childForFieldName('object') : null;
+  if (obj?.type !== 'identifier') return false;
+  let fn: SyntaxNode | null = attr!.parent;
+  while (fn && fn.type !== 'function_definition' && fn.type !== 'lambda') fn = fn.parent;
+  if (fn?.type !== 'function_definition') return false;
+  if (fn.childForFieldName('parameters')?.namedChild(0)?.text !== obj.text) return false;
+  let body: SyntaxNode | null = fn.parent;
+  if (body?.type === 'decorated_definition') body = body.parent;
+  const cls = body?.type === 'block' ? body.parent : null;
+  if (cls?.type !== 'class_definition' || cls.id === agent.node.id) return false;
+  // Inside the agent's own class (a nested class): not a second role; other rules decide.
+  for (let p = cls.parent; p; p = p.parent) if (p.id === agent.node.id) return false;
+  const name = cls.childForFieldName('name')?.text;
+  const own = classes.find((c) => c.node.id === cls.id);
+  if (!own || !(own.methods.has(member) || buildAgentModel(own).attributes.has(member))) return false;
+  const byName = new Map(classes.map((c) => [c.name, c]));
+  const derives = (n: string | undefined, depth = 0): boolean => {
+    if (!n || depth > 10) return false;
+    if (n === agent.name) return true;
+    const c = byName.get(n);
+    // A class of the file whose bases this module cannot read (nested, dynamic): assume it may derive.
+    if (!c) return depth > 0 ? false : true;
+    return c.bases.some((b) => derives(b.text.replace(/\s+/g, '').split('.').pop(), depth + 1));
+  };
+  return !derives(name);
 }
 
 /** A nested class, or a nested def taking its own `self`: its `self` is not the agent. */

@@ -20,17 +20,36 @@ export function serverTags(agent: PyClass): ReadonlySet<string> {
       if (n.type !== 'assignment' || n.childForFieldName('right')?.text !== selfName) return;
       const left = n.childForFieldName('left');
       // obj.<tag> = self where obj is not self itself (self.me = self tags nothing)
-      if (left?.type === 'attribute' && left.childForFieldName('object')!.text !== selfName) out.add(left.childForFieldName('attribute')!.text);
+      if (left?.type === 'attribute' && left.childForFieldName('object')!.text !== selfName) {
+        out.add(left.childForFieldName('attribute')!.text);
+        // HealthHandler.agent = self: a class attribute of a handler class, read there as self.agent.
+        const holder = left.childForFieldName('object')!;
+        if (holder.type === 'identifier') out.add(`${holder.text}.${left.childForFieldName('attribute')!.text}`);
+      }
     });
   }
   tagsByClass.set(agent.node, (tags = out));
   return tags;
 }
 
-/** `self.server.<tag>`: a handler's way to the agent. */
+/**
+ * `self.server.<tag>`: a handler's way to the agent; or `self.<tag>` in a method of a class `H`
+ * that the agent gave itself as a class attribute (`H.<tag> = self`).
+ */
 export function isServerTag(obj: SyntaxNode, tags: ReadonlySet<string>): boolean {
-  const m = /^self\.server\.(\w+)$/.exec(obj.text.replace(/\s+/g, ''));
-  return !!m && tags.has(m[1]!);
+  const text = obj.text.replace(/\s+/g, '');
+  const m = /^self\.server\.(\w+)$/.exec(text);
+  if (m) return tags.has(m[1]!);
+  const c = /^self\.(\w+)$/.exec(text);
+  if (!c) return false;
+  let fn: SyntaxNode | null = obj.parent;
+  while (fn && fn.type !== 'function_definition') fn = fn.parent;
+  if (!fn || fn.childForFieldName('parameters')?.namedChild(0)?.text !== 'self') return false;
+  let cls: SyntaxNode | null = fn.parent;
+  if (cls?.type === 'decorated_definition') cls = cls.parent;
+  cls = cls?.type === 'block' ? cls.parent : null;
+  const name = cls?.type === 'class_definition' ? cls.childForFieldName('name')?.text : undefined;
+  return !!name && tags.has(`${name}.${c[1]}`);
 }
 
 /** Per function (and tag set): its locals assigned from `self.server.<tag>` exactly once and never otherwise. */

@@ -59,6 +59,15 @@ export const healthHookTransform: PythonTransform = {
         for (const a of read) if (agentAttribute(ctx, a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
       }
     }
+    // A health server handed one of the agent's methods as its payload provider: the hook calls that method.
+    for (const s of ctx.resolved!.statements) {
+      for (const m of s.finding === 'health' ? s.payloadMethods ?? [] : []) {
+        const fn = ctx.agent.methods.get(m);
+        if (!fn || lines.some((l) => l.includes(`self.${m}()`))) continue;
+        lines.push(...methodPayloadLines(`self.${m}()`, reportsOwnStatus(fn.body)));
+        for (const a of selfMembers(fn.body)) if (agentAttribute(ctx, a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
+      }
+    }
     // What the base answers on its health port, read from its code (else the profile's validation.health).
     const baseProtocol = (ctx.base.bindKinds.get('health_check_port') ?? ctx.profile.validation?.health ?? 'http') as HealthProtocol;
     const changed = [...protocols].filter((p) => p !== baseProtocol);

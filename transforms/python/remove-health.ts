@@ -6,7 +6,7 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { valueType } from '../../src/analysis/value-type.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
-import { bindArgument, boundPort, bindsOfAttribute, normPort, portExpression, portRoles, serverSubclasses } from '../../src/analysis/ports.js';
+import { bindArgument, boundPort, bindsOfAttribute, normPort, portExpression, portRoles, ServerClasses, serverSubclasses } from '../../src/analysis/ports.js';
 import { extractHealthPayload, routeString, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
@@ -128,6 +128,7 @@ export const removeHealth: PythonTransform = {
         }
       }
       for (const slice of healthSlices(ctx, attr)) ctx.plan.proposeStatement(slice);
+      for (const slice of providedServers(ctx, attr, healthPorts, servers)) ctx.plan.proposeStatement(slice);
       for (const local of localHelpers(ctx, attr)) {
         ctx.plan.proposeStatement({ node: local.node, symbol: local.name, finding: 'health', reason: `local health handler of the method that sets self.${attr}`, requires: [attr] });
         for (const alias of selfAliasesOnlyIn(local.node)) {
@@ -689,6 +690,43 @@ function receivesOn(body: SyntaxNode, attrs: Set<string>): boolean {
 /** The agent's health port as its code writes it, from the profile's names for it (and port + 1). */
 function healthPortExpressions(ctx: PythonTransformContext): Set<string> {
   return portRoles(ctx.py.super_call.pass_through ?? {}).health;
+}
+
+/**
+ * `self.status_server = StatusServer(self.health_port, self.get_status)`: a server on the health port
+ * handed one of the agent's methods (not called: a bound method) as what it answers with. The set-up
+ * goes with the server although it names a kept method, because that method is what the base's
+ * health hook calls from now on (health-hook reads `payloadMethods`): nothing it reported is lost.
+ */
+function providedServers(ctx: PythonTransformContext, attr: string, ports: Set<string>, servers: Set<string>): StatementProposal[] {
+  const out: StatementProposal[] = [];
+  for (const a of ctx.agent.assignments) {
+    if (a.attr !== attr || a.value?.type !== 'call' || a.stmt.type !== 'expression_statement') continue;
+    // A server class of the module with its own __init__ (standard servers and make_server take a
+    // handler class or a WSGI app, never a status provider).
+    const cls = callee(a.value) ?? '';
+    if (!(servers instanceof ServerClasses) || !servers.addressParams.get(cls)) continue;
+    const expr = boundPort(a.value, servers);
+    if (expr === null || !ports.has(expr)) continue;
+    const handed: string[] = [];
+    for (const arg of a.value.childForFieldName('arguments')?.namedChildren ?? []) {
+      const v = arg.type === 'keyword_argument' ? arg.childForFieldName('value') : arg;
+      const m = v && v.type === 'attribute' ? selfAttribute(v) : null;
+      const fn = m ? ctx.agent.methods.get(m) : undefined;
+      // Called as self.m() by the hook: a plain method taking nothing but self.
+      if (fn && !fn.isAsync && fn.params.filter((p) => p.name !== 'self').every((p) => p.kind === 'default')) handed.push(m!);
+    }
+    if (!handed.length) continue;
+    out.push({
+      node: a.stmt,
+      symbol: attr,
+      finding: 'health',
+      reason: `health server on the health port answering with ${handed.map((m) => `self.${m}()`).join(', ')} (the base's health hook calls ${handed.length > 1 ? 'them' : 'it'} now)`,
+      requires: [attr],
+      payloadMethods: handed,
+    });
+  }
+  return out;
 }
 
 /** Is the attribute a socket bound, or a server constructed, on one of these ports? */

@@ -504,12 +504,13 @@ function evaluableEarly(
     if (n.type === 'call') {
       const fn = n.childForFieldName('function')!.text;
       // `self.settings.get("port", 7810)` on an attribute set before the call: a lookup like any other.
-      const own = /^self\.(\w+)\.get$/.exec(fn);
+      const own = /^self\.(\w+)\.get(?:int|float)?$/.exec(fn);
       if (own && selfAttrs?.has(own[1]!)) return;
       // Lookups, conversions and the module's own helper functions (env_port(...)): evaluated once, before super().
       const undefinedCallee = /^\w+$/.test(fn) && !known.has(fn) && !(allLocals?.has(fn) ?? true) && !BUILTINS.has(fn);
       const movedCall = moved && /^[A-Za-z_][\w.]*$/.test(fn) && (known.has(fn.split('.')[0]!) || BUILTINS.has(fn));
-      if (!/^(int|str|float|getattr|min|max|os\.environ\.get|os\.getenv|\w+\.get|\w+\[['"][\w-]+['"]\]\.get)$/.test(fn) && !functions.has(fn) && !undefinedCallee && !movedCall) ok = false;
+      // configparser's section lookups (`settings.getint("port")`) read like `.get`.
+      if (!/^(int|str|float|getattr|min|max|os\.environ\.get|os\.getenv|\w+\.get(?:int|float)?|\w+\[['"][\w-]+['"]\]\.get(?:int|float)?)$/.test(fn) && !functions.has(fn) && !undefinedCallee && !movedCall) ok = false;
     }
   });
   return ok;
