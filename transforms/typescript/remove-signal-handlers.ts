@@ -53,6 +53,8 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       if (handler && (Node.isPropertyAccessExpression(handler) || Node.isCallExpression(handler))) {
         const m = thisMember(Node.isCallExpression(handler) ? handler.getExpression() : handler);
         if (m) targets.add(m);
+        // `process.on('SIGTERM', this.onSignal)`: Node calls it with the signal's name, and so does onStop().
+        if (m && Node.isPropertyAccessExpression(handler) && !argsOf.has(m) && takesParameters(ctx, m)) argsOf.set(m, `${ctx.quote}${sig.signals[0]}${ctx.quote}`);
       }
       // An inline handler that calls no method of the agent, only its members' own methods
       // (`() => this.abort.abort()`): what it did must still happen on SIGTERM.
@@ -72,6 +74,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       ctx.plan.proposeStatement({ node: stmt, symbol: `process.on('${sig.signals[0]}')`, finding: 'signal', reason: 'the base handles SIGTERM/SIGINT' });
     }
   }
+  ctx.after.push(() => uninstallers(ctx));
   // A named handler that only the removed process.on() statements used goes with them.
   for (const [fn, stmts] of named) {
     const decl = Node.isFunctionDeclaration(fn) ? fn : fn.getFirstAncestorByKind(SyntaxKind.VariableStatement);
@@ -169,7 +172,11 @@ function dropExit(ctx: TsRewriteContext, name: string): void {
       const args = call.getArguments();
       const last = args[args.length - 1];
       if (!last || !exitsOnly(last)) continue;
-      ctx.edits.removeRange(args.length > 1 ? args[args.length - 2]!.getEnd() : last.getStart(), last.getEnd());
+      const callee = call.getExpression();
+      if (args.length === 1 && Node.isPropertyAccessExpression(callee) && /^(then|finally)$/.test(callee.getName())) {
+        // `this.shutdown().then(() => process.exit(0))`: the whole `.then(...)` goes.
+        ctx.edits.removeRange(callee.getExpression().getEnd(), call.getEnd());
+      } else ctx.edits.removeRange(args.length > 1 ? args[args.length - 2]!.getEnd() : last.getStart(), last.getEnd());
       ctx.warnings.push(`process.exit() passed to ${calleeText(call)}() in ${name}() dropped (line ${s.getStartLineNumber()}): the base exits once it has deregistered and closed its servers`);
       continue;
     }
@@ -381,5 +388,38 @@ function librarySignalHandling(ctx: TsRewriteContext, root: Node): void {
       });
       break;
     }
+  }
+}
+
+/** Does the member (a method, or an arrow-function property) declare parameters? */
+function takesParameters(ctx: TsRewriteContext, name: string): boolean {
+  for (const n of ctx.members.get(name)?.nodes ?? []) {
+    if (Node.isMethodDeclaration(n)) return n.getParameters().length > 0;
+    const fn = Node.isPropertyDeclaration(n) ? n.getInitializer() : undefined;
+    if (fn && (Node.isArrowFunction(fn) || Node.isFunctionExpression(fn))) return fn.getParameters().length > 0;
+  }
+  return false;
+}
+
+/**
+ * `process.off('SIGTERM', this.onSignal)` (removeListener too) in the agent: it uninstalls a
+ * handler whose `process.on(...)` went (the base handles the signal now), so it would remove
+ * nothing, and it would keep the handler's member referenced. It goes with the installation.
+ */
+function uninstallers(ctx: TsRewriteContext): void {
+  const installed = new Set<string>();
+  for (const p of ctx.plan.statements) {
+    const sig = p.finding === 'signal' ? signalHandlerCall(p.node) : null;
+    const h = sig?.call.getArguments()[1];
+    if (sig && h && ctx.edits.removes(p.node.getStart(), p.node.getEnd())) for (const x of sig.signals) installed.add(`${x}|${h.getText().replace(/\s+/g, '')}`);
+  }
+  if (installed.size === 0) return;
+  for (const c of ctx.cls.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    if (!/^process\.(off|removeListener)$/.test(calleeText(c))) continue;
+    const [sig, h] = c.getArguments();
+    const stmt = c.getParent();
+    if (!sig || !h || !Node.isStringLiteral(sig) || !stmt || !Node.isExpressionStatement(stmt) || statementCall(stmt) !== c) continue;
+    if (!installed.has(`${sig.getLiteralText()}|${h.getText().replace(/\s+/g, '')}`) || ctx.edits.removes(stmt.getStart(), stmt.getEnd())) continue;
+    ctx.edits.removeNode(stmt);
   }
 }
