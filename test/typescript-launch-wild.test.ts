@@ -22,6 +22,7 @@ const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-launch-wild-'));
 const profile = loadProfile('base-agent');
 let env: ValidationEnvironment;
 let fxQuoterPort = 0;
+let ingestPort = 0;
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -56,7 +57,12 @@ beforeAll(async () => {
   put('lib/quote-store.js', fx('esm-create-require-cjs-js-helper', 'lib/quote-store.js'));
   put('agents/fx-quoter.mjs', fx('esm-create-require-cjs-js-helper', 'input.mjs'));
   put('agents/fx-quoter_v2.mjs', fx('esm-create-require-cjs-js-helper', 'expected.mjs'));
+  // A class module with no entry point, built and started by the service's main.ts.
+  put('services/ingest/webhook-ingest.ts', fx('service-started-from-main', 'input.ts'));
+  put('services/ingest/webhook-ingest_v2.ts', fx('service-started-from-main', 'expected.ts'));
+  put('services/ingest/main.ts', fx('service-started-from-main', 'services/ingest/main.ts'));
   fxQuoterPort = await freePort();
+  ingestPort = await freePort();
   env = await startValidationEnvironment();
 });
 
@@ -69,11 +75,11 @@ function agent(name: string, file: string): AgentInfo {
   return { name, file, language: 'typescript', class: name, status: 'legacy', findings: [], line: 1, evidence: [] };
 }
 
-async function validate(name: string, stem: string, ext: string): Promise<ValidationReport> {
+async function validate(name: string, stem: string, ext: string, dir = 'agents'): Promise<ValidationReport> {
   return validateAgent({
     root,
-    agent: agent(name, `agents/${stem}${ext}`),
-    file: path.join(root, 'agents', `${stem}_v2${ext}`),
+    agent: agent(name, `${dir}/${stem}${ext}`),
+    file: path.join(root, dir, `${stem}_v2${ext}`),
     profile,
     env,
     healthDeadlineMs: 20_000,
@@ -81,25 +87,27 @@ async function validate(name: string, stem: string, ext: string): Promise<Valida
     metricsDeadlineMs: 20_000,
     shutdownDeadlineMs: 5000,
     // The collector the pusher posts to is nowhere: its failed pushes are warnings, not errors.
-    baseEnv: { ...process.env, COLLECTOR_URL: 'http://127.0.0.1:9/ingest', SUPERVISOR_RPC: path.join(root, 'supervisor.sock'), SPOOL_DIR: path.join(root, 'spool'), MAIL_SPOOL: path.join(root, 'mail'), RELAY_URL: 'http://127.0.0.1:9/submit', FX_QUOTER_PORT: String(fxQuoterPort) },
+    baseEnv: { ...process.env, COLLECTOR_URL: 'http://127.0.0.1:9/ingest', SUPERVISOR_RPC: path.join(root, 'supervisor.sock'), SPOOL_DIR: path.join(root, 'spool'), MAIL_SPOOL: path.join(root, 'mail'), RELAY_URL: 'http://127.0.0.1:9/submit', FX_QUOTER_PORT: String(fxQuoterPort), INGEST_PORT: String(ingestPort), INGEST_SPOOL: path.join(root, 'webhooks.jsonl') },
   });
 }
 
 const outcome = (r: ValidationReport) => r.checks.map((c) => [c.name, c.ok, c.ok ? '' : c.detail] as [CheckName, boolean, string]);
 
-const cases: Array<[string, string, string, string]> = [
+const cases: Array<[string, string, string, string, string?]> = [
   ['a migrated JavaScript agent (CommonJS, module.exports = class)', 'StatsPusher', 'stats_pusher', '.js'],
   ['an agent re-parented from EventEmitter onto BaseAgent', 'Supervisor', 'supervisor', '.ts'],
   ['a `var self = this` service started from bin/ (entry point added)', 'MetricsAggregator', 'metrics_aggregator', '.js'],
   ['a prototype-style service written as a class', 'Mailer', 'mailer', '.js'],
   // Built as an ES module: the helper the compiler follows must still load as CommonJS.
   ['an ES module requiring a CommonJS .js helper through createRequire', 'FxQuoter', 'fx-quoter', '.mjs'],
+  // The _v2 module declares the class only: it runs through main.ts, importing the _v2.
+  ['a service class started from a separate main.ts (no entry point in its module)', 'WebhookIngest', 'webhook-ingest', '.ts', 'services/ingest'],
 ];
 
 describe('migrated Node services run and pass validation', () => {
-  for (const [what, name, stem, ext] of cases) {
+  for (const [what, name, stem, ext, dir] of cases) {
     it(`${what} passes every check`, async () => {
-      const r = await validate(name, stem, ext);
+      const r = await validate(name, stem, ext, dir);
       expect(outcome(r)).toEqual([
         ['health', true, ''],
         ['registry', true, ''],

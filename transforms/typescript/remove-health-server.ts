@@ -94,12 +94,12 @@ function addHealthStatus(ctx: TsRewriteContext, props: string[], payload: Node):
  * this.received }))`. Null when the handler answers anything else with a body (that is not all
  * health) or reads the request or handler locals.
  */
-function soleHealthPayload(ctx: TsRewriteContext, creation: CallExpression): { payload: ObjectLiteralExpression; props: string[] } | null {
-  const handler = creation.getArguments().find((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a));
-  if (!handler) return null;
+function soleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: ObjectLiteralExpression; props: string[] } | null {
+  // A constant answer (`res.end('{"error":"not found"}')` for any other path) carries no state.
   const bodies = (descendantsOfKinds(handler, CALLS) as CallExpression[])
     .filter((c) => /\.(json|send|end|write)$/.test(calleeText(c)) && c.getArguments().length > 0)
-    .map((c) => c.getArguments()[0]!);
+    .map((c) => c.getArguments()[0]!)
+    .filter((b) => !(Node.isStringLiteral(b) || Node.isNoSubstitutionTemplateLiteral(b)));
   if (bodies.length !== 1) return null;
   let payload: Node | undefined = bodies[0]!;
   if (Node.isCallExpression(payload) && calleeText(payload) === 'JSON.stringify' && payload.getArguments().length === 1) payload = payload.getArguments()[0];
@@ -149,9 +149,7 @@ function statusFreeSpread(ctx: TsRewriteContext, p: Node): boolean {
  * has an ok status. Then `{ ...super.healthStatus(), ...this.health() }` answers the same on the
  * base's /health. The call, or null.
  */
-function methodHealthPayload(ctx: TsRewriteContext, creation: CallExpression): CallExpression | null {
-  const handler = creation.getArguments().find((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a));
-  if (!handler) return null;
+function methodHealthPayload(ctx: TsRewriteContext, handler: Node): CallExpression | null {
   const sends = (descendantsOfKinds(handler, CALLS) as CallExpression[]).filter((c) => /\.(json|send|end|write)$/.test(calleeText(c)) && c.getArguments().length > 0);
   if (sends.length !== 1) return null;
   let payload: Node | undefined = sends[0]!.getArguments()[0]!;
@@ -264,10 +262,13 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     if (parent && Node.isPropertyAccessExpression(parent) && parent.getName() === 'listen' && Node.isCallExpression(parent.getParent())) parent = parent.getParent()!.getParent();
     if (Node.isBinaryExpression(parent)) holder = thisMember(parent.getLeft());
     if (Node.isPropertyDeclaration(parent)) holder = parent.getName();
+    // The request handler attached after the creation (`server.on('request', fn)`) answers too.
+    const listeners = requestListeners(ctx, creation, holder);
     // Handler methods reached from the server callback (`(req, res) => this.onRequest(req, res)`).
-    const handlers = [...thisMembers(creation)].filter((n) => ctx.members.get(n)?.kind === 'method');
+    const handlers = [...new Set([creation, ...listeners].flatMap((n) => [...thisMembers(n)]))].filter((n) => ctx.members.get(n)?.kind === 'method');
     const routes = new Set<string>();
     for (const r of routesIn(creation)) routes.add(r);
+    for (const l of listeners) for (const r of routesIn(l)) routes.add(r);
     for (const h of handlers) for (const r of routesIn(methodBody(ctx, h)!)) routes.add(r);
     let routeStmts: Array<{ stmt: Node; path: string }> = [];
     if (isExpress && holder) {
@@ -293,7 +294,7 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       }
       continue;
     }
-    const scope = [creation as Node, ...handlers.map((h) => methodBody(ctx, h)!), ...routeStmts.map((r) => r.stmt)];
+    const scope = [creation as Node, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!), ...routeStmts.map((r) => r.stmt)];
     if (scope.some((s) => servesRegistry(s))) {
       // Its /metrics is a prom-client registry of the agent's own metrics, which the base's
       // /metrics does not have: the server stays, on its own port (the base takes HEALTH_CHECK_PORT).
@@ -313,9 +314,10 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     // A server that routes only /health, inline, with the agent's own counters: they move into
     // healthStatus() and the base's /health reports them; the server goes like any other.
     const bridgeable = !!business && !isExpress && routes.size > 0 && !routes.has('/metrics') && !ctx.members.has('healthStatus') && !ctx.newMembers.some((m) => m.name === 'healthStatus');
-    const bridge = bridgeable && handlers.length === 0 ? soleHealthPayload(ctx, creation) : null;
+    const handlerFns = [...creation.getArguments(), ...listeners].filter((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a));
+    const bridge = bridgeable && handlers.length === 0 && handlerFns.length === 1 ? soleHealthPayload(ctx, handlerFns[0]!) : null;
     // The method it asks is the only one of the agent's its handler calls.
-    const asked = bridgeable && !bridge ? methodHealthPayload(ctx, creation) : null;
+    const asked = bridgeable && !bridge && handlerFns.length === 1 ? methodHealthPayload(ctx, handlerFns[0]!) : null;
     const askedOnly = !!asked && handlers.every((h) => h === thisMember(asked.getExpression()));
     if (bridge) {
       addHealthStatus(ctx, bridge.props, bridge.payload);
@@ -444,6 +446,38 @@ function ownListenArgument(ctx: TsRewriteContext, holder: string | null, creatio
     if (Node.isPropertyAccessExpression(e) && e.getName() === 'listen' && thisMember(e.getExpression()) === holder) return n.getArguments()[0] ?? null;
   }
   return null;
+}
+
+/**
+ * The request handlers attached to a server after its creation: `this.server.on('request', fn)`
+ * (anywhere in the class, for a member), `server.on('request', fn)` (in the function that
+ * created the local), or chained on the creation (`http.createServer().on('request', fn)`).
+ * `once`, `addListener` and `prependListener` attach the same way.
+ */
+function requestListeners(ctx: TsRewriteContext, creation: CallExpression, holder: string | null): Node[] {
+  const attach = (c: CallExpression): Node | undefined => {
+    const e = c.getExpression();
+    const [event, fn] = c.getArguments();
+    if (!Node.isPropertyAccessExpression(e) || !/^(on|once|addListener|prependListener)$/.test(e.getName()) || !event || !fn) return undefined;
+    return (Node.isStringLiteral(event) || Node.isNoSubstitutionTemplateLiteral(event)) && event.getLiteralText() === 'request' ? fn : undefined;
+  };
+  const out: Node[] = [];
+  const chained = creation.getParent();
+  if (Node.isPropertyAccessExpression(chained) && Node.isCallExpression(chained.getParent())) {
+    const fn = attach(chained.getParent() as CallExpression);
+    if (fn) out.push(fn);
+  }
+  const decl = creation.getParentIfKind(SyntaxKind.VariableDeclaration);
+  const local = decl && Node.isIdentifier(decl.getNameNode()) ? decl.getName() : null;
+  const within = holder ? ctx.cls : local ? creation.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a) || Node.isSourceFile(a)) : undefined;
+  if (!within) return out;
+  for (const c of descendantsOfKinds(within, CALLS) as CallExpression[]) {
+    const fn = attach(c);
+    if (!fn) continue;
+    const target = (c.getExpression() as import('ts-morph').PropertyAccessExpression).getExpression();
+    if ((holder && thisMember(target) === holder) || (local && Node.isIdentifier(target) && target.getText() === local)) out.push(fn);
+  }
+  return out;
 }
 
 /** `holder.listen(ARG, ...)` (or `server.listen` inside the body): the port expression. */

@@ -229,7 +229,15 @@ function adopt(ctx: TsRewriteContext, stmt: Node, timer: string | null, body: { 
     ctx.plan.proposeMember({ name: flag, finding: 'loop', reason: `${flag} was the main loop's running flag; the base runs the loop`, quiet: true });
   }
   if (ms) ctx.superArgs.set('intervalMs', ms);
-  else ctx.warnings.push(`the ${what}'s period could not be passed to super(); the base's default interval applies`);
+  else {
+    // The base reads intervalMs once, in its constructor: a period known only later would make
+    // runOnce() run at the base's default pace (every second) instead of the agent's own.
+    ctx.kept.push({
+      symbol: 'intervalMs',
+      line: stmt.getStartLineNumber(),
+      reason: `the ${what}'s period cannot be computed before super() (it reads values the constructor builds later): the base would call runOnce() at its default pace (every 1000 ms); pass the period to super({ intervalMs }) by hand`,
+    });
+  }
   const async = /\bawait\b/.test(body.text);
   ctx.newMembers.push({
     name: 'runOnce',

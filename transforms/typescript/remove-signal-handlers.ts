@@ -53,6 +53,8 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       if (handler && (Node.isPropertyAccessExpression(handler) || Node.isCallExpression(handler))) {
         const m = thisMember(Node.isCallExpression(handler) ? handler.getExpression() : handler);
         if (m) targets.add(m);
+        // `process.on('SIGTERM', this.onSignal)`: Node calls it with the signal's name, and so does onStop().
+        if (m && Node.isPropertyAccessExpression(handler) && !argsOf.has(m) && takesParameters(ctx, m)) argsOf.set(m, `${ctx.quote}${sig.signals[0]}${ctx.quote}`);
       }
       // An inline handler that calls no method of the agent, only its members' own methods
       // (`() => this.abort.abort()`): what it did must still happen on SIGTERM.
@@ -72,6 +74,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       ctx.plan.proposeStatement({ node: stmt, symbol: `process.on('${sig.signals[0]}')`, finding: 'signal', reason: 'the base handles SIGTERM/SIGINT' });
     }
   }
+  ctx.after.push(() => uninstallers(ctx));
   // A named handler that only the removed process.on() statements used goes with them.
   for (const [fn, stmts] of named) {
     const decl = Node.isFunctionDeclaration(fn) ? fn : fn.getFirstAncestorByKind(SyntaxKind.VariableStatement);
@@ -88,6 +91,8 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
   // The targets that stay and still do work, in the handler's order: onStop() calls every one
   // (`await gw.drain(); await gw.close();` keeps both, not only the first).
   const surviving: string[] = [];
+  // Targets whose fire-and-forget cleanup (`void this.close().then(exit)`) is now awaited.
+  const madeAsync = new Set<string>();
   for (const t of targets) {
     const member = ctx.members.get(t);
     if (!member || member.kind !== 'method' || t === 'run') continue;
@@ -107,7 +112,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
         dropExit(ctx, t);
         return;
       }
-      dropExit(ctx, t);
+      if (dropExit(ctx, t)) madeAsync.add(t);
       surviving.push(t);
     });
   }
@@ -117,8 +122,9 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     // business call) go into onStop() with the call, when they can all move.
     const bodies = [...new Set(surviving.flatMap((t) => handlersOf.get(t) ?? []).map((h) => handlerBody(ctx, h, removed)))];
     const whole = bodies.length === 1 ? bodies[0]! : null;
-    const awaited = whole ? /\bawait\b/.test(whole) : surviving.some((t) => isAsyncMethod(ctx, t));
-    const body = whole ?? surviving.map((t) => `${ctx.unit}${isAsyncMethod(ctx, t) ? 'await ' : ''}this.${t}(${argsOf.get(t) ?? ''});`).join('\n');
+    const isAsync = (t: string) => isAsyncMethod(ctx, t) || madeAsync.has(t);
+    const awaited = whole ? /\bawait\b/.test(whole) : surviving.some(isAsync);
+    const body = whole ?? surviving.map((t) => `${ctx.unit}${isAsync(t) ? 'await ' : ''}this.${t}(${argsOf.get(t) ?? ''});`).join('\n');
     ctx.newMembers.push({ name: 'onStop', text: methodText(ctx, { name: 'onStop', async: awaited, body }) });
     ctx.warnings.push(
       whole
@@ -154,11 +160,12 @@ function memberOnlyHandlers(ctx: TsRewriteContext, handlers: Array<{ handler: No
  * process before the base deregisters and closes its servers (the base exits after that itself).
  * A method something else still calls keeps its exit.
  */
-function dropExit(ctx: TsRewriteContext, name: string): void {
+function dropExit(ctx: TsRewriteContext, name: string): boolean {
   const body = methodBody(ctx, name);
-  if (!body || !Node.isBlock(body)) return;
+  if (!body || !Node.isBlock(body)) return false;
   const live = usesOf(ctx, name, 'member').filter((u) => !ctx.edits.removes(u.getStart(), u.getEnd()));
-  if (live.length > 0 || ctx.outsideCallers(name).length > 0) return;
+  if (live.length > 0 || ctx.outsideCallers(name).length > 0) return false;
+  let awaits = false;
   for (const s of body.getStatements()) {
     const call = statementCall(s);
     // process.exit(), or the same a moment later: setTimeout(() => process.exit(0), 100).
@@ -169,7 +176,18 @@ function dropExit(ctx: TsRewriteContext, name: string): void {
       const args = call.getArguments();
       const last = args[args.length - 1];
       if (!last || !exitsOnly(last)) continue;
-      ctx.edits.removeRange(args.length > 1 ? args[args.length - 2]!.getEnd() : last.getStart(), last.getEnd());
+      const callee = call.getExpression();
+      if (args.length === 1 && Node.isPropertyAccessExpression(callee) && /^(then|finally)$/.test(callee.getName())) {
+        // `this.shutdown().then(() => process.exit(0))`: the whole `.then(...)` goes.
+        ctx.edits.removeRange(callee.getExpression().getEnd(), call.getEnd());
+        // `void this.close().then(exit)`: the exit waited for close(); the base exits once stop()
+        // (so onStop()) resolves, so the method now awaits it and onStop() awaits the method.
+        const e = Node.isExpressionStatement(s) ? s.getExpression() : undefined;
+        if (e && Node.isVoidExpression(e) && e.getExpression() === call && makeAsync(ctx, body)) {
+          ctx.edits.replace(e.getStart(), e.getExpression().getStart(), 'await ');
+          awaits = true;
+        }
+      } else ctx.edits.removeRange(args.length > 1 ? args[args.length - 2]!.getEnd() : last.getStart(), last.getEnd());
       ctx.warnings.push(`process.exit() passed to ${calleeText(call)}() in ${name}() dropped (line ${s.getStartLineNumber()}): the base exits once it has deregistered and closed its servers`);
       continue;
     }
@@ -177,6 +195,23 @@ function dropExit(ctx: TsRewriteContext, name: string): void {
     ctx.edits.removeNode(s);
     ctx.warnings.push(`process.exit() in ${name}() dropped (line ${s.getStartLineNumber()}): the base exits once it has deregistered and closed its servers`);
   }
+  return awaits;
+}
+
+/**
+ * Make the function whose body this is async (returning `Promise<void>` where it said `void`), so
+ * it can await; false when it cannot be (already async, a generator, another declared return type).
+ */
+function makeAsync(ctx: TsRewriteContext, body: Node): boolean {
+  const fn = body.getParent();
+  if (!fn || !(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn) || Node.isMethodDeclaration(fn))) return false;
+  if (fn.isAsync() || (!Node.isArrowFunction(fn) && fn.isGenerator())) return false;
+  const returns = fn.getReturnTypeNode();
+  if (returns && returns.getText() !== 'void') return false;
+  if (returns) ctx.edits.replace(returns.getStart(), returns.getEnd(), 'Promise<void>');
+  const at = Node.isMethodDeclaration(fn) ? fn.getNameNode().getStart() : Node.isFunctionExpression(fn) ? fn.getStart() : fn.getStart();
+  ctx.edits.insert(at, 'async ');
+  return true;
 }
 
 // Calls of the language's own objects a moved statement may make (formatting what it logs).
@@ -381,5 +416,38 @@ function librarySignalHandling(ctx: TsRewriteContext, root: Node): void {
       });
       break;
     }
+  }
+}
+
+/** Does the member (a method, or an arrow-function property) declare parameters? */
+function takesParameters(ctx: TsRewriteContext, name: string): boolean {
+  for (const n of ctx.members.get(name)?.nodes ?? []) {
+    if (Node.isMethodDeclaration(n)) return n.getParameters().length > 0;
+    const fn = Node.isPropertyDeclaration(n) ? n.getInitializer() : undefined;
+    if (fn && (Node.isArrowFunction(fn) || Node.isFunctionExpression(fn))) return fn.getParameters().length > 0;
+  }
+  return false;
+}
+
+/**
+ * `process.off('SIGTERM', this.onSignal)` (removeListener too) in the agent: it uninstalls a
+ * handler whose `process.on(...)` went (the base handles the signal now), so it would remove
+ * nothing, and it would keep the handler's member referenced. It goes with the installation.
+ */
+function uninstallers(ctx: TsRewriteContext): void {
+  const installed = new Set<string>();
+  for (const p of ctx.plan.statements) {
+    const sig = p.finding === 'signal' ? signalHandlerCall(p.node) : null;
+    const h = sig?.call.getArguments()[1];
+    if (sig && h && ctx.edits.removes(p.node.getStart(), p.node.getEnd())) for (const x of sig.signals) installed.add(`${x}|${h.getText().replace(/\s+/g, '')}`);
+  }
+  if (installed.size === 0) return;
+  for (const c of ctx.cls.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    if (!/^process\.(off|removeListener)$/.test(calleeText(c))) continue;
+    const [sig, h] = c.getArguments();
+    const stmt = c.getParent();
+    if (!sig || !h || !Node.isStringLiteral(sig) || !stmt || !Node.isExpressionStatement(stmt) || statementCall(stmt) !== c) continue;
+    if (!installed.has(`${sig.getLiteralText()}|${h.getText().replace(/\s+/g, '')}`) || ctx.edits.removes(stmt.getStart(), stmt.getEnd())) continue;
+    ctx.edits.removeNode(stmt);
   }
 }

@@ -45,8 +45,18 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       }
     }
     if (!args.has(key) && key.toLowerCase().includes('health') && ctx.hints.healthPortExpr && !ctx.hints.businessHealth) {
-      const v = ctx.constantValue(ctx.hints.healthPortExpr);
+      const expr = ctx.hints.healthPortExpr;
+      const v = ctx.constantValue(expr);
       if (v) args.set(key, v === key ? key : `${key}: ${v}`);
+      else if (!basePlusOne(expr, passThrough.port ?? [])) {
+        // The port the probes and monitors know cannot reach the base: without a word, /health
+        // would move to HEALTH_CHECK_PORT (or port + 1, or any free port) in production.
+        ctx.kept.push({
+          symbol: key,
+          line: expr.getStartLineNumber(),
+          reason: `the removed health server listened on ${expr.getText()}, which cannot be computed before super(): the base serves /health on HEALTH_CHECK_PORT (else port + 1, else a free port); pass that port to super({ ${key} }) or set HEALTH_CHECK_PORT where the agent is deployed`,
+        });
+      }
     }
   }
   for (const [k, v] of ctx.superArgs) if (!args.has(k)) args.set(k, v === k ? k : `${k}: ${v}`);
@@ -330,4 +340,15 @@ function compatibleType(name: string, nameKey: string, decl: Node): boolean {
   const ok = (t: string) =>
     want === 'number' ? t === 'number' || /^-?\d/.test(t) : want === 'string' ? t === 'string' || /^["'`]/.test(t) : t === 'boolean' || t === 'true' || t === 'false';
   return parts.length > 0 && parts.every(ok);
+}
+
+/**
+ * `port + 1` (or `this.port + 1`), port one of the names the agent's port passes through under:
+ * the base's own default health port is its port + 1, so it lands where it listened.
+ */
+function basePlusOne(expr: Node, portNames: string[]): boolean {
+  if (!Node.isBinaryExpression(expr) || expr.getOperatorToken().getKind() !== SyntaxKind.PlusToken || expr.getRight().getText() !== '1') return false;
+  const left = expr.getLeft();
+  const name = Node.isIdentifier(left) ? left.getText() : thisMember(left);
+  return !!name && portNames.includes(name);
 }

@@ -14,6 +14,7 @@ import { baseFileInRepo, loadBaseModel, tsProfile } from './base-model.js';
 import { typeRoots } from './project.js';
 import { fileClasses, moduleKind } from './syntax.js';
 import { isV2 } from './scan.js';
+import { legacyPath } from './paths.js';
 import { listSourceFiles } from '../../discover/files.js';
 import { parseTs } from './rewrite.js';
 import { launchCommandFor } from './launch-command.js';
@@ -34,6 +35,18 @@ export async function compileForLaunch(root: string, file: string, profile: Prof
     if (!standIn) throw new MigrateError(`${classes[0]!.name} is abstract and no subclass ${isV2(abs) ? 'migrated with it (_v2) ' : ''}runs it: migrate a subclass too`, file);
     abs = standIn;
     sf = parseTs(abs, readFileSync(abs, 'utf8')).sf;
+  }
+  // A module that only declares the agent (no entry point: the service's main.ts / index.ts /
+  // bin script builds and starts it) runs through the file that starts it, importing the side
+  // being validated (the _v2 sibling for a _v2 run).
+  let starterText: string | null = null;
+  if (classes.length > 0 && !runsAtTopLevel(sf)) {
+    const starter = starterOf(root, abs, classes.map((c) => c.name).filter((n): n is string => !!n));
+    if (starter) {
+      abs = starter.file;
+      starterText = starter.text;
+      sf = parseTs(abs, starterText).sf;
+    }
   }
   const cjs = !abs.endsWith('.mjs') && !abs.endsWith('.mts') && (moduleKind(sf) === 'cjs' || abs.endsWith('.cts') || abs.endsWith('.cjs'));
   const modules = path.join(root, 'node_modules');
@@ -70,6 +83,14 @@ export async function compileForLaunch(root: string, file: string, profile: Prof
       host.readFile = (f) => (path.resolve(f) === virtualBase.file ? virtualBase.text : readFile.call(host, f));
       host.getSourceFile = (f, lang, onError, create) =>
         path.resolve(f) === virtualBase.file ? ts.createSourceFile(f, virtualBase.text, lang) : getSourceFile.call(host, f, lang, onError, create);
+    }
+    if (starterText !== null) {
+      const starterFile = abs;
+      const text = starterText;
+      const { readFile, getSourceFile } = host;
+      host.readFile = (f) => (path.resolve(f) === starterFile ? text : readFile.call(host, f));
+      host.getSourceFile = (f, lang, onError, create) =>
+        path.resolve(f) === starterFile ? ts.createSourceFile(f, text, lang) : getSourceFile.call(host, f, lang, onError, create);
     }
     shareDeclarations(host, cjs);
     const program = ts.createProgram({ rootNames: [abs], options, host });
@@ -181,6 +202,76 @@ async function linkSiblingData(root: string, outDir: string, program: ts.Program
       await symlink(path.join(dir, name), to).catch(() => {});
     }
   }
+}
+
+/**
+ * Does the module do anything when it is run: a statement at its top level other than
+ * declarations, imports, exports and `module.exports = ...` / `exports.x = ...` assignments
+ * (a main guard, a call, a top-level await)?
+ */
+function runsAtTopLevel(sf: ts.SourceFile | import('ts-morph').SourceFile): boolean {
+  const node = ('compilerNode' in sf ? sf.compilerNode : sf) as ts.SourceFile;
+  return node.statements.some((st) => {
+    if (ts.isImportDeclaration(st) || ts.isImportEqualsDeclaration(st) || ts.isExportDeclaration(st) || ts.isExportAssignment(st)) return false;
+    if (ts.isClassDeclaration(st) || ts.isFunctionDeclaration(st) || ts.isInterfaceDeclaration(st) || ts.isTypeAliasDeclaration(st) || ts.isEnumDeclaration(st) || ts.isModuleDeclaration(st)) return false;
+    if (ts.isVariableStatement(st)) {
+      // `const x = await start()` runs; `const DEFAULTS = {...}`, `const http = require('http')` declare.
+      return st.declarationList.declarations.some((d) => !!d.initializer && containsAwait(d.initializer));
+    }
+    if (ts.isExpressionStatement(st)) {
+      const e = st.expression;
+      if (ts.isStringLiteral(e)) return false; // 'use strict'
+      if (ts.isBinaryExpression(e) && e.operatorToken.kind === ts.SyntaxKind.EqualsToken && /^(module\.exports|exports)\b/.test(e.left.getText(node))) return false;
+    }
+    return true;
+  });
+}
+
+function containsAwait(n: ts.Node): boolean {
+  if (ts.isAwaitExpression(n)) return true;
+  if (ts.isFunctionLike(n)) return false;
+  return !!ts.forEachChild(n, (c) => (containsAwait(c) ? true : undefined));
+}
+
+const IMPORT_SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)(['"])(\.{1,2}\/[^'"]+)\1/g;
+
+/**
+ * The file of the repository that starts an agent declared in `file` (which has no entry point):
+ * it imports the legacy module by a relative specifier, builds one of `names` (`new X(`, or a
+ * static factory `X.create(`), and runs something at its top level. Tests are not starters. Its
+ * text imports the side being run: for a _v2 file, the specifier is pointed at the _v2 sibling.
+ */
+function starterOf(root: string, file: string, names: string[]): { file: string; text: string } | null {
+  const legacy = legacyPath(file);
+  const stem = (f: string) => f.replace(/\.(d\.)?[cm]?[jt]sx?$/, '').replace(/\/index$/, '');
+  const builds = new RegExp(`\\bnew\\s+(${names.join('|')})\\s*[(<]|\\b(${names.join('|')})\\.\\w+\\s*\\(`);
+  for (const f of listSourceFiles(root, ['.ts', '.mts', '.cts', '.js', '.cjs', '.mjs'])) {
+    const abs = path.resolve(f);
+    if (abs === legacy || abs === file || isV2(abs) || /\.d\.[cm]?ts$/.test(abs)) continue;
+    const rel = path.relative(root, abs);
+    if (/(^|\/)(test|tests|__tests__|spec)\//.test(rel) || /\.(test|spec)\.[cm]?[jt]sx?$/.test(rel)) continue;
+    let text: string;
+    try {
+      text = readFileSync(abs, 'utf8');
+    } catch {
+      continue;
+    }
+    if (!builds.test(text)) continue;
+    let importsIt = false;
+    const out = text.replace(IMPORT_SPECIFIER, (whole, _q: string, spec: string) => {
+      if (stem(path.resolve(path.dirname(abs), spec)) !== stem(legacy)) return whole;
+      importsIt = true;
+      if (file === legacy) return whole;
+      // './service.js' -> './service_v2.js' (the extension as written, or none).
+      const base = path.posix.basename(spec);
+      const dot = base.search(/\.[cm]?[jt]sx?$/);
+      const v2 = dot >= 0 ? `${base.slice(0, dot)}_v2${base.slice(dot)}` : `${base}_v2`;
+      return whole.replace(spec, `${spec.slice(0, spec.length - base.length)}${v2}`);
+    });
+    if (!importsIt || !runsAtTopLevel(parseTs(abs, text).sf)) continue;
+    return { file: abs, text: out };
+  }
+  return null;
 }
 
 /** A file of the repository with a class extending one of `names`, on the same side (_v2 or legacy) as `file`. */

@@ -128,6 +128,8 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
   const ctx = makeContext(input, sf, found, base, parent);
   const cluster = clusterForkUnguarded(ctx);
   if (cluster) return { status: 'skipped', ...empty, error: `${rel}:${cluster.line}: ${cluster.reason}` };
+  const fluent = fluentLifecycle(ctx);
+  if (fluent) return { status: 'skipped', ...empty, error: `${rel}:${fluent.line}: ${fluent.reason}` };
   try {
     return runTransforms(ctx, input);
   } catch (err) {
@@ -231,6 +233,36 @@ function relOf(ctx: TsRewriteContext): string {
  * health on the same port and register as the agent. Refused with that reason: the entry point
  * has to start the agent only where cluster.isPrimary, which takes a person to decide.
  */
+/**
+ * A legacy lifecycle method named like one of the base's (`start()`, `stop()`, `run()`) that
+ * resolves to the agent itself (`return this`, a declared `Promise<this>`): a fluent API whose
+ * callers use what it returns (`const gw = await Gateway.fromEnv().start()`). The base's method
+ * of that name resolves to nothing, and the legacy one cannot stay beside it (it would hide it)
+ * nor become the hook (its callers would get undefined): a person chooses how callers get the
+ * instance. Refused with the line and why, rather than left to fail the type-check.
+ */
+function fluentLifecycle(ctx: TsRewriteContext): { line: number; reason: string } | null {
+  for (const m of ctx.members.values()) {
+    const owned = ctx.base.members.get(m.name);
+    if (m.kind !== 'method' || !owned || owned.kind !== 'method' || owned.hook) continue;
+    for (const n of m.nodes) {
+      if (!Node.isMethodDeclaration(n) || !n.getBody()) continue;
+      const declared = n.getReturnTypeNode()?.getText().replace(/\s+/g, '') ?? '';
+      const own = (r: Node) => r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === n;
+      const returnsThis = n.getDescendantsOfKind(SyntaxKind.ReturnStatement).some((r) => own(r) && r.getExpression()?.getKind() === SyntaxKind.ThisKeyword);
+      if (!returnsThis && !new RegExp(`^(Promise<)?(this|${ctx.className})>?$`).test(declared)) continue;
+      return {
+        line: n.getStartLineNumber(),
+        reason:
+          `${m.name}() resolves to the agent itself (${returnsThis ? 'return this' : declared}), and callers may use what it returns; ` +
+          `${ctx.baseClass}.${m.name}() resolves to nothing, so ${m.name}() can neither stay (it would hide the base's) nor become on${m.name[0]!.toUpperCase()}${m.name.slice(1)}() ` +
+          `(its callers would get undefined): make ${m.name}() return nothing and its callers keep the instance they built, then run migrate again`,
+      };
+    }
+  }
+  return null;
+}
+
 function clusterForkUnguarded(ctx: TsRewriteContext): { line: number; reason: string } | null {
   // Without the word, nothing imports the cluster module: the class is not walked (a TypeScript rewrite's hot path).
   if (!/\bcluster\b/.test(ctx.sf.getFullText())) return null;
