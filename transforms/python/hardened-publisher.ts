@@ -12,9 +12,9 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
-import { selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { expressionOf, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
-import { isTrivial } from '../../src/analysis/infra.js';
+import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { analyzeCollect, initTail, moduleDecorators, noteMovedCode, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
@@ -324,6 +324,8 @@ function queueFallbacks(ctx: PythonTransformContext, entry: PyFunction, queue: s
     const store = obj ? selfAttribute(obj) : null;
     const trims: SyntaxNode[] = [];
     while (store && siblings[at] && trimsStore(siblings[at]!, store)) trims.push(siblings[at++]!);
+    // And log lines about the store (`logger.warning("backlog now %d", len(self.backlog))`): they go with it.
+    while (siblings[at] && siblings[at]!.type === 'expression_statement' && isLogCall(expressionOf(siblings[at]!))) trims.push(siblings[at++]!);
     const next = siblings[at];
     if (next?.type !== 'return_statement' || next.namedChild(0)?.type !== 'false') return;
     const onQueue = !!queue && !!obj && selfAttribute(obj) === queue && /^(enqueue|put|put_nowait|append|push)$/.test(fn.childForFieldName('attribute')!.text);

@@ -3,7 +3,7 @@
 // by statement, and whether run() is only `while True: collect(); sleep(interval)`.
 // Computed once per rewrite (keyed by the context) so propose and edit phases agree.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
-import type { PyFunction } from '../../src/lang/python/module-model.js';
+import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { expressionOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
@@ -325,6 +325,8 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
       // `def _flush_spool(self): ... if not publish(batch): ...` re-sends through the module's publish function.
       const f = n.type === 'call' ? n.childForFieldName('function') : null;
       if (f?.type === 'identifier' && modules.has(f.text)) resends = true;
+      // `self.bus.send(self.backlog[0])`: re-sends through the same client the publish sends with.
+      if (n.type === 'call' && busClientCall(ctx, n)) resends = true;
     });
     if (resends) m.drain.add(name);
   }
@@ -1031,6 +1033,11 @@ function reachesBus(ctx: PythonTransformContext, fn: PyFunction): boolean {
     walk(body, (n) => {
       if (n.type === 'function_definition' || n.type === 'class_definition') return false;
       if (n.type === 'identifier' && /EVENT_?BUS/i.test(n.text)) bus = true;
+      // `self.bus.send(event)` on the file's own client class built for the bus in __init__.
+      if (n.type === 'call' && busClientCall(ctx, n)) {
+        bus = true;
+        wire = true;
+      }
       if (n.type === 'call') {
         const callee = n.childForFieldName('function');
         const last = callee?.type === 'attribute' ? callee.childForFieldName('attribute')!.text : callee?.text ?? '';
@@ -1243,4 +1250,43 @@ export function initTail(ctx: PythonTransformContext, skip: (stmt: SyntaxNode) =
   if (!last) return null;
   const nl = ctx.source.indexOf('\n', last.endIndex);
   return { at: nl === -1 ? ctx.source.length : nl + 1, indent: indentAt(ctx.source, last.startIndex) };
+}
+
+/**
+ * `self.<client>.<method>(...)` where __init__ sets `self.<client> = Client(...)` once, `Client` is a
+ * class of this file built for the bus (its arguments or its own code name the EventBus), and
+ * `Client.<method>` puts bytes on the wire (a gRPC stub, HTTP, a socket call): the agent's own
+ * small client wrapper (`self.bus = BusClient(EVENTBUS_URL)`, `self.bus.send(event)`).
+ */
+export function busClientCall(ctx: PythonTransformContext, call: SyntaxNode): boolean {
+  const f = call.childForFieldName('function');
+  if (f?.type !== 'attribute') return false;
+  const obj = f.childForFieldName('object');
+  const attr = obj ? selfAttribute(obj) : null;
+  if (!attr || obj!.type !== 'attribute') return false;
+  const client = busClientClass(ctx, attr);
+  const m = client?.methods.get(f.childForFieldName('attribute')!.text);
+  if (!m || m.isAsync) return false;
+  let wire = false;
+  walk(m.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition') return false;
+    if (n.type !== 'call') return;
+    const c = n.childForFieldName('function');
+    const last = c?.type === 'attribute' ? c.childForFieldName('attribute')!.text : c?.text ?? '';
+    if (WIRE.test(last)) wire = true;
+  });
+  return wire;
+}
+
+/** The file's class that `self.<attr>` holds, when __init__ alone sets it, to `Class(...)` built for the bus. */
+export function busClientClass(ctx: PythonTransformContext, attr: string): PyClass | null {
+  const sets = ctx.agent.assignments.filter((a) => a.attr === attr);
+  if (sets.length !== 1 || sets[0]!.method !== '__init__') return null;
+  const v = sets[0]!.value;
+  const callee = v?.type === 'call' ? v.childForFieldName('function') : null;
+  if (callee?.type !== 'identifier') return null;
+  const cls = ctx.module.classes.find((c) => c.name === callee.text && c.name !== ctx.agent.cls.name);
+  if (!cls || cls.node.startPosition.column !== 0) return null;
+  const forBus = /EVENT_?BUS/i.test(v!.childForFieldName('arguments')!.text) || /EVENT_?BUS/i.test(cls.body.text);
+  return forBus ? cls : null;
 }
