@@ -798,6 +798,10 @@ function readCollectDirect(ctx: PythonTransformContext): Analysis<CollectPlan> {
     // It sends through a module function of the file that cannot be proven to be the publish: name it.
     const r = rejectedModulePublisher(ctx);
     if (r) return fail(`${name}() publishes through the module function ${r.fn.name}() (${ctx.file}:${r.fn.line}), which ${r.reason}; hand it to the base as eventbus_publisher by hand`, r.fn.line);
+    // It hands its events to a method of the agent that does reach the bus, but not in a shape the
+    // migration can move: name that method, where it is, and what stands in the way.
+    const unshaped = unshapedSender(ctx, fn);
+    if (unshaped) return fail(`${name}() sends through ${unshaped.fn.name}() (${ctx.file}:${unshaped.fn.line}), which reaches the EventBus but ${unshaped.why}; hand it to the base as eventbus_publisher by hand`, unshaped.fn.line);
     return fail(`${name}() publishes nothing the migration recognises`, fn.line);
   }
   const guarded = events.filter((e) => e.startsWith('?'));
@@ -1289,4 +1293,70 @@ export function busClientClass(ctx: PythonTransformContext, attr: string): PyCla
   if (!cls || cls.node.startPosition.column !== 0) return null;
   const forBus = /EVENT_?BUS/i.test(v!.childForFieldName('arguments')!.text) || /EVENT_?BUS/i.test(cls.body.text);
   return forBus ? cls : null;
+}
+
+/** A method the cycle calls that reaches the bus but is no publish by name or shape, and why not. */
+function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: PyFunction; why: string } | null {
+  const called: string[] = [];
+  walk(cycle.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return n.id === cycle.node.id ? undefined : false;
+    if (n.type !== 'call') return;
+    const f = n.childForFieldName('function');
+    const a = f?.type === 'attribute' ? selfAttribute(f) : null;
+    if (a && ctx.agent.methods.has(a) && !called.includes(a)) called.push(a);
+  });
+  for (const name of called) {
+    const fn = ctx.agent.methods.get(name)!;
+    if (isPublish(ctx, name) || isDrain(ctx, name) || !reachesBusThroughHelpers(ctx, fn)) continue;
+    const params = fn.params.filter((p, i) => i > 0 && p.kind !== 'separator');
+    let failure = false;
+    let queues: string | null = null;
+    walk(fn.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'class_definition') return false;
+      if (n.type === 'return_statement' && n.namedChild(0)?.type === 'false') failure = true;
+      if (!queues && n.type === 'call') {
+        const f = n.childForFieldName('function');
+        const obj = f?.type === 'attribute' ? f.childForFieldName('object') : null;
+        const store = obj ? selfAttribute(obj) : null;
+        if (store && /^(append|extend|put|enqueue|appendleft)$/.test(f!.childForFieldName('attribute')!.text)) queues = `self.${store}.${f!.childForFieldName('attribute')!.text}() at line ${n.startPosition.row + 1}`;
+      }
+    });
+    const why = fn.isAsync
+      ? 'is async'
+      : !moduleDecorators(ctx, fn)
+        ? `is decorated by @${fn.decorators.join(', @')}, not a function of this file`
+        : params.length !== 1 || params[0]!.kind !== 'plain'
+          ? `takes ${params.length} arguments, not one event`
+          : !failure
+            ? `never answers a failure with \`return False\`${queues ? ` (it keeps what fails itself: ${queues})` : ''}`
+            : 'is not the only thing the cycle sends with';
+    return { fn, why };
+  }
+  return null;
+}
+
+/** reachesBus, following the agent's helper methods to any depth (`_send` → `_write_lines` → `_connect`). */
+function reachesBusThroughHelpers(ctx: PythonTransformContext, fn: PyFunction): boolean {
+  let bus = false;
+  let wire = false;
+  const seen = new Set<string>();
+  const visit = (f: PyFunction) => {
+    if (seen.has(f.name)) return;
+    seen.add(f.name);
+    walk(f.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'class_definition') return false;
+      if (n.type === 'identifier' && /EVENT_?BUS/i.test(n.text)) bus = true;
+      if (n.type === 'call') {
+        if (busClientCall(ctx, n)) bus = wire = true;
+        const c = n.childForFieldName('function');
+        const last = c?.type === 'attribute' ? c.childForFieldName('attribute')!.text : c?.text ?? '';
+        if (WIRE.test(last)) wire = true;
+      }
+      const a = selfAttribute(n);
+      const helper = a ? ctx.agent.methods.get(a) : undefined;
+      if (helper) visit(helper);
+    });
+  };
+  visit(fn);
+  return bus && wire;
 }
