@@ -30,6 +30,8 @@ export interface BaseModel {
   periodicHook: { hook: string; intervalAttribute: string | null } | null;
   /** Parameters of the base's __init__ (besides self). */
   initParams: string[];
+  /** Parameter of the base's __init__ → source text of its default (`device_id` → `None`). */
+  initDefaults: Map<string, string>;
   /** Does the base install SIGTERM/SIGINT handlers itself (else the agent's own must stay)? */
   handlesSignals: boolean;
   /** Attributes the base's own threads (started by __init__) operate: a socket its health thread polls. */
@@ -85,6 +87,7 @@ export function fromProfile(profile: PythonProfile, className: string): BaseMode
     requestLoop: null,
     periodicHook: null,
     initParams: ['name', ...Object.keys(profile.super_call.pass_through ?? {})],
+    initDefaults: new Map(),
     binds: (profile.base_binds ?? ['port', 'health_check_port']).map(normPort),
     bindLines: new Map(),
     bindKinds: new Map(),
@@ -222,6 +225,8 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
   const { requestLoop, periodicHook, shutdownCalls } = lifecycle(cls);
   const init = cls.methods.get('__init__');
   const initParams = init ? init.params.filter((p) => p.name !== 'self' && p.kind !== 'separator').map((p) => p.name) : [];
+  const initDefaults = new Map<string, string>();
+  for (const p of init?.params ?? []) if (p.kind === 'default' && p.default) initDefaults.set(p.name, p.default.text);
   return {
     className: cls.name,
     attributes,
@@ -233,6 +238,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     requestLoop,
     periodicHook,
     initParams,
+    initDefaults,
     binds,
     bindLines,
     bindKinds,

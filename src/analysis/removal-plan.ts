@@ -218,13 +218,16 @@ export class RemovalPlan {
     }
     const stmts = this.stmts.filter((s) => (s.requires ?? []).every((r) => removed.has(r)));
     nodes.push(...stmts.filter((s) => s.replacement === undefined).map((s) => s.node));
-    // Statements in the surviving methods that only serve removed members go with them.
+    // Statements in the surviving methods that only serve removed members go with them (not one
+    // replaced in place, nor one holding such: `self._publish(e)` becoming `events.append(e)`).
+    const replaced = stmts.filter((s) => s.replacement !== undefined).map((s) => s.node);
+    const holdsReplaced = (n: SyntaxNode) => replaced.some((r) => n.startIndex <= r.startIndex && r.endIndex <= n.endIndex);
     const inRemovedDef = (n: SyntaxNode) => nodes.some((d) => d.startIndex <= n.startIndex && n.endIndex <= d.endIndex);
     const visitBlock = (block: SyntaxNode) => {
       const stmts = statements(block);
       // A loop whose whole body would go is not set-up or teardown: emptied, it would spin.
       const loopBody = block.parent?.type === 'while_statement' || block.parent?.type === 'for_statement';
-      const going = stmts.filter((s) => !inRemovedDef(s) && (belongsTo(s, callsGo, setupOnly, methodNames) || iteratesOnly(s, callsGo)));
+      const going = stmts.filter((s) => !inRemovedDef(s) && !holdsReplaced(s) && (belongsTo(s, callsGo, setupOnly, methodNames) || iteratesOnly(s, callsGo)));
       if (loopBody && going.length === stmts.length && stmts.length > 0) return;
       for (const s of stmts) {
         if (inRemovedDef(s)) continue;

@@ -143,8 +143,27 @@ function sameAsBase(ctx: PythonTransformContext, attr: string, value: string): b
   const mine = norm(value);
   return (ctx.base.values.get(attr) ?? []).some((v) => {
     const given = v.replace(/\bself\.(\w+)\b/g, (m, a: string) => ctx.passThrough.get(a) ?? m);
-    return norm(given) === mine;
+    return norm(given) === mine || norm(withParameters(ctx, given)) === mine;
   });
+}
+
+/**
+ * A base value read with the base's own __init__ parameters as this agent's super() call gives them:
+ * the expression passed, else the parameter's default; a leading `None or` then falls away
+ * (`device_id or socket.gethostname()` with device_id not passed is `socket.gethostname()`).
+ */
+function withParameters(ctx: PythonTransformContext, value: string): string {
+  let out = value.replace(/(?<![.\w])([A-Za-z_]\w*)(?![\w(])(?!\s*=[^=])/g, (m, p: string) => {
+    if (!ctx.base.initParams.includes(p)) return m;
+    const passed = ctx.passThrough.get(p);
+    if (passed !== undefined) return `(${passed})`;
+    return ctx.base.initDefaults.get(p) ?? m;
+  });
+  for (;;) {
+    const next = out.replace(/^\s*(None|False|0|""|'')\s+or\s+/, '');
+    if (next === out) return out;
+    out = next;
+  }
 }
 
 function passedUnderLegacyName(ctx: PythonTransformContext, attr: string): string | undefined {

@@ -8,6 +8,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { keep } from '../../src/lang/python/transform-context.js';
 import { analyzePublisher } from './hardened-publisher.js';
 import { analyzeCollect, cycleMethod, HOOK, LEGACY_RUN, queueMethods, returnLine } from './hardened-shapes.js';
+import { indentAt, lineStart } from '../../src/lang/python/text.js';
 
 const label = 'hardened-collect';
 
@@ -27,8 +28,11 @@ export const hardenedCollectPropose: PythonTransform = {
       return;
     }
     const run = requiresRun(ctx);
+    const gather = a.value.accumulate;
     for (const s of a.value.publishStmts) {
-      ctx.plan.proposeStatement({ node: s, symbol: `${a.value.fn.name}: ${s.text.split('\n')[0]!.trim()}`, finding: 'publish', reason: 'the base publishes what collect_data() returns', requires: run });
+      // Gathered in place (`events.append(<event>)`) when the cycle published from inside its own branches.
+      const replacement = gather?.appends.get(s.id);
+      ctx.plan.proposeStatement({ node: s, symbol: `${a.value.fn.name}: ${s.text.split('\n')[0]!.trim()}`, finding: 'publish', reason: 'the base publishes what collect_data() returns', requires: run, ...(replacement !== undefined ? { replacement } : {}) });
     }
     // The drain goes only when nothing can fill the legacy queue any more.
     const queues = queueMethods(ctx);
@@ -56,12 +60,18 @@ export const hardenedCollect: PythonTransform = {
       ctx.warnings.push(`${ctx.agent.cls.name}: ${gone.join(', ')} removed; the base publishes what ${HOOK}() returns through eventbus_publisher=..., pass one to super().__init__ (without it, events are counted as unpublished)`);
     }
     for (const r of returns) ctx.edits.replace(r.node.startIndex, r.node.endIndex, r.text, label);
+    if (a.value.accumulate) {
+      const at = a.value.accumulate.at;
+      const start = lineStart(ctx.source, at.startIndex);
+      ctx.edits.insert(start, `${indentAt(ctx.source, at.startIndex)}${a.value.accumulate.name} = []${ctx.layout.eol}`, label);
+      ctx.warnings.push(`${ctx.agent.cls.name}: ${fn.name}() published ${a.value.publishStmts.length === 1 ? 'from inside its own branches' : `at ${a.value.publishStmts.length} places`} (lines ${a.value.publishStmts.map((x) => x.startPosition.row + 1).join(', ')}); each event is gathered there into ${a.value.accumulate.name}, which ${HOOK}() returns, and the base publishes them together after the cycle`);
+    }
     for (const c of a.value.counters) {
       ctx.warnings.push(`${ctx.agent.cls.name}: self.${c} counted publishes for log lines only and no longer counts (the base counts events_published, on /health and /metrics)`);
     }
     if (append) {
       // After the last statement of the block that stays (the removed ones take their lines with them).
-      const gone = new Set(ctx.resolved!.statements.map((s) => s.node.id));
+      const gone = new Set(ctx.resolved!.statements.filter((s) => s.replacement === undefined).map((s) => s.node.id));
       const last = [...block].reverse().find((s) => !gone.has(s.id));
       if (!last) return;
       const r = returnLine(ctx, last, events);

@@ -49,6 +49,8 @@ interface CycleWork {
   backoff: string[];
   /** The random spread added to each sleep (`random.uniform(0, self.jitter)`), which the base does not add. */
   jitter: string | null;
+  /** The loop kept a fixed cadence (slept the interval minus the cycle's time): its clock locals. */
+  cadence: string[];
 }
 
 const memo = new WeakMap<PythonTransformContext, Analysis<RunPlan>>();
@@ -88,7 +90,7 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   // Shape: locals, logs, one `while True:` (maybe inside try/except KeyboardInterrupt) holding
   // one self.collect() (maybe inside try/except that logs) and one sleep.
   const locals = new Set<string>();
-  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], jitter: null };
+  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], jitter: null, cadence: [] };
   // `except OSError: failures += 1; delay = min(interval * 2 ** failures, MAX); log; sleep(delay); continue`
   // around collect(): a back-off the base's loop replaces (a failing collect_data() is logged and
   // counted, and the next cycle comes after collection_interval). Its counters go with it.
@@ -119,6 +121,17 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
         continue;
       }
       const e = s.type === 'expression_statement' ? s.namedChild(0) : null;
+      // `started = time.monotonic()`, `deadline += self.interval`: the clock of a cadence-keeping loop.
+      if (clocks.size && isClockStep(s, clocks)) continue;
+      // `time.sleep(max(0.0, interval - elapsed))`, `if pause > 0: time.sleep(pause) else: ...`: the
+      // interval minus the time the cycle took. The base waits collection_interval after each cycle.
+      const paced = clocks.size && inLoop && s.parent?.id === loopBody?.id ? cadenceSleep(s, clocks, param?.name ?? null) : null;
+      if (paced) {
+        if (sleep) bad = s;
+        sleep = paced;
+        cadenceSleepStmt = s;
+        continue;
+      }
       if (e?.type === 'call' && /^(time\.)?sleep$/.test(callee(e) ?? '')) {
         if (inLoop && s.parent?.id === loopBody?.id) {
           if (sleep) bad = s;
@@ -208,6 +221,8 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   };
   let loopBody: SyntaxNode | null | undefined = null;
   let flagLoop: SyntaxNode | null = null;
+  const clocks = clockLocals(fn.body, param?.name ?? null);
+  let cadenceSleepStmt: SyntaxNode | null = null;
   visit(fn.body, false);
   if (bad) {
     const b = bad as SyntaxNode;
@@ -273,6 +288,15 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   for (const n of work.backoff) {
     const uses = [...work.before, ...work.each, ...work.after, ...work.teardown].find((x) => mentionsName(x, n));
     if (uses) return fail(`run()'s back-off counter ${n} is also used at line ${uses.startPosition.row + 1}`, uses.startPosition.row + 1);
+  }
+  if (cadenceSleepStmt) {
+    // The interval the cadence is kept at: the one name besides the clock that its steps and sleep read.
+    const interval = cadenceInterval(fn.body, clocks, param?.name ?? null);
+    if (!interval) return fail('run() keeps a cadence on something other than one interval', fn.line);
+    const uses = [...work.before, ...work.each, ...work.after, ...work.teardown].find((x) => [...clocks].some((n) => mentionsName(x, n)));
+    if (uses) return fail(`run()'s clock ${[...clocks].find((n) => mentionsName(uses, n))} is also used at line ${uses.startPosition.row + 1}`, uses.startPosition.row + 1);
+    work.cadence = [...clocks];
+    slept = interval;
   }
   const kept = initKeepsInterval(ctx);
   const sleptAttr = selfAttribute(slept);
@@ -557,6 +581,9 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
   if (work.backoff.length) {
     ctx.warnings.push(`${cls}: run()'s back-off on consecutive failures of ${fn.name}() (${work.backoff.join(', ')}) dropped: the base logs and counts a failing collect_data() (errors, last_error on /health) and runs the next cycle after collection_interval`);
   }
+  if (work.cadence.length) {
+    ctx.warnings.push(`${cls}: run() kept a fixed cadence (it slept the interval minus the time the cycle took, with ${work.cadence.join(', ')}); the base waits collection_interval after each cycle, so the period grows by the cycle's own duration`);
+  }
   if (work.jitter) {
     ctx.warnings.push(`${cls}: run() slept a random spread on top of its interval (${work.jitter}); the base runs every collection_interval without it, so agents started together stay in step (stagger their start or set COLLECTION_INTERVAL per host)`);
   }
@@ -606,4 +633,154 @@ function selfCallName(stmt: SyntaxNode): string | null {
   const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
   const f = e?.type === 'call' ? e.childForFieldName('function') : null;
   return f?.type === 'attribute' && f.childForFieldName('object')?.text === 'self' ? f.childForFieldName('attribute')!.text : null;
+}
+
+const CLOCK_CALL = /^(time\.)?(monotonic|time|perf_counter)$/;
+
+/** `time.monotonic()`, a clock local, the interval, a number, and + / - / parentheses of those. */
+function clockExpression(n: SyntaxNode, clocks: Set<string>, param: string | null, sawClock: { v: boolean }): boolean {
+  switch (n.type) {
+    case 'call': {
+      const ok = CLOCK_CALL.test(callee(n) ?? '') && n.childForFieldName('arguments')!.namedChildren.length === 0;
+      if (ok) sawClock.v = true;
+      return ok;
+    }
+    case 'identifier':
+      if (clocks.has(n.text)) sawClock.v = true;
+      return clocks.has(n.text) || n.text === param || /^[A-Z_][A-Z0-9_]*$/.test(n.text);
+    case 'attribute':
+      return !!selfAttribute(n);
+    case 'integer':
+    case 'float':
+      return true;
+    case 'parenthesized_expression':
+      return n.namedChildren.length === 1 && clockExpression(n.namedChild(0)!, clocks, param, sawClock);
+    case 'unary_operator':
+      return clockExpression(n.childForFieldName('argument')!, clocks, param, sawClock);
+    case 'binary_operator':
+      return ['+', '-'].includes(n.childForFieldName('operator')?.text ?? '') &&
+        clockExpression(n.childForFieldName('left')!, clocks, param, sawClock) && clockExpression(n.childForFieldName('right')!, clocks, param, sawClock);
+    default:
+      return false;
+  }
+}
+
+/**
+ * run()'s clock locals: names only ever bound (`=`, `+=`) to arithmetic of the clock, other clock
+ * locals, the interval and numbers (`started = time.monotonic()`, `elapsed = time.monotonic() - started`,
+ * `deadline += self.interval`), each reading the clock somewhere.
+ */
+function clockLocals(body: SyntaxNode, param: string | null): Set<string> {
+  const binds = new Map<string, SyntaxNode[]>();
+  const other = new Set<string>();
+  walk(body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'assignment' || n.type === 'augmented_assignment') {
+      const left = n.childForFieldName('left');
+      const right = n.childForFieldName('right');
+      if (left?.type === 'identifier' && right && n.parent?.type === 'expression_statement') {
+        const op = n.type === 'augmented_assignment' ? n.childForFieldName('operator')?.text : '=';
+        if (op === '=' || op === '+=' || op === '-=') binds.set(left.text, [...(binds.get(left.text) ?? []), right]);
+        else other.add(left.text);
+      } else if (left) walk(left, (x) => { if (x.type === 'identifier') other.add(x.text); });
+    }
+    if (n.type === 'for_statement' || n.type === 'with_statement' || n.type === 'except_clause') {
+      const l = n.type === 'for_statement' ? n.childForFieldName('left') : null;
+      if (l) walk(l, (x) => { if (x.type === 'identifier') other.add(x.text); });
+    }
+  });
+  const clocks = new Set<string>();
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [name, rights] of binds) {
+      if (clocks.has(name) || other.has(name) || name === param) continue;
+      const saw = { v: false };
+      const trial = new Set([...clocks, name]);
+      if (rights.every((r) => clockExpression(r, trial, param, saw)) && rights.some((r) => { const s = { v: false }; clockExpression(r, clocks, param, s); return s.v; })) {
+        clocks.add(name);
+        grew = true;
+      }
+    }
+  }
+  return clocks;
+}
+
+function isClockStep(stmt: SyntaxNode, clocks: Set<string>): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  const left = e && (e.type === 'assignment' || e.type === 'augmented_assignment') ? e.childForFieldName('left') : null;
+  return left?.type === 'identifier' && clocks.has(left.text);
+}
+
+/** `sleep(pause)` or `sleep(max(0, <clock arithmetic>))`: the sleep call, else null. */
+function clockSleepCall(stmt: SyntaxNode, clocks: Set<string>, param: string | null): SyntaxNode | null {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  if (e?.type !== 'call' || !/^(time\.)?sleep$/.test(callee(e) ?? '')) return null;
+  const args = e.childForFieldName('arguments')!.namedChildren;
+  if (args.length !== 1) return null;
+  const a = args[0]!;
+  if (a.type === 'identifier' && clocks.has(a.text)) return e;
+  if (a.type === 'call' && callee(a) === 'max') {
+    const m = a.childForFieldName('arguments')!.namedChildren;
+    const zero = m.find((x) => /^0(\.0*)?$/.test(x.text));
+    const rest = m.filter((x) => x !== zero);
+    const saw = { v: false };
+    return zero && rest.length === 1 && clockExpression(rest[0]!, clocks, param, saw) && saw.v ? e : null;
+  }
+  return null;
+}
+
+/**
+ * The loop's sleep, keeping its cadence: a clock sleep, or `if <clock test>: sleep(pause) else:
+ * <logs and clock steps>` (a cycle that overran its interval starts the next at once).
+ */
+function cadenceSleep(stmt: SyntaxNode, clocks: Set<string>, param: string | null): SyntaxNode | null {
+  const direct = clockSleepCall(stmt, clocks, param);
+  if (direct) return direct;
+  if (stmt.type !== 'if_statement') return null;
+  const cond = stmt.childForFieldName('condition')!;
+  let onlyClock = true;
+  walk(cond, (n) => {
+    if (n.type === 'identifier' && !clocks.has(n.text)) onlyClock = false;
+    if (n.type === 'call' || n.type === 'attribute') onlyClock = false;
+  });
+  if (!onlyClock || ![...clocks].some((c) => mentionsName(cond, c))) return null;
+  const branches = stmt.namedChildren.filter((c) => c.type === 'else_clause' || c.type === 'elif_clause');
+  if (branches.some((b) => b.type === 'elif_clause')) return null;
+  const blocks = [stmt.childForFieldName('consequence')!, ...branches.map((b) => b.namedChildren.find((x) => x.type === 'block')!)];
+  let found: SyntaxNode | null = null;
+  for (const b of blocks) {
+    for (const x of statements(b)) {
+      const sl = clockSleepCall(x, clocks, param);
+      if (sl) {
+        if (found) return null;
+        found = sl;
+        continue;
+      }
+      if (isClockStep(x, clocks) || (isTrivial(x) && x.type !== 'return_statement')) continue;
+      return null;
+    }
+  }
+  return found;
+}
+
+/** The one interval (the run() parameter or a self attribute) the cadence's arithmetic reads. */
+function cadenceInterval(body: SyntaxNode, clocks: Set<string>, param: string | null): SyntaxNode | null {
+  const found = new Map<string, SyntaxNode>();
+  walk(body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    const e = n.type === 'assignment' || n.type === 'augmented_assignment' ? n : null;
+    const left = e?.childForFieldName('left');
+    let scope: SyntaxNode | null = null;
+    if (left?.type === 'identifier' && clocks.has(left.text)) scope = e!.childForFieldName('right');
+    if (n.type === 'call' && /^(time\.)?sleep$/.test(callee(n) ?? '')) scope = n.childForFieldName('arguments');
+    if (!scope) return;
+    walk(scope, (x) => {
+      if (x.type === 'attribute' && selfAttribute(x)) {
+        found.set(x.text, x);
+        return false;
+      }
+      if (x.type === 'identifier' && (x.text === param || /^[A-Z_][A-Z0-9_]*$/.test(x.text)) && x.parent?.type !== 'attribute') found.set(x.text, x);
+    });
+  });
+  return found.size === 1 ? [...found.values()][0]! : null;
 }

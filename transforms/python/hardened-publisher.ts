@@ -12,10 +12,10 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
-import { selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { expressionOf, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
-import { isTrivial } from '../../src/analysis/infra.js';
-import { analyzeCollect, initTail, noteMovedCode, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
+import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
+import { analyzeCollect, initTail, moduleDecorators, noteMovedCode, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
 const CLASS = 'EventBusPublisher';
@@ -137,7 +137,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   }
   if (called.size !== 1) return fail(`collect() publishes through ${called.size} methods`, collect.value.fn.line);
   const entry = ctx.agent.methods.get([...called][0]!)!;
-  if (entry.isAsync || entry.decorators.length) return fail(`${entry.name}() is async or decorated`, entry.line);
+  if (entry.isAsync || !moduleDecorators(ctx, entry)) return fail(`${entry.name}() is async or decorated by something not of this module`, entry.line);
   const params = entry.params.filter((p, i) => i > 0 && p.kind !== 'separator');
   if (params.length !== 1 || params[0]!.kind !== 'plain') return fail(`${entry.name}() takes more than the event`, entry.line);
 
@@ -234,7 +234,23 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   const gates = statements(entry.body).filter((g) => breakerGate(g, stateAttrs));
   for (let i = failures.length - 1; i >= 0; i--) if (gates.some((g) => g.startIndex <= failures[i]!.node.startIndex && failures[i]!.node.endIndex <= g.endIndex)) failures.splice(i, 1);
   let checkResult = false;
-  if (failures.length && collect.value.resultChecked) {
+  if (entry.decorators.length) {
+    // A decorator of the module wraps the entry and may read its answer (`@retry_on_false(attempts=3)`
+    // calling it again while it answers falsy): its returns stay as written, so the decorator still sees
+    // them, and publish() raises on a falsy final answer. Only when every return is that yes/no answer.
+    const rets: SyntaxNode[] = [];
+    walk(entry.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type === 'return_statement') rets.push(n);
+    });
+    const kind = (r: SyntaxNode) => r.namedChild(0)?.type ?? '';
+    const yesNo = (r: SyntaxNode) => ['comparison_operator', 'boolean_operator', 'not_operator', 'true', 'false'].includes(kind(r));
+    if (!rets.length || !rets.every(yesNo) || rets.every((r) => kind(r) === 'true') || failures.some((f) => f.node.type !== 'return_statement')) {
+      return fail(`${entry.name}() is decorated (@${entry.decorators.join(', @')}) and does not answer yes/no on every path; the decorator would see another result`, entry.line);
+    }
+    failures.length = 0;
+    checkResult = true;
+  } else if (failures.length && collect.value.resultChecked) {
     // Failures raise now, and the other returns report the bus's answer (`return resp.status == 200`,
     // or True) that the cycle acted on (queued the events when it was falsy): publish() still checks
     // it. A cycle that ignored the result never treated that answer as a failure.
@@ -287,17 +303,6 @@ function transportOnlyAttr(ctx: PythonTransformContext, attr: string, moved: PyF
     .every((r) => scopes.some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex));
 }
 
-/**
- * The method's decorators (if any) are functions of this module (`@retry(times=3)` wrapping a
- * send): they stay reachable from the publisher class the method moves into. Built-ins that
- * change how the method binds (`@staticmethod`, `@property`) or imported ones are not moved.
- */
-function moduleDecorators(ctx: PythonTransformContext, fn: PyFunction): boolean {
-  return fn.decorators.every((d) => {
-    const name = /^([A-Za-z_]\w*)\s*(\(|$)/.exec(d)?.[1];
-    return !!name && ctx.module.root.namedChildren.some((c) => c.type === 'function_definition' && c.childForFieldName('name')?.text === name);
-  });
-}
 
 /**
  * In the publish method: a statement putting the event into the legacy queue (a call on the
@@ -319,6 +324,8 @@ function queueFallbacks(ctx: PythonTransformContext, entry: PyFunction, queue: s
     const store = obj ? selfAttribute(obj) : null;
     const trims: SyntaxNode[] = [];
     while (store && siblings[at] && trimsStore(siblings[at]!, store)) trims.push(siblings[at++]!);
+    // And log lines about the store (`logger.warning("backlog now %d", len(self.backlog))`): they go with it.
+    while (siblings[at] && siblings[at]!.type === 'expression_statement' && isLogCall(expressionOf(siblings[at]!))) trims.push(siblings[at++]!);
     const next = siblings[at];
     if (next?.type !== 'return_statement' || next.namedChild(0)?.type !== 'false') return;
     const onQueue = !!queue && !!obj && selfAttribute(obj) === queue && /^(enqueue|put|put_nowait|append|push)$/.test(fn.childForFieldName('attribute')!.text);
@@ -467,7 +474,9 @@ export const hardenedPublisher: PythonTransform = {
     ctx.warnings.push(
       plan.module
         ? `${cls.name}: the module function ${plan.entry.name}() (line ${plan.entry.line}) stays where it is; ${CLASS} (the base's eventbus_publisher) calls it and raises when it answers falsy, so the base retries and queues a failed batch`
-        : `${cls.name}: ${plan.moved.map((m) => `${m.name}()`).join(', ')} moved into ${CLASS} (the base's eventbus_publisher); its failure results now raise`,
+        : plan.failures.length || !plan.checkResult
+          ? `${cls.name}: ${plan.moved.map((m) => `${m.name}()`).join(', ')} moved into ${CLASS} (the base's eventbus_publisher); its failure results now raise`
+          : `${cls.name}: ${plan.moved.map((m) => `${m.name}()`).join(', ')} moved into ${CLASS} (the base's eventbus_publisher) as written; publish() raises when ${plan.entry.name}() answers falsy`,
     );
     for (const g of plan.gates) {
       ctx.warnings.push(

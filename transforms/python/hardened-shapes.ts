@@ -3,13 +3,14 @@
 // by statement, and whether run() is only `while True: collect(); sleep(interval)`.
 // Computed once per rewrite (keyed by the context) so propose and edit phases agree.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
-import type { PyFunction } from '../../src/lang/python/module-model.js';
+import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { expressionOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { blocksOf, isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { indentAt } from '../../src/lang/python/text.js';
 import { mixinQueueMethod } from './hardened-queue-mixin.js';
+import { analyzePublisher } from './hardened-publisher.js';
 
 export const PUBLISH_METHOD = /^(_get_grpc_channel|_publish_\w+|_publish)$/;
 export const QUEUE_METHOD = /^(_queue_\w+|_drain_\w+|_enqueue_\w+|_drain)$/;
@@ -50,6 +51,12 @@ export interface CollectPlan {
   resultChecked: boolean;
   /** Module-level functions the cycle published with (`publish(batch)`, see modulePublishers): they stay. */
   moduleFns: string[];
+  /**
+   * The cycle published from inside its own loops and branches (`for alert in alerts: ...;
+   * self._publish(self._alert_event(alert))`): each publish call becomes `<name>.append(<event>)`
+   * in place, `<name> = []` opens the block (before `at`) and the hook returns `<name>`.
+   */
+  accumulate?: { name: string; at: SyntaxNode; appends: Map<number, string> };
 }
 
 export type Analysis<T> = { ok: true; value: T } | { ok: false; reason: string; line: number };
@@ -251,6 +258,18 @@ export function isDrain(ctx: PythonTransformContext, m: string): boolean {
   return DRAIN.test(m) || shapedTransport(ctx).drain.has(m) || mixinQueueMethod(ctx, m) === 'drain';
 }
 
+/**
+ * The method's decorators (if any) are functions of this module (`@retry(times=3)` wrapping a
+ * send): they stay reachable from the publisher class the method moves into. Built-ins that
+ * change how the method binds (`@staticmethod`, `@property`) or imported ones are not moved.
+ */
+export function moduleDecorators(ctx: PythonTransformContext, fn: PyFunction): boolean {
+  return fn.decorators.every((d) => {
+    const name = /^([A-Za-z_]\w*)\s*(\(|$)/.exec(d)?.[1];
+    return !!name && ctx.module.root.namedChildren.some((c) => c.type === 'function_definition' && c.childForFieldName('name')?.text === name);
+  });
+}
+
 const shapeMemo = new WeakMap<PythonTransformContext, { publish: Set<string>; drain: Set<string> }>();
 /** Calls that put bytes on the wire to the EventBus (gRPC stub, HTTP, a raw socket). */
 const WIRE = /^(PublishTelemetry|Publish|urlopen|sendall|send|post|put|request|create_connection)$/;
@@ -281,7 +300,8 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
   const plain = (fn: PyFunction) => fn.params.filter((p, i) => i > 0 && p.kind !== 'separator');
   for (const name of calledByCycle) {
     const fn = ctx.agent.methods.get(name)!;
-    if (PUBLISH.test(name) || name.startsWith('__') || ctx.base.methods.has(name) || fn.isAsync || fn.decorators.length) continue;
+    // A decorator of the module (`@retry_on_false(attempts=3)`) moves with the method and keeps wrapping it.
+    if (PUBLISH.test(name) || name.startsWith('__') || ctx.base.methods.has(name) || fn.isAsync || !moduleDecorators(ctx, fn)) continue;
     const params = plain(fn);
     if (params.length !== 1 || params[0]!.kind !== 'plain') continue;
     let failure = false;
@@ -305,6 +325,8 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
       // `def _flush_spool(self): ... if not publish(batch): ...` re-sends through the module's publish function.
       const f = n.type === 'call' ? n.childForFieldName('function') : null;
       if (f?.type === 'identifier' && modules.has(f.text)) resends = true;
+      // `self.bus.send(self.backlog[0])`: re-sends through the same client the publish sends with.
+      if (n.type === 'call' && busClientCall(ctx, n)) resends = true;
     });
     if (resends) m.drain.add(name);
   }
@@ -435,6 +457,126 @@ function fail(reason: string, at: number): { ok: false; reason: string; line: nu
 }
 
 function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
+  const direct = readCollectDirect(ctx);
+  if (direct.ok) return direct;
+  const gathered = readCollectAccumulating(ctx);
+  if (!gathered.ok) return direct;
+  // The gathered events reach the bus only through the agent's transport handed to the base:
+  // when no publisher can be built from it, collect() stays as it is (its publish with it).
+  memo.get(ctx)!.collect = gathered;
+  const publisher = analyzePublisher(ctx);
+  if (!publisher.ok) return fail(`${direct.reason}; its events could be gathered in place, but its transport cannot be handed to the base (${publisher.reason})`, publisher.line);
+  return gathered;
+}
+
+/** The statement kinds a publish call may sit in, between it and collect()'s body, to be gathered in place. */
+const GATHER_THROUGH = new Set(['block', 'if_statement', 'elif_clause', 'else_clause', 'for_statement', 'while_statement', 'expression_statement']);
+
+/**
+ * collect() publishing from inside its own branches and loops, or an event built in the call
+ * (`self._publish(self._heartbeat_event())` under `if self.cycle % N == 1:`, one per alert in a
+ * `for` beside business statements): each call statement becomes `<events>.append(<its event>)`,
+ * where it stood, so every event is built when and as often as before, in the same order; the
+ * hook returns the list and the base publishes it. Only when the publish results are not read,
+ * no publish sits in a try (its exceptions handled there), and returns are constants.
+ */
+function readCollectAccumulating(ctx: PythonTransformContext): Analysis<CollectPlan> {
+  const name = cycleMethod(ctx);
+  const fn = ctx.agent.methods.get(name);
+  if (!fn || fn.isAsync || fn.decorators.length || ctx.agent.methods.has(HOOK)) return fail(`${name}() cannot gather its events`, fn?.line ?? ctx.agent.cls.line);
+  if (fn.params.some((p, i) => i > 0 && p.kind === 'plain')) return fail(`${name}() takes parameters`, fn.line);
+  const cls = ctx.agent.cls;
+  const run = ctx.agent.methods.get(LEGACY_RUN);
+  for (const r of ctx.refs.of(name)) {
+    if (r.kind === 'identifier' && r.node.parent?.type === 'function_definition' && r.node.parent.id === fn.node.id) continue;
+    if (run && run.outer.startIndex <= r.start && r.end <= run.outer.endIndex && isCollectCall(enclosingStatement(r.node), name)) continue;
+    if (r.kind === 'identifier' && !(cls.node.startIndex <= r.start && r.end <= cls.node.endIndex)) continue;
+    return fail(`${name}() is also used at line ${r.line}`, r.line);
+  }
+  const transport = (m: string) => isTransport(ctx, m);
+  const body = statements(fn.body).filter((s) => !isDocstring(s));
+  if (!body.length) return fail(`${name}() is empty`, fn.line);
+  const drainStmts: SyntaxNode[] = [];
+  for (const s of body) {
+    const sc = selfCall(s);
+    if (sc && !sc.target && transport(sc.method) && isDrain(ctx, sc.method) && sc.call.childForFieldName('arguments')!.namedChildCount === 0) drainStmts.push(s);
+  }
+  const publishStmts: SyntaxNode[] = [];
+  const publishers = new Set<string>();
+  const appendsText = new Map<number, SyntaxNode>();
+  const callees = new Set<number>();
+  let bad: { reason: string; at: number } | null = null;
+  walk(fn.body, (n) => {
+    if (bad) return false;
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return n.id === fn.node.id ? undefined : false;
+    if (n.type === 'yield') bad = { reason: `${name}() is a generator`, at: line(n) };
+    if (n.type === 'return_statement' && !CONST_RETURN.test(n.text.trim())) bad = { reason: `${name}() returns ${head(n)} at line ${line(n)}`, at: line(n) };
+    if (n.type !== 'call') return;
+    const f = n.childForFieldName('function');
+    const m = f?.type === 'attribute' ? selfAttribute(f) : null;
+    if (!m || !transport(m)) return;
+    const stmt = n.parent;
+    if (stmt && drainStmts.some((d) => d.id === stmt.id)) {
+      callees.add(f!.id);
+      return;
+    }
+    if (stmt?.type !== 'expression_statement' || !isPublish(ctx, m)) {
+      bad = { reason: `${name}() uses self.${m} at line ${line(n)} other than as a publish statement`, at: line(n) };
+      return;
+    }
+    const args = n.childForFieldName('arguments')!.namedChildren;
+    if (args.length !== 1 || ['keyword_argument', 'list_splat', 'dictionary_splat'].includes(args[0]!.type)) {
+      bad = { reason: `${name}() publishes ${n.childForFieldName('arguments')!.text} at line ${line(n)}`, at: line(n) };
+      return;
+    }
+    for (let p: SyntaxNode | null = stmt.parent; p && p.id !== fn.body.id; p = p.parent) {
+      if (!GATHER_THROUGH.has(p.type)) {
+        bad = { reason: `${name}() publishes inside a ${p.type.replace(/_/g, ' ')} at line ${line(n)}`, at: line(n) };
+        return;
+      }
+    }
+    publishStmts.push(stmt);
+    publishers.add(m);
+    callees.add(f!.id);
+    appendsText.set(stmt.id, args[0]!);
+  });
+  if (bad) return fail((bad as { reason: string }).reason, (bad as { at: number }).at);
+  if (!publishStmts.length) return fail(`${name}() publishes nothing the migration recognises`, fn.line);
+  // Nothing else of the transport is touched (an attribute of it read, a method passed along).
+  let other: SyntaxNode | null = null;
+  walk(fn.body, (n) => {
+    if (other) return false;
+    if (n.type === 'function_definition' && n.id !== fn.node.id) return false;
+    const a = n.type === 'attribute' ? selfAttribute(n) : null;
+    if (a && transport(a) && !callees.has(n.id)) other = n;
+  });
+  if (other) return fail(`${name}() uses ${(other as SyntaxNode).text} at line ${line(other as SyntaxNode)} in a way the migration cannot classify`, line(other as SyntaxNode));
+  // The list's name: one the method does not use.
+  const used = new Set<string>();
+  walk(fn.node, (n) => {
+    if (n.type === 'identifier') used.add(n.text);
+  });
+  const list = ['events', 'published', 'collected_events', 'events_out'].find((x) => !used.has(x) && !ctx.module.functions.has(x) && !ctx.module.imports.has(x));
+  if (!list) return fail(`${name}() has no free name for its events`, fn.line);
+  const last = body[body.length - 1]!;
+  const returns: Array<{ node: SyntaxNode; text: string }> = [];
+  walk(fn.body, (n) => {
+    if (n.type === 'function_definition' && n.id !== fn.node.id) return false;
+    if (n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'return_statement') returns.push({ node: n, text: `return ${list}` });
+  });
+  const at = body.find((s) => !drainStmts.includes(s))!;
+  const appends = new Map<number, string>([...appendsText].map(([id, ev]) => [id, `${list}.append(${ev.text})`]));
+  return {
+    ok: true,
+    value: {
+      fn, publishStmts, drainStmts, events: list, returns, block: body, append: last.type !== 'return_statement', counters: [],
+      publishers: [...publishers], resultChecked: false, moduleFns: [], accumulate: { name: list, at, appends },
+    },
+  };
+}
+
+function readCollectDirect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   const name = cycleMethod(ctx);
   const fn = ctx.agent.methods.get(name);
   const cls = ctx.agent.cls;
@@ -656,6 +798,10 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
     // It sends through a module function of the file that cannot be proven to be the publish: name it.
     const r = rejectedModulePublisher(ctx);
     if (r) return fail(`${name}() publishes through the module function ${r.fn.name}() (${ctx.file}:${r.fn.line}), which ${r.reason}; hand it to the base as eventbus_publisher by hand`, r.fn.line);
+    // It hands its events to a method of the agent that does reach the bus, but not in a shape the
+    // migration can move: name that method, where it is, and what stands in the way.
+    const unshaped = unshapedSender(ctx, fn);
+    if (unshaped) return fail(`${name}() sends through ${unshaped.fn.name}() (${ctx.file}:${unshaped.fn.line}), which reaches the EventBus but ${unshaped.why}; hand it to the base as eventbus_publisher by hand`, unshaped.fn.line);
     return fail(`${name}() publishes nothing the migration recognises`, fn.line);
   }
   const guarded = events.filter((e) => e.startsWith('?'));
@@ -891,6 +1037,11 @@ function reachesBus(ctx: PythonTransformContext, fn: PyFunction): boolean {
     walk(body, (n) => {
       if (n.type === 'function_definition' || n.type === 'class_definition') return false;
       if (n.type === 'identifier' && /EVENT_?BUS/i.test(n.text)) bus = true;
+      // `self.bus.send(event)` on the file's own client class built for the bus in __init__.
+      if (n.type === 'call' && busClientCall(ctx, n)) {
+        bus = true;
+        wire = true;
+      }
       if (n.type === 'call') {
         const callee = n.childForFieldName('function');
         const last = callee?.type === 'attribute' ? callee.childForFieldName('attribute')!.text : callee?.text ?? '';
@@ -1103,4 +1254,109 @@ export function initTail(ctx: PythonTransformContext, skip: (stmt: SyntaxNode) =
   if (!last) return null;
   const nl = ctx.source.indexOf('\n', last.endIndex);
   return { at: nl === -1 ? ctx.source.length : nl + 1, indent: indentAt(ctx.source, last.startIndex) };
+}
+
+/**
+ * `self.<client>.<method>(...)` where __init__ sets `self.<client> = Client(...)` once, `Client` is a
+ * class of this file built for the bus (its arguments or its own code name the EventBus), and
+ * `Client.<method>` puts bytes on the wire (a gRPC stub, HTTP, a socket call): the agent's own
+ * small client wrapper (`self.bus = BusClient(EVENTBUS_URL)`, `self.bus.send(event)`).
+ */
+export function busClientCall(ctx: PythonTransformContext, call: SyntaxNode): boolean {
+  const f = call.childForFieldName('function');
+  if (f?.type !== 'attribute') return false;
+  const obj = f.childForFieldName('object');
+  const attr = obj ? selfAttribute(obj) : null;
+  if (!attr || obj!.type !== 'attribute') return false;
+  const client = busClientClass(ctx, attr);
+  const m = client?.methods.get(f.childForFieldName('attribute')!.text);
+  if (!m || m.isAsync) return false;
+  let wire = false;
+  walk(m.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition') return false;
+    if (n.type !== 'call') return;
+    const c = n.childForFieldName('function');
+    const last = c?.type === 'attribute' ? c.childForFieldName('attribute')!.text : c?.text ?? '';
+    if (WIRE.test(last)) wire = true;
+  });
+  return wire;
+}
+
+/** The file's class that `self.<attr>` holds, when __init__ alone sets it, to `Class(...)` built for the bus. */
+export function busClientClass(ctx: PythonTransformContext, attr: string): PyClass | null {
+  const sets = ctx.agent.assignments.filter((a) => a.attr === attr);
+  if (sets.length !== 1 || sets[0]!.method !== '__init__') return null;
+  const v = sets[0]!.value;
+  const callee = v?.type === 'call' ? v.childForFieldName('function') : null;
+  if (callee?.type !== 'identifier') return null;
+  const cls = ctx.module.classes.find((c) => c.name === callee.text && c.name !== ctx.agent.cls.name);
+  if (!cls || cls.node.startPosition.column !== 0) return null;
+  const forBus = /EVENT_?BUS/i.test(v!.childForFieldName('arguments')!.text) || /EVENT_?BUS/i.test(cls.body.text);
+  return forBus ? cls : null;
+}
+
+/** A method the cycle calls that reaches the bus but is no publish by name or shape, and why not. */
+function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: PyFunction; why: string } | null {
+  const called: string[] = [];
+  walk(cycle.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return n.id === cycle.node.id ? undefined : false;
+    if (n.type !== 'call') return;
+    const f = n.childForFieldName('function');
+    const a = f?.type === 'attribute' ? selfAttribute(f) : null;
+    if (a && ctx.agent.methods.has(a) && !called.includes(a)) called.push(a);
+  });
+  for (const name of called) {
+    const fn = ctx.agent.methods.get(name)!;
+    if (isPublish(ctx, name) || isDrain(ctx, name) || !reachesBusThroughHelpers(ctx, fn)) continue;
+    const params = fn.params.filter((p, i) => i > 0 && p.kind !== 'separator');
+    let failure = false;
+    let queues: string | null = null;
+    walk(fn.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'class_definition') return false;
+      if (n.type === 'return_statement' && n.namedChild(0)?.type === 'false') failure = true;
+      if (!queues && n.type === 'call') {
+        const f = n.childForFieldName('function');
+        const obj = f?.type === 'attribute' ? f.childForFieldName('object') : null;
+        const store = obj ? selfAttribute(obj) : null;
+        if (store && /^(append|extend|put|enqueue|appendleft)$/.test(f!.childForFieldName('attribute')!.text)) queues = `self.${store}.${f!.childForFieldName('attribute')!.text}() at line ${n.startPosition.row + 1}`;
+      }
+    });
+    const why = fn.isAsync
+      ? 'is async'
+      : !moduleDecorators(ctx, fn)
+        ? `is decorated by @${fn.decorators.join(', @')}, not a function of this file`
+        : params.length !== 1 || params[0]!.kind !== 'plain'
+          ? `takes ${params.length} arguments, not one event`
+          : !failure
+            ? `never answers a failure with \`return False\`${queues ? ` (it keeps what fails itself: ${queues})` : ''}`
+            : 'is not the only thing the cycle sends with';
+    return { fn, why };
+  }
+  return null;
+}
+
+/** reachesBus, following the agent's helper methods to any depth (`_send` → `_write_lines` → `_connect`). */
+function reachesBusThroughHelpers(ctx: PythonTransformContext, fn: PyFunction): boolean {
+  let bus = false;
+  let wire = false;
+  const seen = new Set<string>();
+  const visit = (f: PyFunction) => {
+    if (seen.has(f.name)) return;
+    seen.add(f.name);
+    walk(f.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'class_definition') return false;
+      if (n.type === 'identifier' && /EVENT_?BUS/i.test(n.text)) bus = true;
+      if (n.type === 'call') {
+        if (busClientCall(ctx, n)) bus = wire = true;
+        const c = n.childForFieldName('function');
+        const last = c?.type === 'attribute' ? c.childForFieldName('attribute')!.text : c?.text ?? '';
+        if (WIRE.test(last)) wire = true;
+      }
+      const a = selfAttribute(n);
+      const helper = a ? ctx.agent.methods.get(a) : undefined;
+      if (helper) visit(helper);
+    });
+  };
+  visit(fn);
+  return bus && wire;
 }
