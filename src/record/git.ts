@@ -637,6 +637,21 @@ export async function revertAgent(
     if (!sha || sha === headBefore || parents.length !== 1 || parents[0] !== headBefore) {
       throw new MigrateError(sha && sha !== headBefore ? `HEAD moved to ${short(sha)}, which is not a child of ${headBefore ? short(headBefore) : 'nothing'}` : (gitFailure('commit', run) ?? 'git commit made no commit'));
     }
+    // Our commit, but a hook may have changed it (as in commitAgent): another file staged
+    // into it (a pre-commit `git add -A` sweeping in an untracked file of the user), or the
+    // trailer that lets status and the next revert find it gone. Taken back, nothing kept.
+    const expected = new Set([...files, prefix + rel]);
+    const extra = (await commitFiles(root, sha)).filter((f) => !expected.has(f));
+    const trailerKept = extra.length ? true : (await agentTrailers(root, sha)).includes(agent);
+    if (extra.length || !trailerKept) {
+      const undone = await undoOwnCommit(root, sha, headBefore);
+      if (extra.length) await runGit(root, ['reset', '-q', '--', ...extra.map((f) => `:(top)${f}`)]);
+      throw new MigrateError(
+        extra.length
+          ? `a hook added ${listSome(extra.map(fromTop))} to the revert commit (${undone})`
+          : `the commit message lost its "${TRAILER_AGENT}: ${agent}" trailer (a commit-msg hook?) (${undone})`,
+      );
+    }
   } catch (err) {
     await unstage(root, [rel]);
     rmSync(path.join(root, rel), { force: true });

@@ -77,6 +77,28 @@ describe('26. a commit a hook changed is taken back', () => {
     expect((await expectIntact(root, before, [t])).map((c) => c.agent)).toEqual(['TextStatsAgent', AGENT]);
   }, 90_000);
 
+  it('`migrate revert` with a pre-commit hook that stages everything: the revert commit is undone, the user\'s file stays untracked, the revert then works', async () => {
+    const root = await demoRepo();
+    const first = await run(root, ['run', AGENT, '--no-validate'], tag());
+    expect(first.exitCode, first.stderr).toBe(0);
+    const head = git(root, ['rev-parse', 'HEAD']);
+    hook(root, 'pre-commit', 'git add -A');
+    const notes = path.join(root, 'notes.txt');
+    writeFileSync(notes, 'my private notes, never to be committed\n');
+    const r = await run(root, ['revert', AGENT], tag());
+    expect(r.exitCode, r.stdout).toBe(1);
+    expect(r.stderr).toMatch(/^migrate: cannot revert KVCacheAgent: a hook added notes\.txt to the revert commit \(the commit [0-9a-f]{12} was undone\); the repository is unchanged$/);
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('?? notes.txt');
+    expect(readFileSync(notes, 'utf8')).toBe('my private notes, never to be committed\n');
+    expect(existsSync(path.join(root, AGENT_V2))).toBe(true);
+    rmSync(path.join(root, '.git', 'hooks', 'pre-commit'));
+    const again = await run(root, ['revert', AGENT], tag());
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(git(root, ['rev-parse', 'HEAD~1'])).toBe(head);
+    expect(git(root, ['show', '--name-only', '--format=', 'HEAD'])).not.toContain('notes.txt');
+  }, 90_000);
+
   it('eol rules and a clean filter on *.py (git stores other bytes than the file holds): no false alarm, the agent commits', async () => {
     const root = await demoRepo();
     writeFileSync(path.join(root, '.gitattributes'), '*.py filter=strip\n*.json text eol=crlf\n');
