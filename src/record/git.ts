@@ -266,7 +266,7 @@ export async function commitAgent(
   const add = await runGit(root, ['add', '--', ...files]);
   if (add.signal) removeOwnLock(root);
   const added = gitFailure('add', add);
-  if (added) return fail(added);
+  if (added) return fail((/ignored by one of your \.gitignore files/.test(add.stderr) && (await ignoredWhy(root, files))) || added);
   const run = await runGit(root, [...(await identityArgs(root)), 'commit', '--only', '--cleanup=strip', '-m', message, '--', ...files]);
   if (run.signal) removeOwnLock(root);
   const sha = await headSha(root);
@@ -300,6 +300,20 @@ export async function commitAgent(
     return fail(`${what}; ${undone}`);
   }
   return sha;
+}
+
+/**
+ * Which of the files git ignores, and by which rule (file:line: pattern), in one line: git's
+ * own refusal spreads the paths over several lines after "The following paths are ignored".
+ */
+async function ignoredWhy(root: string, files: string[]): Promise<string | null> {
+  const r = await execa('git', ['check-ignore', '-v', '--', ...files], { cwd: root, reject: false, env: gitEnv(), extendEnv: false, stdin: 'ignore' });
+  const said = String(r.stdout)
+    .split('\n')
+    .map((l) => /^(.*?):(\d+):(.*)\t(.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null && !m[3]!.startsWith('!'))
+    .map((m) => `${m[4]} is ignored by git (${m[1]}:${m[2]}: ${m[3]})`);
+  return said.length ? `${said.join('; ')}; un-ignore it to commit` : null;
 }
 
 /** The blob id git would store for each file (paths relative to root), filters and eol rules applied. */
