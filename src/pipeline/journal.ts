@@ -30,6 +30,11 @@ interface JournalData {
   started: string;
   /** Absolute root the file paths are relative to. */
   root: string;
+  /**
+   * The root inside its work tree ('' at the top; git only): recovery resolves the files
+   * from where the repository is now, not from `root`, which names where it was.
+   */
+  prefix?: string;
   files: string[];
   /** Replaced files: path relative to root -> backup file name in the journal's backup folder. */
   backups: Record<string, string>;
@@ -70,6 +75,7 @@ export class RunJournal {
       boot: me?.boot,
       started: new Date().toISOString(),
       root,
+      ...(loc.git ? { prefix: prefixOf(loc, root) } : {}),
       files: [],
       backups: {},
       groups: [],
@@ -168,7 +174,7 @@ export class RunJournal {
    */
   undo(rel: string): void {
     try {
-      settleFile(this.loc, this.data, rel, this.backupDir());
+      settleFile(this.loc, this.data, this.data.root, rel, this.backupDir());
     } catch (err) {
       this.unsettled = true;
       throw err;
@@ -408,6 +414,7 @@ function readJournal(file: string): JournalData | null {
     boot: raw.boot,
     started: String(raw.started ?? '?'),
     root: raw.root ?? '',
+    ...(typeof raw.prefix === 'string' ? { prefix: raw.prefix } : {}),
     files: raw.files ?? [],
     backups: raw.backups ?? {},
     groups,
@@ -471,8 +478,9 @@ async function recover(loc: Location, file: string, data: JournalData, warn: War
     }
     if (data.commit) for (const f of staleNextIndexLocks(loc.top!)) rmSync(f, { force: true });
   }
+  const root = recoveryRoot(loc, data, warn);
   const backups = backupDirOf(file, data.pid);
-  for (const rel of data.files) settleFile(loc, data, rel, backups);
+  for (const rel of data.files) settleFile(loc, data, root, rel, backups);
   rmSync(backups, { recursive: true, force: true });
   rmSync(file, { force: true });
   const files = data.files.length;
@@ -481,12 +489,52 @@ async function recover(loc: Location, file: string, data: JournalData, warn: War
   }
 }
 
+/** The root inside the work tree, '/'-separated ('' at the top); undefined when it is not inside. */
+function prefixOf(loc: Location, root: string): string | undefined {
+  let real = root;
+  try {
+    real = realpathSync(root);
+  } catch {
+    // compared as given
+  }
+  const rel = path.relative(loc.top!, real);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? undefined : rel.split(path.sep).join('/');
+}
+
+/**
+ * Where a killed run's files are now. The journal lives in the git dir, which moves with
+ * the work tree: a repository renamed (or copied with cp -r) since the crash is recovered
+ * where it is. Before, the journal's absolute root was used as it was: recovery refused
+ * in a moved repository until the journal was deleted by hand, and in a copy it put the
+ * copy's backups into the original repository's files.
+ */
+function recoveryRoot(loc: Location, data: JournalData, warn: Warn): string {
+  if (!loc.git || !data.files.length) return data.root;
+  const now = typeof data.prefix === 'string' ? path.join(loc.top!, data.prefix) : prefixOf(loc, data.root) !== undefined ? data.root : null;
+  if (now === null) {
+    // A journal of an older build, without its place in the work tree: never write outside this one.
+    throw new UsageError(
+      `cannot recover the killed run (pid ${data.pid}): its journal names ${data.root}, which is not inside this repository (${loc.top}; moved or copied since?); put back its ${data.files.length} file(s) by hand (${data.files.slice(0, 3).join(', ')}${data.files.length > 3 ? ', ...' : ''}), then remove ${shown(loc, path.join(loc.dir, 'migrate-run.json'))}`,
+    );
+  }
+  if (!samePlace(now, data.root)) warn(`the repository moved from ${data.root} since the killed run (pid ${data.pid}); putting its files back here, in ${now}`);
+  return now;
+}
+
+function samePlace(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return path.resolve(a) === path.resolve(b);
+  }
+}
+
 /**
  * Put one file of a run back: a version committed in HEAD stays; otherwise its backup
  * comes back, or (when it did not exist before) it goes, index entry included.
  */
-function settleFile(loc: Location, data: JournalData, rel: string, backupDir: string): void {
-  const abs = path.join(data.root, rel);
+function settleFile(loc: Location, data: JournalData, root: string, rel: string, backupDir: string): void {
+  const abs = path.join(root, rel);
   const backupName = data.backups[rel];
   const backup = backupName ? path.join(backupDir, backupName) : undefined;
   const fromTop = loc.git ? path.relative(loc.top!, abs).split(path.sep).join('/') : rel;

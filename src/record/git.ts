@@ -256,12 +256,17 @@ export async function commitAgent(
     throw new MigrateError(`cannot commit ${c.agent}: ${why}${left ? `; ${left}` : ''}`);
   };
   const headBefore = await headSha(root);
+  // What git will store for each file, as the repository's filters and eol rules make it
+  // (hash-object applies them as add does): a hook that rewrites a file while it is
+  // committed (a formatter that adds it again) is caught below.
+  const kept = files.filter((f) => !deleted.has(f));
+  const blobsBefore = kept.length ? await blobIds(root, kept) : [];
   // `git add` first so new files are known to git; `commit --only -- paths`
   // then commits just these paths whatever else is in the index.
   const add = await runGit(root, ['add', '--', ...files]);
   if (add.signal) removeOwnLock(root);
   const added = gitFailure('add', add);
-  if (added) return fail(added);
+  if (added) return fail((/ignored by one of your \.gitignore files/.test(add.stderr) && (await ignoredWhy(root, files))) || added);
   const run = await runGit(root, [...(await identityArgs(root)), 'commit', '--only', '--cleanup=strip', '-m', message, '--', ...files]);
   if (run.signal) removeOwnLock(root);
   const sha = await headSha(root);
@@ -273,11 +278,75 @@ export async function commitAgent(
   const wrongParent = headBefore ? parents.length !== 1 || parents[0] !== headBefore : parents.length !== 0;
   const extra = touched.filter((f) => !expected.has(f));
   const missing = [...expected].filter((f) => !touched.includes(f));
-  if (wrongParent || extra.length || missing.length) {
-    const what = wrongParent ? `is not a child of ${headBefore ? short(headBefore) : 'nothing'}` : extra.length ? `also touches ${listSome(extra)}` : `lacks ${listSome(missing)}`;
-    return fail(`HEAD moved to ${short(sha)}, which ${what}; it is not ${c.agent}'s commit, inspect it with git log`);
+  if (wrongParent) {
+    return fail(`HEAD moved to ${short(sha)}, which is not a child of ${headBefore ? short(headBefore) : 'nothing'}; it is not ${c.agent}'s commit, inspect it with git log`);
+  }
+  // A child of the HEAD before, made by our `git commit` (git moves HEAD only from the value
+  // it read, so no other commit can land in between): when a hook changed it (staged another
+  // file, rewrote the _v2 or the record, dropped the trailer that finds it again), it is not
+  // what was verified. Before, it stayed in history while the agent was reported failed (or,
+  // without its trailer, reported migrated while status and revert could not find it).
+  const changed = extra.length || missing.length ? [] : await changedBlobs(root, sha, kept, blobsBefore);
+  const trailerKept = extra.length || missing.length || changed.length ? true : (await agentTrailers(root, sha)).includes(c.agent);
+  if (extra.length || missing.length || changed.length || !trailerKept) {
+    const what = extra.length
+      ? `a hook added ${listSome(extra)} to ${c.agent}'s commit`
+      : missing.length
+        ? `${c.agent}'s commit lacks ${listSome(missing)} (a hook unstaged it?)`
+        : changed.length
+          ? `a hook changed ${listSome(changed)} as it was committed, so the commit is not what was verified`
+          : `the commit message lost its "${TRAILER_AGENT}: ${c.agent}" trailer (a commit-msg hook?), so status and revert could not find the commit`;
+    const undone = await undoOwnCommit(root, sha, headBefore);
+    return fail(`${what}; ${undone}`);
   }
   return sha;
+}
+
+/**
+ * Which of the files git ignores, and by which rule (file:line: pattern), in one line: git's
+ * own refusal spreads the paths over several lines after "The following paths are ignored".
+ */
+async function ignoredWhy(root: string, files: string[]): Promise<string | null> {
+  const r = await execa('git', ['check-ignore', '-v', '--', ...files], { cwd: root, reject: false, env: gitEnv(), extendEnv: false, stdin: 'ignore' });
+  const said = String(r.stdout)
+    .split('\n')
+    .map((l) => /^(.*?):(\d+):(.*)\t(.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null && !m[3]!.startsWith('!'))
+    .map((m) => `${m[4]} is ignored by git (${m[1]}:${m[2]}: ${m[3]})`);
+  return said.length ? `${said.join('; ')}; un-ignore it to commit` : null;
+}
+
+/** The blob id git would store for each file (paths relative to root), filters and eol rules applied. */
+async function blobIds(root: string, files: string[]): Promise<string[]> {
+  const r = await execa('git', ['hash-object', '--', ...files], { cwd: root, reject: false, env: gitEnv(), extendEnv: false, stdin: 'ignore' });
+  return r.exitCode === 0 ? String(r.stdout).split('\n') : [];
+}
+
+/** Files (relative to root) whose blob in commit `sha` is not the one expected. */
+async function changedBlobs(root: string, sha: string, files: string[], expected: string[]): Promise<string[]> {
+  if (!files.length || expected.length !== files.length) return [];
+  const r = await execa('git', ['rev-parse', ...files.map((f) => `${sha}:./${f}`)], { cwd: root, reject: false, env: gitEnv(), extendEnv: false, stdin: 'ignore' });
+  const got = String(r.stdout).split('\n');
+  return files.filter((_, i) => got[i] !== expected[i]);
+}
+
+async function agentTrailers(root: string, sha: string): Promise<string[]> {
+  const out = await git(root).raw(['log', '-1', `--format=%(trailers:key=${TRAILER_AGENT},valueonly,separator=%x1d)`, sha]);
+  return out
+    .split('\x1d')
+    .map((v) => v.trim())
+    .filter(Boolean);
+}
+
+/**
+ * Take back the commit our own `git commit` just made (HEAD moves back only while it is
+ * still that commit: update-ref's compare-and-swap); the files stay in the work tree, and
+ * the caller unstages them.
+ */
+async function undoOwnCommit(root: string, sha: string, headBefore: string | null): Promise<string> {
+  const r = await runGit(root, headBefore ? ['update-ref', '-m', 'migrate: undo a commit a hook changed', 'HEAD', headBefore, sha] : ['update-ref', '-d', 'HEAD', sha]);
+  const failed = gitFailure('update-ref', r);
+  return failed ? `and could not undo commit ${short(sha)} (${failed}): inspect it with git log` : `the commit ${short(sha)} was undone`;
 }
 
 /**
@@ -581,6 +650,21 @@ export async function revertAgent(
     const parents = sha && sha !== headBefore ? (await git(root).raw(['rev-list', '--parents', '-n', '1', sha])).trim().split(' ').slice(1) : [];
     if (!sha || sha === headBefore || parents.length !== 1 || parents[0] !== headBefore) {
       throw new MigrateError(sha && sha !== headBefore ? `HEAD moved to ${short(sha)}, which is not a child of ${headBefore ? short(headBefore) : 'nothing'}` : (gitFailure('commit', run) ?? 'git commit made no commit'));
+    }
+    // Our commit, but a hook may have changed it (as in commitAgent): another file staged
+    // into it (a pre-commit `git add -A` sweeping in an untracked file of the user), or the
+    // trailer that lets status and the next revert find it gone. Taken back, nothing kept.
+    const expected = new Set([...files, prefix + rel]);
+    const extra = (await commitFiles(root, sha)).filter((f) => !expected.has(f));
+    const trailerKept = extra.length ? true : (await agentTrailers(root, sha)).includes(agent);
+    if (extra.length || !trailerKept) {
+      const undone = await undoOwnCommit(root, sha, headBefore);
+      if (extra.length) await runGit(root, ['reset', '-q', '--', ...extra.map((f) => `:(top)${f}`)]);
+      throw new MigrateError(
+        extra.length
+          ? `a hook added ${listSome(extra.map(fromTop))} to the revert commit (${undone})`
+          : `the commit message lost its "${TRAILER_AGENT}: ${agent}" trailer (a commit-msg hook?) (${undone})`,
+      );
     }
   } catch (err) {
     await unstage(root, [rel]);

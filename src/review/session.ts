@@ -13,6 +13,7 @@ import { appendReviewAnswer, clearReviewAnswers, reviewAnswers, type ReviewAnswe
 import { forgetRunResult } from '../record/run-results.js';
 import { runRecordStage } from '../pipeline/record-stage.js';
 import { RunJournal } from '../pipeline/journal.js';
+import { isTracked } from '../record/work-tree.js';
 import type { FleetAgent } from './fleet.js';
 
 export interface PendingReview {
@@ -125,6 +126,20 @@ export function skipPending(root: string, p: PendingReview): void {
  * became. Returns whether the file changed and the checks' complaint (null when it passes).
  */
 export async function editPending(root: string, p: PendingReview, profile: Profile): Promise<{ changed: boolean; problem: string | null }> {
+  // Under the run lock like accept and reject: while the reviewer's editor is open, no other
+  // command commits (or deletes) the bytes being edited. Before, `migrate commit` in another
+  // terminal committed the _v2 mid-edit; the saved edit then left the committed file modified.
+  const journal = await RunJournal.open(root, 'run');
+  try {
+    // The session's list was made when it started: another command may have committed it since.
+    if (isTracked(root, p.outAbs)) throw new Error(`${p.agent.output} is committed now (by another migrate command); nothing left to review`);
+    return await editUnder(root, p, profile);
+  } finally {
+    journal.finish();
+  }
+}
+
+async function editUnder(root: string, p: PendingReview, profile: Profile): Promise<{ changed: boolean; problem: string | null }> {
   const before = sha256File(p.outAbs);
   const editor = process.env.VISUAL || process.env.EDITOR || 'vi';
   // The editor may carry arguments ("code -w"); the file goes in as "$1", never spliced into the command.

@@ -169,7 +169,8 @@ describe('7. --force keeps what it overwrites until the new file is final', () =
     expect(passing.exitCode, passing.stderr).toBe(1);
     const res = resultOf(parseRun(passing), AGENT);
     expect(res.validation?.ok, 'validation itself passed').toBe(true);
-    expect(res.error).toMatch(/^commit: cannot commit KVCacheAgent: The following paths are ignored by one of your \.gitignore files/);
+    // One line naming the file and the rule (git's own message spread the path over the next lines).
+    expect(res.error).toMatch(/^commit: cannot commit KVCacheAgent: agents\/kv_cache_agent_v2\.py is ignored by git \(\.gitignore:\d+: agents\/kv_cache_agent_v2\.py\); un-ignore it to commit$/);
     expect(readFileSync(path.join(root, AGENT_V2), 'utf8')).toBe(mine);
     expect(existsSync(path.join(root, 'migration-log', `${AGENT}.json`))).toBe(false);
     await expectIntact(root, before, [t], { ignored: [AGENT_V2] });

@@ -148,3 +148,35 @@ describe('23. `migrate review` killed with -9 while it commits an accepted agent
     expect(tagged(t0)).toEqual([]);
   }, 150_000);
 });
+
+describe('28. `migrate review`\'s edit holds the run lock while the editor is open', () => {
+  it('`migrate commit` of the agent under edit fails with one line naming the review; the reviewer\'s saved edit stays uncommitted, HEAD unmoved', async () => {
+    const root = await demoRepo();
+    const t0 = tag();
+    const left = await run(root, ['run', AGENT, '--no-commit', '--profile', 'fast'], t0);
+    expect(left.exitCode, left.stderr).toBe(0);
+    const head = git(root, ['rev-parse', 'HEAD']);
+    // An editor that stays open until the test lets it save (bounded: 60 s).
+    const marker = path.join(root, '.git', 'editor-open');
+    const go = path.join(root, '.git', 'editor-go');
+    const editor = path.join(root, '.git', 'fake-editor.sh');
+    writeFileSync(editor, `#!/bin/sh\ntouch "${marker}"\ni=0\nwhile [ ! -f "${go}" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done\nprintf '# reviewed by hand\\n' >> "$1"\n`, { mode: 0o755 });
+    const review = execa('node', [BIN, 'review', AGENT, '--root', root], { cwd: root, reject: false, input: 'e\nq\n', env: { FORCE_COLOR: '0', NO_COLOR: '1', EDITOR: editor, VISUAL: '' } });
+    stray(review.pid);
+    await waitFor(() => existsSync(marker) || review.exitCode !== null, 'the editor to open', 60_000);
+    expect(review.exitCode, String(review.stdout)).toBeNull();
+    const commit = await run(root, ['commit', AGENT], tag());
+    writeFileSync(go, '');
+    const reviewed = await review;
+    expect(commit.exitCode, `${commit.stdout}\n${commit.stderr}`).toBe(2);
+    expect(commit.stderr.trim()).toMatch(OTHER);
+    expect(commit.stderr).toContain(`migrate review ${AGENT}`);
+    expect(reviewed.exitCode, String(reviewed.stdout)).toBe(0);
+    expect(String(reviewed.stdout)).toMatch(/edited; not validated since/);
+    expect(git(root, ['rev-parse', 'HEAD']), 'nothing committed mid-edit').toBe(head);
+    expect(readFileSync(path.join(root, 'agents', 'kv_cache_agent_v2.py'), 'utf8')).toMatch(/# reviewed by hand\n$/);
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all', '--', 'agents'])).toBe('?? agents/kv_cache_agent_v2.py');
+    expect(existsSync(lockOf(root)), 'no run lock left').toBe(false);
+    expect(tagged(t0)).toEqual([]);
+  }, 150_000);
+});
