@@ -26,7 +26,7 @@ import { keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { methodText } from './generate.js';
 import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
-import { blockStatements as blockStatementsOf, classBodyStart, descendantsOfKinds, fileClasses, fileNameNodes, isJsFile, isLogCall, isThisAliasStatement, moduleKind, statementCall, thisMember, thisRoot, thisMembers, type FileClass, type ClassLike } from './syntax.js';
+import { blockStatements as blockStatementsOf, classBodyStart, descendantsOfKinds, namesDeclaredInFunctions, fileClasses, fileNameNodes, isJsFile, isLogCall, isThisAliasStatement, moduleKind, statementCall, thisMember, thisRoot, thisMembers, type FileClass, type ClassLike } from './syntax.js';
 import { removeHealthServer } from '../../../transforms/typescript/remove-health-server.js';
 import { removeSignalHandlers } from '../../../transforms/typescript/remove-signal-handlers.js';
 import { removeRetryHelpers } from '../../../transforms/typescript/remove-retry-helpers.js';
@@ -581,6 +581,9 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
       const p = x.getParent();
       if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === x) return;
       if (p && Node.isPropertyAssignment(p) && p.getNameNode() === x) return;
+      // Only a declaration inside a function or class (a constructor parameter among them) has
+      // any effect below; a name nothing in one declares needs no symbol, and so no checker.
+      if (!namesDeclaredInFunctions(x.getSourceFile()).has(x.getText())) return;
       const decls = x.getSymbol()?.getDeclarations() ?? [];
       for (const d of decls) {
         // A constructor parameter, or a name it destructures (`{ port = 7350, intervalMs } = {}`):
