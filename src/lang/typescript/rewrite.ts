@@ -685,7 +685,13 @@ function removeDeadModuleHelpers(ctx: TsRewriteContext): string[] {
         if (s.getPos() <= n.getPos() && n.getEnd() <= s.getEnd()) continue; // recursion is not a use
         if (!ctx.edits.removes(n.getStart(), n.getEnd())) after++;
       }
-      const exported = () => (Node.isFunctionDeclaration(s) ? s.isExported() || s.isDefaultExport() : Node.isVariableStatement(s) && s.isExported());
+      const exported = () => {
+        // Without the keyword, only an export statement (`export { f }`, `export default f`) or,
+        // in JavaScript, a CommonJS export can export it: a TypeScript file with none needs no checker.
+        const keyword = Node.isFunctionDeclaration(s) ? s.hasExportKeyword() || s.hasDefaultKeyword() : Node.isVariableStatement(s) && s.hasExportKeyword();
+        if (!keyword && !exportsByStatement(ctx.sf)) return false;
+        return Node.isFunctionDeclaration(s) ? s.isExported() || s.isDefaultExport() : Node.isVariableStatement(s) && s.isExported();
+      };
       if (before > 0 && after === 0 && !inGenerated(ctx, name) && !exported()) {
         ctx.edits.removeNode(s);
         out.push(name);
@@ -695,6 +701,12 @@ function removeDeadModuleHelpers(ctx: TsRewriteContext): string[] {
     if (!changed) break;
   }
   return out;
+}
+
+/** Can a top-level declaration of this file be exported other than by its own keyword (JavaScript: always assumed)? */
+function exportsByStatement(sf: SourceFile): boolean {
+  if (isJsFile(sf.getFilePath())) return true;
+  return sf.compilerNode.statements.some((st) => ts.isExportDeclaration(st) || ts.isExportAssignment(st) || ts.isNamespaceExportDeclaration(st));
 }
 
 /** `require('x')` or `require('x').Y`: a CommonJS import. */
