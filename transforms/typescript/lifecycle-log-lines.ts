@@ -10,7 +10,7 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
-import { isLogCall, statementCall, thisMember } from '../../src/lang/typescript/syntax.js';
+import { isLogCall, namesDeclaredInFile, statementCall, thisMember } from '../../src/lang/typescript/syntax.js';
 
 export function keepLifecycleLogLines(ctx: TsRewriteContext, removed: Set<string>): void {
   for (const [name, p] of ctx.plan.members) {
@@ -62,6 +62,8 @@ function movable(ctx: TsRewriteContext, s: Statement, removed: Set<string>): boo
     if (!Node.isIdentifier(n)) return;
     const parent = n.getParent();
     if (Node.isPropertyAccessExpression(parent) && parent.getNameNode() === n) return;
+    // Only a declaration in this file matters: a name the file never declares needs no checker.
+    if (!namesDeclaredInFile(ctx.sf).has(n.getText())) return;
     for (const d of n.getSymbol()?.getDeclarations() ?? []) {
       // A local of the removed method, or a module constant that went with it.
       if (d.getSourceFile() === ctx.sf && ctx.edits.removes(d.getStart(), d.getEnd())) ok = false;

@@ -4,12 +4,12 @@
 // owns (port, name, startTime, ...) stop being declared by the agent: parameter properties
 // become plain parameters, property declarations and `this.port = port` assignments go, and
 // their values move into the super() call.
-import { Node, SyntaxKind, type CallExpression, type ParameterDeclaration } from 'ts-morph';
+import { Node, SyntaxKind, ts, type CallExpression, type ParameterDeclaration } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
 import { constructorText } from '../../src/lang/typescript/generate.js';
 import { carryAfterSuper, mappedOptions, oldBaseConstructor, oldOptionKeys } from './old-base.js';
-import { thisMember } from '../../src/lang/typescript/syntax.js';
+import { isJsFile, namesDeclaredInFunctions, thisMember } from '../../src/lang/typescript/syntax.js';
 
 export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   const nameKey = ctx.ts.super_call.name_property;
@@ -331,7 +331,9 @@ function compatibleType(name: string, nameKey: string, decl: Node): boolean {
   const want = name === nameKey ? 'string' : name === 'registered' ? 'boolean' : 'number';
   let text: string;
   try {
-    text = decl.getType().getText();
+    // A type the declaration states outright (a keyword annotation, a literal value) needs no
+    // type checker: building one per file was the most of a rewrite's checker time.
+    text = statedType(decl) ?? decl.getType().getText();
   } catch {
     return true;
   }
@@ -351,4 +353,84 @@ function basePlusOne(expr: Node, portNames: string[]): boolean {
   const left = expr.getLeft();
   const name = Node.isIdentifier(left) ? left.getText() : thisMember(left);
   return !!name && portNames.includes(name);
+}
+
+/**
+ * The primitive type of a TypeScript field or parameter when its text alone says it: a
+ * `number` / `string` / `boolean` annotation, or no annotation and a literal value (or a
+ * module constant of a literal value, no function or class of the file declaring the name
+ * again). The checker would answer that type or its literal (`8309`, `'x'`), which
+ * compatibleType judges alike; anything else (JavaScript with its JSDoc types, any other
+ * expression) is left to the checker.
+ */
+function statedType(decl: Node): string | undefined {
+  if (!Node.isPropertyDeclaration(decl) && !Node.isParameterDeclaration(decl)) return undefined;
+  const sf = decl.getSourceFile();
+  if (isJsFile(sf.getFilePath())) return undefined;
+  const c = decl.compilerNode;
+  if (c.type) return KEYWORD_TYPES.get(c.type.kind);
+  if (!c.initializer || (ts.isParameter(c) && c.dotDotDotToken)) return undefined;
+  const literal = literalType(c.initializer);
+  if (literal || !ts.isIdentifier(c.initializer)) return literal;
+  // A name: the module's one top-level declaration of it, `const X = <literal>`, when nothing
+  // nearer (a parameter, a local, a member of a function or class) can be what it means.
+  const name = c.initializer.text;
+  const file = sf.compilerNode;
+  if (!ts.isExternalModule(file) || namesDeclaredInFunctions(sf).has(name)) return undefined;
+  const found = topLevelDeclarations(file, name);
+  if (found.length !== 1) return undefined;
+  const d = found[0]!;
+  const list = d.parent;
+  if (!ts.isVariableDeclaration(d) || d.type || !d.initializer || !ts.isVariableDeclarationList(list) || !(list.flags & ts.NodeFlags.Const)) return undefined;
+  if (ts.getCombinedModifierFlags(d) & ts.ModifierFlags.Ambient) return undefined;
+  return literalType(d.initializer);
+}
+
+const KEYWORD_TYPES = new Map<ts.SyntaxKind, string>([
+  [ts.SyntaxKind.NumberKeyword, 'number'],
+  [ts.SyntaxKind.StringKeyword, 'string'],
+  [ts.SyntaxKind.BooleanKeyword, 'boolean'],
+]);
+
+function literalType(e: ts.Expression): string | undefined {
+  if (ts.isNumericLiteral(e)) return 'number';
+  if (ts.isPrefixUnaryExpression(e) && e.operator === ts.SyntaxKind.MinusToken && ts.isNumericLiteral(e.operand)) return 'number';
+  if (ts.isStringLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e)) return 'string';
+  if (e.kind === ts.SyntaxKind.TrueKeyword || e.kind === ts.SyntaxKind.FalseKeyword) return 'boolean';
+  return undefined;
+}
+
+/** Every top-level declaration of the file that binds `name` (variables, functions, classes, types, imports...). */
+function topLevelDeclarations(file: ts.SourceFile, name: string): ts.Node[] {
+  const out: ts.Node[] = [];
+  const named = (n: ts.Node | undefined) => !!n && (ts.isIdentifier(n) || ts.isStringLiteral(n)) && n.text === name;
+  const binding = (b: ts.BindingName): void => {
+    if (ts.isIdentifier(b)) {
+      if (b.text === name) out.push(b.parent);
+      return;
+    }
+    for (const e of b.elements) if (!ts.isOmittedExpression(e)) binding(e.name);
+  };
+  for (const s of file.statements) {
+    if (ts.isVariableStatement(s)) for (const d of s.declarationList.declarations) binding(d.name);
+    else if (ts.isImportDeclaration(s)) {
+      const clause = s.importClause;
+      if (!clause) continue;
+      if (named(clause.name)) out.push(clause);
+      const nb = clause.namedBindings;
+      if (nb && ts.isNamespaceImport(nb) && named(nb.name)) out.push(nb);
+      if (nb && ts.isNamedImports(nb)) for (const e of nb.elements) if (named(e.name)) out.push(e);
+    } else if (ts.isImportEqualsDeclaration(s) || ts.isFunctionDeclaration(s) || ts.isClassDeclaration(s) || ts.isInterfaceDeclaration(s) || ts.isTypeAliasDeclaration(s) || ts.isEnumDeclaration(s) || ts.isModuleDeclaration(s)) {
+      if (named(s.name)) out.push(s);
+    } else {
+      // A `var` anywhere in a top-level if, for, try or block (outside functions) is the module's too.
+      const hoisted = (n: ts.Node): void => {
+        if (ts.isFunctionLike(n) || ts.isClassLike(n)) return;
+        if (ts.isVariableDeclarationList(n) && !(n.flags & ts.NodeFlags.BlockScoped)) for (const d of n.declarations) binding(d.name);
+        ts.forEachChild(n, hoisted);
+      };
+      hoisted(s);
+    }
+  }
+  return out;
 }

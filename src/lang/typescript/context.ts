@@ -22,6 +22,7 @@ import {
   childBlocks,
   isLogCall,
   isThisAliasStatement,
+  namesDeclaredInFunctions,
   thisAlias,
   memberName,
   signalHandlerCall,
@@ -657,6 +658,8 @@ function localNotAgent(n: Node): boolean {
     // `this.pingServer?.close()`: a method of the object a member holds, not of the agent.
     if (Node.isPropertyAccessExpression(obj) && obj.getExpression().getKind() === SyntaxKind.ThisKeyword) return true;
     if (!Node.isIdentifier(obj) || thisAlias(obj.compilerNode)) return false;
+    // A local is declared in a function: a name no declaration there has is none (no checker needed).
+    if (!namesDeclaredInFunctions(obj.getSourceFile()).has(obj.getText())) return false;
     const decls = obj.getSymbol()?.getDeclarations() ?? [];
     return decls.length > 0 && decls.every((d) => Node.isVariableDeclaration(d) && isLocalDecl(d) && !!d.getInitializer() && !fromAgent(d.getInitializer()));
   }

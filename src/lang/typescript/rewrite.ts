@@ -26,7 +26,7 @@ import { keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { methodText } from './generate.js';
 import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
-import { blockStatements as blockStatementsOf, classBodyStart, descendantsOfKinds, fileClasses, fileNameNodes, isJsFile, isLogCall, isThisAliasStatement, moduleKind, statementCall, thisMember, thisRoot, thisMembers, type FileClass, type ClassLike } from './syntax.js';
+import { blockStatements as blockStatementsOf, classBodyStart, descendantsOfKinds, namesDeclaredInFunctions, fileClasses, fileNameNodes, isJsFile, isLogCall, isThisAliasStatement, moduleKind, statementCall, thisMember, thisRoot, thisMembers, type FileClass, type ClassLike } from './syntax.js';
 import { removeHealthServer } from '../../../transforms/typescript/remove-health-server.js';
 import { removeSignalHandlers } from '../../../transforms/typescript/remove-signal-handlers.js';
 import { removeRetryHelpers } from '../../../transforms/typescript/remove-retry-helpers.js';
@@ -613,6 +613,9 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
       const p = x.getParent();
       if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === x) return;
       if (p && Node.isPropertyAssignment(p) && p.getNameNode() === x) return;
+      // Only a declaration inside a function or class (a constructor parameter among them) has
+      // any effect below; a name nothing in one declares needs no symbol, and so no checker.
+      if (!namesDeclaredInFunctions(x.getSourceFile()).has(x.getText())) return;
       const decls = x.getSymbol()?.getDeclarations() ?? [];
       for (const d of decls) {
         // A constructor parameter, or a name it destructures (`{ port = 7350, intervalMs } = {}`):
@@ -714,7 +717,13 @@ function removeDeadModuleHelpers(ctx: TsRewriteContext): string[] {
         if (s.getPos() <= n.getPos() && n.getEnd() <= s.getEnd()) continue; // recursion is not a use
         if (!ctx.edits.removes(n.getStart(), n.getEnd())) after++;
       }
-      const exported = () => (Node.isFunctionDeclaration(s) ? s.isExported() || s.isDefaultExport() : Node.isVariableStatement(s) && s.isExported());
+      const exported = () => {
+        // Without the keyword, only an export statement (`export { f }`, `export default f`) or,
+        // in JavaScript, a CommonJS export can export it: a TypeScript file with none needs no checker.
+        const keyword = Node.isFunctionDeclaration(s) ? s.hasExportKeyword() || s.hasDefaultKeyword() : Node.isVariableStatement(s) && s.hasExportKeyword();
+        if (!keyword && !exportsByStatement(ctx.sf)) return false;
+        return Node.isFunctionDeclaration(s) ? s.isExported() || s.isDefaultExport() : Node.isVariableStatement(s) && s.isExported();
+      };
       if (before > 0 && after === 0 && !inGenerated(ctx, name) && !exported()) {
         ctx.edits.removeNode(s);
         out.push(name);
@@ -724,6 +733,12 @@ function removeDeadModuleHelpers(ctx: TsRewriteContext): string[] {
     if (!changed) break;
   }
   return out;
+}
+
+/** Can a top-level declaration of this file be exported other than by its own keyword (JavaScript: always assumed)? */
+function exportsByStatement(sf: SourceFile): boolean {
+  if (isJsFile(sf.getFilePath())) return true;
+  return sf.compilerNode.statements.some((st) => ts.isExportDeclaration(st) || ts.isExportAssignment(st) || ts.isNamespaceExportDeclaration(st));
 }
 
 /** `require('x')` or `require('x').Y`: a CommonJS import. */

@@ -514,3 +514,46 @@ export function prototypeService(sf: SourceFile): { name: string; line: number; 
   }
   return null;
 }
+
+const declaredNames = new WeakMap<ts.SourceFile, { inFunctions: Set<string>; anywhere: Set<string> }>();
+
+/**
+ * The names of the file's declarations (anything with a name: variables, parameters, binding
+ * elements, functions, classes, members, properties, imports, type parameters, JSDoc tags):
+ * all of them, and those with a function or a class among their ancestors. A symbol of the
+ * file's only program whose declarations lie in this file (or in a function or class of it)
+ * has such a declaration of the same name; one declared only in the lib has none. Supersets
+ * (any function-like, class expressions too) are enough: a name in them just asks the checker
+ * as before. Read on compiler nodes once per parse, without wrapping them (wrappers cost
+ * again when the parse is dropped).
+ */
+function declaredNamesOf(sf: SourceFile): { inFunctions: Set<string>; anywhere: Set<string> } {
+  const root = sf.compilerNode;
+  let names = declaredNames.get(root);
+  if (names) return names;
+  const inFunctions = new Set<string>();
+  const anywhere = new Set<string>();
+  const visit = (node: ts.Node, inside: boolean): void => {
+    const name = (node as { name?: ts.Node }).name;
+    if (name && (ts.isIdentifier(name) || ts.isPrivateIdentifier(name) || ts.isStringLiteral(name) || ts.isNumericLiteral(name))) {
+      anywhere.add(name.text);
+      if (inside) inFunctions.add(name.text);
+    }
+    const below = inside || ts.isFunctionLike(node) || ts.isClassLike(node);
+    for (const doc of (node as { jsDoc?: ts.Node[] }).jsDoc ?? []) visit(doc, below);
+    ts.forEachChild(node, (c) => visit(c, below));
+  };
+  visit(root, false);
+  declaredNames.set(root, (names = { inFunctions, anywhere }));
+  return names;
+}
+
+/** Names declared in a function or class of the file (see declaredNamesOf). */
+export function namesDeclaredInFunctions(sf: SourceFile): Set<string> {
+  return declaredNamesOf(sf).inFunctions;
+}
+
+/** Names declared anywhere in the file (see declaredNamesOf). */
+export function namesDeclaredInFile(sf: SourceFile): Set<string> {
+  return declaredNamesOf(sf).anywhere;
+}
