@@ -256,6 +256,14 @@ function memberOfMember(ref: SyntaxNode): boolean {
   return obj?.type === 'attribute' && /^self\.\w+$/.test(obj.text);
 }
 
+/** Each class's attribute model, built once: foreignSelf asks for it at every reference in the class. */
+const classModels = new WeakMap<PyClass, AgentModel>();
+function modelOf(cls: PyClass): AgentModel {
+  let model = classModels.get(cls);
+  if (!model) classModels.set(cls, (model = buildAgentModel(cls)));
+  return model;
+}
+
 /**
  * `self.<name>` in a method of another class of the module whose `self` cannot be the agent: the
  * class is neither the agent nor (by its bases written in this module) derived from it, does not
@@ -278,7 +286,7 @@ function foreignSelf(ref: SyntaxNode, member: string, agent: PyClass, classes: P
   for (let p = cls.parent; p; p = p.parent) if (p.id === agent.node.id) return false;
   const name = cls.childForFieldName('name')?.text;
   const own = classes.find((c) => c.node.id === cls.id);
-  if (!own || !(own.methods.has(member) || buildAgentModel(own).attributes.has(member))) return false;
+  if (!own || !(own.methods.has(member) || modelOf(own).attributes.has(member))) return false;
   const byName = new Map(classes.map((c) => [c.name, c]));
   const derives = (n: string | undefined, depth = 0): boolean => {
     if (!n || depth > 10) return false;
