@@ -60,6 +60,19 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
     }
   }
   for (const [k, v] of ctx.superArgs) if (!args.has(k)) args.set(k, v === k ? k : `${k}: ${v}`);
+  // `this.port = <value>` below goes (the base owns port): a value that could not reach super()
+  // would be lost without a word (the agent would listen on AGENT_PORT or a free port).
+  for (const [key, names] of Object.entries(passThrough)) {
+    if (args.has(key) || (ctx.hints.businessHealth && /health/i.test(key))) continue;
+    if (ctx.kept.some((k) => k.symbol === key)) continue;
+    const lost = ctorAssignments(ctx).find((a) => names.includes(a.name) && !ctx.renames.has(a.name));
+    if (!lost) continue;
+    ctx.kept.push({
+      symbol: key,
+      line: lost.value.getStartLineNumber(),
+      reason: `this.${lost.name} = ${lost.value.getText()} cannot be computed before super(): pass that value to super({ ${key} }) by hand (the base owns ${lost.name}: without it, the agent would listen on AGENT_PORT or a free port)`,
+    });
+  }
 
   // Members the base owns stop being declared here when they mean the same thing (the ports, the
   // name, the start time, the registration flag); others are renamed.
@@ -152,7 +165,10 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
     const stmts = body.getStatements();
     const open = body.getStart() + 1;
     const indent = stmts.length > 0 ? indentAt(ctx.text, stmts[0]!.getStart()) : indentAt(ctx.text, ctx.ctor.getStart()) + ctx.unit;
-    if (stmts.length === 0 && !ctx.text.slice(open, body.getEnd() - 1).includes('\n')) {
+    if (ctx.superAfter && stmts.includes(ctx.superAfter as (typeof stmts)[number])) {
+      // A value passed to the base reads a local the constructor declares first: super() follows it.
+      ctx.edits.insert(ctx.superAfter.getEnd(), `\n${indentAt(ctx.text, ctx.superAfter.getStart())}super(${argText});`);
+    } else if (stmts.length === 0 && !ctx.text.slice(open, body.getEnd() - 1).includes('\n')) {
       // `constructor(private port = 1) {}` → a body with one statement.
       ctx.edits.replace(open, body.getEnd() - 1, `\n${indent}super(${argText});\n${indentAt(ctx.text, ctx.ctor.getStart())}`);
     } else {
@@ -261,6 +277,21 @@ function widenedParameter(ctx: TsRewriteContext, p: ParameterDeclaration, names:
     return ctx.constantValue(right);
   }
   return null;
+}
+
+/** `this.x = value;` statements at the top level of the constructor. */
+function ctorAssignments(ctx: TsRewriteContext): Array<{ name: string; value: Node }> {
+  const body = ctx.ctor?.getBody();
+  if (!body || !Node.isBlock(body)) return [];
+  const out: Array<{ name: string; value: Node }> = [];
+  for (const s of body.getStatements()) {
+    if (!Node.isExpressionStatement(s)) continue;
+    const e = s.getExpression();
+    if (!Node.isBinaryExpression(e) || e.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
+    const name = thisMember(e.getLeft());
+    if (name) out.push({ name, value: e.getRight() });
+  }
+  return out;
 }
 
 /** A base-owned member's legacy value (`private port = 7100` or `this.port = 7100` in the constructor). */
