@@ -272,6 +272,7 @@ function adoptTimeoutChain(ctx: TsRewriteContext, body: Node): boolean {
   const lastCall = last ? statementCall(last) : null;
   if (!lastCall || thisMember(lastCall.getExpression()) !== name || inner.length < 2) return false;
   if (hasOuterLocals(cb, inner.slice(0, -1), body)) return false;
+  if (dynamicDelay(ctx, e.getArguments()[1], name)) return false;
   const keep = inner.slice(0, -1);
   const text = keep.map((s) => ctx.text.slice(s.getFullStart(), s.getEnd())).join('');
   ctx.plan.moved.push(...keep);
@@ -290,6 +291,7 @@ function adoptRearm(ctx: TsRewriteContext, body: Node): boolean {
   const name = hostMember(body, ctx.cls);
   const r = name ? rearmingTimeouts(ctx.cls).find((x) => x.method === name) : undefined;
   if (!r || !name) return false;
+  if (dynamicDelay(ctx, r.ms, name)) return false;
   ctx.plan.proposeStatement({ node: r.stmt, symbol: r.timer ?? (r.pause ? `this.${name}()` : `setTimeout(${name})`), finding: 'loop', reason: `${name}() scheduled itself again: the main loop the base runs` });
   if (r.pause) ctx.plan.proposeStatement({ node: r.pause, symbol: r.pause.getText().replace(/;$/, ''), finding: 'loop', reason: `the pause of the ${name}() loop; the base waits intervalMs` });
   if (r.timer) ctx.plan.proposeMember({ name: r.timer, finding: 'loop', reason: `${r.timer} held the ${name}() timer chain` });
@@ -314,6 +316,18 @@ function adoptRearm(ctx: TsRewriteContext, body: Node): boolean {
   }
   const async = isAsyncMethod(ctx, name);
   adopt(ctx, r.stmt, null, { text: `${ctx.unit}${async ? 'await ' : ''}this.${name}();` }, intervalExpr(ctx, r.ms), r.pause ? 'self-call loop' : 'setTimeout chain');
+  return true;
+}
+
+/**
+ * A timer chain whose delay reads state the agent changes at run time (a back-off doubled on
+ * each failure): the base calls runOnce() at one fixed intervalMs, which would freeze the delay
+ * at its first value. The chain stays the agent's own timer (started where it was, cleared by
+ * its own stop code), with a warning.
+ */
+function dynamicDelay(ctx: TsRewriteContext, ms: Node | undefined, name: string): boolean {
+  if (!ms || !readsMutableState(ctx, ms)) return false;
+  ctx.warnings.push(`${name}() re-arms itself after ${ms.getText()}, which changes at run time: it stays the agent's own timer (the base's runOnce() has one fixed period)`);
   return true;
 }
 

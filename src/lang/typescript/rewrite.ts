@@ -582,11 +582,16 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
     if (carried) return carried;
     const m = ctx.members.get(member);
     const d = m?.nodes[0];
-    if (d && Node.isPropertyDeclaration(d) && d.getInitializer()) return constantValue(ctx, d.getInitializer()!, depth + 1);
+    // A field the class writes again (a back-off doubled on failure) holds no constant value:
+    // its first value would freeze what changes at run time.
+    if (d && Node.isPropertyDeclaration(d) && d.getInitializer()) return thisWrites(ctx, member).length > 0 ? null : constantValue(ctx, d.getInitializer()!, depth + 1);
     if (d && Node.isParameterDeclaration(d)) return d.getName();
     // A JavaScript field: its one assignment in the constructor.
     const assigned = d && m!.nodes.length === 1 ? assignedThisMember(d) : null;
-    if (assigned && d!.getParent()?.getParent() === ctx.ctor) return constantValue(ctx, assigned.value, depth + 1);
+    if (assigned && d!.getParent()?.getParent() === ctx.ctor) {
+      const others = thisWrites(ctx, member).filter((w) => w.getParent() !== d);
+      return others.length > 0 ? null : constantValue(ctx, assigned.value, depth + 1);
+    }
     // A TypeScript field declared without a value (`private intervalMs: number;`) that the
     // constructor assigns once at its top level and nothing else in the class assigns.
     if (d && Node.isPropertyDeclaration(d) && !d.getInitializer() && m!.nodes.length === 1) {
@@ -696,6 +701,20 @@ function unchangingLocal(ctx: TsRewriteContext, d: import('ts-morph').VariableDe
     }
   }
   return true;
+}
+
+/** Every write to this.<member> in the class: assignments (plain or compound) and ++ / --. */
+function thisWrites(ctx: TsRewriteContext, member: string): Node[] {
+  const out: Node[] = [];
+  ctx.cls.forEachDescendant((n) => {
+    if (Node.isBinaryExpression(n)) {
+      const k = n.getOperatorToken().getKind();
+      if (k >= SyntaxKind.FirstAssignment && k <= SyntaxKind.LastAssignment && thisMember(n.getLeft()) === member) out.push(n);
+    } else if ((Node.isPrefixUnaryExpression(n) || Node.isPostfixUnaryExpression(n)) && [SyntaxKind.PlusPlusToken, SyntaxKind.MinusMinusToken].includes(n.getOperatorToken()) && thisMember(n.getOperand()) === member) {
+      out.push(n);
+    }
+  });
+  return out;
 }
 
 /** Is this declaration a constructor parameter or a binding element of one? */
