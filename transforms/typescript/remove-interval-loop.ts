@@ -120,7 +120,11 @@ function dropKickOff(ctx: TsRewriteContext, stmt: Node, cb: Node): void {
     // `setInterval(this.onTick, ms)` (an arrow property or a bound method): its round is `this.onTick()`.
     only = `${cb.getText()}();`;
   }
-  if (!only) return;
+  if (only) dropRoundBeside(ctx, stmt, only);
+}
+
+/** The statement next to `stmt` that is exactly one round (`only`), run before the timer's first tick, goes. */
+function dropRoundBeside(ctx: TsRewriteContext, stmt: Node, only: string): void {
   const norm = (t: string) => t.replace(/\s+/g, '').replace(/^(void|await)(?=[\w$(])/, '').replace(/;$/, '');
   const parent = stmt.getParent();
   if (!parent || !Node.isBlock(parent)) return;
@@ -278,6 +282,18 @@ function adoptTimeoutChain(ctx: TsRewriteContext, body: Node): boolean {
   ctx.plan.moved.push(...keep);
   ctx.plan.proposeMember({ name, finding: 'loop', reason: `${name}() rescheduled itself with setTimeout: the main loop the base runs` });
   adopt(ctx, stmts[0], timer, { text: dedent(text, indentAt(ctx.text, keep[0]!.getStart()), ctx.unit) }, intervalExpr(ctx, e.getArguments()[1]), 'setTimeout chain');
+  // `this.poll(); this.schedule();` in start(): that round ran at once, before the chain's first
+  // delay; the base's first runOnce() now runs it at once.
+  if (keep.length === 1) {
+    for (const m of ctx.members.values()) {
+      if (m.name === name || m.kind !== 'method') continue;
+      const b = methodBody(ctx, m.name);
+      for (const st of b ? blockStatementsDeep(b) : []) {
+        const c = statementCall(st);
+        if (c && c.getArguments().length === 0 && thisMember(c.getExpression()) === name) dropRoundBeside(ctx, st, keep[0]!.getText());
+      }
+    }
+  }
   return true;
 }
 
