@@ -120,7 +120,11 @@ function dropKickOff(ctx: TsRewriteContext, stmt: Node, cb: Node): void {
     // `setInterval(this.onTick, ms)` (an arrow property or a bound method): its round is `this.onTick()`.
     only = `${cb.getText()}();`;
   }
-  if (!only) return;
+  if (only) dropRoundBeside(ctx, stmt, only);
+}
+
+/** The statement next to `stmt` that is exactly one round (`only`), run before the timer's first tick, goes. */
+function dropRoundBeside(ctx: TsRewriteContext, stmt: Node, only: string): void {
   const norm = (t: string) => t.replace(/\s+/g, '').replace(/^(void|await)(?=[\w$(])/, '').replace(/;$/, '');
   const parent = stmt.getParent();
   if (!parent || !Node.isBlock(parent)) return;
@@ -272,11 +276,24 @@ function adoptTimeoutChain(ctx: TsRewriteContext, body: Node): boolean {
   const lastCall = last ? statementCall(last) : null;
   if (!lastCall || thisMember(lastCall.getExpression()) !== name || inner.length < 2) return false;
   if (hasOuterLocals(cb, inner.slice(0, -1), body)) return false;
+  if (dynamicDelay(ctx, e.getArguments()[1], name)) return false;
   const keep = inner.slice(0, -1);
   const text = keep.map((s) => ctx.text.slice(s.getFullStart(), s.getEnd())).join('');
   ctx.plan.moved.push(...keep);
   ctx.plan.proposeMember({ name, finding: 'loop', reason: `${name}() rescheduled itself with setTimeout: the main loop the base runs` });
   adopt(ctx, stmts[0], timer, { text: dedent(text, indentAt(ctx.text, keep[0]!.getStart()), ctx.unit) }, intervalExpr(ctx, e.getArguments()[1]), 'setTimeout chain');
+  // `this.poll(); this.schedule();` in start(): that round ran at once, before the chain's first
+  // delay; the base's first runOnce() now runs it at once.
+  if (keep.length === 1) {
+    for (const m of ctx.members.values()) {
+      if (m.name === name || m.kind !== 'method') continue;
+      const b = methodBody(ctx, m.name);
+      for (const st of b ? blockStatementsDeep(b) : []) {
+        const c = statementCall(st);
+        if (c && c.getArguments().length === 0 && thisMember(c.getExpression()) === name) dropRoundBeside(ctx, st, keep[0]!.getText());
+      }
+    }
+  }
   return true;
 }
 
@@ -290,6 +307,7 @@ function adoptRearm(ctx: TsRewriteContext, body: Node): boolean {
   const name = hostMember(body, ctx.cls);
   const r = name ? rearmingTimeouts(ctx.cls).find((x) => x.method === name) : undefined;
   if (!r || !name) return false;
+  if (dynamicDelay(ctx, r.ms, name)) return false;
   ctx.plan.proposeStatement({ node: r.stmt, symbol: r.timer ?? (r.pause ? `this.${name}()` : `setTimeout(${name})`), finding: 'loop', reason: `${name}() scheduled itself again: the main loop the base runs` });
   if (r.pause) ctx.plan.proposeStatement({ node: r.pause, symbol: r.pause.getText().replace(/;$/, ''), finding: 'loop', reason: `the pause of the ${name}() loop; the base waits intervalMs` });
   if (r.timer) ctx.plan.proposeMember({ name: r.timer, finding: 'loop', reason: `${r.timer} held the ${name}() timer chain` });
@@ -314,6 +332,18 @@ function adoptRearm(ctx: TsRewriteContext, body: Node): boolean {
   }
   const async = isAsyncMethod(ctx, name);
   adopt(ctx, r.stmt, null, { text: `${ctx.unit}${async ? 'await ' : ''}this.${name}();` }, intervalExpr(ctx, r.ms), r.pause ? 'self-call loop' : 'setTimeout chain');
+  return true;
+}
+
+/**
+ * A timer chain whose delay reads state the agent changes at run time (a back-off doubled on
+ * each failure): the base calls runOnce() at one fixed intervalMs, which would freeze the delay
+ * at its first value. The chain stays the agent's own timer (started where it was, cleared by
+ * its own stop code), with a warning.
+ */
+function dynamicDelay(ctx: TsRewriteContext, ms: Node | undefined, name: string): boolean {
+  if (!ms || !readsMutableState(ctx, ms)) return false;
+  ctx.warnings.push(`${name}() re-arms itself after ${ms.getText()}, which changes at run time: it stays the agent's own timer (the base's runOnce() has one fixed period)`);
   return true;
 }
 

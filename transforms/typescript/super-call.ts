@@ -60,6 +60,32 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
     }
   }
   for (const [k, v] of ctx.superArgs) if (!args.has(k)) args.set(k, v === k ? k : `${k}: ${v}`);
+  // `this.name = name` from a constructor option or parameter (`{ name = 'depth-reporter' } = {}`):
+  // each instance was known by the name its caller gave, in the registry and wherever the class
+  // reads this.name. That value goes to the base (which falls back to the class name when it is empty).
+  let givenName: string | null = null;
+  const named = ctx.cls.isAbstract() ? undefined : ctorAssignments(ctx).find((a) => a.name === nameKey);
+  if (named && !Node.isStringLiteral(named.value) && !Node.isNoSubstitutionTemplateLiteral(named.value) && readsCtorParameter(ctx, named.value)) {
+    givenName = ctx.constantValue(named.value);
+    if (givenName) {
+      // (TypeScript: an optional option is string | undefined, which the base's name: string refuses.)
+      args.set(nameKey, ctx.js ? givenName : `${/^[\w$.]+$/.test(givenName) ? givenName : `(${givenName})`} || ${ctx.quote}${ctx.className}${ctx.quote}`);
+      ctx.warnings.push(`this.${nameKey} = ${named.value.getText()} (line ${named.value.getStartLineNumber()}) is now the name given to the base (the class name when it is empty)`);
+    }
+  }
+  // `this.port = <value>` below goes (the base owns port): a value that could not reach super()
+  // would be lost without a word (the agent would listen on AGENT_PORT or a free port).
+  for (const [key, names] of Object.entries(passThrough)) {
+    if (args.has(key) || (ctx.hints.businessHealth && /health/i.test(key))) continue;
+    if (ctx.kept.some((k) => k.symbol === key)) continue;
+    const lost = ctorAssignments(ctx).find((a) => names.includes(a.name) && !ctx.renames.has(a.name));
+    if (!lost) continue;
+    ctx.kept.push({
+      symbol: key,
+      line: lost.value.getStartLineNumber(),
+      reason: `this.${lost.name} = ${lost.value.getText()} cannot be computed before super(): pass that value to super({ ${key} }) by hand (the base owns ${lost.name}: without it, the agent would listen on AGENT_PORT or a free port)`,
+    });
+  }
 
   // Members the base owns stop being declared here when they mean the same thing (the ports, the
   // name, the start time, the registration flag); others are renamed.
@@ -129,11 +155,16 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       if (ctx.members.get(target)?.kind === 'method') continue;
       // A same-named field of another meaning was renamed above: this assignment now declares it.
       if (ctx.renames.has(target)) continue;
+      const value = e.getRight();
+      if (target === nameKey && !givenName && !(Node.isStringLiteral(value) && value.getLiteralText() === ctx.className)) {
+        ctx.warnings.push(`this.${target} = ${value.getText()} (line ${s.getStartLineNumber()}) named the agent; it now registers as '${ctx.className}' (set AGENT_NAME to keep the old name)`);
+      }
       ctx.edits.removeNode(s);
     }
   }
 
-  const argText = `{ ${[...args.values()].map((v, i) => (i === 0 ? `${nameKey}: ${args.get(nameKey)}` : v)).join(', ')} }`;
+  const nameArg = args.get(nameKey) === nameKey ? nameKey : `${nameKey}: ${args.get(nameKey)}`;
+  const argText = `{ ${[...args.values()].map((v, i) => (i === 0 ? nameArg : v)).join(', ')} }`;
   const existing = body?.getDescendantsOfKind(SyntaxKind.SuperKeyword).find((k) => Node.isCallExpression(k.getParent()));
   if (ctx.parent.kind === 'family') {
     familySuper(ctx, existing?.getParent() as CallExpression | undefined, args, argText);
@@ -152,7 +183,10 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
     const stmts = body.getStatements();
     const open = body.getStart() + 1;
     const indent = stmts.length > 0 ? indentAt(ctx.text, stmts[0]!.getStart()) : indentAt(ctx.text, ctx.ctor.getStart()) + ctx.unit;
-    if (stmts.length === 0 && !ctx.text.slice(open, body.getEnd() - 1).includes('\n')) {
+    if (ctx.superAfter && stmts.includes(ctx.superAfter as (typeof stmts)[number])) {
+      // A value passed to the base reads a local the constructor declares first: super() follows it.
+      ctx.edits.insert(ctx.superAfter.getEnd(), `\n${indentAt(ctx.text, ctx.superAfter.getStart())}super(${argText});`);
+    } else if (stmts.length === 0 && !ctx.text.slice(open, body.getEnd() - 1).includes('\n')) {
       // `constructor(private port = 1) {}` → a body with one statement.
       ctx.edits.replace(open, body.getEnd() - 1, `\n${indent}super(${argText});\n${indentAt(ctx.text, ctx.ctor.getStart())}`);
     } else {
@@ -261,6 +295,33 @@ function widenedParameter(ctx: TsRewriteContext, p: ParameterDeclaration, names:
     return ctx.constantValue(right);
   }
   return null;
+}
+
+/** Does the expression read a parameter of the constructor (or a name it destructures)? */
+function readsCtorParameter(ctx: TsRewriteContext, value: Node): boolean {
+  const params = new Set<string>();
+  for (const p of ctx.ctor?.getParameters() ?? []) {
+    const n = p.getNameNode();
+    if (Node.isIdentifier(n)) params.add(n.getText());
+    else for (const b of n.getDescendantsOfKind(SyntaxKind.BindingElement)) params.add(b.getName());
+  }
+  const ids = Node.isIdentifier(value) ? [value] : value.getDescendantsOfKind(SyntaxKind.Identifier);
+  return ids.some((id) => params.has(id.getText()) && !(Node.isPropertyAccessExpression(id.getParent()!) && (id.getParent() as import('ts-morph').PropertyAccessExpression).getNameNode() === id));
+}
+
+/** `this.x = value;` statements at the top level of the constructor. */
+function ctorAssignments(ctx: TsRewriteContext): Array<{ name: string; value: Node }> {
+  const body = ctx.ctor?.getBody();
+  if (!body || !Node.isBlock(body)) return [];
+  const out: Array<{ name: string; value: Node }> = [];
+  for (const s of body.getStatements()) {
+    if (!Node.isExpressionStatement(s)) continue;
+    const e = s.getExpression();
+    if (!Node.isBinaryExpression(e) || e.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
+    const name = thisMember(e.getLeft());
+    if (name) out.push({ name, value: e.getRight() });
+  }
+  return out;
 }
 
 /** A base-owned member's legacy value (`private port = 7100` or `this.port = 7100` in the constructor). */

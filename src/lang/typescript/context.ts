@@ -143,6 +143,12 @@ export interface TsRewriteContext {
   plan: RemovalPlan;
   /** Properties of the object passed to super(), in order: key → expression text. */
   superArgs: Map<string, string>;
+  /**
+   * The last top-level statement of the constructor that a super() argument reads a local of
+   * (`const num = (v, d) => ...;` before `this.port = num(...)`): super() goes after it. Only
+   * set when that statement and every one before it never mention this or super.
+   */
+  superAfter?: Node;
   /** Class members to add at the end of the class body (text without indentation). */
   newMembers: Array<{ name: string; text: string }>;
   warnings: string[];

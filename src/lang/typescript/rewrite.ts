@@ -582,11 +582,16 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
     if (carried) return carried;
     const m = ctx.members.get(member);
     const d = m?.nodes[0];
-    if (d && Node.isPropertyDeclaration(d) && d.getInitializer()) return constantValue(ctx, d.getInitializer()!, depth + 1);
+    // A field the class writes again (a back-off doubled on failure) holds no constant value:
+    // its first value would freeze what changes at run time.
+    if (d && Node.isPropertyDeclaration(d) && d.getInitializer()) return thisWrites(ctx, member).length > 0 ? null : constantValue(ctx, d.getInitializer()!, depth + 1);
     if (d && Node.isParameterDeclaration(d)) return d.getName();
     // A JavaScript field: its one assignment in the constructor.
     const assigned = d && m!.nodes.length === 1 ? assignedThisMember(d) : null;
-    if (assigned && d!.getParent()?.getParent() === ctx.ctor) return constantValue(ctx, assigned.value, depth + 1);
+    if (assigned && d!.getParent()?.getParent() === ctx.ctor) {
+      const others = thisWrites(ctx, member).filter((w) => w.getParent() !== d);
+      return others.length > 0 ? null : constantValue(ctx, assigned.value, depth + 1);
+    }
     // A TypeScript field declared without a value (`private intervalMs: number;`) that the
     // constructor assigns once at its top level and nothing else in the class assigns.
     if (d && Node.isPropertyDeclaration(d) && !d.getInitializer() && m!.nodes.length === 1) {
@@ -630,6 +635,13 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
           else replacements.push([x.getStart(), x.getEnd(), simpleOperand(value) ? value : `(${value})`]);
           continue;
         }
+        // A const of the constructor's own top level, before any use of this: super() can go
+        // after its statement, and the name stays as written.
+        const local = ctorLocalBeforeThis(ctx, d);
+        if (local) {
+          if (!ctx.superAfter || ctx.superAfter.getStart() < local.getStart()) ctx.superAfter = local;
+          continue;
+        }
         const inFunction = d.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isClassDeclaration(a));
         if (inFunction) ok = false;
       }
@@ -642,6 +654,67 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
   const base = n.getStart();
   for (const [a, b, r] of replacements.sort((x, y) => y[0] - x[0])) text = text.slice(0, a - base) + r + text.slice(b - base);
   return text;
+}
+
+/**
+ * The top-level constructor statement declaring `d` when it is a `const` that super() may follow:
+ * the constructor calls no super() yet, and neither that statement nor any before it mentions
+ * this or super (so moving super() after them changes no object state they could see).
+ */
+function ctorLocalBeforeThis(ctx: TsRewriteContext, d: Node): Node | null {
+  const body = ctx.ctor?.getBody();
+  if (!body || !Node.isBlock(body) || !Node.isVariableDeclaration(d)) return null;
+  const list = d.getParent();
+  const stmt = list?.getParent();
+  if (!list || !Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return null;
+  if (!stmt || !Node.isVariableStatement(stmt) || stmt.getParent() !== body) return null;
+  if (body.getDescendantsOfKind(SyntaxKind.SuperKeyword).length > 0) return null;
+  if (!unchangingLocal(ctx, d)) return null;
+  for (const s of body.getStatements()) {
+    if (s.getKind() === SyntaxKind.ThisKeyword || s.getFirstDescendant((x) => x.getKind() === SyntaxKind.ThisKeyword || x.getKind() === SyntaxKind.SuperKeyword)) return null;
+    if (s === stmt) return stmt;
+  }
+  return null;
+}
+
+/**
+ * A constructor local whose value is the same wherever super() goes: a function that reads
+ * nothing else of the constructor (its own parameters and locals, the module, the constructor's
+ * parameters the body never reassigns), or a number / string computed from such names. An
+ * object or array the constructor fills in afterwards (`const settings = { ...DEFAULTS }`, then
+ * a loop writing into it) does not qualify.
+ */
+function unchangingLocal(ctx: TsRewriteContext, d: import('ts-morph').VariableDeclaration): boolean {
+  const init = d.getInitializer();
+  if (!init) return false;
+  const fn = Node.isArrowFunction(init) || Node.isFunctionExpression(init);
+  const primitive = /^(Number|parseInt|parseFloat|String)\(/.test(init.getText()) || Node.isNumericLiteral(init) || Node.isStringLiteral(init) || Node.isNoSubstitutionTemplateLiteral(init);
+  if (!fn && !primitive) return false;
+  const ctor = ctx.ctor!;
+  for (const id of init.getDescendantsOfKind(SyntaxKind.Identifier)) {
+    for (const decl of id.getSymbol()?.getDeclarations() ?? []) {
+      const inCtor = decl.getFirstAncestor((a) => a === ctor);
+      if (!inCtor) continue;
+      if (decl.getFirstAncestor((a) => a === init)) continue; // the function's own parameters and locals
+      if (ctorParameterName(ctx, decl) && reassignedParameter(ctx, id.getText(), ctor.getEnd()) === undefined) continue;
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Every write to this.<member> in the class: assignments (plain or compound) and ++ / --. */
+function thisWrites(ctx: TsRewriteContext, member: string): Node[] {
+  const out: Node[] = [];
+  ctx.cls.forEachDescendant((n) => {
+    if (Node.isBinaryExpression(n)) {
+      const k = n.getOperatorToken().getKind();
+      if (k >= SyntaxKind.FirstAssignment && k <= SyntaxKind.LastAssignment && thisMember(n.getLeft()) === member) out.push(n);
+    } else if ((Node.isPrefixUnaryExpression(n) || Node.isPostfixUnaryExpression(n)) && [SyntaxKind.PlusPlusToken, SyntaxKind.MinusMinusToken].includes(n.getOperatorToken()) && thisMember(n.getOperand()) === member) {
+      out.push(n);
+    }
+  });
+  return out;
 }
 
 /** Is this declaration a constructor parameter or a binding element of one? */
