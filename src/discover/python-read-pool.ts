@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { SkippedFile } from '../core/types.js';
 import { PyCompileSession } from '../lang/python/py-compile.js';
+import { adoptPython3 } from '../lang/python/python3.js';
 import { readPythonFile, type BaseTarget, type PythonFileFacts } from './python-scan.js';
 import { turnEventLoop } from '../lang/python/native-trees.js';
 import { workerThreads, type ThreadChoice } from '../pipeline/threads.js';
@@ -78,12 +79,15 @@ export async function readPythonFilesAcross(
     }
     return;
   }
-  await runOnWorkers<{ files: string[]; keep: boolean[] }, { out: CheckedPythonFile[] }>({
+  await runOnWorkers<{ files: string[]; keep: boolean[] }, { out: CheckedPythonFile[]; python3?: unknown }>({
     file: workerFile,
     workerData: { root, target },
     threads,
     tasks: chunks.map((chunk) => ({ files: chunk.map((i) => files[i]!), keep: keepOf(chunk) })),
-    onResult: (id, msg) => msg.out.forEach((r, k) => onRead(chunks[id]![k]!, r)),
+    onResult: (id, msg) => {
+      adoptPython3(msg.python3);
+      msg.out.forEach((r, k) => onRead(chunks[id]![k]!, r));
+    },
     // Each worker's python3 ends before the worker does.
     farewell: { close: true },
     // A worker reads its next files while this thread (busy with the TypeScript scan) takes its answer.

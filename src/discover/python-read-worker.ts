@@ -7,6 +7,7 @@ import type { BaseTarget } from './python-scan.js';
 import { readAndCheck } from './python-read-pool.js';
 import { turnEventLoop } from '../lang/python/native-trees.js';
 import { PyCompileSession } from '../lang/python/py-compile.js';
+import { learntPython3 } from '../lang/python/python3.js';
 
 const { root, target } = workerData as { root: string; target: BaseTarget };
 let compiler: PyCompileSession | undefined;
@@ -22,7 +23,9 @@ parentPort!.on('message', (msg: { files: string[]; keep: boolean[] } | { close: 
       parentPort!.postMessage({ closed: true });
       return;
     }
-    parentPort!.postMessage({ out: await readAndCheck(root, msg.files, target, () => (compiler ??= new PyCompileSession()), msg.keep) });
+    const out = await readAndCheck(root, msg.files, target, () => (compiler ??= new PyCompileSession()), msg.keep);
+    // The interpreter its python3 named, for the workers the run starts next (see python3.ts).
+    parentPort!.postMessage({ out, python3: learntPython3() });
     await turnEventLoop();
   });
 });

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import type { CheckedPythonFile } from './python-read-pool.js';
+import { learnPython3, python3Command } from '../lang/python/python3.js';
 
 /** Entries of roots not scanned for this long are deleted when another root's cache is saved. */
 const KEEP_DAYS = 30;
@@ -53,7 +54,10 @@ export function engineFingerprint(): string {
 
 function python3Version(): string | null {
   try {
-    return execFileSync('python3', ['-c', 'import sys; print(sys.version)'], { encoding: 'utf8', timeout: 10_000 }).trim();
+    // Its sys.executable too: the compile session started next need not go through a shim again.
+    const [executable, ...version] = execFileSync(python3Command(), ['-c', 'import sys; print(sys.executable); print(sys.version)'], { encoding: 'utf8', timeout: 10_000 }).split('\n');
+    learnPython3(executable!.trim());
+    return version.join('\n').trim();
   } catch {
     return null;
   }

@@ -2,6 +2,7 @@
 // next task as soon as it answers, so a slow task never holds the others back. Shared by the
 // rewrite pool and the scan's Python readers.
 import { Worker } from 'node:worker_threads';
+import { withPython3 } from '../lang/python/python3.js';
 
 export interface WorkerRun<T, R> {
   /** The compiled worker entry. */
@@ -29,7 +30,7 @@ export interface WorkerRun<T, R> {
 
 export async function runOnWorkers<T, R>(run: WorkerRun<T, R>): Promise<void> {
   let next = 0;
-  const workers = Array.from({ length: run.threads }, () => new Worker(run.file, { workerData: run.workerData }));
+  const workers = Array.from({ length: run.threads }, () => new Worker(run.file, { workerData: withPython3(run.workerData) }));
   try {
     await new Promise<void>((resolve, reject) => {
       let idle = 0;

@@ -7,9 +7,12 @@
 // and its verdict comes back on its own line, so CPython compiles on the second core
 // while this process parses the next file, instead of all at the end with this process idle.
 import { execa, type ResultPromise } from 'execa';
+import { learnPython3, python3Command } from './python3.js';
 
 const SCRIPT = `
 import base64, json, sys
+sys.stdout.write(json.dumps(sys.executable) + "\\n")
+sys.stdout.flush()
 for line in sys.stdin:
     item = json.loads(line)
     try:
@@ -39,17 +42,24 @@ export class PyCompileSession {
   private readonly child: ResultPromise;
   private readonly waiting: Array<{ name: string; resolve: (e: string | null) => void }> = [];
   private buffered = '';
+  /** The first line python3 writes is its sys.executable (see python3.ts), then one verdict per line. */
+  private toldExecutable = false;
   /** Set when python3 could not run or died: every pending and later compile gets it. */
   private failure: string | null = null;
 
   constructor() {
-    this.child = execa('python3', ['-c', SCRIPT], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, timeout: 600_000 });
+    this.child = execa(python3Command(), ['-c', SCRIPT], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, timeout: 600_000 });
     this.child.stdout!.setEncoding('utf8');
     this.child.stdout!.on('data', (chunk: string) => {
       this.buffered += chunk;
       for (let nl = this.buffered.indexOf('\n'); nl !== -1; nl = this.buffered.indexOf('\n')) {
         const line = this.buffered.slice(0, nl);
         this.buffered = this.buffered.slice(nl + 1);
+        if (!this.toldExecutable) {
+          this.toldExecutable = true;
+          learnPython3(JSON.parse(line) as string);
+          continue;
+        }
         const next = this.waiting.shift();
         if (!next) continue;
         const r = JSON.parse(line) as Verdict;
