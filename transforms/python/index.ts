@@ -30,6 +30,7 @@ import { memberCollections } from './member-collections.js';
 import { teardownSuper } from './teardown-super.js';
 import { exitTeardown } from './exit-teardown.js';
 import { loopTailTeardown } from './loop-tail-teardown.js';
+import { ownRegistration } from './own-registration.js';
 import { hardenedPublisher } from './hardened-publisher.js';
 import { keepMovedImports } from './hardened-shapes.js';
 import { hardenedHooks } from './hardened-hooks.js';
@@ -84,4 +85,5 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   teardownSuper,
   exitTeardown,
   loopTailTeardown,
+  ownRegistration,
 ];
