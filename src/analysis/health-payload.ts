@@ -5,7 +5,7 @@
 // (`agent.store` with `agent = self`, `self.server.agent.x`, a sidecar's details callable,
 // a closure's `self`) so the hook can add them to the base's own status.
 import type { SyntaxNode } from '../lang/python/parser.js';
-import { reachesAgentViaServer, serverTags } from './server-tag.js';
+import { reachesAgentViaServer, serverMethodTags, serverTags } from './server-tag.js';
 import { callee, selfAttribute, stringValue, walk } from '../lang/python/syntax.js';
 import type { PyClass } from '../lang/python/module-model.js';
 
@@ -533,6 +533,13 @@ function producer(call: SyntaxNode, scope: PayloadScope): Translation {
     return method && scope.methods.has(method) ? { text: `${t!.text}()`, members: t!.members } : null;
   }
   if (fn?.type !== 'attribute') return null;
+  // self.server.status_fn() in a handler, where the agent handed the server one of its methods
+  // (`self.health.status_fn = self.status`): that method, called on the agent.
+  const handed = /^self\.server\.(\w+)$/.exec(fn.text.replace(/\s+/g, ''))?.[1];
+  const handedMethod = handed ? serverMethodTags(scope.agent).get(handed) : undefined;
+  if (handedMethod && scope.methods.has(handedMethod) && (call.childForFieldName('arguments')?.namedChildCount ?? 0) === 0) {
+    return { text: `self.${handedMethod}()`, members: new Set([handedMethod]) };
+  }
   const t = translate(call, scope);
   if (t) {
     const method = /^self\.(\w+)\(\)$/.exec(t.text)?.[1];

@@ -180,6 +180,12 @@ function handsKeptMethod(stmt: SyntaxNode, removed: Set<string>, methods: Set<st
     const call = p?.type === 'argument_list' ? p.parent : p?.type === 'keyword_argument' ? p.parent?.parent : null;
     const receiver = call?.type === 'call' ? callee(call) : null;
     if (receiver && removed.has(receiver)) return;
+    // self.health.status_fn = self.status: handed to a member that goes too
+    if (p?.type === 'assignment' && p.childForFieldName('right')?.id === n.id) {
+      const left = p.childForFieldName('left');
+      const root = left?.type === 'attribute' ? selfRoot(left) : null;
+      if (root && removed.has(root)) return;
+    }
     // self.m(...) called inside the statement is a call, not a hand-over
     if (p?.type === 'call' && p.childForFieldName('function')?.id === n.id) return;
     hands = true;

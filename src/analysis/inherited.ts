@@ -83,3 +83,43 @@ function candidateFiles(mod: string, fromFile: string): string[] {
   }
   return out;
 }
+
+export interface ImportedTarget {
+  /** The in-repository module the name comes from (or is). */
+  module: ModuleModel;
+  /** Path relative to the repository root. */
+  file: string;
+  /** The name inside that module (`from m import f` → f); null when the local name is the module itself. */
+  name: string | null;
+}
+
+/**
+ * What a module-level name of the agent's file stands for when it comes from a file of the repository:
+ * `from agents import registry_client` / `import agents.registry_client as rc` → that module;
+ * `from agents.registry_client import register` → `register` in it. Null when it is not imported, or
+ * not from a file of the repository.
+ */
+export function importedTarget(files: Indexed, agentFile: string, module: ModuleModel, local: string): ImportedTarget | null {
+  const imp = module.imports.get(local);
+  if (!imp) return null;
+  const load = (rel: string): ModuleModel | null => {
+    const f = files.files.find((x) => x.rel === rel);
+    if (!f) return null;
+    try {
+      return buildModuleModel(f.text, parsePython(f.text));
+    } catch {
+      return null;
+    }
+  };
+  // `from pkg import mod` names a module first, a name defined in pkg/__init__.py otherwise.
+  const tries: Array<[string, string | null]> = imp.name === null
+    ? [[imp.module, null]]
+    : [[`${imp.module}.${imp.name}`.replace(/^(\.+)\./, '$1'), null], [imp.module, imp.name]];
+  for (const [mod, name] of tries) {
+    for (const rel of candidateFiles(mod, agentFile)) {
+      const model = load(rel);
+      if (model) return { module: model, file: rel, name };
+    }
+  }
+  return null;
+}

@@ -89,3 +89,39 @@ export function reachesAgentViaServer(obj: SyntaxNode, tags: ReadonlySet<string>
   if (!fn) return false;
   return serverLocals(fn, tags).has(obj.text);
 }
+
+const methodTagsByClass = new WeakMap<SyntaxNode, ReadonlyMap<string, string>>();
+
+/**
+ * The attribute names under which the agent hands one of its own methods to a server it built
+ * (`self.health.status_fn = self.status`), read by the handler as `self.server.status_fn()`:
+ * tag -> the agent method. A tag assigned anything else anywhere in the agent does not count.
+ */
+export function serverMethodTags(agent: PyClass): ReadonlyMap<string, string> {
+  let tags = methodTagsByClass.get(agent.node);
+  if (tags) return tags;
+  const found = new Map<string, string>();
+  const spoiled = new Set<string>();
+  for (const m of agent.methods.values()) {
+    const selfName = m.params[0]?.name ?? 'self';
+    walk(m.body, (n) => {
+      if (n.type === 'class_definition') return false;
+      if (n.type !== 'assignment') return;
+      const left = n.childForFieldName('left');
+      if (left?.type !== 'attribute') return;
+      const holder = left.childForFieldName('object')!;
+      // obj.<tag> = self.<method> where obj is one of the agent's own objects (self.<x>), not self itself
+      if (holder.type !== 'attribute' || holder.childForFieldName('object')?.text !== selfName) return;
+      const tag = left.childForFieldName('attribute')!.text;
+      const right = n.childForFieldName('right');
+      const method = right?.type === 'attribute' && right.childForFieldName('object')?.text === selfName
+        ? right.childForFieldName('attribute')!.text
+        : null;
+      if (!method || !agent.methods.has(method) || (found.has(tag) && found.get(tag) !== method)) spoiled.add(tag);
+      else found.set(tag, method);
+    });
+  }
+  for (const t of spoiled) found.delete(t);
+  methodTagsByClass.set(agent.node, (tags = found));
+  return tags;
+}

@@ -29,6 +29,8 @@ import { periodicHook, periodicHookPropose } from './periodic-hook.js';
 import { memberCollections } from './member-collections.js';
 import { teardownSuper } from './teardown-super.js';
 import { exitTeardown } from './exit-teardown.js';
+import { loopTailTeardown } from './loop-tail-teardown.js';
+import { ownRegistration } from './own-registration.js';
 import { hardenedPublisher } from './hardened-publisher.js';
 import { keepMovedImports } from './hardened-shapes.js';
 import { hardenedHooks } from './hardened-hooks.js';
@@ -82,4 +84,6 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   agentConstructions,
   teardownSuper,
   exitTeardown,
+  loopTailTeardown,
+  ownRegistration,
 ];

@@ -688,7 +688,7 @@ function receivesOn(body: SyntaxNode, attrs: Set<string>): boolean {
 }
 
 /** The agent's health port as its code writes it, from the profile's names for it (and port + 1). */
-function healthPortExpressions(ctx: PythonTransformContext): Set<string> {
+export function healthPortExpressions(ctx: PythonTransformContext): Set<string> {
   return portRoles(ctx.py.super_call.pass_through ?? {}).health;
 }
 

@@ -121,7 +121,7 @@ function keepParentInit(ctx: PythonTransformContext, init: PyFunction, existing:
   const parentInit = parent?.cls.methods.get('__init__');
   if (!parent || !parentInit) return false;
   const body = statements(init.body).filter((s) => !isDocstring(s));
-  const call = buildCall(ctx, init, localsBefore(body, existing.stmt), undefined, existing.call).replace(/^super\(\)\.__init__\(/, `${ctx.profile.base_class}.__init__(${selfName}, `).replace(/, \)$/, ')');
+  const call = buildCall(ctx, init, localsBefore(body, existing.stmt), undefined, existing.call, undefined, true).replace(/^super\(\)\.__init__\(/, `${ctx.profile.base_class}.__init__(${selfName}, `).replace(/, \)$/, ')');
   insertCall(ctx, init, existing.stmt, body, call);
   ctx.warnings.push(`${ctx.agent.cls.name}.__init__: kept ${existing.call.text.replace(/\s+/g, ' ').slice(0, 80)} (${callee}, ${parent.file}, stays a base and sets up its own state) and called ${call} before it`);
   let cooperative: SyntaxNode | null = null;
@@ -222,7 +222,7 @@ function ownNameLiteral(ctx: PythonTransformContext, init: PyFunction, attr: str
   return a.value.text;
 }
 
-function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<string>, existingName?: string, existingCall?: SyntaxNode, selfAttrs?: Set<string>): string {
+function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<string>, existingName?: string, existingCall?: SyntaxNode, selfAttrs?: Set<string>, keepsExisting = false): string {
   const sc = ctx.py.super_call;
   const params = new Map(init.params.map((p) => [p.name, p]));
   const args: string[] = [];
@@ -248,8 +248,17 @@ function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
       ctx.passThrough.set(keyword, value);
     }
   }
+  // **kwargs the legacy body hands on whole to a call that stays (a client's constructor, a kept parent's
+  // __init__) are that call's options: the base was never given them, and a key it also takes (port=, name=)
+  // would reach it (bind the client's port). Only keyword arguments the agent takes for itself stay its own.
+  const consumer = kwargs && !fromKwargs ? kwargsConsumer(init, kwargs.name, existingCall && !keepsExisting ? existingCall : undefined) : null;
   if (kwargs && fromKwargs) args.push(`**{${JSON.stringify(sc.name_keyword)}: ${fromKwargs.fallback}, **${kwargs.name}}`);
-  else if (kwargs) args.push(`**${kwargs.name}`);
+  else if (kwargs && consumer) {
+    ctx.warnings.push(
+      `${ctx.agent.cls.name}.__init__: **${kwargs.name} go on to ${consumer.text.replace(/\s+/g, ' ').slice(0, 60)} (line ${consumer.startPosition.row + 1}) as before, ` +
+        `and are not given to ${ctx.profile.base_class} (a key it also takes, such as port=, would reach it)`,
+    );
+  } else if (kwargs) args.push(`**${kwargs.name}`);
   else if (sc.forward_kwargs) {
     const name = mentions(init.body, 'kwargs') ? 'base_kwargs' : 'kwargs';
     const last = [...init.params].reverse().find((p) => p.kind !== 'separator' || p.node.text !== '/') ?? null;
@@ -684,4 +693,20 @@ function createInit(ctx: PythonTransformContext) {
     return;
   }
   ctx.edits.insert(lineEnd(src, last.endIndex), ctx.layout.eol + renderBlock(block, indent, ctx.layout), label);
+}
+
+/**
+ * The call of the constructor's body (other than `replaced`, the call the base's takes the place of)
+ * that is handed the whole `**kwargs` mapping: `PriceCacheClient(**kwargs)`, `super().__init__(name, **options)`.
+ */
+function kwargsConsumer(init: PyFunction, name: string, replaced: SyntaxNode | undefined): SyntaxNode | null {
+  let found: SyntaxNode | null = null;
+  walk(init.body, (n) => {
+    if (found || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (replaced && n.id === replaced.id) return false;
+    if (n.type === 'dictionary_splat' && n.namedChild(0)?.type === 'identifier' && n.namedChild(0)!.text === name && n.parent?.type === 'argument_list') {
+      found = n.parent.parent;
+    }
+  });
+  return found;
 }

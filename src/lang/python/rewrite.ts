@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { RewriteOutcome } from '../../core/types.js';
 import { externalUses, repoIndex, type ExternalUse, type Indexed } from '../../analysis/repo-references.js';
-import { inheritedClasses, type InheritedClass } from '../../analysis/inherited.js';
+import { importedTarget, inheritedClasses, type ImportedTarget, type InheritedClass } from '../../analysis/inherited.js';
 import { MigrateError, oneLine } from '../../core/errors.js';
 import type { Profile } from '../../profile/profile.js';
 import { buildAgentModel } from '../../analysis/agent-model.js';
@@ -92,6 +92,15 @@ function rewriteTree(input: PythonRewriteInput, py: NonNullable<Profile['python'
     parents ??= inheritedClasses(files, agentFile, module, cls, new Set([input.profile.base_class]));
     return parents;
   };
+  const importedCache = new Map<string, ImportedTarget | null>();
+  const imported = (local: string): ImportedTarget | null => {
+    if (!input.root || !module.imports.get(local)) return null;
+    if (!importedCache.has(local)) {
+      files ??= repoIndex(input.root, input.repoSnapshot);
+      importedCache.set(local, importedTarget(files, agentFile, module, local));
+    }
+    return importedCache.get(local)!;
+  };
   const ctx: PythonTransformContext = {
     file: input.file,
     source: input.source,
@@ -112,6 +121,7 @@ function rewriteTree(input: PythonRewriteInput, py: NonNullable<Profile['python'
     renames: new Map(),
     external,
     inherited,
+    imported,
     removed: [],
     kept: [],
     warnings: [],

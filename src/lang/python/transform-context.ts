@@ -12,7 +12,7 @@ import type { EditBuffer } from './edit-buffer.js';
 import type { ModuleModel } from './module-model.js';
 import type { Layout } from './text.js';
 import type { ExternalUse } from '../../analysis/repo-references.js';
-import type { InheritedClass } from '../../analysis/inherited.js';
+import type { ImportedTarget, InheritedClass } from '../../analysis/inherited.js';
 
 export interface PythonTransformContext {
   /** File path for messages (relative to the root). */
@@ -37,6 +37,8 @@ export interface PythonTransformContext {
   external: (name: string) => ExternalUse[];
   /** The agent's parents defined in the repository's other files (empty without a root). */
   inherited: () => InheritedClass[];
+  /** What a module-level name of the agent's file stands for when imported from a file of the repository (null otherwise, and without a root). */
+  imported: (local: string) => ImportedTarget | null;
   /** Members renamed by edit transforms (old → new): code written later from original text applies them. */
   renames: Map<string, string>;
   /** Module-level names that code written outside the edit buffer uses (a removal's replacement text): import pruning keeps them, as it keeps every name the edit buffer's texts use. */

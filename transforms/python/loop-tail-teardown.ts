@@ -1,0 +1,113 @@
+// Concern: a kept method whose main loop ends in the agent's own teardown, part of which went because the
+// base does it now (`self.health.shutdown()` after `while not self.stopped():`, or the health listener of
+// an `async with relay, health:`). Where the agent's own signal handler (installed after the base's, so it
+// replaces it) only ends that loop, the method's tail is the agent's whole shutdown: without the base's
+// teardown there, the agent stops serving but stays registered with the registry (and its last metrics
+// are never pushed). The base's teardown takes the place of what went, after the tail's statements that
+// stay; it runs once however often it is called (checked on the base's code), so a SIGTERM that reached
+// the base first makes it a no-op.
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { isRemoved } from '../../src/lang/python/transform-context.js';
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { PyFunction } from '../../src/lang/python/module-model.js';
+import { selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { lineEnd, lineStart } from '../../src/lang/python/text.js';
+import { TEARDOWN } from './remove-teardown.js';
+import { asyncHealthListeners, healthPortExpressions } from './remove-health.js';
+
+/** Calls that shut a transport down. */
+const SHUTDOWN_VERB = /^(shutdown|server_close|close|join|stop|terminate)$/;
+
+export const loopTailTeardown: PythonTransform = {
+  name: 'loop-tail-teardown',
+  phase: 'edit',
+  run(ctx) {
+    const target = ctx.py.teardown ?? 'cleanup';
+    if (!ctx.base.methods.has(target) || !ctx.base.idempotentTeardown.has(target)) return;
+    const listeners = asyncHealthListeners(ctx, healthPortExpressions(ctx)).filter((l) => l.withItems.length || l.soleWiths.length);
+    for (const [name, fn] of ctx.agent.methods) {
+      // Teardown methods end with the base's own teardown already (teardown-super, exit-teardown).
+      if (name === '__init__' || name === '__exit__' || name === target || TEARDOWN.test(name)) continue;
+      if (isRemoved(ctx, fn.outer) || callsTeardown(ctx, fn, target)) continue;
+      const block = tailBlock(ctx, fn, listeners);
+      if (!block) continue;
+      const kept = statements(block).filter((st) => !isRemoved(ctx, st));
+      const last = kept[kept.length - 1];
+      if (!last || last.type === 'raise_statement') continue;
+      const src = ctx.source;
+      const eol = ctx.layout.eol;
+      const anchor = last.type === 'return_statement' ? last : null;
+      const indentOf = (n: SyntaxNode) => src.slice(lineStart(src, n.startIndex), n.startIndex);
+      const indent = indentOf(last);
+      if (!/^[ \t]*$/.test(indent)) continue;
+      const call = `${indent}super().${target}()${eol}`;
+      if (anchor) ctx.edits.insert(lineStart(src, anchor.startIndex), call, 'loop-tail-teardown');
+      else {
+        const at = lineEnd(src, last.endIndex);
+        if (at < src.length) ctx.edits.insert(at, call, 'loop-tail-teardown');
+        else ctx.edits.insert(src.length, `${eol}${indent}super().${target}()`, 'loop-tail-teardown');
+      }
+      ctx.warnings.push(
+        `${ctx.agent.cls.name}.${name}() ended its loop by shutting down what ${ctx.profile.base_class} owns now: it ends with super().${target}() ` +
+          `instead, so a stop that only ends the loop (the agent's own signal handler) also deregisters the agent and stops the base ` +
+          `(its ${target}() runs once however often it is called)`,
+      );
+    }
+  },
+};
+
+/** The method calls a teardown already (the base's, or one of the agent's own). */
+function callsTeardown(ctx: PythonTransformContext, fn: PyFunction, target: string): boolean {
+  let found = false;
+  walk(fn.body, (n) => {
+    if (found || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type !== 'call' || isRemoved(ctx, n)) return;
+    const f = n.childForFieldName('function')!;
+    const m = selfAttribute(f) ?? /^super\(.*\)\.(\w+)$/s.exec(f.text)?.[1];
+    if (m && (m === target || TEARDOWN.test(m))) found = true;
+  });
+  return found;
+}
+
+/**
+ * The block at the end of the method's main loop holding a removed shutdown of a member the base owns
+ * now: the method's own body after a top-level loop, or the `finally` of a top-level try around it; for an
+ * async method, its body when the health listener it served in an `async with` went.
+ */
+function tailBlock(ctx: PythonTransformContext, fn: PyFunction, listeners: ReturnType<typeof asyncHealthListeners>): SyntaxNode | null {
+  const top = statements(fn.body);
+  if (fn.isAsync) {
+    const served = listeners.some((l) => fn.body.startIndex <= l.stmt.startIndex && l.stmt.endIndex <= fn.body.endIndex && isRemoved(ctx, l.stmt));
+    return served ? fn.body : null;
+  }
+  let looped = false;
+  for (const st of top) {
+    if (isLoop(st)) looped = true;
+    else if (looped && isRemoved(ctx, st) && isShutdownCall(st)) return fn.body;
+    else if (st.type === 'try_statement' && containsLoop(st.childForFieldName('body'))) {
+      const fin = st.namedChildren.find((c) => c.type === 'finally_clause');
+      const block = fin?.namedChildren.find((c) => c.type === 'block');
+      if (block && statements(block).some((s) => isRemoved(ctx, s) && isShutdownCall(s))) return block;
+      looped = true;
+    }
+  }
+  return null;
+}
+
+function isLoop(st: SyntaxNode): boolean {
+  return st.type === 'while_statement' || st.type === 'for_statement';
+}
+
+function containsLoop(block: SyntaxNode | null): boolean {
+  return !!block && statements(block).some(isLoop);
+}
+
+/** `self.<member>.shutdown()` (or close/join/...) as a statement. */
+function isShutdownCall(st: SyntaxNode): boolean {
+  if (st.type !== 'expression_statement') return false;
+  const call = st.namedChild(0);
+  if (call?.type !== 'call') return false;
+  const f = call.childForFieldName('function');
+  if (f?.type !== 'attribute' || !SHUTDOWN_VERB.test(f.childForFieldName('attribute')!.text)) return false;
+  return selfAttribute(f.childForFieldName('object')!) !== null;
+}
