@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
  * PATH for the tests with `python3` naming, directly, the interpreter the machine's `python3`
@@ -47,6 +48,30 @@ function pathWithDirectPython3(): string | undefined {
 
 const PATH = pathWithDirectPython3();
 
+/**
+ * The files that cost most CPU (measured alone, test/helpers/cpu-log.ts) start first, so the two
+ * forks end together: with no results cache (CI's clean clone) vitest orders by file size, which
+ * put the 2,000-agent fleet and the -j test, small files, last. The rest keep vitest's order.
+ */
+const HEAVY_FIRST = [
+  'test/python-hardened.test.ts',
+  'test/cli-batch.test.ts',
+  'test/cli-newcomer.test.ts',
+  'test/large-fleet.test.ts',
+  'test/record-git.test.ts',
+  'test/jobs.test.ts',
+];
+class HeavyFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const rank = (f: TestSpecification) => {
+      const i = HEAVY_FIRST.indexOf(path.relative(this.ctx.config.root, f.moduleId));
+      return i < 0 ? HEAVY_FIRST.length : i;
+    };
+    return sorted.map((f, i) => ({ f, i })).sort((a, b) => rank(a.f) - rank(b.f) || a.i - b.i).map((x) => x.f);
+  }
+}
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
@@ -56,6 +81,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Native addons (tree-sitter) and child processes: separate processes are the safe pool.
     pool: 'forks',
+    sequence: { sequencer: HeavyFirst },
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     // Validation's survival window (30 s in the profile) kept short in tests; the tests of the
     // survival check itself set their own window. Every test scans its files as if for the
