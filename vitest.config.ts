@@ -43,6 +43,12 @@ function pathWithDirectPython3(): string | undefined {
     chmodSync(tmp, 0o755);
     renameSync(tmp, wrapper);
   }
+  // It must start that interpreter here (a noexec temporary folder would not): else no change.
+  try {
+    if (execFileSync(wrapper, ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8', timeout: 30_000 }).trim() !== exe) return undefined;
+  } catch {
+    return undefined;
+  }
   return `${dir}:${PATH}`;
 }
 
