@@ -1,16 +1,97 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+/**
+ * PATH for the tests with `python3` naming, directly, the interpreter the machine's `python3`
+ * chooses. A version manager's shim (pyenv's is a bash script running a dozen more processes
+ * at every start) cost 0.2 s of CPU per start on a quiet machine and about 0.9 s on a loaded
+ * one, paid at every python3 the tests and the CLI runs they make start (version probes,
+ * byte-compiles, agents). Same interpreter, same PATH otherwise: a one-line `exec` wrapper
+ * in a folder put first. Unchanged PATH when python3 cannot be asked (the tests then fail
+ * or pass as they would) or when it already is no shim.
+ */
+function pathWithDirectPython3(): string | undefined {
+  const PATH = process.env.PATH ?? '';
+  let exe: string;
+  try {
+    exe = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8', timeout: 30_000 }).trim();
+  } catch {
+    return undefined;
+  }
+  if (!exe.startsWith('/')) return undefined;
+  let first: string | undefined;
+  for (const dir of PATH.split(':')) {
+    if (dir && existsSync(path.join(dir, 'python3'))) {
+      first = path.join(dir, 'python3');
+      break;
+    }
+  }
+  // Already the interpreter itself (no shim in between): nothing to gain.
+  if (!first || first === exe || path.dirname(first) === path.dirname(exe)) return undefined;
+  const dir = path.join(os.tmpdir(), `migrate-test-python3-${createHash('sha256').update(exe).digest('hex').slice(0, 16)}`);
+  const wrapper = path.join(dir, 'python3');
+  const text = `#!/bin/sh\nexec '${exe.replaceAll("'", "'\\''")}' "$@"\n`;
+  if (!existsSync(wrapper) || readFileSync(wrapper, 'utf8') !== text) {
+    mkdirSync(dir, { recursive: true });
+    const tmp = `${wrapper}.${process.pid}`;
+    writeFileSync(tmp, text);
+    chmodSync(tmp, 0o755);
+    renameSync(tmp, wrapper);
+  }
+  // It must start that interpreter here (a noexec temporary folder would not): else no change.
+  try {
+    if (execFileSync(wrapper, ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8', timeout: 30_000 }).trim() !== exe) return undefined;
+  } catch {
+    return undefined;
+  }
+  return `${dir}:${PATH}`;
+}
+
+const PATH = pathWithDirectPython3();
+
+/**
+ * The files that cost most CPU (measured alone, test/helpers/cpu-log.ts) start first, so the two
+ * forks end together: with no results cache (CI's clean clone) vitest orders by file size, which
+ * put the 2,000-agent fleet and the -j test, small files, last. The rest keep vitest's order.
+ */
+const HEAVY_FIRST = [
+  'test/python-hardened.test.ts',
+  'test/cli-batch.test.ts',
+  'test/cli-newcomer.test.ts',
+  'test/large-fleet.test.ts',
+  'test/record-git.test.ts',
+  'test/jobs.test.ts',
+];
+class HeavyFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const rank = (f: TestSpecification) => {
+      const i = HEAVY_FIRST.indexOf(path.relative(this.ctx.config.root, f.moduleId));
+      return i < 0 ? HEAVY_FIRST.length : i;
+    };
+    return sorted.map((f, i) => ({ f, i })).sort((a, b) => rank(a.f) - rank(b.f) || a.i - b.i).map((x) => x.f);
+  }
+}
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // MIGRATE_TEST_CPU_LOG=FILE: each test file appends its CPU seconds to FILE (see the helper).
+    setupFiles: ['test/helpers/cpu-log.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Native addons (tree-sitter) and child processes: separate processes are the safe pool.
     pool: 'forks',
+    sequence: { sequencer: HeavyFirst },
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     // Validation's survival window (30 s in the profile) kept short in tests; the tests of the
     // survival check itself set their own window. Every test scans its files as if for the
     // first time (test/scan-cache.test.ts turns the scan cache on for itself).
-    env: { MIGRATE_SURVIVAL_WINDOW_S: '1', MIGRATE_CACHE: '0' },
+    env: { MIGRATE_SURVIVAL_WINDOW_S: '1', MIGRATE_CACHE: '0', ...(PATH ? { PATH } : {}) },
   },
 });

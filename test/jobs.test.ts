@@ -10,14 +10,17 @@ import { writeFleet } from './bench/fleet/fleet.js';
 
 const temps = tempDirsOfThisFile();
 
+let fleet: string | undefined;
+/** The fleet, made once for this file: each test leaves its tree as committed (git clean). */
 function fleetRepo(): string {
+  if (fleet) return fleet;
   const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-jobs-'));
   temps.push(root);
   writeFleet(root, 60, { baseDir: path.join(REPO, 'fixtures', 'python', '_base'), typescriptShare: 0.1, minLines: 80, maxLines: 160, seed: 7 });
   // A module tree-sitter parses but CPython refuses: its verdict comes from a worker's python3 with -j 2.
   writeFileSync(path.join(root, 'common', 'stats_helpers.py'), 'import math\n\n\ndef mean(xs):\n    return sum(xs) / len(xs)\n\n\nreturn math.pi\n');
   initGit(root);
-  return root;
+  return (fleet = root);
 }
 
 /** The run's JSON without its clock readings, and the text of every `_v2` it wrote. */
@@ -60,8 +63,13 @@ describe('-j N', () => {
   it('refuses 0 as a usage error, before any work', async () => {
     ensureBuilt();
     const root = fleetRepo();
+    const before = git(root, ['status', '--porcelain', '--untracked-files=all']);
+    const head = git(root, ['rev-parse', 'HEAD']);
     const r = await cli(root, ['run', '--all', '-j', '0']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('--jobs takes a whole number of at least 1, not "0"');
+    // Before any work: no file written, no commit.
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe(before);
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
   });
 });

@@ -1,0 +1,32 @@
+// Per test file CPU, for finding where the suite's time goes: with MIGRATE_TEST_CPU_LOG=FILE
+// set, each test file appends one JSON line to FILE when it ends: the CPU seconds of its
+// worker process (user, sys) and of the child processes it waited for (the CLI runs, git,
+// python3 and what they waited for in turn), and its wall seconds. Each file runs in its own
+// forked worker (pool forks, isolate), so the figures are the file's own. Nothing is recorded
+// without the variable.
+import { appendFileSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, expect } from 'vitest';
+
+const out = process.env.MIGRATE_TEST_CPU_LOG;
+
+/** utime, stime, cutime, cstime of this process in seconds (/proc/self/stat fields 14-17). */
+function times(): number[] {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const tick = 100; // USER_HZ on Linux
+  return fields.slice(11, 15).map((f) => Number(f) / tick);
+}
+
+if (out) {
+  let start = 0;
+  let file = '';
+  beforeAll(() => {
+    start = Date.now();
+    file = expect.getState().testPath ?? '';
+  });
+  afterAll(() => {
+    const [utime, stime, cutime, cstime] = times() as [number, number, number, number];
+    const line = { file: file.replace(`${process.cwd()}/`, ''), user: utime + cutime, sys: stime + cstime, self: utime + stime, children: cutime + cstime, wall: (Date.now() - start) / 1000 };
+    appendFileSync(out, `${JSON.stringify(line)}\n`);
+  });
+}
