@@ -528,6 +528,9 @@ export const hardenedPublisher: PythonTransform = {
       const kept = [...ctx.agent.attributes].filter(
         (a) => !members?.has(a) && !ctx.agent.methods.has(a) && !ctx.baseOwned.has(a) && ctx.refs.of(a).some((r) => r.kind === 'attribute' && queueFns.some((f) => f.outer.startIndex <= r.start && r.end <= f.outer.endIndex)),
       );
+      // A spool named by a module constant (`SPOOL_FILE = ...`, opened, listed or joined by the
+      // queue methods that went): the file or directory stays on disk with what it holds.
+      for (const w of spoolConstants(ctx, queueFns)) ctx.warnings.push(w);
       if (kept.length) {
         ctx.warnings.push(
           `${cls.name}: ${kept.map((a) => `self.${a}`).join(', ')} stay${kept.length > 1 ? '' : 's'} (still used outside ${queueFns.map((f) => `${f.name}()`).join(', ')}, which went) but no longer hold${kept.length > 1 ? '' : 's'} unsent events: the base queues in its own local_queue, and what ${kept.length > 1 ? 'they' : 'it'} still hold${kept.length > 1 ? '' : 's'} from before the migration is not re-sent; drain it once before the cut-over`,
@@ -536,3 +539,54 @@ export const hardenedPublisher: PythonTransform = {
     }
   },
 };
+
+/** Calls that name a file or directory by their first argument. */
+const PATH_CALL = /^(open|io\.open|os\.(path\.\w+|listdir|scandir|remove|unlink|replace|rename|makedirs|stat)|sqlite3\.connect|shelve\.open|dbm\.open|pathlib\.Path|Path|glob\.glob)$/;
+
+/**
+ * Module constants (`SPOOL_FILE = os.environ.get(..., "data/spool/x.jsonl")`) that the queue
+ * methods which went used as a file or directory: where the legacy agent kept what the bus
+ * refused. The base queues in its own local_queue now, so what that spool holds at the cut-over
+ * is not re-sent by anything: one warning per constant, naming its file:line and the methods.
+ */
+export function spoolConstants(ctx: PythonTransformContext, queueFns: PyFunction[]): string[] {
+  if (!queueFns.length) return [];
+  const constants = new Map<string, SyntaxNode>();
+  for (const st of ctx.module.root.namedChildren) {
+    const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    const left = e?.type === 'assignment' ? e.childForFieldName('left') : null;
+    if (left?.type === 'identifier' && /^[A-Z][A-Z0-9_]*$/.test(left.text)) constants.set(left.text, st);
+  }
+  const used = new Map<string, Set<string>>();
+  for (const fn of queueFns) {
+    walk(fn.body, (n) => {
+      if (n.type !== 'call' || !PATH_CALL.test(callName(n))) return;
+      const first = n.childForFieldName('arguments')?.namedChildren[0];
+      if (!first) return;
+      walk(first, (c) => {
+        if (c.type === 'identifier' && constants.has(c.text)) {
+          if (!used.has(c.text)) used.set(c.text, new Set());
+          used.get(c.text)!.add(fn.name);
+        }
+      });
+    });
+  }
+  const cls = ctx.agent.cls.name;
+  return [...used].map(([name, fns]) => {
+    const at = constants.get(name)!.startPosition.row + 1;
+    const still = [...ctx.agent.methods.values()].some((m) => !fns.has(m.name) && !isRemoved(ctx, m.outer) && mentions(m.body, name));
+    return `${cls}: ${name} (${ctx.file}:${at}) is the spool where ${[...fns].map((f) => `${f}()`).join(', ')} kept and re-sent what the bus refused; ${fns.size > 1 ? 'they' : 'it'} went, so batches still in it at the cut-over are never re-sent (the base queues in its own local_queue from now on)${still ? `; ${name} is still used elsewhere in ${cls}` : ''}: re-send or archive it before switching over`;
+  });
+}
+
+function callName(call: SyntaxNode): string {
+  return call.childForFieldName('function')?.text ?? '';
+}
+
+function mentions(node: SyntaxNode, name: string): boolean {
+  let hit = false;
+  walk(node, (c) => {
+    if (c.type === 'identifier' && c.text === name) hit = true;
+  });
+  return hit;
+}
