@@ -586,6 +586,10 @@ export const hardenedPublisher: PythonTransform = {
     for (const m of plan.moved.filter((x) => RETRY_METHOD.test(x.name))) {
       ctx.warnings.push(`${cls.name}: ${m.name}() retries inside each of the base's attempts (the base retries with back-off too); drop its loop when reviewing ${CLASS}`);
     }
+    // A retry loop written inside the publish itself (`for attempt in range(...): ...; time.sleep(...)`).
+    for (const m of plan.moved.filter((x) => !RETRY_METHOD.test(x.name) && sleepsInLoop(x.body))) {
+      ctx.warnings.push(`${cls.name}: ${m.name}() retries in its own loop (it sleeps between attempts) inside each of the base's attempts (the base retries with back-off too); drop its loop when reviewing ${CLASS}`);
+    }
     // A decorator of the module moved with its method (`@retry(times=3)`): it still wraps each call.
     for (const m of plan.moved.filter((x) => x.decorators.length)) {
       ctx.warnings.push(`${cls.name}: ${m.name}() keeps its decorator${m.decorators.length > 1 ? 's' : ''} ${m.decorators.map((d) => `@${d}`).join(', ')} in ${CLASS}; a retrying one now runs inside each of the base's attempts (the base retries with back-off too)`);
@@ -661,6 +665,20 @@ function mentions(node: SyntaxNode, name: string): boolean {
   let hit = false;
   walk(node, (c) => {
     if (c.type === 'identifier' && c.text === name) hit = true;
+  });
+  return hit;
+}
+
+/** A for/while loop of the method (not of a nested function) that sleeps. */
+function sleepsInLoop(body: SyntaxNode): boolean {
+  let hit = false;
+  walk(body, (n) => {
+    if (hit || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'for_statement' && n.type !== 'while_statement') return;
+    walk(n, (c) => {
+      if (c.type === 'function_definition' || c.type === 'lambda') return false;
+      if (c.type === 'call' && /^(time\.)?sleep$/.test(c.childForFieldName('function')?.text ?? '')) hit = true;
+    });
   });
   return hit;
 }
