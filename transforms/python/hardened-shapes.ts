@@ -323,7 +323,10 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
     let resends = false;
     walk(fn.body, (n) => {
       const a = selfAttribute(n);
-      if (a && (m!.publish.has(a) || named.includes(a))) resends = true;
+      if (a && m!.publish.has(a)) resends = true;
+      // Through a named publish, only what the agent kept (`self._publish(self.pending[seq])`): a
+      // business send of a fresh event (`self._publish_telemetry(self._heartbeat())`) is no re-send.
+      if (a && named.includes(a) && n.parent?.type === 'call' && keptState(ctx, fn, n.parent.childForFieldName('arguments'))) resends = true;
       // `def _flush_spool(self): ... if not publish(batch): ...` re-sends through the module's publish function.
       const f = n.type === 'call' ? n.childForFieldName('function') : null;
       if (f?.type === 'identifier' && modules.has(f.text)) resends = true;
@@ -333,6 +336,40 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
     if (resends) m.drain.add(name);
   }
   return m;
+}
+
+/**
+ * The one argument is an element the agent kept, as it was stored: `self.pending[seq]`,
+ * `self.unsent[0]`, `self.backlog`, or a name the method bound from such a store (`for item in
+ * self.backlog:`, `batch = self.outbox.popleft()`). A fresh event built there (a constructor call
+ * reading self.worst) is not.
+ */
+function keptState(ctx: PythonTransformContext, fn: PyFunction, args: SyntaxNode | null): boolean {
+  const list = args?.namedChildren ?? [];
+  if (list.length !== 1) return false;
+  const storeOf = (x: SyntaxNode | null): boolean => {
+    if (!x) return false;
+    if (x.type === 'subscript') return storeOf(x.childForFieldName('value'));
+    if (x.type === 'call') {
+      // `self.outbox.popleft()`, `self.unsent.pop(0)`, `sorted(self.pending)`, `list(self.backlog)`
+      const f = x.childForFieldName('function')!;
+      if (f.type === 'attribute' && /^(pop|popleft|popitem|get|get_nowait)$/.test(f.childForFieldName('attribute')!.text)) return storeOf(f.childForFieldName('object'));
+      const a = x.childForFieldName('arguments')!.namedChildren;
+      return f.type === 'identifier' && /^(sorted|list|reversed|tuple)$/.test(f.text) && a.length === 1 && storeOf(a[0]!);
+    }
+    const a = selfAttribute(x);
+    return !!a && !ctx.agent.methods.has(a);
+  };
+  const arg = list[0]!;
+  if (storeOf(arg)) return true;
+  if (arg.type !== 'identifier') return false;
+  let bound = false;
+  walk(fn.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'for_statement' && n.childForFieldName('left')?.text === arg.text && storeOf(n.childForFieldName('right'))) bound = true;
+    if (n.type === 'assignment' && n.childForFieldName('left')?.text === arg.text && storeOf(n.childForFieldName('right'))) bound = true;
+  });
+  return bound;
 }
 
 /**
