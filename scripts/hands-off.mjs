@@ -37,6 +37,7 @@ const KINDS = [
   ['early override renamed', /renamed to _agent|calls \w+\(\) before the agent is set up/],
   ['teardown kept', /\b(cleanup|stop|shutdown|close|_cleanup|_shutdown|_stop)\(\) does business work/],
   ['main loop kept', /holds business logic|takes parameters; kept|is async; kept/],
+  ['base never started', /starts nothing when constructed|starts nothing \(no \/health/],
   ['own socket under a base-owned name', /not the health port|not the agent's port|clashes with the base|agent's own socket/],
   ['health member still used', /ad-hoc health .*still used|health .*still used at line/],
   ['health carries business state', /health payload carries|health code that also touches business|health/i],

@@ -470,7 +470,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         i.result = { ...i.result, validation: report };
         if (!report.ok) {
           const failed = report.checks.find((c) => !c.ok && !c.skipped);
-          i.result = { ...i.result, status: 'failed', error: report.error ?? `validation: ${failed ? `${failed.name}: ${failed.detail}` : 'failed'}` };
+          i.result = { ...i.result, status: 'failed', error: report.error ?? `validation: ${failed ? `${failed.name}: ${failed.detail}` : 'failed'}${failed ? keptContext(i.result.kept_for_review, failed.name) : ''}` };
         }
         if (!report.ok || !recording) finish(i);
         else step({ validated: i.result });
@@ -583,4 +583,18 @@ function changedSinceWritten(root: string, i: Item): string | null {
   if (i.sourceSha && now(i.abs) !== i.sourceSha) changed.push(`${i.agent.file} (the original) changed after migrate read it`);
   if (!changed.length) return null;
   return `${changed.join(' and ')}, while the agent was validated: not committed, since that is not what was verified and run (git diff shows what changed)`;
+}
+
+/**
+ * A needs-review agent that fails validation usually fails because of what was kept: its legacy
+ * loop still runs instead of the base's (so no /health). Say which item, so nobody hunts for it.
+ */
+function keptContext(kept: Array<{ symbol: string; line: number; reason: string }>, check: string): string {
+  if (!kept.length) return '';
+  const loop = kept.find((k) => /\bstarts nothing\b/.test(k.reason));
+  const named = loop ?? kept[0]!;
+  const more = kept.length > 1 ? ` (and ${kept.length - 1} more kept for review)` : '';
+  return loop && check === 'health'
+    ? `; expected while ${named.symbol} (line ${named.line}) is kept for review: ${named.reason}${more}`
+    : `; ${kept.length} item(s) kept for review, first ${named.symbol} (line ${named.line})`;
 }

@@ -37,6 +37,19 @@ export const entrypoint: PythonTransform = {
         const exists = ctx.agent.methods.has(method.text) || ctx.base.methods.has(method.text);
         if (removedByUs || !exists) {
           ctx.edits.replace(method.startIndex, method.endIndex, runMethod, label);
+        } else if (baseStartsInRun(ctx)) {
+          // The base starts nothing when constructed (its services, health included, and its
+          // hook loop all start in its run method): an agent started another way gets none of it.
+          const own = ctx.agent.methods.get(method.text);
+          // Already kept for review (run() that could not become the base's loop): that item says
+          // why validation finds no /health, rather than a second item for the same method.
+          const item = [...(ctx.resolved?.kept ?? []), ...ctx.kept].find((k) => k.symbol === method.text);
+          if (item) {
+            item.reason += `; the entry point still calls ${method.text}() and never ${runMethod}(), so ${ctx.profile.base_class} starts nothing (no /health, no registration, no collect_data() loop) until this is resolved`;
+            return;
+          }
+          keep(ctx, `${cls.name}.${method.text}`, (own?.line ?? method.startPosition.row + 1),
+            `the entry point calls ${method.text}() (kept, business code${own ? `, ${ctx.file}:${own.line}` : ''}) and never ${runMethod}(); ${ctx.profile.base_class} starts nothing when constructed (its loop over ${(ctx.py.hooks ?? []).filter((h) => ctx.base.methods.has(h)).slice(0, 2).map((h) => `${h}()`).join(', ') || 'its hooks'}, its /health and registration start in ${runMethod}()), so none of it runs: fold ${method.text}()'s cycle into the hooks and call ${runMethod}() by hand`);
         } else if (keptLoopIsSafe(ctx, ctx.agent.methods.get(method.text)?.body ?? ctx.agent.cls.body)) {
           // The base's run() does nothing this agent needs (decided from its code): the agent's own start stays.
           ctx.warnings.push(`the entry point calls ${method.text}() (kept, business code) rather than ${runMethod}(); ${ctx.profile.base_class}.${runMethod}() serves nothing this agent needs`);
@@ -93,4 +106,14 @@ function addGuard(ctx: PythonTransformContext) {
   const trailing = /(\r?\n)*$/.exec(src)![0].split('\n').length - 1;
   const text = `${eol.repeat(Math.max(0, 3 - trailing))}if __name__ == "__main__":${eol}${ctx.layout.unit}${call}${eol}`;
   ctx.edits.insert(src.length, text, label);
+}
+
+/**
+ * The base, read from its source, starts nothing in __init__ (no method of its own runs while it is
+ * constructed) and has the profile's run method and lifecycle hooks: everything it serves starts
+ * there (HardenedAgentBase: "Nothing starts before run_forever()").
+ */
+function baseStartsInRun(ctx: PythonTransformContext): boolean {
+  const runMethod = ctx.py.main_loop_method ?? 'run';
+  return ctx.base.learnedFrom === 'source' && ctx.base.initCalls.size === 0 && ctx.base.methods.has(runMethod) && (ctx.py.hooks ?? []).some((h) => ctx.base.methods.has(h));
 }

@@ -132,7 +132,9 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
         cadenceSleepStmt = s;
         continue;
       }
-      if (e?.type === 'call' && /^(time\.)?sleep$/.test(callee(e) ?? '')) {
+      // `self._stop.wait(self.interval)` in a `while not self._stop.is_set():` loop: the sleep, cut short when stopped.
+      const eventWait = e?.type === 'call' && loopEvent && callee(e) === `self.${loopEvent}.wait` && e.childForFieldName('arguments')!.namedChildCount === 1;
+      if (eventWait || (e?.type === 'call' && /^(time\.)?sleep$/.test(callee(e) ?? ''))) {
         if (inLoop && s.parent?.id === loopBody?.id) {
           if (sleep) bad = s;
           sleep = e;
@@ -169,7 +171,10 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
         const cond = s.childForFieldName('condition')!;
         // `while self.running:` or `while not self._shutdown:`: a flag the base's loop replaces.
         const flag = cond.type === 'not_operator' ? cond.childForFieldName('argument') : cond;
-        const attr = flag ? selfAttribute(flag) : null;
+        // `while not self._stop.is_set():` reads a threading.Event the same way.
+        const event = cond.type === 'not_operator' ? isSetOf(flag) : null;
+        const attr = event ?? (flag ? selfAttribute(flag) : null);
+        if (event) loopEvent = event;
         if (!/^(True|1)$/.test(cond.text) && !attr) {
           bad = s;
           return;
@@ -206,6 +211,12 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
         work.before.push(s);
         continue;
       }
+      // `signal.signal(signal.SIGTERM, self._handle_signal)` before the loop: the base installs its own
+      // handler; checked below to only end this loop (it sets the flag or event the loop reads).
+      if (!inLoop && loops === 0 && signalInstall(s)) {
+        installs.push(s);
+        continue;
+      }
       if (!inLoop && loops === 0 && isSelfCall(s)) {
         work.before.push(s);
         continue;
@@ -221,6 +232,8 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   };
   let loopBody: SyntaxNode | null | undefined = null;
   let flagLoop: SyntaxNode | null = null;
+  let loopEvent: string | null = null;
+  const installs: SyntaxNode[] = [];
   const clocks = clockLocals(fn.body, param?.name ?? null);
   let cadenceSleepStmt: SyntaxNode | null = null;
   visit(fn.body, false);
@@ -239,6 +252,18 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
     return fail(`run() does more than loop over ${cycleMethod(ctx)}() (line ${at}: ${b.text.split('\n')[0]!.trim().slice(0, 50)})`, fn.line);
   }
   if (loops !== 1 || collects !== 1 || !sleep) return fail('run() is not `while True: collect(); sleep(interval)`', fn.line);
+  // The handlers run() installs may only end this loop: log, and set its flag or event. Anything
+  // else (saving state, exiting) is the signal transform's to keep or move, so run() stays then.
+  for (const st of installs) {
+    const handler = signalInstall(st)!;
+    const h = ctx.agent.methods.get(handler);
+    const flagAttr = flagLoop ? loopFlagOf(flagLoop) : null;
+    if (!h || !flagAttr || h.isAsync || h.decorators.length || ctx.refs.of(handler).some((r) => r.kind === 'attribute' && !(fn.node.startIndex <= r.start && r.end <= fn.node.endIndex))) {
+      return fail(`run() installs ${st.text.split('\n')[0]!.trim().slice(0, 60)} (line ${st.startPosition.row + 1}), a handler that does not only end its loop`, st.startPosition.row + 1);
+    }
+    const only = statements(h.body).every((x) => isDocstring(x) || isTrivial(x) || endsFlag(x, flagAttr));
+    if (!only) return fail(`run() installs the signal handler ${handler}() (line ${st.startPosition.row + 1}), which does more than end its loop`, st.startPosition.row + 1);
+  }
   const collect = analyzeCollect(ctx);
   if (!collect.ok) return fail(`run() drives ${cycleMethod(ctx)}(), which stays (${collect.reason})`, fn.line);
   // Counters of the loop may only feed its log lines.
@@ -343,6 +368,38 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
     }
   }
   return { ok: true, value: { calls, insert: `${KEYWORD}=${value}`, cycle: work } };
+}
+
+/** `self._stop.is_set()`: the event's attribute name. */
+function isSetOf(node: SyntaxNode | null): string | null {
+  if (node?.type !== 'call' || node.childForFieldName('arguments')!.namedChildCount !== 0) return null;
+  const fn = node.childForFieldName('function');
+  if (fn?.type !== 'attribute' || fn.childForFieldName('attribute')!.text !== 'is_set') return null;
+  return selfAttribute(fn.childForFieldName('object')!);
+}
+
+/** The flag (or event) a `while self.running:` / `while not self._stop.is_set():` loop reads. */
+function loopFlagOf(loop: SyntaxNode): string | null {
+  const cond = loop.childForFieldName('condition')!;
+  const flag = cond.type === 'not_operator' ? cond.childForFieldName('argument') : cond;
+  return (cond.type === 'not_operator' ? isSetOf(flag) : null) ?? (flag ? selfAttribute(flag) : null);
+}
+
+/** `signal.signal(signal.SIGTERM, self._on_term)` as a statement: the handler method's name. */
+function signalInstall(st: SyntaxNode): string | null {
+  const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+  if (e?.type !== 'call' || !/^(signal\.)?signal$/.test(callee(e) ?? '')) return null;
+  const args = e.childForFieldName('arguments')!.namedChildren;
+  if (args.length !== 2 || !/(^|\.)SIG(TERM|INT)$/.test(args[0]!.text)) return null;
+  return selfAttribute(args[1]!);
+}
+
+/** `self._stop.set()` or `self.running = False`: what ends the loop reading `flag`. */
+function endsFlag(st: SyntaxNode, flag: string): boolean {
+  const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+  if (e?.type === 'call' && e.childForFieldName('arguments')!.namedChildCount === 0) return callee(e) === `self.${flag}.set`;
+  if (e?.type === 'assignment') return selfAttribute(e.childForFieldName('left')!) === flag && /^(True|False)$/.test(e.childForFieldName('right')?.text ?? '');
+  return false;
 }
 
 /** A call of the random module (`random.uniform(...)`, `uniform(...)` imported from random) in the expression. */

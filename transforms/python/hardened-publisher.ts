@@ -57,6 +57,12 @@ export interface PublisherPlan {
    * raising when its answer is falsy. Nothing moves.
    */
   module: boolean;
+  /**
+   * The agent's own teardown of transport state (`if self.channel is not None: self.channel.close()`
+   * in cleanup()): the state moves into the publisher, this statement becomes its close(), and the
+   * agent's teardown calls `self.eventbus_publisher.close()` in its place.
+   */
+  closes: SyntaxNode[];
 }
 
 const memo = new WeakMap<PythonTransformContext, Analysis<PublisherPlan>>();
@@ -114,9 +120,20 @@ function legacyQueue(ctx: PythonTransformContext): string | null {
   }
   const queues = [...ops.entries()]
     .filter(([a, used]) => QUEUE_INTERFACES.some((pair) => pair.some((op) => used.has(op))) && ![...used].some((op) => op === 'execute' || op === 'executemany'))
-    .filter(([a]) => ctx.agent.assignments.some((x) => x.attr === a && x.method === '__init__' && x.value?.type === 'call'))
+    // Built by a queue class (`LocalQueue(...)`, `collections.deque(maxlen=N)`, `queue.Queue()`), not
+    // returned by a method of the agent (`self._load_unsent()` unpickling a plain list, which only
+    // shares append() with a deque and which the adapter cannot drive).
+    .filter(([a]) => ctx.agent.assignments.some((x) => x.attr === a && x.method === '__init__' && x.value?.type === 'call' && queueConstructor(x.value)))
     .map(([a]) => a);
   return queues.length === 1 ? queues[0]! : null;
+}
+
+/** `LocalQueue(...)`, `collections.deque(...)`, `queue.Queue()`: a class (or deque) built, not a helper's result. */
+function queueConstructor(call: SyntaxNode): boolean {
+  const fn = call.childForFieldName('function');
+  if (!fn || (fn.type === 'attribute' && selfAttribute(fn))) return false;
+  const last = fn.type === 'attribute' ? fn.childForFieldName('attribute')!.text : fn.type === 'identifier' ? fn.text : '';
+  return /^[A-Z]/.test(last) || last === 'deque';
 }
 
 function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
@@ -133,7 +150,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     // modulePublishers proved it: one event parameter, `return False` on failure and the bus's
     // answer on every other path, bound once in the file. It stays; publish() checks its answer.
     const fn = ctx.module.functions.get(moduleFns[0]!)!;
-    return { ok: true, value: { entry: fn, moved: [], failures: [], fallbacks: [], checkResult: true, movedState: [], shared: [], queue: legacyQueue(ctx), gates: [], module: true } };
+    return { ok: true, value: { entry: fn, moved: [], failures: [], fallbacks: [], checkResult: true, movedState: [], shared: [], queue: legacyQueue(ctx), gates: [], module: true, closes: [] } };
   }
   if (called.size !== 1) return fail(`collect() publishes through ${called.size} methods`, collect.value.fn.line);
   const entry = ctx.agent.methods.get([...called][0]!)!;
@@ -148,6 +165,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   const failures: PublisherPlan['failures'] = [];
   const shared = new Set<string>();
   const stateAttrs = new Set<string>();
+  const closes: SyntaxNode[] = [];
   for (let i = 0; i < moved.length; i++) {
     const fn = moved[i]!;
     for (const u of selfUses(fn)) {
@@ -170,11 +188,13 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       }
       if (ctx.baseOwned.has(u.name)) return fail(`${fn.name}() uses self.${u.name}, which the base owns (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
       if (transportOnlyAttr(ctx, u.name, moved) && u.name !== queue) stateAttrs.add(u.name);
+      else if (u.name !== queue && closedElsewhere(ctx, u.name, moved, closes)) stateAttrs.add(u.name);
       else if (u.written) return fail(`${fn.name}() changes self.${u.name}, which the agent keeps (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
       else shared.add(u.name);
     }
   }
   moved.sort((a, b) => a.outer.startIndex - b.outer.startIndex);
+  for (const a of stateAttrs) shared.delete(a);
   // Transport state is set once in __init__ from module-level values, or from other transport
   // state set before it (`self.stub = Stub(self.channel)` after `self.channel = grpc.insecure_channel(ADDR)`).
   const movedState: PublisherPlan['movedState'] = [];
@@ -271,7 +291,11 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     checkResult = rets.length > 0 && rets.every((r) => ['comparison_operator', 'boolean_operator', 'not_operator'].includes(r.namedChild(0)?.type ?? ''));
     if (!checkResult) return fail(`${entry.name}() has no failure result to turn into an exception`, entry.line);
   }
-  return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), queue, gates, module: false } };
+  // The teardowns of moved state must be one statement (it becomes the publisher's close()), and
+  // only close state that moves.
+  const closeTexts = new Set(closes.map((c) => c.text));
+  if (closeTexts.size > 1) return fail(`the agent tears its transport state down in ${closeTexts.size} different ways (line ${closes[0]!.startPosition.row + 1})`, closes[0]!.startPosition.row + 1);
+  return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), queue, gates, module: false, closes } };
 }
 
 /**
@@ -295,6 +319,44 @@ function breakerGate(stmt: SyntaxNode, state: Set<string>): boolean {
 }
 
 /** Every `self.<attr>` in the file lies in code that moves with the publish, the base replaces, or __init__. */
+/**
+ * Transport state that the rest of the agent only closes: every reference outside the transport's
+ * methods and __init__ is inside a top-level statement of another method that is exactly
+ * `self.<attr>.close()`, or `if self.<attr>:` / `if self.<attr> is not None:` around only that. Those
+ * statements are added to `closes`; the attribute can then move into the publisher, which closes it.
+ */
+function closedElsewhere(ctx: PythonTransformContext, attr: string, moved: PyFunction[], closes: SyntaxNode[]): boolean {
+  const scopes = moved.concat([...ctx.agent.methods.values()].filter((m) => isPublishMethod(ctx, m.name) || RETRY_METHOD.test(m.name) || isDrain(ctx, m.name) || m.name === '__init__'));
+  const found: SyntaxNode[] = [];
+  const unit = ctx.layout.unit;
+  for (const r of ctx.refs.of(attr)) {
+    if (r.kind !== 'attribute') continue;
+    if (scopes.some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex)) continue;
+    const owner = [...ctx.agent.methods.values()].find((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex);
+    if (!owner) return false;
+    const st = statements(owner.body).find((x) => x.startIndex <= r.start && r.end <= x.endIndex);
+    if (!st || !closesAttr(st, attr) || st.startPosition.column !== unit.length * 2) return false;
+    if (!found.some((f) => f.id === st.id)) found.push(st);
+  }
+  if (!found.length) return false;
+  for (const f of found) if (!closes.some((c) => c.id === f.id)) closes.push(f);
+  return true;
+}
+
+function closesAttr(st: SyntaxNode, attr: string): boolean {
+  const isClose = (x: SyntaxNode) => {
+    const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
+    const fn = e?.type === 'call' && e.childForFieldName('arguments')!.namedChildCount === 0 ? e.childForFieldName('function') : null;
+    return fn?.type === 'attribute' && fn.childForFieldName('attribute')!.text === 'close' && selfAttribute(fn.childForFieldName('object')!) === attr;
+  };
+  if (isClose(st)) return true;
+  if (st.type !== 'if_statement' || st.childForFieldName('alternative')) return false;
+  const cond = st.childForFieldName('condition')!;
+  const guard = cond.type === 'comparison_operator' && /^self\.\w+\s+is\s+not\s+None$/.test(cond.text) ? cond.namedChildren[0]! : cond;
+  const inner = statements(st.childForFieldName('consequence'));
+  return selfAttribute(guard) === attr && inner.length === 1 && isClose(inner[0]!);
+}
+
 function transportOnlyAttr(ctx: PythonTransformContext, attr: string, moved: PyFunction[]): boolean {
   const scopes = moved.concat([...ctx.agent.methods.values()].filter((m) => isPublishMethod(ctx, m.name) || RETRY_METHOD.test(m.name) || isDrain(ctx, m.name) || m.name === '__init__'));
   return ctx.refs
@@ -434,7 +496,13 @@ function classText(ctx: PythonTransformContext, plan: PublisherPlan): string {
     lines.push(`${u}${u}${u}if not self.${plan.entry.name}(${event}):`, `${u}${u}${u}${u}raise RuntimeError("EventBus did not take the event (${plan.entry.name})")`);
   } else lines.push(`${u}${u}${u}self.${plan.entry.name}(${event})`);
   const body = lines.join(eol);
-  const methods = plan.moved.map((m) => movedText(ctx, m, plan)).join(eol + eol);
+  const moves = plan.moved.map((m) => movedText(ctx, m, plan));
+  // The agent's own teardown of the moved state: the base's shutdown() path calls it through the agent.
+  if (plan.closes.length) {
+    const c = plan.closes[0]!;
+    moves.push([`${u}def close(self):`, `${u}${u}${ctx.source.slice(c.startIndex, c.endIndex)}`].join(eol));
+  }
+  const methods = moves.join(eol + eol);
   return `${body}${eol}${eol}${methods}${eol}`;
 }
 
@@ -471,6 +539,12 @@ export const hardenedPublisher: PythonTransform = {
     if (plan.queue) wiring.push(`${indent}self.local_queue = ${ADAPTER}(self.${plan.queue}, agent_name=self.agent_name)`);
     ctx.edits.insert(tail.at, wiring.map((l) => l + eol).join(''), label);
     for (const m of plan.movedState) if (!isRemoved(ctx, m.stmt)) ctx.deletions.push({ node: m.stmt, symbol: `${m.attr} (moved into ${CLASS})` });
+    for (const c of plan.closes) {
+      if (isRemoved(ctx, c)) continue;
+      ctx.edits.replace(c.startIndex, c.endIndex, 'self.eventbus_publisher.close()', label);
+      const owner = [...ctx.agent.methods.values()].find((m) => m.outer.startIndex <= c.startIndex && c.endIndex <= m.outer.endIndex);
+      ctx.warnings.push(`${cls.name}: ${owner?.name ?? 'the teardown'}() closed the transport state that moved into ${CLASS} (line ${c.startPosition.row + 1}: ${c.text.split('\n')[0]!.trim()}); it calls self.eventbus_publisher.close() there now`);
+    }
     ctx.warnings.push(
       plan.module
         ? `${cls.name}: the module function ${plan.entry.name}() (line ${plan.entry.line}) stays where it is; ${CLASS} (the base's eventbus_publisher) calls it and raises when it answers falsy, so the base retries and queues a failed batch`
@@ -512,6 +586,10 @@ export const hardenedPublisher: PythonTransform = {
     for (const m of plan.moved.filter((x) => RETRY_METHOD.test(x.name))) {
       ctx.warnings.push(`${cls.name}: ${m.name}() retries inside each of the base's attempts (the base retries with back-off too); drop its loop when reviewing ${CLASS}`);
     }
+    // A retry loop written inside the publish itself (`for attempt in range(...): ...; time.sleep(...)`).
+    for (const m of plan.moved.filter((x) => !RETRY_METHOD.test(x.name) && sleepsInLoop(x.body))) {
+      ctx.warnings.push(`${cls.name}: ${m.name}() retries in its own loop (it sleeps between attempts) inside each of the base's attempts (the base retries with back-off too); drop its loop when reviewing ${CLASS}`);
+    }
     // A decorator of the module moved with its method (`@retry(times=3)`): it still wraps each call.
     for (const m of plan.moved.filter((x) => x.decorators.length)) {
       ctx.warnings.push(`${cls.name}: ${m.name}() keeps its decorator${m.decorators.length > 1 ? 's' : ''} ${m.decorators.map((d) => `@${d}`).join(', ')} in ${CLASS}; a retrying one now runs inside each of the base's attempts (the base retries with back-off too)`);
@@ -528,6 +606,9 @@ export const hardenedPublisher: PythonTransform = {
       const kept = [...ctx.agent.attributes].filter(
         (a) => !members?.has(a) && !ctx.agent.methods.has(a) && !ctx.baseOwned.has(a) && ctx.refs.of(a).some((r) => r.kind === 'attribute' && queueFns.some((f) => f.outer.startIndex <= r.start && r.end <= f.outer.endIndex)),
       );
+      // A spool named by a module constant (`SPOOL_FILE = ...`, opened, listed or joined by the
+      // queue methods that went): the file or directory stays on disk with what it holds.
+      for (const w of spoolConstants(ctx, queueFns)) ctx.warnings.push(w);
       if (kept.length) {
         ctx.warnings.push(
           `${cls.name}: ${kept.map((a) => `self.${a}`).join(', ')} stay${kept.length > 1 ? '' : 's'} (still used outside ${queueFns.map((f) => `${f.name}()`).join(', ')}, which went) but no longer hold${kept.length > 1 ? '' : 's'} unsent events: the base queues in its own local_queue, and what ${kept.length > 1 ? 'they' : 'it'} still hold${kept.length > 1 ? '' : 's'} from before the migration is not re-sent; drain it once before the cut-over`,
@@ -536,3 +617,68 @@ export const hardenedPublisher: PythonTransform = {
     }
   },
 };
+
+/** Calls that name a file or directory by their first argument. */
+const PATH_CALL = /^(open|io\.open|os\.(path\.\w+|listdir|scandir|remove|unlink|replace|rename|makedirs|stat)|sqlite3\.connect|shelve\.open|dbm\.open|pathlib\.Path|Path|glob\.glob)$/;
+
+/**
+ * Module constants (`SPOOL_FILE = os.environ.get(..., "data/spool/x.jsonl")`) that the queue
+ * methods which went used as a file or directory: where the legacy agent kept what the bus
+ * refused. The base queues in its own local_queue now, so what that spool holds at the cut-over
+ * is not re-sent by anything: one warning per constant, naming its file:line and the methods.
+ */
+export function spoolConstants(ctx: PythonTransformContext, queueFns: PyFunction[]): string[] {
+  if (!queueFns.length) return [];
+  const constants = new Map<string, SyntaxNode>();
+  for (const st of ctx.module.root.namedChildren) {
+    const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    const left = e?.type === 'assignment' ? e.childForFieldName('left') : null;
+    if (left?.type === 'identifier' && /^[A-Z][A-Z0-9_]*$/.test(left.text)) constants.set(left.text, st);
+  }
+  const used = new Map<string, Set<string>>();
+  for (const fn of queueFns) {
+    walk(fn.body, (n) => {
+      if (n.type !== 'call' || !PATH_CALL.test(callName(n))) return;
+      const first = n.childForFieldName('arguments')?.namedChildren[0];
+      if (!first) return;
+      walk(first, (c) => {
+        if (c.type === 'identifier' && constants.has(c.text)) {
+          if (!used.has(c.text)) used.set(c.text, new Set());
+          used.get(c.text)!.add(fn.name);
+        }
+      });
+    });
+  }
+  const cls = ctx.agent.cls.name;
+  return [...used].map(([name, fns]) => {
+    const at = constants.get(name)!.startPosition.row + 1;
+    const still = [...ctx.agent.methods.values()].some((m) => !fns.has(m.name) && !isRemoved(ctx, m.outer) && mentions(m.body, name));
+    return `${cls}: ${name} (${ctx.file}:${at}) is the spool where ${[...fns].map((f) => `${f}()`).join(', ')} kept and re-sent what the bus refused; ${fns.size > 1 ? 'they' : 'it'} went, so batches still in it at the cut-over are never re-sent (the base queues in its own local_queue from now on)${still ? `; ${name} is still used elsewhere in ${cls}` : ''}: re-send or archive it before switching over`;
+  });
+}
+
+function callName(call: SyntaxNode): string {
+  return call.childForFieldName('function')?.text ?? '';
+}
+
+function mentions(node: SyntaxNode, name: string): boolean {
+  let hit = false;
+  walk(node, (c) => {
+    if (c.type === 'identifier' && c.text === name) hit = true;
+  });
+  return hit;
+}
+
+/** A for/while loop of the method (not of a nested function) that sleeps. */
+function sleepsInLoop(body: SyntaxNode): boolean {
+  let hit = false;
+  walk(body, (n) => {
+    if (hit || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'for_statement' && n.type !== 'while_statement') return;
+    walk(n, (c) => {
+      if (c.type === 'function_definition' || c.type === 'lambda') return false;
+      if (c.type === 'call' && /^(time\.)?sleep$/.test(c.childForFieldName('function')?.text ?? '')) hit = true;
+    });
+  });
+  return hit;
+}

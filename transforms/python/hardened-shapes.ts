@@ -314,14 +314,19 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
   const sender = senderThread(ctx);
   if (sender) m.publish.add(sender.send);
   const modules = modulePublishers(ctx);
-  if (!m.publish.size && !modules.size) return m;
+  // The cycle's publish named as seed 001's checklist names it (`_publish`, `_publish_telemetry`).
+  const named = [...calledByCycle].filter((n) => PUBLISH.test(n));
+  if (!m.publish.size && !modules.size && !named.length) return m;
   for (const name of calledByCycle) {
     const fn = ctx.agent.methods.get(name)!;
-    if (m.publish.has(name) || plain(fn).length || fn.isAsync || fn.decorators.length || ctx.base.methods.has(name)) continue;
+    if (m.publish.has(name) || PUBLISH.test(name) || plain(fn).length || fn.isAsync || fn.decorators.length || ctx.base.methods.has(name)) continue;
     let resends = false;
     walk(fn.body, (n) => {
       const a = selfAttribute(n);
       if (a && m!.publish.has(a)) resends = true;
+      // Through a named publish, only what the agent kept (`self._publish(self.pending[seq])`): a
+      // business send of a fresh event (`self._publish_telemetry(self._heartbeat())`) is no re-send.
+      if (a && named.includes(a) && n.parent?.type === 'call' && keptState(ctx, fn, n.parent.childForFieldName('arguments'))) resends = true;
       // `def _flush_spool(self): ... if not publish(batch): ...` re-sends through the module's publish function.
       const f = n.type === 'call' ? n.childForFieldName('function') : null;
       if (f?.type === 'identifier' && modules.has(f.text)) resends = true;
@@ -331,6 +336,40 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
     if (resends) m.drain.add(name);
   }
   return m;
+}
+
+/**
+ * The one argument is an element the agent kept, as it was stored: `self.pending[seq]`,
+ * `self.unsent[0]`, `self.backlog`, or a name the method bound from such a store (`for item in
+ * self.backlog:`, `batch = self.outbox.popleft()`). A fresh event built there (a constructor call
+ * reading self.worst) is not.
+ */
+function keptState(ctx: PythonTransformContext, fn: PyFunction, args: SyntaxNode | null): boolean {
+  const list = args?.namedChildren ?? [];
+  if (list.length !== 1) return false;
+  const storeOf = (x: SyntaxNode | null): boolean => {
+    if (!x) return false;
+    if (x.type === 'subscript') return storeOf(x.childForFieldName('value'));
+    if (x.type === 'call') {
+      // `self.outbox.popleft()`, `self.unsent.pop(0)`, `sorted(self.pending)`, `list(self.backlog)`
+      const f = x.childForFieldName('function')!;
+      if (f.type === 'attribute' && /^(pop|popleft|popitem|get|get_nowait)$/.test(f.childForFieldName('attribute')!.text)) return storeOf(f.childForFieldName('object'));
+      const a = x.childForFieldName('arguments')!.namedChildren;
+      return f.type === 'identifier' && /^(sorted|list|reversed|tuple)$/.test(f.text) && a.length === 1 && storeOf(a[0]!);
+    }
+    const a = selfAttribute(x);
+    return !!a && !ctx.agent.methods.has(a);
+  };
+  const arg = list[0]!;
+  if (storeOf(arg)) return true;
+  if (arg.type !== 'identifier') return false;
+  let bound = false;
+  walk(fn.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'for_statement' && n.childForFieldName('left')?.text === arg.text && storeOf(n.childForFieldName('right'))) bound = true;
+    if (n.type === 'assignment' && n.childForFieldName('left')?.text === arg.text && storeOf(n.childForFieldName('right'))) bound = true;
+  });
+  return bound;
 }
 
 /**
@@ -753,7 +792,10 @@ function readCollectDirect(ctx: PythonTransformContext): Analysis<CollectPlan> {
         const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
         return !!c && !c.target && queueMember(ctx, c.method) && !isDrain(ctx, c.method) && a.length === 1 && a[0]!.text === ev;
       };
-      if (m && ev && (viaModule || (isPublish(ctx, m) && transport(m))) && inner.some(fallback) && inner.every((x) => fallback(x) || (isTrivial(x) && !x.text.startsWith('return')))) {
+      // Or the failed event kept in the agent's own unsent store, which only the drain reads
+      // (`self.pending[self.next_seq] = t; self.next_seq += 1; if len(self.pending) > N: del ...`).
+      const store = m && ev && (viaModule || (isPublish(ctx, m) && transport(m))) && !inner.some(fallback) ? unsentStore(ctx, s, inner, ev) : false;
+      if (m && ev && (viaModule || (isPublish(ctx, m) && transport(m))) && (store || (inner.some(fallback) && inner.every((x) => fallback(x) || (isTrivial(x) && !x.text.startsWith('return')))))) {
         if (reassignedAfter(stmts.slice(i + 1), ev)) return fail(`${name}() changes ${ev} after publishing it (line ${line(s)})`, line(s));
         publishStmts.push(s);
         (viaModule ? moduleFns : publishers).add(m);
@@ -841,6 +883,62 @@ function readCollectDirect(ctx: PythonTransformContext): Analysis<CollectPlan> {
     }
   }
   return { ok: true, value: { fn, publishStmts: [...publishStmts, ...statusStmts], drainStmts, events: rendered, returns, block: stmts, append, counters, publishers: [...publishers], resultChecked, moduleFns: [...moduleFns] } };
+}
+
+/**
+ * The failure branch of `if not self._publish(ev): ...` keeps `ev` in the agent's own unsent store:
+ * every statement (besides log lines) only assigns, deletes or calls methods of attributes that
+ * nothing but this branch and the drain methods read or write (outside __init__), with the event,
+ * module constants and len/min/max; one of them holds the event. That store is the legacy queue
+ * whatever its container (a dict keyed by a sequence number, a list): the base queues instead.
+ */
+function unsentStore(ctx: PythonTransformContext, branch: SyntaxNode, inner: SyntaxNode[], ev: string): boolean {
+  const attrs = new Set<string>();
+  let holds = false;
+  let ok = true;
+  const work = inner.filter((x) => !(isTrivial(x) && !x.text.startsWith('return')));
+  if (!work.length) return false;
+  for (const x of work) {
+    if (!['expression_statement', 'if_statement', 'delete_statement'].includes(x.type)) return false;
+    walk(x, (n) => {
+      if (!ok) return false;
+      if (['return_statement', 'break_statement', 'continue_statement', 'raise_statement', 'yield', 'lambda', 'function_definition', 'else_clause', 'elif_clause'].includes(n.type)) ok = false;
+      const a = selfAttribute(n);
+      if (a) {
+        if (ctx.agent.methods.has(a) || ctx.baseOwned.has(a)) ok = false;
+        attrs.add(a);
+        return false;
+      }
+      if (n.type === 'call') {
+        const f = n.childForFieldName('function')!;
+        const onStore = f.type === 'attribute' && selfAttribute(f.childForFieldName('object')!) !== null && /^(append|extend|appendleft|insert|pop|popitem|popleft|clear)$/.test(f.childForFieldName('attribute')!.text);
+        if (!onStore && !(f.type === 'identifier' && /^(len|min|max|sorted)$/.test(f.text)) && !isLogCall(n)) ok = false;
+        return;
+      }
+      if (n.type === 'identifier') {
+        const p = n.parent;
+        if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
+        if (p?.type === 'call' && p.childForFieldName('function')?.id === n.id) return;
+        if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id) return;
+        if (n.text === ev) holds = true;
+        else if (!/^[A-Z_][A-Z0-9_]*$/.test(n.text) && n.text !== 'self') ok = false;
+      }
+    });
+    if (!ok) return false;
+  }
+  if (!holds || !attrs.size) return false;
+  const drains = [...ctx.agent.methods.values()].filter((f) => isDrain(ctx, f.name));
+  if (!drains.length) return false;
+  const inside = (r: { start: number; end: number }, n: SyntaxNode) => n.startIndex <= r.start && r.end <= n.endIndex;
+  for (const a of attrs) {
+    for (const r of ctx.refs.of(a)) {
+      if (r.kind !== 'attribute') continue;
+      const init = ctx.agent.methods.get('__init__');
+      if (inside(r, branch) || (init && inside(r, init.outer)) || drains.some((d) => inside(r, d.outer))) continue;
+      return false;
+    }
+  }
+  return true;
 }
 
 /**

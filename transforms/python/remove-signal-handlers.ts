@@ -64,7 +64,7 @@ export const removeSignalHandlers: PythonTransform = {
           finding: 'signal',
           reason: 'signal handler (the base handles SIGTERM/SIGINT)',
           condition: (scope) =>
-            isInfraBlock(h.body, scope) || onlyEndsMainLoop(ctx, h.body, scope, blockedIn)
+            isInfraBlock(h.body, scope) || onlyEndsMainLoop(ctx, h.body, scope, blockedIn) || onlyExits(ctx, h.body, scope)
               ? null
               : `signal handler does more than stop the agent; kept installed`,
         });
@@ -306,6 +306,31 @@ function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: 
     }
     return false;
   });
+}
+
+/**
+ * The handler only ends the process cleanly (`raise SystemExit(0)`, `sys.exit(0)` or `sys.exit()`,
+ * maybe after log lines): the legacy loop then left through its `finally:`/teardown. The base's own
+ * handler stops its loop and calls the shutdown() hook (where that teardown goes), exit 0. Only when
+ * the legacy loop goes (the base's loop, which installs that handler, runs instead).
+ */
+function onlyExits(ctx: PythonTransformContext, body: SyntaxNode, scope: InfraScope): boolean {
+  const main = ctx.py.main_loop_method ?? 'run';
+  if (!loopMethods(ctx).some((m) => m.name === main || scope.removed.has(m.name))) return false;
+  let exits = 0;
+  for (const st of statements(body)) {
+    if (isDocstring(st) || (isTrivial(st) && st.type !== 'return_statement')) continue;
+    const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    const code = st.type === 'raise_statement' ? st.namedChild(0) : e?.type === 'call' && /^(sys\.exit|exit|quit)$/.test(callee(e) ?? '') ? e : null;
+    if (!code) return false;
+    const args = code.type === 'call' ? code.childForFieldName('arguments')!.namedChildren : [];
+    const name = code.type === 'call' ? callee(code) ?? '' : code.text;
+    if (!/^(SystemExit|sys\.exit|exit|quit)$/.test(name) && code.type !== 'identifier') return false;
+    if (code.type === 'identifier' && code.text !== 'SystemExit') return false;
+    if (args.length > 1 || (args.length === 1 && !/^(0|None)$/.test(args[0]!.text))) return false;
+    exits++;
+  }
+  return exits === 1;
 }
 
 /**
