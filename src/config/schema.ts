@@ -3,10 +3,11 @@
 // YAML node it is about, the key itself for unknown and missing keys.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import type { ErrorObject } from 'ajv/dist/2020.js';
 import { isMap, isPair, isSeq, type Node } from 'yaml';
 import { templatesDir } from '../profile/profile.js';
 import type { StartupConfigFile } from '../discover/startup-config.js';
+import { loadAjv2020, precompiled, type SchemaValidator } from '../core/precompiled.js';
 import { agentAt, at, pathLabel, type ConfigFinding } from './findings.js';
 
 export function schemaPath(): string {
@@ -18,10 +19,15 @@ export function schemaText(): string {
   return readFileSync(schemaPath(), 'utf8');
 }
 
-let validator: ValidateFunction | undefined;
+type Validate = SchemaValidator & { errors?: ErrorObject[] | null };
+let validator: Validate | undefined;
 
-function compiled(): ValidateFunction {
-  validator ??= new Ajv2020({ allErrors: true, strict: true }).compile(JSON.parse(schemaText()));
+function compiled(): Validate {
+  if (!validator) {
+    // Generated at build time from this schema (scripts/build-validators.mjs), or compiled now.
+    const text = schemaText();
+    validator = (precompiled('startup-config', text)?.default as Validate | undefined) ?? new (loadAjv2020().Ajv2020)({ allErrors: true, strict: true }).compile(JSON.parse(text));
+  }
   return validator;
 }
 

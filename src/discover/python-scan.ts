@@ -93,6 +93,13 @@ export async function readPythonFiles(
   threads: ThreadChoice = {},
   parses?: ParseStore,
 ): Promise<{ read: PythonFileFacts[]; skipped: SkippedFile[] }> {
+  // No Python file: nothing to read, and no python3 to start for the cache's key (through a
+  // version manager's shim that start was most of an empty repository's scan). The cache is
+  // left as a save of no file would leave it: with no entry.
+  if (files.length === 0) {
+    PythonScanCache.forget(root);
+    return { read: [], skipped: [] };
+  }
   const results: CheckedPythonFile[] = new Array(files.length);
   // Files unchanged since an earlier scan are not read again (see PythonScanCache).
   const cache = PythonScanCache.open(root, target);

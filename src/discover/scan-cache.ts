@@ -121,6 +121,16 @@ export class PythonScanCache {
     return new PythonScanCache(root, createHash('sha256').update(engineFingerprint()).update(python).update(JSON.stringify(target)).digest('hex'));
   }
 
+  /** What saving a scan of no file would do, without python3 for the key: no entry left for this root. */
+  static forget(root: string): void {
+    if (cacheOff()) return;
+    try {
+      rmSync(cacheFileFor('python-scan', root), { force: true });
+    } catch {
+      // a cache that cannot be removed is keyed by bytes all the same
+    }
+  }
+
   has(rel: string): boolean {
     return this.entries.has(rel);
   }

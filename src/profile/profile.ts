@@ -5,8 +5,8 @@ import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
-import { Ajv } from 'ajv';
 import { UsageError } from '../core/errors.js';
+import { loadAjv, precompiled, type SchemaValidator } from '../core/precompiled.js';
 
 export interface PythonProfile {
   module: string;
@@ -107,12 +107,13 @@ export function templatesDir(): string {
   throw new Error('cannot find the templates/ folder of migrate');
 }
 
-let validator: import('ajv').ValidateFunction | undefined;
+let validator: SchemaValidator | undefined;
 
 function validate(data: unknown, file: string): asserts data is Omit<Profile, 'file'> {
   if (!validator) {
-    const schema = JSON.parse(readFileSync(path.join(templatesDir(), 'profiles', 'profile.schema.json'), 'utf8'));
-    validator = new Ajv({ allErrors: true }).compile(schema);
+    // Generated at build time from this schema (scripts/build-validators.mjs), or compiled now.
+    const text = readFileSync(path.join(templatesDir(), 'profiles', 'profile.schema.json'), 'utf8');
+    validator = precompiled('profile', text)?.default ?? new (loadAjv().Ajv)({ allErrors: true }).compile(JSON.parse(text));
   }
   if (!validator!(data)) {
     const errors = (validator!.errors as Array<{ instancePath: string; message?: string }>) ?? [];

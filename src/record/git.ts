@@ -3,7 +3,7 @@
 // `git revert` so later agents' commits are never in the way.
 import { existsSync, rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
+// execa is imported where a git command is run through it: a scan never does (some 100 modules).
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { MigrateError, UsageError } from '../core/errors.js';
 import { TOOL_VERSION } from '../core/version.js';
@@ -189,7 +189,7 @@ function gitEnv(): Record<string, string | undefined> {
  * git killed by a signal, looked like success.
  */
 async function runGit(root: string, args: string[]): Promise<GitRun> {
-  const r = await execa('git', args, { cwd: root, reject: false, env: gitEnv(), extendEnv: false, stdin: 'ignore' });
+  const r = await (await import('execa')).execa('git', args, { cwd: root, reject: false, env: gitEnv(), extendEnv: false, stdin: 'ignore' });
   return { code: r.exitCode ?? null, signal: r.signal ?? null, stderr: String(r.stderr ?? '') };
 }
 
@@ -307,7 +307,7 @@ export async function commitAgent(
  * own refusal spreads the paths over several lines after "The following paths are ignored".
  */
 async function ignoredWhy(root: string, files: string[]): Promise<string | null> {
-  const r = await execa('git', ['check-ignore', '-v', '--', ...files], { cwd: root, reject: false, env: gitEnv(), extendEnv: false, stdin: 'ignore' });
+  const r = await (await import('execa')).execa('git', ['check-ignore', '-v', '--', ...files], { cwd: root, reject: false, env: gitEnv(), extendEnv: false, stdin: 'ignore' });
   const said = String(r.stdout)
     .split('\n')
     .map((l) => /^(.*?):(\d+):(.*)\t(.*)$/.exec(l))
@@ -318,14 +318,14 @@ async function ignoredWhy(root: string, files: string[]): Promise<string | null>
 
 /** The blob id git would store for each file (paths relative to root), filters and eol rules applied. */
 async function blobIds(root: string, files: string[]): Promise<string[]> {
-  const r = await execa('git', ['hash-object', '--', ...files], { cwd: root, reject: false, env: gitEnv(), extendEnv: false, stdin: 'ignore' });
+  const r = await (await import('execa')).execa('git', ['hash-object', '--', ...files], { cwd: root, reject: false, env: gitEnv(), extendEnv: false, stdin: 'ignore' });
   return r.exitCode === 0 ? String(r.stdout).split('\n') : [];
 }
 
 /** Files (relative to root) whose blob in commit `sha` is not the one expected. */
 async function changedBlobs(root: string, sha: string, files: string[], expected: string[]): Promise<string[]> {
   if (!files.length || expected.length !== files.length) return [];
-  const r = await execa('git', ['rev-parse', ...files.map((f) => `${sha}:./${f}`)], { cwd: root, reject: false, env: gitEnv(), extendEnv: false, stdin: 'ignore' });
+  const r = await (await import('execa')).execa('git', ['rev-parse', ...files.map((f) => `${sha}:./${f}`)], { cwd: root, reject: false, env: gitEnv(), extendEnv: false, stdin: 'ignore' });
   const got = String(r.stdout).split('\n');
   return files.filter((_, i) => got[i] !== expected[i]);
 }

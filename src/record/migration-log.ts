@@ -5,10 +5,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv } from 'ajv';
 import type { KeptForReview, Language, ValidationReport } from '../core/types.js';
 import { MigrateError, UsageError } from '../core/errors.js';
 import { TOOL_VERSION } from '../core/version.js';
+import { loadAjv, precompiled } from '../core/precompiled.js';
 import type { ReviewAnswer } from './review-log.js';
 
 export const LOG_DIR = 'migration-log';
@@ -169,12 +169,19 @@ export function schemaFile(): string {
 
 function schemas() {
   if (!schemaCache) {
-    const schema = JSON.parse(readFileSync(schemaFile(), 'utf8')) as SchemaNode;
-    const ajv = new Ajv({ allErrors: true });
-    ajv.addSchema(schema);
-    const migration = ajv.getSchema(schema.$id) as Validator;
-    const revert = ajv.getSchema(`${schema.$id}#/definitions/revert`) as Validator;
-    schemaCache = { schema, migration, revert };
+    const text = readFileSync(schemaFile(), 'utf8');
+    const schema = JSON.parse(text) as SchemaNode;
+    // Generated at build time from this schema (scripts/build-validators.mjs), or compiled now.
+    const pre = precompiled('record', text);
+    if (pre?.migration && pre.revert) {
+      schemaCache = { schema, migration: pre.migration as Validator, revert: pre.revert as Validator };
+    } else {
+      const ajv = new (loadAjv().Ajv)({ allErrors: true });
+      ajv.addSchema(schema);
+      const migration = ajv.getSchema(schema.$id) as Validator;
+      const revert = ajv.getSchema(`${schema.$id}#/definitions/revert`) as Validator;
+      schemaCache = { schema, migration, revert };
+    }
   }
   return schemaCache;
 }

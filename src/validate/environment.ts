@@ -4,7 +4,6 @@
 // MIGRATE_METRICS_URL. URLs are checked before anything is written or started, and
 // real endpoints are probed once before a batch, so a wrong password or a registry
 // that is down fails the run at once instead of every agent after its deadline.
-import { createClient } from 'redis';
 import { UsageError } from '../core/errors.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from './embedded-registry.js';
 import { httpGet, networkReason } from './http-util.js';
@@ -114,6 +113,8 @@ export async function startValidationEnvironment(opts: EndpointOptions = {}): Pr
 export async function checkEndpoints(env: ValidationEnvironment): Promise<void> {
   const problems: string[] = [];
   if (env.registryKind === 'redis') {
+    // The redis client (some 900 modules) is loaded only when a real Redis is talked to.
+    const { createClient } = await import('redis');
     const c = createClient({ url: env.registryUrl, socket: { connectTimeout: 2000, reconnectStrategy: false } });
     c.on('error', () => {});
     try {

@@ -1,6 +1,5 @@
 // The default way to start a Python agent: the machine's python3 with the
 // repository root on PYTHONPATH (so `from common.core.base_agent import ...` resolves).
-import { execa } from 'execa';
 import type { LaunchCommand } from '../pipeline/language.js';
 
 /** Per environment, per repository root: the interpreter python3 names there. */
@@ -18,7 +17,10 @@ export function python3In(root: string, env: Record<string, string | undefined> 
   if (!byRoot) interpreters.set(env, (byRoot = new Map()));
   let exe = byRoot.get(root);
   if (!exe) {
-    exe = execa('python3', ['-c', 'import sys; print(sys.executable)'], { cwd: root, env, extendEnv: false, reject: false, timeout: 30_000 }).then(
+    // execa loaded here, when an agent is started: a scan never does (some 100 modules).
+    exe = import('execa')
+      .then(({ execa }) => execa('python3', ['-c', 'import sys; print(sys.executable)'], { cwd: root, env, extendEnv: false, reject: false, timeout: 30_000 }))
+      .then(
       (r) => {
         const out = r.exitCode === 0 ? String(r.stdout).trim() : '';
         return out.startsWith('/') ? out : 'python3';

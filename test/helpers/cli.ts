@@ -49,7 +49,11 @@ export function ensureBuilt(): void {
     }
   }
   try {
-    if (stale()) execaSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: REPO, reject: false });
+    if (stale()) {
+      execaSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: REPO, reject: false });
+      // As `npm run build`: the schema validators precompiled for the CLI (src/core/precompiled.ts).
+      execaSync('node', ['scripts/build-validators.mjs'], { cwd: REPO, reject: false });
+    }
     if (!existsSync(CLI_JS)) throw new Error('npm run build produced no dist/src/cli.js');
   } finally {
     rmSync(LOCK, { recursive: true, force: true });

@@ -9,9 +9,8 @@ import { loadBaseModel, type BaseModel } from '../../analysis/base-model.js';
 import { counterpart, reachableMethods } from '../../analysis/reachability.js';
 import { derivesFromBaseOfName } from '../../analysis/older-base.js';
 import { buildModuleModel } from './module-model.js';
-import { decodePythonSource, parsePython, type Tree } from './parser.js';
+import { decodePythonSource, parsePython, pythonLanguage, type Tree } from './parser.js';
 import { FlatTree, type FlatTreeData } from './flat-tree.js';
-import Python from 'tree-sitter-python';
 import type { Profile, PythonProfile } from '../../profile/profile.js';
 import { rewritePython, rewritePythonTrees } from './rewrite.js';
 import { pyCompileAll, PyCompileSession } from './py-compile.js';
@@ -40,7 +39,7 @@ export const pythonAdapter: LanguageAdapter = {
       root: req.root,
       repoSnapshot: req.snapshot,
       // The scan's parse of this source (ParseStore checked it is this very text): not parsed again.
-      tree: req.parsed ? new FlatTree(req.parsed as FlatTreeData, req.source, Python) : undefined,
+      tree: req.parsed ? new FlatTree(req.parsed as FlatTreeData, req.source, pythonLanguage()) : undefined,
     });
     // Another class of the file the scan found agent-like is not migrated with this one: say so.
     if (outcome.status === 'changed') for (const e of req.agent.evidence) if (e.startsWith(OTHER_AGENT_EVIDENCE)) outcome.warnings.push(e);

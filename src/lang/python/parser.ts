@@ -1,8 +1,8 @@
 // tree-sitter-python parsing. The native tree is read once into a FlatTree (see
 // flat-tree.ts) and dropped; everything after works on that. Node indices are UTF-16
 // offsets into the JS string we pass in, so edits are plain string slices.
-import Parser from 'tree-sitter';
-import Python from 'tree-sitter-python';
+import { createRequire } from 'node:module';
+import type Parser from 'tree-sitter';
 import { MigrateError } from '../../core/errors.js';
 import { FlatNode, FlatTree } from './flat-tree.js';
 import { nativeTreeDropped } from './native-trees.js';
@@ -10,12 +10,23 @@ import { nativeTreeDropped } from './native-trees.js';
 export type SyntaxNode = FlatNode;
 export type Tree = FlatTree;
 
+const require = createRequire(import.meta.url);
 let parser: Parser | undefined;
+let python: object | undefined;
+
+/**
+ * The tree-sitter-python language, loaded on first use: the two native bindings cost about
+ * 0.15 s of CPU to load, and a scan whose files are all in the scan cache parses nothing.
+ */
+export function pythonLanguage(): object {
+  return (python ??= require('tree-sitter-python') as object);
+}
 
 function getParser(): Parser {
   if (!parser) {
-    parser = new Parser();
-    parser.setLanguage(Python as unknown as Parser.Language);
+    const TreeSitter = require('tree-sitter') as typeof Parser;
+    parser = new TreeSitter();
+    parser.setLanguage(pythonLanguage() as unknown as Parser.Language);
   }
   return parser;
 }
@@ -23,7 +34,7 @@ function getParser(): Parser {
 /** Parse any size of input: the binding needs an explicit buffer size past 32 KB. */
 export function parsePython(source: string): Tree {
   const bufferSize = Math.max(64 * 1024, source.length * 2 + 1024);
-  const flat = new FlatTree(getParser().parse(source, undefined, { bufferSize }), source, Python);
+  const flat = new FlatTree(getParser().parse(source, undefined, { bufferSize }), source, pythonLanguage());
   nativeTreeDropped();
   return flat;
 }

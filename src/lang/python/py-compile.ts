@@ -6,7 +6,7 @@
 // A session streams: each source goes to python3 as soon as it is known (one JSON line)
 // and its verdict comes back on its own line, so CPython compiles on the second core
 // while this process parses the next file, instead of all at the end with this process idle.
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
 import { learnPython3, python3Command } from './python3.js';
 
 const SCRIPT = `
@@ -39,7 +39,8 @@ type Verdict = { line: number; msg: string } | null;
 
 /** One python3 compiling the sources sent to it, in order, while the caller goes on. */
 export class PyCompileSession {
-  private readonly child: ResultPromise;
+  /** python3, once execa is loaded (a cached scan that compiles nothing never loads it: some 100 modules). */
+  private readonly started: Promise<{ child: ResultPromise }>;
   private readonly waiting: Array<{ name: string; resolve: (e: string | null) => void }> = [];
   private buffered = '';
   /** The first line python3 writes is its sys.executable (see python3.ts), then one verdict per line. */
@@ -48,29 +49,34 @@ export class PyCompileSession {
   private failure: string | null = null;
 
   constructor() {
-    this.child = execa(python3Command(), ['-c', SCRIPT], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, timeout: 600_000 });
-    this.child.stdout!.setEncoding('utf8');
-    this.child.stdout!.on('data', (chunk: string) => {
-      this.buffered += chunk;
-      for (let nl = this.buffered.indexOf('\n'); nl !== -1; nl = this.buffered.indexOf('\n')) {
-        const line = this.buffered.slice(0, nl);
-        this.buffered = this.buffered.slice(nl + 1);
-        if (!this.toldExecutable) {
-          this.toldExecutable = true;
-          learnPython3(JSON.parse(line) as string);
-          continue;
+    const python3 = python3Command();
+    // Wrapped: a ResultPromise is itself a thenable, which .then would wait for to the end.
+    this.started = import('execa').then(({ execa }) => {
+      const child = execa(python3, ['-c', SCRIPT], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, timeout: 600_000 });
+      child.stdout!.setEncoding('utf8');
+      child.stdout!.on('data', (chunk: string) => {
+        this.buffered += chunk;
+        for (let nl = this.buffered.indexOf('\n'); nl !== -1; nl = this.buffered.indexOf('\n')) {
+          const line = this.buffered.slice(0, nl);
+          this.buffered = this.buffered.slice(nl + 1);
+          if (!this.toldExecutable) {
+            this.toldExecutable = true;
+            learnPython3(JSON.parse(line) as string);
+            continue;
+          }
+          const next = this.waiting.shift();
+          if (!next) continue;
+          const r = JSON.parse(line) as Verdict;
+          next.resolve(r ? `${next.name}:${r.line}: python3 refuses it: ${r.msg}` : null);
         }
-        const next = this.waiting.shift();
-        if (!next) continue;
-        const r = JSON.parse(line) as Verdict;
-        next.resolve(r ? `${next.name}:${r.line}: python3 refuses it: ${r.msg}` : null);
-      }
+      });
+      child.stdin!.on('error', () => undefined);
+      child.catch((err: { code?: string; shortMessage?: string }) => {
+        this.fail(err.code === 'ENOENT' ? 'python3 not found on PATH; cannot byte-compile' : `python3 failed: ${err.shortMessage ?? String(err)}`);
+      });
+      child.then(() => this.fail('python3 ended early'), () => undefined);
+      return { child };
     });
-    this.child.stdin!.on('error', () => undefined);
-    this.child.catch((err: { code?: string; shortMessage?: string }) => {
-      this.fail(err.code === 'ENOENT' ? 'python3 not found on PATH; cannot byte-compile' : `python3 failed: ${err.shortMessage ?? String(err)}`);
-    });
-    this.child.then(() => this.fail('python3 ended early'), () => undefined);
   }
 
   private fail(why: string): void {
@@ -84,14 +90,17 @@ export class PyCompileSession {
     return new Promise((resolve) => {
       this.waiting.push({ name: input.name, resolve });
       const item = input.bytes ? { name: input.name, b64: Buffer.from(input.bytes).toString('base64') } : { name: input.name, text: input.text };
-      this.child.stdin!.write(`${JSON.stringify(item)}\n`);
+      const line = `${JSON.stringify(item)}\n`;
+      // Written in the order asked: every write waits on the same start, and its callbacks run in turn.
+      void this.started.then(({ child }) => child.stdin!.write(line));
     });
   }
 
   /** No more sources: python3 ends once it has answered the ones sent. */
   async close(): Promise<void> {
-    this.child.stdin!.end();
-    await this.child.catch(() => undefined);
+    const { child } = await this.started;
+    child.stdin!.end();
+    await child.catch(() => undefined);
   }
 }
 

@@ -12,7 +12,7 @@
 //   the Redis set `agents` proves nothing and does not count.
 // Errors that cannot heal (bad credentials, unknown host, a registry refusing
 // connections for seconds) end the check at once rather than at the deadline.
-import { createClient } from 'redis';
+import type { createClient } from 'redis';
 import type { CheckResult } from '../../core/types.js';
 import { httpGet, networkReason } from '../http-util.js';
 import { redactUrl } from '../redact.js';
@@ -106,7 +106,8 @@ function redisRegistry(url: string): Registry {
   const connect = async () => {
     if (client?.isReady) return client;
     await client?.disconnect().catch(() => {});
-    const c = createClient({ url, socket: { connectTimeout: 1000, reconnectStrategy: false } });
+    // The redis client (some 900 modules) is loaded only when a real Redis is talked to.
+    const c = (await import('redis')).createClient({ url, socket: { connectTimeout: 1000, reconnectStrategy: false } });
     c.on('error', () => {}); // failures surface through the awaited commands
     client = c;
     try {
