@@ -28,6 +28,13 @@ const clashes = (c: FixtureCase) => Boolean(c.spec.expect?.rewrite_error_contain
 const migrates = (c: FixtureCase) => c.spec.scan?.status === 'legacy' && !expectOf(c).unchanged && !clashes(c);
 /** Refused input (syntax error, not UTF-8, empty): scan lists it with an error. */
 const refused = (c: FixtureCase) => Boolean(c.spec.expect?.error_contains);
+// Extra repository files some cases bring (base classes next to the agents, a second agent of the
+// fleet sharing a helper module with the case's agent).
+type RepoFileWant = { status: string; reason_contains?: string; class?: string; warnings_contain?: string[] };
+const repoScan = cases.flatMap((c) =>
+  Object.entries(((c.spec as { repo_scan?: Record<string, RepoFileWant> }).repo_scan ?? {})).map(([file, want]) => ({ c, file, want })),
+);
+const repoAgents = repoScan.filter((r) => r.want.status === 'legacy');
 
 interface ScanJson {
   agents: Array<{ name: string; file: string; language: string; class: string; status: string; findings: Array<{ kind: string; symbol: string; line: number }> }>;
@@ -115,12 +122,17 @@ describe('migrate scan --json on every fixture case in one repository', () => {
     }
   });
 
-  // Extra repository files some cases bring (base classes next to the agents).
-  const repoScan = cases.flatMap((c) =>
-    Object.entries(((c.spec as { repo_scan?: Record<string, { status: string; reason_contains?: string }> }).repo_scan ?? {})).map(([file, want]) => ({ c, file, want })),
-  );
-  // Intermediate parents (even ones already on BaseAgent) are base classes, not agents.
+  // Intermediate parents (even ones already on BaseAgent) are base classes, not agents; another
+  // agent of the fleet beside the case (status legacy) is an agent of its own.
   for (const { c, file, want } of repoScan) {
+    if (want.status === 'legacy') {
+      it(`${file} (repo file of ${c.name}) is a legacy agent (${want.class})`, () => {
+        const a = scan.agents.find((x) => x.file === file);
+        expect(a, `${file} must be an agent`).toBeDefined();
+        expect({ status: a!.status, class: a!.class }).toEqual({ status: 'legacy', class: want.class });
+      });
+      continue;
+    }
     it(`${file} (repo file of ${c.name}) is ${want.status}: "${want.reason_contains ?? ''}"`, () => {
       expect(scan.agents.find((a) => a.file === file), `${file} must not be an agent`).toBeUndefined();
       const s = scan.skipped.find((x) => x.file === file);
@@ -210,7 +222,14 @@ describe('migrate run --all --no-validate --no-commit', () => {
     for (const [f, h] of before) expect(after.get(f), `${f} changed`).toBe(h);
     // New files: exactly one _v2 per migrating case, equal to its expected.py.
     const created = [...after.keys()].filter((f) => !before.has(f) && !f.includes('__pycache__'));
-    expect(created.sort()).toEqual(parseable.filter(migrates).map((c) => v2(c.rel)).sort());
+    const besideAgents = repoAgents.filter((r) => parseable.includes(r.c));
+    expect(created.sort()).toEqual([...parseable.filter(migrates).map((c) => v2(c.rel)), ...besideAgents.map((r) => v2(r.file))].sort());
+    // A second agent of the fleet beside a case: migrated with the warnings it must carry.
+    for (const { file, want } of besideAgents) {
+      const res = out.results.find((x) => x.file === file);
+      expect(res?.status, file).toBe('migrated');
+      for (const w of want.warnings_contain ?? []) expect((res!.warnings as string[]).join('\n'), file).toContain(w);
+    }
     for (const c of parseable.filter(migrates)) {
       const got = readFileSync(path.join(root, v2(c.rel)));
       expect(got.equals(readFileSync(c.expectedFile)), `${v2(c.rel)} differs from ${c.name}/expected.py`).toBe(true);
