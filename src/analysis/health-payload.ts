@@ -202,6 +202,18 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
     t.members.forEach((m) => members.add(m));
     return { lines: t.text ? [`status.update(${t.text})`] : [], members };
   }
+  // `dict(STATS, status="ok")`: a copy of a mapping the agent's scope reads (a module-level stats dict),
+  // with fields added; its keys are known only at run time, like a payload method's.
+  if (value.type === 'call' && value.childForFieldName('function')?.text === 'dict' && (value.childForFieldName('arguments')?.namedChildCount ?? 0) > 0) {
+    const t = translate(value, scope);
+    if (!t) return 'untranslatable';
+    const status = (value.childForFieldName('arguments')?.namedChildren ?? [])
+      .find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'status')?.childForFieldName('value');
+    const constant = status ? stringValue(status) : null;
+    const ownStatus = !(constant !== null && OK_WORDS.test(constant) && !KEPT_OK_WORD.test(constant));
+    t.members.forEach((m) => members.add(m));
+    return { lines: methodPayloadLines(t.text, ownStatus), members };
+  }
   if (value.type === 'call') {
     const p = producer(value, scope);
     if (p === null) return 'untranslatable';
