@@ -88,6 +88,10 @@ export const removeHealth: PythonTransform = {
         sidecars.add(cls.name);
       }
     }
+    for (const name of threadHelpersOf(ctx, endpoints)) {
+      // Goes only when every call of it went with the endpoint it started (the plan's use check).
+      ctx.plan.proposeMember({ name, kind: 'module-function', finding: 'health', reason: 'module helper that only started the health server\'s thread', safeToKeep: true });
+    }
     for (const stmt of localHealthEndpoints(ctx, healthPorts, servers)) ctx.plan.proposeStatement(stmt);
     for (const stmt of inheritedHealthServers(ctx, healthPorts)) ctx.plan.proposeStatement(stmt);
     for (const attr of agent.attributes) {
@@ -816,6 +820,46 @@ function setsUpEndpointOnly(fn: PyFunction, endpoints: Set<string>): boolean {
 
 function isDocstringStmt(st: SyntaxNode): boolean {
   return st.type === 'expression_statement' && st.namedChildCount === 1 && st.namedChild(0)!.type === 'string';
+}
+
+/**
+ * Module functions the agent hands an endpoint's serving loop (`start_daemon(self.httpd.serve_forever,
+ * "health")`) whose body only builds a thread on a parameter, starts it and returns it.
+ */
+function threadHelpersOf(ctx: PythonTransformContext, endpoints: Set<string>): string[] {
+  const out = new Set<string>();
+  for (const m of ctx.agent.methods.values()) {
+    walkAgentCode(m, (n) => {
+      if (n.type !== 'call') return;
+      const name = n.childForFieldName('function');
+      if (name?.type !== 'identifier') return;
+      const fn = ctx.module.functions.get(name.text);
+      if (!fn || fn.decorators.length || fn.isAsync) return;
+      const hands = (n.childForFieldName('arguments')?.namedChildren ?? []).some((a) => {
+        const v = a.type === 'keyword_argument' ? a.childForFieldName('value') : a;
+        return v?.type === 'attribute' && v.childForFieldName('attribute')!.text === 'serve_forever' && endpoints.has(selfAttribute(v.childForFieldName('object')!) ?? '');
+      });
+      if (hands && onlyStartsThread(fn)) out.add(fn.name);
+    });
+  }
+  return [...out];
+}
+
+function onlyStartsThread(fn: PyFunction): boolean {
+  const body = statements(fn.body).filter((st) => !isDocstringStmt(st));
+  let thread: string | null = null;
+  for (const st of body) {
+    const t = st.text.replace(/\s+/g, '');
+    const m = /^(\w+)=(threading\.)?Thread\(.*\)$/.exec(t);
+    if (m && !thread) {
+      thread = m[1]!;
+      continue;
+    }
+    if (thread && (t === `${thread}.start()` || t === `return${thread}` || new RegExp(`^${thread}\\.daemon=(True|False)$`).test(t))) continue;
+    if (/^(threading\.)?Thread\(.*\)\.start\(\)$/.test(t)) continue;
+    return false;
+  }
+  return body.length > 0;
 }
 
 /**
