@@ -107,11 +107,69 @@ function emitSites(region: SyntaxNode): Emit[] {
     if (/(^|\.)send_json$/.test(fn) && args[0]) out.push({ value: args[0], protocol: 'zmq' });
     else if (/(^|\.)write_json_line$/.test(fn) && args[1]) out.push({ value: args[1], protocol: 'json-lines' });
     else if (/^json\.dumps$/.test(fn) && args[0] && !insideCallOf(n, /(^|\.)send_json$|write_json_line$/)) {
-      out.push({ value: args[0], protocol: inHttpHandler(n) ? 'http' : insideCallOf(n, /(^|\.)sendto$/) ? 'udp' : insideCallOf(n, /(^|\.)(send|sendall|send_string)$/) ? 'tcp' : 'json-lines' });
+      const protocol = inHttpHandler(n) ? 'http' : insideCallOf(n, /(^|\.)sendto$/) ? 'udp' : insideCallOf(n, /(^|\.)(send|sendall|send_string)$/) ? 'tcp' : 'json-lines';
+      // `def _json(self, code, payload): ... json.dumps(payload)` in an HTTP handler: what its health
+      // route hands it is the payload.
+      const handed = protocol === 'http' ? handedToReplyMethod(args[0]) : null;
+      if (handed) for (const v of handed) out.push({ value: v, protocol });
+      else out.push({ value: args[0], protocol });
     } else if (/\.(send|sendall|sendto|write)$/.test(fn) && args[0] && !containsJsonDumps(args[0])) {
       // Any other serialisation ("key=value" lines, a format string) of a status dict built earlier.
       const payload = tracedPayload(args[0]);
       if (payload) out.push({ value: payload, protocol: inHttpHandler(n) ? 'http' : /sendto$/.test(fn) ? 'udp' : 'tcp' });
+    }
+  });
+  return out;
+}
+
+/**
+ * The value serialised is a parameter of a reply method of the handler class (`self._json(200,
+ * {...})`): the arguments its calls in the class give that parameter on a health route (`if self.path
+ * == "/health":`), or on every call when the class does not route by path. Null when the value is not
+ * such a parameter (an empty list when no health route calls it: nothing of health is sent).
+ */
+function handedToReplyMethod(value: SyntaxNode): SyntaxNode[] | null {
+  if (value.type !== 'identifier') return null;
+  const fn = enclosing(value, 'function_definition');
+  const cls = fn ? enclosing(fn, 'class_definition') : null;
+  if (!fn || !cls || fn.parent?.parent?.id !== cls.id) return null;
+  const params = (fn.childForFieldName('parameters')?.namedChildren ?? []).map((p) => (p.type === 'identifier' ? p.text : p.childForFieldName('name')?.text ?? null));
+  const index = params.indexOf(value.text);
+  if (index < 1 || params.slice(0, index + 1).some((p) => p === null)) return null;
+  // The parameter is serialised as it was given (never re-bound in the method).
+  let rebound = false;
+  walk(fn.childForFieldName('body')!, (n) => {
+    if (n.type === 'assignment' && n.childForFieldName('left')?.text === value.text) rebound = true;
+  });
+  if (rebound) return null;
+  const name = fn.childForFieldName('name')!.text;
+  const routes = ifRoutes(cls);
+  const out: SyntaxNode[] = [];
+  let calls = 0;
+  walk(cls, (n) => {
+    if (n.type !== 'call' || (n.childForFieldName('function')?.text ?? '').replace(/\s+/g, '') !== `self.${name}`) return;
+    calls++;
+    const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+    const arg = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === value.text)?.childForFieldName('value') ??
+      (args[index - 1]?.type !== 'keyword_argument' ? args[index - 1] : undefined);
+    if (!arg) return;
+    const route = routes.find((r) => r.body.startIndex <= n.startIndex && n.endIndex <= r.body.endIndex);
+    if (routes.length && !(route && route.health)) return;
+    out.push(arg);
+  });
+  return calls ? out : null;
+}
+
+/** The clauses of a handler's path routing (`if self.path == "/health": ... elif ...`), each marked health or not. */
+function ifRoutes(cls: SyntaxNode): Array<{ body: SyntaxNode; health: boolean }> {
+  const out: Array<{ body: SyntaxNode; health: boolean }> = [];
+  walk(cls, (n) => {
+    if (n.type !== 'if_statement') return;
+    const clauses = ifClauses(n);
+    if (!clauses.some((c) => c.condition && conditionPaths(c.condition).length)) return;
+    for (const c of clauses) {
+      const paths = c.condition ? conditionPaths(c.condition) : [];
+      out.push({ body: c.body, health: paths.length > 0 && paths.every((p) => HEALTH_PATH.test(p)) });
     }
   });
   return out;
@@ -201,6 +259,18 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
     if (t === null) return 'untranslatable';
     t.members.forEach((m) => members.add(m));
     return { lines: t.text ? [`status.update(${t.text})`] : [], members };
+  }
+  // `dict(STATS, status="ok")`: a copy of a mapping the agent's scope reads (a module-level stats dict),
+  // with fields added; its keys are known only at run time, like a payload method's.
+  if (value.type === 'call' && value.childForFieldName('function')?.text === 'dict' && (value.childForFieldName('arguments')?.namedChildCount ?? 0) > 0) {
+    const t = translate(value, scope);
+    if (!t) return 'untranslatable';
+    const status = (value.childForFieldName('arguments')?.namedChildren ?? [])
+      .find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'status')?.childForFieldName('value');
+    const constant = status ? stringValue(status) : null;
+    const ownStatus = !(constant !== null && OK_WORDS.test(constant) && !KEPT_OK_WORD.test(constant));
+    t.members.forEach((m) => members.add(m));
+    return { lines: methodPayloadLines(t.text, ownStatus), members };
   }
   if (value.type === 'call') {
     const p = producer(value, scope);

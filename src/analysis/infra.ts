@@ -148,7 +148,7 @@ export function belongsTo(
         return !!obj && selfAttribute(obj) === root && SETUP_TEARDOWN.test(fn!.childForFieldName('attribute')!.text);
       }
       // threading.Thread(target=self._health_loop, daemon=True).start()
-      return threadOf(call, removed);
+      return threadOf(call, removed) || handsOnlyRemovedLoop(call, removed);
     }
     case 'if_statement': {
       const cond = stmt.childForFieldName('condition');
@@ -215,6 +215,24 @@ function callsKeptSelfMethod(expr: SyntaxNode | null, removed: Set<string>): boo
     }
   });
   return found;
+}
+
+/**
+ * `spawn(self.httpd.serve_forever, "health")`: a call of a plain function (a module helper that starts
+ * a thread, a pool's submit) handed a removed member's serving loop, not called, and nothing else of the
+ * agent: running that loop is all it is for.
+ */
+function handsOnlyRemovedLoop(call: SyntaxNode, removed: Set<string>): boolean {
+  const fn = call.childForFieldName('function');
+  if (!fn || selfRoot(fn) !== null) return false;
+  const members = memberSet(call);
+  if (members.size === 0 || ![...members].every((m) => removed.has(m))) return false;
+  let loop = false;
+  for (const a of call.childForFieldName('arguments')?.namedChildren ?? []) {
+    const v = a.type === 'keyword_argument' ? a.childForFieldName('value') : a;
+    if (v?.type === 'attribute' && /^(serve_forever|handle_request|run|start|loop|run_forever)$/.test(v.childForFieldName('attribute')!.text) && selfRoot(v) && removed.has(selfRoot(v)!)) loop = true;
+  }
+  return loop;
 }
 
 function threadOf(call: SyntaxNode, removed: Set<string>): boolean {

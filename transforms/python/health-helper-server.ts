@@ -7,7 +7,8 @@
 // agent's self.health_status()), for the base's health hook. The helper goes once nothing else calls it.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import type { PyFunction } from '../../src/lang/python/module-model.js';
+import { baseName, type PyFunction } from '../../src/lang/python/module-model.js';
+import { HTTP_HANDLER_BASE } from './health-patterns.js';
 import { bindArgument, normPort, portExpression, portRoles, serverSubclasses } from '../../src/analysis/ports.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
 import { callee, selfAttribute, walk } from '../../src/lang/python/syntax.js';
@@ -23,7 +24,7 @@ export const removeHealthHelperServer: PythonTransform = {
       if (!calls.length) continue;
       for (const call of calls) {
         const params = new Map([...call.args].filter(([p]) => p !== helper.portParam));
-        const payloadRegion = { node: helper.fn.outer, scope: { ...payloadScope(ctx), params } };
+        const payloadRegion = { node: helper.handler ?? helper.fn.outer, scope: { ...payloadScope(ctx), params } };
         const reason = `starts ${helper.fn.name}() (line ${helper.fn.line}), a health server on the health port; the base serves /health there`;
         if (call.attr) {
           ctx.plan.proposeMember({ name: call.attr, kind: 'attribute', finding: 'health', reason: `holds the health server ${helper.fn.name}() started`, safeToKeep: !ctx.baseOwned.has(call.attr) });
@@ -47,6 +48,8 @@ interface HealthHelper {
   fn: PyFunction;
   /** The parameter the server is bound on. */
   portParam: string;
+  /** The module's request handler class the server is given (`ThreadingHTTPServer(addr, StatsHandler)`), when it is not nested in the helper. */
+  handler: SyntaxNode | null;
 }
 
 /**
@@ -60,18 +63,51 @@ function healthHelpers(ctx: PythonTransformContext): HealthHelper[] {
     if (fn.isAsync || fn.decorators.length) continue;
     const params = fn.params.filter((p) => p.kind === 'plain' || p.kind === 'default').map((p) => p.name);
     const binds: Array<string | null> = [];
+    const bindCalls: SyntaxNode[] = [];
     let serves = false;
     walk(fn.body, (n) => {
       if (n.type === 'attribute' && n.childForFieldName('attribute')?.text === 'serve_forever') serves = true;
       if (n.type !== 'call') return;
       const arg = bindArgument(n, servers);
-      if (arg) binds.push(portExpression(arg.text));
+      if (arg) {
+        binds.push(portExpression(arg.text));
+        bindCalls.push(n);
+      }
     });
     const port = binds.length === 1 ? binds[0] : null;
-    if (!serves || port === null || !params.includes(port) || !servesNoOtherPath(fn.body) || !answersHealth(fn.body)) continue;
-    out.push({ fn, portParam: port });
+    if (!serves || port === null || !params.includes(port)) continue;
+    // The handler the server answers with: nested in the helper, or a class of the module named in the
+    // server call (what it answers is that class's, followed there).
+    const handler = moduleHandler(ctx, bindCalls[0]!, fn);
+    if (handler === undefined) continue;
+    const answering = handler ?? fn.body;
+    if (!servesNoOtherPath(fn.body) || !servesNoOtherPath(answering) || !answersHealth(answering)) continue;
+    out.push({ fn, portParam: port, handler });
   }
   return out;
+}
+
+/**
+ * The module-level request handler class a helper's server call is given (`ThreadingHTTPServer(addr,
+ * StatsHandler)`): its node; null when the helper defines what it serves itself (a nested handler, or
+ * the handler is not a name); undefined when the name is a class the module does not define as an
+ * HTTP handler (what it answers cannot be read).
+ */
+function moduleHandler(ctx: PythonTransformContext, call: SyntaxNode, fn: PyFunction): SyntaxNode | null | undefined {
+  const given = (a: SyntaxNode) => (a.type === 'keyword_argument' ? a.childForFieldName('value') : a);
+  const names = (call.childForFieldName('arguments')?.namedChildren ?? []).slice(1).map(given).filter((a): a is SyntaxNode => a?.type === 'identifier');
+  for (const name of names) {
+    let nested = false;
+    walk(fn.body, (n) => {
+      if (n.type === 'class_definition' && n.childForFieldName('name')?.text === name.text) nested = true;
+    });
+    if (nested) return null;
+    const cls = ctx.module.classes.find((c) => c.name === name.text);
+    if (!cls) continue;
+    if (cls.name === ctx.agent.cls.name || !cls.bases.some((b) => HTTP_HANDLER_BASE.test(baseName(b) ?? ''))) return undefined;
+    return cls.node;
+  }
+  return null;
 }
 
 /** The helper's handler answers a health route (`/health`, `/healthz`, ...) or any GET with a JSON status. */

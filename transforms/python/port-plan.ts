@@ -35,11 +35,17 @@ export const portPlan: PythonTransform = {
         // Why it stays, when a transform proposed it and the plan kept it.
         const attr = (fn.type === 'attribute' ? selfRoot(fn) : null) ?? /^self\.(\w+)$/.exec(assignedTo(n) ?? '')?.[1];
         const stays = attr && ctx.resolved ? [...ctx.resolved.kept, ...ctx.resolved.notes].find((k) => k.symbol === attr) : undefined;
+        // Why its set-up stays: a kept method it calls (the handler factory of a server that also serves business).
+        const setup = attr ? ctx.agent.assignments.find((a) => a.attr === attr && a.stmt.startIndex <= n.startIndex && n.endIndex <= a.stmt.endIndex) : undefined;
+        const calledKept = setup && ctx.resolved
+          ? [...ctx.resolved.kept, ...ctx.resolved.notes].find((k) => k.symbol !== attr && ctx.agent.methods.has(k.symbol) && new RegExp(`\\bself\\.${k.symbol}\\(`).test(setup.stmt.text))
+          : undefined;
+        const why = calledKept ? `; ${calledKept.symbol}() stays: ${calledKept.reason}` : '';
         const baseFile = ctx.base.sourceFile ? path.basename(ctx.base.sourceFile) : `${ctx.profile.base_class} (profile base_binds)`;
         throw new MigrateError(
           `port plan: ${owner} binds ${expr.replace(/\+/g, ' + ')}, which ${ctx.profile.base_class} also binds as its ${clash.label}` +
             `${clash.line ? ` (${baseFile}:${clash.line})` : ''}; two sockets would bind one port, nothing written` +
-            `${stays ? ` (${owner} stays: ${stays.reason})` : ''}`,
+            `${stays ? ` (${owner} stays: ${stays.reason}${why})` : ''}`,
           ctx.file,
           n.startPosition.row + 1,
         );

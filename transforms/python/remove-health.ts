@@ -8,6 +8,7 @@ import { valueType } from '../../src/analysis/value-type.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { bindArgument, boundPort, bindsOfAttribute, normPort, portExpression, portRoles, ServerClasses, serverSubclasses } from '../../src/analysis/ports.js';
 import { extractHealthPayload, routeString, type PayloadScope } from '../../src/analysis/health-payload.js';
+import { settingsParameterPorts } from '../../src/analysis/settings-ports.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
 import { baseName, type PyFunction } from '../../src/lang/python/module-model.js';
@@ -54,6 +55,8 @@ export const removeHealth: PythonTransform = {
     for (const [name, fn] of agent.methods) {
       if (HEALTH_LOOP_METHOD.test(name) || listenerHandlers.has(name) || (!HEALTH_PAYLOAD_METHOD.test(name) && !lifecycle.has(name) && receivesOn(fn.body, endpoints))) {
         proposeHealthLoop(ctx, name);
+      } else if (!lifecycle.has(name) && setsUpEndpointOnly(fn, endpoints)) {
+        proposeHealthLoop(ctx, name, 'sets up the health server and nothing else (the base serves /health)');
       } else if (factories.has(name)) {
         proposeHealthLoop(ctx, name, 'builds the request handler of the health server (the base serves /health)');
       } else if (HEALTH_PAYLOAD_METHOD.test(name) && name !== healthHook(ctx)) {
@@ -84,6 +87,10 @@ export const removeHealth: PythonTransform = {
         ctx.plan.proposeMember({ name: cls.name, kind: 'module-class', finding: 'health', reason: 'sidecar health class', safeToKeep: true });
         sidecars.add(cls.name);
       }
+    }
+    for (const name of threadHelpersOf(ctx, endpoints)) {
+      // Goes only when every call of it went with the endpoint it started (the plan's use check).
+      ctx.plan.proposeMember({ name, kind: 'module-function', finding: 'health', reason: 'module helper that only started the health server\'s thread', safeToKeep: true });
     }
     for (const stmt of localHealthEndpoints(ctx, healthPorts, servers)) ctx.plan.proposeStatement(stmt);
     for (const stmt of inheritedHealthServers(ctx, healthPorts)) ctx.plan.proposeStatement(stmt);
@@ -208,8 +215,9 @@ function proposeHealthLoop(ctx: PythonTransformContext, name: string, reason = '
       const payload = extractHealthPayload(fn.outer, payloadScope(ctx));
       if (payload === 'untranslatable') return `its health payload cannot be expressed in the agent's scope, so it cannot move to ${ctx.profile.base_class}.${healthHook(ctx)}(); kept`;
       const moved = payload?.members ?? new Set<string>();
+      const portOnly = readOnlyForHealthPort(ctx, fn.body);
       const business = [...membersUsed(fn.body)].filter(
-        (m) => !moved.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && !healthish(m) && !TRANSPORT.test(m) && agentHas(ctx, m),
+        (m) => !moved.has(m) && !portOnly.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && !healthish(m) && !TRANSPORT.test(m) && agentHas(ctx, m),
       );
       return business.length
         ? `health code that also does business work (self.${business.join(', self.')}); kept as it is`
@@ -689,7 +697,13 @@ function receivesOn(body: SyntaxNode, attrs: Set<string>): boolean {
 
 /** The agent's health port as its code writes it, from the profile's names for it (and port + 1). */
 export function healthPortExpressions(ctx: PythonTransformContext): Set<string> {
-  return portRoles(ctx.py.super_call.pass_through ?? {}).health;
+  const passThrough = ctx.py.super_call.pass_through ?? {};
+  const health = portRoles(passThrough).health;
+  // A health port that lives only on a settings parameter (`self.settings.health_check_port`).
+  const fromSettings = settingsParameterPorts(ctx.agent, passThrough);
+  for (const f of fromSettings.get('health_check_port')?.forms ?? []) health.add(f);
+  for (const f of fromSettings.get('port')?.forms ?? []) health.add(`${f}+1`);
+  return health;
 }
 
 /**
@@ -762,6 +776,109 @@ function constructs(value: SyntaxNode, classes: Set<string>): boolean {
 
 function agentHas(ctx: PythonTransformContext, m: string): boolean {
   return ctx.agent.attributes.has(m) || ctx.agent.methods.has(m);
+}
+
+/**
+ * A method (no parameters but self, no decorators) whose every statement builds or starts a health
+ * endpoint: the server assigned to an endpoint attribute, the thread serving it, the request handler
+ * class it is given, an alias of self for that handler, a log line. Whatever its name, it is the
+ * health set-up (its payload moves to the base's hook; business it touches keeps it, see proposeHealthLoop).
+ */
+function setsUpEndpointOnly(fn: PyFunction, endpoints: Set<string>): boolean {
+  if (!endpoints.size || fn.decorators.length || fn.params.length !== 1) return false;
+  let assigns = false;
+  for (const st of statements(fn.body)) {
+    if (isDocstringStmt(st)) continue;
+    const def = st.type === 'decorated_definition' ? st.childForFieldName('definition') : st;
+    if (def?.type === 'class_definition') {
+      if ((def.childForFieldName('superclasses')?.namedChildren ?? []).some((b) => HTTP_HANDLER_BASE.test(baseName(b) ?? ''))) continue;
+      return false;
+    }
+    if (st.type !== 'expression_statement') return false;
+    const e = st.namedChild(0)!;
+    if (e.type === 'assignment') {
+      const left = e.childForFieldName('left')!;
+      const right = e.childForFieldName('right');
+      if (left.type === 'identifier' && right?.type === 'identifier' && right.text === 'self') continue;
+      const attr = selfAttribute(left);
+      if (attr && endpoints.has(attr)) {
+        assigns = true;
+        continue;
+      }
+      return false;
+    }
+    if (e.type !== 'call') return false;
+    const fnName = callee(e) ?? '';
+    if (/^(self\.)?_?(logger|log|logging)\.(debug|info|warning|error)$/.test(fnName)) continue;
+    // threading.Thread(target=self.<endpoint>.serve_forever, ...).start()
+    const members = [...selfMembers(e)];
+    if (/\.start$/.test(fnName) && /(^|\.)Thread\(/.test(e.text) && members.length && members.every((m) => endpoints.has(m))) continue;
+    return false;
+  }
+  return assigns;
+}
+
+function isDocstringStmt(st: SyntaxNode): boolean {
+  return st.type === 'expression_statement' && st.namedChildCount === 1 && st.namedChild(0)!.type === 'string';
+}
+
+/**
+ * Module functions the agent hands an endpoint's serving loop (`start_daemon(self.httpd.serve_forever,
+ * "health")`) whose body only builds a thread on a parameter, starts it and returns it.
+ */
+function threadHelpersOf(ctx: PythonTransformContext, endpoints: Set<string>): string[] {
+  const out = new Set<string>();
+  for (const m of ctx.agent.methods.values()) {
+    walkAgentCode(m, (n) => {
+      if (n.type !== 'call') return;
+      const name = n.childForFieldName('function');
+      if (name?.type !== 'identifier') return;
+      const fn = ctx.module.functions.get(name.text);
+      if (!fn || fn.decorators.length || fn.isAsync) return;
+      const hands = (n.childForFieldName('arguments')?.namedChildren ?? []).some((a) => {
+        const v = a.type === 'keyword_argument' ? a.childForFieldName('value') : a;
+        return v?.type === 'attribute' && v.childForFieldName('attribute')!.text === 'serve_forever' && endpoints.has(selfAttribute(v.childForFieldName('object')!) ?? '');
+      });
+      if (hands && onlyStartsThread(fn)) out.add(fn.name);
+    });
+  }
+  return [...out];
+}
+
+function onlyStartsThread(fn: PyFunction): boolean {
+  const body = statements(fn.body).filter((st) => !isDocstringStmt(st));
+  let thread: string | null = null;
+  for (const st of body) {
+    const t = st.text.replace(/\s+/g, '');
+    const m = /^(\w+)=(threading\.)?Thread\(.*\)$/.exec(t);
+    if (m && !thread) {
+      thread = m[1]!;
+      continue;
+    }
+    if (thread && (t === `${thread}.start()` || t === `return${thread}` || new RegExp(`^${thread}\\.daemon=(True|False)$`).test(t))) continue;
+    if (/^(threading\.)?Thread\(.*\)\.start\(\)$/.test(t)) continue;
+    return false;
+  }
+  return body.length > 0;
+}
+
+/**
+ * Members a health method reads only to name the health port (`self.settings.health_check_port`, the
+ * settings object that holds the port the base is given): reading the port is not business.
+ */
+function readOnlyForHealthPort(ctx: PythonTransformContext, body: SyntaxNode): Set<string> {
+  const health = healthPortExpressions(ctx);
+  const portUse = new Set<string>();
+  const otherUse = new Set<string>();
+  walk(body, (n) => {
+    const m = selfAttribute(n);
+    if (m === null) return;
+    const p = n.parent;
+    if (p?.type === 'attribute' && p.childForFieldName('object')?.id === n.id && health.has(normPort(p.text))) portUse.add(m);
+    else otherUse.add(m);
+    return false;
+  });
+  return new Set([...portUse].filter((m) => !otherUse.has(m)));
 }
 
 function membersUsed(body: SyntaxNode): Set<string> {

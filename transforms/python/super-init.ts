@@ -3,6 +3,7 @@
 // before it); the port and health port the legacy constructor used are passed through
 // so the base binds what the agent bound; a wrong existing call is fixed, not doubled;
 // a class without __init__ gets one.
+import { settingsParameterPorts } from '../../src/analysis/settings-ports.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { baseName } from '../../src/lang/python/module-model.js';
@@ -236,7 +237,10 @@ function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
   if (!fromKwargs) args.push(`${sc.name_keyword}=${nameValue}`);
   ctx.passThrough.set(sc.name_keyword, nameValue);
   for (const [keyword, legacyNames] of Object.entries(sc.pass_through ?? {})) {
-    const value = passThroughValue(ctx, init, legacyNames, params, locals, known, selfAttrs) ?? requestSocketPort(ctx, keyword) ?? listenedPort(ctx, keyword, known);
+    const value = passThroughValue(ctx, init, legacyNames, params, locals, known, selfAttrs) ??
+      // The port lives only on a settings parameter (`settings.health_check_port`): read it from there.
+      settingsParameterPorts(ctx.agent, sc.pass_through ?? {}).get(keyword)?.value ??
+      requestSocketPort(ctx, keyword) ?? listenedPort(ctx, keyword, known);
     // A request port that is a peer's (a client connects to it) is not the base's to bind;
     // a health port is declared as one, listened on or not.
     // (Given to an older agent base's constructor, it was that base's to bind: listened on.)

@@ -1,0 +1,88 @@
+// Ports that live only on a settings object handed to the constructor: `__init__(self, settings)`,
+// `self.settings = settings`, then `sock.bind(("127.0.0.1", settings.port))` and
+// `HTTPServer(("127.0.0.1", self.settings.health_check_port), Handler)`. The agent has no port
+// attribute or parameter of its own; its ports are attributes (under the profile's names for them) of
+// that parameter. Read from the parameter they can be given to the base before anything else runs
+// (`super().__init__(..., port=settings.port, health_check_port=settings.health_check_port)`), and the
+// agent's reads of them (through the parameter or through the attribute that holds it) are the ports
+// the base is given: its health server on `self.settings.health_check_port` is the agent's health
+// endpoint. Only a parameter without a default that the agent never rebinds, held as it is by an
+// attribute set once, whose port attributes nothing assigns, counts.
+import type { SyntaxNode } from '../lang/python/parser.js';
+import type { PyClass } from '../lang/python/module-model.js';
+import type { AgentModel } from './agent-model.js';
+import { selfAttribute, walk } from '../lang/python/syntax.js';
+import { normPort } from './ports.js';
+
+export interface SettingsPort {
+  /** What the base is given (`settings.port`): evaluable before anything in __init__ runs. */
+  value: string;
+  /** The agent's spellings of it, normalised (normPort): `settings.port`, `cfg.port` for `self.cfg = settings`. */
+  forms: Set<string>;
+}
+
+const cache = new WeakMap<PyClass, Map<string, SettingsPort>>();
+
+/** Per keyword of the profile's pass-through (`port`, `health_check_port`), the settings parameter's attribute that holds it. */
+export function settingsParameterPorts(agent: AgentModel, passThrough: Record<string, string[]>): Map<string, SettingsPort> {
+  const hit = cache.get(agent.cls);
+  if (hit) return hit;
+  const out = new Map<string, SettingsPort>();
+  cache.set(agent.cls, out);
+  const init = agent.methods.get('__init__');
+  if (!init) return out;
+  // Parameters without a default (a `None` default would make `settings.port` fail before the agent's
+  // own fallback ran), never rebound in __init__.
+  const candidates = init.params.filter((p) => p.kind === 'plain' && p.name !== 'self' && p !== init.params[0]).map((p) => p.name);
+  if (!candidates.length) return out;
+  const rebound = new Set<string>();
+  walk(init.body, (n) => {
+    if (n.type !== 'assignment' && n.type !== 'augmented_assignment' && n.type !== 'for_statement' && n.type !== 'with_item') return;
+    const left = n.childForFieldName('left') ?? n.childForFieldName('value');
+    walk(left ?? n, (x) => {
+      if (x.type === 'identifier' && candidates.includes(x.text) && x.parent?.type !== 'attribute') rebound.add(x.text);
+    });
+  });
+  for (const param of candidates) {
+    if (rebound.has(param)) continue;
+    // `self.settings = settings`, the only assignment of that attribute in the class.
+    const holders = new Set<string>();
+    for (const a of agent.assignments) {
+      if (a.method !== '__init__' || a.value?.type !== 'identifier' || a.value.text !== param) continue;
+      if (agent.assignments.filter((b) => b.attr === a.attr).length === 1 && !agent.methods.has(a.attr)) holders.add(a.attr);
+    }
+    for (const [keyword, legacy] of Object.entries(passThrough)) {
+      if (out.has(keyword)) continue;
+      for (const name of legacy) {
+        const found = portReads(agent, init.body, param, holders, name);
+        if (found === 'assigned' || !found) continue;
+        const forms = new Set([param, ...holders].map((h) => normPort(`${h}.${name}`)));
+        out.set(keyword, { value: `${param}.${name}`, forms });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether the agent reads `<param>.<name>` in __init__ or `self.<holder>.<name>` anywhere in its
+ * methods; 'assigned' when it also assigns it (the value the base would be given might not be the
+ * one the agent binds).
+ */
+function portReads(agent: AgentModel, initBody: SyntaxNode, param: string, holders: Set<string>, name: string): boolean | 'assigned' {
+  let read = false;
+  let assigned = false;
+  const visit = (n: SyntaxNode, viaParam: boolean) => {
+    if (n.type !== 'attribute' || n.childForFieldName('attribute')?.text !== name) return;
+    const obj = n.childForFieldName('object')!;
+    const ok = viaParam ? obj.type === 'identifier' && obj.text === param : holders.has(selfAttribute(obj) ?? '');
+    if (!ok) return;
+    const p = n.parent;
+    if ((p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.childForFieldName('left')?.id === n.id) assigned = true;
+    else read = true;
+  };
+  walk(initBody, (n) => visit(n, true));
+  if (holders.size) for (const m of agent.methods.values()) walk(m.body, (n) => visit(n, false));
+  return assigned ? 'assigned' : read;
+}
