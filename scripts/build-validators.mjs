@@ -10,21 +10,22 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const top = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const { Ajv } = require('ajv');
-const { Ajv2020 } = require('ajv/dist/2020');
 const standaloneCode = require('ajv/dist/standalone').default;
+// The Ajv class and options come from the build itself (tsc has just written dist/), the same
+// definition the CLI compiles with at run time.
+const { ajvFor } = await import(pathToFileURL(path.join(top, 'dist', 'src', 'core', 'precompiled.js')).href);
+const source = { code: { source: true } };
 
-// Keep in step with the runtime compilations in src/ (same Ajv class, options and exports).
 const validators = [
   {
     name: 'profile',
     schema: 'templates/profiles/profile.schema.json',
     make: (schema) => {
-      const ajv = new Ajv({ allErrors: true, code: { source: true } });
+      const ajv = ajvFor('profile', source);
       return standaloneCode(ajv, ajv.compile(schema));
     },
   },
@@ -32,7 +33,7 @@ const validators = [
     name: 'record',
     schema: 'migration-log/record.schema.json',
     make: (schema) => {
-      const ajv = new Ajv({ allErrors: true, code: { source: true } });
+      const ajv = ajvFor('record', source);
       ajv.addSchema(schema);
       return standaloneCode(ajv, { migration: schema.$id, revert: `${schema.$id}#/definitions/revert` });
     },
@@ -41,7 +42,7 @@ const validators = [
     name: 'startup-config',
     schema: 'templates/config/startup-config.schema.json',
     make: (schema) => {
-      const ajv = new Ajv2020({ allErrors: true, strict: true, code: { source: true } });
+      const ajv = ajvFor('startup-config', source);
       return standaloneCode(ajv, ajv.compile(schema));
     },
   },

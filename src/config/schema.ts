@@ -7,7 +7,7 @@ import type { ErrorObject } from 'ajv/dist/2020.js';
 import { isMap, isPair, isSeq, type Node } from 'yaml';
 import { templatesDir } from '../profile/profile.js';
 import type { StartupConfigFile } from '../discover/startup-config.js';
-import { loadAjv2020, precompiled, type SchemaValidator } from '../core/precompiled.js';
+import { ajvFor, precompiled, type SchemaValidator } from '../core/precompiled.js';
 import { agentAt, at, pathLabel, type ConfigFinding } from './findings.js';
 
 export function schemaPath(): string {
@@ -26,7 +26,7 @@ function compiled(): Validate {
   if (!validator) {
     // Generated at build time from this schema (scripts/build-validators.mjs), or compiled now.
     const text = schemaText();
-    validator = (precompiled('startup-config', text)?.default as Validate | undefined) ?? new (loadAjv2020().Ajv2020)({ allErrors: true, strict: true }).compile(JSON.parse(text));
+    validator = (precompiled('startup-config', text)?.default as Validate | undefined) ?? ajvFor('startup-config').compile(JSON.parse(text));
   }
   return validator;
 }

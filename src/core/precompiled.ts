@@ -26,12 +26,21 @@ export function precompiled(name: string, schemaText: string): Record<string, Sc
   }
 }
 
-/** The `ajv` package, loaded when a schema is compiled at run time. */
-export function loadAjv(): typeof import('ajv') {
-  return require('ajv') as typeof import('ajv');
-}
+/**
+ * How each schema is compiled (Ajv class and options): the one definition both the run-time
+ * compilation and scripts/build-validators.mjs use, so a generated validator cannot drift from
+ * what the CLI would compile for the same schema.
+ */
+const AJV_BUILDS = {
+  profile: { draft2020: false, options: { allErrors: true } },
+  record: { draft2020: false, options: { allErrors: true } },
+  'startup-config': { draft2020: true, options: { allErrors: true, strict: true } },
+} as const;
 
-/** The `ajv/dist/2020.js` entry (draft 2020-12), loaded when a schema is compiled at run time. */
-export function loadAjv2020(): typeof import('ajv/dist/2020.js') {
-  return require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
+/** A new Ajv instance for schema `name` (loaded only then); `extra` adds options (the build's `code.source`). */
+export function ajvFor(name: keyof typeof AJV_BUILDS, extra: Record<string, unknown> = {}): import('ajv').default {
+  const b = AJV_BUILDS[name];
+  return b.draft2020
+    ? new (require('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js')).Ajv2020({ ...b.options, ...extra })
+    : new (require('ajv') as typeof import('ajv')).Ajv({ ...b.options, ...extra });
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { UsageError } from '../core/errors.js';
-import { loadAjv, precompiled, type SchemaValidator } from '../core/precompiled.js';
+import { ajvFor, precompiled, type SchemaValidator } from '../core/precompiled.js';
 
 export interface PythonProfile {
   module: string;
@@ -113,7 +113,7 @@ function validate(data: unknown, file: string): asserts data is Omit<Profile, 'f
   if (!validator) {
     // Generated at build time from this schema (scripts/build-validators.mjs), or compiled now.
     const text = readFileSync(path.join(templatesDir(), 'profiles', 'profile.schema.json'), 'utf8');
-    validator = precompiled('profile', text)?.default ?? new (loadAjv().Ajv)({ allErrors: true }).compile(JSON.parse(text));
+    validator = precompiled('profile', text)?.default ?? ajvFor('profile').compile(JSON.parse(text));
   }
   if (!validator!(data)) {
     const errors = (validator!.errors as Array<{ instancePath: string; message?: string }>) ?? [];

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { KeptForReview, Language, ValidationReport } from '../core/types.js';
 import { MigrateError, UsageError } from '../core/errors.js';
 import { TOOL_VERSION } from '../core/version.js';
-import { loadAjv, precompiled } from '../core/precompiled.js';
+import { ajvFor, precompiled } from '../core/precompiled.js';
 import type { ReviewAnswer } from './review-log.js';
 
 export const LOG_DIR = 'migration-log';
@@ -176,7 +176,7 @@ function schemas() {
     if (pre?.migration && pre.revert) {
       schemaCache = { schema, migration: pre.migration as Validator, revert: pre.revert as Validator };
     } else {
-      const ajv = new (loadAjv().Ajv)({ allErrors: true });
+      const ajv = ajvFor('record');
       ajv.addSchema(schema);
       const migration = ajv.getSchema(schema.$id) as Validator;
       const revert = ajv.getSchema(`${schema.$id}#/definitions/revert`) as Validator;
