@@ -15,8 +15,10 @@ import { isLogCall, namesDeclaredInFile, statementCall, thisMember } from '../..
 export function keepLifecycleLogLines(ctx: TsRewriteContext, removed: Set<string>): void {
   for (const [name, p] of ctx.plan.members) {
     if (!p.delegate || !removed.has(name) || ctx.renames.has(name)) continue;
-    // The start method is the one the entry point called; stop methods are the signal handlers' targets.
-    if (p.delegate === 'start' && ctx.entry?.method !== name) continue;
+    // The start method is the one the entry point called (or the old base's looping hook, which
+    // its start() called: the loop is runOnce()); stop methods are the signal handlers' targets.
+    const loopHost = p.delegate === 'start' && ctx.hints.loopHost === name;
+    if (p.delegate === 'start' && ctx.entry?.method !== name && !loopHost) continue;
     const body = methodBody(ctx, name);
     if (!body || !Node.isBlock(body)) continue;
     const stmts = body.getStatements();
@@ -29,7 +31,9 @@ export function keepLifecycleLogLines(ctx: TsRewriteContext, removed: Set<string
     });
     if (before.length + after.length === 0) continue;
     const hook = p.delegate === 'start' ? 'onStart' : 'onStop';
-    place(ctx, hook, before.map(text(ctx)), after.map(text(ctx)));
+    // The looping hook ran after the old base's init hook (now onStart()): its lines come last.
+    if (loopHost) place(ctx, hook, [], [...before, ...after].map(text(ctx)));
+    else place(ctx, hook, before.map(text(ctx)), after.map(text(ctx)));
     const lines = [...before, ...after].map((s) => s.getStartLineNumber()).join(', ');
     ctx.warnings.push(`${name}()'s log line${before.length + after.length > 1 ? 's' : ''} (line ${lines}) kept in the base's ${hook}() hook: what the service printed when it ${hook === 'onStart' ? 'started' : 'stopped'}`);
   }

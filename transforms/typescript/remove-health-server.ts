@@ -277,6 +277,12 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     }
     const foreign = [...routes].filter((r) => !BASE_PATHS.has(r));
     const where = holder ?? owner ?? 'server';
+    // A server that routes nothing and reads what the client sends (an intake taking POSTed
+    // events) is the agent's business endpoint, not a health probe: it stays as it is.
+    // So is one handing each request to a dispatcher of its own (`app(req, res)`,
+    // `this.router.handle(req, res)`): what it answers is not known here.
+    if (routes.size === 0 && [creation as Node, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)].some(readsRequestBody)) continue;
+    if (routes.size === 0 && [...creation.getArguments(), ...listeners].some((fn) => handsRequestOn(fn, handlers))) continue;
     if (foreign.length > 0) {
       if (!isExpress && [...routes].some((r) => BASE_PATHS.has(r))) {
         // A plain server answering business paths beside /health stays whole, on its own port:
@@ -361,6 +367,11 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
         reason: `${owner}() starts a hand-made health server; the base serves /health`,
         delegate: 'start',
         condition: (removed) => (ctx.isInfraMethod(owner, removed, [creation]) ? null : `${owner}() also does work besides the health server`),
+        // Kept with its other work, only the server gone: nothing for a person to decide.
+        quiet: true,
+      });
+      ctx.after.push((removed) => {
+        if (!removed.has(owner) && (!holder || removed.has(holder))) ctx.warnings.push(`${owner}() kept: it does work besides the health server, which went (the base serves /health)`);
       });
     }
     // (The method whose answer healthStatus() now returns stays.)
@@ -480,6 +491,31 @@ function requestListeners(ctx: TsRewriteContext, creation: CallExpression, holde
   return out;
 }
 
+/** A handler reading the request's body: `req.on('data')`, `req.pipe(...)`, `for await (const c of req)`. */
+function readsRequestBody(code: Node): boolean {
+  if (code.getDescendantsOfKind(SyntaxKind.ForOfStatement).some((f) => f.isAwaited())) return true;
+  return (descendantsOfKinds(code, CALLS) as CallExpression[]).some((c) => {
+    const e = c.getExpression();
+    if (!Node.isPropertyAccessExpression(e)) return false;
+    if (e.getName() === 'pipe' || e.getName() === 'setEncoding') return true;
+    const a = c.getArguments()[0];
+    return (e.getName() === 'on' || e.getName() === 'once') && !!a && Node.isStringLiteral(a) && a.getLiteralText() === 'data';
+  });
+}
+
+/** A request handler passing its request to a function that is not one of the agent's handler methods. */
+function handsRequestOn(fn: Node, handlers: string[]): boolean {
+  if (!(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn))) return false;
+  const req = fn.getParameters()[0];
+  if (!req || !Node.isIdentifier(req.getNameNode())) return false;
+  const name = req.getName();
+  return (descendantsOfKinds(fn, CALLS) as CallExpression[]).some((c) => {
+    if (!c.getArguments().some((a) => Node.isIdentifier(a) && a.getText() === name)) return false;
+    const m = thisMember(c.getExpression());
+    return !(m && handlers.includes(m));
+  });
+}
+
 /** `holder.listen(ARG, ...)` (or `server.listen` inside the body): the port expression. */
 function listenArgument(ctx: TsRewriteContext, holder: string | null, body: Node): Node | null {
   let out: Node | null = null;
@@ -489,7 +525,10 @@ function listenArgument(ctx: TsRewriteContext, holder: string | null, body: Node
       if (!Node.isPropertyAccessExpression(e) || e.getName() !== 'listen') continue;
       const target = e.getExpression();
       const viaHolder = holder && thisMember(target) === holder;
-      const inBody = body.getPos() <= n.getPos() && n.getEnd() <= body.getEnd();
+      // Another member's server listening in the same method (an intake API beside the health
+      // server) is not this one: its port is the agent's business port, not the health port.
+      const other = thisMember(target);
+      const inBody = body.getPos() <= n.getPos() && n.getEnd() <= body.getEnd() && !(other && other !== holder);
       if (viaHolder || inBody) {
         out = n.getArguments()[0] ?? null;
         if (out) return;

@@ -24,6 +24,8 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
       const cb = call.getArguments()[0];
       if (!cb) continue;
       const touched = thisMembers(cb);
+      // A kept registration refresh (the registry concern) is not the main loop.
+      if (touched.size > 0 && [...touched].every((m) => ctx.hints.heartbeats?.has(m))) continue;
       // A timer that only drives proposed infrastructure goes with it (swept by the plan).
       const infraOnly = [...touched].every((m) => {
         const p = ctx.plan.members.get(m);
@@ -42,6 +44,9 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
         // all (a business queue's drain), the timer is the main loop after all: adopt it then.
         ctx.deferred.push((removed) => {
           if ([...touched].every((m) => removed.has(m))) return false;
+          // Another timer already is the main loop (the base has one runOnce()): this one stays
+          // the agent's own, with what it drives.
+          if (ctx.newMembers.some((m) => m.name === 'runOnce')) return false;
           take();
           return true;
         });

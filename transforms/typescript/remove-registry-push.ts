@@ -1,17 +1,30 @@
 // Concern `registry` (registration with the service registry and metrics pushes to a
 // Pushgateway): hand-made POST <registry>/register and PUT <gateway>/metrics/job/<name>
 // methods, the flags and URLs only they use. The base registers and pushes metrics itself.
+import { Node } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
-import { pushKind } from '../../src/lang/typescript/patterns.js';
+import { intervalCalls, pushKind } from '../../src/lang/typescript/patterns.js';
 import { thisMembers } from '../../src/lang/typescript/syntax.js';
 
 export function removeRegistryPush(ctx: TsRewriteContext): void {
+  const refreshes = registryRefreshes(ctx);
   for (const m of ctx.members.values()) {
     if (m.kind === 'method') {
       const body = methodBody(ctx, m.name);
       const kind = body ? pushKind(body) : null;
       if (!kind) continue;
+      const refresh = kind === 'registry' ? refreshes.get(m.name) : undefined;
+      if (refresh) {
+        // A registration repeated on a timer (the registry expires members that stay silent):
+        // the base registers once, at start. The refresh stays the agent's own, with its timer.
+        (ctx.hints.heartbeats ??= new Set()).add(m.name);
+        ctx.warnings.push(
+          `${m.name}() re-registers with the registry every ${refresh.ms} (setInterval, line ${refresh.line}); the base registers only once, at start: ` +
+            `${m.name}() and its timer are kept so the registration is still refreshed (drop them once the registry keeps members without a refresh)`,
+        );
+        continue;
+      }
       ctx.plan.proposeMember({
         name: m.name,
         finding: kind,
@@ -28,8 +41,34 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
           }
         });
       }
+    } else if (m.kind === 'property' && [...refreshes.values()].some((r) => r.timer === m.name)) {
+      continue; // the timer of a kept registration refresh
     } else if (/^(registered|registryUrl|registryURL|metricsUrl|metricsURL|pushGatewayUrl|pushgatewayUrl|heartbeatTimer|metricsTimer|registerTimer)$/.test(m.name)) {
       ctx.plan.proposeMember({ name: m.name, finding: /regist/i.test(m.name) ? 'registry' : 'metrics', reason: `${m.name} served the hand-made registration/metrics push`, quiet: true });
     }
   }
+}
+
+/**
+ * Methods a repeating timer calls by themselves (`setInterval(() => void this.beat(), ms)`): when
+ * such a method registers with the registry it refreshes the registration. A method that loops
+ * over what it sends (flushing queued registrations) is a retry, which the base does itself.
+ */
+function registryRefreshes(ctx: TsRewriteContext): Map<string, { ms: string; line: number; timer: string | null }> {
+  const out = new Map<string, { ms: string; line: number; timer: string | null }>();
+  for (const m of ctx.members.values()) {
+    if (m.kind !== 'method' && !(ctx.ctor && m.name === 'constructor')) continue;
+    const body = methodBody(ctx, m.name);
+    if (!body) continue;
+    for (const { stmt, call, timer } of intervalCalls(body)) {
+      const [cb, ms] = call.getArguments();
+      if (!cb) continue;
+      const called = [...thisMembers(cb)].filter((x) => ctx.members.get(x)?.kind === 'method');
+      if (called.length !== 1) continue;
+      const target = methodBody(ctx, called[0]!);
+      if (!target || pushKind(target) !== 'registry' || target.getDescendants().some((n) => Node.isIterationStatement(n))) continue;
+      out.set(called[0]!, { ms: ms?.getText() ?? '?', line: stmt.getStartLineNumber(), timer });
+    }
+  }
+  return out;
 }

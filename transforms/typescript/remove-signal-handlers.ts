@@ -25,16 +25,23 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
   for (const root of roots) librarySignalHandling(ctx, root);
   // Named handlers (functions of the file) and the process.on() statements that install them.
   const named = new Map<Node, Node[]>();
+  // Handlers already cut down to their log lines naming the signal.
+  const keptNaming = new Set<Node>();
   for (const root of roots) {
-    for (const stmt of signalStatements(root)) {
+    for (const stmt of signalStatements(root, true)) {
       if (root !== ctx.cls && ctx.cls.getPos() <= stmt.getPos() && stmt.getEnd() <= ctx.cls.getEnd()) continue;
-      const sig = signalHandlerCall(stmt)!;
+      const sig = signalHandlerCall(stmt, true)!;
       // A signal the base does not handle (SIGHUP to reload, SIGQUIT to dump): removing the
       // handler would leave Node's default for it (exit) instead of what the agent did.
       if (!sig.signals.every((x) => ctx.base.signals.has(x))) continue;
       // A named handler (`process.on('SIGTERM', onSignal)`, `() => void stop('SIGTERM')`): what
       // it does is the body of that function of the file.
       const handler = localHandler(sig.call.getArguments()[1]);
+      // A log line naming the signal it got (`console.log(`stopping on ${signal}`)`) stays in a
+      // listener of its own: the base's stop() knows no signal.
+      const naming = handler ? signalNamingLogs(stmt, sig.call, handler) : null;
+      // (A loop whose handler reads the signal otherwise, to pass it on, stays as it was.)
+      if (Node.isForOfStatement(stmt) && !naming && readsLoopVariable(stmt, sig.call.getArguments()[1])) continue;
       if (handler && handler !== sig.call.getArguments()[1]) named.set(handler, [...(named.get(handler) ?? []), stmt]);
       // The agent methods the handler calls: this.x() inside the class, agent.x() in the entry point.
       handler?.forEachDescendantAsArray().forEach((n) => {
@@ -69,6 +76,10 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
           line: stmt.getStartLineNumber(),
           reason: `the ${sig.signals[0]} handler also does other work (${foreign}); fold it into onStop() by hand`,
         });
+        continue;
+      }
+      if (naming) {
+        keepNamingLogs(ctx, handler!, naming, sig.signals[0]!, keptNaming);
         continue;
       }
       ctx.plan.proposeStatement({ node: stmt, symbol: `process.on('${sig.signals[0]}')`, finding: 'signal', reason: 'the base handles SIGTERM/SIGINT' });
@@ -450,4 +461,98 @@ function uninstallers(ctx: TsRewriteContext): void {
     if (!installed.has(`${sig.getLiteralText()}|${h.getText().replace(/\s+/g, '')}`) || ctx.edits.removes(stmt.getStart(), stmt.getEnd())) continue;
     ctx.edits.removeNode(stmt);
   }
+}
+
+/** The name the handler's signal has inside it: its first parameter, or the for-of variable it reads. */
+function signalNames(stmt: Node, call: Node, handler: Node): Set<string> {
+  const out = new Set<string>();
+  const given = Node.isCallExpression(call) ? call.getArguments()[1] : undefined;
+  if (Node.isForOfStatement(stmt)) {
+    const init = stmt.getInitializer();
+    const decl = Node.isVariableDeclarationList(init) ? init.getDeclarations()[0] : undefined;
+    if (decl && given && given === handler) out.add(decl.getName());
+  }
+  if (!(Node.isArrowFunction(handler) || Node.isFunctionExpression(handler) || Node.isFunctionDeclaration(handler))) return out;
+  const params = handler.getParameters();
+  if (given === handler || (given && Node.isIdentifier(given))) {
+    // Installed as it is: Node passes the signal's name first.
+    if (params[0] && Node.isIdentifier(params[0].getNameNode())) out.add(params[0].getName());
+    return out;
+  }
+  // Reached through a wrapper (`(signal) => void onSignal(signal, api)`): the parameter the wrapper hands the signal to.
+  if (given && (Node.isArrowFunction(given) || Node.isFunctionExpression(given))) {
+    const outer = given.getParameters()[0]?.getName();
+    const inner = given.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => c.getExpression().getText() === (Node.isFunctionDeclaration(handler) ? handler.getName() : handler.getParentIfKind(SyntaxKind.VariableDeclaration)?.getName()));
+    inner?.getArguments().forEach((a, i) => {
+      const p = params[i];
+      if (outer && a.getText() === outer && p && Node.isIdentifier(p.getNameNode())) out.add(p.getName());
+    });
+  }
+  return out;
+}
+
+/**
+ * The log statements of a handler that name the signal it got, when the rest of its body can go
+ * without them (no local they read is declared by another statement); null when there is none.
+ */
+function signalNamingLogs(stmt: Node, call: Node, handler: Node): Node[] | null {
+  if (!(Node.isArrowFunction(handler) || Node.isFunctionExpression(handler) || Node.isFunctionDeclaration(handler))) return null;
+  const body = handler.getBody();
+  if (!body || !Node.isBlock(body)) return null;
+  const names = signalNames(stmt, call, handler);
+  if (names.size === 0) return null;
+  const reads = (s: Node) =>
+    s.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => {
+      const p = id.getParent();
+      return names.has(id.getText()) && !(Node.isPropertyAccessExpression(p) && p.getNameNode() === id);
+    });
+  const statements = body.getStatements();
+  const logs = statements.filter((s) => isLogCall(statementCall(s)) && reads(s));
+  if (logs.length === 0) return null;
+  const others = statements.filter((s) => !logs.includes(s));
+  // What goes must not hand the signal on (it would be lost there), nor declare what a kept line reads.
+  if (others.some(reads)) return null;
+  const declaredByOthers = new Set(others.flatMap((s) => s.getDescendantsOfKind(SyntaxKind.VariableDeclaration).map((d) => d.getName())));
+  if (logs.some((l) => l.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => declaredByOthers.has(id.getText())))) return null;
+  return logs;
+}
+
+/** A for-of over signals whose inline handler reads the loop variable. */
+function readsLoopVariable(loop: Node, handler: Node | undefined): boolean {
+  if (!Node.isForOfStatement(loop) || !handler) return false;
+  const init = loop.getInitializer();
+  const decl = Node.isVariableDeclarationList(init) ? init.getDeclarations()[0] : undefined;
+  const name = decl?.getName();
+  return !!name && handler.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === name);
+}
+
+/**
+ * The handler keeps only its log lines naming the signal: the base installs its own handler,
+ * which stops the agent (onStop() calls what this one called) and exits.
+ */
+function keepNamingLogs(ctx: TsRewriteContext, handler: Node, logs: Node[], signal: string, done: Set<Node>): void {
+  if (done.has(handler)) return;
+  done.add(handler);
+  const body = (handler as import('ts-morph').ArrowFunction).getBody() as import('ts-morph').Block;
+  const gone = body.getStatements().filter((s) => !logs.includes(s));
+  for (const s of gone) ctx.edits.removeNode(s);
+  // A once-only flag (`let shuttingDown = false`) only the removed statements read and set goes too.
+  const decl = Node.isFunctionDeclaration(handler) ? handler : handler.getFirstAncestor((a) => Node.isStatement(a) && (Node.isBlock(a.getParent()) || Node.isSourceFile(a.getParent())));
+  const block = decl?.getParent();
+  if (block && (Node.isBlock(block) || Node.isSourceFile(block))) {
+    for (const st of block.getStatements() as Node[]) {
+      if (st === decl || !Node.isVariableStatement(st) || st.getDeclarations().length !== 1) continue;
+      const d = st.getDeclarations()[0]!;
+      const init = d.getInitializer();
+      const nameNode = d.getNameNode();
+      if (!Node.isIdentifier(nameNode) || !init || !(Node.isLiteralExpression(init) || [SyntaxKind.TrueKeyword, SyntaxKind.FalseKeyword, SyntaxKind.NullKeyword].includes(init.getKind()))) continue;
+      const uses = namesOf(ctx, nameNode);
+      if (uses.length > 0 && uses.every((u) => gone.some((g) => g.getPos() <= u.getPos() && u.getEnd() <= g.getEnd()))) {
+        ctx.plan.proposeStatement({ node: st, symbol: nameNode.getText(), finding: 'signal', reason: 'a flag only the removed part of the signal handler used' });
+      }
+    }
+  }
+  ctx.warnings.push(
+    `the ${signal} handler logged the signal's name (line ${logs[0]!.getStartLineNumber()}: ${logs[0]!.getText().split('\n')[0]}): that line stays, in a listener of its own; the rest of the handler (stopping the agent, exiting) is the base's`,
+  );
 }

@@ -49,7 +49,8 @@ export function removeUnsentQueue(ctx: TsRewriteContext): void {
 function filledOnWorkPath(ctx: TsRewriteContext, name: string): boolean {
   for (const call of ctx.cls.getDescendantsOfKind(SyntaxKind.CallExpression)) {
     const e = call.getExpression();
-    if (!Node.isPropertyAccessExpression(e) || !/^(push|unshift)$/.test(e.getName()) || thisMember(e.getExpression()) !== name) continue;
+    // (A Map or Set of queues is filled with set() / add(): `this.queues.set(printer, queue)`.)
+    if (!Node.isPropertyAccessExpression(e) || !/^(push|unshift|set|add)$/.test(e.getName()) || thisMember(e.getExpression()) !== name) continue;
     if (!onErrorPath(call)) return true;
   }
   return false;

@@ -258,9 +258,9 @@ export function pushKind(body: Node): 'registry' | 'metrics' | null {
 }
 
 /** `process.on('SIGTERM', ...)` statements anywhere under root. */
-export function signalStatements(root: Node): Node[] {
+export function signalStatements(root: Node, readsLoopVariable = false): Node[] {
   const out: Node[] = [];
-  for (const n of descendantsOfKinds(root, mayHandleSignal)) if (signalHandlerCall(n)) out.push(n);
+  for (const n of descendantsOfKinds(root, mayHandleSignal)) if (signalHandlerCall(n, readsLoopVariable)) out.push(n);
   return out;
 }
 

@@ -3,7 +3,7 @@
 // (extends, super(), entry point, import) and apply every edit to the original text at once.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Node, Project, SyntaxKind, ts, type SourceFile } from 'ts-morph';
+import { Node, Project, SyntaxKind, ts, type MethodDeclaration, type SourceFile } from 'ts-morph';
 import type { KeptForReview, RewriteOutcome } from '../../core/types.js';
 import type { Profile } from '../../profile/profile.js';
 import { isEventEmitterHeritage, loadBaseModel, tsProfile, type BaseModel } from './base-model.js';
@@ -40,6 +40,7 @@ import { renameLifecycleClashes } from '../../../transforms/typescript/lifecycle
 import { superCall } from '../../../transforms/typescript/super-call.js';
 import { findEntry, rewriteEntry } from '../../../transforms/typescript/entrypoint.js';
 import { addImport, applyImports, moduleSpecifier } from '../../../transforms/typescript/add-import.js';
+import { unchainFluent } from '../../../transforms/typescript/fluent-lifecycle.js';
 
 export interface TsRewriteInput {
   root: string;
@@ -129,7 +130,29 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
   const cluster = clusterForkUnguarded(ctx);
   if (cluster) return { status: 'skipped', ...empty, error: `${rel}:${cluster.line}: ${cluster.reason}` };
   const fluent = fluentLifecycle(ctx);
-  if (fluent) return { status: 'skipped', ...empty, error: `${rel}:${fluent.line}: ${fluent.reason}` };
+  if (fluent) {
+    // Callers that only keep the instance it returned (`const gw = new Gateway().start()`) keep
+    // the one they built instead; the method returns nothing and the rewrite goes on from there.
+    const unchained = unchainFluent(sf, ctx.className, fluent.method, ctx.outsideCallers(fluent.method.getName()).length);
+    if (unchained && unchained.text !== input.source) {
+      // (The parse below replaces this one: what is needed from it is read first.)
+      const name = fluent.method.getName();
+      const baseClass = ctx.baseClass;
+      const out = rewriteTypeScript({ ...input, source: unchained.text });
+      if (out.status !== 'changed' && out.status !== 'unchanged') return out;
+      return {
+        ...out,
+        status: 'changed',
+        output: out.output ?? unchained.text,
+        warnings: [
+          `${name}() returned the agent itself (line ${fluent.line}), which ${baseClass}.${name}() does not: it now returns nothing, and its callers keep the instance they built`,
+          ...unchained.notes,
+          ...out.warnings,
+        ],
+      };
+    }
+    return { status: 'skipped', ...empty, error: `${rel}:${fluent.line}: ${fluent.reason}` };
+  }
   try {
     return runTransforms(ctx, input);
   } catch (err) {
@@ -241,7 +264,7 @@ function relOf(ctx: TsRewriteContext): string {
  * nor become the hook (its callers would get undefined): a person chooses how callers get the
  * instance. Refused with the line and why, rather than left to fail the type-check.
  */
-function fluentLifecycle(ctx: TsRewriteContext): { line: number; reason: string } | null {
+function fluentLifecycle(ctx: TsRewriteContext): { line: number; reason: string; method: MethodDeclaration } | null {
   for (const m of ctx.members.values()) {
     const owned = ctx.base.members.get(m.name);
     if (m.kind !== 'method' || !owned || owned.kind !== 'method' || owned.hook) continue;
@@ -252,6 +275,7 @@ function fluentLifecycle(ctx: TsRewriteContext): { line: number; reason: string 
       const returnsThis = n.getDescendantsOfKind(SyntaxKind.ReturnStatement).some((r) => own(r) && r.getExpression()?.getKind() === SyntaxKind.ThisKeyword);
       if (!returnsThis && !new RegExp(`^(Promise<)?(this|${ctx.className})>?$`).test(declared)) continue;
       return {
+        method: n,
         line: n.getStartLineNumber(),
         reason:
           `${m.name}() resolves to the agent itself (${returnsThis ? 'return this' : declared}), and callers may use what it returns; ` +

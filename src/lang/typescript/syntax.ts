@@ -272,8 +272,8 @@ export function calleeText(call: CallExpression): string {
 }
 
 /** `process.on('SIGTERM', ...)` and friends: the signal names, or null. */
-export function signalHandlerCall(stmt: Node): { call: CallExpression; signals: string[] } | null {
-  if (Node.isForOfStatement(stmt)) return signalLoop(stmt);
+export function signalHandlerCall(stmt: Node, readsLoopVariable = false): { call: CallExpression; signals: string[] } | null {
+  if (Node.isForOfStatement(stmt)) return signalLoop(stmt, readsLoopVariable);
   const call = statementCall(stmt);
   if (!call) return null;
   if (!/^process\.(on|once|addListener|prependListener)$/.test(calleeText(call))) return null;
@@ -289,7 +289,7 @@ export function signalHandlerCall(stmt: Node): { call: CallExpression; signals: 
  * each signal of a literal list, the loop's one statement. Not when an inline handler reads the
  * loop variable (its statements could not move into onStop() without it).
  */
-function signalLoop(loop: ForOfStatement): { call: CallExpression; signals: string[] } | null {
+function signalLoop(loop: ForOfStatement, readsLoopVariable = false): { call: CallExpression; signals: string[] } | null {
   const init = loop.getInitializer();
   const decl = Node.isVariableDeclarationList(init) && init.getDeclarations().length === 1 ? init.getDeclarations()[0]! : null;
   // `['SIGTERM', 'SIGINT'] as const` in TypeScript is the same literal list.
@@ -305,7 +305,8 @@ function signalLoop(loop: ForOfStatement): { call: CallExpression; signals: stri
   const [first, handler] = call.getArguments();
   const name = decl.getName();
   if (!first || first.getText() !== name || !handler) return null;
-  if ((Node.isArrowFunction(handler) || Node.isFunctionExpression(handler)) && handler.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === name)) return null;
+  // (Asked for by the signal concern, which keeps a log line naming the signal where it is.)
+  if (!readsLoopVariable && (Node.isArrowFunction(handler) || Node.isFunctionExpression(handler)) && handler.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === name)) return null;
   return { call, signals };
 }
 
