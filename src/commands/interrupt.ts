@@ -4,6 +4,7 @@
 // up). The exit code is the conventional 128 + signal: 130, 143, 129.
 import { setMaxListeners } from 'node:events';
 import { constants as osConstants } from 'node:os';
+import { releaseStartupSignals } from '../core/startup-signals.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -37,6 +38,8 @@ export function listenForInterrupt(): Interrupt {
     for (const s of SIGNALS) process.off(s, onSignal);
   };
   for (const s of SIGNALS) process.on(s, onSignal);
+  // From here this command answers the signals: the launcher's (nothing-was-changed) handler goes.
+  releaseStartupSignals();
   process.stdout.on('error', ignoreBrokenOutput);
   process.stderr.on('error', ignoreBrokenOutput);
   return {
