@@ -12,7 +12,14 @@ export interface Interrupt {
   signal: AbortSignal;
   /** The exit code for the signal received (undefined while none was). */
   exitCode(): number | undefined;
+  /** The signal received (undefined while none was). */
+  received(): NodeJS.Signals | undefined;
   dispose(): void;
+}
+
+/** The line for a command interrupted during its scan, naming the signal: `interrupted (SIGINT) during the scan, ...`. */
+export function interruptedLine(interrupt: Interrupt): string {
+  return `interrupted${interrupt.received() ? ` (${interrupt.received()})` : ''} during the scan, before anything was written`;
 }
 
 export function listenForInterrupt(): Interrupt {
@@ -45,6 +52,7 @@ export function listenForInterrupt(): Interrupt {
   return {
     signal: abort.signal,
     exitCode: () => (received ? 128 + (osConstants.signals[received] ?? 2) : undefined),
+    received: () => received,
     dispose,
   };
 }
