@@ -11,4 +11,7 @@ if (missing) {
   process.stderr.write(`migrate: ${missing} in ${home}; run \`npm install && npm run build\` there first\n`);
   process.exit(2);
 }
+// Ctrl-C while the CLI loads its modules (a second or more) says so and exits 130, not silently.
+const { guardStartupSignals } = await import('../dist/src/core/startup-signals.js');
+guardStartupSignals();
 await import('../dist/src/cli.js');

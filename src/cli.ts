@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { UsageError, oneLine } from './core/errors.js';
 import { TOOL_VERSION } from './core/version.js';
 import { COLOR_MODES, setColorMode, type ColorMode } from './report/terminal.js';
+import { releaseStartupSignals, startupCommand } from './core/startup-signals.js';
 
 const program = new Command();
 program
@@ -28,7 +29,13 @@ Exit codes: 0 all went well; 1 an agent failed, a check failed, or legacy agents
   .configureOutput({
     outputError: (text, write) => write(`migrate: ${text.replace(/^error: /, '').trim()} (see --help)\n`),
   })
-  .hook('preAction', (_program, command) => setColorMode(command.optsWithGlobals().color as ColorMode));
+  .hook('preAction', (_program, command) => {
+    setColorMode(command.optsWithGlobals().color as ColorMode);
+    // Until the command has a handler of its own, a signal ends it with one line (core/startup-signals.ts);
+    // review reads its keys raw and answers Ctrl-C itself.
+    if (command.name() === 'review') releaseStartupSignals();
+    else startupCommand(command.name(), ['init', 'report'].includes(command.name()));
+  });
 
 const root = () => new Option('--root <dir>', 'repository root (default: the git top level of the current directory)');
 const profile = () => new Option('--profile <name>', 'profile: a name under templates/profiles or .migrate/profiles, or a file').default('base-agent');

@@ -44,13 +44,15 @@ export async function commitCommand(agents: string[], flags: CommitFlags): Promi
   // and a run in progress refuses this one) and Ctrl-C caught, so a git killed by it
   // leaves nothing staged. Before, Ctrl-C during a slow hook left the _v2 and its record
   // staged, and every later `migrate commit` called the _v2 "already committed".
-  const journal = await RunJournal.open(root, 'run');
+  // The handler first: a signal while the journal recovers a killed run is this command's to answer.
   const interrupt = listenForInterrupt();
+  let journal: RunJournal | undefined;
   try {
+    journal = await RunJournal.open(root, 'run');
     return await commitAll(root, agents, flags, profile, journal, interrupt);
   } finally {
     interrupt.dispose();
-    journal.finish();
+    journal?.finish();
   }
 }
 

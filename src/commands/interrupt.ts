@@ -4,6 +4,7 @@
 // up). The exit code is the conventional 128 + signal: 130, 143, 129.
 import { setMaxListeners } from 'node:events';
 import { constants as osConstants } from 'node:os';
+import { releaseStartupSignals } from '../core/startup-signals.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -11,7 +12,14 @@ export interface Interrupt {
   signal: AbortSignal;
   /** The exit code for the signal received (undefined while none was). */
   exitCode(): number | undefined;
+  /** The signal received (undefined while none was). */
+  received(): NodeJS.Signals | undefined;
   dispose(): void;
+}
+
+/** The line for a command interrupted during its scan, naming the signal: `interrupted (SIGINT) during the scan, ...`. */
+export function interruptedLine(interrupt: Interrupt): string {
+  return `interrupted${interrupt.received() ? ` (${interrupt.received()})` : ''} during the scan, before anything was written`;
 }
 
 export function listenForInterrupt(): Interrupt {
@@ -37,11 +45,14 @@ export function listenForInterrupt(): Interrupt {
     for (const s of SIGNALS) process.off(s, onSignal);
   };
   for (const s of SIGNALS) process.on(s, onSignal);
+  // From here this command answers the signals: the launcher's (nothing-was-changed) handler goes.
+  releaseStartupSignals();
   process.stdout.on('error', ignoreBrokenOutput);
   process.stderr.on('error', ignoreBrokenOutput);
   return {
     signal: abort.signal,
     exitCode: () => (received ? 128 + (osConstants.signals[received] ?? 2) : undefined),
+    received: () => received,
     dispose,
   };
 }

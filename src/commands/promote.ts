@@ -3,6 +3,7 @@
 import { constants as osConstants } from 'node:os';
 import { MigrateError, UsageError, oneLine } from '../core/errors.js';
 import { RunJournal } from '../pipeline/journal.js';
+import { releaseStartupSignals } from '../core/startup-signals.js';
 import { readHistory } from '../record/git.js';
 import { resolveAgent } from '../record/resolve.js';
 import { promotable, promoteAgent } from '../record/promote.js';
@@ -36,10 +37,17 @@ export async function promoteCommand(agents: string[], opts: PromoteCommandOptio
   // Ctrl-C, SIGTERM or SIGHUP lets the agent in progress finish (committed, or restored as it
   // was) and stops before the next one: never a config edited without its commit. The run
   // journal covers what no handler can (kill -9): the next command restores the files.
-  const journal = await RunJournal.open(root, 'run');
   let interrupted: NodeJS.Signals | null = null;
   const onSignal = (sig: NodeJS.Signals) => (interrupted = sig);
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal).on('SIGHUP', onSignal);
+  releaseStartupSignals();
+  let journal: RunJournal;
+  try {
+    journal = await RunJournal.open(root, 'run');
+  } catch (err) {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('SIGHUP', onSignal);
+    throw err;
+  }
   try {
     for (const agent of names) {
       if (interrupted) break;

@@ -3,7 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import path from 'node:path';
-import { UsageError, oneLine } from '../core/errors.js';
+import { InterruptedError, UsageError, oneLine } from '../core/errors.js';
 import { loadProfile } from '../profile/profile.js';
 import { runBatch } from '../pipeline/batch.js';
 import { formatTimings } from '../pipeline/stage-clock.js';
@@ -15,7 +15,7 @@ import { createProgress } from '../report/progress.js';
 import { printDiffs, printRunHuman, printRunJson } from '../report/run-printer.js';
 import { reportBaseModels, resolveRoot, verbose, type CommonFlags } from './common.js';
 import { enableWatchdog } from '../validate/watchdog.js';
-import { listenForInterrupt } from './interrupt.js';
+import { interruptedLine, listenForInterrupt } from './interrupt.js';
 import { allAdapters } from '../lang/registry.js';
 import { writeFileAtomic } from '../record/migration-log.js';
 import { rememberRunResults } from '../record/run-results.js';
@@ -102,8 +102,17 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
       previews: flags.patch !== undefined ? 'all' : 'unwritten',
       signal: interrupt.signal,
       onProgress: (e) => progress.update(e),
+    }).catch((err: unknown) => {
+      if (!(err instanceof InterruptedError)) throw err;
+      return null;
     });
     progress.stop();
+    if (!outcome) {
+      // Interrupted during the scan: no agent was touched, so there is no result to list.
+      process.stderr.write(`migrate: ${interruptedLine(interrupt)}\n`);
+      if (flags.json) printRunJson({ results: [], summary: {}, diffs: [], previews: [], ms: 0, timings: {}, interrupted: true });
+      return interrupt.exitCode() ?? 130;
+    }
     if (flags.timings) process.stderr.write(`timings: ${formatTimings(outcome.timings)}\n`);
     if (flags.patch !== undefined) {
       const patch = newFilePatch(root, outcome.results, outcome.previews);

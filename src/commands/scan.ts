@@ -5,6 +5,8 @@ import { scanRepository } from '../discover/scan.js';
 import { argumentScope, findAgent } from '../discover/resolve.js';
 import { printScanJson, printScanTable } from '../report/scan-printer.js';
 import { resolveRoot, verbose, type CommonFlags } from './common.js';
+import { InterruptedError } from '../core/errors.js';
+import { interruptedLine, listenForInterrupt } from './interrupt.js';
 
 export interface ScanFlags extends CommonFlags {
   profile: string;
@@ -18,7 +20,18 @@ export async function scanCommand(paths: string[], flags: ScanFlags): Promise<nu
   const root = resolveRoot(flags);
   const profile = loadProfile(flags.profile, root);
   verbose(flags, `profile ${profile.name} (${profile.file})`);
-  const scan = await scanRepository(root, profile, { ignore: flags.ignore, jobs: flags.jobs });
+  // Ctrl-C stops the scan at its next file (before, a big fleet was scanned to its end first).
+  const interrupt = listenForInterrupt();
+  let scan: Awaited<ReturnType<typeof scanRepository>>;
+  try {
+    scan = await scanRepository(root, profile, { ignore: flags.ignore, jobs: flags.jobs, signal: interrupt.signal });
+  } catch (err) {
+    if (!(err instanceof InterruptedError)) throw err;
+    process.stderr.write(`migrate: ${interruptedLine(interrupt)}\n`);
+    return interrupt.exitCode() ?? 130;
+  } finally {
+    interrupt.dispose();
+  }
   if (paths.length) {
     // Paths, directories and globs narrow the report (an empty directory is no error);
     // anything else must name an agent.

@@ -68,10 +68,12 @@ export async function validateCommand(agents: string[], opts: ValidateCommandOpt
   // Agents must not outlive this command, even killed with -9: a watchdog, and a journal
   // of their processes that the next command recovers from.
   enableWatchdog();
-  const journal = await RunJournal.open(root, 'validate');
+  // The handler first: a signal while the journal recovers a killed run is this command's to answer.
   const interrupt = listenForInterrupt();
+  let journal: RunJournal | undefined;
   let env: ValidationEnvironment | undefined;
   try {
+    journal = await RunJournal.open(root, 'validate');
     const ready = await prepareValidationEnvironment(endpoints);
     env = ready;
     const list: ValidateAgentOptions[] = plans.map((p) => ({
@@ -97,6 +99,6 @@ export async function validateCommand(agents: string[], opts: ValidateCommandOpt
   } finally {
     interrupt.dispose();
     await env?.close();
-    journal.finish();
+    journal?.finish();
   }
 }

@@ -4,11 +4,12 @@
 // the facts take, not the trees. Small fleets are read in this process: starting a worker
 // costs more than it saves there.
 import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SkippedFile } from '../core/types.js';
 import { PyCompileSession } from '../lang/python/py-compile.js';
 import { adoptPython3 } from '../lang/python/python3.js';
-import { readPythonFile, type BaseTarget, type PythonFileFacts } from './python-scan.js';
+import { readPythonFile, type BaseTarget, type PythonFileFacts, type ReadPythonFile } from './python-scan.js';
 import { turnEventLoop } from '../lang/python/native-trees.js';
 import { workerThreads, type ThreadChoice } from '../pipeline/threads.js';
 import { runOnWorkers } from '../pipeline/worker-pool.js';
@@ -31,9 +32,14 @@ function sizeOf(file: string): number {
  */
 export type CheckedPythonFile = ({ facts: PythonFileFacts; compiled: string | null; parsed?: FlatTreeData } | { skipped: SkippedFile }) & { read?: string };
 
-/** Read and check some files, with `compiler` (one per thread, kept across calls); `keep[k]`: also hand back file k's parse. */
-export async function readAndCheck(root: string, files: string[], target: BaseTarget, compiler: () => PyCompileSession, keep: boolean[] = []): Promise<CheckedPythonFile[]> {
+/**
+ * Read and check some files, with `compiler` (one per thread, kept across calls); `keep[k]`: also
+ * hand back file k's parse. Once `stopped()` (Ctrl-C), the files left are not read: the scan is
+ * being abandoned, and a chunk of big files took seconds to finish.
+ */
+export async function readAndCheck(root: string, files: string[], target: BaseTarget, compiler: () => PyCompileSession, keep: boolean[] = [], stopped?: () => boolean): Promise<CheckedPythonFile[]> {
   const read = files.map((file, k) => {
+    if (stopped?.()) return { r: { skipped: { file: path.relative(root, file), reason: 'interrupted before it was read' } } as ReadPythonFile, compiled: null };
     const r = readPythonFile(root, file, target, keep[k]);
     return { r, compiled: 'facts' in r ? compiler().compile({ name: r.facts.rel, text: r.source }) : null };
   });
@@ -70,7 +76,8 @@ export async function readPythonFilesAcross(
     let session: PyCompileSession | undefined;
     try {
       for (const chunk of chunks) {
-        const out = await readAndCheck(root, chunk.map((i) => files[i]!), target, () => (session ??= new PyCompileSession()), keepOf(chunk));
+        if (choice.signal?.aborted) break;
+        const out = await readAndCheck(root, chunk.map((i) => files[i]!), target, () => (session ??= new PyCompileSession()), keepOf(chunk), () => choice.signal?.aborted ?? false);
         out.forEach((r, k) => onRead(chunk[k]!, r));
         await turnEventLoop();
       }
@@ -79,18 +86,29 @@ export async function readPythonFilesAcross(
     }
     return;
   }
-  await runOnWorkers<{ files: string[]; keep: boolean[] }, { out: CheckedPythonFile[]; python3?: unknown }>({
-    file: workerFile,
-    workerData: { root, target },
-    threads,
-    tasks: chunks.map((chunk) => ({ files: chunk.map((i) => files[i]!), keep: keepOf(chunk) })),
-    onResult: (id, msg) => {
-      adoptPython3(msg.python3);
-      msg.out.forEach((r, k) => onRead(chunks[id]![k]!, r));
-    },
-    // Each worker's python3 ends before the worker does.
-    farewell: { close: true },
-    // A worker reads its next files while this thread (busy with the TypeScript scan) takes its answer.
-    depth: 2,
-  });
+  // Ctrl-C reaches the workers at once through shared memory: the files of the chunks they hold are not read.
+  const interrupted = new Int32Array(new SharedArrayBuffer(4));
+  const onAbort = () => Atomics.store(interrupted, 0, 1);
+  if (choice.signal?.aborted) onAbort();
+  choice.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await runOnWorkers<{ files: string[]; keep: boolean[] }, { out: CheckedPythonFile[]; python3?: unknown }>({
+      file: workerFile,
+      workerData: { root, target, interrupted },
+      threads,
+      tasks: chunks.map((chunk) => ({ files: chunk.map((i) => files[i]!), keep: keepOf(chunk) })),
+      onResult: (id, msg) => {
+        adoptPython3(msg.python3);
+        msg.out.forEach((r, k) => onRead(chunks[id]![k]!, r));
+      },
+      // Each worker's python3 ends before the worker does.
+      farewell: { close: true },
+      // Ctrl-C: no new chunk goes out; the ones held finish at once, unread (a worker ended mid-parse takes the process down).
+      stop: () => choice.signal?.aborted ?? false,
+      // A worker reads its next files while this thread (busy with the TypeScript scan) takes its answer.
+      depth: 2,
+    });
+  } finally {
+    choice.signal?.removeEventListener('abort', onAbort);
+  }
 }

@@ -9,7 +9,9 @@ import { turnEventLoop } from '../lang/python/native-trees.js';
 import { PyCompileSession } from '../lang/python/py-compile.js';
 import { learntPython3 } from '../lang/python/python3.js';
 
-const { root, target } = workerData as { root: string; target: BaseTarget };
+const { root, target, interrupted } = workerData as { root: string; target: BaseTarget; interrupted?: Int32Array };
+/** The run was interrupted (Ctrl-C): the files of chunks still held are not read. */
+const stopped = () => (interrupted ? Atomics.load(interrupted, 0) === 1 : false);
 let compiler: PyCompileSession | undefined;
 
 // The pool sends the next files before this answers (see WorkerRun.depth): messages are handled
@@ -23,7 +25,7 @@ parentPort!.on('message', (msg: { files: string[]; keep: boolean[] } | { close: 
       parentPort!.postMessage({ closed: true });
       return;
     }
-    const out = await readAndCheck(root, msg.files, target, () => (compiler ??= new PyCompileSession()), msg.keep);
+    const out = await readAndCheck(root, msg.files, target, () => (compiler ??= new PyCompileSession()), msg.keep, stopped);
     // The interpreter its python3 named, for the workers the run starts next (see python3.ts).
     parentPort!.postMessage({ out, python3: learntPython3() });
     await turnEventLoop();

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentInfo, Finding, FindingKind, ScanResult, SkippedFile } from '../core/types.js';
-import { MigrateError } from '../core/errors.js';
+import { MigrateError, throwIfInterrupted } from '../core/errors.js';
 import { listProfiles, loadProfile, type Profile } from '../profile/profile.js';
 import { decodePythonSource, parseStrict } from '../lang/python/parser.js';
 import { flatTreeDataBytes, type FlatTreeData } from '../lang/python/flat-tree.js';
@@ -131,6 +131,8 @@ export async function readPythonFiles(
     if (cache && read && !('facts' in r && r.compiled?.includes('python3 not found'))) cache.set(rels[i]!, read, r);
     results[i] = r;
   });
+  // Interrupted: some files were never read; nothing of this scan is reported (nor saved half-done).
+  throwIfInterrupted(threads.signal);
   cache?.save(new Set(rels));
   const skipped: SkippedFile[] = [];
   const read: PythonFileFacts[] = [];

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import type { AgentInfo, ScanResult } from '../core/types.js';
 import type { Profile } from '../profile/profile.js';
+import { throwIfInterrupted } from '../core/errors.js';
 // Every language adapter registered before the first scan, whoever imports this.
 import '../lang/adapters.js';
 import { allAdapters } from '../lang/registry.js';
@@ -20,6 +21,8 @@ export interface ScanOptions {
   inBand?: boolean;
   /** Worker threads (-j). */
   jobs?: number;
+  /** Ctrl-C: the scan stops at its next file and throws InterruptedError. */
+  signal?: AbortSignal;
   /** Keep the parses the rewrites of a run can reuse here (see ParseStore). */
   parses?: ParseStore;
 }
@@ -34,7 +37,8 @@ export async function scanRepository(root: string, profile: Profile, opts: ScanO
   const skipped: ScanResult['skipped'] = [];
   // The languages are scanned at once: Python's readers work in threads while TypeScript's
   // scan has this one (results are taken in adapter order all the same).
-  const results = await Promise.all(
+  // Settled, not all: an interrupted language must not leave the other reading on its own.
+  const settled = await Promise.allSettled(
     adapters.map((adapter) => {
       const mine = all.filter((f) => adapter.extensions.some((e) => f.endsWith(e)));
       // `_v2` files are outputs of a legacy sibling; classify them only when they stand alone.
@@ -42,9 +46,14 @@ export async function scanRepository(root: string, profile: Profile, opts: ScanO
         const legacy = legacyOf(f, adapter.extensions);
         return !legacy || !existsSync(legacy);
       });
-      return adapter.scan(abs, sources, profile, { inBand: opts.inBand, jobs: opts.jobs }, opts.parses);
+      return adapter.scan(abs, sources, profile, { inBand: opts.inBand, jobs: opts.jobs, signal: opts.signal }, opts.parses);
     }),
   );
+  throwIfInterrupted(opts.signal);
+  const results = settled.map((s) => {
+    if (s.status === 'rejected') throw s.reason;
+    return s.value;
+  });
   for (const [k, adapter] of adapters.entries()) {
     const result = results[k]!;
     for (const a of result.agents) {

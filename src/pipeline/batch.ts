@@ -130,7 +130,8 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   clock.begin('scan');
   // The scan parses every file anyway: the rewrites take its parses instead of parsing again.
   const parses = new ParseStore();
-  const scan = await scanRepository(root, opts.profile, { ignore: opts.ignore, inBand: opts.runInBand, jobs: opts.jobs, parses });
+  // Ctrl-C during the scan stops it at its next file (InterruptedError: nothing was written yet).
+  const scan = await scanRepository(root, opts.profile, { ignore: opts.ignore, inBand: opts.runInBand, jobs: opts.jobs, parses, signal: opts.signal });
   clock.end();
   let selected: AgentInfo[];
   const unreadable: RunResult[] = [];

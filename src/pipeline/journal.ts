@@ -49,6 +49,13 @@ interface Location {
   git: boolean;
   /** Top of the work tree (git only). */
   top?: string;
+  /**
+   * Outside git, the root whose own .migrate/ folder holds the journals (`dir` is inside it):
+   * the files of a killed run are put back here, wherever the folder is now.
+   */
+  owner?: string;
+  /** Outside git, the older place of this root's journals (the temporary directory), still recovered. */
+  legacy?: Location;
 }
 
 export type Warn = (line: string) => void;
@@ -97,6 +104,8 @@ export class RunJournal {
     // files, nor both write (before, both saw no live journal and both went on).
     const lock = kind === 'run' ? RunLock.take(loc, warn) : null;
     try {
+      // A run killed by an older build outside git left its journal in the temporary directory.
+      if (loc.legacy && existsSync(path.join(loc.legacy.dir, 'migrate-run.json'))) await recoverAll(loc.legacy, kind, warn);
       await recoverAll(loc, kind, warn);
       const file = kind === 'run' ? path.join(loc.dir, 'migrate-run.json') : path.join(loc.dir, 'migrate', `validate-${process.pid}.json`);
       mkdirSync(path.dirname(file), { recursive: true });
@@ -197,9 +206,12 @@ export class RunJournal {
     rmSync(this.backupDir(), { recursive: true, force: true });
     rmSync(this.file, { force: true });
     this.lock?.release();
-    // Outside git the state folder is ours alone: leave none behind once it is empty.
+    // Outside git the state folder is ours alone: leave none behind once it is empty (nor the
+    // root's .migrate/ when the state folder was all it held).
     if (!this.loc.git) {
-      for (const dir of [path.join(this.loc.dir, 'migrate', 'backups'), path.join(this.loc.dir, 'migrate'), this.loc.dir]) removeIfEmpty(dir);
+      const dirs = [path.join(this.loc.dir, 'migrate', 'backups'), path.join(this.loc.dir, 'migrate'), this.loc.dir];
+      if (this.loc.owner) dirs.push(path.dirname(this.loc.dir));
+      for (const dir of dirs) removeIfEmpty(dir);
     }
   }
 
@@ -382,18 +394,34 @@ function locate(root: string): Location {
     const top = git(root, ['rev-parse', '--show-toplevel']).trim();
     return { dir: path.resolve(root, gitDir), git: true, top };
   } catch {
-    let real = root;
+    // Outside git the journal and its backups live in the root's own .migrate/ folder (which
+    // the scan never reads): they move with the folder and outlive a reboot. In the temporary
+    // directory, keyed by the root's path, a folder moved or a /tmp emptied after a crash was
+    // never recovered: the killed run's unvalidated _v2 files stayed, and the backup of a
+    // file --force had replaced was lost. A root it cannot write to keeps the temporary place.
+    const legacy = tempLocation(root);
+    const own = path.join(root, '.migrate', 'run');
     try {
-      real = realpathSync(root);
+      mkdirSync(own, { recursive: true });
+      return { dir: own, git: false, owner: root, legacy: existsSync(legacy) ? { dir: legacy, git: false } : undefined };
     } catch {
-      // a root that vanished: its own name still keys the folder
+      mkdirSync(legacy, { recursive: true });
+      return { dir: legacy, git: false };
     }
-    const key = createHash('sha256').update(real).digest('hex').slice(0, 16);
-    const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
-    const dir = path.join(os.tmpdir(), `migrate-${uid}`, key);
-    mkdirSync(dir, { recursive: true });
-    return { dir, git: false };
   }
+}
+
+/** The state folder of a root outside git in the temporary directory (older builds; roots it cannot write to). */
+function tempLocation(root: string): string {
+  let real = root;
+  try {
+    real = realpathSync(root);
+  } catch {
+    // a root that vanished: its own name still keys the folder
+  }
+  const key = createHash('sha256').update(real).digest('hex').slice(0, 16);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
+  return path.join(os.tmpdir(), `migrate-${uid}`, key);
 }
 
 function readJournal(file: string): JournalData | null {
@@ -509,7 +537,13 @@ function prefixOf(loc: Location, root: string): string | undefined {
  * copy's backups into the original repository's files.
  */
 function recoveryRoot(loc: Location, data: JournalData, warn: Warn): string {
-  if (!loc.git || !data.files.length) return data.root;
+  if (!data.files.length) return data.root;
+  if (!loc.git) {
+    // The journal sits in the root's own .migrate/: the root is where it is now.
+    if (!loc.owner) return data.root;
+    if (!samePlace(loc.owner, data.root)) warn(`the folder moved from ${data.root} since the killed run (pid ${data.pid}); putting its files back here, in ${loc.owner}`);
+    return loc.owner;
+  }
   const now = typeof data.prefix === 'string' ? path.join(loc.top!, data.prefix) : prefixOf(loc, data.root) !== undefined ? data.root : null;
   if (now === null) {
     // A journal of an older build, without its place in the work tree: never write outside this one.

@@ -15,6 +15,11 @@ export interface ThreadChoice {
   jobs?: number;
   /** --run-in-band. */
   inBand?: boolean;
+  /**
+   * Once aborted (Ctrl-C), the work stops at its next file: no new file is read or sent to a
+   * worker, and the caller throws InterruptedError (a scan reports nothing half-read).
+   */
+  signal?: AbortSignal;
 }
 
 /** Worker threads for `work` items; 0 means in this process. */

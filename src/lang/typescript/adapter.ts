@@ -11,7 +11,7 @@ import { TypeScriptScanCache } from './scan-cache.js';
 export const typescriptAdapter: LanguageAdapter = {
   language: 'typescript',
   extensions: TS_EXTENSIONS,
-  async scan(root, files, profile) {
+  async scan(root, files, profile, threads) {
     if (files.length === 0) return { agents: [], skipped: [] };
     // An unchanged fleet is answered from the scan cache, without loading the compiler.
     const cache = TypeScriptScanCache.open(root, profile);
@@ -19,7 +19,7 @@ export const typescriptAdapter: LanguageAdapter = {
     if (hit) return hit;
     const { scanTypeScript } = await import('./scan.js');
     const dependencies: string[] = [];
-    const result = await scanTypeScript(path.resolve(root), files, profile, cache ? dependencies : undefined);
+    const result = await scanTypeScript(path.resolve(root), files, profile, cache ? dependencies : undefined, threads?.signal);
     cache?.store(result, dependencies);
     return result;
   },

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Node, Project, ts, type CallExpression, type SourceFile } from 'ts-morph';
 import type { AgentInfo, Finding, ScanResult, SkippedFile } from '../../core/types.js';
 import type { Profile } from '../../profile/profile.js';
+import { throwIfInterrupted } from '../../core/errors.js';
 import { findEntry } from '../../../transforms/typescript/entrypoint.js';
 import {
   HEALTH_METHOD,
@@ -76,7 +77,12 @@ export function tsconfigFiles(root: string): { files: Set<string>; options: ts.C
  * run scans the languages at once, and Python's reader threads get their next files through it.
  * `dependencies`, when given, receives the other files the type checker read (for the scan cache).
  */
-export async function scanTypeScript(root: string, files: string[], profile: Profile, dependencies?: string[]): Promise<ScanResult> {
+export async function scanTypeScript(root: string, files: string[], profile: Profile, dependencies?: string[], signal?: AbortSignal): Promise<ScanResult> {
+  // Ctrl-C is looked at between files (each `turn` lets the handler run): the scan stops there.
+  const turn = async () => {
+    await nextTurn();
+    throwIfInterrupted(signal);
+  };
   const agents: AgentInfo[] = [];
   const skipped: SkippedFile[] = [];
   const cfg = tsconfigFiles(root);
@@ -170,7 +176,7 @@ function checkerReads(project: Project, handedIn: Set<string>): string[] {
     .filter((f) => !handedIn.has(f));
 }
 
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 interface Scored {
   cls: ClassLike;
