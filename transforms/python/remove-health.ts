@@ -11,7 +11,7 @@ import { extractHealthPayload, routeString, type PayloadScope } from '../../src/
 import { settingsParameterPorts } from '../../src/analysis/settings-ports.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
-import { baseName, type PyFunction } from '../../src/lang/python/module-model.js';
+import { baseName, type PyClass, type PyFunction } from '../../src/lang/python/module-model.js';
 import { callee, mentions, selfAttribute, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
 import type { StatementProposal } from '../../src/analysis/removal-plan.js';
 import {
@@ -615,13 +615,21 @@ function inheritedHealthServers(ctx: PythonTransformContext, ports: Set<string>)
       const params = fn.params.map((p) => p.name).filter((p) => p !== 'self');
       // The parameter the method binds a server or socket on, serving health paths only.
       let index = -1;
+      let bind: SyntaxNode | null = null;
       walk(fn.body, (n) => {
         if (index >= 0 || n.type !== 'call') return;
         const arg = bindArgument(n, servers);
         const expr = arg ? portExpression(arg.text) : null;
-        if (expr !== null) index = params.indexOf(expr);
+        if (expr !== null) {
+          index = params.indexOf(expr);
+          bind = n;
+        }
       });
       if (index < 0 || !servesNoOtherPath(fn.body)) continue;
+      // The request handler class of the parent's module that the server is given (`HTTPServer((h, port),
+      // _HealthHandler)`), not nested in the method: what the server answered is that class's.
+      const handler = moduleHandlerClass(parent.module.classes, bind, fn.body);
+      if (handler && !servesNoOtherPath(handler.node)) continue;
       const param = params[index]!;
       const started = new Set<string>();
       walk(fn.body, (n) => {
@@ -648,7 +656,7 @@ function inheritedHealthServers(ctx: PythonTransformContext, ports: Set<string>)
           symbol: name,
           finding: 'health',
           reason: `starts ${parent.cls.name}.${name}() (${parent.file}), a health server on the health port; the base serves /health there`,
-          payloadRegion: { node: fn.outer, scope },
+          payloadRegion: { node: handler?.outer ?? fn.outer, scope },
         });
       }
       // `self.stop_health_server()`: a parent method without parameters touching only what the start set up.
@@ -670,6 +678,27 @@ function inheritedHealthServers(ctx: PythonTransformContext, ports: Set<string>)
     }
   }
   return out;
+}
+
+/**
+ * The module's request handler class named in a server's construction (`ThreadingHTTPServer(addr, H)`,
+ * `TCPServer(addr, RequestHandlerClass=H)`), when the method does not define a class of that name itself.
+ */
+function moduleHandlerClass(classes: PyClass[], call: SyntaxNode | null, body: SyntaxNode): PyClass | null {
+  if (!call) return null;
+  const given = (a: SyntaxNode) => (a.type === 'keyword_argument' ? a.childForFieldName('value') : a);
+  for (const a of (call.childForFieldName('arguments')?.namedChildren ?? []).slice(1)) {
+    const name = given(a);
+    if (name?.type !== 'identifier') continue;
+    let nested = false;
+    walk(body, (n) => {
+      if (n.type === 'class_definition' && n.childForFieldName('name')?.text === name.text) nested = true;
+    });
+    if (nested) return null;
+    const cls = classes.find((c) => c.name === name.text && c.bases.some((b) => HTTP_HANDLER_BASE.test(baseName(b) ?? '')));
+    if (cls) return cls;
+  }
+  return null;
 }
 
 /** `self.<name>(...)` calls that are whole statements of the agent's methods. */
