@@ -92,6 +92,10 @@ export const removeHealth: PythonTransform = {
       // Goes only when every call of it went with the endpoint it started (the plan's use check).
       ctx.plan.proposeMember({ name, kind: 'module-function', finding: 'health', reason: 'module helper that only started the health server\'s thread', safeToKeep: true });
     }
+    for (const f of handlerFactoryFunctions(ctx)) {
+      // Goes only when every call of it went with the health server it built the handler for (the plan's use check).
+      ctx.plan.proposeMember({ name: f.fn.name, kind: 'module-function', finding: 'health', reason: 'module function building the health server\'s request handler (the base serves /health)', safeToKeep: true });
+    }
     for (const stmt of localHealthEndpoints(ctx, healthPorts, servers)) ctx.plan.proposeStatement(stmt);
     for (const stmt of inheritedHealthServers(ctx, healthPorts)) ctx.plan.proposeStatement(stmt);
     for (const attr of agent.attributes) {
@@ -700,6 +704,53 @@ function moduleHandlerClass(classes: PyClass[], call: SyntaxNode | null, body: S
   }
   return null;
 }
+
+/**
+ * Module functions that define a request handler class answering health paths only and return it, built
+ * for a server by a call of the agent's (`ThreadingHTTPServer(addr, make_health_handler(self))`): the
+ * function, and each call with its parameters standing for what the call gave them (`scheduler` is the
+ * agent), so what the handler answered is read in the agent's scope.
+ */
+export function handlerFactoryFunctions(ctx: PythonTransformContext): Array<{ fn: PyFunction; calls: Array<{ call: SyntaxNode; params: Map<string, SyntaxNode> }> }> {
+  const cached = factoryCache.get(ctx.agent.cls.node);
+  if (cached) return cached;
+  const candidates = new Map<string, PyFunction>();
+  for (const fn of ctx.module.functions.values()) {
+    if (fn.isAsync || fn.decorators.length) continue;
+    const body = statements(fn.body);
+    const last = body.at(-1);
+    if (last?.type !== 'return_statement' || last.namedChild(0)?.type !== 'identifier') continue;
+    const handlers = body.filter((st) => st.type === 'class_definition' && (st.childForFieldName('superclasses')?.namedChildren ?? []).some((b) => HTTP_HANDLER_BASE.test(baseName(b) ?? '')));
+    if (handlers.length !== 1 || handlers[0]!.childForFieldName('name')!.text !== last.namedChild(0)!.text || !servesNoOtherPath(fn.body)) continue;
+    candidates.set(fn.name, fn);
+  }
+  const found = new Map<string, Array<{ call: SyntaxNode; params: Map<string, SyntaxNode> }>>();
+  if (candidates.size) {
+    for (const m of ctx.agent.methods.values()) {
+      walkAgentCode(m, (n) => {
+        if (n.type !== 'call' || n.parent?.type !== 'argument_list') return;
+        const fn = candidates.get(callee(n) ?? '');
+        if (!fn) return;
+        const names = fn.params.filter((p) => p.kind === 'plain' || p.kind === 'default').map((p) => p.name);
+        const params = new Map<string, SyntaxNode>();
+        let positional = 0;
+        for (const a of n.childForFieldName('arguments')?.namedChildren ?? []) {
+          if (a.type === 'keyword_argument') {
+            const k = a.childForFieldName('name')!.text;
+            if (names.includes(k)) params.set(k, a.childForFieldName('value')!);
+          } else if (a.type !== 'list_splat' && a.type !== 'dictionary_splat' && positional < names.length) params.set(names[positional++]!, a);
+        }
+        const list = found.get(fn.name) ?? [];
+        list.push({ call: n, params });
+        found.set(fn.name, list);
+      });
+    }
+  }
+  const out = [...found].map(([name, calls]) => ({ fn: candidates.get(name)!, calls }));
+  factoryCache.set(ctx.agent.cls.node, out);
+  return out;
+}
+const factoryCache = new WeakMap<SyntaxNode, Array<{ fn: PyFunction; calls: Array<{ call: SyntaxNode; params: Map<string, SyntaxNode> }> }>>();
 
 /** `self.<name>(...)` calls that are whole statements of the agent's methods. */
 function agentCallStatements(ctx: PythonTransformContext, name: string): SyntaxNode[] {
