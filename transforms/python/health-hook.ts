@@ -120,7 +120,7 @@ export const healthHookTransform: PythonTransform = {
  * An attribute the agent sets up: in its own class, or in a method of an in-repository parent it inherits
  * (`self.counters` from a mixin's init_counters()), which may run after the base's health server is up.
  */
-function agentAttribute(ctx: PythonTransformContext, a: string): boolean {
+export function agentAttribute(ctx: PythonTransformContext, a: string): boolean {
   if (ctx.agent.attributes.has(a)) return true;
   return ctx.inherited().some((p) => [...p.cls.methods.values()].some((m) => {
     let set = false;
@@ -203,14 +203,14 @@ function fieldList(lines: string[]): string {
  * The base's health endpoint starts inside super().__init__(), so it can be asked before the
  * agent's own __init__ has set these attributes: until then the answer is the base's alone.
  */
-function guarded(lines: string[], attrs: string[]): string[] {
+export function guarded(lines: string[], attrs: string[]): string[] {
   if (!attrs.length) return lines;
   const test = attrs.length === 1 ? `hasattr(self, ${JSON.stringify(attrs[0])})` : `all(hasattr(self, a) for a in (${attrs.map((a) => JSON.stringify(a)).join(', ')}))`;
   return [`if ${test}:`, ...lines.map((l) => `    ${l}`)];
 }
 
 /** The override, right after __init__ (or before the first method when there is none). */
-function insertHook(ctx: PythonTransformContext, hook: string, lines: string[], methods: string[] = []): void {
+export function insertHook(ctx: PythonTransformContext, hook: string, lines: string[], methods: string[] = []): void {
   const cls = ctx.agent.cls;
   const init = cls.methods.get('__init__');
   const body = ['status = super().' + hook + '()', ...lines.map((l) => withRenames(ctx, l)), 'return status'].map((l) => `    ${l}`).join('\n');
