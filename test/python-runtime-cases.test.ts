@@ -144,3 +144,62 @@ describe('a context-manager agent leaving its with block without a signal', () =
     }
   }, 30_000);
 });
+
+// An agent whose own HTTP server (on its port) serves business routes and /health: the server stays for
+// its routes, and its /health branch answers the base's status (the health hook), so a client of the old
+// port gets what the base's health port answers, business fields included. Before, the old port answered
+// the agent's health() alone while the base's /health lacked reports_built / last_build.
+describe('an agent keeping its own server for business routes', () => {
+  it('own-server-business-route-health-forwarded: the old port answers /reports and the base status on /health', async () => {
+    const c = listCases().find((x) => x.name === 'own-server-business-route-health-forwarded')!;
+    const root = materialize(c);
+    roots.push(root);
+    const v2 = path.join(root, c.rel.replace(/\.py$/, '_v2.py'));
+    writeFileSync(v2, readFileSync(c.expectedFile));
+    mkdirSync(path.join(root, 'data', 'exports'), { recursive: true });
+    writeFileSync(path.join(root, 'data', 'exports', '2026-11-30.csv'), 'region,amount\nnorth,10.5\nsouth,4\nnorth,1.5\n');
+    const [port, healthPort] = await allocatePorts(2);
+    const env: Record<string, string> = {
+      ...(process.env as Record<string, string>), PYTHONPATH: root, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1',
+      AGENT_PORT: String(port), HEALTH_CHECK_PORT: String(healthPort),
+    };
+    delete env.REGISTRY_URL;
+    delete env.METRICS_URL;
+    const child = spawn('python3', [v2], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let output = '';
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (x) => r(x)));
+    try {
+      const get = async (p: number, route: string) => {
+        try {
+          const res = await fetch(`http://127.0.0.1:${p}${route}`, { signal: AbortSignal.timeout(1000) });
+          return { code: res.status, body: (await res.json()) as Record<string, unknown> };
+        } catch {
+          return null;
+        }
+      };
+      let base: Awaited<ReturnType<typeof get>> = null;
+      for (let i = 0; i < 150 && !(base && base.body.reports_built === 1) && child.exitCode === null; i++) {
+        base = await get(healthPort!, '/health');
+        if (!(base && base.body.reports_built === 1)) await sleep(100);
+      }
+      expect(base?.body, `base /health:\n${output}`).toMatchObject({ status: 'ok', agent: 'ReportBuilderAgent', reports_built: 1, last_build: '2026-11-30' });
+      const old = await get(port!, '/health');
+      expect(old?.code, output).toBe(200);
+      // The base's status (its own fields: agent, health_check_port), with the agent's business fields.
+      expect(old!.body).toMatchObject({ status: 'ok', agent: 'ReportBuilderAgent', health_check_port: healthPort, reports_built: 1 });
+      const report = await get(port!, '/reports/2026-11-30');
+      expect(report?.code, output).toBe(200);
+      expect(report!.body).toMatchObject({ day: '2026-11-30', total: 16, orders: 3 });
+      expect((await get(port!, '/reports'))?.body).toEqual({ reports: ['2026-11-30'] });
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited, sleep(8000).then(() => 'timeout' as const)]);
+      expect(code, output).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      releasePorts([port!, healthPort!]);
+    }
+  }, 30_000);
+});

@@ -258,7 +258,21 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
     const t = dictUpdate(value, scope);
     if (t === null) return 'untranslatable';
     t.members.forEach((m) => members.add(m));
-    return { lines: t.text ? [`status.update(${t.text})`] : [], members };
+    const lines = t.text ? [`status.update(${t.text})`] : [];
+    // A status computed per request (`"degraded" if failing else "ok"`): when it is not an OK word it
+    // replaces the base's, so an agent that reported itself degraded still does.
+    const computed = value.namedChildren.find((p) => p.type === 'pair' && stringValue(p.childForFieldName('key')!) === 'status')?.childForFieldName('value');
+    if (computed && stringValue(computed) === null) {
+      const c = translate(computed, scope);
+      if (!c) return 'untranslatable';
+      c.members.forEach((m) => members.add(m));
+      lines.push(
+        `agent_status = ${c.text}`,
+        `if str(agent_status).lower() not in ("ok", "success", "up", "running", "alive"):`,
+        `    status["status"] = agent_status`,
+      );
+    }
+    return { lines, members };
   }
   // `dict(STATS, status="ok")`: a copy of a mapping the agent's scope reads (a module-level stats dict),
   // with fields added; its keys are known only at run time, like a payload method's.
@@ -899,6 +913,9 @@ function agentReceiver(obj: SyntaxNode, scope: PayloadScope): SyntaxNode | null 
   if (obj.type === 'identifier') {
     if (obj.text === 'self') return selfIsAgent(obj, scope) ? obj : null;
     if (aliasOfSelf(obj, scope)) return obj;
+    // A parameter of the helper function the agent called with itself (`make_handler(self)`).
+    const given = scope.params?.get(obj.text);
+    if (given?.type === 'identifier' && given.text === 'self' && selfIsAgent(given, scope)) return obj;
   }
   // self.server.<tag> (the handler's server, tagged `server.<tag> = self` by the agent), or a local holding it
   return reachesAgentViaServer(obj, serverTags(scope.agent)) ? obj : null;

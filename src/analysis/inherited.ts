@@ -1,5 +1,6 @@
-// The agent's parents defined in other files of the repository (a legacy in-repo mixin such as
-// `from utils.agent_mixins import HealthServerMixin`): their methods run on the agent's `self`, so
+// The agent's parents defined in the repository (a legacy in-repo mixin such as
+// `from utils.agent_mixins import HealthServerMixin`, or one defined above the agent in its own
+// file): their methods run on the agent's `self`, so
 // the agent's calls to them are the agent's own behaviour (a health server started on the health
 // port from a mixin clashes with the base's like one the agent starts itself).
 import path from 'node:path';
@@ -15,9 +16,9 @@ export interface InheritedClass {
 }
 
 /**
- * The in-repository classes the agent class derives from through imports, nearest first (their own
- * in-repository parents follow, in the same file or imported). Classes of the agent's own file are
- * the module model's, not these.
+ * The in-repository classes the agent class derives from, nearest first (their own in-repository
+ * parents follow, in the same file or imported): imported ones, and those of the agent's own file
+ * (`class InventorySyncAgent(RetryMixin, HealthServerMixin):` with both mixins defined above it).
  */
 export function inheritedClasses(files: Indexed, agentFile: string, module: ModuleModel, cls: PyClass, skip: Set<string>): InheritedClass[] {
   const out: InheritedClass[] = [];
@@ -27,7 +28,7 @@ export function inheritedClasses(files: Indexed, agentFile: string, module: Modu
     for (const b of c.bases) {
       const name = baseName(b);
       if (!name || skip.has(name)) continue;
-      const local = fromFile !== agentFile ? from.classes.find((k) => k.name === name) : undefined;
+      const local = from.classes.find((k) => k.name === name && k.node.id !== cls.node.id);
       if (local) {
         if (seen.has(`${fromFile}:${name}`)) continue;
         seen.add(`${fromFile}:${name}`);

@@ -10,7 +10,7 @@ import { businessRoutes, containsBlock, extractHealthPayload, methodPayloadLines
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { selfMembers } from '../../src/analysis/infra.js';
-import { healthHook, payloadScope } from './remove-health.js';
+import { handlerFactoryFunctions, healthHook, payloadScope } from './remove-health.js';
 import { HTTP_HANDLER_BASE } from './health-patterns.js';
 import { baseName } from '../../src/lang/python/module-model.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
@@ -120,7 +120,7 @@ export const healthHookTransform: PythonTransform = {
  * An attribute the agent sets up: in its own class, or in a method of an in-repository parent it inherits
  * (`self.counters` from a mixin's init_counters()), which may run after the base's health server is up.
  */
-function agentAttribute(ctx: PythonTransformContext, a: string): boolean {
+export function agentAttribute(ctx: PythonTransformContext, a: string): boolean {
   if (ctx.agent.attributes.has(a)) return true;
   return ctx.inherited().some((p) => [...p.cls.methods.values()].some((m) => {
     let set = false;
@@ -156,6 +156,19 @@ function removedHealthRegions(ctx: PythonTransformContext): Array<{ symbol: stri
       if (c && !resolved.members.has(c.name) && n.parent?.type === 'argument_list') out.push({ symbol: c.name, node: c.outer });
     });
   }
+  // A module function building the handler (`HTTPServer(addr, make_health_handler(self))`) called in removed
+  // code: its handler is read with its parameters standing for what that call gave them.
+  const factories = handlerFactoryFunctions(ctx);
+  const viaFactory: Array<{ symbol: string; node: SyntaxNode; scope: PayloadScope }> = [];
+  for (const node of [...out.map((r) => r.node), ...serverSetUps]) {
+    for (const f of factories) {
+      for (const c of f.calls) {
+        if (node.startIndex <= c.call.startIndex && c.call.endIndex <= node.endIndex && !viaFactory.some((v) => v.node.id === f.fn.outer.id)) {
+          viaFactory.push({ symbol: f.fn.name, node: f.fn.outer, scope: { ...payloadScope(ctx), params: c.params } });
+        }
+      }
+    }
+  }
   // Only the outermost, once: a handler class inside a removed method is searched with the method.
   const unique = out.filter((r, i) => out.findIndex((o) => o.node.startIndex === r.node.startIndex && o.node.endIndex === r.node.endIndex) === i);
   // Health code in another file that a removed statement started (a parent's method): read in its own scope, once.
@@ -163,7 +176,7 @@ function removedHealthRegions(ctx: PythonTransformContext): Array<{ symbol: stri
     .filter((s) => s.finding === 'health' && s.payloadRegion)
     .map((s) => ({ symbol: s.symbol, node: s.payloadRegion!.node, scope: s.payloadRegion!.scope }))
     .filter((r, i, all) => all.findIndex((o) => o.node.id === r.node.id) === i);
-  return [...unique.filter((r) => !unique.some((o) => o !== r && o.node.startIndex <= r.node.startIndex && r.node.endIndex <= o.node.endIndex)), ...elsewhere];
+  return [...unique.filter((r) => !unique.some((o) => o !== r && o.node.startIndex <= r.node.startIndex && r.node.endIndex <= o.node.endIndex)), ...elsewhere, ...viaFactory];
 }
 
 /** The HTTP handler classes of a region that route business paths too, with those paths. */
@@ -190,14 +203,14 @@ function fieldList(lines: string[]): string {
  * The base's health endpoint starts inside super().__init__(), so it can be asked before the
  * agent's own __init__ has set these attributes: until then the answer is the base's alone.
  */
-function guarded(lines: string[], attrs: string[]): string[] {
+export function guarded(lines: string[], attrs: string[]): string[] {
   if (!attrs.length) return lines;
   const test = attrs.length === 1 ? `hasattr(self, ${JSON.stringify(attrs[0])})` : `all(hasattr(self, a) for a in (${attrs.map((a) => JSON.stringify(a)).join(', ')}))`;
   return [`if ${test}:`, ...lines.map((l) => `    ${l}`)];
 }
 
 /** The override, right after __init__ (or before the first method when there is none). */
-function insertHook(ctx: PythonTransformContext, hook: string, lines: string[], methods: string[] = []): void {
+export function insertHook(ctx: PythonTransformContext, hook: string, lines: string[], methods: string[] = []): void {
   const cls = ctx.agent.cls;
   const init = cls.methods.get('__init__');
   const body = ['status = super().' + hook + '()', ...lines.map((l) => withRenames(ctx, l)), 'return status'].map((l) => `    ${l}`).join('\n');

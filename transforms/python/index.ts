@@ -23,6 +23,7 @@ import { hardenedCollect, hardenedCollectPropose } from './hardened-collect.js';
 import { hardenedMainLoop, hardenedMainLoopPropose } from './hardened-main-loop.js';
 import { hardenedOldBase } from './hardened-old-base.js';
 import { healthHookTransform } from './health-hook.js';
+import { ownServerHealthRoute } from './own-server-health-route.js';
 import { unwrapAsyncHealthListener } from './remove-health.js';
 import { requestLoop, requestLoopPropose } from './request-loop.js';
 import { periodicHook, periodicHookPropose } from './periodic-hook.js';
@@ -72,6 +73,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   addImport,
   // Before prune-imports: the hook may use module names the removed health code used.
   healthHookTransform,
+  // After health-hook: it writes the hook only when removed health code did not.
+  ownServerHealthRoute,
   unwrapAsyncHealthListener,
   memberCollections,
   pruneImports,

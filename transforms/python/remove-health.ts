@@ -11,7 +11,7 @@ import { extractHealthPayload, routeString, type PayloadScope } from '../../src/
 import { settingsParameterPorts } from '../../src/analysis/settings-ports.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
-import { baseName, type PyFunction } from '../../src/lang/python/module-model.js';
+import { baseName, type PyClass, type PyFunction } from '../../src/lang/python/module-model.js';
 import { callee, mentions, selfAttribute, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
 import type { StatementProposal } from '../../src/analysis/removal-plan.js';
 import {
@@ -91,6 +91,10 @@ export const removeHealth: PythonTransform = {
     for (const name of threadHelpersOf(ctx, endpoints)) {
       // Goes only when every call of it went with the endpoint it started (the plan's use check).
       ctx.plan.proposeMember({ name, kind: 'module-function', finding: 'health', reason: 'module helper that only started the health server\'s thread', safeToKeep: true });
+    }
+    for (const f of handlerFactoryFunctions(ctx)) {
+      // Goes only when every call of it went with the health server it built the handler for (the plan's use check).
+      ctx.plan.proposeMember({ name: f.fn.name, kind: 'module-function', finding: 'health', reason: 'module function building the health server\'s request handler (the base serves /health)', safeToKeep: true });
     }
     for (const stmt of localHealthEndpoints(ctx, healthPorts, servers)) ctx.plan.proposeStatement(stmt);
     for (const stmt of inheritedHealthServers(ctx, healthPorts)) ctx.plan.proposeStatement(stmt);
@@ -615,13 +619,21 @@ function inheritedHealthServers(ctx: PythonTransformContext, ports: Set<string>)
       const params = fn.params.map((p) => p.name).filter((p) => p !== 'self');
       // The parameter the method binds a server or socket on, serving health paths only.
       let index = -1;
+      let bind: SyntaxNode | null = null;
       walk(fn.body, (n) => {
         if (index >= 0 || n.type !== 'call') return;
         const arg = bindArgument(n, servers);
         const expr = arg ? portExpression(arg.text) : null;
-        if (expr !== null) index = params.indexOf(expr);
+        if (expr !== null) {
+          index = params.indexOf(expr);
+          bind = n;
+        }
       });
       if (index < 0 || !servesNoOtherPath(fn.body)) continue;
+      // The request handler class of the parent's module that the server is given (`HTTPServer((h, port),
+      // _HealthHandler)`), not nested in the method: what the server answered is that class's.
+      const handler = moduleHandlerClass(parent.module.classes, bind, fn.body);
+      if (handler && !servesNoOtherPath(handler.node)) continue;
       const param = params[index]!;
       const started = new Set<string>();
       walk(fn.body, (n) => {
@@ -648,7 +660,7 @@ function inheritedHealthServers(ctx: PythonTransformContext, ports: Set<string>)
           symbol: name,
           finding: 'health',
           reason: `starts ${parent.cls.name}.${name}() (${parent.file}), a health server on the health port; the base serves /health there`,
-          payloadRegion: { node: fn.outer, scope },
+          payloadRegion: { node: handler?.outer ?? fn.outer, scope },
         });
       }
       // `self.stop_health_server()`: a parent method without parameters touching only what the start set up.
@@ -671,6 +683,74 @@ function inheritedHealthServers(ctx: PythonTransformContext, ports: Set<string>)
   }
   return out;
 }
+
+/**
+ * The module's request handler class named in a server's construction (`ThreadingHTTPServer(addr, H)`,
+ * `TCPServer(addr, RequestHandlerClass=H)`), when the method does not define a class of that name itself.
+ */
+function moduleHandlerClass(classes: PyClass[], call: SyntaxNode | null, body: SyntaxNode): PyClass | null {
+  if (!call) return null;
+  const given = (a: SyntaxNode) => (a.type === 'keyword_argument' ? a.childForFieldName('value') : a);
+  for (const a of (call.childForFieldName('arguments')?.namedChildren ?? []).slice(1)) {
+    const name = given(a);
+    if (name?.type !== 'identifier') continue;
+    let nested = false;
+    walk(body, (n) => {
+      if (n.type === 'class_definition' && n.childForFieldName('name')?.text === name.text) nested = true;
+    });
+    if (nested) return null;
+    const cls = classes.find((c) => c.name === name.text && c.bases.some((b) => HTTP_HANDLER_BASE.test(baseName(b) ?? '')));
+    if (cls) return cls;
+  }
+  return null;
+}
+
+/**
+ * Module functions that define a request handler class answering health paths only and return it, built
+ * for a server by a call of the agent's (`ThreadingHTTPServer(addr, make_health_handler(self))`): the
+ * function, and each call with its parameters standing for what the call gave them (`scheduler` is the
+ * agent), so what the handler answered is read in the agent's scope.
+ */
+export function handlerFactoryFunctions(ctx: PythonTransformContext): Array<{ fn: PyFunction; calls: Array<{ call: SyntaxNode; params: Map<string, SyntaxNode> }> }> {
+  const cached = factoryCache.get(ctx.agent.cls.node);
+  if (cached) return cached;
+  const candidates = new Map<string, PyFunction>();
+  for (const fn of ctx.module.functions.values()) {
+    if (fn.isAsync || fn.decorators.length) continue;
+    const body = statements(fn.body);
+    const last = body.at(-1);
+    if (last?.type !== 'return_statement' || last.namedChild(0)?.type !== 'identifier') continue;
+    const handlers = body.filter((st) => st.type === 'class_definition' && (st.childForFieldName('superclasses')?.namedChildren ?? []).some((b) => HTTP_HANDLER_BASE.test(baseName(b) ?? '')));
+    if (handlers.length !== 1 || handlers[0]!.childForFieldName('name')!.text !== last.namedChild(0)!.text || !servesNoOtherPath(fn.body)) continue;
+    candidates.set(fn.name, fn);
+  }
+  const found = new Map<string, Array<{ call: SyntaxNode; params: Map<string, SyntaxNode> }>>();
+  if (candidates.size) {
+    for (const m of ctx.agent.methods.values()) {
+      walkAgentCode(m, (n) => {
+        if (n.type !== 'call' || n.parent?.type !== 'argument_list') return;
+        const fn = candidates.get(callee(n) ?? '');
+        if (!fn) return;
+        const names = fn.params.filter((p) => p.kind === 'plain' || p.kind === 'default').map((p) => p.name);
+        const params = new Map<string, SyntaxNode>();
+        let positional = 0;
+        for (const a of n.childForFieldName('arguments')?.namedChildren ?? []) {
+          if (a.type === 'keyword_argument') {
+            const k = a.childForFieldName('name')!.text;
+            if (names.includes(k)) params.set(k, a.childForFieldName('value')!);
+          } else if (a.type !== 'list_splat' && a.type !== 'dictionary_splat' && positional < names.length) params.set(names[positional++]!, a);
+        }
+        const list = found.get(fn.name) ?? [];
+        list.push({ call: n, params });
+        found.set(fn.name, list);
+      });
+    }
+  }
+  const out = [...found].map(([name, calls]) => ({ fn: candidates.get(name)!, calls }));
+  factoryCache.set(ctx.agent.cls.node, out);
+  return out;
+}
+const factoryCache = new WeakMap<SyntaxNode, Array<{ fn: PyFunction; calls: Array<{ call: SyntaxNode; params: Map<string, SyntaxNode> }> }>>();
 
 /** `self.<name>(...)` calls that are whole statements of the agent's methods. */
 function agentCallStatements(ctx: PythonTransformContext, name: string): SyntaxNode[] {

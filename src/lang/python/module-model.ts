@@ -292,5 +292,42 @@ export function constructsClass(call: SyntaxNode, cls: PyClass, factories: Set<s
   if (!fn) return false;
   if (fn === cls.name) return true;
   const dot = fn.lastIndexOf('.');
-  return dot > 0 && fn.slice(0, dot) === cls.name && factories.has(fn.slice(dot + 1));
+  if (dot > 0) return fn.slice(0, dot) === cls.name && factories.has(fn.slice(dot + 1));
+  return chosenClasses(call, fn).has(cls.name);
+}
+
+/**
+ * `cls = AuditedLedgerAgent if args.audited else LedgerAgent; agent = cls(...)`: the classes a local of
+ * the call's scope (its function, or the module) is assigned, when every value it is given names a class
+ * or chooses between classes by a conditional expression.
+ */
+function chosenClasses(call: SyntaxNode, local: string): Set<string> {
+  const out = new Set<string>();
+  let scope: SyntaxNode | null = call.parent;
+  while (scope && scope.type !== 'function_definition' && scope.type !== 'module') scope = scope.parent;
+  if (!scope) return out;
+  const body = scope.type === 'function_definition' ? scope.childForFieldName('body') : scope;
+  if (!body) return out;
+  let other = false;
+  walk(body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type !== 'assignment' || n.childForFieldName('left')?.text !== local || n.childForFieldName('left')?.type !== 'identifier') return;
+    const named = classNames(n.childForFieldName('right'));
+    if (named) named.forEach((c) => out.add(c));
+    else other = true;
+  });
+  return other ? new Set() : out;
+}
+
+function classNames(expr: SyntaxNode | null): string[] | null {
+  if (!expr) return null;
+  if (expr.type === 'identifier') return /^[A-Z]\w*$/.test(expr.text) ? [expr.text] : null;
+  if (expr.type === 'parenthesized_expression') return classNames(expr.namedChild(0));
+  if (expr.type === 'conditional_expression') {
+    const [a, , b] = expr.namedChildren;
+    const x = classNames(a ?? null);
+    const y = classNames(b ?? null);
+    return x && y ? [...x, ...y] : null;
+  }
+  return null;
 }

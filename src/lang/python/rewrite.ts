@@ -85,11 +85,14 @@ function rewriteTree(input: PythonRewriteInput, py: NonNullable<Profile['python'
   };
   let parents: InheritedClass[] | undefined;
   const inherited = (): InheritedClass[] => {
-    if (!input.root) return [];
+    const named = cls.bases.map((b) => baseName(b)).filter((n): n is string => !!n && n !== input.profile.base_class);
+    // A parent defined in the agent's own file (a mixin above it) is read from the module model.
+    const local = named.some((n) => module.classes.some((k) => k.name === n && k.node.id !== cls.node.id));
     // Only imported parents live elsewhere: without one, the repository is not read.
-    if (!cls.bases.some((b) => { const n = baseName(b); return !!n && n !== input.profile.base_class && module.imports.get(n)?.name; })) return [];
-    files ??= repoIndex(input.root, input.repoSnapshot);
-    parents ??= inheritedClasses(files, agentFile, module, cls, new Set([input.profile.base_class]));
+    const imported = !!input.root && named.some((n) => module.imports.get(n)?.name);
+    if (!local && !imported) return [];
+    if (imported) files ??= repoIndex(input.root!, input.repoSnapshot);
+    parents ??= inheritedClasses(files ?? { files: [], stamp: '' }, agentFile, module, cls, new Set([input.profile.base_class]));
     return parents;
   };
   const importedCache = new Map<string, ImportedTarget | null>();
