@@ -222,7 +222,8 @@ function danglingReference(output: Tree, ctx: PythonTransformContext): string | 
   const refs = new ReferenceIndex(output.rootNode);
   // Another class of the module that defines a member of that name answers `self.<name>` in
   // its own methods (transport code moved into a helper class keeps calling its own helpers).
-  const others = buildModuleModel(output.rootNode.text, output).classes.filter((c) => c.name !== ctx.agent.cls.name);
+  const model = buildModuleModel(output.rootNode.text, output);
+  const others = model.classes.filter((c) => c.name !== ctx.agent.cls.name);
   const ownedElsewhere = (name: string, at: number) =>
     others.some((c) => c.node.startIndex <= at && at < c.node.endIndex && (c.methods.has(name) || buildAgentModel(c).attributes.has(name)));
   for (const [name, p] of ctx.resolved!.members) {
@@ -234,20 +235,48 @@ function danglingReference(output: Tree, ctx: PythonTransformContext): string | 
     if (uses.length) return `removed ${name} is still referenced at output line ${uses[0]!.line}`;
   }
   // An import that went while code moved into a new method (a hook) still uses its name: NameError at run time.
-  const kept = buildModuleModel(output.rootNode.text, output).imports;
+  const kept = model.imports;
+  let binders: SyntaxNode[] | undefined;
   for (const name of ctx.module.imports.keys()) {
-    if (kept.has(name) || boundLocally(output.rootNode, name)) continue;
+    if (kept.has(name) || boundLocally((binders ??= bindingNodes(output.rootNode)), name)) continue;
     const use = refs.of(name).find((r) => r.kind === 'identifier');
     if (use) return `${name} is used at output line ${use.line} but its import was removed`;
   }
   return null;
 }
 
-/** Is the name bound anywhere in the output other than by an import (a parameter, an assignment, a loop or with target, a def)? */
-function boundLocally(root: SyntaxNode, name: string): boolean {
-  let found = false;
+/** The nodes of the output that can bind a name other than by an import (see boundLocally), in one walk. */
+function bindingNodes(root: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
   const visit = (n: SyntaxNode) => {
-    if (found) return;
+    if (BINDING_TYPES.has(n.type)) out.push(n);
+    for (const c of n.namedChildren) visit(c);
+  };
+  visit(root);
+  return out;
+}
+
+const BINDING_TYPES = new Set([
+  'function_definition',
+  'class_definition',
+  'parameters',
+  'lambda_parameters',
+  'assignment',
+  'augmented_assignment',
+  'for_statement',
+  'for_in_clause',
+  'with_item',
+  'as_pattern',
+  'except_clause',
+]);
+
+/**
+ * Is the name bound anywhere in the output other than by an import (a parameter, an assignment, a loop or with target, a def)?
+ * `binders` are the output's bindingNodes: walked once however many names are asked about.
+ */
+function boundLocally(binders: SyntaxNode[], name: string): boolean {
+  let found = false;
+  for (const n of binders) {
     if ((n.type === 'function_definition' || n.type === 'class_definition') && n.childForFieldName('name')?.text === name) found = true;
     if (n.type === 'parameters' || n.type === 'lambda_parameters') {
       for (const p of n.namedChildren) if (p.text.replace(/^\*+/, '').split(/[:=]/)[0]!.trim() === name) found = true;
@@ -257,9 +286,8 @@ function boundLocally(root: SyntaxNode, name: string): boolean {
       if (target && new RegExp(`(^|[^.\\w])${name}\\b`).test(target.text)) found = true;
     }
     if (n.type === 'except_clause' && new RegExp(`\\bas\\s+${name}\\b`).test(n.text.split(':')[0]!)) found = true;
-    for (const c of n.namedChildren) visit(c);
-  };
-  visit(root);
+    if (found) return true;
+  }
   return found;
 }
 

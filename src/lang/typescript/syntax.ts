@@ -28,14 +28,63 @@ export function lastName(e: ts.Expression): string | undefined {
   return undefined;
 }
 
+/**
+ * A file's compiler nodes in forEachChild's pre-order, each with the position one past its
+ * subtree: a subtree is a range of the array. The scan and the rewrite ask the same file for
+ * calls, accesses and statements of one method after another (dozens of walks per file, each a
+ * closure per node through forEachChild); one walk per file now serves them all. Keyed by the
+ * compiler's source file, which a text change replaces.
+ */
+interface PreorderIndex {
+  nodes: ts.Node[];
+  end: Int32Array;
+  at: Map<ts.Node, number>;
+}
+const preorders = new WeakMap<ts.SourceFile, PreorderIndex>();
+
+function preorderOf(sf: ts.SourceFile): PreorderIndex {
+  let index = preorders.get(sf);
+  if (index) return index;
+  const nodes: ts.Node[] = [sf];
+  const ends: number[] = [0];
+  const visit = (n: ts.Node): void => {
+    const i = nodes.length;
+    nodes.push(n);
+    ends.push(0);
+    ts.forEachChild(n, visit);
+    ends[i] = nodes.length;
+  };
+  ts.forEachChild(sf, visit);
+  ends[0] = nodes.length;
+  const at = new Map<ts.Node, number>();
+  for (let i = 0; i < nodes.length; i++) at.set(nodes[i]!, i);
+  preorders.set(sf, (index = { nodes, end: Int32Array.from(ends), at }));
+  return index;
+}
+
+/** A node's subtree in its file's pre-order index, or null when the index does not hold it (then walk it). */
+function subtreeOf(c: ts.Node): { index: PreorderIndex; i: number } | null {
+  const sf = c.getSourceFile();
+  if (!sf) return null;
+  const index = preorderOf(sf);
+  const i = index.at.get(c);
+  return i === undefined ? null : { index, i };
+}
+
 /** Descendants of root the filter accepts, in forEachDescendant's order; only those are wrapped. */
 export function descendantsOfKinds(root: Node, kinds: NodeFilter): Node[] {
   const raw: ts.Node[] = [];
-  const visit = (c: ts.Node): void => {
-    if (accepts(kinds, c)) raw.push(c);
-    ts.forEachChild(c, visit);
-  };
-  ts.forEachChild(root.compilerNode, visit);
+  const sub = subtreeOf(root.compilerNode);
+  if (sub) {
+    const { nodes, end } = sub.index;
+    for (let k = sub.i + 1, stop = end[sub.i]!; k < stop; k++) if (accepts(kinds, nodes[k]!)) raw.push(nodes[k]!);
+  } else {
+    const visit = (c: ts.Node): void => {
+      if (accepts(kinds, c)) raw.push(c);
+      ts.forEachChild(c, visit);
+    };
+    ts.forEachChild(root.compilerNode, visit);
+  }
   return raw.map((c) => wrap(root, c));
 }
 
@@ -214,6 +263,18 @@ const NOT_AGENT_CODE = new Set([SyntaxKind.ClassDeclaration, SyntaxKind.ClassExp
  * returning false from visit skips the node's children.
  */
 export function walkAgentCode(root: Node, visit: (n: Node) => boolean | void, kinds?: NodeFilter): void {
+  const sub = subtreeOf(root.compilerNode);
+  if (sub) {
+    // The same visits in the same order as the recursion below, over the file's pre-order index.
+    const { nodes, end } = sub.index;
+    for (let k = sub.i, stop = end[sub.i]!; k < stop; ) {
+      const c = nodes[k]!;
+      if (k !== sub.i && NOT_AGENT_CODE.has(c.kind)) k = end[k]!;
+      else if ((!kinds || accepts(kinds, c)) && visit(wrap(root, c)) === false) k = end[k]!;
+      else k++;
+    }
+    return;
+  }
   const go = (c: ts.Node): void => {
     if ((!kinds || accepts(kinds, c)) && visit(wrap(root, c)) === false) return;
     ts.forEachChild(c, (k) => {
