@@ -105,6 +105,8 @@ function selfUses(fn: PyFunction): Array<{ name: string; node: SyntaxNode; calle
  */
 function fixedAfterInit(ctx: PythonTransformContext, attr: string): boolean {
   if (!ctx.base.attributes.has(attr) || ctx.base.methods.has(attr)) return false;
+  // What the migration itself hands the base at the end of __init__, after the publisher is built.
+  if (attr === 'eventbus_publisher' || attr === 'local_queue') return false;
   for (const [method, attrs] of ctx.base.assignedIn) if (method !== '__init__' && attrs.has(attr)) return false;
   return ctx.agent.assignments.every((a) => a.attr !== attr || a.method === '__init__');
 }
@@ -226,14 +228,20 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     const left = e?.type === 'assignment' ? e.childForFieldName('left') : null;
     if (left?.type === 'identifier') initLocals.set(left.text, [...(initLocals.get(left.text) ?? []), st]);
   }
+  // Every other binding of a name in __init__ (inside a branch, a loop or with target, an augmented
+  // assignment, a tuple target): such a local is no one plain statement to move, and the state is refused.
+  const topLevel = new Set([...initLocals.values()].flat().map((st) => st.namedChild(0)!.id));
   walk(init.body, (n) => {
     if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-    // Bound some other way (a loop, a with, a nested target): not one plain statement to move.
-    if ((n.type === 'for_statement' || n.type === 'with_item' || n.type === 'pattern_list' || n.type === 'augmented_assignment') && n.text) {
-      walk(n.type === 'for_statement' ? n.childForFieldName('left')! : n.type === 'augmented_assignment' ? n.childForFieldName('left')! : n, (x) => {
-        if (x.type === 'identifier' && initLocals.has(x.text)) initLocals.set(x.text, [...initLocals.get(x.text)!, x]);
-      });
-    }
+    let target: SyntaxNode | null = null;
+    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && !topLevel.has(n.id)) target = n.childForFieldName('left');
+    else if (n.type === 'for_statement') target = n.childForFieldName('left');
+    else if (n.type === 'as_pattern') target = n.childForFieldName('alias') ?? n.namedChildren[1] ?? null;
+    else if (n.type === 'named_expression') target = n.childForFieldName('name');
+    if (!target) return;
+    walk(target, (x) => {
+      if (x.type === 'identifier' && x.parent?.type !== 'attribute') initLocals.set(x.text, [...(initLocals.get(x.text) ?? []), x]);
+    });
   });
   const neededLocals = new Set<string>();
   const plainName = (n: SyntaxNode) => {
@@ -276,7 +284,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   for (const name of neededLocals) {
     const sets = initLocals.get(name)!;
     const st = sets[0]!;
-    if (sets.length !== 1 || st.type !== 'expression_statement') return fail(`transport state is built from ${name}, which __init__ binds more than once`, st.startPosition.row + 1);
+    if (sets.length !== 1 || st.type !== 'expression_statement') return fail(`transport state is built from ${name}, which __init__ binds other than once at its top level (line ${st.startPosition.row + 1})`, st.startPosition.row + 1);
     let own = true;
     walk(st.namedChild(0)!.childForFieldName('right')!, (n) => {
       if (n.type === 'identifier' && plainName(n) && (n.text === 'self' || initParams.has(n.text) || initLocals.has(n.text))) own = false;
