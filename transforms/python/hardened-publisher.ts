@@ -15,7 +15,7 @@ import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { expressionOf, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
-import { analyzeCollect, initTail, moduleDecorators, noteMovedCode, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
+import { analyzeCollect, HOOK, initTail, moduleDecorators, noteMovedCode, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
 const CLASS = 'EventBusPublisher';
@@ -96,6 +96,19 @@ function selfUses(fn: PyFunction): Array<{ name: string; node: SyntaxNode; calle
     out.push({ name, node: n, called, written });
   });
   return out;
+}
+
+/**
+ * A base attribute (not a method) that only the base's __init__ assigns, and that the agent
+ * assigns nowhere but in its own __init__: its value once the agent's __init__ has run is its
+ * value for good, so the transport may be handed that value.
+ */
+function fixedAfterInit(ctx: PythonTransformContext, attr: string): boolean {
+  if (!ctx.base.attributes.has(attr) || ctx.base.methods.has(attr)) return false;
+  // What the migration itself hands the base at the end of __init__, after the publisher is built.
+  if (attr === 'eventbus_publisher' || attr === 'local_queue') return false;
+  for (const [method, attrs] of ctx.base.assignedIn) if (method !== '__init__' && attrs.has(attr)) return false;
+  return ctx.agent.assignments.every((a) => a.attr !== attr || a.method === '__init__');
 }
 
 /** Operations LocalQueueAdapter can drive (runtime/python/amoskys/agents/common/queue_adapter.py). */
@@ -186,7 +199,15 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
         if (!moved.includes(method)) moved.push(method);
         continue;
       }
-      if (ctx.baseOwned.has(u.name)) return fail(`${fn.name}() uses self.${u.name}, which the base owns (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
+      if (ctx.baseOwned.has(u.name)) {
+        // A value the base sets once in its __init__ and nothing re-assigns later (device_id,
+        // agent_name) is fixed by the end of the agent's __init__: the publisher gets it there.
+        if (!u.written && !u.called && fixedAfterInit(ctx, u.name)) {
+          shared.add(u.name);
+          continue;
+        }
+        return fail(`${fn.name}() uses self.${u.name}, which the base owns (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
+      }
       if (transportOnlyAttr(ctx, u.name, moved) && u.name !== queue) stateAttrs.add(u.name);
       else if (u.name !== queue && closedElsewhere(ctx, u.name, moved, closes)) stateAttrs.add(u.name);
       else if (u.written) return fail(`${fn.name}() changes self.${u.name}, which the agent keeps (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
@@ -198,7 +219,37 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   // Transport state is set once in __init__ from module-level values, or from other transport
   // state set before it (`self.stub = Stub(self.channel)` after `self.channel = grpc.insecure_channel(ADDR)`).
   const movedState: PublisherPlan['movedState'] = [];
-  const initParams = new Set(ctx.agent.methods.get('__init__')!.params.map((p) => p.name));
+  const init = ctx.agent.methods.get('__init__')!;
+  const initParams = new Set(init.params.map((p) => p.name));
+  // Locals of __init__ (`parsed = urlparse(EVENTBUS_URL)`) that transport state is built from.
+  const initLocals = new Map<string, SyntaxNode[]>();
+  for (const st of statements(init.body)) {
+    const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    const left = e?.type === 'assignment' ? e.childForFieldName('left') : null;
+    if (left?.type === 'identifier') initLocals.set(left.text, [...(initLocals.get(left.text) ?? []), st]);
+  }
+  // Every other binding of a name in __init__ (inside a branch, a loop or with target, an augmented
+  // assignment, a tuple target): such a local is no one plain statement to move, and the state is refused.
+  const topLevel = new Set([...initLocals.values()].flat().map((st) => st.namedChild(0)!.id));
+  walk(init.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    let target: SyntaxNode | null = null;
+    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && !topLevel.has(n.id)) target = n.childForFieldName('left');
+    else if (n.type === 'for_statement') target = n.childForFieldName('left');
+    else if (n.type === 'as_pattern') target = n.childForFieldName('alias') ?? n.namedChildren[1] ?? null;
+    else if (n.type === 'named_expression') target = n.childForFieldName('name');
+    if (!target) return;
+    walk(target, (x) => {
+      if (x.type === 'identifier' && x.parent?.type !== 'attribute') initLocals.set(x.text, [...(initLocals.get(x.text) ?? []), x]);
+    });
+  });
+  const neededLocals = new Set<string>();
+  const plainName = (n: SyntaxNode) => {
+    const p = n.parent;
+    if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return false;
+    if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id) return false;
+    return true;
+  };
   const pendingState = [...stateAttrs];
   /** State found only because other moved state is built from it: set before that one. */
   const neededBy = new Map<string, string>();
@@ -220,14 +271,40 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
         return false;
       }
       if (n.type === 'identifier' && (n.text === 'self' || initParams.has(n.text))) early = false;
+      else if (n.type === 'identifier' && plainName(n) && initLocals.has(n.text)) neededLocals.add(n.text);
     });
     if (!early) return fail(`self.${attr} (transport state) is built from the constructor's arguments`, sets[0]!.line);
     const dependent = neededBy.get(attr);
     const at = dependent ? movedState.findIndex((m) => m.attr === dependent) : -1;
     movedState.splice(at < 0 ? movedState.length : at, 0, { attr, stmt: sets[0]!.stmt });
   }
+  // Such a local moves first, when it is assigned once, from module-level values only, and read
+  // by nothing in __init__ but the state that moves: it runs once, in the publisher, as before.
+  const movedLocals: PublisherPlan['movedState'] = [];
+  for (const name of neededLocals) {
+    const sets = initLocals.get(name)!;
+    const st = sets[0]!;
+    if (sets.length !== 1 || st.type !== 'expression_statement') return fail(`transport state is built from ${name}, which __init__ binds other than once at its top level (line ${st.startPosition.row + 1})`, st.startPosition.row + 1);
+    let own = true;
+    walk(st.namedChild(0)!.childForFieldName('right')!, (n) => {
+      if (n.type === 'identifier' && plainName(n) && (n.text === 'self' || initParams.has(n.text) || initLocals.has(n.text))) own = false;
+    });
+    if (!own) return fail(`transport state is built from ${name}, which __init__ computes from its own values (line ${st.startPosition.row + 1})`, st.startPosition.row + 1);
+    let elsewhere: SyntaxNode | null = null;
+    walk(init.body, (n) => {
+      if (elsewhere || n.type !== 'identifier' || n.text !== name || !plainName(n)) return;
+      if (st.startIndex <= n.startIndex && n.endIndex <= st.endIndex) return;
+      if (movedState.some((m) => m.stmt.startIndex <= n.startIndex && n.endIndex <= m.stmt.endIndex)) return;
+      elsewhere = n;
+    });
+    if (elsewhere) return fail(`transport state is built from ${name}, which __init__ also uses at line ${(elsewhere as SyntaxNode).startPosition.row + 1}`, (elsewhere as SyntaxNode).startPosition.row + 1);
+    if (movedState.some((m) => m.stmt.startIndex < st.startIndex)) return fail(`transport state is built from ${name}, assigned after it (line ${st.startPosition.row + 1})`, st.startPosition.row + 1);
+    movedLocals.push({ attr: name, stmt: st });
+  }
+  movedLocals.sort((a, b) => a.stmt.startIndex - b.stmt.startIndex);
+  movedState.unshift(...movedLocals);
   for (const attr of shared) {
-    if (!ctx.agent.assignments.some((a) => a.attr === attr && a.method === '__init__')) return fail(`${entry.name}() reads self.${attr}, which __init__ does not set`, entry.line);
+    if (!ctx.agent.assignments.some((a) => a.attr === attr && a.method === '__init__') && !ctx.base.attributes.has(attr)) return fail(`${entry.name}() reads self.${attr}, which __init__ does not set`, entry.line);
   }
   // Failure results: constant False, or the queue fallback, in the entry and in the moved
   // helpers whose result it returns as its own (`return self._send_with_retry(payload)`).
@@ -289,7 +366,10 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       if (n.type === 'return_statement') rets.push(n);
     });
     checkResult = rets.length > 0 && rets.every((r) => ['comparison_operator', 'boolean_operator', 'not_operator'].includes(r.namedChild(0)?.type ?? ''));
-    if (!checkResult) return fail(`${entry.name}() has no failure result to turn into an exception`, entry.line);
+    // Or it fails by raising, which the cycle caught to keep the events (`try: ... except: spool`),
+    // and answers nothing else: that is already publish()'s contract with the base.
+    const raises = collect.value.raising && rets.every((r) => !r.namedChild(0) || ['true', 'none'].includes(r.namedChild(0)!.type));
+    if (!checkResult && !raises) return fail(`${entry.name}() has no failure result to turn into an exception`, entry.line);
   }
   // The teardowns of moved state must be one statement (it becomes the publisher's close()), and
   // only close state that moves.
@@ -506,6 +586,81 @@ function classText(ctx: PythonTransformContext, plan: PublisherPlan): string {
   return `${body}${eol}${eol}${methods}${eol}`;
 }
 
+/**
+ * The publish stays in the agent (business code calls it too: `raise_alert()` publishing at once),
+ * yet the cycle's own call of it went and collect_data() returns that event: without a publisher
+ * the base would only count it as unpublished. When the cycle called it as a plain statement with
+ * one event (`self._publish_event(summary)`, its answer unread), the base is handed a publisher
+ * that makes that same call for each event: the event reaches the bus as before, and the kept
+ * method's own fallback (its legacy queue, still drained by the kept drain) keeps what the bus refuses.
+ */
+function keptPublisher(ctx: PythonTransformContext): boolean {
+  const collect = analyzeCollect(ctx);
+  if (!collect.ok || collect.value.moduleFns.length || collect.value.publishers.length !== 1) return false;
+  if (collect.value.raising || collect.value.accumulate) return false;
+  if (ctx.module.classes.some((c) => c.name === CLASS)) return false;
+  const entry = ctx.agent.methods.get(collect.value.publishers[0]!);
+  if (!entry || ctx.resolved?.members.has(entry.name)) return false;
+  const stmts = collect.value.publishStmts;
+  if (!stmts.length || !stmts.every((st) => ctx.resolved!.statements.some((x) => x.node.id === st.id && x.replacement === undefined))) return false;
+  const plainCall = (st: SyntaxNode) => {
+    const c = selfCall(st);
+    return !!c && !c.target && c.method === entry.name;
+  };
+  // `if not self._publish(t): <keep t>` (its fallback went with the legacy store and drain): a
+  // falsy answer raises, so the base keeps that event in its local_queue instead.
+  const checkedCall = (st: SyntaxNode) => {
+    const cond = st.type === 'if_statement' ? st.childForFieldName('condition') : null;
+    const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
+    const f = arg?.type === 'call' ? arg.childForFieldName('function') : null;
+    return !!f && f.type === 'attribute' && selfAttribute(f) === entry.name;
+  };
+  const checked = collect.value.resultChecked;
+  if (!stmts.every((st) => (checked ? checkedCall(st) : plainCall(st)))) return false;
+  // A publish keeping its own failures in a legacy queue would then have them kept twice.
+  if (checked) {
+    let own = false;
+    walk(entry.body, (n) => {
+      const a = n.type === 'call' ? selfAttribute(n.childForFieldName('function')!) : null;
+      if (a && queueMember(ctx, a)) own = true;
+    });
+    if (own) return false;
+  }
+  const tail = initTail(ctx);
+  if (!tail) return false;
+  const eol = ctx.layout.eol;
+  const u = ctx.layout.unit;
+  const cls = ctx.agent.cls;
+  const text = [
+    `class ${CLASS}:`,
+    `${u}"""${cls.name}'s own publish, ${entry.name}(), which stays in the agent for its other callers (migrate).`,
+    '',
+    `${u}HardenedAgentBase calls publish(events) with what collect_data() returns; each event goes`,
+    ...(checked
+      ? [`${u}through ${entry.name}() as the legacy cycle sent it; a falsy answer raises, and the base`, `${u}retries and then queues the event locally."""`]
+      : [`${u}through ${entry.name}() as the legacy cycle sent it, and that method's own fallback keeps`, `${u}what the bus refuses."""`]),
+    '',
+    `${u}def __init__(self, send):`,
+    `${u}${u}self._send = send`,
+    '',
+    `${u}def publish(self, events):`,
+    `${u}${u}for event in events:`,
+    ...(checked
+      ? [`${u}${u}${u}if not self._send(event):`, `${u}${u}${u}${u}raise RuntimeError("EventBus did not take the event (${entry.name})")`]
+      : [`${u}${u}${u}self._send(event)`]),
+  ].join(eol);
+  ctx.edits.insert(lineStart(ctx.source, cls.outer.startIndex), `${text}${eol}${eol}${eol}`, label);
+  const wiring = [`${tail.indent}# HardenedAgentBase publishes through the agent's own ${entry.name}() (migrate).`, `${tail.indent}self.eventbus_publisher = ${CLASS}(self.${entry.name})`];
+  ctx.edits.insert(tail.at, wiring.map((l) => l + eol).join(''), label);
+  ctx.warnings.push(
+    `${cls.name}: ${entry.name}() stays for the code that still calls it, and the base publishes what ${HOOK}() returns through it (${CLASS}(self.${entry.name}), one call per event as ${collect.value.fn.name}() made); ` +
+      (checked
+        ? `a falsy answer raises, so the base retries and queues that event in its local_queue where ${collect.value.fn.name}() kept it itself`
+        : `its own fallback, not the base's retries and local_queue, keeps what the bus refuses, and /health counts those events as published`),
+  );
+  return true;
+}
+
 export const hardenedPublisher: PythonTransform = {
   name: label,
   phase: 'edit',
@@ -515,14 +670,20 @@ export const hardenedPublisher: PythonTransform = {
       // collect() became collect_data() and its publish left the class, but nothing carries
       // the events to the bus: the base has no eventbus_publisher.
       const gone = [...(ctx.resolved?.members.values() ?? [])].filter((m) => m.kind === 'method' && m.finding === 'publish');
+      // The publish stayed (business code calls it): the base publishes through it, as the cycle did.
+      if (!gone.length && keptPublisher(ctx)) return;
       if (analyzeCollect(ctx).ok && gone.length) {
         keep(ctx, 'eventbus_publisher', a.line, `${gone.map((m) => `${m.name}()`).join(', ')} removed but no ${CLASS} could be built from them (${a.reason}); pass a publisher to the base by hand, or its events are never published`);
       }
       return;
     }
     const plan = a.value;
-    // Only when the plan really removed the transport (no business caller kept it).
-    if (!plan.moved.every((m) => ctx.resolved?.members.has(m.name))) return;
+    // Only when the plan really removed the transport (no business caller kept it); otherwise the
+    // base publishes through the publish that stays, as the legacy cycle did.
+    if (!plan.moved.every((m) => ctx.resolved?.members.has(m.name))) {
+      keptPublisher(ctx);
+      return;
+    }
     const eol = ctx.layout.eol;
     const cls = ctx.agent.cls;
     // Hand the publisher (and the legacy queue) to the base at the end of __init__, where
@@ -582,6 +743,8 @@ export const hardenedPublisher: PythonTransform = {
       }
     }
     for (const m of plan.moved) noteMovedCode(ctx, m.outer);
+    // The transport state built in __init__ (`self.host = socket.gethostname()`) keeps its imports too.
+    for (const m of plan.movedState) noteMovedCode(ctx, m.stmt);
     // Its own retry loop moved as it was: each of the base's attempts now runs it.
     for (const m of plan.moved.filter((x) => RETRY_METHOD.test(x.name))) {
       ctx.warnings.push(`${cls.name}: ${m.name}() retries inside each of the base's attempts (the base retries with back-off too); drop its loop when reviewing ${CLASS}`);
@@ -652,7 +815,15 @@ export function spoolConstants(ctx: PythonTransformContext, queueFns: PyFunction
   const cls = ctx.agent.cls.name;
   return [...used].map(([name, fns]) => {
     const at = constants.get(name)!.startPosition.row + 1;
-    const still = [...ctx.agent.methods.values()].some((m) => !fns.has(m.name) && !isRemoved(ctx, m.outer) && mentions(m.body, name));
+    // Uses in statements that go (the cycle's own inline spool write in its except handler) do not count.
+    const keptUse = (body: SyntaxNode) => {
+      let found = false;
+      walk(body, (n) => {
+        if (!found && n.type === 'identifier' && n.text === name && !isRemoved(ctx, n)) found = true;
+      });
+      return found;
+    };
+    const still = [...ctx.agent.methods.values()].some((m) => !fns.has(m.name) && !isRemoved(ctx, m.outer) && keptUse(m.body));
     return `${cls}: ${name} (${ctx.file}:${at}) is the spool where ${[...fns].map((f) => `${f}()`).join(', ')} kept and re-sent what the bus refused; ${fns.size > 1 ? 'they' : 'it'} went, so batches still in it at the cut-over are never re-sent (the base queues in its own local_queue from now on)${still ? `; ${name} is still used elsewhere in ${cls}` : ''}: re-send or archive it before switching over`;
   });
 }

@@ -51,6 +51,8 @@ export interface CollectPlan {
   resultChecked: boolean;
   /** Module-level functions the cycle published with (`publish(batch)`, see modulePublishers): they stay. */
   moduleFns: string[];
+  /** The cycle caught the publish's exception (`try: self._publish(b) except ...: self._spool(b)`): it fails by raising. */
+  raising?: boolean;
   /**
    * The cycle published from inside its own loops and branches (`for alert in alerts: ...;
    * self._publish(self._alert_event(alert))`): each publish call becomes `<name>.append(<event>)`
@@ -309,7 +311,7 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
       if (n.type === 'function_definition' || n.type === 'class_definition') return false;
       if (n.type === 'return_statement' && n.namedChild(0)?.type === 'false') failure = true;
     });
-    if (failure && reachesBus(ctx, fn)) m.publish.add(name);
+    if ((failure || caughtPublishes(ctx, cycle).has(name)) && reachesBus(ctx, fn)) m.publish.add(name);
   }
   const sender = senderThread(ctx);
   if (sender) m.publish.add(sender.send);
@@ -327,6 +329,9 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
       // Through a named publish, only what the agent kept (`self._publish(self.pending[seq])`): a
       // business send of a fresh event (`self._publish_telemetry(self._heartbeat())`) is no re-send.
       if (a && named.includes(a) && n.parent?.type === 'call' && keptState(ctx, fn, n.parent.childForFieldName('arguments'))) resends = true;
+      // Or what it reads back from where the cycle's fallback kept it (`for batch in pending:` over
+      // the lines of self.spool_file, which `_spool(batch)` appended to): a spool on disk.
+      if (a && named.includes(a) && n.parent?.type === 'call' && spooledBack(ctx, fn, n.parent.childForFieldName('arguments'))) resends = true;
       // `def _flush_spool(self): ... if not publish(batch): ...` re-sends through the module's publish function.
       const f = n.type === 'call' ? n.childForFieldName('function') : null;
       if (f?.type === 'identifier' && modules.has(f.text)) resends = true;
@@ -336,6 +341,78 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
     if (resends) m.drain.add(name);
   }
   return m;
+}
+
+/**
+ * Methods the cycle calls as `try: self._post(ev) except ...: <keep ev>` where every handler keeps
+ * the event, handing it to another method of the agent (`self._spool(ev)`) or appending it to a
+ * file itself (inlineSpoolWrite): a publish that signals failure by raising (no `return False`).
+ */
+function caughtPublishes(ctx: PythonTransformContext, cycle: PyFunction): Set<string> {
+  const out = new Set<string>();
+  walk(cycle.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'try_statement') return;
+    const handlers = n.namedChildren.filter((k) => k.type === 'except_clause' || k.type === 'except_group_clause');
+    if (!handlers.length) return;
+    for (const x of statements(n.childForFieldName('body'))) {
+      const c = selfCall(x);
+      const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
+      if (!c || c.target || !ctx.agent.methods.has(c.method) || a.length !== 1 || a[0]!.type !== 'identifier') continue;
+      const ev = a[0]!.text;
+      const keeps = (y: SyntaxNode) => {
+        const q = selfCall(y);
+        const b = q ? q.call.childForFieldName('arguments')!.namedChildren : [];
+        return (!!q && !q.target && q.method !== c.method && ctx.agent.methods.has(q.method) && !ctx.base.methods.has(q.method) && b.length === 1 && b[0]!.text === ev) || inlineSpoolWrite(y, ev) !== null;
+      };
+      if (handlers.every((h) => statements(h.namedChildren.find((k) => k.type === 'block') ?? null).some(keeps))) out.add(c.method);
+    }
+  });
+  return out;
+}
+
+/**
+ * The one argument is a loop variable of the method, and the method works the same state (a
+ * self attribute that is no method: the spool's path, its connection) as a method the cycle
+ * hands the events its publish did not take (cycleFallbacks): it re-sends what that fallback
+ * stored, read back from the store. A fresh event built from other state is not.
+ */
+function spooledBack(ctx: PythonTransformContext, fn: PyFunction, args: SyntaxNode | null): boolean {
+  const list = args?.namedChildren ?? [];
+  if (list.length !== 1 || list[0]!.type !== 'identifier') return false;
+  const v = list[0]!.text;
+  let looped = false;
+  walk(fn.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'for_statement') {
+      const left = n.childForFieldName('left');
+      if (left?.text === v || (left?.type === 'pattern_list' && left.namedChildren.some((x) => x.text === v))) looped = true;
+    }
+  });
+  if (!looped) return false;
+  const state = (f: PyFunction): Set<string> => {
+    const out = new Set<string>();
+    walk(f.body, (n) => {
+      if (n.type === 'class_definition') return false;
+      const a = selfAttribute(n);
+      if (a && !ctx.agent.methods.has(a) && !ctx.baseOwned.has(a)) out.add(a);
+    });
+    return out;
+  };
+  const mine = state(fn);
+  // The cycle's handler appended to that file itself: the method reads the same path back.
+  for (const path of inlineSpools(ctx)) {
+    let reads = false;
+    walk(fn.body, (n) => {
+      if (n.type === 'call' && n.childForFieldName('function')?.text === 'open' && n.childForFieldName('arguments')!.namedChildren[0]?.text === path) reads = true;
+    });
+    if (reads) return true;
+  }
+  for (const name of cycleFallbacks(ctx)) {
+    const f = ctx.agent.methods.get(name);
+    if (f && f !== fn && [...state(f)].some((a) => mine.has(a))) return true;
+  }
+  return false;
 }
 
 /**
@@ -383,6 +460,22 @@ function cycleFallbacks(ctx: PythonTransformContext): Set<string> {
   if (!cycle) return out;
   walk(cycle.body, (n) => {
     if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    // `try: self._publish(batch) except ...: self._spool(batch)`: the handler keeps what the publish raised on.
+    if (n.type === 'try_statement') {
+      for (const x of statements(n.childForFieldName('body'))) {
+        const c = selfCall(x);
+        const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
+        if (!c || c.target || !isPublishMethod(ctx, c.method) || a.length !== 1 || a[0]!.type !== 'identifier') continue;
+        for (const h of n.namedChildren.filter((k) => k.type === 'except_clause' || k.type === 'except_group_clause')) {
+          for (const y of statements(h.namedChildren.find((k) => k.type === 'block') ?? null)) {
+            const q = selfCall(y);
+            const b = q ? q.call.childForFieldName('arguments')!.namedChildren : [];
+            if (q && !q.target && q.method !== c.method && ctx.agent.methods.has(q.method) && !ctx.base.methods.has(q.method) && b.length === 1 && b[0]!.text === a[0]!.text) out.add(q.method);
+          }
+        }
+      }
+      return;
+    }
     if (n.type !== 'if_statement' || n.childForFieldName('alternative')) return;
     const cond = n.childForFieldName('condition');
     const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
@@ -662,6 +755,7 @@ function readCollectDirect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   const publishers = new Set<string>();
   const moduleFns = new Set<string>();
   let resultChecked = false;
+  let raising = false;
   const returns: Array<{ node: SyntaxNode; text: string }> = [];
   for (const [i, s] of stmts.entries()) {
     if (statusStmts.includes(s)) continue;
@@ -775,6 +869,18 @@ function readCollectDirect(ctx: PythonTransformContext): Analysis<CollectPlan> {
         continue;
       }
     }
+    // `try: self._publish(batch) except (OSError, PublishError): self._spool(batch)`: the publish
+    // signals a failure by raising and the cycle's handlers keep the events in the legacy queue;
+    // the base catches the exception, retries and queues what it could not publish.
+    const raised = raisingPublish(ctx, s);
+    if (raised) {
+      if (reassignedAfter(stmts.slice(i + 1), raised.ev)) return fail(`${name}() changes ${raised.ev} after publishing it (line ${line(s)})`, line(s));
+      publishStmts.push(s);
+      publishers.add(raised.method);
+      raising = true;
+      if (!events.includes(raised.ev)) events.push(raised.ev);
+      continue;
+    }
     // `if not self._send(events): self._queue_events(events)`: the cycle's own fallback to the
     // legacy queue when the publish reports a failure; the base queues what it could not publish.
     if (s.type === 'if_statement' && !s.childForFieldName('alternative')) {
@@ -833,7 +939,10 @@ function readCollectDirect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       if (usesName(s, local)) return fail(`${name}() uses ${local} (the drain result) at line ${line(s)}`, line(s));
     }
     if (s.type === 'return_statement') {
-      if (i !== stmts.length - 1 || !constReturn(s)) return fail(`${name}() returns ${head(s)} at line ${line(s)}`, line(s));
+      if (i !== stmts.length - 1 || !constReturn(s)) {
+        const byRun = unused ? null : publishedByRun(ctx, name);
+        return fail(byRun ?? `${name}() returns ${head(s)} at line ${line(s)}`, line(s));
+      }
     }
   }
   if (publishStmts.length === 0) {
@@ -882,7 +991,149 @@ function readCollectDirect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       else if (!isTrivial(x)) return fail(`${name}()'s except handler does more than log (line ${line(x)})`, line(x));
     }
   }
-  return { ok: true, value: { fn, publishStmts: [...publishStmts, ...statusStmts], drainStmts, events: rendered, returns, block: stmts, append, counters, publishers: [...publishers], resultChecked, moduleFns: [...moduleFns] } };
+  return { ok: true, value: { fn, publishStmts: [...publishStmts, ...statusStmts], drainStmts, events: rendered, returns, block: stmts, append, counters, publishers: [...publishers], resultChecked, moduleFns: [...moduleFns], raising } };
+}
+
+/**
+ * The cycle returns its events to run(), which publishes them itself: `events = self.collect()`
+ * in run()'s loop, then a call of the agent's transport there (`self._post(self._envelope(events))`,
+ * `self.bus.send(events)`). Names both lines, and the store run() keeps refused events in, so the
+ * review item says what a person folds into collect_data().
+ */
+function publishedByRun(ctx: PythonTransformContext, name: string): string | null {
+  const run = ctx.agent.methods.get(LEGACY_RUN);
+  if (!run) return null;
+  let taken: SyntaxNode | null = null;
+  let local: string | null = null;
+  walk(run.body, (n) => {
+    if (taken || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'assignment') return;
+    const right = n.childForFieldName('right');
+    const left = n.childForFieldName('left');
+    const f = right?.type === 'call' ? right.childForFieldName('function') : null;
+    if (f?.type === 'attribute' && selfAttribute(f) === name && left?.type === 'identifier') {
+      taken = n;
+      local = left.text;
+    }
+  });
+  if (!taken || !local) return null;
+  // The events, and what run() builds from them (`envelope = self._envelope(events)`).
+  const names = new Set<string>([local as string]);
+  walk(run.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'assignment' || n.startIndex < taken!.endIndex) return;
+    const left = n.childForFieldName('left');
+    const right = n.childForFieldName('right');
+    if (left?.type === 'identifier' && right && [...names].some((x) => usesName(right, x))) names.add(left.text);
+  });
+  let send: SyntaxNode | null = null;
+  walk(run.body, (n) => {
+    if (send || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'call' || n.startIndex < taken!.endIndex) return;
+    const f = n.childForFieldName('function');
+    const m = f?.type === 'attribute' ? selfAttribute(f) : null;
+    const viaClient = busClientCall(ctx, n);
+    if (!(viaClient || (m && ctx.agent.methods.has(m) && (isTransport(ctx, m) || reachesBus(ctx, ctx.agent.methods.get(m)!))))) return;
+    if ([...names].some((x) => usesName(n.childForFieldName('arguments')!, x))) send = n;
+  });
+  if (!send) return null;
+  const s = send as SyntaxNode;
+  return `${name}() returns its events to run() (line ${line(taken)}: ${head(taken)}), which publishes them itself (line ${line(s)}: ${head(enclosingStatement(s))}) and keeps what the bus refuses its own way; ` +
+    `a person moves run()'s publish into collect_data(), returning exactly what run() sent (the events or what run() builds from them), and decides whether run()'s backlog can be left to the base's local_queue`;
+}
+
+/**
+ * A handler statement that keeps `ev` on disk itself: `with open(PATH, "a") as f: f.write(json.dumps(ev) + "\n")`
+ * (every statement of the with writes through its file, one of them `ev`). Returns PATH's text (a
+ * module constant or a self attribute), or null. `os.makedirs(...)` before it is part of it (see inlineSpoolAux).
+ */
+function inlineSpoolWrite(x: SyntaxNode, ev: string): string | null {
+  if (x.type !== 'with_statement') return null;
+  const items = x.namedChildren.find((c) => c.type === 'with_clause')?.namedChildren ?? [];
+  if (items.length !== 1) return null;
+  const value = items[0]!.childForFieldName('value') ?? items[0]!.namedChild(0);
+  const asPattern = value?.type === 'as_pattern' ? value : null;
+  const call = asPattern ? asPattern.namedChild(0) : null;
+  const alias = asPattern?.childForFieldName('alias')?.text ?? asPattern?.namedChildren[1]?.text ?? null;
+  if (!call || call.type !== 'call' || call.childForFieldName('function')?.text !== 'open' || !alias) return null;
+  const args = call.childForFieldName('arguments')!.namedChildren;
+  const mode = args[1]?.type === 'string' ? args[1]!.text.replace(/^[rbuRBU]*['"]|['"]$/g, '') : null;
+  if (!args[0] || !mode || !/^a/.test(mode)) return null;
+  const path = args[0]!;
+  if (!(path.type === 'identifier' || (path.type === 'attribute' && selfAttribute(path)))) return null;
+  const body = statements(x.childForFieldName('body')).filter((s) => !isDocstring(s));
+  if (!body.length) return null;
+  let holds = false;
+  for (const s of body) {
+    const e = expressionOf(s);
+    const f = e?.type === 'call' ? e.childForFieldName('function') : null;
+    if (!f || f.type !== 'attribute' || f.childForFieldName('object')?.text !== alias || !/^(write|writelines)$/.test(f.childForFieldName('attribute')!.text)) return null;
+    if (usesName(e!.childForFieldName('arguments')!, ev)) holds = true;
+  }
+  return holds ? path.text : null;
+}
+
+/** `os.makedirs(os.path.dirname(SPOOL) or ".", exist_ok=True)`: making the spool's directory. */
+function inlineSpoolAux(x: SyntaxNode): boolean {
+  const e = expressionOf(x);
+  return e?.type === 'call' && /^os\.makedirs$/.test(e.childForFieldName('function')?.text ?? '') && !e.text.includes('self.');
+}
+
+/** Spool paths the cycle's except handlers append a refused event to themselves (inlineSpoolWrite). */
+function inlineSpools(ctx: PythonTransformContext): Set<string> {
+  const out = new Set<string>();
+  const cycle = ctx.agent.methods.get(cycleMethod(ctx));
+  if (!cycle) return out;
+  walk(cycle.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'try_statement') return;
+    for (const x of statements(n.childForFieldName('body'))) {
+      const c = selfCall(x);
+      const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
+      if (!c || c.target || !isPublishMethod(ctx, c.method) || a.length !== 1 || a[0]!.type !== 'identifier') continue;
+      for (const h of n.namedChildren.filter((k) => k.type === 'except_clause' || k.type === 'except_group_clause')) {
+        for (const y of statements(h.namedChildren.find((k) => k.type === 'block') ?? null)) {
+          const p = inlineSpoolWrite(y, a[0]!.text);
+          if (p) out.add(p);
+        }
+      }
+    }
+  });
+  return out;
+}
+
+/**
+ * `try: self._publish(ev) [log lines] except ...: [log lines] self._spool(ev)`: a publish of the
+ * agent (by name or shape) called as a statement with one local event, whose every except clause
+ * hands that event to the agent's own queue method (not a drain) besides log lines. No else or
+ * finally clause, nothing else in the try: the whole statement is the publish with its fallback.
+ */
+function raisingPublish(ctx: PythonTransformContext, s: SyntaxNode): { method: string; ev: string } | null {
+  if (s.type !== 'try_statement') return null;
+  if (s.namedChildren.some((c) => c.type === 'else_clause' || c.type === 'finally_clause')) return null;
+  const handlers = s.namedChildren.filter((c) => c.type === 'except_clause' || c.type === 'except_group_clause');
+  if (!handlers.length) return null;
+  const logLine = (x: SyntaxNode) => isTrivial(x) && !x.text.startsWith('return');
+  const body = statements(s.childForFieldName('body')).filter((x) => !isDocstring(x));
+  const calls = body.filter((x) => !logLine(x));
+  if (calls.length !== 1) return null;
+  const c = selfCall(calls[0]!);
+  if (!c || c.target || !isPublish(ctx, c.method) || !isTransport(ctx, c.method)) return null;
+  const args = c.call.childForFieldName('arguments')!.namedChildren;
+  if (args.length !== 1 || args[0]!.type !== 'identifier') return null;
+  const ev = args[0]!.text;
+  const fallback = (x: SyntaxNode) => {
+    const q = selfCall(x);
+    const a = q ? q.call.childForFieldName('arguments')!.namedChildren : [];
+    return !!q && !q.target && queueMember(ctx, q.method) && !isDrain(ctx, q.method) && a.length === 1 && a[0]!.text === ev;
+  };
+  // Or the handler appends the event to a spool file itself (`with open(SPOOL_FILE, "a") as f: ...`).
+  const inline = (x: SyntaxNode) => inlineSpoolWrite(x, ev) !== null;
+  for (const h of handlers) {
+    const hs = statements(h.namedChildren.find((c) => c.type === 'block') ?? null).filter((x) => !isDocstring(x));
+    if (!hs.some((x) => fallback(x) || inline(x)) || !hs.every((x) => fallback(x) || logLine(x) || inline(x) || (inlineSpoolAux(x) && hs.some(inline)))) return null;
+  }
+  return { method: c.method, ev };
 }
 
 /**
@@ -1260,6 +1511,10 @@ export function proposeTransport(
       finding,
       reason: `state of the agent's own ${finding} code`,
       sharedWithBase: false,
+      // Kept, it keeps its set-up and every use that stays byte for byte: nothing of the agent's
+      // behaviour is lost and nothing dangles (what it no longer does is the warning of the
+      // transport or queue that went, and a kept method using it is reported itself).
+      safeToKeep: true,
       // Its statements would be swept out of a method that stays: it goes only with all its users.
       condition: (scope) => {
         const kept = users.filter((u) => !scope.removed.has(u));
