@@ -6,7 +6,7 @@
 // A session streams: each source goes to python3 as soon as it is known (one JSON line)
 // and its verdict comes back on its own line, so CPython compiles on the second core
 // while this process parses the next file, instead of all at the end with this process idle.
-import type { ResultPromise } from 'execa';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { learnPython3, python3Command } from './python3.js';
 
 const SCRIPT = `
@@ -39,8 +39,8 @@ type Verdict = { line: number; msg: string } | null;
 
 /** One python3 compiling the sources sent to it, in order, while the caller goes on. */
 export class PyCompileSession {
-  /** python3, once execa is loaded (a cached scan that compiles nothing never loads it: some 100 modules). */
-  private readonly started: Promise<{ child: ResultPromise }>;
+  /** python3, started with node's own child_process: execa (some 100 modules, ~0.3 s of CPU to load) is not needed for a pipe. */
+  private readonly started: Promise<{ child: ChildProcessWithoutNullStreams; ended: Promise<void> }>;
   private readonly waiting: Array<{ name: string; resolve: (e: string | null) => void }> = [];
   private buffered = '';
   /** The first line python3 writes is its sys.executable (see python3.ts), then one verdict per line. */
@@ -50,11 +50,14 @@ export class PyCompileSession {
 
   constructor() {
     const python3 = python3Command();
-    // Wrapped: a ResultPromise is itself a thenable, which .then would wait for to the end.
-    this.started = import('execa').then(({ execa }) => {
-      const child = execa(python3, ['-c', SCRIPT], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, timeout: 600_000 });
-      child.stdout!.setEncoding('utf8');
-      child.stdout!.on('data', (chunk: string) => {
+    // Wrapped in an object, as the child is handed out only once it is started.
+    this.started = Promise.resolve().then(() => {
+      const child = spawn(python3, ['-c', SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
+      // At most 10 minutes (as before); cleared when it ends or could not start (spawn's own
+      // timeout option is not cleared when the start fails, and kept the process alive).
+      const timer = setTimeout(() => child.kill('SIGTERM'), 600_000);
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (chunk: string) => {
         this.buffered += chunk;
         for (let nl = this.buffered.indexOf('\n'); nl !== -1; nl = this.buffered.indexOf('\n')) {
           const line = this.buffered.slice(0, nl);
@@ -70,12 +73,31 @@ export class PyCompileSession {
           next.resolve(r ? `${next.name}:${r.line}: python3 refuses it: ${r.msg}` : null);
         }
       });
-      child.stdin!.on('error', () => undefined);
-      child.catch((err: { code?: string; shortMessage?: string }) => {
-        this.fail(err.code === 'ENOENT' ? 'python3 not found on PATH; cannot byte-compile' : `python3 failed: ${err.shortMessage ?? String(err)}`);
+      // stderr is drained (a full pipe would stall python3) and kept for the failure message.
+      let stderr = '';
+      child.stderr.setEncoding('utf8');
+      child.stderr.on('data', (chunk: string) => {
+        if (stderr.length < 4000) stderr += chunk;
       });
-      child.then(() => this.fail('python3 ended early'), () => undefined);
-      return { child };
+      child.stdin.on('error', () => undefined);
+      const ended = new Promise<void>((resolve) => {
+        child.on('error', (err: NodeJS.ErrnoException) => {
+          clearTimeout(timer);
+          this.fail(err.code === 'ENOENT' ? 'python3 not found on PATH; cannot byte-compile' : `python3 failed: ${err.message}`);
+          resolve();
+        });
+        // 'close': the exit code and every line it wrote (the verdicts are all read by then).
+        child.on('close', (code, signal) => {
+          clearTimeout(timer);
+          if (code === 0) this.fail('python3 ended early');
+          else {
+            const said = stderr.trim().split('\n').pop();
+            this.fail(`python3 failed: ${signal ? `killed by ${signal}` : `exit code ${code}`}${said ? `: ${said}` : ''}`);
+          }
+          resolve();
+        });
+      });
+      return { child, ended };
     });
   }
 
@@ -92,15 +114,15 @@ export class PyCompileSession {
       const item = input.bytes ? { name: input.name, b64: Buffer.from(input.bytes).toString('base64') } : { name: input.name, text: input.text };
       const line = `${JSON.stringify(item)}\n`;
       // Written in the order asked: every write waits on the same start, and its callbacks run in turn.
-      void this.started.then(({ child }) => child.stdin!.write(line));
+      void this.started.then(({ child }) => child.stdin.write(line));
     });
   }
 
   /** No more sources: python3 ends once it has answered the ones sent. */
   async close(): Promise<void> {
-    const { child } = await this.started;
-    child.stdin!.end();
-    await child.catch(() => undefined);
+    const { child, ended } = await this.started;
+    child.stdin.end();
+    await ended;
   }
 }
 
