@@ -4,9 +4,11 @@ import { loadProfile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
 import { readHistory, type MigrationHistory } from '../record/git.js';
 import { computeStatus } from '../record/status.js';
+import { unfinishedRun } from '../pipeline/journal.js';
 import { statusJson, statusTable } from '../report/status-table.js';
 import { useColor } from '../report/terminal.js';
 import { resolveRoot, type CommonFlags } from './common.js';
+import { unfinishedNote } from '../report/status-table.js';
 
 export async function statusCommand(opts: CommonFlags & { profile: string; json?: boolean }): Promise<number> {
   const root = resolveRoot(opts);
@@ -20,6 +22,10 @@ export async function statusCommand(opts: CommonFlags & { profile: string; json?
     if (!(err instanceof UsageError)) throw err;
   }
   const rows = await computeStatus(root, scan, history);
-  process.stdout.write(opts.json ? statusJson(rows) : statusTable(rows, { color: useColor() }));
+  // A killed run's leftovers look migrated on disk, yet the next writing command puts them
+  // back: say so (read as recovery reads it, nothing touched: status stays read-only).
+  const unfinished = unfinishedRun(root);
+  const pending = unfinished ? unfinishedNote(unfinished, scan.agents) : undefined;
+  process.stdout.write(opts.json ? statusJson(rows, pending) : statusTable(rows, { color: useColor(), pending }));
   return 0;
 }

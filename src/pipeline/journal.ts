@@ -387,8 +387,12 @@ function git(cwd: string, args: string[]): string {
   return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** Where the journals of `root` live: its git dir, or a state folder of its own outside git. */
-function locate(root: string): Location {
+/**
+ * Where the journals of `root` live: its git dir, or a state folder of its own outside git.
+ * `create: false` (a read-only command) never makes the state folder: it names it as it
+ * would be, with the older temporary place when one exists.
+ */
+function locate(root: string, create = true): Location {
   try {
     const gitDir = git(root, ['rev-parse', '--git-dir']).trim();
     const top = git(root, ['rev-parse', '--show-toplevel']).trim();
@@ -401,6 +405,7 @@ function locate(root: string): Location {
     // file --force had replaced was lost. A root it cannot write to keeps the temporary place.
     const legacy = tempLocation(root);
     const own = path.join(root, '.migrate', 'run');
+    if (!create) return { dir: own, git: false, owner: root, legacy: existsSync(legacy) ? { dir: legacy, git: false } : undefined };
     try {
       mkdirSync(own, { recursive: true });
       return { dir: own, git: false, owner: root, legacy: existsSync(legacy) ? { dir: legacy, git: false } : undefined };
@@ -555,6 +560,14 @@ function recoveryRoot(loc: Location, data: JournalData, warn: Warn): string {
   return now;
 }
 
+function realOr(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
 function samePlace(a: string, b: string): boolean {
   try {
     return realpathSync(a) === realpathSync(b);
@@ -568,25 +581,100 @@ function samePlace(a: string, b: string): boolean {
  * comes back, or (when it did not exist before) it goes, index entry included.
  */
 function settleFile(loc: Location, data: JournalData, root: string, rel: string, backupDir: string): void {
+  const s = settling(loc, data, root, rel, backupDir);
+  if (s.action === 'keep') return;
+  if (s.action === 'restore') {
+    if (!existsSync(s.abs) || !sameBytes(s.abs, s.backup!)) {
+      const tmp = `${s.abs}.${process.pid}.restore.tmp`;
+      copyFileSync(s.backup!, tmp);
+      renameSync(tmp, s.abs);
+    }
+    if (loc.git) resetIndex(loc.top!, s.fromTop, s.inHead);
+    return;
+  }
+  if (loc.git) resetIndex(loc.top!, s.fromTop, false);
+  removeIfAny(s.abs);
+}
+
+interface Settling {
+  action: 'keep' | 'restore' | 'remove';
+  abs: string;
+  fromTop: string;
+  inHead: boolean;
+  backup?: string;
+}
+
+/** What settleFile does to one file of a run, decided without touching anything (also what `status` reports). */
+function settling(loc: Location, data: JournalData, root: string, rel: string, backupDir: string): Settling {
   const abs = path.join(root, rel);
   const backupName = data.backups[rel];
   const backup = backupName ? path.join(backupDir, backupName) : undefined;
   const fromTop = loc.git ? path.relative(loc.top!, abs).split(path.sep).join('/') : rel;
   const inHead = loc.git && headHas(loc.top!, fromTop);
   if (backup && existsSync(backup)) {
-    if (inHead && existsSync(abs) && headBlobIs(loc.top!, fromTop, abs) && !sameBytes(abs, backup)) return; // the new version was committed
-    if (!existsSync(abs) || !sameBytes(abs, backup)) {
-      const tmp = `${abs}.${process.pid}.restore.tmp`;
-      copyFileSync(backup, tmp);
-      renameSync(tmp, abs);
-    }
-    if (loc.git) resetIndex(loc.top!, fromTop, inHead);
-    return;
+    // The new version was committed: it stays.
+    if (inHead && existsSync(abs) && headBlobIs(loc.top!, fromTop, abs) && !sameBytes(abs, backup)) return { action: 'keep', abs, fromTop, inHead };
+    return { action: 'restore', abs, fromTop, inHead, backup };
   }
   // Only what git does not know as committed: a half-done run's leftovers, never user files.
-  if (inHead) return;
-  if (loc.git) resetIndex(loc.top!, fromTop, false);
-  removeIfAny(abs);
+  return { action: inHead ? 'keep' : 'remove', abs, fromTop, inHead };
+}
+
+/** A writing command's journal still there, as `migrate status` reports it. */
+export interface UnfinishedRun {
+  pid: number;
+  started: string;
+  /** 'killed': the next writing command puts its files back first; 'running': a live command (or one not provably dead) holds it. */
+  state: 'killed' | 'running';
+  /** Files that command would change, relative to the asking root ('/'-separated; absolute when outside it). */
+  files: Array<{ path: string; action: 'remove' | 'restore' }>;
+}
+
+/**
+ * The journal of an unfinished writing command in `root`'s repository, read as recovery
+ * reads it (same place, same identity check, same root and same per-file decision) but
+ * with nothing stopped, removed or restored: `migrate status` stays read-only. Null when
+ * there is none, or it holds no file that would change.
+ */
+export function unfinishedRun(root: string): UnfinishedRun | null {
+  let loc: Location;
+  try {
+    loc = locate(root, false);
+  } catch {
+    return null;
+  }
+  const places = [loc.legacy, loc].filter((l): l is Location => !!l);
+  for (const place of places) {
+    const file = path.join(place.dir, 'migrate-run.json');
+    if (!existsSync(file)) continue;
+    const data = readJournal(file);
+    if (!data || data.kind !== 'run' || !data.files.length) continue;
+    const owner = data.pid === process.pid ? 'other' : checkIdentity({ pid: data.pid, start: data.start, boot: data.boot });
+    let base: string;
+    try {
+      base = recoveryRoot(place, data, () => {});
+    } catch {
+      base = data.root; // an older journal naming another place: its files as it names them
+    }
+    const backups = backupDirOf(file, data.pid);
+    const files: UnfinishedRun['files'] = [];
+    for (const rel of data.files) {
+      let s: Settling;
+      try {
+        s = settling(place, data, base, rel, backups);
+      } catch {
+        continue;
+      }
+      const changes = s.action === 'remove' ? existsSync(s.abs) : s.action === 'restore' ? !existsSync(s.abs) || !sameBytes(s.abs, s.backup!) : false;
+      if (!changes) continue;
+      const shownRel = path.join(path.relative(realOr(root), realOr(path.dirname(s.abs))), path.basename(s.abs));
+      const shownPath = shownRel.startsWith('..') || path.isAbsolute(shownRel) ? s.abs : shownRel.split(path.sep).join('/');
+      files.push({ path: shownPath, action: s.action as 'remove' | 'restore' });
+    }
+    if (!files.length) continue;
+    return { pid: data.pid, started: data.started, state: owner === 'same' || owner === 'unknown' ? 'running' : 'killed', files };
+  }
+  return null;
 }
 
 /**

@@ -5,11 +5,11 @@
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import type { RunJournal } from './journal.js';
-import { MigrateError, oneLine } from '../core/errors.js';
+import { MigrateError, UsageError, oneLine } from '../core/errors.js';
 import type { AgentInfo, RunResult } from '../core/types.js';
 import type { Profile } from '../profile/profile.js';
 import { checkTree, checkoutShardBranch, commitAgent } from '../record/git.js';
-import { buildRecord, recordPath, writeRecord } from '../record/migration-log.js';
+import { buildRecord, recordPath, recordsFolderProblem, writeRecord } from '../record/migration-log.js';
 import type { ReviewAnswer } from '../record/review-log.js';
 
 export async function prepareRecordStage(
@@ -18,6 +18,10 @@ export async function prepareRecordStage(
   records: string[],
   opts: { allowDirty: boolean; shard?: string; profile: Profile },
 ): Promise<void> {
+  // Before the tree is judged (an untracked file of that name would be named as mere dirt)
+  // and before anything is written: every commit would fail on it after the rewrite and validation.
+  const problem = recordsFolderProblem(root);
+  if (problem) throw new UsageError(`refusing to start: ${problem}`);
   const names = [...outputs.map((o) => path.relative(root, o).split(path.sep).join('/')), ...records];
   await checkTree(root, names, { allowDirty: opts.allowDirty });
   if (opts.shard) await checkoutShardBranch(root, opts.shard);
@@ -30,6 +34,9 @@ export async function runRecordStage(
   journal?: RunJournal | null,
 ): Promise<string> {
   const r = item.result;
+  // `commit` and `review` reach here with no pre-flight of their own: one line, not a raw EEXIST.
+  const problem = recordsFolderProblem(root);
+  if (problem) throw new MigrateError(problem);
   const record = buildRecord(root, {
     agent: item.agent.name,
     language: item.agent.language,

@@ -2,7 +2,7 @@
 // with a stable key order so a record diffs cleanly and each agent's file is
 // touched only by that agent's own commits (no cross-agent conflicts on revert).
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KeptForReview, Language, ValidationReport } from '../core/types.js';
@@ -75,6 +75,26 @@ export function assertAgentName(agent: string): void {
   if (!AGENT_NAME.test(agent)) {
     throw new UsageError(`"${agent}" is not an agent class name (letters, digits and _ only)`);
   }
+}
+
+/**
+ * Why the records folder (`migration-log/` under the root) cannot hold records, or null when
+ * it can (a folder, or nothing yet). A file, symlink or FIFO of that name is the user's: before,
+ * each agent was rewritten and validated, then failed at commit with a raw
+ * "EEXIST: file already exists, mkdir '/…/migration-log'".
+ */
+export function recordsFolderProblem(root: string): string | null {
+  let kind: string;
+  try {
+    const st = lstatSync(path.join(root, LOG_DIR));
+    if (st.isDirectory()) return null;
+    kind = st.isSymbolicLink() ? 'a symlink' : st.isFIFO() ? 'a FIFO' : st.isFile() ? 'a file' : 'not a folder';
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    return `${LOG_DIR} (the folder migrate keeps its records in) cannot be read: ${(err as Error).message}`;
+  }
+  return `${path.join(root, LOG_DIR)} is ${kind}, but migrate keeps its records in a folder of that name (${LOG_DIR}/<Agent>.json); rename or move it away, then run again`;
 }
 
 /** Relative (POSIX) path of an agent's record. */

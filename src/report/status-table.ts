@@ -1,11 +1,46 @@
 // Printers for `migrate status` (and the one-line result of `migrate revert`).
 import pc from 'picocolors';
+import type { AgentInfo } from '../core/types.js';
+import type { UnfinishedRun } from '../pipeline/journal.js';
+import { LOG_DIR, v2Sibling } from '../record/migration-log.js';
 import type { AgentStatusRow, AgentState } from '../record/status.js';
 import { jsonText } from './terminal.js';
 
-export function statusJson(rows: AgentStatusRow[]): string {
+/** `status --json`'s `unfinished_run`: a writing command's journal still there, and its one line. */
+export interface PendingNote {
+  pid: number;
+  started: string;
+  state: UnfinishedRun['state'];
+  files: Array<{ path: string; action: 'remove' | 'restore'; agent: string | null }>;
+  message: string;
+}
+
+/** The agents an unfinished run's files belong to, and the one line `status` prints about it. */
+export function unfinishedNote(run: UnfinishedRun, agents: Pick<AgentInfo, 'name' | 'file' | 'output'>[]): PendingNote {
+  const byOutput = new Map<string, string>();
+  for (const a of agents) {
+    byOutput.set(a.output ?? v2Sibling(a.file), a.name);
+    byOutput.set(v2Sibling(a.file), a.name);
+  }
+  const record = new RegExp(`(?:^|/)${LOG_DIR}/([A-Za-z_][A-Za-z0-9_]*)\\.json(?:\\.\\d+)*(?:\\.tmp)?$`);
+  const files = run.files.map((f) => {
+    const rec = record.exec(f.path);
+    // A temporary file of a write cut short is its `_v2`'s.
+    const agent = rec ? rec[1]! : byOutput.get(f.path.replace(/(\.\d+)*\.tmp$/, '')) ?? null;
+    return { path: f.path, action: f.action, agent };
+  });
+  const shown = files.slice(0, 5).map((f) => `${f.path}${f.agent ? ` (${f.agent})` : ''}`).join(', ') + (files.length > 5 ? `, ... (${files.length - 5} more)` : '');
+  const n = files.length === 1 ? '1 file' : `${files.length} files`;
+  const message =
+    run.state === 'killed'
+      ? `a migrate run that did not end (pid ${run.pid}, started ${run.started}) left ${n} not committed (shown above as on disk now); the next writing command (run, commit, review, promote or revert) first puts ${files.length === 1 ? 'it' : 'them'} back: ${shown}`
+      : `a migrate run is in progress (pid ${run.pid}, started ${run.started}): ${n} it wrote ${files.length === 1 ? 'is' : 'are'} not final yet: ${shown}`;
+  return { pid: run.pid, started: run.started, state: run.state, files, message };
+}
+
+export function statusJson(rows: AgentStatusRow[], pending?: PendingNote): string {
   const agents = rows.map((r) => ({ name: r.name, file: r.file, state: r.state, commit: r.commit, time: r.time }));
-  return jsonText({ agents });
+  return jsonText(pending ? { agents, unfinished_run: pending } : { agents });
 }
 
 const paint: Record<AgentState, (s: string) => string> = {
@@ -18,8 +53,9 @@ const paint: Record<AgentState, (s: string) => string> = {
 };
 
 /** An aligned table, one agent a line, and counts by state at the end. */
-export function statusTable(rows: AgentStatusRow[], opts: { color?: boolean } = {}): string {
-  if (!rows.length) return 'no agents found\n';
+export function statusTable(rows: AgentStatusRow[], opts: { color?: boolean; pending?: PendingNote } = {}): string {
+  const note = opts.pending ? `note: ${opts.pending.message}\n` : '';
+  if (!rows.length) return `no agents found\n${note}`;
   const cells = rows.map((r) => [r.name, r.state, r.commit ? r.commit.slice(0, 12) : '-', r.time ?? '-', r.file || '-']);
   const head = ['AGENT', 'STATE', 'COMMIT', 'TIME', 'FILE'];
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
@@ -34,7 +70,7 @@ export function statusTable(rows: AgentStatusRow[], opts: { color?: boolean } = 
   const counts = new Map<string, number>();
   for (const r of rows) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
   const summary = [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
-  return [line(head), ...cells.map((c, i) => line(c, rows[i].state)), '', `${rows.length} agents: ${summary}`, ''].join('\n');
+  return [line(head), ...cells.map((c, i) => line(c, rows[i].state)), '', `${rows.length} agents: ${summary}`, ''].join('\n') + note;
 }
 
 interface RevertResult {

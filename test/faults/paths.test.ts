@@ -81,3 +81,32 @@ describe('25. a _v2 name the file system cannot hold', () => {
     await expectIntact(root, before, [t2]);
   }, 120_000);
 });
+
+describe('29. a file where the records folder should be', () => {
+  it('a committed file named migration-log: run refuses before writing anything, with one line naming it; once moved, the run migrates', async () => {
+    const root = await demoRepo();
+    writeFileSync(path.join(root, 'migration-log'), 'notes on the migration, kept by the team\n');
+    commitAll(root, 'a notes file named like the records folder');
+    const before = baseline(root);
+    const t = tag();
+    const r = await run(root, ['run', AGENT, '--json'], t);
+    // Before: rewritten and validated, then "commit: EEXIST: file already exists, mkdir '…/migration-log'" (exit 1).
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `migrate: refusing to start: ${path.join(root, 'migration-log')} is a file, but migrate keeps its records in a folder of that name (migration-log/<Agent>.json); rename or move it away, then run again`,
+    ]);
+    expect(await expectIntact(root, before, [t])).toEqual([]);
+    expect(lstatSync(path.join(root, 'migration-log')).isFile()).toBe(true);
+    // What the line says to do is enough.
+    git(root, ['mv', 'migration-log', 'MIGRATION-NOTES']);
+    git(root, ['commit', '-qm', 'move the notes away']);
+    const moved = baseline(root);
+    const t2 = tag();
+    const again = await run(root, ['run', AGENT, '--no-validate', '--json'], t2);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(resultOf(parseRun(again), AGENT).status).toBe('migrated');
+    const commits = await expectIntact(root, moved, [t2]);
+    expect(commits.map((c) => [c.agent, c.files])).toEqual([[AGENT, [AGENT_V2, `migration-log/${AGENT}.json`]]]);
+  }, 90_000);
+});

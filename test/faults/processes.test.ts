@@ -6,6 +6,7 @@
 // its environment, so "nothing survives" is checked across the whole machine.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Ajv } from 'ajv';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentCgroup, removeCgroup } from '../../src/validate/cgroup.js';
@@ -18,6 +19,7 @@ import {
   ensureBuilt,
   NEVER_HEALTHY,
   expectIntact,
+  git,
   kill,
   liveProcs,
   tag,
@@ -116,6 +118,61 @@ async function untilValidating(root: string, args: string[], t: string) {
   // Wrapped: the process is a thenable, and returning it would wait for its end.
   return { child };
 }
+
+describe('30. status after kill -9 of a run says what the next writing command puts back', () => {
+  it('the killed run\'s _v2 shows as migrated, and one line (one field in --json) says the next writing command removes it; nothing on disk changes', async () => {
+    const root = await demoRepo();
+    patchFleetCommon(root, NEVER_HEALTHY);
+    const before = baseline(root);
+    const t = tag();
+    const { child } = await untilValidating(root, ['run', AGENT, '--profile', 'fast', '--json'], t);
+    kill(child.pid!);
+    await child;
+    await waitFor(() => tagged(t).length === 0, 'the watchdog to end the agents', 10_000);
+    const journalFile = path.join(root, '.git', 'migrate-run.json');
+    const journal = readFileSync(journalFile);
+    const v2 = readFileSync(path.join(root, AGENT_V2));
+    const porcelain = git(root, ['status', '--porcelain', '--untracked-files=all']);
+    const lockFile = path.join(root, '.git', 'migrate-run.lock');
+    const lock = existsSync(lockFile) ? readFileSync(lockFile, 'utf8') : null; // the killed run's, left as it was
+
+    const text = await run(root, ['status'], tag());
+    expect(text.exitCode, text.stderr).toBe(0);
+    const rowOf = (out: string) => out.split('\n').find((l) => l.startsWith(`${AGENT} `)) ?? '';
+    expect(rowOf(text.stdout)).toMatch(/^KVCacheAgent\s+migrated\s/); // as it is on disk
+    const notes = text.stdout.split('\n').filter((l) => l.startsWith('note: '));
+    // Before: no word of the killed run; the leftover simply looked migrated.
+    expect(notes.length, text.stdout).toBe(1);
+    expect(notes[0]!.startsWith(`note: a migrate run that did not end (pid ${child.pid}, started `), notes[0]).toBe(true);
+    expect(notes[0]!.endsWith(') left 1 file not committed (shown above as on disk now); the next writing command (run, commit, review, promote or revert) first puts it back: ' + `${AGENT_V2} (${AGENT})`), notes[0]).toBe(true);
+
+    const json = await run(root, ['status', '--json'], tag());
+    expect(json.exitCode, json.stderr).toBe(0);
+    const out = JSON.parse(json.stdout) as { agents: Array<{ name: string; state: string }>; unfinished_run?: Record<string, unknown> };
+    const ajv = new Ajv({ allErrors: true });
+    const validate = ajv.compile(JSON.parse(readFileSync(path.join(REPO, 'schemas', 'status.schema.json'), 'utf8')));
+    expect(validate(out), ajv.errorsText(validate.errors)).toBe(true);
+    expect(out.agents.find((a) => a.name === AGENT)?.state).toBe('migrated');
+    expect(out.unfinished_run).toMatchObject({ pid: child.pid, state: 'killed', files: [{ path: AGENT_V2, action: 'remove', agent: AGENT }] });
+    expect(out.unfinished_run!.message).toBe(notes[0]!.slice('note: '.length));
+
+    // Read-only: the journal, the leftover, the index and the lock are as the kill left them.
+    expect(readFileSync(journalFile).equals(journal)).toBe(true);
+    expect(readFileSync(path.join(root, AGENT_V2)).equals(v2)).toBe(true);
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe(porcelain);
+    expect(existsSync(lockFile) ? readFileSync(lockFile, 'utf8') : null).toBe(lock);
+
+    // What the line says happens: the next writing command puts it back, and status is quiet again.
+    const t2 = tag();
+    const rerun = await run(root, ['run', AGENT, '--no-validate', '--json'], t2);
+    expect(rerun.exitCode, rerun.stderr).toBe(0);
+    expect(rerun.stderr).toMatch(/recovered from a killed run \(pid \d+\): stopped \d+ agent process\(es\), put back [1-9]\d* unfinished file\(s\)/);
+    expect((await expectIntact(root, before, [t, t2])).map((c) => c.agent)).toEqual([AGENT]);
+    const after = await run(root, ['status', '--json'], tag());
+    expect(JSON.parse(after.stdout)).not.toHaveProperty('unfinished_run');
+    expect((await run(root, ['status'], tag())).stdout).not.toMatch(/^note: /m);
+  }, 120_000);
+});
 
 describe('3. crash recovery signals only what it can prove is the killed run\'s', () => {
   it('the tool and its watchdog killed with -9 mid-validation: the next run stops the orphaned agents and completes, once', async () => {
