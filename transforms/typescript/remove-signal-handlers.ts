@@ -73,7 +73,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       if (handler && (Node.isArrowFunction(handler) || Node.isFunctionExpression(handler)) && ![...targets].some((t) => ctx.members.get(t)?.kind === 'method' && handlersOf.get(t)?.includes(handler))) {
         memberOnly.push({ handler, signal: sig.signals[0]! });
       }
-      const foreign = handler ? foreignWork(handler, agentNames) : null;
+      const foreign = factory?.extra ?? (handler ? foreignWork(handler, agentNames) : null);
       if (foreign) {
         // The handler does more than stop this agent: dropping it would lose that work.
         ctx.kept.push({
@@ -329,9 +329,10 @@ function foreignWork(handler: Node, agentNames: string[]): string | null {
  * module (a declaration, or a `const` arrow / function at the file's top level) whose whole body
  * returns a function, and the call passes it the agent variable (and literals only): the
  * returned function is the handler Node calls with the signal's name, and the factory's
- * parameters given the agent variable name the agent inside it. Null for any other handler.
+ * parameters given the agent variable name the agent inside it. `extra` names a statement of it
+ * that does more than log, stop the agent or exit. Null for any other handler.
  */
-function factoryHandler(arg: Node | undefined, agentVar: string | null): { fn: Node; inner: Node; aliases: string[] } | null {
+function factoryHandler(arg: Node | undefined, agentVar: string | null): { fn: Node; inner: Node; aliases: string[]; extra?: string } | null {
   if (!arg || !agentVar || !Node.isCallExpression(arg) || !Node.isIdentifier(arg.getExpression())) return null;
   const name = arg.getExpression().getText();
   const sf = arg.getSourceFile();
@@ -371,6 +372,22 @@ function factoryHandler(arg: Node | undefined, agentVar: string | null): { fn: N
   if (aliases.length === 0) return null;
   // The agent's name inside the returned function must be the factory's parameter, not a local of its own.
   if (aliases.some((al) => inner!.getDescendantsOfKind(SyntaxKind.VariableDeclaration).some((d) => d.getName() === al) || (inner as import('ts-morph').ArrowFunction).getParameters().some((p) => p.getName() === al))) return null;
+  // Its body only logs, stops the agent and exits (anything else is for a person to fold in).
+  const innerBody = (inner as import('ts-morph').ArrowFunction).getBody();
+  const exprs = Node.isBlock(innerBody) ? innerBody.getStatements().map((st) => (Node.isExpressionStatement(st) ? st.getExpression() : null)) : [innerBody];
+  const onAgent = (c: Node): boolean => {
+    let e: Node = c;
+    while (Node.isCallExpression(e) || Node.isPropertyAccessExpression(e)) e = e.getExpression();
+    return Node.isIdentifier(e) && aliases.includes(e.getText());
+  };
+  const stmts = Node.isBlock(innerBody) ? innerBody.getStatements() : [innerBody];
+  for (const [i, e0] of exprs.entries()) {
+    let e = e0;
+    while (e && (Node.isVoidExpression(e) || Node.isAwaitExpression(e) || Node.isParenthesizedExpression(e))) e = e.getExpression();
+    if (e && Node.isCallExpression(e) && (isLogCall(e) || calleeText(e) === 'process.exit' || onAgent(e))) continue;
+    const text = stmts[i]!.getText().split('\n')[0]!.replace(/;$/, '');
+    return { fn, inner, aliases, extra: `${name}() returns a handler that also does ${text.length > 60 ? `${text.slice(0, 57)}...` : text}` };
+  }
   return { fn, inner, aliases };
 }
 
