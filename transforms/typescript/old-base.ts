@@ -153,7 +153,17 @@ export function carriedValue(ctx: TsRewriteContext, member: string): string | nu
   if (!ctx.ctor) return old.params[i]!.name;
   const call = ctx.ctor.getBody()?.getDescendantsOfKind(SyntaxKind.SuperKeyword).map((k) => k.getParent()).find((c) => Node.isCallExpression(c));
   const arg = call && Node.isCallExpression(call) ? call.getArguments()[i] : undefined;
-  return arg && Node.isIdentifier(arg) ? arg.getText() : null;
+  if (arg && Node.isIdentifier(arg)) return arg.getText();
+  // `super({ interval: 2000, ...options })`: the old base stored the merged object, built from
+  // the constructor's parameters and constants alone; it is the same object before super().
+  // (No call in it: the carried member is assigned from the same text again after super().)
+  if (arg && Node.isObjectLiteralExpression(arg) && !mergeHasCalls(arg)) return ctx.constantValue(arg);
+  return null;
+}
+
+/** Does the object literal call or construct anything (its text would run it again each time it is read)? */
+function mergeHasCalls(obj: Node): boolean {
+  return !!obj.getFirstDescendant((d) => Node.isCallExpression(d) || Node.isNewExpression(d) || Node.isTaggedTemplateExpression(d) || Node.isFunctionLikeDeclaration(d) || Node.isArrowFunction(d) || Node.isFunctionExpression(d));
 }
 
 /** `intervalMs: options.pollingInterval`: keys of an options parameter's type that the profile maps. */

@@ -96,11 +96,15 @@ function addHealthStatus(ctx: TsRewriteContext, props: string[], payload: Node):
  */
 function soleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: ObjectLiteralExpression; props: string[] } | null {
   // A constant answer (`res.end('{"error":"not found"}')` for any other path) carries no state.
-  const bodies = (descendantsOfKinds(handler, CALLS) as CallExpression[])
-    .filter((c) => /\.(json|send|end|write)$/.test(calleeText(c)) && c.getArguments().length > 0)
-    .map((c) => c.getArguments()[0]!)
-    .filter((b) => !(Node.isStringLiteral(b) || Node.isNoSubstitutionTemplateLiteral(b)));
-  if (bodies.length !== 1) return null;
+  // (A module helper writing the JSON reply, `send(res, 200, {...})`, answers with its argument.)
+  const calls = descendantsOfKinds(handler, CALLS) as CallExpression[];
+  const notOk = new Set<Node>();
+  const bodies = [
+    ...calls.filter((c) => /\.(json|send|end|write)$/.test(calleeText(c)) && c.getArguments().length > 0).map((c) => c.getArguments()[0]!),
+    ...calls.map(jsonReplyHelperBody).filter((b): b is { body: Node; ok: boolean } => !!b).map((b) => (b.ok ? b.body : (notOk.add(b.body), b.body))),
+  ].filter((b) => !(Node.isStringLiteral(b) || Node.isNoSubstitutionTemplateLiteral(b) || constantObject(b)));
+  // (Its HTTP code must say healthy too, as the base's /health does for an ok status.)
+  if (bodies.length !== 1 || notOk.has(bodies[0]!)) return null;
   let payload: Node | undefined = bodies[0]!;
   if (Node.isCallExpression(payload) && calleeText(payload) === 'JSON.stringify' && payload.getArguments().length === 1) payload = payload.getArguments()[0];
   // `const body = { status: ..., pending: this.pending.size }; res.end(JSON.stringify(body))`:
@@ -116,6 +120,84 @@ function soleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: Obj
   if (!onlyAgentState(olit, new Set(inlined.keys()))) return null;
   const props = payloadProperties(olit, inlined);
   return { payload: olit, props };
+}
+
+/** `{}`, `{ error: 'not found' }`: an object literal of literal values only (an answer carrying no state). */
+function constantObject(n: Node): boolean {
+  if (Node.isCallExpression(n) && calleeText(n) === 'JSON.stringify' && n.getArguments().length === 1) n = n.getArguments()[0]!;
+  if (!Node.isObjectLiteralExpression(n)) return false;
+  return n.getProperties().every((p) => {
+    if (!Node.isPropertyAssignment(p) || Node.isComputedPropertyName(p.getNameNode())) return false;
+    const v = p.getInitializer();
+    return !!v && (Node.isStringLiteral(v) || Node.isNumericLiteral(v) || Node.isNoSubstitutionTemplateLiteral(v) || [SyntaxKind.TrueKeyword, SyntaxKind.FalseKeyword, SyntaxKind.NullKeyword].includes(v.getKind()));
+  });
+}
+
+/**
+ * `send(res, 200, { status: 'ok', quotes: this.quotes })`, where `send` is a function of the
+ * module (a declaration, or a top-level `const` arrow / function) whose every statement only
+ * writes the reply on one parameter: `r.writeHead(...)`, `r.setHeader(...)`, `r.statusCode =
+ * ...`, and one `r.end(JSON.stringify(b))` of another parameter b. The argument the call gives b
+ * (the JSON body it answers), with whether the HTTP code it answers with is a 2xx literal (a
+ * code the helper writes as a literal, or takes as a parameter the call gives one), or null for
+ * any other call.
+ */
+function jsonReplyHelperBody(call: CallExpression): { body: Node; ok: boolean } | null {
+  const callee = call.getExpression();
+  if (!Node.isIdentifier(callee)) return null;
+  const name = callee.getText();
+  let fn: Node | undefined;
+  for (const st of call.getSourceFile().getStatements()) {
+    if (Node.isFunctionDeclaration(st) && st.getName() === name) fn = st;
+    else if (Node.isVariableStatement(st) && st.getDeclarationKind() === 'const') {
+      const d = st.getDeclarations().find((x) => x.getName() === name);
+      if (d) fn = d.getInitializer();
+    }
+  }
+  if (!fn || !(Node.isFunctionDeclaration(fn) || Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) || fn.isAsync()) return null;
+  // Not shadowed by a nearer declaration of that name around the call.
+  for (let scope = call.getParent(); scope && !Node.isSourceFile(scope); scope = scope.getParent()) {
+    if ((Node.isFunctionLikeDeclaration(scope) || Node.isArrowFunction(scope) || Node.isFunctionExpression(scope)) && scope.getParameters().some((p) => p.getName() === name)) return null;
+    if (Node.isBlock(scope) && scope.getStatements().some((st) => (Node.isFunctionDeclaration(st) && st.getName() === name) || (Node.isVariableStatement(st) && st.getDeclarations().some((d) => d.getName() === name)))) return null;
+  }
+  const body = fn.getBody();
+  if (!body || !Node.isBlock(body)) return null;
+  const params = fn.getParameters().map((p) => (Node.isIdentifier(p.getNameNode()) && !p.isRestParameter() ? p.getName() : null));
+  let reply: string | null = null;
+  let bodyParam: string | null = null;
+  let code: Node | undefined;
+  for (const st of body.getStatements()) {
+    const e = Node.isExpressionStatement(st) ? st.getExpression() : null;
+    if (!e) return null;
+    if (Node.isBinaryExpression(e) && e.getOperatorToken().getKind() === SyntaxKind.EqualsToken) {
+      const left = e.getLeft();
+      if (!Node.isPropertyAccessExpression(left) || left.getName() !== 'statusCode' || !Node.isIdentifier(left.getExpression())) return null;
+      if (reply && reply !== left.getExpression().getText()) return null;
+      reply = left.getExpression().getText();
+      code = e.getRight();
+      continue;
+    }
+    if (!Node.isCallExpression(e)) return null;
+    const target = e.getExpression();
+    if (!Node.isPropertyAccessExpression(target) || !Node.isIdentifier(target.getExpression()) || !/^(writeHead|setHeader|end)$/.test(target.getName())) return null;
+    if (reply && reply !== target.getExpression().getText()) return null;
+    reply = target.getExpression().getText();
+    if (target.getName() === 'writeHead') code = e.getArguments()[0];
+    if (target.getName() !== 'end') continue;
+    const arg = e.getArguments()[0];
+    if (bodyParam || e.getArguments().length !== 1 || !arg || !Node.isCallExpression(arg) || calleeText(arg) !== 'JSON.stringify' || arg.getArguments().length !== 1) return null;
+    const b = arg.getArguments()[0]!;
+    if (!Node.isIdentifier(b)) return null;
+    bodyParam = b.getText();
+  }
+  if (!reply || !bodyParam || !params.includes(reply) || !params.includes(bodyParam) || reply === bodyParam) return null;
+  // Only parameters of the helper, no module state, in what it writes.
+  if (params.some((p) => p === null)) return null;
+  const given = call.getArguments()[params.indexOf(bodyParam)];
+  if (!given || Node.isSpreadElement(given)) return null;
+  const codeValue = code && Node.isIdentifier(code) && params.includes(code.getText()) ? call.getArguments()[params.indexOf(code.getText())] : code;
+  const ok = !!codeValue && Node.isNumericLiteral(codeValue) && Number(codeValue.getLiteralValue()) >= 200 && Number(codeValue.getLiteralValue()) < 300;
+  return { body: given, ok };
 }
 
 /**

@@ -36,18 +36,23 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       if (!sig.signals.every((x) => ctx.base.signals.has(x))) continue;
       // A named handler (`process.on('SIGTERM', onSignal)`, `() => void stop('SIGTERM')`): what
       // it does is the body of that function of the file.
-      const handler = localHandler(sig.call.getArguments()[1]);
+      // `process.on('SIGTERM', handleSignal(service))`: the handler a module function builds for
+      // the agent it is given; inside it, that function's parameter is the agent.
+      const factory = factoryHandler(sig.call.getArguments()[1], agentVar);
+      const handler = factory?.inner ?? localHandler(sig.call.getArguments()[1]);
+      const agentNames = [...(agentVar ? [agentVar] : []), ...(factory?.aliases ?? [])];
       // A log line naming the signal it got (`console.log(`stopping on ${signal}`)`) stays in a
       // listener of its own: the base's stop() knows no signal.
       const naming = handler ? signalNamingLogs(stmt, sig.call, handler) : null;
       // (A loop whose handler reads the signal otherwise, to pass it on, stays as it was.)
       if (Node.isForOfStatement(stmt) && !naming && readsLoopVariable(stmt, sig.call.getArguments()[1])) continue;
-      if (handler && handler !== sig.call.getArguments()[1]) named.set(handler, [...(named.get(handler) ?? []), stmt]);
+      const fnOf = factory?.fn ?? handler;
+      if (fnOf && handler !== sig.call.getArguments()[1]) named.set(fnOf, [...(named.get(fnOf) ?? []), stmt]);
       // The agent methods the handler calls: this.x() inside the class, agent.x() in the entry point.
       handler?.forEachDescendantAsArray().forEach((n) => {
         if (Node.isPropertyAccessExpression(n)) {
           const viaThis = thisMember(n);
-          const name = viaThis ?? (agentVar && n.getExpression().getText() === agentVar ? n.getName() : null);
+          const name = viaThis ?? (agentNames.includes(n.getExpression().getText()) ? n.getName() : null);
           if (!name) return;
           targets.add(name);
           if (handler && (Node.isArrowFunction(handler) || Node.isFunctionExpression(handler))) handlersOf.set(name, [...(handlersOf.get(name) ?? []), handler]);
@@ -68,7 +73,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       if (handler && (Node.isArrowFunction(handler) || Node.isFunctionExpression(handler)) && ![...targets].some((t) => ctx.members.get(t)?.kind === 'method' && handlersOf.get(t)?.includes(handler))) {
         memberOnly.push({ handler, signal: sig.signals[0]! });
       }
-      const foreign = handler ? foreignWork(handler, agentVar) : null;
+      const foreign = factory?.extra ?? (handler ? foreignWork(handler, agentNames) : null);
       if (foreign) {
         // The handler does more than stop this agent: dropping it would lose that work.
         ctx.kept.push({
@@ -304,18 +309,86 @@ function exitsOnly(fn: Node): boolean {
 }
 
 /** A call in the handler that is not about this agent (stopping, logging, exiting), or null. */
-function foreignWork(handler: Node, agentVar: string | null): string | null {
+function foreignWork(handler: Node, agentNames: string[]): string | null {
   if (Node.isIdentifier(handler)) return `${handler.getText()}()`;
   const calls = Node.isCallExpression(handler) ? [handler] : handler.getDescendantsOfKind(SyntaxKind.CallExpression);
   for (const c of calls) {
     const fn = calleeText(c);
     if (/^(process\.exit|clearInterval|clearTimeout|console\.\w+)$/.test(fn) || isLogCall(c)) continue;
-    if (/^this\./.test(fn) || thisRoot(c.getExpression()) || (agentVar && fn.startsWith(`${agentVar}.`))) continue;
+    const onAgent = (f: string) => agentNames.some((a) => f.startsWith(`${a}.`));
+    if (/^this\./.test(fn) || thisRoot(c.getExpression()) || onAgent(fn)) continue;
     // A call on the result of an agent call (`agent.stop().then(...)`) is about the agent too.
-    if (c.getFirstDescendant((d) => Node.isCallExpression(d) && (/^this\./.test(calleeText(d)) || (!!agentVar && calleeText(d).startsWith(`${agentVar}.`))))) continue;
+    if (c.getFirstDescendant((d) => Node.isCallExpression(d) && (/^this\./.test(calleeText(d)) || onAgent(calleeText(d))))) continue;
     return fn.length > 40 ? `${fn.slice(0, 37)}...` : fn;
   }
   return null;
+}
+
+/**
+ * `process.on('SIGTERM', handleSignal(service))`, where `handleSignal` is a function of the
+ * module (a declaration, or a `const` arrow / function at the file's top level) whose whole body
+ * returns a function, and the call passes it the agent variable (and literals only): the
+ * returned function is the handler Node calls with the signal's name, and the factory's
+ * parameters given the agent variable name the agent inside it. `extra` names a statement of it
+ * that does more than log, stop the agent or exit. Null for any other handler.
+ */
+function factoryHandler(arg: Node | undefined, agentVar: string | null): { fn: Node; inner: Node; aliases: string[]; extra?: string } | null {
+  if (!arg || !agentVar || !Node.isCallExpression(arg) || !Node.isIdentifier(arg.getExpression())) return null;
+  const name = arg.getExpression().getText();
+  const sf = arg.getSourceFile();
+  let fn: Node | undefined;
+  for (const st of sf.getStatements()) {
+    if (Node.isFunctionDeclaration(st) && st.getName() === name) fn = st.getBody() ? st : undefined;
+    else if (Node.isVariableStatement(st) && st.getDeclarationKind() === 'const') {
+      const d = st.getDeclarations().find((x) => x.getName() === name);
+      const init = d?.getInitializer();
+      if (d) fn = init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init)) ? init : undefined;
+    }
+  }
+  if (!fn || !(Node.isFunctionDeclaration(fn) || Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) || fn.isAsync() || (!Node.isArrowFunction(fn) && fn.isGenerator())) return null;
+  // Declared once at the top level, not shadowed by a nearer declaration around the call.
+  for (let scope = arg.getParent(); scope && !Node.isSourceFile(scope); scope = scope.getParent()) {
+    if ((Node.isFunctionLikeDeclaration(scope) || Node.isArrowFunction(scope) || Node.isFunctionExpression(scope)) && scope.getParameters().some((p) => p.getName() === name)) return null;
+    if (Node.isBlock(scope) && scope.getStatements().some((st) => (Node.isFunctionDeclaration(st) && st.getName() === name) || (Node.isVariableStatement(st) && st.getDeclarations().some((d) => d.getName() === name)))) return null;
+  }
+  const body = fn.getBody();
+  let inner: Node | undefined;
+  if (body && Node.isBlock(body)) {
+    const only = body.getStatements();
+    inner = only.length === 1 && Node.isReturnStatement(only[0]!) ? only[0].getExpression() : undefined;
+  } else inner = body;
+  while (inner && Node.isParenthesizedExpression(inner)) inner = inner.getExpression();
+  if (!inner || !(Node.isArrowFunction(inner) || Node.isFunctionExpression(inner))) return null;
+  const params = fn.getParameters();
+  const aliases: string[] = [];
+  const args = arg.getArguments();
+  if (args.length > params.length) return null;
+  for (const [i, a] of args.entries()) {
+    const p = params[i]!;
+    if (!Node.isIdentifier(p.getNameNode()) || p.isRestParameter()) return null;
+    if (Node.isIdentifier(a) && a.getText() === agentVar) aliases.push(p.getName());
+    else if (!(Node.isStringLiteral(a) || Node.isNumericLiteral(a) || Node.isNoSubstitutionTemplateLiteral(a))) return null;
+  }
+  if (aliases.length === 0) return null;
+  // The agent's name inside the returned function must be the factory's parameter, not a local of its own.
+  if (aliases.some((al) => inner!.getDescendantsOfKind(SyntaxKind.VariableDeclaration).some((d) => d.getName() === al) || (inner as import('ts-morph').ArrowFunction).getParameters().some((p) => p.getName() === al))) return null;
+  // Its body only logs, stops the agent and exits (anything else is for a person to fold in).
+  const innerBody = (inner as import('ts-morph').ArrowFunction).getBody();
+  const exprs = Node.isBlock(innerBody) ? innerBody.getStatements().map((st) => (Node.isExpressionStatement(st) ? st.getExpression() : null)) : [innerBody];
+  const onAgent = (c: Node): boolean => {
+    let e: Node = c;
+    while (Node.isCallExpression(e) || Node.isPropertyAccessExpression(e)) e = e.getExpression();
+    return Node.isIdentifier(e) && aliases.includes(e.getText());
+  };
+  const stmts = Node.isBlock(innerBody) ? innerBody.getStatements() : [innerBody];
+  for (const [i, e0] of exprs.entries()) {
+    let e = e0;
+    while (e && (Node.isVoidExpression(e) || Node.isAwaitExpression(e) || Node.isParenthesizedExpression(e))) e = e.getExpression();
+    if (e && Node.isCallExpression(e) && (isLogCall(e) || calleeText(e) === 'process.exit' || onAgent(e))) continue;
+    const text = stmts[i]!.getText().split('\n')[0]!.replace(/;$/, '');
+    return { fn, inner, aliases, extra: `${name}() returns a handler that also does ${text.length > 60 ? `${text.slice(0, 57)}...` : text}` };
+  }
+  return { fn, inner, aliases };
 }
 
 /**
@@ -476,6 +549,11 @@ function signalNames(stmt: Node, call: Node, handler: Node): Set<string> {
   const params = handler.getParameters();
   if (given === handler || (given && Node.isIdentifier(given))) {
     // Installed as it is: Node passes the signal's name first.
+    if (params[0] && Node.isIdentifier(params[0].getNameNode())) out.add(params[0].getName());
+    return out;
+  }
+  // Built by a module function (`handleSignal(service)`): the function it returns is installed as it is.
+  if (given && Node.isCallExpression(given) && !Node.isFunctionDeclaration(handler)) {
     if (params[0] && Node.isIdentifier(params[0].getNameNode())) out.add(params[0].getName());
     return out;
   }

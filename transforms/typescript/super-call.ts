@@ -248,6 +248,11 @@ function replaceSuperArguments(ctx: TsRewriteContext, call: CallExpression, args
   const own: string[] = [];
   const old = call.getArguments();
   for (const a of old) {
+    const merged = ctx.parent.kind === 'old-base' && Node.isObjectLiteralExpression(a) ? mergedOptions(ctx, a, rename, taken) : null;
+    if (merged) {
+      own.push(...merged);
+      continue;
+    }
     if (Node.isObjectLiteralExpression(a)) {
       for (const p of a.getProperties()) {
         const key = Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p) ? p.getName() : null;
@@ -271,6 +276,37 @@ function replaceSuperArguments(ctx: TsRewriteContext, call: CallExpression, args
   const open = call.getFirstChildByKindOrThrow(SyntaxKind.OpenParenToken).getEnd();
   const close = call.getLastChildByKindOrThrow(SyntaxKind.CloseParenToken).getStart();
   ctx.edits.replace(open, close, text);
+}
+
+/**
+ * `super({ interval: 2000, ...options })` to the old base: defaults merged with the caller's
+ * options. Spread into the new base's options, the caller's keys would land there unmapped (its
+ * `name` over the agent's, its `interval` never reaching intervalMs). Each key the profile maps
+ * that the merged object can have is read from that object instead, so defaults and caller
+ * win as they did (`intervalMs: ({ interval: 2000, ...options }).interval`); keys given here
+ * already (the agent's name, a health port read from the same object) stay as given. Null when
+ * the keys cannot be known (an open index type, `any`) or reading the object again would run
+ * code (a call in it): the literal is then passed as it was.
+ */
+function mergedOptions(ctx: TsRewriteContext, obj: import('ts-morph').ObjectLiteralExpression, rename: Record<string, string>, taken: Set<string>): string[] | null {
+  if (!obj.getProperties().some((p) => Node.isSpreadAssignment(p))) return null;
+  if (obj.getFirstDescendant((d) => Node.isCallExpression(d) || Node.isNewExpression(d) || Node.isTaggedTemplateExpression(d) || Node.isArrowFunction(d) || Node.isFunctionExpression(d))) return null;
+  let keys: Set<string>;
+  try {
+    const t = obj.getType();
+    if (t.isAny() || t.isUnknown() || t.getStringIndexType() || t.getNumberIndexType()) return null;
+    keys = new Set(t.getProperties().map((s) => s.getName()));
+  } catch {
+    return null;
+  }
+  const text = obj.getText();
+  const out: string[] = [];
+  for (const [from, to] of Object.entries(rename)) {
+    if (!keys.has(from) || taken.has(to)) continue;
+    taken.add(to);
+    out.push(`${to}: (${text}).${from}`);
+  }
+  return out;
 }
 
 /**

@@ -40,9 +40,9 @@ export class EditBuffer {
   /** The range removeNode(node) would delete. */
   lineRange(node: Node): [number, number] {
     const t = this.text;
-    let start = node.getStart(true);
     // Comments directly above (no blank line in between) belong to the node, except a file's
-    // header comment above its first statement (after a 'use strict' directive, if any).
+    // header comment above its first statement (after a 'use strict' directive, if any): a
+    // `/** ... */` header counts as the first statement's JSDoc too, and stays with the file.
     const parent = node.getParent();
     let first = false;
     if (parent && Node.isSourceFile(parent)) {
@@ -50,6 +50,7 @@ export class EditBuffer {
       const i = stmts.indexOf(node);
       first = i >= 0 && stmts.slice(0, i).every((s) => Node.isExpressionStatement(s) && Node.isStringLiteral(s.getExpression()));
     }
+    let start = node.getStart(!first);
     for (const c of first ? [] : [...node.getLeadingCommentRanges()].reverse()) {
       const between = t.slice(c.getEnd(), start);
       if (/\n[ \t]*\r?\n/.test(between)) break;
