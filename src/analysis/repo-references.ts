@@ -84,6 +84,29 @@ export function externalUses(files: Indexed, exclude: string[], name: string, ag
 }
 
 /**
+ * Where other files use a module-level name of the agent's file (a mixin, a handler class, a helper
+ * function): files that import the agent's module (`from agents.x import HealthServerMixin`,
+ * `import agents.x as m`, a star import) and name it as a word, each such line. A file holding its own
+ * copy of a class of that name (copy-pasted mixins) without importing the agent's module is not a user.
+ */
+export function moduleNameUses(files: Indexed, exclude: string[], name: string, module: string): ExternalUse[] {
+  const out: ExternalUse[] = [];
+  if (!/^\w+$/.test(name) || !/^\w+$/.test(module)) return out;
+  const imports = new RegExp(`\\bimport\\s+([\\w.]+\\.)?${module}\\b|\\b${module}\\s+import\\b|\\bimport\\s+\\(?[^\\n]*\\b${module}\\b`);
+  const word = new RegExp(`\\b${name}\\b`);
+  const words = wordIndex(files);
+  const reaching = new Set(words.get(module) ?? []);
+  for (const i of words.get(name) ?? []) {
+    const f = files.files[i]!;
+    if (!reaching.has(i) || exclude.includes(f.rel) || /_v2\.py$/.test(f.rel) || !imports.test(f.text)) continue;
+    f.text.split('\n').forEach((l, at) => {
+      if (word.test(l.replace(/#.*$/, ''))) out.push({ file: f.rel, line: at + 1, text: l.trim().slice(0, 80) });
+    });
+  }
+  return out;
+}
+
+/**
  * The files that can hold a use of `name` by a caller of the agent, in their order: every use
  * is `.name` or a quoted "name", a word of its own, and a file reaches the agent only by naming
  * its class or its module as words (`reach`). Only those files go through the checks, not the

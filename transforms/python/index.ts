@@ -37,6 +37,7 @@ import { keepMovedImports } from './hardened-shapes.js';
 import { hardenedHooks } from './hardened-hooks.js';
 import { hardenedSender, hardenedSenderPropose } from './hardened-sender.js';
 import { hardenedOwnHooks } from './hardened-own-hooks.js';
+import { sameFileParentOrphans, sameFileParentOrphansCheck } from './same-file-parent-orphans.js';
 
 export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // Seed-001 concerns (hardened-agent-base profile only: publish, queue, retry, collect_loop, old_base).
@@ -55,6 +56,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   removeMainLoop,
   removeTeardown,
   removeOwnedSockets,
+  // Before inherit-base: a same-file parent left without callers leaves the bases there.
+  sameFileParentOrphans,
   inheritBase,
   superInit,
   baseAttributes,
@@ -89,4 +92,5 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   exitTeardown,
   loopTailTeardown,
   ownRegistration,
+  sameFileParentOrphansCheck,
 ];

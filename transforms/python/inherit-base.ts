@@ -6,6 +6,8 @@ import { reportOldBaseMembers } from './old-base-members.js';
 import { baseName } from '../../src/lang/python/module-model.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { mixinLeftovers, queueMixins } from './hardened-queue-mixin.js';
+import { parentOrphans } from './same-file-parent-orphans.js';
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
 
 /** The old base's own import goes too when nothing else in the file names it. */
 function dropOldBaseImport(ctx: PythonTransformContext, old: string, basePos: number): void {
@@ -15,6 +17,34 @@ function dropOldBaseImport(ctx: PythonTransformContext, old: string, basePos: nu
   if (others.length !== 1) return;
   const uses = ctx.refs.of(old).filter((r) => r.kind === 'identifier' && r.start !== basePos && !(imp.node.startIndex <= r.start && r.end <= imp.node.endIndex));
   if (uses.length === 0) ctx.deletions.push({ node: imp.node, symbol: `import ${old}` });
+}
+
+/**
+ * The bases leaving the class statement go, each with the separator after it (before it, past the
+ * last base that stays); the target base joins after the last positional base that stays (first,
+ * before keywords, when none stays; alone when nothing stays).
+ */
+function dropBases(ctx: PythonTransformContext, leaving: SyntaxNode[], target: string | null): void {
+  if (!leaving.length) return;
+  const cls = ctx.agent.cls;
+  const label = 'inherit-base';
+  const goes = (n: SyntaxNode) => leaving.some((l) => l.id === n.id);
+  const kept = cls.bases.filter((b) => !goes(b));
+  const args = cls.superclasses!.namedChildren.filter((a) => a.type !== 'comment');
+  if (!kept.length && !cls.keywords.length) {
+    if (target) ctx.edits.replace(args[0]!.startIndex, args[args.length - 1]!.endIndex, target, label);
+    else ctx.edits.delete(args[0]!.startIndex, args[args.length - 1]!.endIndex, label);
+    return;
+  }
+  const lastKept = Math.max(...args.map((a, i) => (goes(a) ? -1 : i)));
+  args.forEach((a, i) => {
+    if (!goes(a)) return;
+    if (i < lastKept) ctx.edits.delete(a.startIndex, args[i + 1]!.startIndex, label);
+    else ctx.edits.delete(args[i - 1]!.endIndex, a.endIndex, label);
+  });
+  if (!target) return;
+  if (!kept.length) ctx.edits.insert(cls.superclasses!.startIndex + 1, `${target}, `, label);
+  else ctx.edits.insert(kept[kept.length - 1]!.endIndex, `, ${target}`, label);
 }
 
 /** Older home-made agent bases that the target base replaces rather than joins. */
@@ -27,8 +57,13 @@ export const inheritBase: PythonTransform = {
     const cls = ctx.agent.cls;
     const target = ctx.profile.base_class;
     const names = cls.bases.map(baseName);
-    if (names.includes(target)) return;
     const label = 'inherit-base';
+    // A parent of the agent's own file that goes whole (its members lost their last caller) leaves the bases.
+    const orphans = parentOrphans(ctx).filter((o) => o.whole).map((o) => o.base);
+    if (names.includes(target)) {
+      dropBases(ctx, orphans, null);
+      return;
+    }
     // A legacy queue mixin whose calls all went with the cycle's publish fallback and drain: it leaves
     // the bases (its methods call the publish that moved into EventBusPublisher).
     const dropped = queueMixins(ctx).filter((q) => [...q.fallbacks, ...q.drains].every((m) => ctx.refs.of(m).every((r) => isRemoved(ctx, r.node))));
@@ -40,25 +75,9 @@ export const inheritBase: PythonTransform = {
       );
       dropOldBaseImport(ctx, q.name, q.base.startIndex);
     }
-    if (dropped.length) {
-      const kept = cls.bases.filter((b) => !dropped.some((q) => q.base.id === b.id));
-      if (!kept.length && !cls.keywords.length) {
-        ctx.edits.replace(cls.bases[0]!.startIndex, cls.bases[cls.bases.length - 1]!.endIndex, target, label);
-        return;
-      }
-      // Each dropped base goes with the separator after it (before it, when it is the last one).
-      const args = cls.superclasses!.namedChildren;
-      for (const q of dropped) {
-        const i = args.findIndex((a) => a.id === q.base.id);
-        const next = args[i + 1];
-        if (next) ctx.edits.delete(q.base.startIndex, next.startIndex, label);
-        else ctx.edits.delete(args[i - 1]!.endIndex, q.base.endIndex, label);
-      }
-      if (!kept.length) {
-        ctx.edits.insert(cls.superclasses!.startIndex + 1, `${target}, `, label);
-        return;
-      }
-      ctx.edits.insert(kept[kept.length - 1]!.endIndex, `, ${target}`, label);
+    const leaving = [...dropped.map((q) => q.base), ...orphans];
+    if (leaving.length) {
+      dropBases(ctx, leaving, target);
       return;
     }
     if (!cls.superclasses) {

@@ -3,7 +3,7 @@
 // result parses and refers to nothing that was removed.
 import path from 'node:path';
 import type { RewriteOutcome } from '../../core/types.js';
-import { externalUses, repoIndex, type ExternalUse, type Indexed } from '../../analysis/repo-references.js';
+import { externalUses, moduleNameUses, repoIndex, type ExternalUse, type Indexed } from '../../analysis/repo-references.js';
 import { importedTarget, inheritedClasses, type ImportedTarget, type InheritedClass } from '../../analysis/inherited.js';
 import { MigrateError, oneLine } from '../../core/errors.js';
 import type { Profile } from '../../profile/profile.js';
@@ -83,6 +83,17 @@ function rewriteTree(input: PythonRewriteInput, py: NonNullable<Profile['python'
     }
     return hit;
   };
+  const moduleFound = new Map<string, ExternalUse[]>();
+  const moduleUses = (name: string): ExternalUse[] => {
+    if (!input.root) return [];
+    let hit = moduleFound.get(name);
+    if (!hit) {
+      files ??= repoIndex(input.root, input.repoSnapshot);
+      hit = moduleNameUses(files, [agentFile, agentFile.replace(/\.py$/, '_v2.py')], name, path.basename(agentFile).replace(/\.py$/, ''));
+      moduleFound.set(name, hit);
+    }
+    return hit;
+  };
   let parents: InheritedClass[] | undefined;
   const inherited = (): InheritedClass[] => {
     const named = cls.bases.map((b) => baseName(b)).filter((n): n is string => !!n && n !== input.profile.base_class);
@@ -123,6 +134,7 @@ function rewriteTree(input: PythonRewriteInput, py: NonNullable<Profile['python'
     introduced: new Set(),
     renames: new Map(),
     external,
+    moduleUses,
     inherited,
     imported,
     removed: [],
@@ -171,7 +183,7 @@ function rewriteTree(input: PythonRewriteInput, py: NonNullable<Profile['python'
     ...ctx.resolved.members.keys(),
     ...ctx.resolved.statements.map((s) => s.symbol),
     // Transport state moved into the publisher says so itself (it is not the base's).
-    ...ctx.deletions.filter((d) => d.symbol !== 'super().__init__').map((d) => (d.symbol.startsWith('import ') || / \(moved into \w+\)$/.test(d.symbol) ? d.symbol : `self.${d.symbol} (set by the base)`)),
+    ...ctx.deletions.filter((d) => d.symbol !== 'super().__init__').map((d) => (d.plain || d.symbol.startsWith('import ') || / \(moved into \w+\)$/.test(d.symbol) ? d.symbol : `self.${d.symbol} (set by the base)`)),
   ];
   const dangling = danglingReference(check, ctx);
   if (dangling) return fail(`${input.file}: ${dangling}; nothing written`);

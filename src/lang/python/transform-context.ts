@@ -32,9 +32,11 @@ export interface PythonTransformContext {
   resolved: ResolvedPlan | null;
   edits: EditBuffer;
   /** Extra statements to delete, queued by edit-phase transforms (emitted with the plan's). */
-  deletions: Array<{ node: SyntaxNode; symbol: string }>;
+  deletions: Array<{ node: SyntaxNode; symbol: string; /** Reported under this symbol as it is (a class or member of the file that went). */ plain?: boolean }>;
   /** Uses of a name in the repository's other files that reach this agent (empty without a root). */
   external: (name: string) => ExternalUse[];
+  /** Lines of the repository's other files importing the agent's module that name one of its module-level names (empty without a root). */
+  moduleUses: (name: string) => ExternalUse[];
   /** The agent's parents defined in the repository's other files (empty without a root). */
   inherited: () => InheritedClass[];
   /** What a module-level name of the agent's file stands for when imported from a file of the repository (null otherwise, and without a root). */
