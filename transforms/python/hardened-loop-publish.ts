@@ -13,7 +13,7 @@ import type { PythonTransformContext } from '../../src/lang/python/transform-con
 import { callee, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { indentAt, lineEnd } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
-import { cycleMethod, HOOK, isDrain, isPublish, isTransport, LEGACY_RUN, noteMovedCode, selfCall, type Analysis } from './hardened-shapes.js';
+import { busClientCall, cycleMethod, HOOK, isDrain, isPublish, isTransport, LEGACY_RUN, noteMovedCode, selfCall, type Analysis } from './hardened-shapes.js';
 
 export interface LoopPublish {
   run: PyFunction;
@@ -27,8 +27,10 @@ export interface LoopPublish {
   /** The statement that publishes (and keeps the refused events in the backlog). */
   publishStmt: SyntaxNode;
   drains: SyntaxNode[];
-  /** The agent's method run() published with. */
+  /** The agent's method run() published with (or, with `client`, the client's method). */
   publisher: string;
+  /** run() sent through the agent's own bus client (`self.bus.send(events)`, raising): `bus.send`, which stays. */
+  client?: string;
   /** The bounded store run() kept refused events in. */
   store: string;
   /** What collect_data() returns: what run() sent each cycle. */
@@ -52,7 +54,10 @@ function head(n: SyntaxNode): string {
 export function loopTakingCycle(ctx: PythonTransformContext): { run: PyFunction; loop: SyntaxNode } | null {
   const run = ctx.agent.methods.get(LEGACY_RUN);
   if (!run || run.isAsync) return null;
-  const loops = statements(run.body).filter((s) => s.type === 'while_statement');
+  // The loop, or the loop inside `try: ... finally: <teardown>` (run()'s own reading moves the teardown).
+  const top = statements(run.body);
+  const tries = top.filter((s) => s.type === 'try_statement' && s.namedChildren.some((c) => c.type === 'finally_clause'));
+  const loops = [...top, ...tries.flatMap((t) => statements(t.childForFieldName('body')))].filter((s) => s.type === 'while_statement');
   if (loops.length !== 1) return null;
   const loop = loops[0]!;
   const cond = loop.childForFieldName('condition')!;
@@ -97,7 +102,8 @@ function readLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | n
   let events: string | null = null;
   let collectStmt: SyntaxNode | null = null;
   let publishStmt: SyntaxNode | null = null;
-  let publish: { publisher: string; store: string; returns: string } | null = null;
+  let publish: { publisher: string; store: string; returns: string; client?: string } | null = null;
+  const inlineDrains: SyntaxNode[] = [];
   let slept = false;
   const other = (s: SyntaxNode, why = 'which is neither the cycle, its publish, its backlog nor its sleep') =>
     fail(`run()'s loop also does line ${line(s)}: ${head(s)}, ${why}; collect_data() cannot be built from the loop without deciding where that goes`, line(s));
@@ -141,8 +147,16 @@ function readLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | n
       accounted.add(s.id);
       continue;
     }
+    // `if self.unsent: try: self.bus.send(self.unsent); <logs>; self.unsent = [] except OSError: pass`:
+    // the loop's own re-send of its backlog through the bus client (checked against the publish below).
+    if (inlineDrain(ctx, s)) {
+      inlineDrains.push(s);
+      drains.push(s);
+      accounted.add(s.id);
+      continue;
+    }
     if (events && !publishStmt) {
-      const p = publishOf(ctx, s, events);
+      const p = publishOf(ctx, s, events) ?? clientPublish(ctx, s, events);
       if (p) {
         publishStmt = s;
         publish = p;
@@ -156,16 +170,21 @@ function readLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | n
   if (!publish || !publishStmt) return fail(`run()'s loop sends ${events} in a way the migration cannot classify`, line(loop));
   if (!slept) return fail(`run()'s loop does not sleep between cycles`, line(loop));
   if (!drains.length) return fail(`nothing re-sends run()'s backlog self.${publish.store}`, line(publishStmt));
+  // An inline re-send is the drain only of that backlog, through the same client.
+  for (const d of inlineDrains) {
+    const r = inlineDrain(ctx, d)!;
+    if (r.store !== publish.store || r.client !== publish.client) return other(d, `a re-send of something other than the backlog the publish keeps (self.${publish.store})`);
+  }
   // The backlog is only the loop's and the drain's: nothing else reads what the bus refused.
-  const drainFns = drains.map((d) => ctx.agent.methods.get(selfCall(d)!.method)!);
+  const drainFns = drains.filter((d) => !inlineDrains.includes(d)).map((d) => ctx.agent.methods.get(selfCall(d)!.method)!);
   const init = ctx.agent.methods.get('__init__');
   const within = (f: { outer: SyntaxNode } | undefined, r: { start: number; end: number }) => !!f && f.outer.startIndex <= r.start && r.end <= f.outer.endIndex;
   for (const r of ctx.refs.of(publish.store)) {
     if (r.kind !== 'attribute') continue;
-    if (within(init, r) || drainFns.some((f) => within(f, r)) || (publishStmt.startIndex <= r.start && r.end <= publishStmt.endIndex)) continue;
+    if (within(init, r) || drainFns.some((f) => within(f, r)) || [publishStmt, ...inlineDrains].some((x) => x.startIndex <= r.start && r.end <= x.endIndex)) continue;
     return fail(`run()'s backlog self.${publish.store} is also used at line ${r.line}`, r.line);
   }
-  return { ok: true, value: { run, loop, cycle, accounted, collectStmt, publishStmt, drains, publisher: publish.publisher, store: publish.store, returns: publish.returns } };
+  return { ok: true, value: { run, loop, cycle, accounted, collectStmt, publishStmt, drains, publisher: publish.publisher, store: publish.store, returns: publish.returns, ...(publish.client ? { client: publish.client } : {}) } };
 }
 
 /** `events = self.collect()`, or `try: events = self.collect() except E as e: <logs>; events = []`: the events' local. */
@@ -274,6 +293,97 @@ function postWithBacklog(ctx: PythonTransformContext, s: SyntaxNode, sent: strin
   // A container built in __init__ with a bound (`deque(maxlen=N)`): what the base's local_queue takes over.
   const bounded = ctx.agent.assignments.some((x) => x.attr === store && x.method === '__init__' && x.value?.type === 'call' && /(^|\.)deque$/.test(x.value.childForFieldName('function')!.text) && /maxlen/.test(x.value.text));
   return bounded ? { publisher: m, store } : null;
+}
+
+/** `self.bus.send(x)` as an expression: the client attribute and method when it is the agent's bus client. */
+function clientSend(ctx: PythonTransformContext, e: SyntaxNode | null): { client: string; arg: string } | null {
+  if (e?.type !== 'call' || !busClientCall(ctx, e)) return null;
+  const f = e.childForFieldName('function')!;
+  const args = e.childForFieldName('arguments')!.namedChildren;
+  if (args.length !== 1 || ['keyword_argument', 'list_splat', 'dictionary_splat'].includes(args[0]!.type)) return null;
+  const obj = f.childForFieldName('object')!;
+  return { client: `${selfAttribute(obj)}.${f.childForFieldName('attribute')!.text}`, arg: args[0]!.text };
+}
+
+/** `self.unsent.extend(events)`, `self.unsent.append(events)`, `self.unsent = self.unsent[-N:]`, `del self.unsent[:-N]`: keeps `sent` in a store. */
+function keeps(x: SyntaxNode, sent: string): { store: string; trim: boolean } | null {
+  const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
+  if (e?.type === 'call') {
+    const f = e.childForFieldName('function')!;
+    const a = e.childForFieldName('arguments')!.namedChildren;
+    const store = f.type === 'attribute' ? selfAttribute(f.childForFieldName('object')!) : null;
+    if (store && /^(append|extend)$/.test(f.childForFieldName('attribute')!.text) && a.length === 1 && a[0]!.text === sent) return { store, trim: false };
+    return null;
+  }
+  // `self.unsent = self.unsent[-UNSENT_MAX:]`
+  if (e?.type === 'assignment') {
+    const left = e.childForFieldName('left')!;
+    const right = e.childForFieldName('right')!;
+    const store = selfAttribute(left);
+    if (store && right.type === 'subscript' && selfAttribute(right.childForFieldName('value')!) === store && right.childForFieldName('subscript')?.type === 'slice') return { store, trim: true };
+    return null;
+  }
+  if (x.type === 'delete_statement') {
+    const t = x.namedChild(0);
+    const store = t?.type === 'subscript' ? selfAttribute(t.childForFieldName('value')!) : null;
+    if (store && t!.childForFieldName('subscript')?.type === 'slice') return { store, trim: true };
+  }
+  return null;
+}
+
+/**
+ * `try: self.bus.send(events) except OSError as e: <logs>; self.unsent.extend(events); <trim>`: the
+ * agent's own bus client raising on failure, the handler keeping the events in a list of the agent.
+ * The client stays; the base publishes through its send and queues what raised.
+ */
+function clientPublish(ctx: PythonTransformContext, s: SyntaxNode, events: string): { publisher: string; store: string; returns: string; client: string } | null {
+  if (s.type !== 'try_statement' || s.namedChildren.some((c) => c.type === 'finally_clause' || c.type === 'else_clause')) return null;
+  const body = statements(s.childForFieldName('body'));
+  const send = body.length === 1 && body[0]!.type === 'expression_statement' ? clientSend(ctx, body[0]!.namedChild(0)) : null;
+  if (!send || send.arg !== events) return null;
+  const handlers = s.namedChildren.filter((c) => c.type === 'except_clause');
+  if (handlers.length !== 1) return null;
+  let store: string | null = null;
+  for (const x of statements(handlers[0]!.namedChildren.find((c) => c.type === 'block') ?? null)) {
+    const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
+    if (e && isLogCall(e)) continue;
+    const k = keeps(x, events);
+    if (k && (!store || store === k.store) && (store || !k.trim)) {
+      store = k.store;
+      continue;
+    }
+    return null;
+  }
+  if (!store || ctx.agent.methods.has(store)) return null;
+  const made = ctx.agent.assignments.some((x) => x.attr === store && x.method === '__init__' && x.value && (x.value.type === 'list' && x.value.namedChildCount === 0 || (x.value.type === 'call' && /(^|\.)deque$/.test(x.value.childForFieldName('function')!.text))));
+  return made ? { publisher: send.client, store, returns: `[${events}]`, client: send.client } : null;
+}
+
+/** `if self.unsent: try: self.bus.send(self.unsent); <logs>; self.unsent = [] except OSError: pass`. */
+function inlineDrain(ctx: PythonTransformContext, s: SyntaxNode): { store: string; client: string } | null {
+  if (s.type !== 'if_statement' || s.childForFieldName('alternative')) return null;
+  const store = selfAttribute(s.childForFieldName('condition')!);
+  const inner = statements(s.childForFieldName('consequence'));
+  if (!store || inner.length !== 1 || inner[0]!.type !== 'try_statement') return null;
+  const t = inner[0]!;
+  if (t.namedChildren.some((c) => c.type === 'finally_clause' || c.type === 'else_clause')) return null;
+  const body = statements(t.childForFieldName('body'));
+  const send = body[0]?.type === 'expression_statement' ? clientSend(ctx, body[0]!.namedChild(0)) : null;
+  if (!send || send.arg !== `self.${store}`) return null;
+  let cleared = false;
+  for (const x of body.slice(1)) {
+    const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
+    if (e && isLogCall(e)) continue;
+    const right = e?.type === 'assignment' ? e.childForFieldName('right') : null;
+    if (e?.type === 'assignment' && selfAttribute(e.childForFieldName('left')!) === store && right?.type === 'list' && right.namedChildCount === 0) {
+      cleared = true;
+      continue;
+    }
+    return null;
+  }
+  const handlers = t.namedChildren.filter((c) => c.type === 'except_clause');
+  const quiet = handlers.every((h) => statements(h.namedChildren.find((c) => c.type === 'block') ?? null).every((x) => x.type === 'pass_statement' || isTrivial(x)));
+  return cleared && handlers.length && quiet ? { store, client: send.client } : null;
 }
 
 /** collect_data(), written after collect(): the loop's cycle statements, then what run() sent. */

@@ -611,7 +611,8 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       ok: true,
       value: {
         fn, publishStmts: [], drainStmts: [], events: loop.value.returns, returns: [], block: [], append: false, counters: [],
-        publishers: [loop.value.publisher], resultChecked: true, moduleFns: [], loop: loop.value,
+        publishers: loop.value.client ? [] : [loop.value.publisher], resultChecked: !loop.value.client, moduleFns: [], loop: loop.value,
+        ...(loop.value.client ? { raising: true } : {}),
       },
     };
   }
