@@ -9,6 +9,7 @@ import { keep } from '../../src/lang/python/transform-context.js';
 import { analyzePublisher } from './hardened-publisher.js';
 import { analyzeCollect, cycleMethod, HOOK, LEGACY_RUN, queueMethods, returnLine } from './hardened-shapes.js';
 import { indentAt, lineStart } from '../../src/lang/python/text.js';
+import { writeCollectData } from './hardened-loop-publish.js';
 
 const label = 'hardened-collect';
 
@@ -27,6 +28,8 @@ export const hardenedCollectPropose: PythonTransform = {
       if (ctx.agent.methods.has(name)) keep(ctx, name, a.line, `${a.reason}; not turned into ${HOOK}()`);
       return;
     }
+    // Built from run()'s loop, which goes whole (its publish and backlog with it): nothing of collect() goes.
+    if (a.value.loop) return;
     const run = requiresRun(ctx);
     const gather = a.value.accumulate;
     for (const s of a.value.publishStmts) {
@@ -48,6 +51,12 @@ export const hardenedCollect: PythonTransform = {
   run(ctx) {
     const a = analyzeCollect(ctx);
     if (!a.ok) return;
+    if (a.value.loop) {
+      // Only when run() goes: a kept loop still publishes what collect() returns itself.
+      if (ctx.resolved?.members.get(LEGACY_RUN)?.finding !== 'loop') return;
+      writeCollectData(ctx, a.value.loop, a.value.fn, label);
+      return;
+    }
     const first = a.value.publishStmts[0]!;
     if (!ctx.resolved!.statements.some((s) => s.node.id === first.id)) return;
     const { fn, returns, append, block, events } = a.value;

@@ -11,6 +11,7 @@ import { isDocstring, selfAttribute, statements, walk, callee } from '../../src/
 import { indentAt, lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
 import { blocksOf, isTrivial } from '../../src/analysis/infra.js';
+import { analyzeLoopPublish } from './hardened-loop-publish.js';
 import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, LEGACY_RUN, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
 
 const label = 'hardened-main-loop';
@@ -110,10 +111,24 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   let sleep: SyntaxNode | null = null;
   let bad: SyntaxNode | null = null;
   let fallback: string | null = null;
+  // collect() returns its events and the loop publishes them (hardened-loop-publish): the loop body's
+  // statements it accounts for become collect_data() or the base's publish, queue and drain.
+  const published = analyzeLoopPublish(ctx);
+  const accounted = published?.ok ? published.value.accounted : null;
   const visit = (block: SyntaxNode, inLoop: boolean): void => {
     for (const s of statements(block)) {
       if (bad) return;
       if (isDocstring(s)) continue;
+      if (inLoop && accounted?.has(s.id) && published?.ok) {
+        if (s.id === published.value.collectStmt.id) {
+          collects++;
+          collectStmt = s;
+        }
+        // The sleep, whose interval the base takes over (read below).
+        const e = s.type === 'expression_statement' ? s.namedChild(0) : null;
+        if (e?.type === 'call' && /^(time\.)?sleep$/.test(callee(e) ?? '')) sleep = e;
+        continue;
+      }
       if (isCollectCall(s, cycleMethod(ctx))) {
         collects++;
         collectStmt = s;

@@ -661,10 +661,59 @@ function keptPublisher(ctx: PythonTransformContext): boolean {
   return true;
 }
 
+/**
+ * run()'s loop sent each cycle's events through the agent's own bus client (`self.bus.send(events)`,
+ * raising when the bus is down) and kept them in a list of its own: the client stays in the agent,
+ * and the base is handed a publisher making that same call for each batch collect_data() returns; a
+ * failure raises as before, so the base retries and queues the batch in its local_queue.
+ */
+function clientPublisher(ctx: PythonTransformContext, client: string, store: string): void {
+  if (ctx.module.classes.some((c) => c.name === CLASS)) {
+    keep(ctx, 'eventbus_publisher', ctx.agent.cls.line, `run() sent through self.${client}() and the module already defines ${CLASS}; hand the base a publisher by hand`);
+    return;
+  }
+  const tail = initTail(ctx);
+  if (!tail) {
+    keep(ctx, 'eventbus_publisher', ctx.agent.cls.line, `${ctx.agent.cls.name}.__init__ keeps no statement to hand ${CLASS} to the base after; do it by hand`);
+    return;
+  }
+  const eol = ctx.layout.eol;
+  const u = ctx.layout.unit;
+  const cls = ctx.agent.cls;
+  const text = [
+    `class ${CLASS}:`,
+    `${u}"""${cls.name}'s own bus client, self.${client}(), which stays in the agent (migrate).`,
+    '',
+    `${u}HardenedAgentBase calls publish(events) with what collect_data() returns; each batch goes`,
+    `${u}through the client as the legacy run() loop sent it; an exception is a failed publish, which`,
+    `${u}the base retries and then queues locally."""`,
+    '',
+    `${u}def __init__(self, send):`,
+    `${u}${u}self._send = send`,
+    '',
+    `${u}def publish(self, events):`,
+    `${u}${u}for event in events:`,
+    `${u}${u}${u}self._send(event)`,
+  ].join(eol);
+  ctx.edits.insert(lineStart(ctx.source, cls.outer.startIndex), `${text}${eol}${eol}${eol}`, label);
+  const wiring = [`${tail.indent}# HardenedAgentBase publishes through the agent's own bus client (migrate).`, `${tail.indent}self.eventbus_publisher = ${CLASS}(self.${client})`];
+  ctx.edits.insert(tail.at, wiring.map((l) => l + eol).join(''), label);
+  ctx.warnings.push(
+    `${cls.name}: the base publishes what ${HOOK}() returns through self.${client}() (${CLASS}(self.${client}), one call per batch as run() made); ` +
+      `a failure raises, so the base retries and queues the batch in its own local_queue: self.${store} is no longer filled nor re-sent (anything in it lived in memory only)`,
+  );
+}
+
 export const hardenedPublisher: PythonTransform = {
   name: label,
   phase: 'edit',
   run(ctx) {
+    // run() sent through the agent's own bus client, which stays: the base publishes through its send.
+    const cycle = analyzeCollect(ctx);
+    if (cycle.ok && cycle.value.loop?.client) {
+      if (ctx.resolved?.members.get('run')?.finding === 'loop') clientPublisher(ctx, cycle.value.loop.client, cycle.value.loop.store);
+      return;
+    }
     const a = analyzePublisher(ctx);
     if (!a.ok) {
       // collect() became collect_data() and its publish left the class, but nothing carries

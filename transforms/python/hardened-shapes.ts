@@ -11,6 +11,7 @@ import { blocksOf, isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { indentAt } from '../../src/lang/python/text.js';
 import { mixinQueueMethod } from './hardened-queue-mixin.js';
 import { analyzePublisher } from './hardened-publisher.js';
+import { analyzeLoopPublish, loopTakingCycle, type LoopPublish } from './hardened-loop-publish.js';
 
 export const PUBLISH_METHOD = /^(_get_grpc_channel|_publish_\w+|_publish)$/;
 export const QUEUE_METHOD = /^(_queue_\w+|_drain_\w+|_enqueue_\w+|_drain)$/;
@@ -59,6 +60,11 @@ export interface CollectPlan {
    * in place, `<name> = []` opens the block (before `at`) and the hook returns `<name>`.
    */
   accumulate?: { name: string; at: SyntaxNode; appends: Map<number, string> };
+  /**
+   * collect() returns its events and run()'s loop publishes them (see hardened-loop-publish):
+   * collect() stays as written and collect_data() is built from the loop body.
+   */
+  loop?: LoopPublish;
 }
 
 export type Analysis<T> = { ok: true; value: T } | { ok: false; reason: string; line: number };
@@ -292,13 +298,17 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
   const cycle = ctx.agent.methods.get(cycleMethod(ctx));
   if (!cycle) return m;
   const calledByCycle = new Set<string>();
-  walk(cycle.body, (n) => {
-    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-    if (n.type !== 'call') return;
-    const f = n.childForFieldName('function');
-    const a = f?.type === 'attribute' ? selfAttribute(f) : null;
-    if (a && ctx.agent.methods.has(a)) calledByCycle.add(a);
-  });
+  // run()'s loop taking the cycle's events and publishing them itself is part of the cycle.
+  const loop = loopTakingCycle(ctx);
+  for (const root of loop ? [cycle.body, loop.loop.childForFieldName('body')!] : [cycle.body]) {
+    walk(root, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type !== 'call') return;
+      const f = n.childForFieldName('function');
+      const a = f?.type === 'attribute' ? selfAttribute(f) : null;
+      if (a && ctx.agent.methods.has(a) && a !== cycle.name) calledByCycle.add(a);
+    });
+  }
   const plain = (fn: PyFunction) => fn.params.filter((p, i) => i > 0 && p.kind !== 'separator');
   for (const name of calledByCycle) {
     const fn = ctx.agent.methods.get(name)!;
@@ -591,6 +601,21 @@ function fail(reason: string, at: number): { ok: false; reason: string; line: nu
 function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   const direct = readCollectDirect(ctx);
   if (direct.ok) return direct;
+  // collect() returns its events and run()'s loop publishes them: the loop body is the cycle.
+  const loop = analyzeLoopPublish(ctx);
+  if (loop && !loop.ok) return fail(`${direct.reason}; ${loop.reason}`, direct.line);
+  if (loop?.ok) {
+    const fn = ctx.agent.methods.get(cycleMethod(ctx))!;
+    if (fn.isAsync || fn.decorators.length || ctx.agent.methods.has(HOOK)) return direct;
+    return {
+      ok: true,
+      value: {
+        fn, publishStmts: [], drainStmts: [], events: loop.value.returns, returns: [], block: [], append: false, counters: [],
+        publishers: loop.value.client ? [] : [loop.value.publisher], resultChecked: !loop.value.client, moduleFns: [], loop: loop.value,
+        ...(loop.value.client ? { raising: true } : {}),
+      },
+    };
+  }
   const gathered = readCollectAccumulating(ctx);
   if (!gathered.ok) return direct;
   // The gathered events reach the bus only through the agent's transport handed to the base:

@@ -1,0 +1,416 @@
+// Concern (seed 001): "publish in the loop". collect() only builds and returns the cycle's
+// events; run()'s loop takes them (`events = self.collect()`), publishes them itself
+// (`if not self._post(envelope): self.backlog.append(envelope)`), re-sends its own backlog
+// (`self._flush_backlog()`) and sleeps. The loop body is then the cycle the base runs:
+// collect_data() is built from it and returns exactly what run() sent each cycle; the publish
+// goes to the base's publisher (the transport moves into EventBusPublisher), the backlog to the
+// base's local_queue, and the loop goes with run(). Only when every statement of the loop body is
+// accounted for (the cycle's own counters, its collect() call, log lines, the drain, the publish
+// with its backlog, the sleep); a business step there keeps run() and collect() for review, named.
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { PyFunction } from '../../src/lang/python/module-model.js';
+import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { callee, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { indentAt, lineEnd } from '../../src/lang/python/text.js';
+import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
+import { busClientCall, cycleMethod, HOOK, isDrain, isPublish, isTransport, LEGACY_RUN, noteMovedCode, selfCall, type Analysis } from './hardened-shapes.js';
+
+export interface LoopPublish {
+  run: PyFunction;
+  loop: SyntaxNode;
+  /** Loop statements that become collect_data(), in order (counters, the collect() call, log lines). */
+  cycle: SyntaxNode[];
+  /** Every loop statement accounted for (cycle, drain, publish, sleep): run()'s own reading skips them. */
+  accounted: Set<number>;
+  /** The statement holding `<events> = self.collect()`. */
+  collectStmt: SyntaxNode;
+  /** The statement that publishes (and keeps the refused events in the backlog). */
+  publishStmt: SyntaxNode;
+  drains: SyntaxNode[];
+  /** The agent's method run() published with (or, with `client`, the client's method). */
+  publisher: string;
+  /** run() sent through the agent's own bus client (`self.bus.send(events)`, raising): `bus.send`, which stays. */
+  client?: string;
+  /** The bounded store run() kept refused events in. */
+  store: string;
+  /** What collect_data() returns: what run() sent each cycle. */
+  returns: string;
+}
+
+const memo = new WeakMap<PythonTransformContext, Analysis<LoopPublish> | null>();
+
+function line(n: SyntaxNode): number {
+  return n.startPosition.row + 1;
+}
+
+function head(n: SyntaxNode): string {
+  return n.text.split('\n')[0]!.trim().slice(0, 60);
+}
+
+/**
+ * run()'s one loop when it takes the cycle's result (`events = self.collect()` somewhere in it):
+ * the shape this concern reads. Null when run() does not (the other shapes apply).
+ */
+export function loopTakingCycle(ctx: PythonTransformContext): { run: PyFunction; loop: SyntaxNode } | null {
+  const run = ctx.agent.methods.get(LEGACY_RUN);
+  if (!run || run.isAsync) return null;
+  // The loop, or the loop inside `try: ... finally: <teardown>` (run()'s own reading moves the teardown).
+  const top = statements(run.body);
+  const tries = top.filter((s) => s.type === 'try_statement' && s.namedChildren.some((c) => c.type === 'finally_clause'));
+  const loops = [...top, ...tries.flatMap((t) => statements(t.childForFieldName('body')))].filter((s) => s.type === 'while_statement');
+  if (loops.length !== 1) return null;
+  const loop = loops[0]!;
+  const cond = loop.childForFieldName('condition')!;
+  if (!/^(True|1)$/.test(cond.text)) return null;
+  let takes = false;
+  walk(loop.childForFieldName('body')!, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'assignment' && cycleResult(n, cycleMethod(ctx))) takes = true;
+  });
+  return takes ? { run, loop } : null;
+}
+
+/** `events = self.collect()`: the local the cycle's result is bound to. */
+function cycleResult(n: SyntaxNode, name: string): string | null {
+  if (n.type !== 'assignment') return null;
+  const left = n.childForFieldName('left');
+  const right = n.childForFieldName('right');
+  if (left?.type !== 'identifier' || right?.type !== 'call' || right.childForFieldName('arguments')!.namedChildCount) return null;
+  const f = right.childForFieldName('function')!;
+  return f.type === 'attribute' && selfAttribute(f) === name ? left.text : null;
+}
+
+export function analyzeLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | null {
+  if (!memo.has(ctx)) memo.set(ctx, readLoopPublish(ctx));
+  return memo.get(ctx)!;
+}
+
+function fail(reason: string, at: number): Analysis<LoopPublish> {
+  return { ok: false, reason, line: at };
+}
+
+function readLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | null {
+  const found = loopTakingCycle(ctx);
+  if (!found) return null;
+  const { run, loop } = found;
+  const name = cycleMethod(ctx);
+  if (loop.namedChildren.some((c) => c.type === 'else_clause')) return fail(`run()'s loop has an else:`, line(loop));
+  const body = statements(loop.childForFieldName('body')).filter((s) => !isDocstring(s));
+  const cycle: SyntaxNode[] = [];
+  const accounted = new Set<number>();
+  const drains: SyntaxNode[] = [];
+  let events: string | null = null;
+  let collectStmt: SyntaxNode | null = null;
+  let publishStmt: SyntaxNode | null = null;
+  let publish: { publisher: string; store: string; returns: string; client?: string } | null = null;
+  const inlineDrains: SyntaxNode[] = [];
+  let slept = false;
+  const other = (s: SyntaxNode, why = 'which is neither the cycle, its publish, its backlog nor its sleep') =>
+    fail(`run()'s loop also does line ${line(s)}: ${head(s)}, ${why}; collect_data() cannot be built from the loop without deciding where that goes`, line(s));
+  for (const s of body) {
+    const e = s.type === 'expression_statement' ? s.namedChild(0) : null;
+    // The sleep between cycles (run()'s own reading checks its interval): the base waits collection_interval.
+    if (e?.type === 'call' && /^(time\.)?sleep$/.test(callee(e) ?? '')) {
+      if (slept || s !== body[body.length - 1]) return other(s, 'a sleep not ending the cycle');
+      slept = true;
+      accounted.add(s.id);
+      continue;
+    }
+    // Log lines: the cycle's own, they move with it.
+    if (e && isLogCall(e)) {
+      cycle.push(s);
+      accounted.add(s.id);
+      continue;
+    }
+    // `self.cycle += 1` before collect(): the cycle's counter, which the envelope may read.
+    if (!collectStmt && e?.type === 'augmented_assignment' && e.childForFieldName('operator')?.text === '+=' && selfAttribute(e.childForFieldName('left')!) && e.childForFieldName('right')!.type === 'integer') {
+      const attr = selfAttribute(e.childForFieldName('left')!)!;
+      if (ctx.baseOwned.has(attr) || isTransport(ctx, attr)) return other(s, `a counter the base owns`);
+      cycle.push(s);
+      accounted.add(s.id);
+      continue;
+    }
+    // `events = self.collect()`, or inside a try whose handlers log and bind no events.
+    const taken = collectTaking(s, name);
+    if (taken) {
+      if (collectStmt) return other(s, `a second call of ${name}()`);
+      collectStmt = s;
+      events = taken;
+      cycle.push(s);
+      accounted.add(s.id);
+      continue;
+    }
+    // `self._flush_backlog()`: the re-send of the backlog, which the base's drain replaces.
+    const sc = selfCall(s);
+    if (sc && !sc.target && sc.call.childForFieldName('arguments')!.namedChildCount === 0 && isTransport(ctx, sc.method) && isDrain(ctx, sc.method)) {
+      drains.push(s);
+      accounted.add(s.id);
+      continue;
+    }
+    // `if self.unsent: try: self.bus.send(self.unsent); <logs>; self.unsent = [] except OSError: pass`:
+    // the loop's own re-send of its backlog through the bus client (checked against the publish below).
+    if (inlineDrain(ctx, s)) {
+      inlineDrains.push(s);
+      drains.push(s);
+      accounted.add(s.id);
+      continue;
+    }
+    if (events && !publishStmt) {
+      const p = publishOf(ctx, s, events) ?? clientPublish(ctx, s, events);
+      if (p) {
+        publishStmt = s;
+        publish = p;
+        accounted.add(s.id);
+        continue;
+      }
+    }
+    return other(s);
+  }
+  if (!collectStmt || !events) return fail(`run()'s loop calls ${name}() other than as \`events = self.${name}()\``, line(loop));
+  if (!publish || !publishStmt) return fail(`run()'s loop sends ${events} in a way the migration cannot classify`, line(loop));
+  if (!slept) return fail(`run()'s loop does not sleep between cycles`, line(loop));
+  if (!drains.length) return fail(`nothing re-sends run()'s backlog self.${publish.store}`, line(publishStmt));
+  // An inline re-send is the drain only of that backlog, through the same client.
+  for (const d of inlineDrains) {
+    const r = inlineDrain(ctx, d)!;
+    if (r.store !== publish.store || r.client !== publish.client) return other(d, `a re-send of something other than the backlog the publish keeps (self.${publish.store})`);
+  }
+  // The backlog is only the loop's and the drain's: nothing else reads what the bus refused.
+  const drainFns = drains.filter((d) => !inlineDrains.includes(d)).map((d) => ctx.agent.methods.get(selfCall(d)!.method)!);
+  const init = ctx.agent.methods.get('__init__');
+  const within = (f: { outer: SyntaxNode } | undefined, r: { start: number; end: number }) => !!f && f.outer.startIndex <= r.start && r.end <= f.outer.endIndex;
+  for (const r of ctx.refs.of(publish.store)) {
+    if (r.kind !== 'attribute') continue;
+    if (within(init, r) || drainFns.some((f) => within(f, r)) || [publishStmt, ...inlineDrains].some((x) => x.startIndex <= r.start && r.end <= x.endIndex)) continue;
+    return fail(`run()'s backlog self.${publish.store} is also used at line ${r.line}`, r.line);
+  }
+  return { ok: true, value: { run, loop, cycle, accounted, collectStmt, publishStmt, drains, publisher: publish.publisher, store: publish.store, returns: publish.returns, ...(publish.client ? { client: publish.client } : {}) } };
+}
+
+/** `events = self.collect()`, or `try: events = self.collect() except E as e: <logs>; events = []`: the events' local. */
+function collectTaking(s: SyntaxNode, name: string): string | null {
+  const e = s.type === 'expression_statement' ? s.namedChild(0) : null;
+  if (e) return cycleResult(e, name);
+  if (s.type !== 'try_statement') return null;
+  const inner = statements(s.childForFieldName('body'));
+  const first = inner.length === 1 && inner[0]!.type === 'expression_statement' ? inner[0]!.namedChild(0) : null;
+  const local = first ? cycleResult(first, name) : null;
+  if (!local) return null;
+  for (const c of s.namedChildren) {
+    if (c.type === 'finally_clause' || c.type === 'else_clause') return null;
+    if (c.type !== 'except_clause') continue;
+    const b = c.namedChildren.find((x) => x.type === 'block');
+    const ok = statements(b ?? null).every((x) => {
+      if (isTrivial(x) && x.type !== 'return_statement' && !/^(time\.)?sleep\(/.test(x.text)) return true;
+      const a = x.type === 'expression_statement' ? x.namedChild(0) : null;
+      const right = a?.type === 'assignment' ? a.childForFieldName('right') : null;
+      return a?.type === 'assignment' && a.childForFieldName('left')?.text === local && !!right && ['list', 'none', 'tuple'].includes(right.type) && right.namedChildCount === 0;
+    });
+    if (!ok) return null;
+  }
+  return local;
+}
+
+/**
+ * The loop's publish of the events with its own backlog, as one statement:
+ * `if not self._post(x): self.backlog.append(x); <logs>` on the events or on what run() builds from
+ * them, maybe under `if events:` (nothing sent on an empty cycle) with `x = self._envelope(events)`
+ * before it. The publish is the agent's transport by shape and the backlog a bounded container the
+ * loop appends to; what collect_data() returns is then what was sent: `[x]`, `[x] if events else []`.
+ */
+function publishOf(ctx: PythonTransformContext, s: SyntaxNode, events: string): { publisher: string; store: string; returns: string } | null {
+  if (s.type !== 'if_statement' || s.childForFieldName('alternative')) return null;
+  const cond = s.childForFieldName('condition')!;
+  // `if events:` around the build and the post.
+  if (cond.type === 'identifier' && cond.text === events) {
+    const inner = statements(s.childForFieldName('consequence')).filter((x) => !isDocstring(x));
+    let sent = events;
+    let built: string | null = null;
+    let rest = inner;
+    const a = inner[0]?.type === 'expression_statement' ? inner[0]!.namedChild(0) : null;
+    if (inner.length === 2 && a?.type === 'assignment' && a.childForFieldName('left')?.type === 'identifier') {
+      const right = a.childForFieldName('right')!;
+      if (!pureBuild(ctx, right, events)) return null;
+      sent = a.childForFieldName('left')!.text;
+      if (sent === events) return null;
+      built = right.text;
+      rest = inner.slice(1);
+    }
+    if (rest.length !== 1) return null;
+    const p = postWithBacklog(ctx, rest[0]!, sent);
+    if (!p) return null;
+    return { ...p, returns: `[${built ?? events}] if ${events} else []` };
+  }
+  const p = postWithBacklog(ctx, s, events);
+  return p ? { ...p, returns: `[${events}]` } : null;
+}
+
+/**
+ * `x = self._envelope(events)`: built from the events by a method of the agent that is no transport,
+ * or a literal holding them; it is built at the same point of the cycle in collect_data().
+ */
+function pureBuild(ctx: PythonTransformContext, right: SyntaxNode, events: string): boolean {
+  let uses = false;
+  let bad = false;
+  walk(right, (n) => {
+    if (n.type === 'identifier' && n.text === events) uses = true;
+    if (n.type === 'lambda' || n.type === 'yield' || n.type === 'await') bad = true;
+    if (n.type === 'call') {
+      const f = n.childForFieldName('function')!;
+      const m = f.type === 'attribute' ? selfAttribute(f) : null;
+      if (f.type === 'attribute' && !m) bad = true; // a call on another object (a client, a file)
+      if (m && (!ctx.agent.methods.has(m) || isTransport(ctx, m))) bad = true;
+    }
+  });
+  return uses && !bad;
+}
+
+/** `if not self._post(x): self.backlog.append(x); <logs>`: the publish (by shape) and the backlog's name. */
+function postWithBacklog(ctx: PythonTransformContext, s: SyntaxNode, sent: string): { publisher: string; store: string } | null {
+  if (s.type !== 'if_statement' || s.childForFieldName('alternative')) return null;
+  const cond = s.childForFieldName('condition')!;
+  const arg = cond.type === 'not_operator' ? cond.childForFieldName('argument') : null;
+  const f = arg?.type === 'call' ? arg.childForFieldName('function') : null;
+  const m = f?.type === 'attribute' ? selfAttribute(f) : null;
+  const args = arg?.type === 'call' ? arg.childForFieldName('arguments')!.namedChildren : [];
+  if (!m || !isPublish(ctx, m) || !isTransport(ctx, m) || args.length !== 1 || args[0]!.text !== sent) return null;
+  let store: string | null = null;
+  for (const x of statements(s.childForFieldName('consequence'))) {
+    if (isDocstring(x)) continue;
+    const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
+    if (e && isLogCall(e)) continue;
+    const fn = e?.type === 'call' ? e.childForFieldName('function') : null;
+    const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+    const attr = obj ? selfAttribute(obj) : null;
+    const a = e?.type === 'call' ? e.childForFieldName('arguments')!.namedChildren : [];
+    if (attr && fn!.childForFieldName('attribute')!.text === 'append' && a.length === 1 && a[0]!.text === sent && !store && !ctx.agent.methods.has(attr)) {
+      store = attr;
+      continue;
+    }
+    return null;
+  }
+  if (!store) return null;
+  // A container built in __init__ with a bound (`deque(maxlen=N)`): what the base's local_queue takes over.
+  const bounded = ctx.agent.assignments.some((x) => x.attr === store && x.method === '__init__' && x.value?.type === 'call' && /(^|\.)deque$/.test(x.value.childForFieldName('function')!.text) && /maxlen/.test(x.value.text));
+  return bounded ? { publisher: m, store } : null;
+}
+
+/** `self.bus.send(x)` as an expression: the client attribute and method when it is the agent's bus client. */
+function clientSend(ctx: PythonTransformContext, e: SyntaxNode | null): { client: string; arg: string } | null {
+  if (e?.type !== 'call' || !busClientCall(ctx, e)) return null;
+  const f = e.childForFieldName('function')!;
+  const args = e.childForFieldName('arguments')!.namedChildren;
+  if (args.length !== 1 || ['keyword_argument', 'list_splat', 'dictionary_splat'].includes(args[0]!.type)) return null;
+  const obj = f.childForFieldName('object')!;
+  return { client: `${selfAttribute(obj)}.${f.childForFieldName('attribute')!.text}`, arg: args[0]!.text };
+}
+
+/** `self.unsent.extend(events)`, `self.unsent.append(events)`, `self.unsent = self.unsent[-N:]`, `del self.unsent[:-N]`: keeps `sent` in a store. */
+function keeps(x: SyntaxNode, sent: string): { store: string; trim: boolean } | null {
+  const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
+  if (e?.type === 'call') {
+    const f = e.childForFieldName('function')!;
+    const a = e.childForFieldName('arguments')!.namedChildren;
+    const store = f.type === 'attribute' ? selfAttribute(f.childForFieldName('object')!) : null;
+    if (store && /^(append|extend)$/.test(f.childForFieldName('attribute')!.text) && a.length === 1 && a[0]!.text === sent) return { store, trim: false };
+    return null;
+  }
+  // `self.unsent = self.unsent[-UNSENT_MAX:]`
+  if (e?.type === 'assignment') {
+    const left = e.childForFieldName('left')!;
+    const right = e.childForFieldName('right')!;
+    const store = selfAttribute(left);
+    if (store && right.type === 'subscript' && selfAttribute(right.childForFieldName('value')!) === store && right.childForFieldName('subscript')?.type === 'slice') return { store, trim: true };
+    return null;
+  }
+  if (x.type === 'delete_statement') {
+    const t = x.namedChild(0);
+    const store = t?.type === 'subscript' ? selfAttribute(t.childForFieldName('value')!) : null;
+    if (store && t!.childForFieldName('subscript')?.type === 'slice') return { store, trim: true };
+  }
+  return null;
+}
+
+/**
+ * `try: self.bus.send(events) except OSError as e: <logs>; self.unsent.extend(events); <trim>`: the
+ * agent's own bus client raising on failure, the handler keeping the events in a list of the agent.
+ * The client stays; the base publishes through its send and queues what raised.
+ */
+function clientPublish(ctx: PythonTransformContext, s: SyntaxNode, events: string): { publisher: string; store: string; returns: string; client: string } | null {
+  if (s.type !== 'try_statement' || s.namedChildren.some((c) => c.type === 'finally_clause' || c.type === 'else_clause')) return null;
+  const body = statements(s.childForFieldName('body'));
+  const send = body.length === 1 && body[0]!.type === 'expression_statement' ? clientSend(ctx, body[0]!.namedChild(0)) : null;
+  if (!send || send.arg !== events) return null;
+  const handlers = s.namedChildren.filter((c) => c.type === 'except_clause');
+  if (handlers.length !== 1) return null;
+  let store: string | null = null;
+  for (const x of statements(handlers[0]!.namedChildren.find((c) => c.type === 'block') ?? null)) {
+    const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
+    if (e && isLogCall(e)) continue;
+    const k = keeps(x, events);
+    if (k && (!store || store === k.store) && (store || !k.trim)) {
+      store = k.store;
+      continue;
+    }
+    return null;
+  }
+  if (!store || ctx.agent.methods.has(store)) return null;
+  const made = ctx.agent.assignments.some((x) => x.attr === store && x.method === '__init__' && x.value && (x.value.type === 'list' && x.value.namedChildCount === 0 || (x.value.type === 'call' && /(^|\.)deque$/.test(x.value.childForFieldName('function')!.text))));
+  return made ? { publisher: send.client, store, returns: `[${events}]`, client: send.client } : null;
+}
+
+/** `if self.unsent: try: self.bus.send(self.unsent); <logs>; self.unsent = [] except OSError: pass`. */
+function inlineDrain(ctx: PythonTransformContext, s: SyntaxNode): { store: string; client: string } | null {
+  if (s.type !== 'if_statement' || s.childForFieldName('alternative')) return null;
+  const store = selfAttribute(s.childForFieldName('condition')!);
+  const inner = statements(s.childForFieldName('consequence'));
+  if (!store || inner.length !== 1 || inner[0]!.type !== 'try_statement') return null;
+  const t = inner[0]!;
+  if (t.namedChildren.some((c) => c.type === 'finally_clause' || c.type === 'else_clause')) return null;
+  const body = statements(t.childForFieldName('body'));
+  const send = body[0]?.type === 'expression_statement' ? clientSend(ctx, body[0]!.namedChild(0)) : null;
+  if (!send || send.arg !== `self.${store}`) return null;
+  let cleared = false;
+  for (const x of body.slice(1)) {
+    const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
+    if (e && isLogCall(e)) continue;
+    const right = e?.type === 'assignment' ? e.childForFieldName('right') : null;
+    if (e?.type === 'assignment' && selfAttribute(e.childForFieldName('left')!) === store && right?.type === 'list' && right.namedChildCount === 0) {
+      cleared = true;
+      continue;
+    }
+    return null;
+  }
+  const handlers = t.namedChildren.filter((c) => c.type === 'except_clause');
+  const quiet = handlers.every((h) => statements(h.namedChildren.find((c) => c.type === 'block') ?? null).every((x) => x.type === 'pass_statement' || isTrivial(x)));
+  return cleared && handlers.length && quiet ? { store, client: send.client } : null;
+}
+
+/** collect_data(), written after collect(): the loop's cycle statements, then what run() sent. */
+export function writeCollectData(ctx: PythonTransformContext, plan: LoopPublish, collect: PyFunction, label: string): void {
+  const eol = ctx.layout.eol;
+  const first = statements(collect.body).find((x) => !isDocstring(x)) ?? collect.body;
+  const bodyIndent = indentAt(ctx.source, first.startIndex);
+  const methodIndent = indentAt(ctx.source, collect.outer.startIndex);
+  const lines = [
+    `${methodIndent}def ${HOOK}(self):`,
+    `${bodyIndent}"""One cycle of the legacy run() loop (moved by migrate); the base publishes what it returns."""`,
+    ...plan.cycle.map((s) => reindent(ctx, s, bodyIndent)),
+    `${bodyIndent}return ${plan.returns}`,
+  ];
+  ctx.edits.insert(lineEnd(ctx.source, collect.outer.endIndex), eol + lines.join(eol) + eol, label);
+  ctx.warnings.push(
+    `${ctx.agent.cls.name}: run() published what ${collect.name}() returned (line ${line(plan.publishStmt)}: ${head(plan.publishStmt)}) and kept what the bus refused in self.${plan.store}; ` +
+      `${HOOK}() is built from its loop and returns what run() sent each cycle (${plan.returns}); the base publishes it through ${plan.publisher}() and queues what the bus refuses` +
+      `${plan.drains.length ? ` (${plan.drains.map((d) => head(d)).join(', ')} replaced by the base's drain)` : ''}; the log lines of the failed post are gone with it`,
+  );
+}
+
+function reindent(ctx: PythonTransformContext, stmt: SyntaxNode, indent: string): string {
+  noteMovedCode(ctx, stmt);
+  const from = stmt.startPosition.column;
+  return stmt.text
+    .split(/\r?\n/)
+    .map((l, i) => (i === 0 ? indent + l : l.startsWith(' '.repeat(from)) ? indent + l.slice(from) : l))
+    .join(ctx.layout.eol);
+}
