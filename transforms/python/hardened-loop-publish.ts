@@ -10,9 +10,10 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { callee, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { callee, isDocstring, lineOf, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { indentAt, lineEnd } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
+import { describeNode } from '../../src/analysis/reachability.js';
 import { busClientCall, cycleMethod, HOOK, isDrain, isPublish, isTransport, LEGACY_RUN, noteMovedCode, selfCall, type Analysis } from './hardened-shapes.js';
 
 export interface LoopPublish {
@@ -38,14 +39,6 @@ export interface LoopPublish {
 }
 
 const memo = new WeakMap<PythonTransformContext, Analysis<LoopPublish> | null>();
-
-function line(n: SyntaxNode): number {
-  return n.startPosition.row + 1;
-}
-
-function head(n: SyntaxNode): string {
-  return n.text.split('\n')[0]!.trim().slice(0, 60);
-}
 
 /**
  * run()'s one loop when it takes the cycle's result (`events = self.collect()` somewhere in it):
@@ -94,7 +87,7 @@ function readLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | n
   if (!found) return null;
   const { run, loop } = found;
   const name = cycleMethod(ctx);
-  if (loop.namedChildren.some((c) => c.type === 'else_clause')) return fail(`run()'s loop has an else:`, line(loop));
+  if (loop.namedChildren.some((c) => c.type === 'else_clause')) return fail(`run()'s loop has an else:`, lineOf(loop));
   const body = statements(loop.childForFieldName('body')).filter((s) => !isDocstring(s));
   const cycle: SyntaxNode[] = [];
   const accounted = new Set<number>();
@@ -106,7 +99,7 @@ function readLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | n
   const inlineDrains: SyntaxNode[] = [];
   let slept = false;
   const other = (s: SyntaxNode, why = 'which is neither the cycle, its publish, its backlog nor its sleep') =>
-    fail(`run()'s loop also does line ${line(s)}: ${head(s)}, ${why}; collect_data() cannot be built from the loop without deciding where that goes`, line(s));
+    fail(`run()'s loop also does line ${lineOf(s)}: ${describeNode(s)}, ${why}; collect_data() cannot be built from the loop without deciding where that goes`, lineOf(s));
   for (const s of body) {
     const e = s.type === 'expression_statement' ? s.namedChild(0) : null;
     // The sleep between cycles (run()'s own reading checks its interval): the base waits collection_interval.
@@ -166,10 +159,10 @@ function readLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | n
     }
     return other(s);
   }
-  if (!collectStmt || !events) return fail(`run()'s loop calls ${name}() other than as \`events = self.${name}()\``, line(loop));
-  if (!publish || !publishStmt) return fail(`run()'s loop sends ${events} in a way the migration cannot classify`, line(loop));
-  if (!slept) return fail(`run()'s loop does not sleep between cycles`, line(loop));
-  if (!drains.length) return fail(`nothing re-sends run()'s backlog self.${publish.store}`, line(publishStmt));
+  if (!collectStmt || !events) return fail(`run()'s loop calls ${name}() other than as \`events = self.${name}()\``, lineOf(loop));
+  if (!publish || !publishStmt) return fail(`run()'s loop sends ${events} in a way the migration cannot classify`, lineOf(loop));
+  if (!slept) return fail(`run()'s loop does not sleep between cycles`, lineOf(loop));
+  if (!drains.length) return fail(`nothing re-sends run()'s backlog self.${publish.store}`, lineOf(publishStmt));
   // An inline re-send is the drain only of that backlog, through the same client.
   for (const d of inlineDrains) {
     const r = inlineDrain(ctx, d)!;
@@ -400,9 +393,9 @@ export function writeCollectData(ctx: PythonTransformContext, plan: LoopPublish,
   ];
   ctx.edits.insert(lineEnd(ctx.source, collect.outer.endIndex), eol + lines.join(eol) + eol, label);
   ctx.warnings.push(
-    `${ctx.agent.cls.name}: run() published what ${collect.name}() returned (line ${line(plan.publishStmt)}: ${head(plan.publishStmt)}) and kept what the bus refused in self.${plan.store}; ` +
+    `${ctx.agent.cls.name}: run() published what ${collect.name}() returned (line ${lineOf(plan.publishStmt)}: ${describeNode(plan.publishStmt)}) and kept what the bus refused in self.${plan.store}; ` +
       `${HOOK}() is built from its loop and returns what run() sent each cycle (${plan.returns}); the base publishes it through ${plan.publisher}() and queues what the bus refuses` +
-      `${plan.drains.length ? ` (${plan.drains.map((d) => head(d)).join(', ')} replaced by the base's drain)` : ''}; the log lines of the failed post are gone with it`,
+      `${plan.drains.length ? ` (${plan.drains.map((d) => describeNode(d)).join(', ')} replaced by the base's drain)` : ''}; the log lines of the failed post are gone with it`,
   );
 }
 
