@@ -609,7 +609,7 @@ function listenArgument(ctx: TsRewriteContext, holder: string | null, body: Node
       const e = n.getExpression();
       if (!Node.isPropertyAccessExpression(e) || e.getName() !== 'listen') continue;
       // `this.intake!.listen(...)`, `(this.server as http.Server).listen(...)`: the member under the wrapping.
-      let target = e.getExpression();
+      let target: Node = e.getExpression();
       while (Node.isNonNullExpression(target) || Node.isParenthesizedExpression(target) || Node.isAsExpression(target)) target = target.getExpression();
       const viaHolder = holder && thisMember(target) === holder;
       // Another member's server listening in the same method (an intake API beside the health
