@@ -82,12 +82,15 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
           chainEnd = access.getParent()!;
           access = chainEnd.getParent();
         }
-      } else if (Node.isVariableDeclaration(parent)) {
-        variable = parent.getName();
+      } else if (Node.isVariableDeclaration(parent) || assignedVariable(ne)) {
+        // `let svc: X; try { svc = X.fromEnv(); } catch { ... }`: the variable is declared (and
+        // started) in an enclosing block; the assignment only gives it its value.
+        const assigned = Node.isVariableDeclaration(parent) ? null : assignedVariable(ne)!;
+        variable = assigned ? assigned.name : (parent as import('ts-morph').VariableDeclaration).getName();
         // The start call among the block's own statements: one named like a start method first,
         // else the last call of the class's own methods (`agent.register(spec)` comes before
         // `agent.start()`); calls nested in loops or callbacks only when there is none.
-        const block = stmt.getParentOrThrow();
+        const block = assigned ? assigned.block : stmt.getParentOrThrow();
         const calls: Node[] = [];
         block.forEachDescendant((n) => {
           if (Node.isPropertyAccessExpression(n) && n.getExpression().getText() === variable && Node.isCallExpression(n.getParent()) && (n.getParent() as Node).getChildAtIndex(0) === n) {
@@ -113,6 +116,25 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
     }
   }
   return null;
+}
+
+/**
+ * `svc = X.fromEnv()` (or `= new X()`) assigning a `let` declared in an enclosing block of the
+ * same function: the variable and the block that declares it.
+ */
+function assignedVariable(ne: Node): { name: string; block: Node } | null {
+  const parent = ne.getParent();
+  if (!parent || !Node.isBinaryExpression(parent) || parent.getRight() !== ne || parent.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) return null;
+  const left = parent.getLeft();
+  if (!Node.isIdentifier(left) || !Node.isExpressionStatement(parent.getParent())) return null;
+  const decl = left.getSymbol()?.getDeclarations().find((d) => Node.isVariableDeclaration(d));
+  const declStmt = decl?.getFirstAncestor((a) => Node.isVariableStatement(a));
+  const block = declStmt?.getParent();
+  if (!decl || !block || !(Node.isBlock(block) || Node.isSourceFile(block)) || !block.containsRange(parent.getPos(), parent.getEnd())) return null;
+  // Only blocks of the same function (a callback assigning it later is not the start).
+  const fnOf = (n: Node) => n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a));
+  if (fnOf(parent) !== fnOf(declStmt!)) return null;
+  return { name: left.getText(), block };
 }
 
 /** An argument that means the same inside the class: literals, module-level names, process.env. */

@@ -84,6 +84,7 @@ function mapMembers(ctx: TsRewriteContext, old: OldBase): void {
       continue;
     }
     const to = old.memberMap[x];
+    if (typeof to !== 'string' && carryMethod(ctx, old, x)) continue;
     // The agent sets it itself (`this.started = true` in its start()): its own state now, declared
     // here with the old initial value, nothing to review.
     const assigned = nodes.some((n) => {
@@ -124,6 +125,35 @@ function mapMembers(ctx: TsRewriteContext, old: OldBase): void {
   }
 }
 
+/**
+ * A helper method only the old base had (`this.log('info', ...)`), whose body reads nothing of
+ * the old base but itself and the members its constructor stored (carried into the agent): it
+ * is copied into the agent as the old base wrote it, so every call keeps its behaviour.
+ */
+function carryMethod(ctx: TsRewriteContext, old: OldBase, x: string): boolean {
+  const m = old.members.get(x)?.method;
+  if (!m || !old.file) return false;
+  // A TypeScript helper does not go into a JavaScript agent (nor the other way).
+  if (ctx.js !== /\.[cm]?js$/.test(old.file)) return false;
+  const stored = new Map(old.params.filter((p) => p.stored).map((p) => [p.stored!, p]));
+  if (!m.uses.every((u) => u === x || u === 'constructor' || stored.has(u))) return false;
+  if (ctx.newMembers.some((n) => n.name === x)) return true;
+  for (const u of m.uses) if (stored.has(u) && !ctx.carried.includes(u)) ctx.carried.push(u);
+  let text = m.text
+    .split('\n')
+    .map((l, i) => (i > 0 && l.startsWith(m.indent) ? l.slice(m.indent.length) : l))
+    .join('\n');
+  // The old base's type parameters, as this class instantiated them (`O` → `ReconcilerOptions`).
+  const heritage = ctx.parent.kind === 'old-base' ? ctx.parent.expr.getParent() : undefined;
+  const args = heritage && Node.isExpressionWithTypeArguments(heritage) ? heritage.getTypeArguments().map((a) => a.getText()) : [];
+  old.typeParams.forEach((tp, i) => {
+    text = text.replace(new RegExp(`\\b${tp}\\b`, 'g'), args[i] ?? 'unknown');
+  });
+  ctx.newMembers.push({ name: x, text });
+  ctx.warnings.push(`${x}() was the old ${old.className}'s helper: copied into the agent as it was (${ctx.baseClass} has none)`);
+  return true;
+}
+
 function needsParens(parent: Node, n: Node): boolean {
   if (Node.isIfStatement(parent) || Node.isWhileStatement(parent) || Node.isParenthesizedExpression(parent) || Node.isReturnStatement(parent)) return false;
   if (Node.isBinaryExpression(parent) && ['&&', '||'].includes(parent.getOperatorToken().getText())) return false;
@@ -159,6 +189,33 @@ export function carriedValue(ctx: TsRewriteContext, member: string): string | nu
   // (No call in it: the carried member is assigned from the same text again after super().)
   if (arg && Node.isObjectLiteralExpression(arg) && !mergeHasCalls(arg)) return ctx.constantValue(arg);
   return null;
+}
+
+/**
+ * `this.options.K` before super(), where the old base stored the merged object of a super() call
+ * that runs something (`super({ interval: computeInterval(), ...options })`): K is not written
+ * in the literal and exactly one spread gives the merge its other keys, so K is that spread's
+ * (`options.K`). Otherwise null. `valueOf` gives the spread's value before super().
+ */
+export function carriedKey(ctx: TsRewriteContext, member: string, key: string, valueOf: (n: Node) => string | null): string | null {
+  const old = oldBase(ctx);
+  if (!old || !ctx.carried.includes(member) || !ctx.ctor) return null;
+  const i = old.params.findIndex((p) => p.stored === member);
+  if (i < 0) return null;
+  const call = ctx.ctor.getBody()?.getDescendantsOfKind(SyntaxKind.SuperKeyword).map((k) => k.getParent()).find((c) => Node.isCallExpression(c));
+  const arg = call && Node.isCallExpression(call) ? call.getArguments()[i] : undefined;
+  if (!arg || !Node.isObjectLiteralExpression(arg)) return null;
+  const props = arg.getProperties();
+  const spreads = props.filter((p) => Node.isSpreadAssignment(p));
+  const named = props.some((p) => !Node.isSpreadAssignment(p) && (!('getName' in p) || (p as unknown as { getName(): string }).getName() === key || Node.isComputedPropertyName((p as unknown as { getNameNode(): Node }).getNameNode?.())));
+  if (named || spreads.length !== 1) return null;
+  const spread = spreads[0]!.getExpression();
+  if (!Node.isIdentifier(spread)) return null;
+  // A parameter that may be undefined would throw where the spread did not.
+  const decl = spread.getSymbol()?.getDeclarations()[0];
+  if (!decl || !Node.isParameterDeclaration(decl) || (decl.hasQuestionToken() && !decl.hasInitializer())) return null;
+  const value = valueOf(spread);
+  return value !== null && /^[\w$]+$/.test(value) ? `${value}.${key}` : null;
 }
 
 /** Does the object literal call or construct anything (its text would run it again each time it is read)? */

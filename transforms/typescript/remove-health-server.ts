@@ -433,7 +433,10 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       ctx.hints.businessHealth = true;
       continue;
     }
-    if (listen && !ctx.hints.healthPortExpr) ctx.hints.healthPortExpr = listen;
+    if (listen && !ctx.hints.healthPortExpr) {
+      ctx.hints.healthPortExpr = listen;
+      if (holder) ctx.hints.healthHolder = holder;
+    }
     const reason = 'hand-made health endpoint; the base serves /health';
     const probes = [...routes].filter((r) => !SERVED_BY_BASE.has(r));
     if (probes.length > 0) {
@@ -605,7 +608,9 @@ function listenArgument(ctx: TsRewriteContext, holder: string | null, body: Node
     for (const n of descendantsOfKinds(root, CALLS) as CallExpression[]) {
       const e = n.getExpression();
       if (!Node.isPropertyAccessExpression(e) || e.getName() !== 'listen') continue;
-      const target = e.getExpression();
+      // `this.intake!.listen(...)`, `(this.server as http.Server).listen(...)`: the member under the wrapping.
+      let target: Node = e.getExpression();
+      while (Node.isNonNullExpression(target) || Node.isParenthesizedExpression(target) || Node.isAsExpression(target)) target = target.getExpression();
       const viaHolder = holder && thisMember(target) === holder;
       // Another member's server listening in the same method (an intake API beside the health
       // server) is not this one: its port is the agent's business port, not the health port.

@@ -7,7 +7,7 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { hostMember, methodBody } from '../../src/lang/typescript/context.js';
 import { reindent, indentAt } from '../../src/lang/typescript/edits.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
-import { foreverLoops, intervalCalls, rearmingTimeouts } from '../../src/lang/typescript/patterns.js';
+import { foreverLoops, intervalCalls, isSetInterval, rearmingTimeouts } from '../../src/lang/typescript/patterns.js';
 import { aliasPrelude, calleeText, isLogCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
 
 export function removeIntervalLoop(ctx: TsRewriteContext): void {
@@ -31,6 +31,12 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
         const p = ctx.plan.members.get(m);
         return !!p && p.finding !== 'signal' && p.finding !== 'loop';
       });
+      // A timer that other code arms again (an 'error' listener restarting the pump after a
+      // pause, a resume()) is not a loop the base can run: it starts runOnce() once.
+      if (startedOutsideStart(ctx, body, entry)) {
+        ctx.warnings.push(`the timer at line ${stmt.getStartLineNumber()} is armed again outside the start path (${startedOutsideStart(ctx, body, entry)}): kept as the agent's own timer, not the base's loop`);
+        continue;
+      }
       const converted = loopBody(ctx, cb, body);
       if (!converted) continue;
       const ms = intervalExpr(ctx, call.getArguments()[1]);
@@ -89,6 +95,53 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
       return;
     }
   }
+}
+
+/**
+ * The method holding the timer (`body`) is called from somewhere that is not the start path:
+ * where, as `line N (method)`, or null. The start path is the entry method and the methods only
+ * it reaches (each of their callers on the path too). Without an entry point nothing is said.
+ */
+function startedOutsideStart(ctx: TsRewriteContext, body: Node, entry: string | null): string | null {
+  if (!entry) return null;
+  const host = hostMember(body, ctx.cls);
+  if (!host || host === entry) return null;
+  const memo = new Map<string, string | null>();
+  const outside = (name: string): string | null => {
+    if (name === entry) return null;
+    if (memo.has(name)) return memo.get(name)!;
+    memo.set(name, null); // a cycle does not leave the path by itself
+    let found: string | null = null;
+    ctx.cls.forEachDescendant((n, walk) => {
+      if (found) return walk.stop();
+      if (!Node.isPropertyAccessExpression(n) || n.getName() !== name || thisMember(n) !== name) return;
+      const caller = hostMember(n, ctx.cls);
+      const where = `line ${n.getStartLineNumber()}${caller ? `, ${caller}()` : ''}`;
+      const call = n.getParent();
+      // Handed on as a value (a listener, a timer's callback): called at times nobody can tell.
+      if (!call || !Node.isCallExpression(call) || call.getExpression() !== n) return void (found = where);
+      // Inside a callback that runs again and again (an event listener, an interval's).
+      if (inRepeatedCallback(n, ctx.cls)) return void (found = where);
+      if (!caller) return; // the constructor's own statements run once
+      if (outside(caller) !== null) found = where;
+    });
+    memo.set(name, found);
+    return found;
+  };
+  return outside(host);
+}
+
+/** `this.on('error', (err) => this.restart(err))`: the node sits in a listener or an interval's callback. */
+function inRepeatedCallback(n: Node, cls: Node): boolean {
+  for (let a = n.getParent(); a && a !== cls; a = a.getParent()) {
+    if (!(Node.isArrowFunction(a) || Node.isFunctionExpression(a))) continue;
+    const call = a.getParent();
+    if (!call || !Node.isCallExpression(call) || !call.getArguments().includes(a as never)) continue;
+    const callee = call.getExpression();
+    const name = Node.isPropertyAccessExpression(callee) ? callee.getName() : callee.getText();
+    if (['on', 'addListener', 'prependListener', 'addEventListener', 'setInterval'].includes(name) || isSetInterval(call)) return true;
+  }
+  return false;
 }
 
 /**

@@ -46,6 +46,12 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
     }
     if (!args.has(key) && key.toLowerCase().includes('health') && ctx.hints.healthPortExpr && !ctx.hints.businessHealth) {
       const expr = ctx.hints.healthPortExpr;
+      // The health server stayed after all (still used): it keeps listening on that port, and
+      // the base given the same port would fail to bind it.
+      if (ctx.hints.healthHolder && !removed.has(ctx.hints.healthHolder)) {
+        ctx.warnings.push(`${key} is not passed to the base: ${ctx.hints.healthHolder} stays and still listens on ${expr.getText()}`);
+        continue;
+      }
       const v = ctx.constantValue(expr);
       if (v) args.set(key, v === key ? key : `${key}: ${v}`);
       else if (!basePlusOne(expr, passThrough.port ?? [])) {

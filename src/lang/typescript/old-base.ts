@@ -23,6 +23,11 @@ export interface OldMember {
   kind: 'method' | 'property';
   /** A field's declaration as the old base wrote it, without modifiers: `running = false`, `retries: number = 3`. */
   field?: string;
+  /**
+   * A method with a body: its text as the old base wrote it (from its modifiers on, later lines
+   * still indented as in the old file), that indentation, and the `this.x` names its body reads.
+   */
+  method?: { text: string; indent: string; uses: string[] };
 }
 
 export interface OldBase {
@@ -159,6 +164,15 @@ function build(profile: Profile, from: FromBaseProfile, file: string | null, cla
       if (Node.isPropertyDeclaration(m) && m.getInitializer()) {
         const type = m.getTypeNode()?.getText();
         members.set(name, { kind: 'property', field: `${name}${type ? `: ${type}` : ''} = ${m.getInitializer()!.getText()}` });
+      } else if (Node.isMethodDeclaration(m) && m.getBody() && !m.isAbstract()) {
+        const uses = new Set<string>();
+        m.getBody()!.forEachDescendant((d) => {
+          if (Node.isPropertyAccessExpression(d) && d.getExpression().getKind() === SyntaxKind.ThisKeyword) uses.add(d.getName());
+          else if (d.getKind() === SyntaxKind.ThisKeyword && !Node.isPropertyAccessExpression(d.getParent())) uses.add('this');
+        });
+        const lineStart = sf.getFullText().lastIndexOf('\n', m.getStart()) + 1;
+        const indent = /^[ \t]*/.exec(sf.getFullText().slice(lineStart))![0];
+        members.set(name, { kind: 'method', method: { text: m.getText(), indent, uses: [...uses] } });
       } else members.set(name, { kind: Node.isMethodDeclaration(m) ? 'method' : 'property' });
     }
     base.members = members;

@@ -34,7 +34,7 @@ import { removeRegistryPush } from '../../../transforms/typescript/remove-regist
 import { removeUnsentQueue } from '../../../transforms/typescript/remove-unsent-queue.js';
 import { removeIntervalLoop } from '../../../transforms/typescript/remove-interval-loop.js';
 import { extendBase } from '../../../transforms/typescript/extend-base.js';
-import { carriedValue, mapOldBase } from '../../../transforms/typescript/old-base.js';
+import { carriedKey, carriedValue, mapOldBase } from '../../../transforms/typescript/old-base.js';
 import { keepLifecycleLogLines } from '../../../transforms/typescript/lifecycle-log-lines.js';
 import { renameLifecycleClashes } from '../../../transforms/typescript/lifecycle-names.js';
 import { superCall } from '../../../transforms/typescript/super-call.js';
@@ -645,6 +645,17 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
     if (x.getKind() === SyntaxKind.ThisKeyword) {
       const parent = x.getParent()!;
       const inner = thisMember(parent) ? constantValue(ctx, parent, depth + 1) : null;
+      // `this.options.healthPort` where options was `{ interval: computeInterval(), ...options }`:
+      // the key the merge takes from one spread alone, read there (the call is not run again).
+      const outer = parent.getParent();
+      const keyed =
+        inner === null && thisMember(parent) && outer && Node.isPropertyAccessExpression(outer) && outer.getExpression() === parent
+          ? carriedKey(ctx, thisMember(parent)!, outer.getName(), (e) => constantValue(ctx, e, depth + 1))
+          : null;
+      if (keyed !== null) {
+        replacements.push([outer!.getStart(), outer!.getEnd(), keyed]);
+        return;
+      }
       if (inner === null) ok = false;
       // `this.port + 1` where port was `opts.port || 7310`: the value goes in whole, not `opts.port || 7310 + 1`.
       else replacements.push([parent.getStart(), parent.getEnd(), simpleOperand(inner) ? inner : `(${inner})`]);
@@ -678,6 +689,13 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
           if (!ctx.superAfter || ctx.superAfter.getStart() < local.getStart()) ctx.superAfter = local;
           continue;
         }
+        // `const port = this.options.healthPort ?? 7904;` in one of the class's methods: bound once
+        // from what it reads; when that is constant before super(), so is the const.
+        const methodConst = methodConstValue(ctx, d, x, (e) => constantValue(ctx, e, depth + 1));
+        if (methodConst !== null) {
+          replacements.push([x.getStart(), x.getEnd(), simpleOperand(methodConst) ? methodConst : `(${methodConst})`]);
+          continue;
+        }
         const inFunction = d.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isClassDeclaration(a));
         if (inFunction) ok = false;
       }
@@ -690,6 +708,23 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
   const base = n.getStart();
   for (const [a, b, r] of replacements.sort((x, y) => y[0] - x[0])) text = text.slice(0, a - base) + r + text.slice(b - base);
   return text;
+}
+
+/**
+ * The value of a `const` declared (by a plain name, with a value) at the top level of one of the
+ * class's methods, used in that same method, when its value is constant before super(); else null.
+ */
+function methodConstValue(ctx: TsRewriteContext, d: Node, use: Node, valueOf: (e: Node) => string | null): string | null {
+  if (!Node.isVariableDeclaration(d) || !Node.isIdentifier(d.getNameNode())) return null;
+  const init = d.getInitializer();
+  const list = d.getParent();
+  const stmt = list?.getParent();
+  if (!init || !list || !Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const' || !stmt || !Node.isVariableStatement(stmt)) return null;
+  const body = stmt.getParent();
+  const method = body?.getParent();
+  if (!body || !Node.isBlock(body) || !method || !Node.isMethodDeclaration(method) || method.getParent() !== ctx.cls) return null;
+  if (!method.containsRange(use.getPos(), use.getEnd())) return null;
+  return valueOf(init);
 }
 
 /**

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Node, Project, ts, type CallExpression, type SourceFile } from 'ts-morph';
 import type { AgentInfo, Finding, ScanResult, SkippedFile } from '../../core/types.js';
-import type { Profile } from '../../profile/profile.js';
+import { rebaseProfiles, type Profile } from '../../profile/profile.js';
 import { throwIfInterrupted } from '../../core/errors.js';
 import { findEntry } from '../../../transforms/typescript/entrypoint.js';
 import {
@@ -118,7 +118,7 @@ export async function scanTypeScript(root: string, files: string[], profile: Pro
       skipped.push({ file: r, reason: 'compiled output (tsc/babel CommonJS interop)' });
       continue;
     }
-    const result = classifyFile(sf, profile, r);
+    const result = classifyFile(sf, profile, r, root);
     if ('reason' in result) {
       skipped.push({ file: r, reason: result.reason });
       continue;
@@ -186,7 +186,7 @@ interface Scored {
   migrated: boolean;
 }
 
-function classifyFile(sf: SourceFile, profile: Profile, r: string): AgentInfo | { reason: string } {
+function classifyFile(sf: SourceFile, profile: Profile, r: string, root?: string): AgentInfo | { reason: string } {
   const classes = fileClasses(sf);
   if (classes.length === 0) {
     const typeOnly = sf.getStatements().every((s) => Node.isInterfaceDeclaration(s) || Node.isTypeAliasDeclaration(s) || Node.isImportDeclaration(s) || (Node.isExportDeclaration(s) && s.isTypeOnly()));
@@ -196,13 +196,20 @@ function classifyFile(sf: SourceFile, profile: Profile, r: string): AgentInfo | 
     if ('refuse' in proto) return { reason: proto.refuse };
     // Written as the class it is, it is classified as one (the rewrite converts it the same way).
     const asClass = protoProject.createSourceFile(`/proto${path.extname(sf.getFilePath())}`, proto.text, { overwrite: true });
-    const info = classifyFile(asClass, profile, r);
+    const info = classifyFile(asClass, profile, r, root);
     if ('reason' in info) return info;
     return { ...info, evidence: [`prototype-style constructor function ${proto.name}: converted to a class by the rewrite`, ...info.evidence] };
   }
   if (classes.some((c) => c.name === profile.base_class)) return { reason: `defines ${profile.base_class} itself` };
   const scored: Scored[] = classes.map((c) => score(sf, c, profile));
-  const candidates = scored.filter((s) => s.score >= 2 && hasMethods(s.cls));
+  let candidates = scored.filter((s) => s.score >= 2 && hasMethods(s.cls));
+  // The older base a base-to-base profile maps (its class, in a module that profile names): its
+  // subclasses move onto the new base themselves, so it is not an agent even with a loop of its own.
+  const old = candidates.map((c) => ({ c, p: mappedOldBase(c.name, r, profile, root) })).filter((x) => x.p);
+  if (old.length > 0) {
+    candidates = candidates.filter((c) => !old.some((o) => o.c === c));
+    if (candidates.length === 0) return { reason: `the old ${old[0]!.c.name} that the ${old[0]!.p} profile maps onto ${profile.base_class}: its subclasses are the agents` };
+  }
   if (candidates.length === 0) {
     const names = classes.map((c) => c.name ?? 'default').join(', ');
     return { reason: `no agent: ${names} ${classes.length === 1 ? 'has' : 'have'} no entry point, server, loop or signal handler (helpers or records)` };
@@ -221,6 +228,22 @@ function classifyFile(sf: SourceFile, profile: Profile, r: string): AgentInfo | 
     line: best.cls.getStartLineNumber(),
     evidence: best.evidence,
   };
+}
+
+const rebaseCache = new Map<string, Profile[]>();
+
+/** The name of the base-to-base profile whose old base is class `name` of the file `r`, or null. */
+function mappedOldBase(name: string | null, r: string, profile: Profile, root?: string): string | null {
+  if (!name || name === profile.base_class) return null;
+  const stem = r.replace(/\/index(\.[cm]?[jt]sx?)$/, '$1').split('/').pop()!.replace(/\.[cm]?[jt]sx?$/, '');
+  const key = `${profile.name}\0${root ?? ''}`;
+  let rebase = rebaseCache.get(key);
+  if (!rebase) rebaseCache.set(key, (rebase = rebaseProfiles(profile, root)));
+  for (const p of rebase) {
+    const from = p.from_base!;
+    if (from.class === name && (!from.modules || from.modules.includes(stem))) return p.name;
+  }
+  return null;
 }
 
 function hasMethods(cls: ClassLike): boolean {
