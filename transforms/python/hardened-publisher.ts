@@ -503,7 +503,9 @@ function trimsStore(stmt: SyntaxNode, store: string): boolean {
  */
 function transportHelper(ctx: PythonTransformContext, method: PyFunction, moved: PyFunction[]): boolean {
   if (method.name.startsWith('__') || ctx.base.methods.has(method.name)) return false;
-  const transport = [...ctx.agent.methods.values()].filter((m) => m !== method && (moved.includes(m) || isPublishMethod(ctx, m.name) || RETRY_METHOD.test(m.name)));
+  // A drain re-sending through the helper goes too (the base drains its local_queue); if a business
+  // caller keeps the drain, the removal plan keeps the helper with it and nothing moves.
+  const transport = [...ctx.agent.methods.values()].filter((m) => m !== method && (moved.includes(m) || isPublishMethod(ctx, m.name) || RETRY_METHOD.test(m.name) || isDrain(ctx, m.name)));
   const refs = ctx.refs.of(method.name).filter((r) => !(method.outer.startIndex <= r.start && r.end <= method.outer.endIndex));
   return refs.length > 0 && refs.every((r) => r.kind === 'attribute' && transport.some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex));
 }

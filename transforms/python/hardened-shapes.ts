@@ -2,6 +2,7 @@
 // transport (publish / queue / drain / gRPC channel / retry), what collect() does statement
 // by statement, and whether run() is only `while True: collect(); sleep(interval)`.
 // Computed once per rewrite (keyed by the context) so propose and edit phases agree.
+import { redirectedPublish } from './hardened-business-publish.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
@@ -1572,6 +1573,8 @@ function liveCaller(ctx: PythonTransformContext, name: string, removed: Set<stri
     if (r.kind === 'identifier') continue;
     if (own.outer.startIndex <= r.start && r.end <= own.outer.endIndex) continue;
     if (goes(r)) continue;
+    // Business code publishing at once: it calls the base's queued publish instead (hardened-business-publish).
+    if (redirectedPublish(ctx, r.node)) continue;
     const stmt = enclosingStatement(r.node);
     return `${reason}, but still called at line ${r.line} (${stmt.text.split('\n')[0]!.trim().slice(0, 60)}); business code keeps it`;
   }
