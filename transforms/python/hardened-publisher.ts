@@ -804,6 +804,22 @@ export const hardenedPublisher: PythonTransform = {
     for (const m of plan.moved.filter((x) => !RETRY_METHOD.test(x.name) && sleepsInLoop(x.body))) {
       ctx.warnings.push(`${cls.name}: ${m.name}() retries in its own loop (it sleeps between attempts) inside each of the base's attempts (the base retries with back-off too); drop its loop when reviewing ${CLASS}`);
     }
+    // A retry helper of the module the moved code calls (`backoff_retry(lambda: self._post_once(e))`,
+    // sleeping between attempts in its loop): it stays where it is and still retries inside each attempt.
+    const helpers = new Map<string, PyFunction>();
+    for (const m of plan.moved) {
+      walk(m.body, (n) => {
+        if (n.type !== 'call') return;
+        const f = n.childForFieldName('function');
+        const fn = f?.type === 'identifier' ? ctx.module.functions.get(f.text) : undefined;
+        if (fn && fn !== plan.entry && sleepsInLoop(fn.body) && !helpers.has(fn.name)) helpers.set(fn.name, m);
+      });
+    }
+    for (const [name, m] of helpers) {
+      ctx.warnings.push(
+        `${cls.name}: ${m.name}() calls the module's ${name}() (line ${ctx.module.functions.get(name)!.line}), which retries in its own loop (it sleeps between attempts): in ${CLASS} it runs inside each of the base's attempts (the base retries with back-off too), and what ${m.name}() logs or counts when ${name}() gives up now happens per attempt, not per event lost (the base queues the event); drop the helper's retries when reviewing ${CLASS}`,
+      );
+    }
     // A decorator of the module moved with its method (`@retry(times=3)`): it still wraps each call.
     for (const m of plan.moved.filter((x) => x.decorators.length)) {
       ctx.warnings.push(`${cls.name}: ${m.name}() keeps its decorator${m.decorators.length > 1 ? 's' : ''} ${m.decorators.map((d) => `@${d}`).join(', ')} in ${CLASS}; a retrying one now runs inside each of the base's attempts (the base retries with back-off too)`);
