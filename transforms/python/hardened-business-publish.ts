@@ -124,7 +124,7 @@ export const hardenedBusinessPublish: PythonTransform = {
       if (ctx.resolved.nodes.some((n) => n.startIndex <= c.stmt.startIndex && c.stmt.endIndex <= n.endIndex)) continue;
       ctx.warnings.push(
         `${ctx.agent.cls.name}: ${c.method}() published at once through ${a.value.entry.name}() (line ${c.stmt.startPosition.row + 1}); it calls the base's ${ctx.base.queuedPublish}() with that event now ` +
-          `(${c.replacement}): sent through EventBusPublisher with the base's retries and breaker, kept in the base's local_queue when the bus refuses it and drained with it at the next cycle`,
+          `(${c.replacement.includes('\n') ? `self.${ctx.base.queuedPublish}([...])` : c.replacement}): sent through EventBusPublisher with the base's retries and breaker, kept in the base's local_queue when the bus refuses it and drained with it at the next cycle`,
       );
     }
   },
