@@ -55,6 +55,13 @@ export interface BaseModel {
    * return` first, also under a lock, or a body that only calls such a method): read from the source.
    */
   idempotentTeardown: Set<string>;
+  /**
+   * The base's own "publish these events, or keep them in its local queue" method (seed 001's
+   * `_publish_with_retry(events)`): one events parameter, reaches the publisher it was given, puts
+   * what it could not send into the local queue it was given, and answers only True or False.
+   * Read from the source; null when the base has none of that shape (or is known from a profile).
+   */
+  queuedPublish?: string | null;
   learnedFrom: 'source' | 'profile';
   sourceFile?: string;
 }
@@ -98,6 +105,7 @@ export function fromProfile(profile: PythonProfile, className: string): BaseMode
     threadDriven: new Set(['health_socket', 'health_thread']),
     handlesSignals: profile.remove.includes('signal'),
     idempotentTeardown: new Set(),
+    queuedPublish: profile.fallback.queued_publish ?? null,
     learnedFrom: 'profile',
   };
 }
@@ -249,9 +257,75 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     threadDriven,
     handlesSignals,
     idempotentTeardown: idempotentMethods(cls),
+    queuedPublish: queuedPublishMethod(cls),
     learnedFrom: 'source',
     sourceFile: file,
   };
+}
+
+/** The attribute __init__ stores its parameter `param` in (`self.q = q if q is not None else MemoryQueue()`). */
+function storedParam(cls: PyClass, param: string): string | null {
+  const init = cls.methods.get('__init__');
+  if (!init || !init.params.some((p) => p.name === param)) return null;
+  let out: string | null = null;
+  walk(init.body, (n) => {
+    if (out || n.type !== 'assignment') return;
+    const attr = selfAttribute(n.childForFieldName('left')!);
+    let reads = false;
+    walk(n.childForFieldName('right') ?? n, (x) => {
+      if (x.type === 'identifier' && x.text === param && x.parent?.type !== 'attribute') reads = true;
+    });
+    if (attr && reads) out = attr;
+  });
+  return out;
+}
+
+/**
+ * The base method that publishes a list of events through the publisher it was given and keeps what
+ * it could not send in the local queue it was given, answering True (sent) or False (kept): what a
+ * migrated agent's business code may call where it published at once through its own publish.
+ */
+function queuedPublishMethod(cls: PyClass): string | null {
+  const publisher = storedParam(cls, 'eventbus_publisher');
+  const queue = storedParam(cls, 'local_queue');
+  if (!publisher || !queue) return null;
+  // Methods reaching self.<publisher> (directly or through other methods of the base).
+  const reaches = (name: string, seen = new Set<string>()): boolean => {
+    const m = cls.methods.get(name);
+    if (!m || seen.has(name)) return false;
+    seen.add(name);
+    let hit = false;
+    walk(m.body, (n) => {
+      if (hit || n.type === 'function_definition' || n.type === 'class_definition') return false;
+      const a = selfAttribute(n);
+      if (a === publisher || (a && cls.methods.has(a) && reaches(a, seen))) hit = true;
+    });
+    return hit;
+  };
+  const found: string[] = [];
+  for (const m of cls.methods.values()) {
+    if (m.name.startsWith('__') || m.isAsync) continue;
+    const params = m.params.filter((p) => p.name !== 'self' && p.kind !== 'separator');
+    if (params.length !== 1 || params[0]!.kind !== 'plain') continue;
+    let enqueues = false;
+    const answers = new Set<string>();
+    let other = false;
+    walk(m.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type === 'call') {
+        const fn = n.childForFieldName('function');
+        const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+        if (obj && selfAttribute(obj) === queue) enqueues = true;
+      }
+      if (n.type === 'return_statement') {
+        const v = n.namedChild(0);
+        if (v?.type === 'true' || v?.type === 'false') answers.add(v.type);
+        else other = true;
+      }
+    });
+    if (enqueues && !other && answers.has('true') && answers.has('false') && reaches(m.name)) found.push(m.name);
+  }
+  return found.length === 1 ? found[0]! : null;
 }
 
 /** Methods whose work runs once: a leading `if self.<flag>: return` (under a `with` too), or a body calling only such a method. */

@@ -24,7 +24,13 @@ export interface PythonProfile {
   main_loop_method?: string;
   hooks?: string[];
   remove: string[];
-  fallback: { owned_attributes: string[]; methods: string[]; init_calls: string[] };
+  fallback: {
+    owned_attributes: string[];
+    methods: string[];
+    init_calls: string[];
+    /** The base's "publish these events or keep them in the local queue, answer True/False" method (learned from the source when present). */
+    queued_publish?: string;
+  };
   /** Ports the base binds when its source is not in the repository ("port", "health_check_port", "port + 2"). */
   base_binds?: string[];
   /** The base method its health endpoint reports (an override built on super() adds the agent's fields). */

@@ -10,7 +10,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isDocstring, selfAttribute, statements, walk, callee } from '../../src/lang/python/syntax.js';
 import { indentAt, lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
-import { blocksOf, isTrivial } from '../../src/analysis/infra.js';
+import { blocksOf, isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { analyzeLoopPublish } from './hardened-loop-publish.js';
 import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, LEGACY_RUN, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
 
@@ -212,7 +212,9 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
             // `finally:` around the loop: the agent's own teardown (`self._close_log()`, `self.db.close()`),
             // which shutdown() runs now.
             if (c.type === 'finally_clause' && !inLoop && loops > loopsBefore && statements(b).every((x) => isTrivial(x) || isSelfCall(x) || isSelfMemberCall(x) || senderStatement(x, sender))) {
-              work.teardown.push(...statements(b).filter((x) => !isTrivial(x) && !senderStatement(x, sender)));
+              // Its log lines stay with it (`logger.info("totals: %s", dict(self.totals))`), as they do
+              // after a loop that ends when stopped, unless they read a local of run() that shutdown() lacks.
+              work.teardown.push(...statements(b).filter((x) => !senderStatement(x, sender) && (!isTrivial(x) || teardownLog(x, fn.body, locals, param?.name ?? null))));
               continue;
             }
             bad = b;
@@ -564,6 +566,37 @@ function movedStatement(ctx: PythonTransformContext, stmt: SyntaxNode, indent: s
   return lines
     .map((l, i) => (i === 0 ? indent + l : l.startsWith(' '.repeat(from)) ? indent + l.slice(from) : l))
     .join(ctx.layout.eol);
+}
+
+/**
+ * A log line of run()'s teardown that shutdown() can run as written: it reads no name run() binds
+ * (other than its literal counters and its interval parameter, which movedStatement maps to self).
+ */
+function teardownLog(stmt: SyntaxNode, body: SyntaxNode, counters: Set<string>, param: string | null): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  if (e?.type !== 'call' || !isLogCall(e)) return false;
+  const bound = new Set<string>();
+  const bind = (target: SyntaxNode | null) => {
+    if (target) walk(target, (x) => {
+      if (x.type === 'identifier' && x.parent?.type !== 'attribute') bound.add(x.text);
+    });
+  };
+  walk(body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'assignment' || n.type === 'augmented_assignment') bind(n.childForFieldName('left'));
+    else if (n.type === 'for_statement') bind(n.childForFieldName('left'));
+    else if (n.type === 'as_pattern') bind(n.childForFieldName('alias') ?? n.namedChildren[1] ?? null);
+    else if (n.type === 'named_expression') bind(n.childForFieldName('name'));
+  });
+  let reads = false;
+  walk(e, (x) => {
+    if (x.type !== 'identifier') return;
+    const p = x.parent;
+    if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === x.id) return;
+    if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === x.id) return;
+    if (bound.has(x.text) && !counters.has(x.text) && x.text !== param) reads = true;
+  });
+  return !reads;
 }
 
 /** `self._sender.start()`, `self._stop.set()`, `self._sender.join(2)`: the sender thread's own start and stop. */

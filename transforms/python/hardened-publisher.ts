@@ -503,7 +503,9 @@ function trimsStore(stmt: SyntaxNode, store: string): boolean {
  */
 function transportHelper(ctx: PythonTransformContext, method: PyFunction, moved: PyFunction[]): boolean {
   if (method.name.startsWith('__') || ctx.base.methods.has(method.name)) return false;
-  const transport = [...ctx.agent.methods.values()].filter((m) => m !== method && (moved.includes(m) || isPublishMethod(ctx, m.name) || RETRY_METHOD.test(m.name)));
+  // A drain re-sending through the helper goes too (the base drains its local_queue); if a business
+  // caller keeps the drain, the removal plan keeps the helper with it and nothing moves.
+  const transport = [...ctx.agent.methods.values()].filter((m) => m !== method && (moved.includes(m) || isPublishMethod(ctx, m.name) || RETRY_METHOD.test(m.name) || isDrain(ctx, m.name)));
   const refs = ctx.refs.of(method.name).filter((r) => !(method.outer.startIndex <= r.start && r.end <= method.outer.endIndex));
   return refs.length > 0 && refs.every((r) => r.kind === 'attribute' && transport.some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex));
 }
@@ -801,6 +803,22 @@ export const hardenedPublisher: PythonTransform = {
     // A retry loop written inside the publish itself (`for attempt in range(...): ...; time.sleep(...)`).
     for (const m of plan.moved.filter((x) => !RETRY_METHOD.test(x.name) && sleepsInLoop(x.body))) {
       ctx.warnings.push(`${cls.name}: ${m.name}() retries in its own loop (it sleeps between attempts) inside each of the base's attempts (the base retries with back-off too); drop its loop when reviewing ${CLASS}`);
+    }
+    // A retry helper of the module the moved code calls (`backoff_retry(lambda: self._post_once(e))`,
+    // sleeping between attempts in its loop): it stays where it is and still retries inside each attempt.
+    const helpers = new Map<string, PyFunction>();
+    for (const m of plan.moved) {
+      walk(m.body, (n) => {
+        if (n.type !== 'call') return;
+        const f = n.childForFieldName('function');
+        const fn = f?.type === 'identifier' ? ctx.module.functions.get(f.text) : undefined;
+        if (fn && fn !== plan.entry && sleepsInLoop(fn.body) && !helpers.has(fn.name)) helpers.set(fn.name, m);
+      });
+    }
+    for (const [name, m] of helpers) {
+      ctx.warnings.push(
+        `${cls.name}: ${m.name}() calls the module's ${name}() (line ${ctx.module.functions.get(name)!.line}), which retries in its own loop (it sleeps between attempts): in ${CLASS} it runs inside each of the base's attempts (the base retries with back-off too), and what ${m.name}() logs or counts when ${name}() gives up now happens per attempt, not per event lost (the base queues the event); drop the helper's retries when reviewing ${CLASS}`,
+      );
     }
     // A decorator of the module moved with its method (`@retry(times=3)`): it still wraps each call.
     for (const m of plan.moved.filter((x) => x.decorators.length)) {

@@ -2,6 +2,7 @@
 // transport (publish / queue / drain / gRPC channel / retry), what collect() does statement
 // by statement, and whether run() is only `while True: collect(); sleep(interval)`.
 // Computed once per rewrite (keyed by the context) so propose and edit phases agree.
+import { redirectedPublish } from './hardened-business-publish.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
@@ -1187,7 +1188,7 @@ function unsentStore(ctx: PythonTransformContext, branch: SyntaxNode, inner: Syn
       }
       if (n.type === 'call') {
         const f = n.childForFieldName('function')!;
-        const onStore = f.type === 'attribute' && selfAttribute(f.childForFieldName('object')!) !== null && /^(append|extend|appendleft|insert|pop|popitem|popleft|clear)$/.test(f.childForFieldName('attribute')!.text);
+        const onStore = f.type === 'attribute' && selfAttribute(f.childForFieldName('object')!) !== null && /^(append|extend|appendleft|insert|pop|popitem|popleft|clear|put|put_nowait|enqueue|push)$/.test(f.childForFieldName('attribute')!.text);
         if (!onStore && !(f.type === 'identifier' && /^(len|min|max|sorted)$/.test(f.text)) && !isLogCall(n)) ok = false;
         return;
       }
@@ -1211,10 +1212,22 @@ function unsentStore(ctx: PythonTransformContext, branch: SyntaxNode, inner: Syn
       if (r.kind !== 'attribute') continue;
       const init = ctx.agent.methods.get('__init__');
       if (inside(r, branch) || (init && inside(r, init.outer)) || drains.some((d) => inside(r, d.outer))) continue;
+      // Its teardown (`self.spool.close()`, in run()'s finally:) stays with the store: the base's shutdown() runs it.
+      if (closeOf(r.node)) continue;
       return false;
     }
   }
   return true;
+}
+
+/** `self.<store>.close()` as a statement of its own: `ref` is the store's name in it. */
+function closeOf(ref: SyntaxNode): boolean {
+  const own = ref.parent;
+  const f = own?.parent;
+  const call = f?.parent;
+  return own?.type === 'attribute' && f?.type === 'attribute' && f.childForFieldName('object')?.id === own.id &&
+    f.childForFieldName('attribute')?.text === 'close' && call?.type === 'call' && call.childForFieldName('arguments')!.namedChildren.length === 0 &&
+    call.parent?.type === 'expression_statement';
 }
 
 /**
@@ -1572,6 +1585,8 @@ function liveCaller(ctx: PythonTransformContext, name: string, removed: Set<stri
     if (r.kind === 'identifier') continue;
     if (own.outer.startIndex <= r.start && r.end <= own.outer.endIndex) continue;
     if (goes(r)) continue;
+    // Business code publishing at once: it calls the base's queued publish instead (hardened-business-publish).
+    if (redirectedPublish(ctx, r.node)) continue;
     const stmt = enclosingStatement(r.node);
     return `${reason}, but still called at line ${r.line} (${stmt.text.split('\n')[0]!.trim().slice(0, 60)}); business code keeps it`;
   }

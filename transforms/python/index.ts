@@ -17,6 +17,7 @@ import { pruneImports } from './prune-imports.js';
 import { portPlan } from './port-plan.js';
 import { agentConstructions } from './agent-constructions.js';
 import { hardenedPublish } from './hardened-publish.js';
+import { hardenedBusinessPublish, hardenedBusinessPublishPropose } from './hardened-business-publish.js';
 import { hardenedQueue } from './hardened-queue.js';
 import { hardenedRetry } from './hardened-retry.js';
 import { hardenedCollect, hardenedCollectPropose } from './hardened-collect.js';
@@ -42,6 +43,7 @@ import { sameFileParentOrphans, sameFileParentOrphansCheck } from './same-file-p
 export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // Seed-001 concerns (hardened-agent-base profile only: publish, queue, retry, collect_loop, old_base).
   hardenedPublish,
+  hardenedBusinessPublishPropose,
   hardenedSenderPropose,
   hardenedQueue,
   hardenedRetry,
@@ -83,6 +85,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   pruneImports,
   // After prune-imports: the transport it moves out of the class still needs its imports.
   hardenedPublisher,
+  hardenedBusinessPublish,
   hardenedSender,
   keepMovedImports,
   hardenedHooks,

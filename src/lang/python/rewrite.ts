@@ -219,6 +219,7 @@ function enabled(t: PythonTransform, remove: string[]): boolean {
     'hardened-main-loop': 'collect_loop',
     'hardened-old-base': 'old_base',
     'hardened-publisher': 'publish',
+    'hardened-business-publish': 'publish',
     'hardened-sender-propose': 'publish',
     'hardened-sender': 'publish',
     'hardened-moved-imports': 'collect_loop',
