@@ -89,6 +89,10 @@ export default defineConfig({
     pool: 'forks',
     sequence: { sequencer: HeavyFirst },
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    // The built tool (dist/) loads as Node loads it, not through vitest's module transform:
+    // the in-process CLI runs (test/helpers/cli.ts cliInProcess) are then the launcher's code
+    // exactly, with its worker threads' files and import.meta.url as in the installed tool.
+    server: { deps: { external: [/\/dist\/(src|transforms|test)\//] } },
     // Validation's survival window (30 s in the profile) kept short in tests; the tests of the
     // survival check itself set their own window. Every test scans its files as if for the
     // first time (test/scan-cache.test.ts turns the scan cache on for itself).

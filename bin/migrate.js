@@ -14,4 +14,5 @@ if (missing) {
 // Ctrl-C while the CLI loads its modules (a second or more) says so and exits 130, not silently.
 const { guardStartupSignals } = await import('../dist/src/core/startup-signals.js');
 guardStartupSignals();
-await import('../dist/src/cli.js');
+const { main } = await import('../dist/src/cli.js');
+process.exitCode = await main(process.argv.slice(2));

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import YAML from 'yaml';
-import { cli, ensureBuilt, gitRepo, REPO } from './helpers/cli.js';
+import { cliInProcess, ensureBuilt, gitRepo, REPO } from './helpers/cli.js';
 import { parseStartupConfig, resolveScriptPath } from '../src/discover/startup-config.js';
 import { schemaFindings, schemaPath } from '../src/config/schema.js';
 import { secretFindings, secretValues, redact } from '../src/config/secrets.js';
@@ -42,7 +42,7 @@ describe('check-config on the two-machine fixture', () => {
   });
 
   it('prints exactly the expected findings, file:line:col: severity: message, and exits 1', async () => {
-    const r = await cli(root, ['check-config']);
+    const r = await cliInProcess(root, ['check-config']);
     expect(r.stderr).toBe('');
     // (execa drops the final newline)
     expect(r.stdout).toBe(readFileSync(path.join(DUAL, 'expected-findings.txt'), 'utf8').trimEnd());
@@ -53,7 +53,7 @@ describe('check-config on the two-machine fixture', () => {
   });
 
   it('points at the exact key or value: the line and column hold what the finding names', async () => {
-    const r = await cli(root, ['check-config', '--json']);
+    const r = await cliInProcess(root, ['check-config', '--json']);
     const { findings } = JSON.parse(r.stdout) as { findings: Array<{ file: string; line: number; col: number; rule: string }> };
     const textAt = (f: { file: string; line: number; col: number }) =>
       readFileSync(path.join(root, f.file), 'utf8').split('\n')[f.line - 1]!.slice(f.col - 1);
@@ -67,9 +67,9 @@ describe('check-config on the two-machine fixture', () => {
   });
 
   it('--warn reports the same and exits 0; --json is for CI; no output holds a secret value', async () => {
-    const plain = await cli(root, ['check-config']);
-    const warn = await cli(root, ['check-config', '--warn']);
-    const json = await cli(root, ['check-config', '--json']);
+    const plain = await cliInProcess(root, ['check-config']);
+    const warn = await cliInProcess(root, ['check-config', '--warn']);
+    const json = await cliInProcess(root, ['check-config', '--json']);
     expect(warn.exitCode).toBe(0);
     expect(warn.stdout.split('\n').slice(0, -1)).toEqual(plain.stdout.split('\n').slice(0, -1));
     expect(warn.stdout).toMatch(/5 errors, 3 warnings, 0 notes in 2 startup configs \(7 agents\); not failing \(--warn\)/);
@@ -91,7 +91,7 @@ describe('check-config on the two-machine fixture', () => {
   it('the seed fix resolves from the project root wherever migrate runs; a machine-relative path stays an error', async () => {
     // Started from inside pc2_code/, AsyncProcessor's agents/... resolves from the current
     // directory too: still not from the project root, still the same error.
-    const r = await cli(root, ['check-config', '--json']);
+    const r = await cliInProcess(root, ['check-config', '--json']);
     const fromRoot = JSON.parse(r.stdout).findings;
     const { execa } = await import('execa');
     const inside = await execa('node', [path.join(REPO, 'bin', 'migrate.js'), 'check-config', '--json', '--root', root], {
@@ -105,7 +105,7 @@ describe('check-config on the two-machine fixture', () => {
 describe('check-config on a clean fleet', () => {
   it('the demo fleet (both shapes in one file) has no findings', async () => {
     const root = repo(DEMO);
-    const r = await cli(root, ['check-config']);
+    const r = await cliInProcess(root, ['check-config']);
     expect(r.stdout).toBe('0 errors, 0 warnings, 0 notes in 1 startup config (13 agents)');
     expect(r.exitCode).toBe(0);
   });
@@ -117,7 +117,7 @@ describe('check-config on a clean fleet', () => {
       path.join(root, 'pc2_code', 'config', 'startup_config.yaml'),
       'global_settings: {}\npc2_services:\n  - name: A\n    port: 7000\n    port: 7001\n',
     );
-    const r = await cli(root, ['check-config', '--json']);
+    const r = await cliInProcess(root, ['check-config', '--json']);
     const { findings, configs } = JSON.parse(r.stdout);
     expect(findings).toEqual([
       { file: 'pc2_code/config/startup_config.yaml', line: 5, col: 5, severity: 'error', rule: 'yaml', message: 'invalid YAML: Map keys must be unique' },
@@ -133,7 +133,7 @@ describe('check-config on a clean fleet', () => {
     const root = repo(DEMO);
     mkdirSync(path.join(root, '.migrate'));
     writeFileSync(path.join(root, '.migrate', 'config.yaml'), 'check_config:\n  port_range: [7300, 7379]\n');
-    const r = await cli(root, ['check-config', '--json']);
+    const r = await cliInProcess(root, ['check-config', '--json']);
     const ranged = JSON.parse(r.stdout).findings.map((f: { rule: string; agent: string; message: string }) => `${f.rule} ${f.agent} ${f.message.split(' ').slice(0, 2).join(' ')}`);
     expect(ranged).toEqual([
       'port-range TextStatsAgent port 7381',
@@ -152,13 +152,13 @@ describe('check-config on a clean fleet', () => {
 
   it('without any startup config it is a usage error (exit 2)', async () => {
     const root = tempDir();
-    const r = await cli(root, ['check-config']);
+    const r = await cliInProcess(root, ['check-config']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/no startup_config\*\.yaml under/);
   });
 
   it('--schema prints the shipped schema: draft 2020-12, both shapes, accepted by ajv', async () => {
-    const r = await cli(tempDir(), ['check-config', '--schema']);
+    const r = await cliInProcess(tempDir(), ['check-config', '--schema']);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toBe(readFileSync(schemaPath(), 'utf8').trimEnd());
     const schema = JSON.parse(r.stdout);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { Ajv } from 'ajv';
-import { BIN, DEMO_AGENTS, DEMO_FLEET, REPO, cli, cliIn, commitAll, demoFleetRepos, ensureBuilt, git, gitRepo, hashTree, tempDirsOfThisFile } from './helpers/cli.js';
+import { BIN, DEMO_AGENTS, DEMO_FLEET, REPO, cliIn, cliInProcess, cliInProcessIn, commitAll, demoFleetRepos, ensureBuilt, git, gitRepo, hashTree, tempDirsOfThisFile } from './helpers/cli.js';
 
 const DEMO = DEMO_FLEET;
 const AGENTS = DEMO_AGENTS;
@@ -83,7 +83,7 @@ describe('migrate --help loads no heavy module', () => {
   });
 
   it('--help documents the exit codes, 130 included', async () => {
-    const r = await cliIn(REPO, ['--help']);
+    const r = await cliInProcessIn(REPO, ['--help']);
     expect(r.stdout).toMatch(/Exit codes: 0 .*; 1 .*\n?.*; 2 usage or configuration error.*; 130 interrupted/s);
   });
 });
@@ -92,7 +92,7 @@ describe('usage and configuration errors: exit 2, one line, nothing done', () =>
   async function expectRefused(root: string, args: string[], message: RegExp, opts: { cwd?: string } = {}) {
     const before = existsSync(root) ? hashTree(root) : null;
     const head = existsSync(path.join(root, '.git')) ? git(root, ['rev-parse', 'HEAD']) : null;
-    const r = await cliIn(opts.cwd ?? root, args);
+    const r = await cliInProcessIn(opts.cwd ?? root, args);
     expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(2);
     const lines = r.stderr.trim().split('\n');
     expect(lines, r.stderr).toHaveLength(1);
@@ -122,7 +122,7 @@ describe('usage and configuration errors: exit 2, one line, nothing done', () =>
     await expectRefused(root, ['run', '--all'], /config\.yaml:2: launch\.python: unknown placeholder \{agent_port\}/);
     await expectRefused(root, ['run', 'KVCacheAgent', '--no-commit'], /unknown placeholder \{agent_port\}/);
     // validate needs a _v2 to get as far as the template.
-    const written = await cliIn(root, ['run', 'KVCacheAgent', '--no-validate', '--no-commit']);
+    const written = await cliInProcessIn(root, ['run', 'KVCacheAgent', '--no-validate', '--no-commit']);
     expect(written.exitCode, written.stderr).toBe(0);
     await expectRefused(root, ['validate', 'KVCacheAgent'], /unknown placeholder \{agent_port\}/);
   }, 300_000);
@@ -156,14 +156,15 @@ describe('the root is the git top level, wherever the command is typed', () => {
       ['status', '--json'],
       ['check-config', '--json', '--warn'],
     ]) {
-      const top = await cliIn(root, args);
-      const below = await cliIn(sub, args);
+      const top = await cliInProcessIn(root, args);
+      const below = await cliInProcessIn(sub, args);
       expect(top.exitCode, `${args.join(' ')}: ${top.stderr}`).toBe(0);
       expect(below.exitCode, below.stderr).toBe(top.exitCode);
       expect(below.stdout, args.join(' ')).toBe(top.stdout);
     }
     // The later commands too (they once resolved --root themselves and failed without it);
     // the report carries its time, so its summary line is what must agree.
+    // Spawned: review reads its answers from standard input.
     for (const args of [['report', '--out', '-'], ['review']]) {
       const top = await cliIn(root, args);
       const below = await cliIn(sub, args);
@@ -172,7 +173,7 @@ describe('the root is the git top level, wherever the command is typed', () => {
       expect(below.stderr, args.join(' ')).toBe(top.stderr);
     }
     // The dry run from agents/ learned the base from its source, as from the top.
-    const verbose = await cliIn(sub, ['run', 'kv_cache_agent.py', '--dry-run', '--json', '--verbose']);
+    const verbose = await cliInProcessIn(sub, ['run', 'kv_cache_agent.py', '--dry-run', '--json', '--verbose']);
     expect(verbose.exitCode, verbose.stderr).toBe(0);
     expect(agentsOf(verbose.stdout), 'a path relative to the current directory').toEqual(['KVCacheAgent']);
     expect(verbose.stderr).toContain(`migrate: root ${root} (the git top level of ${sub})`);
@@ -182,7 +183,7 @@ describe('the root is the git top level, wherever the command is typed', () => {
   it('--verbose says when the base is not in the repository and the profile lists are used', async () => {
     const root = tmpDir('migrate-nobase-');
     cpSync(DEMO, root, { recursive: true });
-    const r = await cliIn(root, ['run', 'KVCacheAgent', '--dry-run', '--json', '--verbose']);
+    const r = await cliInProcessIn(root, ['run', 'KVCacheAgent', '--dry-run', '--json', '--verbose']);
     expect(r.stderr).toContain(`migrate: root ${root} (the current directory; it is not in a git work tree)`);
     expect(r.stderr).toContain("migrate: python base model: profile base-agent's declared lists (no class BaseAgent in common/core/base_agent.py)");
   }, 300_000);
@@ -191,41 +192,41 @@ describe('the root is the git top level, wherever the command is typed', () => {
 describe('selection: globs, directories, --ignore, config ignore:, names in any case', () => {
   it('selects by glob (from the root or a subdirectory), directory and case-insensitive name', async () => {
     const root = await demoRepo();
-    const glob = await cliIn(root, ['run', 'agents/*_agent.py', '--dry-run', '--json']);
+    const glob = await cliInProcessIn(root, ['run', 'agents/*_agent.py', '--dry-run', '--json']);
     expect(glob.exitCode, glob.stderr).toBe(0);
     expectSchema('run', glob.stdout);
-    const scan = JSON.parse((await cliIn(root, ['scan', '--json'])).stdout) as { agents: Array<{ name: string; file: string }> };
+    const scan = JSON.parse((await cliInProcessIn(root, ['scan', '--json'])).stdout) as { agents: Array<{ name: string; file: string }> };
     expect(agentsOf(glob.stdout)).toEqual(scan.agents.filter((a) => /^agents\/[^/]*_agent\.py$/.test(a.file)).map((a) => a.name).sort());
     expect(agentsOf(glob.stdout)).not.toContain('FleetHealthMonitor');
 
-    const below = await cliIn(path.join(root, 'agents'), ['run', '*cache*', '--dry-run', '--json']);
+    const below = await cliInProcessIn(path.join(root, 'agents'), ['run', '*cache*', '--dry-run', '--json']);
     expect(agentsOf(below.stdout)).toEqual(['KVCacheAgent']);
 
-    const dir = await cliIn(root, ['run', 'agents/', '--dry-run', '--json']);
+    const dir = await cliInProcessIn(root, ['run', 'agents/', '--dry-run', '--json']);
     expect(agentsOf(dir.stdout)).toEqual(AGENTS);
 
-    const anyCase = await cliIn(root, ['run', 'kvcacheagent', 'RATELIMITERAGENT', '--dry-run', '--json']);
+    const anyCase = await cliInProcessIn(root, ['run', 'kvcacheagent', 'RATELIMITERAGENT', '--dry-run', '--json']);
     expect(agentsOf(anyCase.stdout)).toEqual(['KVCacheAgent', 'RateLimiterAgent']);
   }, 300_000);
 
   it('--ignore patterns and .migrate/config.yaml ignore: leave files out of scan and run', async () => {
     const root = await demoRepo();
-    const ignored = await cliIn(root, ['run', '--all', '--dry-run', '--json', '--ignore', 'agents/kv_*', '--ignore', '**/text_stats_agent.py']);
+    const ignored = await cliInProcessIn(root, ['run', '--all', '--dry-run', '--json', '--ignore', 'agents/kv_*', '--ignore', '**/text_stats_agent.py']);
     expect(ignored.exitCode, ignored.stderr).toBe(0);
     expect(agentsOf(ignored.stdout)).toEqual(AGENTS.filter((a) => a !== 'KVCacheAgent' && a !== 'TextStatsAgent'));
 
     mkdirSync(path.join(root, '.migrate'));
     writeFileSync(path.join(root, '.migrate', 'config.yaml'), '# not ours to migrate\nignore:\n  - agents/reminder_agent.py\n  - agents/session_*\n');
     commitAll(root, 'ignore two agents');
-    const scan = JSON.parse((await cliIn(root, ['scan', '--json'])).stdout) as { agents: Array<{ name: string }> };
+    const scan = JSON.parse((await cliInProcessIn(root, ['scan', '--json'])).stdout) as { agents: Array<{ name: string }> };
     expect(scan.agents.map((a) => a.name).sort()).toEqual(AGENTS.filter((a) => a !== 'ReminderAgent' && a !== 'SessionTrackerAgent'));
-    const both = await cliIn(root, ['run', '--all', '--dry-run', '--json', '--ignore', 'agents/kv_*']);
+    const both = await cliInProcessIn(root, ['run', '--all', '--dry-run', '--json', '--ignore', 'agents/kv_*']);
     expect(agentsOf(both.stdout)).toEqual(AGENTS.filter((a) => !['ReminderAgent', 'SessionTrackerAgent', 'KVCacheAgent'].includes(a)));
-    const named = await cliIn(root, ['run', 'ReminderAgent', '--dry-run']);
+    const named = await cliInProcessIn(root, ['run', 'ReminderAgent', '--dry-run']);
     expect(named.exitCode).toBe(2);
 
     writeFileSync(path.join(root, '.migrate', 'config.yaml'), 'ignore:\n  - agents/x.py\n  - {pattern: 1}\n');
-    const bad = await cliIn(root, ['scan']);
+    const bad = await cliInProcessIn(root, ['scan']);
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr.trim()).toMatch(/^migrate: .*\.migrate\/config\.yaml:3: ignore: takes \.gitignore-style patterns/);
   }, 300_000);
@@ -235,24 +236,24 @@ describe('scan --check, a CI gate', () => {
   it('exits 1 while a legacy agent remains and 0 when every agent is on the base', async () => {
     const root = gitRepo(undefined, 'migrate-check-');
     temps.push(root);
-    expect((await cli(root, ['init'])).exitCode).toBe(0);
+    expect((await cliInProcess(root, ['init'])).exitCode).toBe(0);
     const migrated = path.join(REPO, 'fixtures', 'python', 'registration-with-retries');
     mkdirSync(path.join(root, 'agents'));
     cpSync(path.join(migrated, 'expected.py'), path.join(root, 'agents', 'on_base.py'));
     commitAll(root, 'an agent already on BaseAgent');
-    const clean = await cliIn(root, ['scan', '--check']);
+    const clean = await cliInProcessIn(root, ['scan', '--check']);
     expect(clean.exitCode, clean.stdout + clean.stderr).toBe(0);
     expect(clean.stdout).toMatch(/1 agents \(0 legacy, 1 migrated\)/);
 
     cpSync(path.join(migrated, 'input.py'), path.join(root, 'agents', 'legacy.py'));
-    const gate = await cliIn(root, ['scan', '--check']);
+    const gate = await cliInProcessIn(root, ['scan', '--check']);
     expect(gate.exitCode).toBe(1);
     expect(gate.stderr.trim()).toMatch(/^migrate: scan --check: 1 legacy agent\(s\) remain: \w+$/);
-    const json = await cliIn(root, ['scan', '--check', '--json']);
+    const json = await cliInProcessIn(root, ['scan', '--check', '--json']);
     expect(json.exitCode).toBe(1);
     expect(JSON.parse(json.stdout).agents).toHaveLength(2);
     // Narrowed to the migrated file, the gate passes.
-    expect((await cliIn(root, ['scan', '--check', 'agents/on_base.py'])).exitCode).toBe(0);
+    expect((await cliInProcessIn(root, ['scan', '--check', 'agents/on_base.py'])).exitCode).toBe(0);
   }, 300_000);
 });
 
@@ -260,7 +261,7 @@ describe('JSON details', () => {
   it('scan --json: symbols are symbols with a detail; unreadable files keep their error flag and line', async () => {
     const root = await demoRepo();
     cpSync(path.join(REPO, 'fixtures', 'python', 'syntax-broken-self-paste', 'input.py'), path.join(root, 'agents', 'broken_agent.py'));
-    const r = await cliIn(root, ['scan', '--json']);
+    const r = await cliInProcessIn(root, ['scan', '--json']);
     expect(r.exitCode, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as {
       agents: Array<{ findings: Array<{ kind: string; symbol: string; line: number; detail?: string }> }>;
@@ -278,16 +279,16 @@ describe('JSON details', () => {
 
   it('run --json: removed holds symbols, descriptions go to removed_detail; revert --json is indented', async () => {
     const root = await demoRepo();
-    const run = await cliIn(root, ['run', 'KVCacheAgent', '--no-validate', '--json']);
+    const run = await cliInProcessIn(root, ['run', 'KVCacheAgent', '--no-validate', '--json']);
     expect(run.exitCode, run.stderr).toBe(0);
     expectSchema('run', run.stdout);
     const [res] = (JSON.parse(run.stdout) as RunJson).results;
     expect(res!.removed.every((s) => !/ \(|: /.test(s)), res!.removed.join(' | ')).toBe(true);
     expect(res!.removed_detail).toContainEqual({ symbol: 'self.port', detail: 'set by the base' });
-    const typo = await cliIn(root, ['revert', 'KVCacheAgnt']);
+    const typo = await cliInProcessIn(root, ['revert', 'KVCacheAgnt']);
     expect(typo.exitCode).toBe(2);
     expect(typo.stderr.trim()).toBe('migrate: KVCacheAgnt was never migrated; did you mean "KVCacheAgent"?');
-    const revert = await cliIn(root, ['revert', 'kvcacheagent', '--json']);
+    const revert = await cliInProcessIn(root, ['revert', 'kvcacheagent', '--json']);
     expect(revert.exitCode, revert.stderr).toBe(0);
     expectSchema('revert', revert.stdout);
     expect(revert.stdout, 'indented like every other --json (execa drops the final newline)').toBe(JSON.stringify(JSON.parse(revert.stdout), null, 2));
@@ -332,7 +333,7 @@ describe('a re-run after a failed validation, and migrate commit', () => {
     // The environment breaks the agent at start: its snapshot path is a directory.
     const snapshot = path.join(root, 'state', 'kv_cache.json');
     mkdirSync(snapshot, { recursive: true });
-    const first = await cliIn(root, ['run', 'KVCacheAgent', '--no-commit', '--json']);
+    const first = await cliInProcessIn(root, ['run', 'KVCacheAgent', '--no-commit', '--json']);
     expect(first.exitCode, first.stderr).toBe(1);
     expectSchema('run', first.stdout);
     const [failed] = (JSON.parse(first.stdout) as RunJson).results;
@@ -341,29 +342,29 @@ describe('a re-run after a failed validation, and migrate commit', () => {
     expect(existsSync(path.join(root, 'agents', 'kv_cache_agent_v2.py')), 'the --no-commit run keeps its _v2').toBe(true);
 
     // The same run again: the leftover is validated again and fails again (not "unchanged").
-    const again = await cliIn(root, ['run', 'KVCacheAgent', '--no-commit', '--json']);
+    const again = await cliInProcessIn(root, ['run', 'KVCacheAgent', '--no-commit', '--json']);
     expect(again.exitCode, again.stderr).toBe(1);
     const [still] = (JSON.parse(again.stdout) as RunJson).results;
     expect(still!.status).toBe('failed');
     expect(still!.validation?.ok).toBe(false);
-    const refused = await cliIn(root, ['commit', 'KVCacheAgent']);
+    const refused = await cliInProcessIn(root, ['commit', 'KVCacheAgent']);
     expect(refused.exitCode).toBe(2);
     expect(refused.stderr.trim()).toMatch(/^migrate: agents\/kv_cache_agent_v2\.py: its last validation failed; run `migrate validate KVCacheAgent` first/);
 
     // Fixed: the next re-run passes validation and leaves the file for `migrate commit`.
     rmSync(snapshot, { recursive: true });
-    const fixed = await cliIn(root, ['run', 'KVCacheAgent', '--no-commit', '--json']);
+    const fixed = await cliInProcessIn(root, ['run', 'KVCacheAgent', '--no-commit', '--json']);
     expect(fixed.exitCode, fixed.stderr).toBe(0);
     const [passed] = (JSON.parse(fixed.stdout) as RunJson).results;
     expect(passed!.validation?.ok).toBe(true);
     expect(['migrated', 'needs-review']).toContain(passed!.status);
-    const statusOut = (await cliIn(root, ['status', '--json'])).stdout;
+    const statusOut = (await cliInProcessIn(root, ['status', '--json'])).stdout;
     expectSchema('status', statusOut);
     const status = JSON.parse(statusOut) as { agents: Array<{ name: string; state: string }> };
     expect(status.agents.find((a) => a.name === 'KVCacheAgent')?.state).toBe('validated');
 
     // `migrate validate` agrees, in the documented form.
-    const validated1 = await cliIn(root, ['validate', 'KVCacheAgent', '--json']);
+    const validated1 = await cliInProcessIn(root, ['validate', 'KVCacheAgent', '--json']);
     expect(validated1.exitCode, validated1.stderr).toBe(0);
     expectSchema('validate', validated1.stdout);
 
@@ -371,13 +372,13 @@ describe('a re-run after a failed validation, and migrate commit', () => {
     const v2 = path.join(root, 'agents', 'kv_cache_agent_v2.py');
     const validated = readFileSync(v2, 'utf8');
     writeFileSync(v2, `${validated}# a late edit\n`);
-    const stale = await cliIn(root, ['commit', 'kvcacheagent']);
+    const stale = await cliInProcessIn(root, ['commit', 'kvcacheagent']);
     expect(stale.exitCode).toBe(2);
     expect(stale.stderr).toMatch(/it was not validated as it is now/);
     writeFileSync(v2, validated);
 
     const head = git(root, ['rev-parse', 'HEAD']);
-    const commit = await cliIn(root, ['commit', 'KVCacheAgent', '--json']);
+    const commit = await cliInProcessIn(root, ['commit', 'KVCacheAgent', '--json']);
     expect(commit.exitCode, commit.stderr).toBe(0);
     expectSchema('commit', commit.stdout);
     const out = JSON.parse(commit.stdout) as { results: Array<{ agent: string; commit: string }> };
@@ -393,13 +394,13 @@ describe('a re-run after a failed validation, and migrate commit', () => {
     expect(record.validation.ok).toBe(true);
     expect(record.removed.length).toBeGreaterThan(0);
     expect(git(root, ['status', '--porcelain', '--untracked-files=all']).split('\n').filter((l) => l && !l.includes('state/'))).toEqual([]);
-    const statusAfter = JSON.parse((await cliIn(root, ['status', '--json'])).stdout) as { agents: Array<{ name: string; state: string }> };
+    const statusAfter = JSON.parse((await cliInProcessIn(root, ['status', '--json'])).stdout) as { agents: Array<{ name: string; state: string }> };
     expect(statusAfter.agents.find((a) => a.name === 'KVCacheAgent')?.state).toBe('committed');
 
-    const twice = await cliIn(root, ['commit', 'KVCacheAgent']);
+    const twice = await cliInProcessIn(root, ['commit', 'KVCacheAgent']);
     expect(twice.exitCode).toBe(2);
     expect(twice.stderr).toMatch(/is already committed/);
     // And a revert undoes it like any migration commit.
-    expect((await cliIn(root, ['revert', 'KVCacheAgent'])).exitCode).toBe(0);
+    expect((await cliInProcessIn(root, ['revert', 'KVCacheAgent'])).exitCode).toBe(0);
   }, 300_000);
 });

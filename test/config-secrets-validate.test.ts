@@ -12,7 +12,7 @@ import { loadProfile } from '../src/profile/profile.js';
 import { configLaunchEnvironments } from '../src/config/launch-env.js';
 import { startValidationEnvironment, type ValidationEnvironment } from '../src/validate/environment.js';
 import { validateAgent, type ValidateAgentOptions } from '../src/validate/validate-agent.js';
-import { cli, commitAll, ensureBuilt, git, initGit, killAgentProcessesUnder, REPO } from './helpers/cli.js';
+import { cliInProcess, commitAll, ensureBuilt, git, initGit, killAgentProcessesUnder, REPO } from './helpers/cli.js';
 
 const FIXTURE = path.join(REPO, 'fixtures', 'validate', 'secrets');
 const BASE = path.join(REPO, 'templates', 'runtime', 'python', 'common');
@@ -187,7 +187,7 @@ describe('config env_vars in validation', () => {
   it('migrate validate (CLI) prints and caches only redacted evidence', async () => {
     const root = fleet(await closedPort());
     initGit(root);
-    const r = await cli(root, ['validate', 'NatsBridge', '--json']);
+    const r = await cliInProcess(root, ['validate', 'NatsBridge', '--json']);
     expect(r.exitCode).toBe(1);
     const cache = readFileSync(path.join(root, git(root, ['rev-parse', '--git-dir']), 'migrate', 'validated', 'NatsBridge.json'), 'utf8');
     for (const text of [r.stdout, r.stderr, cache]) {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
 import YAML from 'yaml';
-import { cli, commitAll, ensureBuilt, git, gitRepo, killAgentProcessesUnder, REPO, sha256, spawnCli, waitFor } from './helpers/cli.js';
+import { cliInProcess, commitAll, ensureBuilt, git, gitRepo, killAgentProcessesUnder, REPO, sha256, spawnCli, waitFor } from './helpers/cli.js';
 
 const DEMO = path.join(REPO, 'fixtures', 'demo-fleet');
 const CONFIG = 'config/startup_config.yaml';
@@ -55,13 +55,13 @@ async function fleet(): Promise<string> {
         '',
       ].join('\n'),
     );
-    const init = await cli(t, ['init', '--lang', 'python']);
+    const init = await cliInProcess(t, ['init', '--lang', 'python']);
     expect(init.exitCode, init.stderr).toBe(0);
     commitAll(t, 'the reference BaseAgent, a quoted script_path, an ops tool');
-    const run = await cli(t, ['run', 'KVCacheAgent', 'RateLimiterAgent', '--json'], { timeout: 240_000 });
+    const run = await cliInProcess(t, ['run', 'KVCacheAgent', 'RateLimiterAgent', '--json'], { timeout: 240_000 });
     const results = JSON.parse(run.stdout).results as Array<{ agent: string; commit: string | null; validation: { ok: boolean } | null }>;
     for (const r of results) expect([r.agent, !!r.commit, r.validation?.ok], run.stdout).toEqual([r.agent, true, true]);
-    const unvalidated = await cli(t, ['run', 'TextStatsAgent', '--no-validate', '--json']);
+    const unvalidated = await cliInProcess(t, ['run', 'TextStatsAgent', '--no-validate', '--json']);
     expect(JSON.parse(unvalidated.stdout).results[0].commit, unvalidated.stdout).toBeTruthy();
     template = t;
   }
@@ -88,7 +88,7 @@ function configScript(root: string, name: string): string {
 }
 
 function state(root: string, agent: string): Promise<string> {
-  return cli(root, ['status', '--json']).then((r) => JSON.parse(r.stdout).agents.find((a: { name: string }) => a.name === agent).state);
+  return cliInProcess(root, ['status', '--json']).then((r) => JSON.parse(r.stdout).agents.find((a: { name: string }) => a.name === agent).state);
 }
 
 const recordSchema = JSON.parse(readFileSync(path.join(REPO, 'migration-log', 'record.schema.json'), 'utf8'));
@@ -104,7 +104,7 @@ describe('promote --mode script_path', () => {
     const textBefore = readFileSync(path.join(root, CONFIG), 'utf8');
     const migration = git(root, ['log', '-1', '--format=%H', '--fixed-strings', '--grep=Migrate-Agent: KVCacheAgent']);
 
-    const p = await cli(root, ['promote', 'KVCacheAgent']);
+    const p = await cliInProcess(root, ['promote', 'KVCacheAgent']);
     expect(p.stderr).toBe('');
     expect(p.exitCode).toBe(0);
     expect(p.stdout).toMatch(/^promoted KVCacheAgent \(script_path\): config\/startup_config\.yaml:20 now starts agents\/kv_cache_agent_v2\.py; commit [0-9a-f]{12}$/m);
@@ -132,14 +132,14 @@ describe('promote --mode script_path', () => {
     expect(await state(root, 'KVCacheAgent')).toBe('promoted');
 
     // The promoted agent starts from the config's script_path and passes validation.
-    const v = await cli(root, ['validate', 'KVCacheAgent', '--json'], { timeout: 120_000 });
+    const v = await cliInProcess(root, ['validate', 'KVCacheAgent', '--json'], { timeout: 120_000 });
     const row = JSON.parse(v.stdout).results[0];
     expect(row.output).toBe(configScript(root, 'KVCacheAgent'));
     expect(row.validation.ok, v.stdout).toBe(true);
     expect(v.exitCode).toBe(0);
 
     // Revert: the promotion goes first, the YAML is byte-identical, the migration stays.
-    const r1 = await cli(root, ['revert', 'KVCacheAgent', '--json']);
+    const r1 = await cliInProcess(root, ['revert', 'KVCacheAgent', '--json']);
     expect(r1.exitCode, r1.stderr).toBe(0);
     expect(JSON.parse(r1.stdout)).toMatchObject({ agent: 'KVCacheAgent', undid: 'promotion' });
     expect(sha256(path.join(root, CONFIG))).toBe(yamlBefore);
@@ -148,7 +148,7 @@ describe('promote --mode script_path', () => {
     const revertRecord = touched(root).find((f) => f.startsWith('migration-log/reverts/'))!;
     expect(JSON.parse(readFileSync(path.join(root, revertRecord), 'utf8')).undid).toBe('promotion');
 
-    const r2 = await cli(root, ['revert', 'KVCacheAgent', '--json']);
+    const r2 = await cliInProcess(root, ['revert', 'KVCacheAgent', '--json']);
     expect(JSON.parse(r2.stdout).undid).toBeUndefined();
     expect(await state(root, 'KVCacheAgent')).toBe('reverted');
     expect(existsSync(path.join(root, 'agents', 'kv_cache_agent_v2.py'))).toBe(false);
@@ -158,14 +158,14 @@ describe('promote --mode script_path', () => {
   it('two promotions edit one config; reverting the first leaves the second in place', async () => {
     const root = await fleet();
     const before = readFileSync(path.join(root, CONFIG), 'utf8');
-    const p = await cli(root, ['promote', 'KVCacheAgent', 'RateLimiterAgent', '--mode', 'script_path']);
+    const p = await cliInProcess(root, ['promote', 'KVCacheAgent', 'RateLimiterAgent', '--mode', 'script_path']);
     expect(p.exitCode, p.stdout + p.stderr).toBe(0);
     expect(configScript(root, 'RateLimiterAgent')).toBe('agents/rate_limiter_agent_v2.py');
-    const r = await cli(root, ['revert', 'KVCacheAgent']);
+    const r = await cliInProcess(root, ['revert', 'KVCacheAgent']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(configScript(root, 'KVCacheAgent')).toBe('agents/kv_cache_agent.py');
     expect(configScript(root, 'RateLimiterAgent')).toBe('agents/rate_limiter_agent_v2.py');
-    await cli(root, ['revert', 'RateLimiterAgent']);
+    await cliInProcess(root, ['revert', 'RateLimiterAgent']);
     expect(readFileSync(path.join(root, CONFIG), 'utf8')).toBe(before);
   }, 120_000);
 });
@@ -177,7 +177,7 @@ describe('promote --mode replace', () => {
     const before = new Map(files.map((f) => [f, sha256(path.join(root, f))]));
     const v2 = readFileSync(path.join(root, 'agents', 'rate_limiter_agent_v2.py'));
 
-    const p = await cli(root, ['promote', 'agents/rate_limiter_agent.py', '--json']);
+    const p = await cliInProcess(root, ['promote', 'agents/rate_limiter_agent.py', '--json']);
     expect(p.exitCode, p.stderr).toBe(0);
     const result = JSON.parse(p.stdout).results[0];
     expect(result).toMatchObject({ agent: 'RateLimiterAgent', status: 'promoted', mode: 'replace', script: 'agents/rate_limiter_agent.py', config_edits: [] });
@@ -194,13 +194,13 @@ describe('promote --mode replace', () => {
     expect(record.promotion).toMatchObject({ mode: 'replace', removed: ['agents/rate_limiter_agent_v2.py'], replaced: record.source });
 
     // The config still names agents/rate_limiter_agent.py: that file now runs on the base and passes.
-    const v = await cli(root, ['validate', 'RateLimiterAgent', '--json'], { timeout: 120_000 });
+    const v = await cliInProcess(root, ['validate', 'RateLimiterAgent', '--json'], { timeout: 120_000 });
     const row = JSON.parse(v.stdout).results[0];
     expect(row.output).toBe(configScript(root, 'RateLimiterAgent'));
     expect(row.validation.ok, v.stdout).toBe(true);
     expect(await state(root, 'RateLimiterAgent')).toBe('promoted');
 
-    const r = await cli(root, ['revert', 'RateLimiterAgent']);
+    const r = await cliInProcess(root, ['revert', 'RateLimiterAgent']);
     expect(r.stdout).toMatch(/^reverted RateLimiterAgent: promotion commit [0-9a-f]{12} undone by [0-9a-f]{12}; its migration stays/);
     for (const [f, h] of before) expect([f, sha256(path.join(root, f))]).toEqual([f, h]);
   }, 240_000);
@@ -210,7 +210,7 @@ describe('promote --mode replace', () => {
     writeFileSync(path.join(root, 'tools', 'sidecar_probe.py'), 'from agents.rate_limiter_agent import HealthSidecar\n\nprint(HealthSidecar)\n');
     commitAll(root, 'a probe that reuses the health sidecar');
     const headBefore = head(root);
-    const p = await cli(root, ['promote', 'RateLimiterAgent']);
+    const p = await cliInProcess(root, ['promote', 'RateLimiterAgent']);
     expect(p.exitCode).toBe(2);
     expect(p.stderr.trim()).toBe(
       'migrate: cannot promote RateLimiterAgent: tools/sidecar_probe.py:1 imports HealthSidecar from agents.rate_limiter_agent, which agents/rate_limiter_agent_v2.py no longer defines',
@@ -224,24 +224,24 @@ describe('promote refuses what is not ready, and --all-validated takes what is',
   it('never migrated, not validated, already promoted, a dirty tree: exit 2, nothing changed', async () => {
     const root = await fleet();
     const start = head(root);
-    const never = await cli(root, ['promote', 'TaskQueueAgent']);
+    const never = await cliInProcess(root, ['promote', 'TaskQueueAgent']);
     expect([never.exitCode, never.stderr.trim()]).toEqual([2, 'migrate: TaskQueueAgent was never migrated: promote cuts over a committed migration (migrate run TaskQueueAgent)']);
-    const unvalidated = await cli(root, ['promote', 'TextStatsAgent']);
+    const unvalidated = await cliInProcess(root, ['promote', 'TextStatsAgent']);
     expect(unvalidated.exitCode).toBe(2);
     expect(unvalidated.stderr).toMatch(/TextStatsAgent is committed but agents\/text_stats_agent_v2\.py has no passing validation; run migrate validate TextStatsAgent first/);
     expect(head(root)).toBe(start);
 
     writeFileSync(path.join(root, 'agents', 'kv_cache_agent.py'), readFileSync(path.join(root, 'agents', 'kv_cache_agent.py'), 'utf8') + '\n# hot fix\n');
-    const dirty = await cli(root, ['promote', 'KVCacheAgent']);
+    const dirty = await cliInProcess(root, ['promote', 'KVCacheAgent']);
     expect(dirty.exitCode).toBe(2);
     expect(dirty.stderr).toMatch(/uncommitted changes to tracked files \(agents\/kv_cache_agent\.py\)/);
     commitAll(root, 'hot fix on the legacy agent');
-    const stale = await cli(root, ['promote', 'KVCacheAgent']);
+    const stale = await cliInProcess(root, ['promote', 'KVCacheAgent']);
     expect(stale.stderr).toMatch(/agents\/kv_cache_agent\.py changed since KVCacheAgent was migrated/);
     expect(git(root, ['status', '--porcelain'])).toBe('');
 
-    expect((await cli(root, ['promote', 'RateLimiterAgent'])).exitCode).toBe(0);
-    const again = await cli(root, ['promote', 'RateLimiterAgent']);
+    expect((await cliInProcess(root, ['promote', 'RateLimiterAgent'])).exitCode).toBe(0);
+    const again = await cliInProcess(root, ['promote', 'RateLimiterAgent']);
     expect(again.exitCode).toBe(2);
     expect(again.stderr).toMatch(/RateLimiterAgent is already promoted \(commit [0-9a-f]{12}/);
   }, 120_000);
@@ -265,7 +265,7 @@ describe('promote refuses what is not ready, and --all-validated takes what is',
   it('--all-validated promotes every committed, validated agent, one commit each, and skips the unvalidated', async () => {
     const root = await fleet();
     const start = head(root);
-    const p = await cli(root, ['promote', '--all-validated', '--json']);
+    const p = await cliInProcess(root, ['promote', '--all-validated', '--json']);
     expect(p.exitCode, p.stderr).toBe(0);
     expect(JSON.parse(p.stdout).results.map((r: { agent: string; status: string }) => [r.agent, r.status])).toEqual([
       ['KVCacheAgent', 'promoted'],

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execaSync } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, commitAll, ensureBuilt, git, gitRepo, REPO } from './helpers/cli.js';
+import { cliInProcess, commitAll, ensureBuilt, git, gitRepo, REPO } from './helpers/cli.js';
 
 let root: string;
 let scratch: string;
@@ -17,7 +17,7 @@ const CONTRACT_KEYS = ['agent', 'file', 'output', 'status', 'removed', 'kept_for
 beforeAll(async () => {
   ensureBuilt();
   root = gitRepo(path.join(REPO, 'fixtures', 'demo-fleet'), 'migrate-patch-');
-  expect((await cli(root, ['init'])).exitCode).toBe(0);
+  expect((await cliInProcess(root, ['init'])).exitCode).toBe(0);
   commitAll(root, 'base class');
   scratch = mkdtempSync(path.join(os.tmpdir(), 'migrate-patch-out-'));
 }, 60_000);
@@ -29,7 +29,7 @@ afterAll(() => {
 describe('run --dry-run --patch', () => {
   it('writes a patch git apply accepts on a clean checkout, the table on stderr, and nothing else', async () => {
     const patch = path.join(scratch, 'fleet.patch');
-    const r = await cli(root, ['run', '--all', '--dry-run', '--patch', patch]);
+    const r = await cliInProcess(root, ['run', '--all', '--dry-run', '--patch', patch]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/AGENT\s+STATUS/);
@@ -46,7 +46,7 @@ describe('run --dry-run --patch', () => {
     execaSync('git', ['apply', patch], { cwd: clone });
 
     // The patch holds exactly what a real run writes.
-    const written = await cli(root, ['run', '--all', '--no-commit', '--no-validate', '--json']);
+    const written = await cliInProcess(root, ['run', '--all', '--no-commit', '--no-validate', '--json']);
     const outputs = (JSON.parse(written.stdout) as { results: Array<{ output: string | null; status: string }> }).results
       .filter((x) => x.status === 'migrated' || x.status === 'needs-review')
       .map((x) => x.output!);
@@ -59,10 +59,10 @@ describe('run --dry-run --patch', () => {
     const top = gitRepo(undefined, 'migrate-patch-sub-');
     try {
       execaSync('cp', ['-r', path.join(REPO, 'fixtures', 'demo-fleet'), path.join(top, 'fleet')]);
-      expect((await cli(path.join(top, 'fleet'), ['init'])).exitCode).toBe(0);
+      expect((await cliInProcess(path.join(top, 'fleet'), ['init'])).exitCode).toBe(0);
       commitAll(top, 'fleet in a subdirectory');
       const patch = path.join(scratch, 'sub.patch');
-      const r = await cli(path.join(top, 'fleet'), ['run', 'KVCacheAgent', '--dry-run', '--patch', patch]);
+      const r = await cliInProcess(path.join(top, 'fleet'), ['run', 'KVCacheAgent', '--dry-run', '--patch', patch]);
       expect(r.exitCode, r.stderr).toBe(0);
       expect(readFileSync(patch, 'utf8')).toMatch(/^diff --git a\/fleet\/agents\/kv_cache_agent_v2\.py b\/fleet\/agents\/kv_cache_agent_v2\.py$/m);
       expect(execaSync('git', ['apply', '--check', patch], { cwd: top, reject: false }).exitCode).toBe(0);
@@ -72,7 +72,7 @@ describe('run --dry-run --patch', () => {
   }, 120_000);
 
   it('is refused without --dry-run (exit 2, nothing written)', async () => {
-    const r = await cli(root, ['run', 'KVCacheAgent', '--patch', path.join(scratch, 'x.patch')]);
+    const r = await cliInProcess(root, ['run', 'KVCacheAgent', '--patch', path.join(scratch, 'x.patch')]);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/--patch .*--dry-run/);
     expect(existsSync(path.join(scratch, 'x.patch'))).toBe(false);
@@ -82,7 +82,7 @@ describe('run --dry-run --patch', () => {
 
 describe('run --json', () => {
   it('--dry-run results carry each diff; other runs keep the contract shape', async () => {
-    const r = await cli(root, ['run', 'KVCacheAgent', 'TextStatsAgent', '--dry-run', '--json']);
+    const r = await cliInProcess(root, ['run', 'KVCacheAgent', 'TextStatsAgent', '--dry-run', '--json']);
     expect(r.exitCode, r.stderr).toBe(0);
     const results = (JSON.parse(r.stdout) as { results: Array<Record<string, unknown>> }).results;
     for (const x of results) {
@@ -90,7 +90,7 @@ describe('run --json', () => {
       expect(x.diff).toMatch(new RegExp(`^--- ${x.file}$`, 'm'));
       expect(x.diff).toMatch(/^-[^-]/m);
     }
-    const real = await cli(root, ['run', 'KVCacheAgent', '--no-commit', '--no-validate', '--json']);
+    const real = await cliInProcess(root, ['run', 'KVCacheAgent', '--no-commit', '--no-validate', '--json']);
     const shape = (JSON.parse(real.stdout) as { results: Array<Record<string, unknown>> }).results;
     expect(Object.keys(shape[0]!)).toEqual(CONTRACT_KEYS);
   }, 120_000);
@@ -98,8 +98,8 @@ describe('run --json', () => {
 
 describe('diff --stat', () => {
   it('counts removed lines per concern with the members removed under each', async () => {
-    if (!existsSync(path.join(root, 'agents', 'kv_cache_agent_v2.py'))) await cli(root, ['run', 'KVCacheAgent', '--no-commit', '--no-validate']);
-    const r = await cli(root, ['diff', 'KVCacheAgent', '--stat']);
+    if (!existsSync(path.join(root, 'agents', 'kv_cache_agent_v2.py'))) await cliInProcess(root, ['run', 'KVCacheAgent', '--no-commit', '--no-validate']);
+    const r = await cliInProcess(root, ['diff', 'KVCacheAgent', '--stat']);
     expect(r.exitCode, r.stderr).toBe(0);
     const head = /^agents\/kv_cache_agent\.py -> agents\/kv_cache_agent_v2\.py: (\d+) lines removed, (\d+) added$/m.exec(r.stdout);
     expect(head).not.toBeNull();
@@ -110,7 +110,7 @@ describe('diff --stat', () => {
     expect(health?.symbols).toContain('_start_health_server');
     expect(rows.find((x) => x.concern === 'signal')?.symbols).toContain('_handle_signal');
     // The same counts as the unified diff's removed lines.
-    const diff = (await cli(root, ['diff', 'KVCacheAgent'])).stdout;
+    const diff = (await cliInProcess(root, ['diff', 'KVCacheAgent'])).stdout;
     expect(diff.split('\n').filter((l) => l.startsWith('-') && !l.startsWith('---')).length).toBe(Number(head![1]));
   }, 60_000);
 });

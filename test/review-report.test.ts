@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addNeedsReviewAgents, cli, commitAll, ensureBuilt, git, gitRepo, killAgentProcessesUnder, REPO } from './helpers/cli.js';
+import { addNeedsReviewAgents, cliInProcess, commitAll, ensureBuilt, git, gitRepo, killAgentProcessesUnder, REPO } from './helpers/cli.js';
 import { launchChromium } from './helpers/browser.js';
 
 const OUT = path.join(REPO, 'test-output', 'review-report');
@@ -23,7 +23,7 @@ interface RunJson {
 }
 
 async function run(args: string[]): Promise<RunJson> {
-  const r = await cli(root, ['run', ...args, '--json']);
+  const r = await cliInProcess(root, ['run', ...args, '--json']);
   const out = JSON.parse(r.stdout) as RunJson;
   for (const x of out.results) kept.set(x.agent, x.kept_for_review);
   return out;
@@ -42,7 +42,7 @@ const expected: Record<string, string> = {
 beforeAll(async () => {
   ensureBuilt();
   root = gitRepo(path.join(REPO, 'fixtures', 'demo-fleet'), 'migrate-report-');
-  expect((await cli(root, ['init'])).exitCode).toBe(0);
+  expect((await cliInProcess(root, ['init'])).exitCode).toBe(0);
   for (const f of ['heartbeat_agent.py', 'ledger_agent.py']) cpSync(path.join(REPO, 'fixtures', 'review', f), path.join(root, 'agents', f));
   addNeedsReviewAgents(root);
   commitAll(root, 'base class and four more agents');
@@ -53,16 +53,16 @@ beforeAll(async () => {
   expect(by.get('KVCacheAgent')?.commit, JSON.stringify(by.get('KVCacheAgent'))).toBeTruthy();
   expect(by.get('InventoryAgent')?.commit, JSON.stringify(by.get('InventoryAgent'))).toBeTruthy();
   expect(by.get('LedgerAgent')?.status).toBe('failed');
-  const promote = await cli(root, ['promote', 'KVCacheAgent']);
+  const promote = await cliInProcess(root, ['promote', 'KVCacheAgent']);
   expect(promote.exitCode, promote.stderr).toBe(0);
   expect((await run(['RateLimiterAgent', '--no-validate'])).results[0]!.commit).toBeTruthy();
-  expect((await cli(root, ['revert', 'RateLimiterAgent'])).exitCode).toBe(0);
+  expect((await cliInProcess(root, ['revert', 'RateLimiterAgent'])).exitCode).toBe(0);
   const pending = await run(['HeartbeatAgent', 'WebScraperAgent', '--no-commit', '--no-validate']);
   expect(pending.results.map((r) => r.status).sort()).toEqual(['migrated', 'needs-review']);
 
   mkdirSync(OUT, { recursive: true });
   report = path.join(OUT, 'report.html');
-  const r = await cli(root, ['report', '--out', report]);
+  const r = await cliInProcess(root, ['report', '--out', report]);
   expect(r.exitCode, r.stderr).toBe(0);
 }, 300_000);
 
@@ -168,7 +168,7 @@ describe('migrate report', () => {
     const clone = mkdtempSync(path.join(os.tmpdir(), 'migrate-report-clone-'));
     try {
       git(os.tmpdir(), ['clone', '-q', root, clone]);
-      const r = await cli(clone, ['report']);
+      const r = await cliInProcess(clone, ['report']);
       expect(r.exitCode, r.stderr).toBe(0);
       const statuses = new Map([...r.stdout.matchAll(/<article class="agent [^"]*" id="[^"]*" data-agent="(\w+)" data-status="([\w-]+)"/g)].map((m) => [m[1], m[2]]));
       expect(statuses.get('KVCacheAgent')).toBe('promoted');

@@ -6,6 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { listSourceFiles } from '../discover/files.js';
+import { forgetOnReset } from '../core/invocation.js';
 
 export interface ExternalUse {
   /** Path relative to the repository root. */
@@ -24,6 +25,7 @@ export interface Indexed {
 }
 
 const cache = new Map<string, Indexed>();
+forgetOnReset(() => cache.clear());
 
 /**
  * The repository's Python files, read once per rewrite (and from the cache while none changed).

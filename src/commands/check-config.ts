@@ -6,6 +6,7 @@ import { schemaText } from '../config/schema.js';
 import { configFindingCounts, configFindingsJson, configFindingsText } from '../report/config-findings.js';
 import { colours } from '../report/terminal.js';
 import { resolveRoot, type CommonFlags } from './common.js';
+import { io } from '../core/invocation.js';
 
 export interface CheckConfigOptions extends CommonFlags {
   profile: string;
@@ -16,11 +17,11 @@ export interface CheckConfigOptions extends CommonFlags {
 
 export async function checkConfigCommand(opts: CheckConfigOptions): Promise<number> {
   if (opts.schema) {
-    process.stdout.write(schemaText());
+    io.stdout.write(schemaText());
     return 0;
   }
   const root = resolveRoot(opts);
   const result = await checkStartupConfigs(root, { profile: loadProfile(opts.profile, root) });
-  process.stdout.write(opts.json ? configFindingsJson(result) : configFindingsText(result, colours(), { warn: opts.warn }));
+  io.stdout.write(opts.json ? configFindingsJson(result) : configFindingsText(result, colours(), { warn: opts.warn }));
   return configFindingCounts(result).error > 0 && !opts.warn ? 1 : 0;
 }

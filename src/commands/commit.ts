@@ -19,6 +19,7 @@ import { jsonText } from '../report/terminal.js';
 import { reportBaseModels, resolveRoot, type CommonFlags } from './common.js';
 import { listenForInterrupt } from './interrupt.js';
 import { filesOf } from './validate.js';
+import { io } from '../core/invocation.js';
 
 export interface CommitFlags extends CommonFlags {
   profile: string;
@@ -97,16 +98,16 @@ async function commitAll(
       results.push({ agent: p.agent.name, file: p.agent.file, output: p.output, commit: null, error });
     }
   }
-  if (flags.json) process.stdout.write(jsonText({ results }));
+  if (flags.json) io.stdout.write(jsonText({ results }));
   else {
     for (const r of results) {
-      process.stdout.write(r.commit ? `committed ${r.agent}: ${r.output} and its record in ${r.commit.slice(0, 12)}\n` : `failed ${r.agent}: ${r.error}\n`);
+      io.stdout.write(r.commit ? `committed ${r.agent}: ${r.output} and its record in ${r.commit.slice(0, 12)}\n` : `failed ${r.agent}: ${r.error}\n`);
     }
   }
   const signalled = interrupt.exitCode();
   if (signalled !== undefined) {
     const done = results.filter((r) => r.commit).length;
-    process.stderr.write(`migrate: interrupted after ${done} of ${plans.length} commit(s); nothing of the others is staged\n`);
+    io.stderr.write(`migrate: interrupted after ${done} of ${plans.length} commit(s); nothing of the others is staged\n`);
     return signalled;
   }
   return results.every((r) => r.commit) ? 0 : 1;

@@ -4,6 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError, oneLine } from '../core/errors.js';
 import type { Profile } from '../profile/profile.js';
+import { io } from '../core/invocation.js';
 
 /** Flags every command takes. */
 export interface CommonFlags {
@@ -47,7 +48,7 @@ export function resolveRoot(flags: CommonFlags, cwd = process.cwd()): string {
 
 /** One `migrate: ...` line on stderr with --verbose. */
 export function verbose(flags: { verbose?: boolean }, line: string): void {
-  if (flags.verbose) process.stderr.write(`migrate: ${line}\n`);
+  if (flags.verbose) io.stderr.write(`migrate: ${line}\n`);
 }
 
 /**

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { loadProfile, templatesDir } from '../profile/profile.js';
 import { resolveRoot, type CommonFlags } from './common.js';
+import { io } from '../core/invocation.js';
 
 export interface InitPlan {
   /** Absolute path of the template shipped with the tool. */
@@ -66,7 +67,7 @@ export async function initCommand(opts: CommonFlags & { lang: 'python' | 'typesc
       created.push(c.target);
     }
   }
-  process.stdout.write(
+  io.stdout.write(
     `created ${plan.target} from ${path.relative(templatesDir(), plan.template)}${created.length ? ` (and ${created.join(', ')})` : ''}\n`,
   );
   return 0;

@@ -5,6 +5,7 @@
 import { setMaxListeners } from 'node:events';
 import { constants as osConstants } from 'node:os';
 import { releaseStartupSignals } from '../core/startup-signals.js';
+import { io } from '../core/invocation.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -47,8 +48,8 @@ export function listenForInterrupt(): Interrupt {
   for (const s of SIGNALS) process.on(s, onSignal);
   // From here this command answers the signals: the launcher's (nothing-was-changed) handler goes.
   releaseStartupSignals();
-  process.stdout.on('error', ignoreBrokenOutput);
-  process.stderr.on('error', ignoreBrokenOutput);
+  io.stdout.on('error', ignoreBrokenOutput);
+  io.stderr.on('error', ignoreBrokenOutput);
   return {
     signal: abort.signal,
     exitCode: () => (received ? 128 + (osConstants.signals[received] ?? 2) : undefined),

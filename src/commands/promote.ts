@@ -11,6 +11,7 @@ import { PROMOTE_MODES, type PromoteMode } from '../config/settings.js';
 import { promoteJson, promoteText, type PromoteRow } from '../report/promote-printer.js';
 import { resolveRoot, type CommonFlags } from './common.js';
 import { fileForConfigName } from './revert.js';
+import { io } from '../core/invocation.js';
 
 export interface PromoteCommandOptions extends CommonFlags {
   allValidated?: boolean;
@@ -57,9 +58,9 @@ export async function promoteCommand(agents: string[], opts: PromoteCommandOptio
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('SIGHUP', onSignal);
     journal.finish();
   }
-  process.stdout.write(opts.json ? promoteJson(rows) : promoteText(rows));
+  io.stdout.write(opts.json ? promoteJson(rows) : promoteText(rows));
   if (interrupted) {
-    process.stderr.write(`migrate: interrupted (${interrupted}) after ${rows.length} of ${names.length} agents; the rest were not promoted\n`);
+    io.stderr.write(`migrate: interrupted (${interrupted}) after ${rows.length} of ${names.length} agents; the rest were not promoted\n`);
     return 128 + (osConstants.signals[interrupted] ?? 2);
   }
   return rows.every((r) => r.status === 'promoted') ? 0 : 1;

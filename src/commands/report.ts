@@ -11,6 +11,7 @@ import { localStateDir } from '../record/local-state.js';
 import { gatherFleet, STATUS_ORDER } from '../review/fleet.js';
 import { renderReport } from '../report/html/render.js';
 import { resolveRoot, type CommonFlags } from './common.js';
+import { io } from '../core/invocation.js';
 
 export interface ReportFlags extends CommonFlags {
   profile: string;
@@ -38,14 +39,14 @@ export async function reportCommand(flags: ReportFlags): Promise<number> {
   const counts = STATUS_ORDER.filter((s) => fleet.counts[s]).map((s) => `${fleet.counts[s]} ${s}`).join(', ');
   // Piped: the page goes to standard output. On a terminal it goes under .git/migrate/, where it
   // never becomes an untracked file that a later `migrate run` would refuse to start with.
-  const out = flags.out ?? (process.stdout.isTTY ? path.join(localStateDir(root, '') ?? root, 'report.html') : null);
+  const out = flags.out ?? (io.stdout.isTTY ? path.join(localStateDir(root, '') ?? root, 'report.html') : null);
   if (out === null || out === '-') {
-    process.stdout.write(html);
-    process.stderr.write(`report: ${fleet.agents.length} agents (${counts || 'none'})\n`);
+    io.stdout.write(html);
+    io.stderr.write(`report: ${fleet.agents.length} agents (${counts || 'none'})\n`);
   } else {
     const abs = path.resolve(out);
     writeFileAtomic(abs, html);
-    process.stderr.write(`wrote ${abs}: ${fleet.agents.length} agents (${counts || 'none'})\n`);
+    io.stderr.write(`wrote ${abs}: ${fleet.agents.length} agents (${counts || 'none'})\n`);
   }
   return 0;
 }

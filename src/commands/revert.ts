@@ -9,6 +9,7 @@ import { revertJson, revertLine } from '../report/status-table.js';
 import { resolveRoot, type CommonFlags } from './common.js';
 import { listenForInterrupt } from './interrupt.js';
 import { RunJournal } from '../pipeline/journal.js';
+import { io } from '../core/invocation.js';
 
 export async function revertCommand(agent: string, opts: CommonFlags & { json?: boolean }): Promise<number> {
   const root = resolveRoot(opts);
@@ -24,23 +25,23 @@ export async function revertCommand(agent: string, opts: CommonFlags & { json?: 
     const name = await resolveAgent(root, agent, (n) => fileForConfigName(root, n));
     journal = await RunJournal.open(root, 'run');
     if (interrupt.signal.aborted) {
-      process.stderr.write(`migrate: interrupted before reverting ${name}; nothing changed\n`);
+      io.stderr.write(`migrate: interrupted before reverting ${name}; nothing changed\n`);
       return interrupt.exitCode()!;
     }
     const { revertSha, migrationSha, undid } = await revertAgent(root, name, { journal });
     const result = { agent: name, reverted: migrationSha, revert_commit: revertSha, undid };
-    process.stdout.write(opts.json ? revertJson(result) : revertLine(result));
+    io.stdout.write(opts.json ? revertJson(result) : revertLine(result));
     return 0;
   } catch (err) {
     const interrupted = interrupt.exitCode();
     if (interrupted !== undefined && err instanceof MigrateError && !(err instanceof UsageError)) {
-      process.stderr.write(`migrate: interrupted: ${oneLine(err)}\n`);
+      io.stderr.write(`migrate: interrupted: ${oneLine(err)}\n`);
       return interrupted;
     }
     // Usage errors (never migrated, already reverted, dirty tree) exit 2 through the CLI;
     // a conflict is the revert failing: one line, exit 1.
     if (err instanceof UsageError || !(err instanceof MigrateError)) throw err;
-    process.stderr.write(`migrate: ${oneLine(err)}\n`);
+    io.stderr.write(`migrate: ${oneLine(err)}\n`);
     return 1;
   } finally {
     interrupt.dispose();

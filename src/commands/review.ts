@@ -14,6 +14,7 @@ import { acceptPending, acceptRefusal, editPending, rejectPending, skipPending, 
 import { printDiffs } from '../report/run-printer.js';
 import { colours } from '../report/terminal.js';
 import { resolveRoot, type CommonFlags } from './common.js';
+import { io } from '../core/invocation.js';
 
 export interface ReviewFlags extends CommonFlags {
   profile: string;
@@ -67,7 +68,7 @@ export async function reviewCommand(agents: string[], flags: ReviewFlags): Promi
     if (unknown.length) throw new UsageError(`nothing to review for ${unknown.join(', ')}: no uncommitted _v2 (see migrate status)`);
     pending = pending.filter((p) => wanted.has(p.agent.name) || wanted.has(p.agent.file) || wanted.has(p.agent.output!));
   }
-  const out = process.stdout;
+  const out = io.stdout;
   const c = colours(out);
   if (!pending.length) {
     out.write('nothing to review: no migrated agent is waiting uncommitted (run `migrate run --no-commit` first)\n');

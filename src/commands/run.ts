@@ -20,6 +20,7 @@ import { allAdapters } from '../lang/registry.js';
 import { writeFileAtomic } from '../record/migration-log.js';
 import { rememberRunResults } from '../record/run-results.js';
 import { diffsByAgent, newFilePatch } from '../review/patch.js';
+import { io } from '../core/invocation.js';
 
 export interface RunFlags extends CommonFlags {
   profile: string;
@@ -109,14 +110,14 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
     progress.stop();
     if (!outcome) {
       // Interrupted during the scan: no agent was touched, so there is no result to list.
-      process.stderr.write(`migrate: ${interruptedLine(interrupt)}\n`);
+      io.stderr.write(`migrate: ${interruptedLine(interrupt)}\n`);
       if (flags.json) printRunJson({ results: [], summary: {}, diffs: [], previews: [], ms: 0, timings: {}, interrupted: true });
       return interrupt.exitCode() ?? 130;
     }
-    if (flags.timings) process.stderr.write(`timings: ${formatTimings(outcome.timings)}\n`);
+    if (flags.timings) io.stderr.write(`timings: ${formatTimings(outcome.timings)}\n`);
     if (flags.patch !== undefined) {
       const patch = newFilePatch(root, outcome.results, outcome.previews);
-      if (flags.patch === '-') process.stdout.write(patch);
+      if (flags.patch === '-') io.stdout.write(patch);
       else writeFileAtomic(path.resolve(flags.patch), patch);
     }
     // A run that leaves no commit is remembered for `migrate review` and `migrate report`.
@@ -126,16 +127,16 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
         rememberRunResults(root, outcome.results, { language: (r) => languageOf(r.file), profile: profile.name, previews: outcome.previews });
       } catch (err) {
         // Only a memory for review and report (a full disk, say): the results are still printed.
-        process.stderr.write(`migrate: could not remember this run's results for review and report: ${oneLine(err)}\n`);
+        io.stderr.write(`migrate: could not remember this run's results for review and report: ${oneLine(err)}\n`);
       }
     }
     if (flags.json) printRunJson(outcome, flags.dryRun ? diffsByAgent(outcome.results, outcome.previews) : undefined);
-    else if (flags.patch !== undefined) printRunHuman(outcome, process.stderr);
+    else if (flags.patch !== undefined) printRunHuman(outcome, io.stderr);
     else {
       if (flags.dryRun) printDiffs(outcome.diffs);
       printRunHuman(outcome);
     }
-    for (const e of outcome.cleanupErrors ?? []) process.stderr.write(`migrate: cleanup: ${e}\n`);
+    for (const e of outcome.cleanupErrors ?? []) io.stderr.write(`migrate: cleanup: ${e}\n`);
     if (outcome.interrupted) return interrupt.exitCode() ?? 130;
     return outcome.results.some((r) => r.status === 'failed') || outcome.cleanupErrors?.length ? 1 : 0;
   } finally {

@@ -7,6 +7,7 @@ import { printScanJson, printScanTable } from '../report/scan-printer.js';
 import { resolveRoot, verbose, type CommonFlags } from './common.js';
 import { InterruptedError } from '../core/errors.js';
 import { interruptedLine, listenForInterrupt } from './interrupt.js';
+import { io } from '../core/invocation.js';
 
 export interface ScanFlags extends CommonFlags {
   profile: string;
@@ -27,7 +28,7 @@ export async function scanCommand(paths: string[], flags: ScanFlags): Promise<nu
     scan = await scanRepository(root, profile, { ignore: flags.ignore, jobs: flags.jobs, signal: interrupt.signal });
   } catch (err) {
     if (!(err instanceof InterruptedError)) throw err;
-    process.stderr.write(`migrate: ${interruptedLine(interrupt)}\n`);
+    io.stderr.write(`migrate: ${interruptedLine(interrupt)}\n`);
     return interrupt.exitCode() ?? 130;
   } finally {
     interrupt.dispose();
@@ -46,7 +47,7 @@ export async function scanCommand(paths: string[], flags: ScanFlags): Promise<nu
   const legacy = scan.agents.filter((a) => a.status === 'legacy');
   if (flags.check && legacy.length) {
     const names = legacy.map((a) => a.name);
-    process.stderr.write(`migrate: scan --check: ${legacy.length} legacy agent(s) remain: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''}\n`);
+    io.stderr.write(`migrate: scan --check: ${legacy.length} legacy agent(s) remain: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''}\n`);
     return 1;
   }
   return 0;

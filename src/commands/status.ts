@@ -9,6 +9,7 @@ import { statusJson, statusTable } from '../report/status-table.js';
 import { useColor } from '../report/terminal.js';
 import { resolveRoot, type CommonFlags } from './common.js';
 import { unfinishedNote } from '../report/status-table.js';
+import { io } from '../core/invocation.js';
 
 export async function statusCommand(opts: CommonFlags & { profile: string; json?: boolean }): Promise<number> {
   const root = resolveRoot(opts);
@@ -26,6 +27,6 @@ export async function statusCommand(opts: CommonFlags & { profile: string; json?
   // back: say so (read as recovery reads it, nothing touched: status stays read-only).
   const unfinished = unfinishedRun(root);
   const pending = unfinished ? unfinishedNote(unfinished, scan.agents) : undefined;
-  process.stdout.write(opts.json ? statusJson(rows, pending) : statusTable(rows, { color: useColor(), pending }));
+  io.stdout.write(opts.json ? statusJson(rows, pending) : statusTable(rows, { color: useColor(), pending }));
   return 0;
 }

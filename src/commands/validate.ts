@@ -19,6 +19,7 @@ import { colours } from '../report/terminal.js';
 import { resolveRoot, type CommonFlags } from './common.js';
 import { rememberValidation, validatedSha } from '../record/validation-cache.js';
 import { configLaunchEnvironments } from '../config/launch-env.js';
+import { io } from '../core/invocation.js';
 
 export interface ValidateCommandOptions extends CommonFlags {
   profile: string;
@@ -92,9 +93,9 @@ export async function validateCommand(agents: string[], opts: ValidateCommandOpt
     const rows: ValidationRow[] = plans.map((p, i) => ({ agent: p.agent.name, file: p.agent.file, output: p.output, validation: reports[i]! }));
     plans.forEach((p, i) => {
       rememberValidation(root, p.agent.name, p.output, reports[i]!, before[i] ?? null);
-      if (validatedSha(list[i]!.file) !== before[i]) process.stderr.write(`migrate: ${p.output} changed while it was validated; this result is not what \`migrate commit\` accepts\n`);
+      if (validatedSha(list[i]!.file) !== before[i]) io.stderr.write(`migrate: ${p.output} changed while it was validated; this result is not what \`migrate commit\` accepts\n`);
     });
-    process.stdout.write(opts.json ? validationJson(rows) : validationTable(rows, colours()));
+    io.stdout.write(opts.json ? validationJson(rows) : validationTable(rows, colours()));
     return interrupt.exitCode() ?? (reports.every((r) => r.ok) ? 0 : 1);
   } finally {
     interrupt.dispose();

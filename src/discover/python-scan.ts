@@ -17,6 +17,7 @@ import type { ThreadChoice } from '../pipeline/threads.js';
 import { baseName, buildModuleModel, constructsClass, entryScopes, factoryMethods, type ImportedName, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
 import { callee, selfAttribute, walk } from '../lang/python/syntax.js';
 import { HEALTH_ATTRIBUTE, HEALTH_LOOP_METHOD, HEALTH_PAYLOAD_METHOD, HEALTH_SIDECAR_CLASS, HTTP_HANDLER_BASE } from '../../transforms/python/health-patterns.js';
+import { forgetOnReset } from '../core/invocation.js';
 
 /**
  * What classification needs of one class, read while its file's tree is at hand: the tree
@@ -315,6 +316,7 @@ export function targetOf(profile: Profile): BaseTarget {
 }
 
 const otherBases = new Map<string, Array<{ profile: string; base: string; module: string }>>();
+forgetOnReset(() => otherBases.clear());
 
 /**
  * The bases other shipped profiles migrate onto (HardenedAgentBase from amoskys.agents.common.base

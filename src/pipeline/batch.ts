@@ -29,6 +29,7 @@ import { showPrefix } from '../record/git.js';
 import { resolveEndpoints, type ValidationEnvironment } from '../validate/environment.js';
 import { readLaunchTemplate } from '../validate/launch.js';
 import type { RunPreview } from '../record/run-results.js';
+import { io } from '../core/invocation.js';
 
 export interface BatchOptions {
   root: string;
@@ -238,7 +239,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     await attempt(() => env?.close());
     await attempt(() => Promise.all([...prechecks.values()].map((p) => p.close())));
     await attempt(() => journal?.finish());
-    if (!outcome) for (const e of cleanupErrors) process.stderr.write(`migrate: cleanup: ${e}\n`);
+    if (!outcome) for (const e of cleanupErrors) io.stderr.write(`migrate: cleanup: ${e}\n`);
   }
   return cleanupErrors.length ? { ...outcome, cleanupErrors } : outcome;
 

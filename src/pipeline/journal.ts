@@ -16,6 +16,7 @@ import { killRecordedTree, onGroupChange, type TreeRecord } from '../validate/pr
 import { checkIdentity, identityOf } from '../validate/proc.js';
 import { redactText } from '../validate/redact.js';
 import { describeIndexLock, indexLock, staleNextIndexLocks } from '../record/index-lock.js';
+import { io } from '../core/invocation.js';
 
 /** `run` journals are exclusive (one writing run per repository); `validate` ones only hold processes. */
 export type JournalKind = 'run' | 'validate';
@@ -59,7 +60,7 @@ interface Location {
 }
 
 export type Warn = (line: string) => void;
-const stderrWarn: Warn = (line) => process.stderr.write(`migrate: ${line}\n`);
+const stderrWarn: Warn = (line) => io.stderr.write(`migrate: ${line}\n`);
 
 export class RunJournal {
   private data: JournalData;

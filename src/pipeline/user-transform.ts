@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MigrateError } from '../core/errors.js';
+import { forgetOnReset } from '../core/invocation.js';
 
 const require = createRequire(import.meta.url);
 
@@ -35,6 +36,7 @@ interface LoadedTransform {
 }
 
 const cache = new Map<string, LoadedTransform>();
+forgetOnReset(() => cache.clear());
 
 function parserFor(file: string, declared?: string): string {
   if (declared) return declared;

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { UsageError } from '../core/errors.js';
 import { ajvFor, precompiled, type SchemaValidator } from '../core/precompiled.js';
+import { forgetOnReset } from '../core/invocation.js';
 
 export interface PythonProfile {
   module: string;
@@ -131,6 +132,7 @@ function validate(data: unknown, file: string): asserts data is Omit<Profile, 'f
 }
 
 const cache = new Map<string, Profile>();
+forgetOnReset(() => cache.clear());
 
 /**
  * Load a profile by name (a file templates/profiles/<name>.yaml of the tool, or

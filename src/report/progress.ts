@@ -4,6 +4,7 @@
 // one per validated agent and one per finished agent. Nothing at all in --json mode.
 import cliProgress from 'cli-progress';
 import type { BatchProgress } from '../pipeline/batch.js';
+import { io } from '../core/invocation.js';
 
 export interface Progress {
   update(event: BatchProgress): void;
@@ -13,7 +14,7 @@ export interface Progress {
 const STAGE_WIDTH = 'validate'.length;
 
 export function createProgress(opts: { json: boolean; stream?: NodeJS.WriteStream }): Progress {
-  const stream = opts.stream ?? process.stderr;
+  const stream = opts.stream ?? io.stderr;
   if (opts.json) return { update() {}, stop() {} };
   return stream.isTTY ? terminalProgress(stream) : lineProgress(stream);
 }

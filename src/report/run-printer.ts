@@ -3,6 +3,7 @@ import type { RunResult } from '../core/types.js';
 import type { BatchOutcome } from '../pipeline/batch.js';
 import { colours, printJson, table } from './terminal.js';
 import { splitSymbol } from './symbols.js';
+import { io } from '../core/invocation.js';
 
 /** `diffs` (a dry run's): each result gains `diff`, its original → `_v2` diff, or null. */
 export function printRunJson(outcome: BatchOutcome, diffs?: Map<string, string>): void {
@@ -23,7 +24,7 @@ function contractResult(r: RunResult) {
   };
 }
 
-export function printRunHuman(outcome: BatchOutcome, stream: NodeJS.WriteStream = process.stdout): void {
+export function printRunHuman(outcome: BatchOutcome, stream: NodeJS.WriteStream = io.stdout): void {
   const c = colours(stream);
   const paint = (r: RunResult) =>
     r.status === 'failed' ? c.red(r.status) : r.status === 'needs-review' ? c.yellow(r.status) : r.status === 'migrated' ? c.green(r.status) : c.dim(r.status);
@@ -52,7 +53,7 @@ export function printRunHuman(outcome: BatchOutcome, stream: NodeJS.WriteStream 
   stream.write(`\n${counts || 'nothing to do'}${extra} in ${(outcome.ms / 1000).toFixed(1)} s${outcome.interrupted ? c.red(' (interrupted)') : ''}\n`);
 }
 
-export function printDiffs(diffs: string[], stream: NodeJS.WriteStream = process.stdout): void {
+export function printDiffs(diffs: string[], stream: NodeJS.WriteStream = io.stdout): void {
   const c = colours(stream);
   for (const d of diffs) {
     for (const line of d.split('\n')) {

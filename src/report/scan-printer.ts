@@ -1,6 +1,7 @@
 // Printing a scan: `--json` is the stable contract; the terminal gets a table.
 import type { ScanResult } from '../core/types.js';
 import { colours, printJson, table } from './terminal.js';
+import { io } from '../core/invocation.js';
 
 export function printScanJson(scan: ScanResult): void {
   printJson({
@@ -27,10 +28,10 @@ export function printScanTable(scan: ScanResult): void {
     const kinds = [...new Set(a.findings.map((f) => f.kind))].join(',') || '-';
     rows.push([a.name, a.status === 'legacy' ? c.yellow(a.status) : c.green(a.status), `${a.file}:${a.line}`, kinds]);
   }
-  process.stdout.write(`${table(rows)}\n`);
+  io.stdout.write(`${table(rows)}\n`);
   const legacy = scan.agents.filter((a) => a.status === 'legacy').length;
-  process.stdout.write(
+  io.stdout.write(
     `\n${scan.agents.length} agents (${legacy} legacy, ${scan.agents.length - legacy} migrated); ${scan.skipped.length} files skipped\n`,
   );
-  for (const s of scan.skipped) process.stdout.write(c.dim(`  skipped ${s.file}: ${s.reason}\n`));
+  for (const s of scan.skipped) io.stdout.write(c.dim(`  skipped ${s.file}: ${s.reason}\n`));
 }

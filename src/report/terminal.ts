@@ -1,11 +1,13 @@
 // Shared terminal helpers for printers. Colour follows --color (auto|always|never); in
 // auto mode FORCE_COLOR wins (0 off, anything else on), then NO_COLOR, then "is it a terminal".
 import pc from 'picocolors';
+import { forgetOnReset, io } from '../core/invocation.js';
 
 export type ColorMode = 'auto' | 'always' | 'never';
 export const COLOR_MODES: readonly ColorMode[] = ['auto', 'always', 'never'];
 
 let mode: ColorMode = 'auto';
+forgetOnReset(() => (mode = 'auto'));
 
 /** Set once by the CLI from --color, before a command prints anything. */
 export function setColorMode(m: ColorMode): void {
@@ -13,7 +15,7 @@ export function setColorMode(m: ColorMode): void {
 }
 
 /** Should output to `stream` be coloured? */
-export function useColor(stream: NodeJS.WriteStream = process.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
+export function useColor(stream: NodeJS.WriteStream = io.stdout, env: NodeJS.ProcessEnv = process.env): boolean {
   if (mode !== 'auto') return mode === 'always';
   const force = env.FORCE_COLOR;
   if (force !== undefined) return !['0', 'false', 'no'].includes(force.toLowerCase());
@@ -21,12 +23,12 @@ export function useColor(stream: NodeJS.WriteStream = process.stdout, env: NodeJ
   return Boolean(stream.isTTY) && env.TERM !== 'dumb';
 }
 
-export function colours(stream: NodeJS.WriteStream = process.stdout) {
+export function colours(stream: NodeJS.WriteStream = io.stdout) {
   return pc.createColors(useColor(stream));
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(jsonText(value));
+  io.stdout.write(jsonText(value));
 }
 
 /** Every command's JSON: two-space indented, one trailing newline. */

@@ -3,8 +3,10 @@
 // never share one even when the kernel would hand the same port out twice.
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { forgetOnReset } from '../core/invocation.js';
 
 const reserved = new Set<number>();
+forgetOnReset(() => reserved.clear());
 
 /** The kernel's range for ports it picks itself (listen(0), outgoing connections). */
 export function ephemeralRange(): [number, number] {

@@ -5,6 +5,8 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import { execa, execaSync, type ResultPromise } from 'execa';
 import { afterAll, afterEach } from 'vitest';
 
@@ -88,6 +90,77 @@ export async function cliIn(cwd: string, args: string[], opts: { timeout?: numbe
     stdin: 'ignore',
   });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+/**
+ * `migrate <args> --root <root>` as `cli` runs it, but inside this test process: the built
+ * CLI's main() (dist/src/cli.js, loaded natively once per test file) with cwd = root, the
+ * same environment and captured streams, the exit code it returns. The same result as the
+ * spawned CLI (test/cli-in-process.test.ts compares them on a real repository) without a
+ * Node start and its module loading per command (~0.5-0.7 CPU-s each). For tests about the
+ * command's output and effects; tests about the process itself (signals, exit under faults,
+ * terminals, stdin, timeouts, the launcher) keep `cli`. Calls run one at a time; `timeout` is
+ * accepted for the same call sites and not enforced (the test's own timeout bounds the call).
+ */
+export async function cliInProcess(root: string, args: string[], opts: { env?: Record<string, string>; timeout?: number } = {}): Promise<CliResult> {
+  return inProcess(root, [...args, '--root', root], { ...process.env, ...opts.env, FORCE_COLOR: '0', NO_COLOR: '1' });
+}
+
+/** `cliIn` inside this test process: no --root added, the command finds its own root from `cwd`. */
+export async function cliInProcessIn(cwd: string, args: string[], opts: { env?: Record<string, string>; timeout?: number } = {}): Promise<CliResult> {
+  return inProcess(cwd, args, { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...opts.env });
+}
+
+type Main = (argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdout?: NodeJS.WriteStream; stderr?: NodeJS.WriteStream }) => Promise<number>;
+let mainOfCli: Promise<Main> | undefined;
+let inProcessQueue: Promise<unknown> = Promise.resolve();
+const PROCESS_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'exit'] as const;
+
+/** A stream that keeps what is written (not a terminal, as a pipe to the spawned CLI is not). */
+function capture(): { stream: NodeJS.WriteStream; text: () => string } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer | string, _enc, done) {
+      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      done();
+    },
+  });
+  return { stream: stream as unknown as NodeJS.WriteStream, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+/** execa's stripFinalNewline, so results compare with the spawned CLI's. */
+function stripFinalNewline(s: string): string {
+  return s.endsWith('\r\n') ? s.slice(0, -2) : s.endsWith('\n') ? s.slice(0, -1) : s;
+}
+
+function inProcess(cwd: string, argv: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  const run = async (): Promise<CliResult> => {
+    mainOfCli ??= import(pathToFileURL(CLI_JS).href).then((m: { main: Main }) => m.main);
+    const main = await mainOfCli;
+    const before = new Map(PROCESS_EVENTS.map((e) => [e, process.listeners(e)]));
+    const exitCodeBefore = process.exitCode;
+    const out = capture();
+    const err = capture();
+    const exitCode = await main(argv, { cwd, env, stdout: out.stream, stderr: err.stream });
+    // A command leaves no handler on the process and sets no exit code of its own: in the
+    // tool's own process it would end and hide such a leak; here it would reach the next test.
+    const left: string[] = [];
+    for (const e of PROCESS_EVENTS) {
+      for (const l of process.listeners(e)) {
+        if (before.get(e)!.includes(l)) continue;
+        process.off(e, l as () => void);
+        left.push(e);
+      }
+    }
+    const exitCodeAfter = process.exitCode;
+    process.exitCode = exitCodeBefore;
+    if (left.length) throw new Error(`migrate ${argv.join(' ')} left process handlers behind: ${left.join(', ')}`);
+    if (exitCodeAfter !== exitCodeBefore) throw new Error(`migrate ${argv.join(' ')} set process.exitCode (${exitCodeAfter}) instead of returning its code`);
+    return { exitCode, stdout: stripFinalNewline(out.text()), stderr: stripFinalNewline(err.text()) };
+  };
+  const result = inProcessQueue.then(run, run);
+  inProcessQueue = result.catch(() => undefined);
+  return result;
 }
 
 /** The same, started in the background (for interruption tests); the caller waits or kills it. */

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { isMainThread, workerData } from 'node:worker_threads';
+import { forgetOnReset } from '../../core/invocation.js';
 
 /** The key under which worker-pool.ts hands a worker what this thread learnt. */
 export const PYTHON3_WORKER_KEY = '__migratePython3';
@@ -21,6 +22,9 @@ interface Learnt {
 }
 
 let learnt: Learnt | undefined = !isMainThread ? (workerData as Record<string, unknown> | null)?.[PYTHON3_WORKER_KEY] as Learnt | undefined : undefined;
+forgetOnReset(() => {
+  if (isMainThread) learnt = undefined;
+});
 
 function where(): string {
   const env = Object.entries(process.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

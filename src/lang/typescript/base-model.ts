@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Project, Node, Scope } from 'ts-morph';
 import { templatesDir, type Profile, type TypeScriptProfile } from '../../profile/profile.js';
 import { UsageError } from '../../core/errors.js';
+import { forgetOnReset } from '../../core/invocation.js';
 
 export interface BaseMember {
   name: string;
@@ -88,6 +89,7 @@ export function isRelativeModule(spec: string): boolean {
 }
 
 const cache = new Map<string, { mtime: number; model: BaseModel }>();
+forgetOnReset(() => cache.clear());
 
 export function loadBaseModel(root: string, profile: Profile): BaseModel {
   const ts = tsProfile(profile);

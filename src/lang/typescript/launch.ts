@@ -18,6 +18,7 @@ import { legacyPath } from './paths.js';
 import { listSourceFiles } from '../../discover/files.js';
 import { parseTs } from './rewrite.js';
 import { launchCommandFor } from './launch-command.js';
+import { forgetOnReset } from '../../core/invocation.js';
 
 export async function launchTypeScript(root: string, file: string, profile: Profile): Promise<LaunchCommand> {
   const { js, outDir } = await compileForLaunch(root, file, profile);
@@ -147,6 +148,7 @@ function hasExportModifier(s: ts.Statement): boolean {
  * launch compiles one agent, and parsing them again took most of its time (0.7 s of 0.8).
  */
 const declarations = new Map<string, ts.SourceFile>();
+forgetOnReset(() => declarations.clear());
 
 function shareDeclarations(host: ts.CompilerHost, cjs: boolean): void {
   const { getSourceFile } = host;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Node, Project, Scope, SyntaxKind, type SourceFile } from 'ts-morph';
 import { rebaseProfiles, type FromBaseProfile, type Profile } from '../../profile/profile.js';
 import { fileClasses } from './syntax.js';
+import { forgetOnReset } from '../../core/invocation.js';
 
 export interface OldBaseParam {
   name: string;
@@ -110,6 +111,7 @@ export function resolveModule(dir: string, spec: string): string | null {
 }
 
 const cache = new Map<string, { mtime: number; base: OldBase }>();
+forgetOnReset(() => cache.clear());
 
 function build(profile: Profile, from: FromBaseProfile, file: string | null, className: string | null): OldBase {
   const empty: OldBase = {

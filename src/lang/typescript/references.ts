@@ -9,6 +9,7 @@ import { Node, Project, ts } from 'ts-morph';
 import { listSourceFiles } from '../../discover/files.js';
 import { compilerOptionsFor } from './project.js';
 import { fileClasses } from './syntax.js';
+import { forgetOnReset } from '../../core/invocation.js';
 
 export interface OutsideCaller {
   /** Path relative to the repository root. */
@@ -21,6 +22,11 @@ export interface OutsideCaller {
 const SOURCES = ['.ts', '.tsx', '.mts', '.cts', '.js', '.cjs', '.mjs'];
 const indexes = new Map<string, { at: number; files: Array<{ file: string; text: string }> }>();
 const texts = new Map<string, { mtime: number; text: string }>();
+forgetOnReset(() => {
+  indexes.clear();
+  texts.clear();
+  last = null;
+});
 
 /**
  * The repository's sources with their text. One batch asks for many agents of one repository,

@@ -41,6 +41,7 @@ import { superCall } from '../../../transforms/typescript/super-call.js';
 import { findEntry, rewriteEntry } from '../../../transforms/typescript/entrypoint.js';
 import { addImport, applyImports, moduleSpecifier } from '../../../transforms/typescript/add-import.js';
 import { unchainFluent } from '../../../transforms/typescript/fluent-lifecycle.js';
+import { forgetOnReset } from '../../core/invocation.js';
 
 export interface TsRewriteInput {
   root: string;
@@ -66,6 +67,10 @@ const ORDER = ['health', 'signal', 'retry', 'registry', 'queue', 'main_loop'];
 let parseProject: Project | undefined;
 /** Has parseProject ever built a program (so it holds the parsed and bound lib files)? */
 let parseProjectWarm = false;
+forgetOnReset(() => {
+  parseProject = undefined;
+  parseProjectWarm = false;
+});
 
 /** Parse a TypeScript text in memory; the one-line error of its first syntax error, if any. */
 export function parseTs(file: string, source: string): { sf: SourceFile; error: string | null } {

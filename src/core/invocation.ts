@@ -1,0 +1,51 @@
+// Where a command's output goes and what it was called with: the process's own streams and
+// argv when the tool runs as `migrate` (bin/migrate.js), or the ones main() was given when
+// the CLI runs inside another process (the tests' in-process runs, src/cli.ts). Code that
+// prints writes to io.stdout / io.stderr, never to process.stdout / process.stderr.
+
+export interface Invocation {
+  /** The arguments after `migrate` (what process.argv.slice(2) is for the launcher). */
+  argv: string[];
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+let current: Invocation | undefined;
+
+export const io = {
+  get stdout(): NodeJS.WriteStream {
+    return current?.stdout ?? process.stdout;
+  },
+  get stderr(): NodeJS.WriteStream {
+    return current?.stderr ?? process.stderr;
+  },
+  get argv(): string[] {
+    return current?.argv ?? process.argv.slice(2);
+  },
+};
+
+/** Run `fn` with this invocation's streams and argv; the previous ones come back after. */
+export async function withInvocation<T>(inv: Invocation, fn: () => Promise<T>): Promise<T> {
+  const before = current;
+  current = inv;
+  try {
+    return await fn();
+  } finally {
+    current = before;
+  }
+}
+
+const resets = new Set<() => void>();
+
+/**
+ * A module keeping something between commands (a cache, a reserved port) registers how to
+ * forget it: an in-process run starts from what a new process would have (resetProcessState).
+ */
+export function forgetOnReset(fn: () => void): void {
+  resets.add(fn);
+}
+
+/** Forget every registered cache: the next command sees what a freshly started tool would. */
+export function resetProcessState(): void {
+  for (const r of resets) r();
+}
