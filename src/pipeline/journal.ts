@@ -645,6 +645,23 @@ export interface UnfinishedRun {
    * kill reached both): they hold their ports until the next command that recovers stops them.
    */
   processes: LeftProcess[];
+  /**
+   * Git's index.lock, when the killed command left one: 'remove' when its git commit was in
+   * flight and no git lives (recovery removes it), 'blocks' when recovery must refuse until it
+   * is gone (`detail` says why and what to do).
+   */
+  gitLock?: { path: string; action: 'remove' | 'blocks'; detail: string };
+}
+
+/** Git's index.lock as recovery will find it (the same decision as recover(), nothing removed). */
+function leftGitLock(loc: Location, data: JournalData, root: string): UnfinishedRun['gitLock'] {
+  if (!loc.git || !(data.files.length || data.commit)) return undefined;
+  const lock = indexLock(loc.top!);
+  if (!lock) return undefined;
+  const rel = path.relative(realOr(root), realOr(lock.file));
+  const shownPath = rel.startsWith('..') || path.isAbsolute(rel) ? lock.file : rel.split(path.sep).join('/');
+  if (!lock.holders.length && lock.knowable && data.commit) return { path: shownPath, action: 'remove', detail: `left by the git commit killed with that run` };
+  return { path: shownPath, action: 'blocks', detail: describeIndexLock(root, lock) };
 }
 
 /** The live processes a dead command's journal proves its own (read-only: nothing is signalled). */
@@ -722,7 +739,8 @@ export function unfinishedRun(root: string): UnfinishedRun | null {
       files.push({ path: shownPath, action: s.action as 'remove' | 'restore' });
     }
     if (!files.length && !processes.length) continue;
-    return { kind: 'run', pid: data.pid, started: data.started, state, files, processes };
+    const gitLock = state === 'killed' ? leftGitLock(place, data, root) : undefined;
+    return { kind: 'run', pid: data.pid, started: data.started, state, files, processes, ...(gitLock ? { gitLock } : {}) };
   }
   // A killed `validate` (its watchdog too) leaves agents, never files: the next validate or
   // writing command stops them.

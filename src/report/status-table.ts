@@ -15,6 +15,8 @@ export interface PendingNote {
   /** Agent processes of the killed command still alive (present only when there are some), and the command that left them. */
   processes?: UnfinishedRun['processes'];
   command?: UnfinishedRun['kind'];
+  /** Git's index.lock the killed command left (present only when there is one). */
+  git_lock?: NonNullable<UnfinishedRun['gitLock']>;
   message: string;
 }
 
@@ -57,7 +59,22 @@ export function unfinishedNote(run: UnfinishedRun, agents: Pick<AgentInfo, 'name
   } else {
     message = `a migrate run that did not end (pid ${run.pid}, started ${run.started}) left ${n} not committed (shown above as on disk now) and ${p} running: ${processList(procs)}; the next writing command (run, commit, review, promote or revert) first stops ${itp} and puts the ${files.length === 1 ? 'file' : 'files'} back: ${shown}`;
   }
-  return { pid: run.pid, started: run.started, state: run.state, files, ...(procs.length ? { processes: procs, command: run.kind } : {}), message };
+  const lock = run.gitLock;
+  if (lock && run.state === 'killed') {
+    message +=
+      lock.action === 'remove'
+        ? `; it also removes ${lock.path}, ${lock.detail} (until then git commands here fail on it)`
+        : `; until then it refuses: ${lock.detail}`;
+  }
+  return {
+    pid: run.pid,
+    started: run.started,
+    state: run.state,
+    files,
+    ...(procs.length ? { processes: procs, command: run.kind } : {}),
+    ...(lock ? { git_lock: lock } : {}),
+    message,
+  };
 }
 
 export function statusJson(rows: AgentStatusRow[], pending?: PendingNote): string {
