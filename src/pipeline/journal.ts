@@ -810,6 +810,12 @@ function resetIndex(top: string, fromTop: string, inHead: boolean): void {
     if (inHead) git(top, ['reset', '-q', '--', fromTop]);
     else git(top, ['rm', '-q', '--cached', '--ignore-unmatch', '--', fromTop]);
   } catch (err) {
+    // Our own git killed by a signal (a file-size limit: SIGXFSZ as it writes the index) left
+    // its index.lock: removed when no git lives, or every later git command fails on it.
+    if ((err as { signal?: string }).signal) {
+      const lock = indexLock(top);
+      if (lock && lock.knowable && lock.holders.length === 0) rmSync(lock.file, { force: true });
+    }
     const why = String((err as { stderr?: string }).stderr ?? err).split('\n').find((l) => l.trim()) ?? 'git failed';
     throw new UsageError(`cannot put ${fromTop} back in the index: ${why.replace(/^(fatal|error): /, '')}`);
   }
