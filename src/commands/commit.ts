@@ -46,7 +46,7 @@ export async function commitCommand(agents: string[], flags: CommitFlags): Promi
   // leaves nothing staged. Before, Ctrl-C during a slow hook left the _v2 and its record
   // staged, and every later `migrate commit` called the _v2 "already committed".
   // The handler first: a signal while the journal recovers a killed run is this command's to answer.
-  const interrupt = listenForInterrupt();
+  const interrupt = listenForInterrupt('the next writing command (run, commit, review, promote or revert) puts back what it left unfinished (migrate status names it)');
   let journal: RunJournal | undefined;
   try {
     journal = await RunJournal.open(root, 'run');

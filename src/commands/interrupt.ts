@@ -3,6 +3,7 @@
 // reports), a second one ends the tool at once (the journal and the watchdog then clean
 // up). The exit code is the conventional 128 + signal: 130, 143, 129.
 import { setMaxListeners } from 'node:events';
+import { writeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { releaseStartupSignals } from '../core/startup-signals.js';
 import { io } from '../core/invocation.js';
@@ -23,7 +24,12 @@ export function interruptedLine(interrupt: Interrupt): string {
   return `interrupted${interrupt.received() ? ` (${interrupt.received()})` : ''} during the scan, before anything was written`;
 }
 
-export function listenForInterrupt(): Interrupt {
+/**
+ * `afterSecond`: what still gets cleaned up when a second signal ends the tool at once (said in
+ * its one line; before, the tool died without a word and the user could not tell whether
+ * anything was left).
+ */
+export function listenForInterrupt(afterSecond?: string): Interrupt {
   const abort = new AbortController();
   // Every validation check listens on this one signal; a big batch has many at once.
   setMaxListeners(0, abort.signal);
@@ -36,6 +42,12 @@ export function listenForInterrupt(): Interrupt {
       return abort.abort();
     }
     dispose();
+    try {
+      // Synchronous: the signal re-raised below ends the process before a queued write lands.
+      writeSync(2, `migrate: ${signal} again: exiting at once, before the cleanup ended${afterSecond ? `; ${afterSecond}` : ''}\n`);
+    } catch {
+      // the terminal is gone
+    }
     process.kill(process.pid, signal);
   };
   // After a hang-up the terminal is gone: a failed write must not end the cleanup.

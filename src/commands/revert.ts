@@ -19,7 +19,7 @@ export async function revertCommand(agent: string, opts: CommonFlags & { json?: 
   // git (it reaches the whole foreground group), and the revert's own failure path puts
   // the repository back; a revert git had already committed stays, and is reported.
   // The run journal covers what no handler can (kill -9): the next command puts the files back.
-  const interrupt = listenForInterrupt();
+  const interrupt = listenForInterrupt('the next writing command (run, commit, review, promote or revert) puts back what it left unfinished (migrate status names it)');
   let journal: RunJournal | null = null;
   try {
     const name = await resolveAgent(root, agent, (n) => fileForConfigName(root, n));

@@ -78,7 +78,7 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
   await reportBaseModels(flags, root, profile);
   // A watchdog process ends the agents if this one is killed outright (kill -9 included).
   enableWatchdog();
-  const interrupt = listenForInterrupt();
+  const interrupt = listenForInterrupt('its agents end with it, and the next writing command (run, commit, review, promote or revert) puts back what it left unfinished (migrate status names it)');
   const progress = createProgress({ json: Boolean(flags.json) });
   try {
     const outcome = await runBatch({

@@ -70,7 +70,7 @@ export async function validateCommand(agents: string[], opts: ValidateCommandOpt
   // of their processes that the next command recovers from.
   enableWatchdog();
   // The handler first: a signal while the journal recovers a killed run is this command's to answer.
-  const interrupt = listenForInterrupt();
+  const interrupt = listenForInterrupt('its agents end with it (the next validate stops any it left)');
   let journal: RunJournal | undefined;
   let env: ValidationEnvironment | undefined;
   try {

@@ -12,8 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { MigrateError, UsageError, oneLine } from '../core/errors.js';
-import { killRecordedTree, onGroupChange, type TreeRecord } from '../validate/process-group.js';
-import { checkIdentity, identityOf } from '../validate/proc.js';
+import { killRecordedTree, onGroupChange, recordedTreeState, type TreeRecord } from '../validate/process-group.js';
+import { checkIdentity, commandLine, identityOf } from '../validate/proc.js';
+import { listeningPorts } from '../validate/listening-ports.js';
 import { redactText } from '../validate/redact.js';
 import { describeIndexLock, indexLock, staleNextIndexLocks } from '../record/index-lock.js';
 import { io } from '../core/invocation.js';
@@ -621,14 +622,77 @@ function settling(loc: Location, data: JournalData, root: string, rel: string, b
   return { action: inHead ? 'keep' : 'remove', abs, fromTop, inHead };
 }
 
+/** A process a killed command started that still runs (proven its by start time, marker or cgroup). */
+export interface LeftProcess {
+  pid: number;
+  /** Its command line, clipped. */
+  command: string;
+  /** The TCP/UDP ports it holds (empty when none, or where /proc cannot tell). */
+  ports: number[];
+}
+
 /** A writing command's journal still there, as `migrate status` reports it. */
 export interface UnfinishedRun {
+  /** The command that left it: a `run` (and every writing command), or a `validate` (processes only). */
+  kind: JournalKind;
   pid: number;
   started: string;
   /** 'killed': the next writing command puts its files back first; 'running': a live command (or one not provably dead) holds it. */
   state: 'killed' | 'running';
   /** Files that command would change, relative to the asking root ('/'-separated; absolute when outside it). */
   files: Array<{ path: string; action: 'remove' | 'restore' }>;
+  /**
+   * Agent processes of a killed command still alive (its watchdog killed too, or the machine's
+   * kill reached both): they hold their ports until the next command that recovers stops them.
+   */
+  processes: LeftProcess[];
+  /**
+   * Git's index.lock, when the killed command left one: 'remove' when its git commit was in
+   * flight and no git lives (recovery removes it), 'blocks' when recovery must refuse until it
+   * is gone (`detail` says why and what to do).
+   */
+  gitLock?: { path: string; action: 'remove' | 'blocks'; detail: string };
+}
+
+/** Git's index.lock as recovery will find it (the same decision as recover(), nothing removed). */
+function leftGitLock(loc: Location, data: JournalData, root: string): UnfinishedRun['gitLock'] {
+  if (!loc.git || !(data.files.length || data.commit)) return undefined;
+  const lock = indexLock(loc.top!);
+  if (!lock) return undefined;
+  const rel = path.relative(realOr(root), realOr(lock.file));
+  const shownPath = rel.startsWith('..') || path.isAbsolute(rel) ? lock.file : rel.split(path.sep).join('/');
+  if (!lock.holders.length && lock.knowable && data.commit) return { path: shownPath, action: 'remove', detail: `left by the git commit killed with that run` };
+  return { path: shownPath, action: 'blocks', detail: describeIndexLock(root, lock) };
+}
+
+/** The live processes a dead command's journal proves its own (read-only: nothing is signalled). */
+function leftProcesses(groups: TreeRecord[], root: string): LeftProcess[] {
+  const pids = new Set<number>();
+  for (const g of groups) for (const pid of recordedTreeState(g).ours) pids.add(pid);
+  return [...pids].sort((a, b) => a - b).map((pid) => ({ pid, command: shortCommand(pid, root), ports: listeningPorts([pid]) ?? [] }));
+}
+
+/**
+ * "python3 agents/x_v2.py": the program's base name and paths inside the root relative to it,
+ * so the agent's file is what a clipped line still shows.
+ */
+function shortCommand(pid: number, root: string): string {
+  let argv: string[];
+  try {
+    argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return commandLine(pid);
+  }
+  if (!argv.length) return commandLine(pid);
+  const top = realOr(root);
+  const shown = argv.map((a, i) => {
+    if (i === 0) return path.basename(a);
+    if (!path.isAbsolute(a)) return a;
+    const rel = path.relative(top, realOr(a));
+    return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : a;
+  });
+  const cmd = shown.join(' ');
+  return cmd.length > 80 ? `${cmd.slice(0, 79)}…` : cmd;
 }
 
 /**
@@ -649,8 +713,11 @@ export function unfinishedRun(root: string): UnfinishedRun | null {
     const file = path.join(place.dir, 'migrate-run.json');
     if (!existsSync(file)) continue;
     const data = readJournal(file);
-    if (!data || data.kind !== 'run' || !data.files.length) continue;
+    if (!data || data.kind !== 'run' || (!data.files.length && !data.groups.length)) continue;
     const owner = data.pid === process.pid ? 'other' : checkIdentity({ pid: data.pid, start: data.start, boot: data.boot });
+    const state = owner === 'same' || owner === 'unknown' ? 'running' : 'killed';
+    // A live command's agents are its own business; a dead one's are leftovers.
+    const processes = state === 'killed' ? leftProcesses(data.groups, root) : [];
     let base: string;
     try {
       base = recoveryRoot(place, data, () => {});
@@ -672,8 +739,28 @@ export function unfinishedRun(root: string): UnfinishedRun | null {
       const shownPath = shownRel.startsWith('..') || path.isAbsolute(shownRel) ? s.abs : shownRel.split(path.sep).join('/');
       files.push({ path: shownPath, action: s.action as 'remove' | 'restore' });
     }
-    if (!files.length) continue;
-    return { pid: data.pid, started: data.started, state: owner === 'same' || owner === 'unknown' ? 'running' : 'killed', files };
+    if (!files.length && !processes.length) continue;
+    const gitLock = state === 'killed' ? leftGitLock(place, data, root) : undefined;
+    return { kind: 'run', pid: data.pid, started: data.started, state, files, processes, ...(gitLock ? { gitLock } : {}) };
+  }
+  // A killed `validate` (its watchdog too) leaves agents, never files: the next validate or
+  // writing command stops them.
+  for (const place of places) {
+    const dir = path.join(place.dir, 'migrate');
+    let names: string[];
+    try {
+      names = readdirSync(dir).filter((f) => /^validate-\d+\.json$/.test(f));
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const data = readJournal(path.join(dir, name));
+      if (!data || !data.groups.length) continue;
+      const owner = data.pid === process.pid ? 'other' : checkIdentity({ pid: data.pid, start: data.start, boot: data.boot });
+      if (owner === 'same' || owner === 'unknown') continue;
+      const processes = leftProcesses(data.groups, root);
+      if (processes.length) return { kind: 'validate', pid: data.pid, started: data.started, state: 'killed', files: [], processes };
+    }
   }
   return null;
 }
@@ -724,6 +811,12 @@ function resetIndex(top: string, fromTop: string, inHead: boolean): void {
     if (inHead) git(top, ['reset', '-q', '--', fromTop]);
     else git(top, ['rm', '-q', '--cached', '--ignore-unmatch', '--', fromTop]);
   } catch (err) {
+    // Our own git killed by a signal (a file-size limit: SIGXFSZ as it writes the index) left
+    // its index.lock: removed when no git lives, or every later git command fails on it.
+    if ((err as { signal?: string }).signal) {
+      const lock = indexLock(top);
+      if (lock && lock.knowable && lock.holders.length === 0) rmSync(lock.file, { force: true });
+    }
     const why = String((err as { stderr?: string }).stderr ?? err).split('\n').find((l) => l.trim()) ?? 'git failed';
     throw new UsageError(`cannot put ${fromTop} back in the index: ${why.replace(/^(fatal|error): /, '')}`);
   }

@@ -384,6 +384,8 @@ function removeOwnLock(root: string): void {
 async function unstage(root: string, files: string[]): Promise<string | null> {
   const hasHead = await headSha(root);
   const r = await runGit(root, hasHead ? ['reset', '-q', '--', ...files] : ['rm', '--cached', '-q', '--ignore-unmatch', '--', ...files]);
+  // Killed too (the same file-size limit that killed the add): its lock would block every later git command.
+  if (r.signal) removeOwnLock(root);
   const failed = gitFailure(hasHead ? 'reset' : 'rm --cached', r);
   return failed ? `and could not unstage ${listSome(files)}: ${failed}` : null;
 }

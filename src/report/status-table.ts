@@ -12,7 +12,19 @@ export interface PendingNote {
   started: string;
   state: UnfinishedRun['state'];
   files: Array<{ path: string; action: 'remove' | 'restore'; agent: string | null }>;
+  /** Agent processes of the killed command still alive (present only when there are some), and the command that left them. */
+  processes?: UnfinishedRun['processes'];
+  command?: UnfinishedRun['kind'];
+  /** Git's index.lock the killed command left (present only when there is one). */
+  git_lock?: NonNullable<UnfinishedRun['gitLock']>;
   message: string;
+}
+
+/** "pid 123 (python3 agents/x_v2.py; holds port 4567)", for the first few. */
+function processList(procs: UnfinishedRun['processes']): string {
+  const one = (p: UnfinishedRun['processes'][number]) =>
+    `pid ${p.pid} (${p.command}${p.ports.length ? `; holds port${p.ports.length > 1 ? 's' : ''} ${p.ports.join(', ')}` : ''})`;
+  return procs.slice(0, 5).map(one).join(', ') + (procs.length > 5 ? `, ... (${procs.length - 5} more)` : '');
 }
 
 /** The agents an unfinished run's files belong to, and the one line `status` prints about it. */
@@ -31,11 +43,38 @@ export function unfinishedNote(run: UnfinishedRun, agents: Pick<AgentInfo, 'name
   });
   const shown = files.slice(0, 5).map((f) => `${f.path}${f.agent ? ` (${f.agent})` : ''}`).join(', ') + (files.length > 5 ? `, ... (${files.length - 5} more)` : '');
   const n = files.length === 1 ? '1 file' : `${files.length} files`;
-  const message =
-    run.state === 'killed'
-      ? `a migrate run that did not end (pid ${run.pid}, started ${run.started}) left ${n} not committed (shown above as on disk now); the next writing command (run, commit, review, promote or revert) first puts ${files.length === 1 ? 'it' : 'them'} back: ${shown}`
-      : `a migrate run is in progress (pid ${run.pid}, started ${run.started}): ${n} it wrote ${files.length === 1 ? 'is' : 'are'} not final yet: ${shown}`;
-  return { pid: run.pid, started: run.started, state: run.state, files, message };
+  const procs = run.processes;
+  const p = procs.length === 1 ? '1 agent process' : `${procs.length} agent processes`;
+  const itp = procs.length === 1 ? 'it' : 'them';
+  const itf = files.length === 1 ? 'it' : 'them';
+  let message: string;
+  if (run.state === 'running') {
+    message = `a migrate run is in progress (pid ${run.pid}, started ${run.started}): ${n} it wrote ${files.length === 1 ? 'is' : 'are'} not final yet: ${shown}`;
+  } else if (run.kind === 'validate') {
+    message = `a migrate validate that did not end (pid ${run.pid}, started ${run.started}) left ${p} running: ${processList(procs)}; the next migrate validate or writing command (run, commit, review, promote or revert) first stops ${itp}`;
+  } else if (!procs.length) {
+    message = `a migrate run that did not end (pid ${run.pid}, started ${run.started}) left ${n} not committed (shown above as on disk now); the next writing command (run, commit, review, promote or revert) first puts ${itf} back: ${shown}`;
+  } else if (!files.length) {
+    message = `a migrate run that did not end (pid ${run.pid}, started ${run.started}) left ${p} running: ${processList(procs)}; the next writing command (run, commit, review, promote or revert) first stops ${itp}`;
+  } else {
+    message = `a migrate run that did not end (pid ${run.pid}, started ${run.started}) left ${n} not committed (shown above as on disk now) and ${p} running: ${processList(procs)}; the next writing command (run, commit, review, promote or revert) first stops ${itp} and puts the ${files.length === 1 ? 'file' : 'files'} back: ${shown}`;
+  }
+  const lock = run.gitLock;
+  if (lock && run.state === 'killed') {
+    message +=
+      lock.action === 'remove'
+        ? `; it also removes ${lock.path}, ${lock.detail} (until then git commands here fail on it)`
+        : `; until then it refuses: ${lock.detail}`;
+  }
+  return {
+    pid: run.pid,
+    started: run.started,
+    state: run.state,
+    files,
+    ...(procs.length ? { processes: procs, command: run.kind } : {}),
+    ...(lock ? { git_lock: lock } : {}),
+    message,
+  };
 }
 
 export function statusJson(rows: AgentStatusRow[], pending?: PendingNote): string {

@@ -88,6 +88,35 @@ export function resolveCommand(command: string, env: Record<string, string | und
 const JOIN_CGROUP = '{ echo $$ > "$0"; } 2>/dev/null; exec "$@"';
 let cgroupSeq = 0;
 
+let setpriv: string | null | undefined;
+/**
+ * `setpriv --pdeathsig KILL --` (util-linux) before the agent's command, where the machine has
+ * it: the kernel then kills the agent the moment the tool dies, whatever kills it. Before, a
+ * tool killed with -9 together with its watchdog (a `kill -9` of both, the OOM killer, a
+ * service manager stopping the tool's cgroup while the agent sat in a cgroup of its own)
+ * left the agent running, holding its ports, until the next command recovered it. The
+ * setting survives the exec into the agent (same pid, same start time: the journal's proof
+ * of identity holds) and is not inherited by what the agent forks, which the watchdog and
+ * the next command's recovery still cover. `MIGRATE_NO_PDEATHSIG=1` leaves it out.
+ */
+function parentDeathWrapper(): string[] {
+  if (setpriv === undefined) {
+    setpriv = null;
+    if (process.platform === 'linux' && process.env.MIGRATE_NO_PDEATHSIG !== '1') {
+      for (const f of ['/usr/bin/setpriv', '/bin/setpriv', '/usr/sbin/setpriv', '/sbin/setpriv']) {
+        try {
+          accessSync(f, constants.X_OK);
+          setpriv = f;
+          break;
+        } catch {
+          // not there
+        }
+      }
+    }
+  }
+  return setpriv ? [setpriv, '--pdeathsig', 'KILL', '--'] : [];
+}
+
 export function startAgent(opts: StartOptions): AgentProcess {
   const startedAt = Date.now();
   let output = '';
@@ -102,11 +131,14 @@ export function startAgent(opts: StartOptions): AgentProcess {
   // Journal and watchdog learn of it before it exists: killed between the spawn and the
   // tracking, the tool would otherwise strand it.
   const announced = announceTree({ mark, cgroup, deadline });
+  const wrapper = resolved ? parentDeathWrapper() : [];
   const [file, args] = !resolved
     ? [opts.command, opts.args] // execa reports ENOENT the usual way
     : cgroup
-      ? ['/bin/sh', ['-c', JOIN_CGROUP, procsFile(cgroup), resolved, ...opts.args]]
-      : [opts.command, opts.args];
+      ? ['/bin/sh', ['-c', JOIN_CGROUP, procsFile(cgroup), ...wrapper, resolved, ...opts.args]]
+      : wrapper.length
+        ? [wrapper[0]!, [...wrapper.slice(1), resolved, ...opts.args]]
+        : [opts.command, opts.args];
   const child = execa(file, args, {
     cwd: opts.cwd,
     env: { ...opts.env, [MARK_VAR]: mark },

@@ -20,11 +20,16 @@ import {
   parseRun,
   patchFleetCommon,
   resultOf,
+  REPO,
   run,
+  sha256,
+  slowHook,
   spawnRun,
   tagged,
+  untilHook,
   waitFor,
 } from './harness.js';
+import { Ajv } from 'ajv';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -181,6 +186,70 @@ describe('7. --force keeps what it overwrites until the new file is final', () =
     expect(failing.exitCode, failing.stderr).toBe(1);
     expect(readFileSync(path.join(root, AGENT_V2), 'utf8')).toBe(mine);
     await expectIntact(root, before2, [t], { ignored: [AGENT_V2] });
+  }, 120_000);
+});
+
+describe('7. status, then the next writing command, after a --force run killed with its git mid-commit', () => {
+  it("status names the user's _v2 to restore, the record to remove and git's lock, touching nothing; the next run of another agent puts the user's bytes back, removes the lock, keeps their untracked file, and migrates once", async () => {
+    const root = await demoRepo();
+    const mine = '# my own hand-made migration, committed\nprint("v2 by hand")\n';
+    writeFileSync(path.join(root, AGENT_V2), mine);
+    commitAll(root, 'a hand-made _v2');
+    const notes = path.join(root, 'notes.txt');
+    writeFileSync(notes, "the user's notes, never committed\n");
+    const before = baseline(root);
+    // Killed with its git (the whole foreground group) while the hook holds the commit: the
+    // user's _v2 is replaced and staged, the record staged, git's index.lock left.
+    const { child } = await untilHook(root, slowHook(root), ['run', AGENT, '--force', '--no-validate', '--allow-dirty']);
+    process.kill(-child.pid!, 'SIGKILL');
+    await child;
+    rmSync(path.join(root, '.git', 'hooks', 'pre-commit'));
+    rmSync(path.join(root, '.git', 'hook-started'));
+    const lock = path.join(root, '.git', 'index.lock');
+    expect(existsSync(lock), 'the killed git left its lock').toBe(true);
+    expect(readFileSync(path.join(root, AGENT_V2), 'utf8'), 'the killed run replaced the user\'s _v2').not.toBe(mine);
+    const porcelain = git(root, ['status', '--porcelain', '--untracked-files=all']);
+    const v2 = sha256(path.join(root, AGENT_V2));
+
+    const text = await run(root, ['status'], tag());
+    expect(text.exitCode, text.stderr).toBe(0);
+    const lines = text.stdout.split('\n').filter((l) => l.startsWith('note: '));
+    expect(lines.length, text.stdout).toBe(1);
+    expect(lines[0]!.startsWith(`note: a migrate run that did not end (pid ${child.pid}, started `), lines[0]).toBe(true);
+    // Before: nothing said that git's lock was there, nor that the next command removes it.
+    expect(lines[0]!.endsWith(
+      `left 2 files not committed (shown above as on disk now); the next writing command (run, commit, review, promote or revert) first puts them back: ${AGENT_V2} (${AGENT}), migration-log/${AGENT}.json (${AGENT}); it also removes .git/index.lock, left by the git commit killed with that run (until then git commands here fail on it)`,
+    ), lines[0]).toBe(true);
+    const json = await run(root, ['status', '--json'], tag());
+    const out = JSON.parse(json.stdout) as { unfinished_run?: Record<string, unknown> };
+    const ajv = new Ajv({ allErrors: true });
+    const validate = ajv.compile(JSON.parse(readFileSync(path.join(REPO, 'schemas', 'status.schema.json'), 'utf8')));
+    expect(validate(out), ajv.errorsText(validate.errors)).toBe(true);
+    expect(out.unfinished_run).toMatchObject({
+      state: 'killed',
+      files: [
+        { path: AGENT_V2, action: 'restore', agent: AGENT },
+        { path: `migration-log/${AGENT}.json`, action: 'remove', agent: AGENT },
+      ],
+      git_lock: { path: '.git/index.lock', action: 'remove' },
+    });
+    // Read-only.
+    expect(existsSync(lock)).toBe(true);
+    expect(sha256(path.join(root, AGENT_V2))).toBe(v2);
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe(porcelain);
+
+    // What it says happens, end to end: the next writing command (for another agent).
+    const t = tag();
+    const next = await run(root, ['run', 'TextStatsAgent', '--no-validate', '--allow-dirty', '--json'], t);
+    expect(next.exitCode, next.stderr).toBe(0);
+    expect(next.stderr).toMatch(/^migrate: removed \.git\/index\.lock left by a git killed mid-commit \(run pid \d+\)$/m);
+    expect(next.stderr).toMatch(/recovered from a killed run \(pid \d+\): stopped 0 agent process\(es\), put back 2 unfinished file\(s\)/);
+    expect(readFileSync(path.join(root, AGENT_V2), 'utf8'), "the user's _v2, byte for byte").toBe(mine);
+    expect(readFileSync(notes, 'utf8'), "the user's untracked file").toBe("the user's notes, never committed\n");
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('?? notes.txt');
+    rmSync(notes);
+    expect((await expectIntact(root, before, [t])).map((c) => c.agent)).toEqual(['TextStatsAgent']);
+    expect(JSON.parse((await run(root, ['status', '--json'], tag())).stdout)).not.toHaveProperty('unfinished_run');
   }, 120_000);
 });
 

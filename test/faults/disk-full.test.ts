@@ -6,10 +6,11 @@
 // back; once there is room again, the next run migrates each agent exactly once.
 // Needs mount(2) (root): skipped where a tmpfs cannot be mounted.
 import { execFileSync } from 'node:child_process';
-import { cpSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupAll, demoRepo, ensureBuilt, git, migrateCommits, parseRun, run, tag, tempDir } from './harness.js';
+import { execa } from 'execa';
+import { baseline, BIN, cleanupAll, commitAll, demoRepo, ensureBuilt, expectIntact, git, migrateCommits, parseRun, run, tag, tempDir } from './harness.js';
 
 const mounts: string[] = [];
 function mountTmpfs(kb: number): string | null {
@@ -81,4 +82,42 @@ describe.skipIf(!CAN_MOUNT)('21. a full disk', () => {
       expect(dotGit.filter((f) => f.endsWith('.lock') || f.startsWith('migrate-run.json')), 'no lock or journal left').toEqual([]);
     }, 150_000);
   }
+});
+
+// The same kind of fault without root: a file-size limit (ulimit -f, as a quota or a CI
+// sandbox sets). The tool's own writes fail with EFBIG; git, which does not ignore SIGXFSZ,
+// is killed by it as it writes an index larger than the limit, leaving its index.lock.
+describe('21. a file-size limit (ulimit -f) that kills git as it writes the index', () => {
+  it('each agent fails with one line naming the killed git; no index.lock or journal stays; without the limit the next run migrates each once', async () => {
+    const root = await demoRepo();
+    // An index of some 60 KB (600 tracked files), larger than the limit; the _v2 files and records are smaller.
+    for (let d = 0; d < 20; d++) {
+      mkdirSync(path.join(root, 'docs', `part${d}`), { recursive: true });
+      for (let f = 0; f < 30; f++) writeFileSync(path.join(root, 'docs', `part${d}`, `note_with_a_longer_name_${f}.txt`), `${d}.${f}\n`);
+    }
+    commitAll(root, 'many small files');
+    const before = baseline(root);
+    const t = tag();
+    const limited = await execa('sh', ['-c', 'ulimit -f 16 && exec "$@"', 'sh', 'node', BIN, 'run', ...AGENTS, '--no-validate', '--json', '--root', root], {
+      cwd: root,
+      reject: false,
+      stdin: 'ignore',
+      timeout: 60_000,
+      env: { FORCE_COLOR: '0', NO_COLOR: '1', FAULT_TAG: t },
+    });
+    expect(limited.exitCode, String(limited.stderr)).toBe(1);
+    const out = JSON.parse(String(limited.stdout)) as { results: Array<{ agent: string; status: string; error: string | null }> };
+    for (const r of out.results) {
+      expect(r.status, r.agent).toBe('failed');
+      expect(r.error, r.agent).toMatch(/git (add|commit|reset) was killed by SIGXFSZ/);
+      expect(r.error, r.agent).not.toContain('\n');
+    }
+    // Before: the unstage, killed the same way, left git's index.lock (every git command of the
+    // user then failed, and the next run refused until it was removed by hand) and the journal.
+    await expectIntact(root, before, [t]);
+    const t2 = tag();
+    const again = await run(root, ['run', ...AGENTS, '--no-validate', '--json'], t2, {}, 60_000);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect((await expectIntact(root, before, [t, t2])).map((c) => c.agent).sort()).toEqual(AGENTS);
+  }, 120_000);
 });

@@ -19,6 +19,7 @@ import {
   ensureBuilt,
   NEVER_HEALTHY,
   expectIntact,
+  freePort,
   git,
   kill,
   liveProcs,
@@ -111,8 +112,8 @@ describe('2. everything an agent starts is tracked; a daemon fails validation, d
 
 
 /** Start a validating run and wait until its _v2 agent runs; the run is left running. */
-async function untilValidating(root: string, args: string[], t: string) {
-  const child = spawnRun(root, args, t);
+async function untilValidating(root: string, args: string[], t: string, env: Record<string, string> = {}) {
+  const child = spawnRun(root, args, t, env);
   await waitFor(() => v2Agents(t).length > 0 || !running(child), 'a _v2 agent process');
   expect(running(child), 'the run ended before validation started').toBe(true);
   // Wrapped: the process is a thenable, and returning it would wait for its end.
@@ -175,12 +176,13 @@ describe('30. status after kill -9 of a run says what the next writing command p
 });
 
 describe('3. crash recovery signals only what it can prove is the killed run\'s', () => {
-  it('the tool and its watchdog killed with -9 mid-validation: the next run stops the orphaned agents and completes, once', async () => {
+  it('the tool and its watchdog killed with -9 mid-validation (no parent-death signal): the next run stops the orphaned agents and completes, once', async () => {
     const root = await demoRepo();
     patchFleetCommon(root, NEVER_HEALTHY);
     const before = baseline(root);
     const t = tag();
-    const { child } = await untilValidating(root, ['run', AGENT, '--profile', 'fast', '--json'], t);
+    // Without the kernel's parent-death signal (a machine without setpriv) the agent itself is orphaned.
+    const { child } = await untilValidating(root, ['run', AGENT, '--profile', 'fast', '--json'], t, { MIGRATE_NO_PDEATHSIG: '1' });
         const watchdog = watchdogs(t);
     expect(watchdog.length, 'the watchdog').toBe(1);
     kill(watchdog[0]!.pid); // first, or it would end the agents itself
@@ -197,6 +199,66 @@ describe('3. crash recovery signals only what it can prove is the killed run\'s'
     for (const o of orphans) expect(existsSync(`/proc/${o.pid}/cmdline`) && readFileSync(`/proc/${o.pid}/cmdline`, 'utf8').includes('_v2.py'), `orphan ${o.pid} must be dead`).toBe(false);
     const commits = await expectIntact(root, before, [t, t2]);
     expect(commits.map((c) => c.agent)).toEqual([AGENT]);
+  }, 120_000);
+
+  it('the tool and its watchdog killed with -9: the agent dies with the tool; a child it forked, still holding a port, is named by status and stopped by the next run', async () => {
+    const root = await demoRepo();
+    const port = await freePort();
+    // A _v2 that never gets healthy and forks a helper holding a listening socket (a health
+    // server in a child process, as legacy agents built on multiprocessing have).
+    patchFleetCommon(
+      root,
+      `
+import os as _o_os, socket as _o_socket, sys as _o_sys, time as _o_time
+if _o_sys.argv[0].endswith("_v2.py"):
+    _o_srv = _o_socket.socket()
+    _o_srv.setsockopt(_o_socket.SOL_SOCKET, _o_socket.SO_REUSEADDR, 1)
+    _o_srv.bind(("127.0.0.1", ${port}))
+    _o_srv.listen(1)
+    if _o_os.fork() == 0:
+        _o_time.sleep(60)
+        _o_os._exit(0)
+    _o_time.sleep(60)
+`,
+    );
+    const before = baseline(root);
+    const t = tag();
+    const { child } = await untilValidating(root, ['run', AGENT, '--profile', 'fast', '--json'], t);
+    await waitFor(() => v2Agents(t).length === 2, 'the agent and its forked helper');
+    const ppid = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+    const agent = v2Agents(t).find((p) => ppid(p.pid) === child.pid)!;
+    const helper = v2Agents(t).find((p) => p.pid !== agent.pid)!;
+    expect(agent, 'the agent, a child of the tool').toBeDefined();
+    const watchdog = watchdogs(t);
+    expect(watchdog.length, 'the watchdog').toBe(1);
+    kill(watchdog[0]!.pid);
+    kill(child.pid!);
+    await child;
+    // Before: the agent lived on (holding its ports) until the next writing command.
+    await waitFor(() => !v2Agents(t).some((p) => p.pid === agent.pid), 'the agent to die with the tool', 5_000);
+    expect(v2Agents(t).map((p) => p.pid), 'its forked helper is orphaned').toEqual([helper.pid]);
+
+    const text = await run(root, ['status'], tag());
+    expect(text.exitCode, text.stderr).toBe(0);
+    const notes = text.stdout.split('\n').filter((l) => l.startsWith('note: '));
+    expect(notes.length, text.stdout).toBe(1);
+    // Before: only the file was named; nothing said a process of the killed run still held a port.
+    expect(notes[0]).toContain(`left 1 file not committed (shown above as on disk now) and 1 agent process running: pid ${helper.pid} (python3 ${AGENT_V2}; holds port ${port}); the next writing command (run, commit, review, promote or revert) first stops it and puts the file back: ${AGENT_V2} (${AGENT})`);
+    const json = await run(root, ['status', '--json'], tag());
+    const out = JSON.parse(json.stdout) as { unfinished_run?: { processes?: Array<{ pid: number; ports: number[] }>; command?: string; message: string } };
+    const ajv = new Ajv({ allErrors: true });
+    const validate = ajv.compile(JSON.parse(readFileSync(path.join(REPO, 'schemas', 'status.schema.json'), 'utf8')));
+    expect(validate(out), ajv.errorsText(validate.errors)).toBe(true);
+    expect(out.unfinished_run).toMatchObject({ command: 'run', processes: [{ pid: helper.pid, ports: [port] }] });
+    expect(out.unfinished_run!.message).toBe(notes[0]!.slice('note: '.length));
+    expect(v2Agents(t).map((p) => p.pid), 'status stops nothing').toEqual([helper.pid]);
+
+    const t2 = tag();
+    const rerun = await run(root, ['run', AGENT, '--no-validate', '--json'], t2);
+    expect(rerun.exitCode, rerun.stderr).toBe(0);
+    expect(rerun.stderr).toMatch(/recovered from a killed run \(pid \d+\): stopped 1 agent process\(es\), put back 1 unfinished file\(s\)/);
+    // No journal is left (expectIntact): status has nothing more to say.
+    expect((await expectIntact(root, before, [t, t2])).map((c) => c.agent)).toEqual([AGENT]);
   }, 120_000);
 
   it('a stale journal naming live unrelated processes (pid reuse): they are left alone and said so; the run is not blocked', async () => {

@@ -2,7 +2,7 @@
 // Ctrl-C (cleanup, then exit 128 + the signal: 143, 129), an interrupted validation says
 // "interrupted", and Ctrl-C during the rewrite of a large batch stops the pool at once and
 // lists no output that is not on disk.
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +22,9 @@ import {
   patchFleetCommon,
   REPO,
   resultOf,
+  run,
   spawnRun,
+  tagged,
   v2Agents,
   waitFor,
   type RunJson,
@@ -56,6 +58,89 @@ describe('11. SIGTERM and SIGHUP interrupt like Ctrl-C: cleanup, then exit 128 +
       await expectIntact(root, before, [t]);
     }, 90_000);
   }
+});
+
+// A _v2 that blocks SIGTERM, SIGINT and SIGHUP (what a handler that swallows them, or a main
+// thread stuck where signals are never delivered, looks like from outside): it answers healthy,
+// then never stops when told to.
+const IGNORES_SIGTERM = `
+import signal as _g_signal, sys as _g_sys
+if _g_sys.argv[0].endswith("_v2.py"):
+    _g_signal.pthread_sigmask(_g_signal.SIG_BLOCK, {_g_signal.SIGTERM, _g_signal.SIGINT, _g_signal.SIGHUP})
+`;
+
+/** A profile `hang` (from `fast`): a 1 s survival window, then 30 s for the agent to stop after SIGTERM. */
+function hangProfile(root: string): void {
+  const fast = readFileSync(path.join(root, '.migrate', 'profiles', 'fast.yaml'), 'utf8');
+  const hang = fast
+    .replace(/^name: .*$/m, 'name: hang')
+    .replace(/survival_window_s: \d+/, 'survival_window_s: 1')
+    .replace(/shutdown_deadline_s: \d+/, 'shutdown_deadline_s: 30');
+  expect(hang).toMatch(/shutdown_deadline_s: 30/);
+  writeFileSync(path.join(root, '.migrate', 'profiles', 'hang.yaml'), hang);
+  commitAll(root, 'a profile that waits long for the agent to stop');
+}
+
+/** True once the process has SIGTERM pending (blocked, so it stays pending): the tool asked it to stop. */
+function sigtermPending(pid: number): boolean {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return ['SigPnd', 'ShdPnd'].some((k) => (BigInt(`0x${new RegExp(`^${k}:\\s*([0-9a-f]+)`, 'm').exec(status)?.[1] ?? '0'}`) & 0x4000n) !== 0n);
+  } catch {
+    return false;
+  }
+}
+
+/** A run of the agent that ignores SIGTERM, left running once the tool has sent it SIGTERM and waits for it to stop. */
+async function untilStopping(root: string, t: string) {
+  const child = spawnRun(root, ['run', AGENT, '--profile', 'hang', '--json'], t);
+  await waitFor(() => v2Agents(t).some((p) => sigtermPending(p.pid)) || child.exitCode !== null || child.signalCode !== null, 'the tool to send SIGTERM to the agent', 90_000);
+  expect(child.exitCode, 'the run ended before the shutdown check').toBeNull();
+  return { child };
+}
+
+describe('11. a signal while the tool waits for an agent that ignores SIGTERM', () => {
+  it('SIGTERM to the tool (the agent has 30 s to stop): exit 143 within seconds, the check says "interrupted", no process, file or commit left', async () => {
+    const root = await demoRepo();
+    hangProfile(root);
+    patchFleetCommon(root, IGNORES_SIGTERM);
+    const before = baseline(root);
+    const t = tag();
+    const { child } = await untilStopping(root, t);
+    const t0 = Date.now();
+    kill(child.pid!, 'SIGTERM');
+    const res = await child;
+    expect(Date.now() - t0, 'bounded: not the 30 s shutdown deadline').toBeLessThan(10_000);
+    expect(res.exitCode, String(res.stderr)).toBe(143);
+    const r = resultOf(JSON.parse(String(res.stdout)) as RunJson, AGENT);
+    expect({ status: r.status, commit: r.commit, output: r.output }).toEqual({ status: 'failed', commit: null, output: null });
+    expect(r.validation?.checks.find((c) => c.name === 'shutdown')?.detail).toBe('interrupted');
+    await expectIntact(root, before, [t]);
+  }, 150_000);
+
+  it('a second SIGTERM during the cleanup: exit 143 at once with one line saying what is left to whom; no agent outlives it; the next run puts back the rest and migrates once', async () => {
+    const root = await demoRepo();
+    hangProfile(root);
+    patchFleetCommon(root, IGNORES_SIGTERM);
+    const before = baseline(root);
+    const t = tag();
+    const { child } = await untilStopping(root, t);
+    kill(child.pid!, 'SIGTERM');
+    // Apart: two signals pending at once merge into one.
+    await new Promise((r) => setTimeout(r, 100));
+    kill(child.pid!, 'SIGTERM');
+    const res = await child;
+    expect(res.exitCode === 143 || res.signal === 'SIGTERM', `exit ${res.exitCode} ${res.signal}: ${String(res.stderr)}`).toBe(true);
+    // Before: not a word; the tool just vanished.
+    expect(String(res.stderr).split('\n')).toContain(
+      'migrate: SIGTERM again: exiting at once, before the cleanup ended; its agents end with it, and the next writing command (run, commit, review, promote or revert) puts back what it left unfinished (migrate status names it)',
+    );
+    await waitFor(() => tagged(t).length === 0, `no process of the killed run (${tagged(t).map((p) => p.cmdline).join('; ')})`, 10_000);
+    const t2 = tag();
+    const rerun = await run(root, ['run', AGENT, '--no-validate', '--json'], t2);
+    expect(rerun.exitCode, rerun.stderr).toBe(0);
+    expect((await expectIntact(root, before, [t, t2])).map((c) => c.agent)).toEqual([AGENT]);
+  }, 150_000);
 });
 
 describe('11. Ctrl-C during the rewrite stage', () => {
