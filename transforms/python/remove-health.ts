@@ -929,6 +929,7 @@ function agentHas(ctx: PythonTransformContext, m: string): boolean {
 function setsUpEndpointOnly(fn: PyFunction, endpoints: Set<string>): boolean {
   if (!endpoints.size || fn.decorators.length || fn.params.length !== 1) return false;
   let assigns = false;
+  const threads = new Set<string>();
   for (const st of statements(fn.body)) {
     if (isDocstringStmt(st)) continue;
     const def = st.type === 'decorated_definition' ? st.childForFieldName('definition') : st;
@@ -947,11 +948,19 @@ function setsUpEndpointOnly(fn: PyFunction, endpoints: Set<string>): boolean {
         assigns = true;
         continue;
       }
+      // self._health_thread = threading.Thread(target=self._health_httpd.serve_forever, daemon=True)
+      if (attr && right && threadServing(right, endpoints)) {
+        threads.add(attr);
+        continue;
+      }
       return false;
     }
     if (e.type !== 'call') return false;
     const fnName = callee(e) ?? '';
     if (/^(self\.)?_?(logger|log|logging)\.(debug|info|warning|error)$/.test(fnName)) continue;
+    // self._health_thread.start(), that thread set just before
+    const started = /^self\.(\w+)\.start$/.exec(fnName.replace(/\s+/g, ''))?.[1];
+    if (started && threads.has(started) && !(e.childForFieldName('arguments')?.namedChildCount ?? 0)) continue;
     // threading.Thread(target=self.<endpoint>.serve_forever, ...).start()
     const members = [...selfMembers(e)];
     if (/\.start$/.test(fnName) && /(^|\.)Thread\(/.test(e.text) && members.length && members.every((m) => endpoints.has(m))) continue;
