@@ -24,6 +24,12 @@ export interface BaseModel {
   errorPathCalls: Set<string>;
   /** Overridable methods the base calls when it shuts down (from its run loop's `finally`, its signal handlers, atexit). */
   shutdownCalls: Set<string>;
+  /**
+   * What the base's own SIGTERM/SIGINT handler runs: `handlers` (the methods it installs) and, for
+   * every base method, the methods of self it calls (`graph`), so the teardown a signal reaches can be
+   * followed through the base's methods an agent does not override. Empty when learned from a profile.
+   */
+  signalCalls: { handlers: Set<string>; graph: Map<string, Set<string>> };
   /** How the base's run() serves requests: it receives on `socket` and hands each request to `hook` (null when it does not). */
   requestLoop: { socket: string; hook: string } | null;
   /** The hook the base's run() calls once per iteration with no request (`run_once`), and the attribute holding the interval. */
@@ -91,6 +97,7 @@ export function fromProfile(profile: PythonProfile, className: string): BaseMode
     initCalls: new Set(profile.fallback.init_calls),
     errorPathCalls: new Set(),
     shutdownCalls: new Set(['cleanup']),
+    signalCalls: { handlers: new Set(), graph: new Map() },
     requestLoop: null,
     periodicHook: null,
     initParams: ['name', ...Object.keys(profile.super_call.pass_through ?? {})],
@@ -231,6 +238,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     });
   }
   const { requestLoop, periodicHook, shutdownCalls } = lifecycle(cls);
+  const signalCalls = signalGraph(cls);
   const init = cls.methods.get('__init__');
   const initParams = init ? init.params.filter((p) => p.name !== 'self' && p.kind !== 'separator').map((p) => p.name) : [];
   const initDefaults = new Map<string, string>();
@@ -243,6 +251,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     initCalls,
     errorPathCalls,
     shutdownCalls,
+    signalCalls,
     requestLoop,
     periodicHook,
     initParams,
@@ -423,6 +432,29 @@ function isHttpServer(root: SyntaxNode, name: string): boolean {
  * each iteration (`run_once`) waiting on an interval attribute; and which overridable methods
  * run at shutdown (run's `finally`, signal handlers, atexit handlers).
  */
+/** The methods the base installs as SIGTERM/SIGINT handlers, and which methods of self each base method calls. */
+function signalGraph(cls: PyClass): BaseModel['signalCalls'] {
+  const graph = new Map<string, Set<string>>();
+  const handlers = new Set<string>();
+  for (const [name, m] of cls.methods) {
+    const calls = new Set<string>();
+    walk(m.body, (c) => {
+      if (c.type === 'function_definition' || c.type === 'class_definition') return false;
+      if (c.type !== 'call') return;
+      const fn = c.childForFieldName('function')!;
+      const called = selfAttribute(fn);
+      if (called && cls.methods.has(called)) calls.add(called);
+      if (/(^|\.)signal$/.test(callee(c) ?? '')) {
+        const args = c.childForFieldName('arguments')?.namedChildren ?? [];
+        const h = args[1] ? selfAttribute(args[1]) : null;
+        if (h && cls.methods.has(h) && /SIG(TERM|INT)\b/.test(c.text + m.body.text)) handlers.add(h);
+      }
+    });
+    graph.set(name, calls);
+  }
+  return { handlers, graph };
+}
+
 function lifecycle(cls: PyClass): Pick<BaseModel, 'requestLoop' | 'periodicHook' | 'shutdownCalls'> {
   let requestLoop: BaseModel['requestLoop'] = null;
   let periodicHook: BaseModel['periodicHook'] = null;

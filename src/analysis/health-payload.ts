@@ -8,6 +8,7 @@ import type { SyntaxNode } from '../lang/python/parser.js';
 import { reachesAgentViaServer, serverMethodTags, serverTags } from './server-tag.js';
 import { callee, selfAttribute, stringValue, walk } from '../lang/python/syntax.js';
 import type { PyClass } from '../lang/python/module-model.js';
+import { recordToMapping, returnedRecord } from './health-record.js';
 
 /** Keys the base's own status carries (or that only describe liveness): the hook leaves them to the base. */
 export const BASE_STATUS_KEYS = new Set([
@@ -607,6 +608,14 @@ function dictUpdate(dict: SyntaxNode, scope: PayloadScope, keepStatus = false): 
  * A call producing the payload: an agent method (`agent._health_check()`, `self.server.agent.m()`),
  * or a sidecar's details callable given to its constructor (`lambda: {...}`).
  */
+/** The agent's zero-argument method `method` returns one record class, which `conv` turns into a mapping. */
+function recordMapping(method: string, conv: { method?: string; wrapper?: string }, at: SyntaxNode, scope: PayloadScope): boolean {
+  const fn = scope.agent.methods.get(method);
+  if (!fn || fn.params.length !== 1) return false;
+  const record = returnedRecord(fn);
+  return !!record && recordToMapping(record, conv, at, scope.classes);
+}
+
 function producer(call: SyntaxNode, scope: PayloadScope): Translation {
   const fn = call.childForFieldName('function');
   // status_fn() in a helper the agent called with self.health_status: the agent's payload method.
@@ -615,6 +624,16 @@ function producer(call: SyntaxNode, scope: PayloadScope): Translation {
     const t = translate(given, scope);
     const method = t ? /^self\.(\w+)$/.exec(t.text)?.[1] : undefined;
     return method && scope.methods.has(method) ? { text: `${t!.text}()`, members: t!.members } : null;
+  }
+  // asdict(agent._snapshot()) / vars(agent._snapshot()): the same record, as a mapping.
+  const wrapped = call.childForFieldName('arguments')?.namedChildren ?? [];
+  if (fn && /^(dataclasses\.asdict|asdict|vars)$/.test(fn.text) && wrapped.length === 1 && wrapped[0]!.type === 'call') {
+    const inner = translate(wrapped[0]!, scope);
+    const method = inner ? /^self\.(\w+)\(\)$/.exec(inner.text)?.[1] : undefined;
+    if (inner && method && recordMapping(method, { wrapper: fn.text }, call, scope)) {
+      return { text: `${fn.text}(${inner.text})`, members: inner.members };
+    }
+    return null;
   }
   if (fn?.type !== 'attribute') return null;
   // self.server.status_fn() in a handler, where the agent handed the server one of its methods
@@ -628,6 +647,9 @@ function producer(call: SyntaxNode, scope: PayloadScope): Translation {
   if (t) {
     const method = /^self\.(\w+)\(\)$/.exec(t.text)?.[1];
     if (method && scope.methods.has(method)) return t;
+    // agent._snapshot().to_dict(): a record the agent's payload method builds, as a mapping.
+    const chained = /^self\.(\w+)\(\)\.(\w+)\(\)$/.exec(t.text);
+    if (chained && recordMapping(chained[1]!, { method: chained[2]! }, call, scope)) return t;
   }
   // sidecar.details(): the sidecar class stores a constructor parameter and calls it.
   const attr = fn.childForFieldName('attribute')!.text;

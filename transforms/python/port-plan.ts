@@ -10,6 +10,7 @@ import { walkAgentCode } from '../../src/analysis/agent-model.js';
 import { selfRoot } from '../../src/analysis/infra.js';
 import { boundPort, normPort, serverSubclasses } from '../../src/analysis/ports.js';
 import { expressionDefault } from '../../src/analysis/port-defaults.js';
+import { portHandoffs } from '../../src/analysis/port-handoff.js';
 import path from 'node:path';
 
 type Role = { role: 'port' | 'health'; off: number };
@@ -51,8 +52,39 @@ export const portPlan: PythonTransform = {
         );
       });
     }
+    handedPorts(ctx, basePorts, servers);
   },
 };
+
+/**
+ * A port the agent hands to other code of its file that binds it there (a module-level helper, a
+ * helper class it builds, an in-file parent's `__init__`): the same clash, one call away.
+ */
+function handedPorts(ctx: PythonTransformContext, basePorts: BasePort[], servers: ReturnType<typeof serverSubclasses>): void {
+  const baseNames = new Set(ctx.agent.cls.bases.map((b) => b.text.replace(/\s+/g, '')));
+  const parents = ctx.module.classes.filter((c) => c.name !== ctx.agent.cls.name && baseNames.has(c.name));
+  for (const m of ctx.agent.methods.values()) {
+    walkAgentCode(m, (n) => {
+      if (n.type !== 'call' || isRemoved(ctx, n)) return;
+      for (const h of portHandoffs(n, ctx.module, servers, parents)) {
+        const arg = h.arg.text.replace(/\s+/g, '');
+        const expr = `${arg.replace(/^self\./, '')}${h.param.off ? `+${h.param.off}` : ''}`;
+        if (!/^[A-Za-z_]\w*(\+\d+)?$|^\d+(\+\d+)?$/.test(expr)) continue;
+        const clash = clashWith(ctx, expr, basePorts);
+        if (!clash) continue;
+        const baseFile = ctx.base.sourceFile ? path.basename(ctx.base.sourceFile) : `${ctx.profile.base_class} (profile base_binds)`;
+        const call = (n.childForFieldName('function')?.text ?? 'a call').replace(/\s+/g, '');
+        throw new MigrateError(
+          `port plan: ${call}(...) hands ${arg} to ${h.param.via}, which binds it (line ${h.param.line}), ` +
+            `and ${ctx.profile.base_class} also binds it as its ${clash.label}` +
+            `${clash.line ? ` (${baseFile}:${clash.line})` : ''}; two sockets would bind one port, nothing written`,
+          ctx.file,
+          n.startPosition.row + 1,
+        );
+      }
+    });
+  }
+}
 
 /** `self.x.bind(...)` / `sock.bind(...)` on a socket created with SOCK_DGRAM. */
 function isDatagram(ctx: PythonTransformContext, fn: import('../../src/lang/python/parser.js').SyntaxNode): boolean {

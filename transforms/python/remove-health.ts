@@ -55,6 +55,8 @@ export const removeHealth: PythonTransform = {
     for (const [name, fn] of agent.methods) {
       if (HEALTH_LOOP_METHOD.test(name) || listenerHandlers.has(name) || (!HEALTH_PAYLOAD_METHOD.test(name) && !lifecycle.has(name) && receivesOn(fn.body, endpoints))) {
         proposeHealthLoop(ctx, name);
+      } else if (!lifecycle.has(name) && returnedEndpoint(fn, healthPorts, servers) !== null && returnedToEndpoint(ctx, name, endpoints)) {
+        proposeHealthLoop(ctx, name, 'builds and returns the health server (the base serves /health)');
       } else if (!lifecycle.has(name) && setsUpEndpointOnly(fn, endpoints)) {
         proposeHealthLoop(ctx, name, 'sets up the health server and nothing else (the base serves /health)');
       } else if (factories.has(name)) {
@@ -823,14 +825,74 @@ function providedServers(ctx: PythonTransformContext, attr: string, ports: Set<s
   return out;
 }
 
+/** Every call of the method stores what it returns in a health endpoint attribute (`self._status_server = self.m()`). */
+function returnedToEndpoint(ctx: PythonTransformContext, name: string, endpoints: Set<string>): boolean {
+  const refs = ctx.refs.of(name).filter((r) => !(r.kind === 'identifier' && r.node.parent?.id === ctx.agent.methods.get(name)!.node.id));
+  if (!refs.length) return false;
+  return refs.every((r) => {
+    const node = r.node.parent?.type === 'attribute' && r.node.parent.childForFieldName('attribute')?.id === r.node.id ? r.node.parent : r.node;
+    const call = node.parent;
+    const assign = call?.type === 'call' ? call.parent : null;
+    const attr = assign?.type === 'assignment' ? selfAttribute(assign.childForFieldName('left')!) : null;
+    return !!attr && endpoints.has(attr);
+  });
+}
+
 /** Is the attribute a socket bound, or a server constructed, on one of these ports? */
 function servesPort(ctx: PythonTransformContext, attr: string, ports: Set<string>, servers: Set<string>): boolean {
   if (bindsOfAttribute(ctx.agent.methods.values(), attr).some((b) => b.expr !== null && ports.has(b.expr))) return true;
   return ctx.agent.assignments.some((a) => {
     if (a.attr !== attr || a.value?.type !== 'call') return false;
     const expr = boundPort(a.value, servers);
-    return expr !== null && ports.has(expr);
+    if (expr !== null && ports.has(expr)) return true;
+    // self._status_server = self.start_status_endpoint(): a method that builds the server and returns it.
+    const m = selfAttribute(a.value.childForFieldName('function')!);
+    const fn = m && (a.value.childForFieldName('arguments')?.namedChildCount ?? 0) === 0 ? ctx.agent.methods.get(m) : undefined;
+    return !!fn && returnedEndpoint(fn, ports, servers) !== null;
   });
+}
+
+/**
+ * A method that only builds a server on the health port and returns it: handler classes, the server in a
+ * local, a thread serving it, log lines, `return server`. The local's name, or null for any other method.
+ */
+function returnedEndpoint(fn: PyFunction, ports: Set<string>, servers: Set<string>): string | null {
+  if (fn.decorators.length || fn.isAsync || fn.params.length !== 1) return null;
+  let local: string | null = null;
+  let returned = false;
+  for (const st of statements(fn.body)) {
+    if (isDocstringStmt(st)) continue;
+    const def = st.type === 'decorated_definition' ? st.childForFieldName('definition') : st;
+    if (def?.type === 'class_definition') {
+      if ((def.childForFieldName('superclasses')?.namedChildren ?? []).some((b) => HTTP_HANDLER_BASE.test(baseName(b) ?? ''))) continue;
+      return null;
+    }
+    if (st.type === 'return_statement') {
+      if (!local || st.namedChild(0)?.text !== local) return null;
+      returned = true;
+      continue;
+    }
+    if (st.type !== 'expression_statement' || returned) return null;
+    const e = st.namedChild(0)!;
+    if (e.type === 'assignment') {
+      const left = e.childForFieldName('left')!;
+      const right = e.childForFieldName('right');
+      if (left.type === 'identifier' && right?.type === 'identifier' && right.text === 'self') continue;
+      const expr = right?.type === 'call' ? boundPort(right, servers) : null;
+      if (left.type === 'identifier' && !local && expr !== null && ports.has(expr)) {
+        local = left.text;
+        continue;
+      }
+      return null;
+    }
+    if (e.type !== 'call') return null;
+    const fnName = callee(e) ?? '';
+    if (/^(self\.)?_?(logger|log|logging)\.(debug|info|warning|error)$/.test(fnName)) continue;
+    // threading.Thread(target=server.serve_forever, ...).start()
+    if (local && /\.start$/.test(e.childForFieldName('function')!.text) && /(^|\.)Thread\(/.test(e.text) && new RegExp(`target\\s*=\\s*${local}\\.serve_forever\\b`).test(e.text)) continue;
+    return null;
+  }
+  return returned ? local : null;
 }
 
 /** The profile's health hook: the base method whose payload its health endpoint reports. */
@@ -867,6 +929,7 @@ function agentHas(ctx: PythonTransformContext, m: string): boolean {
 function setsUpEndpointOnly(fn: PyFunction, endpoints: Set<string>): boolean {
   if (!endpoints.size || fn.decorators.length || fn.params.length !== 1) return false;
   let assigns = false;
+  const threads = new Set<string>();
   for (const st of statements(fn.body)) {
     if (isDocstringStmt(st)) continue;
     const def = st.type === 'decorated_definition' ? st.childForFieldName('definition') : st;
@@ -885,11 +948,19 @@ function setsUpEndpointOnly(fn: PyFunction, endpoints: Set<string>): boolean {
         assigns = true;
         continue;
       }
+      // self._health_thread = threading.Thread(target=self._health_httpd.serve_forever, daemon=True)
+      if (attr && right && threadServing(right, endpoints)) {
+        threads.add(attr);
+        continue;
+      }
       return false;
     }
     if (e.type !== 'call') return false;
     const fnName = callee(e) ?? '';
     if (/^(self\.)?_?(logger|log|logging)\.(debug|info|warning|error)$/.test(fnName)) continue;
+    // self._health_thread.start(), that thread set just before
+    const started = /^self\.(\w+)\.start$/.exec(fnName.replace(/\s+/g, ''))?.[1];
+    if (started && threads.has(started) && !(e.childForFieldName('arguments')?.namedChildCount ?? 0)) continue;
     // threading.Thread(target=self.<endpoint>.serve_forever, ...).start()
     const members = [...selfMembers(e)];
     if (/\.start$/.test(fnName) && /(^|\.)Thread\(/.test(e.text) && members.length && members.every((m) => endpoints.has(m))) continue;

@@ -9,6 +9,7 @@ import { walkAgentCode } from '../../src/analysis/agent-model.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { calledByEntryPoint } from './remove-teardown.js';
 import { callee, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { entryScopes } from '../../src/lang/python/module-model.js';
 import { analyzeRun } from './hardened-main-loop.js';
 
 const HANDLED = /(^|\.)SIG(TERM|INT)$/;
@@ -55,6 +56,25 @@ export const removeSignalHandlers: PythonTransform = {
           ctx.warnings.push(
             `${handler}() stays installed as the SIGTERM/SIGINT handler: it ends the loop of ${ctx.py.main_loop_method ?? 'run'}(), which then tears down (line ${after.startPosition.row + 1}: ${after.text.split('\n')[0]!.trim()}); ` +
             `${ctx.profile.base_class}'s own handler would leave through the loop and skip that`,
+          );
+          return;
+        }
+        // `signal.signal(SIGTERM, lambda signum, frame: self.stop())`: the lambda only calls a teardown
+        // that the base's own handler reaches too (its handler -> cleanup() -> the agent's stop()). The
+        // install goes and the teardown stays, as long as nothing after the loop or after the entry
+        // point's run() call is skipped by the base's exit (SystemExit) that the lambda did not make.
+        const route = lambdaCalling(args[1]!) && !after ? baseSignalRoute(ctx, handler) : null;
+        if (route && nothingAfterRun(ctx)) {
+          ctx.plan.proposeStatement({
+            node: n,
+            symbol: `signal.signal(${args[0]!.text})`,
+            finding: 'signal',
+            reason: `the base's own handler runs ${handler}() too`,
+            requires: [],
+          });
+          ctx.warnings.push(
+            `signal.signal(${args[0]!.text}, lambda ...: self.${handler}()) removed: ${ctx.profile.base_class}'s own handler runs ${route.join('() -> ')}() ` +
+              `(${handler}() kept), then ends the process`,
           );
           return;
         }
@@ -170,6 +190,63 @@ function readHandlerAsShutdown(ctx: PythonTransformContext, h: PyFunction): Hand
 }
 
 /** `lambda signum, frame: self.stop()`: the method a lambda handler only calls. */
+/**
+ * The route from the base's own SIGTERM/SIGINT handler to the agent's method `target`, through base
+ * methods the agent does not override (`_on_signal`, `cleanup`, `stop`), or null when it does not reach it.
+ */
+function baseSignalRoute(ctx: PythonTransformContext, target: string): string[] | null {
+  const { handlers, graph } = ctx.base.signalCalls;
+  const seen = new Set<string>();
+  const queue: string[][] = [...handlers].filter((h) => !ctx.agent.methods.has(h)).map((h) => [h]);
+  while (queue.length) {
+    const path = queue.shift()!;
+    const last = path[path.length - 1]!;
+    if (seen.has(last)) continue;
+    seen.add(last);
+    for (const next of graph.get(last) ?? []) {
+      if (next === target) return [...path.slice(1), next];
+      // An override of the agent's runs instead of the base's: the route does not go through it.
+      if (!ctx.agent.methods.has(next)) queue.push([...path, next]);
+    }
+  }
+  return null;
+}
+
+/**
+ * The entry point's call of the main loop method is the last thing it does, or followed only by a
+ * `finally:` (which the base's SystemExit runs too): no statement after it, at any level up to its
+ * function or the `__main__` guard, would be skipped, and no `except` clause catches SystemExit.
+ */
+function nothingAfterRun(ctx: PythonTransformContext): boolean {
+  const loop = ctx.py.main_loop_method ?? 'run';
+  let found = false;
+  let ok = true;
+  for (const scope of entryScopes(ctx.module)) {
+    walk(scope, (n) => {
+      if (n.type !== 'call' || n.childForFieldName('function')?.type !== 'attribute') return;
+      if (n.childForFieldName('function')!.childForFieldName('attribute')!.text !== loop) return;
+      found = true;
+      let st: SyntaxNode | null = n;
+      while (st && st.type !== 'expression_statement') st = st.parent;
+      for (let cur: SyntaxNode | null = st; cur && cur.id !== scope.id; cur = cur.parent) {
+        const block = cur.parent;
+        if (!block || block.type !== 'block') continue;
+        const siblings = statements(block);
+        if (siblings.slice(siblings.findIndex((x) => x.id === cur!.id) + 1).some((x) => !isTrivial(x))) ok = false;
+        const owner = block.parent;
+        if (owner?.type === 'try_statement') {
+          for (const c of owner.namedChildren) {
+            if (c.type === 'else_clause') ok = false;
+            if (c.type === 'except_clause' && !/^except\s+\(?\s*KeyboardInterrupt\b[^:]*:/.test(c.text)) ok = false;
+          }
+        }
+        if (block.parent?.type === 'function_definition') break;
+      }
+    });
+  }
+  return found && ok;
+}
+
 function lambdaCalling(arg: SyntaxNode): string | null {
   if (arg.type !== 'lambda') return null;
   const body = arg.childForFieldName('body');

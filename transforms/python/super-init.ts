@@ -51,6 +51,10 @@ export const superInit: PythonTransform = {
         if (a.type === 'keyword_argument') ctx.passThrough.set(a.childForFieldName('name')!.text, a.childForFieldName('value')!.text);
       }
       existingName = ctx.passThrough.get(key);
+      // `Base.__init__(self, ...)` beside a parent that stays first among the bases (what keepParentInit
+      // wrote, met again on a second run): super() reaches that parent, so the call stays as written.
+      const obj = existing.call.childForFieldName('function')!.childForFieldName('object')!;
+      if (obj.type === 'identifier' && baseName(cls.bases[0]!) !== ctx.profile.base_class) return;
       widenPassedPort(ctx, init, existing.call);
       // The call gives the base one port and the agent then sets (and listens on) another: the call
       // moves to where that port is known, so the base binds where the agent listened.

@@ -1,0 +1,148 @@
+// Ports an agent hands to other code of its own file, which binds them there: a module-level
+// helper (`start_status_server(self, status_port)`), a helper class it builds and keeps
+// (`self.board = StatusBoard(health_port, ...)` whose `start()` binds `self.port`), or an
+// in-file parent whose `__init__` stores the port its methods bind
+// (`super().__init__(name, interval, health_port)`). The agent's own methods show no bind for
+// these, yet the port is bound all the same once the call runs.
+import type { SyntaxNode } from '../lang/python/parser.js';
+import type { ModuleModel, PyClass, PyFunction } from '../lang/python/module-model.js';
+import { callee, selfAttribute, walk } from '../lang/python/syntax.js';
+import { boundPort, type ServerClasses } from './ports.js';
+
+/** A parameter (by name and position after `self`) whose value some code of the callee binds, plus an offset. */
+export interface BoundParam {
+  name: string;
+  /** Position among the positional parameters (after `self` for methods), or -1 when keyword-only. */
+  index: number;
+  off: number;
+  /** Where the bind is, for the message. */
+  line: number;
+  via: string;
+}
+
+/** The port (`name` or `name+N`) of a bind, as a name and an offset. */
+function split(expr: string): { name: string; off: number } | null {
+  const m = /^([A-Za-z_]\w*)(?:\+(\d+))?$/.exec(expr);
+  return m ? { name: m[1]!, off: Number(m[2] ?? 0) } : null;
+}
+
+function positional(fn: PyFunction, method: boolean): string[] {
+  const out: string[] = [];
+  for (const p of fn.params) {
+    if (p.kind === 'args' || p.kind === 'kwargs' || p.kind === 'separator') break;
+    out.push(p.name);
+  }
+  return method ? out.slice(1) : out;
+}
+
+/** Binds in a body (nested handler classes and closures included). */
+function bindsIn(body: SyntaxNode, servers: ServerClasses): Array<{ name: string; off: number; line: number }> {
+  const out: Array<{ name: string; off: number; line: number }> = [];
+  walk(body, (n) => {
+    if (n.type !== 'call') return;
+    const expr = boundPort(n, servers);
+    const s = expr ? split(expr) : null;
+    if (s) out.push({ ...s, line: n.startPosition.row + 1 });
+  });
+  return out;
+}
+
+/** Parameters of a module-level function that reach a bind in its body. */
+export function functionBoundParams(fn: PyFunction, servers: ServerClasses): BoundParam[] {
+  const params = positional(fn, false);
+  const all = fn.params.map((p) => p.name);
+  const out: BoundParam[] = [];
+  for (const b of bindsIn(fn.body, servers)) {
+    if (!all.includes(b.name) || b.name === 'self') continue;
+    out.push({ name: b.name, index: params.indexOf(b.name), off: b.off, line: b.line, via: `${fn.name}()` });
+  }
+  return out;
+}
+
+/**
+ * Parameters of a class's `__init__` whose value one of its methods binds: directly in `__init__`,
+ * or stored (`self.port = port`) and bound as `self.port` by a method that something calls.
+ */
+export function classBoundParams(cls: PyClass, servers: ServerClasses, module: ModuleModel): BoundParam[] {
+  const init = cls.methods.get('__init__');
+  if (!init) return [];
+  const params = positional(init, true);
+  const all = init.params.map((p) => p.name).filter((n) => n !== 'self');
+  // self.<attr> = <param> in __init__
+  const stored = new Map<string, string>();
+  walk(init.body, (n) => {
+    if (n.type !== 'assignment') return;
+    const left = n.childForFieldName('left');
+    const right = n.childForFieldName('right');
+    const attr = left ? selfAttribute(left) : null;
+    if (attr && right?.type === 'identifier' && all.includes(right.text)) stored.set(attr, right.text);
+  });
+  const out: BoundParam[] = [];
+  for (const m of cls.methods.values()) {
+    if (m.name !== '__init__' && !isCalled(m.name, module)) continue;
+    for (const b of bindsIn(m.body, servers)) {
+      // normPort reads `self.port` as `port`: a stored attribute first, else (in __init__) the parameter itself.
+      const param = stored.get(b.name) ?? (m.name === '__init__' && all.includes(b.name) ? b.name : undefined);
+      if (!param) continue;
+      out.push({ name: param, index: params.indexOf(param), off: b.off, line: b.line, via: `${cls.name}.${m.name}()` });
+    }
+  }
+  return out;
+}
+
+/** A method some code of the file calls (`x.start()`, `self.start_health()`, `target=self.serve`). */
+function isCalled(name: string, module: ModuleModel): boolean {
+  const re = new RegExp(`\\.${name}\\s*\\(|=\\s*self\\.${name}\\b`);
+  return re.test(module.source);
+}
+
+/**
+ * The argument a call gives a bound parameter (by keyword or position), or null when the call
+ * passes it otherwise (`*args`, `**kwargs`) or not at all.
+ */
+export function argumentFor(call: SyntaxNode, p: BoundParam, skip = 0): SyntaxNode | null {
+  const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+  const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === p.name);
+  if (kw) return kw.childForFieldName('value');
+  if (p.index < 0) return null;
+  const pos = args.filter((a) => a.type !== 'keyword_argument');
+  const splat = pos.findIndex((a) => a.type === 'list_splat' || a.type === 'dictionary_splat');
+  const i = p.index + skip;
+  if (splat >= 0 && splat <= i) return null;
+  return pos[i] ?? null;
+}
+
+export interface Handoff {
+  call: SyntaxNode;
+  arg: SyntaxNode;
+  param: BoundParam;
+}
+
+/**
+ * In-file code a call of the agent runs that binds a port the call hands it: the call, the argument
+ * and the bound parameter. `parents` are the agent's in-file superclasses (for `super().__init__`).
+ */
+export function portHandoffs(call: SyntaxNode, module: ModuleModel, servers: ServerClasses, parents: PyClass[]): Handoff[] {
+  const fn = callee(call) ?? '';
+  const text = (call.childForFieldName('function')?.text ?? '').replace(/\s+/g, '');
+  let bound: BoundParam[] = [];
+  let skip = 0;
+  const fnModel = module.functions.get(fn);
+  const cls = module.classes.find((c) => c.name === fn);
+  if (fnModel) bound = functionBoundParams(fnModel, servers);
+  else if (cls && !servers.has(cls.name)) bound = classBoundParams(cls, servers, module);
+  else if (/^super\([^)]*\)\.__init__$/.test(text) && parents.length) bound = classBoundParams(parents[0]!, servers, module);
+  else {
+    const explicit = parents.find((p) => text === `${p.name}.__init__`);
+    if (explicit) {
+      bound = classBoundParams(explicit, servers, module);
+      skip = 1; // Parent.__init__(self, ...)
+    }
+  }
+  const out: Handoff[] = [];
+  for (const p of bound) {
+    const arg = argumentFor(call, p, skip);
+    if (arg) out.push({ call, arg, param: p });
+  }
+  return out;
+}
