@@ -243,6 +243,14 @@ export function mergeLocal(ctx: TsRewriteContext, call: CallExpression, arg: Nod
   return name;
 }
 
+/** The merges bound to a local before super() (by the super() rewrite), and the local's name. */
+const bound = new WeakMap<Node, string>();
+
+/** The super() rewrite declared `const <name> = <arg>;` before the call. */
+export function boundMerge(arg: Node, name: string): void {
+  bound.set(arg, name);
+}
+
 /** Does the object literal call or construct anything (its text would run it again each time it is read)? */
 function mergeHasCalls(obj: Node): boolean {
   return !!obj.getFirstDescendant((d) => Node.isCallExpression(d) || Node.isNewExpression(d) || Node.isTaggedTemplateExpression(d) || Node.isFunctionLikeDeclaration(d) || Node.isArrowFunction(d) || Node.isFunctionExpression(d));
@@ -295,7 +303,7 @@ export function carryAfterSuper(ctx: TsRewriteContext, call: CallExpression): vo
   old.params.forEach((p, i) => {
     if (!p.stored || !ctx.carried.includes(p.stored)) return;
     const arg = call.getArguments()[i];
-    lines.push(`this.${p.stored} = ${arg ? mergeLocal(ctx, call, arg) ?? arg.getText() : p.initializer ?? 'undefined'};`);
+    lines.push(`this.${p.stored} = ${arg ? (bound.get(arg) ?? arg.getText()) : p.initializer ?? 'undefined'};`);
   });
   if (lines.length === 0) return;
   const indent = indentAt(ctx.text, superStmt.getStart());

@@ -8,7 +8,7 @@ import { Node, SyntaxKind, ts, type CallExpression, type ParameterDeclaration } 
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
 import { constructorText } from '../../src/lang/typescript/generate.js';
-import { carryAfterSuper, mappedOptions, mergeLocal, oldBaseConstructor, oldOptionKeys } from './old-base.js';
+import { boundMerge, carryAfterSuper, mappedOptions, mergeLocal, oldBaseConstructor, oldOptionKeys } from './old-base.js';
 import { isJsFile, namesDeclaredInFunctions, thisMember } from '../../src/lang/typescript/syntax.js';
 
 export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
@@ -260,6 +260,7 @@ function replaceSuperArguments(ctx: TsRewriteContext, call: CallExpression, args
       // The merge runs once, before super(), into a local both the options and the carried member read.
       const stmt = call.getParentOrThrow();
       ctx.edits.insert(stmt.getStart(), `const ${local} = ${a.getText()};\n${indentAt(ctx.text, stmt.getStart())}`);
+      boundMerge(a, local);
     }
     if (merged) {
       own.push(...merged);
