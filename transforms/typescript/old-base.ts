@@ -218,6 +218,39 @@ export function carriedKey(ctx: TsRewriteContext, member: string, key: string, v
   return value !== null && /^[\w$]+$/.test(value) ? `${value}.${key}` : null;
 }
 
+/**
+ * `super({ interval: computeInterval(), ...options })` to the old base: a merge that runs code,
+ * which the old base stored whole. Written twice (once mapped into the new base's options, once
+ * assigned to the carried member) it would run twice, and its keys could not be read from it
+ * without running it again. When the super() call is a statement of the constructor's body and
+ * the literal reads no `this`, the merge is bound once to a local declared just before super()
+ * (`const mergedOptions = { interval: computeInterval(), ...options };`): the new base's options
+ * read its keys, the carried member is that object. The local's name, or null.
+ */
+export function mergeLocal(ctx: TsRewriteContext, call: CallExpression, arg: Node): string | null {
+  const old = oldBase(ctx);
+  if (!old || !ctx.ctor || !Node.isObjectLiteralExpression(arg) || !mergeHasCalls(arg)) return null;
+  if (!arg.getProperties().some((p) => Node.isSpreadAssignment(p))) return null;
+  if (arg.getFirstDescendant((d) => d.getKind() === SyntaxKind.ThisKeyword || d.getKind() === SyntaxKind.SuperKeyword)) return null;
+  const stmt = call.getParent();
+  if (!stmt || !Node.isExpressionStatement(stmt) || stmt.getParent() !== ctx.ctor.getBody()) return null;
+  const i = call.getArguments().indexOf(arg as never);
+  const stored = old.params[i]?.stored ?? old.params[i]?.name ?? 'options';
+  const stem = `merged${stored.charAt(0).toUpperCase()}${stored.slice(1)}`;
+  const used = new Set(ctx.sf.getDescendantsOfKind(SyntaxKind.Identifier).map((id) => id.getText()));
+  let name = stem;
+  for (let n = 2; used.has(name); n++) name = `${stem}${n}`;
+  return name;
+}
+
+/** The merges bound to a local before super() (by the super() rewrite), and the local's name. */
+const bound = new WeakMap<Node, string>();
+
+/** The super() rewrite declared `const <name> = <arg>;` before the call. */
+export function boundMerge(arg: Node, name: string): void {
+  bound.set(arg, name);
+}
+
 /** Does the object literal call or construct anything (its text would run it again each time it is read)? */
 function mergeHasCalls(obj: Node): boolean {
   return !!obj.getFirstDescendant((d) => Node.isCallExpression(d) || Node.isNewExpression(d) || Node.isTaggedTemplateExpression(d) || Node.isFunctionLikeDeclaration(d) || Node.isArrowFunction(d) || Node.isFunctionExpression(d));
@@ -270,7 +303,7 @@ export function carryAfterSuper(ctx: TsRewriteContext, call: CallExpression): vo
   old.params.forEach((p, i) => {
     if (!p.stored || !ctx.carried.includes(p.stored)) return;
     const arg = call.getArguments()[i];
-    lines.push(`this.${p.stored} = ${arg ? arg.getText() : p.initializer ?? 'undefined'};`);
+    lines.push(`this.${p.stored} = ${arg ? (bound.get(arg) ?? arg.getText()) : p.initializer ?? 'undefined'};`);
   });
   if (lines.length === 0) return;
   const indent = indentAt(ctx.text, superStmt.getStart());

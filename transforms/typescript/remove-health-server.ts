@@ -111,6 +111,7 @@ function soleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: Obj
   // a const of the handler holding the literal, read only there.
   if (payload && Node.isIdentifier(payload)) payload = constLiteral(handler, payload);
   if (!payload || !Node.isObjectLiteralExpression(payload)) return null;
+  if (!codesFollowStatus(handler, payload)) return null;
   const hasStatus = payload.getProperties().some((p) => Node.isPropertyAssignment(p) && p.getName() === 'status');
   const spreads = payload.getProperties().some((p) => !Node.isPropertyAssignment(p) && !Node.isShorthandPropertyAssignment(p) && !statusFreeSpread(ctx, p));
   if (!hasStatus || spreads) return null;
@@ -299,9 +300,41 @@ function constLiteral(fn: Node, id: Node): Node | undefined {
   const d = decls.length === 1 ? decls[0]! : undefined;
   if (!d || !Node.isVariableDeclaration(d) || d.getVariableStatement()?.getDeclarationKind() !== 'const') return undefined;
   if (!(fn.getPos() <= d.getPos() && d.getEnd() <= fn.getEnd())) return undefined;
-  const init = d.getInitializer();
+  let init: Node | undefined = d.getInitializer();
+  // `const body = JSON.stringify({ status: ..., open: this.open.size })`: the literal it serialises.
+  if (init && Node.isCallExpression(init) && calleeText(init) === 'JSON.stringify' && init.getArguments().length === 1) init = init.getArguments()[0];
   const reads = fn.getDescendantsOfKind(SyntaxKind.Identifier).filter((n) => n !== d.getNameNode() && n.getText() === id.getText());
   return init && Node.isObjectLiteralExpression(init) && reads.length === 1 ? init : undefined;
+}
+
+/**
+ * The HTTP code the handler computes (`res.writeHead(this.failures < 10 ? 200 : 503)`) must be
+ * the one the base derives from the status it answers (200 for ok, 503 otherwise): a code chosen
+ * as `C ? 2xx : 5xx` goes with a status `C ? 'ok' : 'degraded'` on the same condition C. Literal
+ * codes are the handler's other answers (404) or its constant one; any other computed code is
+ * not known to agree.
+ */
+function codesFollowStatus(handler: Node, payload: ObjectLiteralExpression): boolean {
+  const codes: Node[] = [];
+  for (const c of handler.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    if (/\.(writeHead|status|sendStatus)$/.test(calleeText(c)) && c.getArguments().length > 0) codes.push(c.getArguments()[0]!);
+  }
+  for (const b of handler.getDescendantsOfKind(SyntaxKind.BinaryExpression)) {
+    const l = b.getLeft();
+    if (b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && Node.isPropertyAccessExpression(l) && l.getName() === 'statusCode') codes.push(b.getRight());
+  }
+  const computed = codes.filter((c) => !Node.isNumericLiteral(c));
+  if (computed.length === 0) return true;
+  const status = payload.getProperties().find((p) => Node.isPropertyAssignment(p) && p.getName() === 'status');
+  const sv = status && Node.isPropertyAssignment(status) ? status.getInitializer() : undefined;
+  if (!sv || !Node.isConditionalExpression(sv)) return false;
+  // Each branch: an ok status with a 2xx code, any other status with a 5xx (as the base answers).
+  const okText = (n: Node) => /^['"`](ok|healthy)['"`]$/i.test(n.getText());
+  const literal = (n: Node) => Node.isStringLiteral(n) || Node.isNoSubstitutionTemplateLiteral(n);
+  if (!literal(sv.getWhenTrue()) || !literal(sv.getWhenFalse())) return false;
+  const agrees = (status: Node, code: Node) => Node.isNumericLiteral(code) && (okText(status) ? /^2\d\d$/ : /^5\d\d$/).test(code.getText());
+  const cond = sv.getCondition().getText();
+  return computed.every((c) => Node.isConditionalExpression(c) && c.getCondition().getText() === cond && agrees(sv.getWhenTrue(), c.getWhenTrue()) && agrees(sv.getWhenFalse(), c.getWhenFalse()));
 }
 
 /** A handler that answers with a metrics registry's text: `await this.registry.metrics()`, `client.register.metrics()`. */

@@ -8,7 +8,7 @@ import { Node, SyntaxKind, ts, type CallExpression, type ParameterDeclaration } 
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
 import { constructorText } from '../../src/lang/typescript/generate.js';
-import { carryAfterSuper, mappedOptions, oldBaseConstructor, oldOptionKeys } from './old-base.js';
+import { boundMerge, carryAfterSuper, mappedOptions, mergeLocal, oldBaseConstructor, oldOptionKeys } from './old-base.js';
 import { isJsFile, namesDeclaredInFunctions, thisMember } from '../../src/lang/typescript/syntax.js';
 
 export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
@@ -254,7 +254,14 @@ function replaceSuperArguments(ctx: TsRewriteContext, call: CallExpression, args
   const own: string[] = [];
   const old = call.getArguments();
   for (const a of old) {
-    const merged = ctx.parent.kind === 'old-base' && Node.isObjectLiteralExpression(a) ? mergedOptions(ctx, a, rename, taken) : null;
+    const local = ctx.parent.kind === 'old-base' ? mergeLocal(ctx, call, a) : null;
+    const merged = ctx.parent.kind === 'old-base' && Node.isObjectLiteralExpression(a) ? mergedOptions(ctx, a, rename, taken, local) : null;
+    if (merged && local) {
+      // The merge runs once, before super(), into a local both the options and the carried member read.
+      const stmt = call.getParentOrThrow();
+      ctx.edits.insert(stmt.getStart(), `const ${local} = ${a.getText()};\n${indentAt(ctx.text, stmt.getStart())}`);
+      boundMerge(a, local);
+    }
     if (merged) {
       own.push(...merged);
       continue;
@@ -294,9 +301,9 @@ function replaceSuperArguments(ctx: TsRewriteContext, call: CallExpression, args
  * the keys cannot be known (an open index type, `any`) or reading the object again would run
  * code (a call in it): the literal is then passed as it was.
  */
-function mergedOptions(ctx: TsRewriteContext, obj: import('ts-morph').ObjectLiteralExpression, rename: Record<string, string>, taken: Set<string>): string[] | null {
+function mergedOptions(ctx: TsRewriteContext, obj: import('ts-morph').ObjectLiteralExpression, rename: Record<string, string>, taken: Set<string>, local: string | null): string[] | null {
   if (!obj.getProperties().some((p) => Node.isSpreadAssignment(p))) return null;
-  if (obj.getFirstDescendant((d) => Node.isCallExpression(d) || Node.isNewExpression(d) || Node.isTaggedTemplateExpression(d) || Node.isArrowFunction(d) || Node.isFunctionExpression(d))) return null;
+  if (!local && obj.getFirstDescendant((d) => Node.isCallExpression(d) || Node.isNewExpression(d) || Node.isTaggedTemplateExpression(d) || Node.isArrowFunction(d) || Node.isFunctionExpression(d))) return null;
   let keys: Set<string>;
   try {
     const t = obj.getType();
@@ -305,12 +312,12 @@ function mergedOptions(ctx: TsRewriteContext, obj: import('ts-morph').ObjectLite
   } catch {
     return null;
   }
-  const text = obj.getText();
+  const text = local ?? `(${obj.getText()})`;
   const out: string[] = [];
   for (const [from, to] of Object.entries(rename)) {
     if (!keys.has(from) || taken.has(to)) continue;
     taken.add(to);
-    out.push(`${to}: (${text}).${from}`);
+    out.push(`${to}: ${text}.${from}`);
   }
   return out;
 }

@@ -559,10 +559,14 @@ export class RemovalPlan {
     const visit = (container: Node | undefined) => {
       // Only statements of a block go: the bare body of `if (x) stmt;` cannot be deleted alone.
       const inBlock = !!container && (Node.isBlock(container) || Node.isSourceFile(container));
+      const aliased = inBlock ? aliasStatements(container!, sweep) : [];
       for (const s of blockStatements(container)) {
         if (inside(s)) continue;
-        if (inBlock && belongsTo(s, sweep)) nodes.push(s);
-        else for (const b of childBlocks(s)) visit(b);
+        if (inBlock && (belongsTo(s, sweep) || aliased.includes(s))) nodes.push(s);
+        else {
+          nodes.push(...sameFateElements(s, sweep));
+          for (const b of childBlocks(s)) visit(b);
+        }
       }
     };
     for (const m of ctx.members.values()) {
@@ -578,6 +582,100 @@ export class RemovalPlan {
     const ranges = outer.map((n) => ctx.edits.lineRange(n));
     return { nodes: outer, ranges };
   }
+}
+
+/**
+ * `const server = this.healthServer; this.healthServer = null; await new Promise((resolve) =>
+ * (server ? server.close(() => resolve()) : resolve()));`: a block-scoped local holding a removed
+ * member, used only by statements whose whole job is that object (every call in them is on the
+ * local, on a removed member, or settles a promise they create; they assign nothing and read no
+ * kept member). The declaration and those statements go with the member.
+ */
+function aliasStatements(block: Node, sweep: Set<string>): Node[] {
+  const out: Node[] = [];
+  const stmts = blockStatements(block);
+  for (const s of stmts) {
+    if (!Node.isVariableStatement(s) || s.getDeclarations().length !== 1) continue;
+    const d = s.getDeclarations()[0]!;
+    let init: Node | undefined = d.getInitializer();
+    while (init && (Node.isNonNullExpression(init) || Node.isParenthesizedExpression(init))) init = init.getExpression();
+    const member = init ? thisMember(init) : null;
+    if (!member || !sweep.has(member) || !Node.isIdentifier(d.getNameNode())) continue;
+    const sym = d.getNameNode().getSymbol();
+    if (!sym) continue;
+    const refs = (t: Node) => t.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id !== d.getNameNode() && id.getSymbol() === sym);
+    const users = stmts.filter((t) => t !== s && refs(t));
+    if (users.length === 0 || !users.every((t) => aliasUseGoes(t, d.getName(), sweep))) continue;
+    out.push(s, ...users);
+  }
+  return out;
+}
+
+function aliasUseGoes(stmt: Node, alias: string, sweep: Set<string>): boolean {
+  if (!Node.isExpressionStatement(stmt)) return false;
+  let e: Node = stmt.getExpression();
+  while (Node.isAwaitExpression(e) || Node.isVoidExpression(e) || Node.isParenthesizedExpression(e)) e = e.getExpression();
+  const promise = Node.isNewExpression(e) && e.getExpression().getText() === 'Promise';
+  if (!promise && !Node.isCallExpression(e)) return false;
+  if ([...thisMembers(e)].some((m) => !sweep.has(m))) return false;
+  const settle = new Set<string>();
+  if (promise) {
+    const executor = (e as import('ts-morph').NewExpression).getArguments()[0];
+    if (!executor || !(Node.isArrowFunction(executor) || Node.isFunctionExpression(executor))) return false;
+    for (const p of executor.getParameters()) settle.add(p.getName());
+  }
+  for (const c of e.getDescendantsOfKind(SyntaxKind.CallExpression).concat(Node.isCallExpression(e) ? [e] : [])) {
+    const root = thisRoot(c);
+    if (root && sweep.has(root)) continue;
+    if (settle.has(calleeText(c))) continue;
+    let callee: Node = c.getExpression();
+    while (Node.isPropertyAccessExpression(callee) || Node.isNonNullExpression(callee) || Node.isParenthesizedExpression(callee) || Node.isCallExpression(callee)) callee = callee.getExpression();
+    if (Node.isIdentifier(callee) && callee.getText() === alias && c.getExpression() !== callee) continue;
+    return false;
+  }
+  if (e.getDescendantsOfKind(SyntaxKind.NewExpression).length > 0) return false;
+  return !e.getDescendants().some((n) => (Node.isBinaryExpression(n) && /^(=|\+=|-=|\|\|=|\?\?=|&&=)$/.test(n.getOperatorToken().getText())) || Node.isPrefixUnaryExpression(n) && /^(\+\+|--)/.test(n.getText()) || Node.isPostfixUnaryExpression(n));
+}
+
+/**
+ * `[this.intake, this.healthServer].map((s) => s.close(...))` / `.forEach(...)`: an array of the
+ * agent's members made only to treat each alike (the callback reads no member of the agent and
+ * uses its element only as a condition or to call methods on it). A removed member's element
+ * goes from the array; the others keep their treatment. (All of them removed: none go here.)
+ */
+function sameFateElements(stmt: Node, sweep: Set<string>): Node[] {
+  const out: Node[] = [];
+  for (const arr of stmt.getDescendantsOfKind(SyntaxKind.ArrayLiteralExpression)) {
+    const els = arr.getElements();
+    const members = els.map((x) => {
+      let n: Node = x;
+      while (Node.isNonNullExpression(n) || Node.isParenthesizedExpression(n)) n = n.getExpression();
+      return thisMember(n);
+    });
+    if (els.length < 2 || members.some((m) => !m)) continue;
+    const going = els.filter((_, i) => sweep.has(members[i]!));
+    if (going.length === 0 || going.length === els.length) continue;
+    const access = arr.getParent();
+    if (!access || !Node.isPropertyAccessExpression(access) || access.getExpression() !== arr || !/^(map|forEach)$/.test(access.getName())) continue;
+    const call = access.getParent();
+    if (!call || !Node.isCallExpression(call) || call.getExpression() !== access || call.getArguments().length !== 1) continue;
+    const fn = call.getArguments()[0]!;
+    if (!(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) || fn.getParameters().length !== 1) continue;
+    const param = fn.getParameters()[0]!;
+    if (!Node.isIdentifier(param.getNameNode()) || thisMembers(fn).size > 0 || fn.getDescendantsOfKind(SyntaxKind.ThisKeyword).length > 0) continue;
+    const sym = param.getNameNode().getSymbol();
+    const uses = fn.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id !== param.getNameNode() && id.getSymbol() === sym);
+    const alike = uses.every((id) => {
+      const p = id.getParent();
+      if (p && Node.isPropertyAccessExpression(p) && p.getExpression() === id && p.getParentIfKind(SyntaxKind.CallExpression)?.getExpression() === p) return true;
+      if (p && Node.isConditionalExpression(p) && p.getCondition() === id) return true;
+      if (p && Node.isIfStatement(p) && p.getExpression() === id) return true;
+      if (p && Node.isBinaryExpression(p) && p.getLeft() === id && /^(&&|\|\|)$/.test(p.getOperatorToken().getText())) return true;
+      return false;
+    });
+    if (alike) out.push(...going);
+  }
+  return out;
 }
 
 function isMemberName(n: Node): boolean {

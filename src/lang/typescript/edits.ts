@@ -40,6 +40,14 @@ export class EditBuffer {
   /** The range removeNode(node) would delete. */
   lineRange(node: Node): [number, number] {
     const t = this.text;
+    // An element of an array literal goes with the comma that separates it from its neighbour.
+    const list = node.getParent();
+    if (list && Node.isArrayLiteralExpression(list)) {
+      const els: Node[] = list.getElements();
+      const i = els.indexOf(node);
+      if (i > 0) return [els[i - 1]!.getEnd(), node.getEnd()];
+      if (i === 0 && els.length > 1) return [node.getStart(), els[1]!.getStart()];
+    }
     // Comments directly above (no blank line in between) belong to the node, except a file's
     // header comment above its first statement (after a 'use strict' directive, if any): a
     // `/** ... */` header counts as the first statement's JSDoc too, and stays with the file.
