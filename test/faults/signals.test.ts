@@ -92,21 +92,22 @@ function sigtermPending(pid: number): boolean {
 }
 
 /** A run of the agent that ignores SIGTERM, left running once the tool has sent it SIGTERM and waits for it to stop. */
-async function untilStopping(root: string, t: string) {
+/** A demo repo whose agent ignores SIGTERM, and a run of it caught while it waits for that agent to stop. */
+async function stoppingAnAgentThatIgnoresSigterm() {
+  const root = await demoRepo();
+  hangProfile(root);
+  patchFleetCommon(root, IGNORES_SIGTERM);
+  const before = baseline(root);
+  const t = tag();
   const child = spawnRun(root, ['run', AGENT, '--profile', 'hang', '--json'], t);
   await waitFor(() => v2Agents(t).some((p) => sigtermPending(p.pid)) || child.exitCode !== null || child.signalCode !== null, 'the tool to send SIGTERM to the agent', 90_000);
   expect(child.exitCode, 'the run ended before the shutdown check').toBeNull();
-  return { child };
+  return { root, before, t, child };
 }
 
 describe('11. a signal while the tool waits for an agent that ignores SIGTERM', () => {
   it('SIGTERM to the tool (the agent has 30 s to stop): exit 143 within seconds, the check says "interrupted", no process, file or commit left', async () => {
-    const root = await demoRepo();
-    hangProfile(root);
-    patchFleetCommon(root, IGNORES_SIGTERM);
-    const before = baseline(root);
-    const t = tag();
-    const { child } = await untilStopping(root, t);
+    const { root, before, t, child } = await stoppingAnAgentThatIgnoresSigterm();
     const t0 = Date.now();
     kill(child.pid!, 'SIGTERM');
     const res = await child;
@@ -119,12 +120,7 @@ describe('11. a signal while the tool waits for an agent that ignores SIGTERM', 
   }, 150_000);
 
   it('a second SIGTERM during the cleanup: exit 143 at once with one line saying what is left to whom; no agent outlives it; the next run puts back the rest and migrates once', async () => {
-    const root = await demoRepo();
-    hangProfile(root);
-    patchFleetCommon(root, IGNORES_SIGTERM);
-    const before = baseline(root);
-    const t = tag();
-    const { child } = await untilStopping(root, t);
+    const { root, before, t, child } = await stoppingAnAgentThatIgnoresSigterm();
     kill(child.pid!, 'SIGTERM');
     // Apart: two signals pending at once merge into one.
     await new Promise((r) => setTimeout(r, 100));
