@@ -451,13 +451,37 @@ function keptState(ctx: PythonTransformContext, fn: PyFunction, args: SyntaxNode
   const arg = list[0]!;
   if (storeOf(arg)) return true;
   if (arg.type !== 'identifier') return false;
-  let bound = false;
-  walk(fn.body, (n) => {
-    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-    if (n.type === 'for_statement' && n.childForFieldName('left')?.text === arg.text && storeOf(n.childForFieldName('right'))) bound = true;
-    if (n.type === 'assignment' && n.childForFieldName('left')?.text === arg.text && storeOf(n.childForFieldName('right'))) bound = true;
-  });
-  return bound;
+  // Where the method binds a local name: `v = <x>`, `v, self.unsent = <x>, []` (the store swapped
+  // out: `v` is the element at the same place), `for v in <x>`, `for i, v in enumerate(<x>)`.
+  const sources = (name: string): SyntaxNode[] => {
+    const out: SyntaxNode[] = [];
+    walk(fn.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      const left = n.childForFieldName('left');
+      const right = n.childForFieldName('right');
+      if (!left || !right) return;
+      if (n.type === 'assignment' || n.type === 'for_statement') {
+        if (left.text === name) out.push(right);
+        else if (n.type === 'assignment' && left.type === 'pattern_list' && right.type === 'expression_list' && left.namedChildCount === right.namedChildCount) {
+          const k = left.namedChildren.findIndex((x) => x.type === 'identifier' && x.text === name);
+          if (k >= 0) out.push(right.namedChildren[k]!);
+        } else if (n.type === 'for_statement' && left.type === 'pattern_list' && left.namedChildCount === 2 && left.namedChildren[1]!.text === name && right.type === 'call' && right.childForFieldName('function')?.text === 'enumerate') {
+          const a = right.childForFieldName('arguments')!.namedChildren;
+          if (a.length === 1) out.push(a[0]!);
+        }
+      }
+    });
+    return out;
+  };
+  // A name bound only from kept state, directly or through other such names (each followed once).
+  const seen = new Set<string>();
+  const kept = (name: string): boolean => {
+    if (seen.has(name)) return false;
+    seen.add(name);
+    const from = sources(name);
+    return from.length > 0 && from.every((x) => storeOf(x) || (x.type === 'identifier' && kept(x.text)));
+  };
+  return kept(arg.text);
 }
 
 /**
