@@ -12,6 +12,7 @@ import { indentAt, lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
 import { blocksOf, isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { analyzeLoopPublish } from './hardened-loop-publish.js';
+import { collectorWatchdog } from './hardened-watchdog.js';
 import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, LEGACY_RUN, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
 
 const label = 'hardened-main-loop';
@@ -85,6 +86,9 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   const fn = ctx.agent.methods.get(LEGACY_RUN);
   if (!fn) return fail('no run()', ctx.agent.cls.line);
   if (fn.isAsync) return fail('run() is async', fn.line);
+  // A watchdog thread restarting the collector thread: no base equivalent, a person's call (hardened-watchdog).
+  const dog = collectorWatchdog(ctx, cycleMethod(ctx));
+  if (dog) return fail(`run() keeps the cycle in threads, and ${dog.reason}`, fn.line);
   const params = fn.params.filter((p, i) => i > 0 && p.kind !== 'separator');
   if (params.length > 1 || params.some((p) => p.kind === 'args' || p.kind === 'kwargs')) return fail('run() takes more than an interval', fn.line);
   const param = params[0] ?? null;

@@ -5,6 +5,7 @@
 import { redirectedPublish } from './hardened-business-publish.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
+import { collectorWatchdog } from './hardened-watchdog.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { expressionOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
@@ -451,13 +452,37 @@ function keptState(ctx: PythonTransformContext, fn: PyFunction, args: SyntaxNode
   const arg = list[0]!;
   if (storeOf(arg)) return true;
   if (arg.type !== 'identifier') return false;
-  let bound = false;
-  walk(fn.body, (n) => {
-    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-    if (n.type === 'for_statement' && n.childForFieldName('left')?.text === arg.text && storeOf(n.childForFieldName('right'))) bound = true;
-    if (n.type === 'assignment' && n.childForFieldName('left')?.text === arg.text && storeOf(n.childForFieldName('right'))) bound = true;
-  });
-  return bound;
+  // Where the method binds a local name: `v = <x>`, `v, self.unsent = <x>, []` (the store swapped
+  // out: `v` is the element at the same place), `for v in <x>`, `for i, v in enumerate(<x>)`.
+  const sources = (name: string): SyntaxNode[] => {
+    const out: SyntaxNode[] = [];
+    walk(fn.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      const left = n.childForFieldName('left');
+      const right = n.childForFieldName('right');
+      if (!left || !right) return;
+      if (n.type === 'assignment' || n.type === 'for_statement') {
+        if (left.text === name) out.push(right);
+        else if (n.type === 'assignment' && left.type === 'pattern_list' && right.type === 'expression_list' && left.namedChildCount === right.namedChildCount) {
+          const k = left.namedChildren.findIndex((x) => x.type === 'identifier' && x.text === name);
+          if (k >= 0) out.push(right.namedChildren[k]!);
+        } else if (n.type === 'for_statement' && left.type === 'pattern_list' && left.namedChildCount === 2 && left.namedChildren[1]!.text === name && right.type === 'call' && right.childForFieldName('function')?.text === 'enumerate') {
+          const a = right.childForFieldName('arguments')!.namedChildren;
+          if (a.length === 1) out.push(a[0]!);
+        }
+      }
+    });
+    return out;
+  };
+  // A name bound only from kept state, directly or through other such names (each followed once).
+  const seen = new Set<string>();
+  const kept = (name: string): boolean => {
+    if (seen.has(name)) return false;
+    seen.add(name);
+    const from = sources(name);
+    return from.length > 0 && from.every((x) => storeOf(x) || (x.type === 'identifier' && kept(x.text)));
+  };
+  return kept(arg.text);
 }
 
 /**
@@ -649,6 +674,8 @@ function readCollectAccumulating(ctx: PythonTransformContext): Analysis<CollectP
     if (r.kind === 'identifier' && r.node.parent?.type === 'function_definition' && r.node.parent.id === fn.node.id) continue;
     if (run && run.outer.startIndex <= r.start && r.end <= run.outer.endIndex && isCollectCall(enclosingStatement(r.node), name)) continue;
     if (r.kind === 'identifier' && !(cls.node.startIndex <= r.start && r.end <= cls.node.endIndex)) continue;
+    const dog = collectorWatchdog(ctx, name);
+    if (dog && dog.collector.outer.startIndex <= r.start && r.end <= dog.collector.outer.endIndex) return fail(`${name}() is called by a collector thread at line ${r.line}: ${dog.reason}`, r.line);
     return fail(`${name}() is also used at line ${r.line}`, r.line);
   }
   const transport = (m: string) => isTransport(ctx, m);
@@ -749,6 +776,8 @@ function readCollectDirect(ctx: PythonTransformContext): Analysis<CollectPlan> {
     if (r.kind === 'identifier' && r.node.parent?.type === 'function_definition' && r.node.parent.id === fn.node.id) continue;
     if (run && run.outer.startIndex <= r.start && r.end <= run.outer.endIndex) continue;
     if (r.kind === 'identifier' && !(cls.node.startIndex <= r.start && r.end <= cls.node.endIndex)) continue; // a module-level name `collect`
+    const dog = collectorWatchdog(ctx, name);
+    if (dog && dog.collector.outer.startIndex <= r.start && r.end <= dog.collector.outer.endIndex) return fail(`${name}() is called by a collector thread at line ${r.line}: ${dog.reason}`, r.line);
     return fail(`${name}() is also used at line ${r.line} (${head(r.node.parent ?? r.node)}); it stays a method of its own`, r.line);
   }
   const transport = (m: string) => isTransport(ctx, m);
