@@ -647,6 +647,10 @@ function producer(call: SyntaxNode, scope: PayloadScope): Translation {
   if (t) {
     const method = /^self\.(\w+)\(\)$/.exec(t.text)?.[1];
     if (method && scope.methods.has(method)) return t;
+    // board.snapshot() in a helper object's removed health code (`board = self`, the helper the agent's
+    // self.board): the helper's payload method, called on the agent's member.
+    const held = /^(self\.\w+)\.\w+\(\)$/.exec(t.text)?.[1];
+    if (held && [...(scope.params?.values() ?? [])].some((g) => g.type === 'attribute' && g.text === held)) return t;
     // agent._snapshot().to_dict(): a record the agent's payload method builds, as a mapping.
     const chained = /^self\.(\w+)\(\)\.(\w+)\(\)$/.exec(t.text);
     if (chained && recordMapping(chained[1]!, { method: chained[2]! }, call, scope)) return t;
@@ -843,6 +847,14 @@ export function translate(expr: SyntaxNode, scope: PayloadScope, depth = 0): Tra
     if (localNames.has(n.text) || SAFE_NAMES.has(n.text)) return;
     if (n.text === 'self' || isModuleName(n)) {
       if (n.text === 'self') ok = false;
+      return;
+    }
+    // A name of the removed code standing for one of the agent's members (`board` in a helper object's
+    // start method, `board = self`, the helper being the agent's `self.board`): read on that member.
+    const given = p?.type === 'attribute' && p.childForFieldName('object')?.id === n.id ? scope.params?.get(n.text) : undefined;
+    if (given?.type === 'attribute' && /^self\.\w+$/.test(given.text)) {
+      edits.push([n.startIndex, n.endIndex, given.text]);
+      members.add(given.childForFieldName('attribute')!.text);
       return;
     }
     // A local of the handler computed just before the payload (`latest = agent.history[-1] if agent.history

@@ -35,11 +35,11 @@ function positional(fn: PyFunction, method: boolean): string[] {
   return method ? out.slice(1) : out;
 }
 
-/** Binds in a body (nested handler classes and closures included). */
-function bindsIn(body: SyntaxNode, servers: ServerClasses): Array<{ name: string; off: number; line: number }> {
+/** Binds in a body (nested handler classes and closures included), but those the migration removes (`gone`). */
+function bindsIn(body: SyntaxNode, servers: ServerClasses, gone?: (n: SyntaxNode) => boolean): Array<{ name: string; off: number; line: number }> {
   const out: Array<{ name: string; off: number; line: number }> = [];
   walk(body, (n) => {
-    if (n.type !== 'call') return;
+    if (n.type !== 'call' || gone?.(n)) return;
     const expr = boundPort(n, servers);
     const s = expr ? split(expr) : null;
     if (s) out.push({ ...s, line: n.startPosition.row + 1 });
@@ -63,7 +63,7 @@ export function functionBoundParams(fn: PyFunction, servers: ServerClasses): Bou
  * Parameters of a class's `__init__` whose value one of its methods binds: directly in `__init__`,
  * or stored (`self.port = port`) and bound as `self.port` by a method that something calls.
  */
-export function classBoundParams(cls: PyClass, servers: ServerClasses, module: ModuleModel): BoundParam[] {
+export function classBoundParams(cls: PyClass, servers: ServerClasses, module: ModuleModel, gone?: (n: SyntaxNode) => boolean): BoundParam[] {
   const init = cls.methods.get('__init__');
   if (!init) return [];
   const params = positional(init, true);
@@ -80,7 +80,7 @@ export function classBoundParams(cls: PyClass, servers: ServerClasses, module: M
   const out: BoundParam[] = [];
   for (const m of cls.methods.values()) {
     if (m.name !== '__init__' && !isCalled(m.name, module)) continue;
-    for (const b of bindsIn(m.body, servers)) {
+    for (const b of bindsIn(m.body, servers, gone)) {
       // normPort reads `self.port` as `port`: a stored attribute first, else (in __init__) the parameter itself.
       const param = stored.get(b.name) ?? (m.name === '__init__' && all.includes(b.name) ? b.name : undefined);
       if (!param) continue;
@@ -122,7 +122,7 @@ export interface Handoff {
  * In-file code a call of the agent runs that binds a port the call hands it: the call, the argument
  * and the bound parameter. `parents` are the agent's in-file superclasses (for `super().__init__`).
  */
-export function portHandoffs(call: SyntaxNode, module: ModuleModel, servers: ServerClasses, parents: PyClass[]): Handoff[] {
+export function portHandoffs(call: SyntaxNode, module: ModuleModel, servers: ServerClasses, parents: PyClass[], gone?: (n: SyntaxNode) => boolean): Handoff[] {
   const fn = callee(call) ?? '';
   const text = (call.childForFieldName('function')?.text ?? '').replace(/\s+/g, '');
   let bound: BoundParam[] = [];
@@ -130,7 +130,7 @@ export function portHandoffs(call: SyntaxNode, module: ModuleModel, servers: Ser
   const fnModel = module.functions.get(fn);
   const cls = module.classes.find((c) => c.name === fn);
   if (fnModel) bound = functionBoundParams(fnModel, servers);
-  else if (cls && !servers.has(cls.name)) bound = classBoundParams(cls, servers, module);
+  else if (cls && !servers.has(cls.name)) bound = classBoundParams(cls, servers, module, gone);
   else if (/^super\([^)]*\)\.__init__$/.test(text) && parents.length) bound = classBoundParams(parents[0]!, servers, module);
   else {
     const explicit = parents.find((p) => text === `${p.name}.__init__`);

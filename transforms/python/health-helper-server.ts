@@ -111,7 +111,7 @@ function moduleHandler(ctx: PythonTransformContext, call: SyntaxNode, fn: PyFunc
 }
 
 /** The helper's handler answers a health route (`/health`, `/healthz`, ...) or any GET with a JSON status. */
-function answersHealth(body: SyntaxNode): boolean {
+export function answersHealth(body: SyntaxNode): boolean {
   let found = false;
   walk(body, (n) => {
     if (n.type === 'string' && /^[rbuf]*["']\/(health|healthz|status|ping|ready|live)\b/i.test(n.text)) found = true;

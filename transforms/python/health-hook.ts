@@ -143,7 +143,10 @@ function removedHealthRegions(ctx: PythonTransformContext): Array<{ symbol: stri
       if (c) out.push({ symbol: name, node: c.outer });
     }
   }
-  for (const s of resolved.statements) if (s.finding === 'health') out.push({ symbol: s.symbol, node: s.node });
+  // A statement whose payload region lies inside it (a helper object's removed start method) is read there, in its scope.
+  const readInOwnScope = (s: (typeof resolved.statements)[number]) =>
+    !!s.payloadRegion && s.node.startIndex <= s.payloadRegion.node.startIndex && s.payloadRegion.node.endIndex <= s.node.endIndex;
+  for (const s of resolved.statements) if (s.finding === 'health' && !readInOwnScope(s)) out.push({ symbol: s.symbol, node: s.node });
   // A module-level handler class the removed health server served with (`HTTPServer((h, health_port), StatsHandler)`)
   // that stays (it answers other paths too): what its /health answered moves all the same.
   const handlers = new Map(ctx.module.classes.filter((c) => c.bases.some((b) => HTTP_HANDLER_BASE.test(baseName(b) ?? ''))).map((c) => [c.name, c]));

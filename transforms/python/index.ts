@@ -3,6 +3,7 @@
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { removeHealth } from './remove-health.js';
 import { removeHealthHelperServer } from './health-helper-server.js';
+import { removeHealthHelperObject } from './health-helper-object.js';
 import { removeSignalHandlers, signalHandlerShutdown } from './remove-signal-handlers.js';
 import { removeMainLoop } from './remove-main-loop.js';
 import { removeTeardown } from './remove-teardown.js';
@@ -51,6 +52,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   hardenedMainLoopPropose,
   removeHealth,
   removeHealthHelperServer,
+  removeHealthHelperObject,
   removeSignalHandlers,
   // Before remove-main-loop: a request loop it turns into the base's hook is its run() proposal.
   requestLoopPropose,

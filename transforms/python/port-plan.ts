@@ -66,7 +66,7 @@ function handedPorts(ctx: PythonTransformContext, basePorts: BasePort[], servers
   for (const m of ctx.agent.methods.values()) {
     walkAgentCode(m, (n) => {
       if (n.type !== 'call' || isRemoved(ctx, n)) return;
-      for (const h of portHandoffs(n, ctx.module, servers, parents)) {
+      for (const h of portHandoffs(n, ctx.module, servers, parents, (b) => isRemoved(ctx, b))) {
         const arg = h.arg.text.replace(/\s+/g, '');
         const expr = `${arg.replace(/^self\./, '')}${h.param.off ? `+${h.param.off}` : ''}`;
         if (!/^[A-Za-z_]\w*(\+\d+)?$|^\d+(\+\d+)?$/.test(expr)) continue;
