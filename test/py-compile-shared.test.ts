@@ -82,20 +82,33 @@ describe('shared python3 compile sessions', () => {
     expect(compileChildren()).toEqual([]);
   });
 
-  it('another working directory gets its own python3 (what `python3` names may differ there)', async () => {
+  it('another working directory gets its own python3 (what `python3` names may differ there); at most one rests', async () => {
     await closeSharedCompileSessions();
     await pyCompileAll(sources);
+    const [here] = compileChildren();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'migrate-compile-shared-cwd-'));
     temps.push(dir);
     process.chdir(dir);
+    let lease;
     try {
-      await pyCompileAll(sources);
+      expect(await pyCompileAll(sources)).toEqual(await pyCompileAll(sources));
+      // The resting one of the first directory ended: one python3, the second directory's.
+      await until('the first directory\'s resting python3 to end', () => !compileChildren().includes(here!));
+      expect(compileChildren()).toHaveLength(1);
+      lease = sharedCompileSession();
+      expect(await lease.compile(sources[0]!)).toBeNull();
     } finally {
       process.chdir(cwd);
     }
-    expect(compileChildren()).toHaveLength(2);
+    const [there] = compileChildren();
+    // One in use is not ended by a compile elsewhere.
     await pyCompileAll(sources);
-    expect(compileChildren()).toHaveLength(2);
+    const both = compileChildren();
+    expect(both).toHaveLength(2);
+    expect(both).toContain(there);
+    expect(both).not.toContain(here);
+    expect(await lease.compile(sources[1]!)).toMatch(/IndentationError/);
+    await lease.close();
     await closeSharedCompileSessions();
     expect(compileChildren()).toEqual([]);
   });

@@ -204,7 +204,17 @@ function acquire(key: string): Shared {
     clearTimeout(entry.idle);
     entry = undefined;
   }
-  if (!entry) shared.set(key, (entry = { session: new PyCompileSession(), users: 0, leases: 0 }));
+  if (!entry) {
+    // Another place (directory, environment): the resting sessions of the others end, so at
+    // most one python3 rests whatever the number of places.
+    for (const [k, other] of shared) {
+      if (other.users > 0) continue;
+      shared.delete(k);
+      clearTimeout(other.idle);
+      void other.session.close();
+    }
+    shared.set(key, (entry = { session: new PyCompileSession(), users: 0, leases: 0 }));
+  }
   entry.users++;
   entry.leases++;
   clearTimeout(entry.idle);
