@@ -61,10 +61,13 @@ const PATH = pathWithDirectPython3();
  */
 const HEAVY_FIRST = [
   'test/python-hardened.test.ts',
-  'test/cli-batch.test.ts',
   'test/cli-newcomer.test.ts',
+  'test/cli-batch.test.ts',
+  'test/promote.test.ts',
   'test/large-fleet.test.ts',
   'test/record-git.test.ts',
+  'test/cli-python.test.ts',
+  'test/cli-in-process.test.ts',
   'test/jobs.test.ts',
 ];
 class HeavyFirst extends BaseSequencer {

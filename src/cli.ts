@@ -6,7 +6,7 @@
 // sets the exit code it returns; a test calls it in its own process with captured streams.
 import { Command, CommanderError, Option } from 'commander';
 import { UsageError, oneLine } from './core/errors.js';
-import { io, resetProcessState, withInvocation } from './core/invocation.js';
+import { closeCommandLeftovers, io, resetProcessState, withInvocation } from './core/invocation.js';
 import { TOOL_VERSION } from './core/version.js';
 import { COLOR_MODES, setColorMode, type ColorMode } from './report/terminal.js';
 import { releaseStartupSignals, startupCommand } from './core/startup-signals.js';
@@ -230,6 +230,9 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
   try {
     return await withInvocation({ argv, stdout: opts.stdout ?? process.stdout, stderr: opts.stderr ?? process.stderr }, () => parseAndRun(argv));
   } finally {
+    // Nothing kept for reuse (python3 compile sessions) outlives the command: the tool's
+    // process ends at once, an in-process caller is left no child of the command's.
+    await closeCommandLeftovers();
     if (opts.env) replaceEnv(env);
     if (opts.cwd) process.chdir(cwd);
   }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
 import { execaSync } from 'execa';
-import { agentProcessesUnder, cli, commitAll, DEMO_AGENTS, DEMO_FLEET, demoFleetRepos, ensureBuilt, git, listFiles, REPO, spawnCli, tempDirsOfThisFile, waitFor } from './helpers/cli.js';
+import { agentProcessesUnder, cliInProcess, commitAll, DEMO_AGENTS, DEMO_FLEET, demoFleetRepos, ensureBuilt, git, listFiles, REPO, spawnCli, tempDirsOfThisFile, waitFor } from './helpers/cli.js';
 
 const DEMO = DEMO_FLEET;
 const AGENTS = DEMO_AGENTS;
@@ -95,7 +95,7 @@ describe('migrate run --all with validation (embedded registry and sink)', () =>
   beforeAll(async () => {
     root = await demoRepo();
     base = git(root, ['rev-parse', 'HEAD']);
-    run = await cli(root, ['run', '--all', '--json', '--concurrency', '4']);
+    run = await cliInProcess(root, ['run', '--all', '--json', '--concurrency', '4']);
     out = JSON.parse(run.stdout) as RunJson;
   }, 120_000);
 
@@ -163,7 +163,7 @@ describe('migrate run --all with validation (embedded registry and sink)', () =>
     const [first, second, third] = commits as [MigrateCommit, MigrateCommit, MigrateCommit];
     const othersBefore = new Map([...second.files, ...third.files].map((f) => [f, sha256(readFileSync(path.join(root, f)))]));
 
-    const r = await cli(root, ['revert', first.agent]);
+    const r = await cliInProcess(root, ['revert', first.agent]);
     expect(r.exitCode, r.stderr).toBe(0);
     for (const f of first.files) expect(existsSync(path.join(root, f)), `${f} must be gone`).toBe(false);
     for (const [f, h] of othersBefore) expect(sha256(readFileSync(path.join(root, f))), `${f} must be intact`).toBe(h);
@@ -172,12 +172,12 @@ describe('migrate run --all with validation (embedded registry and sink)', () =>
     // The revert commit names the agent and the reverted commit.
     expect(git(root, ['log', '-1', '--format=%(trailers:key=Migrate-Revert,valueonly,separator=)']).trim()).toBe(first.sha);
 
-    const again = await cli(root, ['revert', first.agent]);
+    const again = await cliInProcess(root, ['revert', first.agent]);
     expect(again.exitCode).toBe(2);
     expect(again.stderr.trim().split('\n')).toHaveLength(1);
     expect(again.stderr).toContain('already reverted');
 
-    const status = await cli(root, ['status', '--json']);
+    const status = await cliInProcess(root, ['status', '--json']);
     expect(status.exitCode, status.stderr).toBe(0);
     const rows = (JSON.parse(status.stdout) as { agents: Array<{ name: string; state: string; commit: string | null }> }).agents;
     const state = Object.fromEntries(rows.map((x) => [x.name, x.state]));
@@ -204,7 +204,7 @@ describe('a dirty tree is refused with nothing changed', () => {
       const head = git(root, ['rev-parse', 'HEAD']);
       const status = git(root, ['status', '--porcelain']);
       const files = listFiles(root);
-      const r = await cli(root, ['run', '--all', '--no-validate']);
+      const r = await cliInProcess(root, ['run', '--all', '--no-validate']);
       expect(r.exitCode).toBe(2);
       expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
       expect(r.stderr).toMatch(kind === 'staged change' ? /staged changes.*NOTES\.txt/ : /uncommitted changes.*agents\/kv_cache_agent\.py/);
@@ -221,13 +221,13 @@ describe('untracked files', () => {
     const root = await demoRepo();
     const head = git(root, ['rev-parse', 'HEAD']);
     writeFileSync(path.join(root, 'NOTES.txt'), 'unrelated\n');
-    const refused = await cli(root, ['run', 'KVCacheAgent', 'TextStatsAgent', '--no-validate']);
+    const refused = await cliInProcess(root, ['run', 'KVCacheAgent', 'TextStatsAgent', '--no-validate']);
     expect(refused.exitCode).toBe(2);
     expect(refused.stderr.trim().split('\n')).toHaveLength(1);
     expect(refused.stderr).toMatch(/untracked files \(NOTES\.txt\).*--allow-dirty/);
     expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
 
-    const r = await cli(root, ['run', 'KVCacheAgent', 'TextStatsAgent', '--no-validate', '--allow-dirty']);
+    const r = await cliInProcess(root, ['run', 'KVCacheAgent', 'TextStatsAgent', '--no-validate', '--allow-dirty']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(git(root, ['status', '--porcelain'])).toBe('?? NOTES.txt');
     const commits = migrateCommits(root, head);
@@ -238,7 +238,7 @@ describe('untracked files', () => {
     git(root, ['rm', '-q', 'agents/kv_cache_agent_v2.py', 'migration-log/KVCacheAgent.json']);
     git(root, ['commit', '-q', '-m', 'drop the KVCacheAgent migration by hand']);
     writeFileSync(path.join(root, 'agents', 'kv_cache_agent_v2.py'), '# half-done by hand\n');
-    const leftover = await cli(root, ['run', 'KVCacheAgent', '--no-validate', '--allow-dirty']);
+    const leftover = await cliInProcess(root, ['run', 'KVCacheAgent', '--no-validate', '--allow-dirty']);
     expect(leftover.exitCode).toBe(2);
     expect(leftover.stderr).toContain('agents/kv_cache_agent_v2.py (untracked) would be written by this run');
     expect(readFileSync(path.join(root, 'agents', 'kv_cache_agent_v2.py'), 'utf8')).toBe('# half-done by hand\n');
@@ -251,7 +251,7 @@ describe('outside a git repository', () => {
     temps.push(root);
     cpSync(DEMO, root, { recursive: true });
     const files = listFiles(root);
-    const r = await cli(root, ['run', '--all', '--no-validate']);
+    const r = await cliInProcess(root, ['run', '--all', '--no-validate']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
     expect(r.stderr).toContain('is not inside a git work tree');
@@ -266,7 +266,7 @@ describe('a commit that fails', () => {
     const hook = path.join(root, '.git', 'hooks', 'pre-commit');
     writeFileSync(hook, '#!/bin/sh\ngit diff --cached --name-only | grep -q rate_limiter && { echo "hook: rate limiter frozen" >&2; exit 1; }\nexit 0\n');
     chmodSync(hook, 0o755);
-    const r = await cli(root, ['run', '--all', '--no-validate', '--json']);
+    const r = await cliInProcess(root, ['run', '--all', '--no-validate', '--json']);
     expect(r.exitCode).toBe(1);
     const out = JSON.parse(r.stdout) as RunJson;
     const rl = out.results.find((x) => x.agent === 'RateLimiterAgent')!;
@@ -324,7 +324,7 @@ describe('interruption', () => {
       expect(done.length, 'killed after the first commit').toBeGreaterThanOrEqual(1);
       expect(done.length, 'killed before the last commit').toBeLessThan(AGENTS.length);
 
-      const rerun = await cli(root, ['run', '--all', '--no-validate', '--json']);
+      const rerun = await cliInProcess(root, ['run', '--all', '--no-validate', '--json']);
       expect(rerun.exitCode, rerun.stderr).toBe(0);
       const out = JSON.parse(rerun.stdout) as RunJson;
       for (const r of out.results) {
@@ -357,7 +357,7 @@ describe('interruption', () => {
     const { head, res } = await killDuringValidation(root, 'SIGINT', async (pid) => {
       process.kill(pid, 'SIGSTOP');
       try {
-        const second = await cli(root, ['run', '--all', '--no-validate']);
+        const second = await cliInProcess(root, ['run', '--all', '--no-validate']);
         expect(second.exitCode).toBe(2);
         expect(second.stderr.trim().split('\n')).toHaveLength(1);
         expect(second.stderr).toMatch(new RegExp(`another migrate run \\(pid ${pid}, started [^)]+\\) is in progress in this repository`));
@@ -383,7 +383,7 @@ describe('interruption', () => {
     });
     expect(listFiles(root).filter((f) => /_v2\.py$/.test(f)).length, 'and leaves its _v2 files').toBeGreaterThan(0);
     // --dry-run does not record, so it neither recovers nor commits; a real run does.
-    const rerun = await cli(root, ['run', 'KVCacheAgent', '--no-validate', '--json']);
+    const rerun = await cliInProcess(root, ['run', 'KVCacheAgent', '--no-validate', '--json']);
     expect(rerun.exitCode, rerun.stderr).toBe(0);
     const commits = expectConsistent(root, head);
     expect(commits.map((c) => c.agent)).toEqual(['KVCacheAgent']);
@@ -400,9 +400,9 @@ describe('--shard i/n', () => {
     const BROKEN = 'broken_agent.py';
     const main = git(root, ['rev-parse', 'HEAD']);
     // Shard 1: planned by a dry run, then run for real with --json by another process.
-    const planned = await cli(root, ['run', '--all', '--dry-run', '--json', '--shard', '1/2']);
+    const planned = await cliInProcess(root, ['run', '--all', '--dry-run', '--json', '--shard', '1/2']);
     const plan = (JSON.parse(planned.stdout) as RunJson).results.map((x) => x.agent).sort();
-    const r1 = await cli(root, ['run', '--all', '--no-validate', '--json', '--shard', '1/2']);
+    const r1 = await cliInProcess(root, ['run', '--all', '--no-validate', '--json', '--shard', '1/2']);
     const one = (JSON.parse(r1.stdout) as RunJson).results.map((x) => x.agent).sort();
     expect(one, 'the same split every time').toEqual(plan);
     expect(r1.exitCode, r1.stderr).toBe(one.includes(BROKEN) ? 1 : 0);
@@ -412,7 +412,7 @@ describe('--shard i/n', () => {
 
     // Shard 2, from main again as a CI job would, without --json on a non-TTY stderr.
     git(root, ['checkout', '-q', 'main']);
-    const r2 = await cli(root, ['run', '--all', '--no-validate', '--shard', '2/2']);
+    const r2 = await cliInProcess(root, ['run', '--all', '--no-validate', '--shard', '2/2']);
     expect(git(root, ['rev-parse', '--abbrev-ref', 'HEAD'])).toBe('migrate/shard-2-of-2');
     const agents2 = migrateCommits(root, main).map((c) => c.agent).sort();
     const brokenIn2 = r2.stdout.includes(`failed ${BROKEN}: agents/${BROKEN}:`);

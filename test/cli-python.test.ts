@@ -1,4 +1,4 @@
-// Issue 2 end to end: the built CLI (`node bin/migrate.js`) on the Python fixture cases
+// Issue 2 end to end: the built CLI (its main(), in this process: cliInProcess) on the Python fixture cases
 // materialised into real temporary repositories — scan classification file by file,
 // `run --all --no-validate --no-commit`, broken files in a batch, dry-run, diff, --force.
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execaSync } from 'execa';
 import { listCases, materialize, materializeAll, type FixtureCase } from './helpers/python-fixtures.js';
-import { cli, ensureBuilt, hashTree, initGit, listFiles } from './helpers/cli.js';
+import { cliInProcess, ensureBuilt, hashTree, initGit, listFiles } from './helpers/cli.js';
 
 // One repository holds one base: the cases written against the reference base run in python-fixtures and python-runtime-cases.
 const cases = listCases().filter((c) => c.spec.base !== 'reference');
@@ -91,7 +91,7 @@ describe('migrate scan --json on every fixture case in one repository', () => {
 
   beforeAll(async () => {
     root = tmp(materializeAll(cases));
-    const r = await cli(root, ['scan', '--json']);
+    const r = await cliInProcess(root, ['scan', '--json']);
     expect(r.exitCode, r.stderr).toBe(0);
     scan = JSON.parse(r.stdout) as ScanJson;
   });
@@ -189,7 +189,7 @@ describe('scan respects .gitignore', () => {
     it(`in a ${kind}: an agent under an ignored folder is not scanned`, async () => {
       const root = repoWithIgnoredAgent();
       if (kind === 'git repository') initGit(root);
-      const r = await cli(root, ['scan', '--json']);
+      const r = await cliInProcess(root, ['scan', '--json']);
       expect(r.exitCode, r.stderr).toBe(0);
       const scan = JSON.parse(r.stdout) as ScanJson;
       const files = [...scan.agents.map((a) => a.file), ...scan.skipped.map((s) => s.file)];
@@ -205,7 +205,7 @@ describe('migrate run --all --no-validate --no-commit', () => {
   it('writes every _v2 equal to expected.py, touches no original, follows the JSON contract; a port clash fails only its agent (exit 1)', async () => {
     const root = tmp(materializeAll(parseable));
     const before = hashTree(root);
-    const r = await cli(root, ['run', '--all', '--no-validate', '--no-commit', '--json']);
+    const r = await cliInProcess(root, ['run', '--all', '--no-validate', '--no-commit', '--json']);
     expect(r.exitCode, r.stderr).toBe(parseable.some(clashes) ? 1 : 0);
     expect(r.stderr).toBe('');
     const out = JSON.parse(r.stdout) as RunJson;
@@ -256,7 +256,7 @@ describe('migrate run --all --no-validate --no-commit', () => {
     const bad = ['syntax-broken-self-paste', 'syntax-broken-injected-super', 'non-utf8-latin1', 'empty-file'].map((n) => cases.find((c) => c.name === n)!);
     const root = tmp(materializeAll([...good, ...bad]));
     const before = hashTree(root);
-    const r = await cli(root, ['run', '--all', '--no-validate', '--no-commit', '--json']);
+    const r = await cliInProcess(root, ['run', '--all', '--no-validate', '--no-commit', '--json']);
     expect(r.exitCode, r.stderr).toBe(1);
     const out = JSON.parse(r.stdout) as RunJson;
     expectRunContract(out);
@@ -279,7 +279,7 @@ describe('migrate run --all --no-validate --no-commit', () => {
     for (const [f, h] of before) expect(after.get(f), `${f} changed`).toBe(h);
 
     // The human report names the broken file and line too.
-    const human = await cli(root, ['run', '--all', '--no-validate', '--no-commit']);
+    const human = await cliInProcess(root, ['run', '--all', '--no-validate', '--no-commit']);
     expect(human.exitCode).toBe(1);
     expect(human.stdout).toMatch(/failed .*agents\/model_evaluation_framework\.py:73: syntax error/);
   }, 90_000);
@@ -292,7 +292,7 @@ describe('dry run, diff, --force, rerun', () => {
     const root = tmp(materializeAll(picked()));
     const before = listFiles(root);
     const hashes = hashTree(root);
-    const r = await cli(root, ['run', '--all', '--dry-run']);
+    const r = await cliInProcess(root, ['run', '--all', '--dry-run']);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(listFiles(root)).toEqual(before);
     expect(hashTree(root)).toEqual(hashes);
@@ -307,17 +307,17 @@ describe('dry run, diff, --force, rerun', () => {
   it('migrate diff prints the diff after a run; a different _v2 needs --force; a rerun is unchanged', async () => {
     const [tabs, mainStart] = picked() as [FixtureCase, FixtureCase];
     const root = tmp(materializeAll(picked()));
-    const first = await cli(root, ['run', '--all', '--no-validate', '--no-commit', '--json']);
+    const first = await cliInProcess(root, ['run', '--all', '--no-validate', '--no-commit', '--json']);
     expect(first.exitCode, first.stderr).toBe(0);
 
-    const d = await cli(root, ['diff', 'CalendarAgent']);
+    const d = await cliInProcess(root, ['diff', 'CalendarAgent']);
     expect(d.exitCode, d.stderr).toBe(0);
     expect(d.stdout).toContain(`--- ${tabs.rel}`);
     expect(d.stdout).toContain(`+++ ${v2(tabs.rel)}`);
     expect(d.stdout).toMatch(/^\+.*BaseAgent/m);
 
     // Rerun on an unchanged repository: every agent reports unchanged, nothing rewritten.
-    const again = await cli(root, ['run', '--all', '--no-validate', '--no-commit', '--json']);
+    const again = await cliInProcess(root, ['run', '--all', '--no-validate', '--no-commit', '--json']);
     expect(again.exitCode, again.stderr).toBe(0);
     const againOut = JSON.parse(again.stdout) as RunJson;
     expect(againOut.results.map((r) => [r.file, r.status])).toEqual(picked().map((c) => [c.rel, 'unchanged']).sort());
@@ -325,21 +325,21 @@ describe('dry run, diff, --force, rerun', () => {
     // A hand-edited _v2 is not overwritten without --force.
     const target = path.join(root, v2(mainStart.rel));
     writeFileSync(target, '# edited by hand\n');
-    const refusedRun = await cli(root, ['run', mainStart.rel, '--no-validate', '--no-commit', '--json']);
+    const refusedRun = await cliInProcess(root, ['run', mainStart.rel, '--no-validate', '--no-commit', '--json']);
     expect(refusedRun.exitCode).toBe(1);
     const res = (JSON.parse(refusedRun.stdout) as RunJson).results[0]!;
     expect(res.status).toBe('failed');
     expect(String(res.error)).toContain(`${v2(mainStart.rel)} already exists and differs; pass --force`);
     expect(readFileSync(target, 'utf8')).toBe('# edited by hand\n');
 
-    const forced = await cli(root, ['run', mainStart.rel, '--no-validate', '--no-commit', '--force', '--json']);
+    const forced = await cliInProcess(root, ['run', mainStart.rel, '--no-validate', '--no-commit', '--force', '--json']);
     expect(forced.exitCode, forced.stderr).toBe(0);
     expect(readFileSync(target).equals(readFileSync(mainStart.expectedFile))).toBe(true);
   }, 90_000);
 
   it('migrate diff of an agent without a _v2 is a one-line usage error', async () => {
     const root = tmp(materialize(picked()[0]!, mkdtempSync(path.join(os.tmpdir(), 'migrate-cli-diff-'))));
-    const d = await cli(root, ['diff', 'CalendarAgent']);
+    const d = await cliInProcess(root, ['diff', 'CalendarAgent']);
     expect(d.exitCode).toBe(2);
     expect(d.stderr.trim().split('\n')).toHaveLength(1);
     expect(d.stderr).toContain('CalendarAgent has no agents/calendar_agent_v2.py yet');

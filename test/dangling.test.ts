@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { FIXTURES, listCases, materialize, REFERENCE_BASE } from './helpers/python-fixtures.js';
-import { cli, ensureBuilt, gitRepo, git, REPO } from './helpers/cli.js';
+import { cliInProcess, ensureBuilt, gitRepo, git, REPO } from './helpers/cli.js';
 
 const CHECKER = path.join(REPO, 'scripts', 'check-dangling.py');
 const HARDENED = path.join(REPO, 'fixtures', 'python-hardened');
@@ -114,10 +114,10 @@ describe('no dangling reference, no orphaned behaviour in the Python outputs (sc
     ensureBuilt();
     const root = gitRepo(path.join(REPO, 'fixtures', 'demo-fleet'), 'migrate-dangling-demo-');
     temps.push(root);
-    expect((await cli(root, ['init'])).exitCode).toBe(0);
+    expect((await cliInProcess(root, ['init'])).exitCode).toBe(0);
     git(root, ['add', '-A']);
     git(root, ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '-qm', 'base']);
-    const run = await cli(root, ['run', '--all', '--no-validate', '--no-commit', '--json']);
+    const run = await cliInProcess(root, ['run', '--all', '--no-validate', '--no-commit', '--json']);
     type Result = { file: string; output: string | null; kept_for_review: Array<{ symbol: string }>; warnings: string[] };
     const results = (JSON.parse(run.stdout) as { results: Result[] }).results;
     const cases = results.filter((r) => r.output).map((r) => ({

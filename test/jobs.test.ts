@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, ensureBuilt, git, initGit, REPO, tempDirsOfThisFile } from './helpers/cli.js';
+import { cliInProcess, ensureBuilt, git, initGit, REPO, tempDirsOfThisFile } from './helpers/cli.js';
 import { writeFleet } from './bench/fleet/fleet.js';
 
 const temps = tempDirsOfThisFile();
@@ -37,7 +37,7 @@ describe('-j N', () => {
     const root = fleetRepo();
     const scans = [];
     for (const j of ['1', '2']) {
-      const r = await cli(root, ['scan', '--json', '-j', j], { timeout: 300_000 });
+      const r = await cliInProcess(root, ['scan', '--json', '-j', j], { timeout: 300_000 });
       expect(r.exitCode, r.stderr).toBe(0);
       scans.push(JSON.parse(r.stdout));
     }
@@ -50,7 +50,7 @@ describe('-j N', () => {
 
     const runs = [];
     for (const j of ['1', '2']) {
-      const r = await cli(root, ['run', '--all', '--no-validate', '--no-commit', '--json', '-j', j], { timeout: 300_000 });
+      const r = await cliInProcess(root, ['run', '--all', '--no-validate', '--no-commit', '--json', '-j', j], { timeout: 300_000 });
       // The refused module fails (exit 1); every agent is rewritten.
       expect(r.exitCode, r.stderr).toBe(1);
       runs.push(runOutcome(root, r.stdout));
@@ -65,7 +65,7 @@ describe('-j N', () => {
     const root = fleetRepo();
     const before = git(root, ['status', '--porcelain', '--untracked-files=all']);
     const head = git(root, ['rev-parse', 'HEAD']);
-    const r = await cli(root, ['run', '--all', '-j', '0']);
+    const r = await cliInProcess(root, ['run', '--all', '-j', '0']);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('--jobs takes a whole number of at least 1, not "0"');
     // Before any work: no file written, no commit.

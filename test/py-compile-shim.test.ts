@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { pyCompileAll } from '../src/lang/python/py-compile.js';
+import { closeSharedCompileSessions, pyCompileAll } from '../src/lang/python/py-compile.js';
 
 const real = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
 const temps: string[] = [];
@@ -36,12 +36,15 @@ describe('PyCompileSession through a python3 shim', () => {
     expect(first[0]).toBeNull();
     expect(first[1]).toMatch(/^agents\/bad\.py:3: python3 refuses it: IndentationError/);
     expect(count()).toBe(1);
-    // A second session (verify's, after the scan's): the same verdicts, no second shim start.
+    // A second session (one in another command of this process; within one they share one
+    // python3, test/py-compile-shared.test.ts): the same verdicts, no second shim start.
+    await closeSharedCompileSessions();
     expect(await pyCompileAll(sources)).toEqual(first);
     expect(count()).toBe(1);
     // Another environment may choose another version: the shim is asked again.
     process.env.PYENV_VERSION_TEST = 'other';
     expect(await pyCompileAll(sources)).toEqual(first);
     expect(count()).toBe(2);
+    await closeSharedCompileSessions();
   });
 });

@@ -49,3 +49,19 @@ export function forgetOnReset(fn: () => void): void {
 export function resetProcessState(): void {
   for (const r of resets) r();
 }
+
+const closers = new Set<() => Promise<void>>();
+
+/**
+ * A module holding something the command may leave open (a child process kept for reuse)
+ * registers how to end it: main() awaits every one when the command returns, so nothing
+ * started for the command outlives it and the tool's process ends at once.
+ */
+export function closeAtCommandEnd(fn: () => Promise<void>): void {
+  closers.add(fn);
+}
+
+/** End what the command left open (see closeAtCommandEnd); failures do not change the command's outcome. */
+export async function closeCommandLeftovers(): Promise<void> {
+  await Promise.all([...closers].map((c) => c().catch(() => undefined)));
+}

@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SkippedFile } from '../core/types.js';
-import { PyCompileSession } from '../lang/python/py-compile.js';
+import { sharedCompileSession, type PyCompiler } from '../lang/python/py-compile.js';
 import { adoptPython3 } from '../lang/python/python3.js';
 import { readPythonFile, type BaseTarget, type PythonFileFacts, type ReadPythonFile } from './python-scan.js';
 import { turnEventLoop } from '../lang/python/native-trees.js';
@@ -37,7 +37,7 @@ export type CheckedPythonFile = ({ facts: PythonFileFacts; compiled: string | nu
  * hand back file k's parse. Once `stopped()` (Ctrl-C), the files left are not read: the scan is
  * being abandoned, and a chunk of big files took seconds to finish.
  */
-export async function readAndCheck(root: string, files: string[], target: BaseTarget, compiler: () => PyCompileSession, keep: boolean[] = [], stopped?: () => boolean): Promise<CheckedPythonFile[]> {
+export async function readAndCheck(root: string, files: string[], target: BaseTarget, compiler: () => Pick<PyCompiler, 'compile'>, keep: boolean[] = [], stopped?: () => boolean): Promise<CheckedPythonFile[]> {
   const read = files.map((file, k) => {
     if (stopped?.()) return { r: { skipped: { file: path.relative(root, file), reason: 'interrupted before it was read' } } as ReadPythonFile, compiled: null };
     const r = readPythonFile(root, file, target, keep[k]);
@@ -73,11 +73,11 @@ export async function readPythonFilesAcross(
   const keep = parses ? files.map((f) => parses.reserve(sizeOf(f) * KEPT_BYTES_PER_SOURCE_BYTE)) : [];
   const keepOf = (chunk: number[]) => chunk.map((i) => keep[i] ?? false);
   if (!threads) {
-    let session: PyCompileSession | undefined;
+    let session: PyCompiler | undefined;
     try {
       for (const chunk of chunks) {
         if (choice.signal?.aborted) break;
-        const out = await readAndCheck(root, chunk.map((i) => files[i]!), target, () => (session ??= new PyCompileSession()), keepOf(chunk), () => choice.signal?.aborted ?? false);
+        const out = await readAndCheck(root, chunk.map((i) => files[i]!), target, () => (session ??= sharedCompileSession()), keepOf(chunk), () => choice.signal?.aborted ?? false);
         out.forEach((r, k) => onRead(chunk[k]!, r));
         await turnEventLoop();
       }

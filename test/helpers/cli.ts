@@ -229,7 +229,8 @@ export function demoFleetRepos(temps: string[], prefix: string): () => Promise<s
     if (!template) {
       const t = gitRepo(DEMO_FLEET, `${prefix}template-`);
       temps.push(t);
-      const init = await cli(t, ['init', '--lang', 'python']);
+      // In process (test/cli-in-process.test.ts): a spawned CLI would cost each file that uses the fleet a Node start.
+      const init = await cliInProcess(t, ['init', '--lang', 'python']);
       if (init.exitCode !== 0) throw new Error(`migrate init failed: ${init.stderr}`);
       commitAll(t, 'add the reference BaseAgent');
       template = t;

@@ -13,7 +13,7 @@ import { decodePythonSource, parsePython, pythonLanguage, type Tree } from './pa
 import { FlatTree, type FlatTreeData } from './flat-tree.js';
 import type { Profile, PythonProfile } from '../../profile/profile.js';
 import { rewritePython, rewritePythonTrees } from './rewrite.js';
-import { pyCompileAll, PyCompileSession } from './py-compile.js';
+import { pyCompileAll, sharedCompileSession } from './py-compile.js';
 import { encodePythonOutput } from './encoding.js';
 import { UsageError } from '../../core/errors.js';
 import { pythonLaunch } from '../../validate/python-launch.js';
@@ -71,7 +71,7 @@ export const pythonAdapter: LanguageAdapter = {
   },
 
   precheck() {
-    const session = new PyCompileSession();
+    const session = sharedCompileSession();
     return {
       check: (r) => session.compile({ name: outputName(r), text: r.output, bytes: r.bytes }),
       close: () => session.close(),

@@ -7,7 +7,8 @@
 // and its verdict comes back on its own line, so CPython compiles on the second core
 // while this process parses the next file, instead of all at the end with this process idle.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { learnPython3, python3Command } from './python3.js';
+import { closeAtCommandEnd } from '../../core/invocation.js';
+import { learnPython3, python3Command, python3Where } from './python3.js';
 
 const SCRIPT = `
 import base64, json, sys
@@ -47,15 +48,21 @@ export class PyCompileSession {
   private toldExecutable = false;
   /** Set when python3 could not run or died: every pending and later compile gets it. */
   private failure: string | null = null;
+  /** The bound on a session in use (see hold); cleared while it rests or once it ended. */
+  private timer: NodeJS.Timeout | undefined;
+  private over = false;
+  /** Not in use (a shared session between users): python3 keeps this process from ending no more. */
+  private resting = false;
 
   constructor() {
     const python3 = python3Command();
     // Wrapped in an object, as the child is handed out only once it is started.
     this.started = Promise.resolve().then(() => {
       const child = spawn(python3, ['-c', SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
-      // At most 10 minutes (as before); cleared when it ends or could not start (spawn's own
-      // timeout option is not cleared when the start fails, and kept the process alive).
-      const timer = setTimeout(() => child.kill('SIGTERM'), 600_000);
+      // At most 10 minutes in use (as before); cleared when it ends or could not start (spawn's
+      // own timeout option is not cleared when the start fails, and kept the process alive).
+      if (!this.resting) this.timer = setTimeout(() => child.kill('SIGTERM'), 600_000);
+      if (this.resting) unrefChild(child);
       child.stdout.setEncoding('utf8');
       child.stdout.on('data', (chunk: string) => {
         this.buffered += chunk;
@@ -82,13 +89,15 @@ export class PyCompileSession {
       child.stdin.on('error', () => undefined);
       const ended = new Promise<void>((resolve) => {
         child.on('error', (err: NodeJS.ErrnoException) => {
-          clearTimeout(timer);
+          this.over = true;
+          clearTimeout(this.timer);
           this.fail(err.code === 'ENOENT' ? 'python3 not found on PATH; cannot byte-compile' : `python3 failed: ${err.message}`);
           resolve();
         });
         // 'close': the exit code and every line it wrote (the verdicts are all read by then).
         child.on('close', (code, signal) => {
-          clearTimeout(timer);
+          this.over = true;
+          clearTimeout(this.timer);
           if (code === 0) this.fail('python3 ended early');
           else {
             const said = stderr.trim().split('\n').pop();
@@ -98,6 +107,33 @@ export class PyCompileSession {
         });
       });
       return { child, ended };
+    });
+  }
+
+  /** python3 could not start or ended: every compile now gets the failure, a shared session is not handed out again. */
+  get finished(): boolean {
+    return this.over || this.failure !== null;
+  }
+
+  /** In use: it keeps this process running, and python3 is bounded to 10 minutes from now. */
+  hold(): void {
+    if (!this.resting) return;
+    this.resting = false;
+    void this.started.then(({ child }) => {
+      if (this.resting || this.over) return;
+      refChild(child);
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => child.kill('SIGTERM'), 600_000);
+    });
+  }
+
+  /** Unused for now: it does not keep this process running (python3 ends on its own once this process has gone: its stdin closes). */
+  rest(): void {
+    if (this.resting) return;
+    this.resting = true;
+    clearTimeout(this.timer);
+    void this.started.then(({ child }) => {
+      if (this.resting) unrefChild(child);
     });
   }
 
@@ -121,15 +157,137 @@ export class PyCompileSession {
   /** No more sources: python3 ends once it has answered the ones sent. */
   async close(): Promise<void> {
     const { child, ended } = await this.started;
+    // Waited for: held again, so that this process does not end before python3 has.
+    this.resting = false;
+    if (!this.over) refChild(child);
     child.stdin.end();
     await ended;
   }
 }
 
+function refChild(child: ChildProcessWithoutNullStreams): void {
+  child.ref();
+  for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as { ref?: () => void }).ref?.();
+}
+
+function unrefChild(child: ChildProcessWithoutNullStreams): void {
+  child.unref();
+  for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as { unref?: () => void }).unref?.();
+}
+
+/** What compiles sources: a session of one's own, or a lease on the shared one. */
+export interface PyCompiler {
+  compile(input: CompileInput): Promise<string | null>;
+  close(): Promise<void>;
+}
+
+/**
+ * Sessions shared by the compiles of this thread (scans, prechecks, verifies, one after the
+ * other or at once), one per place python3 is chosen in (working directory and environment:
+ * what `python3` resolves to there, python3.ts). A compile is stateless (`compile()` with
+ * dont_inherit, nothing imported or kept between sources) and verdicts come back in the order
+ * sent whoever sent them, so one python3 serves them all: a scan or run starts python3 once
+ * for its scan, precheck and verify, and a process scanning many repositories (a library
+ * user, the tests) once, instead of ~0.1-0.2 CPU-s per start. Unused, a session rests (it
+ * keeps no process running) and ends after IDLE_MS; main() ends every resting one when the
+ * command returns (closeAtCommandEnd), so the CLI leaves no python3 behind and exits
+ * at once. A session whose python3 died is not handed out again.
+ */
+type Shared = { session: PyCompileSession; users: number; leases: number; idle?: NodeJS.Timeout };
+const shared = new Map<string, Shared>();
+const IDLE_MS = 30_000;
+
+function acquire(key: string): Shared {
+  let entry = shared.get(key);
+  if (entry && entry.session.finished) {
+    shared.delete(key);
+    clearTimeout(entry.idle);
+    entry = undefined;
+  }
+  if (!entry) {
+    // Another place (directory, environment): the resting sessions of the others end, so at
+    // most one python3 rests whatever the number of places.
+    for (const [k, other] of shared) {
+      if (other.users > 0) continue;
+      shared.delete(k);
+      clearTimeout(other.idle);
+      void other.session.close();
+    }
+    shared.set(key, (entry = { session: new PyCompileSession(), users: 0, leases: 0 }));
+  }
+  entry.users++;
+  entry.leases++;
+  clearTimeout(entry.idle);
+  entry.session.hold();
+  return entry;
+}
+
+async function release(key: string, e: Shared): Promise<void> {
+  if (--e.users > 0) return;
+  if (shared.get(key) !== e || e.session.finished) {
+    if (shared.get(key) === e) shared.delete(key);
+    await e.session.close();
+    return;
+  }
+  e.session.rest();
+  e.idle = setTimeout(() => {
+    if (shared.get(key) !== e || e.users > 0) return;
+    shared.delete(key);
+    void e.session.close();
+  }, IDLE_MS);
+  e.idle.unref();
+}
+
+export function sharedCompileSession(): PyCompiler {
+  const key = python3Where();
+  let e = acquire(key);
+  // A python3 that ended while it rested (killed from outside) may be handed out before this
+  // process has seen it end: its failure is not the sources'. They go once to a new one.
+  let retry = e.leases > 1;
+  let released = false;
+  return {
+    compile: async (input) => {
+      const used = e;
+      const verdict = await used.session.compile(input);
+      if (verdict === null || !used.session.finished || released) return verdict;
+      if (used !== e) return e.session.compile(input);
+      if (!retry) return verdict;
+      retry = false;
+      e = acquire(key);
+      await release(key, used);
+      return e.session.compile(input);
+    },
+    close: async () => {
+      if (released) return;
+      released = true;
+      await release(key, e);
+    },
+  };
+}
+
+/** End every shared session not in use now (the one in use ends when released); resolves once their python3 have ended. */
+export async function closeSharedCompileSessions(): Promise<void> {
+  const resting = [...shared.values()].filter((e) => e.users === 0);
+  shared.clear();
+  await Promise.all(
+    resting.map((e) => {
+      clearTimeout(e.idle);
+      return e.session.close();
+    }),
+  );
+}
+
+closeAtCommandEnd(closeSharedCompileSessions);
+
+/** How many shared sessions this thread holds (in use or resting). */
+export function sharedCompileSessionCount(): number {
+  return shared.size;
+}
+
 /** One error string per input (`name:line: message`), or null when it compiled. */
 export async function pyCompileAll(inputs: CompileInput[]): Promise<Array<string | null>> {
   if (inputs.length === 0) return [];
-  const session = new PyCompileSession();
+  const session = sharedCompileSession();
   try {
     return await Promise.all(inputs.map((i) => session.compile(i)));
   } finally {

@@ -31,6 +31,11 @@ function where(): string {
   return createHash('sha256').update(JSON.stringify([process.cwd(), env])).digest('hex');
 }
 
+/** Where `python3` is chosen: this working directory and environment (a digest). */
+export function python3Where(): string {
+  return where();
+}
+
 /** What to start for `python3` here: the interpreter learnt in this directory and environment, or `python3`. */
 export function python3Command(): string {
   return learnt && learnt.where === where() ? learnt.executable : 'python3';
