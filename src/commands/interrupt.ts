@@ -44,7 +44,7 @@ export function listenForInterrupt(afterSecond?: string): Interrupt {
     dispose();
     try {
       // Synchronous: the signal re-raised below ends the process before a queued write lands.
-      writeSync(2, `migrate: ${signal} again: exiting at once, before the cleanup ended${afterSecond ? `; ${afterSecond}` : ''}\n`);
+      writeSync(2, `migrate: ${signal === received ? `${signal} again` : `${signal} after ${received}`}: exiting at once, before the cleanup ended${afterSecond ? `; ${afterSecond}` : ''}\n`);
     } catch {
       // the terminal is gone
     }
