@@ -198,6 +198,22 @@ describe('launching a migrated TypeScript agent', () => {
     expect(run.stdout()).toContain('retrier closing with 0 pending, 0 delivered');
   }, 40_000);
 
+  it('a health server kept for review keeps its port to itself: the base, not told HEALTH_CHECK_PORT, does not bind it too', async () => {
+    const legacyHealth = await freePort();
+    // As deployed before the migration: HEALTH_PORT only (the base's variable unset).
+    const run = await launchFixture('health-kept-param-port-not-passed', 'services/fanout-hub_v2.ts', 'FanoutHub', { HEALTH_PORT: String(legacyHealth), FANOUT_PORT: String(await freePort()), HEALTH_CHECK_PORT: '' });
+    const health = await until('health on the legacy port', async () => {
+      const r = await getJson(legacyHealth);
+      return r.code === 200 ? r : undefined;
+    });
+    expect(health.body).toMatchObject({ status: 'ok', subscribers: 0 });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(run.child.exitCode).toBeNull();
+    expect(run.stderr()).not.toMatch(/EADDRINUSE/);
+    process.kill(run.child.pid!, 'SIGTERM');
+    expect(await run.exited).toBe(0);
+  }, 40_000);
+
   it('a for-await consumer started from onStart() lets the base run runOnce(), and SIGTERM still ends the loop and runs its tail', async () => {
     const udp = await freePort();
     const out = path.join(tmp, `statsd-${process.pid}.jsonl`);
