@@ -144,10 +144,11 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     const whole = bodies.length === 1 ? bodies[0]! : null;
     const isAsync = (t: string) => isAsyncMethod(ctx, t) || madeAsync.has(t);
     const awaited = whole ? /\bawait\b/.test(whole) : surviving.some(isAsync);
-    const body = whole ?? surviving.map((t) => `${ctx.unit}${isAsync(t) ? 'await ' : ''}this.${t}(${argsOf.get(t) ?? ''});`).join('\n');
+    const calls = surviving.map((t) => `${ctx.unit}${isAsync(t) ? 'await ' : ''}this.${t}(${argsOf.get(t) ?? ''});`).join('\n');
+    const body = whole ?? calls;
     ctx.newMembers.push({ name: 'onStop', text: methodText(ctx, { name: 'onStop', async: awaited, body }) });
     ctx.warnings.push(
-      whole
+      whole && whole.replace(/\s+/g, '') !== calls.replace(/\s+/g, '')
         ? `the SIGTERM handler still did business work (${surviving.join('(), ')}()): its statements are now the base's onStop() hook, without the exit`
         : `${surviving.join('(), ')}() still ${surviving.length > 1 ? 'do' : 'does'} business cleanup: the base's onStop() now calls ${surviving.length > 1 ? 'them' : 'it'} on SIGTERM`,
     );
@@ -261,11 +262,25 @@ function handlerBody(ctx: TsRewriteContext, handler: Node, removed: Set<string>,
     while (Node.isCallExpression(cur) || Node.isPropertyAccessExpression(cur) || Node.isElementAccessExpression(cur) || Node.isNonNullExpression(cur) || Node.isAwaitExpression(cur) || Node.isParenthesizedExpression(cur)) cur = cur.getExpression();
     return Node.isIdentifier(cur) && isAgentName(cur);
   };
+  // The member of the agent a call through its variable reaches first (`stop` of `svc.stop().then(...)`).
+  const agentMember = (e: Node): string | null => {
+    let cur: Node = e;
+    let name: string | null = null;
+    while (Node.isCallExpression(cur) || Node.isPropertyAccessExpression(cur) || Node.isElementAccessExpression(cur) || Node.isNonNullExpression(cur) || Node.isAwaitExpression(cur) || Node.isParenthesizedExpression(cur)) {
+      if (Node.isPropertyAccessExpression(cur)) name = cur.getName();
+      cur = cur.getExpression();
+    }
+    return Node.isIdentifier(cur) && isAgentName(cur) ? name : null;
+  };
   const parts: string[] = [];
   const moved: Node[] = [];
   for (const s of block.getStatements()) {
     const call = statementCall(s);
     if (!(call && isLogCall(call)) && isInfraStatement(s, scope)) continue;
+    // `svc.stop()` / `void svc.stop().then(exit)`: the base's own stop(), which calls onStop(); as
+    // `this.stop()` inside onStop() it would wait for itself.
+    const reached = call && agentNames.length > 0 ? agentMember(call) : null;
+    if (reached && ctx.base.members.get(reached)?.kind === 'method' && !ctx.members.has(reached)) continue;
     let cut: [number, number] | null = null;
     const fns = s.getDescendants().filter((n) => Node.isArrowFunction(n) || Node.isFunctionExpression(n));
     if (fns.length > 0) {
