@@ -229,6 +229,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   const deadHelpers = removeDeadModuleHelpers(ctx);
   removeUnusedImports(ctx);
   removeDeadAliases(ctx);
+  removeDeadMethodLocals(ctx);
   insertMembers(ctx);
   applyImports(ctx);
   const output = ctx.edits.apply();
@@ -520,6 +521,51 @@ function removeDeadAliases(ctx: TsRewriteContext): void {
     );
     if (!live) ctx.edits.removeNode(stmt);
   }
+}
+
+/**
+ * `const port = Number(process.env.HEALTH_PORT ?? 7750);` at the top of a kept method whose every
+ * use went with the removed code (the health server's listen()): the declaration goes too, as
+ * module helpers and imports do. Only a const whose value costs nothing to drop: literals, names,
+ * property reads, operators and number/string conversions (no other call, no `new`, no write);
+ * a local unused before the rewrite stays, and so does one that moved code still names.
+ */
+function removeDeadMethodLocals(ctx: TsRewriteContext): void {
+  for (const stmt of descendantsOfKinds(ctx.cls, new Set([SyntaxKind.VariableStatement])) as import('ts-morph').VariableStatement[]) {
+    if (ctx.edits.removes(stmt.getStart(), stmt.getEnd())) continue;
+    const block = stmt.getParent();
+    const method = block?.getParent();
+    if (!block || !Node.isBlock(block) || !method || !(Node.isMethodDeclaration(method) || Node.isConstructorDeclaration(method)) || method.getParent() !== ctx.cls) continue;
+    if (stmt.getDeclarationKind() !== 'const' || stmt.getDeclarations().length !== 1) continue;
+    const d = stmt.getDeclarations()[0]!;
+    const nameNode = d.getNameNode();
+    const init = d.getInitializer();
+    if (!Node.isIdentifier(nameNode) || !init || !pureValue(init)) continue;
+    const uses = fileNameNodes(ctx.sf, nameNode.getText()).filter((u) => u !== nameNode && method.getPos() <= u.getPos() && u.getEnd() <= method.getEnd() && !(Node.isPropertyAccessExpression(u.getParent()!) && (u.getParent() as import('ts-morph').PropertyAccessExpression).getNameNode() === u));
+    if (uses.length === 0 || uses.some((u) => !ctx.edits.removes(u.getStart(), u.getEnd())) || inGenerated(ctx, nameNode.getText())) continue;
+    ctx.edits.removeNode(stmt);
+  }
+}
+
+const CONVERSIONS = /^(Number|parseInt|parseFloat|String|Boolean|Number\.parseInt|Number\.parseFloat)$/;
+
+function pureValue(e: Node): boolean {
+  let ok = true;
+  const visit = (n: Node) => {
+    if (!ok) return;
+    if (Node.isCallExpression(n)) {
+      if (!CONVERSIONS.test(n.getExpression().getText())) ok = false;
+    } else if (Node.isNewExpression(n) || Node.isAwaitExpression(n) || Node.isYieldExpression(n) || Node.isArrowFunction(n) || Node.isFunctionExpression(n) || Node.isClassExpression(n) || Node.isTaggedTemplateExpression(n) || Node.isDeleteExpression(n)) ok = false;
+    else if (Node.isPrefixUnaryExpression(n) || Node.isPostfixUnaryExpression(n)) {
+      if ([SyntaxKind.PlusPlusToken, SyntaxKind.MinusMinusToken].includes(n.getOperatorToken())) ok = false;
+    } else if (Node.isBinaryExpression(n)) {
+      const k = n.getOperatorToken().getKind();
+      if (k >= SyntaxKind.FirstAssignment && k <= SyntaxKind.LastAssignment) ok = false;
+    }
+    n.forEachChild(visit);
+  };
+  visit(e);
+  return ok;
 }
 
 const changed = new WeakMap<TsRewriteContext, Set<string>>();
