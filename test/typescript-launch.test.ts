@@ -13,7 +13,10 @@ import { typescriptAdapter } from '../src/lang/typescript/adapter.js';
 import type { LaunchCommand } from '../src/pipeline/language.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const fx = (name: string) => readFileSync(path.join(here, '..', 'fixtures', 'typescript', name, 'expected.ts'), 'utf8');
+const fx = (name: string) => {
+  const dir = path.join(here, '..', 'fixtures', 'typescript', name);
+  return readFileSync(path.join(dir, ['expected.ts', 'expected.js', 'expected.cjs', 'expected.mjs'].find((f) => existsSync(path.join(dir, f)))!), 'utf8');
+};
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-launch-'));
 const children: ChildProcess[] = [];
 const cleanups: Array<() => Promise<void>> = [];
@@ -179,6 +182,34 @@ describe('launching a migrated TypeScript agent', () => {
     });
     expect(health.body).toMatchObject({ status: 'ok', agent: 'AuditTrail' });
     expect(readFileSync(run.cmd.args[0]!, 'utf8')).toMatch(/require\.main === module/);
+    process.kill(run.child.pid!, 'SIGTERM');
+    expect(await run.exited).toBe(0);
+  }, 40_000);
+
+  it("the entry point's SIGTERM handler said, through the agent's variable, how much was pending: onStop() still says it on SIGTERM", async () => {
+    const run = await launchFixture('cjs-entry-sigterm-log-via-agent-var', 'services/webhook-retrier_v2.js', 'WebhookRetrier', { RETRY_SWEEP_MS: '100' });
+    const health = await until('health', async () => {
+      const r = await getJson(run.healthPort);
+      return r.code === 200 ? r : undefined;
+    });
+    expect(health.body).toMatchObject({ status: 'ok', agent: 'WebhookRetrier' });
+    process.kill(run.child.pid!, 'SIGTERM');
+    expect(await run.exited).toBe(0);
+    expect(run.stdout()).toContain('retrier closing with 0 pending, 0 delivered');
+  }, 40_000);
+
+  it('a health server kept for review keeps its port to itself: the base, not told HEALTH_CHECK_PORT, does not bind it too', async () => {
+    const legacyHealth = await freePort();
+    // As deployed before the migration: HEALTH_PORT only (the base's variable unset).
+    const run = await launchFixture('health-kept-param-port-not-passed', 'services/fanout-hub_v2.ts', 'FanoutHub', { HEALTH_PORT: String(legacyHealth), FANOUT_PORT: String(await freePort()), HEALTH_CHECK_PORT: '' });
+    const health = await until('health on the legacy port', async () => {
+      const r = await getJson(legacyHealth);
+      return r.code === 200 ? r : undefined;
+    });
+    expect(health.body).toMatchObject({ status: 'ok', subscribers: 0 });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(run.child.exitCode).toBeNull();
+    expect(run.stderr()).not.toMatch(/EADDRINUSE/);
     process.kill(run.child.pid!, 'SIGTERM');
     expect(await run.exited).toBe(0);
   }, 40_000);

@@ -398,6 +398,15 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     // `this.router.handle(req, res)`): what it answers is not known here.
     if (routes.size === 0 && [creation as Node, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)].some(readsRequestBody)) continue;
     if (routes.size === 0 && [...creation.getArguments(), ...listeners].some((fn) => handsRequestOn(fn, handlers))) continue;
+    // `http.createServer(this.router.handle)`: the request listener is a function held by one of
+    // the agent's objects (a router, an app), not code of the agent: what it answers, its /health
+    // among it, is not known here, and the server is the agent's business endpoint. It stays.
+    const dispatcher = routes.size === 0 ? [...creation.getArguments(), ...listeners].find((a) => memberDispatcher(ctx, a)) : undefined;
+    if (dispatcher) {
+      ctx.warnings.push(`${where} hands each request to ${dispatcher.getText()}: kept as it is, with whatever that answers (the base serves /health on HEALTH_CHECK_PORT)`);
+      ctx.hints.businessHealth = true;
+      continue;
+    }
     if (foreign.length > 0) {
       if (!isExpress && [...routes].some((r) => BASE_PATHS.has(r))) {
         // A plain server answering business paths beside /health stays whole, on its own port:
@@ -622,6 +631,31 @@ function readsRequestBody(code: Node): boolean {
 }
 
 /** A request handler passing its request to a function that is not one of the agent's handler methods. */
+/**
+ * A request listener reached through an agent member that is not one of its methods:
+ * `this.router.handle`, `this.app.handle.bind(this.app)`, `this.dispatch` holding a handler the
+ * constructor built. Null for inline functions and the agent's own methods.
+ */
+function memberDispatcher(ctx: TsRewriteContext, arg: Node): boolean {
+  let e: Node = arg;
+  // `fn.bind(obj)`: the function bound.
+  if (Node.isCallExpression(e) && Node.isPropertyAccessExpression(e.getExpression()) && (e.getExpression() as import('ts-morph').PropertyAccessExpression).getName() === 'bind') {
+    e = (e.getExpression() as import('ts-morph').PropertyAccessExpression).getExpression();
+  }
+  while (Node.isNonNullExpression(e) || Node.isParenthesizedExpression(e)) e = e.getExpression();
+  if (!Node.isPropertyAccessExpression(e)) return false;
+  let root: Node = e;
+  while (Node.isPropertyAccessExpression(root) || Node.isNonNullExpression(root)) {
+    const m = thisMember(root);
+    if (m) {
+      const kind = ctx.members.get(m)?.kind;
+      return !!kind && kind !== 'method' && !ctx.base.members.has(m);
+    }
+    root = root.getExpression();
+  }
+  return false;
+}
+
 function handsRequestOn(fn: Node, handlers: string[]): boolean {
   if (!(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn))) return false;
   const req = fn.getParameters()[0];

@@ -20,6 +20,9 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
   const argsOf = new Map<string, string>();
   // The inline handlers that call each target (their statements may become onStop() whole).
   const handlersOf = new Map<string, Node[]>();
+  // The names the agent goes by inside each inline handler of the entry point (`svc` of
+  // `const svc = new Svc()`): there they stand for the instance, which onStop() calls `this`.
+  const agentNamesOf = new Map<Node, string[]>();
   // Inline handlers that call no agent method (their statements may become onStop() whole).
   const memberOnly: Array<{ handler: Node; signal: string }> = [];
   for (const root of roots) librarySignalHandling(ctx, root);
@@ -41,6 +44,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       const factory = factoryHandler(sig.call.getArguments()[1], agentVar);
       const handler = factory?.inner ?? localHandler(sig.call.getArguments()[1]);
       const agentNames = [...(agentVar ? [agentVar] : []), ...(factory?.aliases ?? [])];
+      if (handler && root !== ctx.cls) agentNamesOf.set(handler, agentNames);
       // A log line naming the signal it got (`console.log(`stopping on ${signal}`)`) stays in a
       // listener of its own: the base's stop() knows no signal.
       const naming = handler ? signalNamingLogs(stmt, sig.call, handler) : null;
@@ -103,7 +107,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     ctx.plan.proposeStatement({ node: decl, symbol: nameNode.getText(), finding: 'signal', reason: 'the signal handler the base replaces' });
     dropHandlerFlags(ctx, decl);
   }
-  if (memberOnly.length > 0) ctx.after.push((removed) => memberOnlyHandlers(ctx, memberOnly, removed));
+  if (memberOnly.length > 0) ctx.after.push((removed) => memberOnlyHandlers(ctx, memberOnly, removed, agentNamesOf));
   // The targets that stay and still do work, in the handler's order: onStop() calls every one
   // (`await gw.drain(); await gw.close();` keeps both, not only the first).
   const surviving: string[] = [];
@@ -136,24 +140,25 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     if (surviving.length === 0 || ctx.newMembers.some((m) => m.name === 'onStop') || ctx.members.has('onStop')) return;
     // An inline handler's own statements (the log line reporting what was saved, a second
     // business call) go into onStop() with the call, when they can all move.
-    const bodies = [...new Set(surviving.flatMap((t) => handlersOf.get(t) ?? []).map((h) => handlerBody(ctx, h, removed)))];
+    const bodies = [...new Set(surviving.flatMap((t) => handlersOf.get(t) ?? []).map((h) => handlerBody(ctx, h, removed, agentNamesOf.get(h))))];
     const whole = bodies.length === 1 ? bodies[0]! : null;
     const isAsync = (t: string) => isAsyncMethod(ctx, t) || madeAsync.has(t);
     const awaited = whole ? /\bawait\b/.test(whole) : surviving.some(isAsync);
-    const body = whole ?? surviving.map((t) => `${ctx.unit}${isAsync(t) ? 'await ' : ''}this.${t}(${argsOf.get(t) ?? ''});`).join('\n');
+    const calls = surviving.map((t) => `${ctx.unit}${isAsync(t) ? 'await ' : ''}this.${t}(${argsOf.get(t) ?? ''});`).join('\n');
+    const body = whole ?? calls;
     ctx.newMembers.push({ name: 'onStop', text: methodText(ctx, { name: 'onStop', async: awaited, body }) });
     ctx.warnings.push(
-      whole
+      whole && whole.replace(/\s+/g, '') !== calls.replace(/\s+/g, '')
         ? `the SIGTERM handler still did business work (${surviving.join('(), ')}()): its statements are now the base's onStop() hook, without the exit`
         : `${surviving.join('(), ')}() still ${surviving.length > 1 ? 'do' : 'does'} business cleanup: the base's onStop() now calls ${surviving.length > 1 ? 'them' : 'it'} on SIGTERM`,
     );
   });
 }
 
-function memberOnlyHandlers(ctx: TsRewriteContext, handlers: Array<{ handler: Node; signal: string }>, removed: Set<string>): void {
+function memberOnlyHandlers(ctx: TsRewriteContext, handlers: Array<{ handler: Node; signal: string }>, removed: Set<string>, agentNamesOf: Map<Node, string[]>): void {
   const live = handlers.filter((h) => ctx.edits.removes(h.handler.getStart(), h.handler.getEnd()));
   if (live.length === 0) return;
-  const bodies = live.map((h) => ({ ...h, body: handlerBody(ctx, h.handler, removed) }));
+  const bodies = live.map((h) => ({ ...h, body: handlerBody(ctx, h.handler, removed, agentNamesOf.get(h.handler)) }));
   const texts = [...new Set(bodies.filter((b) => b.body !== null).map((b) => b.body!))];
   if (texts.length === 0) return;
   const hasStop = ctx.newMembers.some((m) => m.name === 'onStop') || ctx.members.has('onStop') || [...ctx.renames.values()].includes('onStop');
@@ -240,18 +245,42 @@ const PURE_CALLS = /^(JSON\.stringify|String|Number|Boolean|Math\.\w+|Date\.now|
  * other statement may call only the agent (this, or its `self` alias), log, or format, and read
  * no local of the method around the handler.
  */
-function handlerBody(ctx: TsRewriteContext, handler: Node, removed: Set<string>): string | null {
+function handlerBody(ctx: TsRewriteContext, handler: Node, removed: Set<string>, agentNames: string[] = []): string | null {
   if (!(Node.isArrowFunction(handler) || Node.isFunctionExpression(handler))) return null;
   if (handler.getParameters().length > 0) return null;
   const block = handler.getBody();
   const scope = scopeFor(ctx, removed);
   if (!Node.isBlock(block)) return expressionBody(ctx, block, scope);
   const method = handler.getParentWhile((p) => !(Node.isMethodDeclaration(p) || Node.isConstructorDeclaration(p) || Node.isSourceFile(p))) ?? handler;
+  // In the entry point, the agent's variable (declared outside the handler) is the instance:
+  // `await svc.close(); console.log(`closed with ${svc.pending.length} pending`)` reads as
+  // `this.close()` / `this.pending` inside onStop().
+  const isAgentName = (id: Node) =>
+    agentNames.includes(id.getText()) && (id.getSymbol()?.getDeclarations() ?? []).every((d) => !(block.getPos() <= d.getPos() && d.getEnd() <= block.getEnd()));
+  const agentRooted = (e: Node): boolean => {
+    let cur: Node = e;
+    while (Node.isCallExpression(cur) || Node.isPropertyAccessExpression(cur) || Node.isElementAccessExpression(cur) || Node.isNonNullExpression(cur) || Node.isAwaitExpression(cur) || Node.isParenthesizedExpression(cur)) cur = cur.getExpression();
+    return Node.isIdentifier(cur) && isAgentName(cur);
+  };
+  // The member of the agent a call through its variable reaches first (`stop` of `svc.stop().then(...)`).
+  const agentMember = (e: Node): string | null => {
+    let cur: Node = e;
+    let name: string | null = null;
+    while (Node.isCallExpression(cur) || Node.isPropertyAccessExpression(cur) || Node.isElementAccessExpression(cur) || Node.isNonNullExpression(cur) || Node.isAwaitExpression(cur) || Node.isParenthesizedExpression(cur)) {
+      if (Node.isPropertyAccessExpression(cur)) name = cur.getName();
+      cur = cur.getExpression();
+    }
+    return Node.isIdentifier(cur) && isAgentName(cur) ? name : null;
+  };
   const parts: string[] = [];
   const moved: Node[] = [];
   for (const s of block.getStatements()) {
     const call = statementCall(s);
     if (!(call && isLogCall(call)) && isInfraStatement(s, scope)) continue;
+    // `svc.stop()` / `void svc.stop().then(exit)`: the base's own stop(), which calls onStop(); as
+    // `this.stop()` inside onStop() it would wait for itself.
+    const reached = call && agentNames.length > 0 ? agentMember(call) : null;
+    if (reached && ctx.base.members.get(reached)?.kind === 'method' && !ctx.members.has(reached)) continue;
     let cut: [number, number] | null = null;
     const fns = s.getDescendants().filter((n) => Node.isArrowFunction(n) || Node.isFunctionExpression(n));
     if (fns.length > 0) {
@@ -262,19 +291,29 @@ function handlerBody(ctx: TsRewriteContext, handler: Node, removed: Set<string>)
     }
     for (const c of s.getDescendantsOfKind(SyntaxKind.CallExpression)) {
       if (cut && c.getStart() >= cut[0]) continue;
-      if (!thisRoot(c.getExpression()) && !isLogCall(c) && !PURE_CALLS.test(calleeText(c))) return null;
+      if (!thisRoot(c.getExpression()) && !agentRooted(c.getExpression()) && !isLogCall(c) && !PURE_CALLS.test(calleeText(c))) return null;
     }
+    const asThis: Array<[number, number]> = [];
     for (const id of s.getDescendantsOfKind(SyntaxKind.Identifier)) {
       const p = id.getParent();
       if (thisAlias(id.compilerNode) || (Node.isPropertyAccessExpression(p) && p.getNameNode() === id)) continue;
+      if (agentNames.length > 0 && isAgentName(id)) {
+        // `{ svc }` names a property too: not a plain use of the variable that `this` can take.
+        if (Node.isShorthandPropertyAssignment(p)) return null;
+        if (!(cut && id.getStart() >= cut[0])) asThis.push([id.getStart(), id.getEnd()]);
+        continue;
+      }
       for (const d of id.getSymbol()?.getDeclarations() ?? []) {
         const inMethod = d.getSourceFile() === ctx.sf && method.getPos() <= d.getPos() && d.getEnd() <= method.getEnd();
         const inHandler = block.getPos() <= d.getPos() && d.getEnd() <= block.getEnd();
         if (inMethod && !inHandler) return null;
       }
     }
-    const text = ctx.text.slice(s.getFullStart(), s.getEnd());
-    parts.push(cut ? text.slice(0, cut[0] - s.getFullStart()) + text.slice(cut[1] - s.getFullStart()) : text);
+    // The statement's text with the exit callback cut and the agent's variable read as `this`.
+    const edits: Array<[number, number, string]> = [...asThis.map(([a, b]) => [a, b, 'this'] as [number, number, string]), ...(cut ? [[cut[0], cut[1], ''] as [number, number, string]] : [])];
+    let text = ctx.text.slice(s.getFullStart(), s.getEnd());
+    for (const [a, b, r] of edits.sort((x, y) => y[0] - x[0])) text = text.slice(0, a - s.getFullStart()) + r + text.slice(b - s.getFullStart());
+    parts.push(text);
     moved.push(s);
   }
   if (moved.length === 0 || moved.every((s) => isLogCall(statementCall(s)))) return null;

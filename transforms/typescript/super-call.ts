@@ -34,6 +34,14 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       continue;
     }
     if (p) {
+      // The health server stayed after all (still used) and listens on that parameter: the base
+      // given the same port would bind it too (one EADDRINUSE away from a crash in production).
+      const listen = ctx.hints.healthPortExpr;
+      const stays = key.toLowerCase().includes('health') && !!listen && !!ctx.hints.healthHolder && !removed.has(ctx.hints.healthHolder);
+      if (stays && listen.getDescendantsOfKind(SyntaxKind.Identifier).concat(Node.isIdentifier(listen) ? [listen] : []).some((id) => id.getText() === p.getName())) {
+        ctx.warnings.push(`${key} is not passed to the base: ${ctx.hints.healthHolder} stays and still listens on ${listen.getText()}`);
+        continue;
+      }
       args.set(key, p.getName() === key ? key : `${key}: ${p.getName()}`);
       continue;
     }

@@ -304,6 +304,8 @@ export function belongsTo(stmt: Node, sweep: Set<string>): boolean {
     if (Node.isCallExpression(e)) {
       const root = thisRoot(e);
       if (root && sweep.has(root)) return true;
+      // `await once(this.health, 'listening')` (node:events): waiting for a removed server to bind.
+      if (eventsOnceOn(e, sweep)) return true;
       const fn = calleeText(e);
       if (/^(clearInterval|clearTimeout|clearImmediate)$/.test(fn)) {
         const m = thisMembers(e);
@@ -338,6 +340,40 @@ export function belongsTo(stmt: Node, sweep: Set<string>): boolean {
     return childBlocks(stmt).every((b) => blockStatements(b).every((s) => isTrivial(s) || belongsTo(s, sweep)));
   }
   return false;
+}
+
+/**
+ * `once(this.server, 'listening')` with `once` from node:events (imported by name, or called as
+ * `events.once` / `EventEmitter.once` on that module's import): a promise about the removed
+ * member alone, whose other arguments are literals.
+ */
+function eventsOnceOn(call: import('ts-morph').CallExpression, sweep: Set<string>): boolean {
+  const [target, ...rest] = call.getArguments();
+  if (!target || rest.length === 0 || !rest.every((a) => Node.isStringLiteral(a) || Node.isNoSubstitutionTemplateLiteral(a))) return false;
+  let t: Node = target;
+  while (Node.isNonNullExpression(t) || Node.isParenthesizedExpression(t) || Node.isAsExpression(t)) t = t.getExpression();
+  const member = thisMember(t);
+  if (!member || !sweep.has(member)) return false;
+  const callee = call.getExpression();
+  const fromEvents = (id: Node) =>
+    (id.getSymbol()?.getDeclarations() ?? []).some((d) => {
+      const decl = d.getFirstAncestorByKind(SyntaxKind.ImportDeclaration);
+      return !!decl && /^(node:)?events$/.test(decl.getModuleSpecifierValue());
+    });
+  if (Node.isIdentifier(callee)) return fromEvents(callee) && importedName(callee) === 'once';
+  if (Node.isPropertyAccessExpression(callee) && callee.getName() === 'once') {
+    const obj = callee.getExpression();
+    return Node.isIdentifier(obj) && fromEvents(obj);
+  }
+  return false;
+}
+
+/** The exported name an imported identifier stands for (`once` of `import { once as onceEvent }`). */
+function importedName(id: Node): string | null {
+  for (const d of id.getSymbol()?.getDeclarations() ?? []) {
+    if (Node.isImportSpecifier(d)) return d.getName();
+  }
+  return null;
 }
 
 /**

@@ -229,6 +229,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   const deadHelpers = removeDeadModuleHelpers(ctx);
   removeUnusedImports(ctx);
   removeDeadAliases(ctx);
+  removeDeadMethodLocals(ctx);
   insertMembers(ctx);
   applyImports(ctx);
   const output = ctx.edits.apply();
@@ -522,6 +523,51 @@ function removeDeadAliases(ctx: TsRewriteContext): void {
   }
 }
 
+/**
+ * `const port = Number(process.env.HEALTH_PORT ?? 7750);` at the top of a kept method whose every
+ * use went with the removed code (the health server's listen()): the declaration goes too, as
+ * module helpers and imports do. Only a const whose value costs nothing to drop: literals, names,
+ * property reads, operators and number/string conversions (no other call, no `new`, no write);
+ * a local unused before the rewrite stays, and so does one that moved code still names.
+ */
+function removeDeadMethodLocals(ctx: TsRewriteContext): void {
+  for (const stmt of descendantsOfKinds(ctx.cls, new Set([SyntaxKind.VariableStatement])) as import('ts-morph').VariableStatement[]) {
+    if (ctx.edits.removes(stmt.getStart(), stmt.getEnd())) continue;
+    const block = stmt.getParent();
+    const method = block?.getParent();
+    if (!block || !Node.isBlock(block) || !method || !(Node.isMethodDeclaration(method) || Node.isConstructorDeclaration(method)) || method.getParent() !== ctx.cls) continue;
+    if (stmt.getDeclarationKind() !== 'const' || stmt.getDeclarations().length !== 1) continue;
+    const d = stmt.getDeclarations()[0]!;
+    const nameNode = d.getNameNode();
+    const init = d.getInitializer();
+    if (!Node.isIdentifier(nameNode) || !init || !pureValue(init)) continue;
+    const uses = fileNameNodes(ctx.sf, nameNode.getText()).filter((u) => u !== nameNode && method.getPos() <= u.getPos() && u.getEnd() <= method.getEnd() && !(Node.isPropertyAccessExpression(u.getParent()!) && (u.getParent() as import('ts-morph').PropertyAccessExpression).getNameNode() === u));
+    if (uses.length === 0 || uses.some((u) => !ctx.edits.removes(u.getStart(), u.getEnd())) || inGenerated(ctx, nameNode.getText())) continue;
+    ctx.edits.removeNode(stmt);
+  }
+}
+
+const CONVERSIONS = /^(Number|parseInt|parseFloat|String|Boolean|Number\.parseInt|Number\.parseFloat)$/;
+
+function pureValue(e: Node): boolean {
+  let ok = true;
+  const visit = (n: Node) => {
+    if (!ok) return;
+    if (Node.isCallExpression(n)) {
+      if (!CONVERSIONS.test(n.getExpression().getText())) ok = false;
+    } else if (Node.isNewExpression(n) || Node.isAwaitExpression(n) || Node.isYieldExpression(n) || Node.isArrowFunction(n) || Node.isFunctionExpression(n) || Node.isClassExpression(n) || Node.isTaggedTemplateExpression(n) || Node.isDeleteExpression(n)) ok = false;
+    else if (Node.isPrefixUnaryExpression(n) || Node.isPostfixUnaryExpression(n)) {
+      if ([SyntaxKind.PlusPlusToken, SyntaxKind.MinusMinusToken].includes(n.getOperatorToken())) ok = false;
+    } else if (Node.isBinaryExpression(n)) {
+      const k = n.getOperatorToken().getKind();
+      if (k >= SyntaxKind.FirstAssignment && k <= SyntaxKind.LastAssignment) ok = false;
+    }
+    n.forEachChild(visit);
+  };
+  visit(e);
+  return ok;
+}
+
 const changed = new WeakMap<TsRewriteContext, Set<string>>();
 
 /** Fields of the agent its methods (not the constructor) assign: its running state. */
@@ -694,6 +740,13 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
           if (!ctx.superAfter || ctx.superAfter.getStart() < local.getStart()) ctx.superAfter = local;
           continue;
         }
+        // `const opts = options || {};` after super(): a constructor const only read through its
+        // properties, whose value is computed from the parameters alone, reads the same in super().
+        const aliased = ctorReadOnlyAlias(ctx, d, (e) => constantValue(ctx, e, depth + 1));
+        if (aliased !== null) {
+          replacements.push([x.getStart(), x.getEnd(), simpleOperand(aliased) ? aliased : `(${aliased})`]);
+          continue;
+        }
         // `const port = this.options.healthPort ?? 7904;` in one of the class's methods: bound once
         // from what it reads; when that is constant before super(), so is the const.
         const methodConst = methodConstValue(ctx, d, x, (e) => constantValue(ctx, e, depth + 1));
@@ -729,6 +782,40 @@ function methodConstValue(ctx: TsRewriteContext, d: Node, use: Node, valueOf: (e
   const method = body?.getParent();
   if (!body || !Node.isBlock(body) || !method || !Node.isMethodDeclaration(method) || method.getParent() !== ctx.cls) return null;
   if (!method.containsRange(use.getPos(), use.getEnd())) return null;
+  return valueOf(init);
+}
+
+/**
+ * The value of a `const` at the top level of the constructor (`const opts = options || {};`) when
+ * evaluating its initializer again inside super() gives the same reads: the initializer calls
+ * nothing, creates nothing but literals and assigns nothing, its value is constant before super()
+ * (the parameters it reads are not reassigned), and every use of the const in the constructor
+ * reads a property of it (`opts.healthPort`): never written through, called on, or passed on. Else null.
+ */
+function ctorReadOnlyAlias(ctx: TsRewriteContext, d: Node, valueOf: (e: Node) => string | null): string | null {
+  const body = ctx.ctor?.getBody();
+  if (!body || !Node.isBlock(body) || !Node.isVariableDeclaration(d) || !Node.isIdentifier(d.getNameNode())) return null;
+  const list = d.getParent();
+  const stmt = list?.getParent();
+  if (!list || !Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const' || !stmt || stmt.getParent() !== body) return null;
+  const init = d.getInitializer();
+  if (!init) return null;
+  const effects = init.getFirstDescendant((n) => Node.isCallExpression(n) || Node.isNewExpression(n) || Node.isArrowFunction(n) || Node.isFunctionExpression(n) || Node.isAwaitExpression(n) || Node.isPrefixUnaryExpression(n) || Node.isPostfixUnaryExpression(n) || (Node.isBinaryExpression(n) && n.getOperatorToken().getKind() >= SyntaxKind.FirstAssignment && n.getOperatorToken().getKind() <= SyntaxKind.LastAssignment));
+  if (effects || Node.isCallExpression(init) || Node.isNewExpression(init)) return null;
+  const sym = d.getNameNode().getSymbol();
+  if (!sym) return null;
+  const uses = ctx.ctor!.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id !== d.getNameNode() && id.getSymbol() === sym);
+  for (const id of uses) {
+    const p = id.getParent();
+    if (!p || !Node.isPropertyAccessExpression(p) || p.getExpression() !== id) return null;
+    const up = p.getParent();
+    if (!up) return null;
+    if (Node.isCallExpression(up) && up.getExpression() === p) return null;
+    if (Node.isBinaryExpression(up) && up.getLeft() === p && up.getOperatorToken().getKind() >= SyntaxKind.FirstAssignment && up.getOperatorToken().getKind() <= SyntaxKind.LastAssignment) return null;
+    if (Node.isPrefixUnaryExpression(up) || Node.isPostfixUnaryExpression(up) || Node.isDeleteExpression(up)) return null;
+    // `opts.limits.max = 3` writes through a nested object: only plain reads of a first-level property.
+    if (Node.isPropertyAccessExpression(up) || Node.isElementAccessExpression(up)) return null;
+  }
   return valueOf(init);
 }
 
