@@ -8,11 +8,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SkippedFile } from '../core/types.js';
 import { sharedCompileSession, type PyCompiler } from '../lang/python/py-compile.js';
-import { adoptPython3 } from '../lang/python/python3.js';
 import { readPythonFile, type BaseTarget, type PythonFileFacts, type ReadPythonFile } from './python-scan.js';
 import { turnEventLoop } from '../lang/python/native-trees.js';
 import { workerThreads, type ThreadChoice } from '../pipeline/threads.js';
-import { runOnWorkers } from '../pipeline/worker-pool.js';
+import { Worker } from 'node:worker_threads';
+import { adoptPython3, withPython3 } from '../lang/python/python3.js';
 import type { ParseStore } from '../pipeline/parse-store.js';
 import type { FlatTreeData } from '../lang/python/flat-tree.js';
 
@@ -35,17 +35,38 @@ export type CheckedPythonFile = ({ facts: PythonFileFacts; compiled: string | nu
 /**
  * Read and check some files, with `compiler` (one per thread, kept across calls); `keep[k]`: also
  * hand back file k's parse. Once `stopped()` (Ctrl-C), the files left are not read: the scan is
- * being abandoned, and a chunk of big files took seconds to finish.
+ * being abandoned, and a chunk of big files took seconds to finish. It returns once the files are
+ * read and their compiles sent, with `checked` to settle when python3 has answered, so the caller
+ * reads its next files meanwhile (awaited at once, a reader sat idle while python3 compiled the
+ * last files of each chunk, and while python3 started).
  */
-export async function readAndCheck(root: string, files: string[], target: BaseTarget, compiler: () => Pick<PyCompiler, 'compile'>, keep: boolean[] = [], stopped?: () => boolean): Promise<CheckedPythonFile[]> {
-  const read = files.map((file, k) => {
-    if (stopped?.()) return { r: { skipped: { file: path.relative(root, file), reason: 'interrupted before it was read' } } as ReadPythonFile, compiled: null };
+export async function readThenCheck(
+  root: string,
+  files: string[],
+  target: BaseTarget,
+  compiler: () => Pick<PyCompiler, 'compile'>,
+  keep: boolean[] = [],
+  stopped?: () => boolean,
+): Promise<{ checked: Promise<CheckedPythonFile[]> }> {
+  const read: Array<{ r: ReadPythonFile; compiled: Promise<string | null> | null }> = [];
+  for (const [k, file] of files.entries()) {
+    if (stopped?.()) {
+      read.push({ r: { skipped: { file: path.relative(root, file), reason: 'interrupted before it was read' } }, compiled: null });
+      continue;
+    }
     const r = readPythonFile(root, file, target, keep[k]);
-    return { r, compiled: 'facts' in r ? compiler().compile({ name: r.facts.rel, text: r.source }) : null };
-  });
-  const out: CheckedPythonFile[] = [];
-  for (const { r, compiled } of read) out.push('facts' in r ? { facts: r.facts, compiled: await compiled!, read: r.read, ...(r.parsed ? { parsed: r.parsed } : {}) } : r);
-  return out;
+    read.push({ r, compiled: 'facts' in r ? compiler().compile({ name: r.facts.rel, text: r.source }) : null });
+    // A turn of the event loop, so the source goes to python3 now (its write waits on a promise)
+    // and python3 compiles it while the next file is parsed: written after the whole chunk, the
+    // compiles ran while this thread waited (a third of a reader thread's time was idle).
+    await turnEventLoop();
+  }
+  const settle = async (): Promise<CheckedPythonFile[]> => {
+    const out: CheckedPythonFile[] = [];
+    for (const { r, compiled } of read) out.push('facts' in r ? { facts: r.facts, compiled: await compiled!, read: r.read, ...(r.parsed ? { parsed: r.parsed } : {}) } : r);
+    return out;
+  };
+  return { checked: settle() };
 }
 
 /** Bytes a file's kept parse takes, estimated from its size before it is read (arrays of ~17 bytes a node, a node per ~3 characters, and the source). */
@@ -75,40 +96,51 @@ export async function readPythonFilesAcross(
   if (!threads) {
     let session: PyCompiler | undefined;
     try {
+      // Each chunk's verdicts are taken while the next chunk is read.
+      const answered: Promise<void>[] = [];
       for (const chunk of chunks) {
         if (choice.signal?.aborted) break;
-        const out = await readAndCheck(root, chunk.map((i) => files[i]!), target, () => (session ??= sharedCompileSession()), keepOf(chunk), () => choice.signal?.aborted ?? false);
-        out.forEach((r, k) => onRead(chunk[k]!, r));
-        await turnEventLoop();
+        const { checked } = await readThenCheck(root, chunk.map((i) => files[i]!), target, () => (session ??= sharedCompileSession()), keepOf(chunk), () => choice.signal?.aborted ?? false);
+        answered.push(checked.then((out) => out.forEach((r, k) => onRead(chunk[k]!, r))));
       }
+      await Promise.all(answered);
     } finally {
       await session?.close();
     }
     return;
   }
-  // Ctrl-C reaches the workers at once through shared memory: the files of the chunks they hold are not read.
+  // Ctrl-C reaches the workers at once through shared memory: they take no new chunk, and the files of the one they hold are not read.
   const interrupted = new Int32Array(new SharedArrayBuffer(4));
   const onAbort = () => Atomics.store(interrupted, 0, 1);
   if (choice.signal?.aborted) onAbort();
   choice.signal?.addEventListener('abort', onAbort, { once: true });
+  // The readers take their chunks from a shared counter, not from messages of this thread: this
+  // thread scans the TypeScript files meanwhile (loading the compiler alone holds it for a second
+  // or more), and readers fed by its messages sat idle a third of the scan.
+  const next = new Int32Array(new SharedArrayBuffer(4));
+  const workers = Array.from({ length: threads }, () => new Worker(workerFile, { workerData: withPython3({ root, target, interrupted, files, keep, next, chunk: CHUNK }) }));
   try {
-    await runOnWorkers<{ files: string[]; keep: boolean[] }, { out: CheckedPythonFile[]; python3?: unknown }>({
-      file: workerFile,
-      workerData: { root, target, interrupted },
-      threads,
-      tasks: chunks.map((chunk) => ({ files: chunk.map((i) => files[i]!), keep: keepOf(chunk) })),
-      onResult: (id, msg) => {
-        adoptPython3(msg.python3);
-        msg.out.forEach((r, k) => onRead(chunks[id]![k]!, r));
-      },
-      // Each worker's python3 ends before the worker does.
-      farewell: { close: true },
-      // Ctrl-C: no new chunk goes out; the ones held finish at once, unread (a worker ended mid-parse takes the process down).
-      stop: () => choice.signal?.aborted ?? false,
-      // A worker reads its next files while this thread (busy with the TypeScript scan) takes its answer.
-      depth: 2,
+    await new Promise<void>((resolve, reject) => {
+      let done = 0;
+      for (const w of workers) {
+        let finished = false;
+        w.on('message', (msg: { from: number; out: CheckedPythonFile[]; python3?: unknown } | { done: true }) => {
+          if ('done' in msg) {
+            finished = true;
+            if (++done === workers.length) resolve();
+            return;
+          }
+          adoptPython3(msg.python3);
+          msg.out.forEach((r, k) => onRead(msg.from + k, r));
+        });
+        w.once('error', reject);
+        w.once('exit', (code) => {
+          if (!finished) reject(new Error(`a Python reader thread stopped (exit code ${code}) before its work was done`));
+        });
+      }
     });
   } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
     choice.signal?.removeEventListener('abort', onAbort);
   }
 }
