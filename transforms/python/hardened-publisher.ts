@@ -15,6 +15,7 @@ import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { expressionOf, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
+import { breakerCall, otherBreakerUse, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
 import { analyzeCollect, HOOK, initTail, moduleDecorators, noteMovedCode, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
@@ -63,6 +64,11 @@ export interface PublisherPlan {
    * agent's teardown calls `self.eventbus_publisher.close()` in its place.
    */
   closes: SyntaxNode[];
+  /**
+   * `self.breaker.call(self._send, batch)` on the agent's own pass-through breaker (see
+   * hardened-breaker-call): written `self._send(batch)` in the publisher, the base's breaker wrapping it.
+   */
+  unwrapped: BreakerCall[];
 }
 
 const memo = new WeakMap<PythonTransformContext, Analysis<PublisherPlan>>();
@@ -163,7 +169,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     // modulePublishers proved it: one event parameter, `return False` on failure and the bus's
     // answer on every other path, bound once in the file. It stays; publish() checks its answer.
     const fn = ctx.module.functions.get(moduleFns[0]!)!;
-    return { ok: true, value: { entry: fn, moved: [], failures: [], fallbacks: [], checkResult: true, movedState: [], shared: [], queue: legacyQueue(ctx), gates: [], module: true, closes: [] } };
+    return { ok: true, value: { entry: fn, moved: [], failures: [], fallbacks: [], checkResult: true, movedState: [], shared: [], queue: legacyQueue(ctx), gates: [], module: true, closes: [], unwrapped: [] } };
   }
   if (called.size !== 1) return fail(`collect() publishes through ${called.size} methods`, collect.value.fn.line);
   const entry = ctx.agent.methods.get([...called][0]!)!;
@@ -179,10 +185,26 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   const shared = new Set<string>();
   const stateAttrs = new Set<string>();
   const closes: SyntaxNode[] = [];
+  const unwrapped: BreakerCall[] = [];
   for (let i = 0; i < moved.length; i++) {
     const fn = moved[i]!;
     for (const u of selfUses(fn)) {
       if (inFallback(u.node)) continue;
+      // `self.breaker.call(self._send, batch)`: the agent's own pass-through breaker, unwrapped in the
+      // publisher (the base's breaker wraps every publish and drain); the helper moves as a call.
+      const wrapped = breakerCall(ctx, u.node.parent?.parent ?? null);
+      if (wrapped && wrapped.attr === u.name && u.node.parent?.type === 'attribute' && u.node.parent.childForFieldName('object')?.id === u.node.id) {
+        const scopes = [...ctx.agent.methods.values()].filter((m) => moved.includes(m) || isPublishMethod(ctx, m.name) || isDrain(ctx, m.name));
+        const other = otherBreakerUse(ctx, u.name, scopes);
+        if (other) {
+          return fail(
+            `${fn.name}() sends through the agent's own circuit breaker self.${u.name} (${wrapped.cls.name}, line ${wrapped.cls.line}), which is also used at line ${other.startPosition.row + 1} (${ctx.source.split('\n')[other.startPosition.row]!.trim().slice(0, 60)}); the base's breaker would stand in for it in the publish but not there: decide by hand`,
+            other.startPosition.row + 1,
+          );
+        }
+        if (!unwrapped.some((w) => w.call.id === wrapped.call.id)) unwrapped.push(wrapped);
+        continue;
+      }
       const method = ctx.agent.methods.get(u.name);
       if (method) {
         if (queueMember(ctx, u.name) && !isDrain(ctx, u.name)) {
@@ -375,7 +397,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   // only close state that moves.
   const closeTexts = new Set(closes.map((c) => c.text));
   if (closeTexts.size > 1) return fail(`the agent tears its transport state down in ${closeTexts.size} different ways (line ${closes[0]!.startPosition.row + 1})`, closes[0]!.startPosition.row + 1);
-  return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), queue, gates, module: false, closes } };
+  return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), queue, gates, module: false, closes, unwrapped } };
 }
 
 /**
@@ -540,6 +562,7 @@ function movedText(ctx: PythonTransformContext, fn: PyFunction, plan: PublisherP
     ...edits.map((f) => ({ from: f.node.startIndex, to: f.node.endIndex, text: f.inHandler ? 'raise' : `raise RuntimeError("EventBus did not take the event (${fn.name})")` })),
     // The queue fallback, and the own breaker's open check, go with their own line(s).
     ...plan.gates.filter((g) => start <= g.startIndex && g.endIndex <= end).map((g) => ({ from: lineStart(ctx.source, g.startIndex), to: lineEnd(ctx.source, g.endIndex), text: '' })),
+    ...plan.unwrapped.filter((b) => start <= b.call.startIndex && b.call.endIndex <= end).map((b) => ({ from: b.call.startIndex, to: b.call.endIndex, text: unwrappedText(b) })),
     ...plan.fallbacks.filter((f) => start <= f.startIndex && f.endIndex <= end).map((f) => ({ from: lineStart(ctx.source, f.startIndex), to: lineEnd(ctx.source, f.endIndex), text: '' })),
   ].sort((a, b) => b.from - a.from);
   for (const c of cuts) text = text.slice(0, c.from - start) + c.text + text.slice(c.to - start);
@@ -749,6 +772,7 @@ export const hardenedPublisher: PythonTransform = {
     const args = plan.shared.map((s) => `${s}=self.${s}`).join(', ');
     const wiring = [`${indent}# HardenedAgentBase publishes through the agent's own transport (migrate).`, `${indent}self.eventbus_publisher = ${CLASS}(${args})`];
     if (plan.queue) wiring.push(`${indent}self.local_queue = ${ADAPTER}(self.${plan.queue}, agent_name=self.agent_name)`);
+
     ctx.edits.insert(tail.at, wiring.map((l) => l + eol).join(''), label);
     for (const m of plan.movedState) if (!isRemoved(ctx, m.stmt)) ctx.deletions.push({ node: m.stmt, symbol: `${m.attr} (moved into ${CLASS})` });
     for (const c of plan.closes) {
@@ -764,6 +788,11 @@ export const hardenedPublisher: PythonTransform = {
           ? `${cls.name}: ${plan.moved.map((m) => `${m.name}()`).join(', ')} moved into ${CLASS} (the base's eventbus_publisher); its failure results now raise`
           : `${cls.name}: ${plan.moved.map((m) => `${m.name}()`).join(', ')} moved into ${CLASS} (the base's eventbus_publisher) as written; publish() raises when ${plan.entry.name}() answers falsy`,
     );
+    for (const b of plan.unwrapped) {
+      ctx.warnings.push(
+        `${cls.name}: ${plan.entry.name}()'s own circuit breaker (line ${b.call.startPosition.row + 1}: ${b.call.text.split('\n')[0]!.trim()}) went: ${CLASS} calls ${unwrappedText(b)} and the base's breaker stops publishing after its failures (CircuitBreaker, CIRCUIT_RECOVERY_TIMEOUT) and queues meanwhile; ${b.cls.name} (line ${b.cls.line}) stays in the module, and its threshold and cool-down are the base's now`,
+      );
+    }
     for (const g of plan.gates) {
       ctx.warnings.push(
         `${cls.name}: ${plan.entry.name}()'s own circuit breaker check (line ${g.startPosition.row + 1}: ${g.text.split('\n')[0]!.trim()}) went: the base's breaker stops publishing after its failures (CircuitBreaker, CIRCUIT_RECOVERY_TIMEOUT) and queues meanwhile; the counters it kept in ${CLASS} no longer stop anything, and its threshold and pause are the base's now`,
