@@ -238,6 +238,13 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
         installs.push(s);
         continue;
       }
+      // `signal.signal(signal.SIGHUP, self._reload)` before the loop: a signal the base leaves alone
+      // (it installs SIGTERM/SIGINT only), handled by the agent's own method: one-time set-up, which
+      // setup() runs in the main thread before the base's loop, as run() did before its own.
+      if (!inLoop && loops === 0 && businessSignalInstall(ctx, s)) {
+        work.before.push(s);
+        continue;
+      }
       if (!inLoop && loops === 0 && isSelfCall(s)) {
         work.before.push(s);
         continue;
@@ -268,6 +275,15 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
       return fail(
         `run() runs two cycles at two cadences (${ctx.file}:${at}: ${b.text.split('\n')[0]!.trim().slice(0, 50)} chooses ${other}() or ${cycleMethod(ctx)}()); the base calls collect_data() once every collection_interval: fold ${other}() into it (a cycle counter kept on self) by hand`,
         at,
+      );
+    }
+    // `time.sleep(interval)` where the loop itself re-binds `interval` (FAST_INTERVAL after a cycle that
+    // found something): the pause adapts to the cycle. The base waits collection_interval after every cycle.
+    const adaptive = adaptivePause(fn.body);
+    if (adaptive) {
+      return fail(
+        `run() changes its own pause between cycles (${ctx.file}:${adaptive.line}: ${adaptive.text}, slept at line ${adaptive.sleepLine}); the base waits collection_interval after every cycle, so how that cadence maps onto it is a person's call`,
+        adaptive.line,
       );
     }
     return fail(`run() does more than loop over ${cycleMethod(ctx)}() (line ${at}: ${b.text.split('\n')[0]!.trim().slice(0, 50)})`, fn.line);
@@ -413,6 +429,16 @@ function signalInstall(st: SyntaxNode): string | null {
   const args = e.childForFieldName('arguments')!.namedChildren;
   if (args.length !== 2 || !/(^|\.)SIG(TERM|INT)$/.test(args[0]!.text)) return null;
   return selfAttribute(args[1]!);
+}
+
+/** `signal.signal(signal.SIGHUP, self._reload)`: a signal other than SIGTERM/SIGINT, handled by a method of the agent. */
+function businessSignalInstall(ctx: PythonTransformContext, st: SyntaxNode): boolean {
+  const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+  if (e?.type !== 'call' || callee(e) !== 'signal.signal' || !ctx.module.imports.has('signal')) return false;
+  const args = e.childForFieldName('arguments')!.namedChildren;
+  if (args.length !== 2 || !/^signal\.SIG[A-Z0-9]+$/.test(args[0]!.text) || /(^|\.)SIG(TERM|INT)$/.test(args[0]!.text)) return false;
+  const handler = selfAttribute(args[1]!);
+  return !!handler && ctx.agent.methods.has(handler) && !ctx.base.methods.has(handler);
 }
 
 /** `self._stop.set()` or `self.running = False`: what ends the loop reading `flag`. */
@@ -736,6 +762,34 @@ function twoCadences(stmt: SyntaxNode, cycle: string): string | null {
   }
   const others = calls.filter((c) => c !== cycle);
   return calls.length >= 2 && calls.includes(cycle) && others.length ? others[0]! : null;
+}
+
+/**
+ * The loop's sleep takes a local name (`time.sleep(interval)`) that the loop body assigns itself
+ * (`interval = FAST_INTERVAL` under a branch on the cycle's result): the first such assignment.
+ */
+function adaptivePause(body: SyntaxNode): { line: number; text: string; sleepLine: number } | null {
+  let found: { line: number; text: string; sleepLine: number } | null = null;
+  walk(body, (n) => {
+    if (found || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'while_statement') return;
+    const loop = n.childForFieldName('body')!;
+    for (const st of statements(loop)) {
+      const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+      if (e?.type !== 'call' || !/^(time\.)?sleep$/.test(callee(e) ?? '')) continue;
+      const arg = e.childForFieldName('arguments')!.namedChildren;
+      if (arg.length !== 1 || arg[0]!.type !== 'identifier') continue;
+      const name = arg[0]!.text;
+      walk(loop, (x) => {
+        if (found) return false;
+        if ((x.type === 'assignment' || x.type === 'augmented_assignment') && x.childForFieldName('left')?.text === name) {
+          found = { line: x.startPosition.row + 1, text: x.text.split('\n')[0]!.trim().slice(0, 50), sleepLine: st.startPosition.row + 1 };
+        }
+      });
+    }
+    return false;
+  });
+  return found;
 }
 
 function selfCallName(stmt: SyntaxNode): string | null {

@@ -3,6 +3,7 @@
 // eventbus_publisher, circuit breaker and retries. They go with the state only they use,
 // unless business code still calls them: then they stay and are reported.
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
+import { selfAttribute } from '../../src/lang/python/syntax.js';
 import { PUBLISH_METHOD, isTransport, proposeTransport } from './hardened-shapes.js';
 import { analyzePublisher, handedQueue } from './hardened-publisher.js';
 
@@ -14,5 +15,10 @@ export const hardenedPublish: PythonTransform = {
     const plan = analyzePublisher(ctx);
     const helpers = plan.ok ? plan.value.moved.map((m) => m.name).filter((m) => !isTransport(ctx, m)) : [];
     proposeTransport(ctx, PUBLISH_METHOD, 'publish', 'publishing with queue fallback (the base publishes through eventbus_publisher, with circuit breaker and retries)', handedQueue(ctx), helpers);
+    // `atexit.register(self._close_conn)` in __init__: registered on the publisher once it is built (hardened-publisher).
+    for (const h of plan.ok ? plan.value.exitHooks : []) {
+      const helper = selfAttribute(h.namedChild(0)!.childForFieldName('arguments')!.namedChild(0)!)!;
+      ctx.plan.proposeStatement({ node: h, symbol: `atexit.register(self.${helper})`, finding: 'publish', reason: `${helper}() moves into EventBusPublisher, where the exit hook is registered`, requires: [helper] });
+    }
   },
 };

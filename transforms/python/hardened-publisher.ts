@@ -15,6 +15,7 @@ import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { expressionOf, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
+import { breakerCall, otherBreakerUse, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
 import { analyzeCollect, HOOK, initTail, moduleDecorators, noteMovedCode, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
@@ -63,6 +64,16 @@ export interface PublisherPlan {
    * agent's teardown calls `self.eventbus_publisher.close()` in its place.
    */
   closes: SyntaxNode[];
+  /**
+   * `self.breaker.call(self._send, batch)` on the agent's own pass-through breaker (see
+   * hardened-breaker-call): written `self._send(batch)` in the publisher, the base's breaker wrapping it.
+   */
+  unwrapped: BreakerCall[];
+  /**
+   * `atexit.register(self._close_conn)` in __init__ for a helper that moves: it goes from there and is
+   * registered on the publisher right after the agent builds it (`atexit.register(self.eventbus_publisher._close_conn)`).
+   */
+  exitHooks: SyntaxNode[];
 }
 
 const memo = new WeakMap<PythonTransformContext, Analysis<PublisherPlan>>();
@@ -163,7 +174,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     // modulePublishers proved it: one event parameter, `return False` on failure and the bus's
     // answer on every other path, bound once in the file. It stays; publish() checks its answer.
     const fn = ctx.module.functions.get(moduleFns[0]!)!;
-    return { ok: true, value: { entry: fn, moved: [], failures: [], fallbacks: [], checkResult: true, movedState: [], shared: [], queue: legacyQueue(ctx), gates: [], module: true, closes: [] } };
+    return { ok: true, value: { entry: fn, moved: [], failures: [], fallbacks: [], checkResult: true, movedState: [], shared: [], queue: legacyQueue(ctx), gates: [], module: true, closes: [], unwrapped: [], exitHooks: [] } };
   }
   if (called.size !== 1) return fail(`collect() publishes through ${called.size} methods`, collect.value.fn.line);
   const entry = ctx.agent.methods.get([...called][0]!)!;
@@ -179,10 +190,27 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   const shared = new Set<string>();
   const stateAttrs = new Set<string>();
   const closes: SyntaxNode[] = [];
+  const unwrapped: BreakerCall[] = [];
+  const exitHooks: SyntaxNode[] = [];
   for (let i = 0; i < moved.length; i++) {
     const fn = moved[i]!;
     for (const u of selfUses(fn)) {
       if (inFallback(u.node)) continue;
+      // `self.breaker.call(self._send, batch)`: the agent's own pass-through breaker, unwrapped in the
+      // publisher (the base's breaker wraps every publish and drain); the helper moves as a call.
+      const wrapped = breakerCall(ctx, u.node.parent?.parent ?? null);
+      if (wrapped && wrapped.attr === u.name && u.node.parent?.type === 'attribute' && u.node.parent.childForFieldName('object')?.id === u.node.id) {
+        const scopes = [...ctx.agent.methods.values()].filter((m) => moved.includes(m) || isPublishMethod(ctx, m.name) || isDrain(ctx, m.name));
+        const other = otherBreakerUse(ctx, u.name, scopes);
+        if (other) {
+          return fail(
+            `${fn.name}() sends through the agent's own circuit breaker self.${u.name} (${wrapped.cls.name}, line ${wrapped.cls.line}), which is also used at line ${other.startPosition.row + 1} (${ctx.source.split('\n')[other.startPosition.row]!.trim().slice(0, 60)}); the base's breaker would stand in for it in the publish but not there: decide by hand`,
+            other.startPosition.row + 1,
+          );
+        }
+        if (!unwrapped.some((w) => w.call.id === wrapped.call.id)) unwrapped.push(wrapped);
+        continue;
+      }
       const method = ctx.agent.methods.get(u.name);
       if (method) {
         if (queueMember(ctx, u.name) && !isDrain(ctx, u.name)) {
@@ -193,7 +221,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
           if (fn === entry && ret && handlerFallback(ret, fn.body)) continue;
           return fail(`${fn.name}() calls ${u.name}() other than as its failure result (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
         }
-        if (!(isPublishMethod(ctx, u.name) || RETRY_METHOD.test(u.name) || transportHelper(ctx, method, moved)) || method.isAsync || !moduleDecorators(ctx, method)) {
+        if (!(isPublishMethod(ctx, u.name) || RETRY_METHOD.test(u.name) || transportHelper(ctx, method, moved, exitHooks)) || method.isAsync || !moduleDecorators(ctx, method)) {
           return fail(`${fn.name}() calls ${u.name}(), which stays in the agent (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
         }
         if (!moved.includes(method)) moved.push(method);
@@ -210,7 +238,15 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       }
       if (transportOnlyAttr(ctx, u.name, moved) && u.name !== queue) stateAttrs.add(u.name);
       else if (u.name !== queue && closedElsewhere(ctx, u.name, moved, closes)) stateAttrs.add(u.name);
-      else if (u.written) return fail(`${fn.name}() changes self.${u.name}, which the agent keeps (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
+      else if (u.written) {
+        // Name the code that keeps it (`"sent": self.sent` in a status file the host scrapes): the
+        // base counts what it publishes itself, so a person decides what that code reads now.
+        const scopes = [...ctx.agent.methods.values()].filter((m) => moved.includes(m) || isPublishMethod(ctx, m.name) || RETRY_METHOD.test(m.name) || queueMember(ctx, m.name) || m.name === '__init__');
+        const reader = ctx.refs.of(u.name).find((r) => r.kind === 'attribute' && !scopes.some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex));
+        const owner = reader ? [...ctx.agent.methods.values()].find((m) => m.outer.startIndex <= reader.start && reader.end <= m.outer.endIndex) : undefined;
+        const where = reader ? `; ${owner ? `${owner.name}() reads it` : 'it is read'} at line ${reader.line} (${ctx.source.split('\n')[reader.line - 1]!.trim().slice(0, 60)})` : '';
+        return fail(`${fn.name}() changes self.${u.name}, which the agent keeps (line ${u.node.startPosition.row + 1})${where}`, u.node.startPosition.row + 1);
+      }
       else shared.add(u.name);
     }
   }
@@ -375,7 +411,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   // only close state that moves.
   const closeTexts = new Set(closes.map((c) => c.text));
   if (closeTexts.size > 1) return fail(`the agent tears its transport state down in ${closeTexts.size} different ways (line ${closes[0]!.startPosition.row + 1})`, closes[0]!.startPosition.row + 1);
-  return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), queue, gates, module: false, closes } };
+  return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), queue, gates, module: false, closes, unwrapped, exitHooks: [...new Set(exitHooks)] } };
 }
 
 /**
@@ -501,13 +537,41 @@ function trimsStore(stmt: SyntaxNode, store: string): boolean {
  * every reference to it in the file lies inside code that moves with the publish or that the
  * base replaces (publish and retry methods), so no caller is left behind once it moves.
  */
-function transportHelper(ctx: PythonTransformContext, method: PyFunction, moved: PyFunction[]): boolean {
+function transportHelper(ctx: PythonTransformContext, method: PyFunction, moved: PyFunction[], exitHooks: SyntaxNode[] = []): boolean {
   if (method.name.startsWith('__') || ctx.base.methods.has(method.name)) return false;
   // A drain re-sending through the helper goes too (the base drains its local_queue); if a business
   // caller keeps the drain, the removal plan keeps the helper with it and nothing moves.
   const transport = [...ctx.agent.methods.values()].filter((m) => m !== method && (moved.includes(m) || isPublishMethod(ctx, m.name) || RETRY_METHOD.test(m.name) || isDrain(ctx, m.name)));
   const refs = ctx.refs.of(method.name).filter((r) => !(method.outer.startIndex <= r.start && r.end <= method.outer.endIndex));
-  return refs.length > 0 && refs.every((r) => r.kind === 'attribute' && transport.some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex));
+  const hooks: SyntaxNode[] = [];
+  const ok =
+    refs.length > 0 &&
+    refs.every((r) => {
+      if (r.kind !== 'attribute') return false;
+      if (transport.some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex)) return true;
+      const hook = exitHook(ctx, r.node);
+      if (hook) hooks.push(hook);
+      return !!hook;
+    });
+  if (ok) exitHooks.push(...hooks);
+  return ok;
+}
+
+/**
+ * `atexit.register(self._close_conn)` as a top-level statement of __init__ (the `_close_conn` name
+ * node given): the helper registered to run when the interpreter exits. It moves with the helper:
+ * registered on the publisher once the agent has built it, it still runs at exit, as before.
+ */
+export function exitHook(ctx: PythonTransformContext, name: SyntaxNode): SyntaxNode | null {
+  const attr = name.parent;
+  const args = attr?.parent;
+  const call = args?.parent;
+  const stmt = call?.parent;
+  const init = ctx.agent.methods.get('__init__');
+  if (attr?.type !== 'attribute' || attr.childForFieldName('object')?.text !== 'self' || args?.type !== 'argument_list' || args.namedChildCount !== 1) return null;
+  if (call?.type !== 'call' || call.childForFieldName('function')?.text !== 'atexit.register' || !ctx.module.imports.has('atexit')) return null;
+  if (stmt?.type !== 'expression_statement' || !init || stmt.parent?.id !== init.body.id) return null;
+  return stmt;
 }
 
 /** `stmt` is the last statement of an except: handler of `body` (not of a nested def). */
@@ -540,6 +604,7 @@ function movedText(ctx: PythonTransformContext, fn: PyFunction, plan: PublisherP
     ...edits.map((f) => ({ from: f.node.startIndex, to: f.node.endIndex, text: f.inHandler ? 'raise' : `raise RuntimeError("EventBus did not take the event (${fn.name})")` })),
     // The queue fallback, and the own breaker's open check, go with their own line(s).
     ...plan.gates.filter((g) => start <= g.startIndex && g.endIndex <= end).map((g) => ({ from: lineStart(ctx.source, g.startIndex), to: lineEnd(ctx.source, g.endIndex), text: '' })),
+    ...plan.unwrapped.filter((b) => start <= b.call.startIndex && b.call.endIndex <= end).map((b) => ({ from: b.call.startIndex, to: b.call.endIndex, text: unwrappedText(b) })),
     ...plan.fallbacks.filter((f) => start <= f.startIndex && f.endIndex <= end).map((f) => ({ from: lineStart(ctx.source, f.startIndex), to: lineEnd(ctx.source, f.endIndex), text: '' })),
   ].sort((a, b) => b.from - a.from);
   for (const c of cuts) text = text.slice(0, c.from - start) + c.text + text.slice(c.to - start);
@@ -739,7 +804,7 @@ export const hardenedPublisher: PythonTransform = {
     const cls = ctx.agent.cls;
     // Hand the publisher (and the legacy queue) to the base at the end of __init__, where
     // everything they read has been set.
-    const tail = initTail(ctx, (x) => plan.movedState.some((m) => m.stmt.id === x.id));
+    const tail = initTail(ctx, (x) => plan.movedState.some((m) => m.stmt.id === x.id) || plan.exitHooks.some((h) => h.id === x.id));
     if (!tail) {
       keep(ctx, 'eventbus_publisher', ctx.agent.methods.get('__init__')!.line, `${cls.name}.__init__ keeps no statement to hand ${CLASS} to the base after; do it by hand`);
       return;
@@ -749,6 +814,12 @@ export const hardenedPublisher: PythonTransform = {
     const args = plan.shared.map((s) => `${s}=self.${s}`).join(', ');
     const wiring = [`${indent}# HardenedAgentBase publishes through the agent's own transport (migrate).`, `${indent}self.eventbus_publisher = ${CLASS}(${args})`];
     if (plan.queue) wiring.push(`${indent}self.local_queue = ${ADAPTER}(self.${plan.queue}, agent_name=self.agent_name)`);
+    for (const h of plan.exitHooks) {
+      const helper = selfAttribute(h.namedChild(0)!.childForFieldName('arguments')!.namedChild(0)!)!;
+      wiring.push(`${indent}atexit.register(self.eventbus_publisher.${helper})`);
+      noteMovedCode(ctx, h);
+      ctx.warnings.push(`${cls.name}: ${helper}() moved into ${CLASS}; its exit hook (line ${h.startPosition.row + 1}: ${h.text.trim()}) is registered on the publisher once __init__ has built it`);
+    }
     ctx.edits.insert(tail.at, wiring.map((l) => l + eol).join(''), label);
     for (const m of plan.movedState) if (!isRemoved(ctx, m.stmt)) ctx.deletions.push({ node: m.stmt, symbol: `${m.attr} (moved into ${CLASS})` });
     for (const c of plan.closes) {
@@ -764,6 +835,11 @@ export const hardenedPublisher: PythonTransform = {
           ? `${cls.name}: ${plan.moved.map((m) => `${m.name}()`).join(', ')} moved into ${CLASS} (the base's eventbus_publisher); its failure results now raise`
           : `${cls.name}: ${plan.moved.map((m) => `${m.name}()`).join(', ')} moved into ${CLASS} (the base's eventbus_publisher) as written; publish() raises when ${plan.entry.name}() answers falsy`,
     );
+    for (const b of plan.unwrapped) {
+      ctx.warnings.push(
+        `${cls.name}: ${plan.entry.name}()'s own circuit breaker (line ${b.call.startPosition.row + 1}: ${b.call.text.split('\n')[0]!.trim()}) went: ${CLASS} calls ${unwrappedText(b)} and the base's breaker stops publishing after its failures (CircuitBreaker, CIRCUIT_RECOVERY_TIMEOUT) and queues meanwhile; ${b.cls.name} (line ${b.cls.line}) stays in the module, and its threshold and cool-down are the base's now`,
+      );
+    }
     for (const g of plan.gates) {
       ctx.warnings.push(
         `${cls.name}: ${plan.entry.name}()'s own circuit breaker check (line ${g.startPosition.row + 1}: ${g.text.split('\n')[0]!.trim()}) went: the base's breaker stops publishing after its failures (CircuitBreaker, CIRCUIT_RECOVERY_TIMEOUT) and queues meanwhile; the counters it kept in ${CLASS} no longer stop anything, and its threshold and pause are the base's now`,

@@ -12,6 +12,7 @@ import { expressionOf, isDocstring, selfAttribute, statements, walk } from '../.
 import { blocksOf, isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { indentAt } from '../../src/lang/python/text.js';
 import { mixinQueueMethod } from './hardened-queue-mixin.js';
+import { breakerCall, sharedBreaker } from './hardened-breaker-call.js';
 import { analyzePublisher } from './hardened-publisher.js';
 import { analyzeLoopPublish, loopTakingCycle, type LoopPublish } from './hardened-loop-publish.js';
 
@@ -331,12 +332,30 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
   // The cycle's publish named as seed 001's checklist names it (`_publish`, `_publish_telemetry`).
   const named = [...calledByCycle].filter((n) => PUBLISH.test(n));
   if (!m.publish.size && !modules.size && !named.length) return m;
+  // The wire helpers of the publish (`_send` that `_publish_batch` calls, directly or through the
+  // agent's own breaker: `self.breaker.call(self._send, batch)`), reaching the bus themselves.
+  const wire = new Set<string>();
+  for (const p of [...m.publish, ...named]) {
+    walk(ctx.agent.methods.get(p)!.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type !== 'call') return;
+      const f = n.childForFieldName('function');
+      const h = breakerCall(ctx, n)?.helper ?? (f?.type === 'attribute' ? selfAttribute(f) : null);
+      const helper = h ? ctx.agent.methods.get(h) : undefined;
+      if (helper && h !== p && !m!.publish.has(h!) && !PUBLISH.test(h!) && !ctx.base.methods.has(h!) && reachesBus(ctx, helper)) wire.add(h!);
+    });
+  }
   for (const name of calledByCycle) {
     const fn = ctx.agent.methods.get(name)!;
     if (m.publish.has(name) || PUBLISH.test(name) || plain(fn).length || fn.isAsync || fn.decorators.length || ctx.base.methods.has(name)) continue;
     let resends = false;
     walk(fn.body, (n) => {
+      // Through a wire helper of the publish, what it reads back from where the publish's own
+      // fallback kept it (`self._outbox_write(batch)` before `return False`, appending to OUTBOX).
+      const viaBreaker = breakerCall(ctx, n);
+      if (viaBreaker && wire.has(viaBreaker.helper) && spooledBackArgs(ctx, fn, viaBreaker.args)) resends = true;
       const a = selfAttribute(n);
+      if (a && wire.has(a) && n.parent?.type === 'call' && n.parent.childForFieldName('function')?.id === n.id && spooledBackArgs(ctx, fn, n.parent.childForFieldName('arguments')!.namedChildren)) resends = true;
       if (a && m!.publish.has(a)) resends = true;
       // Through a named publish, only what the agent kept (`self._publish(self.pending[seq])`): a
       // business send of a fresh event (`self._publish_telemetry(self._heartbeat())`) is no re-send.
@@ -390,7 +409,10 @@ function caughtPublishes(ctx: PythonTransformContext, cycle: PyFunction): Set<st
  * stored, read back from the store. A fresh event built from other state is not.
  */
 function spooledBack(ctx: PythonTransformContext, fn: PyFunction, args: SyntaxNode | null): boolean {
-  const list = args?.namedChildren ?? [];
+  return spooledBackArgs(ctx, fn, args?.namedChildren ?? []);
+}
+
+function spooledBackArgs(ctx: PythonTransformContext, fn: PyFunction, list: SyntaxNode[]): boolean {
   if (list.length !== 1 || list[0]!.type !== 'identifier') return false;
   const v = list[0]!.text;
   let looped = false;
@@ -420,11 +442,74 @@ function spooledBack(ctx: PythonTransformContext, fn: PyFunction, args: SyntaxNo
     });
     if (reads) return true;
   }
-  for (const name of cycleFallbacks(ctx)) {
+  const opened = (f: PyFunction, append: boolean): Set<string> => {
+    const out = new Set<string>();
+    walk(f.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type !== 'call' || n.childForFieldName('function')?.text !== 'open') return;
+      const a = n.childForFieldName('arguments')!.namedChildren;
+      const mode = a[1]?.type === 'string' ? a[1]!.text.replace(/^[rbuRBU]*['"]|['"]$/g, '') : 'r';
+      const path = a[0];
+      if (!path || (append && !/^a/.test(mode))) return;
+      // A module-level name or an attribute of the agent: one place on disk for both methods.
+      if ((path.type === 'identifier' && moduleName(ctx, path.text)) || (path.type === 'attribute' && selfAttribute(path))) out.add(path.text);
+    });
+    return out;
+  };
+  const reads = opened(fn, false);
+  for (const name of [...cycleFallbacks(ctx), ...publishFallbacks(ctx)]) {
     const f = ctx.agent.methods.get(name);
     if (f && f !== fn && [...state(f)].some((a) => mine.has(a))) return true;
+    // The fallback appends to a file by a module constant (`with open(OUTBOX, "a")`) that the method reads back.
+    if (f && f !== fn && [...opened(f, true)].some((p) => reads.has(p))) return true;
   }
   return false;
+}
+
+/** A name bound at the module's top level (a constant such as OUTBOX), not rebound in a function. */
+function moduleName(ctx: PythonTransformContext, name: string): boolean {
+  let top = false;
+  let local = false;
+  walk(ctx.module.root, (n) => {
+    if (n.type === 'class_definition' || n.type === 'function_definition') {
+      walk(n, (x) => {
+        if ((x.type === 'assignment' || x.type === 'augmented_assignment') && x.childForFieldName('left')?.text === name) local = true;
+        if (x.type === 'global_statement' && x.namedChildren.some((c) => c.text === name)) local = true;
+      });
+      return false;
+    }
+    if (n.type === 'assignment' && n.childForFieldName('left')?.text === name) top = true;
+  });
+  return top && !local;
+}
+
+/**
+ * Methods a publish of the agent hands its one event to right before reporting the failure
+ * (`self._outbox_write(batch)`, then maybe log lines, then `return False`): the publish's own
+ * unsent-message store, whatever its name. The base queues what it could not publish now.
+ */
+export function publishFallbacks(ctx: PythonTransformContext): Set<string> {
+  const out = new Set<string>();
+  for (const p of ctx.agent.methods.values()) {
+    if (!isPublish(ctx, p.name) || p.isAsync) continue;
+    const params = p.params.filter((x, i) => i > 0 && x.kind !== 'separator');
+    if (params.length !== 1 || params[0]!.kind !== 'plain') continue;
+    const ev = params[0]!.name;
+    walk(p.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      const c = n.type === 'expression_statement' ? selfCall(n) : null;
+      const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
+      if (!c || c.target || c.method === p.name || ctx.base.methods.has(c.method) || a.length !== 1 || a[0]!.text !== ev) return;
+      const f = ctx.agent.methods.get(c.method);
+      if (!f || f.isAsync || f.params.filter((x, i) => i > 0 && x.kind !== 'separator').length !== 1 || isPublish(ctx, c.method)) return;
+      const siblings = n.parent?.namedChildren ?? [];
+      let at = siblings.findIndex((x) => x.id === n.id) + 1;
+      while (siblings[at] && siblings[at]!.type === 'expression_statement' && isLogCall(expressionOf(siblings[at]!))) at++;
+      const next = siblings[at];
+      if (next?.type === 'return_statement' && next.namedChild(0)?.type === 'false') out.add(c.method);
+    });
+  }
+  return out;
 }
 
 /**
@@ -549,7 +634,8 @@ export function queueMember(ctx: PythonTransformContext, name: string): boolean 
 function transportQueueMethods(ctx: PythonTransformContext): Set<string> {
   const methods = [...ctx.agent.methods.values()];
   const fallbacks = cycleFallbacks(ctx);
-  const named = methods.filter((m) => QUEUE_METHOD.test(m.name) || shapedTransport(ctx).drain.has(m.name) || fallbacks.has(m.name));
+  const inPublish = publishFallbacks(ctx);
+  const named = methods.filter((m) => QUEUE_METHOD.test(m.name) || shapedTransport(ctx).drain.has(m.name) || fallbacks.has(m.name) || inPublish.has(m.name));
   const publish = methods.filter((m) => isPublishMethod(ctx, m.name) || RETRY_METHOD.test(m.name));
   const use = (fn: PyFunction) => {
     const calls = new Set<string>();
@@ -626,7 +712,10 @@ function fail(reason: string, at: number): { ok: false; reason: string; line: nu
 
 function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   const direct = readCollectDirect(ctx);
-  if (direct.ok) return direct;
+  if (direct.ok) {
+    const shared = sharedBreaker(ctx, direct.value.publishers, (m) => isTransport(ctx, m));
+    return shared ? fail(shared.reason, shared.line) : direct;
+  }
   // collect() returns its events and run()'s loop publishes them: the loop body is the cycle.
   const loop = analyzeLoopPublish(ctx);
   if (loop && !loop.ok) return fail(`${direct.reason}; ${loop.reason}`, direct.line);
@@ -1521,10 +1610,41 @@ export function returnLine(ctx: PythonTransformContext, after: SyntaxNode, event
   return { at, text: `${prefix}${indent}return ${events}${ctx.layout.eol}` };
 }
 
-/** `self.collect()` (the cycle method) as a statement, possibly inside try/except whose handlers only log or sleep. */
+/**
+ * `self.collect()` (the cycle method) as a statement, possibly inside try/except whose handlers only
+ * log or sleep; or `n = self.collect()` whose result only log lines read (see resultOnlyLogged).
+ */
 export function isCollectCall(stmt: SyntaxNode, name: string = COLLECT): boolean {
   const sc = selfCall(stmt);
-  return !!sc && !sc.target && sc.method === name && sc.call.childForFieldName('arguments')!.namedChildCount === 0;
+  if (!sc || sc.method !== name || sc.call.childForFieldName('arguments')!.namedChildCount !== 0) return false;
+  return !sc.target || resultOnlyLogged(stmt, sc.target);
+}
+
+/**
+ * `n = self.collect()` then `logger.debug("cycle reported %d events", n)`: the name is bound
+ * nowhere else in the method, and every other use of it is a log line standing after the call in
+ * the same block. The result is then a value only a log line reads, like a call as a statement.
+ */
+function resultOnlyLogged(stmt: SyntaxNode, target: SyntaxNode): boolean {
+  if (target.type !== 'identifier') return false;
+  const name = target.text;
+  let fn: SyntaxNode | null = stmt.parent;
+  while (fn && fn.type !== 'function_definition') fn = fn.parent;
+  const body = fn?.childForFieldName('body');
+  const block = stmt.parent;
+  if (!body || block?.type !== 'block') return false;
+  const later = statements(block).filter((x) => x.startIndex > stmt.endIndex);
+  const logs = later.filter((x) => x.type === 'expression_statement' && isLogCall(x.namedChild(0)));
+  let ok = true;
+  walk(body, (n) => {
+    if (!ok) return false;
+    if (n.type !== 'identifier' || n.text !== name || n.id === target.id) return;
+    const p = n.parent;
+    if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
+    if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id) return;
+    if (!logs.some((l) => l.startIndex <= n.startIndex && n.endIndex <= l.endIndex)) ok = false;
+  });
+  return ok;
 }
 
 
@@ -1616,6 +1736,9 @@ function liveCaller(ctx: PythonTransformContext, name: string, removed: Set<stri
     if (goes(r)) continue;
     // Business code publishing at once: it calls the base's queued publish instead (hardened-business-publish).
     if (redirectedPublish(ctx, r.node)) continue;
+    // `atexit.register(self._close_conn)` in __init__: registered on the publisher instead (hardened-publisher).
+    const pub = analyzePublisher(ctx);
+    if (pub.ok && pub.value.exitHooks.some((h) => h.startIndex <= r.start && r.end <= h.endIndex)) continue;
     const stmt = enclosingStatement(r.node);
     return `${reason}, but still called at line ${r.line} (${stmt.text.split('\n')[0]!.trim().slice(0, 60)}); business code keeps it`;
   }

@@ -237,14 +237,33 @@ function danglingReference(output: Tree, ctx: PythonTransformContext): string | 
   // its own methods (transport code moved into a helper class keeps calling its own helpers).
   const model = buildModuleModel(output.rootNode.text, output);
   const others = model.classes.filter((c) => c.name !== ctx.agent.cls.name);
-  const ownedElsewhere = (name: string, at: number) =>
-    others.some((c) => c.node.startIndex <= at && at < c.node.endIndex && (c.methods.has(name) || buildAgentModel(c).attributes.has(name)));
+  // `self.eventbus_publisher._close_conn` in the agent: a member of the object the agent built from
+  // another class of the module (`self.eventbus_publisher = EventBusPublisher(...)`), which defines it.
+  const agentOut = model.classes.find((c) => c.name === ctx.agent.cls.name);
+  const builtFrom = new Map<string, string>();
+  if (agentOut) {
+    for (const a of buildAgentModel(agentOut).assignments) {
+      const f = a.value?.type === 'call' ? a.value.childForFieldName('function') : null;
+      if (f?.type === 'identifier' && others.some((c) => c.name === f.text)) {
+        const prev = builtFrom.get(a.attr);
+        builtFrom.set(a.attr, prev === undefined || prev === f.text ? f.text : '');
+      } else builtFrom.set(a.attr, '');
+    }
+  }
+  const memberOfBuilt = (name: string, node: SyntaxNode) => {
+    const obj = node.parent?.type === 'attribute' ? node.parent.childForFieldName('object') : null;
+    const holder = obj?.type === 'attribute' && obj.childForFieldName('object')?.text === 'self' ? obj.childForFieldName('attribute')!.text : null;
+    const cls = holder ? others.find((c) => c.name === builtFrom.get(holder)) : undefined;
+    return !!cls && cls.methods.has(name);
+  };
+  const ownedElsewhere = (name: string, at: number, node?: SyntaxNode) =>
+    others.some((c) => c.node.startIndex <= at && at < c.node.endIndex && (c.methods.has(name) || buildAgentModel(c).attributes.has(name))) || (!!node && memberOfBuilt(name, node));
   for (const [name, p] of ctx.resolved!.members) {
     const shared = ctx.baseOwned.has(name) && p.sharedWithBase !== false && !ctx.base.threadDriven.has(name);
     if ((p.kind === 'method' || p.kind === 'attribute') && shared) continue;
     const uses = refs
       .of(name)
-      .filter((r) => (p.kind === 'method' || p.kind === 'attribute' ? r.kind === 'attribute' && !ownedElsewhere(name, r.start) : r.kind === 'identifier'));
+      .filter((r) => (p.kind === 'method' || p.kind === 'attribute' ? r.kind === 'attribute' && !ownedElsewhere(name, r.start, r.node) : r.kind === 'identifier'));
     if (uses.length) return `removed ${name} is still referenced at output line ${uses[0]!.line}`;
   }
   // An import that went while code moved into a new method (a hook) still uses its name: NameError at run time.
