@@ -9,7 +9,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { Ajv } from 'ajv';
-import { BIN, DEMO_AGENTS, DEMO_FLEET, REPO, cliIn, cliInProcess, cliInProcessIn, commitAll, demoFleetRepos, ensureBuilt, git, gitRepo, hashTree, tempDirsOfThisFile } from './helpers/cli.js';
+import { BIN, DEMO_AGENTS, DEMO_FLEET, REPO, cliIn, cliInProcess, cliInProcessIn, cliInProcessInEnvOnly, commitAll, demoFleetRepos, ensureBuilt, git, gitRepo, hashTree, tempDirsOfThisFile } from './helpers/cli.js';
 
 const DEMO = DEMO_FLEET;
 const AGENTS = DEMO_AGENTS;
@@ -164,10 +164,11 @@ describe('the root is the git top level, wherever the command is typed', () => {
     }
     // The later commands too (they once resolved --root themselves and failed without it);
     // the report carries its time, so its summary line is what must agree.
-    // Spawned: review reads its answers from standard input.
+    // review spawned: it reads its answers from standard input.
     for (const args of [['report', '--out', '-'], ['review']]) {
-      const top = await cliIn(root, args);
-      const below = await cliIn(sub, args);
+      const run = args[0] === 'review' ? cliIn : cliInProcessIn;
+      const top = await run(root, args);
+      const below = await run(sub, args);
       expect(top.exitCode, `${args.join(' ')}: ${top.stderr}`).toBe(0);
       expect(below.exitCode, below.stderr).toBe(0);
       expect(below.stderr, args.join(' ')).toBe(top.stderr);
@@ -298,10 +299,12 @@ describe('JSON details', () => {
 
 describe('colour', () => {
   async function scanWith(root: string, args: string[], env: Record<string, string>) {
-    // A clean environment, so the test's own FORCE_COLOR/NO_COLOR do not leak in.
-    const r = await execa('node', [BIN, 'scan', ...args], { cwd: root, reject: false, extendEnv: false, env: { PATH: process.env.PATH!, HOME: os.homedir(), ...env } });
-    expect(r.exitCode, String(r.stderr)).toBe(0);
-    return String(r.stdout);
+    // A clean environment, so the test's own FORCE_COLOR/NO_COLOR do not leak in; output to a
+    // stream that is no terminal, as a pipe is not (in process: the environment and the stream
+    // decide, test/cli-in-process.test.ts compares in-process and spawned runs).
+    const r = await cliInProcessInEnvOnly(root, ['scan', ...args], { PATH: process.env.PATH!, HOME: os.homedir(), ...env });
+    expect(r.exitCode, r.stderr).toBe(0);
+    return r.stdout;
   }
   it('--color always|never|auto and FORCE_COLOR decide it when piped', async () => {
     const root = await demoRepo();

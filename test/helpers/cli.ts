@@ -111,6 +111,15 @@ export async function cliInProcessIn(cwd: string, args: string[], opts: { env?: 
   return inProcess(cwd, args, { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...opts.env });
 }
 
+/**
+ * `cliInProcessIn` with exactly `env` as the command's environment, nothing of the test's own
+ * added (as execa's `extendEnv: false` gives the spawned CLI): for what the environment alone
+ * decides (colour from FORCE_COLOR / NO_COLOR).
+ */
+export async function cliInProcessInEnvOnly(cwd: string, args: string[], env: Record<string, string>): Promise<CliResult> {
+  return inProcess(cwd, args, { ...env });
+}
+
 type Main = (argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdout?: NodeJS.WriteStream; stderr?: NodeJS.WriteStream }) => Promise<number>;
 let mainOfCli: Promise<Main> | undefined;
 let inProcessQueue: Promise<unknown> = Promise.resolve();
