@@ -2,6 +2,7 @@
 // "infrastructure" when all it does is log, sleep, flip the running flag, or touch
 // members that are being removed or that the base owns. Anything else is business.
 import type { SyntaxNode } from '../lang/python/parser.js';
+import type { FlatTree } from '../lang/python/flat-tree.js';
 import { callee, expressionOf, selfAttribute, statements, stringValue, walk } from '../lang/python/syntax.js';
 
 export interface InfraScope {
@@ -41,14 +42,14 @@ export function selfMembers(node: SyntaxNode): Set<string> {
  * nesting level in every round of its fixpoint (each a walk of the statement's whole
  * subtree), and a tree never changes.
  */
-const memberSets = new WeakMap<SyntaxNode, ReadonlySet<string>>();
+const memberSets = new WeakMap<FlatTree, Array<ReadonlySet<string> | undefined>>();
 function memberSet(node: SyntaxNode): ReadonlySet<string> {
-  let set = memberSets.get(node);
-  if (!set) {
-    set = collectMembers(node);
-    memberSets.set(node, set);
-  }
-  return set;
+  // Kept per tree by node position, not in a WeakMap keyed by node: a weak entry per statement
+  // (hundreds of thousands over a fleet) made the insertions and the collector's ephemeron
+  // passes cost more than the walks they saved.
+  let sets = memberSets.get(node.tree);
+  if (!sets) memberSets.set(node.tree, (sets = new Array(node.tree.count)));
+  return (sets[node.index] ??= collectMembers(node));
 }
 
 function collectMembers(node: SyntaxNode): Set<string> {

@@ -56,6 +56,16 @@ export class ServerClasses extends Set<string> {
  * (`StatusServer(port, provider)` whose `__init__` calls `super().__init__(("127.0.0.1", port), H)`).
  */
 export function serverSubclasses(root: SyntaxNode): ServerClasses {
+  // Asked of the same module by half a dozen transforms in each rewrite (and again in the
+  // idempotency pass), each a walk of the whole file: read once per node, since a tree never
+  // changes. Callers only read the result.
+  let known = serverClassesOf.get(root);
+  if (!known) serverClassesOf.set(root, (known = readServerSubclasses(root)));
+  return known;
+}
+const serverClassesOf = new WeakMap<SyntaxNode, ServerClasses>();
+
+function readServerSubclasses(root: SyntaxNode): ServerClasses {
   const bases = new Map<string, string[]>();
   const inits = new Map<string, SyntaxNode>();
   walkNodes(root, (n) => {

@@ -85,6 +85,42 @@ export function flatTreeDataBytes(d: FlatTreeData): number {
 }
 const vocabularies = new WeakMap<object, Vocabulary>();
 
+/** The arrays a cursor walk fills (see FlatTree's constructor): at least `cap` long, contents undefined. */
+interface WorkArrays {
+  cap: number;
+  typeId: Uint16Array;
+  fieldId: Uint16Array;
+  flags: Uint8Array;
+  start: Int32Array;
+  end: Int32Array;
+  parentOf: Int32Array;
+  subtreeEnd: Int32Array;
+}
+/** Nodes past which the working arrays are not kept between parses (about 6 MB). */
+const MAX_KEPT_WORK = 1 << 18;
+let working: WorkArrays | undefined;
+
+function workArrays(want: number): WorkArrays {
+  if (working && working.cap >= want) {
+    const w = working;
+    // Taken: a parse that throws half way leaves nothing shared behind.
+    working = undefined;
+    return w;
+  }
+  const cap = Math.max(want, Math.min(MAX_KEPT_WORK, (working?.cap ?? 0) * 2));
+  working = undefined;
+  return {
+    cap,
+    typeId: new Uint16Array(cap),
+    fieldId: new Uint16Array(cap),
+    flags: new Uint8Array(cap),
+    start: new Int32Array(cap),
+    end: new Int32Array(cap),
+    parentOf: new Int32Array(cap),
+    subtreeEnd: new Int32Array(cap),
+  };
+}
+
 let nextIdBase = 1;
 
 export class FlatTree {
@@ -134,14 +170,12 @@ export class FlatTree {
     }
     const native = from;
     const withErrors = native.rootNode.hasError;
-    let cap = Math.max(256, source.length >> 2);
-    let typeId = new Uint16Array(cap);
-    let fieldId = new Uint16Array(cap);
-    let flags = new Uint8Array(cap);
-    let start = new Int32Array(cap);
-    let end = new Int32Array(cap);
-    let parentOf = new Int32Array(cap);
-    let subtreeEnd = new Int32Array(cap);
+    // The walk fills working arrays kept from the previous parse (a module has about one node per
+    // three characters: sized by a quarter, nearly every parse grew all seven once), then copies
+    // out exact sizes below.
+    const work = workArrays(Math.max(256, source.length >> 1));
+    let cap = work.cap;
+    let { typeId, fieldId, flags, start, end, parentOf, subtreeEnd } = work;
     const grow = () => {
       cap *= 2;
       const g = <T extends Uint16Array | Uint8Array | Int32Array>(a: T): T => {
@@ -212,6 +246,8 @@ export class FlatTree {
     this.end = end.slice(0, n);
     this.parentOf = parentOf.slice(0, n);
     this.subtreeEnd = subtreeEnd.slice(0, n);
+    // Kept for the next parse unless huge (then it goes with this one).
+    working = cap <= MAX_KEPT_WORK ? { cap, typeId, fieldId, flags, start, end, parentOf, subtreeEnd } : undefined;
     this.made = new Array(n);
     this.idBase = nextIdBase;
     nextIdBase += n;
@@ -333,26 +369,34 @@ export class FlatNode {
     return this.tree.childPositions(this.index).map((c) => this.tree.node(c));
   }
 
+  // The child walks below read the arrays directly (no list of positions made first): the
+  // analysis asks them of nearly every node it passes.
   get namedChildren(): FlatNode[] {
     const out: FlatNode[] = [];
-    for (const c of this.tree.childPositions(this.index)) if (this.tree.isNamed(c)) out.push(this.tree.node(c));
+    const { tree } = this;
+    const { subtreeEnd, flags } = tree;
+    for (let c = this.index + 1, stop = subtreeEnd[this.index]!; c < stop; c = subtreeEnd[c]!) if (flags[c]! & NAMED) out.push(tree.node(c));
     return out;
   }
 
   get namedChildCount(): number {
     let k = 0;
-    for (const c of this.tree.childPositions(this.index)) if (this.tree.isNamed(c)) k++;
+    const { subtreeEnd, flags } = this.tree;
+    for (let c = this.index + 1, stop = subtreeEnd[this.index]!; c < stop; c = subtreeEnd[c]!) if (flags[c]! & NAMED) k++;
     return k;
   }
 
   namedChild(k: number): FlatNode | null {
-    for (const c of this.tree.childPositions(this.index)) if (this.tree.isNamed(c) && k-- === 0) return this.tree.node(c);
+    const { subtreeEnd, flags } = this.tree;
+    for (let c = this.index + 1, stop = subtreeEnd[this.index]!; c < stop; c = subtreeEnd[c]!) if (flags[c]! & NAMED && k-- === 0) return this.tree.node(c);
     return null;
   }
 
   get lastNamedChild(): FlatNode | null {
-    const named = this.tree.childPositions(this.index).filter((c) => this.tree.isNamed(c));
-    return named.length ? this.tree.node(named[named.length - 1]!) : null;
+    const { subtreeEnd, flags } = this.tree;
+    let last = -1;
+    for (let c = this.index + 1, stop = subtreeEnd[this.index]!; c < stop; c = subtreeEnd[c]!) if (flags[c]! & NAMED) last = c;
+    return last < 0 ? null : this.tree.node(last);
   }
 
   childForFieldName(name: string): FlatNode | null {

@@ -673,6 +673,8 @@ function aliasUseGoes(stmt: Node, alias: string, sweep: Set<string>): boolean {
   return !e.getDescendants().some((n) => (Node.isBinaryExpression(n) && /^(=|\+=|-=|\|\|=|\?\?=|&&=)$/.test(n.getOperatorToken().getText())) || Node.isPrefixUnaryExpression(n) && /^(\+\+|--)/.test(n.getText()) || Node.isPostfixUnaryExpression(n));
 }
 
+const ARRAY_LITERALS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.ArrayLiteralExpression]);
+
 /**
  * `[this.intake, this.healthServer].map((s) => s.close(...))` / `.forEach(...)`: an array of the
  * agent's members made only to treat each alike (the callback reads no member of the agent and
@@ -681,7 +683,11 @@ function aliasUseGoes(stmt: Node, alias: string, sweep: Set<string>): boolean {
  */
 function sameFateElements(stmt: Node, sweep: Set<string>): Node[] {
   const out: Node[] = [];
-  for (const arr of stmt.getDescendantsOfKind(SyntaxKind.ArrayLiteralExpression)) {
+  // Through the file's pre-order index (the same nodes in the same order): ts-morph's own
+  // descendant walk is a generator per level, and this runs on every kept statement at every
+  // nesting level in every round of the plan.
+  for (const found of descendantsOfKinds(stmt, ARRAY_LITERALS)) {
+    const arr = found as import('ts-morph').ArrayLiteralExpression;
     const els = arr.getElements();
     const members = els.map((x) => {
       let n: Node = x;
