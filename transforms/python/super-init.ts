@@ -380,11 +380,13 @@ function passThroughValue(
   known: Set<string>,
   selfAttrs?: Set<string>,
 ): string | null {
+  // `self.DEFAULT_PORT`: a constant of the class body, read through the instance before super() as after.
+  const readable = new Set([...(selfAttrs ?? []), ...classConstants(ctx)]);
   for (const name of legacyNames) {
     const assign = ctx.agent.assignments.find((a) => a.method === '__init__' && a.attr === name && a.value);
     if (!assign?.value || assign.value.text.includes('\n')) continue;
     // Only params, locals computed before the call, and module names may appear in it.
-    if (evaluableEarly(assign.value, params, locals, known, helperFunctions(ctx), localsOf(init), selfAttrs)) return assign.value.text;
+    if (evaluableEarly(assign.value, params, locals, known, helperFunctions(ctx), localsOf(init), readable)) return assign.value.text;
     // `self.port + 1` where self.port is what the base was just given: the same expression, spelled out.
     const spelled = withPassedAttributes(ctx, assign.value, selfAttrs);
     if (spelled !== null) return spelled;
@@ -394,6 +396,26 @@ function passThroughValue(
     if (p && (p.kind === 'plain' || p.kind === 'default')) return name;
   }
   return null;
+}
+
+/**
+ * Names the class body binds to a literal (`DEFAULT_PORT = 7810`) that no method re-assigns on self and
+ * the base does not own: `self.DEFAULT_PORT` reads the same value before super().__init__() as after.
+ */
+function classConstants(ctx: PythonTransformContext): Set<string> {
+  const out = new Set<string>();
+  for (const stmt of ctx.agent.cls.body.namedChildren) {
+    const a = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+    if (a?.type !== 'assignment') continue;
+    const left = a.childForFieldName('left');
+    const right = a.childForFieldName('right');
+    if (left?.type !== 'identifier' || !right || !/^(integer|float|string|true|false|none)$/.test(right.type)) continue;
+    const name = left.text;
+    if (ctx.agent.methods.has(name) || ctx.base.attributes.has(name) || ctx.base.methods.has(name)) continue;
+    if (ctx.agent.assignments.some((x) => x.attr === name)) continue;
+    out.add(name);
+  }
+  return out;
 }
 
 /**
