@@ -321,11 +321,15 @@ function snippet(node: SyntaxNode): string {
 export function collectionElement(ref: SyntaxNode): SyntaxNode | null {
   const attr = ref.parent?.type === 'attribute' && ref.parent.childForFieldName('attribute')?.id === ref.id ? ref.parent : null;
   if (!attr || attr.childForFieldName('object')?.text !== 'self') return null;
-  const coll = attr.parent;
+  // `self.httpd.serve_forever` (the member's bound method, not called) listed beside others: the element
+  // is that method, and goes with the member.
+  const bound = attr.parent?.type === 'attribute' && attr.parent.childForFieldName('object')?.id === attr.id ? attr.parent : null;
+  const element = bound ?? attr;
+  const coll = element.parent;
   if (!coll || (coll.type !== 'tuple' && coll.type !== 'list')) return null;
   const holder = coll.parent?.type === 'parenthesized_expression' ? coll.parent.parent : coll.parent;
-  if (holder?.type === 'for_statement' && holder.childForFieldName('right')?.startIndex === coll.startIndex) return attr;
-  if (holder?.type === 'for_in_clause' && holder.childForFieldName('right')?.startIndex === coll.startIndex) return attr;
+  if (holder?.type === 'for_statement' && holder.childForFieldName('right')?.startIndex === coll.startIndex) return element;
+  if (holder?.type === 'for_in_clause' && holder.childForFieldName('right')?.startIndex === coll.startIndex) return element;
   return null;
 }
 

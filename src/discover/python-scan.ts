@@ -38,6 +38,8 @@ export interface ClassFacts {
   runsLoop: boolean;
   abstract: boolean;
   findings: Finding[];
+  /** A dataclass that is an agent all the same: what it does ("binds a server and runs a main loop"). */
+  dataclassAgent?: string;
 }
 
 /** One parsed file, as classification and the cross-file class index see it. */
@@ -268,7 +270,8 @@ function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFi
   }
   facts.classes = module.classes.map((cls) => {
     const names = cls.bases.map(baseName);
-    const record = cls.decorators.some((d) => /^(dataclasses\.)?dataclass\b/.test(d)) || names.some((n) => !!n && (RECORD_BASES.test(n) || NOT_AGENT_BASES.test(n)));
+    const dataclass = cls.decorators.some((d) => /^(dataclasses\.)?dataclass\b/.test(d));
+    const record = dataclass || names.some((n) => !!n && (RECORD_BASES.test(n) || NOT_AGENT_BASES.test(n)));
     // A settled file's classes serve the index only (names and bases).
     const candidate = !record && !settled;
     return {
@@ -283,9 +286,15 @@ function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFi
       runsLoop: candidate && runsLoop(cls),
       abstract: candidate && hasAbstractMethod(cls),
       findings: candidate ? findingsOf(cls, module) : [],
+      ...(dataclass && !settled ? dataclassAgentOf(cls) : {}),
     };
   });
   return settled ? { ...facts, settled } : facts;
+}
+
+function dataclassAgentOf(cls: PyClass): { dataclassAgent: string } | Record<string, never> {
+  const does = [bindsServer(cls) && 'binds a server', runsLoop(cls) && 'runs a main loop'].filter(Boolean);
+  return does.length ? { dataclassAgent: does.join(' and ') } : {};
 }
 
 /** The skips the file decides alone: the base itself, a test, a module without a class. */
@@ -419,6 +428,21 @@ export function classifyPythonFile(f: PythonFileFacts, index: ClassIndex, profil
       };
     }
     const onlyRecords = candidates.length === 0;
+    // A @dataclass that binds its server or runs its loop is the agent, but its __init__ is generated from
+    // its fields: nothing can call super().__init__() from it (and one written beside the fields replaces
+    // the generated one). Said as such, not as "records only".
+    const dataclassAgent = onlyRecords ? f.classes.find((c) => c.dataclassAgent) : undefined;
+    if (dataclassAgent) {
+      return {
+        skipped: {
+          file: rel,
+          line: dataclassAgent.line,
+          reason: `${dataclassAgent.name} (${rel}:${dataclassAgent.line}) is a @dataclass agent (it ${dataclassAgent.dataclassAgent}): ` +
+            `its __init__ is generated from its fields and cannot call ${target}.__init__(); migrate it by hand ` +
+            `(construct the base in __post_init__ with the port fields, or make it a plain class)`,
+        },
+      };
+    }
     if (onOtherBase.length && (!best || best.score < 3 || !structural(best))) return { skipped: { file: rel, reason: onOtherBase.join('; ') } };
     return {
       skipped: {

@@ -40,6 +40,7 @@ import { hardenedHooks } from './hardened-hooks.js';
 import { hardenedSender, hardenedSenderPropose } from './hardened-sender.js';
 import { hardenedOwnHooks } from './hardened-own-hooks.js';
 import { sameFileParentOrphans, sameFileParentOrphansCheck } from './same-file-parent-orphans.js';
+import { ownedProperty } from './owned-property.js';
 
 export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // Seed-001 concerns (hardened-agent-base profile only: publish, queue, retry, collect_loop, old_base).
@@ -63,6 +64,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // Before inherit-base: a same-file parent left without callers leaves the bases there.
   sameFileParentOrphans,
   inheritBase,
+  // Before super-init: a read-only property the base assigns refuses the agent, nothing written.
+  ownedProperty,
   superInit,
   baseAttributes,
   earlyOverrides,

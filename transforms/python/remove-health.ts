@@ -6,7 +6,7 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { valueType } from '../../src/analysis/value-type.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
-import { bindArgument, boundPort, bindsOfAttribute, normPort, portExpression, portRoles, ServerClasses, serverSubclasses } from '../../src/analysis/ports.js';
+import { bindArgument, boundPort, bindsOfAttribute, normPort, portExpression, portRoles, rawPortExpression, ServerClasses, serverSubclasses } from '../../src/analysis/ports.js';
 import { extractHealthPayload, routeString, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { settingsParameterPorts } from '../../src/analysis/settings-ports.js';
 import { selfMembers } from '../../src/analysis/infra.js';
@@ -622,21 +622,25 @@ function inheritedHealthServers(ctx: PythonTransformContext, ports: Set<string>)
       // The parameter the method binds a server or socket on, serving health paths only.
       let index = -1;
       let bind: SyntaxNode | null = null;
+      // Or the port the parent's own __init__ keeps from a keyword (`self.health_port = health_port`) that
+      // the agent's super().__init__(health_port=...) gives it: a health port of the agent's.
+      let fromInit = false;
       walk(fn.body, (n) => {
-        if (index >= 0 || n.type !== 'call') return;
+        if (index >= 0 || fromInit || n.type !== 'call') return;
         const arg = bindArgument(n, servers);
         const expr = arg ? portExpression(arg.text) : null;
         if (expr !== null) {
           index = params.indexOf(expr);
           bind = n;
+          if (index < 0 && params.length === 0) fromInit = parentInitPort(ctx, parent.cls, rawPortExpression(arg!.text)?.trim() ?? '', ports);
         }
       });
-      if (index < 0 || !servesNoOtherPath(fn.body)) continue;
+      if ((index < 0 && !fromInit) || !servesNoOtherPath(fn.body)) continue;
       // The request handler class of the parent's module that the server is given (`HTTPServer((h, port),
       // _HealthHandler)`), not nested in the method: what the server answered is that class's.
       const handler = moduleHandlerClass(parent.module.classes, bind, fn.body);
       if (handler && !servesNoOtherPath(handler.node)) continue;
-      const param = params[index]!;
+      const param = fromInit ? '' : params[index]!;
       const started = new Set<string>();
       walk(fn.body, (n) => {
         if (n.type === 'assignment') {
@@ -646,6 +650,7 @@ function inheritedHealthServers(ctx: PythonTransformContext, ports: Set<string>)
       });
       const calls = agentCallStatements(ctx, name).filter((call) => {
         const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+        if (fromInit) return args.length === 0;
         const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === param)?.childForFieldName('value');
         const arg = kw ?? args.filter((a) => a.type !== 'keyword_argument')[index];
         return !!arg && ports.has(normPort(arg.text));
@@ -684,6 +689,38 @@ function inheritedHealthServers(ctx: PythonTransformContext, ports: Set<string>)
     }
   }
   return out;
+}
+
+/**
+ * `self.health_port` bound by a parent's method, where the parent's __init__ sets `self.health_port =
+ * health_port` (its parameter, assigned once) and the agent's `super().__init__(health_port=<p>)` passes
+ * one of the agent's health ports for it: the parent serves on the port the base now binds.
+ */
+function parentInitPort(ctx: PythonTransformContext, parent: PyClass, expr: string, ports: Set<string>): boolean {
+  const m = /^self\.(\w+)$/.exec(expr);
+  const pinit = parent.methods.get('__init__');
+  if (!m || !pinit) return false;
+  const attr = m[1]!;
+  let param: string | null = null;
+  let assigned = 0;
+  walk(pinit.body, (n) => {
+    if (n.type !== 'assignment' || selfAttribute(n.childForFieldName('left')!) !== attr) return;
+    assigned++;
+    const right = n.childForFieldName('right');
+    if (right?.type === 'identifier' && pinit.params.some((p) => p.name === right.text && p.kind !== 'kwargs' && p.kind !== 'args')) param = right.text;
+  });
+  // Set in one place only: the agent does not assign it itself either.
+  if (!param || assigned !== 1 || ctx.agent.assignments.some((a) => a.attr === attr)) return false;
+  const init = ctx.agent.methods.get('__init__');
+  if (!init) return false;
+  let given = false;
+  walk(init.body, (n) => {
+    if (given || n.type !== 'call' || !/^super\(\s*\)\.__init__$/.test(n.childForFieldName('function')?.text ?? '')) return;
+    for (const a of n.childForFieldName('arguments')?.namedChildren ?? []) {
+      if (a.type === 'keyword_argument' && a.childForFieldName('name')!.text === param && ports.has(normPort(a.childForFieldName('value')!.text))) given = true;
+    }
+  });
+  return given;
 }
 
 /**

@@ -126,6 +126,29 @@ function keepParentInit(ctx: PythonTransformContext, init: PyFunction, existing:
   const parentInit = parent?.cls.methods.get('__init__');
   if (!parent || !parentInit) return false;
   const body = statements(init.body).filter((s) => !isDocstring(s));
+  if (cooperativeChain(ctx, existing)) {
+    // Every parent hands its **kwargs on to super().__init__() (cooperative mixins): the base, last in
+    // the order, is reached once through that chain, so it is given its keywords through the same call.
+    const argsNode = existing.call.childForFieldName('arguments')!;
+    // What the call already gives (a keyword the base takes, **kwargs: a second run) is not given twice.
+    const have = new Set(argsNode.namedChildren.map((a) => (a.type === 'keyword_argument' ? a.childForFieldName('name')!.text : a.text)));
+    const given = argsNode.namedChildren.some((a) => a.type === 'keyword_argument' && a.childForFieldName('name')!.text === ctx.py.super_call.name_keyword);
+    if (given) return true;
+    const added = buildArgs(ctx, init, localsBefore(body, existing.stmt), undefined, existing.call, undefined, true)
+      .filter((a) => !have.has(a.startsWith('**') ? a : a.split('=')[0]!));
+    if (added.length) {
+      const close = argsNode.endIndex - 1;
+      const inner = ctx.source.slice(argsNode.startIndex + 1, close);
+      const sep = inner.trim() === '' ? '' : /,\s*$/.test(inner) ? ' ' : ', ';
+      const at = inner.trim() === '' ? close : argsNode.startIndex + 1 + inner.replace(/\s*$/, '').length;
+      ctx.edits.insert(at, `${sep}${added.join(', ')}`, label);
+    }
+    ctx.warnings.push(
+      `${ctx.agent.cls.name}.__init__: ${existing.call.text.replace(/\s+/g, ' ').slice(0, 80)} goes through ${callee} and the other parents, ` +
+        `which each hand **kwargs on to super().__init__(): ${ctx.profile.base_class}, last among the bases, is reached once through it and given ${added.join(', ') || 'its keywords'}`,
+    );
+    return true;
+  }
   const call = buildCall(ctx, init, localsBefore(body, existing.stmt), undefined, existing.call, undefined, true).replace(/^super\(\)\.__init__\(/, `${ctx.profile.base_class}.__init__(${selfName}, `).replace(/, \)$/, ')');
   insertCall(ctx, init, existing.stmt, body, call);
   ctx.warnings.push(`${ctx.agent.cls.name}.__init__: kept ${existing.call.text.replace(/\s+/g, ' ').slice(0, 80)} (${callee}, ${parent.file}, stays a base and sets up its own state) and called ${call} before it`);
@@ -137,6 +160,42 @@ function keepParentInit(ctx: PythonTransformContext, init: PyFunction, existing:
   if (cooperative) {
     keep(ctx, '__init__', init.line,
       `${callee}.__init__ (${parent.file}:${(cooperative as SyntaxNode).startPosition.row + 1}) calls super().__init__() itself, which now reaches ${ctx.profile.base_class}.__init__ again with its defaults after the explicit call: decide which of the two constructs the base`);
+  }
+  return true;
+}
+
+/**
+ * `super().__init__(registry_url=..., health_port=...)` in an agent whose parents are cooperative
+ * mixins: each parent of the repository (no base of its own) either has no __init__ or takes
+ * `**kwargs` and calls `super().__init__(..., **kwargs)` unconditionally, and none takes a keyword
+ * the base takes. The base, appended last, is then constructed exactly once, by that chain.
+ */
+function cooperativeChain(ctx: PythonTransformContext, existing: SuperCall): boolean {
+  const fn = existing.call.childForFieldName('function')!;
+  const obj = fn.childForFieldName('object')!;
+  if (obj.type !== 'call' || obj.childForFieldName('function')?.text !== 'super') return false;
+  const sc = ctx.py.super_call;
+  const baseKeywords = new Set([sc.name_keyword, ...Object.keys(sc.pass_through ?? {})]);
+  for (const a of existing.call.childForFieldName('arguments')!.namedChildren) {
+    if (a.type === 'list_splat') return false;
+  }
+  const bases = ctx.agent.cls.bases.map(baseName).filter((b) => b !== ctx.profile.base_class);
+  if (!bases.length) return false;
+  const inherited = ctx.inherited();
+  for (const b of bases) {
+    const parent = ctx.module.classes.find((c) => c.name === b && c.name !== ctx.agent.cls.name) ?? inherited.find((p) => p.cls.name === b)?.cls;
+    if (!parent) return false;
+    if (parent.bases.some((x) => baseName(x) !== 'object')) return false;
+    const pinit = parent.methods.get('__init__');
+    if (!pinit) continue;
+    const kw = pinit.params.find((p) => p.kind === 'kwargs');
+    if (!kw || pinit.params.some((p) => baseKeywords.has(p.name))) return false;
+    const forwards = statements(pinit.body).some((s) => {
+      const e = s.type === 'expression_statement' ? s.namedChild(0) : null;
+      if (e?.type !== 'call' || !/^super\(\s*\)\.__init__$/.test(e.childForFieldName('function')?.text ?? '')) return false;
+      return e.childForFieldName('arguments')!.namedChildren.some((a) => a.type === 'dictionary_splat' && a.namedChild(0)?.text === kw.name);
+    });
+    if (!forwards) return false;
   }
   return true;
 }
@@ -228,6 +287,11 @@ function ownNameLiteral(ctx: PythonTransformContext, init: PyFunction, attr: str
 }
 
 function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<string>, existingName?: string, existingCall?: SyntaxNode, selfAttrs?: Set<string>, keepsExisting = false): string {
+  return `super().__init__(${buildArgs(ctx, init, locals, existingName, existingCall, selfAttrs, keepsExisting).join(', ')})`;
+}
+
+/** The arguments of the base's constructor call, each as source text. */
+function buildArgs(ctx: PythonTransformContext, init: PyFunction, locals: Set<string>, existingName?: string, existingCall?: SyntaxNode, selfAttrs?: Set<string>, keepsExisting = false): string[] {
   const sc = ctx.py.super_call;
   const params = new Map(init.params.map((p) => [p.name, p]));
   const args: string[] = [];
@@ -274,7 +338,7 @@ function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
     ctx.edits.insert(at, last ? `, **${name}` : `**${name}`, label);
     args.push(`**${name}`);
   }
-  return `super().__init__(${args.join(', ')})`;
+  return args;
 }
 
 /** `self.name = kwargs.get("name", <default>)` with a default computable before super(). */
@@ -316,11 +380,13 @@ function passThroughValue(
   known: Set<string>,
   selfAttrs?: Set<string>,
 ): string | null {
+  // `self.DEFAULT_PORT`: a constant of the class body, read through the instance before super() as after.
+  const readable = new Set([...(selfAttrs ?? []), ...classConstants(ctx)]);
   for (const name of legacyNames) {
     const assign = ctx.agent.assignments.find((a) => a.method === '__init__' && a.attr === name && a.value);
     if (!assign?.value || assign.value.text.includes('\n')) continue;
     // Only params, locals computed before the call, and module names may appear in it.
-    if (evaluableEarly(assign.value, params, locals, known, helperFunctions(ctx), localsOf(init), selfAttrs)) return assign.value.text;
+    if (evaluableEarly(assign.value, params, locals, known, helperFunctions(ctx), localsOf(init), readable)) return assign.value.text;
     // `self.port + 1` where self.port is what the base was just given: the same expression, spelled out.
     const spelled = withPassedAttributes(ctx, assign.value, selfAttrs);
     if (spelled !== null) return spelled;
@@ -330,6 +396,26 @@ function passThroughValue(
     if (p && (p.kind === 'plain' || p.kind === 'default')) return name;
   }
   return null;
+}
+
+/**
+ * Names the class body binds to a literal (`DEFAULT_PORT = 7810`) that no method re-assigns on self and
+ * the base does not own: `self.DEFAULT_PORT` reads the same value before super().__init__() as after.
+ */
+function classConstants(ctx: PythonTransformContext): Set<string> {
+  const out = new Set<string>();
+  for (const stmt of ctx.agent.cls.body.namedChildren) {
+    const a = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+    if (a?.type !== 'assignment') continue;
+    const left = a.childForFieldName('left');
+    const right = a.childForFieldName('right');
+    if (left?.type !== 'identifier' || !right || !/^(integer|float|string|true|false|none)$/.test(right.type)) continue;
+    const name = left.text;
+    if (ctx.agent.methods.has(name) || ctx.base.attributes.has(name) || ctx.base.methods.has(name)) continue;
+    if (ctx.agent.assignments.some((x) => x.attr === name)) continue;
+    out.add(name);
+  }
+  return out;
 }
 
 /**
