@@ -247,7 +247,18 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
         const where = reader ? `; ${owner ? `${owner.name}() reads it` : 'it is read'} at line ${reader.line} (${ctx.source.split('\n')[reader.line - 1]!.trim().slice(0, 60)})` : '';
         return fail(`${fn.name}() changes self.${u.name}, which the agent keeps (line ${u.node.startPosition.row + 1})${where}`, u.node.startPosition.row + 1);
       }
-      else shared.add(u.name);
+      else {
+        // Handed over once, when __init__ ends: a value the agent changes later (`self.cycles += 1`
+        // in collect()) would reach the moved code frozen at that first value.
+        const later = ctx.agent.assignments.find((a) => a.attr === u.name && a.method !== '__init__' && !moved.some((m) => m.name === a.method));
+        if (later) {
+          return fail(
+            `${fn.name}() reads self.${u.name} (line ${u.node.startPosition.row + 1}), which ${later.method}() changes at line ${later.line} (${later.stmt.text.split('\n')[0]!.trim().slice(0, 60)}); a publisher built in __init__ would only ever see its first value`,
+            u.node.startPosition.row + 1,
+          );
+        }
+        shared.add(u.name);
+      }
     }
   }
   moved.sort((a, b) => a.outer.startIndex - b.outer.startIndex);
