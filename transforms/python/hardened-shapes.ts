@@ -737,10 +737,7 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   if (!gathered.ok) return direct;
   // The gathered events reach the bus only through the agent's transport handed to the base:
   // when no publisher can be built from it, collect() stays as it is (its publish with it).
-  memo.get(ctx)!.collect = gathered;
-  const publisher = analyzePublisher(ctx);
-  if (!publisher.ok) return fail(`${direct.reason}; its events could be gathered in place, but its transport cannot be handed to the base (${publisher.reason})`, publisher.line);
-  return gathered;
+  return handedToBase(ctx, gathered);
 }
 
 /**
