@@ -757,7 +757,7 @@ function handedToBase(ctx: PythonTransformContext, plan: Analysis<CollectPlan> &
   if (keptPublisherShape(ctx, plan.value) && keptForBusiness(ctx, plan.value, publishers[0]!)) return plan;
   const at = `${ctx.file}:${publisher.line}`;
   return fail(
-    `${fn.name}() publishes through ${through.join(', ') || 'its transport'}, but no EventBusPublisher can be built from it for the base (${at}: ${publisher.reason}); hand it to the base as eventbus_publisher by hand`,
+    `${plan.value.loop ? `${LEGACY_RUN}()'s loop publishes what ${fn.name}() returns` : `${fn.name}() publishes`} through ${through.join(', ') || 'its transport'}, but no EventBusPublisher can be built from it for the base (${at}: ${publisher.reason}); hand it to the base as eventbus_publisher by hand`,
     publisher.line,
   );
 }
