@@ -16,7 +16,7 @@ import { expressionOf, selfAttribute, statements, walk } from '../../src/lang/py
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { breakerCall, otherBreakerUse, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
-import { analyzeCollect, HOOK, initTail, moduleDecorators, noteMovedCode, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
+import { analyzeCollect, type CollectPlan, HOOK, initTail, moduleDecorators, noteMovedCode, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
 const CLASS = 'EventBusPublisher';
@@ -247,7 +247,18 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
         const where = reader ? `; ${owner ? `${owner.name}() reads it` : 'it is read'} at line ${reader.line} (${ctx.source.split('\n')[reader.line - 1]!.trim().slice(0, 60)})` : '';
         return fail(`${fn.name}() changes self.${u.name}, which the agent keeps (line ${u.node.startPosition.row + 1})${where}`, u.node.startPosition.row + 1);
       }
-      else shared.add(u.name);
+      else {
+        // Handed over once, when __init__ ends: a value the agent changes later (`self.cycles += 1`
+        // in collect()) would reach the moved code frozen at that first value.
+        const later = ctx.agent.assignments.find((a) => a.attr === u.name && a.method !== '__init__' && !moved.some((m) => m.name === a.method));
+        if (later) {
+          return fail(
+            `${fn.name}() reads self.${u.name} (line ${u.node.startPosition.row + 1}), which ${later.method}() changes at line ${later.line} (${later.stmt.text.split('\n')[0]!.trim().slice(0, 60)}); a publisher built in __init__ would only ever see its first value`,
+            u.node.startPosition.row + 1,
+          );
+        }
+        shared.add(u.name);
+      }
     }
   }
   moved.sort((a, b) => a.outer.startIndex - b.outer.startIndex);
@@ -661,18 +672,31 @@ function classText(ctx: PythonTransformContext, plan: PublisherPlan): string {
  * that makes that same call for each event: the event reaches the bus as before, and the kept
  * method's own fallback (its legacy queue, still drained by the kept drain) keeps what the bus refuses.
  */
-function keptPublisher(ctx: PythonTransformContext): boolean {
-  const collect = analyzeCollect(ctx);
-  if (!collect.ok || collect.value.moduleFns.length || collect.value.publishers.length !== 1) return false;
-  if (collect.value.raising || collect.value.accumulate) return false;
+/**
+ * The cycle's publish has the shape the kept-publisher path hands the base (before the removal
+ * plan is known): one agent method, called as a plain statement (`self._publish(t)`, or under
+ * `if t:` / in `for e in t:` with the call alone inside, which collect_data()'s return reproduces
+ * event by event), or as `if not self._publish(t): <keep t>` when the cycle acts on its answer
+ * and the method keeps nothing in a legacy queue itself.
+ */
+export function keptPublisherShape(ctx: PythonTransformContext, plan: CollectPlan): boolean {
+  if (plan.moduleFns.length || plan.publishers.length !== 1) return false;
+  if (plan.raising || plan.accumulate || plan.loop) return false;
   if (ctx.module.classes.some((c) => c.name === CLASS)) return false;
-  const entry = ctx.agent.methods.get(collect.value.publishers[0]!);
-  if (!entry || ctx.resolved?.members.has(entry.name)) return false;
-  const stmts = collect.value.publishStmts;
-  if (!stmts.length || !stmts.every((st) => ctx.resolved!.statements.some((x) => x.node.id === st.id && x.replacement === undefined))) return false;
-  const plainCall = (st: SyntaxNode) => {
+  const entry = ctx.agent.methods.get(plan.publishers[0]!);
+  if (!entry || !ctx.agent.methods.has('__init__')) return false;
+  const stmts = plan.publishStmts;
+  if (!stmts.length) return false;
+  const plain = (st: SyntaxNode) => {
     const c = selfCall(st);
     return !!c && !c.target && c.method === entry.name;
+  };
+  const plainCall = (st: SyntaxNode) => {
+    if (plain(st)) return true;
+    if (st.type !== 'if_statement' && st.type !== 'for_statement') return false;
+    if (st.namedChildren.some((c) => c.type === 'else_clause' || c.type === 'elif_clause')) return false;
+    const inner = statements(st.childForFieldName(st.type === 'if_statement' ? 'consequence' : 'body'));
+    return inner.length === 1 && plain(inner[0]!);
   };
   // `if not self._publish(t): <keep t>` (its fallback went with the legacy store and drain): a
   // falsy answer raises, so the base keeps that event in its local_queue instead.
@@ -682,7 +706,7 @@ function keptPublisher(ctx: PythonTransformContext): boolean {
     const f = arg?.type === 'call' ? arg.childForFieldName('function') : null;
     return !!f && f.type === 'attribute' && selfAttribute(f) === entry.name;
   };
-  const checked = collect.value.resultChecked;
+  const checked = plan.resultChecked;
   if (!stmts.every((st) => (checked ? checkedCall(st) : plainCall(st)))) return false;
   // A publish keeping its own failures in a legacy queue would then have them kept twice.
   if (checked) {
@@ -693,6 +717,17 @@ function keptPublisher(ctx: PythonTransformContext): boolean {
     });
     if (own) return false;
   }
+  return true;
+}
+
+function keptPublisher(ctx: PythonTransformContext): boolean {
+  const collect = analyzeCollect(ctx);
+  if (!collect.ok || !keptPublisherShape(ctx, collect.value)) return false;
+  const entry = ctx.agent.methods.get(collect.value.publishers[0]!)!;
+  if (ctx.resolved?.members.has(entry.name)) return false;
+  const stmts = collect.value.publishStmts;
+  if (!stmts.every((st) => ctx.resolved!.statements.some((x) => x.node.id === st.id && x.replacement === undefined))) return false;
+  const checked = collect.value.resultChecked;
   const tail = initTail(ctx);
   if (!tail) return false;
   const eol = ctx.layout.eol;

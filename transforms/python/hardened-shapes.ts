@@ -13,7 +13,7 @@ import { blocksOf, isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { indentAt } from '../../src/lang/python/text.js';
 import { mixinQueueMethod } from './hardened-queue-mixin.js';
 import { breakerCall, sharedBreaker } from './hardened-breaker-call.js';
-import { analyzePublisher } from './hardened-publisher.js';
+import { analyzePublisher, keptPublisherShape } from './hardened-publisher.js';
 import { analyzeLoopPublish, loopTakingCycle, type LoopPublish } from './hardened-loop-publish.js';
 
 export const PUBLISH_METHOD = /^(_get_grpc_channel|_publish_\w+|_publish)$/;
@@ -714,7 +714,7 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   const direct = readCollectDirect(ctx);
   if (direct.ok) {
     const shared = sharedBreaker(ctx, direct.value.publishers, (m) => isTransport(ctx, m));
-    return shared ? fail(shared.reason, shared.line) : direct;
+    return shared ? fail(shared.reason, shared.line) : handedToBase(ctx, direct);
   }
   // collect() returns its events and run()'s loop publishes them: the loop body is the cycle.
   const loop = analyzeLoopPublish(ctx);
@@ -722,7 +722,7 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   if (loop?.ok) {
     const fn = ctx.agent.methods.get(cycleMethod(ctx))!;
     if (fn.isAsync || fn.decorators.length || ctx.agent.methods.has(HOOK)) return direct;
-    return {
+    const plan: Analysis<CollectPlan> = {
       ok: true,
       value: {
         fn, publishStmts: [], drainStmts: [], events: loop.value.returns, returns: [], block: [], append: false, counters: [],
@@ -730,15 +730,57 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
         ...(loop.value.client ? { raising: true } : {}),
       },
     };
+    // run()'s own bus client stays and the base sends through it (hardened-publisher's clientPublisher).
+    return loop.value.client ? plan : handedToBase(ctx, plan);
   }
   const gathered = readCollectAccumulating(ctx);
   if (!gathered.ok) return direct;
   // The gathered events reach the bus only through the agent's transport handed to the base:
   // when no publisher can be built from it, collect() stays as it is (its publish with it).
-  memo.get(ctx)!.collect = gathered;
+  return handedToBase(ctx, gathered);
+}
+
+/**
+ * Once collect() becomes the hook, its events reach the bus only through what the base is
+ * handed: an EventBusPublisher built from the agent's transport, or (when business code keeps
+ * the publish method) that kept method. When neither can be, the publish and its helpers would
+ * go, or dangle, with nothing publishing what collect_data() returns: collect() stays as it is,
+ * with its publish, and the review item names what stopped the publisher (file:line).
+ */
+function handedToBase(ctx: PythonTransformContext, plan: Analysis<CollectPlan> & { ok: true }): Analysis<CollectPlan> {
+  memo.get(ctx)!.collect = plan;
   const publisher = analyzePublisher(ctx);
-  if (!publisher.ok) return fail(`${direct.reason}; its events could be gathered in place, but its transport cannot be handed to the base (${publisher.reason})`, publisher.line);
-  return gathered;
+  if (publisher.ok) return plan;
+  const { fn, publishers, moduleFns } = plan.value;
+  const through = [...publishers.map((p) => `${p}()`), ...moduleFns.map((p) => `the module function ${p}()`)];
+  // The publish stays for a caller of its own: the base publishes through that kept method.
+  if (keptPublisherShape(ctx, plan.value) && keptForBusiness(ctx, plan.value, publishers[0]!)) return plan;
+  const at = `${ctx.file}:${publisher.line}`;
+  return fail(
+    `${plan.value.loop ? `${LEGACY_RUN}()'s loop publishes what ${fn.name}() returns` : `${fn.name}() publishes`} through ${through.join(', ') || 'its transport'}, but no EventBusPublisher can be built from it for the base (${at}: ${publisher.reason}); hand it to the base as eventbus_publisher by hand`,
+    publisher.line,
+  );
+}
+
+/**
+ * The publish method has a caller that stays whatever the migration removes: not itself, not the
+ * cycle's publish statements nor run(), not another transport method (which may go with it), not
+ * an `atexit.register(...)` (registered on a publisher that cannot be built). The kept-publisher
+ * path (hardened-publisher) then hands the base that kept method, in the shapes it accepts.
+ */
+function keptForBusiness(ctx: PythonTransformContext, plan: CollectPlan, entry: string): boolean {
+  const own = ctx.agent.methods.get(entry);
+  if (!own) return false;
+  const run = ctx.agent.methods.get(LEGACY_RUN);
+  const within = (n: { startIndex: number; endIndex: number }, r: { start: number; end: number }) => n.startIndex <= r.start && r.end <= n.endIndex;
+  return ctx.refs.of(entry).some((r) => {
+    if (r.kind === 'identifier') return false;
+    if (within(own.outer, r) || (run && within(run.outer, r))) return false;
+    if (plan.publishStmts.some((s) => within(s, r)) || plan.drainStmts.some((s) => within(s, r))) return false;
+    const m = [...ctx.agent.methods.values()].find((f) => within(f.outer, r));
+    if (m && isTransport(ctx, m.name)) return false;
+    return !/^\s*atexit\.register\(/.test(enclosingStatement(r.node).text);
+  });
 }
 
 /** The statement kinds a publish call may sit in, between it and collect()'s body, to be gathered in place. */
