@@ -17,7 +17,10 @@ export function dropFieldsHandedToBase(ctx: TsRewriteContext): void {
   if (!body || !Node.isBlock(body) || ctx.generated.length === 0) return;
   const superText = ctx.generated.join('\n');
   const ctorNames = ctorLocalNames(ctx);
-  const written = ctx.edits.writtenText() + '\n' + ctx.newMembers.map((m) => m.text).join('\n') + '\n' + ctx.newFields.join('\n') + '\n' + (ctx.newConstructor ?? '');
+  // (super()'s own options read the constructor's parameters, never the agent: `this` cannot be read before it)
+  let edited = ctx.edits.writtenText();
+  for (const g of ctx.generated) edited = edited.split(g).join('');
+  const written = edited + '\n' + ctx.newMembers.map((m) => m.text).join('\n') + '\n' + ctx.newFields.join('\n') + '\n' + (ctx.newConstructor ?? '');
   const writes = new Map<string, ExpressionStatement[]>();
   for (const s of body.getStatements()) {
     if (!Node.isExpressionStatement(s)) continue;
@@ -36,8 +39,11 @@ export function dropFieldsHandedToBase(ctx: TsRewriteContext): void {
     const rhs = (stmt.getExpression() as import('ts-morph').BinaryExpression).getRight();
     if (!pure(rhs)) continue;
     // The same value went to the base: a whole property value of the super() options.
-    const value = rhs.getText().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const handed = new RegExp(`[{,]\\s*(?:[\\w$]+\\s*:\\s*)?${value}\\s*[,}]`).exec(superText);
+    // (or the value as the rewrite computed it before super(): `opts` read as `(options || {})`)
+    const values = [rhs.getText(), ctx.constantValue(rhs)].filter((v): v is string => !!v);
+    const handed = values
+      .map((v) => new RegExp(`[{,]\\s*(?:[\\w$]+\\s*:\\s*)?${v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*[,}]`).exec(superText))
+      .find((h) => !!h);
     if (!handed) continue;
     const decl = member?.nodes.find((n) => Node.isPropertyDeclaration(n));
     if (decl && Node.isPropertyDeclaration(decl) && (decl.getInitializer() || decl.getDecorators().length > 0)) continue;
