@@ -71,7 +71,7 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
       let methodNameNode: Node | null = null;
       const parent = ne.getParent();
       let chainEnd: Node | null = null;
-      if (Node.isPropertyAccessExpression(parent) && Node.isCallExpression(parent.getParent())) {
+      if (Node.isPropertyAccessExpression(parent) && Node.isCallExpression(parent.getParent()) && !thenVariable(ne, factories)) {
         // `new X().on('a', f).start()`: the first start call along the chain.
         let access: Node | undefined = parent;
         while (access && Node.isPropertyAccessExpression(access) && Node.isCallExpression(access.getParent())) {
@@ -82,10 +82,11 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
           chainEnd = access.getParent()!;
           access = chainEnd.getParent();
         }
-      } else if (Node.isVariableDeclaration(parent) || assignedVariable(ne)) {
+      } else if (Node.isVariableDeclaration(parent) || assignedVariable(ne) || thenVariable(ne, factories)) {
         // `let svc: X; try { svc = X.fromEnv(); } catch { ... }`: the variable is declared (and
-        // started) in an enclosing block; the assignment only gives it its value.
-        const assigned = Node.isVariableDeclaration(parent) ? null : assignedVariable(ne)!;
+        // started) in an enclosing block; the assignment only gives it its value. `X.create(file)
+        // .then((svc) => { ...; return svc.run(); })`: the callback's parameter is the agent.
+        const assigned = Node.isVariableDeclaration(parent) ? null : (assignedVariable(ne) ?? thenVariable(ne, factories)!);
         variable = assigned ? assigned.name : (parent as import('ts-morph').VariableDeclaration).getName();
         // The start call among the block's own statements: one named like a start method first,
         // else the last call of the class's own methods (`agent.register(spec)` comes before
@@ -135,6 +136,26 @@ function assignedVariable(ne: Node): { name: string; block: Node } | null {
   const fnOf = (n: Node) => n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a));
   if (fnOf(parent) !== fnOf(declStmt!)) return null;
   return { name: left.getText(), block };
+}
+
+/**
+ * `X.create(file).then((svc) => { ... })`: a static factory's promise whose fulfilment callback
+ * receives the agent as its only parameter. The parameter and the callback's body (where the
+ * agent is started) play the part of a declared variable and its block.
+ */
+function thenVariable(ne: Node, factories: Set<string>): { name: string; block: Node } | null {
+  if (!Node.isCallExpression(ne)) return null;
+  const callee = ne.getExpression();
+  if (!Node.isPropertyAccessExpression(callee) || !factories.has(callee.getName())) return null;
+  const access = ne.getParent();
+  if (!access || !Node.isPropertyAccessExpression(access) || access.getName() !== 'then') return null;
+  const call = access.getParent();
+  if (!call || !Node.isCallExpression(call) || call.getExpression() !== access) return null;
+  const cb = call.getArguments()[0];
+  if (!cb || !(Node.isArrowFunction(cb) || Node.isFunctionExpression(cb)) || cb.getParameters().length !== 1) return null;
+  const name = cb.getParameters()[0]!.getNameNode();
+  if (!Node.isIdentifier(name)) return null;
+  return { name: name.getText(), block: cb.getBody() };
 }
 
 /** An argument that means the same inside the class: literals, module-level names, process.env. */

@@ -7,7 +7,7 @@
 // bound, a local of the method) goes with it, as before.
 import { Node, SyntaxKind, type Statement } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
-import { methodBody } from '../../src/lang/typescript/context.js';
+import { isPublicMember, methodBody } from '../../src/lang/typescript/context.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { isLogCall, namesDeclaredInFile, statementCall, thisMember } from '../../src/lang/typescript/syntax.js';
@@ -18,44 +18,81 @@ export function keepLifecycleLogLines(ctx: TsRewriteContext, removed: Set<string
     // The start method is the one the entry point called (or the old base's looping hook, which
     // its start() called: the loop is runOnce()); stop methods are the signal handlers' targets.
     const loopHost = p.delegate === 'start' && ctx.hints.loopHost === name;
-    if (p.delegate === 'start' && ctx.entry?.method !== name && !loopHost) continue;
+    // A module that only declares the agent (main.js builds and starts it): the start method
+    // is the one other files call.
+    const startedElsewhere = p.delegate === 'start' && !ctx.entry?.method && isPublicMember(ctx, name) && ctx.outsideCallers(name).length > 0;
+    if (p.delegate === 'start' && ctx.entry?.method !== name && !loopHost && !startedElsewhere) continue;
     const body = methodBody(ctx, name);
     if (!body || !Node.isBlock(body)) continue;
     const stmts = body.getStatements();
     const firstWork = stmts.findIndex((s) => !isLogCall(statementCall(s)));
     const before: Statement[] = [];
     const after: Statement[] = [];
+    const respelled = new Map<Statement, Array<[number, number, string]>>();
     stmts.forEach((s, i) => {
-      if (!isLogCall(statementCall(s)) || !movable(ctx, s, removed)) return;
+      const edits = isLogCall(statementCall(s)) ? movable(ctx, s, removed) : null;
+      if (!edits) return;
+      if (edits.length) respelled.set(s, edits);
       (firstWork < 0 || i < firstWork ? before : after).push(s);
     });
     if (before.length + after.length === 0) continue;
     const hook = p.delegate === 'start' ? 'onStart' : 'onStop';
     // The looping hook ran after the old base's init hook (now onStart()): its lines come last.
-    if (loopHost) place(ctx, hook, [], [...before, ...after].map(text(ctx)));
-    else place(ctx, hook, before.map(text(ctx)), after.map(text(ctx)));
+    const t = text(ctx, respelled);
+    if (loopHost) place(ctx, hook, [], [...before, ...after].map(t));
+    else place(ctx, hook, before.map(t), after.map(t));
     const lines = [...before, ...after].map((s) => s.getStartLineNumber()).join(', ');
     ctx.warnings.push(`${name}()'s log line${before.length + after.length > 1 ? 's' : ''} (line ${lines}) kept in the base's ${hook}() hook: what the service printed when it ${hook === 'onStart' ? 'started' : 'stopped'}`);
+    for (const [s, edits] of respelled) {
+      const names = edits.map(([a, b, to]) => `${ctx.text.slice(a, b)} -> ${to}`).join(', ');
+      ctx.warnings.push(`the log line at line ${s.getStartLineNumber()} named a port that now goes to the base: it names the base's (${names}), where the base serves it`);
+    }
   }
 }
 
 /** One unit of indentation deep, as a method body line. */
-const text = (ctx: TsRewriteContext) => (s: Statement) => {
+const text = (ctx: TsRewriteContext, respelled: Map<Statement, Array<[number, number, string]>>) => (s: Statement) => {
   const lineStart = ctx.text.lastIndexOf('\n', s.getStart() - 1) + 1;
-  return reindent(ctx.text.slice(lineStart, s.getEnd()), indentAt(ctx.text, s.getStart()), ctx.unit);
+  let line = '';
+  let pos = lineStart;
+  for (const [a, b, to] of [...(respelled.get(s) ?? [])].sort((x, y) => x[0] - y[0])) {
+    line += ctx.text.slice(pos, a) + to;
+    pos = b;
+  }
+  line += ctx.text.slice(pos, s.getEnd());
+  return reindent(line, indentAt(ctx.text, s.getStart()), ctx.unit);
 };
 
-/** Does the line read only what still exists once the method is gone? */
-function movable(ctx: TsRewriteContext, s: Statement, removed: Set<string>): boolean {
-  // A legacy member whose value now goes to the base under the base's name (healthPort ->
-  // healthCheckPort) may no longer be what the base serves on: a line naming it is a banner.
-  const handedOver = new Set(Object.values(ctx.ts.super_call.pass_through ?? {}).flat().filter((n) => !ctx.base.members.has(n)));
+/**
+ * Does the line read only what still exists once the method is gone? null when not; else the
+ * re-spellings it needs: a legacy member whose value now goes to the base under the base's name
+ * (`this.healthPort`, passed as healthCheckPort) names the base's member instead, which is where
+ * the base serves (AGENT_PORT / HEALTH_CHECK_PORT win over the legacy value).
+ */
+function movable(ctx: TsRewriteContext, s: Statement, removed: Set<string>): Array<[number, number, string]> | null {
+  const handedOver = new Map<string, string>();
+  const superText = ctx.generated.join('\n');
+  for (const [key, names] of Object.entries(ctx.ts.super_call.pass_through ?? {})) {
+    for (const n of names) if (!ctx.base.members.has(n)) handedOver.set(n, key);
+  }
+  const edits: Array<[number, number, string]> = [];
   let ok = true;
   s.forEachDescendant((n, walk) => {
     if (!ok) return;
     const m = thisMember(n);
     if (m !== null) {
-      if ((removed.has(m) && !ctx.base.members.has(m)) || handedOver.has(m) || ctx.renames.has(m) || ctx.base.members.get(m)?.kind === 'method') ok = false;
+      const key = handedOver.get(m);
+      if (key !== undefined) {
+        // Passed to the base: the base's member of that name holds it now. Not passed (a server
+        // of the agent's own still listens on it, or the value could not reach super()): the
+        // line may no longer say where anything is served, and goes as before.
+        const passed = new RegExp(`[{,]\\s*${key}\\s*[:,}]`).test(superText) && ctx.base.members.get(key)?.kind === 'property';
+        if (passed && Node.isPropertyAccessExpression(n)) edits.push([n.getNameNode().getStart(), n.getNameNode().getEnd(), key]);
+        else ok = false;
+        walk.skip();
+        return;
+      }
+      if ((removed.has(m) && !ctx.base.members.has(m)) || ctx.renames.has(m) || ctx.base.members.get(m)?.kind === 'method') ok = false;
       walk.skip();
       return;
     }
@@ -73,7 +110,8 @@ function movable(ctx: TsRewriteContext, s: Statement, removed: Set<string>): boo
       if (d.getSourceFile() === ctx.sf && ctx.edits.removes(d.getStart(), d.getEnd())) ok = false;
     }
   });
-  return ok && !s.getFirstDescendant((n) => n.getKind() === SyntaxKind.AwaitKeyword || Node.isAwaitExpression(n));
+  if (!ok || s.getFirstDescendant((n) => n.getKind() === SyntaxKind.AwaitKeyword || Node.isAwaitExpression(n))) return null;
+  return edits;
 }
 
 function place(ctx: TsRewriteContext, hook: string, first: string[], last: string[]): void {

@@ -486,7 +486,20 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
         if (holder ? removed.has(holder) : owner ? removed.has(owner) : true) ctx.warnings.push(probeWarning(`${where} also answered ${probes.join(', ')}`));
       });
     }
-    if (holder) ctx.plan.proposeMember({ name: holder, finding: 'health', reason });
+    if (holder) {
+      ctx.plan.proposeMember({ name: holder, finding: 'health', reason });
+      // `this.closeHealth = promisify(this.healthServer.close.bind(this.healthServer))`: a field
+      // holding nothing but the server's own method goes with it (and `await this.closeHealth()`).
+      for (const d of wrappersOf(ctx, holder)) {
+        ctx.plan.proposeMember({
+          name: d,
+          finding: 'health',
+          reason: `${d} only wrapped ${holder}'s own method`,
+          quiet: true,
+          condition: (removed) => (removed.has(holder) ? null : `${holder} stays`),
+        });
+      }
+    }
     if (owner && ownerKind === 'method' && owner !== holder) {
       ctx.plan.proposeMember({
         name: owner,
@@ -509,6 +522,36 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       if (stmt) ctx.plan.proposeStatement({ node: stmt.getParentOrThrow(), symbol: 'createServer', finding: 'health', reason });
     }
   }
+}
+
+/**
+ * Fields whose every value is one of the holder's own methods, bound or promisified
+ * (`promisify(this.server.close.bind(this.server))`): no other member read, nothing called but
+ * bind/promisify, no initializer of their own.
+ */
+function wrappersOf(ctx: TsRewriteContext, holder: string): string[] {
+  const out: string[] = [];
+  const writes = new Map<string, Node[]>();
+  for (const b of ctx.cls.getDescendantsOfKind(SyntaxKind.BinaryExpression)) {
+    if (b.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
+    const m = thisMember(b.getLeft());
+    if (m && m !== holder) writes.set(m, [...(writes.get(m) ?? []), b.getRight()]);
+  }
+  for (const [name, values] of writes) {
+    const m = ctx.members.get(name);
+    if (!m || m.kind !== 'property' || ctx.base.members.has(name)) continue;
+    if (m.nodes.some((n) => Node.isPropertyDeclaration(n) && n.getInitializer())) continue;
+    const wraps = values.every((v) => {
+      const read = thisMembers(v);
+      if (read.size !== 1 || !read.has(holder) || v.getDescendantsOfKind(SyntaxKind.NewExpression).length > 0) return false;
+      const calls = v.getDescendantsOfKind(SyntaxKind.CallExpression).concat(Node.isCallExpression(v) ? [v] : []);
+      if (!calls.every((c) => /^(util\.)?promisify$|\.bind$/.test(calleeText(c)))) return false;
+      // The wrapped function is a method of the holder (this.server.close), not the holder itself.
+      return v.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).some((a) => thisMember(a.getExpression()) === holder && Node.isPropertyAccessExpression(a.getParent()) && (a.getParent() as import('ts-morph').PropertyAccessExpression).getName() === 'bind');
+    });
+    if (wraps) out.push(name);
+  }
+  return out;
 }
 
 // The paths the reference base answers on its health port.

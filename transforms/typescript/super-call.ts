@@ -73,6 +73,7 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       }
     }
   }
+  keptServerOnHealthPort(ctx, args);
   for (const [k, v] of ctx.superArgs) if (!args.has(k)) args.set(k, v === k ? k : `${k}: ${v}`);
   // `this.name = name` from a constructor option or parameter (`{ name = 'depth-reporter' } = {}`):
   // each instance was known by the name its caller gave, in the registry and wherever the class
@@ -379,6 +380,78 @@ function ctorAssignments(ctx: TsRewriteContext): Array<{ name: string; value: No
     if (name) out.push({ name, value: e.getRight() });
   }
   return out;
+}
+
+/**
+ * A server the rewrite keeps (a raw TCP check answering "OK" for the load balancer, a second
+ * listener of the agent's own) that listens on the very value about to go to the base as its
+ * health port: the base would bind that port for /health before the kept server does, and the
+ * kept one would die with EADDRINUSE at start (the validator, which sets HEALTH_CHECK_PORT,
+ * would never see it). That value stays the kept server's; when the base's fallback (port + 1)
+ * is provably the same port, where the base serves /health is a person's decision.
+ */
+function keptServerOnHealthPort(ctx: TsRewriteContext, args: Map<string, string>): void {
+  for (const [key, entry] of [...args]) {
+    if (!/health/i.test(key)) continue;
+    const value = entry.startsWith(`${key}:`) ? entry.slice(key.length + 1).trim() : entry;
+    const listen = keptListenOn(ctx, value);
+    if (!listen) continue;
+    args.delete(key);
+    const holder = (listen.getExpression() as import('ts-morph').PropertyAccessExpression).getExpression().getText();
+    const portEntry = args.get('port');
+    const portValue = portEntry === undefined ? null : portEntry.startsWith('port:') ? portEntry.slice(5).trim() : portEntry;
+    const port = portValue === null ? null : literalDefault(ctx, portValue);
+    const health = literalDefault(ctx, value);
+    const arg = listen.getArguments()[0]!.getText();
+    const on = arg === value ? value : `${arg} (${value})`;
+    if (port !== null && health !== null && port + 1 === health) {
+      ctx.kept.push({
+        symbol: key,
+        line: listen.getStartLineNumber(),
+        reason: `${holder} (line ${listen.getStartLineNumber()}) stays and listens on ${on}, ${health}, which is also the base's fallback health port (port + 1 = ${port + 1}): give the base a port of its own for /health (super({ ${key} }) or HEALTH_CHECK_PORT where the agent is deployed), or both fail to bind one port`,
+      });
+    } else {
+      ctx.warnings.push(`${key} is not passed to the base: ${holder} (line ${listen.getStartLineNumber()}) stays and still listens on ${on}`);
+    }
+  }
+}
+
+/** A `.listen(x, ...)` call left in the class whose port is `value` (directly, or through the field the constructor set from it). */
+function keptListenOn(ctx: TsRewriteContext, value: string): CallExpression | null {
+  const assigned = new Map(ctorAssignments(ctx).map((a) => [a.name, a.value.getText()]));
+  for (const call of ctx.cls.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    const callee = call.getExpression();
+    if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'listen') continue;
+    if (ctx.edits.removes(call.getStart(), call.getEnd())) continue;
+    const arg = call.getArguments()[0];
+    if (!arg) continue;
+    const texts = [arg.getText()];
+    const member = thisMember(arg);
+    if (member) {
+      const v = assigned.get(member);
+      if (v) texts.push(v);
+      const m = ctx.members.get(member);
+      if (m?.kind === 'parameter-property') texts.push(member);
+    }
+    if (texts.includes(value)) return call;
+  }
+  return null;
+}
+
+/** A port given as a number literal, or as a constructor parameter (or destructured option) whose default is one. */
+function literalDefault(ctx: TsRewriteContext, text: string): number | null {
+  if (/^\d+$/.test(text)) return Number(text);
+  if (!/^[A-Za-z_$][\w$]*$/.test(text)) return null;
+  for (const p of ctx.ctor?.getParameters() ?? []) {
+    const n = p.getNameNode();
+    const decls: Array<{ name: string; init: Node | undefined }> = Node.isIdentifier(n)
+      ? [{ name: n.getText(), init: p.getInitializer() }]
+      : n.getDescendantsOfKind(SyntaxKind.BindingElement).map((b) => ({ name: b.getName(), init: b.getInitializer() }));
+    const d = decls.find((x) => x.name === text);
+    if (!d) continue;
+    return d.init && Node.isNumericLiteral(d.init) ? Number(d.init.getLiteralValue()) : null;
+  }
+  return null;
 }
 
 /** A base-owned member's legacy value (`private port = 7100` or `this.port = 7100` in the constructor). */

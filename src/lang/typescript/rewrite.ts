@@ -38,6 +38,7 @@ import { carriedKey, carriedValue, mapOldBase } from '../../../transforms/typesc
 import { keepLifecycleLogLines } from '../../../transforms/typescript/lifecycle-log-lines.js';
 import { renameLifecycleClashes } from '../../../transforms/typescript/lifecycle-names.js';
 import { superCall } from '../../../transforms/typescript/super-call.js';
+import { dropFieldsHandedToBase } from '../../../transforms/typescript/drop-handed-fields.js';
 import { findEntry, rewriteEntry } from '../../../transforms/typescript/entrypoint.js';
 import { addImport, applyImports, moduleSpecifier } from '../../../transforms/typescript/add-import.js';
 import { unchainFluent } from '../../../transforms/typescript/fluent-lifecycle.js';
@@ -230,6 +231,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   removeUnusedImports(ctx);
   removeDeadAliases(ctx);
   removeDeadMethodLocals(ctx);
+  dropFieldsHandedToBase(ctx);
   insertMembers(ctx);
   applyImports(ctx);
   const output = ctx.edits.apply();
