@@ -81,7 +81,9 @@ export function propertyFeed(ctx: PythonTransformContext, evaluable: Evaluable):
   const needed = new Set<string>();
   const fed: PyFunction[] = [];
   for (const p of props) {
-    const why = notFeedable(ctx, p, keywords, chainAttrs, init, evaluable, firstSelf);
+    const why = keywords.has(p.name) && ctx.base.initParams.includes(p.name)
+      ? notFeedable(ctx, p, chainAttrs, init, evaluable, firstSelf)
+      : `${ctx.profile.base_class}.__init__ takes no ${p.name}= to be given the value`;
     if (why) {
       refused.set(p.name, why);
       continue;
@@ -92,6 +94,26 @@ export function propertyFeed(ctx: PythonTransformContext, evaluable: Evaluable):
     fed.push(p);
   }
   if (!fed.length) return { feed: null, refused };
+  // A property under another legacy name of a port the base takes (`health_port` for health_check_port,
+  // reading `self.port + 1`): the base is given its value too, the fed properties spelled out in it, so the
+  // base serves where the agent did. The property itself stays (the base assigns no attribute of that name).
+  const companions = new Map<string, { keyword: string; attrs: Set<string> }>();
+  for (const [keyword, legacy] of Object.entries(ctx.py.super_call.pass_through ?? {})) {
+    if (values.has(keyword) || !ctx.base.initParams.includes(keyword)) continue;
+    for (const name of legacy) {
+      const fn = ctx.agent.methods.get(name);
+      if (name === keyword || !fn?.decorators.includes('property') || ctx.agent.assignments.some((a) => a.attr === name)) continue;
+      const expr = returned(fn);
+      if (!expr || notFeedable(ctx, fn, new Set([...chainAttrs, ...values.keys()]), init, evaluable, firstSelf)) continue;
+      const attrs = new Set([...attributesRead(expr)].filter((a) => !values.has(a)));
+      let text = expr.text;
+      for (const [prop, v] of values) text = text.replace(new RegExp(`\\bself\\.${prop}\\b`, 'g'), () => (/^[\w.]+(\(.*\))?$/s.test(v) ? v : `(${v})`));
+      companions.set(name, { keyword, attrs });
+      for (const a of attrs) needed.add(a);
+      values.set(keyword, text);
+      break;
+    }
+  }
   // The call goes after the last leading statement touching what the getters read.
   let lastIndex = -1;
   for (let i = 0; i < chain.length; i++) if (needed.has(chain[i]!.attr)) lastIndex = i;
@@ -104,6 +126,10 @@ export function propertyFeed(ctx: PythonTransformContext, evaluable: Evaluable):
       for (const p of fed) if (attributesRead(returned(p)!).has(attr)) refused.set(p.name, why);
     }
   }
+  // A companion stands only beside every property it spells out, on attributes nothing changes later.
+  for (const c of companions.values()) {
+    if (fed.some((p) => refused.has(p.name)) || [...c.attrs].some((a) => changedElsewhere(ctx, a, placed))) values.delete(c.keyword);
+  }
   const kept = fed.filter((p) => !refused.has(p.name));
   if (!kept.length) return { feed: null, refused };
   for (const p of fed) if (refused.has(p.name)) values.delete(p.name);
@@ -114,14 +140,11 @@ export function propertyFeed(ctx: PythonTransformContext, evaluable: Evaluable):
 function notFeedable(
   ctx: PythonTransformContext,
   p: PyFunction,
-  keywords: Set<string>,
   chainAttrs: Set<string>,
   init: PyFunction,
   evaluable: Evaluable,
   firstSelf: SyntaxNode,
 ): string | null {
-  if (!keywords.has(p.name)) return `${ctx.profile.base_class}.__init__ takes no ${p.name}= to be given the value`;
-  if (!ctx.base.initParams.includes(p.name)) return `${ctx.profile.base_class}.__init__ takes no ${p.name}= to be given the value`;
   const expr = returned(p);
   if (!expr) return 'its getter does more than return one expression';
   const read = attributesRead(expr);
