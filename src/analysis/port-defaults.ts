@@ -93,7 +93,17 @@ function attributeDefault(scope: PortScope, attr: string, depth: number): number
     const v = defaultValue(scope, a.value, depth + 1);
     if (v !== null) return v;
   }
-  return null;
+  // `@property def health_port(self): return int(self._cfg.get("health_port", self.port + 1))`: what it returns.
+  const getter = propertyReturn(scope.agent, attr);
+  return getter ? defaultValue(scope, getter, depth + 1) : null;
+}
+
+/** The expression a read-only property of the agent returns (its whole getter), else null. */
+export function propertyReturn(agent: AgentModel, name: string): SyntaxNode | null {
+  const fn = agent.methods.get(name);
+  if (!fn?.decorators.includes('property') || agent.assignments.some((a) => a.attr === name)) return null;
+  const body = statements(fn.body).filter((s) => !(s.type === 'expression_statement' && s.namedChild(0)?.type === 'string'));
+  return body.length === 1 && body[0]!.type === 'return_statement' ? body[0]!.namedChild(0) : null;
 }
 
 const constantsCache = new WeakMap<ModuleModel, Map<string, SyntaxNode>>();

@@ -200,7 +200,8 @@ export class RemovalPlan {
     removed: Set<string>,
     shared: Set<string>,
   ): { nodes: SyntaxNode[]; ranges: RangeSet; stmts: StatementProposal[] } {
-    const methodNames = new Set(ctx.agent.methods.keys());
+    // A property's read (`self.health_port`) is a value, never a method handed to someone (a thread, a callback).
+    const methodNames = new Set([...ctx.agent.methods].filter(([, m]) => !m.decorators.includes('property')).map(([n]) => n));
     // Calls to a method whose name the base answers stay in the code that is kept.
     const callsGo = new Set([...removed].filter((m) => !(shared.has(m) && this.members.get(m)?.callsReachBase)));
     const setupOnly = new Set([...removed].filter((m) => shared.has(m) && this.members.get(m)?.kind === 'attribute'));

@@ -2,10 +2,19 @@
 // that builds the agent on every call). Once the class inherits the base, each such
 // construction starts the base too: binds its ports, registers, installs handlers.
 // Nothing is rewritten; every such place is reported for review.
+//
+// Several instances in one process (`[ShardWorker(shard=i, port=7900 + 10 * i) for i in range(3)]`,
+// here or in another file of the repository, of the class or of a subclass defined there): each
+// registers with the registry under the one name the base is given, so the registry holds one entry
+// for all of them and the first to stop deregisters it for the others. The agent itself is migrated
+// as it is; the run warns, naming each such line, that those callers should give each instance a
+// name of its own.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
-import type { PythonTransform } from '../../src/lang/python/transform-context.js';
+import { parsePython } from '../../src/lang/python/parser.js';
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
+import { walk } from '../../src/lang/python/syntax.js';
 
 export const agentConstructions: PythonTransform = {
   name: 'agent-constructions',
@@ -21,11 +30,80 @@ export const agentConstructions: PythonTransform = {
         if (entry.has(n.id)) inEntry = true;
         if (n.parent?.type === 'module') top = n;
       }
-      if (inEntry || (cls.node.startIndex <= ref.start && ref.end <= cls.node.endIndex)) continue;
+      if (cls.node.startIndex <= ref.start && ref.end <= cls.node.endIndex) continue;
+      if (inEntry) {
+        const loop = repeated(ref.node.parent!);
+        if (loop) sharedName(ctx, ctx.file, ref.line, cls.name, loop);
+        continue;
+      }
       const fn = top.type === 'decorated_definition' ? top.childForFieldName('definition') : top;
       const where = fn?.type === 'function_definition' || fn?.type === 'class_definition' ? fn.childForFieldName('name')!.text : 'module level';
       keep(ctx, where, ref.line,
         `constructs ${cls.name} outside the entry point; each construction now also starts ${ctx.profile.base_class} (binds its ports, registers, installs signal handlers)`);
     }
+    elsewhere(ctx);
   },
 };
+
+/** Constructions in the repository's other files that import the agent's module, in a loop or comprehension. */
+function elsewhere(ctx: PythonTransformContext): void {
+  if (!ctx.repoFile) return;
+  const cls = ctx.agent.cls.name;
+  const files = [...new Set(ctx.moduleUses(cls).map((u) => u.file))].sort();
+  for (const rel of files) {
+    const text = ctx.repoFile(rel);
+    if (!text) continue;
+    const root = parsePython(text).rootNode;
+    // The class and the subclasses that file defines on it (a subclass of a subclass too).
+    const names = new Set([cls]);
+    for (let grew = true; grew; ) {
+      grew = false;
+      walk(root, (n) => {
+        if (n.type !== 'class_definition') return;
+        const name = n.childForFieldName('name')!.text;
+        const bases = n.childForFieldName('superclasses')?.namedChildren ?? [];
+        if (!names.has(name) && bases.some((b) => names.has(b.text.replace(/^.*\./, '')))) {
+          names.add(name);
+          grew = true;
+        }
+      });
+    }
+    walk(root, (n) => {
+      if (n.type !== 'call') return;
+      const fn = n.childForFieldName('function')!;
+      const called = fn.type === 'identifier' ? fn.text : fn.type === 'attribute' ? fn.childForFieldName('attribute')!.text : null;
+      if (!called || !names.has(called)) return;
+      const loop = repeated(n);
+      if (loop) sharedName(ctx, rel, n.startPosition.row + 1, called === cls ? cls : `${called} (a subclass of ${cls})`, loop);
+    });
+  }
+}
+
+/** The loop or comprehension, within the same function, that runs this call more than once. */
+function repeated(call: SyntaxNode): string | null {
+  for (let n: SyntaxNode | null = call.parent; n; n = n.parent) {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda' || n.type === 'module') return null;
+    if (n.type === 'list_comprehension' || n.type === 'set_comprehension' || n.type === 'dictionary_comprehension' || n.type === 'generator_expression') {
+      return 'a comprehension';
+    }
+    // In the loop's body, not its header (`for w in make_workers():` builds once).
+    if ((n.type === 'for_statement' || n.type === 'while_statement') && n.childForFieldName('body') && inside(call, n.childForFieldName('body')!)) {
+      return `a ${n.type === 'for_statement' ? 'for' : 'while'} loop`;
+    }
+  }
+  return null;
+}
+
+function inside(n: SyntaxNode, outer: SyntaxNode): boolean {
+  return outer.startIndex <= n.startIndex && n.endIndex <= outer.endIndex;
+}
+
+function sharedName(ctx: PythonTransformContext, file: string, line: number, what: string, loop: string): void {
+  const name = ctx.py.super_call.name_keyword;
+  const given = ctx.passThrough.get(name);
+  ctx.warnings.push(
+    `${file}:${line} builds several ${what} in one process (in ${loop}): each now starts ${ctx.profile.base_class}, which registers it ` +
+      `under one name (${given ?? 'the class name'}, or AGENT_NAME when set) for all of them, and the first to stop deregisters it; ` +
+      `give each instance a ${name}= of its own there if the registry must tell them apart`,
+  );
+}

@@ -40,8 +40,9 @@ export const healthHookTransform: PythonTransform = {
       // /health and /metrics only, so those paths are no longer served; a person must give them a home.
       for (const h of businessHandlers(r.node)) {
         keep(ctx, h.name, h.line,
-          `the health server also answered ${h.routes.join(', ')}, which ${ctx.profile.base_class}'s health server (/health, /metrics) does not serve; ` +
-            `serve ${h.routes.length > 1 ? 'them' : 'it'} on a port of the agent's own`);
+          `the health server also answered ${h.routes.join(', ')}, which ${ctx.profile.base_class}'s health server (/health, /metrics) does not serve: ` +
+            `the _v2 no longer answers ${h.routes.length > 1 ? 'them' : 'it'}; ` +
+            `serve ${h.routes.length > 1 ? 'them' : 'it'} on a port of the agent's own, one ${ctx.profile.base_class} does not bind`);
       }
       const p = extractHealthPayload(r.node, r.scope ?? scope);
       if (p === null) continue;

@@ -9,7 +9,7 @@ import { MigrateError } from '../../src/core/errors.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
 import { selfRoot } from '../../src/analysis/infra.js';
 import { boundPort, normPort, serverSubclasses } from '../../src/analysis/ports.js';
-import { expressionDefault } from '../../src/analysis/port-defaults.js';
+import { defaultValue, expressionDefault, propertyReturn } from '../../src/analysis/port-defaults.js';
 import { portHandoffs } from '../../src/analysis/port-handoff.js';
 import path from 'node:path';
 
@@ -156,13 +156,19 @@ function clashWith(ctx: PythonTransformContext, expr: string, base: BasePort[]):
   // With the defaults in hand (port=7114, event_port=7115) the same clash shows as numbers.
   const value = numeric(ctx, expr);
   if (value === null) return null;
-  const p0 = ctx.passThrough.has('port') ? numeric(ctx, normPort(ctx.passThrough.get('port')!)) : null;
-  const h0 = ctx.passThrough.has('health_check_port') ? numeric(ctx, normPort(ctx.passThrough.get('health_check_port')!)) : null;
+  const p0 = ctx.passThrough.has('port') ? numeric(ctx, normPort(ctx.passThrough.get('port')!)) ?? givenProperty(ctx, 'port') : null;
+  const h0 = ctx.passThrough.has('health_check_port') ? numeric(ctx, normPort(ctx.passThrough.get('health_check_port')!)) ?? givenProperty(ctx, 'health_check_port') : null;
   for (const b of base) {
     const start = b.role.role === 'port' ? p0 : h0;
     if (start !== null && start + b.role.off === value) return b;
   }
   return null;
+}
+
+/** The default of what a read-only property returned, when the base is given exactly that (owned-property). */
+function givenProperty(ctx: PythonTransformContext, keyword: string): number | null {
+  const ret = propertyReturn(ctx.agent, keyword);
+  return ret && ret.text === ctx.passThrough.get(keyword) ? defaultValue({ agent: ctx.agent, module: ctx.module }, ret) : null;
 }
 
 /** `self.health_server = HTTPServer(...)`: the attribute a constructed server is assigned to. */

@@ -16,6 +16,7 @@ import { blocksOf } from '../../src/analysis/infra.js';
 import { boundPort, normPort, portExpression, portRoles, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
 import { valueType } from '../../src/analysis/value-type.js';
 import { ownedPortSource } from './owned-port-source.js';
+import { earlyTest, leadingChain, propertyFeed } from './owned-property.js';
 
 const label = 'super-init';
 
@@ -61,6 +62,14 @@ export const superInit: PythonTransform = {
       moved = portSetAfter(ctx, existing.stmt);
       if (!moved && (!firstSelf || firstSelf.startIndex > existing.stmt.startIndex || contains(existing.stmt, firstSelf))) return;
       if (!moved && firstSelf && afterOwnSetters(ctx, init, body, firstSelf, existing)) return;
+    }
+    // `@property def port(self): return int(self._cfg.get("port", 7890))`, the base assigning self.port: the
+    // call goes after the statements building self._cfg and is given that value (owned-property removes it).
+    const fed = existing || selfName !== 'self' ? null : propertyFeed(ctx, earlyTest(ctx)).feed;
+    if (fed) {
+      const after = fed.last ? body[body.indexOf(fed.last) + 1] : firstSelf;
+      insertCall(ctx, init, after, body, buildCall(ctx, init, localsBefore(body, after), undefined, undefined, fed.attrs, false, fed.values));
+      return;
     }
     // `self.settings = settings or Settings()` then `self.port = self.settings.port`: the call goes after the
     // statements the port is read from, so the base is given the port the agent binds.
@@ -250,7 +259,7 @@ function contains(outer: SyntaxNode, inner: SyntaxNode): boolean {
 }
 
 /** Local names assigned by statements before the first one that touches self. */
-function localsBefore(body: SyntaxNode[], firstSelf: SyntaxNode | undefined): Set<string> {
+export function localsBefore(body: SyntaxNode[], firstSelf: SyntaxNode | undefined): Set<string> {
   const out = new Set<string>();
   for (const s of body) {
     if (s === firstSelf) break;
@@ -286,12 +295,12 @@ function ownNameLiteral(ctx: PythonTransformContext, init: PyFunction, attr: str
   return a.value.text;
 }
 
-function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<string>, existingName?: string, existingCall?: SyntaxNode, selfAttrs?: Set<string>, keepsExisting = false): string {
-  return `super().__init__(${buildArgs(ctx, init, locals, existingName, existingCall, selfAttrs, keepsExisting).join(', ')})`;
+function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<string>, existingName?: string, existingCall?: SyntaxNode, selfAttrs?: Set<string>, keepsExisting = false, given?: Map<string, string>): string {
+  return `super().__init__(${buildArgs(ctx, init, locals, existingName, existingCall, selfAttrs, keepsExisting, given).join(', ')})`;
 }
 
 /** The arguments of the base's constructor call, each as source text. */
-function buildArgs(ctx: PythonTransformContext, init: PyFunction, locals: Set<string>, existingName?: string, existingCall?: SyntaxNode, selfAttrs?: Set<string>, keepsExisting = false): string[] {
+function buildArgs(ctx: PythonTransformContext, init: PyFunction, locals: Set<string>, existingName?: string, existingCall?: SyntaxNode, selfAttrs?: Set<string>, keepsExisting = false, given?: Map<string, string>): string[] {
   const sc = ctx.py.super_call;
   const params = new Map(init.params.map((p) => [p.name, p]));
   const args: string[] = [];
@@ -301,11 +310,11 @@ function buildArgs(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
   // The agent reads its name from **kwargs (`kwargs.get("name", default)`): a caller may pass
   // name=, so it must not also be given explicitly; merge it into the forwarded mapping.
   const fromKwargs = kwargs ? nameFromKwargs(ctx, init, kwargs.name, sc.name_keyword, params, locals, known) : null;
-  const nameValue = existingName ?? (nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : fromKwargs ? fromKwargs.lookup : ownNameLiteral(ctx, init, sc.name_keyword) ?? JSON.stringify(ctx.agent.cls.name));
+  const nameValue = existingName ?? given?.get(sc.name_keyword) ?? (nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : fromKwargs ? fromKwargs.lookup : ownNameLiteral(ctx, init, sc.name_keyword) ?? JSON.stringify(ctx.agent.cls.name));
   if (!fromKwargs) args.push(`${sc.name_keyword}=${nameValue}`);
   ctx.passThrough.set(sc.name_keyword, nameValue);
   for (const [keyword, legacyNames] of Object.entries(sc.pass_through ?? {})) {
-    const value = passThroughValue(ctx, init, legacyNames, params, locals, known, selfAttrs) ??
+    const value = given?.get(keyword) ?? passThroughValue(ctx, init, legacyNames, params, locals, known, selfAttrs) ??
       // The port lives only on a settings parameter (`settings.health_check_port`): read it from there.
       settingsParameterPorts(ctx.agent, sc.pass_through ?? {}).get(keyword)?.value ??
       requestSocketPort(ctx, keyword) ?? listenedPort(ctx, keyword, known);
@@ -575,7 +584,7 @@ function widenPassedPort(ctx: PythonTransformContext, init: PyFunction, call: Sy
 
 const BUILTINS = new Set(['int', 'str', 'float', 'bool', 'os', 'None', 'True', 'False', 'dict', 'len', 'min', 'max', 'getattr']);
 
-function evaluableEarly(
+export function evaluableEarly(
   expr: SyntaxNode,
   params: Map<string, unknown>,
   locals: Set<string>,
@@ -620,7 +629,7 @@ function evaluableEarly(
 }
 
 /** Every name __init__ binds locally (assignments, for/with targets, nested defs). */
-function localsOf(init: PyFunction): Set<string> {
+export function localsOf(init: PyFunction): Set<string> {
   const out = new Set<string>();
   walk(init.body, (n) => {
     if (n.type === 'assignment' || n.type === 'for_statement' || n.type === 'with_item' || n.type === 'as_pattern') {
@@ -635,13 +644,13 @@ function localsOf(init: PyFunction): Set<string> {
 }
 
 /** Functions the module defines or imports by name (env_port, load_config): plain helpers. */
-function helperFunctions(ctx: PythonTransformContext): Set<string> {
+export function helperFunctions(ctx: PythonTransformContext): Set<string> {
   const out = new Set(ctx.module.functions.keys());
   for (const [local, imp] of ctx.module.imports) if (imp.name && /^[a-z_][a-z0-9_]*$/.test(local)) out.add(local);
   return out;
 }
 
-function moduleNames(ctx: PythonTransformContext): Set<string> {
+export function moduleNames(ctx: PythonTransformContext): Set<string> {
   const out = new Set<string>(ctx.module.imports.keys());
   // Module-scope assignments, also inside top-level if/try/with blocks (CONFIG = ... in a try).
   const visit = (block: SyntaxNode, depth: number) => {
@@ -725,8 +734,11 @@ function afterOwnSetters(ctx: PythonTransformContext, init: PyFunction, body: Sy
   if (existing.stmt.parent?.id !== init.body.id) return false;
   const setters = settersBeforeBase(ctx, init, body, firstSelf);
   const before = body.slice(body.indexOf(firstSelf), body.indexOf(existing.stmt));
-  return before.length > 0 && before.every((st) => [...setters.values()].includes(st)) &&
-    [...setters.keys()].some((a) => mentionsAttribute(existing.call, a));
+  if (before.length > 0 && before.every((st) => [...setters.values()].includes(st)) &&
+    [...setters.keys()].some((a) => mentionsAttribute(existing.call, a))) return true;
+  // The same with `self._cfg.update(...)` among them (owned-property's output: a property given to the base).
+  const chain = leadingChain(ctx, body, firstSelf, earlyTest(ctx));
+  return before.length > 0 && before.every((st) => chain.some((c) => c.stmt === st)) && chain.some((c) => mentionsAttribute(existing.call, c.attr));
 }
 
 function mentionsAttribute(expr: SyntaxNode, attr: string): boolean {

@@ -135,6 +135,11 @@ function rewriteTree(input: PythonRewriteInput, py: NonNullable<Profile['python'
     renames: new Map(),
     external,
     moduleUses,
+    repoFile: (rel: string) => {
+      if (!input.root) return null;
+      files ??= repoIndex(input.root, input.repoSnapshot);
+      return files.files.find((f) => f.rel === rel)?.text ?? null;
+    },
     inherited,
     imported,
     removed: [],

@@ -37,6 +37,8 @@ export interface PythonTransformContext {
   external: (name: string) => ExternalUse[];
   /** Lines of the repository's other files importing the agent's module that name one of its module-level names (empty without a root). */
   moduleUses: (name: string) => ExternalUse[];
+  /** The text of another Python file of the repository (path relative to the root; null without a root or when unread). */
+  repoFile?: (rel: string) => string | null;
   /** The agent's parents defined in the repository's other files (empty without a root). */
   inherited: () => InheritedClass[];
   /** What a module-level name of the agent's file stands for when imported from a file of the repository (null otherwise, and without a root). */
