@@ -5,6 +5,7 @@
 // refused or a reset) and come back on the same port, which is how "bus down -> queued
 // locally, bus back -> queue drains" is proven. Agents find it through EVENTBUS_ADDRESS
 // (host:port) and EVENTBUS_URL (http://host:port).
+import { appendFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { readBody, send } from './http-util.js';
@@ -32,12 +33,32 @@ function parsed(text: string): unknown {
 }
 
 export async function startFakeEventBus(port = 0): Promise<FakeEventBus> {
-  const got: unknown[] = [];
+  const received: unknown[] = [];
+  // MIGRATE_EVENTBUS_LOG=FILE: every envelope is also appended to FILE as one JSON line
+  // (`{"envelope": ...}`, with `"path"` and `"headers"` when it came over HTTP), so a reviewer (or
+  // a test) can read what the migrated agent actually sent, not only how many.
+  const log = process.env.MIGRATE_EVENTBUS_LOG;
+  const got = {
+    get length() {
+      return received.length;
+    },
+    /** One envelope; over HTTP with its request's path and headers (for the log only). */
+    push(x: unknown, request?: { path: string; headers: http.IncomingHttpHeaders }) {
+      received.push(x);
+      if (log) {
+        try {
+          appendFileSync(log, JSON.stringify(request ? { path: request.path, headers: request.headers, envelope: x } : { envelope: x }) + '\n');
+        } catch {
+          // evidence only: a full disk never fails the check
+        }
+      }
+    },
+  };
   const sockets = new Set<net.Socket>();
   const web = http.createServer(async (req, res) => {
     if (req.method !== 'POST') return send(res, req.url === '/health' ? 200 : 404, { status: req.url === '/health' ? 'ok' : 'not found' });
     try {
-      got.push(parsed(await readBody(req)));
+      got.push(parsed(await readBody(req)), { path: req.url ?? '', headers: req.headers });
       send(res, 200, { status: 'OK', received: got.length });
     } catch (err) {
       send(res, 400, { status: 'ERROR', error: (err as Error).message });
@@ -93,7 +114,7 @@ export async function startFakeEventBus(port = 0): Promise<FakeEventBus> {
     address: `127.0.0.1:${bound}`,
     url: `http://127.0.0.1:${bound}`,
     up: () => server !== null,
-    received: () => [...got],
+    received: () => [...received],
     stop,
     async start() {
       if (!server) await open(bound);

@@ -28,19 +28,7 @@ export const addImport: PythonTransform = {
     }
     if (ctx.module.aliases.has(target)) return;
     const stmts = ctx.module.root.namedChildren;
-    let anchor: SyntaxNode | null = null;
-    // Imports and sys.path set-up before the first definition: the base's import goes after the
-    // last of them, so a path edit that makes `common` importable always comes first.
-    for (const s of stmts) {
-      if (s.type === 'comment') continue;
-      if (isDocstring(s) && s === stmts.find((x) => x.type !== 'comment')) {
-        anchor = s;
-        continue;
-      }
-      if (['class_definition', 'function_definition', 'decorated_definition'].includes(s.type)) break;
-      // Assignments like PROJECT_ROOT = ... are set-up too, but only the path edit itself anchors.
-      if (isImport(s) || isImportBlock(s) || (isPathSetup(s) && s.namedChild(0)?.type === 'call') || isPathSetupBlock(s)) anchor = s;
-    }
+    const anchor = importAnchor(ctx.module.root);
     const eol = ctx.layout.eol;
     const line = `${ctx.py.import}${eol}`;
     if (anchor) {
@@ -56,6 +44,27 @@ export const addImport: PythonTransform = {
     ctx.edits.insert(at, line + (at === 0 ? '' : ''), 'add-import');
   },
 };
+
+/**
+ * Where an added project import goes: after the last import or sys.path set-up before the first
+ * definition (so a path edit that makes the project importable always comes first), else after the
+ * module docstring; null when there is none of those.
+ */
+export function importAnchor(root: SyntaxNode): SyntaxNode | null {
+  const stmts = root.namedChildren;
+  let anchor: SyntaxNode | null = null;
+  for (const s of stmts) {
+    if (s.type === 'comment') continue;
+    if (isDocstring(s) && s === stmts.find((x) => x.type !== 'comment')) {
+      anchor = s;
+      continue;
+    }
+    if (['class_definition', 'function_definition', 'decorated_definition'].includes(s.type)) break;
+    // Assignments like PROJECT_ROOT = ... are set-up too, but only the path edit itself anchors.
+    if (isImport(s) || isImportBlock(s) || (isPathSetup(s) && s.namedChild(0)?.type === 'call') || isPathSetupBlock(s)) anchor = s;
+  }
+  return anchor;
+}
 
 function isImport(s: SyntaxNode): boolean {
   return s.type === 'import_statement' || s.type === 'import_from_statement' || s.type === 'future_import_statement';

@@ -144,7 +144,7 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
       if (clocks.size && isClockStep(s, clocks)) continue;
       // `time.sleep(max(0.0, interval - elapsed))`, `if pause > 0: time.sleep(pause) else: ...`: the
       // interval minus the time the cycle took. The base waits collection_interval after each cycle.
-      const paced = clocks.size && inLoop && s.parent?.id === loopBody?.id ? cadenceSleep(s, clocks, param?.name ?? null) : null;
+      const paced = clocks.size && inLoop && s.parent?.id === loopBody?.id ? cadenceSleep(s, clocks, param?.name ?? null, loopEvent ? `self.${loopEvent}.wait` : null) : null;
       if (paced) {
         if (sleep) bad = s;
         sleep = paced;
@@ -353,7 +353,7 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   }
   if (cadenceSleepStmt) {
     // The interval the cadence is kept at: the one name besides the clock that its steps and sleep read.
-    const interval = cadenceInterval(fn.body, clocks, param?.name ?? null);
+    const interval = cadenceInterval(fn.body, clocks, param?.name ?? null, loopEvent ? `self.${loopEvent}.wait` : null);
     if (!interval) return fail('run() keeps a cadence on something other than one interval', fn.line);
     const uses = [...work.before, ...work.each, ...work.after, ...work.teardown].find((x) => [...clocks].some((n) => mentionsName(x, n)));
     if (uses) return fail(`run()'s clock ${[...clocks].find((n) => mentionsName(uses, n))} is also used at line ${uses.startPosition.row + 1}`, uses.startPosition.row + 1);
@@ -874,10 +874,14 @@ function isClockStep(stmt: SyntaxNode, clocks: Set<string>): boolean {
   return left?.type === 'identifier' && clocks.has(left.text);
 }
 
-/** `sleep(pause)` or `sleep(max(0, <clock arithmetic>))`: the sleep call, else null. */
-function clockSleepCall(stmt: SyntaxNode, clocks: Set<string>, param: string | null): SyntaxNode | null {
+/**
+ * `sleep(pause)` or `sleep(max(0, <clock arithmetic>))`: the sleep call, else null. `wait` is the
+ * stop event's wait (`self._stop.wait`) of a `while not self._stop.is_set():` loop: the same sleep,
+ * cut short when stopped.
+ */
+function clockSleepCall(stmt: SyntaxNode, clocks: Set<string>, param: string | null, wait: string | null = null): SyntaxNode | null {
   const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
-  if (e?.type !== 'call' || !/^(time\.)?sleep$/.test(callee(e) ?? '')) return null;
+  if (e?.type !== 'call' || !(/^(time\.)?sleep$/.test(callee(e) ?? '') || (wait !== null && callee(e) === wait))) return null;
   const args = e.childForFieldName('arguments')!.namedChildren;
   if (args.length !== 1) return null;
   const a = args[0]!;
@@ -896,8 +900,8 @@ function clockSleepCall(stmt: SyntaxNode, clocks: Set<string>, param: string | n
  * The loop's sleep, keeping its cadence: a clock sleep, or `if <clock test>: sleep(pause) else:
  * <logs and clock steps>` (a cycle that overran its interval starts the next at once).
  */
-function cadenceSleep(stmt: SyntaxNode, clocks: Set<string>, param: string | null): SyntaxNode | null {
-  const direct = clockSleepCall(stmt, clocks, param);
+function cadenceSleep(stmt: SyntaxNode, clocks: Set<string>, param: string | null, wait: string | null = null): SyntaxNode | null {
+  const direct = clockSleepCall(stmt, clocks, param, wait);
   if (direct) return direct;
   if (stmt.type !== 'if_statement') return null;
   const cond = stmt.childForFieldName('condition')!;
@@ -913,7 +917,7 @@ function cadenceSleep(stmt: SyntaxNode, clocks: Set<string>, param: string | nul
   let found: SyntaxNode | null = null;
   for (const b of blocks) {
     for (const x of statements(b)) {
-      const sl = clockSleepCall(x, clocks, param);
+      const sl = clockSleepCall(x, clocks, param, wait);
       if (sl) {
         if (found) return null;
         found = sl;
@@ -927,7 +931,7 @@ function cadenceSleep(stmt: SyntaxNode, clocks: Set<string>, param: string | nul
 }
 
 /** The one interval (the run() parameter or a self attribute) the cadence's arithmetic reads. */
-function cadenceInterval(body: SyntaxNode, clocks: Set<string>, param: string | null): SyntaxNode | null {
+function cadenceInterval(body: SyntaxNode, clocks: Set<string>, param: string | null, wait: string | null = null): SyntaxNode | null {
   const found = new Map<string, SyntaxNode>();
   walk(body, (n) => {
     if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
@@ -935,7 +939,7 @@ function cadenceInterval(body: SyntaxNode, clocks: Set<string>, param: string | 
     const left = e?.childForFieldName('left');
     let scope: SyntaxNode | null = null;
     if (left?.type === 'identifier' && clocks.has(left.text)) scope = e!.childForFieldName('right');
-    if (n.type === 'call' && /^(time\.)?sleep$/.test(callee(n) ?? '')) scope = n.childForFieldName('arguments');
+    if (n.type === 'call' && (/^(time\.)?sleep$/.test(callee(n) ?? '') || (wait !== null && callee(n) === wait))) scope = n.childForFieldName('arguments');
     if (!scope) return;
     walk(scope, (x) => {
       if (x.type === 'attribute' && selfAttribute(x)) {

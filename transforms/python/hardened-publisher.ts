@@ -15,6 +15,7 @@ import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { expressionOf, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
+import { importAnchor } from './add-import.js';
 import { breakerCall, otherBreakerUse, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
 import { analyzeCollect, type CollectPlan, HOOK, initTail, moduleDecorators, noteMovedCode, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
 
@@ -45,6 +46,12 @@ export interface PublisherPlan {
   movedState: Array<{ attr: string; stmt: SyntaxNode }>;
   /** Agent attributes the moved code reads (a queue size in a log line): handed to the publisher. */
   shared: string[];
+  /**
+   * Agent attributes the moved code only reads while another method of the agent keeps changing them
+   * (`"cycle": self.cycles`, which collect() increments): the publisher is handed a callable
+   * (`cycles=lambda: self.cycles`) and reads the value through a property at each publish.
+   */
+  live: Array<{ attr: string; method: string; line: number; stmt: string }>;
   /** The legacy queue attribute the base receives through LocalQueueAdapter, if any. */
   queue: string | null;
   /**
@@ -122,6 +129,52 @@ function fixedAfterInit(ctx: PythonTransformContext, attr: string): boolean {
   return ctx.agent.assignments.every((a) => a.attr !== attr || a.method === '__init__');
 }
 
+/**
+ * `NAME = <literal or module value>` at the top level of the agent's class body, and nothing assigns
+ * it again: no `self.NAME = ...` in the class, no `<anything>.NAME = ...` / `del` in the file, and the
+ * base does not define it. Read through self, it is the same value at every publish.
+ */
+export function classConstant(ctx: PythonTransformContext, name: string): boolean {
+  if (ctx.agent.methods.has(name) || ctx.base.attributes.has(name) || ctx.base.methods.has(name) || ctx.baseOwned.has(name)) return false;
+  if (ctx.agent.assignments.some((a) => a.attr === name)) return false;
+  const body = ctx.agent.cls.node.childForFieldName('body');
+  const defs = statements(body).filter((st) => {
+    const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    return e?.type === 'assignment' && e.childForFieldName('left')?.type === 'identifier' && e.childForFieldName('left')!.text === name;
+  });
+  if (defs.length !== 1) return false;
+  // Its value reads nothing that changes: literals and module-level names only (no calls).
+  let plain = true;
+  walk(defs[0]!.namedChild(0)!.childForFieldName('right')!, (n) => {
+    if (n.type === 'call' || n.type === 'lambda' || n.type === 'await' || n.type === 'named_expression') plain = false;
+  });
+  if (!plain) return false;
+  let reassigned = false;
+  walk(ctx.module.root, (n) => {
+    if (reassigned) return false;
+    if (n.type === 'assignment' || n.type === 'augmented_assignment' || n.type === 'delete_statement') {
+      const targets = n.type === 'delete_statement' ? n.namedChildren : [n.childForFieldName('left')!];
+      for (const t of targets) walk(t, (x) => {
+        if (x.type === 'attribute' && x.childForFieldName('attribute')?.text === name) reassigned = true;
+      });
+    }
+    if (n.type === 'call' && /^(setattr|delattr)$/.test(n.childForFieldName('function')?.text ?? '')) {
+      const arg = n.childForFieldName('arguments')?.namedChildren[1];
+      if (arg?.type === 'string' && arg.text.slice(1, -1) === name) reassigned = true;
+    }
+  });
+  return !reassigned;
+}
+
+/**
+ * An agent attribute the publisher may read through a property at each publish: a plain data
+ * attribute of the agent (not a method, not base-owned), assigned in __init__.
+ */
+function liveReadable(ctx: PythonTransformContext, attr: string): boolean {
+  if (ctx.agent.methods.has(attr) || ctx.baseOwned.has(attr) || ctx.base.attributes.has(attr) || attr.startsWith('__')) return false;
+  return ctx.agent.assignments.some((a) => a.attr === attr && a.method === '__init__');
+}
+
 /** Operations LocalQueueAdapter can drive (runtime/python/amoskys/agents/common/queue_adapter.py). */
 const QUEUE_INTERFACES = [['enqueue', 'drain'], ['push', 'pop'], ['put', 'get_nowait'], ['append', 'popleft']];
 
@@ -174,7 +227,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     // modulePublishers proved it: one event parameter, `return False` on failure and the bus's
     // answer on every other path, bound once in the file. It stays; publish() checks its answer.
     const fn = ctx.module.functions.get(moduleFns[0]!)!;
-    return { ok: true, value: { entry: fn, moved: [], failures: [], fallbacks: [], checkResult: true, movedState: [], shared: [], queue: legacyQueue(ctx), gates: [], module: true, closes: [], unwrapped: [], exitHooks: [] } };
+    return { ok: true, value: { entry: fn, moved: [], failures: [], fallbacks: [], checkResult: true, movedState: [], shared: [], live: [], queue: legacyQueue(ctx), gates: [], module: true, closes: [], unwrapped: [], exitHooks: [] } };
   }
   if (called.size !== 1) return fail(`collect() publishes through ${called.size} methods`, collect.value.fn.line);
   const entry = ctx.agent.methods.get([...called][0]!)!;
@@ -192,6 +245,67 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   const closes: SyntaxNode[] = [];
   const unwrapped: BreakerCall[] = [];
   const exitHooks: SyntaxNode[] = [];
+  const live: PublisherPlan['live'] = [];
+  // The methods that move with the entry when nothing stops them (the transport's closure).
+  const closure: PyFunction[] = [entry];
+  for (let i = 0; i < closure.length; i++) {
+    for (const u of selfUses(closure[i]!)) {
+      if (inFallback(u.node)) continue;
+      const wrapped = breakerCall(ctx, u.node.parent?.parent ?? null);
+      const helperName = wrapped && wrapped.attr === u.name ? wrapped.helper : u.name;
+      const method = ctx.agent.methods.get(helperName);
+      if (!method || closure.includes(method) || (queueMember(ctx, method.name) && !isDrain(ctx, method.name))) continue;
+      if ((isPublishMethod(ctx, method.name) || RETRY_METHOD.test(method.name) || transportHelper(ctx, method, closure, [])) && !method.isAsync && moduleDecorators(ctx, method)) closure.push(method);
+    }
+  }
+  // State is classified against every method that moves (closure): a helper found later in the walk
+  // (`_connect()`, called by `_send` after it reads `self.conn`) moves too, and what it assigns is then
+  // the transport's own state, not a change made by the agent.
+  const classify = (fn: PyFunction, u: ReturnType<typeof selfUses>[number]): Analysis<PublisherPlan> | null => {
+    if (ctx.baseOwned.has(u.name)) {
+      // A value the base sets once in its __init__ and nothing re-assigns later (device_id,
+      // agent_name) is fixed by the end of the agent's __init__: the publisher gets it there.
+      if (!u.written && !u.called && fixedAfterInit(ctx, u.name)) {
+        shared.add(u.name);
+        return null;
+      }
+      return fail(`${fn.name}() uses self.${u.name}, which the base owns (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
+    }
+    // A constant of the agent's class (`MAX_ATTEMPTS = 3` in its body, assigned nowhere else): its
+    // value is the same at the end of __init__ as at every publish, so the publisher is handed it.
+    if (!u.written && !u.called && classConstant(ctx, u.name)) {
+      shared.add(u.name);
+      return null;
+    }
+    if (transportOnlyAttr(ctx, u.name, closure) && u.name !== queue) stateAttrs.add(u.name);
+    else if (u.name !== queue && closedElsewhere(ctx, u.name, closure, closes)) stateAttrs.add(u.name);
+    else if (u.written) {
+      // Name the code that keeps it (`"sent": self.sent` in a status file the host scrapes): the
+      // base counts what it publishes itself, so a person decides what that code reads now.
+      const scopes = [...ctx.agent.methods.values()].filter((m) => closure.includes(m) || isPublishMethod(ctx, m.name) || RETRY_METHOD.test(m.name) || queueMember(ctx, m.name) || m.name === '__init__');
+      const reader = ctx.refs.of(u.name).find((r) => r.kind === 'attribute' && !scopes.some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex));
+      const owner = reader ? [...ctx.agent.methods.values()].find((m) => m.outer.startIndex <= reader.start && reader.end <= m.outer.endIndex) : undefined;
+      const where = reader ? `; ${owner ? `${owner.name}() reads it` : 'it is read'} at line ${reader.line} (${ctx.source.split('\n')[reader.line - 1]!.trim().slice(0, 60)})` : '';
+      return fail(`${fn.name}() changes self.${u.name}, which the agent keeps (line ${u.node.startPosition.row + 1})${where}`, u.node.startPosition.row + 1);
+    }
+    else {
+      // Handed over once, when __init__ ends: a value the agent changes later (`self.cycles += 1`
+      // in collect()) would reach the moved code frozen at that first value.
+      const later = ctx.agent.assignments.find((a) => a.attr === u.name && a.method !== '__init__' && !closure.some((m) => m.name === a.method));
+      if (later && liveReadable(ctx, u.name)) {
+        if (!live.some((l) => l.attr === u.name)) live.push({ attr: u.name, method: later.method, line: later.line, stmt: later.stmt.text.split('\n')[0]!.trim().slice(0, 60) });
+        return null;
+      }
+      if (later) {
+        return fail(
+          `${fn.name}() reads self.${u.name} (line ${u.node.startPosition.row + 1}), which ${later.method}() changes at line ${later.line} (${later.stmt.text.split('\n')[0]!.trim().slice(0, 60)}); a publisher built in __init__ would only ever see its first value`,
+          u.node.startPosition.row + 1,
+        );
+      }
+      shared.add(u.name);
+    }
+    return null;
+  };
   for (let i = 0; i < moved.length; i++) {
     const fn = moved[i]!;
     for (const u of selfUses(fn)) {
@@ -227,42 +341,25 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
         if (!moved.includes(method)) moved.push(method);
         continue;
       }
-      if (ctx.baseOwned.has(u.name)) {
-        // A value the base sets once in its __init__ and nothing re-assigns later (device_id,
-        // agent_name) is fixed by the end of the agent's __init__: the publisher gets it there.
-        if (!u.written && !u.called && fixedAfterInit(ctx, u.name)) {
-          shared.add(u.name);
-          continue;
-        }
-        return fail(`${fn.name}() uses self.${u.name}, which the base owns (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
-      }
-      if (transportOnlyAttr(ctx, u.name, moved) && u.name !== queue) stateAttrs.add(u.name);
-      else if (u.name !== queue && closedElsewhere(ctx, u.name, moved, closes)) stateAttrs.add(u.name);
-      else if (u.written) {
-        // Name the code that keeps it (`"sent": self.sent` in a status file the host scrapes): the
-        // base counts what it publishes itself, so a person decides what that code reads now.
-        const scopes = [...ctx.agent.methods.values()].filter((m) => moved.includes(m) || isPublishMethod(ctx, m.name) || RETRY_METHOD.test(m.name) || queueMember(ctx, m.name) || m.name === '__init__');
-        const reader = ctx.refs.of(u.name).find((r) => r.kind === 'attribute' && !scopes.some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex));
-        const owner = reader ? [...ctx.agent.methods.values()].find((m) => m.outer.startIndex <= reader.start && reader.end <= m.outer.endIndex) : undefined;
-        const where = reader ? `; ${owner ? `${owner.name}() reads it` : 'it is read'} at line ${reader.line} (${ctx.source.split('\n')[reader.line - 1]!.trim().slice(0, 60)})` : '';
-        return fail(`${fn.name}() changes self.${u.name}, which the agent keeps (line ${u.node.startPosition.row + 1})${where}`, u.node.startPosition.row + 1);
-      }
-      else {
-        // Handed over once, when __init__ ends: a value the agent changes later (`self.cycles += 1`
-        // in collect()) would reach the moved code frozen at that first value.
-        const later = ctx.agent.assignments.find((a) => a.attr === u.name && a.method !== '__init__' && !moved.some((m) => m.name === a.method));
-        if (later) {
-          return fail(
-            `${fn.name}() reads self.${u.name} (line ${u.node.startPosition.row + 1}), which ${later.method}() changes at line ${later.line} (${later.stmt.text.split('\n')[0]!.trim().slice(0, 60)}); a publisher built in __init__ would only ever see its first value`,
-            u.node.startPosition.row + 1,
-          );
-        }
-        shared.add(u.name);
-      }
+      const bad = classify(fn, u);
+      if (bad) return bad;
     }
   }
   moved.sort((a, b) => a.outer.startIndex - b.outer.startIndex);
   for (const a of stateAttrs) shared.delete(a);
+  // A value read live must not be written by the moved code (it would write the agent's property),
+  // nor be transport state, and its callable's name must be free in the publisher.
+  for (const l of live) {
+    const taken = (n: string) => stateAttrs.has(n) || shared.has(n) || live.some((x) => x.attr === n) || moved.some((m) => m.name === n || selfUses(m).some((x) => x.name === n));
+    const write = moved.flatMap((m) => selfUses(m)).find((x) => x.name === l.attr && x.written);
+    if (write || stateAttrs.has(l.attr) || taken(`_${l.attr}`) || l.attr === 'publish' || l.attr === 'close') {
+      return fail(
+        `${entry.name}() reads self.${l.attr}, which ${l.method}() changes at line ${l.line} (${l.stmt}); a publisher built in __init__ would only ever see its first value`,
+        l.line,
+      );
+    }
+    shared.delete(l.attr);
+  }
   // Transport state is set once in __init__ from module-level values, or from other transport
   // state set before it (`self.stub = Stub(self.channel)` after `self.channel = grpc.insecure_channel(ADDR)`).
   const movedState: PublisherPlan['movedState'] = [];
@@ -345,13 +442,22 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       elsewhere = n;
     });
     if (elsewhere) return fail(`transport state is built from ${name}, which __init__ also uses at line ${(elsewhere as SyntaxNode).startPosition.row + 1}`, (elsewhere as SyntaxNode).startPosition.row + 1);
-    if (movedState.some((m) => m.stmt.startIndex < st.startIndex)) return fail(`transport state is built from ${name}, assigned after it (line ${st.startPosition.row + 1})`, st.startPosition.row + 1);
+    // Moved first, it runs before moved state assigned above it in __init__: only when that state's
+    // value calls nothing (`self.seq = 0`), so the order of what runs does not change.
+    const callsSomething = (x: SyntaxNode) => {
+      let c = false;
+      walk(x, (n) => {
+        if (n.type === 'call' || n.type === 'await' || n.type === 'yield') c = true;
+      });
+      return c;
+    };
+    if (movedState.some((m) => m.stmt.startIndex < st.startIndex && callsSomething(m.stmt))) return fail(`transport state is built from ${name}, assigned after it (line ${st.startPosition.row + 1})`, st.startPosition.row + 1);
     movedLocals.push({ attr: name, stmt: st });
   }
   movedLocals.sort((a, b) => a.stmt.startIndex - b.stmt.startIndex);
   movedState.unshift(...movedLocals);
-  for (const attr of shared) {
-    if (!ctx.agent.assignments.some((a) => a.attr === attr && a.method === '__init__') && !ctx.base.attributes.has(attr)) return fail(`${entry.name}() reads self.${attr}, which __init__ does not set`, entry.line);
+  for (const attr of [...shared, ...live.map((l) => l.attr)]) {
+    if (!ctx.agent.assignments.some((a) => a.attr === attr && a.method === '__init__') && !ctx.base.attributes.has(attr) && !classConstant(ctx, attr)) return fail(`${entry.name}() reads self.${attr}, which __init__ does not set`, entry.line);
   }
   // Failure results: constant False, or the queue fallback, in the entry and in the moved
   // helpers whose result it returns as its own (`return self._send_with_retry(payload)`).
@@ -422,7 +528,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   // only close state that moves.
   const closeTexts = new Set(closes.map((c) => c.text));
   if (closeTexts.size > 1) return fail(`the agent tears its transport state down in ${closeTexts.size} different ways (line ${closes[0]!.startPosition.row + 1})`, closes[0]!.startPosition.row + 1);
-  return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), queue, gates, module: false, closes, unwrapped, exitHooks: [...new Set(exitHooks)] } };
+  return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), live, queue, gates, module: false, closes, unwrapped, exitHooks: [...new Set(exitHooks)] } };
 }
 
 /**
@@ -481,7 +587,12 @@ function closesAttr(st: SyntaxNode, attr: string): boolean {
   const cond = st.childForFieldName('condition')!;
   const guard = cond.type === 'comparison_operator' && /^self\.\w+\s+is\s+not\s+None$/.test(cond.text) ? cond.namedChildren[0]! : cond;
   const inner = statements(st.childForFieldName('consequence'));
-  return selfAttribute(guard) === attr && inner.length === 1 && isClose(inner[0]!);
+  // `self.<attr> = None` after the close (so a later publish reconnects): part of the same teardown.
+  const reset = (x: SyntaxNode | undefined) => {
+    const e = x?.type === 'expression_statement' ? x.namedChild(0) : null;
+    return e?.type === 'assignment' && selfAttribute(e.childForFieldName('left')!) === attr && e.childForFieldName('right')?.type === 'none';
+  };
+  return selfAttribute(guard) === attr && (inner.length === 1 || (inner.length === 2 && reset(inner[1]))) && isClose(inner[0]!);
 }
 
 function transportOnlyAttr(ctx: PythonTransformContext, attr: string, moved: PyFunction[]): boolean {
@@ -499,10 +610,16 @@ function transportOnlyAttr(ctx: PythonTransformContext, attr: string, moved: PyF
  */
 function queueFallbacks(ctx: PythonTransformContext, entry: PyFunction, queue: string | null): SyntaxNode[] {
   const out: SyntaxNode[] = [];
-  walk(entry.body, (n) => {
-    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-    if (n.type !== 'expression_statement') return;
-    const call = n.namedChild(0);
+  walk(entry.body, (node) => {
+    if (node.type === 'function_definition' || node.type === 'lambda' || node.type === 'class_definition') return false;
+    // `try: self.outbox.put_nowait(message) except queue.Full: logger.error(...)`: the store guarded
+    // against a full queue, its handlers only logging; the try is the fallback statement.
+    const guarded = guardedStore(node);
+    if (node.type !== 'expression_statement' && !guarded) return;
+    if (node.type === 'expression_statement' && node.parent?.parent?.type === 'try_statement' && guardedStore(node.parent.parent)) return;
+    const n = node;
+    const inner = guarded ?? node;
+    const call = inner.namedChild(0);
     const fn = call?.type === 'call' ? call.childForFieldName('function') : null;
     if (fn?.type !== 'attribute') return;
     const method = selfAttribute(fn);
@@ -526,6 +643,20 @@ function queueFallbacks(ctx: PythonTransformContext, entry: PyFunction, queue: s
     if ((method && queueMember(ctx, method) && !isDrain(ctx, method)) || onQueue || storesEvent) out.push(n, ...trims);
   });
   return out;
+}
+
+/** A try whose body is one expression statement and whose handlers only log or pass (no else/finally): that statement. */
+function guardedStore(n: SyntaxNode): SyntaxNode | null {
+  if (n.type !== 'try_statement') return null;
+  const body = statements(n.childForFieldName('body'));
+  if (body.length !== 1 || body[0]!.type !== 'expression_statement' || body[0]!.namedChild(0)?.type !== 'call') return null;
+  const clauses = n.namedChildren.filter((c) => c.type !== 'block');
+  if (!clauses.length || clauses.some((c) => c.type !== 'except_clause')) return null;
+  for (const c of clauses) {
+    const block = c.namedChildren.find((x) => x.type === 'block');
+    if (!block || !statements(block).every((x) => x.type === 'pass_statement' || (x.type === 'expression_statement' && isLogCall(expressionOf(x))))) return null;
+  }
+  return body[0]!;
 }
 
 /** `del self.<store>[:-N]` / `self.<store> = self.<store>[-N:]`: bounding the store, nothing else. */
@@ -639,11 +770,21 @@ function classText(ctx: PythonTransformContext, plan: PublisherPlan): string {
     `${u}base retries and then queues locally."""`,
     '',
   ];
-  if (plan.shared.length || plan.movedState.length) {
-    lines.push(`${u}def __init__(self${plan.shared.map((s) => `, ${s}=None`).join('')}):`);
+  if (plan.shared.length || plan.movedState.length || plan.live.length) {
+    lines.push(`${u}def __init__(self${[...plan.shared, ...plan.live.map((l) => l.attr)].map((s) => `, ${s}=None`).join('')}):`);
     for (const s of plan.shared) lines.push(`${u}${u}self.${s} = ${s}`);
+    for (const l of plan.live) lines.push(`${u}${u}self._${l.attr} = ${l.attr}`);
     for (const m of plan.movedState) lines.push(`${u}${u}${m.stmt.text}`);
     lines.push('');
+  }
+  for (const l of plan.live) {
+    lines.push(
+      `${u}@property`,
+      `${u}def ${l.attr}(self):`,
+      `${u}${u}"""The agent's self.${l.attr}, read at each publish (its ${l.method}() changes it)."""`,
+      `${u}${u}return self._${l.attr}()`,
+      '',
+    );
   }
   lines.push(`${u}def publish(self, events):`, `${u}${u}for ${event} in events:`);
   if (plan.module) {
@@ -846,7 +987,7 @@ export const hardenedPublisher: PythonTransform = {
     }
     ctx.edits.insert(lineStart(ctx.source, cls.outer.startIndex), `${classText(ctx, plan)}${eol}${eol}`, label);
     const indent = tail.indent;
-    const args = plan.shared.map((s) => `${s}=self.${s}`).join(', ');
+    const args = [...plan.shared.map((s) => `${s}=self.${s}`), ...plan.live.map((l) => `${l.attr}=lambda: self.${l.attr}`)].join(', ');
     const wiring = [`${indent}# HardenedAgentBase publishes through the agent's own transport (migrate).`, `${indent}self.eventbus_publisher = ${CLASS}(${args})`];
     if (plan.queue) wiring.push(`${indent}self.local_queue = ${ADAPTER}(self.${plan.queue}, agent_name=self.agent_name)`);
     for (const h of plan.exitHooks) {
@@ -856,6 +997,11 @@ export const hardenedPublisher: PythonTransform = {
       ctx.warnings.push(`${cls.name}: ${helper}() moved into ${CLASS}; its exit hook (line ${h.startPosition.row + 1}: ${h.text.trim()}) is registered on the publisher once __init__ has built it`);
     }
     ctx.edits.insert(tail.at, wiring.map((l) => l + eol).join(''), label);
+    for (const l of plan.live) {
+      ctx.warnings.push(
+        `${cls.name}: ${CLASS} reads self.${l.attr} from the agent at each publish (${l.attr}=lambda: self.${l.attr}), since ${l.method}() changes it (line ${l.line}: ${l.stmt}); an event the base re-sends from its local_queue carries the value current when it is re-sent, as the legacy re-send did`,
+      );
+    }
     for (const m of plan.movedState) if (!isRemoved(ctx, m.stmt)) ctx.deletions.push({ node: m.stmt, symbol: `${m.attr} (moved into ${CLASS})` });
     for (const c of plan.closes) {
       if (isRemoved(ctx, c)) continue;
@@ -882,8 +1028,8 @@ export const hardenedPublisher: PythonTransform = {
     }
     if (plan.queue) {
       ctx.warnings.push(`${cls.name}: the legacy queue self.${plan.queue} is the base's local_queue through ${ADAPTER}`);
-      const imports = ctx.module.root.namedChildren.filter((s) => s.type === 'import_statement' || s.type === 'import_from_statement');
-      const anchor = imports[imports.length - 1];
+      // Beside the base's import: after the sys.path set-up the project's imports rely on.
+      const anchor = importAnchor(ctx.module.root);
       if (!ctx.source.includes(ADAPTER_IMPORT)) ctx.edits.insert(anchor ? lineEnd(ctx.source, anchor.endIndex) : 0, ADAPTER_IMPORT + eol, label);
     }
     if (plan.fallbacks.length) {

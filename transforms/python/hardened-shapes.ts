@@ -345,6 +345,16 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
       if (helper && h !== p && !m!.publish.has(h!) && !PUBLISH.test(h!) && !ctx.base.methods.has(h!) && reachesBus(ctx, helper)) wire.add(h!);
     });
   }
+  // Stores the publish puts a refused event into (`self.outbox.put_nowait(message)`).
+  const fallbackStores = new Set<string>();
+  for (const p of [...m.publish, ...named]) {
+    walk(ctx.agent.methods.get(p)!.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      const f = n.type === 'call' ? n.childForFieldName('function') : null;
+      const store = f?.type === 'attribute' && /^(put|put_nowait|append|appendleft|extend|enqueue|push|add)$/.test(f.childForFieldName('attribute')!.text) ? selfAttribute(f.childForFieldName('object')!) : null;
+      if (store && !ctx.agent.methods.has(store)) fallbackStores.add(store);
+    });
+  }
   for (const name of calledByCycle) {
     const fn = ctx.agent.methods.get(name)!;
     if (m.publish.has(name) || PUBLISH.test(name) || plain(fn).length || fn.isAsync || fn.decorators.length || ctx.base.methods.has(name)) continue;
@@ -360,6 +370,10 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
       // Through a named publish, only what the agent kept (`self._publish(self.pending[seq])`): a
       // business send of a fresh event (`self._publish_telemetry(self._heartbeat())`) is no re-send.
       if (a && named.includes(a) && n.parent?.type === 'call' && keptState(ctx, fn, n.parent.childForFieldName('arguments'))) resends = true;
+      // Through a wire helper of the publish, what it takes back out of the store the publish's own
+      // fallback put the refused event in (`self.outbox.put_nowait(message)` in `_deliver`, then
+      // `message = self.outbox.get_nowait(); self._post(message)`).
+      if (a && wire.has(a) && n.parent?.type === 'call' && n.parent.childForFieldName('function')?.id === n.id && keptState(ctx, fn, n.parent.childForFieldName('arguments')) && readsStore(fn, fallbackStores)) resends = true;
       // Or what it reads back from where the cycle's fallback kept it (`for batch in pending:` over
       // the lines of self.spool_file, which `_spool(batch)` appended to): a spool on disk.
       if (a && named.includes(a) && n.parent?.type === 'call' && spooledBack(ctx, fn, n.parent.childForFieldName('arguments'))) resends = true;
@@ -372,6 +386,17 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
     if (resends) m.drain.add(name);
   }
   return m;
+}
+
+/** The method reads one of the stores (`self.<store>`). */
+function readsStore(fn: PyFunction, stores: Set<string>): boolean {
+  let hit = false;
+  walk(fn.body, (n) => {
+    if (hit || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    const a = selfAttribute(n);
+    if (a && stores.has(a)) hit = true;
+  });
+  return hit;
 }
 
 /**
@@ -1584,6 +1609,8 @@ function reachesBus(ctx: PythonTransformContext, fn: PyFunction): boolean {
     walk(body, (n) => {
       if (n.type === 'function_definition' || n.type === 'class_definition') return false;
       if (n.type === 'identifier' && /EVENT_?BUS/i.test(n.text)) bus = true;
+      // `self.bus_host` / `self.bus_port`, which __init__ alone sets from the bus's address.
+      if (busAddressAttr(ctx, selfAttribute(n))) bus = true;
       // `self.bus.send(event)` on the file's own client class built for the bus in __init__.
       if (n.type === 'call' && busClientCall(ctx, n)) {
         bus = true;
@@ -1869,6 +1896,35 @@ export function busClientCall(ctx: PythonTransformContext, call: SyntaxNode): bo
   return wire;
 }
 
+/**
+ * `self.<attr>` is the bus's address: __init__ alone sets it, once, from the module's bus constant
+ * (`self.bus_host = url.hostname or "127.0.0.1"` after `url = urlparse(EVENTBUS_URL)`, a local of
+ * __init__ bound once at its top level, or `self.target = EVENTBUS_ADDRESS` directly).
+ */
+export function busAddressAttr(ctx: PythonTransformContext, attr: string | null): boolean {
+  if (!attr || ctx.agent.methods.has(attr)) return false;
+  const sets = ctx.agent.assignments.filter((a) => a.attr === attr);
+  const init = ctx.agent.methods.get('__init__');
+  if (sets.length !== 1 || sets[0]!.method !== '__init__' || !sets[0]!.value || !init) return false;
+  const locals = new Map<string, SyntaxNode[]>();
+  for (const st of statements(init.body)) {
+    const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    const left = e?.type === 'assignment' ? e.childForFieldName('left') : null;
+    if (left?.type === 'identifier') locals.set(left.text, [...(locals.get(left.text) ?? []), e!.childForFieldName('right')!]);
+  }
+  let bus = false;
+  walk(sets[0]!.value, (n) => {
+    if (n.type !== 'identifier' || n.parent?.type === 'keyword_argument') return;
+    if (n.parent?.type === 'attribute' && n.parent.childForFieldName('object')?.id !== n.id) return;
+    if (/EVENT_?BUS/i.test(n.text)) bus = true;
+    const bound = locals.get(n.text);
+    if (bound?.length === 1) walk(bound[0]!, (x) => {
+      if (x.type === 'identifier' && /EVENT_?BUS/i.test(x.text)) bus = true;
+    });
+  });
+  return bus;
+}
+
 /** The file's class that `self.<attr>` holds, when __init__ alone sets it, to `Class(...)` built for the bus. */
 export function busClientClass(ctx: PythonTransformContext, attr: string): PyClass | null {
   const sets = ctx.agent.assignments.filter((a) => a.attr === attr);
@@ -1933,6 +1989,7 @@ function reachesBusThroughHelpers(ctx: PythonTransformContext, fn: PyFunction): 
     walk(f.body, (n) => {
       if (n.type === 'function_definition' || n.type === 'class_definition') return false;
       if (n.type === 'identifier' && /EVENT_?BUS/i.test(n.text)) bus = true;
+      if (busAddressAttr(ctx, selfAttribute(n))) bus = true;
       if (n.type === 'call') {
         if (busClientCall(ctx, n)) bus = wire = true;
         const c = n.childForFieldName('function');
