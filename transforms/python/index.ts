@@ -25,6 +25,7 @@ import { hardenedCollect, hardenedCollectPropose } from './hardened-collect.js';
 import { hardenedMainLoop, hardenedMainLoopPropose } from './hardened-main-loop.js';
 import { hardenedOldBase } from './hardened-old-base.js';
 import { healthHookTransform } from './health-hook.js';
+import { metricsHookTransform } from './metrics-hook.js';
 import { ownServerHealthRoute } from './own-server-health-route.js';
 import { unwrapAsyncHealthListener } from './remove-health.js';
 import { requestLoop, requestLoopPropose } from './request-loop.js';
@@ -83,6 +84,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   addImport,
   // Before prune-imports: the hook may use module names the removed health code used.
   healthHookTransform,
+  metricsHookTransform,
   // After health-hook: it writes the hook only when removed health code did not.
   ownServerHealthRoute,
   unwrapAsyncHealthListener,
