@@ -230,7 +230,8 @@ function insideCallOf(n: SyntaxNode, re: RegExp): boolean {
  */
 function inHttpHandler(n: SyntaxNode): boolean {
   const fn = enclosing(n, 'function_definition');
-  if (fn && /["']HTTP\/1\.[01] \d{3}/.test(fn.text)) return true;
+  // (the status code in the literal, or appended: `b"HTTP/1.1 " + status.encode()`)
+  if (fn && /["']HTTP\/1\.[01] /.test(fn.text)) return true;
   // A WSGI application (`def app(self, environ, start_response)`) answers HTTP.
   if (fn && /\bstart_response\s*\)\s*$/.test(fn.childForFieldName('parameters')?.text ?? '')) return true;
   for (let p = n.parent; p; p = p.parent) {
