@@ -584,6 +584,17 @@ function dictUpdate(dict: SyntaxNode, scope: PayloadScope, keepStatus = false): 
   const members = new Set<string>();
   for (const pair of dict.namedChildren) {
     if (pair.type === 'comment') continue;
+    if (pair.type === 'dictionary_splat') {
+      // `**agent.counters`: the mapping's keys are known only at run time; those the base does not report
+      // itself are added (as a payload method's are), read in the agent's scope.
+      const inner = pair.namedChild(0);
+      const t = inner ? translate(inner, scope) : null;
+      if (!t) return null;
+      t.members.forEach((m) => members.add(m));
+      const simple = inner!.type === 'identifier' || inner!.type === 'attribute' || inner!.type === 'call';
+      parts.push(`**{k: v for k, v in ${simple ? t.text : `(${t.text})`}.items() if k not in status}`);
+      continue;
+    }
     if (pair.type !== 'pair') return null;
     const keyNode = pair.childForFieldName('key')!;
     const key = stringValue(keyNode);
