@@ -42,6 +42,7 @@ import { hardenedSender, hardenedSenderPropose } from './hardened-sender.js';
 import { hardenedOwnHooks } from './hardened-own-hooks.js';
 import { sameFileParentOrphans, sameFileParentOrphansCheck } from './same-file-parent-orphans.js';
 import { ownedProperty } from './owned-property.js';
+import { baseImportShadow } from './base-import-shadow.js';
 
 export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // Seed-001 concerns (hardened-agent-base profile only: publish, queue, retry, collect_loop, old_base).
@@ -67,6 +68,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   inheritBase,
   // Before super-init: a read-only property the base assigns refuses the agent, nothing written.
   ownedProperty,
+  // Before add-import: an import that would resolve to the agent's own package refuses the agent, nothing written.
+  baseImportShadow,
   superInit,
   baseAttributes,
   earlyOverrides,
