@@ -87,6 +87,12 @@ describe('fixture cases on the reference BaseAgent, started for real', () => {
           expect(listeningPorts([child.pid!]), 'listening ports').toEqual(want);
         }
         for (const l of rt.log_contains ?? []) expect(output, `log lacks ${l}`).toContain(l);
+        if (rt.metrics_contains) {
+          const res = await fetch(`http://127.0.0.1:${healthPort}/metrics`, { signal: AbortSignal.timeout(2000) });
+          const text = await res.text();
+          expect(res.status, `GET /metrics: ${text}`).toBe(200);
+          for (const m of rt.metrics_contains) expect(text, `/metrics lacks ${m}`).toContain(m);
+        }
         child.kill('SIGTERM');
         const code = await Promise.race([exited, sleep(8000).then(() => 'timeout' as const)]);
         expect(code, `SIGTERM did not end it with 0:\n${output}`).toBe(0);

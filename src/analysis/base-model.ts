@@ -68,6 +68,12 @@ export interface BaseModel {
    * Read from the source; null when the base has none of that shape (or is known from a profile).
    */
   queuedPublish?: string | null;
+  /**
+   * The base method whose text the base's own HTTP server answers on GET /metrics (`_metrics_text` on the
+   * reference BaseAgent), read from the source; null when the base serves no /metrics (or is known from a
+   * profile): an agent's own /metrics samples have no home on such a base.
+   */
+  metricsHook?: string | null;
   learnedFrom: 'source' | 'profile';
   sourceFile?: string;
 }
@@ -267,9 +273,33 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     handlesSignals,
     idempotentTeardown: idempotentMethods(cls),
     queuedPublish: queuedPublishMethod(cls),
+    metricsHook: metricsMethod(cls),
     learnedFrom: 'source',
     sourceFile: file,
   };
+}
+
+/**
+ * The base method answered on GET /metrics: inside the base's methods (its nested handler classes too), an
+ * `if`/`elif` whose condition compares a path with "/metrics", whose branch calls a method of the base on
+ * the agent (`agent._metrics_text()`, `self._metrics_text()`). Null when there is none.
+ */
+function metricsMethod(cls: PyClass): string | null {
+  let found: string | null = null;
+  for (const m of cls.methods.values()) {
+    walk(m.body, (n) => {
+      if (found) return false;
+      const cond = n.type === 'if_statement' || n.type === 'elif_clause' ? n.childForFieldName('condition') : null;
+      if (!cond || !/\bpath\b/.test(cond.text) || !/["']\/metrics["']/.test(cond.text) || /!=|\bnot\b/.test(cond.text)) return;
+      walk(n.childForFieldName('consequence')!, (c) => {
+        if (found || c.type !== 'call') return;
+        const fn = c.childForFieldName('function');
+        const attr = fn?.type === 'attribute' ? fn.childForFieldName('attribute')?.text : undefined;
+        if (attr && fn!.childForFieldName('object')?.type === 'identifier' && cls.methods.has(attr)) found = attr;
+      });
+    });
+  }
+  return found;
 }
 
 /** The attribute __init__ stores its parameter `param` in (`self.q = q if q is not None else MemoryQueue()`). */

@@ -230,7 +230,8 @@ function insideCallOf(n: SyntaxNode, re: RegExp): boolean {
  */
 function inHttpHandler(n: SyntaxNode): boolean {
   const fn = enclosing(n, 'function_definition');
-  if (fn && /["']HTTP\/1\.[01] \d{3}/.test(fn.text)) return true;
+  // (the status code in the literal, or appended: `b"HTTP/1.1 " + status.encode()`)
+  if (fn && /["']HTTP\/1\.[01] /.test(fn.text)) return true;
   // A WSGI application (`def app(self, environ, start_response)`) answers HTTP.
   if (fn && /\bstart_response\s*\)\s*$/.test(fn.childForFieldName('parameters')?.text ?? '')) return true;
   for (let p = n.parent; p; p = p.parent) {
@@ -583,6 +584,17 @@ function dictUpdate(dict: SyntaxNode, scope: PayloadScope, keepStatus = false): 
   const members = new Set<string>();
   for (const pair of dict.namedChildren) {
     if (pair.type === 'comment') continue;
+    if (pair.type === 'dictionary_splat') {
+      // `**agent.counters`: the mapping's keys are known only at run time; those the base does not report
+      // itself are added (as a payload method's are), read in the agent's scope.
+      const inner = pair.namedChild(0);
+      const t = inner ? translate(inner, scope) : null;
+      if (!t) return null;
+      t.members.forEach((m) => members.add(m));
+      const simple = inner!.type === 'identifier' || inner!.type === 'attribute' || inner!.type === 'call';
+      parts.push(`**{k: v for k, v in ${simple ? t.text : `(${t.text})`}.items() if k not in status}`);
+      continue;
+    }
     if (pair.type !== 'pair') return null;
     const keyNode = pair.childForFieldName('key')!;
     const key = stringValue(keyNode);

@@ -32,6 +32,8 @@ export interface CaseSpec {
     log_once?: string[];
     /** Lines the agent logs while it runs (work done after start). */
     log_contains?: string[];
+    /** Texts the _v2's GET /metrics on its health port must carry (the legacy /metrics samples). */
+    metrics_contains?: string[];
   };
   scan?: { status: 'legacy' | 'migrated' | 'skipped'; class?: string; reason_contains?: string };
   expect?: {

@@ -133,7 +133,7 @@ export function agentAttribute(ctx: PythonTransformContext, a: string): boolean 
 }
 
 /** Removed code of the health concern: methods, handler and sidecar classes, set-up statements. */
-function removedHealthRegions(ctx: PythonTransformContext): Array<{ symbol: string; node: SyntaxNode; scope?: PayloadScope }> {
+export function removedHealthRegions(ctx: PythonTransformContext): Array<{ symbol: string; node: SyntaxNode; scope?: PayloadScope }> {
   const out: Array<{ symbol: string; node: SyntaxNode }> = [];
   const resolved = ctx.resolved!;
   for (const [name, p] of resolved.members) {

@@ -25,6 +25,7 @@ import { hardenedCollect, hardenedCollectPropose } from './hardened-collect.js';
 import { hardenedMainLoop, hardenedMainLoopPropose } from './hardened-main-loop.js';
 import { hardenedOldBase } from './hardened-old-base.js';
 import { healthHookTransform } from './health-hook.js';
+import { metricsHookTransform } from './metrics-hook.js';
 import { ownServerHealthRoute } from './own-server-health-route.js';
 import { unwrapAsyncHealthListener } from './remove-health.js';
 import { requestLoop, requestLoopPropose } from './request-loop.js';
@@ -41,6 +42,7 @@ import { hardenedSender, hardenedSenderPropose } from './hardened-sender.js';
 import { hardenedOwnHooks } from './hardened-own-hooks.js';
 import { sameFileParentOrphans, sameFileParentOrphansCheck } from './same-file-parent-orphans.js';
 import { ownedProperty } from './owned-property.js';
+import { baseImportShadow } from './base-import-shadow.js';
 
 export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // Seed-001 concerns (hardened-agent-base profile only: publish, queue, retry, collect_loop, old_base).
@@ -66,6 +68,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   inheritBase,
   // Before super-init: a read-only property the base assigns refuses the agent, nothing written.
   ownedProperty,
+  // Before add-import: an import that would resolve to the agent's own package refuses the agent, nothing written.
+  baseImportShadow,
   superInit,
   baseAttributes,
   earlyOverrides,
@@ -83,6 +87,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   addImport,
   // Before prune-imports: the hook may use module names the removed health code used.
   healthHookTransform,
+  metricsHookTransform,
   // After health-hook: it writes the hook only when removed health code did not.
   ownServerHealthRoute,
   unwrapAsyncHealthListener,

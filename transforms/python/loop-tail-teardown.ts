@@ -24,7 +24,7 @@ export const loopTailTeardown: PythonTransform = {
   run(ctx) {
     const target = ctx.py.teardown ?? 'cleanup';
     if (!ctx.base.methods.has(target) || !ctx.base.idempotentTeardown.has(target)) return;
-    const listeners = asyncHealthListeners(ctx, healthPortExpressions(ctx)).filter((l) => l.withItems.length || l.soleWiths.length);
+    const listeners = asyncHealthListeners(ctx, healthPortExpressions(ctx)).filter((l) => l.withItems.length || l.soleWiths.length || l.collected);
     for (const [name, fn] of ctx.agent.methods) {
       // Teardown methods end with the base's own teardown already (teardown-super, exit-teardown).
       if (name === '__init__' || name === '__exit__' || name === target || TEARDOWN.test(name)) continue;

@@ -275,6 +275,8 @@ export interface AsyncHealthListener {
   soleWiths: SyntaxNode[];
   /** `self._listener = None` (or annotated) set-up statements of an attribute target. */
   placeholders: SyntaxNode[];
+  /** Kept in a collection of servers (`self._servers.append(...)`) that the agent closes in a loop. */
+  collected?: boolean;
 }
 
 /**
@@ -286,6 +288,11 @@ export function asyncHealthListeners(ctx: PythonTransformContext, ports: Set<str
   const out: AsyncHealthListener[] = [];
   for (const m of ctx.agent.methods.values()) {
     for (const stmt of statements(m.body)) {
+      const collected = collectedListener(ctx, stmt, ports);
+      if (collected) {
+        out.push(collected);
+        continue;
+      }
       const a = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
       if (a?.type !== 'assignment') continue;
       const left = a.childForFieldName('left');
@@ -332,6 +339,51 @@ export function asyncHealthListeners(ctx: PythonTransformContext, ports: Set<str
     }
   }
   return out;
+}
+
+/** The handler and port of `asyncio.start_server(<handler>, host, <port>)` (awaited or not) on a health port. */
+function healthStartServer(ctx: PythonTransformContext, value: SyntaxNode | null, ports: Set<string>): { handler: string | null } | null {
+  let right = value;
+  if (right?.type === 'await') right = right.namedChild(0);
+  if (right?.type !== 'call' || !/(^|\.)start_server$/.test(callee(right) ?? '')) return null;
+  const args = right.childForFieldName('arguments')?.namedChildren ?? [];
+  const kw = args.find((x) => x.type === 'keyword_argument' && x.childForFieldName('name')?.text === 'port')?.childForFieldName('value');
+  const port = kw ?? args.filter((x) => x.type !== 'keyword_argument')[2];
+  if (!port || !ports.has(normPort(port.text))) return null;
+  const handlerArg = args[0]?.type === 'keyword_argument' ? null : args[0];
+  const handler = handlerArg ? selfAttribute(handlerArg) : null;
+  if (handler && !ctx.agent.methods.has(handler)) return null;
+  return { handler };
+}
+
+/**
+ * `self._servers.append(await asyncio.start_server(self.handle_health, host, <health port>))`: the health
+ * listener kept in a collection beside the business listeners. Only when the collection is used nowhere but
+ * in `= []` set-ups, `.append(...)` calls and as what a `for` loop walks (closing every server the same way):
+ * without the health listener in it, every other use does what it did for the rest.
+ */
+function collectedListener(ctx: PythonTransformContext, stmt: SyntaxNode, ports: Set<string>): AsyncHealthListener | null {
+  const call = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  const fn = call?.type === 'call' ? call.childForFieldName('function') : null;
+  if (fn?.type !== 'attribute' || fn.childForFieldName('attribute')?.text !== 'append') return null;
+  const args = call!.childForFieldName('arguments')?.namedChildren ?? [];
+  if (args.length !== 1) return null;
+  const listener = healthStartServer(ctx, args[0]!, ports);
+  if (!listener) return null;
+  const collection = fn.childForFieldName('object')!;
+  if (selfAttribute(collection) === null) return null;
+  const target = collection.text;
+  let ok = true;
+  walk(ctx.agent.cls.node, (n) => {
+    if (!ok || n.type !== 'attribute' || n.text !== target) return;
+    const p = n.parent;
+    const appended = p?.type === 'attribute' && p.childForFieldName('attribute')?.text === 'append' && p.parent?.type === 'call';
+    const setUp = p?.type === 'assignment' && p.childForFieldName('left')?.id === n.id && /^(\[\]|list\(\))$/.test(p.childForFieldName('right')?.text ?? '');
+    const walked = p?.type === 'for_statement' && p.childForFieldName('right')?.id === n.id;
+    if (!appended && !setUp && !walked) ok = false;
+    return false;
+  });
+  return ok ? { stmt, target, handler: listener.handler, withItems: [], soleWiths: [], placeholders: [], collected: true } : null;
 }
 
 /** `threading.Thread(target=self.<endpoint>.serve_forever, ...)`: a thread whose whole work is a health endpoint's. */

@@ -365,7 +365,10 @@ function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: 
     const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
     const fn = e?.type === 'call' ? e.childForFieldName('function') : null;
     const member = fn?.type === 'attribute' ? selfAttribute(fn.childForFieldName('object')!) : null;
-    return !!member && blockedIn.has(member) && STOPPING.test(fn!.childForFieldName('attribute')!.text);
+    if (member && blockedIn.has(member) && STOPPING.test(fn!.childForFieldName('attribute')!.text)) return true;
+    // `threading.Thread(target=self.rpc.shutdown, daemon=True).start()`: the same stop, from a thread (a
+    // socketserver's shutdown() called in the thread blocked in its serve_forever() would wait forever).
+    return e?.type === 'call' && threadStopping(e, blockedIn);
   };
   return statements(body).every((st) => {
     if (isInfraStatement(st, scope)) return true;
@@ -383,6 +386,26 @@ function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: 
     }
     return false;
   });
+}
+
+/** `[threading.]Thread(target=self.<member>.<stop verb>[, daemon=...]).start()`, member one the loop blocks in. */
+function threadStopping(call: SyntaxNode, blockedIn: Set<string>): boolean {
+  const fn = call.childForFieldName('function');
+  if (fn?.type !== 'attribute' || fn.childForFieldName('attribute')?.text !== 'start') return false;
+  if ((call.childForFieldName('arguments')?.namedChildCount ?? 0) !== 0) return false;
+  const thread = fn.childForFieldName('object');
+  if (thread?.type !== 'call' || !/^(threading\.)?Thread$/.test(callee(thread) ?? '')) return false;
+  const args = thread.childForFieldName('arguments')?.namedChildren ?? [];
+  let target: SyntaxNode | null = null;
+  for (const a of args) {
+    if (a.type !== 'keyword_argument') return false;
+    const name = a.childForFieldName('name')?.text;
+    if (name === 'target') target = a.childForFieldName('value');
+    else if (name !== 'daemon' && name !== 'name') return false;
+  }
+  if (target?.type !== 'attribute') return false;
+  const member = selfAttribute(target.childForFieldName('object')!);
+  return !!member && blockedIn.has(member) && STOPPING.test(target.childForFieldName('attribute')!.text);
 }
 
 /**

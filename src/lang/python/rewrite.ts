@@ -117,6 +117,7 @@ function rewriteTree(input: PythonRewriteInput, py: NonNullable<Profile['python'
   };
   const ctx: PythonTransformContext = {
     file: input.file,
+    location: input.root ? { root: input.root, agentFile: input.agentFile ?? input.file } : null,
     source: input.source,
     layout: detectLayout(input.source),
     module,

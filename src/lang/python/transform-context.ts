@@ -17,6 +17,8 @@ import type { ImportedTarget, InheritedClass } from '../../analysis/inherited.js
 export interface PythonTransformContext {
   /** File path for messages (relative to the root). */
   file: string;
+  /** The repository root and the agent's own file relative to it (null without a root). */
+  location?: { root: string; agentFile: string } | null;
   source: string;
   layout: Layout;
   module: ModuleModel;

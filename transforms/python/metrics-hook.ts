@@ -1,0 +1,173 @@
+// Concern: what a removed ad-hoc health server answered on GET /metrics. Legacy agents often serve
+// their own Prometheus samples (counters they keep: jobs done, files swept) on the same HTTP server as
+// /health. Once that server goes, the base's server answers /metrics with the base's own text, so the
+// agent's samples would silently vanish from every scrape. When the base serves /metrics from a method
+// of its own (`_metrics_text` on the reference BaseAgent, learned from its source), an override built
+// on it appends the text the legacy branch served, read in the agent's scope; when it cannot be carried
+// (no such base method, an expression of the handler's own, an override already there) a person is told.
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { isRemoved, keep, withRenames } from '../../src/lang/python/transform-context.js';
+import { conditionPaths, translate, type PayloadScope } from '../../src/analysis/health-payload.js';
+import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
+import { statements, walk } from '../../src/lang/python/syntax.js';
+import { selfMembers } from '../../src/analysis/infra.js';
+import { agentAttribute, guarded, removedHealthRegions } from './health-hook.js';
+import { payloadScope } from './remove-health.js';
+
+interface MetricsRoute {
+  /** The handler class answering it. */
+  handler: string;
+  line: number;
+  /** The served text, in the agent's scope; null when it cannot be expressed there. */
+  text: string | null;
+  members: Set<string>;
+}
+
+export const metricsHookTransform: PythonTransform = {
+  name: 'metrics-hook',
+  phase: 'edit',
+  run(ctx) {
+    const regions = removedHealthRegions(ctx);
+    if (!regions.length) return;
+    const scope = payloadScope(ctx);
+    const routes: MetricsRoute[] = [];
+    for (const r of regions) routes.push(...metricsRoutes(r.node, r.scope ?? scope));
+    if (!routes.length) return;
+    const hook = ctx.base.metricsHook ?? null;
+    const base = ctx.profile.base_class;
+    const where = routes.map((r) => `${r.handler} (line ${r.line})`).join(', ');
+    if (!hook) {
+      for (const r of routes) {
+        keep(ctx, r.handler, r.line,
+          `the removed health server also answered GET /metrics with the agent's own samples, and ${base} serves no /metrics; ` +
+            `serve them on a port of the agent's own (or report them through the base's metrics API)`);
+      }
+      return;
+    }
+    const untranslatable = routes.filter((r) => r.text === null);
+    for (const r of untranslatable) {
+      keep(ctx, r.handler, r.line,
+        `the removed health server also answered GET /metrics with samples that cannot be read in the agent's scope; ` +
+          `append them to ${base}.${hook}() by hand, or ${base}'s /metrics goes without them`);
+    }
+    if (untranslatable.length) return;
+    const own = ctx.agent.methods.get(hook);
+    if (own) {
+      keep(ctx, hook, own.line,
+        `the agent already defines ${hook}(); the removed health server's GET /metrics samples (${where}) must be appended to it by hand`);
+      return;
+    }
+    const members = new Set<string>();
+    for (const r of routes) {
+      for (const m of r.members) {
+        // A method producing the text (`agent.metrics_text()`) reads the agent's attributes itself.
+        const read = ctx.agent.methods.has(m) ? [...selfMembers(ctx.agent.methods.get(m)!.body)] : [m];
+        for (const a of read) if (agentAttribute(ctx, a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
+      }
+    }
+    const lines: string[] = [];
+    for (const r of routes) {
+      lines.push(`extra = ${withRenames(ctx, r.text!)}`, 'text += extra if extra.endswith("\\n") else extra + "\\n"');
+    }
+    insertOverride(ctx, hook, guarded(lines, [...members].sort()));
+    ctx.warnings.push(
+      `GET /metrics: the samples the removed health server served there (${where}) are appended to ${base}'s own by a ${hook}() override built on super(), ` +
+        `so scrapes of the base's /metrics still carry them`,
+    );
+  },
+};
+
+/** The /metrics branches of the HTTP handler classes in a removed region, with what each served. */
+function metricsRoutes(region: SyntaxNode, scope: PayloadScope): MetricsRoute[] {
+  const out: MetricsRoute[] = [];
+  walk(region, (cls) => {
+    if (cls.type !== 'class_definition' || !/HTTPRequestHandler/.test(cls.childForFieldName('superclasses')?.text ?? '')) return;
+    const handler = cls.childForFieldName('name')!.text;
+    walk(cls, (n) => {
+      if (n.type !== 'if_statement' && n.type !== 'elif_clause') return;
+      const cond = n.childForFieldName('condition');
+      if (!cond || !/\bpath\b/.test(cond.text) || /!=|\bnot\b/.test(cond.text)) return;
+      if (!conditionPaths(cond).includes('/metrics')) return;
+      const body = n.childForFieldName('consequence')!;
+      const served = servedText(body);
+      const t = served ? translate(served, scope) : null;
+      out.push({ handler, line: n.startPosition.row + 1, text: t?.text ?? null, members: t?.members ?? new Set() });
+    });
+    return false;
+  });
+  return out;
+}
+
+/**
+ * The text a /metrics branch sends: `body = <text>.encode(...)` (the one assignment of the bytes the branch
+ * writes) or `self.wfile.write(<text>.encode(...))`. Null for anything else (several writes, bytes built
+ * another way, a multi-line string literal whose newlines are the samples' separators).
+ */
+function servedText(body: SyntaxNode): SyntaxNode | null {
+  // The branch writes itself, or (`body = ...` in each branch, one write after the if/elif chain) the
+  // handler method writes what the branch assigned.
+  let writes = wfileWrites(body);
+  if (!writes.length) {
+    let fn: SyntaxNode | null = body.parent;
+    while (fn && fn.type !== 'function_definition') fn = fn.parent;
+    writes = fn ? wfileWrites(fn) : [];
+  }
+  if (writes.length !== 1) return null;
+  const arg = writes[0]!.childForFieldName('arguments')?.namedChildren[0];
+  if (!arg) return null;
+  let bytes: SyntaxNode | null = arg;
+  if (arg.type === 'identifier') {
+    const assigns = statements(body)
+      .map((s) => (s.type === 'expression_statement' ? s.namedChild(0) : null))
+      .filter((a): a is SyntaxNode => a?.type === 'assignment' && a.childForFieldName('left')?.text === arg.text);
+    bytes = assigns.length === 1 ? assigns[0]!.childForFieldName('right') : null;
+  }
+  const text = bytes ? encodedText(bytes) : null;
+  if (!text) return null;
+  let multiline = false;
+  walk(text, (n) => {
+    if (n.type === 'string' && n.text.includes('\n')) multiline = true;
+  });
+  return multiline ? null : text;
+}
+
+function wfileWrites(n: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  walk(n, (c) => {
+    if (c.type === 'call' && /\.wfile\.write$/.test(c.childForFieldName('function')?.text ?? '')) out.push(c);
+  });
+  return out;
+}
+
+/** `<text>.encode()` / `<text>.encode("utf-8")` → <text>. */
+function encodedText(n: SyntaxNode): SyntaxNode | null {
+  let e = n;
+  while (e.type === 'parenthesized_expression' && e.namedChildren.length === 1) e = e.namedChild(0)!;
+  if (e.type !== 'call') return null;
+  const fn = e.childForFieldName('function');
+  if (fn?.type !== 'attribute' || fn.childForFieldName('attribute')?.text !== 'encode') return null;
+  let text = fn.childForFieldName('object');
+  while (text?.type === 'parenthesized_expression' && text.namedChildren.length === 1) text = text.namedChild(0);
+  return text;
+}
+
+/** The override, right after __init__ (after a health hook inserted there), or before the first method. */
+function insertOverride(ctx: PythonTransformContext, hook: string, lines: string[]): void {
+  const body = [`text = super().${hook}(*args, **kwargs)`, ...lines, 'return text'].map((l) => `    ${l}`).join('\n');
+  const block = `def ${hook}(self, *args, **kwargs):\n${body}\n`;
+  const cls = ctx.agent.cls;
+  const init = cls.methods.get('__init__');
+  const src = ctx.source;
+  if (init) {
+    const indent = src.slice(lineStart(src, init.outer.startIndex), init.outer.startIndex);
+    const kept = statements(init.body).filter((s) => !isRemoved(ctx, s));
+    const after = kept.length ? kept[kept.length - 1]! : init.body;
+    ctx.edits.insert(lineEnd(src, after.endIndex), ctx.layout.eol + renderBlock(block, indent, ctx.layout), 'metrics-hook');
+    return;
+  }
+  const first = statements(cls.body).find((s) => s.type === 'function_definition' || s.type === 'decorated_definition');
+  const anchor = first ?? statements(cls.body)[0]!;
+  const indent = src.slice(lineStart(src, anchor.startIndex), anchor.startIndex);
+  ctx.edits.insert(lineStart(src, anchor.startIndex), renderBlock(block, indent, ctx.layout) + ctx.layout.eol, 'metrics-hook');
+}
