@@ -15,7 +15,15 @@ import { readPythonFilesAcross, type CheckedPythonFile } from './python-read-poo
 import { fileKey, PythonScanCache } from './scan-cache.js';
 import type { ThreadChoice } from '../pipeline/threads.js';
 import { baseName, buildModuleModel, constructsClass, entryScopes, factoryMethods, type ImportedName, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
-import { callee, selfAttribute, walk } from '../lang/python/syntax.js';
+import { callee, selfAttribute, walkTypes } from '../lang/python/syntax.js';
+
+// The node types each search of the scan reads (see walkTypes): the others are passed over.
+const CALLS: ReadonlySet<string> = new Set(['call']);
+const CLASSES_AND_CALLS: ReadonlySet<string> = new Set(['class_definition', 'call']);
+const CLASSES_AND_LOOPS: ReadonlySet<string> = new Set(['class_definition', 'while_statement']);
+const FINDING_TYPES: ReadonlySet<string> = new Set(['class_definition', 'while_statement', 'call', 'assignment']);
+const ENTRY_LOOP_TYPES: ReadonlySet<string> = new Set(['function_definition', 'class_definition', 'identifier', 'while_statement']);
+const DEFINITIONS_AND_LOOPS: ReadonlySet<string> = new Set(['function_definition', 'class_definition', 'while_statement']);
 import { HEALTH_ATTRIBUTE, HEALTH_LOOP_METHOD, HEALTH_PAYLOAD_METHOD, HEALTH_SIDECAR_CLASS, HTTP_HANDLER_BASE } from '../../transforms/python/health-patterns.js';
 import { forgetOnReset } from '../core/invocation.js';
 
@@ -260,7 +268,7 @@ function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFi
   const constructedByOthers = new Set<string>();
   if (!settled) {
     for (const c of module.classes) {
-      walk(c.body, (n) => {
+      walkTypes(c.body, CALLS, (n) => {
         if (n.type === 'call') {
           const fn = callee(n);
           if (fn && fn !== c.name && module.classes.some((k) => k.name === fn)) constructedByOthers.add(fn);
@@ -495,7 +503,7 @@ function entryConstructions(module: ModuleModel): Set<string> {
   if (scopes.length === 0) return out;
   const factories = new Map(module.classes.map((c) => [c, factoryMethods(c)]));
   for (const s of scopes) {
-    walk(s, (n) => {
+    walkTypes(s, CALLS, (n) => {
       if (n.type !== 'call') return;
       // Agent(...) or an alternate constructor, Agent.from_env(...)
       for (const c of module.classes) if (constructsClass(n, c, factories.get(c))) out.add(c.name);
@@ -506,7 +514,7 @@ function entryConstructions(module: ModuleModel): Set<string> {
 
 function bindsServer(cls: PyClass): boolean {
   let found = false;
-  walk(cls.body, (n) => {
+  walkTypes(cls.body, CLASSES_AND_CALLS, (n) => {
     if (found) return false;
     if (n.type === 'class_definition' && n.id !== cls.node.id) return false;
     if (n.type === 'call') {
@@ -519,7 +527,7 @@ function bindsServer(cls: PyClass): boolean {
 
 function runsLoop(cls: PyClass): boolean {
   let found = false;
-  walk(cls.body, (n) => {
+  walkTypes(cls.body, CLASSES_AND_LOOPS, (n) => {
     if (found) return false;
     if (n.type === 'class_definition' && n.id !== cls.node.id) return false;
     if (n.type === 'while_statement') {
@@ -549,7 +557,7 @@ export function findingsOf(cls: PyClass, module: ModuleModel): Finding[] {
   for (const [name, fn] of cls.methods) {
     if (HEALTH_LOOP_METHOD.test(name) || HEALTH_PAYLOAD_METHOD.test(name)) add('health', name, fn.line);
     for (const [kind, re] of KIND_BY_NAME) if (re.test(name)) add(kind, name, fn.line);
-    walk(fn.body, (n) => {
+    walkTypes(fn.body, FINDING_TYPES, (n) => {
       if (n.type === 'class_definition') {
         const nested = n.childForFieldName('superclasses')?.text ?? '';
         if (HTTP_HANDLER_BASE.test(nested.replace(/[()]/g, '').trim())) add('health', n.childForFieldName('name')!.text, n.startPosition.row + 1);
@@ -609,7 +617,7 @@ function entryLoop(module: ModuleModel): { fn: string; loop: SyntaxNode } | null
   while (queue.length) {
     const scope = queue.shift()!;
     let found: SyntaxNode | null = null;
-    walk(scope, (n) => {
+    walkTypes(scope, ENTRY_LOOP_TYPES, (n) => {
       if (found) return false;
       if (n !== scope && (n.type === 'function_definition' || n.type === 'class_definition')) return false;
       if (n.type === 'identifier' && module.functions.has(n.text) && !seen.has(n.text)) {
@@ -619,7 +627,7 @@ function entryLoop(module: ModuleModel): { fn: string; loop: SyntaxNode } | null
       if (n.type === 'while_statement' && scope !== module.mainGuard) {
         const cond = n.childForFieldName('condition')?.text ?? '';
         let waits = false;
-        walk(n.childForFieldName('body')!, (b) => {
+        walkTypes(n.childForFieldName('body')!, CALLS, (b) => {
           if (b.type === 'call' && /(^|\.)(sleep|wait)$/.test(callee(b) ?? '')) waits = true;
         });
         if (/^(True|1)$/.test(cond) || waits) found = n;
@@ -635,7 +643,7 @@ function entryLoop(module: ModuleModel): { fn: string; loop: SyntaxNode } | null
 
 function moduleLoop(root: SyntaxNode): SyntaxNode | null {
   let found: SyntaxNode | null = null;
-  walk(root, (n) => {
+  walkTypes(root, DEFINITIONS_AND_LOOPS, (n) => {
     if (found || n.type === 'function_definition' || n.type === 'class_definition') return false;
     if (n.type === 'while_statement' && /^(True|1)$/.test(n.childForFieldName('condition')?.text ?? '')) found = n;
   });

@@ -1,7 +1,12 @@
 // A read-only model of one Python module: classes, methods, functions, imports,
 // aliases and the `__main__` guard. Built once per parse and shared by all transforms.
 import type { SyntaxNode, Tree } from './parser.js';
-import { callee, isMainGuard, stringValue, walk } from './syntax.js';
+import { callee, isMainGuard, stringValue, walkTypes } from './syntax.js';
+
+// The node types each search below reads (see walkTypes).
+const CALLS: ReadonlySet<string> = new Set(['call']);
+const FACTORY_TYPES: ReadonlySet<string> = new Set(['function_definition', 'class_definition', 'lambda', 'return_statement']);
+const SCOPE_ASSIGNMENT_TYPES: ReadonlySet<string> = new Set(['function_definition', 'class_definition', 'lambda', 'assignment']);
 
 export interface PyParam {
   name: string;
@@ -254,7 +259,7 @@ export function entryScopes(module: ModuleModel): SyntaxNode[] {
   const guard = module.mainGuard;
   if (!guard) return [];
   const scopes = [guard];
-  walk(guard, (n) => {
+  walkTypes(guard, CALLS, (n) => {
     if (n.type === 'call') {
       const fn = module.functions.get(callee(n) ?? '');
       if (fn && !scopes.includes(fn.node)) scopes.push(fn.node);
@@ -274,7 +279,7 @@ export function factoryMethods(cls: PyClass): Set<string> {
     if (!kind) continue;
     const self = kind === 'classmethod' ? m.params[0]?.name : null;
     let builds = false;
-    walk(m.body, (n) => {
+    walkTypes(m.body, FACTORY_TYPES, (n) => {
       if (builds || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
       if (n.type !== 'return_statement') return;
       const v = n.namedChild(0);
@@ -309,7 +314,7 @@ function chosenClasses(call: SyntaxNode, local: string): Set<string> {
   const body = scope.type === 'function_definition' ? scope.childForFieldName('body') : scope;
   if (!body) return out;
   let other = false;
-  walk(body, (n) => {
+  walkTypes(body, SCOPE_ASSIGNMENT_TYPES, (n) => {
     if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
     if (n.type !== 'assignment' || n.childForFieldName('left')?.text !== local || n.childForFieldName('left')?.type !== 'identifier') return;
     const named = classNames(n.childForFieldName('right'));

@@ -33,6 +33,37 @@ export function walk(node: SyntaxNode, fn: (n: SyntaxNode) => boolean | void): v
   for (let i = node.index; i < stop; ) i = fn(tree.node(i)) === false || opaqueLiteral(tree, i) ? subtreeEnd[i]! : i + 1;
 }
 
+const wantedByVocabulary = new WeakMap<object, Map<ReadonlySet<string>, Uint8Array>>();
+
+/** Per type id of the tree's language: 1 when its name is in `types`, 0 when not, 2 not known yet. */
+function wantedTypes(tree: FlatTree, types: ReadonlySet<string>): Uint8Array {
+  let bySet = wantedByVocabulary.get(tree.vocabulary);
+  if (!bySet) wantedByVocabulary.set(tree.vocabulary, (bySet = new Map()));
+  let wanted = bySet.get(types);
+  if (!wanted) bySet.set(types, (wanted = new Uint8Array(0x10000).fill(2)));
+  return wanted;
+}
+
+/**
+ * walk() that shows fn only the nodes whose type is in `types` (the same nodes in the same
+ * order as `walk(node, (n) => types.has(n.type) ? fn(n) : undefined)`): the other nodes are
+ * passed over in the flat tree's arrays, never made into node objects. A scan's searches look
+ * for a few types (calls, loops, classes) over whole class bodies; making a node object of
+ * every node they pass cost about as much as the searches.
+ */
+export function walkTypes(node: SyntaxNode, types: ReadonlySet<string>, fn: (n: SyntaxNode) => boolean | void): void {
+  const tree = node.tree;
+  const { subtreeEnd, typeId } = tree;
+  const wanted = wantedTypes(tree, types);
+  const stop = subtreeEnd[node.index]!;
+  for (let i = node.index; i < stop; ) {
+    const t = typeId[i]!;
+    let w = wanted[t]!;
+    if (w === 2) wanted[t] = w = types.has(tree.typeName(i)) ? 1 : 0;
+    i = (w === 1 && fn(tree.node(i)) === false) || opaqueLiteral(tree, i) ? subtreeEnd[i]! : i + 1;
+  }
+}
+
 /** `self.x` → "x" (only when the object is the plain name `self`). */
 export function selfAttribute(node: SyntaxNode, selfName = 'self'): string | null {
   if (node.type !== 'attribute') return null;

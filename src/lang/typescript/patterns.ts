@@ -2,7 +2,7 @@
 // transforms (proposals): HTTP/express health servers, signal handlers, retry/backoff helpers,
 // registry and metrics pushes, unsent-message queues, interval and while loops.
 import { Node, SyntaxKind, ts, type CallExpression } from 'ts-morph';
-import { CALLS, calleeText, descendantsOfKinds, lastName, signalHandlerCall, thisMember, thisMembers, walkAgentCode, type ClassLike } from './syntax.js';
+import { CALLS, calleeText, descendantsOfKinds, kindTest, lastName, signalHandlerCall, thisMember, thisMembers, walkAgentCode, type ClassLike } from './syntax.js';
 
 const EXPRESSION_STATEMENTS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.ExpressionStatement]);
 const WHILE_LOOPS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.WhileStatement]);
@@ -17,27 +17,27 @@ const LOOPS = new Set([SyntaxKind.ForStatement, SyntaxKind.WhileStatement, Synta
 const GROWTH_OPERATORS = new Set([SyntaxKind.AsteriskAsteriskToken, SyntaxKind.AsteriskEqualsToken, SyntaxKind.AsteriskToken]);
 
 /** looksLikeRetry's nodes: loops, pauses (and Math.pow), multiplications. */
-function mayShapeRetry(n: ts.Node): boolean {
+const mayShapeRetry = kindTest([...LOOPS, SyntaxKind.CallExpression, SyntaxKind.BinaryExpression], (n) => {
   if (LOOPS.has(n.kind)) return true;
   if (ts.isCallExpression(n)) return /^(setTimeout|sleep|delay|wait|pow)$/.test(lastName(n.expression) ?? '');
   return ts.isBinaryExpression(n) && GROWTH_OPERATORS.has(n.operatorToken.kind);
-}
+});
 
 /** `this.m(...)` / `this['m'](...)`. */
-function callsThisMember(n: ts.Node): boolean {
+const callsThisMember = kindTest([SyntaxKind.CallExpression], (n) => {
   if (!ts.isCallExpression(n)) return false;
   const e = n.expression;
   return (ts.isPropertyAccessExpression(e) || ts.isElementAccessExpression(e)) && e.expression.kind === SyntaxKind.ThisKeyword;
-}
+});
 
 /** promClientUses's nodes: `new X.Registry()`-like constructions and collectDefaultMetrics/push calls. */
-function mayUsePromClient(n: ts.Node): boolean {
+const mayUsePromClient = kindTest([SyntaxKind.NewExpression, SyntaxKind.CallExpression], (n) => {
   if (ts.isNewExpression(n)) return /^(Registry|Pushgateway|Gauge|Counter|Histogram|Summary)$/.test(lastName(n.expression) ?? '');
   return ts.isCallExpression(n) && /^(collectDefaultMetrics|pushAdd|push)$/.test(lastName(n.expression) ?? '');
-}
+});
 
 /** `x.on(...)` as a statement (through await/void/parentheses), or a for-of over a literal list: what signalHandlerCall reads. */
-function mayHandleSignal(n: ts.Node): boolean {
+const mayHandleSignal = kindTest([SyntaxKind.ForOfStatement, SyntaxKind.ExpressionStatement], (n) => {
   if (ts.isForOfStatement(n)) {
     let list = n.expression;
     while (ts.isAsExpression(list) || ts.isSatisfiesExpression(list) || ts.isParenthesizedExpression(list)) list = list.expression;
@@ -47,7 +47,7 @@ function mayHandleSignal(n: ts.Node): boolean {
   let e: ts.Expression = n.expression;
   while (ts.isAwaitExpression(e) || ts.isVoidExpression(e) || ts.isParenthesizedExpression(e)) e = e.expression;
   return ts.isCallExpression(e) && ts.isPropertyAccessExpression(e.expression);
-}
+});
 
 /** Paths the base serves itself. */
 export const BASE_PATHS = new Set(['/health', '/healthz', '/ready', '/readyz', '/live', '/livez', '/ping', '/metrics']);
@@ -58,11 +58,11 @@ export function isServerCreation(call: CallExpression): boolean {
 }
 
 /** Pre-filter for isServerCreation: a call of something named createServer or express. */
-function mayCreateServer(n: ts.Node): boolean {
+const mayCreateServer = kindTest([SyntaxKind.CallExpression], (n) => {
   if (!ts.isCallExpression(n)) return false;
   const name = lastName(n.expression);
   return name === 'createServer' || name === 'express';
-}
+});
 
 /** Calls creating an HTTP server or an express app under a node (not inside nested classes). */
 export function serverCreations(root: Node): CallExpression[] {
@@ -115,9 +115,7 @@ const ROUTER_CREATION = /^(express(\.Router)?|(express\.)?Router|fastify|Fastify
 const ROUTER_NAME = /^(this\.)?_?(app|router|routes|api|server|fastify|http|web|httpServer|express|koa)$/i;
 
 /** Pre-filter for a route registration healthRoutes keeps: `x.get(...)`, `x.all(...)`, `x.head(...)`. */
-function mayRegisterHealthRoute(n: ts.Node): boolean {
-  return ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && /^(get|all|head)$/.test(n.expression.name.text);
-}
+const mayRegisterHealthRoute = kindTest([SyntaxKind.CallExpression], (n) => ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && /^(get|all|head)$/.test(n.expression.name.text));
 
 /**
  * `/health`-style routes registered on an express/koa/fastify router or app the agent uses:

@@ -5,7 +5,7 @@
 // never by position or name alone.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Node, Project, ts, type CallExpression, type SourceFile } from 'ts-morph';
+import { Node, Project, SyntaxKind, ts, type CallExpression, type SourceFile } from 'ts-morph';
 import type { AgentInfo, Finding, ScanResult, SkippedFile } from '../../core/types.js';
 import { rebaseProfiles, type Profile } from '../../profile/profile.js';
 import { throwIfInterrupted } from '../../core/errors.js';
@@ -27,7 +27,7 @@ import {
   serverCreations,
   signalStatements,
 } from './patterns.js';
-import { CALLS, calleeText, descendantsOfKinds, fileClasses, isFunctionValue, memberName, type ClassLike, type FileClass } from './syntax.js';
+import { calleeText, descendantsOfKinds, fileClasses, kindTest, lastName, isFunctionValue, memberName, type ClassLike, type FileClass } from './syntax.js';
 import { prototypeToClass } from './prototype-class.js';
 import { prototypeUsedAsFunction, referenceSearchFiles } from './references.js';
 import { compilerOptionsFor, typeRoots } from './project.js';
@@ -201,7 +201,8 @@ function classifyFile(sf: SourceFile, profile: Profile, r: string, root?: string
     return { ...info, evidence: [`prototype-style constructor function ${proto.name}: converted to a class by the rewrite`, ...info.evidence] };
   }
   if (classes.some((c) => c.name === profile.base_class)) return { reason: `defines ${profile.base_class} itself` };
-  const scored: Scored[] = classes.map((c) => score(sf, c, profile));
+  const searches = new Searches();
+  const scored: Scored[] = classes.map((c) => score(sf, c, profile, searches));
   let candidates = scored.filter((s) => s.score >= 2 && hasMethods(s.cls));
   // The older base a base-to-base profile maps (its class, in a module that profile names): its
   // subclasses move onto the new base themselves, so it is not an agent even with a loop of its own.
@@ -224,7 +225,7 @@ function classifyFile(sf: SourceFile, profile: Profile, r: string, root?: string
     language: 'typescript',
     class: name,
     status: best.migrated ? 'migrated' : 'legacy',
-    findings: findings(sf, best.cls),
+    findings: findings(sf, best.cls, searches),
     line: best.cls.getStartLineNumber(),
     evidence: best.evidence,
   };
@@ -263,7 +264,29 @@ function memberBodies(cls: ClassLike): Array<{ name: string; body: Node }> {
   return out;
 }
 
-function score(sf: SourceFile, fc: FileClass, profile: Profile): Scored {
+/**
+ * The pattern searches of one file's classification, each run once per node and kept: the
+ * scoring of every class and the findings of the chosen one ask the same class and method
+ * bodies (the searches only read the tree, which does not change during a scan).
+ */
+class Searches {
+  private readonly done = new Map<unknown, Map<Node, unknown>>();
+
+  of<N extends Node, T>(search: (n: N) => T, n: N, key: unknown = search): T {
+    let byNode = this.done.get(key);
+    if (!byNode) this.done.set(key, (byNode = new Map()));
+    if (byNode.has(n)) return byNode.get(n) as T;
+    const found = search(n);
+    byNode.set(n, found);
+    return found;
+  }
+
+  recursiveRetry(body: Node, name: string): Node | null {
+    return this.of((b) => recursiveRetry(b, name), body, `recursiveRetry\0${name}`);
+  }
+}
+
+function score(sf: SourceFile, fc: FileClass, profile: Profile, searches = new Searches()): Scored {
   const evidence: string[] = [];
   let s = 0;
   const { cls, name } = fc;
@@ -285,12 +308,12 @@ function score(sf: SourceFile, fc: FileClass, profile: Profile): Scored {
   if (serverCreations(cls).length > 0) {
     evidence.push('starts an HTTP server');
     s += 3;
-  } else if (healthRoutes(cls).length > 0) {
+  } else if (searches.of(healthRoutes, cls).length > 0) {
     evidence.push('serves /health on its router');
     s += 3;
   }
   const bodies = memberBodies(cls);
-  if (bodies.some(({ body }) => intervalCalls(body).length > 0 || foreverLoops(body).length > 0) || rearmingTimeouts(cls).length > 0) {
+  if (bodies.some(({ body }) => searches.of(intervalCalls, body).length > 0 || searches.of(foreverLoops, body).length > 0) || searches.of(rearmingTimeouts, cls).length > 0) {
     evidence.push('runs a loop');
     s += 3;
   }
@@ -298,11 +321,11 @@ function score(sf: SourceFile, fc: FileClass, profile: Profile): Scored {
     evidence.push('has a health-check method');
     s += 2;
   }
-  if (promClientUses(cls).length > 0) {
+  if (searches.of(promClientUses, cls).length > 0) {
     evidence.push('keeps prom-client metrics');
     s += 2;
   }
-  if (bodies.some(({ name, body }) => recursiveRetry(body, name))) {
+  if (bodies.some(({ name, body }) => searches.recursiveRetry(body, name))) {
     evidence.push('retries by calling itself again');
     s += 1;
   }
@@ -375,8 +398,11 @@ function importedName(sf: SourceFile, local: string): string | null {
   return null;
 }
 
+/** Calls that may open a socket (`net.connect(...)`): a callee ending in one of those names (only these are wrapped and read as text). */
+const SOCKET_CALLS = kindTest([SyntaxKind.CallExpression], (n) => /^(createServer|connect|createConnection|createSocket)$/.test(lastName((n as ts.CallExpression).expression) ?? ''));
+
 /** Ad-hoc infrastructure in the agent, with symbol and 1-based line. */
-export function findings(sf: SourceFile, cls: ClassLike): Finding[] {
+export function findings(sf: SourceFile, cls: ClassLike, searches = new Searches()): Finding[] {
   const out: Finding[] = [];
   const add = (kind: Finding['kind'], symbol: string, node: Node) => {
     if (!out.some((f) => f.kind === kind && f.symbol === symbol)) out.push({ kind, symbol, line: node.getStartLineNumber() });
@@ -401,21 +427,21 @@ export function findings(sf: SourceFile, cls: ClassLike): Finding[] {
     } else if (/health/i.test(name) && Node.isMethodDeclaration(m)) add('health', name, m);
     const fnLike = Node.isMethodDeclaration(m) || (Node.isPropertyDeclaration(m) && isFunctionValue(m.getInitializer()));
     if (fnLike && (RETRY_NAME.test(name) || looksLikeRetry(body))) add('retry', name, m);
-    const again = fnLike ? recursiveRetry(body, name) : null;
+    const again = fnLike ? searches.recursiveRetry(body, name) : null;
     if (again) add('retry', name, again);
-    for (const { stmt, timer } of intervalCalls(body)) add('loop', timer ?? name, stmt);
-    for (const loop of foreverLoops(body)) add('loop', name, loop);
+    for (const { stmt, timer } of searches.of(intervalCalls, body)) add('loop', timer ?? name, stmt);
+    for (const loop of searches.of(foreverLoops, body)) add('loop', name, loop);
     for (const s of signalStatements(body)) add('signal', name, s);
     const push = Node.isMethodDeclaration(m) ? pushKind(body) : null;
     if (push) add(push, name, m);
     if (Node.isMethodDeclaration(m) && /^(publish|emit|send|broadcast|notify)/i.test(name)) add('publish', name, m);
-    for (const n of descendantsOfKinds(body, CALLS) as CallExpression[]) {
+    for (const n of descendantsOfKinds(body, SOCKET_CALLS) as CallExpression[]) {
       if (/^(net|tls|dgram)\.(createServer|connect|createConnection|createSocket)$/.test(calleeText(n))) add('socket', name, n);
     }
   }
-  for (const r of rearmingTimeouts(cls)) add('loop', r.method, r.stmt);
-  for (const r of healthRoutes(cls)) add('health', `${r.receiver}.get('${r.path}')`, r.stmt);
-  for (const p of promClientUses(cls)) add('metrics', p.what, p.node);
+  for (const r of searches.of(rearmingTimeouts, cls)) add('loop', r.method, r.stmt);
+  for (const r of searches.of(healthRoutes, cls)) add('health', `${r.receiver}.get('${r.path}')`, r.stmt);
+  for (const p of searches.of(promClientUses, cls)) add('metrics', p.what, p.node);
   // Express apps stored on the agent: their /health routes.
   for (const p of cls.getProperties()) {
     const init = p.getInitializer();

@@ -15,10 +15,27 @@ export function wrap(near: Node, n: ts.Node): Node {
  * Which compiler nodes a walk shows its visitor: a set of kinds, or a test on the compiler node
  * (a cheap pre-filter: it must accept every node the visitor could act on).
  */
-export type NodeFilter = ReadonlySet<SyntaxKind> | ((n: ts.Node) => boolean);
+export type NodeFilter = ReadonlySet<SyntaxKind> | ((n: ts.Node) => boolean) | KindTest;
+
+/** A test on compiler nodes that can only accept nodes of `kinds`: a walk asks only those (see kindTest). */
+export type KindTest = ((n: ts.Node) => boolean) & { readonly kinds: ReadonlySet<SyntaxKind> };
+
+/**
+ * A node test that accepts nodes of `kinds` only, and says so: the walks below then look up
+ * those kinds in the file's index of nodes by kind instead of testing every node of the subtree.
+ */
+export function kindTest(kinds: readonly SyntaxKind[], test: (n: ts.Node) => boolean): KindTest {
+  return Object.assign((n: ts.Node) => test(n), { kinds: new Set(kinds) as ReadonlySet<SyntaxKind> });
+}
 
 function accepts(filter: NodeFilter, n: ts.Node): boolean {
   return typeof filter === 'function' ? filter(n) : filter.has(n.kind);
+}
+
+/** The kinds a filter can accept, or null when it does not say (a bare test: every node is asked). */
+function kindsOf(filter: NodeFilter): ReadonlySet<SyntaxKind> | null {
+  if (typeof filter !== 'function') return filter;
+  return (filter as Partial<KindTest>).kinds ?? null;
 }
 
 /** `f`, `a.b.f` → "f" (the name a callee or constructor ends with), as the compiler reads it. */
@@ -38,7 +55,52 @@ export function lastName(e: ts.Expression): string | undefined {
 interface PreorderIndex {
   nodes: ts.Node[];
   end: Int32Array;
-  at: Map<ts.Node, number>;
+  /** Each node's `pos`, ascending in pre-order: a node is found by binary search (see positionOf). */
+  pos: Int32Array;
+  /** Positions by node, only when `pos` is not ascending (never seen: kept as the safe way). */
+  at?: Map<ts.Node, number>;
+  /** Positions of the nodes of each kind, ascending: kind k's are byKind[first[k]] up to byKind[first[k + 1]] (built on first use). */
+  byKind?: { positions: Int32Array; first: Int32Array };
+}
+
+/**
+ * The file's positions of nodes of `kinds` in [from, to), ascending: a few binary searches in the
+ * index by kind instead of a test of every node in the range (the scan's findings and scoring
+ * ask each class and method for a handful of kinds, dozens of times per file).
+ */
+function positionsOfKinds(index: PreorderIndex, kinds: ReadonlySet<SyntaxKind>, from: number, to: number): number[] {
+  const byKind = (index.byKind ??= indexByKind(index.nodes));
+  const out: number[] = [];
+  let lists = 0;
+  for (const k of kinds) {
+    if (k < 0 || k + 1 >= byKind.first.length) continue;
+    let lo = byKind.first[k]!;
+    let hi = byKind.first[k + 1]!;
+    if (lo === hi) continue;
+    const stop = hi;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (byKind.positions[mid]! < from) lo = mid + 1;
+      else hi = mid;
+    }
+    const before = out.length;
+    for (let j = lo; j < stop && byKind.positions[j]! < to; j++) out.push(byKind.positions[j]!);
+    if (out.length > before) lists++;
+  }
+  if (lists > 1) out.sort((a, b) => a - b);
+  return out;
+}
+
+function indexByKind(nodes: ts.Node[]): { positions: Int32Array; first: Int32Array } {
+  let top = 0;
+  for (const n of nodes) if (n.kind > top) top = n.kind;
+  const first = new Int32Array(top + 2);
+  for (const n of nodes) first[n.kind + 1]!++;
+  for (let k = 1; k < first.length; k++) first[k]! += first[k - 1]!;
+  const fill = first.slice(0, top + 1);
+  const positions = new Int32Array(nodes.length);
+  for (let i = 0; i < nodes.length; i++) positions[fill[nodes[i]!.kind]!++] = i;
+  return { positions, first };
 }
 const preorders = new WeakMap<ts.SourceFile, PreorderIndex>();
 
@@ -56,10 +118,37 @@ function preorderOf(sf: ts.SourceFile): PreorderIndex {
   };
   ts.forEachChild(sf, visit);
   ends[0] = nodes.length;
-  const at = new Map<ts.Node, number>();
-  for (let i = 0; i < nodes.length; i++) at.set(nodes[i]!, i);
-  preorders.set(sf, (index = { nodes, end: Int32Array.from(ends), at }));
+  // A map from node to position cost more than the walk (and a fifth of the scan's garbage):
+  // in pre-order, `pos` never decreases, so a node's position is found by its `pos` instead.
+  const pos = new Int32Array(nodes.length);
+  let ascending = true;
+  for (let i = 0; i < nodes.length; i++) {
+    pos[i] = nodes[i]!.pos;
+    if (i > 0 && pos[i]! < pos[i - 1]!) ascending = false;
+  }
+  let at: Map<ts.Node, number> | undefined;
+  if (!ascending) {
+    at = new Map();
+    for (let i = 0; i < nodes.length; i++) at.set(nodes[i]!, i);
+  }
+  preorders.set(sf, (index = { nodes, end: Int32Array.from(ends), pos, at }));
   return index;
+}
+
+/** A node's position in the index, or undefined when the index does not hold it. */
+function positionOf(index: PreorderIndex, c: ts.Node): number | undefined {
+  if (index.at) return index.at.get(c);
+  const { pos, nodes } = index;
+  let lo = 0;
+  let hi = pos.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (pos[mid]! < c.pos) lo = mid + 1;
+    else hi = mid;
+  }
+  // Nodes sharing a `pos` (a node and its first descendants) are few: each is compared.
+  for (let i = lo; i < pos.length && pos[i] === c.pos; i++) if (nodes[i] === c) return i;
+  return undefined;
 }
 
 /** A node's subtree in its file's pre-order index, or null when the index does not hold it (then walk it). */
@@ -67,7 +156,7 @@ function subtreeOf(c: ts.Node): { index: PreorderIndex; i: number } | null {
   const sf = c.getSourceFile();
   if (!sf) return null;
   const index = preorderOf(sf);
-  const i = index.at.get(c);
+  const i = positionOf(index, c);
   return i === undefined ? null : { index, i };
 }
 
@@ -75,7 +164,12 @@ function subtreeOf(c: ts.Node): { index: PreorderIndex; i: number } | null {
 export function descendantsOfKinds(root: Node, kinds: NodeFilter): Node[] {
   const raw: ts.Node[] = [];
   const sub = subtreeOf(root.compilerNode);
-  if (sub) {
+  const only = kindsOf(kinds);
+  if (sub && only) {
+    const { nodes, end } = sub.index;
+    const test = typeof kinds === 'function' ? kinds : null;
+    for (const k of positionsOfKinds(sub.index, only, sub.i + 1, end[sub.i]!)) if (!test || test(nodes[k]!)) raw.push(nodes[k]!);
+  } else if (sub) {
     const { nodes, end } = sub.index;
     for (let k = sub.i + 1, stop = end[sub.i]!; k < stop; k++) if (accepts(kinds, nodes[k]!)) raw.push(nodes[k]!);
   } else {
@@ -264,6 +358,25 @@ const NOT_AGENT_CODE = new Set([SyntaxKind.ClassDeclaration, SyntaxKind.ClassExp
  */
 export function walkAgentCode(root: Node, visit: (n: Node) => boolean | void, kinds?: NodeFilter): void {
   const sub = subtreeOf(root.compilerNode);
+  const only = kinds ? kindsOf(kinds) : null;
+  if (sub && only) {
+    // The same visits in the same order as the walk below, over the nodes of the kinds asked
+    // for: a node is left out when it lies in a nested class (below root) or under a node
+    // whose visit returned false, i.e. before the furthest end of those met so far.
+    const { nodes, end } = sub.index;
+    const stop = end[sub.i]!;
+    const test = typeof kinds === 'function' ? kinds : null;
+    const classes = positionsOfKinds(sub.index, NOT_AGENT_CODE, sub.i + 1, stop);
+    let c = 0;
+    let skipTo = -1;
+    for (const k of positionsOfKinds(sub.index, only, sub.i, stop)) {
+      for (; c < classes.length && classes[c]! <= k; c++) if (end[classes[c]!]! > skipTo) skipTo = end[classes[c]!]!;
+      if (k < skipTo) continue;
+      const n = nodes[k]!;
+      if ((!test || test(n)) && visit(wrap(root, n)) === false && end[k]! > skipTo) skipTo = end[k]!;
+    }
+    return;
+  }
   if (sub) {
     // The same visits in the same order as the recursion below, over the file's pre-order index.
     const { nodes, end } = sub.index;
