@@ -37,6 +37,13 @@ export interface TreeRecord {
   pipes?: string[];
   /** Epoch ms after which it must not be running any more (its time limit). */
   deadline?: number;
+  /**
+   * Processes seen in the tree while the agent ran (its descendants and group), each named by
+   * pid and start time: found again after they lost every other link (a worker started with
+   * an environment of its own, output on /dev/null, in a session of its own, orphaned when
+   * the agent exited), and never confused with a later process reusing the pid.
+   */
+  members?: Array<{ pid: number; start: number }>;
 }
 
 /** Pids of the live (non-zombie) processes whose process group is `pgid` (Linux /proc). */
@@ -111,6 +118,7 @@ export class AgentTree {
   }
 
   record(): TreeRecord {
+    const members = [...this.known].filter(([pid]) => pid !== this.pid).map(([pid, start]) => ({ pid, start }));
     return {
       pgid: this.pid,
       start: this.leaderStart,
@@ -119,7 +127,36 @@ export class AgentTree {
       cgroup: this.cgroup,
       pipes: this.pipes,
       deadline: this.deadline,
+      ...(members.length ? { members } : {}),
     };
+  }
+
+  /**
+   * Remember the processes the agent has started so far, from a snapshot of /proc (cheap: no
+   * file but each process's stat): its descendants and its group while it runs. A worker
+   * that drops the marker, the pipes and the group is only linked to the agent by its parent,
+   * a link gone the moment the agent exits; remembered here, it is found (and killed) after.
+   * True when something new was found.
+   */
+  sample(procs: ProcStat[]): boolean {
+    if (this.leaderExited || this.leaderStart === undefined) return false;
+    const roots = new Set<number>();
+    const byPid = new Map(procs.map((p) => [p.pid, p]));
+    for (const [pid, start] of this.known) {
+      if (byPid.get(pid)?.start === start) roots.add(pid);
+      // Ended (an agent running a short command every second): nothing to find any more.
+      else if (pid !== this.pid) this.known.delete(pid);
+    }
+    if (!roots.has(this.pid)) return false; // the agent is gone: nothing can be told by its parent link any more
+    let grew = false;
+    const add = (p: ProcStat) => {
+      if (p.state === 'Z' || this.known.has(p.pid)) return;
+      this.known.set(p.pid, p.start);
+      grew = true;
+    };
+    for (const p of procs) if (p.pgid === this.pid && p.start >= this.leaderStart) add(p);
+    for (const p of descendantsIn(procs, roots)) add(p);
+    return grew;
   }
 
   /** True when `pid` is the agent or one of the processes it started. */
@@ -221,18 +258,39 @@ function onSignal(signal: NodeJS.Signals): void {
   if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
 }
 
+/** How often the live trees are sampled for the processes they start. */
+const SAMPLE_MS = 100;
+let sampler: NodeJS.Timeout | undefined;
+
+/** One /proc snapshot for every live tree; a tree that found new processes is recorded again (journal, watchdog). */
+function sampleAll(): void {
+  if (!live.size) return;
+  const procs = listProcs();
+  for (const t of live) if (t.sample(procs)) announce(t.record());
+}
+
+function announce(rec: TreeRecord): void {
+  for (const l of listeners) l(rec, true);
+}
+
 let installed = false;
 function install(): void {
   if (installed) return;
   installed = true;
   process.on('exit', killAll);
   for (const s of SIGNALS) process.on(s, onSignal);
+  if (hasProc()) {
+    sampler = setInterval(sampleAll, SAMPLE_MS);
+    sampler.unref();
+  }
 }
 function uninstall(): void {
   if (!installed) return;
   installed = false;
   process.off('exit', killAll);
   for (const s of SIGNALS) process.off(s, onSignal);
+  if (sampler) clearInterval(sampler);
+  sampler = undefined;
 }
 
 const listeners = new Set<(tree: TreeRecord, live: boolean) => void>();
@@ -314,6 +372,13 @@ export function recordedTreeState(rec: TreeRecord): RecordedTreeState {
   if (leaderIsOurs) {
     found.set(leader!.pid, leader!);
     for (const p of procs) if (p.pgid === rec.pgid && p.start >= rec.start!) found.set(p.pid, p);
+  }
+  if (sameBoot) {
+    // Seen in the tree while the agent ran, and still the very same process (pid and start time).
+    for (const m of rec.members ?? []) {
+      const p = procs.find((x) => x.pid === m.pid);
+      if (p && p.start === m.start) found.set(p.pid, p);
+    }
   }
   if (sameBoot && rec.start !== undefined) {
     const entry = `${MARK_VAR}=${rec.mark}`;
