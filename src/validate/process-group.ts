@@ -102,6 +102,8 @@ export async function waitGroupGone(pgid: number, timeoutMs: number): Promise<bo
 export class AgentTree {
   /** Set by the runner once the agent itself has exited and been reaped. */
   leaderExited = false;
+  /** Members found that the journal or the watchdog could not be told of yet. */
+  unannounced = false;
   private readonly known = new Map<number, number>();
   private readonly leaderStart: number | undefined;
   private readonly pipes: string[];
@@ -266,11 +268,22 @@ let sampler: NodeJS.Timeout | undefined;
 function sampleAll(): void {
   if (!live.size) return;
   const procs = listProcs();
-  for (const t of live) if (t.sample(procs)) announce(t.record());
+  for (const t of live) if (t.sample(procs) || t.unannounced) t.unannounced = !announce(t.record());
 }
 
-function announce(rec: TreeRecord): void {
-  for (const l of listeners) l(rec, true);
+/** Tell the journal and the watchdog; false when one could not take it (tried again at the next sample). */
+function announce(rec: TreeRecord): boolean {
+  let ok = true;
+  for (const l of listeners) {
+    try {
+      l(rec, true);
+    } catch {
+      // A journal that cannot be saved now (a full disk) must not bring the tool down from a
+      // timer: this tool still knows the members and kills them itself.
+      ok = false;
+    }
+  }
+  return ok;
 }
 
 let installed = false;
