@@ -388,9 +388,9 @@ export function recordedTreeState(rec: TreeRecord): RecordedTreeState {
   }
   if (sameBoot) {
     // Seen in the tree while the agent ran, and still the very same process (pid and start time).
-    for (const m of rec.members ?? []) {
-      const p = procs.find((x) => x.pid === m.pid);
-      if (p && p.start === m.start) found.set(p.pid, p);
+    for (const m of Array.isArray(rec.members) ? rec.members : []) {
+      const p = procs.find((x) => x.pid === m?.pid);
+      if (p && typeof m.start === 'number' && p.start === m.start) found.set(p.pid, p);
     }
   }
   if (sameBoot && rec.start !== undefined) {
