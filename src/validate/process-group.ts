@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cgroupPids, killCgroup, removeCgroup } from './cgroup.js';
-import { bootId, commandLine, descendantsIn, environHas, hasProc, holdsPipe, listProcs, readStat, startFloorNow, stdioPipes, type ProcStat } from './proc.js';
+import { bootId, childrenOf, commandLine, descendantsIn, hasChildrenFiles, environHas, hasProc, holdsPipe, listProcs, readStat, startFloorNow, stdioPipes, type ProcStat } from './proc.js';
 
 /** The environment variable that marks every process started for validation. */
 export const MARK_VAR = 'MIGRATE_AGENT_MARK';
@@ -141,23 +141,45 @@ export class AgentTree {
    * True when something new was found.
    */
   sample(procs: ProcStat[]): boolean {
+    return this.remember(procs, undefined);
+  }
+
+  /**
+   * The same without a snapshot of every process: from the agent down, each process's
+   * children files (a few reads per process of the tree; the snapshot cost a read per process
+   * of the machine, 100 ms and more per scan on a loaded one).
+   */
+  sampleChildren(): boolean {
+    return this.remember(undefined, childrenOf);
+  }
+
+  private remember(procs: ProcStat[] | undefined, children: ((pid: number) => number[]) | undefined): boolean {
     if (this.leaderExited || this.leaderStart === undefined) return false;
+    const statOf = procs ? ((m) => (pid: number) => m.get(pid))(new Map(procs.map((p) => [p.pid, p]))) : readStat;
     const roots = new Set<number>();
-    const byPid = new Map(procs.map((p) => [p.pid, p]));
     for (const [pid, start] of this.known) {
-      if (byPid.get(pid)?.start === start) roots.add(pid);
+      const p = statOf(pid);
+      if (p && p.state !== 'Z' && p.start === start) roots.add(pid);
       // Ended (an agent running a short command every second): nothing to find any more.
       else if (pid !== this.pid) this.known.delete(pid);
     }
     if (!roots.has(this.pid)) return false; // the agent is gone: nothing can be told by its parent link any more
     let grew = false;
-    const add = (p: ProcStat) => {
-      if (p.state === 'Z' || this.known.has(p.pid)) return;
+    const add = (p: ProcStat | undefined) => {
+      if (!p || p.state === 'Z' || this.known.has(p.pid)) return false;
       this.known.set(p.pid, p.start);
       grew = true;
+      return true;
     };
-    for (const p of procs) if (p.pgid === this.pid && p.start >= this.leaderStart) add(p);
-    for (const p of descendantsIn(procs, roots)) add(p);
+    if (procs) {
+      for (const p of procs) if (p.pgid === this.pid && p.start >= this.leaderStart) add(p);
+      for (const p of descendantsIn(procs, roots)) add(p);
+    } else {
+      const queue = [...roots];
+      for (let i = 0; i < queue.length; i++) {
+        for (const child of children!(queue[i]!)) if (add(readStat(child))) queue.push(child);
+      }
+    }
     return grew;
   }
 
@@ -260,15 +282,22 @@ function onSignal(signal: NodeJS.Signals): void {
   if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
 }
 
-/** How often the live trees are sampled for the processes they start. */
-const SAMPLE_MS = 100;
+/** How often the live trees are sampled for the processes they start (a snapshot of every process only one time in ten). */
+const SAMPLE_MS = 200;
 let sampler: NodeJS.Timeout | undefined;
+let tick = 0;
 
-/** One /proc snapshot for every live tree; a tree that found new processes is recorded again (journal, watchdog). */
+/**
+ * Each live tree walked from its agent down (children files), or where the kernel has no
+ * children files, one snapshot of every process for all trees every tenth tick; a tree that
+ * found new processes is recorded again (journal, watchdog).
+ */
 function sampleAll(): void {
   if (!live.size) return;
-  const procs = listProcs();
-  for (const t of live) if (t.sample(procs) || t.unannounced) t.unannounced = !announce(t.record());
+  const walk = hasChildrenFiles();
+  if (!walk && tick++ % 10 !== 0) return;
+  const procs = walk ? undefined : listProcs();
+  for (const t of live) if ((procs ? t.sample(procs) : t.sampleChildren()) || t.unannounced) t.unannounced = !announce(t.record());
 }
 
 /** Tell the journal and the watchdog; false when one could not take it (tried again at the next sample). */

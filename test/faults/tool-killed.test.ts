@@ -106,7 +106,7 @@ describe('kill -9 of the tool while an agent with bare workers runs', () => {
     const child = spawnRun(root, ['validate', AGENT, '--json'], t, NO_CGROUP);
     await waitFor(() => v2Agents(t).length > 0 || !running(child), 'the agent under validation');
     const ws = await bothWorkers(dir);
-    // The tool has seen them (within its 100 ms sampling): its journal names them.
+    // The tool has seen them (within its 200 ms sampling): its journal names them.
     const journalDir = path.join(root, '.git', 'migrate');
     const journal = () => readdirSync(journalDir).filter((f) => /^validate-\d+\.json$/.test(f)).map((f) => path.join(journalDir, f));
     await waitFor(() => journal().some((f) => ws.every((w) => journalled(f).includes(w.pid))), 'the journal to name the workers', 10_000);
