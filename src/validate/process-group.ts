@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cgroupPids, killCgroup, removeCgroup } from './cgroup.js';
-import { bootId, commandLine, descendantsIn, environHas, hasProc, holdsPipe, listProcs, readStat, startFloorNow, stdioPipes, type ProcStat } from './proc.js';
+import { bootId, childrenOf, commandLine, descendantsIn, hasChildrenFiles, environHas, hasProc, holdsPipe, listProcs, readStat, startFloorNow, stdioPipes, type ProcStat } from './proc.js';
 
 /** The environment variable that marks every process started for validation. */
 export const MARK_VAR = 'MIGRATE_AGENT_MARK';
@@ -37,6 +37,13 @@ export interface TreeRecord {
   pipes?: string[];
   /** Epoch ms after which it must not be running any more (its time limit). */
   deadline?: number;
+  /**
+   * Processes seen in the tree while the agent ran (its descendants and group), each named by
+   * pid and start time: found again after they lost every other link (a worker started with
+   * an environment of its own, output on /dev/null, in a session of its own, orphaned when
+   * the agent exited), and never confused with a later process reusing the pid.
+   */
+  members?: Array<{ pid: number; start: number }>;
 }
 
 /** Pids of the live (non-zombie) processes whose process group is `pgid` (Linux /proc). */
@@ -95,6 +102,8 @@ export async function waitGroupGone(pgid: number, timeoutMs: number): Promise<bo
 export class AgentTree {
   /** Set by the runner once the agent itself has exited and been reaped. */
   leaderExited = false;
+  /** Members found that the journal or the watchdog could not be told of yet. */
+  unannounced = false;
   private readonly known = new Map<number, number>();
   private readonly leaderStart: number | undefined;
   private readonly pipes: string[];
@@ -111,6 +120,7 @@ export class AgentTree {
   }
 
   record(): TreeRecord {
+    const members = [...this.known].filter(([pid]) => pid !== this.pid).map(([pid, start]) => ({ pid, start }));
     return {
       pgid: this.pid,
       start: this.leaderStart,
@@ -119,7 +129,58 @@ export class AgentTree {
       cgroup: this.cgroup,
       pipes: this.pipes,
       deadline: this.deadline,
+      ...(members.length ? { members } : {}),
     };
+  }
+
+  /**
+   * Remember the processes the agent has started so far, from a snapshot of /proc (cheap: no
+   * file but each process's stat): its descendants and its group while it runs. A worker
+   * that drops the marker, the pipes and the group is only linked to the agent by its parent,
+   * a link gone the moment the agent exits; remembered here, it is found (and killed) after.
+   * True when something new was found.
+   */
+  sample(procs: ProcStat[]): boolean {
+    return this.remember(procs, undefined);
+  }
+
+  /**
+   * The same without a snapshot of every process: from the agent down, each process's
+   * children files (a few reads per process of the tree; the snapshot cost a read per process
+   * of the machine, 100 ms and more per scan on a loaded one).
+   */
+  sampleChildren(): boolean {
+    return this.remember(undefined, childrenOf);
+  }
+
+  private remember(procs: ProcStat[] | undefined, children: ((pid: number) => number[]) | undefined): boolean {
+    if (this.leaderExited || this.leaderStart === undefined) return false;
+    const statOf = procs ? ((m) => (pid: number) => m.get(pid))(new Map(procs.map((p) => [p.pid, p]))) : readStat;
+    const roots = new Set<number>();
+    for (const [pid, start] of this.known) {
+      const p = statOf(pid);
+      if (p && p.state !== 'Z' && p.start === start) roots.add(pid);
+      // Ended (an agent running a short command every second): nothing to find any more.
+      else if (pid !== this.pid) this.known.delete(pid);
+    }
+    if (!roots.has(this.pid)) return false; // the agent is gone: nothing can be told by its parent link any more
+    let grew = false;
+    const add = (p: ProcStat | undefined) => {
+      if (!p || p.state === 'Z' || this.known.has(p.pid)) return false;
+      this.known.set(p.pid, p.start);
+      grew = true;
+      return true;
+    };
+    if (procs) {
+      for (const p of procs) if (p.pgid === this.pid && p.start >= this.leaderStart) add(p);
+      for (const p of descendantsIn(procs, roots)) add(p);
+    } else {
+      const queue = [...roots];
+      for (let i = 0; i < queue.length; i++) {
+        for (const child of children!(queue[i]!)) if (add(readStat(child))) queue.push(child);
+      }
+    }
+    return grew;
   }
 
   /** True when `pid` is the agent or one of the processes it started. */
@@ -221,18 +282,57 @@ function onSignal(signal: NodeJS.Signals): void {
   if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
 }
 
+/** How often the live trees are sampled for the processes they start (a snapshot of every process only one time in ten). */
+const SAMPLE_MS = 200;
+let sampler: NodeJS.Timeout | undefined;
+let tick = 0;
+
+/**
+ * Each live tree walked from its agent down (children files), or where the kernel has no
+ * children files, one snapshot of every process for all trees every tenth tick; a tree that
+ * found new processes is recorded again (journal, watchdog).
+ */
+function sampleAll(): void {
+  if (!live.size) return;
+  const walk = hasChildrenFiles();
+  if (!walk && tick++ % 10 !== 0) return;
+  const procs = walk ? undefined : listProcs();
+  for (const t of live) if ((procs ? t.sample(procs) : t.sampleChildren()) || t.unannounced) t.unannounced = !announce(t.record());
+}
+
+/** Tell the journal and the watchdog; false when one could not take it (tried again at the next sample). */
+function announce(rec: TreeRecord): boolean {
+  let ok = true;
+  for (const l of listeners) {
+    try {
+      l(rec, true);
+    } catch {
+      // A journal that cannot be saved now (a full disk) must not bring the tool down from a
+      // timer: this tool still knows the members and kills them itself.
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 let installed = false;
 function install(): void {
   if (installed) return;
   installed = true;
   process.on('exit', killAll);
   for (const s of SIGNALS) process.on(s, onSignal);
+  if (hasProc()) {
+    sampler = setInterval(sampleAll, SAMPLE_MS);
+    sampler.unref();
+  }
 }
 function uninstall(): void {
   if (!installed) return;
   installed = false;
   process.off('exit', killAll);
   for (const s of SIGNALS) process.off(s, onSignal);
+  if (sampler) clearInterval(sampler);
+  sampler = undefined;
 }
 
 const listeners = new Set<(tree: TreeRecord, live: boolean) => void>();
@@ -314,6 +414,13 @@ export function recordedTreeState(rec: TreeRecord): RecordedTreeState {
   if (leaderIsOurs) {
     found.set(leader!.pid, leader!);
     for (const p of procs) if (p.pgid === rec.pgid && p.start >= rec.start!) found.set(p.pid, p);
+  }
+  if (sameBoot) {
+    // Seen in the tree while the agent ran, and still the very same process (pid and start time).
+    for (const m of Array.isArray(rec.members) ? rec.members : []) {
+      const p = procs.find((x) => x.pid === m?.pid);
+      if (p && typeof m.start === 'number' && p.start === m.start) found.set(p.pid, p);
+    }
   }
   if (sameBoot && rec.start !== undefined) {
     const entry = `${MARK_VAR}=${rec.mark}`;

@@ -1,0 +1,185 @@
+// Agents that start processes of their own (gap 1 and 2 of the "zero harm under faults"
+// brief): Python subprocess.Popen workers (inheriting everything, or with a bare env, output
+// on /dev/null and a session of their own), multiprocessing workers and a Pool, a
+// double-forked setsid daemon with stdio on /dev/null, Node child_process.fork and
+// detached spawn, and a launch template run through `sh -c` that does not exec the agent.
+// Each agent ends every way an agent ends under validation (clean stop, exit 0 forgetting
+// its workers, SIGTERM ignored, crash), with and without a cgroup per agent. Each process
+// of the fixture writes its pid into a directory of the test's own, so "nothing of the
+// agent survives" is checked against what the agent really started, not against what the
+// tool found; and everything is killed by pid in afterEach, whatever happens.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createAgentCgroup, removeCgroup } from '../../src/validate/cgroup.js';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const FIX = path.join(ROOT, 'fixtures', 'validate', 'forking');
+const PY = path.join(FIX, 'py_workers.py');
+const NODE = path.join(FIX, 'node_workers.mjs');
+
+function cgroupsAvailable(): boolean {
+  const dir = createAgentCgroup(`migrate-probe-${process.pid}`);
+  if (dir) removeCgroup(dir);
+  return Boolean(dir);
+}
+const CGROUPS = cgroupsAvailable();
+
+/** Start time of a live (non-zombie) process, or undefined. */
+function startOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return f[0] === 'Z' ? undefined : Number(f[19]);
+  } catch {
+    return undefined;
+  }
+}
+
+interface Recorded {
+  pid: number;
+  start: number;
+}
+const dirs: string[] = [];
+const seen: Recorded[] = [];
+/** The processes the fixture started (recorded as they appear, so a reused pid is never killed). */
+function recorded(dir: string): Recorded[] {
+  for (const f of readdirSync(dir).filter((n) => /^\d+$/.test(n))) {
+    const pid = Number(f);
+    if (seen.some((s) => s.pid === pid)) continue;
+    const start = startOf(pid);
+    if (start !== undefined) seen.push({ pid, start });
+  }
+  const mine = new Set(readdirSync(dir).filter((n) => /^\d+$/.test(n)).map(Number));
+  return seen.filter((s) => mine.has(s.pid));
+}
+const alive = (r: Recorded) => startOf(r.pid) === r.start;
+
+afterEach(() => {
+  for (const s of seen.splice(0)) {
+    if (alive(s)) {
+      try {
+        process.kill(s.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function until(check: () => boolean, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+type End = 'clean' | 'leaky' | 'hang' | 'crash';
+interface Case {
+  lang: 'python' | 'node';
+  kind: string;
+  /** How many processes the fixture has once its workers run (agent included). */
+  count: number;
+}
+const CASES: Case[] = [
+  { lang: 'python', kind: 'popen', count: 3 },
+  { lang: 'python', kind: 'popen-bare', count: 3 },
+  { lang: 'python', kind: 'mp', count: 5 },
+  { lang: 'python', kind: 'daemon', count: 2 },
+  { lang: 'node', kind: 'fork', count: 3 },
+  { lang: 'node', kind: 'spawn', count: 3 },
+];
+const ENDS: End[] = ['clean', 'leaky', 'hang', 'crash'];
+
+const modes = [
+  { name: 'cgroup per agent', noCgroup: false, skip: !CGROUPS },
+  { name: 'no cgroup (process group, descendants, marker)', noCgroup: true, skip: false },
+];
+
+for (const mode of modes) {
+  describe.skipIf(mode.skip)(`${mode.name}: nothing an agent started survives its validation`, () => {
+    let runner: typeof import('../../src/validate/runner.js');
+    let shutdown: typeof import('../../src/validate/checks/shutdown.js');
+    let groups: typeof import('../../src/validate/process-group.js');
+    beforeAll(async () => {
+      vi.resetModules();
+      if (mode.noCgroup) process.env.MIGRATE_NO_CGROUP = '1';
+      else delete process.env.MIGRATE_NO_CGROUP;
+      runner = await import('../../src/validate/runner.js');
+      shutdown = await import('../../src/validate/checks/shutdown.js');
+      groups = await import('../../src/validate/process-group.js');
+    });
+
+    const start = (c: { lang: string; kind: string }, end: End, dir: string, viaShell = false) => {
+      const file = c.lang === 'python' ? PY : NODE;
+      const exe = c.lang === 'python' ? 'python3' : process.execPath;
+      // A launch template `sh -c '<interpreter> {file}; echo ...'`: the shell stays, the agent is its child.
+      const [command, args] = viaShell ? ['sh', ['-c', `'${exe}' '${file}'; echo "agent ended: $?"`]] : [exe, [file]];
+      return runner.startAgent({
+        command,
+        args,
+        env: { ...process.env, FORK_KIND: c.kind, FORK_END: end, FORK_PIDS: dir, HEALTH_CHECK_PORT: '0', PYTHONUNBUFFERED: '1' },
+        cwd: FIX,
+        timeLimitMs: 60_000,
+      });
+    };
+
+    for (const c of CASES) {
+      for (const end of ENDS) {
+        it(`${c.lang} ${c.kind}, agent ends ${end}`, () => scenario(c, end, false), 40_000);
+      }
+    }
+    // A launch template `sh -c '<interpreter> {file}; echo ...'`: the shell stays as the
+    // group leader and gets the SIGTERM; the agent is its child.
+    for (const c of CASES.filter((x) => x.kind === 'popen' || x.kind === 'fork')) {
+      for (const end of ENDS) {
+        it(`through sh -c without exec: ${c.lang} ${c.kind}, agent ends ${end}`, () => scenario(c, end, true), 40_000);
+      }
+    }
+
+    /** What the shutdown check says of each agent (real behaviour of the fixture, asserted first). */
+    function expected(c: Case, end: End, viaShell: boolean): RegExp {
+      // The shell gets the SIGTERM and dies of it; the agent never hears of it.
+      if (viaShell) return /^the launch shell \(\S*sh -c .*\) ended by SIGTERM without passing it on: pid \d+ .* kept running \(killed\); start the agent with exec in the launch template$/;
+      // multiprocessing joins its non-daemon workers at exit: sys.exit() in the handler waits for them.
+      if (end === 'hang' || (c.kind === 'mp' && end === 'leaky')) return /^still running 3\.0 s after SIGTERM \(killed with SIGKILL\)$/;
+      if (end === 'leaky') return new RegExp(`^exited 0 after .* but left ${c.count - 1} process\\(es\\) running: .*; killed$`);
+      return /^exited with code 0 .* after SIGTERM; no process left in its group$/;
+    }
+
+    async function scenario(c: Case, end: End, viaShell: boolean): Promise<void> {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'migrate-forking-'));
+      dirs.push(dir);
+      const proc = start(c, end, dir, viaShell);
+      try {
+        await until(() => recorded(dir).length >= c.count || (end !== 'crash' && proc.exited() !== undefined), `${c.count} processes (${proc.output()})`);
+        expect(recorded(dir).length, proc.output()).toBe(c.count);
+        if (end === 'crash') {
+          // multiprocessing waits for its workers even after the traceback: the agent does not end.
+          const exit = await Promise.race([proc.exit, new Promise<undefined>((r) => setTimeout(r, 5000))]);
+          if (c.kind !== 'mp') {
+            expect(exit, 'the agent crashed').toBeDefined();
+            expect(exit!.code === 0 && !viaShell, proc.output()).toBe(false);
+            expect(recorded(dir).filter(alive).length, 'its workers outlive the crash').toBe(c.count - 1);
+          }
+          await proc.killGroup(); // what validation does once the agent is gone
+        } else {
+          expect(proc.exited(), proc.output()).toBeUndefined();
+          const r = await shutdown.checkShutdown({ proc, deadlineMs: 3000, orphanGraceMs: 500 });
+          expect(r.detail).toMatch(expected(c, end, viaShell));
+          // Through the shell: the agent and each of its workers are named.
+          if (viaShell) expect(r.detail.split(': ').slice(1).join(': ').match(/pid \d+ \(/g)?.length).toBe(c.count);
+          await proc.killGroup(); // validation's end, whatever the check said
+        }
+        // At once: killGroup returns only when nothing is left.
+        expect(recorded(dir).filter(alive).map((r) => r.pid), 'processes of the agent still alive').toEqual([]);
+        expect(groups.liveGroups()).toEqual([]);
+      } finally {
+        await proc.killGroup();
+      }
+    }
+  });
+}
