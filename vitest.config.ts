@@ -55,7 +55,7 @@ function pathWithDirectPython3(): string | undefined {
 const PATH = pathWithDirectPython3();
 
 /**
- * The files that cost most CPU (measured alone, test/helpers/cpu-log.ts) start first, so the two
+ * The files that cost most CPU (measured alone, test/helpers/cpu-log.ts) start first, so the
  * forks end together: with no results cache (CI's clean clone) vitest orders by file size, which
  * put the 2,000-agent fleet and the -j test, small files, last. The rest keep vitest's order.
  */
@@ -81,6 +81,18 @@ class HeavyFirst extends BaseSequencer {
   }
 }
 
+/**
+ * Test files run at once, each in its own forked process. One more than the CI machine's two
+ * cores: a third of the suite's time is spent waiting (agents' windows under validation, the
+ * processes a test starts and waits for), a core idle meanwhile with two files running. With
+ * three, the last full run's per-file CPU and wall (test/helpers/cpu-log.ts, 1,516 CPU-s,
+ * 2,015 wall-s summed) schedule to about 820-860 s of tests instead of about 1,025-1,180 s; the
+ * floor is the CPU, 1,516 CPU-s over 2 cores. Each file keeps its own process and event loop
+ * (nothing is shared between files, unlike concurrent tests inside one file, which failed
+ * python-hardened's agent windows under load). MIGRATE_TEST_FORKS=N sets another count.
+ */
+const FORKS = Math.max(1, Number(process.env.MIGRATE_TEST_FORKS) || 3);
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
@@ -91,7 +103,7 @@ export default defineConfig({
     // Native addons (tree-sitter) and child processes: separate processes are the safe pool.
     pool: 'forks',
     sequence: { sequencer: HeavyFirst },
-    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    poolOptions: { forks: { maxForks: FORKS, minForks: 1 } },
     // The built tool (dist/) loads as Node loads it, not through vitest's module transform:
     // the in-process CLI runs (test/helpers/cli.ts cliInProcess) are then the launcher's code
     // exactly, with its worker threads' files and import.meta.url as in the installed tool.
