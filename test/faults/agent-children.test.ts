@@ -8,11 +8,12 @@
 // of the fixture writes its pid into a directory of the test's own, so "nothing of the
 // agent survives" is checked against what the agent really started, not against what the
 // tool found; and everything is killed by pid in afterEach, whatever happens.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAgentCgroup, removeCgroup } from '../../src/validate/cgroup.js';
+import { startOf } from '../helpers/proc.js';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FIX = path.join(ROOT, 'fixtures', 'validate', 'forking');
@@ -25,17 +26,6 @@ function cgroupsAvailable(): boolean {
   return Boolean(dir);
 }
 const CGROUPS = cgroupsAvailable();
-
-/** Start time of a live (non-zombie) process, or undefined. */
-function startOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return f[0] === 'Z' ? undefined : Number(f[19]);
-  } catch {
-    return undefined;
-  }
-}
 
 interface Recorded {
   pid: number;

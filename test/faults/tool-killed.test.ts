@@ -31,18 +31,10 @@ import {
   waitFor,
   watchdogs,
 } from './harness.js';
+import { startOf } from '../helpers/proc.js';
 
 const NO_CGROUP = { MIGRATE_NO_CGROUP: '1' };
 
-function startOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return f[0] === 'Z' ? undefined : Number(f[19]);
-  } catch {
-    return undefined;
-  }
-}
 interface Worker {
   pid: number;
   start: number;

@@ -215,11 +215,19 @@ export function guarded(lines: string[], attrs: string[]): string[] {
 
 /** The override, right after __init__ (or before the first method when there is none). */
 export function insertHook(ctx: PythonTransformContext, hook: string, lines: string[], methods: string[] = []): void {
-  const cls = ctx.agent.cls;
-  const init = cls.methods.get('__init__');
   const body = ['status = super().' + hook + '()', ...lines.map((l) => withRenames(ctx, l)), 'return status'].map((l) => `    ${l}`).join('\n');
   // Methods it calls that came with the payload (a sidecar's, now the agent's) follow it.
   const block = [`def ${hook}(self):\n${body}\n`, ...methods.map((m) => `${withRenames(ctx, m)}\n`)].join('\n');
+  insertAfterInit(ctx, block, 'health-hook');
+}
+
+/**
+ * A generated method's place in the agent's class: right after __init__ (its last statement that
+ * stays), or before the first method when there is no __init__.
+ */
+export function insertAfterInit(ctx: PythonTransformContext, block: string, tag: string): void {
+  const cls = ctx.agent.cls;
+  const init = cls.methods.get('__init__');
   const src = ctx.source;
   if (init) {
     const indent = src.slice(lineStart(src, init.outer.startIndex), init.outer.startIndex);
@@ -227,13 +235,13 @@ export function insertHook(ctx: PythonTransformContext, hook: string, lines: str
     // together with a removed method that follows, and the hook must not land inside that span.
     const kept = statements(init.body).filter((s) => !isRemoved(ctx, s));
     const after = kept.length ? kept[kept.length - 1]! : init.body;
-    ctx.edits.insert(lineEnd(src, after.endIndex), ctx.layout.eol + renderBlock(block, indent, ctx.layout), 'health-hook');
+    ctx.edits.insert(lineEnd(src, after.endIndex), ctx.layout.eol + renderBlock(block, indent, ctx.layout), tag);
     return;
   }
   const first = statements(cls.body).find((s) => s.type === 'function_definition' || s.type === 'decorated_definition');
   const anchor = first ?? statements(cls.body)[0]!;
   const indent = src.slice(lineStart(src, anchor.startIndex), anchor.startIndex);
-  ctx.edits.insert(lineStart(src, anchor.startIndex), renderBlock(block, indent, ctx.layout) + ctx.layout.eol, 'health-hook');
+  ctx.edits.insert(lineStart(src, anchor.startIndex), renderBlock(block, indent, ctx.layout) + ctx.layout.eol, tag);
 }
 
 function callsSuper(body: SyntaxNode, name: string): boolean {

@@ -7,12 +7,11 @@
 // (no such base method, an expression of the handler's own, an override already there) a person is told.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { isRemoved, keep, withRenames } from '../../src/lang/python/transform-context.js';
+import { keep, withRenames } from '../../src/lang/python/transform-context.js';
 import { conditionPaths, translate, type PayloadScope } from '../../src/analysis/health-payload.js';
-import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { statements, walk } from '../../src/lang/python/syntax.js';
 import { selfMembers } from '../../src/analysis/infra.js';
-import { agentAttribute, guarded, removedHealthRegions } from './health-hook.js';
+import { agentAttribute, guarded, insertAfterInit, removedHealthRegions } from './health-hook.js';
 import { payloadScope } from './remove-health.js';
 
 interface MetricsRoute {
@@ -155,19 +154,5 @@ function encodedText(n: SyntaxNode): SyntaxNode | null {
 /** The override, right after __init__ (after a health hook inserted there), or before the first method. */
 function insertOverride(ctx: PythonTransformContext, hook: string, lines: string[]): void {
   const body = [`text = super().${hook}(*args, **kwargs)`, ...lines, 'return text'].map((l) => `    ${l}`).join('\n');
-  const block = `def ${hook}(self, *args, **kwargs):\n${body}\n`;
-  const cls = ctx.agent.cls;
-  const init = cls.methods.get('__init__');
-  const src = ctx.source;
-  if (init) {
-    const indent = src.slice(lineStart(src, init.outer.startIndex), init.outer.startIndex);
-    const kept = statements(init.body).filter((s) => !isRemoved(ctx, s));
-    const after = kept.length ? kept[kept.length - 1]! : init.body;
-    ctx.edits.insert(lineEnd(src, after.endIndex), ctx.layout.eol + renderBlock(block, indent, ctx.layout), 'metrics-hook');
-    return;
-  }
-  const first = statements(cls.body).find((s) => s.type === 'function_definition' || s.type === 'decorated_definition');
-  const anchor = first ?? statements(cls.body)[0]!;
-  const indent = src.slice(lineStart(src, anchor.startIndex), anchor.startIndex);
-  ctx.edits.insert(lineStart(src, anchor.startIndex), renderBlock(block, indent, ctx.layout) + ctx.layout.eol, 'metrics-hook');
+  insertAfterInit(ctx, `def ${hook}(self, *args, **kwargs):\n${body}\n`, 'metrics-hook');
 }

@@ -7,10 +7,8 @@
 // subclass or other code of the same file, not another file of the repository.
 import { Node, SyntaxKind, type ExpressionStatement, type ParameterDeclaration } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
-import { fileNameNodes, thisMember } from '../../src/lang/typescript/syntax.js';
+import { fileNameNodes, pureValue, thisMember } from '../../src/lang/typescript/syntax.js';
 import { mentionsElsewhere } from '../../src/lang/typescript/references.js';
-
-const CONVERSIONS = /^(Number|parseInt|parseFloat|String|Boolean|Number\.parseInt|Number\.parseFloat)$/;
 
 export function dropFieldsHandedToBase(ctx: TsRewriteContext): void {
   const body = ctx.ctor?.getBody();
@@ -37,7 +35,7 @@ export function dropFieldsHandedToBase(ctx: TsRewriteContext): void {
     const member = ctx.members.get(f);
     if (member && member.kind !== 'property') continue;
     const rhs = (stmt.getExpression() as import('ts-morph').BinaryExpression).getRight();
-    if (!pure(rhs)) continue;
+    if (!pureValue(rhs)) continue; // computed for super() anyway
     // The same value went to the base: a whole property value of the super() options.
     // (or the value as the rewrite computed it before super(): `opts` read as `(options || {})`)
     const values = [rhs.getText(), ctx.constantValue(rhs)].filter((v): v is string => !!v);
@@ -116,22 +114,3 @@ function readsIn(text: string, f: string, ctorNames: Set<string>): boolean {
   return new RegExp(`['"\`]${m}['"\`]|\\{[^{}=]*(?<![\\w$.])${m}(?![\\w$])[^{}]*\\}\\s*=\\s*[\\w$]`).test(text);
 }
 
-/** A value whose evaluation does nothing but compute it (it is computed for super() anyway). */
-function pure(e: Node): boolean {
-  let ok = true;
-  const visit = (n: Node) => {
-    if (!ok) return;
-    if (Node.isCallExpression(n)) {
-      if (!CONVERSIONS.test(n.getExpression().getText())) ok = false;
-    } else if (Node.isNewExpression(n) || Node.isAwaitExpression(n) || Node.isYieldExpression(n) || Node.isArrowFunction(n) || Node.isFunctionExpression(n) || Node.isClassExpression(n) || Node.isTaggedTemplateExpression(n) || Node.isDeleteExpression(n)) ok = false;
-    else if (Node.isPrefixUnaryExpression(n) || Node.isPostfixUnaryExpression(n)) {
-      if ([SyntaxKind.PlusPlusToken, SyntaxKind.MinusMinusToken].includes(n.getOperatorToken())) ok = false;
-    } else if (Node.isBinaryExpression(n)) {
-      const k = n.getOperatorToken().getKind();
-      if (k >= SyntaxKind.FirstAssignment && k <= SyntaxKind.LastAssignment) ok = false;
-    }
-    n.forEachChild(visit);
-  };
-  visit(e);
-  return ok;
-}

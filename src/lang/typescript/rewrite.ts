@@ -26,7 +26,7 @@ import { keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { methodText } from './generate.js';
 import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
-import { blockStatements as blockStatementsOf, classBodyStart, descendantsOfKinds, namesDeclaredInFunctions, fileClasses, fileNameNodes, isJsFile, isLogCall, isThisAliasStatement, moduleKind, statementCall, thisMember, thisRoot, thisMembers, type FileClass, type ClassLike } from './syntax.js';
+import { blockStatements as blockStatementsOf, classBodyStart, descendantsOfKinds, namesDeclaredInFunctions, fileClasses, fileNameNodes, isJsFile, isLogCall, isThisAliasStatement, moduleKind, pureValue, statementCall, thisMember, thisRoot, thisMembers, type FileClass, type ClassLike } from './syntax.js';
 import { removeHealthServer } from '../../../transforms/typescript/remove-health-server.js';
 import { removeSignalHandlers } from '../../../transforms/typescript/remove-signal-handlers.js';
 import { removeRetryHelpers } from '../../../transforms/typescript/remove-retry-helpers.js';
@@ -547,27 +547,6 @@ function removeDeadMethodLocals(ctx: TsRewriteContext): void {
     if (uses.length === 0 || uses.some((u) => !ctx.edits.removes(u.getStart(), u.getEnd())) || inGenerated(ctx, nameNode.getText())) continue;
     ctx.edits.removeNode(stmt);
   }
-}
-
-const CONVERSIONS = /^(Number|parseInt|parseFloat|String|Boolean|Number\.parseInt|Number\.parseFloat)$/;
-
-function pureValue(e: Node): boolean {
-  let ok = true;
-  const visit = (n: Node) => {
-    if (!ok) return;
-    if (Node.isCallExpression(n)) {
-      if (!CONVERSIONS.test(n.getExpression().getText())) ok = false;
-    } else if (Node.isNewExpression(n) || Node.isAwaitExpression(n) || Node.isYieldExpression(n) || Node.isArrowFunction(n) || Node.isFunctionExpression(n) || Node.isClassExpression(n) || Node.isTaggedTemplateExpression(n) || Node.isDeleteExpression(n)) ok = false;
-    else if (Node.isPrefixUnaryExpression(n) || Node.isPostfixUnaryExpression(n)) {
-      if ([SyntaxKind.PlusPlusToken, SyntaxKind.MinusMinusToken].includes(n.getOperatorToken())) ok = false;
-    } else if (Node.isBinaryExpression(n)) {
-      const k = n.getOperatorToken().getKind();
-      if (k >= SyntaxKind.FirstAssignment && k <= SyntaxKind.LastAssignment) ok = false;
-    }
-    n.forEachChild(visit);
-  };
-  visit(e);
-  return ok;
 }
 
 const changed = new WeakMap<TsRewriteContext, Set<string>>();

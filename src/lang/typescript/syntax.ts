@@ -732,3 +732,26 @@ export function namesDeclaredInFunctions(sf: SourceFile): Set<string> {
 export function namesDeclaredInFile(sf: SourceFile): Set<string> {
   return declaredNamesOf(sf).anywhere;
 }
+
+/** Calls that only convert a value (a number or string read from the environment or options). */
+const CONVERSIONS = /^(Number|parseInt|parseFloat|String|Boolean|Number\.parseInt|Number\.parseFloat)$/;
+
+/** A value whose evaluation does nothing but compute it: no call but a conversion, no `new`, `await`, function, assignment or increment. */
+export function pureValue(e: Node): boolean {
+  let ok = true;
+  const visit = (n: Node) => {
+    if (!ok) return;
+    if (Node.isCallExpression(n)) {
+      if (!CONVERSIONS.test(n.getExpression().getText())) ok = false;
+    } else if (Node.isNewExpression(n) || Node.isAwaitExpression(n) || Node.isYieldExpression(n) || Node.isArrowFunction(n) || Node.isFunctionExpression(n) || Node.isClassExpression(n) || Node.isTaggedTemplateExpression(n) || Node.isDeleteExpression(n)) ok = false;
+    else if (Node.isPrefixUnaryExpression(n) || Node.isPostfixUnaryExpression(n)) {
+      if ([SyntaxKind.PlusPlusToken, SyntaxKind.MinusMinusToken].includes(n.getOperatorToken())) ok = false;
+    } else if (Node.isBinaryExpression(n)) {
+      const k = n.getOperatorToken().getKind();
+      if (k >= SyntaxKind.FirstAssignment && k <= SyntaxKind.LastAssignment) ok = false;
+    }
+    n.forEachChild(visit);
+  };
+  visit(e);
+  return ok;
+}
