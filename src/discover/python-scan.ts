@@ -62,7 +62,7 @@ export interface PythonFileFacts {
   settled?: SkippedFile;
 }
 
-const RECORD_BASES = /^(Enum|IntEnum|StrEnum|Flag|IntFlag|NamedTuple|TypedDict|Exception|BaseException|\w+Error|Protocol|ABC)$/;
+const RECORD_BASES = /^(Enum|IntEnum|StrEnum|Flag|IntFlag|NamedTuple|TypedDict|Exception|BaseException|\w+Error|Protocol)$/;
 const NOT_AGENT_BASES = new RegExp(`${HTTP_HANDLER_BASE.source}|^(Thread|Process|TestCase|IsolatedAsyncioTestCase)$`);
 
 /** `read`: the scan cache's key of the bytes this read saw (a file edited meanwhile is not cached under the old bytes). */
@@ -181,6 +181,43 @@ export class ClassIndex {
   /** How many classes in the repository name this one as a base. */
   subclassCount(name: string): number {
     return this.subclasses.get(name) ?? 0;
+  }
+
+  /** Parent class → the agents built on it, computed on first use (only skip reasons ask). */
+  private agentChildren?: Map<ClassFacts, Array<{ cls: ClassFacts; rel: string }>>;
+
+  /**
+   * The agents of the repository built directly on this class: classes whose bases resolve to it
+   * (in their own file, or by a name with one definition in the repository, aliases and
+   * `import X as Y` followed) and that are agents themselves (constructed by an entry point,
+   * binding a server or running a loop).
+   */
+  agentSubclasses(cls: ClassFacts): Array<{ cls: ClassFacts; rel: string }> {
+    if (!this.agentChildren) {
+      const children = new Map<ClassFacts, Array<{ cls: ClassFacts; rel: string }>>();
+      for (const list of this.byName.values()) {
+        for (const d of list) {
+          if (d.cls.record || !(d.cls.constructedInEntry || d.cls.bindsServer || d.cls.runsLoop)) continue;
+          const parents = new Set<ClassFacts>();
+          for (const b of d.cls.bases) {
+            if (!b) continue;
+            for (const name of this.expand(b, d.module)) {
+              const local = d.module.classes.find((c) => c.name === name && c !== d.cls);
+              const defs = local ? [local] : (this.byName.get(name) ?? []).map((x) => x.cls);
+              if (defs.length === 1 && defs[0] !== d.cls) parents.add(defs[0]!);
+            }
+          }
+          for (const p of parents) {
+            const kids = children.get(p) ?? [];
+            kids.push({ cls: d.cls, rel: d.rel });
+            children.set(p, kids);
+          }
+        }
+      }
+      for (const kids of children.values()) kids.sort((a, b) => a.rel.localeCompare(b.rel) || a.cls.line - b.cls.line);
+      this.agentChildren = children;
+    }
+    return this.agentChildren.get(cls) ?? [];
   }
 
   /** Does a class reach `target` through its bases (aliases, imports, other files)? */
@@ -418,7 +455,7 @@ export function classifyPythonFile(f: PythonFileFacts, index: ClassIndex, profil
   // A class meant to be subclassed (an intermediate parent, even one on the target base) is not an agent.
   const baseOfOthers = best && !best.cls.constructedInEntry && (index.subclassCount(best.cls.name) > 0 || best.cls.abstract);
   if (baseOfOthers) {
-    return { skipped: { file: rel, reason: `base class: ${best!.cls.name} is meant to be subclassed (abstract methods or subclasses), not an agent itself` } };
+    return { skipped: { file: rel, reason: baseOfAgentsReason(f, best!.cls, index, profile) ?? `base class: ${best!.cls.name} is meant to be subclassed (abstract methods or subclasses), not an agent itself` } };
   }
   if (!best || best.score < 3 || !structural(best)) {
     // Constructed by the entry point, its server and loop inherited from a home-made base of the repository:
@@ -452,6 +489,13 @@ export function classifyPythonFile(f: PythonFileFacts, index: ClassIndex, profil
       };
     }
     if (onOtherBase.length && (!best || best.score < 3 || !structural(best))) return { skipped: { file: rel, reason: onOtherBase.join('; ') } };
+    // A class of the file that agents elsewhere are built on (even on a record-like base such as
+    // threading.Thread): said as such, with its agents, not as "records only" or "helper library".
+    for (const cls of f.classes) {
+      if (cls.constructedInEntry) continue;
+      const reason = baseOfAgentsReason(f, cls, index, profile);
+      if (reason) return { skipped: { file: rel, line: cls.line, reason } };
+    }
     return {
       skipped: {
         file: rel,
@@ -481,6 +525,27 @@ export function classifyPythonFile(f: PythonFileFacts, index: ClassIndex, profil
       evidence: [...best.evidence.filter((e) => !e.includes('helper')), ...others],
     },
   };
+}
+
+/**
+ * The skip reason of a class other agents of the repository are built on (null when none is):
+ * names them, and when the class holds their infrastructure (binds the server, runs the loop,
+ * defines run()) and does not reach the target, says it is to be moved onto the target by hand,
+ * as each subclass's own skip says.
+ */
+function baseOfAgentsReason(f: PythonFileFacts, cls: ClassFacts, index: ClassIndex, profile: Profile): string | null {
+  const kids = index.agentSubclasses(cls);
+  if (kids.length === 0) return null;
+  const target = profile.base_class;
+  const shown = kids.slice(0, 5).map((k) => `${k.cls.name} (${k.rel}:${k.cls.line})`);
+  const more = kids.length > shown.length ? ` and ${kids.length - shown.length} more` : '';
+  const named = more ? `${shown.join(', ')}${more}` : shown.length > 1 ? `${shown.slice(0, -1).join(', ')} and ${shown[shown.length - 1]}` : shown[0]!;
+  const count = `${kids.length} agent${kids.length === 1 ? '' : 's'}`;
+  const head = `base class of ${count}: ${cls.name} (${f.rel}:${cls.line}) is what ${named} ${kids.length === 1 ? 'is' : 'are'} built on, not an agent itself`;
+  if (index.reaches(cls, f, targetOf(profile))) return `${head}; it already reaches ${target}`;
+  const holds = cls.bindsServer || cls.runsLoop || cls.methods.includes('run');
+  if (!holds) return `${head}; each subclass is classified as an agent on its own`;
+  return `${head}; migrate ${cls.name} onto ${target} by hand (its subclasses are left for it; every subclass then reaches ${target} through it)`;
 }
 
 /** How the scan's evidence names another agent-like class of the file, left as it is (the run warns with it). */

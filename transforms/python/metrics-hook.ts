@@ -5,7 +5,7 @@
 // of its own (`_metrics_text` on the reference BaseAgent, learned from its source), an override built
 // on it appends the text the legacy branch served, read in the agent's scope; when it cannot be carried
 // (no such base method, an expression of the handler's own, an override already there) a person is told.
-import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import { firstSyntaxError, parsePython, type SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { keep, withRenames } from '../../src/lang/python/transform-context.js';
 import { conditionPaths, translate, type PayloadScope } from '../../src/analysis/health-payload.js';
@@ -67,7 +67,7 @@ export const metricsHookTransform: PythonTransform = {
     }
     const lines: string[] = [];
     for (const r of routes) {
-      lines.push(`extra = ${withRenames(ctx, r.text!)}`, 'text += extra if extra.endswith("\\n") else extra + "\\n"');
+      lines.push(...assignment('extra', withRenames(ctx, r.text!)), 'text += extra if extra.endswith("\\n") else extra + "\\n"');
     }
     insertOverride(ctx, hook, guarded(lines, [...members].sort()));
     ctx.warnings.push(
@@ -76,6 +76,30 @@ export const metricsHookTransform: PythonTransform = {
     );
   },
 };
+
+/**
+ * `name = <expr>` as lines a person reads: a text written as adjacent string literals (one sample per
+ * literal, as the legacy handler had them), alone or %-formatted, gets one literal per line inside
+ * parentheses; the expression is the same (the same bytes are served). Anything else stays one line.
+ */
+function assignment(name: string, expr: string): string[] {
+  const one = [`${name} = ${expr}`];
+  const tree = parsePython(`${name} = ${expr}\n`);
+  if (firstSyntaxError(tree)) return one;
+  const stmt = tree.rootNode.namedChildren;
+  const right = stmt.length === 1 ? stmt[0]!.namedChild(0)?.childForFieldName('right') : null;
+  if (!right) return one;
+  const pieces = (n: SyntaxNode | null | undefined): string[] | null =>
+    n?.type === 'concatenated_string' && n.namedChildren.length > 1 && n.namedChildren.every((c) => c.type === 'string') ? n.namedChildren.map((c) => c.text) : null;
+  const alone = pieces(right);
+  if (alone) return [`${name} = (`, ...alone.map((p) => `    ${p}`), ')'];
+  if (right.type === 'binary_operator' && right.childForFieldName('operator')?.text === '%') {
+    const left = pieces(right.childForFieldName('left'));
+    const args = right.childForFieldName('right');
+    if (left && args) return [`${name} = (`, ...left.map((p) => `    ${p}`), `    % ${args.text}`, ')'];
+  }
+  return one;
+}
 
 /** The /metrics branches of the HTTP handler classes in a removed region, with what each served. */
 function metricsRoutes(region: SyntaxNode, scope: PayloadScope): MetricsRoute[] {
