@@ -66,6 +66,21 @@ async function agent(bus: FakeEventBus, collect: string, publisher: string): Pro
     child.kill('SIGKILL');
     releasePorts([healthPort!]);
   });
+  // The product runs checkEventBus on an agent that already answers /health (after the health
+  // check); so do these tests: its phase deadlines time the bus, not a slow start under load.
+  // Bounded: 30 s for a python3 start and two collection cycles, on a machine as loaded as CI's.
+  const end = Date.now() + 30_000;
+  let cycles = 0;
+  while (cycles < 2 && Date.now() < end && child.exitCode === null) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${healthPort}/health`, { signal: AbortSignal.timeout(2000) });
+      cycles = Number(((await r.json()) as { cycles?: number }).cycles ?? 0);
+    } catch {
+      // not listening yet
+    }
+    if (cycles < 2) await new Promise((r) => setTimeout(r, 50));
+  }
+  expect(cycles, 'the agent answers /health after two collection cycles').toBeGreaterThanOrEqual(2);
   return { child, healthPort: healthPort! };
 }
 

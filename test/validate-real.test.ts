@@ -120,8 +120,11 @@ describe.skipIf(missing.length > 0)('real Redis registry and Prometheus Pushgate
     const put = await fetch(`${gatewayUrl}/metrics/job/NoPush`, { method: 'PUT', body: '# TYPE agent_up gauge\nagent_up{agent="NoPush"} 1\n' });
     expect(put.status).toBe(200);
     await new Promise((r) => setTimeout(r, 1100)); // the earlier push must be older than the run (1 s skew allowed)
-    const r = await validateAgent(options(path.join(FIXTURES, 'broken'), 'no_push', 'NoPush', env, { metricsDeadlineMs: 1000 }));
-    expect(check(r, 'metrics').detail).toMatch(/^no sample labelled agent="NoPush" or job="NoPush" at Pushgateway .* after 1\.0 s; only samples from an earlier push \(its own \/metrics has/);
+    // The deadline runs from the agent's spawn, and the "(its own /metrics has" hint is read once
+    // when it ends: the agent must be serving by then. 10 s (not 1 s) leaves a python3 start on
+    // a loaded machine the time it needs; the earlier push is stale however long we wait.
+    const r = await validateAgent(options(path.join(FIXTURES, 'broken'), 'no_push', 'NoPush', env, { metricsDeadlineMs: 10_000, healthDeadlineMs: 10_000 }));
+    expect(check(r, 'metrics').detail).toMatch(/^no sample labelled agent="NoPush" or job="NoPush" at Pushgateway .* after 10\.0 s; only samples from an earlier push \(its own \/metrics has/);
   });
 
   it('a registry that is down (Redis on a port nothing listens on)', async () => {

@@ -72,7 +72,7 @@ export interface ValidateAgentOptions {
   survivalIntervalMs?: number;
   /** Use these ports instead of free ones (production ports only when asked). */
   ports?: { port?: number; health_port?: number };
-  /** Time allowed for each phase of the EventBus check (default 15 s). */
+  /** Time allowed for each phase of the EventBus check (default 15 s; the bus-down phase, a whole failed publish, gets twice that). */
   eventbusPhaseMs?: number;
   /** The environment the agent inherits (default process.env); the contract's variables are added. */
   baseEnv?: Record<string, string | undefined>;
@@ -283,7 +283,7 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
       : {};
     // What an external registry holds before the agent starts is not its registration.
     const before = enabled.has('registry') ? await registrySnapshot({ kind: o.env.registryKind, url: o.env.registryUrl, name }) : undefined;
-    started = spawnFor(o, launch, o.file, port, healthPort, bus ? timeLimitMs + 3 * eventbusPhaseMs : timeLimitMs, busEnv);
+    started = spawnFor(o, launch, o.file, port, healthPort, bus ? timeLimitMs + 4 * eventbusPhaseMs : timeLimitMs, busEnv);
     const { proc } = started;
     if (!proc.pid) {
       const exit = await proc.exit;

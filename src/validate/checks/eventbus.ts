@@ -14,6 +14,14 @@ export interface EventBusCheckOptions {
   proc?: AgentProcess;
   /** Time allowed for each phase (events arrive, a queue forms, the queue drains). */
   phaseDeadlineMs: number;
+  /**
+   * Time allowed for the queue to form once the bus is down (default twice the phase). The other
+   * phases wait for one call that succeeds; this one waits for a whole publish to give up: a
+   * collection interval, then the base's attempts (3, backing off 0.5 s then 1 s), each through
+   * the agent's own publisher, which may retry again inside (disk-usage-generic-retry: 3 x
+   * 0.5+1+2 s, so a queue 12-13 s after the bus went down on a quiet machine, more under load).
+   */
+  queueDeadlineMs?: number;
   signal?: AbortSignal;
   intervalMs?: number;
 }
@@ -34,12 +42,12 @@ export async function checkEventBus(o: EventBusCheckOptions): Promise<CheckResul
   const every = o.intervalMs ?? 100;
   let lastHealth: Health | null = null;
   /** Wait until `done()` holds; null when it did, else why not. */
-  const until = async (what: string, done: () => Promise<boolean>): Promise<string | null> => {
-    const end = Date.now() + o.phaseDeadlineMs;
+  const until = async (what: string, done: () => Promise<boolean>, deadlineMs = o.phaseDeadlineMs): Promise<string | null> => {
+    const end = Date.now() + deadlineMs;
     for (;;) {
       if (o.proc?.exited()) return `${exitedDetail(o.proc)} (waiting until ${what})`;
       if (await done()) return null;
-      if (Date.now() >= end || o.signal?.aborted) return `not within ${secs(o.phaseDeadlineMs)}: ${what}`;
+      if (Date.now() >= end || o.signal?.aborted) return `not within ${secs(deadlineMs)}: ${what}`;
       await sleep(every, o.signal);
     }
   };
@@ -70,7 +78,7 @@ export async function checkEventBus(o: EventBusCheckOptions): Promise<CheckResul
     lastHealth = await health(o.healthPort);
     queued = Number(lastHealth?.queue_size ?? 0);
     return queued > 0;
-  });
+  }, o.queueDeadlineMs ?? 2 * o.phaseDeadlineMs);
   if (why) {
     await o.bus.start();
     return fail('bus down', why);
