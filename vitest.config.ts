@@ -58,11 +58,16 @@ const PATH = pathWithDirectPython3();
  * The files that cost most CPU (measured alone, test/helpers/cpu-log.ts) start first, so the
  * forks end together: with no results cache (CI's clean clone) vitest orders by file size, which
  * put the 2,000-agent fleet and the -j test, small files, last. The rest keep vitest's order.
+ * The Phase 5 parts of python-hardened mostly wait on the agents they validate (about a quarter
+ * of their wall time is CPU): each starts beside files that compute, not beside one another.
  */
 const HEAVY_FIRST = [
-  'test/python-hardened.test.ts',
   'test/cli-newcomer.test.ts',
+  'test/python-hardened-runtime-1.test.ts',
   'test/cli-batch.test.ts',
+  'test/python-hardened-runtime-2.test.ts',
+  'test/python-hardened.test.ts',
+  'test/python-hardened-runtime-3.test.ts',
   'test/promote.test.ts',
   'test/large-fleet.test.ts',
   'test/record-git.test.ts',
@@ -89,7 +94,7 @@ class HeavyFirst extends BaseSequencer {
  * 2,015 wall-s summed) schedule to about 820-860 s of tests instead of about 1,025-1,180 s; the
  * floor is the CPU, 1,516 CPU-s over 2 cores. Each file keeps its own process and event loop
  * (nothing is shared between files, unlike concurrent tests inside one file, which failed
- * python-hardened's agent windows under load). MIGRATE_TEST_FORKS=N sets another count.
+ * python-hardened's agent windows under load; its Phase 5 is split across files instead). MIGRATE_TEST_FORKS=N sets another count.
  */
 const FORKS = Math.max(1, Number(process.env.MIGRATE_TEST_FORKS) || 3);
 

@@ -2,152 +2,26 @@
 // fixtures/python-hardened/ is scanned and rewritten against the reference
 // HardenedAgentBase (templates/runtime/python/amoskys, copied into each temporary
 // repository); the output equals expected.py byte for byte, parses, byte-compiles, is a
-// fixed point, and meets the case's semantic expectations. One migrated agent is then
-// validated for real with `migrate validate --profile hardened-agent-base`.
+// fixed point, and meets the case's semantic expectations. Each migrated fixture is then
+// validated for real with `migrate validate --profile hardened-agent-base` (Phase 5) in
+// test/python-hardened-runtime-{1,2,3}.test.ts, a third of the cases each.
 // UPDATE_FIXTURES=1 writes expected.py from the current output (review the diff!).
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
-import YAML from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadProfile, templatesDir } from '../src/profile/profile.js';
+import { loadProfile } from '../src/profile/profile.js';
 import { pythonAdapter } from '../src/lang/python/adapter.js';
 import { parsePython, firstSyntaxError, decodePythonSource } from '../src/lang/python/parser.js';
 import { pyCompileAll } from '../src/lang/python/py-compile.js';
-import { ReferenceIndex } from '../src/analysis/references.js';
-import { buildModuleModel } from '../src/lang/python/module-model.js';
 import { scanRepository } from '../src/discover/scan.js';
-import type { AgentInfo, RewriteOutcome } from '../src/core/types.js';
-import { validateCommand } from '../src/commands/validate.js';
 import { planInit } from '../src/commands/init.js';
-import { runCommand } from '../src/commands/run.js';
+import { cases, FIXTURES, migrate, profile, removeRoots, roots, RUNTIME_BASE, stillDefined, stillMentioned, SUPPORT, update } from './helpers/python-hardened.js';
 
-const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/python-hardened');
-const RUNTIME_BASE = path.join(templatesDir(), 'runtime', 'python', 'amoskys');
-const SUPPORT = path.join(FIXTURES, '_support');
-const profile = loadProfile('hardened-agent-base');
-const update = process.env.UPDATE_FIXTURES === '1';
-const roots: string[] = [];
 const toCompile: Array<{ name: string; text: string }> = [];
 
-interface Spec {
-  description?: string;
-  path?: string;
-  scan?: { status: 'legacy' | 'migrated'; class?: string };
-  /** Rewrite even though the scan calls it migrated (an agent on an older base of the same name). */
-  rewrite_migrated?: boolean;
-  expect?: {
-    removed?: string[];
-    kept?: string[];
-    /** Symbols that must be reported; an empty list means nothing may be reported. */
-    kept_for_review?: string[];
-    output_contains?: string[];
-    output_lacks?: string[];
-    warnings_contain?: string[];
-    error_contains?: string;
-    error_line?: number;
-    /** Symbols that must not be reported (defined by the class itself, say). */
-    not_for_review?: string[];
-    /** Text every kept_for_review reason together must contain (the line of a business decision). */
-    review_reason_contains?: string[];
-  };
-  /** How the migrated fixture runs for the Phase 5 checks. */
-  runtime?: {
-    /** Environment for the agent; {root} is the temporary repository. */
-    env?: Record<string, string>;
-    /** Files written into the repository first (relative path -> text). */
-    files?: Record<string, string>;
-    /** Dummy ca.crt/agent.crt/agent.key under {root}/certs (the agent's channel reads them). */
-    certs?: boolean;
-    /** A file appended to every 300 ms while the agent runs (a change for it to report). */
-    touch?: string;
-    /** The line appended to `touch` ({now} is the time in ms); default `changed {now}`. */
-    touch_line?: string;
-    /** A short-lived process started every 300 ms while the agent runs (a change for an agent that reports new processes). */
-    spawn?: boolean;
-    /** After the run: file (relative) -> text it must contain. */
-    afterwards?: Record<string, string>;
-  };
-}
-
-interface Case {
-  name: string;
-  dir: string;
-  spec: Spec;
-  rel: string;
-  expectedFile: string;
-}
-
-const cases: Case[] = readdirSync(FIXTURES, { withFileTypes: true })
-  .filter((d) => d.isDirectory() && !d.name.startsWith('_') && existsSync(path.join(FIXTURES, d.name, 'input.py')))
-  .map((d) => {
-    const dir = path.join(FIXTURES, d.name);
-    const spec: Spec = YAML.parse(readFileSync(path.join(dir, 'case.yaml'), 'utf8')) ?? {};
-    return { name: d.name, dir, spec, rel: spec.path ?? `agents/${d.name.replace(/-/g, '_')}.py`, expectedFile: path.join(dir, 'expected.py') };
-  })
-  .sort((a, b) => a.name.localeCompare(b.name));
-
-/** A fresh repository: the reference HardenedAgentBase where the profile imports it from, the case's extra files, its input. */
-function materialize(c: Case): string {
-  const root = mkdtempSync(path.join(os.tmpdir(), `migrate-hx-${c.name}-`));
-  roots.push(root);
-  cpSync(RUNTIME_BASE, path.join(root, 'amoskys'), { recursive: true });
-  // Loopback stand-ins for grpc, psutil, the generated protobuf modules and the sqlite queue.
-  cpSync(SUPPORT, root, { recursive: true, filter: (src) => !src.endsWith('README.md') });
-  const extra = path.join(c.dir, 'repo');
-  if (existsSync(extra)) cpSync(extra, root, { recursive: true });
-  const dest = path.join(root, c.rel);
-  mkdirSync(path.dirname(dest), { recursive: true });
-  writeFileSync(dest, readFileSync(path.join(c.dir, 'input.py')));
-  return root;
-}
-
-async function migrate(c: Case): Promise<{ agent?: AgentInfo; outcome?: RewriteOutcome; root: string; error?: string }> {
-  const root = materialize(c);
-  const scan = await scanRepository(root, profile);
-  const agent = scan.agents.find((a) => a.file === c.rel);
-  if (!agent) {
-    const skipped = scan.skipped.find((s) => s.file === c.rel);
-    return { root, error: skipped ? `${skipped.file}: ${skipped.reason}` : undefined };
-  }
-  const source = decodePythonSource(readFileSync(path.join(root, c.rel)), c.rel);
-  const asLegacy = c.spec.rewrite_migrated ? { ...agent, status: 'legacy' as const } : agent;
-  const outcome = await pythonAdapter.rewrite({ root, file: path.join(root, c.rel), source, agent: asLegacy, profile });
-  return { agent, outcome, root, error: outcome.status === 'failed' ? outcome.error : undefined };
-}
-
-function stillDefined(output: string, name: string, agentClass?: string): boolean {
-  // Removed from the agent: transport code that moved into the module's EventBusPublisher is
-  // not the agent's any more.
-  const cls = agentClass ? buildModuleModel(output, parsePython(output)).classes.find((c) => c.name === agentClass) : undefined;
-  const scope = cls ? cls.node.text : output;
-  return new RegExp(`\\b(def|class)\\s+${name}\\b|self\\.${name}\\s*(:[^=\\n]+)?=[^=]`).test(scope);
-}
-
-function stillMentioned(output: string, name: string): boolean {
-  return new ReferenceIndex(parsePython(output).rootNode).of(name).length > 0 || stillDefined(output, name);
-}
-
-/** Run a command function, returning what it printed on stdout and its exit code. */
-async function captureStdout(fn: () => Promise<number>): Promise<{ out: string; code: number }> {
-  let out = '';
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    out += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    const code = await fn();
-    return { out, code };
-  } finally {
-    process.stdout.write = write;
-  }
-}
-
-afterAll(() => {
-  for (const r of roots) rmSync(r, { recursive: true, force: true });
-});
+afterAll(removeRoots);
 
 describe('python fixtures, hardened-agent-base profile (seed 001)', () => {
   it('has at least 8 realistic cases', () => {
@@ -271,66 +145,6 @@ describe('python fixtures, hardened-agent-base profile (seed 001)', () => {
       'MemoryPressureAgent (line 50) is already on HardenedAgentBase, the base of profile hardened-agent-base (use --profile hardened-agent-base)',
     );
   });
-
-  // Seed 001's Phase 5 for every fixture that ends `migrated`: `migrate run` writes the _v2, then
-  // `migrate validate` runs it with the reference HardenedAgentBase against the fake EventBus
-  // on loopback: health, registry, metrics, events reach the bus, bus down -> queued locally,
-  // bus back -> the queue drains, SIGTERM ends it cleanly, no new ERROR lines.
-  for (const c of cases.filter((k) => !k.spec.expect?.error_contains)) {
-    it(`${c.name}: Phase 5 at run time (migrated fixtures only)`, async () => {
-      const root = materialize(c);
-      const ran = await captureStdout(() =>
-        runCommand([c.rel], { root, profile: 'hardened-agent-base', validate: false, commit: false, runInBand: true, allowDirty: true, json: true }),
-      );
-      const result = JSON.parse(ran.out).results[0];
-      if (result.status !== 'migrated') {
-        // A human finishes it first; nothing to run. Such a fixture must not claim a runtime.
-        expect(c.spec.runtime, `${c.name} is ${result.status}: it cannot have a runtime section`).toBeUndefined();
-        return;
-      }
-      expect(c.spec.runtime, `${c.name} ends migrated: its case.yaml must say how it runs (runtime:)`).toBeDefined();
-      expect(result, ran.out).toMatchObject({ status: 'migrated', error: null, kept_for_review: [] });
-      expect(readFileSync(path.join(root, c.rel.replace(/\.py$/, '_v2.py')), 'utf8')).toBe(readFileSync(c.expectedFile, 'utf8'));
-      const rt = c.spec.runtime!;
-      const at = (v: string) => v.replaceAll('{root}', root);
-      for (const [rel, text] of Object.entries(rt.files ?? {})) {
-        mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-        writeFileSync(path.join(root, rel), text);
-      }
-      if (rt.certs) {
-        mkdirSync(path.join(root, 'certs'), { recursive: true });
-        for (const n of ['ca.crt', 'agent.crt', 'agent.key']) writeFileSync(path.join(root, 'certs', n), `test ${n}\n`);
-      }
-      const env = Object.fromEntries(Object.entries(rt.env ?? {}).map(([k, v]) => [k, at(String(v))]));
-      const saved = { ...process.env };
-      Object.assign(process.env, env);
-      // An agent that reports changes only (FIM) gets one to report while it runs.
-      const touchLine = () => (rt.touch_line ?? 'changed {now}').replaceAll('{now}', String(Date.now())) + '\n';
-    const touch = rt.touch ? setInterval(() => appendFileSync(at(rt.touch!), touchLine()), 300) : undefined;
-      // On a quiet machine no process may start in the bus-down window: the agent would have nothing to queue.
-      const spawner = rt.spawn ? setInterval(() => spawn('sleep', ['0.2'], { stdio: 'ignore' }).on('error', () => undefined), 300) : undefined;
-      let out: string;
-      let code: number;
-      try {
-        ({ out, code } = await captureStdout(() => validateCommand([c.rel], { root, profile: 'hardened-agent-base', json: true, registryDeadline: 15 })));
-      } finally {
-        if (touch) clearInterval(touch);
-        if (spawner) clearInterval(spawner);
-        for (const k of Object.keys(env)) {
-          if (saved[k] === undefined) delete process.env[k];
-          else process.env[k] = saved[k];
-        }
-      }
-      const report = JSON.parse(out).results[0];
-      expect(report.output).toBe(c.rel.replace(/\.py$/, '_v2.py'));
-      expect(report.validation.checks.map((k: { name: string; ok: boolean }) => `${k.name}:${k.ok}`), JSON.stringify(report.validation.checks)).toEqual([
-        'health:true', 'registry:true', 'metrics:true', 'eventbus:true', 'shutdown:true', 'log:true',
-      ]);
-      expect(report.validation.checks.some((k: { skipped?: boolean }) => k.skipped)).toBe(false);
-      expect(code).toBe(0);
-      for (const [rel, needle] of Object.entries(rt.afterwards ?? {})) expect(readFileSync(path.join(root, rel), 'utf8')).toContain(at(needle));
-    }, 120_000);
-  }
 });
 
 describe('reference HardenedAgentBase (templates/runtime/python/amoskys)', () => {

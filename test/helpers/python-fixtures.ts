@@ -76,12 +76,17 @@ export function materialize(c: FixtureCase, into?: string): string {
   const root = into ?? mkdtempSync(path.join(os.tmpdir(), `migrate-fx-${c.name}-`));
   if (c.spec.base === 'reference') cpSync(path.join(REFERENCE_BASE, 'common'), path.join(root, 'common'), { recursive: true });
   else cpSync(FIXTURE_BASE, root, { recursive: true, filter: (src) => !src.endsWith('README.md') });
-  const extra = path.join(c.dir, 'repo');
-  if (existsSync(extra)) cpSync(extra, root, { recursive: true });
-  const dest = path.join(root, c.rel);
-  mkdirSync(path.dirname(dest), { recursive: true });
-  writeFileSync(dest, readFileSync(path.join(c.dir, 'input.py')));
+  writeCaseFiles(c.dir, root, c.rel);
   return root;
+}
+
+/** A case's own files into `root`: its extra files (the case's repo/ folder), then its input.py at `rel`. */
+export function writeCaseFiles(caseDir: string, root: string, rel: string): void {
+  const extra = path.join(caseDir, 'repo');
+  if (existsSync(extra)) cpSync(extra, root, { recursive: true });
+  const dest = path.join(root, rel);
+  mkdirSync(path.dirname(dest), { recursive: true });
+  writeFileSync(dest, readFileSync(path.join(caseDir, 'input.py')));
 }
 
 /** Every case in one repository (for CLI tests of scan and run --all); they must share one base. */
