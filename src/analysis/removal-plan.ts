@@ -139,8 +139,12 @@ export class RemovalPlan {
           }
         }
         if (shared.has(name)) continue;
+        // Threads serving this removed server, listed beside threads that stay: each Thread(...) goes whole
+        // (its `name="health"` string included).
+        const threads = p.kind === 'attribute' ? ctx.refs.of(name).map((r) => threadElement(r.node, true)).filter((t): t is SyntaxNode => t !== null) : [];
         const uses = ctx.refs.of(name).filter((r) => {
           if (ranges.contains(r.start, r.end)) return false;
+          if (threads.some((t) => t.startIndex <= r.start && r.end <= t.endIndex)) return false;
           // One element of a literal collection iterated for set-up or teardown: the element goes.
           if (collectionElement(r.node) && (p.kind === 'attribute' || p.kind === 'method')) return false;
           // A thread of a removed loop, listed beside threads that stay: that Thread(...) element goes.
@@ -337,13 +341,17 @@ export function collectionElement(ref: SyntaxNode): SyntaxNode | null {
 /**
  * `self.m` handed as `target=` to a Thread built as one element of a literal list or tuple
  * (`self.threads = [Thread(target=self._health_loop), Thread(target=self._work)]`): that Thread
- * call, else null.
+ * call, else null. With `bound`, `self.m` is a member whose bound method is the target
+ * (`Thread(target=self.health.serve_forever)`).
  */
-export function threadElement(ref: SyntaxNode): SyntaxNode | null {
+export function threadElement(ref: SyntaxNode, bound = false): SyntaxNode | null {
   const attr = ref.parent?.type === 'attribute' && ref.parent.childForFieldName('attribute')?.id === ref.id ? ref.parent : null;
   if (!attr || attr.childForFieldName('object')?.text !== 'self') return null;
-  const kw = attr.parent;
-  if (kw?.type !== 'keyword_argument' || kw.childForFieldName('name')?.text !== 'target' || kw.childForFieldName('value')?.id !== attr.id) return null;
+  // `bound`: `target=self.httpd.serve_forever`, the member's bound method (not called) is the thread's work.
+  const value = bound ? (attr.parent?.type === 'attribute' && attr.parent.childForFieldName('object')?.id === attr.id ? attr.parent : null) : attr;
+  if (!value) return null;
+  const kw = value.parent;
+  if (kw?.type !== 'keyword_argument' || kw.childForFieldName('name')?.text !== 'target' || kw.childForFieldName('value')?.id !== value.id) return null;
   const call = kw.parent?.parent;
   if (call?.type !== 'call' || !/(^|\.)Thread$/.test(callee(call) ?? '')) return null;
   const coll = call.parent;

@@ -25,6 +25,16 @@ export const entrypoint: PythonTransform = {
     const scopes = entryScopes(ctx.module);
     const factories = factoryMethods(cls);
     let constructed = false;
+    // The entry point's run() mode (`agent = Agent(...); agent.run()`), beside which another construction
+    // may serve a one-shot mode (`Agent().route_pending()` for a `once` subcommand).
+    let runMode: SyntaxNode | null = null;
+    for (const scope of scopes) {
+      walk(scope, (n) => {
+        if (runMode || n.type !== 'call' || !constructsClass(n, cls, factories)) return;
+        const started = startCallOn(ctx, scope, n);
+        if (started?.childForFieldName('function')?.childForFieldName('attribute')?.text === runMethod) runMode = started;
+      });
+    }
     for (const scope of scopes) {
       walk(scope, (n) => {
         if (n.type !== 'call' || !constructsClass(n, cls, factories)) return;
@@ -37,6 +47,15 @@ export const entrypoint: PythonTransform = {
         const exists = ctx.agent.methods.has(method.text) || ctx.base.methods.has(method.text);
         if (removedByUs || !exists) {
           ctx.edits.replace(method.startIndex, method.endIndex, runMethod, label);
+        } else if (runMode && !baseStartsInRun(ctx) && ctx.base.binds.length > 0) {
+          // A one-shot mode beside the run() mode: constructing the agent now starts the base (it binds its
+          // ports, registers and takes the signals while constructed), so this mode, run beside the agent,
+          // finds its ports taken, and leaves a registration behind when it exits without stop().
+          const own = ctx.agent.methods.get(method.text);
+          keep(ctx, `${cls.name}.${method.text}`, n.startPosition.row + 1,
+            `the entry point also constructs ${cls.name} only to call ${method.text}() (line ${n.startPosition.row + 1}${own ? `; ${method.text}() at ${ctx.file}:${own.line}` : ''}), ` +
+              `a mode beside the ${runMethod}() one (line ${(runMode as SyntaxNode).startPosition.row + 1}); ${ctx.profile.base_class}'s constructor now binds ${ctx.base.binds.join(', ')}, registers and installs its signal handlers, ` +
+              `so this mode clashes with a running agent's ports and leaves its registration behind; decide how this mode should run on the base`);
         } else if (baseStartsInRun(ctx)) {
           // The base starts nothing when constructed (its services, health included, and its
           // hook loop all start in its run method): an agent started another way gets none of it.

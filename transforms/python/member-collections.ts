@@ -4,7 +4,8 @@
 // one element keeps its comma so the loop still iterates it. Likewise a thread whose target is a
 // removed method, built beside threads that stay (`self.threads = [Thread(target=self._health_loop),
 // Thread(target=self._work)]`): its Thread(...) element goes, also when the base has a method of that
-// name (the list would start the base's loop a second time).
+// name (the list would start the base's loop a second time); and a thread serving a removed server
+// (`Thread(target=self.health.serve_forever)`) listed beside threads that stay.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
@@ -21,6 +22,17 @@ export const memberCollections: PythonTransform = {
       if (p.kind === 'method' && !p.callsReachBase) {
         for (const r of ctx.refs.of(name)) {
           const element = threadElement(r.node);
+          if (!element || isRemoved(ctx, element)) continue;
+          const coll = element.parent!;
+          const entry = byCollection.get(coll.id) ?? { coll, going: [] };
+          if (!entry.going.some((g) => g.id === element.id)) entry.going.push(element);
+          byCollection.set(coll.id, entry);
+        }
+      }
+      // A removed server served by a thread listed beside threads that stay (`Thread(target=self.health.serve_forever)`).
+      if (p.kind === 'attribute' && !(ctx.baseOwned.has(name) && p.sharedWithBase !== false)) {
+        for (const r of ctx.refs.of(name)) {
+          const element = threadElement(r.node, true);
           if (!element || isRemoved(ctx, element)) continue;
           const coll = element.parent!;
           const entry = byCollection.get(coll.id) ?? { coll, going: [] };

@@ -52,9 +52,13 @@ export const removeHealth: PythonTransform = {
       }
     }
     const factories = handlerFactories(ctx, endpoints);
+    const callbacks = endpointCallbacks(ctx, endpoints);
     for (const [name, fn] of agent.methods) {
       if (HEALTH_LOOP_METHOD.test(name) || listenerHandlers.has(name) || (!HEALTH_PAYLOAD_METHOD.test(name) && !lifecycle.has(name) && receivesOn(fn.body, endpoints))) {
         proposeHealthLoop(ctx, name);
+      } else if (callbacks.has(name) && !lifecycle.has(name)) {
+        // Goes only when its every use went with the endpoint's set-up (the plan's use check).
+        proposeHealthLoop(ctx, name, 'the callback registered for the health endpoint (selector data / reader), which answers its probes (the base serves /health)');
       } else if (!lifecycle.has(name) && returnedEndpoint(fn, healthPorts, servers) !== null && returnedToEndpoint(ctx, name, endpoints)) {
         proposeHealthLoop(ctx, name, 'builds and returns the health server (the base serves /health)');
       } else if (!lifecycle.has(name) && setsUpEndpointOnly(fn, endpoints)) {
@@ -855,6 +859,24 @@ function agentCallStatements(ctx: PythonTransformContext, name: string): SyntaxN
 }
 
 /** Does the code receive on (accept from, poll, serve) one of these attributes? */
+/**
+ * Methods handed, uncalled, to a call that also takes a health endpoint: the callback that answers it
+ * when it is ready (`self.selector.register(self.health_listener, selectors.EVENT_READ, self._answer_health)`,
+ * `loop.add_reader(self.health_sock, self._on_probe)`).
+ */
+function endpointCallbacks(ctx: PythonTransformContext, endpoints: Set<string>): Set<string> {
+  const out = new Set<string>();
+  if (!endpoints.size) return out;
+  walk(ctx.agent.cls.node, (n) => {
+    if (n.type !== 'call') return;
+    const args = (n.childForFieldName('arguments')?.namedChildren ?? []).map((a) => (a.type === 'keyword_argument' ? a.childForFieldName('value') : a));
+    const attrs = args.map((a) => (a ? selfAttribute(a) : null));
+    if (!attrs.some((a) => a !== null && endpoints.has(a))) return;
+    for (const a of attrs) if (a !== null && ctx.agent.methods.has(a)) out.add(a);
+  });
+  return out;
+}
+
 function receivesOn(body: SyntaxNode, attrs: Set<string>): boolean {
   if (!attrs.size) return false;
   let found = false;
