@@ -53,6 +53,12 @@ interface CycleWork {
   jitter: string | null;
   /** The loop kept a fixed cadence (slept the interval minus the cycle's time): its clock locals. */
   cadence: string[];
+  /**
+   * `except OSError as e: logger.error("... retrying next cycle: %s", e)` around collect() in the
+   * loop: the base's loop catches a failing collect_data() itself, so these log lines are no
+   * longer written (the user is told which, by line).
+   */
+  absorbed: Array<{ clause: SyntaxNode; logs: SyntaxNode[] }>;
 }
 
 const memo = new WeakMap<PythonTransformContext, Analysis<RunPlan>>();
@@ -95,7 +101,7 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   // Shape: locals, logs, one `while True:` (maybe inside try/except KeyboardInterrupt) holding
   // one self.collect() (maybe inside try/except that logs) and one sleep.
   const locals = new Set<string>();
-  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], jitter: null, cadence: [] };
+  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], jitter: null, cadence: [], absorbed: [] };
   // `except OSError: failures += 1; delay = min(interval * 2 ** failures, MAX); log; sleep(delay); continue`
   // around collect(): a back-off the base's loop replaces (a failing collect_data() is logged and
   // counted, and the next cycle comes after collection_interval). Its counters go with it.
@@ -211,6 +217,10 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
         for (const c of s.namedChildren) {
           if (c.type === 'except_clause' || c.type === 'finally_clause' || c.type === 'else_clause') {
             const b = c.namedChildren.find((x) => x.type === 'block');
+            if (c.type === 'except_clause' && inLoop && b) {
+              const logs = statements(b).filter((x) => x.type === 'expression_statement' && isLogCall(x.namedChild(0)));
+              if (logs.length) work.absorbed.push({ clause: c, logs });
+            }
             if (!b || statements(b).every((x) => isTrivial(x) || x.type === 'break_statement')) continue;
             if (c.type === 'except_clause' && inLoop && statements(b).every((x) => isTrivial(x) || x.type === 'continue_statement' || isBackoffStep(x, backoff, param?.name ?? null))) continue;
             // `finally:` around the loop: the agent's own teardown (`self._close_log()`, `self.db.close()`),
@@ -715,6 +725,14 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
   if (work.each.length) ctx.warnings.push(`${cls}: run()'s per-cycle statements before collect() now open ${fn.name === 'collect' ? 'collect_data' : fn.name}()`);
   if (work.backoff.length) {
     ctx.warnings.push(`${cls}: run()'s back-off on consecutive failures of ${fn.name}() (${work.backoff.join(', ')}) dropped: the base logs and counts a failing collect_data() (errors, last_error on /health) and runs the next cycle after collection_interval`);
+  }
+  for (const { clause, logs } of work.absorbed) {
+    const head = clause.text.split('\n')[0]!.trim();
+    const lines = logs.map((x) => `line ${x.startPosition.row + 1}: ${x.text.split('\n')[0]!.trim().slice(0, 90)}`).join('; ');
+    ctx.warnings.push(
+      `${cls}: run()'s \`${head}\` around ${fn.name}() (line ${clause.startPosition.row + 1}) is gone with the loop, and its log line${logs.length > 1 ? 's are' : ' is'} no longer written (${lines}): ` +
+        `the base's loop catches a failing collect_data() itself and logs "collect_data failed" with the traceback (counted in errors, last_error on /health); move the line into collect_data() by hand if operators or alerts match on it`,
+    );
   }
   if (work.cadence.length) {
     ctx.warnings.push(`${cls}: run() kept a fixed cadence (it slept the interval minus the time the cycle took, with ${work.cadence.join(', ')}); the base waits collection_interval after each cycle, so the period grows by the cycle's own duration`);
