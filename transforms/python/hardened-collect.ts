@@ -43,7 +43,7 @@ export const hardenedCollectPropose: PythonTransform = {
     for (const s of a.value.publishStmts) {
       // Rewritten in place to the base's queued publish when the cycle reads the answer; gathered
       // in place (`events.append(<event>)`) when the cycle published from inside its own branches.
-      const replacement = a.value.queued?.get(s.id) ?? gather?.appends.get(s.id);
+      const replacement = a.value.queued?.get(s.id) ?? a.value.replaced?.get(s.id) ?? gather?.appends.get(s.id);
       ctx.plan.proposeStatement({ node: s, symbol: `${a.value.fn.name}: ${s.text.split('\n')[0]!.trim()}`, finding: 'publish', reason: 'the base publishes what collect_data() returns', requires: run, ...(replacement !== undefined ? { replacement } : {}) });
     }
     // The drain goes only when nothing can fill the legacy queue any more.

@@ -76,6 +76,8 @@ export interface CollectPlan {
    * text. The hook then returns [] (every report went out at once, as before).
    */
   queued?: Map<number, string>;
+  /** Publish statements replaced rather than removed (`return self._publish(t)` → `return [t]`), by statement id. */
+  replaced?: Map<number, string>;
 }
 
 export type Analysis<T> = { ok: true; value: T } | { ok: false; reason: string; line: number };
@@ -1020,10 +1022,27 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
   const returns: Array<{ node: SyntaxNode; text: string }> = [];
   /** Queued mode: publish statements rewritten in place to the base's queued publish (see queuedPublishes). */
   const rewritten = new Map<number, string>();
+  /** `return self._publish(event)` ending the cycle (see below): it becomes `return [event]`. */
+  let publishReturn: SyntaxNode | null = null;
   const queuedPublish = ctx.base.queuedPublish && !ctx.agent.methods.has(ctx.base.queuedPublish) ? ctx.base.queuedPublish : null;
   for (const [i, s] of stmts.entries()) {
     if (statusStmts.includes(s)) continue;
     if (s === statusReturn) continue;
+    // `return self._publish_telemetry(telemetry)` ending the cycle, whose answer nobody reads (run()
+    // calls the cycle as a statement): the publish, and `return [telemetry]` in its place.
+    if (!queued && s.type === 'return_statement' && i === stmts.length - 1 && unused) {
+      const v = s.namedChild(0);
+      const f = v?.type === 'call' ? v.childForFieldName('function') : null;
+      const m = f?.type === 'attribute' ? selfAttribute(f) : null;
+      const args = v?.type === 'call' ? v.childForFieldName('arguments')!.namedChildren : [];
+      if (m && transport(m) && isPublish(ctx, m) && args.length === 1 && args[0]!.type === 'identifier') {
+        publishStmts.push(s);
+        publishers.add(m);
+        publishReturn = s;
+        if (!events.includes(args[0]!.text)) events.push(args[0]!.text);
+        continue;
+      }
+    }
     const own = selfCall(s);
     const mod = own ? null : moduleCall(ctx, s);
     const sc = own ?? mod;
@@ -1249,13 +1268,15 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
   let bad: SyntaxNode | null = null;
   walk(fn.body, (n) => {
     if (bad || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-    if (n.type === 'return_statement' && n.id !== statusReturn?.id && !constReturn(n)) bad = n;
+    if (n.type === 'return_statement' && n.id !== statusReturn?.id && n.id !== publishReturn?.id && !constReturn(n)) bad = n;
     if (n.type === 'yield') bad = n;
   });
   if (bad) return fail(`${name}() ${(bad as SyntaxNode).type === 'yield' ? 'is a generator' : `returns ${head(bad)}`} (line ${line(bad)})`, line(bad));
   const last = stmts[stmts.length - 1]!;
   let append = false;
-  if (last.type === 'return_statement') returns.push({ node: last, text: `return ${rendered}` });
+  const replaced = new Map<number, string>();
+  if (publishReturn) replaced.set(publishReturn.id, `return ${rendered}`);
+  else if (last.type === 'return_statement') returns.push({ node: last, text: `return ${rendered}` });
   else append = true;
   // Early `return True` inside the working block (nothing new this cycle): no events.
   for (const s of stmts) {
@@ -1276,6 +1297,7 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     value: {
       fn, publishStmts: [...publishStmts, ...statusStmts], drainStmts, events: rendered, returns, block: stmts, append, counters, publishers: [...publishers], resultChecked, moduleFns: [...moduleFns], raising,
       ...(rewritten.size ? { queued: rewritten } : {}),
+      ...(replaced.size ? { replaced } : {}),
     },
   };
 }
