@@ -236,6 +236,15 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
         }
         continue;
       }
+      // `self.running = True` right before `while self.running:`: the loop's own start (checked
+      // below to be the flag of the loop that follows, read nowhere but run()).
+      if (!inLoop && loops === 0 && e?.type === 'assignment' && ['true', 'false'].includes(e.childForFieldName('right')?.type ?? '')) {
+        const attr = selfAttribute(e.childForFieldName('left')!);
+        if (attr) {
+          flagStarts.push({ stmt: s, attr });
+          continue;
+        }
+      }
       // Before the loop, a check that ends run() early (`if not self._certs_present(): ...; return`)
       // is one-time initialisation that can fail: setup() returns False in its place.
       if (s.type === 'if_statement' && !inLoop && loops === 0 && isStartGuard(s)) {
@@ -272,6 +281,7 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   let flagLoop: SyntaxNode | null = null;
   let loopEvent: string | null = null;
   const installs: SyntaxNode[] = [];
+  const flagStarts: Array<{ stmt: SyntaxNode; attr: string }> = [];
   const clocks = clockLocals(fn.body, param?.name ?? null);
   let cadenceSleepStmt: SyntaxNode | null = null;
   visit(fn.body, false);
@@ -297,6 +307,20 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
       );
     }
     return fail(`run() does more than loop over ${cycleMethod(ctx)}() (line ${at}: ${b.text.split('\n')[0]!.trim().slice(0, 50)})`, fn.line);
+  }
+  // `self.running = True` before the loop: the loop's own flag (the base's is_running replaces it),
+  // and only when nothing but run() reads it (a thread or method reading it would see it stay unset).
+  for (const { stmt, attr } of flagStarts) {
+    const readElsewhere = ctx.refs.of(attr).some((r) => {
+      if (r.kind !== 'attribute') return false;
+      if (fn.outer.startIndex <= r.start && r.end <= fn.outer.endIndex) return false;
+      const a = r.node.parent;
+      const asg = a?.parent;
+      return !(asg && (asg.type === 'assignment' || asg.type === 'augmented_assignment') && asg.childForFieldName('left')?.id === a!.id);
+    });
+    if (!flagLoop || loopFlagOf(flagLoop) !== attr || readElsewhere || ctx.baseOwned.has(attr)) {
+      return fail(`run() does more than loop over ${cycleMethod(ctx)}() (line ${stmt.startPosition.row + 1}: ${stmt.text.split('\n')[0]!.trim().slice(0, 50)})`, fn.line);
+    }
   }
   if (loops !== 1 || collects !== 1 || !sleep) return fail('run() is not `while True: collect(); sleep(interval)`', fn.line);
   // The handlers run() installs may only end this loop: log, and set its flag or event. Anything
