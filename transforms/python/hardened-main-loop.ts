@@ -268,6 +268,12 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
         work.before.push(s);
         continue;
       }
+      // `self._status_thread.start()` / `threading.Thread(target=self._status_loop, ...).start()` before
+      // the loop: a business thread started once, which setup() starts in the same place now.
+      if (!inLoop && loops === 0 && threadStart(ctx, s)) {
+        work.before.push(s);
+        continue;
+      }
       // After a loop on a flag (`while not self._shutdown:`), which ends when the agent is stopped: its
       // teardown (`self._metrics_server.shutdown()`), which shutdown() runs now, like a finally: around it.
       if (!inLoop && loops > 0 && flagLoop && s.parent?.id === flagLoop.parent?.id && (isSelfCall(s) || isSelfMemberCall(s))) {
@@ -681,6 +687,32 @@ function isSelfCall(stmt: SyntaxNode): boolean {
 }
 
 /** `self.<member>.<method>(...)` as a statement: a call on one of the agent's objects. */
+/**
+ * `<thread>.start()` as a statement, the thread being `threading.Thread(...)` built right there or a
+ * self attribute the agent assigns only from `threading.Thread(...)`.
+ */
+function threadStart(ctx: PythonTransformContext, stmt: SyntaxNode): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  const fn = e?.type === 'call' ? e.childForFieldName('function') : null;
+  if (fn?.type !== 'attribute' || fn.childForFieldName('attribute')?.text !== 'start') return false;
+  if (e!.childForFieldName('arguments')!.namedChildCount) return false;
+  const isThread = (n: SyntaxNode | null | undefined) => n?.type === 'call' && /^(threading\.)?Thread$/.test(callee(n) ?? '');
+  const obj = fn.childForFieldName('object');
+  if (isThread(obj)) return true;
+  const attr = obj ? selfAttribute(obj) : null;
+  if (!attr || ctx.baseOwned.has(attr)) return false;
+  let assigned = 0;
+  let threads = 0;
+  for (const m of ctx.agent.methods.values()) {
+    walk(m.body, (n) => {
+      if (n.type !== 'assignment' || selfAttribute(n.childForFieldName('left')!) !== attr) return;
+      assigned++;
+      if (isThread(n.childForFieldName('right'))) threads++;
+    });
+  }
+  return assigned > 0 && assigned === threads;
+}
+
 function isSelfMemberCall(stmt: SyntaxNode): boolean {
   const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
   const fn = e?.type === 'call' ? e.childForFieldName('function') : null;

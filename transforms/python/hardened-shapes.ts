@@ -933,10 +933,12 @@ function readCollectAccumulating(ctx: PythonTransformContext): Analysis<CollectP
  * self._queue_telemetry(t)` answering False), and no path falls off the end. A count of what
  * the bus took (`return len(acked)`) is not such an answer.
  */
-function answersYesNo(ctx: PythonTransformContext, method: string, seen = new Set<string>()): boolean {
+function answersYesNo(ctx: PythonTransformContext, method: string, seen = new Map<string, boolean>()): boolean {
   const fn = ctx.agent.methods.get(method);
-  if (!fn || fn.isAsync || seen.has(method)) return false;
-  seen.add(method);
+  // A method already answered for keeps its answer; one still being read (a cycle) is no answer.
+  if (seen.has(method)) return seen.get(method)!;
+  if (!fn || fn.isAsync) return false;
+  seen.set(method, false);
   let ok = true;
   walk(fn.body, (n) => {
     if (!ok || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
@@ -948,7 +950,9 @@ function answersYesNo(ctx: PythonTransformContext, method: string, seen = new Se
     const m = c?.type === 'attribute' ? selfAttribute(c) : null;
     if (!m || !answersYesNo(ctx, m, seen)) ok = false;
   });
-  return ok && endsInReturn(statements(fn.body).filter((x) => !isDocstring(x)));
+  const answer = ok && endsInReturn(statements(fn.body).filter((x) => !isDocstring(x)));
+  seen.set(method, answer);
+  return answer;
 }
 
 /** Every path through the statements ends in a return or a raise. */
