@@ -32,9 +32,18 @@ export const hardenedCollectPropose: PythonTransform = {
     if (a.value.loop) return;
     const run = requiresRun(ctx);
     const gather = a.value.accumulate;
+    if (a.value.queued) {
+      // The base's queued publish sends through the publisher it is handed: the transport must move into one.
+      const p = analyzePublisher(ctx);
+      if (!p.ok || p.value.module) {
+        keep(ctx, a.value.fn.name, a.value.fn.line, `${a.value.fn.name}() reads what its publish answers; the base's ${ctx.base.queuedPublish}() could answer it, but no EventBusPublisher can be built from the transport${p.ok ? '' : ` (${p.reason})`}; not turned into ${HOOK}()`);
+        return;
+      }
+    }
     for (const s of a.value.publishStmts) {
-      // Gathered in place (`events.append(<event>)`) when the cycle published from inside its own branches.
-      const replacement = gather?.appends.get(s.id);
+      // Rewritten in place to the base's queued publish when the cycle reads the answer; gathered
+      // in place (`events.append(<event>)`) when the cycle published from inside its own branches.
+      const replacement = a.value.queued?.get(s.id) ?? a.value.replaced?.get(s.id) ?? gather?.appends.get(s.id);
       ctx.plan.proposeStatement({ node: s, symbol: `${a.value.fn.name}: ${s.text.split('\n')[0]!.trim()}`, finding: 'publish', reason: 'the base publishes what collect_data() returns', requires: run, ...(replacement !== undefined ? { replacement } : {}) });
     }
     // The drain goes only when nothing can fill the legacy queue any more.
@@ -74,6 +83,17 @@ export const hardenedCollect: PythonTransform = {
       const start = lineStart(ctx.source, at.startIndex);
       ctx.edits.insert(start, `${indentAt(ctx.source, at.startIndex)}${a.value.accumulate.name} = []${ctx.layout.eol}`, label);
       ctx.warnings.push(`${ctx.agent.cls.name}: ${fn.name}() published ${a.value.publishStmts.length === 1 ? 'from inside its own branches' : `at ${a.value.publishStmts.length} places`} (lines ${a.value.publishStmts.map((x) => x.startPosition.row + 1).join(', ')}); each event is gathered there into ${a.value.accumulate.name}, which ${HOOK}() returns, and the base publishes them together after the cycle`);
+    }
+    if (a.value.queued) {
+      const q = ctx.base.queuedPublish;
+      for (const s of a.value.publishStmts) {
+        const text = a.value.queued.get(s.id);
+        if (text === undefined) continue;
+        ctx.warnings.push(
+          `${ctx.agent.cls.name}: ${fn.name}() reads what its publish answers (line ${s.startPosition.row + 1}: ${s.text.split('\n')[0]!.trim()}); it publishes there at once through the base's ${q}() now (${text.split('\n')[0]!.trim()}): ` +
+            `sent through EventBusPublisher with the base's retries and breaker, False when kept in the base's local_queue, as the legacy publish answered; ${HOOK}() returns [] and the base drains its backlog after the cycle (before: before the publish)`,
+        );
+      }
     }
     for (const c of a.value.counters) {
       ctx.warnings.push(`${ctx.agent.cls.name}: self.${c} counted publishes for log lines only and no longer counts (the base counts events_published, on /health and /metrics)`);

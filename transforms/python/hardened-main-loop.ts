@@ -53,6 +53,12 @@ interface CycleWork {
   jitter: string | null;
   /** The loop kept a fixed cadence (slept the interval minus the cycle's time): its clock locals. */
   cadence: string[];
+  /**
+   * `except OSError as e: logger.error("... retrying next cycle: %s", e)` around collect() in the
+   * loop: the base's loop catches a failing collect_data() itself, so these log lines are no
+   * longer written (the user is told which, by line).
+   */
+  absorbed: Array<{ clause: SyntaxNode; logs: SyntaxNode[] }>;
 }
 
 const memo = new WeakMap<PythonTransformContext, Analysis<RunPlan>>();
@@ -95,7 +101,7 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   // Shape: locals, logs, one `while True:` (maybe inside try/except KeyboardInterrupt) holding
   // one self.collect() (maybe inside try/except that logs) and one sleep.
   const locals = new Set<string>();
-  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], jitter: null, cadence: [] };
+  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], jitter: null, cadence: [], absorbed: [] };
   // `except OSError: failures += 1; delay = min(interval * 2 ** failures, MAX); log; sleep(delay); continue`
   // around collect(): a back-off the base's loop replaces (a failing collect_data() is logged and
   // counted, and the next cycle comes after collection_interval). Its counters go with it.
@@ -211,6 +217,10 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
         for (const c of s.namedChildren) {
           if (c.type === 'except_clause' || c.type === 'finally_clause' || c.type === 'else_clause') {
             const b = c.namedChildren.find((x) => x.type === 'block');
+            if (c.type === 'except_clause' && inLoop && b) {
+              const logs = statements(b).filter((x) => x.type === 'expression_statement' && isLogCall(x.namedChild(0)));
+              if (logs.length) work.absorbed.push({ clause: c, logs });
+            }
             if (!b || statements(b).every((x) => isTrivial(x) || x.type === 'break_statement')) continue;
             if (c.type === 'except_clause' && inLoop && statements(b).every((x) => isTrivial(x) || x.type === 'continue_statement' || isBackoffStep(x, backoff, param?.name ?? null))) continue;
             // `finally:` around the loop: the agent's own teardown (`self._close_log()`, `self.db.close()`),
@@ -225,6 +235,15 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
           }
         }
         continue;
+      }
+      // `self.running = True` right before `while self.running:`: the loop's own start (checked
+      // below to be the flag of the loop that follows, read nowhere but run()).
+      if (!inLoop && loops === 0 && e?.type === 'assignment' && ['true', 'false'].includes(e.childForFieldName('right')?.type ?? '')) {
+        const attr = selfAttribute(e.childForFieldName('left')!);
+        if (attr) {
+          flagStarts.push({ stmt: s, attr });
+          continue;
+        }
       }
       // Before the loop, a check that ends run() early (`if not self._certs_present(): ...; return`)
       // is one-time initialisation that can fail: setup() returns False in its place.
@@ -249,6 +268,12 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
         work.before.push(s);
         continue;
       }
+      // `self._status_thread.start()` / `threading.Thread(target=self._status_loop, ...).start()` before
+      // the loop: a business thread started once, which setup() starts in the same place now.
+      if (!inLoop && loops === 0 && threadStart(ctx, s)) {
+        work.before.push(s);
+        continue;
+      }
       // After a loop on a flag (`while not self._shutdown:`), which ends when the agent is stopped: its
       // teardown (`self._metrics_server.shutdown()`), which shutdown() runs now, like a finally: around it.
       if (!inLoop && loops > 0 && flagLoop && s.parent?.id === flagLoop.parent?.id && (isSelfCall(s) || isSelfMemberCall(s))) {
@@ -262,6 +287,7 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   let flagLoop: SyntaxNode | null = null;
   let loopEvent: string | null = null;
   const installs: SyntaxNode[] = [];
+  const flagStarts: Array<{ stmt: SyntaxNode; attr: string }> = [];
   const clocks = clockLocals(fn.body, param?.name ?? null);
   let cadenceSleepStmt: SyntaxNode | null = null;
   visit(fn.body, false);
@@ -287,6 +313,20 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
       );
     }
     return fail(`run() does more than loop over ${cycleMethod(ctx)}() (line ${at}: ${b.text.split('\n')[0]!.trim().slice(0, 50)})`, fn.line);
+  }
+  // `self.running = True` before the loop: the loop's own flag (the base's is_running replaces it),
+  // and only when nothing but run() reads it (a thread or method reading it would see it stay unset).
+  for (const { stmt, attr } of flagStarts) {
+    const readElsewhere = ctx.refs.of(attr).some((r) => {
+      if (r.kind !== 'attribute') return false;
+      if (fn.outer.startIndex <= r.start && r.end <= fn.outer.endIndex) return false;
+      const a = r.node.parent;
+      const asg = a?.parent;
+      return !(asg && (asg.type === 'assignment' || asg.type === 'augmented_assignment') && asg.childForFieldName('left')?.id === a!.id);
+    });
+    if (!flagLoop || loopFlagOf(flagLoop) !== attr || readElsewhere || ctx.baseOwned.has(attr)) {
+      return fail(`run() does more than loop over ${cycleMethod(ctx)}() (line ${stmt.startPosition.row + 1}: ${stmt.text.split('\n')[0]!.trim().slice(0, 50)})`, fn.line);
+    }
   }
   if (loops !== 1 || collects !== 1 || !sleep) return fail('run() is not `while True: collect(); sleep(interval)`', fn.line);
   // The handlers run() installs may only end this loop: log, and set its flag or event. Anything
@@ -647,6 +687,32 @@ function isSelfCall(stmt: SyntaxNode): boolean {
 }
 
 /** `self.<member>.<method>(...)` as a statement: a call on one of the agent's objects. */
+/**
+ * `<thread>.start()` as a statement, the thread being `threading.Thread(...)` built right there or a
+ * self attribute the agent assigns only from `threading.Thread(...)`.
+ */
+function threadStart(ctx: PythonTransformContext, stmt: SyntaxNode): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  const fn = e?.type === 'call' ? e.childForFieldName('function') : null;
+  if (fn?.type !== 'attribute' || fn.childForFieldName('attribute')?.text !== 'start') return false;
+  if (e!.childForFieldName('arguments')!.namedChildCount) return false;
+  const isThread = (n: SyntaxNode | null | undefined) => n?.type === 'call' && /^(threading\.)?Thread$/.test(callee(n) ?? '');
+  const obj = fn.childForFieldName('object');
+  if (isThread(obj)) return true;
+  const attr = obj ? selfAttribute(obj) : null;
+  if (!attr || ctx.baseOwned.has(attr)) return false;
+  let assigned = 0;
+  let threads = 0;
+  for (const m of ctx.agent.methods.values()) {
+    walk(m.body, (n) => {
+      if (n.type !== 'assignment' || selfAttribute(n.childForFieldName('left')!) !== attr) return;
+      assigned++;
+      if (isThread(n.childForFieldName('right'))) threads++;
+    });
+  }
+  return assigned > 0 && assigned === threads;
+}
+
 function isSelfMemberCall(stmt: SyntaxNode): boolean {
   const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
   const fn = e?.type === 'call' ? e.childForFieldName('function') : null;
@@ -715,6 +781,14 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
   if (work.each.length) ctx.warnings.push(`${cls}: run()'s per-cycle statements before collect() now open ${fn.name === 'collect' ? 'collect_data' : fn.name}()`);
   if (work.backoff.length) {
     ctx.warnings.push(`${cls}: run()'s back-off on consecutive failures of ${fn.name}() (${work.backoff.join(', ')}) dropped: the base logs and counts a failing collect_data() (errors, last_error on /health) and runs the next cycle after collection_interval`);
+  }
+  for (const { clause, logs } of work.absorbed) {
+    const head = clause.text.split('\n')[0]!.trim();
+    const lines = logs.map((x) => `line ${x.startPosition.row + 1}: ${x.text.split('\n')[0]!.trim().slice(0, 90)}`).join('; ');
+    ctx.warnings.push(
+      `${cls}: run()'s \`${head}\` around ${fn.name}() (line ${clause.startPosition.row + 1}) is gone with the loop, and its log line${logs.length > 1 ? 's are' : ' is'} no longer written (${lines}): ` +
+        `the base's loop catches a failing collect_data() itself and logs "collect_data failed" with the traceback (counted in errors, last_error on /health); move the line into collect_data() by hand if operators or alerts match on it`,
+    );
   }
   if (work.cadence.length) {
     ctx.warnings.push(`${cls}: run() kept a fixed cadence (it slept the interval minus the time the cycle took, with ${work.cadence.join(', ')}); the base waits collection_interval after each cycle, so the period grows by the cycle's own duration`);

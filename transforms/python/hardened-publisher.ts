@@ -205,6 +205,51 @@ function legacyQueue(ctx: PythonTransformContext): string | null {
   return queues.length === 1 ? queues[0]! : null;
 }
 
+/**
+ * A count the fallback code keeps on the agent (`self.X += n`, `self.X[k] += n`, directly or in a
+ * method of the agent it calls) that some code outside the publish, queue and drain methods reads.
+ */
+function lostFallbackCount(ctx: PythonTransformContext, roots: SyntaxNode[]): { attr: string; write: SyntaxNode; read: SyntaxNode } | null {
+  const scopes: SyntaxNode[] = [...roots];
+  const seen = new Set<string>();
+  const writes: Array<{ attr: string; node: SyntaxNode }> = [];
+  for (let i = 0; i < scopes.length; i++) {
+    walk(scopes[i]!, (n) => {
+      if (n.type === 'function_definition' && i < roots.length) return false;
+      if (n.type === 'augmented_assignment') {
+        let left: SyntaxNode | null = n.childForFieldName('left');
+        if (left?.type === 'subscript') left = left.childForFieldName('value');
+        const attr = left ? selfAttribute(left) : null;
+        if (attr && !ctx.baseOwned.has(attr)) writes.push({ attr, node: n });
+      }
+      if (n.type === 'call') {
+        const f = n.childForFieldName('function');
+        const m = f?.type === 'attribute' ? selfAttribute(f) : null;
+        const fn = m ? ctx.agent.methods.get(m) : undefined;
+        if (fn && !seen.has(m!)) {
+          seen.add(m!);
+          scopes.push(fn.body);
+        }
+      }
+    });
+  }
+  const transportScope = [...ctx.agent.methods.values()].filter((m) => isPublishMethod(ctx, m.name) || queueMember(ctx, m.name) || isDrain(ctx, m.name) || m.name === '__init__');
+  for (const w of writes) {
+    for (const r of ctx.refs.of(w.attr)) {
+      if (r.kind !== 'attribute') continue;
+      if (transportScope.some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex)) continue;
+      if (writes.some((x) => x.node.startIndex <= r.start && r.end <= x.node.endIndex)) continue;
+      // Another count of the same store (`self.counters["cycles"] += 1`): a write, not a read.
+      let p: SyntaxNode | null = r.node.parent;
+      if (p?.parent?.type === 'subscript') p = p.parent;
+      const asg = p?.parent;
+      if (asg && (asg.type === 'augmented_assignment' || asg.type === 'assignment') && asg.childForFieldName('left')?.id === p!.id) continue;
+      return { attr: w.attr, write: w.node, read: r.node };
+    }
+  }
+  return null;
+}
+
 /** `LocalQueue(...)`, `collections.deque(...)`, `queue.Queue()`: a class (or deque) built, not a helper's result. */
 function queueConstructor(call: SyntaxNode): boolean {
   const fn = call.childForFieldName('function');
@@ -238,6 +283,25 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   const queue = legacyQueue(ctx);
   const fallbacks = queueFallbacks(ctx, entry, queue);
   const inFallback = (n: SyntaxNode) => fallbacks.some((f) => f.startIndex <= n.startIndex && n.endIndex <= f.endIndex);
+  // The fallback goes (the base queues what it could not publish): a count it kept of the failures
+  // (`self.counters["queued"] += 1`, `self._bump("queued")`) that the agent reads elsewhere (a status
+  // file, a health payload) would silently stop counting. The base counts events_queued itself; which
+  // of the two the reader should show is a person's call.
+  const queueCalls: SyntaxNode[] = [];
+  walk(entry.body, (n) => {
+    if (n.type !== 'call') return;
+    const f = n.childForFieldName('function');
+    const m = f?.type === 'attribute' ? selfAttribute(f) : null;
+    if (m && queueMember(ctx, m) && !isDrain(ctx, m)) queueCalls.push(n);
+  });
+  const lost = lostFallbackCount(ctx, [...fallbacks, ...queueCalls]);
+  if (lost) {
+    return fail(
+      `${entry.name}()'s fallback, which goes (the base queues what it could not publish), also counts into self.${lost.attr} (line ${lost.write.startPosition.row + 1}: ${lost.write.text.split('\n')[0]!.trim().slice(0, 50)}), ` +
+        `read at line ${lost.read.startPosition.row + 1} (${ctx.source.split('\n')[lost.read.startPosition.row]!.trim().slice(0, 50)}): that count would stop; the base counts events_queued on /health and /metrics, so point the reader at health_summary() or keep the count by hand`,
+      lost.write.startPosition.row + 1,
+    );
+  }
   const moved: PyFunction[] = [entry];
   const failures: PublisherPlan['failures'] = [];
   const shared = new Set<string>();

@@ -68,6 +68,16 @@ export interface CollectPlan {
    * collect() stays as written and collect_data() is built from the loop body.
    */
   loop?: LoopPublish;
+  /**
+   * The cycle read a publish's answer for business (`ok = self._publish(report)`, then
+   * `self._save_state(current, ok)`): each such publish statement stays where it is with its
+   * call rewritten to the base's queued publish (`ok = self._publish_with_retry([report])`,
+   * True when published, False when kept in the base's local queue); by statement id, the new
+   * text. The hook then returns [] (every report went out at once, as before).
+   */
+  queued?: Map<number, string>;
+  /** Publish statements replaced rather than removed (`return self._publish(t)` → `return [t]`), by statement id. */
+  replaced?: Map<number, string>;
 }
 
 export type Analysis<T> = { ok: true; value: T } | { ok: false; reason: string; line: number };
@@ -917,7 +927,53 @@ function readCollectAccumulating(ctx: PythonTransformContext): Analysis<CollectP
   };
 }
 
-function readCollectDirect(ctx: PythonTransformContext): Analysis<CollectPlan> {
+/**
+ * The agent's method answers yes or no on every path, as the base's queued publish does: each
+ * return is `True`/`False` or returns another such method of the agent (`return
+ * self._queue_telemetry(t)` answering False), and no path falls off the end. A count of what
+ * the bus took (`return len(acked)`) is not such an answer.
+ */
+function answersYesNo(ctx: PythonTransformContext, method: string, seen = new Map<string, boolean>()): boolean {
+  const fn = ctx.agent.methods.get(method);
+  // A method already answered for keeps its answer; one still being read (a cycle) is no answer.
+  if (seen.has(method)) return seen.get(method)!;
+  if (!fn || fn.isAsync) return false;
+  seen.set(method, false);
+  let ok = true;
+  walk(fn.body, (n) => {
+    if (!ok || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'yield') ok = false;
+    if (n.type !== 'return_statement') return;
+    const v = n.namedChild(0);
+    if (v?.type === 'true' || v?.type === 'false') return;
+    const c = v?.type === 'call' ? v.childForFieldName('function') : null;
+    const m = c?.type === 'attribute' ? selfAttribute(c) : null;
+    if (!m || !answersYesNo(ctx, m, seen)) ok = false;
+  });
+  const answer = ok && endsInReturn(statements(fn.body).filter((x) => !isDocstring(x)));
+  seen.set(method, answer);
+  return answer;
+}
+
+/** Every path through the statements ends in a return or a raise. */
+function endsInReturn(stmts: SyntaxNode[]): boolean {
+  const last = stmts[stmts.length - 1];
+  if (!last) return false;
+  if (last.type === 'return_statement' || last.type === 'raise_statement') return true;
+  const block = (n: SyntaxNode | null | undefined) => endsInReturn(statements(n ?? null).filter((x) => x.type !== 'comment'));
+  if (last.type === 'if_statement') {
+    const alt = last.namedChildren.filter((c) => c.type === 'elif_clause' || c.type === 'else_clause');
+    return block(last.childForFieldName('consequence')) && alt.some((c) => c.type === 'else_clause') && alt.every((c) => block(c.childForFieldName('consequence') ?? c.childForFieldName('body') ?? c.namedChildren.find((x) => x.type === 'block')));
+  }
+  if (last.type === 'try_statement') {
+    if (last.namedChildren.some((c) => c.type === 'finally_clause' || c.type === 'else_clause')) return false;
+    const handlers = last.namedChildren.filter((c) => c.type === 'except_clause');
+    return block(last.childForFieldName('body')) && handlers.every((h) => block(h.namedChildren.find((x) => x.type === 'block')));
+  }
+  return false;
+}
+
+function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysis<CollectPlan> {
   const name = cycleMethod(ctx);
   const fn = ctx.agent.methods.get(name);
   const cls = ctx.agent.cls;
@@ -968,9 +1024,29 @@ function readCollectDirect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   let resultChecked = false;
   let raising = false;
   const returns: Array<{ node: SyntaxNode; text: string }> = [];
+  /** Queued mode: publish statements rewritten in place to the base's queued publish (see queuedPublishes). */
+  const rewritten = new Map<number, string>();
+  /** `return self._publish(event)` ending the cycle (see below): it becomes `return [event]`. */
+  let publishReturn: SyntaxNode | null = null;
+  const queuedPublish = ctx.base.queuedPublish && !ctx.agent.methods.has(ctx.base.queuedPublish) ? ctx.base.queuedPublish : null;
   for (const [i, s] of stmts.entries()) {
     if (statusStmts.includes(s)) continue;
     if (s === statusReturn) continue;
+    // `return self._publish_telemetry(telemetry)` ending the cycle, whose answer nobody reads (run()
+    // calls the cycle as a statement): the publish, and `return [telemetry]` in its place.
+    if (!queued && s.type === 'return_statement' && i === stmts.length - 1 && unused) {
+      const v = s.namedChild(0);
+      const f = v?.type === 'call' ? v.childForFieldName('function') : null;
+      const m = f?.type === 'attribute' ? selfAttribute(f) : null;
+      const args = v?.type === 'call' ? v.childForFieldName('arguments')!.namedChildren : [];
+      if (m && transport(m) && isPublish(ctx, m) && args.length === 1 && args[0]!.type === 'identifier') {
+        publishStmts.push(s);
+        publishers.add(m);
+        publishReturn = s;
+        if (!events.includes(args[0]!.text)) events.push(args[0]!.text);
+        continue;
+      }
+    }
     const own = selfCall(s);
     const mod = own ? null : moduleCall(ctx, s);
     const sc = own ?? mod;
@@ -984,6 +1060,20 @@ function readCollectDirect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       }
       if (!mod && !isPublish(ctx, sc.method)) return fail(`${name}() calls ${sc.method}() directly (line ${line(s)})`, line(s));
       const args = sc.call.childForFieldName('arguments')!.namedChildren;
+      // The cycle reads the publish's answer for business (a state file records whether the bus
+      // took the report): the base's queued publish gives the same answer at the same moment
+      // (True when published, False when kept in its local queue), so the call becomes that one,
+      // in place, and the hook hands the base nothing more to publish (see queuedPublishes).
+      const single = args.length === 1 && !['keyword_argument', 'list_splat', 'dictionary_splat'].includes(args[0]!.type);
+      if (queued) {
+        if (!own || !single) return fail(`${name}() publishes with ${sc.method}() in a shape the base's ${queuedPublish}() cannot take (line ${line(s)})`, line(s));
+        // The statement is the call or `<local> = <call>` (statementCall): the call's text occurs once.
+        rewritten.set(s.id, s.text.replace(sc.call.text, () => `self.${queuedPublish}([${args[0]!.text}])`));
+        publishStmts.push(s);
+        publishers.add(sc.method);
+        continue;
+      }
+      if (own && target && single && queuedPublish && answersYesNo(ctx, sc.method) && !statusUses(ctx, stmts.slice(i + 1), target.text).ok) return readCollectDirect(ctx, true);
       if (args.length !== 1 || args[0]!.type !== 'identifier') {
         return fail(`${name}() publishes ${sc.call.childForFieldName('arguments')!.text}, not one local event (line ${line(s)})`, line(s));
       }
@@ -1166,6 +1256,8 @@ function readCollectDirect(ctx: PythonTransformContext): Analysis<CollectPlan> {
     if (unshaped) return fail(`${name}() sends through ${unshaped.fn.name}() (${ctx.file}:${unshaped.fn.line}), which reaches the EventBus but ${unshaped.why}; hand it to the base as eventbus_publisher by hand`, unshaped.fn.line);
     return fail(`${name}() publishes nothing the migration recognises`, fn.line);
   }
+  // Queued mode publishes each report itself: events handed to the base as well would change the order.
+  if (queued && events.length) return fail(`${name}() reads a publish result for business and publishes other events the base would send later`, fn.line);
   const guarded = events.filter((e) => e.startsWith('?'));
   if (guarded.length && events.length > 1) return fail(`${name}() publishes ${guarded[0]!.slice(1)} only when it is not empty, and other events as well`, fn.line);
   const rendered =
@@ -1180,13 +1272,15 @@ function readCollectDirect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   let bad: SyntaxNode | null = null;
   walk(fn.body, (n) => {
     if (bad || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-    if (n.type === 'return_statement' && n.id !== statusReturn?.id && !constReturn(n)) bad = n;
+    if (n.type === 'return_statement' && n.id !== statusReturn?.id && n.id !== publishReturn?.id && !constReturn(n)) bad = n;
     if (n.type === 'yield') bad = n;
   });
   if (bad) return fail(`${name}() ${(bad as SyntaxNode).type === 'yield' ? 'is a generator' : `returns ${head(bad)}`} (line ${line(bad)})`, line(bad));
   const last = stmts[stmts.length - 1]!;
   let append = false;
-  if (last.type === 'return_statement') returns.push({ node: last, text: `return ${rendered}` });
+  const replaced = new Map<number, string>();
+  if (publishReturn) replaced.set(publishReturn.id, `return ${rendered}`);
+  else if (last.type === 'return_statement') returns.push({ node: last, text: `return ${rendered}` });
   else append = true;
   // Early `return True` inside the working block (nothing new this cycle): no events.
   for (const s of stmts) {
@@ -1202,7 +1296,14 @@ function readCollectDirect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       else if (!isTrivial(x)) return fail(`${name}()'s except handler does more than log (line ${line(x)})`, line(x));
     }
   }
-  return { ok: true, value: { fn, publishStmts: [...publishStmts, ...statusStmts], drainStmts, events: rendered, returns, block: stmts, append, counters, publishers: [...publishers], resultChecked, moduleFns: [...moduleFns], raising } };
+  return {
+    ok: true,
+    value: {
+      fn, publishStmts: [...publishStmts, ...statusStmts], drainStmts, events: rendered, returns, block: stmts, append, counters, publishers: [...publishers], resultChecked, moduleFns: [...moduleFns], raising,
+      ...(rewritten.size ? { queued: rewritten } : {}),
+      ...(replaced.size ? { replaced } : {}),
+    },
+  };
 }
 
 /**
