@@ -47,8 +47,11 @@ export function dropFieldsHandedToBase(ctx: TsRewriteContext): void {
     if (decl && Node.isPropertyDeclaration(decl) && (decl.getInitializer() || decl.getDecorators().length > 0)) continue;
     const own = new Set<Node>([(stmt.getExpression() as import('ts-morph').BinaryExpression).getLeft()]);
     const uses = fieldUses(ctx, f, ctorNames).filter((u) => ![...own].some((o) => o.containsRange(u.getPos(), u.getEnd())));
-    // Read before the rewrite (by what it removed), and by nothing it keeps.
-    if (uses.length === 0 || uses.some((u) => !ctx.edits.removes(u.getStart(), u.getEnd()))) continue;
+    // Read before the rewrite (by what it removed, or by a line that now names the base's member
+    // instead), and by nothing it keeps.
+    const gone = (u: Node) =>
+      ctx.edits.removes(u.getStart(), u.getEnd()) || (Node.isPropertyAccessExpression(u) && ctx.edits.rewrites(u.getNameNode().getStart(), u.getNameNode().getEnd()));
+    if (uses.length === 0 || uses.some((u) => !gone(u))) continue;
     if (readsIn(written, f, ctorNames)) continue;
     if (ctx.outsideCallers(f).length > 0) continue;
     const member$ = f.replace(/\$/g, '\\$');

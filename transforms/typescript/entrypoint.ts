@@ -4,7 +4,7 @@
 // base's onStart() hook (or, when other code calls it too, onStart() calls it).
 import { Node, SyntaxKind } from 'ts-morph';
 import type { EntryInfo, TsRewriteContext } from '../../src/lang/typescript/context.js';
-import { indentAt } from '../../src/lang/typescript/edits.js';
+import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { fileClasses, isFunctionValue, mainGuards, thisMember } from '../../src/lang/typescript/syntax.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
@@ -198,15 +198,88 @@ function detachBlockingTail(ctx: TsRewriteContext, m: string): void {
   const close = lineStart(body.getEnd() - 1);
   const indent = indentAt(t, stmts[i]!.getStart());
   const templates = body.getDescendants().filter((n) => Node.isTemplateExpression(n) || Node.isNoSubstitutionTemplateLiteral(n));
-  ctx.edits.insert(first, `${indent}void (async () => {\n`);
+  // Legacy callers awaited the method, so its loop's last round and what follows the loop (the
+  // final flush, the closing log line) ran before the process ended. The base exits once its
+  // stop() resolves: when the loop provably ends at stop, onStop() waits for the detached tail.
+  const field = stopsWithAgent(ctx, stmts[i]!) ? waitInOnStop(ctx, m) : null;
+  ctx.edits.insert(first, `${indent}${field ? `this.${field} = ` : 'void '}(async () => {\n`);
   for (let pos = first; pos < close; pos = t.indexOf('\n', pos) + 1) {
     const inTemplate = templates.some((n) => n.getStart() < pos && pos < n.getEnd());
     if (!inTemplate && t[pos] !== '\n' && t[pos] !== '\r' && !ctx.edits.removes(pos, pos + 1)) ctx.edits.insert(pos, ctx.unit);
   }
   ctx.edits.insert(close, `${indent}})();\n`);
   ctx.warnings.push(
-    `${m}() waits on a loop that runs until the agent stops (line ${stmts[i]!.getStartLineNumber()}): onStart() starts it and everything after it without waiting, so the base's start() completes and its runOnce() loop runs`,
+    `${m}() waits on a loop that runs until the agent stops (line ${stmts[i]!.getStartLineNumber()}): onStart() starts it and everything after it without waiting, so the base's start() completes and its runOnce() loop runs` +
+      (field ? `; onStop() waits for it (this.${field}), as the legacy caller did before the process ended` : ''),
   );
+}
+
+/**
+ * A loop statement whose condition the agent's stop ends: `while (!this.stopSignal.aborted)` (the
+ * base aborts it before onStop()), `while (!this.ctl.signal.aborted)` with `this.ctl.abort()` on
+ * the stop path, `while (!this.stopped)` / `while (this.running)` with the flag set there. Not a
+ * `while (true)`, nor a loop a method call hides: waiting for those could hold stop() back.
+ */
+function stopsWithAgent(ctx: TsRewriteContext, st: Node): boolean {
+  if (!Node.isWhileStatement(st) && !Node.isDoStatement(st)) return false;
+  const cond = st.getExpression().getText().replace(/\s+/g, '');
+  if (/^!this\.stopSignal\??\.aborted$/.test(cond) && ctx.base.members.has('stopSignal') && !ctx.members.has('stopSignal')) return true;
+  const ctl = /^!this\.([\w$]+)\.signal\??\.aborted$/.exec(cond);
+  if (ctl) {
+    const abort = new RegExp(`this\\.${ctl[1]}\\??\\.abort\\(`);
+    const path = stopPathMethods(ctx);
+    if (ctx.newMembers.some((n) => n.name === 'onStop' && abort.test(n.text))) return true;
+    return [...path].some((name) => (ctx.members.get(name)?.nodes ?? []).some((d) => Node.isMethodDeclaration(d) && abort.test(d.getText())));
+  }
+  return endsAtStop(ctx, st.getExpression());
+}
+
+/**
+ * Make onStop() wait for a promise kept in a new field (named so no member clashes); the field's
+ * name, or null when onStop() cannot be made to wait (a kept method that is not async).
+ */
+function waitInOnStop(ctx: TsRewriteContext, m: string): string | null {
+  let field = `${m}Tail`;
+  for (let k = 2; ctx.members.has(field) || ctx.base.members.has(field); k++) field = `${m}Tail${k}`;
+  const wait = `${ctx.unit}await this.${field};`;
+  const added = ctx.newMembers.find((n) => n.name === 'onStop');
+  const own = [...ctx.renames].find(([, to]) => to === 'onStop')?.[0] ?? (ctx.members.get('onStop')?.kind === 'method' ? 'onStop' : undefined);
+  if (added) {
+    const close = added.text.lastIndexOf('\n}');
+    let text = `${added.text.slice(0, close)}\n${wait}${added.text.slice(close)}`;
+    if (!/^(protected override )?async /.test(text)) {
+      text = text.replace(/^((?:protected override )?)onStop\(\)(: void)? \{/, (_, mods: string, ret?: string) => `${mods}async onStop()${ret ? ': Promise<void>' : ''} {`);
+      if (!/^(protected override )?async onStop\(\)/.test(text)) return null;
+    }
+    added.text = text;
+  } else if (own) {
+    const decl = ctx.members.get(own)?.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody());
+    const body = decl && Node.isMethodDeclaration(decl) && decl.isAsync() ? decl.getBody() : undefined;
+    if (!body || !Node.isBlock(body)) return null;
+    const close = body.getEnd() - 1;
+    ctx.edits.insert(ctx.text.lastIndexOf('\n', close - 1), `\n${reindent(wait, ctx.unit, indentAt(ctx.text, body.getStart()) + ctx.unit)}`);
+  } else {
+    ctx.newMembers.push({ name: 'onStop', text: methodText(ctx, { name: 'onStop', async: true, body: wait }) });
+  }
+  ctx.newFields.push(ctx.js ? `${field};` : `private ${field}: Promise<void> | undefined;`);
+  return field;
+}
+
+/** The stop path: the method now onStop() (or onStop() itself), what the new onStop() calls, and the methods those call. */
+function stopPathMethods(ctx: TsRewriteContext): Set<string> {
+  const stopPath = new Set<string>([...ctx.renames].filter(([, to]) => to === 'onStop').map(([from]) => from));
+  if (ctx.members.has('onStop')) stopPath.add('onStop');
+  for (const n of ctx.newMembers) if (n.name === 'onStop') for (const c of n.text.matchAll(/this\.([#\w$]+)\(/g)) stopPath.add(c[1]!);
+  const bodies = (name: string) => (ctx.members.get(name)?.nodes ?? []).filter((d) => Node.isMethodDeclaration(d) && d.hasBody());
+  for (const name of [...stopPath]) {
+    for (const d of bodies(name)) {
+      for (const call of d.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+        const callee = thisMember(call.getExpression());
+        if (callee && ctx.members.get(callee)?.kind === 'method') stopPath.add(callee);
+      }
+    }
+  }
+  return stopPath;
 }
 
 /** A statement that awaits a loop ending only when the agent stops, directly or in a method it awaits. */
@@ -236,18 +309,8 @@ function endsAtStop(ctx: TsRewriteContext, cond: Node): boolean {
   if (!m) return false;
   const flag = m[2]!;
   const ending = m[1] ? SyntaxKind.TrueKeyword : SyntaxKind.FalseKeyword;
-  const stopPath = new Set<string>([...ctx.renames].filter(([, to]) => to === 'onStop').map(([from]) => from));
-  if (ctx.members.has('onStop')) stopPath.add('onStop');
-  for (const n of ctx.newMembers) if (n.name === 'onStop') for (const c of n.text.matchAll(/this\.([#\w$]+)\(/g)) stopPath.add(c[1]!);
+  const stopPath = stopPathMethods(ctx);
   const bodies = (name: string) => (ctx.members.get(name)?.nodes ?? []).filter((d) => Node.isMethodDeclaration(d) && d.hasBody());
-  for (const name of [...stopPath]) {
-    for (const d of bodies(name)) {
-      for (const call of d.getDescendantsOfKind(SyntaxKind.CallExpression)) {
-        const callee = thisMember(call.getExpression());
-        if (callee && ctx.members.get(callee)?.kind === 'method') stopPath.add(callee);
-      }
-    }
-  }
   return [...stopPath].some((name) =>
     bodies(name).some((d) =>
       d.getDescendantsOfKind(SyntaxKind.BinaryExpression).some(

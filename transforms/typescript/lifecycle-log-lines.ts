@@ -50,6 +50,63 @@ export function keepLifecycleLogLines(ctx: TsRewriteContext, removed: Set<string
   }
 }
 
+/**
+ * A start or stop method that stays (renamed onto the base's onStart() / onStop() hook because it
+ * does business work) keeps its log lines where they are; a line naming a port member whose value
+ * now goes to the base (`health on ${this.healthPort}`) would go on printing the legacy value
+ * while the base serves where AGENT_PORT / HEALTH_CHECK_PORT say: it names the base's member
+ * instead. A member not passed to the base (a server of the agent's own still listens on it)
+ * stays as it is: the line is still true.
+ */
+export function respellKeptLifecycleLogLines(ctx: TsRewriteContext): void {
+  const hooks = new Set(['onStart', 'onStop']);
+  for (const [from, to] of ctx.renames) {
+    if (!hooks.has(to) || !ctx.base.members.get(to)?.hook) continue;
+    const body = methodBody(ctx, from);
+    if (!body || !Node.isBlock(body)) continue;
+    for (const s of body.getDescendantsOfKind(SyntaxKind.ExpressionStatement)) {
+      if (!isLogCall(statementCall(s)) || ctx.edits.removes(s.getStart(), s.getEnd())) continue;
+      const edits = handedPorts(ctx, s);
+      if (!edits || edits.length === 0) continue;
+      for (const [a, b, name] of edits) ctx.edits.replace(a, b, name);
+      const names = edits.map(([a, b, name]) => `${ctx.text.slice(a, b)} -> ${name}`).join(', ');
+      ctx.warnings.push(`the log line at line ${s.getStartLineNumber()} (${from}(), now ${to}()) named a port that now goes to the base: it names the base's (${names}), where the base serves it`);
+    }
+  }
+}
+
+/** Members of the super() options the base holds under its own name: legacy name -> base key. */
+function handedOverNames(ctx: TsRewriteContext): Map<string, string> {
+  const handedOver = new Map<string, string>();
+  for (const [key, names] of Object.entries(ctx.ts.super_call.pass_through ?? {})) {
+    for (const n of names) if (!ctx.base.members.has(n)) handedOver.set(n, key);
+  }
+  return handedOver;
+}
+
+/** Was the value of `key` given to super() (and is it a property of the base)? */
+function passedToBase(ctx: TsRewriteContext, key: string): boolean {
+  const superText = ctx.generated.join('\n');
+  return new RegExp(`[{,]\\s*${key}\\s*[:,}]`).test(superText) && ctx.base.members.get(key)?.kind === 'property';
+}
+
+/** Re-spellings of the handed-over port members a statement reads; null when one of them was not passed. */
+function handedPorts(ctx: TsRewriteContext, s: Statement): Array<[number, number, string]> | null {
+  const handedOver = handedOverNames(ctx);
+  const edits: Array<[number, number, string]> = [];
+  let ok = true;
+  s.forEachDescendant((n, walk) => {
+    const m = thisMember(n);
+    if (m === null) return;
+    walk.skip();
+    const key = handedOver.get(m);
+    if (key === undefined) return;
+    if (passedToBase(ctx, key) && Node.isPropertyAccessExpression(n)) edits.push([n.getNameNode().getStart(), n.getNameNode().getEnd(), key]);
+    else ok = false;
+  });
+  return ok ? edits : null;
+}
+
 /** One unit of indentation deep, as a method body line. */
 const text = (ctx: TsRewriteContext, respelled: Map<Statement, Array<[number, number, string]>>) => (s: Statement) => {
   const lineStart = ctx.text.lastIndexOf('\n', s.getStart() - 1) + 1;
@@ -70,11 +127,7 @@ const text = (ctx: TsRewriteContext, respelled: Map<Statement, Array<[number, nu
  * the base serves (AGENT_PORT / HEALTH_CHECK_PORT win over the legacy value).
  */
 function movable(ctx: TsRewriteContext, s: Statement, removed: Set<string>): Array<[number, number, string]> | null {
-  const handedOver = new Map<string, string>();
-  const superText = ctx.generated.join('\n');
-  for (const [key, names] of Object.entries(ctx.ts.super_call.pass_through ?? {})) {
-    for (const n of names) if (!ctx.base.members.has(n)) handedOver.set(n, key);
-  }
+  const handedOver = handedOverNames(ctx);
   const edits: Array<[number, number, string]> = [];
   let ok = true;
   s.forEachDescendant((n, walk) => {
@@ -86,8 +139,7 @@ function movable(ctx: TsRewriteContext, s: Statement, removed: Set<string>): Arr
         // Passed to the base: the base's member of that name holds it now. Not passed (a server
         // of the agent's own still listens on it, or the value could not reach super()): the
         // line may no longer say where anything is served, and goes as before.
-        const passed = new RegExp(`[{,]\\s*${key}\\s*[:,}]`).test(superText) && ctx.base.members.get(key)?.kind === 'property';
-        if (passed && Node.isPropertyAccessExpression(n)) edits.push([n.getNameNode().getStart(), n.getNameNode().getEnd(), key]);
+        if (passedToBase(ctx, key) && Node.isPropertyAccessExpression(n)) edits.push([n.getNameNode().getStart(), n.getNameNode().getEnd(), key]);
         else ok = false;
         walk.skip();
         return;

@@ -61,6 +61,7 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
       take();
       return;
     }
+    if (adoptIntervalIterator(ctx, body)) return;
     if (adoptTimeoutChain(ctx, body)) return;
     if (adoptRearm(ctx, body)) return;
     for (const loop of foreverLoops(body)) {
@@ -305,6 +306,82 @@ function adopt(ctx: TsRewriteContext, stmt: Node, timer: string | null, body: { 
     name: 'runOnce',
     text: methodText(ctx, { name: 'runOnce', async, body: body.text.replace(/^\n+|\s+$/g, '') }),
   });
+}
+
+/**
+ * `for await (const _ of setInterval(ms)) { if (!this.running) break; ...work }` with setInterval
+ * of node:timers/promises: an endless loop that does one round every ms, which is the base's
+ * loop (runOnce() every intervalMs). Taken only when the round is all there is: the tick's value
+ * is not read, the only ways out are leading `if (<stop flag>) break;` guards (the base stops its
+ * loop itself), nothing of the method runs after the loop, and the round reads none of the
+ * method's locals. The iterator waited ms before the first round; runOnce() runs at once, then
+ * the base waits intervalMs after each round (said in a warning, as for a sleep-first loop).
+ */
+function adoptIntervalIterator(ctx: TsRewriteContext, body: Node): boolean {
+  const fn = Node.isBlock(body) ? body.getParent() : undefined;
+  for (const loop of body.getDescendantsOfKind(SyntaxKind.ForOfStatement)) {
+    if (!loop.isAwaited()) continue;
+    const owner = loop.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a));
+    if (!fn || owner !== fn) continue;
+    const call = loop.getExpression();
+    if (!Node.isCallExpression(call) || !isPromisesSetInterval(call)) continue;
+    const args = call.getArguments();
+    if (args.length === 0 || args.length > 2 || (args.length === 2 && args[1]!.getText() !== 'undefined')) continue;
+    const init = loop.getInitializer();
+    if (!Node.isVariableDeclarationList(init) || init.getDeclarations().length !== 1) continue;
+    const tick = init.getDeclarations()[0]!.getNameNode();
+    if (!Node.isIdentifier(tick)) continue;
+    const inner = loop.getStatement();
+    if (!Node.isBlock(inner)) continue;
+    const sym = tick.getSymbol();
+    if (inner.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getSymbol() === sym)) continue;
+    const all = inner.getStatements();
+    const flags: string[] = [];
+    let first = 0;
+    for (; first < all.length; first++) {
+      const guard = stopGuard(all[first]!);
+      if (!guard) break;
+      flags.push(...guard);
+    }
+    const stmts = all.slice(first);
+    if (stmts.length === 0) continue;
+    const guards = new Set(all.slice(0, first).flatMap((g) => g.getDescendantsOfKind(SyntaxKind.BreakStatement)));
+    const own = jumpsOf(inner, loop).filter((j) => !guards.has(j as never));
+    if (own.some((j) => !Node.isContinueStatement(j))) continue;
+    if (hasOuterLocals(loop, stmts, body)) continue;
+    if (runsAfterLoop(loop, body)) continue;
+    const ms = intervalExpr(ctx, args[0]);
+    const replacements = own.map((j) => [j.getStart(), j.getEnd(), 'return;'] as [number, number, string]);
+    const text = stmts.map((st) => sliceWith(ctx.text, st.getFullStart(), st.getEnd(), replacements)).join('');
+    ctx.plan.moved.push(...stmts);
+    ctx.warnings.push(`the for await loop over setInterval(${args[0]!.getText()}) at line ${loop.getStartLineNumber()} waited before each round; runOnce() runs first and the base then waits intervalMs after each round`);
+    adopt(ctx, loop, null, { text: dedent(text, indentAt(ctx.text, stmts[0]!.getStart()), ctx.unit) }, ms, 'for await setInterval loop', flags);
+    return true;
+  }
+  return false;
+}
+
+/** setInterval of node:timers/promises (also imported under another name). */
+function isPromisesSetInterval(call: CallExpression): boolean {
+  const callee = call.getExpression();
+  if (!Node.isIdentifier(callee)) return false;
+  const decl = callee.getSymbol()?.getDeclarations()[0];
+  if (!decl || !Node.isImportSpecifier(decl) || decl.getName() !== 'setInterval') return false;
+  return /^(node:)?timers\/promises$/.test(decl.getImportDeclaration().getModuleSpecifierValue());
+}
+
+/**
+ * `if (!this.running) break;` / `if (this.stopped) break;` / `if (this.abort.signal.aborted) break;`:
+ * the agent's stop flags it tests (possibly none, for a signal), or null for any other statement.
+ */
+function stopGuard(stmt: Node): string[] | null {
+  if (!Node.isIfStatement(stmt) || stmt.getElseStatement()) return null;
+  const then = stmt.getThenStatement();
+  const only = Node.isBlock(then) ? (then.getStatements().length === 1 ? then.getStatements()[0] : undefined) : then;
+  if (!only || !Node.isBreakStatement(only) || only.getLabel()) return null;
+  const t = stmt.getExpression().getText().replace(/\s+/g, '');
+  if (!/^!?this\.[\w$]+$/.test(t) && !/^this\.[\w$]+(\.signal)?\??\.aborted$/.test(t)) return null;
+  return loopFlags(stmt.getExpression());
 }
 
 /**

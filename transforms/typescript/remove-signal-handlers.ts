@@ -282,12 +282,23 @@ function handlerBody(ctx: TsRewriteContext, handler: Node, removed: Set<string>,
     const reached = call && agentNames.length > 0 ? agentMember(call) : null;
     if (reached && ctx.base.members.get(reached)?.kind === 'method' && !ctx.members.has(reached)) continue;
     let cut: [number, number] | null = null;
+    let awaitIt: [number, number, string] | null = null;
     const fns = s.getDescendants().filter((n) => Node.isArrowFunction(n) || Node.isFunctionExpression(n));
     if (fns.length > 0) {
       const args = call?.getArguments() ?? [];
       const last = args[args.length - 1];
       if (fns.length !== 1 || !last || last !== fns[0] || !exitsOnly(last)) return null;
       cut = [args.length > 1 ? args[args.length - 2]!.getEnd() : last.getStart(), last.getEnd()];
+      const callee = call!.getExpression();
+      const e = Node.isExpressionStatement(s) ? s.getExpression() : undefined;
+      if (args.length === 1 && Node.isPropertyAccessExpression(callee) && /^(then|finally)$/.test(callee.getName()) && e) {
+        // `svc.shutdown().then(() => process.exit(0))`: the exit waited for shutdown(); the base
+        // exits once stop() (so onStop()) resolves: the whole `.then(...)` goes and onStop()
+        // awaits the call instead of leaving a bare `.then()` that waits for nothing.
+        cut = [callee.getExpression().getEnd(), call!.getEnd()];
+        if (Node.isVoidExpression(e) && e.getExpression() === call) awaitIt = [e.getStart(), e.getExpression().getStart(), 'await '];
+        else if (e === call) awaitIt = [e.getStart(), e.getStart(), 'await '];
+      }
     }
     for (const c of s.getDescendantsOfKind(SyntaxKind.CallExpression)) {
       if (cut && c.getStart() >= cut[0]) continue;
@@ -310,9 +321,14 @@ function handlerBody(ctx: TsRewriteContext, handler: Node, removed: Set<string>,
       }
     }
     // The statement's text with the exit callback cut and the agent's variable read as `this`.
-    const edits: Array<[number, number, string]> = [...asThis.map(([a, b]) => [a, b, 'this'] as [number, number, string]), ...(cut ? [[cut[0], cut[1], ''] as [number, number, string]] : [])];
+    const edits: Array<[number, number, string]> = [
+      ...asThis.map(([a, b]) => [a, b, 'this'] as [number, number, string]),
+      ...(cut ? [[cut[0], cut[1], ''] as [number, number, string]] : []),
+      ...(awaitIt ? [awaitIt] : []),
+    ];
     let text = ctx.text.slice(s.getFullStart(), s.getEnd());
-    for (const [a, b, r] of edits.sort((x, y) => y[0] - x[0])) text = text.slice(0, a - s.getFullStart()) + r + text.slice(b - s.getFullStart());
+    // From the end; at one position, the replacement before the insertion in front of it.
+    for (const [a, b, r] of edits.sort((x, y) => y[0] - x[0] || y[1] - x[1])) text = text.slice(0, a - s.getFullStart()) + r + text.slice(b - s.getFullStart());
     parts.push(text);
     moved.push(s);
   }

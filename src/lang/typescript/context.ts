@@ -676,7 +676,8 @@ function aliasUseGoes(stmt: Node, alias: string, sweep: Set<string>): boolean {
 const ARRAY_LITERALS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.ArrayLiteralExpression]);
 
 /**
- * `[this.intake, this.healthServer].map((s) => s.close(...))` / `.forEach(...)`: an array of the
+ * `[this.intake, this.healthServer].map((s) => s.close(...))` / `.forEach(...)` / `for (const s of
+ * [this.intake, this.healthServer]) { ... }`: an array of the
  * agent's members made only to treat each alike (the callback reads no member of the agent and
  * uses its element only as a condition or to call methods on it). A removed member's element
  * goes from the array; the others keep their treatment. (All of them removed: none go here.)
@@ -697,16 +698,12 @@ function sameFateElements(stmt: Node, sweep: Set<string>): Node[] {
     if (els.length < 2 || members.some((m) => !m)) continue;
     const going = els.filter((_, i) => sweep.has(members[i]!));
     if (going.length === 0 || going.length === els.length) continue;
-    const access = arr.getParent();
-    if (!access || !Node.isPropertyAccessExpression(access) || access.getExpression() !== arr || !/^(map|forEach)$/.test(access.getName())) continue;
-    const call = access.getParent();
-    if (!call || !Node.isCallExpression(call) || call.getExpression() !== access || call.getArguments().length !== 1) continue;
-    const fn = call.getArguments()[0]!;
-    if (!(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) || fn.getParameters().length !== 1) continue;
-    const param = fn.getParameters()[0]!;
-    if (!Node.isIdentifier(param.getNameNode()) || thisMembers(fn).size > 0 || fn.getDescendantsOfKind(SyntaxKind.ThisKeyword).length > 0) continue;
-    const sym = param.getNameNode().getSymbol();
-    const uses = fn.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id !== param.getNameNode() && id.getSymbol() === sym);
+    const each = eachElement(arr);
+    if (!each) continue;
+    const { param, fn } = each;
+    if (thisMembers(fn).size > 0 || fn.getDescendantsOfKind(SyntaxKind.ThisKeyword).length > 0) continue;
+    const sym = param.getSymbol();
+    const uses = fn.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id !== param && id.getSymbol() === sym);
     const alike = uses.every((id) => {
       const p = id.getParent();
       if (p && Node.isPropertyAccessExpression(p) && p.getExpression() === id && p.getParentIfKind(SyntaxKind.CallExpression)?.getExpression() === p) return true;
@@ -718,6 +715,33 @@ function sameFateElements(stmt: Node, sweep: Set<string>): Node[] {
     if (alike) out.push(...going);
   }
   return out;
+}
+
+/**
+ * What treats each element of an array literal: the callback of `[...].map(fn)` / `.forEach(fn)`
+ * (its one parameter and the function), or the body of `for (const x of [...])` (its one variable
+ * and the loop statement). null for any other use of the array.
+ */
+function eachElement(arr: Node): { param: Node; fn: Node } | null {
+  const parent = arr.getParent();
+  if (parent && Node.isForOfStatement(parent) && parent.getExpression() === arr && !parent.isAwaited()) {
+    const init = parent.getInitializer();
+    if (!Node.isVariableDeclarationList(init) || init.getDeclarations().length !== 1) return null;
+    const name = init.getDeclarations()[0]!.getNameNode();
+    // The loop variable is bound only inside the loop: nothing after it sees an element.
+    const body = parent.getStatement();
+    // A jump out of the loop or the method could depend on which element is in hand.
+    const jumps = [SyntaxKind.ReturnStatement, SyntaxKind.BreakStatement, SyntaxKind.ContinueStatement, SyntaxKind.ThrowStatement];
+    if (jumps.some((k) => body.getDescendantsOfKind(k).length > 0) || jumps.includes(body.getKind())) return null;
+    return Node.isIdentifier(name) ? { param: name, fn: body } : null;
+  }
+  if (!parent || !Node.isPropertyAccessExpression(parent) || parent.getExpression() !== arr || !/^(map|forEach)$/.test(parent.getName())) return null;
+  const call = parent.getParent();
+  if (!call || !Node.isCallExpression(call) || call.getExpression() !== parent || call.getArguments().length !== 1) return null;
+  const fn = call.getArguments()[0]!;
+  if (!(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) || fn.getParameters().length !== 1) return null;
+  const name = fn.getParameters()[0]!.getNameNode();
+  return Node.isIdentifier(name) ? { param: name, fn } : null;
 }
 
 function isMemberName(n: Node): boolean {

@@ -95,6 +95,11 @@ export class EditBuffer {
     return this.edits.some((e) => e.removal && e.start <= start && end <= e.end && e.end > e.start);
   }
 
+  /** True when [start, end) lies inside a replacement that writes other text there (a re-spelled name). */
+  rewrites(start: number, end: number): boolean {
+    return this.edits.some((e) => !e.removal && e.start <= start && end <= e.end && e.end > e.start);
+  }
+
   /** The text every edit writes (insertions and replacements), for a name search over what the rewrite adds. */
   writtenText(): string {
     return this.edits.filter((e) => !e.removal && e.text).map((e) => e.text).join('\n');
