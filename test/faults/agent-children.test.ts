@@ -11,7 +11,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAgentCgroup, removeCgroup } from '../../src/validate/cgroup.js';
 import { startOf } from '../helpers/proc.js';
 
@@ -59,6 +59,11 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+afterAll(() => {
+  delete process.env.MIGRATE_NO_CGROUP;
+  delete process.env.MIGRATE_NO_REAPER;
+});
+
 async function until(check: () => boolean, what: string, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
@@ -79,14 +84,18 @@ const CASES: Case[] = [
   { lang: 'python', kind: 'popen-bare', count: 3 },
   { lang: 'python', kind: 'mp', count: 5 },
   { lang: 'python', kind: 'daemon', count: 2 },
+  { lang: 'python', kind: 'daemon-bare', count: 2 },
   { lang: 'node', kind: 'fork', count: 3 },
   { lang: 'node', kind: 'spawn', count: 3 },
 ];
 const ENDS: End[] = ['clean', 'leaky', 'hang', 'crash'];
 
 const modes = [
-  { name: 'cgroup per agent', noCgroup: false, skip: !CGROUPS },
-  { name: 'no cgroup (process group, descendants, marker)', noCgroup: true, skip: false },
+  { name: 'cgroup per agent', noCgroup: false, noReaper: false, skip: !CGROUPS },
+  { name: 'no cgroup (subreaper launcher, process group, descendants, marker)', noCgroup: true, noReaper: false, skip: false },
+  // No python3 for the launcher (a Node agent's machine): sampling only. A daemon orphaned the
+  // instant it starts, with no marker or pipe of the agent's, is what this cannot see (said by reaperNote()).
+  { name: 'no cgroup, no launcher (sampling)', noCgroup: true, noReaper: true, skip: false },
 ];
 
 for (const mode of modes) {
@@ -98,6 +107,8 @@ for (const mode of modes) {
       vi.resetModules();
       if (mode.noCgroup) process.env.MIGRATE_NO_CGROUP = '1';
       else delete process.env.MIGRATE_NO_CGROUP;
+      if (mode.noReaper) process.env.MIGRATE_NO_REAPER = '1';
+      else delete process.env.MIGRATE_NO_REAPER;
       runner = await import('../../src/validate/runner.js');
       shutdown = await import('../../src/validate/checks/shutdown.js');
       groups = await import('../../src/validate/process-group.js');
@@ -117,7 +128,7 @@ for (const mode of modes) {
       });
     };
 
-    for (const c of CASES) {
+    for (const c of CASES.filter((x) => !(mode.noReaper && x.kind === 'daemon-bare'))) {
       for (const end of ENDS) {
         it(`${c.lang} ${c.kind}, agent ends ${end}`, () => scenario(c, end, false), 40_000);
       }

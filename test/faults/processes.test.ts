@@ -182,7 +182,8 @@ describe('3. crash recovery signals only what it can prove is the killed run\'s'
     const before = baseline(root);
     const t = tag();
     // Without the kernel's parent-death signal (a machine without setpriv) the agent itself is orphaned.
-    const { child } = await untilValidating(root, ['run', AGENT, '--profile', 'fast', '--json'], t, { MIGRATE_NO_PDEATHSIG: '1' });
+    // Nor python3 for the subreaper launcher, which would end the agent tree when the tool dies.
+    const { child } = await untilValidating(root, ['run', AGENT, '--profile', 'fast', '--json'], t, { MIGRATE_NO_PDEATHSIG: '1', MIGRATE_NO_REAPER: '1' });
         const watchdog = watchdogs(t);
     expect(watchdog.length, 'the watchdog').toBe(1);
     kill(watchdog[0]!.pid); // first, or it would end the agents itself
@@ -223,7 +224,8 @@ if _o_sys.argv[0].endswith("_v2.py"):
     );
     const before = baseline(root);
     const t = tag();
-    const { child } = await untilValidating(root, ['run', AGENT, '--profile', 'fast', '--json'], t);
+    // Without the subreaper launcher (no python3), which would kill the helper with the tool.
+    const { child } = await untilValidating(root, ['run', AGENT, '--profile', 'fast', '--json'], t, { MIGRATE_NO_REAPER: '1' });
     await waitFor(() => v2Agents(t).length === 2, 'the agent and its forked helper');
     const ppid = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
     const agent = v2Agents(t).find((p) => ppid(p.pid) === child.pid)!;
