@@ -39,8 +39,14 @@ export interface AgentProcess {
   exit: Promise<ExitInfo>;
   /** The exit, once it happened. */
   exited(): ExitInfo | undefined;
-  /** Send a signal to the group leader only (what a supervisor does). */
+  /** Send a signal to the agent only (what `kill PID`, Docker and Kubernetes do: the main process). */
   signal(sig: NodeJS.Signals): boolean;
+  /**
+   * Send a signal to every process the agent started, not to the agent: with `signal`, what
+   * systemd does to stop a service by default (KillMode=control-group: KillSignal to every
+   * process of the unit). How many were signalled.
+   */
+  signalOthers(sig: NodeJS.Signals): number;
   /** Live processes it started (itself included while it runs): group, cgroup, descendants, marker. */
   members(): number[];
   /** True when `pid` is the agent or a process it started. */
@@ -264,6 +270,21 @@ export function startAgent(opts: StartOptions): AgentProcess {
       } catch {
         return false;
       }
+    },
+    signalOthers: (sig) => {
+      if (!pid || !tree) return 0;
+      const agent = exitInfo ? undefined : (tree.agentPid ?? pid);
+      let sent = 0;
+      for (const m of tree.members()) {
+        if (m === agent || m === pid) continue;
+        try {
+          process.kill(m, sig);
+          sent++;
+        } catch {
+          // gone meanwhile
+        }
+      }
+      return sent;
     },
     members: () => tree?.members() ?? [],
     owns: (p) => tree?.has(p) ?? false,
