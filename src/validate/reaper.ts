@@ -31,7 +31,7 @@ except OSError:
 def say(line):
     try:
         status.write(line + "\n"); status.flush()
-    except Exception:
+    except (OSError, ValueError):
         pass
 libc = ctypes.CDLL(None, use_errno=True)
 FORWARD = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
@@ -43,12 +43,17 @@ if libc.prctl(36, 1, 0, 0, 0) != 0:
     if status: status.close()
     for s in (signal.SIGPIPE, signal.SIGXFSZ): signal.signal(s, signal.SIG_DFL)
     os.execv(argv[0], argv)
-class Orphaned(Exception):
+class Orphaned(BaseException):
     pass
+orphaned = False
 def gone(*_):
-    raise Orphaned()
+    # Once: a second raise while the first is handled would end the launcher before its work.
+    global orphaned
+    if not orphaned:
+        orphaned = True
+        raise Orphaned()
 def tick(*_):
-    if os.getppid() != tool: raise Orphaned()
+    if os.getppid() != tool: gone()
 blocked = set(FORWARD) | {PDEATH, signal.SIGALRM}
 signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
 libc.prctl(1, PDEATH, 0, 0, 0)
@@ -70,7 +75,7 @@ def forward(sig, _):
         try: os.kill(agent, sig)
         except OSError: pass
     else:
-        raise Orphaned()
+        gone()
 for s in FORWARD: signal.signal(s, forward)
 signal.signal(PDEATH, gone)
 signal.signal(signal.SIGALRM, tick)

@@ -129,7 +129,10 @@ describe.skipIf(!HAS_PYTHON || process.platform !== 'linux')('the subreaper laun
         const procs = record(dir);
         tool.kill('SIGKILL');
         if (reaper) {
-          await until(() => !procs.some(alive), `every process of the agent to end with the tool (alive: ${JSON.stringify(procs.filter(alive).map((p) => [p.pid, ppidOf(p.pid)]))})`, 10_000);
+          await until(() => !procs.some(alive), 'every process of the agent to end with the tool', 10_000).catch((err: Error) => {
+            const left = procs.filter(alive).map((p) => `${p.pid} (parent ${ppidOf(p.pid)}: ${readFileSync(`/proc/${ppidOf(p.pid)}/cmdline`, 'utf8').replace(/\0/g, ' ').slice(0, 60)})`);
+            throw new Error(`${err.message}; alive: ${left.join(', ')}`);
+          });
         } else {
           await until(() => procs.filter(alive).length === 1, 'the agent to die with the tool', 10_000);
           await new Promise((r) => setTimeout(r, 1500));
