@@ -52,14 +52,19 @@ function cgroupsAvailable(): boolean {
 }
 const CGROUPS = cgroupsAvailable();
 
-/** Python that makes the _v2 start a double-forked, setsid daemon keeping the output pipes. */
+/**
+ * Python that makes the _v2 start a double-forked, setsid daemon keeping the output pipes. It
+ * ignores SIGTERM (inherited across its exec): a leak even the SIGTERM a service manager's
+ * stop sends, which the shutdown check sends too, does not end.
+ */
 function daemon(body: string): string {
   return `
-import os as _f_os, sys as _f_sys, time as _f_time
+import os as _f_os, signal as _f_signal, sys as _f_sys, time as _f_time
 if _f_sys.argv[0].endswith("_v2.py"):
     if _f_os.fork() == 0:
         _f_os.setsid()
         if _f_os.fork() == 0:
+            _f_signal.signal(_f_signal.SIGTERM, _f_signal.SIG_IGN)
 ${body
   .trim()
   .split('\n')
