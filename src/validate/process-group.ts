@@ -228,6 +228,11 @@ export class AgentTree {
     return [...found.keys()].sort((a, b) => a - b);
   }
 
+  /** Something of the tree is left: a member, or the launcher. */
+  alive(): boolean {
+    return this.members().length > 0 || this.launcherLives();
+  }
+
   /** The launcher is still there (unreaped and not a zombie). */
   private launcherLives(): boolean {
     if (!this.reaper || this.leaderExited) return false;
@@ -292,8 +297,14 @@ function killAll(): void {
   live.clear();
   for (const t of trees) t.killNow();
   // The tool is exiting: wait (briefly, synchronously) for the kills to land so the
-  // agents' cgroups can go too.
+  // agents' cgroups can go too, and a launcher goes last, once nothing is left below it.
   const end = Date.now() + 500;
+  for (const t of trees.filter((x) => x.reaper)) {
+    while (t.alive() && Date.now() < end) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      t.killNow();
+    }
+  }
   for (const t of trees.filter((x) => x.cgroup)) {
     while (!removeCgroup(t.cgroup!) && Date.now() < end) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
   }
