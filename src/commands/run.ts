@@ -15,6 +15,7 @@ import { createProgress } from '../report/progress.js';
 import { printDiffs, printRunHuman, printRunJson } from '../report/run-printer.js';
 import { reportBaseModels, resolveRoot, verbose, type CommonFlags } from './common.js';
 import { enableWatchdog } from '../validate/watchdog.js';
+import { reaperNote } from '../validate/reaper.js';
 import { interruptedLine, listenForInterrupt } from './interrupt.js';
 import { allAdapters } from '../lang/registry.js';
 import { writeFileAtomic } from '../record/migration-log.js';
@@ -78,6 +79,8 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
   await reportBaseModels(flags, root, profile);
   // A watchdog process ends the agents if this one is killed outright (kill -9 included).
   enableWatchdog();
+  const reaper = reaperNote(); // agents start without the subreaper launcher here: say what that loses
+  if (reaper && flags.validate && !flags.dryRun) io.stderr.write(`migrate: note: ${reaper}\n`);
   const interrupt = listenForInterrupt('its agents end with it, and the next writing command (run, commit, review, promote or revert) puts back what it left unfinished (migrate status names it)');
   const progress = createProgress({ json: Boolean(flags.json) });
   try {

@@ -11,6 +11,7 @@ import { resolveEndpoints, type ValidationEnvironment } from '../validate/enviro
 import { prepareValidationEnvironment } from '../pipeline/validate-stage.js';
 import { RunJournal } from '../pipeline/journal.js';
 import { enableWatchdog } from '../validate/watchdog.js';
+import { reaperNote } from '../validate/reaper.js';
 import { listenForInterrupt } from './interrupt.js';
 import { readLaunchTemplate } from '../validate/launch.js';
 import { validateAgents, type ValidateAgentOptions } from '../validate/validate-agent.js';
@@ -69,6 +70,8 @@ export async function validateCommand(agents: string[], opts: ValidateCommandOpt
   // Agents must not outlive this command, even killed with -9: a watchdog, and a journal
   // of their processes that the next command recovers from.
   enableWatchdog();
+  const reaper = reaperNote(); // agents start without the subreaper launcher here: say what that loses
+  if (reaper) io.stderr.write(`migrate: note: ${reaper}\n`);
   // The handler first: a signal while the journal recovers a killed run is this command's to answer.
   const interrupt = listenForInterrupt('its agents end with it (the next validate stops any it left)');
   let journal: RunJournal | undefined;

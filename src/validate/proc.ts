@@ -136,7 +136,11 @@ export function environHas(pid: number, entry: string): boolean {
 /** "python3 agents/x_v2.py" for messages (the command line, clipped). */
 export function commandLine(pid: number): string {
   try {
-    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+    let words = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    // The subreaper launcher (reaper.ts): "python3 -I -S -c <source> migrate-launcher <tool pid> <agent command>".
+    const at = words.indexOf('migrate-launcher');
+    if (at > 0 && words[at - 2] === '-c') words = ['migrate-launcher', ...words.slice(at + 2)];
+    const cmd = words.join(' ');
     return cmd.length > 80 ? `${cmd.slice(0, 79)}…` : cmd;
   } catch {
     return readStat(pid)?.comm ?? '?';

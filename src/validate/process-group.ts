@@ -108,11 +108,21 @@ export class AgentTree {
   private readonly leaderStart: number | undefined;
   private readonly pipes: string[];
 
+  /** Through the subreaper launcher (reaper.ts): the agent's own pid, once the launcher told it. */
+  agentPid: number | undefined;
+
+  /**
+   * `reaper`: `pid` is the subreaper launcher (reaper.ts), not the agent: every process the
+   * agent starts stays below it, orphans included. It is the root of the tree, never one of
+   * its members (nothing to report, and killed last: killed first, it would let what is
+   * below it go to init).
+   */
   constructor(
     readonly pid: number,
     readonly mark: string,
     readonly cgroup?: string,
     readonly deadline?: number,
+    public reaper = false,
   ) {
     this.leaderStart = readStat(pid)?.start;
     if (this.leaderStart !== undefined) this.known.set(pid, this.leaderStart);
@@ -214,7 +224,20 @@ export class AgentTree {
       }
     }
     for (const p of found.values()) this.known.set(p.pid, p.start);
+    if (this.reaper) found.delete(this.pid);
     return [...found.keys()].sort((a, b) => a - b);
+  }
+
+  /** Something of the tree is left: a member, or the launcher. */
+  alive(): boolean {
+    return this.members().length > 0 || this.launcherLives();
+  }
+
+  /** The launcher is still there (unreaped and not a zombie). */
+  private launcherLives(): boolean {
+    if (!this.reaper || this.leaderExited) return false;
+    const s = readStat(this.pid);
+    return Boolean(s && s.state !== 'Z' && s.start === this.leaderStart);
   }
 
   /** "pid 1234 (python3 agents/x_v2.py)". */
@@ -226,20 +249,26 @@ export class AgentTree {
   killNow(): void {
     if (this.cgroup) killCgroup(this.cgroup);
     // The group id cannot name anyone else while the agent is unreaped: its pid is still taken.
-    if (!this.leaderExited) killGroupNow(this.pid);
-    for (const pid of this.members()) {
+    // Not through the launcher: the group kill would take it first, and what its members
+    // leave orphaned would go to init instead of to it.
+    if (!this.leaderExited && !this.reaper) killGroupNow(this.pid);
+    const members = this.members();
+    for (const pid of members) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
         // gone meanwhile
       }
     }
+    // The launcher last, once nothing is left below it (it exits by itself then; this is for
+    // one that cannot). Unreaped, its pid names no one else.
+    if (!members.length && this.launcherLives()) killGroupNow(this.pid);
   }
 
   /** Kill until nothing is left (bounded); true when the tree is empty. */
   async kill(timeoutMs = 2000): Promise<boolean> {
     const end = Date.now() + timeoutMs;
-    while (this.members().length > 0) {
+    while (this.members().length > 0 || this.launcherLives()) {
       if (Date.now() >= end) return false;
       this.killNow();
       await new Promise((r) => setTimeout(r, 20));
@@ -268,8 +297,14 @@ function killAll(): void {
   live.clear();
   for (const t of trees) t.killNow();
   // The tool is exiting: wait (briefly, synchronously) for the kills to land so the
-  // agents' cgroups can go too.
+  // agents' cgroups can go too, and a launcher goes last, once nothing is left below it.
   const end = Date.now() + 500;
+  for (const t of trees.filter((x) => x.reaper)) {
+    while (t.alive() && Date.now() < end) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      t.killNow();
+    }
+  }
   for (const t of trees.filter((x) => x.cgroup)) {
     while (!removeCgroup(t.cgroup!) && Date.now() < end) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
   }

@@ -3,10 +3,12 @@
 // and a hard time limit; everything it started is killed at the end, and its output
 // pipes are closed so a survivor can never keep the tool alive.
 import { accessSync, constants, statSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { createAgentCgroup, procsFile, removeCgroup } from './cgroup.js';
 import { AgentTree, announceTree, MARK_VAR, newMark, RUN_TOKEN, trackTree, untrackTree, withdrawTree } from './process-group.js';
+import { reaperLauncher } from './reaper.js';
 
 export interface ExitInfo {
   code: number | null;
@@ -37,8 +39,14 @@ export interface AgentProcess {
   exit: Promise<ExitInfo>;
   /** The exit, once it happened. */
   exited(): ExitInfo | undefined;
-  /** Send a signal to the group leader only (what a supervisor does). */
+  /** Send a signal to the agent only (what `kill PID`, Docker and Kubernetes do: the main process). */
   signal(sig: NodeJS.Signals): boolean;
+  /**
+   * Send a signal to every process the agent started, not to the agent: with `signal`, what
+   * systemd does to stop a service by default (KillMode=control-group: KillSignal to every
+   * process of the unit). How many were signalled.
+   */
+  signalOthers(sig: NodeJS.Signals): number;
   /** Live processes it started (itself included while it runs): group, cgroup, descendants, marker. */
   members(): number[];
   /** True when `pid` is the agent or a process it started. */
@@ -117,6 +125,11 @@ function parentDeathWrapper(): string[] {
   return setpriv ? [setpriv, '--pdeathsig', 'KILL', '--'] : [];
 }
 
+const SIGNAL_NAMES = new Map(Object.entries(osConstants.signals).map(([name, n]) => [n as number, name]));
+function signalName(n: number): string {
+  return SIGNAL_NAMES.get(n) ?? `signal ${n}`;
+}
+
 export function startAgent(opts: StartOptions): AgentProcess {
   const startedAt = Date.now();
   let output = '';
@@ -131,7 +144,9 @@ export function startAgent(opts: StartOptions): AgentProcess {
   // Journal and watchdog learn of it before it exists: killed between the spawn and the
   // tracking, the tool would otherwise strand it.
   const announced = announceTree({ mark, cgroup, deadline });
-  const wrapper = resolved ? parentDeathWrapper() : [];
+  // The subreaper launcher (reaper.ts) where python3 is here, else setpriv's parent-death signal.
+  const reaper = resolved ? reaperLauncher() : [];
+  const wrapper = !resolved ? [] : reaper.length ? reaper : parentDeathWrapper();
   const [file, args] = !resolved
     ? [opts.command, opts.args] // execa reports ENOENT the usual way
     : cgroup
@@ -147,10 +162,11 @@ export function startAgent(opts: StartOptions): AgentProcess {
     cleanup: false, // we kill the group ourselves (execa's cleanup ignores groups)
     buffer: false,
     reject: false,
-    stdin: 'ignore',
+    // fd 3: the launcher's reports of the agent (its pid, its end).
+    stdio: reaper.length ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
   });
   const pid = child.pid;
-  const tree = pid ? new AgentTree(pid, mark, cgroup, deadline) : undefined;
+  const tree = pid ? new AgentTree(pid, mark, cgroup, deadline, reaper.length > 0) : undefined;
   if (tree) trackTree(tree);
   else {
     withdrawTree(announced);
@@ -175,6 +191,7 @@ export function startAgent(opts: StartOptions): AgentProcess {
     // A process we could not kill (or did not see) may still hold the pipes: never wait for it.
     child.stdout?.destroy();
     child.stderr?.destroy();
+    (child.stdio[3] as { destroy?: () => void } | undefined)?.destroy?.();
   };
 
   const timer = setTimeout(() => {
@@ -199,6 +216,25 @@ export function startAgent(opts: StartOptions): AgentProcess {
       if (tree) tree.leaderExited = true;
       resolve(finish({ code, signal }));
     });
+    // Through the launcher: the agent's own pid and end, told on fd 3 (the launcher itself
+    // stays while anything the agent started lives, and exits with the agent's status).
+    const reports = reaper.length ? (child.stdio[3] as NodeJS.ReadableStream | undefined) : undefined;
+    if (reports && tree) {
+      let buf = '';
+      reports.setEncoding('utf8');
+      reports.on('error', () => {});
+      reports.on('data', (d: string) => {
+        buf += d;
+        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+          const [word, n] = buf.slice(0, nl).split(' ');
+          buf = buf.slice(nl + 1);
+          if (word === 'pid') tree.agentPid = Number(n);
+          else if (word === 'noreaper') tree.reaper = false;
+          else if (word === 'exit') resolve(finish({ code: Number(n), signal: null }));
+          else if (word === 'signal') resolve(finish({ code: null, signal: signalName(Number(n)) }));
+        }
+      });
+    }
     void child.then((r) => {
       if (pid !== undefined) return;
       const code = (r as { code?: string }).code;
@@ -216,7 +252,10 @@ export function startAgent(opts: StartOptions): AgentProcess {
   });
 
   return {
-    pid,
+    // The agent's own pid (through the launcher, once it told it).
+    get pid() {
+      return tree?.agentPid ?? pid;
+    },
     startedAt,
     output: () => output,
     stderr: () => stderr,
@@ -225,11 +264,27 @@ export function startAgent(opts: StartOptions): AgentProcess {
     signal: (sig) => {
       if (!pid || exitInfo) return false;
       try {
+        // The launcher passes it on to the agent.
         process.kill(pid, sig);
         return true;
       } catch {
         return false;
       }
+    },
+    signalOthers: (sig) => {
+      if (!pid || !tree) return 0;
+      const agent = exitInfo ? undefined : (tree.agentPid ?? pid);
+      let sent = 0;
+      for (const m of tree.members()) {
+        if (m === agent || m === pid) continue;
+        try {
+          process.kill(m, sig);
+          sent++;
+        } catch {
+          // gone meanwhile
+        }
+      }
+      return sent;
     },
     members: () => tree?.members() ?? [],
     owns: (p) => tree?.has(p) ?? false,

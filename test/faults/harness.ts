@@ -148,7 +148,9 @@ export async function waitFor(check: () => boolean, what: string, timeoutMs = 60
 }
 
 /** Processes the tag names that are agents under validation (their command line names a _v2 file). */
-export const v2Agents = (tag: string) => tagged(tag).filter((p) => /_v2\.py/.test(p.cmdline));
+export const v2Agents = (tag: string) => tagged(tag).filter((p) => /_v2\.py/.test(p.cmdline) && !/ migrate-launcher /.test(p.cmdline));
+/** The subreaper launchers (src/validate/reaper.ts) the tag names: each the parent of one agent. */
+export const launchers = (tag: string) => tagged(tag).filter((p) => / migrate-launcher /.test(p.cmdline));
 export const watchdogs = (tag: string) => tagged(tag).filter((p) => /watchdog-main\.js/.test(p.cmdline));
 
 export interface Baseline {

@@ -52,14 +52,19 @@ function cgroupsAvailable(): boolean {
 }
 const CGROUPS = cgroupsAvailable();
 
-/** Python that makes the _v2 start a double-forked, setsid daemon keeping the output pipes. */
+/**
+ * Python that makes the _v2 start a double-forked, setsid daemon keeping the output pipes. It
+ * ignores SIGTERM (inherited across its exec): a leak even the SIGTERM a service manager's
+ * stop sends, which the shutdown check sends too, does not end.
+ */
 function daemon(body: string): string {
   return `
-import os as _f_os, sys as _f_sys, time as _f_time
+import os as _f_os, signal as _f_signal, sys as _f_sys, time as _f_time
 if _f_sys.argv[0].endswith("_v2.py"):
     if _f_os.fork() == 0:
         _f_os.setsid()
         if _f_os.fork() == 0:
+            _f_signal.signal(_f_signal.SIGTERM, _f_signal.SIG_IGN)
 ${body
   .trim()
   .split('\n')
@@ -182,7 +187,8 @@ describe('3. crash recovery signals only what it can prove is the killed run\'s'
     const before = baseline(root);
     const t = tag();
     // Without the kernel's parent-death signal (a machine without setpriv) the agent itself is orphaned.
-    const { child } = await untilValidating(root, ['run', AGENT, '--profile', 'fast', '--json'], t, { MIGRATE_NO_PDEATHSIG: '1' });
+    // Nor python3 for the subreaper launcher, which would end the agent tree when the tool dies.
+    const { child } = await untilValidating(root, ['run', AGENT, '--profile', 'fast', '--json'], t, { MIGRATE_NO_PDEATHSIG: '1', MIGRATE_NO_REAPER: '1' });
         const watchdog = watchdogs(t);
     expect(watchdog.length, 'the watchdog').toBe(1);
     kill(watchdog[0]!.pid); // first, or it would end the agents itself
@@ -223,7 +229,8 @@ if _o_sys.argv[0].endswith("_v2.py"):
     );
     const before = baseline(root);
     const t = tag();
-    const { child } = await untilValidating(root, ['run', AGENT, '--profile', 'fast', '--json'], t);
+    // Without the subreaper launcher (no python3), which would kill the helper with the tool.
+    const { child } = await untilValidating(root, ['run', AGENT, '--profile', 'fast', '--json'], t, { MIGRATE_NO_REAPER: '1' });
     await waitFor(() => v2Agents(t).length === 2, 'the agent and its forked helper');
     const ppid = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
     const agent = v2Agents(t).find((p) => ppid(p.pid) === child.pid)!;

@@ -21,6 +21,7 @@ import {
   expectIntact,
   git,
   kill,
+  launchers,
   patchFleetCommon,
   run,
   spawnRun,
@@ -34,6 +35,8 @@ import {
 import { startOf } from '../helpers/proc.js';
 
 const NO_CGROUP = { MIGRATE_NO_CGROUP: '1' };
+/** A machine without python3 for the subreaper launcher: agents are started as before it. */
+const NO_REAPER = { MIGRATE_NO_REAPER: '1' };
 
 interface Worker {
   pid: number;
@@ -122,14 +125,14 @@ describe('kill -9 of the tool while an agent with bare workers runs', () => {
     expect(existsSync(path.join(root, '.git', 'index.lock'))).toBe(false);
   }, 180_000);
 
-  it('`migrate run` killed together with its watchdog: the agent dies with the tool; the next run stops its workers, puts the _v2 back and completes once', async () => {
+  it('`migrate run` killed together with its watchdog, on a machine without the subreaper launcher (no python3): the agent dies with the tool; the next run stops its workers, puts the _v2 back and completes once', async () => {
     const root = await demoRepo();
     const dir = mkdtempSync(path.join(os.tmpdir(), 'migrate-workers-'));
     pidDirs.push(dir);
     patchFleetCommon(root, bareWorkers(dir));
     const before = baseline(root);
     const t = tag();
-    const child = spawnRun(root, ['run', AGENT, '--profile', 'fast', '--json'], t, NO_CGROUP);
+    const child = spawnRun(root, ['run', AGENT, '--profile', 'fast', '--json'], t, { ...NO_CGROUP, ...NO_REAPER });
     await waitFor(() => v2Agents(t).length > 0 || !running(child), 'a _v2 agent process');
     const ws = await bothWorkers(dir);
     const journal = path.join(root, '.git', 'migrate-run.json');
@@ -144,11 +147,42 @@ describe('kill -9 of the tool while an agent with bare workers runs', () => {
     expect(ws.filter(alive).length, 'its workers are orphaned').toBe(2);
 
     const t2 = tag();
-    const rerun = await run(root, ['run', AGENT, '--no-validate', '--json'], t2, NO_CGROUP);
+    const rerun = await run(root, ['run', AGENT, '--no-validate', '--json'], t2, { ...NO_CGROUP, ...NO_REAPER });
     expect(rerun.exitCode, rerun.stderr).toBe(0);
     // Before: 'stopped 0'; the workers ran on, since nothing recorded linked them to the killed run.
     expect(rerun.stderr).toMatch(/recovered from a killed run \(pid \d+\): stopped 2 agent process\(es\), put back 1 unfinished file\(s\)/);
     expect(ws.filter(alive).map((w) => w.pid), 'the workers must be dead').toEqual([]);
+    expect((await expectIntact(root, before, [t, t2])).map((c) => c.agent)).toEqual([AGENT]);
+  }, 180_000);
+
+  it('`migrate run` killed together with its watchdog: the subreaper launcher ends the agent and its bare workers within seconds, with no next command; the next run completes once', async () => {
+    const root = await demoRepo();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'migrate-workers-'));
+    pidDirs.push(dir);
+    patchFleetCommon(root, bareWorkers(dir));
+    const before = baseline(root);
+    const t = tag();
+    const child = spawnRun(root, ['run', AGENT, '--profile', 'fast', '--json'], t, NO_CGROUP);
+    await waitFor(() => v2Agents(t).length > 0 || !running(child), 'a _v2 agent process');
+    const ws = await bothWorkers(dir);
+    expect(running(child)).toBe(true);
+    const ppid = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+    const [launcher] = launchers(t);
+    expect(launcher, 'the agent runs under the launcher').toBeDefined();
+    expect(v2Agents(t).map((p) => ppid(p.pid))).toEqual([launcher!.pid]);
+    const watchdog = watchdogs(t);
+    expect(watchdog.length, 'the watchdog').toBe(1);
+    kill(watchdog[0]!.pid); // first, or it would end the agents itself
+    kill(child.pid!);
+    await child;
+    // Before: the workers (own session, own environment, output on /dev/null) ran on until the
+    // next writing command; now the launcher sees the tool gone and kills everything below it.
+    await waitFor(() => !ws.some(alive) && tagged(t).length === 0, 'the agent, its workers and the launcher to end', 10_000);
+
+    const t2 = tag();
+    const rerun = await run(root, ['run', AGENT, '--no-validate', '--json'], t2, NO_CGROUP);
+    expect(rerun.exitCode, rerun.stderr).toBe(0);
+    expect(rerun.stderr).toMatch(/recovered from a killed run \(pid \d+\): stopped 0 agent process\(es\), put back 1 unfinished file\(s\)/);
     expect((await expectIntact(root, before, [t, t2])).map((c) => c.agent)).toEqual([AGENT]);
   }, 180_000);
 

@@ -1,6 +1,16 @@
 // Shutdown: SIGTERM to the agent ends it with exit code 0 within the deadline,
 // and nothing it started is left behind (its group, its cgroup, its descendants and
 // anything carrying its environment marker: a daemon that double-forked counts too).
+//
+// What a service manager does: systemd's default (KillMode=control-group) sends SIGTERM to
+// every process of the service at once, then SIGKILL to what is left at the timeout; Docker
+// and Kubernetes signal the main process, then kill the rest. The check signals the agent
+// first (an agent that stops its own workers is judged on that, undisturbed), and the
+// processes it started only when the agent is still running half way to the deadline, or
+// exited and left them: a legacy agent that leaves stopping its workers to the service
+// manager passes when they end on that SIGTERM (before, 'left N process(es) running', and a
+// multiprocessing agent joining its workers at exit hung until SIGKILL). What ignores the
+// SIGTERM too is named and killed, as before.
 import type { CheckResult } from '../../core/types.js';
 import { commandLine } from '../proc.js';
 import type { AgentProcess } from '../runner.js';
@@ -21,12 +31,21 @@ export async function checkShutdown(o: ShutdownOptions): Promise<CheckResult> {
   const t0 = Date.now();
   const leader = commandLine(proc.pid);
   proc.signal('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const exit = await Promise.race([
-    proc.exit,
-    new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), o.deadlineMs))),
-  ]);
-  clearTimeout(timer);
+  const waitExit = async (ms: number) => {
+    let timer: NodeJS.Timeout | undefined;
+    const e = await Promise.race([proc.exit, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), Math.max(0, ms))))]);
+    clearTimeout(timer);
+    return e;
+  };
+  const shell = SHELL.test(leader.split(' ')[0] ?? '');
+  let others = 0;
+  let exit = await waitExit(o.deadlineMs / 2);
+  // Still stopping (waiting on its workers, say): the rest of the service gets its SIGTERM.
+  // Not through a launch shell: it is judged on passing the signal on, below.
+  if (!exit && !shell) {
+    others = proc.signalOthers('SIGTERM');
+    exit = await waitExit(t0 + o.deadlineMs - Date.now());
+  }
   const ms = Date.now() - t0;
   if (!exit) {
     await proc.killGroup();
@@ -50,10 +69,16 @@ export async function checkShutdown(o: ShutdownOptions): Promise<CheckResult> {
     return result('shutdown', false, ms, `ended by ${exit.signal} instead of exiting with code 0 (no signal handler?)`);
   }
   if (exit.code !== 0) return result('shutdown', false, ms, `${exitedDetail(proc)} after SIGTERM (expected code 0)`);
-  const left = await proc.survivors(o.orphanGraceMs ?? 1000);
+  let left = await proc.survivors(o.orphanGraceMs ?? 1000);
+  if (left.length) {
+    // Left to the service manager's stop: they get its SIGTERM.
+    others += proc.signalOthers('SIGTERM');
+    left = await proc.survivors(o.orphanGraceMs ?? 1000);
+  }
   if (left.length) {
     await proc.killGroup();
     return result('shutdown', false, ms, `exited 0 after ${secs(ms)} but left ${left.length} process(es) running: ${left.join(', ')}; killed`);
   }
-  return result('shutdown', true, ms, `exited with code 0 ${secs(ms)} after SIGTERM; no process left in its group`);
+  const also = others ? `; the ${others} process(es) it started ended on SIGTERM too (sent to them as a service manager's stop does)` : '';
+  return result('shutdown', true, ms, `exited with code 0 ${secs(ms)} after SIGTERM${also}; no process left in its group`);
 }
