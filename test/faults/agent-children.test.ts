@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAgentCgroup, removeCgroup } from '../../src/validate/cgroup.js';
-import { startOf } from '../helpers/proc.js';
+import { alive, PidLedger, type Recorded } from '../helpers/proc.js';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FIX = path.join(ROOT, 'fixtures', 'validate', 'forking');
@@ -27,35 +27,13 @@ function cgroupsAvailable(): boolean {
 }
 const CGROUPS = cgroupsAvailable();
 
-interface Recorded {
-  pid: number;
-  start: number;
-}
 const dirs: string[] = [];
-const seen: Recorded[] = [];
+const ledger = new PidLedger();
 /** The processes the fixture started (recorded as they appear, so a reused pid is never killed). */
-function recorded(dir: string): Recorded[] {
-  for (const f of readdirSync(dir).filter((n) => /^\d+$/.test(n))) {
-    const pid = Number(f);
-    if (seen.some((s) => s.pid === pid)) continue;
-    const start = startOf(pid);
-    if (start !== undefined) seen.push({ pid, start });
-  }
-  const mine = new Set(readdirSync(dir).filter((n) => /^\d+$/.test(n)).map(Number));
-  return seen.filter((s) => mine.has(s.pid));
-}
-const alive = (r: Recorded) => startOf(r.pid) === r.start;
+const recorded = (dir: string): Recorded[] => ledger.record(dir);
 
 afterEach(() => {
-  for (const s of seen.splice(0)) {
-    if (alive(s)) {
-      try {
-        process.kill(s.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-  }
+  ledger.killAll();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ensureBuilt, REPO } from '../helpers/cli.js';
-import { startOf } from '../helpers/proc.js';
+import { alive, PidLedger, type Recorded, startOf } from '../helpers/proc.js';
 
 const FIX = path.join(REPO, 'fixtures', 'validate', 'forking');
 const RUNNER = path.join(REPO, 'dist', 'src', 'validate', 'runner.js');
@@ -23,32 +23,11 @@ const HAS_PYTHON = (() => {
   }
 })();
 
-interface Seen {
-  pid: number;
-  start: number;
-}
-const seen: Seen[] = [];
+const ledger = new PidLedger();
 const dirs: string[] = [];
-const alive = (s: Seen) => startOf(s.pid) === s.start;
-function record(dir: string): Seen[] {
-  for (const f of readdirSync(dir).filter((n) => /^\d+$/.test(n))) {
-    const pid = Number(f);
-    const start = startOf(pid);
-    if (start !== undefined && !seen.some((s) => s.pid === pid)) seen.push({ pid, start });
-  }
-  const mine = new Set(readdirSync(dir).filter((n) => /^\d+$/.test(n)).map(Number));
-  return seen.filter((s) => mine.has(s.pid));
-}
+const record = (dir: string): Recorded[] => ledger.record(dir);
 afterEach(() => {
-  for (const s of seen.splice(0)) {
-    if (alive(s)) {
-      try {
-        process.kill(s.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-  }
+  ledger.killAll();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   delete process.env.MIGRATE_NO_REAPER;
 });

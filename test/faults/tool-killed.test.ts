@@ -32,19 +32,14 @@ import {
   waitFor,
   watchdogs,
 } from './harness.js';
-import { startOf } from '../helpers/proc.js';
+import { alive, type Recorded, startOf } from '../helpers/proc.js';
 
 const NO_CGROUP = { MIGRATE_NO_CGROUP: '1' };
 /** A machine without python3 for the subreaper launcher: agents are started as before it. */
 const NO_REAPER = { MIGRATE_NO_REAPER: '1' };
 
-interface Worker {
-  pid: number;
-  start: number;
-}
-const workers: Worker[] = [];
+const workers: Recorded[] = [];
 const pidDirs: string[] = [];
-const alive = (w: Worker) => startOf(w.pid) === w.start;
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(() => {
@@ -67,7 +62,7 @@ if _w_sys.argv[0].endswith("_v2.py"):
 }
 
 /** The workers' pids once both run, recorded with their start times. */
-async function bothWorkers(dir: string): Promise<Worker[]> {
+async function bothWorkers(dir: string): Promise<Recorded[]> {
   await waitFor(() => readdirSync(dir).length >= 2, 'the two workers', 60_000);
   const out = readdirSync(dir).map((f) => ({ pid: Number(f), start: startOf(Number(f))! }));
   workers.push(...out);
@@ -83,6 +78,15 @@ function journalled(file: string): number[] {
   } catch {
     return []; // being rewritten
   }
+}
+
+/** The run after the killed one recovers (stopping `stopped` agent processes, putting the file back) and commits the agent once. */
+async function rerunRecovers(root: string, before: ReturnType<typeof baseline>, killed: string, stopped: number, env: Record<string, string>): Promise<void> {
+  const t2 = tag();
+  const rerun = await run(root, ['run', AGENT, '--no-validate', '--json'], t2, env);
+  expect(rerun.exitCode, rerun.stderr).toBe(0);
+  expect(rerun.stderr).toMatch(new RegExp(`recovered from a killed run \\(pid \\d+\\): stopped ${stopped} agent process\\(es\\), put back 1 unfinished file\\(s\\)`));
+  expect((await expectIntact(root, before, [killed, t2])).map((c) => c.agent)).toEqual([AGENT]);
 }
 
 const running = (c: { exitCode: number | null; signalCode: NodeJS.Signals | null }) => c.exitCode === null && c.signalCode === null;
@@ -146,13 +150,9 @@ describe('kill -9 of the tool while an agent with bare workers runs', () => {
     await waitFor(() => v2Agents(t).length === 0, 'the agent to die with the tool (parent-death signal)', 10_000);
     expect(ws.filter(alive).length, 'its workers are orphaned').toBe(2);
 
-    const t2 = tag();
-    const rerun = await run(root, ['run', AGENT, '--no-validate', '--json'], t2, { ...NO_CGROUP, ...NO_REAPER });
-    expect(rerun.exitCode, rerun.stderr).toBe(0);
     // Before: 'stopped 0'; the workers ran on, since nothing recorded linked them to the killed run.
-    expect(rerun.stderr).toMatch(/recovered from a killed run \(pid \d+\): stopped 2 agent process\(es\), put back 1 unfinished file\(s\)/);
+    await rerunRecovers(root, before, t, 2, { ...NO_CGROUP, ...NO_REAPER });
     expect(ws.filter(alive).map((w) => w.pid), 'the workers must be dead').toEqual([]);
-    expect((await expectIntact(root, before, [t, t2])).map((c) => c.agent)).toEqual([AGENT]);
   }, 180_000);
 
   it('`migrate run` killed together with its watchdog: the subreaper launcher ends the agent and its bare workers within seconds, with no next command; the next run completes once', async () => {
@@ -179,11 +179,7 @@ describe('kill -9 of the tool while an agent with bare workers runs', () => {
     // next writing command; now the launcher sees the tool gone and kills everything below it.
     await waitFor(() => !ws.some(alive) && tagged(t).length === 0, 'the agent, its workers and the launcher to end', 10_000);
 
-    const t2 = tag();
-    const rerun = await run(root, ['run', AGENT, '--no-validate', '--json'], t2, NO_CGROUP);
-    expect(rerun.exitCode, rerun.stderr).toBe(0);
-    expect(rerun.stderr).toMatch(/recovered from a killed run \(pid \d+\): stopped 0 agent process\(es\), put back 1 unfinished file\(s\)/);
-    expect((await expectIntact(root, before, [t, t2])).map((c) => c.agent)).toEqual([AGENT]);
+    await rerunRecovers(root, before, t, 0, NO_CGROUP);
   }, 180_000);
 
   it('`migrate run` killed while a `sh -c` launch template that does not exec runs the agent: the watchdog ends the shell\'s agent and its workers; the next run recovers and completes once', async () => {
@@ -213,10 +209,6 @@ describe('kill -9 of the tool while an agent with bare workers runs', () => {
     // The shell dies with the tool (parent-death signal); its agent and the workers by the watchdog.
     await waitFor(() => !ws.some(alive) && v2Agents(t).length === 0, 'the shell, its agent and the workers to die', 10_000);
 
-    const t2 = tag();
-    const rerun = await run(root, ['run', AGENT, '--no-validate', '--json'], t2, NO_CGROUP);
-    expect(rerun.exitCode, rerun.stderr).toBe(0);
-    expect(rerun.stderr).toMatch(/recovered from a killed run \(pid \d+\): stopped 0 agent process\(es\), put back 1 unfinished file\(s\)/);
-    expect((await expectIntact(root, before, [t, t2])).map((c) => c.agent)).toEqual([AGENT]);
+    await rerunRecovers(root, before, t, 0, NO_CGROUP);
   }, 180_000);
 });

@@ -1,5 +1,5 @@
 // What the tests read of a process from /proc, independently of the tool's own reading.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Start time (clock ticks after boot) of a live, non-zombie process, or undefined: a pid with its start time names one process, never a later one given the same pid. */
 export function startOf(pid: number): number | undefined {
@@ -9,5 +9,47 @@ export function startOf(pid: number): number | undefined {
     return f[0] === 'Z' ? undefined : Number(f[19]);
   } catch {
     return undefined;
+  }
+}
+
+/** A process a fixture said it started, named by pid and start time. */
+export interface Recorded {
+  pid: number;
+  start: number;
+}
+
+/** True while that very process lives (a later process given the same pid is not it). */
+export const alive = (r: Recorded): boolean => startOf(r.pid) === r.start;
+
+/**
+ * The processes fixtures write their pids into a directory for: each is recorded with its start
+ * time as it first appears (so a reused pid is never killed), and all of them can be killed by
+ * pid whatever the test did.
+ */
+export class PidLedger {
+  private readonly seen: Recorded[] = [];
+
+  /** What `dir` names, recorded as it appears. */
+  record(dir: string): Recorded[] {
+    const pids = readdirSync(dir).filter((n) => /^\d+$/.test(n)).map(Number);
+    for (const pid of pids) {
+      if (this.seen.some((s) => s.pid === pid)) continue;
+      const start = startOf(pid);
+      if (start !== undefined) this.seen.push({ pid, start });
+    }
+    const mine = new Set(pids);
+    return this.seen.filter((s) => mine.has(s.pid));
+  }
+
+  /** SIGKILL every recorded process still alive, and forget them. */
+  killAll(): void {
+    for (const s of this.seen.splice(0)) {
+      if (!alive(s)) continue;
+      try {
+        process.kill(s.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
   }
 }
