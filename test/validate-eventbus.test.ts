@@ -1,7 +1,12 @@
 // The seed-001 EventBus check on its own: the fake bus (HTTP and JSON lines, down and back on
 // the same port) and checkEventBus against small agents on the reference HardenedAgentBase:
 // one that publishes through the bus passes; one whose publisher swallows failures (so nothing
-// is ever queued) fails at "bus down"; one that collects nothing is "not proven", not passed.
+// is ever queued) fails at "bus down"; one that collects nothing is "not proven", not passed;
+// one that publishes only when something changes (a hotplug-only block-device agent) and had
+// nothing to send while the bus was down is not failed for queueing nothing, unless it did try to
+// send then and lost it.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
@@ -35,7 +40,7 @@ async function until(what: () => boolean, ms = 5000): Promise<void> {
 }
 
 /** A tiny agent on the reference base; `publisher` is the body of its publisher's publish(). */
-async function agent(bus: FakeEventBus, collect: string, publisher: string): Promise<{ child: ChildProcess; healthPort: number }> {
+async function agent(bus: FakeEventBus, collect: string, publisher: string, prelude: string[] = [], minReceived = 0): Promise<{ child: ChildProcess; healthPort: number }> {
   const [healthPort] = await allocatePorts(1);
   const script = [
     'import json, os, urllib.request',
@@ -43,6 +48,7 @@ async function agent(bus: FakeEventBus, collect: string, publisher: string): Pro
     'class Publisher:',
     '    def publish(self, events):',
     ...publisher.split('\n').map((l) => `        ${l}`),
+    ...prelude,
     'class A(HardenedAgentBase):',
     '    def collect_data(self):',
     `        return ${collect}`,
@@ -81,6 +87,7 @@ async function agent(bus: FakeEventBus, collect: string, publisher: string): Pro
     if (cycles < 2) await new Promise((r) => setTimeout(r, 50));
   }
   expect(cycles, 'the agent answers /health after two collection cycles').toBeGreaterThanOrEqual(2);
+  await until(() => bus.received().length >= minReceived, 10_000);
   return { child, healthPort: healthPort! };
 }
 
@@ -136,5 +143,60 @@ describe('checkEventBus', () => {
     expect(r.skipped).toBe(true);
     expect(r.detail).toContain('collected no events');
     expect(bus.received()).toEqual([]);
+  }, 60_000);
+
+  // Modelled on a block-device agent that reports hotplug only: it sends what it sees on its first
+  // cycle, then only when its watched file (the inventory) changes. The test waits until that first
+  // report reached the bus, so the bus goes down on a quiet agent.
+  const onChange = (watched: string): string[] => [
+    'import time',
+    `WATCHED = ${JSON.stringify(watched)}`,
+    'seen = [None]',
+    'def changes():',
+    '    try:',
+    '        now = open(WATCHED).read()',
+    '    except OSError:',
+    '        now = ""',
+    '    if now == seen[0]:',
+    '        return []',
+    '    seen[0] = now',
+    '    return [{"inventory": now, "ts": time.time()}]',
+  ];
+  const watchedFile = (): string => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'eventbus-quiet-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const f = path.join(dir, 'inventory.txt');
+    writeFileSync(f, 'sda\n');
+    return f;
+  };
+
+  it('an agent that publishes only on change and had nothing to send while the bus was down is not failed: the queue was not exercised', async () => {
+    const bus = await startFakeEventBus();
+    cleanup.push(() => bus.close());
+    const { healthPort } = await agent(bus, 'changes()', POST, onChange(watchedFile()), 1);
+    const r = await checkEventBus({ bus, healthPort, phaseDeadlineMs: 10_000 });
+    expect(r.ok, r.detail).toBe(true);
+    expect(r.detail).toMatch(/bus up: \d+ envelope/);
+    expect(r.detail).toContain('nothing published while the bus was down');
+    expect(r.detail).toContain('the queue was not exercised');
+    expect(bus.up()).toBe(true);
+  }, 60_000);
+
+  it('an agent that publishes only on change and loses what changed while the bus was down still fails', async () => {
+    const bus = await startFakeEventBus();
+    cleanup.push(() => bus.close());
+    const watched = watchedFile();
+    const swallow = `try:\n${POST.split('\n').map((l) => `    ${l}`).join('\n')}\nexcept OSError:\n    pass`;
+    const { healthPort } = await agent(bus, 'changes()', swallow, onChange(watched), 1);
+    // A device is plugged in once the bus is down: the agent publishes it, its publisher swallows the failure.
+    const plug = (async () => {
+      await until(() => !bus.up(), 15_000);
+      writeFileSync(watched, 'sda\nsdb\n');
+    })();
+    const r = await checkEventBus({ bus, healthPort, phaseDeadlineMs: 3000 });
+    await plug;
+    expect(r.ok).toBe(false);
+    expect(r.detail).toContain('bus down');
+    expect(r.detail).toContain('queued locally');
   }, 60_000);
 });

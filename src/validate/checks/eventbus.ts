@@ -1,7 +1,12 @@
 // EventBus (seed 001's Phase 5): with the fake bus up the agent's events reach it; with the bus
 // down they are queued locally (the base's /health shows a queue); when it comes back the queue
 // drains (back to empty, and the bus receives at least what was queued). The agent runs on
-// HardenedAgentBase, whose /health reports queue_size and its counters.
+// HardenedAgentBase, whose /health reports queue_size and its counters. An agent that publishes
+// only when something changes (hotplug, a new log line) may have nothing to send while the bus is
+// down, and then queues nothing, as its legacy version would not have either: when its counters
+// show that nothing was collected, sent or queued over the window (while they did count its
+// publishing with the bus up), the queue phase is reported as not exercised, not failed. An agent
+// that did try to send while the bus was down and queued nothing lost those events: it fails.
 import type { CheckResult } from '../../core/types.js';
 import type { FakeEventBus } from '../fake-eventbus.js';
 import { httpGet } from '../http-util.js';
@@ -26,7 +31,48 @@ export interface EventBusCheckOptions {
   intervalMs?: number;
 }
 
-type Health = { queue_size?: number; events_queued?: number; events_published?: number; events_collected?: number; cycles?: number; status?: string };
+type Health = {
+  queue_size?: number;
+  events_queued?: number;
+  events_published?: number;
+  events_collected?: number;
+  events_rejected?: number;
+  events_unpublished?: number;
+  cycles?: number;
+  status?: string;
+  last_error?: string | null;
+};
+
+/**
+ * A quiet window is over once the agent ran this many collection cycles after the bus went down
+ * (the cycle running at that moment finished long before, with any publish it had started) and at
+ * least QUIET_MIN_MS passed, with nothing sent and nothing collected: an agent that publishes only
+ * when something changes (hotplug, a new log line) has nothing to queue, and the legacy agent
+ * would have had nothing either.
+ */
+const QUIET_CYCLES = 10;
+const QUIET_MIN_MS = 5000;
+
+const n = (h: Health | null, k: keyof Health): number => Number(h?.[k] ?? 0) || 0;
+/** Every publish through the base ends in one of these counters (sent, queued, or no publisher). */
+const outcomes = (h: Health | null): number => n(h, 'events_published') + n(h, 'events_queued') + n(h, 'events_unpublished');
+/** Events that entered the base's pipeline to be sent. */
+const toSend = (h: Health | null): number => n(h, 'events_collected') - n(h, 'events_rejected');
+
+/**
+ * Did the agent try to send anything since `from` (taken once the bus was down)? Any publish
+ * through the base moves an outcome counter (a publisher that swallows the failure counts as
+ * "published" into a bus that is not there: lost); an event collected is on its way to one; a
+ * failed attempt leaves "publish: ..." as the last error. Null when it cannot be told: the
+ * counters never moved although the bus received envelopes (the agent sends around the base's
+ * pipeline), or the cycle that was running when the bus went down may still be publishing.
+ */
+function attemptedSince(from: Health, now: Health, counted: boolean): 'attempted' | 'quiet' | 'unknown' {
+  if (outcomes(now) > outcomes(from) || toSend(now) > toSend(from)) return 'attempted';
+  if (now.last_error !== from.last_error && /publish/i.test(String(now.last_error ?? ''))) return 'attempted';
+  if (!counted) return 'unknown';
+  return n(now, 'cycles') - n(from, 'cycles') >= 2 ? 'quiet' : 'unknown';
+}
 
 async function health(port: number): Promise<Health | null> {
   try {
@@ -70,15 +116,39 @@ export async function checkEventBus(o: EventBusCheckOptions): Promise<CheckResul
   const upMs = Date.now() - t0;
   const firstCount = o.bus.received().length;
 
-  // 2. Bus down: the agent keeps collecting and queues locally.
+  // 2. Bus down: the agent keeps collecting and queues locally. What it sends while the bus is
+  // down is told apart from having nothing to send, from its /health counters: the counters taken
+  // just before the bus goes down say whether they track this agent's publishing at all (they
+  // moved while the bus received envelopes), those taken once it is down are the window's start.
+  const beforeDown = await health(o.healthPort);
   await o.bus.stop();
   const downAt = Date.now();
+  const atDown = await health(o.healthPort);
   let queued = 0;
+  let quiet = false;
   why = await until('events are queued locally (/health queue_size > 0)', async () => {
     lastHealth = await health(o.healthPort);
     queued = Number(lastHealth?.queue_size ?? 0);
-    return queued > 0;
+    if (queued > 0) return true;
+    if (lastHealth && atDown && Date.now() - downAt >= QUIET_MIN_MS && n(lastHealth, 'cycles') - n(atDown, 'cycles') >= QUIET_CYCLES) {
+      quiet = attemptedSince(atDown, lastHealth, outcomes(beforeDown ?? atDown) + outcomes(atDown) > 0) === 'quiet';
+    }
+    return quiet;
   }, o.queueDeadlineMs ?? 2 * o.phaseDeadlineMs);
+  if (why && atDown && lastHealth && !o.proc?.exited()) {
+    // The deadline passed with no queue: a failure only if the agent tried to send meanwhile.
+    quiet = attemptedSince(atDown, lastHealth, outcomes(beforeDown ?? atDown) + outcomes(atDown) > 0) === 'quiet';
+  }
+  if (quiet) {
+    await o.bus.start();
+    const cycles = n(lastHealth, 'cycles') - n(atDown, 'cycles');
+    return result(
+      'eventbus',
+      true,
+      Date.now() - t0,
+      `bus up: ${firstCount} envelope(s) after ${secs(upMs)}; bus down: not exercised: nothing published while the bus was down (${cycles} collection cycles in ${secs(Date.now() - downAt)}, no event collected, sent or queued): the queue was not exercised; bus back: nothing to drain`,
+    );
+  }
   if (why) {
     await o.bus.start();
     return fail('bus down', why);
