@@ -858,7 +858,6 @@ function agentCallStatements(ctx: PythonTransformContext, name: string): SyntaxN
   return out;
 }
 
-/** Does the code receive on (accept from, poll, serve) one of these attributes? */
 /**
  * Methods handed, uncalled, to a call that also takes a health endpoint: the callback that answers it
  * when it is ready (`self.selector.register(self.health_listener, selectors.EVENT_READ, self._answer_health)`,
@@ -877,6 +876,7 @@ function endpointCallbacks(ctx: PythonTransformContext, endpoints: Set<string>):
   return out;
 }
 
+/** Does the code receive on (accept from, poll, serve) one of these attributes? */
 function receivesOn(body: SyntaxNode, attrs: Set<string>): boolean {
   if (!attrs.size) return false;
   let found = false;
