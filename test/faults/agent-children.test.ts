@@ -14,6 +14,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAgentCgroup, removeCgroup } from '../../src/validate/cgroup.js';
 import { alive, PidLedger, type Recorded } from '../helpers/proc.js';
+import { waitFor } from './harness.js';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FIX = path.join(ROOT, 'fixtures', 'validate', 'forking');
@@ -42,13 +43,7 @@ afterAll(() => {
   delete process.env.MIGRATE_NO_REAPER;
 });
 
-async function until(check: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = (check: () => boolean, what: string, ms = 20_000): Promise<void> => waitFor(check, what, ms);
 
 type End = 'clean' | 'leaky' | 'hang' | 'crash' | 'leaky-deaf';
 interface Case {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ensureBuilt, REPO } from '../helpers/cli.js';
 import { alive, PidLedger, type Recorded, startOf } from '../helpers/proc.js';
+import { waitFor } from './harness.js';
 
 const FIX = path.join(REPO, 'fixtures', 'validate', 'forking');
 const RUNNER = path.join(REPO, 'dist', 'src', 'validate', 'runner.js');
@@ -32,13 +33,7 @@ afterEach(() => {
   delete process.env.MIGRATE_NO_REAPER;
 });
 
-async function until(check: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = (check: () => boolean, what: string, ms = 20_000): Promise<void> => waitFor(check, what, ms);
 
 const ppidOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
 

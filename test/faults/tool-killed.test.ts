@@ -80,6 +80,20 @@ function journalled(file: string): number[] {
   }
 }
 
+/** `migrate run` of the demo agent whose _v2 starts two bare workers, once the agent and both workers run. */
+async function runWithBareWorkers(env: Record<string, string>) {
+  const root = await demoRepo();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'migrate-workers-'));
+  pidDirs.push(dir);
+  patchFleetCommon(root, bareWorkers(dir));
+  const before = baseline(root);
+  const t = tag();
+  const child = spawnRun(root, ['run', AGENT, '--profile', 'fast', '--json'], t, env);
+  await waitFor(() => v2Agents(t).length > 0 || !running(child), 'a _v2 agent process');
+  const ws = await bothWorkers(dir);
+  return { root, before, t, child, ws };
+}
+
 /** The run after the killed one recovers (stopping `stopped` agent processes, putting the file back) and commits the agent once. */
 async function rerunRecovers(root: string, before: ReturnType<typeof baseline>, killed: string, stopped: number, env: Record<string, string>): Promise<void> {
   const t2 = tag();
@@ -130,15 +144,7 @@ describe('kill -9 of the tool while an agent with bare workers runs', () => {
   }, 180_000);
 
   it('`migrate run` killed together with its watchdog, on a machine without the subreaper launcher (no python3): the agent dies with the tool; the next run stops its workers, puts the _v2 back and completes once', async () => {
-    const root = await demoRepo();
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'migrate-workers-'));
-    pidDirs.push(dir);
-    patchFleetCommon(root, bareWorkers(dir));
-    const before = baseline(root);
-    const t = tag();
-    const child = spawnRun(root, ['run', AGENT, '--profile', 'fast', '--json'], t, { ...NO_CGROUP, ...NO_REAPER });
-    await waitFor(() => v2Agents(t).length > 0 || !running(child), 'a _v2 agent process');
-    const ws = await bothWorkers(dir);
+    const { root, before, t, child, ws } = await runWithBareWorkers({ ...NO_CGROUP, ...NO_REAPER });
     const journal = path.join(root, '.git', 'migrate-run.json');
     await waitFor(() => ws.every((w) => journalled(journal).includes(w.pid)), 'the journal to name the workers', 10_000);
     expect(running(child)).toBe(true);
@@ -156,15 +162,7 @@ describe('kill -9 of the tool while an agent with bare workers runs', () => {
   }, 180_000);
 
   it('`migrate run` killed together with its watchdog: the subreaper launcher ends the agent and its bare workers within seconds, with no next command; the next run completes once', async () => {
-    const root = await demoRepo();
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'migrate-workers-'));
-    pidDirs.push(dir);
-    patchFleetCommon(root, bareWorkers(dir));
-    const before = baseline(root);
-    const t = tag();
-    const child = spawnRun(root, ['run', AGENT, '--profile', 'fast', '--json'], t, NO_CGROUP);
-    await waitFor(() => v2Agents(t).length > 0 || !running(child), 'a _v2 agent process');
-    const ws = await bothWorkers(dir);
+    const { root, before, t, child, ws } = await runWithBareWorkers(NO_CGROUP);
     expect(running(child)).toBe(true);
     const ppid = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
     const [launcher] = launchers(t);
