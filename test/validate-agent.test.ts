@@ -261,6 +261,25 @@ describe('broken agents fail the right check', () => {
     }
   });
 
+  it('a legacy agent whose exit trails its traceback (slow teardown): still its start error, not a SIGTERM', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-missing-dep-slow-'));
+    try {
+      cpSync(path.join(BROKEN, 'common'), path.join(root, 'common'), { recursive: true });
+      mkdirSync(path.join(root, 'agents'));
+      // An atexit hook (a vendor logger flushing) keeps the process a second after the traceback is
+      // printed: the baseline window closes between the two, as on a loaded machine.
+      writeFileSync(path.join(root, 'agents', 'vendor_bridge.py'), readFileSync(path.join(BROKEN, 'agents', 'crash_at_import.py'), 'utf8')
+        .replace('import logging\n', 'import logging\nimport atexit, time\natexit.register(time.sleep, 1.0)\nimport nonexistent_vendor_sdk\n'));
+      copyFileSync(path.join(BROKEN, 'agents', 'crash_at_import_v2.py'), path.join(root, 'agents', 'vendor_bridge_v2.py'));
+      const r = await validateAgent(opts(root, 'vendor_bridge', 'CrashAtImport', env));
+      expect(r.ok).toBe(false);
+      expect(r.error).toMatch(/^validation: not run here: agents\/vendor_bridge_v2\.py and its legacy agent both stop at start for want of a module \(ModuleNotFoundError: No module named 'nonexistent_vendor_sdk'\)/);
+      assertNothingLeft(r);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('never opens its health port', async () => {
     const r = await validateAgent(opts(BROKEN, 'no_health_port', 'NoHealthPort', env, { healthDeadlineMs: 1500, legacyFile: undefined }));
     expect(check(r, 'health').ok).toBe(false);

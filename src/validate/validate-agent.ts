@@ -147,6 +147,9 @@ export interface StartPace {
   idle(): void;
 }
 
+/** How long a legacy agent that has printed a traceback is given to exit by itself. */
+const DYING_GRACE_MS = 1500;
+
 /** The longest second run of the legacy agent that confirms error lines it logs late. */
 const LONGER_LEGACY_MS = 10_000;
 
@@ -179,7 +182,13 @@ async function legacyBaseline(
     started = spawnFor(o, launch, legacyFile, ports[0]!, ports[1]!, windowMs + 5000);
     const { proc } = started;
     const window = longer ? waitFor(() => longer.until(proc.output()), windowMs, o.signal) : sleep(windowMs, o.signal);
-    const early = await Promise.race([proc.exit, window.then(() => undefined)]);
+    let early = await Promise.race([proc.exit, window.then(() => undefined)]);
+    // A traceback already printed when the window closed is an agent on its way out (the output is
+    // read before the exit is seen, more so through the reaper launcher on a loaded machine): its
+    // exit, not a SIGTERM from us, is what the baseline must record.
+    if (!early && /^Traceback \(most recent call last\)/m.test(proc.output())) {
+      early = await Promise.race([proc.exit, sleep(DYING_GRACE_MS, o.signal).then(() => undefined)]);
+    }
     if (early && (early.spawnError || early.code !== 0)) {
       return { ...none(`legacy agent could not start: ${exitedDetail(proc)}`), startError: early.spawnError ?? lastErrorLine(proc.output()) };
     }
