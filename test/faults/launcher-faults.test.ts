@@ -137,6 +137,29 @@ while True:
     time.sleep(1)
 `;
 
+// A "never die" legacy agent: it ignores SIGTERM, and at start it forks a daemon the old way
+// (double fork, setsid, stdio on /dev/null, an environment of its own) that ignores SIGTERM too.
+const PY_DEAF_WITH_DAEMON = `
+import os, signal, sys, time
+
+PIDS = sys.argv[1]
+DAEMON = "import os, signal, sys, time\\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\\nopen(os.path.join(sys.argv[1], str(os.getpid())), 'w').close()\\ntime.sleep(120)\\n"
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+open(os.path.join(PIDS, str(os.getpid())), "w").close()
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        fd = os.open(os.devnull, os.O_RDWR)
+        for i in (0, 1, 2):
+            os.dup2(fd, i)
+        os.execve(sys.executable, [sys.executable, "-c", DAEMON, PIDS], {})
+    os._exit(0)
+os.wait()
+print("ready", flush=True)
+while True:
+    time.sleep(1)
+`;
+
 describe.skipIf(!HAS_PYTHON || process.platform !== 'linux')('the subreaper launcher under agent faults', () => {
   let runner: typeof import('../../src/validate/runner.js');
   let shutdown: typeof import('../../src/validate/checks/shutdown.js');
@@ -147,6 +170,27 @@ describe.skipIf(!HAS_PYTHON || process.platform !== 'linux')('the subreaper laun
     runner = await import('../../src/validate/runner.js');
     shutdown = await import('../../src/validate/checks/shutdown.js');
   });
+
+  // Before, the check said only 'still running 3.0 s after SIGTERM (killed with SIGKILL)': the
+  // daemon, killed with it, was not named, and was the next failure once the agent was fixed.
+  it('an agent that ignores SIGTERM and forked a setsid daemon: one line names both, and nothing is left', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'never_die.py');
+    writeFileSync(file, PY_DEAF_WITH_DAEMON);
+    const pids = tempDir();
+    const proc = runner.startAgent({ command: 'python3', args: [file, pids], env: { PATH: process.env.PATH }, cwd: dir, timeLimitMs: 30_000 });
+    try {
+      await until(() => proc.output().includes('ready') && record(pids).length === 2, `the agent and its daemon (${proc.output()})`);
+      const daemon = record(pids).find((r) => r.pid !== proc.pid)!;
+      const r = await shutdown.checkShutdown({ proc, deadlineMs: 2000, orphanGraceMs: 500 });
+      expect(r.ok).toBe(false);
+      expect(r.detail).toMatch(new RegExp(`^still running 2\\.0 s after SIGTERM \\(killed with SIGKILL\\); so were 1 process\\(es\\) it started: pid ${daemon.pid} \\(\\S*python3\\S* -c .*\\)$`));
+      expect(r.detail).not.toMatch(/\n/);
+      expect(record(pids).filter(alive)).toEqual([]);
+    } finally {
+      await proc.killGroup();
+    }
+  }, 40_000);
 
   // Defect (a): the agent was in the launcher's process group, so its group SIGTERM hit the
   // launcher too, which forwarded it: a second SIGTERM after the handler restored the default
@@ -212,7 +256,7 @@ for (const cgroup of [false, true]) {
       const pids = tempDir();
       const proc = runner.startAgent({ command: 'python3', args: [file, pids], env: { PATH: process.env.PATH }, cwd: dir, timeLimitMs: 60_000 });
       try {
-        await until(() => proc.output().includes('ready') && record(pids).length >= 30, `the agent, its workers and their jobs (${proc.output()})`);
+        await until(() => proc.output().includes('ready') && record(pids).length >= 30, `the agent, its workers and their jobs (${proc.output()})`, 60_000);
         const tree = groups.liveTrees().find((t) => proc.owns(t.pgid))!;
         expect(tree.reaper, 'started through the launcher').toBe(true);
         expect(Boolean(tree.cgroup)).toBe(cgroup);
@@ -229,7 +273,7 @@ for (const cgroup of [false, true]) {
       } finally {
         await proc.killGroup();
       }
-    }, 60_000);
+    }, 120_000);
   });
 }
 
