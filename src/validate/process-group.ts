@@ -44,6 +44,12 @@ export interface TreeRecord {
    * the agent exited), and never confused with a later process reusing the pid.
    */
   members?: Array<{ pid: number; start: number }>;
+  /**
+   * `pgid` is the subreaper launcher (reaper.ts), not the agent: what the agent's processes
+   * fork while they are being killed is reparented to it, so it is killed last, once nothing
+   * is left below it (killRecordedTree).
+   */
+  reaper?: boolean;
 }
 
 /** Pids of the live (non-zombie) processes whose process group is `pgid` (Linux /proc). */
@@ -140,6 +146,7 @@ export class AgentTree {
       pipes: this.pipes,
       deadline: this.deadline,
       ...(members.length ? { members } : {}),
+      ...(this.reaper ? { reaper: true } : {}),
     };
   }
 
@@ -474,6 +481,9 @@ export function recordedTreeState(rec: TreeRecord): RecordedTreeState {
   return { ours, leftAlone };
 }
 
+/** How long the launcher gets to exit by itself once nothing is left below it. */
+const LAUNCHER_EXIT_MS = 500;
+
 export interface KillOutcome {
   /** Processes proven ours and killed. */
   killed: number[];
@@ -482,15 +492,30 @@ export interface KillOutcome {
   leftAlone?: string;
 }
 
-/** SIGKILL what recordedTreeState proves ours, until none is left (bounded). */
+/**
+ * SIGKILL what recordedTreeState proves ours, until none is left (bounded). Through the
+ * subreaper launcher, the launcher goes last: while it lives, whatever a process of the agent
+ * forks between a look at the tree and its kill is reparented to it and found (and killed) at
+ * the next pass; killed in the same pass, it let those children go to init, out of reach (a
+ * worker's job in a session of its own, with an environment of its own, on /dev/null). Once
+ * nothing is left below it, it reaps and exits by itself; SIGKILLed only if it does not.
+ */
 export async function killRecordedTree(rec: TreeRecord, timeoutMs = 2000): Promise<KillOutcome> {
   const end = Date.now() + timeoutMs;
   let state = recordedTreeState(rec);
   const first = state;
+  const launcher = rec.reaper && rec.pgid && first.ours.includes(rec.pgid) ? rec.pgid : undefined;
+  let launcherAlone: number | undefined;
   while (state.ours.length && Date.now() < end) {
     const cgroup = recordedCgroup(rec);
+    // cgroup.kill takes the launcher too, but in one step that nothing forks across.
     if (cgroup) killCgroup(cgroup);
-    for (const pid of state.ours) {
+    const below = state.ours.filter((p) => p !== launcher);
+    // Only the launcher left: it has reaped (or is reaping) what was below it; give it a moment to exit.
+    if (below.length) launcherAlone = undefined;
+    else launcherAlone ??= Date.now();
+    const targets = below.length ? below : Date.now() - launcherAlone! >= LAUNCHER_EXIT_MS ? state.ours : [];
+    for (const pid of targets) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {

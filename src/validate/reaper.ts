@@ -8,6 +8,13 @@
 //
 // The launcher
 // - forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to the agent while it runs;
+// - starts the agent as the leader of a process group of its own (pid = process group, as
+//   without the launcher): a legacy agent whose shutdown handler signals its own group to
+//   take its workers with it (`os.killpg(0, SIGTERM)`, `process.kill(-process.pid)`) reaches
+//   its workers and itself, never the launcher. Before, the launcher's group was the agent's:
+//   the launcher got that SIGTERM too and forwarded it, a second SIGTERM that interrupted the
+//   agent's shutdown (killed it once its handler restored the default action), and
+//   `process.kill(-process.pid)` threw ESRCH (no group of that id);
 // - reports on fd 3 the agent's pid ("pid N") and its end ("exit N" or "signal N"): the tool's
 //   checks judge the agent, not the launcher;
 // - after the agent ended, stays (reaping) while anything it started lives, so a leftover is
@@ -61,6 +68,10 @@ agent = os.fork()
 if agent == 0:
     try:
         for s in blocked | {signal.SIGPIPE, signal.SIGXFSZ}: signal.signal(s, signal.SIG_DFL)
+        # The agent leads a process group of its own, as it did without the launcher: its
+        # killpg(0) / kill(-pid) stops its own workers, never the launcher (which would pass
+        # that SIGTERM back to it a second time).
+        os.setpgid(0, 0)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)
         if status: os.close(3)
         os.execv(argv[0], argv)

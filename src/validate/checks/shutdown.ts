@@ -48,8 +48,13 @@ export async function checkShutdown(o: ShutdownOptions): Promise<CheckResult> {
   }
   const ms = Date.now() - t0;
   if (!exit) {
+    // What it started that outlived the SIGTERM too (a daemon in a session of its own, workers
+    // that inherited its SIG_IGN) is named: once the agent stops, it is the next failure.
+    const agent = `pid ${proc.pid} (`;
+    const also = (await proc.survivors(0)).filter((p) => !p.startsWith(agent));
     await proc.killGroup();
-    return result('shutdown', false, ms, `still running ${secs(o.deadlineMs)} after SIGTERM (killed with SIGKILL)`);
+    const others = also.length ? `; so were ${also.length} process(es) it started: ${also.join(', ')}` : '';
+    return result('shutdown', false, ms, `still running ${secs(o.deadlineMs)} after SIGTERM (killed with SIGKILL)${others}`);
   }
   if (exit.timedOut) return result('shutdown', false, ms, 'killed at the time limit while stopping');
   if (exit.signal) {
