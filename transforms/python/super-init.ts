@@ -418,13 +418,34 @@ function classConstants(ctx: PythonTransformContext): Set<string> {
     if (a?.type !== 'assignment') continue;
     const left = a.childForFieldName('left');
     const right = a.childForFieldName('right');
-    if (left?.type !== 'identifier' || !right || !/^(integer|float|string|true|false|none)$/.test(right.type)) continue;
+    if (left?.type !== 'identifier' || !right || !classValue(right)) continue;
     const name = left.text;
     if (ctx.agent.methods.has(name) || ctx.base.attributes.has(name) || ctx.base.methods.has(name)) continue;
     if (ctx.agent.assignments.some((x) => x.attr === name)) continue;
     out.add(name);
   }
   return out;
+}
+
+/**
+ * A class-body value read through the instance the same before super().__init__() as after: a literal, or
+ * an expression evaluated once when the class is defined (`int(os.environ.get("PRUNER_PORT", "7651"))`),
+ * not a descriptor (property(...), a function) whose reading runs code against the instance.
+ */
+function classValue(n: SyntaxNode): boolean {
+  switch (n.type) {
+    case 'integer': case 'float': case 'string': case 'concatenated_string': case 'true': case 'false': case 'none':
+      return true;
+    case 'unary_operator': case 'binary_operator': case 'parenthesized_expression': case 'boolean_operator': case 'conditional_expression':
+      return n.namedChildren.every((c) => c.type === 'comment' || classValue(c) || c.type === 'identifier' || c.type === 'attribute');
+    case 'call': {
+      const fn = n.childForFieldName('function')?.text ?? '';
+      return /^(int|float|str|bool|os\.environ\.get|os\.getenv|os\.path\.join|os\.path\.expanduser)$/.test(fn) &&
+        (n.childForFieldName('arguments')?.namedChildren ?? []).every((a) => a.type === 'comment' || classValue(a) || a.type === 'identifier' || a.type === 'attribute' || a.type === 'call');
+    }
+    default:
+      return false;
+  }
 }
 
 /**
