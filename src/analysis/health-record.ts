@@ -46,6 +46,47 @@ export function isDataclass(cls: PyClass): boolean {
   return cls.decorators.some((d) => /^(dataclasses\.)?dataclass\b/.test(d));
 }
 
+/**
+ * Why a @dataclass cannot take a base's constructor from its __post_init__ (null when it can): its
+ * generated __init__ assigns the fields, then calls __post_init__, where super().__init__() can run, as
+ * long as the instance stays a plain one (not frozen, no __slots__: the base assigns attributes of its
+ * own), an __init__ is generated (no init=False, none written beside the fields) and the fields come from
+ * this class alone (no parent, whose own __init__ would be bypassed or whose fields would come first).
+ */
+export function dataclassInitBlocker(cls: PyClass, target?: string, owned?: string[]): string | null {
+  const deco = cls.decorators.find((d) => /^(dataclasses\.)?dataclass\b/.test(d));
+  if (!deco) return 'not a dataclass';
+  const opt = (name: string, value: string) => new RegExp(`\\b${name}\\s*=\\s*${value}\\b`).test(deco);
+  if (opt('frozen', 'True')) return 'it is frozen (the base assigns attributes of its own)';
+  if (opt('slots', 'True')) return 'it has __slots__ (the base assigns attributes of its own)';
+  if (opt('init', 'False')) return 'it generates no __init__ (init=False)';
+  if (cls.methods.has('__init__')) return 'it also defines __init__, which replaces the generated one';
+  if (cls.bases.some((b) => b.text.replace(/^.*\./, '') !== target)) return 'it has a parent class of its own';
+  if (cls.decorators.length > 1) return 'it has other decorators besides @dataclass';
+  // A field the base's constructor also sets is overwritten once __post_init__ calls it. The ports and name
+  // the base is given are not (it is given the field's value); a flag starting True, as the base's do, may
+  // be the same value (the rewrite compares it with the base's own).
+  for (const f of dataclassFieldsOf(cls)) {
+    if (owned?.includes(f.name) && f.value?.text.trim() !== 'True') {
+      return `its field ${f.name} (line ${f.line}) is an attribute the base's constructor also sets, which would overwrite it`;
+    }
+  }
+  return null;
+}
+
+/** `port: int = 7850` in a dataclass body (ClassVar annotations are not fields). */
+export function dataclassFieldsOf(cls: PyClass): Array<{ name: string; line: number; value: SyntaxNode | null }> {
+  const out: Array<{ name: string; line: number; value: SyntaxNode | null }> = [];
+  for (const st of cls.body.namedChildren) {
+    const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    if (a?.type !== 'assignment' || !a.childForFieldName('type')) continue;
+    const left = a.childForFieldName('left');
+    if (left?.type !== 'identifier' || /\bClassVar\b/.test(a.childForFieldName('type')!.text)) continue;
+    out.push({ name: left.text, line: left.startPosition.row + 1, value: a.childForFieldName('right') });
+  }
+  return out;
+}
+
 /** A method whose every return is a mapping of the record (`asdict(self)`, `self._asdict()`, `vars(self)`, a dict). */
 function returnsMapping(fn: PyFunction): boolean {
   let returns = 0;

@@ -16,6 +16,7 @@ import { fileKey, PythonScanCache } from './scan-cache.js';
 import type { ThreadChoice } from '../pipeline/threads.js';
 import { baseName, buildModuleModel, constructsClass, entryScopes, factoryMethods, type ImportedName, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
 import { callee, selfAttribute, walkTypes } from '../lang/python/syntax.js';
+import { dataclassInitBlocker } from '../analysis/health-record.js';
 
 // The node types each search of the scan reads (see walkTypes): the others are passed over.
 const CALLS: ReadonlySet<string> = new Set(['call']);
@@ -48,6 +49,8 @@ export interface ClassFacts {
   findings: Finding[];
   /** A dataclass that is an agent all the same: what it does ("binds a server and runs a main loop"). */
   dataclassAgent?: string;
+  /** Why the base's constructor cannot be called from that dataclass's __post_init__. */
+  dataclassBlocker?: string;
 }
 
 /** One parsed file, as classification and the cross-file class index see it. */
@@ -288,6 +291,8 @@ export interface BaseTarget {
   name: string;
   module?: string;
   source?: string;
+  /** Attributes the base's constructor sets that a dataclass agent's fields may not hold (the ports and name it is given aside). */
+  owned?: string[];
 }
 
 interface Candidate {
@@ -315,7 +320,10 @@ function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFi
   }
   facts.classes = module.classes.map((cls) => {
     const names = cls.bases.map(baseName);
-    const dataclass = cls.decorators.some((d) => /^(dataclasses\.)?dataclass\b/.test(d));
+    const declared = cls.decorators.some((d) => /^(dataclasses\.)?dataclass\b/.test(d));
+    // A @dataclass that binds its server or runs its loop, whose generated __init__ ends in __post_init__
+    // (where the base's constructor can be called): an agent like any other. Other dataclasses are records.
+    const dataclass = declared && (!!settled || dataclassInitBlocker(cls, target.name, target.owned) !== null || !(bindsServer(cls) || runsLoop(cls)));
     const record = dataclass || names.some((n) => !!n && (RECORD_BASES.test(n) || NOT_AGENT_BASES.test(n)));
     // A settled file's classes serve the index only (names and bases).
     const candidate = !record && !settled;
@@ -331,15 +339,16 @@ function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFi
       runsLoop: candidate && runsLoop(cls),
       abstract: candidate && hasAbstractMethod(cls),
       findings: candidate ? findingsOf(cls, module) : [],
-      ...(dataclass && !settled ? dataclassAgentOf(cls) : {}),
+      ...(dataclass && !settled ? dataclassAgentOf(cls, target) : {}),
     };
   });
   return settled ? { ...facts, settled } : facts;
 }
 
-function dataclassAgentOf(cls: PyClass): { dataclassAgent: string } | Record<string, never> {
+function dataclassAgentOf(cls: PyClass, target: BaseTarget): { dataclassAgent: string; dataclassBlocker?: string } | Record<string, never> {
   const does = [bindsServer(cls) && 'binds a server', runsLoop(cls) && 'runs a main loop'].filter(Boolean);
-  return does.length ? { dataclassAgent: does.join(' and ') } : {};
+  const blocker = dataclassInitBlocker(cls, target.name, target.owned);
+  return does.length ? { dataclassAgent: does.join(' and '), ...(blocker ? { dataclassBlocker: blocker } : {}) } : {};
 }
 
 /** The skips the file decides alone: the base itself, a test, a module without a class. */
@@ -366,7 +375,10 @@ function settledAlone(rel: string, module: ModuleModel, base: BaseTarget): Skipp
 }
 
 export function targetOf(profile: Profile): BaseTarget {
-  return { name: profile.base_class, module: profile.python?.module, source: profile.python?.source };
+  const sc = profile.python?.super_call;
+  const given = new Set([sc?.name_keyword, ...Object.entries(sc?.pass_through ?? {}).flat(2)].filter((n): n is string => !!n));
+  const owned = (profile.python?.fallback?.owned_attributes ?? []).filter((a) => !given.has(a));
+  return { name: profile.base_class, module: profile.python?.module, source: profile.python?.source, ...(owned.length ? { owned } : {}) };
 }
 
 const otherBases = new Map<string, Array<{ profile: string; base: string; module: string }>>();
@@ -483,8 +495,8 @@ export function classifyPythonFile(f: PythonFileFacts, index: ClassIndex, profil
           file: rel,
           line: dataclassAgent.line,
           reason: `${dataclassAgent.name} (${rel}:${dataclassAgent.line}) is a @dataclass agent (it ${dataclassAgent.dataclassAgent}): ` +
-            `its __init__ is generated from its fields and cannot call ${target}.__init__(); migrate it by hand ` +
-            `(construct the base in __post_init__ with the port fields, or make it a plain class)`,
+            `its __init__ is generated from its fields and ${target}.__init__() can only be called from its __post_init__, ` +
+            `but ${dataclassAgent.dataclassBlocker ?? 'it cannot be'}; migrate it by hand (or make it a plain class)`,
         },
       };
     }

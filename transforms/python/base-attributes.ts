@@ -11,7 +11,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { valueType } from '../../src/analysis/value-type.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
-import { withPassedAttributes } from './super-init.js';
+import { constructorOf, withPassedAttributes } from './super-init.js';
 import { callsSuper, keptForOlderBase } from './early-overrides.js';
 import type { AttributeAssignment } from '../../src/analysis/agent-model.js';
 
@@ -22,10 +22,13 @@ export const baseAttributes: PythonTransform = {
     portAliases(ctx);
     const seen = new Set<string>();
     const renamed = new Set<string>();
+    // __post_init__ of a dataclass agent is its constructor; its statements before the base's call set the ports it is given.
+    const ctor = constructorOf(ctx);
     for (const a of ctx.agent.assignments) {
       if (!ctx.base.attributes.has(a.attr) || isRemoved(ctx, a.stmt) || renamed.has(a.attr)) continue;
       if (ctx.resolved?.members.has(a.attr)) continue;
-      if (a.method === '__init__' && injected(ctx, a.attr)) continue;
+      if (a.method === ctor.method && ctor.callAt >= 0 && a.stmt.endIndex <= ctor.callAt) continue;
+      if (a.method === ctor.method && injected(ctx, a.attr)) continue;
       const baseType = ctx.base.attributes.get(a.attr) ?? null;
       const mine = valueType(a.value);
       // The base's None is "set later", not a type.
@@ -34,14 +37,14 @@ export const baseAttributes: PythonTransform = {
         renamed.add(a.attr);
         continue;
       }
-      if (a.method === '__init__' && redundant(ctx, a)) {
+      if (a.method === ctor.method && redundant(ctx, a)) {
         ctx.deletions.push({ node: a.stmt, symbol: a.attr });
         continue;
       }
       // A flag the base starts as True that the agent starts as False (set when it starts serving):
       // the same name for another state, which the base's own loops would obey.
       const baseStart = ctx.base.initValues.get(a.attr);
-      if (a.method === '__init__' && a.value && baseStart !== undefined && isConstantLike(baseStart) && isConstantLike(a.value.text) &&
+      if (a.method === ctor.method && a.value && baseStart !== undefined && isConstantLike(baseStart) && isConstantLike(a.value.text) &&
           norm(baseStart) !== norm(a.value.text) && (ctx.base.readsAfterInit.has(a.attr) || ctx.base.threadDriven.has(a.attr)) &&
           renameAttribute(ctx, a, `${baseStart} at start`, `${a.value.text} at start`)) {
         renamed.add(a.attr);
@@ -56,12 +59,12 @@ export const baseAttributes: PythonTransform = {
       // Set up by the agent for itself (in __init__, or in its set-up method now renamed because the
       // base calls that name early): another value of the same kind (a logger of another name, a config of
       // another shape). The agent's gets a name of its own; the base goes on with the one it made.
-      const ownSetUp = a.method === '__init__' || (ctx.base.initCalls.has(a.method) && willBeRenamed(ctx, a.method));
+      const ownSetUp = a.method === ctor.method || (ctx.base.initCalls.has(a.method) && willBeRenamed(ctx, a.method));
       if (ownSetUp && !identityOrPort(ctx, a.attr) && baseMakesObject(ctx, a.attr) && renameAttribute(ctx, a, '', '', `${ctx.profile.base_class} goes on using the self.${a.attr} it made; this agent's own (${oneLine(a.value?.text ?? '')}) is self.%NEW%`)) {
         renamed.add(a.attr);
         continue;
       }
-      if (a.method === '__init__') {
+      if (a.method === ctor.method) {
         keep(ctx, a.attr, a.line, `self.${a.attr} is owned by the base and re-assigned after super().__init__(), overriding the value the base goes on using`);
       } else if (ctx.base.assignedIn.get(a.method)?.has(a.attr) && ctx.base.initCalls.has(a.method)) {
         // e.g. the agent's _perform_initialization sets initialized=True when its work is done, but the

@@ -14,6 +14,7 @@ import { handlerFactoryFunctions, healthHook, payloadScope } from './remove-heal
 import { HTTP_HANDLER_BASE } from './health-patterns.js';
 import { baseName } from '../../src/lang/python/module-model.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
+import { isDataclass } from '../../src/analysis/health-record.js';
 
 const PROTOCOL: Record<HealthProtocol, string> = {
   http: 'HTTP',
@@ -227,7 +228,9 @@ export function insertHook(ctx: PythonTransformContext, hook: string, lines: str
  */
 export function insertAfterInit(ctx: PythonTransformContext, block: string, tag: string): void {
   const cls = ctx.agent.cls;
-  const init = cls.methods.get('__init__');
+  // A dataclass agent's constructor is its __post_init__ (the generated __init__ ends there).
+  const dataclass = !cls.methods.has('__init__') && isDataclass(cls);
+  const init = cls.methods.get('__init__') ?? (dataclass ? cls.methods.get('__post_init__') : undefined);
   const src = ctx.source;
   if (init) {
     const indent = src.slice(lineStart(src, init.outer.startIndex), init.outer.startIndex);
@@ -238,7 +241,15 @@ export function insertAfterInit(ctx: PythonTransformContext, block: string, tag:
     ctx.edits.insert(lineEnd(src, after.endIndex), ctx.layout.eol + renderBlock(block, indent, ctx.layout), tag);
     return;
   }
-  const first = statements(cls.body).find((s) => s.type === 'function_definition' || s.type === 'decorated_definition');
+  const members = statements(cls.body);
+  const first = members.find((s) => s.type === 'function_definition' || s.type === 'decorated_definition');
+  const fields = first ? members[members.indexOf(first) - 1] : undefined;
+  if (dataclass && fields) {
+    // After the fields, where super-init wrote __post_init__ (the first method may be one that goes).
+    const indent = src.slice(lineStart(src, fields.startIndex), fields.startIndex);
+    ctx.edits.insert(lineEnd(src, fields.endIndex), ctx.layout.eol + renderBlock(block, indent, ctx.layout), tag);
+    return;
+  }
   const anchor = first ?? statements(cls.body)[0]!;
   const indent = src.slice(lineStart(src, anchor.startIndex), anchor.startIndex);
   ctx.edits.insert(lineStart(src, anchor.startIndex), renderBlock(block, indent, ctx.layout) + ctx.layout.eol, tag);

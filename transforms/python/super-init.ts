@@ -17,6 +17,8 @@ import { boundPort, normPort, portExpression, portRoles, rawPortExpression, serv
 import { valueType } from '../../src/analysis/value-type.js';
 import { ownedPortSource } from './owned-port-source.js';
 import { earlyTest, leadingChain, propertyFeed } from './owned-property.js';
+import { dataclassFieldsOf, dataclassInitBlocker, isDataclass } from '../../src/analysis/health-record.js';
+import { MigrateError } from '../../src/core/errors.js';
 
 const label = 'super-init';
 
@@ -27,7 +29,8 @@ export const superInit: PythonTransform = {
     const cls = ctx.agent.cls;
     const init = cls.methods.get('__init__');
     if (!init) {
-      createInit(ctx);
+      if (isDataclass(cls)) dataclassInit(ctx);
+      else createInit(ctx);
       return;
     }
     const selfName = init.params[0]?.name ?? 'self';
@@ -418,13 +421,34 @@ function classConstants(ctx: PythonTransformContext): Set<string> {
     if (a?.type !== 'assignment') continue;
     const left = a.childForFieldName('left');
     const right = a.childForFieldName('right');
-    if (left?.type !== 'identifier' || !right || !/^(integer|float|string|true|false|none)$/.test(right.type)) continue;
+    if (left?.type !== 'identifier' || !right || !classValue(right)) continue;
     const name = left.text;
     if (ctx.agent.methods.has(name) || ctx.base.attributes.has(name) || ctx.base.methods.has(name)) continue;
     if (ctx.agent.assignments.some((x) => x.attr === name)) continue;
     out.add(name);
   }
   return out;
+}
+
+/**
+ * A class-body value read through the instance the same before super().__init__() as after: a literal, or
+ * an expression evaluated once when the class is defined (`int(os.environ.get("PRUNER_PORT", "7651"))`),
+ * not a descriptor (property(...), a function) whose reading runs code against the instance.
+ */
+function classValue(n: SyntaxNode): boolean {
+  switch (n.type) {
+    case 'integer': case 'float': case 'string': case 'concatenated_string': case 'true': case 'false': case 'none':
+      return true;
+    case 'unary_operator': case 'binary_operator': case 'parenthesized_expression': case 'boolean_operator': case 'conditional_expression':
+      return n.namedChildren.every((c) => c.type === 'comment' || classValue(c) || c.type === 'identifier' || c.type === 'attribute');
+    case 'call': {
+      const fn = n.childForFieldName('function')?.text ?? '';
+      return /^(int|float|str|bool|os\.environ\.get|os\.getenv|os\.path\.join|os\.path\.expanduser)$/.test(fn) &&
+        (n.childForFieldName('arguments')?.namedChildren ?? []).every((a) => a.type === 'comment' || classValue(a) || a.type === 'identifier' || a.type === 'attribute' || a.type === 'call');
+    }
+    default:
+      return false;
+  }
 }
 
 /**
@@ -772,6 +796,142 @@ function insertCall(ctx: PythonTransformContext, init: PyFunction, firstSelf: Sy
     return;
   }
   ctx.edits.insert(lineEnd(src, last.endIndex), `${indent}${call}${ctx.layout.eol}`, label);
+}
+
+/** Per rewrite: where super().__init__() went in a dataclass agent's __post_init__ (statements before it set ports). */
+const dataclassCalls = new WeakMap<PythonTransformContext, { method: string; at: number }>();
+
+/**
+ * The method that constructs the agent: __init__, or __post_init__ of a dataclass agent (which has no
+ * __init__ of its own: the generated one assigns the fields, then calls it), and the offset before which
+ * its statements run before super().__init__() (-1 when unknown: a class whose __init__ this is not).
+ */
+export function constructorOf(ctx: PythonTransformContext): { method: string; callAt: number } {
+  const d = dataclassCalls.get(ctx);
+  return d ? { method: d.method, callAt: d.at } : { method: '__init__', callAt: -1 };
+}
+
+/**
+ * A @dataclass agent: its generated __init__ assigns the fields and calls __post_init__, the one place
+ * the base's constructor can run (an __init__ written beside the fields would replace the generated one,
+ * losing every field). super().__init__() goes first in __post_init__ (after the statements that only
+ * compute the ports and name it is given, `self.port = int(os.environ.get("AGENT_PORT", self.port))`),
+ * given the fields that hold them; __post_init__ is written when there is none. A field the base owns
+ * under another value (`running: bool = False`) would be overwritten by the base's constructor: refused,
+ * nothing written.
+ */
+function dataclassInit(ctx: PythonTransformContext) {
+  const cls = ctx.agent.cls;
+  const base = ctx.profile.base_class;
+  const refuse = (why: string, line = cls.line): never => {
+    throw new MigrateError(`${cls.name} (line ${cls.line}) is a @dataclass agent, but ${why}: migrate it by hand; nothing written`, ctx.file, line);
+  };
+  const blocker = dataclassInitBlocker(cls, base);
+  if (blocker) refuse(blocker);
+  const post = cls.methods.get('__post_init__');
+  let done = false;
+  if (post) walk(post.body, (n) => {
+    if (n.type === 'call' && /^super\(.*\)\.__init__$/s.test(n.childForFieldName('function')?.text ?? '')) done = true;
+  });
+  // Already on the base (a second run): nothing to add.
+  if (done) return;
+  const sc = ctx.py.super_call;
+  const given = new Map<string, string>([[sc.name_keyword, sc.name_keyword], ...Object.entries(sc.pass_through ?? {}).flatMap(([kw, names]) => [kw, ...names].map((n) => [n, kw] as [string, string]))]);
+  const fields = new Map(dataclassFieldsOf(cls).map((f) => [f.name, f]));
+  for (const [name, f] of fields) {
+    if (!ctx.base.attributes.has(name) || given.has(name)) continue;
+    const baseValue = ctx.base.initValues.get(name);
+    const same = baseValue !== undefined && f.value && f.value.text.replace(/\s+/g, '') === baseValue.replace(/\s+/g, '') &&
+      /^(True|False|None|-?\d+(\.\d+)?)$/.test(f.value.text.trim());
+    if (!same) {
+      refuse(`its field ${name} (line ${f.line}) is an attribute ${base}.__init__ also sets${baseValue !== undefined ? ` (to ${baseValue})` : ''}, ` +
+        `and the base's constructor, called from __post_init__ after the fields are assigned, would overwrite the field's value`, f.line);
+    }
+  }
+  if (post && (post.params[0]?.name !== 'self' || post.isAsync || post.decorators.length)) refuse('its __post_init__ is not a plain method of self', post.line);
+  // The statements at the head of __post_init__ that only compute a port or the name from fields.
+  const body = post ? statements(post.body).filter((s) => !isDocstring(s)) : [];
+  const setters = new Set<string>();
+  let at = 0;
+  for (; at < body.length; at++) {
+    const st = body[at]!;
+    const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    const attr = a?.type === 'assignment' && !a.childForFieldName('type') ? selfAttribute(a.childForFieldName('left')!) : null;
+    if (!attr || !given.has(attr) || setters.has(attr)) break;
+    let callsSelf = false;
+    walk(a!.childForFieldName('right')!, (n) => {
+      if (n.type === 'call' && /^self\./.test(n.childForFieldName('function')?.text ?? '')) callsSelf = true;
+      if (n.type === 'lambda' || n.type === 'function_definition') return false;
+    });
+    if (callsSelf) break;
+    setters.add(attr);
+  }
+  const source = (kw: string) => [...fields.keys(), ...setters].find((n) => given.get(n) === kw && (n === kw || n !== sc.name_keyword));
+  const args: string[] = [];
+  const nameFrom = source(sc.name_keyword);
+  args.push(`${sc.name_keyword}=${nameFrom ? `self.${nameFrom}` : JSON.stringify(cls.name)}`);
+  ctx.passThrough.set(sc.name_keyword, nameFrom ? `self.${nameFrom}` : JSON.stringify(cls.name));
+  for (const kw of Object.keys(sc.pass_through ?? {})) {
+    const from = source(kw);
+    if (!from) continue;
+    args.push(`${kw}=self.${from}`);
+    ctx.passThrough.set(kw, `self.${from}`);
+  }
+  const call = `super().__init__(${args.join(', ')})`;
+  if (post) {
+    const first = body[at];
+    dataclassCalls.set(ctx, { method: '__post_init__', at: first ? first.startIndex : post.body.endIndex });
+    insertCall(ctx, post, first, body, call);
+  } else {
+    const members = statements(cls.body);
+    const anchor = members.find((s) => s.type === 'function_definition' || s.type === 'decorated_definition');
+    dataclassCalls.set(ctx, { method: '__post_init__', at: anchor ? anchor.startIndex : cls.body.endIndex });
+    const block = `def __post_init__(self):\n    ${call}\n`;
+    const src = ctx.source;
+    const prev = anchor ? members[members.indexOf(anchor) - 1] : undefined;
+    if (anchor && prev) {
+      // Right after the fields (another transform may write in place of the first method).
+      const indent = src.slice(lineStart(src, prev.startIndex), prev.startIndex);
+      ctx.edits.insert(lineEnd(src, prev.endIndex), ctx.layout.eol + renderBlock(block, indent, ctx.layout), label);
+    } else if (anchor) {
+      const start = lineStart(src, anchor.startIndex);
+      ctx.edits.insert(start, renderBlock(block, src.slice(start, anchor.startIndex), ctx.layout) + ctx.layout.eol, label);
+    } else {
+      const last = members[members.length - 1]!;
+      const indent = src.slice(lineStart(src, last.startIndex), last.startIndex);
+      ctx.edits.insert(lineEnd(src, last.endIndex), ctx.layout.eol + renderBlock(block, indent, ctx.layout), label);
+    }
+  }
+  ctx.warnings.push(`${cls.name} is a @dataclass: its generated __init__ assigns the fields, then __post_init__ calls ${call}`);
+  orphanFields(ctx, fields);
+}
+
+/**
+ * A field that held only what the rewrite removed (`_health: Optional[ThreadingHTTPServer] = None`, the
+ * health server that went) goes with it, when dropping it from the generated __init__ changes no caller:
+ * the class is constructed only in this file, with keywords other than that field's and no splat, and
+ * nothing reads the fields as a whole (asdict, astuple, fields, replace).
+ */
+function orphanFields(ctx: PythonTransformContext, fields: Map<string, { name: string; line: number; value: SyntaxNode | null }>): void {
+  const cls = ctx.agent.cls;
+  const gone = [...fields.values()].filter((f) => ctx.resolved?.members.has(f.name) && f.value !== null);
+  if (!gone.length || ctx.external(cls.name).length) return;
+  if (/(?<![\w.])(asdict|astuple|fields|replace)\s*\(|\bdataclasses\.(asdict|astuple|fields|replace)\b/.test(ctx.source)) return;
+  const passed = new Set<string>();
+  let unsafe = false;
+  walk(ctx.module.root, (n) => {
+    if (n.type !== 'call' || callee(n) !== cls.name) return;
+    for (const a of n.childForFieldName('arguments')?.namedChildren ?? []) {
+      if (a.type === 'keyword_argument') passed.add(a.childForFieldName('name')!.text);
+      else if (a.type !== 'comment') unsafe = true;
+    }
+  });
+  if (unsafe) return;
+  for (const f of gone) {
+    const stmt = f.value!.parent!.parent!;
+    if (passed.has(f.name) || ctx.refs.of(f.name).some((r) => !isRemoved(ctx, r.node) && !(stmt.startIndex <= r.start && r.end <= stmt.endIndex))) continue;
+    ctx.deletions.push({ node: stmt, symbol: f.name });
+  }
 }
 
 function createInit(ctx: PythonTransformContext) {
