@@ -3,7 +3,7 @@
 // of each method. Nested classes are skipped: their `self` is not the agent.
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { PyClass, PyFunction } from '../lang/python/module-model.js';
-import { selfAttribute, walk } from '../lang/python/syntax.js';
+import { selfAttribute, walk, walkTypes } from '../lang/python/syntax.js';
 
 export interface AttributeAssignment {
   attr: string;
@@ -21,17 +21,33 @@ export interface AgentModel {
   methods: Map<string, PyFunction>;
 }
 
-/** Walk the agent's own code in a method: skip nested classes and nested defs that rebind self. */
-export function walkAgentCode(fn: PyFunction, visit: (n: SyntaxNode) => boolean | void): void {
-  walk(fn.body, (n) => {
+/** The types a typed walk of agent code must see: the caller's, and the scopes it skips. */
+const withScopes = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>();
+
+/**
+ * Walk the agent's own code in a method: skip nested classes and nested defs that rebind self.
+ * With `types`, `visit` sees only the nodes of those types (the same nodes in the same order
+ * as a visit that ignores every other type and never returns false for one): the others are
+ * passed over in the flat tree's arrays without being made into node objects (see walkTypes).
+ */
+export function walkAgentCode(fn: PyFunction, visit: (n: SyntaxNode) => boolean | void, types?: ReadonlySet<string>): void {
+  const enter = (n: SyntaxNode): boolean | void => {
     if (n.type === 'class_definition') return false;
     if (n.type === 'function_definition' && n.id !== fn.node.id) {
       const first = n.childForFieldName('parameters')?.namedChild(0);
       if (first?.text === 'self') return false;
     }
-    return visit(n);
-  });
+    return types && !types.has(n.type) ? undefined : visit(n);
+  };
+  if (!types) return walk(fn.body, enter);
+  let seen = withScopes.get(types);
+  if (!seen) withScopes.set(types, (seen = new Set([...types, 'class_definition', 'function_definition'])));
+  walkTypes(fn.body, seen, enter);
 }
+
+const ASSIGNMENTS: ReadonlySet<string> = new Set(['assignment', 'augmented_assignment']);
+/** For walkAgentCode's `types`: a search of the agent's calls. */
+export const CALL_NODES: ReadonlySet<string> = new Set(['call']);
 
 export function buildAgentModel(cls: PyClass): AgentModel {
   const assignments: AttributeAssignment[] = [];
@@ -52,7 +68,7 @@ export function buildAgentModel(cls: PyClass): AgentModel {
           line: n.startPosition.row + 1,
         });
       }
-    });
+    }, ASSIGNMENTS);
   }
   return { cls, assignments, attributes: new Set(assignments.map((a) => a.attr)), methods: cls.methods };
 }

@@ -1,8 +1,9 @@
 // What the target base class owns: learned from its source when the repository has it
 // (so the engine knows exactly which attributes it assigns and which methods its
 // __init__ runs), otherwise taken from the profile's declared fallback lists.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { forgetOnReset } from '../core/invocation.js';
 import type { PythonProfile } from '../profile/profile.js';
 import { parsePython, firstSyntaxError } from '../lang/python/parser.js';
 import { buildModuleModel, type PyClass } from '../lang/python/module-model.js';
@@ -80,13 +81,35 @@ export interface BaseModel {
 
 const cache = new Map<string, BaseModel>();
 
+/**
+ * Per base file, the length of its text when it was last read, with the file's identity then
+ * (inode, size, modification and change times): a file with the same identity is not read again.
+ * Every rewrite asks for the base twice (its own run and the idempotency pass), and reading and
+ * decoding the base each time cost more than the rest of this lookup.
+ */
+const lengths = new Map<string, { identity: string; length: number }>();
+forgetOnReset(() => lengths.clear());
+
+/** The length of the base file's text (0 when there is none), read only when the file changed. */
+function baseLength(file: string): { length: number; text?: string } {
+  const st = statSync(file, { throwIfNoEntry: false });
+  if (!st) return { length: 0 };
+  const identity = st.isFile() ? `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` : '';
+  const known = identity ? lengths.get(file) : undefined;
+  if (known && known.identity === identity) return { length: known.length };
+  const text = readFileSync(file, 'utf8');
+  if (identity) lengths.set(file, { identity, length: text.length });
+  return { length: text.length, text };
+}
+
 export function loadBaseModel(root: string, profile: PythonProfile, className: string): BaseModel {
   const file = profile.source ? path.join(root, profile.source) : undefined;
   const key = `${file ?? ''}|${className}`;
-  let stat = '';
-  if (file && existsSync(file)) stat = readFileSync(file, 'utf8');
-  const cached = cache.get(key + stat.length);
+  const seen = file ? baseLength(file) : { length: 0 };
+  const cached = cache.get(key + seen.length);
   if (cached) return cached;
+  // Not in the cache: the text is needed after all (known files are read again, once).
+  const stat = seen.length ? (seen.text ?? readFileSync(file!, 'utf8')) : '';
   let model: BaseModel | null = null;
   if (stat) model = learnFromSource(stat, className, file!);
   model ??= fromProfile(profile, className);

@@ -7,7 +7,7 @@
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { ModuleModel } from '../lang/python/module-model.js';
 import { callee, lineOf, selfAttribute, statements, stringValue } from '../lang/python/syntax.js';
-import { walkAgentCode, type AgentModel } from './agent-model.js';
+import { CALL_NODES, walkAgentCode, type AgentModel } from './agent-model.js';
 import { boundPort } from './ports.js';
 
 export interface PortScope {
@@ -191,7 +191,7 @@ export function agentPortDefaults(scope: PortScope, names: { port: string[]; hea
       const expr = boundPort(n);
       const value = expr ? expressionDefault(scope, expr) : null;
       if (value !== null) binds.push({ value, line: lineOf(n) });
-    });
+    }, CALL_NODES);
   }
   return { port: role(names.port), health: role(names.health), binds };
 }

@@ -6,8 +6,13 @@
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { ModuleModel, PyClass } from '../lang/python/module-model.js';
 import { entryScopes } from '../lang/python/module-model.js';
-import { callee, stringValue, walk } from '../lang/python/syntax.js';
+import { callee, stringValue, walkTypes } from '../lang/python/syntax.js';
 import { isServerTag, reachesAgentViaServer, serverTags } from './server-tag.js';
+
+// The node types each search below reads (see walkTypes).
+const ASSIGNMENT: ReadonlySet<string> = new Set(['assignment']);
+const ATTRIBUTE: ReadonlySet<string> = new Set(['attribute']);
+const ATTRIBUTE_OR_CALL: ReadonlySet<string> = new Set(['attribute', 'call']);
 
 export function reachableMethods(module: ModuleModel, cls: PyClass, baseCalls: Iterable<string> = []): Set<string> {
   const reached = new Set<string>();
@@ -24,13 +29,13 @@ export function reachableMethods(module: ModuleModel, cls: PyClass, baseCalls: I
   // The entry point: methods called on a variable holding the agent, or directly on the construction.
   for (const scope of entryScopes(module)) {
     const vars = new Set<string>();
-    walk(scope, (n) => {
+    walkTypes(scope, ASSIGNMENT, (n) => {
       if (n.type === 'assignment' && n.childForFieldName('right')?.type === 'call' && callee(n.childForFieldName('right')!) === cls.name) {
         const left = n.childForFieldName('left');
         if (left?.type === 'identifier') vars.add(left.text);
       }
     });
-    walk(scope, (n) => {
+    walkTypes(scope, ATTRIBUTE, (n) => {
       if (n.type !== 'attribute') return;
       const obj = n.childForFieldName('object')!;
       const onAgent = vars.has(obj.text) || (obj.type === 'call' && callee(obj) === cls.name);
@@ -42,12 +47,12 @@ export function reachableMethods(module: ModuleModel, cls: PyClass, baseCalls: I
     const m = cls.methods.get(queue.shift()!)!;
     const selfName = m.params[0]?.name ?? 'self';
     const aliases = new Set<string>([selfName]);
-    walk(m.body, (n) => {
+    walkTypes(m.body, ASSIGNMENT, (n) => {
       if (n.type === 'assignment' && n.childForFieldName('right')?.text === selfName && n.childForFieldName('left')?.type === 'identifier') {
         aliases.add(n.childForFieldName('left')!.text);
       }
     });
-    walk(m.body, (n) => {
+    walkTypes(m.body, ATTRIBUTE_OR_CALL, (n) => {
       if (n.type === 'attribute') {
         const obj = n.childForFieldName('object')!;
         if ((obj.type === 'identifier' && aliases.has(obj.text)) || isServerTag(obj, tags)) reach(n.childForFieldName('attribute')!.text);
@@ -63,7 +68,7 @@ export function reachableMethods(module: ModuleModel, cls: PyClass, baseCalls: I
   drain();
   // Handler classes at module level reaching the agent through their server (self.server.<tag>.m,
   // or `monitor = self.server.monitor; monitor.m()`).
-  walk(module.root, (n) => {
+  walkTypes(module.root, ATTRIBUTE, (n) => {
     if (n.type === 'attribute' && reachesAgentViaServer(n.childForFieldName('object')!, tags)) {
       reach(n.childForFieldName('attribute')!.text);
     }

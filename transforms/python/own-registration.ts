@@ -11,7 +11,10 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
-import { lineOf, selfAttribute, stringValue, walk } from '../../src/lang/python/syntax.js';
+import { lineOf, selfAttribute, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
+
+/** The node types the search of the agent's methods reads (see walkTypes): calls, and the scopes it does not enter. */
+const SCOPES_AND_CALLS: ReadonlySet<string> = new Set(['class_definition', 'function_definition', 'call']);
 
 /** A registry path the helper posts to. */
 const REGISTER_PATH = /(^|\/)(register|deregister|unregister)\/?$/;
@@ -25,7 +28,7 @@ export const ownRegistration: PythonTransform = {
     const seen = new Set<string>();
     for (const [name, fn] of ctx.agent.methods) {
       if (isRemoved(ctx, fn.outer)) continue;
-      walk(fn.body, (n) => {
+      walkTypes(fn.body, SCOPES_AND_CALLS, (n) => {
         if (n.type === 'class_definition' || n.type === 'function_definition') return false;
         if (n.type !== 'call' || isRemoved(ctx, n)) return;
         const hit = registers(ctx, n, name);

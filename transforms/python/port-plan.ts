@@ -6,7 +6,7 @@
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { MigrateError } from '../../src/core/errors.js';
-import { walkAgentCode } from '../../src/analysis/agent-model.js';
+import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { selfRoot } from '../../src/analysis/infra.js';
 import { boundPort, normPort, serverSubclasses } from '../../src/analysis/ports.js';
 import { defaultValue, expressionDefault, propertyReturn } from '../../src/analysis/port-defaults.js';
@@ -50,7 +50,7 @@ export const portPlan: PythonTransform = {
           ctx.file,
           n.startPosition.row + 1,
         );
-      });
+      }, CALL_NODES);
     }
     handedPorts(ctx, basePorts, servers);
   },
@@ -82,7 +82,7 @@ function handedPorts(ctx: PythonTransformContext, basePorts: BasePort[], servers
           n.startPosition.row + 1,
         );
       }
-    });
+    }, CALL_NODES);
   }
 }
 

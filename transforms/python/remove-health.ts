@@ -10,7 +10,7 @@ import { bindArgument, boundPort, bindsOfAttribute, normPort, portExpression, po
 import { extractHealthPayload, routeString, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { settingsParameterPorts } from '../../src/analysis/settings-ports.js';
 import { selfMembers } from '../../src/analysis/infra.js';
-import { walkAgentCode } from '../../src/analysis/agent-model.js';
+import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { baseName, type PyClass, type PyFunction } from '../../src/lang/python/module-model.js';
 import { callee, mentions, selfAttribute, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
 import type { StatementProposal } from '../../src/analysis/removal-plan.js';
@@ -838,7 +838,7 @@ export function handlerFactoryFunctions(ctx: PythonTransformContext): Array<{ fn
         const list = found.get(fn.name) ?? [];
         list.push({ call: n, params });
         found.set(fn.name, list);
-      });
+      }, CALL_NODES);
     }
   }
   const out = [...found].map(([name, calls]) => ({ fn: candidates.get(name)!, calls }));
@@ -853,7 +853,7 @@ function agentCallStatements(ctx: PythonTransformContext, name: string): SyntaxN
   for (const m of ctx.agent.methods.values()) {
     walkAgentCode(m, (n) => {
       if (n.type === 'call' && callee(n) === `self.${name}` && n.parent?.type === 'expression_statement' && n.parent.namedChildCount === 1) out.push(n);
-    });
+    }, CALL_NODES);
   }
   return out;
 }
@@ -1102,7 +1102,7 @@ function threadHelpersOf(ctx: PythonTransformContext, endpoints: Set<string>): s
         return v?.type === 'attribute' && v.childForFieldName('attribute')!.text === 'serve_forever' && endpoints.has(selfAttribute(v.childForFieldName('object')!) ?? '');
       });
       if (hands && onlyStartsThread(fn)) out.add(fn.name);
-    });
+    }, CALL_NODES);
   }
   return [...out];
 }

@@ -10,7 +10,7 @@ import { baseName } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { OLD_AGENT_BASE } from './inherit-base.js';
-import { callee, isDocstring, mentions, selfAttribute, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
+import { callee, isDocstring, mentions, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { blocksOf } from '../../src/analysis/infra.js';
 import { boundPort, normPort, portExpression, portRoles, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
@@ -478,11 +478,13 @@ export function withPassedAttributes(ctx: PythonTransformContext, expr: SyntaxNo
   return text;
 }
 
+const CALLS: ReadonlySet<string> = new Set(['call']);
+
 /** Port expressions the agent binds: sockets' `.bind(...)` and servers it constructs. */
 function agentBinds(ctx: PythonTransformContext): Array<{ expr: string; call: SyntaxNode }> {
   const servers = serverSubclasses(ctx.module.root);
   const out: Array<{ expr: string; call: SyntaxNode }> = [];
-  walk(ctx.agent.cls.node, (n) => {
+  walkTypes(ctx.agent.cls.node, CALLS, (n) => {
     if (n.type !== 'call') return;
     const expr = boundPort(n, servers);
     if (expr) out.push({ expr, call: n });

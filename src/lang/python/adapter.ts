@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { loadBaseModel, type BaseModel } from '../../analysis/base-model.js';
 import { counterpart, reachableMethods } from '../../analysis/reachability.js';
 import { derivesFromBaseOfName } from '../../analysis/older-base.js';
-import { buildModuleModel } from './module-model.js';
+import { readModuleModel } from './module-model.js';
 import { decodePythonSource, parsePython, pythonLanguage, type Tree } from './parser.js';
 import { FlatTree, type FlatTreeData } from './flat-tree.js';
 import type { Profile, PythonProfile } from '../../profile/profile.js';
@@ -158,8 +158,8 @@ function lostMethod(
   } catch {
     return null;
   }
-  const before = buildModuleModel(original, trees?.input ?? parsePython(original));
-  const after = buildModuleModel(output, trees?.output ?? parsePython(output));
+  const before = readModuleModel(original, trees?.input ?? parsePython(original));
+  const after = readModuleModel(output, trees?.output ?? parsePython(output));
   const cb = before.classes.find((c) => c.name === className);
   const ca = after.classes.find((c) => c.name === className);
   if (!cb || !ca) return null;

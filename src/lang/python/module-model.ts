@@ -173,6 +173,21 @@ function topLevelDefinitions(root: SyntaxNode): SyntaxNode[] {
   return out;
 }
 
+/** The model of each tree handed out by readModuleModel (never to a rewrite, whose transforms may add to it). */
+const readOnly = new WeakMap<Tree, ModuleModel>();
+
+/**
+ * The module model of a tree for code that only reads it (the dangling-reference check, the lost-method
+ * check): built once per tree and shared. A rewrite builds its own (buildModuleModel), since its
+ * transforms may record what they change in it; the output's checks ran the same build up to three times.
+ */
+export function readModuleModel(source: string, tree: Tree): ModuleModel {
+  if (source !== tree.source) return buildModuleModel(source, tree);
+  let model = readOnly.get(tree);
+  if (!model) readOnly.set(tree, (model = buildModuleModel(source, tree)));
+  return model;
+}
+
 export function buildModuleModel(source: string, tree: Tree): ModuleModel {
   const root = tree.rootNode;
   const classes: PyClass[] = [];

@@ -12,7 +12,7 @@ import type { BaseModel } from '../../analysis/base-model.js';
 import { ReferenceIndex } from '../../analysis/references.js';
 import { RemovalPlan } from '../../analysis/removal-plan.js';
 import { EditBuffer, OverlappingEditError } from './edit-buffer.js';
-import { baseName, buildModuleModel } from './module-model.js';
+import { baseName, buildModuleModel, readModuleModel } from './module-model.js';
 import { firstSyntaxError, parsePython, parseStrict, type SyntaxNode, type Tree } from './parser.js';
 import { removeNodes } from './remove-lines.js';
 import { detectLayout } from './text.js';
@@ -241,7 +241,7 @@ function danglingReference(output: Tree, ctx: PythonTransformContext): string | 
   const refs = new ReferenceIndex(output.rootNode);
   // Another class of the module that defines a member of that name answers `self.<name>` in
   // its own methods (transport code moved into a helper class keeps calling its own helpers).
-  const model = buildModuleModel(output.rootNode.text, output);
+  const model = readModuleModel(output.rootNode.text, output);
   const others = model.classes.filter((c) => c.name !== ctx.agent.cls.name);
   // `self.eventbus_publisher._close_conn` in the agent: a member of the object the agent built from
   // another class of the module (`self.eventbus_publisher = EventBusPublisher(...)`), which defines it.
