@@ -35,10 +35,12 @@ export interface AgentProcess {
   /** stdout and stderr interleaved in arrival order. */
   output(): string;
   stderr(): string;
-  /** Resolves when the child has exited (or could not start). */
+  /** Resolves when the child has exited (or could not start) and what it wrote before has been read. */
   exit: Promise<ExitInfo>;
-  /** The exit, once it happened. */
+  /** The exit, once it happened (and its output was read, as for `exit`). */
   exited(): ExitInfo | undefined;
+  /** True from the moment the exit is seen, while what it wrote before may still be read (`exit` follows within about 100 ms). */
+  exitSeen?(): boolean;
   /** Send a signal to the agent only (what `kill PID`, Docker and Kubernetes do: the main process). */
   signal(sig: NodeJS.Signals): boolean;
   /**
@@ -303,6 +305,7 @@ export function startAgent(opts: StartOptions): AgentProcess {
     stderr: () => stderr,
     exit,
     exited: () => exitInfo,
+    exitSeen: () => exitSeen,
     signal: (sig) => {
       if (!pid || exitSeen) return false;
       try {
