@@ -16,7 +16,7 @@ const temps: string[] = [];
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterEach(() => {
-  for (const d of temps) killAgentProcessesUnder(d);
+  killAgentProcessesUnder(temps);
 });
 afterAll(() => {
   for (const d of temps) rmSync(d, { recursive: true, force: true });
@@ -249,9 +249,13 @@ describe('promote refuses what is not ready, and --all-validated takes what is',
   it('interrupted at any moment, it leaves only whole promotions: a clean tree, each promotion its own commit', async () => {
     const root = await fleet();
     const start = head(root);
+    // The branch's ref file is read directly below: a `git rev-parse` per poll was a process
+    // start every few ms, competing for the CPU with the run it waits for. Each commit rewrites it.
+    const ref = path.join(root, '.git', readFileSync(path.join(root, '.git', 'HEAD'), 'utf8').replace(/^ref: /, '').trim());
+    expect(readFileSync(ref, 'utf8').trim(), 'the branch is a loose ref').toBe(start);
     const child = spawnCli(root, ['promote', '--all-validated']);
     // Signalled once the first promotion is committed: mid-way through the second, or after it.
-    await waitFor(() => git(root, ['rev-parse', 'HEAD']) !== start || child.exitCode !== null, 'the first promotion commit', 60_000, 5);
+    await waitFor(() => readFileSync(ref, 'utf8').trim() !== start || child.exitCode !== null, 'the first promotion commit', 60_000, 5);
     child.kill('SIGINT');
     const r = await child;
     expect([0, 130]).toContain(r.exitCode);

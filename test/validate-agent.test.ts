@@ -290,8 +290,10 @@ describe('broken agents fail the right check', () => {
   });
 
   it('answers unhealthy', async () => {
-    const r = await validateAgent(opts(BROKEN, 'unhealthy', 'Unhealthy', env, { healthDeadlineMs: 1000, legacyFile: undefined }));
-    expect(check(r, 'health').detail).toMatch(/^\/health on port \d+ answered 503 with status degraded \(expected 2xx and "ok" or "healthy"\) for 1\.0 s$/);
+    // 4 s, not 1 s: the deadline counts from the start, and on a loaded machine the agent had not
+    // yet opened its port after 1 s ("nothing answered ... within 1.0 s", not the 503 this is about).
+    const r = await validateAgent(opts(BROKEN, 'unhealthy', 'Unhealthy', env, { healthDeadlineMs: 4000, legacyFile: undefined }));
+    expect(check(r, 'health').detail).toMatch(/^\/health on port \d+ answered 503 with status degraded \(expected 2xx and "ok" or "healthy"\) for 4\.0 s$/);
     expect(r.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['health']);
     assertNothingLeft(r);
   });
@@ -328,9 +330,10 @@ describe('broken agents fail the right check', () => {
   });
 
   it('does not push metrics: the metrics check says its own /metrics has them', async () => {
-    const r = await validateAgent(opts(BROKEN, 'no_push', 'NoPush', env, { metricsDeadlineMs: 1000, legacyFile: undefined }));
+    // 4 s, not 1 s: its own /metrics must be up when the deadline passes (on a loaded machine it was not after 1 s).
+    const r = await validateAgent(opts(BROKEN, 'no_push', 'NoPush', env, { metricsDeadlineMs: 4000, legacyFile: undefined }));
     expect(check(r, 'metrics').detail).toMatch(
-      /^no sample labelled agent="NoPush" or job="NoPush" at the embedded metrics sink after 1\.0 s \(its own \/metrics has \d+: the agent does not push to METRICS_URL\)$/,
+      /^no sample labelled agent="NoPush" or job="NoPush" at the embedded metrics sink after 4\.0 s \(its own \/metrics has \d+: the agent does not push to METRICS_URL\)$/,
     );
     expect(r.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(['metrics']);
   });

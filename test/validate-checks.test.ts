@@ -149,6 +149,36 @@ describe('runner and process groups', () => {
     expect((await missing.exit).spawnError).toBe('no-such-binary-xyz: not found on PATH');
   });
 
+  it("an agent's exit is reported only once what it wrote before it has been read (exited() too)", async () => {
+    // Before: the exit (the 'exit' event, or the launcher's report of it) was often seen before
+    // the pipes were read: 47 of 56 such runs, four at a time on a loaded machine, reported exit 3
+    // with no output at all, so a crashing agent's traceback could be missing from its detail.
+    const one = async (i: number) => {
+      const p = startAgent({ ...base, command: 'sh', args: ['-c', `echo out ${i}; echo err ${i} >&2; exit 3`], timeLimitMs: 30_000 });
+      try {
+        let atExited: string | undefined;
+        const seen = (async () => {
+          while (!p.exited()) await new Promise((r) => setTimeout(r, 5));
+          atExited = p.output();
+        })();
+        const exit = await p.exit;
+        await seen;
+        // Both pipes feed output(), in whichever order they are read.
+        const lines = (t: string | undefined) => (t ?? '').split('\n').filter(Boolean).sort();
+        return { code: exit.code, output: lines(p.output()), stderr: p.stderr(), atExited: lines(atExited) };
+      } finally {
+        await p.killGroup();
+      }
+    };
+    for (let round = 0; round < 3; round++) {
+      const runs = await Promise.all([0, 1, 2, 3].map((i) => one(round * 4 + i)));
+      runs.forEach((r, i) => {
+        const n = round * 4 + i;
+        expect(r, `run ${n}`).toEqual({ code: 3, output: [`err ${n}`, `out ${n}`], stderr: `err ${n}\n`, atExited: [`err ${n}`, `out ${n}`] });
+      });
+    }
+  });
+
   it('the hard time limit kills the whole group, grandchildren included', async () => {
     const p = startAgent({ ...base, command: 'sh', args: ['-c', 'sleep 60 & sleep 60'], timeLimitMs: 2500 });
     for (let i = 0; i < 100 && p.members().length < 3 && !p.exited(); i++) await new Promise((r) => setTimeout(r, 20));

@@ -52,10 +52,17 @@ describe('survival window', () => {
 class LateCrash(BaseAgent):
     def __init__(self, **kwargs):
         super().__init__(name="LateCrash", **kwargs)
+        self._answered = threading.Event()
         threading.Thread(target=self._rebind_later, daemon=True).start()
 
+    def _get_health_status(self):
+        self._answered.set()
+        return super()._get_health_status()
+
     def _rebind_later(self):
-        # like a socket kept on a port the base binds, retried until it gives up
+        # like a socket kept on a port the base binds, retried until it gives up; counted from
+        # its first health answer (1.5 s from the start raced a slow start on a loaded machine)
+        self._answered.wait(30)
         time.sleep(1.5)
         os._exit(3)
 

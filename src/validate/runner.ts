@@ -35,10 +35,12 @@ export interface AgentProcess {
   /** stdout and stderr interleaved in arrival order. */
   output(): string;
   stderr(): string;
-  /** Resolves when the child has exited (or could not start). */
+  /** Resolves when the child has exited (or could not start) and what it wrote before has been read. */
   exit: Promise<ExitInfo>;
-  /** The exit, once it happened. */
+  /** The exit, once it happened (and its output was read, as for `exit`). */
   exited(): ExitInfo | undefined;
+  /** True from the moment the exit is seen, while what it wrote before may still be read (`exit` follows within about 100 ms). */
+  exitSeen?(): boolean;
   /** Send a signal to the agent only (what `kill PID`, Docker and Kubernetes do: the main process). */
   signal(sig: NodeJS.Signals): boolean;
   /**
@@ -58,6 +60,8 @@ export interface AgentProcess {
 }
 
 const MAX_OUTPUT = 512 * 1024;
+/** How long an output pipe still open after the agent's exit is given before its exit is reported (see outputRead). */
+const OUTPUT_SETTLE_MS = 100;
 
 function keepTail(s: string): string {
   return s.length > MAX_OUTPUT ? s.slice(s.length - MAX_OUTPUT) : s;
@@ -203,18 +207,57 @@ export function startAgent(opts: StartOptions): AgentProcess {
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   if (opts.signal?.aborted) onAbort();
 
-  const finish = (info: Omit<ExitInfo, 'timedOut'>): ExitInfo => {
+  /**
+   * Resolves once what the agent wrote before its exit has been read: both output pipes ended,
+   * or (a leftover child of the agent, or the launcher waiting for one, can hold them open long
+   * after the agent exited) OUTPUT_SETTLE_MS of no end and then one more turn of the event
+   * loop, whose poll reads what the pipes still hold (all of it was written before the exit).
+   */
+  const outputRead = (): Promise<void> =>
+    new Promise((resolve) => {
+      const open = [child.stdout, child.stderr].filter((s): s is NonNullable<typeof s> => Boolean(s) && !s!.readableEnded && !s!.destroyed);
+      if (!open.length) return resolve();
+      let left = open.length;
+      let done = false;
+      const settle = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(quiet);
+        resolve();
+      };
+      for (const s of open) {
+        let counted = false;
+        const ended = () => {
+          if (counted) return;
+          counted = true;
+          if (--left === 0) settle();
+        };
+        s.once('end', ended);
+        s.once('close', ended);
+      }
+      const quiet = setTimeout(() => setImmediate(settle), OUTPUT_SETTLE_MS);
+    });
+  // The exit as first seen (the 'exit' event or the launcher's report); exitInfo, exited() and
+  // the exit promise only once the output written before it has been read (before: the exit,
+  // seen first, was reported with the agent's last lines, its traceback, still unread).
+  let exitSeen = false;
+  const finish = (info: Omit<ExitInfo, 'timedOut'>, resolve: (e: ExitInfo) => void): void => {
+    if (exitSeen) return;
+    exitSeen = true;
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
-    exitInfo ??= { ...info, timedOut };
-    return exitInfo;
+    const seen = { ...info, timedOut };
+    void outputRead().then(() => {
+      exitInfo ??= seen;
+      resolve(exitInfo);
+    });
   };
   // The 'exit' event, not execa's promise: that one also waits for the output pipes,
   // which a leftover child of the agent can hold open long after the agent exited.
   const exit: Promise<ExitInfo> = new Promise((resolve) => {
     child.once('exit', (code, signal) => {
       if (tree) tree.leaderExited = true;
-      resolve(finish({ code, signal }));
+      finish({ code, signal }, resolve);
     });
     // Through the launcher: the agent's own pid and end, told on fd 3 (the launcher itself
     // stays while anything the agent started lives, and exits with the agent's status).
@@ -230,23 +273,24 @@ export function startAgent(opts: StartOptions): AgentProcess {
           buf = buf.slice(nl + 1);
           if (word === 'pid') tree.agentPid = Number(n);
           else if (word === 'noreaper') tree.reaper = false;
-          else if (word === 'exit') resolve(finish({ code: Number(n), signal: null }));
-          else if (word === 'signal') resolve(finish({ code: null, signal: signalName(Number(n)) }));
+          else if (word === 'exit') finish({ code: Number(n), signal: null }, resolve);
+          else if (word === 'signal') finish({ code: null, signal: signalName(Number(n)) }, resolve);
         }
       });
     }
     void child.then((r) => {
       if (pid !== undefined) return;
       const code = (r as { code?: string }).code;
-      resolve(
-        finish({
+      finish(
+        {
           code: null,
           signal: null,
           spawnError:
             code === 'ENOENT'
               ? `${opts.command}: not found on PATH`
               : `cannot start ${opts.command}: ${(r as { originalMessage?: string }).originalMessage ?? r.shortMessage}`,
-        }),
+        },
+        resolve,
       );
     });
   });
@@ -261,8 +305,9 @@ export function startAgent(opts: StartOptions): AgentProcess {
     stderr: () => stderr,
     exit,
     exited: () => exitInfo,
+    exitSeen: () => exitSeen,
     signal: (sig) => {
-      if (!pid || exitInfo) return false;
+      if (!pid || exitSeen) return false;
       try {
         // The launcher passes it on to the agent.
         process.kill(pid, sig);
@@ -273,7 +318,7 @@ export function startAgent(opts: StartOptions): AgentProcess {
     },
     signalOthers: (sig) => {
       if (!pid || !tree) return 0;
-      const agent = exitInfo ? undefined : (tree.agentPid ?? pid);
+      const agent = exitSeen ? undefined : (tree.agentPid ?? pid);
       let sent = 0;
       for (const m of tree.members()) {
         if (m === agent || m === pid) continue;

@@ -149,9 +149,12 @@ for (const mode of modes) {
         await until(() => recorded(dir).length >= c.count || (end !== 'crash' && proc.exited() !== undefined), `${c.count} processes (${proc.output()})`);
         expect(recorded(dir).length, proc.output()).toBe(c.count);
         if (end === 'crash') {
+          // The crash is seen in the output (before: a fixed 5 s wait, which every mp case sat out).
+          await until(() => /(Runtime)?Error: worker agent crashed/.test(proc.output()), `the crash (${proc.output()})`);
           // multiprocessing waits for its workers even after the traceback: the agent does not end.
-          const exit = await Promise.race([proc.exit, new Promise<undefined>((r) => setTimeout(r, 5000))]);
           if (c.kind !== 'mp') {
+            await until(() => proc.exited() !== undefined, `the crashed agent's exit (${proc.output()})`);
+            const exit = proc.exited();
             expect(exit, 'the agent crashed').toBeDefined();
             expect(exit!.code === 0 && !viaShell, proc.output()).toBe(false);
             expect(recorded(dir).filter(alive).length, 'its workers outlive the crash').toBe(c.count - 1);

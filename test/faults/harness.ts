@@ -106,17 +106,25 @@ export interface Proc {
   cmdline: string;
 }
 
-/** Live (non-zombie) processes that `match` their pid, environment and NUL-separated command line. */
-export function liveProcs(match: (environ: Buffer, cmdline: string) => boolean): Proc[] {
+/**
+ * Live (non-zombie) processes that `match` their pid, environment and NUL-separated command
+ * line. `match` reads what it needs through the accessors: the tests poll this every few tens
+ * of milliseconds while a run proceeds, and reading three files of every process on the
+ * machine each time (stat, cmdline, environ) cost a third of a core beside the run under test.
+ * A process is first matched, then checked for being a zombie (a zombie's environ and cmdline
+ * read empty, so it matches nothing that needs them).
+ */
+export function liveProcs(match: (environ: () => Buffer, cmdline: () => string) => boolean): Proc[] {
   const out: Proc[] = [];
   for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
+    if (d.charCodeAt(0) < 48 || d.charCodeAt(0) > 57) continue;
     try {
+      let cmdline: string | undefined;
+      const readCmdline = () => (cmdline ??= readFileSync(`/proc/${d}/cmdline`, 'utf8'));
+      if (!match(() => readFileSync(`/proc/${d}/environ`), readCmdline)) continue;
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      const cmdline = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-      if (!match(readFileSync(`/proc/${d}/environ`), cmdline)) continue;
-      out.push({ pid: Number(d), cmdline: cmdline.split('\0').join(' ').trim() });
+      out.push({ pid: Number(d), cmdline: readCmdline().split('\0').join(' ').trim() });
     } catch {
       // exited while we looked
     }
@@ -127,7 +135,7 @@ export function liveProcs(match: (environ: Buffer, cmdline: string) => boolean):
 /** Live processes whose environment carries FAULT_TAG=<tag>. */
 export function tagged(tag: string): Proc[] {
   const needle = Buffer.from(`FAULT_TAG=${tag}\0`);
-  return liveProcs((environ) => environ.includes(needle));
+  return liveProcs((environ) => environ().includes(needle));
 }
 
 export function kill(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
@@ -138,12 +146,20 @@ export function kill(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   }
 }
 
-/** Poll until `check` holds (every 20 ms, bounded). */
+/**
+ * Poll until `check` holds (bounded): every 20 ms, or ten times as long as the check itself
+ * took (at most 200 ms), so a check that reads all of /proc (tagged, v2Agents: a few ms, more
+ * on a loaded machine) takes no more than a tenth of a core from the run it waits for, and a
+ * cheap one (a file exists) still answers within 20 ms.
+ */
 export async function waitFor(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!check()) {
+  for (;;) {
+    const t0 = performance.now();
+    if (check()) return;
+    const took = performance.now() - t0;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, Math.min(200, Math.max(20, 10 * took))));
   }
 }
 

@@ -76,7 +76,7 @@ ${body
 const KEEPS_ENV = 'while True:\n    _f_time.sleep(0.2)';
 
 /** Live processes whose command line holds `needle` (for a daemon that cleared its environment). */
-const byCommandLine = (needle: string) => liveProcs((_, cmdline) => cmdline.includes(needle)).map((p) => p.pid);
+const byCommandLine = (needle: string) => liveProcs((_, cmdline) => cmdline().includes(needle)).map((p) => p.pid);
 
 describe('2. everything an agent starts is tracked; a daemon fails validation, dies, and never hangs migrate', () => {
   const modes = [

@@ -201,7 +201,7 @@ export function gitRepo(src?: string, prefix = 'migrate-cli-'): string {
 export function tempDirsOfThisFile(): string[] {
   const temps: string[] = [];
   afterEach(() => {
-    for (const d of temps) killAgentProcessesUnder(d);
+    killAgentProcessesUnder(temps);
   });
   afterAll(() => {
     for (const d of temps) rmSync(d, { recursive: true, force: true });
@@ -299,27 +299,31 @@ export function hashTree(root: string): Map<string, string> {
 }
 
 /** Live python processes started for this repository (legacy or `_v2` agents): their
- *  command line names a file under root, or they run with root as working directory. */
-export function agentProcessesUnder(root: string): Array<{ pid: number; cmdline: string }> {
+ *  command line names a file under root, or they run with root as working directory. Several
+ *  roots: the processes of any of them, found in one look at /proc. */
+export function agentProcessesUnder(root: string | string[]): Array<{ pid: number; cmdline: string }> {
+  const roots = typeof root === 'string' ? [root] : root;
   const found: Array<{ pid: number; cmdline: string }> = [];
+  if (!roots.length) return found;
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     let cmdline: string;
     let cwd = '';
     try {
       cmdline = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
+      // Only python processes are asked for their directory (tests poll this while a run proceeds).
+      if (!/python/.test(cmdline)) continue;
       cwd = readlinkSync(`/proc/${d}/cwd`);
     } catch {
       continue; // exited meanwhile, or not ours to look at
     }
-    if (!/python/.test(cmdline)) continue;
-    if (cmdline.includes(root) || cwd === root || cwd.startsWith(`${root}/`)) found.push({ pid: Number(d), cmdline });
+    if (roots.some((r) => cmdline.includes(r) || cwd === r || cwd.startsWith(`${r}/`))) found.push({ pid: Number(d), cmdline });
   }
   return found;
 }
 
 /** Kill (SIGKILL) any such process, so a failing test leaves nothing running. */
-export function killAgentProcessesUnder(root: string): void {
+export function killAgentProcessesUnder(root: string | string[]): void {
   for (const p of agentProcessesUnder(root)) {
     try {
       process.kill(p.pid, 'SIGKILL');
@@ -329,11 +333,19 @@ export function killAgentProcessesUnder(root: string): void {
   }
 }
 
-/** Poll `check` every few ms until it is true or the deadline passes. */
+/**
+ * Poll `check` until it is true or the deadline passes: every `everyMs`, or ten times as long
+ * as the check itself took (at most 200 ms), so a check that reads all of /proc
+ * (agentProcessesUnder: a few ms, more on a loaded machine) takes no more than a tenth of a
+ * core from the run it waits for, and a cheap one (a file's content) keeps its pace.
+ */
 export async function waitFor(check: () => boolean, what: string, timeoutMs = 60_000, everyMs = 10): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  for (;;) {
+    const t0 = performance.now();
+    if (check()) return;
+    const took = performance.now() - t0;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
+    await new Promise((r) => setTimeout(r, Math.min(200, Math.max(everyMs, 10 * took))));
   }
 }

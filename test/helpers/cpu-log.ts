@@ -5,9 +5,12 @@
 // forked worker (pool forks, isolate), so the figures are the file's own. Nothing is recorded
 // without the variable.
 import { appendFileSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 
 const out = process.env.MIGRATE_TEST_CPU_LOG;
+/** MIGRATE_TEST_CPU_LOG_TESTS=FILE: one line per test (file, test, the same fields; a file's
+ *  beforeAll work, such as a run its tests share, is in no test's line). */
+const perTest = process.env.MIGRATE_TEST_CPU_LOG_TESTS;
 
 /** utime, stime, cutime, cstime of this process in seconds (/proc/self/stat fields 14-17). */
 function times(): number[] {
@@ -28,5 +31,21 @@ if (out) {
     const [utime, stime, cutime, cstime] = times() as [number, number, number, number];
     const line = { file: file.replace(`${process.cwd()}/`, ''), user: utime + cutime, sys: stime + cstime, self: utime + stime, children: cutime + cstime, wall: (Date.now() - start) / 1000 };
     appendFileSync(out, `${JSON.stringify(line)}\n`);
+  });
+}
+
+if (perTest) {
+  let start = 0;
+  let before: number[] = [];
+  beforeEach(() => {
+    start = Date.now();
+    before = times();
+  });
+  afterEach(() => {
+    const [utime, stime, cutime, cstime] = times().map((t, i) => t - before[i]!) as [number, number, number, number];
+    const state = expect.getState();
+    const file = (state.testPath ?? '').replace(`${process.cwd()}/`, '');
+    const line = { file, test: state.currentTestName ?? '', user: utime + cutime, sys: stime + cstime, self: utime + stime, children: cutime + cstime, wall: (Date.now() - start) / 1000 };
+    appendFileSync(perTest, `${JSON.stringify(line)}\n`);
   });
 }

@@ -27,6 +27,8 @@ const SHELL = /^(?:.*\/)?(?:sh|bash|dash|zsh|ksh|mksh|ash|busybox)$/;
 
 export async function checkShutdown(o: ShutdownOptions): Promise<CheckResult> {
   const { proc } = o;
+  // Exited already, its last output still being read: wait for it (about 100 ms), then say so.
+  if (proc.exitSeen?.() && !proc.exited()) await proc.exit;
   if (proc.exited() || !proc.pid) return result('shutdown', false, 0, `${exitedDetail(proc)} before SIGTERM was sent`);
   const t0 = Date.now();
   const leader = commandLine(proc.pid);
@@ -35,6 +37,8 @@ export async function checkShutdown(o: ShutdownOptions): Promise<CheckResult> {
     let timer: NodeJS.Timeout | undefined;
     const e = await Promise.race([proc.exit, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), Math.max(0, ms))))]);
     clearTimeout(timer);
+    // Exited in time, its last output still being read (a leftover child holds the pipes): it counts.
+    if (!e && proc.exitSeen?.()) return proc.exit;
     return e;
   };
   const shell = SHELL.test(leader.split(' ')[0] ?? '');

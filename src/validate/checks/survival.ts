@@ -47,6 +47,8 @@ export async function checkSurvival(o: SurvivalOptions): Promise<CheckResult> {
     if (Date.now() >= end || o.signal?.aborted) break;
     await sleep(Math.min(o.intervalMs, Math.max(0, end - Date.now())), o.signal);
   }
+  // Exited before the end, its last output still being read: wait for it (about 100 ms), then say so.
+  if (o.proc.exitSeen?.() && !o.proc.exited()) await o.proc.exit;
   if (o.proc.exited()) return result('survival', false, Date.now() - t0, `${exitedDetail(o.proc)} at the end of the survival window`);
   const late = slow ? `; ${slow} late answer${slow > 1 ? 's' : ''} asked for again` : '';
   return result('survival', true, Date.now() - t0, `stayed up and healthy for ${secs(total)} after its first healthy answer (${probes} probes${late})`);
