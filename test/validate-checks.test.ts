@@ -2,7 +2,7 @@
 // processes, and the runner: process groups, time limit, abort, the tool's Ctrl-C.
 import { afterEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { Reply } from 'zeromq';
@@ -225,16 +225,35 @@ describe('runner and process groups', () => {
         // gone, as it should be
       }
     });
-    // sh and its two sleeps, and the subreaper launcher above them where there is one (the group's leader).
-    const launcher = readFileSync(`/proc/${group}/cmdline`, 'utf8').includes('migrate-launcher') ? 1 : 0;
-    for (let i = 0; i < 100 && groupMembers(group).length < 3 + launcher; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(groupMembers(group).length).toBe(3 + launcher);
+    // sh and its two sleeps, and the subreaper launcher above them where there is one (the
+    // group's leader; the agent, sh, then leads a group of its own below it).
+    const launcher = readFileSync(`/proc/${group}/cmdline`, 'utf8').includes('migrate-launcher');
+    const groups = () => (launcher ? [group, ...childrenOf(group)] : [group]);
+    const members = () => groups().flatMap((g) => groupMembers(g));
+    for (let i = 0; i < 100 && members().length < 3 + (launcher ? 1 : 0); i++) await new Promise((r) => setTimeout(r, 20));
+    const seen = groups();
+    expect(members().length).toBe(3 + (launcher ? 1 : 0));
     const exited = new Promise((r) => tool.on('exit', (code, sig) => r(sig ?? code)));
     tool.kill('SIGINT');
     expect(await exited).toBe('SIGINT');
-    expect(groupMembers(group)).toEqual([]);
+    expect(seen.flatMap((g) => groupMembers(g))).toEqual([]);
   }, 30_000);
 });
+
+/** Pids whose parent is `pid` (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(e));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
 
 describe('launch template from config', () => {
   it('an agent that parses its own ports starts through .migrate/config.yaml and passes', async () => {
