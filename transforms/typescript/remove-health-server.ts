@@ -81,6 +81,66 @@ function payloadProperties(payload: ObjectLiteralExpression, inlined: Map<Node, 
     });
 }
 
+/**
+ * A business server kept whole whose `/health` branch answers with the agent's own state and a
+ * code that follows its status (`res.writeHead(stalled ? 503 : 200)` with `status: stalled ?
+ * 'stalled' : 'ok'`): the base's /health, where the deployment now probes, would say ok whatever
+ * the agent's state. That branch's payload becomes healthStatus() as well, so both answer alike
+ * (the base answers 503 for a status other than ok).
+ */
+function mirrorHealthBranch(ctx: TsRewriteContext, where: string, code: Node[]): void {
+  if (ctx.members.has('healthStatus') || ctx.newMembers.some((m) => m.name === 'healthStatus')) return;
+  for (const root of code) {
+    for (const branch of root.getDescendantsOfKind(SyntaxKind.IfStatement)) {
+      const paths = [...routesIn(branch.getExpression())];
+      if (paths.length !== 1 || !['/health', '/healthz'].includes(paths[0]!)) continue;
+      const then = branch.getThenStatement();
+      if (!Node.isBlock(then)) continue;
+      const bridge = soleHealthPayload(ctx, then);
+      if (!bridge) {
+        // Its HTTP code is decided at run time (`pong ? 200 : 503`), and nothing of that can move:
+        // the base's /health, where the deployment probes, would answer 200 regardless.
+        const computed = then.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => /\.(writeHead|status|sendStatus)$/.test(calleeText(c)) && c.getArguments().length > 0 && !Node.isNumericLiteral(c.getArguments()[0]!));
+        if (computed) {
+          ctx.kept.push({
+            symbol: where,
+            line: branch.getStartLineNumber(),
+            reason: `health endpoint reports business state with an HTTP code decided at run time (line ${branch.getStartLineNumber()}), which the base's /health does not know; move it into healthStatus() by hand`,
+          });
+          ctx.hints.businessHealth = true;
+          return;
+        }
+        continue;
+      }
+      addHealthStatus(ctx, bridge.props, bridge.payload);
+      ctx.warnings.push(`${where}'s ${paths[0]} (line ${branch.getStartLineNumber()}) answers with the agent's state, its HTTP code following its status: healthStatus() now returns the same payload, so the base's /health answers alike (503 unless the status is ok)`);
+      return;
+    }
+  }
+}
+
+/** Regular expressions anchored at a URL path (`/^\/stock\/(\w+)$/`) in request-handling code: the routes they match. */
+function pathPatterns(code: Node[]): string[] {
+  const out: string[] = [];
+  for (const root of code) {
+    for (const re of root.getDescendantsOfKind(SyntaxKind.RegularExpressionLiteral)) {
+      const text = re.getText();
+      if (!/^\/\^\\\/[\w-]/.test(text)) continue;
+      // (A pattern for a path the base serves, `/^\/health\/?$/`, is that path.)
+      let matchesBase = false;
+      try {
+        const m = /^\/(.*)\/([a-z]*)$/s.exec(text)!;
+        const rx = new RegExp(m[1]!, m[2]);
+        matchesBase = [...BASE_PATHS].some((p) => rx.test(p));
+      } catch {
+        continue;
+      }
+      if (!matchesBase) out.push(text);
+    }
+  }
+  return out;
+}
+
 /** healthStatus() built on the base's: `return { ...super.healthStatus(), <props> };`. */
 function addHealthStatus(ctx: TsRewriteContext, props: string[], payload: Node): void {
   const text = `return { ...super.healthStatus()${props.map((p) => `, ${p}`).join('')} };`;
@@ -100,7 +160,7 @@ function soleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: Obj
   const calls = descendantsOfKinds(handler, CALLS) as CallExpression[];
   const notOk = new Set<Node>();
   const bodies = [
-    ...calls.filter((c) => /\.(json|send|end|write)$/.test(calleeText(c)) && c.getArguments().length > 0).map((c) => c.getArguments()[0]!),
+    ...calls.filter((c) => /\.(json|send|end|write)$/.test(calleeText(c)) && c.getArguments().length > 0).map((c) => healthArm(c.getArguments()[0]!)),
     ...calls.map(jsonReplyHelperBody).filter((b): b is { body: Node; ok: boolean } => !!b).map((b) => (b.ok ? b.body : (notOk.add(b.body), b.body))),
   ].filter((b) => !(Node.isStringLiteral(b) || Node.isNoSubstitutionTemplateLiteral(b) || constantObject(b)));
   // (Its HTTP code must say healthy too, as the base's /health does for an ok status.)
@@ -121,6 +181,23 @@ function soleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: Obj
   if (!onlyAgentState(olit, new Set(inlined.keys()))) return null;
   const props = payloadProperties(olit, inlined);
   return { payload: olit, props };
+}
+
+/**
+ * `req.url === '/health' ? JSON.stringify({ status: 'ok', polls: this.polls }) : '{}'` (and the code
+ * `req.url === '/health' ? 200 : 404`): the arm a /health request gets, when the condition tests
+ * that one path and the other arm is a constant (any other path's answer). Otherwise the node.
+ */
+function healthArm(n: Node): Node {
+  if (!Node.isConditionalExpression(n)) return n;
+  const cond = n.getCondition();
+  if (!Node.isBinaryExpression(cond) || !/^[!=]==?$/.test(cond.getOperatorToken().getText())) return n;
+  const path = [cond.getLeft(), cond.getRight()].find((x) => Node.isStringLiteral(x) || Node.isNoSubstitutionTemplateLiteral(x));
+  if (!path || !['/health', '/healthz'].includes((path as import('ts-morph').StringLiteral).getLiteralText())) return n;
+  const negated = cond.getOperatorToken().getText().startsWith('!');
+  const [health, other] = negated ? [n.getWhenFalse(), n.getWhenTrue()] : [n.getWhenTrue(), n.getWhenFalse()];
+  const constant = Node.isStringLiteral(other) || Node.isNoSubstitutionTemplateLiteral(other) || Node.isNumericLiteral(other) || constantObject(other);
+  return constant ? health : n;
 }
 
 /** `{}`, `{ error: 'not found' }`: an object literal of literal values only (an answer carrying no state). */
@@ -317,7 +394,7 @@ function constLiteral(fn: Node, id: Node): Node | undefined {
 function codesFollowStatus(handler: Node, payload: ObjectLiteralExpression): boolean {
   const codes: Node[] = [];
   for (const c of handler.getDescendantsOfKind(SyntaxKind.CallExpression)) {
-    if (/\.(writeHead|status|sendStatus)$/.test(calleeText(c)) && c.getArguments().length > 0) codes.push(c.getArguments()[0]!);
+    if (/\.(writeHead|status|sendStatus)$/.test(calleeText(c)) && c.getArguments().length > 0) codes.push(healthArm(c.getArguments()[0]!));
   }
   for (const b of handler.getDescendantsOfKind(SyntaxKind.BinaryExpression)) {
     const l = b.getLeft();
@@ -390,6 +467,8 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       routeStmts = expressRoutes(ctx.cls, holder);
       for (const r of routeStmts) routes.add(r.path);
     }
+    // `/^\/stock\/([\w-]+)$/.exec(req.url)`: a path matched by a pattern is a route too.
+    for (const r of pathPatterns([creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)])) routes.add(r);
     const foreign = [...routes].filter((r) => !BASE_PATHS.has(r));
     const where = holder ?? owner ?? 'server';
     // A server that routes nothing and reads what the client sends (an intake taking POSTed
@@ -413,6 +492,7 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
         // giving the base that port too would make the two bind one port.
         ctx.hints.businessHealth = true;
         ctx.warnings.push(`${where} also serves ${foreign.join(', ')}: kept whole with its /health on its own port (the base serves /health on HEALTH_CHECK_PORT)`);
+        mirrorHealthBranch(ctx, where, [creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)]);
       }
       if (isExpress && holder) {
         // A business API that also answers /health: only the health routes go.

@@ -8,7 +8,7 @@ import { hostMember, methodBody } from '../../src/lang/typescript/context.js';
 import { reindent, indentAt } from '../../src/lang/typescript/edits.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { foreverLoops, intervalCalls, isSetInterval, rearmingTimeouts } from '../../src/lang/typescript/patterns.js';
-import { aliasPrelude, calleeText, isLogCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
+import { aliasPrelude, calleeText, isLogCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers, thisRoot } from '../../src/lang/typescript/syntax.js';
 
 export function removeIntervalLoop(ctx: TsRewriteContext): void {
   if (ctx.members.has('runOnce')) return; // already on the base's loop
@@ -182,22 +182,114 @@ function dropKickOff(ctx: TsRewriteContext, stmt: Node, cb: Node): void {
   if (only) dropRoundBeside(ctx, stmt, only);
 }
 
-/** The statement next to `stmt` that is exactly one round (`only`), run before the timer's first tick, goes. */
+/**
+ * The statement that is exactly one round (`only`), run before the timer's first tick — right after
+ * the timer, or before it in the same block with other statements between — goes. Every other
+ * statement after that round (between it and the timer, or after both) moves before the base's
+ * first runOnce(), so each must neither touch what the round writes nor write what it reads (log
+ * lines and signal handlers aside, as before). A statement after an awaited (or synchronous) round
+ * that makes the service reachable — a server's listen(), an emit() listeners act on, process.send()
+ * to a supervisor — ran once the first data was loaded: moved before it, the service would answer
+ * before its first load. The round stays then, with a warning (the base runs a second one at once).
+ */
 function dropRoundBeside(ctx: TsRewriteContext, stmt: Node, only: string): void {
   const norm = (t: string) => t.replace(/\s+/g, '').replace(/^(void|await)(?=[\w$(])/, '').replace(/;$/, '');
   const parent = stmt.getParent();
   if (!parent || !Node.isBlock(parent)) return;
   const siblings = parent.getStatements();
   const i = siblings.indexOf(stmt as never);
-  for (const s of [siblings[i - 1], siblings[i + 1]]) {
-    if (!s || !Node.isExpressionStatement(s) || norm(s.getText()) !== norm(only)) continue;
-    // Only when nothing but the timer, log lines and signal handlers follows it: work after it (an
-    // emit('ready') listeners rely on) would otherwise run before the first round instead of after.
-    const after = siblings.slice(siblings.indexOf(s) + 1).filter((x) => x !== stmt);
-    if (!after.every((x) => isLogCall(statementCall(x)) || signalHandlerCall(x))) return;
-    ctx.plan.proposeStatement({ node: s, symbol: s.getText().replace(/;$/, ''), finding: 'loop', reason: "the first round, run before the timer's first tick: the base calls runOnce() at once" });
+  const isRound = (s: Node | undefined) => !!s && Node.isExpressionStatement(s) && norm(s.getText()) === norm(only);
+  let k = isRound(siblings[i + 1]) ? i + 1 : -1;
+  for (let j = i - 1; k < 0 && j >= 0; j--) if (isRound(siblings[j])) k = j;
+  if (k < 0) return;
+  const s = siblings[k]!;
+  const after = siblings.slice(k + 1).filter((x) => x !== stmt);
+  const verdict = movesBeforeRound(ctx, s, after);
+  if (verdict === 'keep') return;
+  if (verdict !== 'drop') {
+    ctx.warnings.push(`the first round at line ${s.getStartLineNumber()} (${s.getText().replace(/;$/, '')}) stays in onStart(): ${verdict}; the base's runOnce() then runs a second round at once`);
     return;
   }
+  ctx.plan.proposeStatement({ node: s, symbol: s.getText().replace(/;$/, ''), finding: 'loop', reason: "the first round, run before the timer's first tick: the base calls runOnce() at once" });
+}
+
+/**
+ * Can the round `round` go, the base's first runOnce() taking its place after `after` (the
+ * statements that followed it, now run before it)? 'drop'; 'keep' (one of them depends on the
+ * round, or the round on it); or why the service would be reachable before its first round.
+ */
+function movesBeforeRound(ctx: TsRewriteContext, round: Node, after: Node[]): 'drop' | 'keep' | string {
+  const memo = new Map<string, Effects>();
+  const r = effectsOf(ctx, round, memo);
+  // A round not awaited (an async method called bare) was still in flight when the next
+  // statement ran: what follows did not wait for it, and need not now.
+  const call = statementCall(round);
+  const own = call ? thisMember(call.getExpression()) : null;
+  const awaited = Node.isExpressionStatement(round) && Node.isAwaitExpression(round.getExpression());
+  const completes = awaited || (!!own && ctx.members.get(own)?.kind === 'method' && !isAsyncMethod(ctx, own));
+  let verdict: 'drop' | 'keep' = 'drop';
+  for (const x of after) {
+    const e = effectsOf(ctx, x, memo);
+    if (completes && e.reaches) return `${e.reaches} (line ${x.getStartLineNumber()}) after it: the service answered only once its first round was done`;
+    const logOrSignal = isLogCall(statementCall(x)) || !!signalHandlerCall(x);
+    if (!logOrSignal && ([...e.touched].some((m) => r.written.has(m)) || [...e.written].some((m) => r.touched.has(m)))) verdict = 'keep';
+  }
+  return verdict;
+}
+
+interface Effects {
+  /** Members of the agent the code reads or writes, through the agent's methods it calls too. */
+  touched: Set<string>;
+  written: Set<string>;
+  /** What makes the service reachable in it (`this.server.listen()`), or null. */
+  reaches: string | null;
+}
+
+const MUTATORS = /^(push|pop|shift|unshift|splice|sort|reverse|fill|set|add|delete|clear|assign)$/;
+
+/** What a piece of the agent's code reads and writes, following its calls of the agent's own methods. */
+function effectsOf(ctx: TsRewriteContext, root: Node, memo: Map<string, Effects>): Effects {
+  const out: Effects = { touched: new Set(), written: new Set(), reaches: null };
+  const going = (m: string | null) => !!m && (ctx.plan.members.get(m)?.finding === 'health' || m === ctx.hints.healthHolder);
+  const merge = (e: Effects) => {
+    for (const m of e.touched) out.touched.add(m);
+    for (const m of e.written) out.written.add(m);
+    out.reaches ??= e.reaches;
+  };
+  root.forEachDescendant((n) => {
+    if (Node.isCallExpression(n)) {
+      const callee = n.getExpression();
+      const name = Node.isPropertyAccessExpression(callee) ? callee.getName() : null;
+      const fn = calleeText(n);
+      if ((name === 'listen' && !going(thisRoot(callee))) || fn === 'this.emit' || fn === 'process.send') out.reaches ??= n.getText().split('\n')[0]!.replace(/\s+/g, ' ');
+      return;
+    }
+    const m = thisMember(n);
+    if (!m) return;
+    out.touched.add(m);
+    const member = ctx.members.get(m);
+    if (member?.kind === 'method' && !going(m)) {
+      if (!memo.has(m)) {
+        memo.set(m, { touched: new Set(), written: new Set(), reaches: null }); // a cycle adds nothing more
+        const body = methodBody(ctx, m);
+        if (body) memo.set(m, effectsOf(ctx, body, memo));
+      }
+      merge(memo.get(m)!);
+      return;
+    }
+    // `this.m = v`, `this.m.x += 1`, `this.m++`, `delete this.m[k]`, `this.m.push(x)`: a write of m.
+    for (let cur: Node = n; ; ) {
+      const p = cur.getParent();
+      if (!p) break;
+      if (Node.isBinaryExpression(p) && p.getLeft() === cur && /^([-+*/%&|^]|\*\*|<<|>>>?|&&|\|\||\?\?)?=$/.test(p.getOperatorToken().getText())) out.written.add(m);
+      else if ((Node.isPrefixUnaryExpression(p) || Node.isPostfixUnaryExpression(p)) && /\+\+|--/.test(p.getText())) out.written.add(m);
+      else if (Node.isDeleteExpression(p)) out.written.add(m);
+      else if (Node.isPropertyAccessExpression(p) && p.getExpression() === cur && MUTATORS.test(p.getName()) && Node.isCallExpression(p.getParent())) out.written.add(m);
+      if ((Node.isPropertyAccessExpression(p) || Node.isElementAccessExpression(p) || Node.isNonNullExpression(p)) && p.getExpression() === cur) cur = p;
+      else break;
+    }
+  });
+  return out;
 }
 
 /** Does an expression read a member of the agent that its methods assign (state, not configuration)? */
@@ -461,6 +553,13 @@ function adoptRearm(ctx: TsRewriteContext, body: Node): boolean {
         call = callee.getExpression() as CallExpression;
       }
       if (call && thisMember(call.getExpression()) === name && call.getArguments().length === 0) {
+        const block = s.getParent();
+        const rest = block && Node.isBlock(block) ? block.getStatements().slice(block.getStatements().indexOf(s as never) + 1) : [];
+        const verdict = movesBeforeRound(ctx, s, rest);
+        if (verdict !== 'drop' && verdict !== 'keep') {
+          ctx.warnings.push(`the first round at line ${s.getStartLineNumber()} (${s.getText().replace(/;$/, '')}) stays in onStart(): ${verdict}; the base's runOnce() then runs a second round at once`);
+          continue;
+        }
         ctx.plan.proposeStatement({ node: s, symbol: `this.${name}()`, finding: 'loop', reason: `started the ${name}() timer chain; the base calls runOnce()` });
       }
     }

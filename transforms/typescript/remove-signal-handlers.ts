@@ -49,7 +49,10 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       // listener of its own: the base's stop() knows no signal.
       const naming = handler ? signalNamingLogs(stmt, sig.call, handler) : null;
       // (A loop whose handler reads the signal otherwise, to pass it on, stays as it was.)
-      if (Node.isForOfStatement(stmt) && !naming && readsLoopVariable(stmt, sig.call.getArguments()[1])) continue;
+      if (Node.isForOfStatement(stmt) && !naming && readsLoopVariable(stmt, sig.call.getArguments()[1])) {
+        handOnWithoutExit(ctx, stmt, sig.call.getArguments()[1], agentNames, sig.signals);
+        continue;
+      }
       const fnOf = factory?.fn ?? handler;
       if (fnOf && handler !== sig.call.getArguments()[1]) named.set(fnOf, [...(named.get(fnOf) ?? []), stmt]);
       // The agent methods the handler calls: this.x() inside the class, agent.x() in the entry point.
@@ -648,6 +651,48 @@ function signalNamingLogs(stmt: Node, call: Node, handler: Node): Node[] | null 
   const declaredByOthers = new Set(others.flatMap((s) => s.getDescendantsOfKind(SyntaxKind.VariableDeclaration).map((d) => d.getName())));
   if (logs.some((l) => l.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => declaredByOthers.has(id.getText())))) return null;
   return logs;
+}
+
+/**
+ * `for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { worker.shutdown(sig); process.exit(0); })`:
+ * the handler hands the signal on, so it stays; but its process.exit() would end the process
+ * before the base's own handler stops the agent (onStop(), deregistration, the last metrics push).
+ * When everything else it does is synchronous (the agent's synchronous methods, log lines), that
+ * work is done by the time the base stops, so the exit goes: the base exits once stopped. Anything
+ * else that exits is a review item rather than left as it was.
+ */
+function handOnWithoutExit(ctx: TsRewriteContext, loop: Node, handler: Node | undefined, agentNames: string[], signals: string[]): void {
+  if (!handler || !(Node.isArrowFunction(handler) || Node.isFunctionExpression(handler))) return;
+  const body = handler.getBody();
+  const stmts = Node.isBlock(body) ? body.getStatements() : [];
+  const exitOf = (st: Node) => {
+    const c = statementCall(st);
+    return !!c && /^process\.exit$/.test(calleeText(c));
+  };
+  const exits = stmts.filter(exitOf);
+  if (exits.length === 0) return;
+  const syncWork = (st: Node) => {
+    if (!Node.isExpressionStatement(st) || Node.isAwaitExpression(st.getExpression())) return false;
+    const c = statementCall(st);
+    if (!c) return false;
+    if (isLogCall(c)) return true;
+    const callee = c.getExpression();
+    if (!Node.isPropertyAccessExpression(callee) || !agentNames.includes(callee.getExpression().getText())) return false;
+    const m = callee.getName();
+    return ctx.members.get(m)?.kind === 'method' && !isAsyncMethod(ctx, m);
+  };
+  const last = stmts[stmts.length - 1]!;
+  const names = signals.join('/');
+  if (exits.length === 1 && exits[0] === last && stmts.slice(0, -1).every(syncWork)) {
+    ctx.edits.removeNode(last);
+    ctx.warnings.push(`the ${names} handler at line ${loop.getStartLineNumber()} hands the signal on (${stmts[0]!.getText().replace(/;$/, '')}): it stays, without its ${last.getText().replace(/;$/, '')}, so the base's own handler then stops the agent (onStop(), deregistration) and exits`);
+    return;
+  }
+  ctx.kept.push({
+    symbol: `process.on('${signals[0]}')`,
+    line: loop.getStartLineNumber(),
+    reason: `the ${names} handler hands the signal on and exits the process itself, before the base's handler can stop the agent (onStop(), deregistration); fold it into onStop() by hand`,
+  });
 }
 
 /** A for-of over signals whose inline handler reads the loop variable. */
