@@ -235,7 +235,9 @@ export function insertAfterInit(ctx: PythonTransformContext, block: string, tag:
     // together with a removed method that follows, and the hook must not land inside that span.
     const kept = statements(init.body).filter((s) => !isRemoved(ctx, s));
     const after = kept.length ? kept[kept.length - 1]! : init.body;
-    ctx.edits.insert(lineEnd(src, after.endIndex), ctx.layout.eol + renderBlock(block, indent, ctx.layout), tag);
+    // After what other transforms append to __init__ at the same place (the publisher handed to the
+    // base, written later in the pipeline): inserted before them, the method would swallow those lines.
+    ctx.edits.insertLate(lineEnd(src, after.endIndex), ctx.layout.eol + renderBlock(block, indent, ctx.layout), tag);
     return;
   }
   const first = statements(cls.body).find((s) => s.type === 'function_definition' || s.type === 'decorated_definition');
