@@ -10,7 +10,7 @@ import { businessRoutes, containsBlock, extractHealthPayload, methodPayloadLines
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { selfMembers } from '../../src/analysis/infra.js';
-import { handlerFactoryFunctions, healthHook, payloadScope } from './remove-health.js';
+import { baseHealthWord, handlerFactoryFunctions, healthHook, payloadScope } from './remove-health.js';
 import { HTTP_HANDLER_BASE } from './health-patterns.js';
 import { baseName } from '../../src/lang/python/module-model.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
@@ -31,6 +31,7 @@ export const healthHookTransform: PythonTransform = {
     const regions = removedHealthRegions(ctx);
     if (!regions.length) return;
     const scope = payloadScope(ctx);
+    const baseWord = baseHealthWord(ctx);
     const lines: string[] = [];
     const members = new Set<string>();
     const protocols = new Set<HealthProtocol>();
@@ -65,7 +66,7 @@ export const healthHookTransform: PythonTransform = {
       for (const m of s.finding === 'health' ? s.payloadMethods ?? [] : []) {
         const fn = ctx.agent.methods.get(m);
         if (!fn || lines.some((l) => l.includes(`self.${m}()`))) continue;
-        lines.push(...methodPayloadLines(`self.${m}()`, reportsOwnStatus(fn.body)));
+        lines.push(...methodPayloadLines(`self.${m}()`, reportsOwnStatus(fn.body, baseWord), baseWord));
         for (const a of selfMembers(fn.body)) if (agentAttribute(ctx, a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
       }
     }
@@ -97,7 +98,7 @@ export const healthHookTransform: PythonTransform = {
         keep(ctx, hook, r.line, `called from outside the class after ${hook}() was renamed to ${renamed}() (the base's health endpoint reports ${hook}()); point this caller at ${renamed}() if it is the agent`);
       }
       reportExternalCallers(ctx, hook, renamed, `the base's health endpoint reports ${hook}()`);
-      const call = methodPayloadLines(`self.${hook}()`, reportsOwnStatus(own.body));
+      const call = methodPayloadLines(`self.${hook}()`, reportsOwnStatus(own.body, baseWord), baseWord);
       if (!lines.some((l) => l.includes(`self.${hook}()`))) lines.push(...call);
       for (const a of selfMembers(own.body)) if (agentAttribute(ctx, a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
       ctx.warnings.push(`${ctx.agent.cls.name}.${hook}() renamed to ${renamed}(): its fields are added to the base's by the ${hook}() override built on super()`);
