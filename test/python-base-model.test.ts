@@ -103,6 +103,26 @@ describe('base model learned from the base source', () => {
     expect(m.shutdownCalls.has('stop')).toBe(true);
     expect(m.shutdownCalls.has('cleanup')).toBe(true);
     expect(m.initCalls.has('_setup_logging')).toBe(true);
+    // its health hook says "ok" (a constant)
+    expect(m.healthWords?.get('_get_health_status')).toBe('ok');
+  });
+
+  it('the health hook\'s healthy word, read from the status it builds (a local assigned "unhealthy"/"degraded"/"healthy")', () => {
+    const hardened = path.resolve(import.meta.dirname, '../templates/runtime/python/amoskys/agents/common/base.py');
+    const m = learnFromSource(readFileSync(hardened, 'utf8'), 'HardenedAgentBase', hardened)!;
+    expect(m.healthWords?.get('health_summary')).toBe('healthy');
+    const own = learnFromSource(`class Base:
+    def status(self):
+        return {"status": "up" if self.ok else "down", "name": "x"}
+
+    def mixed(self):
+        state = {}
+        state["status"] = "ok" if self.ok else "healthy"
+        return state
+`, 'Base', 'base.py')!;
+    expect(own.healthWords?.get('status')).toBe('up');
+    // two different healthy words: not known
+    expect(own.healthWords?.has('mixed')).toBe(false);
   });
 });
 

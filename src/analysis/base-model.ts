@@ -11,6 +11,8 @@ import type { SyntaxNode } from '../lang/python/parser.js';
 import { callee, selfAttribute, walk } from '../lang/python/syntax.js';
 import { valueType } from './value-type.js';
 import { bindArgument, normPort, portExpression, serverSubclasses } from './ports.js';
+import { baseHealthWords } from './health-words.js';
+import { templatesDir } from '../profile/profile.js';
 
 export interface BaseModel {
   className: string;
@@ -75,6 +77,12 @@ export interface BaseModel {
    * profile): an agent's own /metrics samples have no home on such a base.
    */
   metricsHook?: string | null;
+  /**
+   * method -> the healthy word it reports as its status (`ok`, `healthy`; read from the source, from the
+   * profile's runtime template when the repository lacks it): what the health hook's override compares a
+   * legacy payload's status with. Absent when nothing is known.
+   */
+  healthWords?: Map<string, string>;
   learnedFrom: 'source' | 'profile';
   sourceFile?: string;
 }
@@ -112,7 +120,7 @@ export function loadBaseModel(root: string, profile: PythonProfile, className: s
   const stat = seen.length ? (seen.text ?? readFileSync(file!, 'utf8')) : '';
   let model: BaseModel | null = null;
   if (stat) model = learnFromSource(stat, className, file!);
-  model ??= fromProfile(profile, className);
+  model ??= withTemplateHealthWords(fromProfile(profile, className), profile, className);
   cache.set(key + stat.length, model);
   return model;
 }
@@ -144,6 +152,23 @@ export function fromProfile(profile: PythonProfile, className: string): BaseMode
     queuedPublish: profile.fallback.queued_publish ?? null,
     learnedFrom: 'profile',
   };
+}
+
+/**
+ * A base known only from its profile: the health words of the runtime template the profile ships (the
+ * base `migrate init` copies), when it has that class; else none (the reference BaseAgent's are assumed).
+ */
+function withTemplateHealthWords(model: BaseModel, profile: PythonProfile, className: string): BaseModel {
+  if (!profile.runtime_template) return model;
+  try {
+    const source = readFileSync(path.join(templatesDir(), profile.runtime_template), 'utf8');
+    const tree = parsePython(source);
+    const cls = firstSyntaxError(tree) ? undefined : buildModuleModel(source, tree).classes.find((c) => c.name === className);
+    if (cls) model.healthWords = baseHealthWords(cls);
+  } catch {
+    // no template: nothing known of the base's health words
+  }
+  return model;
 }
 
 export function learnFromSource(source: string, className: string, file: string): BaseModel | null {
@@ -297,6 +322,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     idempotentTeardown: idempotentMethods(cls),
     queuedPublish: queuedPublishMethod(cls),
     metricsHook: metricsMethod(cls),
+    healthWords: baseHealthWords(cls),
     learnedFrom: 'source',
     sourceFile: file,
   };

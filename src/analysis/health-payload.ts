@@ -9,6 +9,7 @@ import { reachesAgentViaServer, serverMethodTags, serverTags } from './server-ta
 import { callee, selfAttribute, stringValue, walk } from '../lang/python/syntax.js';
 import type { PyClass } from '../lang/python/module-model.js';
 import { recordToMapping, returnedRecord } from './health-record.js';
+import { DEFAULT_BASE_WORD, OK_WORDS } from './health-words.js';
 
 /** Keys the base's own status carries (or that only describe liveness): the hook leaves them to the base. */
 export const BASE_STATUS_KEYS = new Set([
@@ -16,15 +17,28 @@ export const BASE_STATUS_KEYS = new Set([
   'port', 'health_port', 'health_check_port', 'pid', 'ready', 'healthy', 'alive', 'message', 'initialized',
 ]);
 
-/** Status words that mean "healthy" in legacy payloads (the base reports its own). */
-const OK_WORDS = /^(ok|healthy|success|up|running|alive|HEALTHY|OK)$/;
-
 /**
  * The healthy word of the health contract (`ok` or `healthy`) that is not the base's own `ok`:
  * a legacy payload saying it keeps saying it (monitors may compare it), where the other healthy
  * words become the base's `ok` (the contract accepts no other).
  */
 const KEPT_OK_WORD = /^healthy$/i;
+
+/**
+ * Does a legacy payload's constant status stay in the answer? "healthy" on a base whose own healthy word
+ * is another (BaseAgent's "ok"); on a base that says "healthy" itself (HardenedAgentBase, "degraded"
+ * while its circuit breaker is open) it is the base's word to say, and writing it would hide the base's.
+ */
+function keptWord(word: string, baseWord: string): boolean {
+  return KEPT_OK_WORD.test(word) && word.toLowerCase() !== baseWord.toLowerCase();
+}
+
+/** The healthy words a legacy status computed at run time must not be to replace the base's: its own and the base's. */
+function healthyTuple(baseWord: string): string {
+  const words = ['ok', 'success', 'up', 'running', 'alive'];
+  if (!words.includes(baseWord.toLowerCase())) words.push(baseWord.toLowerCase());
+  return `(${words.map((w) => JSON.stringify(w)).join(', ')})`;
+}
 
 export type HealthProtocol = 'http' | 'zmq' | 'json-lines' | 'tcp' | 'udp';
 
@@ -53,6 +67,8 @@ export interface PayloadScope {
    * argument the agent's call gave it (read in the agent's scope), so `status_fn()` is `self.health_status()`.
    */
   params?: Map<string, SyntaxNode>;
+  /** The healthy word the base's health hook says as its status (BaseAgent's "ok" when absent). */
+  baseWord?: string;
 }
 
 type Translation = { text: string; members: Set<string>; methods?: Map<string, string> } | null;
@@ -270,7 +286,7 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
       c.members.forEach((m) => members.add(m));
       lines.push(
         `agent_status = ${c.text}`,
-        `if str(agent_status).lower() not in ("ok", "success", "up", "running", "alive"):`,
+        `if str(agent_status).lower() not in ${healthyTuple(scope.baseWord ?? DEFAULT_BASE_WORD)}:`,
         `    status["status"] = agent_status`,
       );
     }
@@ -284,9 +300,10 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
     const status = (value.childForFieldName('arguments')?.namedChildren ?? [])
       .find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'status')?.childForFieldName('value');
     const constant = status ? stringValue(status) : null;
-    const ownStatus = !(constant !== null && OK_WORDS.test(constant) && !KEPT_OK_WORD.test(constant));
+    const base = scope.baseWord ?? DEFAULT_BASE_WORD;
+    const ownStatus = !(constant !== null && OK_WORDS.test(constant) && !keptWord(constant, base));
     t.members.forEach((m) => members.add(m));
-    return { lines: methodPayloadLines(t.text, ownStatus), members };
+    return { lines: methodPayloadLines(t.text, ownStatus, base), members };
   }
   if (value.type === 'call') {
     const p = producer(value, scope);
@@ -297,7 +314,8 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
     if (p.text.startsWith('{')) return { lines: [`status.update(${p.text})`], members };
     const method = /^self\.(\w+)\(\)$/.exec(p.text)?.[1];
     const fn = method ? scope.agent.methods.get(method) : undefined;
-    return { lines: methodPayloadLines(p.text, !fn || reportsOwnStatus(fn.body)), members, methods: p.methods };
+    const base = scope.baseWord ?? DEFAULT_BASE_WORD;
+    return { lines: methodPayloadLines(p.text, !fn || reportsOwnStatus(fn.body, base), base), members, methods: p.methods };
   }
   if (value.type === 'identifier') return namedPayload(value, scope);
   // `json.dumps(self.health_status)` / `agent.health_status`: a @property of the agent builds the payload,
@@ -307,7 +325,8 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
     const prop = t ? /^self\.(\w+)$/.exec(t.text)?.[1] : undefined;
     const fn = prop ? scope.agent.methods.get(prop) : undefined;
     if (t && fn && fn.decorators.some((d) => /^(functools\.)?(cached_)?property$/.test(d))) {
-      return { lines: methodPayloadLines(t.text, reportsOwnStatus(fn.body)), members: t.members };
+      const base = scope.baseWord ?? DEFAULT_BASE_WORD;
+      return { lines: methodPayloadLines(t.text, reportsOwnStatus(fn.body, base), base), members: t.members };
     }
   }
   return 'untranslatable';
@@ -316,20 +335,20 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
 /**
  * A payload an agent method builds (its keys known only at run time): its fields the base does
  * not report are added, and a status that is not "healthy" replaces the base's, so an agent that
- * reported itself degraded still does.
+ * reported itself degraded still does (a healthy word never replaces the base's, see healthyTuple).
  */
-export function methodPayloadLines(call: string, ownStatus = true): string[] {
+export function methodPayloadLines(call: string, ownStatus = true, base: string = DEFAULT_BASE_WORD): string[] {
   if (!ownStatus) return [`status.update({k: v for k, v in ${call}.items() if k not in status})`];
   return [
     `agent_status = ${call}`,
     `status.update({k: v for k, v in agent_status.items() if k not in status})`,
-    `if str(agent_status.get("status", "ok")).lower() not in ("ok", "success", "up", "running", "alive"):`,
+    `if str(agent_status.get("status", "ok")).lower() not in ${healthyTuple(base)}:`,
     `    status["status"] = agent_status["status"]`,
   ];
 }
 
-/** Can the method report a status other than the base's own ok? (Every return a dict literal whose status is absent or an OK word other than "healthy": no.) */
-export function reportsOwnStatus(body: SyntaxNode): boolean {
+/** Can the method report a status other than the base's own? (Every return a dict literal whose status is absent or an OK word not kept, see keptWord: no.) */
+export function reportsOwnStatus(body: SyntaxNode, base: string = DEFAULT_BASE_WORD): boolean {
   let other = false;
   let returns = 0;
   walk(body, (n) => {
@@ -348,7 +367,7 @@ export function reportsOwnStatus(body: SyntaxNode): boolean {
       }
       if (stringValue(pair.childForFieldName('key')!) !== 'status') continue;
       const c = stringValue(pair.childForFieldName('value')!);
-      if (c === null || !OK_WORDS.test(c) || KEPT_OK_WORD.test(c)) other = true;
+      if (c === null || !OK_WORDS.test(c) || keptWord(c, base)) other = true;
     }
   });
   return other || returns === 0;
@@ -602,7 +621,7 @@ function dictUpdate(dict: SyntaxNode, scope: PayloadScope, keepStatus = false): 
     if (key === null) return null;
     const constant = stringValue(value);
     if (key === 'status') {
-      if (constant !== null && KEPT_OK_WORD.test(constant)) {
+      if (constant !== null && keptWord(constant, scope.baseWord ?? DEFAULT_BASE_WORD)) {
         parts.push(`${JSON.stringify(key)}: ${value.text}`);
         continue;
       }

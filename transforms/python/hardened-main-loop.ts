@@ -11,6 +11,7 @@ import { isDocstring, selfAttribute, statements, walk, callee } from '../../src/
 import { indentAt, lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
 import { blocksOf, isLogCall, isTrivial } from '../../src/analysis/infra.js';
+import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { analyzeLoopPublish } from './hardened-loop-publish.js';
 import { collectorWatchdog } from './hardened-watchdog.js';
 import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, LEGACY_RUN, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
@@ -30,6 +31,8 @@ interface RunPlan {
   insert: string | null;
   /** What the loop did besides collect() and sleep: it moves, it is not dropped. */
   cycle: CycleWork;
+  /** The flag or event the loop reads (`while self.running:`), or null for `while True:`. */
+  flag?: string | null;
 }
 
 /**
@@ -225,7 +228,7 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
             if (c.type === 'except_clause' && inLoop && statements(b).every((x) => isTrivial(x) || x.type === 'continue_statement' || isBackoffStep(x, backoff, param?.name ?? null))) continue;
             // `finally:` around the loop: the agent's own teardown (`self._close_log()`, `self.db.close()`),
             // which shutdown() runs now.
-            if (c.type === 'finally_clause' && !inLoop && loops > loopsBefore && statements(b).every((x) => isTrivial(x) || isSelfCall(x) || isSelfMemberCall(x) || senderStatement(x, sender))) {
+            if (c.type === 'finally_clause' && !inLoop && loops > loopsBefore && statements(b).every((x) => isTrivial(x) || isSelfCall(x) || isSelfMemberCall(x) || moduleFunctionCall(ctx, x) || senderStatement(x, sender))) {
               // Its log lines stay with it (`logger.info("totals: %s", dict(self.totals))`), as they do
               // after a loop that ends when stopped, unless they read a local of run() that shutdown() lacks.
               work.teardown.push(...statements(b).filter((x) => !senderStatement(x, sender) && (!isTrivial(x) || teardownLog(x, fn.body, locals, param?.name ?? null))));
@@ -265,6 +268,12 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
         continue;
       }
       if (!inLoop && loops === 0 && isSelfCall(s)) {
+        work.before.push(s);
+        continue;
+      }
+      // `_sd_notify("READY=1")` before the loop: a function of this module called with constants,
+      // once, which setup() calls in the same place (before the first cycle) now.
+      if (!inLoop && loops === 0 && moduleFunctionCall(ctx, s)) {
         work.before.push(s);
         continue;
       }
@@ -339,7 +348,7 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
       return fail(`run() installs ${st.text.split('\n')[0]!.trim().slice(0, 60)} (line ${st.startPosition.row + 1}), a handler that does not only end its loop`, st.startPosition.row + 1);
     }
     const only = statements(h.body).every((x) => isDocstring(x) || isTrivial(x) || endsFlag(x, flagAttr));
-    if (!only) return fail(`run() installs the signal handler ${handler}() (line ${st.startPosition.row + 1}), which does more than end its loop`, st.startPosition.row + 1);
+    if (!only && !stopsThenShutdownWork(ctx, h, flagAttr)) return fail(`run() installs the signal handler ${handler}() (line ${st.startPosition.row + 1}), which does more than end its loop`, st.startPosition.row + 1);
   }
   const collect = analyzeCollect(ctx);
   if (!collect.ok) return fail(`run() drives ${cycleMethod(ctx)}(), which stays (${collect.reason})`, fn.line);
@@ -403,7 +412,7 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
   const kept = initKeepsInterval(ctx);
   const sleptAttr = selfAttribute(slept);
   if (sleptAttr) {
-    if (sleptAttr === kept) return { ok: true, value: { calls, insert: null, cycle: work } };
+    if (sleptAttr === kept) return { ok: true, value: { calls, insert: null, cycle: work, flag: flagLoop ? loopFlagOf(flagLoop) : null } };
     return fail(`run() sleeps self.${sleptAttr}, which the constructor does not pass to the base as ${KEYWORD}`, fn.line);
   }
   let value: string | null = null;
@@ -415,7 +424,7 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
     if (fallback) {
       // Called without an interval, the loop slept self.<fallback>: the constructor's value.
       if (g || !calls.length) return fail(`run() falls back to self.${fallback}, and the entry point ${g ? `gives ${g.text}` : 'does not call it'}`, fn.line);
-      if (fallback === kept) return { ok: true, value: { calls, insert: null, cycle: work } };
+      if (fallback === kept) return { ok: true, value: { calls, insert: null, cycle: work, flag: flagLoop ? loopFlagOf(flagLoop) : null } };
       return fail(`run() sleeps self.${fallback}, which the constructor does not pass to the base as ${KEYWORD}`, fn.line);
     }
     if (g) {
@@ -424,7 +433,7 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
       const viaAgent = obj?.type === 'identifier' && calls.some((c) => assignedName(c.construction) === obj.text);
       if (viaAgent) {
         const name = g.childForFieldName('attribute')!.text;
-        if (name === kept) return { ok: true, value: { calls, insert: null, cycle: work } };
+        if (name === kept) return { ok: true, value: { calls, insert: null, cycle: work, flag: flagLoop ? loopFlagOf(flagLoop) : null } };
         return fail(`the entry point runs the loop every ${g.text}, which the constructor does not pass as ${KEYWORD}`, g.startPosition.row + 1);
       }
       value = g.text;
@@ -444,7 +453,7 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
       return fail(`the entry point already passes ${KEYWORD}`, c.construction.startPosition.row + 1);
     }
   }
-  return { ok: true, value: { calls, insert: `${KEYWORD}=${value}`, cycle: work } };
+  return { ok: true, value: { calls, insert: `${KEYWORD}=${value}`, cycle: work, flag: flagLoop ? loopFlagOf(flagLoop) : null } };
 }
 
 /** `self._stop.is_set()`: the event's attribute name. */
@@ -482,11 +491,46 @@ function businessSignalInstall(ctx: PythonTransformContext, st: SyntaxNode): boo
 }
 
 /** `self._stop.set()` or `self.running = False`: what ends the loop reading `flag`. */
-function endsFlag(st: SyntaxNode, flag: string): boolean {
+export function endsFlag(st: SyntaxNode, flag: string): boolean {
   const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
   if (e?.type === 'call' && e.childForFieldName('arguments')!.namedChildCount === 0) return callee(e) === `self.${flag}.set`;
   if (e?.type === 'assignment') return selfAttribute(e.childForFieldName('left')!) === flag && /^(True|False)$/.test(e.childForFieldName('right')?.text ?? '');
   return false;
+}
+
+/**
+ * A handler run() installs that ends the loop (`self.running = False`) and then does work of its
+ * own (`self._flush()`: the batch still held is written before the process ends), with no exit,
+ * return or raise, its signal parameters read only by log lines, where the agent defines no
+ * shutdown() and the base calls that hook after its loop: the base's handler ends the loop, and
+ * the work moves into shutdown() (remove-signal-handlers' handlerAsShutdown), so run() can go.
+ */
+function stopsThenShutdownWork(ctx: PythonTransformContext, h: PyFunction, flag: string): boolean {
+  if (!ctx.py.hooks?.includes('shutdown') || !ctx.base.methods.has('shutdown') || ctx.agent.methods.has('shutdown')) return false;
+  if (h.params.length > 3 || h.params.slice(1).some((p) => p.kind !== 'plain')) return false;
+  const names = h.params.slice(1).map((p) => p.name);
+  let stops = 0;
+  let work = 0;
+  for (const st of statements(h.body)) {
+    if (isDocstring(st)) continue;
+    if (endsFlag(st, flag)) {
+      stops++;
+      continue;
+    }
+    let bad = false;
+    let readsParam = false;
+    walk(st, (c) => {
+      if (c.type === 'function_definition' || c.type === 'lambda' || c.type === 'class_definition') return false;
+      if (c.type === 'return_statement' || c.type === 'yield' || c.type === 'raise_statement') bad = true;
+      if (c.type === 'call' && /^(sys\.exit|os\._exit|exit|quit)$/.test(callee(c) ?? '')) bad = true;
+      if (c.type === 'identifier' && names.includes(c.text) && !(c.parent?.type === 'attribute' && c.parent.childForFieldName('attribute')?.id === c.id)) readsParam = true;
+    });
+    if (bad) return false;
+    if (isTrivial(st)) continue;
+    if (readsParam) return false;
+    work++;
+  }
+  return stops > 0 && work > 0;
 }
 
 /** A call of the random module (`random.uniform(...)`, `uniform(...)` imported from random) in the expression. */
@@ -734,6 +778,37 @@ function isCounterInit(stmt: SyntaxNode, work: CycleWork): boolean {
   return e?.type === 'assignment' && work.locals.includes(e.childForFieldName('left')?.text ?? '');
 }
 
+/**
+ * `notify("READY=1")` alone on its line: a call of a function defined at this module's top level whose
+ * arguments are constants (literals or module-level names, nothing run() binds), so it does the same
+ * wherever the agent calls it once: in setup() before the first cycle, or in shutdown() after the last.
+ */
+function moduleFunctionCall(ctx: PythonTransformContext, stmt: SyntaxNode): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  const fn = e?.type === 'call' ? e.childForFieldName('function') : null;
+  if (fn?.type !== 'identifier' || !ctx.module.functions.has(fn.text)) return false;
+  const f = ctx.module.functions.get(fn.text)!;
+  if (f.isAsync) return false;
+  const constant = (n: SyntaxNode): boolean => {
+    if (['string', 'integer', 'float', 'true', 'false', 'none'].includes(n.type)) return true;
+    if (n.type === 'concatenated_string') return n.namedChildren.every(constant);
+    if (n.type === 'keyword_argument') return constant(n.childForFieldName('value')!);
+    if (n.type === 'identifier') return /^[A-Z][A-Z0-9_]*$/.test(n.text);
+    return false;
+  };
+  return e!.childForFieldName('arguments')!.namedChildren.every(constant);
+}
+
+/** `self.m(...)` alone on its line, m a method of the agent that the resolved plan removes (not run() itself). */
+function callsRemovedMethod(ctx: PythonTransformContext, stmt: SyntaxNode): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  const fn = e?.type === 'call' ? e.childForFieldName('function') : null;
+  const name = fn ? selfAttribute(fn) : null;
+  if (!name || name === LEGACY_RUN || !ctx.agent.methods.has(name)) return false;
+  const m = ctx.resolved?.members.get(name);
+  return !!m && m.kind === 'method';
+}
+
 /** run()'s start-up statements become setup(), its per-cycle ones open collect_data(). */
 function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
   const collect = analyzeCollect(ctx);
@@ -749,6 +824,8 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
   }
   const cls = ctx.agent.cls.name;
   // The loop's counters start in __init__ (state of the agent from its construction on).
+  // A start-up call into code another concern removes (the ad-hoc health server the base replaces) goes with it.
+  work = { ...work, before: work.before.filter((x) => !callsRemovedMethod(ctx, x)) };
   const counters = work.before.filter((x) => isCounterInit(x, work));
   const tail = counters.length ? initTail(ctx) : null;
   if (tail) {

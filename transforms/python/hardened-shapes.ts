@@ -1095,13 +1095,17 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
       if (!events.includes(ev)) events.push(ev);
       continue;
     }
-    // `if not publish(batch): logger.warning("dropped ...")`: a module publish function whose
+    // `if not publish(batch): logger.warning("dropped ...")`: a module publish function (or the agent's
+    // own publish method, `if not self._publish_telemetry(t): logger.info("queued locally ...")`) whose
     // failure the cycle only logs (the base logs, retries and queues a failed publish now).
     if (s.type === 'if_statement' && !s.childForFieldName('alternative')) {
       const cond = s.childForFieldName('condition');
       const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
       const callee = arg?.type === 'call' ? arg.childForFieldName('function') : null;
-      const c = callee?.type === 'identifier' && modulePublishers(ctx).has(callee.text) ? { call: arg!, method: callee.text } : null;
+      const own = callee?.type === 'attribute' ? selfAttribute(callee) : null;
+      const c = callee?.type === 'identifier' && modulePublishers(ctx).has(callee.text)
+        ? { call: arg!, method: callee.text, own: false }
+        : own && isPublish(ctx, own) && transport(own) ? { call: arg!, method: own, own: true } : null;
       const args = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
       const inner = statements(s.childForFieldName('consequence')).filter((x) => !isDocstring(x));
       const ev = args.length === 1 && args[0]!.type === 'identifier' ? args[0]!.text : null;
@@ -1109,7 +1113,7 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
       if (c && ev && inner.length && inner.every(logOnly)) {
         if (reassignedAfter(stmts.slice(i + 1), ev)) return fail(`${name}() changes ${ev} after publishing it (line ${line(s)})`, line(s));
         publishStmts.push(s);
-        moduleFns.add(c.method);
+        (c.own ? publishers : moduleFns).add(c.method);
         resultChecked = true;
         if (!events.includes(ev)) events.push(ev);
         continue;

@@ -10,7 +10,7 @@ import { businessRoutes, containsBlock, extractHealthPayload, methodPayloadLines
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { selfMembers } from '../../src/analysis/infra.js';
-import { handlerFactoryFunctions, healthHook, payloadScope } from './remove-health.js';
+import { baseHealthWord, handlerFactoryFunctions, healthHook, payloadScope } from './remove-health.js';
 import { HTTP_HANDLER_BASE } from './health-patterns.js';
 import { baseName } from '../../src/lang/python/module-model.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
@@ -32,6 +32,7 @@ export const healthHookTransform: PythonTransform = {
     const regions = removedHealthRegions(ctx);
     if (!regions.length) return;
     const scope = payloadScope(ctx);
+    const baseWord = baseHealthWord(ctx);
     const lines: string[] = [];
     const members = new Set<string>();
     const protocols = new Set<HealthProtocol>();
@@ -66,7 +67,7 @@ export const healthHookTransform: PythonTransform = {
       for (const m of s.finding === 'health' ? s.payloadMethods ?? [] : []) {
         const fn = ctx.agent.methods.get(m);
         if (!fn || lines.some((l) => l.includes(`self.${m}()`))) continue;
-        lines.push(...methodPayloadLines(`self.${m}()`, reportsOwnStatus(fn.body)));
+        lines.push(...methodPayloadLines(`self.${m}()`, reportsOwnStatus(fn.body, baseWord), baseWord));
         for (const a of selfMembers(fn.body)) if (agentAttribute(ctx, a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
       }
     }
@@ -98,7 +99,7 @@ export const healthHookTransform: PythonTransform = {
         keep(ctx, hook, r.line, `called from outside the class after ${hook}() was renamed to ${renamed}() (the base's health endpoint reports ${hook}()); point this caller at ${renamed}() if it is the agent`);
       }
       reportExternalCallers(ctx, hook, renamed, `the base's health endpoint reports ${hook}()`);
-      const call = methodPayloadLines(`self.${hook}()`, reportsOwnStatus(own.body));
+      const call = methodPayloadLines(`self.${hook}()`, reportsOwnStatus(own.body, baseWord), baseWord);
       if (!lines.some((l) => l.includes(`self.${hook}()`))) lines.push(...call);
       for (const a of selfMembers(own.body)) if (agentAttribute(ctx, a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
       ctx.warnings.push(`${ctx.agent.cls.name}.${hook}() renamed to ${renamed}(): its fields are added to the base's by the ${hook}() override built on super()`);
@@ -238,7 +239,9 @@ export function insertAfterInit(ctx: PythonTransformContext, block: string, tag:
     // together with a removed method that follows, and the hook must not land inside that span.
     const kept = statements(init.body).filter((s) => !isRemoved(ctx, s));
     const after = kept.length ? kept[kept.length - 1]! : init.body;
-    ctx.edits.insert(lineEnd(src, after.endIndex), ctx.layout.eol + renderBlock(block, indent, ctx.layout), tag);
+    // After what other transforms append to __init__ at the same place (the publisher handed to the
+    // base, written later in the pipeline): inserted before them, the method would swallow those lines.
+    ctx.edits.insertLate(lineEnd(src, after.endIndex), ctx.layout.eol + renderBlock(block, indent, ctx.layout), tag);
     return;
   }
   const members = statements(cls.body);

@@ -8,6 +8,7 @@ import { valueType } from '../../src/analysis/value-type.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { bindArgument, boundPort, bindsOfAttribute, normPort, portExpression, portRoles, rawPortExpression, ServerClasses, serverSubclasses } from '../../src/analysis/ports.js';
 import { extractHealthPayload, routeString, type PayloadScope } from '../../src/analysis/health-payload.js';
+import { DEFAULT_BASE_WORD } from '../../src/analysis/health-words.js';
 import { settingsParameterPorts } from '../../src/analysis/settings-ports.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
@@ -716,6 +717,7 @@ function inheritedHealthServers(ctx: PythonTransformContext, ports: Set<string>)
         agent: { ...parent.cls, methods: new Map([...parent.cls.methods].filter(([m]) => !ctx.agent.methods.has(m))) },
         classes: new Map(parent.module.classes.map((c) => [c.name, c])),
         methods: new Set([...parent.cls.methods.keys(), ...ctx.agent.methods.keys()]),
+        baseWord: baseHealthWord(ctx),
       };
       for (const call of calls) {
         out.push({
@@ -1011,11 +1013,17 @@ export function healthHook(ctx: PythonTransformContext): string {
   return ctx.py.health_hook ?? '_get_health_status';
 }
 
+/** The healthy word the base's health hook says as its status (read from its source; BaseAgent's "ok" when unknown). */
+export function baseHealthWord(ctx: PythonTransformContext): string {
+  return ctx.base.healthWords?.get(healthHook(ctx)) ?? DEFAULT_BASE_WORD;
+}
+
 export function payloadScope(ctx: PythonTransformContext): PayloadScope {
   return {
     agent: ctx.agent.cls,
     classes: new Map(ctx.module.classes.map((c) => [c.name, c])),
     methods: new Set(ctx.agent.methods.keys()),
+    baseWord: baseHealthWord(ctx),
   };
 }
 

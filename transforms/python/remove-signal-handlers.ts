@@ -10,7 +10,7 @@ import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { calledByEntryPoint } from './remove-teardown.js';
 import { callee, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
-import { analyzeRun } from './hardened-main-loop.js';
+import { analyzeRun, endsFlag } from './hardened-main-loop.js';
 
 const HANDLED = /(^|\.)SIG(TERM|INT)$/;
 
@@ -41,6 +41,9 @@ export const removeSignalHandlers: PythonTransform = {
           proposedHooks.add(handler);
           for (const x of asHook.logs) {
             ctx.plan.proposeStatement({ node: x, symbol: `${handler}: ${x.text.split('\n')[0]!.trim()}`, finding: 'signal', reason: 'the base logs the signal it received', requires: [] });
+          }
+          for (const x of asHook.stops) {
+            ctx.plan.proposeStatement({ node: x, symbol: `${handler}: ${x.text.split('\n')[0]!.trim()}`, finding: 'signal', reason: 'the base\'s handler ends its own loop before it calls shutdown()', requires: [] });
           }
           return;
         }
@@ -106,6 +109,8 @@ interface HandlerAsHook {
   exits: SyntaxNode[];
   /** Log lines about the signal (they read the handler's parameters): the base logs it. */
   logs: SyntaxNode[];
+  /** `self.running = False` / `self._stop.set()` ending run()'s loop, which goes: the base's handler ends its own loop. */
+  stops: SyntaxNode[];
   /** The handler's parameters after self (the hook takes none). */
   params: SyntaxNode;
 }
@@ -159,9 +164,16 @@ function readHandlerAsShutdown(ctx: PythonTransformContext, h: PyFunction): Hand
   };
   const exits: SyntaxNode[] = [];
   const logs: SyntaxNode[] = [];
+  const stops: SyntaxNode[] = [];
+  // The flag of run()'s loop when that loop goes (the base's loop runs instead, and its handler ends it).
+  const flag = run.ok ? run.value.flag ?? null : null;
   let work = 0;
   for (const st of statements(h.body)) {
     if (isDocstring(st)) continue;
+    if (flag && !exits.length && endsFlag(st, flag)) {
+      stops.push(st);
+      continue;
+    }
     const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
     const exitCall = e?.type === 'call' && /^(sys\.exit|os\._exit|exit|quit)$/.test(callee(e) ?? '');
     const raiseExit = st.type === 'raise_statement' && /^SystemExit\b/.test(st.namedChild(0)?.text ?? '');
@@ -184,9 +196,10 @@ function readHandlerAsShutdown(ctx: PythonTransformContext, h: PyFunction): Hand
     if (readsParam(st)) return null;
     work++;
   }
-  // Without an exit the handler only ends a loop (a flag the loop reads): that is not shutdown work.
-  if (!work || exits.length !== 1) return null;
-  return { exits, logs, params };
+  // Without an exit the handler only ends a loop (a flag the loop reads): that is not shutdown work,
+  // unless it also does work after ending run()'s loop, which goes (the base ends its own loop first).
+  if (!work || exits.length > 1 || (exits.length === 0 && !stops.length)) return null;
+  return { exits, logs, stops, params };
 }
 
 /** `lambda signum, frame: self.stop()`: the method a lambda handler only calls. */
@@ -448,17 +461,25 @@ export const signalHandlerShutdown: PythonTransform = {
       if (!hook) continue;
       const refs = ctx.refs.of(h.name).filter((r) => !(r.kind === 'identifier' && r.node.parent?.id === h.node.id));
       if (!refs.length || !refs.every((r) => isRemoved(ctx, r.node))) continue;
-      if (!hook.logs.every((x) => isRemoved(ctx, x)) || hook.exits.some((x) => isRemoved(ctx, x))) continue;
+      if (![...hook.logs, ...hook.stops].every((x) => isRemoved(ctx, x)) || hook.exits.some((x) => isRemoved(ctx, x))) continue;
       const name = h.node.childForFieldName('name')!;
       ctx.edits.replace(name.startIndex, name.endIndex, 'shutdown', 'signal-handler-shutdown');
       ctx.edits.replace(hook.params.startIndex, hook.params.endIndex, `(${h.params[0]!.name})`, 'signal-handler-shutdown');
-      // The exit ending the handler is where the base's shutdown() runs now (the base exits after it).
-      const exit = hook.exits[0]!;
-      ctx.edits.replace(exit.startIndex, exit.endIndex, 'super().shutdown()', 'signal-handler-shutdown');
+      // The exit ending the handler is where the base's shutdown() runs now (the base exits after it);
+      // without one, after the handler's last statement.
+      const exit = hook.exits[0];
+      if (exit) ctx.edits.replace(exit.startIndex, exit.endIndex, 'super().shutdown()', 'signal-handler-shutdown');
+      else {
+        const body = statements(h.body);
+        const last = body[body.length - 1]!;
+        const indent = ctx.source.slice(ctx.source.lastIndexOf('\n', last.startIndex) + 1, last.startIndex);
+        ctx.edits.insert(last.endIndex, `${ctx.layout.eol}${indent}super().shutdown()`, 'signal-handler-shutdown');
+      }
       ctx.renames.set(h.name, 'shutdown');
       ctx.warnings.push(
         `${ctx.agent.cls.name}: ${h.name}() (the SIGTERM/SIGINT handler) is now shutdown(): ${ctx.profile.base_class}'s own handler stops the agent and then calls it` +
-          (hook.exits.length ? `; its ${hook.exits.map((x) => x.text.split('\n')[0]!.trim()).join(', ')} went (the base ends the process)` : ''),
+          (hook.exits.length ? `; its ${hook.exits.map((x) => x.text.split('\n')[0]!.trim()).join(', ')} went (the base ends the process)` : '') +
+          (hook.stops.length ? `; its ${hook.stops.map((x) => x.text.split('\n')[0]!.trim()).join(', ')} went (the base ends its own loop first, then calls shutdown())` : ''),
       );
     }
   },

@@ -7,6 +7,8 @@ export interface Edit {
   /** Which transform asked for it (for overlap messages). */
   label: string;
   seq: number;
+  /** Applied after every other insert at the same position (a new method after code appended to __init__). */
+  late?: boolean;
 }
 
 export class OverlappingEditError extends Error {}
@@ -37,6 +39,13 @@ export class EditBuffer {
     this.replace(at, at, text, label);
   }
 
+  /** An insert that lands after every other insert at the same position, whichever transform ran first. */
+  insertLate(at: number, text: string, label: string): void {
+    this.insert(at, text, label);
+    const e = this.edits[this.edits.length - 1];
+    if (e && e.start === at && e.end === at && e.label === label) e.late = true;
+  }
+
   delete(start: number, end: number, label: string): void {
     this.replace(start, end, '', label);
   }
@@ -65,7 +74,7 @@ export class EditBuffer {
   }
 
   apply(): string {
-    const sorted = [...this.edits].sort((a, b) => a.start - b.start || a.end - b.end || a.seq - b.seq);
+    const sorted = [...this.edits].sort((a, b) => a.start - b.start || a.end - b.end || Number(!!a.late) - Number(!!b.late) || a.seq - b.seq);
     let out = '';
     let pos = 0;
     for (const e of sorted) {

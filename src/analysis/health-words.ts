@@ -1,0 +1,62 @@
+// The words a health status is said in: the healthy words legacy payloads use, and the base's own
+// (read from its health hook: `"status": "ok"` on BaseAgent, `status = "healthy"` / `"degraded"` on
+// HardenedAgentBase), so a legacy payload saying the base's own word does not write it over the base's status.
+import type { SyntaxNode } from '../lang/python/parser.js';
+import type { PyClass } from '../lang/python/module-model.js';
+import { stringValue, walk } from '../lang/python/syntax.js';
+
+/** Status words that mean "healthy" in legacy payloads (the base reports its own). */
+export const OK_WORDS = /^(ok|healthy|success|up|running|alive|HEALTHY|OK)$/;
+
+/** When nothing is known of the base's hook: the reference BaseAgent's healthy word. */
+export const DEFAULT_BASE_WORD = 'ok';
+
+/**
+ * The healthy word each method of the base class reports as its status: among the string constants
+ * reaching a "status" key of a dict it builds (`"status": "ok"`), or a local that key reads
+ * (`status = "healthy"` / `status = "degraded"` … `"status": status`, both branches of a conditional),
+ * or a `x["status"] = "..."` it writes, the one that is a healthy word (OK_WORDS). A method saying no
+ * healthy word, or two different ones, is left out (its word is not known).
+ */
+export function baseHealthWords(cls: PyClass): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of cls.methods.values()) {
+    const values: SyntaxNode[] = [];
+    const locals = new Set<string>();
+    walk(m.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+      if (n.type === 'pair' && stringValue(n.childForFieldName('key')!) === 'status') {
+        const v = n.childForFieldName('value')!;
+        if (v.type === 'identifier') locals.add(v.text);
+        else values.push(v);
+      }
+      if (n.type === 'assignment') {
+        const left = n.childForFieldName('left');
+        const index = left?.type === 'subscript' ? left.childForFieldName('subscript') : null;
+        if (index && stringValue(index) === 'status') values.push(n.childForFieldName('right')!);
+      }
+    });
+    if (locals.size) {
+      walk(m.body, (n) => {
+        if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+        if (n.type === 'assignment' && locals.has(n.childForFieldName('left')?.text ?? '')) values.push(n.childForFieldName('right')!);
+      });
+    }
+    const words = new Set<string>();
+    const read = (v: SyntaxNode): void => {
+      // `"degraded" if failing else "healthy"`: both branches are said
+      if (v.type === 'conditional_expression') {
+        const [a, , b] = v.namedChildren;
+        if (a) read(a);
+        if (b) read(b);
+        return;
+      }
+      if (v.type === 'parenthesized_expression' && v.namedChildCount === 1) return read(v.namedChild(0)!);
+      const s = stringValue(v);
+      if (s !== null && OK_WORDS.test(s)) words.add(s);
+    };
+    values.forEach(read);
+    if (new Set([...words].map((w) => w.toLowerCase())).size === 1) out.set(m.name, [...words][0]!);
+  }
+  return out;
+}

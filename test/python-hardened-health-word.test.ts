@@ -1,0 +1,105 @@
+// The base's own status wins over a legacy health payload's healthy word, at run time: the migrated
+// loadavg-health-healthy-word fixture (its removed health server answered {"status": "healthy", ...})
+// runs on the reference HardenedAgentBase with the EventBus down; once the base's circuit breaker is
+// open, /health must answer 503 "degraded" (the base's word) and still carry the legacy fields.
+// Before the fix the override wrote the legacy "healthy" over it: 200 "healthy" while the bus was down.
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { afterAll, expect, it } from 'vitest';
+import { runCommand } from '../src/commands/run.js';
+import { httpGet } from '../src/validate/http-util.js';
+import { captureStdout, cases, materialize, removeRoots } from './helpers/python-hardened.js';
+
+afterAll(removeRoots);
+
+/** A loopback port nothing listens on (taken from the kernel, then released). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+it('a legacy "healthy" does not hide HardenedAgentBase\'s "degraded" while the EventBus is down', async () => {
+  const c = cases.find((k) => k.name === 'loadavg-health-healthy-word')!;
+  expect(c).toBeDefined();
+  const root = materialize(c);
+  const ran = await captureStdout(() =>
+    runCommand([c.rel], { root, profile: 'hardened-agent-base', validate: false, commit: false, runInBand: true, allowDirty: true, json: true }),
+  );
+  expect(JSON.parse(ran.out).results[0].status, ran.out).toBe('migrated');
+  const v2 = c.rel.replace(/\.py$/, '_v2.py');
+  expect(readFileSync(path.join(root, v2), 'utf8')).toBe(readFileSync(c.expectedFile, 'utf8'));
+  const [healthPort, busPort] = [await freePort(), await freePort()];
+  let child: ChildProcess | undefined;
+  let log = '';
+  try {
+    child = spawn('python3', [v2], {
+      cwd: root,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        PYTHONPATH: root,
+        PYTHONDONTWRITEBYTECODE: '1',
+        HEALTH_CHECK_PORT: String(healthPort),
+        // Nothing listens there: every publish fails, and after 5 failures the base's breaker opens.
+        EVENTBUS_ADDRESS: `127.0.0.1:${busPort}`,
+        COLLECTION_INTERVAL: '0.2',
+        LOADAVG_QUEUE_PATH: path.join(root, 'data/queue/loadavg_agent.db'),
+        REGISTRY_URL: '',
+        METRICS_URL: '',
+        no_proxy: '*',
+        NO_PROXY: '*',
+      },
+    });
+    child.stdout!.on('data', (d) => (log += d));
+    child.stderr!.on('data', (d) => (log += d));
+    const seen: string[] = [];
+    let answer: { status: number; body: Record<string, unknown> } | null = null;
+    const end = Date.now() + 30_000;
+    while (Date.now() < end && child.exitCode === null) {
+      try {
+        const a = await httpGet(`http://127.0.0.1:${healthPort}/health`, 1000);
+        const body = JSON.parse(a.body) as Record<string, unknown>;
+        seen.push(`${a.status} ${String(body.status)} breaker=${String(body.circuit_breaker)}`);
+        if (body.circuit_breaker === 'OPEN') {
+          answer = { status: a.status, body };
+          break;
+        }
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(answer, `the breaker never opened; answers: ${seen.slice(-5).join(', ')}\n${log}`).not.toBeNull();
+    // The base's own status and code, with the legacy endpoint's fields added.
+    expect({ code: answer!.status, status: answer!.body.status }).toEqual({ code: 503, status: 'degraded' });
+    expect(answer!.body).toHaveProperty('samples');
+    expect(Number(answer!.body.samples)).toBeGreaterThan(0);
+  } finally {
+    if (child?.pid && child.exitCode === null) {
+      const exited = new Promise((r) => child!.once('exit', r));
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-child!.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+  }
+}, 90_000);
