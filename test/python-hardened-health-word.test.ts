@@ -4,27 +4,15 @@
 // open, /health must answer 503 "degraded" (the base's word) and still carry the legacy fields.
 // Before the fix the override wrote the legacy "healthy" over it: 200 "healthy" while the bus was down.
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, expect, it } from 'vitest';
 import { runCommand } from '../src/commands/run.js';
 import { httpGet } from '../src/validate/http-util.js';
+import { allocatePorts, releasePorts } from '../src/validate/ports.js';
 import { captureStdout, cases, materialize, removeRoots } from './helpers/python-hardened.js';
 
 afterAll(removeRoots);
-
-/** A loopback port nothing listens on (taken from the kernel, then released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 it('a legacy "healthy" does not hide HardenedAgentBase\'s "degraded" while the EventBus is down', async () => {
   const c = cases.find((k) => k.name === 'loadavg-health-healthy-word')!;
@@ -36,7 +24,8 @@ it('a legacy "healthy" does not hide HardenedAgentBase\'s "degraded" while the E
   expect(JSON.parse(ran.out).results[0].status, ran.out).toBe('migrated');
   const v2 = c.rel.replace(/\.py$/, '_v2.py');
   expect(readFileSync(path.join(root, v2), 'utf8')).toBe(readFileSync(c.expectedFile, 'utf8'));
-  const [healthPort, busPort] = [await freePort(), await freePort()];
+  // Two loopback ports nothing listens on (the validator's allocator: free, and not handed out twice).
+  const [healthPort, busPort] = await allocatePorts(2);
   let child: ChildProcess | undefined;
   let log = '';
   try {
@@ -101,5 +90,6 @@ it('a legacy "healthy" does not hide HardenedAgentBase\'s "degraded" while the E
       await exited;
       clearTimeout(timer);
     }
+    releasePorts([healthPort!, busPort!]);
   }
 }, 90_000);

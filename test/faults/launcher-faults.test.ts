@@ -9,17 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAgentCgroup, removeCgroup } from '../../src/validate/cgroup.js';
-import { alive, PidLedger, type Recorded, startOf } from '../helpers/proc.js';
+import { alive, HAS_PYTHON, PidLedger, type Recorded, startOf } from '../helpers/proc.js';
 import { waitFor } from './harness.js';
 
-const HAS_PYTHON = (() => {
-  try {
-    execFileSync('python3', ['-c', 'pass'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 function cgroupsAvailable(): boolean {
   const dir = createAgentCgroup(`migrate-probe-${process.pid}`);

@@ -4,25 +4,17 @@
 // whole tree when the tool dies however it dies, watchdog or not. Real processes only;
 // everything they start writes its pid into a directory of the test's own and is killed by
 // pid (and start time) in afterEach, whatever happens.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ensureBuilt, REPO } from '../helpers/cli.js';
-import { alive, PidLedger, type Recorded, startOf } from '../helpers/proc.js';
+import { alive, HAS_PYTHON, PidLedger, type Recorded, startOf } from '../helpers/proc.js';
 import { waitFor } from './harness.js';
 
 const FIX = path.join(REPO, 'fixtures', 'validate', 'forking');
 const RUNNER = path.join(REPO, 'dist', 'src', 'validate', 'runner.js');
-const HAS_PYTHON = (() => {
-  try {
-    execFileSync('python3', ['-c', 'pass'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 const ledger = new PidLedger();
 const dirs: string[] = [];

@@ -1,5 +1,16 @@
 // What the tests read of a process from /proc, independently of the tool's own reading.
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+
+/** Whether this machine has a python3 to start (the forking fixtures are Python). */
+export const HAS_PYTHON = (() => {
+  try {
+    execFileSync('python3', ['-c', 'pass'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 
 /** Start time (clock ticks after boot) of a live, non-zombie process, or undefined: a pid with its start time names one process, never a later one given the same pid. */
 export function startOf(pid: number): number | undefined {
