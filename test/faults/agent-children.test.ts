@@ -161,6 +161,11 @@ for (const mode of modes) {
           }
           await proc.killGroup(); // what validation does once the agent is gone
         } else {
+          // Validation stops an agent seconds after its start, its tree sampled all along; here the
+          // SIGTERM follows the workers' pid files at once. Without a launcher or cgroup, a worker in a
+          // session of its own is known only once a pass has seen it (on a loaded machine, after the
+          // agent already exited): wait a bounded moment for that pass (an orphaned-at-once daemon never shows).
+          for (let i = 0; i < 40 && !recorded(dir).every((r) => proc.members().includes(r.pid)); i++) await new Promise((r) => setTimeout(r, 50));
           expect(proc.exited(), proc.output()).toBeUndefined();
           const r = await shutdown.checkShutdown({ proc, deadlineMs: 3000, orphanGraceMs: 500 });
           expect(r.detail).toMatch(expected(c, end, viaShell));
