@@ -1,7 +1,7 @@
 // Real temporary git repositories: per-agent commits, history from trailers,
 // reverts (including after later agents and on conflict), tree checks.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -326,6 +326,20 @@ describe('revertCommand', () => {
 });
 
 describe('checkTree', () => {
+  it('reads the tree without writing the index (no optional lock; racily clean entries stay as they are)', async () => {
+    const root = makeRepo();
+    const index = path.join(root, '.git', 'index');
+    // A tracked file touched, its content unchanged: a plain `git status` would refresh its stat
+    // data and rewrite the index under index.lock.
+    const later = new Date(Date.now() + 5000);
+    utimesSync(path.join(root, 'README.md'), later, later);
+    const before = statSync(index).mtimeMs;
+    const bytes = readFileSync(index);
+    await expect(checkTree(root, [v2File('Alpha')], {})).resolves.toBeUndefined();
+    expect(statSync(index).mtimeMs).toBe(before);
+    expect(readFileSync(index).equals(bytes)).toBe(true);
+  });
+
   it('passes a clean tree and refuses each kind of dirt with one line', async () => {
     const root = makeRepo();
     const writes = [v2File('Alpha'), recordPath('Alpha')];

@@ -96,8 +96,18 @@ export interface StatusEntry {
   path: string;
 }
 
+/**
+ * `git status --porcelain` that never writes the index: a plain status refreshes stat data of
+ * racily clean entries and rewrites the index under index.lock, an optional write that a
+ * read-only look must not make (killed mid-write, by a file-size limit, it left that lock and
+ * the next agent's commit failed; it also races the user's own git).
+ */
+function porcelainStatus(root: string): Promise<string> {
+  return git(root).raw(['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--untracked-files=all']);
+}
+
 async function statusEntries(root: string): Promise<StatusEntry[]> {
-  const out = await git(root).raw(['status', '--porcelain=v1', '-z', '--untracked-files=all']);
+  const out = await porcelainStatus(root);
   const fields = out.split('\0');
   const entries: StatusEntry[] = [];
   for (let i = 0; i < fields.length; i++) {
@@ -606,7 +616,7 @@ export async function revertAgent(
 
   const g = await committer(root);
   const headBefore = await headSha(root);
-  const statusBefore = await git(root).raw(['status', '--porcelain=v1', '-z', '--untracked-files=all']);
+  const statusBefore = await porcelainStatus(root);
   const fromTop = (f: string) => (prefix && f.startsWith(prefix) ? f.slice(prefix.length) : f);
 
   const at = opts.now ?? new Date();
@@ -727,7 +737,7 @@ async function abortRevert(root: string, topFiles: string[]): Promise<void> {
 
 async function assertUnchanged(root: string, head: string | null, status: string): Promise<void> {
   const headNow = await headSha(root);
-  const statusNow = await git(root).raw(['status', '--porcelain=v1', '-z', '--untracked-files=all']);
+  const statusNow = await porcelainStatus(root);
   if (headNow !== head || statusNow !== status) {
     throw new MigrateError(`the aborted revert left ${root} different from before (HEAD ${head} -> ${headNow}); inspect it with git status`);
   }
