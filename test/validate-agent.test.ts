@@ -242,38 +242,24 @@ describe('broken agents fail the right check', () => {
     assertNothingLeft(r);
   });
 
-  it('a module this machine lacks, imported by the legacy agent too: still failed, said to be the environment', async () => {
+  // The legacy agent and its _v2 both need a vendor SDK that is not installed here; the second
+  // legacy agent has an atexit hook (a vendor logger flushing) that keeps it a second after its
+  // traceback is printed: its baseline window closes between the two, as on a loaded machine.
+  it.each([
+    ['a module this machine lacks, imported by the legacy agent too: still failed, said to be the environment', ''],
+    ['a legacy agent whose exit trails its traceback (slow teardown): still its start error, not a SIGTERM', 'import atexit, time\natexit.register(time.sleep, 1.0)\n'],
+  ])('%s', async (_title, teardown) => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-missing-dep-'));
     try {
       cpSync(path.join(BROKEN, 'common'), path.join(root, 'common'), { recursive: true });
       mkdirSync(path.join(root, 'agents'));
-      // The legacy agent and its _v2 both need a vendor SDK that is not installed here.
       writeFileSync(path.join(root, 'agents', 'vendor_bridge.py'), readFileSync(path.join(BROKEN, 'agents', 'crash_at_import.py'), 'utf8')
-        .replace('import logging\n', 'import logging\nimport nonexistent_vendor_sdk\n'));
+        .replace('import logging\n', `import logging\n${teardown}import nonexistent_vendor_sdk\n`));
       copyFileSync(path.join(BROKEN, 'agents', 'crash_at_import_v2.py'), path.join(root, 'agents', 'vendor_bridge_v2.py'));
       const r = await validateAgent(opts(root, 'vendor_bridge', 'CrashAtImport', env));
       expect(r.ok).toBe(false);
       expect(r.error).toMatch(/^validation: not run here: agents\/vendor_bridge_v2\.py and its legacy agent both stop at start for want of a module \(ModuleNotFoundError: No module named 'nonexistent_vendor_sdk'\)/);
       expect(check(r, 'health').ok).toBe(false);
-      assertNothingLeft(r);
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
-  });
-
-  it('a legacy agent whose exit trails its traceback (slow teardown): still its start error, not a SIGTERM', async () => {
-    const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-missing-dep-slow-'));
-    try {
-      cpSync(path.join(BROKEN, 'common'), path.join(root, 'common'), { recursive: true });
-      mkdirSync(path.join(root, 'agents'));
-      // An atexit hook (a vendor logger flushing) keeps the process a second after the traceback is
-      // printed: the baseline window closes between the two, as on a loaded machine.
-      writeFileSync(path.join(root, 'agents', 'vendor_bridge.py'), readFileSync(path.join(BROKEN, 'agents', 'crash_at_import.py'), 'utf8')
-        .replace('import logging\n', 'import logging\nimport atexit, time\natexit.register(time.sleep, 1.0)\nimport nonexistent_vendor_sdk\n'));
-      copyFileSync(path.join(BROKEN, 'agents', 'crash_at_import_v2.py'), path.join(root, 'agents', 'vendor_bridge_v2.py'));
-      const r = await validateAgent(opts(root, 'vendor_bridge', 'CrashAtImport', env));
-      expect(r.ok).toBe(false);
-      expect(r.error).toMatch(/^validation: not run here: agents\/vendor_bridge_v2\.py and its legacy agent both stop at start for want of a module \(ModuleNotFoundError: No module named 'nonexistent_vendor_sdk'\)/);
       assertNothingLeft(r);
     } finally {
       rmSync(root, { recursive: true, force: true });

@@ -4,14 +4,12 @@
 // Real processes only; every process a fixture starts writes its pid into a directory of the
 // test's own and is killed by pid (and start time) in afterEach, whatever happens.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAgentCgroup, removeCgroup } from '../../src/validate/cgroup.js';
-import { alive, HAS_PYTHON, PidLedger, type Recorded, startOf } from '../helpers/proc.js';
+import { alive, HAS_PYTHON, processScratch, startOf } from '../helpers/proc.js';
 import { waitFor } from './harness.js';
-
 
 function cgroupsAvailable(): boolean {
   const dir = createAgentCgroup(`migrate-probe-${process.pid}`);
@@ -20,21 +18,8 @@ function cgroupsAvailable(): boolean {
 }
 const CGROUPS = cgroupsAvailable();
 
-const ledger = new PidLedger();
-const dirs: string[] = [];
-const record = (dir: string): Recorded[] => ledger.record(dir);
-afterEach(() => {
-  ledger.killAll();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
+const { record, tempDir } = processScratch('migrate-launcher-');
 const until = (check: () => boolean, what: string, ms = 20_000): Promise<void> => waitFor(check, what, ms);
-
-function tempDir(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'migrate-launcher-'));
-  dirs.push(dir);
-  return dir;
-}
 
 // A legacy Python agent with workers in its process group; its SIGTERM handler takes them
 // with it by signalling the whole group, ignoring the echo of its own signal meanwhile, and

@@ -5,23 +5,19 @@
 // everything they start writes its pid into a directory of the test's own and is killed by
 // pid (and start time) in afterEach, whatever happens.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ensureBuilt, REPO } from '../helpers/cli.js';
-import { alive, HAS_PYTHON, PidLedger, type Recorded, startOf } from '../helpers/proc.js';
+import { alive, HAS_PYTHON, processScratch, startOf } from '../helpers/proc.js';
 import { waitFor } from './harness.js';
 
 const FIX = path.join(REPO, 'fixtures', 'validate', 'forking');
 const RUNNER = path.join(REPO, 'dist', 'src', 'validate', 'runner.js');
 
-const ledger = new PidLedger();
-const dirs: string[] = [];
-const record = (dir: string): Recorded[] => ledger.record(dir);
+const { record, tempDir } = processScratch('migrate-reaper-');
 afterEach(() => {
-  ledger.killAll();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   delete process.env.MIGRATE_NO_REAPER;
 });
 
@@ -74,8 +70,7 @@ describe.skipIf(!HAS_PYTHON || process.platform !== 'linux')('the subreaper laun
   // until a next writing command recovered them; now the launcher ends them within seconds.
   for (const reaper of [true, false]) {
     it(`${reaper ? 'with' : 'without (no python3)'} the launcher: a tool killed with -9 takes ${reaper ? 'the agent and its bare workers' : 'the agent (its bare workers run on)'} with it`, async () => {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'migrate-reaper-'));
-      dirs.push(dir);
+      const dir = tempDir();
       // A stand-in for the tool: starts one agent (bare daemon workers: own session, own
       // environment, /dev/null) the way validation does, then waits to be killed.
       const tool = spawn(

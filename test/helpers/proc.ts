@@ -1,6 +1,9 @@
 // What the tests read of a process from /proc, independently of the tool's own reading.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach } from 'vitest';
 
 /** Whether this machine has a python3 to start (the forking fixtures are Python). */
 export const HAS_PYTHON = (() => {
@@ -63,4 +66,25 @@ export class PidLedger {
       }
     }
   }
+}
+
+/**
+ * For a test file whose processes record their pids in folders: temporary folders (`prefix`)
+ * and the processes recorded there, all killed and removed after each test.
+ */
+export function processScratch(prefix: string): { record: (dir: string) => Recorded[]; tempDir: () => string } {
+  const ledger = new PidLedger();
+  const dirs: string[] = [];
+  afterEach(() => {
+    ledger.killAll();
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  return {
+    record: (dir) => ledger.record(dir),
+    tempDir: () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+      dirs.push(dir);
+      return dir;
+    },
+  };
 }
