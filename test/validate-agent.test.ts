@@ -36,7 +36,7 @@ function opts(root: string, stem: string, name: string, env: ValidationEnvironme
     healthDeadlineMs: 5000,
     registryDeadlineMs: 5000,
     metricsDeadlineMs: 5000,
-    shutdownDeadlineMs: 3000,
+    shutdownDeadlineMs: 5000, // the product default; the base stop watchdog alone is 3 s
     ...extra,
   };
 }

@@ -71,7 +71,7 @@ if __name__ == "__main__":
 `);
     const r = await validateAgent({
       root, agent: agent('LateCrash', 'late_crash'), file: path.join(root, 'agents', 'late_crash_v2.py'), profile, env,
-      healthDeadlineMs: 8000, registryDeadlineMs: 8000, metricsDeadlineMs: 8000, shutdownDeadlineMs: 3000,
+      healthDeadlineMs: 8000, registryDeadlineMs: 8000, metricsDeadlineMs: 8000, shutdownDeadlineMs: 5000,
       survivalWindowMs: 6000, survivalIntervalMs: 300,
     });
     const health = r.checks.find((c) => c.name === 'health')!;
@@ -92,7 +92,7 @@ if __name__ == "__main__":
 `);
     const r = await validateAgent({
       root, agent: agent('Steady', 'steady'), file: path.join(root, 'agents', 'steady_v2.py'), profile, env,
-      healthDeadlineMs: 8000, registryDeadlineMs: 8000, metricsDeadlineMs: 8000, shutdownDeadlineMs: 3000,
+      healthDeadlineMs: 8000, registryDeadlineMs: 8000, metricsDeadlineMs: 8000, shutdownDeadlineMs: 5000,
       survivalWindowMs: 1500, survivalIntervalMs: 300,
     });
     const survival = r.checks.find((c) => c.name === 'survival')!;
@@ -146,7 +146,7 @@ if __name__ == "__main__":
       const r = await validateAgent({
         root, agent: agent('Feed', 'feed'), file: path.join(root, 'agents', 'feed_v2.py'), legacyFile: path.join(root, 'agents', 'feed.py'),
         profile, env, legacyWindowMs: 1500, healthDeadlineMs: 8000, registryDeadlineMs: 8000, metricsDeadlineMs: 8000,
-        shutdownDeadlineMs: 3000, survivalWindowMs: 500, survivalIntervalMs: 200,
+        shutdownDeadlineMs: 5000, survivalWindowMs: 500, survivalIntervalMs: 200,
       });
       const ports = r.checks.find((c) => c.name === 'ports')!;
       expect(ports.ok).toBe(false);
