@@ -96,10 +96,11 @@ async function until<T>(what: string, fn: () => Promise<T | undefined> | T | und
   throw new Error(`${what} did not happen in time${last ? ` (${String(last)})` : ''}`);
 }
 
-async function launchFixture(caseName: string, rel: string, className: string, extraEnv: Record<string, string> = {}) {
+async function launchFixture(caseName: string, rel: string, className: string, extraEnv: Record<string, string> = {}, beside?: (root: string) => void) {
   const root = mkdtempSync(path.join(tmp, `${caseName}-`));
   mkdirSync(path.join(root, path.dirname(rel)), { recursive: true });
   writeFileSync(path.join(root, rel), fx(caseName));
+  beside?.(root);
   const cmd: LaunchCommand = await typescriptAdapter.launch(root, path.join(root, rel));
   cleanups.push(async () => cmd.cleanup?.());
   expect(cmd.command).toBe(process.execPath);
@@ -260,6 +261,23 @@ describe('launching a migrated TypeScript agent', () => {
     await cmd.cleanup!();
     expect(existsSync(cmd.args[0]!)).toBe(false);
     expect(JSON.parse(readFileSync(config, 'utf8')).scanMs).toBe(1500);
+  }, 40_000);
+
+  it('an instance its module exports runs through the file that imports and starts it (extensionless imports: CommonJS)', async () => {
+    const dir = path.join(here, '..', 'fixtures', 'typescript', 'exported-singleton-started-by-importer');
+    const run = await launchFixture('exported-singleton-started-by-importer', 'lib/relay_v2.ts', 'MetricsRelay', {}, (root) => {
+      writeFileSync(path.join(root, 'lib', 'relay.ts'), readFileSync(path.join(dir, 'input.ts')));
+      mkdirSync(path.join(root, 'agents'), { recursive: true });
+      writeFileSync(path.join(root, 'agents', 'relay_main.ts'), readFileSync(path.join(dir, 'agents', 'relay_main.ts')));
+    });
+    const health = await until('health', async () => {
+      const r = await getJson(run.healthPort);
+      return r.code === 200 ? r : undefined;
+    });
+    expect(health.body).toMatchObject({ status: 'ok', agent: 'MetricsRelay', series: 0 });
+    expect(run.stdout()).toContain('metrics relay started');
+    process.kill(run.child.pid!, 'SIGTERM');
+    expect(await run.exited).toBe(0);
   }, 40_000);
 
   it('removes the compiled output on cleanup', async () => {

@@ -214,6 +214,14 @@ function detachBlockingTail(ctx: TsRewriteContext, m: string): void {
   );
 }
 
+/** An async method of the agent whose body awaits a loop that runs until the agent stops. */
+function untilStopped(ctx: TsRewriteContext, m: string): boolean {
+  const decl = ctx.members.get(m)?.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody());
+  if (!decl || !Node.isMethodDeclaration(decl) || !decl.isAsync()) return false;
+  const body = decl.getBody();
+  return !!body && Node.isBlock(body) && body.getStatements().some((st) => runsUntilStopped(ctx, st));
+}
+
 /**
  * A loop statement whose condition the agent's stop ends: `while (!this.stopSignal.aborted)` (the
  * base aborts it before onStop()), `while (!this.ctl.signal.aborted)` with `this.ctl.abort()` on
@@ -402,7 +410,11 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
     ctx.edits.replace(e.methodNameNode!.getStart(), e.methodNameNode!.getEnd(), run);
     if (removed.has(m)) moveArguments(ctx, e, m);
   } else if (!m) {
-    if (Node.isVariableStatement(e.statement) && e.variable) {
+    if (!e.guarded && Node.isVariableStatement(e.statement) && e.variable && exportedInstance(ctx.sf, e.statement, e.variable)) {
+      // `export const relay = new MetricsRelay()`: the module hands its one instance to the
+      // modules that import it, and they start it; starting it here would start it on import.
+      ctx.warnings.push(`${e.variable} (line ${e.statement.getStartLineNumber()}) is the instance the module exports and its importers start: no run() added to the module`);
+    } else if (Node.isVariableStatement(e.statement) && e.variable) {
       const indent = indentAt(ctx.text, e.statement.getStart());
       ctx.edits.insert(e.statement.getEnd(), `\n${indent}${e.variable}.${run}();`);
     } else if (e.chainEnd) {
@@ -466,6 +478,18 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
   }
 }
 
+/** The top-level variable is exported: `export const x`, `export { x }`, `export default x`, `module.exports = x`, `exports.y = x`. */
+function exportedInstance(sf: import('ts-morph').SourceFile, stmt: import('ts-morph').VariableStatement, name: string): boolean {
+  if (stmt.hasExportKeyword()) return true;
+  return sf.getStatements().some((st) => {
+    if (Node.isExportDeclaration(st)) return !st.getModuleSpecifier() && st.getNamedExports().some((x) => (x.getNameNode().getText()) === name);
+    if (Node.isExportAssignment(st)) return st.getExpression().getText() === name;
+    if (!Node.isExpressionStatement(st)) return false;
+    const b = st.getExpression();
+    return Node.isBinaryExpression(b) && b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && /^(module\.exports|exports)\b/.test(b.getLeft().getText()) && b.getRight().getText() === name;
+  });
+}
+
 /**
  * `await agent.start(); <more statements>` (or `.then(...)` on it): the code after the call ran
  * once the agent was up. The base's run() resolves only once the agent stops, so the call
@@ -475,6 +499,11 @@ function waitsThenGoesOn(ctx: TsRewriteContext, e: EntryInfo): boolean {
   if (!e.methodNameNode || ctx.base.members.get('start')?.kind !== 'method') return false;
   const call = e.methodNameNode.getParent()?.getParent();
   if (!call || !Node.isCallExpression(call)) return false;
+  // `await drain.consume(); console.log('stopped')` where consume() loops until the agent stops:
+  // what follows ran once it had stopped, which is when the base's run() resolves.
+  if (e.method && untilStopped(ctx, e.method)) return false;
+  // On the base already, the base's own run() is that call (a second rewrite keeps it).
+  if (ctx.parent.kind === 'base' && e.method === (ctx.ts.main_loop_method ?? 'run') && !ctx.members.has(e.method)) return false;
   const parent = call.getParent();
   if (Node.isPropertyAccessExpression(parent) && parent.getName() === 'then') return true;
   if (!Node.isAwaitExpression(parent)) return false;

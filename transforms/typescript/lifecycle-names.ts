@@ -3,9 +3,11 @@
 // would never start them. When the base has the matching hook (`onStart`, `onStop`: `on` + the
 // name), the legacy method becomes that hook, so callers of start()/stop() — in this file or any
 // other — reach the base's method, which calls the legacy code.
-import { Node } from 'ts-morph';
+import { Node, SyntaxKind, type MethodDeclaration } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { callerList, isPublicMember } from '../../src/lang/typescript/context.js';
+import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
+import { methodText } from '../../src/lang/typescript/generate.js';
 
 export function renameLifecycleClashes(ctx: TsRewriteContext, removed: Set<string>): void {
   for (const m of ctx.members.values()) {
@@ -17,9 +19,12 @@ export function renameLifecycleClashes(ctx: TsRewriteContext, removed: Set<strin
     if (!ctx.base.members.get(hook)?.hook || ctx.members.has(hook) || ctx.newMembers.some((n) => n.name === hook)) continue;
     const impl = m.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody());
     if (!impl || !Node.isMethodDeclaration(impl)) continue;
-    // The base calls the hook without arguments.
-    if (impl.getParameters().some((p) => !p.isOptional() && !p.hasInitializer() && !p.isRestParameter())) continue;
     if (impl.getDescendants().some((n) => Node.isPropertyAccessExpression(n) && n.getExpression().getText() === 'super' && n.getName() === m.name)) continue;
+    // The base calls the hook without arguments.
+    if (impl.getParameters().some((p) => !p.isOptional() && !p.hasInitializer() && !p.isRestParameter())) {
+      completionCallbackHook(ctx, m.name, hook, impl);
+      continue;
+    }
     if (ctx.isInfraMethod(m.name, removed, [])) {
       // It only started or stopped what the base now runs: the base's own method replaces it
       // (as the hook it would be calling itself, and deadlock, from inside the base's method).
@@ -31,4 +36,44 @@ export function renameLifecycleClashes(ctx: TsRewriteContext, removed: Set<strin
     }
     ctx.renameMember(m.name, hook, `${m.name}() would hide the base's ${m.name}(): renamed to the ${hook}() hook the base's ${m.name}() calls`);
   }
+}
+
+/**
+ * `stop(done: () => void): void { this.udp?.close(); this.http.close(() => done()); }`: a lifecycle
+ * method whose one parameter is the callback it calls once it has finished. Its body becomes the
+ * hook, awaiting a promise that the same callback name settles (so the base's stop() waits until
+ * the legacy code has called back, as its callers did), and `stop(done?)` stays as an override
+ * of the base's method that calls the callback once the base's has resolved: callers elsewhere
+ * (`relay.stop(() => process.exit(0))`) keep their API. Only a callback typed `() => void` that
+ * the body calls bare or hands on, in a synchronous body with no `return`.
+ */
+function completionCallbackHook(ctx: TsRewriteContext, name: string, hook: string, impl: MethodDeclaration): void {
+  if (ctx.js || impl.isAsync() || impl.isGenerator() || impl.getParameters().length !== 1) return;
+  const param = impl.getParameters()[0]!;
+  const type = param.getTypeNode()?.getText().replace(/\s+/g, '');
+  if (!Node.isIdentifier(param.getNameNode()) || type !== '()=>void' || param.isOptional() || param.hasInitializer()) return;
+  const returns = impl.getReturnTypeNode()?.getText();
+  if (returns && returns !== 'void') return;
+  const body = impl.getBody();
+  if (!body || !Node.isBlock(body) || body.getStatements().length === 0) return;
+  const own = (n: Node) => n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === impl;
+  if (body.getDescendantsOfKind(SyntaxKind.ReturnStatement).some(own)) return;
+  const cb = param.getName();
+  const uses = body.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id.getText() === cb && id.getSymbol() === param.getNameNode().getSymbol());
+  const called = uses.filter((id) => {
+    const p = id.getParent();
+    if (Node.isCallExpression(p) && p.getExpression() === id) return p.getArguments().length === 0;
+    return Node.isCallExpression(p) && p.getArguments().includes(id as never);
+  });
+  if (uses.length === 0 || called.length !== uses.length) return;
+  const unit = ctx.unit;
+  const inner = reindent(ctx.text.slice(body.getStart() + 1, body.getEnd() - 1).replace(/^\s*\n/, '').replace(/\s+$/, ''), indentAt(ctx.text, body.getStatements()[0]!.getStart()), unit + unit);
+  ctx.newMembers.push({ name: hook, text: methodText(ctx, { name: hook, async: true, body: `${unit}await new Promise<void>((${cb}) => {\n${inner}\n${unit}});` }) });
+  const local = cb === 'stopped' ? 'finished' : 'stopped';
+  ctx.newMembers.push({
+    name,
+    text: `override ${name}(${cb}?: () => void): Promise<void> {\n${unit}const ${local} = super.${name}();\n${unit}if (${cb}) void ${local}.then(() => ${cb}());\n${unit}return ${local};\n}`,
+  });
+  for (const n of ctx.members.get(name)!.nodes) ctx.edits.removeNode(n);
+  ctx.warnings.push(`${name}(${cb}) would hide the base's ${name}(): its body is now the ${hook}() hook, which waits for it to call ${cb}; ${name}(${cb}?) calls ${cb} once the base's ${name}() has finished`);
 }

@@ -78,7 +78,7 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
       if (sleepMs === null) continue;
       // A pause that reads state the agent changes (a back-off) cannot be a fixed intervalMs: it
       // stays in runOnce() and the base waits no more (intervalMs: 0).
-      const dynamic = readsMutableState(ctx, sleepMs);
+      const dynamic = variesPerRound(ctx, sleepMs);
       const stmts = dynamic ? all : lastMs !== null ? all.slice(0, -1) : all.slice(1);
       if (stmts.length === (dynamic ? 1 : 0)) continue;
       // break and return end the loop for good, which a hook called once per period cannot do;
@@ -308,6 +308,20 @@ function readsMutableState(ctx: TsRewriteContext, expr: Node): boolean {
     if (m && read.has(m)) mutable = true;
   });
   return mutable;
+}
+
+// Calls whose value depends on their arguments only: a delay made of them and constants is fixed.
+const FIXED_CALLS = /^(Number|String|parseInt|parseFloat|Math\.(max|min|round|floor|ceil|abs|trunc))$/;
+
+/**
+ * A delay that can differ from one round to the next: it reads state the agent changes (a
+ * back-off), or it is computed by a call each time it is armed (`this.msUntilMidnight()`,
+ * `Date.now()`, `Math.random()` jitter): the base's one fixed intervalMs would not be it.
+ */
+function variesPerRound(ctx: TsRewriteContext, expr: Node): boolean {
+  if (readsMutableState(ctx, expr)) return true;
+  const computed = (n: Node) => (Node.isCallExpression(n) && !FIXED_CALLS.test(calleeText(n))) || Node.isNewExpression(n);
+  return computed(expr) || expr.getDescendants().some(computed);
 }
 
 /** break/continue/return statements that leave `loop` itself (not a nested loop, switch or function). */
@@ -576,7 +590,7 @@ function adoptRearm(ctx: TsRewriteContext, body: Node): boolean {
  * its own stop code), with a warning.
  */
 function dynamicDelay(ctx: TsRewriteContext, ms: Node | undefined, name: string): boolean {
-  if (!ms || !readsMutableState(ctx, ms)) return false;
+  if (!ms || !variesPerRound(ctx, ms)) return false;
   ctx.warnings.push(`${name}() re-arms itself after ${ms.getText()}, which changes at run time: it stays the agent's own timer (the base's runOnce() has one fixed period)`);
   return true;
 }

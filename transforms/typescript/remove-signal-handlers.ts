@@ -286,6 +286,9 @@ function handlerBody(ctx: TsRewriteContext, handler: Node, removed: Set<string>,
     if (reached && ctx.base.members.get(reached)?.kind === 'method' && !ctx.members.has(reached)) continue;
     let cut: [number, number] | null = null;
     let awaitIt: [number, number, string] | null = null;
+    // `router.close(() => process.exit(0))` where close(done) must be given its callback: the
+    // exit waited for close() to call back, so onStop() waits for that instead.
+    let settle: Array<[number, number, string]> = [];
     const fns = s.getDescendants().filter((n) => Node.isArrowFunction(n) || Node.isFunctionExpression(n));
     if (fns.length > 0) {
       const args = call?.getArguments() ?? [];
@@ -294,7 +297,15 @@ function handlerBody(ctx: TsRewriteContext, handler: Node, removed: Set<string>,
       cut = [args.length > 1 ? args[args.length - 2]!.getEnd() : last.getStart(), last.getEnd()];
       const callee = call!.getExpression();
       const e = Node.isExpressionStatement(s) ? s.getExpression() : undefined;
-      if (args.length === 1 && Node.isPropertyAccessExpression(callee) && /^(then|finally)$/.test(callee.getName()) && e) {
+      const member = Node.isPropertyAccessExpression(callee) && (thisRoot(callee) || agentRooted(callee)) ? callee.getName() : null;
+      if (member && e === call && requiredParameter(ctx, member, args.length - 1)) {
+        cut = null;
+        settle = [
+          [call!.getStart(), call!.getStart(), `await new Promise${ctx.js ? '' : '<void>'}((resolve) => `],
+          [last.getStart(), last.getEnd(), '() => resolve()'],
+          [call!.getEnd(), call!.getEnd(), ')'],
+        ];
+      } else if (args.length === 1 && Node.isPropertyAccessExpression(callee) && /^(then|finally)$/.test(callee.getName()) && e) {
         // `svc.shutdown().then(() => process.exit(0))`: the exit waited for shutdown(); the base
         // exits once stop() (so onStop()) resolves: the whole `.then(...)` goes and onStop()
         // awaits the call instead of leaving a bare `.then()` that waits for nothing.
@@ -305,6 +316,7 @@ function handlerBody(ctx: TsRewriteContext, handler: Node, removed: Set<string>,
     }
     for (const c of s.getDescendantsOfKind(SyntaxKind.CallExpression)) {
       if (cut && c.getStart() >= cut[0]) continue;
+      if (settle.length > 0 && c.getStart() >= settle[1]![0] && c.getEnd() <= settle[1]![1]) continue;
       if (!thisRoot(c.getExpression()) && !agentRooted(c.getExpression()) && !isLogCall(c) && !PURE_CALLS.test(calleeText(c))) return null;
     }
     const asThis: Array<[number, number]> = [];
@@ -328,6 +340,7 @@ function handlerBody(ctx: TsRewriteContext, handler: Node, removed: Set<string>,
       ...asThis.map(([a, b]) => [a, b, 'this'] as [number, number, string]),
       ...(cut ? [[cut[0], cut[1], ''] as [number, number, string]] : []),
       ...(awaitIt ? [awaitIt] : []),
+      ...settle,
     ];
     let text = ctx.text.slice(s.getFullStart(), s.getEnd());
     // From the end; at one position, the replacement before the insertion in front of it.
@@ -352,6 +365,13 @@ function expressionBody(ctx: TsRewriteContext, body: Node, scope: ReturnType<typ
   if (!root || scope.removed.has(root) || scope.baseOwned.has(root) || ctx.members.get(root)?.kind === 'method') return null;
   if (e.getArguments().some((a) => !(Node.isLiteralExpression(a) || thisRoot(a)))) return null;
   return `${ctx.unit}${e.getText()};`;
+}
+
+/** The agent's method `name` declares a parameter at `index` that a call must pass. */
+function requiredParameter(ctx: TsRewriteContext, name: string, index: number): boolean {
+  const decl = ctx.members.get(name)?.kind === 'method' ? ctx.members.get(name)!.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody()) : undefined;
+  const p = decl && Node.isMethodDeclaration(decl) ? decl.getParameters()[index] : undefined;
+  return !!p && !p.isOptional() && !p.hasInitializer() && !p.isRestParameter();
 }
 
 /** A callback that only exits the process. */

@@ -592,16 +592,16 @@ export class RemovalPlan {
     nodes.push(...stmts.map((s) => s.node));
     const sweep = new Set([...removed].filter((n) => !this.members.get(n)?.sticky && this.members.get(n)?.scope !== 'module'));
     const inside = (n: Node) => nodes.some((d) => d.getPos() <= n.getPos() && n.getEnd() <= d.getEnd());
-    const visit = (container: Node | undefined) => {
+    const visit = (container: Node | undefined, inEntry = false) => {
       // Only statements of a block go: the bare body of `if (x) stmt;` cannot be deleted alone.
       const inBlock = !!container && (Node.isBlock(container) || Node.isSourceFile(container));
       const aliased = inBlock ? aliasStatements(container!, sweep) : [];
       for (const s of blockStatements(container)) {
         if (inside(s)) continue;
-        if (inBlock && (belongsTo(s, sweep) || aliased.includes(s))) nodes.push(s);
+        if (inBlock && (belongsTo(s, sweep) || aliased.includes(s) || (inEntry && entryCallGoes(ctx, s, sweep)))) nodes.push(s);
         else {
           nodes.push(...sameFateElements(s, sweep));
-          for (const b of childBlocks(s)) visit(b);
+          for (const b of childBlocks(s)) visit(b, inEntry);
         }
       }
     };
@@ -613,11 +613,32 @@ export class RemovalPlan {
       }
     }
     if (ctx.ctor) visit(ctx.ctor.getBody());
-    if (ctx.entry) visit(ctx.entry.container);
+    if (ctx.entry) visit(ctx.entry.container, true);
     const outer = nodes.filter((n, i) => !nodes.some((o, j) => o !== n && o.getPos() <= n.getPos() && n.getEnd() <= o.getEnd() && (o.getPos() < n.getPos() || n.getEnd() < o.getEnd() || j < i)));
     const ranges = outer.map((n) => ctx.edits.lineRange(n));
     return { nodes: outer, ranges };
   }
+}
+
+/**
+ * `drain.serveHealth();` in the entry point, where `drain` is the agent the entry point built and
+ * serveHealth() goes (the base serves health now): the call goes with the method. Not the entry's
+ * own start call (rewritten to the base's), nor a call whose value is used.
+ */
+function entryCallGoes(ctx: TsRewriteContext, stmt: Node, sweep: Set<string>): boolean {
+  const agent = ctx.entry?.variable;
+  if (!agent || !Node.isExpressionStatement(stmt)) return false;
+  const start = ctx.entry!.methodNameNode;
+  if (start && stmt.getPos() <= start.getPos() && start.getEnd() <= stmt.getEnd()) return false;
+  let e: Node = stmt.getExpression();
+  while (Node.isAwaitExpression(e) || Node.isVoidExpression(e) || Node.isParenthesizedExpression(e)) e = e.getExpression();
+  if (!Node.isCallExpression(e)) return false;
+  const callee = e.getExpression();
+  if (!Node.isPropertyAccessExpression(callee) || callee.getExpression().getText() !== agent) return false;
+  const name = callee.getName();
+  if (!sweep.has(name) || ctx.members.get(name)?.kind !== 'method') return false;
+  // Arguments that do something of their own (a call, an assignment) would be lost with it.
+  return e.getArguments().every((a) => !a.getDescendantsOfKind(SyntaxKind.CallExpression).length && !Node.isCallExpression(a) && !/(^|[^=!<>])=([^=]|$)|\+\+|--/.test(a.getText()));
 }
 
 /**
@@ -792,7 +813,7 @@ export function usesOf(ctx: TsRewriteContext, name: string, scope: 'member' | 'm
       if (p.getParent() !== ctx.cls) continue;
     }
     if (p && Node.isParameterDeclaration(p) && p.getNameNode() === n && !p.isParameterProperty()) continue;
-    if (scope === 'member' && Node.isIdentifier(n) && localNotAgent(n)) continue;
+    if (scope === 'member' && Node.isIdentifier(n) && localNotAgent(n, ctx.className)) continue;
     out.push(n);
   }
   return out;
@@ -805,7 +826,21 @@ export function usesOf(ctx: TsRewriteContext, name: string, scope: 'member' | 'm
  * (`entry.timer` where `const entry = this.pending.get(id)`), or of the object a member holds
  * (`this.pingServer.close()` is not the agent's close()).
  */
-function localNotAgent(n: Node): boolean {
+/**
+ * `new Svc(...)`, `await Svc.create(...)`: a local so initialised (the `drain` of `const drain =
+ * new QueueDrain(); drain.serveHealth();` in main()) is an instance of the agent, so what it
+ * calls are the agent's members.
+ */
+function buildsAgent(init: Node, agentClass: string): boolean {
+  let e: Node = init;
+  while (Node.isAwaitExpression(e) || Node.isParenthesizedExpression(e) || Node.isAsExpression(e) || Node.isNonNullExpression(e)) e = e.getExpression();
+  if (Node.isNewExpression(e)) return e.getExpression().getText() === agentClass;
+  if (!Node.isCallExpression(e)) return false;
+  const callee = e.getExpression();
+  return Node.isPropertyAccessExpression(callee) && callee.getExpression().getText() === agentClass;
+}
+
+function localNotAgent(n: Node, agentClass?: string): boolean {
   const p = n.getParent();
   if (!p) return false;
   const isLocalDecl = (d: Node) => !!d.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a));
@@ -831,7 +866,7 @@ function localNotAgent(n: Node): boolean {
     // A local is declared in a function: a name no declaration there has is none (no checker needed).
     if (!namesDeclaredInFunctions(obj.getSourceFile()).has(obj.getText())) return false;
     const decls = obj.getSymbol()?.getDeclarations() ?? [];
-    return decls.length > 0 && decls.every((d) => Node.isVariableDeclaration(d) && isLocalDecl(d) && !!d.getInitializer() && !fromAgent(d.getInitializer()));
+    return decls.length > 0 && decls.every((d) => Node.isVariableDeclaration(d) && isLocalDecl(d) && !!d.getInitializer() && !fromAgent(d.getInitializer()) && !(agentClass && buildsAgent(d.getInitializer()!, agentClass)));
   }
   return false;
 }

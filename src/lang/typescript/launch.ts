@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promise
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ts } from 'ts-morph';
+import { Node, ts } from 'ts-morph';
 import type { LaunchCommand } from '../../pipeline/language.js';
 import type { Profile } from '../../profile/profile.js';
 import { MigrateError } from '../../core/errors.js';
@@ -42,14 +42,15 @@ export async function compileForLaunch(root: string, file: string, profile: Prof
   // being validated (the _v2 sibling for a _v2 run).
   let starterText: string | null = null;
   if (classes.length > 0 && !runsAtTopLevel(sf)) {
-    const starter = starterOf(root, abs, classes.map((c) => c.name).filter((n): n is string => !!n));
+    const names = classes.map((c) => c.name).filter((n): n is string => !!n);
+    const starter = starterOf(root, abs, [...names, ...exportedInstances(sf, names)]);
     if (starter) {
       abs = starter.file;
       starterText = starter.text;
       sf = parseTs(abs, starterText).sf;
     }
   }
-  const cjs = !abs.endsWith('.mjs') && !abs.endsWith('.mts') && (moduleKind(sf) === 'cjs' || abs.endsWith('.cts') || abs.endsWith('.cjs'));
+  const cjs = !abs.endsWith('.mjs') && !abs.endsWith('.mts') && (moduleKind(sf) === 'cjs' || abs.endsWith('.cts') || abs.endsWith('.cjs') || builtAsCommonJs(abs, sf));
   const modules = path.join(root, 'node_modules');
   const cacheDir = path.join(modules, '.cache', 'migrate');
   if (existsSync(modules)) await mkdir(cacheDir, { recursive: true });
@@ -274,6 +275,38 @@ function starterOf(root: string, file: string, names: string[]): { file: string;
     return { file: abs, text: out };
   }
   return null;
+}
+
+/**
+ * A `.ts` file in import syntax whose relative imports name no extension (`from '../lib/relay'`):
+ * Node's ES loader cannot resolve those, so the project compiles it to CommonJS (tsc's `module:
+ * commonjs`), as long as nothing in it needs ESM (top-level await, import.meta).
+ */
+function builtAsCommonJs(file: string, sf: import('ts-morph').SourceFile): boolean {
+  if (!/\.tsx?$/.test(file)) return false;
+  const specs = sf.getImportDeclarations().map((d) => d.getModuleSpecifierValue()).filter((m) => m.startsWith('.'));
+  if (specs.length === 0 || !specs.every((m) => !/\.[cm]?[jt]sx?$|\.json$/.test(m))) return false;
+  const esmOnly = (n: Node): boolean => {
+    if (Node.isMetaProperty(n) || (Node.isAwaitExpression(n) && !n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)))) return true;
+    return false;
+  };
+  return !sf.getDescendants().some(esmOnly);
+}
+
+/**
+ * `export const relay = new MetricsRelay()`: the names under which the module exports an instance
+ * of one of its classes; the module that starts it calls `relay.start()` on its import.
+ */
+function exportedInstances(sf: import('ts-morph').SourceFile, names: string[]): string[] {
+  const out: string[] = [];
+  for (const st of sf.getVariableStatements()) {
+    if (!st.hasExportKeyword()) continue;
+    for (const d of st.getDeclarations()) {
+      const init = d.getInitializer();
+      if (init && Node.isNewExpression(init) && names.includes(init.getExpression().getText()) && Node.isIdentifier(d.getNameNode())) out.push(d.getName());
+    }
+  }
+  return out;
 }
 
 /** A file of the repository with a class extending one of `names`, on the same side (_v2 or legacy) as `file`. */
