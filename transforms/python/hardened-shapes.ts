@@ -1188,30 +1188,27 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     }
     // `if not self._send(events): self._queue_events(events)`: the cycle's own fallback to the
     // legacy queue when the publish reports a failure; the base queues what it could not publish.
-    if (s.type === 'if_statement' && !s.childForFieldName('alternative')) {
-      const cond = s.childForFieldName('condition');
-      const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
-      const fnNode = arg?.type === 'call' ? arg.childForFieldName('function') : null;
-      // `if not publish(batch): self._queue_batch(batch)` with a module publish function too.
-      const viaModule = fnNode?.type === 'identifier' && modulePublishers(ctx).has(fnNode.text);
-      const m = fnNode?.type === 'attribute' ? selfAttribute(fnNode) : viaModule ? fnNode!.text : null;
-      const args = arg?.type === 'call' ? arg.childForFieldName('arguments')!.namedChildren : [];
-      const inner = statements(s.childForFieldName('consequence')).filter((x) => !isDocstring(x));
-      const ev = args.length === 1 && args[0]!.type === 'identifier' ? args[0]!.text : null;
-      const fallback = (x: SyntaxNode) => {
-        const c = selfCall(x);
-        const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
-        return !!c && !c.target && queueMember(ctx, c.method) && !isDrain(ctx, c.method) && a.length === 1 && a[0]!.text === ev;
-      };
-      // Or the failed event kept in the agent's own unsent store, which only the drain reads
-      // (`self.pending[self.next_seq] = t; self.next_seq += 1; if len(self.pending) > N: del ...`).
-      const store = m && ev && (viaModule || (isPublish(ctx, m) && transport(m))) && !inner.some(fallback) ? unsentStore(ctx, s, inner, ev) : false;
-      if (m && ev && (viaModule || (isPublish(ctx, m) && transport(m))) && (store || (inner.some(fallback) && inner.every((x) => fallback(x) || (isTrivial(x) && !x.text.startsWith('return')))))) {
-        if (reassignedAfter(stmts.slice(i + 1), ev)) return fail(`${name}() changes ${ev} after publishing it (line ${line(s)})`, line(s));
+    const fb = fallbackPublish(ctx, s);
+    if (fb) {
+      if (reassignedAfter(stmts.slice(i + 1), fb.ev)) return fail(`${name}() changes ${fb.ev} after publishing it (line ${line(s)})`, line(s));
+      publishStmts.push(s);
+      (fb.viaModule ? moduleFns : publishers).add(fb.method);
+      resultChecked = true;
+      if (!events.includes(fb.ev)) events.push(fb.ev);
+      continue;
+    }
+    // `for event in events: if not self._post(event): self._persist(event)`: the same fallback per event.
+    if (s.type === 'for_statement' && !s.namedChildren.some((c) => c.type === 'else_clause')) {
+      const inner = statements(s.childForFieldName('body')).filter((x) => !isDocstring(x));
+      const v = s.childForFieldName('left');
+      const it = s.childForFieldName('right');
+      const each = inner.length === 1 ? fallbackPublish(ctx, inner[0]!) : null;
+      if (each && v?.type === 'identifier' && it?.type === 'identifier' && each.ev === v.text) {
+        if (reassignedAfter(stmts.slice(i + 1), it.text)) return fail(`${name}() changes ${it.text} after publishing it`, line(s));
         publishStmts.push(s);
-        (viaModule ? moduleFns : publishers).add(m);
+        (each.viaModule ? moduleFns : publishers).add(each.method);
         resultChecked = true;
-        if (!events.includes(ev)) events.push(ev);
+        events.push(`*${it.text}`);
         continue;
       }
     }
@@ -1450,6 +1447,35 @@ function raisingPublish(ctx: PythonTransformContext, s: SyntaxNode): { method: s
     if (!hs.some((x) => fallback(x) || inline(x)) || !hs.every((x) => fallback(x) || logLine(x) || inline(x) || (inlineSpoolAux(x) && hs.some(inline)))) return null;
   }
   return { method: c.method, ev };
+}
+
+/**
+ * `if not self._send(events): self._queue_events(events)` (or a module publish function): the cycle's
+ * own fallback to the legacy queue, or to its own unsent store, when the publish reports a failure.
+ * The publish method (or function), the event handed to it, and whether it is a module function.
+ */
+function fallbackPublish(ctx: PythonTransformContext, s: SyntaxNode): { method: string; ev: string; viaModule: boolean } | null {
+  if (s.type !== 'if_statement' || s.childForFieldName('alternative')) return null;
+  const cond = s.childForFieldName('condition');
+  const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
+  const fnNode = arg?.type === 'call' ? arg.childForFieldName('function') : null;
+  // `if not publish(batch): self._queue_batch(batch)` with a module publish function too.
+  const viaModule = fnNode?.type === 'identifier' && modulePublishers(ctx).has(fnNode.text);
+  const m = fnNode?.type === 'attribute' ? selfAttribute(fnNode) : viaModule ? fnNode!.text : null;
+  const args = arg?.type === 'call' ? arg.childForFieldName('arguments')!.namedChildren : [];
+  const inner = statements(s.childForFieldName('consequence')).filter((x) => !isDocstring(x));
+  const ev = args.length === 1 && args[0]!.type === 'identifier' ? args[0]!.text : null;
+  if (!m || !ev || !(viaModule || (isPublish(ctx, m) && isTransport(ctx, m)))) return null;
+  const fallback = (x: SyntaxNode) => {
+    const c = selfCall(x);
+    const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
+    return !!c && !c.target && queueMember(ctx, c.method) && !isDrain(ctx, c.method) && a.length === 1 && a[0]!.text === ev;
+  };
+  // Or the failed event kept in the agent's own unsent store, which only the drain reads
+  // (`self.pending[self.next_seq] = t; self.next_seq += 1; if len(self.pending) > N: del ...`).
+  const store = !inner.some(fallback) && unsentStore(ctx, s, inner, ev);
+  const queued = inner.some(fallback) && inner.every((x) => fallback(x) || (isTrivial(x) && !x.text.startsWith('return')));
+  return store || queued ? { method: m, ev, viaModule } : null;
 }
 
 /**
