@@ -70,7 +70,7 @@ export function fileClassOf(ctx: PythonTransformContext, attr: string): PyClass 
  * is built once in __init__ from a class of the file whose `<method>(self)` reads a clock and answers
  * yes/no on every path (`allow()`: open until `cooldown` seconds after it tripped; `is_open()`).
  */
-export function breakerQuery(ctx: PythonTransformContext, cond: SyntaxNode): string | null {
+export function breakerQuery(ctx: PythonTransformContext, cond: SyntaxNode): { attr: string; cls: PyClass; method: PyFunction } | null {
   const call = cond.type === 'not_operator' ? cond.childForFieldName('argument') : cond;
   if (call?.type !== 'call' || call.childForFieldName('arguments')!.namedChildCount) return null;
   const f = call.childForFieldName('function');
@@ -88,7 +88,7 @@ export function breakerQuery(ctx: PythonTransformContext, cond: SyntaxNode): str
     if (n.type === 'call' && /^(time\.)?(time|monotonic)$/.test(n.childForFieldName('function')?.text ?? '')) clock = true;
     if (n.type === 'return_statement' && !['true', 'false', 'comparison_operator', 'not_operator', 'boolean_operator'].includes(n.namedChild(0)?.type ?? '')) yesNo = false;
   });
-  return clock && yesNo && endsReturningOrRaising(m.body) ? attr : null;
+  return clock && yesNo && endsReturningOrRaising(m.body) ? { attr, cls: cls!, method: m } : null;
 }
 
 function passThrough(fn: PyFunction): boolean {

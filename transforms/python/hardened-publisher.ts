@@ -607,7 +607,7 @@ function breakerGate(ctx: PythonTransformContext, stmt: SyntaxNode, state: Set<s
   let attr = false;
   // `if not self.breaker.allow():` asking the transport's own breaker object (see breakerQuery).
   const asked = cond ? breakerQuery(ctx, cond) : null;
-  if (asked) clock = attr = state.has(asked);
+  if (asked) clock = attr = state.has(asked.attr);
   else if (cond?.type !== 'comparison_operator') return false;
   else walk(cond, (n) => {
     if (n.type === 'call' && /^(time\.)?(time|monotonic)$/.test(n.childForFieldName('function')?.text ?? '')) clock = true;
@@ -1090,8 +1090,10 @@ export const hardenedPublisher: PythonTransform = {
       );
     }
     for (const g of plan.gates) {
+      const cond = g.childForFieldName('condition');
+      const asked = cond ? breakerQuery(ctx, cond) : null;
       ctx.warnings.push(
-        `${cls.name}: ${plan.entry.name}()'s own circuit breaker check (line ${g.startPosition.row + 1}: ${g.text.split('\n')[0]!.trim()}) went: the base's breaker stops publishing after its failures (CircuitBreaker, CIRCUIT_RECOVERY_TIMEOUT) and queues meanwhile; the counters it kept in ${CLASS} no longer stop anything, and its threshold and pause are the base's now`,
+        `${cls.name}: ${plan.entry.name}()'s own circuit breaker check (line ${g.startPosition.row + 1}: ${g.text.split('\n')[0]!.trim()}) went: the base's breaker stops publishing after its failures (CircuitBreaker, CIRCUIT_RECOVERY_TIMEOUT) and queues meanwhile; the counters it kept in ${CLASS} no longer stop anything, and its threshold and pause are the base's now${asked ? `; ${asked.cls.name}.${asked.method.name}() (line ${asked.method.line}) stays in the module, no longer called` : ''}`,
       );
     }
     if (plan.queue) {
