@@ -548,7 +548,10 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   const gates = statements(entry.body).filter((g) => breakerGate(ctx, g, stateAttrs));
   for (let i = failures.length - 1; i >= 0; i--) if (gates.some((g) => g.startIndex <= failures[i]!.node.startIndex && failures[i]!.node.endIndex <= g.endIndex)) failures.splice(i, 1);
   let checkResult = false;
-  if (entry.decorators.length) {
+  if (entry.decorators.length && collect.value.raising && !failures.length) {
+    // Decorated and failing by raising, which the cycle caught (`@retry(times=3)` around a gRPC send
+    // that raises RpcError): the decorator sees the same exceptions, and so does the base.
+  } else if (entry.decorators.length) {
     // A decorator of the module wraps the entry and may read its answer (`@retry_on_false(attempts=3)`
     // calling it again while it answers falsy): its returns stay as written, so the decorator still sees
     // them, and publish() raises on a falsy final answer. Only when every return is that yes/no answer.

@@ -432,6 +432,9 @@ function caughtPublishes(ctx: PythonTransformContext, cycle: PyFunction): Set<st
         return (!!q && !q.target && q.method !== c.method && ctx.agent.methods.has(q.method) && !ctx.base.methods.has(q.method) && b.length === 1 && b[0]!.text === ev) || inlineSpoolWrite(y, ev) !== null;
       };
       if (handlers.every((h) => statements(h.namedChildren.find((k) => k.type === 'block') ?? null).some(keeps))) out.add(c.method);
+      // `try: self._send(t) except grpc.RpcError as e: logger.error("lost: %s", e)`: the one call of the
+      // try, whose failure the cycle only logs (see raisingPublish).
+      else if (handlers.every(logsOnlyHandler) && statements(n.childForFieldName('body')).every((y) => y.id === x.id || isLogCall(expressionOf(y)))) out.add(c.method);
     }
   });
   return out;
@@ -1421,6 +1424,12 @@ function inlineSpools(ctx: PythonTransformContext): Set<string> {
  * hands that event to the agent's own queue method (not a drain) besides log lines. No else or
  * finally clause, nothing else in the try: the whole statement is the publish with its fallback.
  */
+/** An except clause that only logs (or passes): the loss of what the try sent is all it records. */
+function logsOnlyHandler(h: SyntaxNode): boolean {
+  const hs = statements(h.namedChildren.find((c) => c.type === 'block') ?? null).filter((x) => !isDocstring(x));
+  return hs.length > 0 && hs.every((x) => x.type === 'pass_statement' || isLogCall(expressionOf(x)));
+}
+
 function raisingPublish(ctx: PythonTransformContext, s: SyntaxNode): { method: string; ev: string } | null {
   if (s.type !== 'try_statement') return null;
   if (s.namedChildren.some((c) => c.type === 'else_clause' || c.type === 'finally_clause')) return null;
@@ -1442,6 +1451,9 @@ function raisingPublish(ctx: PythonTransformContext, s: SyntaxNode): { method: s
   };
   // Or the handler appends the event to a spool file itself (`with open(SPOOL_FILE, "a") as f: ...`).
   const inline = (x: SyntaxNode) => inlineSpoolWrite(x, ev) !== null;
+  // Or every handler only logs the loss (`except grpc.RpcError as e: logger.error("lost: %s", e)`):
+  // the events were dropped; the base logs each failed attempt, retries and queues them now.
+  if (handlers.every(logsOnlyHandler)) return { method: c.method, ev };
   for (const h of handlers) {
     const hs = statements(h.namedChildren.find((c) => c.type === 'block') ?? null).filter((x) => !isDocstring(x));
     if (!hs.some((x) => fallback(x) || inline(x)) || !hs.every((x) => fallback(x) || logLine(x) || inline(x) || (inlineSpoolAux(x) && hs.some(inline)))) return null;
@@ -2032,8 +2044,8 @@ export function busClientCall(ctx: PythonTransformContext, call: SyntaxNode): bo
  * (`self.bus_host = url.hostname or "127.0.0.1"` after `url = urlparse(EVENTBUS_URL)`, a local of
  * __init__ bound once at its top level, or `self.target = EVENTBUS_ADDRESS` directly).
  */
-export function busAddressAttr(ctx: PythonTransformContext, attr: string | null): boolean {
-  if (!attr || ctx.agent.methods.has(attr)) return false;
+export function busAddressAttr(ctx: PythonTransformContext, attr: string | null, depth = 0): boolean {
+  if (!attr || ctx.agent.methods.has(attr) || depth > 2) return false;
   const sets = ctx.agent.assignments.filter((a) => a.attr === attr);
   const init = ctx.agent.methods.get('__init__');
   if (sets.length !== 1 || sets[0]!.method !== '__init__' || !sets[0]!.value || !init) return false;
@@ -2045,6 +2057,10 @@ export function busAddressAttr(ctx: PythonTransformContext, attr: string | null)
   }
   let bus = false;
   walk(sets[0]!.value, (n) => {
+    // Built from other state __init__ built for the bus (`self.stub = Stub(self.channel)`, the
+    // channel opened on EVENTBUS_ADDRESS).
+    const other = selfAttribute(n);
+    if (other && other !== attr && busAddressAttr(ctx, other, depth + 1)) bus = true;
     if (n.type !== 'identifier' || n.parent?.type === 'keyword_argument') return;
     if (n.parent?.type === 'attribute' && n.parent.childForFieldName('object')?.id !== n.id) return;
     if (/EVENT_?BUS/i.test(n.text)) bus = true;
