@@ -50,14 +50,45 @@ function breakerClass(ctx: PythonTransformContext, attr: string, method: string)
   let m = memo.get(ctx);
   if (!m) memo.set(ctx, (m = new Map()));
   if (m.has(key)) return m.get(key)!;
-  const sets = ctx.agent.assignments.filter((a) => a.attr === attr);
-  const value = sets.length === 1 && sets[0]!.method === '__init__' ? sets[0]!.value : null;
-  const fn = value?.type === 'call' ? value.childForFieldName('function') : null;
-  const cls = fn?.type === 'identifier' ? ctx.module.classes.find((c) => c.name === fn.text && c.node.startPosition.column === 0) : undefined;
+  const cls = fileClassOf(ctx, attr);
   const call = cls?.methods.get(method);
   const found = cls && call && passThrough(call) ? cls : null;
   m.set(key, found);
   return found;
+}
+
+/** The class of the file `self.<attr>` is built from, when __init__ alone assigns it (`self.breaker = Breaker(3, 60)`). */
+export function fileClassOf(ctx: PythonTransformContext, attr: string): PyClass | null {
+  const sets = ctx.agent.assignments.filter((a) => a.attr === attr);
+  const value = sets.length === 1 && sets[0]!.method === '__init__' ? sets[0]!.value : null;
+  const fn = value?.type === 'call' ? value.childForFieldName('function') : null;
+  return (fn?.type === 'identifier' ? ctx.module.classes.find((c) => c.name === fn.text && c.node.startPosition.column === 0) : undefined) ?? null;
+}
+
+/**
+ * `self.<attr>.<method>()` (or its `not`) asks the agent's own breaker object whether to try: `self.<attr>`
+ * is built once in __init__ from a class of the file whose `<method>(self)` reads a clock and answers
+ * yes/no on every path (`allow()`: open until `cooldown` seconds after it tripped; `is_open()`).
+ */
+export function breakerQuery(ctx: PythonTransformContext, cond: SyntaxNode): { attr: string; cls: PyClass; method: PyFunction } | null {
+  const call = cond.type === 'not_operator' ? cond.childForFieldName('argument') : cond;
+  if (call?.type !== 'call' || call.childForFieldName('arguments')!.namedChildCount) return null;
+  const f = call.childForFieldName('function');
+  const attr = f?.type === 'attribute' ? selfAttribute(f.childForFieldName('object')!) : null;
+  const cls = attr ? fileClassOf(ctx, attr) : null;
+  const m = cls?.methods.get(f!.childForFieldName('attribute')!.text);
+  if (!attr || !m || m.isAsync || m.decorators.length || m.params.filter((p) => p.kind !== 'separator').length !== 1) return null;
+  let clock = false;
+  let yesNo = true;
+  walk(m.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition' || n.type === 'yield') {
+      yesNo = false;
+      return false;
+    }
+    if (n.type === 'call' && /^(time\.)?(time|monotonic)$/.test(n.childForFieldName('function')?.text ?? '')) clock = true;
+    if (n.type === 'return_statement' && !['true', 'false', 'comparison_operator', 'not_operator', 'boolean_operator'].includes(n.namedChild(0)?.type ?? '')) yesNo = false;
+  });
+  return clock && yesNo && endsReturningOrRaising(m.body) ? { attr, cls: cls!, method: m } : null;
 }
 
 function passThrough(fn: PyFunction): boolean {

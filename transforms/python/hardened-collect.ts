@@ -10,6 +10,9 @@ import { analyzePublisher } from './hardened-publisher.js';
 import { analyzeCollect, cycleMethod, HOOK, LEGACY_RUN, queueMethods, returnLine } from './hardened-shapes.js';
 import { indentAt, lineStart } from '../../src/lang/python/text.js';
 import { writeCollectData } from './hardened-loop-publish.js';
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import { walk } from '../../src/lang/python/syntax.js';
+import { isLogCall } from '../../src/analysis/infra.js';
 
 const label = 'hardened-collect';
 
@@ -95,6 +98,7 @@ export const hardenedCollect: PythonTransform = {
         );
       }
     }
+    droppedLogLines(ctx, fn.name, a.value.publishStmts.filter((x) => !a.value.queued?.has(x.id)));
     for (const c of a.value.counters) {
       ctx.warnings.push(`${ctx.agent.cls.name}: self.${c} counted publishes for log lines only and no longer counts (the base counts events_published, on /health and /metrics)`);
     }
@@ -108,3 +112,28 @@ export const hardenedCollect: PythonTransform = {
     }
   },
 };
+
+/**
+ * The cycle's own log lines inside the publish statements that go (`if not self._publish(t):
+ * logger.info("queued locally ...")`, `if ok: logger.info("sent %d", n)`, a log beside the
+ * fallback): they go with the statement, so each is named with its line. Operators and alerts
+ * may match on them; the base logs each failed attempt and counts what it queued instead.
+ */
+function droppedLogLines(ctx: PythonTransformContext, cycle: string, gone: SyntaxNode[]): void {
+  const logs: SyntaxNode[] = [];
+  for (const s of gone) {
+    walk(s, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type === 'call' && isLogCall(n)) {
+        logs.push(n);
+        return false;
+      }
+    });
+  }
+  if (!logs.length) return;
+  const lines = logs.map((x) => `line ${x.startPosition.row + 1}: ${x.text.split('\n')[0]!.trim().slice(0, 90)}`).join('; ');
+  ctx.warnings.push(
+    `${ctx.agent.cls.name}: ${cycle}()'s log line${logs.length > 1 ? 's' : ''} about its publish went with it and ${logs.length > 1 ? 'are' : 'is'} no longer written (${lines}): ` +
+      `the base logs each failed attempt ("publish attempt N/M failed") and counts what it queued (events_queued, queue_size on /health); move the line into ${HOOK}() or the publisher by hand if operators or alerts match on it`,
+  );
+}

@@ -16,7 +16,7 @@ import { expressionOf, selfAttribute, statements, walk } from '../../src/lang/py
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { importAnchor } from './add-import.js';
-import { breakerCall, otherBreakerUse, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
+import { breakerCall, breakerQuery, otherBreakerUse, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
 import { analyzeCollect, type CollectPlan, HOOK, initTail, moduleDecorators, noteMovedCode, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
@@ -545,10 +545,13 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     if (target && QUEUE_METHOD.test(target) && handlerFallback(n, entry.body)) failures.push({ node: n, inHandler: true });
   });
   // `if time.time() < self.open_until: ...; return False` first in the entry: its own breaker, open.
-  const gates = statements(entry.body).filter((g) => breakerGate(g, stateAttrs));
+  const gates = statements(entry.body).filter((g) => breakerGate(ctx, g, stateAttrs));
   for (let i = failures.length - 1; i >= 0; i--) if (gates.some((g) => g.startIndex <= failures[i]!.node.startIndex && failures[i]!.node.endIndex <= g.endIndex)) failures.splice(i, 1);
   let checkResult = false;
-  if (entry.decorators.length) {
+  if (entry.decorators.length && collect.value.raising && !failures.length) {
+    // Decorated and failing by raising, which the cycle caught (`@retry(times=3)` around a gRPC send
+    // that raises RpcError): the decorator sees the same exceptions, and so does the base.
+  } else if (entry.decorators.length) {
     // A decorator of the module wraps the entry and may read its answer (`@retry_on_false(attempts=3)`
     // calling it again while it answers falsy): its returns stay as written, so the decorator still sees
     // them, and publish() raises on a falsy final answer. Only when every return is that yes/no answer.
@@ -596,16 +599,20 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
 }
 
 /**
- * `if time.time() < self.open_until:` (a clock compared with transport state), whose branch only
+ * `if time.time() < self.open_until:` (a clock compared with transport state), or `if not
+ * self.breaker.allow():` (the transport's own breaker object asked), whose branch only
  * logs and ends `return False`: the publish refusing to try while its own breaker is open.
  */
-function breakerGate(stmt: SyntaxNode, state: Set<string>): boolean {
+function breakerGate(ctx: PythonTransformContext, stmt: SyntaxNode, state: Set<string>): boolean {
   if (stmt.type !== 'if_statement' || stmt.childForFieldName('alternative')) return false;
   const cond = stmt.childForFieldName('condition');
-  if (cond?.type !== 'comparison_operator') return false;
   let clock = false;
   let attr = false;
-  walk(cond, (n) => {
+  // `if not self.breaker.allow():` asking the transport's own breaker object (see breakerQuery).
+  const asked = cond ? breakerQuery(ctx, cond) : null;
+  if (asked) clock = attr = state.has(asked.attr);
+  else if (cond?.type !== 'comparison_operator') return false;
+  else walk(cond, (n) => {
     if (n.type === 'call' && /^(time\.)?(time|monotonic)$/.test(n.childForFieldName('function')?.text ?? '')) clock = true;
     const a = selfAttribute(n);
     if (a && state.has(a)) attr = true;
@@ -1086,8 +1093,10 @@ export const hardenedPublisher: PythonTransform = {
       );
     }
     for (const g of plan.gates) {
+      const cond = g.childForFieldName('condition');
+      const asked = cond ? breakerQuery(ctx, cond) : null;
       ctx.warnings.push(
-        `${cls.name}: ${plan.entry.name}()'s own circuit breaker check (line ${g.startPosition.row + 1}: ${g.text.split('\n')[0]!.trim()}) went: the base's breaker stops publishing after its failures (CircuitBreaker, CIRCUIT_RECOVERY_TIMEOUT) and queues meanwhile; the counters it kept in ${CLASS} no longer stop anything, and its threshold and pause are the base's now`,
+        `${cls.name}: ${plan.entry.name}()'s own circuit breaker check (line ${g.startPosition.row + 1}: ${g.text.split('\n')[0]!.trim()}) went: the base's breaker stops publishing after its failures (CircuitBreaker, CIRCUIT_RECOVERY_TIMEOUT) and queues meanwhile; the counters it kept in ${CLASS} no longer stop anything, and its threshold and pause are the base's now${asked ? `; ${asked.cls.name}.${asked.method.name}() (line ${asked.method.line}) stays in the module, no longer called` : ''}`,
       );
     }
     if (plan.queue) {

@@ -432,6 +432,9 @@ function caughtPublishes(ctx: PythonTransformContext, cycle: PyFunction): Set<st
         return (!!q && !q.target && q.method !== c.method && ctx.agent.methods.has(q.method) && !ctx.base.methods.has(q.method) && b.length === 1 && b[0]!.text === ev) || inlineSpoolWrite(y, ev) !== null;
       };
       if (handlers.every((h) => statements(h.namedChildren.find((k) => k.type === 'block') ?? null).some(keeps))) out.add(c.method);
+      // `try: self._send(t) except grpc.RpcError as e: logger.error("lost: %s", e)`: the one call of the
+      // try, whose failure the cycle only logs (see raisingPublish).
+      else if (handlers.every(logsOnlyHandler) && statements(n.childForFieldName('body')).every((y) => y.id === x.id || isLogCall(expressionOf(y)))) out.add(c.method);
     }
   });
   return out;
@@ -1188,30 +1191,27 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     }
     // `if not self._send(events): self._queue_events(events)`: the cycle's own fallback to the
     // legacy queue when the publish reports a failure; the base queues what it could not publish.
-    if (s.type === 'if_statement' && !s.childForFieldName('alternative')) {
-      const cond = s.childForFieldName('condition');
-      const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
-      const fnNode = arg?.type === 'call' ? arg.childForFieldName('function') : null;
-      // `if not publish(batch): self._queue_batch(batch)` with a module publish function too.
-      const viaModule = fnNode?.type === 'identifier' && modulePublishers(ctx).has(fnNode.text);
-      const m = fnNode?.type === 'attribute' ? selfAttribute(fnNode) : viaModule ? fnNode!.text : null;
-      const args = arg?.type === 'call' ? arg.childForFieldName('arguments')!.namedChildren : [];
-      const inner = statements(s.childForFieldName('consequence')).filter((x) => !isDocstring(x));
-      const ev = args.length === 1 && args[0]!.type === 'identifier' ? args[0]!.text : null;
-      const fallback = (x: SyntaxNode) => {
-        const c = selfCall(x);
-        const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
-        return !!c && !c.target && queueMember(ctx, c.method) && !isDrain(ctx, c.method) && a.length === 1 && a[0]!.text === ev;
-      };
-      // Or the failed event kept in the agent's own unsent store, which only the drain reads
-      // (`self.pending[self.next_seq] = t; self.next_seq += 1; if len(self.pending) > N: del ...`).
-      const store = m && ev && (viaModule || (isPublish(ctx, m) && transport(m))) && !inner.some(fallback) ? unsentStore(ctx, s, inner, ev) : false;
-      if (m && ev && (viaModule || (isPublish(ctx, m) && transport(m))) && (store || (inner.some(fallback) && inner.every((x) => fallback(x) || (isTrivial(x) && !x.text.startsWith('return')))))) {
-        if (reassignedAfter(stmts.slice(i + 1), ev)) return fail(`${name}() changes ${ev} after publishing it (line ${line(s)})`, line(s));
+    const fb = fallbackPublish(ctx, s);
+    if (fb) {
+      if (reassignedAfter(stmts.slice(i + 1), fb.ev)) return fail(`${name}() changes ${fb.ev} after publishing it (line ${line(s)})`, line(s));
+      publishStmts.push(s);
+      (fb.viaModule ? moduleFns : publishers).add(fb.method);
+      resultChecked = true;
+      if (!events.includes(fb.ev)) events.push(fb.ev);
+      continue;
+    }
+    // `for event in events: if not self._post(event): self._persist(event)`: the same fallback per event.
+    if (s.type === 'for_statement' && !s.namedChildren.some((c) => c.type === 'else_clause')) {
+      const inner = statements(s.childForFieldName('body')).filter((x) => !isDocstring(x));
+      const v = s.childForFieldName('left');
+      const it = s.childForFieldName('right');
+      const each = inner.length === 1 ? fallbackPublish(ctx, inner[0]!) : null;
+      if (each && v?.type === 'identifier' && it?.type === 'identifier' && each.ev === v.text) {
+        if (reassignedAfter(stmts.slice(i + 1), it.text)) return fail(`${name}() changes ${it.text} after publishing it`, line(s));
         publishStmts.push(s);
-        (viaModule ? moduleFns : publishers).add(m);
+        (each.viaModule ? moduleFns : publishers).add(each.method);
         resultChecked = true;
-        if (!events.includes(ev)) events.push(ev);
+        events.push(`*${it.text}`);
         continue;
       }
     }
@@ -1424,6 +1424,12 @@ function inlineSpools(ctx: PythonTransformContext): Set<string> {
  * hands that event to the agent's own queue method (not a drain) besides log lines. No else or
  * finally clause, nothing else in the try: the whole statement is the publish with its fallback.
  */
+/** An except clause that only logs (or passes): the loss of what the try sent is all it records. */
+function logsOnlyHandler(h: SyntaxNode): boolean {
+  const hs = statements(h.namedChildren.find((c) => c.type === 'block') ?? null).filter((x) => !isDocstring(x));
+  return hs.length > 0 && hs.every((x) => x.type === 'pass_statement' || isLogCall(expressionOf(x)));
+}
+
 function raisingPublish(ctx: PythonTransformContext, s: SyntaxNode): { method: string; ev: string } | null {
   if (s.type !== 'try_statement') return null;
   if (s.namedChildren.some((c) => c.type === 'else_clause' || c.type === 'finally_clause')) return null;
@@ -1445,11 +1451,43 @@ function raisingPublish(ctx: PythonTransformContext, s: SyntaxNode): { method: s
   };
   // Or the handler appends the event to a spool file itself (`with open(SPOOL_FILE, "a") as f: ...`).
   const inline = (x: SyntaxNode) => inlineSpoolWrite(x, ev) !== null;
+  // Or every handler only logs the loss (`except grpc.RpcError as e: logger.error("lost: %s", e)`):
+  // the events were dropped; the base logs each failed attempt, retries and queues them now.
+  if (handlers.every(logsOnlyHandler)) return { method: c.method, ev };
   for (const h of handlers) {
     const hs = statements(h.namedChildren.find((c) => c.type === 'block') ?? null).filter((x) => !isDocstring(x));
     if (!hs.some((x) => fallback(x) || inline(x)) || !hs.every((x) => fallback(x) || logLine(x) || inline(x) || (inlineSpoolAux(x) && hs.some(inline)))) return null;
   }
   return { method: c.method, ev };
+}
+
+/**
+ * `if not self._send(events): self._queue_events(events)` (or a module publish function): the cycle's
+ * own fallback to the legacy queue, or to its own unsent store, when the publish reports a failure.
+ * The publish method (or function), the event handed to it, and whether it is a module function.
+ */
+function fallbackPublish(ctx: PythonTransformContext, s: SyntaxNode): { method: string; ev: string; viaModule: boolean } | null {
+  if (s.type !== 'if_statement' || s.childForFieldName('alternative')) return null;
+  const cond = s.childForFieldName('condition');
+  const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
+  const fnNode = arg?.type === 'call' ? arg.childForFieldName('function') : null;
+  // `if not publish(batch): self._queue_batch(batch)` with a module publish function too.
+  const viaModule = fnNode?.type === 'identifier' && modulePublishers(ctx).has(fnNode.text);
+  const m = fnNode?.type === 'attribute' ? selfAttribute(fnNode) : viaModule ? fnNode!.text : null;
+  const args = arg?.type === 'call' ? arg.childForFieldName('arguments')!.namedChildren : [];
+  const inner = statements(s.childForFieldName('consequence')).filter((x) => !isDocstring(x));
+  const ev = args.length === 1 && args[0]!.type === 'identifier' ? args[0]!.text : null;
+  if (!m || !ev || !(viaModule || (isPublish(ctx, m) && isTransport(ctx, m)))) return null;
+  const fallback = (x: SyntaxNode) => {
+    const c = selfCall(x);
+    const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
+    return !!c && !c.target && queueMember(ctx, c.method) && !isDrain(ctx, c.method) && a.length === 1 && a[0]!.text === ev;
+  };
+  // Or the failed event kept in the agent's own unsent store, which only the drain reads
+  // (`self.pending[self.next_seq] = t; self.next_seq += 1; if len(self.pending) > N: del ...`).
+  const store = !inner.some(fallback) && unsentStore(ctx, s, inner, ev);
+  const queued = inner.some(fallback) && inner.every((x) => fallback(x) || (isTrivial(x) && !x.text.startsWith('return')));
+  return store || queued ? { method: m, ev, viaModule } : null;
 }
 
 /**
@@ -2006,8 +2044,8 @@ export function busClientCall(ctx: PythonTransformContext, call: SyntaxNode): bo
  * (`self.bus_host = url.hostname or "127.0.0.1"` after `url = urlparse(EVENTBUS_URL)`, a local of
  * __init__ bound once at its top level, or `self.target = EVENTBUS_ADDRESS` directly).
  */
-export function busAddressAttr(ctx: PythonTransformContext, attr: string | null): boolean {
-  if (!attr || ctx.agent.methods.has(attr)) return false;
+export function busAddressAttr(ctx: PythonTransformContext, attr: string | null, depth = 0): boolean {
+  if (!attr || ctx.agent.methods.has(attr) || depth > 2) return false;
   const sets = ctx.agent.assignments.filter((a) => a.attr === attr);
   const init = ctx.agent.methods.get('__init__');
   if (sets.length !== 1 || sets[0]!.method !== '__init__' || !sets[0]!.value || !init) return false;
@@ -2019,6 +2057,10 @@ export function busAddressAttr(ctx: PythonTransformContext, attr: string | null)
   }
   let bus = false;
   walk(sets[0]!.value, (n) => {
+    // Built from other state __init__ built for the bus (`self.stub = Stub(self.channel)`, the
+    // channel opened on EVENTBUS_ADDRESS).
+    const other = selfAttribute(n);
+    if (other && other !== attr && busAddressAttr(ctx, other, depth + 1)) bus = true;
     if (n.type !== 'identifier' || n.parent?.type === 'keyword_argument') return;
     if (n.parent?.type === 'attribute' && n.parent.childForFieldName('object')?.id !== n.id) return;
     if (/EVENT_?BUS/i.test(n.text)) bus = true;
