@@ -267,7 +267,7 @@ describe('a commit that fails', () => {
     writeFileSync(hook, '#!/bin/sh\ngit diff --cached --name-only | grep -q rate_limiter && { echo "hook: rate limiter frozen" >&2; exit 1; }\nexit 0\n');
     chmodSync(hook, 0o755);
     // Three agents, in file order one before and one after the rejected one: every agent's
-    // commit is what --all runs too (the interruption and shard tests commit all of them).
+    // commit under --all is checked by the interruption tests (their reruns commit all thirteen).
     const r = await cliInProcess(root, ['run', 'KVCacheAgent', 'RateLimiterAgent', 'TextStatsAgent', '--no-validate', '--json']);
     expect(r.exitCode).toBe(1);
     const out = JSON.parse(r.stdout) as RunJson;
