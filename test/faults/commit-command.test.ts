@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, AGENT_V2, cleanupAll, demoRepo, ensureBuilt, git, migrateCommits, run, sha256, slowHook, tag, untilHook } from './harness.js';
+import { AGENT, AGENT_V2, cleanupAll, demoRepo, ensureBuilt, git, migrateCommits, run, runInProcess, sha256, slowHook, tag, untilHook } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -28,7 +28,7 @@ function expectUncommitted(root: string, head: string, v2: string): void {
 
 async function commitsOnce(root: string, head: string, v2: string): Promise<string> {
   rmSync(path.join(root, '.git', 'hooks', 'pre-commit'));
-  const again = await run(root, ['commit', AGENT], tag());
+  const again = await runInProcess(root, ['commit', AGENT], tag());
   expect(again.exitCode, again.stderr).toBe(0);
   expect(migrateCommits(root, head).map((c) => [c.agent, c.files])).toEqual([[AGENT, [AGENT_V2, `migration-log/${AGENT}.json`]]]);
   expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
@@ -65,7 +65,7 @@ describe('19. `migrate promote` killed while git commits the promotion', () => {
   it('kill -9 of the tool and its git (--mode replace): the next promote restores the original, the _v2 and the record, then promotes once', async () => {
     const { root, marker } = await leftUncommitted();
     rmSync(path.join(root, '.git', 'hooks', 'pre-commit'));
-    const committed = await run(root, ['commit', AGENT], tag());
+    const committed = await runInProcess(root, ['commit', AGENT], tag());
     expect(committed.exitCode, committed.stderr).toBe(0);
     const migration = git(root, ['rev-parse', 'HEAD']);
     const original = sha256(path.join(root, 'agents', 'kv_cache_agent.py'));
@@ -75,7 +75,7 @@ describe('19. `migrate promote` killed while git commits the promotion', () => {
     process.kill(-child.pid!, 'SIGKILL');
     await child;
     rmSync(path.join(root, '.git', 'hooks', 'pre-commit'));
-    const again = await run(root, ['promote', AGENT, '--mode', 'replace'], tag());
+    const again = await runInProcess(root, ['promote', AGENT, '--mode', 'replace'], tag());
     expect(again.exitCode, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/recovered from a killed run \(pid \d+\): stopped 0 agent process\(es\), put back 3 unfinished file\(s\)/);
     expect(git(root, ['rev-parse', 'HEAD~1'])).toBe(migration);

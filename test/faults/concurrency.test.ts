@@ -10,7 +10,7 @@ import { execa } from 'execa';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, BIN, baseline, cleanupAll, demoRepo, ensureBuilt, expectIntact, git, migrateCommits, run, stray, tag, tagged, waitFor } from './harness.js';
+import { AGENT, BIN, baseline, cleanupAll, demoRepo, ensureBuilt, expectIntact, git, migrateCommits, run, runInProcess, stray, tag, tagged, waitFor } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -71,13 +71,13 @@ describe('22. one writing command per repository', () => {
 
   it('a revert while a run writes: the revert fails with one line naming the run, the run finishes alone', async () => {
     const root = await demoRepo();
-    const first = await run(root, ['run', AGENT, '--no-validate'], tag());
+    const first = await runInProcess(root, ['run', AGENT, '--no-validate'], tag());
     expect(first.exitCode, first.stderr).toBe(0);
     const before = baseline(root);
     const t1 = tag();
     const busy = start(root, ['run', '--all', '--no-validate'], t1);
     await waitFor(() => existsSync(lockOf(root)) || busy.exitCode !== null, 'the run to take its lock');
-    const rv = await run(root, ['revert', AGENT], tag());
+    const rv = await runInProcess(root, ['revert', AGENT], tag());
     const done = await busy;
     expect(done.exitCode, String(done.stderr)).toBe(0);
     expect(rv.exitCode, rv.stderr).toBe(2);
@@ -86,7 +86,7 @@ describe('22. one writing command per repository', () => {
     const commits = await expectIntact(root, before, [t1]);
     expect(commits.length).toBe(12);
     // Now alone, the revert works.
-    const again = await run(root, ['revert', AGENT], tag());
+    const again = await runInProcess(root, ['revert', AGENT], tag());
     expect(again.exitCode, again.stderr).toBe(0);
     expect(existsSync(lockOf(root)), 'no run lock left').toBe(false);
   }, 150_000);
@@ -100,7 +100,7 @@ describe('22. one writing command per repository', () => {
     await dead;
     writeFileSync(lockOf(root), JSON.stringify({ pid: deadPid, started: '2026-01-01T00:00:00.000Z', command: 'run --all' }));
     const t1 = tag();
-    const r = await run(root, ['run', AGENT, '--no-validate'], t1);
+    const r = await runInProcess(root, ['run', AGENT, '--no-validate'], t1);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toContain(`migrate: removed .git/migrate-run.lock left by a migrate command that is no longer running (pid ${deadPid}, started 2026-01-01T00:00:00.000Z: migrate run --all)`);
     await expectIntact(root, before, [t1]);
@@ -121,7 +121,7 @@ describe('23. `migrate review` killed with -9 while it commits an accepted agent
   it('the _v2 stays as it was, the next command puts the index back and removes the killed git locks, and a rerun of review commits once', async () => {
     const root = await demoRepo();
     const t0 = tag();
-    const left = await run(root, ['run', AGENT, '--no-commit', '--no-validate'], t0);
+    const left = await runInProcess(root, ['run', AGENT, '--no-commit', '--no-validate'], t0);
     expect(left.exitCode, left.stderr).toBe(0);
     const v2 = path.join(root, 'agents', 'kv_cache_agent_v2.py');
     const v2Bytes = readFileSync(v2);
@@ -165,7 +165,7 @@ describe('28. `migrate review`\'s edit holds the run lock while the editor is op
     stray(review.pid);
     await waitFor(() => existsSync(marker) || review.exitCode !== null, 'the editor to open', 60_000);
     expect(review.exitCode, String(review.stdout)).toBeNull();
-    const commit = await run(root, ['commit', AGENT], tag());
+    const commit = await runInProcess(root, ['commit', AGENT], tag());
     writeFileSync(go, '');
     const reviewed = await review;
     expect(commit.exitCode, `${commit.stdout}\n${commit.stderr}`).toBe(2);

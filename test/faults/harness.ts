@@ -9,7 +9,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execa, type ResultPromise } from 'execa';
 import { expect } from 'vitest';
-import { BIN, cli, commitAll, ensureBuilt, git, gitRepo, listFiles, REPO, sha256, type CliResult } from '../helpers/cli.js';
+import { BIN, cli, cliInProcess, commitAll, ensureBuilt, git, gitRepo, listFiles, REPO, sha256, type CliResult } from '../helpers/cli.js';
 
 export { BIN, cli, commitAll, ensureBuilt, git, REPO, sha256 };
 /** Every file under root (outside .git), relative, sorted. */
@@ -32,7 +32,8 @@ export async function demoRepo(): Promise<string> {
   if (!template) {
     const t = gitRepo(DEMO, 'migrate-faults-template-');
     temps.push(t);
-    const init = await cli(t, ['init', '--lang', 'python']);
+    // In process: a spawned CLI would cost every file using the fleet a Node start.
+    const init = await cliInProcess(t, ['init', '--lang', 'python']);
     expect(init.exitCode, init.stderr).toBe(0);
     const profile = readFileSync(path.join(REPO, 'templates', 'profiles', 'base-agent.yaml'), 'utf8')
       .replace(/^name: .*$/m, 'name: fast')
@@ -87,6 +88,19 @@ if _f_sys.argv[0].endswith("_v2.py"):
 /** `migrate <args> --root <root>` with the tag in its environment (inherited by everything it starts). */
 export async function run(root: string, args: string[], tag: string, env: Record<string, string> = {}, timeout = 120_000): Promise<CliResult> {
   return cli(root, args, { env: { FAULT_TAG: tag, ...env }, timeout });
+}
+
+/**
+ * `run` inside this test process (test/helpers/cli.ts cliInProcess: the built CLI's main(),
+ * the same code and result without a Node start and module loading per command), the tag in
+ * the environment the command's own children (git, hooks) inherit. Only for commands that
+ * start no agent: the tool's watchdog, started with the first agent, belongs to the process
+ * and would carry the first such command's tag until the test file ends (expectIntact waits
+ * for every tagged process to be gone). Tests about the tool's process itself (killed, hung,
+ * its exit) keep `run`/`spawnRun`.
+ */
+export async function runInProcess(root: string, args: string[], tag: string, env: Record<string, string> = {}): Promise<CliResult> {
+  return cliInProcess(root, args, { env: { FAULT_TAG: tag, ...env } });
 }
 
 /** The same in the background, for faults injected while it runs. */

@@ -10,7 +10,7 @@
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, AGENT_V2, baseline, cleanupAll, demoRepo, ensureBuilt, expectIntact, git, parseRun, resultOf, run, tag } from './harness.js';
+import { AGENT, AGENT_V2, baseline, cleanupAll, demoRepo, ensureBuilt, expectIntact, git, parseRun, resultOf, runInProcess, tag } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -25,7 +25,7 @@ const forKv = (action: string) => `git diff --cached --name-only | grep -q kv_ca
 
 async function runBoth(root: string, extra: string[] = []) {
   const t = tag();
-  const r = await run(root, ['run', AGENT, 'TextStatsAgent', '--no-validate', '--json', ...extra], t);
+  const r = await runInProcess(root, ['run', AGENT, 'TextStatsAgent', '--no-validate', '--json', ...extra], t);
   expect(r.exitCode, r.stderr).toBe(1);
   const out = parseRun(r);
   const kv = resultOf(out, AGENT);
@@ -72,20 +72,20 @@ describe('26. a commit a hook changed is taken back', () => {
     );
     expect((await expectIntact(root, before, [t])).map((c) => c.agent)).toEqual(['TextStatsAgent']);
     rmSync(path.join(root, '.git', 'hooks', 'commit-msg'));
-    const again = await run(root, ['run', AGENT, '--no-validate', '--json'], t);
+    const again = await runInProcess(root, ['run', AGENT, '--no-validate', '--json'], t);
     expect(again.exitCode, again.stderr).toBe(0);
     expect((await expectIntact(root, before, [t])).map((c) => c.agent)).toEqual(['TextStatsAgent', AGENT]);
   }, 90_000);
 
   it('`migrate revert` with a pre-commit hook that stages everything: the revert commit is undone, the user\'s file stays untracked, the revert then works', async () => {
     const root = await demoRepo();
-    const first = await run(root, ['run', AGENT, '--no-validate'], tag());
+    const first = await runInProcess(root, ['run', AGENT, '--no-validate'], tag());
     expect(first.exitCode, first.stderr).toBe(0);
     const head = git(root, ['rev-parse', 'HEAD']);
     hook(root, 'pre-commit', 'git add -A');
     const notes = path.join(root, 'notes.txt');
     writeFileSync(notes, 'my private notes, never to be committed\n');
-    const r = await run(root, ['revert', AGENT], tag());
+    const r = await runInProcess(root, ['revert', AGENT], tag());
     expect(r.exitCode, r.stdout).toBe(1);
     expect(r.stderr).toMatch(/^migrate: cannot revert KVCacheAgent: a hook added notes\.txt to the revert commit \(the commit [0-9a-f]{12} was undone\); the repository is unchanged$/);
     expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
@@ -93,7 +93,7 @@ describe('26. a commit a hook changed is taken back', () => {
     expect(readFileSync(notes, 'utf8')).toBe('my private notes, never to be committed\n');
     expect(existsSync(path.join(root, AGENT_V2))).toBe(true);
     rmSync(path.join(root, '.git', 'hooks', 'pre-commit'));
-    const again = await run(root, ['revert', AGENT], tag());
+    const again = await runInProcess(root, ['revert', AGENT], tag());
     expect(again.exitCode, again.stderr).toBe(0);
     expect(git(root, ['rev-parse', 'HEAD~1'])).toBe(head);
     expect(git(root, ['show', '--name-only', '--format=', 'HEAD'])).not.toContain('notes.txt');
@@ -109,7 +109,7 @@ describe('26. a commit a hook changed is taken back', () => {
     git(root, ['commit', '-q', '-m', 'attributes']);
     const before = baseline(root);
     const t = tag();
-    const r = await run(root, ['run', AGENT, '--no-validate', '--json'], t);
+    const r = await runInProcess(root, ['run', AGENT, '--no-validate', '--json'], t);
     expect(r.exitCode, r.stderr).toBe(0);
     expect((await expectIntact(root, before, [t])).map((c) => c.agent)).toEqual([AGENT]);
   }, 90_000);

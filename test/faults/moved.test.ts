@@ -19,7 +19,7 @@ import {
   expectIntact,
   kill,
   listTree,
-  run,
+  runInProcess,
   sha256,
   slowHook,
   spawnRun,
@@ -58,7 +58,7 @@ describe('27. a repository moved or copied after a killed run is recovered where
     const moved = path.join(tempDir('migrate-moved-'), 'fleet');
     renameSync(root, moved);
     const t1 = tag();
-    const r = await run(moved, ['run', '--all', '--no-validate'], t1);
+    const r = await runInProcess(moved, ['run', '--all', '--no-validate'], t1);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toContain(`migrate: the repository moved from ${root} since the killed run`);
     expect(r.stderr).toMatch(/recovered from a killed run \(pid \d+\): stopped 0 agent process\(es\), put back [1-9]\d* unfinished file\(s\)/);
@@ -81,7 +81,7 @@ describe('27. a repository moved or copied after a killed run is recovered where
     const original = snapshot(root);
     const originalGit = readdirSync(path.join(root, '.git')).sort();
     const t1 = tag();
-    const r = await run(copy, ['run', 'TextStatsAgent', '--no-validate'], t1);
+    const r = await runInProcess(copy, ['run', 'TextStatsAgent', '--no-validate'], t1);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toContain(`migrate: the repository moved from ${root} since the killed run`);
     expect(snapshot(root), 'the original repository is untouched').toEqual(original);
@@ -90,7 +90,7 @@ describe('27. a repository moved or copied after a killed run is recovered where
     // The original, recovered in its own place later, comes back the same way.
     rmSync(path.join(root, '.git', 'hooks', 'pre-commit'));
     const t2 = tag();
-    const own = await run(root, ['run', 'TextStatsAgent', '--no-validate'], t2);
+    const own = await runInProcess(root, ['run', 'TextStatsAgent', '--no-validate'], t2);
     expect(own.exitCode, own.stderr).toBe(0);
     expect(own.stderr).not.toContain('the repository moved');
     expect(existsSync(path.join(root, '.git', 'migrate-run.json'))).toBe(false);

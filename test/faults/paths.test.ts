@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, AGENT_FILE, AGENT_V2, baseline, cleanupAll, commitAll, demoRepo, ensureBuilt, expectIntact, git, parseRun, resultOf, run, sha256, tag } from './harness.js';
+import { AGENT, AGENT_FILE, AGENT_V2, baseline, cleanupAll, commitAll, demoRepo, ensureBuilt, expectIntact, git, parseRun, resultOf, run, runInProcess, sha256, tag } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -64,7 +64,7 @@ describe('25. a _v2 name the file system cannot hold', () => {
     git(root, ['commit', '-qm', 'an agent file named near the limit']);
     const before = baseline(root);
     const t1 = tag();
-    const r = await run(root, ['run', AGENT, OTHER, '--no-validate', '--json'], t1);
+    const r = await runInProcess(root, ['run', AGENT, OTHER, '--no-validate', '--json'], t1);
     expect(r.exitCode, r.stderr).toBe(1);
     const out = parseRun(r);
     expect(resultOf(out, AGENT).status).toBe('failed');
@@ -74,7 +74,7 @@ describe('25. a _v2 name the file system cannot hold', () => {
     expect(commits.map((c) => c.agent)).toEqual([OTHER]);
     // Alone, it fails the same way: the run ends with its report, not a stray line from recovery.
     const t2 = tag();
-    const again = await run(root, ['run', AGENT, '--no-validate', '--json'], t2);
+    const again = await runInProcess(root, ['run', AGENT, '--no-validate', '--json'], t2);
     expect(again.exitCode, again.stderr).toBe(1);
     expect(resultOf(parseRun(again), AGENT).error).toMatch(/ENAMETOOLONG/);
     expect(again.stderr).not.toMatch(/recovered from a killed run/);
@@ -103,7 +103,7 @@ describe('29. a file where the records folder should be', () => {
     git(root, ['commit', '-qm', 'move the notes away']);
     const moved = baseline(root);
     const t2 = tag();
-    const again = await run(root, ['run', AGENT, '--no-validate', '--json'], t2);
+    const again = await runInProcess(root, ['run', AGENT, '--no-validate', '--json'], t2);
     expect(again.exitCode, again.stderr).toBe(0);
     expect(resultOf(parseRun(again), AGENT).status).toBe('migrated');
     const commits = await expectIntact(root, moved, [t2]);

@@ -29,6 +29,7 @@ import {
   REPO,
   resultOf,
   run,
+  runInProcess,
   spawnRun,
   stray,
   tagged,
@@ -142,7 +143,7 @@ describe('30. status after kill -9 of a run says what the next writing command p
     const lockFile = path.join(root, '.git', 'migrate-run.lock');
     const lock = existsSync(lockFile) ? readFileSync(lockFile, 'utf8') : null; // the killed run's, left as it was
 
-    const text = await run(root, ['status'], tag());
+    const text = await runInProcess(root, ['status'], tag());
     expect(text.exitCode, text.stderr).toBe(0);
     const rowOf = (out: string) => out.split('\n').find((l) => l.startsWith(`${AGENT} `)) ?? '';
     expect(rowOf(text.stdout)).toMatch(/^KVCacheAgent\s+migrated\s/); // as it is on disk
@@ -152,7 +153,7 @@ describe('30. status after kill -9 of a run says what the next writing command p
     expect(notes[0]!.startsWith(`note: a migrate run that did not end (pid ${child.pid}, started `), notes[0]).toBe(true);
     expect(notes[0]!.endsWith(') left 1 file not committed (shown above as on disk now); the next writing command (run, commit, review, promote or revert) first puts it back: ' + `${AGENT_V2} (${AGENT})`), notes[0]).toBe(true);
 
-    const json = await run(root, ['status', '--json'], tag());
+    const json = await runInProcess(root, ['status', '--json'], tag());
     expect(json.exitCode, json.stderr).toBe(0);
     const out = JSON.parse(json.stdout) as { agents: Array<{ name: string; state: string }>; unfinished_run?: Record<string, unknown> };
     const ajv = new Ajv({ allErrors: true });
@@ -170,13 +171,13 @@ describe('30. status after kill -9 of a run says what the next writing command p
 
     // What the line says happens: the next writing command puts it back, and status is quiet again.
     const t2 = tag();
-    const rerun = await run(root, ['run', AGENT, '--no-validate', '--json'], t2);
+    const rerun = await runInProcess(root, ['run', AGENT, '--no-validate', '--json'], t2);
     expect(rerun.exitCode, rerun.stderr).toBe(0);
     expect(rerun.stderr).toMatch(/recovered from a killed run \(pid \d+\): stopped \d+ agent process\(es\), put back [1-9]\d* unfinished file\(s\)/);
     expect((await expectIntact(root, before, [t, t2])).map((c) => c.agent)).toEqual([AGENT]);
-    const after = await run(root, ['status', '--json'], tag());
+    const after = await runInProcess(root, ['status', '--json'], tag());
     expect(JSON.parse(after.stdout)).not.toHaveProperty('unfinished_run');
-    expect((await run(root, ['status'], tag())).stdout).not.toMatch(/^note: /m);
+    expect((await runInProcess(root, ['status'], tag())).stdout).not.toMatch(/^note: /m);
   }, 120_000);
 });
 
@@ -199,7 +200,7 @@ describe('3. crash recovery signals only what it can prove is the killed run\'s'
     expect(existsSync(path.join(root, '.git', 'migrate-run.json')), 'and leaves its journal').toBe(true);
 
     const t2 = tag();
-    const rerun = await run(root, ['run', AGENT, '--profile', 'fast', '--json', '--no-validate'], t2);
+    const rerun = await runInProcess(root, ['run', AGENT, '--profile', 'fast', '--json', '--no-validate'], t2);
     expect(rerun.exitCode, rerun.stderr).toBe(0);
     expect(rerun.stderr).toMatch(/recovered from a killed run \(pid \d+\): stopped [1-9]\d* agent process\(es\)/);
     for (const o of orphans) expect(existsSync(`/proc/${o.pid}/cmdline`) && readFileSync(`/proc/${o.pid}/cmdline`, 'utf8').includes('_v2.py'), `orphan ${o.pid} must be dead`).toBe(false);
@@ -245,13 +246,13 @@ if _o_sys.argv[0].endswith("_v2.py"):
     await waitFor(() => !v2Agents(t).some((p) => p.pid === agent.pid), 'the agent to die with the tool', 5_000);
     expect(v2Agents(t).map((p) => p.pid), 'its forked helper is orphaned').toEqual([helper.pid]);
 
-    const text = await run(root, ['status'], tag());
+    const text = await runInProcess(root, ['status'], tag());
     expect(text.exitCode, text.stderr).toBe(0);
     const notes = text.stdout.split('\n').filter((l) => l.startsWith('note: '));
     expect(notes.length, text.stdout).toBe(1);
     // Before: only the file was named; nothing said a process of the killed run still held a port.
     expect(notes[0]).toContain(`left 1 file not committed (shown above as on disk now) and 1 agent process running: pid ${helper.pid} (python3 ${AGENT_V2}; holds port ${port}); the next writing command (run, commit, review, promote or revert) first stops it and puts the file back: ${AGENT_V2} (${AGENT})`);
-    const json = await run(root, ['status', '--json'], tag());
+    const json = await runInProcess(root, ['status', '--json'], tag());
     const out = JSON.parse(json.stdout) as { unfinished_run?: { processes?: Array<{ pid: number; ports: number[] }>; command?: string; message: string } };
     const ajv = new Ajv({ allErrors: true });
     const validate = ajv.compile(JSON.parse(readFileSync(path.join(REPO, 'schemas', 'status.schema.json'), 'utf8')));
@@ -261,7 +262,7 @@ if _o_sys.argv[0].endswith("_v2.py"):
     expect(v2Agents(t).map((p) => p.pid), 'status stops nothing').toEqual([helper.pid]);
 
     const t2 = tag();
-    const rerun = await run(root, ['run', AGENT, '--no-validate', '--json'], t2);
+    const rerun = await runInProcess(root, ['run', AGENT, '--no-validate', '--json'], t2);
     expect(rerun.exitCode, rerun.stderr).toBe(0);
     expect(rerun.stderr).toMatch(/recovered from a killed run \(pid \d+\): stopped 1 agent process\(es\), put back 1 unfinished file\(s\)/);
     // No journal is left (expectIntact): status has nothing more to say.
@@ -299,7 +300,7 @@ if _o_sys.argv[0].endswith("_v2.py"):
       }),
     );
     const t = tag();
-    const r = await run(root, ['run', AGENT, '--no-validate', '--json'], t);
+    const r = await runInProcess(root, ['run', AGENT, '--no-validate', '--json'], t);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`the killed run's pid ${a.pid} now names another process`));
     expect(r.stderr).toMatch(new RegExp(`pid ${b.pid} \\(sleep 30\\) is not the agent that run started \\(its start time differs\\); left alone`));
@@ -309,7 +310,7 @@ if _o_sys.argv[0].endswith("_v2.py"):
 
     // A journal of the older format (bare process groups, no identity at all): left alone too.
     writeFileSync(path.join(root, '.git', 'migrate-run.json'), JSON.stringify({ pid: 999999999, started: 'x', files: [], groups: [b.pid] }));
-    const old = await run(root, ['run', 'TextStatsAgent', '--no-validate', '--json'], t);
+    const old = await runInProcess(root, ['run', 'TextStatsAgent', '--no-validate', '--json'], t);
     expect(old.exitCode, old.stderr).toBe(0);
     expect(old.stderr).toMatch(new RegExp(`pid ${b.pid} \\(sleep 30\\) is not the agent that run started \\(its start time was not recorded\\); left alone`));
     expect(running(b)).toBe(true);
@@ -321,7 +322,7 @@ describe('12. no agent outlives the tool; every run that writes or starts is jou
   it('kill -9 of `migrate validate`: the watchdog ends the agent at once; the next validate drops the journal', async () => {
     const root = await demoRepo();
     patchFleetCommon(root, NEVER_HEALTHY);
-    const made = await run(root, ['run', AGENT, '--no-validate', '--no-commit', '--json'], tag());
+    const made = await runInProcess(root, ['run', AGENT, '--no-validate', '--no-commit', '--json'], tag());
     expect(made.exitCode, made.stderr).toBe(0);
     const t = tag();
     const child = spawnRun(root, ['validate', AGENT, '--json'], t);
@@ -350,7 +351,7 @@ describe('12. no agent outlives the tool; every run that writes or starts is jou
     const journal = JSON.parse(readFileSync(path.join(root, '.git', 'migrate-run.json'), 'utf8')) as { files: string[] };
     expect(journal.files).toContain(AGENT_V2);
     const t2 = tag();
-    const rerun = await run(root, ['run', AGENT, '--no-validate', '--json'], t2);
+    const rerun = await runInProcess(root, ['run', AGENT, '--no-validate', '--json'], t2);
     expect(rerun.exitCode, rerun.stderr).toBe(0);
     expect((await expectIntact(root, before, [t, t2])).map((c) => c.agent)).toEqual([AGENT]);
   }, 120_000);
@@ -366,7 +367,7 @@ describe('12. no agent outlives the tool; every run that writes or starts is jou
       JSON.stringify({ version: 2, kind: 'run', pid: 999999999, started: 'x', root, files: [AGENT_V2, tmp], backups: {}, groups: [] }),
     );
     const t = tag();
-    const r = await run(root, ['run', AGENT, '--no-validate', '--json'], t);
+    const r = await runInProcess(root, ['run', AGENT, '--no-validate', '--json'], t);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/put back 2 unfinished file\(s\)/);
     expect(existsSync(path.join(root, tmp))).toBe(false);

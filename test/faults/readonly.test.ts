@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, statSync, writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseline, cleanupAll, demoRepo, ensureBuilt, expectIntact, migrateCommits, run, tag, tempDir } from './harness.js';
+import { baseline, cleanupAll, demoRepo, ensureBuilt, expectIntact, migrateCommits, runInProcess, tag, tempDir } from './harness.js';
 
 const mounted: string[] = [];
 
@@ -70,7 +70,7 @@ const AGENTS = ['KVCacheAgent', 'RateLimiterAgent'];
 
 async function rerunsOnce(root: string, before: ReturnType<typeof baseline>): Promise<void> {
   const t = tag();
-  const again = await run(root, ['run', ...AGENTS, '--no-validate'], t);
+  const again = await runInProcess(root, ['run', ...AGENTS, '--no-validate'], t);
   expect(again.exitCode, again.stderr).toBe(0);
   const commits = await expectIntact(root, before, [t]);
   expect(commits.map((c) => c.agent).sort()).toEqual(AGENTS);
@@ -84,7 +84,7 @@ describe.skipIf(!CAN)('24. a repository the tool may not write to', () => {
     const t = tag();
     let r;
     try {
-      r = await run(root, ['run', ...AGENTS, '--no-validate'], t);
+      r = await runInProcess(root, ['run', ...AGENTS, '--no-validate'], t);
     } finally {
       undo();
     }
@@ -105,7 +105,7 @@ describe.skipIf(!CAN)('24. a repository the tool may not write to', () => {
     const t = tag();
     let r;
     try {
-      r = await run(root, ['run', ...AGENTS, '--no-validate'], t);
+      r = await runInProcess(root, ['run', ...AGENTS, '--no-validate'], t);
     } finally {
       undo();
     }
@@ -123,7 +123,7 @@ describe.skipIf(!CAN)('24. a repository the tool may not write to', () => {
     const t = tag();
     let r;
     try {
-      r = await run(root, ['run', ...AGENTS, '--no-validate'], t);
+      r = await runInProcess(root, ['run', ...AGENTS, '--no-validate'], t);
     } finally {
       undo();
     }

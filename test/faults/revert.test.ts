@@ -6,7 +6,7 @@
 import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, AGENT_V2, cleanupAll, demoRepo, ensureBuilt, git, run, slowHook, tag, untilHook } from './harness.js';
+import { AGENT, AGENT_V2, cleanupAll, demoRepo, ensureBuilt, git, runInProcess, slowHook, tag, untilHook } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -14,7 +14,7 @@ afterAll(cleanupAll);
 /** The demo repository with AGENT migrated and committed (no validation: only the commit matters here). */
 async function migrated(): Promise<{ root: string; head: string }> {
   const root = await demoRepo();
-  const r = await run(root, ['run', AGENT, '--no-validate'], tag());
+  const r = await runInProcess(root, ['run', AGENT, '--no-validate'], tag());
   expect(r.exitCode, r.stderr).toBe(0);
   return { root, head: git(root, ['rev-parse', 'HEAD']) };
 }
@@ -36,7 +36,7 @@ function expectUnreverted(root: string, head: string): void {
 
 async function revertsCleanly(root: string, head: string): Promise<void> {
   rmSync(path.join(root, '.git', 'hooks', 'pre-commit'), { force: true });
-  const again = await run(root, ['revert', AGENT], tag());
+  const again = await runInProcess(root, ['revert', AGENT], tag());
   expect(again.exitCode, again.stderr).toBe(0);
   expect(git(root, ['rev-parse', 'HEAD~1'])).toBe(head);
   expect(existsSync(path.join(root, AGENT_V2))).toBe(false);
@@ -47,7 +47,7 @@ describe('17. a revert is all or nothing', () => {
   it('a pre-commit hook that exits 1 saying nothing: exit 1, one line naming the silent refusal, nothing staged', async () => {
     const { root, head } = await migrated();
     hook(root, 'exit 1');
-    const r = await run(root, ['revert', AGENT], tag());
+    const r = await runInProcess(root, ['revert', AGENT], tag());
     expect(r.exitCode, r.stdout).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(`migrate: cannot revert ${AGENT}: git commit exited with code 1 and said nothing (a hook that refused it silently?); the repository is unchanged`);
@@ -75,7 +75,7 @@ describe('17. a revert killed with -9 while git commits', () => {
     process.kill(-child.pid!, 'SIGKILL');
     await child;
     rmSync(path.join(root, '.git', 'hooks', 'pre-commit'));
-    const again = await run(root, ['revert', AGENT], tag());
+    const again = await runInProcess(root, ['revert', AGENT], tag());
     expect(again.exitCode, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/recovered from a killed run \(pid \d+\): stopped 0 agent process\(es\), put back 3 unfinished file\(s\)/);
     expect(git(root, ['rev-parse', 'HEAD~1'])).toBe(head);

@@ -22,7 +22,7 @@ import {
   patchFleetCommon,
   REPO,
   resultOf,
-  run,
+  runInProcess,
   spawnRun,
   tagged,
   v2Agents,
@@ -137,7 +137,7 @@ describe('11. a signal while the tool waits for an agent that ignores SIGTERM', 
     );
     await waitFor(() => tagged(t).length === 0, `no process of the killed run (${tagged(t).map((p) => p.cmdline).join('; ')})`, 10_000);
     const t2 = tag();
-    const rerun = await run(root, ['run', AGENT, '--no-validate', '--json'], t2);
+    const rerun = await runInProcess(root, ['run', AGENT, '--no-validate', '--json'], t2);
     expect(rerun.exitCode, rerun.stderr).toBe(0);
     expect((await expectIntact(root, before, [t, t2])).map((c) => c.agent)).toEqual([AGENT]);
   }, 150_000);

@@ -24,6 +24,7 @@ import {
   launchers,
   patchFleetCommon,
   run,
+  runInProcess,
   spawnRun,
   tag,
   tagged,
@@ -97,7 +98,7 @@ async function runWithBareWorkers(env: Record<string, string>) {
 /** The run after the killed one recovers (stopping `stopped` agent processes, putting the file back) and commits the agent once. */
 async function rerunRecovers(root: string, before: ReturnType<typeof baseline>, killed: string, stopped: number, env: Record<string, string>): Promise<void> {
   const t2 = tag();
-  const rerun = await run(root, ['run', AGENT, '--no-validate', '--json'], t2, env);
+  const rerun = await runInProcess(root, ['run', AGENT, '--no-validate', '--json'], t2, env);
   expect(rerun.exitCode, rerun.stderr).toBe(0);
   expect(rerun.stderr).toMatch(new RegExp(`recovered from a killed run \\(pid \\d+\\): stopped ${stopped} agent process\\(es\\), put back 1 unfinished file\\(s\\)`));
   expect((await expectIntact(root, before, [killed, t2])).map((c) => c.agent)).toEqual([AGENT]);
@@ -111,7 +112,7 @@ describe('kill -9 of the tool while an agent with bare workers runs', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'migrate-workers-'));
     pidDirs.push(dir);
     patchFleetCommon(root, bareWorkers(dir));
-    const made = await run(root, ['run', AGENT, '--no-validate', '--no-commit', '--json'], tag());
+    const made = await runInProcess(root, ['run', AGENT, '--no-validate', '--no-commit', '--json'], tag());
     expect(made.exitCode, made.stderr).toBe(0);
     const v2 = readFileSync(path.join(root, AGENT_V2));
     const status = git(root, ['status', '--porcelain', '--untracked-files=all']);
