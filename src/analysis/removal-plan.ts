@@ -107,6 +107,8 @@ export class RemovalPlan {
     const R = new Map(this.members);
     const kept = new Map<string, KeptForReview>();
     const externallyKept = new Set<string>();
+    // attribute set only by removed code → the removed method that set it
+    const implied = new Map<string, string>();
     for (let round = 0; round < 50; round++) {
       const removed = new Set(R.keys());
       const shared = new Set(
@@ -115,6 +117,18 @@ export class RemovalPlan {
           .map((p) => p.name),
       );
       const { nodes, ranges, stmts } = this.collect(ctx, removed, shared);
+      // An attribute only removed code set (`self.context = zmq.Context()` in a removed health set-up
+      // method) goes with it, and so does what only serves it elsewhere (`self.context.term()` in a
+      // kept teardown); a use that stays keeps the method that set it.
+      const orphans = orphanAttributes(ctx, removed, ranges).filter((a) => !R.has(a) && !implied.has(a));
+      if (orphans.length > 0) {
+        for (const a of orphans) {
+          const setter = ctx.agent.assignments.find((x) => x.attr === a)!;
+          implied.set(a, setter.method);
+          R.set(a, { name: a, kind: 'attribute', finding: 'other', reason: `self.${a} is set only by removed code (line ${setter.line}, ${setter.method}())` });
+        }
+        continue;
+      }
       let changed = false;
       for (const [name, p] of R) {
         const scope: InfraScope = { removed, baseOwned: ctx.baseOwned };
@@ -171,6 +185,22 @@ export class RemovalPlan {
           continue;
         }
         // The definition's own name is inside its removed range; anything else is a live use.
+        if (uses.length > 0 && implied.has(name)) {
+          // Still read by code that stays: the method that set it stays too (the attribute with it).
+          R.delete(name);
+          const setter = implied.get(name)!;
+          const u = uses[0]!;
+          if (R.has(setter)) {
+            R.delete(setter);
+            kept.set(setter, {
+              symbol: setter,
+              line: this.lineOf(ctx, this.members.get(setter) ?? { name: setter, kind: 'method', finding: 'other', reason: '' }),
+              reason: `${this.members.get(setter)?.reason ?? 'removed'}, but it sets self.${name}, still used at line ${u.line} (${snippet(u.node)})`,
+            });
+          }
+          changed = true;
+          continue;
+        }
         if (uses.length > 0) {
           R.delete(name);
           const u = uses[0]!;
@@ -211,7 +241,9 @@ export class RemovalPlan {
     const setupOnly = new Set([...removed].filter((m) => shared.has(m) && this.members.get(m)?.kind === 'attribute'));
     const nodes: SyntaxNode[] = [];
     for (const name of removed) {
-      const p = this.members.get(name)!;
+      // (an attribute set only by removed code has no proposal of its own, and no definition to delete)
+      const p = this.members.get(name);
+      if (!p) continue;
       if (p.kind === 'method') nodes.push(ctx.agent.methods.get(name)!.outer);
       else if (p.kind === 'module-class') {
         const c = ctx.moduleClasses.find((k) => k.name === name);
@@ -252,6 +284,29 @@ export class RemovalPlan {
     for (const st of stmts) if (st.replacement !== undefined) ranges.add(st.node.startIndex, st.node.endIndex);
     return { nodes: outermost, ranges, stmts };
   }
+}
+
+/**
+ * Attributes of the agent that only removed code assigns: every `self.<name> = ...` of the class lies
+ * in a removed range, the base does not own the name, and nothing else can define it (no class-level
+ * value, no method of that name, no legacy base class, no `setattr(self, ...)`).
+ */
+function orphanAttributes(ctx: { agent: AgentModel; baseOwned: Set<string> }, removed: Set<string>, ranges: RangeSet): string[] {
+  const cls = ctx.agent.cls;
+  if (cls.bases.some((b) => b.text !== 'object') || /\bsetattr\(\s*self\b|self\.__dict__/.test(cls.node.text)) return [];
+  const classLevel = new Set<string>();
+  for (const st of statements(cls.node.childForFieldName('body')!)) {
+    const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    const left = e?.type === 'assignment' ? e.childForFieldName('left') : null;
+    if (left?.type === 'identifier') classLevel.add(left.text);
+  }
+  const out: string[] = [];
+  for (const name of ctx.agent.attributes) {
+    if (removed.has(name) || ctx.baseOwned.has(name) || ctx.agent.methods.has(name) || classLevel.has(name)) continue;
+    const sets = ctx.agent.assignments.filter((a) => a.attr === name);
+    if (sets.length > 0 && sets.every((a) => ranges.contains(a.stmt.startIndex, a.stmt.endIndex) && removed.has(a.method))) out.push(name);
+  }
+  return out;
 }
 
 /** `self.<x>.<name>`: the name is read on one of the agent's members, not on the agent. */
