@@ -109,6 +109,7 @@ export class RemovalPlan {
     const externallyKept = new Set<string>();
     // attribute set only by removed code → the removed method that set it
     const implied = new Map<string, string>();
+    const setOnlyIn = attributeSetters(ctx);
     for (let round = 0; round < 50; round++) {
       const removed = new Set(R.keys());
       const shared = new Set(
@@ -120,7 +121,7 @@ export class RemovalPlan {
       // An attribute only removed code set (`self.context = zmq.Context()` in a removed health set-up
       // method) goes with it, and so does what only serves it elsewhere (`self.context.term()` in a
       // kept teardown); a use that stays keeps the method that set it.
-      const orphans = orphanAttributes(ctx, removed, ranges).filter((a) => !R.has(a) && !implied.has(a));
+      const orphans = [...setOnlyIn].filter(([a, sets]) => !R.has(a) && !implied.has(a) && sets.every((x) => removed.has(x.method) && ranges.contains(x.stmt.startIndex, x.stmt.endIndex))).map(([a]) => a);
       if (orphans.length > 0) {
         for (const a of orphans) {
           const setter = ctx.agent.assignments.find((x) => x.attr === a)!;
@@ -287,24 +288,26 @@ export class RemovalPlan {
 }
 
 /**
- * Attributes of the agent that only removed code assigns: every `self.<name> = ...` of the class lies
- * in a removed range, the base does not own the name, and nothing else can define it (no class-level
- * value, no method of that name, no legacy base class, no `setattr(self, ...)`).
+ * The agent's attributes that only its own methods' `self.<name> = ...` can define, with those
+ * assignments: the base does not own the name, and nothing else defines it (no class-level value, no
+ * method of that name, no legacy base class, no `setattr(self, ...)`). One whose every assignment
+ * goes with removed code is set by nothing any more.
  */
-function orphanAttributes(ctx: { agent: AgentModel; baseOwned: Set<string> }, removed: Set<string>, ranges: RangeSet): string[] {
+function attributeSetters(ctx: { agent: AgentModel; baseOwned: Set<string> }): Map<string, AgentModel['assignments']> {
+  const out = new Map<string, AgentModel['assignments']>();
   const cls = ctx.agent.cls;
-  if (cls.bases.some((b) => b.text !== 'object') || /\bsetattr\(\s*self\b|self\.__dict__/.test(cls.node.text)) return [];
+  if (cls.bases.some((b) => b.text !== 'object') || /\bsetattr\(\s*self\b|self\.__dict__/.test(cls.node.text)) return out;
   const classLevel = new Set<string>();
   for (const st of statements(cls.node.childForFieldName('body')!)) {
     const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
     const left = e?.type === 'assignment' ? e.childForFieldName('left') : null;
     if (left?.type === 'identifier') classLevel.add(left.text);
   }
-  const out: string[] = [];
-  for (const name of ctx.agent.attributes) {
-    if (removed.has(name) || ctx.baseOwned.has(name) || ctx.agent.methods.has(name) || classLevel.has(name)) continue;
-    const sets = ctx.agent.assignments.filter((a) => a.attr === name);
-    if (sets.length > 0 && sets.every((a) => ranges.contains(a.stmt.startIndex, a.stmt.endIndex) && removed.has(a.method))) out.push(name);
+  for (const a of ctx.agent.assignments) {
+    if (ctx.baseOwned.has(a.attr) || ctx.agent.methods.has(a.attr) || classLevel.has(a.attr)) continue;
+    const list = out.get(a.attr);
+    if (list) list.push(a);
+    else out.set(a.attr, [a]);
   }
   return out;
 }
