@@ -6,7 +6,7 @@ import path from 'node:path';
 import { forgetOnReset } from '../core/invocation.js';
 import type { PythonProfile } from '../profile/profile.js';
 import { parsePython, firstSyntaxError } from '../lang/python/parser.js';
-import { buildModuleModel, type PyClass } from '../lang/python/module-model.js';
+import { buildModuleModel, type PyClass, type PyFunction } from '../lang/python/module-model.js';
 import type { SyntaxNode } from '../lang/python/parser.js';
 import { callee, selfAttribute, walk } from '../lang/python/syntax.js';
 import { valueType } from './value-type.js';
@@ -64,6 +64,11 @@ export interface BaseModel {
    * return` first, also under a lock, or a body that only calls such a method): read from the source.
    */
   idempotentTeardown: Set<string>;
+  /**
+   * method → how many positional arguments it takes besides self (Infinity with `*args`), read from
+   * the source; absent when known from a profile (unknown: a caller handing arguments may not fit).
+   */
+  positionalArity?: Map<string, number>;
   /**
    * The base's own "publish these events, or keep them in its local queue" method (seed 001's
    * `_publish_with_retry(events)`): one events parameter, reaches the publisher it was given, puts
@@ -320,6 +325,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     threadDriven,
     handlesSignals,
     idempotentTeardown: idempotentMethods(cls),
+    positionalArity: new Map([...cls.methods].map(([n, m]) => [n, positionalArity(m.params)])),
     queuedPublish: queuedPublishMethod(cls),
     metricsHook: metricsMethod(cls),
     healthWords: baseHealthWords(cls),
@@ -597,4 +603,16 @@ function lifecycle(cls: PyClass): Pick<BaseModel, 'requestLoop' | 'periodicHook'
     }
   });
   return { requestLoop, periodicHook, shutdownCalls };
+}
+
+/** Positional arguments a def takes besides self: Infinity with `*args`, none after a bare `*`. */
+export function positionalArity(params: PyFunction['params']): number {
+  let n = 0;
+  for (const p of params) {
+    if (p.name === 'self') continue;
+    if (p.kind === 'args') return Infinity;
+    if (p.kind === 'separator' && p.node.text === '*') break;
+    if (p.kind === 'plain' || p.kind === 'default') n++;
+  }
+  return n;
 }

@@ -107,6 +107,9 @@ export class RemovalPlan {
     const R = new Map(this.members);
     const kept = new Map<string, KeptForReview>();
     const externallyKept = new Set<string>();
+    // attribute set only by removed code → the removed method that set it
+    const implied = new Map<string, string>();
+    const setOnlyIn = attributeSetters(ctx);
     for (let round = 0; round < 50; round++) {
       const removed = new Set(R.keys());
       const shared = new Set(
@@ -115,6 +118,18 @@ export class RemovalPlan {
           .map((p) => p.name),
       );
       const { nodes, ranges, stmts } = this.collect(ctx, removed, shared);
+      // An attribute only removed code set (`self.context = zmq.Context()` in a removed health set-up
+      // method) goes with it, and so does what only serves it elsewhere (`self.context.term()` in a
+      // kept teardown); a use that stays keeps the method that set it.
+      const orphans = [...setOnlyIn].filter(([a, sets]) => !R.has(a) && !implied.has(a) && sets.every((x) => removed.has(x.method) && ranges.contains(x.stmt.startIndex, x.stmt.endIndex))).map(([a]) => a);
+      if (orphans.length > 0) {
+        for (const a of orphans) {
+          const setter = ctx.agent.assignments.find((x) => x.attr === a)!;
+          implied.set(a, setter.method);
+          R.set(a, { name: a, kind: 'attribute', finding: 'other', reason: `self.${a} is set only by removed code (line ${setter.line}, ${setter.method}())` });
+        }
+        continue;
+      }
       let changed = false;
       for (const [name, p] of R) {
         const scope: InfraScope = { removed, baseOwned: ctx.baseOwned };
@@ -171,6 +186,22 @@ export class RemovalPlan {
           continue;
         }
         // The definition's own name is inside its removed range; anything else is a live use.
+        if (uses.length > 0 && implied.has(name)) {
+          // Still read by code that stays: the method that set it stays too (the attribute with it).
+          R.delete(name);
+          const setter = implied.get(name)!;
+          const u = uses[0]!;
+          if (R.has(setter)) {
+            R.delete(setter);
+            kept.set(setter, {
+              symbol: setter,
+              line: this.lineOf(ctx, this.members.get(setter) ?? { name: setter, kind: 'method', finding: 'other', reason: '' }),
+              reason: `${this.members.get(setter)?.reason ?? 'removed'}, but it sets self.${name}, still used at line ${u.line} (${snippet(u.node)})`,
+            });
+          }
+          changed = true;
+          continue;
+        }
         if (uses.length > 0) {
           R.delete(name);
           const u = uses[0]!;
@@ -211,7 +242,9 @@ export class RemovalPlan {
     const setupOnly = new Set([...removed].filter((m) => shared.has(m) && this.members.get(m)?.kind === 'attribute'));
     const nodes: SyntaxNode[] = [];
     for (const name of removed) {
-      const p = this.members.get(name)!;
+      // (an attribute set only by removed code has no proposal of its own, and no definition to delete)
+      const p = this.members.get(name);
+      if (!p) continue;
       if (p.kind === 'method') nodes.push(ctx.agent.methods.get(name)!.outer);
       else if (p.kind === 'module-class') {
         const c = ctx.moduleClasses.find((k) => k.name === name);
@@ -252,6 +285,31 @@ export class RemovalPlan {
     for (const st of stmts) if (st.replacement !== undefined) ranges.add(st.node.startIndex, st.node.endIndex);
     return { nodes: outermost, ranges, stmts };
   }
+}
+
+/**
+ * The agent's attributes that only its own methods' `self.<name> = ...` can define, with those
+ * assignments: the base does not own the name, and nothing else defines it (no class-level value, no
+ * method of that name, no legacy base class, no `setattr(self, ...)`). One whose every assignment
+ * goes with removed code is set by nothing any more.
+ */
+function attributeSetters(ctx: { agent: AgentModel; baseOwned: Set<string> }): Map<string, AgentModel['assignments']> {
+  const out = new Map<string, AgentModel['assignments']>();
+  const cls = ctx.agent.cls;
+  if (cls.bases.some((b) => b.text !== 'object') || /\bsetattr\(\s*self\b|self\.__dict__/.test(cls.node.text)) return out;
+  const classLevel = new Set<string>();
+  for (const st of statements(cls.node.childForFieldName('body')!)) {
+    const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    const left = e?.type === 'assignment' ? e.childForFieldName('left') : null;
+    if (left?.type === 'identifier') classLevel.add(left.text);
+  }
+  for (const a of ctx.agent.assignments) {
+    if (ctx.baseOwned.has(a.attr) || ctx.agent.methods.has(a.attr) || classLevel.has(a.attr)) continue;
+    const list = out.get(a.attr);
+    if (list) list.push(a);
+    else out.set(a.attr, [a]);
+  }
+  return out;
 }
 
 /** `self.<x>.<name>`: the name is read on one of the agent's members, not on the agent. */

@@ -23,6 +23,9 @@ export const removeTeardown: PythonTransform = {
       const reached = reachedAtShutdown(ctx, name, teardowns);
       // Nothing ran it at shutdown in the legacy agent either (an API for callers, say): kept as it was.
       const wasReached = reachedAtShutdown(ctx, name, teardowns, new Set(), false);
+      // `signal.signal(SIGTERM, agent.stop)` in the entry point stays: without this definition the
+      // signal would hand (signum, frame) to the base's method of that name.
+      const handler = (ctx.base.positionalArity?.get(name) ?? 0) < 2 ? entrySignalHandler(ctx, name) : null;
       ctx.plan.proposeMember({
         name,
         kind: 'method',
@@ -32,10 +35,12 @@ export const removeTeardown: PythonTransform = {
         safeToKeep: reached || !wasReached,
         // Its callers that stay (a kept run loop ending in self.cleanup()) reach the base's teardown.
         callsReachBase: true,
-        condition: (scope) =>
-          isInfraBlock(fn.body, scope) && !logsAgentState(fn.body, scope)
-            ? null
-            : `${name}() does business work besides teardown: kept${reached ? `, it still runs at shutdown` : wasReached ? `, but nothing calls it at shutdown any more` : `, as it was: nothing called it at shutdown in the legacy agent either`}`,
+        condition: (scope) => {
+          if (!(isInfraBlock(fn.body, scope) && !logsAgentState(fn.body, scope))) {
+            return `${name}() does business work besides teardown: kept${reached ? `, it still runs at shutdown` : wasReached ? `, but nothing calls it at shutdown any more` : `, as it was: nothing called it at shutdown in the legacy agent either`}`;
+          }
+          return handler ? `${name}() is the SIGTERM/SIGINT handler the entry point installs (line ${handler.line}), called with (signum, frame), which the base's ${name}() does not take: kept` : null;
+        },
       });
     }
   },
@@ -75,8 +80,28 @@ export function reachedAtShutdown(ctx: PythonTransformContext, name: string, tea
 
 /** `agent.<name>()` in the entry point, on a variable holding the constructed agent. */
 export function calledByEntryPoint(ctx: PythonTransformContext, name: string): boolean {
+  return entryAgentMembers(ctx, name).some((fn) => fn.parent?.type === 'call' && fn.parent.childForFieldName('function')?.id === fn.id);
+}
+
+/**
+ * `signal.signal(SIGTERM, agent.<name>)` in the entry point: the agent's bound method installed as
+ * a signal handler (called with signum and frame). Its line, else null.
+ */
+export function entrySignalHandler(ctx: PythonTransformContext, name: string): { line: number } | null {
+  for (const ref of entryAgentMembers(ctx, name)) {
+    const args = ref.parent;
+    const call = args?.type === 'argument_list' ? args.parent : null;
+    if (call?.type !== 'call' || !/^(signal\.)?signal$/.test(callee(call) ?? '')) continue;
+    if (args!.namedChildren.length === 2 && args!.namedChildren[1]!.id === ref.id) return { line: ref.startPosition.row + 1 };
+  }
+  return null;
+}
+
+/** `agent.<name>` in the entry point (called or not), on the constructed agent or a variable holding it. */
+function entryAgentMembers(ctx: PythonTransformContext, name: string): SyntaxNode[] {
   const factories = factoryMethods(ctx.agent.cls);
   const constructs = (n: SyntaxNode | null | undefined) => n?.type === 'call' && constructsClass(n, ctx.agent.cls, factories);
+  const found: SyntaxNode[] = [];
   for (const scope of entryScopes(ctx.module)) {
     const vars = new Set<string>();
     walk(scope, (n) => {
@@ -85,16 +110,12 @@ export function calledByEntryPoint(ctx: PythonTransformContext, name: string): b
         if (left?.type === 'identifier') vars.add(left.text);
       }
     });
-    let found = false;
     walk(scope, (n) => {
-      if (n.type !== 'call') return;
-      const fn = n.childForFieldName('function');
-      if (fn?.type !== 'attribute' || fn.childForFieldName('attribute')?.text !== name) return;
-      // v = Agent(...); v.cleanup()  or  Agent(...).run()
-      const obj = fn.childForFieldName('object')!;
-      if (vars.has(obj.text) || constructs(obj)) found = true;
+      if (n.type !== 'attribute' || n.childForFieldName('attribute')?.text !== name) return;
+      // v = Agent(...); v.cleanup  or  Agent(...).run
+      const obj = n.childForFieldName('object')!;
+      if (vars.has(obj.text) || constructs(obj)) found.push(n);
     });
-    if (found) return true;
   }
-  return false;
+  return found;
 }

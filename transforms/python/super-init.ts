@@ -5,7 +5,7 @@
 // a class without __init__ gets one.
 import { settingsParameterPorts } from '../../src/analysis/settings-ports.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
-import type { PyFunction } from '../../src/lang/python/module-model.js';
+import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
 import { baseName } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
@@ -164,14 +164,43 @@ function keepParentInit(ctx: PythonTransformContext, init: PyFunction, existing:
   const call = buildCall(ctx, init, localsBefore(body, existing.stmt), undefined, existing.call, undefined, true).replace(/^super\(\)\.__init__\(/, `${ctx.profile.base_class}.__init__(${selfName}, `).replace(/, \)$/, ')');
   insertCall(ctx, init, existing.stmt, body, call);
   ctx.warnings.push(`${ctx.agent.cls.name}.__init__: kept ${existing.call.text.replace(/\s+/g, ' ').slice(0, 80)} (${callee}, ${parent.file}, stays a base and sets up its own state) and called ${call} before it`);
-  let cooperative: SyntaxNode | null = null;
-  walk(parentInit.body, (n) => {
-    if (cooperative || n.type === 'function_definition' || n.type === 'class_definition') return false;
-    if (n.type === 'call' && /^super\(.*\)\.__init__$/s.test(n.childForFieldName('function')?.text ?? '')) cooperative = n;
-  });
-  if (cooperative) {
+  const cooperative = superInitCall(parentInit);
+  if (cooperative && chainReachesBase(ctx, parent.cls)) {
     keep(ctx, '__init__', init.line,
       `${callee}.__init__ (${parent.file}:${(cooperative as SyntaxNode).startPosition.row + 1}) calls super().__init__() itself, which now reaches ${ctx.profile.base_class}.__init__ again with its defaults after the explicit call: decide which of the two constructs the base`);
+  }
+  return true;
+}
+
+/** The `super().__init__(...)` call of a constructor's own body, else null. */
+function superInitCall(init: PyFunction): SyntaxNode | null {
+  let found: SyntaxNode | null = null;
+  walk(init.body, (n) => {
+    if (found || n.type === 'function_definition' || n.type === 'class_definition') return false;
+    if (n.type === 'call' && /^super\(.*\)\.__init__$/s.test(n.childForFieldName('function')?.text ?? '')) found = n;
+  });
+  return found;
+}
+
+/**
+ * Does `super().__init__()` in the parent's constructor go on to the base, appended after the parent
+ * among the agent's bases? It does unless the parent's own in-repository chain (one base each)
+ * ends in a constructor that does not call super().__init__() (`class ServiceCore:` setting up its
+ * own state): the chain stops there. Whatever cannot be read (several bases, a class outside the
+ * repository) is taken to go on.
+ */
+function chainReachesBase(ctx: PythonTransformContext, parent: PyClass): boolean {
+  const inherited = ctx.inherited();
+  let cls = parent;
+  for (let depth = 0; depth < 10; depth++) {
+    const bases = cls.bases.map(baseName).filter((b) => b !== 'object');
+    if (bases.length === 0) return true;
+    if (bases.length > 1) return true;
+    const next = inherited.find((p) => p.cls.name === bases[0] && p.cls !== cls)?.cls;
+    if (!next) return true;
+    const init = next.methods.get('__init__');
+    if (init && !superInitCall(init)) return false;
+    cls = next;
   }
   return true;
 }
