@@ -11,7 +11,7 @@ import type { SyntaxNode } from '../lang/python/parser.js';
 import { callee, selfAttribute, walk } from '../lang/python/syntax.js';
 import { valueType } from './value-type.js';
 import { bindArgument, normPort, portExpression, serverSubclasses } from './ports.js';
-import { baseHealthWords } from './health-words.js';
+import { baseFailingStatus, baseHealthWords } from './health-words.js';
 import { templatesDir } from '../profile/profile.js';
 
 export interface BaseModel {
@@ -83,6 +83,11 @@ export interface BaseModel {
    * legacy payload's status with. Absent when nothing is known.
    */
   healthWords?: Map<string, string>;
+  /**
+   * Methods of healthWords that can also report a failing status (the base's `"ok" if ... else "error"`):
+   * a legacy status the health hook's override adds is written only while the base says its healthy word.
+   */
+  healthFails?: Set<string>;
   learnedFrom: 'source' | 'profile';
   sourceFile?: string;
 }
@@ -164,7 +169,10 @@ function withTemplateHealthWords(model: BaseModel, profile: PythonProfile, class
     const source = readFileSync(path.join(templatesDir(), profile.runtime_template), 'utf8');
     const tree = parsePython(source);
     const cls = firstSyntaxError(tree) ? undefined : buildModuleModel(source, tree).classes.find((c) => c.name === className);
-    if (cls) model.healthWords = baseHealthWords(cls);
+    if (cls) {
+      model.healthWords = baseHealthWords(cls);
+      model.healthFails = baseFailingStatus(cls);
+    }
   } catch {
     // no template: nothing known of the base's health words
   }
@@ -323,6 +331,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     queuedPublish: queuedPublishMethod(cls),
     metricsHook: metricsMethod(cls),
     healthWords: baseHealthWords(cls),
+    healthFails: baseFailingStatus(cls),
     learnedFrom: 'source',
     sourceFile: file,
   };
