@@ -12,6 +12,7 @@ import { inheritBase } from './inherit-base.js';
 import { superInit } from './super-init.js';
 import { baseAttributes } from './base-attributes.js';
 import { earlyOverrides } from './early-overrides.js';
+import { baseMethodClash } from './base-method-clash.js';
 import { entrypoint } from './entrypoint.js';
 import { addImport } from './add-import.js';
 import { pruneImports } from './prune-imports.js';
@@ -106,4 +107,6 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   loopTailTeardown,
   ownRegistration,
   sameFileParentOrphansCheck,
+  // Last: a kept method of a base method's name, once every rename and removal is known.
+  baseMethodClash,
 ];
