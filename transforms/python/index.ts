@@ -2,6 +2,7 @@
 // removal plan; once it is resolved, edit-phase transforms make their edits.
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { removeHealth } from './remove-health.js';
+import { leftoverHealthState } from './leftover-health-state.js';
 import { removeHealthHelperServer } from './health-helper-server.js';
 import { removeHealthHelperObject } from './health-helper-object.js';
 import { removeSignalHandlers, signalHandlerShutdown } from './remove-signal-handlers.js';
@@ -57,6 +58,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   removeHealth,
   removeHealthHelperServer,
   removeHealthHelperObject,
+  leftoverHealthState,
   removeSignalHandlers,
   // Before remove-main-loop: a request loop it turns into the base's hook is its run() proposal.
   requestLoopPropose,
