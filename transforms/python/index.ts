@@ -36,7 +36,7 @@ import { memberCollections } from './member-collections.js';
 import { teardownSuper } from './teardown-super.js';
 import { exitTeardown } from './exit-teardown.js';
 import { loopTailTeardown } from './loop-tail-teardown.js';
-import { ownRegistration } from './own-registration.js';
+import { ownRegistration, ownRegistrationPropose } from './own-registration.js';
 import { hardenedPublisher } from './hardened-publisher.js';
 import { keepMovedImports } from './hardened-shapes.js';
 import { hardenedHooks } from './hardened-hooks.js';
@@ -59,6 +59,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   removeHealthHelperServer,
   removeHealthHelperObject,
   leftoverHealthState,
+  ownRegistrationPropose,
   removeSignalHandlers,
   // Before remove-main-loop: a request loop it turns into the base's hook is its run() proposal.
   requestLoopPropose,
