@@ -40,7 +40,8 @@ export const ownRegistrationPropose: PythonTransform = {
     const posts = [...ctx.agent.methods.values()].map((fn) => ({ fn, path: postsTo(fn) })).filter((p) => p.path !== null);
     if (posts.some((p) => /(de|un)register/.test(p.path!))) return;
     for (const { fn, path } of posts) {
-      if (!/(^|\/)register\/?$/.test(path!) || fn.name.startsWith('__') || ctx.base.methods.has(fn.name) || fn.isAsync) continue;
+      // (named like the base's own, `_register_service`: the base's runs again once it goes)
+      if (!/(^|\/)register\/?$/.test(path!) || fn.name.startsWith('__') || fn.isAsync) continue;
       if (!sameRegistry(ctx, fn) || !plainRecord(fn, allowed) || setsState(fn)) continue;
       const calls = callStatements(ctx, fn.name);
       if (!calls) continue;
