@@ -103,8 +103,32 @@ describe('base model learned from the base source', () => {
     expect(m.shutdownCalls.has('stop')).toBe(true);
     expect(m.shutdownCalls.has('cleanup')).toBe(true);
     expect(m.initCalls.has('_setup_logging')).toBe(true);
-    // its health hook says "ok" (a constant)
+    // its health hook says "ok" (a constant), never a failing status
     expect(m.healthWords?.get('_get_health_status')).toBe('ok');
+    expect(m.healthFails?.has('_get_health_status')).toBe(false);
+  });
+
+  it('a health hook that can also say a failing status ("error" after a failed initialisation, "degraded", a computed one)', () => {
+    const fleet = path.resolve(import.meta.dirname, '../fixtures/python/_base/common/core/base_agent.py');
+    const m = learnFromSource(readFileSync(fleet, 'utf8'), 'BaseAgent', fleet)!;
+    expect(m.healthWords?.get('_get_health_status')).toBe('ok');
+    expect(m.healthFails?.has('_get_health_status')).toBe(true);
+    const hardened = path.resolve(import.meta.dirname, '../templates/runtime/python/amoskys/agents/common/base.py');
+    expect(learnFromSource(readFileSync(hardened, 'utf8'), 'HardenedAgentBase', hardened)!.healthFails?.has('health_summary')).toBe(true);
+    const own = learnFromSource(`class Base:
+    def status(self):
+        return {"status": "ok", "name": "x"}
+
+    def computed(self):
+        return {"status": "ok" if self.ready else self.phase}
+
+    def failing_only(self):
+        return {"status": "error"}
+`, 'Base', 'base.py')!;
+    expect(own.healthFails?.has('status')).toBe(false);
+    expect(own.healthFails?.has('computed')).toBe(true);
+    // no healthy word: nothing to compare a legacy status with
+    expect(own.healthFails?.has('failing_only')).toBe(false);
   });
 
   it('the health hook\'s healthy word, read from the status it builds (a local assigned "unhealthy"/"degraded"/"healthy")', () => {

@@ -119,6 +119,9 @@ describe('python fixtures', () => {
       if (spec.expect?.kept_for_review) {
         expect([...new Set(r.outcome.kept_for_review.map((k) => k.symbol))].sort(), 'review items').toEqual([...new Set(spec.expect.kept_for_review)].sort());
       }
+      for (const text of spec.expect?.review_contains ?? []) {
+        expect(r.outcome.kept_for_review.some((k) => k.reason.includes(text)), `a review item must say: ${text}\n${r.outcome.kept_for_review.map((k) => `${k.symbol}: ${k.reason}`).join('\n')}`).toBe(true);
+      }
       for (const text of spec.expect?.warnings_contain ?? []) {
         expect(r.outcome.warnings.some((w) => w.includes(text)), `a warning must say: ${text}\n${r.outcome.warnings.join('\n')}`).toBe(true);
       }

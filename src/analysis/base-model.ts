@@ -8,10 +8,10 @@ import type { PythonProfile } from '../profile/profile.js';
 import { parsePython, firstSyntaxError } from '../lang/python/parser.js';
 import { buildModuleModel, type PyClass, type PyFunction } from '../lang/python/module-model.js';
 import type { SyntaxNode } from '../lang/python/parser.js';
-import { callee, selfAttribute, walk } from '../lang/python/syntax.js';
+import { callee, selfAttribute, stringValue, walk } from '../lang/python/syntax.js';
 import { valueType } from './value-type.js';
 import { bindArgument, normPort, portExpression, serverSubclasses } from './ports.js';
-import { baseHealthWords } from './health-words.js';
+import { baseFailingStatus, baseHealthWords } from './health-words.js';
 import { templatesDir } from '../profile/profile.js';
 
 export interface BaseModel {
@@ -88,6 +88,17 @@ export interface BaseModel {
    * legacy payload's status with. Absent when nothing is known.
    */
   healthWords?: Map<string, string>;
+  /**
+   * Methods of healthWords that can also report a failing status (the base's `"ok" if ... else "error"`):
+   * a legacy status the health hook's override adds is written only while the base says its healthy word.
+   */
+  healthFails?: Set<string>;
+  /**
+   * The keys of the record the base registers the agent with (the dict a method posting to a `/register`
+   * path sends, or returns from a method of its own it calls there: `_registration_record()`); null when
+   * the base registers nothing of that shape (or is known from a profile).
+   */
+  registrationRecord?: string[] | null;
   learnedFrom: 'source' | 'profile';
   sourceFile?: string;
 }
@@ -169,7 +180,10 @@ function withTemplateHealthWords(model: BaseModel, profile: PythonProfile, class
     const source = readFileSync(path.join(templatesDir(), profile.runtime_template), 'utf8');
     const tree = parsePython(source);
     const cls = firstSyntaxError(tree) ? undefined : buildModuleModel(source, tree).classes.find((c) => c.name === className);
-    if (cls) model.healthWords = baseHealthWords(cls);
+    if (cls) {
+      model.healthWords = baseHealthWords(cls);
+      model.healthFails = baseFailingStatus(cls);
+    }
   } catch {
     // no template: nothing known of the base's health words
   }
@@ -329,9 +343,51 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     queuedPublish: queuedPublishMethod(cls),
     metricsHook: metricsMethod(cls),
     healthWords: baseHealthWords(cls),
+    healthFails: baseFailingStatus(cls),
+    registrationRecord: registrationRecord(cls),
     learnedFrom: 'source',
     sourceFile: file,
   };
+}
+
+/** The string keys of a dict literal (null when one is not a plain string, or it spreads another). */
+export function dictKeys(d: SyntaxNode): string[] | null {
+  const out: string[] = [];
+  for (const pair of d.namedChildren) {
+    if (pair.type === 'comment') continue;
+    const k = pair.type === 'pair' ? stringValue(pair.childForFieldName('key')!) : null;
+    if (k === null) return null;
+    out.push(k);
+  }
+  return out;
+}
+
+/** See BaseModel.registrationRecord. */
+function registrationRecord(cls: PyClass): string[] | null {
+  const keys = new Set<string>();
+  let found = false;
+  const dicts = (body: SyntaxNode, returnsOnly: boolean) => {
+    walk(body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+      if (n.type !== 'dictionary' || (returnsOnly && n.parent?.type !== 'return_statement')) return;
+      const k = dictKeys(n);
+      if (k?.includes('name') && k.includes('port')) {
+        found = true;
+        k.forEach((x) => keys.add(x));
+      }
+    });
+  };
+  for (const m of cls.methods.values()) {
+    if (!/["'][^"']*\/register["']/.test(m.body.text)) continue;
+    dicts(m.body, false);
+    walk(m.body, (n) => {
+      if (n.type !== 'call') return;
+      const called = selfAttribute(n.childForFieldName('function')!);
+      const target = called ? cls.methods.get(called) : undefined;
+      if (target) dicts(target.body, true);
+    });
+  }
+  return found ? [...keys] : null;
 }
 
 /**

@@ -69,9 +69,37 @@ export interface PayloadScope {
   params?: Map<string, SyntaxNode>;
   /** The healthy word the base's health hook says as its status (BaseAgent's "ok" when absent). */
   baseWord?: string;
+  /** Can the base's health hook also say a failing status (`"ok" if ... else "error"`)? See statusGuard. */
+  baseFails?: boolean;
 }
 
-type Translation = { text: string; members: Set<string>; methods?: Map<string, string> } | null;
+/**
+ * `status` in a translation: a kept healthy word (see keptWord) the hook writes apart from the fields,
+ * guarded by statusGuard, when the base can say a failing status.
+ */
+type Translation = { text: string; members: Set<string>; methods?: Map<string, string>; status?: string } | null;
+
+/**
+ * The condition under which the hook may write a legacy status over the base's: the base saying its own
+ * healthy word. Null when the base never says another (the reference BaseAgent's constant "ok"): a legacy
+ * status is then written as it was. On a base whose hook also says "error" (an initialisation that failed)
+ * or "degraded", a legacy "healthy" written unconditionally would report the agent healthy while the base
+ * knows it is not.
+ */
+export function statusGuard(base: string, fails: boolean | undefined): string | null {
+  return fails ? `status.get("status") == ${JSON.stringify(base)}` : null;
+}
+
+/** `if <guard> and <cond>:` (or `if <cond>:` without a guard; `if <guard>:` without a condition). */
+function guardedIf(guard: string | null, cond: string | null): string {
+  return `if ${[guard, cond].filter(Boolean).join(' and ')}:`;
+}
+
+/** The lines writing a kept healthy word (Translation.status) while the base says its own. */
+function keptStatusLines(status: string | undefined, scope: PayloadScope): string[] {
+  if (status === undefined) return [];
+  return [guardedIf(statusGuard(scope.baseWord ?? DEFAULT_BASE_WORD, scope.baseFails), null), `    status["status"] = ${status}`];
+}
 
 /**
  * The payloads a piece of removed health code sent, translated into the agent's scope.
@@ -276,7 +304,8 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
     const t = dictUpdate(value, scope);
     if (t === null) return 'untranslatable';
     t.members.forEach((m) => members.add(m));
-    const lines = t.text ? [`status.update(${t.text})`] : [];
+    // (a kept status first, where the legacy payload said it)
+    const lines = [...keptStatusLines(t.status, scope), ...(t.text ? [`status.update(${t.text})`] : [])];
     // A status computed per request (`"degraded" if failing else "ok"`): when it is not an OK word it
     // replaces the base's, so an agent that reported itself degraded still does.
     const computed = value.namedChildren.find((p) => p.type === 'pair' && stringValue(p.childForFieldName('key')!) === 'status')?.childForFieldName('value');
@@ -286,7 +315,7 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
       c.members.forEach((m) => members.add(m));
       lines.push(
         `agent_status = ${c.text}`,
-        `if str(agent_status).lower() not in ${healthyTuple(scope.baseWord ?? DEFAULT_BASE_WORD)}:`,
+        guardedIf(statusGuard(scope.baseWord ?? DEFAULT_BASE_WORD, scope.baseFails), `str(agent_status).lower() not in ${healthyTuple(scope.baseWord ?? DEFAULT_BASE_WORD)}`),
         `    status["status"] = agent_status`,
       );
     }
@@ -303,7 +332,7 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
     const base = scope.baseWord ?? DEFAULT_BASE_WORD;
     const ownStatus = !(constant !== null && OK_WORDS.test(constant) && !keptWord(constant, base));
     t.members.forEach((m) => members.add(m));
-    return { lines: methodPayloadLines(t.text, ownStatus, base), members };
+    return { lines: methodPayloadLines(t.text, ownStatus, base, scope.baseFails), members };
   }
   if (value.type === 'call') {
     const p = producer(value, scope);
@@ -311,11 +340,11 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
     if (p.text === '') return { lines: [], members };
     p.members.forEach((m) => members.add(m));
     // A dict literal (a sidecar's details lambda) was filtered already; a call's keys are known only at run time.
-    if (p.text.startsWith('{')) return { lines: [`status.update(${p.text})`], members };
+    if (p.text.startsWith('{')) return { lines: [...keptStatusLines(p.status, scope), ...(p.text !== '{}' ? [`status.update(${p.text})`] : [])], members };
     const method = /^self\.(\w+)\(\)$/.exec(p.text)?.[1];
     const fn = method ? scope.agent.methods.get(method) : undefined;
     const base = scope.baseWord ?? DEFAULT_BASE_WORD;
-    return { lines: methodPayloadLines(p.text, !fn || reportsOwnStatus(fn.body, base), base), members, methods: p.methods };
+    return { lines: methodPayloadLines(p.text, !fn || reportsOwnStatus(fn.body, base), base, scope.baseFails), members, methods: p.methods };
   }
   if (value.type === 'identifier') return namedPayload(value, scope);
   // `json.dumps(self.health_status)` / `agent.health_status`: a @property of the agent builds the payload,
@@ -326,7 +355,7 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
     const fn = prop ? scope.agent.methods.get(prop) : undefined;
     if (t && fn && fn.decorators.some((d) => /^(functools\.)?(cached_)?property$/.test(d))) {
       const base = scope.baseWord ?? DEFAULT_BASE_WORD;
-      return { lines: methodPayloadLines(t.text, reportsOwnStatus(fn.body, base), base), members: t.members };
+      return { lines: methodPayloadLines(t.text, reportsOwnStatus(fn.body, base), base, scope.baseFails), members: t.members };
     }
   }
   return 'untranslatable';
@@ -335,14 +364,15 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
 /**
  * A payload an agent method builds (its keys known only at run time): its fields the base does
  * not report are added, and a status that is not "healthy" replaces the base's, so an agent that
- * reported itself degraded still does (a healthy word never replaces the base's, see healthyTuple).
+ * reported itself degraded still does (a healthy word never replaces the base's, see healthyTuple),
+ * while the base says its healthy word when it can say another (`fails`, see statusGuard).
  */
-export function methodPayloadLines(call: string, ownStatus = true, base: string = DEFAULT_BASE_WORD): string[] {
+export function methodPayloadLines(call: string, ownStatus = true, base: string = DEFAULT_BASE_WORD, fails?: boolean): string[] {
   if (!ownStatus) return [`status.update({k: v for k, v in ${call}.items() if k not in status})`];
   return [
     `agent_status = ${call}`,
     `status.update({k: v for k, v in agent_status.items() if k not in status})`,
-    `if str(agent_status.get("status", "ok")).lower() not in ${healthyTuple(base)}:`,
+    guardedIf(statusGuard(base, fails), `str(agent_status.get("status", "ok")).lower() not in ${healthyTuple(base)}`),
     `    status["status"] = agent_status["status"]`,
   ];
 }
@@ -587,8 +617,9 @@ function ifBranches(stmt: SyntaxNode, name: string, scope: PayloadScope): { line
     const d = dictUpdate(value, scope, true);
     if (!d) return null;
     d.members.forEach((m) => members.add(m));
-    out.push(head, d.text ? `    status.update(${d.text})` : '    pass');
-    if (d.text) any = true;
+    const kept = keptStatusLines(d.status, scope).map((l) => `    ${l}`);
+    out.push(head, ...kept, ...(d.text ? [`    status.update(${d.text})`] : kept.length ? [] : ['    pass']));
+    if (d.text || kept.length) any = true;
   }
   return any ? { lines: out, members } : { lines: [], members };
 }
@@ -601,6 +632,7 @@ function ifBranches(stmt: SyntaxNode, name: string, scope: PayloadScope): { line
 function dictUpdate(dict: SyntaxNode, scope: PayloadScope, keepStatus = false): Translation {
   const parts: string[] = [];
   const members = new Set<string>();
+  let status: string | undefined;
   for (const pair of dict.namedChildren) {
     if (pair.type === 'comment') continue;
     if (pair.type === 'dictionary_splat') {
@@ -622,7 +654,9 @@ function dictUpdate(dict: SyntaxNode, scope: PayloadScope, keepStatus = false): 
     const constant = stringValue(value);
     if (key === 'status') {
       if (constant !== null && keptWord(constant, scope.baseWord ?? DEFAULT_BASE_WORD)) {
-        parts.push(`${JSON.stringify(key)}: ${value.text}`);
+        // Written apart, while the base says its own healthy word, when the base can say a failing one.
+        if (scope.baseFails) status = value.text;
+        else parts.push(`${JSON.stringify(key)}: ${value.text}`);
         continue;
       }
       if (!keepStatus || (constant !== null && OK_WORDS.test(constant))) continue;
@@ -632,7 +666,7 @@ function dictUpdate(dict: SyntaxNode, scope: PayloadScope, keepStatus = false): 
     t.members.forEach((m) => members.add(m));
     parts.push(`${JSON.stringify(key)}: ${t.text}`);
   }
-  return { text: parts.length ? `{${parts.join(', ')}}` : '', members };
+  return { text: parts.length ? `{${parts.join(', ')}}` : '', members, ...(status !== undefined ? { status } : {}) };
 }
 
 /**
@@ -719,7 +753,8 @@ function producer(call: SyntaxNode, scope: PayloadScope): Translation {
     if (body?.type !== 'dictionary') return null;
     const d = dictUpdate(body, scope);
     if (!d) return null;
-    return { text: d.text, members: d.members };
+    // (a kept status alone: `{}`, so the caller still writes it)
+    return { text: d.text || (d.status !== undefined ? '{}' : ''), members: d.members, ...(d.status !== undefined ? { status: d.status } : {}) };
   }
   const t2 = translate(a, scope);
   return t2 ? { text: `${t2.text}()`, members: t2.members } : null;

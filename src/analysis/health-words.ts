@@ -12,14 +12,12 @@ export const OK_WORDS = /^(ok|healthy|success|up|running|alive|HEALTHY|OK)$/;
 export const DEFAULT_BASE_WORD = 'ok';
 
 /**
- * The healthy word each method of the base class reports as its status: among the string constants
- * reaching a "status" key of a dict it builds (`"status": "ok"`), or a local that key reads
- * (`status = "healthy"` / `status = "degraded"` … `"status": status`, both branches of a conditional),
- * or a `x["status"] = "..."` it writes, the one that is a healthy word (OK_WORDS). A method saying no
- * healthy word, or two different ones, is left out (its word is not known).
+ * The values each method of the base class gives its status: the expressions reaching a "status" key of a
+ * dict it builds (`"status": "ok"`), or a local that key reads (`status = "healthy"` / `status = "degraded"`
+ * … `"status": status`), or a `x["status"] = "..."` it writes; a conditional is read as both its branches.
  */
-export function baseHealthWords(cls: PyClass): Map<string, string> {
-  const out = new Map<string, string>();
+function statusValues(cls: PyClass): Map<string, SyntaxNode[]> {
+  const out = new Map<string, SyntaxNode[]>();
   for (const m of cls.methods.values()) {
     const values: SyntaxNode[] = [];
     const locals = new Set<string>();
@@ -42,7 +40,7 @@ export function baseHealthWords(cls: PyClass): Map<string, string> {
         if (n.type === 'assignment' && locals.has(n.childForFieldName('left')?.text ?? '')) values.push(n.childForFieldName('right')!);
       });
     }
-    const words = new Set<string>();
+    const leaves: SyntaxNode[] = [];
     const read = (v: SyntaxNode): void => {
       // `"degraded" if failing else "healthy"`: both branches are said
       if (v.type === 'conditional_expression') {
@@ -52,11 +50,47 @@ export function baseHealthWords(cls: PyClass): Map<string, string> {
         return;
       }
       if (v.type === 'parenthesized_expression' && v.namedChildCount === 1) return read(v.namedChild(0)!);
-      const s = stringValue(v);
-      if (s !== null && OK_WORDS.test(s)) words.add(s);
+      leaves.push(v);
     };
     values.forEach(read);
-    if (new Set([...words].map((w) => w.toLowerCase())).size === 1) out.set(m.name, [...words][0]!);
+    if (leaves.length) out.set(m.name, leaves);
+  }
+  return out;
+}
+
+/**
+ * The healthy word each method of the base class reports as its status (see statusValues), the one of its
+ * values that is a healthy word (OK_WORDS). A method saying no healthy word, or two different ones, is left
+ * out (its word is not known).
+ */
+export function baseHealthWords(cls: PyClass): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [name, values] of statusValues(cls)) {
+    const words = new Set<string>();
+    for (const v of values) {
+      const s = stringValue(v);
+      if (s !== null && OK_WORDS.test(s)) words.add(s);
+    }
+    if (new Set([...words].map((w) => w.toLowerCase())).size === 1) out.set(name, [...words][0]!);
+  }
+  return out;
+}
+
+/**
+ * The methods of the base class with a healthy word (baseHealthWords) that can also report another status:
+ * a constant that is no healthy word (`"ok" if self.initialized else "error"`, HardenedAgentBase's
+ * "degraded"), or one computed at run time. A legacy status written over such a method's answer would hide
+ * the base's failing state, so the hook writes one only while the base says its healthy word.
+ */
+export function baseFailingStatus(cls: PyClass): Set<string> {
+  const words = baseHealthWords(cls);
+  const out = new Set<string>();
+  for (const [name, values] of statusValues(cls)) {
+    if (!words.has(name)) continue;
+    if (values.some((v) => {
+      const s = stringValue(v);
+      return s === null || !OK_WORDS.test(s);
+    })) out.add(name);
   }
   return out;
 }

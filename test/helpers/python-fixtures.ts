@@ -40,6 +40,8 @@ export interface CaseSpec {
     removed?: string[];
     kept?: string[];
     kept_for_review?: string[];
+    /** Each text must appear in the reason of one of the result's review items (what the person is told). */
+    review_contains?: string[];
     /** Resolved hazards: each text must appear in one of the result's warnings. */
     warnings_contain?: string[];
     error_contains?: string;

@@ -10,7 +10,7 @@ import { businessRoutes, containsBlock, extractHealthPayload, methodPayloadLines
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { selfMembers } from '../../src/analysis/infra.js';
-import { baseHealthWord, handlerFactoryFunctions, healthHook, payloadScope } from './remove-health.js';
+import { baseHealthFails, baseHealthWord, handlerFactoryFunctions, healthHook, payloadScope } from './remove-health.js';
 import { HTTP_HANDLER_BASE } from './health-patterns.js';
 import { baseName } from '../../src/lang/python/module-model.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
@@ -67,7 +67,7 @@ export const healthHookTransform: PythonTransform = {
       for (const m of s.finding === 'health' ? s.payloadMethods ?? [] : []) {
         const fn = ctx.agent.methods.get(m);
         if (!fn || lines.some((l) => l.includes(`self.${m}()`))) continue;
-        lines.push(...methodPayloadLines(`self.${m}()`, reportsOwnStatus(fn.body, baseWord), baseWord));
+        lines.push(...methodPayloadLines(`self.${m}()`, reportsOwnStatus(fn.body, baseWord), baseWord, baseHealthFails(ctx)));
         for (const a of selfMembers(fn.body)) if (agentAttribute(ctx, a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
       }
     }
@@ -99,7 +99,7 @@ export const healthHookTransform: PythonTransform = {
         keep(ctx, hook, r.line, `called from outside the class after ${hook}() was renamed to ${renamed}() (the base's health endpoint reports ${hook}()); point this caller at ${renamed}() if it is the agent`);
       }
       reportExternalCallers(ctx, hook, renamed, `the base's health endpoint reports ${hook}()`);
-      const call = methodPayloadLines(`self.${hook}()`, reportsOwnStatus(own.body, baseWord), baseWord);
+      const call = methodPayloadLines(`self.${hook}()`, reportsOwnStatus(own.body, baseWord), baseWord, baseHealthFails(ctx));
       if (!lines.some((l) => l.includes(`self.${hook}()`))) lines.push(...call);
       for (const a of selfMembers(own.body)) if (agentAttribute(ctx, a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
       ctx.warnings.push(`${ctx.agent.cls.name}.${hook}() renamed to ${renamed}(): its fields are added to the base's by the ${hook}() override built on super()`);
@@ -199,7 +199,8 @@ function businessHandlers(region: SyntaxNode): Array<{ name: string; line: numbe
 
 function fieldList(lines: string[]): string {
   const keys = new Set<string>();
-  for (const l of lines) for (const m of l.matchAll(/"([^"]+)":/g)) keys.add(m[1]!);
+  // (`status["status"] = "healthy"`: a kept status word written apart, under `if status.get("status") == "ok":`, see statusGuard)
+  for (const l of lines) for (const m of l.matchAll(/(?<!== )"([^"]+)":|^\s*status\["(status)"\] = "/g)) keys.add((m[1] ?? m[2])!);
   // A payload method (`self.m()`) or property (`self.p`) whose keys are known only at run time.
   const calls = lines.map((l) => (/^agent_status = (self\.\w+(?:\(\))?)$/.exec(l.trim()) ?? /in (self\.\w+(?:\(\))?)\.items\(\)/.exec(l))?.[1]).filter(Boolean);
   return [...[...keys].map((k) => `"${k}"`), ...calls.map((c) => `the fields of ${c}`)].join(', ') || 'its status';

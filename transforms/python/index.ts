@@ -2,6 +2,7 @@
 // removal plan; once it is resolved, edit-phase transforms make their edits.
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { removeHealth } from './remove-health.js';
+import { leftoverHealthState } from './leftover-health-state.js';
 import { removeHealthHelperServer } from './health-helper-server.js';
 import { removeHealthHelperObject } from './health-helper-object.js';
 import { removeSignalHandlers, signalHandlerShutdown } from './remove-signal-handlers.js';
@@ -12,6 +13,7 @@ import { inheritBase } from './inherit-base.js';
 import { superInit } from './super-init.js';
 import { baseAttributes } from './base-attributes.js';
 import { earlyOverrides } from './early-overrides.js';
+import { baseMethodClash } from './base-method-clash.js';
 import { entrypoint } from './entrypoint.js';
 import { addImport } from './add-import.js';
 import { pruneImports } from './prune-imports.js';
@@ -34,7 +36,7 @@ import { memberCollections } from './member-collections.js';
 import { teardownSuper } from './teardown-super.js';
 import { exitTeardown } from './exit-teardown.js';
 import { loopTailTeardown } from './loop-tail-teardown.js';
-import { ownRegistration } from './own-registration.js';
+import { ownRegistration, ownRegistrationPropose } from './own-registration.js';
 import { hardenedPublisher } from './hardened-publisher.js';
 import { keepMovedImports } from './hardened-shapes.js';
 import { hardenedHooks } from './hardened-hooks.js';
@@ -56,6 +58,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   removeHealth,
   removeHealthHelperServer,
   removeHealthHelperObject,
+  leftoverHealthState,
+  ownRegistrationPropose,
   removeSignalHandlers,
   // Before remove-main-loop: a request loop it turns into the base's hook is its run() proposal.
   requestLoopPropose,
@@ -106,4 +110,6 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   loopTailTeardown,
   ownRegistration,
   sameFileParentOrphansCheck,
+  // Last: a kept method of a base method's name, once every rename and removal is known.
+  baseMethodClash,
 ];

@@ -12,6 +12,7 @@ import { isRemoved } from '../../src/lang/python/transform-context.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { lineOf, selfAttribute, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { dictKeys } from '../../src/analysis/base-model.js';
 
 /** The node types the search of the agent's methods reads (see walkTypes): calls, and the scopes it does not enter. */
 const SCOPES_AND_CALLS: ReadonlySet<string> = new Set(['class_definition', 'function_definition', 'call']);
@@ -19,11 +20,116 @@ const SCOPES_AND_CALLS: ReadonlySet<string> = new Set(['class_definition', 'func
 /** A registry path the helper posts to. */
 const REGISTER_PATH = /(^|\/)(register|deregister|unregister)\/?$/;
 
+/**
+ * An agent method that does what the base does: it posts a record to the `/register` path of the registry
+ * the base registers with (the URL it reads from the profile's registry variable, REGISTRY_URL, or the
+ * base's own registry_url), retrying as the base retries, and the record carries only what the base's own
+ * record carries (its keys, read from the base's source, or the legacy names of the ports the base is
+ * given). It sets no state of the agent's, its answer is not used (it is called as a statement or run as
+ * a thread's target), and the agent deregisters nothing itself (that pair is a person's to drop): then it
+ * goes with its calls, and the base's registration is the one left. Anything else stays, with the warning.
+ */
+export const ownRegistrationPropose: PythonTransform = {
+  name: 'own-registration-propose',
+  phase: 'propose',
+  run(ctx) {
+    const record = ctx.base.registrationRecord;
+    if (!record || ctx.profile.validation?.registry === 'none') return;
+    const aliases = Object.entries(ctx.py.super_call.pass_through ?? {}).filter(([k]) => record.includes(k)).flatMap(([, names]) => names);
+    const allowed = new Set([...record, ...aliases]);
+    const posts = [...ctx.agent.methods.values()].map((fn) => ({ fn, path: postsTo(fn) })).filter((p) => p.path !== null);
+    if (posts.some((p) => /(de|un)register/.test(p.path!))) return;
+    for (const { fn, path } of posts) {
+      // (named like the base's own, `_register_service`: the base's runs again once it goes)
+      if (!/(^|\/)register\/?$/.test(path!) || fn.name.startsWith('__') || fn.isAsync) continue;
+      if (!sameRegistry(ctx, fn) || !plainRecord(fn, allowed) || setsState(fn)) continue;
+      const calls = callStatements(ctx, fn.name);
+      if (!calls) continue;
+      const reason = `registers the agent with the registry ${ctx.profile.base_class} registers it with, sending what the base's record carries (${ctx.profile.base_class} registers it, with retries)`;
+      ctx.plan.proposeMember({ name: fn.name, kind: 'method', finding: 'registry', reason });
+      for (const st of calls) ctx.plan.proposeStatement({ node: st, symbol: fn.name, finding: 'registry', reason, requires: [fn.name] });
+    }
+  },
+};
+
+/** The URL it posts to is the base's registry: it reads the profile's registry variable, or the base's registry_url. */
+function sameRegistry(ctx: PythonTransformContext, fn: PyFunction): boolean {
+  const env = ctx.profile.validation?.registry_env ?? 'REGISTRY_URL';
+  const quoted = new RegExp(`["']${env}["']`);
+  if (quoted.test(fn.body.text) || /\bself\.registry_url\b/.test(fn.body.text)) return true;
+  // A module constant it reads: `REGISTRY_URL = os.environ.get("REGISTRY_URL", "http://...")`.
+  const names = new Set<string>();
+  walk(fn.body, (n) => {
+    if (n.type === 'identifier') names.add(n.text);
+  });
+  return ctx.module.root.namedChildren.some((st) => {
+    const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    return a?.type === 'assignment' && names.has(a.childForFieldName('left')?.text ?? '') && quoted.test(a.childForFieldName('right')?.text ?? '');
+  });
+}
+
+/**
+ * The record it builds (a dict with a "name" key) has only keys the base's record has, and nothing is added
+ * to a dict afterwards (`record["kind"] = ...`, `record.update(...)`); other dicts (its HTTP headers) are not the record.
+ */
+function plainRecord(fn: PyFunction, allowed: Set<string>): boolean {
+  let records = 0;
+  let ok = true;
+  walk(fn.body, (n) => {
+    if (n.type === 'assignment' && n.childForFieldName('left')?.type === 'subscript') ok = false;
+    if (n.type === 'call' && /\.(update|setdefault)$/.test(n.childForFieldName('function')?.text ?? '')) ok = false;
+    if (n.type !== 'dictionary') return;
+    const keys = dictKeys(n);
+    if (!keys) ok = false;
+    else if (keys.includes('name')) {
+      records++;
+      if (keys.some((k) => !allowed.has(k))) ok = false;
+    }
+  });
+  return ok && records > 0;
+}
+
+/** It assigns an attribute of the agent (a `registered` flag someone reads). */
+function setsState(fn: PyFunction): boolean {
+  let sets = false;
+  walk(fn.body, (n) => {
+    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && /^self\./.test(n.childForFieldName('left')?.text ?? '')) sets = true;
+  });
+  return sets;
+}
+
+/**
+ * The statements running the method, when every mention of it is one: `self.m()` alone on its line, or
+ * `threading.Thread(target=self.m, ...).start()`. Null when one uses it otherwise (its answer, a kept thread).
+ */
+function callStatements(ctx: PythonTransformContext, name: string): SyntaxNode[] | null {
+  const out: SyntaxNode[] = [];
+  for (const r of ctx.refs.of(name)) {
+    if (r.kind === 'identifier' && r.node.parent?.type === 'function_definition') continue;
+    const attr = r.kind === 'attribute' ? r.node.parent! : null;
+    if (!attr || attr.childForFieldName('object')?.text !== 'self') return null;
+    let call: SyntaxNode | null = attr.parent?.type === 'call' && attr.parent.childForFieldName('function')?.id === attr.id ? attr.parent : null;
+    if (!call && attr.parent?.type === 'keyword_argument' && attr.parent.childForFieldName('name')?.text === 'target') {
+      const thread = attr.parent.parent?.parent;
+      const start = thread?.parent?.type === 'attribute' && thread.parent.childForFieldName('attribute')?.text === 'start' ? thread.parent.parent : null;
+      if (thread?.type === 'call' && /(^|\.)Thread$/.test(thread.childForFieldName('function')?.text ?? '') && start?.type === 'call') call = start;
+    }
+    const st = call?.parent;
+    if (!call || st?.type !== 'expression_statement') return null;
+    out.push(st);
+  }
+  return out.length ? out : null;
+}
+
 export const ownRegistration: PythonTransform = {
   name: 'own-registration',
   phase: 'edit',
   run(ctx) {
     if (ctx.profile.validation?.registry === 'none' || !ctx.base.methods.has('_register_service')) return;
+    for (const p of ctx.resolved?.members.values() ?? []) {
+      if (p.finding !== 'registry' || p.kind !== 'method') continue;
+      ctx.warnings.push(`${ctx.agent.cls.name}.${p.name}() removed with its calls: it ${p.reason}`);
+    }
     const found: Array<{ line: number; call: string; where: string; deregisters: boolean }> = [];
     const seen = new Set<string>();
     for (const [name, fn] of ctx.agent.methods) {

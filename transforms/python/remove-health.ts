@@ -718,6 +718,7 @@ function inheritedHealthServers(ctx: PythonTransformContext, ports: Set<string>)
         classes: new Map(parent.module.classes.map((c) => [c.name, c])),
         methods: new Set([...parent.cls.methods.keys(), ...ctx.agent.methods.keys()]),
         baseWord: baseHealthWord(ctx),
+        baseFails: baseHealthFails(ctx),
       };
       for (const call of calls) {
         out.push({
@@ -1018,12 +1019,18 @@ export function baseHealthWord(ctx: PythonTransformContext): string {
   return ctx.base.healthWords?.get(healthHook(ctx)) ?? DEFAULT_BASE_WORD;
 }
 
+/** Can the base's health hook also say a failing status (read from its source)? A legacy status then waits for the base's healthy word. */
+export function baseHealthFails(ctx: PythonTransformContext): boolean {
+  return ctx.base.healthFails?.has(healthHook(ctx)) ?? false;
+}
+
 export function payloadScope(ctx: PythonTransformContext): PayloadScope {
   return {
     agent: ctx.agent.cls,
     classes: new Map(ctx.module.classes.map((c) => [c.name, c])),
     methods: new Set(ctx.agent.methods.keys()),
     baseWord: baseHealthWord(ctx),
+    baseFails: baseHealthFails(ctx),
   };
 }
 

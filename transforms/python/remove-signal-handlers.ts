@@ -113,6 +113,21 @@ interface HandlerAsHook {
   stops: SyntaxNode[];
   /** The handler's parameters after self (the hook takes none). */
   params: SyntaxNode;
+  /** The hook it becomes: HardenedAgentBase's shutdown(), BaseAgent's cleanup() (see signalHook). */
+  hook: string;
+}
+
+/**
+ * The hook the base's own SIGTERM/SIGINT handling calls for the agent's work once it stops: a
+ * `shutdown` hook of the profile the base defines (HardenedAgentBase), else the profile's teardown
+ * (BaseAgent's cleanup()) when the base's own handler reaches it (`_on_signal` -> cleanup()), even
+ * through a handler of the base's that the agent's `handler` overrides (it goes). Null when there is none.
+ */
+function signalHook(ctx: PythonTransformContext, handler: string): string | null {
+  if (ctx.py.hooks?.includes('shutdown') && ctx.base.methods.has('shutdown')) return 'shutdown';
+  const teardown = ctx.py.teardown;
+  if (teardown && ctx.base.methods.has(teardown) && baseSignalRoute(ctx, teardown, handler)) return teardown;
+  return null;
 }
 
 const hookMemo = new WeakMap<PythonTransformContext, Map<string, HandlerAsHook | null>>();
@@ -135,9 +150,11 @@ export function handlerAsShutdown(ctx: PythonTransformContext, h: PyFunction): H
 }
 
 function readHandlerAsShutdown(ctx: PythonTransformContext, h: PyFunction): HandlerAsHook | null {
-  const HOOK = 'shutdown';
-  if (!ctx.py.hooks?.includes(HOOK) || !ctx.base.methods.has(HOOK) || ctx.agent.methods.has(HOOK)) return null;
-  if (h.isAsync || h.decorators.length || h.name.startsWith('__') || ctx.base.methods.has(h.name)) return null;
+  const HOOK = signalHook(ctx, h.name);
+  if (!HOOK || ctx.agent.methods.has(HOOK)) return null;
+  // A handler named like a base method: only the base's own signal handler (`_on_signal`), which the
+  // agent's overrode; as the hook, the base's handler is the one installed again.
+  if (h.isAsync || h.decorators.length || h.name.startsWith('__') || (ctx.base.methods.has(h.name) && !ctx.base.signalCalls.handlers.has(h.name))) return null;
   const run = analyzeRun(ctx);
   if (run.ok && run.value.cycle.teardown.length) return null;
   const params = h.node.childForFieldName('parameters');
@@ -199,7 +216,7 @@ function readHandlerAsShutdown(ctx: PythonTransformContext, h: PyFunction): Hand
   // Without an exit the handler only ends a loop (a flag the loop reads): that is not shutdown work,
   // unless it also does work after ending run()'s loop, which goes (the base ends its own loop first).
   if (!work || exits.length > 1 || (exits.length === 0 && !stops.length)) return null;
-  return { exits, logs, stops, params };
+  return { exits, logs, stops, params, hook: HOOK };
 }
 
 /** `lambda signum, frame: self.stop()`: the method a lambda handler only calls. */
@@ -207,10 +224,11 @@ function readHandlerAsShutdown(ctx: PythonTransformContext, h: PyFunction): Hand
  * The route from the base's own SIGTERM/SIGINT handler to the agent's method `target`, through base
  * methods the agent does not override (`_on_signal`, `cleanup`, `stop`), or null when it does not reach it.
  */
-function baseSignalRoute(ctx: PythonTransformContext, target: string): string[] | null {
+function baseSignalRoute(ctx: PythonTransformContext, target: string, going?: string): string[] | null {
   const { handlers, graph } = ctx.base.signalCalls;
   const seen = new Set<string>();
-  const queue: string[][] = [...handlers].filter((h) => !ctx.agent.methods.has(h)).map((h) => [h]);
+  // (`going`: an agent method that overrides a base handler and goes, so the base's own runs again)
+  const queue: string[][] = [...handlers].filter((h) => h === going || !ctx.agent.methods.has(h)).map((h) => [h]);
   while (queue.length) {
     const path = queue.shift()!;
     const last = path[path.length - 1]!;
@@ -463,23 +481,25 @@ export const signalHandlerShutdown: PythonTransform = {
       if (!refs.length || !refs.every((r) => isRemoved(ctx, r.node))) continue;
       if (![...hook.logs, ...hook.stops].every((x) => isRemoved(ctx, x)) || hook.exits.some((x) => isRemoved(ctx, x))) continue;
       const name = h.node.childForFieldName('name')!;
-      ctx.edits.replace(name.startIndex, name.endIndex, 'shutdown', 'signal-handler-shutdown');
+      const to = hook.hook;
+      ctx.edits.replace(name.startIndex, name.endIndex, to, 'signal-handler-shutdown');
       ctx.edits.replace(hook.params.startIndex, hook.params.endIndex, `(${h.params[0]!.name})`, 'signal-handler-shutdown');
       // The exit ending the handler is where the base's shutdown() runs now (the base exits after it);
       // without one, after the handler's last statement.
       const exit = hook.exits[0];
-      if (exit) ctx.edits.replace(exit.startIndex, exit.endIndex, 'super().shutdown()', 'signal-handler-shutdown');
+      if (exit) ctx.edits.replace(exit.startIndex, exit.endIndex, `super().${to}()`, 'signal-handler-shutdown');
       else {
         const body = statements(h.body);
         const last = body[body.length - 1]!;
         const indent = ctx.source.slice(ctx.source.lastIndexOf('\n', last.startIndex) + 1, last.startIndex);
-        ctx.edits.insert(last.endIndex, `${ctx.layout.eol}${indent}super().shutdown()`, 'signal-handler-shutdown');
+        ctx.edits.insert(last.endIndex, `${ctx.layout.eol}${indent}super().${to}()`, 'signal-handler-shutdown');
       }
-      ctx.renames.set(h.name, 'shutdown');
+      ctx.renames.set(h.name, to);
+      const clash = ctx.base.methods.has(h.name) ? ` (it no longer overrides ${ctx.profile.base_class}.${h.name}(), the base's own handler)` : '';
       ctx.warnings.push(
-        `${ctx.agent.cls.name}: ${h.name}() (the SIGTERM/SIGINT handler) is now shutdown(): ${ctx.profile.base_class}'s own handler stops the agent and then calls it` +
+        `${ctx.agent.cls.name}: ${h.name}() (the SIGTERM/SIGINT handler) is now ${to}()${clash}: ${ctx.profile.base_class}'s own handler stops the agent and then calls it` +
           (hook.exits.length ? `; its ${hook.exits.map((x) => x.text.split('\n')[0]!.trim()).join(', ')} went (the base ends the process)` : '') +
-          (hook.stops.length ? `; its ${hook.stops.map((x) => x.text.split('\n')[0]!.trim()).join(', ')} went (the base ends its own loop first, then calls shutdown())` : ''),
+          (hook.stops.length ? `; its ${hook.stops.map((x) => x.text.split('\n')[0]!.trim()).join(', ')} went (the base ends its own loop first, then calls ${to}())` : ''),
       );
     }
   },

@@ -209,6 +209,7 @@ function enabled(t: PythonTransform, remove: string[]): boolean {
   const concern: Record<string, string> = {
     'remove-health': 'health',
     'health-hook': 'health',
+    'leftover-health-state': 'health',
     'remove-signal-handlers': 'signal',
     'signal-handler-shutdown': 'signal',
     'remove-main-loop': 'main_loop',

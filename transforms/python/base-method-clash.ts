@@ -1,0 +1,56 @@
+// Concern: kept legacy methods that have the name of a base method the base runs itself. Once the
+// class inherits the base, such a method overrides the base's own, so where the base calls it (or
+// installs it: `_on_signal`, its SIGTERM/SIGINT handler) the legacy method runs instead, and what the
+// base's did (cleanup() then its own stop(): deregistration, the final metrics push) no longer happens.
+// The base's hooks (the profile's main loop, health hook, teardown and hooks; the methods its run loop
+// hands work to; its /metrics text) are meant to be overridden, and so is a method that extends the
+// base's (it calls super().<name>()); the base's __init__ calls are early-overrides' concern. Any other
+// is reported, naming the base method it overrides and where the base runs it; a review item the
+// method already has says so too.
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
+import { TEARDOWN } from './remove-teardown.js';
+import { callsSuper } from './early-overrides.js';
+import { healthHook } from './remove-health.js';
+
+export const baseMethodClash: PythonTransform = {
+  name: 'base-method-clash',
+  phase: 'edit',
+  run(ctx) {
+    const hooks = baseHooks(ctx);
+    for (const [name, fn] of ctx.agent.methods) {
+      if (name.startsWith('__') || hooks.has(name) || ctx.base.initCalls.has(name) || ctx.renames.has(name)) continue;
+      if (!ctx.base.methods.has(name) || isRemoved(ctx, fn.outer) || callsSuper(fn.body, name)) continue;
+      const where = baseRuns(ctx, name);
+      if (!where) continue;
+      const clash = `${name}() overrides ${ctx.profile.base_class}.${name}(), which ${where}: the agent's runs there instead of the base's; ` +
+        `rename it (and its callers) or make it extend the base's with super().${name}(...)`;
+      const items = [...(ctx.resolved?.kept ?? []), ...ctx.kept].filter((k) => k.symbol === name);
+      if (items.length) for (const k of items) k.reason += `; ${clash}`;
+      else keep(ctx, name, fn.line, clash);
+    }
+  },
+};
+
+/** The base's methods an agent is meant to override. */
+function baseHooks(ctx: PythonTransformContext): Set<string> {
+  const out = new Set<string>([ctx.py.main_loop_method ?? 'run', healthHook(ctx), ...(ctx.py.hooks ?? [])]);
+  if (ctx.py.teardown) out.add(ctx.py.teardown);
+  for (const m of ctx.base.methods) if (TEARDOWN.test(m)) out.add(m);
+  if (ctx.base.requestLoop) out.add(ctx.base.requestLoop.hook);
+  if (ctx.base.periodicHook) out.add(ctx.base.periodicHook.hook);
+  if (ctx.base.metricsHook) out.add(ctx.base.metricsHook);
+  return out;
+}
+
+/** Where the base runs its own `name` (null when it never does: an override changes nothing the base does). */
+function baseRuns(ctx: PythonTransformContext, name: string): string | null {
+  const { handlers, graph } = ctx.base.signalCalls;
+  const callers = [...graph].filter(([m, calls]) => m !== name && calls.has(name)).map(([m]) => `${m}()`);
+  if (handlers.has(name)) {
+    const calls = [...(graph.get(name) ?? [])].map((m) => `${m}()`);
+    return `${ctx.profile.base_class} installs as its SIGTERM/SIGINT handler${calls.length ? ` (it runs ${calls.join(', ')})` : ''}`;
+  }
+  if (callers.length) return `${ctx.profile.base_class} calls from ${callers.join(', ')}`;
+  return ctx.base.selfCalls.has(name) ? `${ctx.profile.base_class} calls itself` : null;
+}
