@@ -35,6 +35,7 @@ import { periodicHook, periodicHookPropose } from './periodic-hook.js';
 import { memberCollections } from './member-collections.js';
 import { teardownSuper } from './teardown-super.js';
 import { exitTeardown } from './exit-teardown.js';
+import { interruptTeardown } from './interrupt-teardown.js';
 import { loopTailTeardown } from './loop-tail-teardown.js';
 import { ownRegistration, ownRegistrationPropose } from './own-registration.js';
 import { hardenedPublisher } from './hardened-publisher.js';
@@ -106,6 +107,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   portPlan,
   agentConstructions,
   teardownSuper,
+  // After teardown-super: the teardown it wires into a cleanup() override ends with the base's own.
+  interruptTeardown,
   exitTeardown,
   loopTailTeardown,
   ownRegistration,

@@ -9,6 +9,7 @@ import { isInfraBlock, logsAgentState } from '../../src/analysis/infra.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import { constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
 import { callee, selfAttribute, walk } from '../../src/lang/python/syntax.js';
+import { interruptCalls, wiredAtInterrupt } from './interrupt-teardown.js';
 
 export const TEARDOWN = /^(cleanup|stop|shutdown|close|_cleanup|_shutdown|_stop)$/;
 
@@ -50,11 +51,14 @@ export const removeTeardown: PythonTransform = {
  * Does the method still run when the migrated agent stops? The base calls it at shutdown, the
  * entry point calls it on the constructed agent, or another teardown that does calls it.
  */
-export function reachedAtShutdown(ctx: PythonTransformContext, name: string, teardowns: Set<string>, seen = new Set<string>(), withBase = true): boolean {
+export function reachedAtShutdown(ctx: PythonTransformContext, name: string, teardowns: Set<string>, seen = new Set<string>(), withBase = true, viaInterrupt = true): boolean {
   if (seen.has(name)) return false;
   seen.add(name);
   if (withBase && ctx.base.shutdownCalls.has(name)) return true;
   if (calledByEntryPoint(ctx, name)) return true;
+  // The legacy loop's `except KeyboardInterrupt:` (or `finally:`) called it when the agent was interrupted;
+  // on the base it is wired into the cleanup() override the base's signal handler runs (interrupt-teardown).
+  if (viaInterrupt && (withBase ? wiredAtInterrupt(ctx, name) : interruptCalls(ctx, name).length > 0)) return true;
   // installed as the agent's own SIGTERM/SIGINT handler (it stays where the base installs none),
   // or registered to run at interpreter exit (atexit.register(self.shutdown): the base's SIGTERM
   // ends in SystemExit, so it runs then too)
@@ -73,7 +77,7 @@ export function reachedAtShutdown(ctx: PythonTransformContext, name: string, tea
     walk(fn.body, (n) => {
       if (n.type === 'call' && selfAttribute(n.childForFieldName('function')!) === name) calls = true;
     });
-    if (calls && reachedAtShutdown(ctx, other, teardowns, seen, withBase)) return true;
+    if (calls && reachedAtShutdown(ctx, other, teardowns, seen, withBase, viaInterrupt)) return true;
   }
   return false;
 }

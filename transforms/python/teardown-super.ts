@@ -70,20 +70,30 @@ function runOnce(ctx: PythonTransformContext, name: string, fn: { body: SyntaxNo
   // The entry point calls it, or a kept method the entry point runs does (`run()`'s `finally: self.cleanup()`).
   const caller = calledByEntryPoint(ctx, name) ? null : keptCallerRunByEntryPoint(ctx, name);
   if (caller === undefined) return '';
+  if (!guardOnce(ctx, name, fn)) return '';
+  return `; it runs once (${ctx.profile.base_class} also calls ${name}() at shutdown, after which ${caller ? `${caller}()'s` : "the entry point's"} call returns at once)`;
+}
+
+/**
+ * A guard at the top of the teardown (after its docstring) so its work runs once however often it is
+ * called: `if getattr(self, "_<name>_done", False): return`. False when it is guarded already (an
+ * `if ...: return` first) or has nothing to guard.
+ */
+export function guardOnce(ctx: PythonTransformContext, name: string, fn: { body: SyntaxNode }, by = 'teardown-super'): boolean {
   const body = statements(fn.body).filter((st) => !isRemoved(ctx, st));
   const docstring = body[0]?.type === 'expression_statement' && body[0].namedChild(0)?.type === 'string' ? body[0] : null;
   const first = body.find((st) => st !== docstring);
-  if (!first) return '';
+  if (!first) return false;
   // Already guarded (`if self._stopped: return` first): nothing to add.
-  if (first.type === 'if_statement' && /^\s*return\b/.test(first.childForFieldName('consequence')?.text ?? '')) return '';
+  if (first.type === 'if_statement' && /^\s*return\b/.test(first.childForFieldName('consequence')?.text ?? '')) return false;
   const indent = ctx.source.slice(lineStart(ctx.source, first.startIndex), first.startIndex);
-  if (!/^[ \t]*$/.test(indent)) return '';
+  if (!/^[ \t]*$/.test(indent)) return false;
   const flag = freshName(ctx, `${name}_done`, '_');
   const unit = ctx.layout.unit;
   const eol = ctx.layout.eol;
   ctx.edits.insert(lineStart(ctx.source, first.startIndex),
-    `${indent}if getattr(self, "${flag}", False):${eol}${indent}${unit}return${eol}${indent}self.${flag} = True${eol}`, 'teardown-super');
-  return `; it runs once (${ctx.profile.base_class} also calls ${name}() at shutdown, after which ${caller ? `${caller}()'s` : "the entry point's"} call returns at once)`;
+    `${indent}if getattr(self, "${flag}", False):${eol}${indent}${unit}return${eol}${indent}self.${flag} = True${eol}`, by);
+  return true;
 }
 
 /** A kept method of the agent that calls self.<name>() and that the entry point calls; undefined when none. */
