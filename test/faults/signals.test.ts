@@ -132,7 +132,7 @@ describe('11. a signal while the tool waits for an agent that ignores SIGTERM', 
     expect([143, 129].includes(res.exitCode!) || ['SIGTERM', 'SIGHUP'].includes(res.signal!), `exit ${res.exitCode} ${res.signal}: ${String(res.stderr)}`).toBe(true);
     // Before: not a word; the tool just vanished.
     const line = String(res.stderr).split('\n').find((l) => / after SIG(TERM|HUP): exiting at once/.test(l));
-    expect(line, String(res.stderr)).toMatch(
+    expect(line ?? '(no such line)', String(res.stderr)).toMatch(
       /^migrate: (SIGTERM after SIGHUP|SIGHUP after SIGTERM): exiting at once, before the cleanup ended; its agents end with it, and the next writing command \(run, commit, review, promote or revert\) puts back what it left unfinished \(migrate status names it\)$/,
     );
     await waitFor(() => tagged(t).length === 0, `no process of the killed run (${tagged(t).map((p) => p.cmdline).join('; ')})`, 10_000);
