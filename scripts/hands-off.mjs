@@ -66,8 +66,12 @@ function gitInit(dir) {
   git('commit', '-q', '--allow-empty', '-m', 'fleet');
 }
 
-/** Run the whole fleet through `migrate run --all --json` and summarise it. */
-function measure(label, dir, { validate, profile }) {
+/** Run the whole fleet (one repository or several) through `migrate run --all --json` and summarise it. */
+function measure(label, dirs, options) {
+  return summarise(label, [dirs].flat().flatMap((dir) => runFleet(label, dir, options)));
+}
+
+function runFleet(label, dir, { validate, profile }) {
   const argv = [cli, 'run', '--all', '--json', '--no-commit', '--concurrency', '4'];
   if (!validate) argv.push('--dry-run', '--no-validate');
   if (profile) argv.push('--profile', profile);
@@ -78,7 +82,10 @@ function measure(label, dir, { validate, profile }) {
   } catch {
     throw new Error(`${label}: migrate run printed no JSON (exit ${r.status}): ${r.stderr.split('\n').slice(-3).join(' ')}`);
   }
-  const results = out.results;
+  return out.results;
+}
+
+function summarise(label, results) {
   const counts = { migrated: 0, 'needs-review': 0, failed: 0, other: 0 };
   const kinds = new Map();
   let items = 0;
@@ -110,29 +117,44 @@ function measure(label, dir, { validate, profile }) {
   };
 }
 
+/** Does a case's own repository files carry a package named like the base's top package (`common/`)? */
+function carriesBasePackage(dir) {
+  return readdirSync(dir, { withFileTypes: true }).some((e) => e.isDirectory() && (e.name === 'common' || carriesBasePackage(path.join(dir, e.name))));
+}
+
 /**
  * The Python fixture cases written against one base (`model`: the production-like base under
- * fixtures/python/_base; `reference`: the reference BaseAgent, whose cases can run) in one
- * repository, as the fixture suite lays them out.
+ * fixtures/python/_base; `reference`: the reference BaseAgent, whose cases can run), as the
+ * fixture suite lays them out: one repository for them all, and one of its own for each case
+ * whose files carry a package named like the base's (a local `agents/common/` shadows the base's
+ * module for every agent beside it: in the shared repository it failed 39 others).
  */
-function pythonFixturesRepo(base) {
+function pythonFixturesRepos(base) {
   const fixtures = path.join(repo, 'fixtures', 'python');
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'hands-off-fixtures-'));
-  if (base === 'reference') cpSync(path.join(repo, 'templates', 'runtime', 'python', 'common'), path.join(dir, 'common'), { recursive: true });
-  else cpSync(path.join(fixtures, '_base'), dir, { recursive: true, filter: (s) => !s.endsWith('README.md') });
+  const fresh = () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'hands-off-fixtures-'));
+    if (base === 'reference') cpSync(path.join(repo, 'templates', 'runtime', 'python', 'common'), path.join(dir, 'common'), { recursive: true });
+    else cpSync(path.join(fixtures, '_base'), dir, { recursive: true, filter: (s) => !s.endsWith('README.md') });
+    return dir;
+  };
+  const shared = fresh();
+  const dirs = [shared];
   for (const name of readdirSync(fixtures).sort()) {
     const caseDir = path.join(fixtures, name);
     if (name.startsWith('_') || !existsSync(path.join(caseDir, 'input.py'))) continue;
     const specFile = path.join(caseDir, 'case.yaml');
     const spec = existsSync(specFile) ? YAML.parse(readFileSync(specFile, 'utf8')) ?? {} : {};
     if ((spec.profile ?? 'base-agent') !== 'base-agent' || (spec.base ?? 'model') !== base) continue;
-    if (existsSync(path.join(caseDir, 'repo'))) cpSync(path.join(caseDir, 'repo'), dir, { recursive: true });
+    const own = path.join(caseDir, 'repo');
+    const dir = existsSync(own) && carriesBasePackage(own) ? fresh() : shared;
+    if (dir !== shared) dirs.push(dir);
+    if (existsSync(own)) cpSync(own, dir, { recursive: true });
     const rel = spec.path ?? `agents/${name.replace(/-/g, '_')}.py`;
     mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
     writeFileSync(path.join(dir, rel), readFileSync(path.join(caseDir, 'input.py')));
   }
-  gitInit(dir);
-  return dir;
+  for (const dir of dirs) gitInit(dir);
+  return dirs;
 }
 
 function demoFleetRepo() {
@@ -176,11 +198,11 @@ try {
     temps.push(dir);
     measured.push(measure(path.basename(path.resolve(target)), dir, { validate: flag('--validate'), profile: option('--profile') }));
   } else {
-    const fx = pythonFixturesRepo('model');
-    temps.push(fx);
+    const fx = pythonFixturesRepos('model');
+    temps.push(...fx);
     measured.push(measure('Python fixtures on the production-like base (rewrite only: inputs import zmq)', fx, { validate: false }));
-    const rx = pythonFixturesRepo('reference');
-    temps.push(rx);
+    const rx = pythonFixturesRepos('reference');
+    temps.push(...rx);
     measured.push(measure('Python fixtures on the reference base (rewrite + runtime validation)', rx, { validate: !flag('--no-validate') }));
     const demo = demoFleetRepo();
     temps.push(demo);
