@@ -117,9 +117,9 @@ function summarise(label, results) {
   };
 }
 
-/** Does a case's own repository files carry a package named like the base's top package (`common/`)? */
-function carriesBasePackage(dir) {
-  return readdirSync(dir, { withFileTypes: true }).some((e) => e.isDirectory() && (e.name === 'common' || carriesBasePackage(path.join(dir, e.name))));
+/** Do a case's own repository files carry a folder named like one of the base's top packages (`common/`)? */
+function carriesBasePackage(dir, packages) {
+  return readdirSync(dir, { withFileTypes: true }).some((e) => e.isDirectory() && (packages.has(e.name) || carriesBasePackage(path.join(dir, e.name), packages)));
 }
 
 /**
@@ -139,6 +139,7 @@ function pythonFixturesRepos(base) {
   };
   const shared = fresh();
   const dirs = [shared];
+  const packages = new Set(readdirSync(shared, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name));
   for (const name of readdirSync(fixtures).sort()) {
     const caseDir = path.join(fixtures, name);
     if (name.startsWith('_') || !existsSync(path.join(caseDir, 'input.py'))) continue;
@@ -146,7 +147,7 @@ function pythonFixturesRepos(base) {
     const spec = existsSync(specFile) ? YAML.parse(readFileSync(specFile, 'utf8')) ?? {} : {};
     if ((spec.profile ?? 'base-agent') !== 'base-agent' || (spec.base ?? 'model') !== base) continue;
     const own = path.join(caseDir, 'repo');
-    const dir = existsSync(own) && carriesBasePackage(own) ? fresh() : shared;
+    const dir = existsSync(own) && carriesBasePackage(own, packages) ? fresh() : shared;
     if (dir !== shared) dirs.push(dir);
     if (existsSync(own)) cpSync(own, dir, { recursive: true });
     const rel = spec.path ?? `agents/${name.replace(/-/g, '_')}.py`;
