@@ -301,10 +301,15 @@ class RunLock {
       rmSync(tmp, { force: true });
       throw new MigrateError(`cannot create the run lock ${shown(loc, file)}: ${oneLine(err)}`);
     }
+    // Said only once this command holds the lock: a command that removed a dead holder's
+    // lock and then lost it to another command started with it fails with one line (the
+    // winner reports the killed run it recovers).
+    let tookOver: string | undefined;
     try {
       for (let attempt = 0; attempt < 8; attempt++) {
         try {
           linkSync(tmp, file);
+          if (tookOver) warn(tookOver);
           return new RunLock(file, mine);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new MigrateError(`cannot create the run lock ${shown(loc, file)}: ${oneLine(err)}`);
@@ -336,7 +341,7 @@ class RunLock {
           continue;
         }
         rmSync(claim, { force: true });
-        warn(`removed ${shown(loc, file)} left by a migrate command that is no longer running (${held ? describeHolder(held) : 'unreadable'})`);
+        tookOver = `removed ${shown(loc, file)} left by a migrate command that is no longer running (${held ? describeHolder(held) : 'unreadable'})`;
       }
       throw new UsageError(`cannot take the run lock ${shown(loc, file)}: other migrate commands keep taking it`);
     } finally {
