@@ -3,19 +3,31 @@
 // left is the user's until its commit lands: afterwards it is still there byte for byte,
 // nothing is staged, no record or git lock is left, and the next `migrate commit` commits it
 // once. A promotion killed mid-commit is put back by the next command, which then promotes once.
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, AGENT_V2, cleanupAll, demoRepo, ensureBuilt, git, migrateCommits, run, runInProcess, sha256, slowHook, tag, untilHook } from './harness.js';
+import { AGENT, AGENT_V2, cleanupAll, demoRepo, ensureBuilt, git, migrateCommits, run, runInProcess, sha256, slowHook, tag, tempDir, untilHook } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
 
-/** The demo repository with AGENT's _v2 written and validated by a --no-commit run, and a pre-commit hook that waits. */
-async function leftUncommitted(): Promise<{ root: string; head: string; v2: string; marker: string }> {
-  const root = await demoRepo();
-  const r = await run(root, ['run', AGENT, '--no-commit'], tag());
+/**
+ * The demo repository with AGENT's _v2 written and validated by a --no-commit run, made once
+ * per file: each test gets a copy. The validation it remembers (.git/migrate/validated) names
+ * the _v2 by its path in the work tree and its sha256, so every copy holds a validated,
+ * uncommitted _v2, as `migrate commit` finds it after such a run.
+ */
+let validated: string;
+beforeAll(async () => {
+  validated = await demoRepo();
+  const r = await run(validated, ['run', AGENT, '--no-commit'], tag());
   expect(r.exitCode, r.stderr).toBe(0);
+}, 180_000);
+
+/** A copy of the validated repository, with a pre-commit hook that waits. */
+function leftUncommitted(): { root: string; head: string; v2: string; marker: string } {
+  const root = tempDir('migrate-fault-validated-');
+  cpSync(validated, root, { recursive: true });
   const marker = slowHook(root);
   return { root, head: git(root, ['rev-parse', 'HEAD']), v2: sha256(path.join(root, AGENT_V2)), marker };
 }
@@ -40,7 +52,7 @@ async function commitsOnce(root: string, head: string, v2: string): Promise<stri
 
 describe('18. `migrate commit` interrupted while git commits', () => {
   it('Ctrl-C to the foreground group: exit 130, one line, the _v2 unstaged and intact, no record; the rerun commits once', async () => {
-    const { root, head, v2, marker } = await leftUncommitted();
+    const { root, head, v2, marker } = leftUncommitted();
     const { child } = await untilHook(root, marker, ['commit', AGENT]);
     process.kill(-child.pid!, 'SIGINT');
     const r = await child;
@@ -52,7 +64,7 @@ describe('18. `migrate commit` interrupted while git commits', () => {
   }, 90_000);
 
   it('kill -9 of the tool and its git: the next commit puts the staged files back, removes the locks the killed git left, and commits once', async () => {
-    const { root, head, v2, marker } = await leftUncommitted();
+    const { root, head, v2, marker } = leftUncommitted();
     const { child } = await untilHook(root, marker, ['commit', AGENT]);
     process.kill(-child.pid!, 'SIGKILL');
     await child;
@@ -63,7 +75,7 @@ describe('18. `migrate commit` interrupted while git commits', () => {
 
 describe('19. `migrate promote` killed while git commits the promotion', () => {
   it('kill -9 of the tool and its git (--mode replace): the next promote restores the original, the _v2 and the record, then promotes once', async () => {
-    const { root, marker } = await leftUncommitted();
+    const { root, marker } = leftUncommitted();
     rmSync(path.join(root, '.git', 'hooks', 'pre-commit'));
     const committed = await runInProcess(root, ['commit', AGENT], tag());
     expect(committed.exitCode, committed.stderr).toBe(0);
