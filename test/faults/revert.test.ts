@@ -3,19 +3,28 @@
 // kill -9 of the tool with its git. Either way the revert is all or nothing: no staged
 // deletions, no stray revert record, no REVERT_HEAD, one line that says so (or, after
 // kill -9, the next command puts everything back), and the next revert works.
-import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, AGENT_V2, cleanupAll, demoRepo, ensureBuilt, git, runInProcess, slowHook, tag, untilHook } from './harness.js';
+import { AGENT, AGENT_V2, cleanupAll, demoRepo, ensureBuilt, git, runInProcess, slowHook, tag, tempDir, untilHook } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
 
-/** The demo repository with AGENT migrated and committed (no validation: only the commit matters here). */
-async function migrated(): Promise<{ root: string; head: string }> {
-  const root = await demoRepo();
-  const r = await runInProcess(root, ['run', AGENT, '--no-validate'], tag());
+/**
+ * The demo repository with AGENT migrated and committed (no validation: only the commit
+ * matters here), migrated once per file: each test gets a copy of it.
+ */
+let once: string;
+beforeAll(async () => {
+  once = await demoRepo();
+  const r = await runInProcess(once, ['run', AGENT, '--no-validate'], tag());
   expect(r.exitCode, r.stderr).toBe(0);
+}, 120_000);
+
+function migrated(): { root: string; head: string } {
+  const root = tempDir('migrate-fault-migrated-');
+  cpSync(once, root, { recursive: true });
   return { root, head: git(root, ['rev-parse', 'HEAD']) };
 }
 
@@ -45,7 +54,7 @@ async function revertsCleanly(root: string, head: string): Promise<void> {
 
 describe('17. a revert is all or nothing', () => {
   it('a pre-commit hook that exits 1 saying nothing: exit 1, one line naming the silent refusal, nothing staged', async () => {
-    const { root, head } = await migrated();
+    const { root, head } = migrated();
     hook(root, 'exit 1');
     const r = await runInProcess(root, ['revert', AGENT], tag());
     expect(r.exitCode, r.stdout).toBe(1);
@@ -57,7 +66,7 @@ describe('17. a revert is all or nothing', () => {
   }, 60_000);
 
   it('Ctrl-C to the foreground group while git commits the revert: exit 130, one line, nothing half done; the rerun reverts', async () => {
-    const { root, head } = await migrated();
+    const { root, head } = migrated();
     const { child } = await untilHook(root, slowHook(root), ['revert', AGENT]);
     process.kill(-child.pid!, 'SIGINT');
     const r = await child;
@@ -70,7 +79,7 @@ describe('17. a revert is all or nothing', () => {
 
 describe('17. a revert killed with -9 while git commits', () => {
   it('the next revert removes the lock it proves ours, puts the staged deletions and the record back, then reverts once', async () => {
-    const { root, head } = await migrated();
+    const { root, head } = migrated();
     const { child } = await untilHook(root, slowHook(root), ['revert', AGENT]);
     process.kill(-child.pid!, 'SIGKILL');
     await child;
