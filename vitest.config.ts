@@ -55,9 +55,10 @@ function pathWithDirectPython3(): string | undefined {
 const PATH = pathWithDirectPython3();
 
 /**
- * The files that cost most CPU (measured alone, test/helpers/cpu-log.ts) start first, so the
- * forks end together: with no results cache (CI's clean clone) vitest orders by file size, which
- * put the 2,000-agent fleet and the -j test, small files, last. The rest keep vitest's order.
+ * The files that cost most CPU (measured alone, test/helpers/cpu-log.ts) start first, then the
+ * small files that take long, so the forks end together: with no results cache (CI's clean
+ * clone) vitest orders by file size, which put the 2,000-agent fleet and the -j test, small
+ * files, last. The rest keep vitest's order.
  * The Phase 5 parts of python-hardened mostly wait on the agents they validate (about a quarter
  * of their wall time is CPU): each starts beside files that compute, not beside one another.
  */
@@ -74,6 +75,24 @@ const HEAVY_FIRST = [
   'test/cli-python.test.ts',
   'test/cli-in-process.test.ts',
   'test/jobs.test.ts',
+  // Small files that take long (waiting on agents, hooks, npm): by size, vitest starts them among
+  // the last 25. In the CI run of 2026-12-02 15:00 (`issues ci`) they were most of the last 27
+  // files to end (about 350 s of their walls over 3 forks): commit-command 68 s, e2e-node-mixed
+  // 52 s, drift 45 s, cli-terminal 44 s, clean-install 41 s (the third from last), revert 31 s,
+  // moved 31 s. Longest first, so what is left for the end are files of a few seconds, and a
+  // fork that ends early has nothing long to wait on.
+  'test/faults/commit-command.test.ts',
+  'test/e2e-node-mixed.test.ts',
+  'test/faults/drift.test.ts',
+  'test/cli-terminal.test.ts',
+  'test/clean-install.test.ts',
+  'test/faults/revert.test.ts',
+  'test/faults/moved.test.ts',
+  'test/typescript-verify.test.ts',
+  'test/e2e-status-validated.test.ts',
+  'test/faults/no-git.test.ts',
+  'test/faults/signals-scan.test.ts',
+  'test/parse-store.test.ts',
 ];
 class HeavyFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
