@@ -3,18 +3,18 @@
 // left is the user's until its commit lands: afterwards it is still there byte for byte,
 // nothing is staged, no record or git lock is left, and the next `migrate commit` commits it
 // once. A promotion killed mid-commit is put back by the next command, which then promotes once.
-import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, AGENT_V2, cleanupAll, demoRepo, ensureBuilt, git, migrateCommits, run, runInProcess, sha256, slowHook, tag, tempDir, untilHook } from './harness.js';
+import { AGENT, AGENT_V2, cleanupAll, copyRepo, demoRepo, ensureBuilt, git, migrateCommits, run, runInProcess, sha256, slowHook, tag, untilHook } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
 
 /**
  * The demo repository with AGENT's _v2 written and validated by a --no-commit run, made once
- * per file: each test gets a copy. The validation it remembers (.git/migrate/validated) names
- * the _v2 by its path in the work tree and its sha256, so every copy holds a validated,
+ * per file: each test gets a copy (copyRepo). The validation it remembers (.git/migrate/validated)
+ * names the _v2 by its path in the work tree and its sha256, so every copy holds a validated,
  * uncommitted _v2, as `migrate commit` finds it after such a run.
  */
 let validated: string;
@@ -26,8 +26,7 @@ beforeAll(async () => {
 
 /** A copy of the validated repository, with a pre-commit hook that waits. */
 function leftUncommitted(): { root: string; head: string; v2: string; marker: string } {
-  const root = tempDir('migrate-fault-validated-');
-  cpSync(validated, root, { recursive: true });
+  const root = copyRepo(validated);
   const marker = slowHook(root);
   return { root, head: git(root, ['rev-parse', 'HEAD']), v2: sha256(path.join(root, AGENT_V2)), marker };
 }

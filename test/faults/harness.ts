@@ -43,16 +43,24 @@ export async function demoRepo(): Promise<string> {
     commitAll(t, 'add the reference BaseAgent and a fast profile');
     template = t;
   }
-  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-fault-'));
-  temps.push(root);
-  cpSync(template, root, { recursive: true });
-  return root;
+  return copyRepo(template);
 }
 
 export function tempDir(prefix: string): string {
   const d = mkdtempSync(path.join(os.tmpdir(), prefix));
   temps.push(d);
   return d;
+}
+
+/**
+ * A copy of a repository a test file prepared once (work tree and .git, removed by cleanupAll),
+ * for each test that needs it in that state: what the tool keeps under .git (journal, remembered
+ * validations) names files by their place in the work tree, so the copy is in the same state.
+ */
+export function copyRepo(src: string): string {
+  const root = tempDir('migrate-fault-');
+  cpSync(src, root, { recursive: true });
+  return root;
 }
 
 const tags: string[] = [];

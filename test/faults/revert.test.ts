@@ -3,10 +3,10 @@
 // kill -9 of the tool with its git. Either way the revert is all or nothing: no staged
 // deletions, no stray revert record, no REVERT_HEAD, one line that says so (or, after
 // kill -9, the next command puts everything back), and the next revert works.
-import { chmodSync, cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, AGENT_V2, cleanupAll, demoRepo, ensureBuilt, git, runInProcess, slowHook, tag, tempDir, untilHook } from './harness.js';
+import { AGENT, AGENT_V2, cleanupAll, copyRepo, demoRepo, ensureBuilt, git, runInProcess, slowHook, tag, untilHook } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -23,8 +23,7 @@ beforeAll(async () => {
 }, 120_000);
 
 function migrated(): { root: string; head: string } {
-  const root = tempDir('migrate-fault-migrated-');
-  cpSync(once, root, { recursive: true });
+  const root = copyRepo(once);
   return { root, head: git(root, ['rev-parse', 'HEAD']) };
 }
 
