@@ -396,20 +396,22 @@ function collectedListener(ctx: PythonTransformContext, stmt: SyntaxNode, ports:
 }
 
 /** `threading.Thread(target=self.<endpoint>.serve_forever, ...)`: a thread whose whole work is a health endpoint's. */
+/** What a `Thread(target=..., ...)` construction runs: the target expression, else null. */
+function threadTargetNode(value: SyntaxNode): SyntaxNode | null {
+  if (value.type !== 'call' || !/(^|\.)Thread$/.test(callee(value) ?? '')) return null;
+  return (value.childForFieldName('arguments')?.namedChildren ?? []).find(
+    (a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'target',
+  )?.childForFieldName('value') ?? null;
+}
+
 /** The agent method a `Thread(target=self.<m>, ...)` construction runs: m, else null. */
 function threadTarget(value: SyntaxNode): string | null {
-  if (value.type !== 'call' || !/(^|\.)Thread$/.test(callee(value) ?? '')) return null;
-  const target = (value.childForFieldName('arguments')?.namedChildren ?? []).find(
-    (a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'target',
-  )?.childForFieldName('value');
+  const target = threadTargetNode(value);
   return target ? selfAttribute(target) : null;
 }
 
 function threadServing(value: SyntaxNode, endpoints: Set<string>): boolean {
-  if (value.type !== 'call' || !/(^|\.)Thread$/.test(callee(value) ?? '')) return false;
-  const target = (value.childForFieldName('arguments')?.namedChildren ?? []).find(
-    (a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'target',
-  )?.childForFieldName('value');
+  const target = threadTargetNode(value);
   if (target?.type !== 'attribute') return false;
   const obj = target.childForFieldName('object')!;
   const attr = selfAttribute(obj);
