@@ -1,7 +1,7 @@
 // The default Python launch asks which interpreter `python3` is once per repository and
 // environment, then starts that interpreter directly: a version manager's shim (a shell
 // script choosing the version at each start) is not paid again at every agent start.
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,5 +38,26 @@ describe('pythonLaunch', () => {
     temps.push(empty);
     const launch = await pythonLaunch(empty, 'agents/a_v2.py', { ...process.env, PATH: empty });
     expect(launch.command).toBe('python3');
+  });
+
+  it('runs a package module that imports its siblings relatively as that module, so its imports resolve', async () => {
+    // agents/ingest/agent_v2.py of a package started through its __main__.py: `from .config import ...`
+    const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-pkg-root-'));
+    temps.push(root);
+    mkdirSync(path.join(root, 'agents', 'ingest'), { recursive: true });
+    writeFileSync(path.join(root, 'agents', '__init__.py'), '');
+    writeFileSync(path.join(root, 'agents', 'ingest', '__init__.py'), '');
+    writeFileSync(path.join(root, 'agents', 'ingest', 'config.py'), 'class IngestConfig:\n    PORT = 7130\n');
+    writeFileSync(
+      path.join(root, 'agents', 'ingest', 'agent_v2.py'),
+      'from .config import IngestConfig\n\n\nif __name__ == "__main__":\n    print("port", IngestConfig.PORT)\n',
+    );
+    writeFileSync(path.join(root, 'agents', 'plain_v2.py'), 'import os\nprint("plain")\n');
+    const pkg = await pythonLaunch(root, 'agents/ingest/agent_v2.py');
+    expect(pkg.args).toEqual(['-m', 'agents.ingest.agent_v2']);
+    const out = execFileSync(pkg.command, pkg.args, { cwd: root, env: { ...process.env, ...pkg.env }, encoding: 'utf8' });
+    expect(out.trim()).toBe('port 7130');
+    // A file without relative imports is still run as a script.
+    expect((await pythonLaunch(root, path.join(root, 'agents', 'plain_v2.py'))).args).toEqual([path.join(root, 'agents', 'plain_v2.py')]);
   });
 });

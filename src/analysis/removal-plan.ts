@@ -27,6 +27,11 @@ export interface MemberProposal {
   sharedWithBase?: boolean;
   /** Must still hold, given the current set of removed members (e.g. "the method is pure infrastructure"). */
   condition?: (scope: InfraScope) => string | null;
+  /**
+   * When the condition keeps it: does keeping it unchanged keep the agent's behaviour, given what goes
+   * (a signal handler ending a loop that stays)? Then the condition's reason is a note, not a review item.
+   */
+  keptSafely?: (scope: InfraScope) => boolean;
   /** Review even when removal is safe? (no) — when unsafe, this explains what to look at. */
   reviewHint?: string;
   /**
@@ -106,7 +111,7 @@ export class RemovalPlan {
   }): ResolvedPlan {
     const R = new Map(this.members);
     const kept = new Map<string, KeptForReview>();
-    const externallyKept = new Set<string>();
+    const keptAsNote = new Set<string>();
     // attribute set only by removed code → the removed method that set it
     const implied = new Map<string, string>();
     const setOnlyIn = attributeSetters(ctx);
@@ -135,6 +140,7 @@ export class RemovalPlan {
         const scope: InfraScope = { removed, baseOwned: ctx.baseOwned };
         const failed = p.condition?.(scope) ?? null;
         if (failed) {
+          if (p.keptSafely?.(scope)) keptAsNote.add(name);
           R.delete(name);
           kept.set(name, { symbol: name, line: this.lineOf(ctx, p), reason: failed });
           changed = true;
@@ -181,7 +187,7 @@ export class RemovalPlan {
             line: this.lineOf(ctx, p),
             reason: `${p.reason}, but ${e.file}:${e.line} uses it (${e.text})${elsewhere.length > 1 ? ` and ${elsewhere.length - 1} more place(s)` : ''}; kept so that caller keeps working`,
           });
-          externallyKept.add(name);
+          keptAsNote.add(name);
           changed = true;
           continue;
         }
@@ -215,7 +221,7 @@ export class RemovalPlan {
       }
       if (!changed) {
         for (const name of R.keys()) kept.delete(name);
-        const safe = (k: KeptForReview) => this.members.get(k.symbol)?.safeToKeep === true || externallyKept.has(k.symbol);
+        const safe = (k: KeptForReview) => this.members.get(k.symbol)?.safeToKeep === true || keptAsNote.has(k.symbol);
         const all = [...kept.values()];
         return { members: R, nodes, ranges, kept: all.filter((k) => !safe(k)), notes: all.filter(safe), statements: stmts };
       }

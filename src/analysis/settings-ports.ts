@@ -32,8 +32,11 @@ export function settingsParameterPorts(agent: AgentModel, passThrough: Record<st
   const init = agent.methods.get('__init__');
   if (!init) return out;
   // Parameters without a default (a `None` default would make `settings.port` fail before the agent's
-  // own fallback ran), never rebound in __init__.
-  const candidates = init.params.filter((p) => p.kind === 'plain' && p.name !== 'self' && p !== init.params[0]).map((p) => p.name);
+  // own fallback ran), or defaulting to a named object (`config=IngestConfig`, a class whose attributes
+  // are the settings: `config.PORT` reads the same before anything runs), never rebound in __init__.
+  const candidates = init.params
+    .filter((p) => (p.kind === 'plain' || (p.kind === 'default' && namedObject(p.default))) && p.name !== 'self' && p !== init.params[0])
+    .map((p) => p.name);
   if (!candidates.length) return out;
   const rebound = new Set<string>();
   walk(init.body, (n) => {
@@ -53,7 +56,8 @@ export function settingsParameterPorts(agent: AgentModel, passThrough: Record<st
     }
     for (const [keyword, legacy] of Object.entries(passThrough)) {
       if (out.has(keyword)) continue;
-      for (const name of legacy) {
+      // `settings.health_port`, or `config.HEALTH_PORT` on a class used as the configuration.
+      for (const name of legacy.flatMap((n) => [n, n.toUpperCase()])) {
         const found = portReads(agent, init.body, param, holders, name);
         if (found === 'assigned' || !found) continue;
         const forms = new Set([param, ...holders].map((h) => normPort(`${h}.${name}`)));
@@ -85,4 +89,11 @@ function portReads(agent: AgentModel, initBody: SyntaxNode, param: string, holde
   walk(initBody, (n) => visit(n, true));
   if (holders.size) for (const m of agent.methods.values()) walk(m.body, (n) => visit(n, false));
   return assigned ? 'assigned' : read;
+}
+
+/** A default that names an object (`IngestConfig`, `settings.DEFAULTS`), not a literal or None. */
+function namedObject(node: SyntaxNode | undefined): boolean {
+  if (!node) return false;
+  if (node.type === 'identifier') return !/^(None|True|False)$/.test(node.text);
+  return node.type === 'attribute' && /^[A-Za-z_][\w.]*$/.test(node.text);
 }

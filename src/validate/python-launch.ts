@@ -1,5 +1,7 @@
 // The default way to start a Python agent: the machine's python3 with the
 // repository root on PYTHONPATH (so `from common.core.base_agent import ...` resolves).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { LaunchCommand } from '../pipeline/language.js';
 
 /** Per environment, per repository root: the interpreter python3 names there. */
@@ -34,9 +36,10 @@ export function python3In(root: string, env: Record<string, string | undefined> 
 
 export async function pythonLaunch(root: string, file: string, env: Record<string, string | undefined> = process.env): Promise<LaunchCommand> {
   const inherited = process.env.PYTHONPATH;
+  const mod = packageModule(root, file);
   return {
     command: await python3In(root, env),
-    args: [file],
+    args: mod ? ['-m', mod] : [file],
     env: {
       PYTHONPATH: inherited ? `${root}:${inherited}` : root,
       // Unbuffered output: the log check must see every line even when the agent is killed.
@@ -45,4 +48,27 @@ export async function pythonLaunch(root: string, file: string, env: Record<strin
       PYTHONDONTWRITEBYTECODE: '1',
     },
   };
+}
+
+/**
+ * A module of a package that imports its siblings relatively (`from .config import IngestConfig` in
+ * agents/ingest/agent_v2.py, started through the package's __main__.py): run as a script it fails at
+ * once ("attempted relative import with no known parent package"), so it is run as the module it is
+ * (`python3 -m agents.ingest.agent_v2`, the repository root on PYTHONPATH), which runs its __main__
+ * guard the same way. Null for any other file (run as a script, as before).
+ */
+function packageModule(root: string, file: string): string | null {
+  const abs = path.resolve(root, file);
+  const rel = path.relative(root, abs);
+  if (rel.startsWith('..') || path.isAbsolute(rel) || !rel.endsWith('.py')) return null;
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch {
+    return null;
+  }
+  if (!/^[ \t]*from[ \t]+\.+[\w.]*[ \t]+import\b/m.test(text)) return null;
+  const parts = rel.slice(0, -3).split(path.sep);
+  if (parts.length < 2 || !parts.every((p) => /^[A-Za-z_]\w*$/.test(p))) return null;
+  return parts.join('.');
 }

@@ -5,9 +5,13 @@
 // holding the server (its `.shutdown()` in the teardown goes with it); what the helper's handler answered
 // is read there with the helper's parameters standing for what the call gave them (status_fn() is the
 // agent's self.health_status()), for the base's health hook. The helper goes once nothing else calls it.
+// A helper imported from another file of the repository (`from agents.lib.health_http import
+// start_health_server`, shared by several agents, its module-level handler reaching the agent through
+// `self.server.agent` the helper tagged) is read the same way in its own module; it stays there (the
+// agent's import goes once unused).
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { baseName, type PyFunction } from '../../src/lang/python/module-model.js';
+import { baseName, type ModuleModel, type PyFunction } from '../../src/lang/python/module-model.js';
 import { HTTP_HANDLER_BASE } from './health-patterns.js';
 import { bindArgument, normPort, portExpression, portRoles, serverSubclasses } from '../../src/analysis/ports.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
@@ -25,7 +29,8 @@ export const removeHealthHelperServer: PythonTransform = {
       for (const call of calls) {
         const params = new Map([...call.args].filter(([p]) => p !== helper.portParam));
         const payloadRegion = { node: helper.handler ?? helper.fn.outer, scope: { ...payloadScope(ctx), params } };
-        const reason = `starts ${helper.fn.name}() (line ${helper.fn.line}), a health server on the health port; the base serves /health there`;
+        const where = helper.file ? `${helper.file}:${helper.fn.line}` : `line ${helper.fn.line}`;
+        const reason = `starts ${helper.fn.name}() (${where}), a health server on the health port; the base serves /health there`;
         if (call.attr) {
           ctx.plan.proposeMember({ name: call.attr, kind: 'attribute', finding: 'health', reason: `holds the health server ${helper.fn.name}() started`, safeToKeep: !ctx.baseOwned.has(call.attr) });
           ctx.plan.proposeStatement({ node: call.stmt, symbol: call.attr, finding: 'health', reason, requires: [call.attr], payloadRegion });
@@ -33,6 +38,7 @@ export const removeHealthHelperServer: PythonTransform = {
           ctx.plan.proposeStatement({ node: call.stmt, symbol: helper.fn.name, finding: 'health', reason, payloadRegion });
         }
       }
+      if (helper.file) continue;
       ctx.plan.proposeMember({
         name: helper.fn.name,
         kind: 'module-function',
@@ -46,6 +52,10 @@ export const removeHealthHelperServer: PythonTransform = {
 
 interface HealthHelper {
   fn: PyFunction;
+  /** The name the agent's file calls it by (its own name, or the local name of the import). */
+  local: string;
+  /** The repository file it is imported from; null for a function of the agent's own file. */
+  file: string | null;
   /** The parameter the server is bound on. */
   portParam: string;
   /** The module's request handler class the server is given (`ThreadingHTTPServer(addr, StatsHandler)`), when it is not nested in the helper. */
@@ -57,9 +67,18 @@ interface HealthHelper {
  * and serve it (serve_forever, directly or as a thread's target).
  */
 function healthHelpers(ctx: PythonTransformContext): HealthHelper[] {
-  const servers = serverSubclasses(ctx.module.root);
+  const candidates: Array<{ fn: PyFunction; local: string; file: string | null; module: ModuleModel }> =
+    [...ctx.module.functions.values()].map((fn) => ({ fn, local: fn.name, file: null, module: ctx.module }));
+  // Functions imported by name from a file of the repository (read only when the agent calls such a name).
+  for (const [local, imp] of ctx.module.imports) {
+    if (imp.name === null || ctx.module.functions.has(local) || !callsName(ctx, local)) continue;
+    const t = ctx.imported(local);
+    const fn = t?.name ? t.module.functions.get(t.name) : undefined;
+    if (fn) candidates.push({ fn, local, file: t!.file, module: t!.module });
+  }
   const out: HealthHelper[] = [];
-  for (const fn of ctx.module.functions.values()) {
+  for (const { fn, local, file, module } of candidates) {
+    const servers = serverSubclasses(module.root);
     if (fn.isAsync || fn.decorators.length) continue;
     const params = fn.params.filter((p) => p.kind === 'plain' || p.kind === 'default').map((p) => p.name);
     const binds: Array<string | null> = [];
@@ -78,11 +97,11 @@ function healthHelpers(ctx: PythonTransformContext): HealthHelper[] {
     if (!serves || port === null || !params.includes(port)) continue;
     // The handler the server answers with: nested in the helper, or a class of the module named in the
     // server call (what it answers is that class's, followed there).
-    const handler = moduleHandler(ctx, bindCalls[0]!, fn);
+    const handler = moduleHandler(ctx, module, bindCalls[0]!, fn);
     if (handler === undefined) continue;
     const answering = handler ?? fn.body;
     if (!servesNoOtherPath(fn.body) || !servesNoOtherPath(answering) || !answersHealth(answering)) continue;
-    out.push({ fn, portParam: port, handler });
+    out.push({ fn, local, file, portParam: port, handler });
   }
   return out;
 }
@@ -93,7 +112,7 @@ function healthHelpers(ctx: PythonTransformContext): HealthHelper[] {
  * the handler is not a name); undefined when the name is a class the module does not define as an
  * HTTP handler (what it answers cannot be read).
  */
-function moduleHandler(ctx: PythonTransformContext, call: SyntaxNode, fn: PyFunction): SyntaxNode | null | undefined {
+function moduleHandler(ctx: PythonTransformContext, module: ModuleModel, call: SyntaxNode, fn: PyFunction): SyntaxNode | null | undefined {
   const given = (a: SyntaxNode) => (a.type === 'keyword_argument' ? a.childForFieldName('value') : a);
   const names = (call.childForFieldName('arguments')?.namedChildren ?? []).slice(1).map(given).filter((a): a is SyntaxNode => a?.type === 'identifier');
   for (const name of names) {
@@ -102,9 +121,9 @@ function moduleHandler(ctx: PythonTransformContext, call: SyntaxNode, fn: PyFunc
       if (n.type === 'class_definition' && n.childForFieldName('name')?.text === name.text) nested = true;
     });
     if (nested) return null;
-    const cls = ctx.module.classes.find((c) => c.name === name.text);
+    const cls = module.classes.find((c) => c.name === name.text);
     if (!cls) continue;
-    if (cls.name === ctx.agent.cls.name || !cls.bases.some((b) => HTTP_HANDLER_BASE.test(baseName(b) ?? ''))) return undefined;
+    if ((module === ctx.module && cls.name === ctx.agent.cls.name) || !cls.bases.some((b) => HTTP_HANDLER_BASE.test(baseName(b) ?? ''))) return undefined;
     return cls.node;
   }
   return null;
@@ -138,7 +157,7 @@ function helperCalls(ctx: PythonTransformContext, helper: HealthHelper): HelperC
   const params = helper.fn.params.filter((p) => p.kind === 'plain' || p.kind === 'default').map((p) => p.name);
   for (const m of ctx.agent.methods.values()) {
     walkAgentCode(m, (n) => {
-      if (n.type !== 'call' || callee(n) !== helper.fn.name) return;
+      if (n.type !== 'call' || callee(n) !== helper.local) return;
       const args = new Map<string, SyntaxNode>();
       let positional = 0;
       let ok = true;
@@ -161,4 +180,15 @@ function helperCalls(ctx: PythonTransformContext, helper: HealthHelper): HelperC
     });
   }
   return out;
+}
+
+/** Does the agent's code call this bare name (`start_health_server(...)`)? */
+function callsName(ctx: PythonTransformContext, name: string): boolean {
+  let found = false;
+  for (const m of ctx.agent.methods.values()) {
+    walkAgentCode(m, (n) => {
+      if (!found && n.type === 'call' && callee(n) === name) found = true;
+    });
+  }
+  return found;
 }

@@ -54,9 +54,11 @@ export const removeHealth: PythonTransform = {
     }
     const factories = handlerFactories(ctx, endpoints);
     const callbacks = endpointCallbacks(ctx, endpoints);
+    const healthLoops = new Set<string>();
     for (const [name, fn] of agent.methods) {
       if (HEALTH_LOOP_METHOD.test(name) || listenerHandlers.has(name) || (!HEALTH_PAYLOAD_METHOD.test(name) && !lifecycle.has(name) && receivesOn(fn.body, endpoints))) {
         proposeHealthLoop(ctx, name);
+        healthLoops.add(name);
       } else if (callbacks.has(name) && !lifecycle.has(name)) {
         // Goes only when its every use went with the endpoint's set-up (the plan's use check).
         proposeHealthLoop(ctx, name, 'the callback registered for the health endpoint (selector data / reader), which answers its probes (the base serves /health)');
@@ -112,7 +114,9 @@ export const removeHealth: PythonTransform = {
       const onHealthPort = servesPort(ctx, attr, healthPorts, servers);
       // Whatever its name, the thread that runs that endpoint (Thread(target=self.check_server.serve_forever)).
       const runsEndpoint = assigns.some((a) => a.value && threadServing(a.value, endpoints));
-      if (!HEALTH_ATTRIBUTE.test(attr) && !holdsSidecar && !onHealthPort && !runsEndpoint) continue;
+      // Whatever its name, the thread that runs the health loop method (`self._health = Thread(target=self._serve_health)`).
+      const runsLoop = assigns.some((a) => a.value && threadTarget(a.value) !== null && healthLoops.has(threadTarget(a.value)!));
+      if (!HEALTH_ATTRIBUTE.test(attr) && !holdsSidecar && !onHealthPort && !runsEndpoint && !runsLoop) continue;
       // A port number is not an endpoint: it goes when nothing else reads it, else it stays (it is
       // what the base is given). The base's own port attributes are base-attributes' concern.
       if (/port$/.test(attr)) {
@@ -392,11 +396,22 @@ function collectedListener(ctx: PythonTransformContext, stmt: SyntaxNode, ports:
 }
 
 /** `threading.Thread(target=self.<endpoint>.serve_forever, ...)`: a thread whose whole work is a health endpoint's. */
-function threadServing(value: SyntaxNode, endpoints: Set<string>): boolean {
-  if (value.type !== 'call' || !/(^|\.)Thread$/.test(callee(value) ?? '')) return false;
-  const target = (value.childForFieldName('arguments')?.namedChildren ?? []).find(
+/** What a `Thread(target=..., ...)` construction runs: the target expression, else null. */
+function threadTargetNode(value: SyntaxNode): SyntaxNode | null {
+  if (value.type !== 'call' || !/(^|\.)Thread$/.test(callee(value) ?? '')) return null;
+  return (value.childForFieldName('arguments')?.namedChildren ?? []).find(
     (a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'target',
-  )?.childForFieldName('value');
+  )?.childForFieldName('value') ?? null;
+}
+
+/** The agent method a `Thread(target=self.<m>, ...)` construction runs: m, else null. */
+function threadTarget(value: SyntaxNode): string | null {
+  const target = threadTargetNode(value);
+  return target ? selfAttribute(target) : null;
+}
+
+function threadServing(value: SyntaxNode, endpoints: Set<string>): boolean {
+  const target = threadTargetNode(value);
   if (target?.type !== 'attribute') return false;
   const obj = target.childForFieldName('object')!;
   const attr = selfAttribute(obj);

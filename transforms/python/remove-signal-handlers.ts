@@ -86,10 +86,16 @@ export const removeSignalHandlers: PythonTransform = {
           kind: 'method',
           finding: 'signal',
           reason: 'signal handler (the base handles SIGTERM/SIGINT)',
-          condition: (scope) =>
-            isInfraBlock(h.body, scope) || onlyEndsMainLoop(ctx, h.body, scope, blockedIn) || onlyExits(ctx, h.body, scope)
-              ? null
-              : `signal handler does more than stop the agent; kept installed`,
+          condition: (scope) => {
+            if (isInfraBlock(h.body, scope) || onlyEndsMainLoop(ctx, h.body, scope, blockedIn) || onlyExits(ctx, h.body, scope)) return null;
+            const ended = endsKeptLoop(ctx, h.body, scope);
+            return ended
+              ? `signal handler ends the loop of ${ended.method}(), which stays (the entry point runs it) and tears down after it (line ${ended.after.startPosition.row + 1}: ${ended.after.text.split('\n')[0]!.trim()}); ` +
+                  `kept installed: ${ctx.profile.base_class}'s own handler would leave through the loop and skip that`
+              : `signal handler does more than stop the agent; kept installed`;
+          },
+          // Installed as before, it ends that loop as it did, and what follows the loop runs as it did.
+          keptSafely: (scope) => endsKeptLoop(ctx, h.body, scope) !== null,
         });
         ctx.plan.proposeStatement({
           node: n,
@@ -337,11 +343,11 @@ const STOPPING = /^(cancel|shutdown|stop|set|clear|close|cancel_all)$/;
  * The first statement after the main loop, in the loop's own block, that does work (not a log
  * line, a sleep or a bare return): what only runs when the loop ends by its condition.
  */
-function workAfterLoop(ctx: PythonTransformContext): SyntaxNode | null {
+function workAfterLoop(ctx: PythonTransformContext, given?: PyFunction[]): SyntaxNode | null {
   // Only an override of the base's own main loop method stays as it is; a legacy loop under another
   // name (run() of an agent moving onto run_forever()) goes, its teardown moved by its own transform.
   const main = ctx.agent.methods.get(ctx.py.main_loop_method ?? 'run');
-  const runs = main ? [main] : [];
+  const runs = given ?? (main ? [main] : []);
   for (const loop of [...mainLoops(ctx, runs), ...blockingCalls(ctx, runs).map((b) => b.stmt)]) {
     const block = loop.parent;
     if (!block) continue;
@@ -359,11 +365,11 @@ function workAfterLoop(ctx: PythonTransformContext): SyntaxNode | null {
  * (`self.stop_event.set()` for `while not self.stop_event.is_set()`). The base's own handler
  * ends the process instead (SystemExit through the loop), and the entry point's teardown follows.
  */
-function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: InfraScope, blockedIn: Set<string> = new Set()): boolean {
+function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: InfraScope, blockedIn: Set<string> = new Set(), given?: PyFunction[]): boolean {
   // A legacy loop under another name only counts when it goes (the base's loop replaces it and the
   // base's handler stops that): kept, it still needs the handler that ends it.
   const main = ctx.py.main_loop_method ?? 'run';
-  const runs = loopMethods(ctx).filter((m) => m.name === main || scope.removed.has(m.name));
+  const runs = given ?? loopMethods(ctx).filter((m) => m.name === main || scope.removed.has(m.name));
   if (runs.length === 0) return false;
   const loopReads = new Set<string>();
   for (const run of runs) walk(run.body, (n) => {
@@ -417,6 +423,23 @@ function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: 
     }
     return false;
   });
+}
+
+/**
+ * The handler only ends the loop of a method that stays under its own name and that the entry point
+ * runs (`agent.start()`: `while not self.stop_event.is_set(): ...` then `self.shutdown()`), and that
+ * method does work after its loop: installed as before, SIGTERM ends the loop and that work runs, as in
+ * the legacy agent; the base's own handler would leave through the loop (SystemExit) and skip it.
+ */
+function endsKeptLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: InfraScope): { method: string; after: SyntaxNode } | null {
+  const main = ctx.py.main_loop_method ?? 'run';
+  for (const m of loopMethods(ctx)) {
+    if (m.name === main || m.isAsync || scope.removed.has(m.name) || !calledByEntryPoint(ctx, m.name)) continue;
+    const blockedIn = new Set(blockingCalls(ctx, [m]).map((b) => b.member));
+    const after = workAfterLoop(ctx, [m]);
+    if (after && onlyEndsMainLoop(ctx, body, scope, blockedIn, [m])) return { method: m.name, after };
+  }
+  return null;
 }
 
 /** `[threading.]Thread(target=self.<member>.<stop verb>[, daemon=...]).start()`, member one the loop blocks in. */

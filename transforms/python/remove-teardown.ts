@@ -8,7 +8,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isInfraBlock, logsAgentState } from '../../src/analysis/infra.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import { constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
-import { callee, selfAttribute, walk } from '../../src/lang/python/syntax.js';
+import { callee, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { interruptCalls, wiredAtInterrupt } from './interrupt-teardown.js';
 
 export const TEARDOWN = /^(cleanup|stop|shutdown|close|_cleanup|_shutdown|_stop)$/;
@@ -24,6 +24,8 @@ export const removeTeardown: PythonTransform = {
       const reached = reachedAtShutdown(ctx, name, teardowns);
       // Nothing ran it at shutdown in the legacy agent either (an API for callers, say): kept as it was.
       const wasReached = reachedAtShutdown(ctx, name, teardowns, new Set(), false);
+      // Called after the loop of a kept method the entry point runs (start(): loop, then self.shutdown()).
+      const afterLoop = reached ? null : calledAfterEntryLoop(ctx, name);
       // `signal.signal(SIGTERM, agent.stop)` in the entry point stays: without this definition the
       // signal would hand (signum, frame) to the base's method of that name.
       const handler = (ctx.base.positionalArity?.get(name) ?? 0) < 2 ? entrySignalHandler(ctx, name) : null;
@@ -38,7 +40,7 @@ export const removeTeardown: PythonTransform = {
         callsReachBase: true,
         condition: (scope) => {
           if (!(isInfraBlock(fn.body, scope) && !logsAgentState(fn.body, scope))) {
-            return `${name}() does business work besides teardown: kept${reached ? `, it still runs at shutdown` : wasReached ? `, but nothing calls it at shutdown any more` : `, as it was: nothing called it at shutdown in the legacy agent either`}`;
+            return `${name}() does business work besides teardown: kept${reached ? `, it still runs at shutdown` : afterLoop ? `, it still runs when the loop of ${afterLoop}() ends, as before` : wasReached ? `, but nothing calls it at shutdown any more` : `, as it was: nothing called it at shutdown in the legacy agent either`}`;
           }
           return handler ? `${name}() is the SIGTERM/SIGINT handler the entry point installs (line ${handler.line}), called with (signum, frame), which the base's ${name}() does not take: kept` : null;
         },
@@ -80,6 +82,27 @@ export function reachedAtShutdown(ctx: PythonTransformContext, name: string, tea
     if (calls && reachedAtShutdown(ctx, other, teardowns, seen, withBase, viaInterrupt)) return true;
   }
   return false;
+}
+
+/**
+ * The method the entry point runs (`agent.start()`) in whose body `self.<name>()` is a statement right
+ * after a `while` loop: it runs when that loop ends. That method's name, else null.
+ */
+function calledAfterEntryLoop(ctx: PythonTransformContext, name: string): string | null {
+  for (const [m, fn] of ctx.agent.methods) {
+    if (m === name || !calledByEntryPoint(ctx, m)) continue;
+    let found = false;
+    walk(fn.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'class_definition') return false;
+      if (found || n.type !== 'while_statement' || !n.parent) return;
+      const siblings = statements(n.parent);
+      const next = siblings[siblings.findIndex((x) => x.id === n.id) + 1];
+      const call = next?.type === 'expression_statement' ? next.namedChild(0) : null;
+      if (call?.type === 'call' && selfAttribute(call.childForFieldName('function')!) === name) found = true;
+    });
+    if (found) return m;
+  }
+  return null;
 }
 
 /** `agent.<name>()` in the entry point, on a variable holding the constructed agent. */
