@@ -29,6 +29,8 @@ interface Case {
     removed?: string[];
     kept?: string[];
     warnings?: string[];
+    /** Fragments no warning may contain (a warning that would mislead the reviewer). */
+    warnings_absent?: string[];
   };
 }
 
@@ -133,6 +135,7 @@ describe('TypeScript fixtures', () => {
             expect(k.reason.length).toBeGreaterThan(10);
           }
           for (const w of c.meta.warnings ?? []) expect(out.warnings.join('\n')).toContain(w);
+          for (const w of c.meta.warnings_absent ?? []) expect(out.warnings.join('\n')).not.toContain(w);
         });
       }
     });

@@ -525,7 +525,10 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     // healthStatus() and the base's /health reports them; the server goes like any other.
     const bridgeable = !!business && !isExpress && routes.size > 0 && !routes.has('/metrics') && !ctx.members.has('healthStatus') && !ctx.newMembers.some((m) => m.name === 'healthStatus');
     const handlerFns = [...creation.getArguments(), ...listeners].filter((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a));
-    const bridge = bridgeable && handlers.length === 0 && handlerFns.length === 1 ? soleHealthPayload(ctx, handlerFns[0]!) : null;
+    // `http.createServer(this.handle)`: the request listener is the agent's own handler member
+    // (a method, or an arrow-function field), given as it is; its function answers.
+    const memberFn = bridgeable && handlers.length === 1 && handlerFns.length === 0 ? handlerMemberFunction(ctx, handlers[0]!, [...creation.getArguments(), ...listeners]) : null;
+    const bridge = !bridgeable ? null : handlers.length === 0 && handlerFns.length === 1 ? soleHealthPayload(ctx, handlerFns[0]!) : memberFn ? soleHealthPayload(ctx, memberFn) : null;
     // The method it asks is the only one of the agent's its handler calls.
     const asked = bridgeable && !bridge && handlerFns.length === 1 ? methodHealthPayload(ctx, handlerFns[0]!) : null;
     const askedOnly = !!asked && handlers.every((h) => h === thisMember(asked.getExpression()));
@@ -602,6 +605,27 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       if (stmt) ctx.plan.proposeStatement({ node: stmt.getParentOrThrow(), symbol: 'createServer', finding: 'health', reason });
     }
   }
+}
+
+/**
+ * The function of handler member `name` when the server's one request listener is that member
+ * itself (`this.handle`, `this.handle.bind(this)`): the method, or the arrow function / function
+ * expression a field holds (`handle = (req, res) => {...}`). Null otherwise.
+ */
+function handlerMemberFunction(ctx: TsRewriteContext, name: string, listeners: Node[]): Node | null {
+  if (listeners.length !== 1) return null;
+  let e: Node = listeners[0]!;
+  if (Node.isCallExpression(e) && e.getArguments().length === 1 && e.getArguments()[0]!.getKind() === SyntaxKind.ThisKeyword) {
+    const callee = e.getExpression();
+    if (Node.isPropertyAccessExpression(callee) && callee.getName() === 'bind') e = callee.getExpression();
+  }
+  if (thisMember(e) !== name || !Node.isPropertyAccessExpression(e)) return null;
+  const member = ctx.members.get(name);
+  if (!member || member.nodes.length !== 1) return null;
+  const d = member.nodes[0]!;
+  if (Node.isMethodDeclaration(d)) return d.getBody() ? d : null;
+  const init = Node.isPropertyDeclaration(d) ? d.getInitializer() : undefined;
+  return init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init)) ? init : null;
 }
 
 /**

@@ -13,12 +13,16 @@ export function removeRetryHelpers(ctx: TsRewriteContext): void {
     const body = methodBody(ctx, m.name);
     if (!body) continue;
     if (RETRY_NAME.test(m.name) || looksLikeRetry(body, true)) {
+      // One that registers or pushes metrics itself is the base's job even when kept code calls it.
+      const business = !pushKind(body) && !/regist|metric|heartbeat|announce/i.test(m.name);
       ctx.plan.proposeMember({
         name: m.name,
         finding: 'retry',
         reason: `${m.name}() is a retry/backoff helper; the base retries registration and metrics pushes`,
-        // One that registers or pushes metrics itself is the base's job even when kept code calls it.
-        businessWhenUsed: !pushKind(body) && !/regist|metric|heartbeat|announce/i.test(m.name),
+        businessWhenUsed: business,
+        // A business helper's calls are what keep it: a bare `this.pump();` in kept code is not
+        // swept away with it (a work pump re-queuing failed deliveries with back-off lost them).
+        sticky: business,
       });
     }
   }

@@ -18,6 +18,9 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
   const targets = new Set<string>();
   // The arguments each target was called with by the handler (for the onStop() delegate).
   const argsOf = new Map<string, string>();
+  // Targets the handler gave an exit-only callback (its line), and those that must get one.
+  const exitArgs = new Map<string, number>();
+  const settles = new Set<string>();
   // The inline handlers that call each target (their statements may become onStop() whole).
   const handlersOf = new Map<string, Node[]>();
   // The names the agent goes by inside each inline handler of the entry point (`svc` of
@@ -65,7 +68,16 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
           if (handler && (Node.isArrowFunction(handler) || Node.isFunctionExpression(handler))) handlersOf.set(name, [...(handlersOf.get(name) ?? []), handler]);
           const call = n.getParent();
           if (Node.isCallExpression(call) && call.getExpression() === n && !argsOf.has(name)) {
-            argsOf.set(name, call.getArguments().map((a) => a.getText()).join(', '));
+            // `() => svc.shutdown(() => process.exit(0))`: the exit callback is the base's now
+            // (it exits once it has deregistered); onStop() still waits for the call back when
+            // the method must be given one.
+            const args = call.getArguments();
+            const last = args[args.length - 1];
+            const exit = !!last && exitsOnly(last);
+            const kept = (exit ? args.slice(0, -1) : args).map((a) => a.getText());
+            if (exit && requiredParameter(ctx, name, args.length - 1)) settles.add(name);
+            if (exit) exitArgs.set(name, call.getStartLineNumber());
+            argsOf.set(name, kept.join(', '));
           }
         }
       });
@@ -146,8 +158,19 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     const bodies = [...new Set(surviving.flatMap((t) => handlersOf.get(t) ?? []).map((h) => handlerBody(ctx, h, removed, agentNamesOf.get(h))))];
     const whole = bodies.length === 1 ? bodies[0]! : null;
     const isAsync = (t: string) => isAsyncMethod(ctx, t) || madeAsync.has(t);
-    const awaited = whole ? /\bawait\b/.test(whole) : surviving.some(isAsync);
-    const calls = surviving.map((t) => `${ctx.unit}${isAsync(t) ? 'await ' : ''}this.${t}(${argsOf.get(t) ?? ''});`).join('\n');
+    const awaited = whole ? /\bawait\b/.test(whole) : surviving.some((t) => isAsync(t) || settles.has(t));
+    const callOf = (t: string) => {
+      const args = argsOf.get(t) ?? '';
+      if (settles.has(t)) return `await new Promise${ctx.js ? '' : '<void>'}((resolve) => this.${t}(${args ? `${args}, ` : ''}() => resolve()));`;
+      return `${isAsync(t) ? 'await ' : ''}this.${t}(${args});`;
+    };
+    const calls = surviving.map((t) => `${ctx.unit}${callOf(t)}`).join('\n');
+    if (!whole) {
+      for (const t of surviving) {
+        const line = exitArgs.get(t);
+        if (line !== undefined) ctx.warnings.push(`process.exit() passed to ${t}() by the signal handler dropped (line ${line}): the base exits once it has deregistered and closed its servers${settles.has(t) ? `; onStop() waits for ${t}() to call back` : ''}`);
+      }
+    }
     const body = whole ?? calls;
     ctx.newMembers.push({ name: 'onStop', text: methodText(ctx, { name: 'onStop', async: awaited, body }) });
     ctx.warnings.push(

@@ -22,7 +22,10 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   for (const [key, names] of Object.entries(passThrough)) {
     if (ctx.hints.businessHealth && /health/i.test(key)) {
       // The kept business status server keeps its port; the base takes HEALTH_CHECK_PORT (or port + 1).
-      ctx.warnings.push(`${key} is not passed to the base: the kept status server still listens on the legacy health port`);
+      // Said only when the agent had a health port of its own to pass: a kept server on the
+      // agent's port (passed as `port`) left no legacy health port behind.
+      const own = healthPortIn(ctx, names);
+      if (own) ctx.warnings.push(`${key} is not passed to the base: the kept status server still listens on the legacy health port (${own})`);
       continue;
     }
     const p = params.find((x) => names.includes(x.getName()));
@@ -455,6 +458,20 @@ function literalDefault(ctx: TsRewriteContext, text: string): number | null {
 }
 
 /** A base-owned member's legacy value (`private port = 7100` or `this.port = 7100` in the constructor). */
+/**
+ * The agent's own health port, as the code names it: a constructor parameter or a member of one
+ * of the pass-through names (`healthPort`), or a property of that name read off another object
+ * (`this.cfg.healthPort`, `options.healthPort`). Null when the agent has none.
+ */
+function healthPortIn(ctx: TsRewriteContext, names: string[]): string | null {
+  const ctorParams = ctx.ctor ? ctx.ctor.getParameters() : [];
+  const param = ctorParams.find((x) => names.includes(x.getName()));
+  if (param) return param.getName();
+  for (const n of names) if (ctx.members.has(n)) return `this.${n}`;
+  const read = ctx.cls.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).find((a) => names.includes(a.getName()));
+  return read ? read.getText() : null;
+}
+
 function ownedValue(ctx: TsRewriteContext, name: string): string | null {
   const m = ctx.members.get(name);
   if (m?.kind === 'property') {

@@ -306,6 +306,13 @@ export function belongsTo(stmt: Node, sweep: Set<string>): boolean {
       if (root && sweep.has(root)) return true;
       // `await once(this.health, 'listening')` (node:events): waiting for a removed server to bind.
       if (eventsOnceOn(e, sweep)) return true;
+      // `await promisify(this.server.close.bind(this.server))()`: a removed member's own method,
+      // promisified and called at once.
+      const callee = e.getExpression();
+      if (Node.isCallExpression(callee) && /^(util\.)?promisify$/.test(calleeText(callee)) && callee.getArguments().length === 1 && e.getArguments().length === 0) {
+        const r = thisRoot(callee.getArguments()[0]);
+        if (r && sweep.has(r) && !callsKeptMember(callee.getArguments()[0]!, sweep)) return true;
+      }
       const fn = calleeText(e);
       if (/^(clearInterval|clearTimeout|clearImmediate)$/.test(fn)) {
         const m = thisMembers(e);
