@@ -260,3 +260,97 @@ if __name__ == "__main__":
     expect(ok).toBeNull();
   });
 });
+
+describe('verify: a method left uncalled by a removal a review item names', () => {
+  const profile = loadProfile('base-agent');
+  // A health server whose nested handler also answered a business route (/jobs) from job_report().
+  const original = (run: string) => `import json
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+
+class JobAgent:
+    def __init__(self, port=7000, health_check_port=7001):
+        self.port = port
+        self.jobs = {}
+        self._serve_health(health_check_port)
+
+    def _serve_health(self, health_port):
+        agent = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path == "/health":
+                    body = {"status": "ok", "jobs": len(agent.jobs)}
+                elif self.path == "/jobs":
+                    body = agent.job_report()
+                else:
+                    body = {}
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(json.dumps(body).encode())
+
+        self.httpd = HTTPServer(("", health_port), Handler)
+
+    def job_report(self):
+        return dict(self.jobs)
+
+    def run(self):
+        while True:
+${run}
+
+
+if __name__ == "__main__":
+    JobAgent().run()
+`;
+  // The handler went with the health server; job_report() stays, and nothing calls it.
+  const output = `from common.core.base_agent import BaseAgent
+
+
+class JobAgent(BaseAgent):
+    def __init__(self, port=7000, health_check_port=7001, **kwargs):
+        super().__init__(name="JobAgent", port=port, health_check_port=health_check_port, **kwargs)
+        self.jobs = {}
+
+    def job_report(self):
+        return dict(self.jobs)
+
+
+if __name__ == "__main__":
+    JobAgent().run()
+`;
+  const handlerLine = original('').split('\n').findIndex((l) => l.includes('class Handler(')) + 1;
+  const says = (reason: string, line = handlerLine) => [{ symbol: 'Handler', line, reason }];
+  const named = 'the health server also answered /jobs: the _v2 no longer answers it, and job_report(), called only from there, stays uncalled';
+  const verify = (run: string, review?: Array<{ symbol: string; line: number; reason: string }>) => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-verify-orphan-'));
+    temps.push(root);
+    mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
+    writeFileSync(path.join(root, 'common', 'core', 'base_agent.py'), readFileSync(REFERENCE));
+    mkdirSync(path.join(root, 'agents'));
+    writeFileSync(path.join(root, 'agents', 'job_agent.py'), original(run));
+    const agent = { file: 'agents/job_agent.py', class: 'JobAgent', status: 'legacy', language: 'python' } as AgentInfo;
+    return pythonAdapter.verify([{ root, agent, output, outputFile: path.join(root, 'agents', 'job_agent_v2.py'), profile, review }]);
+  };
+  const refused = /job_report\(\) ran in the original \(as job_report\(\)\) but nothing calls it after the migration/;
+
+  it('accepts it when the method ran only through the handler the review item names, and the item names the method', async () => {
+    expect(await verify('            pass', says(named))).toEqual([null]);
+  });
+
+  it('refuses it without that review item', async () => {
+    expect((await verify('            pass'))[0]).toMatch(refused);
+    expect((await verify('            pass', []))[0]).toMatch(refused);
+  });
+
+  it('refuses it when the review item does not name the method', async () => {
+    expect((await verify('            pass', says('the health server also answered /jobs: the _v2 no longer answers it')))[0]).toMatch(refused);
+  });
+
+  it('refuses it when the item names another definition (its line is not the handler\'s)', async () => {
+    expect((await verify('            pass', says(named, handlerLine + 1)))[0]).toMatch(refused);
+  });
+
+  it('refuses it when the method also ran from elsewhere (the main loop), not only through the named handler', async () => {
+    expect((await verify('            self.job_report()', says(named)))[0]).toMatch(refused);
+  });
+});

@@ -8,9 +8,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listCases, materialize, type FixtureCase } from './helpers/python-fixtures.js';
 import { loadProfile } from '../src/profile/profile.js';
-import { pythonAdapter } from '../src/lang/python/adapter.js';
 import { parsePython, firstSyntaxError, decodePythonSource } from '../src/lang/python/parser.js';
-import { pyCompileAll } from '../src/lang/python/py-compile.js';
+import { cliRefusals, rewriteAsCli, verifyRequestAsCli } from './helpers/cli-verify.js';
+import type { VerifyRequest } from '../src/pipeline/language.js';
 import { ReferenceIndex } from '../src/analysis/references.js';
 import { scanRepository } from '../src/discover/scan.js';
 import type { AgentInfo, RewriteOutcome } from '../src/core/types.js';
@@ -19,7 +19,7 @@ const profile = loadProfile('base-agent');
 const cases = listCases();
 const update = process.env.UPDATE_FIXTURES === '1';
 const roots: string[] = [];
-const toCompile: Array<{ name: string; text: string }> = [];
+const toVerify: Array<{ name: string; req: VerifyRequest }> = [];
 
 afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
@@ -33,7 +33,7 @@ async function migrateCase(c: FixtureCase): Promise<{ agent?: AgentInfo; skipped
   const skipped = scan.skipped.find((s) => s.file === c.rel);
   if (!agent) return { skippedReason: skipped?.reason, error: skipped?.error ? skipped.reason : undefined, root };
   const source = decodePythonSource(readFileSync(path.join(root, c.rel)), c.rel);
-  const outcome = await pythonAdapter.rewrite({ root, file: path.join(root, c.rel), source, agent, profile });
+  const outcome = await rewriteAsCli(root, c.rel, source, agent, profile);
   return { agent, outcome, root, source, error: outcome.status === 'failed' ? outcome.error : undefined };
 }
 
@@ -100,16 +100,10 @@ describe('python fixtures', () => {
       const tree = parsePython(output);
       expect(firstSyntaxError(tree)).toBeNull();
       const refs = new ReferenceIndex(tree.rootNode);
-      // idempotent: the transforms change nothing in their own output
-      const again = await pythonAdapter.rewrite({
-        root: r.root,
-        file: path.join(r.root, c.rel),
-        source: output,
-        agent: { ...r.agent!, status: 'legacy' },
-        profile,
-      });
-      expect(again.output).toBe(output);
-      toCompile.push({ name: `${c.name}/expected.py`, text: output });
+      // What `migrate run` checks before it writes, on the rewrite's own trees: the transforms change
+      // nothing in their own output (idempotent), and no method that ran in the original is left uncalled.
+      expect(r.outcome.idempotency ?? null, 'migrate run would refuse this output').toBeNull();
+      toVerify.push({ name: `${c.name}/expected.py`, req: verifyRequestAsCli(r.root, c.rel, r.agent!, profile, r.outcome) });
       for (const name of spec.expect?.removed ?? []) expect(stillDefined(output, name), `${name} must be removed`).toBe(false);
       for (const name of spec.expect?.kept ?? []) expect(stillMentioned(refs, output, name), `${name} must be kept`).toBe(true);
       for (const name of spec.expect?.kept_for_review ?? []) {
@@ -128,8 +122,8 @@ describe('python fixtures', () => {
     }, 180_000); // a 2 MB case on a busy 2-core machine
   }
 
-  it('every output byte-compiles (one python3 process for the suite)', async () => {
-    const errors = await pyCompileAll(toCompile);
-    expect(errors.filter(Boolean)).toEqual([]);
+  it("every output passes the CLI's verify step and byte-compiles (one python3 process for the suite)", async () => {
+    expect(toVerify.length).toBeGreaterThan(0);
+    expect(await cliRefusals(toVerify)).toBe('');
   });
 });

@@ -2,7 +2,8 @@
 // fixtures/python-hardened/ is scanned and rewritten against the reference
 // HardenedAgentBase (templates/runtime/python/amoskys, copied into each temporary
 // repository); the output equals expected.py byte for byte, parses, byte-compiles, is a
-// fixed point, and meets the case's semantic expectations. Each migrated fixture is then
+// fixed point, passes the verify step `migrate run` applies before it writes, and meets the
+// case's semantic expectations. Each migrated fixture is then
 // validated for real with `migrate validate --profile hardened-agent-base` (Phase 5) in
 // test/python-hardened-runtime-{1,2,3}.test.ts, a third of the cases each.
 // UPDATE_FIXTURES=1 writes expected.py from the current output (review the diff!).
@@ -16,10 +17,12 @@ import { pythonAdapter } from '../src/lang/python/adapter.js';
 import { parsePython, firstSyntaxError, decodePythonSource } from '../src/lang/python/parser.js';
 import { pyCompileAll } from '../src/lang/python/py-compile.js';
 import { scanRepository } from '../src/discover/scan.js';
+import { cliRefusals, verifyRequestAsCli } from './helpers/cli-verify.js';
+import type { VerifyRequest } from '../src/pipeline/language.js';
 import { planInit } from '../src/commands/init.js';
 import { cases, FIXTURES, migrate, profile, removeRoots, roots, RUNTIME_BASE, stillDefined, stillMentioned, SUPPORT, update } from './helpers/python-hardened.js';
 
-const toCompile: Array<{ name: string; text: string }> = [];
+const toVerify: Array<{ name: string; req: VerifyRequest }> = [];
 
 afterAll(removeRoots);
 
@@ -48,16 +51,9 @@ describe('python fixtures, hardened-agent-base profile (seed 001)', () => {
       if (update) writeFileSync(c.expectedFile, output);
       expect(output).toBe(readFileSync(c.expectedFile, 'utf8'));
       expect(firstSyntaxError(parsePython(output))).toBeNull();
-      const again = await pythonAdapter.rewrite({
-        root: r.root,
-        file: path.join(r.root, c.rel),
-        source: output,
-        agent: { ...r.agent!, status: 'legacy' },
-        profile,
-      });
-      expect(again.error ?? null).toBeNull();
-      expect(again.output, 'idempotent').toBe(output);
-      toCompile.push({ name: `${c.name}/expected.py`, text: output });
+      // What `migrate run` checks before it writes: idempotent, and no method that ran in the original left uncalled.
+      expect(r.outcome!.idempotency ?? null, 'migrate run would refuse this output').toBeNull();
+      toVerify.push({ name: `${c.name}/expected.py`, req: verifyRequestAsCli(r.root, c.rel, { ...r.agent!, status: 'legacy' }, profile, r.outcome!) });
       for (const name of ex.removed ?? []) {
         expect(stillDefined(output, name, spec.scan?.class), `${name} must be removed`).toBe(false);
         expect(r.outcome!.removed.some((s) => s === name || s.startsWith(`${name} `)), `${name} must be listed as removed`).toBe(true);
@@ -80,9 +76,9 @@ describe('python fixtures, hardened-agent-base profile (seed 001)', () => {
     });
   }
 
-  it('every output byte-compiles (one python3 process for the suite)', async () => {
-    const errors = await pyCompileAll(toCompile);
-    expect(errors.filter(Boolean)).toEqual([]);
+  it("every output passes the CLI's verify step and byte-compiles (one python3 process for the suite)", async () => {
+    expect(toVerify.length).toBeGreaterThan(0);
+    expect(await cliRefusals(toVerify)).toBe('');
   });
 
   it('on the seed-000 fixture corpus (fixtures/python) it never crashes, dangles or writes what does not parse or repeat', async () => {

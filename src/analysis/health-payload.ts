@@ -575,14 +575,24 @@ function healthRoutePayload(stmt: SyntaxNode, name: string, scope: PayloadScope)
  * besides health, which the base's health server does not answer.
  */
 export function businessRoutes(handler: SyntaxNode): string[] {
-  const out = new Set<string>();
+  return [...new Set(businessRouteClauses(handler).flatMap((c) => c.routes))];
+}
+
+/**
+ * The clauses of a handler's routing that test business paths: those paths, and the clause's body
+ * when it answers business paths only (null when it also answers health, /metrics or /).
+ */
+export function businessRouteClauses(handler: SyntaxNode): Array<{ routes: string[]; body: SyntaxNode | null }> {
+  const out: Array<{ routes: string[]; body: SyntaxNode | null }> = [];
   walk(handler, (n) => {
     if (n.type !== 'if_statement' && n.type !== 'elif_clause') return;
     const cond = n.childForFieldName('condition');
     if (!cond || !/\bpath\b/.test(cond.text)) return;
-    for (const p of conditionPaths(cond)) if (!HEALTH_PATH.test(p) && p !== '/metrics' && p !== '/') out.add(p);
+    const paths = conditionPaths(cond);
+    const routes = paths.filter((p) => !HEALTH_PATH.test(p) && p !== '/metrics' && p !== '/');
+    if (routes.length) out.push({ routes, body: routes.length === paths.length ? n.childForFieldName('consequence') : null });
   });
-  return [...out];
+  return out;
 }
 
 /** An if/elif/else whose every branch assigns the payload: the same chain, updating status. */

@@ -5,6 +5,9 @@
 // alias. Used to prove a migration left no method that used to run without a caller.
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { ModuleModel, PyClass } from '../lang/python/module-model.js';
+import type { BaseModel } from './base-model.js';
+import type { PythonProfile } from '../profile/profile.js';
+import { derivesFromBaseOfName } from './older-base.js';
 import { entryScopes } from '../lang/python/module-model.js';
 import { callee, stringValue, walkTypes } from '../lang/python/syntax.js';
 import { isServerTag, reachesAgentViaServer, serverTags } from './server-tag.js';
@@ -14,7 +17,11 @@ const ASSIGNMENT: ReadonlySet<string> = new Set(['assignment']);
 const ATTRIBUTE: ReadonlySet<string> = new Set(['attribute']);
 const ATTRIBUTE_OR_CALL: ReadonlySet<string> = new Set(['attribute', 'call']);
 
-export function reachableMethods(module: ModuleModel, cls: PyClass, baseCalls: Iterable<string> = []): Set<string> {
+/**
+ * The methods of `cls` that can run. References inside a `cut` node (of the same tree) do not
+ * count: what is reached only through it is what depends on that code alone.
+ */
+export function reachableMethods(module: ModuleModel, cls: PyClass, baseCalls: Iterable<string> = [], cut: readonly SyntaxNode[] = []): Set<string> {
   const reached = new Set<string>();
   const tags = serverTags(cls);
   const queue: string[] = [];
@@ -24,19 +31,21 @@ export function reachableMethods(module: ModuleModel, cls: PyClass, baseCalls: I
       queue.push(m);
     }
   };
+  const isCut = (n: SyntaxNode) => cut.some((c) => c.startIndex <= n.startIndex && n.endIndex <= c.endIndex);
   reach('__init__');
   for (const m of baseCalls) reach(m);
   // The entry point: methods called on a variable holding the agent, or directly on the construction.
   for (const scope of entryScopes(module)) {
     const vars = new Set<string>();
     walkTypes(scope, ASSIGNMENT, (n) => {
+      if (isCut(n)) return false;
       if (n.type === 'assignment' && n.childForFieldName('right')?.type === 'call' && callee(n.childForFieldName('right')!) === cls.name) {
         const left = n.childForFieldName('left');
         if (left?.type === 'identifier') vars.add(left.text);
       }
     });
     walkTypes(scope, ATTRIBUTE, (n) => {
-      if (n.type !== 'attribute') return;
+      if (n.type !== 'attribute' || isCut(n)) return false;
       const obj = n.childForFieldName('object')!;
       const onAgent = vars.has(obj.text) || (obj.type === 'call' && callee(obj) === cls.name);
       if (onAgent) reach(n.childForFieldName('attribute')!.text);
@@ -48,11 +57,13 @@ export function reachableMethods(module: ModuleModel, cls: PyClass, baseCalls: I
     const selfName = m.params[0]?.name ?? 'self';
     const aliases = new Set<string>([selfName]);
     walkTypes(m.body, ASSIGNMENT, (n) => {
+      if (isCut(n)) return false;
       if (n.type === 'assignment' && n.childForFieldName('right')?.text === selfName && n.childForFieldName('left')?.type === 'identifier') {
         aliases.add(n.childForFieldName('left')!.text);
       }
     });
     walkTypes(m.body, ATTRIBUTE_OR_CALL, (n) => {
+      if (isCut(n)) return false;
       if (n.type === 'attribute') {
         const obj = n.childForFieldName('object')!;
         if ((obj.type === 'identifier' && aliases.has(obj.text)) || isServerTag(obj, tags)) reach(n.childForFieldName('attribute')!.text);
@@ -69,12 +80,27 @@ export function reachableMethods(module: ModuleModel, cls: PyClass, baseCalls: I
   // Handler classes at module level reaching the agent through their server (self.server.<tag>.m,
   // or `monitor = self.server.monitor; monitor.m()`).
   walkTypes(module.root, ATTRIBUTE, (n) => {
+    if (isCut(n)) return false;
     if (n.type === 'attribute' && reachesAgentViaServer(n.childForFieldName('object')!, tags)) {
       reach(n.childForFieldName('attribute')!.text);
     }
   });
   drain();
   return reached;
+}
+
+/** What the profile's base calls on the agent: its __init__'s, run loop's, shutdown's and health endpoint's calls, and the profile's hooks. */
+export function baseCalledMethods(base: BaseModel, py: PythonProfile): string[] {
+  return [...base.selfCalls, ...base.initCalls, ...base.shutdownCalls, ...(py.hooks ?? []), py.health_hook ?? '_get_health_status',
+    ...(base.requestLoop ? [base.requestLoop.hook] : []), ...(base.periodicHook ? [base.periodicHook.hook] : []), py.main_loop_method ?? 'run'];
+}
+
+/**
+ * The methods that could run in the original module (before any migration): a class already on an
+ * older copy of the base (same name, another module) had its hooks called by that base too.
+ */
+export function reachableInOriginal(module: ModuleModel, cls: PyClass, base: BaseModel, py: PythonProfile, cut: readonly SyntaxNode[] = []): Set<string> {
+  return reachableMethods(module, cls, derivesFromBaseOfName(module, cls, base.className) ? baseCalledMethods(base, py) : [], cut);
 }
 
 /** The output method that holds what the original method `name` became: itself, or its `_agent_` rename. */

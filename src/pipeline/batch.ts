@@ -289,6 +289,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       profile: opts.profile,
       // A user transform may have changed the output since: then verify checks it again.
       idempotency: i.idempotency && i.idempotency.output === i.output ? i.idempotency.error : undefined,
+      review: i.result.kept_for_review,
     };
   }
 

@@ -1,7 +1,7 @@
 // The seam between the pipeline and a language: every language adapter
 // (src/lang/python, src/lang/typescript) implements this, and the pipeline
 // only ever talks to this interface.
-import type { AgentInfo, Language, RewriteOutcome, ScanResult } from '../core/types.js';
+import type { AgentInfo, KeptForReview, Language, RewriteOutcome, ScanResult } from '../core/types.js';
 import type { Profile } from '../profile/profile.js';
 import type { ThreadChoice } from './threads.js';
 import type { ParseStore } from './parse-store.js';
@@ -43,6 +43,11 @@ export interface VerifyRequest {
   idempotency?: string | null;
   /** The adapter's precheck of this very output (see LanguageAdapter.precheck), started when the output came back. */
   precheck?: Promise<VerifyError>;
+  /**
+   * The rewrite's review items: what they tell the person (a method left uncalled by a removal
+   * they name) is not a silent loss for verification to refuse.
+   */
+  review?: readonly KeptForReview[];
 }
 
 /** Checks of single outputs that start as soon as each output exists, while the batch goes on. */

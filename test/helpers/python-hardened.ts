@@ -11,7 +11,6 @@ import { spawn } from 'node:child_process';
 import YAML from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadProfile, templatesDir } from '../../src/profile/profile.js';
-import { pythonAdapter } from '../../src/lang/python/adapter.js';
 import { parsePython, decodePythonSource } from '../../src/lang/python/parser.js';
 import { ReferenceIndex } from '../../src/analysis/references.js';
 import { buildModuleModel } from '../../src/lang/python/module-model.js';
@@ -20,6 +19,7 @@ import type { AgentInfo, RewriteOutcome } from '../../src/core/types.js';
 import { validateCommand } from '../../src/commands/validate.js';
 import { runCommand } from '../../src/commands/run.js';
 import { writeCaseFiles } from './python-fixtures.js';
+import { rewriteAsCli } from './cli-verify.js';
 
 export const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/python-hardened');
 export const RUNTIME_BASE = path.join(templatesDir(), 'runtime', 'python', 'amoskys');
@@ -107,7 +107,8 @@ export async function migrate(c: Case): Promise<{ agent?: AgentInfo; outcome?: R
   }
   const source = decodePythonSource(readFileSync(path.join(root, c.rel)), c.rel);
   const asLegacy = c.spec.rewrite_migrated ? { ...agent, status: 'legacy' as const } : agent;
-  const outcome = await pythonAdapter.rewrite({ root, file: path.join(root, c.rel), source, agent: asLegacy, profile });
+  // The CLI's own rewrite (rewrite pool), with verification's in-worker passes.
+  const outcome = await rewriteAsCli(root, c.rel, source, asLegacy, profile);
   return { agent, outcome, root, error: outcome.status === 'failed' ? outcome.error : undefined };
 }
 

@@ -6,7 +6,7 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep, withRenames } from '../../src/lang/python/transform-context.js';
-import { businessRoutes, containsBlock, extractHealthPayload, methodPayloadLines, reportsOwnStatus, type HealthProtocol, type PayloadScope } from '../../src/analysis/health-payload.js';
+import { businessRouteClauses, containsBlock, extractHealthPayload, methodPayloadLines, reportsOwnStatus, type HealthProtocol, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { selfMembers } from '../../src/analysis/infra.js';
@@ -15,6 +15,7 @@ import { HTTP_HANDLER_BASE } from './health-patterns.js';
 import { baseName } from '../../src/lang/python/module-model.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
 import { isDataclass } from '../../src/analysis/health-record.js';
+import { reachableInOriginal } from '../../src/analysis/reachability.js';
 
 const PROTOCOL: Record<HealthProtocol, string> = {
   http: 'HTTP',
@@ -41,10 +42,13 @@ export const healthHookTransform: PythonTransform = {
       // A handler that also answered business paths on the health port: the base's server answers
       // /health and /metrics only, so those paths are no longer served; a person must give them a home.
       for (const h of businessHandlers(r.node)) {
+        const them = h.routes.length > 1 ? 'them' : 'it';
+        const orphans = routeOnlyMethods(ctx, h.bodies);
         keep(ctx, h.name, h.line,
           `the health server also answered ${h.routes.join(', ')}, which ${ctx.profile.base_class}'s health server (/health, /metrics) does not serve: ` +
-            `the _v2 no longer answers ${h.routes.length > 1 ? 'them' : 'it'}; ` +
-            `serve ${h.routes.length > 1 ? 'them' : 'it'} on a port of the agent's own, one ${ctx.profile.base_class} does not bind`);
+            `the _v2 no longer answers ${them}` +
+            (orphans.length ? `, and ${orphans.map((m) => `${m}()`).join(', ')}, called only from there, ${orphans.length > 1 ? 'stay' : 'stays'} uncalled` : '') +
+            `; serve ${them} on a port of the agent's own, one ${ctx.profile.base_class} does not bind`);
       }
       const p = extractHealthPayload(r.node, r.scope ?? scope);
       if (p === null) continue;
@@ -185,16 +189,28 @@ export function removedHealthRegions(ctx: PythonTransformContext): Array<{ symbo
   return [...unique.filter((r) => !unique.some((o) => o !== r && o.node.startIndex <= r.node.startIndex && r.node.endIndex <= o.node.endIndex)), ...elsewhere, ...viaFactory];
 }
 
-/** The HTTP handler classes of a region that route business paths too, with those paths. */
-function businessHandlers(region: SyntaxNode): Array<{ name: string; line: number; routes: string[] }> {
-  const out: Array<{ name: string; line: number; routes: string[] }> = [];
+/**
+ * The HTTP handler classes of a region that route business paths too, with those paths and the
+ * bodies of the clauses that answer business paths only.
+ */
+function businessHandlers(region: SyntaxNode): Array<{ name: string; line: number; routes: string[]; bodies: SyntaxNode[] }> {
+  const out: Array<{ name: string; line: number; routes: string[]; bodies: SyntaxNode[] }> = [];
   walk(region, (n) => {
     if (n.type !== 'class_definition' || !/HTTPRequestHandler/.test(n.childForFieldName('superclasses')?.text ?? '')) return;
-    const routes = businessRoutes(n);
-    if (routes.length) out.push({ name: n.childForFieldName('name')!.text, line: n.startPosition.row + 1, routes });
+    const clauses = businessRouteClauses(n);
+    const routes = [...new Set(clauses.flatMap((c) => c.routes))];
+    if (routes.length) out.push({ name: n.childForFieldName('name')!.text, line: n.startPosition.row + 1, routes, bodies: clauses.flatMap((c) => (c.body ? [c.body] : [])) });
     return false;
   });
   return out;
+}
+
+/** The agent's methods that could run in the original only through these route bodies (in order of definition). */
+function routeOnlyMethods(ctx: PythonTransformContext, bodies: SyntaxNode[]): string[] {
+  if (!bodies.length) return [];
+  const all = reachableInOriginal(ctx.module, ctx.agent.cls, ctx.base, ctx.py);
+  const without = reachableInOriginal(ctx.module, ctx.agent.cls, ctx.base, ctx.py, bodies);
+  return [...all].filter((m) => !without.has(m)).sort((a, b) => ctx.agent.methods.get(a)!.line - ctx.agent.methods.get(b)!.line);
 }
 
 function fieldList(lines: string[]): string {

@@ -2,14 +2,14 @@
 // (parse, py_compile in one process, idempotency) and the default launch command.
 import path from 'node:path';
 import type { LanguageAdapter, VerifyError, VerifyRequest } from '../../pipeline/language.js';
-import type { AgentInfo } from '../../core/types.js';
+import type { AgentInfo, KeptForReview } from '../../core/types.js';
 import { OTHER_AGENT_EVIDENCE, scanPython } from '../../discover/python-scan.js';
 import { readFileSync } from 'node:fs';
 import { loadBaseModel, type BaseModel } from '../../analysis/base-model.js';
-import { counterpart, reachableMethods } from '../../analysis/reachability.js';
-import { derivesFromBaseOfName } from '../../analysis/older-base.js';
-import { readModuleModel } from './module-model.js';
-import { decodePythonSource, parsePython, pythonLanguage, type Tree } from './parser.js';
+import { baseCalledMethods, counterpart, reachableInOriginal, reachableMethods } from '../../analysis/reachability.js';
+import { readModuleModel, type ModuleModel, type PyClass } from './module-model.js';
+import { decodePythonSource, parsePython, pythonLanguage, type SyntaxNode, type Tree } from './parser.js';
+import { walkTypes } from './syntax.js';
 import { FlatTree, type FlatTreeData } from './flat-tree.js';
 import type { Profile, PythonProfile } from '../../profile/profile.js';
 import { rewritePython, rewritePythonTrees } from './rewrite.js';
@@ -17,6 +17,9 @@ import { pyCompileAll, sharedCompileSession } from './py-compile.js';
 import { encodePythonOutput } from './encoding.js';
 import { UsageError } from '../../core/errors.js';
 import { pythonLaunch } from '../../validate/python-launch.js';
+
+// The definitions a review item can name (a handler class, a method).
+const DEFINITION: ReadonlySet<string> = new Set(['class_definition', 'function_definition']);
 
 export const pythonAdapter: LanguageAdapter = {
   language: 'python',
@@ -45,7 +48,7 @@ export const pythonAdapter: LanguageAdapter = {
     if (outcome.status === 'changed') for (const e of req.agent.evidence) if (e.startsWith(OTHER_AGENT_EVIDENCE)) outcome.warnings.push(e);
     // Verification's own passes, here in the worker on the trees at hand (see checkIdempotencyAs).
     if (req.checkIdempotencyAs !== undefined && outcome.status === 'changed' && inputTree && outputTree) {
-      outcome.idempotency = verifyOutput(req.checkIdempotencyAs, outcome.output!, req.root, req.agent, req.profile, {
+      outcome.idempotency = verifyOutput(req.checkIdempotencyAs, outcome.output!, req.root, req.agent, req.profile, outcome.kept_for_review, {
         source: req.source,
         input: inputTree,
         output: outputTree,
@@ -58,7 +61,7 @@ export const pythonAdapter: LanguageAdapter = {
   async verify(reqs) {
     const errors: VerifyError[] = reqs.map((r) => {
       if (r.idempotency !== undefined) return r.idempotency;
-      return verifyOutput(outputName(r), r.output, r.root, r.agent, r.profile);
+      return verifyOutput(outputName(r), r.output, r.root, r.agent, r.profile, r.review ?? []);
     });
     // Compiled already (precheck) or now, all in one python3.
     const pending = reqs
@@ -105,6 +108,7 @@ function verifyOutput(
   root: string,
   agent: AgentInfo,
   profile: Profile,
+  review: readonly KeptForReview[],
   trees?: { source: string; input: Tree; output: Tree; snapshot?: string },
 ): VerifyError {
   const py = profile.python!;
@@ -125,7 +129,7 @@ function verifyOutput(
     const line = firstDifferentLine(output, again.output ?? '');
     return `${rel}:${line}: not idempotent: running the transforms on the output changes it`;
   }
-  return lostMethod(root, agent.file, rel, agent.class, output, base, py, trees);
+  return lostMethod(root, agent.file, rel, agent.class, output, base, py, review, trees);
 }
 
 function firstDifferentLine(a: string, b: string): number {
@@ -140,7 +144,8 @@ function firstDifferentLine(a: string, b: string): number {
  * another reached method) must still be reachable in the output, under its name or its
  * `_agent_` rename, now counting what the base calls (and, for a class already on an older base
  * of the same name, counting it in the original too); an override that became dead code fails
- * the agent. Methods the migration removed are the removal plan's, not this check's.
+ * the agent, unless the rewrite's review items say so (see reviewedOrphans). Methods the
+ * migration removed are the removal plan's, not this check's.
  */
 function lostMethod(
   root: string,
@@ -150,6 +155,7 @@ function lostMethod(
   output: string,
   base: BaseModel,
   py: PythonProfile,
+  review: readonly KeptForReview[],
   trees?: { source: string; input: Tree; output: Tree },
 ): string | null {
   let original: string;
@@ -163,17 +169,41 @@ function lostMethod(
   const cb = before.classes.find((c) => c.name === className);
   const ca = after.classes.find((c) => c.name === className);
   if (!cb || !ca) return null;
-  const baseCalls = [...base.selfCalls, ...base.initCalls, ...base.shutdownCalls, ...(py.hooks ?? []), py.health_hook ?? '_get_health_status',
-    ...(base.requestLoop ? [base.requestLoop.hook] : []), ...(base.periodicHook ? [base.periodicHook.hook] : []), py.main_loop_method ?? 'run'];
   // A class already on an older copy of the base (same name, another module) had its hooks called
   // by that base: they ran in the original too, and must still run.
-  const was = reachableMethods(before, cb, derivesFromBaseOfName(before, cb, base.className) ? baseCalls : []);
-  const now = reachableMethods(after, ca, baseCalls);
+  const was = reachableInOriginal(before, cb, base, py);
+  const now = reachableMethods(after, ca, baseCalledMethods(base, py));
+  let reviewed: Set<string> | undefined;
   for (const m of was) {
     const kept = counterpart(ca, m);
-    if (kept && !now.has(kept)) {
-      return `${rel}:${ca.methods.get(kept)!.line}: ${kept}() ran in the original (as ${m}()) but nothing calls it after the migration; nothing written`;
-    }
+    if (!kept || now.has(kept)) continue;
+    // Reached in the original only through code a review item names (a removed health server's
+    // business route), and named by that item as left uncalled: the person is told, not misled.
+    reviewed ??= reviewedOrphans(before, cb, base, py, review);
+    if (reviewed.has(m)) continue;
+    return `${rel}:${ca.methods.get(kept)!.line}: ${kept}() ran in the original (as ${m}()) but nothing calls it after the migration; nothing written`;
   }
   return null;
+}
+
+/**
+ * The methods of the original class that a review item says are left uncalled (`m()` in its
+ * reason) and that could run only through the code the review items name (the definition each
+ * names, at its line): their loss is the reviewed change's, not a silent one.
+ */
+function reviewedOrphans(module: ModuleModel, cls: PyClass, base: BaseModel, py: PythonProfile, review: readonly KeptForReview[]): Set<string> {
+  const regions: SyntaxNode[] = [];
+  const items: KeptForReview[] = [];
+  walkTypes(module.root, DEFINITION, (n) => {
+    const name = n.childForFieldName('name')?.text;
+    const named = review.filter((k) => k.symbol === name && k.line === n.startPosition.row + 1);
+    if (!named.length) return;
+    regions.push(n);
+    items.push(...named);
+  });
+  const out = new Set<string>();
+  if (!regions.length) return out;
+  const without = reachableInOriginal(module, cls, base, py, regions);
+  for (const m of cls.methods.keys()) if (!without.has(m) && items.some((k) => k.reason.includes(`${m}()`))) out.add(m);
+  return out;
 }
