@@ -4,10 +4,8 @@
 import { Node, SyntaxKind, ts, type CallExpression } from 'ts-morph';
 import { CALLS, calleeText, descendantsOfKinds, kindTest, lastName, signalHandlerCall, thisMember, thisMembers, walkAgentCode, type ClassLike } from './syntax.js';
 
-const EXPRESSION_STATEMENTS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.ExpressionStatement]);
 const WHILE_LOOPS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.WhileStatement]);
 const STRINGS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.StringLiteral, SyntaxKind.NoSubstitutionTemplateLiteral]);
-const ROUTER_HOLDERS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.VariableDeclaration, SyntaxKind.PropertyDeclaration, SyntaxKind.BinaryExpression]);
 const PAYLOAD_KINDS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.ReturnStatement, SyntaxKind.CallExpression, SyntaxKind.BinaryExpression]);
 
 // Pre-filters on compiler nodes: each accepts every node its search could keep (and cheaply
@@ -47,6 +45,23 @@ const mayHandleSignal = kindTest([SyntaxKind.ForOfStatement, SyntaxKind.Expressi
   let e: ts.Expression = n.expression;
   while (ts.isAwaitExpression(e) || ts.isVoidExpression(e) || ts.isParenthesizedExpression(e)) e = e.expression;
   return ts.isCallExpression(e) && ts.isPropertyAccessExpression(e.expression);
+});
+
+/**
+ * healthRoutes's router holders: a declaration or an `=` assignment whose value is a call or a
+ * `new` (how a router is created). Every other variable, property and binary expression of the
+ * class (most of them: `a + b`, comparisons) is turned away before it is wrapped.
+ */
+const mayHoldRouter = kindTest([SyntaxKind.VariableDeclaration, SyntaxKind.PropertyDeclaration, SyntaxKind.BinaryExpression], (n) => {
+  const init = ts.isVariableDeclaration(n) || ts.isPropertyDeclaration(n) ? n.initializer : ts.isBinaryExpression(n) && n.operatorToken.kind === SyntaxKind.EqualsToken ? n.right : undefined;
+  return !!init && (ts.isCallExpression(init) || ts.isNewExpression(init));
+});
+
+/** intervalCalls's statements: a call, or a call assigned with `=` (`this.timer = setInterval(...)`). */
+const mayCallInterval = kindTest([SyntaxKind.ExpressionStatement], (n) => {
+  if (!ts.isExpressionStatement(n)) return false;
+  const e = n.expression;
+  return ts.isCallExpression(e) || (ts.isBinaryExpression(e) && e.operatorToken.kind === SyntaxKind.EqualsToken && ts.isCallExpression(e.right));
 });
 
 /** Paths the base serves itself. */
@@ -123,7 +138,7 @@ const mayRegisterHealthRoute = kindTest([SyntaxKind.CallExpression], (n) => ts.i
  */
 export function healthRoutes(cls: ClassLike): HealthRoute[] {
   const routers = new Set<string>();
-  for (const n of descendantsOfKinds(cls, ROUTER_HOLDERS)) {
+  for (const n of descendantsOfKinds(cls, mayHoldRouter)) {
     const init = Node.isVariableDeclaration(n) || Node.isPropertyDeclaration(n) ? n.getInitializer() : Node.isBinaryExpression(n) && n.getOperatorToken().getKind() === SyntaxKind.EqualsToken ? n.getRight() : undefined;
     if (!init) continue;
     const created = Node.isCallExpression(init) || Node.isNewExpression(init) ? init.getExpression().getText() : '';
@@ -274,7 +289,7 @@ export function intervalCalls(root: Node): Array<{ stmt: Node; call: CallExpress
       e = e.getRight();
     }
     if (Node.isCallExpression(e) && isSetInterval(e)) out.push({ stmt: n, call: e, timer });
-  }, EXPRESSION_STATEMENTS);
+  }, mayCallInterval);
   return out;
 }
 
