@@ -195,10 +195,19 @@ function registers(ctx: PythonTransformContext, call: SyntaxNode, inMethod: stri
   return null;
 }
 
+/** postsTo per function body: asked again at every call of the function (a tree never changes). */
+const postsToByBody = new WeakMap<SyntaxNode, string | null>();
+
 /** The registry path a function's own body names in a string (`"/register"`, `url + "/register"`). */
 function postsTo(fn: PyFunction): string | null {
+  let path = postsToByBody.get(fn.body);
+  if (path === undefined) postsToByBody.set(fn.body, (path = findRegistryPath(fn.body)));
+  return path;
+}
+
+function findRegistryPath(body: SyntaxNode): string | null {
   let path: string | null = null;
-  walk(fn.body, (n) => {
+  walk(body, (n) => {
     if (path || n.type === 'function_definition' || n.type === 'class_definition') return false;
     if (n.type !== 'string') return;
     const v = stringValue(n);

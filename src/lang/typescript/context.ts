@@ -579,8 +579,13 @@ export class RemovalPlan {
     return ctx.members.get(p.name)?.line ?? ctx.cls.getStartLineNumber();
   }
 
-  /** Every node that goes, given the removed member set. */
-  collect(ctx: TsRewriteContext, removed: Set<string>): { nodes: Node[]; ranges: Array<[number, number]> } {
+  /**
+   * Every node that goes, given the removed member set. With `within` (a method body), only the
+   * bodies that overlap it are swept for statements that go: what goes inside `within` is the
+   * same as in a whole sweep (a node swept from another body lies in that body, and its range
+   * adds only blanks, comments and semicolons around it), and nodes elsewhere are missing.
+   */
+  collect(ctx: TsRewriteContext, removed: Set<string>, within?: Node): { nodes: Node[]; ranges: Array<[number, number]> } {
     const nodes: Node[] = [];
     for (const name of removed) {
       const p = this.members.get(name)!;
@@ -612,15 +617,18 @@ export class RemovalPlan {
         }
       }
     };
+    const visitTop = (container: Node | undefined, inEntry = false) => {
+      if (!within || (container && container.getPos() < within.getEnd() && within.getPos() < container.getEnd())) visit(container, inEntry);
+    };
     for (const m of ctx.members.values()) {
       if (removed.has(m.name)) continue;
       for (const n of m.nodes) {
-        if ((Node.isMethodDeclaration(n) || Node.isGetAccessorDeclaration(n) || Node.isSetAccessorDeclaration(n)) && n.getBody()) visit(n.getBody());
-        else if (m.kind === 'method' && Node.isPropertyDeclaration(n)) visit(methodBody(ctx, m.name));
+        if ((Node.isMethodDeclaration(n) || Node.isGetAccessorDeclaration(n) || Node.isSetAccessorDeclaration(n)) && n.getBody()) visitTop(n.getBody());
+        else if (m.kind === 'method' && Node.isPropertyDeclaration(n)) visitTop(methodBody(ctx, m.name));
       }
     }
-    if (ctx.ctor) visit(ctx.ctor.getBody());
-    if (ctx.entry) visit(ctx.entry.container, true);
+    if (ctx.ctor) visitTop(ctx.ctor.getBody());
+    if (ctx.entry) visitTop(ctx.entry.container, true);
     const outer = nodes.filter((n, i) => !nodes.some((o, j) => o !== n && o.getPos() <= n.getPos() && n.getEnd() <= o.getEnd() && (o.getPos() < n.getPos() || n.getEnd() < o.getEnd() || j < i)));
     const ranges = outer.map((n) => ctx.edits.lineRange(n));
     return { nodes: outer, ranges };

@@ -475,8 +475,9 @@ function isInfraMethod(ctx: TsRewriteContext, name: string, removed: Set<string>
   const locals = new Set<string>();
   const contains = (s: Node, x: Node) => s.getPos() <= x.getPos() && x.getEnd() <= s.getEnd();
   // Statements already going with removed members (or proposed on their own) count as infrastructure.
+  // Only this body's statements are asked about: the other bodies are not swept.
   const others = new Set([...removed].filter((n) => n !== name));
-  const { ranges } = ctx.plan.collect(ctx, others);
+  const { ranges } = ctx.plan.collect(ctx, others, body);
   for (const s of blockStatementsOf(body)) {
     const start = s.getStart();
     if (ranges.some(([a, b]) => a <= start && s.getEnd() <= b)) continue;
