@@ -568,24 +568,22 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       addHealthStatus(ctx, [`...${asked.getText()}`], asked);
       ctx.warnings.push(`${where} answered /health with ${asked.getText()} (its status decided the HTTP code): healthStatus() now returns it, served on the base's /health (503 unless its status is ok)`);
     } else if (business) {
-      // A route table's /health answering one payload of the agent's state: healthStatus() returns
-      // it, so the base's /health answers alike while the server stays for the table's other routes.
-      const mirrored = tables.length > 0 ? mirrorTableHealth(ctx, tables) : null;
-      const others = [...routes].filter((r) => r !== mirrored?.path).join(', ');
-      // What the table's other routes report (the mirrored /health's state is the base's now).
-      const rest = mirrored ? scope.filter((s) => s !== mirrored.handler).map((s) => businessState(ctx, s, [holder, owner, ...handlers, ...tableMembers].filter(Boolean) as string[])).find(Boolean) : business;
-      if (mirrored) ctx.warnings.push(mirroredWarning(where, mirrored));
-      ctx.hints.businessHealth = true;
-      if (mirrored && !rest) {
-        ctx.warnings.push(`${where} kept whole beside the base's /health: its other routes (${others}) answer on its own port as before`);
+      // It also answers a path the base does not serve (/ready: 503 until the first poll): as a
+      // server with business routes, it stays whole on its own port, its /health mirrored into
+      // healthStatus() where that is one payload of the agent's state.
+      const unserved = [...routes].filter((r) => !SERVED_BY_BASE.has(r));
+      if (unserved.length > 0 && !isExpress) {
+        ctx.hints.businessHealth = true;
+        ctx.warnings.push(`${where} also serves ${unserved.join(', ')}, which the base does not: kept whole with its /health on its own port (the base serves /health on HEALTH_CHECK_PORT)`);
+        const mirrored = tables.length > 0 ? mirrorTableHealth(ctx, tables) : null;
+        if (mirrored) ctx.warnings.push(mirroredWarning(where, mirrored));
+        else mirrorHealthBranch(ctx, where, [creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)]);
         continue;
       }
       ctx.kept.push({
         symbol: where,
         line: creation.getStartLineNumber(),
-        reason: mirrored
-          ? `hand-made health server kept whole beside the base's /health: its other routes (${others}) report business state (this.${rest}); move them onto the base by hand, or retire the server once probes use the base's /health`
-          : `health endpoint reports business state (this.${business}); move it into healthStatus() by hand`,
+        reason: `health endpoint reports business state (this.${business}); move it into healthStatus() by hand`,
       });
       ctx.hints.businessHealth = true;
       continue;
@@ -935,7 +933,7 @@ function routeTables(ctx: TsRewriteContext, code: Node[]): RouteTable[] {
 }
 
 /** The /health (or /healthz) entry of a route table, mirrored into healthStatus() when it answers one payload of the agent's state. */
-function mirrorTableHealth(ctx: TsRewriteContext, tables: RouteTable[]): { path: string; line: number; handler: Node } | null {
+function mirrorTableHealth(ctx: TsRewriteContext, tables: RouteTable[]): { path: string; line: number } | null {
   if (ctx.members.has('healthStatus') || ctx.newMembers.some((m) => m.name === 'healthStatus')) return null;
   const entry = tables.flatMap((t) => t.entries).find((e) => e.path === '/health' || e.path === '/healthz');
   const fn = entry?.handler;
@@ -943,7 +941,7 @@ function mirrorTableHealth(ctx: TsRewriteContext, tables: RouteTable[]): { path:
   const bridge = soleHealthPayload(ctx, fn);
   if (!bridge) return null;
   addHealthStatus(ctx, bridge.props, bridge.payload);
-  return { path: entry.path, line: entry.line, handler: fn };
+  return { path: entry.path, line: entry.line };
 }
 
 function mirroredWarning(where: string, mirrored: { path: string; line: number }): string {
