@@ -10,7 +10,8 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { isPublicMember, methodBody } from '../../src/lang/typescript/context.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
-import { isLogCall, namesDeclaredInFile, statementCall, thisMember } from '../../src/lang/typescript/syntax.js';
+import { isLogCall, namesDeclaredInFile, signalHandlerCall, statementCall, thisMember } from '../../src/lang/typescript/syntax.js';
+import { signalStatements } from '../../src/lang/typescript/patterns.js';
 
 export function keepLifecycleLogLines(ctx: TsRewriteContext, removed: Set<string>): void {
   for (const [name, p] of ctx.plan.members) {
@@ -48,6 +49,75 @@ export function keepLifecycleLogLines(ctx: TsRewriteContext, removed: Set<string
       ctx.warnings.push(`the log line at line ${s.getStartLineNumber()} named a port that now goes to the base: it names the base's (${names}), where the base serves it`);
     }
   }
+}
+
+/**
+ * The log lines of an inline SIGTERM/SIGINT handler that went (the base installs its own, which
+ * calls onStop()): `log.info('draining')` before `await agent.stop()` is what operators saw when
+ * the service was told to stop. Unless the handler's statements already became onStop() whole,
+ * each line that reads only what stays moves into the base's onStop() hook (before the hook's
+ * work when it came before the handler's, after it otherwise); a line reading what cannot move
+ * (a local of the handler, the signal it got, the entry point's variables) is named as dropped.
+ */
+export function keepSignalLogLines(ctx: TsRewriteContext, removed: Set<string>): void {
+  const roots: Node[] = [ctx.cls, ...(ctx.entry ? [ctx.entry.container] : [])];
+  const seen = new Set<Node>();
+  for (const root of roots) {
+    for (const stmt of signalStatements(root, true)) {
+      if (seen.has(stmt) || !ctx.edits.removes(stmt.getStart(), stmt.getEnd())) continue;
+      seen.add(stmt);
+      const sig = signalHandlerCall(stmt, true)!;
+      const handler = sig.call.getArguments()[1];
+      if (!handler || !(Node.isArrowFunction(handler) || Node.isFunctionExpression(handler))) continue;
+      const body = handler.getBody();
+      if (!Node.isBlock(body)) continue;
+      const stmts = body.getStatements();
+      const logs = stmts.filter((s) => isLogCall(statementCall(s)));
+      if (logs.length === 0) continue;
+      // Already onStop()'s (the handler's statements moved whole).
+      const hooks = ctx.newMembers.filter((m) => m.name === 'onStop').map((m) => m.text.replace(/\s+/g, ''));
+      // (There the entry point's variable for the agent reads `this`.)
+      const agent = ctx.entry?.variable;
+      const readsAgent = (s: Statement) => !!agent && s.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === agent && !(Node.isPropertyAccessExpression(id.getParent()) && (id.getParent() as import('ts-morph').PropertyAccessExpression).getNameNode() === id));
+      const asHook = (s: Statement) => {
+        let t = s.getText();
+        if (agent && readsAgent(s)) t = t.replace(new RegExp(`(?<![\\w$.])${agent.replace(/\$/g, '\\$')}(?![\\w$])`, 'g'), 'this');
+        return t.replace(/\s+/g, '');
+      };
+      const unmoved = logs.filter((s) => !hooks.some((h) => h.includes(asHook(s))));
+      if (unmoved.length === 0) continue;
+      const firstWork = stmts.findIndex((s) => !isLogCall(statementCall(s)));
+      const before: Statement[] = [];
+      const after: Statement[] = [];
+      const dropped: Statement[] = [];
+      for (const s of unmoved) {
+        const ok = !readsAgent(s) && !readsHandlerScope(s, handler) && !(Node.isFunctionExpression(handler) && s.getFirstDescendantByKind(SyntaxKind.ThisKeyword)) && movable(ctx, s, removed);
+        if (!ok) dropped.push(s);
+        else (firstWork < 0 || stmts.indexOf(s) < firstWork ? before : after).push(s);
+      }
+      const what = `the ${sig.signals.join('/')} handler's log line`;
+      if (before.length + after.length > 0) {
+        const t = text(ctx, new Map());
+        place(ctx, 'onStop', before.map(t), after.map(t));
+        const lines = [...before, ...after].map((s) => s.getStartLineNumber()).join(', ');
+        ctx.warnings.push(`${what}${before.length + after.length > 1 ? 's' : ''} (line ${lines}) kept in the base's onStop() hook, which the base's own handler calls: what the service printed when it was told to stop`);
+      }
+      for (const s of dropped) {
+        ctx.warnings.push(`${what} (line ${s.getStartLineNumber()}: ${s.getText().split('\n')[0]}) went with the handler: it reads what onStop() cannot (a local, the signal, the entry point's variables); add it to onStop() by hand if operators rely on it`);
+      }
+    }
+  }
+}
+
+/** Does the statement read a name declared inside a function around it (a local, a parameter), the handler's own included? */
+function readsHandlerScope(s: Statement, handler: Node): boolean {
+  return s.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => {
+    const p = id.getParent();
+    if ((Node.isPropertyAccessExpression(p) && p.getNameNode() === id) || (Node.isPropertyAssignment(p) && p.getNameNode() === id)) return false;
+    return (id.getSymbol()?.getDeclarations() ?? []).some(
+      (d) => d.getSourceFile() === s.getSourceFile() && (d.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) !== undefined || (handler.getPos() <= d.getPos() && d.getEnd() <= handler.getEnd())),
+    );
+  });
 }
 
 /**

@@ -159,9 +159,10 @@ function soleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: Obj
   // (A module helper writing the JSON reply, `send(res, 200, {...})`, answers with its argument.)
   const calls = descendantsOfKinds(handler, CALLS) as CallExpression[];
   const notOk = new Set<Node>();
+  const helped = new Map(calls.map((c) => [c, jsonReplyHelperBody(c, ctx)] as const).filter((x): x is readonly [CallExpression, { body: Node; ok: boolean }] => !!x[1]));
   const bodies = [
-    ...calls.filter((c) => /\.(json|send|end|write)$/.test(calleeText(c)) && c.getArguments().length > 0).map((c) => healthArm(c.getArguments()[0]!)),
-    ...calls.map(jsonReplyHelperBody).filter((b): b is { body: Node; ok: boolean } => !!b).map((b) => (b.ok ? b.body : (notOk.add(b.body), b.body))),
+    ...calls.filter((c) => !helped.has(c) && /\.(json|send|end|write)$/.test(calleeText(c)) && c.getArguments().length > 0).map((c) => healthArm(c.getArguments()[0]!)),
+    ...[...helped.values()].map((b) => (b.ok ? b.body : (notOk.add(b.body), b.body))),
   ].filter((b) => !(Node.isStringLiteral(b) || Node.isNoSubstitutionTemplateLiteral(b) || constantObject(b)));
   // (Its HTTP code must say healthy too, as the base's /health does for an ok status.)
   if (bodies.length !== 1 || notOk.has(bodies[0]!)) return null;
@@ -172,6 +173,9 @@ function soleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: Obj
   if (payload && Node.isIdentifier(payload)) payload = constLiteral(handler, payload);
   if (!payload || !Node.isObjectLiteralExpression(payload)) return null;
   if (!codesFollowStatus(handler, payload)) return null;
+  // Through a reply helper the code is its 2xx literal: a status that can say other than ok would
+  // get a 503 from the base where the agent answered 200.
+  if ([...helped.values()].some((b) => b.body === bodies[0]) && !payload.getProperties().some(okStatus)) return null;
   const hasStatus = payload.getProperties().some((p) => Node.isPropertyAssignment(p) && p.getName() === 'status');
   const spreads = payload.getProperties().some((p) => !Node.isPropertyAssignment(p) && !Node.isShorthandPropertyAssignment(p) && !statusFreeSpread(ctx, p));
   if (!hasStatus || spreads) return null;
@@ -220,8 +224,16 @@ function constantObject(n: Node): boolean {
  * code the helper writes as a literal, or takes as a parameter the call gives one), or null for
  * any other call.
  */
-function jsonReplyHelperBody(call: CallExpression): { body: Node; ok: boolean } | null {
+function jsonReplyHelperBody(call: CallExpression, ctx?: TsRewriteContext): { body: Node; ok: boolean } | null {
   const callee = call.getExpression();
+  // `this.json(res, 200, {...})`: a method of the agent (or an arrow-function field) of that shape.
+  const member = ctx ? thisMember(callee) : null;
+  if (member && ctx) {
+    const d = ctx.members.get(member)?.nodes;
+    const decl = d?.length === 1 ? d[0]! : undefined;
+    const fn = decl && Node.isMethodDeclaration(decl) ? decl : decl && Node.isPropertyDeclaration(decl) ? decl.getInitializer() : undefined;
+    return fn && (Node.isMethodDeclaration(fn) || Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) && !fn.isAsync() ? replyShape(call, fn) : null;
+  }
   if (!Node.isIdentifier(callee)) return null;
   const name = callee.getText();
   let fn: Node | undefined;
@@ -238,6 +250,11 @@ function jsonReplyHelperBody(call: CallExpression): { body: Node; ok: boolean } 
     if ((Node.isFunctionLikeDeclaration(scope) || Node.isArrowFunction(scope) || Node.isFunctionExpression(scope)) && scope.getParameters().some((p) => p.getName() === name)) return null;
     if (Node.isBlock(scope) && scope.getStatements().some((st) => (Node.isFunctionDeclaration(st) && st.getName() === name) || (Node.isVariableStatement(st) && st.getDeclarations().some((d) => d.getName() === name)))) return null;
   }
+  return replyShape(call, fn);
+}
+
+/** What a call of reply helper `fn` answers (see jsonReplyHelperBody), or null when `fn` is not one. */
+function replyShape(call: CallExpression, fn: import('ts-morph').FunctionDeclaration | import('ts-morph').MethodDeclaration | import('ts-morph').ArrowFunction | import('ts-morph').FunctionExpression): { body: Node; ok: boolean } | null {
   const body = fn.getBody();
   if (!body || !Node.isBlock(body)) return null;
   const params = fn.getParameters().map((p) => (Node.isIdentifier(p.getNameNode()) && !p.isRestParameter() ? p.getName() : null));
@@ -467,8 +484,13 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       routeStmts = expressRoutes(ctx.cls, holder);
       for (const r of routeStmts) routes.add(r.path);
     }
+    // `this.routes[req.url]`: a table of handlers by path; its paths are routes, its handlers answer.
+    const tables = routeTables(ctx, [creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)]);
+    for (const t of tables) for (const e of t.entries) routes.add(e.path);
+    const tableFns = tables.flatMap((t) => t.entries.map((e) => e.handler));
+    const tableMembers = tables.map((t) => t.member).filter((m): m is string => !!m);
     // `/^\/stock\/([\w-]+)$/.exec(req.url)`: a path matched by a pattern is a route too.
-    for (const r of pathPatterns([creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)])) routes.add(r);
+    for (const r of pathPatterns([creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!), ...tableFns])) routes.add(r);
     const foreign = [...routes].filter((r) => !BASE_PATHS.has(r));
     const where = holder ?? owner ?? 'server';
     // A server that routes nothing and reads what the client sends (an intake taking POSTed
@@ -476,6 +498,11 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     // So is one handing each request to a dispatcher of its own (`app(req, res)`,
     // `this.router.handle(req, res)`): what it answers is not known here.
     if (routes.size === 0 && [creation as Node, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)].some(readsRequestBody)) continue;
+    if (tables.length > 0 && tableFns.some(readsRequestBody)) {
+      ctx.warnings.push(`${where} dispatches through a route table (${tables.map((t) => t.name).join(', ')}) whose handlers read the request body: kept whole as the agent's business endpoint, on its own port (the base serves /health on HEALTH_CHECK_PORT)`);
+      ctx.hints.businessHealth = true;
+      continue;
+    }
     if (routes.size === 0 && [...creation.getArguments(), ...listeners].some((fn) => handsRequestOn(fn, handlers))) continue;
     // `http.createServer(this.router.handle)`: the request listener is a function held by one of
     // the agent's objects (a router, an app), not code of the agent: what it answers, its /health
@@ -493,6 +520,8 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
         ctx.hints.businessHealth = true;
         ctx.warnings.push(`${where} also serves ${foreign.join(', ')}: kept whole with its /health on its own port (the base serves /health on HEALTH_CHECK_PORT)`);
         mirrorHealthBranch(ctx, where, [creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)]);
+        const mirrored = tables.length > 0 ? mirrorTableHealth(ctx, tables) : null;
+        if (mirrored) ctx.warnings.push(mirroredWarning(where, mirrored));
       }
       if (isExpress && holder) {
         // A business API that also answers /health: only the health routes go.
@@ -504,7 +533,7 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       }
       continue;
     }
-    const scope = [creation as Node, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!), ...routeStmts.map((r) => r.stmt)];
+    const scope = [creation as Node, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!), ...routeStmts.map((r) => r.stmt), ...tableFns];
     if (scope.some((s) => servesRegistry(s))) {
       // Its /metrics is a prom-client registry of the agent's own metrics, which the base's
       // /metrics does not have: the server stays, on its own port (the base takes HEALTH_CHECK_PORT).
@@ -512,7 +541,7 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       ctx.warnings.push(`${where} serves the agent's prom-client metrics on /metrics: kept on its own port`);
       continue;
     }
-    const business = scope.map((s) => businessState(ctx, s, [holder, owner, ...handlers].filter(Boolean) as string[])).find(Boolean);
+    const business = scope.map((s) => businessState(ctx, s, [holder, owner, ...handlers, ...tableMembers].filter(Boolean) as string[])).find(Boolean);
     if (routes.has('/metrics') && (business || scope.some((s) => ownCall(ctx, s)))) {
       // A /metrics written by the agent itself (its own method, its own state): the base's
       // /metrics has none of those samples, so removing the server would empty the scrape
@@ -539,6 +568,18 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       addHealthStatus(ctx, [`...${asked.getText()}`], asked);
       ctx.warnings.push(`${where} answered /health with ${asked.getText()} (its status decided the HTTP code): healthStatus() now returns it, served on the base's /health (503 unless its status is ok)`);
     } else if (business) {
+      // It also answers a path the base does not serve (/ready: 503 until the first poll): as a
+      // server with business routes, it stays whole on its own port, its /health mirrored into
+      // healthStatus() where that is one payload of the agent's state.
+      const unserved = [...routes].filter((r) => !SERVED_BY_BASE.has(r));
+      if (unserved.length > 0 && !isExpress) {
+        ctx.hints.businessHealth = true;
+        ctx.warnings.push(`${where} also serves ${unserved.join(', ')}, which the base does not: kept whole with its /health on its own port (the base serves /health on HEALTH_CHECK_PORT)`);
+        const mirrored = tables.length > 0 ? mirrorTableHealth(ctx, tables) : null;
+        if (mirrored) ctx.warnings.push(mirroredWarning(where, mirrored));
+        else mirrorHealthBranch(ctx, where, [creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)]);
+        continue;
+      }
       ctx.kept.push({
         symbol: where,
         line: creation.getStartLineNumber(),
@@ -839,4 +880,70 @@ function listenArgument(ctx: TsRewriteContext, holder: string | null, body: Node
   visit(body);
   if (!out) visit(ctx.cls);
   return out;
+}
+
+interface RouteTable {
+  /** As written: `this.routes`, `ROUTES`. */
+  name: string;
+  /** The agent's member holding it, or null for a const of the file. */
+  member: string | null;
+  entries: Array<{ path: string; handler: Node; line: number }>;
+}
+
+/**
+ * `this.routes[(req.url ?? '/').split('?')[0]]`, `ROUTES[path]` in request-handling code: a table
+ * of handlers keyed by path, held by a field of the agent (its initializer, or one assignment in
+ * the constructor) or by a const of the file, as an object literal whose keys are all paths.
+ */
+function routeTables(ctx: TsRewriteContext, code: Node[]): RouteTable[] {
+  const out = new Map<Node, RouteTable>();
+  for (const root of code) {
+    for (const access of root.getDescendantsOfKind(SyntaxKind.ElementAccessExpression)) {
+      let target: Node = access.getExpression();
+      while (Node.isNonNullExpression(target) || Node.isParenthesizedExpression(target)) target = target.getExpression();
+      const member = thisMember(target);
+      let literal: Node | undefined;
+      if (member) {
+        const decls = ctx.members.get(member)?.nodes ?? [];
+        const values = decls.flatMap((d) => (Node.isPropertyDeclaration(d) && d.getInitializer() ? [d.getInitializer()!] : []));
+        for (const b of ctx.ctor?.getDescendantsOfKind(SyntaxKind.BinaryExpression) ?? []) {
+          if (b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && thisMember(b.getLeft()) === member) values.push(b.getRight());
+        }
+        if (values.length === 1) literal = values[0];
+      } else if (Node.isIdentifier(target)) {
+        const d = target.getSymbol()?.getDeclarations()?.[0];
+        if (d && Node.isVariableDeclaration(d) && d.getVariableStatement()?.getDeclarationKind() === 'const') literal = d.getInitializer();
+      }
+      while (literal && (Node.isAsExpression(literal) || Node.isSatisfiesExpression(literal) || Node.isParenthesizedExpression(literal))) literal = literal.getExpression();
+      if (!literal || !Node.isObjectLiteralExpression(literal) || out.has(literal)) continue;
+      const entries: RouteTable['entries'] = [];
+      for (const p of literal.getProperties()) {
+        const key = Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) ? p.getNameNode() : undefined;
+        const path = key && (Node.isStringLiteral(key) || Node.isNoSubstitutionTemplateLiteral(key)) ? key.getLiteralText() : null;
+        if (!path || !path.startsWith('/')) {
+          entries.length = 0;
+          break;
+        }
+        entries.push({ path: path.replace(/\/+$/, '') || '/', handler: Node.isPropertyAssignment(p) ? p.getInitializerOrThrow() : p, line: p.getStartLineNumber() });
+      }
+      if (entries.length > 0) out.set(literal, { name: target.getText(), member, entries });
+    }
+  }
+  return [...out.values()];
+}
+
+/** The /health (or /healthz) entry of a route table, mirrored into healthStatus() when it answers one payload of the agent's state. */
+function mirrorTableHealth(ctx: TsRewriteContext, tables: RouteTable[]): { path: string; line: number } | null {
+  if (ctx.members.has('healthStatus') || ctx.newMembers.some((m) => m.name === 'healthStatus')) return null;
+  const entry = tables.flatMap((t) => t.entries).find((e) => e.path === '/health' || e.path === '/healthz');
+  const fn = entry?.handler;
+  if (!entry || !fn || !(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn) || Node.isMethodDeclaration(fn))) return null;
+  const bridge = soleHealthPayload(ctx, fn);
+  if (!bridge) return null;
+  addHealthStatus(ctx, bridge.props, bridge.payload);
+  return { path: entry.path, line: entry.line };
+}
+
+function mirroredWarning(where: string, mirrored: { path: string; line: number }): string {
+  return `${where}'s ${mirrored.path} (line ${mirrored.line}) answers with the agent's state: healthStatus() now returns the same payload, so the base's /health answers alike`;
 }

@@ -96,6 +96,9 @@ export function serverCreations(root: Node): CallExpression[] {
 export function routesIn(root: Node): Set<string> {
   const out = new Set<string>();
   for (const n of descendantsOfKinds(root, STRINGS)) {
+    // `req.url ?? '/'`, `req.url || '/'`: the default of a missing URL, not a path it serves.
+    const up = n.compilerNode.parent;
+    if (ts.isBinaryExpression(up) && up.right === n.compilerNode && (up.operatorToken.kind === ts.SyntaxKind.QuestionQuestionToken || up.operatorToken.kind === ts.SyntaxKind.BarBarToken)) continue;
     const t = (n.compilerNode as ts.StringLiteralLike).text;
     if (/^\/[A-Za-z0-9_\-/.:]*$/.test(t) && !t.startsWith('/metrics/job')) out.add(t.replace(/\/+$/, '') || '/');
   }

@@ -1,5 +1,5 @@
 // Small ts-morph helpers shared by the scan, the transforms and the removal plan.
-import { Node, SyntaxKind, ts, type ClassDeclaration, type ClassExpression, type SourceFile, type Statement, type CallExpression, type ForOfStatement } from 'ts-morph';
+import { Node, SyntaxKind, ts, type ClassDeclaration, type ClassExpression, type SourceFile, type Statement, type CallExpression, type ForOfStatement, type PropertyAccessExpression } from 'ts-morph';
 
 // ts-morph wraps every node a walk is shown (a wrapper, a cache entry, closures per step): a
 // whole-file forEachDescendant costs far more than the compiler's own walk. The helpers below
@@ -487,7 +487,33 @@ function signalLoop(loop: ForOfStatement, readsLoopVariable = false): { call: Ca
 const LOG = /^(console\.(log|info|warn|error|debug)|(this\.)?(logger|log|_logger|_log)\.(debug|info|warn|warning|error|trace|fatal))$/;
 
 export function isLogCall(call: CallExpression | null): boolean {
-  return !!call && LOG.test(calleeText(call));
+  if (!call) return false;
+  const callee = calleeText(call);
+  return LOG.test(callee) || (LEVEL_CALL.test(callee) && moduleLogger(call));
+}
+
+// A logger method through an object of any name (`audit.info(...)`), and what makes one.
+const LEVEL_CALL = /^[A-Za-z_$][\w$]*\.(debug|info|warn|warning|error|trace|fatal)$/;
+const LOGGER_FACTORY = /(^|\.)(pino|winston|bunyan|log4js|consola|signale|createLogger|getLogger|makeLogger|[A-Za-z]*Logger|child)$/;
+
+/**
+ * `audit.info('stopping')` where `audit` is a const of the file holding a logger: made by a
+ * logging library or a logger factory (`pino()`, `winston.createLogger(...)`, `makeLogger('x')`,
+ * `new Logger('x')`, `base.child({...})`).
+ */
+function moduleLogger(call: CallExpression): boolean {
+  const target = (call.getExpression() as PropertyAccessExpression).getExpression();
+  if (!Node.isIdentifier(target)) return false;
+  const name = target.getText();
+  for (const st of call.getSourceFile().getStatements()) {
+    if (!Node.isVariableStatement(st) || st.getDeclarationKind() !== 'const') continue;
+    const d = st.getDeclarations().find((x) => x.getName() === name);
+    let init: Node | undefined = d?.getInitializer();
+    if (!init) continue;
+    while (Node.isAwaitExpression(init) || Node.isParenthesizedExpression(init)) init = init.getExpression();
+    return (Node.isCallExpression(init) || Node.isNewExpression(init)) && LOGGER_FACTORY.test(init.getExpression().getText().replace(/\s+/g, ''));
+  }
+  return false;
 }
 
 /** Statements of a block-like body (function body, if branch, try block). */
