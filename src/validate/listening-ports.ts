@@ -23,6 +23,8 @@ export function listeningPorts(pids: number[]): number[] | null {
     }
   }
   const ports = new Set<number>();
+  // No socket held: nothing to look up (the tables list every socket of the machine).
+  if (!inodes.size) return [];
   for (const [table, state] of [['tcp', '0A'], ['tcp6', '0A'], ['udp', '07'], ['udp6', '07']] as const) {
     let text: string;
     try {

@@ -2,7 +2,7 @@
 // time (clock ticks since boot, which with the boot id names a process for good:
 // a pid is reused, a pid with its start time is not), and whether a process carries
 // a marker in its environment. Everything degrades to "unknown" without /proc.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 
 export interface ProcStat {
   pid: number;
@@ -32,13 +32,31 @@ export function hasProc(): boolean {
   }
 }
 
-export function readStat(pid: number): ProcStat | undefined {
-  let text: string;
+/** One buffer for every stat read (a line is a few hundred bytes): no allocation and no size probe per process. */
+const statBuf = Buffer.alloc(4096);
+
+/** /proc/<pid>/stat as text; undefined when the process is gone (or /proc is not there). */
+function readStatText(pid: number): string | undefined {
+  let fd: number;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    fd = openSync(`/proc/${pid}/stat`, 'r');
   } catch {
     return undefined;
   }
+  try {
+    const n = readSync(fd, statBuf, 0, statBuf.length, 0);
+    // A line that fills the buffer (never seen: comm is at most 64 bytes) is read whole instead.
+    return n < statBuf.length ? statBuf.toString('utf8', 0, n) : readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined; // ended between the open and the read
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function readStat(pid: number): ProcStat | undefined {
+  const text = readStatText(pid);
+  if (text === undefined) return undefined;
   // "pid (comm) state ppid pgrp session ... starttime(22nd)": comm may hold spaces and parentheses.
   const close = text.lastIndexOf(')');
   const f = text.slice(close + 2).split(' ');

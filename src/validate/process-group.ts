@@ -111,6 +111,16 @@ export class AgentTree {
   /** Members found that the journal or the watchdog could not be told of yet. */
   unannounced = false;
   private readonly known = new Map<number, number>();
+  /**
+   * Processes (pid -> start time) started after the agent that members() found carrying
+   * neither its marker nor its pipes. A process gets its environment and its descriptors when
+   * it is forked (a later exec only replaces what it had, never takes in what another process
+   * holds), so one look decides for its whole life; the next members() reads its environ and
+   * descriptors again only when the pid names a new process. Before, every call read both of
+   * every process younger than the agent: most of the cost of a call on a busy machine, and
+   * the kill loop, the shutdown check's waits and the ports check call it again and again.
+   */
+  private readonly cleared = new Map<number, number>();
   private readonly leaderStart: number | undefined;
   private readonly pipes: string[];
 
@@ -202,7 +212,14 @@ export class AgentTree {
 
   /** True when `pid` is the agent or one of the processes it started. */
   has(pid: number): boolean {
-    return pid === this.pid || this.members().includes(pid);
+    if (pid === this.pid) return true;
+    // Seen in the tree before and still the very same process: no scan needed to say so.
+    const start = this.known.get(pid);
+    if (start !== undefined) {
+      const s = readStat(pid);
+      if (s && s.state !== 'Z' && s.start === start) return true;
+    }
+    return this.members().includes(pid);
   }
 
   /** Live processes of the tree (the agent included while it runs), remembered for later. */
@@ -225,10 +242,16 @@ export class AgentTree {
       // Started after the agent and carrying its marker, or holding its output pipes:
       // a daemon that double-forked, left the group, even cleared its environment.
       const entry = `${MARK_VAR}=${this.mark}`;
+      const cleared = new Map<number, number>();
       for (const p of procs) {
         if (found.has(p.pid) || p.start < this.leaderStart) continue;
-        if (environHas(p.pid, entry) || holdsPipe(p.pid, this.pipes)) add(p);
+        if (this.cleared.get(p.pid) === p.start) cleared.set(p.pid, p.start);
+        else if (environHas(p.pid, entry) || holdsPipe(p.pid, this.pipes)) add(p);
+        else cleared.set(p.pid, p.start);
       }
+      // Only processes still there: a pid reused by a later process is looked at afresh.
+      this.cleared.clear();
+      for (const [pid, start] of cleared) this.cleared.set(pid, start);
     }
     for (const p of found.values()) this.known.set(p.pid, p.start);
     if (this.reaper) found.delete(this.pid);
@@ -252,14 +275,17 @@ export class AgentTree {
     return `pid ${pid} (${commandLine(pid)})`;
   }
 
-  /** SIGKILL every member once (synchronous: also usable while the tool exits). */
-  killNow(): void {
+  /**
+   * SIGKILL every member once (synchronous: also usable while the tool exits). `seen`: the
+   * members the caller has just listed (kill's loop), not listed again.
+   */
+  killNow(seen?: number[]): void {
     if (this.cgroup) killCgroup(this.cgroup);
     // The group id cannot name anyone else while the agent is unreaped: its pid is still taken.
     // Not through the launcher: the group kill would take it first, and what its members
     // leave orphaned would go to init instead of to it.
     if (!this.leaderExited && !this.reaper) killGroupNow(this.pid);
-    const members = this.members();
+    const members = seen ?? this.members();
     for (const pid of members) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -275,9 +301,14 @@ export class AgentTree {
   /** Kill until nothing is left (bounded); true when the tree is empty. */
   async kill(timeoutMs = 2000): Promise<boolean> {
     const end = Date.now() + timeoutMs;
-    while (this.members().length > 0 || this.launcherLives()) {
+    for (;;) {
+      // One look at the tree a round: killNow kills what it shows (a process forked since is
+      // taken by the cgroup or group kill, or found at the next round; the launcher, with
+      // nothing left below it, goes only once a look shows no member).
+      const members = this.members();
+      if (!members.length && !this.launcherLives()) break;
       if (Date.now() >= end) return false;
-      this.killNow();
+      this.killNow(members);
       await new Promise((r) => setTimeout(r, 20));
     }
     // A killed child lingers as a zombie until reaped: the cgroup goes once it is empty.
