@@ -43,7 +43,7 @@ export function selfMembers(node: SyntaxNode): Set<string> {
  * subtree), and a tree never changes.
  */
 const memberSets = new WeakMap<FlatTree, Array<ReadonlySet<string> | undefined>>();
-function memberSet(node: SyntaxNode): ReadonlySet<string> {
+export function memberSet(node: SyntaxNode): ReadonlySet<string> {
   // Kept per tree by node position, not in a WeakMap keyed by node: a weak entry per statement
   // (hundreds of thousands over a fleet) made the insertions and the collector's ephemeron
   // passes cost more than the walks they saved.

@@ -5,10 +5,11 @@
 // it still runs at shutdown: the base calls it (its run loop's finally, its signal handler),
 // or the entry point does (where SIGTERM's SystemExit or the loop's end leads).
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { isInfraBlock, logsAgentState } from '../../src/analysis/infra.js';
+import { type InfraScope, isInfraBlock, isLogCall, logsAgentState, memberSet } from '../../src/analysis/infra.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
-import { constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
-import { callee, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { type PyFunction, constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
+import { callee, expressionOf, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { localsOf } from './super-init.js';
 import { interruptCalls, wiredAtInterrupt } from './interrupt-teardown.js';
 
 export const TEARDOWN = /^(cleanup|stop|shutdown|close|_cleanup|_shutdown|_stop)$/;
@@ -39,8 +40,16 @@ export const removeTeardown: PythonTransform = {
         // Its callers that stay (a kept run loop ending in self.cleanup()) reach the base's teardown.
         callsReachBase: true,
         condition: (scope) => {
+          const when = reached ? `, it still runs at shutdown` : afterLoop ? `, it still runs when the loop of ${afterLoop}() ends, as before` : wasReached ? `, but nothing calls it at shutdown any more` : `, as it was: nothing called it at shutdown in the legacy agent either`;
           if (!(isInfraBlock(fn.body, scope) && !logsAgentState(fn.body, scope))) {
-            return `${name}() does business work besides teardown: kept${reached ? `, it still runs at shutdown` : afterLoop ? `, it still runs when the loop of ${afterLoop}() ends, as before` : wasReached ? `, but nothing calls it at shutdown any more` : `, as it was: nothing called it at shutdown in the legacy agent either`}`;
+            return `${name}() does business work besides teardown: kept${when}`;
+          }
+          // Only the base's teardown besides a line operators read when the agent stops: the line
+          // stays, in the teardown the base runs (minus what the base now does), not silently gone.
+          const lines = stopLogLines(fn, scope);
+          if (lines.length && wasReached) {
+            const shown = lines.map((l) => `line ${l.startPosition.row + 1}: ${l.text.split('\n')[0]}`).join('; ');
+            return `${name}() only tears down what the base now owns, but logs what operators see when the agent stops (${shown}): kept with ${lines.length > 1 ? 'those lines' : 'that line'}${when}`;
           }
           return handler ? `${name}() is the SIGTERM/SIGINT handler the entry point installs (line ${handler.line}), called with (signum, frame), which the base's ${name}() does not take: kept` : null;
         },
@@ -145,4 +154,31 @@ function entryAgentMembers(ctx: PythonTransformContext, name: string): SyntaxNod
     });
   }
   return found;
+}
+
+/**
+ * The teardown's own log lines (info and louder, or print) at its top level that still mean the same
+ * once its infrastructure is gone: they read literals, module names and members that stay or that
+ * the base holds, never a local of the method or a member that goes. `logger.info("FileDigestAgent
+ * stopped")` is what operators and their log searches see; a debug line is bookkeeping.
+ */
+export function stopLogLines(fn: PyFunction, scope: InfraScope): SyntaxNode[] {
+  const locals = localsOf(fn);
+  for (const p of fn.params) locals.add(p.name);
+  return statements(fn.body).filter((st) => {
+    const call = expressionOf(st);
+    if (!call || !isLogCall(call) || /\.debug$/.test(callee(call) ?? '')) return false;
+    const args = call.childForFieldName('arguments');
+    if (!args || args.namedChildren.length === 0) return false;
+    if ([...memberSet(args)].some((m) => scope.removed.has(m) && !scope.baseOwned.has(m))) return false;
+    let local = false;
+    walk(args, (n) => {
+      if (n.type !== 'identifier' || n.text === 'self' || !locals.has(n.text)) return;
+      const p = n.parent;
+      // the name of `obj.name` or of a keyword argument is not a read of the local
+      if ((p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) || (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id)) return;
+      local = true;
+    });
+    return !local;
+  });
 }
