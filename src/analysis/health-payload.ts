@@ -7,7 +7,7 @@
 import type { SyntaxNode } from '../lang/python/parser.js';
 import { reachesAgentViaServer, serverMethodTags, serverTags } from './server-tag.js';
 import { callee, selfAttribute, stringValue, walk } from '../lang/python/syntax.js';
-import type { PyClass } from '../lang/python/module-model.js';
+import { type PyClass, classModel } from '../lang/python/module-model.js';
 import { recordToMapping, returnedRecord } from './health-record.js';
 import { DEFAULT_BASE_WORD, OK_WORDS } from './health-words.js';
 
@@ -899,6 +899,8 @@ const SAFE_NAMES = new Set([
  * agent become `self`; anything else of the handler (its own `self`, its locals) fails.
  */
 export function translate(expr: SyntaxNode, scope: PayloadScope, depth = 0): Translation {
+  // The receiver itself (`agent = self.agent` in a handler given the agent): the agent.
+  if (expr.type === 'attribute' && givenAgentByPartial(expr, scope)) return { text: 'self', members: new Set() };
   const edits: Array<[number, number, string]> = [];
   const members = new Set<string>();
   let ok = true;
@@ -1027,8 +1029,58 @@ function agentReceiver(obj: SyntaxNode, scope: PayloadScope): SyntaxNode | null 
     const given = scope.params?.get(obj.text);
     if (given?.type === 'identifier' && given.text === 'self' && selfIsAgent(given, scope)) return obj;
   }
+  // self.<attr> of a handler class the agent hands itself through functools.partial(Handler, self)
+  if (obj.type === 'attribute' && givenAgentByPartial(obj, scope)) return obj;
   // self.server.<tag> (the handler's server, tagged `server.<tag> = self` by the agent), or a local holding it
   return reachesAgentViaServer(obj, serverTags(scope.agent)) ? obj : null;
+}
+
+/**
+ * `self.<attr>` in a method of a handler class whose __init__ keeps a parameter as `self.<attr> = <param>`,
+ * where the agent builds the handler factory with `functools.partial(Handler, self)` (or `<param>=self`):
+ * the usual way to hand the agent to a BaseHTTPRequestHandler, which http.server constructs per request.
+ */
+export function givenAgentByPartial(obj: SyntaxNode, scope: PayloadScope): boolean {
+  const recv = obj.childForFieldName('object');
+  const attr = obj.childForFieldName('attribute')?.text;
+  if (recv?.type !== 'identifier' || recv.text !== 'self' || !attr) return false;
+  const method = enclosing(obj, 'function_definition');
+  const clsNode = method ? enclosing(method, 'class_definition') : null;
+  if (!clsNode || clsNode.id === scope.agent.node.id) return false;
+  // `self` is the handler's only when the method is the handler's own (not a closure inside it).
+  if (method!.childForFieldName('parameters')?.namedChild(0)?.text !== 'self') return false;
+  const handler = classModel(clsNode);
+  const init = handler.methods.get('__init__');
+  if (!init) return false;
+  const positional = init.params.filter((p) => p.name !== 'self' && (p.kind === 'plain' || p.kind === 'default'));
+  let param: string | null = null;
+  walk(init.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type !== 'assignment' || selfAttribute(n.childForFieldName('left')!) !== attr) return;
+    const right = n.childForFieldName('right');
+    if (right?.type === 'identifier' && positional.some((p) => p.name === right.text)) param = right.text;
+  });
+  if (!param) return false;
+  const index = positional.findIndex((p) => p.name === param);
+  const partialName = partialCallee(obj);
+  let given = false;
+  walk(scope.agent.node, (n) => {
+    if (given || n.type !== 'call' || !partialName.test(callee(n) ?? '')) return;
+    const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+    if (args[0]?.text !== handler.name) return;
+    const rest = args.slice(1);
+    const kw = rest.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === param);
+    const value = kw ? kw.childForFieldName('value') : rest.filter((a) => a.type !== 'keyword_argument')[index] ?? null;
+    if (value?.type === 'identifier' && (value.text === 'self' ? selfIsAgent(value, scope) : aliasOfSelf(value, scope))) given = true;
+  });
+  return given;
+}
+
+/** `functools.partial`, and `partial` where the module imports it from functools. */
+function partialCallee(n: SyntaxNode): RegExp {
+  let root: SyntaxNode = n;
+  while (root.parent) root = root.parent;
+  return /^\s*from\s+functools\s+import\b[^\n]*\bpartial\b/m.test(root.text) ? /^(functools\.)?partial$/ : /^functools\.partial$/;
 }
 
 /** Is this `self` the agent (a method of the agent class, or a closure inside one)? */
