@@ -205,9 +205,105 @@ function handedToReplyMethod(value: SyntaxNode): SyntaxNode[] | null {
   return calls ? out : null;
 }
 
+interface RouteEntry {
+  path: string;
+  /** What the table gives for the path: a handler method (`self._health`, `"_health"`), the agent's (`agent.status`). */
+  value: SyntaxNode;
+  /** The body of the handler method the entry runs, when it names one of the class. */
+  body: SyntaxNode | null;
+}
+
+/**
+ * The routes of a handler class that dispatches through a route table: a dict literal whose keys are
+ * URL paths and whose values are callables named without calling them (`{"/health": self._health,
+ * "/entries": agent.entry_listing}` built in do_GET, a class attribute `ROUTES = {"/health": "_health"}`
+ * read with getattr), looked up with the request's path (`routes.get(self.path)`, `self.ROUTES[path]`).
+ * A dict keyed by paths that is not looked up by the request path (a payload listing mounts) is no table.
+ */
+export function routeTableEntries(cls: SyntaxNode): RouteEntry[] {
+  if (cls.type !== 'class_definition') return [];
+  const methods = classMethods(cls);
+  const tables = new Map<number, SyntaxNode>();
+  walk(cls, (n) => {
+    if (n.type === 'class_definition' && n.id !== cls.id) return false;
+    const table = routeLookup(n);
+    if (table) tables.set(table.id, table);
+  });
+  return [...tables.values()].flatMap((dict) =>
+    dict.namedChildren.filter((c) => c.type === 'pair').map((c) => {
+      const value = c.childForFieldName('value')!;
+      const name = selfAttribute(value) ?? (value.type === 'identifier' ? value.text : stringValue(value));
+      const fn = name ? methods.get(name) : undefined;
+      return { path: routeString(c.childForFieldName('key')!)!, value, body: fn?.childForFieldName('body') ?? null };
+    }),
+  );
+}
+
+/** The methods defined in a class body, by name. */
+function classMethods(cls: SyntaxNode): Map<string, SyntaxNode> {
+  const methods = new Map<string, SyntaxNode>();
+  for (const st of cls.childForFieldName('body')?.namedChildren ?? []) {
+    const fn = st.type === 'decorated_definition' ? st.childForFieldName('definition') : st;
+    if (fn?.type === 'function_definition') methods.set(fn.childForFieldName('name')!.text, fn);
+  }
+  return methods;
+}
+
+/**
+ * `routes.get(<path>)` / `routes[<path>]` (the key reading the request's path) where `routes` is a route
+ * table (see routeTableEntries): a dict literal inline, a local assigned once, or an attribute of the
+ * handler's class: that dict, else null.
+ */
+function routeLookup(n: SyntaxNode): SyntaxNode | null {
+  let table: SyntaxNode | null = null;
+  let key: SyntaxNode | null = null;
+  if (n.type === 'subscript') {
+    table = n.childForFieldName('value');
+    key = n.childForFieldName('subscript');
+  } else if (n.type === 'call') {
+    const fn = n.childForFieldName('function');
+    if (fn?.type !== 'attribute' || fn.childForFieldName('attribute')?.text !== 'get') return null;
+    table = fn.childForFieldName('object');
+    key = n.childForFieldName('arguments')?.namedChildren[0] ?? null;
+  }
+  if (!table || !key || !/\bpath\b/.test(key.text)) return null;
+  let dict: SyntaxNode | null = table.type === 'dictionary' ? table : table.type === 'identifier' ? singleLocalValue(table) : null;
+  if (!dict && table.type === 'attribute' && /^(self|cls)$/.test(table.childForFieldName('object')?.text ?? '')) {
+    // a class attribute of the handler (ROUTES = {...} in its body)
+    const cls = enclosing(n, 'class_definition');
+    const attr = table.childForFieldName('attribute')!.text;
+    for (const st of cls?.childForFieldName('body')?.namedChildren ?? []) {
+      const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
+      if (a?.type === 'assignment' && a.childForFieldName('left')?.text === attr) dict = a.childForFieldName('right');
+    }
+  }
+  if (dict?.type !== 'dictionary') return null;
+  const pairs = dict.namedChildren.filter((c) => c.type !== 'comment');
+  const ok = pairs.length > 0 && pairs.every((c) => c.type === 'pair' && routeString(c.childForFieldName('key')!) !== null &&
+    ['attribute', 'identifier', 'string'].includes(c.childForFieldName('value')!.type));
+  return ok ? dict : null;
+}
+
+/**
+ * A call of what a route table gave for the request's path (`route()` with `route = routes.get(path)`,
+ * `routes[path]()`): the table's health entry (null when the call is no such lookup or the table has
+ * no single health entry).
+ */
+function routedHealthEntry(call: SyntaxNode): { value: SyntaxNode } | null | 'none' {
+  const fn = call.childForFieldName('function');
+  if (!fn || (call.childForFieldName('arguments')?.namedChildCount ?? 0) > 0) return null;
+  const lookup = fn.type === 'identifier' ? singleLocalValue(fn) : fn;
+  const dict = lookup ? routeLookup(lookup) : null;
+  if (!dict) return null;
+  const health = dict.namedChildren.filter((c) => c.type === 'pair' && HEALTH_PATH.test(routeString(c.childForFieldName('key')!) ?? ''));
+  if (health.length === 0) return 'none';
+  return health.length === 1 ? { value: health[0]!.childForFieldName('value')! } : null;
+}
+
 /** The clauses of a handler's path routing (`if self.path == "/health": ... elif ...`), each marked health or not. */
 function ifRoutes(cls: SyntaxNode): Array<{ body: SyntaxNode; health: boolean }> {
   const out: Array<{ body: SyntaxNode; health: boolean }> = [];
+  for (const e of routeTableEntries(cls)) if (e.body) out.push({ body: e.body, health: HEALTH_PATH.test(e.path) });
   walk(cls, (n) => {
     if (n.type !== 'if_statement') return;
     const clauses = ifClauses(n);
@@ -584,6 +680,9 @@ export function businessRoutes(handler: SyntaxNode): string[] {
  */
 export function businessRouteClauses(handler: SyntaxNode): Array<{ routes: string[]; body: SyntaxNode | null }> {
   const out: Array<{ routes: string[]; body: SyntaxNode | null }> = [];
+  for (const e of routeTableEntries(handler)) {
+    if (!HEALTH_PATH.test(e.path) && e.path !== '/metrics' && e.path !== '/') out.push({ routes: [e.path], body: e.body ?? e.value });
+  }
   walk(handler, (n) => {
     if (n.type !== 'if_statement' && n.type !== 'elif_clause') return;
     const cond = n.childForFieldName('condition');
@@ -693,6 +792,14 @@ function recordMapping(method: string, conv: { method?: string; wrapper?: string
 
 function producer(call: SyntaxNode, scope: PayloadScope): Translation {
   const fn = call.childForFieldName('function');
+  // route() with route = routes.get(self.path): on /health, the agent's method the table names for it.
+  const routed = routedHealthEntry(call);
+  if (routed === 'none') return { text: '', members: new Set() };
+  if (routed) {
+    const t = translate(routed.value, scope);
+    const method = t ? /^self\.(\w+)$/.exec(t.text)?.[1] : undefined;
+    return method && scope.methods.has(method) ? { text: `${t!.text}()`, members: t!.members } : null;
+  }
   // status_fn() in a helper the agent called with self.health_status: the agent's payload method.
   const given = fn?.type === 'identifier' ? scope.params?.get(fn.text) : undefined;
   if (given && (call.childForFieldName('arguments')?.namedChildCount ?? 0) === 0) {
