@@ -15,7 +15,7 @@ import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { baseName, type PyClass, type PyFunction } from '../../src/lang/python/module-model.js';
 import { callee, mentions, selfAttribute, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
 import type { StatementProposal } from '../../src/analysis/removal-plan.js';
-import { selectHealthDispatch } from './select-health-dispatch.js';
+import { moveBlockOut, selectHealthDispatch } from './select-health-dispatch.js';
 import {
   HEALTH_ATTRIBUTE,
   HEALTH_LOOP_METHOD,
@@ -258,15 +258,8 @@ export const unwrapAsyncHealthListener: PythonTransform = {
         const body = w.childForFieldName('body')!;
         const headerStart = lineStart(src, w.startIndex);
         const bodyStart = lineStart(src, body.startIndex);
-        const delta = body.startPosition.column - w.startPosition.column;
-        const removed = (row: number) => resolved.nodes.some((n) => n.startPosition.row <= row && row <= n.endPosition.row);
         ctx.edits.delete(headerStart, bodyStart, 'unwrap-async-health-listener');
-        for (let row = body.startPosition.row, at = bodyStart; row <= body.endPosition.row; row++) {
-          const end = lineEnd(src, at);
-          const indent = src.slice(at, at + delta);
-          if (!removed(row) && src.slice(at, end).trim() !== '' && /^[ \t]*$/.test(indent)) ctx.edits.delete(at, at + delta, 'unwrap-async-health-listener');
-          at = Math.min(src.length, end + (src[end] === '\r' ? 2 : 1));
-        }
+        moveBlockOut(ctx, w, body, 'unwrap-async-health-listener');
       }
     }
   },

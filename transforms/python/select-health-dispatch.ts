@@ -133,17 +133,27 @@ export const unwrapSelectHealthDispatch: PythonTransform = {
       ctx.edits.delete(lineStart(src, stmt.startIndex), condition.startIndex, label);
       ctx.edits.delete(condition.endIndex, consequence.startIndex, label);
       ctx.edits.delete(consequence.endIndex, lineStart(src, body.startIndex), label);
-      const delta = body.startPosition.column - stmt.startPosition.column;
-      const removed = (row: number) => resolved.nodes.some((n) => n.startPosition.row <= row && row <= n.endPosition.row);
-      for (let row = body.startPosition.row, at = lineStart(src, body.startIndex); row <= body.endPosition.row; row++) {
-        const end = lineEnd(src, at);
-        const indent = src.slice(at, at + delta);
-        if (!removed(row) && src.slice(at, end).trim() !== '' && /^[ \t]*$/.test(indent)) ctx.edits.delete(at, at + delta, label);
-        at = Math.min(src.length, end + (src[end] === '\r' ? 2 : 1));
-      }
+      moveBlockOut(ctx, stmt, body, label);
     }
   },
 };
+
+/**
+ * The lines of `body` (a block of `outer`) move out one level: the indentation they have beyond `outer`'s
+ * goes, except on blank lines and on lines a removal deletes anyway.
+ */
+export function moveBlockOut(ctx: PythonTransformContext, outer: SyntaxNode, body: SyntaxNode, label: string): void {
+  const src = ctx.source;
+  const resolved = ctx.resolved!;
+  const delta = body.startPosition.column - outer.startPosition.column;
+  const removed = (row: number) => resolved.nodes.some((n) => n.startPosition.row <= row && row <= n.endPosition.row);
+  for (let row = body.startPosition.row, at = lineStart(src, body.startIndex); row <= body.endPosition.row; row++) {
+    const end = lineEnd(src, at);
+    const indent = src.slice(at, at + delta);
+    if (!removed(row) && src.slice(at, end).trim() !== '' && /^[ \t]*$/.test(indent)) ctx.edits.delete(at, at + delta, label);
+    at = Math.min(src.length, end + (src[end] === '\r' ? 2 : 1));
+  }
+}
 
 /** The mirrored dispatches whose test and branch the resolved plan replaces with nothing. */
 function resolvedMirrors(ctx: PythonTransformContext): Array<NonNullable<SelectHealthDispatch['mirrored']>> {
