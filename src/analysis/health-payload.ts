@@ -527,7 +527,7 @@ function namedPayload(name: SyntaxNode, scope: PayloadScope): { lines: string[];
       // A handler routing by path (`if self.path == "/health": payload = ... elif "/stats": ...`):
       // the /health route's payload is the health answer, the other routes are not health.
       const branches: { lines: string[]; members: Set<string>; methods?: Map<string, string> } | null =
-        healthRoutePayload(n, name.text, scope) ?? ifBranches(n, name.text, scope);
+        healthRoutePayload(n, name.text, scope) ?? healthActionPayload(n, name.text, scope) ?? ifBranches(n, name.text, scope);
       if (branches === null) ok = false;
       else {
         lines.push(...underLocks(n, fn, branches.lines, members, scope));
@@ -663,6 +663,47 @@ function healthRoutePayload(stmt: SyntaxNode, name: string, scope: PayloadScope)
   }
   if (!value) return null;
   const p = payloadLines(value, scope);
+  return p === 'untranslatable' ? null : p;
+}
+
+/** Actions a request names to ask for health (`{"action": "health_check"}` on a REP or raw socket). */
+const HEALTH_ACTION = /^(health|health_?check|healthcheck|ping)$/i;
+
+/**
+ * A chain dispatching on the request's action whose one clause tests a health action
+ * (`if request.get("action") == "health_check": reply = {...}`) while every other clause assigns an
+ * error reply (`else: reply = {"status": "error", ...}`): that clause's payload alone, unconditionally
+ * (the base's hook answers /health only; the error replies were never the health answer). Null otherwise.
+ */
+function healthActionPayload(stmt: SyntaxNode, name: string, scope: PayloadScope): { lines: string[]; members: Set<string>; methods?: Map<string, string> } | null {
+  const valueIn = (body: SyntaxNode): SyntaxNode | null => {
+    let value: SyntaxNode | null = null;
+    for (const s of body.namedChildren) {
+      const a = s.type === 'expression_statement' ? s.namedChild(0) : null;
+      const v = a?.type === 'assignment' ? assignedValue(a, name) : null;
+      if (v) value = v;
+    }
+    return value;
+  };
+  const asksHealth = (cond: SyntaxNode | null) => {
+    let hit = false;
+    if (cond) walk(cond, (x) => {
+      const v = stringValue(x);
+      if (v !== null && HEALTH_ACTION.test(v)) hit = true;
+    });
+    return hit;
+  };
+  let health: SyntaxNode | null = null;
+  for (const c of ifClauses(stmt)) {
+    const value = valueIn(c.body);
+    if (!value) return null;
+    if (asksHealth(c.condition)) {
+      if (health) return null;
+      health = value;
+    } else if (value.type !== 'dictionary' || !isStatusDict(value) || !isErrorReply(value)) return null;
+  }
+  if (!health) return null;
+  const p = payloadLines(health, scope);
   return p === 'untranslatable' ? null : p;
 }
 

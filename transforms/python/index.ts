@@ -30,6 +30,7 @@ import { healthHookTransform } from './health-hook.js';
 import { metricsHookTransform } from './metrics-hook.js';
 import { ownServerHealthRoute } from './own-server-health-route.js';
 import { unwrapAsyncHealthListener } from './remove-health.js';
+import { unwrapSelectHealthDispatch } from './select-health-dispatch.js';
 import { requestLoop, requestLoopPropose } from './request-loop.js';
 import { periodicHook, periodicHookPropose } from './periodic-hook.js';
 import { memberCollections } from './member-collections.js';
@@ -96,6 +97,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // After health-hook: it writes the hook only when removed health code did not.
   ownServerHealthRoute,
   unwrapAsyncHealthListener,
+  unwrapSelectHealthDispatch,
   memberCollections,
   pruneImports,
   // After prune-imports: the transport it moves out of the class still needs its imports.

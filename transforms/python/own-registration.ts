@@ -56,7 +56,13 @@ export const ownRegistrationPropose: PythonTransform = {
 function sameRegistry(ctx: PythonTransformContext, fn: PyFunction): boolean {
   const env = ctx.profile.validation?.registry_env ?? 'REGISTRY_URL';
   const quoted = new RegExp(`["']${env}["']`);
-  if (quoted.test(fn.body.text) || /\bself\.registry_url\b/.test(fn.body.text)) return true;
+  if (quoted.test(fn.body.text)) return true;
+  // The agent's own self.registry_url is the base's only when it is the variable itself, no fallback
+  // (`os.environ.get("REGISTRY_URL") or CONFIG["registry_url"]` also registers where the base does not).
+  if (/\bself\.registry_url\b/.test(fn.body.text)) {
+    const own = ctx.agent.assignments.filter((a) => a.attr === 'registry_url');
+    return own.every((a) => !!a.value && envLookup(a.value, env));
+  }
   // A module constant it reads: `REGISTRY_URL = os.environ.get("REGISTRY_URL", "http://...")`.
   const names = new Set<string>();
   walk(fn.body, (n) => {
@@ -66,6 +72,14 @@ function sameRegistry(ctx: PythonTransformContext, fn: PyFunction): boolean {
     const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
     return a?.type === 'assignment' && names.has(a.childForFieldName('left')?.text ?? '') && quoted.test(a.childForFieldName('right')?.text ?? '');
   });
+}
+
+/** `os.environ.get("REGISTRY_URL")`, `os.getenv("REGISTRY_URL")` or `os.environ["REGISTRY_URL"]`, with no default. */
+function envLookup(value: SyntaxNode, env: string): boolean {
+  if (value.type === 'subscript') return value.childForFieldName('value')?.text === 'os.environ' && stringValue(value.childForFieldName('subscript')!) === env;
+  if (value.type !== 'call' || !/^os\.(environ\.get|getenv)$/.test(value.childForFieldName('function')?.text ?? '')) return false;
+  const args = value.childForFieldName('arguments')?.namedChildren ?? [];
+  return args.length === 1 && stringValue(args[0]!) === env;
 }
 
 /**

@@ -15,6 +15,7 @@ import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { baseName, type PyClass, type PyFunction } from '../../src/lang/python/module-model.js';
 import { callee, mentions, selfAttribute, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
 import type { StatementProposal } from '../../src/analysis/removal-plan.js';
+import { moveBlockOut, selectHealthDispatch } from './select-health-dispatch.js';
 import {
   HEALTH_ATTRIBUTE,
   HEALTH_LOOP_METHOD,
@@ -257,15 +258,8 @@ export const unwrapAsyncHealthListener: PythonTransform = {
         const body = w.childForFieldName('body')!;
         const headerStart = lineStart(src, w.startIndex);
         const bodyStart = lineStart(src, body.startIndex);
-        const delta = body.startPosition.column - w.startPosition.column;
-        const removed = (row: number) => resolved.nodes.some((n) => n.startPosition.row <= row && row <= n.endPosition.row);
         ctx.edits.delete(headerStart, bodyStart, 'unwrap-async-health-listener');
-        for (let row = body.startPosition.row, at = bodyStart; row <= body.endPosition.row; row++) {
-          const end = lineEnd(src, at);
-          const indent = src.slice(at, at + delta);
-          if (!removed(row) && src.slice(at, end).trim() !== '' && /^[ \t]*$/.test(indent)) ctx.edits.delete(at, at + delta, 'unwrap-async-health-listener');
-          at = Math.min(src.length, end + (src[end] === '\r' ? 2 : 1));
-        }
+        moveBlockOut(ctx, w, body, 'unwrap-async-health-listener');
       }
     }
   },
@@ -541,10 +535,15 @@ function healthSlices(ctx: PythonTransformContext, attr: string): StatementPropo
       if (/(^|\.)select$/.test(fn) && args[0]?.type === 'list' && args[0].namedChildCount > 1 && args[0].namedChildren.every((x) => selfAttribute(x) !== null) &&
           args[0].namedChildren.filter(isAttr).length === 1 && args.slice(1, 3).every((a) => a.type === 'list' && a.namedChildCount === 0)) {
         const others = args[0].namedChildren.filter((x) => !isAttr(x));
-        const dispatch = elseAnswersHealth(m, left, others.map((o) => selfAttribute(o)!));
+        const dispatch = selectHealthDispatch(ctx, m, left, others.map((o) => selfAttribute(o)!), attr);
         if (dispatch) {
-          out.push({ node: args[0], symbol: attr, finding: 'health', reason: `self.${attr} leaves the select`, requires: [attr, ...dispatch.methods], replacement: `[${others.map((o) => o.text).join(', ')}]` });
-          out.push({ node: dispatch.clause, symbol: attr, finding: 'health', reason: `answers the probe on self.${attr}`, requires: [attr, ...dispatch.methods] });
+          const requires = [attr, ...dispatch.methods];
+          out.push({ node: args[0], symbol: attr, finding: 'health', reason: `self.${attr} leaves the select`, requires, replacement: `[${others.map((o) => o.text).join(', ')}]` });
+          if (dispatch.clause) out.push({ node: dispatch.clause, symbol: attr, finding: 'health', reason: `answers the probe on self.${attr}`, requires });
+          // The test on the health socket and its branch: their text goes, the else body moves out (unwrap-select-health-dispatch).
+          for (const node of dispatch.mirrored ? [dispatch.mirrored.condition, dispatch.mirrored.consequence] : []) {
+            out.push({ node, symbol: attr, finding: 'health', reason: `answers the probe on self.${attr}`, requires, replacement: '' });
+          }
           for (const h of dispatch.methods) proposeHealthLoop(ctx, h, `answers the probe on self.${attr} (the base serves /health)`);
         }
         return;
@@ -566,49 +565,6 @@ function healthSlices(ctx: PythonTransformContext, attr: string): StatementPropo
     });
   }
   return out;
-}
-
-/**
- * After `readable, _, _ = select.select([self.a, self.health], ...)`: `for sock in readable:` with an
- * `if sock is self.a: <business> else: self.answer_health(...)` (the one other socket) whose else branch
- * is only calls of agent methods. That else clause and the methods it calls (none called elsewhere).
- */
-function elseAnswersHealth(m: PyFunction, left: SyntaxNode, others: string[]): { clause: SyntaxNode; methods: string[] } | null {
-  if (others.length !== 1) return null;
-  const ready = left.type === 'identifier' ? left.text : left.namedChildren[0]?.type === 'identifier' ? left.namedChildren[0].text : null;
-  if (!ready) return null;
-  let found: { clause: SyntaxNode; methods: string[] } | null = null;
-  let ambiguous = false;
-  walk(m.body, (n) => {
-    if (n.type !== 'for_statement' || n.childForFieldName('right')?.text !== ready) return;
-    const v = n.childForFieldName('left');
-    if (v?.type !== 'identifier') return;
-    walk(n.childForFieldName('body')!, (x) => {
-      if (x.type !== 'if_statement') return;
-      const cond = x.childForFieldName('condition');
-      const alts = x.childrenForFieldName('alternative');
-      const parts = cond?.type === 'comparison_operator' ? cond.namedChildren : [];
-      const op = cond?.children.find((c) => !c.isNamed)?.text;
-      if (parts.length !== 2 || (op !== 'is' && op !== '==') || alts.length !== 1 || alts[0]!.type !== 'else_clause') return;
-      const [a, b] = parts as [SyntaxNode, SyntaxNode];
-      const tests = (a.text === v.text && selfAttribute(b) === others[0]) || (b.text === v.text && selfAttribute(a) === others[0]);
-      if (!tests) return;
-      const body = alts[0]!.childForFieldName('body')!;
-      const methods: string[] = [];
-      for (const st of statements(body)) {
-        const c = st.type === 'expression_statement' ? st.namedChild(0) : null;
-        const name = c?.type === 'call' ? /^self\.(\w+)$/.exec(callee(c) ?? '')?.[1] : undefined;
-        if (!name || !m.node.parent) return;
-        methods.push(name);
-      }
-      if (found) ambiguous = true;
-      found = { clause: alts[0]!, methods };
-      return false;
-    });
-  });
-  if (ambiguous || !found) return null;
-  const f = found as { clause: SyntaxNode; methods: string[] };
-  return f.methods.length ? f : null;
 }
 
 /** How this module calls a sleep (`time.sleep` or an imported `sleep`), or null. */

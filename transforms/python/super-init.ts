@@ -454,9 +454,36 @@ function classConstants(ctx: PythonTransformContext): Set<string> {
     const name = left.text;
     if (ctx.agent.methods.has(name) || ctx.base.attributes.has(name) || ctx.base.methods.has(name)) continue;
     if (ctx.agent.assignments.some((x) => x.attr === name)) continue;
+    // A mapping or sequence the class body builds once (`CONFIG = {"port": 7220, ...}`, even updated in the
+    // class body from a config file): the same object before super().__init__() as after, unless a method
+    // changes it in place.
+    if (CONTAINERS.has(right.type) && mutatedInPlace(ctx, name)) continue;
     out.add(name);
   }
   return out;
+}
+
+const CONTAINERS = new Set(['dictionary', 'list', 'tuple']);
+
+/** Does a method of the agent change `self.<name>` in place (`self.CONFIG["port"] = ...`, `self.CONFIG.update(...)`)? */
+function mutatedInPlace(ctx: PythonTransformContext, name: string): boolean {
+  let hit = false;
+  for (const m of ctx.agent.methods.values()) {
+    walk(m.body, (n) => {
+      if (hit) return false;
+      if (selfAttribute(n) !== name) return;
+      const p = n.parent;
+      // self.CONFIG[...] = / del self.CONFIG[...] / self.CONFIG[...] += ...
+      if (p?.type === 'subscript' && p.childForFieldName('value')?.id === n.id) {
+        const stmt = p.parent;
+        if ((stmt?.type === 'assignment' || stmt?.type === 'augmented_assignment') && stmt.childForFieldName('left')?.id === p.id) hit = true;
+        if (stmt?.type === 'delete_statement') hit = true;
+      }
+      // self.CONFIG.update(...), .pop(...), .append(...): any method call on it may change it.
+      if (p?.type === 'attribute' && p.parent?.type === 'call' && !/^(get|keys|values|items|copy|count|index)$/.test(p.childForFieldName('attribute')?.text ?? '')) hit = true;
+    });
+  }
+  return hit;
 }
 
 /**
@@ -466,6 +493,10 @@ function classConstants(ctx: PythonTransformContext): Set<string> {
  */
 function classValue(n: SyntaxNode): boolean {
   switch (n.type) {
+    case 'dictionary':
+      return n.namedChildren.every((p) => p.type === 'comment' || (p.type === 'pair' && [p.childForFieldName('key')!, p.childForFieldName('value')!].every((c) => classValue(c) || c.type === 'identifier' || c.type === 'attribute')));
+    case 'list': case 'tuple':
+      return n.namedChildren.every((c) => c.type === 'comment' || classValue(c) || c.type === 'identifier' || c.type === 'attribute');
     case 'integer': case 'float': case 'string': case 'concatenated_string': case 'true': case 'false': case 'none':
       return true;
     case 'unary_operator': case 'binary_operator': case 'parenthesized_expression': case 'boolean_operator': case 'conditional_expression':

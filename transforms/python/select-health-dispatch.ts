@@ -1,0 +1,173 @@
+// The share of a `select` loop's dispatch that answers the health socket, once that socket leaves the
+// select list (the base serves /health): after
+//   readable, _, _ = select.select([self.a, self.health_sock], [], [], 1.0)
+//   for sock in readable:
+// either `if sock is self.a: <business> else: <health>` (the else clause goes), or the mirrored
+// `if sock is self.health_sock: <health> else: <business>`: with the health socket out of the list its
+// test can never hold again, so the test and its branch go and the else body takes the `if`'s place,
+// one level out (same statements, same order, same bytes but for the indentation).
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import type { PyFunction } from '../../src/lang/python/module-model.js';
+import { lineEnd, lineStart } from '../../src/lang/python/text.js';
+import { callee, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+
+export interface SelectHealthDispatch {
+  /** `else` form: the else clause, removed whole. */
+  clause?: SyntaxNode;
+  /** Mirrored form: the `if` whose test names the health socket; its test and branch go, its else body moves out. */
+  mirrored?: { stmt: SyntaxNode; condition: SyntaxNode; consequence: SyntaxNode; body: SyntaxNode };
+  /** Agent methods only the health branch calls (or hands on as a bound method): they go with it. */
+  methods: string[];
+}
+
+/**
+ * After `<left> = select.select([...], ...)` in `m`: `for sock in <ready>:` holding one `if sock is ...:
+ * ... else: ...` over the one other socket (`others`) and the health socket (`attr`), whose health branch
+ * is only calls of agent methods. Null when there is none, or more than one.
+ */
+export function selectHealthDispatch(ctx: PythonTransformContext, m: PyFunction, left: SyntaxNode, others: string[], attr: string): SelectHealthDispatch | null {
+  if (others.length !== 1) return null;
+  const ready = left.type === 'identifier' ? left.text : left.namedChildren[0]?.type === 'identifier' ? left.namedChildren[0].text : null;
+  if (!ready) return null;
+  let found: SelectHealthDispatch | null = null;
+  let ambiguous = false;
+  walk(m.body, (n) => {
+    if (n.type !== 'for_statement' || n.childForFieldName('right')?.text !== ready) return;
+    const v = n.childForFieldName('left');
+    if (v?.type !== 'identifier') return;
+    walk(n.childForFieldName('body')!, (x) => {
+      if (x.type !== 'if_statement') return;
+      const cond = x.childForFieldName('condition');
+      const alts = x.childrenForFieldName('alternative');
+      const parts = cond?.type === 'comparison_operator' ? cond.namedChildren : [];
+      const op = cond?.children.find((c) => !c.isNamed)?.text;
+      if (!cond || parts.length !== 2 || (op !== 'is' && op !== '==') || alts.length !== 1 || alts[0]!.type !== 'else_clause') return;
+      const [a, b] = parts as [SyntaxNode, SyntaxNode];
+      const names = (s: string) => (a.text === v.text && selfAttribute(b) === s) || (b.text === v.text && selfAttribute(a) === s);
+      const elseBody = alts[0]!.childForFieldName('body')!;
+      if (names(others[0]!)) {
+        const methods = healthCalls(elseBody);
+        if (!methods || !m.node.parent) return;
+        if (found) ambiguous = true;
+        found = { clause: alts[0]!, methods };
+        return false;
+      }
+      if (names(attr)) {
+        const consequence = x.childForFieldName('consequence')!;
+        const calls = healthCalls(consequence);
+        if (!calls || !movable(ctx.source, x, elseBody)) return;
+        // Only what nothing else in the class reaches goes with the branch (`self._answer(sock, self._reply)`:
+        // `_answer` also serves the business socket and stays; `_reply` goes).
+        const methods = [...new Set([...calls, ...boundMethods(ctx, consequence)])].filter((name) => ctx.agent.methods.has(name) && !usedOutside(ctx, name, x, consequence));
+        if (found) ambiguous = true;
+        found = { mirrored: { stmt: x, condition: cond, consequence, body: elseBody }, methods };
+        return false;
+      }
+    });
+  });
+  if (ambiguous || !found) return null;
+  const f = found as SelectHealthDispatch;
+  return f.clause && !f.methods.length ? null : f;
+}
+
+/** The agent methods a branch of only `self.<method>(...)` statements calls, or null for anything else. */
+function healthCalls(body: SyntaxNode): string[] | null {
+  const methods: string[] = [];
+  for (const st of statements(body)) {
+    const c = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    const name = c?.type === 'call' ? /^self\.(\w+)$/.exec(callee(c) ?? '')?.[1] : undefined;
+    if (!name) return null;
+    methods.push(name);
+  }
+  return methods;
+}
+
+/** `self.<method>` handed on as a value (not called) inside `node`. */
+function boundMethods(ctx: PythonTransformContext, node: SyntaxNode): string[] {
+  const out: string[] = [];
+  walk(node, (n) => {
+    const name = selfAttribute(n);
+    if (name && ctx.agent.methods.has(name) && n.parent?.type !== 'call') out.push(name);
+  });
+  return out;
+}
+
+/** Is `self.<name>` (or a bare `<name>` bound to it) read in the class outside the if's test and branch? */
+function usedOutside(ctx: PythonTransformContext, name: string, stmt: SyntaxNode, consequence: SyntaxNode): boolean {
+  let used = false;
+  const branch = (n: SyntaxNode) => stmt.startIndex <= n.startIndex && n.endIndex <= consequence.endIndex;
+  walk(ctx.agent.cls.body, (n) => {
+    if (used) return false;
+    if (branch(n)) return false;
+    if ((n.type === 'attribute' && selfAttribute(n) === name) || (n.type === 'string' && n.text.slice(1, -1) === name)) used = true;
+  });
+  return used;
+}
+
+/** The else body can move one level out: it starts on its own line and holds no string spanning lines. */
+function movable(src: string, stmt: SyntaxNode, body: SyntaxNode): boolean {
+  if (lineStart(src, body.startIndex) + body.startPosition.column !== body.startIndex) return false;
+  if (body.startPosition.column <= stmt.startPosition.column) return false;
+  let multiline = false;
+  walk(body, (n) => {
+    if (n.type === 'string' && n.startPosition.row !== n.endPosition.row) multiline = true;
+  });
+  return !multiline;
+}
+
+/**
+ * Mirrored form: the test and the health branch were resolved away (the plan deleted their text); what
+ * is left of the `if` line, the branch's lines and the `else:` line go, and the else body moves out one level.
+ */
+export const unwrapSelectHealthDispatch: PythonTransform = {
+  name: 'unwrap-select-health-dispatch',
+  phase: 'edit',
+  run(ctx) {
+    const resolved = ctx.resolved!;
+    const src = ctx.source;
+    const label = 'unwrap-select-health-dispatch';
+    for (const d of resolvedMirrors(ctx)) {
+      const { stmt, condition, consequence, body } = d;
+      if (resolved.nodes.some((n) => n.startIndex <= stmt.startIndex && stmt.endIndex <= n.endIndex)) continue;
+      ctx.edits.delete(lineStart(src, stmt.startIndex), condition.startIndex, label);
+      ctx.edits.delete(condition.endIndex, consequence.startIndex, label);
+      ctx.edits.delete(consequence.endIndex, lineStart(src, body.startIndex), label);
+      moveBlockOut(ctx, stmt, body, label);
+    }
+  },
+};
+
+/**
+ * The lines of `body` (a block of `outer`) move out one level: the indentation they have beyond `outer`'s
+ * goes, except on blank lines and on lines a removal deletes anyway.
+ */
+export function moveBlockOut(ctx: PythonTransformContext, outer: SyntaxNode, body: SyntaxNode, label: string): void {
+  const src = ctx.source;
+  const resolved = ctx.resolved!;
+  const delta = body.startPosition.column - outer.startPosition.column;
+  const removed = (row: number) => resolved.nodes.some((n) => n.startPosition.row <= row && row <= n.endPosition.row);
+  for (let row = body.startPosition.row, at = lineStart(src, body.startIndex); row <= body.endPosition.row; row++) {
+    const end = lineEnd(src, at);
+    const indent = src.slice(at, at + delta);
+    if (!removed(row) && src.slice(at, end).trim() !== '' && /^[ \t]*$/.test(indent)) ctx.edits.delete(at, at + delta, label);
+    at = Math.min(src.length, end + (src[end] === '\r' ? 2 : 1));
+  }
+}
+
+/** The mirrored dispatches whose test and branch the resolved plan replaces with nothing. */
+function resolvedMirrors(ctx: PythonTransformContext): Array<NonNullable<SelectHealthDispatch['mirrored']>> {
+  const out: Array<NonNullable<SelectHealthDispatch['mirrored']>> = [];
+  const gone = (n: SyntaxNode) => ctx.resolved!.statements.some((s) => s.replacement === '' && s.node.startIndex === n.startIndex && s.node.endIndex === n.endIndex);
+  for (const m of ctx.agent.methods.values()) {
+    walk(m.body, (n) => {
+      if (n.type !== 'if_statement') return;
+      const condition = n.childForFieldName('condition');
+      const consequence = n.childForFieldName('consequence');
+      const alts = n.childrenForFieldName('alternative');
+      if (!condition || !consequence || alts.length !== 1 || alts[0]!.type !== 'else_clause') return;
+      if (gone(condition) && gone(consequence)) out.push({ stmt: n, condition, consequence, body: alts[0]!.childForFieldName('body')! });
+    });
+  }
+  return out;
+}
