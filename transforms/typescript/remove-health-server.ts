@@ -320,13 +320,13 @@ function statusFreeSpread(ctx: TsRewriteContext, p: Node): boolean {
 
 /**
  * `const body = this.health(); res.writeHead(body.status === 'ok' ? 200 : 503); res.end(JSON.stringify(body))`:
- * an inline health-only handler whose one answer is what a synchronous method of the agent returns
+ * an inline health-only handler whose one answer is what a synchronous method (or a getter) of the agent returns
  * (called without arguments), and whose HTTP code follows the base's rule: 2xx exactly when that
  * status is ok (or healthy), else an error code; or always 2xx when every object the method returns
  * has an ok status. Then `{ ...super.healthStatus(), ...this.health() }` answers the same on the
  * base's /health. The call, or null.
  */
-function methodHealthPayload(ctx: TsRewriteContext, handler: Node): CallExpression | null {
+function methodHealthPayload(ctx: TsRewriteContext, handler: Node): Node | null {
   const sends = (descendantsOfKinds(handler, CALLS) as CallExpression[]).filter((c) => /\.(json|send|end|write)$/.test(calleeText(c)) && c.getArguments().length > 0);
   if (sends.length !== 1) return null;
   let payload: Node | undefined = sends[0]!.getArguments()[0]!;
@@ -338,9 +338,11 @@ function methodHealthPayload(ctx: TsRewriteContext, handler: Node): CallExpressi
     local = d.getName();
     payload = d.getInitializer();
   }
-  if (!payload || !Node.isCallExpression(payload) || payload.getArguments().length > 0) return null;
-  const m = thisMember(payload.getExpression());
-  if (!m || ctx.members.get(m)?.kind !== 'method' || ctx.base.members.has(m) || isAsyncMethod(ctx, m)) return null;
+  // `this.health()`, or `this.health` read through a getter of the agent (`get health() {...}`).
+  const getter = payload && Node.isPropertyAccessExpression(payload) ? thisMember(payload) : null;
+  const m = getter ?? (payload && Node.isCallExpression(payload) && payload.getArguments().length === 0 ? thisMember(payload.getExpression()) : null);
+  if (!payload || !m || ctx.base.members.has(m)) return null;
+  if (getter ? !getterBody(ctx, m) : ctx.members.get(m)?.kind !== 'method' || isAsyncMethod(ctx, m)) return null;
   // The code it answers with: the writeHead() among the statements next to the send.
   const block = sends[0]!.getFirstAncestor((a) => Node.isBlock(a));
   const codes = (block && Node.isBlock(block) ? block.getStatements() : [])
@@ -358,7 +360,7 @@ function methodHealthPayload(ctx: TsRewriteContext, handler: Node): CallExpressi
     return okTest.test(cond) && ok2xx(code.getWhenTrue()) && error(code.getWhenFalse()) ? payload : null;
   }
   if (!ok2xx(code)) return null;
-  const impl = methodBody(ctx, m);
+  const impl = getter ? getterBody(ctx, m) : methodBody(ctx, m);
   const returned = impl ? impl.getDescendantsOfKind(SyntaxKind.ReturnStatement).map((r) => r.getExpression()) : [];
   const allOk = returned.length > 0 && returned.every((e) => e && Node.isObjectLiteralExpression(e) && e.getProperties().some((p) => Node.isPropertyAssignment(p) && p.getName() === 'status' && /^['"`](ok|healthy)['"`]$/.test(p.getInitializer()?.getText() ?? '')));
   return allOk ? payload : null;
@@ -560,7 +562,8 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     const bridge = !bridgeable ? null : handlers.length === 0 && handlerFns.length === 1 ? soleHealthPayload(ctx, handlerFns[0]!) : memberFn ? soleHealthPayload(ctx, memberFn) : null;
     // The method it asks is the only one of the agent's its handler calls.
     const asked = bridgeable && !bridge && handlerFns.length === 1 ? methodHealthPayload(ctx, handlerFns[0]!) : null;
-    const askedOnly = !!asked && handlers.every((h) => h === thisMember(asked.getExpression()));
+    const askedMember = asked ? thisMember(Node.isCallExpression(asked) ? asked.getExpression() : asked) : null;
+    const askedOnly = !!asked && handlers.every((h) => h === askedMember);
     if (bridge) {
       addHealthStatus(ctx, bridge.props, bridge.payload);
       ctx.warnings.push(`${where} answered /health with business state (this.${business}): it is now part of healthStatus(), served on the base's /health`);
@@ -639,7 +642,7 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       });
     }
     // (The method whose answer healthStatus() now returns stays.)
-    const keep = asked && askedOnly ? thisMember(asked.getExpression()) : null;
+    const keep = asked && askedOnly ? askedMember : null;
     for (const h of handlers) if (h !== keep) ctx.plan.proposeMember({ name: h, finding: 'health', reason: `${h}() answers the hand-made health endpoint` });
     if (!holder && !owner) {
       const stmt = creation.getParentWhile((p) => !Node.isStatement(p));
@@ -714,8 +717,15 @@ function businessState(ctx: TsRewriteContext, code: Node, infra: string[]): stri
     if (found) return false;
     const m = thisMember(n);
     if (!m || infra.includes(m) || ctx.base.members.has(m) || ctx.plan.has(m)) return;
-    if (/^(health|healthPort|healthCheckPort|port|startTime|startedAt|started)$/i.test(m)) return;
     const member = ctx.members.get(m);
+    // `get health() { return { status: ..., published: this.published } }`: a getter is code, not
+    // the server's holder, whatever its name; it is business state when what it reads is.
+    const getter = member?.kind === 'accessor' ? getterBody(ctx, m) : undefined;
+    if (getter) {
+      if (businessState(ctx, getter, [...infra, m])) found = m;
+      return;
+    }
+    if (/^(health|healthPort|healthCheckPort|port|startTime|startedAt|started)$/i.test(m)) return;
     if (member && member.kind !== 'method') found = m;
   }, THIS_ACCESS_KINDS);
   return found;
@@ -726,6 +736,11 @@ function businessState(ctx: TsRewriteContext, code: Node, infra: string[]): stri
  * in the constructor, parameter defaults and module constants to a path expression
  * (`path.join(os.tmpdir(), 'x.sock')`, a string literal starting with '/' or ending in .sock).
  */
+/** The body of the agent's getter of that name (`get health() { ... }`). */
+function getterBody(ctx: TsRewriteContext, name: string): Node | undefined {
+  return ctx.members.get(name)?.nodes.find((n) => Node.isGetAccessorDeclaration(n))?.asKind(SyntaxKind.GetAccessor)?.getBody();
+}
+
 function unixSocketPath(ctx: TsRewriteContext, arg: Node): string | null {
   const seen = new Set<Node>();
   const isPath = (t: string) => /\bpath\.(join|resolve)\(|\btmpdir\(\)|['"`]\/[^'"`]*['"`]|\.sock['"`]|\\\\\.\\pipe/.test(t);
