@@ -5,6 +5,7 @@
 import { Node, SyntaxKind, type CallExpression, type ObjectLiteralExpression } from 'ts-morph';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
+import { codeConflictReason, notOkStatusesAnswered2xx } from './health-code-conflict.js';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { BASE_PATHS, expressRoutes, healthPayload, healthRoutes, routesIn, serverCreations } from '../../src/lang/typescript/patterns.js';
@@ -583,10 +584,12 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
         else mirrorHealthBranch(ctx, where, [creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)]);
         continue;
       }
+      // A not-ok status answered 200 ("degraded" but up) conflicts with the base's 503: say so.
+      const conflicting = notOkStatusesAnswered2xx(ctx, [...handlerFns, ...handlers.map((h) => methodBody(ctx, h)).filter((b): b is Node => !!b)]);
       ctx.kept.push({
         symbol: where,
         line: creation.getStartLineNumber(),
-        reason: `health endpoint reports business state (this.${business}); move it into healthStatus() by hand`,
+        reason: `health endpoint reports business state (this.${business}); ${conflicting.length > 0 ? codeConflictReason(conflicting) : 'move it into healthStatus() by hand'}`,
       });
       ctx.hints.businessHealth = true;
       continue;
