@@ -195,7 +195,13 @@ function soleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: Obj
  */
 function healthArm(n: Node): Node {
   if (!Node.isConditionalExpression(n)) return n;
-  const cond = n.getCondition();
+  let cond: Node = n.getCondition();
+  // `const ok = req.url === '/health'; ... ok ? body : '{}'`: the test, through a const of the handler.
+  if (Node.isIdentifier(cond)) {
+    const d = cond.getSymbol()?.getDeclarations()?.[0];
+    const init = d && Node.isVariableDeclaration(d) && d.getVariableStatement()?.getDeclarationKind() === 'const' ? d.getInitializer() : undefined;
+    if (init) cond = init;
+  }
   if (!Node.isBinaryExpression(cond) || !/^[!=]==?$/.test(cond.getOperatorToken().getText())) return n;
   const path = [cond.getLeft(), cond.getRight()].find((x) => Node.isStringLiteral(x) || Node.isNoSubstitutionTemplateLiteral(x));
   if (!path || !['/health', '/healthz'].includes((path as import('ts-morph').StringLiteral).getLiteralText())) return n;
