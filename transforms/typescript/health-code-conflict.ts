@@ -63,8 +63,7 @@ function payloadObjects(ctx: TsRewriteContext, payload: Node | undefined): Node[
   if (Node.isObjectLiteralExpression(payload)) return [payload];
   const member = Node.isCallExpression(payload) && payload.getArguments().length === 0 ? thisMember(payload.getExpression()) : Node.isPropertyAccessExpression(payload) ? thisMember(payload) : null;
   if (!member) return [];
-  const getter = ctx.members.get(member)?.nodes.find((n) => Node.isGetAccessorDeclaration(n))?.asKind(SyntaxKind.GetAccessor)?.getBody();
-  const body = getter ?? methodBody(ctx, member);
+  const body = getterBody(ctx, member) ?? methodBody(ctx, member);
   if (!body) return [];
   return body
     .getDescendantsOfKind(SyntaxKind.ReturnStatement)
@@ -72,6 +71,11 @@ function payloadObjects(ctx: TsRewriteContext, payload: Node | undefined): Node[
     .filter((r) => r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === body.getParent())
     .map((r) => r.getExpression())
     .filter((e): e is NonNullable<typeof e> => !!e && Node.isObjectLiteralExpression(e));
+}
+
+/** The body of the agent's getter of that name (`get health() { ... }`). */
+export function getterBody(ctx: TsRewriteContext, name: string): Node | undefined {
+  return ctx.members.get(name)?.nodes.find((n) => Node.isGetAccessorDeclaration(n))?.asKind(SyntaxKind.GetAccessor)?.getBody();
 }
 
 /** The string literals the object's `status` can take (through a local const it is read from). */

@@ -5,7 +5,7 @@
 import { Node, SyntaxKind, type CallExpression, type ObjectLiteralExpression } from 'ts-morph';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
-import { codeConflictReason, notOkStatusesAnswered2xx } from './health-code-conflict.js';
+import { codeConflictReason, getterBody, notOkStatusesAnswered2xx } from './health-code-conflict.js';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { BASE_PATHS, expressRoutes, healthPayload, healthRoutes, routesIn, serverCreations } from '../../src/lang/typescript/patterns.js';
@@ -745,11 +745,6 @@ function businessState(ctx: TsRewriteContext, code: Node, infra: string[]): stri
  * in the constructor, parameter defaults and module constants to a path expression
  * (`path.join(os.tmpdir(), 'x.sock')`, a string literal starting with '/' or ending in .sock).
  */
-/** The body of the agent's getter of that name (`get health() { ... }`). */
-function getterBody(ctx: TsRewriteContext, name: string): Node | undefined {
-  return ctx.members.get(name)?.nodes.find((n) => Node.isGetAccessorDeclaration(n))?.asKind(SyntaxKind.GetAccessor)?.getBody();
-}
-
 function unixSocketPath(ctx: TsRewriteContext, arg: Node): string | null {
   const seen = new Set<Node>();
   const isPath = (t: string) => /\bpath\.(join|resolve)\(|\btmpdir\(\)|['"`]\/[^'"`]*['"`]|\.sock['"`]|\\\\\.\\pipe/.test(t);
