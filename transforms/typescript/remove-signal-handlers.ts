@@ -206,6 +206,28 @@ function memberOnlyHandlers(ctx: TsRewriteContext, handlers: Array<{ handler: No
   if (live.length === 0) return;
   const bodies = live.map((h) => ({ ...h, body: handlerBody(ctx, h.handler, removed, agentNamesOf.get(h.handler)) }));
   const texts = [...new Set(bodies.filter((b) => b.body !== null).map((b) => b.body!))];
+  // A handler whose own work cannot move (`this.sigints += 1; if (this.sigints > 1) process.exit(130)`:
+  // a second Ctrl-C exits at once) beside one whose statements become onStop(): removing both
+  // would drop that work without a word.
+  if (texts.length > 0) {
+    const scope = scopeFor(ctx, removed);
+    const moved = new Set(texts.flatMap((t) => t.split('\n').map((l) => l.trim())).filter(Boolean));
+    for (const b of bodies) {
+      const block = b.body === null && (Node.isArrowFunction(b.handler) || Node.isFunctionExpression(b.handler)) ? b.handler.getBody() : undefined;
+      if (!block || !Node.isBlock(block)) continue;
+      const left = block.getStatements().filter((st) => {
+        const call = statementCall(st);
+        if (call && (isLogCall(call) || calleeText(call) === 'process.exit')) return false;
+        return !isInfraStatement(st, scope) && !moved.has(st.getText().trim());
+      });
+      if (left.length === 0) continue;
+      ctx.kept.push({
+        symbol: `process.on('${b.signal}')`,
+        line: b.handler.getStartLineNumber(),
+        reason: `the ${b.signal} handler also did ${left.map((st) => st.getText().split('\n')[0]!.replace(/;$/, '')).join('; ')}, which cannot move into onStop() (the base's handler for every signal): fold it in by hand`,
+      });
+    }
+  }
   if (texts.length === 0) return;
   const hasStop = ctx.newMembers.some((m) => m.name === 'onStop') || ctx.members.has('onStop') || [...ctx.renames.values()].includes('onStop');
   const first = bodies.find((b) => b.body !== null)!;
