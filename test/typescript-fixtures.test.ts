@@ -134,6 +134,7 @@ describe('TypeScript fixtures', () => {
             expect(k.line).toBeGreaterThan(0);
             expect(k.reason.length).toBeGreaterThan(10);
           }
+          for (const r of c.meta.kept_reasons ?? []) expect(out.kept_for_review.map((k) => k.reason).join('\n')).toContain(r);
           for (const w of c.meta.warnings ?? []) expect(out.warnings.join('\n')).toContain(w);
           for (const w of c.meta.warnings_absent ?? []) expect(out.warnings.join('\n')).not.toContain(w);
         });

@@ -5,6 +5,7 @@
 import { Node, SyntaxKind, type CallExpression, type ObjectLiteralExpression } from 'ts-morph';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
+import { codeConflictReason, getterBody, notOkStatusesAnswered2xx } from './health-code-conflict.js';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { BASE_PATHS, expressRoutes, healthPayload, healthRoutes, routesIn, serverCreations } from '../../src/lang/typescript/patterns.js';
@@ -194,7 +195,13 @@ function soleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: Obj
  */
 function healthArm(n: Node): Node {
   if (!Node.isConditionalExpression(n)) return n;
-  const cond = n.getCondition();
+  let cond: Node = n.getCondition();
+  // `const ok = req.url === '/health'; ... ok ? body : '{}'`: the test, through a const of the handler.
+  if (Node.isIdentifier(cond)) {
+    const d = cond.getSymbol()?.getDeclarations()?.[0];
+    const init = d && Node.isVariableDeclaration(d) && d.getVariableStatement()?.getDeclarationKind() === 'const' ? d.getInitializer() : undefined;
+    if (init) cond = init;
+  }
   if (!Node.isBinaryExpression(cond) || !/^[!=]==?$/.test(cond.getOperatorToken().getText())) return n;
   const path = [cond.getLeft(), cond.getRight()].find((x) => Node.isStringLiteral(x) || Node.isNoSubstitutionTemplateLiteral(x));
   if (!path || !['/health', '/healthz'].includes((path as import('ts-morph').StringLiteral).getLiteralText())) return n;
@@ -320,13 +327,13 @@ function statusFreeSpread(ctx: TsRewriteContext, p: Node): boolean {
 
 /**
  * `const body = this.health(); res.writeHead(body.status === 'ok' ? 200 : 503); res.end(JSON.stringify(body))`:
- * an inline health-only handler whose one answer is what a synchronous method of the agent returns
+ * an inline health-only handler whose one answer is what a synchronous method (or a getter) of the agent returns
  * (called without arguments), and whose HTTP code follows the base's rule: 2xx exactly when that
  * status is ok (or healthy), else an error code; or always 2xx when every object the method returns
  * has an ok status. Then `{ ...super.healthStatus(), ...this.health() }` answers the same on the
  * base's /health. The call, or null.
  */
-function methodHealthPayload(ctx: TsRewriteContext, handler: Node): CallExpression | null {
+function methodHealthPayload(ctx: TsRewriteContext, handler: Node): Node | null {
   const sends = (descendantsOfKinds(handler, CALLS) as CallExpression[]).filter((c) => /\.(json|send|end|write)$/.test(calleeText(c)) && c.getArguments().length > 0);
   if (sends.length !== 1) return null;
   let payload: Node | undefined = sends[0]!.getArguments()[0]!;
@@ -338,9 +345,11 @@ function methodHealthPayload(ctx: TsRewriteContext, handler: Node): CallExpressi
     local = d.getName();
     payload = d.getInitializer();
   }
-  if (!payload || !Node.isCallExpression(payload) || payload.getArguments().length > 0) return null;
-  const m = thisMember(payload.getExpression());
-  if (!m || ctx.members.get(m)?.kind !== 'method' || ctx.base.members.has(m) || isAsyncMethod(ctx, m)) return null;
+  // `this.health()`, or `this.health` read through a getter of the agent (`get health() {...}`).
+  const getter = payload && Node.isPropertyAccessExpression(payload) ? thisMember(payload) : null;
+  const m = getter ?? (payload && Node.isCallExpression(payload) && payload.getArguments().length === 0 ? thisMember(payload.getExpression()) : null);
+  if (!payload || !m || ctx.base.members.has(m)) return null;
+  if (getter ? !getterBody(ctx, m) : ctx.members.get(m)?.kind !== 'method' || isAsyncMethod(ctx, m)) return null;
   // The code it answers with: the writeHead() among the statements next to the send.
   const block = sends[0]!.getFirstAncestor((a) => Node.isBlock(a));
   const codes = (block && Node.isBlock(block) ? block.getStatements() : [])
@@ -358,7 +367,7 @@ function methodHealthPayload(ctx: TsRewriteContext, handler: Node): CallExpressi
     return okTest.test(cond) && ok2xx(code.getWhenTrue()) && error(code.getWhenFalse()) ? payload : null;
   }
   if (!ok2xx(code)) return null;
-  const impl = methodBody(ctx, m);
+  const impl = getter ? getterBody(ctx, m) : methodBody(ctx, m);
   const returned = impl ? impl.getDescendantsOfKind(SyntaxKind.ReturnStatement).map((r) => r.getExpression()) : [];
   const allOk = returned.length > 0 && returned.every((e) => e && Node.isObjectLiteralExpression(e) && e.getProperties().some((p) => Node.isPropertyAssignment(p) && p.getName() === 'status' && /^['"`](ok|healthy)['"`]$/.test(p.getInitializer()?.getText() ?? '')));
   return allOk ? payload : null;
@@ -560,7 +569,8 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     const bridge = !bridgeable ? null : handlers.length === 0 && handlerFns.length === 1 ? soleHealthPayload(ctx, handlerFns[0]!) : memberFn ? soleHealthPayload(ctx, memberFn) : null;
     // The method it asks is the only one of the agent's its handler calls.
     const asked = bridgeable && !bridge && handlerFns.length === 1 ? methodHealthPayload(ctx, handlerFns[0]!) : null;
-    const askedOnly = !!asked && handlers.every((h) => h === thisMember(asked.getExpression()));
+    const askedMember = asked ? thisMember(Node.isCallExpression(asked) ? asked.getExpression() : asked) : null;
+    const askedOnly = !!asked && handlers.every((h) => h === askedMember);
     if (bridge) {
       addHealthStatus(ctx, bridge.props, bridge.payload);
       ctx.warnings.push(`${where} answered /health with business state (this.${business}): it is now part of healthStatus(), served on the base's /health`);
@@ -580,10 +590,12 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
         else mirrorHealthBranch(ctx, where, [creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)]);
         continue;
       }
+      // A not-ok status answered 200 ("degraded" but up) conflicts with the base's 503: say so.
+      const conflicting = notOkStatusesAnswered2xx(ctx, [...handlerFns, ...handlers.map((h) => methodBody(ctx, h)).filter((b): b is Node => !!b)]);
       ctx.kept.push({
         symbol: where,
         line: creation.getStartLineNumber(),
-        reason: `health endpoint reports business state (this.${business}); move it into healthStatus() by hand`,
+        reason: `health endpoint reports business state (this.${business}); ${conflicting.length > 0 ? codeConflictReason(conflicting) : 'move it into healthStatus() by hand'}`,
       });
       ctx.hints.businessHealth = true;
       continue;
@@ -639,7 +651,7 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       });
     }
     // (The method whose answer healthStatus() now returns stays.)
-    const keep = asked && askedOnly ? thisMember(asked.getExpression()) : null;
+    const keep = asked && askedOnly ? askedMember : null;
     for (const h of handlers) if (h !== keep) ctx.plan.proposeMember({ name: h, finding: 'health', reason: `${h}() answers the hand-made health endpoint` });
     if (!holder && !owner) {
       const stmt = creation.getParentWhile((p) => !Node.isStatement(p));
@@ -714,8 +726,15 @@ function businessState(ctx: TsRewriteContext, code: Node, infra: string[]): stri
     if (found) return false;
     const m = thisMember(n);
     if (!m || infra.includes(m) || ctx.base.members.has(m) || ctx.plan.has(m)) return;
-    if (/^(health|healthPort|healthCheckPort|port|startTime|startedAt|started)$/i.test(m)) return;
     const member = ctx.members.get(m);
+    // `get health() { return { status: ..., published: this.published } }`: a getter is code, not
+    // the server's holder, whatever its name; it is business state when what it reads is.
+    const getter = member?.kind === 'accessor' ? getterBody(ctx, m) : undefined;
+    if (getter) {
+      if (businessState(ctx, getter, [...infra, m])) found = m;
+      return;
+    }
+    if (/^(health|healthPort|healthCheckPort|port|startTime|startedAt|started)$/i.test(m)) return;
     if (member && member.kind !== 'method') found = m;
   }, THIS_ACCESS_KINDS);
   return found;

@@ -1,11 +1,11 @@
 // Concern `registry` (registration with the service registry and metrics pushes to a
 // Pushgateway): hand-made POST <registry>/register and PUT <gateway>/metrics/job/<name>
 // methods, the flags and URLs only they use. The base registers and pushes metrics itself.
-import { Node } from 'ts-morph';
+import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
-import { intervalCalls, pushKind } from '../../src/lang/typescript/patterns.js';
-import { thisMembers } from '../../src/lang/typescript/syntax.js';
+import { intervalCalls, isSetInterval, pushKind } from '../../src/lang/typescript/patterns.js';
+import { thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
 
 export function removeRegistryPush(ctx: TsRewriteContext): void {
   const refreshes = registryRefreshes(ctx);
@@ -60,7 +60,7 @@ function registryRefreshes(ctx: TsRewriteContext): Map<string, { ms: string; lin
     if (m.kind !== 'method' && !(ctx.ctor && m.name === 'constructor')) continue;
     const body = methodBody(ctx, m.name);
     if (!body) continue;
-    for (const { stmt, call, timer } of intervalCalls(body)) {
+    for (const { stmt, call, timer } of [...intervalCalls(body), ...collectedIntervalCalls(body)]) {
       const [cb, ms] = call.getArguments();
       if (!cb) continue;
       const called = [...thisMembers(cb)].filter((x) => ctx.members.get(x)?.kind === 'method');
@@ -69,6 +69,23 @@ function registryRefreshes(ctx: TsRewriteContext): Map<string, { ms: string; lin
       if (!target || pushKind(target) !== 'registry' || target.getDescendants().some((n) => Node.isIterationStatement(n))) continue;
       out.set(called[0]!, { ms: ms?.getText() ?? '?', line: stmt.getStartLineNumber(), timer });
     }
+  }
+  return out;
+}
+
+/**
+ * `this.timers.push(setInterval(this.beat, ms))`: a timer kept in a list of the agent's (cleared
+ * with the others on stop). The list is no one timer's, so none is named.
+ */
+function collectedIntervalCalls(body: Node): Array<{ stmt: Node; call: CallExpression; timer: string | null }> {
+  const out: Array<{ stmt: Node; call: CallExpression; timer: string | null }> = [];
+  for (const stmt of body.getDescendantsOfKind(SyntaxKind.ExpressionStatement)) {
+    const e = stmt.getExpression();
+    if (!Node.isCallExpression(e)) continue;
+    const callee = e.getExpression();
+    if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'push' || !thisMember(callee.getExpression())) continue;
+    const [arg, ...rest] = e.getArguments();
+    if (arg && rest.length === 0 && Node.isCallExpression(arg) && isSetInterval(arg)) out.push({ stmt, call: arg, timer: null });
   }
   return out;
 }

@@ -18,6 +18,9 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
   const targets = new Set<string>();
   // The arguments each target was called with by the handler (for the onStop() delegate).
   const argsOf = new Map<string, string>();
+  // Targets whose arguments named the handler's signal parameter, and the signal written instead.
+  const namedSignalOf = new Map<string, string>();
+  const namedSignalLine = new Map<string, number>();
   // Targets the handler gave an exit-only callback (its line), and those that must get one.
   const exitArgs = new Map<string, number>();
   const settles = new Set<string>();
@@ -67,14 +70,25 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
           targets.add(name);
           if (handler && (Node.isArrowFunction(handler) || Node.isFunctionExpression(handler))) handlersOf.set(name, [...(handlersOf.get(name) ?? []), handler]);
           const call = n.getParent();
-          if (Node.isCallExpression(call) && call.getExpression() === n && !argsOf.has(name)) {
+          // `(signal) => svc.shutdown(signal)`: onStop() has no handler parameter; the method
+          // gets the signal's name as a literal (SIGTERM, the one deployments send, when the
+          // handlers cover it), as Node would have passed it.
+          const renamed = namedSignalOf.get(name);
+          const redo = renamed !== undefined && renamed !== 'SIGTERM' && sig.signals.includes('SIGTERM');
+          if (Node.isCallExpression(call) && call.getExpression() === n && (!argsOf.has(name) || redo)) {
             // `() => svc.shutdown(() => process.exit(0))`: the exit callback is the base's now
             // (it exits once it has deregistered); onStop() still waits for the call back when
             // the method must be given one.
             const args = call.getArguments();
             const last = args[args.length - 1];
             const exit = !!last && exitsOnly(last);
-            const kept = (exit ? args.slice(0, -1) : args).map((a) => a.getText());
+            const signalName = sig.signals.includes('SIGTERM') ? 'SIGTERM' : sig.signals[0]!;
+            const param = handler && (Node.isArrowFunction(handler) || Node.isFunctionExpression(handler)) ? handler.getParameters()[0] : undefined;
+            const kept = (exit ? args.slice(0, -1) : args).map((a) => withSignalName(ctx, a, param, signalName));
+            if (param && kept.some((k, i) => k !== args[i]!.getText())) {
+              namedSignalOf.set(name, signalName);
+              namedSignalLine.set(name, call.getStartLineNumber());
+            } else if (redo) return;
             if (exit && requiredParameter(ctx, name, args.length - 1)) settles.add(name);
             if (exit) exitArgs.set(name, call.getStartLineNumber());
             argsOf.set(name, kept.join(', '));
@@ -110,6 +124,12 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     }
   }
   ctx.after.push(() => uninstallers(ctx));
+  for (const [name, signalName] of namedSignalOf) {
+    ctx.after.push((removed) => {
+      if (removed.has(name)) return;
+      ctx.warnings.push(`the signal handler passed the signal's name to ${name}() (line ${namedSignalLine.get(name)}): onStop() passes '${signalName}', whichever signal stops the agent`);
+    });
+  }
   // A named handler that only the removed process.on() statements used goes with them.
   for (const [fn, stmts] of named) {
     const decl = Node.isFunctionDeclaration(fn) ? fn : fn.getFirstAncestorByKind(SyntaxKind.VariableStatement);
@@ -186,6 +206,28 @@ function memberOnlyHandlers(ctx: TsRewriteContext, handlers: Array<{ handler: No
   if (live.length === 0) return;
   const bodies = live.map((h) => ({ ...h, body: handlerBody(ctx, h.handler, removed, agentNamesOf.get(h.handler)) }));
   const texts = [...new Set(bodies.filter((b) => b.body !== null).map((b) => b.body!))];
+  // A handler whose own work cannot move (`this.sigints += 1; if (this.sigints > 1) process.exit(130)`:
+  // a second Ctrl-C exits at once) beside one whose statements become onStop(): removing both
+  // would drop that work without a word.
+  if (texts.length > 0) {
+    const scope = scopeFor(ctx, removed);
+    const moved = new Set(texts.flatMap((t) => t.split('\n').map((l) => l.trim())).filter(Boolean));
+    for (const b of bodies) {
+      const block = b.body === null && (Node.isArrowFunction(b.handler) || Node.isFunctionExpression(b.handler)) ? b.handler.getBody() : undefined;
+      if (!block || !Node.isBlock(block)) continue;
+      const left = block.getStatements().filter((st) => {
+        const call = statementCall(st);
+        if (call && (isLogCall(call) || calleeText(call) === 'process.exit')) return false;
+        return !isInfraStatement(st, scope) && !moved.has(st.getText().trim());
+      });
+      if (left.length === 0) continue;
+      ctx.kept.push({
+        symbol: `process.on('${b.signal}')`,
+        line: b.handler.getStartLineNumber(),
+        reason: `the ${b.signal} handler also did ${left.map((st) => st.getText().split('\n')[0]!.replace(/;$/, '')).join('; ')}, which cannot move into onStop() (the base's handler for every signal): fold it in by hand`,
+      });
+    }
+  }
   if (texts.length === 0) return;
   const hasStop = ctx.newMembers.some((m) => m.name === 'onStop') || ctx.members.has('onStop') || [...ctx.renames.values()].includes('onStop');
   const first = bodies.find((b) => b.body !== null)!;
@@ -605,6 +647,31 @@ function librarySignalHandling(ctx: TsRewriteContext, root: Node): void {
 }
 
 /** Does the member (a method, or an arrow-function property) declare parameters? */
+/**
+ * An argument's text with the handler's signal parameter (`signal` of `(signal) => ...`: Node
+ * passes the signal's name) written as that name's literal, for a call moved out of the handler.
+ */
+function withSignalName(ctx: TsRewriteContext, arg: Node, param: Node | undefined, signalName: string): string {
+  const name = param && Node.isParameterDeclaration(param) ? param.getNameNode() : undefined;
+  if (!name || !Node.isIdentifier(name)) return arg.getText();
+  const decl = name.getSymbol()?.getDeclarations()[0];
+  const uses = [arg, ...arg.getDescendantsOfKind(SyntaxKind.Identifier)].filter((id) => {
+    if (!Node.isIdentifier(id) || id.getText() !== name.getText() || id.getSymbol()?.getDeclarations()[0] !== decl) return false;
+    const parent = id.getParent();
+    // `x.signal` names a property, not the parameter.
+    return !(Node.isPropertyAccessExpression(parent) && parent.getNameNode() === id);
+  });
+  if (uses.length === 0) return arg.getText();
+  let text = arg.getText();
+  const start = arg.getStart();
+  for (const id of uses.sort((a, b) => b.getStart() - a.getStart())) {
+    // `{ signal }` keeps its property name.
+    const literal = `${Node.isShorthandPropertyAssignment(id.getParent()) ? `${id.getText()}: ` : ''}${ctx.quote}${signalName}${ctx.quote}`;
+    text = `${text.slice(0, id.getStart() - start)}${literal}${text.slice(id.getEnd() - start)}`;
+  }
+  return text;
+}
+
 function takesParameters(ctx: TsRewriteContext, name: string): boolean {
   for (const n of ctx.members.get(name)?.nodes ?? []) {
     if (Node.isMethodDeclaration(n)) return n.getParameters().length > 0;

@@ -1,0 +1,99 @@
+// Concern `health` (its review reason): a hand-made /health that answers a not-ok status with a
+// 2xx code (`{ status: 'degraded' }` and 200: "up, but slow"). The base's /health answers 503 for
+// any status other than ok/healthy, so moving the payload into healthStatus() would turn those
+// answers into failures for the probes and load balancers that read them. That is a decision for
+// a person; the review reason says which status and which code conflict.
+import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
+import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { methodBody } from '../../src/lang/typescript/context.js';
+import { CALLS, calleeText, descendantsOfKinds, thisMember } from '../../src/lang/typescript/syntax.js';
+
+const OK = /^(ok|healthy)$/i;
+
+/**
+ * The not-ok statuses a health handler answers with a 2xx code only (no `writeHead()` or
+ * `statusCode =` other than 2xx anywhere in it), read from the `status` of the object it sends,
+ * directly or as what a method or getter of the agent returns. Empty when it cannot tell.
+ */
+export function notOkStatusesAnswered2xx(ctx: TsRewriteContext, handlers: Node[]): string[] {
+  const found = new Set<string>();
+  for (const handler of handlers) {
+    const sends = (descendantsOfKinds(handler, CALLS) as CallExpression[]).filter((c) => /\.(json|send|end|write)$/.test(calleeText(c)) && c.getArguments().length > 0);
+    for (const send of sends) {
+      let payload: Node | undefined = send.getArguments()[0];
+      if (payload && Node.isCallExpression(payload) && calleeText(payload) === 'JSON.stringify') payload = payload.getArguments()[0];
+      const statuses = payloadObjects(ctx, payload).flatMap(statusLiterals);
+      if (statuses.length === 0) continue;
+      if (!codesAll2xx(handler, send)) return [];
+      for (const s of statuses) if (!OK.test(s)) found.add(s);
+    }
+  }
+  return [...found];
+}
+
+export function codeConflictReason(statuses: string[]): string {
+  const list = statuses.map((s) => `'${s}'`).join(', ');
+  return `it answers status ${list} with HTTP 200, where the base's /health answers 503 for any status but ok/healthy: moving it into healthStatus() would fail the probes that read it; decide which code ${statuses.length > 1 ? 'those states' : 'that state'} should get, then move it by hand`;
+}
+
+/**
+ * Every HTTP code the handler sets on the way to that send is a 2xx literal (none set: Node's
+ * 200). Codes set in a block that does not enclose the send (the 404 for any other path) are
+ * another answer's.
+ */
+function codesAll2xx(handler: Node, send: Node): boolean {
+  const codes: Node[] = [];
+  const applies = (n: Node) => {
+    const block = n.getFirstAncestor((a) => Node.isBlock(a) || a === handler);
+    return !!block && block.getPos() <= send.getPos() && send.getEnd() <= block.getEnd();
+  };
+  for (const c of descendantsOfKinds(handler, CALLS) as CallExpression[]) {
+    if (/\.(writeHead|status|sendStatus)$/.test(calleeText(c)) && c.getArguments()[0] && applies(c)) codes.push(c.getArguments()[0]!);
+  }
+  for (const b of handler.getDescendantsOfKind(SyntaxKind.BinaryExpression)) {
+    const left = b.getLeft();
+    if (b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && Node.isPropertyAccessExpression(left) && left.getName() === 'statusCode' && applies(b)) codes.push(b.getRight());
+  }
+  return codes.every((n) => Node.isNumericLiteral(n) && Number(n.getLiteralValue()) >= 200 && Number(n.getLiteralValue()) < 300);
+}
+
+/** The object literals a sent payload is: itself, or what the agent's method/getter it names returns. */
+function payloadObjects(ctx: TsRewriteContext, payload: Node | undefined): Node[] {
+  if (!payload) return [];
+  if (Node.isObjectLiteralExpression(payload)) return [payload];
+  const member = Node.isCallExpression(payload) && payload.getArguments().length === 0 ? thisMember(payload.getExpression()) : Node.isPropertyAccessExpression(payload) ? thisMember(payload) : null;
+  if (!member) return [];
+  const body = getterBody(ctx, member) ?? methodBody(ctx, member);
+  if (!body) return [];
+  return body
+    .getDescendantsOfKind(SyntaxKind.ReturnStatement)
+    // (Its own returns, not those of a callback inside it.)
+    .filter((r) => r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === body.getParent())
+    .map((r) => r.getExpression())
+    .filter((e): e is NonNullable<typeof e> => !!e && Node.isObjectLiteralExpression(e));
+}
+
+/** The body of the agent's getter of that name (`get health() { ... }`). */
+export function getterBody(ctx: TsRewriteContext, name: string): Node | undefined {
+  return ctx.members.get(name)?.nodes.find((n) => Node.isGetAccessorDeclaration(n))?.asKind(SyntaxKind.GetAccessor)?.getBody();
+}
+
+/** The string literals the object's `status` can take (through a local const it is read from). */
+function statusLiterals(obj: Node): string[] {
+  if (!Node.isObjectLiteralExpression(obj)) return [];
+  const prop = obj.getProperty('status');
+  let value: Node | undefined;
+  if (prop && Node.isPropertyAssignment(prop)) value = prop.getInitializer();
+  else if (prop && Node.isShorthandPropertyAssignment(prop)) {
+    const decl = prop.getValueSymbol()?.getDeclarations()?.[0];
+    value = decl && Node.isVariableDeclaration(decl) ? decl.getInitializer() : undefined;
+  }
+  if (!value) return [];
+  if (Node.isIdentifier(value)) {
+    const decl = value.getSymbol()?.getDeclarations()?.[0];
+    value = decl && Node.isVariableDeclaration(decl) ? decl.getInitializer() : undefined;
+    if (!value) return [];
+  }
+  const literals = [value, ...value.getDescendants()].filter((n) => Node.isStringLiteral(n) || Node.isNoSubstitutionTemplateLiteral(n));
+  return literals.map((n) => (n as import('ts-morph').StringLiteral).getLiteralText());
+}
