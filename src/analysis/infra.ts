@@ -3,7 +3,15 @@
 // members that are being removed or that the base owns. Anything else is business.
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { FlatTree } from '../lang/python/flat-tree.js';
-import { callee, expressionOf, selfAttribute, statements, stringValue, walk } from '../lang/python/syntax.js';
+import { callee, expressionOf, selfAttribute, statements, stringValue, walk, walkTypes } from '../lang/python/syntax.js';
+
+// The node types the typed walks below act on (see walkTypes): the others are passed over
+// without being made into node objects (these walks run on every statement the removal plan
+// looks at, in every round of its fixpoint).
+const MEMBER_NODES: ReadonlySet<string> = new Set(['class_definition', 'attribute', 'call']);
+const ATTRIBUTE_OR_CLASS: ReadonlySet<string> = new Set(['class_definition', 'attribute']);
+const CALL: ReadonlySet<string> = new Set(['call']);
+const KEYWORD_ARGUMENT: ReadonlySet<string> = new Set(['keyword_argument']);
 
 export interface InfraScope {
   /** Members being removed (methods and attributes of the agent). */
@@ -54,7 +62,7 @@ export function memberSet(node: SyntaxNode): ReadonlySet<string> {
 
 function collectMembers(node: SyntaxNode): Set<string> {
   const out = new Set<string>();
-  walk(node, (n) => {
+  walkTypes(node, MEMBER_NODES, (n) => {
     if (n.type === 'class_definition') return false;
     const a = selfAttribute(n);
     if (a) out.add(a);
@@ -173,7 +181,7 @@ function handsKeptMethod(stmt: SyntaxNode, removed: Set<string>, methods: Set<st
   // none, and their member set is known without walking them again.
   if (![...memberSet(stmt)].some((m) => methods.has(m) && !removed.has(m))) return false;
   let hands = false;
-  walk(stmt, (n) => {
+  walkTypes(stmt, ATTRIBUTE_OR_CLASS, (n) => {
     if (hands || n.type === 'class_definition') return false;
     const m = selfAttribute(n);
     if (!m || !methods.has(m) || removed.has(m) || isCalledAsRoot(stmt, m)) return;
@@ -205,7 +213,7 @@ function isCalledAsRoot(stmt: SyntaxNode, m: string): boolean {
 function callsKeptSelfMethod(expr: SyntaxNode | null, removed: Set<string>): boolean {
   if (!expr) return false;
   let found = false;
-  walk(expr, (n) => {
+  walkTypes(expr, CALL, (n) => {
     if (found) return false;
     if (n.type === 'call') {
       // self.make_x(): a kept method of the agent runs; a factory of a kept object
@@ -238,7 +246,7 @@ function handsOnlyRemovedLoop(call: SyntaxNode, removed: Set<string>): boolean {
 
 function threadOf(call: SyntaxNode, removed: Set<string>): boolean {
   let found = false;
-  walk(call, (n) => {
+  walkTypes(call, KEYWORD_ARGUMENT, (n) => {
     if (found) return false;
     if (n.type === 'keyword_argument' && n.childForFieldName('name')?.text === 'target') {
       // target=self._health_loop, target=self.health_server.serve_forever

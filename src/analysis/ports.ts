@@ -1,7 +1,7 @@
 // Port expressions as written in bind calls, normalised so the agent's and the base's
 // can be compared: `f"tcp://*:{self.port + 1}"`, `("0.0.0.0", self.port+1)` → "port+1".
 import type { SyntaxNode } from '../lang/python/parser.js';
-import { callee, walk as walkNodes } from '../lang/python/syntax.js';
+import { callee, walk as walkNodes, walkTypes } from '../lang/python/syntax.js';
 
 export function normPort(s: string): string {
   return s.replace(/\s+/g, '').replace(/self\./g, '').replace(/[()]/g, '');
@@ -65,10 +65,11 @@ export function serverSubclasses(root: SyntaxNode): ServerClasses {
 }
 const serverClassesOf = new WeakMap<SyntaxNode, ServerClasses>();
 
+const CLASS: ReadonlySet<string> = new Set(['class_definition']);
 function readServerSubclasses(root: SyntaxNode): ServerClasses {
   const bases = new Map<string, string[]>();
   const inits = new Map<string, SyntaxNode>();
-  walkNodes(root, (n) => {
+  walkTypes(root, CLASS, (n) => {
     if (n.type !== 'class_definition') return;
     const name = n.childForFieldName('name')?.text;
     const sup = n.childForFieldName('superclasses');

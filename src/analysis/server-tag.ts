@@ -4,7 +4,11 @@
 // agent's choice; `agent` is the usual one and always counts.
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { PyClass } from '../lang/python/module-model.js';
-import { walk } from '../lang/python/syntax.js';
+import { walkTypes } from '../lang/python/syntax.js';
+
+// The node types each walk below acts on (see walkTypes): the others are passed over unmade.
+const CLASS_OR_ASSIGNMENT: ReadonlySet<string> = new Set(['class_definition', 'assignment']);
+const DEF_OR_ASSIGNMENT: ReadonlySet<string> = new Set(['function_definition', 'assignment', 'augmented_assignment']);
 
 const tagsByClass = new WeakMap<SyntaxNode, ReadonlySet<string>>();
 
@@ -15,7 +19,7 @@ export function serverTags(agent: PyClass): ReadonlySet<string> {
   const out = new Set<string>(['agent']);
   for (const m of agent.methods.values()) {
     const selfName = m.params[0]?.name ?? 'self';
-    walk(m.body, (n) => {
+    walkTypes(m.body, CLASS_OR_ASSIGNMENT, (n) => {
       if (n.type === 'class_definition') return false;
       if (n.type !== 'assignment' || n.childForFieldName('right')?.text !== selfName) return;
       const left = n.childForFieldName('left');
@@ -63,7 +67,7 @@ function serverLocals(fn: SyntaxNode, tags: ReadonlySet<string>): ReadonlySet<st
   // One walk per function, not one per name asked about (every `self.x` of a module is asked).
   const fromServer = new Map<string, number>();
   const other = new Set<string>();
-  walk(fn, (n) => {
+  walkTypes(fn, DEF_OR_ASSIGNMENT, (n) => {
     if (n.type === 'function_definition' && n !== fn) return false;
     if (n.type !== 'assignment' && n.type !== 'augmented_assignment') return;
     const left = n.childForFieldName('left');
@@ -104,7 +108,7 @@ export function serverMethodTags(agent: PyClass): ReadonlyMap<string, string> {
   const spoiled = new Set<string>();
   for (const m of agent.methods.values()) {
     const selfName = m.params[0]?.name ?? 'self';
-    walk(m.body, (n) => {
+    walkTypes(m.body, CLASS_OR_ASSIGNMENT, (n) => {
       if (n.type === 'class_definition') return false;
       if (n.type !== 'assignment') return;
       const left = n.childForFieldName('left');

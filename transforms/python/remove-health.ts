@@ -13,7 +13,7 @@ import { settingsParameterPorts } from '../../src/analysis/settings-ports.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { baseName, type PyClass, type PyFunction } from '../../src/lang/python/module-model.js';
-import { callee, mentions, selfAttribute, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
+import { callee, mentions, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import type { StatementProposal } from '../../src/analysis/removal-plan.js';
 import { moveBlockOut, selectHealthDispatch } from './select-health-dispatch.js';
 import {
@@ -562,7 +562,7 @@ function healthSlices(ctx: PythonTransformContext, attr: string): StatementPropo
       const seconds = fn.endsWith('.poll') ? `${timeout.text} / 1000` : timeout.text;
       out.push({ node: n, symbol: attr, finding: 'health', reason: `waits on self.${attr} alone`, requires: [attr], replacement: `${sleep}(${seconds})` });
       ctx.introduced.add(sleep.split('.')[0]!);
-    });
+    }, IF_OR_EXPRESSION);
   }
   return out;
 }
@@ -837,10 +837,14 @@ function agentCallStatements(ctx: PythonTransformContext, name: string): SyntaxN
  * when it is ready (`self.selector.register(self.health_listener, selectors.EVENT_READ, self._answer_health)`,
  * `loop.add_reader(self.health_sock, self._on_probe)`).
  */
+// The node types the typed walks below act on (see walkTypes): the others are passed over unmade.
+const CALLS: ReadonlySet<string> = new Set(['call']);
+const IF_OR_EXPRESSION: ReadonlySet<string> = new Set(['if_statement', 'expression_statement']);
+
 function endpointCallbacks(ctx: PythonTransformContext, endpoints: Set<string>): Set<string> {
   const out = new Set<string>();
   if (!endpoints.size) return out;
-  walk(ctx.agent.cls.node, (n) => {
+  walkTypes(ctx.agent.cls.node, CALLS, (n) => {
     if (n.type !== 'call') return;
     const args = (n.childForFieldName('arguments')?.namedChildren ?? []).map((a) => (a.type === 'keyword_argument' ? a.childForFieldName('value') : a));
     const attrs = args.map((a) => (a ? selfAttribute(a) : null));
@@ -854,7 +858,7 @@ function endpointCallbacks(ctx: PythonTransformContext, endpoints: Set<string>):
 function receivesOn(body: SyntaxNode, attrs: Set<string>): boolean {
   if (!attrs.size) return false;
   let found = false;
-  walk(body, (n) => {
+  walkTypes(body, CALLS, (n) => {
     if (found || n.type !== 'call') return;
     const m = /^self\.(\w+)\.(recv\w*|accept|poll|serve_forever|handle_request)$/.exec(callee(n) ?? '');
     if (m && attrs.has(m[1]!)) found = true;

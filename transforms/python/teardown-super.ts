@@ -6,7 +6,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import { freshName } from '../../src/lang/python/rename.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
-import { selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { selfAttribute, statements, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { TEARDOWN, calledByEntryPoint } from './remove-teardown.js';
 
@@ -111,9 +111,10 @@ function keptCallerRunByEntryPoint(ctx: PythonTransformContext, name: string): s
 }
 
 /** Methods installed with signal.signal(..., self.m) anywhere in the agent. */
+const CALL: ReadonlySet<string> = new Set(['call']);
 function signalHandlers(ctx: PythonTransformContext): Set<string> {
   const out = new Set<string>();
-  walk(ctx.agent.cls.node, (n) => {
+  walkTypes(ctx.agent.cls.node, CALL, (n) => {
     if (n.type !== 'call' || !/^(signal\.)?signal$/.test(n.childForFieldName('function')?.text ?? '')) return;
     for (const a of n.childForFieldName('arguments')?.namedChildren ?? []) {
       const m = selfAttribute(a);

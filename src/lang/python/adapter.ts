@@ -33,12 +33,13 @@ export const pythonAdapter: LanguageAdapter = {
   async rewrite(req) {
     const py = req.profile.python;
     if (!py) throw new UsageError(`profile ${req.profile.name} has no python section`);
+    const base = loadBaseModel(req.root, py, req.profile.base_class);
     const { outcome, inputTree, outputTree } = rewritePythonTrees({
       file: req.agent.file,
       source: req.source,
       className: req.agent.class,
       profile: req.profile,
-      base: loadBaseModel(req.root, py, req.profile.base_class),
+      base,
       root: req.root,
       repoSnapshot: req.snapshot,
       // The scan's parse of this source (ParseStore checked it is this very text): not parsed again.
@@ -53,6 +54,7 @@ export const pythonAdapter: LanguageAdapter = {
         input: inputTree,
         output: outputTree,
         snapshot: req.snapshot,
+        base,
       });
     }
     return outcome;
@@ -109,10 +111,11 @@ function verifyOutput(
   agent: AgentInfo,
   profile: Profile,
   review: readonly KeptForReview[],
-  trees?: { source: string; input: Tree; output: Tree; snapshot?: string },
+  trees?: { source: string; input: Tree; output: Tree; snapshot?: string; base: BaseModel },
 ): VerifyError {
   const py = profile.python!;
-  const base = loadBaseModel(root, py, profile.base_class);
+  // The base the rewrite itself used (looked up once per agent), else looked up now.
+  const base = trees?.base ?? loadBaseModel(root, py, profile.base_class);
   const again = rewritePython({
     file: rel,
     agentFile: agent.file,
