@@ -370,6 +370,27 @@ describe('checkTree', () => {
     dirs.push(plain);
     await expect(checkTree(plain, [], {})).rejects.toThrow(/is not inside a git work tree/);
   });
+
+  it('refuses a merge, revert, cherry-pick or rebase in progress, from the top and from a subdirectory', async () => {
+    const root = makeRepo();
+    const gitDir = path.join(root, '.git');
+    await expect(checkTree(root, [], {})).resolves.toBeUndefined();
+    for (const [marker, word] of [
+      ['MERGE_HEAD', 'merge'],
+      ['REVERT_HEAD', 'revert'],
+      ['CHERRY_PICK_HEAD', 'cherry_pick'],
+      ['rebase-merge', 'rebase'],
+      ['rebase-apply', 'rebase'],
+    ] as const) {
+      if (marker.startsWith('rebase')) mkdirSync(path.join(gitDir, marker));
+      else writeFileSync(path.join(gitDir, marker), `${head(root)}\n`);
+      for (const at of [root, path.join(root, 'agents')]) {
+        await expect(checkTree(at, [], {}), `${marker} from ${at}`).rejects.toThrow(new RegExp(`^a git ${word} is in progress in ${at}; finish or abort it first$`));
+      }
+      rmSync(path.join(gitDir, marker), { recursive: true });
+    }
+    await expect(checkTree(path.join(root, 'agents'), [], {})).resolves.toBeUndefined();
+  });
 });
 
 describe('status rows', () => {
