@@ -1,10 +1,10 @@
 // Real temporary git repositories: per-agent commits, history from trailers,
 // reverts (including after later agents and on conflict), tree checks.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { MigrateError, UsageError } from '../src/core/errors.js';
 import {
   checkTree,
@@ -34,24 +34,37 @@ const AGENTS = ['Alpha', 'Beta', 'Gamma'];
 const legacyFile = (a: string) => `agents/${a.toLowerCase()}_agent.py`;
 const v2File = (a: string) => `agents/${a.toLowerCase()}_agent_v2.py`;
 
+/** The legacy fleet's repository, made once per identity option for this file and copied (with its .git) per test. */
+const templates = new Map<boolean, string>();
+afterAll(() => {
+  for (const t of templates.values()) rmSync(t, { recursive: true, force: true });
+});
+
 function makeRepo(opts: { identity?: boolean } = {}): string {
+  const identity = opts.identity !== false;
+  let template = templates.get(identity);
+  if (!template) {
+    template = mkdtempSync(path.join(os.tmpdir(), 'migrate-record-template-'));
+    templates.set(identity, template);
+    sh(template, 'init', '-q', '-b', 'main');
+    if (identity) {
+      sh(template, 'config', 'user.name', 'Test');
+      sh(template, 'config', 'user.email', 'test@example.com');
+    }
+    sh(template, 'config', 'commit.gpgsign', 'false');
+    mkdirSync(path.join(template, 'agents'));
+    for (const a of AGENTS) {
+      writeFileSync(path.join(template, legacyFile(a)), `class ${a}Agent:\n    def run(self):\n        pass\n`);
+    }
+    writeFileSync(path.join(template, 'README.md'), '# fleet\n');
+    if (identity) {
+      sh(template, 'add', '-A');
+      sh(template, 'commit', '-q', '-m', 'legacy fleet');
+    }
+  }
   const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-record-'));
   dirs.push(root);
-  sh(root, 'init', '-q', '-b', 'main');
-  if (opts.identity !== false) {
-    sh(root, 'config', 'user.name', 'Test');
-    sh(root, 'config', 'user.email', 'test@example.com');
-  }
-  sh(root, 'config', 'commit.gpgsign', 'false');
-  mkdirSync(path.join(root, 'agents'));
-  for (const a of AGENTS) {
-    writeFileSync(path.join(root, legacyFile(a)), `class ${a}Agent:\n    def run(self):\n        pass\n`);
-  }
-  writeFileSync(path.join(root, 'README.md'), '# fleet\n');
-  if (opts.identity !== false) {
-    sh(root, 'add', '-A');
-    sh(root, 'commit', '-q', '-m', 'legacy fleet');
-  }
+  cpSync(template, root, { recursive: true });
   return root;
 }
 
