@@ -144,6 +144,13 @@ describe('commitAgent', () => {
       expect(sh(root, 'log', '-1', '--format=%an <%ae>', sha).trim()).toBe('migrate <migrate@localhost>');
       expect(namesIn(root, sha)).toEqual([v2File('Beta'), 'migration-log/Beta.json'].sort());
       expect(sh(root, 'config', '--local', '--list')).not.toContain('user.');
+      // A name without an email is no identity either; both make the repository's own.
+      sh(root, 'config', 'user.name', 'Only Name');
+      const gamma = await migrate(root, 'Gamma');
+      expect(sh(root, 'log', '-1', '--format=%an <%ae>', gamma).trim()).toBe('migrate <migrate@localhost>');
+      sh(root, 'config', 'user.email', 'only@example.com');
+      const alpha = await migrate(root, 'Alpha');
+      expect(sh(root, 'log', '-1', '--format=%an <%ae>', alpha).trim()).toBe('Only Name <only@example.com>');
     } finally {
       for (const [k, v] of [['HOME', saved.home], ['XDG_CONFIG_HOME', saved.xdg]] as const) {
         if (v === undefined) delete process.env[k];

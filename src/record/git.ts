@@ -37,9 +37,27 @@ function git(root: string, config: string[] = []): SimpleGit {
 
 /** A git instance that can commit: the repository's identity when it has one, ours otherwise. */
 async function committer(root: string): Promise<SimpleGit> {
-  const g = git(root);
-  const [name, email] = await Promise.all([g.getConfig('user.name'), g.getConfig('user.email')]);
-  return name.value && email.value ? g : git(root, FALLBACK_IDENTITY);
+  return (await hasIdentity(root)) ? git(root) : git(root, FALLBACK_IDENTITY);
+}
+
+/**
+ * Whether the repository's configuration names a committer (user.name and user.email, each
+ * its last value, as git takes them): one git for both keys, asked at every commit.
+ */
+async function hasIdentity(root: string): Promise<boolean> {
+  const r = await gitText(root, ['config', '--null', '--get-regexp', '^user\\.(name|email)$']);
+  if (r.code !== 0 && r.code !== 1) {
+    // Not the answer expected of it (1 is "no such key"): ask for each key as before.
+    const g = git(root);
+    const [name, email] = await Promise.all([g.getConfig('user.name'), g.getConfig('user.email')]);
+    return Boolean(name.value && email.value);
+  }
+  const last = new Map<string, string>();
+  for (const entry of r.stdout.split('\0')) {
+    const nl = entry.indexOf('\n');
+    if (entry) last.set(nl < 0 ? entry : entry.slice(0, nl), nl < 0 ? '' : entry.slice(nl + 1));
+  }
+  return Boolean(last.get('user.name') && last.get('user.email'));
 }
 
 function short(sha: string): string {
@@ -244,9 +262,7 @@ function gitFailure(what: string, r: GitRun): string | null {
 }
 
 async function identityArgs(root: string): Promise<string[]> {
-  const g = git(root);
-  const [name, email] = await Promise.all([g.getConfig('user.name'), g.getConfig('user.email')]);
-  return name.value && email.value ? [] : FALLBACK_IDENTITY.flatMap((c) => ['-c', c]);
+  return (await hasIdentity(root)) ? [] : FALLBACK_IDENTITY.flatMap((c) => ['-c', c]);
 }
 
 /**
