@@ -1,10 +1,10 @@
 // Real temporary git repositories: per-agent commits, history from trailers,
 // reverts (including after later agents and on conflict), tree checks.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { MigrateError, UsageError } from '../src/core/errors.js';
 import {
   checkTree,
@@ -34,24 +34,37 @@ const AGENTS = ['Alpha', 'Beta', 'Gamma'];
 const legacyFile = (a: string) => `agents/${a.toLowerCase()}_agent.py`;
 const v2File = (a: string) => `agents/${a.toLowerCase()}_agent_v2.py`;
 
+/** The legacy fleet's repository, made once per identity option for this file and copied (with its .git) per test. */
+const templates = new Map<boolean, string>();
+afterAll(() => {
+  for (const t of templates.values()) rmSync(t, { recursive: true, force: true });
+});
+
 function makeRepo(opts: { identity?: boolean } = {}): string {
+  const identity = opts.identity !== false;
+  let template = templates.get(identity);
+  if (!template) {
+    template = mkdtempSync(path.join(os.tmpdir(), 'migrate-record-template-'));
+    templates.set(identity, template);
+    sh(template, 'init', '-q', '-b', 'main');
+    if (identity) {
+      sh(template, 'config', 'user.name', 'Test');
+      sh(template, 'config', 'user.email', 'test@example.com');
+    }
+    sh(template, 'config', 'commit.gpgsign', 'false');
+    mkdirSync(path.join(template, 'agents'));
+    for (const a of AGENTS) {
+      writeFileSync(path.join(template, legacyFile(a)), `class ${a}Agent:\n    def run(self):\n        pass\n`);
+    }
+    writeFileSync(path.join(template, 'README.md'), '# fleet\n');
+    if (identity) {
+      sh(template, 'add', '-A');
+      sh(template, 'commit', '-q', '-m', 'legacy fleet');
+    }
+  }
   const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-record-'));
   dirs.push(root);
-  sh(root, 'init', '-q', '-b', 'main');
-  if (opts.identity !== false) {
-    sh(root, 'config', 'user.name', 'Test');
-    sh(root, 'config', 'user.email', 'test@example.com');
-  }
-  sh(root, 'config', 'commit.gpgsign', 'false');
-  mkdirSync(path.join(root, 'agents'));
-  for (const a of AGENTS) {
-    writeFileSync(path.join(root, legacyFile(a)), `class ${a}Agent:\n    def run(self):\n        pass\n`);
-  }
-  writeFileSync(path.join(root, 'README.md'), '# fleet\n');
-  if (opts.identity !== false) {
-    sh(root, 'add', '-A');
-    sh(root, 'commit', '-q', '-m', 'legacy fleet');
-  }
+  cpSync(template, root, { recursive: true });
   return root;
 }
 
@@ -131,6 +144,13 @@ describe('commitAgent', () => {
       expect(sh(root, 'log', '-1', '--format=%an <%ae>', sha).trim()).toBe('migrate <migrate@localhost>');
       expect(namesIn(root, sha)).toEqual([v2File('Beta'), 'migration-log/Beta.json'].sort());
       expect(sh(root, 'config', '--local', '--list')).not.toContain('user.');
+      // A name without an email is no identity either; both make the repository's own.
+      sh(root, 'config', 'user.name', 'Only Name');
+      const gamma = await migrate(root, 'Gamma');
+      expect(sh(root, 'log', '-1', '--format=%an <%ae>', gamma).trim()).toBe('migrate <migrate@localhost>');
+      sh(root, 'config', 'user.email', 'only@example.com');
+      const alpha = await migrate(root, 'Alpha');
+      expect(sh(root, 'log', '-1', '--format=%an <%ae>', alpha).trim()).toBe('Only Name <only@example.com>');
     } finally {
       for (const [k, v] of [['HOME', saved.home], ['XDG_CONFIG_HOME', saved.xdg]] as const) {
         if (v === undefined) delete process.env[k];
@@ -369,6 +389,27 @@ describe('checkTree', () => {
     const plain = mkdtempSync(path.join(os.tmpdir(), 'migrate-nogit-'));
     dirs.push(plain);
     await expect(checkTree(plain, [], {})).rejects.toThrow(/is not inside a git work tree/);
+  });
+
+  it('refuses a merge, revert, cherry-pick or rebase in progress, from the top and from a subdirectory', async () => {
+    const root = makeRepo();
+    const gitDir = path.join(root, '.git');
+    await expect(checkTree(root, [], {})).resolves.toBeUndefined();
+    for (const [marker, word] of [
+      ['MERGE_HEAD', 'merge'],
+      ['REVERT_HEAD', 'revert'],
+      ['CHERRY_PICK_HEAD', 'cherry_pick'],
+      ['rebase-merge', 'rebase'],
+      ['rebase-apply', 'rebase'],
+    ] as const) {
+      if (marker.startsWith('rebase')) mkdirSync(path.join(gitDir, marker));
+      else writeFileSync(path.join(gitDir, marker), `${head(root)}\n`);
+      for (const at of [root, path.join(root, 'agents')]) {
+        await expect(checkTree(at, [], {}), `${marker} from ${at}`).rejects.toThrow(new RegExp(`^a git ${word} is in progress in ${at}; finish or abort it first$`));
+      }
+      rmSync(path.join(gitDir, marker), { recursive: true });
+    }
+    await expect(checkTree(path.join(root, 'agents'), [], {})).resolves.toBeUndefined();
   });
 });
 

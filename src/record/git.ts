@@ -37,9 +37,27 @@ function git(root: string, config: string[] = []): SimpleGit {
 
 /** A git instance that can commit: the repository's identity when it has one, ours otherwise. */
 async function committer(root: string): Promise<SimpleGit> {
-  const g = git(root);
-  const [name, email] = await Promise.all([g.getConfig('user.name'), g.getConfig('user.email')]);
-  return name.value && email.value ? g : git(root, FALLBACK_IDENTITY);
+  return (await hasIdentity(root)) ? git(root) : git(root, FALLBACK_IDENTITY);
+}
+
+/**
+ * Whether the repository's configuration names a committer (user.name and user.email, each
+ * its last value, as git takes them): one git for both keys, asked at every commit.
+ */
+async function hasIdentity(root: string): Promise<boolean> {
+  const r = await gitText(root, ['config', '--null', '--get-regexp', '^user\\.(name|email)$']);
+  if (r.code !== 0 && r.code !== 1) {
+    // Not the answer expected of it (1 is "no such key"): ask for each key as before.
+    const g = git(root);
+    const [name, email] = await Promise.all([g.getConfig('user.name'), g.getConfig('user.email')]);
+    return Boolean(name.value && email.value);
+  }
+  const last = new Map<string, string>();
+  for (const entry of r.stdout.split('\0')) {
+    const nl = entry.indexOf('\n');
+    if (entry) last.set(nl < 0 ? entry : entry.slice(0, nl), nl < 0 ? '' : entry.slice(nl + 1));
+  }
+  return Boolean(last.get('user.name') && last.get('user.email'));
 }
 
 function short(sha: string): string {
@@ -58,17 +76,19 @@ interface RepoInfo {
 
 async function repoInfo(root: string): Promise<RepoInfo> {
   if (!existsSync(root)) throw new UsageError(`${root}: no such directory`);
-  let inside = '';
+  // One git for both answers (asked at every commit): "true" or "false", then the prefix.
+  let out = '';
   try {
-    inside = (await git(root).raw(['rev-parse', '--is-inside-work-tree'])).trim();
+    out = await git(root).raw(['rev-parse', '--is-inside-work-tree', '--show-prefix']);
   } catch {
-    inside = '';
+    out = '';
   }
+  const nl = out.indexOf('\n');
+  const inside = (nl < 0 ? out : out.slice(0, nl)).trim();
   if (inside !== 'true') {
     throw new UsageError(`${root} is not inside a git work tree; migrate commits each agent, so run it in a git repository`);
   }
-  const prefix = (await git(root).raw(['rev-parse', '--show-prefix'])).trim();
-  return { prefix };
+  return { prefix: nl < 0 ? '' : out.slice(nl + 1).trim() };
 }
 
 /** Path of root inside its work tree ('' at the top), as in `git rev-parse --show-prefix`. */
@@ -79,8 +99,15 @@ export async function showPrefix(root: string): Promise<string> {
 /** Fail when git is in the middle of a merge, revert, cherry-pick or rebase. */
 async function assertNoOperation(root: string): Promise<void> {
   const g = git(root);
-  for (const marker of ['MERGE_HEAD', 'REVERT_HEAD', 'CHERRY_PICK_HEAD', 'rebase-merge', 'rebase-apply']) {
-    const p = (await g.raw(['rev-parse', '--git-path', marker])).trim();
+  const markers = ['MERGE_HEAD', 'REVERT_HEAD', 'CHERRY_PICK_HEAD', 'rebase-merge', 'rebase-apply'];
+  // One git for the five paths, a line each; asked one by one should a path hold a line break.
+  const lines = (await g.raw(['rev-parse', ...markers.flatMap((m) => ['--git-path', m])])).split('\n');
+  const paths =
+    lines.length === markers.length + 1 && lines[markers.length] === ''
+      ? lines
+      : await Promise.all(markers.map(async (m) => g.raw(['rev-parse', '--git-path', m])));
+  for (const [i, marker] of markers.entries()) {
+    const p = paths[i]!.trim();
     if (existsSync(path.resolve(root, p))) {
       throw new UsageError(`a git ${marker.replace(/_HEAD$|-.*$/, '').toLowerCase()} is in progress in ${root}; finish or abort it first`);
     }
@@ -235,9 +262,7 @@ function gitFailure(what: string, r: GitRun): string | null {
 }
 
 async function identityArgs(root: string): Promise<string[]> {
-  const g = git(root);
-  const [name, email] = await Promise.all([g.getConfig('user.name'), g.getConfig('user.email')]);
-  return name.value && email.value ? [] : FALLBACK_IDENTITY.flatMap((c) => ['-c', c]);
+  return (await hasIdentity(root)) ? [] : FALLBACK_IDENTITY.flatMap((c) => ['-c', c]);
 }
 
 /**
