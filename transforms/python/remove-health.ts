@@ -232,8 +232,9 @@ function proposeHealthLoop(ctx: PythonTransformContext, name: string, reason = '
       if (payload === 'untranslatable') return `its health payload cannot be expressed in the agent's scope, so it cannot move to ${ctx.profile.base_class}.${healthHook(ctx)}(); kept`;
       const moved = payload?.members ?? new Set<string>();
       const portOnly = readOnlyForHealthPort(ctx, fn.body);
+      const stopFlags = stopEventsOnlyPolled(ctx, fn.body);
       const business = [...membersUsed(fn.body)].filter(
-        (m) => !moved.has(m) && !portOnly.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && !healthish(m) && !TRANSPORT.test(m) && agentHas(ctx, m),
+        (m) => !moved.has(m) && !portOnly.has(m) && !stopFlags.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && !healthish(m) && !TRANSPORT.test(m) && agentHas(ctx, m),
       );
       return business.length
         ? `health code that also does business work (self.${business.join(', self.')}); kept as it is`
@@ -1131,6 +1132,32 @@ function readOnlyForHealthPort(ctx: PythonTransformContext, body: SyntaxNode): S
     return false;
   });
   return new Set([...portUse].filter((m) => !otherUse.has(m)));
+}
+
+/**
+ * Members that are threading.Event objects (every assignment in the agent makes one) and that this
+ * code only polls (`self.X.is_set()`, `self.X.wait(...)`): the stop flag ending the health loop, whatever
+ * its name. Polling it is loop control, not business; whatever sets it stays where it is.
+ */
+function stopEventsOnlyPolled(ctx: PythonTransformContext, body: SyntaxNode): Set<string> {
+  const polled = new Set<string>();
+  const other = new Set<string>();
+  walk(body, (n) => {
+    const m = selfAttribute(n);
+    if (m === null) return;
+    const method = n.parent?.type === 'attribute' && n.parent.childForFieldName('object')?.id === n.id ? n.parent.childForFieldName('attribute')?.text : undefined;
+    const called = n.parent?.parent?.type === 'call' && n.parent.parent.childForFieldName('function')?.id === n.parent.id;
+    if (called && (method === 'is_set' || method === 'wait')) polled.add(m);
+    else other.add(m);
+    return false;
+  });
+  return new Set(
+    [...polled].filter((m) => {
+      if (other.has(m)) return false;
+      const assigns = ctx.agent.assignments.filter((a) => a.attr === m);
+      return assigns.length > 0 && assigns.every((a) => valueType(a.value) === 'threading.Event');
+    }),
+  );
 }
 
 function membersUsed(body: SyntaxNode): Set<string> {
