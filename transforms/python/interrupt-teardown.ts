@@ -14,6 +14,7 @@ import { selfAttribute, walk } from '../../src/lang/python/syntax.js';
 import { lineStart } from '../../src/lang/python/text.js';
 import { TEARDOWN, calledByEntryPoint, reachedAtShutdown } from './remove-teardown.js';
 import { guardOnce } from './teardown-super.js';
+import { teardownHandlerWired } from './remove-signal-handlers.js';
 
 /** A `self.<teardown>()` call on the interrupted loop's way out; `survives`: it runs on SystemExit too. */
 interface InterruptCall {
@@ -89,11 +90,11 @@ export function wiredAtInterrupt(ctx: PythonTransformContext, name: string): boo
   const target = interruptWiringTarget(ctx, name);
   // A teardown that calls self.cleanup() itself (the base's, today) would call the override back.
   if (!target || reaches(ctx, name, target, new Set())) return false;
-  return interruptCalls(ctx, name).length > 0;
+  return interruptCalls(ctx, name).length > 0 || teardownHandlerWired(ctx, name);
 }
 
 /** Does the agent's method call self.<target>(), itself or through the agent's other methods? */
-function reaches(ctx: PythonTransformContext, from: string, target: string, seen: Set<string>): boolean {
+export function reaches(ctx: PythonTransformContext, from: string, target: string, seen: Set<string>): boolean {
   if (seen.has(from)) return false;
   seen.add(from);
   const fn = ctx.agent.methods.get(from);
@@ -134,10 +135,13 @@ export const interruptTeardown: PythonTransform = {
       const once = again && guardOnce(ctx, name, fn, 'interrupt-teardown')
         ? `; it runs once (${again.method}()'s ${again.clause} calls it again after the base's handler ran)`
         : '';
-      const how =
-        `, from the ${target}() override ${ctx.profile.base_class}'s signal handler runs: the legacy agent ran it when the loop in ` +
-        `${[...new Set(interruptCalls(ctx, name).map((c) => c.method))].join('(), ')}() was interrupted, and SIGTERM/SIGINT now end the agent ` +
-        `with SystemExit, which no \`except KeyboardInterrupt\` sees${once}`;
+      const loops = [...new Set(interruptCalls(ctx, name).map((c) => c.method))];
+      const how = loops.length
+        ? `, from the ${target}() override ${ctx.profile.base_class}'s signal handler runs: the legacy agent ran it when the loop in ` +
+          `${loops.join('(), ')}() was interrupted, and SIGTERM/SIGINT now end the agent ` +
+          `with SystemExit, which no \`except KeyboardInterrupt\` sees${once}`
+        : `, from the ${target}() override ${ctx.profile.base_class}'s signal handler runs: the legacy agent installed it as its own ` +
+          `SIGTERM/SIGINT handler, and ${ctx.profile.base_class} installs its own, which calls ${target}()${once}`;
       const note = ctx.resolved?.notes.find((n) => n.symbol === name);
       if (note) note.reason += how;
       else ctx.warnings.push(`${ctx.agent.cls.name}.${name}() runs at shutdown${how}`);

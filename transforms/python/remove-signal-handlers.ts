@@ -7,7 +7,8 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
-import { calledByEntryPoint } from './remove-teardown.js';
+import { TEARDOWN, calledByEntryPoint } from './remove-teardown.js';
+import { interruptWiringTarget, reaches } from './interrupt-teardown.js';
 import { callee, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
 import { analyzeRun, endsFlag } from './hardened-main-loop.js';
@@ -81,6 +82,20 @@ export const removeSignalHandlers: PythonTransform = {
           );
           return;
         }
+        // `signal.signal(SIGTERM, self.shutdown)`: a teardown of the agent installed as its own handler.
+        // The install goes and the teardown stays with what it does besides the base's work (its
+        // "stopped" line, state it saves), run from the cleanup() override the base's handler calls
+        // (interrupt-teardown); remove-teardown decides what of it goes.
+        if (selfAttribute(args[1]!) === handler && teardownHandlerWired(ctx, handler)) {
+          ctx.plan.proposeStatement({
+            node: n,
+            symbol: `signal.signal(${args[0]!.text})`,
+            finding: 'signal',
+            reason: `the base installs its own handler; ${handler}() still runs at shutdown (the entry point or the base's ${interruptWiringTarget(ctx, handler)}() override calls it)`,
+            requires: [],
+          });
+          return;
+        }
         ctx.plan.proposeMember({
           name: handler,
           kind: 'method',
@@ -108,6 +123,56 @@ export const removeSignalHandlers: PythonTransform = {
     }
   },
 };
+
+const wiredMemo = new WeakMap<PythonTransformContext, Map<string, boolean>>();
+
+/**
+ * A teardown of the agent (stop(), shutdown(), ...) that the agent installs as its own SIGTERM/SIGINT
+ * handler (`signal.signal(signal.SIGTERM, self.shutdown)`), and that can run from the base's teardown
+ * override instead: the base installs a handler of its own that calls that override
+ * (interruptWiringTarget: cleanup(), which the agent does not define), the teardown takes nothing
+ * (signum and frame default and are never read), never leaves early (no return, raise or exit), and
+ * the base's exit (SystemExit through the loop) skips nothing the legacy loop ran after it ended.
+ * Then the install goes and the teardown is called from that override: its log line ("... stopped")
+ * and any work besides the base's teardown still happen on SIGTERM, as before.
+ */
+export function teardownHandlerWired(ctx: PythonTransformContext, name: string): boolean {
+  let memo = wiredMemo.get(ctx);
+  if (!memo) wiredMemo.set(ctx, (memo = new Map()));
+  if (!memo.has(name)) memo.set(name, readTeardownHandlerWired(ctx, name));
+  return memo.get(name)!;
+}
+
+function readTeardownHandlerWired(ctx: PythonTransformContext, name: string): boolean {
+  const fn = ctx.agent.methods.get(name);
+  if (!fn || !ctx.base.handlesSignals || !(TEARDOWN.test(name) || name === ctx.py.teardown)) return false;
+  if (fn.isAsync || fn.decorators.length || fn.params.slice(1).some((p) => p.kind === 'plain')) return false;
+  const target = interruptWiringTarget(ctx, name);
+  if (!target || reaches(ctx, name, target, new Set())) return false;
+  // Installed by the agent, as a bound method, for SIGTERM/SIGINT.
+  let installed = false;
+  for (const m of ctx.agent.methods.values()) {
+    walkAgentCode(m, (n) => {
+      if (n.type !== 'call' || !/^(signal\.)?signal$/.test(callee(n) ?? '')) return;
+      const a = n.childForFieldName('arguments')?.namedChildren ?? [];
+      if (a.length === 2 && HANDLED.test(a[0]!.text) && selfAttribute(a[1]!) === name) installed = true;
+    });
+  }
+  if (!installed) return false;
+  const params = new Set(fn.params.slice(1).map((p) => p.name));
+  let unsafe = false;
+  walk(fn.body, (c) => {
+    if (c.type === 'function_definition' || c.type === 'lambda' || c.type === 'class_definition') return false;
+    if (c.type === 'return_statement' || c.type === 'raise_statement' || c.type === 'yield') unsafe = true;
+    if (c.type === 'call' && /^(sys\.exit|os\._exit|exit|quit)$/.test(callee(c) ?? '')) unsafe = true;
+    if (c.type === 'identifier' && params.has(c.text)) {
+      const p = c.parent;
+      if (!(p?.type === 'attribute' && p.childForFieldName('attribute')?.id === c.id)) unsafe = true;
+    }
+  });
+  if (unsafe) return false;
+  return workAfterLoop(ctx, loopMethods(ctx)) === null && nothingAfterRun(ctx);
+}
 
 /** What turns a SIGTERM/SIGINT handler into the base's shutdown() hook. */
 interface HandlerAsHook {

@@ -11,6 +11,7 @@ import { type PyFunction, constructsClass, entryScopes, factoryMethods } from '.
 import { callee, expressionOf, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { localsOf } from './super-init.js';
 import { interruptCalls, wiredAtInterrupt } from './interrupt-teardown.js';
+import { teardownHandlerWired } from './remove-signal-handlers.js';
 
 export const TEARDOWN = /^(cleanup|stop|shutdown|close|_cleanup|_shutdown|_stop)$/;
 
@@ -79,7 +80,8 @@ export function reachedAtShutdown(ctx: PythonTransformContext, name: string, tea
     if (/^register$/.test(callee(n) ?? '') && !/^from\s+atexit\s+import\b/m.test(ctx.source)) return;
     if ((n.childForFieldName('arguments')?.namedChildren ?? []).some((a) => selfAttribute(a) === name)) handler = true;
   });
-  if (handler) return true;
+  // (a teardown installed as its own handler whose install goes runs from the base's cleanup() override instead)
+  if (handler && !(withBase && teardownHandlerWired(ctx, name))) return true;
   for (const other of teardowns) {
     if (other === name) continue;
     const fn = ctx.agent.methods.get(other);

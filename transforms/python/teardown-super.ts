@@ -115,7 +115,7 @@ const CALL: ReadonlySet<string> = new Set(['call']);
 function signalHandlers(ctx: PythonTransformContext): Set<string> {
   const out = new Set<string>();
   walkTypes(ctx.agent.cls.node, CALL, (n) => {
-    if (n.type !== 'call' || !/^(signal\.)?signal$/.test(n.childForFieldName('function')?.text ?? '')) return;
+    if (n.type !== 'call' || !/^(signal\.)?signal$/.test(n.childForFieldName('function')?.text ?? '') || isRemoved(ctx, n)) return;
     for (const a of n.childForFieldName('arguments')?.namedChildren ?? []) {
       const m = selfAttribute(a);
       if (m) out.add(m);
