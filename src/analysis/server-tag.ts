@@ -31,9 +31,53 @@ export function serverTags(agent: PyClass): ReadonlySet<string> {
         if (holder.type === 'identifier') out.add(`${holder.text}.${left.childForFieldName('attribute')!.text}`);
       }
     });
+    for (const tag of constructorTags(agent, m.body, selfName)) out.add(tag);
   }
   tagsByClass.set(agent.node, (tags = out));
   return tags;
+}
+
+const CALL: ReadonlySet<string> = new Set(['call', 'class_definition']);
+
+/**
+ * `QuotaHealthServer(address, self)` in an agent method, where the module's class QuotaHealthServer keeps
+ * that parameter in its __init__ (`self.watcher = watcher`): the server holds the agent under `watcher`,
+ * as `server.watcher = self` would have tagged it. By position or by keyword.
+ */
+function constructorTags(agent: PyClass, body: SyntaxNode, selfName: string): string[] {
+  let module: SyntaxNode | null = agent.node;
+  while (module && module.type !== 'module') module = module.parent;
+  if (!module) return [];
+  const out: string[] = [];
+  walkTypes(body, CALL, (n) => {
+    if (n.type === 'class_definition') return false;
+    const fn = n.childForFieldName('function');
+    if (fn?.type !== 'identifier') return;
+    const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+    const given = args.flatMap((a, i) =>
+      a.type === 'identifier' && a.text === selfName ? [{ index: i, keyword: null as string | null }]
+        : a.type === 'keyword_argument' && a.childForFieldName('value')?.text === selfName ? [{ index: -1, keyword: a.childForFieldName('name')!.text }] : [],
+    );
+    if (!given.length || args.slice(0, Math.max(...given.map((g) => g.index), 0)).some((a) => a.type === 'list_splat' || a.type === 'dictionary_splat')) return;
+    const cls = module!.namedChildren.map((c) => (c.type === 'decorated_definition' ? c.childForFieldName('definition') : c)).find((c) => c?.type === 'class_definition' && c.childForFieldName('name')?.text === fn.text);
+    const init = cls?.childForFieldName('body')?.namedChildren.find((d) => d.type === 'function_definition' && d.childForFieldName('name')?.text === '__init__');
+    if (!init) return;
+    const params = (init.childForFieldName('parameters')?.namedChildren ?? []).slice(1);
+    if (params.some((p) => p.type === 'list_splat_pattern' || p.type === 'keyword_separator')) return;
+    const names = params.map((p) => (p.type === 'identifier' ? p.text : p.childForFieldName('name')?.text ?? null));
+    for (const g of given) {
+      const param = g.keyword ?? names[g.index] ?? null;
+      if (!param || !names.includes(param)) continue;
+      walkTypes(init.childForFieldName('body')!, CLASS_OR_ASSIGNMENT, (a) => {
+        if (a.type === 'class_definition') return false;
+        const left = a.childForFieldName('left');
+        if (a.childForFieldName('right')?.text === param && left?.type === 'attribute' && left.childForFieldName('object')?.text === 'self') {
+          out.push(left.childForFieldName('attribute')!.text);
+        }
+      });
+    }
+  });
+  return out;
 }
 
 /**

@@ -98,6 +98,21 @@ export const removeHealth: PythonTransform = {
         sidecars.add(cls.name);
       }
     }
+    // A server subclass of the module (`class AssemblerStatusServer(HTTPServer)`, whatever its name) that
+    // the agent builds only for its health endpoint, whose request handlers are the health-only ones that
+    // go: it goes with them (the plan's use check keeps it while anything else builds it).
+    for (const cls of ctx.module.classes) {
+      if (sidecars.has(cls.name) || !servers.has(cls.name) || cls.name === agent.cls.name || ctx.otherClasses.has(cls.name)) continue;
+      const handlers = new Set<string>();
+      walk(cls.body, (n) => {
+        if (n.type === 'identifier' && n.text !== cls.name && ctx.module.classes.some((c) => c.name === n.text && !servers.has(c.name))) handlers.add(n.text);
+      });
+      if (!handlers.size || ![...handlers].every((h) => sidecars.has(h))) continue;
+      const built = agent.assignments.filter((a) => a.value && constructs(a.value, new Set([cls.name])));
+      if (!built.length || !built.every((a) => endpoints.has(a.attr))) continue;
+      ctx.plan.proposeMember({ name: cls.name, kind: 'module-class', finding: 'health', reason: 'server class built only for the health endpoint', safeToKeep: true });
+      sidecars.add(cls.name);
+    }
     for (const name of threadHelpersOf(ctx, endpoints)) {
       // Goes only when every call of it went with the endpoint it started (the plan's use check).
       ctx.plan.proposeMember({ name, kind: 'module-function', finding: 'health', reason: 'module helper that only started the health server\'s thread', safeToKeep: true });
