@@ -4,7 +4,11 @@
 import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { keep } from '../../src/lang/python/transform-context.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
-import { selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
+import { isTrivial } from '../../src/analysis/infra.js';
+import { callee, expressionOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { lineStart, renderBlock } from '../../src/lang/python/text.js';
 
 /** Names the class body itself binds (`C2_PATTERNS = [...]`, `timeout: int = 5`): the class defines them. */
 function classLevelNames(ctx: PythonTransformContext): Set<string> {
@@ -44,6 +48,7 @@ export function reportOldBaseHooks(ctx: PythonTransformContext, oldBase: string)
   const parent = ctx.inherited().find((p) => p.cls.name === name);
   if (!parent) return;
   const seen = new Set<string>();
+  let mapped = false;
   for (const [caller, fn] of parent.cls.methods) {
     walk(fn.body, (n) => {
       const hook = selfAttribute(n, fn.params[0]?.name ?? 'self');
@@ -54,9 +59,80 @@ export function reportOldBaseHooks(ctx: PythonTransformContext, oldBase: string)
       const own = ctx.agent.methods.get(hook)!;
       if (ctx.refs.of(hook).some((r) => r.kind === 'attribute' && !(own.outer.startIndex <= r.start && r.end <= own.outer.endIndex))) return;
       seen.add(hook);
+      if (caller === (ctx.py.main_loop_method ?? 'run') && !mapped && periodicCall(ctx, parent.cls, fn, n, hook, name)) {
+        mapped = true;
+        return;
+      }
       keep(ctx, hook, own.line,
         `${hook}() was called by the old base (${name}.${caller}(), ${parent.file}:${n.startPosition.row + 1}); ` +
           `${ctx.profile.base_class} never calls it, so it no longer runs: call it from the agent's own code (a hook of ${ctx.profile.base_class}'s) or drop it`);
     });
   }
+}
+
+/**
+ * The old base's run() was only a periodic loop around the hook: log lines, then
+ * `while self.running:` (or `while True:`) holding `self.<hook>()` and a sleep of a constant
+ * (a number, or a class attribute of the agent or the old base bound to one). The new base's run()
+ * calls its own periodic hook (`run_once`) every `loop_interval` seconds until it stops: the agent
+ * gets that hook calling <hook>() and the interval as a class attribute, so <hook>() runs as often
+ * as before. False (nothing written) for any other shape, or when the agent has its own run(), hook
+ * or interval attribute, or <hook>() takes arguments.
+ */
+function periodicCall(ctx: PythonTransformContext, oldBase: PyClass, run: PyFunction, call: SyntaxNode, hook: string, baseName: string): boolean {
+  const periodic = ctx.base.periodicHook;
+  if (!periodic?.intervalAttribute || ctx.base.requestLoop) return false;
+  const { hook: target, intervalAttribute } = periodic;
+  if (ctx.agent.methods.has(target) || ctx.agent.attributes.has(intervalAttribute) || classLevelNames(ctx).has(intervalAttribute)) return false;
+  const own = ctx.agent.methods.get(hook)!;
+  if (own.isAsync || own.params.length !== 1 || (call.parent?.type === 'call' && (call.parent.childForFieldName('arguments')?.namedChildCount ?? 0) > 0)) return false;
+  const stmts = statements(run.body).filter((st) => st.type !== 'comment' && !isDocstring(st));
+  const loop = stmts[stmts.length - 1];
+  if (loop?.type !== 'while_statement' || !stmts.slice(0, -1).every(isTrivial) || loop.namedChildren.some((c) => c.type === 'else_clause')) return false;
+  const selfName = run.params[0]?.name ?? 'self';
+  const cond = loop.childForFieldName('condition')?.text.replace(/\s+/g, '') ?? '';
+  if (!(cond === 'True' || cond === '1' || (cond === `${selfName}.running` && ctx.baseOwned.has('running')))) return false;
+  const body = statements(loop.childForFieldName('body')).filter((st) => st.type !== 'comment');
+  if (body.length !== 2) return false;
+  const first = expressionOf(body[0]!);
+  if (first?.type !== 'call' || first.childForFieldName('function')?.id !== call.id) return false;
+  const sleep = expressionOf(body[1]!);
+  if (sleep?.type !== 'call' || !/^(time\.)?sleep$/.test(callee(sleep) ?? '')) return false;
+  const args = sleep.childForFieldName('arguments')?.namedChildren ?? [];
+  if (args.length !== 1) return false;
+  const interval = constantInterval(ctx, oldBase, args[0]!, selfName);
+  if (interval === null) return false;
+  const src = ctx.source;
+  const at = own.outer;
+  const indent = src.slice(lineStart(src, at.startIndex), at.startIndex);
+  if (!/^[ \t]*$/.test(indent)) return false;
+  ctx.edits.insert(lineStart(src, at.startIndex), renderBlock(`${intervalAttribute} = ${interval}\n\ndef ${target}(self):\n    self.${hook}()\n\n`, indent, ctx.layout), 'old-base-hooks');
+  ctx.warnings.push(
+    `${hook}() was called by the old base (${baseName}.${run.name}(), every ${interval} s); ${ctx.profile.base_class}.${run.name}() now calls it from ${target}() every ` +
+      `${intervalAttribute} = ${interval} seconds until stop() or SIGTERM; an exception in it is logged by the base and the loop goes on (the old base's loop ended)`,
+  );
+  return true;
+}
+
+/** A number, or `self.NAME` bound to a number in the agent's class body (first) or the old base's. */
+function constantInterval(ctx: PythonTransformContext, oldBase: PyClass, x: SyntaxNode, selfName: string): string | null {
+  if (x.type === 'integer' || x.type === 'float') return x.text;
+  if (x.type !== 'attribute' || x.childForFieldName('object')?.text !== selfName) return null;
+  const name = x.childForFieldName('attribute')!.text;
+  // Assigned on the instance anywhere (the agent's or the old base's code): not a constant.
+  if (ctx.agent.attributes.has(name)) return null;
+  let instance = false;
+  for (const m of oldBase.methods.values()) walk(m.body, (n) => {
+    if (n.type === 'assignment' && n.childForFieldName('left')?.text === `${m.params[0]?.name ?? 'self'}.${name}`) instance = true;
+  });
+  if (instance) return null;
+  for (const body of [ctx.agent.cls.body, oldBase.body]) {
+    for (const st of statements(body)) {
+      const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+      if (e?.type !== 'assignment' || e.childForFieldName('left')?.text !== name) continue;
+      const v = e.childForFieldName('right');
+      return v && (v.type === 'integer' || v.type === 'float') ? v.text : null;
+    }
+  }
+  return null;
 }
