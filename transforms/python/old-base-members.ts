@@ -100,10 +100,10 @@ function periodicCall(ctx: PythonTransformContext, oldBase: PyClass, run: PyFunc
   if (sleep?.type !== 'call' || !/^(time\.)?sleep$/.test(callee(sleep) ?? '')) return false;
   const args = sleep.childForFieldName('arguments')?.namedChildren ?? [];
   if (args.length !== 1) return false;
-  const interval = constantInterval(ctx, oldBase, args[0]!, selfName);
-  if (interval === null) return false;
   const src = ctx.source;
   const at = own.outer;
+  const interval = constantInterval(ctx, oldBase, args[0]!, selfName, at.startIndex);
+  if (interval === null) return false;
   const indent = src.slice(lineStart(src, at.startIndex), at.startIndex);
   if (!/^[ \t]*$/.test(indent)) return false;
   ctx.edits.insert(lineStart(src, at.startIndex), renderBlock(`${intervalAttribute} = ${interval}\n\ndef ${target}(self):\n    self.${hook}()\n\n`, indent, ctx.layout), 'old-base-hooks');
@@ -114,8 +114,11 @@ function periodicCall(ctx: PythonTransformContext, oldBase: PyClass, run: PyFunc
   return true;
 }
 
-/** A number, or `self.NAME` bound to a number in the agent's class body (first) or the old base's. */
-function constantInterval(ctx: PythonTransformContext, oldBase: PyClass, x: SyntaxNode, selfName: string): string | null {
+/**
+ * A number, or `self.NAME` bound to a number in the agent's class body (first: NAME itself, when bound
+ * before `before`, where loop_interval is written) or the old base's (its number: the old base goes).
+ */
+function constantInterval(ctx: PythonTransformContext, oldBase: PyClass, x: SyntaxNode, selfName: string, before: number): string | null {
   if (x.type === 'integer' || x.type === 'float') return x.text;
   if (x.type !== 'attribute' || x.childForFieldName('object')?.text !== selfName) return null;
   const name = x.childForFieldName('attribute')!.text;
@@ -131,7 +134,8 @@ function constantInterval(ctx: PythonTransformContext, oldBase: PyClass, x: Synt
       const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
       if (e?.type !== 'assignment' || e.childForFieldName('left')?.text !== name) continue;
       const v = e.childForFieldName('right');
-      return v && (v.type === 'integer' || v.type === 'float') ? v.text : null;
+      if (!v || (v.type !== 'integer' && v.type !== 'float')) return null;
+      return body === ctx.agent.cls.body && st.endIndex <= before ? name : v.text;
     }
   }
   return null;
