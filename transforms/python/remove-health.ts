@@ -113,6 +113,18 @@ export const removeHealth: PythonTransform = {
       ctx.plan.proposeMember({ name: cls.name, kind: 'module-class', finding: 'health', reason: 'server class built only for the health endpoint', safeToKeep: true });
       sidecars.add(cls.name);
     }
+    // `StatusHandler.agent = self`: the agent handing itself to a health handler class that goes. The
+    // statement goes with the class (the handler read it; the payload moves to the base's hook).
+    for (const fn of agent.methods.values()) {
+      const selfName = fn.params[0]?.name ?? 'self';
+      walkAgentCode(fn, (n) => {
+        const e = n.type === 'expression_statement' ? n.namedChild(0) : null;
+        const left = e?.type === 'assignment' ? e.childForFieldName('left') : null;
+        const holder = left?.type === 'attribute' ? left.childForFieldName('object') : null;
+        if (holder?.type !== 'identifier' || !sidecars.has(holder.text) || e!.childForFieldName('right')?.text !== selfName) return;
+        ctx.plan.proposeStatement({ node: n, symbol: holder.text, finding: 'health', reason: `hands the agent to ${holder.text}, which goes`, requires: [holder.text] });
+      });
+    }
     for (const name of threadHelpersOf(ctx, endpoints)) {
       // Goes only when every call of it went with the endpoint it started (the plan's use check).
       ctx.plan.proposeMember({ name, kind: 'module-function', finding: 'health', reason: 'module helper that only started the health server\'s thread', safeToKeep: true });
