@@ -526,7 +526,17 @@ export const signalHandlerShutdown: PythonTransform = {
       const hook = hookMemo.get(ctx)?.get(h.name);
       if (!hook) continue;
       const refs = ctx.refs.of(h.name).filter((r) => !(r.kind === 'identifier' && r.node.parent?.id === h.node.id));
-      if (!refs.length || !refs.every((r) => isRemoved(ctx, r.node))) continue;
+      if (!refs.length) continue;
+      if (!refs.every((r) => isRemoved(ctx, r.node))) {
+        const kept = entryLoops(ctx).filter((m) => !isRemoved(ctx, ctx.agent.methods.get(m)!.outer));
+        if (kept.length) {
+          ctx.warnings.push(
+            `${h.name}() stays installed as the SIGTERM handler, as written: the entry point still runs ${kept.map((m) => `${m}()`).join(', ')} (kept), ` +
+              `so ${ctx.profile.base_class} installs no handler of its own; once that loop goes, it becomes ${hook.hook}()`,
+          );
+        }
+        continue;
+      }
       if (![...hook.logs, ...hook.stops].every((x) => isRemoved(ctx, x)) || hook.exits.some((x) => isRemoved(ctx, x))) continue;
       const name = h.node.childForFieldName('name')!;
       const to = hook.hook;
