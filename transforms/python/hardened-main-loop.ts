@@ -142,6 +142,9 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
         if (e?.type === 'call' && /^(time\.)?sleep$/.test(callee(e) ?? '')) sleep = e;
         continue;
       }
+      // `self.collect()` right before `while not self._stop.wait(interval):` around the same call:
+      // the first cycle, before the first wait, as the base's loop runs it.
+      if (!inLoop && loops === 0 && isCollectCall(s, cycleMethod(ctx)) && waitLoopAfter(s, cycleMethod(ctx))) continue;
       if (isCollectCall(s, cycleMethod(ctx))) {
         collects++;
         collectStmt = s;
@@ -201,8 +204,16 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
         const flag = cond.type === 'not_operator' ? cond.childForFieldName('argument') : cond;
         // `while not self._stop.is_set():` reads a threading.Event the same way.
         const event = cond.type === 'not_operator' ? isSetOf(flag) : null;
-        const attr = event ?? (flag ? selfAttribute(flag) : null);
+        // `while not self._stop.wait(self.interval):` waits first and ends when the event is set: the
+        // sleep of the loop is its condition.
+        const waited = cond.type === 'not_operator' ? waitOf(flag) : null;
+        const attr = event ?? waited ?? (flag && !waited ? selfAttribute(flag) : null);
         if (event) loopEvent = event;
+        if (waited) {
+          loopEvent = waited;
+          if (sleep) bad = s;
+          sleep = flag;
+        }
         if (!/^(True|1)$/.test(cond.text) && !attr) {
           bad = s;
           return;
@@ -464,10 +475,34 @@ function isSetOf(node: SyntaxNode | null): string | null {
   return selfAttribute(fn.childForFieldName('object')!);
 }
 
-/** The flag (or event) a `while self.running:` / `while not self._stop.is_set():` loop reads. */
+/** `self._stop.wait(<interval>)` (one argument): the event's attribute name. */
+function waitOf(node: SyntaxNode | null): string | null {
+  if (node?.type !== 'call' || node.childForFieldName('arguments')!.namedChildCount !== 1) return null;
+  const fn = node.childForFieldName('function');
+  if (fn?.type !== 'attribute' || fn.childForFieldName('attribute')!.text !== 'wait') return null;
+  return selfAttribute(fn.childForFieldName('object')!);
+}
+
+/** The statement after `s` is `while not self.<event>.wait(...):` whose body calls the cycle method. */
+function waitLoopAfter(s: SyntaxNode, cycle: string): boolean {
+  const siblings = s.parent ? statements(s.parent) : [];
+  const next = siblings[siblings.findIndex((x) => x.id === s.id) + 1];
+  if (next?.type !== 'while_statement') return false;
+  const cond = next.childForFieldName('condition')!;
+  if (cond.type !== 'not_operator' || !waitOf(cond.childForFieldName('argument'))) return false;
+  let calls = false;
+  walk(next.childForFieldName('body')!, (n) => {
+    if (calls || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (isCollectCall(n, cycle)) calls = true;
+  });
+  return calls;
+}
+
+/** The flag (or event) a `while self.running:` / `while not self._stop.is_set():` / `while not self._stop.wait(t):` loop reads. */
 function loopFlagOf(loop: SyntaxNode): string | null {
   const cond = loop.childForFieldName('condition')!;
   const flag = cond.type === 'not_operator' ? cond.childForFieldName('argument') : cond;
+  if (cond.type === 'not_operator' && waitOf(flag)) return waitOf(flag);
   return (cond.type === 'not_operator' ? isSetOf(flag) : null) ?? (flag ? selfAttribute(flag) : null);
 }
 

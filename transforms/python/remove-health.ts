@@ -10,7 +10,7 @@ import { bindArgument, boundPort, bindsOfAttribute, normPort, portExpression, po
 import { extractHealthPayload, routeString, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { DEFAULT_BASE_WORD } from '../../src/analysis/health-words.js';
 import { settingsParameterPorts } from '../../src/analysis/settings-ports.js';
-import { selfMembers } from '../../src/analysis/infra.js';
+import { selfMembers, type InfraScope } from '../../src/analysis/infra.js';
 import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { baseName, type PyClass, type PyFunction } from '../../src/lang/python/module-model.js';
 import { callee, mentions, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
@@ -256,8 +256,8 @@ function proposeHealthLoop(ctx: PythonTransformContext, name: string, reason = '
     condition: (scope) => {
       // What its payload reports moves to the base's health hook: reading it is not business.
       const payload = extractHealthPayload(fn.outer, payloadScope(ctx));
-      if (payload === 'untranslatable') return `its health payload cannot be expressed in the agent's scope, so it cannot move to ${ctx.profile.base_class}.${healthHook(ctx)}(); kept`;
-      const moved = payload?.members ?? new Set<string>();
+      if (payload === 'untranslatable' && !helpersGoWithRemoved(ctx, name, scope)) return `its health payload cannot be expressed in the agent's scope, so it cannot move to ${ctx.profile.base_class}.${healthHook(ctx)}(); kept`;
+      const moved = (payload === 'untranslatable' ? null : payload)?.members ?? new Set<string>();
       const portOnly = readOnlyForHealthPort(ctx, fn.body);
       const stopFlags = stopEventsOnlyPolled(ctx, fn.body);
       const business = [...membersUsed(fn.body)].filter(
@@ -462,6 +462,26 @@ function createdOutsideRemoved(ctx: PythonTransformContext, attr: string, remove
     if (usesLocal) return `self.${attr} is created from a local of ${a.method}() that stays; kept`;
   }
   return null;
+}
+
+/**
+ * The method's nested functions and handler classes (where its payload is read) all go with an endpoint
+ * attribute being removed (their local helpers, see localHelpers): the health hook reports what they
+ * answered, so the payload keeps nothing of the method, which would be left empty.
+ */
+function helpersGoWithRemoved(ctx: PythonTransformContext, method: string, scope: InfraScope): boolean {
+  const fn = ctx.agent.methods.get(method)!;
+  const nested = fn.body.namedChildren.filter((st) => {
+    const def = st.type === 'decorated_definition' ? st.childForFieldName('definition') : st;
+    return def?.type === 'function_definition' || def?.type === 'class_definition';
+  });
+  if (!nested.length) return false;
+  const going = new Set<number>();
+  for (const attr of scope.removed) {
+    if (!ctx.agent.assignments.some((a) => a.attr === attr && a.method === method)) continue;
+    for (const h of localHelpers(ctx, attr)) going.add(h.node.id);
+  }
+  return nested.every((st) => going.has(st.id));
 }
 
 /**

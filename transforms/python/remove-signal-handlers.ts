@@ -12,6 +12,7 @@ import { interruptWiringTarget, reaches } from './interrupt-teardown.js';
 import { callee, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
 import { analyzeRun, endsFlag } from './hardened-main-loop.js';
+import { LEGACY_RUN } from './hardened-shapes.js';
 
 const HANDLED = /(^|\.)SIG(TERM|INT)$/;
 
@@ -37,14 +38,18 @@ export const removeSignalHandlers: PythonTransform = {
         // calls the shutdown() hook, so the handler becomes that hook (see handlerAsShutdown).
         const asHook = handlerAsShutdown(ctx, h);
         if (asHook) {
-          ctx.plan.proposeStatement({ node: n, symbol: `signal.signal(${args[0]!.text})`, finding: 'signal', reason: 'the base installs its own handler, which calls shutdown()', requires: [] });
+          // The base installs its handler only in its main loop method: while the entry point still runs a
+          // loop of the agent's own (kept for review), nothing installs the base's, so the handler stays
+          // installed as it is unless that loop goes.
+          const requires = entryLoops(ctx);
+          ctx.plan.proposeStatement({ node: n, symbol: `signal.signal(${args[0]!.text})`, finding: 'signal', reason: 'the base installs its own handler, which calls shutdown()', requires });
           if (proposedHooks.has(handler)) return;
           proposedHooks.add(handler);
           for (const x of asHook.logs) {
-            ctx.plan.proposeStatement({ node: x, symbol: `${handler}: ${x.text.split('\n')[0]!.trim()}`, finding: 'signal', reason: 'the base logs the signal it received', requires: [] });
+            ctx.plan.proposeStatement({ node: x, symbol: `${handler}: ${x.text.split('\n')[0]!.trim()}`, finding: 'signal', reason: 'the base logs the signal it received', requires });
           }
           for (const x of asHook.stops) {
-            ctx.plan.proposeStatement({ node: x, symbol: `${handler}: ${x.text.split('\n')[0]!.trim()}`, finding: 'signal', reason: 'the base\'s handler ends its own loop before it calls shutdown()', requires: [] });
+            ctx.plan.proposeStatement({ node: x, symbol: `${handler}: ${x.text.split('\n')[0]!.trim()}`, finding: 'signal', reason: 'the base\'s handler ends its own loop before it calls shutdown()', requires });
           }
           return;
         }
@@ -375,6 +380,26 @@ function mainLoops(ctx: PythonTransformContext, runs: PyFunction[]): SyntaxNode[
  * The agent's methods that run its main loop: the profile's main loop method, and what the entry
  * point runs on the agent (the legacy run() of an agent moving onto run_forever()).
  */
+/**
+ * The agent's own main loops the entry point runs (its run(), or any method it calls that loops):
+ * the base's signal handler is installed only once they give way to the base's main loop method.
+ */
+function entryLoops(ctx: PythonTransformContext): string[] {
+  const main = ctx.py.main_loop_method ?? 'run';
+  return [...ctx.agent.methods.values()]
+    .filter((m) => m.name !== '__init__' && m.name !== main && calledByEntryPoint(ctx, m.name) && (m.name === LEGACY_RUN || loops(m.body)))
+    .map((m) => m.name);
+}
+
+function loops(body: SyntaxNode): boolean {
+  let found = false;
+  walk(body, (n) => {
+    if (found || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type === 'while_statement') found = true;
+  });
+  return found;
+}
+
 function loopMethods(ctx: PythonTransformContext): PyFunction[] {
   const main = ctx.py.main_loop_method ?? 'run';
   return [...ctx.agent.methods.values()].filter((m) => m.name === main || (m.name !== '__init__' && calledByEntryPoint(ctx, m.name)));
@@ -566,7 +591,17 @@ export const signalHandlerShutdown: PythonTransform = {
       const hook = hookMemo.get(ctx)?.get(h.name);
       if (!hook) continue;
       const refs = ctx.refs.of(h.name).filter((r) => !(r.kind === 'identifier' && r.node.parent?.id === h.node.id));
-      if (!refs.length || !refs.every((r) => isRemoved(ctx, r.node))) continue;
+      if (!refs.length) continue;
+      if (!refs.every((r) => isRemoved(ctx, r.node))) {
+        const kept = entryLoops(ctx).filter((m) => !isRemoved(ctx, ctx.agent.methods.get(m)!.outer));
+        if (kept.length) {
+          ctx.warnings.push(
+            `${h.name}() stays installed as the SIGTERM handler, as written: the entry point still runs ${kept.map((m) => `${m}()`).join(', ')} (kept), ` +
+              `so ${ctx.profile.base_class} installs no handler of its own; once that loop goes, it becomes ${hook.hook}()`,
+          );
+        }
+        continue;
+      }
       if (![...hook.logs, ...hook.stops].every((x) => isRemoved(ctx, x)) || hook.exits.some((x) => isRemoved(ctx, x))) continue;
       const name = h.node.childForFieldName('name')!;
       const to = hook.hook;
