@@ -12,6 +12,7 @@ import {
   assignedThisMember,
   collectMembers,
   isInfraStatement,
+  isModuleExported,
   methodBody,
   usesOf,
   scopeFor,
@@ -20,7 +21,7 @@ import {
 } from './context.js';
 import { findOldBase, importOf } from './old-base.js';
 import { findFamilyParent, forwardsOptions, hasAgentInfrastructure } from './family.js';
-import { outsideCallers, prototypeUsedAsFunction, type OutsideCaller } from './references.js';
+import { mentionsElsewhere, outsideCallers, prototypeUsedAsFunction, type OutsideCaller } from './references.js';
 import { prototypeToClass } from './prototype-class.js';
 import { keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { methodText } from './generate.js';
@@ -446,6 +447,7 @@ function makeContext(input: TsRewriteInput, sf: SourceFile, found: FileClass, ba
       return usesOf(ctx, name, 'member').filter((u) => !rw.some(([a, b]) => a <= u.getStart() && u.getEnd() <= b)).length;
     },
     addImport: (name, specifier) => addImport(ctx, name, specifier),
+    moduleImporters: (name) => mentionsElsewhere(input.root, input.file, input.className, new RegExp(`(^|[^\\w$.])${name.replace(/\$/g, '\\$')}(?![\\w$])`)),
     outsideCallers: (name) => {
       let hit = callers.get(name);
       if (!hit) callers.set(name, (hit = outsideCallers(input.root, input.file, input.source, input.className, name)));
@@ -937,13 +939,7 @@ function removeDeadModuleHelpers(ctx: TsRewriteContext): string[] {
         if (s.getPos() <= n.getPos() && n.getEnd() <= s.getEnd()) continue; // recursion is not a use
         if (!ctx.edits.removes(n.getStart(), n.getEnd())) after++;
       }
-      const exported = () => {
-        // Without the keyword, only an export statement (`export { f }`, `export default f`) or,
-        // in JavaScript, a CommonJS export can export it: a TypeScript file with none needs no checker.
-        const keyword = Node.isFunctionDeclaration(s) ? s.hasExportKeyword() || s.hasDefaultKeyword() : Node.isVariableStatement(s) && s.hasExportKeyword();
-        if (!keyword && !exportsByStatement(ctx.sf)) return false;
-        return Node.isFunctionDeclaration(s) ? s.isExported() || s.isDefaultExport() : Node.isVariableStatement(s) && s.isExported();
-      };
+      const exported = () => isModuleExported(ctx.sf, s);
       if (before > 0 && after === 0 && !inGenerated(ctx, name) && !exported()) {
         ctx.edits.removeNode(s);
         out.push(name);
@@ -953,12 +949,6 @@ function removeDeadModuleHelpers(ctx: TsRewriteContext): string[] {
     if (!changed) break;
   }
   return out;
-}
-
-/** Can a top-level declaration of this file be exported other than by its own keyword (JavaScript: always assumed)? */
-function exportsByStatement(sf: SourceFile): boolean {
-  if (isJsFile(sf.getFilePath())) return true;
-  return sf.compilerNode.statements.some((st) => ts.isExportDeclaration(st) || ts.isExportAssignment(st) || ts.isNamespaceExportDeclaration(st));
 }
 
 /** `require('x')` or `require('x').Y`: a CommonJS import. */
