@@ -234,6 +234,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   removeUnusedImports(ctx);
   removeDeadAliases(ctx);
   removeDeadMethodLocals(ctx);
+  asyncWhereReturnRemoved(ctx);
   dropFieldsHandedToBase(ctx);
   insertMembers(ctx);
   applyImports(ctx);
@@ -551,6 +552,26 @@ function removeDeadMethodLocals(ctx: TsRewriteContext): void {
     const uses = fileNameNodes(ctx.sf, nameNode.getText()).filter((u) => u !== nameNode && method.getPos() <= u.getPos() && u.getEnd() <= method.getEnd() && !(Node.isPropertyAccessExpression(u.getParent()!) && (u.getParent() as import('ts-morph').PropertyAccessExpression).getNameNode() === u));
     if (uses.length === 0 || uses.some((u) => !ctx.edits.removes(u.getStart(), u.getEnd())) || inGenerated(ctx, nameNode.getText())) continue;
     ctx.edits.removeNode(stmt);
+  }
+}
+
+/**
+ * `stop(): Promise<void> { ...; return new Promise((r) => this.server.close(() => r())); }`: the
+ * promise it returned went with the server the base now closes, and a method declared to return
+ * a Promise no longer returns anything (a type error). Not async, every `return <value>` of its
+ * own removed and none left: it becomes async, so it still resolves once its kept work is done.
+ */
+function asyncWhereReturnRemoved(ctx: TsRewriteContext): void {
+  for (const m of ctx.members.values()) {
+    for (const n of m.nodes) {
+      if (!Node.isMethodDeclaration(n) || n.isAsync() || n.isGenerator() || !n.getBody()) continue;
+      if (ctx.edits.removes(n.getStart(), n.getEnd())) continue;
+      if (!/^Promise\s*</.test(n.getReturnTypeNode()?.getText() ?? '')) continue;
+      const own = n.getDescendantsOfKind(SyntaxKind.ReturnStatement).filter((r) => r.getExpression() && r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === n);
+      if (own.length === 0 || own.some((r) => !ctx.edits.removes(r.getStart(), r.getEnd()))) continue;
+      ctx.edits.insert(n.getNameNode().getStart(), 'async ');
+      ctx.warnings.push(`${m.name}() returned a promise of removed infrastructure (line ${own[0]!.getStartLineNumber()}); it is now async and resolves once its kept work is done`);
+    }
   }
 }
 
