@@ -980,6 +980,29 @@ function isRequireInit(init: Node | undefined): boolean {
 }
 
 /** Imports whose every use went with the removed code go too (imports unused before stay). */
+/**
+ * Remove some elements of a comma list (`{ retry, sleep }`), never all: each run of dead elements
+ * goes with the comma after it, or, when the run ends the list, with the comma before it (so
+ * `{ retry, sleep }` becomes `{ retry }`, not `{ retry,  }`).
+ */
+function removeListElements(ctx: TsRewriteContext, elements: Node[], dead: Set<Node>): void {
+  for (let i = 0; i < elements.length; ) {
+    if (!dead.has(elements[i]!)) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j + 1 < elements.length && dead.has(elements[j + 1]!)) j++;
+    const first = elements[i]!;
+    const last = elements[j]!;
+    const next = last.getNextSiblingIfKind(SyntaxKind.CommaToken);
+    const prev = first.getPreviousSiblingIfKind(SyntaxKind.CommaToken);
+    if (j === elements.length - 1 && prev) ctx.edits.removeRange(prev.getStart(), last.getEnd());
+    else ctx.edits.removeRange(first.getStart(), next ? next.getEnd() + (ctx.text[next.getEnd()] === ' ' ? 1 : 0) : last.getEnd());
+    i = j + 1;
+  }
+}
+
 function removeUnusedImports(ctx: TsRewriteContext): void {
   const count = (name: string, declNode: Node) => {
     let before = 0;
@@ -1010,11 +1033,7 @@ function removeUnusedImports(ctx: TsRewriteContext): void {
       if (dead.length === 0) continue;
       if (dead.length === bindings.length) ctx.edits.removeNode(s);
       else if (dead.every((b) => Node.isImportSpecifier(b.remove)) && s.getNamedImports().length > dead.length) {
-        for (const b of dead) {
-          const spec = b.remove;
-          const next = spec.getNextSiblingIfKind(SyntaxKind.CommaToken);
-          ctx.edits.removeRange(spec.getStart(), next ? next.getEnd() + (ctx.text[next.getEnd()] === ' ' ? 1 : 0) : spec.getEnd());
-        }
+        removeListElements(ctx, s.getNamedImports(), new Set(dead.map((b) => b.remove)));
       }
     } else if (Node.isImportEqualsDeclaration(s)) {
       const c = count(s.getName(), s.getNameNode());
@@ -1033,10 +1052,7 @@ function removeUnusedImports(ctx: TsRewriteContext): void {
         if (dead.length === 0) continue;
         if (dead.length === elements.length) ctx.edits.removeNode(s);
         else {
-          for (const el of dead) {
-            const next = el.getNextSiblingIfKind(SyntaxKind.CommaToken);
-            ctx.edits.removeRange(el.getStart(), next ? next.getEnd() + (ctx.text[next.getEnd()] === ' ' ? 1 : 0) : el.getEnd());
-          }
+          removeListElements(ctx, elements, new Set<Node>(dead));
         }
         continue;
       }
