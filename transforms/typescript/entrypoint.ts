@@ -294,6 +294,8 @@ function stopPathMethods(ctx: TsRewriteContext): Set<string> {
 function runsUntilStopped(ctx: TsRewriteContext, st: Node): boolean {
   const endless = (n: Node) =>
     (Node.isForOfStatement(n) && !!n.getAwaitKeyword()) ||
+    // `for (;;) { if (signal.aborted) break; ... }`: the same endless loop as `while (true)`.
+    (Node.isForStatement(n) && !n.getCondition()) ||
     ((Node.isWhileStatement(n) || Node.isDoStatement(n)) && (/^(true|!.*\.aborted|!this\.\w+\.signal\.aborted)$/.test(n.getExpression().getText().replace(/\s+/g, '')) || endsAtStop(ctx, n.getExpression())));
   if (endless(st)) return true;
   if (Node.isTryStatement(st)) return st.getTryBlock().getStatements().some((x) => runsUntilStopped(ctx, x));

@@ -320,8 +320,17 @@ const FIXED_CALLS = /^(Number|String|parseInt|parseFloat|Math\.(max|min|round|fl
  */
 function variesPerRound(ctx: TsRewriteContext, expr: Node): boolean {
   if (readsMutableState(ctx, expr)) return true;
+  // `await sleep(n === this.batch ? 100 : 15_000)`: a local of the agent's code (the round's
+  // result) decides the pause.
+  if (readsLocal(ctx, expr)) return true;
   const computed = (n: Node) => (Node.isCallExpression(n) && !FIXED_CALLS.test(calleeText(n))) || Node.isNewExpression(n);
   return computed(expr) || expr.getDescendants().some(computed);
+}
+
+/** Does an expression read a variable declared inside the agent's class (a method's local)? */
+function readsLocal(ctx: TsRewriteContext, expr: Node): boolean {
+  const ids = Node.isIdentifier(expr) ? [expr] : expr.getDescendantsOfKind(SyntaxKind.Identifier);
+  return ids.some((id) => id.getSymbol()?.getDeclarations().some((d) => Node.isVariableDeclaration(d) && d.getFirstAncestor((a) => a === ctx.cls) !== undefined));
 }
 
 /** break/continue/return statements that leave `loop` itself (not a nested loop, switch or function). */

@@ -14,6 +14,7 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
       const body = methodBody(ctx, m.name);
       const kind = body ? pushKind(body) : null;
       if (!kind) continue;
+      if (kind === 'registry') registeredName(ctx, m.name, body!);
       const refresh = kind === 'registry' ? refreshes.get(m.name) : undefined;
       if (refresh) {
         // A registration repeated on a timer (the registry expires members that stay silent):
@@ -46,6 +47,24 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
     } else if (/^(registered|registryUrl|registryURL|metricsUrl|metricsURL|pushGatewayUrl|pushgatewayUrl|heartbeatTimer|metricsTimer|registerTimer)$/.test(m.name)) {
       ctx.plan.proposeMember({ name: m.name, finding: /regist/i.test(m.name) ? 'registry' : 'metrics', reason: `${m.name} served the hand-made registration/metrics push`, quiet: true });
     }
+  }
+}
+
+/**
+ * `body: JSON.stringify({ name: 'lease-reaper', port: this.port })` in a registration: the name
+ * the registry knew the agent by, when it is a value known before super() (a literal, a
+ * module constant). The super() call passes it, so the base registers under the same name.
+ */
+function registeredName(ctx: TsRewriteContext, method: string, body: Node): void {
+  if (ctx.hints.registryName) return;
+  for (const lit of body.getDescendantsOfKind(SyntaxKind.ObjectLiteralExpression)) {
+    const prop = lit.getProperty(ctx.ts.super_call.name_property) ?? lit.getProperty('name');
+    if (!prop || !Node.isPropertyAssignment(prop)) continue;
+    const init = prop.getInitializer();
+    const value = init ? ctx.constantValue(init) : null;
+    if (!value) continue;
+    ctx.hints.registryName = { value, line: prop.getStartLineNumber(), method };
+    return;
   }
 }
 

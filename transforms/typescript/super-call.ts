@@ -16,6 +16,13 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   const args = new Map<string, string>();
   // An abstract family parent: each concrete subclass registers under its own name.
   args.set(nameKey, ctx.cls.isAbstract() ? 'new.target.name' : `${ctx.quote}${ctx.className}${ctx.quote}`);
+  // The legacy registration's own name (`name: 'lease-reaper'`): the registry, its dashboards
+  // and its peers know the agent by it, so the base registers under it, not the class name.
+  const registered = ctx.hints.registryName;
+  if (registered && !ctx.cls.isAbstract() && !sameName(registered.value, ctx.className)) {
+    args.set(nameKey, registered.value);
+    ctx.warnings.push(`${registered.method}() registered as ${registered.value} (line ${registered.line}), not as the class name ${ctx.className}: passed to the base as ${nameKey}, so the registry entry keeps its name`);
+  }
   const params = ctx.ctor ? ctx.ctor.getParameters() : [];
   const passThrough = ctx.ts.super_call.pass_through ?? {};
   // Values the legacy code gave each pass-through key: a constructor parameter first.
@@ -641,4 +648,9 @@ function topLevelDeclarations(file: ts.SourceFile, name: string): ts.Node[] {
     }
   }
   return out;
+}
+
+/** Does a constant's text (`'lease-reaper'`, `"Feed"`) spell the class name itself? */
+function sameName(value: string, className: string): boolean {
+  return /^(['"`])(.*)\1$/.test(value) && value.slice(1, -1) === className;
 }

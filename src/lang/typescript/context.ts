@@ -4,6 +4,7 @@
 import {
   Node,
   SyntaxKind,
+  ts,
   type ConstructorDeclaration,
   type SourceFile,
   type Statement,
@@ -32,6 +33,7 @@ import {
   thisRoot,
   walkAgentCode,
   isFunctionValue,
+  isJsFile,
   type ClassLike,
   type ModuleKind,
 } from './syntax.js';
@@ -167,7 +169,7 @@ export interface TsRewriteContext {
   /** The file's string quote (from its first import or require). */
   quote: string;
   /** Facts one transform learns for another (the health server's port, ...). */
-  hints: { healthPortExpr?: Node; /** The member holding the health server whose port healthPortExpr is. */ healthHolder?: string; businessHealth?: boolean; loopHost?: string; heartbeats?: Set<string> };
+  hints: { healthPortExpr?: Node; /** The member holding the health server whose port healthPortExpr is. */ healthHolder?: string; businessHealth?: boolean; loopHost?: string; heartbeats?: Set<string>; /** The name the hand-made registration registered under: its text, and where it was. */ registryName?: { value: string; line: number; method: string } };
   /** Members an old base stored from its constructor parameters, now kept by the agent itself. */
   carried: string[];
   /** Field declarations to add at the top of the class body (text without indentation). */
@@ -194,6 +196,8 @@ export interface TsRewriteContext {
   addImport(name: string, specifier: string): void;
   /** Uses of a member of the agent in other files of the repository (cached per member). */
   outsideCallers(name: string): OutsideCaller[];
+  /** Lines of other files that import the agent's module and name this top-level symbol. */
+  moduleImporters(name: string): OutsideCaller[];
 }
 
 export function collectMembers(cls: ClassLike): { members: Map<string, AgentMember>; ctor: ConstructorDeclaration | undefined } {
@@ -509,6 +513,7 @@ export class RemovalPlan {
     const R = new Map(this.members);
     const kept = new Map<string, KeptForReview>();
     const businessUse = new Map<string, string>();
+    const exportedNotes = new Map<string, string>();
     const baseOwned = new Set(ctx.base.members.keys());
     for (let round = 0; round < 50; round++) {
       const removed = new Set(R.keys());
@@ -527,6 +532,19 @@ export class RemovalPlan {
           kept.set(name, { symbol: name, line: this.lineOf(ctx, p), reason: failed });
           changed = true;
           continue;
+        }
+        // A module-level helper the file exports is the module's API: another file may import it
+        // (a retry helper a sibling service shares). It stays, said in a warning.
+        if (p.scope === 'module') {
+          const d = moduleDeclaration(ctx.sf, name);
+          if (d && isModuleExported(ctx.sf, d)) {
+            R.delete(name);
+            const users = ctx.moduleImporters(name);
+            const who = users.length > 0 ? `used by ${callerList(users)}` : 'other modules may import it';
+            exportedNotes.set(name, `${name}() is exported (${who}): ${p.reason}, but it stays as the module's own API`);
+            changed = true;
+            continue;
+          }
         }
         // Public API: a member other files call stays, unless a delegate under its name will
         // take the calls to the base (start()/stop()); the base answers names it owns itself.
@@ -559,7 +577,7 @@ export class RemovalPlan {
       if (!changed) {
         for (const name of R.keys()) kept.delete(name);
         for (const [name] of kept) if (this.members.get(name)?.quiet) kept.delete(name);
-        const notes: string[] = [];
+        const notes: string[] = [...exportedNotes.values()];
         for (const [name, note] of businessUse) {
           if (!kept.has(name) || !kept.get(name)!.reason.includes('still used at line')) continue;
           kept.delete(name);
@@ -791,6 +809,23 @@ function isThisAccess(n: Node): boolean {
 }
 
 /** A top-level function, class or variable statement declaring name. */
+/**
+ * Is a top-level function or variable statement exported: by its own keyword, or by an export
+ * statement (`export { f }`, `export default f`), or, in JavaScript, possibly by CommonJS.
+ * The checker is asked only when the file has such a statement.
+ */
+export function isModuleExported(sf: SourceFile, s: Statement): boolean {
+  const keyword = Node.isFunctionDeclaration(s) ? s.hasExportKeyword() || s.hasDefaultKeyword() : Node.isVariableStatement(s) && s.hasExportKeyword();
+  if (!keyword && !exportsByStatement(sf)) return false;
+  return Node.isFunctionDeclaration(s) ? s.isExported() || s.isDefaultExport() : Node.isVariableStatement(s) && s.isExported();
+}
+
+/** Can a top-level declaration of this file be exported other than by its own keyword (JavaScript: always assumed)? */
+function exportsByStatement(sf: SourceFile): boolean {
+  if (isJsFile(sf.getFilePath())) return true;
+  return sf.compilerNode.statements.some((st) => ts.isExportDeclaration(st) || ts.isExportAssignment(st) || ts.isNamespaceExportDeclaration(st));
+}
+
 export function moduleDeclaration(sf: SourceFile, name: string): Statement | undefined {
   const f = sf.getFunction(name);
   if (f) return f;

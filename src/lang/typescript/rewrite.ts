@@ -12,6 +12,7 @@ import {
   assignedThisMember,
   collectMembers,
   isInfraStatement,
+  isModuleExported,
   methodBody,
   usesOf,
   scopeFor,
@@ -20,7 +21,7 @@ import {
 } from './context.js';
 import { findOldBase, importOf } from './old-base.js';
 import { findFamilyParent, forwardsOptions, hasAgentInfrastructure } from './family.js';
-import { outsideCallers, prototypeUsedAsFunction, type OutsideCaller } from './references.js';
+import { mentionsElsewhere, outsideCallers, prototypeUsedAsFunction, type OutsideCaller } from './references.js';
 import { prototypeToClass } from './prototype-class.js';
 import { keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { methodText } from './generate.js';
@@ -233,6 +234,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   removeUnusedImports(ctx);
   removeDeadAliases(ctx);
   removeDeadMethodLocals(ctx);
+  asyncWhereReturnRemoved(ctx);
   dropFieldsHandedToBase(ctx);
   insertMembers(ctx);
   applyImports(ctx);
@@ -446,6 +448,7 @@ function makeContext(input: TsRewriteInput, sf: SourceFile, found: FileClass, ba
       return usesOf(ctx, name, 'member').filter((u) => !rw.some(([a, b]) => a <= u.getStart() && u.getEnd() <= b)).length;
     },
     addImport: (name, specifier) => addImport(ctx, name, specifier),
+    moduleImporters: (name) => mentionsElsewhere(input.root, input.file, input.className, new RegExp(`(^|[^\\w$.])${name.replace(/\$/g, '\\$')}(?![\\w$])`)),
     outsideCallers: (name) => {
       let hit = callers.get(name);
       if (!hit) callers.set(name, (hit = outsideCallers(input.root, input.file, input.source, input.className, name)));
@@ -549,6 +552,26 @@ function removeDeadMethodLocals(ctx: TsRewriteContext): void {
     const uses = fileNameNodes(ctx.sf, nameNode.getText()).filter((u) => u !== nameNode && method.getPos() <= u.getPos() && u.getEnd() <= method.getEnd() && !(Node.isPropertyAccessExpression(u.getParent()!) && (u.getParent() as import('ts-morph').PropertyAccessExpression).getNameNode() === u));
     if (uses.length === 0 || uses.some((u) => !ctx.edits.removes(u.getStart(), u.getEnd())) || inGenerated(ctx, nameNode.getText())) continue;
     ctx.edits.removeNode(stmt);
+  }
+}
+
+/**
+ * `stop(): Promise<void> { ...; return new Promise((r) => this.server.close(() => r())); }`: the
+ * promise it returned went with the server the base now closes, and a method declared to return
+ * a Promise no longer returns anything (a type error). Not async, every `return <value>` of its
+ * own removed and none left: it becomes async, so it still resolves once its kept work is done.
+ */
+function asyncWhereReturnRemoved(ctx: TsRewriteContext): void {
+  for (const m of ctx.members.values()) {
+    for (const n of m.nodes) {
+      if (!Node.isMethodDeclaration(n) || n.isAsync() || n.isGenerator() || !n.getBody()) continue;
+      if (ctx.edits.removes(n.getStart(), n.getEnd())) continue;
+      if (!/^Promise\s*</.test(n.getReturnTypeNode()?.getText() ?? '')) continue;
+      const own = n.getDescendantsOfKind(SyntaxKind.ReturnStatement).filter((r) => r.getExpression() && r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === n);
+      if (own.length === 0 || own.some((r) => !ctx.edits.removes(r.getStart(), r.getEnd()))) continue;
+      ctx.edits.insert(n.getNameNode().getStart(), 'async ');
+      ctx.warnings.push(`${m.name}() returned a promise of removed infrastructure (line ${own[0]!.getStartLineNumber()}); it is now async and resolves once its kept work is done`);
+    }
   }
 }
 
@@ -937,13 +960,7 @@ function removeDeadModuleHelpers(ctx: TsRewriteContext): string[] {
         if (s.getPos() <= n.getPos() && n.getEnd() <= s.getEnd()) continue; // recursion is not a use
         if (!ctx.edits.removes(n.getStart(), n.getEnd())) after++;
       }
-      const exported = () => {
-        // Without the keyword, only an export statement (`export { f }`, `export default f`) or,
-        // in JavaScript, a CommonJS export can export it: a TypeScript file with none needs no checker.
-        const keyword = Node.isFunctionDeclaration(s) ? s.hasExportKeyword() || s.hasDefaultKeyword() : Node.isVariableStatement(s) && s.hasExportKeyword();
-        if (!keyword && !exportsByStatement(ctx.sf)) return false;
-        return Node.isFunctionDeclaration(s) ? s.isExported() || s.isDefaultExport() : Node.isVariableStatement(s) && s.isExported();
-      };
+      const exported = () => isModuleExported(ctx.sf, s);
       if (before > 0 && after === 0 && !inGenerated(ctx, name) && !exported()) {
         ctx.edits.removeNode(s);
         out.push(name);
@@ -955,12 +972,6 @@ function removeDeadModuleHelpers(ctx: TsRewriteContext): string[] {
   return out;
 }
 
-/** Can a top-level declaration of this file be exported other than by its own keyword (JavaScript: always assumed)? */
-function exportsByStatement(sf: SourceFile): boolean {
-  if (isJsFile(sf.getFilePath())) return true;
-  return sf.compilerNode.statements.some((st) => ts.isExportDeclaration(st) || ts.isExportAssignment(st) || ts.isNamespaceExportDeclaration(st));
-}
-
 /** `require('x')` or `require('x').Y`: a CommonJS import. */
 function isRequireInit(init: Node | undefined): boolean {
   let e = init;
@@ -969,6 +980,29 @@ function isRequireInit(init: Node | undefined): boolean {
 }
 
 /** Imports whose every use went with the removed code go too (imports unused before stay). */
+/**
+ * Remove some elements of a comma list (`{ retry, sleep }`), never all: each run of dead elements
+ * goes with the comma after it, or, when the run ends the list, with the comma before it (so
+ * `{ retry, sleep }` becomes `{ retry }`, not `{ retry,  }`).
+ */
+function removeListElements(ctx: TsRewriteContext, elements: Node[], dead: Set<Node>): void {
+  for (let i = 0; i < elements.length; ) {
+    if (!dead.has(elements[i]!)) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j + 1 < elements.length && dead.has(elements[j + 1]!)) j++;
+    const first = elements[i]!;
+    const last = elements[j]!;
+    const next = last.getNextSiblingIfKind(SyntaxKind.CommaToken);
+    const prev = first.getPreviousSiblingIfKind(SyntaxKind.CommaToken);
+    if (j === elements.length - 1 && prev) ctx.edits.removeRange(prev.getStart(), last.getEnd());
+    else ctx.edits.removeRange(first.getStart(), next ? next.getEnd() + (ctx.text[next.getEnd()] === ' ' ? 1 : 0) : last.getEnd());
+    i = j + 1;
+  }
+}
+
 function removeUnusedImports(ctx: TsRewriteContext): void {
   const count = (name: string, declNode: Node) => {
     let before = 0;
@@ -999,11 +1033,7 @@ function removeUnusedImports(ctx: TsRewriteContext): void {
       if (dead.length === 0) continue;
       if (dead.length === bindings.length) ctx.edits.removeNode(s);
       else if (dead.every((b) => Node.isImportSpecifier(b.remove)) && s.getNamedImports().length > dead.length) {
-        for (const b of dead) {
-          const spec = b.remove;
-          const next = spec.getNextSiblingIfKind(SyntaxKind.CommaToken);
-          ctx.edits.removeRange(spec.getStart(), next ? next.getEnd() + (ctx.text[next.getEnd()] === ' ' ? 1 : 0) : spec.getEnd());
-        }
+        removeListElements(ctx, s.getNamedImports(), new Set(dead.map((b) => b.remove)));
       }
     } else if (Node.isImportEqualsDeclaration(s)) {
       const c = count(s.getName(), s.getNameNode());
@@ -1022,10 +1052,7 @@ function removeUnusedImports(ctx: TsRewriteContext): void {
         if (dead.length === 0) continue;
         if (dead.length === elements.length) ctx.edits.removeNode(s);
         else {
-          for (const el of dead) {
-            const next = el.getNextSiblingIfKind(SyntaxKind.CommaToken);
-            ctx.edits.removeRange(el.getStart(), next ? next.getEnd() + (ctx.text[next.getEnd()] === ' ' ? 1 : 0) : el.getEnd());
-          }
+          removeListElements(ctx, elements, new Set<Node>(dead));
         }
         continue;
       }
