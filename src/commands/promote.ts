@@ -29,9 +29,11 @@ export async function promoteCommand(agents: string[], opts: PromoteCommandOptio
   for (const a of agents) names.push(await resolveAgent(root, a, (n) => fileForConfigName(root, n)));
   if (opts.allValidated) {
     // Every committed, validated agent not yet promoted; the rest are simply not candidates.
-    for (const [name, h] of [...(await readHistory(root))].sort(([a], [b]) => a.localeCompare(b))) {
+    // Nothing is committed until they are all chosen: each is judged on the history read here.
+    const history = await readHistory(root);
+    for (const [name, h] of [...history].sort(([a], [b]) => a.localeCompare(b))) {
       if (!h.active || h.promoted || names.includes(name)) continue;
-      if (await promotable(root, name).then(() => true, () => false)) names.push(name);
+      if (await promotable(root, name, history).then(() => true, () => false)) names.push(name);
     }
   }
   const rows: PromoteRow[] = [];

@@ -325,11 +325,13 @@ export async function commitAgent(
   if (added) return fail((/ignored by one of your \.gitignore files/.test(add.stderr) && (await ignoredWhy(root, files))) || added);
   const run = await runGit(root, [...(await identityArgs(root)), 'commit', '--only', '--cleanup=strip', '-m', message, '--', ...files]);
   if (run.signal) removeOwnLock(root);
-  const sha = await headSha(root);
-  if (!sha || sha === headBefore) return fail(gitFailure('commit', run) ?? 'git commit made no commit');
+  // HEAD now, and what proves it ours (null: no HEAD, as a first commit that failed leaves it).
+  const facts = await headFacts(root);
+  const sha = facts?.sha ?? null;
+  if (!facts || !sha || sha === headBefore) return fail(gitFailure('commit', run) ?? 'git commit made no commit');
   // HEAD moved (even a git killed after writing the ref may have made it): is it exactly ours?
-  const parents = (await git(root).raw(['rev-list', '--parents', '-n', '1', sha])).trim().split(' ').slice(1);
-  const touched = await commitFiles(root, sha);
+  const parents = facts.parents;
+  const touched = [...facts.blobs.keys()];
   const expected = new Set(files.map((f) => prefix + f));
   const wrongParent = headBefore ? parents.length !== 1 || parents[0] !== headBefore : parents.length !== 0;
   const extra = touched.filter((f) => !expected.has(f));
@@ -342,8 +344,8 @@ export async function commitAgent(
   // file, rewrote the _v2 or the record, dropped the trailer that finds it again), it is not
   // what was verified. Before, it stayed in history while the agent was reported failed (or,
   // without its trailer, reported migrated while status and revert could not find it).
-  const changed = extra.length || missing.length ? [] : await changedBlobs(root, sha, kept, blobsBefore);
-  const trailerKept = extra.length || missing.length || changed.length ? true : (await agentTrailers(root, sha)).includes(c.agent);
+  const changed = extra.length || missing.length || blobsBefore.length !== kept.length ? [] : kept.filter((f, i) => facts.blobs.get(prefix + f) !== blobsBefore[i]);
+  const trailerKept = facts.agents.includes(c.agent);
   if (extra.length || missing.length || changed.length || !trailerKept) {
     const what = extra.length
       ? `a hook added ${listSome(extra)} to ${c.agent}'s commit`
@@ -378,20 +380,45 @@ async function blobIds(root: string, files: string[]): Promise<string[]> {
   return r.code === 0 ? r.stdout.split('\n') : [];
 }
 
-/** Files (relative to root) whose blob in commit `sha` is not the one expected. */
-async function changedBlobs(root: string, sha: string, files: string[], expected: string[]): Promise<string[]> {
-  if (!files.length || expected.length !== files.length) return [];
-  const r = await gitText(root, ['rev-parse', ...files.map((f) => `${sha}:./${f}`)]);
-  const got = r.stdout.split('\n');
-  return files.filter((_, i) => got[i] !== expected[i]);
+interface CommitFacts {
+  sha: string;
+  /** The commit's parents, in order. */
+  parents: string[];
+  /** Each file the commit changes against its parent (all of them for a root commit), relative to the top of the work tree, to its blob id there (zeros for a deletion). */
+  blobs: Map<string, string>;
+  /** Its Migrate-Agent trailers' values. */
+  agents: string[];
 }
 
-async function agentTrailers(root: string, sha: string): Promise<string[]> {
-  const out = await git(root).raw(['log', '-1', `--format=%(trailers:key=${TRAILER_AGENT},valueonly,separator=%x1d)`, sha]);
-  return out
+/**
+ * HEAD's commit and what proves it is the one we meant to make, from one git (the proof asked
+ * rev-parse for HEAD, rev-list for its parents, diff-tree for its files, rev-parse for their blobs
+ * and log for the trailer: five processes at every commit and revert): `diff-tree --always` shows
+ * the commit's header in our format (sha, parents, trailers) and then its raw diff against its
+ * parent, each entry's new blob id unabbreviated, no rename detection (the plumbing's default,
+ * said anyway), paths NUL-ended. Null when there is no HEAD (or git could not answer), as headSha.
+ */
+async function headFacts(root: string): Promise<CommitFacts | null> {
+  const format = `--format=%H%x1f%P%x1f%(trailers:key=${TRAILER_AGENT},valueonly,separator=%x1d)%x1e`;
+  const r = await gitText(root, ['diff-tree', '-r', '--root', '--always', '--raw', '--no-abbrev', '--no-renames', '-z', format, 'HEAD']);
+  // As headSha: no HEAD (or no answer) is no commit.
+  if (r.code !== 0) return null;
+  // A message holds no NUL, so the header ends at the first 0x1e before one.
+  const end = r.stdout.indexOf('\x1e\0');
+  const header = end < 0 ? r.stdout.replace(/\x1e\0?\n?$/, '') : r.stdout.slice(0, end);
+  const [sha = '', parentsField = '', ...trailerFields] = header.split('\x1f');
+  const agents = trailerFields
+    .join('\x1f')
     .split('\x1d')
     .map((v) => v.trim())
     .filter(Boolean);
+  const blobs = new Map<string, string>();
+  if (end >= 0) {
+    const words = r.stdout.slice(end + 2).replace(/^\n/, '').split('\0');
+    // ":100644 100644 <old blob> <new blob> M", then the path.
+    for (let i = 0; i + 1 < words.length; i += 2) blobs.set(words[i + 1]!, words[i]!.split(' ')[3] ?? '');
+  }
+  return { sha: sha.trim(), parents: parentsField.split(' ').filter(Boolean), blobs, agents };
 }
 
 /**
@@ -704,8 +731,9 @@ export async function revertAgent(
     if (run.signal) removeOwnLock(root);
     // Success is proven: HEAD moved to a child of the HEAD before (a git killed after
     // writing the ref did make the commit).
-    const sha = await headSha(root);
-    const parents = sha && sha !== headBefore ? (await git(root).raw(['rev-list', '--parents', '-n', '1', sha])).trim().split(' ').slice(1) : [];
+    const facts = await headFacts(root);
+    const sha = facts?.sha ?? null;
+    const parents = facts?.parents ?? [];
     if (!sha || sha === headBefore || parents.length !== 1 || parents[0] !== headBefore) {
       throw new MigrateError(sha && sha !== headBefore ? `HEAD moved to ${short(sha)}, which is not a child of ${headBefore ? short(headBefore) : 'nothing'}` : (gitFailure('commit', run) ?? 'git commit made no commit'));
     }
@@ -713,8 +741,8 @@ export async function revertAgent(
     // into it (a pre-commit `git add -A` sweeping in an untracked file of the user), or the
     // trailer that lets status and the next revert find it gone. Taken back, nothing kept.
     const expected = new Set([...files, prefix + rel]);
-    const extra = (await commitFiles(root, sha)).filter((f) => !expected.has(f));
-    const trailerKept = extra.length ? true : (await agentTrailers(root, sha)).includes(agent);
+    const extra = [...facts!.blobs.keys()].filter((f) => !expected.has(f));
+    const trailerKept = extra.length ? true : facts!.agents.includes(agent);
     if (extra.length || !trailerKept) {
       const undone = await undoOwnCommit(root, sha, headBefore);
       if (extra.length) await runGit(root, ['reset', '-q', '--', ...extra.map((f) => `:(top)${f}`)]);

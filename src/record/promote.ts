@@ -16,7 +16,7 @@ import { decodePythonSource } from '../lang/python/parser.js';
 import { loadProfile } from '../profile/profile.js';
 import { editScalars, type ScalarEdit } from '../config/yaml-edit.js';
 import { readRepoSettings, type PromoteMode } from '../config/settings.js';
-import { checkTree, commitAgent, readHistory, TRAILER_PROMOTE } from './git.js';
+import { checkTree, commitAgent, readHistory, TRAILER_PROMOTE, type MigrationHistory } from './git.js';
 import type { RunJournal } from '../pipeline/journal.js';
 import {
   assertAgentName,
@@ -51,10 +51,18 @@ interface Change {
   content: Uint8Array | string | null;
 }
 
-/** The committed, validated migration a promotion starts from, or a one-line refusal. */
-export async function promotable(root: string, agent: string): Promise<{ record: MigrationRecord; migration: string; validated: PromotionRecord['validated'] }> {
+/**
+ * The committed, validated migration a promotion starts from, or a one-line refusal. `history`:
+ * the repository's history as readHistory just gave it, for a caller that asks about many agents
+ * before committing anything (three git processes per agent otherwise).
+ */
+export async function promotable(
+  root: string,
+  agent: string,
+  history?: MigrationHistory,
+): Promise<{ record: MigrationRecord; migration: string; validated: PromotionRecord['validated'] }> {
   assertAgentName(agent);
-  const h = (await readHistory(root)).get(agent);
+  const h = (history ?? (await readHistory(root))).get(agent);
   if (!h) throw new UsageError(`${agent} was never migrated: promote cuts over a committed migration (migrate run ${agent})`);
   if (!h.active) throw new UsageError(`${agent}'s migration was reverted; there is nothing to promote`);
   if (h.promoted) throw new UsageError(`${agent} is already promoted (commit ${h.promoted.sha.slice(0, 12)} of ${h.promoted.date})`);
