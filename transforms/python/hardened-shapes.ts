@@ -1867,7 +1867,19 @@ export function isCollectCall(stmt: SyntaxNode, name: string = COLLECT): boolean
 }
 
 /**
- * `n = self.collect()` then `logger.debug("cycle reported %d events", n)`: the name is bound
+ * `if n: logger.info("published %d audit events", n)`: an `if` on the name alone (no elif / else)
+ * whose body only logs. Like a bare log line, it only tells what the cycle did.
+ */
+export function resultLogGuard(stmt: SyntaxNode, name: string | null): boolean {
+  if (!name || stmt.type !== 'if_statement' || stmt.childForFieldName('alternative')) return false;
+  if (stmt.childForFieldName('condition')?.text !== name) return false;
+  const body = statements(stmt.childForFieldName('consequence')).filter((x) => !isDocstring(x));
+  return body.length > 0 && body.every((x) => x.type === 'expression_statement' && isLogCall(x.namedChild(0)));
+}
+
+/**
+ * `n = self.collect()` then `logger.debug("cycle reported %d events", n)` (or `if n:` around such a
+ * log line, see resultLogGuard): the name is bound
  * nowhere else in the method, and every other use of it is a log line standing after the call in
  * the same block. The result is then a value only a log line reads, like a call as a statement.
  */
@@ -1880,7 +1892,7 @@ function resultOnlyLogged(stmt: SyntaxNode, target: SyntaxNode): boolean {
   const block = stmt.parent;
   if (!body || block?.type !== 'block') return false;
   const later = statements(block).filter((x) => x.startIndex > stmt.endIndex);
-  const logs = later.filter((x) => x.type === 'expression_statement' && isLogCall(x.namedChild(0)));
+  const logs = later.filter((x) => (x.type === 'expression_statement' && isLogCall(x.namedChild(0))) || resultLogGuard(x, name));
   let ok = true;
   walk(body, (n) => {
     if (!ok) return false;
