@@ -14,7 +14,7 @@ import { blocksOf, isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { analyzeLoopPublish } from './hardened-loop-publish.js';
 import { collectorWatchdog } from './hardened-watchdog.js';
-import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, LEGACY_RUN, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
+import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, LEGACY_RUN, resultLogGuard, selfCall, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
 
 const label = 'hardened-main-loop';
 const KEYWORD = 'collection_interval';
@@ -174,6 +174,12 @@ function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
       }
       if (isTrivial(s)) {
         if (s.type !== 'pass_statement' && s.type !== 'return_statement') record(s, inLoop);
+        continue;
+      }
+      // `if n: logger.info(...)` on what collect() returned (`n = self.collect()`): its log lines only.
+      const target = collectStmt ? selfCall(collectStmt)?.target : null;
+      if (inLoop && target?.type === 'identifier' && resultLogGuard(s, target.text)) {
+        for (const x of statements(s.childForFieldName('consequence'))) record(x, inLoop);
         continue;
       }
       if (isBackoffStep(s, backoff, param?.name ?? null)) continue;

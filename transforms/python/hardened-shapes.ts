@@ -377,6 +377,9 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
       const a = selfAttribute(n);
       if (a && wire.has(a) && n.parent?.type === 'call' && n.parent.childForFieldName('function')?.id === n.id && spooledBackArgs(ctx, fn, n.parent.childForFieldName('arguments')!.namedChildren)) resends = true;
       if (a && m!.publish.has(a)) resends = true;
+      // The publish itself handed to the queue's drain (`self.offline.drain(self._publish_batch,
+      // limit=50)`): each queued item goes back through the publish, as the base's drain does.
+      if (a && named.includes(a) && queueDrainArgument(n)) resends = true;
       // Through a named publish, only what the agent kept (`self._publish(self.pending[seq])`): a
       // business send of a fresh event (`self._publish_telemetry(self._heartbeat())`) is no re-send.
       if (a && named.includes(a) && n.parent?.type === 'call' && keptState(ctx, fn, n.parent.childForFieldName('arguments'))) resends = true;
@@ -396,6 +399,15 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
     if (resends) m.drain.add(name);
   }
   return m;
+}
+
+/** `n` is the first argument of `self.<store>.drain(...)` (the publish a queue re-sends its items with). */
+function queueDrainArgument(n: SyntaxNode): boolean {
+  const args = n.parent;
+  const call = args?.type === 'argument_list' ? args.parent : null;
+  const f = call?.type === 'call' ? call.childForFieldName('function') : null;
+  if (f?.type !== 'attribute' || f.childForFieldName('attribute')!.text !== 'drain') return false;
+  return !!selfAttribute(f.childForFieldName('object')!) && args!.namedChild(0)?.id === n.id;
 }
 
 /** The method reads one of the stores (`self.<store>`). */
@@ -1449,8 +1461,9 @@ function raisingPublish(ctx: PythonTransformContext, s: SyntaxNode): { method: s
     const a = q ? q.call.childForFieldName('arguments')!.namedChildren : [];
     return !!q && !q.target && queueMember(ctx, q.method) && !isDrain(ctx, q.method) && a.length === 1 && a[0]!.text === ev;
   };
-  // Or the handler appends the event to a spool file itself (`with open(SPOOL_FILE, "a") as f: ...`).
-  const inline = (x: SyntaxNode) => inlineSpoolWrite(x, ev) !== null;
+  // Or the handler appends the event to a spool file itself (`with open(SPOOL_FILE, "a") as f: ...`),
+  // or puts it into the queue the agent's drain re-sends (`self.offline.enqueue(ev, ev.key)`).
+  const inline = (x: SyntaxNode) => inlineSpoolWrite(x, ev) !== null || drainedQueuePut(ctx, x, ev);
   // Or every handler only logs the loss (`except grpc.RpcError as e: logger.error("lost: %s", e)`):
   // the events were dropped; the base logs each failed attempt, retries and queues them now.
   if (handlers.every(logsOnlyHandler)) return { method: c.method, ev };
@@ -1459,6 +1472,27 @@ function raisingPublish(ctx: PythonTransformContext, s: SyntaxNode): { method: s
     if (!hs.some((x) => fallback(x) || inline(x)) || !hs.every((x) => fallback(x) || logLine(x) || inline(x) || (inlineSpoolAux(x) && hs.some(inline)))) return null;
   }
   return { method: c.method, ev };
+}
+
+/**
+ * `self.<q>.enqueue(ev[, ev.idempotency_key])` (or put / put_nowait / append / push) as a statement:
+ * `ev` put into a queue object built in __init__ that a drain of the agent re-sends
+ * (`self.offline.drain(self._publish_batch)`), the store the base receives as its local_queue.
+ * Its other arguments only read `ev` or constants (no call): the key the legacy code gave the item.
+ */
+function drainedQueuePut(ctx: PythonTransformContext, x: SyntaxNode, ev: string): boolean {
+  const call = x.type === 'expression_statement' ? x.namedChild(0) : null;
+  const f = call?.type === 'call' ? call.childForFieldName('function') : null;
+  if (f?.type !== 'attribute' || !/^(enqueue|put|put_nowait|append|push)$/.test(f.childForFieldName('attribute')!.text)) return false;
+  const q = selfAttribute(f.childForFieldName('object')!);
+  const args = call!.childForFieldName('arguments')!.namedChildren;
+  if (!q || ctx.agent.methods.has(q) || args[0]?.text !== ev) return false;
+  let callsInArgs = false;
+  for (const a of args.slice(1)) walk(a, (n) => { if (n.type === 'call') callsInArgs = true; });
+  if (callsInArgs || args.slice(1).some((a) => a.type === 'list_splat' || a.type === 'dictionary_splat')) return false;
+  if (!ctx.agent.assignments.some((a) => a.attr === q && a.method === '__init__' && a.value?.type === 'call')) return false;
+  if (ctx.agent.assignments.some((a) => a.attr === q && a.method !== '__init__')) return false;
+  return [...ctx.agent.methods.values()].some((m) => isDrain(ctx, m.name) && readsStore(m, new Set([q])));
 }
 
 /**
@@ -1833,7 +1867,19 @@ export function isCollectCall(stmt: SyntaxNode, name: string = COLLECT): boolean
 }
 
 /**
- * `n = self.collect()` then `logger.debug("cycle reported %d events", n)`: the name is bound
+ * `if n: logger.info("published %d audit events", n)`: an `if` on the name alone (no elif / else)
+ * whose body only logs. Like a bare log line, it only tells what the cycle did.
+ */
+export function resultLogGuard(stmt: SyntaxNode, name: string | null): boolean {
+  if (!name || stmt.type !== 'if_statement' || stmt.childForFieldName('alternative')) return false;
+  if (stmt.childForFieldName('condition')?.text !== name) return false;
+  const body = statements(stmt.childForFieldName('consequence')).filter((x) => !isDocstring(x));
+  return body.length > 0 && body.every((x) => x.type === 'expression_statement' && isLogCall(x.namedChild(0)));
+}
+
+/**
+ * `n = self.collect()` then `logger.debug("cycle reported %d events", n)` (or `if n:` around such a
+ * log line, see resultLogGuard): the name is bound
  * nowhere else in the method, and every other use of it is a log line standing after the call in
  * the same block. The result is then a value only a log line reads, like a call as a statement.
  */
@@ -1846,7 +1892,7 @@ function resultOnlyLogged(stmt: SyntaxNode, target: SyntaxNode): boolean {
   const block = stmt.parent;
   if (!body || block?.type !== 'block') return false;
   const later = statements(block).filter((x) => x.startIndex > stmt.endIndex);
-  const logs = later.filter((x) => x.type === 'expression_statement' && isLogCall(x.namedChild(0)));
+  const logs = later.filter((x) => (x.type === 'expression_statement' && isLogCall(x.namedChild(0))) || resultLogGuard(x, name));
   let ok = true;
   walk(body, (n) => {
     if (!ok) return false;
