@@ -50,7 +50,8 @@ function nativeParse(source: string, old?: Parser.Tree): Parser.Tree {
  */
 export interface EditableParse {
   tree: Tree;
-  native: Parser.Tree;
+  /** The native tree of `tree.source`; parsed by reparsePython when not at hand (a flat tree made elsewhere, the scan's). */
+  native?: Parser.Tree;
 }
 
 /** parseStrict, keeping the native tree for reparsePython. */
@@ -75,7 +76,9 @@ export interface TextEdit {
  * it node for node over every fixture); the native tree is used up (edited) by this.
  */
 export function reparsePython(parse: EditableParse, edits: readonly TextEdit[], output: string): Tree {
-  const { tree, native } = parse;
+  const { tree } = parse;
+  // Only tree-sitter's parse, not the flat walk: the flat tree is at hand.
+  const native = parse.native ?? nativeParse(tree.source);
   // From the last edit back: every offset an edit names is then still an offset of the parsed text.
   for (let k = edits.length - 1; k >= 0; k--) {
     const e = edits[k]!;
