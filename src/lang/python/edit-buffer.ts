@@ -74,14 +74,31 @@ export class EditBuffer {
   }
 
   apply(): string {
-    const sorted = [...this.edits].sort((a, b) => a.start - b.start || a.end - b.end || Number(!!a.late) - Number(!!b.late) || a.seq - b.seq);
     let out = '';
     let pos = 0;
-    for (const e of sorted) {
+    for (const e of this.hunks()) {
       out += this.source.slice(pos, e.start) + e.text;
       pos = e.end;
     }
     return out + this.source.slice(pos);
+  }
+
+  /**
+   * The edits in the order they apply, edits that touch (inserts at one position, an insert
+   * where a deletion ends) merged into one: ranges of the source, sorted and apart, each
+   * replaced by its text. apply() writes exactly these; a reparse is told of exactly these.
+   */
+  hunks(): Array<{ start: number; end: number; text: string }> {
+    const sorted = [...this.edits].sort((a, b) => a.start - b.start || a.end - b.end || Number(!!a.late) - Number(!!b.late) || a.seq - b.seq);
+    const out: Array<{ start: number; end: number; text: string }> = [];
+    for (const e of sorted) {
+      const last = out[out.length - 1];
+      if (last && last.end === e.start) {
+        last.end = e.end;
+        last.text += e.text;
+      } else out.push({ start: e.start, end: e.end, text: e.text });
+    }
+    return out;
   }
 }
 

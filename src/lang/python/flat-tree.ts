@@ -159,6 +159,84 @@ function workArrays(want: number): WorkArrays {
   };
 }
 
+/**
+ * What an incremental reparse left alone: the old flat tree, and where the new text differs in
+ * structure or in text (tree-sitter's changed ranges, and the edits themselves, in offsets of
+ * the new text). A node of the new tree clear of all of those, by at least one character, is the
+ * old tree's node of the same type over the same text (its offsets shifted by the edits before
+ * it), with the same subtree: the walk copies that subtree instead of reading it node by node.
+ * test/incremental-reparse.test.ts checks the result equals a fresh parse's, array for array.
+ */
+export class Reuse {
+  /** Sorted, merged ranges of the new text [from, to] (inclusive) no copy may touch. */
+  private readonly dirtyFrom: number[] = [];
+  private readonly dirtyTo: number[] = [];
+  /** Per edit, in order: where its text ends in the new text, and new offset minus old offset after it. */
+  private readonly editEnd: number[] = [];
+  private readonly editShift: number[] = [];
+
+  constructor(
+    readonly old: FlatTree,
+    edits: ReadonlyArray<{ start: number; end: number; text: string }>,
+    changed: ReadonlyArray<{ startIndex: number; endIndex: number }>,
+  ) {
+    const ranges: Array<[number, number]> = changed.map((r) => [r.startIndex, r.endIndex]);
+    let shift = 0;
+    for (const e of edits) {
+      const at = e.start + shift;
+      shift += e.text.length - (e.end - e.start);
+      ranges.push([at, at + e.text.length]);
+      this.editEnd.push(at + e.text.length);
+      this.editShift.push(shift);
+    }
+    ranges.sort((a, b) => a[0] - b[0]);
+    for (const [from, to] of ranges) {
+      const last = this.dirtyTo.length - 1;
+      if (last >= 0 && from <= this.dirtyTo[last]! + 1) this.dirtyTo[last] = Math.max(this.dirtyTo[last]!, to);
+      else {
+        this.dirtyFrom.push(from);
+        this.dirtyTo.push(to);
+      }
+    }
+  }
+
+  /** The old tree's position of the node [start, end) of type `type` of the new tree, when it is unchanged; else -1. */
+  unchanged(start: number, end: number, type: number): number {
+    // The last dirty range starting at or before `end + 1` must end before `start - 1`.
+    const { dirtyFrom, dirtyTo } = this;
+    let lo = 0;
+    let hi = dirtyFrom.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (dirtyFrom[mid]! <= end + 1) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo > 0 && dirtyTo[lo - 1]! >= start - 1) return -1;
+    // Where the node starts in the old text: shifted by every edit whose text ends before it.
+    const { editEnd, editShift } = this;
+    lo = 0;
+    hi = editEnd.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (editEnd[mid]! < start) lo = mid + 1;
+      else hi = mid;
+    }
+    const from = start - (lo > 0 ? editShift[lo - 1]! : 0);
+    const to = from + (end - start);
+    const old = this.old;
+    // Pre-order positions have non-decreasing starts: the first node starting there, then the ones below it.
+    lo = 0;
+    hi = old.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (old.start[mid]! < from) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < old.count && old.start[i] === from; i++) if (old.end[i] === to && old.typeId[i] === type) return i;
+    return -1;
+  }
+}
+
 let nextIdBase = 1;
 
 export class FlatTree {
@@ -180,8 +258,12 @@ export class FlatTree {
   private readonly made: (FlatNode | undefined)[];
   private lineStarts?: Int32Array;
 
-  /** Read a native tree (one cursor walk), or adopt the data of a tree read elsewhere (see toData). */
-  constructor(from: Parser.Tree | FlatTreeData, source: string, language: object) {
+  /**
+   * Read a native tree (one cursor walk), or adopt the data of a tree read elsewhere (see toData).
+   * With `reuse` (a native tree reparsed incrementally from `reuse.old`'s), a subtree the edits
+   * left as it was is copied from the old flat tree instead of walked (see Reuse).
+   */
+  constructor(from: Parser.Tree | FlatTreeData, source: string, language: object, reuse?: Reuse) {
     this.source = source;
     const vocabulary = vocabularyOf(language);
     this.vocabulary = vocabulary;
@@ -208,6 +290,8 @@ export class FlatTree {
     }
     const native = from;
     const withErrors = native.rootNode.hasError;
+    // Copies only into a clean tree (an error node's subtree is read as the parser left it).
+    const donor = withErrors ? undefined : reuse;
     // The walk fills working arrays kept from the previous parse (a module has about one node per
     // three characters: sized by a quarter, nearly every parse grew all seven once), then copies
     // out exact sizes below.
@@ -256,9 +340,30 @@ export class FlatTree {
       start[at] = cursor.startIndex;
       end[at] = token[type] && !withErrors ? start[at]! + typeNames[type]!.length : cursor.endIndex;
       // Tokens and terminals have no children: the native call that would say so is saved (half of all nodes).
-      if (!token[type] && !leaf[type] && cursor.gotoFirstChild()) {
-        parent = at;
-        continue;
+      if (!token[type] && !leaf[type]) {
+        const from = donor ? donor.unchanged(start[at]!, end[at]!, type) : -1;
+        if (from >= 0) {
+          // The old tree's subtree, shifted to where it now starts; the cursor does not go down.
+          const old = donor!.old;
+          const stop = old.subtreeEnd[from]!;
+          while (at + stop - from > cap) grow();
+          const shift = start[at]! - old.start[from]!;
+          const moved = at - from;
+          for (let j = from + 1; j < stop; j++) {
+            const k = j + moved;
+            typeId[k] = old.typeId[j]!;
+            fieldId[k] = old.fieldId[j]!;
+            flags[k] = old.flags[j]!;
+            start[k] = old.start[j]! + shift;
+            end[k] = old.end[j]! + shift;
+            parentOf[k] = old.parentOf[j]! + moved;
+            subtreeEnd[k] = old.subtreeEnd[j]! + moved;
+          }
+          n = stop + moved;
+        } else if (cursor.gotoFirstChild()) {
+          parent = at;
+          continue;
+        }
       }
       subtreeEnd[at] = n;
       let done = false;

@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import type Parser from 'tree-sitter';
 import { MigrateError } from '../../core/errors.js';
-import { FlatNode, FlatTree } from './flat-tree.js';
+import { FlatNode, FlatTree, Reuse } from './flat-tree.js';
 import { nativeTreeDropped } from './native-trees.js';
 
 export type SyntaxNode = FlatNode;
@@ -33,10 +33,83 @@ function getParser(): Parser {
 
 /** Parse any size of input: the binding needs an explicit buffer size past 32 KB. */
 export function parsePython(source: string): Tree {
-  const bufferSize = Math.max(64 * 1024, source.length * 2 + 1024);
-  const flat = new FlatTree(getParser().parse(source, undefined, { bufferSize }), source, pythonLanguage());
+  const flat = new FlatTree(nativeParse(source), source, pythonLanguage());
   nativeTreeDropped();
   return flat;
+}
+
+function nativeParse(source: string, old?: Parser.Tree): Parser.Tree {
+  const bufferSize = Math.max(64 * 1024, source.length * 2 + 1024);
+  return getParser().parse(source, old, { bufferSize });
+}
+
+/**
+ * A parse whose native tree is kept for one incremental reparse of the text it becomes (see
+ * reparsePython): the rewrite's output is its input with a few edits, and tree-sitter reuses
+ * every subtree the edits leave alone instead of parsing the whole output again.
+ */
+export interface EditableParse {
+  tree: Tree;
+  /** The native tree of `tree.source`; parsed by reparsePython when not at hand (a flat tree made elsewhere, the scan's). */
+  native?: Parser.Tree;
+}
+
+/** parseStrict, keeping the native tree for reparsePython. */
+export function parseStrictEditable(source: string, file: string): EditableParse {
+  const native = nativeParse(source);
+  const tree = new FlatTree(native, source, pythonLanguage());
+  refuseSyntaxErrors(tree, file);
+  return { tree, native };
+}
+
+/** A replacement of [start, end) of the parsed text by `text` (see EditBuffer.hunks). */
+export interface TextEdit {
+  start: number;
+  end: number;
+  text: string;
+}
+
+/**
+ * The parse of `output`, which is the parsed text with `edits` applied (sorted, not touching
+ * one another): the native tree is told of each edit and parsed again incrementally. The
+ * result is the tree a fresh parse of `output` gives (test/incremental-reparse.test.ts checks
+ * it node for node over every fixture); the native tree is used up (edited) by this.
+ */
+export function reparsePython(parse: EditableParse, edits: readonly TextEdit[], output: string): Tree {
+  const { tree } = parse;
+  // Only tree-sitter's parse, not the flat walk: the flat tree is at hand.
+  const native = parse.native ?? nativeParse(tree.source);
+  // From the last edit back: every offset an edit names is then still an offset of the parsed text.
+  for (let k = edits.length - 1; k >= 0; k--) {
+    const e = edits[k]!;
+    const startPosition = tree.point(e.start);
+    native.edit({
+      startIndex: e.start,
+      oldEndIndex: e.end,
+      newEndIndex: e.start + e.text.length,
+      startPosition,
+      oldEndPosition: tree.point(e.end),
+      newEndPosition: endAfter(startPosition, e.text),
+    });
+  }
+  const reparsed = nativeParse(output, native);
+  // Unchanged subtrees are copied from the input's flat tree rather than walked again.
+  const flat = new FlatTree(reparsed, output, pythonLanguage(), new Reuse(tree, edits, native.getChangedRanges(reparsed)));
+  // Both native trees go now: the edited input and the output.
+  nativeTreeDropped();
+  nativeTreeDropped();
+  return flat;
+}
+
+/** Where `text` written at `from` ends (row, and column in UTF-16 units as the binding counts them). */
+function endAfter(from: { row: number; column: number }, text: string): { row: number; column: number } {
+  let rows = 0;
+  let last = -1;
+  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) {
+    rows++;
+    last = at;
+  }
+  return rows ? { row: from.row + rows, column: text.length - last - 1 } : { row: from.row, column: from.column + text.length };
 }
 
 /** The first ERROR or MISSING node, or null when the tree is clean. */
@@ -51,7 +124,10 @@ export function firstSyntaxError(tree: Tree): SyntaxNode | null {
 
 /** Parse and refuse any tree with ERROR or MISSING nodes, naming file and line. */
 export function parseStrict(source: string, file: string): Tree {
-  const tree = parsePython(source);
+  return refuseSyntaxErrors(parsePython(source), file);
+}
+
+function refuseSyntaxErrors(tree: Tree, file: string): Tree {
   const bad = firstSyntaxError(tree);
   if (bad) {
     const line = bad.startPosition.row + 1;

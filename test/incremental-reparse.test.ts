@@ -1,0 +1,182 @@
+// The rewrite parses its output incrementally from the input's native tree (reparsePython),
+// told of the edits it made (the input parsed by the rewrite, or the scan's flat parse with a
+// native parse of the input made for the reparse). That parse must be the very tree a fresh parse of the output
+// gives, node for node (type, field, flags, range, shape), or the checks that read it
+// (syntax, dangling references, idempotency, lost methods) would judge another program.
+// Checked with the rewrite's own edits on every Python fixture, and with line diffs
+// (input → expected, and edits at random line boundaries) on the fixtures and on agents of
+// the benchmark's generated fleet.
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { listCases, materialize } from './helpers/python-fixtures.js';
+import { loadProfile } from '../src/profile/profile.js';
+import { loadBaseModel } from '../src/analysis/base-model.js';
+import { parsePython, parseStrictEditable, pythonLanguage, reparsePython, type TextEdit, type Tree } from '../src/lang/python/parser.js';
+import { FlatTree } from '../src/lang/python/flat-tree.js';
+import { rewritePythonTrees } from '../src/lang/python/rewrite.js';
+import { EditBuffer } from '../src/lang/python/edit-buffer.js';
+import { fleetFiles } from './bench/fleet/fleet.js';
+import { Random } from './bench/fleet/random.js';
+
+const profile = loadProfile('base-agent');
+const cases = listCases();
+const roots: string[] = [];
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+/** Every array of the two trees, compared (the first difference named by node and field). */
+function expectSameTree(got: Tree, want: Tree, what: string): void {
+  expect(got.source, what).toBe(want.source);
+  expect(got.count, `${what}: node count`).toBe(want.count);
+  for (const key of ['typeId', 'fieldId', 'flags', 'start', 'end', 'parentOf', 'subtreeEnd'] as const) {
+    const a = got[key];
+    const b = want[key];
+    for (let i = 0; i < want.count; i++) {
+      if (a[i] !== b[i]) expect(`${key}[${i}] = ${a[i]} (${got.typeName(i)})`, what).toBe(`${key}[${i}] = ${b[i]} (${want.typeName(i)})`);
+    }
+  }
+  expect(got.rootNode.hasError, what).toBe(want.rootNode.hasError);
+}
+
+/** Line-level edits that turn `a` into `b` (common prefix and suffix of lines kept, then a greedy line match). */
+function lineEdits(a: string, b: string): TextEdit[] {
+  const la = a.split(/(?<=\n)/);
+  const lb = b.split(/(?<=\n)/);
+  const edits: TextEdit[] = [];
+  let i = 0;
+  let j = 0;
+  let at = 0;
+  while (i < la.length || j < lb.length) {
+    if (i < la.length && j < lb.length && la[i] === lb[j]) {
+      at += la[i]!.length;
+      i++;
+      j++;
+      continue;
+    }
+    // The next line of a found again in b (within a window), or a line of b found again in a.
+    let ni = i;
+    let nj = j;
+    search: for (let d = 1; d < 400; d++) {
+      for (let k = 0; k <= d; k++) {
+        if (i + k < la.length && j + d - k < lb.length && la[i + k] === lb[j + d - k] && la[i + k]!.trim() !== '') {
+          ni = i + k;
+          nj = j + d - k;
+          break search;
+        }
+      }
+      if (i + d >= la.length && j + d >= lb.length) {
+        ni = la.length;
+        nj = lb.length;
+        break;
+      }
+    }
+    if (ni === i && nj === j) {
+      ni = la.length;
+      nj = lb.length;
+    }
+    const removed = la.slice(i, ni).join('');
+    edits.push({ start: at, end: at + removed.length, text: lb.slice(j, nj).join('') });
+    at += removed.length;
+    i = ni;
+    j = nj;
+  }
+  return edits;
+}
+
+function applyEdits(source: string, edits: TextEdit[]): string {
+  let out = '';
+  let pos = 0;
+  for (const e of edits) {
+    out += source.slice(pos, e.start) + e.text;
+    pos = e.end;
+  }
+  return out + source.slice(pos);
+}
+
+function expectReparseOf(source: string, edits: TextEdit[], what: string): void {
+  const output = applyEdits(source, edits);
+  const got = reparsePython(parseStrictEditable(source, what), edits, output);
+  expectSameTree(got, parsePython(output), what);
+}
+
+describe('incremental reparse of the rewrite output', () => {
+  const rewritten = cases.filter((c) => c.spec.scan?.class && !c.spec.expect?.error_contains);
+
+  it('covers the fixture suite', () => {
+    expect(rewritten.length).toBeGreaterThanOrEqual(100);
+  });
+
+  // One test per fixture (each is a whole rewrite): the rewrite's own edits, then line edits from input to expected.
+  let changed = 0;
+  for (const c of rewritten) {
+    it(c.name, () => {
+      const root = materialize(c);
+      roots.push(root);
+      const source = readFileSync(path.join(root, c.rel), 'utf8');
+      const base = loadBaseModel(root, profile.python!, profile.base_class);
+      const { outcome, outputTree } = rewritePythonTrees({ file: c.rel, source, className: c.spec.scan!.class!, profile, base, root });
+      if (outcome.status === 'changed') {
+        changed++;
+        const fresh = parsePython(outcome.output!);
+        expectSameTree(outputTree!, fresh, `${c.name} (the rewrite's edits)`);
+        // Given the scan's parse (flat data from another thread), the input is parsed natively for the reparse alone.
+        const scanned = new FlatTree(parsePython(source).toData(), source, pythonLanguage());
+        const again = rewritePythonTrees({ file: c.rel, source, className: c.spec.scan!.class!, profile, base, root, tree: scanned });
+        expect(again.outcome.output, c.name).toBe(outcome.output);
+        expectSameTree(again.outputTree!, fresh, `${c.name} (the rewrite's edits, the scan's parse)`);
+      }
+      if (!existsSync(c.expectedFile)) return;
+      const expected = readFileSync(c.expectedFile, 'utf8');
+      const input = readFileSync(path.join(c.dir, 'input.py'), 'utf8');
+      const edits = lineEdits(input, expected);
+      expect(applyEdits(input, edits), c.name).toBe(expected);
+      expectReparseOf(input, edits, `${c.name} (line edits to expected.py)`);
+    });
+  }
+
+  it('saw most fixtures rewritten', () => {
+    expect(changed).toBeGreaterThanOrEqual(80);
+  });
+
+  it('gives the fresh parse with edits at random places of generated agents', () => {
+    const r = new Random(7);
+    const files = fleetFiles(40, { typescriptShare: 0 });
+    for (const f of files) {
+      const lines = f.text.split(/(?<=\n)/);
+      const starts: number[] = [];
+      for (let k = 0, at = 0; k < lines.length; at += lines[k]!.length, k++) starts.push(at);
+      // Some lines dropped, some indented code inserted, as the transforms do, at sorted places apart.
+      const picks = [...new Set(Array.from({ length: 8 }, () => Math.floor(r.next() * (lines.length - 1))))].sort((a, b) => a - b);
+      const edits: TextEdit[] = [];
+      for (const k of picks) {
+        const end = k % 2 === 0 ? starts[k + 1]! : starts[k]!;
+        const text = k % 3 === 0 ? '' : '        self._marker = 1\n';
+        if (edits.length && edits[edits.length - 1]!.end >= starts[k]!) continue;
+        edits.push({ start: starts[k]!, end, text });
+      }
+      const output = applyEdits(f.text, edits);
+      // A random edit may break the syntax: the reparse must still equal the fresh parse, errors and all.
+      const got = reparsePython(parseStrictEditable(f.text, f.rel), edits, output);
+      expectSameTree(got, parsePython(output), f.rel);
+    }
+  });
+
+  it('EditBuffer hunks write what apply writes, touching edits merged', () => {
+    const source = 'a = 1\nb = 2\nc = 3\n';
+    const buf = new EditBuffer(source);
+    buf.insertLate(6, 'late\n', 'x');
+    buf.insert(6, 'early\n', 'y');
+    buf.delete(6, 12, 'z');
+    buf.insert(12, 'after\n', 'w');
+    buf.replace(0, 1, 'A', 'v');
+    const hunks = buf.hunks();
+    expect(hunks).toEqual([
+      { start: 0, end: 1, text: 'A' },
+      { start: 6, end: 12, text: 'early\nlate\nafter\n' },
+    ]);
+    expect(applyEdits(source, hunks)).toBe(buf.apply());
+    expect(buf.apply()).toBe('A = 1\nearly\nlate\nafter\nc = 3\n');
+  });
+});
