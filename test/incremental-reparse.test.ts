@@ -1,6 +1,5 @@
 // The rewrite parses its output incrementally from the input's native tree (reparsePython),
-// told of the edits it made (the input parsed by the rewrite, or the scan's flat parse with a
-// native parse of the input made for the reparse). That parse must be the very tree a fresh parse of the output
+// told of the edits it made. That parse must be the very tree a fresh parse of the output
 // gives, node for node (type, field, flags, range, shape), or the checks that read it
 // (syntax, dangling references, idempotency, lost methods) would judge another program.
 // Checked with the rewrite's own edits on every Python fixture, and with line diffs
@@ -12,8 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { listCases, materialize } from './helpers/python-fixtures.js';
 import { loadProfile } from '../src/profile/profile.js';
 import { loadBaseModel } from '../src/analysis/base-model.js';
-import { parsePython, parseStrictEditable, pythonLanguage, reparsePython, type TextEdit, type Tree } from '../src/lang/python/parser.js';
-import { FlatTree } from '../src/lang/python/flat-tree.js';
+import { parsePython, parseStrictEditable, reparsePython, type TextEdit, type Tree } from '../src/lang/python/parser.js';
 import { rewritePythonTrees } from '../src/lang/python/rewrite.js';
 import { EditBuffer } from '../src/lang/python/edit-buffer.js';
 import { fleetFiles } from './bench/fleet/fleet.js';
@@ -119,13 +117,7 @@ describe('incremental reparse of the rewrite output', () => {
       const { outcome, outputTree } = rewritePythonTrees({ file: c.rel, source, className: c.spec.scan!.class!, profile, base, root });
       if (outcome.status === 'changed') {
         changed++;
-        const fresh = parsePython(outcome.output!);
-        expectSameTree(outputTree!, fresh, `${c.name} (the rewrite's edits)`);
-        // Given the scan's parse (flat data from another thread), the input is parsed natively for the reparse alone.
-        const scanned = new FlatTree(parsePython(source).toData(), source, pythonLanguage());
-        const again = rewritePythonTrees({ file: c.rel, source, className: c.spec.scan!.class!, profile, base, root, tree: scanned });
-        expect(again.outcome.output, c.name).toBe(outcome.output);
-        expectSameTree(again.outputTree!, fresh, `${c.name} (the rewrite's edits, the scan's parse)`);
+        expectSameTree(outputTree!, parsePython(outcome.output!), `${c.name} (the rewrite's edits)`);
       }
       if (!existsSync(c.expectedFile)) return;
       const expected = readFileSync(c.expectedFile, 'utf8');

@@ -50,8 +50,7 @@ function nativeParse(source: string, old?: Parser.Tree): Parser.Tree {
  */
 export interface EditableParse {
   tree: Tree;
-  /** The native tree of `tree.source`; parsed by reparsePython when not at hand (a flat tree made elsewhere, the scan's). */
-  native?: Parser.Tree;
+  native: Parser.Tree;
 }
 
 /** parseStrict, keeping the native tree for reparsePython. */
@@ -76,9 +75,7 @@ export interface TextEdit {
  * it node for node over every fixture); the native tree is used up (edited) by this.
  */
 export function reparsePython(parse: EditableParse, edits: readonly TextEdit[], output: string): Tree {
-  const { tree } = parse;
-  // Only tree-sitter's parse, not the flat walk: the flat tree is at hand.
-  const native = parse.native ?? nativeParse(tree.source);
+  const { tree, native } = parse;
   // From the last edit back: every offset an edit names is then still an offset of the parsed text.
   for (let k = edits.length - 1; k >= 0; k--) {
     const e = edits[k]!;

@@ -13,7 +13,7 @@ import { ReferenceIndex } from '../../analysis/references.js';
 import { RemovalPlan } from '../../analysis/removal-plan.js';
 import { EditBuffer, OverlappingEditError } from './edit-buffer.js';
 import { baseName, buildModuleModel, readModuleModel } from './module-model.js';
-import { firstSyntaxError, parseStrictEditable, reparsePython, type EditableParse, type SyntaxNode, type Tree } from './parser.js';
+import { firstSyntaxError, parsePython, parseStrictEditable, reparsePython, type EditableParse, type SyntaxNode, type Tree } from './parser.js';
 import { removeNodes } from './remove-lines.js';
 import { detectLayout } from './text.js';
 import type { PythonTransform, PythonTransformContext } from './transform-context.js';
@@ -48,7 +48,7 @@ export function rewritePythonTrees(input: PythonRewriteInput): { outcome: Rewrit
   const empty = { removed: [], kept_for_review: [], warnings: [] };
   const py = input.profile.python;
   if (!py) return { outcome: { status: 'skipped', ...empty, error: `${input.file}: profile ${input.profile.name} has no python section` } };
-  if (input.tree) return rewriteTree(input, py, { tree: input.tree });
+  if (input.tree) return rewriteTree(input, py, input.tree);
   // Parsed here: its native tree is kept, and the output is parsed incrementally from it.
   let parsed: EditableParse;
   try {
@@ -56,15 +56,15 @@ export function rewritePythonTrees(input: PythonRewriteInput): { outcome: Rewrit
   } catch (err) {
     return { outcome: { status: 'failed', ...empty, error: oneLine(err) } };
   }
-  return rewriteTree(input, py, parsed);
+  return rewriteTree(input, py, parsed.tree, parsed);
 }
 
 function rewriteTree(
   input: PythonRewriteInput,
   py: NonNullable<Profile['python']>,
-  editable: EditableParse,
+  tree: Tree,
+  editable?: EditableParse,
 ): { outcome: RewriteOutcome; inputTree?: Tree; outputTree?: Tree } {
-  const { tree } = editable;
   const empty = { removed: [], kept_for_review: [], warnings: [] };
   const fail = (error: string) => ({ outcome: { status: 'failed' as const, ...empty, error } });
   const module = buildModuleModel(input.source, tree);
@@ -186,9 +186,9 @@ function rewriteTree(
     return fail(oneLine(err));
   }
   const output = ctx.edits.apply();
-  // The same text parses to the same tree: an unchanged file is not parsed again; a changed one
-  // is reparsed incrementally from the input's native tree, told of the edits (see reparsePython).
-  const check = output === input.source ? tree : reparsePython(editable, ctx.edits.hunks(), output);
+  // The same text parses to the same tree: an unchanged file is not parsed again; a changed
+  // one parsed here is reparsed from the input's native tree, told of the edits.
+  const check = output === input.source ? tree : editable ? reparsePython(editable, ctx.edits.hunks(), output) : parsePython(output);
   const bad = firstSyntaxError(check);
   if (bad) return fail(`${input.file}: the rewrite would not parse (line ${bad.startPosition.row + 1} of the output); nothing written`);
   const removed = [
