@@ -6,7 +6,8 @@
 import type { FindingKind, KeptForReview } from '../core/types.js';
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { PyClass, PyFunction } from '../lang/python/module-model.js';
-import { callee, selfAttribute, statements } from '../lang/python/syntax.js';
+import { callee, selfAttribute, statements, walk } from '../lang/python/syntax.js';
+import { lineEnd, lineStart } from '../lang/python/text.js';
 import { belongsTo, blocksOf, type InfraScope } from './infra.js';
 import { RangeSet, type ReferenceIndex } from './references.js';
 import { buildAgentModel, type AgentModel } from './agent-model.js';
@@ -220,6 +221,12 @@ export class RemovalPlan {
         }
       }
       if (!changed) {
+        // An `agent = self` whose every reader went (a nested health handler, `self.httpd.agent = agent`)
+        // would be left behind unused: it goes too (its own value reaches nothing else).
+        for (const alias of orphanedSelfAliases(ctx.agent, removed, ranges)) {
+          nodes.push(alias);
+          ranges.add(alias.startIndex, alias.endIndex);
+        }
         for (const name of R.keys()) kept.delete(name);
         const safe = (k: KeptForReview) => this.members.get(k.symbol)?.safeToKeep === true || keptAsNote.has(k.symbol);
         const all = [...kept.values()];
@@ -316,6 +323,54 @@ function attributeSetters(ctx: { agent: AgentModel; baseOwned: Set<string> }): M
     else out.set(a.attr, [a]);
   }
   return out;
+}
+
+/**
+ * `agent = self` statements (a local bound to the method's self parameter) in the methods that stay,
+ * whose name code that stays no longer mentions, though removed code did: once that code goes, each
+ * would be an unused local. A name never read at all is the legacy code's own and stays untouched; so
+ * does one in a method reading its locals by name (`locals()`, `eval`), and one sharing its line.
+ */
+function orphanedSelfAliases(agent: AgentModel, removed: Set<string>, ranges: RangeSet): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  for (const m of agent.methods.values()) {
+    const selfName = m.params[0]?.name;
+    if (!selfName || removed.has(m.name) || ranges.contains(m.outer.startIndex, m.outer.endIndex)) continue;
+    if (m.decorators.includes('staticmethod') || m.decorators.includes('classmethod')) continue;
+    if (/\b(locals|vars|eval|exec)\s*\(/.test(m.body.text)) continue;
+    // Aliases written in the method's own scope (a nested def's `self` is its own).
+    const aliases: SyntaxNode[] = [];
+    walk(m.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+      const e = n.type === 'expression_statement' && n.namedChildCount === 1 ? n.namedChild(0) : null;
+      if (e?.type === 'assignment' && e.childForFieldName('left')?.type === 'identifier' && e.childForFieldName('right')?.text === selfName) aliases.push(n);
+      return undefined;
+    });
+    for (const st of aliases) {
+      if (ranges.contains(st.startIndex, st.endIndex) || !ownLines(st)) continue;
+      const target = st.namedChild(0)!.childForFieldName('left')!;
+      let mentioned = 0;
+      let stays = false;
+      walk(m.node, (n) => {
+        if (stays || n.type !== 'identifier' || n.text !== target.text || n.id === target.id) return;
+        // `self._control.agent`, `f(agent=...)`: a member or a keyword of that name, not the local.
+        const p = n.parent;
+        if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
+        if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id) return;
+        mentioned++;
+        if (!ranges.contains(n.startIndex, n.endIndex)) stays = true;
+      });
+      if (mentioned > 0 && !stays) out.push(st);
+    }
+  }
+  return out;
+}
+
+/** The statement alone on its lines (a trailing comment aside): it can go as whole lines. */
+function ownLines(st: SyntaxNode): boolean {
+  const src = st.tree.source;
+  const tail = src.slice(st.endIndex, lineEnd(src, st.endIndex)).trim();
+  return src.slice(lineStart(src, st.startIndex), st.startIndex).trim() === '' && (tail === '' || tail.startsWith('#'));
 }
 
 /** `self.<x>.<name>`: the name is read on one of the agent's members, not on the agent. */

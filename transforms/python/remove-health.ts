@@ -180,10 +180,8 @@ export const removeHealth: PythonTransform = {
       for (const slice of healthSlices(ctx, attr)) ctx.plan.proposeStatement(slice);
       for (const slice of providedServers(ctx, attr, healthPorts, servers)) ctx.plan.proposeStatement(slice);
       for (const local of localHelpers(ctx, attr)) {
+        // (an `agent = self` only it read goes with it: the plan drops aliases left unread)
         ctx.plan.proposeStatement({ node: local.node, symbol: local.name, finding: 'health', reason: `local health handler of the method that sets self.${attr}`, requires: [attr] });
-        for (const alias of selfAliasesOnlyIn(local.node)) {
-          ctx.plan.proposeStatement({ node: alias, symbol: local.name, finding: 'health', reason: `\`${alias.text.trim()}\` served only the local health handler ${local.name}`, requires: [attr] });
-        }
       }
       ctx.plan.proposeMember({
         name: attr,
@@ -505,34 +503,6 @@ function localHelpers(ctx: PythonTransformContext, attr: string): Array<{ name: 
         ctx.agent.assignments.some((a) => a.attr === attr && a.stmt.startIndex <= r.start && r.end <= a.stmt.endIndex);
       if (uses.length > 0 && uses.every(inAssign)) out.push({ name, node: stmt });
     }
-  }
-  return out;
-}
-
-/**
- * `agent = self` statements of the block holding a local helper, whose name nothing but that
- * helper reads: once the helper goes they would be left behind, unused.
- */
-function selfAliasesOnlyIn(helper: SyntaxNode): SyntaxNode[] {
-  const block = helper.parent;
-  if (block?.type !== 'block') return [];
-  const out: SyntaxNode[] = [];
-  for (const st of statements(block)) {
-    const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
-    if (e?.type !== 'assignment' || e.childForFieldName('right')?.text !== 'self' || e.childForFieldName('left')?.type !== 'identifier') continue;
-    const name = e.childForFieldName('left')!.text;
-    let outside = false;
-    let inside = false;
-    walk(block, (n) => {
-      if (outside || n.type !== 'identifier' || n.text !== name || n.id === e.childForFieldName('left')!.id) return;
-      // `self._control.agent = ...`, `f(agent=...)`: a member or keyword of that name, not the local.
-      const p = n.parent;
-      if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
-      if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id) return;
-      if (helper.startIndex <= n.startIndex && n.endIndex <= helper.endIndex) inside = true;
-      else outside = true;
-    });
-    if (inside && !outside) out.push(st);
   }
   return out;
 }
