@@ -7,10 +7,10 @@
 // entrypoint transform renames the method; this one drops the loop's arguments).
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { isDocstring, selfAttribute, statements, walk, callee } from '../../src/lang/python/syntax.js';
+import { isDocstring, selfAttribute, statements, statements as allStatements, walk, callee } from '../../src/lang/python/syntax.js';
 import { indentAt, lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
-import { blocksOf, isLogCall, isTrivial } from '../../src/analysis/infra.js';
+import { belongsTo, blocksOf, isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { analyzeLoopPublish } from './hardened-loop-publish.js';
 import { collectorWatchdog } from './hardened-watchdog.js';
@@ -65,6 +65,7 @@ interface CycleWork {
 }
 
 const memo = new WeakMap<PythonTransformContext, Analysis<RunPlan>>();
+const memoWithout = new WeakMap<PythonTransformContext, Map<string, Analysis<RunPlan>>>();
 
 function fail(reason: string, line: number): Analysis<RunPlan> {
   return { ok: false, reason, line };
@@ -85,13 +86,30 @@ function initKeepsInterval(ctx: PythonTransformContext): string | null {
   return null;
 }
 
-export function analyzeRun(ctx: PythonTransformContext): Analysis<RunPlan> {
+/**
+ * run() read as the base's loop. When it does not read as one, it is read again without the statements
+ * that go with the removed members (`removed`; after the plan, what it removed): the rewrite takes
+ * `if self._health_server is not None: ...` out of a kept run() anyway, so neither does it keep run()
+ * (a second migration would convert what the first left) nor is it what a review item cites.
+ */
+export function analyzeRun(ctx: PythonTransformContext, removed?: Set<string>): Analysis<RunPlan> {
   let a = memo.get(ctx);
   if (!a) memo.set(ctx, (a = readRun(ctx)));
-  return a;
+  if (a.ok) return a;
+  // (run() itself and its cycle are what is being read, never what goes around them)
+  const gone = new Set([...(removed ?? ctx.resolved?.members.keys() ?? [])].filter((m) => m !== LEGACY_RUN && m !== cycleMethod(ctx)));
+  if (!gone.size) return a;
+  const key = [...gone].sort().join(' ');
+  let byRemoved = memoWithout.get(ctx);
+  if (!byRemoved) memoWithout.set(ctx, (byRemoved = new Map()));
+  let b = byRemoved.get(key);
+  if (!b) byRemoved.set(key, (b = readRun(ctx, gone)));
+  return b;
 }
 
-function readRun(ctx: PythonTransformContext): Analysis<RunPlan> {
+function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null): Analysis<RunPlan> {
+  // The statements of a block that stay (with `removed`, not those serving only removed members).
+  const statements = (block: SyntaxNode | null) => allStatements(block).filter((x) => !removed || !belongsTo(x, removed));
   const fn = ctx.agent.methods.get(LEGACY_RUN);
   if (!fn) return fail('no run()', ctx.agent.cls.line);
   if (fn.isAsync) return fail('run() is async', fn.line);
@@ -687,8 +705,8 @@ export const hardenedMainLoopPropose: PythonTransform = {
       kind: 'method',
       finding: 'loop',
       reason: 'collection loop (the base\'s run_forever() runs it every collection_interval)',
-      condition: () => {
-        const a = analyzeRun(ctx);
+      condition: (scope) => {
+        const a = analyzeRun(ctx, scope.removed);
         return a.ok ? null : `${a.reason}; kept`;
       },
     });
