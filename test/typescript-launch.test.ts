@@ -280,6 +280,40 @@ describe('launching a migrated TypeScript agent', () => {
     expect(await run.exited).toBe(0);
   }, 40_000);
 
+  it("onStart() calling a main() other code calls too, which loops until the stop flag: start() resolves, and stop() waits for the loop's last round", async () => {
+    const root = mkdtempSync(path.join(tmp, 'main-loop-'));
+    mkdirSync(path.join(root, 'agents'));
+    const file = path.join(root, 'agents', 'dunning-scheduler_v2.ts');
+    writeFileSync(file, fx('main-flag-loop-called-elsewhere-detached'));
+    const cmd = await typescriptAdapter.launch(root, file);
+    cleanups.push(async () => cmd.cleanup?.());
+    const reg = await sink();
+    cleanups.push(reg.close);
+    // Not the entry point (require.main is not the module): a caller that awaits start() itself.
+    const script = [
+      `const { DunningScheduler } = require(${JSON.stringify(cmd.args[0])});`,
+      'const agent = new DunningScheduler();',
+      "const late = setTimeout(() => { console.log('start() did not resolve'); process.exit(3); }, 5000);",
+      "agent.start().then(async () => { clearTimeout(late); console.log('start() resolved'); await agent.stop(); console.log('stop() resolved'); process.exit(0); });",
+    ].join('\n');
+    const child = spawn(process.execPath, ['-e', script], {
+      cwd: root,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...cmd.env, HEALTH_CHECK_PORT: String(await freePort()), AGENT_PORT: String(await freePort()), REGISTRY_URL: reg.url, METRICS_URL: reg.url, BILLING_URL: reg.url, DUNNING_CYCLE_MS: '200' },
+    });
+    children.push(child);
+    let out = '';
+    child.stdout!.on('data', (c) => (out += c));
+    child.stderr!.on('data', (c) => (out += c));
+    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    expect(out).toContain('start() resolved');
+    expect(code).toBe(0);
+    // onStop() waited for main(): its loop ended at the flag and its closing line ran before stop() resolved.
+    expect(out.indexOf('[dunning] stopped after')).toBeGreaterThan(out.indexOf('start() resolved'));
+    expect(out.indexOf('[dunning] stopped after')).toBeLessThan(out.indexOf('stop() resolved'));
+  }, 40_000);
+
   it('removes the compiled output on cleanup', async () => {
     const root = mkdtempSync(path.join(tmp, 'cleanup-'));
     mkdirSync(path.join(root, 'agents'));

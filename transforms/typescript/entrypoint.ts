@@ -216,10 +216,35 @@ function detachBlockingTail(ctx: TsRewriteContext, m: string): void {
 
 /** An async method of the agent whose body awaits a loop that runs until the agent stops. */
 function untilStopped(ctx: TsRewriteContext, m: string): boolean {
+  return !!stoppingLoop(ctx, m);
+}
+
+/** The statement of async method m that awaits a loop running until the agent stops (one the rewrite keeps). */
+function stoppingLoop(ctx: TsRewriteContext, m: string): Node | undefined {
   const decl = ctx.members.get(m)?.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody());
-  if (!decl || !Node.isMethodDeclaration(decl) || !decl.isAsync()) return false;
+  if (!decl || !Node.isMethodDeclaration(decl) || !decl.isAsync()) return undefined;
   const body = decl.getBody();
-  return !!body && Node.isBlock(body) && body.getStatements().some((st) => runsUntilStopped(ctx, st));
+  if (!body || !Node.isBlock(body)) return undefined;
+  return body.getStatements().find((st) => !ctx.edits.removes(st.getStart(), st.getEnd()) && runsUntilStopped(ctx, st));
+}
+
+/**
+ * onStart() for a start method other code calls too, so it stays as it is and onStart() calls it.
+ * When it loops until the agent stops (`while (!this.stopped) { ...; await sleep(...) }`),
+ * awaiting it would hold the base's start() and runOnce() back for the agent's whole life, as in
+ * detachBlockingTail(): onStart() starts it without waiting, and onStop() waits for it when the
+ * loop provably ends at stop (the legacy caller awaited its last round before the process ended).
+ */
+function callingOnStart(ctx: TsRewriteContext, m: string): string {
+  const async = isAsyncMethod(ctx, m);
+  const loop = async ? stoppingLoop(ctx, m) : undefined;
+  if (!loop) return methodText(ctx, { name: 'onStart', async, body: `${ctx.unit}${async ? 'await ' : ''}this.${m}();` });
+  const field = stopsWithAgent(ctx, loop) ? waitInOnStop(ctx, m) : null;
+  ctx.warnings.push(
+    `${m}() waits on a loop that runs until the agent stops (line ${loop.getStartLineNumber()}): onStart() starts it without waiting, so the base's start() completes and its runOnce() loop runs` +
+      (field ? `; onStop() waits for it (this.${field}), as the legacy caller did before the process ended` : ''),
+  );
+  return methodText(ctx, { name: 'onStart', async: false, body: `${ctx.unit}${field ? `this.${field} = ` : 'void '}this.${m}();` });
 }
 
 /**
@@ -468,11 +493,8 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
       ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook (the base's ${m}() calls it)`);
       detachBlockingTail(ctx, m);
     } else if (!ctx.members.has('onStart')) {
-      ctx.newMembers.push({
-        name: 'onStart',
-        text: methodText(ctx, { name: 'onStart', async: isAsyncMethod(ctx, m), body: `${ctx.unit}${isAsyncMethod(ctx, m) ? 'await ' : ''}this.${m}();` }),
-      });
       ctx.warnings.push(`${m}() is also called elsewhere: the base's onStart() hook now calls it`);
+      ctx.newMembers.push({ name: 'onStart', text: callingOnStart(ctx, m) });
     }
   }
   if (!e.guarded && Node.isExpressionStatement(e.statement)) {

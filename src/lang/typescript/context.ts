@@ -913,6 +913,8 @@ function localNotAgent(n: Node, agentClass?: string): boolean {
     // `this.pingServer?.close()`: a method of the object a member holds, not of the agent.
     if (Node.isPropertyAccessExpression(obj) && obj.getExpression().getKind() === SyntaxKind.ThisKeyword) return true;
     if (!Node.isIdentifier(obj) || thisAlias(obj.compilerNode)) return false;
+    // `require.main === module`: the module loader's property (the file declares no `require`), never the agent's.
+    if (obj.getText() === 'require' && !(obj.getSymbol()?.getDeclarations() ?? []).some((d) => d.getSourceFile() === obj.getSourceFile())) return true;
     // A local is declared in a function: a name no declaration there has is none (no checker needed).
     if (!namesDeclaredInFunctions(obj.getSourceFile()).has(obj.getText())) return false;
     const decls = obj.getSymbol()?.getDeclarations() ?? [];
