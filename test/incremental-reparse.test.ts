@@ -7,7 +7,7 @@
 // the benchmark's generated fleet.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { listCases, materialize } from './helpers/python-fixtures.js';
 import { loadProfile } from '../src/profile/profile.js';
 import { loadBaseModel } from '../src/analysis/base-model.js';
@@ -23,6 +23,10 @@ const roots: string[] = [];
 afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
+// Every test here is synchronous work, and the runner moves to the next through microtasks alone:
+// without a turn of the event loop the worker never reads its runner's replies, and a call left
+// unanswered for 60 s (vitest's fixed RPC timeout) fails the whole run with every test passed.
+afterEach(() => new Promise<void>((resolve) => setImmediate(resolve)));
 
 /** Every array of the two trees, compared (the first difference named by node and field). */
 function expectSameTree(got: Tree, want: Tree, what: string): void {
@@ -106,8 +110,8 @@ describe('incremental reparse of the rewrite output', () => {
     expect(rewritten.length).toBeGreaterThanOrEqual(100);
   });
 
-  // Per fixture, the rewrite's own edits, then line edits from input to expected.py: two tests, not one, as each is a long synchronous stretch on the huge fixture (2 MB),
-  // and the fork answers vitest's RPC only between tests (a call unanswered for 60 s fails the run).
+  // Per fixture, the rewrite's own edits, then line edits from input to expected.py: two tests, so
+  // that the huge fixture (2 MB) is two synchronous stretches between turns of the event loop.
   let changed = 0;
   for (const c of rewritten) {
     it(`${c.name} (the rewrite's edits)`, () => {
