@@ -64,7 +64,7 @@ export interface ValidateAgentOptions {
   healthDeadlineMs?: number;
   /** Time allowed until a sample arrives (default 15 s). */
   metricsDeadlineMs?: number;
-  /** How long the legacy run is observed for the log baseline (default 2 s). */
+  /** How long the legacy run is observed for the log baseline (default MIGRATE_LEGACY_WINDOW_S, else 2 s). */
   legacyWindowMs?: number;
   /** Survival window after the first healthy answer (default: the profile's, else 30 s). */
   survivalWindowMs?: number;
@@ -162,6 +162,17 @@ async function waitFor(done: () => boolean, ms: number, signal?: AbortSignal): P
   }
 }
 
+/**
+ * MIGRATE_LEGACY_WINDOW_S: the legacy run's window (2 s by default), shorter in test suites. A
+ * short one misses nothing the log check needs: the _v2's error lines the legacy agent had not
+ * logged yet send the legacy agent to run again, longer, until it logs them too (else they fail).
+ * The ports baseline is read at the window's end: a short window may see none of its sockets yet.
+ */
+function legacyWindowFromEnv(): number | undefined {
+  const s = Number(process.env.MIGRATE_LEGACY_WINDOW_S);
+  return process.env.MIGRATE_LEGACY_WINDOW_S && Number.isFinite(s) && s >= 0 ? s * 1000 : undefined;
+}
+
 /** Run the legacy agent the same way for a short window; its output is the log baseline, its sockets the ports baseline. */
 async function legacyBaseline(
   o: ValidateAgentOptions,
@@ -176,7 +187,7 @@ async function legacyBaseline(
   try {
     ports = await allocatePorts(2);
     const launch = o.legacyLaunch ?? (await launchFor(legacyFile));
-    const windowMs = longer?.windowMs ?? o.legacyWindowMs ?? 2000;
+    const windowMs = longer?.windowMs ?? o.legacyWindowMs ?? legacyWindowFromEnv() ?? 2000;
     // The start slot is kept through this window: legacy agents all starting at once on a busy
     // machine would not get far in it, and their log and ports baselines would be incomplete.
     started = spawnFor(o, launch, legacyFile, ports[0]!, ports[1]!, windowMs + 5000);
