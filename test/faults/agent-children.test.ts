@@ -120,7 +120,7 @@ for (const mode of modes) {
     }
 
     /**
-     * The shutdown check's deadline: an agent that ignores SIGTERM is waited on for all of it (21
+     * The shutdown check's deadline: an agent that ignores SIGTERM is waited on for all of it (20
      * such cases), the others end long before it. 1.5 s proves the same of a hung agent as 3 s
      * did (named, its workers with it, killed); an agent that stops, more so its multiprocessing
      * workers on a loaded machine, keeps the room of 3 s.
