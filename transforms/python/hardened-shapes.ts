@@ -365,7 +365,9 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
       if (store && !ctx.agent.methods.has(store)) fallbackStores.add(store);
     });
   }
-  for (const name of calledByCycle) {
+  // A drain is called by the cycle, or by the publish itself once it went through (drain-on-success:
+  // `if self._post(report): self._flush_backlog()`), which the base's drain-first stands for.
+  for (const name of new Set([...calledByCycle, ...drainsAfterPublish(ctx, [...m.publish, ...named])])) {
     const fn = ctx.agent.methods.get(name)!;
     if (m.publish.has(name) || PUBLISH.test(name) || plain(fn).length || fn.isAsync || fn.decorators.length || ctx.base.methods.has(name)) continue;
     let resends = false;
@@ -399,6 +401,26 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
     if (resends) m.drain.add(name);
   }
   return m;
+}
+
+/**
+ * Methods of the agent a publish calls as a bare statement (`self._flush_backlog()`, no
+ * arguments, its result unused): the candidates for a drain the publish runs after a success.
+ */
+function drainsAfterPublish(ctx: PythonTransformContext, publishes: string[]): string[] {
+  const out: string[] = [];
+  for (const p of publishes) {
+    const fn = ctx.agent.methods.get(p);
+    if (!fn) continue;
+    walk(fn.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      const call = n.type === 'expression_statement' ? n.namedChild(0) : null;
+      if (call?.type !== 'call' || call.childForFieldName('arguments')!.namedChildren.length) return;
+      const a = selfAttribute(call.childForFieldName('function')!);
+      if (a && a !== p && ctx.agent.methods.has(a)) out.push(a);
+    });
+  }
+  return out;
 }
 
 /** `n` is the first argument of `self.<store>.drain(...)` (the publish a queue re-sends its items with). */
