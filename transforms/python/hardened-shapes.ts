@@ -249,6 +249,46 @@ const line = (n: SyntaxNode) => n.startPosition.row + 1;
 const head = (n: SyntaxNode) => n.text.split('\n')[0]!.trim().slice(0, 60);
 const CONST_RETURN = /^return(\s+(True|False|None))?$/;
 
+/**
+ * A cycle statement that publishes and keeps what came of it in the agent's state
+ * (`ok = self._emit(events); self.last_emit_ok = ok; if ok: self.emitted += len(events)`), state
+ * another method of the agent reads (a status line, a health payload): under the base the publish
+ * happens after collect_data() returns, so the hook cannot know its result. Names the write, the
+ * reader and the decision a person makes; null when the statement keeps nothing read elsewhere.
+ */
+function publishStateKept(ctx: PythonTransformContext, cycle: PyFunction, s: SyntaxNode, transport: (m: string) => boolean): { reason: string; at: number } | null {
+  let publish: SyntaxNode | null = null;
+  walk(s, (n) => {
+    if (publish || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    const f = n.type === 'call' ? n.childForFieldName('function') : null;
+    const m = f?.type === 'attribute' ? selfAttribute(f) : null;
+    if (m && transport(m) && isPublish(ctx, m) && n.parent?.type !== 'expression_statement') publish = n;
+  });
+  if (!publish) return null;
+  const call = publish as SyntaxNode;
+  const skip = (m: PyFunction) => m === cycle || m.name === '__init__' || isTransport(ctx, m.name);
+  const inside = (m: PyFunction, r: { start: number; end: number }) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex;
+  let found: { reason: string; at: number } | null = null;
+  walk(s, (n) => {
+    if (found || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'assignment' && n.type !== 'augmented_assignment') return;
+    const attr = selfAttribute(n.childForFieldName('left')!);
+    if (!attr || ctx.agent.methods.has(attr) || n.startIndex < call.startIndex) return;
+    const reader = ctx.refs.of(attr).find((r) => r.kind === 'attribute' && ![...ctx.agent.methods.values()].some((m) => skip(m) && inside(m, r)));
+    if (!reader) return;
+    const owner = [...ctx.agent.methods.values()].find((m) => inside(m, reader));
+    const callee = call.childForFieldName('function')!.text;
+    found = {
+      at: line(n),
+      reason:
+        `${cycle.name}() keeps what came of ${callee}() (line ${line(call)}) in self.${attr} (line ${line(n)}: ${head(n)}), which ${owner ? `${owner.name}()` : 'the agent'} reads at line ${reader.line} ` +
+        `(${ctx.source.split('\n')[reader.line - 1]!.trim().slice(0, 60)}); under ${ctx.profile.base_class} the publish runs after collect_data() returns, so the hook cannot know its result: ` +
+        `decide whether that reader uses health_summary() (events_published, events_queued, circuit_breaker) or keeps its own count, then finish by hand`,
+    };
+  });
+  return found;
+}
+
 /** Does the subtree call or mention one of the transport members? */
 function transportMention(node: SyntaxNode, transport: (m: string) => boolean): SyntaxNode | null {
   let hit: SyntaxNode | null = null;
@@ -1273,7 +1313,11 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
       }
     }
     const mention = transportMention(s, transport);
-    if (mention) return fail(`${name}() uses ${mention.text} at line ${line(mention)} in a way the migration cannot classify`, line(mention));
+    if (mention) {
+      const kept = publishStateKept(ctx, fn, s, transport);
+      if (kept) return fail(kept.reason, kept.at);
+      return fail(`${name}() uses ${mention.text} at line ${line(mention)} in a way the migration cannot classify`, line(mention));
+    }
     for (const local of droppedLocals) {
       if (usesName(s, local)) return fail(`${name}() uses ${local} (the drain result) at line ${line(s)}`, line(s));
     }
