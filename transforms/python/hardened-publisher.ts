@@ -425,7 +425,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
           return fail(`${fn.name}() calls ${u.name}() other than as its failure result (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
         }
         if (!(isPublishMethod(ctx, u.name) || RETRY_METHOD.test(u.name) || transportHelper(ctx, method, moved, exitHooks)) || method.isAsync || !moduleDecorators(ctx, method)) {
-          return fail(`${fn.name}() calls ${u.name}(), which stays in the agent (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
+          return fail(`${fn.name}() calls ${u.name}(), which stays in the agent (line ${u.node.startPosition.row + 1})${otherCaller(ctx, method, moved)}`, u.node.startPosition.row + 1);
         }
         if (!moved.includes(method)) moved.push(method);
         continue;
@@ -793,6 +793,19 @@ function transportHelper(ctx: PythonTransformContext, method: PyFunction, moved:
     });
   if (ok) exitHooks.push(...hooks);
   return ok;
+}
+
+/**
+ * Why a helper of the publish stays: its first use outside the publish and the transport
+ * (`; run() also calls it at line 144: self._close_connection()`), or '' when there is none.
+ */
+function otherCaller(ctx: PythonTransformContext, method: PyFunction, moved: PyFunction[]): string {
+  const inside = (m: PyFunction, r: { start: number; end: number }) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex;
+  const own = (r: { start: number; end: number }) => inside(method, r) || moved.some((m) => inside(m, r));
+  const ref = ctx.refs.of(method.name).find((r) => r.kind === 'attribute' && !own(r));
+  if (!ref) return '';
+  const owner = [...ctx.agent.methods.values()].find((m) => inside(m, ref));
+  return `; ${owner ? `${owner.name}()` : 'the module'} also calls it at line ${ref.line} (${ctx.source.split('\n')[ref.line - 1]!.trim().slice(0, 60)}), so it cannot move into ${CLASS} alone: decide where that call goes (the base calls the publisher's close() when it stops)`;
 }
 
 /**
