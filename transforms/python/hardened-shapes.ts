@@ -286,6 +286,26 @@ function publishStateKept(ctx: PythonTransformContext, cycle: PyFunction, s: Syn
         `decide whether that reader uses health_summary() (events_published, events_queued, circuit_breaker) or keeps its own count, then finish by hand`,
     };
   });
+  if (found) return found;
+  // Nothing read elsewhere: the cycle's own backlog (`batch = self.pending + events` before the
+  // publish, `self.pending = batch[-500:]` when it failed), re-sent inside its next batch.
+  walk(s, (n) => {
+    if (found || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'assignment' || n.startIndex < call.startIndex) return;
+    const attr = selfAttribute(n.childForFieldName('left')!);
+    // What it keeps, not its reset (`self.pending = []` once the batch went).
+    const right = n.childForFieldName('right');
+    if (!attr || ctx.agent.methods.has(attr) || !right || identifiers(right).length === 0) return;
+    const fed = ctx.refs.of(attr).find((r) => r.kind === 'attribute' && inside(cycle, r) && r.end <= call.startIndex && !(n.startIndex <= r.start && r.end <= n.endIndex));
+    if (!fed) return;
+    found = {
+      at: line(n),
+      reason:
+        `${cycle.name}() keeps what ${call.childForFieldName('function')!.text}() (line ${line(call)}) did not send in self.${attr} (line ${line(n)}: ${head(n)}) and sends it again with its next events ` +
+        `(line ${fed.line}: ${ctx.source.split('\n')[fed.line - 1]!.trim().slice(0, 60)}): its own backlog, bounded and batched its way; under ${ctx.profile.base_class} a failed publish goes to local_queue ` +
+        `(drained first, up to 100 events a cycle, each queued batch on its own): decide that bound and batching, and hand self.${attr} to the base as its local_queue by hand`,
+    };
+  });
   return found;
 }
 
