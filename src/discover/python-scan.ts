@@ -210,17 +210,39 @@ export class ClassIndex {
               if (defs.length === 1 && defs[0] !== d.cls) parents.add(defs[0]!);
             }
           }
-          for (const p of parents) {
+          // An agent built on an intermediate class that is no agent itself (`ProbeCollector(FleetAgentBase)`
+          // adding helpers) is built on that class's parents too.
+          const credited = new Set<ClassFacts>();
+          const credit = (p: ClassFacts, depth: number) => {
+            if (credited.has(p) || depth > 4) return;
+            credited.add(p);
             const kids = children.get(p) ?? [];
             kids.push({ cls: d.cls, rel: d.rel });
             children.set(p, kids);
-          }
+            if (p.constructedInEntry || p.bindsServer || p.runsLoop) return;
+            const at = this.definitionOf(p);
+            if (!at) return;
+            for (const b of p.bases) {
+              if (!b) continue;
+              for (const name of this.expand(b, at.module)) {
+                const local = at.module.classes.find((c) => c.name === name && c !== p);
+                const defs = local ? [local] : (this.byName.get(name) ?? []).map((x) => x.cls);
+                if (defs.length === 1 && defs[0] !== p && defs[0] !== d.cls) credit(defs[0]!, depth + 1);
+              }
+            }
+          };
+          for (const p of parents) credit(p, 0);
         }
       }
       for (const kids of children.values()) kids.sort((a, b) => a.rel.localeCompare(b.rel) || a.cls.line - b.cls.line);
       this.agentChildren = children;
     }
     return this.agentChildren.get(cls) ?? [];
+  }
+
+  /** Where a class of the index is defined. */
+  private definitionOf(cls: ClassFacts): { rel: string; module: PythonFileFacts } | undefined {
+    return this.byName.get(cls.name)?.find((x) => x.cls === cls);
   }
 
   /** Does a class reach `target` through its bases (aliases, imports, other files)? */
@@ -244,8 +266,11 @@ export class ClassIndex {
    * The nearest parent class defined in the repository (this file or another) that does not reach
    * `target` and holds agent infrastructure itself (binds a server, runs a main loop, defines run()):
    * a home-made intermediate base such as `class BaseWorker:` whose subclasses only add business.
+   * Found through parents that hold none of it (`class ProbeCollector(FleetAgentBase)` adding probe
+   * helpers between the agent and the base that runs its loop).
    */
-  legacyParent(cls: ClassFacts, module: PythonFileFacts, target: BaseTarget): { cls: ClassFacts; rel: string } | null {
+  legacyParent(cls: ClassFacts, module: PythonFileFacts, target: BaseTarget, seen = new Set<ClassFacts>()): { cls: ClassFacts; rel: string } | null {
+    seen.add(cls);
     for (const name of cls.bases) {
       if (!name) continue;
       for (const candidate of this.expand(name, module)) {
@@ -253,8 +278,10 @@ export class ClassIndex {
         const defs = local ? [{ cls: local, module, rel: module.rel }] : (this.byName.get(candidate) ?? []);
         if (defs.length !== 1) continue;
         const d = defs[0]!;
-        if (this.reaches(d.cls, d.module, target)) return null;
+        if (seen.has(d.cls) || this.reaches(d.cls, d.module, target)) return null;
         if (d.cls.bindsServer || d.cls.runsLoop || d.cls.methods.includes('run')) return { cls: d.cls, rel: d.rel };
+        const higher = this.legacyParent(d.cls, d.module, target, seen);
+        if (higher) return higher;
       }
     }
     return null;

@@ -77,6 +77,12 @@ export interface PublisherPlan {
    */
   unwrapped: BreakerCall[];
   /**
+   * `self._flush_backlog()` as a statement of the moved publish (drain-on-success: the backlog is
+   * re-sent once a publish went through): the base drains its local_queue through its breaker at
+   * the start of every cycle, before it publishes, so the call goes and the drain is not moved.
+   */
+  drains: SyntaxNode[];
+  /**
    * `atexit.register(self._close_conn)` in __init__ for a helper that moves: it goes from there and is
    * registered on the publisher right after the agent builds it (`atexit.register(self.eventbus_publisher._close_conn)`).
    */
@@ -102,6 +108,18 @@ function fail(reason: string, line: number): Analysis<PublisherPlan> {
 }
 
 /** `self.<attr>` calls, reads and writes in a method's own code (nested defs included: closures share self). */
+/**
+ * `self.<drain>()` as a whole statement (no arguments, its result unused), the drain being one the
+ * base's drain-first stands for: the statement, else null.
+ */
+function drainStatement(ctx: PythonTransformContext, self: SyntaxNode): SyntaxNode | null {
+  const name = selfAttribute(self);
+  const call = self.parent;
+  if (!name || !isDrain(ctx, name) || call?.type !== 'call' || call.childForFieldName('function')?.id !== self.id) return null;
+  if (call.childForFieldName('arguments')!.namedChildren.length) return null;
+  return call.parent?.type === 'expression_statement' ? call.parent : null;
+}
+
 function selfUses(fn: PyFunction): Array<{ name: string; node: SyntaxNode; called: boolean; written: boolean }> {
   const out: Array<{ name: string; node: SyntaxNode; called: boolean; written: boolean }> = [];
   walk(fn.body, (n) => {
@@ -272,7 +290,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     // modulePublishers proved it: one event parameter, `return False` on failure and the bus's
     // answer on every other path, bound once in the file. It stays; publish() checks its answer.
     const fn = ctx.module.functions.get(moduleFns[0]!)!;
-    return { ok: true, value: { entry: fn, moved: [], failures: [], fallbacks: [], checkResult: true, movedState: [], shared: [], live: [], queue: legacyQueue(ctx), gates: [], module: true, closes: [], unwrapped: [], exitHooks: [] } };
+    return { ok: true, value: { entry: fn, moved: [], failures: [], fallbacks: [], checkResult: true, movedState: [], shared: [], live: [], queue: legacyQueue(ctx), gates: [], module: true, closes: [], unwrapped: [], drains: [], exitHooks: [] } };
   }
   if (called.size !== 1) return fail(`collect() publishes through ${called.size} methods`, collect.value.fn.line);
   const entry = ctx.agent.methods.get([...called][0]!)!;
@@ -310,6 +328,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   const unwrapped: BreakerCall[] = [];
   const exitHooks: SyntaxNode[] = [];
   const live: PublisherPlan['live'] = [];
+  const drains: SyntaxNode[] = [];
   // The methods that move with the entry when nothing stops them (the transport's closure).
   const closure: PyFunction[] = [entry];
   for (let i = 0; i < closure.length; i++) {
@@ -319,6 +338,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       const helperName = wrapped && wrapped.attr === u.name ? wrapped.helper : u.name;
       const method = ctx.agent.methods.get(helperName);
       if (!method || closure.includes(method) || (queueMember(ctx, method.name) && !isDrain(ctx, method.name))) continue;
+      if (drainStatement(ctx, u.node)) continue;
       if ((isPublishMethod(ctx, method.name) || RETRY_METHOD.test(method.name) || transportHelper(ctx, method, closure, [])) && !method.isAsync && moduleDecorators(ctx, method)) closure.push(method);
     }
   }
@@ -391,6 +411,11 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       }
       const method = ctx.agent.methods.get(u.name);
       if (method) {
+        const drain = drainStatement(ctx, u.node);
+        if (drain) {
+          if (!drains.some((d) => d.id === drain.id)) drains.push(drain);
+          continue;
+        }
         if (queueMember(ctx, u.name) && !isDrain(ctx, u.name)) {
           // The fallback the base owns now: only as `return self._queue_x(...)` in the entry.
           const ret = u.node.parent?.parent;
@@ -400,7 +425,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
           return fail(`${fn.name}() calls ${u.name}() other than as its failure result (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
         }
         if (!(isPublishMethod(ctx, u.name) || RETRY_METHOD.test(u.name) || transportHelper(ctx, method, moved, exitHooks)) || method.isAsync || !moduleDecorators(ctx, method)) {
-          return fail(`${fn.name}() calls ${u.name}(), which stays in the agent (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
+          return fail(`${fn.name}() calls ${u.name}(), which stays in the agent (line ${u.node.startPosition.row + 1})${otherCaller(ctx, method, moved)}`, u.node.startPosition.row + 1);
         }
         if (!moved.includes(method)) moved.push(method);
         continue;
@@ -595,7 +620,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   // only close state that moves.
   const closeTexts = new Set(closes.map((c) => c.text));
   if (closeTexts.size > 1) return fail(`the agent tears its transport state down in ${closeTexts.size} different ways (line ${closes[0]!.startPosition.row + 1})`, closes[0]!.startPosition.row + 1);
-  return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), live, queue, gates, module: false, closes, unwrapped, exitHooks: [...new Set(exitHooks)] } };
+  return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), live, queue, gates, module: false, closes, unwrapped, drains, exitHooks: [...new Set(exitHooks)] } };
 }
 
 /**
@@ -771,6 +796,19 @@ function transportHelper(ctx: PythonTransformContext, method: PyFunction, moved:
 }
 
 /**
+ * Why a helper of the publish stays: its first use outside the publish and the transport
+ * (`; run() also calls it at line 144: self._close_connection()`), or '' when there is none.
+ */
+function otherCaller(ctx: PythonTransformContext, method: PyFunction, moved: PyFunction[]): string {
+  const inside = (m: PyFunction, r: { start: number; end: number }) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex;
+  const own = (r: { start: number; end: number }) => inside(method, r) || moved.some((m) => inside(m, r));
+  const ref = ctx.refs.of(method.name).find((r) => r.kind === 'attribute' && !own(r));
+  if (!ref) return '';
+  const owner = [...ctx.agent.methods.values()].find((m) => inside(m, ref));
+  return `; ${owner ? `${owner.name}()` : 'the module'} also calls it at line ${ref.line} (${ctx.source.split('\n')[ref.line - 1]!.trim().slice(0, 60)}), so it cannot move into ${CLASS} alone: decide where that call goes (the base calls the publisher's close() when it stops)`;
+}
+
+/**
  * `atexit.register(self._close_conn)` as a top-level statement of __init__ (the `_close_conn` name
  * node given): the helper registered to run when the interpreter exits. It moves with the helper:
  * registered on the publisher once the agent has built it, it still runs at exit, as before.
@@ -819,6 +857,7 @@ function movedText(ctx: PythonTransformContext, fn: PyFunction, plan: PublisherP
     ...plan.gates.filter((g) => start <= g.startIndex && g.endIndex <= end).map((g) => ({ from: lineStart(ctx.source, g.startIndex), to: lineEnd(ctx.source, g.endIndex), text: '' })),
     ...plan.unwrapped.filter((b) => start <= b.call.startIndex && b.call.endIndex <= end).map((b) => ({ from: b.call.startIndex, to: b.call.endIndex, text: unwrappedText(b) })),
     ...plan.fallbacks.filter((f) => start <= f.startIndex && f.endIndex <= end).map((f) => ({ from: lineStart(ctx.source, f.startIndex), to: lineEnd(ctx.source, f.endIndex), text: '' })),
+    ...plan.drains.filter((d) => start <= d.startIndex && d.endIndex <= end).map((d) => ({ from: lineStart(ctx.source, d.startIndex), to: lineEnd(ctx.source, d.endIndex), text: '' })),
   ].sort((a, b) => b.from - a.from);
   for (const c of cuts) text = text.slice(0, c.from - start) + c.text + text.slice(c.to - start);
   return text.replace(/\r?\n$/, '');
@@ -1104,6 +1143,12 @@ export const hardenedPublisher: PythonTransform = {
       // Beside the base's import: after the sys.path set-up the project's imports rely on.
       const anchor = importAnchor(ctx.module.root);
       if (!ctx.source.includes(ADAPTER_IMPORT)) ctx.edits.insert(anchor ? lineEnd(ctx.source, anchor.endIndex) : 0, ADAPTER_IMPORT + eol, label);
+    }
+    if (plan.drains.length) {
+      ctx.warnings.push(
+        `${cls.name}: ${plan.entry.name}() no longer re-sends the backlog after a publish that went through (${plan.drains.map((d) => `line ${d.startPosition.row + 1}: ${d.text.trim()}`).join(', ')}): ` +
+          `the base drains its local_queue (up to 100 events, oldest first, through its breaker) at the start of every cycle, before it publishes`,
+      );
     }
     if (plan.fallbacks.length) {
       ctx.warnings.push(`${cls.name}: ${plan.entry.name}() no longer queues a failed event itself (${plan.fallbacks.map((f) => `line ${f.startPosition.row + 1}`).join(', ')}): the base queues what it could not publish, once`);

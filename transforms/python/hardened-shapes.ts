@@ -249,6 +249,66 @@ const line = (n: SyntaxNode) => n.startPosition.row + 1;
 const head = (n: SyntaxNode) => n.text.split('\n')[0]!.trim().slice(0, 60);
 const CONST_RETURN = /^return(\s+(True|False|None))?$/;
 
+/**
+ * A cycle statement that publishes and keeps what came of it in the agent's state
+ * (`ok = self._emit(events); self.last_emit_ok = ok; if ok: self.emitted += len(events)`), state
+ * another method of the agent reads (a status line, a health payload): under the base the publish
+ * happens after collect_data() returns, so the hook cannot know its result. Names the write, the
+ * reader and the decision a person makes; null when the statement keeps nothing read elsewhere.
+ */
+function publishStateKept(ctx: PythonTransformContext, cycle: PyFunction, s: SyntaxNode, transport: (m: string) => boolean): { reason: string; at: number } | null {
+  let publish: SyntaxNode | null = null;
+  walk(s, (n) => {
+    if (publish || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    const f = n.type === 'call' ? n.childForFieldName('function') : null;
+    const m = f?.type === 'attribute' ? selfAttribute(f) : null;
+    if (m && transport(m) && isPublish(ctx, m) && n.parent?.type !== 'expression_statement') publish = n;
+  });
+  if (!publish) return null;
+  const call = publish as SyntaxNode;
+  const skip = (m: PyFunction) => m === cycle || m.name === '__init__' || isTransport(ctx, m.name);
+  const inside = (m: PyFunction, r: { start: number; end: number }) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex;
+  let found: { reason: string; at: number } | null = null;
+  walk(s, (n) => {
+    if (found || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'assignment' && n.type !== 'augmented_assignment') return;
+    const attr = selfAttribute(n.childForFieldName('left')!);
+    if (!attr || ctx.agent.methods.has(attr) || n.startIndex < call.startIndex) return;
+    const reader = ctx.refs.of(attr).find((r) => r.kind === 'attribute' && ![...ctx.agent.methods.values()].some((m) => skip(m) && inside(m, r)));
+    if (!reader) return;
+    const owner = [...ctx.agent.methods.values()].find((m) => inside(m, reader));
+    const callee = call.childForFieldName('function')!.text;
+    found = {
+      at: line(n),
+      reason:
+        `${cycle.name}() keeps what came of ${callee}() (line ${line(call)}) in self.${attr} (line ${line(n)}: ${head(n)}), which ${owner ? `${owner.name}()` : 'the agent'} reads at line ${reader.line} ` +
+        `(${ctx.source.split('\n')[reader.line - 1]!.trim().slice(0, 60)}); under ${ctx.profile.base_class} the publish runs after collect_data() returns, so the hook cannot know its result: ` +
+        `decide whether that reader uses health_summary() (events_published, events_queued, circuit_breaker) or keeps its own count, then finish by hand`,
+    };
+  });
+  if (found) return found;
+  // Nothing read elsewhere: the cycle's own backlog (`batch = self.pending + events` before the
+  // publish, `self.pending = batch[-500:]` when it failed), re-sent inside its next batch.
+  walk(s, (n) => {
+    if (found || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'assignment' || n.startIndex < call.startIndex) return;
+    const attr = selfAttribute(n.childForFieldName('left')!);
+    // What it keeps, not its reset (`self.pending = []` once the batch went).
+    const right = n.childForFieldName('right');
+    if (!attr || ctx.agent.methods.has(attr) || !right || identifiers(right).length === 0) return;
+    const fed = ctx.refs.of(attr).find((r) => r.kind === 'attribute' && inside(cycle, r) && r.end <= call.startIndex && !(n.startIndex <= r.start && r.end <= n.endIndex));
+    if (!fed) return;
+    found = {
+      at: line(n),
+      reason:
+        `${cycle.name}() keeps what ${call.childForFieldName('function')!.text}() (line ${line(call)}) did not send in self.${attr} (line ${line(n)}: ${head(n)}) and sends it again with its next events ` +
+        `(line ${fed.line}: ${ctx.source.split('\n')[fed.line - 1]!.trim().slice(0, 60)}): its own backlog, bounded and batched its way; under ${ctx.profile.base_class} a failed publish goes to local_queue ` +
+        `(drained first, up to 100 events a cycle, each queued batch on its own): decide that bound and batching, and hand self.${attr} to the base as its local_queue by hand`,
+    };
+  });
+  return found;
+}
+
 /** Does the subtree call or mention one of the transport members? */
 function transportMention(node: SyntaxNode, transport: (m: string) => boolean): SyntaxNode | null {
   let hit: SyntaxNode | null = null;
@@ -365,7 +425,9 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
       if (store && !ctx.agent.methods.has(store)) fallbackStores.add(store);
     });
   }
-  for (const name of calledByCycle) {
+  // A drain is called by the cycle, or by the publish itself once it went through (drain-on-success:
+  // `if self._post(report): self._flush_backlog()`), which the base's drain-first stands for.
+  for (const name of new Set([...calledByCycle, ...drainsAfterPublish(ctx, [...m.publish, ...named])])) {
     const fn = ctx.agent.methods.get(name)!;
     if (m.publish.has(name) || PUBLISH.test(name) || plain(fn).length || fn.isAsync || fn.decorators.length || ctx.base.methods.has(name)) continue;
     let resends = false;
@@ -399,6 +461,26 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
     if (resends) m.drain.add(name);
   }
   return m;
+}
+
+/**
+ * Methods of the agent a publish calls as a bare statement (`self._flush_backlog()`, no
+ * arguments, its result unused): the candidates for a drain the publish runs after a success.
+ */
+function drainsAfterPublish(ctx: PythonTransformContext, publishes: string[]): string[] {
+  const out: string[] = [];
+  for (const p of publishes) {
+    const fn = ctx.agent.methods.get(p);
+    if (!fn) continue;
+    walk(fn.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      const call = n.type === 'expression_statement' ? n.namedChild(0) : null;
+      if (call?.type !== 'call' || call.childForFieldName('arguments')!.namedChildren.length) return;
+      const a = selfAttribute(call.childForFieldName('function')!);
+      if (a && a !== p && ctx.agent.methods.has(a)) out.push(a);
+    });
+  }
+  return out;
 }
 
 /** `n` is the first argument of `self.<store>.drain(...)` (the publish a queue re-sends its items with). */
@@ -1251,7 +1333,11 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
       }
     }
     const mention = transportMention(s, transport);
-    if (mention) return fail(`${name}() uses ${mention.text} at line ${line(mention)} in a way the migration cannot classify`, line(mention));
+    if (mention) {
+      const kept = publishStateKept(ctx, fn, s, transport);
+      if (kept) return fail(kept.reason, kept.at);
+      return fail(`${name}() uses ${mention.text} at line ${line(mention)} in a way the migration cannot classify`, line(mention));
+    }
     for (const local of droppedLocals) {
       if (usesName(s, local)) return fail(`${name}() uses ${local} (the drain result) at line ${line(s)}`, line(s));
     }
