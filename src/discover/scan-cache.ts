@@ -101,7 +101,25 @@ export function writeCacheFile(file: string, text: string): void {
 
 /** Maps survive JSON (facts hold imports and aliases as maps). */
 const replacer = (_k: string, v: unknown) => (v instanceof Map ? { __map: [...v] } : v);
-const reviver = (_k: string, v: unknown) => (v && typeof v === 'object' && '__map' in v ? new Map((v as { __map: [unknown, unknown][] }).__map) : v);
+/**
+ * The maps of parsed JSON back, bottom-up as a JSON.parse reviver would: a reviver (a call from
+ * the parser per value) took 70-110 ms of the 2.7 MB cache of a 1,000-agent fleet, this walk
+ * 15-60 ms, on every scan the cache answers.
+ */
+function revive(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = revive(v[i]);
+    return v;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    // Assigned only when it became a map (a plain assignment to an own `__proto__` would set the prototype).
+    const r = revive(o[k]);
+    if (r !== o[k]) o[k] = r;
+  }
+  return '__map' in o ? new Map(o.__map as Array<[unknown, unknown]>) : o;
+}
 
 /** A cache entry's key: a file's bytes at its path. */
 export function fileKey(rel: string, bytes: Buffer): string {
@@ -127,7 +145,7 @@ export class PythonScanCache {
   private constructor(root: string) {
     this.file = cacheFileFor('python-scan', root);
     try {
-      const saved = JSON.parse(readFileSync(this.file, 'utf8'), reviver) as { salt: string; entries: Array<[string, { key: string; value: CheckedPythonFile }]> };
+      const saved = revive(JSON.parse(readFileSync(this.file, 'utf8'))) as { salt: string; entries: Array<[string, { key: string; value: CheckedPythonFile }]> };
       this.saved = { salt: saved.salt, entries: new Map(saved.entries) };
     } catch {
       // none yet, or unreadable: an empty cache
