@@ -116,20 +116,26 @@ export async function readPythonFiles(
   }
   const results: CheckedPythonFile[] = new Array(files.length);
   // Files unchanged since an earlier scan are not read again (see PythonScanCache).
-  const cache = PythonScanCache.open(root, target);
+  const opening = PythonScanCache.open(root, target);
   const rels = files.map((f) => path.relative(root, f).split(path.sep).join('/'));
-  const misses: number[] = [];
+  // Only a file the cache knows is read here, to compare its bytes (while python3 tells its
+  // version for the cache's key): a new one goes to the readers once.
+  const keys: Array<string | undefined> = new Array(files.length);
   files.forEach((f, i) => {
-    // Only a file the cache knows is read here, to compare its bytes: a new one goes to the readers once.
-    if (cache?.has(rels[i]!)) {
-      try {
-        const hit = cache.get(rels[i]!, fileKey(rels[i]!, readFileSync(f)));
-        if (hit) return void (results[i] = hit);
-      } catch {
-        // unreadable: the read below says why
-      }
+    if (!opening?.knows(rels[i]!)) return;
+    try {
+      keys[i] = fileKey(rels[i]!, readFileSync(f));
+    } catch {
+      // unreadable: the read below says why
     }
-    misses.push(i);
+  });
+  const cache = opening ? await opening.ready : null;
+  const misses: number[] = [];
+  files.forEach((_, i) => {
+    const key = keys[i];
+    const hit = key !== undefined && cache?.has(rels[i]!) ? cache.get(rels[i]!, key) : undefined;
+    if (hit) results[i] = hit;
+    else misses.push(i);
   });
   await readPythonFilesAcross(root, misses.map((i) => files[i]!), target, threads, parses, (k, r) => {
     const i = misses[k]!;
