@@ -27,7 +27,7 @@ import { keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { methodText } from './generate.js';
 import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
-import { blockStatements as blockStatementsOf, classBodyStart, descendantsOfKinds, namesDeclaredInFunctions, fileClasses, fileNameNodes, isJsFile, isLogCall, isThisAliasStatement, moduleKind, pureValue, statementCall, thisMember, thisRoot, thisMembers, type FileClass, type ClassLike } from './syntax.js';
+import { blockStatements as blockStatementsOf, classBodyStart, descendantsOfKinds, namesDeclaredInFunctions, fileClasses, fileNameNodes, isJsFile, isLogCall, isThisAliasStatement, moduleKind, pureValue, statementCall, thisMember, thisRoot, thisMembers, throwsBecomeRejections, type FileClass, type ClassLike } from './syntax.js';
 import { removeHealthServer } from '../../../transforms/typescript/remove-health-server.js';
 import { removeSignalHandlers } from '../../../transforms/typescript/remove-signal-handlers.js';
 import { removeRetryHelpers } from '../../../transforms/typescript/remove-retry-helpers.js';
@@ -570,7 +570,7 @@ function asyncWhereReturnRemoved(ctx: TsRewriteContext): void {
       const own = n.getDescendantsOfKind(SyntaxKind.ReturnStatement).filter((r) => r.getExpression() && r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === n);
       if (own.length === 0 || own.some((r) => !ctx.edits.removes(r.getStart(), r.getEnd()))) continue;
       ctx.edits.insert(n.getNameNode().getStart(), 'async ');
-      ctx.warnings.push(`${m.name}() returned a promise of removed infrastructure (line ${own[0]!.getStartLineNumber()}); it is now async and resolves once its kept work is done`);
+      ctx.warnings.push(`${m.name}() returned a promise of removed infrastructure (line ${own[0]!.getStartLineNumber()}); it is now async and resolves once its kept work is done${throwsBecomeRejections(n, ctx.renames.get(m.name) ?? m.name)}`);
     }
   }
 }
