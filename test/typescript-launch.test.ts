@@ -359,3 +359,13 @@ describe('a stop() that returned a promise of values, now the onStop() hook', ()
     expect(run.stderr()).not.toMatch(/\bERROR\b/);
   }, 40_000);
 });
+
+describe('a for (;;) loop that breaks on an aborted signal, detached from onStart()', () => {
+  it('on SIGTERM onStop() aborts it and waits for its tail: the drain line is written, then exit 0', async () => {
+    const run = await launchFixture('fluent-setup-chain-for-ever-abort-loop', 'agents/retry_queue_v2.ts', 'RetryQueue');
+    await until('health', async () => ((await getJson(run.healthPort)).code === 200 ? true : undefined));
+    process.kill(run.child.pid!, 'SIGTERM');
+    expect(await run.exited).toBe(0);
+    expect(run.stdout()).toContain('queue drained: 0 done, 0 failed, 0 left');
+  }, 40_000);
+});
