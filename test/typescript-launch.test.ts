@@ -326,7 +326,7 @@ describe('launching a migrated TypeScript agent', () => {
 });
 
 describe('a stop() that returned a promise of values, now the onStop() hook', () => {
-  it('relays while up; on SIGTERM every relay listener closes (Promise.all of closers) and the process exits 0', async () => {
+  it('relays while up; on SIGTERM it logs the signal, every relay listener closes (Promise.all of closers) and the process exits 0', async () => {
     const upstream = net.createServer((s) => s.pipe(s)); // echo
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     cleanups.push(() => new Promise((r) => upstream.close(() => r())));
@@ -356,6 +356,8 @@ describe('a stop() that returned a promise of values, now the onStop() hook', ()
       c.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
     });
     expect(refused).toBe('ECONNREFUSED');
+    // The entry point's wrapper handed the signal's name on: its log line still says which one.
+    expect(run.stdout()).toContain('SIGTERM: closing listeners');
     expect(run.stderr()).not.toMatch(/\bERROR\b/);
   }, 40_000);
 });

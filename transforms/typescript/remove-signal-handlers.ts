@@ -731,9 +731,11 @@ function signalNames(stmt: Node, call: Node, handler: Node): Set<string> {
   if (given && (Node.isArrowFunction(given) || Node.isFunctionExpression(given))) {
     const outer = given.getParameters()[0]?.getName();
     const inner = given.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => c.getExpression().getText() === (Node.isFunctionDeclaration(handler) ? handler.getName() : handler.getParentIfKind(SyntaxKind.VariableDeclaration)?.getName()));
+    // ... or the signal's own name, written out (`() => shutdown('SIGINT')`, one wrapper per signal).
+    const literal = (a: Node) => Node.isStringLiteral(a) && /^SIG[A-Z0-9]+$/.test(a.getLiteralValue());
     inner?.getArguments().forEach((a, i) => {
       const p = params[i];
-      if (outer && a.getText() === outer && p && Node.isIdentifier(p.getNameNode())) out.add(p.getName());
+      if (((outer && a.getText() === outer) || literal(a)) && p && Node.isIdentifier(p.getNameNode())) out.add(p.getName());
     });
   }
   return out;
