@@ -324,3 +324,50 @@ describe('launching a migrated TypeScript agent', () => {
     expect(existsSync(cmd.args[0]!)).toBe(false);
   });
 });
+
+describe('a stop() that returned a promise of values, now the onStop() hook', () => {
+  it('relays while up; on SIGTERM it logs the signal, every relay listener closes (Promise.all of closers) and the process exits 0', async () => {
+    const upstream = net.createServer((s) => s.pipe(s)); // echo
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => upstream.close(() => r())));
+    const target = (upstream.address() as net.AddressInfo).port;
+    const listen = await freePort();
+    const run = await launchFixture('stop-returns-promise-all-of-closers', 'agents/edge_supervisor_v2.ts', 'EdgeSupervisor', {
+      EDGE_ROUTES: `${listen}->127.0.0.1:${target}`,
+      EDGE_STATUS_PORT: String(await freePort()),
+    });
+    await until('health', async () => ((await getJson(run.healthPort)).code === 200 ? true : undefined));
+    const echoed = await new Promise<string>((resolve, reject) => {
+      const c = net.connect(listen, '127.0.0.1', () => c.write('ping'));
+      c.once('data', (d) => {
+        resolve(String(d));
+        c.destroy();
+      });
+      c.once('error', reject);
+    });
+    expect(echoed).toBe('ping');
+    process.kill(run.child.pid!, 'SIGTERM');
+    expect(await run.exited).toBe(0);
+    const refused = await new Promise<string>((resolve) => {
+      const c = net.connect(listen, '127.0.0.1', () => {
+        c.destroy();
+        resolve('connected');
+      });
+      c.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+    });
+    expect(refused).toBe('ECONNREFUSED');
+    // The entry point's wrapper handed the signal's name on: its log line still says which one.
+    expect(run.stdout()).toContain('SIGTERM: closing listeners');
+    expect(run.stderr()).not.toMatch(/\bERROR\b/);
+  }, 40_000);
+});
+
+describe('a for (;;) loop that breaks on an aborted signal, detached from onStart()', () => {
+  it('on SIGTERM onStop() aborts it and waits for its tail: the drain line is written, then exit 0', async () => {
+    const run = await launchFixture('fluent-setup-chain-for-ever-abort-loop', 'agents/retry_queue_v2.ts', 'RetryQueue');
+    await until('health', async () => ((await getJson(run.healthPort)).code === 200 ? true : undefined));
+    process.kill(run.child.pid!, 'SIGTERM');
+    expect(await run.exited).toBe(0);
+    expect(run.stdout()).toContain('queue drained: 0 done, 0 failed, 0 left');
+  }, 40_000);
+});

@@ -5,7 +5,7 @@
 import { Node, SyntaxKind } from 'ts-morph';
 import type { EntryInfo, TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
-import { fileClasses, isFunctionValue, mainGuards, thisMember } from '../../src/lang/typescript/syntax.js';
+import { fileClasses, isFunctionValue, mainGuards, thisMember, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 
@@ -71,7 +71,8 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
       let methodNameNode: Node | null = null;
       const parent = ne.getParent();
       let chainEnd: Node | null = null;
-      if (Node.isPropertyAccessExpression(parent) && Node.isCallExpression(parent.getParent()) && !thenVariable(ne, factories)) {
+      const chainedInto = Node.isPropertyAccessExpression(parent) ? chainedSetupVariable(ne, own) : null;
+      if (Node.isPropertyAccessExpression(parent) && Node.isCallExpression(parent.getParent()) && !thenVariable(ne, factories) && !chainedInto) {
         // `new X().on('a', f).start()`: the first start call along the chain.
         let access: Node | undefined = parent;
         while (access && Node.isPropertyAccessExpression(access) && Node.isCallExpression(access.getParent())) {
@@ -82,12 +83,12 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
           chainEnd = access.getParent()!;
           access = chainEnd.getParent();
         }
-      } else if (Node.isVariableDeclaration(parent) || assignedVariable(ne) || thenVariable(ne, factories)) {
+      } else if (chainedInto || Node.isVariableDeclaration(parent) || assignedVariable(ne) || thenVariable(ne, factories)) {
         // `let svc: X; try { svc = X.fromEnv(); } catch { ... }`: the variable is declared (and
         // started) in an enclosing block; the assignment only gives it its value. `X.create(file)
         // .then((svc) => { ...; return svc.run(); })`: the callback's parameter is the agent.
         const assigned = Node.isVariableDeclaration(parent) ? null : (assignedVariable(ne) ?? thenVariable(ne, factories)!);
-        variable = assigned ? assigned.name : (parent as import('ts-morph').VariableDeclaration).getName();
+        variable = chainedInto ? chainedInto.getName() : assigned ? assigned.name : (parent as import('ts-morph').VariableDeclaration).getName();
         // The start call among the block's own statements: one named like a start method first,
         // else the last call of the class's own methods (`agent.register(spec)` comes before
         // `agent.start()`); calls nested in loops or callbacks only when there is none.
@@ -254,8 +255,8 @@ function callingOnStart(ctx: TsRewriteContext, m: string): string {
  * `while (true)`, nor a loop a method call hides: waiting for those could hold stop() back.
  */
 function stopsWithAgent(ctx: TsRewriteContext, st: Node): boolean {
-  if (!Node.isWhileStatement(st) && !Node.isDoStatement(st)) return false;
-  const cond = st.getExpression().getText().replace(/\s+/g, '');
+  const cond = continueCondition(st);
+  if (cond === null) return false;
   if (/^!this\.stopSignal\??\.aborted$/.test(cond) && ctx.base.members.has('stopSignal') && !ctx.members.has('stopSignal')) return true;
   const ctl = /^!this\.([\w$]+)\.signal\??\.aborted$/.exec(cond);
   if (ctl) {
@@ -264,7 +265,27 @@ function stopsWithAgent(ctx: TsRewriteContext, st: Node): boolean {
     if (ctx.newMembers.some((n) => n.name === 'onStop' && abort.test(n.text))) return true;
     return [...path].some((name) => (ctx.members.get(name)?.nodes ?? []).some((d) => Node.isMethodDeclaration(d) && abort.test(d.getText())));
   }
-  return endsAtStop(ctx, st.getExpression());
+  return endsAtStop(ctx, cond);
+}
+
+/**
+ * The condition a loop statement goes on under, as text without spaces: a `while`'s or `do`'s,
+ * or for `for (;;) { if (X) break; ... }` / `while (true) { if (X) break; ... }` (the exit test
+ * first in the body) the negation of X. Null for other loops.
+ */
+function continueCondition(st: Node): string | null {
+  const endless = (Node.isForStatement(st) && !st.getCondition() && !st.getIncrementor()) || ((Node.isWhileStatement(st) || Node.isDoStatement(st)) && st.getExpression().getKind() === SyntaxKind.TrueKeyword);
+  if (!endless) return Node.isWhileStatement(st) || Node.isDoStatement(st) ? st.getExpression().getText().replace(/\s+/g, '') : null;
+  const body = (st as import('ts-morph').ForStatement | import('ts-morph').WhileStatement | import('ts-morph').DoStatement).getStatement();
+  const first = Node.isBlock(body) ? body.getStatements()[0] : body;
+  if (!first || !Node.isIfStatement(first) || first.getElseStatement()) return null;
+  const then = first.getThenStatement();
+  const exit = Node.isBlock(then) && then.getStatements().length === 1 ? then.getStatements()[0] : then;
+  if (!exit || !Node.isBreakStatement(exit) || exit.getLabel()) return null;
+  let x = first.getExpression();
+  while (Node.isParenthesizedExpression(x)) x = x.getExpression();
+  if (Node.isPrefixUnaryExpression(x) && x.getOperatorToken() === SyntaxKind.ExclamationToken) return x.getOperand().getText().replace(/\s+/g, '');
+  return /^[\w$.#?]+$/.test(x.getText().replace(/\s+/g, '')) ? `!${x.getText().replace(/\s+/g, '')}` : null;
 }
 
 /**
@@ -287,10 +308,26 @@ function waitInOnStop(ctx: TsRewriteContext, m: string): string | null {
     added.text = text;
   } else if (own) {
     const decl = ctx.members.get(own)?.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody());
-    const body = decl && Node.isMethodDeclaration(decl) && decl.isAsync() ? decl.getBody() : undefined;
+    if (!decl || !Node.isMethodDeclaration(decl) || decl.isGenerator()) return null;
+    const body = decl.getBody();
     if (!body || !Node.isBlock(body)) return null;
+    if (!decl.isAsync()) {
+      // `stop(): void { this.ctl.abort(); ... }`: made async so that it can wait (nothing it
+      // returned is lost: it returned nothing); a value-returning one stays as it is.
+      const returns = decl.getReturnTypeNode();
+      if (returns && returns.getText() !== 'void') return null;
+      if (body.getDescendantsOfKind(SyntaxKind.ReturnStatement).some((r) => r.getExpression())) return null;
+      if (returns) ctx.edits.replace(returns.getStart(), returns.getEnd(), 'Promise<void>');
+      ctx.edits.insert(decl.getNameNode().getStart(), 'async ');
+      const thrown = throwsBecomeRejections(decl, 'onStop');
+      if (thrown) ctx.warnings.push(`${own}() is now async so that onStop() can wait for ${m}()'s loop (line ${decl.getStartLineNumber()})${thrown}`);
+    }
+    // Before the closing brace's line: the end of the last statement may be removed with it.
     const close = body.getEnd() - 1;
-    ctx.edits.insert(ctx.text.lastIndexOf('\n', close - 1), `\n${reindent(wait, ctx.unit, indentAt(ctx.text, body.getStart()) + ctx.unit)}`);
+    const closeLine = ctx.text.lastIndexOf('\n', close - 1) + 1;
+    const wait_ = reindent(wait, ctx.unit, indentAt(ctx.text, body.getStart()) + ctx.unit);
+    if (ctx.text.slice(closeLine, close).trim() === '') ctx.edits.insert(closeLine, `${wait_}\n`);
+    else ctx.edits.insert(close, `\n${wait_}\n`);
   } else {
     ctx.newMembers.push({ name: 'onStop', text: methodText(ctx, { name: 'onStop', async: true, body: wait }) });
   }
@@ -321,7 +358,7 @@ function runsUntilStopped(ctx: TsRewriteContext, st: Node): boolean {
     (Node.isForOfStatement(n) && !!n.getAwaitKeyword()) ||
     // `for (;;) { if (signal.aborted) break; ... }`: the same endless loop as `while (true)`.
     (Node.isForStatement(n) && !n.getCondition()) ||
-    ((Node.isWhileStatement(n) || Node.isDoStatement(n)) && (/^(true|!.*\.aborted|!this\.\w+\.signal\.aborted)$/.test(n.getExpression().getText().replace(/\s+/g, '')) || endsAtStop(ctx, n.getExpression())));
+    ((Node.isWhileStatement(n) || Node.isDoStatement(n)) && (/^(true|!.*\.aborted|!this\.\w+\.signal\.aborted)$/.test(n.getExpression().getText().replace(/\s+/g, '')) || endsAtStop(ctx, n.getExpression().getText().replace(/\s+/g, ''))));
   if (endless(st)) return true;
   if (Node.isTryStatement(st)) return st.getTryBlock().getStatements().some((x) => runsUntilStopped(ctx, x));
   if (!Node.isExpressionStatement(st)) return false;
@@ -339,8 +376,8 @@ function runsUntilStopped(ctx: TsRewriteContext, st: Node): boolean {
  * method that is now onStop(), or what onStop() calls, and the methods those call) sets to the
  * value ending the loop. Such a loop runs until the agent stops, as one over an AbortSignal does.
  */
-function endsAtStop(ctx: TsRewriteContext, cond: Node): boolean {
-  const m = /^(!?)this\.([#\w$]+)$/.exec(cond.getText().replace(/\s+/g, ''));
+function endsAtStop(ctx: TsRewriteContext, cond: string): boolean {
+  const m = /^(!?)this\.([#\w$]+)$/.exec(cond);
   if (!m) return false;
   const flag = m[2]!;
   const ending = m[1] ? SyntaxKind.TrueKeyword : SyntaxKind.FalseKeyword;
@@ -405,6 +442,44 @@ function factoryFunctions(sf: import('ts-morph').SourceFile, names: Set<string>)
 
 /** Names a start method has when the class does not declare it itself (inherited from an old base). */
 const START_NAMES = /^(start|run|listen|serve|boot|main|launch|begin|init|connect|startService|runForever|run_forever)$/;
+
+/**
+ * `const queue = new RetryQueue().register('webhook', handler);` then `queue.start()`: a chain of
+ * the class's own setup methods (none named like a start method, each returning the agent)
+ * whose result a variable keeps. The variable is the agent, and its start call is found among
+ * the block's statements like for `const queue = new RetryQueue();`; the chain stays as it is.
+ */
+function chainedSetupVariable(ne: Node, own: Set<string>): import('ts-morph').VariableDeclaration | null {
+  let top: Node = ne;
+  for (;;) {
+    const access = top.getParent();
+    if (!access || !Node.isPropertyAccessExpression(access) || access.getExpression() !== top) break;
+    const call = access.getParent();
+    if (!call || !Node.isCallExpression(call) || call.getExpression() !== access) return null;
+    if (!own.has(access.getName()) || START_NAMES.test(access.getName())) return null;
+    top = call;
+  }
+  if (top === ne) return null;
+  const decl = top.getParent();
+  if (!decl || !Node.isVariableDeclaration(decl) || decl.getInitializer() !== top || !Node.isIdentifier(decl.getNameNode())) return null;
+  // Each link gives the agent back (`return this`): else the variable holds something else.
+  for (let cur: Node = top; cur !== ne; cur = (cur as import('ts-morph').CallExpression).getExpression().getChildAtIndex(0)) {
+    const name = ((cur as import('ts-morph').CallExpression).getExpression() as import('ts-morph').PropertyAccessExpression).getName();
+    if (!returnsThis(ne.getSourceFile(), ne.getFirstChildByKind(SyntaxKind.Identifier)?.getText() ?? '', name)) return null;
+  }
+  return decl;
+}
+
+/** The class's method of this name returns the instance (`return this`, typed `this` or the class). */
+function returnsThis(sf: import('ts-morph').SourceFile, className: string, method: string): boolean {
+  const cls = sf.getClass(className);
+  const m = cls?.getInstanceMethod(method);
+  if (!m) return false;
+  const declared = m.getReturnTypeNode()?.getText().replace(/\s+/g, '');
+  if (declared) return new RegExp(`^(this|${className})$`).test(declared);
+  const own = m.getDescendantsOfKind(SyntaxKind.ReturnStatement).filter((r) => r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === m);
+  return own.length > 0 && own.every((r) => r.getExpression()?.getKind() === SyntaxKind.ThisKeyword);
+}
 
 /** Methods the class declares: methods and arrow-function properties. */
 function ownMethods(sf: import('ts-morph').SourceFile, className: string): Set<string> {

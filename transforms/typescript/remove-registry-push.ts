@@ -54,19 +54,29 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
  * `body: JSON.stringify({ name: 'lease-reaper', port: this.port })` in a registration: the name
  * the registry knew the agent by, when it is a value known before super() (a literal, a
  * module constant). The super() call passes it, so the base registers under the same name.
+ * Registries keyed otherwise (`service: SERVICE_ID`, `id: 'catalog'`, Consul's `Name`/`ID`) name
+ * the agent just the same; a name known only at run time is reported, not dropped in silence.
  */
 function registeredName(ctx: TsRewriteContext, method: string, body: Node): void {
   if (ctx.hints.registryName) return;
+  const keys = [ctx.ts.super_call.name_property, ...REGISTRY_NAME_KEYS];
+  let runtime: { value: string; line: number; method: string; runtime: true } | undefined;
   for (const lit of body.getDescendantsOfKind(SyntaxKind.ObjectLiteralExpression)) {
-    const prop = lit.getProperty(ctx.ts.super_call.name_property) ?? lit.getProperty('name');
-    if (!prop || !Node.isPropertyAssignment(prop)) continue;
-    const init = prop.getInitializer();
+    const prop = keys.map((k) => lit.getProperty(k)).find((p) => p && (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p)));
+    if (!prop) continue;
+    const init = Node.isPropertyAssignment(prop) ? prop.getInitializer() : Node.isShorthandPropertyAssignment(prop) ? prop.getNameNode() : undefined;
     const value = init ? ctx.constantValue(init) : null;
-    if (!value) continue;
-    ctx.hints.registryName = { value, line: prop.getStartLineNumber(), method };
-    return;
+    if (value) {
+      ctx.hints.registryName = { value, line: prop.getStartLineNumber(), method };
+      return;
+    }
+    runtime ??= { value: init?.getText() ?? prop.getText(), line: prop.getStartLineNumber(), method, runtime: true };
   }
+  if (runtime) ctx.hints.registryName = runtime;
 }
+
+/** Keys registration payloads name the service by, in the order they are trusted. */
+const REGISTRY_NAME_KEYS = ['name', 'Name', 'serviceName', 'service_name', 'service', 'Service', 'agentName', 'agent_name', 'agent', 'id', 'ID', 'serviceId', 'service_id'];
 
 /**
  * Methods a repeating timer calls by themselves (`setInterval(() => void this.beat(), ms)`): when

@@ -7,7 +7,7 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
-import { aliasPrelude, calleeText, fileNameNodes, isLogCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisRoot } from '../../src/lang/typescript/syntax.js';
+import { aliasPrelude, calleeText, fileNameNodes, isLogCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisRoot, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { isInfraStatement, methodBody, scopeFor, usesOf } from '../../src/lang/typescript/context.js';
 
@@ -300,6 +300,8 @@ function makeAsync(ctx: TsRewriteContext, body: Node): boolean {
   if (returns) ctx.edits.replace(returns.getStart(), returns.getEnd(), 'Promise<void>');
   const at = Node.isMethodDeclaration(fn) ? fn.getNameNode().getStart() : Node.isFunctionExpression(fn) ? fn.getStart() : fn.getStart();
   ctx.edits.insert(at, 'async ');
+  const thrown = throwsBecomeRejections(fn, Node.isMethodDeclaration(fn) ? fn.getName() : 'the handler');
+  if (thrown) ctx.warnings.push(`${Node.isMethodDeclaration(fn) ? fn.getName() : 'the handler'}() is now async so that it can await what it started (line ${fn.getStartLineNumber()})${thrown}`);
   return true;
 }
 
@@ -729,9 +731,11 @@ function signalNames(stmt: Node, call: Node, handler: Node): Set<string> {
   if (given && (Node.isArrowFunction(given) || Node.isFunctionExpression(given))) {
     const outer = given.getParameters()[0]?.getName();
     const inner = given.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => c.getExpression().getText() === (Node.isFunctionDeclaration(handler) ? handler.getName() : handler.getParentIfKind(SyntaxKind.VariableDeclaration)?.getName()));
+    // ... or the signal's own name, written out (`() => shutdown('SIGINT')`, one wrapper per signal).
+    const literal = (a: Node) => Node.isStringLiteral(a) && /^SIG[A-Z0-9]+$/.test(a.getLiteralValue());
     inner?.getArguments().forEach((a, i) => {
       const p = params[i];
-      if (outer && a.getText() === outer && p && Node.isIdentifier(p.getNameNode())) out.add(p.getName());
+      if (((outer && a.getText() === outer) || literal(a)) && p && Node.isIdentifier(p.getNameNode())) out.add(p.getName());
     });
   }
   return out;

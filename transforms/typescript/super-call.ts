@@ -19,7 +19,9 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   // The legacy registration's own name (`name: 'lease-reaper'`): the registry, its dashboards
   // and its peers know the agent by it, so the base registers under it, not the class name.
   const registered = ctx.hints.registryName;
-  if (registered && !ctx.cls.isAbstract() && !sameName(registered.value, ctx.className)) {
+  if (registered?.runtime && !ctx.cls.isAbstract()) {
+    ctx.warnings.push(`${registered.method}() registered under ${registered.value} (line ${registered.line}), a value known only once the agent runs: the base registers as ${ctx.className} (or AGENT_NAME); pass that name to super() by hand if the registry must keep it`);
+  } else if (registered && !ctx.cls.isAbstract() && !sameName(registered.value, ctx.className)) {
     args.set(nameKey, registered.value);
     ctx.warnings.push(`${registered.method}() registered as ${registered.value} (line ${registered.line}), not as the class name ${ctx.className}: passed to the base as ${nameKey}, so the registry entry keeps its name`);
   }

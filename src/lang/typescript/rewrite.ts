@@ -27,7 +27,7 @@ import { keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { methodText } from './generate.js';
 import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
-import { blockStatements as blockStatementsOf, classBodyStart, descendantsOfKinds, namesDeclaredInFunctions, fileClasses, fileNameNodes, isJsFile, isLogCall, isThisAliasStatement, moduleKind, pureValue, statementCall, thisMember, thisRoot, thisMembers, type FileClass, type ClassLike } from './syntax.js';
+import { blockStatements as blockStatementsOf, classBodyStart, descendantsOfKinds, namesDeclaredInFunctions, fileClasses, fileNameNodes, isJsFile, isLogCall, isThisAliasStatement, moduleKind, pureValue, statementCall, thisMember, thisRoot, thisMembers, throwsBecomeRejections, type FileClass, type ClassLike } from './syntax.js';
 import { removeHealthServer } from '../../../transforms/typescript/remove-health-server.js';
 import { removeSignalHandlers } from '../../../transforms/typescript/remove-signal-handlers.js';
 import { removeRetryHelpers } from '../../../transforms/typescript/remove-retry-helpers.js';
@@ -570,7 +570,7 @@ function asyncWhereReturnRemoved(ctx: TsRewriteContext): void {
       const own = n.getDescendantsOfKind(SyntaxKind.ReturnStatement).filter((r) => r.getExpression() && r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === n);
       if (own.length === 0 || own.some((r) => !ctx.edits.removes(r.getStart(), r.getEnd()))) continue;
       ctx.edits.insert(n.getNameNode().getStart(), 'async ');
-      ctx.warnings.push(`${m.name}() returned a promise of removed infrastructure (line ${own[0]!.getStartLineNumber()}); it is now async and resolves once its kept work is done`);
+      ctx.warnings.push(`${m.name}() returned a promise of removed infrastructure (line ${own[0]!.getStartLineNumber()}); it is now async and resolves once its kept work is done${throwsBecomeRejections(n, ctx.renames.get(m.name) ?? m.name)}`);
     }
   }
 }
@@ -620,6 +620,42 @@ function renameMember(ctx: TsRewriteContext, from: string, to: string, why: stri
   }
   ctx.renames.set(from, to);
   ctx.warnings.push(why);
+  for (const n of m.nodes) if (Node.isMethodDeclaration(n) && !ctx.js) hookResolvesToNothing(ctx, n, from, to);
+}
+
+/**
+ * `stop(): Promise<void[]> { ...; return Promise.all(closers); }` renamed to the base's onStop():
+ * the hook is typed to resolve to nothing (the base's stop() never hands a hook's result on), so
+ * a promise of a value does not type-check there. The method keeps every statement and still
+ * settles exactly when the promise it returned did (a synchronous throw still throws): only the
+ * value is dropped (`.then(() => undefined)`; `void (await x)` in an async method).
+ */
+function hookResolvesToNothing(ctx: TsRewriteContext, n: MethodDeclaration, from: string, to: string): void {
+  if (ctx.base.members.get(to)?.kind !== 'method' || n.isGenerator() || !n.getBody()) return;
+  const declared = n.getReturnTypeNode();
+  const declaredText = declared?.getText().replace(/\s+/g, '') ?? '';
+  if (/^(void|undefined|Promise<(void|undefined)>)$/.test(declaredText)) return;
+  const own = n
+    .getDescendantsOfKind(SyntaxKind.ReturnStatement)
+    .filter((r) => r.getExpression() && r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === n && !ctx.edits.removes(r.getStart(), r.getEnd()));
+  if (own.length === 0) return;
+  const promised = declared ? /^Promise</.test(declaredText) : own.every((r) => /^Promise</.test(r.getExpression()!.getType().getText(r)));
+  if (!promised) return;
+  if (declared) ctx.edits.replace(declared.getStart(), declared.getEnd(), 'Promise<void>');
+  const bare = (e: Node) => Node.isCallExpression(e) || Node.isIdentifier(e) || Node.isPropertyAccessExpression(e) || Node.isParenthesizedExpression(e) || Node.isNewExpression(e);
+  for (const r of own) {
+    const e = r.getExpression()!;
+    if (n.isAsync()) {
+      ctx.edits.insert(e.getStart(), 'void (await ');
+      ctx.edits.insert(e.getEnd(), ')');
+    } else {
+      if (!bare(e)) ctx.edits.insert(e.getStart(), '(');
+      ctx.edits.insert(e.getEnd(), `${bare(e) ? '' : ')'}.then(() => undefined)`);
+    }
+  }
+  ctx.warnings.push(
+    `${from}() returned ${declared ? declared.getText() : 'a promise of a value'} (line ${own[0]!.getStartLineNumber()}); as the base's ${to}() hook it resolves to nothing (the base's ${from}() does not hand a hook's value on): it still settles when that promise does, its value is dropped`,
+  );
 }
 
 /**

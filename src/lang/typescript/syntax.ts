@@ -781,3 +781,28 @@ export function pureValue(e: Node): boolean {
   visit(e);
   return ok;
 }
+
+/**
+ * The first `throw` a function runs itself (not in a nested function, not inside a `try` block
+ * that catches it): in a plain function it throws to the caller, made async it rejects instead.
+ */
+export function ownThrow(fn: Node): Node | null {
+  for (const t of fn.getDescendantsOfKind(SyntaxKind.ThrowStatement)) {
+    const owner = t.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a));
+    if (owner !== fn) continue;
+    const caught = t.getAncestors().some((a) => {
+      const p = a.getParent();
+      return !!p && Node.isTryStatement(p) && p.getTryBlock() === a && !!p.getCatchClause();
+    });
+    if (!caught) return t;
+  }
+  return null;
+}
+
+/** What a warning adds when a function with its own `throw` becomes async. */
+export function throwsBecomeRejections(fn: Node, name: string): string {
+  const t = ownThrow(fn);
+  return t
+    ? `; its synchronous throw (line ${t.getStartLineNumber()}) now rejects the promise ${name}() returns instead of throwing where it is called, so a caller that relied on try/catch without await no longer catches it`
+    : '';
+}
