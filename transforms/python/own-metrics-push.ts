@@ -32,18 +32,33 @@ export const ownMetricsPush: PythonTransform = {
     if (!hook) return;
     const pushes: Push[] = [];
     const unsure: Array<{ method: string; line: number }> = [];
+    // Every method, also one another transform replaces (run() become run_once()): what survives counts.
     for (const m of ctx.agent.methods.values()) {
-      if (isRemoved(ctx, m.outer)) continue;
       walk(m.body, (n) => {
         if (n.type !== 'call' || !/(^|\.)Request$/.test(callee(n) ?? '')) return;
         const url = requestUrl(n);
         if (!url || !sameJob(ctx, url)) return;
         const p = pushOf(n, m.body);
+        // A push another transform moved (a loop body become run_once()) is in the output, not editable here.
         if (p && !isRemoved(ctx, p.send)) pushes.push({ method: ctx.renames.get(m.name) ?? m.name, ...p });
-        else if (!p) unsure.push({ method: ctx.renames.get(m.name) ?? m.name, line: n.startPosition.row + 1 });
+        else if (survives(ctx, p?.send ?? n)) unsure.push({ method: ctx.renames.get(m.name) ?? m.name, line: n.startPosition.row + 1 });
+      });
+    }
+    const helpers: Array<{ method: string; line: number; name: string; where: string }> = [];
+    for (const m of ctx.agent.methods.values()) {
+      walk(m.body, (n) => {
+        if (n.type !== 'call' || !survives(ctx, n)) return;
+        const h = helperPushesToAgentJob(ctx, n);
+        if (h) helpers.push({ method: ctx.renames.get(m.name) ?? m.name, line: n.startPosition.row + 1, ...h });
       });
     }
     const base = ctx.profile.base_class;
+    for (const h of helpers) {
+      // Under the helper's name: the call may have moved to another method (a loop body become run_once()).
+      keep(ctx, h.name, h.line,
+        `${h.method}() calls ${h.name}() (${h.where}), which pushes the agent's own samples to the Pushgateway group ${base} pushes to (a PUT replaces the group: each push wipes the other's); ` +
+          `hand them to ${base}.${hook}() instead`);
+    }
     for (const u of unsure) {
       keep(ctx, u.method, u.line,
         `${u.method}() pushes the agent's own samples to the Pushgateway group ${base} pushes to (a PUT replaces the group: each push wipes the other's); ` +
@@ -81,6 +96,16 @@ export const ownMetricsPush: PythonTransform = {
   },
 };
 
+/** Is the code in the output: not removed, or removed and written again (moved) by another transform? */
+function survives(ctx: PythonTransformContext, n: SyntaxNode): boolean {
+  if (!isRemoved(ctx, n)) return true;
+  // Moved code may be indented anew: compared without whitespace.
+  const bare = (t: string) => t.replace(/\s+/g, '');
+  const code = bare(n.text);
+  const written = [...ctx.edits.writtenTexts(), ...(ctx.resolved?.statements ?? []).map((st) => st.replacement ?? '')];
+  return written.some((t) => bare(t).includes(code));
+}
+
 /** The URL argument of a `Request(url, ...)` call. */
 function requestUrl(call: SyntaxNode): SyntaxNode | null {
   const args = call.childForFieldName('arguments')?.namedChildren ?? [];
@@ -89,13 +114,10 @@ function requestUrl(call: SyntaxNode): SyntaxNode | null {
 }
 
 /**
- * Does the URL name the agent's own job, the group the base pushes to: `.../metrics/job/<the agent's name>`
- * as a literal, or `%s`/`{}` filled with `self.name` (the base's name of the agent)?
+ * The job segment of a Pushgateway URL (`.../metrics/job/<job>`): the literal name, or the expression filling
+ * its `%s` / `{}` placeholder. Null when the URL names no job this can read.
  */
-function sameJob(ctx: PythonTransformContext, url: SyntaxNode): boolean {
-  const given = ctx.passThrough.get(ctx.py.super_call.name_keyword);
-  const names = new Set([ctx.agent.cls.name, ...(given && /^["'][^"']*["']$/.test(given) ? [given.slice(1, -1)] : [])]);
-  const isName = (expr: string) => expr === 'self.name' || names.has(expr.replace(/^["']|["']$/g, ''));
+function jobOf(url: SyntaxNode): { literal: string } | { expr: SyntaxNode | string } | null {
   let fmt: SyntaxNode = url;
   let values: SyntaxNode[] = [];
   if (url.type === 'binary_operator' && url.childForFieldName('operator')?.text === '%') {
@@ -103,7 +125,6 @@ function sameJob(ctx: PythonTransformContext, url: SyntaxNode): boolean {
     const right = url.childForFieldName('right')!;
     values = right.type === 'tuple' ? right.namedChildren : [right];
   }
-  // `base + "/metrics/job/Name"`: the literal ends the URL.
   const pieces: SyntaxNode[] = [];
   walk(fmt, (n) => {
     if (n.type === 'string') {
@@ -112,23 +133,69 @@ function sameJob(ctx: PythonTransformContext, url: SyntaxNode): boolean {
     }
   });
   for (const s of pieces) {
-    const text = s.type === 'string' ? s.text : '';
-    const at = text.indexOf(JOB);
+    const at = s.text.indexOf(JOB);
     if (at < 0) continue;
-    const tail = text.slice(at + JOB.length);
+    const tail = s.text.slice(at + JOB.length);
     // f"{url}/metrics/job/{self.name}"
     const interp = /^\{([^}]+)\}/.exec(tail);
-    if (interp) return isName(interp[1]!.trim());
-    if (/^%s/.test(tail) && values.length) {
-      const before = fmt.text.slice(0, fmt.text.indexOf(JOB) + JOB.length);
-      const index = (before.match(/%[sdr]/g) ?? []).length;
-      return values[index] ? isName(values[index]!.text) : false;
+    if (interp) return { expr: interp[1]!.trim() };
+    if (/^%s/.test(tail)) {
+      const index = (fmt.text.slice(0, fmt.text.indexOf(JOB) + JOB.length).match(/%[sdr]/g) ?? []).length;
+      return values[index] ? { expr: values[index]! } : null;
     }
     const literal = stringValue(s);
-    const job = literal?.slice(literal.indexOf(JOB) + JOB.length).replace(/\/.*$/, '');
-    return job !== undefined && names.has(job);
+    return literal === null ? null : { literal: literal.slice(literal.indexOf(JOB) + JOB.length).replace(/\/.*$/, '') };
   }
-  return false;
+  return null;
+}
+
+/** The names the base pushes the agent under: the class name, and the name literal it is given. */
+function agentNames(ctx: PythonTransformContext): Set<string> {
+  const given = ctx.passThrough.get(ctx.py.super_call.name_keyword);
+  return new Set([ctx.agent.cls.name, ...(given && /^["'][^"']*["']$/.test(given) ? [given.slice(1, -1)] : [])]);
+}
+
+/** Is this expression (in the agent's scope) the agent's name: `self.name` or a literal of it? */
+function namesAgent(ctx: PythonTransformContext, expr: string): boolean {
+  return expr === 'self.name' || agentNames(ctx).has(expr.replace(/^["']|["']$/g, ''));
+}
+
+/** Does the URL name the agent's own job, the group the base pushes to? */
+function sameJob(ctx: PythonTransformContext, url: SyntaxNode): boolean {
+  const job = jobOf(url);
+  if (!job) return false;
+  if ('literal' in job) return agentNames(ctx).has(job.literal);
+  return namesAgent(ctx, typeof job.expr === 'string' ? job.expr : job.expr.text);
+}
+
+/**
+ * A call of a module function (of the agent's file, or imported from a file of the repository) whose body
+ * pushes to a Pushgateway job that is the agent's: a literal of its name, or a parameter the call fills with
+ * it. True also when the job cannot be read (the push may land in the base's group): a person looks.
+ */
+function helperPushesToAgentJob(ctx: PythonTransformContext, call: SyntaxNode): { name: string; where: string } | null {
+  const f = call.childForFieldName('function');
+  if (f?.type !== 'identifier') return null;
+  const local = ctx.module.functions.get(f.text);
+  const t = local ? null : ctx.imported(f.text);
+  const fn = local ?? (t?.name ? t.module.functions.get(t.name) : undefined);
+  if (!fn) return null;
+  let hit: SyntaxNode | null = null;
+  walk(fn.body, (n) => {
+    if (hit || n.type === 'function_definition' || n.type === 'class_definition') return false;
+    if (n.type === 'call' && /(^|\.)Request$/.test(callee(n) ?? '') && requestUrl(n)?.text.includes(JOB)) hit = n;
+  });
+  if (!hit) return null;
+  const job = jobOf(requestUrl(hit)!);
+  const where = `${local ? ctx.file : t!.file}:${fn.line}`;
+  if (job && 'literal' in job) return agentNames(ctx).has(job.literal) ? { name: f.text, where } : null;
+  const expr = job ? (typeof job.expr === 'string' ? job.expr : job.expr.text) : null;
+  const index = expr ? fn.params.findIndex((p) => p.name === expr) : -1;
+  if (index < 0) return { name: f.text, where };
+  const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+  const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === expr);
+  const given = kw?.childForFieldName('value') ?? args.filter((a) => a.type !== 'keyword_argument')[index - (fn.params[0]?.name === 'self' ? 1 : 0)];
+  return !given || namesAgent(ctx, given.text) ? { name: f.text, where } : null;
 }
 
 /**
