@@ -571,7 +571,7 @@ function namedPayload(name: SyntaxNode, scope: PayloadScope): { lines: string[];
  * The payload read under the agent's lock (`with self.lock: payload = {...}`, `with agent.lock:`)
  * is read under the same lock in the hook: the lines nest in the same `with` statements.
  */
-function underLocks(n: SyntaxNode, fn: SyntaxNode, lines: string[], members: Set<string>, scope: PayloadScope): string[] {
+export function underLocks(n: SyntaxNode, fn: SyntaxNode, lines: string[], members: Set<string>, scope: PayloadScope): string[] {
   if (!lines.length) return lines;
   let out = lines;
   for (let p = n.parent; p && p.id !== fn.id; p = p.parent) {
