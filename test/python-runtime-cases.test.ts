@@ -32,6 +32,21 @@ async function health(port: number): Promise<Record<string, unknown> | null> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A Pushgateway stand-in on loopback: every PUT/POST body to /metrics/job/... goes into `bodies`. */
+async function metricsSink(bodies: string[]): Promise<{ server: import('node:http').Server; port: number }> {
+  const { createServer } = await import('node:http');
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      if (req.url?.startsWith('/metrics/job/')) bodies.push(body);
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { server, port: (server.address() as { port: number }).port };
+}
+
 describe('fixture cases on the reference BaseAgent, started for real', () => {
   it('there are runtime cases', () => {
     expect(cases.length).toBeGreaterThan(0);
@@ -55,6 +70,9 @@ describe('fixture cases on the reference BaseAgent, started for real', () => {
       delete env.REGISTRY_URL;
       delete env.METRICS_URL;
       if (!rt.fixed_ports) Object.assign(env, { AGENT_PORT: String(port), HEALTH_CHECK_PORT: String(healthPort) });
+      const pushes: string[] = [];
+      const sink = rt.pushed_metrics_contain ? await metricsSink(pushes) : null;
+      if (sink) Object.assign(env, { METRICS_URL: `http://127.0.0.1:${sink.port}`, METRICS_PUSH_INTERVAL: '1' });
       const child = spawn('python3', [v2], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
       let output = '';
@@ -93,6 +111,11 @@ describe('fixture cases on the reference BaseAgent, started for real', () => {
           expect(res.status, `GET /metrics: ${text}`).toBe(200);
           for (const m of rt.metrics_contains) expect(text, `/metrics lacks ${m}`).toContain(m);
         }
+        if (rt.pushed_metrics_contain) {
+          const all = (b: string) => rt.pushed_metrics_contain!.every((m) => b.includes(m));
+          for (let i = 0; i < 60 && !pushes.some(all); i++) await sleep(100);
+          expect(pushes.some(all), `no one push carries ${rt.pushed_metrics_contain.join(', ')}:\n${pushes.slice(-4).join('\n---\n')}`).toBe(true);
+        }
         child.kill('SIGTERM');
         const code = await Promise.race([exited, sleep(8000).then(() => 'timeout' as const)]);
         expect(code, `SIGTERM did not end it with 0:\n${output}`).toBe(0);
@@ -100,6 +123,7 @@ describe('fixture cases on the reference BaseAgent, started for real', () => {
         for (const l of rt.log_once ?? []) expect(output.split(l).length - 1, `"${l}" logged once:\n${output}`).toBe(1);
       } finally {
         if (child.exitCode === null) child.kill('SIGKILL');
+        sink?.server.close();
         releasePorts(given);
       }
     }, 40_000);

@@ -571,7 +571,7 @@ function namedPayload(name: SyntaxNode, scope: PayloadScope): { lines: string[];
  * The payload read under the agent's lock (`with self.lock: payload = {...}`, `with agent.lock:`)
  * is read under the same lock in the hook: the lines nest in the same `with` statements.
  */
-function underLocks(n: SyntaxNode, fn: SyntaxNode, lines: string[], members: Set<string>, scope: PayloadScope): string[] {
+export function underLocks(n: SyntaxNode, fn: SyntaxNode, lines: string[], members: Set<string>, scope: PayloadScope): string[] {
   if (!lines.length) return lines;
   let out = lines;
   for (let p = n.parent; p && p.id !== fn.id; p = p.parent) {
@@ -1006,12 +1006,32 @@ function isSidecarSelf(recv: SyntaxNode, sidecar: PyClass): boolean {
 function selfAliasIn(id: SyntaxNode, cls: PyClass): boolean {
   for (const m of cls.methods.values()) {
     if (!(m.node.startIndex <= id.startIndex && id.endIndex <= m.node.endIndex)) continue;
-    let found = false;
+    // `agent = self`, and a local bound to such a local (`monitor = agent`), however long the chain.
+    const pairs: Array<[string, string]> = [];
     walk(m.body, (n) => {
       if (n.type === 'class_definition' || (n.type === 'function_definition' && n.id !== m.node.id)) return false;
-      if (n.type === 'assignment' && n.childForFieldName('left')?.text === id.text && n.childForFieldName('right')?.text === 'self') found = true;
+      const left = n.type === 'assignment' ? n.childForFieldName('left') : null;
+      const right = n.type === 'assignment' ? n.childForFieldName('right') : null;
+      if (left?.type === 'identifier' && right?.type === 'identifier') pairs.push([left.text, right.text]);
     });
-    return found;
+    const aliases = new Set(['self']);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const [left, right] of pairs) {
+        if (aliases.has(right) && !aliases.has(left)) {
+          aliases.add(left);
+          grew = true;
+        }
+      }
+    }
+    if (id.text === 'self' || !aliases.has(id.text)) return false;
+    if (pairs.some(([l, r]) => l === id.text && r === 'self')) return true;
+    // An alias of an alias is the agent only when the method binds that name to nothing else.
+    let rebound = false;
+    walk(m.body, (n) => {
+      if (n.type === 'assignment' && n.childForFieldName('left')?.text === id.text && !aliases.has(n.childForFieldName('right')?.text ?? '')) rebound = true;
+    });
+    return !rebound;
   }
   return false;
 }

@@ -34,6 +34,11 @@ export interface CaseSpec {
     log_contains?: string[];
     /** Texts the _v2's GET /metrics on its health port must carry (the legacy /metrics samples). */
     metrics_contains?: string[];
+    /**
+     * Texts one and the same push to the metrics sink must carry together (METRICS_URL given, pushes every
+     * second): the base's samples and the agent's own land in one Pushgateway group, whose PUT replaces it.
+     */
+    pushed_metrics_contain?: string[];
   };
   scan?: { status: 'legacy' | 'migrated' | 'skipped'; class?: string; reason_contains?: string };
   expect?: {

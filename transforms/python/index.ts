@@ -28,6 +28,7 @@ import { hardenedMainLoop, hardenedMainLoopPropose } from './hardened-main-loop.
 import { hardenedOldBase } from './hardened-old-base.js';
 import { healthHookTransform } from './health-hook.js';
 import { metricsHookTransform } from './metrics-hook.js';
+import { ownMetricsPush } from './own-metrics-push.js';
 import { ownServerHealthRoute } from './own-server-health-route.js';
 import { unwrapAsyncHealthListener } from './remove-health.js';
 import { unwrapSelectHealthDispatch } from './select-health-dispatch.js';
@@ -94,6 +95,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // Before prune-imports: the hook may use module names the removed health code used.
   healthHookTransform,
   metricsHookTransform,
+  // After metrics-hook: one override of the base's metrics text, never two.
+  ownMetricsPush,
   // After health-hook: it writes the hook only when removed health code did not.
   ownServerHealthRoute,
   unwrapAsyncHealthListener,

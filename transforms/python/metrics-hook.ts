@@ -8,7 +8,7 @@
 import { firstSyntaxError, parsePython, type SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { keep, withRenames } from '../../src/lang/python/transform-context.js';
-import { conditionPaths, translate, type PayloadScope } from '../../src/analysis/health-payload.js';
+import { conditionPaths, translate, underLocks, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { statements, walk } from '../../src/lang/python/syntax.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { agentAttribute, guarded, insertAfterInit, removedHealthRegions } from './health-hook.js';
@@ -21,6 +21,8 @@ interface MetricsRoute {
   /** The served text, in the agent's scope; null when it cannot be expressed there. */
   text: string | null;
   members: Set<string>;
+  /** The lines nested in the `with <lock>:` statements the branch read its text under (in the agent's scope). */
+  under: (lines: string[]) => string[];
 }
 
 export const metricsHookTransform: PythonTransform = {
@@ -57,6 +59,11 @@ export const metricsHookTransform: PythonTransform = {
         `the agent already defines ${hook}(); the removed health server's GET /metrics samples (${where}) must be appended to it by hand`);
       return;
     }
+    // The lines first: a lock the text was read under is a member the guard checks too.
+    const lines: string[] = [];
+    for (const r of routes) {
+      lines.push(...r.under([...assignment('extra', withRenames(ctx, r.text!)), 'text += extra if extra.endswith("\\n") else extra + "\\n"']));
+    }
     const members = new Set<string>();
     for (const r of routes) {
       for (const m of r.members) {
@@ -64,10 +71,6 @@ export const metricsHookTransform: PythonTransform = {
         const read = ctx.agent.methods.has(m) ? [...selfMembers(ctx.agent.methods.get(m)!.body)] : [m];
         for (const a of read) if (agentAttribute(ctx, a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
       }
-    }
-    const lines: string[] = [];
-    for (const r of routes) {
-      lines.push(...assignment('extra', withRenames(ctx, r.text!)), 'text += extra if extra.endswith("\\n") else extra + "\\n"');
     }
     insertOverride(ctx, hook, guarded(lines, [...members].sort()));
     ctx.warnings.push(
@@ -115,7 +118,9 @@ function metricsRoutes(region: SyntaxNode, scope: PayloadScope): MetricsRoute[] 
       const body = n.childForFieldName('consequence')!;
       const served = servedText(body);
       const t = served ? translate(served, scope) : null;
-      out.push({ handler, line: n.startPosition.row + 1, text: t?.text ?? null, members: t?.members ?? new Set() });
+      const members = t?.members ?? new Set<string>();
+      const under = (lines: string[]) => (served ? underLocks(served, body, lines, members, scope) : lines);
+      out.push({ handler, line: n.startPosition.row + 1, text: t?.text ?? null, members, under });
     });
     return false;
   });
@@ -141,7 +146,16 @@ function servedText(body: SyntaxNode): SyntaxNode | null {
   if (!arg) return null;
   let bytes: SyntaxNode | null = arg;
   if (arg.type === 'identifier') {
-    const assigns = statements(body)
+    // The branch's own statements, and those of the `with` blocks it holds (the text read under a lock).
+    const stmts: SyntaxNode[] = [];
+    const collect = (block: SyntaxNode | null) => {
+      for (const s of statements(block)) {
+        if (s.type === 'with_statement') collect(s.childForFieldName('body'));
+        else stmts.push(s);
+      }
+    };
+    collect(body);
+    const assigns = stmts
       .map((s) => (s.type === 'expression_statement' ? s.namedChild(0) : null))
       .filter((a): a is SyntaxNode => a?.type === 'assignment' && a.childForFieldName('left')?.text === arg.text);
     bytes = assigns.length === 1 ? assigns[0]!.childForFieldName('right') : null;

@@ -489,11 +489,20 @@ function helpersGoWithRemoved(ctx: PythonTransformContext, method: string, scope
  */
 function localHelpers(ctx: PythonTransformContext, attr: string): Array<{ name: string; node: SyntaxNode }> {
   const out: Array<{ name: string; node: SyntaxNode }> = [];
-  const methods = new Set(ctx.agent.assignments.filter((a) => a.attr === attr).map((a) => a.method));
-  for (const m of methods) {
+  const assigns = ctx.agent.assignments.filter((a) => a.attr === attr);
+  for (const m of new Set(assigns.map((a) => a.method))) {
     const fn = ctx.agent.methods.get(m);
     if (!fn) continue;
-    for (const stmt of fn.body.namedChildren) {
+    // The method's own statements, and those of each block holding the assignment inside it (a handler
+    // class defined under `if self.enable_health:` next to the server it serves).
+    const blocks = new Map<number, SyntaxNode>([[fn.body.id, fn.body]]);
+    for (const a of assigns.filter((x) => x.method === m)) {
+      for (let p = a.stmt.parent; p && p.id !== fn.body.id && p.id !== fn.node.id; p = p.parent) {
+        if (p.type === 'function_definition' || p.type === 'class_definition' || p.type === 'lambda') break;
+        if (p.type === 'block') blocks.set(p.id, p);
+      }
+    }
+    for (const stmt of [...blocks.values()].flatMap((b) => b.namedChildren)) {
       const def = stmt.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
       if (def?.type !== 'function_definition' && def?.type !== 'class_definition') continue;
       const name = def.childForFieldName('name')!.text;

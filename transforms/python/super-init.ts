@@ -10,7 +10,7 @@ import { baseName } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { OLD_AGENT_BASE } from './inherit-base.js';
-import { callee, isDocstring, mentions, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { callee, isDocstring, mentions, oneLine, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { blocksOf } from '../../src/analysis/infra.js';
 import { boundPort, normPort, portExpression, portRoles, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
@@ -425,12 +425,14 @@ function passThroughValue(
   const readable = new Set([...(selfAttrs ?? []), ...classConstants(ctx)]);
   for (const name of legacyNames) {
     const assign = ctx.agent.assignments.find((a) => a.method === '__init__' && a.attr === name && a.value);
-    if (!assign?.value || assign.value.text.includes('\n')) continue;
+    // A value written over several lines (inside brackets) goes into the call as one line.
+    const text = assign?.value ? oneLine(assign.value) : null;
+    if (!assign?.value || text === null) continue;
     // Only params, locals computed before the call, and module names may appear in it.
-    if (evaluableEarly(assign.value, params, locals, known, helperFunctions(ctx), localsOf(init), readable)) return assign.value.text;
+    if (evaluableEarly(assign.value, params, locals, known, helperFunctions(ctx), localsOf(init), readable)) return text;
     // `self.port + 1` where self.port is what the base was just given: the same expression, spelled out.
     const spelled = withPassedAttributes(ctx, assign.value, selfAttrs);
-    if (spelled !== null) return spelled;
+    if (spelled !== null && !spelled.includes('\n')) return spelled;
   }
   for (const name of legacyNames) {
     const p = params.get(name);

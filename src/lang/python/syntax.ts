@@ -133,3 +133,18 @@ export function expressionOf(stmt: SyntaxNode): SyntaxNode | null {
 export function lineOf(node: SyntaxNode): number {
   return node.startPosition.row + 1;
 }
+
+/**
+ * An expression spanning lines as one line of the same meaning: inside brackets a line break and the
+ * indentation after it are only whitespace, so they become one space. Null when that is not so (a comment
+ * would swallow the rest, a string holds a line break, a backslash continuation).
+ */
+export function oneLine(expr: SyntaxNode): string | null {
+  if (!expr.text.includes('\n')) return expr.text;
+  let safe = !expr.text.includes('\\\n');
+  walk(expr, (n) => {
+    if (!safe) return false;
+    if (n.type === 'comment' || (n.type === 'string' && n.text.includes('\n'))) safe = false;
+  });
+  return safe ? expr.text.replace(/([([{])\n\s*/g, '$1').replace(/\n\s*([)\]}])/g, '$1').replace(/\n\s*/g, ' ') : null;
+}

@@ -1,0 +1,242 @@
+// Concern: an agent that pushes its own samples to the Pushgateway group the base pushes to. Legacy agents
+// often PUT their counters to `$METRICS_URL/metrics/job/<name>` themselves (inline in the loop, from a
+// metrics thread, from a timer). Once the base pushes too, both write the same group, and a PUT replaces
+// every sample of its group: each push wipes the other's (the agent's counters and the base's agent_up
+// flap in turn), with nothing failing. The agent's push keeps building its text as before, but instead of
+// sending it, hands it to the base: the request's body is kept on the agent, and an override of the base's
+// metrics text (`_metrics_text` on the reference BaseAgent, learned from its source) built on super()
+// appends it, so the base's pushes (and its /metrics) carry both. A push to another job is left alone (no
+// collision); a send the rewrite cannot replace exactly is reported.
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
+import { callee, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
+import { insertAfterInit } from './health-hook.js';
+
+const JOB = '/metrics/job/';
+const KEPT_BODY = '_pushed_metrics';
+
+interface Push {
+  method: string;
+  /** The statement that sends the request, replaced by keeping its body. */
+  send: SyntaxNode;
+  /** The Request object the statement sends: an inline call or the name bound to it. */
+  request: string;
+}
+
+export const ownMetricsPush: PythonTransform = {
+  name: 'own-metrics-push',
+  phase: 'edit',
+  run(ctx) {
+    const hook = ctx.base.metricsHook ?? null;
+    if (!hook) return;
+    const pushes: Push[] = [];
+    const unsure: Array<{ method: string; line: number }> = [];
+    // Every method, also one another transform replaces (run() become run_once()): what survives counts.
+    for (const m of ctx.agent.methods.values()) {
+      walk(m.body, (n) => {
+        if (n.type !== 'call' || !/(^|\.)Request$/.test(callee(n) ?? '')) return;
+        const url = requestUrl(n);
+        if (!url || !sameJob(ctx, url)) return;
+        const p = pushOf(n, m.body);
+        // A push another transform moved (a loop body become run_once()) is in the output, not editable here.
+        if (p && !isRemoved(ctx, p.send)) pushes.push({ method: ctx.renames.get(m.name) ?? m.name, ...p });
+        else if (survives(ctx, p?.send ?? n)) unsure.push({ method: ctx.renames.get(m.name) ?? m.name, line: n.startPosition.row + 1 });
+      });
+    }
+    const helpers: Array<{ method: string; line: number; name: string; where: string }> = [];
+    for (const m of ctx.agent.methods.values()) {
+      walk(m.body, (n) => {
+        if (n.type !== 'call' || !survives(ctx, n)) return;
+        const h = helperPushesToAgentJob(ctx, n);
+        if (h) helpers.push({ method: ctx.renames.get(m.name) ?? m.name, line: n.startPosition.row + 1, ...h });
+      });
+    }
+    const base = ctx.profile.base_class;
+    for (const h of helpers) {
+      // Under the helper's name: the call may have moved to another method (a loop body become run_once()).
+      keep(ctx, h.name, h.line,
+        `${h.method}() calls ${h.name}() (${h.where}), which pushes the agent's own samples to the Pushgateway group ${base} pushes to (a PUT replaces the group: each push wipes the other's); ` +
+          `hand them to ${base}.${hook}() instead`);
+    }
+    for (const u of unsure) {
+      keep(ctx, u.method, u.line,
+        `${u.method}() pushes the agent's own samples to the Pushgateway group ${base} pushes to (a PUT replaces the group: each push wipes the other's); ` +
+          `hand them to ${base}.${hook}() by hand`);
+    }
+    if (!pushes.length) return;
+    const taken = ctx.agent.methods.has(hook) || ctx.edits.writtenTexts().some((t) => t.includes(`def ${hook}(`)) ||
+      ctx.agent.assignments.some((a) => a.attr === KEPT_BODY) || ctx.base.attributes.has(KEPT_BODY);
+    if (taken) {
+      for (const p of pushes) {
+        keep(ctx, p.method, p.send.startPosition.row + 1,
+          `${p.method}() pushes the agent's own samples to the Pushgateway group ${base} pushes to (a PUT replaces the group: each push wipes the other's), ` +
+            `and ${hook}() is already overridden; append them there by hand`);
+      }
+      return;
+    }
+    for (const p of pushes) {
+      ctx.edits.replace(p.send.startIndex, p.send.endIndex, `self.${KEPT_BODY} = ${p.request}.data`, 'own-metrics-push');
+    }
+    insertAfterInit(ctx, [
+      `def ${hook}(self, *args, **kwargs):`,
+      `    text = super().${hook}(*args, **kwargs)`,
+      `    pushed = getattr(self, "${KEPT_BODY}", None)`,
+      '    if pushed:',
+      '        extra = pushed.decode() if isinstance(pushed, bytes) else str(pushed)',
+      '        text += extra if extra.endswith("\\n") else extra + "\\n"',
+      '    return text',
+      '',
+    ].join('\n'), 'own-metrics-push');
+    const where = [...new Set(pushes.map((p) => `${p.method}()`))].join(', ');
+    ctx.warnings.push(
+      `${where} pushed the agent's own samples to the Pushgateway group ${base} pushes to, where each PUT replaces the other's: ` +
+        `the samples are now handed to ${base} (a ${hook}() override built on super() appends them), so its pushes and /metrics carry them with its own`,
+    );
+  },
+};
+
+/** Is the code in the output: not removed, or removed and written again (moved) by another transform? */
+function survives(ctx: PythonTransformContext, n: SyntaxNode): boolean {
+  if (!isRemoved(ctx, n)) return true;
+  // Moved code may be indented anew: compared without whitespace.
+  const bare = (t: string) => t.replace(/\s+/g, '');
+  const code = bare(n.text);
+  const written = [...ctx.edits.writtenTexts(), ...(ctx.resolved?.statements ?? []).map((st) => st.replacement ?? '')];
+  return written.some((t) => bare(t).includes(code));
+}
+
+/** The URL argument of a `Request(url, ...)` call. */
+function requestUrl(call: SyntaxNode): SyntaxNode | null {
+  const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+  const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'url');
+  return kw?.childForFieldName('value') ?? (args[0] && args[0].type !== 'keyword_argument' ? args[0] : null);
+}
+
+/**
+ * The job segment of a Pushgateway URL (`.../metrics/job/<job>`): the literal name, or the expression filling
+ * its `%s` / `{}` placeholder. Null when the URL names no job this can read.
+ */
+function jobOf(url: SyntaxNode): { literal: string } | { expr: SyntaxNode | string } | null {
+  let fmt: SyntaxNode = url;
+  let values: SyntaxNode[] = [];
+  if (url.type === 'binary_operator' && url.childForFieldName('operator')?.text === '%') {
+    fmt = url.childForFieldName('left')!;
+    const right = url.childForFieldName('right')!;
+    values = right.type === 'tuple' ? right.namedChildren : [right];
+  }
+  const pieces: SyntaxNode[] = [];
+  walk(fmt, (n) => {
+    if (n.type === 'string') {
+      pieces.push(n);
+      return false;
+    }
+  });
+  for (const s of pieces) {
+    const at = s.text.indexOf(JOB);
+    if (at < 0) continue;
+    const tail = s.text.slice(at + JOB.length);
+    // f"{url}/metrics/job/{self.name}"
+    const interp = /^\{([^}]+)\}/.exec(tail);
+    if (interp) return { expr: interp[1]!.trim() };
+    if (/^%s/.test(tail)) {
+      const index = (fmt.text.slice(0, fmt.text.indexOf(JOB) + JOB.length).match(/%[sdr]/g) ?? []).length;
+      return values[index] ? { expr: values[index]! } : null;
+    }
+    const literal = stringValue(s);
+    return literal === null ? null : { literal: literal.slice(literal.indexOf(JOB) + JOB.length).replace(/\/.*$/, '') };
+  }
+  return null;
+}
+
+/** The names the base pushes the agent under: the class name, and the name literal it is given. */
+function agentNames(ctx: PythonTransformContext): Set<string> {
+  const given = ctx.passThrough.get(ctx.py.super_call.name_keyword);
+  return new Set([ctx.agent.cls.name, ...(given && /^["'][^"']*["']$/.test(given) ? [given.slice(1, -1)] : [])]);
+}
+
+/** Is this expression (in the agent's scope) the agent's name: `self.name` or a literal of it? */
+function namesAgent(ctx: PythonTransformContext, expr: string): boolean {
+  return expr === 'self.name' || agentNames(ctx).has(expr.replace(/^["']|["']$/g, ''));
+}
+
+/** Does the URL name the agent's own job, the group the base pushes to? */
+function sameJob(ctx: PythonTransformContext, url: SyntaxNode): boolean {
+  const job = jobOf(url);
+  if (!job) return false;
+  if ('literal' in job) return agentNames(ctx).has(job.literal);
+  return namesAgent(ctx, typeof job.expr === 'string' ? job.expr : job.expr.text);
+}
+
+/**
+ * A call of a module function (of the agent's file, or imported from a file of the repository) whose body
+ * pushes to a Pushgateway job that is the agent's: a literal of its name, or a parameter the call fills with
+ * it. True also when the job cannot be read (the push may land in the base's group): a person looks.
+ */
+function helperPushesToAgentJob(ctx: PythonTransformContext, call: SyntaxNode): { name: string; where: string } | null {
+  const f = call.childForFieldName('function');
+  if (f?.type !== 'identifier') return null;
+  const local = ctx.module.functions.get(f.text);
+  const t = local ? null : ctx.imported(f.text);
+  const fn = local ?? (t?.name ? t.module.functions.get(t.name) : undefined);
+  if (!fn) return null;
+  let hit: SyntaxNode | null = null;
+  walk(fn.body, (n) => {
+    if (hit || n.type === 'function_definition' || n.type === 'class_definition') return false;
+    if (n.type === 'call' && /(^|\.)Request$/.test(callee(n) ?? '') && requestUrl(n)?.text.includes(JOB)) hit = n;
+  });
+  if (!hit) return null;
+  const job = jobOf(requestUrl(hit)!);
+  const where = `${local ? ctx.file : t!.file}:${fn.line}`;
+  if (job && 'literal' in job) return agentNames(ctx).has(job.literal) ? { name: f.text, where } : null;
+  const expr = job ? (typeof job.expr === 'string' ? job.expr : job.expr.text) : null;
+  const index = expr ? fn.params.findIndex((p) => p.name === expr) : -1;
+  if (index < 0) return { name: f.text, where };
+  const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+  const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === expr);
+  const given = kw?.childForFieldName('value') ?? args.filter((a) => a.type !== 'keyword_argument')[index - (fn.params[0]?.name === 'self' ? 1 : 0)];
+  return !given || namesAgent(ctx, given.text) ? { name: f.text, where } : null;
+}
+
+/**
+ * The statement sending the request: `urlopen(<req>, ...)` alone, or followed by `.close()` / `.read()`, or
+ * `with urlopen(<req>, ...):` whose body is `pass`; `<req>` the inline Request call or the name bound to it by
+ * an assignment of the same function. Null when it is sent some other way.
+ */
+function pushOf(call: SyntaxNode, fnBody: SyntaxNode): { send: SyntaxNode; request: string } | null {
+  const parent = call.parent?.type === 'argument_list' ? call.parent.parent : null;
+  if (parent && /(^|\.)urlopen$/.test(callee(parent) ?? '') && parent.childForFieldName('arguments')!.namedChildren[0]?.id === call.id) {
+    const send = sendingStatement(parent);
+    return send ? { send, request: call.text } : null;
+  }
+  const assign = call.parent;
+  const left = assign?.type === 'assignment' && assign.childForFieldName('right')?.id === call.id ? assign.childForFieldName('left') : null;
+  if (left?.type !== 'identifier') return null;
+  const opens: SyntaxNode[] = [];
+  let otherUse = false;
+  walk(fnBody, (n) => {
+    if (n.type !== 'identifier' || n.text !== left.text || n.id === left.id) return;
+    const args = n.parent;
+    const open = args?.type === 'argument_list' ? args.parent : null;
+    if (open && /(^|\.)urlopen$/.test(callee(open) ?? '') && args!.namedChildren[0]?.id === n.id) opens.push(open);
+    else otherUse = true;
+  });
+  if (otherUse || opens.length !== 1) return null;
+  const send = sendingStatement(opens[0]!);
+  return send ? { send, request: left.text } : null;
+}
+
+function sendingStatement(open: SyntaxNode): SyntaxNode | null {
+  let e: SyntaxNode = open;
+  // urlopen(...).close() / .read()
+  if (e.parent?.type === 'attribute' && /^(close|read)$/.test(e.parent.childForFieldName('attribute')?.text ?? '') && e.parent.parent?.type === 'call') {
+    e = e.parent.parent;
+  }
+  if (e.parent?.type === 'expression_statement') return e.parent;
+  // with urlopen(...) [as r]: pass
+  const item = open.parent?.type === 'with_item' ? open.parent : open.parent?.type === 'as_pattern' && open.parent.parent?.type === 'with_item' ? open.parent.parent : null;
+  const stmt = item?.parent?.type === 'with_clause' ? item.parent.parent : null;
+  if (stmt?.type !== 'with_statement' || item!.parent!.namedChildren.length !== 1) return null;
+  const body = statements(stmt.childForFieldName('body'));
+  return body.length === 1 && body[0]!.type === 'pass_statement' ? stmt : null;
+}
