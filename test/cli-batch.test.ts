@@ -9,7 +9,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
 import { execaSync } from 'execa';
-import { agentProcessesUnder, cliInProcess, commitAll, DEMO_AGENTS, DEMO_FLEET, demoFleetRepos, ensureBuilt, git, listFiles, REPO, spawnCli, tempDirsOfThisFile, waitFor } from './helpers/cli.js';
+import { agentProcessesUnder, cliInProcess, commitAll, DEMO_AGENTS, DEMO_FLEET, demoFleetRepos, ensureBuilt, git, listFiles, migrateCommits, REPO, spawnCli, tempDirsOfThisFile, waitFor, type MigrateCommit } from './helpers/cli.js';
 
 const DEMO = DEMO_FLEET;
 const AGENTS = DEMO_AGENTS;
@@ -22,29 +22,6 @@ const demoRepo = demoFleetRepos(temps, 'migrate-batch-');
 interface RunJson {
   results: Array<{ agent: string; file: string; output: string | null; status: string; commit: string | null; error: string | null; validation: unknown }>;
   summary: Record<string, number>;
-}
-
-interface MigrateCommit {
-  sha: string;
-  subject: string;
-  agent: string;
-  profile: string;
-  files: string[];
-}
-
-/** Commits carrying a Migrate-Agent trailer reachable from HEAD but not from `since`, oldest first. */
-function migrateCommits(root: string, since: string): MigrateCommit[] {
-  const log = git(root, ['log', '--reverse', '--format=%H%x1f%s%x1f%(trailers:key=Migrate-Agent,valueonly,separator=)%x1f%(trailers:key=Migrate-Profile,valueonly,separator=)%x1e', `${since}..HEAD`]);
-  return log
-    .split('\x1e')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      const [sha, subject, agent, profile] = entry.split('\x1f') as [string, string, string, string];
-      const files = git(root, ['show', '--name-only', '--format=', sha]).split('\n').filter(Boolean).sort();
-      return { sha, subject, agent: agent.trim(), profile: profile.trim(), files };
-    })
-    .filter((c) => c.agent);
 }
 
 const v2Of = (file: string) => file.replace(/\.py$/, '_v2.py');

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { execa, type ResultPromise } from 'execa';
 import { expect } from 'vitest';
-import { BIN, cli, cliInProcess, commitAll, ensureBuilt, git, gitRepo, listFiles, REPO, sha256, type CliResult } from '../helpers/cli.js';
+import { BIN, cli, cliInProcess, commitAll, ensureBuilt, git, gitRepo, listFiles, migrateCommits, REPO, sha256, type CliResult, type MigrateCommit } from '../helpers/cli.js';
 
 export { BIN, cli, commitAll, ensureBuilt, git, REPO, sha256 };
 /** Every file under root (outside .git), relative, sorted. */
@@ -203,26 +203,7 @@ export function baseline(root: string): Baseline {
   return { head: git(root, ['rev-parse', 'HEAD']), files };
 }
 
-export interface MigrateCommit {
-  sha: string;
-  agent: string;
-  files: string[];
-}
-
-/** Migration commits (Migrate-Agent trailer) since `since`, oldest first, with their files. */
-export function migrateCommits(root: string, since: string): MigrateCommit[] {
-  const log = git(root, ['log', '--reverse', '--format=%H%x1f%(trailers:key=Migrate-Agent,valueonly,separator=)%x1e', `${since}..HEAD`]);
-  return log
-    .split('\x1e')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      const [sha, agent] = entry.split('\x1f') as [string, string];
-      const files = git(root, ['show', '--name-only', '--format=', sha]).split('\n').filter(Boolean).sort();
-      return { sha, agent: agent.trim(), files };
-    })
-    .filter((c) => c.agent);
-}
+export { migrateCommits, type MigrateCommit };
 
 /**
  * What every fault must leave: originals byte-identical (every file HEAD held before, unless

@@ -251,6 +251,31 @@ export function demoFleetRepos(temps: string[], prefix: string): () => Promise<s
   };
 }
 
+export interface MigrateCommit {
+  sha: string;
+  subject: string;
+  agent: string;
+  profile: string;
+  files: string[];
+}
+
+/**
+ * Commits carrying a Migrate-Agent trailer reachable from HEAD but not from `since`, oldest
+ * first, each with the files it changed (sorted): one `git log --name-only` for all of them,
+ * not a `git show` per commit (the tests ask this after every interrupted or finished run).
+ */
+export function migrateCommits(root: string, since: string): MigrateCommit[] {
+  const log = git(root, ['log', '--reverse', '--name-only', '--format=%x1e%H%x1f%s%x1f%(trailers:key=Migrate-Agent,valueonly,separator=)%x1f%(trailers:key=Migrate-Profile,valueonly,separator=)%x1f', `${since}..HEAD`]);
+  return log
+    .split('\x1e')
+    .filter((s) => s.trim())
+    .map((entry) => {
+      const [sha, subject, agent, profile, names] = entry.split('\x1f') as [string, string, string, string, string];
+      return { sha: sha.trim(), subject, agent: agent.trim(), profile: profile.trim(), files: names.split('\n').filter(Boolean).sort() };
+    })
+    .filter((c) => c.agent);
+}
+
 export function initGit(root: string): void {
   git(root, ['init', '-q', '-b', 'main']);
   git(root, ['config', 'user.email', 'cli-test@example.invalid']);
