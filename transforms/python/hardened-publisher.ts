@@ -622,7 +622,17 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     // Or it fails by raising, which the cycle caught to keep the events (`try: ... except: spool`),
     // and answers nothing else: that is already publish()'s contract with the base.
     const raises = collect.value.raising && rets.every((r) => !r.namedChild(0) || ['true', 'none'].includes(r.namedChild(0)!.type));
-    if (!checkResult && !raises) return fail(`${entry.name}() has no failure result to turn into an exception`, entry.line);
+    if (!checkResult && !raises) {
+      // It keeps a refused event itself and answers nothing (`if not self._send(event): self.outbox.append(event)`
+      // in its loop): name that store, since the base would see every publish go through.
+      const kept = keptItself(entry, queue);
+      return fail(
+        kept
+          ? `${entry.name}() has no failure result to turn into an exception: it keeps what the bus refuses in self.${kept.store} itself (line ${kept.node.startPosition.row + 1}: ${kept.node.text.trim().slice(0, 60)}) and answers nothing, so the base would count every publish as sent: make it answer False (or raise) for a refused event`
+          : `${entry.name}() has no failure result to turn into an exception`,
+        kept ? kept.node.startPosition.row + 1 : entry.line,
+      );
+    }
   }
   // The teardowns of moved state must be one statement (it becomes the publisher's close()), and
   // only close state that moves.
@@ -638,6 +648,26 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     if (named) return fail(`${named.name}() (line ${named.line}) moves into ${CLASS}, whose close() the base calls when it stops: run()'s finally: (line ${at}: ${teardown[0]!.text.trim()}) cannot become it`, at);
   }
   return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), live, queue, gates, module: false, closes, unwrapped, drains, exitHooks: [...new Set(exitHooks)], teardownCloses: teardown } };
+}
+
+/**
+ * In a publish that answers nothing: the first statement storing an event into an attribute of the
+ * agent under a negated send (`if not self._send(event): self.outbox.append(event)`), the legacy queue
+ * or another store (`append`, `put`, `enqueue`, ...). Null when there is none.
+ */
+function keptItself(entry: PyFunction, queue: string | null): { store: string; node: SyntaxNode } | null {
+  let out: { store: string; node: SyntaxNode } | null = null;
+  walk(entry.body, (n) => {
+    if (out || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    const call = n.type === 'expression_statement' ? n.namedChild(0) : null;
+    const fn = call?.type === 'call' ? call.childForFieldName('function') : null;
+    const store = fn?.type === 'attribute' ? selfAttribute(fn.childForFieldName('object')!) : null;
+    if (!store || !/^(enqueue|put|put_nowait|append|push|add|extend)$/.test(fn!.childForFieldName('attribute')!.text)) return;
+    const guard = n.parent?.parent;
+    const cond = guard?.type === 'if_statement' ? guard.childForFieldName('condition') : null;
+    if (store === queue || cond?.type === 'not_operator') out = { store, node: n };
+  });
+  return out;
 }
 
 /**
