@@ -8,7 +8,7 @@ import type { PythonProfile } from '../profile/profile.js';
 import { parsePython, firstSyntaxError } from '../lang/python/parser.js';
 import { buildModuleModel, type PyClass, type PyFunction } from '../lang/python/module-model.js';
 import type { SyntaxNode } from '../lang/python/parser.js';
-import { callee, selfAttribute, stringValue, walk } from '../lang/python/syntax.js';
+import { callee, selfAttribute, statements, stringValue, walk } from '../lang/python/syntax.js';
 import { valueType } from './value-type.js';
 import { bindArgument, normPort, portExpression, serverSubclasses } from './ports.js';
 import { baseFailingStatus, baseHealthWords } from './health-words.js';
@@ -76,6 +76,12 @@ export interface BaseModel {
    * Read from the source; null when the base has none of that shape (or is known from a profile).
    */
   queuedPublish?: string | null;
+  /**
+   * The hook after which the base closes the publisher it was given when it stops (seed 001's teardown:
+   * `self.shutdown()`, then `close = getattr(self.eventbus_publisher, "close", None); close()`), or null
+   * when the base never closes it (or is known from a profile): read from the source.
+   */
+  closesPublisherAfter?: string | null;
   /**
    * The base method whose text the base's own HTTP server answers on GET /metrics (`_metrics_text` on the
    * reference BaseAgent), read from the source; null when the base serves no /metrics (or is known from a
@@ -341,6 +347,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     idempotentTeardown: idempotentMethods(cls),
     positionalArity: new Map([...cls.methods].map(([n, m]) => [n, positionalArity(m.params)])),
     queuedPublish: queuedPublishMethod(cls),
+    closesPublisherAfter: publisherCloseAfter(cls),
     metricsHook: metricsMethod(cls),
     healthWords: baseHealthWords(cls),
     healthFails: baseFailingStatus(cls),
@@ -428,6 +435,38 @@ function storedParam(cls: PyClass, param: string): string | null {
     if (attr && reads) out = attr;
   });
   return out;
+}
+
+/**
+ * The hook a method of the base calls right before closing the publisher it was given (`self.shutdown()`
+ * and then `self.<publisher>.close()`, or `getattr(self.<publisher>, "close", None)` called): the base
+ * closes the agent's publisher when it stops, after that hook. Null when no method of the base does both.
+ */
+function publisherCloseAfter(cls: PyClass): string | null {
+  const publisher = storedParam(cls, 'eventbus_publisher');
+  if (!publisher) return null;
+  for (const m of cls.methods.values()) {
+    let closeAt = -1;
+    const hooks: Array<{ name: string; at: number }> = [];
+    walk(m.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type !== 'call') return;
+      const fn = n.childForFieldName('function')!;
+      const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+      // self.<publisher>.close()
+      const direct = fn.type === 'attribute' && fn.childForFieldName('attribute')!.text === 'close' && selfAttribute(fn.childForFieldName('object')!) === publisher;
+      // getattr(self.<publisher>, "close", ...)
+      const looked = fn.type === 'identifier' && fn.text === 'getattr' && !!args[0] && selfAttribute(args[0]) === publisher && /^["']close["']$/.test(args[1]?.text ?? '');
+      if ((direct || looked) && closeAt < 0) closeAt = n.startIndex;
+      const hook = selfAttribute(fn);
+      if (hook && cls.methods.has(hook) && args.length === 0) hooks.push({ name: hook, at: n.startIndex });
+    });
+    // A hook for subclasses: the base's own body is a docstring or `pass` only (`def shutdown(self): """..."""`).
+    const hookLike = (name: string) => statements(cls.methods.get(name)!.body).every((st) => st.type === 'pass_statement' || (st.type === 'expression_statement' && st.namedChild(0)?.type === 'string'));
+    const before = hooks.filter((h) => closeAt >= 0 && h.at < closeAt && hookLike(h.name));
+    if (before.length) return before[before.length - 1]!.name;
+  }
+  return null;
 }
 
 /**

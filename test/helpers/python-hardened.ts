@@ -49,6 +49,8 @@ export interface Spec {
     not_for_review?: string[];
     /** Text every kept_for_review reason together must contain (the line of a business decision). */
     review_reason_contains?: string[];
+    /** Text no review reason may hold (a blocker the engine resolves now must not be named). */
+    review_reason_lacks?: string[];
   };
   /** How the migrated fixture runs for the Phase 5 checks. */
   runtime?: {

@@ -15,6 +15,7 @@ import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { analyzeLoopPublish } from './hardened-loop-publish.js';
 import { collectorWatchdog } from './hardened-watchdog.js';
 import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, LEGACY_RUN, resultLogGuard, selfCall, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
+import { analyzePublisher } from './hardened-publisher.js';
 
 const label = 'hardened-main-loop';
 const KEYWORD = 'collection_interval';
@@ -885,6 +886,11 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
   // The loop's counters start in __init__ (state of the agent from its construction on).
   // A start-up call into code another concern removes (the ad-hoc health server the base replaces) goes with it.
   work = { ...work, before: work.before.filter((x) => !callsRemovedMethod(ctx, x)) };
+  // `self._close_connection()` in the finally: for a helper that moved into EventBusPublisher: the base
+  // closes the publisher (which runs it) right after shutdown(), so shutdown() does not call it.
+  const publisher = analyzePublisher(ctx);
+  const closed = publisher.ok ? publisher.value.teardownCloses.filter((c) => callsRemovedMethod(ctx, c)) : [];
+  work = { ...work, teardown: work.teardown.filter((x) => !closed.some((c) => c.id === x.id)) };
   const counters = work.before.filter((x) => isCounterInit(x, work));
   const tail = counters.length ? initTail(ctx) : null;
   if (tail) {

@@ -17,7 +17,7 @@ import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { importAnchor } from './add-import.js';
 import { breakerCall, breakerQuery, otherBreakerUse, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
-import { analyzeCollect, type CollectPlan, HOOK, initTail, moduleDecorators, noteMovedCode, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
+import { analyzeCollect, type CollectPlan, HOOK, initTail, LEGACY_RUN, moduleDecorators, noteMovedCode, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
 const CLASS = 'EventBusPublisher';
@@ -87,6 +87,13 @@ export interface PublisherPlan {
    * registered on the publisher right after the agent builds it (`atexit.register(self.eventbus_publisher._close_conn)`).
    */
   exitHooks: SyntaxNode[];
+  /**
+   * `self._close_connection()` in run()'s `finally:` around its loop, for a helper that moves with the
+   * publish (`_send()` closes a broken connection with it too): that teardown becomes shutdown(), and
+   * the base closes its publisher itself right after shutdown() (base.closesPublisherAfter), so the
+   * statement goes and the publisher's close() calls the helper.
+   */
+  teardownCloses: SyntaxNode[];
 }
 
 const memo = new WeakMap<PythonTransformContext, Analysis<PublisherPlan>>();
@@ -290,7 +297,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     // modulePublishers proved it: one event parameter, `return False` on failure and the bus's
     // answer on every other path, bound once in the file. It stays; publish() checks its answer.
     const fn = ctx.module.functions.get(moduleFns[0]!)!;
-    return { ok: true, value: { entry: fn, moved: [], failures: [], fallbacks: [], checkResult: true, movedState: [], shared: [], live: [], queue: legacyQueue(ctx), gates: [], module: true, closes: [], unwrapped: [], drains: [], exitHooks: [] } };
+    return { ok: true, value: { entry: fn, moved: [], failures: [], fallbacks: [], checkResult: true, movedState: [], shared: [], live: [], queue: legacyQueue(ctx), gates: [], module: true, closes: [], unwrapped: [], drains: [], exitHooks: [], teardownCloses: [] } };
   }
   if (called.size !== 1) return fail(`collect() publishes through ${called.size} methods`, collect.value.fn.line);
   const entry = ctx.agent.methods.get([...called][0]!)!;
@@ -327,6 +334,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   const closes: SyntaxNode[] = [];
   const unwrapped: BreakerCall[] = [];
   const exitHooks: SyntaxNode[] = [];
+  const teardownCloses: SyntaxNode[] = [];
   const live: PublisherPlan['live'] = [];
   const drains: SyntaxNode[] = [];
   // The methods that move with the entry when nothing stops them (the transport's closure).
@@ -424,7 +432,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
           if (fn === entry && ret && handlerFallback(ret, fn.body)) continue;
           return fail(`${fn.name}() calls ${u.name}() other than as its failure result (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
         }
-        if (!(isPublishMethod(ctx, u.name) || RETRY_METHOD.test(u.name) || transportHelper(ctx, method, moved, exitHooks)) || method.isAsync || !moduleDecorators(ctx, method)) {
+        if (!(isPublishMethod(ctx, u.name) || RETRY_METHOD.test(u.name) || transportHelper(ctx, method, moved, exitHooks, teardownCloses)) || method.isAsync || !moduleDecorators(ctx, method)) {
           return fail(`${fn.name}() calls ${u.name}(), which stays in the agent (line ${u.node.startPosition.row + 1})${otherCaller(ctx, method, moved)}`, u.node.startPosition.row + 1);
         }
         if (!moved.includes(method)) moved.push(method);
@@ -614,13 +622,52 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     // Or it fails by raising, which the cycle caught to keep the events (`try: ... except: spool`),
     // and answers nothing else: that is already publish()'s contract with the base.
     const raises = collect.value.raising && rets.every((r) => !r.namedChild(0) || ['true', 'none'].includes(r.namedChild(0)!.type));
-    if (!checkResult && !raises) return fail(`${entry.name}() has no failure result to turn into an exception`, entry.line);
+    if (!checkResult && !raises) {
+      // It keeps a refused event itself and answers nothing (`if not self._send(event): self.outbox.append(event)`
+      // in its loop): name that store, since the base would see every publish go through.
+      const kept = keptItself(entry, queue);
+      return fail(
+        kept
+          ? `${entry.name}() has no failure result to turn into an exception: it keeps what the bus refuses in self.${kept.store} itself (line ${kept.node.startPosition.row + 1}: ${kept.node.text.trim().slice(0, 60)}) and answers nothing, so the base would count every publish as sent: make it answer False (or raise) for a refused event`
+          : `${entry.name}() has no failure result to turn into an exception`,
+        kept ? kept.node.startPosition.row + 1 : entry.line,
+      );
+    }
   }
   // The teardowns of moved state must be one statement (it becomes the publisher's close()), and
   // only close state that moves.
   const closeTexts = new Set(closes.map((c) => c.text));
   if (closeTexts.size > 1) return fail(`the agent tears its transport state down in ${closeTexts.size} different ways (line ${closes[0]!.startPosition.row + 1})`, closes[0]!.startPosition.row + 1);
-  return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), live, queue, gates, module: false, closes, unwrapped, drains, exitHooks: [...new Set(exitHooks)] } };
+  // The publisher's close() is written from one teardown: the agent's own close of moved state, or its
+  // run()'s finally: calling a helper that moves (and no moved method may be called close itself).
+  const teardown = [...new Set(teardownCloses)];
+  if (teardown.length) {
+    const at = teardown[0]!.startPosition.row + 1;
+    if (closes.length) return fail(`run()'s finally: closes the transport with ${teardown[0]!.text.trim()} (line ${at}) and ${closes[0]!.text.split('\n')[0]!.trim()} (line ${closes[0]!.startPosition.row + 1}) closes its state too: decide which one EventBusPublisher.close() runs`, at);
+    const named = moved.find((m) => m.name === 'close');
+    if (named) return fail(`${named.name}() (line ${named.line}) moves into ${CLASS}, whose close() the base calls when it stops: run()'s finally: (line ${at}: ${teardown[0]!.text.trim()}) cannot become it`, at);
+  }
+  return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), live, queue, gates, module: false, closes, unwrapped, drains, exitHooks: [...new Set(exitHooks)], teardownCloses: teardown } };
+}
+
+/**
+ * In a publish that answers nothing: the first statement storing an event into an attribute of the
+ * agent under a negated send (`if not self._send(event): self.outbox.append(event)`), the legacy queue
+ * or another store (`append`, `put`, `enqueue`, ...). Null when there is none.
+ */
+function keptItself(entry: PyFunction, queue: string | null): { store: string; node: SyntaxNode } | null {
+  let out: { store: string; node: SyntaxNode } | null = null;
+  walk(entry.body, (n) => {
+    if (out || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    const call = n.type === 'expression_statement' ? n.namedChild(0) : null;
+    const fn = call?.type === 'call' ? call.childForFieldName('function') : null;
+    const store = fn?.type === 'attribute' ? selfAttribute(fn.childForFieldName('object')!) : null;
+    if (!store || !/^(enqueue|put|put_nowait|append|push|add|extend)$/.test(fn!.childForFieldName('attribute')!.text)) return;
+    const guard = n.parent?.parent;
+    const cond = guard?.type === 'if_statement' ? guard.childForFieldName('condition') : null;
+    if (store === queue || cond?.type === 'not_operator') out = { store, node: n };
+  });
+  return out;
 }
 
 /**
@@ -775,13 +822,14 @@ function trimsStore(stmt: SyntaxNode, store: string): boolean {
  * every reference to it in the file lies inside code that moves with the publish or that the
  * base replaces (publish and retry methods), so no caller is left behind once it moves.
  */
-function transportHelper(ctx: PythonTransformContext, method: PyFunction, moved: PyFunction[], exitHooks: SyntaxNode[] = []): boolean {
+function transportHelper(ctx: PythonTransformContext, method: PyFunction, moved: PyFunction[], exitHooks: SyntaxNode[] = [], teardownCloses: SyntaxNode[] = []): boolean {
   if (method.name.startsWith('__') || ctx.base.methods.has(method.name)) return false;
   // A drain re-sending through the helper goes too (the base drains its local_queue); if a business
   // caller keeps the drain, the removal plan keeps the helper with it and nothing moves.
   const transport = [...ctx.agent.methods.values()].filter((m) => m !== method && (moved.includes(m) || isPublishMethod(ctx, m.name) || RETRY_METHOD.test(m.name) || isDrain(ctx, m.name)));
   const refs = ctx.refs.of(method.name).filter((r) => !(method.outer.startIndex <= r.start && r.end <= method.outer.endIndex));
   const hooks: SyntaxNode[] = [];
+  const teardowns: SyntaxNode[] = [];
   const ok =
     refs.length > 0 &&
     refs.every((r) => {
@@ -789,10 +837,42 @@ function transportHelper(ctx: PythonTransformContext, method: PyFunction, moved:
       if (transport.some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex)) return true;
       const hook = exitHook(ctx, r.node);
       if (hook) hooks.push(hook);
-      return !!hook;
+      const close = hook ? null : teardownClose(ctx, r.node, method);
+      if (close) teardowns.push(close);
+      return !!hook || !!close;
     });
-  if (ok) exitHooks.push(...hooks);
+  if (ok) {
+    exitHooks.push(...hooks);
+    teardownCloses.push(...teardowns);
+  }
   return ok;
+}
+
+/**
+ * `self.<helper>()` (the `<helper>` name node given) as a whole statement of the `finally:` around the
+ * loop of the agent's run(), the helper taking no argument: the teardown hardened-main-loop turns into
+ * shutdown(). The base closes its publisher right after that hook when it stops, so once the helper
+ * moves into the publisher, the publisher's close() calls it and this statement goes. Null otherwise
+ * (also when the base never closes its publisher).
+ */
+function teardownClose(ctx: PythonTransformContext, name: SyntaxNode, method: PyFunction): SyntaxNode | null {
+  if (ctx.base.closesPublisherAfter !== 'shutdown' || method.isAsync || method.params.slice(1).some((p) => p.kind !== 'separator')) return null;
+  const attr = name.parent;
+  const call = attr?.parent;
+  const stmt = call?.parent;
+  if (attr?.type !== 'attribute' || attr.childForFieldName('attribute')?.id !== name.id || attr.childForFieldName('object')?.text !== 'self') return null;
+  if (call?.type !== 'call' || call.childForFieldName('function')?.id !== attr.id || call.childForFieldName('arguments')?.namedChildCount !== 0) return null;
+  if (stmt?.type !== 'expression_statement') return null;
+  const clause = stmt.parent?.parent;
+  const tryStmt = clause?.parent;
+  const run = ctx.agent.methods.get(LEGACY_RUN);
+  if (clause?.type !== 'finally_clause' || tryStmt?.type !== 'try_statement' || !run || tryStmt.parent?.id !== run.body.id) return null;
+  let loops = false;
+  walk(tryStmt.childForFieldName('body')!, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'while_statement') loops = true;
+  });
+  return loops ? stmt : null;
 }
 
 /**
@@ -805,7 +885,7 @@ function otherCaller(ctx: PythonTransformContext, method: PyFunction, moved: PyF
   const ref = ctx.refs.of(method.name).find((r) => r.kind === 'attribute' && !own(r));
   if (!ref) return '';
   const owner = [...ctx.agent.methods.values()].find((m) => inside(m, ref));
-  return `; ${owner ? `${owner.name}()` : 'the module'} also calls it at line ${ref.line} (${ctx.source.split('\n')[ref.line - 1]!.trim().slice(0, 60)}), so it cannot move into ${CLASS} alone: decide where that call goes (the base calls the publisher's close() when it stops)`;
+  return `; ${owner ? `${owner.name}()` : 'the module'} also calls it at line ${ref.line} (${ctx.source.split('\n')[ref.line - 1]!.trim().slice(0, 60)}), so it cannot move into ${CLASS} alone: decide where that call goes (${ctx.base.closesPublisherAfter ? `the base calls the publisher's close() when it stops, after ${ctx.base.closesPublisherAfter}()` : `${ctx.base.className} never closes its publisher`})`;
 }
 
 /**
@@ -910,6 +990,10 @@ function classText(ctx: PythonTransformContext, plan: PublisherPlan): string {
   if (plan.closes.length) {
     const c = plan.closes[0]!;
     moves.push([`${u}def close(self):`, `${u}${u}${ctx.source.slice(c.startIndex, c.endIndex)}`].join(eol));
+  }
+  // run()'s finally: closed the transport through a helper that moved: the base calls close() when it stops.
+  if (plan.teardownCloses.length) {
+    moves.push([`${u}def close(self):`, ...[...new Set(plan.teardownCloses.map((c) => c.text.trim()))].map((t) => `${u}${u}${t}`)].join(eol));
   }
   const methods = moves.join(eol + eol);
   return `${body}${eol}${eol}${methods}${eol}`;
@@ -1118,6 +1202,11 @@ export const hardenedPublisher: PythonTransform = {
       ctx.edits.replace(c.startIndex, c.endIndex, 'self.eventbus_publisher.close()', label);
       const owner = [...ctx.agent.methods.values()].find((m) => m.outer.startIndex <= c.startIndex && c.endIndex <= m.outer.endIndex);
       ctx.warnings.push(`${cls.name}: ${owner?.name ?? 'the teardown'}() closed the transport state that moved into ${CLASS} (line ${c.startPosition.row + 1}: ${c.text.split('\n')[0]!.trim()}); it calls self.eventbus_publisher.close() there now`);
+    }
+    for (const c of plan.teardownCloses) {
+      ctx.warnings.push(
+        `${cls.name}: run()'s finally: closed the transport with ${c.text.trim()} (line ${c.startPosition.row + 1}); that helper moved into ${CLASS}, whose close() runs it, and the base calls close() when it stops, right after shutdown() (so after the rest of that teardown, no longer before it)`,
+      );
     }
     ctx.warnings.push(
       plan.module
