@@ -371,3 +371,40 @@ describe('a for (;;) loop that breaks on an aborted signal, detached from onStar
     expect(run.stdout()).toContain('queue drained: 0 done, 0 failed, 0 left');
   }, 40_000);
 });
+
+describe('a health-only server whose status decided a 503, now healthStatus()', () => {
+  it("answers 503 with the agent's report while a required feed is missing, 200 once it is fresh; SIGTERM → exit 0", async () => {
+    const stale = await launchFixture('health-forwarded-handler-destructured-503', 'agents/feed_freshness_watch_v2.ts', 'FeedFreshnessWatch', {
+      FEEDS: 'orders=var/in/orders.csv:2h:required',
+      FEED_WATCH_PORT: String(await freePort()),
+    });
+    const down = await until('a 503 from the base', async () => {
+      const r = await getJson(stale.healthPort).catch(() => undefined);
+      return r && r.code !== 200 && (r.body as { sweeps?: number }).sweeps ? r : undefined;
+    });
+    expect(down.code).toBe(503);
+    expect(down.body).toMatchObject({ status: 'stale', agent: 'FeedFreshnessWatch', feeds: { orders: { required: true, fresh: false } } });
+    process.kill(stale.child.pid!, 'SIGTERM');
+    expect(await stale.exited).toBe(0);
+
+    const fresh = await launchFixture(
+      'health-forwarded-handler-destructured-503',
+      'agents/feed_freshness_watch_v2.ts',
+      'FeedFreshnessWatch',
+      { FEEDS: 'orders=var/in/orders.csv:2h:required', FEED_WATCH_PORT: String(await freePort()) },
+      (root) => {
+        mkdirSync(path.join(root, 'var', 'in'), { recursive: true });
+        writeFileSync(path.join(root, 'var', 'in', 'orders.csv'), 'sku,qty\nA-1,3\n');
+      },
+    );
+    const up = await until('a 200 after the first sweep', async () => {
+      const r = await getJson(fresh.healthPort).catch(() => undefined);
+      return r && (r.body as { sweeps?: number }).sweeps ? r : undefined;
+    });
+    expect(up.code).toBe(200);
+    expect(up.body).toMatchObject({ status: 'ok', feeds: { orders: { fresh: true } } });
+    process.kill(fresh.child.pid!, 'SIGTERM');
+    expect(await fresh.exited).toBe(0);
+    expect(fresh.stderr()).not.toMatch(/\bERROR\b/);
+  }, 60_000);
+});

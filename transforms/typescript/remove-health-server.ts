@@ -113,7 +113,7 @@ function mirrorHealthBranch(ctx: TsRewriteContext, where: string, code: Node[]):
         }
         continue;
       }
-      addHealthStatus(ctx, bridge.props, bridge.payload);
+      addHealthStatus(ctx, bridge.props, bridge.payload, bridge.prelude);
       ctx.warnings.push(`${where}'s ${paths[0]} (line ${branch.getStartLineNumber()}) answers with the agent's state, its HTTP code following its status: healthStatus() now returns the same payload, so the base's /health answers alike (503 unless the status is ok)`);
       return;
     }
@@ -143,9 +143,9 @@ function pathPatterns(code: Node[]): string[] {
 }
 
 /** healthStatus() built on the base's: `return { ...super.healthStatus(), <props> };`. */
-function addHealthStatus(ctx: TsRewriteContext, props: string[], payload: Node): void {
+function addHealthStatus(ctx: TsRewriteContext, props: string[], payload: Node, prelude: string[] = []): void {
   const text = `return { ...super.healthStatus()${props.map((p) => `, ${p}`).join('')} };`;
-  const body = `${aliasPrelude([payload], ctx.unit)}${ctx.unit}${text}`;
+  const body = `${aliasPrelude([payload], ctx.unit)}${prelude.map((l) => `${ctx.unit}${l}\n`).join('')}${ctx.unit}${text}`;
   ctx.newMembers.push({ name: 'healthStatus', text: methodText(ctx, { name: 'healthStatus', async: false, body, returns: 'Record<string, unknown>' }) });
 }
 
@@ -155,7 +155,7 @@ function addHealthStatus(ctx: TsRewriteContext, props: string[], payload: Node):
  * this.received }))`. Null when the handler answers anything else with a body (that is not all
  * health) or reads the request or handler locals.
  */
-function soleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: ObjectLiteralExpression; props: string[] } | null {
+function soleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: ObjectLiteralExpression; props: string[]; prelude: string[] } | null {
   // A constant answer (`res.end('{"error":"not found"}')` for any other path) carries no state.
   // (A module helper writing the JSON reply, `send(res, 200, {...})`, answers with its argument.)
   const calls = descendantsOfKinds(handler, CALLS) as CallExpression[];
@@ -183,9 +183,11 @@ function soleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: Obj
   const inlined = handlerConsts(handler, payload);
   if (!inlined) return null;
   const olit = payload;
-  if (!onlyAgentState(olit, new Set(inlined.keys()))) return null;
+  const destructured = destructuredConsts(handler, olit);
+  if (!destructured) return null;
+  if (!onlyAgentState(olit, new Set([...inlined.keys(), ...destructured.names]))) return null;
   const props = payloadProperties(olit, inlined);
-  return { payload: olit, props };
+  return { payload: olit, props, prelude: destructured.prelude };
 }
 
 /**
@@ -397,6 +399,34 @@ function handlerConsts(handler: Node, olit: ObjectLiteralExpression): Map<Node, 
   return inlined;
 }
 
+/**
+ * `const { healthy, targets } = this.summary();` in the handler, read by the payload (`status:
+ * healthy ? 'ok' : 'degraded', targets`): a const destructuring the agent's own state (no request,
+ * no other local, nothing awaited) is computed once, as it was, at the top of healthStatus().
+ * Returns the statements to copy and the payload's identifiers they declare; null when the payload
+ * reads a destructured local that cannot move so.
+ */
+function destructuredConsts(handler: Node, olit: ObjectLiteralExpression): { prelude: string[]; names: Node[] } | null {
+  const prelude: string[] = [];
+  const names: Node[] = [];
+  for (const id of olit.getDescendantsOfKind(SyntaxKind.Identifier)) {
+    const p = id.getParent();
+    if (p && ((Node.isPropertyAccessExpression(p) && p.getNameNode() === id) || (Node.isPropertyAssignment(p) && p.getNameNode() === id))) continue;
+    const bindings = handler.getDescendantsOfKind(SyntaxKind.BindingElement).filter((b) => b.getName() === id.getText());
+    if (bindings.length === 0) continue;
+    const b = bindings[0]!;
+    const decl = b.getFirstAncestorByKind(SyntaxKind.VariableDeclaration);
+    const stmt = decl?.getVariableStatement();
+    const init = decl?.getInitializer();
+    if (bindings.length !== 1 || !decl || !stmt || stmt.getDeclarationKind() !== 'const' || stmt.getDeclarations().length !== 1 || !Node.isObjectBindingPattern(decl.getNameNode())) return null;
+    if (b.getDotDotDotToken() || b.getInitializer() || !Node.isIdentifier(b.getNameNode())) return null;
+    if (!init || !onlyAgentState(init) || init.getDescendants().some((n) => Node.isArrowFunction(n) || Node.isFunctionExpression(n) || Node.isAwaitExpression(n))) return null;
+    names.push(id);
+    if (!prelude.includes(stmt.getText())) prelude.push(stmt.getText());
+  }
+  return { prelude, names };
+}
+
 /** The object literal a const declared in `fn` holds, when `id` is its only reader. */
 function constLiteral(fn: Node, id: Node): Node | undefined {
   const decls = id.getSymbol()?.getDeclarations() ?? [];
@@ -565,14 +595,19 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     const handlerFns = [...creation.getArguments(), ...listeners].filter((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a));
     // `http.createServer(this.handle)`: the request listener is the agent's own handler member
     // (a method, or an arrow-function field), given as it is; its function answers.
-    const memberFn = bridgeable && handlers.length === 1 && handlerFns.length === 0 ? handlerMemberFunction(ctx, handlers[0]!, [...creation.getArguments(), ...listeners]) : null;
+    // (`http.createServer((req, res) => this.handle(req, res))` forwards to it all the same.)
+    const forwarded = handlers.length === 1 && handlerFns.length === 1 ? forwardingCall(handlerFns[0]!, handlers[0]!) : null;
+    const memberFn =
+      bridgeable && handlers.length === 1 && (handlerFns.length === 0 || forwarded)
+        ? handlerMemberFunction(ctx, handlers[0]!, forwarded ? [forwarded] : [...creation.getArguments(), ...listeners])
+        : null;
     const bridge = !bridgeable ? null : handlers.length === 0 && handlerFns.length === 1 ? soleHealthPayload(ctx, handlerFns[0]!) : memberFn ? soleHealthPayload(ctx, memberFn) : null;
     // The method it asks is the only one of the agent's its handler calls.
     const asked = bridgeable && !bridge && handlerFns.length === 1 ? methodHealthPayload(ctx, handlerFns[0]!) : null;
     const askedMember = asked ? thisMember(Node.isCallExpression(asked) ? asked.getExpression() : asked) : null;
     const askedOnly = !!asked && handlers.every((h) => h === askedMember);
     if (bridge) {
-      addHealthStatus(ctx, bridge.props, bridge.payload);
+      addHealthStatus(ctx, bridge.props, bridge.payload, bridge.prelude);
       ctx.warnings.push(`${where} answered /health with business state (this.${business}): it is now part of healthStatus(), served on the base's /health`);
     } else if (asked && askedOnly) {
       addHealthStatus(ctx, [`...${asked.getText()}`], asked);
@@ -665,6 +700,24 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
  * itself (`this.handle`, `this.handle.bind(this)`): the method, or the arrow function / function
  * expression a field holds (`handle = (req, res) => {...}`). Null otherwise.
  */
+/**
+ * `(req, res) => this.handle(req, res)`: a listener whose whole job is to call handler member
+ * `name` with its own parameters, in order. Returns `this.handle` (what it forwards to), else null.
+ */
+function forwardingCall(fn: Node, name: string): Node | null {
+  if (!Node.isArrowFunction(fn) && !Node.isFunctionExpression(fn)) return null;
+  let body: Node = fn.getBody();
+  if (Node.isBlock(body)) {
+    const stmts = body.getStatements();
+    if (stmts.length !== 1 || !Node.isExpressionStatement(stmts[0]!)) return null;
+    body = stmts[0].getExpression();
+  }
+  if (!Node.isCallExpression(body) || thisMember(body.getExpression()) !== name || !Node.isPropertyAccessExpression(body.getExpression())) return null;
+  const params = fn.getParameters().map((q) => q.getName());
+  const args = body.getArguments().map((a) => a.getText());
+  return params.length === args.length && params.every((q, i) => q === args[i]) ? body.getExpression() : null;
+}
+
 function handlerMemberFunction(ctx: TsRewriteContext, name: string, listeners: Node[]): Node | null {
   if (listeners.length !== 1) return null;
   let e: Node = listeners[0]!;
@@ -959,7 +1012,7 @@ function mirrorTableHealth(ctx: TsRewriteContext, tables: RouteTable[]): { path:
   if (!entry || !fn || !(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn) || Node.isMethodDeclaration(fn))) return null;
   const bridge = soleHealthPayload(ctx, fn);
   if (!bridge) return null;
-  addHealthStatus(ctx, bridge.props, bridge.payload);
+  addHealthStatus(ctx, bridge.props, bridge.payload, bridge.prelude);
   return { path: entry.path, line: entry.line };
 }
 

@@ -26,6 +26,20 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
         );
         continue;
       }
+      const extra = kind === 'registry' ? unsentFields(ctx, body!) : null;
+      if (extra) {
+        // The registry learns more from it than the base sends (tags, a version, a zone): what
+        // reads those would lose them. It stays, said precisely, beside the base's registration.
+        ctx.kept.push({
+          symbol: m.name,
+          line: extra.line,
+          reason:
+            `${m.name}() registers ${extra.fields.map((f) => `'${f}'`).join(', ')} (line ${extra.line}), which the base's registration does not send (it sends ${BASE_SENDS.join(', ')}): ` +
+            `kept with its calls, so the registry still gets them; the base registers as well` +
+            (baseFlagsSet(ctx, body!).length > 0 ? `, and both now set ${baseFlagsSet(ctx, body!).map((f) => `this.${f}`).join(', ')} (the base's)` : ''),
+        });
+        continue;
+      }
       ctx.plan.proposeMember({
         name: m.name,
         finding: kind,
@@ -73,6 +87,39 @@ function registeredName(ctx: TsRewriteContext, method: string, body: Node): void
     runtime ??= { value: init?.getText() ?? prop.getText(), line: prop.getStartLineNumber(), method, runtime: true };
   }
   if (runtime) ctx.hints.registryName = runtime;
+}
+
+/** Members of the base a method assigns (`this.registered = res.ok`). */
+function baseFlagsSet(ctx: TsRewriteContext, body: Node): string[] {
+  const out = new Set<string>();
+  for (const b of body.getDescendantsOfKind(SyntaxKind.BinaryExpression)) {
+    if (b.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
+    const target = thisMember(b.getLeft());
+    if (target && ctx.base.members.has(target)) out.add(target);
+  }
+  return [...out];
+}
+
+/** What the base's registration carries besides the name. */
+const BASE_SENDS = ['name', 'host', 'port', 'health_check_port', 'pid'];
+const BASE_SENT_KEYS = new Set(['host', 'port', 'health_check_port', 'healthCheckPort', 'health_port', 'healthPort', 'pid', 'address', 'Address', 'Port']);
+
+/**
+ * The fields of a registration payload (the object literal naming the service) the base does not
+ * send: `tags: ['search', 'catalog']`. Null when it sends nothing more (or names no service).
+ */
+function unsentFields(ctx: TsRewriteContext, body: Node): { fields: string[]; line: number } | null {
+  const keys = new Set([ctx.ts.super_call.name_property, ...REGISTRY_NAME_KEYS]);
+  for (const lit of body.getDescendantsOfKind(SyntaxKind.ObjectLiteralExpression)) {
+    const props = lit.getProperties();
+    const named = (p: Node) => (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p) ? p.getName() : null);
+    if (!props.some((p) => keys.has(named(p) ?? ''))) continue;
+    // A spread (`...this.meta`) sends fields no one can list here: they count as more.
+    const fields = props.map((p) => named(p) ?? p.getText()).filter((k) => !keys.has(k) && !BASE_SENT_KEYS.has(k));
+    const first = props.find((p) => !keys.has(named(p) ?? '') && !BASE_SENT_KEYS.has(named(p) ?? ''));
+    return fields.length > 0 ? { fields, line: first!.getStartLineNumber() } : null;
+  }
+  return null;
 }
 
 /** Keys registration payloads name the service by, in the order they are trusted. */

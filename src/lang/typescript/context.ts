@@ -907,6 +907,9 @@ function localNotAgent(n: Node, agentClass?: string): boolean {
   // A bare reference (`clearTimeout(timer)`): a member is never reached without `this.`.
   const named = (Node.isPropertyAccessExpression(p) && p.getNameNode() === n) || ((Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) || Node.isPropertyDeclaration(p) || Node.isBindingElement(p)) && p.getNameNode() === n);
   if (!named && !Node.isVariableDeclaration(p) && !Node.isParameterDeclaration(p)) return localDeclared(n);
+  // `{ start: now, used: 0 }`: a key of a plain object literal names a property of that object,
+  // not the agent's member (unless the literal is copied onto the agent: `Object.assign(this, {...})`).
+  if (Node.isPropertyAssignment(p) && p.getNameNode() === n && Node.isObjectLiteralExpression(p.getParent())) return !assignedOntoAgent(p.getParent()!);
   if (Node.isPropertyAccessExpression(p) && p.getNameNode() === n) {
     let obj: Node = p.getExpression();
     while (Node.isNonNullExpression(obj) || Node.isParenthesizedExpression(obj)) obj = obj.getExpression();
@@ -921,6 +924,16 @@ function localNotAgent(n: Node, agentClass?: string): boolean {
     return decls.length > 0 && decls.every((d) => Node.isVariableDeclaration(d) && isLocalDecl(d) && !!d.getInitializer() && !fromAgent(d.getInitializer()) && !(agentClass && buildsAgent(d.getInitializer()!, agentClass)));
   }
   return false;
+}
+
+/** `Object.assign(this, { ... })` (or onto a `self` alias): the literal's keys become the agent's members. */
+function assignedOntoAgent(literal: Node): boolean {
+  let cur: Node = literal;
+  while (Node.isParenthesizedExpression(cur.getParent()!) || Node.isAsExpression(cur.getParent()!) || Node.isSatisfiesExpression(cur.getParent()!)) cur = cur.getParent()!;
+  const call = cur.getParent();
+  if (!call || !Node.isCallExpression(call) || !/^Object\.(assign|defineProperties)$/.test(calleeText(call))) return false;
+  const target = call.getArguments()[0];
+  return !!target && (target.getKind() === SyntaxKind.ThisKeyword || (Node.isIdentifier(target) && !!thisAlias(target.compilerNode)));
 }
 
 /** A local of that name (variable or parameter) is declared in a function around `n`. */
