@@ -17,7 +17,7 @@ import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { importAnchor } from './add-import.js';
 import { breakerCall, breakerQuery, otherBreakerUse, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
-import { analyzeCollect, type CollectPlan, HOOK, initTail, LEGACY_RUN, moduleDecorators, noteMovedCode, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
+import { analyzeCollect, type CollectPlan, HOOK, initTail, LEGACY_RUN, moduleDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
 const CLASS = 'EventBusPublisher';
@@ -773,8 +773,9 @@ function queueFallbacks(ctx: PythonTransformContext, entry: PyFunction, queue: s
     const store = obj ? selfAttribute(obj) : null;
     const trims: SyntaxNode[] = [];
     while (store && siblings[at] && trimsStore(siblings[at]!, store)) trims.push(siblings[at++]!);
-    // And log lines about the store (`logger.warning("backlog now %d", len(self.backlog))`): they go with it.
-    while (siblings[at] && siblings[at]!.type === 'expression_statement' && isLogCall(expressionOf(siblings[at]!))) trims.push(siblings[at++]!);
+    // And log lines about the store (`logger.warning("backlog now %d", len(self.backlog))`, or such a line
+    // under an `if` that only reads, `if len(self.outbox) % 100 == 0:`): they go with it (warned with their lines).
+    while (siblings[at] && logOnlyStatement(siblings[at]!)) trims.push(siblings[at++]!);
     const next = siblings[at];
     if (next?.type !== 'return_statement' || next.namedChild(0)?.type !== 'false') return;
     const onQueue = !!queue && !!obj && selfAttribute(obj) === queue && /^(enqueue|put|put_nowait|append|push)$/.test(fn.childForFieldName('attribute')!.text);

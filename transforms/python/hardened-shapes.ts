@@ -636,7 +636,7 @@ export function publishFallbacks(ctx: PythonTransformContext): Set<string> {
       if (!f || f.isAsync || f.params.filter((x, i) => i > 0 && x.kind !== 'separator').length !== 1 || isPublish(ctx, c.method)) return;
       const siblings = n.parent?.namedChildren ?? [];
       let at = siblings.findIndex((x) => x.id === n.id) + 1;
-      while (siblings[at] && siblings[at]!.type === 'expression_statement' && isLogCall(expressionOf(siblings[at]!))) at++;
+      while (siblings[at] && logOnlyStatement(siblings[at]!)) at++;
       const next = siblings[at];
       if (next?.type === 'return_statement' && next.namedChild(0)?.type === 'false') out.add(c.method);
     });
@@ -1959,8 +1959,38 @@ export function isCollectCall(stmt: SyntaxNode, name: string = COLLECT): boolean
 export function resultLogGuard(stmt: SyntaxNode, name: string | null): boolean {
   if (!name || stmt.type !== 'if_statement' || stmt.childForFieldName('alternative')) return false;
   if (stmt.childForFieldName('condition')?.text !== name) return false;
-  const body = statements(stmt.childForFieldName('consequence')).filter((x) => !isDocstring(x));
+  return logsOnly(stmt.childForFieldName('consequence'));
+}
+
+/** A block of log lines only (a docstring aside), at least one. */
+function logsOnly(block: SyntaxNode | null): boolean {
+  const body = statements(block).filter((x) => !isDocstring(x));
   return body.length > 0 && body.every((x) => x.type === 'expression_statement' && isLogCall(x.namedChild(0)));
+}
+
+/**
+ * A statement that only logs: a log line, or an `if` whose every branch only logs and whose
+ * conditions change nothing (they read names and call only len/min/max/abs/bool/int/isinstance):
+ * `if len(self.outbox) % 100 == 0: logger.warning("outbox at %d", len(self.outbox))`.
+ */
+export function logOnlyStatement(stmt: SyntaxNode): boolean {
+  if (stmt.type === 'expression_statement') return isLogCall(expressionOf(stmt));
+  if (stmt.type !== 'if_statement') return false;
+  const quiet = (cond: SyntaxNode | null): boolean => {
+    if (!cond) return false;
+    let ok = true;
+    walk(cond, (n) => {
+      if (n.type === 'named_expression' || n.type === 'lambda' || n.type === 'await' || n.type === 'yield') ok = false;
+      if (n.type === 'call' && !/^(len|min|max|abs|bool|int|isinstance)$/.test(n.childForFieldName('function')?.text ?? '')) ok = false;
+    });
+    return ok;
+  };
+  if (!quiet(stmt.childForFieldName('condition')) || !logsOnly(stmt.childForFieldName('consequence'))) return false;
+  return stmt.namedChildren.every((c) => {
+    if (c.type === 'elif_clause') return quiet(c.childForFieldName('condition')) && logsOnly(c.childForFieldName('consequence'));
+    if (c.type === 'else_clause') return logsOnly(c.childForFieldName('body'));
+    return true;
+  });
 }
 
 /**
