@@ -14,7 +14,7 @@ import { RemovalPlan, moduleAttribute } from '../../analysis/removal-plan.js';
 import { EditBuffer, OverlappingEditError } from './edit-buffer.js';
 import { baseName, buildModuleModel, readModuleModel } from './module-model.js';
 import { firstSyntaxError, parsePython, parseStrictEditable, reparsePython, type EditableParse, type SyntaxNode, type Tree } from './parser.js';
-import { removeNodes } from './remove-lines.js';
+import { emptiedGuards, removeNodes } from './remove-lines.js';
 import { detectLayout } from './text.js';
 import type { PythonTransform, PythonTransformContext } from './transform-context.js';
 import { PYTHON_TRANSFORMS } from '../../../transforms/python/index.js';
@@ -173,6 +173,11 @@ function rewriteTree(
       }
     }
     const nodes = [...ctx.resolved.nodes, ...ctx.deletions.map((d) => d.node)];
+    for (const guard of emptiedGuards(nodes)) {
+      nodes.push(guard);
+      const test = guard.childForFieldName('condition')!.text;
+      ctx.warnings.push(`if ${test}: (line ${guard.startPosition.row + 1}) went whole, everything it guarded having gone; ${test} no longer has any effect there`);
+    }
     const refused = removeNodes(input.source, nodes, ctx.edits, ctx.layout, 'remove');
     if (refused.length) {
       const n = refused[0]!;
