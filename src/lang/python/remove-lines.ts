@@ -138,12 +138,15 @@ function onlyBlankOrComments(source: string, from: number, to: number): boolean 
 /**
  * An `if` (no elif/else) whose whole body the removal takes, and whose test has no side effect (names,
  * attributes, subscripts, comparisons, boolean operators, literals: no call, no `:=`, no await): the `if`
- * goes whole instead of being left as `if cond: pass`. Repeated outwards while that empties an enclosing
- * such `if`. Answers the `if` statements to remove besides `nodes`.
+ * goes whole instead of being left as `if cond: pass`. Not when it is all that would be left of its own
+ * block (a set-up method emptied whole is another transform's to drop, and `pass` there is stable): it is
+ * answered in `emptied` only, so the flag's loss is still reported. Answers the `if` statements to remove
+ * besides `nodes` (`remove`) and every such `if` (`emptied`).
  */
-export function emptiedGuards(nodes: SyntaxNode[]): SyntaxNode[] {
+export function emptiedGuards(nodes: SyntaxNode[]): { remove: SyntaxNode[]; emptied: SyntaxNode[] } {
   const taken = [...nodes];
   const out: SyntaxNode[] = [];
+  const emptied: SyntaxNode[] = [];
   const covered = (st: SyntaxNode) => taken.some((n) => n.startIndex <= st.startIndex && st.endIndex <= n.endIndex);
   for (let changed = true; changed; ) {
     changed = false;
@@ -152,13 +155,15 @@ export function emptiedGuards(nodes: SyntaxNode[]): SyntaxNode[] {
       const guard = block?.type === 'block' ? block.parent : null;
       if (guard?.type !== 'if_statement' || covered(guard) || guard.childForFieldName('consequence')?.id !== block!.id) continue;
       if (guard.namedChildren.some((c) => c.type === 'elif_clause' || c.type === 'else_clause')) continue;
-      if (!statements(block).every(covered) || !pureTest(guard.childForFieldName('condition'))) continue;
+      if (!statements(block).every(covered) || !pureTest(guard.childForFieldName('condition')) || emptied.some((g) => g.id === guard.id)) continue;
+      emptied.push(guard);
+      if (statements(guard.parent).every((st) => st.id === guard.id || covered(st))) continue;
       taken.push(guard);
       out.push(guard);
       changed = true;
     }
   }
-  return out;
+  return { remove: out, emptied };
 }
 
 const PURE = new Set(['identifier', 'attribute', 'subscript', 'comparison_operator', 'boolean_operator', 'not_operator', 'parenthesized_expression',

@@ -173,10 +173,12 @@ function rewriteTree(
       }
     }
     const nodes = [...ctx.resolved.nodes, ...ctx.deletions.map((d) => d.node)];
-    for (const guard of emptiedGuards(nodes)) {
-      nodes.push(guard);
+    const guards = emptiedGuards(nodes);
+    nodes.push(...guards.remove);
+    for (const guard of guards.emptied) {
       const test = guard.childForFieldName('condition')!.text;
-      ctx.warnings.push(`if ${test}: (line ${guard.startPosition.row + 1}) went whole, everything it guarded having gone; ${test} no longer has any effect there`);
+      const gone = guards.remove.includes(guard) ? 'went whole' : 'is left as `pass`';
+      ctx.warnings.push(`if ${test}: (line ${guard.startPosition.row + 1}) ${gone}, everything it guarded having gone; ${test} no longer has any effect there`);
     }
     const refused = removeNodes(input.source, nodes, ctx.edits, ctx.layout, 'remove');
     if (refused.length) {
