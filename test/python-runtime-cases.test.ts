@@ -32,14 +32,18 @@ async function health(port: number): Promise<Record<string, unknown> | null> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A Pushgateway stand-in on loopback: every PUT/POST body to /metrics/job/... goes into `bodies`. */
-async function metricsSink(bodies: string[]): Promise<{ server: import('node:http').Server; port: number }> {
+/**
+ * A Pushgateway stand-in on loopback: every PUT/POST body to /metrics/job/... goes into `bodies`; with
+ * `registrations`, a registry stand-in too (each POST /register body goes there).
+ */
+async function metricsSink(bodies: string[], registrations?: string[]): Promise<{ server: import('node:http').Server; port: number }> {
   const { createServer } = await import('node:http');
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => (body += d));
     req.on('end', () => {
       if (req.url?.startsWith('/metrics/job/')) bodies.push(body);
+      if (req.url === '/register' && req.method === 'POST') registrations?.push(body);
       res.writeHead(200).end();
     });
   });
@@ -71,8 +75,10 @@ describe('fixture cases on the reference BaseAgent, started for real', () => {
       delete env.METRICS_URL;
       if (!rt.fixed_ports) Object.assign(env, { AGENT_PORT: String(port), HEALTH_CHECK_PORT: String(healthPort) });
       const pushes: string[] = [];
-      const sink = rt.pushed_metrics_contain ? await metricsSink(pushes) : null;
-      if (sink) Object.assign(env, { METRICS_URL: `http://127.0.0.1:${sink.port}`, METRICS_PUSH_INTERVAL: '1' });
+      const registrations: string[] = [];
+      const sink = rt.pushed_metrics_contain || rt.registered_once_with ? await metricsSink(pushes, registrations) : null;
+      if (sink && rt.pushed_metrics_contain) Object.assign(env, { METRICS_URL: `http://127.0.0.1:${sink.port}`, METRICS_PUSH_INTERVAL: '1' });
+      if (sink && rt.registered_once_with) env.REGISTRY_URL = `http://127.0.0.1:${sink.port}`;
       const child = spawn('python3', [v2], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
       let output = '';
@@ -115,6 +121,13 @@ describe('fixture cases on the reference BaseAgent, started for real', () => {
           const all = (b: string) => rt.pushed_metrics_contain!.every((m) => b.includes(m));
           for (let i = 0; i < 60 && !pushes.some(all); i++) await sleep(100);
           expect(pushes.some(all), `no one push carries ${rt.pushed_metrics_contain.join(', ')}:\n${pushes.slice(-4).join('\n---\n')}`).toBe(true);
+        }
+        if (rt.registered_once_with) {
+          for (let i = 0; i < 30 && !registrations.length; i++) await sleep(100);
+          // A second registration (the agent's own beside the base's) would have come by now: both start in __init__.
+          await sleep(1000);
+          expect(registrations.length, `POST /register ${registrations.length} times:\n${registrations.join('\n')}`).toBe(1);
+          expect(JSON.parse(registrations[0]!), 'the registered record').toMatchObject(rt.registered_once_with);
         }
         child.kill('SIGTERM');
         const code = await Promise.race([exited, sleep(8000).then(() => 'timeout' as const)]);

@@ -105,6 +105,8 @@ export interface BaseModel {
    * the base registers nothing of that shape (or is known from a profile).
    */
   registrationRecord?: string[] | null;
+  /** The base method answering that record (`_registration_record()`: returns a dict with "name" and "port"), which an agent can override to add fields; null when there is none. */
+  registrationRecordMethod?: string | null;
   learnedFrom: 'source' | 'profile';
   sourceFile?: string;
 }
@@ -352,6 +354,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     healthWords: baseHealthWords(cls),
     healthFails: baseFailingStatus(cls),
     registrationRecord: registrationRecord(cls),
+    registrationRecordMethod: registrationRecordMethod(cls),
     learnedFrom: 'source',
     sourceFile: file,
   };
@@ -367,6 +370,21 @@ export function dictKeys(d: SyntaxNode): string[] | null {
     out.push(k);
   }
   return out;
+}
+
+/** See BaseModel.registrationRecordMethod. */
+function registrationRecordMethod(cls: PyClass): string | null {
+  for (const [name, m] of cls.methods) {
+    if (name.startsWith('__')) continue;
+    let returns = false;
+    walk(m.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+      const k = n.type === 'dictionary' && n.parent?.type === 'return_statement' ? dictKeys(n) : null;
+      if (k?.includes('name') && k.includes('port')) returns = true;
+    });
+    if (returns) return name;
+  }
+  return null;
 }
 
 /** See BaseModel.registrationRecord. */

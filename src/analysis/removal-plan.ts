@@ -103,6 +103,8 @@ export class RemovalPlan {
     agent: AgentModel;
     moduleClasses: PyClass[];
     moduleFunctions: Map<string, PyFunction>;
+    /** Names the module imports (`atexit` in `atexit.register(...)`: an attribute of it is never the agent's member). */
+    moduleImports?: ReadonlySet<string> | ReadonlyMap<string, unknown>;
     refs: ReferenceIndex;
     baseOwned: Set<string>;
     /** Base attributes its own threads operate (never shared with the agent's code). */
@@ -173,6 +175,8 @@ export class RemovalPlan {
           if (p.kind === 'method' && threadElement(r.node)) return false;
           // `self.context.socket(...)`: a member of another object of the agent, not this one.
           if ((p.kind === 'attribute' || p.kind === 'method') && r.kind === 'attribute' && memberOfMember(r.node)) return false;
+          // `atexit.register(...)` beside a removed `register()` method: an attribute of an imported module.
+          if ((p.kind === 'attribute' || p.kind === 'method') && r.kind === 'attribute' && moduleAttribute(r.node, ctx.moduleImports)) return false;
           // `self.status_server` in a method of another class of the file (a second agent role): its own.
           if ((p.kind === 'attribute' || p.kind === 'method') && r.kind === 'attribute' && foreignSelf(r.node, name, ctx.agent.cls, ctx.moduleClasses)) return false;
           if (p.kind === 'attribute' || p.kind === 'method') return r.kind !== 'identifier';
@@ -378,6 +382,13 @@ function memberOfMember(ref: SyntaxNode): boolean {
   const attr = ref.parent;
   const obj = attr?.type === 'attribute' ? attr.childForFieldName('object') : null;
   return obj?.type === 'attribute' && /^self\.\w+$/.test(obj.text);
+}
+
+/** `mod.name` where `mod` is a name the module imports (and not self). */
+export function moduleAttribute(ref: SyntaxNode, imports: ReadonlySet<string> | ReadonlyMap<string, unknown> | undefined): boolean {
+  const attr = ref.parent;
+  const obj = attr?.type === 'attribute' ? attr.childForFieldName('object') : null;
+  return !!imports && obj?.type === 'identifier' && obj.text !== 'self' && imports.has(obj.text);
 }
 
 /** Each class's attribute model, built once: foreignSelf asks for it at every reference in the class. */

@@ -39,6 +39,8 @@ export interface CaseSpec {
      * second): the base's samples and the agent's own land in one Pushgateway group, whose PUT replaces it.
      */
     pushed_metrics_contain?: string[];
+    /** With a registry stand-in at REGISTRY_URL: the agent POSTs /register exactly once, with a record holding these fields and values. */
+    registered_once_with?: Record<string, unknown>;
   };
   scan?: { status: 'legacy' | 'migrated' | 'skipped'; class?: string; reason_contains?: string };
   expect?: {

@@ -13,6 +13,7 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { lineOf, selfAttribute, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { dictKeys } from '../../src/analysis/base-model.js';
+import { insertAfterInit } from './health-hook.js';
 
 /** The node types the search of the agent's methods reads (see walkTypes): calls, and the scopes it does not enter. */
 const SCOPES_AND_CALLS: ReadonlySet<string> = new Set(['class_definition', 'function_definition', 'call']);
@@ -25,9 +26,11 @@ const REGISTER_PATH = /(^|\/)(register|deregister|unregister)\/?$/;
  * the base registers with (the URL it reads from the profile's registry variable, REGISTRY_URL, or the
  * base's own registry_url), retrying as the base retries, and the record carries only what the base's own
  * record carries (its keys, read from the base's source, or the legacy names of the ports the base is
- * given). It sets no state of the agent's, its answer is not used (it is called as a statement or run as
- * a thread's target), and the agent deregisters nothing itself (that pair is a person's to drop): then it
- * goes with its calls, and the base's registration is the one left. Anything else stays, with the warning.
+ * given) under the agent's own name, plus constant fields the base's record method can be given by an
+ * override. It sets no state of the agent's, its answer is not used (it is called as a statement, run as a
+ * thread's target, or stored in a flag nothing reads), no other file of the repository calls it, and the
+ * agent deregisters nothing itself (that pair is a person's to drop): then it goes with its calls, and the
+ * base's registration is the one left. Anything else stays, with the warning.
  */
 export const ownRegistrationPropose: PythonTransform = {
   name: 'own-registration-propose',
@@ -35,14 +38,14 @@ export const ownRegistrationPropose: PythonTransform = {
   run(ctx) {
     const record = ctx.base.registrationRecord;
     if (!record || ctx.profile.validation?.registry === 'none') return;
-    const aliases = Object.entries(ctx.py.super_call.pass_through ?? {}).filter(([k]) => record.includes(k)).flatMap(([, names]) => names);
-    const allowed = new Set([...record, ...aliases]);
     const posts = [...ctx.agent.methods.values()].map((fn) => ({ fn, path: postsTo(fn) })).filter((p) => p.path !== null);
     if (posts.some((p) => /(de|un)register/.test(p.path!))) return;
     for (const { fn, path } of posts) {
       // (named like the base's own, `_register_service`: the base's runs again once it goes)
       if (!/(^|\/)register\/?$/.test(path!) || fn.name.startsWith('__') || fn.isAsync) continue;
-      if (!sameRegistry(ctx, fn) || !plainRecord(fn, allowed) || setsState(fn)) continue;
+      if (!sameRegistry(ctx, fn) || !recordOf(ctx, fn) || setsState(fn)) continue;
+      // A method other files of the repository call (`agent.register()` in a script) stays.
+      if (ctx.external(fn.name).length) continue;
       const calls = callStatements(ctx, fn.name);
       if (!calls) continue;
       const reason = `registers the agent with the registry ${ctx.profile.base_class} registers it with, sending what the base's record carries (${ctx.profile.base_class} registers it, with retries)`;
@@ -83,12 +86,23 @@ function envLookup(value: SyntaxNode, env: string): boolean {
 }
 
 /**
- * The record it builds (a dict with a "name" key) has only keys the base's record has, and nothing is added
- * to a dict afterwards (`record["kind"] = ...`, `record.update(...)`); other dicts (its HTTP headers) are not the record.
+ * The record it builds (a dict with a "name" key) when the base's registration can send it: its keys are the
+ * base's record's (or the legacy names of the ports the base is given), its "name" is the agent's (`self.name`
+ * or the class's own name), and nothing is added to a dict afterwards (`record["kind"] = ...`,
+ * `record.update(...)`); other dicts (its HTTP headers) are not the record. Keys the base's record lacks are
+ * allowed when their values are constants and the base answers its record from a method the agent can
+ * override (`_registration_record()`): they are returned in `extras` (key and value as written), to be given
+ * to the base by an override built on super(). Null when the record is not one the base can send.
  */
-function plainRecord(fn: PyFunction, allowed: Set<string>): boolean {
+function recordOf(ctx: PythonTransformContext, fn: PyFunction): { extras: Array<[string, string]> } | null {
+  const record = ctx.base.registrationRecord ?? [];
+  const aliases = Object.entries(ctx.py.super_call.pass_through ?? {}).filter(([k]) => record.includes(k)).flatMap(([, names]) => names);
+  const allowed = new Set([...record, ...aliases]);
+  const hook = ctx.base.registrationRecordMethod ?? null;
+  const overridable = !!hook && !ctx.agent.methods.has(hook);
   let records = 0;
   let ok = true;
+  const extras: Array<[string, string]> = [];
   walk(fn.body, (n) => {
     if (n.type === 'assignment' && n.childForFieldName('left')?.type === 'subscript') ok = false;
     if (n.type === 'call' && /\.(update|setdefault)$/.test(n.childForFieldName('function')?.text ?? '')) ok = false;
@@ -97,10 +111,27 @@ function plainRecord(fn: PyFunction, allowed: Set<string>): boolean {
     if (!keys) ok = false;
     else if (keys.includes('name')) {
       records++;
-      if (keys.some((k) => !allowed.has(k))) ok = false;
+      for (const pair of n.namedChildren) {
+        if (pair.type !== 'pair') continue;
+        const key = stringValue(pair.childForFieldName('key')!);
+        const value = pair.childForFieldName('value')!;
+        if (key === 'name') {
+          if (!(value.text === 'self.name' || stringValue(value) === ctx.agent.cls.name)) ok = false;
+        } else if (key !== null && !allowed.has(key)) {
+          if (overridable && constant(value)) extras.push([pair.childForFieldName('key')!.text, value.text]);
+          else ok = false;
+        }
+      }
     }
   });
-  return ok && records > 0;
+  return ok && records > 0 ? { extras } : null;
+}
+
+/** A literal, or a list/tuple of literals (`"udp"`, `3`, `["quotes", "fx"]`). */
+function constant(n: SyntaxNode): boolean {
+  if (/^(string|integer|float|true|false|none)$/.test(n.type)) return n.type !== 'string' || !n.namedChildren.some((c) => c.type === 'interpolation');
+  if (n.type === 'list' || n.type === 'tuple') return n.namedChildren.every(constant);
+  return false;
 }
 
 /** It assigns an attribute of the agent (a `registered` flag someone reads). */
@@ -113,26 +144,39 @@ function setsState(fn: PyFunction): boolean {
 }
 
 /**
- * The statements running the method, when every mention of it is one: `self.m()` alone on its line, or
- * `threading.Thread(target=self.m, ...).start()`. Null when one uses it otherwise (its answer, a kept thread).
+ * The statements running the method, when every mention of it is one: `self.m()` alone on its line,
+ * `threading.Thread(target=self.m, ...).start()`, or `self.flag = self.m()` whose flag nothing else reads
+ * (not this file, not the base, not another file of the repository). Null when one uses it otherwise (its
+ * answer, a kept thread). `atexit.register(...)` (an attribute of an imported module) is not a mention.
  */
 function callStatements(ctx: PythonTransformContext, name: string): SyntaxNode[] | null {
   const out: SyntaxNode[] = [];
   for (const r of ctx.refs.of(name)) {
     if (r.kind === 'identifier' && r.node.parent?.type === 'function_definition') continue;
     const attr = r.kind === 'attribute' ? r.node.parent! : null;
-    if (!attr || attr.childForFieldName('object')?.text !== 'self') return null;
+    const owner = attr?.childForFieldName('object');
+    if (owner?.type === 'identifier' && owner.text !== 'self' && ctx.module.imports.has(owner.text)) continue;
+    if (!attr || owner?.text !== 'self') return null;
     let call: SyntaxNode | null = attr.parent?.type === 'call' && attr.parent.childForFieldName('function')?.id === attr.id ? attr.parent : null;
     if (!call && attr.parent?.type === 'keyword_argument' && attr.parent.childForFieldName('name')?.text === 'target') {
       const thread = attr.parent.parent?.parent;
       const start = thread?.parent?.type === 'attribute' && thread.parent.childForFieldName('attribute')?.text === 'start' ? thread.parent.parent : null;
       if (thread?.type === 'call' && /(^|\.)Thread$/.test(thread.childForFieldName('function')?.text ?? '') && start?.type === 'call') call = start;
     }
-    const st = call?.parent;
+    const st = call?.parent?.type === 'assignment' && unreadFlag(ctx, call.parent, call) ? call.parent.parent : call?.parent;
     if (!call || st?.type !== 'expression_statement') return null;
     out.push(st);
   }
   return out.length ? out : null;
+}
+
+/** `self.flag = <call>` where `flag` is mentioned nowhere else: in the file, the base, the repository's other files. */
+function unreadFlag(ctx: PythonTransformContext, assign: SyntaxNode, call: SyntaxNode): boolean {
+  const left = assign.childForFieldName('left');
+  const flag = left ? selfAttribute(left) : null;
+  if (!flag || assign.childForFieldName('right')?.id !== call.id) return false;
+  if (ctx.baseOwned.has(flag) || ctx.external(flag).length) return false;
+  return ctx.refs.of(flag).every((r) => r.node.parent?.id === left!.id);
 }
 
 export const ownRegistration: PythonTransform = {
@@ -142,7 +186,20 @@ export const ownRegistration: PythonTransform = {
     if (ctx.profile.validation?.registry === 'none' || !ctx.base.methods.has('_register_service')) return;
     for (const p of ctx.resolved?.members.values() ?? []) {
       if (p.finding !== 'registry' || p.kind !== 'method') continue;
-      ctx.warnings.push(`${ctx.agent.cls.name}.${p.name}() removed with its calls: it ${p.reason}`);
+      const fn = ctx.agent.methods.get(p.name);
+      const extras = fn ? recordOf(ctx, fn)?.extras ?? [] : [];
+      const hook = ctx.base.registrationRecordMethod;
+      if (extras.length && hook) {
+        insertAfterInit(ctx, [
+          `def ${hook}(self):`,
+          `    record = super().${hook}()`,
+          `    record.update({${extras.map(([k, v]) => `${k}: ${v}`).join(', ')}})`,
+          '    return record',
+          '',
+        ].join('\n'), 'own-registration');
+      }
+      const given = extras.length ? `; the fields ${extras.map(([k]) => k).join(', ')} it sent besides are given to ${ctx.profile.base_class}'s record by a ${hook}() override built on super()` : '';
+      ctx.warnings.push(`${ctx.agent.cls.name}.${p.name}() removed with its calls: it ${p.reason}${given}`);
     }
     const found: Array<{ line: number; call: string; where: string; deregisters: boolean }> = [];
     const seen = new Set<string>();

@@ -622,7 +622,8 @@ export const signalHandlerShutdown: PythonTransform = {
       ctx.warnings.push(
         `${ctx.agent.cls.name}: ${h.name}() (the SIGTERM/SIGINT handler) is now ${to}()${clash}: ${ctx.profile.base_class}'s own handler stops the agent and then calls it` +
           (hook.exits.length ? `; its ${hook.exits.map((x) => x.text.split('\n')[0]!.trim()).join(', ')} went (the base ends the process)` : '') +
-          (hook.stops.length ? `; its ${hook.stops.map((x) => x.text.split('\n')[0]!.trim()).join(', ')} went (the base ends its own loop first, then calls ${to}())` : ''),
+          (hook.stops.length ? `; its ${hook.stops.map((x) => x.text.split('\n')[0]!.trim()).join(', ')} went (the base ends its own loop first, then calls ${to}())` : '') +
+          (hook.logs.length ? `; its log line ${hook.logs.map((x) => x.text.split('\n')[0]!.trim()).join(', ')} went (it names the signal, which ${to}() is not given; ${ctx.profile.base_class} logs the signal it receives)` : ''),
       );
     }
   },

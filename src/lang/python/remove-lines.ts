@@ -134,3 +134,43 @@ function onlyBlankOrComments(source: string, from: number, to: number): boolean 
   // Do not bridge a blank line: paragraphs stay separate so their gaps are handled per span.
   return !text.split('\n').slice(0, -1).some((l) => l.trim() === '');
 }
+
+/**
+ * An `if` (no elif/else) whose whole body the removal takes, and whose test has no side effect (names,
+ * attributes, subscripts, comparisons, boolean operators, literals: no call, no `:=`, no await): the `if`
+ * goes whole instead of being left as `if cond: pass`. Not when it is all that would be left of its own
+ * block (a set-up method emptied whole is another transform's to drop, and `pass` there is stable): it is
+ * answered in `emptied` only, so the flag's loss is still reported. Answers the `if` statements to remove
+ * besides `nodes` (`remove`) and every such `if` (`emptied`).
+ */
+export function emptiedGuards(nodes: SyntaxNode[]): { remove: SyntaxNode[]; emptied: SyntaxNode[] } {
+  const taken = [...nodes];
+  const out: SyntaxNode[] = [];
+  const emptied: SyntaxNode[] = [];
+  const covered = (st: SyntaxNode) => taken.some((n) => n.startIndex <= st.startIndex && st.endIndex <= n.endIndex);
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const n of [...taken]) {
+      const block = n.parent;
+      const guard = block?.type === 'block' ? block.parent : null;
+      if (guard?.type !== 'if_statement' || covered(guard) || guard.childForFieldName('consequence')?.id !== block!.id) continue;
+      if (guard.namedChildren.some((c) => c.type === 'elif_clause' || c.type === 'else_clause')) continue;
+      if (!statements(block).every(covered) || !pureTest(guard.childForFieldName('condition')) || emptied.some((g) => g.id === guard.id)) continue;
+      emptied.push(guard);
+      if (statements(guard.parent).every((st) => st.id === guard.id || covered(st))) continue;
+      taken.push(guard);
+      out.push(guard);
+      changed = true;
+    }
+  }
+  return { remove: out, emptied };
+}
+
+const PURE = new Set(['identifier', 'attribute', 'subscript', 'comparison_operator', 'boolean_operator', 'not_operator', 'parenthesized_expression',
+  'string', 'string_start', 'string_content', 'string_end', 'integer', 'float', 'true', 'false', 'none', 'not', 'and', 'or', 'is', 'in', '==', '!=', '<', '>', '<=', '>=', '.', '(', ')', '[', ']']);
+
+function pureTest(n: SyntaxNode | null): boolean {
+  if (!n) return false;
+  if (!PURE.has(n.type)) return false;
+  return n.children.every((c) => pureTest(c));
+}

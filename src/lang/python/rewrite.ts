@@ -10,11 +10,11 @@ import type { Profile } from '../../profile/profile.js';
 import { buildAgentModel } from '../../analysis/agent-model.js';
 import type { BaseModel } from '../../analysis/base-model.js';
 import { ReferenceIndex } from '../../analysis/references.js';
-import { RemovalPlan } from '../../analysis/removal-plan.js';
+import { RemovalPlan, moduleAttribute } from '../../analysis/removal-plan.js';
 import { EditBuffer, OverlappingEditError } from './edit-buffer.js';
 import { baseName, buildModuleModel, readModuleModel } from './module-model.js';
 import { firstSyntaxError, parsePython, parseStrictEditable, reparsePython, type EditableParse, type SyntaxNode, type Tree } from './parser.js';
-import { removeNodes } from './remove-lines.js';
+import { emptiedGuards, removeNodes } from './remove-lines.js';
 import { detectLayout } from './text.js';
 import type { PythonTransform, PythonTransformContext } from './transform-context.js';
 import { PYTHON_TRANSFORMS } from '../../../transforms/python/index.js';
@@ -160,6 +160,7 @@ function rewriteTree(
       agent,
       moduleClasses: module.classes,
       moduleFunctions: module.functions,
+      moduleImports: module.imports,
       refs: ctx.refs,
       baseOwned: ctx.baseOwned,
       threadDriven: input.base.threadDriven,
@@ -172,6 +173,13 @@ function rewriteTree(
       }
     }
     const nodes = [...ctx.resolved.nodes, ...ctx.deletions.map((d) => d.node)];
+    const guards = emptiedGuards(nodes);
+    nodes.push(...guards.remove);
+    for (const guard of guards.emptied) {
+      const test = guard.childForFieldName('condition')!.text;
+      const gone = guards.remove.includes(guard) ? 'went whole' : 'is left as `pass`';
+      ctx.warnings.push(`if ${test}: (line ${guard.startPosition.row + 1}) ${gone}, everything it guarded having gone; ${test} no longer has any effect there`);
+    }
     const refused = removeNodes(input.source, nodes, ctx.edits, ctx.layout, 'remove');
     if (refused.length) {
       const n = refused[0]!;
@@ -276,7 +284,7 @@ function danglingReference(output: Tree, ctx: PythonTransformContext): string | 
     if ((p.kind === 'method' || p.kind === 'attribute') && shared) continue;
     const uses = refs
       .of(name)
-      .filter((r) => (p.kind === 'method' || p.kind === 'attribute' ? r.kind === 'attribute' && !ownedElsewhere(name, r.start, r.node) : r.kind === 'identifier'));
+      .filter((r) => (p.kind === 'method' || p.kind === 'attribute' ? r.kind === 'attribute' && !ownedElsewhere(name, r.start, r.node) && !moduleAttribute(r.node, model.imports) : r.kind === 'identifier'));
     if (uses.length) return `removed ${name} is still referenced at output line ${uses[0]!.line}`;
   }
   // An import that went while code moved into a new method (a hook) still uses its name: NameError at run time.
