@@ -202,6 +202,8 @@ function rewriteTree(
   const removed = [
     ...ctx.resolved.members.keys(),
     ...ctx.resolved.statements.map((s) => s.symbol),
+    // Names cut out of a statement that stays (an import's other names).
+    ...ctx.removed,
     // Transport state moved into the publisher says so itself (it is not the base's).
     ...ctx.deletions.filter((d) => d.symbol !== 'super().__init__').map((d) => (d.plain || d.symbol.startsWith('import ') || / \(moved into \w+\)$/.test(d.symbol) ? d.symbol : `self.${d.symbol} (set by the base)`)),
   ];
