@@ -193,13 +193,18 @@ function simple(n: SyntaxNode): boolean {
   }
 }
 
-/** The identifier is bound there (an assignment target, a loop variable, `global`, `del`, a parameter). */
+/** Where an identifier is bound whatever its place inside: `global`, `del`, parameters, `as` targets, imports. */
+const BINDING_CONTEXT = /^(global_statement|nonlocal_statement|delete_statement|parameters|lambda_parameters|default_parameter|typed_parameter|typed_default_parameter|as_pattern_target|dotted_name|aliased_import|import_statement|import_from_statement)$/;
+/** What an assignment target can be built of (`A, B = ...`, `for (A, B) in ...`). */
+const TARGET_PARTS = /^(pattern_list|tuple_pattern|list_pattern|tuple|list|parenthesized_expression|list_splat_pattern)$/;
+
+/** The identifier is bound there (an assignment, loop or `as` target, a def, `global`, `del`, a parameter, an import). */
 function binds(id: SyntaxNode): boolean {
-  for (let n: SyntaxNode | null = id, p = id.parent; p; n = p, p = p.parent) {
-    if (/^(global_statement|nonlocal_statement|delete_statement|parameters|lambda_parameters|default_parameter|typed_parameter|typed_default_parameter)$/.test(p.type)) return true;
-    if ((p.type === 'assignment' || p.type === 'augmented_assignment' || p.type === 'for_statement' || p.type === 'for_in_clause') && p.childForFieldName('left')?.id === n.id) return true;
-    if (p.type === 'as_pattern' || p.type === 'with_item') return p.type === 'as_pattern' && p.childForFieldName('alias')?.id === n.id;
-    if (!/^(pattern_list|tuple_pattern|list_pattern|tuple|list|parenthesized_expression|list_splat_pattern)$/.test(p.type)) return false;
+  for (let n: SyntaxNode = id, p = id.parent; p; n = p, p = p.parent) {
+    if (BINDING_CONTEXT.test(p.type)) return true;
+    const field = /^(assignment|augmented_assignment|for_statement|for_in_clause)$/.test(p.type) ? 'left' : /^(named_expression|function_definition|class_definition)$/.test(p.type) ? 'name' : null;
+    if (field && p.childForFieldName(field)?.id === n.id) return true;
+    if (!TARGET_PARTS.test(p.type)) return false;
   }
   return false;
 }
