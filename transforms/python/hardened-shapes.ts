@@ -2141,6 +2141,11 @@ export function noteMovedCode(ctx: PythonTransformContext, node: SyntaxNode): vo
   });
 }
 
+/** Does code the hardened transforms moved use this name? */
+export function movedCodeUses(ctx: PythonTransformContext, name: string): boolean {
+  return movedNames.get(ctx)?.has(name) ?? false;
+}
+
 /**
  * Concern: code that moved keeps its imports. prune-imports counts an import unused when all
  * its uses lie in removed code; code the hardened transforms moved out of a removed method

@@ -16,7 +16,7 @@ import { earlyOverrides } from './early-overrides.js';
 import { baseMethodClash } from './base-method-clash.js';
 import { entrypoint } from './entrypoint.js';
 import { addImport } from './add-import.js';
-import { pruneImports } from './prune-imports.js';
+import { pruneImports, pruneLeftoverNames } from './prune-imports.js';
 import { portPlan } from './port-plan.js';
 import { agentConstructions } from './agent-constructions.js';
 import { hardenedPublish } from './hardened-publish.js';
@@ -118,6 +118,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   loopTailTeardown,
   ownRegistration,
   sameFileParentOrphansCheck,
+  // After every transform that writes or moves code: what it cuts is unused in the output.
+  pruneLeftoverNames,
   // Last: a kept method of a base method's name, once every rename and removal is known.
   baseMethodClash,
 ];

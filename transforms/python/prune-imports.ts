@@ -11,58 +11,91 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
+import { movedCodeUses } from './hardened-shapes.js';
 
+/** Code the transforms wrote (an expression moved into super().__init__, a hook) counts as a use. */
+function writtenUses(ctx: PythonTransformContext): (name: string) => boolean {
+  // Even when its original went with a removal: erring this way keeps a name, never a NameError.
+  const written = ctx.edits.writtenTexts().join('\n');
+  return (name) => new RegExp(`(?<![.\\w])${name}(?!\\w)`).test(written);
+}
+
+/** Per top-level import statement: its names, those whose every use went, and the settings made only for removed code. */
+function importsGone(ctx: PythonTransformContext, used: (name: string) => boolean) {
+  const byStatement = new Map<number, { node: SyntaxNode; names: string[] }>();
+  for (const [local, imp] of ctx.module.imports) {
+    if (imp.node.parent?.type !== 'module') continue;
+    const entry = byStatement.get(imp.node.id) ?? { node: imp.node, names: [] };
+    entry.names.push(local);
+    byStatement.set(imp.node.id, entry);
+  }
+  const out: Array<{ node: SyntaxNode; names: string[]; gone: string[]; dropSettings: (name: string) => void }> = [];
+  for (const { node, names } of byStatement.values()) {
+    if (isRemoved(ctx, node)) continue;
+    const settings = new Map<string, SyntaxNode[]>();
+    const gone = names.filter((name) => {
+      if (ctx.introduced.has(name) || used(name)) return false;
+      const uses = ctx.refs
+        .of(name)
+        .filter((r) => r.kind === 'identifier' && !(node.startIndex <= r.start && r.end <= node.endIndex));
+      const live = uses.filter((r) => !isRemoved(ctx, r.node));
+      const config = live.map((r) => configuration(r.node)).filter((s): s is SyntaxNode => s !== null);
+      // Configuration alone does not keep a name alive, but only when some real use went.
+      if (config.length === live.length && live.length < uses.length) {
+        settings.set(name, config);
+        return true;
+      }
+      return uses.length > 0 && live.length === 0;
+    });
+    if (!gone.length) continue;
+    const dropSettings = (name: string) => {
+      for (const s of settings.get(name) ?? []) ctx.deletions.push({ node: s, symbol: `${s.text.split('=')[0]!.trim()} (set for the removed code)` });
+    };
+    out.push({ node, names, gone, dropSettings });
+  }
+  return out;
+}
+
+function dropWhole(ctx: PythonTransformContext, s: { node: SyntaxNode; names: string[]; dropSettings: (name: string) => void }): void {
+  s.names.forEach(s.dropSettings);
+  ctx.deletions.push({ node: s.node, symbol: `import ${s.names.join(', ')}` });
+}
+
+/** Whole import statements every name of which went (before the hardened transforms move code: see keepMovedImports). */
 export const pruneImports: PythonTransform = {
   name: 'prune-imports',
   phase: 'edit',
   run(ctx) {
-    // Code the transforms wrote (an expression moved into super().__init__, a hook) counts as
-    // a use even when its original went with a removal: erring this way keeps a name, never a NameError.
-    const written = ctx.edits.writtenTexts().join('\n');
-    const writtenUse = (name: string) => new RegExp(`(?<![.\\w])${name}(?!\\w)`).test(written);
+    for (const s of importsGone(ctx, writtenUses(ctx))) if (s.gone.length === s.names.length) dropWhole(ctx, s);
+  },
+};
+
+/**
+ * Single names cut out of an import that keeps others, and module constants only removed code read:
+ * last, once every transform has written and moved its code (the transport moved into
+ * EventBusPublisher uses names its removed original used), so what is cut is unused in the output.
+ */
+export const pruneLeftoverNames: PythonTransform = {
+  name: 'prune-leftover-names',
+  phase: 'edit',
+  run(ctx) {
+    const written = writtenUses(ctx);
+    const used = (name: string) => written(name) || movedCodeUses(ctx, name);
     // Constants first: an import only a removed constant used goes with it.
-    pruneConstants(ctx, writtenUse);
-    const byStatement = new Map<number, { node: SyntaxNode; names: string[] }>();
-    for (const [local, imp] of ctx.module.imports) {
-      if (imp.node.parent?.type !== 'module') continue;
-      const entry = byStatement.get(imp.node.id) ?? { node: imp.node, names: [] };
-      entry.names.push(local);
-      byStatement.set(imp.node.id, entry);
-    }
-    for (const { node, names } of byStatement.values()) {
-      if (isRemoved(ctx, node)) continue;
-      const settings = new Map<string, SyntaxNode[]>();
-      const gone = names.filter((name) => {
-        if (ctx.introduced.has(name) || writtenUse(name)) return false;
-        const uses = ctx.refs
-          .of(name)
-          .filter((r) => r.kind === 'identifier' && !(node.startIndex <= r.start && r.end <= node.endIndex));
-        const live = uses.filter((r) => !isRemoved(ctx, r.node));
-        const config = live.map((r) => configuration(r.node)).filter((s): s is SyntaxNode => s !== null);
-        // Configuration alone does not keep a name alive, but only when some real use went.
-        if (config.length === live.length && live.length < uses.length) {
-          settings.set(name, config);
-          return true;
-        }
-        return uses.length > 0 && live.length === 0;
-      });
-      if (!gone.length) continue;
-      const dropSettings = (name: string) => {
-        for (const s of settings.get(name) ?? []) ctx.deletions.push({ node: s, symbol: `${s.text.split('=')[0]!.trim()} (set for the removed code)` });
-      };
-      if (gone.length === names.length) {
-        names.forEach(dropSettings);
-        ctx.deletions.push({ node, symbol: `import ${names.join(', ')}` });
+    pruneConstants(ctx, used);
+    for (const s of importsGone(ctx, used)) {
+      if (s.gone.length === s.names.length) {
+        dropWhole(ctx, s);
         continue;
       }
       // Some names stay: only the others are cut out of the statement (another file importing one
       // through the agent's module keeps it).
-      for (const name of gone) {
+      for (const name of s.gone) {
         if (ctx.moduleUses(name).length) continue;
-        const span = nameSpan(ctx, node, name);
+        const span = nameSpan(ctx, s.node, name);
         if (!span) continue;
         ctx.edits.delete(span.start, span.end, 'prune-imports');
-        dropSettings(name);
+        s.dropSettings(name);
         ctx.removed.push(`import ${name}`);
       }
     }
