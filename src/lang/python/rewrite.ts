@@ -297,6 +297,14 @@ function danglingReference(output: Tree, ctx: PythonTransformContext): string | 
     const use = refs.of(name).find((r) => r.kind === 'identifier');
     if (use) return `${name} is used at output line ${use.line} but its import was removed`;
   }
+  // Likewise a module-level `NAME = ...` the rewrite deleted (a constant only removed code read).
+  for (const d of ctx.deletions) {
+    const a = d.node.parent?.type === 'module' && d.node.type === 'expression_statement' ? d.node.namedChild(0) : null;
+    const name = a?.type === 'assignment' && a.childForFieldName('left')?.type === 'identifier' ? a.childForFieldName('left')!.text : null;
+    if (!name || boundLocally((binders ??= bindingNodes(output.rootNode)), name)) continue;
+    const use = refs.of(name).find((r) => r.kind === 'identifier');
+    if (use) return `${name} is used at output line ${use.line} but its definition was removed`;
+  }
   return null;
 }
 
