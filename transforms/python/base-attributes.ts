@@ -13,6 +13,7 @@ import { valueType } from '../../src/analysis/value-type.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
 import { constructorOf, withPassedAttributes } from './super-init.js';
 import { callsSuper, keptForOlderBase } from './early-overrides.js';
+import { baseRuns } from './base-method-clash.js';
 import type { AttributeAssignment } from '../../src/analysis/agent-model.js';
 
 export const baseAttributes: PythonTransform = {
@@ -20,6 +21,7 @@ export const baseAttributes: PythonTransform = {
   phase: 'edit',
   run(ctx) {
     portAliases(ctx);
+    methodShadows(ctx);
     const seen = new Set<string>();
     const renamed = new Set<string>();
     // __post_init__ of a dataclass agent is its constructor; its statements before the base's call set the ports it is given.
@@ -103,6 +105,27 @@ function portAliases(ctx: PythonTransformContext): void {
       if (ctx.resolved) ctx.resolved.notes = ctx.resolved.notes.filter((n) => n.symbol !== attr);
       ctx.warnings.push(`self.${attr} was the ${keyword} given to ${ctx.profile.base_class} (${oneLine(a.value.text)}): its reads now read self.${keyword}, the port the base serves (the environment may choose another), and the copy goes`);
     }
+  }
+}
+
+/**
+ * An instance attribute named like a method of the base (`self.stop = threading.Event()`, `self.cleanup = []`):
+ * before, the name was the agent's alone; once the class inherits the base, the attribute hides the base's
+ * method on the instance, so where the base calls it (`self.stop()` from its signal handler or cleanup())
+ * it calls the agent's value and fails. The agent's attribute gets a name of its own everywhere the file
+ * reaches it as the agent, so both stay what they were.
+ */
+function methodShadows(ctx: PythonTransformContext): void {
+  const done = new Set<string>();
+  for (const a of ctx.agent.assignments) {
+    const attr = a.attr;
+    if (done.has(attr) || attr.startsWith('__') || !ctx.base.methods.has(attr) || ctx.base.attributes.has(attr)) continue;
+    if (ctx.agent.methods.has(attr) || ctx.renames.has(attr) || ctx.resolved?.members.has(attr) || isRemoved(ctx, a.stmt)) continue;
+    done.add(attr);
+    const kind = a.value ? valueType(a.value) : null;
+    const where = baseRuns(ctx, attr);
+    renameAttribute(ctx, a, '', '', `${ctx.profile.base_class}.${attr}() is a method${where ? `, which ${where}` : ''}; this agent's self.${attr}` +
+      ` (${kind && kind !== 'None' ? `a ${kind}` : oneLine(a.value?.text ?? 'a value')}) would hide it on the instance, so it is self.%NEW%`);
   }
 }
 

@@ -44,7 +44,7 @@ function baseHooks(ctx: PythonTransformContext): Set<string> {
 }
 
 /** Where the base runs its own `name` (null when it never does: an override changes nothing the base does). */
-function baseRuns(ctx: PythonTransformContext, name: string): string | null {
+export function baseRuns(ctx: PythonTransformContext, name: string): string | null {
   const { handlers, graph } = ctx.base.signalCalls;
   const callers = [...graph].filter(([m, calls]) => m !== name && calls.has(name)).map(([m]) => `${m}()`);
   if (handlers.has(name)) {
