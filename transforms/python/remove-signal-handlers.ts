@@ -107,7 +107,14 @@ export const removeSignalHandlers: PythonTransform = {
           finding: 'signal',
           reason: 'signal handler (the base handles SIGTERM/SIGINT)',
           condition: (scope) => {
-            if (isInfraBlock(h.body, scope) || onlyEndsMainLoop(ctx, h.body, scope, blockedIn) || onlyExits(ctx, h.body, scope)) return null;
+            if (isInfraBlock(h.body, scope) || onlyExits(ctx, h.body, scope)) return null;
+            if (onlyEndsMainLoop(ctx, h.body, scope, blockedIn)) {
+              const seen = flagReadBeyondLoop(ctx, h);
+              if (!seen) return null;
+              return `signal handler sets self.${seen.flag}, which the agent also reads beyond its loop's condition (line ${seen.line}: ${seen.text}): ` +
+                `on SIGTERM the loop ended gently and that code saw the flag; ${ctx.profile.base_class}'s own handler would end the process at once ` +
+                `and never set it, so the handler stays installed`;
+            }
             const ended = endsKeptLoop(ctx, h.body, scope);
             return ended
               ? `signal handler ends the loop of ${ended.method}(), which stays (the entry point runs it) and tears down after it (line ${ended.after.startPosition.row + 1}: ${ended.after.text.split('\n')[0]!.trim()}); ` +
@@ -115,7 +122,8 @@ export const removeSignalHandlers: PythonTransform = {
               : `signal handler does more than stop the agent; kept installed`;
           },
           // Installed as before, it ends that loop as it did, and what follows the loop runs as it did.
-          keptSafely: (scope) => endsKeptLoop(ctx, h.body, scope) !== null,
+          keptSafely: (scope) => endsKeptLoop(ctx, h.body, scope) !== null ||
+            (onlyEndsMainLoop(ctx, h.body, scope, blockedIn) && flagReadBeyondLoop(ctx, h) !== null && tearsDownAfterLoop(ctx)),
         });
         ctx.plan.proposeStatement({
           node: n,
@@ -448,6 +456,81 @@ function workAfterLoop(ctx: PythonTransformContext, given?: PyFunction[]): Synta
     if (work) return work;
   }
   return null;
+}
+
+/**
+ * A flag the handler sets to end the main loop (`self._stopping = True`, `self._stop.set()`) that other
+ * code reads too, beyond a loop's condition: a scan that stops between files (`if self._stopping: break`),
+ * a health answer that says "stopping". The base's own handler ends the process instead of setting it,
+ * so what those reads did on SIGTERM would silently never happen. The first such read, else null.
+ */
+function flagReadBeyondLoop(ctx: PythonTransformContext, handler: PyFunction): { flag: string; line: number; text: string } | null {
+  const flags = new Set<string>();
+  for (const st of statements(handler.body)) {
+    const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    if (e?.type === 'assignment') {
+      const a = selfAttribute(e.childForFieldName('left')!);
+      if (a) flags.add(a);
+    } else if (e?.type === 'call') {
+      const fn = e.childForFieldName('function');
+      const a = fn?.type === 'attribute' && fn.childForFieldName('attribute')!.text === 'set' ? selfAttribute(fn.childForFieldName('object')!) : null;
+      if (a) flags.add(a);
+    }
+  }
+  // A flag the base's own handler sets as well on its way out (`self.running = False` in its stop()): kept as it was.
+  const { handlers, graph } = ctx.base.signalCalls;
+  const reached = new Set<string>();
+  for (const todo = [...handlers]; todo.length; ) {
+    const m = todo.pop()!;
+    if (reached.has(m)) continue;
+    reached.add(m);
+    todo.push(...(graph.get(m) ?? []));
+  }
+  const baseSets = (flag: string) => [...reached].some((m) => ctx.base.assignedIn.get(m)?.has(flag));
+  const within = (n: SyntaxNode, outer: SyntaxNode) => outer.startIndex <= n.startIndex && n.endIndex <= outer.endIndex;
+  for (const flag of flags) {
+    if (baseSets(flag)) continue;
+    for (const r of ctx.refs.of(flag)) {
+      if (r.kind !== 'attribute' || within(r.node, handler.node)) continue;
+      let p: SyntaxNode | null = r.node.parent;
+      // The attribute itself is being assigned (its start value, a reset): not a read.
+      const target = p?.parent;
+      if (target?.type === 'assignment' && target.childForFieldName('left')?.id === p!.id) continue;
+      let inCondition = false;
+      for (; p; p = p.parent) {
+        if (p.type === 'while_statement' && within(r.node, p.childForFieldName('condition') ?? p)) inCondition = true;
+        if (p.type === 'class_definition' || inCondition) break;
+      }
+      if (inCondition) continue;
+      // The source line of the read (a multi-line statement shows the line it is on).
+      const st = enclosingStatement(r.node);
+      return { flag, line: r.line, text: (st.text.split('\n')[r.line - 1 - st.startPosition.row] ?? st.text).trim() };
+    }
+  }
+  return null;
+}
+
+function enclosingStatement(n: SyntaxNode): SyntaxNode {
+  let s = n;
+  while (s.parent && s.parent.type !== 'block' && s.parent.type !== 'module') s = s.parent;
+  return s;
+}
+
+/**
+ * The agent's main loop method stays and tears down once its loop has ended (a `finally:` around the
+ * loop, or work after it), where the base's teardown joins it: a handler that only ends that loop
+ * gently, kept installed, still leads to the base's deregistration and final push.
+ */
+function tearsDownAfterLoop(ctx: PythonTransformContext): boolean {
+  const main = ctx.agent.methods.get(ctx.py.main_loop_method ?? 'run');
+  if (!main) return false;
+  if (workAfterLoop(ctx, [main])) return true;
+  return mainLoops(ctx, [main]).some((loop) => {
+    for (let p = loop.parent; p && p.id !== main.body.id; p = p.parent) {
+      if (p.type === 'try_statement' && p.namedChildren.some((c) => c.type === 'finally_clause' && statements(c.namedChildren.find((x) => x.type === 'block') ?? null).some((x) => !isTrivial(x)))) return true;
+    }
+    return false;
+  });
 }
 
 /**
