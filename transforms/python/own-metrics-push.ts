@@ -36,7 +36,7 @@ export const ownMetricsPush: PythonTransform = {
     for (const m of ctx.agent.methods.values()) {
       walk(m.body, (n) => {
         if (n.type !== 'call' || !/(^|\.)Request$/.test(callee(n) ?? '')) return;
-        const url = requestUrl(n);
+        const url = boundUrl(requestUrl(n), m.body);
         if (!url || !sameJob(ctx, url)) return;
         const p = pushOf(n, m.body);
         // A push another transform moved (a loop body become run_once()) is in the output, not editable here.
@@ -114,6 +114,23 @@ function requestUrl(call: SyntaxNode): SyntaxNode | null {
 }
 
 /**
+ * The URL expression itself when the Request is given a local name (`url = f".../metrics/job/{self.name}"`,
+ * then `Request(url, ...)`) bound once in that function; the argument as it is otherwise.
+ */
+function boundUrl(url: SyntaxNode | null, fnBody: SyntaxNode): SyntaxNode | null {
+  if (url?.type !== 'identifier') return url;
+  const values: SyntaxNode[] = [];
+  walk(fnBody, (n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type === 'assignment' && n.childForFieldName('left')?.type === 'identifier' && n.childForFieldName('left')!.text === url.text) {
+      values.push(n.childForFieldName('right') ?? n);
+    }
+    if ((n.type === 'augmented_assignment' || n.type === 'for_statement') && n.childForFieldName('left')?.text === url.text) values.push(n, n);
+  });
+  return values.length === 1 ? values[0]! : url;
+}
+
+/**
  * The job segment of a Pushgateway URL (`.../metrics/job/<job>`): the literal name, or the expression filling
  * its `%s` / `{}` placeholder. Null when the URL names no job this can read.
  */
@@ -175,18 +192,20 @@ function sameJob(ctx: PythonTransformContext, url: SyntaxNode): boolean {
  */
 function helperPushesToAgentJob(ctx: PythonTransformContext, call: SyntaxNode): { name: string; where: string } | null {
   const f = call.childForFieldName('function');
-  if (f?.type !== 'identifier') return null;
-  const local = ctx.module.functions.get(f.text);
-  const t = local ? null : ctx.imported(f.text);
-  const fn = local ?? (t?.name ? t.module.functions.get(t.name) : undefined);
+  // `push(...)` (a function of the file, or imported by name) or `fleet_metrics.push(...)` (an imported module's).
+  const obj = f?.type === 'attribute' ? f.childForFieldName('object') : null;
+  if (!f || (f.type !== 'identifier' && obj?.type !== 'identifier')) return null;
+  const local = f.type === 'identifier' ? ctx.module.functions.get(f.text) : undefined;
+  const t = local ? null : ctx.imported(obj ? obj.text : f.text);
+  const fn = local ?? (obj ? (t && !t.name ? t.module.functions.get(f.childForFieldName('attribute')!.text) : undefined) : t?.name ? t.module.functions.get(t.name) : undefined);
   if (!fn) return null;
   let hit: SyntaxNode | null = null;
   walk(fn.body, (n) => {
     if (hit || n.type === 'function_definition' || n.type === 'class_definition') return false;
-    if (n.type === 'call' && /(^|\.)Request$/.test(callee(n) ?? '') && requestUrl(n)?.text.includes(JOB)) hit = n;
+    if (n.type === 'call' && /(^|\.)Request$/.test(callee(n) ?? '') && boundUrl(requestUrl(n), fn.body)?.text.includes(JOB)) hit = n;
   });
   if (!hit) return null;
-  const job = jobOf(requestUrl(hit)!);
+  const job = jobOf(boundUrl(requestUrl(hit), fn.body)!);
   const where = `${local ? ctx.file : t!.file}:${fn.line}`;
   if (job && 'literal' in job) return agentNames(ctx).has(job.literal) ? { name: f.text, where } : null;
   const expr = job ? (typeof job.expr === 'string' ? job.expr : job.expr.text) : null;
