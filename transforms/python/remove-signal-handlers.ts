@@ -496,18 +496,29 @@ function flagReadBeyondLoop(ctx: PythonTransformContext, handler: PyFunction): {
       // The attribute itself is being assigned (its start value, a reset): not a read.
       const target = p?.parent;
       if (target?.type === 'assignment' && target.childForFieldName('left')?.id === p!.id) continue;
-      let inCondition = false;
+      // `self._stop.wait(interval)`: a sleep the flag cuts short, not a decision taken on it (the process ends anyway).
+      if (p?.parent?.type === 'attribute' && p.parent.childForFieldName('attribute')?.text === 'wait') continue;
+      // In a loop that the flag ends (its condition, or its body: `if self._stop.is_set(): break`): ending the loop.
+      let inLoop = false;
       for (; p; p = p.parent) {
-        if (p.type === 'while_statement' && within(r.node, p.childForFieldName('condition') ?? p)) inCondition = true;
-        if (p.type === 'class_definition' || inCondition) break;
+        if (p.type === 'while_statement' && readsFlag(p.childForFieldName('condition'), flag)) inLoop = true;
+        if (p.type === 'class_definition' || inLoop) break;
       }
-      if (inCondition) continue;
+      if (inLoop) continue;
       // The source line of the read (a multi-line statement shows the line it is on).
       const st = enclosingStatement(r.node);
       return { flag, line: r.line, text: (st.text.split('\n')[r.line - 1 - st.startPosition.row] ?? st.text).trim() };
     }
   }
   return null;
+}
+
+function readsFlag(cond: SyntaxNode | null, flag: string): boolean {
+  let hit = false;
+  if (cond) walk(cond, (c) => {
+    if (selfAttribute(c) === flag) hit = true;
+  });
+  return hit;
 }
 
 function enclosingStatement(n: SyntaxNode): SyntaxNode {
