@@ -170,7 +170,7 @@ function pruneConstants(ctx: PythonTransformContext, writtenUse: (name: string) 
       for (const s of right.namedChildren) exported.add(s.text.replace(/^['"]|['"]$/g, ''));
     }
   }
-  const candidates: Array<{ name: string; stmt: SyntaxNode; left: SyntaxNode }> = [];
+  const candidates: Array<{ name: string; stmt: SyntaxNode; left: SyntaxNode; fn?: boolean }> = [];
   for (const st of ctx.module.root.namedChildren) {
     const a = st.type === 'expression_statement' && st.namedChildCount === 1 ? st.namedChild(0) : null;
     if (a?.type !== 'assignment') continue;
@@ -180,6 +180,13 @@ function pruneConstants(ctx: PythonTransformContext, writtenUse: (name: string) 
     if (exported.has(left.text) || isRemoved(ctx, st)) continue;
     candidates.push({ name: left.text, stmt: st, left });
   }
+  // Module functions too (a `retry` decorator of a removed registration method): a plain `def` runs
+  // nothing when defined; a decorated one may register itself somewhere, so it stays.
+  for (const st of ctx.module.root.namedChildren) {
+    const left = st.type === 'function_definition' ? st.childForFieldName('name') : null;
+    if (!left || left.text.startsWith('__') || exported.has(left.text) || isRemoved(ctx, st)) continue;
+    candidates.push({ name: left.text, stmt: st, left, fn: true });
+  }
   const done = new Set<string>();
   for (let changed = true; changed; ) {
     changed = false;
@@ -187,12 +194,13 @@ function pruneConstants(ctx: PythonTransformContext, writtenUse: (name: string) 
       if (done.has(c.name) || ctx.introduced.has(c.name) || writtenUse(c.name)) continue;
       const refs = ctx.refs.of(c.name);
       // One binding: every other mention is a read (no second assignment, `global`, del, or attribute).
-      const uses = refs.filter((r) => r.node.id !== c.left.id);
+      // (a function's own body calling it, recursion, is not a use from outside)
+      const uses = refs.filter((r) => r.node.id !== c.left.id && !(c.fn && c.stmt.startIndex <= r.start && r.end <= c.stmt.endIndex));
       if (!uses.length || uses.some((r) => r.kind !== 'identifier' || binds(r.node))) continue;
       if (uses.some((r) => !isRemoved(ctx, r.node)) || ctx.moduleUses(c.name).length) continue;
       done.add(c.name);
       changed = true;
-      ctx.deletions.push({ node: c.stmt, symbol: `${c.name} (a module constant only removed code used)`, plain: true });
+      ctx.deletions.push({ node: c.stmt, symbol: `${c.name} (a module ${c.fn ? 'function' : 'constant'} only removed code used)`, plain: true });
     }
   }
 }
