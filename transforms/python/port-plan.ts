@@ -66,7 +66,17 @@ function handedPorts(ctx: PythonTransformContext, basePorts: BasePort[], servers
   for (const m of ctx.agent.methods.values()) {
     walkAgentCode(m, (n) => {
       if (n.type !== 'call' || isRemoved(ctx, n)) return;
-      for (const h of portHandoffs(n, ctx.module, servers, parents, (b) => isRemoved(ctx, b))) {
+      let handoffs = portHandoffs(n, ctx.module, servers, parents, (b) => isRemoved(ctx, b));
+      // A helper imported by name from another file of the repository (`from agents.lib.kit import HealthSidecar`):
+      // the same bind, in that file.
+      let where = '';
+      const fnNode = n.childForFieldName('function');
+      const t = !handoffs.length && fnNode?.type === 'identifier' ? ctx.imported(fnNode.text) : null;
+      if (t?.name === fnNode?.text) {
+        handoffs = portHandoffs(n, t!.module, serverSubclasses(t!.module.root), []);
+        where = `${t!.file}:`;
+      }
+      for (const h of handoffs) {
         const arg = h.arg.text.replace(/\s+/g, '');
         const expr = `${arg.replace(/^self\./, '')}${h.param.off ? `+${h.param.off}` : ''}`;
         if (!/^[A-Za-z_]\w*(\+\d+)?$|^\d+(\+\d+)?$/.test(expr)) continue;
@@ -75,7 +85,7 @@ function handedPorts(ctx: PythonTransformContext, basePorts: BasePort[], servers
         const baseFile = ctx.base.sourceFile ? path.basename(ctx.base.sourceFile) : `${ctx.profile.base_class} (profile base_binds)`;
         const call = (n.childForFieldName('function')?.text ?? 'a call').replace(/\s+/g, '');
         throw new MigrateError(
-          `port plan: ${call}(...) hands ${arg} to ${h.param.via}, which binds it (line ${h.param.line}), ` +
+          `port plan: ${call}(...) hands ${arg} to ${h.param.via}, which binds it (${where ? where : 'line '}${h.param.line}), ` +
             `and ${ctx.profile.base_class} also binds it as its ${clash.label}` +
             `${clash.line ? ` (${baseFile}:${clash.line})` : ''}; two sockets would bind one port, nothing written`,
           ctx.file,
