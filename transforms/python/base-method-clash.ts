@@ -12,6 +12,7 @@ import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { TEARDOWN } from './remove-teardown.js';
 import { callsSuper } from './early-overrides.js';
 import { healthHook } from './remove-health.js';
+import { freshName, renameMember } from '../../src/lang/python/rename.js';
 
 export const baseMethodClash: PythonTransform = {
   name: 'base-method-clash',
@@ -23,9 +24,20 @@ export const baseMethodClash: PythonTransform = {
       if (!ctx.base.methods.has(name) || isRemoved(ctx, fn.outer) || callsSuper(fn.body, name)) continue;
       const where = baseRuns(ctx, name);
       if (!where) continue;
+      const items = [...(ctx.resolved?.kept ?? []), ...ctx.kept].filter((k) => k.symbol === name);
+      // The agent's own method under the name of the handler the base installs (`_on_signal(self, reason,
+      // signum, frame)` installed by the agent through functools.partial): nothing of the base is meant by
+      // it, so it takes a name of its own everywhere the file reaches it as the agent; the agent's installs
+      // stay as they were, and the base's handler is the base's again.
+      if (ctx.base.signalCalls.handlers.has(name) && !items.length && !ctx.external(name).length) {
+        const renamed = freshName(ctx, name, 'agent_');
+        renameMember(ctx, name, renamed, 'base-method-clash');
+        ctx.warnings.push(`${name}() renamed to ${renamed}(): ${ctx.profile.base_class}.${name}() is the handler ${where.replace(`${ctx.profile.base_class} `, 'the base ')}; ` +
+          `this agent's (line ${fn.line}) would have replaced it, and now stays wired only where the agent uses it`);
+        continue;
+      }
       const clash = `${name}() overrides ${ctx.profile.base_class}.${name}(), which ${where}: the agent's runs there instead of the base's; ` +
         `rename it (and its callers) or make it extend the base's with super().${name}(...)`;
-      const items = [...(ctx.resolved?.kept ?? []), ...ctx.kept].filter((k) => k.symbol === name);
       if (items.length) for (const k of items) k.reason += `; ${clash}`;
       else keep(ctx, name, fn.line, clash);
     }
