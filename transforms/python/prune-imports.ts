@@ -149,6 +149,15 @@ function nameSpan(ctx: PythonTransformContext, stmt: SyntaxNode, name: string): 
   return null;
 }
 
+/** `@name` / `@name(...)` / `@name.attr`: the name inside a decorator line. */
+function asDecorator(n: SyntaxNode): boolean {
+  for (let p = n.parent; p; p = p.parent) {
+    if (p.type === 'decorator') return true;
+    if (p.type === 'block' || p.type === 'module' || p.type === 'function_definition') return false;
+  }
+  return false;
+}
+
 /** Calls the module makes that reach its names by string: constants are then never pruned. */
 const DYNAMIC = ['globals', 'vars', 'locals', 'eval', 'exec', '__import__'];
 
@@ -180,8 +189,10 @@ function pruneConstants(ctx: PythonTransformContext, writtenUse: (name: string) 
     if (exported.has(left.text) || isRemoved(ctx, st)) continue;
     candidates.push({ name: left.text, stmt: st, left });
   }
-  // Module functions too (a `retry` decorator of a removed registration method): a plain `def` runs
-  // nothing when defined; a decorated one may register itself somewhere, so it stays.
+  // Module decorators too (a `retry` decorator of a removed registration method): a function whose every
+  // use is as a decorator only wrapped what it decorated, so once that went it serves nothing. A function
+  // removed code called (an idempotency key, a formatter) may be business a person still wants: it stays.
+  // A plain `def` runs nothing when defined; a decorated one may register itself somewhere, so it stays.
   for (const st of ctx.module.root.namedChildren) {
     const left = st.type === 'function_definition' ? st.childForFieldName('name') : null;
     if (!left || left.text.startsWith('__') || exported.has(left.text) || isRemoved(ctx, st)) continue;
@@ -197,6 +208,7 @@ function pruneConstants(ctx: PythonTransformContext, writtenUse: (name: string) 
       // (a function's own body calling it, recursion, is not a use from outside)
       const uses = refs.filter((r) => r.node.id !== c.left.id && !(c.fn && c.stmt.startIndex <= r.start && r.end <= c.stmt.endIndex));
       if (!uses.length || uses.some((r) => r.kind !== 'identifier' || binds(r.node))) continue;
+      if (c.fn && !uses.every((r) => asDecorator(r.node))) continue;
       if (uses.some((r) => !isRemoved(ctx, r.node)) || ctx.moduleUses(c.name).length) continue;
       done.add(c.name);
       changed = true;
