@@ -341,6 +341,11 @@ export function isThisAliasStatement(stmt: Node): boolean {
   return stmt.getDeclarations().every((d) => {
     const name = d.getNameNode().compilerNode;
     if (!ts.isIdentifier(name)) return false;
+    // Only a declaration initialised with `this` can be an alias: any other is answered without
+    // reading the member's declarations (asked of every variable statement of the class).
+    let init = d.compilerNode.initializer;
+    while (init && ts.isParenthesizedExpression(init)) init = init.expression;
+    if (init?.kind !== SyntaxKind.ThisKeyword) return false;
     // Resolving the declaration's own name fills the member's aliases.
     thisAlias(name);
     let member: ts.Node | undefined = d.compilerNode.parent;
