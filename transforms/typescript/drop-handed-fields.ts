@@ -7,7 +7,7 @@
 // subclass or other code of the same file, not another file of the repository.
 import { Node, SyntaxKind, type ExpressionStatement, type ParameterDeclaration } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
-import { fileNameNodes, pureValue, thisMember } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, fileNameNodes, pureValue, thisMember } from '../../src/lang/typescript/syntax.js';
 import { mentionsElsewhere } from '../../src/lang/typescript/references.js';
 
 export function dropFieldsHandedToBase(ctx: TsRewriteContext): void {
@@ -72,7 +72,7 @@ function ctorLocalNames(ctx: TsRewriteContext): Set<string> {
     const n = p.getNameNode();
     if (Node.isIdentifier(n)) out.add(n.getText());
   }
-  for (const d of ctor.getDescendantsOfKind(SyntaxKind.VariableDeclaration)) {
+  for (const d of descendantsOfKind(ctor, SyntaxKind.VariableDeclaration)) {
     const n = d.getNameNode();
     if (Node.isIdentifier(n)) out.add(n.getText());
   }

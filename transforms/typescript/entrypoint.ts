@@ -5,7 +5,7 @@
 import { Node, SyntaxKind } from 'ts-morph';
 import type { EntryInfo, TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
-import { fileClasses, isFunctionValue, mainGuards, thisMember, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, fileClasses, isFunctionValue, mainGuards, thisMember, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 
@@ -47,12 +47,11 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
   }
   for (const { node, guarded } of containers) {
     // The `new X()` a factory function returns is not where the agent starts: its callers are.
-    const news: Node[] = node
-      .getDescendantsOfKind(SyntaxKind.NewExpression)
+    const news: Node[] = descendantsOfKind(node, SyntaxKind.NewExpression)
       .filter((n) => names.has(n.getExpression().getText().replace(/\s+/g, '')) && !builders.returns.has(n));
     // `await X.create()`: a static factory of the class that constructs it (private constructor);
     // `createService(opts)`: a module function that returns `new X(...)`.
-    for (const c of node.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    for (const c of descendantsOfKind(node, SyntaxKind.CallExpression)) {
       const callee = c.getExpression();
       if (Node.isPropertyAccessExpression(callee) && names.has(callee.getExpression().getText()) && factories.has(callee.getName())) news.push(c);
       else if (Node.isIdentifier(callee) && builders.names.has(callee.getText())) news.push(c);
@@ -316,7 +315,7 @@ function waitInOnStop(ctx: TsRewriteContext, m: string): string | null {
       // returned is lost: it returned nothing); a value-returning one stays as it is.
       const returns = decl.getReturnTypeNode();
       if (returns && returns.getText() !== 'void') return null;
-      if (body.getDescendantsOfKind(SyntaxKind.ReturnStatement).some((r) => r.getExpression())) return null;
+      if (descendantsOfKind(body, SyntaxKind.ReturnStatement).some((r) => r.getExpression())) return null;
       if (returns) ctx.edits.replace(returns.getStart(), returns.getEnd(), 'Promise<void>');
       ctx.edits.insert(decl.getNameNode().getStart(), 'async ');
       const thrown = throwsBecomeRejections(decl, 'onStop');
@@ -343,7 +342,7 @@ function stopPathMethods(ctx: TsRewriteContext): Set<string> {
   const bodies = (name: string) => (ctx.members.get(name)?.nodes ?? []).filter((d) => Node.isMethodDeclaration(d) && d.hasBody());
   for (const name of [...stopPath]) {
     for (const d of bodies(name)) {
-      for (const call of d.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+      for (const call of descendantsOfKind(d, SyntaxKind.CallExpression)) {
         const callee = thisMember(call.getExpression());
         if (callee && ctx.members.get(callee)?.kind === 'method') stopPath.add(callee);
       }
@@ -385,7 +384,7 @@ function endsAtStop(ctx: TsRewriteContext, cond: string): boolean {
   const bodies = (name: string) => (ctx.members.get(name)?.nodes ?? []).filter((d) => Node.isMethodDeclaration(d) && d.hasBody());
   return [...stopPath].some((name) =>
     bodies(name).some((d) =>
-      d.getDescendantsOfKind(SyntaxKind.BinaryExpression).some(
+      descendantsOfKind(d, SyntaxKind.BinaryExpression).some(
         (b) => b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && thisMember(b.getLeft()) === flag && b.getRight().getKind() === ending,
       ),
     ),
@@ -398,7 +397,7 @@ function staticFactories(sf: import('ts-morph').SourceFile, className: string): 
   const out = new Set<string>();
   for (const m of fc?.cls.getMethods() ?? []) {
     if (!m.isStatic()) continue;
-    const builds = m.getDescendantsOfKind(SyntaxKind.NewExpression).some((n) => [className, 'this'].includes(n.getExpression().getText()));
+    const builds = descendantsOfKind(m, SyntaxKind.NewExpression).some((n) => [className, 'this'].includes(n.getExpression().getText()));
     if (builds) out.add(m.getName());
   }
   return out;
@@ -477,7 +476,7 @@ function returnsThis(sf: import('ts-morph').SourceFile, className: string, metho
   if (!m) return false;
   const declared = m.getReturnTypeNode()?.getText().replace(/\s+/g, '');
   if (declared) return new RegExp(`^(this|${className})$`).test(declared);
-  const own = m.getDescendantsOfKind(SyntaxKind.ReturnStatement).filter((r) => r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === m);
+  const own = descendantsOfKind(m, SyntaxKind.ReturnStatement).filter((r) => r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === m);
   return own.length > 0 && own.every((r) => r.getExpression()?.getKind() === SyntaxKind.ThisKeyword);
 }
 

@@ -8,6 +8,7 @@
 // agent variable (whose shutdown handler `gw.stop()` is then the base's). Any other use keeps
 // the refusal: how those callers get the instance is a person's choice.
 import { Node, SyntaxKind, type CallExpression, type MethodDeclaration, type SourceFile } from 'ts-morph';
+import { descendantsOfKind } from '../../src/lang/typescript/syntax.js';
 
 export interface FluentUnchained {
   /** The source with the callers split and the method returning nothing. */
@@ -26,7 +27,7 @@ export function unchainFluent(sf: SourceFile, className: string, method: MethodD
   const body = method.getBody();
   if (!body || !Node.isBlock(body)) return null;
   const own = (r: Node) => r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === method;
-  const returns = method.getDescendantsOfKind(SyntaxKind.ReturnStatement).filter(own);
+  const returns = descendantsOfKind(method, SyntaxKind.ReturnStatement).filter(own);
   // Every return gives the agent itself (or nothing): a method returning something else sometimes is not fluent.
   if (returns.some((r) => r.getExpression() && r.getExpression()!.getKind() !== SyntaxKind.ThisKeyword)) return null;
   const declared = method.getReturnTypeNode();
@@ -36,7 +37,7 @@ export function unchainFluent(sf: SourceFile, className: string, method: MethodD
   const text = sf.getFullText();
   const edits: Array<{ start: number; end: number; text: string }> = [];
   const notes: string[] = [];
-  for (const call of sf.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+  for (const call of descendantsOfKind(sf, SyntaxKind.CallExpression)) {
     const callee = call.getExpression();
     if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== name) continue;
     const receiver = callee.getExpression();

@@ -6,7 +6,7 @@
 import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
-import { CALLS, calleeText, descendantsOfKinds, thisMember } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, CALLS, calleeText, descendantsOfKinds, thisMember } from '../../src/lang/typescript/syntax.js';
 
 const OK = /^(ok|healthy)$/i;
 
@@ -50,7 +50,7 @@ function codesAll2xx(handler: Node, send: Node): boolean {
   for (const c of descendantsOfKinds(handler, CALLS) as CallExpression[]) {
     if (/\.(writeHead|status|sendStatus)$/.test(calleeText(c)) && c.getArguments()[0] && applies(c)) codes.push(c.getArguments()[0]!);
   }
-  for (const b of handler.getDescendantsOfKind(SyntaxKind.BinaryExpression)) {
+  for (const b of descendantsOfKind(handler, SyntaxKind.BinaryExpression)) {
     const left = b.getLeft();
     if (b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && Node.isPropertyAccessExpression(left) && left.getName() === 'statusCode' && applies(b)) codes.push(b.getRight());
   }
@@ -65,8 +65,7 @@ function payloadObjects(ctx: TsRewriteContext, payload: Node | undefined): Node[
   if (!member) return [];
   const body = getterBody(ctx, member) ?? methodBody(ctx, member);
   if (!body) return [];
-  return body
-    .getDescendantsOfKind(SyntaxKind.ReturnStatement)
+  return descendantsOfKind(body, SyntaxKind.ReturnStatement)
     // (Its own returns, not those of a callback inside it.)
     .filter((r) => r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === body.getParent())
     .map((r) => r.getExpression())

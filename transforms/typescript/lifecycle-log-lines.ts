@@ -10,7 +10,7 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { isPublicMember, methodBody } from '../../src/lang/typescript/context.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
-import { isLogCall, namesDeclaredInFile, signalHandlerCall, statementCall, thisMember } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, isLogCall, namesDeclaredInFile, signalHandlerCall, statementCall, thisMember } from '../../src/lang/typescript/syntax.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
 
 export function keepLifecycleLogLines(ctx: TsRewriteContext, removed: Set<string>): void {
@@ -134,7 +134,7 @@ export function respellKeptLifecycleLogLines(ctx: TsRewriteContext): void {
     if (!hooks.has(to) || !ctx.base.members.get(to)?.hook) continue;
     const body = methodBody(ctx, from);
     if (!body || !Node.isBlock(body)) continue;
-    for (const s of body.getDescendantsOfKind(SyntaxKind.ExpressionStatement)) {
+    for (const s of descendantsOfKind(body, SyntaxKind.ExpressionStatement)) {
       if (!isLogCall(statementCall(s)) || ctx.edits.removes(s.getStart(), s.getEnd())) continue;
       const edits = handedPorts(ctx, s);
       if (!edits || edits.length === 0) continue;

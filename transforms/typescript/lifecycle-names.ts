@@ -8,6 +8,7 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { callerList, isPublicMember } from '../../src/lang/typescript/context.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
+import { descendantsOfKind } from '../../src/lang/typescript/syntax.js';
 
 export function renameLifecycleClashes(ctx: TsRewriteContext, removed: Set<string>): void {
   for (const m of ctx.members.values()) {
@@ -57,7 +58,7 @@ function completionCallbackHook(ctx: TsRewriteContext, name: string, hook: strin
   const body = impl.getBody();
   if (!body || !Node.isBlock(body) || body.getStatements().length === 0) return;
   const own = (n: Node) => n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === impl;
-  if (body.getDescendantsOfKind(SyntaxKind.ReturnStatement).some(own)) return;
+  if (descendantsOfKind(body, SyntaxKind.ReturnStatement).some(own)) return;
   const cb = param.getName();
   const uses = body.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id.getText() === cb && id.getSymbol() === param.getNameNode().getSymbol());
   const called = uses.filter((id) => {

@@ -9,7 +9,7 @@ import { codeConflictReason, getterBody, notOkStatusesAnswered2xx } from './heal
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { BASE_PATHS, expressRoutes, healthPayload, healthRoutes, routesIn, serverCreations } from '../../src/lang/typescript/patterns.js';
-import { CALLS, THIS_ACCESS_KINDS, aliasPrelude, calleeText, descendantsOfKinds, thisAlias, thisMember, thisMembers, walkAgentCode } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, CALLS, THIS_ACCESS_KINDS, aliasPrelude, calleeText, descendantsOfKinds, thisAlias, thisMember, thisMembers, walkAgentCode } from '../../src/lang/typescript/syntax.js';
 
 export function removeHealthServer(ctx: TsRewriteContext): void {
   for (const m of ctx.members.values()) {
@@ -92,7 +92,7 @@ function payloadProperties(payload: ObjectLiteralExpression, inlined: Map<Node, 
 function mirrorHealthBranch(ctx: TsRewriteContext, where: string, code: Node[]): void {
   if (ctx.members.has('healthStatus') || ctx.newMembers.some((m) => m.name === 'healthStatus')) return;
   for (const root of code) {
-    for (const branch of root.getDescendantsOfKind(SyntaxKind.IfStatement)) {
+    for (const branch of descendantsOfKind(root, SyntaxKind.IfStatement)) {
       const paths = [...routesIn(branch.getExpression())];
       if (paths.length !== 1 || !['/health', '/healthz'].includes(paths[0]!)) continue;
       const then = branch.getThenStatement();
@@ -101,7 +101,7 @@ function mirrorHealthBranch(ctx: TsRewriteContext, where: string, code: Node[]):
       if (!bridge) {
         // Its HTTP code is decided at run time (`pong ? 200 : 503`), and nothing of that can move:
         // the base's /health, where the deployment probes, would answer 200 regardless.
-        const computed = then.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => /\.(writeHead|status|sendStatus)$/.test(calleeText(c)) && c.getArguments().length > 0 && !Node.isNumericLiteral(c.getArguments()[0]!));
+        const computed = descendantsOfKind(then, SyntaxKind.CallExpression).some((c) => /\.(writeHead|status|sendStatus)$/.test(calleeText(c)) && c.getArguments().length > 0 && !Node.isNumericLiteral(c.getArguments()[0]!));
         if (computed) {
           ctx.kept.push({
             symbol: where,
@@ -317,7 +317,7 @@ function statusFreeSpread(ctx: TsRewriteContext, p: Node): boolean {
   if (!name || !member || member.kind === 'method') return false;
   const values: Node[] = [];
   for (const d of member.nodes) if (Node.isPropertyDeclaration(d) && d.getInitializer()) values.push(d.getInitializer()!);
-  for (const b of ctx.cls.getDescendantsOfKind(SyntaxKind.BinaryExpression)) {
+  for (const b of descendantsOfKind(ctx.cls, SyntaxKind.BinaryExpression)) {
     if (b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && thisMember(b.getLeft()) === name && Node.isPropertyAccessExpression(b.getLeft())) values.push(b.getRight());
   }
   return (
@@ -370,7 +370,7 @@ function methodHealthPayload(ctx: TsRewriteContext, handler: Node): Node | null 
   }
   if (!ok2xx(code)) return null;
   const impl = getter ? getterBody(ctx, m) : methodBody(ctx, m);
-  const returned = impl ? impl.getDescendantsOfKind(SyntaxKind.ReturnStatement).map((r) => r.getExpression()) : [];
+  const returned = impl ? descendantsOfKind(impl, SyntaxKind.ReturnStatement).map((r) => r.getExpression()) : [];
   const allOk = returned.length > 0 && returned.every((e) => e && Node.isObjectLiteralExpression(e) && e.getProperties().some((p) => Node.isPropertyAssignment(p) && p.getName() === 'status' && /^['"`](ok|healthy)['"`]$/.test(p.getInitializer()?.getText() ?? '')));
   return allOk ? payload : null;
 }
@@ -412,7 +412,7 @@ function destructuredConsts(handler: Node, olit: ObjectLiteralExpression): { pre
   for (const id of olit.getDescendantsOfKind(SyntaxKind.Identifier)) {
     const p = id.getParent();
     if (p && ((Node.isPropertyAccessExpression(p) && p.getNameNode() === id) || (Node.isPropertyAssignment(p) && p.getNameNode() === id))) continue;
-    const bindings = handler.getDescendantsOfKind(SyntaxKind.BindingElement).filter((b) => b.getName() === id.getText());
+    const bindings = descendantsOfKind(handler, SyntaxKind.BindingElement).filter((b) => b.getName() === id.getText());
     if (bindings.length === 0) continue;
     const b = bindings[0]!;
     const decl = b.getFirstAncestorByKind(SyntaxKind.VariableDeclaration);
@@ -449,10 +449,10 @@ function constLiteral(fn: Node, id: Node): Node | undefined {
  */
 function codesFollowStatus(handler: Node, payload: ObjectLiteralExpression): boolean {
   const codes: Node[] = [];
-  for (const c of handler.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+  for (const c of descendantsOfKind(handler, SyntaxKind.CallExpression)) {
     if (/\.(writeHead|status|sendStatus)$/.test(calleeText(c)) && c.getArguments().length > 0) codes.push(healthArm(c.getArguments()[0]!));
   }
-  for (const b of handler.getDescendantsOfKind(SyntaxKind.BinaryExpression)) {
+  for (const b of descendantsOfKind(handler, SyntaxKind.BinaryExpression)) {
     const l = b.getLeft();
     if (b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && Node.isPropertyAccessExpression(l) && l.getName() === 'statusCode') codes.push(b.getRight());
   }
@@ -472,7 +472,7 @@ function codesFollowStatus(handler: Node, payload: ObjectLiteralExpression): boo
 
 /** A handler that answers with a metrics registry's text: `await this.registry.metrics()`, `client.register.metrics()`. */
 function servesRegistry(code: Node): boolean {
-  return code.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => /(^|\.)(register|registry|[A-Za-z]*Registry)\.metrics$/i.test(c.getExpression().getText().replace(/\?\./g, '.')));
+  return descendantsOfKind(code, SyntaxKind.CallExpression).some((c) => /(^|\.)(register|registry|[A-Za-z]*Registry)\.metrics$/i.test(c.getExpression().getText().replace(/\?\./g, '.')));
 }
 
 /** `this.x()` a handler calls, x one of the agent's own kept methods (its answer is business). */
@@ -742,7 +742,7 @@ function handlerMemberFunction(ctx: TsRewriteContext, name: string, listeners: N
 function wrappersOf(ctx: TsRewriteContext, holder: string): string[] {
   const out: string[] = [];
   const writes = new Map<string, Node[]>();
-  for (const b of ctx.cls.getDescendantsOfKind(SyntaxKind.BinaryExpression)) {
+  for (const b of descendantsOfKind(ctx.cls, SyntaxKind.BinaryExpression)) {
     if (b.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
     const m = thisMember(b.getLeft());
     if (m && m !== holder) writes.set(m, [...(writes.get(m) ?? []), b.getRight()]);
@@ -753,11 +753,11 @@ function wrappersOf(ctx: TsRewriteContext, holder: string): string[] {
     if (m.nodes.some((n) => Node.isPropertyDeclaration(n) && n.getInitializer())) continue;
     const wraps = values.every((v) => {
       const read = thisMembers(v);
-      if (read.size !== 1 || !read.has(holder) || v.getDescendantsOfKind(SyntaxKind.NewExpression).length > 0) return false;
-      const calls = v.getDescendantsOfKind(SyntaxKind.CallExpression).concat(Node.isCallExpression(v) ? [v] : []);
+      if (read.size !== 1 || !read.has(holder) || descendantsOfKind(v, SyntaxKind.NewExpression).length > 0) return false;
+      const calls = descendantsOfKind(v, SyntaxKind.CallExpression).concat(Node.isCallExpression(v) ? [v] : []);
       if (!calls.every((c) => /^(util\.)?promisify$|\.bind$/.test(calleeText(c)))) return false;
       // The wrapped function is a method of the holder (this.server.close), not the holder itself.
-      return v.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).some((a) => thisMember(a.getExpression()) === holder && Node.isPropertyAccessExpression(a.getParent()) && (a.getParent() as import('ts-morph').PropertyAccessExpression).getName() === 'bind');
+      return descendantsOfKind(v, SyntaxKind.PropertyAccessExpression).some((a) => thisMember(a.getExpression()) === holder && Node.isPropertyAccessExpression(a.getParent()) && (a.getParent() as import('ts-morph').PropertyAccessExpression).getName() === 'bind');
     });
     if (wraps) out.push(name);
   }
@@ -812,7 +812,7 @@ function unixSocketPath(ctx: TsRewriteContext, arg: Node): string | null {
       const decl = member?.nodes[0];
       if (decl && Node.isParameterDeclaration(decl)) return resolve(decl.getInitializer(), depth + 1);
       if (decl && Node.isPropertyDeclaration(decl) && decl.getInitializer()) return resolve(decl.getInitializer(), depth + 1);
-      for (const a of ctx.ctor?.getDescendantsOfKind(SyntaxKind.BinaryExpression) ?? []) {
+      for (const a of (ctx.ctor ? descendantsOfKind(ctx.ctor, SyntaxKind.BinaryExpression) : [])) {
         if (a.getOperatorToken().getKind() === SyntaxKind.EqualsToken && thisMember(a.getLeft()) === m) return resolve(a.getRight(), depth + 1);
       }
       return false;
@@ -880,7 +880,7 @@ function requestListeners(ctx: TsRewriteContext, creation: CallExpression, holde
 
 /** A handler reading the request's body: `req.on('data')`, `req.pipe(...)`, `for await (const c of req)`. */
 function readsRequestBody(code: Node): boolean {
-  if (code.getDescendantsOfKind(SyntaxKind.ForOfStatement).some((f) => f.isAwaited())) return true;
+  if (descendantsOfKind(code, SyntaxKind.ForOfStatement).some((f) => f.isAwaited())) return true;
   return (descendantsOfKinds(code, CALLS) as CallExpression[]).some((c) => {
     const e = c.getExpression();
     if (!Node.isPropertyAccessExpression(e)) return false;
@@ -970,7 +970,7 @@ interface RouteTable {
 function routeTables(ctx: TsRewriteContext, code: Node[]): RouteTable[] {
   const out = new Map<Node, RouteTable>();
   for (const root of code) {
-    for (const access of root.getDescendantsOfKind(SyntaxKind.ElementAccessExpression)) {
+    for (const access of descendantsOfKind(root, SyntaxKind.ElementAccessExpression)) {
       let target: Node = access.getExpression();
       while (Node.isNonNullExpression(target) || Node.isParenthesizedExpression(target)) target = target.getExpression();
       const member = thisMember(target);
@@ -978,7 +978,7 @@ function routeTables(ctx: TsRewriteContext, code: Node[]): RouteTable[] {
       if (member) {
         const decls = ctx.members.get(member)?.nodes ?? [];
         const values = decls.flatMap((d) => (Node.isPropertyDeclaration(d) && d.getInitializer() ? [d.getInitializer()!] : []));
-        for (const b of ctx.ctor?.getDescendantsOfKind(SyntaxKind.BinaryExpression) ?? []) {
+        for (const b of (ctx.ctor ? descendantsOfKind(ctx.ctor, SyntaxKind.BinaryExpression) : [])) {
           if (b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && thisMember(b.getLeft()) === member) values.push(b.getRight());
         }
         if (values.length === 1) literal = values[0];

@@ -8,7 +8,7 @@ import { hostMember, methodBody } from '../../src/lang/typescript/context.js';
 import { reindent, indentAt } from '../../src/lang/typescript/edits.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { foreverLoops, intervalCalls, isSetInterval, rearmingTimeouts } from '../../src/lang/typescript/patterns.js';
-import { aliasPrelude, calleeText, isLogCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers, thisRoot } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, aliasPrelude, calleeText, isLogCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers, thisRoot } from '../../src/lang/typescript/syntax.js';
 
 export function removeIntervalLoop(ctx: TsRewriteContext): void {
   if (ctx.members.has('runOnce')) return; // already on the base's loop
@@ -434,7 +434,7 @@ function adopt(ctx: TsRewriteContext, stmt: Node, timer: string | null, body: { 
  */
 function adoptIntervalIterator(ctx: TsRewriteContext, body: Node): boolean {
   const fn = Node.isBlock(body) ? body.getParent() : undefined;
-  for (const loop of body.getDescendantsOfKind(SyntaxKind.ForOfStatement)) {
+  for (const loop of descendantsOfKind(body, SyntaxKind.ForOfStatement)) {
     if (!loop.isAwaited()) continue;
     const owner = loop.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a));
     if (!fn || owner !== fn) continue;
@@ -460,7 +460,7 @@ function adoptIntervalIterator(ctx: TsRewriteContext, body: Node): boolean {
     }
     const stmts = all.slice(first);
     if (stmts.length === 0) continue;
-    const guards = new Set(all.slice(0, first).flatMap((g) => g.getDescendantsOfKind(SyntaxKind.BreakStatement)));
+    const guards = new Set(all.slice(0, first).flatMap((g) => descendantsOfKind(g, SyntaxKind.BreakStatement)));
     const own = jumpsOf(inner, loop).filter((j) => !guards.has(j as never));
     if (own.some((j) => !Node.isContinueStatement(j))) continue;
     if (hasOuterLocals(loop, stmts, body)) continue;
@@ -718,7 +718,7 @@ function sleepArgument(stmt: Node): Node | null {
     const e = stmt.getExpression();
     const inner = Node.isAwaitExpression(e) ? e.getExpression() : null;
     if (inner && Node.isNewExpression(inner) && inner.getExpression().getText() === 'Promise') {
-      const timeout = inner.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => calleeText(c) === 'setTimeout');
+      const timeout = descendantsOfKind(inner, SyntaxKind.CallExpression).find((c) => calleeText(c) === 'setTimeout');
       return timeout?.getArguments()[1] ?? null;
     }
   }

@@ -5,7 +5,7 @@ import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { intervalCalls, isSetInterval, pushKind } from '../../src/lang/typescript/patterns.js';
-import { thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
 
 export function removeRegistryPush(ctx: TsRewriteContext): void {
   const refreshes = registryRefreshes(ctx);
@@ -75,7 +75,7 @@ function registeredName(ctx: TsRewriteContext, method: string, body: Node): void
   if (ctx.hints.registryName) return;
   const keys = [ctx.ts.super_call.name_property, ...REGISTRY_NAME_KEYS];
   let runtime: { value: string; line: number; method: string; runtime: true } | undefined;
-  for (const lit of body.getDescendantsOfKind(SyntaxKind.ObjectLiteralExpression)) {
+  for (const lit of descendantsOfKind(body, SyntaxKind.ObjectLiteralExpression)) {
     const prop = keys.map((k) => lit.getProperty(k)).find((p) => p && (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p)));
     if (!prop) continue;
     const init = Node.isPropertyAssignment(prop) ? prop.getInitializer() : Node.isShorthandPropertyAssignment(prop) ? prop.getNameNode() : undefined;
@@ -92,7 +92,7 @@ function registeredName(ctx: TsRewriteContext, method: string, body: Node): void
 /** Members of the base a method assigns (`this.registered = res.ok`). */
 function baseFlagsSet(ctx: TsRewriteContext, body: Node): string[] {
   const out = new Set<string>();
-  for (const b of body.getDescendantsOfKind(SyntaxKind.BinaryExpression)) {
+  for (const b of descendantsOfKind(body, SyntaxKind.BinaryExpression)) {
     if (b.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
     const target = thisMember(b.getLeft());
     if (target && ctx.base.members.has(target)) out.add(target);
@@ -110,7 +110,7 @@ const BASE_SENT_KEYS = new Set(['host', 'port', 'health_check_port', 'healthChec
  */
 function unsentFields(ctx: TsRewriteContext, body: Node): { fields: string[]; line: number } | null {
   const keys = new Set([ctx.ts.super_call.name_property, ...REGISTRY_NAME_KEYS]);
-  for (const lit of body.getDescendantsOfKind(SyntaxKind.ObjectLiteralExpression)) {
+  for (const lit of descendantsOfKind(body, SyntaxKind.ObjectLiteralExpression)) {
     const props = lit.getProperties();
     const named = (p: Node) => (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p) ? p.getName() : null);
     if (!props.some((p) => keys.has(named(p) ?? ''))) continue;
@@ -155,7 +155,7 @@ function registryRefreshes(ctx: TsRewriteContext): Map<string, { ms: string; lin
  */
 function collectedIntervalCalls(body: Node): Array<{ stmt: Node; call: CallExpression; timer: string | null }> {
   const out: Array<{ stmt: Node; call: CallExpression; timer: string | null }> = [];
-  for (const stmt of body.getDescendantsOfKind(SyntaxKind.ExpressionStatement)) {
+  for (const stmt of descendantsOfKind(body, SyntaxKind.ExpressionStatement)) {
     const e = stmt.getExpression();
     if (!Node.isCallExpression(e)) continue;
     const callee = e.getExpression();

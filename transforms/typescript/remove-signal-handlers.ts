@@ -7,7 +7,7 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
-import { aliasPrelude, calleeText, fileNameNodes, isLogCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisRoot, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, aliasPrelude, calleeText, fileNameNodes, isLogCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisRoot, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { isInfraStatement, methodBody, scopeFor, usesOf } from '../../src/lang/typescript/context.js';
 
@@ -381,7 +381,7 @@ function handlerBody(ctx: TsRewriteContext, handler: Node, removed: Set<string>,
         else if (e === call) awaitIt = [e.getStart(), e.getStart(), 'await '];
       }
     }
-    for (const c of s.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    for (const c of descendantsOfKind(s, SyntaxKind.CallExpression)) {
       if (cut && c.getStart() >= cut[0]) continue;
       if (settle.length > 0 && c.getStart() >= settle[1]![0] && c.getEnd() <= settle[1]![1]) continue;
       if (!thisRoot(c.getExpression()) && !agentRooted(c.getExpression()) && !isLogCall(c) && !PURE_CALLS.test(calleeText(c))) return null;
@@ -456,7 +456,7 @@ function exitsOnly(fn: Node): boolean {
 /** A call in the handler that is not about this agent (stopping, logging, exiting), or null. */
 function foreignWork(handler: Node, agentNames: string[]): string | null {
   if (Node.isIdentifier(handler)) return `${handler.getText()}()`;
-  const calls = Node.isCallExpression(handler) ? [handler] : handler.getDescendantsOfKind(SyntaxKind.CallExpression);
+  const calls = Node.isCallExpression(handler) ? [handler] : descendantsOfKind(handler, SyntaxKind.CallExpression);
   for (const c of calls) {
     const fn = calleeText(c);
     if (/^(process\.exit|clearInterval|clearTimeout|console\.\w+)$/.test(fn) || isLogCall(c)) continue;
@@ -516,7 +516,7 @@ function factoryHandler(arg: Node | undefined, agentVar: string | null): { fn: N
   }
   if (aliases.length === 0) return null;
   // The agent's name inside the returned function must be the factory's parameter, not a local of its own.
-  if (aliases.some((al) => inner!.getDescendantsOfKind(SyntaxKind.VariableDeclaration).some((d) => d.getName() === al) || (inner as import('ts-morph').ArrowFunction).getParameters().some((p) => p.getName() === al))) return null;
+  if (aliases.some((al) => descendantsOfKind(inner!, SyntaxKind.VariableDeclaration).some((d) => d.getName() === al) || (inner as import('ts-morph').ArrowFunction).getParameters().some((p) => p.getName() === al))) return null;
   // Its body only logs, stops the agent and exits (anything else is for a person to fold in).
   const innerBody = (inner as import('ts-morph').ArrowFunction).getBody();
   const exprs = Node.isBlock(innerBody) ? innerBody.getStatements().map((st) => (Node.isExpressionStatement(st) ? st.getExpression() : null)) : [innerBody];
@@ -619,7 +619,7 @@ const MAY_HOLD_SIGNAL_OPTIONS = new RegExp(`\\bsignals?\\s*:\\s*\\[?\\s*['"\`]SI
 function librarySignalHandling(ctx: TsRewriteContext, root: Node): void {
   // Most files hold no such text and are passed over unwalked.
   if (!MAY_HOLD_SIGNAL_OPTIONS.test(root.getText())) return;
-  for (const c of root.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+  for (const c of descendantsOfKind(root, SyntaxKind.CallExpression)) {
     if (thisRoot(c.getExpression()) || /^process\.(on|once|addListener)$/.test(calleeText(c))) continue;
     for (const a of c.getArguments()) {
       if (!Node.isObjectLiteralExpression(a)) continue;
@@ -696,7 +696,7 @@ function uninstallers(ctx: TsRewriteContext): void {
     if (sig && h && ctx.edits.removes(p.node.getStart(), p.node.getEnd())) for (const x of sig.signals) installed.add(`${x}|${h.getText().replace(/\s+/g, '')}`);
   }
   if (installed.size === 0) return;
-  for (const c of ctx.cls.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+  for (const c of descendantsOfKind(ctx.cls, SyntaxKind.CallExpression)) {
     if (!/^process\.(off|removeListener)$/.test(calleeText(c))) continue;
     const [sig, h] = c.getArguments();
     const stmt = c.getParent();
@@ -730,7 +730,7 @@ function signalNames(stmt: Node, call: Node, handler: Node): Set<string> {
   // Reached through a wrapper (`(signal) => void onSignal(signal, api)`): the parameter the wrapper hands the signal to.
   if (given && (Node.isArrowFunction(given) || Node.isFunctionExpression(given))) {
     const outer = given.getParameters()[0]?.getName();
-    const inner = given.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => c.getExpression().getText() === (Node.isFunctionDeclaration(handler) ? handler.getName() : handler.getParentIfKind(SyntaxKind.VariableDeclaration)?.getName()));
+    const inner = descendantsOfKind(given, SyntaxKind.CallExpression).find((c) => c.getExpression().getText() === (Node.isFunctionDeclaration(handler) ? handler.getName() : handler.getParentIfKind(SyntaxKind.VariableDeclaration)?.getName()));
     // ... or the signal's own name, written out (`() => shutdown('SIGINT')`, one wrapper per signal).
     const literal = (a: Node) => Node.isStringLiteral(a) && /^SIG[A-Z0-9]+$/.test(a.getLiteralValue());
     inner?.getArguments().forEach((a, i) => {
@@ -762,7 +762,7 @@ function signalNamingLogs(stmt: Node, call: Node, handler: Node): Node[] | null 
   const others = statements.filter((s) => !logs.includes(s));
   // What goes must not hand the signal on (it would be lost there), nor declare what a kept line reads.
   if (others.some(reads)) return null;
-  const declaredByOthers = new Set(others.flatMap((s) => s.getDescendantsOfKind(SyntaxKind.VariableDeclaration).map((d) => d.getName())));
+  const declaredByOthers = new Set(others.flatMap((s) => descendantsOfKind(s, SyntaxKind.VariableDeclaration).map((d) => d.getName())));
   if (logs.some((l) => l.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => declaredByOthers.has(id.getText())))) return null;
   return logs;
 }

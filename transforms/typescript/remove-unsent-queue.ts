@@ -6,7 +6,7 @@ import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { DRAIN_NAME, QUEUE_NAME } from '../../src/lang/typescript/patterns.js';
-import { calleeText, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, calleeText, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
 
 export function removeUnsentQueue(ctx: TsRewriteContext): void {
   const queues: string[] = [];
@@ -47,7 +47,7 @@ export function removeUnsentQueue(ctx: TsRewriteContext): void {
  * where a send failed (a catch block, a `.catch()` callback, an 'error' listener).
  */
 function filledOnWorkPath(ctx: TsRewriteContext, name: string): boolean {
-  for (const call of ctx.cls.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+  for (const call of descendantsOfKind(ctx.cls, SyntaxKind.CallExpression)) {
     const e = call.getExpression();
     // (A Map or Set of queues is filled with set() / add(): `this.queues.set(printer, queue)`.)
     if (!Node.isPropertyAccessExpression(e) || !/^(push|unshift|set|add)$/.test(e.getName()) || thisMember(e.getExpression()) !== name) continue;

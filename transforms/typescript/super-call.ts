@@ -9,7 +9,7 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
 import { constructorText } from '../../src/lang/typescript/generate.js';
 import { boundMerge, carryAfterSuper, mappedOptions, mergeLocal, oldBaseConstructor, oldOptionKeys } from './old-base.js';
-import { isJsFile, namesDeclaredInFunctions, thisMember } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, isJsFile, namesDeclaredInFunctions, thisMember } from '../../src/lang/typescript/syntax.js';
 
 export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   const nameKey = ctx.ts.super_call.name_property;
@@ -373,7 +373,7 @@ function readsCtorParameter(ctx: TsRewriteContext, value: Node): boolean {
   for (const p of ctx.ctor?.getParameters() ?? []) {
     const n = p.getNameNode();
     if (Node.isIdentifier(n)) params.add(n.getText());
-    else for (const b of n.getDescendantsOfKind(SyntaxKind.BindingElement)) params.add(b.getName());
+    else for (const b of descendantsOfKind(n, SyntaxKind.BindingElement)) params.add(b.getName());
   }
   const ids = Node.isIdentifier(value) ? [value] : value.getDescendantsOfKind(SyntaxKind.Identifier);
   return ids.some((id) => params.has(id.getText()) && !(Node.isPropertyAccessExpression(id.getParent()!) && (id.getParent() as import('ts-morph').PropertyAccessExpression).getNameNode() === id));
@@ -431,7 +431,7 @@ function keptServerOnHealthPort(ctx: TsRewriteContext, args: Map<string, string>
 /** A `.listen(x, ...)` call left in the class whose port is `value` (directly, or through the field the constructor set from it). */
 function keptListenOn(ctx: TsRewriteContext, value: string): CallExpression | null {
   const assigned = new Map(ctorAssignments(ctx).map((a) => [a.name, a.value.getText()]));
-  for (const call of ctx.cls.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+  for (const call of descendantsOfKind(ctx.cls, SyntaxKind.CallExpression)) {
     const callee = call.getExpression();
     if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'listen') continue;
     if (ctx.edits.removes(call.getStart(), call.getEnd())) continue;
@@ -458,7 +458,7 @@ function literalDefault(ctx: TsRewriteContext, text: string): number | null {
     const n = p.getNameNode();
     const decls: Array<{ name: string; init: Node | undefined }> = Node.isIdentifier(n)
       ? [{ name: n.getText(), init: p.getInitializer() }]
-      : n.getDescendantsOfKind(SyntaxKind.BindingElement).map((b) => ({ name: b.getName(), init: b.getInitializer() }));
+      : descendantsOfKind(n, SyntaxKind.BindingElement).map((b) => ({ name: b.getName(), init: b.getInitializer() }));
     const d = decls.find((x) => x.name === text);
     if (!d) continue;
     return d.init && Node.isNumericLiteral(d.init) ? Number(d.init.getLiteralValue()) : null;
@@ -477,7 +477,7 @@ function healthPortIn(ctx: TsRewriteContext, names: string[]): string | null {
   const param = ctorParams.find((x) => names.includes(x.getName()));
   if (param) return param.getName();
   for (const n of names) if (ctx.members.has(n)) return `this.${n}`;
-  const read = ctx.cls.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).find((a) => names.includes(a.getName()));
+  const read = descendantsOfKind(ctx.cls, SyntaxKind.PropertyAccessExpression).find((a) => names.includes(a.getName()));
   return read ? read.getText() : null;
 }
 

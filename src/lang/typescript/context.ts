@@ -15,6 +15,7 @@ import type { BaseModel } from './base-model.js';
 import type { OutsideCaller } from './references.js';
 import { EditBuffer, lineAt } from './edits.js';
 import {
+  descendantsOfKind,
   blockStatements,
   CALLS,
   calleeText,
@@ -327,7 +328,7 @@ export function belongsTo(stmt: Node, sweep: Set<string>): boolean {
       if (/\.(addEventListener|on|once)$/.test(fn)) {
         const fns = e.getArguments().filter((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a));
         const others = e.getArguments().filter((a) => !fns.some((f) => f === a));
-        if (fns.length !== 1 || others.some((a) => thisMembers(a).size > 0 || a.getDescendantsOfKind(SyntaxKind.CallExpression).length > 0)) return false;
+        if (fns.length !== 1 || others.some((a) => thisMembers(a).size > 0 || descendantsOfKind(a, SyntaxKind.CallExpression).length > 0)) return false;
         const body = (fns[0] as unknown as import('ts-morph').ArrowFunction).getBody();
         if (Node.isBlock(body)) return body.getStatements().length > 0 && body.getStatements().every((x) => belongsTo(x, sweep));
         const root = thisRoot(body);
@@ -400,7 +401,7 @@ function promiseAround(e: import('ts-morph').NewExpression, sweep: Set<string>):
   const executor = e.getArguments()[0];
   if (!executor || !(Node.isArrowFunction(executor) || Node.isFunctionExpression(executor))) return false;
   const settle = new Set(executor.getParameters().map((p) => p.getName()));
-  for (const c of e.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+  for (const c of descendantsOfKind(e, SyntaxKind.CallExpression)) {
     const root = thisRoot(c);
     if (!(root && sweep.has(root)) && !settle.has(calleeText(c))) return false;
   }
@@ -671,7 +672,7 @@ function entryCallGoes(ctx: TsRewriteContext, stmt: Node, sweep: Set<string>): b
   const name = callee.getName();
   if (!sweep.has(name) || ctx.members.get(name)?.kind !== 'method') return false;
   // Arguments that do something of their own (a call, an assignment) would be lost with it.
-  return e.getArguments().every((a) => !a.getDescendantsOfKind(SyntaxKind.CallExpression).length && !Node.isCallExpression(a) && !/(^|[^=!<>])=([^=]|$)|\+\+|--/.test(a.getText()));
+  return e.getArguments().every((a) => !descendantsOfKind(a, SyntaxKind.CallExpression).length && !Node.isCallExpression(a) && !/(^|[^=!<>])=([^=]|$)|\+\+|--/.test(a.getText()));
 }
 
 /**
@@ -714,7 +715,7 @@ function aliasUseGoes(stmt: Node, alias: string, sweep: Set<string>): boolean {
     if (!executor || !(Node.isArrowFunction(executor) || Node.isFunctionExpression(executor))) return false;
     for (const p of executor.getParameters()) settle.add(p.getName());
   }
-  for (const c of e.getDescendantsOfKind(SyntaxKind.CallExpression).concat(Node.isCallExpression(e) ? [e] : [])) {
+  for (const c of descendantsOfKind(e, SyntaxKind.CallExpression).concat(Node.isCallExpression(e) ? [e] : [])) {
     const root = thisRoot(c);
     if (root && sweep.has(root)) continue;
     if (settle.has(calleeText(c))) continue;
@@ -723,7 +724,7 @@ function aliasUseGoes(stmt: Node, alias: string, sweep: Set<string>): boolean {
     if (Node.isIdentifier(callee) && callee.getText() === alias && c.getExpression() !== callee) continue;
     return false;
   }
-  if (e.getDescendantsOfKind(SyntaxKind.NewExpression).length > 0) return false;
+  if (descendantsOfKind(e, SyntaxKind.NewExpression).length > 0) return false;
   return !e.getDescendants().some((n) => (Node.isBinaryExpression(n) && /^(=|\+=|-=|\|\|=|\?\?=|&&=)$/.test(n.getOperatorToken().getText())) || Node.isPrefixUnaryExpression(n) && /^(\+\+|--)/.test(n.getText()) || Node.isPostfixUnaryExpression(n));
 }
 
@@ -943,8 +944,8 @@ function localDeclared(n: Node): boolean {
     if ((fn as import('ts-morph').FunctionExpression).getParameters().some((q) => q.getName() === name && !q.isParameterProperty())) return true;
     const declared = (d: Node) => d.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === fn;
     const local =
-      fn.getDescendantsOfKind(SyntaxKind.VariableDeclaration).some((d) => Node.isIdentifier(d.getNameNode()) && d.getName() === name && declared(d)) ||
-      fn.getDescendantsOfKind(SyntaxKind.BindingElement).some((b) => b.getName() === name && declared(b) && localNotAgent(b.getNameNode()));
+      descendantsOfKind(fn, SyntaxKind.VariableDeclaration).some((d) => Node.isIdentifier(d.getNameNode()) && d.getName() === name && declared(d)) ||
+      descendantsOfKind(fn, SyntaxKind.BindingElement).some((b) => b.getName() === name && declared(b) && localNotAgent(b.getNameNode()));
     if (local) return true;
   }
   return false;

@@ -2,7 +2,7 @@
 // transforms (proposals): HTTP/express health servers, signal handlers, retry/backoff helpers,
 // registry and metrics pushes, unsent-message queues, interval and while loops.
 import { Node, SyntaxKind, ts, type CallExpression } from 'ts-morph';
-import { CALLS, calleeText, descendantsOfKinds, kindTest, lastName, signalHandlerCall, thisMember, thisMembers, walkAgentCode, type ClassLike } from './syntax.js';
+import { descendantsOfKind, CALLS, calleeText, descendantsOfKinds, kindTest, lastName, signalHandlerCall, thisMember, thisMembers, walkAgentCode, type ClassLike } from './syntax.js';
 
 const WHILE_LOOPS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.WhileStatement]);
 const STRINGS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.StringLiteral, SyntaxKind.NoSubstitutionTemplateLiteral]);
@@ -423,7 +423,7 @@ export function pauseArgument(stmt: Node): Node | null {
   if (!Node.isAwaitExpression(e)) return null;
   e = e.getExpression();
   if (Node.isNewExpression(e) && e.getExpression().getText() === 'Promise') {
-    const timeout = e.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => calleeText(c) === 'setTimeout');
+    const timeout = descendantsOfKind(e, SyntaxKind.CallExpression).find((c) => calleeText(c) === 'setTimeout');
     return timeout?.getArguments()[1] ?? null;
   }
   if (!Node.isCallExpression(e)) return null;

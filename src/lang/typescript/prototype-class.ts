@@ -9,7 +9,7 @@
 // reason says which of these it breaks.
 import { Node, SyntaxKind, type FunctionDeclaration, type SourceFile, type Statement } from 'ts-morph';
 import { indentAt, indentUnit, reindent } from './edits.js';
-import { prototypeService } from './syntax.js';
+import { descendantsOfKind, prototypeService } from './syntax.js';
 
 export type PrototypeConversion = { name: string; line: number; text: string } | { name: string; line: number; refuse: string };
 
@@ -59,7 +59,7 @@ export function prototypeToClass(sf: SourceFile): PrototypeConversion | null {
   if (new Set(methods.map((m) => m.name)).size !== methods.length) return refuse(`a method of ${name}.prototype is set twice`);
   if (methods.some((m) => m.name === 'constructor')) return refuse(`${name}.prototype.constructor is set`);
   const body = fn.getBody()!;
-  if (body.getDescendantsOfKind(SyntaxKind.ReturnStatement).some((r) => !r.getFirstAncestor((a) => a !== fn && (Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a))) && r.getExpression())) {
+  if (descendantsOfKind(body, SyntaxKind.ReturnStatement).some((r) => !r.getFirstAncestor((a) => a !== fn && (Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a))) && r.getExpression())) {
     return refuse(`${name} returns a value from its constructor`);
   }
   let superCall: Statement | null = null;

@@ -27,7 +27,7 @@ import { keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { methodText } from './generate.js';
 import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
-import { blockStatements as blockStatementsOf, classBodyStart, descendantsOfKinds, namesDeclaredInFunctions, fileClasses, fileNameNodes, isJsFile, isLogCall, isThisAliasStatement, moduleKind, pureValue, statementCall, thisMember, thisRoot, thisMembers, throwsBecomeRejections, type FileClass, type ClassLike } from './syntax.js';
+import { descendantsOfKind, blockStatements as blockStatementsOf, classBodyStart, descendantsOfKinds, kindTest, namesDeclaredInFunctions, fileClasses, fileNameNodes, isJsFile, isLogCall, isThisAliasStatement, moduleKind, pureValue, statementCall, thisMember, thisRoot, thisMembers, throwsBecomeRejections, type FileClass, type ClassLike } from './syntax.js';
 import { removeHealthServer } from '../../../transforms/typescript/remove-health-server.js';
 import { removeSignalHandlers } from '../../../transforms/typescript/remove-signal-handlers.js';
 import { removeRetryHelpers } from '../../../transforms/typescript/remove-retry-helpers.js';
@@ -296,7 +296,7 @@ function fluentLifecycle(ctx: TsRewriteContext): { line: number; reason: string;
       if (!Node.isMethodDeclaration(n) || !n.getBody()) continue;
       const declared = n.getReturnTypeNode()?.getText().replace(/\s+/g, '') ?? '';
       const own = (r: Node) => r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === n;
-      const returnsThis = n.getDescendantsOfKind(SyntaxKind.ReturnStatement).some((r) => own(r) && r.getExpression()?.getKind() === SyntaxKind.ThisKeyword);
+      const returnsThis = descendantsOfKind(n, SyntaxKind.ReturnStatement).some((r) => own(r) && r.getExpression()?.getKind() === SyntaxKind.ThisKeyword);
       if (!returnsThis && !new RegExp(`^(Promise<)?(this|${ctx.className})>?$`).test(declared)) continue;
       return {
         method: n,
@@ -324,7 +324,7 @@ function clusterForkUnguarded(ctx: TsRewriteContext): { line: number; reason: st
     if (!o || !/^(node:)?cluster$/.test(o.specifier)) return null;
     return o.imported === 'default' ? 'module' : o.imported === 'fork' ? 'fork' : null;
   };
-  const fork = ctx.cls.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => {
+  const fork = descendantsOfKind(ctx.cls, SyntaxKind.CallExpression).find((c) => {
     const e = c.getExpression();
     if (Node.isPropertyAccessExpression(e) && e.getName() === 'fork' && Node.isIdentifier(e.getExpression())) return fromCluster(e.getExpression().getText()) === 'module';
     return Node.isIdentifier(e) && fromCluster(e.getText()) === 'fork';
@@ -486,7 +486,7 @@ function isInfraMethod(ctx: TsRewriteContext, name: string, removed: Set<string>
     const start = s.getStart();
     if (ranges.some(([a, b]) => a <= start && s.getEnd() <= b)) continue;
     if (extra.some((x) => contains(s, x))) {
-      for (const d of s.getDescendantsOfKind(SyntaxKind.VariableDeclaration)) locals.add(d.getName());
+      for (const d of descendantsOfKind(s, SyntaxKind.VariableDeclaration)) locals.add(d.getName());
       continue;
     }
     const members = thisMembers(s);
@@ -567,7 +567,7 @@ function asyncWhereReturnRemoved(ctx: TsRewriteContext): void {
       if (!Node.isMethodDeclaration(n) || n.isAsync() || n.isGenerator() || !n.getBody()) continue;
       if (ctx.edits.removes(n.getStart(), n.getEnd())) continue;
       if (!/^Promise\s*</.test(n.getReturnTypeNode()?.getText() ?? '')) continue;
-      const own = n.getDescendantsOfKind(SyntaxKind.ReturnStatement).filter((r) => r.getExpression() && r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === n);
+      const own = descendantsOfKind(n, SyntaxKind.ReturnStatement).filter((r) => r.getExpression() && r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === n);
       if (own.length === 0 || own.some((r) => !ctx.edits.removes(r.getStart(), r.getEnd()))) continue;
       ctx.edits.insert(n.getNameNode().getStart(), 'async ');
       ctx.warnings.push(`${m.name}() returned a promise of removed infrastructure (line ${own[0]!.getStartLineNumber()}); it is now async and resolves once its kept work is done${throwsBecomeRejections(n, ctx.renames.get(m.name) ?? m.name)}`);
@@ -635,8 +635,7 @@ function hookResolvesToNothing(ctx: TsRewriteContext, n: MethodDeclaration, from
   const declared = n.getReturnTypeNode();
   const declaredText = declared?.getText().replace(/\s+/g, '') ?? '';
   if (/^(void|undefined|Promise<(void|undefined)>)$/.test(declaredText)) return;
-  const own = n
-    .getDescendantsOfKind(SyntaxKind.ReturnStatement)
+  const own = descendantsOfKind(n, SyntaxKind.ReturnStatement)
     .filter((r) => r.getExpression() && r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === n && !ctx.edits.removes(r.getStart(), r.getEnd()));
   if (own.length === 0) return;
   const promised = declared ? /^Promise</.test(declaredText) : own.every((r) => /^Promise</.test(r.getExpression()!.getType().getText(r)));
@@ -726,7 +725,7 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
     // constructor assigns once at its top level and nothing else in the class assigns.
     if (d && Node.isPropertyDeclaration(d) && !d.getInitializer() && m!.nodes.length === 1) {
       const body = ctx.ctor?.getBody();
-      const writes = ctx.cls.getDescendantsOfKind(SyntaxKind.BinaryExpression).filter((b) => b.getOperatorToken().getKind() >= SyntaxKind.FirstAssignment && b.getOperatorToken().getKind() <= SyntaxKind.LastAssignment && thisMember(b.getLeft()) === member);
+      const writes = descendantsOfKind(ctx.cls, SyntaxKind.BinaryExpression).filter((b) => b.getOperatorToken().getKind() >= SyntaxKind.FirstAssignment && b.getOperatorToken().getKind() <= SyntaxKind.LastAssignment && thisMember(b.getLeft()) === member);
       const one = writes.length === 1 && body && Node.isBlock(body) ? body.getStatements().map(assignedThisMember).find((a) => a?.name === member && a.value === writes[0]!.getRight()) : undefined;
       if (one) return constantValue(ctx, one.value, depth + 1);
     }
@@ -910,16 +909,24 @@ function unchangingLocal(ctx: TsRewriteContext, d: import('ts-morph').VariableDe
 }
 
 /** Every write to this.<member> in the class: assignments (plain or compound) and ++ / --. */
+/** What can write a member: an assignment (`=`, `+=`, ...) or `++`/`--`, told apart on the compiler's nodes (see thisWrites). */
+const WRITES = kindTest([SyntaxKind.BinaryExpression, SyntaxKind.PrefixUnaryExpression, SyntaxKind.PostfixUnaryExpression], (c) =>
+  ts.isBinaryExpression(c)
+    ? c.operatorToken.kind >= SyntaxKind.FirstAssignment && c.operatorToken.kind <= SyntaxKind.LastAssignment
+    : (c as ts.PrefixUnaryExpression | ts.PostfixUnaryExpression).operator === SyntaxKind.PlusPlusToken || (c as ts.PrefixUnaryExpression | ts.PostfixUnaryExpression).operator === SyntaxKind.MinusMinusToken,
+);
+
 function thisWrites(ctx: TsRewriteContext, member: string): Node[] {
   const out: Node[] = [];
-  ctx.cls.forEachDescendant((n) => {
+  // Only the class's writes are made into ts-morph nodes (a forEachDescendant wrapped every node of the class, per question).
+  for (const n of descendantsOfKinds(ctx.cls, WRITES)) {
     if (Node.isBinaryExpression(n)) {
       const k = n.getOperatorToken().getKind();
       if (k >= SyntaxKind.FirstAssignment && k <= SyntaxKind.LastAssignment && thisMember(n.getLeft()) === member) out.push(n);
     } else if ((Node.isPrefixUnaryExpression(n) || Node.isPostfixUnaryExpression(n)) && [SyntaxKind.PlusPlusToken, SyntaxKind.MinusMinusToken].includes(n.getOperatorToken()) && thisMember(n.getOperand()) === member) {
       out.push(n);
     }
-  });
+  }
   return out;
 }
 

@@ -1,5 +1,5 @@
 // Small ts-morph helpers shared by the scan, the transforms and the removal plan.
-import { Node, SyntaxKind, ts, type ClassDeclaration, type ClassExpression, type SourceFile, type Statement, type CallExpression, type ForOfStatement, type PropertyAccessExpression } from 'ts-morph';
+import { Node, SyntaxKind, ts, type KindToNodeMappings, type ClassDeclaration, type ClassExpression, type SourceFile, type Statement, type CallExpression, type ForOfStatement, type PropertyAccessExpression } from 'ts-morph';
 
 // ts-morph wraps every node a walk is shown (a wrapper, a cache entry, closures per step): a
 // whole-file forEachDescendant costs far more than the compiler's own walk. The helpers below
@@ -182,6 +182,23 @@ export function descendantsOfKinds(root: Node, kinds: NodeFilter): Node[] {
   return raw.map((c) => wrap(root, c));
 }
 
+const singleKinds = new Map<SyntaxKind, ReadonlySet<SyntaxKind>>();
+
+/**
+ * `node.getDescendantsOfKind(kind)`, the same nodes in the same order, read from the file's index
+ * of nodes by kind: ts-morph's own walks every descendant through a generator per node (the
+ * rewrite asks classes and method bodies for their calls, statements and returns dozens of times
+ * per file). Only where ts-morph itself walks the parse tree (forEachChild): a node kind, asked
+ * of a node that is no SyntaxList. Tokens and keywords (identifiers, `this`, `super`, literals)
+ * are searched by ts-morph over every child, JSDoc included, so those are still asked of it.
+ */
+export function descendantsOfKind<K extends SyntaxKind>(node: Node, kind: K): Array<KindToNodeMappings[K]> {
+  if (kind < SyntaxKind.FirstNode || kind >= SyntaxKind.FirstJSDocNode || node.getKind() === SyntaxKind.SyntaxList) return node.getDescendantsOfKind(kind);
+  let kinds = singleKinds.get(kind);
+  if (!kinds) singleKinds.set(kind, (kinds = new Set([kind])));
+  return descendantsOfKinds(node, kinds) as Array<KindToNodeMappings[K]>;
+}
+
 const NAME_KINDS = new Set([SyntaxKind.Identifier, SyntaxKind.PrivateIdentifier, SyntaxKind.StringLiteral, SyntaxKind.NoSubstitutionTemplateLiteral]);
 const nameIndexes = new WeakMap<ts.SourceFile, Map<string, ts.Node[]>>();
 
@@ -324,6 +341,11 @@ export function isThisAliasStatement(stmt: Node): boolean {
   return stmt.getDeclarations().every((d) => {
     const name = d.getNameNode().compilerNode;
     if (!ts.isIdentifier(name)) return false;
+    // Only a declaration initialised with `this` can be an alias: any other is answered without
+    // reading the member's declarations (asked of every variable statement of the class).
+    let init = d.compilerNode.initializer;
+    while (init && ts.isParenthesizedExpression(init)) init = init.expression;
+    if (init?.kind !== SyntaxKind.ThisKeyword) return false;
     // Resolving the declaration's own name fills the member's aliases.
     thisAlias(name);
     let member: ts.Node | undefined = d.compilerNode.parent;
@@ -787,7 +809,7 @@ export function pureValue(e: Node): boolean {
  * that catches it): in a plain function it throws to the caller, made async it rejects instead.
  */
 export function ownThrow(fn: Node): Node | null {
-  for (const t of fn.getDescendantsOfKind(SyntaxKind.ThrowStatement)) {
+  for (const t of descendantsOfKind(fn, SyntaxKind.ThrowStatement)) {
     const owner = t.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a));
     if (owner !== fn) continue;
     const caught = t.getAncestors().some((a) => {
