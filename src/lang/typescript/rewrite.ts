@@ -234,6 +234,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   removeUnusedImports(ctx);
   removeDeadAliases(ctx);
   removeDeadMethodLocals(ctx);
+  removeDeadPrivateFields(ctx);
   asyncWhereReturnRemoved(ctx);
   dropFieldsHandedToBase(ctx);
   insertMembers(ctx);
@@ -552,6 +553,31 @@ function removeDeadMethodLocals(ctx: TsRewriteContext): void {
     const uses = fileNameNodes(ctx.sf, nameNode.getText()).filter((u) => u !== nameNode && method.getPos() <= u.getPos() && u.getEnd() <= method.getEnd() && !(Node.isPropertyAccessExpression(u.getParent()!) && (u.getParent() as import('ts-morph').PropertyAccessExpression).getNameNode() === u));
     if (uses.length === 0 || uses.some((u) => !ctx.edits.removes(u.getStart(), u.getEnd())) || inGenerated(ctx, nameNode.getText())) continue;
     ctx.edits.removeNode(stmt);
+  }
+}
+
+/**
+ * `private nextRegisterAt = 0;` whose every use (`this.nextRegisterAt` reads and writes) went with
+ * the removed code (the registration retry guard of a loop tick): the declaration goes too, as
+ * dead method locals do. Only a private field (TypeScript `private` or `#name`, so nothing outside
+ * the class reaches it) with no initializer or one that costs nothing to drop; a field unused
+ * before the rewrite stays, and so does one that generated code names.
+ */
+function removeDeadPrivateFields(ctx: TsRewriteContext): void {
+  for (const m of ctx.members.values()) {
+    if (m.kind === 'method' || m.kind === 'parameter-property' || ctx.renames.has(m.name)) continue;
+    const decl = m.nodes.find((n) => Node.isPropertyDeclaration(n));
+    if (!decl || !Node.isPropertyDeclaration(decl) || m.nodes.length !== 1 || ctx.edits.removes(decl.getStart(), decl.getEnd())) continue;
+    const nameNode = decl.getNameNode();
+    if (!(Node.isPrivateIdentifier(nameNode) || decl.hasModifier(SyntaxKind.PrivateKeyword)) || decl.isStatic()) continue;
+    const init = decl.getInitializer();
+    if (init && !pureValue(init)) continue;
+    const uses = fileNameNodes(ctx.sf, nameNode.getText()).filter((u) => u !== nameNode && ctx.cls.getPos() <= u.getPos() && u.getEnd() <= ctx.cls.getEnd());
+    if (uses.length === 0 || uses.some((u) => !ctx.edits.removes(u.getStart(), u.getEnd()))) continue;
+    const named = new RegExp(`(?<![\\w$])${nameNode.getText().replace(/\$/g, '\\$')}(?![\\w$])`);
+    if ([...ctx.generated, ...ctx.newMembers.map((g) => g.text), ctx.newConstructor ?? ''].some((t) => named.test(t))) continue;
+    ctx.edits.removeNode(decl);
+    ctx.removedExtra.push(m.name);
   }
 }
 
