@@ -23,7 +23,7 @@ import { findOldBase, importOf } from './old-base.js';
 import { findFamilyParent, forwardsOptions, hasAgentInfrastructure } from './family.js';
 import { mentionsElsewhere, outsideCallers, prototypeUsedAsFunction, type OutsideCaller } from './references.js';
 import { prototypeToClass } from './prototype-class.js';
-import { keepPublicApi } from '../../../transforms/typescript/public-api.js';
+import { keepLoopStoppers, keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { methodText } from './generate.js';
 import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
@@ -226,6 +226,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   superCall(ctx, resolved.removed);
   rewriteEntry(ctx, resolved.removed);
   keepPublicApi(ctx, resolved.removed);
+  keepLoopStoppers(ctx, resolved.removed);
   keepSignalLogLines(ctx, resolved.removed);
   keepLifecycleLogLines(ctx, resolved.removed);
   respellKeptLifecycleLogLines(ctx);
