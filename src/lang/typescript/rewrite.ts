@@ -562,7 +562,7 @@ function removeDeadMethodLocals(ctx: TsRewriteContext): void {
  * the removed code (the registration retry guard of a loop tick): the declaration goes too, as
  * dead method locals do. Only a private field (TypeScript `private` or `#name`, so nothing outside
  * the class reaches it) with no initializer or one that costs nothing to drop; a field unused
- * before the rewrite stays, and so does one that generated code names.
+ * before the rewrite stays, and so does one that generated code or a review item names.
  */
 function removeDeadPrivateFields(ctx: TsRewriteContext): void {
   for (const m of ctx.members.values()) {
@@ -576,7 +576,9 @@ function removeDeadPrivateFields(ctx: TsRewriteContext): void {
     const uses = fileNameNodes(ctx.sf, nameNode.getText()).filter((u) => u !== nameNode && ctx.cls.getPos() <= u.getPos() && u.getEnd() <= ctx.cls.getEnd());
     if (uses.length === 0 || uses.some((u) => !ctx.edits.removes(u.getStart(), u.getEnd()))) continue;
     const named = new RegExp(`(?<![\\w$])${nameNode.getText().replace(/\$/g, '\\$')}(?![\\w$])`);
-    if ([...ctx.generated, ...ctx.newMembers.map((g) => g.text), ctx.newConstructor ?? ''].some((t) => named.test(t))) continue;
+    // Generated code that names it keeps it, and so does a review item quoting removed code that
+    // used it (`this.interrupts += 1` of a signal handler to fold back in by hand).
+    if ([...ctx.generated, ...ctx.newMembers.map((g) => g.text), ctx.newConstructor ?? '', ...ctx.kept.map((k) => k.reason)].some((t) => named.test(t))) continue;
     ctx.edits.removeNode(decl);
     ctx.removedExtra.push(m.name);
   }
