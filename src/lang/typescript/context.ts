@@ -168,6 +168,8 @@ export interface TsRewriteContext {
   unit: string;
   /** The file's string quote (from its first import or require). */
   quote: string;
+  /** The environment variable the base reads its health port from (HEALTH_CHECK_PORT). */
+  healthPortEnv: string;
   /** Facts one transform learns for another (the health server's port, ...). */
   hints: { healthPortExpr?: Node; /** The member holding the health server whose port healthPortExpr is. */ healthHolder?: string; businessHealth?: boolean; loopHost?: string; heartbeats?: Set<string>; /** The name the hand-made registration registered under: its text, and where it was. */ registryName?: { value: string; line: number; method: string; /** Not known before super(): reported, not passed. */ runtime?: boolean } };
   /** Members an old base stored from its constructor parameters, now kept by the agent itself. */

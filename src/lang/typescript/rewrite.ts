@@ -416,6 +416,7 @@ function makeContext(input: TsRewriteInput, sf: SourceFile, found: FileClass, ba
     classRef: found.ref,
     js: isJsFile(input.file),
     ts: tsProfile(input.profile),
+    healthPortEnv: input.profile.validation?.health_port_env ?? 'HEALTH_CHECK_PORT',
     baseClass: input.profile.base_class,
     base,
     kind: moduleKind(sf),
