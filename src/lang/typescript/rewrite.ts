@@ -3,7 +3,7 @@
 // (extends, super(), entry point, import) and apply every edit to the original text at once.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Node, Project, SyntaxKind, ts, type MethodDeclaration, type SourceFile } from 'ts-morph';
+import { Node, Project, SyntaxKind, ts, type MethodDeclaration, type ReturnStatement, type SourceFile } from 'ts-morph';
 import type { KeptForReview, RewriteOutcome } from '../../core/types.js';
 import type { Profile } from '../../profile/profile.js';
 import { isEventEmitterHeritage, loadBaseModel, tsProfile, type BaseModel } from './base-model.js';
@@ -670,7 +670,7 @@ function hookResolvesToNothing(ctx: TsRewriteContext, n: MethodDeclaration, from
     .filter((r) => r.getExpression() && r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === n && !ctx.edits.removes(r.getStart(), r.getEnd()));
   if (own.length === 0) return;
   const promised = declared ? /^Promise</.test(declaredText) : own.every((r) => /^Promise</.test(r.getExpression()!.getType().getText(r)));
-  if (!promised) return;
+  if (!promised) return hookValueDropped(ctx, n, own, from, to);
   if (declared) ctx.edits.replace(declared.getStart(), declared.getEnd(), 'Promise<void>');
   const bare = (e: Node) => Node.isCallExpression(e) || Node.isIdentifier(e) || Node.isPropertyAccessExpression(e) || Node.isParenthesizedExpression(e) || Node.isNewExpression(e);
   for (const r of own) {
@@ -686,6 +686,29 @@ function hookResolvesToNothing(ctx: TsRewriteContext, n: MethodDeclaration, from
   ctx.warnings.push(
     `${from}() returned ${declared ? declared.getText() : 'a promise of a value'} (line ${own[0]!.getStartLineNumber()}); as the base's ${to}() hook it resolves to nothing (the base's ${from}() does not hand a hook's value on): it still settles when that promise does, its value is dropped`,
   );
+}
+
+/**
+ * `stop(): boolean { ...; return stats.rejected === 0; }` renamed to the base's onStop(): the
+ * hook returns nothing (a value does not type-check there), and the caller that read the value
+ * (a SIGTERM handler turning it into an exit code) is gone with the base's stop(). Every
+ * statement stays and each returned expression is still evaluated (`return void (...)`), but
+ * the value reaches no one: a review item names it, for whoever needs it back.
+ */
+function hookValueDropped(ctx: TsRewriteContext, n: MethodDeclaration, own: ReturnStatement[], from: string, to: string): void {
+  const declared = n.getReturnTypeNode();
+  if (declared) ctx.edits.replace(declared.getStart(), declared.getEnd(), n.isAsync() ? 'Promise<void>' : 'void');
+  for (const r of own) {
+    const e = r.getExpression()!;
+    ctx.edits.insert(e.getStart(), 'void (');
+    ctx.edits.insert(e.getEnd(), ')');
+  }
+  const first = own[0]!;
+  ctx.kept.push({
+    symbol: to,
+    line: first.getStartLineNumber(),
+    reason: `${from}() returned ${declared ? `a ${declared.getText()}` : 'a value'} (${first.getExpression()!.getText()}, line ${first.getStartLineNumber()}) that its callers could act on; the base's ${to}() hook returns nothing and the base's ${from}() hands no value on, so it is still computed but dropped (return void (...)): keep it in a field, or act on it inside ${to}(), where a caller needs it`,
+  });
 }
 
 /**
