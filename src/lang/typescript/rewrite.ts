@@ -744,7 +744,7 @@ function implementedMember(ctx: TsRewriteContext, name: string): string | null {
   return null;
 }
 
-function importedText(base: string): string | null {
+export function importedText(base: string): string | null {
   const stem = base.replace(/\.[cm]?js$/, '');
   for (const f of [base, `${stem}.ts`, `${stem}.mts`, `${stem}.cts`, `${stem}.d.ts`, `${stem}/index.ts`]) {
     try {
