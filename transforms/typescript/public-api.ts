@@ -5,7 +5,7 @@
 // the work keeps running when they call it), stop() for what stopped it. Each outside caller is
 // reported with file:line. Members other files call that have no such delegate are never removed
 // (the removal plan keeps them).
-import { Node } from 'ts-morph';
+import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { callerList, isPublicMember } from '../../src/lang/typescript/context.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
@@ -46,5 +46,44 @@ export function keepPublicApi(ctx: TsRewriteContext, removed: Set<string>): void
       }),
     });
     ctx.warnings.push(`${name}() is called from ${callerList(callers)}: kept as a method that calls the base's ${target}()`);
+  }
+}
+
+/**
+ * `close() { clearInterval(this.ticker); this.server.close(); }` called from elsewhere (an ops
+ * console's drain, a business pause()): the timer was the main loop and went, its clear with it,
+ * so close() no longer stops the loop the base now runs (only the base's stop() ends it). The
+ * stop path itself (stop() renamed to onStop(), a method onStop() calls) lost nothing: the base
+ * stops the loop first. Any other caller is for a person: close() kept, reported with them.
+ */
+export function keepLoopStoppers(ctx: TsRewriteContext, removed: Set<string>): void {
+  const onStopText = ctx.newMembers.filter((m) => m.name === 'onStop').map((m) => m.text).join('\n');
+  const stopPath = new Set(['stop', 'onStop', ...[...ctx.renames].filter(([, to]) => to === 'onStop').map(([from]) => from)]);
+  for (const name of ctx.members.keys()) if (new RegExp(`\\bthis\\.${name.replace(/\$/g, '\\$')}\\(`).test(onStopText)) stopPath.add(name);
+  for (const m of ctx.members.values()) {
+    if (m.kind !== 'method' || removed.has(m.name) || stopPath.has(m.name)) continue;
+    const decl = m.nodes.find((n) => Node.isMethodDeclaration(n) && n.getBody());
+    if (!decl || ctx.edits.removes(decl.getStart(), decl.getEnd())) continue;
+    const cleared = decl.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => {
+      if (!/^clear(Interval|Timeout)$/.test(c.getExpression().getText())) return false;
+      const member = c.getArguments()[0]?.getText().replace(/^this\./, '');
+      return !!member && removed.has(member) && c.getArguments()[0]!.getText() === `this.${member}` && ctx.edits.removes(c.getStart(), c.getEnd());
+    });
+    if (!cleared) continue;
+    // Who still calls it, other than the stop path: code of the class, and other files.
+    const inside = ctx.cls.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).filter((p) => {
+      if (p.getName() !== m.name || p.getExpression().getKind() !== SyntaxKind.ThisKeyword || ctx.edits.removes(p.getStart(), p.getEnd())) return false;
+      const host = p.getFirstAncestor((a) => Node.isMethodDeclaration(a) || Node.isConstructorDeclaration(a) || Node.isPropertyDeclaration(a));
+      const hostName = host && (Node.isMethodDeclaration(host) || Node.isPropertyDeclaration(host)) ? host.getName() : 'constructor';
+      return hostName !== m.name && !stopPath.has(hostName);
+    });
+    const outside = isPublicMember(ctx, m.name) ? ctx.outsideCallers(m.name) : [];
+    if (inside.length === 0 && outside.length === 0) continue;
+    const where = [...inside.map((p) => `line ${p.getStartLineNumber()}`), ...(outside.length ? [callerList(outside)] : [])].join(', ');
+    ctx.kept.push({
+      symbol: m.name,
+      line: cleared.getStartLineNumber(),
+      reason: `${m.name}() stopped the main loop (${cleared.getText()}), which is now the base's runOnce() and ends only with the base's stop(); it is still called (${where}) and no longer stops the loop: call this.stop() there if those callers mean to stop the agent`,
+    });
   }
 }

@@ -4,6 +4,7 @@
 // (it does not serve anything).
 import { Node, SyntaxKind, type CallExpression, type ObjectLiteralExpression } from 'ts-morph';
 import { methodText } from '../../src/lang/typescript/generate.js';
+import { removeHealthHelperServers } from './health-helper-server.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { codeConflictReason, getterBody, notOkStatusesAnswered2xx } from './health-code-conflict.js';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
@@ -20,6 +21,7 @@ export function removeHealthServer(ctx: TsRewriteContext): void {
   }
   if (ctx.ctor?.getBody()) inspect(ctx, null, 'method', ctx.ctor.getBody()!);
   inspectRoutes(ctx);
+  if (!ctx.hints.healthPortExpr && !ctx.hints.businessHealth) removeHealthHelperServers(ctx);
 }
 
 /**
@@ -143,7 +145,7 @@ function pathPatterns(code: Node[]): string[] {
 }
 
 /** healthStatus() built on the base's: `return { ...super.healthStatus(), <props> };`. */
-function addHealthStatus(ctx: TsRewriteContext, props: string[], payload: Node, prelude: string[] = []): void {
+export function addHealthStatus(ctx: TsRewriteContext, props: string[], payload: Node, prelude: string[] = []): void {
   const text = `return { ...super.healthStatus()${props.map((p) => `, ${p}`).join('')} };`;
   const body = `${aliasPrelude([payload], ctx.unit)}${prelude.map((l) => `${ctx.unit}${l}\n`).join('')}${ctx.unit}${text}`;
   ctx.newMembers.push({ name: 'healthStatus', text: methodText(ctx, { name: 'healthStatus', async: false, body, returns: 'Record<string, unknown>' }) });

@@ -172,14 +172,23 @@ function runsAfterLoop(loop: Node, body: Node): boolean {
  */
 function dropKickOff(ctx: TsRewriteContext, stmt: Node, cb: Node): void {
   let only: string | null = null;
+  let caught: Node | undefined;
   if (Node.isArrowFunction(cb) || Node.isFunctionExpression(cb)) {
     const body = cb.getBody();
-    only = Node.isBlock(body) ? (body.getStatements().length === 1 ? body.getStatements()[0]!.getText() : null) : `${body.getText()};`;
+    const one = Node.isBlock(body) ? (body.getStatements().length === 1 ? body.getStatements()[0]! : undefined) : body;
+    only = one ? (Node.isBlock(body) ? one.getText() : `${one.getText()};`) : null;
+    // `this.round().catch((err) => log(err))` in the tick: the tick's own handling of a failed
+    // round; the round run at once before it is `await this.round()` (its failure went to start()'s caller).
+    const e = one && Node.isExpressionStatement(one) ? one.getExpression() : one;
+    if (e && Node.isCallExpression(e)) {
+      const callee = e.getExpression();
+      if (Node.isPropertyAccessExpression(callee) && callee.getName() === 'catch' && e.getArguments().length === 1 && Node.isCallExpression(callee.getExpression())) caught = callee.getExpression();
+    }
   } else if (thisMember(cb) && ctx.members.has(thisMember(cb)!)) {
     // `setInterval(this.onTick, ms)` (an arrow property or a bound method): its round is `this.onTick()`.
     only = `${cb.getText()}();`;
   }
-  if (only) dropRoundBeside(ctx, stmt, only);
+  if (only) dropRoundBeside(ctx, stmt, only, caught ? `${caught.getText()};` : undefined);
 }
 
 /**
@@ -192,13 +201,13 @@ function dropKickOff(ctx: TsRewriteContext, stmt: Node, cb: Node): void {
  * to a supervisor — ran once the first data was loaded: moved before it, the service would answer
  * before its first load. The round stays then, with a warning (the base runs a second one at once).
  */
-function dropRoundBeside(ctx: TsRewriteContext, stmt: Node, only: string): void {
+function dropRoundBeside(ctx: TsRewriteContext, stmt: Node, only: string, bare?: string): void {
   const norm = (t: string) => t.replace(/\s+/g, '').replace(/^(void|await)(?=[\w$(])/, '').replace(/;$/, '');
   const parent = stmt.getParent();
   if (!parent || !Node.isBlock(parent)) return;
   const siblings = parent.getStatements();
   const i = siblings.indexOf(stmt as never);
-  const isRound = (s: Node | undefined) => !!s && Node.isExpressionStatement(s) && norm(s.getText()) === norm(only);
+  const isRound = (s: Node | undefined) => !!s && Node.isExpressionStatement(s) && [only, bare].some((t) => t !== undefined && norm(s.getText()) === norm(t));
   let k = isRound(siblings[i + 1]) ? i + 1 : -1;
   for (let j = i - 1; k < 0 && j >= 0; j--) if (isRound(siblings[j])) k = j;
   if (k < 0) return;

@@ -31,6 +31,8 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
   const agentNamesOf = new Map<Node, string[]>();
   // Inline handlers that call no agent method (their statements may become onStop() whole).
   const memberOnly: Array<{ handler: Node; signal: string }> = [];
+  // Removed handlers, for the failure exit codes they set (`.catch(() => process.exit(1))`).
+  const failureExits: Array<{ stmt: Node; handler: Node; signal: string }> = [];
   for (const root of roots) librarySignalHandling(ctx, root);
   // Named handlers (functions of the file) and the process.on() statements that install them.
   const named = new Map<Node, Node[]>();
@@ -121,8 +123,10 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
         continue;
       }
       ctx.plan.proposeStatement({ node: stmt, symbol: `process.on('${sig.signals[0]}')`, finding: 'signal', reason: 'the base handles SIGTERM/SIGINT' });
+      if (fnOf ?? handler) failureExits.push({ stmt, handler: (fnOf ?? handler)!, signal: sig.signals[0]! });
     }
   }
+  ctx.after.push(() => warnFailureExits(ctx, failureExits));
   ctx.after.push(() => uninstallers(ctx));
   for (const [name, signalName] of namedSignalOf) {
     ctx.after.push((removed) => {
@@ -199,6 +203,62 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
         : `${surviving.join('(), ')}() still ${surviving.length > 1 ? 'do' : 'does'} business cleanup: the base's onStop() now calls ${surviving.length > 1 ? 'them' : 'it'} on SIGTERM`,
     );
   });
+}
+
+/**
+ * A removed handler that ended the process with a failure code (`.catch((err) => { log(err);
+ * process.exit(1); })`, `catch { process.exit(1) }`, `if (err) process.exitCode = 1`): the base
+ * catches a failing onStop(), logs it as a WARNING and exits 0, so a supervisor that restarted
+ * or alerted on that code no longer sees it. Said once per handler, with the code, where it was
+ * set, and the log line of that branch that went with it.
+ */
+function warnFailureExits(ctx: TsRewriteContext, handlers: Array<{ stmt: Node; handler: Node; signal: string }>): void {
+  const seen = new Set<Node>();
+  for (const { stmt, handler, signal } of handlers) {
+    if (seen.has(handler) || !ctx.edits.removes(stmt.getStart(), stmt.getEnd())) continue;
+    seen.add(handler);
+    const codes: Array<{ node: Node; code: string }> = [];
+    for (const n of handler.getDescendants()) {
+      if (Node.isCallExpression(n) && calleeText(n) === 'process.exit') {
+        const arg = n.getArguments()[0];
+        if (arg && !/^0$/.test(arg.getText().trim())) codes.push({ node: n, code: arg.getText() });
+      } else if (Node.isBinaryExpression(n) && n.getOperatorToken().getKind() === SyntaxKind.EqualsToken && n.getLeft().getText().replace(/\s+/g, '') === 'process.exitCode') {
+        const value = n.getRight().getText();
+        if (!/^0$/.test(value.trim())) codes.push({ node: n, code: value });
+      }
+    }
+    // A handler in a function the rewrite keeps (its other callers) keeps its exits.
+    const live = codes.filter((c) => ctx.edits.removes(c.node.getStart(), c.node.getEnd()));
+    if (live.length === 0) continue;
+    const first = live[0]!;
+    const branch = failureBranch(first.node, handler);
+    const logs = branch
+      ? branch.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => isLogCall(c) && c.getStart() < first.node.getStart())
+      : [];
+    const logged = logs.length > 0 ? `, after ${logs.map((c) => c.getText().replace(/\s+/g, ' ')).join('; ')}` : '';
+    const when = branch ? ' when stopping failed' : '';
+    ctx.warnings.push(
+      `the ${signal} handler (line ${stmt.getStartLineNumber()}) ended the process with exit code ${live.map((c) => c.code).join(' / ')}${when} (line ${first.node.getStartLineNumber()}${logged}): ` +
+        `the base logs a failing onStop() as a WARNING and exits 0, so whatever watched that exit code no longer sees it`,
+    );
+  }
+}
+
+/** The catch clause, `.catch()` / `.then(_, onRejected)` callback or `if (err)` branch a node sits in, within the handler. */
+function failureBranch(node: Node, handler: Node): Node | null {
+  for (let n: Node | undefined = node.getParent(); n && n !== handler; n = n.getParent()) {
+    if (Node.isCatchClause(n)) return n;
+    if (Node.isIfStatement(n) && /\b(err|error|e)\b/.test(n.getExpression().getText())) return n;
+    if (Node.isArrowFunction(n) || Node.isFunctionExpression(n)) {
+      const call = n.getParent();
+      if (!Node.isCallExpression(call)) continue;
+      const callee = call.getExpression();
+      if (!Node.isPropertyAccessExpression(callee)) continue;
+      const args = call.getArguments();
+      if (callee.getName() === 'catch' || (callee.getName() === 'then' && args.indexOf(n) === 1)) return n;
+    }
+  }
+  return null;
 }
 
 function memberOnlyHandlers(ctx: TsRewriteContext, handlers: Array<{ handler: Node; signal: string }>, removed: Set<string>, agentNamesOf: Map<Node, string[]>): void {

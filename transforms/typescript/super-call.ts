@@ -34,7 +34,7 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       // Said only when the agent had a health port of its own to pass: a kept server on the
       // agent's port (passed as `port`) left no legacy health port behind.
       const own = healthPortIn(ctx, names);
-      if (own) ctx.warnings.push(`${key} is not passed to the base: the kept status server still listens on the legacy health port (${own})`);
+      if (own && !keptPortOffBaseEnv(ctx, names)) ctx.warnings.push(`${key} is not passed to the base: the kept status server still listens on the legacy health port (${own})`);
       continue;
     }
     const p = params.find((x) => names.includes(x.getName()));
@@ -448,6 +448,48 @@ function keptListenOn(ctx: TsRewriteContext, value: string): CallExpression | nu
     if (texts.includes(value)) return call;
   }
   return null;
+}
+
+/**
+ * The kept status server's port read from the very variable the base binds its /health on
+ * (`healthPort = Number(process.env.HEALTH_CHECK_PORT ?? 7311)`): wherever that variable is
+ * set, in production as under the validator, the base and the kept server bind one port and
+ * the agent dies with EADDRINUSE at start. The kept server moves off it, onto its legacy
+ * default (the whole value becomes that literal), and where its clients now find it is a
+ * review item; with no literal default to move to, the clash itself is the review item.
+ */
+function keptPortOffBaseEnv(ctx: TsRewriteContext, names: string[]): boolean {
+  const env = ctx.healthPortEnv;
+  const param = (ctx.ctor?.getParameters() ?? []).find((p) => names.includes(p.getName()));
+  const member = names.map((n) => ctx.members.get(n)).find((m) => m?.kind === 'property');
+  const decl = member?.nodes[0];
+  const init = param?.getInitializer() ?? (decl && Node.isPropertyDeclaration(decl) ? decl.getInitializer() : undefined);
+  const assigned = init ? null : ctorAssignments(ctx).find((a) => names.includes(a.name));
+  const value = init ?? assigned?.value;
+  if (!value) return false;
+  const read = [value, ...value.getDescendants()].find((n) => {
+    if (Node.isPropertyAccessExpression(n)) return n.getName() === env && n.getExpression().getText() === 'process.env';
+    if (Node.isElementAccessExpression(n)) return n.getExpression().getText() === 'process.env' && n.getArgumentExpression()?.getText().slice(1, -1) === env;
+    return false;
+  });
+  if (!read) return false;
+  const name = param?.getName() ?? member?.name ?? assigned!.name;
+  const listen = keptListenOn(ctx, name) ?? keptListenOn(ctx, `this.${name}`);
+  const callee = listen?.getExpression();
+  const holder = callee && Node.isPropertyAccessExpression(callee) ? callee.getExpression().getText() : 'the kept status server';
+  // `X ?? 7311`, `X || 7311`, `X ?? '7311'`: the legacy default, when the variable is unset.
+  const fallback = read.getAncestors().find((a): a is import('ts-morph').BinaryExpression =>
+    Node.isBinaryExpression(a) && [SyntaxKind.QuestionQuestionToken, SyntaxKind.BarBarToken].includes(a.getOperatorToken().getKind()) && a.getStart() >= value.getStart());
+  const right = fallback?.getRight();
+  const literal = right && (Node.isNumericLiteral(right) || Node.isStringLiteral(right)) && /^\d+$/.test(right.getLiteralText()) ? Number(right.getLiteralText()) : null;
+  const line = value.getStartLineNumber();
+  if (literal === null) {
+    ctx.kept.push({ symbol: name, line, reason: `${holder} stays and listens on ${name} (${value.getText()}), the ${env} the base now binds for /health: both bind one port at start (EADDRINUSE); give ${holder} a port of its own, or serve its routes from the base` });
+    return true;
+  }
+  ctx.edits.replace(value.getStart(), value.getEnd(), String(literal));
+  ctx.kept.push({ symbol: name, line, reason: `${holder} stays and listened on ${name} = ${value.getText()}, the ${env} the base now binds for /health: it now listens on ${literal}, its legacy default, so the two do not bind one port; clients that read its other routes on ${env} must move to ${literal} (or those routes move into the base), and ${env} must not be set to ${literal}` });
+  return true;
 }
 
 /** A port given as a number literal, or as a constructor parameter (or destructured option) whose default is one. */

@@ -169,6 +169,8 @@ export interface TsRewriteContext {
   unit: string;
   /** The file's string quote (from its first import or require). */
   quote: string;
+  /** The environment variable the base reads its health port from (HEALTH_CHECK_PORT). */
+  healthPortEnv: string;
   /** Facts one transform learns for another (the health server's port, ...). */
   hints: { healthPortExpr?: Node; /** The member holding the health server whose port healthPortExpr is. */ healthHolder?: string; businessHealth?: boolean; loopHost?: string; heartbeats?: Set<string>; /** The name the hand-made registration registered under: its text, and where it was. */ registryName?: { value: string; line: number; method: string; /** Not known before super(): reported, not passed. */ runtime?: boolean } };
   /** Members an old base stored from its constructor parameters, now kept by the agent itself. */
@@ -348,10 +350,23 @@ export function belongsTo(stmt: Node, sweep: Set<string>): boolean {
     return childBlocks(stmt).every((b) => blockStatements(b).every((s) => isTrivial(s) || belongsTo(s, sweep)));
   }
   if (Node.isTryStatement(stmt)) {
-    if (!blockStatements(stmt.getTryBlock()).some((s) => belongsTo(s, sweep))) return false;
+    const tried = blockStatements(stmt.getTryBlock());
+    if (!tried.some((s) => belongsTo(s, sweep))) return false;
+    // `try { await this.register(); } catch (err) { this.attempts += 1; this.retryAt = ...; }`:
+    // when everything it tries goes, its catch handled only failures of removed work and would
+    // be dead code behind an empty try; the whole statement goes (a finally still decides).
+    const finallyBlock = stmt.getFinallyBlock();
+    if (tried.every((s) => isTrivial(s) || belongsTo(s, sweep)) && !tried.some(returnsOrThrows)) {
+      return !finallyBlock || blockStatements(finallyBlock).every((s) => isTrivial(s) || belongsTo(s, sweep));
+    }
     return childBlocks(stmt).every((b) => blockStatements(b).every((s) => isTrivial(s) || belongsTo(s, sweep)));
   }
   return false;
+}
+
+/** A trivial statement that still leaves the function (`return;`): it decides what follows. */
+function returnsOrThrows(stmt: Node): boolean {
+  return Node.isReturnStatement(stmt) || Node.isThrowStatement(stmt);
 }
 
 /**

@@ -3,7 +3,7 @@
 // (extends, super(), entry point, import) and apply every edit to the original text at once.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Node, Project, SyntaxKind, ts, type MethodDeclaration, type SourceFile } from 'ts-morph';
+import { Node, Project, SyntaxKind, ts, type MethodDeclaration, type ReturnStatement, type SourceFile } from 'ts-morph';
 import type { KeptForReview, RewriteOutcome } from '../../core/types.js';
 import type { Profile } from '../../profile/profile.js';
 import { isEventEmitterHeritage, loadBaseModel, tsProfile, type BaseModel } from './base-model.js';
@@ -23,7 +23,7 @@ import { findOldBase, importOf } from './old-base.js';
 import { findFamilyParent, forwardsOptions, hasAgentInfrastructure } from './family.js';
 import { mentionsElsewhere, outsideCallers, prototypeUsedAsFunction, type OutsideCaller } from './references.js';
 import { prototypeToClass } from './prototype-class.js';
-import { keepPublicApi } from '../../../transforms/typescript/public-api.js';
+import { keepLoopStoppers, keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { methodText } from './generate.js';
 import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
@@ -226,6 +226,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   superCall(ctx, resolved.removed);
   rewriteEntry(ctx, resolved.removed);
   keepPublicApi(ctx, resolved.removed);
+  keepLoopStoppers(ctx, resolved.removed);
   keepSignalLogLines(ctx, resolved.removed);
   keepLifecycleLogLines(ctx, resolved.removed);
   respellKeptLifecycleLogLines(ctx);
@@ -234,6 +235,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   removeUnusedImports(ctx);
   removeDeadAliases(ctx);
   removeDeadMethodLocals(ctx);
+  removeDeadPrivateFields(ctx);
   asyncWhereReturnRemoved(ctx);
   dropFieldsHandedToBase(ctx);
   insertMembers(ctx);
@@ -414,6 +416,7 @@ function makeContext(input: TsRewriteInput, sf: SourceFile, found: FileClass, ba
     classRef: found.ref,
     js: isJsFile(input.file),
     ts: tsProfile(input.profile),
+    healthPortEnv: input.profile.validation?.health_port_env ?? 'HEALTH_CHECK_PORT',
     baseClass: input.profile.base_class,
     base,
     kind: moduleKind(sf),
@@ -556,6 +559,33 @@ function removeDeadMethodLocals(ctx: TsRewriteContext): void {
 }
 
 /**
+ * `private nextRegisterAt = 0;` whose every use (`this.nextRegisterAt` reads and writes) went with
+ * the removed code (the registration retry guard of a loop tick): the declaration goes too, as
+ * dead method locals do. Only a private field (TypeScript `private` or `#name`, so nothing outside
+ * the class reaches it) with no initializer or one that costs nothing to drop; a field unused
+ * before the rewrite stays, and so does one that generated code or a review item names.
+ */
+function removeDeadPrivateFields(ctx: TsRewriteContext): void {
+  for (const m of ctx.members.values()) {
+    if (m.kind === 'method' || m.kind === 'parameter-property' || ctx.renames.has(m.name)) continue;
+    const decl = m.nodes.find((n) => Node.isPropertyDeclaration(n));
+    if (!decl || !Node.isPropertyDeclaration(decl) || m.nodes.length !== 1 || ctx.edits.removes(decl.getStart(), decl.getEnd())) continue;
+    const nameNode = decl.getNameNode();
+    if (!(Node.isPrivateIdentifier(nameNode) || decl.hasModifier(SyntaxKind.PrivateKeyword)) || decl.isStatic()) continue;
+    const init = decl.getInitializer();
+    if (init && !pureValue(init)) continue;
+    const uses = fileNameNodes(ctx.sf, nameNode.getText()).filter((u) => u !== nameNode && ctx.cls.getPos() <= u.getPos() && u.getEnd() <= ctx.cls.getEnd());
+    if (uses.length === 0 || uses.some((u) => !ctx.edits.removes(u.getStart(), u.getEnd()))) continue;
+    const named = new RegExp(`(?<![\\w$])${nameNode.getText().replace(/\$/g, '\\$')}(?![\\w$])`);
+    // Generated code that names it keeps it, and so does a review item quoting removed code that
+    // used it (`this.interrupts += 1` of a signal handler to fold back in by hand).
+    if ([...ctx.generated, ...ctx.newMembers.map((g) => g.text), ctx.newConstructor ?? '', ...ctx.kept.map((k) => k.reason)].some((t) => named.test(t))) continue;
+    ctx.edits.removeNode(decl);
+    ctx.removedExtra.push(m.name);
+  }
+}
+
+/**
  * `stop(): Promise<void> { ...; return new Promise((r) => this.server.close(() => r())); }`: the
  * promise it returned went with the server the base now closes, and a method declared to return
  * a Promise no longer returns anything (a type error). Not async, every `return <value>` of its
@@ -639,7 +669,7 @@ function hookResolvesToNothing(ctx: TsRewriteContext, n: MethodDeclaration, from
     .filter((r) => r.getExpression() && r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === n && !ctx.edits.removes(r.getStart(), r.getEnd()));
   if (own.length === 0) return;
   const promised = declared ? /^Promise</.test(declaredText) : own.every((r) => /^Promise</.test(r.getExpression()!.getType().getText(r)));
-  if (!promised) return;
+  if (!promised) return hookValueDropped(ctx, n, own, from, to);
   if (declared) ctx.edits.replace(declared.getStart(), declared.getEnd(), 'Promise<void>');
   const bare = (e: Node) => Node.isCallExpression(e) || Node.isIdentifier(e) || Node.isPropertyAccessExpression(e) || Node.isParenthesizedExpression(e) || Node.isNewExpression(e);
   for (const r of own) {
@@ -655,6 +685,29 @@ function hookResolvesToNothing(ctx: TsRewriteContext, n: MethodDeclaration, from
   ctx.warnings.push(
     `${from}() returned ${declared ? declared.getText() : 'a promise of a value'} (line ${own[0]!.getStartLineNumber()}); as the base's ${to}() hook it resolves to nothing (the base's ${from}() does not hand a hook's value on): it still settles when that promise does, its value is dropped`,
   );
+}
+
+/**
+ * `stop(): boolean { ...; return stats.rejected === 0; }` renamed to the base's onStop(): the
+ * hook returns nothing (a value does not type-check there), and the caller that read the value
+ * (a SIGTERM handler turning it into an exit code) is gone with the base's stop(). Every
+ * statement stays and each returned expression is still evaluated (`return void (...)`), but
+ * the value reaches no one: a review item names it, for whoever needs it back.
+ */
+function hookValueDropped(ctx: TsRewriteContext, n: MethodDeclaration, own: ReturnStatement[], from: string, to: string): void {
+  const declared = n.getReturnTypeNode();
+  if (declared) ctx.edits.replace(declared.getStart(), declared.getEnd(), n.isAsync() ? 'Promise<void>' : 'void');
+  for (const r of own) {
+    const e = r.getExpression()!;
+    ctx.edits.insert(e.getStart(), 'void (');
+    ctx.edits.insert(e.getEnd(), ')');
+  }
+  const first = own[0]!;
+  ctx.kept.push({
+    symbol: to,
+    line: first.getStartLineNumber(),
+    reason: `${from}() returned ${declared ? `a ${declared.getText()}` : 'a value'} (${first.getExpression()!.getText()}, line ${first.getStartLineNumber()}) that its callers could act on; the base's ${to}() hook returns nothing and the base's ${from}() hands no value on, so it is still computed but dropped (return void (...)): keep it in a field, or act on it inside ${to}(), where a caller needs it`,
+  });
 }
 
 /**
@@ -690,7 +743,7 @@ function implementedMember(ctx: TsRewriteContext, name: string): string | null {
   return null;
 }
 
-function importedText(base: string): string | null {
+export function importedText(base: string): string | null {
   const stem = base.replace(/\.[cm]?js$/, '');
   for (const f of [base, `${stem}.ts`, `${stem}.mts`, `${stem}.cts`, `${stem}.d.ts`, `${stem}/index.ts`]) {
     try {
