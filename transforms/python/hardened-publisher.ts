@@ -307,6 +307,8 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
 
   const queue = legacyQueue(ctx);
   const fallbacks = queueFallbacks(ctx, entry, queue);
+  const reshaped = backlogOfAnotherShape(ctx, entry, fallbacks, queue);
+  if (reshaped) return fail(reshaped.reason, reshaped.line);
   const inFallback = (n: SyntaxNode) => fallbacks.some((f) => f.startIndex <= n.startIndex && n.endIndex <= f.endIndex);
   // The fallback goes (the base queues what it could not publish): a count it kept of the failures
   // (`self.counters["queued"] += 1`, `self._bump("queued")`) that the agent reads elsewhere (a status
@@ -787,6 +789,47 @@ function queueFallbacks(ctx: PythonTransformContext, entry: PyFunction, queue: s
     if ((method && queueMember(ctx, method) && !isDrain(ctx, method)) || onQueue || storesEvent) out.push(n, ...trims);
   });
   return out;
+}
+
+/** Queues that live in the process only: nothing they held survives the migration's restart. */
+const IN_MEMORY_QUEUE = /^((collections\.)?deque|(queue\.)?(Queue|SimpleQueue|LifoQueue|PriorityQueue)|list|set)$/;
+
+/**
+ * The fallback stores something other than the event the publish is handed (`_publish_batch(batch)`
+ * builds `telemetry` from the batch and queues that) on a queue that outlives the process (the
+ * fleet's sqlite LocalQueue, a spool the agent's own class writes): the base queues the event it
+ * handed the publisher, and drains the queue through that publisher, so the backlog the legacy agent
+ * left (the built values) would be handed to publish() as if each were an event (wrapped a second
+ * time, or refused on every drain). A person decides how the old backlog is carried over. Null when
+ * the fallback queues the event itself, or the queue is in memory only (nothing in it survives).
+ */
+function backlogOfAnotherShape(ctx: PythonTransformContext, entry: PyFunction, fallbacks: SyntaxNode[], queue: string | null): { reason: string; line: number } | null {
+  const param = entry.params.filter((p, i) => i > 0 && p.kind !== 'separator')[0]?.name;
+  if (!param) return null;
+  for (const f of fallbacks) {
+    const inner = f.type === 'try_statement' ? statements(f.childForFieldName('body'))[0] : f;
+    const call = inner?.type === 'expression_statement' ? inner.namedChild(0) : null;
+    const fn = call?.type === 'call' ? call.childForFieldName('function') : null;
+    if (fn?.type !== 'attribute') continue;
+    const obj = fn.childForFieldName('object')!;
+    const method = selfAttribute(fn);
+    const store = method && ctx.agent.methods.has(method) ? queue : selfAttribute(obj);
+    if (!store) continue;
+    const arg = call!.childForFieldName('arguments')!.namedChildren[0];
+    if (!arg || arg.type === 'keyword_argument' || arg.text === param) continue;
+    const built = ctx.agent.assignments.find((x) => x.attr === store && x.method === '__init__' && x.value?.type === 'call');
+    const ctor = built?.value?.childForFieldName('function')?.text ?? '';
+    if (built && IN_MEMORY_QUEUE.test(ctor)) continue;
+    const at = f.startPosition.row + 1;
+    return {
+      line: at,
+      reason:
+        `${entry.name}()'s fallback queues ${arg.text} (line ${at}: ${call!.text.split('\n')[0]!.trim()}), not the event it is handed (${param}): ` +
+        `the base would queue ${param} and drain self.${store} through the publisher, so the backlog self.${store} already holds (${arg.text} values) would be handed to publish() as if each were a ${param}; ` +
+        `carry that backlog over by hand (or queue ${param} itself) before handing ${entry.name}() to the base`,
+    };
+  }
+  return null;
 }
 
 /** A try whose body is one expression statement and whose handlers only log or pass (no else/finally): that statement. */
