@@ -17,7 +17,7 @@ import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { importAnchor } from './add-import.js';
 import { breakerCall, breakerQuery, otherBreakerUse, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
-import { analyzeCollect, type CollectPlan, HOOK, initTail, LEGACY_RUN, moduleDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
+import { analyzeCollect, type CollectPlan, HOOK, initTail, LEGACY_RUN, moduleDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
 const CLASS = 'EventBusPublisher';
@@ -159,6 +159,9 @@ function fixedAfterInit(ctx: PythonTransformContext, attr: string): boolean {
  * it again: no `self.NAME = ...` in the class, no `<anything>.NAME = ...` / `del` in the file, and the
  * base does not define it. Read through self, it is the same value at every publish.
  */
+/** The standard library's logger registry: the same Logger for the same name, whenever it is asked. */
+const LOGGER_FACTORY = /^(logging\.)?getLogger$/;
+
 export function classConstant(ctx: PythonTransformContext, name: string): boolean {
   if (ctx.agent.methods.has(name) || ctx.base.attributes.has(name) || ctx.base.methods.has(name) || ctx.baseOwned.has(name)) return false;
   if (ctx.agent.assignments.some((a) => a.attr === name)) return false;
@@ -168,9 +171,13 @@ export function classConstant(ctx: PythonTransformContext, name: string): boolea
     return e?.type === 'assignment' && e.childForFieldName('left')?.type === 'identifier' && e.childForFieldName('left')!.text === name;
   });
   if (defs.length !== 1) return false;
-  // Its value reads nothing that changes: literals and module-level names only (no calls).
+  // Its value reads nothing that changes: literals and module-level names only (no calls), or the
+  // class's logger (`log = logging.getLogger("kext_agent")`): evaluated once with the class body, a
+  // Logger (no descriptor), the very object the agent's self.log reads at every publish.
   let plain = true;
-  walk(defs[0]!.namedChild(0)!.childForFieldName('right')!, (n) => {
+  const right = defs[0]!.namedChild(0)!.childForFieldName('right')!;
+  walk(right, (n) => {
+    if (n.type === 'call' && n.id === right.id && LOGGER_FACTORY.test(n.childForFieldName('function')?.text ?? '')) return;
     if (n.type === 'call' || n.type === 'lambda' || n.type === 'await' || n.type === 'named_expression') plain = false;
   });
   if (!plain) return false;
@@ -570,14 +577,14 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       const target = v?.type === 'call' ? selfAttribute(v.childForFieldName('function')!) : null;
       const helper = target ? moved.find((m) => m.name === target) : undefined;
       if (helper && !reporting.includes(helper)) reporting.push(helper);
-      if (v?.type === 'false' || (target && QUEUE_METHOD.test(target))) failures.push({ node: n, inHandler: insideHandler(n, fn.body) });
+      if (v?.type === 'false' || (target && (QUEUE_METHOD.test(target) || publishFallbacks(ctx).has(target)))) failures.push({ node: n, inHandler: insideHandler(n, fn.body) });
     });
   }
   walk(entry.body, (n) => {
     if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
     const call = n.type === 'expression_statement' ? n.namedChild(0) : null;
     const target = call?.type === 'call' ? selfAttribute(call.childForFieldName('function')!) : null;
-    if (target && QUEUE_METHOD.test(target) && handlerFallback(n, entry.body)) failures.push({ node: n, inHandler: true });
+    if (target && (QUEUE_METHOD.test(target) || publishFallbacks(ctx).has(target)) && handlerFallback(n, entry.body)) failures.push({ node: n, inHandler: true });
   });
   // `if time.time() < self.open_until: ...; return False` first in the entry: its own breaker, open.
   const gates = statements(entry.body).filter((g) => breakerGate(ctx, g, stateAttrs));
