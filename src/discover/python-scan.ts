@@ -414,14 +414,15 @@ export function targetOf(profile: Profile): BaseTarget {
   return { name: profile.base_class, module: profile.python?.module, source: profile.python?.source, ...(owned.length ? { owned } : {}) };
 }
 
-const otherBases = new Map<string, Array<{ profile: string; base: string; module: string }>>();
+type OtherBase = { profile: string; base: string; module: string; source?: string };
+const otherBases = new Map<string, OtherBase[]>();
 forgetOnReset(() => otherBases.clear());
 
 /**
  * The bases other shipped profiles migrate onto (HardenedAgentBase from amoskys.agents.common.base
  * when the target is BaseAgent): a class already on one of them belongs to that profile's fleet.
  */
-function basesOfOtherProfiles(profile: Profile): Array<{ profile: string; base: string; module: string }> {
+function basesOfOtherProfiles(profile: Profile): OtherBase[] {
   let out = otherBases.get(profile.name);
   if (out) return out;
   out = [];
@@ -433,15 +434,33 @@ function basesOfOtherProfiles(profile: Profile): Array<{ profile: string; base: 
       continue;
     }
     if (p.name === profile.name || p.base_class === profile.base_class || !p.python?.module) continue;
-    out.push({ profile: p.name, base: p.base_class, module: p.python.module });
+    out.push({ profile: p.name, base: p.base_class, module: p.python.module, ...(p.python.source ? { source: p.python.source } : {}) });
   }
   otherBases.set(profile.name, out);
   return out;
 }
 
+/**
+ * Another profile's base class defined where that profile puts it (its `source`, or the file of its
+ * `module`): the reference base `migrate init` copied in, which holds every piece of infrastructure an
+ * agent has (server, loop, registration), yet is that profile's base, never an agent of this one.
+ */
+function otherProfileBaseHere(f: PythonFileFacts, profile: Profile): SkippedFile | undefined {
+  for (const o of basesOfOtherProfiles(profile)) {
+    const modFile = o.module.replace(/\./g, '/');
+    if (f.rel !== o.source && f.rel !== `${modFile}.py` && f.rel !== `${modFile}/__init__.py`) continue;
+    const cls = f.classes.find((c) => c.name === o.base);
+    if (!cls) continue;
+    return { file: f.rel, line: cls.line, reason: `the ${o.base} base class of profile ${o.profile} (${f.rel}:${cls.line}), not an agent (use --profile ${o.profile} for the agents built on it)` };
+  }
+  return undefined;
+}
+
 export function classifyPythonFile(f: PythonFileFacts, index: ClassIndex, profile: Profile): { agent?: AgentInfo; skipped?: SkippedFile } {
   if (f.settled) return { skipped: f.settled };
   const { rel } = f;
+  const otherBase = otherProfileBaseHere(f, profile);
+  if (otherBase) return { skipped: otherBase };
   const target = profile.base_class;
   const candidates: Candidate[] = [];
   const onOtherBase: string[] = [];

@@ -412,7 +412,12 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     if (owner?.type === 'identifier' && ctx.module.imports.has(owner.text)) continue;
     const call = attr.parent;
     const inEntry = scopes.some((s) => s.startIndex <= r.start && r.end <= s.endIndex);
-    const construction = inEntry && call?.type === 'call' && call.childForFieldName('function')?.id === attr.id ? constructionOf(attr.childForFieldName('object')!, scopes, cls.name) : null;
+    const called = inEntry && call?.type === 'call' && call.childForFieldName('function')?.id === attr.id;
+    const owner2 = attr.childForFieldName('object')!;
+    // `with Agent() as agent: agent.run()`: the agent itself when its own __enter__ returns self.
+    const entered = called ? enteredConstruction(ctx, owner2, cls.name) : null;
+    if (entered && 'refuse' in entered) return fail(entered.refuse, r.line);
+    const construction = entered?.node ?? (called ? constructionOf(owner2, scopes, cls.name) : null);
     if (!construction) return fail(`run() is also used at line ${r.line} (${attr.text})`, r.line);
     calls.push({ call: call!, construction });
   }
@@ -682,8 +687,48 @@ function constructionOf(obj: SyntaxNode, scopes: SyntaxNode[], cls: string): Syn
   return count === 1 ? found : null;
 }
 
+/**
+ * `with Agent(...) as v:` around the identifier `v` (v bound nowhere else in the block): the
+ * construction when the class's own __enter__ returns self, so `v.run()` runs the agent and the base's
+ * run_forever() (setup, loop, teardown with shutdown()) happens inside the block, the class's __exit__
+ * after it as before; a refusal naming why when `v` may be something else; null when no such with.
+ */
+function enteredConstruction(ctx: PythonTransformContext, obj: SyntaxNode, cls: string): { node: SyntaxNode } | { refuse: string } | null {
+  if (obj.type !== 'identifier') return null;
+  for (let w = obj.parent; w; w = w.parent) {
+    if (w.type !== 'with_statement') continue;
+    const body = w.childForFieldName('body');
+    if (!body || !(body.startIndex <= obj.startIndex && obj.endIndex <= body.endIndex)) continue;
+    const item = w.namedChildren.find((c) => c.type === 'with_clause')?.namedChildren.find((i) => {
+      const v = i.childForFieldName('value');
+      return v?.type === 'as_pattern' && v.childForFieldName('alias')?.text === obj.text;
+    });
+    const value = item?.childForFieldName('value')?.namedChild(0);
+    if (!value) continue;
+    if (value.type !== 'call' || callee(value) !== cls) return null;
+    let rebound = false;
+    walk(body, (n) => {
+      if (n.type === 'assignment' && n.childForFieldName('left')?.text === obj.text) rebound = true;
+    });
+    if (rebound) return { refuse: `run() is called on ${obj.text}, which the with block at line ${w.startPosition.row + 1} binds to ${cls}() and then rebinds` };
+    const enter = ctx.agent.methods.get('__enter__');
+    if (!enter) return { refuse: `run() is called on what ${cls}().__enter__() returns (with at line ${w.startPosition.row + 1}), and ${cls} defines no __enter__ of its own: whether that is the agent is not known` };
+    const returns: SyntaxNode[] = [];
+    walk(enter.body, (n) => {
+      if (n.type === 'return_statement') returns.push(n);
+    });
+    const last = statements(enter.body).filter((x) => !isDocstring(x)).pop();
+    if (enter.isAsync || !last || last.type !== 'return_statement' || returns.some((x) => x.namedChild(0)?.text !== 'self')) {
+      return { refuse: `run() is called on what ${cls}.__enter__() (line ${enter.line}) returns (with at line ${w.startPosition.row + 1}), which is not always self: the base's loop would not run on the agent` };
+    }
+    return { node: value };
+  }
+  return null;
+}
+
 function assignedName(construction: SyntaxNode): string {
   const p = construction.parent;
+  if (p?.type === 'as_pattern') return p.childForFieldName('alias')?.text ?? '';
   return p?.type === 'assignment' ? p.childForFieldName('left')!.text : '';
 }
 

@@ -17,7 +17,7 @@ import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { importAnchor } from './add-import.js';
 import { breakerCall, breakerQuery, otherBreakerUse, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
-import { analyzeCollect, type CollectPlan, HOOK, initTail, LEGACY_RUN, moduleDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, selfCall, type Analysis } from './hardened-shapes.js';
+import { analyzeCollect, type CollectPlan, HOOK, initTail, LEGACY_RUN, moduleDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
 const CLASS = 'EventBusPublisher';
@@ -159,6 +159,9 @@ function fixedAfterInit(ctx: PythonTransformContext, attr: string): boolean {
  * it again: no `self.NAME = ...` in the class, no `<anything>.NAME = ...` / `del` in the file, and the
  * base does not define it. Read through self, it is the same value at every publish.
  */
+/** The standard library's logger registry: the same Logger for the same name, whenever it is asked. */
+const LOGGER_FACTORY = /^(logging\.)?getLogger$/;
+
 export function classConstant(ctx: PythonTransformContext, name: string): boolean {
   if (ctx.agent.methods.has(name) || ctx.base.attributes.has(name) || ctx.base.methods.has(name) || ctx.baseOwned.has(name)) return false;
   if (ctx.agent.assignments.some((a) => a.attr === name)) return false;
@@ -168,9 +171,13 @@ export function classConstant(ctx: PythonTransformContext, name: string): boolea
     return e?.type === 'assignment' && e.childForFieldName('left')?.type === 'identifier' && e.childForFieldName('left')!.text === name;
   });
   if (defs.length !== 1) return false;
-  // Its value reads nothing that changes: literals and module-level names only (no calls).
+  // Its value reads nothing that changes: literals and module-level names only (no calls), or the
+  // class's logger (`log = logging.getLogger("kext_agent")`): evaluated once with the class body, a
+  // Logger (no descriptor), the very object the agent's self.log reads at every publish.
   let plain = true;
-  walk(defs[0]!.namedChild(0)!.childForFieldName('right')!, (n) => {
+  const right = defs[0]!.namedChild(0)!.childForFieldName('right')!;
+  walk(right, (n) => {
+    if (n.type === 'call' && n.id === right.id && LOGGER_FACTORY.test(n.childForFieldName('function')?.text ?? '')) return;
     if (n.type === 'call' || n.type === 'lambda' || n.type === 'await' || n.type === 'named_expression') plain = false;
   });
   if (!plain) return false;
@@ -307,6 +314,8 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
 
   const queue = legacyQueue(ctx);
   const fallbacks = queueFallbacks(ctx, entry, queue);
+  const reshaped = backlogOfAnotherShape(ctx, entry, fallbacks, queue);
+  if (reshaped) return fail(reshaped.reason, reshaped.line);
   const inFallback = (n: SyntaxNode) => fallbacks.some((f) => f.startIndex <= n.startIndex && n.endIndex <= f.endIndex);
   // The fallback goes (the base queues what it could not publish): a count it kept of the failures
   // (`self.counters["queued"] += 1`, `self._bump("queued")`) that the agent reads elsewhere (a status
@@ -568,14 +577,14 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       const target = v?.type === 'call' ? selfAttribute(v.childForFieldName('function')!) : null;
       const helper = target ? moved.find((m) => m.name === target) : undefined;
       if (helper && !reporting.includes(helper)) reporting.push(helper);
-      if (v?.type === 'false' || (target && QUEUE_METHOD.test(target))) failures.push({ node: n, inHandler: insideHandler(n, fn.body) });
+      if (v?.type === 'false' || (target && (QUEUE_METHOD.test(target) || publishFallbacks(ctx).has(target)))) failures.push({ node: n, inHandler: insideHandler(n, fn.body) });
     });
   }
   walk(entry.body, (n) => {
     if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
     const call = n.type === 'expression_statement' ? n.namedChild(0) : null;
     const target = call?.type === 'call' ? selfAttribute(call.childForFieldName('function')!) : null;
-    if (target && QUEUE_METHOD.test(target) && handlerFallback(n, entry.body)) failures.push({ node: n, inHandler: true });
+    if (target && (QUEUE_METHOD.test(target) || publishFallbacks(ctx).has(target)) && handlerFallback(n, entry.body)) failures.push({ node: n, inHandler: true });
   });
   // `if time.time() < self.open_until: ...; return False` first in the entry: its own breaker, open.
   const gates = statements(entry.body).filter((g) => breakerGate(ctx, g, stateAttrs));
@@ -787,6 +796,47 @@ function queueFallbacks(ctx: PythonTransformContext, entry: PyFunction, queue: s
     if ((method && queueMember(ctx, method) && !isDrain(ctx, method)) || onQueue || storesEvent) out.push(n, ...trims);
   });
   return out;
+}
+
+/** Queues that live in the process only: nothing they held survives the migration's restart. */
+const IN_MEMORY_QUEUE = /^((collections\.)?deque|(queue\.)?(Queue|SimpleQueue|LifoQueue|PriorityQueue)|list|set)$/;
+
+/**
+ * The fallback stores something other than the event the publish is handed (`_publish_batch(batch)`
+ * builds `telemetry` from the batch and queues that) on a queue that outlives the process (the
+ * fleet's sqlite LocalQueue, a spool the agent's own class writes): the base queues the event it
+ * handed the publisher, and drains the queue through that publisher, so the backlog the legacy agent
+ * left (the built values) would be handed to publish() as if each were an event (wrapped a second
+ * time, or refused on every drain). A person decides how the old backlog is carried over. Null when
+ * the fallback queues the event itself, or the queue is in memory only (nothing in it survives).
+ */
+function backlogOfAnotherShape(ctx: PythonTransformContext, entry: PyFunction, fallbacks: SyntaxNode[], queue: string | null): { reason: string; line: number } | null {
+  const param = entry.params.filter((p, i) => i > 0 && p.kind !== 'separator')[0]?.name;
+  if (!param) return null;
+  for (const f of fallbacks) {
+    const inner = f.type === 'try_statement' ? statements(f.childForFieldName('body'))[0] : f;
+    const call = inner?.type === 'expression_statement' ? inner.namedChild(0) : null;
+    const fn = call?.type === 'call' ? call.childForFieldName('function') : null;
+    if (fn?.type !== 'attribute') continue;
+    const obj = fn.childForFieldName('object')!;
+    const method = selfAttribute(fn);
+    const store = method && ctx.agent.methods.has(method) ? queue : selfAttribute(obj);
+    if (!store) continue;
+    const arg = call!.childForFieldName('arguments')!.namedChildren[0];
+    if (!arg || arg.type === 'keyword_argument' || arg.text === param) continue;
+    const built = ctx.agent.assignments.find((x) => x.attr === store && x.method === '__init__' && x.value?.type === 'call');
+    const ctor = built?.value?.childForFieldName('function')?.text ?? '';
+    if (built && IN_MEMORY_QUEUE.test(ctor)) continue;
+    const at = f.startPosition.row + 1;
+    return {
+      line: at,
+      reason:
+        `${entry.name}()'s fallback queues ${arg.text} (line ${at}: ${call!.text.split('\n')[0]!.trim()}), not the event it is handed (${param}): ` +
+        `the base would queue ${param} and drain self.${store} through the publisher, so the backlog self.${store} already holds (${arg.text} values) would be handed to publish() as if each were a ${param}; ` +
+        `carry that backlog over by hand (or queue ${param} itself) before handing ${entry.name}() to the base`,
+    };
+  }
+  return null;
 }
 
 /** A try whose body is one expression statement and whose handlers only log or pass (no else/finally): that statement. */

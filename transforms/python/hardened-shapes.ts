@@ -640,8 +640,47 @@ export function publishFallbacks(ctx: PythonTransformContext): Set<string> {
       const next = siblings[at];
       if (next?.type === 'return_statement' && next.namedChild(0)?.type === 'false') out.add(c.method);
     });
+    // `return self._enqueue(telemetry)`: a helper of the agent that stores the event it is handed in a
+    // store of the agent (`self.queue.enqueue(telemetry, key)`) and answers False: the same fallback,
+    // whatever the helper is called.
+    walk(p.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type !== 'return_statement') return;
+      const call = n.namedChild(0);
+      const f = call?.type === 'call' ? call.childForFieldName('function') : null;
+      const m = f?.type === 'attribute' ? selfAttribute(f) : null;
+      const a = call?.childForFieldName('arguments')?.namedChildren ?? [];
+      if (!m || m === p.name || ctx.base.methods.has(m) || isPublish(ctx, m) || a.length !== 1 || a[0]!.text !== ev) return;
+      const h = ctx.agent.methods.get(m);
+      if (h && storesAndFails(h)) out.add(m);
+    });
   }
   return out;
+}
+
+/**
+ * A one-parameter helper that puts that parameter into a store of the agent (`self.X.enqueue(p, ...)`,
+ * `.put`, `.append`, ...) and ends with `return False`, with no other return: a publish's fallback.
+ */
+function storesAndFails(h: PyFunction): boolean {
+  if (h.isAsync || h.decorators.length) return false;
+  const params = h.params.filter((x, i) => i > 0 && x.kind !== 'separator');
+  if (params.length !== 1 || params[0]!.kind !== 'plain') return false;
+  const body = statements(h.body).filter((st) => !isDocstring(st));
+  const last = body[body.length - 1];
+  if (last?.type !== 'return_statement' || last.namedChild(0)?.type !== 'false') return false;
+  let stores = false;
+  let returns = 0;
+  walk(h.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'return_statement') returns++;
+    if (n.type !== 'call') return;
+    const f = n.childForFieldName('function');
+    const obj = f?.type === 'attribute' ? f.childForFieldName('object') : null;
+    const arg = n.childForFieldName('arguments')?.namedChildren[0];
+    if (obj && selfAttribute(obj) && /^(enqueue|put|put_nowait|append|push|add)$/.test(f!.childForFieldName('attribute')!.text) && arg?.text === params[0]!.name) stores = true;
+  });
+  return stores && returns === 1;
 }
 
 /**

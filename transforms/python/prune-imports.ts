@@ -38,14 +38,16 @@ function importsGone(ctx: PythonTransformContext, used: (name: string) => boolea
       const uses = ctx.refs
         .of(name)
         .filter((r) => r.kind === 'identifier' && !(node.startIndex <= r.start && r.end <= node.endIndex));
-      const live = uses.filter((r) => !isRemoved(ctx, r.node));
+      // A use an edit replaced (teardown-super's `sys.exit(0)` now `super().shutdown()`) is gone too:
+      // a replacement that names it again counts through `used`.
+      const live = uses.filter((r) => !isRemoved(ctx, r.node) && !ctx.edits.covered(r.start, r.end));
       const config = live.map((r) => configuration(r.node)).filter((s): s is SyntaxNode => s !== null);
       // Configuration alone does not keep a name alive, but only when some real use went.
       if (config.length === live.length && live.length < uses.length) {
         settings.set(name, config);
         return true;
       }
-      return uses.length > 0 && live.length === 0;
+      return uses.length > 0 && live.length === 0 && !reachedElsewhere(ctx, name);
     });
     if (!gone.length) continue;
     const dropSettings = (name: string) => {
@@ -54,6 +56,14 @@ function importsGone(ctx: PythonTransformContext, used: (name: string) => boolea
     out.push({ node, names, gone, dropSettings });
   }
   return out;
+}
+
+/**
+ * Another file imports the name through this module (`from agent import sys`), or the module reaches
+ * its names by string (globals(), eval): the import stays though no use is left in the output.
+ */
+function reachedElsewhere(ctx: PythonTransformContext, name: string): boolean {
+  return ctx.moduleUses(name).length > 0 || DYNAMIC.some((d) => ctx.refs.of(d).some((r) => r.kind === 'identifier'));
 }
 
 function dropWhole(ctx: PythonTransformContext, s: { node: SyntaxNode; names: string[]; dropSettings: (name: string) => void }): void {

@@ -6,7 +6,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import { freshName } from '../../src/lang/python/rename.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
-import { selfAttribute, statements, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { callee, selfAttribute, statements, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { TEARDOWN, calledByEntryPoint } from './remove-teardown.js';
 
@@ -41,6 +41,7 @@ export const teardownSuper: PythonTransform = {
       }
       const body = statements(fn.body).filter((st) => !isRemoved(ctx, st));
       const last = body[body.length - 1];
+      if (last && endingExit(last) && endingExitTeardown(ctx, name, fn, last, target)) continue;
       if (!last || last.type === 'return_statement' || last.type === 'raise_statement') continue;
       const indent = ctx.source.slice(lineStart(ctx.source, last.startIndex), last.startIndex);
       if (!/^[ \t]*$/.test(indent)) continue;
@@ -122,4 +123,89 @@ function signalHandlers(ctx: PythonTransformContext): Set<string> {
     }
   });
   return out;
+}
+
+/** `sys.exit(...)`, `os._exit(...)`, `exit(...)`, `quit(...)` or `raise SystemExit[(...)]` as a statement: its status argument text ('' for none); null when it is no exit. */
+function endingExit(st: SyntaxNode): { status: string } | null {
+  if (st.type === 'raise_statement') {
+    const v = st.namedChild(0);
+    if (v?.type === 'identifier' && v.text === 'SystemExit') return { status: '' };
+    if (v?.type === 'call' && v.childForFieldName('function')?.text === 'SystemExit') return { status: exitArgs(v) };
+    return null;
+  }
+  const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+  if (e?.type !== 'call' || !/^(sys\.exit|os\._exit|exit|quit)$/.test(callee(e) ?? '')) return null;
+  return { status: exitArgs(e) };
+}
+
+function exitArgs(call: SyntaxNode): string {
+  const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+  return args.length === 1 ? args[0]!.text : args.length ? '?' : '';
+}
+
+/**
+ * A kept teardown that ends the process (`...; sys.exit(0)`, the legacy SIGTERM handler's end) and
+ * that the base now calls inside its own teardown (the profile's shutdown hook, or what its loop's
+ * finally calls): the exit would leave the base's teardown half done (its publisher, registration,
+ * metrics and health server are closed after the hook returns) while the process still ends with
+ * status 0. When the exit ends it with status 0, is its only way out, and nothing but SIGTERM/SIGINT
+ * installs outside the agent (the entry point's, which the base's own handler replaces) names the
+ * method, the exit becomes the base's own teardown call: the base ends the process with status 0
+ * once its teardown is done. Otherwise the exit stays, the base's call goes before it, and a warning
+ * says what the exit skips. True when it handled the method.
+ */
+function endingExitTeardown(ctx: PythonTransformContext, name: string, fn: { body: SyntaxNode; node: SyntaxNode }, last: SyntaxNode, target: string): boolean {
+  const exit = endingExit(last)!;
+  const indent = ctx.source.slice(lineStart(ctx.source, last.startIndex), last.startIndex);
+  if (!/^[ \t]*$/.test(indent)) return false;
+  const inBaseTeardown = ctx.base.shutdownCalls.has(name) || (!!ctx.py.hooks?.includes(name) && ctx.base.methods.has(name));
+  const cls = ctx.agent.cls.name;
+  const base = ctx.profile.base_class;
+  const at = `line ${last.startPosition.row + 1}: ${last.text.split('\n')[0]!.trim()}`;
+  let escapes = false;
+  walk(fn.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.id === last.id) return false;
+    if (n.type === 'return_statement' || n.type === 'raise_statement' || n.type === 'yield') escapes = true;
+    if (n.type === 'call' && /^(sys\.exit|os\._exit|exit|quit)$/.test(callee(n) ?? '')) escapes = true;
+  });
+  const clean = /^(|0|None)$/.test(exit.status) && !/^os\._exit$/.test(callee(last.namedChild(0)!) ?? '');
+  if (inBaseTeardown && clean && !escapes && onlyEntrySignalInstalls(ctx, name, fn.node)) {
+    ctx.edits.replace(last.startIndex, last.endIndex, `super().${target}()`, 'teardown-super');
+    ctx.warnings.push(
+      `${cls}.${name}() kept (it does business work); its exit (${at}) is now super().${target}(): ${base} calls ${name}() inside its own teardown, ` +
+        `which that exit would cut short (the rest of the base's teardown never ran); the base ends the process with status 0 once it is done`,
+    );
+    return true;
+  }
+  ctx.edits.insert(lineStart(ctx.source, last.startIndex), `${indent}super().${target}()${ctx.layout.eol}`, 'teardown-super');
+  ctx.warnings.push(
+    `${cls}.${name}() kept (it does business work) and now calls super().${target}() before its exit (${at})` +
+      (inBaseTeardown ? `; ${base} calls ${name}() inside its own teardown, so that exit still cuts the rest of the base's teardown short: decide whether ${name}() should end the process` : ''),
+  );
+  return true;
+}
+
+/**
+ * Nothing names the method but its def and SIGTERM/SIGINT installs outside the agent class
+ * (`signal.signal(signal.SIGTERM, agent.shutdown)` in the entry point, which the base's handler
+ * replaces once its loop starts). Attribute accesses on another object (`self.server.shutdown()`)
+ * are not the agent's method.
+ */
+function onlyEntrySignalInstalls(ctx: PythonTransformContext, name: string, def: SyntaxNode): boolean {
+  const cls = ctx.agent.cls.node;
+  for (const r of ctx.refs.of(name)) {
+    if (r.kind === 'identifier' && r.node.parent?.id === def.id) continue;
+    if (r.kind === 'string') return false;
+    if (r.kind === 'identifier') return false;
+    const attr = r.node.parent!;
+    const obj = attr.childForFieldName('object');
+    if (obj?.type === 'attribute' || obj?.type === 'call' || obj?.type === 'subscript') continue;
+    const args = attr.parent;
+    const call = args?.type === 'argument_list' ? args.parent : null;
+    if (call?.type !== 'call' || !/^(signal\.)?signal$/.test(callee(call) ?? '')) return false;
+    if (call.startIndex >= cls.startIndex && call.endIndex <= cls.endIndex) return false;
+    if (!/(^|\.)SIG(TERM|INT)$/.test(args!.namedChildren[0]?.text ?? '')) return false;
+  }
+  return true;
 }
