@@ -54,3 +54,32 @@ describe('TypeScript verify in groups', () => {
     expect(reversed.reverse()).toEqual(whole);
   }, 120_000);
 });
+
+// Parsed library declarations (lib, node_modules .d.ts) are kept between verify calls: a
+// package's declarations that changed since are parsed again, never given from before.
+describe('TypeScript verify across calls', () => {
+  let dir: string;
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('sees a changed node_modules declaration file in the next call', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-verify-calls-'));
+    const pkg = path.join(dir, 'node_modules', 'router-limits');
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'router-limits', version: '1.0.0', types: 'index.d.ts' }));
+    const declare = (type: string) => writeFileSync(path.join(pkg, 'index.d.ts'), `export declare const maxRoutes: ${type};\n`);
+    mkdirSync(path.join(dir, 'agents'));
+    const file = path.join(dir, 'agents', 'order_router.ts');
+    const legacy = `import { maxRoutes } from 'router-limits';\n${input}`;
+    writeFileSync(file, legacy);
+    const agent: AgentInfo = { name: 'OrderRouter', file: 'agents/order_router.ts', language: 'typescript', class: 'OrderRouter', status: 'legacy', findings: [], line: 1, evidence: [] };
+    const out = await typescriptAdapter.rewrite({ root: dir, file, source: legacy, agent, profile });
+    expect(out.status).toBe('changed');
+    const req: VerifyRequest = { root: dir, outputFile: path.join(dir, 'agents', 'order_router_v2.ts'), output: `${out.output!}\nexport const routeLimit: number = maxRoutes;\n`, agent, profile, idempotency: null };
+    declare('number');
+    expect(await verifyTypeScript([req])).toEqual([null]);
+    declare('string');
+    expect(await verifyTypeScript([req])).toEqual([expect.stringMatching(/^agents\/order_router_v2\.ts:\d+: Type 'string' is not assignable to type 'number'\.$/)]);
+    declare('number');
+    expect(await verifyTypeScript([req])).toEqual([null]);
+  }, 120_000);
+});

@@ -1,10 +1,10 @@
 // Small checks every command shares: which root, and the --verbose lines that say so.
-import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError, oneLine } from '../core/errors.js';
 import type { Profile } from '../profile/profile.js';
 import { io } from '../core/invocation.js';
+import { revParseFact } from '../record/repo-facts.js';
 
 /** Flags every command takes. */
 export interface CommonFlags {
@@ -21,12 +21,7 @@ export function requireDirectory(dir: string): string {
 
 /** The git work tree's top level above `dir`, or null outside one. */
 export function gitTopLevel(dir: string): string | null {
-  try {
-    const top = execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return top || null;
-  } catch {
-    return null;
-  }
+  return revParseFact(dir, ['--show-toplevel'])?.trim() || null;
 }
 
 /**

@@ -17,6 +17,7 @@ import { checkIdentity, commandLine, identityOf } from '../validate/proc.js';
 import { listeningPorts } from '../validate/listening-ports.js';
 import { redactText } from '../validate/redact.js';
 import { describeIndexLock, indexLock, staleNextIndexLocks } from '../record/index-lock.js';
+import { gitDirOf, revParseFact } from '../record/repo-facts.js';
 import { io } from '../core/invocation.js';
 
 /** `run` journals are exclusive (one writing run per repository); `validate` ones only hold processes. */
@@ -401,9 +402,10 @@ function git(cwd: string, args: string[]): string {
  */
 function locate(root: string, create = true): Location {
   try {
-    const gitDir = git(root, ['rev-parse', '--git-dir']).trim();
-    const top = git(root, ['rev-parse', '--show-toplevel']).trim();
-    return { dir: path.resolve(root, gitDir), git: true, top };
+    const gitDir = gitDirOf(root);
+    const top = revParseFact(root, ['--show-toplevel'])?.trim();
+    if (gitDir === null || top === undefined) throw new Error('not a git work tree');
+    return { dir: gitDir, git: true, top };
   } catch {
     // Outside git the journal and its backups live in the root's own .migrate/ folder (which
     // the scan never reads): they move with the folder and outlive a reboot. In the temporary

@@ -21,6 +21,7 @@ import {
 import { shardBranch } from '../pipeline/shard.js';
 import type { RunJournal } from '../pipeline/journal.js';
 import { describeIndexLock, indexLock, staleNextIndexLocks } from './index-lock.js';
+import { revParseFact } from './repo-facts.js';
 
 export const TRAILER_AGENT = 'Migrate-Agent';
 export const TRAILER_PROFILE = 'Migrate-Profile';
@@ -76,13 +77,8 @@ interface RepoInfo {
 
 async function repoInfo(root: string): Promise<RepoInfo> {
   if (!existsSync(root)) throw new UsageError(`${root}: no such directory`);
-  // One git for both answers (asked at every commit): "true" or "false", then the prefix.
-  let out = '';
-  try {
-    out = await git(root).raw(['rev-parse', '--is-inside-work-tree', '--show-prefix']);
-  } catch {
-    out = '';
-  }
+  // One git for both answers, once per command: "true" or "false", then the prefix.
+  const out = revParseFact(root, ['--is-inside-work-tree', '--show-prefix']) ?? '';
   const nl = out.indexOf('\n');
   const inside = (nl < 0 ? out : out.slice(0, nl)).trim();
   if (inside !== 'true') {
@@ -98,14 +94,16 @@ export async function showPrefix(root: string): Promise<string> {
 
 /** Fail when git is in the middle of a merge, revert, cherry-pick or rebase. */
 async function assertNoOperation(root: string): Promise<void> {
-  const g = git(root);
   const markers = ['MERGE_HEAD', 'REVERT_HEAD', 'CHERRY_PICK_HEAD', 'rebase-merge', 'rebase-apply'];
-  // One git for the five paths, a line each; asked one by one should a path hold a line break.
-  const lines = (await g.raw(['rev-parse', ...markers.flatMap((m) => ['--git-path', m])])).split('\n');
-  const paths =
-    lines.length === markers.length + 1 && lines[markers.length] === ''
-      ? lines
-      : await Promise.all(markers.map(async (m) => g.raw(['rev-parse', '--git-path', m])));
+  // One git for the five paths (once per command: where they are, not whether they exist), a
+  // line each; asked one by one should a path hold a line break.
+  const gitPath = (args: string[]): string => {
+    const out = revParseFact(root, args);
+    if (out === null) throw new UsageError(`${root} is not inside a git work tree`);
+    return out;
+  };
+  const lines = gitPath(markers.flatMap((m) => ['--git-path', m])).split('\n');
+  const paths = lines.length === markers.length + 1 && lines[markers.length] === '' ? lines : markers.map((m) => gitPath(['--git-path', m]));
   for (const [i, marker] of markers.entries()) {
     const p = paths[i]!.trim();
     if (existsSync(path.resolve(root, p))) {

@@ -1,10 +1,10 @@
 // git's index lock: a git killed in the middle of a commit leaves `.git/index.lock`
 // behind and every later git command that writes the index fails. Whether a live git
 // still owns it is told from /proc: a git process working in this repository.
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { hasProc, readStat } from '../validate/proc.js';
+import { gitDirOf, revParseFact } from './repo-facts.js';
 
 export interface IndexLock {
   /** Absolute path of the lock file. */
@@ -15,22 +15,19 @@ export interface IndexLock {
   knowable: boolean;
 }
 
+/** A location git gives (where its files are, asked once per command), or null outside git. */
 function gitPath(root: string, args: string[]): string | null {
-  try {
-    return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return null;
-  }
+  return revParseFact(root, args)?.trim() ?? null;
 }
 
 /** The repository's index.lock when there is one, with the git processes that may own it. */
 export function indexLock(root: string): IndexLock | null {
-  const rel = gitPath(root, ['rev-parse', '--git-path', 'index.lock']);
+  const rel = gitPath(root, ['--git-path', 'index.lock']);
   if (!rel) return null;
   const file = path.resolve(root, rel);
   if (!existsSync(file)) return null;
-  const top = gitPath(root, ['rev-parse', '--show-toplevel']) ?? root;
-  const gitDir = path.resolve(root, gitPath(root, ['rev-parse', '--git-dir']) ?? '.git');
+  const top = gitPath(root, ['--show-toplevel']) ?? root;
+  const gitDir = gitDirOf(root) ?? path.resolve(root, '.git');
   if (!hasProc()) return { file, holders: [], knowable: false };
   const holders: number[] = [];
   for (const e of readdirSync('/proc')) {
@@ -65,9 +62,8 @@ export function describeIndexLock(root: string, lock: IndexLock): string {
  * same pid, whose `commit --only` then fails with "File exists". Empty without /proc.
  */
 export function staleNextIndexLocks(root: string): string[] {
-  const rel = gitPath(root, ['rev-parse', '--git-dir']);
-  if (!rel || !hasProc()) return [];
-  const dir = path.resolve(root, rel);
+  const dir = gitDirOf(root);
+  if (!dir || !hasProc()) return [];
   let names: string[];
   try {
     names = readdirSync(dir);

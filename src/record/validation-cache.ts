@@ -1,10 +1,10 @@
 // The last validation of an uncommitted `_v2` file, kept under .git/ (never in the work
 // tree): `migrate status` shows such an agent as `validated` while the file is unchanged.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ValidationReport } from '../core/types.js';
 import { sha256File } from './migration-log.js';
+import { gitDirOf } from './repo-facts.js';
 
 interface CachedValidation {
   agent: string;
@@ -15,12 +15,8 @@ interface CachedValidation {
 }
 
 function cacheDir(root: string): string | null {
-  try {
-    const gitDir = execFileSync('git', ['rev-parse', '--git-dir'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return path.join(path.resolve(root, gitDir), 'migrate', 'validated');
-  } catch {
-    return null; // not a git work tree: nothing to remember it in
-  }
+  const gitDir = gitDirOf(root);
+  return gitDir === null ? null : path.join(gitDir, 'migrate', 'validated'); // null: not a git work tree, nothing to remember it in
 }
 
 /**

@@ -1,20 +1,16 @@
 // Patches of a dry run: each agent's `_v2` as a new-file diff that `git apply` accepts
 // (paths from the top of the work tree, the legacy file's mode), and the original → `_v2`
 // diff each `--dry-run --json` result carries.
-import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import type { RunResult } from '../core/types.js';
+import { revParseFact } from '../record/repo-facts.js';
 import type { RunPreview } from '../record/run-results.js';
 
 /** Where root sits in its git work tree ('' at the top, or outside git). */
 function gitPrefix(root: string): string {
-  try {
-    return execFileSync('git', ['rev-parse', '--show-prefix'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return '';
-  }
+  return revParseFact(root, ['--show-prefix'])?.trim() ?? '';
 }
 
 /** The previews of results that would write a `_v2` (migrated or needs-review), in result order. */

@@ -1,0 +1,50 @@
+// What git says about where a repository is — its git dir, its top level, the root's prefix,
+// the path of one of git's own files (`--git-path`) — does not change while a command runs,
+// yet the record-keeping asked it again at every agent, commit and lock check: a demo run
+// started some 150 gits for a couple of dozen different answers. Each answer is kept per
+// absolute root for the command (forgotten when the next command starts, see
+// resetProcessState). Nothing that commits change (HEAD, status, the index) is ever kept here.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { forgetOnReset } from '../core/invocation.js';
+
+interface Fact {
+  /** The repository's git dir when the answer was given: gone, the answer is asked again. */
+  gitDir: string;
+  out: string;
+}
+
+const facts = new Map<string, Fact>();
+forgetOnReset(() => facts.clear());
+
+/**
+ * `git rev-parse <args>` in root, its standard output as git printed it (one line per
+ * argument), or null when git fails (not a git work tree). A success is remembered for the
+ * command, while the repository's git dir is still there; a failure is asked again, since a
+ * command may make the repository (git init) meanwhile. Only location questions belong here.
+ */
+export function revParseFact(root: string, args: string[]): string | null {
+  const key = `${path.resolve(root)}\0${args.join('\0')}`;
+  const known = facts.get(key);
+  if (known && existsSync(known.gitDir)) return known.out;
+  let out: string;
+  try {
+    // The absolute git dir comes first, for telling a kept answer is still the repository's.
+    out = execFileSync('git', ['rev-parse', '--absolute-git-dir', ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    facts.delete(key);
+    return null;
+  }
+  const nl = out.indexOf('\n');
+  if (nl < 0) return null;
+  const fact = { gitDir: out.slice(0, nl), out: out.slice(nl + 1) };
+  facts.set(key, fact);
+  return fact.out;
+}
+
+/** The absolute git dir of the repository holding root (`git rev-parse --git-dir` from root), or null outside git. */
+export function gitDirOf(root: string): string | null {
+  const out = revParseFact(root, ['--git-dir']);
+  return out === null ? null : path.resolve(root, out.trim());
+}

@@ -1,0 +1,68 @@
+// Where a repository's git files are is asked of git once per command (src/record/repo-facts.ts):
+// a second question in the same command starts no git, the next command (resetProcessState,
+// as main() does first) asks again, and an answer whose repository went is never given.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { resetProcessState } from '../src/core/invocation.js';
+import { gitDirOf, revParseFact } from '../src/record/repo-facts.js';
+
+const temps: string[] = [];
+afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function tempRepo(init = true): string {
+  const dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'migrate-facts-')));
+  temps.push(dir);
+  if (init) execFileSync('git', ['init', '-q', dir]);
+  return dir;
+}
+
+/** Run fn with no git to be found on PATH: any question it asks of git fails. */
+function withoutGit<T>(fn: () => T): T {
+  const before = process.env.PATH;
+  process.env.PATH = '/nonexistent';
+  try {
+    return fn();
+  } finally {
+    process.env.PATH = before;
+  }
+}
+
+describe('repository facts', () => {
+  it('gives git rev-parse answers, kept for the command and asked again by the next', () => {
+    resetProcessState();
+    const root = tempRepo();
+    mkdirSync(path.join(root, 'agents'));
+    const sub = path.join(root, 'agents');
+    expect(revParseFact(sub, ['--is-inside-work-tree', '--show-prefix'])).toBe('true\nagents/\n');
+    expect(revParseFact(sub, ['--show-toplevel'])).toBe(`${root}\n`);
+    expect(gitDirOf(sub)).toBe(path.join(root, '.git'));
+    // Kept: no git is started for the same questions again in this command.
+    expect(withoutGit(() => revParseFact(sub, ['--show-toplevel']))).toBe(`${root}\n`);
+    expect(withoutGit(() => gitDirOf(sub))).toBe(path.join(root, '.git'));
+    // A new command asks git again.
+    resetProcessState();
+    expect(withoutGit(() => revParseFact(sub, ['--show-toplevel']))).toBeNull();
+    expect(revParseFact(sub, ['--show-toplevel'])).toBe(`${root}\n`);
+  });
+
+  it('never keeps "not a repository", and never gives an answer whose git dir went', () => {
+    resetProcessState();
+    const root = tempRepo(false);
+    expect(gitDirOf(root)).toBeNull();
+    execFileSync('git', ['init', '-q', root]);
+    expect(gitDirOf(root)).toBe(path.join(root, '.git'));
+    rmSync(path.join(root, '.git'), { recursive: true, force: true });
+    expect(revParseFact(root, ['--git-dir'])).toBeNull();
+  });
+
+  it('keeps answers apart per repository', () => {
+    resetProcessState();
+    const a = tempRepo();
+    const b = tempRepo();
+    expect(gitDirOf(a)).toBe(path.join(a, '.git'));
+    expect(gitDirOf(b)).toBe(path.join(b, '.git'));
+  });
+});
