@@ -3,27 +3,17 @@
 // runs on the reference HardenedAgentBase with the EventBus down; once the base's circuit breaker is
 // open, /health must answer 503 "degraded" (the base's word) and still carry the legacy fields.
 // Before the fix the override wrote the legacy "healthy" over it: 200 "healthy" while the bus was down.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, expect, it } from 'vitest';
-import { runCommand } from '../src/commands/run.js';
 import { httpGet } from '../src/validate/http-util.js';
 import { allocatePorts, releasePorts } from '../src/validate/ports.js';
-import { captureStdout, cases, materialize, removeRoots } from './helpers/python-hardened.js';
+import { migratedCase, removeRoots } from './helpers/python-hardened.js';
 
 afterAll(removeRoots);
 
 it('a legacy "healthy" does not hide HardenedAgentBase\'s "degraded" while the EventBus is down', async () => {
-  const c = cases.find((k) => k.name === 'loadavg-health-healthy-word')!;
-  expect(c).toBeDefined();
-  const root = materialize(c);
-  const ran = await captureStdout(() =>
-    runCommand([c.rel], { root, profile: 'hardened-agent-base', validate: false, commit: false, runInBand: true, allowDirty: true, json: true }),
-  );
-  expect(JSON.parse(ran.out).results[0].status, ran.out).toBe('migrated');
-  const v2 = c.rel.replace(/\.py$/, '_v2.py');
-  expect(readFileSync(path.join(root, v2), 'utf8')).toBe(readFileSync(c.expectedFile, 'utf8'));
+  const { root, v2 } = await migratedCase('loadavg-health-healthy-word');
   // Two loopback ports nothing listens on (the validator's allocator: free, and not handed out twice).
   const [healthPort, busPort] = await allocatePorts(2);
   let child: ChildProcess | undefined;

@@ -5,12 +5,10 @@
 // Before the fix the exit stayed and raised SystemExit inside the base's teardown: registered, never
 // deregistered, no "stopped" line, still exit 0 (so the validator's shutdown check passed).
 import { createServer, type Server } from 'node:http';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, expect, it } from 'vitest';
-import { runCommand } from '../src/commands/run.js';
-import { captureStdout, cases, materialize, removeRoots } from './helpers/python-hardened.js';
+import { migratedCase, removeRoots } from './helpers/python-hardened.js';
 
 afterAll(removeRoots);
 
@@ -29,15 +27,7 @@ function registry(paths: string[]): Promise<{ server: Server; url: string }> {
 }
 
 it("a shutdown() ending in sys.exit(0) lets the base's teardown deregister the agent", async () => {
-  const c = cases.find((k) => k.name === 'sudo-log-shutdown-exit-entry-signal')!;
-  expect(c).toBeDefined();
-  const root = materialize(c);
-  const ran = await captureStdout(() =>
-    runCommand([c.rel], { root, profile: 'hardened-agent-base', validate: false, commit: false, runInBand: true, allowDirty: true, json: true }),
-  );
-  expect(JSON.parse(ran.out).results[0].status, ran.out).toBe('migrated');
-  const v2 = c.rel.replace(/\.py$/, '_v2.py');
-  expect(readFileSync(path.join(root, v2), 'utf8')).toBe(readFileSync(c.expectedFile, 'utf8'));
+  const { root, v2 } = await migratedCase('sudo-log-shutdown-exit-entry-signal');
   const paths: string[] = [];
   const { server, url } = await registry(paths);
   let log = '';

@@ -156,6 +156,23 @@ export function runtimePart(part: number, parts: number): Case[] {
 }
 
 /**
+ * A named fixture migrated through the CLI in its own temporary repository, checked to end
+ * migrated with exactly its expected output: the start of each run-time test of one fixture.
+ */
+export async function migratedCase(name: string): Promise<{ c: Case; root: string; v2: string }> {
+  const c = cases.find((k) => k.name === name)!;
+  expect(c, name).toBeDefined();
+  const root = materialize(c);
+  const ran = await captureStdout(() =>
+    runCommand([c.rel], { root, profile: 'hardened-agent-base', validate: false, commit: false, runInBand: true, allowDirty: true, json: true }),
+  );
+  expect(JSON.parse(ran.out).results[0].status, ran.out).toBe('migrated');
+  const v2 = c.rel.replace(/\.py$/, '_v2.py');
+  expect(readFileSync(path.join(root, v2), 'utf8')).toBe(readFileSync(c.expectedFile, 'utf8'));
+  return { c, root, v2 };
+}
+
+/**
  * Seed 001's Phase 5 for a fixture that ends `migrated`: `migrate run` writes the _v2, then
  * `migrate validate` runs it with the reference HardenedAgentBase against the fake EventBus
  * on loopback: health, registry, metrics, events reach the bus, bus down -> queued locally,
