@@ -73,6 +73,8 @@ if (first) {
 step('git log');
 sh('git', ['log', '--oneline']);
 console.log(`\nThe demo repository stays at ${work} for a look around.`);
-console.log(`migrate run exited ${runExit}: ${runExit === 0 ? 'every agent migrated' : 'agents that need a human are listed above with their one-line reason'}.`);
+// Exit 0 says no agent failed; an agent that needs a person (review items) exits 0 too, and the
+// run's summary line above counts both.
+console.log(`migrate run exited ${runExit}: ${runExit === 0 ? 'no agent failed (the summary above counts any needing review)' : 'agents that need a human are listed above with their one-line reason'}.`);
 // The demo itself succeeded when the tool ran end to end; agents that fail validation are part of what it shows.
 process.exit(runExit === 0 || runExit === 1 ? 0 : runExit);

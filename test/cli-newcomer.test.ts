@@ -327,6 +327,9 @@ describe('colour', () => {
     expect(r.exitCode, String(r.all).slice(-2000)).toBe(0);
     expect(String(r.all)).toContain('== migrate run --all');
     expect(String(r.all)).not.toContain('\x1b');
+    // The demo fleet is migrated hands-off: every agent, no review item (a needless one is a cost
+    // a person pays; a rule that misreads a demo agent shows here first).
+    expect(String(r.all)).toMatch(new RegExp(`\\n${DEMO_AGENTS.length} migrated; 0 review items, \\d+ warnings in `));
   }, 300_000);
 });
 

@@ -498,6 +498,8 @@ function flagReadBeyondLoop(ctx: PythonTransformContext, handler: PyFunction): {
       if (target?.type === 'assignment' && target.childForFieldName('left')?.id === p!.id) continue;
       // `self._stop.wait(interval)`: a sleep the flag cuts short, not a decision taken on it (the process ends anyway).
       if (p?.parent?.type === 'attribute' && p.parent.childForFieldName('attribute')?.text === 'wait') continue;
+      // `self._stop.set()` / `.clear()` elsewhere (a shutdown() that sets it too): a write, not a read.
+      if (p?.parent?.type === 'attribute' && /^(set|clear)$/.test(p.parent.childForFieldName('attribute')?.text ?? '') && p.parent.parent?.type === 'call') continue;
       // In a loop that the flag ends (its condition, or its body: `if self._stop.is_set(): break`): ending the loop.
       let inLoop = false;
       for (; p; p = p.parent) {
