@@ -189,10 +189,14 @@ function endingExitTeardown(ctx: PythonTransformContext, name: string, fn: { bod
 /**
  * Nothing names the method but its def and SIGTERM/SIGINT installs outside the agent class
  * (`signal.signal(signal.SIGTERM, agent.shutdown)` in the entry point, which the base's handler
- * replaces once its loop starts). Attribute accesses on another object (`self.server.shutdown()`)
+ * replaces once its loop starts), and no other file of the repository reaching the agent names
+ * it. Attribute accesses on another object (`self.server.shutdown()`)
  * are not the agent's method.
  */
 function onlyEntrySignalInstalls(ctx: PythonTransformContext, name: string, def: SyntaxNode): boolean {
+  // Another file of the repository that reaches the agent and calls it (a rotation hook ending the
+  // agent through it) relies on the exit too.
+  if (ctx.external(name).length) return false;
   const cls = ctx.agent.cls.node;
   for (const r of ctx.refs.of(name)) {
     if (r.kind === 'identifier' && r.node.parent?.id === def.id) continue;
