@@ -5,15 +5,29 @@ import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { intervalCalls, isSetInterval, pushKind } from '../../src/lang/typescript/patterns.js';
-import { descendantsOfKind, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, isLogCall, statementCall, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
+import { indentAt } from '../../src/lang/typescript/edits.js';
+import { exposedSamples, pushTarget, type PushedSample } from './pushed-samples.js';
 
 export function removeRegistryPush(ctx: TsRewriteContext): void {
   const refreshes = registryRefreshes(ctx);
+  // The name the base registers and pushes under is known first (a registration may come after the push).
+  for (const m of ctx.members.values()) {
+    const body = m.kind === 'method' ? methodBody(ctx, m.name) : undefined;
+    if (body && pushKind(body) === 'registry') registeredName(ctx, m.name, body);
+  }
+  const pushes = metricsPushes(ctx);
+  const keptTimers = new Set<string>();
+  for (const name of pushes.keys()) for (const t of timersOf(ctx, name)) keptTimers.add(t);
   for (const m of ctx.members.values()) {
     if (m.kind === 'method') {
       const body = methodBody(ctx, m.name);
       const kind = body ? pushKind(body) : null;
       if (!kind) continue;
+      if (kind === 'metrics' && pushes.has(m.name)) {
+        pushes.get(m.name)!();
+        continue;
+      }
       if (kind === 'registry') registeredName(ctx, m.name, body!);
       const refresh = kind === 'registry' ? refreshes.get(m.name) : undefined;
       if (refresh) {
@@ -56,8 +70,8 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
           }
         });
       }
-    } else if (m.kind === 'property' && [...refreshes.values()].some((r) => r.timer === m.name)) {
-      continue; // the timer of a kept registration refresh
+    } else if (m.kind === 'property' && ([...refreshes.values()].some((r) => r.timer === m.name) || keptTimers.has(m.name))) {
+      continue; // the timer of a kept registration refresh or metrics push
     } else if (/^(registered|registryUrl|registryURL|metricsUrl|metricsURL|pushGatewayUrl|pushgatewayUrl|heartbeatTimer|metricsTimer|registerTimer)$/.test(m.name)) {
       ctx.plan.proposeMember({ name: m.name, finding: /regist/i.test(m.name) ? 'registry' : 'metrics', reason: `${m.name} served the hand-made registration/metrics push`, quiet: true });
     }
@@ -162,6 +176,151 @@ function collectedIntervalCalls(body: Node): Array<{ stmt: Node; call: CallExpre
     if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'push' || !thisMember(callee.getExpression())) continue;
     const [arg, ...rest] = e.getArguments();
     if (arg && rest.length === 0 && Node.isCallExpression(arg) && isSetInterval(arg)) out.push({ stmt, call: arg, timer: null });
+  }
+  return out;
+}
+
+/**
+ * Metrics pushes that stay, each with what keeping it does: a push to a Pushgateway group other
+ * than the one the base pushes to (`/metrics/job/batch_exports/instance/ledger-exporter`: an
+ * alert reads it there) stays whole; a push to the agent's own job would be replaced by the
+ * base's push (a PUT replaces the group) and replace it in turn, so its samples go through
+ * reportMetric() instead, on the same timer; one that cannot be turned so is kept for review.
+ * Pushes that read none of the agent's state are not here: they go, as before.
+ */
+function metricsPushes(ctx: TsRewriteContext): Map<string, () => void> {
+  const out = new Map<string, () => void>();
+  const reg = ctx.hints.registryName;
+  const ownName = reg && !reg.runtime && /^(['"`])[^'"`]*\1$/.test(reg.value) ? reg.value.slice(1, -1) : ctx.className;
+  for (const m of ctx.members.values()) {
+    if (m.kind !== 'method') continue;
+    const body = methodBody(ctx, m.name);
+    if (!body || pushKind(body) !== 'metrics') continue;
+    const target = pushTarget(body, ownName);
+    if (!target) continue;
+    const keep = () => (ctx.hints.heartbeats ??= new Set()).add(m.name);
+    if (!target.own || target.grouped) {
+      if (target.job === null && !target.grouped) {
+        out.set(m.name, () => {
+          keep();
+          ctx.kept.push({ symbol: m.name, line: target.line, reason: `${m.name}() pushes to ${target.path} (line ${target.line}), a job known only at run time: kept with its timer; if it is the agent's own job (${ownName}), the base's push replaces it (and it the base's): report its samples through reportMetric() instead` });
+        });
+        continue;
+      }
+      out.set(m.name, () => {
+        keep();
+        ctx.warnings.push(`${m.name}() pushes to the Pushgateway group ${target.path} (line ${target.line}), not the job ${ownName} the base pushes to: kept, with what calls it, so that group still gets its samples`);
+      });
+      continue;
+    }
+    const business = [...thisMembers(body)].some((x) => ctx.members.get(x)?.kind !== 'method' && !ctx.base.members.has(x)) || hasParameters(body);
+    if (!business) continue; // pushes nothing of the agent's: the base's push replaces it
+    const samples = ownJobSamples(ctx, body);
+    out.set(m.name, () => {
+      keep();
+      if (!samples) {
+        ctx.kept.push({ symbol: m.name, line: target.line, reason: `${m.name}() pushes the agent's samples to ${target.path} (line ${target.line}), the job the base pushes to: the two pushes replace each other's samples; report them through reportMetric() and drop the push` });
+        return;
+      }
+      reportThroughBase(ctx, body, samples);
+      ctx.warnings.push(`${m.name}() pushed ${[...new Set(samples.map((s) => s.name))].join(', ')} to ${target.path} (line ${target.line}), the job the base pushes to: it now records them with reportMetric() on the same timer, and the base pushes them`);
+    });
+  }
+  return out;
+}
+
+function hasParameters(body: Node): boolean {
+  const fn = body.getParent();
+  return !!fn && (Node.isMethodDeclaration(fn) || Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) && fn.getParameters().length > 0;
+}
+
+/**
+ * The samples of a method that does nothing but push them: a local exposition (or one written in
+ * the request's `body:`) and the request, alone or in a try whose catch only logs.
+ */
+function ownJobSamples(ctx: TsRewriteContext, body: Node): PushedSample[] | null {
+  if (!Node.isBlock(body) || hasParameters(body)) return null;
+  const stmts = body.getStatements();
+  let exposition: Node | undefined;
+  let local: Node | undefined;
+  for (const prop of descendantsOfKind(body, SyntaxKind.PropertyAssignment)) {
+    if (prop.getName() !== 'body') continue;
+    const init = prop.getInitializer();
+    if (init && Node.isIdentifier(init)) {
+      const decl = init.getSymbol()?.getDeclarations()[0];
+      if (decl && Node.isVariableDeclaration(decl) && body.containsRange(decl.getPos(), decl.getEnd())) {
+        exposition = decl.getInitializer();
+        local = decl.getFirstAncestorByKind(SyntaxKind.VariableStatement);
+      }
+    } else exposition = init;
+  }
+  for (const sh of descendantsOfKind(body, SyntaxKind.ShorthandPropertyAssignment)) {
+    if (sh.getName() !== 'body') continue;
+    const decl = sh.getValueSymbol()?.getDeclarations()[0];
+    if (decl && Node.isVariableDeclaration(decl) && body.containsRange(decl.getPos(), decl.getEnd())) {
+      exposition = decl.getInitializer();
+      local = decl.getFirstAncestorByKind(SyntaxKind.VariableStatement);
+    }
+  }
+  if (!exposition) return null;
+  const push = (s: Node) => Node.isExpressionStatement(s) && !!s.getExpression().getText().match(/\b(fetch|request|put|post)\b/i);
+  const onlyPush = stmts.every((s) => {
+    if (s === local) return true;
+    if (push(s)) return true;
+    if (Node.isTryStatement(s) && !s.getFinallyBlock()) {
+      const tries = s.getTryBlock().getStatements();
+      const caught = s.getCatchClause()?.getBlock().getStatements() ?? [];
+      return tries.length === 1 && push(tries[0]!) && caught.every((c) => isLogCall(statementCall(c)));
+    }
+    return false;
+  });
+  return onlyPush ? exposedSamples(ctx, exposition) : null;
+}
+
+/**
+ * The method's body becomes reportMetric() calls. Gauges are set; a `_total` sample (the base adds
+ * what it is given) is reported as its growth since the last push, kept in one new field.
+ */
+function reportThroughBase(ctx: TsRewriteContext, body: Node, samples: PushedSample[]): void {
+  const indent = indentAt(ctx.text, body.getParent()!.getStart());
+  const inner = indent + ctx.unit;
+  const q = ctx.quote;
+  const num = (s: PushedSample) => (s.numeric ? s.value : `Number(${s.value})`);
+  const lines: string[] = [`// Recorded for the base, which pushes them to the agent's own job.`];
+  const counters = samples.filter((s) => s.name.endsWith('_total'));
+  let field = '';
+  if (counters.length > 0) {
+    field = 'pushedTotals';
+    for (let i = 2; ctx.members.has(field); i++) field = `pushedTotals${i}`;
+    ctx.newFields.push(ctx.js ? `${field} = new Map();` : `private readonly ${field} = new Map<string, number>();`);
+    const typed = ctx.js ? '' : ': Array<[string, number, Record<string, string>]>';
+    lines.push(`const totals${typed} = [`);
+    for (const s of counters) lines.push(`${ctx.unit}[${q}${s.name}${q}, ${num(s)}, ${s.labels || '{}'}],`);
+    lines.push('];');
+    lines.push('for (const [name, value, labels] of totals) {');
+    lines.push(`${ctx.unit}const key = name + JSON.stringify(labels);`);
+    lines.push(`${ctx.unit}this.reportMetric(name, value - (this.${field}.get(key) ?? 0), labels);`);
+    lines.push(`${ctx.unit}this.${field}.set(key, value);`);
+    lines.push('}');
+  }
+  for (const s of samples) {
+    if (s.name.endsWith('_total')) continue;
+    lines.push(`this.reportMetric(${q}${s.name}${q}, ${num(s)}${s.labels ? `, ${s.labels}` : ''});`);
+  }
+  ctx.edits.replace(body.getStart(), body.getEnd(), `{\n${lines.map((l) => inner + l).join('\n')}\n${indent}}`);
+}
+
+/** Members holding a timer whose callback calls the method (`this.metricsTimer = setInterval(() => void this.pushMetrics(), 10_000)`). */
+function timersOf(ctx: TsRewriteContext, method: string): string[] {
+  const out: string[] = [];
+  for (const m of ctx.members.values()) {
+    if (m.kind !== 'method' && !(ctx.ctor && m.name === 'constructor')) continue;
+    const body = methodBody(ctx, m.name) ?? (m.name === 'constructor' ? ctx.ctor?.getBody() : undefined);
+    if (!body) continue;
+    for (const { call, timer } of intervalCalls(body)) {
+      const cb = call.getArguments()[0];
+      if (timer && cb && thisMembers(cb).has(method)) out.push(timer);
+    }
   }
   return out;
 }
