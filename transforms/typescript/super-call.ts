@@ -488,6 +488,11 @@ function keptPortOffBaseEnv(ctx: TsRewriteContext, names: string[]): boolean {
     return true;
   }
   ctx.edits.replace(value.getStart(), value.getEnd(), String(literal));
+  // `listen(this.healthCheckPort)` where the base owns healthCheckPort: the agent no longer stores
+  // its own (the parameter property became a plain parameter), so `this.healthCheckPort` is now
+  // the base's port. The kept server is given the literal itself.
+  const arg = listen?.getArguments()[0];
+  if (arg && thisMember(arg) === name && ctx.base.members.has(name) && !ctx.edits.rewrites(arg.getStart(), arg.getEnd())) ctx.edits.replace(arg.getStart(), arg.getEnd(), String(literal));
   ctx.kept.push({ symbol: name, line, reason: `${holder} stays and listened on ${name} = ${value.getText()}, the ${env} the base now binds for /health: it now listens on ${literal}, its legacy default, so the two do not bind one port; clients that read its other routes on ${env} must move to ${literal} (or those routes move into the base), and ${env} must not be set to ${literal}` });
   return true;
 }
