@@ -86,7 +86,9 @@ export function keepSignalLogLines(ctx: TsRewriteContext, removed: Set<string>):
       };
       const unmoved = logs.filter((s) => !hooks.some((h) => h.includes(asHook(s))));
       if (unmoved.length === 0) continue;
-      const firstWork = stmts.findIndex((s) => !isLogCall(statementCall(s)));
+      // A once-guard of the handler (`if (closing) return; closing = true;`) is not work: a log
+      // line after it still comes before the stop.
+      const firstWork = stmts.findIndex((s) => !isLogCall(statementCall(s)) && !onceGuard(s));
       const before: Statement[] = [];
       const after: Statement[] = [];
       const dropped: Statement[] = [];
@@ -241,8 +243,11 @@ function place(ctx: TsRewriteContext, hook: string, first: string[], last: strin
   if (added) {
     // A hook made from what called the method (the SIGTERM handler's statements, then stop()):
     // the method's lines come after them, as the method ran after them.
+    // Lines the handler printed before its first work (after a once-guard) open the hook.
+    const open = added.text.indexOf('{\n');
+    if (first.length > 0 && open >= 0) added.text = `${added.text.slice(0, open + 2)}${first.join('\n')}\n${added.text.slice(open + 2)}`;
     const close = added.text.lastIndexOf('\n}');
-    added.text = `${added.text.slice(0, close)}\n${[...first, ...last].join('\n')}${added.text.slice(close)}`;
+    if (last.length > 0 || open < 0) added.text = `${added.text.slice(0, close)}\n${[...(open < 0 ? first : []), ...last].join('\n')}${added.text.slice(close)}`;
     return;
   }
   // A kept method that is (or becomes) the hook: the lines go at the start and end of its body.
@@ -258,4 +263,16 @@ function place(ctx: TsRewriteContext, hook: string, first: string[], last: strin
     return;
   }
   ctx.newMembers.push({ name: hook, text: methodText(ctx, { name: hook, async: false, body: [...first, ...last].join('\n') }) });
+}
+
+/** `if (stopping) return;` or `stopping = true;` on a plain variable: a handler's guard against running twice. */
+function onceGuard(s: Statement): boolean {
+  if (Node.isIfStatement(s)) {
+    const then = s.getThenStatement();
+    const ret = Node.isBlock(then) && then.getStatements().length === 1 ? then.getStatements()[0]! : then;
+    return !s.getElseStatement() && Node.isIdentifier(s.getExpression()) && Node.isReturnStatement(ret) && !ret.getExpression();
+  }
+  if (!Node.isExpressionStatement(s)) return false;
+  const e = s.getExpression();
+  return Node.isBinaryExpression(e) && e.getOperatorToken().getKind() === SyntaxKind.EqualsToken && Node.isIdentifier(e.getLeft()) && /^(true|false)$/.test(e.getRight().getText());
 }
