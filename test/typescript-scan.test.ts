@@ -67,6 +67,10 @@ beforeAll(async () => {
   // subclass is the agent (moved onto BaseAgent by itself), the old base is not one.
   put('lib/base-service.ts', fx('base-service-log-helper-merged-call', 'lib/base-service.ts'));
   put('agents/payout_reconciler.ts', fx('base-service-log-helper-merged-call', 'input.ts'));
+  // A health-only server class the agent constructs with its port and a status function: part of
+  // that agent (its rewrite removes it), not an agent of its own.
+  put('lib/status-port.ts', fx('health-helper-class-constructed', 'lib/status-port.ts'));
+  put('agents/points_expirer.ts', fx('health-helper-class-constructed', 'input.ts'));
   put('agents/helpers.ts', 'export function backoff(n: number): number {\n  return 2 ** n * 100;\n}\n');
   put('agents/types.ts', 'export interface Tick {\n  symbol: string;\n}\nexport type Side = "buy" | "sell";\n');
   put('agents/records.ts', 'export class Trade {\n  constructor(readonly id: string, readonly qty: number) {}\n}\n');
@@ -132,7 +136,8 @@ describe('TypeScript scan', () => {
     expect(skip('agents/globals.d.ts')).toMatch(/declarations/);
     expect(skip('lib/parents.ts')).toMatch(/no agent: ServiceBase/);
     expect(skip('lib/index.ts')).toMatch(/no class/);
+    expect(skip('lib/status-port.ts')).toMatch(/^StatusPort is a health server helper \(constructed with a port and a status function, serves only \/health\)/);
     expect(skip('lib/base-service.ts')).toMatch(/^the old BaseService that the base-service profile maps onto BaseAgent: its subclasses are the agents/);
-    expect(scan.agents.map((a) => a.name).sort()).toEqual(['FeedRelay', 'LedgerWatch', 'OrderRouter', 'PayoutReconciler', 'RateLimiter', 'SettlementChecker']);
+    expect(scan.agents.map((a) => a.name).sort()).toEqual(['FeedRelay', 'LedgerWatch', 'OrderRouter', 'PayoutReconciler', 'PointsExpirer', 'RateLimiter', 'SettlementChecker']);
   });
 });

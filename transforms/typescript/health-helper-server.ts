@@ -52,6 +52,14 @@ function exportedHelper(sf: ts.SourceFile, name: string): FunctionLike | ts.Clas
   return null;
 }
 
+/**
+ * Is class `name` of `text` a health-only server helper (`new HealthEndpoint(port, () => status)`)?
+ * Such a class is a part of the agents that construct it, not an agent: the scan skips it.
+ */
+export function isHealthHelperClass(text: string, name: string): boolean {
+  return helperShape(text, name)?.constructed === true;
+}
+
 /** What exported helper `name` of `text` is, when it is a health-only server helper. */
 function helperShape(text: string, name: string): HelperShape | null {
   const sf = ts.createSourceFile('h.ts', text, ts.ScriptTarget.ES2022, true);

@@ -10,6 +10,7 @@ import type { AgentInfo, Finding, ScanResult, SkippedFile } from '../../core/typ
 import { rebaseProfiles, type Profile } from '../../profile/profile.js';
 import { throwIfInterrupted } from '../../core/errors.js';
 import { findEntry } from '../../../transforms/typescript/entrypoint.js';
+import { isHealthHelperClass } from '../../../transforms/typescript/health-helper-server.js';
 import {
   HEALTH_METHOD,
   healthRoutes,
@@ -210,6 +211,13 @@ function classifyFile(sf: SourceFile, profile: Profile, r: string, root?: string
   if (old.length > 0) {
     candidates = candidates.filter((c) => !old.some((o) => o.c === c));
     if (candidates.length === 0) return { reason: `the old ${old[0]!.c.name} that the ${old[0]!.p} profile maps onto ${profile.base_class}: its subclasses are the agents` };
+  }
+  // A class that only serves /health from a port and a status function given to its constructor,
+  // constructed by nothing in its own file, is the health helper of the agents that construct it.
+  const helpers = candidates.filter((c) => c.name && !c.migrated && !c.evidence.some((e) => e.startsWith('constructed')) && isHealthHelperClass(sf.getFullText(), c.name));
+  if (helpers.length > 0) {
+    candidates = candidates.filter((c) => !helpers.includes(c));
+    if (candidates.length === 0) return { reason: `${helpers[0]!.name} is a health server helper (constructed with a port and a status function, serves only /health): the agents that construct it move onto the base's /health` };
   }
   if (candidates.length === 0) {
     const names = classes.map((c) => c.name ?? 'default').join(', ');
