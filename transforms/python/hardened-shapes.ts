@@ -15,6 +15,7 @@ import { mixinQueueMethod } from './hardened-queue-mixin.js';
 import { breakerCall, sharedBreaker } from './hardened-breaker-call.js';
 import { analyzePublisher, keptPublisherShape } from './hardened-publisher.js';
 import { analyzeLoopPublish, loopTakingCycle, type LoopPublish } from './hardened-loop-publish.js';
+import { answerPassingDecorator } from './hardened-decorator.js';
 
 export const PUBLISH_METHOD = /^(_get_grpc_channel|_publish_\w+|_publish)$/;
 export const QUEUE_METHOD = /^(_queue_\w+|_drain_\w+|_enqueue_\w+|_drain)$/;
@@ -166,8 +167,13 @@ export function modulePublishers(ctx: PythonTransformContext): Set<string> {
 /** Why the module function cannot be proven to be the publish (null: it can). */
 function unsafeModulePublisher(ctx: PythonTransformContext, fn: PyFunction): string | null {
   if (fn.isAsync) return 'is async';
-  if (fn.decorators.length) return `is decorated (@${fn.decorators[0]}): what the wrapper returns and raises is not read`;
-  if (fn.node.parent?.id !== ctx.module.root.id) return 'is defined inside a block';
+  // A decorator of the file whose wrapper hands back the function's own answer (a latency log
+  // around `return fn(*args, **kwargs)`) leaves the yes/no answer as it is; any other is not read.
+  for (const d of fn.decorators) {
+    const why = answerPassingDecorator(ctx, d);
+    if (why) return `is decorated (@${d}): ${why}, so what the wrapper returns and raises is not read`;
+  }
+  if (fn.outer.parent?.id !== ctx.module.root.id) return 'is defined inside a block';
   const params = fn.params.filter((p) => p.kind !== 'separator');
   if (params.length !== 1 || params[0]!.kind !== 'plain') return `takes ${fn.parameters.text}, not the events alone`;
   const rebound = reboundAnywhere(ctx, fn);
@@ -189,7 +195,7 @@ function unsafeModulePublisher(ctx: PythonTransformContext, fn: PyFunction): str
 }
 
 /** The name is bound by something other than its one top-level def, anywhere in the file. */
-function reboundAnywhere(ctx: PythonTransformContext, fn: PyFunction): SyntaxNode | null {
+export function reboundAnywhere(ctx: PythonTransformContext, fn: PyFunction): SyntaxNode | null {
   let at: SyntaxNode | null = null;
   walk(ctx.module.root, (n) => {
     if (at) return false;
@@ -207,7 +213,7 @@ function reboundAnywhere(ctx: PythonTransformContext, fn: PyFunction): SyntaxNod
 }
 
 /** Every path through the block ends in `return` or `raise` (no fall-through to an implicit None). */
-function alwaysReturns(block: SyntaxNode | null): boolean {
+export function alwaysReturns(block: SyntaxNode | null): boolean {
   const body = statements(block).filter((s) => !isDocstring(s));
   const last = body[body.length - 1];
   if (!last) return false;
