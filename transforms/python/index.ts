@@ -38,6 +38,7 @@ import { memberCollections } from './member-collections.js';
 import { teardownSuper } from './teardown-super.js';
 import { exitTeardown } from './exit-teardown.js';
 import { interruptTeardown } from './interrupt-teardown.js';
+import { entrySignalTeardown } from './entry-signal-teardown.js';
 import { loopTailTeardown } from './loop-tail-teardown.js';
 import { ownRegistration, ownRegistrationPropose } from './own-registration.js';
 import { hardenedPublisher } from './hardened-publisher.js';
@@ -89,6 +90,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   hardenedMainLoop,
   // A SIGTERM/SIGINT handler whose installs went becomes the shutdown() hook.
   signalHandlerShutdown,
+  // After signal-handler-shutdown and hardened-main-loop: they may write shutdown() first.
+  entrySignalTeardown,
   // Before add-import: it points an old base's import at the profile's module.
   hardenedOldBase,
   addImport,
