@@ -86,10 +86,14 @@ export function entryHandlers(ctx: PythonTransformContext): EntryHandler[] {
         });
       }
       if (!body) return;
-      // Only handlers that touch the agent (one that only logs or exits lost nothing of the agent's).
+      // Only handlers that run a method of the agent's own (one that only flips its running flag, logs or
+      // exits does what the base's handler does: it stops the loop).
       let reaches = false;
       for (const b of body as SyntaxNode[]) walk(b, (x) => {
-        if (x.type === 'identifier' && agent.has(x.text)) reaches = true;
+        const f = x.type === 'call' ? x.childForFieldName('function') : null;
+        if (f?.type !== 'attribute' || !agent.has(f.childForFieldName('object')?.text ?? '')) return;
+        const m = ctx.agent.methods.get(f.childForFieldName('attribute')!.text);
+        if (m && !isRemoved(ctx, m.outer)) reaches = true;
       });
       if (reaches) out.push({ install: n, body, agent });
     });
