@@ -9,7 +9,9 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
-import { callee, isDocstring, statements, walk } from '../../src/lang/python/syntax.js';
+import { callee, expressionOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { isLogCall } from '../../src/analysis/infra.js';
+import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { indentAt, lineStart } from '../../src/lang/python/text.js';
 
 const label = 'entry-signal-teardown';
@@ -93,7 +95,7 @@ export function entryHandlers(ctx: PythonTransformContext): EntryHandler[] {
         const f = x.type === 'call' ? x.childForFieldName('function') : null;
         if (f?.type !== 'attribute' || !agent.has(f.childForFieldName('object')?.text ?? '')) return;
         const m = ctx.agent.methods.get(f.childForFieldName('attribute')!.text);
-        if (m && !isRemoved(ctx, m.outer)) reaches = true;
+        if (m && !isRemoved(ctx, m.outer) && !baseDoesIt(ctx, m)) reaches = true;
       });
       if (reaches) out.push({ install: n, body, agent });
     });
@@ -178,4 +180,18 @@ function baseRuns(ctx: PythonTransformContext, from: string, to: string): boolea
     todo.push(...(graph.get(m) ?? []));
   }
   return false;
+}
+
+/**
+ * The method does nothing the base's own stop does not: each statement sets a flag of the agent
+ * (`self.stopping = True`, the legacy loop's), logs, calls super(), or is code the migration removed
+ * or rewrote (closing the transport that moved into EventBusPublisher, which the base closes itself).
+ */
+function baseDoesIt(ctx: PythonTransformContext, fn: PyFunction): boolean {
+  const flag = (st: SyntaxNode) => {
+    const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    return a?.type === 'assignment' && !!selfAttribute(a.childForFieldName('left')!) && ['true', 'false', 'none', 'integer'].includes(a.childForFieldName('right')?.type ?? '');
+  };
+  return statements(fn.body).filter((st) => !isDocstring(st)).every((st) =>
+    flag(st) || isLogCall(expressionOf(st)) || /^super\(\)\.\w+\(\)$/.test(st.text.trim()) || isRemoved(ctx, st) || ctx.edits.covered(st.startIndex, st.endIndex));
 }

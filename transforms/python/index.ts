@@ -90,8 +90,6 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   hardenedMainLoop,
   // A SIGTERM/SIGINT handler whose installs went becomes the shutdown() hook.
   signalHandlerShutdown,
-  // After signal-handler-shutdown and hardened-main-loop: they may write shutdown() first.
-  entrySignalTeardown,
   // Before add-import: it points an old base's import at the profile's module.
   hardenedOldBase,
   addImport,
@@ -112,6 +110,9 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   hardenedSender,
   keepMovedImports,
   hardenedHooks,
+  // After signal-handler-shutdown and hardened-main-loop (they may write shutdown() first) and the
+  // publisher (the transport teardown it rewrites is what the base does itself).
+  entrySignalTeardown,
   portPlan,
   agentConstructions,
   teardownSuper,
