@@ -133,6 +133,11 @@ export const entrySignalTeardown: PythonTransform = {
     for (const h of handlers) {
       const line = h.install.startPosition.row + 1;
       const other = h.body.find((st) => !agentCall(ctx, st, h.agent) && !cleanExit(st));
+      // A shutdown() already there (the agent's own, or written from run()'s finally:) runs them: nothing lost.
+      const needed = h.body.map((st) => agentCall(ctx, st, h.agent)).filter((m): m is string => !!m && !baseDoesIt(ctx, ctx.agent.methods.get(m)!));
+      const own = ctx.agent.methods.get(HOOK);
+      const written = [...(own && !isRemoved(ctx, own.outer) ? [own.body.text] : []), ...ctx.edits.writtenTexts().filter((t) => new RegExp(`\\bdef ${HOOK}\\(`).test(t))];
+      if (!other && needed.length && written.length && needed.every((m) => written.some((t) => t.includes(`self.${m}()`)))) continue;
       const wirable = !other && (ctx.py.hooks ?? []).includes(HOOK) && ctx.base.methods.has(HOOK) && baseRuns(ctx, mainLoop, HOOK) && !ctx.agent.methods.has(HOOK) &&
         !ctx.edits.writtenTexts().some((t) => new RegExp(`\\bdef ${HOOK}\\(`).test(t));
       if (!wirable) {
