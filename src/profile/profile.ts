@@ -23,6 +23,8 @@ export interface PythonProfile {
   };
   entrypoint: string;
   main_loop_method?: string;
+  /** The base's one pass of its loop (HardenedAgentBase.run_cycle()): what a one-shot entry point's cycle call becomes. */
+  cycle_method?: string;
   hooks?: string[];
   remove: string[];
   fallback: {

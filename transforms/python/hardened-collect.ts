@@ -7,7 +7,8 @@
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { keep } from '../../src/lang/python/transform-context.js';
 import { analyzePublisher } from './hardened-publisher.js';
-import { analyzeCollect, cycleMethod, HOOK, LEGACY_RUN, queueMethods, returnLine } from './hardened-shapes.js';
+import { analyzeCollect, cycleMethod, HOOK, LEGACY_RUN, oneShotCycleCall, queueMethods, returnLine } from './hardened-shapes.js';
+import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { indentAt, lineStart } from '../../src/lang/python/text.js';
 import { writeCollectData } from './hardened-loop-publish.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
@@ -67,6 +68,7 @@ export const hardenedCollect: PythonTransform = {
       // Only when run() goes: a kept loop still publishes what collect() returns itself.
       if (ctx.resolved?.members.get(LEGACY_RUN)?.finding !== 'loop') return;
       writeCollectData(ctx, a.value.loop, a.value.fn, label);
+      oneShotCycles(ctx, a.value.fn);
       return;
     }
     const first = a.value.publishStmts[0]!;
@@ -74,6 +76,7 @@ export const hardenedCollect: PythonTransform = {
     const { fn, returns, append, block, events } = a.value;
     const name = fn.node.childForFieldName('name')!;
     ctx.edits.replace(name.startIndex, name.endIndex, HOOK, label);
+    oneShotCycles(ctx, fn);
     const gone = [...ctx.resolved!.members.values()].filter((m) => m.kind === 'method' && m.finding === 'publish').map((m) => `${m.name}()`);
     const moved = analyzePublisher(ctx);
     if (gone.length && !(moved.ok && moved.value.moved.every((m) => gone.includes(`${m.name}()`)))) {
@@ -136,4 +139,17 @@ function droppedLogLines(ctx: PythonTransformContext, cycle: string, gone: Synta
     `${ctx.agent.cls.name}: ${cycle}()'s log line${logs.length > 1 ? 's' : ''} about its publish went with it and ${logs.length > 1 ? 'are' : 'is'} no longer written (${lines}): ` +
       `the base logs each failed attempt ("publish attempt N/M failed") and counts what it queued (events_queued, queue_size on /health); move the line into ${HOOK}() or the publisher by hand if operators or alerts match on it`,
   );
+}
+
+/** The entry point's one-shot `agent.collect()` (see oneShotCycleCall) calls the base's one pass now. */
+function oneShotCycles(ctx: PythonTransformContext, fn: PyFunction): void {
+  for (const r of ctx.refs.of(fn.name)) {
+    const at = r.kind === 'attribute' ? oneShotCycleCall(ctx, fn, r.node) : null;
+    if (!at) continue;
+    const one = ctx.py.cycle_method!;
+    ctx.edits.replace(at.startIndex, at.endIndex, one, label);
+    ctx.warnings.push(
+      `${ctx.agent.cls.name}: the entry point's one-shot ${at.parent!.text}() (line ${r.line}) now calls the base's ${one}(): ${HOOK}(), validate_event(), enrich_event(), the queued backlog, then the publish with retries and the local-queue fallback, once; like ${fn.name}() (line ${fn.line}), which caught every exception, it never raises, and setup() does not run first, as run()'s start-up did not for that mode`,
+    );
+  }
 }

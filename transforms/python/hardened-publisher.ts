@@ -1261,7 +1261,7 @@ export const hardenedPublisher: PythonTransform = {
     }
     ctx.warnings.push(
       plan.module
-        ? `${cls.name}: the module function ${plan.entry.name}() (line ${plan.entry.line}) stays where it is; ${CLASS} (the base's eventbus_publisher) calls it and raises when it answers falsy, so the base retries and queues a failed batch`
+        ? `${cls.name}: the module function ${plan.entry.name}() (line ${plan.entry.line}) stays where it is${plan.entry.decorators.length ? ` with ${plan.entry.decorators.map((d) => `@${d}`).join(', ')} (its wrapper hands back the function's answer)` : ''}; ${CLASS} (the base's eventbus_publisher) calls it and raises when it answers falsy, so the base retries and queues a failed batch`
         : plan.failures.length || !plan.checkResult
           ? `${cls.name}: ${plan.moved.map((m) => `${m.name}()`).join(', ')} moved into ${CLASS} (the base's eventbus_publisher); its failure results now raise`
           : `${cls.name}: ${plan.moved.map((m) => `${m.name}()`).join(', ')} moved into ${CLASS} (the base's eventbus_publisher) as written; publish() raises when ${plan.entry.name}() answers falsy`,

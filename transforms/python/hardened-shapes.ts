@@ -15,6 +15,8 @@ import { mixinQueueMethod } from './hardened-queue-mixin.js';
 import { breakerCall, sharedBreaker } from './hardened-breaker-call.js';
 import { analyzePublisher, keptPublisherShape } from './hardened-publisher.js';
 import { analyzeLoopPublish, loopTakingCycle, type LoopPublish } from './hardened-loop-publish.js';
+import { answerPassingDecorator } from './hardened-decorator.js';
+import { constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
 
 export const PUBLISH_METHOD = /^(_get_grpc_channel|_publish_\w+|_publish)$/;
 export const QUEUE_METHOD = /^(_queue_\w+|_drain_\w+|_enqueue_\w+|_drain)$/;
@@ -166,8 +168,13 @@ export function modulePublishers(ctx: PythonTransformContext): Set<string> {
 /** Why the module function cannot be proven to be the publish (null: it can). */
 function unsafeModulePublisher(ctx: PythonTransformContext, fn: PyFunction): string | null {
   if (fn.isAsync) return 'is async';
-  if (fn.decorators.length) return `is decorated (@${fn.decorators[0]}): what the wrapper returns and raises is not read`;
-  if (fn.node.parent?.id !== ctx.module.root.id) return 'is defined inside a block';
+  // A decorator of the file whose wrapper hands back the function's own answer (a latency log
+  // around `return fn(*args, **kwargs)`) leaves the yes/no answer as it is; any other is not read.
+  for (const d of fn.decorators) {
+    const why = answerPassingDecorator(ctx, d);
+    if (why) return `is decorated (@${d}): ${why}, so what the wrapper returns and raises is not read`;
+  }
+  if (fn.outer.parent?.id !== ctx.module.root.id) return 'is defined inside a block';
   const params = fn.params.filter((p) => p.kind !== 'separator');
   if (params.length !== 1 || params[0]!.kind !== 'plain') return `takes ${fn.parameters.text}, not the events alone`;
   const rebound = reboundAnywhere(ctx, fn);
@@ -189,7 +196,7 @@ function unsafeModulePublisher(ctx: PythonTransformContext, fn: PyFunction): str
 }
 
 /** The name is bound by something other than its one top-level def, anywhere in the file. */
-function reboundAnywhere(ctx: PythonTransformContext, fn: PyFunction): SyntaxNode | null {
+export function reboundAnywhere(ctx: PythonTransformContext, fn: PyFunction): SyntaxNode | null {
   let at: SyntaxNode | null = null;
   walk(ctx.module.root, (n) => {
     if (at) return false;
@@ -207,7 +214,7 @@ function reboundAnywhere(ctx: PythonTransformContext, fn: PyFunction): SyntaxNod
 }
 
 /** Every path through the block ends in `return` or `raise` (no fall-through to an implicit None). */
-function alwaysReturns(block: SyntaxNode | null): boolean {
+export function alwaysReturns(block: SyntaxNode | null): boolean {
   const body = statements(block).filter((s) => !isDocstring(s));
   const last = body[body.length - 1];
   if (!last) return false;
@@ -1124,6 +1131,7 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     if (r.kind === 'identifier' && r.node.parent?.type === 'function_definition' && r.node.parent.id === fn.node.id) continue;
     if (run && run.outer.startIndex <= r.start && r.end <= run.outer.endIndex) continue;
     if (r.kind === 'identifier' && !(cls.node.startIndex <= r.start && r.end <= cls.node.endIndex)) continue; // a module-level name `collect`
+    if (oneShotCycleCall(ctx, fn, r.node)) continue; // `if args.once: agent.collect()`: the base's one pass
     const dog = collectorWatchdog(ctx, name);
     if (dog && dog.collector.outer.startIndex <= r.start && r.end <= dog.collector.outer.endIndex) return fail(`${name}() is called by a collector thread at line ${r.line}: ${dog.reason}`, r.line);
     return fail(`${name}() is also used at line ${r.line} (${head(r.node.parent ?? r.node)}); it stays a method of its own`, r.line);
@@ -2356,4 +2364,64 @@ function reachesBusThroughHelpers(ctx: PythonTransformContext, fn: PyFunction): 
   };
   visit(fn);
   return bus && wire;
+}
+
+/**
+ * `agent.collect()` as a statement of the entry point (a `--once` mode: `if args.once: agent.collect();
+ * return`), `agent` built there from the agent class: under the base, one cycle is its own one pass
+ * (the profile's cycle_method, HardenedAgentBase.run_cycle(): collect_data(), validate, enrich, the
+ * queued backlog, the publish with retries and the local-queue fallback), which never raises. The call
+ * becomes that one only when nothing reads its answer and the legacy cycle never raised either (its
+ * body one `try:` whose handler catches every Exception and raises nothing), so the one-shot mode ends
+ * as before, exit status included. Answers the called name's node (to rename), else null.
+ */
+export function oneShotCycleCall(ctx: PythonTransformContext, cycle: PyFunction, ref: SyntaxNode): SyntaxNode | null {
+  const one = ctx.py.cycle_method;
+  if (!one || !ctx.base.methods.has(one) || ctx.agent.methods.has(one)) return null;
+  const attr = ref.parent;
+  if (attr?.type !== 'attribute' || attr.childForFieldName('attribute')?.id !== ref.id) return null;
+  const call = attr.parent;
+  if (call?.type !== 'call' || call.childForFieldName('function')?.id !== attr.id || call.childForFieldName('arguments')?.namedChildren.length) return null;
+  if (call.parent?.type !== 'expression_statement' || call.parent.namedChildCount !== 1) return null;
+  const scope = entryScopes(ctx.module).find((sc) => sc.startIndex <= call.startIndex && call.endIndex <= sc.endIndex);
+  if (!scope) return null;
+  // The receiver is the agent built in that scope: `Agent(...).collect()` or `v = Agent(...)` before it, v bound once there.
+  const factories = factoryMethods(ctx.agent.cls);
+  const obj = attr.childForFieldName('object')!;
+  if (obj.type === 'call') {
+    if (!constructsClass(obj, ctx.agent.cls, factories)) return null;
+  } else {
+    if (obj.type !== 'identifier') return null;
+    const binds: SyntaxNode[] = [];
+    walk(scope, (n) => {
+      if (n.type === 'function_definition' && n.id !== scope.id) return false;
+      if (n.type === 'class_definition' || n.type === 'lambda') return false;
+      if ((n.type === 'assignment' || n.type === 'augmented_assignment') && n.childForFieldName('left')?.text === obj.text) binds.push(n);
+      if ((n.type === 'for_statement' || n.type === 'with_statement' || n.type === 'global_statement') && n.text.includes(obj.text)) binds.push(n);
+    });
+    const right = binds.length === 1 && binds[0]!.type === 'assignment' ? binds[0]!.childForFieldName('right') : null;
+    if (!right || right.type !== 'call' || !constructsClass(right, ctx.agent.cls, factories) || binds[0]!.endIndex > call.startIndex) return null;
+  }
+  return neverRaises(cycle) ? ref : null;
+}
+
+/** The method's body is one `try:` whose handlers catch every Exception (or everything) and raise nothing. */
+function neverRaises(fn: PyFunction): boolean {
+  const body = statements(fn.body).filter((s) => !isDocstring(s));
+  const t = body.length === 1 && body[0]!.type === 'try_statement' ? body[0]! : null;
+  if (!t || t.namedChildren.some((c) => c.type === 'else_clause' || c.type === 'except_group_clause')) return false;
+  const handlers = t.namedChildren.filter((c) => c.type === 'except_clause');
+  const catchesAll = handlers.some((h) => {
+    const what = h.namedChildren.find((c) => c.type !== 'block' && c.type !== 'comment');
+    const type = what?.type === 'as_pattern' ? what.namedChild(0) : what;
+    return !type || /^(Exception|BaseException)$/.test(type.text);
+  });
+  let raises = false;
+  for (const part of [...handlers, ...t.namedChildren.filter((c) => c.type === 'finally_clause')]) {
+    walk(part, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type === 'raise_statement') raises = true;
+    });
+  }
+  return catchesAll && !raises;
 }

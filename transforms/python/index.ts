@@ -38,6 +38,7 @@ import { memberCollections } from './member-collections.js';
 import { teardownSuper } from './teardown-super.js';
 import { exitTeardown } from './exit-teardown.js';
 import { interruptTeardown } from './interrupt-teardown.js';
+import { entrySignalTeardown } from './entry-signal-teardown.js';
 import { loopTailTeardown } from './loop-tail-teardown.js';
 import { ownRegistration, ownRegistrationPropose } from './own-registration.js';
 import { hardenedPublisher } from './hardened-publisher.js';
@@ -109,6 +110,9 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   hardenedSender,
   keepMovedImports,
   hardenedHooks,
+  // After signal-handler-shutdown and hardened-main-loop (they may write shutdown() first) and the
+  // publisher (the transport teardown it rewrites is what the base does itself).
+  entrySignalTeardown,
   portPlan,
   agentConstructions,
   teardownSuper,
