@@ -226,7 +226,7 @@ export async function phase5(c: Case): Promise<void> {
   const report = JSON.parse(out).results[0];
   expect(report.output).toBe(c.rel.replace(/\.py$/, '_v2.py'));
   expect(report.validation.checks.map((k: { name: string; ok: boolean }) => `${k.name}:${k.ok}`), JSON.stringify(report.validation.checks)).toEqual([
-    'health:true', 'registry:true', 'metrics:true', 'eventbus:true', 'shutdown:true', 'log:true',
+    'health:true', 'registry:true', 'metrics:true', 'eventbus:true', 'shutdown:true', 'deregister:true', 'log:true',
   ]);
   expect(report.validation.checks.some((k: { skipped?: boolean }) => k.skipped)).toBe(false);
   expect(code).toBe(0);
