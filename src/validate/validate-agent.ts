@@ -212,10 +212,11 @@ async function legacyBaseline(
       listening = listeningPorts(proc.members());
       // Registered in its own scope by now: is it gone once SIGTERM has ended it?
       const lookup = { kind: o.env.registryKind, url: started.registryUrl, name: o.agent.name, pid: proc.pid, owns: proc.owns, startedAt: proc.startedAt, deadlineMs: 0 };
-      const before = watchRegistry ? await registrationNow(lookup) : undefined;
+      // One try: an unreadable registry leaves it unobserved, and the legacy agent's time limit runs.
+      const before = watchRegistry ? await registrationNow(lookup, undefined, 1) : undefined;
       proc.signal('SIGTERM');
       const ended = await Promise.race([proc.exit, sleep(1000).then(() => undefined)]);
-      if (before) deregistration = await legacyDeregistration(before.state, ended, () => registrationNow(lookup));
+      if (before) deregistration = await legacyDeregistration(before.state, ended, () => registrationNow(lookup, undefined, 1));
     }
     return { baseline: { output: proc.output() }, listening, given: { port: ports[0]!, health_port: ports[1]! }, deregistration };
   } catch (err) {
@@ -248,6 +249,8 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
   if (v.registry === 'none') enabled.delete('registry');
   // Deregistration is read after a SIGTERM stop of an agent that registered.
   if (!enabled.has('registry') || !enabled.has('shutdown')) enabled.delete('deregister');
+  // A profile listing the check says its base deregisters: the _v2 must, whatever the legacy agent did.
+  const baseDeregisters = v.checks?.includes('deregister') ?? false;
   // MIGRATE_SURVIVAL_WINDOW_S overrides the profile's window (a short one for test suites and CI smoke runs).
   const envWindow = Number(process.env.MIGRATE_SURVIVAL_WINDOW_S);
   const survivalWindowMs = o.survivalWindowMs ?? (process.env.MIGRATE_SURVIVAL_WINDOW_S && Number.isFinite(envWindow) ? envWindow : v.survival_window_s ?? 30) * 1000;
@@ -314,7 +317,7 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
     }
 
     const legacy: LegacyRun =
-      (enabled.has('log') || enabled.has('ports') || enabled.has('deregister')) && o.legacyFile
+      (enabled.has('log') || enabled.has('ports') || (enabled.has('deregister') && !baseDeregisters)) && o.legacyFile
         ? await legacyBaseline(o, launchFor, undefined, enabled.has('deregister'))
         : { baseline: { note: o.legacyFile ? 'log check disabled' : 'no legacy file given' }, listening: null, given: null };
     const baseline = legacy.baseline;
@@ -408,7 +411,7 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
           accepted,
           shutdown: checks.get('shutdown'),
           legacy: legacy.deregistration,
-          baseDeregisters: v.checks?.includes('deregister') ?? false,
+          baseDeregisters,
         }),
       );
     }

@@ -13,7 +13,7 @@
 // legacy agent deregistered fails.
 import type { CheckResult } from '../../core/types.js';
 import { result } from './common.js';
-import { registrationNow, type Entry, type RegistryCheckOptions } from './registry.js';
+import { agentSays, registrationNow, type Entry, type RegistryCheckOptions } from './registry.js';
 
 /** What the legacy agent's baseline run did with its registration on SIGTERM. */
 export type LegacyDeregistration =
@@ -66,5 +66,6 @@ export async function checkDeregister(o: DeregisterOptions): Promise<CheckResult
   const why = o.baseDeregisters
     ? 'the base deregisters at stop what it registered, so its teardown was cut short (an exit in a hook it calls?) or the agent registered again on its way out'
     : 'the legacy agent deregistered on its SIGTERM';
-  return result('deregister', false, ms, `${name} still registered in ${now.label} after it exited with code 0 on SIGTERM: ${why}${o.baseDeregisters ? also : ''}`);
+  return result('deregister', false, ms, `${name} still registered in ${now.label} after it exited with code 0 on SIGTERM: ${why}${o.baseDeregisters ? also : ''}${agentSays(o.registry.proc, /\bderegist/i)}`);
 }
+

@@ -243,12 +243,12 @@ export async function watchRegistration(o: RegistryCheckOptions): Promise<{ resu
   return { result: result('registry', false, ms, `${o.name} not registered after ${secs(o.deadlineMs)}; ${why}`) };
 }
 
-/** The agent's own last word about registering, when it logged one. */
-function agentSays(proc?: AgentProcess): string {
+/** The agent's own last word about registering (or what `about` matches), when it logged one. */
+export function agentSays(proc?: AgentProcess, about = /\bregist(er|ered|ering|ration|ry)\b/i): string {
   const line = proc
     ?.output()
     .split('\n')
-    .filter((l) => /\bregist(er|ered|ering|ration|ry)\b/i.test(l))
+    .filter((l) => about.test(l))
     .pop();
   return line ? ` (agent log: ${line.trim().slice(0, 160)})` : '';
 }
@@ -262,11 +262,11 @@ export type RegistrationNow = { label: string } & ({ state: 'gone' | 'there'; en
  * as this process's), 'gone' when it holds nothing of it (nothing, or only an entry from before it
  * started or of another process), 'unknown' when the registry cannot be read.
  */
-export async function registrationNow(o: RegistryCheckOptions, accepted?: Entry): Promise<RegistrationNow> {
+export async function registrationNow(o: RegistryCheckOptions, accepted?: Entry, tries = 4): Promise<RegistrationNow> {
   const registry = registryFor(o);
   const label = registry.label;
   try {
-    for (let tries = 1; ; tries++) {
+    for (let attempt = 1; ; attempt++) {
       try {
         const e = await registry.lookup(o.name);
         if (!e) return { label, state: 'gone' };
@@ -276,7 +276,7 @@ export async function registrationNow(o: RegistryCheckOptions, accepted?: Entry)
         return { label, state: ours ? 'there' : 'gone', entry: e };
       } catch (err) {
         const why = err instanceof PermanentError ? err.message : networkReason(err);
-        if (err instanceof PermanentError || tries >= 4) return { label, state: 'unknown', error: why };
+        if (err instanceof PermanentError || attempt >= tries) return { label, state: 'unknown', error: why };
         await sleep(250, o.signal);
       }
     }
