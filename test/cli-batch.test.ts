@@ -130,7 +130,7 @@ describe('migrate run --all with validation (embedded registry and sink)', () =>
       expect(record.output.sha256, `${r.agent}: output sha256`).toBe(sha256(Buffer.from(committed(record.output.path))));
       expect(record.source.sha256, `${r.agent}: source sha256`).toBe(sha256(Buffer.from(committed(record.source.path))));
       expect(record.validation.ok).toBe(true);
-      expect(record.validation.checks.map((c: { name: string }) => c.name).sort()).toEqual(['health', 'log', 'metrics', 'ports', 'registry', 'shutdown', 'survival']);
+      expect(record.validation.checks.map((c: { name: string }) => c.name).sort()).toEqual(['deregister', 'health', 'log', 'metrics', 'ports', 'registry', 'shutdown', 'survival']);
     }
   });
 

@@ -2,10 +2,12 @@
 // told of the edits it made. That parse must be the very tree a fresh parse of the output
 // gives, node for node (type, field, flags, range, shape), or the checks that read it
 // (syntax, dangling references, idempotency, lost methods) would judge another program.
-// Checked with the rewrite's own edits on every Python fixture, and with line diffs
+// Checked with the rewrite's own edits on every Python fixture (each change it made told to the
+// native tree, where it is, and the tree equal to a fresh parse), and with line diffs
 // (input → expected, and edits at random line boundaries) on the fixtures and on agents of
 // the benchmark's generated fleet.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { listCases, materialize } from './helpers/python-fixtures.js';
@@ -40,6 +42,72 @@ function expectSameTree(got: Tree, want: Tree, what: string): void {
     }
   }
   expect(got.rootNode.hasError, what).toBe(want.rootNode.hasError);
+}
+
+/** What a native tree-sitter tree is told of one edit (Tree.edit's argument). */
+interface InputEdit {
+  startIndex: number;
+  oldEndIndex: number;
+  newEndIndex: number;
+  startPosition: { row: number; column: number };
+  oldEndPosition: { row: number; column: number };
+  newEndPosition: { row: number; column: number };
+}
+
+/** The binding's native tree class, the one parser.ts loads (the same module instance). */
+const NativeTree = (createRequire(import.meta.url)('tree-sitter') as { Tree: { prototype: { edit(e: InputEdit): void } } }).Tree;
+
+/** `fn()`, and every edit a native tree was told of while it ran (Tree.prototype.edit wrapped, then restored). */
+function toldEdits<T>(fn: () => T): { value: T; told: InputEdit[] } {
+  const proto = NativeTree.prototype;
+  const original = proto.edit;
+  const told: InputEdit[] = [];
+  proto.edit = function (this: unknown, e: InputEdit) {
+    told.push(structuredClone(e));
+    return original.call(this, e);
+  };
+  try {
+    return { value: fn(), told };
+  } finally {
+    proto.edit = original;
+  }
+}
+
+/** Row and column (UTF-16 units from the start of the line) of `offset` in `text`. */
+function pointOf(text: string, offset: number): { row: number; column: number } {
+  const before = text.slice(0, offset);
+  return { row: before.split('\n').length - 1, column: offset - (before.lastIndexOf('\n') + 1) };
+}
+
+/**
+ * The edits the input's native tree was told of account for every change the rewrite made, each
+ * where it says: told from the last back (so each names offsets of the input), not overlapping,
+ * rows and columns of the input, the new end where its new text ends, and outside them input and
+ * output agree. A change the tree is not told of leaves stale subtrees behind that tree-sitter may
+ * reuse or not: the comparison with a fresh parse alone passed for most fixtures with one dropped.
+ */
+function expectToldEveryChange(source: string, output: string, told: InputEdit[], what: string): void {
+  expect(told.length, `${what}: no edit told to the native tree`).toBeGreaterThan(0);
+  for (let k = 1; k < told.length; k++) expect(told[k]!.oldEndIndex, `${what}: edits told out of order or overlapping`).toBeLessThanOrEqual(told[k - 1]!.startIndex);
+  let rebuilt = '';
+  let pos = 0;
+  let shift = 0;
+  for (const e of [...told].reverse()) {
+    const text = output.slice(e.startIndex + shift, e.newEndIndex + shift);
+    const start = pointOf(source, e.startIndex);
+    const lines = text.split('\n');
+    const newEnd = lines.length > 1 ? { row: start.row + lines.length - 1, column: lines[lines.length - 1]!.length } : { row: start.row, column: start.column + text.length };
+    expect([e.startPosition, e.oldEndPosition, e.newEndPosition], `${what}: positions of the edit at ${e.startIndex}`).toEqual([start, pointOf(source, e.oldEndIndex), newEnd]);
+    rebuilt += source.slice(pos, e.startIndex) + text;
+    shift += e.newEndIndex - e.oldEndIndex;
+    pos = e.oldEndIndex;
+  }
+  rebuilt += source.slice(pos);
+  if (rebuilt !== output) {
+    let at = 0;
+    while (at < output.length && rebuilt[at] === output[at]) at++;
+    expect.fail(`${what}: a change at output offset ${at} (line ${pointOf(output, at).row + 1}) was not told to the native tree`);
+  }
 }
 
 /** Line-level edits that turn `a` into `b` (common prefix and suffix of lines kept, then a greedy line match). */
@@ -131,9 +199,20 @@ describe('incremental reparse of the rewrite output', () => {
       roots.push(root);
       const source = readFileSync(path.join(root, c.rel), 'utf8');
       const base = loadBaseModel(root, profile.python!, profile.base_class);
-      const { outcome, outputTree } = rewritePythonTrees({ file: c.rel, source, className: c.spec.scan!.class!, profile, base, root });
+      const { value, told } = toldEdits(() => rewritePythonTrees({ file: c.rel, source, className: c.spec.scan!.class!, profile, base, root }));
+      const { outcome, outputTree } = value;
+      // The rewrite ends as the fixture says: an output parsed wrong (an edit the tree was not told
+      // of, say) fails the rewrite ("would not parse"), which must not pass here as nothing to compare.
+      const refused = c.spec.expect?.rewrite_error_contains;
+      if (refused) expect(outcome.error, c.name).toContain(refused);
+      else expect(outcome.status, `${c.name}: ${outcome.error ?? ''}`).not.toBe('failed');
+      if (existsSync(c.expectedFile)) {
+        const same = (outcome.status === 'changed' ? outcome.output : source) === readFileSync(c.expectedFile, 'utf8');
+        expect(same, `${c.name}: the rewrite's output is not expected.py`).toBe(true);
+      }
       if (outcome.status === 'changed') {
         changed++;
+        expectToldEveryChange(source, outcome.output!, told, `${c.name} (the rewrite's edits)`);
         expectSameTree(outputTree!, freshParse(outcome.output!), `${c.name} (the rewrite's edits)`);
       }
     });

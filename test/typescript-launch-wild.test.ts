@@ -115,6 +115,7 @@ describe('migrated Node services run and pass validation', () => {
         ['survival', true, ''],
         ['ports', true, ''],
         ['shutdown', true, ''],
+        ['deregister', true, ''],
         ['log', true, ''],
       ]);
       expect(r.ok).toBe(true);

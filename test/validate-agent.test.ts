@@ -97,6 +97,7 @@ describe('healthy migrated agents', () => {
       ['survival', true],
       ['ports', true],
       ['shutdown', true],
+      ['deregister', true],
       ['log', true],
     ]);
     expect(r.ok).toBe(true);
@@ -406,7 +407,7 @@ describe('TypeScript agents', () => {
         legacyFile: undefined,
         healthDeadlineMs: 15_000,
       });
-      expect(r.checks.map((c) => `${c.name}:${c.ok}`), JSON.stringify(r.checks)).toEqual(['health:true', 'registry:true', 'metrics:true', 'survival:true', 'ports:true', 'shutdown:true', 'log:true']);
+      expect(r.checks.map((c) => `${c.name}:${c.ok}`), JSON.stringify(r.checks)).toEqual(['health:true', 'registry:true', 'metrics:true', 'survival:true', 'ports:true', 'shutdown:true', 'deregister:true', 'log:true']);
       expect(env.sink!.samples().some((s) => s.name === 'ticks_total' && s.labels.agent === 'Ticker')).toBe(true);
       assertNothingLeft(r);
     } finally {

@@ -45,7 +45,7 @@ describe('migrate validate', () => {
     ]);
     for (const r of json.results) {
       expect(r.validation.ok).toBe(true);
-      expect(r.validation.checks.map((c: { name: string }) => c.name)).toEqual(['health', 'registry', 'metrics', 'survival', 'ports', 'shutdown', 'log']);
+      expect(r.validation.checks.map((c: { name: string }) => c.name)).toEqual(['health', 'registry', 'metrics', 'survival', 'ports', 'shutdown', 'deregister', 'log']);
       for (const c of r.validation.checks) {
         expect(Object.keys(c).sort()).toEqual(['detail', 'ms', 'name', 'ok']);
         expect(typeof c.ms).toBe('number');
@@ -56,9 +56,10 @@ describe('migrate validate', () => {
   it('human table; a failed check explains itself in one line; exit 1', async () => {
     const code = await validateCommand(['CrashAtImport'], { root: path.join(FIXTURES, 'broken'), profile: 'base-agent' });
     expect(code).toBe(1);
-    expect(out).toMatch(/^AGENT\s+HEALTH\s+REGISTRY\s+METRICS\s+SURVIVAL\s+PORTS\s+SHUTDOWN\s+LOG\s+TOTAL\s+FILE$/m);
-    // Never healthy: its survival is not observed; the legacy agent crashes too, so no ports to compare.
-    expect(out).toMatch(/^CrashAtImport\s+FAIL\s+FAIL\s+FAIL\s+skip\s+skip\s+FAIL\s+FAIL\s+\d+\.\ds\s+agents\/crash_at_import_v2\.py$/m);
+    expect(out).toMatch(/^AGENT\s+HEALTH\s+REGISTRY\s+METRICS\s+SURVIVAL\s+PORTS\s+SHUTDOWN\s+DEREGISTER\s+LOG\s+TOTAL\s+FILE$/m);
+    // Never healthy: its survival is not observed; the legacy agent crashes too, so no ports to compare;
+    // never registered, so no deregistration to look for.
+    expect(out).toMatch(/^CrashAtImport\s+FAIL\s+FAIL\s+FAIL\s+skip\s+skip\s+FAIL\s+skip\s+FAIL\s+\d+\.\ds\s+agents\/crash_at_import_v2\.py$/m);
     expect(out).toMatch(/^ {2}✗ CrashAtImport health: agent exited with code 1: ModuleNotFoundError: No module named 'nonexistent_vendor_sdk' \(before \/health on port \d+ was healthy\)$/m);
     expect(out).toContain('1 agent(s): 0 passed, 1 failed');
   });

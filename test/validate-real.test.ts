@@ -100,6 +100,7 @@ describe.skipIf(missing.length > 0)('real Redis registry and Prometheus Pushgate
       ['survival', true],
       ['ports', true],
       ['shutdown', true],
+      ['deregister', true],
       ['log', true],
     ]);
     expect(check(r, 'registry').detail).toMatch(new RegExp(`^AsyncProcessor registered in redis ${redisUrl} after \\d+\\.\\d s$`));

@@ -84,7 +84,7 @@ export interface RewriteOutcome {
 }
 
 /** `eventbus`: seed 001's fake-EventBus cycle (up, down and queued, back and drained); hardened-agent-base only. */
-export type CheckName = 'health' | 'registry' | 'metrics' | 'shutdown' | 'log' | 'eventbus' | 'survival' | 'ports';
+export type CheckName = 'health' | 'registry' | 'metrics' | 'shutdown' | 'deregister' | 'log' | 'eventbus' | 'survival' | 'ports';
 
 export interface CheckResult {
   name: CheckName;

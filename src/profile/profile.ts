@@ -62,7 +62,8 @@ export interface ValidationProfile {
   registry?: 'http' | 'redis' | 'none';
   /** The environment variable naming the registry. */
   registry_env?: string;
-  checks?: Array<'health' | 'registry' | 'metrics' | 'shutdown' | 'log' | 'eventbus' | 'survival' | 'ports'>;
+  /** Which checks apply; listing `deregister` says the base deregisters at stop what it registered. */
+  checks?: Array<'health' | 'registry' | 'metrics' | 'shutdown' | 'deregister' | 'log' | 'eventbus' | 'survival' | 'ports'>;
   registry_deadline_s?: number;
   shutdown_deadline_s?: number;
   /** After its first healthy answer the agent must stay up and keep answering this long (default 30). */

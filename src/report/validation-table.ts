@@ -28,7 +28,7 @@ export function validationJson(rows: ValidationRow[]): string {
   return jsonText({ results });
 }
 
-const BASE_CHECKS = ['health', 'registry', 'metrics', 'survival', 'ports', 'shutdown', 'log'] as const;
+const BASE_CHECKS = ['health', 'registry', 'metrics', 'survival', 'ports', 'shutdown', 'deregister', 'log'] as const;
 
 function cell(c: CheckResult | undefined, paint: Paint): string {
   if (!c) return '-';
@@ -47,7 +47,7 @@ export function validationTable(rows: ValidationRow[], paint: Paint = plain): st
   if (!rows.length) return 'no agents validated\n';
   // The EventBus cycle is a column only when a profile ran it (hardened-agent-base).
   const withBus = rows.some((r) => r.validation.checks.some((c) => c.name === 'eventbus'));
-  const CHECKS = withBus ? (['health', 'registry', 'metrics', 'eventbus', 'survival', 'ports', 'shutdown', 'log'] as const) : BASE_CHECKS;
+  const CHECKS = withBus ? (['health', 'registry', 'metrics', 'eventbus', 'survival', 'ports', 'shutdown', 'deregister', 'log'] as const) : BASE_CHECKS;
   const head = ['AGENT', ...CHECKS.map((c) => c.toUpperCase()), 'TOTAL', 'FILE'];
   const body = rows.map((r) => [
     r.agent,

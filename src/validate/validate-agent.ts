@@ -15,7 +15,8 @@ import { pythonLaunch } from './python-launch.js';
 import { startAgent, type AgentProcess } from './runner.js';
 import { checkHealthHttp } from './checks/health-http.js';
 import { checkHealthZmq } from './checks/health-zmq.js';
-import { checkRegistry, registrySnapshot } from './checks/registry.js';
+import { registrationNow, registrySnapshot, watchRegistration, type Entry } from './checks/registry.js';
+import { checkDeregister, type LegacyDeregistration } from './checks/deregister.js';
 import { redactText } from './redact.js';
 import { checkMetrics } from './checks/metrics.js';
 import { checkShutdown } from './checks/shutdown.js';
@@ -30,7 +31,7 @@ import { listeningPorts } from './listening-ports.js';
 import { judgeHealth } from './checks/health-http.js';
 import { httpGet, networkReason } from './http-util.js';
 
-export const CHECK_ORDER: CheckName[] = ['health', 'registry', 'metrics', 'eventbus', 'survival', 'ports', 'shutdown', 'log'];
+export const CHECK_ORDER: CheckName[] = ['health', 'registry', 'metrics', 'eventbus', 'survival', 'ports', 'shutdown', 'deregister', 'log'];
 /** Checks every report lists (skipped when a profile leaves one out); the later ones only when a profile asks for them. */
 const ALWAYS_LISTED = new Set<CheckName>(['health', 'registry', 'metrics', 'shutdown', 'log']);
 
@@ -135,6 +136,8 @@ interface LegacyRun {
   given: { port: number; health_port: number } | null;
   /** The error line the legacy agent died with when it could not start (a module missing here, say). */
   startError?: string;
+  /** What it did with its registration on SIGTERM (when the deregister check asks). */
+  deregistration?: LegacyDeregistration;
 }
 
 /**
@@ -178,6 +181,7 @@ async function legacyBaseline(
   o: ValidateAgentOptions,
   launchFor: (file: string) => Promise<LaunchCommand>,
   longer?: { windowMs: number; until: (output: string) => boolean },
+  watchRegistry = false,
 ): Promise<LegacyRun> {
   const legacyFile = o.legacyFile!;
   let ports: number[] = [];
@@ -203,12 +207,18 @@ async function legacyBaseline(
     if (early && (early.spawnError || early.code !== 0)) {
       return { ...none(`legacy agent could not start: ${exitedDetail(proc)}`), startError: early.spawnError ?? lastErrorLine(proc.output()) };
     }
+    let deregistration: LegacyDeregistration | undefined;
     if (!early) {
       listening = listeningPorts(proc.members());
+      // Registered in its own scope by now: is it gone once SIGTERM has ended it?
+      const lookup = { kind: o.env.registryKind, url: started.registryUrl, name: o.agent.name, pid: proc.pid, owns: proc.owns, startedAt: proc.startedAt, deadlineMs: 0 };
+      // One try: an unreadable registry leaves it unobserved, and the legacy agent's time limit runs.
+      const before = watchRegistry ? await registrationNow(lookup, undefined, 1) : undefined;
       proc.signal('SIGTERM');
-      await Promise.race([proc.exit, sleep(1000)]);
+      const ended = await Promise.race([proc.exit, sleep(1000).then(() => undefined)]);
+      if (before) deregistration = await legacyDeregistration(before.state, ended, () => registrationNow(lookup, undefined, 1));
     }
-    return { baseline: { output: proc.output() }, listening, given: { port: ports[0]!, health_port: ports[1]! } };
+    return { baseline: { output: proc.output() }, listening, given: { port: ports[0]!, health_port: ports[1]! }, deregistration };
   } catch (err) {
     return none(`legacy agent could not start: ${oneLine(err)}`);
   } finally {
@@ -218,12 +228,29 @@ async function legacyBaseline(
   }
 }
 
+/** The legacy run's registration before its SIGTERM and after it ended (see checkDeregister). */
+async function legacyDeregistration(
+  before: 'gone' | 'there' | 'unknown',
+  ended: { code: number | null } | undefined,
+  after: () => Promise<{ state: 'gone' | 'there' | 'unknown' }>,
+): Promise<LegacyDeregistration> {
+  if (before !== 'there') return { kind: 'unobserved', why: 'not registered within its baseline window' };
+  if (!ended) return { kind: 'unobserved', why: 'it did not stop within 1 s of SIGTERM' };
+  if (ended.code !== 0) return { kind: 'unobserved', why: 'it did not exit with code 0 on SIGTERM' };
+  const now = (await after()).state;
+  return now === 'unknown' ? { kind: 'unobserved', why: 'the registry could not be read' } : { kind: now === 'gone' ? 'deregistered' : 'stayed' };
+}
+
 export async function validateAgent(o: ValidateAgentOptions): Promise<ValidationReport> {
   const t0 = Date.now();
   const v = o.profile.validation ?? {};
   const enabled = new Set<CheckName>(v.checks ?? DEFAULT_CHECKS);
   // A base that does not register has nothing to find in a registry.
   if (v.registry === 'none') enabled.delete('registry');
+  // Deregistration is read after a SIGTERM stop of an agent that registered.
+  if (!enabled.has('registry') || !enabled.has('shutdown')) enabled.delete('deregister');
+  // A profile listing the check says its base deregisters: the _v2 must, whatever the legacy agent did.
+  const baseDeregisters = v.checks?.includes('deregister') ?? false;
   // MIGRATE_SURVIVAL_WINDOW_S overrides the profile's window (a short one for test suites and CI smoke runs).
   const envWindow = Number(process.env.MIGRATE_SURVIVAL_WINDOW_S);
   const survivalWindowMs = o.survivalWindowMs ?? (process.env.MIGRATE_SURVIVAL_WINDOW_S && Number.isFinite(envWindow) ? envWindow : v.survival_window_s ?? 30) * 1000;
@@ -290,8 +317,8 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
     }
 
     const legacy: LegacyRun =
-      (enabled.has('log') || enabled.has('ports')) && o.legacyFile
-        ? await legacyBaseline(o, launchFor)
+      (enabled.has('log') || enabled.has('ports') || (enabled.has('deregister') && !baseDeregisters)) && o.legacyFile
+        ? await legacyBaseline(o, launchFor, undefined, enabled.has('deregister'))
         : { baseline: { note: o.legacyFile ? 'log check disabled' : 'no legacy file given' }, listening: null, given: null };
     const baseline = legacy.baseline;
     let legacyStartError = legacy.startError;
@@ -357,11 +384,10 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
           });
       return { survival, ports };
     });
-    const [health, reg, met, later] = await Promise.all([
+    const registryLookup = { ...common, kind: o.env.registryKind, url: started.registryUrl, name, pid: proc.pid, owns: proc.owns, before, deadlineMs: registryDeadlineMs };
+    const [health, registration, met, later] = await Promise.all([
       healthP,
-      enabled.has('registry')
-        ? checkRegistry({ ...common, kind: o.env.registryKind, url: started.registryUrl, name, pid: proc.pid, owns: proc.owns, before, deadlineMs: registryDeadlineMs })
-        : undefined,
+      enabled.has('registry') ? watchRegistration(registryLookup) : undefined,
       enabled.has('metrics')
         ? checkMetrics({ ...common, kind: o.env.metricsKind, url: o.env.metricsUrl, healthPort, name, deadlineMs: metricsDeadlineMs })
         : undefined,
@@ -370,10 +396,25 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
     if (later.survival) checks.set('survival', later.survival);
     if (later.ports) checks.set('ports', later.ports);
     if (health) checks.set('health', health);
+    const reg = registration?.result;
+    const accepted: Entry | undefined = registration?.entry;
     if (reg) checks.set('registry', reg);
     if (met) checks.set('metrics', met);
     if (bus) checks.set('eventbus', await checkEventBus({ bus, healthPort, proc, phaseDeadlineMs: eventbusPhaseMs, signal: o.signal }));
     if (enabled.has('shutdown')) checks.set('shutdown', await checkShutdown({ proc, deadlineMs: shutdownDeadlineMs }));
+    if (enabled.has('deregister')) {
+      checks.set(
+        'deregister',
+        await checkDeregister({
+          registry: registryLookup,
+          registered: reg,
+          accepted,
+          shutdown: checks.get('shutdown'),
+          legacy: legacy.deregistration,
+          baseDeregisters,
+        }),
+      );
+    }
     await proc.killGroup();
     if (enabled.has('log')) {
       let log = checkLog(proc.output(), baseline);

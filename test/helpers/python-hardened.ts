@@ -193,6 +193,23 @@ export async function phase5(c: Case): Promise<void> {
   expect(c.spec.runtime, `${c.name} ends migrated: its case.yaml must say how it runs (runtime:)`).toBeDefined();
   expect(result, ran.out).toMatchObject({ status: 'migrated', error: null, kept_for_review: [] });
   expect(readFileSync(path.join(root, c.rel.replace(/\.py$/, '_v2.py')), 'utf8')).toBe(readFileSync(c.expectedFile, 'utf8'));
+  const { report, code } = await validateMigrated(c, root);
+  const at = (v: string) => v.replaceAll('{root}', root);
+  const rt = c.spec.runtime!;
+  expect(report.output).toBe(c.rel.replace(/\.py$/, '_v2.py'));
+  expect(report.validation.checks.map((k: { name: string; ok: boolean }) => `${k.name}:${k.ok}`), JSON.stringify(report.validation.checks)).toEqual([
+    'health:true', 'registry:true', 'metrics:true', 'eventbus:true', 'shutdown:true', 'deregister:true', 'log:true',
+  ]);
+  expect(report.validation.checks.some((k: { skipped?: boolean }) => k.skipped)).toBe(false);
+  expect(code).toBe(0);
+  for (const [rel, needle] of Object.entries(rt.afterwards ?? {})) expect(readFileSync(path.join(root, rel), 'utf8')).toContain(at(needle));
+}
+
+/**
+ * `migrate validate --json` on a migrated fixture's _v2 in `root`, in the environment its case.yaml's
+ * runtime section gives (files, certs, a log line appended while it runs, ...): the agent's report.
+ */
+export async function validateMigrated(c: Case, root: string): Promise<{ report: ValidatedAgent; code: number }> {
   const rt = c.spec.runtime!;
   const at = (v: string) => v.replaceAll('{root}', root);
   for (const [rel, text] of Object.entries(rt.files ?? {})) {
@@ -223,14 +240,13 @@ export async function phase5(c: Case): Promise<void> {
       else process.env[k] = saved[k];
     }
   }
-  const report = JSON.parse(out).results[0];
-  expect(report.output).toBe(c.rel.replace(/\.py$/, '_v2.py'));
-  expect(report.validation.checks.map((k: { name: string; ok: boolean }) => `${k.name}:${k.ok}`), JSON.stringify(report.validation.checks)).toEqual([
-    'health:true', 'registry:true', 'metrics:true', 'eventbus:true', 'shutdown:true', 'log:true',
-  ]);
-  expect(report.validation.checks.some((k: { skipped?: boolean }) => k.skipped)).toBe(false);
-  expect(code).toBe(0);
-  for (const [rel, needle] of Object.entries(rt.afterwards ?? {})) expect(readFileSync(path.join(root, rel), 'utf8')).toContain(at(needle));
+  return { report: JSON.parse(out).results[0] as ValidatedAgent, code };
+}
+
+/** One agent of `migrate validate --json`. */
+export interface ValidatedAgent {
+  output: string;
+  validation: { ok: boolean; checks: Array<{ name: string; ok: boolean; detail: string; skipped?: boolean }> };
 }
 
 /**

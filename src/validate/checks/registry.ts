@@ -39,7 +39,7 @@ export interface RegistryCheckOptions {
   intervalMs?: number;
 }
 
-interface Entry {
+export interface Entry {
   record: Record<string, unknown>;
   /** When the registration arrived or says it was made (epoch ms), when known. */
   at?: number;
@@ -187,6 +187,11 @@ function notOurs(e: Entry, o: RegistryCheckOptions, label: string): string | nul
 }
 
 export async function checkRegistry(o: RegistryCheckOptions): Promise<CheckResult> {
+  return (await watchRegistration(o)).result;
+}
+
+/** The registry check, with the entry it accepted as this agent's registration (for the deregister check). */
+export async function watchRegistration(o: RegistryCheckOptions): Promise<{ result: CheckResult; entry?: Entry }> {
   const registry = registryFor(o);
   const end = o.startedAt + o.deadlineMs;
   let lastError: string | undefined;
@@ -202,27 +207,27 @@ export async function checkRegistry(o: RegistryCheckOptions): Promise<CheckResul
           const why = notOurs(e, o, registry.label);
           if (!why) {
             const ms = Date.now() - o.startedAt;
-            return result('registry', true, ms, `${o.name} registered in ${registry.label} after ${secs(ms)}`);
+            return { result: result('registry', true, ms, `${o.name} registered in ${registry.label} after ${secs(ms)}`), entry: e };
           }
           stale = why;
         }
       } catch (err) {
         if (err instanceof PermanentError) {
-          return result('registry', false, Date.now() - o.startedAt, `${o.name} not registered: ${registry.label}: ${err.message} (an error that will not heal; not retried)`);
+          return { result: result('registry', false, Date.now() - o.startedAt, `${o.name} not registered: ${registry.label}: ${err.message} (an error that will not heal; not retried)`) };
         }
         lastError = networkReason(err);
         if (lastError === 'host not found') {
-          return result('registry', false, Date.now() - o.startedAt, `${o.name} not registered: ${registry.label}: host not found (not retried)`);
+          return { result: result('registry', false, Date.now() - o.startedAt, `${o.name} not registered: ${registry.label}: host not found (not retried)`) };
         }
         if (lastError === 'connection refused') {
           refusedSince ??= Date.now();
           if (Date.now() - refusedSince >= REFUSED_FOR_MS) {
-            return result('registry', false, Date.now() - o.startedAt, `${o.name} not registered: ${registry.label} refused connections for ${secs(REFUSED_FOR_MS)}; it is down`);
+            return { result: result('registry', false, Date.now() - o.startedAt, `${o.name} not registered: ${registry.label} refused connections for ${secs(REFUSED_FOR_MS)}; it is down`) };
           }
         } else refusedSince = undefined;
       }
       if (o.proc?.exited()) {
-        return result('registry', false, Date.now() - o.startedAt, `${o.name} not registered: ${exitedDetail(o.proc)}`);
+        return { result: result('registry', false, Date.now() - o.startedAt, `${o.name} not registered: ${exitedDetail(o.proc)}`) };
       }
       if (Date.now() >= end || o.signal?.aborted) break;
       await sleep(o.intervalMs ?? 100, o.signal);
@@ -235,15 +240,47 @@ export async function checkRegistry(o: RegistryCheckOptions): Promise<CheckResul
   if (lastError) why = `last registry error: ${lastError}`;
   else if (stale !== undefined) why = stale;
   else why = `${registry.label} answered but has no entry${agentSays(o.proc)}`;
-  return result('registry', false, ms, `${o.name} not registered after ${secs(o.deadlineMs)}; ${why}`);
+  return { result: result('registry', false, ms, `${o.name} not registered after ${secs(o.deadlineMs)}; ${why}`) };
 }
 
-/** The agent's own last word about registering, when it logged one. */
-function agentSays(proc?: AgentProcess): string {
+/** The agent's own last word about registering (or what `about` matches), when it logged one. */
+export function agentSays(proc?: AgentProcess, about = /\bregist(er|ered|ering|ration|ry)\b/i): string {
   const line = proc
     ?.output()
     .split('\n')
-    .filter((l) => /\bregist(er|ered|ering|ration|ry)\b/i.test(l))
+    .filter((l) => about.test(l))
     .pop();
   return line ? ` (agent log: ${line.trim().slice(0, 160)})` : '';
+}
+
+/** What a registry holds of one agent at one moment (see registrationNow). */
+export type RegistrationNow = { label: string } & ({ state: 'gone' | 'there'; entry?: Entry } | { state: 'unknown'; error: string });
+
+/**
+ * What the registry holds of this agent right now: 'there' when it still holds its registration
+ * (the entry the registry check accepted, an entry of the same pid, or one that check would accept
+ * as this process's), 'gone' when it holds nothing of it (nothing, or only an entry from before it
+ * started or of another process), 'unknown' when the registry cannot be read.
+ */
+export async function registrationNow(o: RegistryCheckOptions, accepted?: Entry, tries = 4): Promise<RegistrationNow> {
+  const registry = registryFor(o);
+  const label = registry.label;
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const e = await registry.lookup(o.name);
+        if (!e) return { label, state: 'gone' };
+        const pid = accepted?.record.pid;
+        const samePid = pid !== undefined && pid !== null && pid !== '' && String(e.record.pid) === String(pid);
+        const ours = !notOurs(e, o, label) || e.fingerprint === accepted?.fingerprint || samePid;
+        return { label, state: ours ? 'there' : 'gone', entry: e };
+      } catch (err) {
+        const why = err instanceof PermanentError ? err.message : networkReason(err);
+        if (err instanceof PermanentError || attempt >= tries) return { label, state: 'unknown', error: why };
+        await sleep(250, o.signal);
+      }
+    }
+  } finally {
+    await registry.close();
+  }
 }

@@ -1,0 +1,71 @@
+// Deregister: an agent that registered and then stopped cleanly on SIGTERM is gone from the
+// registry. Read once the shutdown check has seen it exit: the reference bases deregister inside
+// their teardown, before the process ends (Python BaseAgent.stop(), HardenedAgentBase's teardown
+// after the shutdown() hook, the TypeScript BaseAgent's stop() after onStop()), so an entry still
+// there is a teardown that was cut short (a kept shutdown() ending in sys.exit(0), an onStop()
+// calling process.exit) or an agent that registered again on its way out.
+//
+// The legacy agent's own baseline run is observed the same way (registered in its window, then
+// SIGTERM): a legacy agent that never deregistered is not held against the _v2, which deregisters
+// through the base; the base's deregistration is what is required when the profile lists this
+// check (its base deregisters what it registered). A profile that names no checks gets it by
+// default without saying what its base does: there only a _v2 that stays registered where the
+// legacy agent deregistered fails.
+import type { CheckResult } from '../../core/types.js';
+import { result } from './common.js';
+import { agentSays, registrationNow, type Entry, type RegistryCheckOptions } from './registry.js';
+
+/** What the legacy agent's baseline run did with its registration on SIGTERM. */
+export type LegacyDeregistration =
+  | { kind: 'deregistered' | 'stayed' }
+  /** Not observed, and why (not registered within its window, did not stop within a second, ...). */
+  | { kind: 'unobserved'; why: string };
+
+export interface DeregisterOptions {
+  /** How the _v2 was found in the registry (its scope, pid and start). */
+  registry: RegistryCheckOptions;
+  /** The registry check's verdict and the entry it accepted. */
+  registered?: CheckResult;
+  accepted?: Entry;
+  /** The shutdown check's verdict: only an agent that exited cleanly on SIGTERM is judged. */
+  shutdown?: CheckResult;
+  legacy?: LegacyDeregistration;
+  /** The profile says its base deregisters at stop (it lists `deregister` among its checks). */
+  baseDeregisters: boolean;
+}
+
+function skipped(detail: string): CheckResult {
+  return { ...result('deregister', true, 0, detail), skipped: true };
+}
+
+function legacyNote(legacy?: LegacyDeregistration): string {
+  if (!legacy) return '';
+  if (legacy.kind === 'deregistered') return 'the legacy agent deregistered on its SIGTERM too';
+  if (legacy.kind === 'stayed') return 'the legacy agent stayed registered after its SIGTERM';
+  if (legacy.kind === 'unobserved') return `the legacy agent's deregistration not observed (${legacy.why})`;
+  return '';
+}
+
+export async function checkDeregister(o: DeregisterOptions): Promise<CheckResult> {
+  const name = o.registry.name;
+  if (!o.registered?.ok) return skipped('not observed: the agent never registered');
+  if (!o.shutdown?.ok) return skipped('not observed: the agent did not stop cleanly on SIGTERM (see shutdown)');
+  const t0 = Date.now();
+  const now = await registrationNow(o.registry, o.accepted);
+  const ms = Date.now() - t0;
+  const note = legacyNote(o.legacy);
+  const also = note ? `; ${note}` : '';
+  if (now.state === 'unknown') return skipped(`not observed: ${now.label} could not be read after the agent stopped (${now.error})`);
+  if (now.state === 'gone') {
+    const legacyStayed = o.legacy?.kind === 'stayed' ? ' (the base deregisters it now)' : '';
+    return result('deregister', true, ms, `${name} deregistered on SIGTERM: ${now.label} no longer holds it after it exited${also}${legacyStayed}`);
+  }
+  if (!o.baseDeregisters && o.legacy?.kind !== 'deregistered') {
+    return result('deregister', true, ms, `${name} is still in ${now.label} after it exited on SIGTERM, as before the migration${also} (the profile does not say that its base deregisters: list deregister in validation.checks)`);
+  }
+  const why = o.baseDeregisters
+    ? 'the base deregisters at stop what it registered, so its teardown was cut short (an exit in a hook it calls?) or the agent registered again on its way out'
+    : 'the legacy agent deregistered on its SIGTERM';
+  return result('deregister', false, ms, `${name} still registered in ${now.label} after it exited with code 0 on SIGTERM: ${why}${o.baseDeregisters ? also : ''}${agentSays(o.registry.proc, /\bderegist/i)}`);
+}
+

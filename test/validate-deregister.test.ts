@@ -1,0 +1,164 @@
+// The deregister check with real agents: an agent that registered must be gone from the
+// registry once SIGTERM has stopped it, as every shipped base does inside its teardown.
+// - hardened-agent-base: the sudo log agent migrated for real passes; the same _v2 as the engine
+//   wrote it before the teardown-super fix (its kept shutdown() ends in sys.exit(0), which cuts the
+//   base's teardown short) passed every other check, and fails this one alone;
+// - base-agent, Python: an ordinary _v2 passes, also when its legacy agent never deregistered (the
+//   base does it now); a _v2 whose kept cleanup() leaves with os._exit(0) fails it alone;
+// - base-agent, TypeScript: an ordinary _v2 passes; one whose onStop() calls process.exit fails.
+// A profile that names no checks does not say that its base deregisters: there the legacy
+// agent's own run decides.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AgentInfo, ValidationReport } from '../src/core/types.js';
+import { planInit } from '../src/commands/init.js';
+import { loadProfile, type Profile } from '../src/profile/profile.js';
+import { startValidationEnvironment, type ValidationEnvironment } from '../src/validate/environment.js';
+import { validateAgent, type ValidateAgentOptions } from '../src/validate/validate-agent.js';
+import { liveGroups } from '../src/validate/process-group.js';
+import { migratedCase, removeRoots, validateMigrated } from './helpers/python-hardened.js';
+
+const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'validate');
+const baseAgent = loadProfile('base-agent');
+
+let env: ValidationEnvironment;
+const temps: string[] = [];
+const legacyWindow = process.env.MIGRATE_LEGACY_WINDOW_S;
+beforeAll(async () => {
+  env = await startValidationEnvironment();
+  process.env.MIGRATE_LEGACY_WINDOW_S ??= '0.5';
+});
+afterAll(async () => {
+  await env?.close();
+  if (legacyWindow === undefined) delete process.env.MIGRATE_LEGACY_WINDOW_S;
+  removeRoots();
+  for (const t of temps) rmSync(t, { recursive: true, force: true });
+});
+
+/** The fixtures of fixtures/validate/deregister in a fresh root, on the reference Python and TypeScript bases. */
+function repo(): string {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'validate-deregister-'));
+  temps.push(root);
+  cpSync(path.join(FIXTURES, 'deregister'), root, { recursive: true });
+  cpSync(path.join(FIXTURES, 'ts'), root, { recursive: true });
+  for (const lang of ['python', 'typescript'] as const) {
+    const plan = planInit(root, lang, 'base-agent');
+    mkdirSync(path.dirname(path.join(root, plan.target)), { recursive: true });
+    copyFileSync(plan.template, path.join(root, plan.target));
+    for (const init of plan.packageInits) writeFileSync(path.join(root, init), '');
+  }
+  return root;
+}
+
+function run(root: string, name: string, stem: string, extra: Partial<ValidateAgentOptions> & { v2?: string; profile?: Profile } = {}): Promise<ValidationReport> {
+  const ts = (extra.v2 ?? stem).endsWith('.ts');
+  const agent: AgentInfo = { name, file: `agents/${stem}.${ts ? 'ts' : 'py'}`, language: ts ? 'typescript' : 'python', class: name, status: 'legacy', findings: [], line: 1, evidence: [] };
+  return validateAgent({
+    root,
+    agent,
+    file: path.join(root, 'agents', extra.v2 ?? `${stem}_v2.py`),
+    legacyFile: ts ? undefined : path.join(root, 'agents', `${stem}.py`),
+    profile: baseAgent,
+    env,
+    // Long enough for the legacy agent to register in its own run, and to be seen leaving or not.
+    legacyWindowMs: 1500,
+    healthDeadlineMs: 15_000,
+    registryDeadlineMs: 10_000,
+    metricsDeadlineMs: 10_000,
+    survivalWindowMs: 1000,
+    configEnv: { QUOTE_CACHE_STATE: path.join(root, 'quote_cache.json') },
+    ...extra,
+  });
+}
+
+const verdicts = (r: ValidationReport) => r.checks.map((c) => `${c.name}:${c.ok}`);
+const detail = (r: ValidationReport, name: string) => r.checks.find((c) => c.name === name)!.detail;
+
+describe('hardened-agent-base: a kept shutdown() ending in sys.exit(0)', () => {
+  it('the migrated sudo log agent deregisters on SIGTERM; with the exit back in shutdown() it fails the deregister check alone', async () => {
+    const { c, root, v2 } = await migratedCase('sudo-log-shutdown-exit-entry-signal');
+    const good = await validateMigrated(c, root);
+    expect(good.report.validation.checks.map((k) => `${k.name}:${k.ok}`), JSON.stringify(good.report.validation.checks)).toEqual([
+      'health:true', 'registry:true', 'metrics:true', 'eventbus:true', 'shutdown:true', 'deregister:true', 'log:true',
+    ]);
+    expect(good.report.validation.checks.find((k) => k.name === 'deregister')!.detail).toMatch(/^SudoLogAgent deregistered on SIGTERM: the embedded registry no longer holds it after it exited/);
+    expect(good.code).toBe(0);
+
+    // The _v2 the engine wrote before the teardown-super fix: the exit kept, super().shutdown() after it.
+    const file = path.join(root, v2);
+    const text = readFileSync(file, 'utf8');
+    const tail = '            self.metrics_server.shutdown()\n        super().shutdown()\n';
+    expect(text).toContain(tail);
+    writeFileSync(file, text.replace('import socket\n', 'import socket\nimport sys\n').replace(tail, '            self.metrics_server.shutdown()\n        sys.exit(0)\n        super().shutdown()\n'));
+    const lost = await validateMigrated(c, root);
+    const checks = lost.report.validation.checks;
+    // Every check validation had before passes it (it exits 0 on SIGTERM, as the base's stop would):
+    // only the new one sees that the base's teardown never reached its deregistration.
+    expect(checks.map((k) => `${k.name}:${k.ok}`), JSON.stringify(checks)).toEqual([
+      'health:true', 'registry:true', 'metrics:true', 'eventbus:true', 'shutdown:true', 'deregister:false', 'log:true',
+    ]);
+    expect(checks.find((k) => k.name === 'deregister')!.detail).toMatch(
+      /^SudoLogAgent still registered in the embedded registry after it exited with code 0 on SIGTERM: the base deregisters at stop what it registered, so its teardown was cut short/,
+    );
+    expect(lost.code).toBe(1);
+    expect(liveGroups()).toEqual([]);
+  }, 120_000);
+});
+
+describe('base-agent, Python', () => {
+  it('a legacy agent that never deregistered: its _v2 passes, the base deregisters it now', async () => {
+    const r = await run(repo(), 'LedgerSync', 'ledger_sync');
+    expect(verdicts(r), JSON.stringify(r.checks)).toEqual(['health:true', 'registry:true', 'metrics:true', 'survival:true', 'ports:true', 'shutdown:true', 'deregister:true', 'log:true']);
+    expect(detail(r, 'deregister')).toBe(
+      'LedgerSync deregistered on SIGTERM: the embedded registry no longer holds it after it exited; the legacy agent stayed registered after its SIGTERM (the base deregisters it now)',
+    );
+    expect(liveGroups()).toEqual([]);
+  }, 60_000);
+
+  it("a kept cleanup() that leaves with os._exit(0) before the base's stop fails the deregister check alone", async () => {
+    const root = repo();
+    const r = await run(root, 'QuoteCache', 'quote_cache');
+    expect(verdicts(r), JSON.stringify(r.checks)).toEqual(['health:true', 'registry:true', 'metrics:true', 'survival:true', 'ports:true', 'shutdown:true', 'deregister:false', 'log:true']);
+    expect(detail(r, 'deregister')).toMatch(
+      /^QuoteCache still registered in the embedded registry after it exited with code 0 on SIGTERM: the base deregisters at stop .*; the legacy agent deregistered on its SIGTERM too$/,
+    );
+    // Its own work on the way out did run: only the base's part was cut.
+    expect(JSON.parse(readFileSync(path.join(root, 'quote_cache.json'), 'utf8'))).toHaveProperty('EURUSD');
+    expect(liveGroups()).toEqual([]);
+  }, 60_000);
+
+  it('a profile that names no checks does not say its base deregisters: the legacy run decides', async () => {
+    const root = repo();
+    const silent: Profile = { ...baseAgent, validation: { ...baseAgent.validation, checks: undefined } };
+    // The legacy agent deregistered: staying registered is a loss still.
+    const lost = await run(root, 'QuoteCache', 'quote_cache', { profile: silent });
+    expect(lost.checks.find((c) => c.name === 'deregister')).toMatchObject({ ok: false });
+    expect(detail(lost, 'deregister')).toMatch(/after it exited with code 0 on SIGTERM: the legacy agent deregistered on its SIGTERM$/);
+    // The legacy agent never deregistered either: nothing was lost.
+    writeFileSync(
+      path.join(root, 'agents', 'ledger_sync_v2.py'),
+      readFileSync(path.join(root, 'agents', 'ledger_sync_v2.py'), 'utf8').replace(
+        "        self.report_metric('ledger_synced_total', 1)\n",
+        "        self.report_metric('ledger_synced_total', 1)\n\n    def cleanup(self):\n        os._exit(0)\n",
+      ).replace('from common.core.base_agent', 'import os\n\nfrom common.core.base_agent'),
+    );
+    const kept = await run(root, 'LedgerSync', 'ledger_sync', { profile: silent });
+    expect(kept.checks.find((c) => c.name === 'deregister'), JSON.stringify(kept.checks)).toMatchObject({ ok: true });
+    expect(detail(kept, 'deregister')).toMatch(/^LedgerSync is still in the embedded registry after it exited on SIGTERM, as before the migration; the legacy agent stayed registered after its SIGTERM/);
+    expect(liveGroups()).toEqual([]);
+  }, 90_000);
+});
+
+describe('base-agent, TypeScript', () => {
+  it('an ordinary _v2 deregisters; one whose onStop() calls process.exit fails the deregister check alone', async () => {
+    const root = repo();
+    const good = await run(root, 'Ticker', 'ticker', { v2: 'ticker_v2.ts' });
+    expect(verdicts(good), JSON.stringify(good.checks)).toEqual(['health:true', 'registry:true', 'metrics:true', 'survival:true', 'ports:true', 'shutdown:true', 'deregister:true', 'log:true']);
+    const lost = await run(root, 'Ticker', 'ticker', { v2: 'ticker_stop_exit_v2.ts' });
+    expect(verdicts(lost), JSON.stringify(lost.checks)).toEqual(['health:true', 'registry:true', 'metrics:true', 'survival:true', 'ports:true', 'shutdown:true', 'deregister:false', 'log:true']);
+    expect(detail(lost, 'deregister')).toMatch(/^Ticker still registered in the embedded registry after it exited with code 0 on SIGTERM/);
+    expect(liveGroups()).toEqual([]);
+  }, 90_000);
+});
