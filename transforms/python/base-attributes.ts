@@ -20,7 +20,6 @@ export const baseAttributes: PythonTransform = {
   name: 'base-attributes',
   phase: 'edit',
   run(ctx) {
-    portAliases(ctx);
     methodShadows(ctx);
     const seen = new Set<string>();
     const renamed = new Set<string>();
@@ -75,6 +74,9 @@ export const baseAttributes: PythonTransform = {
           `self.${a.attr} is also set by ${ctx.profile.base_class}.${a.method}(), which runs inside super().__init__(); the base reports its own value before ${a.method}() here has run`);
       } else seen.delete(a.attr);
     }
+    // After the base's own attributes: a copy's reads inside a statement that goes (`self.health_check_port =
+    // ... self.zmq_port + 1`, redundant once the base is given it) are not renamed inside that statement.
+    portAliases(ctx);
   },
 };
 

@@ -805,11 +805,15 @@ function settersBeforeBase(ctx: PythonTransformContext, init: PyFunction, body: 
   const known = moduleNames(ctx);
   const fns = helperFunctions(ctx);
   const setters = new Map<string, SyntaxNode>();
+  // A legacy name of a port the base is given (`self.zmq_port = ...`) is no setter to go after: the call is
+  // given its value, a read of it is spelled as that value (withPassedAttributes), and base-attributes turns
+  // the copy into the base's attribute (a call placed after it would be inserted inside a removed statement).
+  const passedNames = new Set(Object.values(ctx.py.super_call.pass_through ?? {}).flat());
   for (const st of body.slice(body.indexOf(from))) {
     const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
     const attr = a?.type === 'assignment' ? selfAttribute(a.childForFieldName('left')!) : null;
     const value = a?.childForFieldName('right');
-    if (!attr || !value || ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr) || setters.has(attr)) break;
+    if (!attr || !value || ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr) || setters.has(attr) || passedNames.has(attr)) break;
     if (ctx.agent.assignments.filter((x) => x.attr === attr && x.method === '__init__').length !== 1) break;
     if (!evaluableEarly(value, params, localsBefore(body, st), known, fns, localsOf(init), new Set(setters.keys()), true)) break;
     setters.set(attr, st);
