@@ -48,7 +48,7 @@ export function importedHealthSidecars(ctx: PythonTransformContext, healthPorts:
     // The port it binds is the health port the base binds.
     const handoffs = portHandoffs(call, target.module, serverSubclasses(target.module.root), [], undefined, cls.name);
     if (handoffs.length !== 1 || !healthPorts.has(normPort(handoffs[0]!.arg.text) + (handoffs[0]!.param.off ? `+${handoffs[0]!.param.off}` : ''))) continue;
-    if (!servesOnlyHealth(cls, target.module.classes)) continue;
+    if (!servesOnlyHealth(cls, target.module)) continue;
     // The one other argument is the status callable the class calls for its answer.
     const args = call.childForFieldName('arguments')?.namedChildren ?? [];
     const others = args.filter((x) => x.id !== handoffs[0]!.arg.id && (x.type !== 'keyword_argument' || x.childForFieldName('value')?.id !== handoffs[0]!.arg.id));
@@ -91,9 +91,19 @@ function returnsSelf(cls: PyClass, method: string): boolean {
 
 /**
  * The class answers HTTP GET on /health and nothing else: its request handlers (nested in it, or
- * module classes it names) define no request method but GET/HEAD, and the only path it names is /health.
+ * module classes it names) define no request method but GET/HEAD, the only path it names is /health,
+ * and it reads no module-level value or function that could route elsewhere.
  */
-function servesOnlyHealth(cls: PyClass, moduleClasses: PyClass[]): boolean {
+function servesOnlyHealth(cls: PyClass, module: { classes: PyClass[]; functions: Map<string, unknown>; root: SyntaxNode }): boolean {
+  const moduleClasses = module.classes;
+  // Module-level values and functions the code could route through (`ROUTES = {"/stats": ...}`): not proven.
+  const moduleNames = new Set<string>(module.functions.keys());
+  for (const st of module.root.namedChildren) {
+    const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    if (e?.type === 'assignment') walk(e.childForFieldName('left')!, (x) => {
+      if (x.type === 'identifier') moduleNames.add(x.text);
+    });
+  }
   if (cls.bases.some((b) => !/^(object|(threading\.)?Thread)$/.test(baseName(b) ?? ''))) return false;
   const handlers: SyntaxNode[] = [];
   const isHandler = (def: SyntaxNode) => (def.childForFieldName('superclasses')?.namedChildren ?? []).some((b) => HTTP_HANDLER_BASE.test(baseName(b) ?? ''));
@@ -111,6 +121,12 @@ function servesOnlyHealth(cls: PyClass, moduleClasses: PyClass[]): boolean {
     walk(h, (n) => {
       if (n.type === 'function_definition' && /^do_/.test(n.childForFieldName('name')!.text) && !/^do_(GET|HEAD)$/.test(n.childForFieldName('name')!.text)) ok = false;
       if (n.type === 'string_content' && /^\//.test(n.text) && n.text.replace(/\/+$/, '') !== '/health' && !pathTrim(n)) ok = false;
+    });
+  }
+  // (in the request handlers: the sidecar's own methods may log through a module logger)
+  for (const h of handlers) {
+    walk(h, (n) => {
+      if (n.type === 'identifier' && moduleNames.has(n.text) && !(n.parent?.type === 'attribute' && n.parent.childForFieldName('attribute')?.id === n.id)) ok = false;
     });
   }
   return ok;
