@@ -5,7 +5,7 @@
 // (`super().__init__(name, interval, health_port)`). The agent's own methods show no bind for
 // these, yet the port is bound all the same once the call runs.
 import type { SyntaxNode } from '../lang/python/parser.js';
-import type { ModuleModel, PyClass, PyFunction } from '../lang/python/module-model.js';
+import { baseName, type ModuleModel, type PyClass, type PyFunction } from '../lang/python/module-model.js';
 import { callee, selfAttribute, walk } from '../lang/python/syntax.js';
 import { boundPort, type ServerClasses } from './ports.js';
 
@@ -63,9 +63,12 @@ export function functionBoundParams(fn: PyFunction, servers: ServerClasses): Bou
  * Parameters of a class's `__init__` whose value one of its methods binds: directly in `__init__`,
  * or stored (`self.port = port`) and bound as `self.port` by a method that something calls.
  */
-export function classBoundParams(cls: PyClass, servers: ServerClasses, module: ModuleModel, gone?: (n: SyntaxNode) => boolean): BoundParam[] {
+export function classBoundParams(cls: PyClass, servers: ServerClasses, module: ModuleModel, gone?: (n: SyntaxNode) => boolean, depth = 0): BoundParam[] {
   const init = cls.methods.get('__init__');
-  if (!init) return [];
+  // A parent of the same module binds what this class hands it (`super().__init__(port, ...)`, or no __init__ of its own).
+  const parent = depth < 5 ? cls.bases.map((b) => baseName(b)).map((n) => module.classes.find((c) => c.name === n && c.node.id !== cls.node.id)).find((c) => c) : undefined;
+  const inherited = parent ? classBoundParams(parent, servers, module, gone, depth + 1) : [];
+  if (!init) return inherited;
   const params = positional(init, true);
   const all = init.params.map((p) => p.name).filter((n) => n !== 'self');
   // self.<attr> = <param> in __init__
@@ -86,6 +89,18 @@ export function classBoundParams(cls: PyClass, servers: ServerClasses, module: M
       if (!param) continue;
       out.push({ name: param, index: params.indexOf(param), off: b.off, line: b.line, via: `${cls.name}.${m.name}()` });
     }
+  }
+  if (inherited.length) {
+    walk(init.body, (n) => {
+      if (n.type !== 'call') return;
+      const fn = (n.childForFieldName('function')?.text ?? '').replace(/\s+/g, '');
+      const skip = fn === `${parent!.name}.__init__` ? 1 : /^super\([^)]*\)\.__init__$/.test(fn) ? 0 : -1;
+      if (skip < 0) return;
+      for (const p of inherited) {
+        const arg = argumentFor(n, p, skip);
+        if (arg?.type === 'identifier' && all.includes(arg.text)) out.push({ ...p, name: arg.text, index: params.indexOf(arg.text) });
+      }
+    });
   }
   return out;
 }
@@ -122,8 +137,9 @@ export interface Handoff {
  * In-file code a call of the agent runs that binds a port the call hands it: the call, the argument
  * and the bound parameter. `parents` are the agent's in-file superclasses (for `super().__init__`).
  */
-export function portHandoffs(call: SyntaxNode, module: ModuleModel, servers: ServerClasses, parents: PyClass[], gone?: (n: SyntaxNode) => boolean): Handoff[] {
-  const fn = callee(call) ?? '';
+export function portHandoffs(call: SyntaxNode, module: ModuleModel, servers: ServerClasses, parents: PyClass[], gone?: (n: SyntaxNode) => boolean, nameInModule?: string): Handoff[] {
+  // nameInModule: the callee's name inside `module` when the call reaches it through an import (`kit.Sidecar(...)`).
+  const fn = nameInModule ?? callee(call) ?? '';
   const text = (call.childForFieldName('function')?.text ?? '').replace(/\s+/g, '');
   let bound: BoundParam[] = [];
   let skip = 0;

@@ -70,6 +70,11 @@ export interface StatementProposal {
    * (`StatusServer(self.health_port, self.get_status)`): the base's health hook calls them instead.
    */
   payloadMethods?: string[];
+  /**
+   * Expressions giving the payload a removed health sidecar answered with (`self.monitor.snapshot()`, a
+   * lambda's dict), with the agent attributes they read: the base's health hook reports them instead.
+   */
+  payloadCalls?: Array<{ call: string; members: string[] }>;
 }
 
 export interface ResolvedPlan {

@@ -11,7 +11,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { valueType } from '../../src/analysis/value-type.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
-import { constructorOf, withPassedAttributes } from './super-init.js';
+import { constructorOf, unpackedPortStatement, withPassedAttributes } from './super-init.js';
 import { callsSuper, keptForOlderBase } from './early-overrides.js';
 import { baseRuns } from './base-method-clash.js';
 import type { AttributeAssignment } from '../../src/analysis/agent-model.js';
@@ -20,7 +20,6 @@ export const baseAttributes: PythonTransform = {
   name: 'base-attributes',
   phase: 'edit',
   run(ctx) {
-    portAliases(ctx);
     methodShadows(ctx);
     const seen = new Set<string>();
     const renamed = new Set<string>();
@@ -31,6 +30,8 @@ export const baseAttributes: PythonTransform = {
       if (ctx.resolved?.members.has(a.attr)) continue;
       if (a.method === ctor.method && ctor.callAt >= 0 && a.stmt.endIndex <= ctor.callAt) continue;
       if (a.method === ctor.method && injected(ctx, a.attr)) continue;
+      // Unpacked into locals the base is given (`port, health_check_port = agent_ports(...)`): no longer an assignment of it.
+      if (a.stmt.id === unpackedPortStatement(ctx)?.id) continue;
       const baseType = ctx.base.attributes.get(a.attr) ?? null;
       const mine = valueType(a.value);
       // The base's None is "set later", not a type.
@@ -75,6 +76,9 @@ export const baseAttributes: PythonTransform = {
           `self.${a.attr} is also set by ${ctx.profile.base_class}.${a.method}(), which runs inside super().__init__(); the base reports its own value before ${a.method}() here has run`);
       } else seen.delete(a.attr);
     }
+    // After the base's own attributes: a copy's reads inside a statement that goes (`self.health_check_port =
+    // ... self.zmq_port + 1`, redundant once the base is given it) are not renamed inside that statement.
+    portAliases(ctx);
   },
 };
 

@@ -74,6 +74,12 @@ export const healthHookTransform: PythonTransform = {
         lines.push(...methodPayloadLines(`self.${m}()`, reportsOwnStatus(fn.body, baseWord), baseWord, baseHealthFails(ctx)));
         for (const a of selfMembers(fn.body)) if (agentAttribute(ctx, a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
       }
+      for (const p of s.finding === 'health' ? s.payloadCalls ?? [] : []) {
+        const call = withRenames(ctx, p.call);
+        if (lines.some((l) => l.includes(call))) continue;
+        lines.push(...methodPayloadLines(call, true, baseWord, baseHealthFails(ctx)));
+        for (const a of p.members) if (agentAttribute(ctx, a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
+      }
     }
     // What the base answers on its health port, read from its code (else the profile's validation.health).
     const baseProtocol = (ctx.base.bindKinds.get('health_check_port') ?? ctx.profile.validation?.health ?? 'http') as HealthProtocol;

@@ -12,6 +12,8 @@ import { boundPort, normPort, serverSubclasses } from '../../src/analysis/ports.
 import { defaultValue, expressionDefault, propertyReturn } from '../../src/analysis/port-defaults.js';
 import { portHandoffs } from '../../src/analysis/port-handoff.js';
 import path from 'node:path';
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { ImportedTarget } from '../../src/analysis/inherited.js';
 
 type Role = { role: 'port' | 'health'; off: number };
 
@@ -71,10 +73,10 @@ function handedPorts(ctx: PythonTransformContext, basePorts: BasePort[], servers
       // the same bind, in that file.
       let where = '';
       const fnNode = n.childForFieldName('function');
-      const t = !handoffs.length && fnNode?.type === 'identifier' ? ctx.imported(fnNode.text) : null;
-      if (t?.name === fnNode?.text) {
-        handoffs = portHandoffs(n, t!.module, serverSubclasses(t!.module.root), []);
-        where = `${t!.file}:`;
+      const t = !handoffs.length ? importedCallee(ctx, fnNode) : null;
+      if (t) {
+        handoffs = portHandoffs(n, t.module, serverSubclasses(t.module.root), [], undefined, t.name);
+        where = `${t.file}:`;
       }
       for (const h of handoffs) {
         const arg = h.arg.text.replace(/\s+/g, '');
@@ -94,6 +96,21 @@ function handedPorts(ctx: PythonTransformContext, basePorts: BasePort[], servers
       }
     }, CALL_NODES);
   }
+}
+
+/**
+ * The repository definition a call's callee names through an import: `Sidecar` from `from kit import Sidecar`,
+ * or `kit.Sidecar` from `from pkg import kit` / `import pkg.kit as kit` (the module's own name for it).
+ */
+export function importedCallee(ctx: PythonTransformContext, fnNode: SyntaxNode | null): { module: ImportedTarget['module']; file: string; name: string } | null {
+  if (fnNode?.type === 'identifier') {
+    const t = ctx.imported(fnNode.text);
+    return t?.name ? { module: t.module, file: t.file, name: t.name } : null;
+  }
+  const obj = fnNode?.type === 'attribute' ? fnNode.childForFieldName('object') : null;
+  if (obj?.type !== 'identifier') return null;
+  const t = ctx.imported(obj.text);
+  return t && t.name === null ? { module: t.module, file: t.file, name: fnNode!.childForFieldName('attribute')!.text } : null;
 }
 
 /** `self.x.bind(...)` / `sock.bind(...)` on a socket created with SOCK_DGRAM. */

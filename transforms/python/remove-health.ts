@@ -16,6 +16,7 @@ import { baseName, type PyClass, type PyFunction } from '../../src/lang/python/m
 import { callee, mentions, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import type { StatementProposal } from '../../src/analysis/removal-plan.js';
 import { moveBlockOut, selectHealthDispatch } from './select-health-dispatch.js';
+import { importedHealthSidecars } from './imported-sidecar.js';
 import {
   HEALTH_ATTRIBUTE,
   HEALTH_LOOP_METHOD,
@@ -97,6 +98,12 @@ export const removeHealth: PythonTransform = {
         ctx.plan.proposeMember({ name: cls.name, kind: 'module-class', finding: 'health', reason: 'sidecar health class', safeToKeep: true });
         sidecars.add(cls.name);
       }
+    }
+    // A health-only sidecar class imported from another file of the repository: its construction, start()
+    // and stop() go, what its status callable answered moves to the base's health hook.
+    for (const s of importedHealthSidecars(ctx, healthPorts)) {
+      sidecars.add(s.callee);
+      for (const p of s.proposals) ctx.plan.proposeStatement(p);
     }
     // A server subclass of the module (`class AssemblerStatusServer(HTTPServer)`, whatever its name) that
     // the agent builds only for its health endpoint, whose request handlers are the health-only ones that

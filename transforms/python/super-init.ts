@@ -74,6 +74,21 @@ export const superInit: PythonTransform = {
       insertCall(ctx, init, after, body, buildCall(ctx, init, localsBefore(body, after), undefined, undefined, fed.attrs, false, fed.values));
       return;
     }
+    // `self.port, self.health_check_port = agent_ports("X", 7420, 7421)`: unpacked into locals the call is given.
+    const unpacked = existing || selfName !== 'self' ? null : unpackedPorts(ctx, init, body, firstSelf);
+    if (unpacked) {
+      ctx.edits.replace(unpacked.left.startIndex, unpacked.left.endIndex, unpacked.locals.join(', '), label);
+      const after = body[body.indexOf(unpacked.stmt) + 1];
+      const call = buildCall(ctx, init, localsBefore(body, after), undefined, undefined, undefined, false, unpacked.given);
+      if (after) insertCall(ctx, init, after, body, call);
+      else ctx.edits.insert(lineEnd(ctx.source, unpacked.stmt.endIndex), `${ctx.source.slice(lineStart(ctx.source, unpacked.stmt.startIndex), unpacked.stmt.startIndex)}${call}${ctx.layout.eol}`, label);
+      unpackedStatements.set(ctx, unpacked.stmt);
+      ctx.warnings.push(
+        `${cls.name}.__init__: the ports unpacked into ${unpacked.left.text.replace(/\s+/g, ' ')} (line ${unpacked.stmt.startPosition.row + 1}) are unpacked into locals and given to ` +
+          `${ctx.profile.base_class}.__init__(), which sets those attributes (the environment may choose other ports)`,
+      );
+      return;
+    }
     // `self.settings = settings or Settings()` then `self.port = self.settings.port`: the call goes after the
     // statements the port is read from, so the base is given the port the agent binds.
     const early = existing ? null : portSource(ctx, init, body, firstSelf, selfName);
@@ -805,16 +820,61 @@ function settersBeforeBase(ctx: PythonTransformContext, init: PyFunction, body: 
   const known = moduleNames(ctx);
   const fns = helperFunctions(ctx);
   const setters = new Map<string, SyntaxNode>();
+  // A legacy name of a port the base is given (`self.zmq_port = ...`) is no setter to go after: the call is
+  // given its value, a read of it is spelled as that value (withPassedAttributes), and base-attributes turns
+  // the copy into the base's attribute (a call placed after it would be inserted inside a removed statement).
+  const passedNames = new Set(Object.values(ctx.py.super_call.pass_through ?? {}).flat());
   for (const st of body.slice(body.indexOf(from))) {
     const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
     const attr = a?.type === 'assignment' ? selfAttribute(a.childForFieldName('left')!) : null;
     const value = a?.childForFieldName('right');
-    if (!attr || !value || ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr) || setters.has(attr)) break;
+    if (!attr || !value || ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr) || setters.has(attr) || passedNames.has(attr)) break;
     if (ctx.agent.assignments.filter((x) => x.attr === attr && x.method === '__init__').length !== 1) break;
     if (!evaluableEarly(value, params, localsBefore(body, st), known, fns, localsOf(init), new Set(setters.keys()), true)) break;
     setters.set(attr, st);
   }
   return setters;
+}
+
+/** Per rewrite: the statement whose unpacked ports became locals (it no longer assigns the base's attributes). */
+const unpackedStatements = new WeakMap<PythonTransformContext, SyntaxNode>();
+
+export function unpackedPortStatement(ctx: PythonTransformContext): SyntaxNode | undefined {
+  return unpackedStatements.get(ctx);
+}
+
+/**
+ * The first statement of __init__ that mentions self, `self.port, self.health_check_port = <value>`, every
+ * target a keyword the base is given, the value computable before super(): the locals (named as the keywords,
+ * when no parameter or other local has the name) and what each keyword is given.
+ */
+function unpackedPorts(ctx: PythonTransformContext, init: PyFunction, body: SyntaxNode[], firstSelf: SyntaxNode | undefined):
+  { stmt: SyntaxNode; left: SyntaxNode; locals: string[]; given: Map<string, string> } | null {
+  const e = firstSelf?.type === 'expression_statement' ? firstSelf.namedChild(0) : null;
+  const left = e?.type === 'assignment' ? e.childForFieldName('left') : null;
+  const value = e?.childForFieldName('right');
+  if (!left || !value || !/^(pattern_list|tuple_pattern)$/.test(left.type) || e!.childForFieldName('type')) return null;
+  const keywords = new Set(Object.keys(ctx.py.super_call.pass_through ?? {}));
+  const attrs = left.namedChildren.map((n) => selfAttribute(n));
+  if (!attrs.length || attrs.some((a) => a === null || !keywords.has(a) || !ctx.baseOwned.has(a))) return null;
+  if (new Set(attrs).size !== attrs.length) return null;
+  const params = new Map(init.params.map((p) => [p.name, p]));
+  const taken = localsOf(init);
+  // (localsOf reads `self.port` in a target as the name port: only other statements' bindings count)
+  const elsewhere = new Set<string>();
+  walk(init.body, (n) => {
+    if (n.id === e!.id || !['assignment', 'for_statement', 'with_item', 'as_pattern', 'function_definition', 'class_definition'].includes(n.type)) return;
+    const target = n.type === 'function_definition' || n.type === 'class_definition' ? n.childForFieldName('name') : n.childForFieldName('left') ?? n.childForFieldName('alias') ?? n;
+    if (target) walk(target, (x) => {
+      if (x.type === 'attribute') return false;
+      if (x.type === 'identifier') elsewhere.add(x.text);
+    });
+  });
+  if (attrs.some((a) => params.has(a!) || elsewhere.has(a!) || moduleNames(ctx).has(a!))) return null;
+  if (!evaluableEarly(value, params, localsBefore(body, firstSelf), moduleNames(ctx), helperFunctions(ctx), taken)) return null;
+  // Set once: a later assignment of the same attribute is the agent's to keep (and base-attributes' to report).
+  if (attrs.some((a) => ctx.agent.assignments.filter((x) => x.attr === a).length !== 1)) return null;
+  return { stmt: firstSelf!, left, locals: attrs as string[], given: new Map(attrs.map((a) => [a!, a!])) };
 }
 
 /** An existing call placed after such setters, given what they set (a second run over portSource's output). */
