@@ -27,6 +27,12 @@ class Vocabulary {
   readonly token: boolean[] = [];
   /** Per type id: a named terminal (node-types.json gives it no `fields` at all: identifier, integer, comment), so never a parent. */
   readonly leaf: boolean[] = [];
+  /**
+   * Per type id: tree-sitter-python's `identifier`, a token of the grammar's regex
+   * /[_\p{XID_Start}][_\p{XID_Continue}]*\/ (the keywords it stands for, `print`, `match`, are whole
+   * words too): the lexer takes the longest run, so it ends where its run of word characters does.
+   */
+  readonly word: boolean[] = [];
   /** Types (by "named:type") the grammar's node-types.json lists without fields. */
   readonly withoutFields: Set<string>;
   /**
@@ -34,8 +40,21 @@ class Vocabulary {
    * expanded (`expression` → every expression type). A child of another type has no field there.
    */
   readonly fieldTypes: Map<string, Set<string>>;
-  /** Per parent type id, per child type id: 1 the child may hold a field of the parent (ask), 2 it cannot, 0 not yet known. */
+  /**
+   * Per type (by "named:type"), per named child type (by "named:type"): the one field a child of
+   * that type can stand in, when node-types.json names the type in exactly one field of the parent
+   * and not among its unfielded children (a call's argument_list is its `arguments`, a function
+   * definition's identifier its `name`). Extras (comments) stand anywhere, so are never listed.
+   */
+  private readonly onlyField: Map<string, Map<string, string>>;
+  /**
+   * Per parent type id, per child type id: 1 the child may hold a field of the parent (ask), 2 it
+   * cannot, 3 it can hold one field only (asked once, see fieldOf), 4 that field is known
+   * (fixedField), 0 not yet known.
+   */
   private readonly fieldChild: Uint8Array[] = [];
+  /** Per parent type id, per child type id in state 4 of fieldChild: the field id. */
+  private readonly fixedField: Uint16Array[] = [];
   /** Anonymous types node-types.json gives no structure: plain tokens (`(`, `def`), unlike `is not`. */
   readonly tokens: Set<string>;
   /** Named types node-types.json lists without `fields`: terminals (a rule, even one with no fields, has `fields: {}`). */
@@ -56,28 +75,65 @@ class Vocabulary {
       for (const s of subtypes.get(key) ?? []) expand(s, out);
     };
     this.fieldTypes = new Map();
+    this.onlyField = new Map();
+    const extras = new Set(info.filter((t) => (t as { extra?: boolean }).extra).map((t) => `${t.named}:${t.type}`));
     for (const t of info) {
       const can = new Set<string>();
-      for (const f of Object.values(t.fields ?? {})) for (const r of (f as { types?: Ref[] }).types ?? []) expand(r, can);
+      const fieldsOf = new Map<string, string[]>();
+      for (const [name, f] of Object.entries(t.fields ?? {})) {
+        const types = new Set<string>();
+        for (const r of (f as { types?: Ref[] }).types ?? []) expand(r, types);
+        for (const k of types) {
+          can.add(k);
+          fieldsOf.set(k, [...(fieldsOf.get(k) ?? []), name]);
+        }
+      }
       this.fieldTypes.set(`${t.named}:${t.type}`, can);
+      const unfielded = new Set<string>();
+      for (const r of (t.children as { types?: Ref[] } | undefined)?.types ?? []) expand(r, unfielded);
+      const only = new Map<string, string>();
+      for (const [k, names] of fieldsOf) if (names.length === 1 && k.startsWith('true:') && !unfielded.has(k) && !extras.has(k)) only.set(k, names[0]!);
+      if (only.size) this.onlyField.set(`${t.named}:${t.type}`, only);
     }
   }
 
   /**
-   * Can a child of type `child` hold a field of a `parent` node? No when node-types.json names
-   * that type in none of the parent's fields (tokens such as `def`, `(`, `:` under a function
-   * definition): the walk then knows the field is none without asking (a native call saved on
-   * about a quarter of all nodes). Only for clean trees: an error node's children are not the grammar's.
+   * The field id a child of type `child` holds under a `parent` node, when that is settled without
+   * asking the cursor (a native call saved per node): 0 when node-types.json names that type in none
+   * of the parent's fields (tokens such as `def`, `(`, `:` under a function definition, about a
+   * quarter of all nodes); the field's id when it can stand in one field only and that field's id
+   * has been seen once (about half the children that were still asked); else -1 (ask the cursor,
+   * then tell learnFieldOf). Only for clean trees: an error node's children are not the grammar's.
    */
-  mayHoldField(parent: number, child: number): boolean {
+  fieldOf(parent: number, child: number): number {
     const row = (this.fieldChild[parent] ??= new Uint8Array(1024));
-    if (child >= row.length) return true;
+    if (child >= row.length) return -1;
     let known = row[child]!;
     if (known === 0) {
-      const can = parent === ERROR_TYPE_ID || child === ERROR_TYPE_ID ? undefined : this.fieldTypes.get(`${this.typeNamed[parent]}:${this.typeNames[parent]}`);
-      known = row[child] = !can || can.has(`${this.typeNamed[child]}:${this.typeNames[child]}`) ? 1 : 2;
+      if (parent === ERROR_TYPE_ID || child === ERROR_TYPE_ID) known = 1;
+      else {
+        const parentKey = `${this.typeNamed[parent]}:${this.typeNames[parent]}`;
+        const childKey = `${this.typeNamed[child]}:${this.typeNames[child]}`;
+        const can = this.fieldTypes.get(parentKey);
+        known = !can || can.has(childKey) ? (this.onlyField.get(parentKey)?.has(childKey) ? 3 : 1) : 2;
+      }
+      row[child] = known;
     }
-    return known === 1;
+    return known === 2 ? 0 : known === 4 ? this.fixedField[parent]![child]! : -1;
+  }
+
+  /** What the cursor said of a child's field (after fieldOf said -1): kept when it is the child's only possible field. */
+  learnFieldOf(parent: number, child: number, field: number): void {
+    const row = this.fieldChild[parent]!;
+    if (row[child] !== 3) return;
+    // The grammar's one field for it, as expected: not asked again. Anything else (no field)
+    // means node-types.json did not tell the whole story for this pair: it is always asked.
+    const parentKey = `${this.typeNamed[parent]}:${this.typeNames[parent]}`;
+    const expected = this.onlyField.get(parentKey)?.get(`${this.typeNamed[child]}:${this.typeNames[child]}`);
+    if (field > 0 && this.fieldNames[field] === expected) {
+      (this.fixedField[parent] ??= new Uint16Array(1024))[child] = field;
+      row[child] = 4;
+    } else row[child] = 1;
   }
 
   learnType(id: number, name: string, named: boolean): void {
@@ -86,6 +142,7 @@ class Vocabulary {
     this.fieldless[id] = id !== ERROR_TYPE_ID && this.withoutFields.has(`${named}:${name}`);
     this.token[id] = !named && this.tokens.has(name);
     this.leaf[id] = id !== ERROR_TYPE_ID && named && this.terminals.has(name);
+    this.word[id] = id !== ERROR_TYPE_ID && named && name === 'identifier';
   }
 
   learnField(id: number, name: string): void {
@@ -237,6 +294,20 @@ export class Reuse {
   }
 }
 
+/**
+ * Where an identifier starting at `from` ends: past its run of ASCII word characters, or null
+ * when the run meets a character outside ASCII (a word character there or not: the cursor says).
+ */
+function wordEnd(source: string, from: number): number | null {
+  let i = from;
+  for (;;) {
+    const c = source.charCodeAt(i);
+    // 0-9, A-Z, _, a-z
+    if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || c === 95 || (c >= 97 && c <= 122)) i++;
+    else return c >= 0x80 || i === from ? null : i;
+  }
+}
+
 let nextIdBase = 1;
 
 export class FlatTree {
@@ -314,7 +385,7 @@ export class FlatTree {
       subtreeEnd = g(subtreeEnd);
     };
     const cursor = native.walk();
-    const { typeNames, typeNamed, fieldless, token, leaf, fieldNames } = vocabulary;
+    const { typeNames, typeNamed, fieldless, token, leaf, word, fieldNames } = vocabulary;
     let n = 0;
     let parent = -1;
     for (;;) {
@@ -324,8 +395,14 @@ export class FlatTree {
       if (typeNames[type] === undefined) vocabulary.learnType(type, cursor.nodeType, type === ERROR_TYPE_ID || cursor.nodeIsNamed);
       // A native call per node saved wherever the parent's type has no fields at all.
       // And in a clean tree, wherever the parent's fields cannot hold a child of this type.
-      const field = parent >= 0 && (fieldless[typeId[parent]!] || (!withErrors && !vocabulary.mayHoldField(typeId[parent]!, type))) ? 0 : cursor.currentFieldId;
-      if (field && fieldNames[field] === undefined) vocabulary.learnField(field, cursor.currentFieldName);
+      // In a clean tree, wherever the grammar settles the field (none, or the only one the child
+      // can stand in), a native call is saved.
+      let field = parent < 0 || fieldless[typeId[parent]!] ? 0 : withErrors ? -1 : vocabulary.fieldOf(typeId[parent]!, type);
+      if (field < 0) {
+        field = cursor.currentFieldId;
+        if (field && fieldNames[field] === undefined) vocabulary.learnField(field, cursor.currentFieldName);
+        if (!withErrors) vocabulary.learnFieldOf(typeId[parent]!, type, field);
+      }
       typeId[at] = type;
       fieldId[at] = field;
       let f = typeNamed[type] ? NAMED : 0;
@@ -336,9 +413,11 @@ export class FlatTree {
       flags[at] = f;
       parentOf[at] = parent;
       // Ranges are read, not derived from the children (string content spans text that is no
-      // node), but a token of a clean tree is its own text (`def`, `(`): a native call saved.
-      start[at] = cursor.startIndex;
-      end[at] = token[type] && !withErrors ? start[at]! + typeNames[type]!.length : cursor.endIndex;
+      // node), but in a clean tree a token is its own text (`def`, `(`) and an identifier its run
+      // of word characters (a fifth of all nodes): a native call saved on each.
+      const begins = cursor.startIndex;
+      start[at] = begins;
+      end[at] = withErrors ? cursor.endIndex : token[type] ? begins + typeNames[type]!.length : word[type] ? (wordEnd(source, begins) ?? cursor.endIndex) : cursor.endIndex;
       // Tokens and terminals have no children: the native call that would say so is saved (half of all nodes).
       if (!token[type] && !leaf[type]) {
         const from = donor ? donor.unchanged(start[at]!, end[at]!, type) : -1;
