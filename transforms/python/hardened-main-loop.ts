@@ -989,17 +989,13 @@ function cycleTail(ctx: PythonTransformContext, run: PyFunction, loopBody: Synta
   }
   const side = new Set([...ctx.agent.methods.keys()].filter((m) => m !== LEGACY_RUN && m !== cycleMethod(ctx) && (isTransport(ctx, m) || isDrain(ctx, m))));
   const state = publishState(ctx, run, side);
-  const constant = (n: SyntaxNode): boolean =>
-    ['string', 'integer', 'float', 'true', 'false', 'none'].includes(n.type) ||
-    (n.type === 'identifier' && /^[A-Z][A-Z0-9_]*$/.test(n.text)) ||
-    (n.type === 'keyword_argument' && constant(n.childForFieldName('value')!));
   for (const s of tail) {
     const call = s.namedChild(0)!;
     const name = selfAttribute(call.childForFieldName('function')!)!;
     const m = ctx.agent.methods.get(name);
     if (!m || m.isAsync || name === LEGACY_RUN || name === cycleMethod(ctx)) return { reason: `${what} (line ${at(s)}: ${head(s)} is no plain method of the agent)`, line: at(s) };
     const args = call.childForFieldName('arguments')!;
-    if (!args.namedChildren.every(constant)) return { reason: `${what} (line ${at(s)} passes what the loop has: ${args.text.slice(0, 40)})`, line: at(s) };
+    if (!args.namedChildren.every(constantArgument)) return { reason: `${what} (line ${at(s)} passes what the loop has: ${args.text.slice(0, 40)})`, line: at(s) };
     // What it reaches, transitively through the agent's own methods.
     const seen = new Set<string>();
     const todo = [name];
@@ -1059,14 +1055,16 @@ function moduleFunctionCall(ctx: PythonTransformContext, stmt: SyntaxNode): bool
   if (fn?.type !== 'identifier' || !ctx.module.functions.has(fn.text)) return false;
   const f = ctx.module.functions.get(fn.text)!;
   if (f.isAsync) return false;
-  const constant = (n: SyntaxNode): boolean => {
-    if (['string', 'integer', 'float', 'true', 'false', 'none'].includes(n.type)) return true;
-    if (n.type === 'concatenated_string') return n.namedChildren.every(constant);
-    if (n.type === 'keyword_argument') return constant(n.childForFieldName('value')!);
-    if (n.type === 'identifier') return /^[A-Z][A-Z0-9_]*$/.test(n.text);
-    return false;
-  };
-  return e!.childForFieldName('arguments')!.namedChildren.every(constant);
+  return e!.childForFieldName('arguments')!.namedChildren.every(constantArgument);
+}
+
+/** A literal or a module constant (`"READY=1"`, `30`, `TEXTFILE_DIR`, `timeout=5`): the same wherever it is passed. */
+function constantArgument(n: SyntaxNode): boolean {
+  if (['string', 'integer', 'float', 'true', 'false', 'none'].includes(n.type)) return true;
+  if (n.type === 'concatenated_string') return n.namedChildren.every(constantArgument);
+  if (n.type === 'keyword_argument') return constantArgument(n.childForFieldName('value')!);
+  if (n.type === 'identifier') return /^[A-Z][A-Z0-9_]*$/.test(n.text);
+  return false;
 }
 
 /** `self.m(...)` alone on its line, m a method of the agent that the resolved plan removes (not run() itself). */
