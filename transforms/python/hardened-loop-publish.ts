@@ -209,14 +209,15 @@ function resultLog(s: SyntaxNode, events: string): boolean {
     }
     if (['function_definition', 'lambda', 'class_definition', 'assignment', 'augmented_assignment', 'named_expression', 'delete_statement', 'global_statement', 'nonlocal_statement',
       'return_statement', 'raise_statement', 'break_statement', 'continue_statement', 'yield', 'await', 'try_statement', 'with_statement', 'while_statement', 'expression_statement'].includes(n.type)) {
-      if (n.type === 'expression_statement' && isLogCall(n.namedChild(0))) return false;
+      // A log call, whose arguments are read below like the rest.
+      if (n.type === 'expression_statement' && isLogCall(n.namedChild(0))) return;
       ok = false;
       return false;
     }
     if (n.type === 'call') {
       const f = n.childForFieldName('function')!;
       const pure = (f.type === 'identifier' && /^(len|str|int|float|round|repr|bool|sorted|any|all)$/.test(f.text)) || (f.type === 'attribute' && f.childForFieldName('attribute')!.text === 'get' && !selfAttribute(f));
-      if (!pure) ok = false;
+      if (!pure && !isLogCall(n)) ok = false;
     }
   });
   if (!ok || !reads) return false;
