@@ -1007,6 +1007,11 @@ function cycleTail(ctx: PythonTransformContext, run: PyFunction, loopBody: Synta
       let hit: { reason: string; line: number } | null = null;
       walk(ctx.agent.methods.get(cur)!.body, (n) => {
         if (hit) return false;
+        // `write_prom(self)`, `getattr(self, name)`: what it reads through the agent is out of sight.
+        if (n.type === 'identifier' && n.text === 'self' && !(n.parent?.type === 'attribute' && n.parent.childForFieldName('object')?.id === n.id)) {
+          hit = { reason: `${what}, and ${cur}() hands the agent itself on (line ${at(n)}: ${head(n.parent ?? n)}), so what it reads cannot be told`, line: at(s) };
+          return false;
+        }
         const attr = n.type === 'attribute' ? selfAttribute(n) : null;
         if (!attr) return;
         if (ctx.agent.methods.has(attr)) todo.push(attr);
