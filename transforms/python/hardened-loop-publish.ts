@@ -148,6 +148,12 @@ function readLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | n
       accounted.add(s.id);
       continue;
     }
+    // Log lines over what the cycle answered, before its publish: they move into collect_data() with it.
+    if (events && collectStmt && !publishStmt && resultLog(s, events)) {
+      cycle.push(s);
+      accounted.add(s.id);
+      continue;
+    }
     if (events && !publishStmt) {
       const p = publishOf(ctx, s, events) ?? clientPublish(ctx, s, events);
       if (p) {
@@ -178,6 +184,45 @@ function readLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | n
     return fail(`run()'s backlog self.${publish.store} is also used at line ${r.line}`, r.line);
   }
   return { ok: true, value: { run, loop, cycle, accounted, collectStmt, publishStmt, drains, publisher: publish.publisher, store: publish.store, returns: publish.returns, ...(publish.client ? { client: publish.client } : {}) } };
+}
+
+/**
+ * `for f in events: if f["severity"] == "critical": logger.error(...)` after the cycle's result is taken and
+ * before the publish: log lines over what the cycle answered (if/for around log calls only), which change
+ * nothing the publish sees: no assignment but the for's own target, no call but log calls and reads
+ * (`x.get(...)`, len(), str()), no break/continue/return/raise. They move into collect_data() with the cycle,
+ * before it returns, the moment they ran at in the loop (after the cycle, before its publish).
+ */
+function resultLog(s: SyntaxNode, events: string): boolean {
+  if (s.type !== 'for_statement' && s.type !== 'if_statement') return false;
+  let reads = false;
+  let ok = true;
+  const targets = new Set<string>();
+  walk(s, (n) => {
+    if (!ok) return false;
+    if (n.type === 'identifier' && n.text === events) reads = true;
+    if (n.type === 'for_statement' || n.type === 'for_in_clause') {
+      const left = n.childForFieldName('left')!;
+      walk(left, (t) => {
+        if (t.type === 'identifier') targets.add(t.text);
+      });
+    }
+    if (['function_definition', 'lambda', 'class_definition', 'assignment', 'augmented_assignment', 'named_expression', 'delete_statement', 'global_statement', 'nonlocal_statement',
+      'return_statement', 'raise_statement', 'break_statement', 'continue_statement', 'yield', 'await', 'try_statement', 'with_statement', 'while_statement', 'expression_statement'].includes(n.type)) {
+      // A log call, whose arguments are read below like the rest.
+      if (n.type === 'expression_statement' && isLogCall(n.namedChild(0))) return;
+      ok = false;
+      return false;
+    }
+    if (n.type === 'call') {
+      const f = n.childForFieldName('function')!;
+      const pure = (f.type === 'identifier' && /^(len|str|int|float|round|repr|bool|sorted|any|all)$/.test(f.text)) || (f.type === 'attribute' && f.childForFieldName('attribute')!.text === 'get' && !selfAttribute(f));
+      if (!pure && !isLogCall(n)) ok = false;
+    }
+  });
+  if (!ok || !reads) return false;
+  // The for's target is a local of the loop: it must not shadow a name read elsewhere in run() after it.
+  return ![...targets].includes(events);
 }
 
 /** `events = self.collect()`, or `try: events = self.collect() except E as e: <logs>; events = []`: the events' local. */

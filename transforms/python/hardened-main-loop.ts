@@ -14,7 +14,7 @@ import { belongsTo, blocksOf, isLogCall, isTrivial } from '../../src/analysis/in
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { analyzeLoopPublish } from './hardened-loop-publish.js';
 import { collectorWatchdog } from './hardened-watchdog.js';
-import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, LEGACY_RUN, resultLogGuard, selfCall, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
+import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, isDrain, isTransport, LEGACY_RUN, resultLogGuard, selfCall, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
 import { analyzePublisher } from './hardened-publisher.js';
 
 const label = 'hardened-main-loop';
@@ -63,6 +63,12 @@ interface CycleWork {
    * longer written (the user is told which, by line).
    */
   absorbed: Array<{ clause: SyntaxNode; logs: SyntaxNode[] }>;
+  /**
+   * `self._write_textfile()` in the loop after collect() and its publish, before the sleep: per-cycle
+   * business work that reads nothing the publish changed. The base's loop runs run_cycle() then waits,
+   * so an override of it runs these after super().run_cycle(), in their order (checked by cycleTail()).
+   */
+  tail: SyntaxNode[];
 }
 
 const memo = new WeakMap<PythonTransformContext, Analysis<RunPlan>>();
@@ -123,7 +129,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   // Shape: locals, logs, one `while True:` (maybe inside try/except KeyboardInterrupt) holding
   // one self.collect() (maybe inside try/except that logs) and one sleep.
   const locals = new Set<string>();
-  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], jitter: null, cadence: [], absorbed: [] };
+  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], jitter: null, cadence: [], absorbed: [], tail: [] };
   // `except OSError: failures += 1; delay = min(interval * 2 ** failures, MAX); log; sleep(delay); continue`
   // around collect(): a back-off the base's loop replaces (a failing collect_data() is logged and
   // counted, and the next cycle comes after collection_interval). Its counters go with it.
@@ -152,6 +158,11 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
       if (bad) return;
       if (isDocstring(s)) continue;
       if (inLoop && accounted?.has(s.id) && published?.ok) {
+        // The loop's publish after a per-cycle call: that call ran before the publish, the base's override would run it after.
+        if (work.tail.length && !isSleepStatement(s)) {
+          bad = work.tail[0]!;
+          return;
+        }
         if (s.id === published.value.collectStmt.id) {
           collects++;
           collectStmt = s;
@@ -307,6 +318,12 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
         work.before.push(s);
         continue;
       }
+      // `self._write_textfile()` in the loop body after collect() (and its publish), before the sleep:
+      // per-cycle work the base's run_cycle() override runs after super().run_cycle() (cycleTail() checks it).
+      if (inLoop && collectStmt && loopBody && s.parent?.id === loopBody.id && isSelfCall(s) && !(sleep && (sleep as SyntaxNode).startIndex > loopBody.startIndex && (sleep as SyntaxNode).startIndex < s.startIndex)) {
+        work.tail.push(s);
+        continue;
+      }
       // `_sd_notify("READY=1")` before the loop: a function of this module called with constants,
       // once, which setup() calls in the same place (before the first cycle) now.
       if (!inLoop && loops === 0 && moduleFunctionCall(ctx, s)) {
@@ -399,6 +416,11 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   // After collect() only log lines about the cycle (a business step there has no place to go).
   const late = work.after.find((x) => !isTrivial(x) || x.type === 'return_statement');
   if (late) return fail(`run() does more after ${cycleMethod(ctx)}() (line ${late.startPosition.row + 1}: ${late.text.split('\n')[0]!.trim().slice(0, 50)})`, late.startPosition.row + 1);
+
+  if (work.tail.length) {
+    const refused = cycleTail(ctx, fn, loopBody as unknown as SyntaxNode, work.tail);
+    if (refused) return fail(refused.reason, refused.line);
+  }
 
   // Who calls run(): only the entry point, on an agent it constructs.
   const cls = ctx.agent.cls;
@@ -862,6 +884,150 @@ function threadStart(ctx: PythonTransformContext, stmt: SyntaxNode): boolean {
   return assigned > 0 && assigned === threads;
 }
 
+/** `time.sleep(...)`, `sleep(...)` or `self.<event>.wait(...)` as a statement. */
+function isSleepStatement(stmt: SyntaxNode): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  const name = e?.type === 'call' ? callee(e) ?? '' : '';
+  return /^(time\.)?sleep$/.test(name) || /^self\.\w+\.wait$/.test(name);
+}
+
+/**
+ * The self attributes the publish side keeps: those its methods (transport, queue, retry, drain) assign
+ * or call a method on (`self.sent += 1`, `self.queue.enqueue(...)`), and those the cycle method or run()
+ * assign in a statement that calls one of them (`if not send(p): ... else: self.sent_batches += 1`).
+ */
+function publishState(ctx: PythonTransformContext, run: PyFunction, side: Set<string>): Map<string, number> {
+  const out = new Map<string, number>();
+  const kept = (root: SyntaxNode) =>
+    walk(root, (n) => {
+      if (n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type === 'assignment' || n.type === 'augmented_assignment') {
+        let left = n.childForFieldName('left')!;
+        if (left.type === 'subscript') left = left.childForFieldName('value')!;
+        const attr = selfAttribute(left);
+        if (attr && !out.has(attr)) out.set(attr, n.startPosition.row + 1);
+      }
+      const fn = n.type === 'call' ? n.childForFieldName('function') : null;
+      const obj = fn?.type === 'attribute' ? fn.childForFieldName('object')! : null;
+      const attr = obj ? selfAttribute(obj) : null;
+      if (attr && !ctx.agent.methods.has(attr) && !out.has(attr)) out.set(attr, n.startPosition.row + 1);
+    });
+  for (const m of side) kept(ctx.agent.methods.get(m)!.body);
+  const callsSide = (x: SyntaxNode) => {
+    let hit = false;
+    walk(x, (n) => {
+      if (hit) return false;
+      const f = n.type === 'call' ? n.childForFieldName('function') : null;
+      // `send = functools.partial(self._post_json, ...)`: a reference is a call to come.
+      if (n.type === 'attribute' && side.has(selfAttribute(n) ?? '')) hit = true;
+      if (f?.type === 'identifier' && boundToSide(x, f.text, side)) hit = true;
+    });
+    return hit;
+  };
+  const cycle = ctx.agent.methods.get(cycleMethod(ctx));
+  for (const f of [cycle, run]) {
+    if (!f) continue;
+    walk(f.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.parent?.type === 'block' && callsSide(n)) {
+        kept(n);
+        return false;
+      }
+    });
+  }
+  return out;
+}
+
+/** A local of the same function bound to one of `side`'s methods (`send = functools.partial(self._post, ...)`). */
+function boundToSide(at: SyntaxNode, local: string, side: Set<string>): boolean {
+  let fn: SyntaxNode | null = at;
+  while (fn && fn.type !== 'function_definition') fn = fn.parent;
+  if (!fn) return false;
+  let bound = false;
+  walk(fn, (n) => {
+    if (bound) return false;
+    if (n.type !== 'assignment' || n.childForFieldName('left')?.text !== local) return;
+    walk(n.childForFieldName('right')!, (r) => {
+      if (r.type === 'attribute' && side.has(selfAttribute(r) ?? '')) bound = true;
+    });
+  });
+  return bound;
+}
+
+/**
+ * Per-cycle calls after collect() and its publish in run()'s loop (`self._write_textfile()`), which a
+ * run_cycle() override runs after super().run_cycle(), in their order. Only when that is the same work at
+ * the same moment: the profile names the base's cycle method and the class does not define it, the cycle
+ * method is called nowhere else (a one-shot mode running the base's cycle would run these too), no
+ * `try:`/`with` in the loop decides whether they run (the base's loop catches nothing around run_cycle(),
+ * and the legacy loop caught nothing around them either: a raise ends the agent in both), their arguments
+ * are constants, and what they reach (their methods, transitively) neither calls the publish side
+ * (transport, queue, retry, drain) nor reads what it keeps (its counters, its queue, the answer the cycle
+ * kept): under the base the publish, its queue and its answer are the base's. Null when it holds, else why not.
+ */
+function cycleTail(ctx: PythonTransformContext, run: PyFunction, loopBody: SyntaxNode, tail: SyntaxNode[]): { reason: string; line: number } | null {
+  const first = tail[0]!;
+  const at = (n: SyntaxNode) => n.startPosition.row + 1;
+  const head = (n: SyntaxNode) => n.text.split('\n')[0]!.trim().slice(0, 50);
+  const what = `run()'s loop also does line ${at(first)}: ${head(first)} after ${cycleMethod(ctx)}() and its publish`;
+  const one = ctx.py.cycle_method;
+  if (!one || !ctx.base.methods.has(one)) return { reason: `${what}, and the profile names no cycle method of the base to run it after`, line: at(first) };
+  if (ctx.agent.methods.has(one)) return { reason: `${what}, and the class already defines ${one}()`, line: at(first) };
+  const cycle = ctx.agent.methods.get(cycleMethod(ctx));
+  const elsewhere = ctx.refs
+    .of(cycleMethod(ctx))
+    .find((r) => r.kind === 'attribute' && !(run.outer.startIndex <= r.start && r.end <= run.outer.endIndex) && !(cycle && cycle.node.childForFieldName('name')!.startIndex === r.start));
+  if (elsewhere) return { reason: `${what}, and ${cycleMethod(ctx)}() is also called at line ${elsewhere.line}, which would not run it`, line: at(first) };
+  let guarded: SyntaxNode | null = null;
+  walk(loopBody, (n) => {
+    if (guarded || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'try_statement' || n.type === 'with_statement') guarded = n;
+  });
+  if (guarded) {
+    const g = guarded as SyntaxNode;
+    return { reason: `${what}; the \`${head(g)}\` in the loop (line ${at(g)}) decides whether it runs, and the base's loop catches nothing around ${one}()`, line: at(first) };
+  }
+  const side = new Set([...ctx.agent.methods.keys()].filter((m) => m !== LEGACY_RUN && m !== cycleMethod(ctx) && (isTransport(ctx, m) || isDrain(ctx, m))));
+  const state = publishState(ctx, run, side);
+  for (const s of tail) {
+    const call = s.namedChild(0)!;
+    const name = selfAttribute(call.childForFieldName('function')!)!;
+    const m = ctx.agent.methods.get(name);
+    if (!m || m.isAsync || name === LEGACY_RUN || name === cycleMethod(ctx)) return { reason: `${what} (line ${at(s)}: ${head(s)} is no plain method of the agent)`, line: at(s) };
+    const args = call.childForFieldName('arguments')!;
+    if (!args.namedChildren.every(constantArgument)) return { reason: `${what} (line ${at(s)} passes what the loop has: ${args.text.slice(0, 40)})`, line: at(s) };
+    // What it reaches, transitively through the agent's own methods.
+    const seen = new Set<string>();
+    const todo = [name];
+    while (todo.length) {
+      const cur = todo.pop()!;
+      if (seen.has(cur)) continue;
+      seen.add(cur);
+      if (side.has(cur)) return { reason: `${what}, and ${cur === name ? `${name}()` : `${name}() reaches ${cur}(), which`} is the publish side the base replaces`, line: at(s) };
+      let hit: { reason: string; line: number } | null = null;
+      walk(ctx.agent.methods.get(cur)!.body, (n) => {
+        if (hit) return false;
+        // `write_prom(self)`, `getattr(self, name)`: what it reads through the agent is out of sight.
+        if (n.type === 'identifier' && n.text === 'self' && !(n.parent?.type === 'attribute' && n.parent.childForFieldName('object')?.id === n.id)) {
+          hit = { reason: `${what}, and ${cur}() hands the agent itself on (line ${at(n)}: ${head(n.parent ?? n)}), so what it reads cannot be told`, line: at(s) };
+          return false;
+        }
+        const attr = n.type === 'attribute' ? selfAttribute(n) : null;
+        if (!attr) return;
+        if (ctx.agent.methods.has(attr)) todo.push(attr);
+        else if (state.has(attr))
+          hit = {
+            reason: `${what}, and ${cur}() reads self.${attr} (line ${at(n)}), which the publish side keeps (line ${state.get(attr)}): under ${ctx.profile.base_class} the publish, its queue and its answer are the base's, so what it would write is a person's call`,
+            line: at(s),
+          };
+        else if (ctx.baseOwned.has(attr)) hit = { reason: `${what}, and ${cur}() reads self.${attr} (line ${at(n)}), which is ${ctx.profile.base_class}'s own`, line: at(s) };
+      });
+      if (hit) return hit;
+    }
+  }
+  return null;
+}
+
 function isSelfMemberCall(stmt: SyntaxNode): boolean {
   const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
   const fn = e?.type === 'call' ? e.childForFieldName('function') : null;
@@ -894,14 +1060,16 @@ function moduleFunctionCall(ctx: PythonTransformContext, stmt: SyntaxNode): bool
   if (fn?.type !== 'identifier' || !ctx.module.functions.has(fn.text)) return false;
   const f = ctx.module.functions.get(fn.text)!;
   if (f.isAsync) return false;
-  const constant = (n: SyntaxNode): boolean => {
-    if (['string', 'integer', 'float', 'true', 'false', 'none'].includes(n.type)) return true;
-    if (n.type === 'concatenated_string') return n.namedChildren.every(constant);
-    if (n.type === 'keyword_argument') return constant(n.childForFieldName('value')!);
-    if (n.type === 'identifier') return /^[A-Z][A-Z0-9_]*$/.test(n.text);
-    return false;
-  };
-  return e!.childForFieldName('arguments')!.namedChildren.every(constant);
+  return e!.childForFieldName('arguments')!.namedChildren.every(constantArgument);
+}
+
+/** A literal or a module constant (`"READY=1"`, `30`, `TEXTFILE_DIR`, `timeout=5`): the same wherever it is passed. */
+function constantArgument(n: SyntaxNode): boolean {
+  if (['string', 'integer', 'float', 'true', 'false', 'none'].includes(n.type)) return true;
+  if (n.type === 'concatenated_string') return n.namedChildren.every(constantArgument);
+  if (n.type === 'keyword_argument') return constantArgument(n.childForFieldName('value')!);
+  if (n.type === 'identifier') return /^[A-Z][A-Z0-9_]*$/.test(n.text);
+  return false;
 }
 
 /** `self.m(...)` alone on its line, m a method of the agent that the resolved plan removes (not run() itself). */
@@ -964,6 +1132,21 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
     ];
     ctx.edits.insert(lineEnd(ctx.source, fn.outer.endIndex), eol + lines.join(eol) + eol, label);
     ctx.warnings.push(`${cls}: the teardown in run()'s finally: moved into shutdown()`);
+  }
+  if (work.tail.length) {
+    const methodIndent = indentAt(ctx.source, fn.outer.startIndex);
+    const one = ctx.py.cycle_method!;
+    const lines = [
+      `${methodIndent}def ${one}(self):`,
+      `${bodyIndent}"""Per-cycle work of the legacy run() loop, after the cycle and its publish (moved by migrate)."""`,
+      `${bodyIndent}super().${one}()`,
+      ...work.tail.map((x) => movedStatement(ctx, x, bodyIndent, work)),
+    ];
+    ctx.edits.insert(lineEnd(ctx.source, fn.outer.endIndex), eol + lines.join(eol) + eol, label);
+    ctx.warnings.push(
+      `${cls}: run()'s per-cycle ${work.tail.map((x) => `line ${x.startPosition.row + 1}: ${x.text.split('\n')[0]!.trim().slice(0, 60)}`).join('; ')} after ${fn.name}() and its publish now runs in ${one}() after super().${one}(), each cycle before the base's wait; ` +
+        `a raise there ends the agent as it ended the legacy loop; it also runs after a cycle whose collect_data() failed (the base logs that and goes on, where the legacy loop ended)`,
+    );
   }
   if (work.each.length) ctx.warnings.push(`${cls}: run()'s per-cycle statements before collect() now open ${fn.name === 'collect' ? 'collect_data' : fn.name}()`);
   if (work.backoff.length) {
