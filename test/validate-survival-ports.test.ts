@@ -159,6 +159,64 @@ if __name__ == "__main__":
     }
   });
 
+  it('a port the agent derives from AGENT_PORT (a publisher on port + 1) is reserved with it and mapped onto the _v2\'s same neighbour', async () => {
+    // Seed-000 style: requests on AGENT_PORT, events published on the next port, health on HEALTH_CHECK_PORT.
+    const body = `
+    def open_sockets(self):
+        port = int(os.environ["AGENT_PORT"])
+        self.requests = socket.socket()
+        self.requests.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.requests.bind(("127.0.0.1", port))
+        self.requests.listen(8)
+        self.events = socket.socket()
+        self.events.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.events.bind(("127.0.0.1", port + 1))
+        self.events.listen(8)
+`;
+    writeFileSync(path.join(root, 'agents', 'ticker.py'), `import json, os, socket, signal, sys, threading, time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+class Health(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"status": "ok"}).encode()
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+
+class Ticker:
+    def __init__(self):
+        self.open_sockets()
+        self.health = HTTPServer(("127.0.0.1", int(os.environ["HEALTH_CHECK_PORT"])), Health)
+        threading.Thread(target=self.health.serve_forever, daemon=True).start()
+        signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+${body}
+    def run(self):
+        while True:
+            time.sleep(0.2)
+
+if __name__ == "__main__":
+    Ticker().run()
+`);
+    writeFileSync(path.join(root, 'agents', 'ticker_v2.py'), `${HEADER}
+class Ticker(BaseAgent):
+    def __init__(self, **kwargs):
+        super().__init__(name="Ticker", **kwargs)
+        self.open_sockets()
+${body}
+if __name__ == "__main__":
+    Ticker().run()
+`);
+    const r = await validateAgent({
+      root, agent: agent('Ticker', 'ticker'), file: path.join(root, 'agents', 'ticker_v2.py'), legacyFile: path.join(root, 'agents', 'ticker.py'),
+      profile, env, legacyWindowMs: 1500, healthDeadlineMs: 8000, registryDeadlineMs: 8000, metricsDeadlineMs: 8000,
+      shutdownDeadlineMs: 5000, survivalWindowMs: 500, survivalIntervalMs: 200,
+    });
+    const ports = r.checks.find((c) => c.name === 'ports')!;
+    expect(ports.detail).toContain(`${r.ports.port + 1} (legacy `);
+    expect(ports.ok).toBe(true);
+    expect(r.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`)).toEqual([]);
+  });
+
   it('reads a live process\'s listening ports from /proc', async () => {
     const srv = (await import('node:net')).createServer();
     await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));

@@ -24,6 +24,51 @@ export function interruptedLine(interrupt: Interrupt): string {
   return `interrupted${interrupt.received() ? ` (${interrupt.received()})` : ''} during the scan, before anything was written`;
 }
 
+// After a hang-up the terminal is gone: a failed write must not end the cleanup.
+function ignoreBrokenOutput(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err;
+}
+
+type OutputStream = NodeJS.WritableStream & { writableLength?: number; destroyed?: boolean };
+/** The commands using each output stream now: one listener a stream, however many commands. */
+const guarded = new WeakMap<OutputStream, { users: number }>();
+
+function guardOutput(stream: OutputStream): void {
+  const g = guarded.get(stream);
+  if (g) {
+    g.users++;
+    return;
+  }
+  guarded.set(stream, { users: 1 });
+  stream.on('error', ignoreBrokenOutput);
+}
+
+/**
+ * Take the broken-output listener off a stream when the last command using it is done (each
+ * command added one: in-process runs, the tests', piled them up on process.stdout past the
+ * MaxListenersExceededWarning). Not at once: the command's last lines (and the CLI's error line
+ * after it) are written just before or after dispose(), and a write to a closed pipe reports
+ * EPIPE a tick later, which with no listener left would end the tool with a stack trace. What the
+ * stream still queues (an asynchronous stream) is waited for; then one turn of the event loop.
+ */
+function unguardOutput(stream: OutputStream): void {
+  const g = guarded.get(stream);
+  if (!g || --g.users > 0) return;
+  const release = () => {
+    if (g.users > 0 || guarded.get(stream) !== g) return; // another command took it meanwhile
+    if (stream.writableLength && !stream.destroyed) {
+      setTimeout(release, 50).unref();
+      return;
+    }
+    setImmediate(() => {
+      if (g.users > 0 || guarded.get(stream) !== g) return;
+      guarded.delete(stream);
+      stream.off('error', ignoreBrokenOutput);
+    }).unref();
+  };
+  release();
+}
+
 /**
  * `afterSecond`: what still gets cleaned up when a second signal ends the tool at once (said in
  * its one line; before, the tool died without a word and the user could not tell whether
@@ -50,18 +95,19 @@ export function listenForInterrupt(afterSecond?: string): Interrupt {
     }
     process.kill(process.pid, signal);
   };
-  // After a hang-up the terminal is gone: a failed write must not end the cleanup.
-  const ignoreBrokenOutput = (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE' && err.code !== 'EIO') throw err;
-  };
+  // The streams of this invocation (a test's, or the process's), as they are now.
+  const streams = [...new Set([io.stdout, io.stderr])];
+  let disposed = false;
   const dispose = () => {
     for (const s of SIGNALS) process.off(s, onSignal);
+    if (disposed) return;
+    disposed = true;
+    for (const stream of streams) unguardOutput(stream);
   };
   for (const s of SIGNALS) process.on(s, onSignal);
   // From here this command answers the signals: the launcher's (nothing-was-changed) handler goes.
   releaseStartupSignals();
-  io.stdout.on('error', ignoreBrokenOutput);
-  io.stderr.on('error', ignoreBrokenOutput);
+  for (const stream of streams) guardOutput(stream);
   return {
     signal: abort.signal,
     exitCode: () => (received ? 128 + (osConstants.signals[received] ?? 2) : undefined),

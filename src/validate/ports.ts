@@ -1,12 +1,23 @@
-// Free loopback ports for agents under validation. Every port handed out stays
-// reserved in this process until released, so agents validated in parallel
-// never share one even when the kernel would hand the same port out twice.
-import { readFileSync } from 'node:fs';
+// Free loopback ports for agents under validation. Every port handed out stays reserved until
+// released, so agents validated in parallel never share one even when the kernel would hand the
+// same port out twice: in this process (a set), and across the machine's other migrate processes
+// (one claim file per port in a shared folder), whose own agents draw from the same range.
+//
+// An agent is given a block of neighbouring ports, not two loose ones: bases and legacy agents
+// bind ports they derive from the ones they are given (`port + 2` for HTTP, `port + 1` for a PUB
+// socket, `health + 1`), and a derived port nobody reserved could be another agent's AGENT_PORT.
+import { chmodSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { forgetOnReset } from '../core/invocation.js';
 
 const reserved = new Set<number>();
-forgetOnReset(() => reserved.clear());
+forgetOnReset(() => releasePorts([...reserved]));
+
+/** Ports in an agent's block: AGENT_PORT at 0, HEALTH_CHECK_PORT at HEALTH_OFFSET, the rest derived ones. */
+export const BLOCK_SIZE = 8;
+export const HEALTH_OFFSET = 4;
 
 /** The kernel's range for ports it picks itself (listen(0), outgoing connections). */
 export function ephemeralRange(): [number, number] {
@@ -30,6 +41,85 @@ function candidateRange(): [number, number] {
 }
 const RANGE = candidateRange();
 
+/**
+ * The machine-wide claims: a file per port naming the process holding it. A port is checked free
+ * when it is chosen and bound by the agent only later (after the legacy run, after the start of a
+ * python3), and another migrate process checking it meanwhile found it free too.
+ */
+const CLAIMS = path.join(os.tmpdir(), 'migrate-validation-ports');
+let claimsUsable: boolean | undefined;
+
+function claimsDir(): string | null {
+  if (claimsUsable === undefined) {
+    try {
+      mkdirSync(CLAIMS, { recursive: true });
+      // Every user's migrate draws from the same ports: anyone may claim (the umask took the bits).
+      try {
+        chmodSync(CLAIMS, 0o1777);
+      } catch {
+        // another user's folder, already shared
+      }
+      claimsUsable = true;
+    } catch {
+      claimsUsable = false; // a read-only tmp: this process's own reservations only
+    }
+  }
+  return claimsUsable ? CLAIMS : null;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Claim `port` machine-wide; false when a live process (another migrate, another test worker) holds it. */
+function claim(port: number): boolean {
+  const dir = claimsDir();
+  if (!dir) return true;
+  const file = path.join(dir, String(port));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o666 });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return true; // unwritable: our own set only
+    }
+    // Held: by a live process (a worker thread of this one included), or left by one that died.
+    let holder = NaN;
+    try {
+      holder = Number(readFileSync(file, 'utf8'));
+    } catch {
+      continue; // released meanwhile
+    }
+    if (Number.isInteger(holder) && holder > 0 && alive(holder)) return false;
+    try {
+      unlinkSync(file);
+    } catch {
+      // another process cleared it first
+    }
+  }
+  return false;
+}
+
+function unclaim(port: number): void {
+  if (!claimsUsable) return;
+  try {
+    unlinkSync(path.join(CLAIMS, String(port)));
+  } catch {
+    // gone already
+  }
+}
+
+// Claims of a process that ends without releasing them (an interrupted run) are cleared by the
+// next claimant when it finds this pid gone; an orderly exit clears them at once.
+process.once('exit', () => {
+  for (const p of reserved) unclaim(p);
+});
+
 function listenOnce(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -42,16 +132,35 @@ function listenOnce(port: number): Promise<number> {
   });
 }
 
-/** Reserve `count` distinct free ports on 127.0.0.1. */
-export async function allocatePorts(count: number): Promise<number[]> {
+/** Reserve `ports` (all or none): not ours already, not claimed by another process, free now. */
+async function reserveAll(ports: number[]): Promise<boolean> {
+  const taken: number[] = [];
+  for (const p of ports) {
+    if (reserved.has(p) || !claim(p)) {
+      releasePorts(taken);
+      return false;
+    }
+    reserved.add(p);
+    taken.push(p);
+  }
+  for (const p of ports) {
+    if (!(await isPortFree(p).catch(() => false))) {
+      releasePorts(taken);
+      return false;
+    }
+  }
+  return true;
+}
+
+const randomIn = ([lo, hi]: [number, number]) => lo + Math.floor(Math.random() * (hi - lo + 1));
+
+/** Reserve `count` distinct free ports on 127.0.0.1 (each on its own: see allocateAgentPorts for an agent's). */
+export async function allocatePorts(count: number, range: [number, number] = RANGE): Promise<number[]> {
   const ports: number[] = [];
   // Bounded: the range holds thousands of ports; 50 tries per port is plenty.
   for (let attempt = 0; ports.length < count && attempt < count * 50; attempt++) {
-    const port = RANGE[0] + Math.floor(Math.random() * (RANGE[1] - RANGE[0] + 1));
-    if (reserved.has(port) || ports.includes(port)) continue;
-    if (!(await isPortFree(port).catch(() => false))) continue;
-    reserved.add(port);
-    ports.push(port);
+    const port = randomIn(range);
+    if (await reserveAll([port])) ports.push(port);
   }
   if (ports.length < count) {
     releasePorts(ports);
@@ -60,8 +169,49 @@ export async function allocatePorts(count: number): Promise<number[]> {
   return ports;
 }
 
+export interface AgentPorts {
+  port: number;
+  health_port: number;
+  /** Every port reserved for the agent (its two and their neighbours): release them all when it has stopped. */
+  block: number[];
+}
+
+/**
+ * Reserve a block of BLOCK_SIZE neighbouring free ports for one agent start: AGENT_PORT is its
+ * first, HEALTH_CHECK_PORT the one at HEALTH_OFFSET, so that the ports an agent derives from
+ * either (`port + 1..3`, `health + 1..3`) are its own too, free and handed to no other agent.
+ */
+export async function allocateAgentPorts(range: [number, number] = RANGE): Promise<AgentPorts> {
+  // Aligned blocks: two agents' blocks never half overlap, so one taken port costs one block.
+  const blocks = Math.floor((range[1] - range[0] + 1) / BLOCK_SIZE);
+  for (let attempt = 0; blocks > 0 && attempt < 100; attempt++) {
+    const first = range[0] + BLOCK_SIZE * Math.floor(Math.random() * blocks);
+    const block = Array.from({ length: BLOCK_SIZE }, (_, k) => first + k);
+    if (await reserveAll(block)) return { port: first, health_port: first + HEALTH_OFFSET, block };
+  }
+  throw new Error(`could not find ${BLOCK_SIZE} neighbouring free loopback ports`);
+}
+
+/**
+ * The legacy run's derived ports → the _v2's: a port the legacy agent bound next to the ones it
+ * was given (its AGENT_PORT + 2, its health port + 1) is the same neighbour of the _v2's.
+ */
+export function derivedPortMapping(legacy: AgentPorts, v2: { port: number; health_port: number }): Map<number, number> {
+  const map = new Map<number, number>();
+  for (const p of legacy.block) {
+    if (p === legacy.port || p === legacy.health_port) continue;
+    const fromPort = p - legacy.port;
+    const fromHealth = p - legacy.health_port;
+    if (fromPort > 0 && fromPort < HEALTH_OFFSET) map.set(p, v2.port + fromPort);
+    else if (fromHealth > 0) map.set(p, v2.health_port + fromHealth);
+  }
+  return map;
+}
+
 export function releasePorts(ports: Iterable<number>): void {
-  for (const p of ports) reserved.delete(p);
+  for (const p of ports) {
+    if (reserved.delete(p)) unclaim(p);
+  }
 }
 
 /** True when nothing listens on 127.0.0.1:port (we could bind it ourselves). */

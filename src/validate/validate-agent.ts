@@ -9,7 +9,7 @@ import { oneLine } from '../core/errors.js';
 import type { LaunchCommand } from '../pipeline/language.js';
 import type { Profile } from '../profile/profile.js';
 import type { ValidationEnvironment } from './environment.js';
-import { allocatePorts, isPortFree, releasePorts } from './ports.js';
+import { allocateAgentPorts, derivedPortMapping, isPortFree, releasePorts, type AgentPorts } from './ports.js';
 import { applyTemplate, contractEnv, readLaunchTemplate } from './launch.js';
 import { pythonLaunch } from './python-launch.js';
 import { startAgent, type AgentProcess } from './runner.js';
@@ -133,7 +133,7 @@ interface LegacyRun {
   baseline: LogBaseline;
   /** Ports it listened on at the end of its window, and the validator's ports it was given. */
   listening: number[] | null;
-  given: { port: number; health_port: number } | null;
+  given: AgentPorts | null;
   /** The error line the legacy agent died with when it could not start (a module missing here, say). */
   startError?: string;
   /** What it did with its registration on SIGTERM (when the deregister check asks). */
@@ -184,17 +184,17 @@ async function legacyBaseline(
   watchRegistry = false,
 ): Promise<LegacyRun> {
   const legacyFile = o.legacyFile!;
-  let ports: number[] = [];
+  let ports: AgentPorts | undefined;
   let started: Started | undefined;
   let listening: number[] | null = null;
   const none = (note: string): LegacyRun => ({ baseline: { note }, listening: null, given: null });
   try {
-    ports = await allocatePorts(2);
+    ports = await allocateAgentPorts();
     const launch = o.legacyLaunch ?? (await launchFor(legacyFile));
     const windowMs = longer?.windowMs ?? o.legacyWindowMs ?? legacyWindowFromEnv() ?? 2000;
     // The start slot is kept through this window: legacy agents all starting at once on a busy
     // machine would not get far in it, and their log and ports baselines would be incomplete.
-    started = spawnFor(o, launch, legacyFile, ports[0]!, ports[1]!, windowMs + 5000);
+    started = spawnFor(o, launch, legacyFile, ports.port, ports.health_port, windowMs + 5000);
     const { proc } = started;
     const window = longer ? waitFor(() => longer.until(proc.output()), windowMs, o.signal) : sleep(windowMs, o.signal);
     let early = await Promise.race([proc.exit, window.then(() => undefined)]);
@@ -218,13 +218,13 @@ async function legacyBaseline(
       const ended = await Promise.race([proc.exit, sleep(1000).then(() => undefined)]);
       if (before) deregistration = await legacyDeregistration(before.state, ended, () => registrationNow(lookup, undefined, 1));
     }
-    return { baseline: { output: proc.output() }, listening, given: { port: ports[0]!, health_port: ports[1]! }, deregistration };
+    return { baseline: { output: proc.output() }, listening, given: ports, deregistration };
   } catch (err) {
     return none(`legacy agent could not start: ${oneLine(err)}`);
   } finally {
     await started?.proc.killGroup();
     await started?.launch.cleanup?.();
-    releasePorts(ports);
+    releasePorts(ports?.block ?? []);
   }
 }
 
@@ -303,11 +303,11 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
   let started: Started | undefined;
   let bus: FakeEventBus | undefined;
   try {
-    const need = (o.ports?.port ? 0 : 1) + (o.ports?.health_port ? 0 : 1);
-    allocated.push(...(await allocatePorts(need)));
-    const free = [...allocated];
-    const port = o.ports?.port ?? free.shift()!;
-    const healthPort = o.ports?.health_port ?? free.shift()!;
+    // A block with the ports derived from them, held until the agent has stopped (see allocateAgentPorts).
+    const block = o.ports?.port && o.ports?.health_port ? undefined : await allocateAgentPorts();
+    allocated.push(...(block?.block ?? []));
+    const port = o.ports?.port ?? block!.port;
+    const healthPort = o.ports?.health_port ?? block!.health_port;
     const ports = { port, health_port: healthPort };
     for (const [label, p] of Object.entries(ports)) {
       if ((label === 'port' ? o.ports?.port : o.ports?.health_port) && !(await isPortFree(p))) {
@@ -379,6 +379,7 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
             legacy: legacy.listening,
             legacyNote: legacy.baseline.note,
             mapping: new Map(legacy.given ? [[legacy.given.port, port], [legacy.given.health_port, healthPort]] : []),
+            derived: legacy.given ? derivedPortMapping(legacy.given, { port, health_port: healthPort }) : undefined,
             now: listeningPorts(proc.members()),
             ms: Date.now() - t,
           });

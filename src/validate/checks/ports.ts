@@ -1,7 +1,8 @@
 // The _v2 listens where the legacy agent listened. The legacy agent's listening ports are
 // taken during its own run (the log baseline); the ports the validator gave it (AGENT_PORT,
 // HEALTH_CHECK_PORT) map to the ones the _v2 was given, any other port (a literal 5624) must
-// be the same. The _v2 may listen on more (the base's own ports): only a missing one fails.
+// be the same, but for one the legacy agent derived from them (its AGENT_PORT + 2): the _v2's
+// same neighbour. The _v2 may listen on more (the base's own ports): only a missing one fails.
 import type { CheckResult } from '../../core/types.js';
 import { ephemeralRange } from '../ports.js';
 import { result } from './common.js';
@@ -13,6 +14,8 @@ export interface PortsOptions {
   legacyNote?: string;
   /** The validator's ports for the legacy run → the ones for the _v2 run. */
   mapping: Map<number, number>;
+  /** Neighbours of the legacy run's given ports (reserved with them) → the same neighbours of the _v2's. */
+  derived?: Map<number, number>;
   /** Ports the _v2 listens on, or null when they could not be read. */
   now: number[] | null;
   ms: number;
@@ -26,23 +29,25 @@ export function checkPorts(o: PortsOptions): CheckResult {
   // A port the validator did not give it, in the kernel's ephemeral range, was picked by the OS
   // (a bind to port 0): another run gets another one, so it is not compared.
   const [lo, hi] = ephemeralRange();
-  const ephemeral = o.legacy.filter((p) => !o.mapping.has(p) && p >= lo && p <= hi);
-  const expected = o.legacy.filter((p) => !ephemeral.includes(p)).map((p) => o.mapping.get(p) ?? p);
+  const mapped = (p: number) => o.mapping.get(p) ?? o.derived?.get(p);
+  const ephemeral = o.legacy.filter((p) => mapped(p) === undefined && p >= lo && p <= hi);
+  const expected = o.legacy.filter((p) => !ephemeral.includes(p)).map((p) => mapped(p) ?? p);
   let missing = expected.filter((p) => !o.now!.includes(p));
   // A legacy agent that ignored the validator's ports (a literal 7701 for its health) and a _v2
   // whose base takes them from the environment listen on different numbers for the same role:
   // such a fixed port pairs with a port the validator gave the _v2 that the legacy agent left unused.
   const unusedGiven = [...o.mapping.entries()].filter(([legacy, v2]) => !o.legacy!.includes(legacy) && o.now!.includes(v2)).map(([, v2]) => v2);
+  const label = (p: number) => {
+    const from = [...o.mapping.entries(), ...(o.derived?.entries() ?? [])].find(([, v]) => v === p)?.[0];
+    return from === undefined ? `${p}` : `${p} (legacy ${from})`;
+  };
   const paired: string[] = [];
   missing = missing.filter((p) => {
     if (o.mapping.has(p) || [...o.mapping.values()].includes(p) || !unusedGiven.length) return true;
-    paired.push(`${p} (fixed in the legacy agent) as ${unusedGiven.shift()} (the validator's)`);
+    const how = [...(o.derived?.values() ?? [])].includes(p) ? 'derived in the legacy agent from its port' : 'fixed in the legacy agent';
+    paired.push(`${label(p)} (${how}) as ${unusedGiven.shift()} (the validator's)`);
     return false;
   });
-  const label = (p: number) => {
-    const from = [...o.mapping.entries()].find(([, v]) => v === p)?.[0];
-    return from === undefined ? `${p}` : `${p} (legacy ${from})`;
-  };
   if (missing.length) {
     return result('ports', false, o.ms,
       `the legacy agent listened on ${expected.map(label).join(', ')}; the _v2 does not listen on ${missing.map(label).join(', ')} (it listens on ${o.now.join(', ') || 'nothing'})`);

@@ -1,0 +1,116 @@
+// The validator's ports: an agent is given a block of neighbouring ports (the ones a base or a
+// legacy agent derives from AGENT_PORT or HEALTH_CHECK_PORT are its own), and a port reserved by
+// one migrate process is never handed out by another (each draws at random from the same range,
+// and a port is bound by its agent only seconds after it was found free).
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import {
+  allocateAgentPorts, allocatePorts, BLOCK_SIZE, derivedPortMapping, HEALTH_OFFSET, isPortFree, releasePorts,
+} from '../src/validate/ports.js';
+
+/** `n` neighbouring ports nothing listens on now. */
+async function freeRun(n: number): Promise<[number, number]> {
+  for (let i = 0; i < 200; i++) {
+    const lo = 20000 + Math.floor(Math.random() * 10000);
+    const all = await Promise.all(Array.from({ length: n }, (_, k) => isPortFree(lo + k)));
+    if (all.every(Boolean)) return [lo, lo + n - 1];
+  }
+  throw new Error('no free run of ports');
+}
+
+/** Another migrate process reserving every port of `range` with the built allocator, until told to go. */
+async function otherProcessHolding(range: [number, number], count: number): Promise<{ ports: number[]; stop(): Promise<void> }> {
+  const mod = pathToFileURL(path.resolve('dist/src/validate/ports.js')).href;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', `
+    const { allocatePorts } = await import(${JSON.stringify(mod)});
+    const ports = await allocatePorts(${count}, ${JSON.stringify(range)});
+    console.log(JSON.stringify(ports));
+    process.stdin.on('data', () => process.exit(0));
+  `], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+      if (out.includes('\n')) resolve(out.trim());
+    });
+    child.once('exit', (code) => reject(new Error(`holder exited with ${code}: ${out}`)));
+  });
+  return {
+    ports: JSON.parse(line) as number[],
+    stop: () => new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.stdin.write('go\n');
+    }),
+  };
+}
+
+describe('validation ports', () => {
+  it('a port another migrate process holds (found free, not bound yet) is not handed out here', async () => {
+    const range = await freeRun(2);
+    const other = await otherProcessHolding(range, 2);
+    try {
+      expect(other.ports.sort()).toEqual([range[0], range[1]]);
+      // Both are free to bind (their agent has not started yet): only the other process's claim says no.
+      expect(await isPortFree(range[0])).toBe(true);
+      await expect(allocatePorts(1, range)).rejects.toThrow(/could not find 1 free loopback ports/);
+    } finally {
+      await other.stop();
+    }
+    // Released when the other process is done: ours now.
+    const mine = await allocatePorts(2, range);
+    expect(mine.sort()).toEqual([range[0], range[1]]);
+    releasePorts(mine);
+  });
+
+  it('the claims of a process that died without releasing them do not block the ports', async () => {
+    const range = await freeRun(1);
+    const mod = pathToFileURL(path.resolve('dist/src/validate/ports.js')).href;
+    // SIGKILLed while holding: no exit handler ran, its claim file names a pid that is gone.
+    const child = spawn(process.execPath, ['--input-type=module', '-e', `
+      const { allocatePorts } = await import(${JSON.stringify(mod)});
+      await allocatePorts(1, ${JSON.stringify(range)});
+      console.log('held');
+      setInterval(() => {}, 1000);
+    `], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', () => resolve());
+      child.once('exit', (code) => reject(new Error(`holder exited with ${code}`)));
+    });
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+    const mine = await allocatePorts(1, range);
+    expect(mine).toEqual([range[0]]);
+    releasePorts(mine);
+  });
+
+  it('an agent gets a block: its port, its health port and their neighbours, none given to another agent', async () => {
+    const range = await freeRun(2 * BLOCK_SIZE);
+    const a = await allocateAgentPorts(range);
+    const b = await allocateAgentPorts(range);
+    try {
+      for (const x of [a, b]) {
+        expect(x.block).toEqual(Array.from({ length: BLOCK_SIZE }, (_, k) => x.port + k));
+        expect(x.health_port).toBe(x.port + HEALTH_OFFSET);
+      }
+      // AGENT_PORT + 2 (a base's HTTP port) of one agent is never another's port or health port.
+      expect(a.block.filter((p) => b.block.includes(p))).toEqual([]);
+      expect(b.block).not.toContain(a.port + 2);
+      await expect(allocateAgentPorts(range)).rejects.toThrow(/could not find/);
+    } finally {
+      releasePorts([...a.block, ...b.block]);
+    }
+  });
+
+  it('maps the legacy run\'s derived ports onto the same neighbours of the _v2\'s', () => {
+    const legacy = { port: 21000, health_port: 21000 + HEALTH_OFFSET, block: Array.from({ length: BLOCK_SIZE }, (_, k) => 21000 + k) };
+    const m = derivedPortMapping(legacy, { port: 25000, health_port: 26000 });
+    expect(m.get(21002)).toBe(25002); // AGENT_PORT + 2
+    expect(m.get(21000 + HEALTH_OFFSET + 1)).toBe(26001); // HEALTH_CHECK_PORT + 1
+    expect(m.has(21000)).toBe(false); // the given ones map as given
+    expect(m.has(21000 + HEALTH_OFFSET)).toBe(false);
+  });
+});
