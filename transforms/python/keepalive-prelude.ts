@@ -11,6 +11,7 @@ import { expressionOf, isDocstring, statements } from '../../src/lang/python/syn
 import { isInfraStatement, isLogCall, isTrivial, memberSet, type InfraScope } from '../../src/analysis/infra.js';
 import { lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { reindent } from './periodic-hook.js';
+import { keptLoopIsSafe, keptLoopReason } from './remove-main-loop.js';
 
 interface Prelude {
   before: SyntaxNode[];
@@ -50,14 +51,13 @@ export const keepalivePreludePropose: PythonTransform = {
       kind: 'method',
       finding: 'loop',
       reason: `keep-alive loop (the base's ${name}() runs the agent until it stops); the lines ${name}() ran before it stay in a ${name}() override that calls super().${name}()`,
+      // With a business line before the loop, run() stays whole, as remove-main-loop keeps it.
+      safeToKeep: keptLoopIsSafe(ctx, run.body),
       condition: (scope) => {
         const s = { ...scope, transportLocals: new Set<string>() };
-        if (!isInfraStatement(loop, s)) return `${name}()'s loop is not only a keep-alive loop; kept`;
+        if (!isInfraStatement(loop, s)) return keptLoopReason(ctx, run, name, scope) ?? `${name}()'s loop is not only a keep-alive loop; kept`;
         const kept = new Set(keptLines(before, s));
-        const other = before.find((b) => !kept.has(b) && !isInfraStatement(b, s));
-        return other
-          ? `${name}() holds business logic (line ${other.startPosition.row + 1}: ${other.text.split('\n')[0]!.trim().slice(0, 50)}): kept as an override of the base's ${name}()`
-          : null;
+        return before.some((b) => !kept.has(b) && !isInfraStatement(b, s)) ? keptLoopReason(ctx, run, name, scope) : null;
       },
     });
   },
