@@ -79,7 +79,7 @@ export const keepalivePrelude: PythonTransform = {
     const block = `def ${name}(self):\n${body}\n    super().${name}()\n`;
     ctx.edits.insert(lineStart(src, run.outer.startIndex), renderBlock(withRenames(ctx, block), defIndent, ctx.layout), 'keepalive-prelude');
     ctx.warnings.push(
-      `${name}() only kept the process alive after ${lines.length === 1 ? 'a start-up line' : `${lines.length} start-up lines`}: the loop goes (${ctx.profile.base_class}.${name}() runs the agent until stop() or SIGTERM); the line${lines.length === 1 ? '' : 's'} (line ${lines.map((l) => l.startPosition.row + 1).join(', ')}) stay in ${name}(), which then calls super().${name}()`,
+      `${name}() only kept the process alive after ${lines.length === 1 ? 'a start-up line' : `${lines.length} start-up lines`}: the loop goes (${ctx.profile.base_class}.${name}() runs the agent until stop() or SIGTERM); the line${lines.length === 1 ? '' : 's'} (line ${lines.map((l) => l.startPosition.row + 1).join(', ')}) stay${lines.length === 1 ? 's' : ''} in ${name}(), which then calls super().${name}()`,
     );
   },
 };
