@@ -89,6 +89,12 @@ export interface BaseModel {
    */
   metricsHook?: string | null;
   /**
+   * The base method an agent records a sample with, read from its source: `report_metric(name, value,
+   * **labels)` on the reference BaseAgent, which adds `value` to a name ending in `counterSuffix` (a counter)
+   * and sets any other (a gauge). Null when the base has no method of that proven shape.
+   */
+  reportMetric?: { method: string; counterSuffix: string } | null;
+  /**
    * method -> the healthy word it reports as its status (`ok`, `healthy`; read from the source, from the
    * profile's runtime template when the repository lacks it): what the health hook's override compares a
    * legacy payload's status with. Absent when nothing is known.
@@ -351,6 +357,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     queuedPublish: queuedPublishMethod(cls),
     closesPublisherAfter: publisherCloseAfter(cls),
     metricsHook: metricsMethod(cls),
+    reportMetric: reportMetricMethod(cls),
     healthWords: baseHealthWords(cls),
     healthFails: baseFailingStatus(cls),
     registrationRecord: registrationRecord(cls),
@@ -420,6 +427,30 @@ function registrationRecord(cls: PyClass): string[] | null {
  * `if`/`elif` whose condition compares a path with "/metrics", whose branch calls a method of the base on
  * the agent (`agent._metrics_text()`, `self._metrics_text()`). Null when there is none.
  */
+/**
+ * See BaseModel.reportMetric: a method `(self, name, value, ...)` whose body is `if name.endswith("<suffix>"):`
+ * storing `<store>.get(<key>, 0) + value` (the counter grows by value), else storing `value` itself (the gauge).
+ */
+function reportMetricMethod(cls: PyClass): { method: string; counterSuffix: string } | null {
+  for (const [name, m] of cls.methods) {
+    const [self, n, v] = m.params;
+    if (!self || !n || !v || n.kind !== 'plain' || v.kind !== 'plain') continue;
+    let found: string | null = null;
+    walk(m.body, (node) => {
+      if (found !== null || node.type !== 'if_statement') return;
+      const cond = node.childForFieldName('condition');
+      const suffix = cond ? new RegExp(`^${n.name}\\.endswith\\((["'])(\\w+)\\1\\)$`).exec(cond.text.replace(/\s+/g, '')) : null;
+      const alt = node.namedChildren.filter((c) => c.type === 'else_clause' || c.type === 'elif_clause');
+      if (!suffix || alt.length !== 1 || alt[0]!.type !== 'else_clause') return;
+      const adds = node.childForFieldName('consequence')!.text.replace(/\s+/g, '');
+      const sets = alt[0]!.text.replace(/\s+/g, '');
+      if (new RegExp(`^\\S+=\\S+\\.get\\([^,]+,0\\)\\+${v.name}$`).test(adds) && new RegExp(`^else:\\S+=${v.name}$`).test(sets)) found = suffix[2]!;
+    });
+    if (found !== null) return { method: name, counterSuffix: found };
+  }
+  return null;
+}
+
 function metricsMethod(cls: PyClass): string | null {
   let found: string | null = null;
   for (const m of cls.methods.values()) {

@@ -34,6 +34,7 @@ import { unwrapAsyncHealthListener } from './remove-health.js';
 import { unwrapSelectHealthDispatch } from './select-health-dispatch.js';
 import { requestLoop, requestLoopPropose } from './request-loop.js';
 import { periodicHook, periodicHookPropose } from './periodic-hook.js';
+import { keepalivePrelude, keepalivePreludePropose } from './keepalive-prelude.js';
 import { memberCollections } from './member-collections.js';
 import { teardownSuper } from './teardown-super.js';
 import { exitTeardown } from './exit-teardown.js';
@@ -68,6 +69,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // Before remove-main-loop: a request loop it turns into the base's hook is its run() proposal.
   requestLoopPropose,
   periodicHookPropose,
+  // Before remove-main-loop: a keep-alive run() whose start-up lines must still run once.
+  keepalivePreludePropose,
   removeMainLoop,
   removeTeardown,
   removeOwnedSockets,
@@ -85,6 +88,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   hardenedOwnHooks,
   requestLoop,
   periodicHook,
+  keepalivePrelude,
   entrypoint,
   hardenedCollect,
   hardenedMainLoop,

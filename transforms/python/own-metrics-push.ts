@@ -15,6 +15,8 @@ import { insertAfterInit } from './health-hook.js';
 
 const JOB = '/metrics/job/';
 const KEPT_BODY = '_pushed_metrics';
+const REPORT_PUSHED = '_report_pushed_samples';
+const PUSHED_TOTALS = '_pushed_totals';
 
 interface Push {
   method: string;
@@ -45,14 +47,46 @@ export const ownMetricsPush: PythonTransform = {
       });
     }
     const helpers: Array<{ method: string; line: number; name: string; where: string }> = [];
+    const reported: Array<{ call: SyntaxNode; samples: SyntaxNode; method: string; name: string; where: string }> = [];
+    const report = ctx.base.reportMetric ?? null;
+    const reportFree = !ctx.agent.methods.has(REPORT_PUSHED) && !ctx.agent.attributes.has(PUSHED_TOTALS) && !ctx.base.methods.has(REPORT_PUSHED);
     for (const m of ctx.agent.methods.values()) {
       walk(m.body, (n) => {
         if (n.type !== 'call' || !survives(ctx, n)) return;
         const h = helperPushesToAgentJob(ctx, n);
-        if (h) helpers.push({ method: ctx.renames.get(m.name) ?? m.name, line: n.startPosition.row + 1, ...h });
+        if (!h) return;
+        const method = ctx.renames.get(m.name) ?? m.name;
+        // Its value unused, in code that stays where it is: the push becomes the base's samples.
+        if (report && reportFree && h.samples && n.parent?.type === 'expression_statement' && !isRemoved(ctx, n)) {
+          reported.push({ call: n, samples: h.samples, method, name: h.name, where: h.where });
+        } else helpers.push({ method, line: n.startPosition.row + 1, name: h.name, where: h.where });
       });
     }
     const base = ctx.profile.base_class;
+    if (report && reported.length) {
+      for (const r of reported) ctx.edits.replace(r.call.startIndex, r.call.endIndex, `self.${REPORT_PUSHED}(${r.samples.text})`, 'own-metrics-push');
+      const suffix = JSON.stringify(report.counterSuffix);
+      insertAfterInit(ctx, [
+        `def ${REPORT_PUSHED}(self, samples):`,
+        `    # The samples a helper PUT as the whole group of the agent's job (absolute values), handed to`,
+        `    # ${base}.${report.method}(), which sets gauges and adds to ${report.counterSuffix} counters: a counter is given`,
+        `    # its growth since the last push, so the group shows the value the helper pushed.`,
+        `    last = self.__dict__.setdefault("${PUSHED_TOTALS}", {})`,
+        '    for name, value in samples.items():',
+        `        if name.endswith(${suffix}):`,
+        `            self.${report.method}(name, value - last.get(name, 0))`,
+        '            last[name] = value',
+        '        else:',
+        `            self.${report.method}(name, value)`,
+        '',
+      ].join('\n'), 'own-metrics-push');
+      const calls = [...new Set(reported.map((r) => `${r.name}() (${r.where}) in ${r.method}()`))].join(', ');
+      ctx.warnings.push(
+        `${calls} pushed the agent's own samples (absolute values) as the whole Pushgateway group ${base} pushes to: ` +
+          `they now go through ${base}.${report.method}() (gauges set, ${report.counterSuffix} counters given their growth since the last push, so the group shows the same values), ` +
+          `pushed where and when ${base} pushes (its METRICS_URL)`,
+      );
+    }
     for (const h of helpers) {
       // Under the helper's name: the call may have moved to another method (a loop body become run_once()).
       keep(ctx, h.name, h.line,
@@ -190,7 +224,7 @@ function sameJob(ctx: PythonTransformContext, url: SyntaxNode): boolean {
  * pushes to a Pushgateway job that is the agent's: a literal of its name, or a parameter the call fills with
  * it. True also when the job cannot be read (the push may land in the base's group): a person looks.
  */
-function helperPushesToAgentJob(ctx: PythonTransformContext, call: SyntaxNode): { name: string; where: string } | null {
+function helperPushesToAgentJob(ctx: PythonTransformContext, call: SyntaxNode): { name: string; where: string; samples: SyntaxNode | null } | null {
   const f = call.childForFieldName('function');
   // `push(...)` (a function of the file, or imported by name) or `fleet_metrics.push(...)` (an imported module's).
   const obj = f?.type === 'attribute' ? f.childForFieldName('object') : null;
@@ -207,14 +241,83 @@ function helperPushesToAgentJob(ctx: PythonTransformContext, call: SyntaxNode): 
   if (!hit) return null;
   const job = jobOf(boundUrl(requestUrl(hit), fn.body)!);
   const where = `${local ? ctx.file : t!.file}:${fn.line}`;
-  if (job && 'literal' in job) return agentNames(ctx).has(job.literal) ? { name: f.text, where } : null;
+  const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+  const argOf = (index: number): SyntaxNode | undefined => {
+    const p = fn.params[index];
+    const kw = p && args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === p.name);
+    return kw?.childForFieldName('value') ?? args.filter((a) => a.type !== 'keyword_argument')[index - (fn.params[0]?.name === 'self' ? 1 : 0)];
+  };
+  // The samples argument, when the helper provably renders it as the agent's group and nothing else.
+  const rendered = fn.params[0]?.name === 'self' || args.some((a) => /splat/.test(a.type)) ? null : rendersSamples(fn, local ? ctx.module.functions : t!.module.functions);
+  const samplesOf = (jobGiven: boolean) => (jobGiven && rendered ? argOf(rendered.samples) ?? null : null);
+  if (job && 'literal' in job) return agentNames(ctx).has(job.literal) ? { name: f.text, where, samples: null } : null;
   const expr = job ? (typeof job.expr === 'string' ? job.expr : job.expr.text) : null;
   const index = expr ? fn.params.findIndex((p) => p.name === expr) : -1;
-  if (index < 0) return { name: f.text, where };
-  const args = call.childForFieldName('arguments')?.namedChildren ?? [];
-  const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === expr);
-  const given = kw?.childForFieldName('value') ?? args.filter((a) => a.type !== 'keyword_argument')[index - (fn.params[0]?.name === 'self' ? 1 : 0)];
-  return !given || namesAgent(ctx, given.text) ? { name: f.text, where } : null;
+  if (index < 0) return { name: f.text, where, samples: null };
+  const given = argOf(index);
+  return !given || namesAgent(ctx, given.text) ? { name: f.text, where, samples: samplesOf(!!given && rendered?.job === index) } : null;
+}
+
+/** `%s{agent="%s"} %s` (a newline after it or not): one exposition line labelled with the agent only. */
+const SAMPLE_LINE = /^%s\{agent="%s"\} %s(\n)?$/;
+
+/**
+ * Does `fn` PUT (replace the group with) exactly one exposition line per item of one of its parameters,
+ * labelled with another of its parameters (`'%s{agent="%s"} %s' % (name, job, float(value))` over
+ * `sorted(samples.items())`), itself or through a module function it hands both to? The two parameters'
+ * indexes; null otherwise.
+ */
+function rendersSamples(fn: { params: Array<{ name: string }>; body: SyntaxNode }, functions: ReadonlyMap<string, { params: Array<{ name: string }>; body: SyntaxNode }>): { job: number; samples: number } | null {
+  let put = false;
+  walk(fn.body, (n) => {
+    if (n.type === 'call' && /(^|\.)Request$/.test(callee(n) ?? '')) {
+      const m = n.childForFieldName('arguments')?.namedChildren.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'method');
+      if (m && stringValue(m.childForFieldName('value')!) === 'PUT') put = true;
+    }
+  });
+  if (!put) return null;
+  const own = renderedParams(fn);
+  if (own) return own;
+  let out: { job: number; samples: number } | null = null;
+  walk(fn.body, (n) => {
+    if (out || n.type !== 'call' || n.childForFieldName('function')?.type !== 'identifier') return;
+    const g = functions.get(callee(n)!);
+    const inner = g && g !== fn ? renderedParams(g) : null;
+    const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+    if (!inner || args.some((a) => a.type !== 'identifier')) return;
+    const job = fn.params.findIndex((p) => p.name === args[inner.job]?.text);
+    const samples = fn.params.findIndex((p) => p.name === args[inner.samples]?.text);
+    if (job >= 0 && samples >= 0) out = { job, samples };
+  });
+  return out;
+}
+
+function renderedParams(fn: { params: Array<{ name: string }>; body: SyntaxNode }): { job: number; samples: number } | null {
+  let out: { job: number; samples: number } | null = null;
+  walk(fn.body, (n) => {
+    if (out || n.type !== 'binary_operator' || n.childForFieldName('operator')?.text !== '%') return;
+    const left = n.childForFieldName('left')!;
+    const right = n.childForFieldName('right')!;
+    const fmt = left.type === 'string' ? stringValue(left) : null;
+    if (fmt === null || !SAMPLE_LINE.test(fmt) || right.type !== 'tuple' || right.namedChildren.length !== 3) return;
+    const [k, j, v] = right.namedChildren as [SyntaxNode, SyntaxNode, SyntaxNode];
+    const value = v.type === 'call' && callee(v) === 'float' ? v.childForFieldName('arguments')!.namedChildren[0] : v;
+    if (k.type !== 'identifier' || j.type !== 'identifier' || value?.type !== 'identifier') return;
+    // The loop or generator that binds `k, v` from `<samples>.items()` (or sorted of it).
+    for (let up = n.parent; up; up = up.parent) {
+      const clause = up.type === 'for_statement' ? up : up.type === 'generator_expression' || up.type === 'list_comprehension' ? up.namedChildren.find((c) => c.type === 'for_in_clause') : null;
+      if (!clause) continue;
+      const bound = clause.childForFieldName('left')?.text.replace(/[\s()]/g, '');
+      const over = clause.childForFieldName('right')?.text.replace(/\s+/g, '') ?? '';
+      const items = /^(?:sorted\()?(\w+)\.items\(\)\)?$/.exec(over);
+      if (bound !== `${k.text},${value.text}` || !items || (over.startsWith('sorted(') !== over.endsWith('))'))) return;
+      const job = fn.params.findIndex((p) => p.name === j.text);
+      const samples = fn.params.findIndex((p) => p.name === items[1]);
+      if (job >= 0 && samples >= 0 && job !== samples) out = { job, samples };
+      return;
+    }
+  });
+  return out;
 }
 
 /**

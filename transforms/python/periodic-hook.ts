@@ -76,7 +76,7 @@ export const periodicHook: PythonTransform = {
 };
 
 /** Statements re-expressed at one logical level (4 spaces) below a def, in the file's unit. */
-function reindent(ctx: PythonTransformContext, stmts: SyntaxNode[]): string[] {
+export function reindent(ctx: PythonTransformContext, stmts: SyntaxNode[]): string[] {
   const src = ctx.source;
   const first = stmts[0]!;
   const from = lineStart(src, first.startIndex);

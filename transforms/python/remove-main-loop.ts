@@ -13,28 +13,31 @@ export const removeMainLoop: PythonTransform = {
     const name = ctx.py.main_loop_method ?? 'run';
     const fn = ctx.agent.methods.get(name);
     if (!fn) return;
-    const extraParams = fn.params.filter((p) => p.name !== 'self' && p.kind !== 'separator');
     ctx.plan.proposeMember({
       name,
       kind: 'method',
       finding: 'loop',
       reason: `main loop (the base's ${name}() runs it)`,
       safeToKeep: keptLoopIsSafe(ctx, fn.body),
-      condition: (scope) => {
-        if (fn.isAsync) return `${name}() is async; kept`;
-        if (extraParams.some((p) => p.kind === 'plain')) return `${name}() takes parameters; kept`;
-        if (isInfraBlock(fn.body, { ...scope, transportLocals: new Set() })) return null;
-        const first = firstBusiness(fn.body, { ...scope, transportLocals: new Set() });
-        return `${name}() holds business logic${first ? ` (line ${first.startPosition.row + 1}: ${first.text.split('\n')[0]!.trim().slice(0, 50)})` : ''}: kept as an override of the base's ${name}()${
-          !keptLoopIsSafe(ctx, fn.body)
-            ? `, so the base's request loop no longer serves self.${ctx.base.requestLoop?.socket ?? 'socket'}`
-            : ctx.base.requestLoop
-              ? `; it serves the base's request socket itself (or the agent never had one)`
-              : `; the base's ${name}() only loops a hook this agent does not define, and SIGTERM still stops the agent`}`;
-      },
+      condition: (scope) => keptLoopReason(ctx, fn, name, scope),
     });
   },
 };
+
+/** Why the legacy main loop stays (null: it is infrastructure the base's loop replaces). */
+export function keptLoopReason(ctx: import('../../src/lang/python/transform-context.js').PythonTransformContext, fn: NonNullable<ReturnType<typeof ctx.agent.methods.get>>, name: string, scope: Parameters<typeof isInfraStatement>[1]): string | null {
+  const extraParams = fn.params.filter((p) => p.name !== 'self' && p.kind !== 'separator');
+  if (fn.isAsync) return `${name}() is async; kept`;
+  if (extraParams.some((p) => p.kind === 'plain')) return `${name}() takes parameters; kept`;
+  if (isInfraBlock(fn.body, { ...scope, transportLocals: new Set() })) return null;
+  const first = firstBusiness(fn.body, { ...scope, transportLocals: new Set() });
+  return `${name}() holds business logic${first ? ` (line ${first.startPosition.row + 1}: ${first.text.split('\n')[0]!.trim().slice(0, 50)})` : ''}: kept as an override of the base's ${name}()${
+    !keptLoopIsSafe(ctx, fn.body)
+      ? `, so the base's request loop no longer serves self.${ctx.base.requestLoop?.socket ?? 'socket'}`
+      : ctx.base.requestLoop
+        ? `; it serves the base's request socket itself (or the agent never had one)`
+        : `; the base's ${name}() only loops a hook this agent does not define, and SIGTERM still stops the agent`}`;
+}
 
 function firstBusiness(block: SyntaxNode, scope: Parameters<typeof isInfraStatement>[1]): SyntaxNode | null {
   for (const s of statements(block)) {
