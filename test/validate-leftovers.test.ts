@@ -93,6 +93,9 @@ describe('validation leaves the repository as it found it', () => {
     expect(readFileSync(path.join(root, 'README.md'), 'utf8')).toContain('work in progress');
     expect(existsSync(path.join(root, 'ledger.pid'))).toBe(true);
     expect(v.stderr).toContain('put back: removed');
+    const reports = (JSON.parse(v.stdout) as { results: Result[] }).results;
+    const cleaned = reports.flatMap((r) => [...(r.validation?.tree_cleanup?.removed ?? []), ...(r.validation?.tree_cleanup?.restored ?? [])]).sort();
+    expect(cleaned).toEqual(['data/ledger_reconciler_state.json', 'logs/ledger_reconciler.log', 'low-stock.json']);
     rmSync(path.join(root, 'notes.txt'));
     rmSync(path.join(root, 'ledger.pid'));
     await git('checkout', '--', 'README.md');
