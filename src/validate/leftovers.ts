@@ -22,7 +22,7 @@
 // `run`'s refusal name what is new since that baseline as left by an interrupted validation,
 // until it is gone (removed, committed or ignored by the user), when the record is dropped.
 import { execFile, execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gitDirOf, revParseFact } from '../record/repo-facts.js';
@@ -42,6 +42,8 @@ interface Holder {
   pid: number;
   start?: number;
   boot?: string;
+  /** This module instance's token: worker threads of one process are holders of their own. */
+  token?: string;
 }
 
 interface GuardFile {
@@ -155,7 +157,7 @@ function writeGuard(w: Where, g: GuardFile): void {
 }
 
 const alive = (h: Holder) => checkIdentity(h) !== 'gone';
-const same = (a: Holder, b: Holder) => a.pid === b.pid && a.start === b.start;
+const same = (a: Holder, b: Holder) => a.pid === b.pid && a.start === b.start && a.token === b.token;
 
 /** Paths that differ from the baseline now: new untracked files, and clean tracked files now changed. */
 function fresh(now: Entry[], baseline: string[]): Entry[] {
@@ -233,7 +235,8 @@ interface Session {
 }
 
 const sessions = new Map<string, Session>();
-const me = (): Holder => identityOf(process.pid) ?? { pid: process.pid };
+const TOKEN = randomBytes(8).toString('hex');
+const me = (): Holder => ({ ...(identityOf(process.pid) ?? { pid: process.pid }), token: TOKEN });
 
 function serial<T>(s: Session, fn: () => Promise<T>): Promise<T> {
   const next = s.chain.then(fn, fn);
