@@ -10,6 +10,7 @@ import { useColor } from '../report/terminal.js';
 import { resolveRoot, type CommonFlags } from './common.js';
 import { unfinishedNote } from '../report/status-table.js';
 import { io } from '../core/invocation.js';
+import { describeInterrupted, interruptedLeftovers } from '../validate/leftovers.js';
 
 export async function statusCommand(opts: CommonFlags & { profile: string; json?: boolean }): Promise<number> {
   const root = resolveRoot(opts);
@@ -28,5 +29,8 @@ export async function statusCommand(opts: CommonFlags & { profile: string; json?
   const unfinished = unfinishedRun(root);
   const pending = unfinished ? unfinishedNote(unfinished, scan.agents) : undefined;
   io.stdout.write(opts.json ? statusJson(rows, pending) : statusTable(rows, { color: useColor(), pending }));
+  // Files a validation killed mid-way may have left (read only: status removes nothing).
+  const left = await interruptedLeftovers(root);
+  if (left) io.stderr.write(`migrate: note: ${describeInterrupted(left)}\n`);
   return 0;
 }

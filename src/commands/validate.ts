@@ -21,6 +21,7 @@ import { resolveRoot, type CommonFlags } from './common.js';
 import { rememberValidation, validatedSha } from '../record/validation-cache.js';
 import { configLaunchEnvironments } from '../config/launch-env.js';
 import { io } from '../core/invocation.js';
+import { cleanupWarning } from '../validate/leftovers.js';
 
 export interface ValidateCommandOptions extends CommonFlags {
   profile: string;
@@ -96,6 +97,8 @@ export async function validateCommand(agents: string[], opts: ValidateCommandOpt
     const rows: ValidationRow[] = plans.map((p, i) => ({ agent: p.agent.name, file: p.agent.file, output: p.output, validation: reports[i]! }));
     plans.forEach((p, i) => {
       rememberValidation(root, p.agent.name, p.output, reports[i]!, before[i] ?? null);
+      const warning = cleanupWarning(p.agent.name, reports[i]!.tree_cleanup);
+      if (warning) io.stderr.write(warning);
       if (validatedSha(list[i]!.file) !== before[i]) io.stderr.write(`migrate: ${p.output} changed while it was validated; this result is not what \`migrate commit\` accepts\n`);
     });
     io.stdout.write(opts.json ? validationJson(rows) : validationTable(rows, colours()));

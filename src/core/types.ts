@@ -106,6 +106,11 @@ export interface ValidationReport {
   ports: Record<string, number>;
   /** Set when the agent could not be started at all. */
   error?: string;
+  /**
+   * What the end of this validation put back in the repository: files the validated agents
+   * (this one and those validated alongside it) created or modified there (see validate/leftovers.ts).
+   */
+  tree_cleanup?: { removed: string[]; restored: string[]; kept?: string[] };
 }
 
 export type RunStatus = 'migrated' | 'unchanged' | 'needs-review' | 'skipped' | 'failed';

@@ -8,6 +8,8 @@ import { rememberValidation, validatedSha } from '../record/validation-cache.js'
 import { checkEndpoints, startValidationEnvironment, type ValidationEnvironment } from '../validate/environment.js';
 import { validateAgents, type ValidateAgentOptions } from '../validate/validate-agent.js';
 import { configLaunchEnvironments } from '../config/launch-env.js';
+import { cleanupWarning } from '../validate/leftovers.js';
+import { io } from '../core/invocation.js';
 
 /** The environment of a batch's validations: started, and real endpoints probed once (UsageError when one is wrong). */
 export async function prepareValidationEnvironment(opts: { registryUrl?: string; metricsUrl?: string }): Promise<ValidationEnvironment> {
@@ -61,6 +63,8 @@ export async function runValidationStage(
       concurrency: opts.concurrency,
       onDone: (i, report) => {
         remember(i, report);
+        const warning = cleanupWarning(list[i]!.agent.name, report.tree_cleanup);
+        if (warning) io.stderr.write(warning);
         opts.onDone?.(i, report);
       },
     });

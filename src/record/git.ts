@@ -22,6 +22,7 @@ import { shardBranch } from '../pipeline/shard.js';
 import type { RunJournal } from '../pipeline/journal.js';
 import { describeIndexLock, indexLock, staleNextIndexLocks } from './index-lock.js';
 import { revParseFact } from './repo-facts.js';
+import { describeInterrupted, interruptedLeftovers } from '../validate/leftovers.js';
 
 export const TRAILER_AGENT = 'Migrate-Agent';
 export const TRAILER_PROFILE = 'Migrate-Profile';
@@ -177,15 +178,18 @@ export async function checkTree(root: string, filesToWrite: string[], opts: { al
     );
   }
   const modified = entries.filter(isModified);
+  const untracked = entries.filter(isUntracked);
+  // Files an interrupted validation's agents may have written: named as such (never removed).
+  const left = modified.length || (untracked.length && !opts.allowDirty) ? await interruptedLeftovers(root, { tidy: true }) : null;
+  const why = left ? `; ${describeInterrupted(left)}` : '';
   if (modified.length) {
     throw new UsageError(
-      `refusing to start: uncommitted changes to tracked files (${listSome(modified.map((e) => e.path))}); commit or stash them first (--allow-dirty allows only untracked files)`,
+      `refusing to start: uncommitted changes to tracked files (${listSome(modified.map((e) => e.path))}); commit or stash them first (--allow-dirty allows only untracked files)${why}`,
     );
   }
-  const untracked = entries.filter(isUntracked);
   if (untracked.length && !opts.allowDirty) {
     throw new UsageError(
-      `refusing to start: untracked files (${listSome(untracked.map((e) => e.path))}); commit, remove or ignore them, or pass --allow-dirty`,
+      `refusing to start: untracked files (${listSome(untracked.map((e) => e.path))}); commit, remove or ignore them, or pass --allow-dirty${why}`,
     );
   }
 }

@@ -23,6 +23,7 @@ export function validationJson(rows: ValidationRow[]): string {
       checks: r.validation.checks.map((c) => ({ name: c.name, ok: c.ok, ms: c.ms, detail: c.detail, ...(c.skipped ? { skipped: true } : {}) })),
       ports: r.validation.ports,
       ...(r.validation.error ? { error: r.validation.error } : {}),
+      ...(r.validation.tree_cleanup ? { tree_cleanup: r.validation.tree_cleanup } : {}),
     },
   }));
   return jsonText({ results });

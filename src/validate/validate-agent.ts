@@ -30,6 +30,7 @@ import { checkPorts } from './checks/ports.js';
 import { listeningPorts } from './listening-ports.js';
 import { judgeHealth } from './checks/health-http.js';
 import { httpGet, networkReason } from './http-util.js';
+import { enterTreeGuard, type TreeCleanup } from './leftovers.js';
 
 export const CHECK_ORDER: CheckName[] = ['health', 'registry', 'metrics', 'eventbus', 'survival', 'ports', 'shutdown', 'deregister', 'log'];
 /** Checks every report lists (skipped when a profile leaves one out); the later ones only when a profile asks for them. */
@@ -241,7 +242,31 @@ async function legacyDeregistration(
   return now === 'unknown' ? { kind: 'unobserved', why: 'the registry could not be read' } : { kind: now === 'gone' ? 'deregistered' : 'stayed' };
 }
 
+/**
+ * Validate one agent, and leave the repository as it was found: what the agent (legacy run and
+ * _v2) created or modified in the tree is put back once it and every validation that overlapped
+ * it have ended (leftovers.ts); the report of the validation that ended last says what.
+ */
 export async function validateAgent(o: ValidateAgentOptions): Promise<ValidationReport> {
+  let guard: Awaited<ReturnType<typeof enterTreeGuard>> | undefined;
+  let guardError: string | undefined;
+  try {
+    guard = await enterTreeGuard(o.root);
+  } catch (err) {
+    guardError = oneLine(err);
+  }
+  const report = await validateAgentRun(o);
+  let cleanup: TreeCleanup | null = null;
+  try {
+    cleanup = (await guard?.leave()) ?? null;
+  } catch (err) {
+    guardError ??= oneLine(err);
+  }
+  if (guardError) cleanup = { removed: [], restored: [], kept: [`nothing checked: ${guardError}`] };
+  return cleanup && (cleanup.removed.length || cleanup.restored.length || cleanup.kept?.length) ? { ...report, tree_cleanup: cleanup } : report;
+}
+
+async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationReport> {
   const t0 = Date.now();
   const v = o.profile.validation ?? {};
   const enabled = new Set<CheckName>(v.checks ?? DEFAULT_CHECKS);

@@ -95,6 +95,19 @@ export class EditBuffer {
     return this.edits.some((e) => e.removal && e.start <= start && end <= e.end && e.end > e.start);
   }
 
+  /**
+   * True when the use of `name` at [start, end) is gone from the output: inside a removal, or
+   * inside a replacement when no edit writes the name anywhere (a push's body rewritten into
+   * reportMetric() calls no longer reads the gateway URL it PUT to).
+   */
+  drops(start: number, end: number, name: string): boolean {
+    const named = new RegExp(`(^|[^\\w$])${name.replace(/\$/g, '\\$')}(?![\\w$])`);
+    const within = this.edits.filter((e) => e.start <= start && end <= e.end && e.end > e.start);
+    if (within.some((e) => e.removal)) return true;
+    // Replaced: gone unless some edit writes the name again (here, or where the replaced code moved).
+    return within.length > 0 && !this.edits.some((e) => !e.removal && named.test(e.text));
+  }
+
   /** True when [start, end) lies inside a replacement that writes other text there (a re-spelled name). */
   rewrites(start: number, end: number): boolean {
     return this.edits.some((e) => !e.removal && e.start <= start && end <= e.end && e.end > e.start);

@@ -1054,7 +1054,7 @@ function removeDeadModuleHelpers(ctx: TsRewriteContext): string[] {
         if (p && (Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) || Node.isPropertyDeclaration(p)) && p.getNameNode() === n) continue;
         before++;
         if (s.getPos() <= n.getPos() && n.getEnd() <= s.getEnd()) continue; // recursion is not a use
-        if (!ctx.edits.removes(n.getStart(), n.getEnd())) after++;
+        if (!ctx.edits.drops(n.getStart(), n.getEnd(), name)) after++;
       }
       const exported = () => isModuleExported(ctx.sf, s);
       if (before > 0 && after === 0 && !inGenerated(ctx, name) && !exported()) {
@@ -1109,7 +1109,7 @@ function removeUnusedImports(ctx: TsRewriteContext): void {
       if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === n) continue;
       if (p && (Node.isImportSpecifier(p) || Node.isImportClause(p) || Node.isNamespaceImport(p))) continue;
       before++;
-      if (!ctx.edits.removes(n.getStart(), n.getEnd())) after++;
+      if (!ctx.edits.drops(n.getStart(), n.getEnd(), name)) after++;
     }
     return { before, after };
   };

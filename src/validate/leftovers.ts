@@ -1,0 +1,360 @@
+// What validated agents leave in the repository. Validation starts each agent (the legacy
+// baseline run and the `_v2`) from the repository root, and agents write state files there
+// (`low-stock.json` at shutdown, a cache, a pid file). Left behind, they are untracked files
+// the next `migrate run` refuses to start on: the tool's own checks made that dirt.
+//
+// A guard per repository, shared by every validation that overlaps in time (the agents of one
+// batch at --concurrency, and other migrate commands validating in the same repository at
+// once): the first to start takes a baseline of `git status` (untracked files, and tracked
+// files that differ from the index); when the last one ends, what is new since is put back:
+// - an untracked (not ignored) file absent from the baseline is removed, and the folders it
+//   was created in when they are empty and were born after the baseline;
+// - a tracked file clean in the baseline that is now modified, deleted or of another type is
+//   written back from the index (which, clean before, is the committed content).
+// Never touched: anything in the baseline (there, or dirty, before), files git ignores (the
+// agent's business: the repository said it does not want them), staged changes.
+// The cleaning waits for the last overlapping validation: an agent still running may hold the
+// file another one's run created, or read it at shutdown.
+//
+// The guard is recorded in the git dir (migrate/tree-guard.json) with its holders (pid, start
+// time, boot). A holder that died without leaving (the tool killed mid-validation) makes the
+// guard "interrupted": nothing is removed then, ever, by anyone: `migrate status` and the next
+// `run`'s refusal name what is new since that baseline as left by an interrupted validation,
+// until it is gone (removed, committed or ignored by the user), when the record is dropped.
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { gitDirOf, revParseFact } from '../record/repo-facts.js';
+import { checkIdentity, identityOf } from './proc.js';
+
+/** What the end of a validation put back in the repository (paths relative to the top of the work tree). */
+export interface TreeCleanup {
+  /** Untracked files the validated agents created, removed. */
+  removed: string[];
+  /** Tracked files they modified or deleted, written back from the index. */
+  restored: string[];
+  /** New since the baseline but left alone, with why (a staged change, a failure to put it back). */
+  kept?: string[];
+}
+
+interface Holder {
+  pid: number;
+  start?: number;
+  boot?: string;
+  /** This module instance's token: worker threads of one process are holders of their own. */
+  token?: string;
+}
+
+interface GuardFile {
+  version: 1;
+  /** When the baseline was taken (ms since the epoch). */
+  since: number;
+  /** Paths listed by `git status` then (untracked, or tracked and not clean). */
+  baseline: string[];
+  holders: Holder[];
+  /** Set once a holder died holding it: nothing is cleaned, what is new is named instead. */
+  interrupted?: boolean;
+  /** An interrupted validation's record, set aside while a new guard runs (restored when it ends). */
+  previous?: { since: number; baseline: string[] };
+}
+
+const GUARD = 'tree-guard.json';
+const LOCK = 'tree-guard.lock';
+/** A lock older than this is a crashed command's (the locked steps take a git status at most). */
+const STALE_LOCK_MS = 60_000;
+
+interface Where {
+  top: string;
+  dir: string;
+  /** The root inside its work tree ('' at the top): only files under it are looked at. */
+  prefix: string;
+  /** The guard's file (one per root: a root in a sub-folder guards that folder). */
+  guard: string;
+}
+
+function locate(root: string): Where | null {
+  const gitDir = gitDirOf(root);
+  const facts = revParseFact(root, ['--show-toplevel', '--show-prefix'])?.split('\n');
+  const top = facts?.[0]?.trim();
+  if (!gitDir || !top) return null;
+  const prefix = facts?.[1]?.trim() ?? '';
+  const dir = path.join(gitDir, 'migrate');
+  const guard = path.join(dir, prefix ? `tree-guard-${createHash('sha1').update(prefix).digest('hex').slice(0, 12)}.json` : GUARD);
+  return { top, dir, prefix, guard };
+}
+
+interface Entry {
+  x: string;
+  y: string;
+  path: string;
+}
+
+/** `git status` under the root: every untracked file (not folders), no index write; paths from the top. */
+function status(w: Where): Promise<Entry[]> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'git',
+      ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignore-submodules=all', '--', w.prefix ? `:(top,literal)${w.prefix}` : '.'],
+      { cwd: w.top, encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 },
+      (err, stdout) => {
+        if (err) return reject(err);
+        const fields = stdout.toString('utf8').split('\0');
+        const out: Entry[] = [];
+        for (let i = 0; i < fields.length; i++) {
+          const f = fields[i]!;
+          if (f.length < 4) continue;
+          out.push({ x: f[0]!, y: f[1]!, path: f.slice(3) });
+          if (f[0] === 'R' || f[0] === 'C') i++;
+        }
+        resolve(out);
+      },
+    );
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The repository's guard lock (a folder: mkdir is atomic), held while `fn` runs. */
+async function locked<T>(w: Where, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(w.dir, { recursive: true });
+  const lock = path.join(w.dir, LOCK);
+  for (let waited = 0; ; waited += 50) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) rmdirSync(lock);
+      } catch {
+        // released meanwhile
+      }
+      if (waited > 4 * STALE_LOCK_MS) throw new Error(`cannot take ${lock}`);
+      await sleep(50);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+function readGuard(w: Where): GuardFile | null {
+  try {
+    const g = JSON.parse(readFileSync(w.guard, 'utf8')) as GuardFile;
+    return g && g.version === 1 && Array.isArray(g.baseline) && Array.isArray(g.holders) ? g : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeGuard(w: Where, g: GuardFile): void {
+  const file = w.guard;
+  writeFileSync(`${file}.tmp`, JSON.stringify(g));
+  renameSync(`${file}.tmp`, file);
+}
+
+const alive = (h: Holder) => checkIdentity(h) !== 'gone';
+const same = (a: Holder, b: Holder) => a.pid === b.pid && a.start === b.start && a.token === b.token;
+
+/** Paths that differ from the baseline now: new untracked files, and clean tracked files now changed. */
+function fresh(now: Entry[], baseline: string[]): Entry[] {
+  const before = new Set(baseline);
+  return now.filter((e) => !before.has(e.path) && !e.path.endsWith('/'));
+}
+
+/** The file's content and mode in the index (stage 0). */
+function putBack(top: string, rel: string): void {
+  const line = execFileSync('git', ['ls-files', '-s', '-z', '--', rel], { cwd: top, encoding: 'utf8' }).split('\0')[0] ?? '';
+  const m = /^(\d{6}) ([0-9a-f]+) 0\t/.exec(line);
+  if (!m) throw new Error('not in the index');
+  const blob = execFileSync('git', ['cat-file', 'blob', m[2]!], { cwd: top, maxBuffer: 256 * 1024 * 1024 });
+  const abs = path.join(top, rel);
+  if (existsSync(abs) || isLink(abs)) rmSync(abs, { recursive: true, force: true });
+  mkdirSync(path.dirname(abs), { recursive: true });
+  if (m[1] === '120000') symlinkSync(blob.toString('utf8'), abs);
+  else {
+    writeFileSync(abs, blob);
+    chmodSync(abs, m[1] === '100755' ? 0o755 : 0o644);
+  }
+}
+
+function isLink(abs: string): boolean {
+  try {
+    return lstatSync(abs).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** Remove the folders `rel` was created in, up to the top, while empty and born after `since`. */
+function pruneFolders(top: string, rel: string, since: number): void {
+  for (let d = path.dirname(rel); d && d !== '.' && d !== '/'; d = path.dirname(d)) {
+    const abs = path.join(top, d);
+    try {
+      const st = statSync(abs);
+      // No birth time (0) on this file system: the folder may have been there before; keep it.
+      if (!st.birthtimeMs || st.birthtimeMs < since - 1000 || readdirSync(abs).length) return;
+      rmdirSync(abs);
+    } catch {
+      return;
+    }
+  }
+}
+
+function clean(top: string, entries: Entry[], since: number): TreeCleanup {
+  const out: TreeCleanup = { removed: [], restored: [] };
+  const kept: string[] = [];
+  for (const e of entries) {
+    const abs = path.join(top, e.path);
+    try {
+      if (e.x === '?') {
+        rmSync(abs, { force: true });
+        out.removed.push(e.path);
+        pruneFolders(top, e.path, since);
+      } else if (e.x === ' ') {
+        putBack(top, e.path);
+        out.restored.push(e.path);
+      } else {
+        kept.push(`${e.path} (staged)`);
+      }
+    } catch (err) {
+      kept.push(`${e.path} (${(err as Error).message.split('\n')[0]})`);
+    }
+  }
+  if (kept.length) out.kept = kept;
+  return out;
+}
+
+interface Session {
+  count: number;
+  /** Serialises this process's enter and leave steps. */
+  chain: Promise<unknown>;
+}
+
+const sessions = new Map<string, Session>();
+const TOKEN = randomBytes(8).toString('hex');
+const me = (): Holder => ({ ...(identityOf(process.pid) ?? { pid: process.pid }), token: TOKEN });
+
+function serial<T>(s: Session, fn: () => Promise<T>): Promise<T> {
+  const next = s.chain.then(fn, fn);
+  s.chain = next.catch(() => undefined);
+  return next;
+}
+
+/**
+ * Call before a validation starts anything (the legacy baseline run included); `leave` once
+ * everything it started is gone. `leave` answers what it put back, when it was the last
+ * validation of the repository to end (else null: the last one cleans).
+ */
+export async function enterTreeGuard(root: string): Promise<{ leave(): Promise<TreeCleanup | null> }> {
+  const w = locate(root);
+  if (!w) return { leave: async () => null };
+  const key = w.top;
+  const s = sessions.get(key) ?? { count: 0, chain: Promise.resolve() };
+  sessions.set(key, s);
+  await serial(s, async () => {
+    if (s.count++ > 0) return;
+    await locked(w, async () => {
+      const g = readGuard(w);
+      const live = g?.holders.filter(alive) ?? [];
+      if (g && (live.length || g.interrupted || g.holders.length)) {
+        // Joined: another command validates here now, or a killed one left its record (kept, to name what it left).
+        const interrupted = g.interrupted || live.length < g.holders.length;
+        if (!live.length) {
+          // The killed validation's record stays as a record only; this one starts a baseline of its own below.
+          writeGuard(w, { ...g, holders: [], interrupted: true });
+        } else {
+          writeGuard(w, { ...g, holders: [...live, me()], interrupted });
+          return;
+        }
+      }
+      const baseline = (await status(w)).map((e) => e.path);
+      const prior = readGuard(w);
+      writeGuard(w, {
+        version: 1,
+        since: Date.now(),
+        baseline,
+        holders: [me()],
+        ...(prior?.interrupted ? { previous: prior.previous ?? { since: prior.since, baseline: prior.baseline } } : {}),
+      });
+    });
+  });
+  let left = false;
+  return {
+    leave: () => {
+      if (left) return Promise.resolve(null);
+      left = true;
+      return serial(s, async () => {
+        if (--s.count > 0) return null;
+        return locked(w, async () => {
+          const g = readGuard(w);
+          if (!g) return null;
+          const mine = me();
+          const others = g.holders.filter((h) => !same(h, mine));
+          const live = others.filter(alive);
+          const interrupted = g.interrupted || live.length < others.length;
+          if (live.length) {
+            writeGuard(w, { ...g, holders: live, interrupted });
+            return null;
+          }
+          if (interrupted) {
+            // A holder was killed mid-validation: what it left is named, never removed later.
+            writeGuard(w, { ...g, holders: [], interrupted: true });
+            return null;
+          }
+          const result = clean(w.top, fresh(await status(w), g.baseline), g.since);
+          const prev = g.previous;
+          if (prev) writeGuard(w, { version: 1, since: prev.since, baseline: prev.baseline, holders: [], interrupted: true });
+          else rmSync(w.guard, { force: true });
+          return result;
+        });
+      });
+    },
+  };
+}
+
+/**
+ * What an interrupted validation left in the repository (paths relative to root's work tree
+ * top), with when it started; null when there is none. Never removes a file: with `tidy`, the
+ * record is dropped once nothing it names is left; without, nothing at all is written
+ * (`migrate status` stays read-only).
+ */
+export async function interruptedLeftovers(root: string, opts: { tidy?: boolean } = {}): Promise<{ since: number; files: string[] } | null> {
+  const w = locate(root);
+  if (!w || !existsSync(w.guard)) return null;
+  const look = async () => {
+    const g = readGuard(w);
+    if (!g) return null;
+    // A validation runs now: its baseline is a guard, not a leftover; the record it set aside is.
+    const record = g.holders.some(alive) ? (g.previous ? { ...g.previous, interrupted: true } : null) : g;
+    if (!record || (!g.interrupted && !g.holders.length && !g.previous)) return null;
+    const files = fresh(await status(w), record.baseline).map((e) => e.path);
+    if (!files.length && opts.tidy && record === g) rmSync(w.guard, { force: true });
+    return files.length ? { since: record.since, files } : null;
+  };
+  return opts.tidy ? locked(w, look) : look();
+}
+
+/** The sentence naming an interrupted validation's leftovers, for a refusal or a status note. */
+export function describeInterrupted(left: { since: number; files: string[] }): string {
+  const shown = left.files.slice(0, 5).join(', ') + (left.files.length > 5 ? ` and ${left.files.length - 5} more` : '');
+  return `new since a validation that was interrupted (started ${new Date(left.since).toISOString()}), so perhaps written by the agents it ran, not removed: ${shown}`;
+}
+
+/** The warning line for a validation report that put files back (stderr), or null. */
+export function cleanupWarning(agent: string, c: TreeCleanup | undefined): string | null {
+  if (!c) return null;
+  return `migrate: warning: validating ${agent} (and any agent validated alongside it) left files in the repository, put back: ${describeCleanup(c)}\n`;
+}
+
+/** One line naming what TreeCleanup put back, for a warning. */
+function describeCleanup(c: TreeCleanup): string {
+  const parts: string[] = [];
+  if (c.removed.length) parts.push(`removed ${c.removed.join(', ')}`);
+  if (c.restored.length) parts.push(`restored ${c.restored.join(', ')} to the committed content`);
+  if (c.kept?.length) parts.push(`left ${c.kept.join(', ')}`);
+  return parts.join('; ');
+}

@@ -1,0 +1,125 @@
+// Validation leaves the repository as it found it. Agents validated from the repository root
+// write state there at shutdown (a Python agent's data/ state file and logs/ folder, a Node
+// service's low-stock.json); before, those files stayed and the next `migrate run` refused to
+// start ("untracked files ...; pass --allow-dirty"): the tool's own checks made that dirt.
+// Real agents in a real git repository: the first run cleans what they wrote (and says so in its
+// JSON and on stderr), a second run starts without --allow-dirty, `migrate validate` on a dirty
+// tree keeps the user's own changes, and a validation killed mid-way leaves its files named by
+// `migrate status` and the next run's refusal, never removed.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt } from './helpers/cli.js';
+
+const REPO = path.resolve(import.meta.dirname, '..');
+const CLI = path.join(REPO, 'bin', 'migrate.js');
+let root: string;
+
+const git = (...args: string[]) => execa('git', args, { cwd: root });
+const migrate = (...args: string[]) =>
+  execa(process.execPath, [CLI, ...args, '--root', root], { cwd: root, reject: false, env: { MIGRATE_SURVIVAL_WINDOW_S: '2' } });
+const status = async () => (await git('status', '--porcelain', '--untracked-files=all')).stdout;
+
+function put(rel: string, text: string): void {
+  mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+  writeFileSync(path.join(root, rel), text);
+}
+
+beforeAll(async () => {
+  ensureBuilt();
+  root = mkdtempSync(path.join(os.tmpdir(), 'migrate-leftovers-'));
+  put('agents/ledger_reconciler_agent.py', readFileSync(path.join(REPO, 'fixtures', 'python', 'agent-name-literal', 'input.py'), 'utf8'));
+  put('services/stock-level-sync.ts', readFileSync(path.join(REPO, 'test', 'data', 'validate-leftovers', 'stock-level-sync.ts'), 'utf8'));
+  // Tracked: the buyers' report as of the last release; the service overwrites it at shutdown.
+  put('low-stock.json', '["SKU-1001"]\n');
+  put('README.md', '# shop agents\n');
+  put('.gitignore', 'node_modules/\n*.pid\n');
+  await git('init', '-q', '-b', 'main');
+  await git('config', 'user.name', 'Test');
+  await git('config', 'user.email', 'test@example.invalid');
+  expect((await migrate('init', '--lang', 'python')).exitCode).toBe(0);
+  expect((await migrate('init', '--lang', 'typescript')).exitCode).toBe(0);
+  await git('add', '-A');
+  await git('commit', '-q', '-m', 'shop agents');
+}, 180_000);
+
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+interface Result {
+  agent: string;
+  status: string;
+  commit: string | null;
+  error: string | null;
+  validation: { ok: boolean; tree_cleanup?: { removed: string[]; restored: string[]; kept?: string[] }; checks: Array<{ name: string; ok: boolean; detail: string }> } | null;
+}
+
+describe('validation leaves the repository as it found it', () => {
+  it('removes what the agents wrote, restores what they overwrote, and a second run starts clean', async () => {
+    const run = await migrate('run', '--all', '--json', '--concurrency', '2');
+    const out = JSON.parse(run.stdout) as { results: Result[] };
+    for (const r of out.results) {
+      expect(r.error, `${r.agent}: ${r.error}; ${run.stderr}`).toBeNull();
+      expect(r.validation?.ok, `${r.agent}: ${JSON.stringify(r.validation?.checks.filter((c) => !c.ok))}`).toBe(true);
+      expect(r.commit).toMatch(/^[0-9a-f]{40}$/);
+    }
+    const removed = out.results.flatMap((r) => r.validation?.tree_cleanup?.removed ?? []).sort();
+    const restored = out.results.flatMap((r) => r.validation?.tree_cleanup?.restored ?? []);
+    expect(removed).toEqual(['data/ledger_reconciler_state.json', 'logs/ledger_reconciler.log']);
+    expect(restored).toEqual(['low-stock.json']);
+    expect(run.stderr).toMatch(/warning: validating \w+ .*left files in the repository, put back: removed .*data\/ledger_reconciler_state\.json/);
+    // The folders the agent made go with the files; the tracked report is the committed one again.
+    expect(existsSync(path.join(root, 'data'))).toBe(false);
+    expect(existsSync(path.join(root, 'logs'))).toBe(false);
+    expect(readFileSync(path.join(root, 'low-stock.json'), 'utf8')).toBe('["SKU-1001"]\n');
+    expect(await status()).toBe('');
+
+    const again = await migrate('run', '--all', '--json');
+    expect(again.stderr).not.toContain('refusing to start');
+    expect(again.exitCode, again.stderr).toBe(0);
+  }, 400_000);
+
+  it('migrate validate on a dirty tree keeps what was there or dirty before, and ignored files', async () => {
+    put('notes.txt', 'my notes\n');
+    put('README.md', '# shop agents\n\nwork in progress\n');
+    // Files git ignores are the agent's business: not touched.
+    put('ledger.pid', '123\n');
+    const before = await status();
+    const v = await migrate('validate', 'LedgerReconcilerAgent', 'StockLevelSync', '--json');
+    expect(v.exitCode, v.stdout + v.stderr).toBe(0);
+    expect(await status()).toBe(before);
+    expect(readFileSync(path.join(root, 'notes.txt'), 'utf8')).toBe('my notes\n');
+    expect(readFileSync(path.join(root, 'README.md'), 'utf8')).toContain('work in progress');
+    expect(existsSync(path.join(root, 'ledger.pid'))).toBe(true);
+    expect(v.stderr).toContain('put back: removed');
+    const reports = (JSON.parse(v.stdout) as { results: Result[] }).results;
+    const cleaned = reports.flatMap((r) => [...(r.validation?.tree_cleanup?.removed ?? []), ...(r.validation?.tree_cleanup?.restored ?? [])]).sort();
+    expect(cleaned).toEqual(['data/ledger_reconciler_state.json', 'logs/ledger_reconciler.log', 'low-stock.json']);
+    rmSync(path.join(root, 'notes.txt'));
+    rmSync(path.join(root, 'ledger.pid'));
+    await git('checkout', '--', 'README.md');
+  }, 300_000);
+
+  it('a validation killed mid-way leaves its files named by status and the next run, not removed', async () => {
+    const child = execa(process.execPath, [CLI, 'validate', 'LedgerReconcilerAgent', '--root', root], { cwd: root, reject: false, env: { MIGRATE_SURVIVAL_WINDOW_S: '30' } });
+    const log = path.join(root, 'logs', 'ledger_reconciler.log');
+    for (let i = 0; i < 300 && !existsSync(log); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(existsSync(log)).toBe(true);
+    child.kill('SIGKILL');
+    await child;
+    await new Promise((r) => setTimeout(r, 500));
+    const st = await migrate('status');
+    expect(st.stderr).toMatch(/interrupted .*logs\/ledger_reconciler\.log/);
+    const run = await migrate('run', '--all');
+    expect(run.exitCode).not.toBe(0);
+    expect(run.stderr).toMatch(/untracked files .*interrupted .*logs\/ledger_reconciler\.log/);
+    // Named, never removed, by either command.
+    expect(existsSync(log)).toBe(true);
+    rmSync(path.join(root, 'logs'), { recursive: true, force: true });
+    rmSync(path.join(root, 'data'), { recursive: true, force: true });
+    expect((await migrate('status')).stderr).not.toContain('interrupted');
+    const clean = await migrate('run', '--all');
+    expect(clean.exitCode, clean.stderr).toBe(0);
+  }, 300_000);
+});
