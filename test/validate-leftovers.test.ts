@@ -12,6 +12,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Ajv } from 'ajv';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from './helpers/cli.js';
@@ -24,6 +25,14 @@ const git = (...args: string[]) => execa('git', args, { cwd: root });
 const migrate = (...args: string[]) =>
   execa(process.execPath, [CLI, ...args, '--root', root], { cwd: root, reject: false, env: { MIGRATE_SURVIVAL_WINDOW_S: '2' } });
 const status = async () => (await git('status', '--porcelain', '--untracked-files=all')).stdout;
+
+/** The --json outputs match the schemas the README points users to (tree_cleanup.saved_in included). */
+const ajv = new Ajv({ allErrors: true });
+for (const f of ['validation', 'run', 'validate']) ajv.addSchema(JSON.parse(readFileSync(path.join(REPO, 'schemas', `${f}.schema.json`), 'utf8')));
+function expectSchema(name: string, stdout: string): void {
+  const validate = ajv.getSchema(`${name}.schema.json`)!;
+  expect(validate(JSON.parse(stdout)), `${name}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+}
 
 function put(rel: string, text: string): void {
   mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
@@ -62,6 +71,7 @@ describe('validation leaves the repository as it found it', () => {
   it('removes what the agents wrote, restores what they overwrote, and a second run starts clean', async () => {
     const run = await migrate('run', '--all', '--json', '--concurrency', '2');
     const out = JSON.parse(run.stdout) as { results: Result[] };
+    expectSchema('run', run.stdout);
     for (const r of out.results) {
       expect(r.error, `${r.agent}: ${r.error}; ${run.stderr}`).toBeNull();
       expect(r.validation?.ok, `${r.agent}: ${JSON.stringify(r.validation?.checks.filter((c) => !c.ok))}`).toBe(true);
@@ -131,6 +141,7 @@ describe('validation leaves the repository as it found it', () => {
     put('README.md', readme);
     const v = await child;
     expect(v.exitCode, v.stdout + v.stderr).toBe(0);
+    expectSchema('validate', v.stdout);
     const cleanup = (JSON.parse(v.stdout) as { results: Result[] }).results[0]!.validation!.tree_cleanup!;
     // Indistinguishable from the agent's files, so taken from the tree with them...
     expect(cleanup.removed).toContain('drafts/q3-reconciliation.md');
