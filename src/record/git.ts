@@ -21,7 +21,7 @@ import {
 import { shardBranch } from '../pipeline/shard.js';
 import type { RunJournal } from '../pipeline/journal.js';
 import { describeIndexLock, indexLock, staleNextIndexLocks } from './index-lock.js';
-import { revParseFact } from './repo-facts.js';
+import { parsePorcelainStatus, revParseFact, type StatusEntry } from './repo-facts.js';
 import { describeInterrupted, interruptedLeftovers } from '../validate/leftovers.js';
 
 export const TRAILER_AGENT = 'Migrate-Agent';
@@ -113,14 +113,6 @@ async function assertNoOperation(root: string): Promise<void> {
   }
 }
 
-export interface StatusEntry {
-  /** Index state (X of porcelain v1). */
-  x: string;
-  /** Work-tree state (Y of porcelain v1). */
-  y: string;
-  /** Path relative to the top of the work tree. */
-  path: string;
-}
 
 /**
  * `git status --porcelain` that never writes the index: a plain status refreshes stat data of
@@ -133,18 +125,7 @@ function porcelainStatus(root: string): Promise<string> {
 }
 
 async function statusEntries(root: string): Promise<StatusEntry[]> {
-  const out = await porcelainStatus(root);
-  const fields = out.split('\0');
-  const entries: StatusEntry[] = [];
-  for (let i = 0; i < fields.length; i++) {
-    const f = fields[i];
-    if (f.length < 4) continue;
-    const x = f[0];
-    const y = f[1];
-    entries.push({ x, y, path: f.slice(3) });
-    if (x === 'R' || x === 'C') i++; // the rename's source path follows as its own field
-  }
-  return entries;
+  return parsePorcelainStatus(await porcelainStatus(root));
 }
 
 const isStaged = (e: StatusEntry) => e.x !== ' ' && e.x !== '?' && e.x !== '!';

@@ -48,3 +48,25 @@ export function gitDirOf(root: string): string | null {
   const out = revParseFact(root, ['--git-dir']);
   return out === null ? null : path.resolve(root, out.trim());
 }
+
+export interface StatusEntry {
+  /** Index state (X of porcelain v1). */
+  x: string;
+  /** Work-tree state (Y of porcelain v1). */
+  y: string;
+  /** Path relative to the top of the work tree. */
+  path: string;
+}
+
+/** `git status --porcelain=v1 -z` output as entries (a rename's or copy's source path, its own field, skipped). */
+export function parsePorcelainStatus(out: string): StatusEntry[] {
+  const fields = out.split('\0');
+  const entries: StatusEntry[] = [];
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
+    if (f.length < 4) continue;
+    entries.push({ x: f[0]!, y: f[1]!, path: f.slice(3) });
+    if (f[0] === 'R' || f[0] === 'C') i++;
+  }
+  return entries;
+}

@@ -7,10 +7,15 @@
 // batch at --concurrency, and other migrate commands validating in the same repository at
 // once): the first to start takes a baseline of `git status` (untracked files, and tracked
 // files that differ from the index); when the last one ends, what is new since is put back:
-// - an untracked (not ignored) file absent from the baseline is removed, and the folders it
-//   was created in when they are empty and were born after the baseline;
+// - an untracked (not ignored) file absent from the baseline is moved out of the tree, and the
+//   folders it was created in are removed when they are empty and were born after the baseline;
 // - a tracked file clean in the baseline that is now modified, deleted or of another type is
-//   written back from the index (which, clean before, is the committed content).
+//   written back from the index (which, clean before, is the committed content), what stood
+//   there moved out first.
+// Moved, not deleted: a file the user created or edited while a long validation ran looks
+// like the agents' (nothing tells them apart), so what the cleanup takes from the tree goes to
+// one folder per cleanup in the git dir (migrate/validation-leftovers/<time>-<pid>/, at the
+// same relative path), named in the report and the warning, from where it can be copied back.
 // Never touched: anything in the baseline (there, or dirty, before), files git ignores (the
 // agent's business: the repository said it does not want them), staged changes.
 // The cleaning waits for the last overlapping validation: an agent still running may hold the
@@ -23,17 +28,19 @@
 // until it is gone (removed, committed or ignored by the user), when the record is dropped.
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { gitDirOf, revParseFact } from '../record/repo-facts.js';
+import { gitDirOf, parsePorcelainStatus, revParseFact, type StatusEntry } from '../record/repo-facts.js';
 import { checkIdentity, identityOf } from './proc.js';
 
 /** What the end of a validation put back in the repository (paths relative to the top of the work tree). */
 export interface TreeCleanup {
-  /** Untracked files the validated agents created, removed. */
+  /** Untracked files the validated agents created, moved out of the tree into `saved_in`. */
   removed: string[];
-  /** Tracked files they modified or deleted, written back from the index. */
+  /** Tracked files they modified or deleted, written back from the index (a modified one's content moved into `saved_in` first). */
   restored: string[];
+  /** The folder (absolute) holding what was removed or overwritten, at the same relative paths; absent when nothing was. */
+  saved_in?: string;
   /** New since the baseline but left alone, with why (a staged change, a failure to put it back). */
   kept?: string[];
 }
@@ -60,6 +67,8 @@ interface GuardFile {
 }
 
 const GUARD = 'tree-guard.json';
+/** Under the guard's folder: one folder per cleanup holding what it took from the tree. */
+const SAVED = 'validation-leftovers';
 const LOCK = 'tree-guard.lock';
 /** A lock older than this is a crashed command's (the locked steps take a git status at most). */
 const STALE_LOCK_MS = 60_000;
@@ -84,11 +93,7 @@ function locate(root: string): Where | null {
   return { top, dir, prefix, guard };
 }
 
-interface Entry {
-  x: string;
-  y: string;
-  path: string;
-}
+type Entry = StatusEntry;
 
 /** `git status` under the root: every untracked file (not folders), no index write; paths from the top. */
 function status(w: Where): Promise<Entry[]> {
@@ -99,15 +104,7 @@ function status(w: Where): Promise<Entry[]> {
       { cwd: w.top, encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 },
       (err, stdout) => {
         if (err) return reject(err);
-        const fields = stdout.toString('utf8').split('\0');
-        const out: Entry[] = [];
-        for (let i = 0; i < fields.length; i++) {
-          const f = fields[i]!;
-          if (f.length < 4) continue;
-          out.push({ x: f[0]!, y: f[1]!, path: f.slice(3) });
-          if (f[0] === 'R' || f[0] === 'C') i++;
-        }
-        resolve(out);
+        resolve(parsePorcelainStatus(stdout.toString('utf8')));
       },
     );
   });
@@ -172,7 +169,7 @@ function putBack(top: string, rel: string): void {
   if (!m) throw new Error('not in the index');
   const blob = execFileSync('git', ['cat-file', 'blob', m[2]!], { cwd: top, maxBuffer: 256 * 1024 * 1024 });
   const abs = path.join(top, rel);
-  if (existsSync(abs) || isLink(abs)) rmSync(abs, { recursive: true, force: true });
+  if (exists(abs)) rmSync(abs, { recursive: true, force: true });
   mkdirSync(path.dirname(abs), { recursive: true });
   if (m[1] === '120000') symlinkSync(blob.toString('utf8'), abs);
   else {
@@ -181,11 +178,43 @@ function putBack(top: string, rel: string): void {
   }
 }
 
-function isLink(abs: string): boolean {
+/** Something (a file, a link, even a dangling one, a folder) stands at `abs`. */
+function exists(abs: string): boolean {
   try {
-    return lstatSync(abs).isSymbolicLink();
+    lstatSync(abs);
+    return true;
   } catch {
     return false;
+  }
+}
+
+/** A new folder for one cleanup's saved files, `<dir>/validation-leftovers/<time>-<pid>[-n]` (created, so two cleanups never share one). */
+function makeSaveFolder(dir: string): string {
+  const base = path.join(dir, SAVED, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
+  mkdirSync(path.dirname(base), { recursive: true });
+  for (let n = 1; ; n++) {
+    const folder = n === 1 ? base : `${base}-${n}`;
+    try {
+      mkdirSync(folder);
+      return folder;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || n > 100) throw err;
+    }
+  }
+}
+
+/** Move what stands at `top/rel` to `folder/rel` (copied then removed across file systems: the git dir may live elsewhere). */
+function moveOut(top: string, rel: string, folder: string): void {
+  const from = path.join(top, rel);
+  const to = path.join(folder, rel);
+  if (exists(to)) throw new Error(`${to} exists`);
+  mkdirSync(path.dirname(to), { recursive: true });
+  try {
+    renameSync(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    cpSync(from, to, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+    rmSync(from, { recursive: true, force: true });
   }
 }
 
@@ -204,17 +233,20 @@ function pruneFolders(top: string, rel: string, since: number): void {
   }
 }
 
-function clean(top: string, entries: Entry[], since: number): TreeCleanup {
+function clean(top: string, dir: string, entries: Entry[], since: number): TreeCleanup {
   const out: TreeCleanup = { removed: [], restored: [] };
   const kept: string[] = [];
+  const saveFolder = () => (out.saved_in ??= makeSaveFolder(dir));
   for (const e of entries) {
     const abs = path.join(top, e.path);
     try {
       if (e.x === '?') {
-        rmSync(abs, { force: true });
+        moveOut(top, e.path, saveFolder());
         out.removed.push(e.path);
         pruneFolders(top, e.path, since);
       } else if (e.x === ' ') {
+        // Modified or of another type: what is there now is kept before the index's content replaces it.
+        if (exists(abs)) moveOut(top, e.path, saveFolder());
         putBack(top, e.path);
         out.restored.push(e.path);
       } else {
@@ -305,7 +337,7 @@ export async function enterTreeGuard(root: string): Promise<{ leave(): Promise<T
             writeGuard(w, { ...g, holders: [], interrupted: true });
             return null;
           }
-          const result = clean(w.top, fresh(await status(w), g.baseline), g.since);
+          const result = clean(w.top, w.dir, fresh(await status(w), g.baseline), g.since);
           const prev = g.previous;
           if (prev) writeGuard(w, { version: 1, since: prev.since, baseline: prev.baseline, holders: [], interrupted: true });
           else rmSync(w.guard, { force: true });
@@ -355,6 +387,7 @@ function describeCleanup(c: TreeCleanup): string {
   const parts: string[] = [];
   if (c.removed.length) parts.push(`removed ${c.removed.join(', ')}`);
   if (c.restored.length) parts.push(`restored ${c.restored.join(', ')} to the committed content`);
+  if (c.saved_in) parts.push(`what was removed or overwritten is kept in ${c.saved_in}`);
   if (c.kept?.length) parts.push(`left ${c.kept.join(', ')}`);
   return parts.join('; ');
 }
