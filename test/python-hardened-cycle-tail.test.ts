@@ -6,27 +6,11 @@
 // review: no run_forever(), nothing of this ran on the base. Validation's own check cannot tell: the legacy
 // run writes the same file.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { afterAll, expect, it } from 'vitest';
-import { migratedCase, removeRoots } from './helpers/python-hardened.js';
+import { migratedCase, recordingRegistry, removeRoots, startOnBase } from './helpers/python-hardened.js';
 
 afterAll(removeRoots);
-
-function registry(paths: string[]): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      paths.push(`${req.method} ${req.url}`);
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    const addr = server.address();
-    resolve({ server, url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}` });
-  }));
-}
 
 const cyclesIn = (text: string) => Number(/^amoskys_kmod_cycles_total (\d+)$/m.exec(text)?.[1] ?? NaN);
 
@@ -37,48 +21,31 @@ it("run()'s per-cycle textfile write after the publish runs after every cycle of
   writeFileSync(modules, 'ext4 1007616 2 - Live 0x0000000000000000\nusb_storage 81920 0 - Live 0x0000000000000000\n');
   const prom = path.join(root, 'textfile', 'kmod_agent.prom');
   const paths: string[] = [];
-  const { server, url } = await registry(paths);
-  let log = '';
+  const { server, url } = await recordingRegistry(paths);
   try {
-    const child = spawn('python3', [v2], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        PYTHONPATH: root,
-        PYTHONDONTWRITEBYTECODE: '1',
-        REGISTRY_URL: url,
-        METRICS_URL: '',
-        HEALTH_CHECK_PORT: '0',
-        METRICS_PORT: '0',
-        EVENTBUS_URL: 'http://127.0.0.1:9',
-        KMOD_FILE: modules,
-        KMOD_SPOOL: path.join(root, 'data/spool/kmod_agent.jsonl'),
-        KMOD_TEXTFILE_DIR: path.join(root, 'textfile'),
-        KMOD_INTERVAL: '30',
-        COLLECTION_INTERVAL: '0.3',
-        no_proxy: '*',
-        NO_PROXY: '*',
-      },
+    const { child, exited, output: log } = startOnBase(root, v2, url, {
+      EVENTBUS_URL: 'http://127.0.0.1:9',
+      KMOD_FILE: modules,
+      KMOD_SPOOL: path.join(root, 'data/spool/kmod_agent.jsonl'),
+      KMOD_TEXTFILE_DIR: path.join(root, 'textfile'),
+      KMOD_INTERVAL: '30',
+      COLLECTION_INTERVAL: '0.3',
     });
-    child.stdout!.on('data', (d) => (log += d));
-    child.stderr!.on('data', (d) => (log += d));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     const end = Date.now() + 20_000;
     while (Date.now() < end && child.exitCode === null && !existsSync(prom)) await new Promise((r) => setTimeout(r, 100));
-    expect(existsSync(prom), log).toBe(true);
+    expect(existsSync(prom), log()).toBe(true);
     const first = readFileSync(prom, 'utf8');
     expect(first).toContain('amoskys_kernel_modules 2\n');
     expect(first).toContain('amoskys_kernel_watched_modules 1\n');
     // Rewritten after later cycles: the counter the cycle keeps grows in the file.
     await new Promise((r) => setTimeout(r, 1500));
-    expect(cyclesIn(readFileSync(prom, 'utf8')), log).toBeGreaterThan(cyclesIn(first));
-    expect(child.exitCode, log).toBeNull();
+    expect(cyclesIn(readFileSync(prom, 'utf8')), log()).toBeGreaterThan(cyclesIn(first));
+    expect(child.exitCode, log()).toBeNull();
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     const code = await exited;
     clearTimeout(timer);
-    expect(code, log).toBe(0);
+    expect(code, log()).toBe(0);
   } finally {
     server.close();
   }
@@ -93,45 +60,28 @@ it("run()'s log lines over the cycle's answer before its publish are still writt
   mkdirSync(path.dirname(status), { recursive: true });
   writeFileSync(status, 'Package: bash\nStatus: install ok installed\nVersion: 5.2-1\n\n');
   const paths: string[] = [];
-  const { server, url } = await registry(paths);
-  let log = '';
+  const { server, url } = await recordingRegistry(paths);
   try {
-    const child = spawn('python3', [v2], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        PYTHONPATH: root,
-        PYTHONDONTWRITEBYTECODE: '1',
-        REGISTRY_URL: url,
-        METRICS_URL: '',
-        HEALTH_CHECK_PORT: '0',
-        METRICS_PORT: '0',
-        EVENTBUS_URL: 'http://127.0.0.1:9',
-        PKG_STATUS_FILE: status,
-        PKG_INTERVAL: '1',
-        COLLECTION_INTERVAL: '0.3',
-        no_proxy: '*',
-        NO_PROXY: '*',
-      },
+    const { child, exited, output: log } = startOnBase(root, v2, url, {
+      EVENTBUS_URL: 'http://127.0.0.1:9',
+      PKG_STATUS_FILE: status,
+      PKG_INTERVAL: '1',
+      COLLECTION_INTERVAL: '0.3',
     });
-    child.stdout!.on('data', (d) => (log += d));
-    child.stderr!.on('data', (d) => (log += d));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     let end = Date.now() + 20_000;
     while (Date.now() < end && child.exitCode === null && !paths.includes('POST /register')) await new Promise((r) => setTimeout(r, 100));
-    expect(paths, log).toContain('POST /register');
+    expect(paths, log()).toContain('POST /register');
     await new Promise((r) => setTimeout(r, 800));
-    expect(log).not.toContain('watched package installed');
+    expect(log()).not.toContain('watched package installed');
     writeFileSync(status, 'Package: bash\nStatus: install ok installed\nVersion: 5.2-1\n\nPackage: nmap\nStatus: install ok installed\nVersion: 7.93-1\n\n');
     end = Date.now() + 10_000;
-    while (Date.now() < end && child.exitCode === null && !log.includes('watched package installed: nmap 7.93-1')) await new Promise((r) => setTimeout(r, 100));
-    expect(log).toMatch(/ERROR \[pkg_agent\] watched package installed: nmap 7\.93-1/);
+    while (Date.now() < end && child.exitCode === null && !log().includes('watched package installed: nmap 7.93-1')) await new Promise((r) => setTimeout(r, 100));
+    expect(log()).toMatch(/ERROR \[pkg_agent\] watched package installed: nmap 7\.93-1/);
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     const code = await exited;
     clearTimeout(timer);
-    expect(code, log).toBe(0);
+    expect(code, log()).toBe(0);
   } finally {
     server.close();
   }

@@ -7,7 +7,8 @@
 import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
 import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProfile, templatesDir } from '../../src/profile/profile.js';
@@ -269,4 +270,48 @@ export function describePhase5(part: number, parts: number): void {
   describe(`python fixtures, hardened-agent-base profile (seed 001): Phase 5, part ${part} of ${parts}`, () => {
     for (const c of runtimePart(part, parts)) it(`${c.name}: Phase 5 at run time (migrated fixtures only)`, () => phase5(c), 120_000);
   });
+}
+
+/** A registry on loopback that answers 200 to every request and records each as "METHOD /path". */
+export function recordingRegistry(paths: string[]): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      paths.push(`${req.method} ${req.url}`);
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    const addr = server.address();
+    resolve({ server, url: `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}` });
+  }));
+}
+
+/**
+ * A migrated fixture's _v2 started on the reference base from its repository: the registry at
+ * `registryUrl`, no metrics sink, ports the kernel chooses, plus the agent's own `env`.
+ * `output()` is what it printed so far (stdout and stderr); `exited` its exit code.
+ */
+export function startOnBase(root: string, v2: string, registryUrl: string, env: Record<string, string>): { child: ChildProcess; exited: Promise<number | null>; output: () => string } {
+  let log = '';
+  const child = spawn('python3', [v2], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      PYTHONPATH: root,
+      PYTHONDONTWRITEBYTECODE: '1',
+      REGISTRY_URL: registryUrl,
+      METRICS_URL: '',
+      HEALTH_CHECK_PORT: '0',
+      METRICS_PORT: '0',
+      no_proxy: '*',
+      NO_PROXY: '*',
+      ...env,
+    },
+  });
+  child.stdout!.on('data', (d) => (log += d));
+  child.stderr!.on('data', (d) => (log += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, exited, output: () => log };
 }
