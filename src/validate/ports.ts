@@ -115,10 +115,17 @@ function unclaim(port: number): void {
 }
 
 // Claims of a process that ends without releasing them (an interrupted run) are cleared by the
-// next claimant when it finds this pid gone; an orderly exit clears them at once.
-process.once('exit', () => {
+// next claimant when it finds this pid gone; an orderly exit clears them at once. The exit
+// handler is on the process only while this process holds a reservation: a command run inside
+// a longer-lived process (the in-process CLI) leaves no handler behind.
+function unclaimAll(): void {
   for (const p of reserved) unclaim(p);
-});
+}
+function watchExit(): void {
+  if (reserved.size) {
+    if (!process.listeners('exit').includes(unclaimAll)) process.on('exit', unclaimAll);
+  } else process.off('exit', unclaimAll);
+}
 
 function listenOnce(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -143,6 +150,7 @@ async function reserveAll(ports: number[]): Promise<boolean> {
     reserved.add(p);
     taken.push(p);
   }
+  watchExit();
   for (const p of ports) {
     if (!(await isPortFree(p).catch(() => false))) {
       releasePorts(taken);
@@ -212,6 +220,7 @@ export function releasePorts(ports: Iterable<number>): void {
   for (const p of ports) {
     if (reserved.delete(p)) unclaim(p);
   }
+  watchExit();
 }
 
 /** True when nothing listens on 127.0.0.1:port (we could bind it ourselves). */
