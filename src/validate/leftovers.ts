@@ -17,7 +17,8 @@
 // one folder per cleanup in the git dir (migrate/validation-leftovers/<time>-<pid>/, at the
 // same relative path), named in the report and the warning, from where it can be copied back.
 // Never touched: anything in the baseline (there, or dirty, before), files git ignores (the
-// agent's business: the repository said it does not want them), staged changes.
+// agent's business: the repository said it does not want them), staged changes, and the
+// validated agents' own `_v2` and legacy files (the run's drift check judges what happened to them).
 // The cleaning waits for the last overlapping validation: an agent still running may hold the
 // file another one's run created, or read it at shutdown.
 //
@@ -62,6 +63,13 @@ interface GuardFile {
   holders: Holder[];
   /** Set once a holder died holding it: nothing is cleaned, what is new is named instead. */
   interrupted?: boolean;
+  /**
+   * The validated agents' own files (each `_v2` and its legacy source), never put back: what an
+   * agent does to them is the run's drift check's to judge (it refuses the commit and leaves the
+   * change for `git diff`), and putting them back only when the last validation ended would make
+   * that verdict depend on which agent finished last.
+   */
+  sources?: string[];
   /** An interrupted validation's record, set aside while a new guard runs (restored when it ends). */
   previous?: { since: number; baseline: string[] };
 }
@@ -156,9 +164,9 @@ function writeGuard(w: Where, g: GuardFile): void {
 const alive = (h: Holder) => checkIdentity(h) !== 'gone';
 const same = (a: Holder, b: Holder) => a.pid === b.pid && a.start === b.start && a.token === b.token;
 
-/** Paths that differ from the baseline now: new untracked files, and clean tracked files now changed. */
-function fresh(now: Entry[], baseline: string[]): Entry[] {
-  const before = new Set(baseline);
+/** Paths that differ from the baseline now: new untracked files, and clean tracked files now changed (the agents' own files aside). */
+function fresh(now: Entry[], baseline: string[], sources: string[] = []): Entry[] {
+  const before = new Set([...baseline, ...sources]);
   return now.filter((e) => !before.has(e.path) && !e.path.endsWith('/'));
 }
 
@@ -281,14 +289,24 @@ function serial<T>(s: Session, fn: () => Promise<T>): Promise<T> {
  * everything it started is gone. `leave` answers what it put back, when it was the last
  * validation of the repository to end (else null: the last one cleans).
  */
-export async function enterTreeGuard(root: string): Promise<{ leave(): Promise<TreeCleanup | null> }> {
+export async function enterTreeGuard(root: string, sources: string[] = []): Promise<{ leave(): Promise<TreeCleanup | null> }> {
   const w = locate(root);
   if (!w) return { leave: async () => null };
   const key = w.top;
   const s = sessions.get(key) ?? { count: 0, chain: Promise.resolve() };
   sessions.set(key, s);
+  const own = sources.map((f) => path.relative(w.top, f).split(path.sep).join('/'));
+  const withSources = (g: GuardFile): GuardFile => (own.length ? { ...g, sources: [...new Set([...(g.sources ?? []), ...own])] } : g);
   await serial(s, async () => {
-    if (s.count++ > 0) return;
+    if (s.count++ > 0) {
+      // This process holds the guard already: only this agent's files join it.
+      if (own.length)
+        await locked(w, async () => {
+          const g = readGuard(w);
+          if (g) writeGuard(w, withSources(g));
+        });
+      return;
+    }
     await locked(w, async () => {
       const g = readGuard(w);
       const live = g?.holders.filter(alive) ?? [];
@@ -299,19 +317,19 @@ export async function enterTreeGuard(root: string): Promise<{ leave(): Promise<T
           // The killed validation's record stays as a record only; this one starts a baseline of its own below.
           writeGuard(w, { ...g, holders: [], interrupted: true });
         } else {
-          writeGuard(w, { ...g, holders: [...live, me()], interrupted });
+          writeGuard(w, withSources({ ...g, holders: [...live, me()], interrupted }));
           return;
         }
       }
       const baseline = (await status(w)).map((e) => e.path);
       const prior = readGuard(w);
-      writeGuard(w, {
+      writeGuard(w, withSources({
         version: 1,
         since: Date.now(),
         baseline,
         holders: [me()],
         ...(prior?.interrupted ? { previous: prior.previous ?? { since: prior.since, baseline: prior.baseline } } : {}),
-      });
+      }));
     });
   });
   let left = false;
@@ -337,7 +355,7 @@ export async function enterTreeGuard(root: string): Promise<{ leave(): Promise<T
             writeGuard(w, { ...g, holders: [], interrupted: true });
             return null;
           }
-          const result = clean(w.top, w.dir, fresh(await status(w), g.baseline), g.since);
+          const result = clean(w.top, w.dir, fresh(await status(w), g.baseline, g.sources), g.since);
           const prev = g.previous;
           if (prev) writeGuard(w, { version: 1, since: prev.since, baseline: prev.baseline, holders: [], interrupted: true });
           else rmSync(w.guard, { force: true });
@@ -363,7 +381,7 @@ export async function interruptedLeftovers(root: string, opts: { tidy?: boolean 
     // A validation runs now: its baseline is a guard, not a leftover; the record it set aside is.
     const record = g.holders.some(alive) ? (g.previous ? { ...g.previous, interrupted: true } : null) : g;
     if (!record || (!g.interrupted && !g.holders.length && !g.previous)) return null;
-    const files = fresh(await status(w), record.baseline).map((e) => e.path);
+    const files = fresh(await status(w), record.baseline, (record as Partial<GuardFile>).sources).map((e) => e.path);
     if (!files.length && opts.tidy && record === g) rmSync(w.guard, { force: true });
     return files.length ? { since: record.since, files } : null;
   };

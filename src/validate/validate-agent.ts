@@ -251,7 +251,7 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
   let guard: Awaited<ReturnType<typeof enterTreeGuard>> | undefined;
   let guardError: string | undefined;
   try {
-    guard = await enterTreeGuard(o.root);
+    guard = await enterTreeGuard(o.root, [o.file, ...(o.legacyFile ? [o.legacyFile] : [])]);
   } catch (err) {
     guardError = oneLine(err);
   }
