@@ -127,8 +127,9 @@ describe('migrate report', () => {
         }
       }
       expect(await page.locator('#agent-KVCacheAgent .cmd code').first().textContent()).toBe('migrate revert KVCacheAgent');
-      // Validation evidence: every check with its time, the log check with the lines it compared.
-      expect(await page.locator('#agent-KVCacheAgent table.checks tr[data-check]').count()).toBe(7);
+      // Validation evidence: every check with its time (deregister among them), the log check with the lines it compared.
+      expect(await page.locator('#agent-KVCacheAgent table.checks tr[data-check]').count()).toBe(8);
+      expect(await page.locator('#agent-KVCacheAgent tr[data-check="deregister"]').count()).toBe(1);
       expect(await page.locator('#agent-KVCacheAgent tr[data-check="log"] details.log-lines summary').textContent()).toMatch(/^ERROR lines compared: legacy \d+, _v2 \d+, new 0$/);
       await page.screenshot({ path: path.join(OUT, 'report.png') });
       await page.locator('#agent-WebScraperAgent').screenshot({ path: path.join(OUT, 'agent-WebScraperAgent.png') });
