@@ -216,8 +216,11 @@ async function legacyBaseline(
       // One try: an unreadable registry leaves it unobserved, and the legacy agent's time limit runs.
       const before = watchRegistry ? await registrationNow(lookup, undefined, 1) : undefined;
       proc.signal('SIGTERM');
-      const ended = await Promise.race([proc.exit, sleep(1000).then(() => undefined)]);
-      if (before) deregistration = await legacyDeregistration(before.state, ended, () => registrationNow(lookup, undefined, 1));
+      // As long as the _v2 gets to stop (the shutdown deadline): with less, a legacy agent slowed
+      // by a busy machine went unobserved and the report's words changed from run to run.
+      const stopMs = o.shutdownDeadlineMs ?? (o.profile.validation?.shutdown_deadline_s ?? 5) * 1000;
+      const ended = await Promise.race([proc.exit, sleep(stopMs).then(() => undefined)]);
+      if (before) deregistration = await legacyDeregistration(before.state, ended, stopMs, () => registrationNow(lookup, undefined, 1));
     }
     return { baseline: { output: proc.output() }, listening, given: ports, deregistration };
   } catch (err) {
@@ -233,10 +236,11 @@ async function legacyBaseline(
 async function legacyDeregistration(
   before: 'gone' | 'there' | 'unknown',
   ended: { code: number | null } | undefined,
+  stopMs: number,
   after: () => Promise<{ state: 'gone' | 'there' | 'unknown' }>,
 ): Promise<LegacyDeregistration> {
   if (before !== 'there') return { kind: 'unobserved', why: 'not registered within its baseline window' };
-  if (!ended) return { kind: 'unobserved', why: 'it did not stop within 1 s of SIGTERM' };
+  if (!ended) return { kind: 'unobserved', why: `it did not stop within ${stopMs / 1000} s of SIGTERM` };
   if (ended.code !== 0) return { kind: 'unobserved', why: 'it did not exit with code 0 on SIGTERM' };
   const now = (await after()).state;
   return now === 'unknown' ? { kind: 'unobserved', why: 'the registry could not be read' } : { kind: now === 'gone' ? 'deregistered' : 'stayed' };
