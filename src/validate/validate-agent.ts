@@ -219,7 +219,8 @@ async function legacyBaseline(
       // As long as the _v2 gets to stop (the shutdown deadline): with less, a legacy agent slowed
       // by a busy machine went unobserved and the report's words changed from run to run.
       const stopMs = o.shutdownDeadlineMs ?? (o.profile.validation?.shutdown_deadline_s ?? 5) * 1000;
-      const ended = await Promise.race([proc.exit, sleep(stopMs).then(() => undefined)]);
+      // An interrupted run (Ctrl-C, SIGTERM to the tool) does not sit this wait out.
+      const ended = await Promise.race([proc.exit, sleep(stopMs, o.signal).then(() => undefined)]);
       if (before) deregistration = await legacyDeregistration(before.state, ended, stopMs, () => registrationNow(lookup, undefined, 1));
     }
     return { baseline: { output: proc.output() }, listening, given: ports, deregistration };
