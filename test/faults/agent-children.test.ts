@@ -43,7 +43,9 @@ afterAll(() => {
   delete process.env.MIGRATE_NO_REAPER;
 });
 
-const until = (check: () => boolean, what: string, ms = 20_000): Promise<void> => waitFor(check, what, ms);
+const until = (check: () => boolean, what: string | (() => string), ms = 20_000): Promise<void> => waitFor(check, what, ms);
+/** How many of the fixture's processes have started (each writes a file named by its pid). */
+const pidFiles = (dir: string): number => readdirSync(dir).filter((n) => /^\d+$/.test(n)).length;
 
 type End = 'clean' | 'leaky' | 'hang' | 'crash' | 'leaky-deaf';
 interface Case {
@@ -154,14 +156,18 @@ for (const mode of modes) {
       dirs.push(dir);
       const proc = start(c, end, dir, viaShell);
       try {
-        await until(() => recorded(dir).length >= c.count || (end !== 'crash' && proc.exited() !== undefined), `${c.count} processes (${proc.output()})`);
-        expect(recorded(dir).length, proc.output()).toBe(c.count);
+        // Counted by their pid files: a crashing multiprocessing agent's exit ends its Pool's
+        // workers at once, and a poll that comes after that never sees them alive (the ledger
+        // records live processes only, so it never kills a reused pid).
+        await until(() => pidFiles(dir) >= c.count || (end !== 'crash' && proc.exited() !== undefined), () => `${c.count} processes (${proc.output()})`);
+        expect(pidFiles(dir), proc.output()).toBe(c.count);
+        recorded(dir);
         if (end === 'crash') {
           // The crash is seen in the output (before: a fixed 5 s wait, which every mp case sat out).
-          await until(() => /(Runtime)?Error: worker agent crashed/.test(proc.output()), `the crash (${proc.output()})`);
+          await until(() => /(Runtime)?Error: worker agent crashed/.test(proc.output()), () => `the crash (${proc.output()})`);
           // multiprocessing waits for its workers even after the traceback: the agent does not end.
           if (c.kind !== 'mp') {
-            await until(() => proc.exited() !== undefined, `the crashed agent's exit (${proc.output()})`);
+            await until(() => proc.exited() !== undefined, () => `the crashed agent's exit (${proc.output()})`);
             const exit = proc.exited();
             expect(exit, 'the agent crashed').toBeDefined();
             expect(exit!.code === 0 && !viaShell, proc.output()).toBe(false);

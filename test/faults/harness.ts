@@ -174,13 +174,13 @@ export function kill(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
  * on a loaded machine) takes no more than a tenth of a core from the run it waits for, and a
  * cheap one (a file exists) still answers within 20 ms.
  */
-export async function waitFor(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+export async function waitFor(check: () => boolean, what: string | (() => string), timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const t0 = performance.now();
     if (check()) return;
     const took = performance.now() - t0;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
     await new Promise((r) => setTimeout(r, Math.min(200, Math.max(20, 10 * took))));
   }
 }
