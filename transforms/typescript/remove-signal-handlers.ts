@@ -178,7 +178,8 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     });
   }
   ctx.after.push((removed) => {
-    if (surviving.length === 0 || ctx.newMembers.some((m) => m.name === 'onStop') || ctx.members.has('onStop')) return;
+    // (stop() renamed to onStop() above, the handler's other target beside it, is onStop() already.)
+    if (surviving.length === 0 || ctx.newMembers.some((m) => m.name === 'onStop') || ctx.members.has('onStop') || [...ctx.renames.values()].includes('onStop')) return;
     // An inline handler's own statements (the log line reporting what was saved, a second
     // business call) go into onStop() with the call, when they can all move.
     const bodies = [...new Set(surviving.flatMap((t) => handlersOf.get(t) ?? []).map((h) => handlerBody(ctx, h, removed, agentNamesOf.get(h))))];
