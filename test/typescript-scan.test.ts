@@ -71,6 +71,8 @@ beforeAll(async () => {
   // that agent (its rewrite removes it), not an agent of its own.
   put('lib/status-port.ts', fx('health-helper-class-constructed', 'lib/status-port.ts'));
   put('agents/points_expirer.ts', fx('health-helper-class-constructed', 'input.ts'));
+  // A router library: listen() builds the server and returns it to the worker that keeps it.
+  put('lib/mini-router.ts', fx('main-flag-const-guard-drain-exit-code', 'lib/mini-router.ts'));
   put('agents/helpers.ts', 'export function backoff(n: number): number {\n  return 2 ** n * 100;\n}\n');
   put('agents/types.ts', 'export interface Tick {\n  symbol: string;\n}\nexport type Side = "buy" | "sell";\n');
   put('agents/records.ts', 'export class Trade {\n  constructor(readonly id: string, readonly qty: number) {}\n}\n');
@@ -135,6 +137,8 @@ describe('TypeScript scan', () => {
     expect(skip('agents/archive/old_agent.ts')).toMatch(/excluded by tsconfig/);
     expect(skip('agents/globals.d.ts')).toMatch(/declarations/);
     expect(skip('lib/parents.ts')).toMatch(/no agent: ServiceBase/);
+    expect(skip('lib/mini-router.ts')).toMatch(/no agent: MiniRouter builds an HTTP server and returns it to its caller/);
+    expect(agent('MiniRouter')).toBeUndefined();
     expect(skip('lib/index.ts')).toMatch(/no class/);
     expect(skip('lib/status-port.ts')).toMatch(/^StatusPort is a health server helper \(constructed with a port and a status function, serves only \/health\)/);
     expect(skip('lib/base-service.ts')).toMatch(/^the old BaseService that the base-service profile maps onto BaseAgent: its subclasses are the agents/);

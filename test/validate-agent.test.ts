@@ -177,6 +177,61 @@ describe('healthy migrated agents', () => {
   });
 });
 
+describe('validations that run one program', () => {
+  // An abstract parent and its subclass (or a module and the file that starts it) run the same
+  // program: that program's own fixed port (a status socket) cannot be bound by two copies.
+  let root: string;
+  beforeAll(async () => {
+    root = mkdtempSync(path.join(os.tmpdir(), 'migrate-one-program-'));
+    cpSync(path.join(FLEET, 'common'), path.join(root, 'common'), { recursive: true });
+    const fixed = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const port = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(port));
+      });
+    });
+    mkdirSync(path.join(root, 'agents'), { recursive: true });
+    writeFileSync(
+      path.join(root, 'agents', 'status_relay_v2.py'),
+      [
+        '"""StatusRelay on the shared BaseAgent; it also serves its status socket on a fixed port."""',
+        'import socket',
+        '',
+        'from common.core.base_agent import BaseAgent',
+        '',
+        `STATUS_PORT = ${fixed}`,
+        '',
+        '',
+        'class StatusRelay(BaseAgent):',
+        '    def __init__(self, port=None, health_check_port=None, **kwargs):',
+        '        super().__init__(name="StatusRelay", port=port, health_check_port=health_check_port, **kwargs)',
+        '        self.status = socket.socket(socket.AF_INET, socket.SOCK_STREAM)',
+        '        self.status.bind(("127.0.0.1", STATUS_PORT))',
+        '        self.status.listen(4)',
+        '',
+        '    loop_interval = 0.05',
+        '',
+        '    def run_once(self):',
+        "        self.report_metric('relayed_total', 1)",
+        '',
+        '',
+        'if __name__ == "__main__":',
+        '    StatusRelay().run()',
+        '',
+      ].join('\n'),
+    );
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('run one after the other, never at once', async () => {
+    const item = () => opts(root, 'status_relay', 'StatusRelay', env, { legacyFile: undefined, survivalWindowMs: 1500, survivalIntervalMs: 500 });
+    const reports = await validateAgents([item(), item()], { concurrency: 2 });
+    for (const r of reports) expect(check(r, 'health').detail).not.toMatch(/Address already in use|EADDRINUSE/);
+    expect(reports.map((r) => r.ok)).toEqual([true, true]);
+    expect(liveGroups()).toEqual([]);
+  });
+});
+
 describe('survival under a slow answer', () => {
   // An agent whose /health answer comes late from its `n`-th request on: once (a loaded
   // machine), or for good (a hung agent). The base's health handler asks _get_health_status.

@@ -513,30 +513,70 @@ export async function validateAgents(
   const results: ValidationReport[] = new Array(list.length);
   const starting = new Slots(Math.max(1, opts.concurrency));
   const alive = new Slots(Math.max(1, opts.concurrency, opts.watched ?? opts.concurrency * WATCHED_PER_STARTING));
+  // Two validations that run one program (an abstract parent runs through its subclass's file, a
+  // declaring module through the file that starts it) run one after the other: at once, both
+  // copies bind the ports the program itself chooses (a status server on a fixed port) and the
+  // second dies on EADDRINUSE, a failure of neither agent.
+  const programs = await Promise.all(list.map((o) => programsOf(o)));
+  const lastRun = new Map<string, Promise<void>>();
+  const after = list.map((_, i) => {
+    const earlier = [...new Set(programs[i]!.map((p) => lastRun.get(p)).filter((x): x is Promise<void> => !!x))];
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    for (const p of programs[i]!) lastRun.set(p, mine);
+    return { earlier, done };
+  });
   await Promise.all(
     list.map(async (o, i) => {
-      await alive.take();
-      await starting.take();
-      let holding = true;
-      const pace: StartPace = {
-        idle: () => {
-          if (holding) starting.give();
-          holding = false;
-        },
-      };
+      await Promise.all(after[i]!.earlier);
       try {
-        // Interrupted: the agents not started yet are not started at all.
-        results[i] = o.signal?.aborted
-          ? { ok: false, ms: 0, checks: failedAll('interrupted', new Set(o.profile.validation?.checks ?? DEFAULT_CHECKS), o.profile.name), ports: {}, error: 'interrupted' }
-          : await validateAgent({ ...o, pace });
+        await validateOne(o, i);
       } finally {
-        pace.idle();
-        alive.give();
+        after[i]!.done();
       }
-      opts.onDone?.(i, results[i]!);
     }),
   );
   return results;
+
+  async function validateOne(o: ValidateAgentOptions, i: number): Promise<void> {
+    await alive.take();
+    await starting.take();
+    let holding = true;
+    const pace: StartPace = {
+      idle: () => {
+        if (holding) starting.give();
+        holding = false;
+      },
+    };
+    try {
+      // Interrupted: the agents not started yet are not started at all.
+      results[i] = o.signal?.aborted
+        ? { ok: false, ms: 0, checks: failedAll('interrupted', new Set(o.profile.validation?.checks ?? DEFAULT_CHECKS), o.profile.name), ports: {}, error: 'interrupted' }
+        : await validateAgent({ ...o, pace });
+    } finally {
+      pace.idle();
+      alive.give();
+    }
+    opts.onDone?.(i, results[i]!);
+  }
+}
+
+/**
+ * The programs a validation runs (the _v2 side and the legacy baseline), as the files launched;
+ * a launch that cannot be resolved here counts as its own file (the launch itself reports why).
+ */
+async function programsOf(o: ValidateAgentOptions): Promise<string[]> {
+  const files = [o.file, ...(o.legacyFile ? [o.legacyFile] : [])];
+  if (o.launch || o.agent.language !== 'typescript') return files.map((f) => path.resolve(o.root, f));
+  const spec = '../lang/typescript/launch.js';
+  const mod = (await import(spec)) as { launchTarget?: (root: string, file: string) => { abs: string } };
+  return files.map((f) => {
+    try {
+      return mod.launchTarget ? mod.launchTarget(o.root, f).abs : path.resolve(o.root, f);
+    } catch {
+      return path.resolve(o.root, f);
+    }
+  });
 }
 
 /** A counting semaphore whose waiters are served first come, first served. */

@@ -337,7 +337,7 @@ function statusFreeSpread(ctx: TsRewriteContext, p: Node): boolean {
  * has an ok status. Then `{ ...super.healthStatus(), ...this.health() }` answers the same on the
  * base's /health. The call, or null.
  */
-function methodHealthPayload(ctx: TsRewriteContext, handler: Node): Node | null {
+function methodHealthPayload(ctx: TsRewriteContext, handler: Node, ownHook = false): Node | null {
   const sends = (descendantsOfKinds(handler, CALLS) as CallExpression[]).filter((c) => /\.(json|send|end|write)$/.test(calleeText(c)) && c.getArguments().length > 0);
   if (sends.length !== 1) return null;
   let payload: Node | undefined = sends[0]!.getArguments()[0]!;
@@ -352,7 +352,8 @@ function methodHealthPayload(ctx: TsRewriteContext, handler: Node): Node | null 
   // `this.health()`, or `this.health` read through a getter of the agent (`get health() {...}`).
   const getter = payload && Node.isPropertyAccessExpression(payload) ? thisMember(payload) : null;
   const m = getter ?? (payload && Node.isCallExpression(payload) && payload.getArguments().length === 0 ? thisMember(payload.getExpression()) : null);
-  if (!payload || !m || ctx.base.members.has(m)) return null;
+  // (With ownHook, the agent's own healthStatus(): named like the base's hook, it overrides it.)
+  if (!payload || !m || (ctx.base.members.has(m) && !(ownHook && m === 'healthStatus' && ctx.base.members.get(m)!.hook))) return null;
   if (getter ? !getterBody(ctx, m) : ctx.members.get(m)?.kind !== 'method' || isAsyncMethod(ctx, m)) return null;
   // The code it answers with: the writeHead() among the statements next to the send.
   const block = sends[0]!.getFirstAncestor((a) => Node.isBlock(a));
@@ -608,7 +609,17 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     const asked = bridgeable && !bridge && handlerFns.length === 1 ? methodHealthPayload(ctx, handlerFns[0]!) : null;
     const askedMember = asked ? thisMember(Node.isCallExpression(asked) ? asked.getExpression() : asked) : null;
     const askedOnly = !!asked && handlers.every((h) => h === askedMember);
-    if (bridge) {
+    // The agent's own healthStatus() (`const h = this.healthStatus(); res.writeHead(h.status === 'ok'
+    // ? 200 : 503)`): named like the base's hook, it now overrides it, so the base's /health answers
+    // with the same payload under the same rule, and the server goes with nothing to move.
+    const ownHook =
+      !!business && !bridge && !asked && !isExpress && routes.size > 0 && !routes.has('/metrics') && handlerFns.length === 1 && ctx.members.get('healthStatus')?.kind === 'method' && !ctx.renames.has('healthStatus')
+        ? methodHealthPayload(ctx, handlerFns[0]!, true)
+        : null;
+    const ownHookOnly = !!ownHook && handlers.every((h) => h === 'healthStatus');
+    if (ownHook && ownHookOnly) {
+      ctx.warnings.push(`${where} answered /health with ${ownHook.getText()} (its status decided the HTTP code): that method overrides the base's healthStatus() hook, so the base's /health answers with it (503 unless its status is ok)`);
+    } else if (bridge) {
       addHealthStatus(ctx, bridge.props, bridge.payload, bridge.prelude);
       ctx.warnings.push(`${where} answered /health with business state (this.${business}): it is now part of healthStatus(), served on the base's /health`);
     } else if (asked && askedOnly) {
@@ -637,6 +648,7 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       ctx.hints.businessHealth = true;
       continue;
     }
+    const keepAsked = (asked && askedOnly) || (ownHook && ownHookOnly);
     // The port it listened on: pass it to the base as the health port.
     const listen = listenArgument(ctx, holder, body);
     const own = ownListenArgument(ctx, holder, creation);
@@ -661,6 +673,16 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     }
     if (holder) {
       ctx.plan.proposeMember({ name: holder, finding: 'health', reason });
+      // `this.server = http.createServer((req, res) => { const h = this.healthStatus(); ... })` in a
+      // method that stays: its handler calls the method healthStatus() now answers with, which
+      // stays too, and the statement goes with the server all the same.
+      const made = creation.getParentWhile((p) => !Node.isStatement(p))?.getParent();
+      if (keepAsked && made && Node.isExpressionStatement(made) && !made.getFirstAncestor((a) => Node.isConstructorDeclaration(a))) {
+        const e = made.getExpression();
+        if (Node.isBinaryExpression(e) && e.getOperatorToken().getKind() === SyntaxKind.EqualsToken && thisMember(e.getLeft()) === holder) {
+          ctx.plan.proposeStatement({ node: made, symbol: holder, finding: 'health', reason, requires: [holder] });
+        }
+      }
       // `this.closeHealth = promisify(this.healthServer.close.bind(this.healthServer))`: a field
       // holding nothing but the server's own method goes with it (and `await this.closeHealth()`).
       for (const d of wrappersOf(ctx, holder)) {
@@ -688,7 +710,7 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       });
     }
     // (The method whose answer healthStatus() now returns stays.)
-    const keep = asked && askedOnly ? askedMember : null;
+    const keep = asked && askedOnly ? askedMember : ownHook && ownHookOnly ? 'healthStatus' : null;
     for (const h of handlers) if (h !== keep) ctx.plan.proposeMember({ name: h, finding: 'health', reason: `${h}() answers the hand-made health endpoint` });
     if (!holder && !owner) {
       const stmt = creation.getParentWhile((p) => !Node.isStatement(p));

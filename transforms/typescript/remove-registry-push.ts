@@ -44,14 +44,25 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
       if (extra) {
         // The registry learns more from it than the base sends (tags, a version, a zone): what
         // reads those would lose them. It stays, said precisely, beside the base's registration.
-        ctx.kept.push({
+        const item = {
           symbol: m.name,
           line: extra.line,
           reason:
             `${m.name}() registers ${extra.fields.map((f) => `'${f}'`).join(', ')} (line ${extra.line}), which the base's registration does not send (it sends ${BASE_SENDS.join(', ')}): ` +
-            `kept with its calls, so the registry still gets them; the base registers as well` +
-            (baseFlagsSet(ctx, body!).length > 0 ? `, and both now set ${baseFlagsSet(ctx, body!).map((f) => `this.${f}`).join(', ')} (the base's)` : ''),
-        });
+            `kept with its calls, so the registry still gets them; the base registers as well`,
+        };
+        ctx.kept.push(item);
+        // Its `this.registered = true` stays only where the rewrite keeps it (a flag the agent
+        // declared goes with its declaration, the base's own flag set by the base's registration).
+        const flags = baseFlagAssignments(ctx, body!);
+        if (flags.length > 0) {
+          ctx.after.push(() => {
+            const kept = [...new Set(flags.filter((f) => !ctx.edits.removes(f.node.getStart(), f.node.getEnd())).map((f) => f.name))];
+            const gone = [...new Set(flags.filter((f) => !kept.includes(f.name)).map((f) => f.name))];
+            if (kept.length > 0) item.reason += `, and both now set ${kept.map((f) => `this.${f}`).join(', ')} (the base's)`;
+            if (gone.length > 0) item.reason += `; its ${gone.map((f) => `this.${f} = ...`).join(', ')} went: ${gone.length > 1 ? 'those are' : 'that is'} the base's, set by the base's own registration`;
+          });
+        }
         continue;
       }
       ctx.plan.proposeMember({
@@ -104,14 +115,14 @@ function registeredName(ctx: TsRewriteContext, method: string, body: Node): void
 }
 
 /** Members of the base a method assigns (`this.registered = res.ok`). */
-function baseFlagsSet(ctx: TsRewriteContext, body: Node): string[] {
-  const out = new Set<string>();
+function baseFlagAssignments(ctx: TsRewriteContext, body: Node): Array<{ name: string; node: Node }> {
+  const out: Array<{ name: string; node: Node }> = [];
   for (const b of descendantsOfKind(body, SyntaxKind.BinaryExpression)) {
     if (b.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
     const target = thisMember(b.getLeft());
-    if (target && ctx.base.members.has(target)) out.add(target);
+    if (target && ctx.base.members.has(target)) out.push({ name: target, node: b });
   }
-  return [...out];
+  return out;
 }
 
 /** What the base's registration carries besides the name. */

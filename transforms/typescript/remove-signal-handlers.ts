@@ -32,7 +32,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
   // Inline handlers that call no agent method (their statements may become onStop() whole).
   const memberOnly: Array<{ handler: Node; signal: string }> = [];
   // Removed handlers, for the failure exit codes they set (`.catch(() => process.exit(1))`).
-  const failureExits: Array<{ stmt: Node; handler: Node; signal: string }> = [];
+  const failureExits: Array<{ stmt: Node; handler: Node; signal: string; cut?: boolean }> = [];
   for (const root of roots) librarySignalHandling(ctx, root);
   // Named handlers (functions of the file) and the process.on() statements that install them.
   const named = new Map<Node, Node[]>();
@@ -120,6 +120,8 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       }
       if (naming) {
         keepNamingLogs(ctx, handler!, naming, sig.signals[0]!, keptNaming);
+        // The statements cut from it may have set a failure exit code (`catch { process.exit(2) }`).
+        failureExits.push({ stmt, handler: (fnOf ?? handler)!, signal: sig.signals[0]!, cut: true });
         continue;
       }
       ctx.plan.proposeStatement({ node: stmt, symbol: `process.on('${sig.signals[0]}')`, finding: 'signal', reason: 'the base handles SIGTERM/SIGINT' });
@@ -176,7 +178,8 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     });
   }
   ctx.after.push((removed) => {
-    if (surviving.length === 0 || ctx.newMembers.some((m) => m.name === 'onStop') || ctx.members.has('onStop')) return;
+    // (stop() renamed to onStop() above, the handler's other target beside it, is onStop() already.)
+    if (surviving.length === 0 || ctx.newMembers.some((m) => m.name === 'onStop') || ctx.members.has('onStop') || [...ctx.renames.values()].includes('onStop')) return;
     // An inline handler's own statements (the log line reporting what was saved, a second
     // business call) go into onStop() with the call, when they can all move.
     const bodies = [...new Set(surviving.flatMap((t) => handlersOf.get(t) ?? []).map((h) => handlerBody(ctx, h, removed, agentNamesOf.get(h))))];
@@ -212,10 +215,11 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
  * or alerted on that code no longer sees it. Said once per handler, with the code, where it was
  * set, and the log line of that branch that went with it.
  */
-function warnFailureExits(ctx: TsRewriteContext, handlers: Array<{ stmt: Node; handler: Node; signal: string }>): void {
+function warnFailureExits(ctx: TsRewriteContext, handlers: Array<{ stmt: Node; handler: Node; signal: string; cut?: boolean }>): void {
   const seen = new Set<Node>();
-  for (const { stmt, handler, signal } of handlers) {
-    if (seen.has(handler) || !ctx.edits.removes(stmt.getStart(), stmt.getEnd())) continue;
+  for (const { stmt, handler, signal, cut } of handlers) {
+    // A handler cut down to its log lines naming the signal stays installed: only its exits went.
+    if (seen.has(handler) || !(cut || ctx.edits.removes(stmt.getStart(), stmt.getEnd()))) continue;
     seen.add(handler);
     const codes: Array<{ node: Node; code: string }> = [];
     for (const n of handler.getDescendants()) {

@@ -133,6 +133,15 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
           renameProperty(ctx, m.name, m.nodes);
           continue;
         }
+        // A public method of the agent's own (`reportMetric(name, value = 1, kind)` sending statsd
+        // lines) that only the class itself calls, never through super: it overrode nothing before
+        // and must not start overriding the base's now (a different signature fails the type
+        // check; a compatible one would change what the base's callers get). Renamed with its
+        // this.x uses, like a private helper.
+        if (!owned.calledByBase && !callsSuper(m.nodes, m.name) && ctx.outsideCallers(m.name).length === 0 && !usedOffThis(ctx, m.name)) {
+          renameProperty(ctx, m.name, m.nodes);
+          continue;
+        }
         ctx.kept.push({ symbol: m.name, line: m.line, reason: `${m.name}() overrides ${ctx.baseClass}.${m.name}(); check it still calls super.${m.name}() or rename it` });
       }
       continue;
@@ -553,6 +562,20 @@ function stripModifiers(ctx: TsRewriteContext, p: ParameterDeclaration, name: st
   if (mods.length === 0) return;
   ctx.edits.replace(mods[0]!.getStart(), p.getNameNode().getStart(), '');
   if (!ctx.removedExtra.includes(name)) ctx.removedExtra.push(name);
+}
+
+/** Does one of the declarations call super.<name>() (a deliberate override of an older base's method)? */
+function callsSuper(decls: Node[], name: string): boolean {
+  return decls.some((d) =>
+    d.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).some((p) => p.getName() === name && p.getExpression().getKind() === SyntaxKind.SuperKeyword),
+  );
+}
+
+/** Is `.name` read anywhere in the file other than as this.name inside the class (`agent.name()`, `obj['name']`)? */
+function usedOffThis(ctx: TsRewriteContext, name: string): boolean {
+  const inClass = (n: Node) => ctx.cls.getPos() <= n.getPos() && n.getEnd() <= ctx.cls.getEnd();
+  return ctx.sf.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).some((p) => p.getName() === name && !(inClass(p) && thisMember(p) === name)) ||
+    ctx.sf.getDescendantsOfKind(SyntaxKind.ElementAccessExpression).some((e) => /^['"`]/.test(e.getArgumentExpression()?.getText() ?? '') && e.getArgumentExpression()!.getText().slice(1, -1) === name);
 }
 
 /** Rename an agent property that clashes with a base member: its declaration and every this.x / this['x']. */

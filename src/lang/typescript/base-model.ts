@@ -14,6 +14,8 @@ export interface BaseMember {
   readonly: boolean;
   /** A protected method: a hook subclasses are meant to override (runOnce, onStart, ...). */
   hook: boolean;
+  /** The base's own code calls it (`this.stop()` from its signal handler): an override changes the base's behaviour. */
+  calledByBase?: boolean;
 }
 
 export interface BaseModel {
@@ -115,7 +117,7 @@ export function loadBaseModel(root: string, profile: Profile): BaseModel {
   const members = new Map<string, BaseMember>();
   const heritage = cls.getExtends()?.getExpression();
   const eventEmitter = !!heritage && isEventEmitterHeritage(heritage);
-  if (eventEmitter) for (const name of EVENT_EMITTER_METHODS) members.set(name, { name, kind: 'method', readonly: false, hook: false });
+  if (eventEmitter) for (const name of EVENT_EMITTER_METHODS) members.set(name, { name, kind: 'method', readonly: false, hook: false, calledByBase: true });
   for (const m of cls.getMembers()) {
     if (Node.isConstructorDeclaration(m)) {
       for (const p of m.getParameters()) {
@@ -132,6 +134,7 @@ export function loadBaseModel(root: string, profile: Profile): BaseModel {
       kind: Node.isMethodDeclaration(m) ? 'method' : 'property',
       readonly: Node.isPropertyDeclaration(m) ? m.isReadonly() : Node.isGetAccessorDeclaration(m) && !cls.getSetAccessor(name),
       hook: Node.isMethodDeclaration(m) && m.getScope() === Scope.Protected,
+      calledByBase: Node.isMethodDeclaration(m) && new RegExp(`\\bthis\\.${name}\\b`).test(source),
     });
   }
   const signals = new Set([...source.matchAll(/\bprocess\.(?:on|once|addListener|prependListener)\(\s*['"](SIG[A-Z]+)['"]/g)].map((m) => m[1]!));

@@ -25,8 +25,12 @@ export async function launchTypeScript(root: string, file: string, profile: Prof
   return launchCommandFor(js, outDir);
 }
 
-/** Compile the agent (and what it imports) into a new build directory: the JavaScript to run, and the directory. */
-export async function compileForLaunch(root: string, file: string, profile: Profile): Promise<{ js: string; outDir: string }> {
+/**
+ * The file a launch of `file` runs: the file itself, the concrete subclass that runs an abstract
+ * family parent, or the file that starts a module which only declares the agent (with that
+ * starter's text, importing the side being validated).
+ */
+export function launchTarget(root: string, file: string): { abs: string; sf: import('ts-morph').SourceFile; starterText: string | null } {
   let abs = path.resolve(root, file);
   let { sf } = parseTs(abs, readFileSync(abs, 'utf8'));
   // An abstract family parent does not run by itself: a subclass that follows it runs it.
@@ -50,6 +54,12 @@ export async function compileForLaunch(root: string, file: string, profile: Prof
       sf = parseTs(abs, starterText).sf;
     }
   }
+  return { abs, sf, starterText };
+}
+
+/** Compile the agent (and what it imports) into a new build directory: the JavaScript to run, and the directory. */
+export async function compileForLaunch(root: string, file: string, profile: Profile): Promise<{ js: string; outDir: string }> {
+  let { abs, sf, starterText } = launchTarget(root, file);
   const cjs = !abs.endsWith('.mjs') && !abs.endsWith('.mts') && (moduleKind(sf) === 'cjs' || abs.endsWith('.cts') || abs.endsWith('.cjs') || builtAsCommonJs(abs, sf));
   const modules = path.join(root, 'node_modules');
   const cacheDir = path.join(modules, '.cache', 'migrate');

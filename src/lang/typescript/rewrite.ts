@@ -164,13 +164,15 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
         status: 'changed',
         output: out.output ?? unchained.text,
         warnings: [
-          `${name}() returned the agent itself (line ${fluent.line}), which ${baseClass}.${name}() does not: it now returns nothing, and its callers keep the instance they built`,
+          fluent.baseNamed
+            ? `${name}() returned the agent itself (line ${fluent.line}), which ${baseClass}.${name}() does not: it now returns nothing, and its callers keep the instance they built`
+            : `${name}() returned the agent itself (line ${fluent.line}), and the entry point's call to it becomes ${baseClass}'s run(), which does not: it now returns nothing, and its callers keep the instance they built`,
           ...unchained.notes,
           ...out.warnings,
         ],
       };
     }
-    return { status: 'skipped', ...empty, error: `${rel}:${fluent.line}: ${fluent.reason}` };
+    if (fluent.baseNamed) return { status: 'skipped', ...empty, error: `${rel}:${fluent.line}: ${fluent.reason}` };
   }
   try {
     return runTransforms(ctx, input);
@@ -290,10 +292,14 @@ function relOf(ctx: TsRewriteContext): string {
  * nor become the hook (its callers would get undefined): a person chooses how callers get the
  * instance. Refused with the line and why, rather than left to fail the type-check.
  */
-function fluentLifecycle(ctx: TsRewriteContext): { line: number; reason: string; method: MethodDeclaration } | null {
+function fluentLifecycle(ctx: TsRewriteContext): { line: number; reason: string; method: MethodDeclaration; baseNamed: boolean } | null {
+  // The method the entry point starts the agent with, whatever its name (`new Mirror().listen()`):
+  // the entry point's call becomes the base's run(), which resolves to nothing either.
+  const started = findEntry(ctx)?.method ?? null;
   for (const m of ctx.members.values()) {
     const owned = ctx.base.members.get(m.name);
-    if (m.kind !== 'method' || !owned || owned.kind !== 'method' || owned.hook) continue;
+    const baseNamed = !!owned && owned.kind === 'method' && !owned.hook;
+    if (m.kind !== 'method' || !(baseNamed || (m.name === started && !owned))) continue;
     for (const n of m.nodes) {
       if (!Node.isMethodDeclaration(n) || !n.getBody()) continue;
       const declared = n.getReturnTypeNode()?.getText().replace(/\s+/g, '') ?? '';
@@ -302,6 +308,7 @@ function fluentLifecycle(ctx: TsRewriteContext): { line: number; reason: string;
       if (!returnsThis && !new RegExp(`^(Promise<)?(this|${ctx.className})>?$`).test(declared)) continue;
       return {
         method: n,
+        baseNamed,
         line: n.getStartLineNumber(),
         reason:
           `${m.name}() resolves to the agent itself (${returnsThis ? 'return this' : declared}), and callers may use what it returns; ` +

@@ -28,7 +28,7 @@ import {
   serverCreations,
   signalStatements,
 } from './patterns.js';
-import { calleeText, descendantsOfKinds, fileClasses, kindTest, lastName, isFunctionValue, memberName, type ClassLike, type FileClass } from './syntax.js';
+import { calleeText, descendantsOfKind, descendantsOfKinds, fileClasses, kindTest, lastName, isFunctionValue, memberName, type ClassLike, type FileClass } from './syntax.js';
 import { prototypeToClass } from './prototype-class.js';
 import { prototypeUsedAsFunction, referenceSearchFiles } from './references.js';
 import { compilerOptionsFor, typeRoots } from './project.js';
@@ -220,6 +220,8 @@ function classifyFile(sf: SourceFile, profile: Profile, r: string, root?: string
     if (candidates.length === 0) return { reason: `${helpers[0]!.name} is a health server helper (constructed with a port and a status function, serves only /health): the agents that construct it move onto the base's /health` };
   }
   if (candidates.length === 0) {
+    const library = scored.find((c) => c.evidence.includes('builds an HTTP server and returns it to its caller'));
+    if (library) return { reason: `no agent: ${library.name ?? 'default'} builds an HTTP server and returns it to its caller, who keeps and closes it (a server library)` };
     const names = classes.map((c) => c.name ?? 'default').join(', ');
     return { reason: `no agent: ${names} ${classes.length === 1 ? 'has' : 'have'} no entry point, server, loop or signal handler (helpers or records)` };
   }
@@ -253,6 +255,35 @@ function mappedOldBase(name: string | null, r: string, profile: Profile, root?: 
     if (from.class === name && (!from.modules || from.modules.includes(stem))) return p.name;
   }
   return null;
+}
+
+/**
+ * Is the server this creation makes the return value of its method (`return http.createServer(h)`,
+ * `const server = http.createServer(h); return server.listen(port)`), a method the class itself
+ * never calls? Then the class builds servers for its callers and keeps none.
+ */
+function handedToCaller(cls: ClassLike, creation: Node): boolean {
+  const method = creation.getFirstAncestor((a) => Node.isMethodDeclaration(a) || Node.isFunctionDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a));
+  if (!method || !Node.isMethodDeclaration(method) || method.getParent() !== cls) return false;
+  const name = method.getName();
+  if (cls.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).some((p) => p.getName() === name && p.getExpression().getKind() === SyntaxKind.ThisKeyword)) return false;
+  const body = method.getBody();
+  if (!body || !Node.isBlock(body)) return false;
+  // What the creation's value is known as: the call itself (and calls chained on it), or a const local.
+  let value: Node = creation;
+  while (Node.isPropertyAccessExpression(value.getParent()) && Node.isCallExpression(value.getParent()!.getParent())) value = value.getParent()!.getParent()!;
+  const decl = value.getParent();
+  const local = Node.isVariableDeclaration(decl) && decl.getInitializer() === value && Node.isIdentifier(decl.getNameNode()) ? decl.getName() : null;
+  // The server must not also be kept on the instance.
+  if (descendantsOfKind(body, SyntaxKind.BinaryExpression).some((b) => b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && b.getLeft().getText().startsWith('this.') && (b.getRight() === value || (local !== null && b.getRight().getText().split(/[.(]/)[0] === local)))) return false;
+  const returns = descendantsOfKind(body, SyntaxKind.ReturnStatement).filter((r) => r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === method);
+  return returns.some((r) => {
+    const e = r.getExpression();
+    if (!e) return false;
+    if (e === value || (e.getPos() <= value.getPos() && value.getEnd() <= e.getEnd())) return true;
+    // `return server` / `return server.listen(port, cb)`.
+    return local !== null && (e.getText() === local || e.getText().startsWith(`${local}.listen(`));
+  });
 }
 
 function hasMethods(cls: ClassLike): boolean {
@@ -313,7 +344,12 @@ function score(sf: SourceFile, fc: FileClass, profile: Profile, searches = new S
       s += 8;
     }
   }
-  if (serverCreations(cls).length > 0) {
+  const servers = serverCreations(cls);
+  if (servers.length > 0 && servers.every((c) => handedToCaller(cls, c))) {
+    // `listen(port) { const server = http.createServer(...); return server.listen(port); }`: a
+    // router or app library builds the server for its caller, who keeps and closes it.
+    evidence.push('builds an HTTP server and returns it to its caller');
+  } else if (servers.length > 0) {
     evidence.push('starts an HTTP server');
     s += 3;
   } else if (searches.of(healthRoutes, cls).length > 0) {

@@ -577,6 +577,14 @@ export function childBlocks(stmt: Node): Node[] {
 export function isMainGuard(stmt: Node): boolean {
   if (!Node.isIfStatement(stmt)) return false;
   let c = stmt.getExpression().getText().replace(/\s+/g, '');
+  // `const isMain = <main test>; if (isMain)`: the flag stands for its module-level initializer.
+  const test = stmt.getExpression();
+  if (Node.isIdentifier(test)) {
+    const decl = stmt.getSourceFile().getVariableDeclaration(test.getText());
+    const vs = decl?.getVariableStatement();
+    const init = vs?.getParent() === stmt.getSourceFile() && vs.getDeclarationKind() === 'const' ? decl!.getInitializer() : undefined;
+    if (init) c = init.getText().replace(/\s+/g, '');
+  }
   if (/require\.main===module|module===require\.main|^!module\.parent$/.test(c)) return true;
   if (/import\.meta\.main/.test(c)) return true;
   if (/process\.argv\[1\]/.test(c) && !/import\.meta\.url/.test(c)) {
