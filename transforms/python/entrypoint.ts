@@ -65,6 +65,7 @@ export const entrypoint: PythonTransform = {
           const item = [...(ctx.resolved?.kept ?? []), ...ctx.kept].find((k) => k.symbol === method.text);
           if (item) {
             item.reason += `; the entry point still calls ${method.text}() and never ${runMethod}(), so ${ctx.profile.base_class} starts nothing (no /health, no registration, no collect_data() loop) until this is resolved`;
+            ctx.unstartable = item;
             return;
           }
           // Not the agent's own: a legacy parent of the repository that stays among the bases defines it
@@ -72,13 +73,13 @@ export const entrypoint: PythonTransform = {
           const parent = own ? undefined : ctx.inherited().find((p) => p.cls.methods.has(method.text) && p.cls.name !== ctx.profile.base_class);
           if (parent) {
             const def = parent.cls.methods.get(method.text)!;
-            keep(ctx, `${cls.name}.${method.text}`, method.startPosition.row + 1,
+            ctx.unstartable = keep(ctx, `${cls.name}.${method.text}`, method.startPosition.row + 1,
               `the entry point calls ${method.text}() (line ${method.startPosition.row + 1}), which ${cls.name} does not define: ${parent.cls.name}.${method.text}() (${parent.file}:${def.line}) runs, ` +
                 `the loop of a legacy parent of the repository that stays a base, and never ${runMethod}(), so ${ctx.profile.base_class} starts nothing (no /health, no registration, no collect_data() loop); ` +
                 `${parent.cls.name} holds that loop for every class built on it: migrate ${parent.cls.name} onto ${ctx.profile.base_class} by hand (its subclasses then reach the base through it), or decide to move this agent off it`);
             return;
           }
-          keep(ctx, `${cls.name}.${method.text}`, (own?.line ?? method.startPosition.row + 1),
+          ctx.unstartable = keep(ctx, `${cls.name}.${method.text}`, (own?.line ?? method.startPosition.row + 1),
             `the entry point calls ${method.text}() (kept, business code${own ? `, ${ctx.file}:${own.line}` : ''}) and never ${runMethod}(); ${ctx.profile.base_class} starts nothing when constructed (its loop over ${(ctx.py.hooks ?? []).filter((h) => ctx.base.methods.has(h)).slice(0, 2).map((h) => `${h}()`).join(', ') || 'its hooks'}, its /health and registration start in ${runMethod}()), so none of it runs: fold ${method.text}()'s cycle into the hooks and call ${runMethod}() by hand`);
         } else if (keptLoopIsSafe(ctx, ctx.agent.methods.get(method.text)?.body ?? ctx.agent.cls.body)) {
           // The base's run() does nothing this agent needs (decided from its code): the agent's own start stays.
