@@ -353,9 +353,26 @@ export function isDrain(ctx: PythonTransformContext, m: string): boolean {
  */
 export function moduleDecorators(ctx: PythonTransformContext, fn: PyFunction): boolean {
   return fn.decorators.every((d) => {
+    if (contextManagerDecorator(ctx, d)) return true;
     const name = /^([A-Za-z_]\w*)\s*(\(|$)/.exec(d)?.[1];
     return !!name && ctx.module.root.namedChildren.some((c) => c.type === 'function_definition' && c.childForFieldName('name')?.text === name);
   });
+}
+
+/**
+ * `@contextmanager` (from contextlib) or `@contextlib.contextmanager`: the standard library's wrapper
+ * that turns a generator method into a `with` target (`with self._eventbus() as stub:`). It reads
+ * nothing of the class it is in and binds like the plain method, so a transport helper it decorates
+ * moves into the publisher as it is (the module's import still names it there).
+ */
+export function contextManagerDecorator(ctx: PythonTransformContext, decorator: string): boolean {
+  const d = decorator.trim();
+  if (/^[A-Za-z_]\w*$/.test(d)) {
+    const imp = ctx.module.imports.get(d);
+    return imp?.module === 'contextlib' && imp.name === 'contextmanager';
+  }
+  const dotted = /^([A-Za-z_]\w*)\.contextmanager$/.exec(d);
+  return !!dotted && ctx.module.imports.get(dotted[1]!)?.module === 'contextlib' && ctx.module.imports.get(dotted[1]!)?.name === null;
 }
 
 const shapeMemo = new WeakMap<PythonTransformContext, { publish: Set<string>; drain: Set<string> }>();
