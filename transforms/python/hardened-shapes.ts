@@ -1052,7 +1052,7 @@ function readCollectAccumulating(ctx: PythonTransformContext): Analysis<CollectP
     appendsText.set(stmt.id, args[0]!);
   });
   if (bad) return fail((bad as { reason: string }).reason, (bad as { at: number }).at);
-  if (!publishStmts.length) return fail(`${name}() publishes nothing the migration recognises`, fn.line);
+  if (!publishStmts.length) return fail(partialAliasPublish(ctx, fn) ?? `${name}() publishes nothing the migration recognises`, fn.line);
   // Nothing else of the transport is touched (an attribute of it read, a method passed along).
   let other: SyntaxNode | null = null;
   walk(fn.body, (n) => {
@@ -1420,6 +1420,8 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     // migration can move: name that method, where it is, and what stands in the way.
     const unshaped = unshapedSender(ctx, fn);
     if (unshaped) return fail(`${name}() sends through ${unshaped.fn.name}() (${ctx.file}:${unshaped.fn.line}), which reaches the EventBus but ${unshaped.why}; hand it to the base as eventbus_publisher by hand`, unshaped.fn.line);
+    const alias = partialAliasPublish(ctx, fn);
+    if (alias) return fail(alias, fn.line);
     return fail(`${name}() publishes nothing the migration recognises`, fn.line);
   }
   // Queued mode publishes each report itself: events handed to the base as well would change the order.
@@ -2317,6 +2319,48 @@ export function busClientClass(ctx: PythonTransformContext, attr: string): PyCla
 }
 
 /** A method the cycle calls that reaches the bus but is no publish by name or shape, and why not. */
+/**
+ * The cycle publishes through an attribute the agent binds to `functools.partial(<publish>, ...)`
+ * (`self._send = functools.partial(self._publish_events, timeout=self.rpc_timeout, source="auth")`,
+ * `self.emit = partial(emit, agent=self, deadline=deadline)`), the partial's target reaching the bus:
+ * the call `self._send(telemetry)` names no method, so nothing of the publish is recognised. Why, with
+ * the alias's line and what it binds, or null when the cycle calls no such alias.
+ */
+function partialAliasPublish(ctx: PythonTransformContext, cycle: PyFunction): string | null {
+  const aliases = new Map<string, { line: number; text: string; target: PyFunction }>();
+  for (const m of ctx.agent.methods.values()) {
+    walk(m.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type !== 'assignment') return;
+      const attr = selfAttribute(n.childForFieldName('left')!);
+      const right = n.childForFieldName('right');
+      if (!attr || ctx.agent.methods.has(attr) || right?.type !== 'call') return;
+      const fnText = right.childForFieldName('function')!.text;
+      const imp = ctx.module.imports.get(fnText.split('.')[0]!);
+      const isPartial = fnText === 'functools.partial' ? imp?.module === 'functools' && imp.name === null : imp?.module === 'functools' && imp.name === 'partial' && !fnText.includes('.');
+      const first = right.childForFieldName('arguments')?.namedChildren[0];
+      if (!isPartial || !first) return;
+      const own = selfAttribute(first);
+      const target = own ? ctx.agent.methods.get(own) : first.type === 'identifier' ? ctx.module.functions.get(first.text) : undefined;
+      if (target && reachesBus(ctx, target)) aliases.set(attr, { line: n.startPosition.row + 1, text: n.text.replace(/\s+/g, ' '), target });
+    });
+  }
+  if (!aliases.size) return null;
+  let found: { attr: string; at: number } | null = null;
+  walk(cycle.body, (n) => {
+    if (found || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return n.id === cycle.node.id ? undefined : false;
+    if (n.type !== 'call') return;
+    const attr = selfAttribute(n.childForFieldName('function')!);
+    if (attr && aliases.has(attr)) found = { attr, at: n.startPosition.row + 1 };
+  });
+  if (!found) return null;
+  const { attr, at } = found as { attr: string; at: number };
+  const a = aliases.get(attr)!;
+  const owner = ctx.agent.methods.has(a.target.name) ? `${a.target.name}()` : `the module function ${a.target.name}()`;
+  return `${cycle.name}() publishes through self.${attr} (line ${at}), a functools.partial alias of ${owner} (${ctx.file}:${a.target.line}) bound at line ${a.line} (${a.text.slice(0, 100)}): ` +
+    `the migration follows a publish called by name, not through an alias whose bound arguments would have to move with it; call ${a.target.name}() with those arguments at line ${at} (or make them its defaults), then run migrate again`;
+}
+
 function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: PyFunction; why: string } | null {
   const called: string[] = [];
   walk(cycle.body, (n) => {
