@@ -125,8 +125,56 @@ const modRejected = new WeakMap<PythonTransformContext, Map<string, string>>();
 /** A module function of the file the cycle sends to the bus with, which the migration cannot hand to the base, and why. */
 export function rejectedModulePublisher(ctx: PythonTransformContext): { fn: PyFunction; reason: string } | null {
   modulePublishers(ctx);
-  const first = [...(modRejected.get(ctx) ?? new Map<string, string>()).entries()][0];
-  return first ? { fn: ctx.module.functions.get(first[0])!, reason: first[1] } : null;
+  const all = [...(modRejected.get(ctx) ?? new Map<string, string>()).entries()];
+  // The one the cycle hands something of its own (`publish_telemetry(telemetry, self)`) is the publish;
+  // one it calls with nothing but the agent (`drain_queue(self)`) re-sends a backlog, and naming it
+  // would point the reviewer at the wrong function.
+  const cycle = ctx.agent.methods.get(cycleMethod(ctx));
+  const sendsOwn = (name: string) => {
+    let own = false;
+    if (cycle) walk(cycle.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      const f = n.type === 'call' ? n.childForFieldName('function') : null;
+      if (f?.type !== 'identifier' || f.text !== name) return;
+      if (n.childForFieldName('arguments')!.namedChildren.some((a) => !(a.type === 'identifier' && a.text === 'self') && !['integer', 'float', 'string', 'true', 'false', 'none', 'keyword_argument'].includes(a.type))) own = true;
+    });
+    return own;
+  };
+  const first = all.find(([name]) => sendsOwn(name)) ?? all[0];
+  if (!first) return null;
+  const fn = ctx.module.functions.get(first[0])!;
+  return { fn, reason: first[1] + agentArgument(ctx, fn, cycle) };
+}
+
+/**
+ * `, one of them the agent itself (publish_telemetry(telemetry, self) at line 136), whose
+ * agent.queue, agent.sent_batches it reads or changes: state the base's publisher has no hold on`,
+ * or '' when the cycle does not hand the function the agent.
+ */
+function agentArgument(ctx: PythonTransformContext, fn: PyFunction, cycle: PyFunction | undefined): string {
+  if (!cycle) return '';
+  let call: SyntaxNode | null = null;
+  let index = -1;
+  walk(cycle.body, (n) => {
+    if (call || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    const f = n.type === 'call' ? n.childForFieldName('function') : null;
+    if (f?.type !== 'identifier' || f.text !== fn.name) return;
+    const args = n.childForFieldName('arguments')!.namedChildren;
+    const k = args.findIndex((a) => a.type === 'identifier' && a.text === 'self');
+    if (k >= 0) {
+      call = n;
+      index = k;
+    }
+  });
+  if (!call) return '';
+  const params = fn.params.filter((p) => p.kind !== 'separator');
+  const param = params[index]?.name;
+  const used = new Set<string>();
+  if (param) walk(fn.body, (n) => {
+    if (n.type === 'attribute' && n.childForFieldName('object')?.text === param) used.add(`${param}.${n.childForFieldName('attribute')!.text}`);
+  });
+  const c = call as SyntaxNode;
+  return `, one of them the agent itself (${c.text.slice(0, 60)} at line ${c.startPosition.row + 1})${used.size ? `, whose ${[...used].slice(0, 4).join(', ')} it reads or changes: agent state the base's publisher has no hold on` : ''}`;
 }
 
 /**
