@@ -81,6 +81,12 @@ export interface RewriteOutcome {
    * changes nothing: the verification error, or null when it held (verify then skips it).
    */
   idempotency?: string | null;
+  /**
+   * Set when the output, as the rewrite left it, cannot run on the base at all: the item kept for
+   * review that keeps the base from starting (the entry point still calls a kept legacy run()).
+   * Validating it could only fail; the agent ends needs-review with nothing written.
+   */
+  unstartable?: KeptForReview;
 }
 
 /** `eventbus`: seed 001's fake-EventBus cycle (up, down and queued, back and drained); hardened-agent-base only. */

@@ -6,7 +6,7 @@ import { existsSync, lstatSync, readFileSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import type { AgentInfo, RewriteOutcome, RunResult, RunStatus, ValidationReport } from '../core/types.js';
+import type { AgentInfo, KeptForReview, RewriteOutcome, RunResult, RunStatus, ValidationReport } from '../core/types.js';
 import { oneLine, UsageError } from '../core/errors.js';
 import type { Profile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
@@ -97,6 +97,8 @@ interface Item {
   agent: AgentInfo;
   abs: string;
   outAbs: string;
+  /** The kept item that keeps the output from starting on the base: never written, validated or committed. */
+  unstartable?: KeptForReview;
   sourceBytes?: Buffer;
   /** sha256 of the legacy file as read, and of the _v2 as written: a commit holds exactly what was validated. */
   sourceSha?: string;
@@ -333,7 +335,8 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       } else {
         item.output = o.output!;
         if (o.idempotency !== undefined) item.idempotency = { output: o.output!, error: o.idempotency };
-        item.result = result(item.agent, o.kept_for_review.length ? 'needs-review' : 'migrated', { ...base, output: rel(root, item.outAbs) });
+        item.result = result(item.agent, o.kept_for_review.length || o.unstartable ? 'needs-review' : 'migrated', { ...base, output: rel(root, item.outAbs) });
+        item.unstartable = o.unstartable;
         startPrecheck(item);
         step();
       }
@@ -392,6 +395,23 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
           finish(i);
         } else step();
       });
+    }
+
+    // An output that cannot start on the base (its entry point still runs a kept legacy loop) would only
+    // fail validation: the agent ends needs-review, naming that item, and nothing of it is written
+    // (a --dry-run still shows its diff, the rewrite so far).
+    if (!opts.dryRun) {
+      for (const i of items.filter((x) => pending(x) && x.unstartable)) {
+        const u = i.unstartable!;
+        i.result = {
+          ...i.result,
+          status: 'needs-review',
+          output: null,
+          warnings: [...i.result.warnings, `no _v2 written: ${u.symbol} (line ${u.line}) is kept for review and the entry point never starts the base with it, so the output could only fail validation; \`migrate run --dry-run ${i.agent.name}\` shows the rewrite so far`],
+        };
+        i.output = undefined;
+        finish(i);
+      }
     }
 
     const diffs: string[] = [];

@@ -47,6 +47,7 @@ export const entrypoint: PythonTransform = {
         const exists = ctx.agent.methods.has(method.text) || ctx.base.methods.has(method.text);
         if (removedByUs || !exists) {
           ctx.edits.replace(method.startIndex, method.endIndex, runMethod, label);
+          interruptedClauseWarning(ctx, started, runMethod);
         } else if (runMode && !baseStartsInRun(ctx) && ctx.base.binds.length > 0) {
           // A one-shot mode beside the run() mode: constructing the agent now starts the base (it binds its
           // ports, registers and takes the signals while constructed), so this mode, run beside the agent,
@@ -65,6 +66,7 @@ export const entrypoint: PythonTransform = {
           const item = [...(ctx.resolved?.kept ?? []), ...ctx.kept].find((k) => k.symbol === method.text);
           if (item) {
             item.reason += `; the entry point still calls ${method.text}() and never ${runMethod}(), so ${ctx.profile.base_class} starts nothing (no /health, no registration, no collect_data() loop) until this is resolved`;
+            ctx.unstartable = item;
             return;
           }
           // Not the agent's own: a legacy parent of the repository that stays among the bases defines it
@@ -72,13 +74,13 @@ export const entrypoint: PythonTransform = {
           const parent = own ? undefined : ctx.inherited().find((p) => p.cls.methods.has(method.text) && p.cls.name !== ctx.profile.base_class);
           if (parent) {
             const def = parent.cls.methods.get(method.text)!;
-            keep(ctx, `${cls.name}.${method.text}`, method.startPosition.row + 1,
+            ctx.unstartable = keep(ctx, `${cls.name}.${method.text}`, method.startPosition.row + 1,
               `the entry point calls ${method.text}() (line ${method.startPosition.row + 1}), which ${cls.name} does not define: ${parent.cls.name}.${method.text}() (${parent.file}:${def.line}) runs, ` +
                 `the loop of a legacy parent of the repository that stays a base, and never ${runMethod}(), so ${ctx.profile.base_class} starts nothing (no /health, no registration, no collect_data() loop); ` +
                 `${parent.cls.name} holds that loop for every class built on it: migrate ${parent.cls.name} onto ${ctx.profile.base_class} by hand (its subclasses then reach the base through it), or decide to move this agent off it`);
             return;
           }
-          keep(ctx, `${cls.name}.${method.text}`, (own?.line ?? method.startPosition.row + 1),
+          ctx.unstartable = keep(ctx, `${cls.name}.${method.text}`, (own?.line ?? method.startPosition.row + 1),
             `the entry point calls ${method.text}() (kept, business code${own ? `, ${ctx.file}:${own.line}` : ''}) and never ${runMethod}(); ${ctx.profile.base_class} starts nothing when constructed (its loop over ${(ctx.py.hooks ?? []).filter((h) => ctx.base.methods.has(h)).slice(0, 2).map((h) => `${h}()`).join(', ') || 'its hooks'}, its /health and registration start in ${runMethod}()), so none of it runs: fold ${method.text}()'s cycle into the hooks and call ${runMethod}() by hand`);
         } else if (keptLoopIsSafe(ctx, ctx.agent.methods.get(method.text)?.body ?? ctx.agent.cls.body)) {
           // The base's run() does nothing this agent needs (decided from its code): the agent's own start stays.
@@ -146,4 +148,28 @@ function addGuard(ctx: PythonTransformContext) {
 function baseStartsInRun(ctx: PythonTransformContext): boolean {
   const runMethod = ctx.py.main_loop_method ?? 'run';
   return ctx.base.learnedFrom === 'source' && ctx.base.initCalls.size === 0 && ctx.base.methods.has(runMethod) && (ctx.py.hooks ?? []).some((h) => ctx.base.methods.has(h));
+}
+
+/**
+ * `try: agent.run() except KeyboardInterrupt: logger.info("FIM agent interrupted")` around the start
+ * that now calls the base's run method: the base takes SIGINT (and SIGTERM) itself and returns from
+ * its loop normally, so no KeyboardInterrupt reaches that clause and what it does (a log line operators
+ * see on Ctrl-C) no longer happens. Said in a warning, naming the clause's line and first statement.
+ */
+function interruptedClauseWarning(ctx: PythonTransformContext, started: SyntaxNode, runMethod: string): void {
+  if (!ctx.base.handlesSignals) return;
+  for (let p: SyntaxNode | null = started.parent; p && p.type !== 'function_definition' && p.type !== 'module'; p = p.parent) {
+    if (p.type !== 'block' || p.parent?.type !== 'try_statement' || p.parent.childForFieldName('body')?.id !== p.id) continue;
+    for (const clause of p.parent.namedChildren.filter((c) => c.type === 'except_clause')) {
+      if (!/^except\s+\(?\s*KeyboardInterrupt\b/.test(clause.text)) continue;
+      const body = clause.namedChildren.find((c) => c.type === 'block');
+      const first = body?.namedChildren.find((c) => c.type !== 'comment' && c.type !== 'pass_statement');
+      if (!first) continue;
+      const line = first.text.split('\n')[0]!.trim();
+      ctx.warnings.push(
+        `the entry point's \`except KeyboardInterrupt:\` (line ${clause.startPosition.row + 1}) no longer runs: ${ctx.profile.base_class} takes SIGINT itself and ${runMethod}() returns normally, ` +
+          `so \`${line.length > 120 ? `${line.slice(0, 117)}...` : line}\` (line ${first.startPosition.row + 1}) is not done on Ctrl-C any more; move it after ${runMethod}() or into shutdown() if it must run`,
+      );
+    }
+  }
 }

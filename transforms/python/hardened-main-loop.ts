@@ -271,16 +271,22 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
               const logs = statements(b).filter((x) => x.type === 'expression_statement' && isLogCall(x.namedChild(0)));
               if (logs.length) work.absorbed.push({ clause: c, logs });
             }
-            if (!b || statements(b).every((x) => isTrivial(x) || x.type === 'break_statement')) continue;
-            if (c.type === 'except_clause' && inLoop && statements(b).every((x) => isTrivial(x) || x.type === 'continue_statement' || isBackoffStep(x, backoff, param?.name ?? null))) continue;
             // `finally:` around the loop: the agent's own teardown (`self._close_log()`, `self.db.close()`),
-            // which shutdown() runs now.
-            if (c.type === 'finally_clause' && !inLoop && loops > loopsBefore && statements(b).every((x) => isTrivial(x) || isSelfCall(x) || isSelfMemberCall(x) || moduleFunctionCall(ctx, x) || senderStatement(x, sender))) {
+            // which shutdown() runs now. Looked at before the trivial clauses are passed over: a finally:
+            // holding only a log line (`logger.info("stopped with %d unsent", len(self.backlog))`) is the
+            // agent's last word when it stops, and shutdown() still writes it.
+            if (b && c.type === 'finally_clause' && !inLoop && loops > loopsBefore && statements(b).every((x) => isTrivial(x) || isSelfCall(x) || isSelfMemberCall(x) || moduleFunctionCall(ctx, x) || senderStatement(x, sender))) {
               // Its log lines stay with it (`logger.info("totals: %s", dict(self.totals))`), as they do
               // after a loop that ends when stopped, unless they read a local of run() that shutdown() lacks.
-              work.teardown.push(...statements(b).filter((x) => !senderStatement(x, sender) && (!isTrivial(x) || teardownLog(x, fn.body, locals, param?.name ?? null))));
+              // Its comments go with it (what the line is for), when anything of it moves.
+              // (tree-sitter puts a comment before the clause's first statement beside its block, not in it)
+              const leading = c.namedChildren.filter((x) => x.type === 'comment' && x.endIndex <= b.startIndex);
+              const moved = [...leading, ...b.namedChildren].filter((x) => x.type === 'comment' || statements(b).some((y) => y.id === x.id)).filter((x) => x.type === 'comment' || (!senderStatement(x, sender) && (!isTrivial(x) || teardownLog(x, fn.body, locals, param?.name ?? null))));
+              if (moved.some((x) => x.type !== 'comment')) work.teardown.push(...moved);
               continue;
             }
+            if (!b || statements(b).every((x) => isTrivial(x) || x.type === 'break_statement')) continue;
+            if (c.type === 'except_clause' && inLoop && statements(b).every((x) => isTrivial(x) || x.type === 'continue_statement' || isBackoffStep(x, backoff, param?.name ?? null))) continue;
             bad = b;
           }
         }

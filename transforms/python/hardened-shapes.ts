@@ -125,8 +125,56 @@ const modRejected = new WeakMap<PythonTransformContext, Map<string, string>>();
 /** A module function of the file the cycle sends to the bus with, which the migration cannot hand to the base, and why. */
 export function rejectedModulePublisher(ctx: PythonTransformContext): { fn: PyFunction; reason: string } | null {
   modulePublishers(ctx);
-  const first = [...(modRejected.get(ctx) ?? new Map<string, string>()).entries()][0];
-  return first ? { fn: ctx.module.functions.get(first[0])!, reason: first[1] } : null;
+  const all = [...(modRejected.get(ctx) ?? new Map<string, string>()).entries()];
+  // The one the cycle hands something of its own (`publish_telemetry(telemetry, self)`) is the publish;
+  // one it calls with nothing but the agent (`drain_queue(self)`) re-sends a backlog, and naming it
+  // would point the reviewer at the wrong function.
+  const cycle = ctx.agent.methods.get(cycleMethod(ctx));
+  const sendsOwn = (name: string) => {
+    let own = false;
+    if (cycle) walk(cycle.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      const f = n.type === 'call' ? n.childForFieldName('function') : null;
+      if (f?.type !== 'identifier' || f.text !== name) return;
+      if (n.childForFieldName('arguments')!.namedChildren.some((a) => !(a.type === 'identifier' && a.text === 'self') && !['integer', 'float', 'string', 'true', 'false', 'none', 'keyword_argument'].includes(a.type))) own = true;
+    });
+    return own;
+  };
+  const first = all.find(([name]) => sendsOwn(name)) ?? all[0];
+  if (!first) return null;
+  const fn = ctx.module.functions.get(first[0])!;
+  return { fn, reason: first[1] + agentArgument(ctx, fn, cycle) };
+}
+
+/**
+ * `, one of them the agent itself (publish_telemetry(telemetry, self) at line 136), whose
+ * agent.queue, agent.sent_batches it reads or changes: state the base's publisher has no hold on`,
+ * or '' when the cycle does not hand the function the agent.
+ */
+function agentArgument(ctx: PythonTransformContext, fn: PyFunction, cycle: PyFunction | undefined): string {
+  if (!cycle) return '';
+  let call: SyntaxNode | null = null;
+  let index = -1;
+  walk(cycle.body, (n) => {
+    if (call || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    const f = n.type === 'call' ? n.childForFieldName('function') : null;
+    if (f?.type !== 'identifier' || f.text !== fn.name) return;
+    const args = n.childForFieldName('arguments')!.namedChildren;
+    const k = args.findIndex((a) => a.type === 'identifier' && a.text === 'self');
+    if (k >= 0) {
+      call = n;
+      index = k;
+    }
+  });
+  if (!call) return '';
+  const params = fn.params.filter((p) => p.kind !== 'separator');
+  const param = params[index]?.name;
+  const used = new Set<string>();
+  if (param) walk(fn.body, (n) => {
+    if (n.type === 'attribute' && n.childForFieldName('object')?.text === param) used.add(`${param}.${n.childForFieldName('attribute')!.text}`);
+  });
+  const c = call as SyntaxNode;
+  return `, one of them the agent itself (${c.text.slice(0, 60)} at line ${c.startPosition.row + 1})${used.size ? `, whose ${[...used].slice(0, 4).join(', ')} it reads or changes: agent state the base's publisher has no hold on` : ''}`;
 }
 
 /**
@@ -353,9 +401,26 @@ export function isDrain(ctx: PythonTransformContext, m: string): boolean {
  */
 export function moduleDecorators(ctx: PythonTransformContext, fn: PyFunction): boolean {
   return fn.decorators.every((d) => {
+    if (contextManagerDecorator(ctx, d)) return true;
     const name = /^([A-Za-z_]\w*)\s*(\(|$)/.exec(d)?.[1];
     return !!name && ctx.module.root.namedChildren.some((c) => c.type === 'function_definition' && c.childForFieldName('name')?.text === name);
   });
+}
+
+/**
+ * `@contextmanager` (from contextlib) or `@contextlib.contextmanager`: the standard library's wrapper
+ * that turns a generator method into a `with` target (`with self._eventbus() as stub:`). It reads
+ * nothing of the class it is in and binds like the plain method, so a transport helper it decorates
+ * moves into the publisher as it is (the module's import still names it there).
+ */
+export function contextManagerDecorator(ctx: PythonTransformContext, decorator: string): boolean {
+  const d = decorator.trim();
+  if (/^[A-Za-z_]\w*$/.test(d)) {
+    const imp = ctx.module.imports.get(d);
+    return imp?.module === 'contextlib' && imp.name === 'contextmanager';
+  }
+  const dotted = /^([A-Za-z_]\w*)\.contextmanager$/.exec(d);
+  return !!dotted && ctx.module.imports.get(dotted[1]!)?.module === 'contextlib' && ctx.module.imports.get(dotted[1]!)?.name === null;
 }
 
 const shapeMemo = new WeakMap<PythonTransformContext, { publish: Set<string>; drain: Set<string> }>();
@@ -1035,7 +1100,7 @@ function readCollectAccumulating(ctx: PythonTransformContext): Analysis<CollectP
     appendsText.set(stmt.id, args[0]!);
   });
   if (bad) return fail((bad as { reason: string }).reason, (bad as { at: number }).at);
-  if (!publishStmts.length) return fail(`${name}() publishes nothing the migration recognises`, fn.line);
+  if (!publishStmts.length) return fail(partialAliasPublish(ctx, fn) ?? `${name}() publishes nothing the migration recognises`, fn.line);
   // Nothing else of the transport is touched (an attribute of it read, a method passed along).
   let other: SyntaxNode | null = null;
   walk(fn.body, (n) => {
@@ -1403,6 +1468,8 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     // migration can move: name that method, where it is, and what stands in the way.
     const unshaped = unshapedSender(ctx, fn);
     if (unshaped) return fail(`${name}() sends through ${unshaped.fn.name}() (${ctx.file}:${unshaped.fn.line}), which reaches the EventBus but ${unshaped.why}; hand it to the base as eventbus_publisher by hand`, unshaped.fn.line);
+    const alias = partialAliasPublish(ctx, fn);
+    if (alias) return fail(alias, fn.line);
     return fail(`${name}() publishes nothing the migration recognises`, fn.line);
   }
   // Queued mode publishes each report itself: events handed to the base as well would change the order.
@@ -2300,6 +2367,48 @@ export function busClientClass(ctx: PythonTransformContext, attr: string): PyCla
 }
 
 /** A method the cycle calls that reaches the bus but is no publish by name or shape, and why not. */
+/**
+ * The cycle publishes through an attribute the agent binds to `functools.partial(<publish>, ...)`
+ * (`self._send = functools.partial(self._publish_events, timeout=self.rpc_timeout, source="auth")`,
+ * `self.emit = partial(emit, agent=self, deadline=deadline)`), the partial's target reaching the bus:
+ * the call `self._send(telemetry)` names no method, so nothing of the publish is recognised. Why, with
+ * the alias's line and what it binds, or null when the cycle calls no such alias.
+ */
+function partialAliasPublish(ctx: PythonTransformContext, cycle: PyFunction): string | null {
+  const aliases = new Map<string, { line: number; text: string; target: PyFunction }>();
+  for (const m of ctx.agent.methods.values()) {
+    walk(m.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type !== 'assignment') return;
+      const attr = selfAttribute(n.childForFieldName('left')!);
+      const right = n.childForFieldName('right');
+      if (!attr || ctx.agent.methods.has(attr) || right?.type !== 'call') return;
+      const fnText = right.childForFieldName('function')!.text;
+      const imp = ctx.module.imports.get(fnText.split('.')[0]!);
+      const isPartial = fnText === 'functools.partial' ? imp?.module === 'functools' && imp.name === null : imp?.module === 'functools' && imp.name === 'partial' && !fnText.includes('.');
+      const first = right.childForFieldName('arguments')?.namedChildren[0];
+      if (!isPartial || !first) return;
+      const own = selfAttribute(first);
+      const target = own ? ctx.agent.methods.get(own) : first.type === 'identifier' ? ctx.module.functions.get(first.text) : undefined;
+      if (target && reachesBus(ctx, target)) aliases.set(attr, { line: n.startPosition.row + 1, text: n.text.replace(/\s+/g, ' '), target });
+    });
+  }
+  if (!aliases.size) return null;
+  let found: { attr: string; at: number } | null = null;
+  walk(cycle.body, (n) => {
+    if (found || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return n.id === cycle.node.id ? undefined : false;
+    if (n.type !== 'call') return;
+    const attr = selfAttribute(n.childForFieldName('function')!);
+    if (attr && aliases.has(attr)) found = { attr, at: n.startPosition.row + 1 };
+  });
+  if (!found) return null;
+  const { attr, at } = found as { attr: string; at: number };
+  const a = aliases.get(attr)!;
+  const owner = ctx.agent.methods.has(a.target.name) ? `${a.target.name}()` : `the module function ${a.target.name}()`;
+  return `${cycle.name}() publishes through self.${attr} (line ${at}), a functools.partial alias of ${owner} (${ctx.file}:${a.target.line}) bound at line ${a.line} (${a.text.slice(0, 100)}): ` +
+    `the migration follows a publish called by name, not through an alias whose bound arguments would have to move with it; call ${a.target.name}() with those arguments at line ${at} (or make them its defaults), then run migrate again`;
+}
+
 function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: PyFunction; why: string } | null {
   const called: string[] = [];
   walk(cycle.body, (n) => {

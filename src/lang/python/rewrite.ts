@@ -217,6 +217,7 @@ function rewriteTree(
     removed: [...new Set(removed)],
     kept_for_review: dedupe(kept),
     warnings: ctx.warnings,
+    ...(ctx.unstartable ? { unstartable: ctx.unstartable } : {}),
   };
   return { outcome, inputTree: tree, outputTree: check };
 }

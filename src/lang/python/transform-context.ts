@@ -54,6 +54,8 @@ export interface PythonTransformContext {
   removed: string[];
   kept: KeptForReview[];
   warnings: string[];
+  /** The kept item that keeps the base from ever starting (see RewriteOutcome.unstartable). */
+  unstartable?: KeptForReview;
   /** Names of module-level classes the scan classified as other agents/helpers (never the agent). */
   otherClasses: Set<string>;
 }
@@ -71,8 +73,12 @@ export function isRemoved(ctx: PythonTransformContext, node: SyntaxNode): boolea
   return ctx.deletions.some((d) => d.node.startIndex <= node.startIndex && node.endIndex <= d.node.endIndex);
 }
 
-export function keep(ctx: PythonTransformContext, symbol: string, line: number, reason: string): void {
-  if (!ctx.kept.some((k) => k.symbol === symbol && k.reason === reason)) ctx.kept.push({ symbol, line, reason });
+export function keep(ctx: PythonTransformContext, symbol: string, line: number, reason: string): KeptForReview {
+  const known = ctx.kept.find((k) => k.symbol === symbol && k.reason === reason);
+  if (known) return known;
+  const item = { symbol, line, reason };
+  ctx.kept.push(item);
+  return item;
 }
 
 /** Original code copied into new code: `self.x` follows the renames made so far. */
