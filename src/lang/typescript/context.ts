@@ -388,10 +388,11 @@ export function belongsTo(stmt: Node, sweep: Set<string>): boolean {
   if (Node.isIfStatement(stmt)) {
     const m = thisMembers(stmt.getExpression());
     if (m.size === 0 || ![...m].some((x) => sweep.has(x))) return false;
-    // `if (!url || this.registered) return;`: the guard tests more than the removed member (a
-    // local, a kept member, a call); deleting it would drop that test and the early return with it.
-    if (!testsOnly(stmt.getExpression(), sweep)) return false;
-    return childBlocks(stmt).every((b) => blockStatements(b).every((s) => isTrivial(s) || belongsTo(s, sweep)));
+    // `if (!url || this.registered) return;`: a guard testing more than removed members (a local,
+    // a kept member, a call) goes only when everything it guards goes too; a return or a log line
+    // it guards stays, with the test that decides it.
+    const only = testsOnly(stmt.getExpression(), sweep);
+    return childBlocks(stmt).every((b) => blockStatements(b).every((s) => (only && isTrivial(s)) || belongsTo(s, sweep)));
   }
   if (Node.isTryStatement(stmt)) {
     const tried = blockStatements(stmt.getTryBlock());
