@@ -593,14 +593,29 @@ export function underLocks(n: SyntaxNode, fn: SyntaxNode, lines: string[], membe
 /** `name = value` or `code, name = 503, value`: the value assigned to `name` (else null). */
 function assignedValue(assign: SyntaxNode, name: string): SyntaxNode | null {
   const left = assign.childForFieldName('left');
-  const right = assign.childForFieldName('right');
+  let right = assign.childForFieldName('right');
   if (!left || !right) return null;
+  // `code, payload = (200, agent.status()) if self.path == "/health" else (404, {})`: on the health
+  // route the value is the branch its path test picks (the other branch answers other paths).
+  if (right.type === 'conditional_expression') {
+    right = healthBranch(right);
+    if (!right) return null;
+  }
   if (left.type === 'identifier') return left.text === name ? right : null;
   if ((left.type === 'pattern_list' || left.type === 'tuple_pattern') && (right.type === 'expression_list' || right.type === 'tuple')) {
     const i = left.namedChildren.findIndex((c) => c.text === name);
     return i >= 0 ? right.namedChildren[i] ?? null : null;
   }
   return null;
+}
+
+/** The branch of `A if <path test> else B` the health path takes: A for `path == "/health"`, B for `!=`; null otherwise. */
+function healthBranch(cond: SyntaxNode): SyntaxNode | null {
+  const [yes, test, no] = cond.namedChildren;
+  if (!yes || !test || !no || test.type !== 'comparison_operator') return null;
+  const m = /^(?:self\.)?path(?:\.rstrip\((?:"\/"|'\/')\))?\s*(==|!=)\s*(["'])([^"']*)\2$/.exec(test.text.replace(/\s+/g, ' '));
+  if (!m || !HEALTH_PATH.test(m[3]!)) return null;
+  return m[1] === '==' ? yes : no;
 }
 
 function assignsTo(stmt: SyntaxNode, name: string): boolean {

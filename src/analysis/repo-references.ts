@@ -77,10 +77,39 @@ export function externalUses(files: Indexed, exclude: string[], name: string, ag
   for (const f of candidates(files, name, [className(agent.className), agent.module])) {
     if (exclude.includes(f.rel) || /_v2\.py$/.test(f.rel) || !f.text.includes(name) || !reaches.test(f.text)) continue;
     const lines = f.text.split('\n');
+    const overrides = new Set(subclassOverrides(lines, agent.className, name));
     lines.forEach((l, i) => {
       const code = l.replace(/#.*$/, '');
-      if (attr.test(code)) out.push({ file: f.rel, line: i + 1, text: l.trim().slice(0, 80) });
+      if (attr.test(code) || overrides.has(i)) out.push({ file: f.rel, line: i + 1, text: l.trim().slice(0, 80) });
     });
+  }
+  return out;
+}
+
+/**
+ * Lines (0-based) where a subclass of the agent defined in this file overrides `name`: a
+ * `def name(` or `name = ...` in the body of `class X(Agent)` / `class X(mod.Agent, Mixin)`. The
+ * agent's own code calls such a member (a signal handler it installs, a hook its __init__ calls):
+ * removing it leaves the override behind, never called.
+ */
+function subclassOverrides(lines: string[], agentClass: string, name: string): number[] {
+  const out: number[] = [];
+  const head = new RegExp(`^(\\s*)class\\s+\\w+\\s*\\(([^)]*)\\)\\s*:`);
+  const base = new RegExp(`(^|[\\s,.])${className(agentClass)}\\s*(,|$)`);
+  const member = new RegExp(`^\\s*(?:(?:async\\s+)?def\\s+${name}\\s*\\(|${name}\\s*(?::[^=]*)?=(?!=))`);
+  for (let i = 0; i < lines.length; i++) {
+    const m = head.exec(lines[i]!);
+    if (!m || !base.test(m[2]!.trim())) continue;
+    const indent = m[1]!.length;
+    let bodyIndent = -1;
+    for (let j = i + 1; j < lines.length; j++) {
+      const l = lines[j]!;
+      if (!l.trim() || /^\s*#/.test(l)) continue;
+      const at = l.length - l.trimStart().length;
+      if (at <= indent) break;
+      if (bodyIndent < 0) bodyIndent = at;
+      if (at === bodyIndent && member.test(l)) out.push(j);
+    }
   }
   return out;
 }

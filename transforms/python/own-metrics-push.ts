@@ -122,10 +122,15 @@ export const ownMetricsPush: PythonTransform = {
       '    return text',
       '',
     ].join('\n'), 'own-metrics-push');
-    const where = [...new Set(pushes.map((p) => `${p.method}()`))].join(', ');
+    const methods = [...new Set(pushes.map((p) => p.method))];
+    const where = methods.map((m) => `${m}()`).join(', ');
+    // Other files that call the method (a cron script pushing once, getattr(agent, "push_metrics"))
+    // no longer push at once: said with their file:line.
+    const outside = methods.flatMap((m) => ctx.external(m)).map((u) => `${u.file}:${u.line}`);
     ctx.warnings.push(
       `${where} pushed the agent's own samples to the Pushgateway group ${base} pushes to, where each PUT replaces the other's: ` +
-        `the samples are now handed to ${base} (a ${hook}() override built on super() appends them), so its pushes and /metrics carry them with its own`,
+        `the samples are now handed to ${base} (a ${hook}() override built on super() appends them), so its pushes and /metrics carry them with its own` +
+        (outside.length ? `; ${[...new Set(outside)].join(', ')} ${outside.length === 1 ? 'calls' : 'call'} it from another file: such a call now hands the samples over, and ${base} sends them at its next push or when it stops` : ''),
     );
   },
 };

@@ -82,6 +82,24 @@ export function isPublicMember(ctx: Pick<TsRewriteContext, 'members'>, name: str
   return m.nodes.every((n) => !(Node.isModifierable(n) && (n.hasModifier(SyntaxKind.PrivateKeyword) || n.hasModifier(SyntaxKind.ProtectedKeyword))));
 }
 
+/**
+ * A member code in another file can reach: public, or protected (a subclass in another file calls
+ * it through super, or overrides it and expects the class to keep calling it). Private and `#`
+ * members only this file can reach.
+ */
+export function reachableFromOutside(ctx: Pick<TsRewriteContext, 'members'>, name: string): boolean {
+  if (name.startsWith('#')) return false;
+  const m = ctx.members.get(name);
+  if (!m) return false;
+  return m.nodes.every((n) => !(Node.isModifierable(n) && n.hasModifier(SyntaxKind.PrivateKeyword)));
+}
+
+/** `protected override startHealth(): void {`: a subclass's own declaration of the member (an override), not a call. */
+function overrideLine(text: string, name: string): boolean {
+  const n = name.replace(/\$/g, '\\$');
+  return new RegExp(`^(?:(?:public|protected|private|override|async|static|readonly)\\s+)*${n}\\s*(?:<[^>]*>)?\\(`).test(text.trim());
+}
+
 /** `src/controller.ts:12, test/agent.test.js:30` (at most four, then a count). */
 export function callerList(callers: OutsideCaller[]): string {
   const shown = callers.slice(0, 4).map((c) => `${c.file}:${c.line}`);
@@ -288,6 +306,29 @@ export function scopeFor(ctx: TsRewriteContext, removed: Set<string>): InfraScop
 }
 
 /** The statement only sets up, uses or tears down members being removed. */
+/**
+ * A condition made of removed members only: `this.server`, `!this.timer`, `this.server && this.server.listening`,
+ * `this.timer !== null`, combined with !, &&, || and comparisons to literals.
+ */
+function testsOnly(e: Node, sweep: Set<string>): boolean {
+  if (Node.isParenthesizedExpression(e) || Node.isNonNullExpression(e)) return testsOnly(e.getExpression(), sweep);
+  if (Node.isPrefixUnaryExpression(e)) return e.getOperatorToken() === SyntaxKind.ExclamationToken && testsOnly(e.getOperand(), sweep);
+  if (Node.isBinaryExpression(e)) {
+    const op = e.getOperatorToken().getKind();
+    if (op === SyntaxKind.AmpersandAmpersandToken || op === SyntaxKind.BarBarToken) return testsOnly(e.getLeft(), sweep) && testsOnly(e.getRight(), sweep);
+    const cmp = [SyntaxKind.EqualsEqualsEqualsToken, SyntaxKind.ExclamationEqualsEqualsToken, SyntaxKind.EqualsEqualsToken, SyntaxKind.ExclamationEqualsToken];
+    if (!cmp.includes(op)) return false;
+    const literal = (x: Node) => Node.isNullLiteral(x) || Node.isLiteralExpression(x) || Node.isTrueLiteral(x) || Node.isFalseLiteral(x) || (Node.isIdentifier(x) && x.getText() === 'undefined');
+    return (testsOnly(e.getLeft(), sweep) && literal(e.getRight())) || (literal(e.getLeft()) && testsOnly(e.getRight(), sweep));
+  }
+  // this.server, this.server?.listening: a read rooted at a removed member (no call in it)
+  if (Node.isPropertyAccessExpression(e)) {
+    const root = thisRoot(e);
+    return !!root && sweep.has(root) && descendantsOfKind(e, SyntaxKind.CallExpression).length === 0;
+  }
+  return false;
+}
+
 export function belongsTo(stmt: Node, sweep: Set<string>): boolean {
   if (sweep.size === 0) return false;
   // `return new Promise((resolve) => this.server.listen(this.port, () => resolve()))`: a method
@@ -347,7 +388,11 @@ export function belongsTo(stmt: Node, sweep: Set<string>): boolean {
   if (Node.isIfStatement(stmt)) {
     const m = thisMembers(stmt.getExpression());
     if (m.size === 0 || ![...m].some((x) => sweep.has(x))) return false;
-    return childBlocks(stmt).every((b) => blockStatements(b).every((s) => isTrivial(s) || belongsTo(s, sweep)));
+    // `if (!url || this.registered) return;`: a guard testing more than removed members (a local,
+    // a kept member, a call) goes only when everything it guards goes too; a return or a log line
+    // it guards stays, with the test that decides it.
+    const only = testsOnly(stmt.getExpression(), sweep);
+    return childBlocks(stmt).every((b) => blockStatements(b).every((s) => (only && isTrivial(s)) || belongsTo(s, sweep)));
   }
   if (Node.isTryStatement(stmt)) {
     const tried = blockStatements(stmt.getTryBlock());
@@ -530,6 +575,9 @@ export class RemovalPlan {
     const kept = new Map<string, KeptForReview>();
     const businessUse = new Map<string, string>();
     const exportedNotes = new Map<string, string>();
+    // Members kept because other files call or override them: a quiet one (kept with its call
+    // sites, nothing for a person to decide) still says who needs it, as a warning.
+    const calledElsewhere = new Set<string>();
     const baseOwned = new Set(ctx.base.members.keys());
     for (let round = 0; round < 50; round++) {
       const removed = new Set(R.keys());
@@ -562,14 +610,19 @@ export class RemovalPlan {
             continue;
           }
         }
-        // Public API: a member other files call stays, unless a delegate under its name will
+        // Public (or protected) API: a member other files call, or a subclass elsewhere overrides, stays, unless a delegate under its name will
         // take the calls to the base (start()/stop()); the base answers names it owns itself.
-        if (p.scope !== 'module' && !p.delegate && !baseOwned.has(name) && isPublicMember(ctx, name)) {
+        // (A delegate answers outside calls of a public member only: a subclass elsewhere that
+        // overrides a protected one, or calls it through super, needs the member itself.)
+        const delegated = !!p.delegate && isPublicMember(ctx, name);
+        if (p.scope !== 'module' && !delegated && !baseOwned.has(name) && reachableFromOutside(ctx, name)) {
           const callers = ctx.outsideCallers(name);
           if (callers.length > 0) {
             R.delete(name);
-            const verb = ctx.members.get(name)?.kind === 'method' ? 'calls' : 'reads';
+            const overrides = callers.some((c) => overrideLine(c.text, name));
+            const verb = ctx.members.get(name)?.kind === 'method' ? (overrides ? 'calls or overrides' : 'calls') : 'reads';
             kept.set(name, { symbol: name, line: this.lineOf(ctx, p), reason: `${p.reason}, but ${callerList(callers)} ${verb} it; it stays` });
+            calledElsewhere.add(name);
             changed = true;
             continue;
           }
@@ -592,8 +645,12 @@ export class RemovalPlan {
       }
       if (!changed) {
         for (const name of R.keys()) kept.delete(name);
-        for (const [name] of kept) if (this.members.get(name)?.quiet) kept.delete(name);
         const notes: string[] = [...exportedNotes.values()];
+        for (const [name, k] of kept) {
+          if (!this.members.get(name)?.quiet) continue;
+          kept.delete(name);
+          if (calledElsewhere.has(name)) notes.push(k.reason);
+        }
         for (const [name, note] of businessUse) {
           if (!kept.has(name) || !kept.get(name)!.reason.includes('still used at line')) continue;
           kept.delete(name);

@@ -73,7 +73,7 @@ export function outsideCallers(root: string, file: string, source: string, class
   // output replaces once promoted): a second rewrite of the output must see the same callers.
   const agentAbs = path.resolve(file).replace(/_v2(\.[cm]?[jt]sx?)$/, '$1');
   const stem = path.basename(agentAbs).replace(/\.[cm]?[jt]sx?$/, '');
-  const memberRe = new RegExp(`\\.\\s*${member.replace(/\$/g, '\\$')}\\b`);
+  const memberRe = new RegExp(`\\.\\s*${member.replace(/\$/g, '\\$')}\\b|\\[\\s*['"\`]${member.replace(/\$/g, '\\$')}['"\`]\\s*\\]`);
   const mentions = new RegExp(`\\b${className}\\b|['"\`][^'"\`]*\\b${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.[cm]?[jt]s)?['"\`]`);
   // A file that declares a class of the same name is another copy of the agent, not a caller.
   const declares = new RegExp(`\\bclass\\s+${className}\\b`);
@@ -114,11 +114,18 @@ export function outsideCallers(root: string, file: string, source: string, class
   // requires, mocks): a `.member(` call in a file that imports the agent's module or names it.
   // Any access counts, not only calls: a test reading `agent.pollTimer` after stop() needs the
   // member. `this.x` there is another class's own member.
-  const callRe = new RegExp(`(?<!\\bthis\\s*)\\.\\s*${member.replace(/\$/g, '\\$')}(?![\\w$])`);
+  const callRe = new RegExp(`(?<!\\bthis\\s*)\\.\\s*${member.replace(/\$/g, '\\$')}(?![\\w$])|\\[\\s*['"\`]${member.replace(/\$/g, '\\$')}['"\`]\\s*\\]`);
   for (const c of candidates) {
     if (semantic.has(path.resolve(c))) continue;
     const isJsOrTest = /\.[cm]?js$/.test(c) || /(^|[/.])(test|tests|spec|__tests__)([/.])/.test(rel(c));
-    if (!isJsOrTest) continue;
+    if (!isJsOrTest) {
+      // A typed file: an access the checker could not tie to any class (its receiver is `any`:
+      // a lib type such as ReturnType<> the reference project leaves out, a cast to a record,
+      // `agent['member']`) may be this member's: it counts. One whose receiver is another type does not.
+      const sf = project.getSourceFile(c);
+      if (sf) for (const n of untiedAccesses(sf, member)) add(c, n.getStartLineNumber(), sf.getFullText().split('\n')[n.getStartLineNumber() - 1] ?? '');
+      continue;
+    }
     const lines = (textOf(c) ?? '').split('\n');
     lines.forEach((l, i) => {
       if (callRe.test(l)) add(c, i + 1, l);
@@ -161,6 +168,32 @@ export function mentionsElsewhere(root: string, file: string, className: string,
       if (pattern.test(l)) out.push({ file: path.relative(root, f).split(path.sep).join('/'), line: i + 1, text: l.trim() });
     });
   }
+  return out;
+}
+
+/**
+ * `.member` and `['member']` accesses in a file whose receiver the checker types as `any` (or
+ * cannot type): uses of some object's member that no class can be ruled out for.
+ */
+function untiedAccesses(sf: import('ts-morph').SourceFile, member: string): Node[] {
+  const out: Node[] = [];
+  sf.forEachDescendant((n) => {
+    let receiver: Node | undefined;
+    if (Node.isPropertyAccessExpression(n) && n.getName() === member) receiver = n.getExpression();
+    else if (Node.isElementAccessExpression(n)) {
+      const arg = n.getArgumentExpression();
+      if (arg && (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg)) && arg.getLiteralText() === member) receiver = n.getExpression();
+    }
+    if (!receiver || receiver.getKind() === ts.SyntaxKind.ThisKeyword || receiver.getKind() === ts.SyntaxKind.SuperKeyword) return;
+    let untied = true;
+    try {
+      const t = receiver.getType();
+      untied = t.isAny() || t.isUnknown();
+    } catch {
+      // a node the checker cannot type: counted
+    }
+    if (untied) out.push(n);
+  });
   return out;
 }
 

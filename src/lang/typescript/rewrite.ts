@@ -255,7 +255,8 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
     output,
     removed,
     kept_for_review: dedupeKept(ctx.kept),
-    warnings: ctx.warnings,
+    // (a hook the plan's deferred second resolution runs again says the same thing twice)
+    warnings: [...new Set(ctx.warnings)],
   };
 }
 
