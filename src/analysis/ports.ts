@@ -1,7 +1,9 @@
 // Port expressions as written in bind calls, normalised so the agent's and the base's
 // can be compared: `f"tcp://*:{self.port + 1}"`, `("0.0.0.0", self.port+1)` → "port+1".
 import type { SyntaxNode } from '../lang/python/parser.js';
-import { callee, walk as walkNodes, walkTypes } from '../lang/python/syntax.js';
+import { callee, walkTypes } from '../lang/python/syntax.js';
+
+const CALLS: ReadonlySet<string> = new Set(['call']);
 
 export function normPort(s: string): string {
   return s.replace(/\s+/g, '').replace(/self\./g, '').replace(/[()]/g, '');
@@ -108,8 +110,8 @@ function addressParam(init: SyntaxNode, bases: string[]): ServerAddressParam | n
   }
   const positional = params.slice(1); // after self
   let found: ServerAddressParam | null = null;
-  walkNodes(init.childForFieldName('body')!, (n) => {
-    if (found || n.type !== 'call') return;
+  walkTypes(init.childForFieldName('body')!, CALLS, (n) => {
+    if (found) return;
     const fn = callee(n) ?? '';
     const explicit = bases.some((b) => fn === `${b}.__init__`);
     const superInit = /^super\([^)]*\)\.__init__$/.test((n.childForFieldName('function')?.text ?? '').replace(/\s+/g, ''));
@@ -128,8 +130,11 @@ function addressParam(init: SyntaxNode, bases: string[]): ServerAddressParam | n
   return found;
 }
 
+/** No server classes (the default of boundPort and bindArgument: read only, one set for every call). */
+const NO_SERVERS: ReadonlySet<string> = new Set();
+
 /** The argument of a call to a server class that carries its address (or, for some subclasses, its port). */
-function serverArgument(call: SyntaxNode, servers: Set<string>): { arg: SyntaxNode; address: boolean } | null {
+function serverArgument(call: SyntaxNode, servers: ReadonlySet<string>): { arg: SyntaxNode; address: boolean } | null {
   const fn = callee(call) ?? '';
   const args = call.childForFieldName('arguments')?.namedChildren ?? [];
   const mapped = servers instanceof ServerClasses ? servers.addressParams.get(fn) : undefined;
@@ -144,7 +149,7 @@ function serverArgument(call: SyntaxNode, servers: Set<string>): { arg: SyntaxNo
 }
 
 /** A call that binds a listening port, and the argument holding the address. */
-export function bindArgument(call: SyntaxNode, servers: Set<string> = new Set()): SyntaxNode | null {
+export function bindArgument(call: SyntaxNode, servers: ReadonlySet<string> = NO_SERVERS): SyntaxNode | null {
   const fn = callee(call) ?? '';
   if (/\.bind$/.test(fn) || SERVER_CLASS.test(fn)) return call.childForFieldName('arguments')?.namedChild(0) ?? null;
   if (!servers.has(fn)) return null;
@@ -167,7 +172,7 @@ const WSGI_SERVER = /(^|\.)(simple_server\.)?make_server$/;
  * or its port cannot be read: `.bind(addr)`, a server class or subclass constructed on an
  * address, `socket.create_server(addr)`, and asyncio's `start_server`/`create_server`.
  */
-export function boundPort(call: SyntaxNode, servers: Set<string> = new Set()): string | null {
+export function boundPort(call: SyntaxNode, servers: ReadonlySet<string> = NO_SERVERS): string | null {
   const arg = bindArgument(call, servers);
   if (arg) return portExpression(arg.text);
   const fn = callee(call) ?? '';
@@ -208,8 +213,7 @@ function selfBinds(body: SyntaxNode): Array<{ attr: string; expr: string | null;
   let found = bindsByBody.get(body);
   if (found) return found;
   const out: Array<{ attr: string; expr: string | null; line: number }> = [];
-  walkNodes(body, (n) => {
-    if (n.type !== 'call') return;
+  walkTypes(body, CALLS, (n) => {
     const fn = n.childForFieldName('function');
     if (fn?.type !== 'attribute' || fn.childForFieldName('attribute')?.text !== 'bind') return;
     const obj = fn.childForFieldName('object');

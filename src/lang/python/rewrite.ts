@@ -16,6 +16,7 @@ import { baseName, buildModuleModel, readModuleModel } from './module-model.js';
 import { firstSyntaxError, parsePython, parseStrictEditable, reparsePython, type EditableParse, type SyntaxNode, type Tree } from './parser.js';
 import { emptiedGuards, removeNodes } from './remove-lines.js';
 import { detectLayout } from './text.js';
+import { walkTypes } from './syntax.js';
 import type { PythonTransform, PythonTransformContext } from './transform-context.js';
 import { PYTHON_TRANSFORMS } from '../../../transforms/python/index.js';
 
@@ -309,18 +310,20 @@ function danglingReference(output: Tree, ctx: PythonTransformContext): string | 
   return null;
 }
 
-/** The nodes of the output that can bind a name other than by an import (see boundLocally), in one walk. */
+/**
+ * The nodes of the output that can bind a name other than by an import (see boundLocally), in
+ * one walk over the flat tree's arrays: only these are made into node objects (a recursive walk
+ * through every node's named children made an object and an array of every node of the output).
+ */
 function bindingNodes(root: SyntaxNode): SyntaxNode[] {
   const out: SyntaxNode[] = [];
-  const visit = (n: SyntaxNode) => {
-    if (BINDING_TYPES.has(n.type)) out.push(n);
-    for (const c of n.namedChildren) visit(c);
-  };
-  visit(root);
+  walkTypes(root, BINDING_TYPES, (n) => {
+    out.push(n);
+  });
   return out;
 }
 
-const BINDING_TYPES = new Set([
+const BINDING_TYPES: ReadonlySet<string> = new Set([
   'function_definition',
   'class_definition',
   'parameters',

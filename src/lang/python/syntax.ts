@@ -76,9 +76,16 @@ export function selfAttribute(node: SyntaxNode, selfName = 'self'): string | nul
 /** The literal content of a plain string node (no interpolation), else null. */
 export function stringValue(node: SyntaxNode): string | null {
   if (node.type !== 'string') return null;
-  if (node.namedChildren.some((c) => c.type === 'interpolation')) return null;
-  const content = node.namedChildren.filter((c) => c.type === 'string_content');
-  return content.map((c) => c.text).join('');
+  // One pass over the children's arrays (asked of every string the analysis meets).
+  const { tree } = node;
+  const { subtreeEnd, start, end, source } = tree;
+  let text = '';
+  for (let c = node.index + 1, stop = subtreeEnd[node.index]!; c < stop; c = subtreeEnd[c]!) {
+    const type = tree.typeName(c);
+    if (type === 'interpolation') return null;
+    if (type === 'string_content') text += source.slice(start[c]!, end[c]!);
+  }
+  return text;
 }
 
 /** Dotted text of a call's function (`self.x.y`, `threading.Thread`), else null. */
