@@ -66,6 +66,8 @@ export function importedHealthSidecars(ctx: PythonTransformContext, healthPorts:
       symbol: a.attr,
       finding: 'health',
       reason: `${name} (${target.file}) serves only GET /health from ${given.text.replace(/\s+/g, ' ')} on the health port the base serves: the base's health hook reports it now`,
+      // Only with the member: kept (still used), its construction stays with its start()/stop().
+      requires: [a.attr],
       ...(payload.method ? { payloadMethods: [payload.method] } : { payloadCalls: [{ call: payload.call!, members: payload.members }] }),
     }];
     for (const u of uses) proposals.push({ node: u, symbol: a.attr, finding: 'health', reason: `starts or stops the ${name} health sidecar, which goes`, requires: [a.attr] });
