@@ -184,6 +184,9 @@ export class RemovalPlan {
           if ((p.kind === 'attribute' || p.kind === 'method') && r.kind === 'attribute' && moduleAttribute(r.node, ctx.moduleImports)) return false;
           // `self.status_server` in a method of another class of the file (a second agent role): its own.
           if ((p.kind === 'attribute' || p.kind === 'method') && r.kind === 'attribute' && foreignSelf(r.node, name, ctx.agent.cls, ctx.moduleClasses)) return false;
+          // `{"status": "ok"}`: a payload's key spelled like an attribute is not that attribute, unless the
+          // module reaches attributes by computed name (getattr(self, key)).
+          if (p.kind === 'attribute' && r.kind === 'string' && dictKey(r.node) && !computedAttributeAccess(ctx.agent.cls.node)) return false;
           if (p.kind === 'attribute' || p.kind === 'method') return r.kind !== 'identifier';
           return true;
         });
@@ -410,6 +413,36 @@ function modelOf(cls: PyClass): AgentModel {
  * sit inside the agent's class, and defines or assigns <name> itself. Such a class is a second role
  * or a helper of the file; its member of that name is its own (the output check reads it the same way).
  */
+/** The string is the key of a `key: value` pair of a dictionary literal. */
+function dictKey(str: SyntaxNode): boolean {
+  const pair = str.parent;
+  return pair?.type === 'pair' && pair.childForFieldName('key')?.id === str.id && pair.parent?.type === 'dictionary';
+}
+
+const computedAccess = new WeakMap<SyntaxNode, boolean>();
+/**
+ * Does the module reach attributes by a computed name: getattr/hasattr/setattr/delattr (or
+ * operator.attrgetter) given anything but a string literal for the name, or `__dict__`/vars()?
+ */
+function computedAttributeAccess(node: SyntaxNode): boolean {
+  let root = node;
+  while (root.parent) root = root.parent;
+  let found = computedAccess.get(root);
+  if (found !== undefined) return found;
+  found = false;
+  walk(root, (n) => {
+    if (found) return false;
+    if (n.type === 'identifier' && (n.text === '__dict__' || n.text === 'vars')) found = true;
+    if (n.type !== 'call') return;
+    const fn = callee(n) ?? '';
+    const args = (n.childForFieldName('arguments')?.namedChildren ?? []).filter((a) => a.type !== 'keyword_argument');
+    const name = /^(getattr|hasattr|setattr|delattr)$/.test(fn) ? args[1] : /(^|\.)attrgetter$/.test(fn) ? args[0] : undefined;
+    if (/^(getattr|hasattr|setattr|delattr)$|(^|\.)attrgetter$/.test(fn) && name?.type !== 'string') found = true;
+  });
+  computedAccess.set(root, found);
+  return found;
+}
+
 function foreignSelf(ref: SyntaxNode, member: string, agent: PyClass, classes: PyClass[]): boolean {
   const attr = ref.parent;
   const obj = attr?.type === 'attribute' ? attr.childForFieldName('object') : null;

@@ -66,6 +66,8 @@ export function importedHealthSidecars(ctx: PythonTransformContext, healthPorts:
       symbol: a.attr,
       finding: 'health',
       reason: `${name} (${target.file}) serves only GET /health from ${given.text.replace(/\s+/g, ' ')} on the health port the base serves: the base's health hook reports it now`,
+      // Only with the member: kept (still used), its construction stays with its start()/stop().
+      requires: [a.attr],
       ...(payload.method ? { payloadMethods: [payload.method] } : { payloadCalls: [{ call: payload.call!, members: payload.members }] }),
     }];
     for (const u of uses) proposals.push({ node: u, symbol: a.attr, finding: 'health', reason: `starts or stops the ${name} health sidecar, which goes`, requires: [a.attr] });
@@ -152,15 +154,30 @@ function paramFor(cls: PyClass, args: SyntaxNode[], arg: SyntaxNode): string | n
   return init.params.filter((p) => p.name !== 'self')[index]?.name ?? null;
 }
 
-/** Does the class call what the parameter holds (`status_fn()`, `self.status_fn()`, a local bound to either)? */
+/**
+ * Does the class call what the parameter holds (`status_fn()`, `self.status_fn()`, a local bound to
+ * either, or the attribute through a local standing for the instance: `outer = self` in __init__, the
+ * nested handler calling `outer.status_fn()`)?
+ */
 function callsParam(cls: PyClass, param: string): boolean {
   const names = new Set([param]);
+  // (a name every assignment of which in the class binds self)
+  const selves = new Set<string>();
+  const rebound = new Set<string>();
+  walk(cls.node, (n) => {
+    if (n.type !== 'assignment' || n.childForFieldName('left')?.type !== 'identifier') return;
+    (n.childForFieldName('right')?.text === 'self' ? selves : rebound).add(n.childForFieldName('left')!.text);
+  });
+  for (const r of rebound) selves.delete(r);
   for (let i = 0; i < 3; i++) {
     walk(cls.node, (n) => {
       if (n.type !== 'assignment') return;
       const right = n.childForFieldName('right')?.text.replace(/\s+/g, '') ?? '';
       const left = n.childForFieldName('left')?.text.replace(/\s+/g, '') ?? '';
-      if (names.has(right) && /^(self\.)?\w+$/.test(left)) names.add(left);
+      if (names.has(right) && /^(self\.)?\w+$/.test(left)) {
+        names.add(left);
+        if (left.startsWith('self.')) for (const alias of selves) names.add(`${alias}.${left.slice(5)}`);
+      }
     });
   }
   let called = false;

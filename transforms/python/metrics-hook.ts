@@ -104,27 +104,83 @@ function assignment(name: string, expr: string): string[] {
   return one;
 }
 
-/** The /metrics branches of the HTTP handler classes in a removed region, with what each served. */
+/**
+ * The /metrics branches of the HTTP handler classes in a removed region, with what each served; or, the
+ * region being an agent method that answers HTTP by hand (an asyncio listener's `handle_http(reader,
+ * writer)`), that method's own /metrics branches.
+ */
 function metricsRoutes(region: SyntaxNode, scope: PayloadScope): MetricsRoute[] {
   const out: MetricsRoute[] = [];
-  walk(region, (cls) => {
-    if (cls.type !== 'class_definition' || !/HTTPRequestHandler/.test(cls.childForFieldName('superclasses')?.text ?? '')) return;
-    const handler = cls.childForFieldName('name')!.text;
-    walk(cls, (n) => {
+  const branches = (root: SyntaxNode, handler: string, served: (body: SyntaxNode) => SyntaxNode | null) => {
+    walk(root, (n) => {
       if (n.type !== 'if_statement' && n.type !== 'elif_clause') return;
       const cond = n.childForFieldName('condition');
       if (!cond || !/\bpath\b/.test(cond.text) || /!=|\bnot\b/.test(cond.text)) return;
       if (!conditionPaths(cond).includes('/metrics')) return;
       const body = n.childForFieldName('consequence')!;
-      const served = servedText(body);
-      const t = served ? translate(served, scope) : null;
+      const text = served(body);
+      const t = text ? translate(text, scope) : null;
       const members = t?.members ?? new Set<string>();
-      const under = (lines: string[]) => (served ? underLocks(served, body, lines, members, scope) : lines);
+      const under = (lines: string[]) => (text ? underLocks(text, body, lines, members, scope) : lines);
       out.push({ handler, line: n.startPosition.row + 1, text: t?.text ?? null, members, under });
     });
+  };
+  const method = region.type === 'decorated_definition' ? region.childForFieldName('definition') : region;
+  let nested = false;
+  if (method) walk(method, (n) => {
+    if (n.type === 'class_definition') nested = true;
+  });
+  if (method?.type === 'function_definition' && method.parent?.parent?.id === scope.agent.node.id && !nested) {
+    branches(method, method.childForFieldName('name')!.text, (body) => servedText(body) ?? streamServedText(body));
+    return out;
+  }
+  walk(region, (cls) => {
+    if (cls.type !== 'class_definition' || !/HTTPRequestHandler/.test(cls.childForFieldName('superclasses')?.text ?? '')) return;
+    branches(cls, cls.childForFieldName('name')!.text, servedText);
     return false;
   });
   return out;
+}
+
+/**
+ * What an agent method's /metrics branch served to the stream it answers on: the branch's one
+ * `<name> = <text>.encode(...)`, whose name the method then writes (`writer.write(head + body)`).
+ */
+function streamServedText(body: SyntaxNode): SyntaxNode | null {
+  const encoded = statements(body)
+    .map((s) => (s.type === 'expression_statement' ? s.namedChild(0) : null))
+    .filter((a): a is SyntaxNode => a?.type === 'assignment' && a.childForFieldName('left')?.type === 'identifier' && !!encodedText(a.childForFieldName('right')!));
+  if (encoded.length !== 1) return null;
+  const name = encoded[0]!.childForFieldName('left')!.text;
+  let fn: SyntaxNode | null = body.parent;
+  while (fn && fn.type !== 'function_definition') fn = fn.parent;
+  let written = false;
+  if (fn) walk(fn, (c) => {
+    if (c.type !== 'call' || !/\.(write|sendall|send)$/.test(c.childForFieldName('function')?.text ?? '')) return;
+    walk(c.childForFieldName('arguments')!, (x) => {
+      if (x.type === 'identifier' && x.text === name) written = true;
+    });
+  });
+  const text = written ? encodedText(encoded[0]!.childForFieldName('right')!) : null;
+  let multiline = false;
+  if (text) walk(text, (n) => {
+    if (n.type === 'string' && n.text.includes('\n')) multiline = true;
+  });
+  return text && !multiline ? text : null;
+}
+
+/**
+ * The agent members an agent method's /metrics branches read, when the metrics hook carries them to the
+ * base's /metrics (the base serves one from a method of its own, the agent does not override it, and
+ * every branch's text reads in the agent's scope); null otherwise. Reading them is then not business
+ * that keeps the method.
+ */
+export function carriedMetricsMembers(ctx: PythonTransformContext, method: SyntaxNode): Set<string> | null {
+  const hook = ctx.base.metricsHook;
+  if (!hook || ctx.agent.methods.has(hook)) return null;
+  const routes = metricsRoutes(method, payloadScope(ctx));
+  if (!routes.length || routes.some((r) => r.text === null)) return null;
+  return new Set(routes.flatMap((r) => [...r.members]));
 }
 
 /**

@@ -17,6 +17,7 @@ import { callee, mentions, selfAttribute, statements, stringValue, walk, walkTyp
 import type { StatementProposal } from '../../src/analysis/removal-plan.js';
 import { moveBlockOut, selectHealthDispatch } from './select-health-dispatch.js';
 import { importedHealthSidecars } from './imported-sidecar.js';
+import { carriedMetricsMembers } from './metrics-hook.js';
 import {
   HEALTH_ATTRIBUTE,
   HEALTH_LOOP_METHOD,
@@ -265,8 +266,10 @@ function proposeHealthLoop(ctx: PythonTransformContext, name: string, reason = '
       const moved = (payload === 'untranslatable' ? null : payload)?.members ?? new Set<string>();
       const portOnly = readOnlyForHealthPort(ctx, fn.body);
       const stopFlags = stopEventsOnlyPolled(ctx, fn.body);
+      // What its /metrics branch served moves to the base's /metrics (metrics-hook): not business either.
+      const metrics = carriedMetricsMembers(ctx, fn.outer) ?? new Set<string>();
       const business = [...membersUsed(fn.body)].filter(
-        (m) => !moved.has(m) && !portOnly.has(m) && !stopFlags.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && !healthish(m) && !TRANSPORT.test(m) && agentHas(ctx, m),
+        (m) => !moved.has(m) && !metrics.has(m) && !portOnly.has(m) && !stopFlags.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && !healthish(m) && !TRANSPORT.test(m) && agentHas(ctx, m),
       );
       return business.length
         ? `health code that also does business work (self.${business.join(', self.')}); kept as it is`

@@ -2,8 +2,8 @@
 // (sleeps while `running`, polls health) goes; one that holds business — request
 // dispatch, business threads, hourly jobs — stays as an override of the base's run().
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
-import { isInfraBlock, isInfraStatement } from '../../src/analysis/infra.js';
-import { callee, statements, walk } from '../../src/lang/python/syntax.js';
+import { isInfraBlock, isInfraStatement, isLogCall, memberSet } from '../../src/analysis/infra.js';
+import { callee, expressionOf, statements, walk } from '../../src/lang/python/syntax.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 
 export const removeMainLoop: PythonTransform = {
@@ -29,6 +29,11 @@ export function keptLoopReason(ctx: import('../../src/lang/python/transform-cont
   const extraParams = fn.params.filter((p) => p.name !== 'self' && p.kind !== 'separator');
   if (fn.isAsync) return `${name}() is async; kept`;
   if (extraParams.some((p) => p.kind === 'plain')) return `${name}() takes parameters; kept`;
+  const beat = heartbeatLine(fn.body, scope);
+  if (beat) {
+    return `${name}() logs a line on every turn of its loop (line ${beat.startPosition.row + 1}: ${beat.text.split('\n')[0]!.trim().slice(0, 60)}), which the base's ${name}() would not: kept as an override of the base's ${name}()${
+      ctx.base.requestLoop ? '' : `; the base's ${name}() only loops a hook this agent does not define, and SIGTERM still stops the agent`}`;
+  }
   if (isInfraBlock(fn.body, { ...scope, transportLocals: new Set() })) return null;
   const first = firstBusiness(fn.body, { ...scope, transportLocals: new Set() });
   return `${name}() holds business logic${first ? ` (line ${first.startPosition.row + 1}: ${first.text.split('\n')[0]!.trim().slice(0, 50)})` : ''}: kept as an override of the base's ${name}()${
@@ -37,6 +42,30 @@ export function keptLoopReason(ctx: import('../../src/lang/python/transform-cont
       : ctx.base.requestLoop
         ? `; it serves the base's request socket itself (or the agent never had one)`
         : `; the base's ${name}() only loops a hook this agent does not define, and SIGTERM still stops the agent`}`;
+}
+
+/**
+ * A log line the loop of run() writes on every turn (`logger.info("heartbeat: %d posted", self.posted)`
+ * after the keep-alive sleep): what operators watch to see the agent alive, which a loop the base
+ * runs instead would no longer write. Log lines only under an `except` or `if` are not every turn's;
+ * one that reads a member that goes (and is not the base's) goes with it.
+ */
+export function heartbeatLine(body: SyntaxNode, scope: Parameters<typeof isInfraStatement>[1]): SyntaxNode | null {
+  let found: SyntaxNode | null = null;
+  walk(body, (n) => {
+    if (found || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type !== 'while_statement') return;
+    const turn = (block: SyntaxNode | null): void => {
+      for (const s of statements(block)) {
+        if (found) return;
+        if (s.type === 'try_statement') turn(s.childForFieldName('body'));
+        const e = expressionOf(s);
+        if (e && isLogCall(e) && [...memberSet(e)].every((m) => !scope.removed.has(m) || scope.baseOwned.has(m))) found = s;
+      }
+    };
+    turn(n.childForFieldName('body'));
+  });
+  return found;
 }
 
 function firstBusiness(block: SyntaxNode, scope: Parameters<typeof isInfraStatement>[1]): SyntaxNode | null {

@@ -2,7 +2,7 @@
 // than stop the agent (saves state, notifies peers) stays installed, with its method.
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
-import { isInfraBlock, isInfraStatement, isTrivial, type InfraScope } from '../../src/analysis/infra.js';
+import { isInfraBlock, isInfraStatement, isLogCall, isTrivial, type InfraScope } from '../../src/analysis/infra.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { walkAgentCode } from '../../src/analysis/agent-model.js';
@@ -720,6 +720,43 @@ export const signalHandlerShutdown: PythonTransform = {
           (hook.exits.length ? `; its ${hook.exits.map((x) => x.text.split('\n')[0]!.trim()).join(', ')} went (the base ends the process)` : '') +
           (hook.stops.length ? `; its ${hook.stops.map((x) => x.text.split('\n')[0]!.trim()).join(', ')} went (the base ends its own loop first, then calls ${to}())` : '') +
           (hook.logs.length ? `; its log line ${hook.logs.map((x) => x.text.split('\n')[0]!.trim()).join(', ')} went (it names the signal, which ${to}() is not given; ${ctx.profile.base_class} logs the signal it receives)` : ''),
+      );
+    }
+  },
+};
+
+/** A log line of the handler's own body that does not name what the handler was given (signum, frame). */
+function ownLogLine(h: { body: SyntaxNode; params: Array<{ name: string }> }): SyntaxNode | null {
+  const given = new Set(h.params.slice(1).map((p) => p.name));
+  for (const st of statements(h.body)) {
+    const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    if (!e || !isLogCall(e)) continue;
+    let names = false;
+    walk(e, (n) => {
+      if (n.type === 'identifier' && given.has(n.text)) names = true;
+    });
+    if (!names) return st;
+  }
+  return null;
+}
+
+/**
+ * Edit: a signal handler that went whole (it only ended the loop the base now runs) with a log line of its
+ * own: the line is no longer written (BaseAgent logs the signal it receives in its own words). Said in the
+ * warnings, not left for a reader of the diff to notice: a log search or a script waiting for it must change.
+ */
+export const removedSignalHandlerLogLine: PythonTransform = {
+  name: 'removed-signal-handler-log-line',
+  phase: 'edit',
+  run(ctx) {
+    for (const [name, p] of ctx.resolved!.members) {
+      if (p.finding !== 'signal' || p.kind !== 'method') continue;
+      const h = ctx.agent.methods.get(name);
+      const line = h ? ownLogLine(h) : null;
+      if (!line) continue;
+      ctx.warnings.push(
+        `${name}() (the signal handler) removed: the base's own handler stops the agent; its log line ${line.text.split('\n')[0]!.trim()} (line ${line.startPosition.row + 1}) ` +
+          `is no longer written (${ctx.profile.base_class} logs the signal it receives in its own words): change a log search or script that waits for it`,
       );
     }
   },

@@ -291,6 +291,19 @@ function danglingReference(output: Tree, ctx: PythonTransformContext): string | 
       .filter((r) => (p.kind === 'method' || p.kind === 'attribute' ? r.kind === 'attribute' && !ownedElsewhere(name, r.start, r.node) && !moduleAttribute(r.node, model.imports) : r.kind === 'identifier'));
     if (uses.length) return `removed ${name} is still referenced at output line ${uses[0]!.line}`;
   }
+  // An attribute no member proposal removed but whose every assignment went (a statement proposal deleted
+  // its set-up while its other uses stayed): `self.<name>` in the agent now fails with AttributeError.
+  if (agentOut) {
+    const out = buildAgentModel(agentOut);
+    for (const name of ctx.agent.attributes) {
+      if (ctx.resolved!.members.has(name) || out.attributes.has(name) || out.methods.has(name) || ctx.baseOwned.has(name)) continue;
+      if (!ctx.agent.assignments.some((a) => a.attr === name)) continue;
+      const use = refs.of(name).find((r) =>
+        r.kind === 'attribute' && r.node.parent?.childForFieldName('object')?.text === 'self' &&
+        agentOut.node.startIndex <= r.start && r.end <= agentOut.node.endIndex && !ownedElsewhere(name, r.start, r.node));
+      if (use) return `self.${name} is still used at output line ${use.line} but every assignment of it was removed`;
+    }
+  }
   // An import that went while code moved into a new method (a hook) still uses its name: NameError at run time.
   const kept = model.imports;
   let binders: SyntaxNode[] | undefined;
