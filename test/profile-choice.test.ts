@@ -161,6 +161,20 @@ describe('the profile without --profile', () => {
     expect(scan.stderr).toContain('default: the repository matches 2 profiles');
   }, 120_000);
 
+  it('a seed-001 repository that also holds TypeScript agents keeps the default (hardened-agent-base has no typescript section) and says so', async () => {
+    const root = await hardenedRepo();
+    const tsDir = path.join(REPO, 'fixtures', 'typescript', 'base-service-init-health-and-setup');
+    cpSync(path.join(tsDir, 'lib'), path.join(root, 'lib'), { recursive: true });
+    mkdirSync(path.join(root, 'agents'));
+    cpSync(path.join(tsDir, 'input.ts'), path.join(root, 'agents', 'scan-forwarder.ts'));
+    commitAll(root, 'a TypeScript agent');
+    const scan = await scanProfile(root);
+    expect(scan.profile.name).toBe('base-agent');
+    expect(scan.profile.chosen_by).toBe('default');
+    expect(scan.profile.reason).toMatch(/^the default: HardenedAgentBase is defined in amoskys\/agents\/common\/base\.py, .*, but (agents\/scan-forwarder\.ts|lib\/[\w.-]+) holds a TypeScript class and hardened-agent-base has no typescript section; choose with --profile/);
+    expect(scan.agents.find((a) => a.class === 'ScanForwarder')).toMatchObject({ status: 'legacy' });
+  }, 60_000);
+
   it('init copies the default base unless --profile or the pin says otherwise (it creates what detection looks for)', async () => {
     const root = gitRepo(undefined, 'migrate-profile-choice-init-');
     temps.push(root);

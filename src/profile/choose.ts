@@ -11,6 +11,7 @@ import { UsageError, oneLine } from '../core/errors.js';
 import { readRepoSettings } from '../config/settings.js';
 import { listSourceFiles } from '../discover/files.js';
 import { ignoredBy } from '../discover/ignore.js';
+import { TS_EXTENSIONS } from '../lang/typescript/paths.js';
 import { loadProfile, templatesDir, type Profile } from './profile.js';
 
 export const DEFAULT_PROFILE = 'base-agent';
@@ -50,6 +51,15 @@ export function chooseProfile(root: string, flag: string | undefined, opts: Choo
   const matches = detectProfiles(root, fallback, opts.ignore);
   if (matches.length === 1) {
     const m = matches[0]!;
+    // A Python-only profile would fail every TypeScript agent the default migrates today: keep the default.
+    const tsClass = m.profile.typescript ? undefined : typeScriptClassFile(root, opts.ignore);
+    if (tsClass) {
+      return {
+        profile: fallback,
+        chosen_by: 'default',
+        reason: `the default: ${m.evidence}, but ${tsClass} holds a TypeScript class and ${m.profile.name} has no typescript section; choose with --profile (per language) or profile: in .migrate/config.yaml`,
+      };
+    }
     return { profile: m.profile, chosen_by: 'detected', reason: `${m.evidence}; --profile or profile: in .migrate/config.yaml chooses another` };
   }
   if (matches.length > 1) {
@@ -98,6 +108,25 @@ function candidateProfiles(root: string, fallback: Profile): Profile[] {
 
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The first TypeScript/JavaScript file of the repository declaring a class (where its agents would be), if any. */
+function typeScriptClassFile(root: string, ignore?: string[]): string | undefined {
+  const abs = path.resolve(root);
+  const ignored = ignoredBy(abs, ignore);
+  const declares = /^[ \t]*(?:export[ \t]+)?(?:default[ \t]+)?(?:abstract[ \t]+)?class[ \t]+[A-Za-z_$]/m;
+  for (const f of listSourceFiles(abs, TS_EXTENSIONS)) {
+    const rel = path.relative(abs, f).split(path.sep).join('/');
+    if (/\.d\.[cm]?ts$/.test(rel) || ignored?.(rel)) continue;
+    let text = '';
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch {
+      continue;
+    }
+    if (declares.test(text)) return rel;
+  }
+  return undefined;
 }
 
 /** Each candidate profile with the first file showing its base: defined at its import location, or imported from there. */
