@@ -3,7 +3,8 @@
 // profile whose base class is defined at its import location (amoskys/agents/common/base.py
 // holding HardenedAgentBase, also under a source folder such as src/) or which the repository's
 // files already import (`from amoskys.agents.common.base import HardenedAgentBase`), when exactly
-// one profile other than the default matches; else the default (base-agent: its TypeScript
+// one profile other than the default matches (and, when it has no typescript section, the repository
+// holds no TypeScript class its agents could be); else the default (base-agent: its TypeScript
 // section and the base-to-base profiles it brings, such as base-service, stay as they are).
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
