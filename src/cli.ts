@@ -45,7 +45,9 @@ Exit codes: 0 all went well; 1 an agent failed, a check failed, or legacy agents
     });
 
   const root = () => new Option('--root <dir>', 'repository root (default: the git top level of the current directory)');
-  const profile = () => new Option('--profile <name>', 'profile: a name under templates/profiles or .migrate/profiles, or a file').default('base-agent');
+  // No commander default: without the flag, .migrate/config.yaml's `profile:` or the repository's own base decides (profile/choose.ts).
+  const profile = () =>
+    new Option('--profile <name>', 'profile: a name under templates/profiles or .migrate/profiles, or a file (default: profile: in .migrate/config.yaml, else the one whose base the repository holds or imports, else base-agent)');
   const jobs = () =>
     new Option('-j, --jobs <n>', 'worker threads for scanning and rewriting (default: one per core, at most 4, from 300 agents or files on; 1: in this process)').argParser((v: string) => positiveInt(v, '--jobs'));
   const ignore = () =>
@@ -150,7 +152,7 @@ Exit codes: 0 all went well; 1 an agent failed, a check failed, or legacy agents
     .description("put the profile's reference base class where the profile imports it from")
     .addOption(root())
     .addOption(new Option('--lang <lang>', 'language').choices(['python', 'typescript']).default('python'))
-    .addOption(profile())
+    .addOption(new Option('--profile <name>', 'profile: a name under templates/profiles or .migrate/profiles, or a file (default: profile: in .migrate/config.yaml, else base-agent)'))
     .action(action(async (flags) => (await import('./commands/init.js')).initCommand(flags)));
 
   program

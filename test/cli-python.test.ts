@@ -54,7 +54,11 @@ const SYMBOL = /^(?:import [\w., ]+|(?:self\.)?[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\
 
 /** The `run --json` contract of DESIGN.md, checked field by field. */
 function expectRunContract(out: RunJson): void {
-  expect(Object.keys(out).sort()).toEqual(['results', 'summary']);
+  // DESIGN.md's fields, extended (never renamed) by `profile`: which profile the run used and why.
+  expect(Object.keys(out).sort()).toEqual(['profile', 'results', 'summary']);
+  const profile = (out as unknown as { profile: Record<string, unknown> }).profile;
+  expect(Object.keys(profile).sort()).toEqual(['chosen_by', 'name', 'reason']);
+  expect(['flag', 'config', 'detected', 'default']).toContain(profile.chosen_by);
   for (const r of out.results) {
     const where = `result ${JSON.stringify(r.agent)}`;
     expect(Object.keys(r).sort(), where).toEqual([...FIELDS].sort());

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadProfile } from '../src/profile/profile.js';
 import { readLaunchTemplate } from '../src/validate/launch.js';
 import { configIgnorePatterns } from '../src/discover/ignore.js';
+import { chooseProfile } from '../src/profile/choose.js';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 const README = readFileSync(path.join(REPO, 'README.md'), 'utf8');
@@ -44,6 +45,12 @@ describe('README', () => {
     expect(readLaunchTemplate(repoWithConfig('.migrate/config.yaml', launch), 'python')?.template).toContain('{health_port}');
     const ignore = yamlBlocks.find((b) => b.startsWith('ignore:'))!;
     expect(configIgnorePatterns(repoWithConfig('.migrate/config.yaml', ignore))).toEqual(['vendor/', '**/*_test.py']);
+  });
+
+  it('its profile pin chooses that profile for a command without --profile', () => {
+    const block = yamlBlocks.find((b) => b.startsWith('# .migrate/config.yaml\nprofile:'))!;
+    const choice = chooseProfile(repoWithConfig('.migrate/config.yaml', block), undefined);
+    expect([choice.profile.name, choice.chosen_by]).toEqual(['hardened-agent-base', 'config']);
   });
 
   it('every file it links exists', () => {

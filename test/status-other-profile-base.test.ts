@@ -29,8 +29,10 @@ async function hardenedFleet(): Promise<string> {
 }
 
 describe('the reference base of another profile is no agent', () => {
-  for (const profile of [[], ['--profile', 'hardened-agent-base']]) {
-    it(`status and scan ${profile.join(' ') || '(default profile)'}`, async () => {
+  // Without --profile this repository now gets hardened-agent-base (its base is where that profile
+  // imports it from: src/profile/choose.ts, test/profile-choice.test.ts): the default profile is asked for by name.
+  for (const profile of [['--profile', 'base-agent'], ['--profile', 'hardened-agent-base'], []]) {
+    it(`status and scan ${profile.join(' ') || '(no --profile)'}`, async () => {
       const root = await hardenedFleet();
       const status = await cliInProcess(root, ['status', '--json', ...profile]);
       expect(status.exitCode, status.stderr).toBe(0);
@@ -43,7 +45,8 @@ describe('the reference base of another profile is no agent', () => {
       expect(out.agents.map((a) => a.class)).not.toContain('HardenedAgentBase');
       const skip = out.skipped.find((s) => s.file === 'amoskys/agents/common/base.py');
       expect(skip?.reason).toMatch(/HardenedAgentBase base class/);
-      if (!profile.length) expect(skip?.reason).toContain('use --profile hardened-agent-base');
+      if (profile[1] === 'base-agent') expect(skip?.reason).toContain('use --profile hardened-agent-base');
+      if (!profile.length) expect((JSON.parse(scan.stdout) as { profile: { name: string } }).profile.name).toBe('hardened-agent-base');
     }, 60_000);
   }
 });

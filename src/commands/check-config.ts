@@ -1,15 +1,14 @@
 // `migrate check-config`: startup configs against the schema, the file system, each
 // other and the code. Exit 1 on errors (0 with --warn, the seed's migration path).
-import { loadProfile } from '../profile/profile.js';
 import { checkStartupConfigs } from '../config/check.js';
 import { schemaText } from '../config/schema.js';
 import { configFindingCounts, configFindingsJson, configFindingsText } from '../report/config-findings.js';
 import { colours } from '../report/terminal.js';
-import { resolveRoot, type CommonFlags } from './common.js';
+import { commandProfile, resolveRoot, type CommonFlags } from './common.js';
 import { io } from '../core/invocation.js';
 
 export interface CheckConfigOptions extends CommonFlags {
-  profile: string;
+  profile?: string;
   warn?: boolean;
   json?: boolean;
   schema?: boolean;
@@ -21,7 +20,7 @@ export async function checkConfigCommand(opts: CheckConfigOptions): Promise<numb
     return 0;
   }
   const root = resolveRoot(opts);
-  const result = await checkStartupConfigs(root, { profile: loadProfile(opts.profile, root) });
+  const result = await checkStartupConfigs(root, { profile: commandProfile(opts, root).profile });
   io.stdout.write(opts.json ? configFindingsJson(result) : configFindingsText(result, colours(), { warn: opts.warn }));
   return configFindingCounts(result).error > 0 && !opts.warn ? 1 : 0;
 }

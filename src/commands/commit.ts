@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError, oneLine } from '../core/errors.js';
 import type { AgentInfo, RunResult, ValidationReport } from '../core/types.js';
-import { loadProfile } from '../profile/profile.js';
+import type { Profile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
 import { selectAgents } from '../discover/resolve.js';
 import { decodePythonSource } from '../lang/python/parser.js';
@@ -16,13 +16,13 @@ import { runRecordStage } from '../pipeline/record-stage.js';
 import { recalledValidation } from '../record/validation-cache.js';
 import { isTracked } from '../record/work-tree.js';
 import { jsonText } from '../report/terminal.js';
-import { reportBaseModels, resolveRoot, type CommonFlags } from './common.js';
+import { commandProfile, reportBaseModels, resolveRoot, type CommonFlags } from './common.js';
 import { listenForInterrupt } from './interrupt.js';
 import { filesOf } from './validate.js';
 import { io } from '../core/invocation.js';
 
 export interface CommitFlags extends CommonFlags {
-  profile: string;
+  profile?: string;
   json?: boolean;
 }
 
@@ -39,7 +39,7 @@ const passed = (r: ValidationReport) => r.ok && r.checks.every((c) => c.ok || c.
 export async function commitCommand(agents: string[], flags: CommitFlags): Promise<number> {
   const root = resolveRoot(flags);
   if (!agents.length) throw new UsageError('name the agents whose validated _v2 files to commit');
-  const profile = loadProfile(flags.profile, root);
+  const profile = commandProfile(flags, root).profile;
   await reportBaseModels(flags, root, profile);
   // Like `run`'s commit stage: a journal (a killed commit is put back by the next command,
   // and a run in progress refuses this one) and Ctrl-C caught, so a git killed by it
@@ -61,7 +61,7 @@ async function commitAll(
   root: string,
   agents: string[],
   flags: CommitFlags,
-  profile: ReturnType<typeof loadProfile>,
+  profile: Profile,
   journal: RunJournal,
   interrupt: ReturnType<typeof listenForInterrupt>,
 ): Promise<number> {
@@ -117,7 +117,7 @@ async function commitAll(
  * What the record says was removed and kept: the rewrite is deterministic, so it is run
  * again in this process; a `_v2` edited by hand since is recorded with a warning saying so.
  */
-async function rewriteResult(root: string, p: Plan, profile: ReturnType<typeof loadProfile>): Promise<RunResult> {
+async function rewriteResult(root: string, p: Plan, profile: Profile): Promise<RunResult> {
   const bytes = readFileSync(p.abs);
   const source = p.agent.language === 'python' ? decodePythonSource(bytes, p.agent.file) : new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   const o = await rewriteOne({ root, file: p.abs, source, agent: p.agent }, profile);

@@ -3,6 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError, oneLine } from '../core/errors.js';
 import type { Profile } from '../profile/profile.js';
+import { chooseProfile, type ChooseOptions, type ProfileChoice, type ProfileJson } from '../profile/choose.js';
 import { io } from '../core/invocation.js';
 import { revParseFact } from '../record/repo-facts.js';
 
@@ -39,6 +40,21 @@ export function resolveRoot(flags: CommonFlags, cwd = process.cwd()): string {
   const root = top ?? path.resolve(cwd);
   verbose(flags, top ? `root ${root} (the git top level of ${path.resolve(cwd)})` : `root ${root} (the current directory; it is not in a git work tree)`);
   return root;
+}
+
+/**
+ * The command's profile: `--profile`, else the config's `profile:`, else detected from the
+ * repository (profile/choose.ts), else base-agent; --verbose says which and why.
+ */
+export function commandProfile(flags: { profile?: string; verbose?: boolean }, root: string, opts: ChooseOptions = {}): ProfileChoice {
+  const choice = chooseProfile(root, flags.profile, opts);
+  verbose(flags, `profile ${choice.profile.name} (${choice.profile.file}), ${choice.chosen_by}: ${choice.reason}`);
+  return choice;
+}
+
+/** The `profile` object of a --json output. */
+export function profileJson(choice: ProfileChoice): ProfileJson {
+  return { name: choice.profile.name, chosen_by: choice.chosen_by, reason: choice.reason };
 }
 
 /** One `migrate: ...` line on stderr with --verbose. */

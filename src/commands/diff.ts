@@ -2,20 +2,19 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import { loadProfile } from '../profile/profile.js';
 import { resolveAgent } from '../discover/resolve.js';
 import { adapterFor } from '../lang/registry.js';
 import { UsageError } from '../core/errors.js';
 import { printDiffs } from '../report/run-printer.js';
-import { resolveRoot, type CommonFlags } from './common.js';
+import { commandProfile, resolveRoot, type CommonFlags } from './common.js';
 import { readRecord } from '../record/migration-log.js';
 import { rememberedFor } from '../record/run-results.js';
 import { diffModel } from '../review/diff-model.js';
 import { printDiffStat } from '../report/diff-stat-printer.js';
 
-export async function diffCommand(agentName: string, opts: CommonFlags & { profile: string; stat?: boolean }): Promise<number> {
+export async function diffCommand(agentName: string, opts: CommonFlags & { profile?: string; stat?: boolean }): Promise<number> {
   const root = resolveRoot(opts);
-  const profile = loadProfile(opts.profile, root);
+  const profile = commandProfile(opts, root).profile;
   const agent = await resolveAgent(root, agentName, profile);
   const abs = path.join(root, agent.file);
   const out = adapterFor(agent.language).outputPath(abs);

@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { loadProfile, templatesDir } from '../profile/profile.js';
-import { resolveRoot, type CommonFlags } from './common.js';
+import { commandProfile, resolveRoot, type CommonFlags } from './common.js';
 import { io } from '../core/invocation.js';
 
 export interface InitPlan {
@@ -40,9 +40,11 @@ export function planInit(root: string, lang: 'python' | 'typescript', profileNam
   return { template: path.join(templatesDir(), ts.runtime_template), target: `${ts.module.replace(/^\.\//, '')}.ts`, packageInits: [] };
 }
 
-export async function initCommand(opts: CommonFlags & { lang: 'python' | 'typescript'; profile: string }): Promise<number> {
+export async function initCommand(opts: CommonFlags & { lang: 'python' | 'typescript'; profile?: string }): Promise<number> {
   const root = resolveRoot(opts);
-  const plan = planInit(root, opts.lang ?? 'python', opts.profile);
+  // init creates the base detection would look for: --profile, else the config's pin, else the default.
+  const choice = commandProfile(opts, root, { detect: false });
+  const plan = planInit(root, opts.lang ?? 'python', choice.profile.file);
   const target = path.join(root, plan.target);
   if (existsSync(target)) {
     throw new UsageError(`${plan.target} already exists: the repository has its base class; not overwriting it`);

@@ -3,24 +3,23 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import '../lang/adapters.js';
-import { loadProfile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
 import { TOOL_VERSION } from '../core/version.js';
 import { writeFileAtomic } from '../record/migration-log.js';
 import { localStateDir } from '../record/local-state.js';
 import { gatherFleet, STATUS_ORDER } from '../review/fleet.js';
 import { renderReport } from '../report/html/render.js';
-import { resolveRoot, type CommonFlags } from './common.js';
+import { commandProfile, resolveRoot, type CommonFlags } from './common.js';
 import { io } from '../core/invocation.js';
 
 export interface ReportFlags extends CommonFlags {
-  profile: string;
+  profile?: string;
   out?: string;
 }
 
 export async function reportCommand(flags: ReportFlags): Promise<number> {
   const root = resolveRoot(flags);
-  const profile = loadProfile(flags.profile, root);
+  const profile = commandProfile(flags, root).profile;
   const scan = await scanRepository(root, profile);
   const fleet = await gatherFleet(root, scan);
   let head: string | null = null;

@@ -6,18 +6,17 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import '../lang/adapters.js';
-import { loadProfile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
 import { oneLine, UsageError } from '../core/errors.js';
 import { gatherFleet } from '../review/fleet.js';
 import { acceptPending, acceptRefusal, editPending, rejectPending, skipPending, type PendingReview } from '../review/session.js';
 import { printDiffs } from '../report/run-printer.js';
 import { colours } from '../report/terminal.js';
-import { resolveRoot, type CommonFlags } from './common.js';
+import { commandProfile, resolveRoot, type CommonFlags } from './common.js';
 import { io } from '../core/invocation.js';
 
 export interface ReviewFlags extends CommonFlags {
-  profile: string;
+  profile?: string;
 }
 
 type Key = 'a' | 'r' | 'e' | 's' | 'q';
@@ -55,7 +54,7 @@ function keyReader() {
 
 export async function reviewCommand(agents: string[], flags: ReviewFlags): Promise<number> {
   const root = resolveRoot(flags);
-  const profile = loadProfile(flags.profile, root);
+  const profile = commandProfile(flags, root).profile;
   const scan = await scanRepository(root, profile);
   const fleet = await gatherFleet(root, scan);
   const byName = new Map(scan.agents.map((a) => [a.name, a]));

@@ -4,7 +4,6 @@ import { existsSync, statSync } from 'node:fs';
 import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { InterruptedError, UsageError, oneLine } from '../core/errors.js';
-import { loadProfile } from '../profile/profile.js';
 import { runBatch } from '../pipeline/batch.js';
 import { formatTimings } from '../pipeline/stage-clock.js';
 import { parseShard } from '../pipeline/shard.js';
@@ -13,7 +12,7 @@ import { readLaunchTemplate } from '../validate/launch.js';
 import { checkEnvironmentUrls } from '../validate/environment.js';
 import { createProgress } from '../report/progress.js';
 import { printDiffs, printRunHuman, printRunJson } from '../report/run-printer.js';
-import { reportBaseModels, resolveRoot, verbose, type CommonFlags } from './common.js';
+import { commandProfile, profileJson, reportBaseModels, resolveRoot, verbose, type CommonFlags } from './common.js';
 import { enableWatchdog } from '../validate/watchdog.js';
 import { reaperNote } from '../validate/reaper.js';
 import { interruptedLine, listenForInterrupt } from './interrupt.js';
@@ -24,7 +23,7 @@ import { diffsByAgent, newFilePatch } from '../review/patch.js';
 import { io } from '../core/invocation.js';
 
 export interface RunFlags extends CommonFlags {
-  profile: string;
+  profile?: string;
   all?: boolean;
   dryRun?: boolean;
   validate: boolean;
@@ -73,9 +72,9 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
   const root = resolveRoot(flags);
   if (flags.patch !== undefined && !flags.dryRun) throw new UsageError('--patch writes what a dry run would write; use it with --dry-run');
   if (flags.patch === '-' && flags.json) throw new UsageError('--patch - and --json both want standard output; give --patch a file');
-  const profile = loadProfile(flags.profile, root);
+  const choice = commandProfile(flags, root, { ignore: flags.ignore });
+  const profile = choice.profile;
   const transforms = checkRunFlags(root, agents, flags);
-  verbose(flags, `profile ${profile.name} (${profile.file})`);
   await reportBaseModels(flags, root, profile);
   // A watchdog process ends the agents if this one is killed outright (kill -9 included).
   enableWatchdog();
@@ -114,7 +113,7 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
     if (!outcome) {
       // Interrupted during the scan: no agent was touched, so there is no result to list.
       io.stderr.write(`migrate: ${interruptedLine(interrupt)}\n`);
-      if (flags.json) printRunJson({ results: [], summary: {}, diffs: [], previews: [], ms: 0, timings: {}, interrupted: true });
+      if (flags.json) printRunJson({ results: [], summary: {}, diffs: [], previews: [], ms: 0, timings: {}, interrupted: true }, undefined, profileJson(choice));
       return interrupt.exitCode() ?? 130;
     }
     if (flags.timings) io.stderr.write(`timings: ${formatTimings(outcome.timings)}\n`);
@@ -133,7 +132,7 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
         io.stderr.write(`migrate: could not remember this run's results for review and report: ${oneLine(err)}\n`);
       }
     }
-    if (flags.json) printRunJson(outcome, flags.dryRun ? diffsByAgent(outcome.results, outcome.previews) : undefined);
+    if (flags.json) printRunJson(outcome, flags.dryRun ? diffsByAgent(outcome.results, outcome.previews) : undefined, profileJson(choice));
     else if (flags.patch !== undefined) printRunHuman(outcome, io.stderr);
     else {
       if (flags.dryRun) printDiffs(outcome.diffs);

@@ -1,16 +1,15 @@
 // `migrate scan [PATH...]`: find agents and classify them; `--check` makes it a CI gate
 // that exits 1 while legacy agents remain.
-import { loadProfile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
 import { argumentScope, findAgent } from '../discover/resolve.js';
 import { printScanJson, printScanTable } from '../report/scan-printer.js';
-import { resolveRoot, verbose, type CommonFlags } from './common.js';
+import { commandProfile, profileJson, resolveRoot, type CommonFlags } from './common.js';
 import { InterruptedError } from '../core/errors.js';
 import { interruptedLine, listenForInterrupt } from './interrupt.js';
 import { io } from '../core/invocation.js';
 
 export interface ScanFlags extends CommonFlags {
-  profile: string;
+  profile?: string;
   ignore?: string[];
   check?: boolean;
   json?: boolean;
@@ -19,8 +18,8 @@ export interface ScanFlags extends CommonFlags {
 
 export async function scanCommand(paths: string[], flags: ScanFlags): Promise<number> {
   const root = resolveRoot(flags);
-  const profile = loadProfile(flags.profile, root);
-  verbose(flags, `profile ${profile.name} (${profile.file})`);
+  const choice = commandProfile(flags, root, { ignore: flags.ignore });
+  const profile = choice.profile;
   // Ctrl-C stops the scan at its next file (before, a big fleet was scanned to its end first).
   const interrupt = listenForInterrupt();
   let scan: Awaited<ReturnType<typeof scanRepository>>;
@@ -42,7 +41,7 @@ export async function scanCommand(paths: string[], flags: ScanFlags): Promise<nu
     scan.agents = scan.agents.filter((a) => covered(a.file));
     scan.skipped = scan.skipped.filter((s) => covered(s.file));
   }
-  if (flags.json) printScanJson(scan);
+  if (flags.json) printScanJson(scan, profileJson(choice));
   else printScanTable(scan);
   const legacy = scan.agents.filter((a) => a.status === 'legacy');
   if (flags.check && legacy.length) {

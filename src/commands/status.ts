@@ -1,20 +1,20 @@
 // `migrate status`: every agent's state (legacy / migrated / validated / committed / reverted).
 import { UsageError } from '../core/errors.js';
-import { loadProfile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
 import { readHistory, type MigrationHistory } from '../record/git.js';
 import { computeStatus } from '../record/status.js';
 import { unfinishedRun } from '../pipeline/journal.js';
 import { statusJson, statusTable } from '../report/status-table.js';
 import { useColor } from '../report/terminal.js';
-import { resolveRoot, type CommonFlags } from './common.js';
+import { commandProfile, profileJson, resolveRoot, type CommonFlags } from './common.js';
 import { unfinishedNote } from '../report/status-table.js';
 import { io } from '../core/invocation.js';
 import { describeInterrupted, interruptedLeftovers } from '../validate/leftovers.js';
 
-export async function statusCommand(opts: CommonFlags & { profile: string; json?: boolean }): Promise<number> {
+export async function statusCommand(opts: CommonFlags & { profile?: string; json?: boolean }): Promise<number> {
   const root = resolveRoot(opts);
-  const profile = loadProfile(opts.profile, root);
+  const choice = commandProfile(opts, root);
+  const profile = choice.profile;
   const scan = await scanRepository(root, profile);
   let history: MigrationHistory = new Map();
   try {
@@ -28,7 +28,7 @@ export async function statusCommand(opts: CommonFlags & { profile: string; json?
   // back: say so (read as recovery reads it, nothing touched: status stays read-only).
   const unfinished = unfinishedRun(root);
   const pending = unfinished ? unfinishedNote(unfinished, scan.agents) : undefined;
-  io.stdout.write(opts.json ? statusJson(rows, pending) : statusTable(rows, { color: useColor(), pending }));
+  io.stdout.write(opts.json ? statusJson(rows, pending, profileJson(choice)) : statusTable(rows, { color: useColor(), pending }));
   // Files a validation killed mid-way may have left (read only: status removes nothing).
   const left = await interruptedLeftovers(root);
   if (left) io.stderr.write(`migrate: note: ${describeInterrupted(left)}\n`);

@@ -4,7 +4,6 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../core/errors.js';
 import type { AgentInfo } from '../core/types.js';
-import { loadProfile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
 import { selectAgents } from '../discover/resolve.js';
 import { resolveEndpoints, type ValidationEnvironment } from '../validate/environment.js';
@@ -17,14 +16,14 @@ import { readLaunchTemplate } from '../validate/launch.js';
 import { validateAgents, type ValidateAgentOptions } from '../validate/validate-agent.js';
 import { validationJson, validationTable, type ValidationRow } from '../report/validation-table.js';
 import { colours } from '../report/terminal.js';
-import { resolveRoot, type CommonFlags } from './common.js';
+import { commandProfile, resolveRoot, type CommonFlags } from './common.js';
 import { rememberValidation, validatedSha } from '../record/validation-cache.js';
 import { configLaunchEnvironments } from '../config/launch-env.js';
 import { io } from '../core/invocation.js';
 import { cleanupWarning } from '../validate/leftovers.js';
 
 export interface ValidateCommandOptions extends CommonFlags {
-  profile: string;
+  profile?: string;
   concurrency?: number;
   registryUrl?: string;
   metricsUrl?: string;
@@ -51,7 +50,7 @@ export function filesOf(agent: AgentInfo, root: string): { output: string; legac
 export async function validateCommand(agents: string[], opts: ValidateCommandOptions): Promise<number> {
   const root = resolveRoot(opts);
   if (!agents.length) throw new UsageError('name at least one agent to validate');
-  const profile = loadProfile(opts.profile, root);
+  const profile = commandProfile(opts, root).profile;
   // One scan for all names (resolveAgent would rescan the repository per name).
   const scan = await scanRepository(root, profile);
   const infos = selectAgents(scan, root, agents);

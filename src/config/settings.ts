@@ -4,6 +4,7 @@
 //     port_range: [5000, 9000]     # the fleet's port block (seed 000, risk C)
 //   promote:
 //     mode: replace                # or script_path: switch the config to the _v2 file
+//   profile: hardened-agent-base   # the profile when --profile is not given (src/profile/choose.ts)
 import { existsSync, readFileSync } from 'node:fs';
 import YAML, { isMap, LineCounter, type Node } from 'yaml';
 import { UsageError } from '../core/errors.js';
@@ -15,6 +16,8 @@ export const PROMOTE_MODES: PromoteMode[] = ['replace', 'script_path'];
 export interface RepoSettings {
   portRange: [number, number];
   promoteMode: PromoteMode;
+  /** `profile: NAME`: the repository's pinned profile, with `file:line` for messages. */
+  profile?: { name: string; origin: string };
 }
 
 /** Seed 000 allocates every agent's ports in 5000-9000. */
@@ -46,6 +49,14 @@ export function readRepoSettings(root: string): RepoSettings {
       throw new UsageError(`${file}:${lineOf(doc.getIn(['promote', 'mode'], true))}: promote.mode must be one of ${PROMOTE_MODES.join(', ')}`);
     }
     out.promoteMode = mode as PromoteMode;
+  }
+  const pinned = doc.get('profile', true);
+  if (pinned !== undefined && pinned !== null) {
+    const name = (pinned as Node).toJSON?.() as unknown;
+    if (typeof name !== 'string' || name.trim() === '') {
+      throw new UsageError(`${file}:${lineOf(pinned)}: profile must be a profile name (under templates/profiles or .migrate/profiles) or a file`);
+    }
+    out.profile = { name: name.trim(), origin: `${file}:${lineOf(pinned)}` };
   }
   return out;
 }

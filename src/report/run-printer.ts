@@ -3,12 +3,13 @@ import type { RunResult } from '../core/types.js';
 import type { BatchOutcome } from '../pipeline/batch.js';
 import { colours, printJson, table } from './terminal.js';
 import { splitSymbol } from './symbols.js';
+import type { ProfileJson } from '../profile/choose.js';
 import { io } from '../core/invocation.js';
 
-/** `diffs` (a dry run's): each result gains `diff`, its original → `_v2` diff, or null. */
-export function printRunJson(outcome: BatchOutcome, diffs?: Map<string, string>): void {
+/** `profile`: which profile the run used and why. `diffs` (a dry run's): each result gains `diff`, its original → `_v2` diff, or null. */
+export function printRunJson(outcome: BatchOutcome, diffs?: Map<string, string>, profile?: ProfileJson): void {
   const results = outcome.results.map(contractResult);
-  printJson({ results: diffs ? results.map((r) => ({ ...r, diff: diffs.get(r.agent) ?? null })) : results, summary: outcome.summary });
+  printJson({ results: diffs ? results.map((r) => ({ ...r, diff: diffs.get(r.agent) ?? null })) : results, summary: outcome.summary, ...(profile ? { profile } : {}) });
 }
 
 /** A result as DESIGN.md's contract has it: symbols in `removed` and `symbol`, descriptions in `detail`. */

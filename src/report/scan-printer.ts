@@ -1,9 +1,11 @@
 // Printing a scan: `--json` is the stable contract; the terminal gets a table.
 import type { ScanResult } from '../core/types.js';
 import { colours, printJson, table } from './terminal.js';
+import type { ProfileJson } from '../profile/choose.js';
 import { io } from '../core/invocation.js';
 
-export function printScanJson(scan: ScanResult): void {
+/** `profile`: which profile the scan used and why (commands/common.ts profileJson). */
+export function printScanJson(scan: ScanResult, profile?: ProfileJson): void {
   printJson({
     agents: scan.agents.map((a) => ({
       name: a.name,
@@ -18,6 +20,7 @@ export function printScanJson(scan: ScanResult): void {
       ...(a.config_names ? { config_names: a.config_names } : {}),
     })),
     skipped: scan.skipped.map((s) => ({ file: s.file, reason: s.reason, ...(s.line ? { line: s.line } : {}), ...(s.error ? { error: true } : {}) })),
+    ...(profile ? { profile } : {}),
   });
 }
 

@@ -5,6 +5,7 @@ import type { UnfinishedRun } from '../pipeline/journal.js';
 import { LOG_DIR, v2Sibling } from '../record/migration-log.js';
 import type { AgentStatusRow, AgentState } from '../record/status.js';
 import { jsonText } from './terminal.js';
+import type { ProfileJson } from '../profile/choose.js';
 
 /** `status --json`'s `unfinished_run`: a writing command's journal still there, and its one line. */
 export interface PendingNote {
@@ -77,9 +78,9 @@ export function unfinishedNote(run: UnfinishedRun, agents: Pick<AgentInfo, 'name
   };
 }
 
-export function statusJson(rows: AgentStatusRow[], pending?: PendingNote): string {
+export function statusJson(rows: AgentStatusRow[], pending?: PendingNote, profile?: ProfileJson): string {
   const agents = rows.map((r) => ({ name: r.name, file: r.file, state: r.state, commit: r.commit, time: r.time }));
-  return jsonText(pending ? { agents, unfinished_run: pending } : { agents });
+  return jsonText({ agents, ...(pending ? { unfinished_run: pending } : {}), ...(profile ? { profile } : {}) });
 }
 
 const paint: Record<AgentState, (s: string) => string> = {
