@@ -51,10 +51,10 @@ export function importedHealthSidecars(ctx: PythonTransformContext, healthPorts:
     if (!servesOnlyHealth(cls, target.module)) continue;
     // The one other argument is the status callable the class calls for its answer.
     const args = call.childForFieldName('arguments')?.namedChildren ?? [];
-    const others = args.filter((x) => x.id !== handoffs[0]!.arg.id && (x.type !== 'keyword_argument' || x.childForFieldName('value')?.id !== handoffs[0]!.arg.id));
-    if (others.length !== 1) continue;
-    const given = others[0]!.type === 'keyword_argument' ? others[0]!.childForFieldName('value')! : others[0]!;
-    const param = paramFor(cls, args, others[0]!);
+    const status = statusArgument(args, handoffs[0]!.arg);
+    if (!status) continue;
+    const { arg, given } = status;
+    const param = paramFor(cls, args, arg);
     if (!param || !callsParam([cls.node], param)) continue;
     const payload = payloadOf(ctx, given, a.method);
     if (!payload) continue;
@@ -112,12 +112,12 @@ export function healthHelperCalls(ctx: PythonTransformContext, healthPorts: Set<
       const handlers = handlersOf(fn.node, module);
       if (!handlers) return;
       const args = call.childForFieldName('arguments')?.namedChildren ?? [];
-      const others = args.filter((x) => x.id !== handoffs[0]!.arg.id && (x.type !== 'keyword_argument' || x.childForFieldName('value')?.id !== handoffs[0]!.arg.id));
-      if (others.length !== 1) return;
-      const given = others[0]!.type === 'keyword_argument' ? others[0]!.childForFieldName('value')! : others[0]!;
-      const param = others[0]!.type === 'keyword_argument'
-        ? fn.params.find((p) => p.name === others[0]!.childForFieldName('name')!.text)?.name
-        : fn.params[args.filter((x) => x.type !== 'keyword_argument').findIndex((x) => x.id === others[0]!.id)]?.name;
+      const status = statusArgument(args, handoffs[0]!.arg);
+      if (!status) return;
+      const { arg, given } = status;
+      const param = arg.type === 'keyword_argument'
+        ? fn.params.find((p) => p.name === arg.childForFieldName('name')!.text)?.name
+        : fn.params[args.filter((x) => x.type !== 'keyword_argument').findIndex((x) => x.id === arg.id)]?.name;
       if (!param || !callsParam([fn.node, ...handlers], param)) return;
       const payload = payloadOf(ctx, given, method);
       if (!payload) return;
@@ -186,6 +186,14 @@ function onlyServes(body: SyntaxNode, servers: ReturnType<typeof serverSubclasse
     return null;
   }
   return server && served ? { returnsServer } : null;
+}
+
+/** The one argument besides the port: the status callable (the argument, and its value when by keyword). */
+function statusArgument(args: SyntaxNode[], port: SyntaxNode): { arg: SyntaxNode; given: SyntaxNode } | null {
+  const others = args.filter((x) => x.id !== port.id && (x.type !== 'keyword_argument' || x.childForFieldName('value')?.id !== port.id));
+  if (others.length !== 1) return null;
+  const arg = others[0]!;
+  return { arg, given: arg.type === 'keyword_argument' ? arg.childForFieldName('value')! : arg };
 }
 
 /** `def start(self): ...; return self` (every return gives the instance back). */
