@@ -8,12 +8,12 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import type { StatementProposal } from '../../src/analysis/removal-plan.js';
-import { walkAgentCode } from '../../src/analysis/agent-model.js';
+import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { normPort, serverSubclasses } from '../../src/analysis/ports.js';
 import { portHandoffs } from '../../src/analysis/port-handoff.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { baseName, type PyClass } from '../../src/lang/python/module-model.js';
-import { selfAttribute, walk } from '../../src/lang/python/syntax.js';
+import { selfAttribute, stringValue, walk } from '../../src/lang/python/syntax.js';
 import { HTTP_HANDLER_BASE } from './health-patterns.js';
 import { importedCallee } from './port-plan.js';
 
@@ -51,14 +51,16 @@ export function importedHealthSidecars(ctx: PythonTransformContext, healthPorts:
     if (!servesOnlyHealth(cls, target.module)) continue;
     // The one other argument is the status callable the class calls for its answer.
     const args = call.childForFieldName('arguments')?.namedChildren ?? [];
-    const others = args.filter((x) => x.id !== handoffs[0]!.arg.id && (x.type !== 'keyword_argument' || x.childForFieldName('value')?.id !== handoffs[0]!.arg.id));
-    if (others.length !== 1) continue;
-    const given = others[0]!.type === 'keyword_argument' ? others[0]!.childForFieldName('value')! : others[0]!;
-    const param = paramFor(cls, args, others[0]!);
-    if (!param || !callsParam(cls, param)) continue;
+    const status = statusArgument(args, handoffs[0]!.arg);
+    if (!status) continue;
+    const { arg, given } = status;
+    const param = paramFor(cls, args, arg);
+    if (!param || !callsParam([cls.node], param)) continue;
     const payload = payloadOf(ctx, given, a.method);
     if (!payload) continue;
-    const uses = lifecycleUses(ctx, a.attr, a.stmt, cls);
+    // Thread.start() runs the sidecar's own run(): its server.
+    const thread = cls.bases.some((b) => /^(threading\.)?Thread$/.test(baseName(b) ?? ''));
+    const uses = lifecycleUses(ctx, a.attr, a.stmt, (member) => LIFECYCLE.has(member) && (cls.methods.has(member) || (thread && member === 'start')));
     if (!uses) continue;
     const name = call.childForFieldName('function')!.text.replace(/\s+/g, '');
     const proposals: StatementProposal[] = [{
@@ -74,6 +76,126 @@ export function importedHealthSidecars(ctx: PythonTransformContext, healthPorts:
     out.push({ callee: name, attr: a.attr, proposals });
   }
   return out;
+}
+
+/** What the agent may call on the server such a helper returns: its shutdown. */
+const SERVER_LIFECYCLE = new Set(['shutdown', 'server_close']);
+
+/**
+ * A module function of the agent's file (or imported from another file of the repository) that the agent
+ * calls with the health port the base binds and a status callable, and that does nothing but build an HTTP
+ * server on that port whose request handlers serve only GET /health from the callable, start its thread and
+ * return it (`self.health_server = start_health_thread(self.health_status, self.health_check_port)`): that
+ * call is the base's health endpoint under another name. The call and the returned server's shutdown go,
+ * the callable's fields reach the base's health hook; the function and its handler stay for their other
+ * users (a mock server, a package re-export), since nothing proposes them.
+ */
+export function healthHelperCalls(ctx: PythonTransformContext, healthPorts: Set<string>): ImportedSidecar[] {
+  const out: ImportedSidecar[] = [];
+  for (const [method, m] of ctx.agent.methods) {
+    walkAgentCode(m, (call) => {
+      if (call.type !== 'call') return;
+      const fnNode = call.childForFieldName('function');
+      const local = fnNode?.type === 'identifier' ? ctx.module.functions.get(fnNode.text) : undefined;
+      const target = local ? null : importedCallee(ctx, fnNode);
+      const fn = local ?? target?.module.functions.get(target.name);
+      if (!fn || fn.isAsync || fn.decorators.length) return;
+      const module = local ? ctx.module : target!.module;
+      const name = local ? fn.name : fnNode!.text.replace(/\s+/g, '');
+      // The call is a statement of its own, or the one value of `self.<attr> = ...`.
+      const assigned = ctx.agent.assignments.find((a) => a.value?.id === call.id && a.stmt.type === 'expression_statement');
+      const stmt = assigned ? assigned.stmt : call.parent?.type === 'expression_statement' ? call.parent : null;
+      if (!stmt) return;
+      const servers = serverSubclasses(module.root);
+      const handoffs = portHandoffs(call, module, servers, [], undefined, local ? undefined : target!.name);
+      if (handoffs.length !== 1 || !healthPorts.has(normPort(handoffs[0]!.arg.text) + (handoffs[0]!.param.off ? `+${handoffs[0]!.param.off}` : ''))) return;
+      const shape = onlyServes(fn.body, servers);
+      if (!shape || (assigned && !shape.returnsServer)) return;
+      const handlers = handlersOf(fn.node, module);
+      if (!handlers) return;
+      const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+      const status = statusArgument(args, handoffs[0]!.arg);
+      if (!status) return;
+      const { arg, given } = status;
+      const param = arg.type === 'keyword_argument'
+        ? fn.params.find((p) => p.name === arg.childForFieldName('name')!.text)?.name
+        : fn.params[args.filter((x) => x.type !== 'keyword_argument').findIndex((x) => x.id === arg.id)]?.name;
+      if (!param || !callsParam([fn.node, ...handlers], param)) return;
+      const payload = payloadOf(ctx, given, method);
+      if (!payload) return;
+      let uses: SyntaxNode[] = [];
+      if (assigned) {
+        if (ctx.agent.assignments.filter((x) => x.attr === assigned.attr).length !== 1 || ctx.external(assigned.attr).length) return;
+        const found = lifecycleUses(ctx, assigned.attr, assigned.stmt, (member) => SERVER_LIFECYCLE.has(member));
+        if (!found) return;
+        uses = found;
+      }
+      const where = local ? `line ${fn.line}` : `${target!.file}:${fn.line}`;
+      const symbol = assigned?.attr ?? `${name}()`;
+      const proposals: StatementProposal[] = [{
+        node: stmt,
+        symbol,
+        finding: 'health',
+        reason: `${name}() (${where}) serves only GET /health from ${given.text.replace(/\s+/g, ' ')} on the health port the base serves: the base's health hook reports it now (${name}() stays for its other callers)`,
+        ...(payload.method ? { payloadMethods: [payload.method] } : { payloadCalls: [{ call: payload.call!, members: payload.members }] }),
+      }];
+      for (const u of uses) proposals.push({ node: u, symbol, finding: 'health', reason: `shuts down the server ${name}() started, which goes`, requires: [symbol] });
+      out.push({ callee: name, attr: symbol, proposals });
+    }, CALL_NODES);
+  }
+  return out;
+}
+
+/**
+ * A function body that only builds a request handler (`type(...)` or a nested class), builds one HTTP server,
+ * runs its serve_forever in a thread and returns it (or nothing); logging aside. Null for anything else.
+ */
+function onlyServes(body: SyntaxNode, servers: ReturnType<typeof serverSubclasses>): { returnsServer: boolean } | null {
+  let server: string | null = null;
+  let thread: string | null = null;
+  let served = false;
+  let returnsServer = false;
+  for (const st of body.namedChildren) {
+    if (st.type === 'comment') continue;
+    if (st.type === 'class_definition') continue; // a nested handler (handlersOf proves it serves only health)
+    if (st.type === 'expression_statement' && st.namedChildCount === 1 && st.namedChild(0)!.type === 'string') continue;
+    const t = st.text.replace(/\s+/g, '');
+    const built = /^(\w+)=([\w.]+)\(\(/.exec(t);
+    if (/^\w+=type\(/.test(t)) continue;
+    if (built && !server && (servers.has(built[2]!.split('.').pop()!) || /(HTTPServer|TCPServer)$/.test(built[2]!))) {
+      server = built[1]!;
+      continue;
+    }
+    const serves = server ? new RegExp(`^(threading\\.)?Thread\\(target=${server}\\.serve_forever[,)]`) : null;
+    if (serves && serves.test(t) && /\.start\(\)$/.test(t)) {
+      served = true;
+      continue;
+    }
+    const held = /^(\w+)=(.*)$/.exec(t);
+    if (serves && held && !thread && serves.test(held[2]!)) {
+      thread = held[1]!;
+      continue;
+    }
+    if (thread && (t === `${thread}.start()` || new RegExp(`^${thread}\\.daemon=(True|False)$`).test(t))) {
+      if (t === `${thread}.start()`) served = true;
+      continue;
+    }
+    if (/^(_?logger|_?log|logging)\.\w+\(.*\)$/.test(t)) continue;
+    if (server && t === `return${server}`) {
+      returnsServer = true;
+      continue;
+    }
+    return null;
+  }
+  return server && served ? { returnsServer } : null;
+}
+
+/** The one argument besides the port: the status callable (the argument, and its value when by keyword). */
+function statusArgument(args: SyntaxNode[], port: SyntaxNode): { arg: SyntaxNode; given: SyntaxNode } | null {
+  const others = args.filter((x) => x.id !== port.id && (x.type !== 'keyword_argument' || x.childForFieldName('value')?.id !== port.id));
+  if (others.length !== 1) return null;
+  const arg = others[0]!;
+  return { arg, given: arg.type === 'keyword_argument' ? arg.childForFieldName('value')! : arg };
 }
 
 /** `def start(self): ...; return self` (every return gives the instance back). */
@@ -96,7 +218,18 @@ function returnsSelf(cls: PyClass, method: string): boolean {
  * module classes it names) define no request method but GET/HEAD, the only path it names is /health,
  * and it reads no module-level value or function that could route elsewhere.
  */
-function servesOnlyHealth(cls: PyClass, module: { classes: PyClass[]; functions: Map<string, unknown>; root: SyntaxNode }): boolean {
+function servesOnlyHealth(cls: PyClass, module: HelperModule): boolean {
+  if (cls.bases.some((b) => !/^(object|(threading\.)?Thread)$/.test(baseName(b) ?? ''))) return false;
+  return handlersOf(cls.node, module) !== null;
+}
+
+type HelperModule = { classes: PyClass[]; functions: Map<string, unknown>; root: SyntaxNode };
+
+/**
+ * The request handlers of a sidecar (a class, or a module function building the server), when they
+ * and the sidecar serve only GET /health; null when anything else may be served.
+ */
+function handlersOf(owner: SyntaxNode, module: HelperModule): SyntaxNode[] | null {
   const moduleClasses = module.classes;
   // Module-level values and functions the code could route through (`ROUTES = {"/stats": ...}`): not proven.
   const moduleNames = new Set<string>(module.functions.keys());
@@ -106,20 +239,19 @@ function servesOnlyHealth(cls: PyClass, module: { classes: PyClass[]; functions:
       if (x.type === 'identifier') moduleNames.add(x.text);
     });
   }
-  if (cls.bases.some((b) => !/^(object|(threading\.)?Thread)$/.test(baseName(b) ?? ''))) return false;
   const handlers: SyntaxNode[] = [];
   const isHandler = (def: SyntaxNode) => (def.childForFieldName('superclasses')?.namedChildren ?? []).some((b) => HTTP_HANDLER_BASE.test(baseName(b) ?? ''));
-  walk(cls.node, (n) => {
-    if (n.type === 'class_definition' && n.id !== cls.node.id && isHandler(n)) handlers.push(n);
+  walk(owner, (n) => {
+    if (n.type === 'class_definition' && n.id !== owner.id && isHandler(n)) handlers.push(n);
   });
-  walk(cls.node, (n) => {
+  walk(owner, (n) => {
     if (n.type !== 'identifier') return;
-    const other = moduleClasses.find((c) => c.name === n.text && c.node.id !== cls.node.id);
+    const other = moduleClasses.find((c) => c.name === n.text && c.node.id !== owner.id);
     if (other && isHandler(other.node) && !handlers.some((h) => h.id === other.node.id)) handlers.push(other.node);
   });
-  if (!handlers.length) return false;
+  if (!handlers.length) return null;
   let ok = true;
-  for (const h of [cls.node, ...handlers]) {
+  for (const h of [owner, ...handlers]) {
     walk(h, (n) => {
       if (n.type === 'function_definition' && /^do_/.test(n.childForFieldName('name')!.text) && !/^do_(GET|HEAD)$/.test(n.childForFieldName('name')!.text)) ok = false;
       if (n.type === 'string_content' && /^\//.test(n.text) && n.text.replace(/\/+$/, '') !== '/health' && !pathTrim(n)) ok = false;
@@ -131,7 +263,7 @@ function servesOnlyHealth(cls: PyClass, module: { classes: PyClass[]; functions:
       if (n.type === 'identifier' && moduleNames.has(n.text) && !(n.parent?.type === 'attribute' && n.parent.childForFieldName('attribute')?.id === n.id)) ok = false;
     });
   }
-  return ok;
+  return ok ? handlers : null;
 }
 
 /** A "/" given to a method trimming or splitting the path (`self.path.rstrip("/")`), not a route. */
@@ -155,22 +287,31 @@ function paramFor(cls: PyClass, args: SyntaxNode[], arg: SyntaxNode): string | n
 }
 
 /**
- * Does the class call what the parameter holds (`status_fn()`, `self.status_fn()`, a local bound to
- * either, or the attribute through a local standing for the instance: `outer = self` in __init__, the
- * nested handler calling `outer.status_fn()`)?
+ * Does the code call what the parameter holds (`status_fn()`, `self.status_fn()`, a local bound to either,
+ * the attribute through a local standing for the instance (`outer = self` in __init__, the nested
+ * handler calling `outer.status_fn()`), or a handler class built with it as a class attribute:
+ * `type("H", (Handler,), {"source": staticmethod(status_fn)})` then `self.source()` in Handler)?
  */
-function callsParam(cls: PyClass, param: string): boolean {
+function callsParam(nodes: SyntaxNode[], param: string): boolean {
   const names = new Set([param]);
-  // (a name every assignment of which in the class binds self)
+  // (a name every assignment of which in the code binds self)
   const selves = new Set<string>();
   const rebound = new Set<string>();
-  walk(cls.node, (n) => {
+  for (const root of nodes) walk(root, (n) => {
     if (n.type !== 'assignment' || n.childForFieldName('left')?.type !== 'identifier') return;
     (n.childForFieldName('right')?.text === 'self' ? selves : rebound).add(n.childForFieldName('left')!.text);
   });
   for (const r of rebound) selves.delete(r);
   for (let i = 0; i < 3; i++) {
-    walk(cls.node, (n) => {
+    for (const root of nodes) walk(root, (n) => {
+      if (n.type === 'call' && n.childForFieldName('function')?.text === 'type') {
+        const dict = n.childForFieldName('arguments')?.namedChildren[2];
+        for (const pair of dict?.type === 'dictionary' ? dict.namedChildren : []) {
+          const key = pair.type === 'pair' ? stringValue(pair.childForFieldName('key')!) : null;
+          const value = pair.childForFieldName('value')?.text.replace(/\s+/g, '') ?? '';
+          if (key && /^\w+$/.test(key) && [...names].some((x) => value === x || value === `staticmethod(${x})`)) names.add(`self.${key}`);
+        }
+      }
       if (n.type !== 'assignment') return;
       const right = n.childForFieldName('right')?.text.replace(/\s+/g, '') ?? '';
       const left = n.childForFieldName('left')?.text.replace(/\s+/g, '') ?? '';
@@ -181,7 +322,7 @@ function callsParam(cls: PyClass, param: string): boolean {
     });
   }
   let called = false;
-  walk(cls.node, (n) => {
+  for (const root of nodes) walk(root, (n) => {
     if (n.type === 'call' && names.has(n.childForFieldName('function')!.text.replace(/\s+/g, '')) && (n.childForFieldName('arguments')?.namedChildCount ?? 0) === 0) called = true;
   });
   return called;
@@ -233,7 +374,7 @@ function payloadOf(ctx: PythonTransformContext, given: SyntaxNode, method: strin
  * Every other mention of self.<attr> in the agent is a statement `self.<attr>.start()` / `.stop()` of the
  * sidecar's lifecycle: those statements, or null when the agent does anything else with it.
  */
-function lifecycleUses(ctx: PythonTransformContext, attr: string, assignment: SyntaxNode, cls: PyClass): SyntaxNode[] | null {
+function lifecycleUses(ctx: PythonTransformContext, attr: string, assignment: SyntaxNode, defines: (member: string) => boolean): SyntaxNode[] | null {
   const out: SyntaxNode[] = [];
   let ok = true;
   for (const m of ctx.agent.methods.values()) {
@@ -245,10 +386,7 @@ function lifecycleUses(ctx: PythonTransformContext, attr: string, assignment: Sy
       const name = member?.childForFieldName('attribute')!.text ?? '';
       const call = member?.parent?.type === 'call' ? member.parent : null;
       const stmt = call?.parent?.type === 'expression_statement' ? call.parent : null;
-      const thread = cls.bases.some((b) => /^(threading\.)?Thread$/.test(baseName(b) ?? ''));
-      // Thread.start() runs the sidecar's own run(): its server.
-      const defined = cls.methods.has(name) || (thread && name === 'start');
-      if (!stmt || !LIFECYCLE.has(name) || !defined || (call!.childForFieldName('arguments')?.namedChildCount ?? 0) > 0) ok = false;
+      if (!stmt || !defines(name) || (call!.childForFieldName('arguments')?.namedChildCount ?? 0) > 0) ok = false;
       else out.push(stmt);
       return false;
     });

@@ -16,7 +16,7 @@ import { baseName, type PyClass, type PyFunction } from '../../src/lang/python/m
 import { callee, mentions, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import type { StatementProposal } from '../../src/analysis/removal-plan.js';
 import { moveBlockOut, selectHealthDispatch } from './select-health-dispatch.js';
-import { importedHealthSidecars } from './imported-sidecar.js';
+import { healthHelperCalls, importedHealthSidecars } from './imported-sidecar.js';
 import { carriedMetricsMembers } from './metrics-hook.js';
 import {
   HEALTH_ATTRIBUTE,
@@ -102,7 +102,9 @@ export const removeHealth: PythonTransform = {
     }
     // A health-only sidecar class imported from another file of the repository: its construction, start()
     // and stop() go, what its status callable answered moves to the base's health hook.
-    for (const s of importedHealthSidecars(ctx, healthPorts)) {
+    // The same, built by a module function (of this file or imported) the agent calls with its health port
+    // and status callable: the call goes, the function stays for its other callers.
+    for (const s of [...importedHealthSidecars(ctx, healthPorts), ...healthHelperCalls(ctx, healthPorts)]) {
       sidecars.add(s.callee);
       for (const p of s.proposals) ctx.plan.proposeStatement(p);
     }

@@ -74,12 +74,16 @@ export function renameMember(ctx: PythonTransformContext, name: string, renamed:
     .filter((r) => r.kind === 'attribute' && !done.has(r.start) && !isRemoved(ctx, r.node) && !insideClass(r.node));
 }
 
-/** Callers of the old name in the repository's other files, as review items naming file and line. */
+/**
+ * Callers of the old name in the repository's other files, as one review item for the symbol naming
+ * every caller's file and line (one item per caller listed the same symbol several times).
+ */
 export function reportExternalCallers(ctx: PythonTransformContext, name: string, renamed: string, why: string): void {
-  for (const u of ctx.external(name)) {
-    keep(ctx, name, ctx.agent.methods.get(name)?.line ?? ctx.agent.cls.line,
-      `${u.file}:${u.line} reaches ${name} (${u.text}), renamed ${renamed} here because ${why}; point it at ${renamed} if it is this agent`);
-  }
+  const uses = ctx.external(name);
+  if (!uses.length) return;
+  const callers = uses.map((u) => `${u.file}:${u.line} (${u.text})`).join(', ');
+  keep(ctx, name, ctx.agent.methods.get(name)?.line ?? ctx.agent.cls.line,
+    `${callers} ${uses.length > 1 ? 'reach' : 'reaches'} ${name}, renamed ${renamed} here because ${why}; point ${uses.length > 1 ? 'them' : 'it'} at ${renamed} if ${uses.length > 1 ? 'they are' : 'it is'} this agent`);
 }
 
 function insideClass(node: SyntaxNode): boolean {
