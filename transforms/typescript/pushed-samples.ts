@@ -24,6 +24,8 @@ export interface PushedSample {
   /** The value's expression text (a number literal or the template's `${...}`). */
   value: string;
   numeric: boolean;
+  /** The `agent="..."` label it carries, out of `labels`: the base labels every sample agent="<its name>". */
+  agent?: string;
 }
 
 const JOB_PATH = '/metrics/job/';
@@ -109,11 +111,11 @@ export function exposedSamples(ctx: TsRewriteContext, expr: Node): PushedSample[
     if (t === '' || t.startsWith('#')) continue;
     const m = /^([a-zA-Z_:][\w:]*)(?:\{([^}\u0000]*)\})?\s+(\u0000|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)$/.exec(t);
     if (!m) return null;
-    const labels = m[2] ? labelObject(ctx, m[2]) : '';
+    const labels = m[2] ? labelObject(ctx, m[2]) : { text: '' };
     if (labels === null) return null;
     const e = line.exprs[0];
     const value = m[3] === '\u0000' ? e!.getText() : m[3]!;
-    out.push({ name: m[1]!, labels, value, numeric: m[3] !== '\u0000' || isNumeric(e!) });
+    out.push({ name: m[1]!, labels: labels.text, value, numeric: m[3] !== '\u0000' || isNumeric(e!), ...(labels.agent !== undefined ? { agent: labels.agent } : {}) });
   }
   return out.length > 0 ? out : null;
 }
@@ -127,17 +129,23 @@ function isNumeric(e: Node): boolean {
   }
 }
 
-/** `export="ledger",zone="eu"` → `{ export: 'ledger', zone: 'eu' }`; null for anything else. */
-function labelObject(ctx: TsRewriteContext, text: string): string | null {
+/**
+ * `export="ledger",zone="eu"` → `{ export: 'ledger', zone: 'eu' }`; null for anything else. An
+ * `agent` label is set apart: the base writes its own (agent="<name>") over any the agent gives.
+ */
+function labelObject(ctx: TsRewriteContext, text: string): { text: string; agent?: string } | null {
   const props: string[] = [];
+  let agent: string | undefined;
   const re = /\s*([a-zA-Z_]\w*)="([^"\\]*)"\s*(,|$)/y;
   let m: RegExpExecArray | null;
   let pos = 0;
   while (pos < text.length && (re.lastIndex = pos, (m = re.exec(text)))) {
-    props.push(`${m[1]}: ${ctx.quote}${m[2]!.replace(new RegExp(ctx.quote, 'g'), `\\${ctx.quote}`)}${ctx.quote}`);
+    if (m[1] === 'agent') agent = m[2]!;
+    else props.push(`${m[1]}: ${ctx.quote}${m[2]!.replace(new RegExp(ctx.quote, 'g'), `\\${ctx.quote}`)}${ctx.quote}`);
     pos = re.lastIndex;
   }
-  return pos === text.length && props.length > 0 ? `{ ${props.join(', ')} }` : null;
+  if (pos !== text.length || (props.length === 0 && agent === undefined)) return null;
+  return { text: props.length > 0 ? `{ ${props.join(', ')} }` : '', ...(agent !== undefined ? { agent } : {}) };
 }
 
 function expositionPieces(expr: Node): Array<string | Expression> | null {

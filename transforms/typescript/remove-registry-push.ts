@@ -1,9 +1,9 @@
 // Concern `registry` (registration with the service registry and metrics pushes to a
 // Pushgateway): hand-made POST <registry>/register and PUT <gateway>/metrics/job/<name>
 // methods, the flags and URLs only they use. The base registers and pushes metrics itself.
-import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
+import { Node, SyntaxKind, type CallExpression, type VariableDeclaration } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
-import { methodBody } from '../../src/lang/typescript/context.js';
+import { callerList, methodBody } from '../../src/lang/typescript/context.js';
 import { intervalCalls, isSetInterval, pushKind } from '../../src/lang/typescript/patterns.js';
 import { descendantsOfKind, isLogCall, statementCall, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
@@ -226,15 +226,32 @@ function metricsPushes(ctx: TsRewriteContext): Map<string, () => void> {
     }
     const business = [...thisMembers(body)].some((x) => ctx.members.get(x)?.kind !== 'method' && !ctx.base.members.has(x)) || hasParameters(body);
     if (!business) continue; // pushes nothing of the agent's: the base's push replaces it
-    const samples = ownJobSamples(ctx, body);
+    const found = ownJobSamples(ctx, body);
     out.set(m.name, () => {
       keep();
-      if (!samples) {
-        ctx.kept.push({ symbol: m.name, line: target.line, reason: `${m.name}() pushes the agent's samples to ${target.path} (line ${target.line}), the job the base pushes to: the two pushes replace each other's samples; report them through reportMetric() and drop the push` });
+      const reason = `${m.name}() pushes the agent's samples to ${target.path} (line ${target.line}), the job the base pushes to: the two pushes replace each other's samples`;
+      if (!found) {
+        ctx.kept.push({ symbol: m.name, line: target.line, reason: `${reason}; report them through reportMetric() and drop the push` });
         return;
       }
+      // The base labels every sample agent="<its name>", over any agent label it is given.
+      const foreign = found.samples.find((s) => s.agent !== undefined && s.agent !== ownName);
+      if (foreign) {
+        ctx.kept.push({
+          symbol: m.name,
+          line: target.line,
+          reason: `${reason}, and it labels ${foreign.name} agent="${foreign.agent}", where the base labels every sample agent="${ownName}": kept; once the dashboards read agent="${ownName}", report the samples through reportMetric() and drop the push`,
+        });
+        return;
+      }
+      const { samples, guard } = found;
       reportThroughBase(ctx, body, samples);
-      ctx.warnings.push(`${m.name}() pushed ${[...new Set(samples.map((s) => s.name))].join(', ')} to ${target.path} (line ${target.line}), the job the base pushes to: it now records them with reportMetric() on the same timer, and the base pushes them`);
+      const callers = ctx.outsideCallers(m.name);
+      ctx.warnings.push(
+        `${m.name}() pushed ${[...new Set(samples.map((s) => s.name))].join(', ')} to ${target.path} (line ${target.line}), the job the base pushes to: it now records them with reportMetric() on the same timer, and the base pushes them` +
+          (guard !== null ? `; its guard on the gateway (line ${guard}) went with the push: the base pushes only while METRICS_URL is set` : '') +
+          (callers.length > 0 ? `; ${callerList(callers)} now record them too, and the base pushes them within METRICS_PUSH_INTERVAL (not at once)` : ''),
+      );
     });
   }
   return out;
@@ -247,9 +264,13 @@ function hasParameters(body: Node): boolean {
 
 /**
  * The samples of a method that does nothing but push them: a local exposition (or one written in
- * the request's `body:`) and the request, alone or in a try whose catch only logs.
+ * the request's `body:`) and the request, alone or in a try whose catch only logs; before them,
+ * maybe a guard that skips the push while no gateway is set (`const url = process.env.METRICS_URL;
+ * if (!url) return;`). The base pushes only while METRICS_URL is set, so such a guard goes with
+ * the push: the samples are recorded every time, which without a gateway nothing reads but the
+ * base's own /metrics. `guard` is the line of that guard.
  */
-function ownJobSamples(ctx: TsRewriteContext, body: Node): PushedSample[] | null {
+function ownJobSamples(ctx: TsRewriteContext, body: Node): { samples: PushedSample[]; guard: number | null } | null {
   if (!Node.isBlock(body) || hasParameters(body)) return null;
   const stmts = body.getStatements();
   let exposition: Node | undefined;
@@ -275,8 +296,10 @@ function ownJobSamples(ctx: TsRewriteContext, body: Node): PushedSample[] | null
   }
   if (!exposition) return null;
   const push = (s: Node) => Node.isExpressionStatement(s) && !!s.getExpression().getText().match(/\b(fetch|request|put|post)\b/i);
+  const requests = stmts.flatMap((s) => (push(s) ? [s] : Node.isTryStatement(s) ? s.getTryBlock().getStatements().filter(push) : []));
+  const guards = gatewayGuards(stmts.filter((s) => s !== local), requests);
   const onlyPush = stmts.every((s) => {
-    if (s === local) return true;
+    if (s === local || guards.has(s)) return true;
     if (push(s)) return true;
     if (Node.isTryStatement(s) && !s.getFinallyBlock()) {
       const tries = s.getTryBlock().getStatements();
@@ -285,7 +308,73 @@ function ownJobSamples(ctx: TsRewriteContext, body: Node): PushedSample[] | null
     }
     return false;
   });
-  return onlyPush ? exposedSamples(ctx, exposition) : null;
+  const samples = onlyPush ? exposedSamples(ctx, exposition) : null;
+  const ifs = [...guards].filter((g) => Node.isIfStatement(g));
+  return samples ? { samples, guard: ifs.length > 0 ? ifs[0]!.getStartLineNumber() : null } : null;
+}
+
+/**
+ * Statements before the push that only decide whether there is a gateway to push to: locals read
+ * without side effects (`const url = process.env.METRICS_URL`) that only the request and the
+ * guards read, and `if (<cond>) return;` whose condition reads only those locals, the
+ * environment, or members the request itself reads for its URL.
+ */
+function gatewayGuards(stmts: Node[], requests: Node[]): Set<Node> {
+  const out = new Set<Node>();
+  if (requests.length === 0) return out;
+  const inRequest = (n: Node) => requests.some((r) => r.containsRange(n.getPos(), n.getEnd()));
+  const requestMembers = new Set(requests.flatMap((r) => [...thisMembers(r)]));
+  const locals = new Map<Node, Node>(); // declaration -> its statement
+  for (const s of stmts) {
+    if (!Node.isVariableStatement(s)) continue;
+    const decls = s.getDeclarations();
+    if (decls.every((d) => Node.isIdentifier(d.getNameNode()) && !!d.getInitializer() && sideEffectFree(d.getInitializer()!))) for (const d of decls) locals.set(d, s);
+  }
+  const guardOf = (s: Node): boolean => {
+    if (!Node.isIfStatement(s) || s.getElseStatement()) return false;
+    const then = s.getThenStatement();
+    const onlyReturn = (n: Node) => Node.isReturnStatement(n) && !n.getExpression();
+    if (!(onlyReturn(then) || (Node.isBlock(then) && then.getStatements().length === 1 && onlyReturn(then.getStatements()[0]!)))) return false;
+    const cond = s.getExpression();
+    if (!sideEffectFree(cond)) return false;
+    return [cond, ...cond.getDescendants()].every((n) => {
+      if (Node.isPropertyAccessExpression(n) && n.getExpression().getText() === 'process' && n.getName() === 'env') return true;
+      const member = thisMember(n);
+      if (member) return requestMembers.has(member);
+      if (!Node.isIdentifier(n)) return true;
+      const parent = n.getParent();
+      if (parent && Node.isPropertyAccessExpression(parent) && parent.getNameNode() === n) return true;
+      if (n.getText() === 'process') return true;
+      const decl = n.getSymbol()?.getDeclarations()[0];
+      return !!decl && locals.has(decl);
+    });
+  };
+  const ifs = stmts.filter(guardOf);
+  // A local is the gateway's when it is read nowhere but in the request and the guards.
+  for (const [decl, stmt] of locals) {
+    const name = (decl as VariableDeclaration).getName();
+    const reads = stmts.flatMap((s) => (s === stmt ? [] : descendantsOfKind(s, SyntaxKind.Identifier).filter((i) => i.getText() === name && i.getSymbol()?.getDeclarations()[0] === decl)));
+    const inGuard = (n: Node) => ifs.some((g) => g.containsRange(n.getPos(), n.getEnd()));
+    if (reads.length > 0 && reads.every((r) => inRequest(r) || inGuard(r))) out.add(stmt);
+  }
+  for (const g of ifs) {
+    const usesDropped = descendantsOfKind(g, SyntaxKind.Identifier).some((i) => {
+      const decl = i.getSymbol()?.getDeclarations()[0];
+      return !!decl && locals.has(decl) && !out.has(locals.get(decl)!);
+    });
+    if (!usesDropped) out.add(g);
+  }
+  return out;
+}
+
+/** No call, assignment, increment, await or `new`: reading it changes nothing. */
+function sideEffectFree(n: Node): boolean {
+  return [n, ...n.getDescendants()].every((d) => {
+    if (Node.isCallExpression(d) || Node.isNewExpression(d) || Node.isAwaitExpression(d) || Node.isDeleteExpression(d) || Node.isPostfixUnaryExpression(d)) return false;
+    if (Node.isPrefixUnaryExpression(d)) return d.getOperatorToken() !== SyntaxKind.PlusPlusToken && d.getOperatorToken() !== SyntaxKind.MinusMinusToken;
+    if (Node.isBinaryExpression(d)) return !/=$/.test(d.getOperatorToken().getText()) || /^(==|===|!=|!==|<=|>=)$/.test(d.getOperatorToken().getText());
+    return true;
+  });
 }
 
 /**
