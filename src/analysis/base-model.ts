@@ -13,6 +13,7 @@ import { valueType } from './value-type.js';
 import { bindArgument, normPort, portExpression, serverSubclasses } from './ports.js';
 import { baseFailingStatus, baseHealthWords } from './health-words.js';
 import { templatesDir } from '../profile/profile.js';
+import { findPythonBase } from '../profile/base-source.js';
 
 export interface BaseModel {
   className: string;
@@ -141,8 +142,9 @@ function baseLength(file: string): { length: number; text?: string } {
 }
 
 export function loadBaseModel(root: string, profile: PythonProfile, className: string): BaseModel {
-  const file = profile.source ? path.join(root, profile.source) : undefined;
-  const key = `${file ?? ''}|${className}`;
+  // At the profile's source from the root, or where the repository keeps it (src/amoskys/...).
+  const file = findPythonBase(root, profile, className);
+  const key = `${file ?? (profile.source ? path.join(root, profile.source) : '')}|${className}`;
   const seen = file ? baseLength(file) : { length: 0 };
   const cached = cache.get(key + seen.length);
   if (cached) return cached;

@@ -2,8 +2,8 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError, oneLine } from '../core/errors.js';
-import type { Profile } from '../profile/profile.js';
-import { chooseProfile, type ChooseOptions, type ProfileChoice, type ProfileJson } from '../profile/choose.js';
+import { profileFor, type Profile } from '../profile/profile.js';
+import { chooseProfile, type ChooseOptions, type LanguageChoice, type ProfileChoice, type ProfileJson } from '../profile/choose.js';
 import { io } from '../core/invocation.js';
 import { revParseFact } from '../record/repo-facts.js';
 
@@ -49,12 +49,15 @@ export function resolveRoot(flags: CommonFlags, cwd = process.cwd()): string {
 export function commandProfile(flags: { profile?: string; verbose?: boolean }, root: string, opts: ChooseOptions = {}): ProfileChoice {
   const choice = chooseProfile(root, flags.profile, opts);
   verbose(flags, `profile ${choice.profile.name} (${choice.profile.file}), ${choice.chosen_by}: ${choice.reason}`);
+  const ts = choice.languages.typescript;
+  if (ts !== choice.languages.python) verbose(flags, `profile for TypeScript and JavaScript files: ${ts.profile.name} (${ts.profile.file}), ${ts.chosen_by}: ${ts.reason}`);
   return choice;
 }
 
-/** The `profile` object of a --json output. */
+/** The `profile` object of a --json output: the choice (as before), and each language's (`languages`). */
 export function profileJson(choice: ProfileChoice): ProfileJson {
-  return { name: choice.profile.name, chosen_by: choice.chosen_by, reason: choice.reason };
+  const each = (c: LanguageChoice) => ({ name: c.profile.name, chosen_by: c.chosen_by, reason: c.reason });
+  return { ...each(choice), languages: { python: each(choice.languages.python), typescript: each(choice.languages.typescript) } };
 }
 
 /** One `migrate: ...` line on stderr with --verbose. */
@@ -68,9 +71,10 @@ export function verbose(flags: { verbose?: boolean }, line: string): void {
  * (TypeScript) the reference template shipped with migrate. A run from the wrong root
  * silently falls back; this line makes that visible.
  */
-export async function reportBaseModels(flags: { verbose?: boolean }, root: string, profile: Profile): Promise<void> {
+export async function reportBaseModels(flags: { verbose?: boolean }, root: string, chosen: Profile): Promise<void> {
   if (!flags.verbose) return;
   const rel = (f: string) => path.relative(root, f).split(path.sep).join('/');
+  let profile = profileFor(chosen, 'python');
   if (profile.python) {
     const { loadBaseModel } = await import('../analysis/base-model.js');
     const model = loadBaseModel(root, profile.python, profile.base_class);
@@ -81,6 +85,7 @@ export async function reportBaseModels(flags: { verbose?: boolean }, root: strin
         : `python base model: profile ${profile.name}'s declared lists (no class ${profile.base_class} in ${profile.python.source ?? 'the repository'})`,
     );
   }
+  profile = profileFor(chosen, 'typescript');
   if (profile.typescript) {
     const { loadBaseModel } = await import('../lang/typescript/base-model.js');
     try {

@@ -4,7 +4,9 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { loadProfile, templatesDir } from '../profile/profile.js';
-import { commandProfile, resolveRoot, type CommonFlags } from './common.js';
+import { commandProfile, resolveRoot, verbose, type CommonFlags } from './common.js';
+import { chooseProfile } from '../profile/choose.js';
+import { findPythonBase } from '../profile/base-source.js';
 import { io } from '../core/invocation.js';
 
 export interface InitPlan {
@@ -42,12 +44,28 @@ export function planInit(root: string, lang: 'python' | 'typescript', profileNam
 
 export async function initCommand(opts: CommonFlags & { lang: 'python' | 'typescript'; profile?: string }): Promise<number> {
   const root = resolveRoot(opts);
-  // init creates the base detection would look for: --profile, else the config's pin, else the default.
-  const choice = commandProfile(opts, root, { detect: false });
-  const plan = planInit(root, opts.lang ?? 'python', choice.profile.file);
+  const lang = opts.lang ?? 'python';
+  // init creates the base detection would look for: --profile, else the config's pin, else the default;
+  // but a Python base the repository defines already (HardenedAgentBase under src/) is the one its Python
+  // files are migrated onto, and no second base is made beside it.
+  let choice = commandProfile(opts, root, { detect: false });
+  if (lang === 'python' && choice.chosen_by === 'default') {
+    const seen = chooseProfile(root, undefined).languages.python;
+    if (seen.chosen_by === 'detected' && findPythonBase(root, seen.profile.python!, seen.profile.base_class)) {
+      choice = { ...seen, languages: { python: seen, typescript: seen } };
+      verbose(opts, `profile for Python files: ${seen.profile.name} (${seen.profile.file}), detected: ${seen.reason}`);
+    }
+  }
+  const plan = planInit(root, lang, choice.profile.file);
   const target = path.join(root, plan.target);
   if (existsSync(target)) {
     throw new UsageError(`${plan.target} already exists: the repository has its base class; not overwriting it`);
+  }
+  const py = lang === 'python' ? choice.profile.python : undefined;
+  const found = py && findPythonBase(root, py, choice.profile.base_class);
+  if (found) {
+    const rel = path.relative(root, found).split(path.sep).join('/');
+    throw new UsageError(`${rel} already defines ${choice.profile.base_class} (profile ${choice.profile.name}): the repository has its base class; not creating another at ${plan.target}`);
   }
   if (!existsSync(plan.template)) {
     throw new UsageError(`the reference ${opts.lang} base class is not shipped with this version of migrate (missing ${plan.template})`);

@@ -21,6 +21,7 @@ import { writeFileAtomic } from '../record/migration-log.js';
 import { rememberRunResults } from '../record/run-results.js';
 import { diffsByAgent, newFilePatch } from '../review/patch.js';
 import { io } from '../core/invocation.js';
+import { profileFor } from '../profile/profile.js';
 
 export interface RunFlags extends CommonFlags {
   profile?: string;
@@ -126,7 +127,7 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
     if (!flags.dryRun) {
       const languageOf = (file: string) => allAdapters().find((a) => a.extensions.some((e) => file.endsWith(e)))?.language ?? 'python';
       try {
-        rememberRunResults(root, outcome.results, { language: (r) => languageOf(r.file), profile: profile.name, previews: outcome.previews });
+        rememberRunResults(root, outcome.results, { language: (r) => languageOf(r.file), profile: (r) => profileFor(profile, languageOf(r.file)).name, previews: outcome.previews });
       } catch (err) {
         // Only a memory for review and report (a full disk, say): the results are still printed.
         io.stderr.write(`migrate: could not remember this run's results for review and report: ${oneLine(err)}\n`);

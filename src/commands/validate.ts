@@ -17,6 +17,7 @@ import { validateAgents, type ValidateAgentOptions } from '../validate/validate-
 import { validationJson, validationTable, type ValidationRow } from '../report/validation-table.js';
 import { colours } from '../report/terminal.js';
 import { commandProfile, resolveRoot, type CommonFlags } from './common.js';
+import { profileFor } from '../profile/profile.js';
 import { rememberValidation, validatedSha } from '../record/validation-cache.js';
 import { configLaunchEnvironments } from '../config/launch-env.js';
 import { io } from '../core/invocation.js';
@@ -85,7 +86,7 @@ export async function validateCommand(agents: string[], opts: ValidateCommandOpt
       agent: p.agent,
       file: path.join(root, p.output),
       legacyFile: p.legacy ? path.join(root, p.legacy) : undefined,
-      profile,
+      profile: profileFor(profile, p.agent.language),
       env: ready,
       registryDeadlineMs: opts.registryDeadline ? opts.registryDeadline * 1000 : undefined,
       signal: interrupt.signal,

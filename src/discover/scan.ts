@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import type { AgentInfo, ScanResult } from '../core/types.js';
-import type { Profile } from '../profile/profile.js';
+import { profileFor, type Profile } from '../profile/profile.js';
 import { throwIfInterrupted } from '../core/errors.js';
 // Every language adapter registered before the first scan, whoever imports this.
 import '../lang/adapters.js';
@@ -46,7 +46,7 @@ export async function scanRepository(root: string, profile: Profile, opts: ScanO
         const legacy = legacyOf(f, adapter.extensions);
         return !legacy || !existsSync(legacy);
       });
-      return adapter.scan(abs, sources, profile, { inBand: opts.inBand, jobs: opts.jobs, signal: opts.signal }, opts.parses);
+      return adapter.scan(abs, sources, profileFor(profile, adapter.language), { inBand: opts.inBand, jobs: opts.jobs, signal: opts.signal }, opts.parses);
     }),
   );
   throwIfInterrupted(opts.signal);

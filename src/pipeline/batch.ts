@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import type { AgentInfo, KeptForReview, RewriteOutcome, RunResult, RunStatus, ValidationReport } from '../core/types.js';
 import { oneLine, UsageError } from '../core/errors.js';
-import type { Profile } from '../profile/profile.js';
+import { profileFor, type Profile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
 import { selectAgents } from '../discover/resolve.js';
 import { adapterFor } from '../lang/registry.js';
@@ -288,7 +288,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       output: i.output!,
       bytes: i.bytes,
       agent: i.agent,
-      profile: opts.profile,
+      profile: profileFor(opts.profile, i.agent.language),
       // A user transform may have changed the output since: then verify checks it again.
       idempotency: i.idempotency && i.idempotency.output === i.output ? i.idempotency.error : undefined,
       review: i.result.kept_for_review,

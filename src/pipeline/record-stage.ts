@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { RunJournal } from './journal.js';
 import { MigrateError, UsageError, oneLine } from '../core/errors.js';
 import type { AgentInfo, RunResult } from '../core/types.js';
-import type { Profile } from '../profile/profile.js';
+import { profileFor, type Profile } from '../profile/profile.js';
 import { checkTree, checkoutShardBranch, commitAgent } from '../record/git.js';
 import { buildRecord, recordPath, recordsFolderProblem, writeRecord } from '../record/migration-log.js';
 import type { ReviewAnswer } from '../record/review-log.js';
@@ -34,13 +34,14 @@ export async function runRecordStage(
   journal?: RunJournal | null,
 ): Promise<string> {
   const r = item.result;
+  const profile = profileFor(opts.profile, item.agent.language);
   // `commit` and `review` reach here with no pre-flight of their own: one line, not a raw EEXIST.
   const problem = recordsFolderProblem(root);
   if (problem) throw new MigrateError(problem);
   const record = buildRecord(root, {
     agent: item.agent.name,
     language: item.agent.language,
-    profile: opts.profile.name,
+    profile: profile.name,
     source: item.agent.file,
     output: path.relative(root, item.outAbs),
     removed: r.removed,
@@ -68,8 +69,8 @@ export async function runRecordStage(
     journal?.committing([outRel, recordRel]);
     const sha = await commitAgent(root, {
       agent: item.agent.name,
-      profile: opts.profile.name,
-      baseClass: opts.profile.base_class,
+      profile: profile.name,
+      baseClass: profile.base_class,
       files: [outRel, recordRel],
       body,
     });

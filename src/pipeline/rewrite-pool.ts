@@ -5,7 +5,7 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { AgentInfo, RewriteOutcome } from '../core/types.js';
-import { loadProfile, type Profile } from '../profile/profile.js';
+import { loadProfile, profileFor, withTypeScriptProfile, type Profile } from '../profile/profile.js';
 import { adapterFor } from '../lang/registry.js';
 import { oneLine } from '../core/errors.js';
 import { collectIfHeapGrew } from '../core/heap.js';
@@ -30,7 +30,7 @@ export async function rewriteOne(job: RewriteJob, profile: Profile): Promise<Rew
     // The idempotency pass of verification runs here, in parallel, on the output tree the
     // rewrite already parsed, instead of serially after the pool.
     const checkIdempotencyAs = path.relative(job.root, adapter.outputPath(job.file)).split(path.sep).join('/');
-    return await adapter.rewrite({ ...job, profile, checkIdempotencyAs });
+    return await adapter.rewrite({ ...job, profile: profileFor(profile, adapter.language), checkIdempotencyAs });
   } catch (err) {
     return { status: 'failed', removed: [], kept_for_review: [], warnings: [], error: `${job.agent.file}: ${oneLine(err)}` };
   } finally {
@@ -71,7 +71,7 @@ export async function rewriteAll(
   // Ctrl-C: no new job goes out; the ones in flight finish, then the pool ends.
   await runOnWorkers<RewriteJob, RewriteOutcome>({
     file: workerFile,
-    workerData: { profileFile: profile.file, root: jobs[0]!.root },
+    workerData: { profileFile: profile.file, typescriptProfileFile: profile.typescriptProfile?.file, root: jobs[0]!.root },
     threads,
     tasks: jobs,
     stop: () => opts.signal?.aborted ?? false,
@@ -83,6 +83,8 @@ export async function rewriteAll(
   return jobs.map((job, i) => results[i] ?? interruptedOutcome(job));
 }
 
-export function profileForWorker(profileFile: string, root: string): Profile {
-  return loadProfile(profileFile, root);
+/** The batch's profile in a worker, with the TypeScript files' own when the choice gave them another (profileFor). */
+export function profileForWorker(profileFile: string, root: string, typescriptProfileFile?: string): Profile {
+  const profile = loadProfile(profileFile, root);
+  return typescriptProfileFile ? withTypeScriptProfile(profile, loadProfile(typescriptProfileFile, root)) : profile;
 }

@@ -3,7 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { profileForWorker, rewriteOne, type RewriteJob } from './rewrite-pool.js';
 import '../lang/adapters.js';
 
-const profile = profileForWorker(workerData.profileFile as string, workerData.root as string);
+const profile = profileForWorker(workerData.profileFile as string, workerData.root as string, workerData.typescriptProfileFile as string | undefined);
 parentPort!.on('message', async (job: RewriteJob) => {
   parentPort!.postMessage(await rewriteOne(job, profile));
 });

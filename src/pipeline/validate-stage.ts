@@ -3,7 +3,7 @@
 // The batch starts the environment (and probes real endpoints) before it writes anything.
 import type { AgentInfo, ValidationReport } from '../core/types.js';
 import path from 'node:path';
-import type { Profile } from '../profile/profile.js';
+import { profileFor, type Profile } from '../profile/profile.js';
 import { rememberValidation, validatedSha } from '../record/validation-cache.js';
 import { checkEndpoints, startValidationEnvironment, type ValidationEnvironment } from '../validate/environment.js';
 import { validateAgents, type ValidateAgentOptions } from '../validate/validate-agent.js';
@@ -50,7 +50,7 @@ export async function runValidationStage(
       agent: x.agent,
       file: x.file,
       legacyFile: x.legacyFile,
-      profile: opts.profile,
+      profile: profileFor(opts.profile, x.agent.language),
       env,
       signal: opts.signal,
       ...launchEnv(x.agent),

@@ -3,27 +3,42 @@
 // profile whose base class is defined at its import location (amoskys/agents/common/base.py
 // holding HardenedAgentBase, also under a source folder such as src/) or which the repository's
 // files already import (`from amoskys.agents.common.base import HardenedAgentBase`), when exactly
-// one profile other than the default matches (and, when it has no typescript section, the repository
-// holds no TypeScript class its agents could be); else the default (base-agent: its TypeScript
+// one profile other than the default matches; else the default (base-agent: its TypeScript
 // section and the base-to-base profiles it brings, such as base-service, stay as they are).
+// The choice is per language: a detected profile without a typescript section takes the Python
+// files, and the TypeScript and JavaScript files keep the default's. Before, one TypeScript class
+// anywhere (a web dashboard's static JS) kept the whole repository on the default, and every
+// hardened Python agent was rewritten onto BaseAgent.
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError, oneLine } from '../core/errors.js';
 import { readRepoSettings } from '../config/settings.js';
 import { listSourceFiles } from '../discover/files.js';
 import { ignoredBy } from '../discover/ignore.js';
-import { TS_EXTENSIONS } from '../lang/typescript/paths.js';
-import { loadProfile, templatesDir, type Profile } from './profile.js';
+import type { Language } from '../core/types.js';
+import { loadProfile, templatesDir, withTypeScriptProfile, type Profile } from './profile.js';
+import { pythonBaseIn } from './base-source.js';
 
 export const DEFAULT_PROFILE = 'base-agent';
 
 export type ProfileSource = 'flag' | 'config' | 'detected' | 'default';
 
-export interface ProfileChoice {
+/** The profile of one language's files, who chose it and why. */
+export interface LanguageChoice {
   profile: Profile;
   chosen_by: ProfileSource;
   /** Why, in one line: the flag, the config's file:line, the files that showed the base, or why the default stayed. */
   reason: string;
+}
+
+export interface ProfileChoice extends LanguageChoice {
+  /**
+   * The profile the commands are given: the Python files' (the one the repository shows), carrying
+   * the TypeScript files' as `typescriptProfile` when it differs (profileFor picks per file).
+   */
+  profile: Profile;
+  /** Per language: the same as the whole choice, except a detected Python-only profile's TypeScript side. */
+  languages: Record<Language, LanguageChoice>;
 }
 
 export interface ChooseOptions {
@@ -33,8 +48,13 @@ export interface ChooseOptions {
   ignore?: string[];
 }
 
+/** One choice for every language. */
+function whole(choice: LanguageChoice): ProfileChoice {
+  return { ...choice, languages: { python: choice, typescript: choice } };
+}
+
 export function chooseProfile(root: string, flag: string | undefined, opts: ChooseOptions = {}): ProfileChoice {
-  if (flag !== undefined) return { profile: loadProfile(flag, root), chosen_by: 'flag', reason: `--profile ${flag}` };
+  if (flag !== undefined) return whole({ profile: loadProfile(flag, root), chosen_by: 'flag', reason: `--profile ${flag}` });
   const pinned = readRepoSettings(root).profile;
   if (pinned) {
     let profile: Profile;
@@ -43,38 +63,38 @@ export function chooseProfile(root: string, flag: string | undefined, opts: Choo
     } catch (err) {
       throw new UsageError(`${pinned.origin}: profile: ${oneLine(err)}`);
     }
-    return { profile, chosen_by: 'config', reason: `profile: ${pinned.name} in ${pinned.origin}` };
+    return whole({ profile, chosen_by: 'config', reason: `profile: ${pinned.name} in ${pinned.origin}` });
   }
   const fallback = loadProfile(DEFAULT_PROFILE, root);
   if (opts.detect === false) {
-    return { profile: fallback, chosen_by: 'default', reason: `the default (no --profile, no profile: in .migrate/config.yaml)` };
+    return whole({ profile: fallback, chosen_by: 'default', reason: `the default (no --profile, no profile: in .migrate/config.yaml)` });
   }
   const matches = detectProfiles(root, fallback, opts.ignore);
   if (matches.length === 1) {
     const m = matches[0]!;
-    // A Python-only profile would fail every TypeScript agent the default migrates today: keep the default.
-    const tsClass = m.profile.typescript ? undefined : typeScriptClassFile(root, opts.ignore);
-    if (tsClass) {
-      return {
-        profile: fallback,
-        chosen_by: 'default',
-        reason: `the default: ${m.evidence}, but ${tsClass} holds a TypeScript class and ${m.profile.name} has no typescript section; choose with --profile (per language) or profile: in .migrate/config.yaml`,
-      };
-    }
-    return { profile: m.profile, chosen_by: 'detected', reason: `${m.evidence}; --profile or profile: in .migrate/config.yaml chooses another` };
+    const python: LanguageChoice = { profile: m.profile, chosen_by: 'detected', reason: `${m.evidence}; --profile or profile: in .migrate/config.yaml chooses another` };
+    if (m.profile.typescript || !fallback.typescript) return whole(python);
+    // A Python-only profile: the TypeScript and JavaScript files (agents, a dashboard's scripts) keep the default's.
+    const typescript: LanguageChoice = {
+      profile: fallback,
+      chosen_by: 'default',
+      reason: `${m.profile.name}, detected for the Python files, has no typescript section: TypeScript and JavaScript files keep the default`,
+    };
+    return { ...python, profile: withTypeScriptProfile(m.profile, fallback), languages: { python, typescript } };
   }
   if (matches.length > 1) {
     const each = matches.map((m) => `${m.profile.name} (${m.evidence})`).join('; ');
-    return { profile: fallback, chosen_by: 'default', reason: `the default: the repository matches ${matches.length} profiles, ${each}; choose one with --profile or profile: in .migrate/config.yaml` };
+    return whole({ profile: fallback, chosen_by: 'default', reason: `the default: the repository matches ${matches.length} profiles, ${each}; choose one with --profile or profile: in .migrate/config.yaml` });
   }
-  return { profile: fallback, chosen_by: 'default', reason: `the default: no other profile's base class is defined or imported in the repository` };
+  return whole({ profile: fallback, chosen_by: 'default', reason: `the default: no other profile's base class is defined or imported in the repository` });
 }
 
-/** The `profile` object of scan, run and status --json. */
+/** The `profile` object of scan, run and status --json: the Python files' choice, and each language's. */
 export interface ProfileJson {
   name: string;
   chosen_by: ProfileSource;
   reason: string;
+  languages: Record<Language, { name: string; chosen_by: ProfileSource; reason: string }>;
 }
 
 interface Match {
@@ -109,25 +129,6 @@ function candidateProfiles(root: string, fallback: Profile): Profile[] {
 
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** The first TypeScript/JavaScript file of the repository declaring a class (where its agents would be), if any. */
-function typeScriptClassFile(root: string, ignore?: string[]): string | undefined {
-  const abs = path.resolve(root);
-  const ignored = ignoredBy(abs, ignore);
-  const declares = /^[ \t]*(?:export[ \t]+)?(?:default[ \t]+)?(?:abstract[ \t]+)?class[ \t]+[A-Za-z_$]/m;
-  for (const f of listSourceFiles(abs, TS_EXTENSIONS)) {
-    const rel = path.relative(abs, f).split(path.sep).join('/');
-    if (/\.d\.[cm]?ts$/.test(rel) || ignored?.(rel)) continue;
-    let text = '';
-    try {
-      text = readFileSync(f, 'utf8');
-    } catch {
-      continue;
-    }
-    if (declares.test(text)) return rel;
-  }
-  return undefined;
 }
 
 /**
@@ -170,7 +171,7 @@ function detectProfiles(root: string, fallback: Profile, ignore?: string[]): Mat
     return t;
   };
   // A base module is read whole (its class may follow long helpers); the others only for their imports.
-  const whole = (rel: string): string => {
+  const wholeText = (rel: string): string => {
     try {
       return readFileSync(path.join(abs, rel), 'utf8');
     } catch {
@@ -180,12 +181,8 @@ function detectProfiles(root: string, fallback: Profile, ignore?: string[]): Mat
   const out: Match[] = [];
   for (const p of candidates) {
     const py = p.python!;
-    const modPath = py.module.replace(/\./g, '/');
-    const homes = [...new Set([py.source, `${modPath}.py`, `${modPath}/__init__.py`].filter((h): h is string => !!h))];
     // At its import location, or under a folder the package is imported from (src/amoskys/...).
-    const atHome = (rel: string) => homes.some((h) => rel === h || rel.endsWith(`/${h}`));
-    const defines = new RegExp(`^class\\s+${escape(p.base_class)}\\b`, 'm');
-    const home = rels.find((rel) => atHome(rel) && defines.test(whole(rel)));
+    const home = pythonBaseIn(rels, py, p.base_class, wholeText);
     if (home) {
       out.push({ profile: p, evidence: `${p.base_class} is defined in ${home}, where ${p.name} imports it from (${py.module})` });
       continue;

@@ -8,6 +8,7 @@ import YAML from 'yaml';
 import { UsageError } from '../core/errors.js';
 import { ajvFor, precompiled, type SchemaValidator } from '../core/precompiled.js';
 import { forgetOnReset } from '../core/invocation.js';
+import type { Language } from '../core/types.js';
 
 export interface PythonProfile {
   module: string;
@@ -104,6 +105,23 @@ export interface Profile {
   validation: ValidationProfile;
   /** Absolute path of the file the profile was read from. */
   file: string;
+  /**
+   * Not data (never in a profile's YAML): set by the profile choice (profile/choose.ts) when the
+   * repository's TypeScript and JavaScript files take another profile than its Python files (a
+   * Python-only profile detected beside TypeScript classes: those keep the default's typescript
+   * section). Read it through profileFor().
+   */
+  typescriptProfile?: Profile;
+}
+
+/** The profile a file of this language is migrated with (see Profile.typescriptProfile). */
+export function profileFor(profile: Profile, language: Language): Profile {
+  return language === 'typescript' ? (profile.typescriptProfile ?? profile) : profile;
+}
+
+/** `profile` for Python files and `typescript` for TypeScript and JavaScript files (a new object: loaded profiles are shared). */
+export function withTypeScriptProfile(profile: Profile, typescript: Profile): Profile {
+  return typescript === profile ? profile : { ...profile, typescriptProfile: typescript };
 }
 
 /** The package's own templates/ folder (works from src/ under vitest and from dist/src/). */

@@ -34,7 +34,7 @@ export interface RunPreview {
 export function rememberRunResults(
   root: string,
   results: RunResult[],
-  meta: { language: (r: RunResult) => Language; profile: string; previews?: RunPreview[] },
+  meta: { language: (r: RunResult) => Language; profile: (r: RunResult) => string; previews?: RunPreview[] },
 ): void {
   const d = dir(root);
   if (!d) return;
@@ -52,7 +52,7 @@ export function rememberRunResults(
     const entry: RememberedResult = {
       result: r,
       language: meta.language(r),
-      profile: meta.profile,
+      profile: meta.profile(r),
       at,
       output_sha256: out ? sha256File(path.join(root, out)) : null,
       ...(!out && preview ? { texts: { source: preview.source, output: preview.text, outputFile: preview.outputFile } } : {}),

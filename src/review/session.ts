@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentInfo, RunResult } from '../core/types.js';
-import { loadProfile, type Profile } from '../profile/profile.js';
+import { loadProfile, profileFor, type Profile } from '../profile/profile.js';
 import { adapterFor } from '../lang/registry.js';
 import { sha256File } from '../record/migration-log.js';
 import { appendReviewAnswer, clearReviewAnswers, reviewAnswers, type ReviewAnswer, type ReviewAnswerKind } from '../record/review-log.js';
@@ -150,7 +150,7 @@ async function editUnder(root: string, p: PendingReview, profile: Profile): Prom
   appendReviewAnswer(root, p.agent.name, { ...answer(root, p, 'edit'), output_sha256: before, edited_sha256: after });
   if (after === before) return { changed: false, problem: null };
   const [error] = await adapterFor(p.info.language).verify([
-    { root, outputFile: p.outAbs, output: readFileSync(p.outAbs, 'utf8'), agent: p.info, profile, review: p.agent.kept_for_review },
+    { root, outputFile: p.outAbs, output: readFileSync(p.outAbs, 'utf8'), agent: p.info, profile: profileFor(profile, p.info.language), review: p.agent.kept_for_review },
   ]);
   // A hand edit need not be a fixed point of the transforms; it must parse and compile.
   return { changed: true, problem: error && !/not idempotent/.test(error) ? error : null };

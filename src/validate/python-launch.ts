@@ -1,6 +1,8 @@
 // The default way to start a Python agent: the machine's python3 with the
-// repository root on PYTHONPATH (so `from common.core.base_agent import ...` resolves).
-import { readFileSync } from 'node:fs';
+// repository root on PYTHONPATH (so `from common.core.base_agent import ...` resolves), and the
+// source folder of a src/ layout its imports come from (src/, for `from amoskys.agents.common.base
+// import HardenedAgentBase` with the package at src/amoskys/).
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LaunchCommand } from '../pipeline/language.js';
 
@@ -37,11 +39,12 @@ export function python3In(root: string, env: Record<string, string | undefined> 
 export async function pythonLaunch(root: string, file: string, env: Record<string, string | undefined> = process.env): Promise<LaunchCommand> {
   const inherited = process.env.PYTHONPATH;
   const mod = packageModule(root, file);
+  const paths = [root, ...sourceFolders(root, file), ...(inherited ? [inherited] : [])];
   return {
     command: await python3In(root, env),
     args: mod ? ['-m', mod] : [file],
     env: {
-      PYTHONPATH: inherited ? `${root}:${inherited}` : root,
+      PYTHONPATH: paths.join(':'),
       // Unbuffered output: the log check must see every line even when the agent is killed.
       PYTHONUNBUFFERED: '1',
       // Validation must not leave __pycache__ folders in the repository.
@@ -71,4 +74,38 @@ function packageModule(root: string, file: string): string | null {
   const parts = rel.slice(0, -3).split(path.sep);
   if (parts.length < 2 || !parts.every((p) => /^[A-Za-z_]\w*$/.test(p))) return null;
   return parts.join('.');
+}
+
+/**
+ * The folders between the root and the agent's file (src/ of src/amoskys/agents/proc/proc_agent.py)
+ * holding a package or module the file imports absolutely that the root itself does not hold
+ * (`from amoskys.agents.common.base import ...`, `import grpc` with src/amoskys/, src/grpc/): what an
+ * installed src/ layout or the project's own `PYTHONPATH=src` gives it. Before, such an agent and its
+ * legacy one both stopped at start with ModuleNotFoundError, and validation could not run.
+ */
+function sourceFolders(root: string, file: string): string[] {
+  const abs = path.resolve(root, file);
+  const rel = path.relative(root, abs);
+  if (rel.startsWith('..') || path.isAbsolute(rel)) return [];
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch {
+    return [];
+  }
+  const names = new Set<string>();
+  for (const m of text.matchAll(/^[ \t]*(?:from[ \t]+([A-Za-z_]\w*)[\w.]*[ \t]+import\b|import[ \t]+([A-Za-z_]\w*(?:[ \t]*\.[ \t]*\w+)*(?:[ \t]*,[ \t]*[A-Za-z_][\w.]*)*))/gm)) {
+    if (m[1]) names.add(m[1]);
+    else for (const part of m[2]!.split(',')) names.add(part.trim().split(/[ \t.]/)[0]!);
+  }
+  const holds = (dir: string, name: string) => existsSync(path.join(dir, name)) || existsSync(path.join(dir, `${name}.py`));
+  const missing = [...names].filter((n) => n && !holds(root, n));
+  const out: string[] = [];
+  // From the folder nearest the root down to the file's parent's parent (its own folder is sys.path[0] already).
+  const parts = rel.split(path.sep).slice(0, -2);
+  for (let i = 1; i <= parts.length; i++) {
+    const dir = path.join(root, ...parts.slice(0, i));
+    if (missing.some((n) => holds(dir, n))) out.push(dir);
+  }
+  return out;
 }
