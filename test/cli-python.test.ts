@@ -57,7 +57,8 @@ function expectRunContract(out: RunJson): void {
   // DESIGN.md's fields, extended (never renamed) by `profile`: which profile the run used and why.
   expect(Object.keys(out).sort()).toEqual(['profile', 'results', 'summary']);
   const profile = (out as unknown as { profile: Record<string, unknown> }).profile;
-  expect(Object.keys(profile).sort()).toEqual(['chosen_by', 'name', 'reason']);
+  expect(Object.keys(profile).sort()).toEqual(['chosen_by', 'languages', 'name', 'reason']);
+  expect(Object.keys(profile.languages as object).sort()).toEqual(['python', 'typescript']);
   expect(['flag', 'config', 'detected', 'default']).toContain(profile.chosen_by);
   for (const r of out.results) {
     const where = `result ${JSON.stringify(r.agent)}`;

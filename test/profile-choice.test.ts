@@ -4,11 +4,12 @@
 // Before, every command without --profile used base-agent: `run --all` on a seed-001 repository
 // holding amoskys/agents/common/base.py wrote ProcAgent(BaseAgent) importing
 // common.core.base_agent (a module the repository does not have) and reported it migrated.
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { REPO, cliInProcess, commitAll, demoFleetRepos, ensureBuilt, gitRepo, tempDirsOfThisFile } from './helpers/cli.js';
+import { Ajv } from 'ajv';
+import { REPO, cli, cliInProcess, commitAll, git, demoFleetRepos, ensureBuilt, gitRepo, tempDirsOfThisFile } from './helpers/cli.js';
 
 const temps = tempDirsOfThisFile();
 beforeAll(() => ensureBuilt(), 180_000);
@@ -16,7 +17,8 @@ beforeAll(() => ensureBuilt(), 180_000);
 const HARDENED = path.join(REPO, 'fixtures', 'python-hardened');
 const demoRepo = demoFleetRepos(temps, 'migrate-profile-choice-demo-');
 
-type ProfileJson = { name: string; chosen_by: string; reason: string };
+type LanguageJson = { name: string; chosen_by: string; reason: string };
+type ProfileJson = LanguageJson & { languages: { python: LanguageJson; typescript: LanguageJson } };
 
 /** A seed-001 repository: the fleet's support modules, the reference HardenedAgentBase (`init --profile hardened-agent-base`) and ProcAgent. */
 async function hardenedRepo(under = ''): Promise<string> {
@@ -99,9 +101,11 @@ describe('the profile without --profile', () => {
     cpSync(path.join(tsDir, 'input.ts'), path.join(root, 'agents', 'scan-forwarder.ts'));
     commitAll(root, 'a TypeScript agent on the old BaseService');
     const auto = await scanProfile(root);
-    expect(auto.profile).toEqual({ name: 'base-agent', chosen_by: 'default', reason: "the default: no other profile's base class is defined or imported in the repository" });
+    const auto1 = { name: 'base-agent', chosen_by: 'default', reason: "the default: no other profile's base class is defined or imported in the repository" };
+    expect(auto.profile).toEqual({ ...auto1, languages: { python: auto1, typescript: auto1 } });
     const explicit = await scanProfile(root, ['--profile', 'base-agent']);
-    expect(explicit.profile).toEqual({ name: 'base-agent', chosen_by: 'flag', reason: '--profile base-agent' });
+    const flag1 = { name: 'base-agent', chosen_by: 'flag', reason: '--profile base-agent' };
+    expect(explicit.profile).toEqual({ ...flag1, languages: { python: flag1, typescript: flag1 } });
     expect(auto.agents).toEqual(explicit.agents);
     expect(auto.agents.find((a) => a.class === 'ScanForwarder')).toMatchObject({ status: 'legacy' });
     // The base-to-base profile still applies to the TypeScript agent in a run without --profile.
@@ -116,9 +120,12 @@ describe('the profile without --profile', () => {
     const root = await hardenedRepo();
     pin(root, '# the fleet is moved onto BaseAgent first\nprofile: base-agent\n');
     const pinned = await scanProfile(root);
-    expect(pinned.profile).toEqual({ name: 'base-agent', chosen_by: 'config', reason: `profile: base-agent in ${path.join(root, '.migrate', 'config.yaml')}:2` });
+    // The pin and the flag choose for every language (the repository's TypeScript files included).
+    const pin1 = { name: 'base-agent', chosen_by: 'config', reason: `profile: base-agent in ${path.join(root, '.migrate', 'config.yaml')}:2` };
+    expect(pinned.profile).toEqual({ ...pin1, languages: { python: pin1, typescript: pin1 } });
     const flag = await scanProfile(root, ['--profile', 'hardened-agent-base']);
-    expect(flag.profile).toEqual({ name: 'hardened-agent-base', chosen_by: 'flag', reason: '--profile hardened-agent-base' });
+    const flag1 = { name: 'hardened-agent-base', chosen_by: 'flag', reason: '--profile hardened-agent-base' };
+    expect(flag.profile).toEqual({ ...flag1, languages: { python: flag1, typescript: flag1 } });
 
     for (const [text, message] of [
       ['promote:\n  mode: replace\nprofile: hardened-agents\n', /^migrate: .*config\.yaml:3: profile: unknown profile "hardened-agents" \(known: base-agent, base-service, hardened-agent-base\)$/],
@@ -161,7 +168,7 @@ describe('the profile without --profile', () => {
     expect(scan.stderr).toContain('default: the repository matches 2 profiles');
   }, 120_000);
 
-  it('a seed-001 repository that also holds TypeScript agents keeps the default (hardened-agent-base has no typescript section) and says so', async () => {
+  it('a seed-001 repository that also holds a TypeScript agent: hardened-agent-base for its Python files, base-agent for its TypeScript files', async () => {
     const root = await hardenedRepo();
     const tsDir = path.join(REPO, 'fixtures', 'typescript', 'base-service-init-health-and-setup');
     cpSync(path.join(tsDir, 'lib'), path.join(root, 'lib'), { recursive: true });
@@ -169,10 +176,17 @@ describe('the profile without --profile', () => {
     cpSync(path.join(tsDir, 'input.ts'), path.join(root, 'agents', 'scan-forwarder.ts'));
     commitAll(root, 'a TypeScript agent');
     const scan = await scanProfile(root);
-    expect(scan.profile.name).toBe('base-agent');
-    expect(scan.profile.chosen_by).toBe('default');
-    expect(scan.profile.reason).toMatch(/^the default: HardenedAgentBase is defined in amoskys\/agents\/common\/base\.py, .*, but (agents\/scan-forwarder\.ts|lib\/[\w.-]+) holds a TypeScript class and hardened-agent-base has no typescript section; choose with --profile/);
+    // Before: the whole repository stayed on base-agent, and ProcAgent was rewritten onto BaseAgent.
+    expect(scan.profile).toMatchObject({ name: 'hardened-agent-base', chosen_by: 'detected' });
+    expect(scan.profile.languages.python).toEqual({ name: scan.profile.name, chosen_by: scan.profile.chosen_by, reason: scan.profile.reason });
+    expect(scan.profile.languages.typescript).toEqual({
+      name: 'base-agent',
+      chosen_by: 'default',
+      reason: 'hardened-agent-base, detected for the Python files, has no typescript section: TypeScript and JavaScript files keep the default',
+    });
+    expect(scan.stderr).toContain('profile for TypeScript and JavaScript files: base-agent (');
     expect(scan.agents.find((a) => a.class === 'ScanForwarder')).toMatchObject({ status: 'legacy' });
+    expect(scan.agents.find((a) => a.class === 'ProcAgent')).toMatchObject({ status: 'legacy' });
   }, 60_000);
 
   it('init copies the default base unless --profile or the pin says otherwise (it creates what detection looks for)', async () => {
@@ -193,4 +207,164 @@ describe('the profile without --profile', () => {
     expect(init.exitCode, init.stderr).toBe(0);
     expect(init.stdout).toContain('amoskys/agents/common/base.py');
   }, 60_000);
+});
+
+// A monorepo like AMOSKYS's: the hardened Python fleet in a src/ layout (src/amoskys/agents/...,
+// the base at src/amoskys/agents/common/base.py), a web dashboard whose static JS declares a class,
+// and a Node agent on the old BaseService. Before, the dashboard's one class kept the whole repository
+// on base-agent (every hardened agent rewritten onto BaseAgent, from a module the repository does not
+// have, and reported migrated), the base under src/ was never read (the rewrite used the profile's
+// declared lists), and the agents could not be started for validation (amoskys not on PYTHONPATH).
+describe('a monorepo: the hardened fleet under src/, a web dashboard with a JavaScript class, a TypeScript agent', () => {
+  const AGENTS = ['proc-agent-grpc', 'kernel-audit-setup-shutdown', 'fim-agent-baseline'];
+  const caseOf = (name: string) => YAML.parse(readFileSync(path.join(HARDENED, name, 'case.yaml'), 'utf8')) as { path: string; scan: { class: string } };
+  const TS_CASE = path.join(REPO, 'fixtures', 'typescript', 'base-service-init-health-and-setup');
+  const ajv = new Ajv({ allErrors: true });
+  for (const f of ['validation', 'scan', 'run', 'status']) ajv.addSchema(JSON.parse(readFileSync(path.join(REPO, 'schemas', `${f}.schema.json`), 'utf8')));
+  const expectSchema = (name: string, stdout: string) => {
+    const validate = ajv.getSchema(`${name}.schema.json`)!;
+    expect(validate(JSON.parse(stdout)), `${name}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+  };
+
+  /** `top` holds the packages (src/ or the root); `base` rewrites the reference HardenedAgentBase (the repository's own variant). */
+  function monorepo(top: string, cases: string[], base?: (text: string) => string): string {
+    const root = gitRepo(undefined, 'migrate-profile-choice-mono-');
+    temps.push(root);
+    const pkgs = path.join(root, top);
+    mkdirSync(pkgs, { recursive: true });
+    cpSync(path.join(HARDENED, '_support'), pkgs, { recursive: true, filter: (p) => !p.includes('__pycache__') && !p.endsWith('README.md') });
+    cpSync(path.join(REPO, 'templates', 'runtime', 'python', 'amoskys'), path.join(pkgs, 'amoskys'), { recursive: true });
+    const baseFile = path.join(pkgs, 'amoskys', 'agents', 'common', 'base.py');
+    if (base) writeFileSync(baseFile, base(readFileSync(baseFile, 'utf8')));
+    for (const c of cases) {
+      const to = path.join(pkgs, caseOf(c).path);
+      mkdirSync(path.dirname(to), { recursive: true });
+      cpSync(path.join(HARDENED, c, 'input.py'), to);
+    }
+    mkdirSync(path.join(root, 'web', 'static'), { recursive: true });
+    writeFileSync(
+      path.join(root, 'web', 'static', 'dashboard.js'),
+      [
+        '// Fleet dashboard: polls the agents and draws their table.',
+        'class FleetTable {',
+        '  constructor(el) {',
+        '    this.el = el;',
+        '    this.rows = new Map();',
+        '  }',
+        '',
+        '  update(agents) {',
+        '    for (const a of agents) this.rows.set(a.name, a);',
+        "    this.el.innerHTML = [...this.rows.values()].map((a) => `<tr><td>${a.name}</td><td>${a.status}</td></tr>`).join('');",
+        '  }',
+        '}',
+        '',
+        "const table = new FleetTable(document.getElementById('fleet'));",
+        "setInterval(async () => table.update(await (await fetch('/api/agents')).json()), 5000);",
+        '',
+      ].join('\n'),
+    );
+    cpSync(path.join(TS_CASE, 'lib'), path.join(root, 'lib'), { recursive: true });
+    mkdirSync(path.join(root, 'agents'));
+    cpSync(path.join(TS_CASE, 'input.ts'), path.join(root, 'agents', 'scan-forwarder.ts'));
+    writeFileSync(path.join(root, '.gitignore'), 'certs/\ndata/\n');
+    commitAll(root, 'monorepo');
+    return root;
+  }
+  const v2 = (root: string, top: string, c: string) => readFileSync(path.join(root, top, caseOf(c).path.replace(/\.py$/, '_v2.py')), 'utf8');
+
+  it('Python files onto HardenedAgentBase (learned from src/), TypeScript onto BaseAgent: scan, run, diff, status, validate, commit, revert, init', async () => {
+    const root = monorepo('src', AGENTS);
+    const scan = await cliInProcess(root, ['scan', '--json', '--verbose']);
+    expect(scan.exitCode, scan.stderr).toBe(0);
+    expectSchema('scan', scan.stdout);
+    const profile = (JSON.parse(scan.stdout) as { profile: ProfileJson }).profile;
+    expect(profile).toMatchObject({ name: 'hardened-agent-base', chosen_by: 'detected', languages: { python: { name: 'hardened-agent-base' }, typescript: { name: 'base-agent', chosen_by: 'default' } } });
+    expect(profile.reason).toContain('src/amoskys/agents/common/base.py');
+
+    const run = await cliInProcess(root, ['run', '--all', '--no-validate', '--no-commit', '--json', '--verbose']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expectSchema('run', run.stdout);
+    expect(run.stderr).toContain('python base model: HardenedAgentBase learned from src/amoskys/agents/common/base.py');
+    const out = JSON.parse(run.stdout) as { results: Array<{ agent: string; status: string }>; profile: ProfileJson };
+    expect(out.profile).toEqual(profile);
+    const status = (cls: string) => out.results.find((r) => r.agent === cls)?.status;
+    for (const c of AGENTS) {
+      expect(status(caseOf(c).scan.class), c).toBe('migrated');
+      // The same rewrite as the fixture's (--profile hardened-agent-base, the base at the root).
+      expect(v2(root, 'src', c), c).toBe(readFileSync(path.join(HARDENED, c, 'expected.py'), 'utf8'));
+    }
+    // The TypeScript agent in the same repository: onto the TypeScript BaseAgent, as in its own fixture.
+    expect(status('ScanForwarder')).toBe('migrated');
+    expect(readFileSync(path.join(root, 'agents', 'scan-forwarder_v2.ts'), 'utf8')).toBe(readFileSync(path.join(TS_CASE, 'expected.ts'), 'utf8'));
+
+    const pyDiff = await cliInProcess(root, ['diff', 'ProcAgent']);
+    expect(pyDiff.stdout).toContain('+class ProcAgent(HardenedAgentBase):');
+    const tsDiff = await cliInProcess(root, ['diff', 'ScanForwarder']);
+    expect(tsDiff.stdout).toContain('+export class ScanForwarder extends BaseAgent {');
+    const st = await cliInProcess(root, ['status', '--json']);
+    expect(st.exitCode, st.stderr).toBe(0);
+    expectSchema('status', st.stdout);
+    expect((JSON.parse(st.stdout) as { profile: ProfileJson }).profile).toEqual(profile);
+
+    // init: no second HardenedAgentBase beside the one under src/ (before: amoskys/agents/common/base.py at
+    // the root with --profile, and BaseAgent's common/core/base_agent.py without); TypeScript's base still comes.
+    for (const args of [['init'], ['init', '--profile', 'hardened-agent-base']]) {
+      const r = await cliInProcess(root, args);
+      expect(r.exitCode, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain('src/amoskys/agents/common/base.py already defines HardenedAgentBase (profile hardened-agent-base)');
+    }
+    expect(existsSync(path.join(root, 'amoskys'))).toBe(false);
+    expect(existsSync(path.join(root, 'common'))).toBe(false);
+    const tsInit = await cliInProcess(root, ['init', '--lang', 'typescript']);
+    expect(tsInit.exitCode, tsInit.stderr).toBe(0);
+    expect(tsInit.stdout).toContain('created common/core/base-agent.ts');
+    git(root, ['add', 'common']);
+    git(root, ['commit', '-q', '-m', 'the TypeScript base']);
+
+    // At run time: ProcAgent's _v2 on the base under src/ (its case's environment) with hardened-agent-base's
+    // checks, ScanForwarder's on the TypeScript BaseAgent with base-agent's.
+    mkdirSync(path.join(root, 'certs'));
+    for (const n of ['ca.crt', 'agent.crt', 'agent.key']) writeFileSync(path.join(root, 'certs', n), `test ${n}\n`);
+    const env = { PATH: process.env.PATH!, HOME: process.env.HOME ?? root, AMOSKYS_CERT_DIR: path.join(root, 'certs'), PROC_QUEUE_PATH: path.join(root, 'data', 'queue', 'proc_agent.db') };
+    const val = await cli(root, ['validate', 'ProcAgent', 'ScanForwarder', '--json'], { env, timeout: 200_000 });
+    expect(val.exitCode, `${val.stdout}\n${val.stderr}`).toBe(0);
+    type Checks = { agent: string; validation: { ok: boolean; checks: Array<{ name: string; ok: boolean; skipped?: boolean }> } };
+    const reports = new Map((JSON.parse(val.stdout) as { results: Checks[] }).results.map((r) => [r.agent, r.validation]));
+    const ran = (agent: string) => reports.get(agent)!.checks.filter((c) => !c.skipped).map((c) => c.name);
+    expect([...reports.values()].every((v) => v.ok && v.checks.every((c) => c.ok))).toBe(true);
+    // hardened-agent-base's EventBus cycle for the Python agent; base-agent's survival window, not the EventBus, for the TypeScript one.
+    expect(ran('ProcAgent')).toEqual(['health', 'registry', 'metrics', 'eventbus', 'shutdown', 'deregister', 'log']);
+    expect(ran('ScanForwarder')).toContain('survival');
+    expect(ran('ScanForwarder')).not.toContain('eventbus');
+
+    // The records and commits name each language's profile; the revert undoes one.
+    const commit = await cliInProcess(root, ['commit', 'ProcAgent', 'ScanForwarder']);
+    expect(commit.exitCode, commit.stderr).toBe(0);
+    const record = (name: string) => JSON.parse(readFileSync(path.join(root, 'migration-log', `${name}.json`), 'utf8')) as { profile: string };
+    expect(record('ProcAgent').profile).toBe('hardened-agent-base');
+    expect(record('ScanForwarder').profile).toBe('base-agent');
+    const revert = await cliInProcess(root, ['revert', 'ProcAgent']);
+    expect(revert.exitCode, revert.stderr).toBe(0);
+    const after = JSON.parse((await cliInProcess(root, ['status', '--json'])).stdout) as { agents: Array<{ name: string; state: string }> };
+    expect(after.agents.filter((a) => ['ProcAgent', 'ScanForwarder'].includes(a.name)).map((a) => [a.name, a.state]).sort()).toEqual([['ProcAgent', 'reverted'], ['ScanForwarder', 'committed']]);
+  }, 300_000);
+
+  it('the repository\'s own base under src/ is read as at the root: an attribute it owns (start_time) is not set again by the agent', async () => {
+    // The repository's HardenedAgentBase keeps its start time as self.start_time (as AMOSKYS's base does).
+    const ownBase = (text: string) => text.replace(/self\._hb_started\b/g, 'self.start_time');
+    const agent = 'listen-health-stats-bump';
+    const input = readFileSync(path.join(HARDENED, agent, 'input.py'), 'utf8');
+    expect(input).toContain('        self.start_time = time.time()\n');
+    const atRoot = monorepo('', [agent], ownBase);
+    const underSrc = monorepo('src', [agent], ownBase);
+    for (const root of [atRoot, underSrc]) {
+      const run = await cliInProcess(root, ['run', '--all', '--no-validate', '--no-commit', '--json', '--verbose']);
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.stderr).toMatch(/python base model: HardenedAgentBase learned from (src\/)?amoskys\/agents\/common\/base\.py/);
+    }
+    const flat = v2(atRoot, '', agent);
+    // The base sets self.start_time = time.time() itself: the agent's identical assignment goes.
+    expect(flat).not.toContain('        self.start_time = time.time()\n');
+    expect(v2(underSrc, 'src', agent)).toBe(flat);
+  }, 120_000);
 });
