@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { forgetOnReset } from '../core/invocation.js';
 import { listSourceFiles } from '../discover/files.js';
+import { ignoredBy } from '../discover/ignore.js';
 import type { PythonProfile } from './profile.js';
 
 /** The files a base module may be (relative, `/` separators): the profile's source, `<module>.py`, `<module>/__init__.py`. */
@@ -49,7 +50,11 @@ export function findPythonBase(root: string, py: PythonProfile, className: strin
   let rel = located.get(key);
   if (rel === undefined) {
     const abs = path.resolve(root);
-    const rels = listSourceFiles(abs, ['.py']).map((f) => path.relative(abs, f).split(path.sep).join('/'));
+    // Files the config's `ignore:` leaves out (a vendored copy) are not the repository's base, as for the profile choice.
+    const ignored = ignoredBy(abs);
+    const rels = listSourceFiles(abs, ['.py'])
+      .map((f) => path.relative(abs, f).split(path.sep).join('/'))
+      .filter((rel) => !ignored?.(rel));
     rel =
       pythonBaseIn(rels, py, className, (r) => {
         try {
