@@ -60,4 +60,22 @@ describe('pythonLaunch', () => {
     // A file without relative imports is still run as a script.
     expect((await pythonLaunch(root, path.join(root, 'agents', 'plain_v2.py'))).args).toEqual([path.join(root, 'agents', 'plain_v2.py')]);
   });
+  it('a src/ layout: the folder the agent\'s own packages are imported from goes on PYTHONPATH after the root, nothing for the rest', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-src-layout-'));
+    temps.push(root);
+    const agentDir = path.join(root, 'src', 'amoskys', 'agents', 'proc');
+    mkdirSync(agentDir, { recursive: true });
+    mkdirSync(path.join(root, 'src', 'grpc'));
+    mkdirSync(path.join(root, 'common'));
+    writeFileSync(path.join(root, 'src', 'grpc', '__init__.py'), '');
+    const agent = 'src/amoskys/agents/proc/proc_agent_v2.py';
+    writeFileSync(path.join(root, agent), 'import os, grpc\nfrom amoskys.agents.common.base import HardenedAgentBase\n');
+    const inherited = process.env.PYTHONPATH;
+    const paths = (await pythonLaunch(root, agent)).env!.PYTHONPATH!.split(':');
+    expect(paths.slice(0, 2)).toEqual([root, path.join(root, 'src')]);
+    // Imports the root holds (common), the standard library's (os): the root alone, as before.
+    writeFileSync(path.join(root, agent), 'import os\nfrom common.config import load\n');
+    const flat = (await pythonLaunch(root, agent)).env!.PYTHONPATH!;
+    expect(flat).toBe(inherited ? `${root}:${inherited}` : root);
+  });
 });
