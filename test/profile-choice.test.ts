@@ -281,7 +281,8 @@ describe('a monorepo: the hardened fleet under src/, a web dashboard with a Java
     expect(profile).toMatchObject({ name: 'hardened-agent-base', chosen_by: 'detected', languages: { python: { name: 'hardened-agent-base' }, typescript: { name: 'base-agent', chosen_by: 'default' } } });
     expect(profile.reason).toContain('src/amoskys/agents/common/base.py');
 
-    const run = await cliInProcess(root, ['run', '--all', '--no-validate', '--no-commit', '--json', '--verbose']);
+    // --jobs 2: the rewrite workers are given both languages' profiles too.
+    const run = await cliInProcess(root, ['run', '--all', '--no-validate', '--no-commit', '--json', '--verbose', '--jobs', '2']);
     expect(run.exitCode, run.stderr).toBe(0);
     expectSchema('run', run.stdout);
     expect(run.stderr).toContain('python base model: HardenedAgentBase learned from src/amoskys/agents/common/base.py');
