@@ -17,7 +17,7 @@ import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { importAnchor } from './add-import.js';
 import { breakerCall, breakerQuery, otherBreakerUse, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
-import { analyzeCollect, type CollectPlan, contextManagerDecorator, HOOK, initTail, LEGACY_RUN, moduleDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, type Analysis } from './hardened-shapes.js';
+import { analyzeCollect, type CollectPlan, contextManagerDecorator, HOOK, initTail, LEGACY_RUN, moduleDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, takesOneEvent, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
 const CLASS = 'EventBusPublisher';
@@ -309,8 +309,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   if (called.size !== 1) return fail(`collect() publishes through ${called.size} methods`, collect.value.fn.line);
   const entry = ctx.agent.methods.get([...called][0]!)!;
   if (entry.isAsync || !moduleDecorators(ctx, entry)) return fail(`${entry.name}() is async or decorated by something not of this module`, entry.line);
-  const params = entry.params.filter((p, i) => i > 0 && p.kind !== 'separator');
-  if (params.length !== 1 || params[0]!.kind !== 'plain') return fail(`${entry.name}() takes more than the event`, entry.line);
+  if (!takesOneEvent(entry)) return fail(`${entry.name}() takes more than the event`, entry.line);
 
   const queue = legacyQueue(ctx);
   const fallbacks = queueFallbacks(ctx, entry, queue);
