@@ -102,6 +102,44 @@ function attributeUses(root: SyntaxNode, name: string): SyntaxNode[] {
 }
 
 /**
+ * The target's reads of its parameter `name` (each to become `self.<name>`), or why it cannot read the
+ * agent's attribute instead: the parameter is rebound in the body, or the attribute's name is taken
+ * (used anywhere in the file, or owned by the base).
+ */
+function parameterReads(module: ModuleModel, cls: PyClass, fn: PyFunction, name: string, baseOwned: ReadonlySet<string>): SyntaxNode[] | string {
+  if (baseOwned.has(name) || cls.methods.has(name) || attributeUses(module.root, name).length) return `self.${name} is already a name of the agent or its base`;
+  const reads: SyntaxNode[] = [];
+  let bad: string | null = null;
+  walk(fn.body, (n) => {
+    if (bad) return false;
+    if (['function_definition', 'lambda', 'class_definition', 'list_comprehension', 'dictionary_comprehension', 'set_comprehension', 'generator_expression'].includes(n.type)) {
+      let inner = false;
+      walk(n, (x) => {
+        if (x.type === 'identifier' && x.text === name) inner = true;
+      });
+      if (inner) bad = `${fn.name}() uses ${name} inside a nested scope (line ${n.startPosition.row + 1})`;
+      return false;
+    }
+    if (n.type !== 'identifier' || n.text !== name) return;
+    const p = n.parent!;
+    if (p.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id) return;
+    if (p.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
+    // A binding target (`name = ...`, `for name in`, `as name`, `global name`, `(name := ...)`): rebound.
+    for (let c: SyntaxNode = n, a: SyntaxNode | null = p; a && a.id !== fn.body.id; c = a, a = a.parent) {
+      const target = ['assignment', 'augmented_assignment', 'for_statement'].includes(a.type) ? a.childForFieldName('left')
+        : a.type === 'named_expression' ? a.childForFieldName('name')
+          : ['as_pattern_target', 'global_statement', 'nonlocal_statement'].includes(a.type) ? a : null;
+      if (target && target.startIndex <= c.startIndex && c.endIndex <= target.endIndex) {
+        bad = `${fn.name}() rebinds ${name} (line ${n.startPosition.row + 1})`;
+        return;
+      }
+    }
+    reads.push(n);
+  });
+  return bad ?? reads;
+}
+
+/**
  * Why the alias cannot become a call of its target by name (null when it can), and, when it can,
  * the target's new parameter list.
  */
@@ -110,7 +148,8 @@ export function partialAliasPlan(
   cls: PyClass,
   alias: PartialAlias,
   usedElsewhere: (name: string) => boolean = () => false,
-): { blocker: string } | { params: string; calls: SyntaxNode[]; defaults: string[] } {
+  baseOwned: ReadonlySet<string> = new Set(),
+): { blocker: string } | { params: string; calls: SyntaxNode[]; defaults: string[]; kept: Array<{ name: string; value: string; reads: SyntaxNode[] }> } {
   const init = cls.methods.get('__init__')!;
   const t = alias.target;
   const named = `${t.name}()`;
@@ -138,24 +177,37 @@ export function partialAliasPlan(
     return { blocker: `${named} takes *args, **kwargs, keyword-only or annotated parameters` };
   }
   const values = new Map<string, SyntaxNode>();
+  const kept = new Map<string, { value: SyntaxNode; reads: SyntaxNode[] }>();
   let positional = 0;
   for (const b of alias.bound) {
     if (b.type === 'list_splat' || b.type === 'dictionary_splat') return { blocker: `the alias binds ${b.text}` };
     const [name, value] = b.type === 'keyword_argument' ? [b.childForFieldName('name')!.text, b.childForFieldName('value')!] : [params[positional++]?.name, b];
     if (!name || !params.some((p) => p.name === name) || values.has(name)) return { blocker: `the alias binds ${b.text}, which ${named} does not take once` };
     const why = unfixedValue(module, cls, init, value);
-    if (why) return { blocker: `the alias binds ${b.text}: ${why}` };
+    if (why) {
+      // A value of each agent (a constructor argument, its config): kept as the agent's attribute of the
+      // parameter's name at the alias's line, evaluated there as the partial evaluated it, read by the target.
+      const reads = why && !values.has(name) ? parameterReads(module, cls, t, name, baseOwned) : null;
+      if (typeof reads === 'string') return { blocker: `the alias binds ${b.text}: ${why}, and ${reads}` };
+      kept.set(name, { value, reads: reads! });
+      continue;
+    }
     values.set(name, value);
   }
   // The call's one argument fills the first parameter after those bound by position, as before.
   const receiving = params[positional];
   if (!receiving) return { blocker: `the alias binds every parameter of ${named}` };
-  if (values.has(receiving.name)) return { blocker: `the alias binds ${receiving.name} by keyword, the parameter its call fills by position` };
-  const missing = params.find((p) => p !== receiving && p.kind === 'plain' && !values.has(p.name));
+  if (values.has(receiving.name) || kept.has(receiving.name)) return { blocker: `the alias binds ${receiving.name} by keyword, the parameter its call fills by position` };
+  const missing = params.find((p) => p !== receiving && p.kind === 'plain' && !values.has(p.name) && !kept.has(p.name));
   if (missing) return { blocker: `${named}'s parameter ${missing.name} is neither bound nor passed` };
   const text = (p: (typeof params)[number]) => (values.has(p.name) ? `${p.name}=${values.get(p.name)!.text}` : p.node.text);
-  const list = [t.params[0]!.node.text, receiving.node.text, ...params.filter((p) => p !== receiving).map(text)];
-  return { params: `(${list.join(', ')})`, calls, defaults: [...values].map(([n, v]) => `${n}=${v.text}`) };
+  const list = [t.params[0]!.node.text, receiving.node.text, ...params.filter((p) => p !== receiving && !kept.has(p.name)).map(text)];
+  return {
+    params: `(${list.join(', ')})`,
+    calls,
+    defaults: [...values].map(([n, v]) => `${n}=${v.text}`),
+    kept: [...kept].map(([name, k]) => ({ name, value: k.value.text, reads: k.reads })),
+  };
 }
 
 /** Why the cycle's alias stays (for the review item), null when there is nothing to say. */
@@ -176,6 +228,7 @@ export function desugarPartialAlias(
   className: string,
   reachesBus: (module: ModuleModel, cls: PyClass, fn: PyFunction) => boolean,
   usedElsewhere: (name: string) => boolean,
+  baseOwned: ReadonlySet<string> = new Set(),
 ): PartialDesugar | null {
   const module = buildModuleModel(source, tree);
   const cls = module.classes.find((c) => c.name === className);
@@ -186,13 +239,17 @@ export function desugarPartialAlias(
   const gone = new Set<number>();
   for (const alias of partialAliases(module, cls)) {
     if (!reachesBus(module, cls, alias.target)) continue;
-    const plan = partialAliasPlan(module, cls, alias, usedElsewhere);
+    const plan = partialAliasPlan(module, cls, alias, usedElsewhere, baseOwned);
     if ('blocker' in plan) continue;
     const s = alias.stmt;
     if (source.slice(s.endIndex, source.indexOf('\n', s.endIndex) === -1 ? source.length : source.indexOf('\n', s.endIndex)).trim() !== '') continue;
     const lines = s.text.split('\n').length;
-    edits.push({ from: s.startIndex, to: s.endIndex, text: Array(lines).fill('pass').join('\n' + ' '.repeat(s.startPosition.column)) });
-    for (let i = 0; i < lines; i++) placeholders.push(s.startPosition.row + 1 + i);
+    // Values of each agent stay where the partial evaluated them, as attributes the target reads.
+    const keep = plan.kept.length ? `${plan.kept.map((k) => `self.${k.name}`).join(', ')} = ${plan.kept.map((k) => k.value).join(', ')}` : null;
+    const first = keep ? 1 : 0;
+    edits.push({ from: s.startIndex, to: s.endIndex, text: [...(keep ? [keep] : []), ...Array(lines - first).fill('pass')].join('\n' + ' '.repeat(s.startPosition.column)) });
+    for (let i = first; i < lines; i++) placeholders.push(s.startPosition.row + 1 + i);
+    for (const k of plan.kept) for (const r of k.reads) edits.push({ from: r.startIndex, to: r.endIndex, text: `self.${k.name}` });
     edits.push({ from: alias.target.parameters.startIndex, to: alias.target.parameters.endIndex, text: plan.params });
     for (const c of plan.calls) {
       const f = c.childForFieldName('function')!;
@@ -200,8 +257,9 @@ export function desugarPartialAlias(
     }
     gone.add(alias.call.childForFieldName('function')!.id);
     warnings.push(
-      `${cls.name}: self.${alias.attr} = ${alias.call.text.replace(/\s+/g, ' ')} (line ${s.startPosition.row + 1}) is ${alias.target.name}() with arguments bound when the class is defined: ` +
-        `${alias.target.name}() (line ${alias.target.line}, called by nothing else) takes ${plan.defaults.join(', ')} as its defaults now, ` +
+      `${cls.name}: self.${alias.attr} = ${alias.call.text.replace(/\s+/g, ' ')} (line ${s.startPosition.row + 1}) is ${alias.target.name}() with arguments bound once: ` +
+        `${alias.target.name}() (line ${alias.target.line}, called by nothing else) ` +
+        [plan.defaults.length ? `takes ${plan.defaults.join(', ')} as its defaults now` : '', plan.kept.length ? `reads ${plan.kept.map((k) => `self.${k.name}`).join(', ')} where it read its parameter${plan.kept.length > 1 ? 's' : ''} ${plan.kept.map((k) => k.name).join(', ')}, set at that line to ${plan.kept.map((k) => k.value).join(', ')} (the value the alias bound for each agent)` : ''].filter(Boolean).join(' and ') + ', ' +
         `each self.${alias.attr}(...) (line${plan.calls.length > 1 ? 's' : ''} ${plan.calls.map((c) => c.startPosition.row + 1).join(', ')}) calls ${alias.target.name}() by name, and the alias went`,
     );
   }

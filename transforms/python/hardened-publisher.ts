@@ -500,6 +500,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     return true;
   };
   const pendingState = [...stateAttrs];
+  const handed = new Set<string>();
   /** State found only because other moved state is built from it: set before that one. */
   const neededBy = new Map<string, string>();
   for (let i = 0; i < pendingState.length; i++) {
@@ -522,7 +523,16 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       if (n.type === 'identifier' && (n.text === 'self' || initParams.has(n.text))) early = false;
       else if (n.type === 'identifier' && plainName(n) && initLocals.has(n.text)) neededLocals.add(n.text);
     });
-    if (!early) return fail(`self.${attr} (transport state) is built from the constructor's arguments`, sets[0]!.line);
+    if (!early) {
+      // Built from the constructor's arguments (`self.timeout = self.config["rpc_timeout"]`), set once in
+      // __init__ and only read by the moved code: the agent keeps setting it, the publisher is handed its value.
+      const written = moved.some((m) => selfUses(m).some((x) => x.name === attr && x.written));
+      if (!written && !neededBy.has(attr) && ctx.agent.assignments.every((a) => a.attr !== attr || a.method === '__init__')) {
+        handed.add(attr);
+        continue;
+      }
+      return fail(`self.${attr} (transport state) is built from the constructor's arguments`, sets[0]!.line);
+    }
     const dependent = neededBy.get(attr);
     const at = dependent ? movedState.findIndex((m) => m.attr === dependent) : -1;
     movedState.splice(at < 0 ? movedState.length : at, 0, { attr, stmt: sets[0]!.stmt });
@@ -561,6 +571,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   }
   movedLocals.sort((a, b) => a.stmt.startIndex - b.stmt.startIndex);
   movedState.unshift(...movedLocals);
+  for (const a of handed) shared.add(a);
   for (const attr of [...shared, ...live.map((l) => l.attr)]) {
     if (!ctx.agent.assignments.some((a) => a.attr === attr && a.method === '__init__') && !ctx.base.attributes.has(attr) && !classConstant(ctx, attr)) return fail(`${entry.name}() reads self.${attr}, which __init__ does not set`, entry.line);
   }

@@ -509,6 +509,7 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
     const fn = ctx.agent.methods.get(name)!;
     if (m.publish.has(name) || PUBLISH.test(name) || plain(fn).length || fn.isAsync || fn.decorators.length || ctx.base.methods.has(name)) continue;
     let resends = false;
+    let drainsStore = false;
     walk(fn.body, (n) => {
       // Through a wire helper of the publish, what it reads back from where the publish's own
       // fallback kept it (`self._outbox_write(batch)` before `return False`, appending to OUTBOX).
@@ -535,8 +536,11 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
       if (f?.type === 'identifier' && modules.has(f.text)) resends = true;
       // `self.bus.send(self.backlog[0])`: re-sends through the same client the publish sends with.
       if (n.type === 'call' && busClientCall(ctx, n)) resends = true;
+      // `self.spool.drain(lambda t: stub.PublishTelemetry(...), limit=50)`: the store the publish's own
+      // fallback keeps refused events in, drained back onto the bus (checked below: the method reaches it).
+      if (f?.type === 'attribute' && f.childForFieldName('attribute')!.text === 'drain' && fallbackStores.has(selfAttribute(f.childForFieldName('object')!) ?? '')) drainsStore = true;
     });
-    if (resends) m.drain.add(name);
+    if (resends || (drainsStore && reachesBus(ctx, fn))) m.drain.add(name);
   }
   return m;
 }
@@ -2180,8 +2184,11 @@ export function proposeTransport(
   const transportMethods = [...ctx.agent.methods.values()].filter((m) => isTransport(ctx, m.name));
   const inside = (start: number, end: number) => transportMethods.some((m) => m.outer.startIndex <= start && end <= m.outer.endIndex);
   const init = ctx.agent.methods.get('__init__');
+  // What the publisher is handed at the end of __init__ (`EventBusPublisher(timeout=self.timeout)`) stays set there.
+  const publisher = analyzePublisher(ctx);
+  const handed = new Set(publisher.ok ? publisher.value.shared : []);
   for (const attr of ctx.agent.attributes) {
-    if (ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr) || ctx.plan.hasProposal(attr) || attr === stays) continue;
+    if (ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr) || ctx.plan.hasProposal(attr) || attr === stays || handed.has(attr)) continue;
     const refs = ctx.refs.of(attr).filter((r) => r.kind === 'attribute');
     const used = refs.filter((r) => {
       const m = mine.map((n) => ctx.agent.methods.get(n)!).find((f) => f.outer.startIndex <= r.start && r.end <= f.outer.endIndex);

@@ -160,7 +160,7 @@ function rewriteTree(
   // A publish reached through a functools.partial alias whose bound values are fixed when the class is
   // defined: the rewrite runs on the source with the alias resolved (see hardened-partial-alias.ts).
   if (!desugared && py.remove.includes('publish')) {
-    const sugar = desugarPartialAlias(input.source, tree, input.className, (_m, _c, fn) => reachesBus(ctx, fn), (name) => external(name).length > 0);
+    const sugar = desugarPartialAlias(input.source, tree, input.className, (_m, _c, fn) => reachesBus(ctx, fn), (name) => external(name).length > 0, ctx.baseOwned);
     if (sugar) {
       const again = rewriteTree({ ...input, source: sugar.source, tree: undefined }, py, parsePython(sugar.source), undefined, { original: input.source, originalTree: tree, ...sugar });
       return { ...again, inputTree: tree };
