@@ -4,7 +4,7 @@
 // base defines (only the old base had them) are reported, as are old-base hooks the new
 // base never calls.
 import { existsSync, readFileSync } from 'node:fs';
-import { reportOldBaseMembers } from './old-base-members.js';
+import { reportHooksOf, reportOldBaseMembers } from './old-base-members.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { keep } from '../../src/lang/python/transform-context.js';
 import { parsePython } from '../../src/lang/python/parser.js';
@@ -51,5 +51,16 @@ export const hardenedOldBase: PythonTransform = {
     ctx.module.imports.set(target, { ...imp, module: ctx.py.module });
     ctx.warnings.push(`${ctx.agent.cls.name}: ${target} now imported from ${ctx.py.module} (was ${imp.module})`);
     reportOldBaseMembers(ctx, imp.module);
+    // The old base of the same name, read from the repository: the agent's methods only its loop called
+    // (`self.publish_events(events)` in its run()) no longer run on the new base.
+    const rel = imp.module.replace(/\./g, '/');
+    for (const file of [`${rel}.py`, `${rel}/__init__.py`]) {
+      const text = ctx.repoFile?.(file) ?? null;
+      const old = text === null ? undefined : buildModuleModel(text, parsePython(text)).classes.find((c) => c.name === target);
+      if (old) {
+        reportHooksOf(ctx, { cls: old, file }, target);
+        break;
+      }
+    }
   },
 };

@@ -17,7 +17,7 @@ import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { importAnchor } from './add-import.js';
 import { breakerCall, breakerQuery, otherBreakerUse, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
-import { analyzeCollect, type CollectPlan, contextManagerDecorator, HOOK, initTail, LEGACY_RUN, moduleDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, type Analysis } from './hardened-shapes.js';
+import { analyzeCollect, type CollectPlan, contextManagerDecorator, HOOK, initTail, LEGACY_RUN, moduleDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, takesOneEvent, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
 const CLASS = 'EventBusPublisher';
@@ -309,8 +309,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   if (called.size !== 1) return fail(`collect() publishes through ${called.size} methods`, collect.value.fn.line);
   const entry = ctx.agent.methods.get([...called][0]!)!;
   if (entry.isAsync || !moduleDecorators(ctx, entry)) return fail(`${entry.name}() is async or decorated by something not of this module`, entry.line);
-  const params = entry.params.filter((p, i) => i > 0 && p.kind !== 'separator');
-  if (params.length !== 1 || params[0]!.kind !== 'plain') return fail(`${entry.name}() takes more than the event`, entry.line);
+  if (!takesOneEvent(entry)) return fail(`${entry.name}() takes more than the event`, entry.line);
 
   const queue = legacyQueue(ctx);
   const fallbacks = queueFallbacks(ctx, entry, queue);
@@ -501,6 +500,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     return true;
   };
   const pendingState = [...stateAttrs];
+  const handed = new Set<string>();
   /** State found only because other moved state is built from it: set before that one. */
   const neededBy = new Map<string, string>();
   for (let i = 0; i < pendingState.length; i++) {
@@ -523,7 +523,16 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       if (n.type === 'identifier' && (n.text === 'self' || initParams.has(n.text))) early = false;
       else if (n.type === 'identifier' && plainName(n) && initLocals.has(n.text)) neededLocals.add(n.text);
     });
-    if (!early) return fail(`self.${attr} (transport state) is built from the constructor's arguments`, sets[0]!.line);
+    if (!early) {
+      // Built from the constructor's arguments (`self.timeout = self.config["rpc_timeout"]`), set once in
+      // __init__ and only read by the moved code: the agent keeps setting it, the publisher is handed its value.
+      const written = moved.some((m) => selfUses(m).some((x) => x.name === attr && x.written));
+      if (!written && !neededBy.has(attr) && ctx.agent.assignments.every((a) => a.attr !== attr || a.method === '__init__')) {
+        handed.add(attr);
+        continue;
+      }
+      return fail(`self.${attr} (transport state) is built from the constructor's arguments`, sets[0]!.line);
+    }
     const dependent = neededBy.get(attr);
     const at = dependent ? movedState.findIndex((m) => m.attr === dependent) : -1;
     movedState.splice(at < 0 ? movedState.length : at, 0, { attr, stmt: sets[0]!.stmt });
@@ -562,6 +571,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   }
   movedLocals.sort((a, b) => a.stmt.startIndex - b.stmt.startIndex);
   movedState.unshift(...movedLocals);
+  for (const a of handed) shared.add(a);
   for (const attr of [...shared, ...live.map((l) => l.attr)]) {
     if (!ctx.agent.assignments.some((a) => a.attr === attr && a.method === '__init__') && !ctx.base.attributes.has(attr) && !classConstant(ctx, attr)) return fail(`${entry.name}() reads self.${attr}, which __init__ does not set`, entry.line);
   }

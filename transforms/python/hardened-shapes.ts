@@ -2,6 +2,7 @@
 // transport (publish / queue / drain / gRPC channel / retry), what collect() does statement
 // by statement, and whether run() is only `while True: collect(); sleep(interval)`.
 // Computed once per rewrite (keyed by the context) so propose and edit phases agree.
+import { partialAliasBlocker } from './hardened-partial-alias.js';
 import { redirectedPublish } from './hardened-business-publish.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
@@ -380,6 +381,12 @@ export function isTransport(ctx: PythonTransformContext, m: string): boolean {
 }
 
 /** The cycle publishes with it: `_publish_*` by name, or a transport helper by shape (see shapedTransport). */
+/** One event, and perhaps parameters every one-argument call leaves at their defaults (`stream="kmod"`). */
+export function takesOneEvent(fn: PyFunction): boolean {
+  const params = fn.params.filter((p, i) => i > 0 && p.kind !== 'separator');
+  return params[0]?.kind === 'plain' && params.slice(1).every((p) => p.kind === 'default');
+}
+
 export function isPublish(ctx: PythonTransformContext, m: string): boolean {
   return PUBLISH.test(m) || shapedTransport(ctx).publish.has(m);
 }
@@ -459,8 +466,7 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
     const fn = ctx.agent.methods.get(name)!;
     // A decorator of the module (`@retry_on_false(attempts=3)`) moves with the method and keeps wrapping it.
     if (PUBLISH.test(name) || name.startsWith('__') || ctx.base.methods.has(name) || fn.isAsync || !moduleDecorators(ctx, fn)) continue;
-    const params = plain(fn);
-    if (params.length !== 1 || params[0]!.kind !== 'plain') continue;
+    if (!takesOneEvent(fn)) continue;
     let failure = false;
     walk(fn.body, (n) => {
       if (n.type === 'function_definition' || n.type === 'class_definition') return false;
@@ -503,6 +509,7 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
     const fn = ctx.agent.methods.get(name)!;
     if (m.publish.has(name) || PUBLISH.test(name) || plain(fn).length || fn.isAsync || fn.decorators.length || ctx.base.methods.has(name)) continue;
     let resends = false;
+    let drainsStore = false;
     walk(fn.body, (n) => {
       // Through a wire helper of the publish, what it reads back from where the publish's own
       // fallback kept it (`self._outbox_write(batch)` before `return False`, appending to OUTBOX).
@@ -529,8 +536,11 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
       if (f?.type === 'identifier' && modules.has(f.text)) resends = true;
       // `self.bus.send(self.backlog[0])`: re-sends through the same client the publish sends with.
       if (n.type === 'call' && busClientCall(ctx, n)) resends = true;
+      // `self.spool.drain(lambda t: stub.PublishTelemetry(...), limit=50)`: the store the publish's own
+      // fallback keeps refused events in, drained back onto the bus (checked below: the method reaches it).
+      if (f?.type === 'attribute' && f.childForFieldName('attribute')!.text === 'drain' && fallbackStores.has(selfAttribute(f.childForFieldName('object')!) ?? '')) drainsStore = true;
     });
-    if (resends) m.drain.add(name);
+    if (resends || (drainsStore && reachesBus(ctx, fn))) m.drain.add(name);
   }
   return m;
 }
@@ -1199,7 +1209,11 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     if (oneShotCycleCall(ctx, fn, r.node)) continue; // `if args.once: agent.collect()`: the base's one pass
     const dog = collectorWatchdog(ctx, name);
     if (dog && dog.collector.outer.startIndex <= r.start && r.end <= dog.collector.outer.endIndex) return fail(`${name}() is called by a collector thread at line ${r.line}: ${dog.reason}`, r.line);
-    return fail(`${name}() is also used at line ${r.line} (${head(r.node.parent ?? r.node)}); it stays a method of its own`, r.line);
+    // A one-shot mode whose failed cycle raised (a traceback, exit status 1): the base's one pass never raises.
+    const once = oneShotCall(ctx, r.node) && ctx.py.cycle_method
+      ? `: the entry point's one-shot call lets a failed ${name}() raise (a traceback and exit status 1, as ${name}() catches not every exception), which the base's ${ctx.py.cycle_method}() never does (it logs and counts the failure), so that mode would exit 0 on a failed cycle`
+      : '';
+    return fail(`${name}() is also used at line ${r.line} (${head(r.node.parent ?? r.node)}); it stays a method of its own${once}`, r.line);
   }
   const transport = (m: string) => isTransport(ctx, m);
   // Nobody reads what the cycle returns (run() calls it as a statement): a final `return events`
@@ -1466,10 +1480,11 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     if (r) return fail(`${name}() publishes through the module function ${r.fn.name}() (${ctx.file}:${r.fn.line}), which ${r.reason}; hand it to the base as eventbus_publisher by hand`, r.fn.line);
     // It hands its events to a method of the agent that does reach the bus, but not in a shape the
     // migration can move: name that method, where it is, and what stands in the way.
-    const unshaped = unshapedSender(ctx, fn);
-    if (unshaped) return fail(`${name}() sends through ${unshaped.fn.name}() (${ctx.file}:${unshaped.fn.line}), which reaches the EventBus but ${unshaped.why}; hand it to the base as eventbus_publisher by hand`, unshaped.fn.line);
+    // A partial alias first: the method the sender search finds may be the drain, not the publish.
     const alias = partialAliasPublish(ctx, fn);
     if (alias) return fail(alias, fn.line);
+    const unshaped = unshapedSender(ctx, fn);
+    if (unshaped) return fail(`${name}() sends through ${unshaped.fn.name}() (${ctx.file}:${unshaped.fn.line}), which reaches the EventBus but ${unshaped.why}; hand it to the base as eventbus_publisher by hand`, unshaped.fn.line);
     return fail(`${name}() publishes nothing the migration recognises`, fn.line);
   }
   // Queued mode publishes each report itself: events handed to the base as well would change the order.
@@ -1979,7 +1994,7 @@ function readSender(ctx: PythonTransformContext): SenderThread | null {
 }
 
 /** A gRPC / HTTP / socket call in the method and a module constant naming the EventBus in it or a helper it calls. */
-function reachesBus(ctx: PythonTransformContext, fn: PyFunction): boolean {
+export function reachesBus(ctx: PythonTransformContext, fn: PyFunction): boolean {
   let bus = false;
   let wire = false;
   const visit = (body: SyntaxNode, depth: number) =>
@@ -2169,8 +2184,11 @@ export function proposeTransport(
   const transportMethods = [...ctx.agent.methods.values()].filter((m) => isTransport(ctx, m.name));
   const inside = (start: number, end: number) => transportMethods.some((m) => m.outer.startIndex <= start && end <= m.outer.endIndex);
   const init = ctx.agent.methods.get('__init__');
+  // What the publisher is handed at the end of __init__ (`EventBusPublisher(timeout=self.timeout)`) stays set there.
+  const publisher = analyzePublisher(ctx);
+  const handed = new Set(publisher.ok ? publisher.value.shared : []);
   for (const attr of ctx.agent.attributes) {
-    if (ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr) || ctx.plan.hasProposal(attr) || attr === stays) continue;
+    if (ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr) || ctx.plan.hasProposal(attr) || attr === stays || handed.has(attr)) continue;
     const refs = ctx.refs.of(attr).filter((r) => r.kind === 'attribute');
     const used = refs.filter((r) => {
       const m = mine.map((n) => ctx.agent.methods.get(n)!).find((f) => f.outer.startIndex <= r.start && r.end <= f.outer.endIndex);
@@ -2405,8 +2423,10 @@ function partialAliasPublish(ctx: PythonTransformContext, cycle: PyFunction): st
   const { attr, at } = found as { attr: string; at: number };
   const a = aliases.get(attr)!;
   const owner = ctx.agent.methods.has(a.target.name) ? `${a.target.name}()` : `the module function ${a.target.name}()`;
+  // Why the alias is not resolved onto the base (a bound value no default can hold, another use of it).
+  const why = ctx.agent.methods.has(a.target.name) ? partialAliasBlocker(ctx.module, ctx.agent.cls, attr) : null;
   return `${cycle.name}() publishes through self.${attr} (line ${at}), a functools.partial alias of ${owner} (${ctx.file}:${a.target.line}) bound at line ${a.line} (${a.text.slice(0, 100)}): ` +
-    `the migration follows a publish called by name, not through an alias whose bound arguments would have to move with it; call ${a.target.name}() with those arguments at line ${at} (or make them its defaults), then run migrate again`;
+    `the migration follows a publish called by name, not through an alias whose bound arguments would have to move with it${why ? ` (${why})` : ''}; call ${a.target.name}() with those arguments at line ${at} (or make them its defaults), then run migrate again`;
 }
 
 function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: PyFunction; why: string } | null {
@@ -2438,7 +2458,7 @@ function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: P
       ? 'is async'
       : !moduleDecorators(ctx, fn)
         ? `is decorated by @${fn.decorators.join(', @')}, not a function of this file`
-        : params.length !== 1 || params[0]!.kind !== 'plain'
+        : !takesOneEvent(fn)
           ? `takes ${params.length} arguments, not one event`
           : !failure
             ? `never answers a failure with \`return False\`${queues ? ` (it keeps what fails itself: ${queues})` : ''}`
@@ -2485,22 +2505,27 @@ function reachesBusThroughHelpers(ctx: PythonTransformContext, fn: PyFunction): 
  * as before, exit status included. Answers the called name's node (to rename), else null.
  */
 export function oneShotCycleCall(ctx: PythonTransformContext, cycle: PyFunction, ref: SyntaxNode): SyntaxNode | null {
+  return oneShotCall(ctx, ref) && neverRaises(cycle) ? ref : null;
+}
+
+/** The entry point's `agent.collect()` statement on the agent it builds (whatever the cycle may raise). */
+function oneShotCall(ctx: PythonTransformContext, ref: SyntaxNode): boolean {
   const one = ctx.py.cycle_method;
-  if (!one || !ctx.base.methods.has(one) || ctx.agent.methods.has(one)) return null;
+  if (!one || !ctx.base.methods.has(one) || ctx.agent.methods.has(one)) return false;
   const attr = ref.parent;
-  if (attr?.type !== 'attribute' || attr.childForFieldName('attribute')?.id !== ref.id) return null;
+  if (attr?.type !== 'attribute' || attr.childForFieldName('attribute')?.id !== ref.id) return false;
   const call = attr.parent;
-  if (call?.type !== 'call' || call.childForFieldName('function')?.id !== attr.id || call.childForFieldName('arguments')?.namedChildren.length) return null;
-  if (call.parent?.type !== 'expression_statement' || call.parent.namedChildCount !== 1) return null;
+  if (call?.type !== 'call' || call.childForFieldName('function')?.id !== attr.id || call.childForFieldName('arguments')?.namedChildren.length) return false;
+  if (call.parent?.type !== 'expression_statement' || call.parent.namedChildCount !== 1) return false;
   const scope = entryScopes(ctx.module).find((sc) => sc.startIndex <= call.startIndex && call.endIndex <= sc.endIndex);
-  if (!scope) return null;
+  if (!scope) return false;
   // The receiver is the agent built in that scope: `Agent(...).collect()` or `v = Agent(...)` before it, v bound once there.
   const factories = factoryMethods(ctx.agent.cls);
   const obj = attr.childForFieldName('object')!;
   if (obj.type === 'call') {
-    if (!constructsClass(obj, ctx.agent.cls, factories)) return null;
+    if (!constructsClass(obj, ctx.agent.cls, factories)) return false;
   } else {
-    if (obj.type !== 'identifier') return null;
+    if (obj.type !== 'identifier') return false;
     const binds: SyntaxNode[] = [];
     walk(scope, (n) => {
       if (n.type === 'function_definition' && n.id !== scope.id) return false;
@@ -2509,9 +2534,9 @@ export function oneShotCycleCall(ctx: PythonTransformContext, cycle: PyFunction,
       if ((n.type === 'for_statement' || n.type === 'with_statement' || n.type === 'global_statement') && n.text.includes(obj.text)) binds.push(n);
     });
     const right = binds.length === 1 && binds[0]!.type === 'assignment' ? binds[0]!.childForFieldName('right') : null;
-    if (!right || right.type !== 'call' || !constructsClass(right, ctx.agent.cls, factories) || binds[0]!.endIndex > call.startIndex) return null;
+    if (!right || right.type !== 'call' || !constructsClass(right, ctx.agent.cls, factories) || binds[0]!.endIndex > call.startIndex) return false;
   }
-  return neverRaises(cycle) ? ref : null;
+  return true;
 }
 
 /** The method's body is one `try:` whose handlers catch every Exception (or everything) and raise nothing. */

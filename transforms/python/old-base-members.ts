@@ -47,6 +47,11 @@ export function reportOldBaseHooks(ctx: PythonTransformContext, oldBase: string)
   const name = oldBase.split('.').pop()!;
   const parent = ctx.inherited().find((p) => p.cls.name === name);
   if (!parent) return;
+  reportHooksOf(ctx, parent, name);
+}
+
+/** reportOldBaseHooks for the old base's class read from its file (`parent`), named `name`. */
+export function reportHooksOf(ctx: PythonTransformContext, parent: { cls: PyClass; file: string }, name: string): void {
   const seen = new Set<string>();
   let mapped = false;
   for (const [caller, fn] of parent.cls.methods) {

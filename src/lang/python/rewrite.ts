@@ -19,6 +19,8 @@ import { detectLayout } from './text.js';
 import { walkTypes } from './syntax.js';
 import type { PythonTransform, PythonTransformContext } from './transform-context.js';
 import { PYTHON_TRANSFORMS } from '../../../transforms/python/index.js';
+import { desugarPartialAlias, type PartialDesugar } from '../../../transforms/python/hardened-partial-alias.js';
+import { reachesBus } from '../../../transforms/python/hardened-shapes.js';
 
 export interface PythonRewriteInput {
   /** Path used in messages (relative to the root). */
@@ -65,6 +67,7 @@ function rewriteTree(
   py: NonNullable<Profile['python']>,
   tree: Tree,
   editable?: EditableParse,
+  desugared?: { original: string; originalTree: Tree } & PartialDesugar,
 ): { outcome: RewriteOutcome; inputTree?: Tree; outputTree?: Tree } {
   const empty = { removed: [], kept_for_review: [], warnings: [] };
   const fail = (error: string) => ({ outcome: { status: 'failed' as const, ...empty, error } });
@@ -154,6 +157,23 @@ function rewriteTree(
     warnings: [],
     otherClasses: input.otherClasses ?? new Set(),
   };
+  // A publish reached through a functools.partial alias whose bound values are fixed when the class is
+  // defined: the rewrite runs on the source with the alias resolved (see hardened-partial-alias.ts).
+  if (!desugared && py.remove.includes('publish')) {
+    const sugar = desugarPartialAlias(input.source, tree, input.className, (_m, _c, fn) => reachesBus(ctx, fn), (name) => external(name).length > 0, ctx.baseOwned);
+    if (sugar) {
+      const again = rewriteTree({ ...input, source: sugar.source, tree: undefined }, py, parsePython(sugar.source), undefined, { original: input.source, originalTree: tree, ...sugar });
+      return { ...again, inputTree: tree };
+    }
+  }
+  if (desugared) {
+    ctx.warnings.push(...desugared.warnings);
+    const rows = new Set(desugared.placeholders.map((l) => l - 1));
+    walkTypes(module.root, new Set(['pass_statement']), (n) => {
+      if (!rows.has(n.startPosition.row)) return;
+      ctx.deletions.push({ node: n, symbol: n.parent?.id === module.root.id ? 'import (only the partial alias used it)' : 'the partial alias', plain: true });
+    });
+  }
   const transforms = (input.transforms ?? PYTHON_TRANSFORMS).filter((t) => enabled(t, py.remove));
   try {
     for (const t of transforms.filter((t) => t.phase === 'propose')) t.run(ctx);
@@ -213,7 +233,7 @@ function rewriteTree(
   for (const n of ctx.resolved.notes) ctx.warnings.push(`${n.symbol} (line ${n.line}): ${n.reason}`);
   const kept = [...ctx.resolved.kept, ...ctx.kept].sort((a, b) => a.line - b.line || a.symbol.localeCompare(b.symbol));
   const outcome: RewriteOutcome = {
-    status: output === input.source ? 'unchanged' : 'changed',
+    status: output === (desugared?.original ?? input.source) ? 'unchanged' : 'changed',
     output,
     removed: [...new Set(removed)],
     kept_for_review: dedupe(kept),
