@@ -140,3 +140,46 @@ function constantInterval(ctx: PythonTransformContext, oldBase: PyClass, x: Synt
   }
   return null;
 }
+
+/**
+ * Work the old base started on its own: a thread its constructor (or a method the constructor calls
+ * on self) starts on one of its methods, such as a heartbeat loop writing the file a watchdog reads, or a
+ * stats flusher. The new base starts none of them, so with the swap that work silently stops: each is
+ * reported with the old base's line. A loop serving health (named so) is what the new base does itself.
+ */
+export function reportOldBaseThreads(ctx: PythonTransformContext, oldBase: string): void {
+  const name = oldBase.split('.').pop()!;
+  const parent = ctx.inherited().find((p) => p.cls.name === name);
+  const init = parent?.cls.methods.get('__init__');
+  if (!parent || !init) return;
+  const reached = new Map<string, PyFunction>([['__init__', init]]);
+  const todo = [init];
+  const starts: Array<{ target: string; line: number }> = [];
+  while (todo.length) {
+    const fn = todo.pop()!;
+    const me = fn.params[0]?.name ?? 'self';
+    walk(fn.body, (n) => {
+      if (n.type !== 'call') return;
+      const called = selfAttribute(n.childForFieldName('function')!, me);
+      const next = called ? parent.cls.methods.get(called) : undefined;
+      if (called && next && !reached.has(called)) {
+        reached.set(called, next);
+        todo.push(next);
+      }
+      if (!/(^|\.)Thread$/.test(callee(n) ?? '')) return;
+      const kw = n.childForFieldName('arguments')?.namedChildren.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'target');
+      const target = kw ? selfAttribute(kw.childForFieldName('value')!, me) : null;
+      if (target && (parent.cls.methods.has(target) || ctx.agent.methods.has(target)) && !/health/i.test(target)) {
+        starts.push({ target, line: n.startPosition.row + 1 });
+      }
+    });
+  }
+  const seen = new Set<string>();
+  for (const s of starts) {
+    if (seen.has(s.target)) continue;
+    seen.add(s.target);
+    keep(ctx, s.target, ctx.agent.cls.line,
+      `the old base ${name} started a thread on ${s.target}() in its constructor (${parent.file}:${s.line}); ${ctx.profile.base_class} starts no such thread, ` +
+        `and ${name} leaves the bases, so ${s.target}() no longer runs: move it into ${ctx.agent.cls.name} and start its thread from __init__, or drop it`);
+  }
+}
