@@ -539,7 +539,7 @@ export function classifyPythonFile(f: PythonFileFacts, index: ClassIndex, profil
     ? null
     : !agentLike
       ? best.cls.constructedInEntry ? index.legacyParent(best.cls, f, targetOf(profile)) : null
-      : index.legacyParent(best.cls, f, targetOf(profile), ownsLifecycle);
+      : index.legacyParent(best.cls, f, targetOf(profile), (c) => ownsLifecycle(c, best.cls));
   if (parent) {
     const has = [parent.cls.bindsServer && 'binds its server', (parent.cls.runsLoop || parent.cls.methods.includes('run')) && 'runs its main loop'].filter(Boolean);
     const said = has.join(' and ') || 'installs its signal handlers';
@@ -630,12 +630,13 @@ function baseOfAgentsReason(f: PythonFileFacts, cls: ClassFacts, index: ClassInd
 }
 
 /**
- * A home-made parent that owns the lifecycle the target base owns: the main loop (run(), or a loop
- * of its own) or the process's signal handlers. A parent that only binds a business server of its
- * own (a JSON-lines TCP server handing each line to the subclass) stays a base beside the target.
+ * A home-made parent that owns the lifecycle the target base owns for the agent: the main loop (a run()
+ * the agent does not override) or the process's signal handlers. A parent that only binds a business
+ * server of its own (a JSON-lines TCP server handing each line to the subclass), or a mixin running a
+ * heartbeat loop in its thread, stays a base beside the target.
  */
-function ownsLifecycle(c: ClassFacts): boolean {
-  return c.runsLoop || c.methods.includes('run') || c.findings.some((x) => x.kind === 'signal');
+function ownsLifecycle(c: ClassFacts, agent: ClassFacts): boolean {
+  return (c.methods.includes('run') && !agent.methods.includes('run')) || c.findings.some((x) => x.kind === 'signal');
 }
 
 /** How the scan's evidence names another agent-like class of the file, left as it is (the run warns with it). */
