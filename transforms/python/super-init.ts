@@ -129,7 +129,7 @@ export const superInit: PythonTransform = {
       }
       ctx.deletions.push({ node: existing.stmt, symbol: 'super().__init__' });
     }
-    insertCall(ctx, init, (!existing && reraisingTryHead(firstSelf)) || firstSelf, body, call);
+    insertCall(ctx, init, reraisingTryHead(firstSelf, existing?.stmt) ?? firstSelf, body, call);
   },
 };
 
@@ -140,7 +140,7 @@ export const superInit: PythonTransform = {
  * and re-raised as every failure of the legacy set-up was, not raised past it with the log line lost.
  * Null for any other statement (a handler that swallows the error would swallow the base's too).
  */
-function reraisingTryHead(stmt: SyntaxNode | undefined): SyntaxNode | null {
+function reraisingTryHead(stmt: SyntaxNode | undefined, skip?: SyntaxNode): SyntaxNode | null {
   if (stmt?.type !== 'try_statement') return null;
   const handlers = stmt.namedChildren.filter((c) => c.type === 'except_clause');
   if (handlers.length === 0) return null;
@@ -150,7 +150,8 @@ function reraisingTryHead(stmt: SyntaxNode | undefined): SyntaxNode | null {
     if (last?.type !== 'raise_statement') return null;
   }
   const body = stmt.childForFieldName('body');
-  return body ? statements(body).find((x) => x.type !== 'comment' && !isDocstring(x)) ?? null : null;
+  // (The call being put back in place is not where it goes: the statement after it is.)
+  return body ? statements(body).find((x) => x.type !== 'comment' && !isDocstring(x) && x.id !== skip?.id) ?? null : null;
 }
 
 /**
