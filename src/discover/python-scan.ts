@@ -275,7 +275,13 @@ export class ClassIndex {
    * Found through parents that hold none of it (`class ProbeCollector(FleetAgentBase)` adding probe
    * helpers between the agent and the base that runs its loop).
    */
-  legacyParent(cls: ClassFacts, module: PythonFileFacts, target: BaseTarget, seen = new Set<ClassFacts>()): { cls: ClassFacts; rel: string } | null {
+  legacyParent(
+    cls: ClassFacts,
+    module: PythonFileFacts,
+    target: BaseTarget,
+    holds: (c: ClassFacts) => boolean = (c) => c.bindsServer || c.runsLoop || c.methods.includes('run'),
+    seen = new Set<ClassFacts>(),
+  ): { cls: ClassFacts; rel: string } | null {
     seen.add(cls);
     for (const name of cls.bases) {
       if (!name) continue;
@@ -285,8 +291,8 @@ export class ClassIndex {
         if (defs.length !== 1) continue;
         const d = defs[0]!;
         if (seen.has(d.cls) || this.reaches(d.cls, d.module, target)) return null;
-        if (d.cls.bindsServer || d.cls.runsLoop || d.cls.methods.includes('run')) return { cls: d.cls, rel: d.rel };
-        const higher = this.legacyParent(d.cls, d.module, target, seen);
+        if (holds(d.cls)) return { cls: d.cls, rel: d.rel };
+        const higher = this.legacyParent(d.cls, d.module, target, holds, seen);
         if (higher) return higher;
       }
     }
@@ -521,21 +527,32 @@ export function classifyPythonFile(f: PythonFileFacts, index: ClassIndex, profil
   if (baseOfOthers) {
     return { skipped: { file: rel, reason: baseOfAgentsReason(f, best!.cls, index, profile) ?? `base class: ${best!.cls.name} is meant to be subclassed (abstract methods or subclasses), not an agent itself` } };
   }
-  if (!best || best.score < 3 || !structural(best)) {
-    // Constructed by the entry point, its server and loop inherited from a home-made base of the repository:
-    // an agent all the same, but the infrastructure to move onto the target is the parent's.
-    const parent = best?.cls.constructedInEntry ? index.legacyParent(best.cls, f, targetOf(profile)) : null;
-    if (parent) {
-      const has = [parent.cls.bindsServer && 'binds its server', (parent.cls.runsLoop || parent.cls.methods.includes('run')) && 'runs its main loop'].filter(Boolean).join(' and ');
-      return {
-        skipped: {
-          file: rel,
-          line: best!.cls.line,
-          reason: `${best!.cls.name} (${rel}:${best!.cls.line}) is the agent the entry point constructs, but ${parent.cls.name} (${parent.rel}:${parent.cls.line}), ` +
-            `an in-repository base not on ${target}, ${has}: migrate ${parent.cls.name} onto ${target} by hand (every subclass then reaches ${target} through it)`,
-        },
-      };
-    }
+  const agentLike = !!best && best.score >= 3 && structural(best);
+  // Constructed by the entry point, its server and loop inherited from a home-made base of the repository:
+  // an agent all the same, but the infrastructure to move onto the target is the parent's. An agent-like
+  // class (its own drain loop, its own socket) on such a parent is no different when the parent owns the
+  // lifecycle the base owns (the main loop, the signal handlers): put beside that parent, the base's run()
+  // and stop() are shadowed by the parent's (MRO), and the parent's signal handlers, installed after the
+  // base's, replace them, so the base would never deregister, and both health servers bind the same port.
+  // (An older agent base by name, a home-made AgentBase, is swapped for the target by the run, not kept beside it.)
+  const parent = !best || best.evidence.some((e) => e.startsWith('inherits '))
+    ? null
+    : !agentLike
+      ? best.cls.constructedInEntry ? index.legacyParent(best.cls, f, targetOf(profile)) : null
+      : index.legacyParent(best.cls, f, targetOf(profile), (c) => ownsLifecycle(c, best.cls));
+  if (parent) {
+    const has = [parent.cls.bindsServer && 'binds its server', (parent.cls.runsLoop || parent.cls.methods.includes('run')) && 'runs its main loop'].filter(Boolean);
+    const said = has.join(' and ') || 'installs its signal handlers';
+    return {
+      skipped: {
+        file: rel,
+        line: best!.cls.line,
+        reason: `${best!.cls.name} (${rel}:${best!.cls.line}) is the agent ${best!.cls.constructedInEntry ? 'the entry point constructs' : 'of this file'}, but ${parent.cls.name} (${parent.rel}:${parent.cls.line}), ` +
+          `an in-repository base not on ${target}, ${said}: migrate ${parent.cls.name} onto ${target} by hand (every subclass then reaches ${target} through it)`,
+      },
+    };
+  }
+  if (!agentLike) {
     const onlyRecords = candidates.length === 0;
     // A @dataclass that binds its server or runs its loop is the agent, but its __init__ is generated from
     // its fields: nothing can call super().__init__() from it (and one written beside the fields replaces
@@ -610,6 +627,16 @@ function baseOfAgentsReason(f: PythonFileFacts, cls: ClassFacts, index: ClassInd
   const holds = cls.bindsServer || cls.runsLoop || cls.methods.includes('run');
   if (!holds) return `${head}; each subclass is classified as an agent on its own`;
   return `${head}; migrate ${cls.name} onto ${target} by hand (its subclasses are left for it; every subclass then reaches ${target} through it)`;
+}
+
+/**
+ * A home-made parent that owns the lifecycle the target base owns for the agent: the main loop (a run()
+ * the agent does not override) or the process's signal handlers. A parent that only binds a business
+ * server of its own (a JSON-lines TCP server handing each line to the subclass), or a mixin running a
+ * heartbeat loop in its thread, stays a base beside the target.
+ */
+function ownsLifecycle(c: ClassFacts, agent: ClassFacts): boolean {
+  return (c.methods.includes('run') && !agent.methods.includes('run')) || c.findings.some((x) => x.kind === 'signal');
 }
 
 /** How the scan's evidence names another agent-like class of the file, left as it is (the run warns with it). */

@@ -2,7 +2,7 @@
 // arguments), replace a bare `object` or an older home-made agent base, and never add
 // it to a class that already reaches it.
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { reportOldBaseHooks, reportOldBaseMembers } from './old-base-members.js';
+import { reportOldBaseHooks, reportOldBaseMembers, reportOldBaseTeardown, reportOldBaseThreads } from './old-base-members.js';
 import { baseName } from '../../src/lang/python/module-model.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { mixinLeftovers, queueMixins } from './hardened-queue-mixin.js';
@@ -91,6 +91,8 @@ export const inheritBase: PythonTransform = {
         ctx.warnings.push(`${cls.name}: replaced base ${replaceable.text} with ${target}`);
         reportOldBaseMembers(ctx, replaceable.text);
         reportOldBaseHooks(ctx, replaceable.text);
+        reportOldBaseThreads(ctx, replaceable.text);
+        reportOldBaseTeardown(ctx, replaceable.text);
         dropOldBaseImport(ctx, replaceable.text, replaceable.startIndex);
       }
       ctx.edits.replace(replaceable.startIndex, replaceable.endIndex, target, label);

@@ -25,11 +25,13 @@ function classLevelNames(ctx: PythonTransformContext): Set<string> {
 export function reportOldBaseMembers(ctx: PythonTransformContext, oldBase: string): void {
   const seen = new Set<string>();
   const ownClassNames = classLevelNames(ctx);
+  // Only bound by the agent through `self.polls += 1`: the old base's __init__ gave it its first value.
+  const bound = new Set(ctx.agent.assignments.filter((a) => (a.stmt.type === 'expression_statement' ? a.stmt.namedChild(0) : a.stmt)?.type !== 'augmented_assignment').map((a) => a.attr));
   for (const m of ctx.agent.methods.values()) {
     walkAgentCode(m, (n) => {
       const attr = selfAttribute(n, m.params[0]?.name ?? 'self');
       if (!attr || seen.has(attr) || attr.startsWith('__')) return;
-      if (ctx.agent.methods.has(attr) || ctx.agent.attributes.has(attr) || ctx.baseOwned.has(attr) || ownClassNames.has(attr)) return;
+      if (ctx.agent.methods.has(attr) || bound.has(attr) || ctx.baseOwned.has(attr) || ownClassNames.has(attr)) return;
       if (ctx.resolved?.ranges.contains(n.startIndex, n.endIndex)) return;
       seen.add(attr);
       keep(ctx, attr, n.startPosition.row + 1,
@@ -142,6 +144,116 @@ function constantInterval(ctx: PythonTransformContext, oldBase: PyClass, x: Synt
       if (!v || (v.type !== 'integer' && v.type !== 'float')) return null;
       return body === ctx.agent.cls.body && st.endIndex <= before ? name : v.text;
     }
+  }
+  return null;
+}
+
+/**
+ * Work the old base started on its own: a thread its constructor (or a method the constructor calls
+ * on self) starts on one of its methods, such as a heartbeat loop writing the file a watchdog reads, or a
+ * stats flusher. The new base starts none of them, so with the swap that work silently stops: each is
+ * reported with the old base's line. A loop serving health (named so) is what the new base does itself.
+ */
+export function reportOldBaseThreads(ctx: PythonTransformContext, oldBase: string): void {
+  const name = oldBase.split('.').pop()!;
+  const parent = ctx.inherited().find((p) => p.cls.name === name);
+  const init = parent?.cls.methods.get('__init__');
+  if (!parent || !init) return;
+  const reached = new Map<string, PyFunction>([['__init__', init]]);
+  const todo = [init];
+  const starts: Array<{ target: string; line: number }> = [];
+  while (todo.length) {
+    const fn = todo.pop()!;
+    const me = fn.params[0]?.name ?? 'self';
+    walk(fn.body, (n) => {
+      if (n.type !== 'call') return;
+      const called = selfAttribute(n.childForFieldName('function')!, me);
+      const next = called ? parent.cls.methods.get(called) : undefined;
+      if (called && next && !reached.has(called)) {
+        reached.set(called, next);
+        todo.push(next);
+      }
+      if (!/(^|\.)Thread$/.test(callee(n) ?? '')) return;
+      const kw = n.childForFieldName('arguments')?.namedChildren.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'target');
+      const target = kw ? selfAttribute(kw.childForFieldName('value')!, me) : null;
+      if (target && (parent.cls.methods.has(target) || ctx.agent.methods.has(target)) && !/health/i.test(target)) {
+        starts.push({ target, line: n.startPosition.row + 1 });
+      }
+    });
+  }
+  const seen = new Set<string>();
+  for (const s of starts) {
+    if (seen.has(s.target)) continue;
+    seen.add(s.target);
+    keep(ctx, s.target, ctx.agent.cls.line,
+      `the old base ${name} started a thread on ${s.target}() in its constructor (${parent.file}:${s.line}); ${ctx.profile.base_class} starts no such thread, ` +
+        `and ${name} leaves the bases, so ${s.target}() no longer runs: move it into ${ctx.agent.cls.name} and start its thread from __init__, or drop it`);
+  }
+}
+
+/** Teardown calls on a member: what closing the old base's own transport and threads does. */
+const MEMBER_TEARDOWN = /^(close|term|destroy|shutdown|server_close|join|set|cancel|clear)$/;
+
+/**
+ * The statements of the old base's teardown (stop(), cleanup(), shutdown()) that do more than tear down
+ * its own transport: saving a file, removing the heartbeat file, telling a peer. BaseAgent has a teardown
+ * of the same name, so the entry point's `agent.stop()` still resolves, but to the new base's, and with the
+ * old base gone that work silently stops. Reported once per method with its first such statement. Calls of
+ * the agent's own hooks are reported by reportOldBaseHooks; an agent override that does not reach the old
+ * one (no super() call) was already the teardown that ran.
+ */
+export function reportOldBaseTeardown(ctx: PythonTransformContext, oldBase: string): void {
+  const name = oldBase.split('.').pop()!;
+  const parent = ctx.inherited().find((p) => p.cls.name === name);
+  if (!parent) return;
+  const names = new Set(['stop', 'cleanup', 'shutdown', ...(ctx.py.teardown ? [ctx.py.teardown] : [])]);
+  for (const method of names) {
+    const fn = parent.cls.methods.get(method);
+    if (!fn) continue;
+    const own = ctx.agent.methods.get(method);
+    if (own && !own.body.text.includes(`super().${method}(`)) continue;
+    const me = fn.params[0]?.name ?? 'self';
+    const work = firstWork(statements(fn.body), me, ctx, parent.cls);
+    if (!work) continue;
+    keep(ctx, method, own?.line ?? ctx.agent.cls.line,
+      `the old base ${name}'s ${method}() (${parent.file}:${fn.line}) also ran \`${work.text.split('\n')[0]!.trim().slice(0, 60)}\` (line ${work.startPosition.row + 1}); ` +
+        `${ctx.profile.base_class}.${method}() does not, and ${name} leaves the bases: move that work into ${ctx.agent.cls.name}'s ${ctx.py.teardown ?? 'cleanup'}() or drop it`);
+  }
+}
+
+function firstWork(stmts: SyntaxNode[], me: string, ctx: PythonTransformContext, oldBase: PyClass, seen = new Set<string>()): SyntaxNode | null {
+  for (const s of stmts) {
+    if (isTrivial(s) || isDocstring(s)) continue;
+    if (s.type === 'try_statement' || s.type === 'if_statement' || s.type === 'with_statement') {
+      if (s.type === 'with_statement') return s;
+      for (const block of s.namedChildren) {
+        const body = block.type === 'block' ? block : block.namedChildren.find((c) => c.type === 'block');
+        const w = body ? firstWork(statements(body), me, ctx, oldBase, seen) : null;
+        if (w) return w;
+      }
+      continue;
+    }
+    if (s.type === 'return_statement') continue;
+    const e = expressionOf(s);
+    if (e?.type === 'assignment') {
+      const left = e.childForFieldName('left');
+      const right = e.childForFieldName('right');
+      if (left && selfAttribute(left, me) && right && ['true', 'false', 'none'].includes(right.type)) continue;
+      return s;
+    }
+    if (e?.type === 'call') {
+      const fn = e.childForFieldName('function');
+      const hook = fn ? selfAttribute(fn, me) : null;
+      if (hook && ctx.agent.methods.has(hook)) continue;
+      // The old base's own default of a hook (a docstring, pass): nothing done unless its body works.
+      const inner = hook && !seen.has(hook) ? oldBase.methods.get(hook) : undefined;
+      if (inner && (seen.add(hook!), !firstWork(statements(inner.body), inner.params[0]?.name ?? 'self', ctx, oldBase, seen))) continue;
+      if (fn?.type === 'attribute' && /^super\(\)$/.test(fn.childForFieldName('object')?.text ?? '')) continue;
+      const verb = fn?.type === 'attribute' ? fn.childForFieldName('attribute')!.text : '';
+      const obj = fn?.type === 'attribute' ? fn.childForFieldName('object')! : null;
+      if (obj && selfAttribute(obj, me) && MEMBER_TEARDOWN.test(verb)) continue;
+    }
+    return s;
   }
   return null;
 }

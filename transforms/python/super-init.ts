@@ -63,7 +63,7 @@ export const superInit: PythonTransform = {
       // The call gives the base one port and the agent then sets (and listens on) another: the call
       // moves to where that port is known, so the base binds where the agent listened.
       moved = portSetAfter(ctx, existing.stmt);
-      if (!moved && (!firstSelf || firstSelf.startIndex > existing.stmt.startIndex || contains(existing.stmt, firstSelf))) return;
+      if (!moved && (!firstSelf || firstSelf.startIndex > existing.stmt.startIndex || contains(existing.stmt, firstSelf) || reraisingTryHead(firstSelf)?.id === existing.stmt.id)) return;
       if (!moved && firstSelf && afterOwnSetters(ctx, init, body, firstSelf, existing)) return;
     }
     // `@property def port(self): return int(self._cfg.get("port", 7890))`, the base assigning self.port: the
@@ -129,9 +129,30 @@ export const superInit: PythonTransform = {
       }
       ctx.deletions.push({ node: existing.stmt, symbol: 'super().__init__' });
     }
-    insertCall(ctx, init, firstSelf, body, call);
+    insertCall(ctx, init, reraisingTryHead(firstSelf, existing?.stmt) ?? firstSelf, body, call);
   },
 };
+
+/**
+ * The first statement inside `try:` when the statement is a try whose every `except` ends by raising
+ * (`except Exception as e: logger.error(f"Failed to initialise ...: {e}"); raise`): the base's
+ * constructor goes there, so a failure of its own (the health port taken) is logged by that handler
+ * and re-raised as every failure of the legacy set-up was, not raised past it with the log line lost.
+ * Null for any other statement (a handler that swallows the error would swallow the base's too).
+ */
+function reraisingTryHead(stmt: SyntaxNode | undefined, skip?: SyntaxNode): SyntaxNode | null {
+  if (stmt?.type !== 'try_statement') return null;
+  const handlers = stmt.namedChildren.filter((c) => c.type === 'except_clause');
+  if (handlers.length === 0) return null;
+  for (const h of handlers) {
+    const block = h.namedChildren.find((c) => c.type === 'block');
+    const last = block ? statements(block).filter((x) => x.type !== 'comment').pop() : undefined;
+    if (last?.type !== 'raise_statement') return null;
+  }
+  const body = stmt.childForFieldName('body');
+  // (The call being put back in place is not where it goes: the statement after it is.)
+  return body ? statements(body).find((x) => x.type !== 'comment' && !isDocstring(x) && x.id !== skip?.id) ?? null : null;
+}
 
 /**
  * `LegacyAgent.__init__(self, "cron_agent", interval)` (or `super().__init__(...)` reaching it) where
