@@ -63,7 +63,7 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
       // Top-level search: only statements directly in the file, not inside classes/functions.
       if (!guarded && Node.isSourceFile(node)) {
         const top = ne.getParentWhile((p) => !Node.isSourceFile(p));
-        if (!top || !(Node.isExpressionStatement(top) || Node.isVariableStatement(top))) continue;
+        if (!top || !(Node.isExpressionStatement(top) || Node.isVariableStatement(top) || startedUnderTopLevelIf(ne, top))) continue;
       }
       const stmt = ne.getFirstAncestor((a) => Node.isStatement(a))!;
       let variable: string | null = null;
@@ -117,6 +117,22 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
     }
   }
   return null;
+}
+
+/**
+ * `if (isMainThread) { const farm = new Farm(); farm.start(); } else { workerMain(); }` (or
+ * `cluster.isPrimary`, a feature flag): the module starts the agent at load, under a condition
+ * of its own, from a statement of a block of a top-level if/else chain. That is the entry point
+ * (a guard added beside it would start a second agent in the same process).
+ */
+function startedUnderTopLevelIf(ne: Node, top: Node): boolean {
+  if (!Node.isIfStatement(top)) return false;
+  const stmt = ne.getFirstAncestor((a) => Node.isStatement(a));
+  if (!stmt || !(Node.isExpressionStatement(stmt) || Node.isVariableStatement(stmt))) return false;
+  for (let a = stmt.getParent(); a && a !== top; a = a.getParent()) {
+    if (!Node.isBlock(a) && !Node.isIfStatement(a)) return false;
+  }
+  return true;
 }
 
 /**
