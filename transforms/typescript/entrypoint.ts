@@ -64,6 +64,9 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
       if (!guarded && Node.isSourceFile(node)) {
         const top = ne.getParentWhile((p) => !Node.isSourceFile(p));
         if (!top || !(Node.isExpressionStatement(top) || Node.isVariableStatement(top) || startedUnderTopLevelIf(ne, top))) continue;
+        // `export const metrics = { requests: new CounterMetric(...), ... }`: an instance kept in
+        // a table (an object or array literal) at load is a value of the module, not an agent it starts.
+        if (inLiteralTable(ne, top)) continue;
       }
       const stmt = ne.getFirstAncestor((a) => Node.isStatement(a))!;
       let variable: string | null = null;
@@ -117,6 +120,15 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
     }
   }
   return null;
+}
+
+/** A construction inside an object or array literal, below the top-level statement `top`. */
+function inLiteralTable(ne: Node, top: Node): boolean {
+  for (let a = ne.getParent(); a && a !== top; a = a.getParent()) {
+    if (Node.isObjectLiteralExpression(a) || Node.isArrayLiteralExpression(a)) return true;
+    if (Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) return false;
+  }
+  return false;
 }
 
 /**
