@@ -280,6 +280,21 @@ describe('launching a migrated TypeScript agent', () => {
     expect(await run.exited).toBe(0);
   }, 40_000);
 
+  it('a module whose own relative imports name no extension runs as CommonJS, though the base import written by the rewrite has one', async () => {
+    const dir = path.join(here, '..', 'fixtures', 'typescript', 'extensionless-sibling-import-top-level-start');
+    const run = await launchFixture('extensionless-sibling-import-top-level-start', 'agents/metering-gate_v2.ts', 'MeteringGate', { GATE_PORT: String(await freePort()) }, (root) => {
+      writeFileSync(path.join(root, 'agents', 'quota-ledger.ts'), readFileSync(path.join(dir, 'agents', 'quota-ledger.ts')));
+    });
+    const health = await until('health', async () => {
+      const r = await getJson(run.healthPort);
+      return r.code === 200 ? r : undefined;
+    });
+    expect(health.body).toMatchObject({ status: 'ok', agent: 'MeteringGate' });
+    expect(run.stdout()).toContain('metering-gate: charging on');
+    process.kill(run.child.pid!, 'SIGTERM');
+    expect(await run.exited).toBe(0);
+  }, 40_000);
+
   it("onStart() calling a main() other code calls too, which loops until the stop flag: start() resolves, and stop() waits for the loop's last round", async () => {
     const root = mkdtempSync(path.join(tmp, 'main-loop-'));
     mkdirSync(path.join(root, 'agents'));

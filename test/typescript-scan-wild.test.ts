@@ -72,6 +72,8 @@ beforeAll(async () => {
     '}',
     '',
   ].join('\n'));
+  // A hand-written metrics registry: classes constructed inside the module's exported table.
+  put('lib/metrics.ts', fx('scan-metrics-table-module', 'lib/metrics.ts'));
   // Build output: compiled next to its source, in the outDir, minified.
   put('tsconfig.json', JSON.stringify({ compilerOptions: { outDir: 'build' }, include: ['agents/**/*.ts', 'lib/**/*.ts'] }));
   put('agents/supervisor.js', '"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\nclass Supervisor { start() { setInterval(() => 1, 10); } }\n');
@@ -124,6 +126,11 @@ describe('TypeScript/JavaScript scan of services in the wild', () => {
     expect(agent('DeviceSupervisor')).toMatchObject({ file: 'lib/device-supervisor.ts', status: 'legacy' });
     expect(agent('DeviceSupervisor')!.evidence).toContain('abstract parent of an agent family (its subclasses follow it)');
     expect(skip('lib/base-service.ts')).toMatch(/no agent: BaseService/);
+  });
+
+  it('takes classes constructed only inside an exported table (a metrics registry object) for helpers, not agents', () => {
+    expect(scan.agents.filter((a) => a.file === 'lib/metrics.ts')).toEqual([]);
+    expect(skip('lib/metrics.ts')).toMatch(/no agent: Metric, Counter, Gauge, Histogram have no entry point/);
   });
 
   it('skips build output and bundles, with the reason', () => {

@@ -8,6 +8,9 @@ import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { descendantsOfKind, fileClasses, isFunctionValue, mainGuards, thisMember, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
+import { isPublicMember } from '../../src/lang/typescript/context.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 /** Find where the file constructs the agent: the guard body, a function the guard calls, or the top level. */
 export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'classRef'>): EntryInfo | null {
@@ -63,7 +66,10 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
       // Top-level search: only statements directly in the file, not inside classes/functions.
       if (!guarded && Node.isSourceFile(node)) {
         const top = ne.getParentWhile((p) => !Node.isSourceFile(p));
-        if (!top || !(Node.isExpressionStatement(top) || Node.isVariableStatement(top))) continue;
+        if (!top || !(Node.isExpressionStatement(top) || Node.isVariableStatement(top) || startedUnderTopLevelIf(ne, top))) continue;
+        // `export const metrics = { requests: new CounterMetric(...), ... }`: an instance kept in
+        // a table (an object or array literal) at load is a value of the module, not an agent it starts.
+        if (inLiteralTable(ne, top)) continue;
       }
       const stmt = ne.getFirstAncestor((a) => Node.isStatement(a))!;
       let variable: string | null = null;
@@ -117,6 +123,31 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
     }
   }
   return null;
+}
+
+/** A construction inside an object or array literal, below the top-level statement `top`. */
+function inLiteralTable(ne: Node, top: Node): boolean {
+  for (let a = ne.getParent(); a && a !== top; a = a.getParent()) {
+    if (Node.isObjectLiteralExpression(a) || Node.isArrayLiteralExpression(a)) return true;
+    if (Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) return false;
+  }
+  return false;
+}
+
+/**
+ * `if (isMainThread) { const farm = new Farm(); farm.start(); } else { workerMain(); }` (or
+ * `cluster.isPrimary`, a feature flag): the module starts the agent at load, under a condition
+ * of its own, from a statement of a block of a top-level if/else chain. That is the entry point
+ * (a guard added beside it would start a second agent in the same process).
+ */
+function startedUnderTopLevelIf(ne: Node, top: Node): boolean {
+  if (!Node.isIfStatement(top)) return false;
+  const stmt = ne.getFirstAncestor((a) => Node.isStatement(a));
+  if (!stmt || !(Node.isExpressionStatement(stmt) || Node.isVariableStatement(stmt))) return false;
+  for (let a = stmt.getParent(); a && a !== top; a = a.getParent()) {
+    if (!Node.isBlock(a) && !Node.isIfStatement(a)) return false;
+  }
+  return true;
 }
 
 /**
@@ -502,7 +533,7 @@ function insideSignalHandler(n: Node): boolean {
 export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void {
   const e = ctx.entry;
   if (!e) {
-    addGuard(ctx);
+    addGuard(ctx, removed);
     return;
   }
   const run = waitsThenGoesOn(ctx, e) ? 'start' : ctx.ts.main_loop_method ?? 'run';
@@ -696,7 +727,42 @@ function defaultedFirst(ctx: TsRewriteContext, name: string): boolean {
   return false;
 }
 
-function addGuard(ctx: TsRewriteContext): void {
+/**
+ * `const d = new MailDispatcher(config); d.listen();` in server.js, the module that builds and
+ * starts the agent: the module itself has no entry point, and the starter calls a method of the
+ * agent's own that neither is the base's start()/run() nor now leads to it. Nothing would start
+ * the base (its health server, registration, metrics): the _v2 runs as the legacy agent did, on
+ * the base in name only. Reported for review with the starter's line, rather than as migrated.
+ */
+function startedOnlyElsewhere(ctx: TsRewriteContext, removed: Set<string>): void {
+  const starters = new Set(['start', 'run']);
+  for (const [from, to] of ctx.renames) if (to === 'onStart' || to === 'runOnce') starters.add(from);
+  for (const name of removed) if (ctx.plan.members.get(name)?.delegate === 'start') starters.add(name);
+  const constructs = new RegExp(`\\bnew\\s+${ctx.className}\\b`);
+  const builds = (file: string): boolean => {
+    try {
+      return constructs.test(readFileSync(path.join(ctx.root, file), 'utf8'));
+    } catch {
+      return false;
+    }
+  };
+  if ([...starters].some((m) => ctx.outsideCallers(m).some((c) => builds(c.file)))) return;
+  for (const m of ctx.members.values()) {
+    if (m.kind !== 'method' || removed.has(m.name) || ctx.renames.has(m.name) || ctx.base.members.has(m.name) || !isPublicMember(ctx, m.name)) continue;
+    const call = ctx.outsideCallers(m.name).find((c) => builds(c.file));
+    if (!call) continue;
+    ctx.kept.push({
+      symbol: m.name,
+      line: m.line,
+      reason:
+        `${call.file}:${call.line} builds ${ctx.className} and starts it with ${m.name}() (${call.text}), which does not start the base: ` +
+        `nothing calls its start() or run(), so the base's health server, registration and metrics never come up; start it there with start() (or run())`,
+    });
+    return;
+  }
+}
+
+function addGuard(ctx: TsRewriteContext, removed: Set<string>): void {
   if (ctx.cls.isAbstract()) {
     ctx.warnings.push(`no entry point added: ${ctx.className} is abstract, its subclasses are the agents that run`);
     return;
@@ -707,6 +773,7 @@ function addGuard(ctx: TsRewriteContext): void {
     (!ctx.ctor && ctx.parent.kind === 'old-base' && ctx.parent.old.params.some((p) => !p.optional && !p.initializer));
   if (required) {
     ctx.warnings.push(`no entry point added: the constructor of ${ctx.className} needs arguments`);
+    startedOnlyElsewhere(ctx, removed);
     return;
   }
   // An exported class expression is reached through its export (`new module.exports()`).

@@ -21,6 +21,9 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
   for (const name of pushes.keys()) for (const t of timersOf(ctx, name)) keptTimers.add(t);
   for (const m of ctx.members.values()) {
     if (m.kind === 'method') {
+      // A hook the base calls (onStop() deregistering from the agent's own registry, then closing
+      // its server) has a caller: the base. It is never a hand-made push nothing calls.
+      if (isBaseHook(ctx, m.name)) continue;
       const body = methodBody(ctx, m.name);
       const kind = body ? pushKind(body) : null;
       if (!kind) continue;
@@ -87,6 +90,11 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
       ctx.plan.proposeMember({ name: m.name, finding: /regist/i.test(m.name) ? 'registry' : 'metrics', reason: `${m.name} served the hand-made registration/metrics push`, quiet: true });
     }
   }
+}
+
+/** A hook the base declares for subclasses to override (onStart, runOnce, onStop, healthStatus): the base calls it. */
+function isBaseHook(ctx: TsRewriteContext, name: string): boolean {
+  return !!ctx.base.members.get(name)?.hook;
 }
 
 /**

@@ -21,6 +21,10 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
   // Targets whose arguments named the handler's signal parameter, and the signal written instead.
   const namedSignalOf = new Map<string, string>();
   const namedSignalLine = new Map<string, number>();
+  // The signals whose handler gave a method its onStop() arguments, and the handlers of other
+  // signals that called it with other ones (`this.shutdown('SIGINT')` beside `this.shutdown('SIGTERM')`).
+  const argsSignalOf = new Map<string, { signals: string[]; line: number }>();
+  const otherArgs = new Map<string, Array<{ signal: string; args: string; line: number }>>();
   // Targets the handler gave an exit-only callback (its line), and those that must get one.
   const exitArgs = new Map<string, number>();
   const settles = new Set<string>();
@@ -94,6 +98,23 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
             if (exit && requiredParameter(ctx, name, args.length - 1)) settles.add(name);
             if (exit) exitArgs.set(name, call.getStartLineNumber());
             argsOf.set(name, kept.join(', '));
+            argsSignalOf.set(name, { signals: sig.signals, line: call.getStartLineNumber() });
+            otherArgs.set(name, (otherArgs.get(name) ?? []).filter((o) => !sig.signals.includes(o.signal)));
+          } else if (Node.isCallExpression(call) && call.getExpression() === n && argsOf.has(name) && !redo && !namedSignalOf.has(name)) {
+            // Another signal's handler calls the same method with its own arguments: onStop()
+            // passes one set whichever signal stops the agent, SIGTERM's (what deployments send).
+            const args = call.getArguments();
+            const last = args[args.length - 1];
+            const text = (last && exitsOnly(last) ? args.slice(0, -1) : args).map((a) => a.getText()).join(', ');
+            if (text !== argsOf.get(name)) {
+              const before = argsSignalOf.get(name) ?? { signals: [], line: 0 };
+              const entry = { signal: sig.signals[0]!, args: text, line: call.getStartLineNumber() };
+              if (sig.signals.includes('SIGTERM') && !before.signals.includes('SIGTERM')) {
+                otherArgs.set(name, [...(otherArgs.get(name) ?? []), ...before.signals.map((b) => ({ signal: b, args: argsOf.get(name)!, line: before.line }))]);
+                argsOf.set(name, text);
+                argsSignalOf.set(name, { signals: sig.signals, line: entry.line });
+              } else otherArgs.set(name, [...(otherArgs.get(name) ?? []), entry]);
+            }
           }
         }
       });
@@ -130,6 +151,14 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
   }
   ctx.after.push(() => warnFailureExits(ctx, failureExits));
   ctx.after.push(() => uninstallers(ctx));
+  for (const [name, others] of otherArgs) {
+    ctx.after.push((removed) => {
+      if (removed.has(name) || !argsOf.has(name)) return;
+      for (const o of others) {
+        ctx.warnings.push(`the ${o.signal} handler called ${name}(${o.args}) (line ${o.line}): onStop() calls ${name}(${argsOf.get(name)}) whichever signal stops the agent`);
+      }
+    });
+  }
   for (const [name, signalName] of namedSignalOf) {
     ctx.after.push((removed) => {
       if (removed.has(name)) return;

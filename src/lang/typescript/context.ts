@@ -297,12 +297,19 @@ export interface InfraScope {
   baseOwned: Set<string>;
   /** The signals the base handles itself (a handler of another signal is the agent's own). */
   baseSignals?: Set<string>;
+  /**
+   * Removed members that are the business's own helpers (businessWhenUsed: a reconnect loop with
+   * back-off that reads the feed): they go only when nothing calls them, so a call to one is
+   * business work, never infrastructure that makes its caller removable with it.
+   */
+  business?: Set<string>;
 }
 
 /** What counts as infrastructure once `removed` goes: those members (swept unless sticky) and the base's. */
 export function scopeFor(ctx: TsRewriteContext, removed: Set<string>): InfraScope {
   const sweep = new Set([...removed].filter((n) => !ctx.plan.members.get(n)?.sticky && ctx.plan.members.get(n)?.scope !== 'module'));
-  return { removed, sweep, baseOwned: new Set(ctx.base.members.keys()), baseSignals: ctx.base.signals };
+  const business = new Set([...removed].filter((n) => ctx.plan.members.get(n)?.businessWhenUsed));
+  return { removed, sweep, baseOwned: new Set(ctx.base.members.keys()), baseSignals: ctx.base.signals, business };
 }
 
 /** The statement only sets up, uses or tears down members being removed. */
@@ -519,6 +526,9 @@ export function isInfraStatement(stmt: Node, scope: InfraScope): boolean {
       // `this.emit('ready')` tells the agent's listeners (other modules, the entry point)
       // something: the base owning emit() (it is an EventEmitter) does not make it the base's work.
       if (root === 'emit' && calleeText(e) === 'this.emit') return false;
+      // `await this.consume()`: a business helper (it reconnects with back-off, but reads the
+      // feed) is no infrastructure however the plan stands.
+      if (root && scope.business?.has(root)) return false;
       if (root && infra(root) && [...members].every(infra)) return true;
     }
     return false;

@@ -60,7 +60,8 @@ export function launchTarget(root: string, file: string): { abs: string; sf: imp
 /** Compile the agent (and what it imports) into a new build directory: the JavaScript to run, and the directory. */
 export async function compileForLaunch(root: string, file: string, profile: Profile): Promise<{ js: string; outDir: string }> {
   let { abs, sf, starterText } = launchTarget(root, file);
-  const cjs = !abs.endsWith('.mjs') && !abs.endsWith('.mts') && (moduleKind(sf) === 'cjs' || abs.endsWith('.cts') || abs.endsWith('.cjs') || builtAsCommonJs(abs, sf));
+  const baseStem = baseFileInRepo(root, tsProfile(profile))?.replace(/\.[cm]?ts$/, '') ?? null;
+  const cjs = !abs.endsWith('.mjs') && !abs.endsWith('.mts') && (moduleKind(sf) === 'cjs' || abs.endsWith('.cts') || abs.endsWith('.cjs') || builtAsCommonJs(abs, sf, baseStem));
   const modules = path.join(root, 'node_modules');
   const cacheDir = path.join(modules, '.cache', 'migrate');
   if (existsSync(modules)) await mkdir(cacheDir, { recursive: true });
@@ -292,9 +293,12 @@ function starterOf(root: string, file: string, names: string[]): { file: string;
  * Node's ES loader cannot resolve those, so the project compiles it to CommonJS (tsc's `module:
  * commonjs`), as long as nothing in it needs ESM (top-level await, import.meta).
  */
-function builtAsCommonJs(file: string, sf: import('ts-morph').SourceFile): boolean {
+function builtAsCommonJs(file: string, sf: import('ts-morph').SourceFile, baseStem: string | null): boolean {
   if (!/\.tsx?$/.test(file)) return false;
-  const specs = sf.getImportDeclarations().map((d) => d.getModuleSpecifierValue()).filter((m) => m.startsWith('.'));
+  // The base's import is the one the rewrite wrote (`'../common/core/base-agent.js'`, which both
+  // module systems resolve): the agent's own imports say how its repository builds it.
+  const isBase = (m: string) => !!baseStem && path.resolve(path.dirname(file), m).replace(/\.[cm]?[jt]s$/, '') === baseStem;
+  const specs = sf.getImportDeclarations().map((d) => d.getModuleSpecifierValue()).filter((m) => m.startsWith('.') && !isBase(m));
   if (specs.length === 0 || !specs.every((m) => !/\.[cm]?[jt]sx?$|\.json$/.test(m))) return false;
   const esmOnly = (n: Node): boolean => {
     if (Node.isMetaProperty(n) || (Node.isAwaitExpression(n) && !n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)))) return true;

@@ -507,7 +507,7 @@ function isInfraMethod(ctx: TsRewriteContext, name: string, removed: Set<string>
         if (Node.isCallExpression(n)) {
           // Reading state (this.counter.get()) is fine; calling a kept method of the agent is business.
           const r = thisRoot(n.getExpression());
-          if (r && !infra(r) && ctx.members.get(r)?.kind === 'method') ok = false;
+          if (r && (!infra(r) || scope.business?.has(r)) && ctx.members.get(r)?.kind === 'method') ok = false;
         }
       });
       if (ok) continue;
