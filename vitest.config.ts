@@ -57,13 +57,17 @@ const PATH = pathWithDirectPython3();
 /**
  * The files that cost most CPU (measured alone, test/helpers/cpu-log.ts) start first, then the
  * small files that take long, so the forks end together: with no results cache (CI's clean
- * clone) vitest orders by file size, which put the 2,000-agent fleet and the -j test, small
+ * clone) vitest orders by file size, which put the 1,000-agent fleet and the -j test, small
  * files, last. The rest keep vitest's order.
  * The Phase 5 parts of python-hardened mostly wait on the agents they validate (about a quarter
  * of their wall time is CPU): each starts beside files that compute, not beside one another.
  */
 const HEAVY_FIRST = [
   'test/cli-newcomer.test.ts',
+  // The longest file of the run of 2026-12-03 19:36 (full suite with per-file CPU, load 14-16 from
+  // other suites): 366 s for 23 CPU-s, 114 agents started one after another, each watched for
+  // 1.5-2.5 s; unlisted, it started by its size as the 32nd file.
+  'test/python-runtime-cases.test.ts',
   'test/python-hardened-runtime-1.test.ts',
   'test/cli-batch.test.ts',
   'test/python-hardened-runtime-2.test.ts',
@@ -72,12 +76,28 @@ const HEAVY_FIRST = [
   // 166 s in the last CI run (929 s), as long as a Phase 5 part (115 agents started and stopped,
   // mostly waiting on them); unlisted, it started after every file above, by its size.
   'test/faults/agent-children.test.ts',
-  'test/promote.test.ts',
+  // The fixture suites and the other files of 19-39 CPU-s in the same run, which by their size
+  // started among the last half (python-fixtures 58th of 99, 35 CPU-s, 226 s; typescript-fixtures
+  // 47th, 33 CPU-s; dangling 50th; flat-tree 66th; e2e-mixed 68th): most CPU first.
+  'test/python-fixtures.test.ts',
+  'test/typescript-fixtures.test.ts',
+  'test/dangling.test.ts',
+  'test/validate-leftovers.test.ts',
+  'test/incremental-reparse.test.ts',
+  'test/e2e-mixed.test.ts',
+  'test/flat-tree.test.ts',
   'test/large-fleet.test.ts',
-  'test/record-git.test.ts',
+  'test/faults/processes.test.ts',
+  'test/faults/registry.test.ts',
   'test/cli-python.test.ts',
-  'test/cli-in-process.test.ts',
+  'test/faults/signals.test.ts',
   'test/jobs.test.ts',
+  'test/faults/commits.test.ts',
+  'test/faults/concurrency.test.ts',
+  'test/faults/disk-full.test.ts',
+  'test/promote.test.ts',
+  'test/record-git.test.ts',
+  'test/cli-in-process.test.ts',
   // Small files that take long (waiting on agents, hooks, npm): by size, vitest starts them among
   // the last 25. In the CI run of 2026-12-02 15:00 (`issues ci`) they were most of the last 27
   // files to end (about 350 s of their walls over 3 forks): commit-command 68 s, e2e-node-mixed

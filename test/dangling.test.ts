@@ -85,8 +85,11 @@ describe('no dangling reference, no orphaned behaviour in the Python outputs (sc
   }, 60_000);
 
   it('fixtures/python: every expected output', async () => {
+    // The case list read once (each listCases() parses every case.yaml: once per case, that was
+    // most of this test's own CPU).
+    const byName = new Map(listCases().map((c) => [c.name, c]));
     const cases = corpusCases(FIXTURES, (name, _spec, root) => {
-      const c = listCases().find((x) => x.name === name)!;
+      const c = byName.get(name)!;
       materialize(c, root);
       return c.rel;
     });
