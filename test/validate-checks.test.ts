@@ -270,7 +270,7 @@ describe('launch template from config', () => {
       profile: loadProfile('base-agent'),
       env,
     });
-    expect(r.checks.map((c) => `${c.name}:${c.ok}`)).toEqual(['health:true', 'registry:true', 'metrics:true', 'survival:true', 'ports:true', 'shutdown:true', 'deregister:true', 'log:true']);
+    expect(r.checks.map((c) => `${c.name}:${c.ok}`), r.checks.map((c) => `${c.name}: ${c.detail}`).join('\n')).toEqual(['health:true', 'registry:true', 'metrics:true', 'survival:true', 'ports:true', 'shutdown:true', 'deregister:true', 'log:true']);
     // The legacy run also got its arguments (argparse would print an ERROR-free usage error and exit 2 otherwise).
     expect(r.checks.find((c) => c.name === 'log')!.detail).toBe('no new ERROR or Traceback lines, compared with the legacy run');
   });
