@@ -80,8 +80,8 @@ export const entrypoint: PythonTransform = {
                 `${parent.cls.name} holds that loop for every class built on it: migrate ${parent.cls.name} onto ${ctx.profile.base_class} by hand (its subclasses then reach the base through it), or decide to move this agent off it`);
             return;
           }
-          // Not the agent's own, and its only base is the profile's (an older class of that name imported from
-          // another module, pointed at the profile's by hardened-old-base): the call ran that base's loop, whose
+          // Not the agent's own, and its only base an older class of the profile's base's name imported from
+          // another module (pointed at the profile's by hardened-old-base): the call ran that base's loop, whose
           // place the profile's run method takes (ResolverAgent(...).run() on the v0 HardenedAgentBase).
           if (!own && ctx.base.methods.has(method.text) && onlyProfileBase(ctx)) {
             ctx.edits.replace(method.startIndex, method.endIndex, runMethod, label);
@@ -185,9 +185,16 @@ function interruptedClauseWarning(ctx: PythonTransformContext, started: SyntaxNo
   }
 }
 
-/** Every base the agent class names is the profile's base class (`HardenedAgentBase`, `common.HardenedAgentBase`). */
+/**
+ * Every base the agent class names is the profile's base class (`HardenedAgentBase`), imported by that
+ * name from another module than the profile's: an older base of the same name, whose import
+ * hardened-old-base points at the profile's module (it runs after this transform, so the import still
+ * names the old module here). A class given the base by inherit-base (its old base of another name
+ * replaced) is not one: that old base's loop is reported as such.
+ */
 function onlyProfileBase(ctx: PythonTransformContext): boolean {
   const bases = ctx.agent.cls.bases;
   const name = ctx.profile.base_class;
-  return bases.length > 0 && bases.every((b) => b.text === name || b.text.endsWith(`.${name}`));
+  const imp = ctx.module.imports.get(name);
+  return bases.length > 0 && bases.every((b) => b.text === name) && !!imp && imp.name === name && imp.module !== ctx.py.module;
 }
