@@ -80,6 +80,17 @@ export const entrypoint: PythonTransform = {
                 `${parent.cls.name} holds that loop for every class built on it: migrate ${parent.cls.name} onto ${ctx.profile.base_class} by hand (its subclasses then reach the base through it), or decide to move this agent off it`);
             return;
           }
+          // Not the agent's own, and its only base an older class of the profile's base's name imported from
+          // another module (pointed at the profile's by hardened-old-base): the call ran that base's loop, whose
+          // place the profile's run method takes (ResolverAgent(...).run() on the v0 HardenedAgentBase).
+          if (!own && ctx.base.methods.has(method.text) && onlyProfileBase(ctx)) {
+            ctx.edits.replace(method.startIndex, method.endIndex, runMethod, label);
+            ctx.warnings.push(
+              `the entry point's ${method.text}() (line ${method.startPosition.row + 1}), which ${cls.name} does not define, ran the loop of the base it inherits; ` +
+                `it now calls ${ctx.profile.base_class}.${runMethod}()`);
+            interruptedClauseWarning(ctx, started, runMethod);
+            return;
+          }
           ctx.unstartable = keep(ctx, `${cls.name}.${method.text}`, (own?.line ?? method.startPosition.row + 1),
             `the entry point calls ${method.text}() (kept, business code${own ? `, ${ctx.file}:${own.line}` : ''}) and never ${runMethod}(); ${ctx.profile.base_class} starts nothing when constructed (its loop over ${(ctx.py.hooks ?? []).filter((h) => ctx.base.methods.has(h)).slice(0, 2).map((h) => `${h}()`).join(', ') || 'its hooks'}, its /health and registration start in ${runMethod}()), so none of it runs: fold ${method.text}()'s cycle into the hooks and call ${runMethod}() by hand`);
         } else if (keptLoopIsSafe(ctx, ctx.agent.methods.get(method.text)?.body ?? ctx.agent.cls.body)) {
@@ -172,4 +183,18 @@ function interruptedClauseWarning(ctx: PythonTransformContext, started: SyntaxNo
       );
     }
   }
+}
+
+/**
+ * Every base the agent class names is the profile's base class (`HardenedAgentBase`), imported by that
+ * name from another module than the profile's: an older base of the same name, whose import
+ * hardened-old-base points at the profile's module (it runs after this transform, so the import still
+ * names the old module here). A class given the base by inherit-base (its old base of another name
+ * replaced) is not one: that old base's loop is reported as such.
+ */
+function onlyProfileBase(ctx: PythonTransformContext): boolean {
+  const bases = ctx.agent.cls.bases;
+  const name = ctx.profile.base_class;
+  const imp = ctx.module.imports.get(name);
+  return bases.length > 0 && bases.every((b) => b.text === name) && !!imp && imp.name === name && imp.module !== ctx.py.module;
 }

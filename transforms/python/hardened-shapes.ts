@@ -171,11 +171,46 @@ function agentArgument(ctx: PythonTransformContext, fn: PyFunction, cycle: PyFun
   const params = fn.params.filter((p) => p.kind !== 'separator');
   const param = params[index]?.name;
   const used = new Set<string>();
+  // What a person would do with each: a value the agent sets once in __init__ can be handed to the
+  // publisher; a put into a queue the agent builds is the function's own fallback, which the base's
+  // local queue takes over; anything else (a count it keeps, state changed elsewhere) has no such home.
+  const handable = new Set<string>();
+  const fallback = new Map<string, SyntaxNode>();
   if (param) walk(fn.body, (n) => {
-    if (n.type === 'attribute' && n.childForFieldName('object')?.text === param) used.add(`${param}.${n.childForFieldName('attribute')!.text}`);
+    if (n.type !== 'attribute' || n.childForFieldName('object')?.text !== param) return;
+    const attr = n.childForFieldName('attribute')!.text;
+    const key = `${param}.${attr}`;
+    used.add(key);
+    const sets = ctx.agent.assignments.filter((a) => a.attr === attr);
+    const put = n.parent?.type === 'attribute' && n.parent.parent?.type === 'call' && QUEUE_PUT.test(n.parent.childForFieldName('attribute')!.text) ? n.parent.parent : null;
+    const inInit = sets.length > 0 && sets.every((a) => a.method === '__init__');
+    if (put && inInit && sets.some((a) => a.value?.type === 'call' && QUEUE_CLASS.test(a.value.childForFieldName('function')?.text ?? ''))) fallback.set(key, put);
+    else if (inInit && !written(fn.body, param, attr) && !ctx.baseOwned.has(attr)) handable.add(key);
   });
   const c = call as SyntaxNode;
-  return `, one of them the agent itself (${c.text.slice(0, 60)} at line ${c.startPosition.row + 1})${used.size ? `, whose ${[...used].slice(0, 4).join(', ')} it reads or changes: agent state the base's publisher has no hold on` : ''}`;
+  if (!used.size) return `, one of them the agent itself (${c.text.slice(0, 60)} at line ${c.startPosition.row + 1})`;
+  const rest = [...used].filter((u) => !handable.has(u) && !fallback.has(u));
+  const parts = [
+    ...[...handable].map((u) => `${u} (set once in __init__: a publisher could be handed it)`),
+    ...[...fallback].map(([u, put]) => `${u} (its queue fallback, ${put.childForFieldName('function')!.text}(...) at line ${put.startPosition.row + 1}: the base's local queue would take it over)`),
+  ];
+  const tail = rest.length
+    ? `${rest.slice(0, 4).join(', ')}, which it reads or changes: agent state the base's publisher has no hold on`
+    : `so nothing it uses is out of a publisher's reach: its send could move into EventBusPublisher, but the migration does not move a module function handed the agent`;
+  return `, one of them the agent itself (${c.text.slice(0, 60)} at line ${c.startPosition.row + 1}), whose ${[...parts, tail].join('; ')}`;
+}
+
+const QUEUE_PUT = /^(enqueue|put|put_nowait|push|append|appendleft)$/;
+const QUEUE_CLASS = /(^|\.)(LocalQueue|deque|Queue|SimpleQueue|LifoQueue)$/;
+
+/** Does the function assign `<param>.<attr>` anywhere (`agent.sent += 1`, `agent.channel = None`)? */
+function written(body: SyntaxNode, param: string, attr: string): boolean {
+  let w = false;
+  walk(body, (n) => {
+    if (w) return false;
+    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && n.childForFieldName('left')?.text === `${param}.${attr}`) w = true;
+  });
+  return w;
 }
 
 /**

@@ -72,9 +72,47 @@ export function reportHooksOf(ctx: PythonTransformContext, parent: { cls: PyClas
       }
       keep(ctx, hook, own.line,
         `${hook}() was called by the old base (${name}.${caller}(), ${parent.file}:${n.startPosition.row + 1}); ` +
-          `${ctx.profile.base_class} never calls it, so it no longer runs: call it from the agent's own code (a hook of ${ctx.profile.base_class}'s) or drop it`);
+          `${ctx.profile.base_class} never calls it, so it no longer runs: call it from the agent's own code (a hook of ${ctx.profile.base_class}'s) or drop it` +
+          oldStateRead(ctx, own, parent));
     });
   }
+}
+
+/**
+ * `; it reads self.cycles (line 131), state only the old base kept (HardenedAgentBase.run() changes it at
+ * hardened.py:50), which the new base does not: it cannot be handed to a hook or publisher of the new base as it is`,
+ * or '' when the hook reads nothing that only the old base assigned.
+ */
+function oldStateRead(ctx: PythonTransformContext, hook: PyFunction, parent: { cls: PyClass; file: string }): string {
+  const me = hook.params[0]?.name ?? 'self';
+  const bound = new Set(ctx.agent.assignments.map((a) => a.attr));
+  const reads: Array<{ attr: string; line: number; set: string }> = [];
+  walk(hook.body, (n) => {
+    const attr = selfAttribute(n, me);
+    if (!attr || reads.some((r) => r.attr === attr) || ctx.agent.methods.has(attr) || bound.has(attr) || ctx.baseOwned.has(attr)) return;
+    // The loop that keeps changing it (`self.cycles += 1` in run()) says more than its first value in __init__.
+    for (const [m, fn] of [...parent.cls.methods].sort(([a], [b]) => Number(a === '__init__') - Number(b === '__init__'))) {
+      const w = assignmentOf(fn, attr);
+      if (w !== null) {
+        reads.push({ attr, line: n.startPosition.row + 1, set: `${parent.cls.name}.${m}() sets it at ${parent.file}:${w}` });
+        return;
+      }
+    }
+  });
+  if (!reads.length) return '';
+  return `; it reads ${reads.map((r) => `self.${r.attr} (line ${r.line}; ${r.set})`).join(', ')}, state only the old base kept, which ${ctx.profile.base_class} does not: ` +
+    `it cannot be handed to a hook or publisher of ${ctx.profile.base_class} as it is`;
+}
+
+/** The line where `fn` assigns `self.<attr>` (`=`, `+=`), or null. */
+function assignmentOf(fn: PyFunction, attr: string): number | null {
+  const me = fn.params[0]?.name ?? 'self';
+  let at: number | null = null;
+  walk(fn.body, (n) => {
+    if (at !== null) return false;
+    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && n.childForFieldName('left')?.text === `${me}.${attr}`) at = n.startPosition.row + 1;
+  });
+  return at;
 }
 
 /**
