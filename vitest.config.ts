@@ -66,7 +66,8 @@ const HEAVY_FIRST = [
   'test/cli-newcomer.test.ts',
   // The longest file of the run of 2026-12-03 19:36 (full suite with per-file CPU, load 14-16 from
   // other suites): 366 s for 23 CPU-s, 114 agents started one after another, each watched for
-  // 1.5-2.5 s; unlisted, it started by its size as the 32nd file.
+  // 1.5-2.5 s; unlisted, it started by its size as the 32nd file. Its cases now run four at a
+  // time (75 s alone at load 10 for 21 CPU-s): still mostly waiting, so still started early.
   'test/python-runtime-cases.test.ts',
   'test/python-hardened-runtime-1.test.ts',
   'test/cli-batch.test.ts',
