@@ -843,7 +843,8 @@ function wrapOwnLifecycle(ctx: TsRewriteContext, m: string, call: { file: string
     if (why) return { why, symbol: name };
     // `restart() { this.close(() => this.listen()); }`: the class's own calls mean its own server
     // again, which the base's start() (once per process) and stop() would not give.
-    if (ctx.usesOutside(name) > 0) return { why: `the agent's own code calls ${name}() too`, symbol: name };
+    const own = ctx.cls.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).find((p) => thisMember(p) === name && !ctx.members.get(name)!.nodes.some((d) => d.containsRange(p.getPos(), p.getEnd())));
+    if (own) return { why: `the agent's own code calls ${name}() too (line ${own.getStartLineNumber()})`, symbol: name };
   }
   if (['onStart', 'onStop'].some((h) => ctx.members.has(h) || ctx.newMembers.some((n) => n.name === h) || [...ctx.renames.values()].includes(h))) {
     return { why: 'the class already has an onStart() or onStop()' };
