@@ -151,7 +151,7 @@ Exit codes: 0 all went well; 1 an agent failed, a check failed, or legacy agents
     .command('init')
     .description("put the profile's reference base class where the profile imports it from")
     .addOption(root())
-    .addOption(new Option('--lang <lang>', 'language').choices(['python', 'typescript']).default('python'))
+    .addOption(new Option('--lang <lang>', 'language (default: typescript in a repository of JavaScript/TypeScript files only, else python)').choices(['python', 'typescript']))
     .addOption(new Option('--profile <name>', 'profile: a name under templates/profiles or .migrate/profiles, or a file (default: profile: in .migrate/config.yaml, else base-agent)'))
     .action(action(async (flags) => (await import('./commands/init.js')).initCommand(flags)));
 

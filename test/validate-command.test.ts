@@ -7,7 +7,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { UsageError } from '../src/core/errors.js';
 import { validateCommand } from '../src/commands/validate.js';
-import { initCommand, planInit } from '../src/commands/init.js';
+import { defaultInitLang, initCommand, planInit } from '../src/commands/init.js';
 import { templatesDir } from '../src/profile/profile.js';
 import { liveGroups } from '../src/validate/process-group.js';
 
@@ -133,6 +133,19 @@ describe('migrate init', () => {
     );
     expect(readFileSync(mine, 'utf8')).toBe(before);
     expect(existsSync(path.join(tmp, 'common', '__init__.py'))).toBe(false);
+  });
+
+  it('without --lang, a repository of JavaScript/TypeScript files only gets the TypeScript base', async () => {
+    mkdirSync(path.join(tmp, 'mailer'));
+    writeFileSync(path.join(tmp, 'mailer', 'server.js'), "'use strict';\nrequire('./mail-dispatcher');\n");
+    writeFileSync(path.join(tmp, 'package.json'), '{ "name": "svc" }\n');
+    expect(await initCommand({ root: tmp, profile: 'base-agent' })).toBe(0);
+    expect(out).toBe('created common/core/base-agent.ts from runtime/typescript/common/core/base-agent.ts\n');
+    expect(existsSync(path.join(tmp, 'common', 'core', 'base_agent.py'))).toBe(false);
+    // One Python file among them: Python, as before.
+    rmSync(path.join(tmp, 'common'), { recursive: true });
+    writeFileSync(path.join(tmp, 'mailer', 'probe.py'), 'print(1)\n');
+    expect(defaultInitLang(tmp)).toBe('python');
   });
 
   it('--lang typescript copies the TypeScript template to the module path, or says it is missing', async () => {

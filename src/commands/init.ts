@@ -8,6 +8,7 @@ import { commandProfile, resolveRoot, verbose, type CommonFlags } from './common
 import { chooseProfile } from '../profile/choose.js';
 import { findPythonBase } from '../profile/base-source.js';
 import { io } from '../core/invocation.js';
+import { listSourceFiles } from '../discover/files.js';
 
 export interface InitPlan {
   /** Absolute path of the template shipped with the tool. */
@@ -42,9 +43,19 @@ export function planInit(root: string, lang: 'python' | 'typescript', profileNam
   return { template: path.join(templatesDir(), ts.runtime_template), target: `${ts.module.replace(/^\.\//, '')}.ts`, packageInits: [] };
 }
 
-export async function initCommand(opts: CommonFlags & { lang: 'python' | 'typescript'; profile?: string }): Promise<number> {
+/**
+ * The language `init` makes a base for when --lang is not given: Python, unless the repository
+ * holds JavaScript/TypeScript sources and no Python file (a Node fleet got a Python base).
+ */
+export function defaultInitLang(root: string): 'python' | 'typescript' {
+  if (listSourceFiles(root, ['.py']).length > 0) return 'python';
+  const node = listSourceFiles(root, ['.ts', '.tsx', '.mts', '.cts', '.js', '.mjs', '.cjs']).filter((f) => !/\.d\.[cm]?ts$/.test(f));
+  return node.length > 0 ? 'typescript' : 'python';
+}
+
+export async function initCommand(opts: CommonFlags & { lang?: 'python' | 'typescript'; profile?: string }): Promise<number> {
   const root = resolveRoot(opts);
-  const lang = opts.lang ?? 'python';
+  const lang = opts.lang ?? defaultInitLang(root);
   // init creates the base detection would look for: --profile, else the config's pin, else the default;
   // but a Python base the repository defines already (HardenedAgentBase under src/) is the one its Python
   // files are migrated onto, and no second base is made beside it.
@@ -68,7 +79,7 @@ export async function initCommand(opts: CommonFlags & { lang: 'python' | 'typesc
     throw new UsageError(`${rel} already defines ${choice.profile.base_class} (profile ${choice.profile.name}): the repository has its base class; not creating another at ${plan.target}`);
   }
   if (!existsSync(plan.template)) {
-    throw new UsageError(`the reference ${opts.lang} base class is not shipped with this version of migrate (missing ${plan.template})`);
+    throw new UsageError(`the reference ${lang} base class is not shipped with this version of migrate (missing ${plan.template})`);
   }
   mkdirSync(path.dirname(target), { recursive: true });
   const created: string[] = [];

@@ -2,7 +2,7 @@
 // for CommonJS files, the `import.meta.url` test for ESM). The legacy start method called on
 // the instance becomes run(); when that method still does business work it is renamed to the
 // base's onStart() hook (or, when other code calls it too, onStart() calls it).
-import { Node, SyntaxKind } from 'ts-morph';
+import { Node, Project, SyntaxKind } from 'ts-morph';
 import type { EntryInfo, TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { descendantsOfKind, fileClasses, isFunctionValue, mainGuards, thisMember, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
@@ -746,20 +746,223 @@ function startedOnlyElsewhere(ctx: TsRewriteContext, removed: Set<string>): void
       return false;
     }
   };
+  // A method that starts the base itself (`listen(cb) { this.start().then(...) }`, as a first
+  // rewrite leaves it) is a start.
+  for (const m of ctx.members.values()) {
+    const body = m.kind === 'method' ? m.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody()) : undefined;
+    if (body && descendantsOfKind(body, SyntaxKind.CallExpression).some((c) => ['start', 'run'].includes(thisMember(c.getExpression()) ?? ''))) starters.add(m.name);
+  }
   if ([...starters].some((m) => ctx.outsideCallers(m).some((c) => builds(c.file)))) return;
   for (const m of ctx.members.values()) {
     if (m.kind !== 'method' || removed.has(m.name) || ctx.renames.has(m.name) || ctx.base.members.has(m.name) || !isPublicMember(ctx, m.name)) continue;
     const call = ctx.outsideCallers(m.name).find((c) => builds(c.file));
     if (!call) continue;
+    const refused = wrapOwnLifecycle(ctx, m.name, call, removed);
+    if (refused === null) return;
     ctx.kept.push({
-      symbol: m.name,
-      line: m.line,
+      symbol: refused.symbol ?? m.name,
+      line: refused.symbol ? ctx.members.get(refused.symbol)!.line : m.line,
       reason:
         `${call.file}:${call.line} builds ${ctx.className} and starts it with ${m.name}() (${call.text}), which does not start the base: ` +
-        `nothing calls its start() or run(), so the base's health server, registration and metrics never come up; start it there with start() (or run())`,
+        `nothing calls its start() or run(), so the base's health server, registration and metrics never come up; start it there with start() (or run())` +
+        (refused.why ? ` (${m.name}() is not made a wrapper of the base's start(): ${refused.why})` : ''),
     });
     return;
   }
+}
+
+/**
+ * The express/http-server idiom: `const d = new MailDispatcher(config); d.listen();` and
+ * `process.on('SIGTERM', () => d.close(() => process.exit(0)))` in the starter, `listen(cb)` and
+ * `close(cb)` the class's own start and stop, each calling back once done. Their bodies become the
+ * base's onStart() and onStop() (each resolving when it would have called back), and `listen(cb)`
+ * / `close(cb)` stay as wrappers that call the base's start() / stop() and then back, so the
+ * starter keeps working unchanged and starting the service starts the base (health, registry,
+ * metrics). Both SIGTERM handlers stop the agent once (stop() is idempotent; the base's, on a
+ * signal, exits 0 once stopped and deregistered), so the starter's may only exit 0 in its callback.
+ * Null when done, else why not (the review item says it), with the member that stops it.
+ */
+function wrapOwnLifecycle(ctx: TsRewriteContext, m: string, call: { file: string; line: number }, removed: Set<string>): { why: string | null; symbol?: string } | null {
+  let starter: import('ts-morph').SourceFile;
+  try {
+    starter = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } }).createSourceFile(path.basename(call.file), readFileSync(path.join(ctx.root, call.file), 'utf8'));
+  } catch {
+    return { why: null };
+  }
+  const startCall = descendantsOfKind(starter, SyntaxKind.CallExpression).find((c) => {
+    const callee = c.getExpression();
+    return c.getStartLineNumber() === call.line && Node.isPropertyAccessExpression(callee) && callee.getName() === m && Node.isIdentifier(callee.getExpression());
+  });
+  if (!startCall) return { why: null };
+  const variable = (startCall.getExpression() as import('ts-morph').PropertyAccessExpression).getExpression().getText();
+  if (!valueUnused(startCall) || startCall.getArguments().length > 1) return { why: `the starter uses what ${m}() returns or passes it more than a callback (line ${call.line})` };
+  // The starter's signal handlers and the agent methods they call on it.
+  const handlers: Node[] = [];
+  for (const c of descendantsOfKind(starter, SyntaxKind.CallExpression)) {
+    if (!/^process\.(on|once)$/.test(c.getExpression().getText())) continue;
+    const [sig, fn] = c.getArguments();
+    if (!sig || !/^['"`]SIG(TERM|INT)['"`]$/.test(sig.getText()) || !fn) continue;
+    if (Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) handlers.push(fn);
+    else if (Node.isIdentifier(fn)) {
+      const f = starter.getFunction(fn.getText()) ?? starter.getVariableDeclaration(fn.getText())?.getInitializer();
+      if (!f || !(Node.isFunctionDeclaration(f) || Node.isArrowFunction(f) || Node.isFunctionExpression(f))) return { why: `the signal handler ${fn.getText()} (line ${c.getStartLineNumber()}) is not a function of the starter` };
+      handlers.push(f);
+    } else return { why: `the signal handler at line ${c.getStartLineNumber()} is not a function of the starter` };
+  }
+  const stopCalls: import('ts-morph').CallExpression[] = [];
+  for (const h of handlers) {
+    for (const c of descendantsOfKind(h, SyntaxKind.CallExpression)) {
+      const callee = c.getExpression();
+      if (Node.isPropertyAccessExpression(callee) && callee.getExpression().getText() === variable) stopCalls.push(c);
+      // An exit of the handler's own (not the callback of the stop it asks for) would end the
+      // process before the base deregisters.
+      else if (/^process\.exit$/.test(callee.getText()) && !stopCalls.some((s) => s.getArguments().some((a) => a.containsRange(c.getPos(), c.getEnd())))) {
+        const inStopArgument = descendantsOfKind(h, SyntaxKind.CallExpression).some((s) => {
+          const e = s.getExpression();
+          return Node.isPropertyAccessExpression(e) && e.getExpression().getText() === variable && s.getArguments().some((a) => a.containsRange(c.getPos(), c.getEnd()));
+        });
+        if (!inStopArgument) return { why: `the starter's signal handler exits by itself (line ${c.getStartLineNumber()}), before the base deregisters` };
+      }
+    }
+  }
+  const stops = [...new Set(stopCalls.map((c) => (c.getExpression() as import('ts-morph').PropertyAccessExpression).getName()))];
+  if (stops.length > 1) return { why: `the starter's signal handlers call ${stops.map((x) => `${x}()`).join(', ')} on it` };
+  const stop = stops[0];
+  if (stop !== undefined && (stop === m || ctx.members.get(stop)?.kind !== 'method' || ctx.base.members.has(stop) || removed.has(stop) || ctx.renames.has(stop))) {
+    return { why: `the starter's signal handler calls ${stop}() (line ${stopCalls[0]!.getStartLineNumber()}), not a method of its own the base's stop() can take` };
+  }
+  for (const c of stopCalls) {
+    if (!valueUnused(c) || c.getArguments().length > 1) return { why: `the starter uses what ${stop}() returns or passes it more than a callback (line ${c.getStartLineNumber()})` };
+    const cb = c.getArguments()[0];
+    if (cb && !onlyExitsClean(cb)) {
+      return { why: `the callback the starter passes to ${stop}() (line ${c.getStartLineNumber()}) does more than exit 0, and the base's SIGTERM handler exits 0 once stopped, before it runs`, symbol: stop };
+    }
+  }
+  for (const name of stop === undefined ? [m] : [m, stop]) {
+    const why = callbackShapeRefusal(ctx, name);
+    if (why) return { why, symbol: name };
+    // `restart() { this.close(() => this.listen()); }`: the class's own calls mean its own server
+    // again, which the base's start() (once per process) and stop() would not give.
+    const own = ctx.cls.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).find((p) => thisMember(p) === name && !ctx.members.get(name)!.nodes.some((d) => d.containsRange(p.getPos(), p.getEnd())));
+    if (own) return { why: `the agent's own code calls ${name}() too (line ${own.getStartLineNumber()})`, symbol: name };
+  }
+  if (['onStart', 'onStop'].some((h) => ctx.members.has(h) || ctx.newMembers.some((n) => n.name === h) || [...ctx.renames.values()].includes(h))) {
+    return { why: 'the class already has an onStart() or onStop()' };
+  }
+  wrapMethod(ctx, m, 'onStart', 'start', `${call.file}:${call.line}`);
+  if (stop !== undefined) wrapMethod(ctx, stop, 'onStop', 'stop', `${call.file}:${stopCalls[0]!.getStartLineNumber()}`);
+  if (handlers.length > 0) {
+    ctx.warnings.push(
+      `${call.file} stops the agent from its own signal handler${stop ? ` (${stop}(), line ${stopCalls[0]!.getStartLineNumber()})` : ''} beside the base's: both reach the base's stop(), which runs once; on SIGTERM the base exits 0 once stopped and deregistered`,
+    );
+  }
+  return null;
+}
+
+/** A call whose value nothing takes: a statement, `void x.f()`, or the whole body of an arrow function whose own value nothing takes either (a listener's). */
+function valueUnused(c: Node): boolean {
+  let e: Node = c;
+  while (Node.isVoidExpression(e.getParent()) || Node.isParenthesizedExpression(e.getParent())) e = e.getParentOrThrow();
+  const parent = e.getParent();
+  if (Node.isExpressionStatement(parent)) return true;
+  // `process.on('SIGTERM', () => d.close(...))`: the listener's value is dropped by process.on.
+  return !!parent && Node.isArrowFunction(parent) && parent.getBody() === e && Node.isCallExpression(parent.getParent()) && /^process\.(on|once)$/.test((parent.getParent() as import('ts-morph').CallExpression).getExpression().getText());
+}
+
+/** `() => process.exit(0)`, `() => { process.exit(); }`, `() => {}`: a callback that only ends the process cleanly. */
+function onlyExitsClean(cb: Node): boolean {
+  if (!Node.isArrowFunction(cb) && !Node.isFunctionExpression(cb)) return false;
+  const body = cb.getBody();
+  const stmts = Node.isBlock(body) ? body.getStatements() : [body];
+  if (stmts.length > 1) return false;
+  if (stmts.length === 0) return true;
+  const only = stmts[0]!;
+  const e = Node.isExpressionStatement(only) ? only.getExpression() : only;
+  return /^process\.exit\((0)?\)$/.test(e.getText().replace(/\s+/g, ''));
+}
+
+/**
+ * Why `name(cb)` cannot become a hook resolving when it would have called back (null when it
+ * can): one method, synchronous, at most one parameter, which it only calls, tests or hands on,
+ * and no return or throw of its own that could leave the callback uncalled.
+ */
+function callbackShapeRefusal(ctx: TsRewriteContext, name: string): string | null {
+  const nodes = ctx.members.get(name)?.nodes ?? [];
+  const decl = nodes.length === 1 ? nodes[0] : undefined;
+  if (!decl || !Node.isMethodDeclaration(decl) || !decl.hasBody() || decl.isStatic() || decl.isAsync() || decl.isGenerator()) return `${name}() is not one synchronous method`;
+  const params = decl.getParameters();
+  if (params.length > 1) return `${name}() takes ${params.length} parameters`;
+  const own = (n: Node) => n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === decl;
+  if ([...descendantsOfKind(decl, SyntaxKind.ReturnStatement), ...descendantsOfKind(decl, SyntaxKind.ThrowStatement)].some(own)) return `${name}() returns or throws before it may call back`;
+  const p = params[0];
+  if (!p) return null;
+  if (!Node.isIdentifier(p.getNameNode()) || p.hasInitializer() || p.isRestParameter()) return `${name}()'s parameter is not a plain callback`;
+  if (!ctx.js) {
+    const type = p.getTypeNode()?.getText().replace(/\s+/g, '');
+    if (type !== undefined && !(p.hasQuestionToken() && /^\(\)=>void$/.test(type))) return `${name}()'s callback is typed ${type}`;
+  }
+  const cb = p.getName();
+  let calls = 0;
+  let other: Node | undefined;
+  decl.getBody()!.forEachDescendant((n) => {
+    if (other || !Node.isIdentifier(n) || n.getText() !== cb) return;
+    const parent = n.getParent()!;
+    if (Node.isPropertyAccessExpression(parent) && parent.getNameNode() === n) return;
+    if (Node.isCallExpression(parent) && parent.getExpression() === n) calls++;
+    else if (Node.isCallExpression(parent) && parent.getArguments().includes(n)) calls++;
+    else if (Node.isIfStatement(parent) && parent.getExpression() === n) return;
+    else if (Node.isBinaryExpression(parent) && parent.getLeft() === n && parent.getOperatorToken().getKind() === SyntaxKind.AmpersandAmpersandToken) return;
+    else other = n;
+  });
+  if (other) return `${name}() uses its callback otherwise (line ${other.getStartLineNumber()})`;
+  if (calls === 0) return `${name}() never calls its callback`;
+  return null;
+}
+
+/**
+ * `listen(cb) { BODY }` → `onStart() { return new Promise((resolve, reject) => { const cb = ...; BODY }); }`
+ * plus `listen(cb) { this.start().then(() => { if (cb) cb(); }, ...); }`: the body keeps its bytes
+ * (one level deeper) and the hook settles when it would have called back.
+ */
+function wrapMethod(ctx: TsRewriteContext, name: string, hook: 'onStart' | 'onStop', base: 'start' | 'stop', caller: string): void {
+  const decl = ctx.members.get(name)!.nodes[0] as import('ts-morph').MethodDeclaration;
+  const param = decl.getParameters()[0];
+  const body = decl.getBody() as import('ts-morph').Block;
+  const u = ctx.unit;
+  const failed = base === 'start' ? ', () => undefined' : '';
+  const then = param
+    ? `${u}this.${base}().then(() => {\n${u}${u}if (${param.getName()}) ${param.getName()}();\n${u}}${failed});`
+    : `${u}this.${base}().then(() => undefined${failed});`;
+  ctx.newMembers.push({ name, text: methodText(ctx, { name, async: false, params: param?.getText() ?? '', body: then, visibility: 'public' }) });
+  ctx.renameMember(
+    name,
+    hook,
+    `${name}() was the service's own ${base === 'start' ? 'start' : 'stop'}, called from ${caller}: its body is now the base's ${hook}() hook${param ? ` (settling when it called back)` : ''}, and ${name}(${param?.getName() ?? ''}) a wrapper that calls the base's ${base}()${param ? ' and then back' : ''}, so ${caller.replace(/:\d+$/, '')} keeps working unchanged`,
+  );
+  if (!param) return;
+  if (!ctx.js) {
+    const returns = decl.getReturnTypeNode();
+    if (returns) ctx.edits.replace(returns.getStart(), returns.getEnd(), 'Promise<void>');
+    else ctx.edits.insert(decl.getParameters().length ? decl.getFirstChildByKindOrThrow(SyntaxKind.CloseParenToken).getEnd() : body.getStart(), ': Promise<void>');
+  }
+  ctx.edits.replace(param.getStart(), param.getEnd(), '');
+  const text = ctx.text;
+  const methodText_ = decl.getText();
+  let [ok, no] = ['resolve', 'reject'];
+  for (let k = 2; new RegExp(`\\b(${ok}|${no})\\b`).test(methodText_); k++) [ok, no] = [`resolve${k}`, `reject${k}`];
+  const lineStart = (pos: number) => text.lastIndexOf('\n', pos - 1) + 1;
+  const stmts = body.getStatements();
+  const close = lineStart(body.getEnd() - 1);
+  const inner = indentAt(text, body.getStart()) + u;
+  const first = stmts.length ? lineStart(stmts[0]!.getStart(true)) : close;
+  const templates = body.getDescendants().filter((n) => Node.isTemplateExpression(n) || Node.isNoSubstitutionTemplateLiteral(n));
+  const errType = ctx.js ? '' : '?: unknown';
+  ctx.edits.insert(first, `${inner}return new Promise${ctx.js ? '' : '<void>'}((${ok}, ${no}) => {\n${inner}${u}const ${param.getName()} = (err${errType}) => (err ? ${no}(err) : ${ok}());\n`);
+  for (let pos = first; pos < close; pos = text.indexOf('\n', pos) + 1) {
+    const inTemplate = templates.some((n) => n.getStart() < pos && pos < n.getEnd());
+    if (!inTemplate && text[pos] !== '\n' && text[pos] !== '\r' && !ctx.edits.removes(pos, pos + 1)) ctx.edits.insert(pos, u);
+  }
+  ctx.edits.insert(close, `${inner}});\n`);
 }
 
 function addGuard(ctx: TsRewriteContext, removed: Set<string>): void {

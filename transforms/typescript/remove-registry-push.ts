@@ -18,6 +18,10 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
   }
   const pushes = metricsPushes(ctx);
   const keptTimers = new Set<string>();
+  // Registrations that stay the agent's own (a refresh, fields the base does not send) and the
+  // flag members met, decided once the loop knows which registrations stay.
+  const keptRegistrations: Node[] = [];
+  const flags: string[] = [];
   for (const name of pushes.keys()) for (const t of timersOf(ctx, name)) keptTimers.add(t);
   for (const m of ctx.members.values()) {
     if (m.kind === 'method') {
@@ -37,6 +41,7 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
         // A registration repeated on a timer (the registry expires members that stay silent):
         // the base registers once, at start. The refresh stays the agent's own, with its timer.
         (ctx.hints.heartbeats ??= new Set()).add(m.name);
+        keptRegistrations.push(body!);
         ctx.warnings.push(
           `${m.name}() re-registers with the registry every ${refresh.ms} (setInterval, line ${refresh.line}); the base registers only once, at start: ` +
             `${m.name}() and its timer are kept so the registration is still refreshed (drop them once the registry keeps members without a refresh)`,
@@ -55,14 +60,18 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
             `kept with its calls, so the registry still gets them; the base registers as well`,
         };
         ctx.kept.push(item);
+        keptRegistrations.push(body!);
         // Its `this.registered = true` stays only where the rewrite keeps it (a flag the agent
         // declared goes with its declaration, the base's own flag set by the base's registration).
-        const flags = baseFlagAssignments(ctx, body!);
-        if (flags.length > 0) {
+        const assigned = baseFlagAssignments(ctx, body!);
+        if (assigned.length > 0) {
           ctx.after.push(() => {
-            const kept = [...new Set(flags.filter((f) => !ctx.edits.removes(f.node.getStart(), f.node.getEnd())).map((f) => f.name))];
-            const gone = [...new Set(flags.filter((f) => !kept.includes(f.name)).map((f) => f.name))];
-            if (kept.length > 0) item.reason += `, and both now set ${kept.map((f) => `this.${f}`).join(', ')} (the base's)`;
+            const kept = [...new Set(assigned.filter((f) => !ctx.edits.removes(f.node.getStart(), f.node.getEnd())).map((f) => f.name))];
+            const gone = [...new Set(assigned.filter((f) => !kept.includes(f.name)).map((f) => f.name))];
+            const own = kept.filter((f) => ctx.hints.ownFlags?.has(f));
+            const merged = kept.filter((f) => !ctx.hints.ownFlags?.has(f));
+            if (own.length > 0) item.reason += `; its ${own.map((f) => `this.${f}`).join(', ')} stays the agent's own flag under another name (the base owns ${own.join(', ')}): kept code decides by it, not by the base's registration`;
+            if (merged.length > 0) item.reason += `, and both now set ${merged.map((f) => `this.${f}`).join(', ')} (the base's)`;
             if (gone.length > 0) item.reason += `; its ${gone.map((f) => `this.${f} = ...`).join(', ')} went: ${gone.length > 1 ? 'those are' : 'that is'} the base's, set by the base's own registration`;
           });
         }
@@ -87,9 +96,51 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
     } else if (m.kind === 'property' && ([...refreshes.values()].some((r) => r.timer === m.name) || keptTimers.has(m.name))) {
       continue; // the timer of a kept registration refresh or metrics push
     } else if (/^(registered|registryUrl|registryURL|metricsUrl|metricsURL|pushGatewayUrl|pushgatewayUrl|heartbeatTimer|metricsTimer|registerTimer)$/.test(m.name)) {
-      ctx.plan.proposeMember({ name: m.name, finding: /regist/i.test(m.name) ? 'registry' : 'metrics', reason: `${m.name} served the hand-made registration/metrics push`, quiet: true });
+      flags.push(m.name);
     }
   }
+  for (const name of flags) {
+    if (ownFlag(ctx, name, keptRegistrations)) {
+      (ctx.hints.ownFlags ??= new Set()).add(name);
+      continue;
+    }
+    ctx.plan.proposeMember({ name, finding: /regist/i.test(name) ? 'registry' : 'metrics', reason: `${name} served the hand-made registration/metrics push`, quiet: true });
+  }
+}
+
+/**
+ * `this.registered = true` in a registration that stays (the agent's own registry learns more
+ * than the base sends), and `if (this.registered) await deregister(...)` in kept code: the flag
+ * says whether the agent's own registration happened, and kept code decides by it (whether to
+ * undo that registration on stop, to retry it). The base's `registered` says something else (its
+ * registration with REGISTRY_URL, false when there is none), so the flag stays the agent's own,
+ * under another name. A flag only reported (a /health field) is the base's concern: it goes.
+ */
+function ownFlag(ctx: TsRewriteContext, name: string, keptRegistrations: Node[]): boolean {
+  if (!ctx.base.members.has(name)) return false;
+  if (!keptRegistrations.some((b) => baseFlagAssignments(ctx, b).some((f) => f.name === name))) return false;
+  let decides = false;
+  ctx.cls.forEachDescendant((n, walk) => {
+    if (decides) return walk.stop();
+    if (thisMember(n) !== name || !Node.isPropertyAccessExpression(n)) return;
+    // The test of an if / ?: / loop, or the left side of a `&&` / `||` guard.
+    for (let child: Node = n, p = n.getParent(); p; child = p, p = p.getParent()) {
+      if ((Node.isIfStatement(p) || Node.isWhileStatement(p) || Node.isDoStatement(p) || Node.isConditionalExpression(p)) && (Node.isConditionalExpression(p) ? p.getCondition() : p.getExpression()) === child) {
+        decides = true;
+        return;
+      }
+      if (Node.isBinaryExpression(p) && [SyntaxKind.AmpersandAmpersandToken, SyntaxKind.BarBarToken].includes(p.getOperatorToken().getKind())) {
+        if (p.getLeft() === child && Node.isExpressionStatement(p.getParent())) {
+          decides = true;
+          return;
+        }
+        continue;
+      }
+      if (Node.isPrefixUnaryExpression(p) || Node.isParenthesizedExpression(p)) continue;
+      return;
+    }
+  });
+  return decides;
 }
 
 /** A hook the base declares for subclasses to override (onStart, runOnce, onStop, healthStatus): the base calls it. */

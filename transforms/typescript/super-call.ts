@@ -116,7 +116,7 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
 
   // Members the base owns stop being declared here when they mean the same thing (the ports, the
   // name, the start time, the registration flag); others are renamed.
-  const sameConcept = new Set([nameKey, ...Object.keys(passThrough), 'startTime', 'registered']);
+  const sameConcept = new Set([nameKey, ...Object.keys(passThrough), 'startTime', 'registered'].filter((n) => !ctx.hints.ownFlags?.has(n)));
   for (const m of ctx.members.values()) {
     if (removed.has(m.name)) {
       if (m.kind === 'parameter-property') stripModifiers(ctx, m.nodes[0] as ParameterDeclaration, m.name);
