@@ -32,7 +32,7 @@ describe('16. a _v2 path that is not a regular file belongs to the user', () => 
     const link = resultOf(out, OTHER);
     expect(link.status).toBe('failed');
     expect(link.error).toBe(`${OTHER_V2} already exists and is a symlink, not a file; move it away to migrate ${OTHER}`);
-    expect(resultOf(out, 'ReminderAgent').status, r.stderr).toBe('migrated');
+    expect(resultOf(out, 'ReminderAgent').status, `${r.stderr}\n${JSON.stringify(resultOf(out, 'ReminderAgent'))}`).toBe('migrated');
     const commits = await expectIntact(root, before, [t]);
     expect(commits.map((c) => c.agent)).toEqual(['ReminderAgent']);
     expect(lstatSync(path.join(root, AGENT_V2)).isDirectory()).toBe(true);
