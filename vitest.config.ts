@@ -81,6 +81,9 @@ const HEAVY_FIRST = [
   // started among the last half (python-fixtures 58th of 99, 35 CPU-s, 226 s; typescript-fixtures
   // 47th, 33 CPU-s; dangling 50th; flat-tree 66th; e2e-mixed 68th): most CPU first.
   'test/python-fixtures.test.ts',
+  // 39 CPU-s in the full run of 2026-12-03 21:00 (a monorepo scanned, run, validated, reverted),
+  // started 44th of 100 by its size.
+  'test/profile-choice.test.ts',
   'test/typescript-fixtures.test.ts',
   'test/dangling.test.ts',
   'test/validate-leftovers.test.ts',
@@ -113,6 +116,8 @@ const HEAVY_FIRST = [
   'test/faults/revert.test.ts',
   'test/faults/moved.test.ts',
   'test/typescript-verify.test.ts',
+  // 69 s wall for 14 CPU-s in the same run (agents watched through their windows), started 43rd.
+  'test/validate-agent.test.ts',
   'test/e2e-status-validated.test.ts',
   'test/faults/no-git.test.ts',
   'test/faults/signals-scan.test.ts',
