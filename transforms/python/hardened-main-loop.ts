@@ -16,6 +16,7 @@ import { analyzeLoopPublish } from './hardened-loop-publish.js';
 import { collectorWatchdog } from './hardened-watchdog.js';
 import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, isDrain, isTransport, LEGACY_RUN, resultLogGuard, selfCall, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
 import { analyzePublisher } from './hardened-publisher.js';
+import { sharedReceiver } from './entrypoint.js';
 
 const label = 'hardened-main-loop';
 const KEYWORD = 'collection_interval';
@@ -446,7 +447,15 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     const entered = called ? enteredConstruction(ctx, owner2, cls.name) : null;
     if (entered && 'refuse' in entered) return fail(entered.refuse, r.line);
     const construction = entered?.node ?? (called ? constructionOf(owner2, scopes, cls.name) : null);
-    if (!construction) return fail(`run() is also used at line ${r.line} (${attr.text})`, r.line);
+    if (!construction) {
+      // `agent = NdpWatcher() if mode == "ndp" else ArpWatcher(); agent.run(...)`: one call starts either class.
+      const shared = called ? sharedReceiver(ctx, owner2) : null;
+      const why = shared
+        ? `: ${owner2.text} is ${cls.name} or ${shared.others.join(', ')} (line ${shared.construction.startPosition.row + 1}), which does not inherit ${cls.name}, ` +
+          `so that call cannot become ${ctx.py.main_loop_method ?? 'the base\'s loop'}() for ${cls.name} alone (${shared.others.join(', ')} has no such method): split the modes by hand`
+        : '';
+      return fail(`run() is also used at line ${r.line} (${attr.text})${why}`, r.line);
+    }
     calls.push({ call: call!, construction });
   }
 

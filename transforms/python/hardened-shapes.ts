@@ -18,6 +18,7 @@ import { analyzePublisher, keptPublisherShape } from './hardened-publisher.js';
 import { analyzeLoopPublish, loopTakingCycle, type LoopPublish } from './hardened-loop-publish.js';
 import { answerPassingDecorator } from './hardened-decorator.js';
 import { constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
+import { foreignSelf } from '../../src/analysis/removal-plan.js';
 
 export const PUBLISH_METHOD = /^(_get_grpc_channel|_publish_\w+|_publish)$/;
 export const QUEUE_METHOD = /^(_queue_\w+|_drain_\w+|_enqueue_\w+|_drain)$/;
@@ -1241,6 +1242,9 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     if (r.kind === 'identifier' && r.node.parent?.type === 'function_definition' && r.node.parent.id === fn.node.id) continue;
     if (run && run.outer.startIndex <= r.start && r.end <= run.outer.endIndex) continue;
     if (r.kind === 'identifier' && !(cls.node.startIndex <= r.start && r.end <= cls.node.endIndex)) continue; // a module-level name `collect`
+    // `self.collect()` in another class of the file with a collect() of its own, neither it nor the agent
+    // deriving from the other (SudoWatcher's loop beside SshLoginWatcher): that self is never the agent.
+    if (r.kind === 'attribute' && foreignSelf(r.node, name, cls, ctx.module.classes)) continue;
     if (oneShotCycleCall(ctx, fn, r.node)) continue; // `if args.once: agent.collect()`: the base's one pass
     const dog = collectorWatchdog(ctx, name);
     if (dog && dog.collector.outer.startIndex <= r.start && r.end <= dog.collector.outer.endIndex) return fail(`${name}() is called by a collector thread at line ${r.line}: ${dog.reason}`, r.line);
