@@ -1246,6 +1246,7 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     // deriving from the other (SudoWatcher's loop beside SshLoginWatcher): that self is never the agent.
     if (r.kind === 'attribute' && foreignSelf(r.node, name, cls, ctx.module.classes)) continue;
     if (oneShotCycleCall(ctx, fn, r.node)) continue; // `if args.once: agent.collect()`: the base's one pass
+    if (oneShotRaisingCycleCall(ctx, fn, r.node)) continue; // the same, then exit 1 when the pass caught a failure
     const dog = collectorWatchdog(ctx, name);
     if (dog && dog.collector.outer.startIndex <= r.start && r.end <= dog.collector.outer.endIndex) return fail(`${name}() is called by a collector thread at line ${r.line}: ${dog.reason}`, r.line);
     // A one-shot mode whose failed cycle raised (a traceback, exit status 1): the base's one pass never raises.
@@ -2545,6 +2546,27 @@ function reachesBusThroughHelpers(ctx: PythonTransformContext, fn: PyFunction): 
  */
 export function oneShotCycleCall(ctx: PythonTransformContext, cycle: PyFunction, ref: SyntaxNode): SyntaxNode | null {
   return oneShotCall(ctx, ref) && neverRaises(cycle) ? ref : null;
+}
+
+/**
+ * The entry point's one-shot `agent.collect()` whose cycle may raise (a traceback and exit status 1 on a
+ * failed cycle): the base's one pass never raises, but counts what it caught in its health summary's
+ * cycle_failures field, so `agent.run_cycle()` followed by `if agent.health_summary().get("errors"):
+ * raise SystemExit(1)` exits as the legacy mode did. Only on a named agent (read again after the pass),
+ * outside any `try:` of the entry point (a handler there caught the legacy exception, and would not
+ * catch SystemExit). The call's receiver node, else null.
+ */
+export function oneShotRaisingCycleCall(ctx: PythonTransformContext, cycle: PyFunction, ref: SyntaxNode): SyntaxNode | null {
+  const failures = ctx.py.cycle_failures;
+  const summary = ctx.py.health_hook;
+  if (!failures || !summary || !ctx.base.methods.has(summary) || ctx.agent.methods.has(summary)) return null;
+  if (!oneShotCall(ctx, ref) || neverRaises(cycle)) return null;
+  const attr = ref.parent!;
+  if (attr.childForFieldName('object')?.type !== 'identifier') return null;
+  for (let p: SyntaxNode | null = attr.parent; p && p.type !== 'function_definition' && p.type !== 'module'; p = p.parent) {
+    if (p.type === 'try_statement' || p.type === 'with_statement') return null;
+  }
+  return ref;
 }
 
 /** The entry point's `agent.collect()` statement on the agent it builds (whatever the cycle may raise). */
