@@ -1094,10 +1094,17 @@ function readCollectAccumulating(ctx: PythonTransformContext): Analysis<CollectP
     if (r.kind === 'identifier' && r.node.parent?.type === 'function_definition' && r.node.parent.id === fn.node.id) continue;
     if (run && run.outer.startIndex <= r.start && r.end <= run.outer.endIndex && isCollectCall(enclosingStatement(r.node), name)) continue;
     if (r.kind === 'identifier' && !(cls.node.startIndex <= r.start && r.end <= cls.node.endIndex)) continue;
+    // As for readCollectDirect: another class's own self.collect(), and the entry point's one-shot pass.
+    if (r.kind === 'attribute' && foreignSelf(r.node, name, cls, ctx.module.classes)) continue;
+    if (r.kind === 'attribute' && (oneShotCycleCall(ctx, fn, r.node) || oneShotRaisingCycleCall(ctx, fn, r.node))) continue;
     const dog = collectorWatchdog(ctx, name);
     if (dog && dog.collector.outer.startIndex <= r.start && r.end <= dog.collector.outer.endIndex) return fail(`${name}() is called by a collector thread at line ${r.line}: ${dog.reason}`, r.line);
     return fail(`${name}() is also used at line ${r.line}`, r.line);
   }
+  // Nobody reads what the cycle returns (run()'s loop and a one-shot call it as a statement): a count it
+  // returns (`return shipped`, `return 0`) is a value for nobody, and becomes the events' return.
+  const unused = ctx.refs.of(name).every((r) => r.kind === 'identifier' || isCollectCall(enclosingStatement(r.node), name) ||
+    (r.kind === 'attribute' && (foreignSelf(r.node, name, cls, ctx.module.classes) || !!oneShotCycleCall(ctx, fn, r.node) || !!oneShotRaisingCycleCall(ctx, fn, r.node))));
   const transport = (m: string) => isTransport(ctx, m);
   const body = statements(fn.body).filter((s) => !isDocstring(s));
   if (!body.length) return fail(`${name}() is empty`, fn.line);
@@ -1115,7 +1122,7 @@ function readCollectAccumulating(ctx: PythonTransformContext): Analysis<CollectP
     if (bad) return false;
     if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return n.id === fn.node.id ? undefined : false;
     if (n.type === 'yield') bad = { reason: `${name}() is a generator`, at: line(n) };
-    if (n.type === 'return_statement' && !CONST_RETURN.test(n.text.trim())) bad = { reason: `${name}() returns ${head(n)} at line ${line(n)}`, at: line(n) };
+    if (n.type === 'return_statement' && !CONST_RETURN.test(n.text.trim()) && !(unused && sideEffectFree(n.namedChild(0)))) bad = { reason: `${name}() returns ${head(n)} at line ${line(n)}`, at: line(n) };
     if (n.type !== 'call') return;
     const f = n.childForFieldName('function');
     const m = f?.type === 'attribute' ? selfAttribute(f) : null;
