@@ -1257,8 +1257,11 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     const dog = collectorWatchdog(ctx, name);
     if (dog && dog.collector.outer.startIndex <= r.start && r.end <= dog.collector.outer.endIndex) return fail(`${name}() is called by a collector thread at line ${r.line}: ${dog.reason}`, r.line);
     // A one-shot mode whose failed cycle raised (a traceback, exit status 1): the base's one pass never raises.
+    const guard = oneShotCall(ctx, r.node) ? enclosingGuard(r.node) : null;
     const once = oneShotCall(ctx, r.node) && ctx.py.cycle_method
-      ? `: the entry point's one-shot call lets a failed ${name}() raise (a traceback and exit status 1, as ${name}() catches not every exception), which the base's ${ctx.py.cycle_method}() never does (it logs and counts the failure), so that mode would exit 0 on a failed cycle`
+      ? guard
+        ? `: the entry point's one-shot call sits in the ${guard.type === 'try_statement' ? 'try:' : 'with'} at line ${line(guard)}, which sees a failed ${name}() raise (${name}() catches not every exception); the base's ${ctx.py.cycle_method}() never raises (it logs and counts the failure), so what that ${guard.type === 'try_statement' ? 'try: does with the exception' : 'with does on an exception'} would never happen: decide by hand how that mode reads the pass's failure`
+        : `: the entry point's one-shot call lets a failed ${name}() raise (a traceback and exit status 1, as ${name}() catches not every exception), which the base's ${ctx.py.cycle_method}() never does (it logs and counts the failure), so that mode would exit 0 on a failed cycle`
       : '';
     return fail(`${name}() is also used at line ${r.line} (${head(r.node.parent ?? r.node)}); it stays a method of its own${once}`, r.line);
   }
@@ -2563,16 +2566,21 @@ export function oneShotCycleCall(ctx: PythonTransformContext, cycle: PyFunction,
  * outside any `try:` of the entry point (a handler there caught the legacy exception, and would not
  * catch SystemExit). The call's receiver node, else null.
  */
+/** The innermost `try:` or `with` around the node inside its function (or the module). */
+function enclosingGuard(node: SyntaxNode): SyntaxNode | null {
+  for (let p: SyntaxNode | null = node.parent; p && p.type !== 'function_definition' && p.type !== 'module'; p = p.parent) {
+    if (p.type === 'try_statement' || p.type === 'with_statement') return p;
+  }
+  return null;
+}
+
 export function oneShotRaisingCycleCall(ctx: PythonTransformContext, cycle: PyFunction, ref: SyntaxNode): SyntaxNode | null {
   const failures = ctx.py.cycle_failures;
   const summary = ctx.py.health_hook;
   if (!failures || !summary || !ctx.base.methods.has(summary) || ctx.agent.methods.has(summary)) return null;
   if (!oneShotCall(ctx, ref) || neverRaises(cycle)) return null;
   const attr = ref.parent!;
-  if (attr.childForFieldName('object')?.type !== 'identifier') return null;
-  for (let p: SyntaxNode | null = attr.parent; p && p.type !== 'function_definition' && p.type !== 'module'; p = p.parent) {
-    if (p.type === 'try_statement' || p.type === 'with_statement') return null;
-  }
+  if (attr.childForFieldName('object')?.type !== 'identifier' || enclosingGuard(attr)) return null;
   return ref;
 }
 
