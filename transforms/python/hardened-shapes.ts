@@ -197,7 +197,9 @@ function agentArgument(ctx: PythonTransformContext, fn: PyFunction, cycle: PyFun
   ];
   const tail = rest.length
     ? `${rest.slice(0, 4).join(', ')}, which it reads or changes: agent state the base's publisher has no hold on`
-    : `so nothing it uses is out of a publisher's reach: its send could move into EventBusPublisher, but the migration does not move a module function handed the agent`;
+    : `so nothing it uses is out of a publisher's reach: its send could move into EventBusPublisher, but the migration does not move a module function handed the agent` +
+      // Why not call it as it stands from a publisher: a refused batch would be kept twice.
+      ([...fallback].slice(0, 1).map(([, put]) => ` (called from a publisher as it stands, its own ${put.childForFieldName('function')!.text}(...) at line ${put.startPosition.row + 1} would keep each refused batch beside the base's local queue, so it would be re-sent twice: its body, without that fallback, is what has to move)`)[0] ?? '');
   return `, one of them the agent itself (${c.text.slice(0, 60)} at line ${c.startPosition.row + 1}), whose ${[...parts, tail].join('; ')}`;
 }
 
