@@ -443,7 +443,7 @@ function computedAttributeAccess(node: SyntaxNode): boolean {
   return found;
 }
 
-function foreignSelf(ref: SyntaxNode, member: string, agent: PyClass, classes: PyClass[]): boolean {
+export function foreignSelf(ref: SyntaxNode, member: string, agent: PyClass, classes: PyClass[]): boolean {
   const attr = ref.parent;
   const obj = attr?.type === 'attribute' ? attr.childForFieldName('object') : null;
   if (obj?.type !== 'identifier') return false;

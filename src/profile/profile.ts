@@ -26,6 +26,12 @@ export interface PythonProfile {
   main_loop_method?: string;
   /** The base's one pass of its loop (HardenedAgentBase.run_cycle()): what a one-shot entry point's cycle call becomes. */
   cycle_method?: string;
+  /**
+   * The field of health_hook's summary counting what cycle_method() caught and logged (a failed
+   * collect_data() among them): a one-shot entry point whose legacy cycle could raise (exit status 1)
+   * reads it after the pass to exit 1 the same way.
+   */
+  cycle_failures?: string;
   hooks?: string[];
   remove: string[];
   fallback: {

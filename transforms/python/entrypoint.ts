@@ -7,7 +7,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { keep } from '../../src/lang/python/transform-context.js';
 import { callee, walk } from '../../src/lang/python/syntax.js';
 import { keptLoopIsSafe } from './remove-main-loop.js';
-import { constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
+import { chosenClasses, constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
 
 const label = 'entrypoint';
 
@@ -45,6 +45,16 @@ export const entrypoint: PythonTransform = {
         if (method.text === runMethod) return;
         const removedByUs = ctx.resolved?.members.has(method.text) ?? false;
         const exists = ctx.agent.methods.has(method.text) || ctx.base.methods.has(method.text);
+        // `agent = SudoWatcher() if which == "sudo" else SshLoginWatcher()`: the one start call also starts
+        // another class of the file, which neither is nor inherits this agent; pointed at the base's method,
+        // that other mode would call a method its class does not have.
+        const others = otherClassesStarted(ctx, n);
+        if ((removedByUs || !exists) && others.length) {
+          ctx.unstartable = keep(ctx, `${cls.name}.${method.text}`, method.startPosition.row + 1,
+            `the entry point's ${method.text}() call (line ${method.startPosition.row + 1}) starts whichever class it constructed: ${cls.name} or ${others.join(', ')} (line ${n.startPosition.row + 1}), which does not inherit ${cls.name}; ` +
+              `it cannot become ${runMethod}() for ${cls.name} alone (${others.join(', ')} has no ${runMethod}()), so ${ctx.profile.base_class} starts nothing until a person splits the modes`);
+          return;
+        }
         if (removedByUs || !exists) {
           ctx.edits.replace(method.startIndex, method.endIndex, runMethod, label);
           interruptedClauseWarning(ctx, started, runMethod);
@@ -114,7 +124,9 @@ export const entrypoint: PythonTransform = {
  * or `v = Agent(...)` followed by `v.start()` in the same scope.
  */
 function startCallOn(ctx: PythonTransformContext, scope: SyntaxNode, construction: SyntaxNode): SyntaxNode | null {
-  const parent = construction.parent;
+  let parent = construction.parent;
+  // `v = A() if cond else B()`: v is bound to this construction on one of the paths.
+  while (parent?.type === 'conditional_expression' || parent?.type === 'parenthesized_expression') parent = parent.parent;
   if (parent?.type === 'attribute' && parent.parent?.type === 'call') return parent.parent;
   if (parent?.type !== 'assignment') return null;
   const v = parent.childForFieldName('left');
@@ -129,6 +141,61 @@ function startCallOn(ctx: PythonTransformContext, scope: SyntaxNode, constructio
     if (/^(run|start|serve|serve_forever|main|run_forever|loop|start_agent|run_agent)$/.test(m) || ctx.resolved?.members.has(m)) {
       found = n;
     }
+  });
+  return found;
+}
+
+/**
+ * The other classes a start call on this construction may start: the other branches of
+ * `A() if cond else B()`, or the other classes of `cls = A if cond else B; cls(...)`, that are
+ * neither the agent nor a class of the file inheriting it (those inherit the base's method too).
+ */
+export function otherClassesStarted(ctx: PythonTransformContext, construction: SyntaxNode): string[] {
+  const cls = ctx.agent.cls;
+  const names = new Set<string>();
+  let top = construction;
+  while (top.parent?.type === 'conditional_expression' || top.parent?.type === 'parenthesized_expression') top = top.parent;
+  if (top.id !== construction.id) {
+    walk(top, (n) => {
+      if (n.type === 'lambda') return false;
+      if (n.type !== 'call' || n.id === construction.id) return;
+      const [a, , b] = n.parent?.type === 'conditional_expression' ? n.parent.namedChildren : [];
+      if (a?.id !== n.id && b?.id !== n.id) return;
+      const f = callee(n);
+      if (f) names.add(f);
+      return false;
+    });
+  }
+  const f = callee(construction);
+  if (f && f !== cls.name && !f.includes('.')) for (const c of chosenClasses(construction, f)) names.add(c);
+  names.delete(cls.name);
+  const inherits = (name: string, seen = new Set<string>()): boolean => {
+    if (seen.has(name)) return false;
+    seen.add(name);
+    const c = ctx.module.classes.find((k) => k.name === name);
+    return !!c && c.bases.some((b) => b.text === cls.name || inherits(b.text, seen));
+  };
+  return [...names].filter((x) => !inherits(x));
+}
+
+/**
+ * `v = Other() if cond else Agent()` in an entry scope, v the receiver of a start call there: the
+ * construction of the agent and the other classes v may be instead (none when v is only the agent).
+ */
+export function sharedReceiver(ctx: PythonTransformContext, receiver: SyntaxNode): { construction: SyntaxNode; others: string[] } | null {
+  if (receiver.type !== 'identifier') return null;
+  const scope = entryScopes(ctx.module).find((sc) => sc.startIndex <= receiver.startIndex && receiver.endIndex <= sc.endIndex);
+  if (!scope) return null;
+  const factories = factoryMethods(ctx.agent.cls);
+  let found: { construction: SyntaxNode; others: string[] } | null = null;
+  walk(scope, (n) => {
+    if (found || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'call' || n.startIndex > receiver.startIndex || !constructsClass(n, ctx.agent.cls, factories)) return;
+    let top = n;
+    while (top.parent?.type === 'conditional_expression' || top.parent?.type === 'parenthesized_expression') top = top.parent;
+    if (top.parent?.type !== 'assignment' || top.parent.childForFieldName('left')?.text !== receiver.text) return;
+    const others = otherClassesStarted(ctx, n);
+    if (others.length) found = { construction: n, others };
   });
   return found;
 }

@@ -7,7 +7,7 @@
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { keep } from '../../src/lang/python/transform-context.js';
 import { analyzePublisher } from './hardened-publisher.js';
-import { analyzeCollect, cycleMethod, HOOK, LEGACY_RUN, oneShotCycleCall, queueMethods, returnLine } from './hardened-shapes.js';
+import { analyzeCollect, cycleMethod, HOOK, LEGACY_RUN, oneShotCycleCall, oneShotRaisingCycleCall, queueMethods, returnLine } from './hardened-shapes.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { indentAt, lineStart } from '../../src/lang/python/text.js';
 import { writeCollectData } from './hardened-loop-publish.js';
@@ -144,6 +144,26 @@ function droppedLogLines(ctx: PythonTransformContext, cycle: string, gone: Synta
 /** The entry point's one-shot `agent.collect()` (see oneShotCycleCall) calls the base's one pass now. */
 function oneShotCycles(ctx: PythonTransformContext, fn: PyFunction): void {
   for (const r of ctx.refs.of(fn.name)) {
+    const raising = r.kind === 'attribute' && !oneShotCycleCall(ctx, fn, r.node) ? oneShotRaisingCycleCall(ctx, fn, r.node) : null;
+    if (raising) {
+      // `agent.collect()` -> `agent.run_cycle()`, then exit 1 when the pass caught a failure, as the raise did.
+      const one = ctx.py.cycle_method!;
+      const attr = raising.parent!;
+      const stmt = attr.parent!.parent!;
+      const agent = attr.childForFieldName('object')!.text;
+      const indent = indentAt(ctx.source, stmt.startIndex);
+      const step = indent.includes('\t') ? '\t' : '    ';
+      const eol = ctx.layout.eol;
+      const check = `if ${agent}.${ctx.py.health_hook}().get(${JSON.stringify(ctx.py.cycle_failures)}):`;
+      ctx.edits.replace(raising.startIndex, raising.endIndex, one, label);
+      ctx.edits.insert(stmt.endIndex, `${eol}${indent}${check}${eol}${indent}${step}raise SystemExit(1)`, label);
+      ctx.warnings.push(
+        `${ctx.agent.cls.name}: the entry point's one-shot ${attr.text}() (line ${r.line}) now calls the base's ${one}() (${HOOK}(), validate_event(), enrich_event(), the queued backlog, then the publish with retries and the local-queue fallback, once), ` +
+          `which never raises: ${fn.name}() (line ${fn.line}) could (a traceback, exit status 1), so the mode now exits 1 when ${ctx.py.health_hook}()["${ctx.py.cycle_failures}"] counts a failure the pass caught; ` +
+          `the traceback is logged by the base ("${HOOK} failed") instead of printed by Python, a publish that fails is queued (exit 0) as the legacy fallback queued it, and setup() does not run first, as run()'s start-up did not for that mode`,
+      );
+      continue;
+    }
     const at = r.kind === 'attribute' ? oneShotCycleCall(ctx, fn, r.node) : null;
     if (!at) continue;
     const one = ctx.py.cycle_method!;

@@ -16,6 +16,7 @@ import { analyzeLoopPublish } from './hardened-loop-publish.js';
 import { collectorWatchdog } from './hardened-watchdog.js';
 import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, isDrain, isTransport, LEGACY_RUN, resultLogGuard, selfCall, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
 import { analyzePublisher } from './hardened-publisher.js';
+import { sharedReceiver } from './entrypoint.js';
 
 const label = 'hardened-main-loop';
 const KEYWORD = 'collection_interval';
@@ -171,6 +172,16 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
         const e = s.type === 'expression_statement' ? s.namedChild(0) : null;
         if (e?.type === 'call' && /^(time\.)?sleep$/.test(callee(e) ?? '')) sleep = e;
         continue;
+      }
+      // `interval = CONFIG["interval"]` before the loop, run() taking no interval: the interval read once
+      // from module configuration, which the construction passes to the base (see constantInterval).
+      if (!inLoop && loops === 0 && !param && !intervalLocal) {
+        const local = constantIntervalLocal(ctx, fn, s);
+        if (local) {
+          intervalLocal = local;
+          work.param = local.name;
+          continue;
+        }
       }
       // `self.collect()` right before `while not self._stop.wait(interval):` around the same call:
       // the first cycle, before the first wait, as the base's loop runs it.
@@ -358,6 +369,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   const flagStarts: Array<{ stmt: SyntaxNode; attr: string }> = [];
   const clocks = clockLocals(fn.body, param?.name ?? null);
   let cadenceSleepStmt: SyntaxNode | null = null;
+  let intervalLocal: { name: string; value: string } | null = null;
   visit(fn.body, false);
   if (bad) {
     const b = bad as SyntaxNode;
@@ -446,7 +458,15 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     const entered = called ? enteredConstruction(ctx, owner2, cls.name) : null;
     if (entered && 'refuse' in entered) return fail(entered.refuse, r.line);
     const construction = entered?.node ?? (called ? constructionOf(owner2, scopes, cls.name) : null);
-    if (!construction) return fail(`run() is also used at line ${r.line} (${attr.text})`, r.line);
+    if (!construction) {
+      // `agent = NdpWatcher() if mode == "ndp" else ArpWatcher(); agent.run(...)`: one call starts either class.
+      const shared = called ? sharedReceiver(ctx, owner2) : null;
+      const why = shared
+        ? `: ${owner2.text} is ${cls.name} or ${shared.others.join(', ')} (line ${shared.construction.startPosition.row + 1}), which does not inherit ${cls.name}, ` +
+          `so that call cannot become ${ctx.py.main_loop_method ?? 'the base\'s loop'}() for ${cls.name} alone (${shared.others.join(', ')} has no such method): split the modes by hand`
+        : '';
+      return fail(`run() is also used at line ${r.line} (${attr.text})${why}`, r.line);
+    }
     calls.push({ call: call!, construction });
   }
 
@@ -479,6 +499,8 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     slept = interval;
   }
   const kept = initKeepsInterval(ctx);
+  // Bound inside visit's closure: TypeScript does not see it change.
+  const localInterval = intervalLocal as { name: string; value: string } | null;
   const sleptAttr = selfAttribute(slept);
   if (sleptAttr) {
     if (sleptAttr === kept) return { ok: true, value: { calls, insert: null, cycle: work, flag: flagLoop ? loopFlagOf(flagLoop) : null } };
@@ -510,6 +532,10 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     } else if (param.default) value = param.default.text;
     else return fail('run() needs an interval the entry point does not give', fn.line);
   } else if (slept.type === 'integer' || slept.type === 'float' || (slept.type === 'identifier' && /^[A-Z_][A-Z0-9_]*$/.test(slept.text))) {
+    value = slept.text;
+  } else if (localInterval && slept.type === 'identifier' && slept.text === localInterval.name) {
+    value = localInterval.value;
+  } else if (constantConfig(ctx, slept)) {
     value = slept.text;
   } else return fail(`run() sleeps ${slept.text}`, fn.line);
   if (kept) return fail(`run() sleeps ${value} while the constructor keeps ${kept}; which one is the collection interval?`, fn.line);
@@ -1400,4 +1426,68 @@ function cadenceInterval(body: SyntaxNode, clocks: Set<string>, param: string | 
     });
   });
   return found.size === 1 ? [...found.values()][0]! : null;
+}
+
+/**
+ * `interval = CONFIG["interval"]` (or a literal, or a module constant), bound once in run() and run()
+ * taking no interval: the loop's interval, the same value at construction as in run(). Null otherwise.
+ */
+function constantIntervalLocal(ctx: PythonTransformContext, fn: PyFunction, s: SyntaxNode): { name: string; value: string } | null {
+  const a = s.type === 'expression_statement' ? s.namedChild(0) : null;
+  if (a?.type !== 'assignment' || a.childForFieldName('type')) return null;
+  const left = a.childForFieldName('left');
+  const right = a.childForFieldName('right');
+  if (left?.type !== 'identifier' || !right) return null;
+  if (!(right.type === 'integer' || right.type === 'float' || constantConfig(ctx, right) || (right.type === 'identifier' && /^[A-Z_][A-Z0-9_]*$/.test(right.text) && moduleBinds(ctx, right.text)))) return null;
+  let binds = 0;
+  walk(fn.body, (n) => {
+    if (n.type === 'lambda' || n.type === 'class_definition' || (n.type === 'function_definition' && n.id !== fn.node.id)) return false;
+    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && n.childForFieldName('left')?.text === left.text) binds++;
+    if ((n.type === 'for_statement' || n.type === 'with_statement' || n.type === 'global_statement' || n.type === 'nonlocal_statement') && mentionsName(n.childForFieldName('left') ?? n, left.text) && n.type !== 'with_statement') binds++;
+  });
+  return binds === 1 ? { name: left.text, value: right.text } : null;
+}
+
+/**
+ * `CONFIG["interval"]`, `SETTINGS["agent"]["interval"]`: a literal key path into a dict the module binds
+ * once at its top level and never changes (no item assignment, no update()/setdefault()/pop() on it).
+ */
+function constantConfig(ctx: PythonTransformContext, node: SyntaxNode): boolean {
+  let root: SyntaxNode = node;
+  let depth = 0;
+  while (root.type === 'subscript') {
+    const keys = root.namedChildren.slice(1);
+    if (keys.length !== 1 || !['string', 'integer'].includes(keys[0]!.type) || keys[0]!.text.startsWith('f')) return false;
+    root = root.childForFieldName('value')!;
+    depth++;
+  }
+  if (!depth || root.type !== 'identifier' || !/^[A-Z_][A-Z0-9_]*$/.test(root.text) || !moduleBinds(ctx, root.text)) return false;
+  let changed = false;
+  walk(ctx.module.root, (n) => {
+    if (changed) return false;
+    if (n.type === 'assignment' || n.type === 'augmented_assignment' || n.type === 'delete_statement') {
+      const l = n.type === 'delete_statement' ? n : n.childForFieldName('left');
+      if (l && l.type !== 'identifier' && new RegExp(`(^|[^\\w.])${root.text}\\s*\\[`).test(l.text)) changed = true;
+    }
+    if (n.type === 'call') {
+      const f = n.childForFieldName('function');
+      if (f?.type === 'attribute' && /^(update|setdefault|pop|popitem|clear)$/.test(f.childForFieldName('attribute')!.text) && new RegExp(`^${root.text}\\b`).test(f.childForFieldName('object')!.text)) changed = true;
+    }
+  });
+  return !changed;
+}
+
+/** The module binds the name exactly once, at its top level. */
+function moduleBinds(ctx: PythonTransformContext, name: string): boolean {
+  let n = 0;
+  for (const s of ctx.module.root.namedChildren) {
+    const a = s.type === 'expression_statement' ? s.namedChild(0) : null;
+    if (a?.type === 'assignment' && a.childForFieldName('left')?.text === name) n++;
+  }
+  let rebound = false;
+  walk(ctx.module.root, (x) => {
+    if (rebound) return false;
+    if (x.type === 'global_statement' && x.namedChildren.some((c) => c.text === name)) rebound = true;
+  });
+  return n === 1 && !rebound;
 }

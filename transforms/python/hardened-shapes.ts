@@ -18,6 +18,7 @@ import { analyzePublisher, keptPublisherShape } from './hardened-publisher.js';
 import { analyzeLoopPublish, loopTakingCycle, type LoopPublish } from './hardened-loop-publish.js';
 import { answerPassingDecorator } from './hardened-decorator.js';
 import { constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
+import { foreignSelf } from '../../src/analysis/removal-plan.js';
 
 export const PUBLISH_METHOD = /^(_get_grpc_channel|_publish_\w+|_publish)$/;
 export const QUEUE_METHOD = /^(_queue_\w+|_drain_\w+|_enqueue_\w+|_drain)$/;
@@ -196,7 +197,9 @@ function agentArgument(ctx: PythonTransformContext, fn: PyFunction, cycle: PyFun
   ];
   const tail = rest.length
     ? `${rest.slice(0, 4).join(', ')}, which it reads or changes: agent state the base's publisher has no hold on`
-    : `so nothing it uses is out of a publisher's reach: its send could move into EventBusPublisher, but the migration does not move a module function handed the agent`;
+    : `so nothing it uses is out of a publisher's reach: its send could move into EventBusPublisher, but the migration does not move a module function handed the agent` +
+      // Why not call it as it stands from a publisher: a refused batch would be kept twice.
+      ([...fallback].slice(0, 1).map(([, put]) => ` (called from a publisher as it stands, its own ${put.childForFieldName('function')!.text}(...) at line ${put.startPosition.row + 1} would keep each refused batch beside the base's local queue, so it would be re-sent twice: its body, without that fallback, is what has to move)`)[0] ?? '');
   return `, one of them the agent itself (${c.text.slice(0, 60)} at line ${c.startPosition.row + 1}), whose ${[...parts, tail].join('; ')}`;
 }
 
@@ -1093,10 +1096,17 @@ function readCollectAccumulating(ctx: PythonTransformContext): Analysis<CollectP
     if (r.kind === 'identifier' && r.node.parent?.type === 'function_definition' && r.node.parent.id === fn.node.id) continue;
     if (run && run.outer.startIndex <= r.start && r.end <= run.outer.endIndex && isCollectCall(enclosingStatement(r.node), name)) continue;
     if (r.kind === 'identifier' && !(cls.node.startIndex <= r.start && r.end <= cls.node.endIndex)) continue;
+    // As for readCollectDirect: another class's own self.collect(), and the entry point's one-shot pass.
+    if (r.kind === 'attribute' && foreignSelf(r.node, name, cls, ctx.module.classes)) continue;
+    if (r.kind === 'attribute' && (oneShotCycleCall(ctx, fn, r.node) || oneShotRaisingCycleCall(ctx, fn, r.node))) continue;
     const dog = collectorWatchdog(ctx, name);
     if (dog && dog.collector.outer.startIndex <= r.start && r.end <= dog.collector.outer.endIndex) return fail(`${name}() is called by a collector thread at line ${r.line}: ${dog.reason}`, r.line);
     return fail(`${name}() is also used at line ${r.line}`, r.line);
   }
+  // Nobody reads what the cycle returns (run()'s loop and a one-shot call it as a statement): a count it
+  // returns (`return shipped`, `return 0`) is a value for nobody, and becomes the events' return.
+  const unused = ctx.refs.of(name).every((r) => r.kind === 'identifier' || isCollectCall(enclosingStatement(r.node), name) ||
+    (r.kind === 'attribute' && (foreignSelf(r.node, name, cls, ctx.module.classes) || !!oneShotCycleCall(ctx, fn, r.node) || !!oneShotRaisingCycleCall(ctx, fn, r.node))));
   const transport = (m: string) => isTransport(ctx, m);
   const body = statements(fn.body).filter((s) => !isDocstring(s));
   if (!body.length) return fail(`${name}() is empty`, fn.line);
@@ -1114,7 +1124,7 @@ function readCollectAccumulating(ctx: PythonTransformContext): Analysis<CollectP
     if (bad) return false;
     if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return n.id === fn.node.id ? undefined : false;
     if (n.type === 'yield') bad = { reason: `${name}() is a generator`, at: line(n) };
-    if (n.type === 'return_statement' && !CONST_RETURN.test(n.text.trim())) bad = { reason: `${name}() returns ${head(n)} at line ${line(n)}`, at: line(n) };
+    if (n.type === 'return_statement' && !CONST_RETURN.test(n.text.trim()) && !(unused && sideEffectFree(n.namedChild(0)))) bad = { reason: `${name}() returns ${head(n)} at line ${line(n)}`, at: line(n) };
     if (n.type !== 'call') return;
     const f = n.childForFieldName('function');
     const m = f?.type === 'attribute' ? selfAttribute(f) : null;
@@ -1241,12 +1251,19 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     if (r.kind === 'identifier' && r.node.parent?.type === 'function_definition' && r.node.parent.id === fn.node.id) continue;
     if (run && run.outer.startIndex <= r.start && r.end <= run.outer.endIndex) continue;
     if (r.kind === 'identifier' && !(cls.node.startIndex <= r.start && r.end <= cls.node.endIndex)) continue; // a module-level name `collect`
+    // `self.collect()` in another class of the file with a collect() of its own, neither it nor the agent
+    // deriving from the other (SudoWatcher's loop beside SshLoginWatcher): that self is never the agent.
+    if (r.kind === 'attribute' && foreignSelf(r.node, name, cls, ctx.module.classes)) continue;
     if (oneShotCycleCall(ctx, fn, r.node)) continue; // `if args.once: agent.collect()`: the base's one pass
+    if (oneShotRaisingCycleCall(ctx, fn, r.node)) continue; // the same, then exit 1 when the pass caught a failure
     const dog = collectorWatchdog(ctx, name);
     if (dog && dog.collector.outer.startIndex <= r.start && r.end <= dog.collector.outer.endIndex) return fail(`${name}() is called by a collector thread at line ${r.line}: ${dog.reason}`, r.line);
     // A one-shot mode whose failed cycle raised (a traceback, exit status 1): the base's one pass never raises.
+    const guard = oneShotCall(ctx, r.node) ? enclosingGuard(r.node) : null;
     const once = oneShotCall(ctx, r.node) && ctx.py.cycle_method
-      ? `: the entry point's one-shot call lets a failed ${name}() raise (a traceback and exit status 1, as ${name}() catches not every exception), which the base's ${ctx.py.cycle_method}() never does (it logs and counts the failure), so that mode would exit 0 on a failed cycle`
+      ? guard
+        ? `: the entry point's one-shot call sits in the ${guard.type === 'try_statement' ? 'try:' : 'with'} at line ${line(guard)}, which sees a failed ${name}() raise (${name}() catches not every exception); the base's ${ctx.py.cycle_method}() never raises (it logs and counts the failure), so what that ${guard.type === 'try_statement' ? 'try: does with the exception' : 'with does on an exception'} would never happen: decide by hand how that mode reads the pass's failure`
+        : `: the entry point's one-shot call lets a failed ${name}() raise (a traceback and exit status 1, as ${name}() catches not every exception), which the base's ${ctx.py.cycle_method}() never does (it logs and counts the failure), so that mode would exit 0 on a failed cycle`
       : '';
     return fail(`${name}() is also used at line ${r.line} (${head(r.node.parent ?? r.node)}); it stays a method of its own${once}`, r.line);
   }
@@ -2541,6 +2558,32 @@ function reachesBusThroughHelpers(ctx: PythonTransformContext, fn: PyFunction): 
  */
 export function oneShotCycleCall(ctx: PythonTransformContext, cycle: PyFunction, ref: SyntaxNode): SyntaxNode | null {
   return oneShotCall(ctx, ref) && neverRaises(cycle) ? ref : null;
+}
+
+/**
+ * The entry point's one-shot `agent.collect()` whose cycle may raise (a traceback and exit status 1 on a
+ * failed cycle): the base's one pass never raises, but counts what it caught in its health summary's
+ * cycle_failures field, so `agent.run_cycle()` followed by `if agent.health_summary().get("errors"):
+ * raise SystemExit(1)` exits as the legacy mode did. Only on a named agent (read again after the pass),
+ * outside any `try:` of the entry point (a handler there caught the legacy exception, and would not
+ * catch SystemExit). The call's receiver node, else null.
+ */
+/** The innermost `try:` or `with` around the node inside its function (or the module). */
+function enclosingGuard(node: SyntaxNode): SyntaxNode | null {
+  for (let p: SyntaxNode | null = node.parent; p && p.type !== 'function_definition' && p.type !== 'module'; p = p.parent) {
+    if (p.type === 'try_statement' || p.type === 'with_statement') return p;
+  }
+  return null;
+}
+
+export function oneShotRaisingCycleCall(ctx: PythonTransformContext, cycle: PyFunction, ref: SyntaxNode): SyntaxNode | null {
+  const failures = ctx.py.cycle_failures;
+  const summary = ctx.py.health_hook;
+  if (!failures || !summary || !ctx.base.methods.has(summary) || ctx.agent.methods.has(summary)) return null;
+  if (!oneShotCall(ctx, ref) || neverRaises(cycle)) return null;
+  const attr = ref.parent!;
+  if (attr.childForFieldName('object')?.type !== 'identifier' || enclosingGuard(attr)) return null;
+  return ref;
 }
 
 /** The entry point's `agent.collect()` statement on the agent it builds (whatever the cycle may raise). */

@@ -321,7 +321,7 @@ export function constructsClass(call: SyntaxNode, cls: PyClass, factories: Set<s
  * the call's scope (its function, or the module) is assigned, when every value it is given names a class
  * or chooses between classes by a conditional expression.
  */
-function chosenClasses(call: SyntaxNode, local: string): Set<string> {
+export function chosenClasses(call: SyntaxNode, local: string): Set<string> {
   const out = new Set<string>();
   let scope: SyntaxNode | null = call.parent;
   while (scope && scope.type !== 'function_definition' && scope.type !== 'module') scope = scope.parent;
