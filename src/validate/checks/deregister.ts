@@ -13,7 +13,7 @@
 // legacy agent deregistered fails.
 import type { CheckResult } from '../../core/types.js';
 import { result } from './common.js';
-import { agentSays, registrationNow, type Entry, type RegistryCheckOptions } from './registry.js';
+import { agentSays, registrationNow, stillRunning, type Entry, type RegistryCheckOptions } from './registry.js';
 
 /** What the legacy agent's baseline run did with its registration on SIGTERM. */
 export type LegacyDeregistration =
@@ -63,8 +63,13 @@ export async function checkDeregister(o: DeregisterOptions): Promise<CheckResult
   if (!o.baseDeregisters && o.legacy?.kind !== 'deregistered') {
     return result('deregister', true, ms, `${name} is still in ${now.label} after it exited on SIGTERM, as before the migration${also} (the profile does not say that its base deregisters: list deregister in validation.checks)`);
   }
+  // The reference base says what had not returned when its grace timer ended the stop (a teardown hook
+  // blocked in a join or a zmq term()): that is what cut the teardown short, not a guess.
+  const overdue = stillRunning(o.registry.proc);
   const why = o.baseDeregisters
-    ? 'the base deregisters at stop what it registered, so its teardown was cut short (an exit in a hook it calls?) or the agent registered again on its way out'
+    ? overdue
+      ? `the base deregisters at stop what it registered, and its stop was overdue: ${overdue}`
+      : 'the base deregisters at stop what it registered, so its teardown was cut short (an exit in a hook it calls?) or the agent registered again on its way out'
     : 'the legacy agent deregistered on its SIGTERM';
   return result('deregister', false, ms, `${name} still registered in ${now.label} after it exited with code 0 on SIGTERM: ${why}${o.baseDeregisters ? also : ''}${agentSays(o.registry.proc, /\bderegist/i)}`);
 }
