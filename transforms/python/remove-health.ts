@@ -9,7 +9,7 @@ import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { bindArgument, boundPort, bindsOfAttribute, normPort, portExpression, portRoles, rawPortExpression, ServerClasses, serverSubclasses } from '../../src/analysis/ports.js';
 import { extractHealthPayload, routeString, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { DEFAULT_BASE_WORD } from '../../src/analysis/health-words.js';
-import { settingsParameterPorts } from '../../src/analysis/settings-ports.js';
+import { heldSettingsPorts, settingsParameterPorts } from '../../src/analysis/settings-ports.js';
 import { selfMembers, type InfraScope } from '../../src/analysis/infra.js';
 import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { baseName, type PyClass, type PyFunction } from '../../src/lang/python/module-model.js';
@@ -913,6 +913,8 @@ export function healthPortExpressions(ctx: PythonTransformContext): Set<string> 
   const fromSettings = settingsParameterPorts(ctx.agent, passThrough);
   for (const f of fromSettings.get('health_check_port')?.forms ?? []) health.add(f);
   for (const f of fromSettings.get('port')?.forms ?? []) health.add(`${f}+1`);
+  // One read only through the settings object the agent's port comes from (`self.config.health_port`).
+  for (const f of heldSettingsPorts(ctx.agent, passThrough).get('health_check_port')?.forms ?? []) health.add(f);
   return health;
 }
 
