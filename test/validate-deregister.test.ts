@@ -152,6 +152,21 @@ describe('base-agent, Python', () => {
     expect(liveGroups()).toEqual([]);
   }, 60_000);
 
+  it("a _v2 whose own SIGTERM handler replaced the base's: the deregister failure says so, not 'an exit in a hook?'", async () => {
+    const root = repo();
+    writeFileSync(
+      path.join(root, 'agents', 'ledger_sync_v2.py'),
+      readFileSync(path.join(root, 'agents', 'ledger_sync_v2.py'), 'utf8').replace(
+        '        self.synced = 0\n',
+        '        self.synced = 0\n        signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(0))\n',
+      ).replace('from common.core.base_agent', 'import os\nimport signal\n\nfrom common.core.base_agent'),
+    );
+    const r = await run(root, 'LedgerSync', 'ledger_sync');
+    expect(verdicts(r), JSON.stringify(r.checks)).toEqual(['health:true', 'registry:true', 'metrics:true', 'survival:true', 'ports:true', 'shutdown:true', 'deregister:false', 'log:true']);
+    expect(detail(r, 'deregister')).toMatch(/its handler never said it received the SIGTERM .*a signal handler of the agent's own \(signal\.signal, loop\.add_signal_handler\) likely replaced the base's/);
+    expect(liveGroups()).toEqual([]);
+  }, 60_000);
+
   it('a profile that names no checks does not say its base deregisters: the legacy run decides', async () => {
     const root = repo();
     const silent: Profile = { ...baseAgent, validation: { ...baseAgent.validation, checks: undefined } };

@@ -66,10 +66,19 @@ export async function checkDeregister(o: DeregisterOptions): Promise<CheckResult
   // The reference base says what had not returned when its grace timer ended the stop (a teardown hook
   // blocked in a join or a zmq term()): that is what cut the teardown short, not a guess.
   const overdue = stillRunning(o.registry.proc);
+  // The reference bases log the signal their handler received ('received SIGTERM; stopping'): with that
+  // line the base's stop began and was cut short; without it (and with the agent's log at hand) the
+  // agent's own handler most likely took the signal instead, and the base's stop() never ran.
+  const output = o.registry.proc?.output() ?? '';
+  const baseGotIt = /\breceived SIGTERM\b/.test(output);
   const why = o.baseDeregisters
     ? overdue
       ? `the base deregisters at stop what it registered, and its stop was overdue: ${overdue}`
-      : 'the base deregisters at stop what it registered, so its teardown was cut short (an exit in a hook it calls?) or the agent registered again on its way out'
+      : baseGotIt
+        ? "the base deregisters at stop what it registered, so its teardown was cut short: its handler took the SIGTERM ('received SIGTERM' in the agent's log) but never reached the deregistration (an exit in a hook it calls: sys.exit, os._exit?) or the agent registered again on its way out"
+        : output.trim()
+          ? "the base deregisters at stop what it registered, but its handler never said it received the SIGTERM (no 'received SIGTERM' line in the agent's log): a signal handler of the agent's own (signal.signal, loop.add_signal_handler) likely replaced the base's, and nothing it leads to calls the base's cleanup()/stop()"
+          : 'the base deregisters at stop what it registered, so its teardown was cut short (an exit in a hook it calls?) or the agent registered again on its way out'
     : 'the legacy agent deregistered on its SIGTERM';
   return result('deregister', false, ms, `${name} still registered in ${now.label} after it exited with code 0 on SIGTERM: ${why}${o.baseDeregisters ? also : ''}${agentSays(o.registry.proc, /\bderegist/i)}`);
 }
