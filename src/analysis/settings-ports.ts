@@ -141,7 +141,8 @@ export function heldSettingsPorts(agent: AgentModel, passThrough: Record<string,
     // The agent keeps an attribute of its own for it (`self.health_port = ...`): that is what it is given.
     if (legacy.some((name) => agent.assignments.some((a) => a.attr === name))) continue;
     for (const holder of holders) {
-      const name = legacy.flatMap((n) => [n, n.toUpperCase()]).find((n) => heldRead(agent, holder, n) === true);
+      // (read through the holder only: no parameter of that name is looked at)
+      const name = legacy.flatMap((n) => [n, n.toUpperCase()]).find((n) => portReads(agent, init.body, '', new Set([holder]), n) === true);
       if (!name) continue;
       out.set(keyword, { holder, value: `self.${holder}.${name}`, forms: new Set([normPort(`${holder}.${name}`)]) });
       break;
@@ -150,17 +151,3 @@ export function heldSettingsPorts(agent: AgentModel, passThrough: Record<string,
   return out;
 }
 
-/** Whether a method reads `self.<holder>.<name>`; 'assigned' when one also assigns it. */
-function heldRead(agent: AgentModel, holder: string, name: string): boolean | 'assigned' {
-  let read = false;
-  let assigned = false;
-  for (const m of agent.methods.values()) {
-    walk(m.body, (n) => {
-      if (n.type !== 'attribute' || n.childForFieldName('attribute')?.text !== name || selfAttribute(n.childForFieldName('object')!) !== holder) return;
-      const p = n.parent;
-      if ((p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.childForFieldName('left')?.id === n.id) assigned = true;
-      else read = true;
-    });
-  }
-  return assigned ? 'assigned' : read;
-}
