@@ -416,8 +416,9 @@ class BaseAgent:
             try:
                 self.cleanup()
             finally:
-                self._base_in_teardown = False
+                self._base_in_teardown = "base"
                 BaseAgent.stop(self)
+                self._base_in_teardown = False
         finally:
             raise SystemExit(0)
 
@@ -453,7 +454,11 @@ class BaseAgent:
                     continue
                 where = "%s() at %s:%d (%s)" % (entry.name, os.path.relpath(path), entry.lineno, (entry.line or "").strip())
                 break
-        if getattr(self, "_base_in_teardown", False):
+        phase = getattr(self, "_base_in_teardown", False)
+        if phase == "base":
+            return "BaseAgent.stop() did not finish within %.1f s of %s (the registry or the metrics sink not answering?)" % (
+                _STOP_GRACE_S, signame)
+        if phase:
             owner = type(self).__name__
             hook = ("%s.cleanup()" % owner if type(self).cleanup is not BaseAgent.cleanup
                     else "%s.stop()" % owner if type(self).stop is not BaseAgent.stop else "BaseAgent.stop()")
