@@ -78,4 +78,44 @@ describe('pythonLaunch', () => {
     const flat = (await pythonLaunch(root, agent)).env!.PYTHONPATH!;
     expect(flat).toBe(inherited ? `${root}:${inherited}` : root);
   });
+  it('an entry point with a required argparse sub-command is started with the one whose branch constructs the agent', async () => {
+    // probe-py27: InvoiceBatcher (`serve` / `once`, required=True) and its legacy run both exited 2 on
+    // "the following arguments are required: command" and every check failed on the parser.
+    const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-subcommand-'));
+    temps.push(root);
+    mkdirSync(path.join(root, 'agents'));
+    const agent = [
+      'import argparse',
+      'class InvoiceBatcher:',
+      '    def __init__(self, port=7520):',
+      '        self.port = port',
+      '    def run(self):',
+      '        pass',
+      'def run_once(spool):',
+      '    print("once", spool)',
+      'def main(argv=None):',
+      '    parser = argparse.ArgumentParser()',
+      '    sub = parser.add_subparsers(dest="command", required=True)',
+      '    once = sub.add_parser("once", help="one batch and exit")',
+      '    once.add_argument("--spool", default="spool")',
+      '    serve = sub.add_parser("serve", help="run as a service")',
+      '    serve.add_argument("--port", type=int, default=7520)',
+      '    args = parser.parse_args(argv)',
+      '    if args.command == "once":',
+      '        run_once(args.spool)',
+      '    elif args.command == "serve":',
+      '',
+      '        InvoiceBatcher(port=args.port).run()',
+      'if __name__ == "__main__":',
+      '    main()',
+      '',
+    ].join('\n');
+    writeFileSync(path.join(root, 'agents', 'invoice_batcher_v2.py'), agent);
+    expect((await pythonLaunch(root, 'agents/invoice_batcher_v2.py', process.env, 'InvoiceBatcher')).args).toEqual(['agents/invoice_batcher_v2.py', 'serve']);
+    // An optional sub-command (the agent runs without one, as LedgerSnapshotAgent's `else:` branch): nothing added.
+    writeFileSync(path.join(root, 'agents', 'ledger_v2.py'), agent.replace('dest="command", required=True', 'dest="command"'));
+    expect((await pythonLaunch(root, 'agents/ledger_v2.py', process.env, 'InvoiceBatcher')).args).toEqual(['agents/ledger_v2.py']);
+    // No branch of a named sub-command constructs the class: nothing to choose.
+    expect((await pythonLaunch(root, 'agents/invoice_batcher_v2.py', process.env, 'OtherAgent')).args).toEqual(['agents/invoice_batcher_v2.py']);
+  });
 });

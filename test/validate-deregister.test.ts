@@ -129,6 +129,44 @@ describe('base-agent, Python', () => {
     expect(liveGroups()).toEqual([]);
   }, 60_000);
 
+  it('a kept cleanup() that never returns (a join without a timeout): the base still deregisters, and the shutdown check names where it hung', async () => {
+    // The reference base runs the agent's cleanup() before its own stop(); its grace timer used to end
+    // the process with os._exit(0) there, so the registration stayed ('deregister:false', "an exit in
+    // a hook it calls?"). Now it deregisters before it exits, and says what had not returned.
+    const root = repo();
+    writeFileSync(
+      path.join(root, 'agents', 'ledger_sync_v2.py'),
+      readFileSync(path.join(root, 'agents', 'ledger_sync_v2.py'), 'utf8').replace(
+        '        self.synced = 0\n',
+        '        self.synced = 0\n        self.outbox = queue.Queue()\n        self.uploader = threading.Thread(target=self.outbox.get, name="uploader")\n        self.uploader.start()\n',
+      ).replace(
+        "        self.report_metric('ledger_synced_total', 1)\n",
+        "        self.report_metric('ledger_synced_total', 1)\n\n    def cleanup(self):\n        self.uploader.join()\n        super().cleanup()\n",
+      ).replace('from common.core.base_agent', 'import queue\nimport threading\n\nfrom common.core.base_agent'),
+    );
+    const r = await run(root, 'LedgerSync', 'ledger_sync');
+    expect(verdicts(r), JSON.stringify(r.checks)).toEqual(['health:true', 'registry:true', 'metrics:true', 'survival:true', 'ports:true', 'shutdown:true', 'deregister:true', 'log:true']);
+    expect(detail(r, 'shutdown')).toMatch(
+      /^exited with code 0 3\.\d s after SIGTERM \(the base ended a stop that ran over: the teardown hook LedgerSync\.cleanup\(\) did not return within 3\.0 s of SIGTERM, still in cleanup\(\) at \S*ledger_sync_v2\.py:\d+ \(self\.uploader\.join\(\)\)\)/,
+    );
+    expect(liveGroups()).toEqual([]);
+  }, 60_000);
+
+  it("a _v2 whose own SIGTERM handler replaced the base's: the deregister failure says so, not 'an exit in a hook?'", async () => {
+    const root = repo();
+    writeFileSync(
+      path.join(root, 'agents', 'ledger_sync_v2.py'),
+      readFileSync(path.join(root, 'agents', 'ledger_sync_v2.py'), 'utf8').replace(
+        '        self.synced = 0\n',
+        '        self.synced = 0\n        signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(0))\n',
+      ).replace('from common.core.base_agent', 'import os\nimport signal\n\nfrom common.core.base_agent'),
+    );
+    const r = await run(root, 'LedgerSync', 'ledger_sync');
+    expect(verdicts(r), JSON.stringify(r.checks)).toEqual(['health:true', 'registry:true', 'metrics:true', 'survival:true', 'ports:true', 'shutdown:true', 'deregister:false', 'log:true']);
+    expect(detail(r, 'deregister')).toMatch(/its handler never said it received the SIGTERM .*a signal handler of the agent's own \(signal\.signal, loop\.add_signal_handler\) likely replaced the base's/);
+    expect(liveGroups()).toEqual([]);
+  }, 60_000);
+
   it('a profile that names no checks does not say its base deregisters: the legacy run decides', async () => {
     const root = repo();
     const silent: Profile = { ...baseAgent, validation: { ...baseAgent.validation, checks: undefined } };

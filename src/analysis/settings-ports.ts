@@ -97,3 +97,57 @@ function namedObject(node: SyntaxNode | undefined): boolean {
   if (node.type === 'identifier') return !/^(None|True|False)$/.test(node.text);
   return node.type === 'attribute' && /^[A-Za-z_][\w.]*$/.test(node.text);
 }
+
+export interface HeldSettingsPort {
+  /** The attribute holding the settings object (`config` of `self.config = config or WatchConfig()`). */
+  holder: string;
+  /** What the base is given, read through the holder (`self.config.health_port`): the call goes after the holder is set. */
+  value: string;
+  /** The agent's spelling of it, normalised (normPort): `config.health_port`. */
+  forms: Set<string>;
+}
+
+const heldCache = new WeakMap<PyClass, Map<string, HeldSettingsPort>>();
+
+/**
+ * A port the agent never copies onto itself but reads, wherever it binds it, from the settings object that
+ * also gives it its request port: `self.config = config or WatchConfig()`, `self.port = self.config.port`
+ * in __init__, and `ThreadingHTTPServer(("127.0.0.1", self.config.health_port), ...)` in another method.
+ * The base's constructor goes after the holder's set-up whenever the agent's port is read from it (the
+ * holder is set once, at __init__'s top level, before that read), so it can be given the other port from
+ * there too. Only a holder assigned once in the class whose port attributes (under the profile's names
+ * for them) nothing assigns, and only for a keyword the agent keeps no attribute of its own for.
+ */
+export function heldSettingsPorts(agent: AgentModel, passThrough: Record<string, string[]>): Map<string, HeldSettingsPort> {
+  const hit = heldCache.get(agent.cls);
+  if (hit) return hit;
+  const out = new Map<string, HeldSettingsPort>();
+  heldCache.set(agent.cls, out);
+  const init = agent.methods.get('__init__');
+  if (!init) return out;
+  const topLevel = (stmt: SyntaxNode) => stmt.parent?.id === init.body.id;
+  const ownNames = new Set(Object.values(passThrough).flat());
+  // `self.port = self.<holder>.<name>` at __init__'s top level: the holders the request port is read from.
+  const holders = new Set<string>();
+  for (const a of agent.assignments) {
+    if (a.method !== '__init__' || !ownNames.has(a.attr) || !topLevel(a.stmt) || a.value?.type !== 'attribute') continue;
+    const holder = selfAttribute(a.value.childForFieldName('object')!);
+    if (!holder || agent.methods.has(holder)) continue;
+    const sets = agent.assignments.filter((b) => b.attr === holder);
+    if (sets.length !== 1 || sets[0]!.method !== '__init__' || !topLevel(sets[0]!.stmt) || sets[0]!.stmt.startIndex > a.stmt.startIndex) continue;
+    holders.add(holder);
+  }
+  for (const [keyword, legacy] of Object.entries(passThrough)) {
+    // The agent keeps an attribute of its own for it (`self.health_port = ...`): that is what it is given.
+    if (legacy.some((name) => agent.assignments.some((a) => a.attr === name))) continue;
+    for (const holder of holders) {
+      // (read through the holder only: no parameter of that name is looked at)
+      const name = legacy.flatMap((n) => [n, n.toUpperCase()]).find((n) => portReads(agent, init.body, '', new Set([holder]), n) === true);
+      if (!name) continue;
+      out.set(keyword, { holder, value: `self.${holder}.${name}`, forms: new Set([normPort(`${holder}.${name}`)]) });
+      break;
+    }
+  }
+  return out;
+}
+

@@ -36,13 +36,14 @@ export function python3In(root: string, env: Record<string, string | undefined> 
   return exe;
 }
 
-export async function pythonLaunch(root: string, file: string, env: Record<string, string | undefined> = process.env): Promise<LaunchCommand> {
+export async function pythonLaunch(root: string, file: string, env: Record<string, string | undefined> = process.env, agentClass?: string): Promise<LaunchCommand> {
   const inherited = process.env.PYTHONPATH;
   const mod = packageModule(root, file);
   const paths = [root, ...sourceFolders(root, file), ...(inherited ? [inherited] : [])];
+  const sub = agentClass ? serviceSubcommand(root, file, agentClass) : null;
   return {
     command: await python3In(root, env),
-    args: mod ? ['-m', mod] : [file],
+    args: [...(mod ? ['-m', mod] : [file]), ...(sub ? [sub] : [])],
     env: {
       PYTHONPATH: paths.join(':'),
       // Unbuffered output: the log check must see every line even when the agent is killed.
@@ -51,6 +52,45 @@ export async function pythonLaunch(root: string, file: string, env: Record<strin
       PYTHONDONTWRITEBYTECODE: '1',
     },
   };
+}
+
+/**
+ * An entry point whose argparse sub-command is required (`add_subparsers(dest="command", required=True)`,
+ * or `.required = True`) runs nothing without one: started bare, the agent and its legacy run both exit 2
+ * ("the following arguments are required: command") and validation fails on the parser, not the agent.
+ * The sub-command to give is the one whose branch constructs the agent's class (`if args.command ==
+ * "serve": InvoiceBatcher(...).run()`); null when the sub-command is optional, or no branch of one named
+ * sub-command constructs it.
+ */
+export function serviceSubcommand(root: string, file: string, agentClass: string): string | null {
+  let text: string;
+  try {
+    text = readFileSync(path.resolve(root, file), 'utf8');
+  } catch {
+    return null;
+  }
+  if (!/\badd_subparsers\s*\(/.test(text)) return null;
+  if (!/\badd_subparsers\s*\([^)]*\brequired\s*=\s*True/.test(text) && !/\.required\s*=\s*True\b/.test(text)) return null;
+  const names = [...text.matchAll(/\.add_parser\(\s*(['"])([\w-]+)\1/g)].map((m) => m[2]!);
+  const lines = text.split(/\r?\n/);
+  const constructs = new RegExp(`\\b${agentClass}\\s*\\(`);
+  const found = new Set<string>();
+  for (const name of new Set(names)) {
+    const test = new RegExp(`^([ \\t]*)(?:if|elif)\\b.*==\\s*(['"])${name.replace(/[-]/g, '\\-')}\\2\\s*:\\s*(#.*)?$`);
+    lines.forEach((line, i) => {
+      const m = test.exec(line);
+      if (!m) return;
+      const indent = m[1]!.length;
+      // The branch's block: the lines after it indented deeper (blank lines inside it included).
+      for (let j = i + 1; j < lines.length; j++) {
+        const l = lines[j]!;
+        if (!l.trim()) continue;
+        if (l.length - l.trimStart().length <= indent) break;
+        if (constructs.test(l)) found.add(name);
+      }
+    });
+  }
+  return found.size === 1 ? [...found][0]! : null;
 }
 
 /**

@@ -92,7 +92,7 @@ async function defaultLaunch(o: ValidateAgentOptions, file: string): Promise<Lau
     if (!mod.typescriptAdapter) throw new Error('the TypeScript adapter does not export typescriptAdapter');
     return mod.typescriptAdapter.launch(o.root, file);
   }
-  return pythonLaunch(o.root, file, o.baseEnv ?? process.env);
+  return pythonLaunch(o.root, file, o.baseEnv ?? process.env, o.agent.class);
 }
 
 /** Every enabled check fails with the same reason (the agent never ran). */

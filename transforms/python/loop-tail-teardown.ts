@@ -24,16 +24,7 @@ export const loopTailTeardown: PythonTransform = {
   run(ctx) {
     const target = ctx.py.teardown ?? 'cleanup';
     if (!ctx.base.methods.has(target) || !ctx.base.idempotentTeardown.has(target)) return;
-    const listeners = asyncHealthListeners(ctx, healthPortExpressions(ctx)).filter((l) => l.withItems.length || l.soleWiths.length || l.collected);
-    for (const [name, fn] of ctx.agent.methods) {
-      // Teardown methods end with the base's own teardown already (teardown-super, exit-teardown).
-      if (name === '__init__' || name === '__exit__' || name === target || TEARDOWN.test(name)) continue;
-      if (isRemoved(ctx, fn.outer) || callsTeardown(ctx, fn, target)) continue;
-      const block = tailBlock(ctx, fn, listeners);
-      if (!block) continue;
-      const kept = statements(block).filter((st) => !isRemoved(ctx, st));
-      const last = kept[kept.length - 1];
-      if (!last || last.type === 'raise_statement') continue;
+    for (const { name, last } of loopTails(ctx, target)) {
       const src = ctx.source;
       const eol = ctx.layout.eol;
       const anchor = last.type === 'return_statement' ? last : null;
@@ -55,6 +46,28 @@ export const loopTailTeardown: PythonTransform = {
     }
   },
 };
+
+/**
+ * The kept methods whose loop's tail is the agent's shutdown and lost what the base does now: each ends
+ * with the base's teardown after its last kept statement (`last`).
+ */
+export function loopTails(ctx: PythonTransformContext, target = ctx.py.teardown ?? 'cleanup'): Array<{ name: string; last: SyntaxNode }> {
+  const out: Array<{ name: string; last: SyntaxNode }> = [];
+  if (!ctx.base.methods.has(target) || !ctx.base.idempotentTeardown.has(target)) return out;
+  const listeners = asyncHealthListeners(ctx, healthPortExpressions(ctx)).filter((l) => l.withItems.length || l.soleWiths.length || l.collected);
+  for (const [name, fn] of ctx.agent.methods) {
+    // Teardown methods end with the base's own teardown already (teardown-super, exit-teardown).
+    if (name === '__init__' || name === '__exit__' || name === target || TEARDOWN.test(name)) continue;
+    if (isRemoved(ctx, fn.outer) || callsTeardown(ctx, fn, target)) continue;
+    const block = tailBlock(ctx, fn, listeners);
+    if (!block) continue;
+    const kept = statements(block).filter((st) => !isRemoved(ctx, st));
+    const last = kept[kept.length - 1];
+    if (!last || last.type === 'raise_statement') continue;
+    out.push({ name, last });
+  }
+  return out;
+}
 
 /** The method calls a teardown already (the base's, or one of the agent's own). */
 function callsTeardown(ctx: PythonTransformContext, fn: PyFunction, target: string): boolean {

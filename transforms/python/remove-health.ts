@@ -9,7 +9,7 @@ import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { bindArgument, boundPort, bindsOfAttribute, normPort, portExpression, portRoles, rawPortExpression, ServerClasses, serverSubclasses } from '../../src/analysis/ports.js';
 import { extractHealthPayload, routeString, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { DEFAULT_BASE_WORD } from '../../src/analysis/health-words.js';
-import { settingsParameterPorts } from '../../src/analysis/settings-ports.js';
+import { heldSettingsPorts, settingsParameterPorts } from '../../src/analysis/settings-ports.js';
 import { selfMembers, type InfraScope } from '../../src/analysis/infra.js';
 import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { baseName, type PyClass, type PyFunction } from '../../src/lang/python/module-model.js';
@@ -53,6 +53,12 @@ export const removeHealth: PythonTransform = {
       }
       for (const w of l.withItems) {
         ctx.plan.proposeStatement({ node: w.clause, symbol: l.handler ?? l.target, finding: 'health', reason: 'the removed asyncio health listener left the async with', requires: l.handler ? [l.handler] : [], replacement: w.replacement });
+      }
+      for (const stmt of l.closes ?? []) {
+        ctx.plan.proposeStatement({ node: stmt, symbol: l.handler ?? l.target, finding: 'health', reason: 'closed the removed asyncio health listener (the base stops its own server)', requires: l.handler ? [l.handler] : [] });
+      }
+      for (const w of l.listItems ?? []) {
+        ctx.plan.proposeStatement({ node: w.clause, symbol: l.handler ?? l.target, finding: 'health', reason: 'the removed asyncio health listener left the servers the agent closes', requires: l.handler ? [l.handler] : [], replacement: w.replacement });
       }
     }
     const factories = handlerFactories(ctx, endpoints);
@@ -318,6 +324,52 @@ export interface AsyncHealthListener {
   placeholders: SyntaxNode[];
   /** Kept in a collection of servers (`self._servers.append(...)`) that the agent closes in a loop. */
   collected?: boolean;
+  /** `health.close()`, `await health.wait_closed()` statements closing it alone: they go with it. */
+  closes?: SyntaxNode[];
+  /** `self._servers = [intake, health]` lists naming it among the servers the agent closes in a loop: the list without it. */
+  listItems?: Array<{ clause: SyntaxNode; replacement: string }>;
+}
+
+/**
+ * `<listener>.close()` or `await <listener>.wait_closed()` as a statement of its own inside `scope`, `n`
+ * being the listener's name there: that statement, else null.
+ */
+function listenerClose(n: SyntaxNode, scope: SyntaxNode): SyntaxNode | null {
+  const member = n.parent?.type === 'attribute' && n.parent.childForFieldName('object')?.id === n.id ? n.parent : null;
+  if (!member || !/^(close|wait_closed)$/.test(member.childForFieldName('attribute')?.text ?? '')) return null;
+  const call = member.parent?.type === 'call' && member.parent.childForFieldName('function')?.id === member.id ? member.parent : null;
+  if (!call || (call.childForFieldName('arguments')?.namedChildren.length ?? 0) > 0) return null;
+  const expr = call.parent?.type === 'await' ? call.parent : call;
+  const stmt = expr.parent?.type === 'expression_statement' && expr.parent.namedChildCount === 1 ? expr.parent : null;
+  return stmt && scope.startIndex <= stmt.startIndex && stmt.endIndex <= scope.endIndex ? stmt : null;
+}
+
+/**
+ * `self._servers = [intake, <listener>]` in `scope`, `n` being the listener's element: the list and its text
+ * without it, when the collection is used nowhere but in such set-ups and as what a `for` loop walks (closing
+ * every server the same way): without the health listener in it, every other use does what it did for the rest.
+ */
+function listedIn(ctx: PythonTransformContext, n: SyntaxNode, scope: SyntaxNode): { clause: SyntaxNode; replacement: string } | null {
+  const list = n.parent?.type === 'list' ? n.parent : null;
+  const asg = list?.parent?.type === 'assignment' && list.parent.childForFieldName('right')?.id === list.id ? list.parent : null;
+  const left = asg?.childForFieldName('left');
+  if (!list || !asg || !left || selfAttribute(left) === null || asg.parent?.type !== 'expression_statement') return null;
+  if (!(scope.startIndex <= asg.startIndex && asg.endIndex <= scope.endIndex)) return null;
+  const elements = list.namedChildren.filter((c) => c.type !== 'comment');
+  if (elements.some((e) => e.type === 'list_splat')) return null;
+  const target = left.text;
+  let ok = true;
+  walk(ctx.agent.cls.node, (x) => {
+    if (!ok || x.type !== 'attribute' || x.text !== target) return;
+    const p = x.parent;
+    const setUp = p?.type === 'assignment' && p.childForFieldName('left')?.id === x.id && (p.childForFieldName('right')?.type === 'list' || /^list\(\)$/.test(p.childForFieldName('right')?.text ?? ''));
+    const appended = p?.type === 'attribute' && p.childForFieldName('attribute')?.text === 'append' && p.parent?.type === 'call';
+    const walked = p?.type === 'for_statement' && p.childForFieldName('right')?.id === x.id;
+    if (!setUp && !appended && !walked) ok = false;
+    return false;
+  });
+  if (!ok) return null;
+  return { clause: list, replacement: `[${elements.filter((e) => e.id !== n.id).map((e) => e.text).join(', ')}]` };
 }
 
 /**
@@ -351,6 +403,8 @@ export function asyncHealthListeners(ctx: PythonTransformContext, ports: Set<str
       const withItems: AsyncHealthListener['withItems'] = [];
       const soleWiths: SyntaxNode[] = [];
       const placeholders: SyntaxNode[] = [];
+      const closes: SyntaxNode[] = [];
+      const listItems: AsyncHealthListener['withItems'] = [];
       let ok = left.type === 'identifier' || selfAttribute(left) !== null;
       // Every other mention of the target, anywhere in the class, must be an item of an `async with` in this
       // method, or (an attribute) its `= None` placeholder, which goes with it.
@@ -360,6 +414,20 @@ export function asyncHealthListeners(ctx: PythonTransformContext, ports: Set<str
         const asg = n.parent?.type === 'assignment' && n.parent.childForFieldName('left')?.id === n.id ? n.parent : null;
         if (asg && n.type === 'attribute' && asg.childForFieldName('right')?.text === 'None' && asg.parent?.type === 'expression_statement') {
           placeholders.push(asg.parent);
+          return false;
+        }
+        // `health.close()` / `await health.wait_closed()` on its own line in this method: it closed the
+        // listener alone, and goes with it.
+        const closing = listenerClose(n, m.node);
+        if (closing) {
+          closes.push(closing);
+          return false;
+        }
+        // `self._servers = [intake, health]`: a collection the agent only walks to close every server the
+        // same way; the listener leaves the list, the rest is closed as before.
+        const listed = listedIn(ctx, n, m.node);
+        if (listed) {
+          listItems.push(listed);
           return false;
         }
         const item = n.parent?.type === 'with_item' ? n.parent : null;
@@ -376,7 +444,7 @@ export function asyncHealthListeners(ctx: PythonTransformContext, ports: Set<str
         else ok = false;
         return false;
       });
-      if (ok) out.push({ stmt, target, handler, withItems, soleWiths, placeholders });
+      if (ok) out.push({ stmt, target, handler, withItems, soleWiths, placeholders, closes, listItems });
     }
   }
   return out;
@@ -913,6 +981,8 @@ export function healthPortExpressions(ctx: PythonTransformContext): Set<string> 
   const fromSettings = settingsParameterPorts(ctx.agent, passThrough);
   for (const f of fromSettings.get('health_check_port')?.forms ?? []) health.add(f);
   for (const f of fromSettings.get('port')?.forms ?? []) health.add(`${f}+1`);
+  // One read only through the settings object the agent's port comes from (`self.config.health_port`).
+  for (const f of heldSettingsPorts(ctx.agent, passThrough).get('health_check_port')?.forms ?? []) health.add(f);
   return health;
 }
 

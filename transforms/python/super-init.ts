@@ -3,7 +3,7 @@
 // before it); the port and health port the legacy constructor used are passed through
 // so the base binds what the agent bound; a wrong existing call is fixed, not doubled;
 // a class without __init__ gets one.
-import { settingsParameterPorts } from '../../src/analysis/settings-ports.js';
+import { heldSettingsPorts, settingsParameterPorts } from '../../src/analysis/settings-ports.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
 import { baseName } from '../../src/lang/python/module-model.js';
@@ -385,6 +385,8 @@ function buildArgs(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
     const value = given?.get(keyword) ?? passThroughValue(ctx, init, legacyNames, params, locals, known, selfAttrs) ??
       // The port lives only on a settings parameter (`settings.health_check_port`): read it from there.
       settingsParameterPorts(ctx.agent, sc.pass_through ?? {}).get(keyword)?.value ??
+      // Read only through the settings object the call goes after (`self.config.health_port`): from there.
+      heldPort(ctx, keyword, selfAttrs) ??
       requestSocketPort(ctx, keyword) ?? listenedPort(ctx, keyword, known);
     // A request port that is a peer's (a client connects to it) is not the base's to bind;
     // a health port is declared as one, listened on or not.
@@ -475,6 +477,12 @@ function passThroughValue(
     if (p && (p.kind === 'plain' || p.kind === 'default')) return name;
   }
   return null;
+}
+
+/** A port read only through a settings object set before the call (heldSettingsPorts), spelled through it. */
+function heldPort(ctx: PythonTransformContext, keyword: string, selfAttrs?: Set<string>): string | null {
+  const held = heldSettingsPorts(ctx.agent, ctx.py.super_call.pass_through ?? {}).get(keyword);
+  return held && selfAttrs?.has(held.holder) ? held.value : null;
 }
 
 /**

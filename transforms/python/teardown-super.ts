@@ -9,19 +9,30 @@ import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { callee, selfAttribute, statements, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { TEARDOWN, calledByEntryPoint } from './remove-teardown.js';
+import { loopTails } from './loop-tail-teardown.js';
 
 export const teardownSuper: PythonTransform = {
   name: 'teardown-super',
   phase: 'edit',
   run(ctx) {
     const baseTeardown = ctx.py.teardown ?? 'cleanup';
-    const kept = [...ctx.agent.methods.entries()].filter(([name, fn]) => (TEARDOWN.test(name) || name === baseTeardown) && !isRemoved(ctx, fn.outer));
+    // The agent's own SIGTERM handler installed on its event loop (`loop.add_signal_handler(SIGTERM,
+    // self._on_signal)`) replaced the base's, whatever its name: the base's stop() runs from nowhere else.
+    // Only where nothing else of the agent's own reaches the base's teardown: a kept teardown method (its
+    // async shutdown() awaited once the handler's event is set) or a loop tail given it (loop-tail-teardown).
+    const loopHandlers = loopSignalHandlers(ctx);
+    const othersReachBase = loopTails(ctx).length > 0 || [...ctx.agent.methods.entries()].some(([name, fn]) =>
+      !loopHandlers.has(name) && !isRemoved(ctx, fn.outer) && (TEARDOWN.test(name) || name === baseTeardown || callsBaseTeardown(fn.body, baseTeardown)));
+    if (othersReachBase) loopHandlers.clear();
+    const kept = [...ctx.agent.methods.entries()].filter(([name, fn]) => (TEARDOWN.test(name) || name === baseTeardown || (loopHandlers.has(name) && !fn.isAsync)) && !isRemoved(ctx, fn.outer));
     const handlers = signalHandlers(ctx);
     for (const [name, fn] of kept) {
       // A signal handler only asks the loop to stop; tearing the base down inside it would pull
       // the sockets from under a loop that is still running.
       if (handlers.has(name)) continue;
-      const target = ctx.base.methods.has(name) ? name : ctx.base.methods.has(baseTeardown) ? baseTeardown : null;
+      // (A loop signal handler named like a base method, `_on_signal`, is renamed away from it: the base's teardown.)
+      const own = TEARDOWN.test(name) || name === baseTeardown;
+      const target = own && ctx.base.methods.has(name) ? name : ctx.base.methods.has(baseTeardown) ? baseTeardown : null;
       if (!target) continue;
       let callsBase = false;
       walk(fn.body, (n) => {
@@ -34,7 +45,10 @@ export const teardownSuper: PythonTransform = {
         if (other === target && !ctx.agent.methods.has(target)) callsBase = true;
       });
       const once = runOnce(ctx, name, fn);
-      if (callsBase || fn.isAsync) {
+      // An async teardown the base itself would call (`async def cleanup`) is not the base's to end: calling
+      // it makes a coroutine nobody awaits. One of the agent's own (`async def shutdown()`, awaited where the
+      // agent's own signal handler leads) ends with the base's teardown like any other: a plain call.
+      if (callsBase || (fn.isAsync && (target === name || ctx.base.shutdownCalls.has(name)))) {
         const note = once ? ctx.resolved?.notes.find((n) => n.symbol === name) : undefined;
         if (note) note.reason += once;
         continue;
@@ -109,6 +123,37 @@ function keptCallerRunByEntryPoint(ctx: PythonTransformContext, name: string): s
     if (calls) return m;
   }
   return undefined;
+}
+
+/** `super().<teardown>()` somewhere in the body (a loop tail given it by an earlier run, say). */
+function callsBaseTeardown(body: SyntaxNode, teardown: string): boolean {
+  let hit = false;
+  walkTypes(body, CALL, (n) => {
+    if (new RegExp(`^super\\(\\s*\\)\\.(${teardown}|stop)$`).test(n.childForFieldName('function')?.text ?? '')) hit = true;
+  });
+  return hit;
+}
+
+/**
+ * Methods the agent installs as its SIGTERM handler on its asyncio loop, in code that stays:
+ * `loop.add_signal_handler(signal.SIGTERM, self.m)`, or inside `for sig in (..., SIGTERM):` /
+ * `for name in ("SIGINT", "SIGTERM"):` with the loop variable as the signal. Unlike a signal.signal
+ * handler, it runs as a callback of the loop, between its tasks, not in the middle of one.
+ */
+function loopSignalHandlers(ctx: PythonTransformContext): Set<string> {
+  const out = new Set<string>();
+  walkTypes(ctx.agent.cls.node, CALL, (n) => {
+    if (!/(^|\.)add_signal_handler$/.test(callee(n) ?? '') || isRemoved(ctx, n)) return;
+    const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+    const handler = args[1] ? selfAttribute(args[1]) : null;
+    if (!handler || !ctx.agent.methods.has(handler)) return;
+    let sigterm = /\bSIGTERM\b/.test(args[0]?.text ?? '');
+    for (let p = n.parent; p && !sigterm && p.type !== 'function_definition'; p = p.parent) {
+      if (p.type === 'for_statement' && /\bSIGTERM\b/.test(p.childForFieldName('right')?.text ?? '')) sigterm = true;
+    }
+    if (sigterm) out.add(handler);
+  });
+  return out;
 }
 
 /** Methods installed with signal.signal(..., self.m) anywhere in the agent. */

@@ -76,7 +76,9 @@ export function removeNodes(
     // Blank lines: drop the ones before (or after, at the start of a block) so one gap remains.
     const prevLineStart = start > 0 ? lineStart(source, start - 1) : 0;
     const atBlockStart = start === 0 || /:\s*(#.*)?$/.test(source.slice(prevLineStart, start).trimEnd());
-    if (atBlockStart) {
+    // A span that takes a whole block (left as `pass`) keeps the blank lines after it: they separate
+    // the emptied block's owner from what follows (the next method), not lines of the block.
+    if (atBlockStart && !dedentsAt(source, end, firstNode)) {
       while (end < source.length && isBlankLine(source, end) && !isLastLine(source, end) && !crossesInsert(start, lineEnd(source, end))) {
         end = lineEnd(source, end);
       }

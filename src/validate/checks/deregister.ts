@@ -13,7 +13,7 @@
 // legacy agent deregistered fails.
 import type { CheckResult } from '../../core/types.js';
 import { result } from './common.js';
-import { agentSays, registrationNow, type Entry, type RegistryCheckOptions } from './registry.js';
+import { agentSays, registrationNow, stillRunning, type Entry, type RegistryCheckOptions } from './registry.js';
 
 /** What the legacy agent's baseline run did with its registration on SIGTERM. */
 export type LegacyDeregistration =
@@ -63,8 +63,22 @@ export async function checkDeregister(o: DeregisterOptions): Promise<CheckResult
   if (!o.baseDeregisters && o.legacy?.kind !== 'deregistered') {
     return result('deregister', true, ms, `${name} is still in ${now.label} after it exited on SIGTERM, as before the migration${also} (the profile does not say that its base deregisters: list deregister in validation.checks)`);
   }
+  // The reference base says what had not returned when its grace timer ended the stop (a teardown hook
+  // blocked in a join or a zmq term()): that is what cut the teardown short, not a guess.
+  const overdue = stillRunning(o.registry.proc);
+  // The reference bases log the signal their handler received ('received SIGTERM; stopping'): with that
+  // line the base's stop began and was cut short; without it (and with the agent's log at hand) the
+  // agent's own handler most likely took the signal instead, and the base's stop() never ran.
+  const output = o.registry.proc?.output() ?? '';
+  const baseGotIt = /\breceived SIGTERM\b/.test(output);
   const why = o.baseDeregisters
-    ? 'the base deregisters at stop what it registered, so its teardown was cut short (an exit in a hook it calls?) or the agent registered again on its way out'
+    ? overdue
+      ? `the base deregisters at stop what it registered, and its stop was overdue: ${overdue}`
+      : baseGotIt
+        ? "the base deregisters at stop what it registered, so its teardown was cut short: its handler took the SIGTERM ('received SIGTERM' in the agent's log) but never reached the deregistration (an exit in a hook it calls: sys.exit, os._exit?) or the agent registered again on its way out"
+        : output.trim()
+          ? "the base deregisters at stop what it registered, but its handler never said it received the SIGTERM (no 'received SIGTERM' line in the agent's log): a signal handler of the agent's own (signal.signal, loop.add_signal_handler) likely replaced the base's, and nothing it leads to calls the base's cleanup()/stop()"
+          : 'the base deregisters at stop what it registered, so its teardown was cut short (an exit in a hook it calls?) or the agent registered again on its way out'
     : 'the legacy agent deregistered on its SIGTERM';
   return result('deregister', false, ms, `${name} still registered in ${now.label} after it exited with code 0 on SIGTERM: ${why}${o.baseDeregisters ? also : ''}${agentSays(o.registry.proc, /\bderegist/i)}`);
 }

@@ -253,6 +253,17 @@ export function agentSays(proc?: AgentProcess, about = /\bregist(er|ered|ering|r
   return line ? ` (agent log: ${line.trim().slice(0, 160)})` : '';
 }
 
+/**
+ * What the agent's base said was still running when its stop ran past the grace period (the reference
+ * Python base logs `stop overdue: the teardown hook X.cleanup() did not return within 3.0 s of SIGTERM,
+ * still in cleanup() at agents/x_v2.py:117 (self.uploader.join())`): that reason, else ''.
+ */
+export function stillRunning(proc?: AgentProcess): string {
+  const line = proc?.output().split('\n').filter((l) => /\bstop overdue: /.test(l)).pop();
+  if (!line) return '';
+  return line.slice(line.indexOf('stop overdue: ') + 'stop overdue: '.length).replace(/; deregistering and exiting\s*$/, '').trim().slice(0, 240);
+}
+
 /** What a registry holds of one agent at one moment (see registrationNow). */
 export type RegistrationNow = { label: string } & ({ state: 'gone' | 'there'; entry?: Entry } | { state: 'unknown'; error: string });
 

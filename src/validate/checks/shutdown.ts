@@ -15,6 +15,7 @@ import type { CheckResult } from '../../core/types.js';
 import { commandLine } from '../proc.js';
 import type { AgentProcess } from '../runner.js';
 import { exitedDetail, result, secs } from './common.js';
+import { stillRunning } from './registry.js';
 
 export interface ShutdownOptions {
   proc: AgentProcess;
@@ -58,7 +59,8 @@ export async function checkShutdown(o: ShutdownOptions): Promise<CheckResult> {
     const also = (await proc.survivors(0)).filter((p) => !p.startsWith(agent));
     await proc.killGroup();
     const others = also.length ? `; so were ${also.length} process(es) it started: ${also.join(', ')}` : '';
-    return result('shutdown', false, ms, `still running ${secs(o.deadlineMs)} after SIGTERM (killed with SIGKILL)${others}`);
+    const overdue = stillRunning(proc);
+    return result('shutdown', false, ms, `still running ${secs(o.deadlineMs)} after SIGTERM (killed with SIGKILL)${overdue ? `: ${overdue}` : ''}${others}`);
   }
   if (exit.timedOut) return result('shutdown', false, ms, 'killed at the time limit while stopping');
   if (exit.signal) {
@@ -89,5 +91,8 @@ export async function checkShutdown(o: ShutdownOptions): Promise<CheckResult> {
     return result('shutdown', false, ms, `exited 0 after ${secs(ms)} but left ${left.length} process(es) running: ${left.join(', ')}; killed`);
   }
   const also = others ? `; the ${others} process(es) it started ended on SIGTERM too (sent to them as a service manager's stop does)` : '';
-  return result('shutdown', true, ms, `exited with code 0 ${secs(ms)} after SIGTERM${also}; no process left in its group`);
+  // Ended by the base's grace timer: it exited 0 and deregistered, but what it had not finished is evidence.
+  const overdue = stillRunning(proc);
+  const cut = overdue ? ` (the base ended a stop that ran over: ${overdue})` : '';
+  return result('shutdown', true, ms, `exited with code 0 ${secs(ms)} after SIGTERM${cut}${also}; no process left in its group`);
 }

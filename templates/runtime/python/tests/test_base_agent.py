@@ -117,8 +117,26 @@ AGENT_SOURCE = textwrap.dedent('''
                 w.join(timeout=2)
             super().cleanup()
 
+    class BlockingTeardownAgent(BaseAgent):
+        """A legacy teardown that never returns: it joins (no timeout) an uploader blocked in queue.get()."""
+        loop_interval = 0.05
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            import queue, threading
+            self.audit = queue.Queue()
+            self.uploader = threading.Thread(target=self._upload, name="audit-uploader")
+            self.uploader.start()
+        def _upload(self):
+            while self.running:
+                self.audit.get()
+        def cleanup(self):
+            print("agent cleanup", flush=True)
+            self.uploader.join()
+            super().cleanup()
+
     if __name__ == "__main__":
-        {"loop": LoopAgent, "while_true": WhileTrueAgent, "forking": ForkingAgent}[sys.argv[1]](name="Declared").run()
+        {"loop": LoopAgent, "while_true": WhileTrueAgent, "forking": ForkingAgent,
+         "blocking_teardown": BlockingTeardownAgent}[sys.argv[1]](name="Declared").run()
 ''')
 
 
@@ -195,6 +213,21 @@ class BaseAgentTest(unittest.TestCase):
         wait_for(lambda: self.get(health, "/health"), 10, "/health")
         child.send_signal(signal.SIGTERM)
         self.assertEqual(child.wait(timeout=5), 0)
+
+    def test_teardown_that_never_returns_still_deregisters_and_says_where_it_hung(self):
+        # The agent's own cleanup() runs before the base's stop(): when it blocks (a thread join without a
+        # timeout, a zmq context.term() with a socket open), the base's grace timer ends the process; it must
+        # still undo the registration and the up gauge, and say what had not returned.
+        child, health = self.start("blocking_teardown", REGISTRY_URL=self.recorder.url, METRICS_URL=self.recorder.url)
+        wait_for(lambda: self.get(health, "/health"), 10, "/health")
+        wait_for(lambda: self.recorder.registrations, 10, "registration")
+        child.send_signal(signal.SIGTERM)
+        self.assertEqual(child.wait(timeout=8), 0)
+        out, err = child.communicate()
+        self.assertIn("agent cleanup", out.decode())
+        self.assertEqual(self.recorder.deregistrations, [{"name": "Tested"}])
+        self.assertIn('agent_up{agent="Tested"} 0', self.recorder.pushes[-1][1])
+        self.assertRegex(err.decode(), r"WARNING .*stop overdue: .*cleanup\(\) did not return .*agent\.py:\d+ .*self\.uploader\.join\(\)")
 
     def test_sigint_exits_zero(self):
         child, health = self.start("loop")

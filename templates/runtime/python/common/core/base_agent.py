@@ -29,6 +29,7 @@ import socket
 import sys
 import threading
 import time
+import traceback
 import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -403,8 +404,10 @@ class BaseAgent:
             os.kill(os.getpid(), signum)
             return
         self.logger.info("received %s; stopping", signal.Signals(signum).name)
-        # If the subclass swallows SystemExit or keeps non-daemon threads, still exit 0.
-        watchdog = threading.Timer(_STOP_GRACE_S, os._exit, args=(0,))
+        # If the subclass swallows SystemExit, keeps non-daemon threads or its teardown never returns,
+        # still exit 0 (see _stop_overdue).
+        self._base_in_teardown = True
+        watchdog = threading.Timer(_STOP_GRACE_S, self._stop_overdue, args=(signal.Signals(signum).name,))
         watchdog.daemon = True
         watchdog.start()
         try:
@@ -413,6 +416,55 @@ class BaseAgent:
             try:
                 self.cleanup()
             finally:
+                self._base_in_teardown = "base"
                 BaseAgent.stop(self)
+                self._base_in_teardown = False
         finally:
             raise SystemExit(0)
+
+    def _stop_overdue(self, signame):
+        """The grace period after the signal ran out: say what was still running, undo what the base's
+        stop() would have undone had it been reached (the registration, the up gauge), exit 0."""
+        try:
+            self.logger.warning("stop overdue: %s; deregistering and exiting", self._still_running(signame))
+        except Exception:  # the reason is evidence only: never let it keep the process alive
+            pass
+        try:
+            self._base_stop_event.set()
+            self._deregister()
+            if self.metrics_url:
+                self._push_metrics(up=0)
+        except Exception as exc:
+            self.logger.warning("final deregistration or metrics push failed: %s", exc)
+        finally:
+            os._exit(0)
+
+    def _still_running(self, signame):
+        """What kept the process alive _STOP_GRACE_S after the signal, in words: the agent's teardown hook
+        that had not returned (the agent's own frame it was in), else the main thread's agent frame, else
+        the non-daemon threads left."""
+        frame = sys._current_frames().get(threading.main_thread().ident)
+        where = None
+        if frame is not None:
+            stdlib = os.path.dirname(threading.__file__)
+            base_file = os.path.abspath(__file__)
+            for entry in reversed(traceback.extract_stack(frame)):
+                path = os.path.abspath(entry.filename)
+                if path == base_file or path.startswith(stdlib + os.sep):
+                    continue
+                where = "%s() at %s:%d (%s)" % (entry.name, os.path.relpath(path), entry.lineno, (entry.line or "").strip())
+                break
+        phase = getattr(self, "_base_in_teardown", False)
+        if phase == "base":
+            return "BaseAgent.stop() did not finish within %.1f s of %s (the registry or the metrics sink not answering?)" % (
+                _STOP_GRACE_S, signame)
+        if phase:
+            owner = type(self).__name__
+            hook = ("%s.cleanup()" % owner if type(self).cleanup is not BaseAgent.cleanup
+                    else "%s.stop()" % owner if type(self).stop is not BaseAgent.stop else "BaseAgent.stop()")
+            return "the teardown hook %s did not return within %.1f s of %s%s" % (
+                hook, _STOP_GRACE_S, signame, ", still in " + where if where else "")
+        if where and threading.main_thread().is_alive():
+            return "the main thread was still running %.1f s after %s, in %s (SystemExit caught?)" % (_STOP_GRACE_S, signame, where)
+        left = [t.name for t in threading.enumerate() if t.is_alive() and not t.daemon and t is not threading.main_thread()]
+        return "non-daemon threads still running %.1f s after %s: %s" % (_STOP_GRACE_S, signame, ", ".join(left) or "none")
