@@ -197,6 +197,9 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       if (removed.has(t) || ctx.renames.has(t)) return;
       if (t === 'stop' || t === 'onStop') {
         // Its callers now reach it through the base's stop() → onStop().
+        // A stop(done) that must be handed its callback is not the hook as it is: the lifecycle
+        // clash rename makes its body onStop() waiting for done, and keeps stop(done?) for callers.
+        if (t === 'stop' && settles.has('stop')) return;
         if (t === 'stop') ctx.renameMember('stop', 'onStop', "stop() was the SIGTERM handler and still does work: renamed to the base's onStop() hook (the base's stop() calls it)");
         dropExit(ctx, t);
         return;
