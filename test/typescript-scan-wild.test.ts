@@ -74,6 +74,9 @@ beforeAll(async () => {
   ].join('\n'));
   // A hand-written metrics registry: classes constructed inside the module's exported table.
   put('lib/metrics.ts', fx('scan-metrics-table-module', 'lib/metrics.ts'));
+  // A dashboard's browser script beside a Node poller that, like it, imports nothing and uses fetch().
+  put('static/dashboard.js', fx('scan-browser-dashboard-script', 'static/dashboard.js'));
+  put('agents/status-poller.mjs', fx('scan-browser-dashboard-script', 'agents/status-poller.mjs'));
   // Build output: compiled next to its source, in the outDir, minified.
   put('tsconfig.json', JSON.stringify({ compilerOptions: { outDir: 'build' }, include: ['agents/**/*.ts', 'lib/**/*.ts'] }));
   put('agents/supervisor.js', '"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\nclass Supervisor { start() { setInterval(() => 1, 10); } }\n');
@@ -131,6 +134,12 @@ describe('TypeScript/JavaScript scan of services in the wild', () => {
   it('takes classes constructed only inside an exported table (a metrics registry object) for helpers, not agents', () => {
     expect(scan.agents.filter((a) => a.file === 'lib/metrics.ts')).toEqual([]);
     expect(skip('lib/metrics.ts')).toMatch(/no agent: Metric, Counter, Gauge, Histogram have no entry point/);
+  });
+
+  it('skips a page\'s script (DOM globals, no module, no process) as a browser script, not a Node poller that uses fetch()', () => {
+    expect(scan.agents.filter((a) => a.file === 'static/dashboard.js')).toEqual([]);
+    expect(skip('static/dashboard.js')).toMatch(/^browser script: reads document \(line 35\), a page's global, and imports no module nor uses process\/require/);
+    expect(agent('StatusPoller')).toMatchObject({ file: 'agents/status-poller.mjs', status: 'legacy' });
   });
 
   it('skips build output and bundles, with the reason', () => {

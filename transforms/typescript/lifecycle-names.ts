@@ -68,7 +68,7 @@ function completionCallbackHook(ctx: TsRewriteContext, name: string, hook: strin
   });
   if (uses.length === 0 || called.length !== uses.length) return;
   const unit = ctx.unit;
-  const inner = reindent(ctx.text.slice(body.getStart() + 1, body.getEnd() - 1).replace(/^\s*\n/, '').replace(/\s+$/, ''), indentAt(ctx.text, body.getStatements()[0]!.getStart()), unit + unit);
+  const inner = reindent(ctx.edits.textOf(body.getStart() + 1, body.getEnd() - 1).replace(/^\s*\n/, '').replace(/\s+$/, ''), indentAt(ctx.text, body.getStatements()[0]!.getStart()), unit + unit);
   ctx.newMembers.push({ name: hook, text: methodText(ctx, { name: hook, async: true, body: `${unit}await new Promise<void>((${cb}) => {\n${inner}\n${unit}});` }) });
   const local = cb === 'stopped' ? 'finished' : 'stopped';
   ctx.newMembers.push({

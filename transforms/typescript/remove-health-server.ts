@@ -416,6 +416,20 @@ function destructuredConsts(handler: Node, olit: ObjectLiteralExpression): { pre
     const p = id.getParent();
     if (p && ((Node.isPropertyAccessExpression(p) && p.getNameNode() === id) || (Node.isPropertyAssignment(p) && p.getNameNode() === id))) continue;
     const bindings = descendantsOfKind(handler, SyntaxKind.BindingElement).filter((b) => b.getName() === id.getText());
+    // `const stale = Date.now() - this.lastRefresh > limit; ... { status: 'ok', stale }`: a const of
+    // the handler read as a shorthand property (which cannot be inlined as a value) moves too.
+    if (bindings.length === 0 && p && Node.isShorthandPropertyAssignment(p)) {
+      // (The shorthand's own symbol is the property's: the local is found by its name in the handler.)
+      const decls = descendantsOfKind(handler, SyntaxKind.VariableDeclaration).filter((v) => v.getName() === id.getText());
+      const d = decls.length === 1 ? decls[0]! : undefined;
+      const st = d?.getVariableStatement();
+      if (!d || !st) continue;
+      const value = d.getInitializer();
+      if (st.getDeclarationKind() !== 'const' || st.getDeclarations().length !== 1 || !value || !onlyAgentState(value) || value.getDescendants().some((n) => Node.isArrowFunction(n) || Node.isFunctionExpression(n) || Node.isAwaitExpression(n))) return null;
+      names.push(id);
+      if (!prelude.includes(st.getText())) prelude.push(st.getText());
+      continue;
+    }
     if (bindings.length === 0) continue;
     const b = bindings[0]!;
     const decl = b.getFirstAncestorByKind(SyntaxKind.VariableDeclaration);
@@ -604,7 +618,9 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       bridgeable && handlers.length === 1 && (handlerFns.length === 0 || forwarded)
         ? handlerMemberFunction(ctx, handlers[0]!, forwarded ? [forwarded] : [...creation.getArguments(), ...listeners])
         : null;
-    const bridge = !bridgeable ? null : handlers.length === 0 && handlerFns.length === 1 ? soleHealthPayload(ctx, handlerFns[0]!) : memberFn ? soleHealthPayload(ctx, memberFn) : null;
+    const sole = !bridgeable ? null : handlers.length === 0 && handlerFns.length === 1 ? soleHealthPayload(ctx, handlerFns[0]!) : memberFn ? soleHealthPayload(ctx, memberFn) : null;
+    // (A status other than ok answered 2xx, 'degraded' but in rotation, is not the base's rule: it stays for review.)
+    const bridge = sole && notOkStatusesAnswered2xx(ctx, [...handlerFns, ...(memberFn ? [memberFn] : [])]).length === 0 ? sole : null;
     // The method it asks is the only one of the agent's its handler calls.
     const asked = bridgeable && !bridge && handlerFns.length === 1 ? methodHealthPayload(ctx, handlerFns[0]!) : null;
     const askedMember = asked ? thisMember(Node.isCallExpression(asked) ? asked.getExpression() : asked) : null;

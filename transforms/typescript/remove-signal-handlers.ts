@@ -149,7 +149,6 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       if (fnOf ?? handler) failureExits.push({ stmt, handler: (fnOf ?? handler)!, signal: sig.signals[0]! });
     }
   }
-  ctx.after.push(() => warnFailureExits(ctx, failureExits));
   ctx.after.push(() => uninstallers(ctx));
   for (const [name, others] of otherArgs) {
     ctx.after.push((removed) => {
@@ -198,6 +197,9 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       if (removed.has(t) || ctx.renames.has(t)) return;
       if (t === 'stop' || t === 'onStop') {
         // Its callers now reach it through the base's stop() → onStop().
+        // A stop(done) that must be handed its callback is not the hook as it is: the lifecycle
+        // clash rename makes its body onStop() waiting for done, and keeps stop(done?) for callers.
+        if (t === 'stop' && settles.has('stop')) return;
         if (t === 'stop') ctx.renameMember('stop', 'onStop', "stop() was the SIGTERM handler and still does work: renamed to the base's onStop() hook (the base's stop() calls it)");
         dropExit(ctx, t);
         return;
@@ -235,6 +237,8 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
         : `${surviving.join('(), ')}() still ${surviving.length > 1 ? 'do' : 'does'} business cleanup: the base's onStop() now calls ${surviving.length > 1 ? 'them' : 'it'} on SIGTERM`,
     );
   });
+  // Last: onStop() is written by the hooks above, and a failure exit may be kept inside it.
+  ctx.after.push(() => warnFailureExits(ctx, failureExits));
 }
 
 /**
@@ -270,11 +274,71 @@ function warnFailureExits(ctx: TsRewriteContext, handlers: Array<{ stmt: Node; h
       : [];
     const logged = logs.length > 0 ? `, after ${logs.map((c) => c.getText().replace(/\s+/g, ' ')).join('; ')}` : '';
     const when = branch ? ' when stopping failed' : '';
+    const kept = keepFailureExit(ctx, live, branch, logs);
+    if (kept) {
+      ctx.warnings.push(
+        `the ${signal} handler (line ${stmt.getStartLineNumber()}) ended the process with exit code ${first.code} when stopping failed (line ${first.node.getStartLineNumber()}): ` +
+          `onStop() now catches that failure${logs.length > 0 ? `, logs it as the handler did` : ''} and sets process.exitCode = ${first.code}, which the base's exit keeps once it has closed its servers and deregistered`,
+      );
+      continue;
+    }
     ctx.warnings.push(
       `the ${signal} handler (line ${stmt.getStartLineNumber()}) ended the process with exit code ${live.map((c) => c.code).join(' / ')}${when} (line ${first.node.getStartLineNumber()}${logged}): ` +
         `the base logs a failing onStop() as a WARNING and exits 0, so whatever watched that exit code no longer sees it`,
     );
   }
+}
+
+/**
+ * Keep a removed handler's failure exit (`.catch((err) => { console.error('drain failed', err);
+ * process.exit(1); })`) in the onStop() this transform wrote for it, when the base's exit keeps
+ * process.exitCode: onStop()'s body runs in a `try`, and its `catch` logs what the branch logged and
+ * sets the code. Only for one literal code on a promise rejection or catch clause whose other
+ * statements are log lines reading nothing but the error, and an async onStop() that awaits what
+ * failed (a sync body would not see the rejection). True when kept.
+ */
+function keepFailureExit(ctx: TsRewriteContext, live: Array<{ node: Node; code: string }>, branch: Node | null, logs: Node[]): boolean {
+  if (ctx.base.fixedExitLine !== null || !branch || Node.isIfStatement(branch)) return false;
+  const codes = new Set(live.map((c) => c.code.trim()));
+  if (codes.size !== 1 || !/^[1-9]\d*$/.test([...codes][0]!)) return false;
+  const code = [...codes][0]!;
+  const index = ctx.newMembers.findIndex((m) => m.name === 'onStop');
+  if (index < 0 || ctx.members.has('onStop') || [...ctx.renames.values()].includes('onStop')) return false;
+  const member = ctx.newMembers[index]!;
+  const open = member.text.indexOf('{\n');
+  const head = member.text.slice(0, open);
+  if (open < 0 || !/\basync\b/.test(head) || !member.text.endsWith('\n}')) return false;
+  const body = member.text.slice(open + 2, -2);
+  if (!/\bawait\b/.test(body)) return false;
+  // The error's name in the branch, and what else the branch does (only log lines and the exits).
+  const param = Node.isCatchClause(branch) ? branch.getVariableDeclaration() : (branch as import('ts-morph').ArrowFunction).getParameters()[0];
+  const name = param && Node.isIdentifier(param.getNameNode()) ? param.getName() : null;
+  if (param && !name) return false;
+  const block = Node.isCatchClause(branch) ? branch.getBlock() : (branch as import('ts-morph').ArrowFunction).getBody();
+  const statements = Node.isBlock(block) ? block.getStatements() : [block];
+  for (const st of statements) {
+    const call = Node.isBlock(block) ? statementCall(st) : Node.isCallExpression(st) ? st : undefined;
+    const assigns = Node.isExpressionStatement(st) && st.getExpression().getText().replace(/\s+/g, '').startsWith('process.exitCode=');
+    if (!assigns && !(call && (calleeText(call) === 'process.exit' || logs.includes(call)))) return false;
+  }
+  // A log line may read the error and literals only: in onStop() nothing else of the handler is in scope.
+  for (const log of logs) {
+    for (const id of log.getDescendantsOfKind(SyntaxKind.Identifier)) {
+      const p = id.getParent();
+      if (Node.isPropertyAccessExpression(p) && p.getNameNode() === id) continue;
+      if (id.getText() === name || id.getText() === 'console' || PURE_CALLS.test(id.getText())) continue;
+      return false;
+    }
+  }
+  const u = ctx.unit;
+  const inner = body.split('\n').map((l) => (l.trim() ? u + l : l)).join('\n');
+  const usesError = name !== null && logs.some((l) => l.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === name));
+  // In TypeScript a catch variable is `unknown`; the handler's was `any` (a rejection's reason).
+  const anyType = !ctx.js && usesError && !param!.getTypeNode() && logs.some((l) => l.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).some((pa) => pa.getExpression().getText() === name));
+  const binding = usesError ? ` (${name}${anyType ? ': any' : ''})` : '';
+  const logLines = logs.map((l) => `${u}${u}${l.getText().replace(/\s*\n\s*/g, ' ')};\n`).join('');
+  member.text = `${head}{\n${u}try {\n${inner}\n${u}} catch${binding} {\n${logLines}${u}${u}process.exitCode = ${code};\n${u}}\n}`;
+  return true;
 }
 
 /** The catch clause, `.catch()` / `.then(_, onRejected)` callback or `if (err)` branch a node sits in, within the handler. */

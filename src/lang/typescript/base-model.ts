@@ -3,7 +3,7 @@
 // clash with. ES-private (#x) and `private` members are invisible to subclasses.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Project, Node, Scope } from 'ts-morph';
+import { Project, Node, Scope, SyntaxKind } from 'ts-morph';
 import { templatesDir, type Profile, type TypeScriptProfile } from '../../profile/profile.js';
 import { UsageError } from '../../core/errors.js';
 import { forgetOnReset } from '../../core/invocation.js';
@@ -30,6 +30,12 @@ export interface BaseModel {
   eventEmitter: boolean;
   /** The signals the base installs its own handler for (`process.on('SIGTERM', ...)` in its source). */
   signals: Set<string>;
+  /**
+   * Where the base ends the process with a fixed code (`process.exit(0)` in its signal path), the
+   * line of the first such exit: a `process.exitCode` the agent set is lost there. Null when
+   * every exit of the base keeps it (`process.exit()`, `process.exit(process.exitCode)`).
+   */
+  fixedExitLine: number | null;
 }
 
 /** Instance members every EventEmitter has (Node's API): a base that extends it owns them too. */
@@ -138,7 +144,9 @@ export function loadBaseModel(root: string, profile: Profile): BaseModel {
     });
   }
   const signals = new Set([...source.matchAll(/\bprocess\.(?:on|once|addListener|prependListener)\(\s*['"](SIG[A-Z]+)['"]/g)].map((m) => m[1]!));
-  const model: BaseModel = { file, source, className: profile.base_class, members, inRepository, eventEmitter, signals };
+  const fixed = sf.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => c.getExpression().getText() === 'process.exit' && c.getArguments().length > 0 && !/\bprocess\.exitCode\b/.test(c.getArguments()[0]!.getText()));
+  const fixedExitLine = fixed ? fixed.getStartLineNumber() : null;
+  const model: BaseModel = { file, source, className: profile.base_class, members, inRepository, eventEmitter, signals, fixedExitLine };
   cache.set(file, { mtime, model });
   return model;
 }

@@ -118,6 +118,20 @@ export class EditBuffer {
     return this.edits.filter((e) => !e.removal && e.text).map((e) => e.text).join('\n');
   }
 
+  /**
+   * The text of [start, end) with the edits made inside it so far (a removed `clearInterval(this.timer)`
+   * stays removed when the code around it moves elsewhere as text).
+   */
+  textOf(start: number, end: number): string {
+    const inner = new EditBuffer(this.text.slice(start, end));
+    for (const e of this.edits) {
+      if (e.start < start || e.end > end || (e.start === e.end && (e.start === start || e.start === end))) continue;
+      inner.edits.push({ ...e, start: e.start - start, end: e.end - start });
+    }
+    inner.counter = this.counter;
+    return inner.apply();
+  }
+
   get size(): number {
     return this.edits.length;
   }

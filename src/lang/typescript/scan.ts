@@ -59,6 +59,50 @@ function looksCompiled(text: string): boolean {
   return /Object\.defineProperty\(exports, ["']__esModule["']|\bexports\.__esModule\s*=\s*true|^var __(awaiter|createBinding|importDefault|importStar)\b/m.test(text.slice(0, 3000));
 }
 
+// Globals only a page has: a script reading them runs in a browser tab.
+const DOM_GLOBALS = new Set(['document', 'window', 'localStorage', 'sessionStorage', 'navigator', 'customElements', 'requestAnimationFrame', 'HTMLElement']);
+// What only a Node module can reach: its module system and its process.
+const NODE_GLOBALS = new Set(['process', 'require', 'module', 'exports', '__dirname', '__filename', 'Buffer', 'global']);
+
+/**
+ * A script that runs in a page (a dashboard's static/app.js): it reads DOM globals (`document`,
+ * `window`, ...) and imports nothing, requires nothing and never touches `process`, `module` or
+ * another Node global, so no Node process can start it as a service. The first DOM use, or null.
+ * Only free names count (not `this.document`, `{ window }` keys or a local of that name), and
+ * `fetch`, `setInterval` or `AbortController` say nothing: Node services use them too.
+ */
+function browserScript(sf: SourceFile): { reason: string; line: number } | null {
+  const text = sf.getFullText();
+  if (!/\b(document|window|localStorage|sessionStorage|navigator|customElements|requestAnimationFrame|HTMLElement)\b/.test(text)) return null;
+  if (sf.getImportDeclarations().length > 0 || sf.getExportDeclarations().some((d) => d.getModuleSpecifier()) || sf.getStatements().some((s) => Node.isImportEqualsDeclaration(s))) return null;
+  if (/\bimport\s*\(/.test(text)) return null;
+  const declared = new Set<string>();
+  for (const d of sf.getDescendants()) {
+    if (Node.isVariableDeclaration(d) || Node.isParameterDeclaration(d) || Node.isFunctionDeclaration(d) || Node.isClassDeclaration(d)) {
+      const n = d.getNameNode();
+      if (n && Node.isIdentifier(n)) declared.add(n.getText());
+    }
+  }
+  let first: Node | null = null;
+  for (const id of sf.getDescendantsOfKind(SyntaxKind.Identifier)) {
+    const name = id.getText();
+    const dom = DOM_GLOBALS.has(name);
+    if (!dom && !NODE_GLOBALS.has(name)) continue;
+    if (declared.has(name)) continue;
+    const p = id.getParent();
+    // `x.document`, `{ window: 1 }`, `obj.window()` declarations and type names are not the global.
+    if ((Node.isPropertyAccessExpression(p) && p.getNameNode() === id) || (Node.isPropertyAssignment(p) && p.getNameNode() === id)) continue;
+    if (Node.isMethodDeclaration(p) || Node.isPropertyDeclaration(p) || Node.isTypeReference(p)) continue;
+    if (!dom) return null;
+    first ??= id;
+  }
+  if (!first) return null;
+  return {
+    reason: `browser script: reads ${first.getText()} (line ${first.getStartLineNumber()}), a page's global, and imports no module nor uses process/require: it runs in a page, not as a Node service`,
+    line: first.getStartLineNumber(),
+  };
+}
+
 function rel(root: string, file: string): string {
   return path.relative(root, file).split(path.sep).join('/');
 }
@@ -117,6 +161,11 @@ export async function scanTypeScript(root: string, files: string[], profile: Pro
     const r = rel(root, file);
     if (isJs(file) && looksCompiled(sf.getFullText())) {
       skipped.push({ file: r, reason: 'compiled output (tsc/babel CommonJS interop)' });
+      continue;
+    }
+    const browser = browserScript(sf);
+    if (browser) {
+      skipped.push({ file: r, reason: browser.reason, line: browser.line });
       continue;
     }
     const result = classifyFile(sf, profile, r, root);

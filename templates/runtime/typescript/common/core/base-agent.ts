@@ -11,7 +11,8 @@
 //   * a main loop: run() calls the overridable runOnce() every intervalMs until stopped;
 //   * start() brings all of that up and resolves once it runs (for callers that start a
 //     service and go on, as Node services do); run() is start() plus waiting until stopped;
-//   * SIGTERM / SIGINT -> stop() (servers and timers closed) and exit code 0;
+//   * SIGTERM / SIGINT -> stop() (servers and timers closed) and exit code 0, or the code the
+//     agent set in process.exitCode;
 //   * it is an EventEmitter, like most Node services: subclasses keep their on()/emit().
 //
 // Environment: AGENT_NAME, AGENT_PORT, HEALTH_CHECK_PORT, REGISTRY_URL, METRICS_URL; optional
@@ -449,11 +450,13 @@ export class BaseAgent extends EventEmitter {
 
   #onSignal(signal: NodeJS.Signals): void {
     this.#log('INFO', `received ${signal}; stopping`);
-    // If a subclass keeps the event loop alive (its own sockets or timers), still exit 0.
-    setTimeout(() => process.exit(0), STOP_GRACE_MS).unref();
+    // If a subclass keeps the event loop alive (its own sockets or timers), still exit. The exit
+    // keeps a code the agent set (`process.exitCode = 1` after a batch it could not deliver, or
+    // in onStop() when its drain failed), as Node's own exit would: 0 when it set none.
+    setTimeout(() => process.exit(), STOP_GRACE_MS).unref();
     this.stop().then(
-      () => process.exit(0),
-      () => process.exit(0),
+      () => process.exit(),
+      () => process.exit(),
     );
   }
 }

@@ -1,0 +1,114 @@
+// An exit code the agent sets in code the rewrite keeps must survive the base's stop path, at run
+// time: the exit-code-set-by-quarantined-batch fixture (its legacy file and its _v2 on the
+// reference base) is started for real with a spool holding one batch the archive refuses (the
+// archive URL is a closed loopback port, one attempt allowed): the batch is quarantined, the
+// business code sets process.exitCode = 1, and after SIGTERM the process must end with 1, as the
+// legacy one does through its handler's process.exit(). Without a batch both end with 0. Before
+// the base's exit kept process.exitCode, the _v2 ended with 0 after the quarantine.
+// Then a removed handler's own failure exit (`.catch((err) => { console.error(...); process.exit(1) })`
+// around the shutdown it called): the signal-loop-stop-failure-exit-code _v2, whose shutdown()
+// cannot write its spool (a directory that does not exist), must log the handler's line and end
+// with 1 after SIGTERM, and with 0 when the spool is writable. Before, onStop() let the failure
+// reach the base, which logged a WARNING and exited 0.
+import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { launchTypeScript } from '../src/lang/typescript/launch.js';
+import { loadProfile, templatesDir } from '../src/profile/profile.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const fixtureDir = (name: string) => path.join(here, '..', 'fixtures', 'typescript', name);
+const roots: string[] = [];
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+function materialize(name = 'exit-code-set-by-quarantined-batch', agent = 'jobs/export-shipper.ts'): string {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-exit-code-'));
+  roots.push(root);
+  mkdirSync(path.join(root, path.dirname(agent)), { recursive: true });
+  writeFileSync(path.join(root, agent), readFileSync(path.join(fixtureDir(name), 'input.ts'), 'utf8'));
+  writeFileSync(path.join(root, agent.replace(/\.ts$/, '_v2.ts')), readFileSync(path.join(fixtureDir(name), 'expected.ts'), 'utf8'));
+  mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
+  cpSync(path.join(templatesDir(), 'runtime', 'typescript', 'common', 'core', 'base-agent.ts'), path.join(root, 'common', 'core', 'base-agent.ts'));
+  writeFileSync(path.join(root, 'package.json'), '{ "name": "fixture", "private": true }\n');
+  return root;
+}
+
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Start `file`, wait for `ready` in its output, send SIGTERM, and resolve with its exit code and output. */
+async function stopAfter(root: string, file: string, spool: string, ready: RegExp, extra: Record<string, string> = {}): Promise<{ code: number | null; log: string }> {
+  const cmd = await launchTypeScript(root, file, loadProfile('base-agent'));
+  const env: NodeJS.ProcessEnv = { ...process.env, ...cmd.env, HEALTH_CHECK_PORT: '0', HEALTH_PORT: '0', EXPORT_SPOOL: spool, ARCHIVE_URL: `http://127.0.0.1:${await closedPort()}`, SHIP_MAX_ATTEMPTS: '1', SHIP_EVERY_MS: '100', ...extra };
+  for (const k of ['AGENT_PORT', 'REGISTRY_URL', 'METRICS_URL', 'AGENT_NAME']) delete env[k];
+  const child = spawn(cmd.command, cmd.args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (c) => (log += String(c)));
+  child.stderr.on('data', (c) => (log += String(c)));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    const end = Date.now() + 20_000;
+    while (Date.now() < end && child.exitCode === null && !ready.test(log)) await new Promise((r) => setTimeout(r, 50));
+    expect(log, log).toMatch(ready);
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const code = await exited;
+    clearTimeout(timer);
+    return { code, log };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await cmd.cleanup?.();
+  }
+}
+
+describe('an exit code set by kept business code survives the base\'s SIGTERM exit', () => {
+  for (const [side, file] of [['legacy', 'jobs/export-shipper.ts'], ['_v2', 'jobs/export-shipper_v2.ts']] as const) {
+    it(`${side}: a quarantined batch, then SIGTERM, ends with 1`, async () => {
+      const root = materialize();
+      const spool = path.join(root, 'spool');
+      mkdirSync(spool, { recursive: true });
+      writeFileSync(path.join(spool, '2026-12-03-orders.ndjson'), '{"order":1}\n');
+      const { code, log } = await stopAfter(root, file, spool, /quarantined after 1 attempts/);
+      expect(code, log).toBe(1);
+      if (side === '_v2') expect(log).toMatch(/ExportShipper stopped/);
+    }, 60_000);
+
+    it(`${side}: no failed batch, then SIGTERM, ends with 0`, async () => {
+      const root = materialize();
+      const spool = path.join(root, 'spool');
+      mkdirSync(spool, { recursive: true });
+      const { code, log } = await stopAfter(root, file, spool, /watching .* every 100ms/);
+      expect(code, log).toBe(0);
+    }, 60_000);
+  }
+});
+
+describe('a removed signal handler\'s failure exit is kept in onStop()', () => {
+  const agent = 'services/payout_batcher.ts';
+  it('_v2: a shutdown that cannot write its spool, on SIGTERM, ends with 1 after the handler\'s log line', async () => {
+    const root = materialize('signal-loop-stop-failure-exit-code', agent);
+    const { code, log } = await stopAfter(root, agent.replace(/\.ts$/, '_v2.ts'), root, /PayoutBatcher running/, { PAYOUT_SPOOL: path.join(root, 'no-such-dir', 'spool.json') });
+    expect(code, log).toBe(1);
+    expect(log).toMatch(/\[payouts\] shutdown failed, spool may be stale/);
+    expect(log).toMatch(/PayoutBatcher stopped/);
+  }, 60_000);
+
+  it('_v2: a shutdown that spools, on SIGTERM, ends with 0', async () => {
+    const root = materialize('signal-loop-stop-failure-exit-code', agent);
+    const { code, log } = await stopAfter(root, agent.replace(/\.ts$/, '_v2.ts'), root, /PayoutBatcher running/, { PAYOUT_SPOOL: path.join(root, 'spool.json') });
+    expect(code, log).toBe(0);
+    expect(log).toMatch(/\[payouts\] spooled 0 payouts/);
+  }, 60_000);
+});
