@@ -1116,6 +1116,51 @@ export function keptPublisherShape(ctx: PythonTransformContext, plan: CollectPla
   return true;
 }
 
+/**
+ * The kept publish keeps what the bus refuses in the agent's own queue (`return self._queue_telemetry(t)`):
+ * handed to the base as it stands, it never raises, so the base counts every event published and never
+ * queues one, and what it parked is re-sent only by the legacy drain (out of the base's sight, or not at
+ * all when the cycle's call of it goes). That output could only fail the bus-down check: the agent stays for
+ * review with nothing written, the item naming the caller that keeps the publish, the fallback and the drain.
+ */
+function refuseOwnFallback(ctx: PythonTransformContext, entry: PyFunction, plan: CollectPlan): boolean {
+  let fallback: SyntaxNode | null = null;
+  walk(entry.body, (n) => {
+    if (fallback || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    const m = n.type === 'call' ? selfAttribute(n.childForFieldName('function')!) : null;
+    if (m && queueMember(ctx, m) && !isDrain(ctx, m)) fallback = n;
+  });
+  if (!fallback) return false;
+  const fb = fallback as SyntaxNode;
+  const at = (n: SyntaxNode) => `line ${n.startPosition.row + 1}: ${ctx.source.split('\n')[n.startPosition.row]!.trim().slice(0, 60)}`;
+  const callerOf = (name: string): string | null => {
+    const ext = ctx.external(name)[0];
+    if (ext) return `${ext.file}:${ext.line} (${ext.text.trim().slice(0, 60)})`;
+    const own = ctx.agent.methods.get(name)!;
+    const r = ctx.refs.of(name).find((x) => x.kind === 'attribute' && !(own.outer.startIndex <= x.start && x.end <= own.outer.endIndex) && !isRemoved(ctx, x.node));
+    return r ? `line ${r.line} (${ctx.source.split('\n')[r.line - 1]!.trim().slice(0, 60)})` : null;
+  };
+  const drain = plan.drainStmts[0];
+  const drainName = drain ? selfCall(drain)?.method : undefined;
+  const drainCaller = drainName && ctx.agent.methods.has(drainName) && !ctx.resolved?.members.has(drainName) ? callerOf(drainName) : null;
+  const drained = !drain
+    ? 'nothing in the cycle drains that queue, so what it parks would never be re-sent'
+    : isRemoved(ctx, drain)
+      ? `the cycle's own drain (${at(drain)}) goes with collect()${drainCaller ? `, ${drainName}() staying only for ${drainCaller}` : ''}, so what it parks would never be re-sent`
+      : `only the cycle's own drain (${at(drain)}), which stays in collect_data(), re-sends what it parks, out of the base's sight`;
+  const item = keep(
+    ctx,
+    entry.name,
+    fb.startPosition.row + 1,
+    `${entry.name}() stays for ${callerOf(entry.name) ?? 'code that still calls it'}, and it keeps what the bus refuses in the agent's own queue itself (${at(fb)}): ` +
+      `handed to the base as its publisher it never raises, so the base would count every refused event as published and queue none (/health shows no queue while the bus is down: validation's bus-down check fails), ` +
+      `and ${drained}. ` +
+      `Decide by hand: that caller publishing through the base (self._publish_with_retry([event])) lets ${entry.name}() move into EventBusPublisher with its fallback raising`,
+  );
+  ctx.unstartable = { ...item, because: `and ${entry.name}() kept as the base's publisher would hide every refused event from the base's queue` };
+  return true;
+}
+
 function keptPublisher(ctx: PythonTransformContext): boolean {
   const collect = analyzeCollect(ctx);
   if (!collect.ok || !keptPublisherShape(ctx, collect.value)) return false;
@@ -1124,6 +1169,7 @@ function keptPublisher(ctx: PythonTransformContext): boolean {
   const stmts = collect.value.publishStmts;
   if (!stmts.every((st) => ctx.resolved!.statements.some((x) => x.node.id === st.id && x.replacement === undefined))) return false;
   const checked = collect.value.resultChecked;
+  if (!checked && refuseOwnFallback(ctx, entry, collect.value)) return true;
   const tail = initTail(ctx);
   if (!tail) return false;
   const eol = ctx.layout.eol;
