@@ -49,3 +49,25 @@ it('a --dry-run still shows the rewrite so far', async () => {
   expect(ran.out).toContain('class CrontabAgent(HardenedAgentBase):');
   expect(readFileSync(path.join(root, rel), 'utf8')).not.toContain('HardenedAgentBase');
 });
+
+// ports-kept-publish-own-queue-subclass: the publish stays for a subclass in another file and keeps what
+// the bus refuses in the agent's own queue; handed to the base as it stands, the base would queue nothing
+// and the legacy drain's call goes with collect(). The rewrite refuses its own output before verify (its
+// half-wired collect_data() would otherwise fail verify or, written, the bus-down check of validation).
+// Before: the _v2 was written and validation failed on the bus-down check, naming no subclass.
+it('a kept publish with its own queue fallback ends needs-review naming the subclass, nothing written', async () => {
+  const { root, rel } = committedRepo('ports-kept-publish-own-queue-subclass');
+  const head = git(root, 'rev-parse', 'HEAD');
+  const ran = await captureStdout(() => runCommand([rel], { root, profile: 'hardened-agent-base', validate: false, commit: true, runInBand: true, json: true }));
+  const r = JSON.parse(ran.out).results[0];
+  expect(r.status, ran.out).toBe('needs-review');
+  expect(r.output).toBeNull();
+  expect(r.error ?? null).toBeNull();
+  const item = r.kept_for_review.find((k: { symbol: string }) => k.symbol === '_publish_telemetry');
+  expect(item?.line).toBe(60);
+  expect(item?.reason).toContain('amoskys/agents/ports/container_port_agent.py:49');
+  expect(r.warnings.join('\n')).toContain('no _v2 written: _publish_telemetry (line 60) is kept for review and _publish_telemetry() kept as the base\'s publisher would hide every refused event');
+  expect(existsSync(path.join(root, rel.replace(/\.py$/, '_v2.py')))).toBe(false);
+  expect(git(root, 'rev-parse', 'HEAD')).toBe(head);
+  expect(ran.code).toBe(0);
+});

@@ -84,9 +84,10 @@ export interface RewriteOutcome {
   /**
    * Set when the output, as the rewrite left it, cannot run on the base at all: the item kept for
    * review that keeps the base from starting (the entry point still calls a kept legacy run()).
-   * Validating it could only fail; the agent ends needs-review with nothing written.
+   * Validating it could only fail; the agent ends needs-review with nothing written. `because`
+   * says why when it is not the entry point (default: it never starts the base with that item).
    */
-  unstartable?: KeptForReview;
+  unstartable?: KeptForReview & { because?: string };
 }
 
 /** `eventbus`: seed 001's fake-EventBus cycle (up, down and queued, back and drained); hardened-agent-base only. */

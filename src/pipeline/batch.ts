@@ -98,7 +98,7 @@ interface Item {
   abs: string;
   outAbs: string;
   /** The kept item that keeps the output from starting on the base: never written, validated or committed. */
-  unstartable?: KeptForReview;
+  unstartable?: KeptForReview & { because?: string };
   sourceBytes?: Buffer;
   /** sha256 of the legacy file as read, and of the _v2 as written: a commit holds exactly what was validated. */
   sourceSha?: string;
@@ -382,6 +382,27 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     // Memory stays flat in fleet size: what no later stage reads is let go at once.
     for (const i of items) i.sourceBytes = undefined;
 
+    // An output that cannot start on the base (its entry point still runs a kept legacy loop) would only
+    // fail validation: the agent ends needs-review, naming that item, and nothing of it is written
+    // (a --dry-run still shows its diff, the rewrite so far).
+    const setAside = (only: (u: NonNullable<Item['unstartable']>) => boolean) => {
+      if (opts.dryRun) return;
+      for (const i of items.filter((x) => pending(x) && x.unstartable && only(x.unstartable))) {
+        const u = i.unstartable!;
+        i.result = {
+          ...i.result,
+          status: 'needs-review',
+          output: null,
+          warnings: [...i.result.warnings, `no _v2 written: ${u.symbol} (line ${u.line}) is kept for review ${u.because ?? 'and the entry point never starts the base with it'}, so the output could only fail validation; \`migrate run --dry-run ${i.agent.name}\` shows the rewrite so far`],
+        };
+        i.output = undefined;
+        finish(i);
+      }
+    };
+    // A rewrite that refused its own output (because: a kept publisher that would hide refused events)
+    // left it half-wired on purpose: verify would only report what the refusal already names.
+    setAside((u) => u.because !== undefined);
+
     // 2. verify, one batch per language
     beginStage('verify', items.filter(pending).length);
     for (const language of ['python', 'typescript'] as const) {
@@ -397,22 +418,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       });
     }
 
-    // An output that cannot start on the base (its entry point still runs a kept legacy loop) would only
-    // fail validation: the agent ends needs-review, naming that item, and nothing of it is written
-    // (a --dry-run still shows its diff, the rewrite so far).
-    if (!opts.dryRun) {
-      for (const i of items.filter((x) => pending(x) && x.unstartable)) {
-        const u = i.unstartable!;
-        i.result = {
-          ...i.result,
-          status: 'needs-review',
-          output: null,
-          warnings: [...i.result.warnings, `no _v2 written: ${u.symbol} (line ${u.line}) is kept for review and the entry point never starts the base with it, so the output could only fail validation; \`migrate run --dry-run ${i.agent.name}\` shows the rewrite so far`],
-        };
-        i.output = undefined;
-        finish(i);
-      }
-    }
+    setAside(() => true);
 
     const diffs: string[] = [];
     if (opts.dryRun) {

@@ -535,8 +535,8 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     value = slept.text;
   } else if (localInterval && slept.type === 'identifier' && slept.text === localInterval.name) {
     value = localInterval.value;
-  } else if (constantConfig(ctx, slept)) {
-    value = slept.text;
+  } else if (configText(ctx, slept)) {
+    value = configText(ctx, slept)!;
   } else return fail(`run() sleeps ${slept.text}`, fn.line);
   if (kept) return fail(`run() sleeps ${value} while the constructor keeps ${kept}; which one is the collection interval?`, fn.line);
   if (!calls.length) return fail(`nowhere to pass ${KEYWORD}=${value} (no entry point constructs ${cls.name})`, fn.line);
@@ -1438,14 +1438,47 @@ function constantIntervalLocal(ctx: PythonTransformContext, fn: PyFunction, s: S
   const left = a.childForFieldName('left');
   const right = a.childForFieldName('right');
   if (left?.type !== 'identifier' || !right) return null;
-  if (!(right.type === 'integer' || right.type === 'float' || constantConfig(ctx, right) || (right.type === 'identifier' && /^[A-Z_][A-Z0-9_]*$/.test(right.text) && moduleBinds(ctx, right.text)))) return null;
+  const config = configText(ctx, right);
+  if (!(right.type === 'integer' || right.type === 'float' || config || (right.type === 'identifier' && /^[A-Z_][A-Z0-9_]*$/.test(right.text) && moduleBinds(ctx, right.text)))) return null;
   let binds = 0;
   walk(fn.body, (n) => {
     if (n.type === 'lambda' || n.type === 'class_definition' || (n.type === 'function_definition' && n.id !== fn.node.id)) return false;
     if ((n.type === 'assignment' || n.type === 'augmented_assignment') && n.childForFieldName('left')?.text === left.text) binds++;
     if ((n.type === 'for_statement' || n.type === 'with_statement' || n.type === 'global_statement' || n.type === 'nonlocal_statement') && mentionsName(n.childForFieldName('left') ?? n, left.text) && n.type !== 'with_statement') binds++;
   });
-  return binds === 1 ? { name: left.text, value: right.text } : null;
+  return binds === 1 ? { name: left.text, value: config ?? right.text } : null;
+}
+
+/**
+ * `self.cfg["agent"]["interval"]` where __init__ binds `self.cfg = SETTINGS` once (nothing else assigns
+ * self.cfg) and self.cfg is only ever read by subscript (never changed through it, never handed on):
+ * the same value as `SETTINGS["agent"]["interval"]`, which is what the construction is given. Else the
+ * key path into the module dict as written (constantConfig), or null.
+ */
+function configText(ctx: PythonTransformContext, node: SyntaxNode): string | null {
+  let root: SyntaxNode = node;
+  while (root.type === 'subscript') root = root.childForFieldName('value')!;
+  const attr = root.type === 'attribute' ? selfAttribute(root) : null;
+  if (!attr) return constantConfig(ctx, node) ? node.text : null;
+  const sets = ctx.agent.assignments.filter((a) => a.attr === attr);
+  const value = sets.length === 1 && sets[0]!.method === '__init__' ? sets[0]!.value : null;
+  if (value?.type !== 'identifier' || ctx.baseOwned.has(attr) || ctx.base.attributes.has(attr)) return null;
+  const rooted = value.text + node.text.slice(root.text.length);
+  // Every read of self.<attr> is `self.<attr>[...]` read (not assigned, deleted or called on), nowhere handed on.
+  for (const r of ctx.refs.of(attr)) {
+    if (r.kind !== 'attribute') continue;
+    if (sets[0]!.stmt.startIndex <= r.start && r.end <= sets[0]!.stmt.endIndex) continue;
+    const ref = r.node.type === 'attribute' ? r.node : r.node.parent!;
+    const sub = ref.parent;
+    if (sub?.type !== 'subscript' || sub.childForFieldName('value')?.id !== ref.id) return null;
+    let top: SyntaxNode = sub;
+    while (top.parent?.type === 'subscript' && top.parent.childForFieldName('value')?.id === top.id) top = top.parent;
+    const p = top.parent;
+    if ((p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.childForFieldName('left')?.id === top.id) return null;
+    if (p?.type === 'delete_statement') return null;
+    if (p?.type === 'attribute' && p.parent?.type === 'call' && /^(update|setdefault|pop|popitem|clear|append|extend|insert|remove|add|discard)$/.test(p.childForFieldName('attribute')!.text)) return null;
+  }
+  return constantConfigPath(ctx, value.text, node) ? rooted : null;
 }
 
 /**
@@ -1454,6 +1487,13 @@ function constantIntervalLocal(ctx: PythonTransformContext, fn: PyFunction, s: S
  */
 function constantConfig(ctx: PythonTransformContext, node: SyntaxNode): boolean {
   let root: SyntaxNode = node;
+  while (root.type === 'subscript') root = root.childForFieldName('value')!;
+  return root.type === 'identifier' && constantConfigPath(ctx, root.text, node);
+}
+
+/** constantConfig for the key path of `node` read from the module dict `name` (node's own root may be an alias). */
+function constantConfigPath(ctx: PythonTransformContext, name: string, node: SyntaxNode): boolean {
+  let root: SyntaxNode = node;
   let depth = 0;
   while (root.type === 'subscript') {
     const keys = root.namedChildren.slice(1);
@@ -1461,17 +1501,17 @@ function constantConfig(ctx: PythonTransformContext, node: SyntaxNode): boolean 
     root = root.childForFieldName('value')!;
     depth++;
   }
-  if (!depth || root.type !== 'identifier' || !/^[A-Z_][A-Z0-9_]*$/.test(root.text) || !moduleBinds(ctx, root.text)) return false;
+  if (!depth || !/^[A-Z_][A-Z0-9_]*$/.test(name) || !moduleBinds(ctx, name)) return false;
   let changed = false;
   walk(ctx.module.root, (n) => {
     if (changed) return false;
     if (n.type === 'assignment' || n.type === 'augmented_assignment' || n.type === 'delete_statement') {
       const l = n.type === 'delete_statement' ? n : n.childForFieldName('left');
-      if (l && l.type !== 'identifier' && new RegExp(`(^|[^\\w.])${root.text}\\s*\\[`).test(l.text)) changed = true;
+      if (l && l.type !== 'identifier' && new RegExp(`(^|[^\\w.])${name}\\s*\\[`).test(l.text)) changed = true;
     }
     if (n.type === 'call') {
       const f = n.childForFieldName('function');
-      if (f?.type === 'attribute' && /^(update|setdefault|pop|popitem|clear)$/.test(f.childForFieldName('attribute')!.text) && new RegExp(`^${root.text}\\b`).test(f.childForFieldName('object')!.text)) changed = true;
+      if (f?.type === 'attribute' && /^(update|setdefault|pop|popitem|clear)$/.test(f.childForFieldName('attribute')!.text) && new RegExp(`^${name}\\b`).test(f.childForFieldName('object')!.text)) changed = true;
     }
   });
   return !changed;

@@ -17,7 +17,7 @@ import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { importAnchor } from './add-import.js';
 import { breakerCall, breakerQuery, otherBreakerUse, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
-import { analyzeCollect, type CollectPlan, contextManagerDecorator, HOOK, initTail, LEGACY_RUN, moduleDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, takesOneEvent, type Analysis } from './hardened-shapes.js';
+import { agentModuleCall, type AgentModuleCall, analyzeCollect, type CollectPlan, contextManagerDecorator, HOOK, initTail, LEGACY_RUN, moduleDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, takesOneEvent, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
 const CLASS = 'EventBusPublisher';
@@ -94,6 +94,11 @@ export interface PublisherPlan {
    * statement goes and the publisher's close() calls the helper.
    */
   teardownCloses: SyntaxNode[];
+  /**
+   * The module function is handed the agent (`ship(self, telemetry)`, see agentModuleCall): its body,
+   * without its own queue fallback and reading the handed values through self, is the publisher's method.
+   */
+  agentSend?: AgentModuleCall;
 }
 
 const memo = new WeakMap<PythonTransformContext, Analysis<PublisherPlan>>();
@@ -304,6 +309,15 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     // modulePublishers proved it: one event parameter, `return False` on failure and the bus's
     // answer on every other path, bound once in the file. It stays; publish() checks its answer.
     const fn = ctx.module.functions.get(moduleFns[0]!)!;
+    const send = collect.value.publishStmts.map((st) => agentModuleCall(ctx, st)).find((x) => x?.kind === 'send' && x.fn.name === fn.name);
+    if (send) {
+      // Its drains (`flush_backlog(self)`) work the same queue, which the base receives; its fallback
+      // into that queue is cut; the agent keeps every attribute (it hands their values over).
+      const other = collect.value.drainStmts.map((st) => agentModuleCall(ctx, st)).find((x) => x && x.queue !== send.queue);
+      if (other) return fail(`${other.fn.name}() drains self.${other.queue} and ${fn.name}() falls back to self.${send.queue}: two queues for one local_queue`, other.fn.line);
+      if (send.attrs.includes(send.queue)) return fail(`${fn.name}() uses self.${send.queue} other than as its queue`, fn.line);
+      return { ok: true, value: { entry: fn, moved: [], failures: [], fallbacks: [], checkResult: true, movedState: [], shared: send.attrs, live: [], queue: send.queue, gates: [], module: true, closes: [], unwrapped: [], drains: [], exitHooks: [], teardownCloses: [], agentSend: send } };
+    }
     return { ok: true, value: { entry: fn, moved: [], failures: [], fallbacks: [], checkResult: true, movedState: [], shared: [], live: [], queue: legacyQueue(ctx), gates: [], module: true, closes: [], unwrapped: [], drains: [], exitHooks: [], teardownCloses: [] } };
   }
   if (called.size !== 1) return fail(`collect() publishes through ${called.size} methods`, collect.value.fn.line);
@@ -1004,12 +1018,35 @@ function movedText(ctx: PythonTransformContext, fn: PyFunction, plan: PublisherP
   return text.replace(/\r?\n$/, '');
 }
 
+/**
+ * The module function handed the agent, as a method of the publisher: `def ship(self, telemetry):`, each
+ * `agent.<attr>` read as `self.<attr>` (handed at construction), its queue fallback's line cut (its
+ * `return False` stays: publish() raises on it, and the base queues the batch once), indented one level.
+ */
+function agentSendText(ctx: PythonTransformContext, send: AgentModuleCall): string {
+  const fn = send.fn;
+  const start = lineStart(ctx.source, fn.outer.startIndex);
+  const end = lineEnd(ctx.source, fn.outer.endIndex);
+  const params = fn.parameters.namedChildren.filter((p) => (p.type === 'identifier' ? p.text : p.childForFieldName('name')?.text ?? p.namedChild(0)?.text) !== send.param);
+  const cuts: Array<{ from: number; to: number; text: string }> = [{ from: fn.parameters.startIndex, to: fn.parameters.endIndex, text: `(${['self', ...params.map((p) => p.text)].join(', ')})` }];
+  walk(fn.body, (n) => {
+    if (n.type === 'identifier' && n.text === send.param && n.parent?.type === 'attribute') cuts.push({ from: n.startIndex, to: n.endIndex, text: 'self' });
+  });
+  cuts.push({ from: lineStart(ctx.source, send.fallback!.startIndex), to: lineEnd(ctx.source, send.fallback!.endIndex), text: '' });
+  let text = ctx.source.slice(start, end);
+  for (const c of cuts.filter((c) => !cuts.some((o) => o !== c && o.from <= c.from && c.to <= o.to && (o.from !== c.from || o.to !== c.to))).sort((a, b) => b.from - a.from)) {
+    text = text.slice(0, c.from - start) + c.text + text.slice(c.to - start);
+  }
+  const u = ctx.layout.unit;
+  return text.replace(/\r?\n$/, '').split(/\r?\n/).map((l) => (l.trim() ? u + l : l)).join(ctx.layout.eol);
+}
+
 function classText(ctx: PythonTransformContext, plan: PublisherPlan): string {
   const eol = ctx.layout.eol;
   const u = ctx.layout.unit;
   // The loop variable must not shadow publish()'s own parameter (a publish method taking `events`),
   // nor the module function it calls (`def batch(...)`).
-  const param = plan.entry.params[plan.module ? 0 : 1]!.name;
+  const param = plan.agentSend ? plan.agentSend.eventParam! : plan.entry.params[plan.module ? 0 : 1]!.name;
   const event = [param === 'events' ? 'batch' : param, 'batch', 'event', 'item'].find((n) => n !== 'events' && n !== plan.entry.name)!;
   const lines: string[] = [
     `class ${CLASS}:`,
@@ -1038,6 +1075,10 @@ function classText(ctx: PythonTransformContext, plan: PublisherPlan): string {
     );
   }
   lines.push(`${u}def publish(self, events):`, `${u}${u}for ${event} in events:`);
+  if (plan.agentSend) {
+    lines.push(`${u}${u}${u}if not self.${plan.entry.name}(${event}):`, `${u}${u}${u}${u}raise RuntimeError("EventBus did not take the event (${plan.entry.name})")`);
+    return `${lines.join(eol)}${eol}${eol}${agentSendText(ctx, plan.agentSend)}${eol}`;
+  }
   if (plan.module) {
     lines.push(`${u}${u}${u}if not ${plan.entry.name}(${event}):`, `${u}${u}${u}${u}raise RuntimeError("EventBus did not take the event (${plan.entry.name})")`);
     return lines.join(eol) + eol;
@@ -1116,6 +1157,51 @@ export function keptPublisherShape(ctx: PythonTransformContext, plan: CollectPla
   return true;
 }
 
+/**
+ * The kept publish keeps what the bus refuses in the agent's own queue (`return self._queue_telemetry(t)`):
+ * handed to the base as it stands, it never raises, so the base counts every event published and never
+ * queues one, and what it parked is re-sent only by the legacy drain (out of the base's sight, or not at
+ * all when the cycle's call of it goes). That output could only fail the bus-down check: the agent stays for
+ * review with nothing written, the item naming the caller that keeps the publish, the fallback and the drain.
+ */
+function refuseOwnFallback(ctx: PythonTransformContext, entry: PyFunction, plan: CollectPlan): boolean {
+  let fallback: SyntaxNode | null = null;
+  walk(entry.body, (n) => {
+    if (fallback || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    const m = n.type === 'call' ? selfAttribute(n.childForFieldName('function')!) : null;
+    if (m && queueMember(ctx, m) && !isDrain(ctx, m)) fallback = n;
+  });
+  if (!fallback) return false;
+  const fb = fallback as SyntaxNode;
+  const at = (n: SyntaxNode) => `line ${n.startPosition.row + 1}: ${ctx.source.split('\n')[n.startPosition.row]!.trim().slice(0, 60)}`;
+  const callerOf = (name: string): string | null => {
+    const ext = ctx.external(name)[0];
+    if (ext) return `${ext.file}:${ext.line} (${ext.text.trim().slice(0, 60)})`;
+    const own = ctx.agent.methods.get(name)!;
+    const r = ctx.refs.of(name).find((x) => x.kind === 'attribute' && !(own.outer.startIndex <= x.start && x.end <= own.outer.endIndex) && !isRemoved(ctx, x.node));
+    return r ? `line ${r.line} (${ctx.source.split('\n')[r.line - 1]!.trim().slice(0, 60)})` : null;
+  };
+  const drain = plan.drainStmts[0];
+  const drainName = drain ? selfCall(drain)?.method : undefined;
+  const drainCaller = drainName && ctx.agent.methods.has(drainName) && !ctx.resolved?.members.has(drainName) ? callerOf(drainName) : null;
+  const drained = !drain
+    ? 'nothing in the cycle drains that queue, so what it parks would never be re-sent'
+    : isRemoved(ctx, drain)
+      ? `the cycle's own drain (${at(drain)}) goes with collect()${drainCaller ? `, ${drainName}() staying only for ${drainCaller}` : ''}, so what it parks would never be re-sent`
+      : `only the cycle's own drain (${at(drain)}), which stays in collect_data(), re-sends what it parks, out of the base's sight`;
+  const item = keep(
+    ctx,
+    entry.name,
+    fb.startPosition.row + 1,
+    `${entry.name}() stays for ${callerOf(entry.name) ?? 'code that still calls it'}, and it keeps what the bus refuses in the agent's own queue itself (${at(fb)}): ` +
+      `handed to the base as its publisher it never raises, so the base would count every refused event as published and queue none (/health shows no queue while the bus is down: validation's bus-down check fails), ` +
+      `and ${drained}. ` +
+      `Decide by hand: that caller publishing through the base (self._publish_with_retry([event])) lets ${entry.name}() move into EventBusPublisher with its fallback raising`,
+  );
+  ctx.unstartable = { ...item, because: `and ${entry.name}() kept as the base's publisher would hide every refused event from the base's queue` };
+  return true;
+}
+
 function keptPublisher(ctx: PythonTransformContext): boolean {
   const collect = analyzeCollect(ctx);
   if (!collect.ok || !keptPublisherShape(ctx, collect.value)) return false;
@@ -1124,6 +1210,7 @@ function keptPublisher(ctx: PythonTransformContext): boolean {
   const stmts = collect.value.publishStmts;
   if (!stmts.every((st) => ctx.resolved!.statements.some((x) => x.node.id === st.id && x.replacement === undefined))) return false;
   const checked = collect.value.resultChecked;
+  if (!checked && refuseOwnFallback(ctx, entry, collect.value)) return true;
   const tail = initTail(ctx);
   if (!tail) return false;
   const eol = ctx.layout.eol;
@@ -1269,7 +1356,28 @@ export const hardenedPublisher: PythonTransform = {
         `${cls.name}: run()'s finally: closed the transport with ${c.text.trim()} (line ${c.startPosition.row + 1}); that helper moved into ${CLASS}, whose close() runs it, and the base calls close() when it stops, right after shutdown() (so after the rest of that teardown, no longer before it)`,
       );
     }
-    ctx.warnings.push(
+    if (plan.agentSend) {
+      const send = plan.agentSend;
+      const fb = send.fallback!;
+      const callers = (name: string) => {
+        const local = ctx.refs.of(name).filter((r) => r.kind === 'identifier' && r.node.parent?.type === 'call' && !isRemoved(ctx, r.node));
+        const ext = ctx.external(name);
+        return [...local.map((r) => `line ${r.line}`), ...ext.slice(0, 2).map((e) => `${e.file}:${e.line}`)];
+      };
+      const still = callers(send.fn.name);
+      ctx.warnings.push(
+        `${cls.name}: the module function ${send.fn.name}() (line ${send.fn.line}), handed the agent, is ${CLASS}.${send.fn.name}() now: its body as written, ${send.attrs.map((a) => `${send.param}.${a}`).join(', ') || 'nothing of the agent'} read through the publisher (${send.attrs.map((a) => `${a}=self.${a}`).join(', ')}, set once in __init__), ` +
+          `without its own fallback (line ${fb.startPosition.row + 1}: ${fb.text.trim().split("(")[0]}(...)): publish() raises when it answers False, and the base retries and queues that batch once, in self.${send.queue} through ${ADAPTER}; ` +
+          `${send.fn.name}() stays in the module${still.length ? ` for ${still.join(', ')}` : ', called by nothing in this file now'}`,
+      );
+      const collect = analyzeCollect(ctx);
+      for (const st of collect.ok ? collect.value.drainStmts : []) {
+        const d = agentModuleCall(ctx, st);
+        if (d?.kind !== 'drain' || !isRemoved(ctx, st)) continue;
+        const left = callers(d.fn.name);
+        ctx.warnings.push(`${cls.name}: ${st.text.trim()} (line ${st.startPosition.row + 1}) went: the base drains self.${d.queue}, its local_queue, first every cycle, through its breaker; ${d.fn.name}() stays in the module${left.length ? ` for ${left.join(', ')}` : ', called by nothing in this file now'}`);
+      }
+    } else ctx.warnings.push(
       plan.module
         ? `${cls.name}: the module function ${plan.entry.name}() (line ${plan.entry.line}) stays where it is${plan.entry.decorators.length ? ` with ${plan.entry.decorators.map((d) => `@${d}`).join(', ')} (its wrapper hands back the function's answer)` : ''}; ${CLASS} (the base's eventbus_publisher) calls it and raises when it answers falsy, so the base retries and queues a failed batch`
         : plan.failures.length || !plan.checkResult

@@ -203,6 +203,106 @@ function agentArgument(ctx: PythonTransformContext, fn: PyFunction, cycle: PyFun
   return `, one of them the agent itself (${c.text.slice(0, 60)} at line ${c.startPosition.row + 1}), whose ${[...parts, tail].join('; ')}`;
 }
 
+/**
+ * A module function of the file handed the agent (`ship(self, telemetry)` / `flush_backlog(self)` as a
+ * whole statement of the cycle, its answer unread) that only reads `agent.<attr>` values the agent sets
+ * once in __init__ (a channel: the publisher is handed them) and, for its queue fallback or its drain,
+ * works the agent's queue (a LocalQueue / deque built in __init__: the base's local_queue through the
+ * adapter). `send`: its body, that fallback cut, is the publisher's own method (`agent.x` → `self.x`);
+ * `drain`: the base drains that queue first every cycle, so the call goes. The function stays in the module.
+ */
+export interface AgentModuleCall {
+  kind: 'send' | 'drain';
+  fn: PyFunction;
+  stmt: SyntaxNode;
+  /** The agent's parameter (`agent`) and, for a send, the event's (`telemetry`) and the local the cycle passes. */
+  param: string;
+  eventParam: string | null;
+  event: string | null;
+  /** `agent.<attr>` reads handed to the publisher (set once in __init__). */
+  attrs: string[];
+  /** The agent's queue it falls back to or drains. */
+  queue: string;
+  /** A send's fallback statement (`agent.backlog.enqueue(telemetry, key)`), cut from the moved body. */
+  fallback: SyntaxNode | null;
+}
+
+const QUEUE_DRAIN = /^(drain|popleft|get_nowait|pop)$/;
+
+export function agentModuleCall(ctx: PythonTransformContext, stmt: SyntaxNode): AgentModuleCall | null {
+  const c = statementCall(stmt);
+  if (!c || c.target || c.fn.type !== 'identifier' || stmt.type !== 'expression_statement') return null;
+  const fn = ctx.module.functions.get(c.fn.text);
+  if (!fn || fn.isAsync || fn.decorators.length || fn.outer.parent?.id !== ctx.module.root.id || reboundAnywhere(ctx, fn)) return null;
+  const args = c.call.childForFieldName('arguments')!.namedChildren;
+  const k = args.findIndex((a) => a.type === 'identifier' && a.text === 'self');
+  if (k < 0 || args.some((a, i) => i !== k && a.type !== 'identifier')) return null;
+  const params = fn.params.filter((p) => p.kind !== 'separator');
+  if (params.length < args.length || params.slice(0, args.length).some((p) => p.kind !== 'plain') || params.slice(args.length).some((p) => p.kind !== 'default')) return null;
+  const kind = args.length === 2 ? 'send' : args.length === 1 ? 'drain' : null;
+  if (!kind || !moduleReachesBus(ctx, fn)) return null;
+  const param = params[k]!.name;
+  // Every use of the agent is `agent.<attr>` read: never the agent itself passed on, never written.
+  const attrs = new Set<string>();
+  const puts: SyntaxNode[] = [];
+  const drains: SyntaxNode[] = [];
+  const queues = new Set<string>();
+  let bad = false;
+  walk(fn.body, (n) => {
+    if (bad) return false;
+    if (n.type !== 'identifier' || n.text !== param) return;
+    const p = n.parent;
+    if (p?.type !== 'attribute' || p.childForFieldName('object')?.id !== n.id) return void (bad = true);
+    const attr = p.childForFieldName('attribute')!.text;
+    if (written(fn.body, param, attr)) return void (bad = true);
+    const sets = ctx.agent.assignments.filter((a) => a.attr === attr);
+    if (!sets.length || !sets.every((a) => a.method === '__init__') || ctx.baseOwned.has(attr) || ctx.base.attributes.has(attr) || ctx.agent.methods.has(attr)) return void (bad = true);
+    const op = p.parent?.type === 'attribute' && p.parent.childForFieldName('object')?.id === p.id && p.parent.parent?.type === 'call' ? p.parent.childForFieldName('attribute')!.text : null;
+    const isQueue = sets.length === 1 && sets[0]!.value?.type === 'call' && QUEUE_CLASS.test(sets[0]!.value.childForFieldName('function')?.text ?? '');
+    if (isQueue && op && QUEUE_PUT.test(op)) {
+      puts.push(p.parent!.parent!);
+      queues.add(attr);
+    } else if (isQueue && op && QUEUE_DRAIN.test(op)) {
+      drains.push(p.parent!.parent!);
+      queues.add(attr);
+    } else if (isQueue) bad = true;
+    else attrs.add(attr);
+  });
+  if (bad || queues.size !== 1) return null;
+  const queue = [...queues][0]!;
+  if ([...attrs].some((a) => a === 'publish' || a === 'close' || a === fn.name)) return null;
+  if (kind === 'drain') {
+    if (puts.length || !drains.length) return null;
+    return { kind, fn, stmt, param, eventParam: null, event: null, attrs: [...attrs].sort(), queue, fallback: null };
+  }
+  // A send: one put, a statement of its own right before `return False` (the refused batch parked), no
+  // drain; every return True / False / the bus's yes-or-no answer, on every path.
+  if (drains.length || puts.length !== 1) return null;
+  const fallback = puts[0]!.parent;
+  if (fallback?.type !== 'expression_statement') return null;
+  const siblings = statements(fallback.parent);
+  const next = siblings[siblings.findIndex((x) => x.id === fallback.id) + 1];
+  if (next?.type !== 'return_statement' || next.namedChild(0)?.type !== 'false') return null;
+  let failure = false;
+  let other = false;
+  walk(fn.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'yield' || n.type === 'await') other = true;
+    if (n.type !== 'return_statement') return;
+    const v = n.namedChild(0);
+    if (v?.type === 'false') failure = true;
+    else if (!(v?.type === 'true' || ['comparison_operator', 'boolean_operator', 'not_operator'].includes(v?.type ?? ''))) other = true;
+  });
+  if (other || !failure || !alwaysReturns(fn.body)) return null;
+  // Moved one level in, a string spanning lines (other than the docstring) would change its text.
+  let spanning = false;
+  walk(fn.body, (n) => {
+    if (n.type === 'string' && n.startPosition.row !== n.endPosition.row && !isDocstring(n.parent ?? n)) spanning = true;
+  });
+  if (spanning) return null;
+  return { kind, fn, stmt, param, eventParam: params[1 - k]!.name, event: args[1 - k]!.text, attrs: [...attrs].sort(), queue, fallback };
+}
+
 const QUEUE_PUT = /^(enqueue|put|put_nowait|push|append|appendleft)$/;
 const QUEUE_CLASS = /(^|\.)(LocalQueue|deque|Queue|SimpleQueue|LifoQueue)$/;
 
@@ -1321,6 +1421,21 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
         if (!events.includes(args[0]!.text)) events.push(args[0]!.text);
         continue;
       }
+    }
+    // `flush_backlog(self)` / `ship(self, telemetry)`: a module function handed the agent (see agentModuleCall).
+    const handed = queued ? null : agentModuleCall(ctx, s);
+    // Only beside a send of the cycle falling back to that same queue (which the base then receives):
+    // otherwise nothing would drain it, and the call stays as it was, a statement of the cycle.
+    if (handed?.kind === 'drain' && stmts.some((x) => x !== s && agentModuleCall(ctx, x)?.kind === 'send' && agentModuleCall(ctx, x)!.queue === handed.queue)) {
+      drainStmts.push(s);
+      continue;
+    }
+    if (handed?.kind === 'send') {
+      if (reassignedAfter(stmts.slice(i + 1), handed.event!)) return fail(`${name}() changes ${handed.event} after publishing it (line ${line(s)})`, line(s));
+      publishStmts.push(s);
+      moduleFns.add(handed.fn.name);
+      if (!events.includes(handed.event!)) events.push(handed.event!);
+      continue;
     }
     const own = selfCall(s);
     const mod = own ? null : moduleCall(ctx, s);

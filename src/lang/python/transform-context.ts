@@ -55,7 +55,7 @@ export interface PythonTransformContext {
   kept: KeptForReview[];
   warnings: string[];
   /** The kept item that keeps the base from ever starting (see RewriteOutcome.unstartable). */
-  unstartable?: KeptForReview;
+  unstartable?: KeptForReview & { because?: string };
   /** Names of module-level classes the scan classified as other agents/helpers (never the agent). */
   otherClasses: Set<string>;
 }
