@@ -157,7 +157,7 @@ function emitSites(region: SyntaxNode): Emit[] {
       const sink = replySink(n);
       if (!sink) return;
       const to = callee(sink) ?? '';
-      const protocol = inHttpHandler(n) || inHttpHandler(sink) ? 'http' : /(^|\.)sendto$/.test(to) ? 'udp' : /(^|\.)(send|sendall|send_string)$/.test(to) ? 'tcp' : 'json-lines';
+      const protocol = inHttpHandler(n) || inHttpHandler(sink) ? 'http' : /(^|\.)sendto$/.test(to) ? 'udp' : zmqSend(sink) ? 'zmq' : /(^|\.)(send|sendall|send_string)$/.test(to) ? 'tcp' : 'json-lines';
       // `def _json(self, code, payload): ... json.dumps(payload)` in an HTTP handler: what its health
       // route hands it is the payload.
       const handed = protocol === 'http' ? handedToReplyMethod(args[0]) : null;
@@ -166,7 +166,7 @@ function emitSites(region: SyntaxNode): Emit[] {
     } else if (/\.(send|sendall|sendto|write)$/.test(fn) && args[0] && !containsJsonDumps(args[0])) {
       // Any other serialisation ("key=value" lines, a format string) of a status dict built earlier.
       const payload = outgoing(n) ? null : tracedPayload(args[0]);
-      if (payload) out.push({ value: payload, protocol: inHttpHandler(n) ? 'http' : /sendto$/.test(fn) ? 'udp' : 'tcp' });
+      if (payload) out.push({ value: payload, protocol: inHttpHandler(n) ? 'http' : /sendto$/.test(fn) ? 'udp' : zmqSend(n) ? 'zmq' : 'tcp' });
     }
   });
   return out;
@@ -322,6 +322,28 @@ function handedToServer(fn: SyntaxNode): boolean {
     handed = true;
   });
   return handed;
+}
+
+/**
+ * A send on a ZMQ socket (`self.health_socket.send_string(...)` where `self.health_socket =
+ * self.context.socket(zmq.REP)`, `send_multipart`): the reply went over ZMQ, not a raw TCP socket.
+ */
+function zmqSend(call: SyntaxNode): boolean {
+  if (call.type !== 'call') return false;
+  if (/(^|\.)send_multipart$/.test(callee(call) ?? '')) return true;
+  const fn = call.childForFieldName('function');
+  const recv = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+  if (!recv || (recv.type !== 'identifier' && selfAttribute(recv) === null)) return false;
+  const text = recv.text.replace(/\s+/g, '');
+  let scope: SyntaxNode = call;
+  for (let p = call.parent; p; p = p.parent) if (p.type === 'class_definition' || p.type === 'function_definition') scope = p;
+  if (recv.type !== 'identifier') scope = enclosing(call, 'class_definition') ?? scope;
+  let zmq = false;
+  walk(scope, (n) => {
+    if (zmq) return false;
+    if (n.type === 'assignment' && n.childForFieldName('left')?.text.replace(/\s+/g, '') === text && /\.socket\(\s*zmq\.[A-Z]+/.test(n.childForFieldName('right')?.text ?? '')) zmq = true;
+  });
+  return zmq;
 }
 
 /**
