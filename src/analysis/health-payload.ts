@@ -299,6 +299,11 @@ function callsOf(fn: SyntaxNode): SyntaxNode[] {
   return out;
 }
 
+/** `def app(self, environ, start_response)`: a WSGI application. */
+function isWsgiApp(fn: SyntaxNode): boolean {
+  return /\bstart_response\s*\)\s*$/.test(fn.childForFieldName('parameters')?.text ?? '');
+}
+
 /**
  * A function a server calls with each request: a WSGI application (`def app(self, environ, start_response)`),
  * a decorated route (`@app.route("/health")`), or one handed by reference as an argument to a call
@@ -306,8 +311,7 @@ function callsOf(fn: SyntaxNode): SyntaxNode[] {
  * thread's target.
  */
 function handedToServer(fn: SyntaxNode): boolean {
-  if (/\bstart_response\s*\)\s*$/.test(fn.childForFieldName('parameters')?.text ?? '')) return true;
-  if (fn.parent?.type === 'decorated_definition') return true;
+  if (isWsgiApp(fn) || fn.parent?.type === 'decorated_definition') return true;
   const name = fn.childForFieldName('name')!.text;
   const cls = fn.parent?.parent?.type === 'class_definition' ? fn.parent.parent : null;
   let root: SyntaxNode = fn;
@@ -589,7 +593,7 @@ function inHttpHandler(n: SyntaxNode): boolean {
   // (the status code in the literal, or appended: `b"HTTP/1.1 " + status.encode()`)
   if (fn && /["']HTTP\/1\.[01] /.test(fn.text)) return true;
   // A WSGI application (`def app(self, environ, start_response)`) answers HTTP.
-  if (fn && /\bstart_response\s*\)\s*$/.test(fn.childForFieldName('parameters')?.text ?? '')) return true;
+  if (fn && isWsgiApp(fn)) return true;
   for (let p = n.parent; p; p = p.parent) {
     if (p.type === 'class_definition') {
       const bases = p.childForFieldName('superclasses')?.text ?? '';
