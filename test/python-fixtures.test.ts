@@ -119,6 +119,9 @@ describe('python fixtures', () => {
       for (const text of spec.expect?.warnings_contain ?? []) {
         expect(r.outcome.warnings.some((w) => w.includes(text)), `a warning must say: ${text}\n${r.outcome.warnings.join('\n')}`).toBe(true);
       }
+      for (const text of spec.expect?.warnings_absent ?? []) {
+        expect(r.outcome.warnings.filter((w) => w.includes(text)), `no warning may say: ${text}`).toEqual([]);
+      }
     }, 180_000); // a 2 MB case on a busy 2-core machine
   }
 

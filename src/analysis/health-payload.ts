@@ -152,7 +152,12 @@ function emitSites(region: SyntaxNode): Emit[] {
     if (/(^|\.)send_json$/.test(fn) && args[0]) out.push({ value: args[0], protocol: 'zmq' });
     else if (/(^|\.)write_json_line$/.test(fn) && args[1]) out.push({ value: args[1], protocol: 'json-lines' });
     else if (/^json\.dumps$/.test(fn) && args[0] && !insideCallOf(n, /(^|\.)send_json$|write_json_line$/)) {
-      const protocol = inHttpHandler(n) ? 'http' : insideCallOf(n, /(^|\.)sendto$/) ? 'udp' : insideCallOf(n, /(^|\.)(send|sendall|send_string)$/) ? 'tcp' : 'json-lines';
+      // Only what reaches a reply is the health answer: a json.dumps posted to a registry by a heartbeat,
+      // written to a status file or logged says nothing of what (or over what) health requests were answered.
+      const sink = replySink(n);
+      if (!sink) return;
+      const to = callee(sink) ?? '';
+      const protocol = inHttpHandler(n) || inHttpHandler(sink) ? 'http' : /(^|\.)sendto$/.test(to) ? 'udp' : zmqSend(sink) ? 'zmq' : /(^|\.)(send|sendall|send_string)$/.test(to) ? 'tcp' : 'json-lines';
       // `def _json(self, code, payload): ... json.dumps(payload)` in an HTTP handler: what its health
       // route hands it is the payload.
       const handed = protocol === 'http' ? handedToReplyMethod(args[0]) : null;
@@ -160,11 +165,226 @@ function emitSites(region: SyntaxNode): Emit[] {
       else out.push({ value: args[0], protocol });
     } else if (/\.(send|sendall|sendto|write)$/.test(fn) && args[0] && !containsJsonDumps(args[0])) {
       // Any other serialisation ("key=value" lines, a format string) of a status dict built earlier.
-      const payload = tracedPayload(args[0]);
-      if (payload) out.push({ value: payload, protocol: inHttpHandler(n) ? 'http' : /sendto$/.test(fn) ? 'udp' : 'tcp' });
+      const payload = outgoing(n) ? null : tracedPayload(args[0]);
+      if (payload) out.push({ value: payload, protocol: inHttpHandler(n) ? 'http' : /sendto$/.test(fn) ? 'udp' : zmqSend(n) ? 'zmq' : 'tcp' });
     }
   });
   return out;
+}
+
+/** A call that hands bytes or text to a peer (or a stream): where a serialised health answer goes. */
+const SINK = /(^|\.)(send|sendall|sendto|send_string|send_multipart|write|writelines)$/;
+
+/**
+ * The call that sends what this expression serialised to whoever asked (`conn.sendall(...)`,
+ * `self.wfile.write(body)`, `writer.write(...)`), following its value through wrapping calls
+ * (`.encode()`, `bytes(...)`), locals it is assigned to, helpers of the class or module it is handed to
+ * (`self._reply(conn, text)`) and functions returning it, within the module. Null when it reaches no
+ * such call, or only one on a file the code opened or a connection it made itself (a heartbeat POST,
+ * a status file, a log line): that is not the reply path.
+ */
+function replySink(value: SyntaxNode, depth = 0): SyntaxNode | null {
+  if (depth > 4) return null;
+  for (let cur = value, p = value.parent; p; cur = p, p = p.parent) {
+    if (p.type === 'function_definition' || p.type === 'class_definition' || p.type === 'lambda' || p.type === 'module') return null;
+    if (p.type === 'call' && p.childForFieldName('arguments')?.id === cur.id) {
+      if (SINK.test(callee(p) ?? '')) return outgoing(p) ? null : p;
+      const helper = calledFunction(p);
+      if (helper) {
+        const param = parameterFor(helper, p, valueArgument(cur, value));
+        if (!param) return null;
+        for (const use of namesIn(helper.childForFieldName('body')!, param)) {
+          const sink = replySink(use, depth + 1);
+          if (sink) return sink;
+        }
+        return null;
+      }
+      continue;
+    }
+    if (p.type === 'assignment' && p.childForFieldName('right')?.id === cur.id) {
+      const left = p.childForFieldName('left')!;
+      const fn = enclosing(p, 'function_definition');
+      if (left.type !== 'identifier' || !fn) return null;
+      for (const use of namesIn(fn.childForFieldName('body')!, left.text)) {
+        if (use.id === left.id) continue;
+        const sink = replySink(use, depth + 1);
+        if (sink) return sink;
+      }
+      return null;
+    }
+    if (p.type === 'return_statement') {
+      const fn = enclosing(p, 'function_definition');
+      if (!fn) return null;
+      const calls = callsOf(fn);
+      // A function the module never calls itself but hands to a server (a WSGI app, a route handler):
+      // what it returns is what the server answers with.
+      if (!calls.length && handedToServer(fn)) return p;
+      for (const call of calls) {
+        const sink = replySink(call, depth + 1);
+        if (sink) return sink;
+      }
+      return null;
+    }
+    if (/statement$|^block$/.test(p.type)) return null;
+  }
+  return null;
+}
+
+/** The argument (of an argument list) an expression is part of. */
+function valueArgument(list: SyntaxNode, value: SyntaxNode): SyntaxNode {
+  for (const a of list.namedChildren) if (a.startIndex <= value.startIndex && value.endIndex <= a.endIndex) return a;
+  return value;
+}
+
+/** The parameter of a helper that receives this argument of a call of it (by keyword or by position). */
+function parameterFor(helper: SyntaxNode, call: SyntaxNode, arg: SyntaxNode): string | null {
+  const params = (helper.childForFieldName('parameters')?.namedChildren ?? []).map((x) => (x.type === 'identifier' ? x.text : x.childForFieldName('name')?.text ?? null));
+  if (arg.type === 'keyword_argument') {
+    const name = arg.childForFieldName('name')?.text ?? null;
+    return name && params.includes(name) ? name : null;
+  }
+  const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+  const index = args.findIndex((a) => a.id === arg.id);
+  const method = params[0] === 'self' && (call.childForFieldName('function')?.type === 'attribute');
+  return index < 0 ? null : params[index + (method ? 1 : 0)] ?? null;
+}
+
+/** Identifiers of that name in a body (not attribute names or keyword names). */
+function namesIn(body: SyntaxNode, name: string): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  walk(body, (n) => {
+    if (n.type !== 'identifier' || n.text !== name) return;
+    const p = n.parent;
+    if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
+    if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id) return;
+    out.push(n);
+  });
+  return out;
+}
+
+/**
+ * The function a call runs when the module defines it: `self.m(...)` a method of the caller's class,
+ * `m(...)` a function nested in an enclosing function or defined at module level.
+ */
+function calledFunction(call: SyntaxNode): SyntaxNode | null {
+  const fn = call.childForFieldName('function');
+  if (!fn) return null;
+  if (fn.type === 'attribute' && fn.childForFieldName('object')?.text === 'self') {
+    const cls = enclosing(call, 'class_definition');
+    return (cls && classMethods(cls).get(fn.childForFieldName('attribute')!.text)) ?? null;
+  }
+  if (fn.type !== 'identifier') return null;
+  for (let p = call.parent; p; p = p.parent) {
+    const body = p.type === 'module' ? p : p.type === 'function_definition' ? p.childForFieldName('body') : null;
+    for (const st of body?.namedChildren ?? []) {
+      const def = st.type === 'decorated_definition' ? st.childForFieldName('definition') : st;
+      if (def?.type === 'function_definition' && def.childForFieldName('name')?.text === fn.text) return def;
+    }
+  }
+  return null;
+}
+
+/** The calls of a function (a method through `self.`, in its class; a function by name, in the module). */
+function callsOf(fn: SyntaxNode): SyntaxNode[] {
+  const name = fn.childForFieldName('name')!.text;
+  const cls = fn.parent?.parent?.type === 'class_definition' ? fn.parent.parent : null;
+  let root: SyntaxNode = fn;
+  while (root.parent) root = root.parent;
+  const out: SyntaxNode[] = [];
+  walk(cls ?? root, (n) => {
+    if (n.type !== 'call') return;
+    const f = n.childForFieldName('function');
+    if ((cls ? f?.text.replace(/\s+/g, '') === `self.${name}` : f?.type === 'identifier' && f.text === name) && calledFunction(n)?.id === fn.id) out.push(n);
+  });
+  return out;
+}
+
+/** `def app(self, environ, start_response)`: a WSGI application. */
+function isWsgiApp(fn: SyntaxNode): boolean {
+  return /\bstart_response\s*\)\s*$/.test(fn.childForFieldName('parameters')?.text ?? '');
+}
+
+/**
+ * A function a server calls with each request: a WSGI application (`def app(self, environ, start_response)`),
+ * a decorated route (`@app.route("/health")`), or one handed by reference as an argument to a call
+ * (`make_server(host, port, self._health_app)`, `router.add_get("/health", health)`) other than a
+ * thread's target.
+ */
+function handedToServer(fn: SyntaxNode): boolean {
+  if (isWsgiApp(fn) || fn.parent?.type === 'decorated_definition') return true;
+  const name = fn.childForFieldName('name')!.text;
+  const cls = fn.parent?.parent?.type === 'class_definition' ? fn.parent.parent : null;
+  let root: SyntaxNode = fn;
+  while (root.parent) root = root.parent;
+  let handed = false;
+  walk(cls ?? root, (n) => {
+    if (handed || n.parent?.type !== 'argument_list' && n.parent?.type !== 'keyword_argument') return;
+    const ref = cls ? n.type === 'attribute' && n.text.replace(/\s+/g, '') === `self.${name}` : n.type === 'identifier' && n.text === name;
+    if (!ref) return;
+    const kw = n.parent.type === 'keyword_argument' ? n.parent.childForFieldName('name')?.text : null;
+    if (kw === 'target' || (n.parent.type === 'keyword_argument' && n.parent.childForFieldName('value')?.id !== n.id)) return;
+    handed = true;
+  });
+  return handed;
+}
+
+/**
+ * A send on a ZMQ socket (`self.health_socket.send_string(...)` where `self.health_socket =
+ * self.context.socket(zmq.REP)`, `send_multipart`): the reply went over ZMQ, not a raw TCP socket.
+ */
+function zmqSend(call: SyntaxNode): boolean {
+  if (call.type !== 'call') return false;
+  if (/(^|\.)send_multipart$/.test(callee(call) ?? '')) return true;
+  const fn = call.childForFieldName('function');
+  const recv = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+  if (!recv || (recv.type !== 'identifier' && selfAttribute(recv) === null)) return false;
+  const text = recv.text.replace(/\s+/g, '');
+  let scope: SyntaxNode = call;
+  for (let p = call.parent; p; p = p.parent) if (p.type === 'class_definition' || p.type === 'function_definition') scope = p;
+  if (recv.type !== 'identifier') scope = enclosing(call, 'class_definition') ?? scope;
+  let zmq = false;
+  walk(scope, (n) => {
+    if (zmq) return false;
+    if (n.type === 'assignment' && n.childForFieldName('left')?.text.replace(/\s+/g, '') === text && /\.socket\(\s*zmq\.[A-Z]+/.test(n.childForFieldName('right')?.text ?? '')) zmq = true;
+  });
+  return zmq;
+}
+
+/**
+ * A sink call on something that is no reply channel: a file the code opened (`with open(...) as f`,
+ * `self.status_file = open(...)`), the process's own stdout/stderr, or a connection the code made
+ * itself (`socket.create_connection(...)`, a socket it `.connect()`s): an outgoing heartbeat, a status
+ * file or a log, not an answer to a health request.
+ */
+function outgoing(call: SyntaxNode): boolean {
+  const fn = call.childForFieldName('function');
+  const recv = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+  if (!recv) return false;
+  const text = recv.text.replace(/\s+/g, '');
+  if (/^sys\.(stdout|stderr)$/.test(text)) return true;
+  if (recv.type === 'call') return /(^|\.)(open|create_connection|fdopen|NamedTemporaryFile)$/.test(callee(recv) ?? '');
+  const self = recv.type === 'attribute' && recv.childForFieldName('object')?.text === 'self';
+  if (recv.type !== 'identifier' && !self) return false;
+  const scope = self ? enclosing(call, 'class_definition') : enclosing(call, 'function_definition');
+  if (!scope) return false;
+  const OPENED = /^((io|os|gzip|codecs|socket|tempfile)\.)?(open|fdopen|create_connection|NamedTemporaryFile|TemporaryFile)$/;
+  let found = false;
+  walk(scope, (n) => {
+    if (found) return false;
+    // `with open(...) as f:`
+    if (n.type === 'as_pattern' && n.childForFieldName('alias')?.text.replace(/\s+/g, '') === text) {
+      const v = n.namedChild(0);
+      if (v?.type === 'call' && OPENED.test(callee(v) ?? '')) found = true;
+    }
+    // `f = open(...)`, `self.sock = socket.create_connection(...)`
+    if (n.type === 'assignment' && n.childForFieldName('left')?.text.replace(/\s+/g, '') === text) {
+      const v = n.childForFieldName('right');
+      if (v?.type === 'call' && (OPENED.test(callee(v) ?? '') || /\.open$/.test(callee(v) ?? ''))) found = true;
+    }
+    // `sock.connect((host, port))`: a connection the code made
+    if (n.type === 'call' && callee(n) === `${text}.connect`) found = true;
+  });
+  return found;
 }
 
 /**
@@ -373,7 +593,7 @@ function inHttpHandler(n: SyntaxNode): boolean {
   // (the status code in the literal, or appended: `b"HTTP/1.1 " + status.encode()`)
   if (fn && /["']HTTP\/1\.[01] /.test(fn.text)) return true;
   // A WSGI application (`def app(self, environ, start_response)`) answers HTTP.
-  if (fn && /\bstart_response\s*\)\s*$/.test(fn.childForFieldName('parameters')?.text ?? '')) return true;
+  if (fn && isWsgiApp(fn)) return true;
   for (let p = n.parent; p; p = p.parent) {
     if (p.type === 'class_definition') {
       const bases = p.childForFieldName('superclasses')?.text ?? '';

@@ -51,6 +51,8 @@ export interface CaseSpec {
     review_contains?: string[];
     /** Resolved hazards: each text must appear in one of the result's warnings. */
     warnings_contain?: string[];
+    /** Warnings a reviewer would read as fact that must not be said (a protocol change that did not happen). */
+    warnings_absent?: string[];
     error_contains?: string;
     error_line?: number;
     /** The rewrite itself refuses the agent (a port clash): its one-line error, and no expected.py. */
