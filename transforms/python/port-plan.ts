@@ -8,6 +8,7 @@ import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { MigrateError } from '../../src/core/errors.js';
 import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { selfRoot } from '../../src/analysis/infra.js';
+import { callee } from '../../src/lang/python/syntax.js';
 import { boundPort, normPort, serverSubclasses } from '../../src/analysis/ports.js';
 import { defaultValue, expressionDefault, propertyReturn } from '../../src/analysis/port-defaults.js';
 import { portHandoffs } from '../../src/analysis/port-handoff.js';
@@ -27,7 +28,7 @@ export const portPlan: PythonTransform = {
     for (const m of ctx.agent.methods.values()) {
       walkAgentCode(m, (n) => {
         if (n.type !== 'call' || isRemoved(ctx, n)) return;
-        const expr = boundPort(n, servers);
+        const expr = boundPort(n, servers) ?? exporterPort(n);
         if (!expr) return;
         const clash = clashWith(ctx, expr, basePorts);
         if (!clash) return;
@@ -111,6 +112,18 @@ export function importedCallee(ctx: PythonTransformContext, fnNode: SyntaxNode |
   if (obj?.type !== 'identifier') return null;
   const t = ctx.imported(obj.text);
   return t && t.name === null ? { module: t.module, file: t.file, name: fnNode!.childForFieldName('attribute')!.text } : null;
+}
+
+/**
+ * prometheus_client's `start_http_server(port, addr)` (also `start_wsgi_server`): a metrics
+ * exporter the agent keeps binds its port (the first argument, or `port=`) like any server.
+ */
+function exporterPort(call: SyntaxNode): string | null {
+  if (!/(^|\.)start_(http|wsgi)_server$/.test(callee(call) ?? '')) return null;
+  const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+  const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'port');
+  const port = kw ? kw.childForFieldName('value') : args.find((a) => a.type !== 'keyword_argument' && a.type !== 'comment');
+  return port && /^(identifier|attribute|integer|binary_operator|parenthesized_expression)$/.test(port.type) ? normPort(port.text) : null;
 }
 
 /** `self.x.bind(...)` / `sock.bind(...)` on a socket created with SOCK_DGRAM. */
