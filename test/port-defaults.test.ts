@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseStrict } from '../src/lang/python/parser.js';
 import { buildModuleModel } from '../src/lang/python/module-model.js';
 import { buildAgentModel } from '../src/analysis/agent-model.js';
-import { agentPortDefaults } from '../src/analysis/port-defaults.js';
+import { agentPortDefaults, expressionDefault } from '../src/analysis/port-defaults.js';
 
 const NAMES = { port: ['port', 'zmq_port'], health: ['health_check_port', 'health_port'] };
 
@@ -56,5 +56,35 @@ describe('agentPortDefaults', () => {
       '',
     ].join('\n');
     expect(defaults(src)).toEqual({ port: null, health: null, binds: [] });
+  });
+
+  it('reads through a settings object the agent builds: a dataclass field, a keyword of the call, a plain class\'s __init__', () => {
+    const src = [
+      'from dataclasses import dataclass, field',
+      '@dataclass',
+      'class CacheConfig:',
+      '    port: int = 7640',
+      '    api_port: int = 7641',
+      '    admin_port: int = field(default=7649)',
+      'class Listen:',
+      '    def __init__(self, host="127.0.0.1", port=7700):',
+      '        self.port = port',
+      'class A:',
+      '    def __init__(self, config: CacheConfig = None):',
+      '        self.config = config or CacheConfig(admin_port=7645)',
+      '        _local = Listen(port=7702)',
+      '        self.listen = Listen()',
+      '        self.local_port = _local.port',
+      '        self.port = self.config.port',
+      '        self.api.bind(("", self.config.api_port))',
+      '',
+    ].join('\n');
+    const module = buildModuleModel(src, parseStrict(src, 'agent.py'));
+    const scope = { agent: buildAgentModel(module.classes.at(-1)!), module };
+    expect(defaults(src)).toEqual({ port: 7640, health: null, binds: [7641] });
+    expect(expressionDefault(scope, 'config.admin_port')).toBe(7645);
+    expect(expressionDefault(scope, 'listen.port')).toBe(7700);
+    expect(expressionDefault(scope, 'local_port')).toBe(7702);
+    expect(expressionDefault(scope, 'config.missing')).toBeNull();
   });
 });

@@ -5,7 +5,7 @@
 // (`env_port(port, "AGENT_PORT", DEFAULT_PORT)`), and sums of those (`self.port + 1`).
 // Unknown stays unknown (null): callers compare only what the code proves.
 import type { SyntaxNode } from '../lang/python/parser.js';
-import type { ModuleModel } from '../lang/python/module-model.js';
+import { functionModel, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
 import { callee, lineOf, selfAttribute, statements, stringValue } from '../lang/python/syntax.js';
 import { CALL_NODES, walkAgentCode, type AgentModel } from './agent-model.js';
 import { boundPort } from './ports.js';
@@ -56,7 +56,11 @@ export function defaultValue(scope: PortScope, node: SyntaxNode | null | undefin
       return nameDefault(scope, node.text, depth);
     case 'attribute': {
       const attr = selfAttribute(node);
-      return attr ? attributeDefault(scope, attr, depth) : null;
+      if (attr) return attributeDefault(scope, attr, depth);
+      // `self.config.api_port` / `config.api_port`: a field of a settings object the agent builds.
+      const inst = instanceOf(scope, node.childForFieldName('object'), depth + 1);
+      const name = node.childForFieldName('attribute')?.text;
+      return inst && name ? next(memberValue(inst, name)) : null;
     }
     default:
       return null;
@@ -83,6 +87,109 @@ function nameDefault(scope: PortScope, name: string, depth: number): number | nu
   }
   const constant = moduleConstants(scope.module).get(name);
   if (constant && !param) return defaultValue(scope, constant, depth + 1);
+  return null;
+}
+
+/** An object of a class of the module, and the call that built it (its keyword arguments win over the class's defaults). */
+interface Instance {
+  cls: PyClass;
+  call: SyntaxNode | null;
+}
+
+/**
+ * The instance of a module class an expression stands for by default: `CacheConfig()`,
+ * `config or CacheConfig()`, `self.config` (so built in __init__), a local or module constant so built.
+ */
+function instanceOf(scope: PortScope, node: SyntaxNode | null | undefined, depth: number): Instance | null {
+  if (!node || depth > MAX_DEPTH) return null;
+  const next = (n: SyntaxNode | null | undefined) => instanceOf(scope, n, depth + 1);
+  switch (node.type) {
+    case 'parenthesized_expression':
+      return next(node.namedChild(0));
+    case 'boolean_operator':
+      return node.childForFieldName('operator')?.text === 'or' ? next(node.childForFieldName('left')) ?? next(node.childForFieldName('right')) : null;
+    case 'conditional_expression': {
+      const [a, , b] = node.namedChildren;
+      return next(a) ?? next(b);
+    }
+    case 'call': {
+      const fn = node.childForFieldName('function');
+      const cls = fn?.type === 'identifier' ? scope.module.classes.find((c) => c.name === fn.text) : undefined;
+      return cls ? { cls, call: node } : null;
+    }
+    case 'identifier':
+      return instanceNamed(scope, node.text, depth);
+    case 'attribute': {
+      const attr = selfAttribute(node);
+      if (attr) {
+        for (const a of scope.agent.assignments) {
+          if (a.method !== '__init__' || a.attr !== attr) continue;
+          const inst = next(a.value);
+          if (inst) return inst;
+        }
+        return null;
+      }
+      const outer = next(node.childForFieldName('object'));
+      const name = node.childForFieldName('attribute')?.text;
+      return outer && name ? next(memberValue(outer, name)) : null;
+    }
+    default:
+      return null;
+  }
+}
+
+/** A name in __init__ (a parameter's default, a local assigned there) or a module constant, standing for an instance. */
+function instanceNamed(scope: PortScope, name: string, depth: number): Instance | null {
+  const init = scope.agent.methods.get('__init__');
+  const param = init?.params.find((p) => p.name === name);
+  if (param) return param.default ? instanceOf(scope, param.default, depth + 1) : null;
+  if (init) {
+    for (const s of statements(init.body)) {
+      const a = s.type === 'expression_statement' ? s.namedChild(0) : null;
+      const left = a?.type === 'assignment' ? a.childForFieldName('left') : null;
+      if (left?.type === 'identifier' && left.text === name) return instanceOf(scope, a!.childForFieldName('right'), depth + 1);
+    }
+  }
+  const constant = moduleConstants(scope.module).get(name);
+  return constant ? instanceOf(scope, constant, depth + 1) : null;
+}
+
+/**
+ * The expression a member of an instance holds by default: the keyword the constructing call gives it,
+ * else the class's own default (`api_port: int = 7641` in a dataclass or a plain class body, `field(default=...)`),
+ * else what its __init__ assigns `self.<name>` from (a parameter: the call's argument or the parameter's default).
+ */
+function memberValue(inst: Instance, name: string): SyntaxNode | null {
+  const args = (inst.call?.childForFieldName('arguments')?.namedChildren ?? []).filter((a) => a.type !== 'comment');
+  const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === name);
+  if (kw) return kw.childForFieldName('value');
+  const body = inst.cls.node.childForFieldName('body');
+  let init: SyntaxNode | null = null;
+  for (const s of body ? statements(body) : []) {
+    const def = s.type === 'decorated_definition' ? s.childForFieldName('definition') : s;
+    if (def?.type === 'function_definition' && def.childForFieldName('name')?.text === '__init__') init = def;
+    const a = s.type === 'expression_statement' ? s.namedChild(0) : null;
+    const left = a?.type === 'assignment' ? a.childForFieldName('left') : null;
+    if (left?.type === 'identifier' && left.text === name) {
+      const right = a!.childForFieldName('right');
+      if (right) return right;
+    }
+  }
+  if (!init) return null;
+  const params = functionModel(init).params.filter((p) => p.kind === 'plain' || p.kind === 'default').slice(1);
+  for (const s of statements(init.childForFieldName('body')!)) {
+    const a = s.type === 'expression_statement' ? s.namedChild(0) : null;
+    const left = a?.type === 'assignment' ? a.childForFieldName('left') : null;
+    if (!left || selfAttribute(left) !== name) continue;
+    const right = a!.childForFieldName('right');
+    if (right?.type !== 'identifier') return right;
+    const i = params.findIndex((p) => p.name === right.text);
+    if (i < 0) return null;
+    const given = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === right.text) ??
+      (args.some((a) => a.type === 'list_splat' || a.type === 'dictionary_splat') ? undefined : args.filter((a) => a.type !== 'keyword_argument')[i]);
+    if (given) return given.type === 'keyword_argument' ? given.childForFieldName('value') : given;
+    return params[i]!.default ?? null;
+  }
   return null;
 }
 
@@ -147,6 +254,22 @@ export function expressionDefault(scope: PortScope, expr: string): number | null
   }
   const orDefault = /(?:or|else)(\d+)$/.exec(e);
   if (orDefault) return Number(orDefault[1]);
+  const dotted = /^([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*)+)$/.exec(e);
+  if (dotted) {
+    // `config.api_port` (self. already dropped): the agent's attribute, else a name of __init__ or the module.
+    const head = dotted[1]!;
+    let inst: Instance | null = null;
+    for (const a of scope.agent.assignments) if (!inst && a.method === '__init__' && a.attr === head) inst = instanceOf(scope, a.value, 1);
+    inst ??= instanceNamed(scope, head, 0);
+    const chain = dotted[2]!.slice(1).split('.');
+    for (const [i, member] of chain.entries()) {
+      if (!inst) return null;
+      const value = memberValue(inst, member);
+      if (i === chain.length - 1) return defaultValue(scope, value, 1);
+      inst = instanceOf(scope, value, 1);
+    }
+    return null;
+  }
   if (!/^[A-Za-z_]\w*$/.test(e)) return null;
   return nameDefault(scope, e, 0) ?? attributeDefault(scope, e, 0);
 }

@@ -8,6 +8,7 @@ import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { MigrateError } from '../../src/core/errors.js';
 import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { selfRoot } from '../../src/analysis/infra.js';
+import { callee } from '../../src/lang/python/syntax.js';
 import { boundPort, normPort, serverSubclasses } from '../../src/analysis/ports.js';
 import { defaultValue, expressionDefault, propertyReturn } from '../../src/analysis/port-defaults.js';
 import { portHandoffs } from '../../src/analysis/port-handoff.js';
@@ -27,7 +28,7 @@ export const portPlan: PythonTransform = {
     for (const m of ctx.agent.methods.values()) {
       walkAgentCode(m, (n) => {
         if (n.type !== 'call' || isRemoved(ctx, n)) return;
-        const expr = boundPort(n, servers);
+        const expr = boundPort(n, servers) ?? exporterPort(n);
         if (!expr) return;
         const clash = clashWith(ctx, expr, basePorts);
         if (!clash) return;
@@ -47,7 +48,7 @@ export const portPlan: PythonTransform = {
         const baseFile = ctx.base.sourceFile ? path.basename(ctx.base.sourceFile) : `${ctx.profile.base_class} (profile base_binds)`;
         throw new MigrateError(
           `port plan: ${owner} binds ${expr.replace(/\+/g, ' + ')}, which ${ctx.profile.base_class} also binds as its ${clash.label}` +
-            `${clash.line ? ` (${baseFile}:${clash.line})` : ''}; two sockets would bind one port, nothing written` +
+            `${clash.line ? ` (${baseFile}:${clash.line})` : ''}${defaultNote(clash)}; two sockets would bind one port, nothing written` +
             `${stays ? ` (${owner} stays: ${stays.reason}${why})` : ''}`,
           ctx.file,
           n.startPosition.row + 1,
@@ -89,7 +90,7 @@ function handedPorts(ctx: PythonTransformContext, basePorts: BasePort[], servers
         throw new MigrateError(
           `port plan: ${call}(...) hands ${arg} to ${h.param.via}, which binds it (${where ? where : 'line '}${h.param.line}), ` +
             `and ${ctx.profile.base_class} also binds it as its ${clash.label}` +
-            `${clash.line ? ` (${baseFile}:${clash.line})` : ''}; two sockets would bind one port, nothing written`,
+            `${clash.line ? ` (${baseFile}:${clash.line})` : ''}${defaultNote(clash)}; two sockets would bind one port, nothing written`,
           ctx.file,
           n.startPosition.row + 1,
         );
@@ -113,6 +114,18 @@ export function importedCallee(ctx: PythonTransformContext, fnNode: SyntaxNode |
   return t && t.name === null ? { module: t.module, file: t.file, name: fnNode!.childForFieldName('attribute')!.text } : null;
 }
 
+/**
+ * prometheus_client's `start_http_server(port, addr)` (also `start_wsgi_server`): a metrics
+ * exporter the agent keeps binds its port (the first argument, or `port=`) like any server.
+ */
+function exporterPort(call: SyntaxNode): string | null {
+  if (!/(^|\.)start_(http|wsgi)_server$/.test(callee(call) ?? '')) return null;
+  const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+  const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'port');
+  const port = kw ? kw.childForFieldName('value') : args.find((a) => a.type !== 'keyword_argument' && a.type !== 'comment');
+  return port && /^(identifier|attribute|integer|binary_operator|parenthesized_expression)$/.test(port.type) ? normPort(port.text) : null;
+}
+
 /** `self.x.bind(...)` / `sock.bind(...)` on a socket created with SOCK_DGRAM. */
 function isDatagram(ctx: PythonTransformContext, fn: import('../../src/lang/python/parser.js').SyntaxNode): boolean {
   if (fn.type !== 'attribute') return false;
@@ -132,6 +145,19 @@ interface BasePort {
   role: Role;
   label: string;
   line?: number;
+  /** Found by the defaults: the number both bind when the agent is started with no ports given. */
+  byDefault?: number;
+}
+
+/**
+ * How the two binds meet by default (`both 7641 when started with no ports given`): the validator
+ * always hands the base its ports (AGENT_PORT, HEALTH_CHECK_PORT), so a clash only the defaults make
+ * never shows at run time there, only where the agent is started as its operators start it.
+ */
+function defaultNote(clash: BasePort): string {
+  if (clash.byDefault === undefined) return '';
+  const derived = clash.role.role === 'port' && clash.label.startsWith('health') ? `, taken as port + ${clash.role.off} when the base is given no health_check_port` : '';
+  return ` (both ${clash.byDefault} when started with no ports given${derived})`;
 }
 
 /** The base's binds as (role, offset), with its health port defaulting to port + 1 when not passed. */
@@ -187,7 +213,7 @@ function clashWith(ctx: PythonTransformContext, expr: string, base: BasePort[]):
   const h0 = ctx.passThrough.has('health_check_port') ? numeric(ctx, normPort(ctx.passThrough.get('health_check_port')!)) ?? givenProperty(ctx, 'health_check_port') : null;
   for (const b of base) {
     const start = b.role.role === 'port' ? p0 : h0;
-    if (start !== null && start + b.role.off === value) return b;
+    if (start !== null && start + b.role.off === value) return { ...b, byDefault: value };
   }
   return null;
 }

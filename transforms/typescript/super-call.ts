@@ -10,6 +10,7 @@ import { indentAt } from '../../src/lang/typescript/edits.js';
 import { constructorText } from '../../src/lang/typescript/generate.js';
 import { boundMerge, carryAfterSuper, mappedOptions, mergeLocal, oldBaseConstructor, oldOptionKeys } from './old-base.js';
 import { descendantsOfKind, isJsFile, namesDeclaredInFunctions, thisMember } from '../../src/lang/typescript/syntax.js';
+import { tsPortDefault, tsTextDefault } from '../../src/lang/typescript/port-defaults.js';
 
 export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   const nameKey = ctx.ts.super_call.name_property;
@@ -86,6 +87,7 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
     }
   }
   keptServerOnHealthPort(ctx, args);
+  keptServerOnDefaultHealthPort(ctx, args);
   for (const [k, v] of ctx.superArgs) if (!args.has(k)) args.set(k, v === k ? k : `${k}: ${v}`);
   // `this.name = name` from a constructor option or parameter (`{ name = 'depth-reporter' } = {}`):
   // each instance was known by the name its caller gave, in the registry and wherever the class
@@ -434,6 +436,44 @@ function keptServerOnHealthPort(ctx: TsRewriteContext, args: Map<string, string>
     } else {
       ctx.warnings.push(`${key} is not passed to the base: ${holder} (line ${listen.getStartLineNumber()}) stays and still listens on ${on}`);
     }
+  }
+}
+
+/**
+ * A server the rewrite keeps (a business API, a metrics listener) whose port by default (a literal,
+ * a module constant, `Number(process.env.API_PORT ?? 7651)`) is the base's health port by default:
+ * the port handed to super() as the health port, or, with none handed, the base's fallback, port + 1.
+ * The validator always sets HEALTH_CHECK_PORT and AGENT_PORT, so the two never meet there; started
+ * as its operators start it (no environment), the _v2 dies with EADDRINUSE. Numbers only: a clash
+ * the code does not prove by its defaults is not claimed. Where /health goes is a person's decision.
+ */
+function keptServerOnDefaultHealthPort(ctx: TsRewriteContext, args: Map<string, string>): void {
+  const valueOf = (key: string): number | null => {
+    const entry = args.get(key);
+    if (entry === undefined) return null;
+    return tsTextDefault(ctx, entry.startsWith(`${key}:`) ? entry.slice(key.length + 1).trim() : entry);
+  };
+  const healthKey = Object.keys(ctx.ts.super_call.pass_through ?? {}).find((k) => /health/i.test(k)) ?? 'healthCheckPort';
+  if (ctx.kept.some((k) => k.symbol === healthKey)) return; // said already (keptServerOnHealthPort)
+  const given = args.has(healthKey);
+  const port = valueOf('port');
+  const health = given ? valueOf(healthKey) : port === null ? null : port + 1;
+  if (health === null) return;
+  for (const call of descendantsOfKind(ctx.cls, SyntaxKind.CallExpression)) {
+    const callee = call.getExpression();
+    if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'listen') continue;
+    if (ctx.edits.removes(call.getStart(), call.getEnd())) continue;
+    const arg = call.getArguments()[0];
+    if (!arg || tsPortDefault(ctx, arg) !== health) continue;
+    const holder = callee.getExpression().getText();
+    const line = call.getStartLineNumber();
+    const how = given ? `the ${healthKey} handed to the base (${args.get(healthKey)})` : `the base's fallback health port with no ${healthKey} handed to it (port + 1 = ${port} + 1)`;
+    ctx.kept.push({
+      symbol: healthKey,
+      line,
+      reason: `${holder}.listen(${arg.getText()}) (line ${line}) stays and listens on ${health} by default, which is also ${how}: started with no ${ctx.healthPortEnv} (as in production) both bind ${health} and the agent dies with EADDRINUSE; give the base a port of its own for /health (super({ ${healthKey} }) or ${ctx.healthPortEnv} where the agent is deployed), or move ${holder} off it`,
+    });
+    return;
   }
 }
 
