@@ -28,7 +28,7 @@ export async function statusCommand(opts: CommonFlags & { profile?: string; json
   // back: say so (read as recovery reads it, nothing touched: status stays read-only).
   const unfinished = unfinishedRun(root);
   const pending = unfinished ? unfinishedNote(unfinished, scan.agents) : undefined;
-  io.stdout.write(opts.json ? statusJson(rows, pending, profileJson(choice)) : statusTable(rows, { color: useColor(), pending }));
+  io.stdout.write(opts.json ? statusJson(rows, pending, profileJson(choice), scan.units) : statusTable(rows, { color: useColor(), pending, units: scan.units }));
   // Files a validation killed mid-way may have left (read only: status removes nothing).
   const left = await interruptedLeftovers(root);
   if (left) io.stderr.write(`migrate: note: ${describeInterrupted(left)}\n`);

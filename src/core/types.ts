@@ -53,11 +53,43 @@ export interface SkippedFile {
   /** True when the file could not be read or parsed (syntax error, bad encoding): `run --all` reports it as failed. */
   error?: boolean;
   line?: number;
+  /** The base migration unit the file belongs to (the home-made base's class name), see BaseUnit. */
+  unit?: string;
+}
+
+/** One file:line and why, as a base migration unit names what blocks it. */
+export interface BaseUnitBlocker {
+  /** The class that blocks the unit (a subclass, or the base itself). */
+  class: string;
+  file: string;
+  line: number;
+  reason: string;
+}
+
+/**
+ * A home-made in-repository base that owns its agents' lifecycle (server, loop, signal handlers)
+ * and the agents built on it: what moves onto the target as one change (the base's `_v2` and each
+ * subclass's `_v2` importing it, validated per subclass, one commit, one revert). Reported so the
+ * fleet shows as one unit, with what in which file blocks it.
+ */
+export interface BaseUnit {
+  /** The base's class name: how the unit is named. */
+  name: string;
+  language: 'python';
+  base: { class: string; file: string; line: number; holds: string[] };
+  members: Array<{ class: string; file: string; line: number }>;
+  /** Always `refused` for now: the tool reports the unit but does not write a base's migration. */
+  status: 'refused';
+  blockers: BaseUnitBlocker[];
+  /** One line: what blocks it, or that nothing in a subclass does and the base is moved by hand. */
+  reason: string;
 }
 
 export interface ScanResult {
   agents: AgentInfo[];
   skipped: SkippedFile[];
+  /** Base migration units (present when the repository has one). */
+  units?: BaseUnit[];
 }
 
 export interface KeptForReview {

@@ -6,7 +6,7 @@ import { existsSync, lstatSync, readFileSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import type { AgentInfo, KeptForReview, RewriteOutcome, RunResult, RunStatus, ValidationReport } from '../core/types.js';
+import type { AgentInfo, BaseUnit, KeptForReview, RewriteOutcome, RunResult, RunStatus, ValidationReport } from '../core/types.js';
 import { oneLine, UsageError } from '../core/errors.js';
 import { profileFor, type Profile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
@@ -91,6 +91,8 @@ export interface BatchOutcome {
   interrupted: boolean;
   /** What the end of the run could not clean up (a full disk): said on stderr, exit 1. */
   cleanupErrors?: string[];
+  /** The base migration units of the run's scope (each refused, with why): see BaseUnit. */
+  units?: BaseUnit[];
 }
 
 interface Item {
@@ -155,6 +157,10 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     unreadable.splice(0, unreadable.length, ...shardOf(unreadable, (r) => r.file, opts.shard));
   }
   selected = [...new Map(selected.map((a) => [a.file, a])).values()].sort((a, b) => a.file.localeCompare(b.file));
+  // --all reports the base migration units it leaves (their files are skipped, not results).
+  const allUnits = opts.all && !opts.agents.length ? scan.units ?? [] : [];
+  const units = opts.shard ? shardOf(allUnits, (u) => u.base.file, opts.shard) : allUnits;
+  const withUnits = (o: BatchOutcome): BatchOutcome => (units.length ? { ...o, units } : o);
   if (validating) for (const language of new Set(selected.map((a) => a.language))) readLaunchTemplate(root, language);
 
   const items: Item[] = selected.map((agent) => {
@@ -421,7 +427,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         diffs.push(createTwoFilesPatch(i.agent.file, rel(root, i.outAbs), i.source!, i.output!));
         finish(i);
       }
-      return summarise(items, unreadable, diffs, started, false, root, clock);
+      return withUnits(summarise(items, unreadable, diffs, started, false, root, clock));
     }
 
     // The validation environment before the first write: a registry that is down or a
@@ -537,7 +543,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       // An output is reported only when it is on disk.
       if (i.result.output && !existsSync(path.join(root, i.result.output))) i.result = { ...i.result, output: null };
     }
-    return summarise(items, unreadable, diffs, started, interrupted, root, clock);
+    return withUnits(summarise(items, unreadable, diffs, started, interrupted, root, clock));
   }
 }
 

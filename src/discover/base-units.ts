@@ -1,0 +1,124 @@
+// Base migration units: a home-made in-repository base that owns its agents' lifecycle (the
+// health server, the run loop, the signal handlers) with the agents built on it. Each subclass is
+// skipped naming the parent and the parent is no agent, so the whole fleet is a person's work; the
+// unit is what moves onto the target together (the base's `_v2`, each subclass's `_v2` importing
+// it, validated per subclass, one commit). This module finds the units and says, file and line,
+// what in a subclass the migrated base could not carry. It never rewrites anything: a unit is
+// reported `refused`, naming its blockers, or, when no subclass blocks it, saying the base is
+// still moved by hand (this version writes no base migration).
+import type { BaseUnit, BaseUnitBlocker, SkippedFile } from '../core/types.js';
+import type { ClassFacts, ClassIndex, PythonFileFacts } from './python-scan.js';
+
+/** A file skipped because its agent stands on a home-made base holding the lifecycle. */
+export interface UnitMemberSkip {
+  skip: SkippedFile;
+  module: PythonFileFacts;
+  agent: ClassFacts;
+  base: ClassFacts;
+  baseRel: string;
+}
+
+/**
+ * Methods a subclass may not define and still inherit the target through the migrated base: the
+ * process lifecycle, whether the home-made base or the target owns it. Overriding one replaces
+ * what the migrated base hands to the target (its loop, its teardown, its health answer).
+ */
+const LIFECYCLE = new Set(['run', 'stop', 'start', 'shutdown', 'cleanup', 'close', 'serve_forever', 'run_forever', '__enter__', '__exit__', '__del__']);
+
+/**
+ * The units of the scan, each member's skip and the base's own skip extended with the unit (the
+ * existing reason kept as it was, `; base migration unit ...` added; `unit` set).
+ */
+export function baseUnits(
+  onParents: UnitMemberSkip[],
+  skipped: SkippedFile[],
+  index: ClassIndex,
+  target: { name: string; methods: ReadonlySet<string> },
+): BaseUnit[] {
+  const byBase = new Map<ClassFacts, UnitMemberSkip[]>();
+  for (const m of onParents) {
+    const list = byBase.get(m.base) ?? [];
+    list.push(m);
+    byBase.set(m.base, list);
+  }
+  const units: BaseUnit[] = [];
+  for (const [base, members] of byBase) {
+    members.sort((a, b) => a.module.rel.localeCompare(b.module.rel) || a.agent.line - b.agent.line);
+    const baseRel = members[0]!.baseRel;
+    const holds = [
+      base.bindsServer && 'health server',
+      (base.runsLoop || base.methods.includes('run')) && 'run loop',
+      base.findings.some((f) => f.kind === 'signal') && 'signal handlers',
+      base.findings.some((f) => f.kind === 'registry') && 'registration',
+    ].filter((h): h is string => !!h);
+    const blockers: BaseUnitBlocker[] = [];
+    const own = new Map<UnitMemberSkip, BaseUnitBlocker[]>();
+    for (const m of members) {
+      const found = memberBlockers(m, target);
+      own.set(m, found);
+      blockers.push(...found);
+    }
+    // Agents of the base the scan took for agents on their own (not skipped for it) would be left
+    // beside a migrated base: the unit is not the whole of what stands on it.
+    const named = new Set(members.map((m) => m.agent));
+    for (const k of index.agentSubclasses(base)) {
+      if (named.has(k.cls)) continue;
+      blockers.push({ class: k.cls.name, file: k.rel, line: k.cls.line, reason: `${k.cls.name} (${k.rel}:${k.cls.line}) is built on ${base.name} but not skipped for it (classified on its own): the unit would not move every agent of ${base.name}` });
+    }
+    const names = members.map((m) => `${m.agent.name} (${m.module.rel}:${m.agent.line})`);
+    const head = `base migration unit ${base.name} (${baseRel}:${base.line}, holding the ${holds.join(', ') || 'lifecycle'}) with ${members.length} agent${members.length === 1 ? '' : 's'}: ${names.join(', ')}`;
+    const reason = blockers.length
+      ? `${head}; refused: ${blockers.map((b) => b.reason).join('; ')}`
+      : `${head}; no subclass overrides the lifecycle, binds a server or installs a signal handler of its own, so moving ${base.name} onto ${target.name} carries them all, ` +
+        `but this version does not write a base's migration: migrate ${base.name} onto ${target.name} by hand (each subclass then reaches ${target.name} through it unchanged)`;
+    units.push({
+      name: base.name,
+      language: 'python',
+      base: { class: base.name, file: baseRel, line: base.line, holds },
+      members: members.map((m) => ({ class: m.agent.name, file: m.module.rel, line: m.agent.line })),
+      status: 'refused',
+      blockers,
+      reason,
+    });
+    for (const m of members) {
+      const mine = own.get(m)!;
+      m.skip.unit = base.name;
+      m.skip.reason += mine.length
+        ? `; base migration unit ${base.name}: refused for this agent: ${mine.map((b) => b.reason).join('; ')}`
+        : `; base migration unit ${base.name}: nothing in ${m.agent.name} blocks it${blockers.length ? `, but ${blockers.length} blocker${blockers.length === 1 ? '' : 's'} elsewhere (see ${baseRel})` : ''}`;
+    }
+    const baseSkip = skipped.find((s) => s.file === baseRel && !s.unit);
+    if (baseSkip) {
+      baseSkip.unit = base.name;
+      baseSkip.reason += `; ${reason}`;
+    }
+  }
+  return units.sort((a, b) => a.base.file.localeCompare(b.base.file) || a.base.line - b.base.line);
+}
+
+/** What in one subclass the migrated base could not carry, each with its line. */
+function memberBlockers(m: UnitMemberSkip, target: { name: string; methods: ReadonlySet<string> }): BaseUnitBlocker[] {
+  const { agent, base, module } = m;
+  const rel = module.rel;
+  const at = (line: number) => `${agent.name} (${rel}:${line})`;
+  const out: BaseUnitBlocker[] = [];
+  const add = (line: number, reason: string) => out.push({ class: agent.name, file: rel, line, reason });
+  // Built on the base through a class between them: that class is no member of the unit.
+  const names = (b: string) => [b, module.imports.get(b)?.name, ...(module.aliases.get(b) ?? []).flatMap((a) => [a, module.imports.get(a)?.name])];
+  const direct = agent.bases.some((b) => !!b && names(b).includes(base.name));
+  if (!direct) add(agent.line, `${at(agent.line)} reaches ${base.name} through another class (${agent.bases.filter(Boolean).join(', ')}), which the unit would not move`);
+  agent.methods.forEach((name, i) => {
+    const line = agent.methodLines?.[i] ?? agent.line;
+    if (LIFECYCLE.has(name) && (base.methods.includes(name) || target.methods.has(name))) {
+      const whose = base.methods.includes(name) ? `${base.name}'s ${name}(), which the migration hands to ${target.name}` : `${target.name}'s ${name}()`;
+      add(line, `${at(line)} overrides ${name}(): it would replace ${whose}, so the migrated base's lifecycle would not run`);
+    } else if (target.methods.has(name) && name !== '__init__' && !base.methods.includes(name)) {
+      add(line, `${at(line)} defines ${name}(), a method of ${target.name}: inherited through the migrated base, it would override the target's`);
+    }
+  });
+  if (agent.serverLine) add(agent.serverLine, `${at(agent.serverLine)} starts a server of its own, beside the health server the migrated base gets from ${target.name}`);
+  for (const f of agent.findings) {
+    if (f.kind === 'signal' && f.detail) add(f.line, `${at(f.line)} installs a signal handler of its own (${f.detail}), which would replace ${target.name}'s (its stop and deregistration)`);
+  }
+  return out.sort((a, b) => a.line - b.line);
+}
