@@ -90,8 +90,29 @@ describe('base migration units', () => {
     const root = fleet('subclass-drain-loop-on-home-made-daemon-base');
     const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json'])).stdout);
     expect(scan.units!.map((u) => [u.name, u.members.map((m) => m.class), u.blockers.length])).toEqual([['DaemonBase', ['WebhookRetryAgent'], 0]]);
-    expect(scan.units![0]!.reason).toContain('no subclass overrides the lifecycle');
+    // The engine's rewrite of DaemonBase, run in memory, keeps nothing for review and still calls the three
+    // hooks WebhookRetryAgent overrides (step() from the loop, status_extra() from the health fields,
+    // before_exit() from stop()).
+    expect(scan.units![0]!.reason).toContain(
+      "no subclass overrides the lifecycle, binds a server or installs a signal handler of its own, and the engine's rewrite of DaemonBase keeps nothing for review, " +
+        'still calls every hook they override (before_exit(), status_extra(), step()) and removes or renames nothing they use',
+    );
     expect(scan.units![0]!.reason).toContain('migrate DaemonBase onto BaseAgent by hand');
+    // Nothing written: the preview is in memory.
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+  }, 60_000);
+
+  it("a subclass reading a flag the base's rewrite renames blocks the unit, naming its line", async () => {
+    const root = fleet('home-made-report-base-unit-subclass-reads-renamed-flag');
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json'])).stdout);
+    const unit = scan.units!.find((u) => u.name === 'ReportJobBase')!;
+    expect(unit.members.map((m) => m.class)).toEqual(['DailyDigest', 'KpiRollup']);
+    expect(unit.blockers.map((b) => `${b.class} ${b.file}:${b.line}`)).toEqual([
+      'DailyDigest agents/reports/jobs/daily_digest.py:33',
+      'ReportJobBase agents/reports/report_job_base.py:16',
+    ]);
+    expect(unit.blockers[0]!.reason).toContain('uses self.running, which the engine\'s rewrite of ReportJobBase renames to self.agent_running');
+    expect(git(root, ['status', '--porcelain'])).toBe('');
   }, 60_000);
 
   it('a repository without a home-made lifecycle base has no units field', async () => {

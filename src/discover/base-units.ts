@@ -6,8 +6,14 @@
 // what in a subclass the migrated base could not carry. It never rewrites anything: a unit is
 // reported `refused`, naming its blockers, or, when no subclass blocks it, saying the base is
 // still moved by hand (this version writes no base migration).
-import type { BaseUnit, BaseUnitBlocker, SkippedFile } from '../core/types.js';
+import type { BaseUnit, BaseUnitBlocker, RewriteOutcome, SkippedFile } from '../core/types.js';
 import type { ClassFacts, ClassIndex, PythonFileFacts } from './python-scan.js';
+
+/** The engine's rewrite of a base (in memory) and the sources it reads: see base-preview.ts. */
+export interface UnitSources {
+  preview(rel: string, className: string): { source: string; outcome: RewriteOutcome };
+  read(rel: string): string;
+}
 
 /** A file skipped because its agent stands on a home-made base holding the lifecycle. */
 export interface UnitMemberSkip {
@@ -33,7 +39,8 @@ export function baseUnits(
   onParents: UnitMemberSkip[],
   skipped: SkippedFile[],
   index: ClassIndex,
-  target: { name: string; methods: ReadonlySet<string> },
+  target: { name: string; methods: ReadonlySet<string>; attributes: ReadonlySet<string> },
+  sources: UnitSources,
 ): BaseUnit[] {
   const byBase = new Map<ClassFacts, UnitMemberSkip[]>();
   for (const m of onParents) {
@@ -52,11 +59,13 @@ export function baseUnits(
       base.findings.some((f) => f.kind === 'registry') && 'registration',
     ].filter((h): h is string => !!h);
     const blockers: BaseUnitBlocker[] = [];
-    const own = new Map<UnitMemberSkip, BaseUnitBlocker[]>();
-    for (const m of members) {
-      const found = memberBlockers(m, target);
-      own.set(m, found);
-      blockers.push(...found);
+    for (const m of members) blockers.push(...memberBlockers(m, target));
+    // Only a unit no subclass blocks is worth the base's rewrite: what it keeps, drops or renames.
+    let carried: string[] = [];
+    if (blockers.length === 0) {
+      const found = previewBlockers(base, baseRel, members, target, sources);
+      blockers.push(...found.blockers);
+      carried = found.carried;
     }
     // Agents of the base the scan took for agents on their own (not skipped for it) would be left
     // beside a migrated base: the unit is not the whole of what stands on it.
@@ -69,7 +78,8 @@ export function baseUnits(
     const head = `base migration unit ${base.name} (${baseRel}:${base.line}, holding the ${holds.join(', ') || 'lifecycle'}) with ${members.length} agent${members.length === 1 ? '' : 's'}: ${names.join(', ')}`;
     const reason = blockers.length
       ? `${head}; refused: ${blockers.map((b) => b.reason).join('; ')}`
-      : `${head}; no subclass overrides the lifecycle, binds a server or installs a signal handler of its own, so moving ${base.name} onto ${target.name} carries them all, ` +
+      : `${head}; no subclass overrides the lifecycle, binds a server or installs a signal handler of its own, and the engine's rewrite of ${base.name} keeps nothing for review` +
+        `${carried.length ? `, still calls every hook they override (${carried.map((h) => `${h}()`).join(', ')})` : ''} and removes or renames nothing they use, so moving ${base.name} onto ${target.name} carries them all, ` +
         `but this version does not write a base's migration: migrate ${base.name} onto ${target.name} by hand (each subclass then reaches ${target.name} through it unchanged)`;
     units.push({
       name: base.name,
@@ -81,11 +91,12 @@ export function baseUnits(
       reason,
     });
     for (const m of members) {
-      const mine = own.get(m)!;
+      const mine = blockers.filter((b) => b.file === m.module.rel && b.class === m.agent.name);
       m.skip.unit = base.name;
       m.skip.reason += mine.length
         ? `; base migration unit ${base.name}: refused for this agent: ${mine.map((b) => b.reason).join('; ')}`
         : `; base migration unit ${base.name}: nothing in ${m.agent.name} blocks it${blockers.length ? `, but ${blockers.length} blocker${blockers.length === 1 ? '' : 's'} elsewhere (see ${baseRel})` : ''}`;
+      if (mine.length && mine.length < blockers.length) m.skip.reason += ` (and ${blockers.length - mine.length} more, see ${baseRel})`;
     }
     const baseSkip = skipped.find((s) => s.file === baseRel && !s.unit);
     if (baseSkip) {
@@ -121,4 +132,78 @@ function memberBlockers(m: UnitMemberSkip, target: { name: string; methods: Read
     if (f.kind === 'signal' && f.detail) add(f.line, `${at(f.line)} installs a signal handler of its own (${f.detail}), which would replace ${target.name}'s (its stop and deregistration)`);
   }
   return out.sort((a, b) => a.line - b.line);
+}
+
+/**
+ * What the engine's rewrite of the base would break for the unit: the rewrite not going through, each
+ * item it keeps for review (the entry point it would ask for aside: a base has none, its agents do),
+ * a hook a subclass overrides that the base calls and its rewrite no longer does, and a member a
+ * subclass uses that the rewrite removes or renames (unless the target provides it under that name).
+ * `carried`: the overridden hooks the rewritten base still calls.
+ */
+function previewBlockers(
+  base: ClassFacts,
+  baseRel: string,
+  members: UnitMemberSkip[],
+  target: { name: string; methods: ReadonlySet<string>; attributes: ReadonlySet<string> },
+  sources: UnitSources,
+): { blockers: BaseUnitBlocker[]; carried: string[] } {
+  const blockers: BaseUnitBlocker[] = [];
+  const add = (line: number, reason: string, cls = base.name, file = baseRel) => blockers.push({ class: cls, file, line, reason });
+  const { source, outcome } = sources.preview(baseRel, base.name);
+  if (outcome.status !== 'changed' || outcome.output === undefined) {
+    add(base.line, `the engine's rewrite of ${base.name} (${baseRel}:${base.line}) is ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`);
+    return { blockers, carried: [] };
+  }
+  for (const k of outcome.kept_for_review) {
+    if (k.symbol === '__main__') continue;
+    add(k.line, `the engine's rewrite of ${base.name} keeps ${k.symbol} (${baseRel}:${k.line}) for review: ${k.reason}`);
+  }
+  const output = outcome.output;
+  const carried = new Set<string>();
+  for (const m of members) {
+    m.agent.methods.forEach((name, i) => {
+      if (name === '__init__' || LIFECYCLE.has(name) || !base.methods.includes(name)) return;
+      const line = callLine(source, name);
+      if (!line) return;
+      if (callLine(output, name)) carried.add(name);
+      else add(line, `${m.agent.name} (${m.module.rel}:${m.agent.methodLines?.[i] ?? m.agent.line}) overrides ${name}(), which ${base.name} calls (line ${line}) and its rewrite no longer does`);
+    });
+  }
+  const gone = new Map<string, string>();
+  for (const r of outcome.removed) {
+    const name = /^(?:self\.)?([A-Za-z_]\w*)$/.exec(r)?.[1];
+    if (name && !target.attributes.has(name) && !target.methods.has(name)) gone.set(name, 'removes');
+  }
+  for (const w of outcome.warnings) {
+    const renamed = /^self\.(\w+) renamed to self\.(\w+)/.exec(w);
+    if (renamed) gone.set(renamed[1]!, `renames to self.${renamed[2]}${target.attributes.has(renamed[1]!) ? ` (self.${renamed[1]} is then ${target.name}'s)` : ''}`);
+  }
+  for (const m of members) {
+    let text: string;
+    try {
+      text = sources.read(m.module.rel);
+    } catch {
+      continue;
+    }
+    for (const [name, how] of gone) {
+      const line = useLine(text, name);
+      if (line) add(line, `${m.agent.name} (${m.module.rel}:${line}) uses self.${name}, which the engine's rewrite of ${base.name} ${how}`, m.agent.name, m.module.rel);
+    }
+  }
+  return { blockers: blockers.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line), carried: [...carried].sort() };
+}
+
+/** The first line calling `<anything>.name(` outside the method's own `def` (0 when none). */
+function callLine(text: string, name: string): number {
+  const lines = text.split('\n');
+  const re = new RegExp(`\\.${name}\\s*\\(`);
+  const i = lines.findIndex((l) => re.test(l) && !new RegExp(`^\\s*(async\\s+)?def\\s+${name}\\b`).test(l));
+  return i + 1;
+}
+
+/** The first line reading or writing `self.name` (0 when none). */
+function useLine(text: string, name: string): number {
+  const re = new RegExp(`\\bself\\.${name}\\b`);
+  return text.split('\n').findIndex((l) => re.test(l)) + 1;
 }

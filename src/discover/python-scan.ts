@@ -4,7 +4,7 @@
 // an alias, or through another class of the repository); and what ad-hoc code it has.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AgentInfo, Finding, FindingKind, ScanResult, SkippedFile } from '../core/types.js';
+import type { AgentInfo, BaseUnit, Finding, FindingKind, ScanResult, SkippedFile } from '../core/types.js';
 import { MigrateError, throwIfInterrupted } from '../core/errors.js';
 import { listProfiles, loadProfile, type Profile } from '../profile/profile.js';
 import { decodePythonSource, parseStrict } from '../lang/python/parser.js';
@@ -779,18 +779,25 @@ export async function scanPython(root: string, files: string[], profile: Profile
       if (r.parent) onParents.push({ skip: r.skipped, module: f, agent: r.parent.agent, base: r.parent.cls, baseRel: r.parent.rel });
     }
   }
-  const units = onParents.length ? baseUnits(onParents, skipped, index, { name: profile.base_class, methods: targetMethods(root, profile) }) : [];
+  let units: BaseUnit[] = [];
+  if (onParents.length) {
+    // The engine's rewrite of each unit's base, in memory: loaded only when the repository has a unit.
+    const { previewBase } = await import('./base-preview.js');
+    const sources = { preview: (rel: string, cls: string) => previewBase(root, rel, cls, profile), read: (rel: string) => readFileSync(path.join(root, rel), 'utf8') };
+    units = baseUnits(onParents, skipped, index, { name: profile.base_class, ...targetMembers(root, profile) }, sources);
+  }
   return units.length ? { agents, skipped, units } : { agents, skipped };
 }
 
-/** The methods of the profile's base (learned from its source in the repository, else the profile's list). */
-function targetMethods(root: string, profile: Profile): ReadonlySet<string> {
+/** The methods and attributes of the profile's base (learned from its source in the repository, else the profile's lists). */
+function targetMembers(root: string, profile: Profile): { methods: ReadonlySet<string>; attributes: ReadonlySet<string> } {
   const py = profile.python;
-  if (!py) return new Set();
+  if (!py) return { methods: new Set(), attributes: new Set() };
   try {
-    return loadBaseModel(root, py, profile.base_class).methods;
+    const model = loadBaseModel(root, py, profile.base_class);
+    return { methods: model.methods, attributes: new Set(model.attributes.keys()) };
   } catch {
-    return new Set(py.fallback.methods);
+    return { methods: new Set(py.fallback.methods), attributes: new Set(py.fallback.owned_attributes) };
   }
 }
 
