@@ -160,16 +160,6 @@ function previewBlockers(
     add(k.line, `the engine's rewrite of ${base.name} keeps ${k.symbol} (${baseRel}:${k.line}) for review: ${k.reason}`);
   }
   const output = outcome.output;
-  const carried = new Set<string>();
-  for (const m of members) {
-    m.agent.methods.forEach((name, i) => {
-      if (name === '__init__' || LIFECYCLE.has(name) || !base.methods.includes(name)) return;
-      const line = callLine(source, name);
-      if (!line) return;
-      if (callLine(output, name)) carried.add(name);
-      else add(line, `${m.agent.name} (${m.module.rel}:${m.agent.methodLines?.[i] ?? m.agent.line}) overrides ${name}(), which ${base.name} calls (line ${line}) and its rewrite no longer does`);
-    });
-  }
   const gone = new Map<string, string>();
   for (const r of outcome.removed) {
     const name = /^(?:self\.)?([A-Za-z_]\w*)$/.exec(r)?.[1];
@@ -179,6 +169,16 @@ function previewBlockers(
     const renamed = /^self\.(\w+) renamed to self\.(\w+)/.exec(w);
     if (renamed) gone.set(renamed[1]!, `renames to self.${renamed[2]}${target.attributes.has(renamed[1]!) ? ` (self.${renamed[1]} is then ${target.name}'s)` : ''}`);
   }
+  const carried = new Set<string>();
+  for (const m of members) {
+    m.agent.methods.forEach((name, i) => {
+      if (name === '__init__' || LIFECYCLE.has(name) || !base.methods.includes(name) || gone.has(name)) return;
+      const line = callLine(source, name);
+      if (!line) return;
+      if (callLine(output, name)) carried.add(name);
+      else add(line, `${m.agent.name} (${m.module.rel}:${m.agent.methodLines?.[i] ?? m.agent.line}) overrides ${name}(), which ${base.name} calls (line ${line}) and its rewrite no longer does`);
+    });
+  }
   for (const m of members) {
     let text: string;
     try {
@@ -187,6 +187,13 @@ function previewBlockers(
       continue;
     }
     for (const [name, how] of gone) {
+      // An override of a method the rewrite removes is never called again.
+      const own = m.agent.methods.indexOf(name);
+      if (own >= 0) {
+        const at = m.agent.methodLines?.[own] ?? m.agent.line;
+        add(at, `${m.agent.name} (${m.module.rel}:${at}) overrides ${name}(), which the engine's rewrite of ${base.name} ${how}: nothing would call it`, m.agent.name, m.module.rel);
+        continue;
+      }
       const line = useLine(text, name);
       if (line) add(line, `${m.agent.name} (${m.module.rel}:${line}) uses self.${name}, which the engine's rewrite of ${base.name} ${how}`, m.agent.name, m.module.rel);
     }
@@ -194,10 +201,13 @@ function previewBlockers(
   return { blockers: blockers.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line), carried: [...carried].sort() };
 }
 
-/** The first line calling `<anything>.name(` outside the method's own `def` (0 when none). */
+/**
+ * The first line reaching `<anything>.name` outside the method's own `def` (0 when none): a call, or
+ * the method handed on (`threading.Thread(target=self._beat)`, a callback).
+ */
 function callLine(text: string, name: string): number {
   const lines = text.split('\n');
-  const re = new RegExp(`\\.${name}\\s*\\(`);
+  const re = new RegExp(`\\.${name}\\b`);
   const i = lines.findIndex((l) => re.test(l) && !new RegExp(`^\\s*(async\\s+)?def\\s+${name}\\b`).test(l));
   return i + 1;
 }
