@@ -45,7 +45,7 @@ describe('base migration units', () => {
     const unit = scan.units![0]!;
     expect({ name: unit.name, base: unit.base, status: unit.status }).toEqual({
       name: 'ServiceBase',
-      base: { class: 'ServiceBase', file: 'agents/daemons/service_base.py', line: 23, holds: ['health server', 'run loop', 'signal handlers'] },
+      base: { class: 'ServiceBase', file: 'agents/daemons/service_base.py', line: 23, holds: ['health server', 'run loop', 'signal handlers', 'heartbeat/registration'] },
       status: 'refused',
     });
     expect(unit.members.map((m) => `${m.class} ${m.file}:${m.line}`)).toEqual([

@@ -56,7 +56,7 @@ export function baseUnits(
       base.bindsServer && 'health server',
       (base.runsLoop || base.methods.includes('run')) && 'run loop',
       base.findings.some((f) => f.kind === 'signal') && 'signal handlers',
-      base.findings.some((f) => f.kind === 'registry') && 'registration',
+      (base.findings.some((f) => f.kind === 'registry') || base.methods.some((m) => /heartbeat/i.test(m))) && 'heartbeat/registration',
     ].filter((h): h is string => !!h);
     const blockers: BaseUnitBlocker[] = [];
     for (const m of members) blockers.push(...memberBlockers(m, target));
