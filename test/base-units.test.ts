@@ -1,14 +1,18 @@
 // Base migration units on real git repositories: a home-made base owning its agents' lifecycle and
 // the agents skipped for it are reported as one unit by scan, run --all and status (each --json
 // output valid against its schema), refused with each blocker's file and line; naming the base
-// or one of its agents to run says why; nothing is written or committed for a refused unit.
-import { readFileSync } from 'node:fs';
+// or one of its agents to run says why; nothing is written or committed for a refused unit. And the
+// claim a unit with no blocker makes is run: its subclass started on the rewritten base.
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { spawn } from 'node:child_process';
 import Ajv from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cliInProcess, git, gitRepo, REPO } from './helpers/cli.js';
-import { listCases, materialize } from './helpers/python-fixtures.js';
-import { rmSync } from 'node:fs';
+import { cliInProcess, commitAll, git, gitRepo, REPO } from './helpers/cli.js';
+import { listCases, materialize, REFERENCE_BASE } from './helpers/python-fixtures.js';
+import { previewBase } from '../src/discover/base-preview.js';
+import { loadProfile } from '../src/profile/profile.js';
+import { allocatePorts } from '../src/validate/ports.js';
 import type { BaseUnit } from '../src/core/types.js';
 
 const ajv = new Ajv({ allErrors: true });
@@ -114,6 +118,58 @@ describe('base migration units', () => {
     expect(unit.blockers[0]!.reason).toContain('uses self.running, which the engine\'s rewrite of ReportJobBase renames to self.agent_running');
     expect(git(root, ['status', '--porcelain'])).toBe('');
   }, 60_000);
+
+  // The claim a unit with no blocker makes ("moving DaemonBase onto BaseAgent carries them all"),
+  // checked by running it: the engine's rewrite of the base (what the unit's analysis read) written
+  // over the base in a throwaway repository on the reference base, and the subclass started as it is.
+  it('the claim of a unit with no blocker holds at runtime: WebhookRetryAgent runs unchanged on the rewritten DaemonBase', async () => {
+    const root = fleet('subclass-drain-loop-on-home-made-daemon-base');
+    rmSync(path.join(root, 'common'), { recursive: true, force: true });
+    cpSync(path.join(REFERENCE_BASE, 'common'), path.join(root, 'common'), { recursive: true });
+    commitAll(root, 'reference base');
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json'])).stdout);
+    expect(scan.units!.map((u) => [u.name, u.blockers.length])).toEqual([['DaemonBase', 0]]);
+    const { outcome } = previewBase(root, 'agents/daemons/daemon_base.py', 'DaemonBase', loadProfile('base-agent'));
+    expect(outcome.status).toBe('changed');
+    writeFileSync(path.join(root, 'agents', 'daemons', 'daemon_base.py'), outcome.output!);
+    const [port, health] = await allocatePorts(2);
+    const child = spawn('python3', ['agents/notify/webhook_retry_agent.py'], {
+      cwd: root,
+      env: { ...process.env, AGENT_PORT: String(port), HEALTH_CHECK_PORT: String(health), REGISTRY_URL: '', METRICS_URL: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    child.stdout.on('data', (d) => (log += d));
+    child.stderr.on('data', (d) => (log += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      // Its health answers with the base's fields and the subclass's (status_extra()), and step() has run.
+      let body: Record<string, unknown> | null = null;
+      for (const until = Date.now() + 20_000; Date.now() < until; await new Promise((r) => setTimeout(r, 250))) {
+        try {
+          const r = await fetch(`http://127.0.0.1:${health}/health`);
+          const j = (await r.json()) as Record<string, unknown>;
+          if (r.ok && Number(j.steps) >= 1) {
+            body = j;
+            break;
+          }
+        } catch {
+          // not up yet
+        }
+      }
+      expect(body, log).not.toBeNull();
+      expect(body).toMatchObject({ status: 'ok', agent: 'WebhookRetryAgent', waiting: 0, delivered: 0, parked: 0 });
+      // SIGTERM: the base's handler stops it, DaemonBase.stop() still calls before_exit(), exit 0.
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('timeout'), 15_000))]);
+      expect(code, log).toBe(0);
+      expect(log).toContain('spooled back the waiting webhooks');
+      expect(log).toContain('received SIGTERM; stopping');
+      expect(log).not.toMatch(/Traceback|ERROR/);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 90_000);
 
   it('a repository without a home-made lifecycle base has no units field', async () => {
     const root = fleet('subclass-of-home-made-worker-base');

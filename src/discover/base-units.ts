@@ -206,7 +206,7 @@ function previewBlockers(
  * the method handed on (`threading.Thread(target=self._beat)`, a callback).
  */
 function callLine(text: string, name: string): number {
-  const lines = text.split('\n');
+  const lines = codeOnly(text).split('\n');
   const re = new RegExp(`\\.${name}\\b`);
   const i = lines.findIndex((l) => re.test(l) && !new RegExp(`^\\s*(async\\s+)?def\\s+${name}\\b`).test(l));
   return i + 1;
@@ -215,5 +215,24 @@ function callLine(text: string, name: string): number {
 /** The first line reading or writing `self.name` (0 when none). */
 function useLine(text: string, name: string): number {
   const re = new RegExp(`\\bself\\.${name}\\b`);
-  return text.split('\n').findIndex((l) => re.test(l)) + 1;
+  return codeOnly(text).split('\n').findIndex((l) => re.test(l)) + 1;
+}
+
+/**
+ * The text with its triple-quoted strings (docstrings) and comments blanked, lines kept: a
+ * docstring saying "stop() calls self.flush()" is no call. (A `#` inside a one-line string is
+ * kept with what follows it when the quotes before it are unbalanced.)
+ */
+function codeOnly(text: string): string {
+  const blanked = text.replace(/("""|''')[\s\S]*?\1/g, (m) => m.replace(/[^\n]/g, ' '));
+  return blanked
+    .split('\n')
+    .map((l) => {
+      const at = l.indexOf('#');
+      if (at < 0) return l;
+      const before = l.slice(0, at);
+      const balanced = (before.match(/"/g) ?? []).length % 2 === 0 && (before.match(/'/g) ?? []).length % 2 === 0;
+      return balanced ? before : l;
+    })
+    .join('\n');
 }
