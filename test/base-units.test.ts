@@ -90,7 +90,7 @@ describe('base migration units', () => {
     expect(git(root, ['status', '--porcelain'])).toBe('');
   }, 120_000);
 
-  it('a unit no subclass blocks says so, and that the base is still moved by hand', async () => {
+  it('a unit no subclass blocks says so, and that run migrates it', async () => {
     const root = fleet('subclass-drain-loop-on-home-made-daemon-base');
     const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json'])).stdout);
     expect(scan.units!.map((u) => [u.name, u.members.map((m) => m.class), u.blockers.length])).toEqual([['DaemonBase', ['WebhookRetryAgent'], 0]]);
@@ -101,7 +101,8 @@ describe('base migration units', () => {
       "no subclass overrides the lifecycle, binds a server or installs a signal handler of its own, and the engine's rewrite of DaemonBase keeps nothing for review, " +
         'still calls every hook they override (before_exit(), status_extra(), step()) and removes or renames nothing they use',
     );
-    expect(scan.units![0]!.reason).toContain('migrate DaemonBase onto BaseAgent by hand');
+    expect(scan.units![0]!.status).toBe('ready');
+    expect(scan.units![0]!.reason).toContain('`migrate run DaemonBase` (or run --all) writes DaemonBase\'s _v2 and one _v2 per agent importing it');
     // Nothing written: the preview is in memory.
     expect(git(root, ['status', '--porcelain'])).toBe('');
   }, 60_000);
@@ -170,6 +171,90 @@ describe('base migration units', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   }, 90_000);
+
+  // A unit with no blocker migrates, end to end: the base's _v2 (the engine's rewrite) and one _v2 per
+  // agent importing it, each agent's _v2 started under the validator, one commit; a second run is a
+  // no-op; an agent of it is not reverted alone; reverting the base undoes all of it.
+  it('DaemonBase and its three agents migrate as one unit: each validated at runtime, one commit, revert restores the tree', async () => {
+    const root = fleet('home-made-daemon-base-unit-migrates');
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const members = ['agents/certs/cert_expiry_watcher.py', 'agents/notify/digest_mailer.py', 'agents/notify/webhook_retry_agent.py'];
+    const before = Object.fromEntries(members.map((f) => [f, readFileSync(path.join(root, f), 'utf8')]));
+
+    const run = await cliInProcess(root, ['run', '--all', '--json']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const out = parsed('run', run.stdout);
+    const unit = out.units![0]!;
+    expect(unit.status, unit.error ?? '').toBe('migrated');
+    const files = ['agents/daemons/daemon_base_v2.py', ...members.map((f) => f.replace(/\.py$/, '_v2.py'))];
+    expect(unit.files).toEqual(files);
+    // Every agent was started on its _v2 and passed the validator's checks.
+    expect(Object.keys(unit.validation!).sort()).toEqual(['CertExpiryWatcher', 'DigestMailer', 'WebhookRetryAgent']);
+    for (const [cls, report] of Object.entries(unit.validation!)) {
+      expect(report.ok, `${cls}: ${JSON.stringify(report.checks)}`).toBe(true);
+      for (const check of ['health', 'registry', 'metrics', 'shutdown']) expect(report.checks.find((c) => c.name === check)?.ok, `${cls} ${check}`).toBe(true);
+    }
+    // One commit, holding exactly the unit's _v2 files and its record, naming the base and its agents.
+    expect(git(root, ['rev-list', '--count', `${head}..HEAD`])).toBe('1');
+    expect(unit.commit).toBe(git(root, ['rev-parse', 'HEAD']));
+    expect(git(root, ['show', '--name-only', '--format=', 'HEAD']).split('\n').filter(Boolean).sort()).toEqual([...files, 'migration-log/DaemonBase.json'].sort());
+    expect(git(root, ['log', '-1', '--format=%s'])).toBe('migrate(DaemonBase): move base migration unit DaemonBase (CertExpiryWatcher, DigestMailer, WebhookRetryAgent) onto BaseAgent');
+    // The originals are untouched; each agent's _v2 differs from it only by importing DaemonBase from the base's _v2.
+    for (const f of members) {
+      expect(readFileSync(path.join(root, f), 'utf8')).toBe(before[f]);
+      const v2 = readFileSync(path.join(root, f.replace(/\.py$/, '_v2.py')), 'utf8');
+      expect(v2).toBe(before[f]!.replace('from agents.daemons.daemon_base import DaemonBase', 'from agents.daemons.daemon_base_v2 import DaemonBase'));
+      expect(v2).not.toBe(before[f]);
+    }
+    expect(readFileSync(path.join(root, files[0]!), 'utf8')).toContain('class DaemonBase(BaseAgent):');
+
+    // A second run is a no-op.
+    const again = parsed('run', (await cliInProcess(root, ['run', '--all', '--json'])).stdout);
+    expect(again.units![0]!.status).toBe('unchanged');
+    expect(git(root, ['rev-list', '--count', `${head}..HEAD`])).toBe('1');
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+
+    const status = parsed('status', (await cliInProcess(root, ['status', '--json'])).stdout);
+    expect(status.units!.map((u) => [u.name, u.status, u.commit])).toEqual([['DaemonBase', 'migrated', unit.commit]]);
+    expect((await cliInProcess(root, ['status'])).stdout).toContain('unit DaemonBase (agents/daemons/daemon_base.py:16): migrated in');
+
+    // An agent of the unit alone is refused, naming the unit; the base reverts it all.
+    const alone = await cliInProcess(root, ['revert', 'DigestMailer']);
+    expect(alone.exitCode).toBe(2);
+    expect(alone.stderr.trim().split('\n')).toEqual(["migrate: DigestMailer was migrated with base migration unit DaemonBase (one commit with DaemonBase's _v2, which its _v2 imports): revert the unit, migrate revert DaemonBase"]);
+    expect((await cliInProcess(root, ['revert', 'agents/notify/digest_mailer_v2.py'])).exitCode).toBe(2);
+    const reverted = await cliInProcess(root, ['revert', 'DaemonBase']);
+    expect(reverted.exitCode, reverted.stderr).toBe(0);
+    // The tree is the one before the unit, but for the revert's record.
+    expect(git(root, ['diff', '--name-only', head, 'HEAD']).split('\n').filter(Boolean)).toEqual([expect.stringMatching(/^migration-log\/reverts\/DaemonBase-.*\.json$/)]);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+    const after = parsed('status', (await cliInProcess(root, ['status', '--json'])).stdout);
+    expect(after.units!.map((u) => u.status)).toEqual(['ready']);
+  }, 300_000);
+
+  it('one agent of the unit crashing at runtime fails the unit: nothing written, nothing committed', async () => {
+    const root = fleet('home-made-daemon-base-unit-migrates');
+    // The watcher reads its bundle list when it starts, and the repository has none: it dies at start.
+    const watcher = path.join(root, 'agents/certs/cert_expiry_watcher.py');
+    const text = readFileSync(watcher, 'utf8');
+    const crashing = text.replace('        self.checked = 0\n', '        self.checked = 0\n        with open(CERT_LIST) as fh:\n            self.listed = fh.read().split()\n');
+    expect(crashing).not.toBe(text);
+    writeFileSync(watcher, crashing);
+    commitAll(root, 'the watcher reads its list at start');
+    const head = git(root, ['rev-parse', 'HEAD']);
+
+    const run = await cliInProcess(root, ['run', 'DaemonBase', '--json']);
+    expect(run.exitCode).toBe(1);
+    const unit = parsed('run', run.stdout).units![0]!;
+    expect(unit.status).toBe('failed');
+    expect(unit.error).toContain('validation of CertExpiryWatcher (agents/certs/cert_expiry_watcher_v2.py)');
+    expect(unit.files).toEqual([]);
+    expect(unit.commit).toBeNull();
+    // The others passed, and nothing of any of them stays.
+    expect(unit.validation!.CertExpiryWatcher!.ok).toBe(false);
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+    expect(git(root, ['status', '--porcelain', '--ignored', '--untracked-files=all']).split('\n').filter((l) => /_v2|migration-log/.test(l))).toEqual([]);
+  }, 300_000);
 
   it('a repository without a home-made lifecycle base has no units field', async () => {
     const root = fleet('subclass-of-home-made-worker-base');

@@ -78,11 +78,25 @@ export interface BaseUnit {
   language: 'python';
   base: { class: string; file: string; line: number; holds: string[] };
   members: Array<{ class: string; file: string; line: number }>;
-  /** Always `refused` for now: the tool reports the unit but does not write a base's migration. */
-  status: 'refused';
+  /**
+   * `refused`: a blocker stands in the way (see `blockers`). `ready`: nothing blocks it, not migrated yet
+   * (what scan says, and run when it does not write: --dry-run, --no-validate, --no-commit). `migrated`:
+   * the base's `_v2` and each member's `_v2` are written, verified, each member validated at runtime and
+   * all of it committed as one commit (`commit`). `unchanged`: an earlier run's unit commit holds exactly
+   * what this one would write. `failed`: a step failed (`error`); nothing of the unit was left.
+   */
+  status: 'refused' | 'ready' | 'migrated' | 'unchanged' | 'failed';
   blockers: BaseUnitBlocker[];
-  /** One line: what blocks it, or that nothing in a subclass does and the base is moved by hand. */
+  /** One line: what blocks it, or that nothing in a subclass does and what migrates it. */
   reason: string;
+  /** The `_v2` files of the unit (the base's first, then each member's), once written or committed. */
+  files?: string[];
+  /** The unit's one commit (its `Migrate-Agent` trailer is the base's name), when migrated. */
+  commit?: string | null;
+  /** Why the unit failed: one line naming the member, file and the step or check. */
+  error?: string | null;
+  /** Each member's runtime validation report, by class (when run validated them). */
+  validation?: Record<string, ValidationReport>;
 }
 
 export interface ScanResult {

@@ -4,10 +4,16 @@
 // unit is what moves onto the target together (the base's `_v2`, each subclass's `_v2` importing
 // it, validated per subclass, one commit). This module finds the units and says, file and line,
 // what in a subclass the migrated base could not carry. It never rewrites anything: a unit is
-// reported `refused`, naming its blockers, or, when no subclass blocks it, saying the base is
-// still moved by hand (this version writes no base migration).
+// reported `refused`, naming its blockers, or `ready` when no subclass blocks it (run migrates a
+// ready unit: src/pipeline/unit-run.ts).
 import type { BaseUnit, BaseUnitBlocker, RewriteOutcome, SkippedFile } from '../core/types.js';
 import type { ClassFacts, ClassIndex, PythonFileFacts } from './python-scan.js';
+import { v2Sibling } from '../record/migration-log.js';
+
+/** The unit's `_v2` files, the base's first, then each member's (relative to the root). */
+export function unitOutputs(u: BaseUnit): string[] {
+  return [v2Sibling(u.base.file), ...u.members.map((m) => v2Sibling(m.file))];
+}
 
 /** The engine's rewrite of a base (in memory) and the sources it reads: see base-preview.ts. */
 export interface UnitSources {
@@ -79,14 +85,14 @@ export function baseUnits(
     const reason = blockers.length
       ? `${head}; refused: ${blockers.map((b) => b.reason).join('; ')}`
       : `${head}; no subclass overrides the lifecycle, binds a server or installs a signal handler of its own, and the engine's rewrite of ${base.name} keeps nothing for review` +
-        `${carried.length ? `, still calls every hook they override (${carried.map((h) => `${h}()`).join(', ')})` : ''} and removes or renames nothing they use, so moving ${base.name} onto ${target.name} carries them all, ` +
-        `but this version does not write a base's migration: migrate ${base.name} onto ${target.name} by hand (each subclass then reaches ${target.name} through it unchanged)`;
+        `${carried.length ? `, still calls every hook they override (${carried.map((h) => `${h}()`).join(', ')})` : ''} and removes or renames nothing they use, so moving ${base.name} onto ${target.name} carries them all: ` +
+        `\`migrate run ${base.name}\` (or run --all) writes ${base.name}'s _v2 and one _v2 per agent importing it, validates each agent and commits them as one`;
     units.push({
       name: base.name,
       language: 'python',
       base: { class: base.name, file: baseRel, line: base.line, holds },
       members: members.map((m) => ({ class: m.agent.name, file: m.module.rel, line: m.agent.line })),
-      status: 'refused',
+      status: blockers.length ? 'refused' : 'ready',
       blockers,
       reason,
     });
@@ -95,7 +101,7 @@ export function baseUnits(
       m.skip.unit = base.name;
       m.skip.reason += mine.length
         ? `; base migration unit ${base.name}: refused for this agent: ${mine.map((b) => b.reason).join('; ')}`
-        : `; base migration unit ${base.name}: nothing in ${m.agent.name} blocks it${blockers.length ? `, but ${blockers.length} blocker${blockers.length === 1 ? '' : 's'} elsewhere (see ${baseRel})` : ''}`;
+        : `; base migration unit ${base.name}: nothing in ${m.agent.name} blocks it${blockers.length ? `, but ${blockers.length} blocker${blockers.length === 1 ? '' : 's'} elsewhere (see ${baseRel})` : `: \`migrate run ${base.name}\` migrates it with the unit`}`;
       if (mine.length && mine.length < blockers.length) m.skip.reason += ` (and ${blockers.length - mine.length} more, see ${baseRel})`;
     }
     const baseSkip = skipped.find((s) => s.file === baseRel && !s.unit);

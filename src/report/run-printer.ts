@@ -50,7 +50,10 @@ export function printRunHuman(outcome: BatchOutcome, stream: NodeJS.WriteStream 
   }
   const failed = outcome.results.filter((x) => x.status === 'failed');
   for (const r of failed) stream.write(`${c.red('failed')} ${r.agent}: ${r.error}\n`);
-  for (const u of outcome.units ?? []) stream.write(`${c.yellow('unit')} ${u.name} ${u.status} (${u.members.length} agent${u.members.length === 1 ? '' : 's'} skipped with it): ${u.reason}\n`);
+  for (const u of outcome.units ?? []) {
+    const what = u.status === 'migrated' || u.status === 'unchanged' ? `commit ${u.commit?.slice(0, 12)}: ${u.files?.join(', ')}` : u.status === 'failed' ? `${u.error}; nothing of it was kept` : u.reason;
+    stream.write(`${c.yellow('unit')} ${u.name} ${u.status} (${u.members.length} agent${u.members.length === 1 ? '' : 's'} ${u.status === 'migrated' || u.status === 'unchanged' ? 'migrated' : 'skipped'} with it): ${what}\n`);
+  }
   const counts = Object.entries(outcome.summary)
     .map(([k, v]) => `${v} ${k}`)
     .join(', ');

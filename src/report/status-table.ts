@@ -86,7 +86,11 @@ export function statusJson(rows: AgentStatusRow[], pending?: PendingNote, profil
 /** One line per base migration unit: its agents are no rows of the table (the scan skips them for their base). */
 function unitLines(units: BaseUnit[] | undefined): string {
   return (units ?? [])
-    .map((u) => `unit ${u.name} (${u.base.file}:${u.base.line}): ${u.status}, its ${u.members.length} agent${u.members.length === 1 ? '' : 's'} still legacy (${u.members.map((m) => m.class).join(', ')}); ${u.blockers.length ? `${u.blockers.length} blocker${u.blockers.length === 1 ? '' : 's'}: ${u.blockers.map((b) => `${b.file}:${b.line}`).join(', ')}` : 'no subclass blocks it; the base is moved by hand'}\n`)
+    .map((u) =>
+      u.status === 'migrated'
+        ? `unit ${u.name} (${u.base.file}:${u.base.line}): migrated in ${u.commit?.slice(0, 12)}, with its ${u.members.length} agent${u.members.length === 1 ? '' : 's'} (${u.members.map((m) => m.class).join(', ')}); migrate revert ${u.name} undoes it\n`
+        : `unit ${u.name} (${u.base.file}:${u.base.line}): ${u.status}, its ${u.members.length} agent${u.members.length === 1 ? '' : 's'} still legacy (${u.members.map((m) => m.class).join(', ')}); ${u.blockers.length ? `${u.blockers.length} blocker${u.blockers.length === 1 ? '' : 's'}: ${u.blockers.map((b) => `${b.file}:${b.line}`).join(', ')}` : `no subclass blocks it; migrate run ${u.name} migrates it`}\n`,
+    )
     .join('');
 }
 
