@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cliInProcess, commitAll, git, gitRepo, REPO } from './helpers/cli.js';
 import { listCases, materialize, REFERENCE_BASE } from './helpers/python-fixtures.js';
 import { previewBase } from '../src/discover/base-preview.js';
+import { retargetImports } from '../src/pipeline/unit-run.js';
 import { loadProfile } from '../src/profile/profile.js';
 import { allocatePorts } from '../src/validate/ports.js';
 import type { BaseUnit } from '../src/core/types.js';
@@ -255,6 +256,23 @@ describe('base migration units', () => {
     expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
     expect(git(root, ['status', '--porcelain', '--ignored', '--untracked-files=all']).split('\n').filter((l) => /_v2|migration-log/.test(l))).toEqual([]);
   }, 300_000);
+
+  it("an agent's _v2 imports the base from the base's _v2 module: absolute and relative imports of the base's module only", () => {
+    const src = [
+      'from agents.daemons.daemon_base import DaemonBase',
+      'from agents.daemons.daemon_base_util import backoff',
+      'from ..daemons.daemon_base import (',
+      '    DaemonBase as Base,',
+      ')',
+      'from . import helpers',
+      '',
+    ].join('\n');
+    expect(retargetImports(src, 'agents/notify/x.py', 'agents/daemons/daemon_base.py')).toBe(
+      src.replace('from agents.daemons.daemon_base import', 'from agents.daemons.daemon_base_v2 import').replace('from ..daemons.daemon_base import', 'from ..daemons.daemon_base_v2 import'),
+    );
+    // Another package's module of the same name is not the base's.
+    expect(retargetImports('from other.daemon_base import DaemonBase\n', 'agents/notify/x.py', 'agents/daemons/daemon_base.py')).toBe('from other.daemon_base import DaemonBase\n');
+  });
 
   it('a repository without a home-made lifecycle base has no units field', async () => {
     const root = fleet('subclass-of-home-made-worker-base');

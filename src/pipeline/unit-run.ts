@@ -76,9 +76,10 @@ export async function migrateUnit(root: string, unit: BaseUnit, opts: UnitRunOpt
   // Write: every output and its temporary name in the journal before the first is created.
   const rels = files.map((f) => f.rel);
   const recordRel = recordPath(unit.name);
+  let recordWritten = false;
   const putBack = (error: string): BaseUnit => {
     const left: string[] = [];
-    for (const r of [...rels, recordRel]) {
+    for (const r of recordWritten ? [...rels, recordRel] : rels) {
       try {
         journal?.undo(r);
       } catch (err) {
@@ -150,6 +151,7 @@ export async function migrateUnit(root: string, unit: BaseUnit, opts: UnitRunOpt
     const hashOf = (rel: string) => ({ path: rel, sha256: sha256(readFileSync(path.join(root, rel))) });
     const record = { ...base, unit: { members: members.map(({ m, file }) => ({ class: m.class, source: hashOf(m.file), output: hashOf(file.rel), validation: validation[m.class]! })) } };
     journal?.willCreate(recordRel);
+    recordWritten = true;
     writeRecord(root, record);
     const names = unit.members.map((m) => m.class);
     const body = [
@@ -274,6 +276,11 @@ function verifyUnit(root: string, unit: BaseUnit, files: UnitFile[]): string | n
     'base = top(trees[0])',
     'if data["cls"] not in base: print("%s: %s is not defined in it" % (data["files"][0]["rel"], data["cls"])); sys.exit(0)',
     'for f, tree in zip(data["files"][1:], trees[1:]):',
+    // The member's _v2 is its legacy file but for the module of the imports of the base: nothing else changed.
+    '    legacy = ast.parse(f["legacy_text"], f["legacy"])',
+    '    for n in ast.walk(legacy):',
+    '        if isinstance(n, ast.ImportFrom) and n.module and n.module.split(".")[-1] == data["mod"]: n.module += "_v2"',
+    '    if ast.dump(legacy) != ast.dump(tree): print("%s: differs from %s by more than the import of %s" % (f["rel"], f["legacy"], data["cls"])); sys.exit(0)',
     '    for n in ast.walk(tree):',
     '        if isinstance(n, ast.ImportFrom) and n.module and n.module.split(".")[-1] == data["mod"] + "_v2":',
     '            for a in n.names:',
@@ -282,7 +289,7 @@ function verifyUnit(root: string, unit: BaseUnit, files: UnitFile[]): string | n
     'print("")',
   ].join('\n');
   const mod = path.posix.basename(unit.base.file).replace(/\.py$/, '');
-  const r = spawnSync('python3', ['-c', script], { cwd: root, input: JSON.stringify({ files, cls: unit.base.class, mod }), encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('python3', ['-c', script], { cwd: root, input: JSON.stringify({ files: files.map((f) => ({ ...f, legacy_text: readFileSync(path.join(root, f.legacy), 'utf8') })), cls: unit.base.class, mod }), encoding: 'utf8', timeout: 60_000 });
   if (r.error || r.status !== 0) return `python3 could not check the unit: ${r.error ? oneLine(r.error) : oneLine(r.stderr || `exit ${r.status}`)}`;
   return r.stdout.trim() || null;
 }
