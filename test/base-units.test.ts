@@ -106,6 +106,13 @@ describe('base migration units', () => {
     expect(scan.units![0]!.reason).toContain('`migrate run DaemonBase` (or run --all) writes DaemonBase\'s _v2 and one _v2 per agent importing it');
     // Nothing written: the preview is in memory.
     expect(git(root, ['status', '--porcelain'])).toBe('');
+    // Named by one of its agents, a run that does not validate and commit leaves it ready, saying why.
+    const dry = await cliInProcess(root, ['run', 'WebhookRetryAgent', '--dry-run', '--json']);
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    const unit = parsed('run', dry.stdout).units![0]!;
+    expect([unit.name, unit.status]).toEqual(['DaemonBase', 'ready']);
+    expect(unit.reason).toContain('not migrated by this run: a unit is migrated only together with each agent\'s runtime validation and its one commit (run without --dry-run)');
+    expect(git(root, ['status', '--porcelain'])).toBe('');
   }, 60_000);
 
   it("a subclass reading a flag the base's rewrite renames blocks the unit, naming its line", async () => {

@@ -173,7 +173,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   // A unit is migrated only with every step: written, verified, each agent validated, committed.
   const migratingUnits = recording && validating;
   if (!migratingUnits) {
-    const why = `not migrated by this run: a unit is migrated only together with each agent's runtime validation and its one commit (run without ${[opts.dryRun && '--dry-run', !opts.validate && '--no-validate', !opts.commit && '--no-commit'].filter(Boolean).join(', ')})`;
+    const why = `not migrated by this run: a unit is migrated only together with each agent's runtime validation and its one commit (run without ${opts.dryRun ? '--dry-run' : [!opts.validate && '--no-validate', !opts.commit && '--no-commit'].filter(Boolean).join(' and ')})`;
     units = units.map((u) => (u.status === 'ready' ? { ...u, reason: `${u.reason}; ${why}` } : u));
   }
   const unitsToRun = migratingUnits ? units.filter((u) => u.status === 'ready') : [];
