@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cliInProcess, commitAll, git, gitRepo, REPO } from './helpers/cli.js';
 import { listCases, materialize, REFERENCE_BASE } from './helpers/python-fixtures.js';
 import { previewBase } from '../src/discover/base-preview.js';
-import { retargetImports } from '../src/pipeline/unit-run.js';
+import { retargetImports } from '../src/discover/base-units.js';
 import { loadProfile } from '../src/profile/profile.js';
 import { allocatePorts } from '../src/validate/ports.js';
 import type { BaseUnit } from '../src/core/types.js';
@@ -280,6 +280,29 @@ describe('base migration units', () => {
     // Another package's module of the same name is not the base's.
     expect(retargetImports('from other.daemon_base import DaemonBase\n', 'agents/notify/x.py', 'agents/daemons/daemon_base.py')).toBe('from other.daemon_base import DaemonBase\n');
   });
+
+  it('an agent reaching the base through its module (import ... as m; class X(m.Base)) blocks the unit: its _v2 could not import the base\'s _v2', async () => {
+    const root = fleet('home-made-daemon-base-unit-migrates');
+    const mailer = path.join(root, 'agents/notify/digest_mailer.py');
+    const text = readFileSync(mailer, 'utf8');
+    const viaModule = text
+      .replace('from agents.daemons.daemon_base import DaemonBase', 'import agents.daemons.daemon_base as daemon_base')
+      .replace('class DigestMailer(DaemonBase):', 'class DigestMailer(daemon_base.DaemonBase):');
+    expect(viaModule).not.toBe(text);
+    writeFileSync(mailer, viaModule);
+    commitAll(root, 'the mailer imports the module');
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json'])).stdout);
+    const unit = scan.units![0]!;
+    expect(unit.status).toBe('refused');
+    expect(unit.blockers.map((b) => `${b.class} ${b.file}:${b.line}`)).toEqual(['DigestMailer agents/notify/digest_mailer.py:26']);
+    expect(unit.blockers[0]!.reason).toContain('does not import DaemonBase with `from <module> import DaemonBase`');
+    // Refused: run --all writes and commits nothing of it.
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const run = parsed('run', (await cliInProcess(root, ['run', '--all', '--json'])).stdout);
+    expect(run.units!.map((u) => u.status)).toEqual(['refused']);
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+  }, 60_000);
 
   it('a repository without a home-made lifecycle base has no units field', async () => {
     const root = fleet('subclass-of-home-made-worker-base');

@@ -6,6 +6,7 @@
 // what in a subclass the migrated base could not carry. It never rewrites anything: a unit is
 // reported `refused`, naming its blockers, or `ready` when no subclass blocks it (run migrates a
 // ready unit: src/pipeline/unit-run.ts).
+import path from 'node:path';
 import type { BaseUnit, BaseUnitBlocker, RewriteOutcome, SkippedFile } from '../core/types.js';
 import type { ClassFacts, ClassIndex, PythonFileFacts } from './python-scan.js';
 import { v2Sibling } from '../record/migration-log.js';
@@ -192,6 +193,11 @@ function previewBlockers(
     } catch {
       continue;
     }
+    // Its _v2 reaches the migrated base by importing it from the base's _v2 module: only a
+    // `from <the base's module> import ...` can be pointed there.
+    if (retargetImports(text, m.module.rel, baseRel) === text) {
+      add(m.agent.line, `${m.agent.name} (${m.module.rel}:${m.agent.line}) does not import ${base.name} with \`from <module> import ${base.name}\` from ${baseRel}, so its _v2 could not import it from ${base.name}'s _v2`, m.agent.name, m.module.rel);
+    }
     for (const [name, how] of gone) {
       // An override of a method the rewrite removes is never called again.
       const own = m.agent.methods.indexOf(name);
@@ -241,4 +247,31 @@ function codeOnly(text: string): string {
       return balanced ? before : l;
     })
     .join('\n');
+}
+
+/** `from MODULE import` at the start of a (code) line: the module may be relative (`.mod`, `..pkg.mod`). */
+const FROM_IMPORT = /^([ \t]*from[ \t]+)(\.*)([A-Za-z_][\w.]*)?([ \t]+import\b)/gm;
+
+/**
+ * The source with each `from M import ...` whose module M is the base's file importing from the
+ * base's `_v2` module (`daemon_base` -> `daemon_base_v2`); every other byte kept. Absolute modules
+ * resolve from the root (how the fleet's entry points put the root on sys.path), relative ones
+ * from the importing file's package.
+ */
+export function retargetImports(source: string, fileRel: string, baseRel: string): string {
+  const baseMod = baseRel.replace(/\.py$/, '');
+  return source.replace(FROM_IMPORT, (all, head: string, dots: string, mod: string | undefined, tail: string) => {
+    let dir = path.posix.dirname(fileRel);
+    let target: string;
+    if (dots.length) {
+      for (let k = 1; k < dots.length; k++) dir = path.posix.dirname(dir);
+      if (!mod) return all; // `from . import x`: a module named in the import list, left as it is
+      target = path.posix.normalize(path.posix.join(dir, mod.split('.').join('/')));
+    } else {
+      if (!mod) return all;
+      target = mod.split('.').join('/');
+    }
+    if (target !== baseMod) return all;
+    return `${head}${dots}${mod}_v2${tail}`;
+  });
 }

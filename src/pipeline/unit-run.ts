@@ -21,6 +21,7 @@ import type { Profile } from '../profile/profile.js';
 import { loadBaseModel } from '../analysis/base-model.js';
 import { rewritePythonTrees } from '../lang/python/rewrite.js';
 import { previewBase } from '../discover/base-preview.js';
+import { retargetImports } from '../discover/base-units.js';
 import { buildRecord, recordPath, sha256, v2Sibling, writeRecord } from '../record/migration-log.js';
 import { commitAgent, readHistory } from '../record/git.js';
 import type { RunJournal } from './journal.js';
@@ -217,33 +218,6 @@ function unitTexts(root: string, unit: BaseUnit, profile: Profile): { files: Uni
     files.push({ rel: v2Sibling(m.file), legacy: m.file, text });
   }
   return { files, base: { removed: outcome.removed, kept: outcome.kept_for_review, warnings: outcome.warnings } };
-}
-
-/** `from MODULE import` at the start of a (code) line: the module may be relative (`.mod`, `..pkg.mod`). */
-const FROM_IMPORT = /^([ \t]*from[ \t]+)(\.*)([A-Za-z_][\w.]*)?([ \t]+import\b)/gm;
-
-/**
- * The source with each `from M import ...` whose module M is the base's file importing from the
- * base's `_v2` module (`daemon_base` -> `daemon_base_v2`); every other byte kept. Absolute modules
- * resolve from the root (how the fleet's entry points put the root on sys.path), relative ones
- * from the importing file's package.
- */
-export function retargetImports(source: string, fileRel: string, baseRel: string): string {
-  const baseMod = baseRel.replace(/\.py$/, '');
-  return source.replace(FROM_IMPORT, (all, head: string, dots: string, mod: string | undefined, tail: string) => {
-    let dir = path.posix.dirname(fileRel);
-    let target: string;
-    if (dots.length) {
-      for (let k = 1; k < dots.length; k++) dir = path.posix.dirname(dir);
-      if (!mod) return all; // `from . import x`: a module named in the import list, left as it is
-      target = path.posix.normalize(path.posix.join(dir, mod.split('.').join('/')));
-    } else {
-      if (!mod) return all;
-      target = mod.split('.').join('/');
-    }
-    if (target !== baseMod) return all;
-    return `${head}${dots}${mod}_v2${tail}`;
-  });
 }
 
 /** Checks of the texts before anything is written: each compiles, and each member's `_v2` imports nothing the base's `_v2` lacks. */
