@@ -12,7 +12,7 @@
 // every `_v2` together. Promote cuts one agent over by replacing its original with its `_v2`: for a
 // unit that would leave an original importing a `_v2` module the unit's revert removes, so promote
 // and revert refuse a unit's member alone (src/record/unit-records.ts).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { AgentInfo, BaseUnit, ValidationReport } from '../core/types.js';
@@ -64,11 +64,20 @@ export async function migrateUnit(root: string, unit: BaseUnit, opts: UnitRunOpt
   if (verified) return fail(`verify: ${verified}`);
 
   // A second run: the active unit commit already holds exactly these files.
-  const same = files.every((f) => existsSync(path.join(root, f.rel)) && readFileSync(path.join(root, f.rel), 'utf8') === f.text);
+  const same = files.every((f) => {
+    try {
+      return lstatSync(path.join(root, f.rel)).isFile() && readFileSync(path.join(root, f.rel), 'utf8') === f.text;
+    } catch {
+      return false; // absent (or unreadable: the write below says why)
+    }
+  });
   if (same) {
     const active = (await readHistory(root)).get(unit.name)?.active;
     if (active) return { ...unit, status: 'unchanged', files: files.map((f) => f.rel), commit: active.sha, error: null };
   }
+  // A directory, symlink or FIFO at a _v2 path is the user's, never replaced, even with --force.
+  const odd = files.find((f) => isLink(path.join(root, f.rel)) || (existsSync(path.join(root, f.rel)) && !lstatSync(path.join(root, f.rel)).isFile()));
+  if (odd) return fail(`${odd.rel} already exists and is not a file; move it away to migrate unit ${unit.name}`);
   if (!opts.force) {
     const there = files.find((f) => existsSync(path.join(root, f.rel)));
     if (there) return fail(`${there.rel} already exists and differs (or is not committed); pass --force to overwrite it`);
@@ -271,4 +280,13 @@ function verifyUnit(root: string, unit: BaseUnit, files: UnitFile[]): string | n
 /** A member as the validator takes an agent: its class, its legacy file (the `_v2` is what is started). */
 function memberAgent(m: BaseUnit['members'][number]): AgentInfo {
   return { name: m.class, file: m.file, language: 'python', class: m.class, status: 'legacy', findings: [], line: m.line, evidence: [`a member of a base migration unit`] };
+}
+
+/** A symlink (even a dangling one, which existsSync does not see) at `abs`. */
+function isLink(abs: string): boolean {
+  try {
+    return lstatSync(abs).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
