@@ -5,7 +5,7 @@ import { MigrateError, UsageError, oneLine } from '../core/errors.js';
 import { RunJournal } from '../pipeline/journal.js';
 import { releaseStartupSignals } from '../core/startup-signals.js';
 import { readHistory } from '../record/git.js';
-import { resolveAgent } from '../record/resolve.js';
+import { refuseUnitMember, resolveAgent } from '../record/resolve.js';
 import { promotable, promoteAgent } from '../record/promote.js';
 import { PROMOTE_MODES, type PromoteMode } from '../config/settings.js';
 import { promoteJson, promoteText, type PromoteRow } from '../report/promote-printer.js';
@@ -26,7 +26,10 @@ export async function promoteCommand(agents: string[], opts: PromoteCommandOptio
   }
   if (!agents.length && !opts.allValidated) throw new UsageError('name the agents to promote, or pass --all-validated');
   const names: string[] = [];
-  for (const a of agents) names.push(await resolveAgent(root, a, (n) => fileForConfigName(root, n)));
+  for (const a of agents) {
+    refuseUnitMember(root, a, 'promote');
+    names.push(await resolveAgent(root, a, (n) => fileForConfigName(root, n)));
+  }
   if (opts.allValidated) {
     // Every committed, validated agent not yet promoted; the rest are simply not candidates.
     // Nothing is committed until they are all chosen: each is judged on the history read here.

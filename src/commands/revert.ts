@@ -4,7 +4,7 @@ import { MigrateError, UsageError, oneLine } from '../core/errors.js';
 import { loadProfile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
 import { revertAgent } from '../record/git.js';
-import { resolveAgent } from '../record/resolve.js';
+import { refuseUnitMember, resolveAgent } from '../record/resolve.js';
 import { revertJson, revertLine } from '../report/status-table.js';
 import { resolveRoot, type CommonFlags } from './common.js';
 import { listenForInterrupt } from './interrupt.js';
@@ -22,6 +22,7 @@ export async function revertCommand(agent: string, opts: CommonFlags & { json?: 
   const interrupt = listenForInterrupt('the next writing command (run, commit, review, promote or revert) puts back what it left unfinished (migrate status names it)');
   let journal: RunJournal | null = null;
   try {
+    refuseUnitMember(root, agent, 'revert');
     const name = await resolveAgent(root, agent, (n) => fileForConfigName(root, n));
     journal = await RunJournal.open(root, 'run');
     if (interrupt.signal.aborted) {

@@ -40,6 +40,7 @@ export async function scanCommand(paths: string[], flags: ScanFlags): Promise<nu
     const covered = (f: string) => named.has(f) || scopes.some((s) => s?.covers(f));
     scan.agents = scan.agents.filter((a) => covered(a.file));
     scan.skipped = scan.skipped.filter((s) => covered(s.file));
+    if (scan.units) scan.units = scan.units.filter((u) => covered(u.base.file) || u.members.some((m) => covered(m.file)));
   }
   if (flags.json) printScanJson(scan, profileJson(choice));
   else printScanTable(scan);

@@ -1,6 +1,7 @@
 // `migrate status`: every agent's state (legacy / migrated / validated / committed / reverted).
 import { UsageError } from '../core/errors.js';
 import { scanRepository } from '../discover/scan.js';
+import { unitOutputs } from '../discover/base-units.js';
 import { readHistory, type MigrationHistory } from '../record/git.js';
 import { computeStatus } from '../record/status.js';
 import { unfinishedRun } from '../pipeline/journal.js';
@@ -24,11 +25,17 @@ export async function statusCommand(opts: CommonFlags & { profile?: string; json
     if (!(err instanceof UsageError)) throw err;
   }
   const rows = await computeStatus(root, scan, history);
+  // A unit whose one commit is active in history is migrated (its agents stay skipped in the scan:
+  // their legacy files still stand on the legacy base, their `_v2` on the base's `_v2`).
+  const units = scan.units?.map((u) => {
+    const active = history.get(u.name)?.active;
+    return active && u.status !== 'refused' ? { ...u, status: 'migrated' as const, files: unitOutputs(u), commit: active.sha, error: null } : u;
+  });
   // A killed run's leftovers look migrated on disk, yet the next writing command puts them
   // back: say so (read as recovery reads it, nothing touched: status stays read-only).
   const unfinished = unfinishedRun(root);
   const pending = unfinished ? unfinishedNote(unfinished, scan.agents) : undefined;
-  io.stdout.write(opts.json ? statusJson(rows, pending, profileJson(choice)) : statusTable(rows, { color: useColor(), pending }));
+  io.stdout.write(opts.json ? statusJson(rows, pending, profileJson(choice), units) : statusTable(rows, { color: useColor(), pending, units }));
   // Files a validation killed mid-way may have left (read only: status removes nothing).
   const left = await interruptedLeftovers(root);
   if (left) io.stderr.write(`migrate: note: ${describeInterrupted(left)}\n`);

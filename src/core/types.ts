@@ -53,11 +53,57 @@ export interface SkippedFile {
   /** True when the file could not be read or parsed (syntax error, bad encoding): `run --all` reports it as failed. */
   error?: boolean;
   line?: number;
+  /** The base migration unit the file belongs to (the home-made base's class name), see BaseUnit. */
+  unit?: string;
+}
+
+/** One file:line and why, as a base migration unit names what blocks it. */
+export interface BaseUnitBlocker {
+  /** The class that blocks the unit (a subclass, or the base itself). */
+  class: string;
+  file: string;
+  line: number;
+  reason: string;
+}
+
+/**
+ * A home-made in-repository base that owns its agents' lifecycle (server, loop, signal handlers)
+ * and the agents built on it: what moves onto the target as one change (the base's `_v2` and each
+ * subclass's `_v2` importing it, validated per subclass, one commit, one revert). Reported so the
+ * fleet shows as one unit, with what in which file blocks it.
+ */
+export interface BaseUnit {
+  /** The base's class name: how the unit is named. */
+  name: string;
+  language: 'python';
+  base: { class: string; file: string; line: number; holds: string[] };
+  members: Array<{ class: string; file: string; line: number }>;
+  /**
+   * `refused`: a blocker stands in the way (see `blockers`). `ready`: nothing blocks it, not migrated yet
+   * (what scan says, and run when it does not write: --dry-run, --no-validate, --no-commit). `migrated`:
+   * the base's `_v2` and each member's `_v2` are written, verified, each member validated at runtime and
+   * all of it committed as one commit (`commit`). `unchanged`: an earlier run's unit commit holds exactly
+   * what this one would write. `failed`: a step failed (`error`); nothing of the unit was left.
+   */
+  status: 'refused' | 'ready' | 'migrated' | 'unchanged' | 'failed';
+  blockers: BaseUnitBlocker[];
+  /** One line: what blocks it, or that nothing in a subclass does and what migrates it. */
+  reason: string;
+  /** The `_v2` files of the unit (the base's first, then each member's), once written or committed. */
+  files?: string[];
+  /** The unit's one commit (its `Migrate-Agent` trailer is the base's name), when migrated. */
+  commit?: string | null;
+  /** Why the unit failed: one line naming the member, file and the step or check. */
+  error?: string | null;
+  /** Each member's runtime validation report, by class (when run validated them). */
+  validation?: Record<string, ValidationReport>;
 }
 
 export interface ScanResult {
   agents: AgentInfo[];
   skipped: SkippedFile[];
+  /** Base migration units (present when the repository has one). */
+  units?: BaseUnit[];
 }
 
 export interface KeptForReview {

@@ -4,7 +4,7 @@
 // an alias, or through another class of the repository); and what ad-hoc code it has.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AgentInfo, Finding, FindingKind, ScanResult, SkippedFile } from '../core/types.js';
+import type { AgentInfo, BaseUnit, Finding, FindingKind, ScanResult, SkippedFile } from '../core/types.js';
 import { MigrateError, throwIfInterrupted } from '../core/errors.js';
 import { listProfiles, loadProfile, type Profile } from '../profile/profile.js';
 import { decodePythonSource, parseStrict } from '../lang/python/parser.js';
@@ -27,6 +27,8 @@ const ENTRY_LOOP_TYPES: ReadonlySet<string> = new Set(['function_definition', 'c
 const DEFINITIONS_AND_LOOPS: ReadonlySet<string> = new Set(['function_definition', 'class_definition', 'while_statement']);
 import { HEALTH_ATTRIBUTE, HEALTH_LOOP_METHOD, HEALTH_PAYLOAD_METHOD, HEALTH_SIDECAR_CLASS, HTTP_HANDLER_BASE } from '../../transforms/python/health-patterns.js';
 import { forgetOnReset } from '../core/invocation.js';
+import { baseUnits, type UnitMemberSkip } from './base-units.js';
+import { loadBaseModel } from '../analysis/base-model.js';
 
 /**
  * What classification needs of one class, read while its file's tree is at hand: the tree
@@ -47,6 +49,10 @@ export interface ClassFacts {
   runsLoop: boolean;
   abstract: boolean;
   findings: Finding[];
+  /** The line of each of `methods`, in the same order. */
+  methodLines?: number[];
+  /** The line of the first call that binds a server in the class (0 when none). */
+  serverLine?: number;
   /** A dataclass that is an agent all the same: what it does ("binds a server and runs a main loop"). */
   dataclassAgent?: string;
   /** Why the base's constructor cannot be called from that dataclass's __post_init__. */
@@ -372,9 +378,11 @@ function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFi
       bases: names,
       record,
       methods: [...cls.methods.keys()],
+      methodLines: [...cls.methods.values()].map((m) => m.line),
       constructedInEntry: constructedInEntry.has(cls.name),
       constructedByOthers: constructedByOthers.has(cls.name),
       bindsServer: candidate && bindsServer(cls),
+      serverLine: candidate ? serverBindLine(cls) : 0,
       runsLoop: candidate && runsLoop(cls),
       abstract: candidate && hasAbstractMethod(cls),
       findings: candidate ? findingsOf(cls, module) : [],
@@ -462,7 +470,11 @@ function otherProfileBaseHere(f: PythonFileFacts, profile: Profile): SkippedFile
   return undefined;
 }
 
-export function classifyPythonFile(f: PythonFileFacts, index: ClassIndex, profile: Profile): { agent?: AgentInfo; skipped?: SkippedFile } {
+export function classifyPythonFile(
+  f: PythonFileFacts,
+  index: ClassIndex,
+  profile: Profile,
+): { agent?: AgentInfo; skipped?: SkippedFile; parent?: { cls: ClassFacts; rel: string; agent: ClassFacts } } {
   if (f.settled) return { skipped: f.settled };
   const { rel } = f;
   const otherBase = otherProfileBaseHere(f, profile);
@@ -550,6 +562,7 @@ export function classifyPythonFile(f: PythonFileFacts, index: ClassIndex, profil
         reason: `${best!.cls.name} (${rel}:${best!.cls.line}) is the agent ${best!.cls.constructedInEntry ? 'the entry point constructs' : 'of this file'}, but ${parent.cls.name} (${parent.rel}:${parent.cls.line}), ` +
           `an in-repository base not on ${target}, ${said}: migrate ${parent.cls.name} onto ${target} by hand (every subclass then reaches ${target} through it)`,
       },
+      parent: { ...parent, agent: best!.cls },
     };
   }
   if (!agentLike) {
@@ -669,13 +682,18 @@ function entryConstructions(module: ModuleModel): Set<string> {
 }
 
 function bindsServer(cls: PyClass): boolean {
-  let found = false;
+  return serverBindLine(cls) > 0;
+}
+
+/** The line of the first call in the class (nested classes aside) that binds a server; 0 when none. */
+function serverBindLine(cls: PyClass): number {
+  let found = 0;
   walkTypes(cls.body, CLASSES_AND_CALLS, (n) => {
     if (found) return false;
     if (n.type === 'class_definition' && n.id !== cls.node.id) return false;
     if (n.type === 'call') {
       const fn = callee(n) ?? '';
-      if (/\.(bind|listen)$|(^|\.)(HTTPServer|ThreadingHTTPServer|TCPServer|ThreadingTCPServer|UDPServer|start_server|serve)$/.test(fn)) found = true;
+      if (/\.(bind|listen)$|(^|\.)(HTTPServer|ThreadingHTTPServer|TCPServer|ThreadingTCPServer|UDPServer|start_server|serve)$/.test(fn)) found = n.startPosition.row + 1;
     }
   });
   return found;
@@ -752,12 +770,35 @@ export async function scanPython(root: string, files: string[], profile: Profile
   const { read, skipped } = await readPythonFiles(root, files, targetOf(profile), threads, parses);
   const index = new ClassIndex(read);
   const agents: AgentInfo[] = [];
+  const onParents: UnitMemberSkip[] = [];
   for (const f of read) {
     const r = classifyPythonFile(f, index, profile);
     if (r.agent) agents.push(r.agent);
-    else if (r.skipped) skipped.push(r.skipped);
+    else if (r.skipped) {
+      skipped.push(r.skipped);
+      if (r.parent) onParents.push({ skip: r.skipped, module: f, agent: r.parent.agent, base: r.parent.cls, baseRel: r.parent.rel });
+    }
   }
-  return { agents, skipped };
+  let units: BaseUnit[] = [];
+  if (onParents.length) {
+    // The engine's rewrite of each unit's base, in memory: loaded only when the repository has a unit.
+    const { previewBase } = await import('./base-preview.js');
+    const sources = { preview: (rel: string, cls: string) => previewBase(root, rel, cls, profile), read: (rel: string) => readFileSync(path.join(root, rel), 'utf8') };
+    units = baseUnits(onParents, skipped, index, { name: profile.base_class, ...targetMembers(root, profile) }, sources);
+  }
+  return units.length ? { agents, skipped, units } : { agents, skipped };
+}
+
+/** The methods and attributes of the profile's base (learned from its source in the repository, else the profile's lists). */
+function targetMembers(root: string, profile: Profile): { methods: ReadonlySet<string>; attributes: ReadonlySet<string> } {
+  const py = profile.python;
+  if (!py) return { methods: new Set(), attributes: new Set() };
+  try {
+    const model = loadBaseModel(root, py, profile.base_class);
+    return { methods: model.methods, attributes: new Set(model.attributes.keys()) };
+  } catch {
+    return { methods: new Set(py.fallback.methods), attributes: new Set(py.fallback.owned_attributes) };
+  }
 }
 
 /** A `while True:` / `while 1:` loop outside any function or class (the main guard included). */

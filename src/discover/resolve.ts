@@ -34,6 +34,13 @@ export function findAgent(scan: ScanResult, root: string, nameOrPath: string, cw
     const skipped = scan.skipped.find((s) => s.file === rel);
     if (skipped) throw new UsageError(`${rel} is not an agent: ${skipped.reason}`);
   }
+  // A base migration unit named by its base or one of its agents: what the scan said of it.
+  for (const u of scan.units ?? []) {
+    if (u.name === nameOrPath) throw new UsageError(`${u.name} is not an agent: ${u.reason}`);
+    const member = u.members.find((m) => m.class === nameOrPath);
+    const skip = member && scan.skipped.find((s) => s.file === member.file);
+    if (skip) throw new UsageError(`${nameOrPath} (${skip.file}) is not migrated on its own: ${skip.reason}`);
+  }
   throw new UsageError(`no agent named "${nameOrPath}" under ${root}${suggestion(scan, nameOrPath)}`);
 }
 

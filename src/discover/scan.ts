@@ -35,6 +35,7 @@ export async function scanRepository(root: string, profile: Profile, opts: ScanO
   const all = ignored ? listed.filter((f) => !ignored(path.relative(abs, f).split(path.sep).join('/'))) : listed;
   const agents: AgentInfo[] = [];
   const skipped: ScanResult['skipped'] = [];
+  const units: NonNullable<ScanResult['units']> = [];
   // The languages are scanned at once: Python's readers work in threads while TypeScript's
   // scan has this one (results are taken in adapter order all the same).
   // Settled, not all: an interrupted language must not leave the other reading on its own.
@@ -62,6 +63,7 @@ export async function scanRepository(root: string, profile: Profile, opts: ScanO
     }
     agents.push(...result.agents);
     skipped.push(...result.skipped);
+    if (result.units?.length) units.push(...result.units);
   }
   const configs = readStartupConfigs(abs, all.filter((f) => isStartupConfig(path.relative(abs, f).split(path.sep).join('/'))));
   for (const a of agents) {
@@ -77,7 +79,7 @@ export async function scanRepository(root: string, profile: Profile, opts: ScanO
     if (n > 0) a.name = `${a.name}__${a.file.replace(/\.[^./]+$/, "").replace(/[^A-Za-z0-9_]/g, "_")}`;
   }
   skipped.sort((x, y) => x.file.localeCompare(y.file));
-  return { agents, skipped };
+  return units.length ? { agents, skipped, units } : { agents, skipped };
 }
 
 function legacyOf(file: string, extensions: string[]): string | null {

@@ -6,7 +6,7 @@ import { existsSync, lstatSync, readFileSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import type { AgentInfo, KeptForReview, RewriteOutcome, RunResult, RunStatus, ValidationReport } from '../core/types.js';
+import type { AgentInfo, BaseUnit, KeptForReview, RewriteOutcome, RunResult, RunStatus, ValidationReport } from '../core/types.js';
 import { oneLine, UsageError } from '../core/errors.js';
 import { profileFor, type Profile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
@@ -17,6 +17,7 @@ import { rewriteAll, type RewriteJob } from './rewrite-pool.js';
 import { ParseStore } from './parse-store.js';
 import type { OutputPrecheck, VerifyRequest } from './language.js';
 import { shardOf } from './shard.js';
+import { unitOutputs } from '../discover/base-units.js';
 import { tempPathOf, writeOutputAtomic } from './write-output.js';
 // The validation stage (agent runner, checks, and execa with them: ~0.4 s of CPU to load) is
 // imported when a run validates, not at every start of `run`.
@@ -91,6 +92,8 @@ export interface BatchOutcome {
   interrupted: boolean;
   /** What the end of the run could not clean up (a full disk): said on stderr, exit 1. */
   cleanupErrors?: string[];
+  /** The base migration units of the run's scope (each refused, with why): see BaseUnit. */
+  units?: BaseUnit[];
 }
 
 interface Item {
@@ -139,8 +142,16 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   clock.end();
   let selected: AgentInfo[];
   const unreadable: RunResult[] = [];
+  // A unit no subclass blocks, named by its base, one of its agents or their files, is migrated as a
+  // unit; a refused one is a usage error naming its blockers (selectAgents, as before).
+  const namedUnits = new Set<BaseUnit>();
+  const names = opts.agents.filter((a) => {
+    const u = (scan.units ?? []).find((x) => x.status === 'ready' && unitNamed(x, a));
+    if (u) namedUnits.add(u);
+    return !u;
+  });
   if (opts.agents.length) {
-    selected = selectAgents(scan, root, opts.agents);
+    selected = names.length ? selectAgents(scan, root, names) : [];
   } else if (opts.all) {
     selected = scan.agents;
     for (const s of scan.skipped.filter((s) => s.error)) {
@@ -155,6 +166,17 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     unreadable.splice(0, unreadable.length, ...shardOf(unreadable, (r) => r.file, opts.shard));
   }
   selected = [...new Map(selected.map((a) => [a.file, a])).values()].sort((a, b) => a.file.localeCompare(b.file));
+  // --all reports the base migration units it leaves (their files are skipped, not results).
+  const allUnits = opts.all && !opts.agents.length ? scan.units ?? [] : [...namedUnits];
+  let units = opts.shard ? shardOf(allUnits, (u) => u.base.file, opts.shard) : allUnits;
+  const withUnits = (o: BatchOutcome): BatchOutcome => (units.length ? { ...o, units } : o);
+  // A unit is migrated only with every step: written, verified, each agent validated, committed.
+  const migratingUnits = recording && validating;
+  if (!migratingUnits) {
+    const why = `not migrated by this run: a unit is migrated only together with each agent's runtime validation and its one commit (run without ${opts.dryRun ? '--dry-run' : [!opts.validate && '--no-validate', !opts.commit && '--no-commit'].filter(Boolean).join(' and ')})`;
+    units = units.map((u) => (u.status === 'ready' ? { ...u, reason: `${u.reason}; ${why}` } : u));
+  }
+  const unitsToRun = migratingUnits ? units.filter((u) => u.status === 'ready') : [];
   if (validating) for (const language of new Set(selected.map((a) => a.language))) readLaunchTemplate(root, language);
 
   const items: Item[] = selected.map((agent) => {
@@ -222,7 +244,12 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   try {
     if (recording) {
       const recordable = items.filter((i) => recordOf.has(i));
-      await prepareRecordStage(root, recordable.map((i) => i.outAbs), recordable.map((i) => recordOf.get(i)!), opts);
+      await prepareRecordStage(
+        root,
+        [...recordable.map((i) => i.outAbs), ...unitsToRun.flatMap((u) => unitOutputs(u).map((f) => path.join(root, f)))],
+        [...recordable.map((i) => recordOf.get(i)!), ...unitsToRun.map((u) => recordPath(u.name))],
+        opts,
+      );
     }
     outcome = await runStages();
   } finally {
@@ -427,7 +454,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         diffs.push(createTwoFilesPatch(i.agent.file, rel(root, i.outAbs), i.source!, i.output!));
         finish(i);
       }
-      return summarise(items, unreadable, diffs, started, false, root, clock);
+      return withUnits(summarise(items, unreadable, diffs, started, false, root, clock));
     }
 
     // The validation environment before the first write: a registry that is down or a
@@ -532,6 +559,18 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       for (const i of items.filter((x) => pending(x) && !(opts.validate && x.result.validation))) finish(i, true);
     }
 
+    // 6. base migration units, one at a time, each as one change (src/pipeline/unit-run.ts)
+    if (unitsToRun.length && !aborted()) {
+      const { migrateUnit } = await import('./unit-run.js');
+      const envOf = async () => (env ??= await (await import('./validate-stage.js')).prepareValidationEnvironment(endpoints));
+      const done = new Map<BaseUnit, BaseUnit>();
+      for (const u of unitsToRun) {
+        if (aborted()) break;
+        done.set(u, await migrateUnit(root, u, { ...opts }, journal, envOf));
+      }
+      units = units.map((u) => done.get(u) ?? u);
+    }
+
     const interrupted = aborted();
     const reached = new Map(items.map((i) => [i, i.written]));
     putBack();
@@ -543,8 +582,13 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       // An output is reported only when it is on disk.
       if (i.result.output && !existsSync(path.join(root, i.result.output))) i.result = { ...i.result, output: null };
     }
-    return summarise(items, unreadable, diffs, started, interrupted, root, clock);
+    return withUnits(summarise(items, unreadable, diffs, started, interrupted, root, clock));
   }
+}
+
+/** The unit `name` means: its base's class, one of its agents' classes, or one of their files. */
+function unitNamed(u: BaseUnit, name: string): boolean {
+  return u.name === name || u.base.file === name || u.members.some((m) => m.class === name || m.file === name);
 }
 
 /** Still on its way through the stages (not failed, skipped or settled as unchanged). */

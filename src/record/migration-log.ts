@@ -37,6 +37,8 @@ export interface MigrationRecord {
   promotion?: PromotionRecord;
   /** Set when `migrate review` committed the agent: every answer given to its `_v2`, the accept last. */
   review?: ReviewAnswer[];
+  /** Set on a base migration unit's record (agent: the base): the subclasses moved with it, each validated. */
+  unit?: { members: Array<{ class: string; source: FileRef; output: FileRef; validation: ValidationReport }> };
 }
 
 export interface PromotionRecord {

@@ -68,6 +68,9 @@ export async function promotable(
   if (h.promoted) throw new UsageError(`${agent} is already promoted (commit ${h.promoted.sha.slice(0, 12)} of ${h.promoted.date})`);
   const record = readRecord(root, agent);
   if (!record) throw new UsageError(`${recordPath(agent)} is missing although ${h.active.sha.slice(0, 12)} committed it; restore it first`);
+  // A unit's agents import the base's _v2: cutting the base over alone would leave their originals on the
+  // legacy base and their _v2 on a module the promotion replaced; the unit is promoted by hand for now.
+  if (record.unit) throw new UsageError(`${agent} is a base migration unit (with ${record.unit.members.map((m) => m.class).join(', ')}): this version does not promote a unit`);
   const { source, output } = record;
   if (!existsSync(path.join(root, output.path))) throw new UsageError(`${output.path} of ${agent} is missing; restore it before promoting`);
   if (sha256(readFileSync(path.join(root, output.path))) !== output.sha256) {

@@ -66,3 +66,23 @@ export async function resolveAgent(
   }
   throw new UsageError(`${arg}: no migrated agent has this class name or file (see migrate status)`);
 }
+
+/**
+ * Refuse AGENT when it names an agent of a migrated base migration unit (its class, legacy or `_v2`
+ * file): the unit is one commit, undone or promoted as one. `what`: the command's verb.
+ */
+export function refuseUnitMember(root: string, arg: string, what: string): void {
+  let rel: string | null = null;
+  try {
+    rel = toRelative(root, arg);
+  } catch {
+    // a class name only
+  }
+  for (const r of listRecords(root)) {
+    const m = r.unit?.members.find((x) => x.class === arg || (rel !== null && (x.source.path === rel || x.output.path === rel)));
+    if (m) {
+      const head = `${m.class} was migrated with base migration unit ${r.agent} (one commit with ${r.agent}'s _v2, which its _v2 imports)`;
+      throw new UsageError(what === 'revert' ? `${head}: revert the unit, migrate revert ${r.agent}` : `${head}: it is not ${what}d on its own, and this version does not ${what} a unit`);
+    }
+  }
+}

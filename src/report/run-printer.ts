@@ -9,7 +9,12 @@ import { io } from '../core/invocation.js';
 /** `profile`: which profile the run used and why. `diffs` (a dry run's): each result gains `diff`, its original → `_v2` diff, or null. */
 export function printRunJson(outcome: BatchOutcome, diffs?: Map<string, string>, profile?: ProfileJson): void {
   const results = outcome.results.map(contractResult);
-  printJson({ results: diffs ? results.map((r) => ({ ...r, diff: diffs.get(r.agent) ?? null })) : results, summary: outcome.summary, ...(profile ? { profile } : {}) });
+  printJson({
+    results: diffs ? results.map((r) => ({ ...r, diff: diffs.get(r.agent) ?? null })) : results,
+    summary: outcome.summary,
+    ...(outcome.units?.length ? { units: outcome.units } : {}),
+    ...(profile ? { profile } : {}),
+  });
 }
 
 /** A result as DESIGN.md's contract has it: symbols in `removed` and `symbol`, descriptions in `detail`. */
@@ -45,6 +50,10 @@ export function printRunHuman(outcome: BatchOutcome, stream: NodeJS.WriteStream 
   }
   const failed = outcome.results.filter((x) => x.status === 'failed');
   for (const r of failed) stream.write(`${c.red('failed')} ${r.agent}: ${r.error}\n`);
+  for (const u of outcome.units ?? []) {
+    const what = u.status === 'migrated' || u.status === 'unchanged' ? `commit ${u.commit?.slice(0, 12)}: ${u.files?.join(', ')}` : u.status === 'failed' ? `${u.error}; nothing of it was kept` : u.reason;
+    stream.write(`${c.yellow('unit')} ${u.name} ${u.status} (${u.members.length} agent${u.members.length === 1 ? '' : 's'} ${u.status === 'migrated' || u.status === 'unchanged' ? 'migrated' : 'skipped'} with it): ${what}\n`);
+  }
   const counts = Object.entries(outcome.summary)
     .map(([k, v]) => `${v} ${k}`)
     .join(', ');

@@ -19,7 +19,8 @@ export function printScanJson(scan: ScanResult, profile?: ProfileJson): void {
       ...(a.output ? { output: a.output } : {}),
       ...(a.config_names ? { config_names: a.config_names } : {}),
     })),
-    skipped: scan.skipped.map((s) => ({ file: s.file, reason: s.reason, ...(s.line ? { line: s.line } : {}), ...(s.error ? { error: true } : {}) })),
+    skipped: scan.skipped.map((s) => ({ file: s.file, reason: s.reason, ...(s.line ? { line: s.line } : {}), ...(s.error ? { error: true } : {}), ...(s.unit ? { unit: s.unit } : {}) })),
+    ...(scan.units?.length ? { units: scan.units } : {}),
     ...(profile ? { profile } : {}),
   });
 }
@@ -37,4 +38,8 @@ export function printScanTable(scan: ScanResult): void {
     `\n${scan.agents.length} agents (${legacy} legacy, ${scan.agents.length - legacy} migrated); ${scan.skipped.length} files skipped\n`,
   );
   for (const s of scan.skipped) io.stdout.write(c.dim(`  skipped ${s.file}: ${s.reason}\n`));
+  for (const u of scan.units ?? []) {
+    io.stdout.write(`${c.yellow('unit')} ${u.name} ${u.status}: ${u.base.file}:${u.base.line} with ${u.members.map((m) => `${m.class} (${m.file}:${m.line})`).join(', ')}\n`);
+    for (const b of u.blockers) io.stdout.write(`  ${c.yellow('blocks')} ${b.file}:${b.line}: ${b.reason}\n`);
+  }
 }

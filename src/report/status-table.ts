@@ -1,6 +1,6 @@
 // Printers for `migrate status` (and the one-line result of `migrate revert`).
 import pc from 'picocolors';
-import type { AgentInfo } from '../core/types.js';
+import type { AgentInfo, BaseUnit } from '../core/types.js';
 import type { UnfinishedRun } from '../pipeline/journal.js';
 import { LOG_DIR, v2Sibling } from '../record/migration-log.js';
 import type { AgentStatusRow, AgentState } from '../record/status.js';
@@ -78,9 +78,20 @@ export function unfinishedNote(run: UnfinishedRun, agents: Pick<AgentInfo, 'name
   };
 }
 
-export function statusJson(rows: AgentStatusRow[], pending?: PendingNote, profile?: ProfileJson): string {
+export function statusJson(rows: AgentStatusRow[], pending?: PendingNote, profile?: ProfileJson, units?: BaseUnit[]): string {
   const agents = rows.map((r) => ({ name: r.name, file: r.file, state: r.state, commit: r.commit, time: r.time }));
-  return jsonText({ agents, ...(pending ? { unfinished_run: pending } : {}), ...(profile ? { profile } : {}) });
+  return jsonText({ agents, ...(units?.length ? { units } : {}), ...(pending ? { unfinished_run: pending } : {}), ...(profile ? { profile } : {}) });
+}
+
+/** One line per base migration unit: its agents are no rows of the table (the scan skips them for their base). */
+function unitLines(units: BaseUnit[] | undefined): string {
+  return (units ?? [])
+    .map((u) =>
+      u.status === 'migrated'
+        ? `unit ${u.name} (${u.base.file}:${u.base.line}): migrated in ${u.commit?.slice(0, 12)}, with its ${u.members.length} agent${u.members.length === 1 ? '' : 's'} (${u.members.map((m) => m.class).join(', ')}); migrate revert ${u.name} undoes it\n`
+        : `unit ${u.name} (${u.base.file}:${u.base.line}): ${u.status}, its ${u.members.length} agent${u.members.length === 1 ? '' : 's'} still legacy (${u.members.map((m) => m.class).join(', ')}); ${u.blockers.length ? `${u.blockers.length} blocker${u.blockers.length === 1 ? '' : 's'}: ${u.blockers.map((b) => `${b.file}:${b.line}`).join(', ')}` : `no subclass blocks it; migrate run ${u.name} migrates it`}\n`,
+    )
+    .join('');
 }
 
 const paint: Record<AgentState, (s: string) => string> = {
@@ -93,8 +104,8 @@ const paint: Record<AgentState, (s: string) => string> = {
 };
 
 /** An aligned table, one agent a line, and counts by state at the end. */
-export function statusTable(rows: AgentStatusRow[], opts: { color?: boolean; pending?: PendingNote } = {}): string {
-  const note = opts.pending ? `note: ${opts.pending.message}\n` : '';
+export function statusTable(rows: AgentStatusRow[], opts: { color?: boolean; pending?: PendingNote; units?: BaseUnit[] } = {}): string {
+  const note = (opts.pending ? `note: ${opts.pending.message}\n` : '') + unitLines(opts.units);
   if (!rows.length) return `no agents found\n${note}`;
   const cells = rows.map((r) => [r.name, r.state, r.commit ? r.commit.slice(0, 12) : '-', r.time ?? '-', r.file || '-']);
   const head = ['AGENT', 'STATE', 'COMMIT', 'TIME', 'FILE'];

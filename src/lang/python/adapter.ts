@@ -26,8 +26,7 @@ export const pythonAdapter: LanguageAdapter = {
   extensions: ['.py'],
 
   async scan(root, files, profile, threads, parses) {
-    const { agents, skipped } = await scanPython(root, files, profile, threads, parses);
-    return { agents, skipped };
+    return scanPython(root, files, profile, threads, parses);
   },
 
   async rewrite(req) {

@@ -1,0 +1,277 @@
+// Base migration units: a home-made in-repository base that owns its agents' lifecycle (the
+// health server, the run loop, the signal handlers) with the agents built on it. Each subclass is
+// skipped naming the parent and the parent is no agent, so the whole fleet is a person's work; the
+// unit is what moves onto the target together (the base's `_v2`, each subclass's `_v2` importing
+// it, validated per subclass, one commit). This module finds the units and says, file and line,
+// what in a subclass the migrated base could not carry. It never rewrites anything: a unit is
+// reported `refused`, naming its blockers, or `ready` when no subclass blocks it (run migrates a
+// ready unit: src/pipeline/unit-run.ts).
+import path from 'node:path';
+import type { BaseUnit, BaseUnitBlocker, RewriteOutcome, SkippedFile } from '../core/types.js';
+import type { ClassFacts, ClassIndex, PythonFileFacts } from './python-scan.js';
+import { v2Sibling } from '../record/migration-log.js';
+
+/** The unit's `_v2` files, the base's first, then each member's (relative to the root). */
+export function unitOutputs(u: BaseUnit): string[] {
+  return [v2Sibling(u.base.file), ...u.members.map((m) => v2Sibling(m.file))];
+}
+
+/** The engine's rewrite of a base (in memory) and the sources it reads: see base-preview.ts. */
+export interface UnitSources {
+  preview(rel: string, className: string): { source: string; outcome: RewriteOutcome };
+  read(rel: string): string;
+}
+
+/** A file skipped because its agent stands on a home-made base holding the lifecycle. */
+export interface UnitMemberSkip {
+  skip: SkippedFile;
+  module: PythonFileFacts;
+  agent: ClassFacts;
+  base: ClassFacts;
+  baseRel: string;
+}
+
+/**
+ * Methods a subclass may not define and still inherit the target through the migrated base: the
+ * process lifecycle, whether the home-made base or the target owns it. Overriding one replaces
+ * what the migrated base hands to the target (its loop, its teardown, its health answer).
+ */
+const LIFECYCLE = new Set(['run', 'stop', 'start', 'shutdown', 'cleanup', 'close', 'serve_forever', 'run_forever', '__enter__', '__exit__', '__del__']);
+
+/**
+ * The units of the scan, each member's skip and the base's own skip extended with the unit (the
+ * existing reason kept as it was, `; base migration unit ...` added; `unit` set).
+ */
+export function baseUnits(
+  onParents: UnitMemberSkip[],
+  skipped: SkippedFile[],
+  index: ClassIndex,
+  target: { name: string; methods: ReadonlySet<string>; attributes: ReadonlySet<string> },
+  sources: UnitSources,
+): BaseUnit[] {
+  const byBase = new Map<ClassFacts, UnitMemberSkip[]>();
+  for (const m of onParents) {
+    const list = byBase.get(m.base) ?? [];
+    list.push(m);
+    byBase.set(m.base, list);
+  }
+  const units: BaseUnit[] = [];
+  for (const [base, members] of byBase) {
+    members.sort((a, b) => a.module.rel.localeCompare(b.module.rel) || a.agent.line - b.agent.line);
+    const baseRel = members[0]!.baseRel;
+    const holds = [
+      base.bindsServer && 'health server',
+      (base.runsLoop || base.methods.includes('run')) && 'run loop',
+      base.findings.some((f) => f.kind === 'signal') && 'signal handlers',
+      (base.findings.some((f) => f.kind === 'registry') || base.methods.some((m) => /heartbeat/i.test(m))) && 'heartbeat/registration',
+    ].filter((h): h is string => !!h);
+    const blockers: BaseUnitBlocker[] = [];
+    for (const m of members) blockers.push(...memberBlockers(m, target));
+    // Only a unit no subclass blocks is worth the base's rewrite: what it keeps, drops or renames.
+    let carried: string[] = [];
+    if (blockers.length === 0) {
+      const found = previewBlockers(base, baseRel, members, target, sources);
+      blockers.push(...found.blockers);
+      carried = found.carried;
+    }
+    // Agents of the base the scan took for agents on their own (not skipped for it) would be left
+    // beside a migrated base: the unit is not the whole of what stands on it.
+    const named = new Set(members.map((m) => m.agent));
+    for (const k of index.agentSubclasses(base)) {
+      if (named.has(k.cls)) continue;
+      blockers.push({ class: k.cls.name, file: k.rel, line: k.cls.line, reason: `${k.cls.name} (${k.rel}:${k.cls.line}) is built on ${base.name} but not skipped for it (classified on its own): the unit would not move every agent of ${base.name}` });
+    }
+    const names = members.map((m) => `${m.agent.name} (${m.module.rel}:${m.agent.line})`);
+    const head = `base migration unit ${base.name} (${baseRel}:${base.line}, holding the ${holds.join(', ') || 'lifecycle'}) with ${members.length} agent${members.length === 1 ? '' : 's'}: ${names.join(', ')}`;
+    const reason = blockers.length
+      ? `${head}; refused: ${blockers.map((b) => b.reason).join('; ')}`
+      : `${head}; no subclass overrides the lifecycle, binds a server or installs a signal handler of its own, and the engine's rewrite of ${base.name} keeps nothing for review` +
+        `${carried.length ? `, still calls every hook they override (${carried.map((h) => `${h}()`).join(', ')})` : ''} and removes or renames nothing they use, so moving ${base.name} onto ${target.name} carries them all: ` +
+        `\`migrate run ${base.name}\` (or run --all) writes ${base.name}'s _v2 and one _v2 per agent importing it, validates each agent and commits them as one`;
+    units.push({
+      name: base.name,
+      language: 'python',
+      base: { class: base.name, file: baseRel, line: base.line, holds },
+      members: members.map((m) => ({ class: m.agent.name, file: m.module.rel, line: m.agent.line })),
+      status: blockers.length ? 'refused' : 'ready',
+      blockers,
+      reason,
+    });
+    for (const m of members) {
+      const mine = blockers.filter((b) => b.file === m.module.rel && b.class === m.agent.name);
+      m.skip.unit = base.name;
+      m.skip.reason += mine.length
+        ? `; base migration unit ${base.name}: refused for this agent: ${mine.map((b) => b.reason).join('; ')}`
+        : `; base migration unit ${base.name}: nothing in ${m.agent.name} blocks it${blockers.length ? `, but ${blockers.length} blocker${blockers.length === 1 ? '' : 's'} elsewhere (see ${baseRel})` : `: \`migrate run ${base.name}\` migrates it with the unit`}`;
+      if (mine.length && mine.length < blockers.length) m.skip.reason += ` (and ${blockers.length - mine.length} more, see ${baseRel})`;
+    }
+    const baseSkip = skipped.find((s) => s.file === baseRel && !s.unit);
+    if (baseSkip) {
+      baseSkip.unit = base.name;
+      baseSkip.reason += `; ${reason}`;
+    }
+  }
+  return units.sort((a, b) => a.base.file.localeCompare(b.base.file) || a.base.line - b.base.line);
+}
+
+/** What in one subclass the migrated base could not carry, each with its line. */
+function memberBlockers(m: UnitMemberSkip, target: { name: string; methods: ReadonlySet<string> }): BaseUnitBlocker[] {
+  const { agent, base, module } = m;
+  const rel = module.rel;
+  const at = (line: number) => `${agent.name} (${rel}:${line})`;
+  const out: BaseUnitBlocker[] = [];
+  const add = (line: number, reason: string) => out.push({ class: agent.name, file: rel, line, reason });
+  // Built on the base through a class between them: that class is no member of the unit.
+  const names = (b: string) => [b, module.imports.get(b)?.name, ...(module.aliases.get(b) ?? []).flatMap((a) => [a, module.imports.get(a)?.name])];
+  const direct = agent.bases.some((b) => !!b && names(b).includes(base.name));
+  if (!direct) add(agent.line, `${at(agent.line)} reaches ${base.name} through another class (${agent.bases.filter(Boolean).join(', ')}), which the unit would not move`);
+  agent.methods.forEach((name, i) => {
+    const line = agent.methodLines?.[i] ?? agent.line;
+    if (LIFECYCLE.has(name) && (base.methods.includes(name) || target.methods.has(name))) {
+      const whose = base.methods.includes(name) ? `${base.name}'s ${name}(), which the migration hands to ${target.name}` : `${target.name}'s ${name}()`;
+      add(line, `${at(line)} overrides ${name}(): it would replace ${whose}, so the migrated base's lifecycle would not run`);
+    } else if (target.methods.has(name) && name !== '__init__' && !base.methods.includes(name)) {
+      add(line, `${at(line)} defines ${name}(), a method of ${target.name}: inherited through the migrated base, it would override the target's`);
+    }
+  });
+  if (agent.serverLine) add(agent.serverLine, `${at(agent.serverLine)} starts a server of its own, beside the health server the migrated base gets from ${target.name}`);
+  for (const f of agent.findings) {
+    if (f.kind === 'signal' && f.detail) add(f.line, `${at(f.line)} installs a signal handler of its own (${f.detail}), which would replace ${target.name}'s (its stop and deregistration)`);
+  }
+  return out.sort((a, b) => a.line - b.line);
+}
+
+/**
+ * What the engine's rewrite of the base would break for the unit: the rewrite not going through, each
+ * item it keeps for review (the entry point it would ask for aside: a base has none, its agents do),
+ * a hook a subclass overrides that the base calls and its rewrite no longer does, and a member a
+ * subclass uses that the rewrite removes or renames (unless the target provides it under that name).
+ * `carried`: the overridden hooks the rewritten base still calls.
+ */
+function previewBlockers(
+  base: ClassFacts,
+  baseRel: string,
+  members: UnitMemberSkip[],
+  target: { name: string; methods: ReadonlySet<string>; attributes: ReadonlySet<string> },
+  sources: UnitSources,
+): { blockers: BaseUnitBlocker[]; carried: string[] } {
+  const blockers: BaseUnitBlocker[] = [];
+  const add = (line: number, reason: string, cls = base.name, file = baseRel) => blockers.push({ class: cls, file, line, reason });
+  const { source, outcome } = sources.preview(baseRel, base.name);
+  if (outcome.status !== 'changed' || outcome.output === undefined) {
+    add(base.line, `the engine's rewrite of ${base.name} (${baseRel}:${base.line}) is ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`);
+    return { blockers, carried: [] };
+  }
+  for (const k of outcome.kept_for_review) {
+    if (k.symbol === '__main__') continue;
+    add(k.line, `the engine's rewrite of ${base.name} keeps ${k.symbol} (${baseRel}:${k.line}) for review: ${k.reason}`);
+  }
+  const output = outcome.output;
+  const gone = new Map<string, string>();
+  for (const r of outcome.removed) {
+    const name = /^(?:self\.)?([A-Za-z_]\w*)$/.exec(r)?.[1];
+    if (name && !target.attributes.has(name) && !target.methods.has(name)) gone.set(name, 'removes');
+  }
+  for (const w of outcome.warnings) {
+    const renamed = /^self\.(\w+) renamed to self\.(\w+)/.exec(w);
+    if (renamed) gone.set(renamed[1]!, `renames to self.${renamed[2]}${target.attributes.has(renamed[1]!) ? ` (self.${renamed[1]} is then ${target.name}'s)` : ''}`);
+  }
+  const carried = new Set<string>();
+  for (const m of members) {
+    m.agent.methods.forEach((name, i) => {
+      if (name === '__init__' || LIFECYCLE.has(name) || !base.methods.includes(name) || gone.has(name)) return;
+      const line = callLine(source, name);
+      if (!line) return;
+      if (callLine(output, name)) carried.add(name);
+      else add(line, `${m.agent.name} (${m.module.rel}:${m.agent.methodLines?.[i] ?? m.agent.line}) overrides ${name}(), which ${base.name} calls (line ${line}) and its rewrite no longer does`);
+    });
+  }
+  for (const m of members) {
+    let text: string;
+    try {
+      text = sources.read(m.module.rel);
+    } catch {
+      continue;
+    }
+    // Its _v2 reaches the migrated base by importing it from the base's _v2 module: only a
+    // `from <the base's module> import ...` can be pointed there.
+    if (retargetImports(text, m.module.rel, baseRel) === text) {
+      add(m.agent.line, `${m.agent.name} (${m.module.rel}:${m.agent.line}) does not import ${base.name} with \`from <module> import ${base.name}\` from ${baseRel}, so its _v2 could not import it from ${base.name}'s _v2`, m.agent.name, m.module.rel);
+    }
+    for (const [name, how] of gone) {
+      // An override of a method the rewrite removes is never called again.
+      const own = m.agent.methods.indexOf(name);
+      if (own >= 0) {
+        const at = m.agent.methodLines?.[own] ?? m.agent.line;
+        add(at, `${m.agent.name} (${m.module.rel}:${at}) overrides ${name}(), which the engine's rewrite of ${base.name} ${how}: nothing would call it`, m.agent.name, m.module.rel);
+        continue;
+      }
+      const line = useLine(text, name);
+      if (line) add(line, `${m.agent.name} (${m.module.rel}:${line}) uses self.${name}, which the engine's rewrite of ${base.name} ${how}`, m.agent.name, m.module.rel);
+    }
+  }
+  return { blockers: blockers.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line), carried: [...carried].sort() };
+}
+
+/**
+ * The first line reaching `<anything>.name` outside the method's own `def` (0 when none): a call, or
+ * the method handed on (`threading.Thread(target=self._beat)`, a callback).
+ */
+function callLine(text: string, name: string): number {
+  const lines = codeOnly(text).split('\n');
+  const re = new RegExp(`\\.${name}\\b`);
+  const i = lines.findIndex((l) => re.test(l) && !new RegExp(`^\\s*(async\\s+)?def\\s+${name}\\b`).test(l));
+  return i + 1;
+}
+
+/** The first line reading or writing `self.name` (0 when none). */
+function useLine(text: string, name: string): number {
+  const re = new RegExp(`\\bself\\.${name}\\b`);
+  return codeOnly(text).split('\n').findIndex((l) => re.test(l)) + 1;
+}
+
+/**
+ * The text with its triple-quoted strings (docstrings) and comments blanked, lines kept: a
+ * docstring saying "stop() calls self.flush()" is no call. (A `#` inside a one-line string is
+ * kept with what follows it when the quotes before it are unbalanced.)
+ */
+function codeOnly(text: string): string {
+  const blanked = text.replace(/("""|''')[\s\S]*?\1/g, (m) => m.replace(/[^\n]/g, ' '));
+  return blanked
+    .split('\n')
+    .map((l) => {
+      const at = l.indexOf('#');
+      if (at < 0) return l;
+      const before = l.slice(0, at);
+      const balanced = (before.match(/"/g) ?? []).length % 2 === 0 && (before.match(/'/g) ?? []).length % 2 === 0;
+      return balanced ? before : l;
+    })
+    .join('\n');
+}
+
+/** `from MODULE import` at the start of a (code) line: the module may be relative (`.mod`, `..pkg.mod`). */
+const FROM_IMPORT = /^([ \t]*from[ \t]+)(\.*)([A-Za-z_][\w.]*)?([ \t]+import\b)/gm;
+
+/**
+ * The source with each `from M import ...` whose module M is the base's file importing from the
+ * base's `_v2` module (`daemon_base` -> `daemon_base_v2`); every other byte kept. Absolute modules
+ * resolve from the root (how the fleet's entry points put the root on sys.path), relative ones
+ * from the importing file's package.
+ */
+export function retargetImports(source: string, fileRel: string, baseRel: string): string {
+  const baseMod = baseRel.replace(/\.py$/, '');
+  return source.replace(FROM_IMPORT, (all, head: string, dots: string, mod: string | undefined, tail: string) => {
+    let dir = path.posix.dirname(fileRel);
+    let target: string;
+    if (dots.length) {
+      for (let k = 1; k < dots.length; k++) dir = path.posix.dirname(dir);
+      if (!mod) return all; // `from . import x`: a module named in the import list, left as it is
+      target = path.posix.normalize(path.posix.join(dir, mod.split('.').join('/')));
+    } else {
+      if (!mod) return all;
+      target = mod.split('.').join('/');
+    }
+    if (target !== baseMod) return all;
+    return `${head}${dots}${mod}_v2${tail}`;
+  });
+}

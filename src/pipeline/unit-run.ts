@@ -1,0 +1,292 @@
+// A base migration unit with no blocker, migrated as one change: the engine's rewrite of the
+// home-made base written as the base's `_v2`, and for each subclass a `_v2` whose only change is
+// importing the base from the base's `_v2` module; all of them verified (compile, a second run
+// changes nothing, every name a subclass imports from the base's `_v2` is defined there), each
+// subclass's `_v2` started under the normal validator, and one commit (trailer: the base's name)
+// adding every `_v2` and the unit's record. Any step failing fails the unit and puts every file
+// back: no partial `_v2`, no record, no commit.
+//
+// Why the subclasses import the base's `_v2` (and not the base rewritten in place): DESIGN.md's
+// contract is that `run` never modifies an original; the legacy fleet keeps running on the legacy
+// base while the `_v2` fleet runs on the `_v2` base, and `git revert` of the one commit removes
+// every `_v2` together. Promote cuts one agent over by replacing its original with its `_v2`: for a
+// unit that would leave an original importing a `_v2` module the unit's revert removes, so promote
+// and revert refuse a unit's member alone (src/record/unit-records.ts).
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import type { AgentInfo, BaseUnit, ValidationReport } from '../core/types.js';
+import { oneLine } from '../core/errors.js';
+import type { Profile } from '../profile/profile.js';
+import { loadBaseModel } from '../analysis/base-model.js';
+import { rewritePythonTrees } from '../lang/python/rewrite.js';
+import { previewBase } from '../discover/base-preview.js';
+import { retargetImports } from '../discover/base-units.js';
+import { buildRecord, recordPath, sha256, v2Sibling, writeRecord } from '../record/migration-log.js';
+import { commitAgent, readHistory } from '../record/git.js';
+import type { RunJournal } from './journal.js';
+import { tempPathOf, writeOutputAtomic } from './write-output.js';
+import type { ValidationEnvironment } from '../validate/environment.js';
+
+export interface UnitRunOptions {
+  profile: Profile;
+  force: boolean;
+  concurrency: number;
+  registryUrl?: string;
+  metricsUrl?: string;
+  signal?: AbortSignal;
+}
+
+/** A file of the unit to write: its path, its legacy file and its new text. */
+interface UnitFile {
+  rel: string;
+  legacy: string;
+  text: string;
+}
+
+/**
+ * Migrate one `ready` unit (anything else is returned as it is). `env` gives the validation
+ * environment (prepared on first use). The unit comes back `migrated` (with files and commit),
+ * `unchanged` (the active unit commit already holds exactly these files) or `failed` (error),
+ * and only `migrated` leaves anything on disk or in history.
+ */
+export async function migrateUnit(root: string, unit: BaseUnit, opts: UnitRunOptions, journal: RunJournal | null, env: () => Promise<ValidationEnvironment>): Promise<BaseUnit> {
+  if (unit.status !== 'ready') return unit;
+  const fail = (error: string): BaseUnit => ({ ...unit, status: 'failed', files: [], commit: null, error });
+  let files: UnitFile[];
+  let baseOutcome: BaseRewrite;
+  try {
+    ({ files, base: baseOutcome } = unitTexts(root, unit, opts.profile));
+  } catch (err) {
+    return fail(oneLine(err));
+  }
+  const verified = verifyUnit(root, unit, files);
+  if (verified) return fail(`verify: ${verified}`);
+
+  // A second run: the active unit commit already holds exactly these files.
+  const same = files.every((f) => {
+    try {
+      return lstatSync(path.join(root, f.rel)).isFile() && readFileSync(path.join(root, f.rel), 'utf8') === f.text;
+    } catch {
+      return false; // absent (or unreadable: the write below says why)
+    }
+  });
+  if (same) {
+    const active = (await readHistory(root)).get(unit.name)?.active;
+    if (active) return { ...unit, status: 'unchanged', files: files.map((f) => f.rel), commit: active.sha, error: null };
+  }
+  // A directory, symlink or FIFO at a _v2 path is the user's, never replaced, even with --force.
+  const odd = files.find((f) => isLink(path.join(root, f.rel)) || (existsSync(path.join(root, f.rel)) && !lstatSync(path.join(root, f.rel)).isFile()));
+  if (odd) return fail(`${odd.rel} already exists and is not a file; move it away to migrate unit ${unit.name}`);
+  if (!opts.force) {
+    const there = files.find((f) => existsSync(path.join(root, f.rel)));
+    if (there) return fail(`${there.rel} already exists and differs (or is not committed); pass --force to overwrite it`);
+  }
+
+  // Write: every output and its temporary name in the journal before the first is created.
+  const rels = files.map((f) => f.rel);
+  const recordRel = recordPath(unit.name);
+  let recordWritten = false;
+  const putBack = (error: string): BaseUnit => {
+    const left: string[] = [];
+    for (const r of recordWritten ? [...rels, recordRel] : rels) {
+      try {
+        journal?.undo(r);
+      } catch (err) {
+        left.push(`${r}: ${oneLine(err)}`);
+      }
+    }
+    return fail(left.length ? `${error}; could not put back ${left.join(', ')} (the next run puts it back)` : error);
+  };
+  journal?.willCreateAll([...rels, ...rels.map((r) => path.relative(root, tempPathOf(path.join(root, r))).split(path.sep).join('/'))]);
+  const shas = new Map<string, string>();
+  try {
+    for (const f of files) {
+      const bytes = Buffer.from(f.text, 'utf8');
+      writeOutputAtomic(path.join(root, f.rel), bytes);
+      shas.set(f.rel, sha256(bytes));
+    }
+  } catch (err) {
+    return putBack(`cannot write: ${oneLine(err)}`);
+  } finally {
+    journal?.settled(rels.map((r) => path.relative(root, tempPathOf(path.join(root, r))).split(path.sep).join('/')));
+  }
+
+  // Validate each member's `_v2` as any agent's: one failing member fails the unit.
+  const members = unit.members.map((m, k) => ({ m, file: files[k + 1]! }));
+  let reports: ValidationReport[];
+  try {
+    const { runValidationStage } = await import('./validate-stage.js');
+    reports = await runValidationStage(
+      root,
+      members.map(({ m, file }) => ({ agent: memberAgent(m), file: path.join(root, file.rel), legacyFile: path.join(root, m.file) })),
+      { profile: opts.profile, concurrency: opts.concurrency, registryUrl: opts.registryUrl, metricsUrl: opts.metricsUrl, signal: opts.signal },
+      await env(),
+    );
+  } catch (err) {
+    return putBack(`validation: ${oneLine(err)}`);
+  }
+  const validation = Object.fromEntries(members.map(({ m }, k) => [m.class, reports[k]!]));
+  const bad = members.findIndex((_, k) => !reports[k]?.ok);
+  if (bad >= 0) {
+    const r = reports[bad]!;
+    const check = r.checks.find((c) => !c.ok && !c.skipped);
+    const { m, file } = members[bad]!;
+    return { ...putBack(`validation of ${m.class} (${file.rel}): ${r.error ?? (check ? `${check.name}: ${check.detail ?? 'failed'}` : 'failed')}`), validation };
+  }
+  if (opts.signal?.aborted) return putBack('interrupted before commit');
+  // What is committed is what was verified and run: nothing changed the files meanwhile.
+  const drift = files.find((f) => {
+    try {
+      return sha256(readFileSync(path.join(root, f.rel))) !== shas.get(f.rel);
+    } catch {
+      return true;
+    }
+  });
+  if (drift) return { ...putBack(`${drift.rel} changed after migrate wrote it, while the unit was validated: not committed`), validation };
+
+  // Record and one commit.
+  try {
+    const base = buildRecord(root, {
+      agent: unit.name,
+      language: 'python',
+      profile: opts.profile.name,
+      source: unit.base.file,
+      output: files[0]!.rel,
+      removed: baseOutcome.removed,
+      kept_for_review: baseOutcome.kept,
+      warnings: baseOutcome.warnings,
+      validation: null,
+    });
+    const hashOf = (rel: string) => ({ path: rel, sha256: sha256(readFileSync(path.join(root, rel))) });
+    const record = { ...base, unit: { members: members.map(({ m, file }) => ({ class: m.class, source: hashOf(m.file), output: hashOf(file.rel), validation: validation[m.class]! })) } };
+    journal?.willCreate(recordRel);
+    recordWritten = true;
+    writeRecord(root, record);
+    const names = unit.members.map((m) => m.class);
+    const body = [
+      `Base migration unit ${unit.name} (${unit.base.file}:${unit.base.line}) with ${names.join(', ')}: ${unit.name}'s _v2 is the engine's rewrite onto ${opts.profile.base_class}; each agent's _v2 only imports ${unit.name} from it.`,
+      `Removed from ${unit.name}: ${baseOutcome.removed.length ? baseOutcome.removed.join(', ') : 'nothing'}.`,
+      `Validation: ${members.map(({ m }) => `${m.class} ${validation[m.class]!.checks.map((c) => `${c.name} ${c.ok ? 'ok' : 'FAILED'}`).join(', ')}`).join('; ')}.`,
+    ].join('\n');
+    journal?.committing([...rels, recordRel]);
+    const sha = await commitAgent(root, {
+      agent: unit.name,
+      profile: opts.profile.name,
+      baseClass: opts.profile.base_class,
+      files: [...rels, recordRel],
+      subject: `migrate(${unit.name}): move base migration unit ${unit.name} (${names.join(', ')}) onto ${opts.profile.base_class}`,
+      body,
+    });
+    journal?.committed([...rels, recordRel]);
+    return { ...unit, status: 'migrated', files: rels, commit: sha, error: null, validation };
+  } catch (err) {
+    try {
+      journal?.commitFailed();
+    } catch {
+      // the files are put back all the same
+    }
+    return { ...putBack(`commit: ${oneLine(err)}`), validation };
+  }
+}
+
+/** What the base's rewrite removed, kept and warned of (the record keeps it). */
+interface BaseRewrite {
+  removed: string[];
+  kept: Array<{ symbol: string; line: number; reason: string }>;
+  warnings: string[];
+}
+
+/**
+ * The unit's texts: the base's `_v2` (the engine's rewrite, which must be `changed`, keep nothing for
+ * review but the entry point a base has none of, and change nothing when run again) and each member's
+ * `_v2` (its source with every `from <the base's module> import ...` importing from the base's `_v2`
+ * module instead). Throws one line naming the file and line when a text cannot be made.
+ */
+function unitTexts(root: string, unit: BaseUnit, profile: Profile): { files: UnitFile[]; base: BaseRewrite } {
+  const baseRel = unit.base.file;
+  const { outcome } = previewBase(root, baseRel, unit.base.class, profile);
+  if (outcome.status !== 'changed' || outcome.output === undefined) {
+    throw new Error(`${baseRel}:${unit.base.line}: the engine's rewrite of ${unit.base.class} is ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`);
+  }
+  const kept = outcome.kept_for_review.filter((k) => k.symbol !== '__main__');
+  if (kept.length) throw new Error(`${baseRel}:${kept[0]!.line}: the engine's rewrite of ${unit.base.class} keeps ${kept[0]!.symbol} for review: ${kept[0]!.reason}`);
+  const baseOut = v2Sibling(baseRel);
+  // A second run changes nothing: the rewrite of the base's `_v2` is unchanged.
+  const again = rewritePythonTrees({ file: baseOut, source: outcome.output, className: unit.base.class, profile, base: loadBaseModel(root, profile.python!, profile.base_class), root }).outcome;
+  if (again.status !== 'unchanged' && !(again.status === 'changed' && again.output === outcome.output)) {
+    throw new Error(`${baseOut}: a second run of the rewrite of ${unit.base.class} is ${again.status}${again.error ? `: ${again.error}` : ' (it would change it again)'}`);
+  }
+  const files: UnitFile[] = [{ rel: baseOut, legacy: baseRel, text: outcome.output }];
+  for (const m of unit.members) {
+    const source = readFileSync(path.join(root, m.file), 'utf8');
+    const text = retargetImports(source, m.file, baseRel);
+    if (text === source) throw new Error(`${m.file}:${m.line}: ${m.class} does not import ${unit.base.class} with \`from <module> import ${unit.base.class}\` from ${baseRel}, so its _v2 cannot be pointed at ${baseOut}`);
+    // Idempotent: the _v2's imports already point at the base's _v2 module.
+    if (retargetImports(text, v2Sibling(m.file), baseRel) !== text) throw new Error(`${v2Sibling(m.file)}: pointing its imports at ${baseOut} again would change it`);
+    files.push({ rel: v2Sibling(m.file), legacy: m.file, text });
+  }
+  return { files, base: { removed: outcome.removed, kept: outcome.kept_for_review, warnings: outcome.warnings } };
+}
+
+/** Checks of the texts before anything is written: each compiles, and each member's `_v2` imports nothing the base's `_v2` lacks. */
+function verifyUnit(root: string, unit: BaseUnit, files: UnitFile[]): string | null {
+  const script = [
+    'import ast, json, sys',
+    'data = json.load(sys.stdin)',
+    'def top(tree):',
+    '    names = set()',
+    '    for n in tree.body:',
+    '        if isinstance(n, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)): names.add(n.name)',
+    '        elif isinstance(n, (ast.Import, ast.ImportFrom)): names.update((a.asname or a.name).split(".")[0] for a in n.names)',
+    '        elif isinstance(n, (ast.Assign, ast.AnnAssign)):',
+    '            for t in (n.targets if isinstance(n, ast.Assign) else [n.target]):',
+    '                for x in ast.walk(t):',
+    '                    if isinstance(x, ast.Name): names.add(x.id)',
+    '        elif isinstance(n, (ast.If, ast.Try)):',
+    '            for x in ast.walk(n):',
+    '                if isinstance(x, (ast.ClassDef, ast.FunctionDef)): names.add(x.name)',
+    '                elif isinstance(x, ast.Name) and isinstance(x.ctx, ast.Store): names.add(x.id)',
+    '                elif isinstance(x, (ast.Import, ast.ImportFrom)): names.update((a.asname or a.name).split(".")[0] for a in x.names)',
+    '    return names',
+    'trees = []',
+    'for f in data["files"]:',
+    '    try:',
+    '        compile(f["text"], f["rel"], "exec")',
+    '        trees.append(ast.parse(f["text"], f["rel"]))',
+    '    except SyntaxError as e:',
+    '        print("%s:%s: %s" % (f["rel"], e.lineno, e.msg)); sys.exit(0)',
+    'base = top(trees[0])',
+    'if data["cls"] not in base: print("%s: %s is not defined in it" % (data["files"][0]["rel"], data["cls"])); sys.exit(0)',
+    'for f, tree in zip(data["files"][1:], trees[1:]):',
+    // The member's _v2 is its legacy file but for the module of the imports of the base: nothing else changed.
+    '    legacy = ast.parse(f["legacy_text"], f["legacy"])',
+    '    for n in ast.walk(legacy):',
+    '        if isinstance(n, ast.ImportFrom) and n.module and n.module.split(".")[-1] == data["mod"]: n.module += "_v2"',
+    '    if ast.dump(legacy) != ast.dump(tree): print("%s: differs from %s by more than the import of %s" % (f["rel"], f["legacy"], data["cls"])); sys.exit(0)',
+    '    for n in ast.walk(tree):',
+    '        if isinstance(n, ast.ImportFrom) and n.module and n.module.split(".")[-1] == data["mod"] + "_v2":',
+    '            for a in n.names:',
+    '                if a.name != "*" and a.name not in base:',
+    '                    print("%s:%s: imports %s from %s, which does not define it" % (f["rel"], n.lineno, a.name, data["files"][0]["rel"])); sys.exit(0)',
+    'print("")',
+  ].join('\n');
+  const mod = path.posix.basename(unit.base.file).replace(/\.py$/, '');
+  const r = spawnSync('python3', ['-c', script], { cwd: root, input: JSON.stringify({ files: files.map((f) => ({ ...f, legacy_text: readFileSync(path.join(root, f.legacy), 'utf8') })), cls: unit.base.class, mod }), encoding: 'utf8', timeout: 60_000 });
+  if (r.error || r.status !== 0) return `python3 could not check the unit: ${r.error ? oneLine(r.error) : oneLine(r.stderr || `exit ${r.status}`)}`;
+  return r.stdout.trim() || null;
+}
+
+/** A member as the validator takes an agent: its class, its legacy file (the `_v2` is what is started). */
+function memberAgent(m: BaseUnit['members'][number]): AgentInfo {
+  return { name: m.class, file: m.file, language: 'python', class: m.class, status: 'legacy', findings: [], line: m.line, evidence: [`a member of a base migration unit`] };
+}
+
+/** A symlink (even a dangling one, which existsSync does not see) at `abs`. */
+function isLink(abs: string): boolean {
+  try {
+    return lstatSync(abs).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}

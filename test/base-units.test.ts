@@ -1,0 +1,316 @@
+// Base migration units on real git repositories: a home-made base owning its agents' lifecycle and
+// the agents skipped for it are reported as one unit by scan, run --all and status (each --json
+// output valid against its schema), refused with each blocker's file and line; naming the base
+// or one of its agents to run says why; nothing is written or committed for a refused unit. And the
+// claim a unit with no blocker makes is run: its subclass started on the rewritten base.
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import Ajv from 'ajv';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cliInProcess, commitAll, git, gitRepo, REPO } from './helpers/cli.js';
+import { listCases, materialize, REFERENCE_BASE } from './helpers/python-fixtures.js';
+import { previewBase } from '../src/discover/base-preview.js';
+import { retargetImports } from '../src/discover/base-units.js';
+import { loadProfile } from '../src/profile/profile.js';
+import { allocatePorts } from '../src/validate/ports.js';
+import type { BaseUnit } from '../src/core/types.js';
+
+const ajv = new Ajv({ allErrors: true });
+for (const f of ['validation', 'scan', 'run', 'status']) ajv.addSchema(JSON.parse(readFileSync(path.join(REPO, 'schemas', `${f}.schema.json`), 'utf8')));
+function parsed(name: string, stdout: string): { units?: BaseUnit[]; skipped?: Array<{ file: string; reason: string; unit?: string }>; results?: unknown[] } {
+  const data = JSON.parse(stdout);
+  const validate = ajv.getSchema(`${name}.schema.json`)!;
+  expect(validate(data), `${name}: ${ajv.errorsText(validate.errors)}`).toBe(true);
+  return data;
+}
+
+const roots: string[] = [];
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+/** A case's fleet (its repo/ and input) as a committed git repository. */
+function fleet(name: string): string {
+  const c = listCases().find((x) => x.name === name)!;
+  const staged = materialize(c);
+  roots.push(staged);
+  const root = gitRepo(staged, 'migrate-unit-');
+  roots.push(root);
+  return root;
+}
+
+describe('base migration units', () => {
+  it('ServiceBase and its four daemons: one unit, refused naming PagerBridge lines 28 and 41, in scan, run --all and status', async () => {
+    const root = fleet('home-made-service-base-unit-subclass-overrides-run');
+    const head = git(root, ['rev-parse', 'HEAD']);
+
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json'])).stdout);
+    expect(scan.units).toHaveLength(1);
+    const unit = scan.units![0]!;
+    expect({ name: unit.name, base: unit.base, status: unit.status }).toEqual({
+      name: 'ServiceBase',
+      base: { class: 'ServiceBase', file: 'agents/daemons/service_base.py', line: 23, holds: ['health server', 'run loop', 'signal handlers', 'heartbeat/registration'] },
+      status: 'refused',
+    });
+    expect(unit.members.map((m) => `${m.class} ${m.file}:${m.line}`)).toEqual([
+      'AlertRouter agents/alerts/alert_router.py:18',
+      'PagerBridge agents/alerts/pager_bridge.py:21',
+      'ArchivePruner agents/ingest/archive_pruner.py:17',
+      'FeedPoller agents/ingest/feed_poller.py:17',
+    ]);
+    // Only PagerBridge blocks it: its listener and its own loop. The others override hooks the
+    // base calls (on_tick, on_shutdown, health_fields), which is what a base migration carries.
+    expect(unit.blockers.map((b) => `${b.class} ${b.file}:${b.line}`)).toEqual(['PagerBridge agents/alerts/pager_bridge.py:28', 'PagerBridge agents/alerts/pager_bridge.py:41']);
+    expect(unit.blockers[1]!.reason).toContain('overrides run()');
+    expect(unit.blockers[0]!.reason).toContain('starts a server of its own');
+    const inUnit = scan.skipped!.filter((s) => s.unit === 'ServiceBase').map((s) => s.file).sort();
+    expect(inUnit).toEqual(['agents/alerts/alert_router.py', 'agents/alerts/pager_bridge.py', 'agents/daemons/service_base.py', 'agents/ingest/archive_pruner.py', 'agents/ingest/feed_poller.py']);
+
+    const run = await cliInProcess(root, ['run', '--all', '--json']);
+    const out = parsed('run', run.stdout);
+    expect(out.results).toEqual([]);
+    expect(out.units).toEqual(scan.units);
+
+    const status = parsed('status', (await cliInProcess(root, ['status', '--json'])).stdout);
+    expect(status.units).toEqual(scan.units);
+    const table = await cliInProcess(root, ['status']);
+    expect(table.stdout).toContain('unit ServiceBase (agents/daemons/service_base.py:23): refused, its 4 agents still legacy');
+
+    // Named, the base or an agent of the unit says why it is not migrated (a usage error, nothing written).
+    const byBase = await cliInProcess(root, ['run', 'ServiceBase']);
+    expect(byBase.exitCode).toBe(2);
+    expect(byBase.stderr).toContain('ServiceBase is not an agent: base migration unit ServiceBase');
+    expect(byBase.stderr).toContain('PagerBridge (agents/alerts/pager_bridge.py:41) overrides run()');
+    const byMember = await cliInProcess(root, ['run', 'FeedPoller']);
+    expect(byMember.exitCode).toBe(2);
+    expect(byMember.stderr).toContain('FeedPoller (agents/ingest/feed_poller.py) is not migrated on its own');
+    expect(byMember.stderr).toContain('nothing in FeedPoller blocks it, but 2 blockers elsewhere');
+
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+  }, 120_000);
+
+  it('a unit no subclass blocks says so, and that run migrates it', async () => {
+    const root = fleet('subclass-drain-loop-on-home-made-daemon-base');
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json'])).stdout);
+    expect(scan.units!.map((u) => [u.name, u.members.map((m) => m.class), u.blockers.length])).toEqual([['DaemonBase', ['WebhookRetryAgent'], 0]]);
+    // The engine's rewrite of DaemonBase, run in memory, keeps nothing for review and still calls the three
+    // hooks WebhookRetryAgent overrides (step() from the loop, status_extra() from the health fields,
+    // before_exit() from stop()).
+    expect(scan.units![0]!.reason).toContain(
+      "no subclass overrides the lifecycle, binds a server or installs a signal handler of its own, and the engine's rewrite of DaemonBase keeps nothing for review, " +
+        'still calls every hook they override (before_exit(), status_extra(), step()) and removes or renames nothing they use',
+    );
+    expect(scan.units![0]!.status).toBe('ready');
+    expect(scan.units![0]!.reason).toContain('`migrate run DaemonBase` (or run --all) writes DaemonBase\'s _v2 and one _v2 per agent importing it');
+    // Nothing written: the preview is in memory.
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+    // Named by one of its agents, a run that does not validate and commit leaves it ready, saying why.
+    const dry = await cliInProcess(root, ['run', 'WebhookRetryAgent', '--dry-run', '--json']);
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    const unit = parsed('run', dry.stdout).units![0]!;
+    expect([unit.name, unit.status]).toEqual(['DaemonBase', 'ready']);
+    expect(unit.reason).toContain('not migrated by this run: a unit is migrated only together with each agent\'s runtime validation and its one commit (run without --dry-run)');
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+  }, 60_000);
+
+  it("a subclass reading a flag the base's rewrite renames blocks the unit, naming its line", async () => {
+    const root = fleet('home-made-report-base-unit-subclass-reads-renamed-flag');
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json'])).stdout);
+    const unit = scan.units!.find((u) => u.name === 'ReportJobBase')!;
+    expect(unit.members.map((m) => m.class)).toEqual(['DailyDigest', 'KpiRollup']);
+    expect(unit.blockers.map((b) => `${b.class} ${b.file}:${b.line}`)).toEqual([
+      'DailyDigest agents/reports/jobs/daily_digest.py:33',
+      'ReportJobBase agents/reports/report_job_base.py:16',
+    ]);
+    expect(unit.blockers[0]!.reason).toContain('uses self.running, which the engine\'s rewrite of ReportJobBase renames to self.agent_running');
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+  }, 60_000);
+
+  // The claim a unit with no blocker makes ("moving DaemonBase onto BaseAgent carries them all"),
+  // checked by running it: the engine's rewrite of the base (what the unit's analysis read) written
+  // over the base in a throwaway repository on the reference base, and the subclass started as it is.
+  it('the claim of a unit with no blocker holds at runtime: WebhookRetryAgent runs unchanged on the rewritten DaemonBase', async () => {
+    const root = fleet('subclass-drain-loop-on-home-made-daemon-base');
+    rmSync(path.join(root, 'common'), { recursive: true, force: true });
+    cpSync(path.join(REFERENCE_BASE, 'common'), path.join(root, 'common'), { recursive: true });
+    commitAll(root, 'reference base');
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json'])).stdout);
+    expect(scan.units!.map((u) => [u.name, u.blockers.length])).toEqual([['DaemonBase', 0]]);
+    const { outcome } = previewBase(root, 'agents/daemons/daemon_base.py', 'DaemonBase', loadProfile('base-agent'));
+    expect(outcome.status).toBe('changed');
+    writeFileSync(path.join(root, 'agents', 'daemons', 'daemon_base.py'), outcome.output!);
+    const [port, health] = await allocatePorts(2);
+    const child = spawn('python3', ['agents/notify/webhook_retry_agent.py'], {
+      cwd: root,
+      env: { ...process.env, AGENT_PORT: String(port), HEALTH_CHECK_PORT: String(health), REGISTRY_URL: '', METRICS_URL: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    child.stdout.on('data', (d) => (log += d));
+    child.stderr.on('data', (d) => (log += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      // Its health answers with the base's fields and the subclass's (status_extra()), and step() has run.
+      let body: Record<string, unknown> | null = null;
+      for (const until = Date.now() + 20_000; Date.now() < until; await new Promise((r) => setTimeout(r, 250))) {
+        try {
+          const r = await fetch(`http://127.0.0.1:${health}/health`);
+          const j = (await r.json()) as Record<string, unknown>;
+          if (r.ok && Number(j.steps) >= 1) {
+            body = j;
+            break;
+          }
+        } catch {
+          // not up yet
+        }
+      }
+      expect(body, log).not.toBeNull();
+      expect(body).toMatchObject({ status: 'ok', agent: 'WebhookRetryAgent', waiting: 0, delivered: 0, parked: 0 });
+      // SIGTERM: the base's handler stops it, DaemonBase.stop() still calls before_exit(), exit 0.
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r('timeout'), 15_000))]);
+      expect(code, log).toBe(0);
+      expect(log).toContain('spooled back the waiting webhooks');
+      expect(log).toContain('received SIGTERM; stopping');
+      expect(log).not.toMatch(/Traceback|ERROR/);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }, 90_000);
+
+  // A unit with no blocker migrates, end to end: the base's _v2 (the engine's rewrite) and one _v2 per
+  // agent importing it, each agent's _v2 started under the validator, one commit; a second run is a
+  // no-op; an agent of it is not reverted alone; reverting the base undoes all of it.
+  it('DaemonBase and its three agents migrate as one unit: each validated at runtime, one commit, revert restores the tree', async () => {
+    const root = fleet('home-made-daemon-base-unit-migrates');
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const members = ['agents/certs/cert_expiry_watcher.py', 'agents/notify/digest_mailer.py', 'agents/notify/webhook_retry_agent.py'];
+    const before = Object.fromEntries(members.map((f) => [f, readFileSync(path.join(root, f), 'utf8')]));
+
+    const run = await cliInProcess(root, ['run', '--all', '--json']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const out = parsed('run', run.stdout);
+    const unit = out.units![0]!;
+    expect(unit.status, unit.error ?? '').toBe('migrated');
+    const files = ['agents/daemons/daemon_base_v2.py', ...members.map((f) => f.replace(/\.py$/, '_v2.py'))];
+    expect(unit.files).toEqual(files);
+    // Every agent was started on its _v2 and passed the validator's checks.
+    expect(Object.keys(unit.validation!).sort()).toEqual(['CertExpiryWatcher', 'DigestMailer', 'WebhookRetryAgent']);
+    for (const [cls, report] of Object.entries(unit.validation!)) {
+      expect(report.ok, `${cls}: ${JSON.stringify(report.checks)}`).toBe(true);
+      for (const check of ['health', 'registry', 'metrics', 'shutdown']) expect(report.checks.find((c) => c.name === check)?.ok, `${cls} ${check}`).toBe(true);
+    }
+    // One commit, holding exactly the unit's _v2 files and its record, naming the base and its agents.
+    expect(git(root, ['rev-list', '--count', `${head}..HEAD`])).toBe('1');
+    expect(unit.commit).toBe(git(root, ['rev-parse', 'HEAD']));
+    expect(git(root, ['show', '--name-only', '--format=', 'HEAD']).split('\n').filter(Boolean).sort()).toEqual([...files, 'migration-log/DaemonBase.json'].sort());
+    expect(git(root, ['log', '-1', '--format=%s'])).toBe('migrate(DaemonBase): move base migration unit DaemonBase (CertExpiryWatcher, DigestMailer, WebhookRetryAgent) onto BaseAgent');
+    // The originals are untouched; each agent's _v2 differs from it only by importing DaemonBase from the base's _v2.
+    for (const f of members) {
+      expect(readFileSync(path.join(root, f), 'utf8')).toBe(before[f]);
+      const v2 = readFileSync(path.join(root, f.replace(/\.py$/, '_v2.py')), 'utf8');
+      expect(v2).toBe(before[f]!.replace('from agents.daemons.daemon_base import DaemonBase', 'from agents.daemons.daemon_base_v2 import DaemonBase'));
+      expect(v2).not.toBe(before[f]);
+    }
+    expect(readFileSync(path.join(root, files[0]!), 'utf8')).toContain('class DaemonBase(BaseAgent):');
+
+    // A second run is a no-op.
+    const again = parsed('run', (await cliInProcess(root, ['run', '--all', '--json'])).stdout);
+    expect(again.units![0]!.status).toBe('unchanged');
+    expect(git(root, ['rev-list', '--count', `${head}..HEAD`])).toBe('1');
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+
+    const status = parsed('status', (await cliInProcess(root, ['status', '--json'])).stdout);
+    expect(status.units!.map((u) => [u.name, u.status, u.commit])).toEqual([['DaemonBase', 'migrated', unit.commit]]);
+    expect((await cliInProcess(root, ['status'])).stdout).toContain('unit DaemonBase (agents/daemons/daemon_base.py:16): migrated in');
+
+    // An agent of the unit alone is refused, naming the unit; the base reverts it all.
+    const alone = await cliInProcess(root, ['revert', 'DigestMailer']);
+    expect(alone.exitCode).toBe(2);
+    expect(alone.stderr.trim().split('\n')).toEqual(["migrate: DigestMailer was migrated with base migration unit DaemonBase (one commit with DaemonBase's _v2, which its _v2 imports): revert the unit, migrate revert DaemonBase"]);
+    expect((await cliInProcess(root, ['revert', 'agents/notify/digest_mailer_v2.py'])).exitCode).toBe(2);
+    const reverted = await cliInProcess(root, ['revert', 'DaemonBase']);
+    expect(reverted.exitCode, reverted.stderr).toBe(0);
+    // The tree is the one before the unit, but for the revert's record.
+    expect(git(root, ['diff', '--name-only', head, 'HEAD']).split('\n').filter(Boolean)).toEqual([expect.stringMatching(/^migration-log\/reverts\/DaemonBase-.*\.json$/)]);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+    const after = parsed('status', (await cliInProcess(root, ['status', '--json'])).stdout);
+    expect(after.units!.map((u) => u.status)).toEqual(['ready']);
+  }, 300_000);
+
+  it('one agent of the unit crashing at runtime fails the unit: nothing written, nothing committed', async () => {
+    const root = fleet('home-made-daemon-base-unit-migrates');
+    // The watcher reads its bundle list when it starts, and the repository has none: it dies at start.
+    const watcher = path.join(root, 'agents/certs/cert_expiry_watcher.py');
+    const text = readFileSync(watcher, 'utf8');
+    const crashing = text.replace('        self.checked = 0\n', '        self.checked = 0\n        with open(CERT_LIST) as fh:\n            self.listed = fh.read().split()\n');
+    expect(crashing).not.toBe(text);
+    writeFileSync(watcher, crashing);
+    commitAll(root, 'the watcher reads its list at start');
+    const head = git(root, ['rev-parse', 'HEAD']);
+
+    const run = await cliInProcess(root, ['run', 'DaemonBase', '--json']);
+    expect(run.exitCode).toBe(1);
+    const unit = parsed('run', run.stdout).units![0]!;
+    expect(unit.status).toBe('failed');
+    expect(unit.error).toContain('validation of CertExpiryWatcher (agents/certs/cert_expiry_watcher_v2.py)');
+    expect(unit.files).toEqual([]);
+    expect(unit.commit).toBeNull();
+    // The others passed, and nothing of any of them stays.
+    expect(unit.validation!.CertExpiryWatcher!.ok).toBe(false);
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+    expect(git(root, ['status', '--porcelain', '--ignored', '--untracked-files=all']).split('\n').filter((l) => /_v2|migration-log/.test(l))).toEqual([]);
+  }, 300_000);
+
+  it("an agent's _v2 imports the base from the base's _v2 module: absolute and relative imports of the base's module only", () => {
+    const src = [
+      'from agents.daemons.daemon_base import DaemonBase',
+      'from agents.daemons.daemon_base_util import backoff',
+      'from ..daemons.daemon_base import (',
+      '    DaemonBase as Base,',
+      ')',
+      'from . import helpers',
+      '',
+    ].join('\n');
+    expect(retargetImports(src, 'agents/notify/x.py', 'agents/daemons/daemon_base.py')).toBe(
+      src.replace('from agents.daemons.daemon_base import', 'from agents.daemons.daemon_base_v2 import').replace('from ..daemons.daemon_base import', 'from ..daemons.daemon_base_v2 import'),
+    );
+    // Another package's module of the same name is not the base's.
+    expect(retargetImports('from other.daemon_base import DaemonBase\n', 'agents/notify/x.py', 'agents/daemons/daemon_base.py')).toBe('from other.daemon_base import DaemonBase\n');
+  });
+
+  it('an agent reaching the base through its module (import ... as m; class X(m.Base)) blocks the unit: its _v2 could not import the base\'s _v2', async () => {
+    const root = fleet('home-made-daemon-base-unit-migrates');
+    const mailer = path.join(root, 'agents/notify/digest_mailer.py');
+    const text = readFileSync(mailer, 'utf8');
+    const viaModule = text
+      .replace('from agents.daemons.daemon_base import DaemonBase', 'import agents.daemons.daemon_base as daemon_base')
+      .replace('class DigestMailer(DaemonBase):', 'class DigestMailer(daemon_base.DaemonBase):');
+    expect(viaModule).not.toBe(text);
+    writeFileSync(mailer, viaModule);
+    commitAll(root, 'the mailer imports the module');
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json'])).stdout);
+    const unit = scan.units![0]!;
+    expect(unit.status).toBe('refused');
+    expect(unit.blockers.map((b) => `${b.class} ${b.file}:${b.line}`)).toEqual(['DigestMailer agents/notify/digest_mailer.py:26']);
+    expect(unit.blockers[0]!.reason).toContain('does not import DaemonBase with `from <module> import DaemonBase`');
+    // Refused: run --all writes and commits nothing of it.
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const run = parsed('run', (await cliInProcess(root, ['run', '--all', '--json'])).stdout);
+    expect(run.units!.map((u) => u.status)).toEqual(['refused']);
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+  }, 60_000);
+
+  it('a repository without a home-made lifecycle base has no units field', async () => {
+    const root = fleet('subclass-of-home-made-worker-base');
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json'])).stdout);
+    // MediaWorkerBase holds the loop and the server: its worker is a unit member.
+    expect(scan.units?.map((u) => u.name)).toEqual(['MediaWorkerBase']);
+    const plain = fleet('parent-chain-ends-before-base');
+    const other = parsed('scan', (await cliInProcess(plain, ['scan', '--json'])).stdout);
+    expect(other.units).toBeUndefined();
+  }, 60_000);
+});
