@@ -114,7 +114,7 @@ export const healthHookTransform: PythonTransform = {
       for (const a of selfMembers(own.body)) if (agentAttribute(ctx, a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
       ctx.warnings.push(`${ctx.agent.cls.name}.${hook}() renamed to ${renamed}(): its fields are added to the base's by the ${hook}() override built on super()`);
     }
-    insertHook(ctx, hook, guarded(lines, [...members].sort()), [...methods.values()]);
+    insertHook(ctx, hook, guarded(lines, [...members].sort(), ctx), [...methods.values()]);
     for (const name of methods.keys()) {
       ctx.warnings.push(`${name}() is the sidecar's payload method, now the agent's (what it read through the sidecar's agent it reads on self): the ${hook}() override calls it`);
     }
@@ -232,10 +232,37 @@ function fieldList(lines: string[]): string {
  * The base's health endpoint starts inside super().__init__(), so it can be asked before the
  * agent's own __init__ has set these attributes: until then the answer is the base's alone.
  */
-export function guarded(lines: string[], attrs: string[]): string[] {
+export function guarded(lines: string[], attrs: string[], ctx?: PythonTransformContext): string[] {
   if (!attrs.length) return lines;
   const test = attrs.length === 1 ? `hasattr(self, ${JSON.stringify(attrs[0])})` : `all(hasattr(self, a) for a in (${attrs.map((a) => JSON.stringify(a)).join(', ')}))`;
-  return [`if ${test}:`, ...lines.map((l) => `    ${l}`)];
+  const out = [`if ${test}:`, ...lines.map((l) => `    ${l}`)];
+  // The legacy endpoint did not answer at all before the agent's __init__ bound it; the base's
+  // answers from inside super().__init__(). When __init__ itself sets every attribute read, a
+  // missing one means the agent is still constructing: not ready yet, rather than the base's
+  // "ok" followed by the agent's own "initializing" (a healthy answer taken back).
+  if (ctx && attrs.every((a) => setByInit(ctx).has(a))) out.push('else:', '    status["status"] = "starting"');
+  return out;
+}
+
+/** Attributes (under their new names) that top-level statements of the agent's own __init__ assign. */
+function setByInit(ctx: PythonTransformContext): Set<string> {
+  const out = new Set<string>();
+  const init = ctx.agent.cls.methods.get('__init__');
+  if (!init) return out;
+  const target = (n: SyntaxNode): void => {
+    const attr = selfAttribute(n);
+    if (attr) out.add(ctx.renames.get(attr) ?? attr);
+    else if (n.type === 'pattern_list' || n.type === 'tuple_pattern') for (const c of n.namedChildren) target(c);
+  };
+  for (const s of statements(init.body)) {
+    let e = s.type === 'expression_statement' ? s.namedChild(0) : null;
+    // `self.a = self.b = x`: each left side, down the chain.
+    while (e?.type === 'assignment') {
+      target(e.childForFieldName('left')!);
+      e = e.childForFieldName('right');
+    }
+  }
+  return out;
 }
 
 /** The override, right after __init__ (or before the first method when there is none). */

@@ -66,7 +66,7 @@ export const ownServerHealthRoute: PythonTransform = {
       const { call, method } = calls[0]!;
       const fn = ctx.agent.methods.get(method)!;
       const attrs = [...selfMembers(fn.body)].filter((m) => agentAttribute(ctx, m) && !ctx.baseOwned.has(m)).sort();
-      insertHook(ctx, hook, guarded(methodPayloadLines(`self.${method}()`, reportsOwnStatus(fn.body, baseHealthWord(ctx)), baseHealthWord(ctx), baseHealthFails(ctx)), attrs));
+      insertHook(ctx, hook, guarded(methodPayloadLines(`self.${method}()`, reportsOwnStatus(fn.body, baseHealthWord(ctx)), baseHealthWord(ctx), baseHealthFails(ctx)), attrs, ctx));
       const name = call.childForFieldName('function')!.childForFieldName('attribute')!;
       ctx.edits.replace(name.startIndex, name.endIndex, hook, 'own-server-health-route');
       const note = resolved.notes.find((x) => x.symbol === method && /^health payload carries business data/.test(x.reason));

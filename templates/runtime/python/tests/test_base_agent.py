@@ -134,9 +134,18 @@ AGENT_SOURCE = textwrap.dedent('''
             self.uploader.join()
             super().cleanup()
 
+    class StopEventHeldAgent(BaseAgent):
+        """SIGTERM handled while the main thread holds the lock of the base's stop Event (as inside its
+        wait()): the handler's stop() blocks on that lock for good."""
+        def run(self):
+            import time
+            with self._base_stop_event._cond:
+                while True:
+                    time.sleep(0.01)
+
     if __name__ == "__main__":
         {"loop": LoopAgent, "while_true": WhileTrueAgent, "forking": ForkingAgent,
-         "blocking_teardown": BlockingTeardownAgent}[sys.argv[1]](name="Declared").run()
+         "blocking_teardown": BlockingTeardownAgent, "stop_event_held": StopEventHeldAgent}[sys.argv[1]](name="Declared").run()
 ''')
 
 
@@ -228,6 +237,16 @@ class BaseAgentTest(unittest.TestCase):
         self.assertEqual(self.recorder.deregistrations, [{"name": "Tested"}])
         self.assertIn('agent_up{agent="Tested"} 0', self.recorder.pushes[-1][1])
         self.assertRegex(err.decode(), r"WARNING .*stop overdue: .*cleanup\(\) did not return .*agent\.py:\d+ .*self\.uploader\.join\(\)")
+
+    def test_stop_blocked_on_the_stop_events_own_lock_still_exits_and_deregisters(self):
+        # The grace timer must not need the lock the stuck main thread holds (it once set that Event too).
+        child, health = self.start("stop_event_held", REGISTRY_URL=self.recorder.url, METRICS_URL=self.recorder.url)
+        wait_for(lambda: self.get(health, "/health"), 10, "/health")
+        wait_for(lambda: self.recorder.registrations, 10, "registration")
+        child.send_signal(signal.SIGTERM)
+        self.assertEqual(child.wait(timeout=8), 0)
+        self.assertEqual(self.recorder.deregistrations, [{"name": "Tested"}])
+        self.assertIn('agent_up{agent="Tested"} 0', self.recorder.pushes[-1][1])
 
     def test_sigint_exits_zero(self):
         child, health = self.start("loop")

@@ -430,7 +430,9 @@ class BaseAgent:
         except Exception:  # the reason is evidence only: never let it keep the process alive
             pass
         try:
-            self._base_stop_event.set()
+            # Not self._base_stop_event.set(): a signal handler that ran while the main thread was inside
+            # that Event's wait() blocks on the Event's lock for good, and so would this; os._exit ends
+            # the threads that wait on it anyway.
             self._deregister()
             if self.metrics_url:
                 self._push_metrics(up=0)
