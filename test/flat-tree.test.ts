@@ -87,7 +87,8 @@ describe('flat trees', () => {
     expect(nodes).toBeGreaterThan(100_000);
   });
 
-  it('survive being handed to another thread as data (the scan\'s parse reused by the rewrite)', async () => {
+  // Every node of every fixture file, like the test above (60 s and more on a loaded machine).
+  it('survive being handed to another thread as data (the scan\'s parse reused by the rewrite)', { timeout: 300_000 }, async () => {
     const parser = new NativeParser();
     parser.setLanguage(Python as Parser.Language);
     let checked = 0;
