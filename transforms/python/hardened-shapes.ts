@@ -1870,11 +1870,28 @@ function drainedQueuePut(ctx: PythonTransformContext, x: SyntaxNode, ev: string)
   const args = call!.childForFieldName('arguments')!.namedChildren;
   if (!q || ctx.agent.methods.has(q) || args[0]?.text !== ev) return false;
   let callsInArgs = false;
-  for (const a of args.slice(1)) walk(a, (n) => { if (n.type === 'call') callsInArgs = true; });
+  for (const a of args.slice(1)) walk(a, (n) => { if (n.type === 'call' && !pureKeyCall(ctx, n)) callsInArgs = true; });
   if (callsInArgs || args.slice(1).some((a) => a.type === 'list_splat' || a.type === 'dictionary_splat')) return false;
   if (!ctx.agent.assignments.some((a) => a.attr === q && a.method === '__init__' && a.value?.type === 'call')) return false;
   if (ctx.agent.assignments.some((a) => a.attr === q && a.method !== '__init__')) return false;
   return [...ctx.agent.methods.values()].some((m) => isDrain(ctx, m.name) && readsStore(m, new Set([q])));
+}
+
+/**
+ * A call in an idempotency key that only reads the clock, the host or a fresh id, or converts
+ * (`time.time_ns()`, `socket.gethostname()`, `uuid.uuid4().hex`, `str(...)`): dropping the key
+ * (LocalQueueAdapter makes its own) drops nothing the agent would have done.
+ */
+const PURE_KEY_CALL = /^(time\.(time|time_ns|monotonic|monotonic_ns)|socket\.gethostname|os\.getpid|uuid\.uuid[14]|str|int|repr|len|hex|format)$/;
+function pureKeyCall(ctx: PythonTransformContext, call: SyntaxNode): boolean {
+  const f = call.childForFieldName('function');
+  if (!f) return false;
+  const text = f.text;
+  if (!PURE_KEY_CALL.test(text)) return false;
+  // `time.time_ns()` on the module of that name, not a local or an attribute of the agent.
+  const mod = text.includes('.') ? text.split('.')[0]! : null;
+  if (mod) return ctx.module.imports.get(mod)?.module === mod && ctx.module.imports.get(mod)?.name === null;
+  return !ctx.module.functions.has(text) && !ctx.module.imports.has(text);
 }
 
 /**
@@ -1897,7 +1914,10 @@ function fallbackPublish(ctx: PythonTransformContext, s: SyntaxNode): { method: 
   const fallback = (x: SyntaxNode) => {
     const c = selfCall(x);
     const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
-    return !!c && !c.target && queueMember(ctx, c.method) && !isDrain(ctx, c.method) && a.length === 1 && a[0]!.text === ev;
+    if (c && !c.target && queueMember(ctx, c.method) && !isDrain(ctx, c.method) && a.length === 1 && a[0]!.text === ev) return true;
+    // Or the event put straight into the legacy queue object a drain of the agent re-sends
+    // (`self.queue.enqueue(batch, "route-%s-%d" % (self.hostname, time.time_ns()))`).
+    return drainedQueuePut(ctx, x, ev);
   };
   // Or the failed event kept in the agent's own unsent store, which only the drain reads
   // (`self.pending[self.next_seq] = t; self.next_seq += 1; if len(self.pending) > N: del ...`).
