@@ -678,7 +678,7 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
       // fallback keeps refused events in, drained back onto the bus (checked below: the method reaches it).
       if (f?.type === 'attribute' && f.childForFieldName('attribute')!.text === 'drain' && fallbackStores.has(selfAttribute(f.childForFieldName('object')!) ?? '')) drainsStore = true;
     });
-    if (resends || (drainsStore && reachesBus(ctx, fn))) m.drain.add(name);
+    if (resends || (drainsStore && reachesBus(ctx, fn, true))) m.drain.add(name);
   }
   return m;
 }
@@ -2181,11 +2181,15 @@ function readSender(ctx: PythonTransformContext): SenderThread | null {
 }
 
 /** A gRPC / HTTP / socket call in the method and a module constant naming the EventBus in it or a helper it calls. */
-export function reachesBus(ctx: PythonTransformContext, fn: PyFunction): boolean {
+export function reachesBus(ctx: PythonTransformContext, fn: PyFunction, callbacks = false): boolean {
   let bus = false;
   let wire = false;
+  // With `callbacks`: a function the method defines and hands to its queue's drain
+  // (`def one(event): return self.stub.PublishTelemetry(...)`, `self.queue.drain(one)`) is its own code.
+  const handed = callbacks ? drainCallbacks(fn) : new Set<number>();
   const visit = (body: SyntaxNode, depth: number) =>
     walk(body, (n) => {
+      if (n.type === 'function_definition' && handed.has(n.id)) return;
       if (n.type === 'function_definition' || n.type === 'class_definition') return false;
       if (n.type === 'identifier' && /EVENT_?BUS/i.test(n.text)) bus = true;
       // `self.bus_host` / `self.bus_port`, which __init__ alone sets from the bus's address.
@@ -2206,6 +2210,20 @@ export function reachesBus(ctx: PythonTransformContext, fn: PyFunction): boolean
     });
   visit(fn.body, 0);
   return bus && wire;
+}
+
+/** Functions defined at the top of the method's body and handed by name to `self.<store>.drain(...)`. */
+function drainCallbacks(fn: PyFunction): Set<number> {
+  const defs = new Map<string, SyntaxNode>();
+  for (const st of statements(fn.body)) if (st.type === 'function_definition') defs.set(st.childForFieldName('name')!.text, st);
+  const out = new Set<number>();
+  if (!defs.size) return out;
+  walk(fn.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    const d = n.type === 'identifier' ? defs.get(n.text) : undefined;
+    if (d && queueDrainArgument(n)) out.add(d.id);
+  });
+  return out;
 }
 
 /** Names, attributes, literals, operators and len(): evaluating it changes nothing. */
