@@ -2643,6 +2643,10 @@ function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: P
     const a = f?.type === 'attribute' ? selfAttribute(f) : null;
     if (a && ctx.agent.methods.has(a) && !called.includes(a)) called.push(a);
   });
+  // The method the cycle hands its events to comes first: a re-send of the backlog the cycle calls
+  // before it (no parameters) is not what stands in the way, the publish is.
+  const takesEvent = (m: string) => takesOneEvent(ctx.agent.methods.get(m)!);
+  called.sort((x, y) => Number(takesEvent(y)) - Number(takesEvent(x)));
   for (const name of called) {
     const fn = ctx.agent.methods.get(name)!;
     if (isPublish(ctx, name) || isDrain(ctx, name) || !reachesBusThroughHelpers(ctx, fn)) continue;
