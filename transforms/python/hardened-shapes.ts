@@ -1117,7 +1117,8 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       ok: true,
       value: {
         fn, publishStmts: [], drainStmts: [], events: loop.value.returns, returns: [], block: [], append: false, counters: [],
-        publishers: loop.value.client ? [] : [loop.value.publisher], resultChecked: !loop.value.client, moduleFns: [], loop: loop.value,
+        // The answer was read unless the loop published each event as a plain statement (no counter).
+        publishers: loop.value.client ? [] : [loop.value.publisher], resultChecked: !loop.value.client && !(loop.value.each && !loop.value.each.counter), moduleFns: [], loop: loop.value,
         ...(loop.value.client ? { raising: true } : {}),
       },
     };
