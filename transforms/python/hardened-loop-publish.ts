@@ -32,10 +32,16 @@ export interface LoopPublish {
   publisher: string;
   /** run() sent through the agent's own bus client (`self.bus.send(events)`, raising): `bus.send`, which stays. */
   client?: string;
-  /** The bounded store run() kept refused events in. */
-  store: string;
+  /** The bounded store run() kept refused events in (none when the publish keeps them itself: `each`). */
+  store: string | null;
   /** What collect_data() returns: what run() sent each cycle. */
   returns: string;
+  /**
+   * `for event in self.collect(): if self._publish_event(event): sent += 1`: run() published the cycle's
+   * events one by one. `after`: the loop's log lines after it (collect_data() binds the events first);
+   * `dropped`: log lines reading the loop's own publish counter, which go with it.
+   */
+  each?: { after: SyntaxNode[]; dropped: SyntaxNode[]; counter: string | null; local: string };
 }
 
 const memo = new WeakMap<PythonTransformContext, Analysis<LoopPublish> | null>();
@@ -59,6 +65,7 @@ export function loopTakingCycle(ctx: PythonTransformContext): { run: PyFunction;
   walk(loop.childForFieldName('body')!, (n) => {
     if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
     if (n.type === 'assignment' && cycleResult(n, cycleMethod(ctx))) takes = true;
+    if (n.type === 'for_statement' && cycleIterated(n, cycleMethod(ctx))) takes = true;
   });
   return takes ? { run, loop } : null;
 }
@@ -71,6 +78,46 @@ function cycleResult(n: SyntaxNode, name: string): string | null {
   if (left?.type !== 'identifier' || right?.type !== 'call' || right.childForFieldName('arguments')!.namedChildCount) return null;
   const f = right.childForFieldName('function')!;
   return f.type === 'attribute' && selfAttribute(f) === name ? left.text : null;
+}
+
+/** `for <v> in self.collect():` (no arguments, no else:): the loop variable. */
+function cycleIterated(n: SyntaxNode, name: string): string | null {
+  if (n.type !== 'for_statement' || n.namedChildren.some((c) => c.type === 'else_clause')) return null;
+  const left = n.childForFieldName('left');
+  const right = n.childForFieldName('right');
+  if (left?.type !== 'identifier' || right?.type !== 'call' || right.childForFieldName('arguments')!.namedChildCount) return null;
+  const f = right.childForFieldName('function')!;
+  return f.type === 'attribute' && selfAttribute(f) === name ? left.text : null;
+}
+
+/**
+ * `for event in self.collect(): self._publish_event(event)`, or `if self._publish_event(event): sent += 1`:
+ * each event the cycle yields (a generator) or returns, published by the agent's publish (which keeps what
+ * the bus refuses itself); its answer at most counted into a local. The publish and the counter's name.
+ */
+function eachPublished(ctx: PythonTransformContext, s: SyntaxNode, name: string): { publisher: string; counter: string | null } | null {
+  const v = cycleIterated(s, name);
+  if (!v) return null;
+  const body = statements(s.childForFieldName('body')).filter((x) => !isDocstring(x));
+  if (body.length !== 1) return null;
+  const only = body[0]!;
+  const published = (call: SyntaxNode | null | undefined): string | null => {
+    if (call?.type !== 'call') return null;
+    const f = call.childForFieldName('function')!;
+    const m = f.type === 'attribute' ? selfAttribute(f) : null;
+    const args = call.childForFieldName('arguments')!.namedChildren;
+    return m && isPublish(ctx, m) && isTransport(ctx, m) && args.length === 1 && args[0]!.text === v ? m : null;
+  };
+  if (only.type === 'expression_statement') {
+    const m = published(only.namedChild(0));
+    return m ? { publisher: m, counter: null } : null;
+  }
+  if (only.type !== 'if_statement' || only.childForFieldName('alternative')) return null;
+  const m = published(only.childForFieldName('condition'));
+  const inner = statements(only.childForFieldName('consequence')).filter((x) => !isDocstring(x));
+  const e = inner.length === 1 && inner[0]!.type === 'expression_statement' ? inner[0]!.namedChild(0) : null;
+  const left = e?.type === 'augmented_assignment' && e.childForFieldName('operator')?.text === '+=' && e.childForFieldName('right')?.type === 'integer' ? e.childForFieldName('left') : null;
+  return m && left?.type === 'identifier' && left.text !== v ? { publisher: m, counter: left.text } : null;
 }
 
 export function analyzeLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | null {
@@ -98,6 +145,10 @@ function readLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | n
   let publish: { publisher: string; store: string; returns: string; client?: string } | null = null;
   const inlineDrains: SyntaxNode[] = [];
   let slept = false;
+  /** `sent = 0` before the for-form: the publish counter's start, checked once the for is read. */
+  const zeroed: SyntaxNode[] = [];
+  let each: { publisher: string; counter: string | null } | null = null;
+  const after: SyntaxNode[] = [];
   const other = (s: SyntaxNode, why = 'which is neither the cycle, its publish, its backlog nor its sleep') =>
     fail(`run()'s loop also does line ${lineOf(s)}: ${describeNode(s)}, ${why}; collect_data() cannot be built from the loop without deciding where that goes`, lineOf(s));
   for (const s of body) {
@@ -111,7 +162,25 @@ function readLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | n
     }
     // Log lines: the cycle's own, they move with it.
     if (e && isLogCall(e)) {
-      cycle.push(s);
+      if (each) after.push(s);
+      else cycle.push(s);
+      accounted.add(s.id);
+      continue;
+    }
+    // `sent = 0`: a local counter the for-form below may count its publishes into.
+    if (!collectStmt && e?.type === 'assignment' && e.childForFieldName('left')?.type === 'identifier' && e.childForFieldName('right')?.text === '0') {
+      zeroed.push(s);
+      accounted.add(s.id);
+      continue;
+    }
+    // `for event in self.collect(): if self._publish_event(event): sent += 1`: the cycle and its publish, per event.
+    const perEvent = !collectStmt ? eachPublished(ctx, s, name) : null;
+    if (perEvent) {
+      each = perEvent;
+      collectStmt = s;
+      publishStmt = s;
+      events = `list(self.${name}())`;
+      publish = { publisher: perEvent.publisher, store: '', returns: events };
       accounted.add(s.id);
       continue;
     }
@@ -168,6 +237,11 @@ function readLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | n
   if (!collectStmt || !events) return fail(`run()'s loop calls ${name}() other than as \`events = self.${name}()\``, lineOf(loop));
   if (!publish || !publishStmt) return fail(`run()'s loop sends ${events} in a way the migration cannot classify`, lineOf(loop));
   if (!slept) return fail(`run()'s loop does not sleep between cycles`, lineOf(loop));
+  for (const z of zeroed) {
+    const local = z.namedChild(0)!.childForFieldName('left')!.text;
+    if (!each || each.counter !== local) return other(z);
+  }
+  if (each) return eachPlan(ctx, { run, loop, cycle, accounted, collectStmt, publishStmt, drains, publisher: each.publisher }, each.counter, after);
   if (!drains.length) return fail(`nothing re-sends run()'s backlog self.${publish.store}`, lineOf(publishStmt));
   // An inline re-send is the drain only of that backlog, through the same client.
   for (const d of inlineDrains) {
@@ -424,24 +498,98 @@ function inlineDrain(ctx: PythonTransformContext, s: SyntaxNode): { store: strin
   return cleared && handlers.length && quiet ? { store, client: send.client } : null;
 }
 
+/**
+ * The for-form's plan: the publish keeps what the bus refuses itself (the publisher concern moves it and
+ * the queue concern hands its queue to the base), so there is no loop backlog. The counter is the loop's
+ * own: read only by log lines after the for, which go with it; anything else reading it keeps run().
+ */
+function eachPlan(
+  ctx: PythonTransformContext,
+  base: Omit<LoopPublish, 'store' | 'returns' | 'each'>,
+  counter: string | null,
+  after: SyntaxNode[],
+): Analysis<LoopPublish> {
+  const name = cycleMethod(ctx);
+  const dropped = counter ? after.filter((s) => usesLocal(s, counter)) : [];
+  // The counter read anywhere else in run() (after the loop, in a condition) is business: run() stays.
+  if (counter) {
+    let elsewhere: SyntaxNode | null = null;
+    walk(base.run.body, (n) => {
+      if (elsewhere) return false;
+      if (n.type !== 'identifier' || n.text !== counter) return;
+      const inside = (x: SyntaxNode) => x.startIndex <= n.startIndex && n.endIndex <= x.endIndex;
+      if (inside(base.publishStmt) || dropped.some(inside)) return;
+      if (statements(base.loop.childForFieldName('body')).some((x) => inside(x) && x.type === 'expression_statement' && x.namedChild(0)?.type === 'assignment' && x.namedChild(0)!.childForFieldName('left')?.id === n.id)) return;
+      elsewhere = n;
+    });
+    if (elsewhere) return fail(`run()'s publish counter ${counter} is also read at line ${lineOf(elsewhere)}`, lineOf(elsewhere));
+  }
+  const kept = after.filter((s) => !dropped.includes(s));
+  // The events' local in collect_data(): a name run()'s moved statements do not use.
+  const used = new Set<string>();
+  for (const s of [...base.cycle, ...kept]) walk(s, (n) => {
+    if (n.type === 'identifier') used.add(n.text);
+  });
+  const local = ['events', 'collected', 'cycle_events'].find((x) => !used.has(x)) ?? 'events';
+  return {
+    ok: true,
+    value: { ...base, store: null, returns: kept.length ? local : `list(self.${name}())`, each: { after: kept, dropped, counter, local } },
+  };
+}
+
+function usesLocal(s: SyntaxNode, local: string): boolean {
+  let hit = false;
+  walk(s, (n) => {
+    if (n.type === 'identifier' && n.text === local && !(n.parent?.type === 'attribute' && n.parent.childForFieldName('attribute')?.id === n.id)) hit = true;
+  });
+  return hit;
+}
+
 /** collect_data(), written after collect(): the loop's cycle statements, then what run() sent. */
 export function writeCollectData(ctx: PythonTransformContext, plan: LoopPublish, collect: PyFunction, label: string): void {
   const eol = ctx.layout.eol;
   const first = statements(collect.body).find((x) => !isDocstring(x)) ?? collect.body;
   const bodyIndent = indentAt(ctx.source, first.startIndex);
   const methodIndent = indentAt(ctx.source, collect.outer.startIndex);
+  const each = plan.each;
   const lines = [
     `${methodIndent}def ${HOOK}(self):`,
     `${bodyIndent}"""One cycle of the legacy run() loop (moved by migrate); the base publishes what it returns."""`,
     ...plan.cycle.map((s) => reindent(ctx, s, bodyIndent)),
+    ...(each?.after.length ? [`${bodyIndent}${each.local} = list(self.${collect.name}())`, ...each.after.map((s) => reindent(ctx, s, bodyIndent))] : []),
     `${bodyIndent}return ${plan.returns}`,
   ];
   ctx.edits.insert(lineEnd(ctx.source, collect.outer.endIndex), eol + lines.join(eol) + eol, label);
+  if (each) {
+    ctx.warnings.push(
+      `${ctx.agent.cls.name}: run() published each event ${collect.name}() ${isGenerator(collect) ? 'yielded' : 'returned'} one by one (line ${lineOf(plan.publishStmt)}: ${describeNode(plan.publishStmt)}); ` +
+        `${HOOK}() returns them as a list (${collect.name}() stays as it is) and the base publishes them through ${plan.publisher}()` +
+        `${plan.drains.length ? ` (${plan.drains.map((d) => describeNode(d)).join(', ')} replaced by the base's drain)` : ''}` +
+        (isGenerator(collect) ? `; the generator now runs to its end before the first event is published (before: each event was published as it was yielded)` : ''),
+    );
+    if (each.dropped.length) {
+      ctx.warnings.push(
+        `${ctx.agent.cls.name}: run()'s log line${each.dropped.length > 1 ? 's' : ''} reading its publish counter ${each.counter} went with the loop and ${each.dropped.length > 1 ? 'are' : 'is'} no longer written (` +
+          each.dropped.map((d) => `line ${lineOf(d)}: ${d.text.split('\n')[0]!.trim().slice(0, 90)}`).join('; ') +
+          `): the base counts events_published (on /health and /metrics); move the line into ${HOOK}() or the publisher by hand if operators or alerts match on it`,
+      );
+    }
+    return;
+  }
   ctx.warnings.push(
     `${ctx.agent.cls.name}: run() published what ${collect.name}() returned (line ${lineOf(plan.publishStmt)}: ${describeNode(plan.publishStmt)}) and kept what the bus refused in self.${plan.store}; ` +
       `${HOOK}() is built from its loop and returns what run() sent each cycle (${plan.returns}); the base publishes it through ${plan.publisher}() and queues what the bus refuses` +
       `${plan.drains.length ? ` (${plan.drains.map((d) => describeNode(d)).join(', ')} replaced by the base's drain)` : ''}; the log lines of the failed post are gone with it`,
   );
+}
+
+function isGenerator(fn: PyFunction): boolean {
+  let y = false;
+  walk(fn.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'yield') y = true;
+  });
+  return y;
 }
 
 function reindent(ctx: PythonTransformContext, stmt: SyntaxNode, indent: string): string {

@@ -1296,7 +1296,7 @@ export const hardenedPublisher: PythonTransform = {
     // run() sent through the agent's own bus client, which stays: the base publishes through its send.
     const cycle = analyzeCollect(ctx);
     if (cycle.ok && cycle.value.loop?.client) {
-      if (ctx.resolved?.members.get('run')?.finding === 'loop') clientPublisher(ctx, cycle.value.loop.client, cycle.value.loop.store);
+      if (ctx.resolved?.members.get('run')?.finding === 'loop') clientPublisher(ctx, cycle.value.loop.client, cycle.value.loop.store ?? "");
       return;
     }
     const a = analyzePublisher(ctx);

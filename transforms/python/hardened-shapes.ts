@@ -678,7 +678,7 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
       // fallback keeps refused events in, drained back onto the bus (checked below: the method reaches it).
       if (f?.type === 'attribute' && f.childForFieldName('attribute')!.text === 'drain' && fallbackStores.has(selfAttribute(f.childForFieldName('object')!) ?? '')) drainsStore = true;
     });
-    if (resends || (drainsStore && reachesBus(ctx, fn))) m.drain.add(name);
+    if (resends || (drainsStore && reachesBus(ctx, fn, true))) m.drain.add(name);
   }
   return m;
 }
@@ -1117,7 +1117,8 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
       ok: true,
       value: {
         fn, publishStmts: [], drainStmts: [], events: loop.value.returns, returns: [], block: [], append: false, counters: [],
-        publishers: loop.value.client ? [] : [loop.value.publisher], resultChecked: !loop.value.client, moduleFns: [], loop: loop.value,
+        // The answer was read unless the loop published each event as a plain statement (no counter).
+        publishers: loop.value.client ? [] : [loop.value.publisher], resultChecked: !loop.value.client && !(loop.value.each && !loop.value.each.counter), moduleFns: [], loop: loop.value,
         ...(loop.value.client ? { raising: true } : {}),
       },
     };
@@ -1870,11 +1871,28 @@ function drainedQueuePut(ctx: PythonTransformContext, x: SyntaxNode, ev: string)
   const args = call!.childForFieldName('arguments')!.namedChildren;
   if (!q || ctx.agent.methods.has(q) || args[0]?.text !== ev) return false;
   let callsInArgs = false;
-  for (const a of args.slice(1)) walk(a, (n) => { if (n.type === 'call') callsInArgs = true; });
+  for (const a of args.slice(1)) walk(a, (n) => { if (n.type === 'call' && !pureKeyCall(ctx, n)) callsInArgs = true; });
   if (callsInArgs || args.slice(1).some((a) => a.type === 'list_splat' || a.type === 'dictionary_splat')) return false;
   if (!ctx.agent.assignments.some((a) => a.attr === q && a.method === '__init__' && a.value?.type === 'call')) return false;
   if (ctx.agent.assignments.some((a) => a.attr === q && a.method !== '__init__')) return false;
   return [...ctx.agent.methods.values()].some((m) => isDrain(ctx, m.name) && readsStore(m, new Set([q])));
+}
+
+/**
+ * A call in an idempotency key that only reads the clock, the host or a fresh id, or converts
+ * (`time.time_ns()`, `socket.gethostname()`, `uuid.uuid4().hex`, `str(...)`): dropping the key
+ * (LocalQueueAdapter makes its own) drops nothing the agent would have done.
+ */
+const PURE_KEY_CALL = /^(time\.(time|time_ns|monotonic|monotonic_ns)|socket\.gethostname|os\.getpid|uuid\.uuid[14]|str|int|repr|len|hex|format)$/;
+function pureKeyCall(ctx: PythonTransformContext, call: SyntaxNode): boolean {
+  const f = call.childForFieldName('function');
+  if (!f) return false;
+  const text = f.text;
+  if (!PURE_KEY_CALL.test(text)) return false;
+  // `time.time_ns()` on the module of that name, not a local or an attribute of the agent.
+  const mod = text.includes('.') ? text.split('.')[0]! : null;
+  if (mod) return ctx.module.imports.get(mod)?.module === mod && ctx.module.imports.get(mod)?.name === null;
+  return !ctx.module.functions.has(text) && !ctx.module.imports.has(text);
 }
 
 /**
@@ -1897,7 +1915,10 @@ function fallbackPublish(ctx: PythonTransformContext, s: SyntaxNode): { method: 
   const fallback = (x: SyntaxNode) => {
     const c = selfCall(x);
     const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
-    return !!c && !c.target && queueMember(ctx, c.method) && !isDrain(ctx, c.method) && a.length === 1 && a[0]!.text === ev;
+    if (c && !c.target && queueMember(ctx, c.method) && !isDrain(ctx, c.method) && a.length === 1 && a[0]!.text === ev) return true;
+    // Or the event put straight into the legacy queue object a drain of the agent re-sends
+    // (`self.queue.enqueue(batch, "route-%s-%d" % (self.hostname, time.time_ns()))`).
+    return drainedQueuePut(ctx, x, ev);
   };
   // Or the failed event kept in the agent's own unsent store, which only the drain reads
   // (`self.pending[self.next_seq] = t; self.next_seq += 1; if len(self.pending) > N: del ...`).
@@ -2161,11 +2182,15 @@ function readSender(ctx: PythonTransformContext): SenderThread | null {
 }
 
 /** A gRPC / HTTP / socket call in the method and a module constant naming the EventBus in it or a helper it calls. */
-export function reachesBus(ctx: PythonTransformContext, fn: PyFunction): boolean {
+export function reachesBus(ctx: PythonTransformContext, fn: PyFunction, callbacks = false): boolean {
   let bus = false;
   let wire = false;
+  // With `callbacks`: a function the method defines and hands to its queue's drain
+  // (`def one(event): return self.stub.PublishTelemetry(...)`, `self.queue.drain(one)`) is its own code.
+  const handed = callbacks ? drainCallbacks(fn) : new Set<number>();
   const visit = (body: SyntaxNode, depth: number) =>
     walk(body, (n) => {
+      if (n.type === 'function_definition' && handed.has(n.id)) return;
       if (n.type === 'function_definition' || n.type === 'class_definition') return false;
       if (n.type === 'identifier' && /EVENT_?BUS/i.test(n.text)) bus = true;
       // `self.bus_host` / `self.bus_port`, which __init__ alone sets from the bus's address.
@@ -2186,6 +2211,20 @@ export function reachesBus(ctx: PythonTransformContext, fn: PyFunction): boolean
     });
   visit(fn.body, 0);
   return bus && wire;
+}
+
+/** Functions defined at the top of the method's body and handed by name to `self.<store>.drain(...)`. */
+function drainCallbacks(fn: PyFunction): Set<number> {
+  const defs = new Map<string, SyntaxNode>();
+  for (const st of statements(fn.body)) if (st.type === 'function_definition') defs.set(st.childForFieldName('name')!.text, st);
+  const out = new Set<number>();
+  if (!defs.size) return out;
+  walk(fn.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    const d = n.type === 'identifier' ? defs.get(n.text) : undefined;
+    if (d && queueDrainArgument(n)) out.add(d.id);
+  });
+  return out;
 }
 
 /** Names, attributes, literals, operators and len(): evaluating it changes nothing. */
@@ -2605,6 +2644,10 @@ function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: P
     const a = f?.type === 'attribute' ? selfAttribute(f) : null;
     if (a && ctx.agent.methods.has(a) && !called.includes(a)) called.push(a);
   });
+  // The method the cycle hands its events to comes first: a re-send of the backlog the cycle calls
+  // before it (no parameters) is not what stands in the way, the publish is.
+  const takesEvent = (m: string) => takesOneEvent(ctx.agent.methods.get(m)!);
+  called.sort((x, y) => Number(takesEvent(y)) - Number(takesEvent(x)));
   for (const name of called) {
     const fn = ctx.agent.methods.get(name)!;
     if (isPublish(ctx, name) || isDrain(ctx, name) || !reachesBusThroughHelpers(ctx, fn)) continue;
