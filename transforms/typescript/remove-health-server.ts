@@ -179,7 +179,7 @@ function soleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: Obj
   // Through a reply helper the code is its 2xx literal: a status that can say other than ok would
   // get a 503 from the base where the agent answered 200.
   if ([...helped.values()].some((b) => b.body === bodies[0]) && !payload.getProperties().some(okStatus)) return null;
-  const hasStatus = payload.getProperties().some((p) => Node.isPropertyAssignment(p) && p.getName() === 'status');
+  const hasStatus = payload.getProperties().some((p) => (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p)) && p.getName() === 'status');
   const spreads = payload.getProperties().some((p) => !Node.isPropertyAssignment(p) && !Node.isShorthandPropertyAssignment(p) && !statusFreeSpread(ctx, p));
   if (!hasStatus || spreads) return null;
   const inlined = handlerConsts(handler, payload);
@@ -525,8 +525,11 @@ function codesFollowStatus(handler: Node, payload: ObjectLiteralExpression): boo
   }
   const computed = codes.filter((c) => !Node.isNumericLiteral(c));
   if (computed.length === 0) return true;
-  const status = payload.getProperties().find((p) => Node.isPropertyAssignment(p) && p.getName() === 'status');
-  const sv = status && Node.isPropertyAssignment(status) ? status.getInitializer() : undefined;
+  const status = payload.getProperties().find((p) => (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p)) && p.getName() === 'status');
+  const sv = status && Node.isPropertyAssignment(status) ? status.getInitializer() : status && Node.isShorthandPropertyAssignment(status) ? status.getNameNode() : undefined;
+  // `const status = this.status; res.writeHead(status === 'ok' ? 200 : 503); res.end(JSON.stringify({ status, ... }))`:
+  // the code tests the very const the payload's status is, against an ok status, as the base does.
+  if (sv && Node.isIdentifier(sv)) return computed.every((c) => codeTestsOkStatus(c, sv.getText()));
   if (!sv || !Node.isConditionalExpression(sv)) return false;
   // Each branch: an ok status with a 2xx code, any other status with a 5xx (as the base answers).
   const okText = (n: Node) => /^['"`](ok|healthy)['"`]$/i.test(n.getText());
@@ -535,6 +538,20 @@ function codesFollowStatus(handler: Node, payload: ObjectLiteralExpression): boo
   const agrees = (status: Node, code: Node) => Node.isNumericLiteral(code) && (okText(status) ? /^2\d\d$/ : /^5\d\d$/).test(code.getText());
   const cond = sv.getCondition().getText();
   return computed.every((c) => Node.isConditionalExpression(c) && c.getCondition().getText() === cond && agrees(sv.getWhenTrue(), c.getWhenTrue()) && agrees(sv.getWhenFalse(), c.getWhenFalse()));
+}
+
+/** `status === 'ok' ? 200 : 503` (or `status !== 'ok' ? 503 : 200`): a code 2xx exactly when local `name` is an ok status. */
+function codeTestsOkStatus(code: Node, name: string): boolean {
+  if (!Node.isConditionalExpression(code)) return false;
+  const cond = code.getCondition();
+  if (!Node.isBinaryExpression(cond) || !/^[!=]==?$/.test(cond.getOperatorToken().getText())) return false;
+  const [l, r] = [cond.getLeft(), cond.getRight()];
+  const lit = [l, r].find((x) => Node.isStringLiteral(x) || Node.isNoSubstitutionTemplateLiteral(x));
+  const id = [l, r].find((x) => x !== lit);
+  if (!lit || !id || !Node.isIdentifier(id) || id.getText() !== name || !/^['"`](ok|healthy)['"`]$/.test(lit.getText())) return false;
+  const negated = cond.getOperatorToken().getText().startsWith('!');
+  const [okCode, otherCode] = negated ? [code.getWhenFalse(), code.getWhenTrue()] : [code.getWhenTrue(), code.getWhenFalse()];
+  return Node.isNumericLiteral(okCode) && /^2\d\d$/.test(okCode.getText()) && Node.isNumericLiteral(otherCode) && /^5\d\d$/.test(otherCode.getText());
 }
 
 /** A handler that answers with a metrics registry's text: `await this.registry.metrics()`, `client.register.metrics()`. */
