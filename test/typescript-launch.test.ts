@@ -158,6 +158,20 @@ describe('the launch thread (the built CLI compiles agents off the main thread)'
 });
 
 describe('launching a migrated TypeScript agent', () => {
+  it("a repository whose node_modules is a symlink: the agent's own main-module guard (import.meta.url === `file://${process.argv[1]}`) still holds", async () => {
+    // The build sits under node_modules/.cache; Node names the main module by its real path, so
+    // argv[1] must be that path too, or every such guard is false and the agent exits at once.
+    const root = mkdtempSync(path.join(tmp, 'symlinked-modules-'));
+    mkdirSync(path.join(root, 'agents'));
+    mkdirSync(path.join(root, 'shared-modules'));
+    execFileSync('ln', ['-s', path.join(root, 'shared-modules'), path.join(root, 'node_modules')]);
+    writeFileSync(path.join(root, 'package.json'), '{ "type": "module" }\n');
+    writeFileSync(path.join(root, 'agents', 'guard.ts'), "console.log(import.meta.url === `file://${process.argv[1]}` ? 'main module' : 'imported');\n");
+    const cmd = await typescriptAdapter.launch(root, path.join(root, 'agents', 'guard.ts'));
+    cleanups.push(async () => cmd.cleanup?.());
+    expect(execFileSync(cmd.command, cmd.args, { cwd: root, env: { ...process.env, ...cmd.env } }).toString()).toBe('main module\n');
+  });
+
   it('ESM agent: health, registry, metrics, SIGTERM → exit 0', async () => {
     const run = await launchFixture('http-health-interval', 'agents/order_router_v2.ts', 'OrderRouter');
     const health = await until('health', async () => {

@@ -179,7 +179,7 @@ function soleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: Obj
   // Through a reply helper the code is its 2xx literal: a status that can say other than ok would
   // get a 503 from the base where the agent answered 200.
   if ([...helped.values()].some((b) => b.body === bodies[0]) && !payload.getProperties().some(okStatus)) return null;
-  const hasStatus = payload.getProperties().some((p) => Node.isPropertyAssignment(p) && p.getName() === 'status');
+  const hasStatus = payload.getProperties().some((p) => (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p)) && p.getName() === 'status');
   const spreads = payload.getProperties().some((p) => !Node.isPropertyAssignment(p) && !Node.isShorthandPropertyAssignment(p) && !statusFreeSpread(ctx, p));
   if (!hasStatus || spreads) return null;
   const inlined = handlerConsts(handler, payload);
@@ -314,6 +314,7 @@ function replyShape(call: CallExpression, fn: import('ts-morph').FunctionDeclara
  */
 function statusFreeSpread(ctx: TsRewriteContext, p: Node): boolean {
   if (!Node.isSpreadAssignment(p)) return false;
+  if (statusFreeReader(ctx, p.getExpression())) return true;
   const name = thisMember(p.getExpression());
   const member = name ? ctx.members.get(name) : undefined;
   if (!name || !member || member.kind === 'method') return false;
@@ -327,6 +328,55 @@ function statusFreeSpread(ctx: TsRewriteContext, p: Node): boolean {
     Node.isObjectLiteralExpression(values[0]!) &&
     values[0].getProperties().every((q) => (Node.isPropertyAssignment(q) || Node.isShorthandPropertyAssignment(q)) && q.getName() !== 'status')
   );
+}
+
+/**
+ * `...this.extraHealth()` in a health payload: a synchronous method of the agent, called without
+ * arguments, whose every return is an object literal of named fields, none of them `status`. It
+ * only adds state to the payload (the status stays the payload's own), so healthStatus() can
+ * spread it as the handler did. (A method that may return a status, or anything else, stays out.)
+ */
+function statusFreeReader(ctx: TsRewriteContext, e: Node): boolean {
+  if (!Node.isCallExpression(e) || e.getArguments().length > 0) return false;
+  const name = thisMember(e.getExpression());
+  const member = name ? ctx.members.get(name) : undefined;
+  if (!name || member?.kind !== 'method' || member.nodes.length !== 1 || isAsyncMethod(ctx, name) || ctx.base.members.has(name)) return false;
+  const decl = member.nodes[0]!;
+  if (!Node.isMethodDeclaration(decl) || decl.getParameters().length > 0 || decl.isStatic()) return false;
+  const body = decl.getBody();
+  if (!body) return false;
+  // Its own returns (not those of functions nested in it).
+  const returns = descendantsOfKind(body, SyntaxKind.ReturnStatement).filter((r) => r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === decl);
+  return (
+    returns.length > 0 &&
+    returns.every((r) => {
+      const v = r.getExpression();
+      return !!v && Node.isObjectLiteralExpression(v) && v.getProperties().every((q) => (Node.isPropertyAssignment(q) || Node.isShorthandPropertyAssignment(q)) && !Node.isComputedPropertyName(q.getNameNode()) && q.getName() !== 'status');
+    })
+  );
+}
+
+/**
+ * A method the server's code only reads state from: every reference to it there is a bare call
+ * spread into an object (`{ status: 'ok', ...this.extraHealth() }`) that statusFreeReader()
+ * accepts. It answers no request, so it is not one of the server's handlers.
+ */
+function spreadStateReaderOnly(ctx: TsRewriteContext, name: string, roots: Node[]): boolean {
+  let refs = 0;
+  let readers = 0;
+  for (const root of roots) {
+    walkAgentCode(
+      root,
+      (n) => {
+        if (thisMember(n) !== name) return;
+        refs++;
+        const call = n.getParent();
+        if (call && Node.isCallExpression(call) && call.getExpression() === n && Node.isSpreadAssignment(call.getParent()) && statusFreeReader(ctx, call)) readers++;
+      },
+      THIS_ACCESS_KINDS,
+    );
+  }
+  return refs > 0 && refs === readers;
 }
 
 /**
@@ -475,8 +525,11 @@ function codesFollowStatus(handler: Node, payload: ObjectLiteralExpression): boo
   }
   const computed = codes.filter((c) => !Node.isNumericLiteral(c));
   if (computed.length === 0) return true;
-  const status = payload.getProperties().find((p) => Node.isPropertyAssignment(p) && p.getName() === 'status');
-  const sv = status && Node.isPropertyAssignment(status) ? status.getInitializer() : undefined;
+  const status = payload.getProperties().find((p) => (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p)) && p.getName() === 'status');
+  const sv = status && Node.isPropertyAssignment(status) ? status.getInitializer() : status && Node.isShorthandPropertyAssignment(status) ? status.getNameNode() : undefined;
+  // `const status = this.status; res.writeHead(status === 'ok' ? 200 : 503); res.end(JSON.stringify({ status, ... }))`:
+  // the code tests the very const the payload's status is, against an ok status, as the base does.
+  if (sv && Node.isIdentifier(sv)) return computed.every((c) => codeTestsOkStatus(c, sv.getText()));
   if (!sv || !Node.isConditionalExpression(sv)) return false;
   // Each branch: an ok status with a 2xx code, any other status with a 5xx (as the base answers).
   const okText = (n: Node) => /^['"`](ok|healthy)['"`]$/i.test(n.getText());
@@ -485,6 +538,20 @@ function codesFollowStatus(handler: Node, payload: ObjectLiteralExpression): boo
   const agrees = (status: Node, code: Node) => Node.isNumericLiteral(code) && (okText(status) ? /^2\d\d$/ : /^5\d\d$/).test(code.getText());
   const cond = sv.getCondition().getText();
   return computed.every((c) => Node.isConditionalExpression(c) && c.getCondition().getText() === cond && agrees(sv.getWhenTrue(), c.getWhenTrue()) && agrees(sv.getWhenFalse(), c.getWhenFalse()));
+}
+
+/** `status === 'ok' ? 200 : 503` (or `status !== 'ok' ? 503 : 200`): a code 2xx exactly when local `name` is an ok status. */
+function codeTestsOkStatus(code: Node, name: string): boolean {
+  if (!Node.isConditionalExpression(code)) return false;
+  const cond = code.getCondition();
+  if (!Node.isBinaryExpression(cond) || !/^[!=]==?$/.test(cond.getOperatorToken().getText())) return false;
+  const [l, r] = [cond.getLeft(), cond.getRight()];
+  const lit = [l, r].find((x) => Node.isStringLiteral(x) || Node.isNoSubstitutionTemplateLiteral(x));
+  const id = [l, r].find((x) => x !== lit);
+  if (!lit || !id || !Node.isIdentifier(id) || id.getText() !== name || !/^['"`](ok|healthy)['"`]$/.test(lit.getText())) return false;
+  const negated = cond.getOperatorToken().getText().startsWith('!');
+  const [okCode, otherCode] = negated ? [code.getWhenFalse(), code.getWhenTrue()] : [code.getWhenTrue(), code.getWhenFalse()];
+  return Node.isNumericLiteral(okCode) && /^2\d\d$/.test(okCode.getText()) && Node.isNumericLiteral(otherCode) && /^5\d\d$/.test(otherCode.getText());
 }
 
 /** A handler that answers with a metrics registry's text: `await this.registry.metrics()`, `client.register.metrics()`. */
@@ -530,7 +597,10 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     // The request handler attached after the creation (`server.on('request', fn)`) answers too.
     const listeners = requestListeners(ctx, creation, holder);
     // Handler methods reached from the server callback (`(req, res) => this.onRequest(req, res)`).
-    const handlers = [...new Set([creation, ...listeners].flatMap((n) => [...thisMembers(n)]))].filter((n) => ctx.members.get(n)?.kind === 'method');
+    const called = [...new Set([creation, ...listeners].flatMap((n) => [...thisMembers(n)]))].filter((n) => ctx.members.get(n)?.kind === 'method');
+    // (`...this.counters()` in the payload: a method that stays, read for its state, not a handler.)
+    const readers = called.filter((n) => spreadStateReaderOnly(ctx, n, [creation, ...listeners]));
+    const handlers = called.filter((n) => !readers.includes(n));
     const routes = new Set<string>();
     for (const r of routesIn(creation)) routes.add(r);
     for (const l of listeners) for (const r of routesIn(l)) routes.add(r);
@@ -690,10 +760,10 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     if (holder) {
       ctx.plan.proposeMember({ name: holder, finding: 'health', reason });
       // `this.server = http.createServer((req, res) => { const h = this.healthStatus(); ... })` in a
-      // method that stays: its handler calls the method healthStatus() now answers with, which
-      // stays too, and the statement goes with the server all the same.
+      // method that stays: its handler calls the method healthStatus() now answers with (or spreads
+      // one's state into the payload), which stays too, and the statement goes with the server all the same.
       const made = creation.getParentWhile((p) => !Node.isStatement(p))?.getParent();
-      if (keepAsked && made && Node.isExpressionStatement(made) && !made.getFirstAncestor((a) => Node.isConstructorDeclaration(a))) {
+      if ((keepAsked || (bridge && readers.length > 0)) && made && Node.isExpressionStatement(made) && !made.getFirstAncestor((a) => Node.isConstructorDeclaration(a))) {
         const e = made.getExpression();
         if (Node.isBinaryExpression(e) && e.getOperatorToken().getKind() === SyntaxKind.EqualsToken && thisMember(e.getLeft()) === holder) {
           ctx.plan.proposeStatement({ node: made, symbol: holder, finding: 'health', reason, requires: [holder] });
@@ -825,6 +895,12 @@ function businessState(ctx: TsRewriteContext, code: Node, infra: string[]): stri
     const getter = member?.kind === 'accessor' ? getterBody(ctx, m) : undefined;
     if (getter) {
       if (businessState(ctx, getter, [...infra, m])) found = m;
+      return;
+    }
+    // `...this.counters()` in the payload: the method's returned fields are read, as a getter's are.
+    const call = n.getParent();
+    if (member?.kind === 'method' && call && Node.isCallExpression(call) && call.getExpression() === n && Node.isSpreadAssignment(call.getParent()) && statusFreeReader(ctx, call)) {
+      if (businessState(ctx, methodBody(ctx, m)!, [...infra, m])) found = m;
       return;
     }
     if (/^(health|healthPort|healthCheckPort|port|startTime|startedAt|started)$/i.test(m)) return;

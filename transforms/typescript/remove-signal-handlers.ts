@@ -129,7 +129,23 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       if (handler && (Node.isArrowFunction(handler) || Node.isFunctionExpression(handler)) && ![...targets].some((t) => ctx.members.get(t)?.kind === 'method' && handlersOf.get(t)?.includes(handler))) {
         memberOnly.push({ handler, signal: sig.signals[0]! });
       }
-      const foreign = factory?.extra ?? (handler ? foreignWork(handler, agentNames) : null);
+      // `setTimeout(() => process.exit(1), 8000).unref()`: a watchdog the handler arms before stopping.
+      const watchdogs = handler && !factory ? handlerWatchdogs(handler) : [];
+      const foreign = factory?.extra ?? (handler ? foreignWork(handler, agentNames, watchdogs) : null);
+      const armed = !foreign && watchdogs.length > 0 ? watchdogPrefix(handler!, watchdogs) : null;
+      if (!foreign && watchdogs.length > 0 && !armed) {
+        ctx.kept.push({
+          symbol: `process.on('${sig.signals[0]}')`,
+          line: stmt.getStartLineNumber(),
+          reason: `the ${sig.signals[0]} handler arms a forced exit (line ${watchdogs[0]!.getStartLineNumber()}) after other work; fold it into onStop() by hand`,
+        });
+        continue;
+      }
+      if (armed) {
+        keepNamingLogs(ctx, handler!, armed, sig.signals[0]!, keptNaming, watchdogWarning(sig.signals[0]!, watchdogs));
+        failureExits.push({ stmt, handler: (fnOf ?? handler)!, signal: sig.signals[0]!, cut: true });
+        continue;
+      }
       if (foreign) {
         // The handler does more than stop this agent: dropping it would lose that work.
         ctx.kept.push({
@@ -610,11 +626,51 @@ function exitsOnly(fn: Node): boolean {
   });
 }
 
+/**
+ * `setTimeout(() => process.exit(1), 8000).unref();` as a statement of an inline handler's block:
+ * a watchdog that ends the process with its own code when stopping hangs. The statements that
+ * are one, in order.
+ */
+function handlerWatchdogs(handler: Node): Node[] {
+  if (!(Node.isArrowFunction(handler) || Node.isFunctionExpression(handler))) return [];
+  const body = handler.getBody();
+  if (!Node.isBlock(body)) return [];
+  return body.getStatements().filter((st) => {
+    let call = statementCall(st);
+    if (!call || Node.isAwaitExpression(st.getChildAtIndex(0))) return false;
+    const callee = call.getExpression();
+    if (Node.isPropertyAccessExpression(callee) && callee.getName() === 'unref' && call.getArguments().length === 0 && Node.isCallExpression(callee.getExpression())) call = callee.getExpression() as import('ts-morph').CallExpression;
+    const args = call.getArguments();
+    return calleeText(call) === 'setTimeout' && args.length === 2 && exitsOnly(args[0]!);
+  });
+}
+
+/**
+ * The statements of a handler that arms watchdogs which stay in a listener of their own: its
+ * watchdogs and log lines, when together they come before everything else it does (stopping the
+ * agent, exiting), so that on the signal they still run first. Null when a log line or a watchdog
+ * comes after that work (it waited for the stop, which the listener cannot).
+ */
+function watchdogPrefix(handler: Node, watchdogs: Node[]): Node[] | null {
+  const body = (handler as import('ts-morph').ArrowFunction).getBody() as import('ts-morph').Block;
+  const stmts = body.getStatements();
+  const kept = (st: Node) => watchdogs.includes(st) || isLogCall(statementCall(st));
+  const firstWork = stmts.findIndex((st) => !kept(st));
+  const prefix = firstWork < 0 ? stmts : stmts.slice(0, firstWork);
+  return stmts.slice(prefix.length).some(kept) ? null : prefix;
+}
+
+function watchdogWarning(signal: string, watchdogs: Node[]): string {
+  const first = watchdogs[0]!;
+  return `the ${signal} handler armed a forced exit (line ${first.getStartLineNumber()}: ${first.getText().split('\n')[0]}): it stays, with the handler's log lines before it, in a listener of its own, so a stop that hangs still ends the process with that code; the rest of the handler (stopping the agent, exiting) is the base's, which also ends a stop that outlasts its own grace period`;
+}
+
 /** A call in the handler that is not about this agent (stopping, logging, exiting), or null. */
-function foreignWork(handler: Node, agentNames: string[]): string | null {
+function foreignWork(handler: Node, agentNames: string[], skip: Node[] = []): string | null {
   if (Node.isIdentifier(handler)) return `${handler.getText()}()`;
   const calls = Node.isCallExpression(handler) ? [handler] : descendantsOfKind(handler, SyntaxKind.CallExpression);
   for (const c of calls) {
+    if (skip.some((st) => st.getPos() <= c.getPos() && c.getEnd() <= st.getEnd())) continue;
     const fn = calleeText(c);
     if (/^(process\.exit|clearInterval|clearTimeout|console\.\w+)$/.test(fn) || isLogCall(c)) continue;
     const onAgent = (f: string) => agentNames.some((a) => f.startsWith(`${a}.`));
@@ -979,7 +1035,7 @@ function readsLoopVariable(loop: Node, handler: Node | undefined): boolean {
  * The handler keeps only its log lines naming the signal: the base installs its own handler,
  * which stops the agent (onStop() calls what this one called) and exits.
  */
-function keepNamingLogs(ctx: TsRewriteContext, handler: Node, logs: Node[], signal: string, done: Set<Node>): void {
+function keepNamingLogs(ctx: TsRewriteContext, handler: Node, logs: Node[], signal: string, done: Set<Node>, warning?: string): void {
   if (done.has(handler)) return;
   done.add(handler);
   const body = (handler as import('ts-morph').ArrowFunction).getBody() as import('ts-morph').Block;
@@ -1002,6 +1058,7 @@ function keepNamingLogs(ctx: TsRewriteContext, handler: Node, logs: Node[], sign
     }
   }
   ctx.warnings.push(
-    `the ${signal} handler logged the signal's name (line ${logs[0]!.getStartLineNumber()}: ${logs[0]!.getText().split('\n')[0]}): that line stays, in a listener of its own; the rest of the handler (stopping the agent, exiting) is the base's`,
+    warning ??
+      `the ${signal} handler logged the signal's name (line ${logs[0]!.getStartLineNumber()}: ${logs[0]!.getText().split('\n')[0]}): that line stays, in a listener of its own; the rest of the handler (stopping the agent, exiting) is the base's`,
   );
 }

@@ -713,7 +713,7 @@ export class RemovalPlan {
         if (inside(s)) continue;
         if (inBlock && (belongsTo(s, sweep) || aliased.includes(s) || (inEntry && entryCallGoes(ctx, s, sweep)))) nodes.push(s);
         else {
-          nodes.push(...sameFateElements(s, sweep));
+          nodes.push(...sameFateElements(s, sweep), ...promiseChainLinks(s, sweep));
           for (const b of childBlocks(s)) visit(b, inEntry);
         }
       }
@@ -811,6 +811,33 @@ function aliasUseGoes(stmt: Node, alias: string, sweep: Set<string>): boolean {
 }
 
 const ARRAY_LITERALS: ReadonlySet<SyntaxKind> = new Set([SyntaxKind.ArrayLiteralExpression]);
+
+/**
+ * `.then(() => new Promise((resolve) => this.health.close(() => resolve())))` in a promise chain of
+ * a statement that stays (`return this.flush().then(...).then(() => log(...))`): a link whose whole
+ * job is a removed member's own call. The callback goes, with its `.then(` (see lineRange()), and
+ * the chain goes straight on. Not when the next link reads what that one resolved with.
+ */
+function promiseChainLinks(stmt: Node, sweep: Set<string>): Node[] {
+  const out: Node[] = [];
+  for (const c of descendantsOfKind(stmt, SyntaxKind.CallExpression)) {
+    const callee = c.getExpression();
+    const fn = c.getArguments()[0];
+    if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'then' || c.getArguments().length !== 1 || !fn || !Node.isArrowFunction(fn) || fn.getParameters().length > 0) continue;
+    let body: Node | undefined = fn.getBody();
+    if (Node.isBlock(body)) {
+      const only = body.getStatements();
+      body = only.length === 1 && Node.isReturnStatement(only[0]!) ? only[0].getExpression() : undefined;
+    }
+    while (body && Node.isParenthesizedExpression(body)) body = body.getExpression();
+    if (!body || !Node.isNewExpression(body) || body.getExpression().getText() !== 'Promise' || !promiseAround(body, sweep)) continue;
+    const next = c.getParent();
+    const consumer = next && Node.isPropertyAccessExpression(next) && next.getExpression() === c ? next.getParent() : undefined;
+    if (consumer && Node.isCallExpression(consumer) && consumer.getArguments().some((a) => (Node.isArrowFunction(a) || Node.isFunctionExpression(a)) ? a.getParameters().length > 0 : true)) continue;
+    out.push(fn);
+  }
+  return out;
+}
 
 /**
  * `[this.intake, this.healthServer].map((s) => s.close(...))` / `.forEach(...)` / `for (const s of

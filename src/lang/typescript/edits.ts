@@ -48,6 +48,11 @@ export class EditBuffer {
       if (i > 0) return [els[i - 1]!.getEnd(), node.getEnd()];
       if (i === 0 && els.length > 1) return [node.getStart(), els[1]!.getStart()];
     }
+    // The one callback of a promise chain's link (`.then(() => ...)`) goes with its `.then(` and `)`.
+    if (list && Node.isCallExpression(list) && list.getArguments().length === 1 && list.getArguments()[0] === node) {
+      const callee = list.getExpression();
+      if (Node.isPropertyAccessExpression(callee) && callee.getName() === 'then') return [callee.getExpression().getEnd(), list.getEnd()];
+    }
     // Comments directly above (no blank line in between) belong to the node, except a file's
     // header comment above its first statement (after a 'use strict' directive, if any): a
     // `/** ... */` header counts as the first statement's JSDoc too, and stays with the file.
