@@ -278,7 +278,7 @@ function verifyUnit(root: string, unit: BaseUnit, files: UnitFile[]): string | n
 }
 
 /** A member as the validator takes an agent: its class, its legacy file (the `_v2` is what is started). */
-function memberAgent(m: BaseUnit['members'][number]): AgentInfo {
+export function memberAgent(m: BaseUnit['members'][number]): AgentInfo {
   return { name: m.class, file: m.file, language: 'python', class: m.class, status: 'legacy', findings: [], line: m.line, evidence: [`a member of a base migration unit`] };
 }
 
