@@ -310,11 +310,30 @@ describe('base migration units', () => {
       ['WebhookRetryAgent', v2s[2], true],
     ]);
 
-    // promote: an agent of the unit alone is refused in one line naming the unit; nothing changes.
-    const head = git(root, ['rev-parse', 'HEAD']);
+    // promote: an agent of the unit alone is refused in one line naming the unit.
     const alone = await cliInProcess(root, ['promote', 'DigestMailer']);
     expect(alone.exitCode).toBe(2);
     expect(alone.stderr.trim().split('\n')).toEqual(["migrate: DigestMailer was migrated with base migration unit DaemonBase (one commit with DaemonBase's _v2, which its _v2 imports): promote the unit, migrate promote DaemonBase"]);
+
+    // Refused, nothing changed: an agent's _v2 edited since the unit's commit (promoting would ship what no run
+    // validated), and, for replace, another module importing the base's _v2 (replace deletes it).
+    const mailerV2 = path.join(root, v2s[1]!);
+    writeFileSync(mailerV2, `${readFileSync(mailerV2, 'utf8')}\nRETRY_LIMIT = 3\n`);
+    commitAll(root, 'a hand edit of the mailer _v2');
+    const edited = await cliInProcess(root, ['promote', 'DaemonBase']);
+    expect(edited.exitCode).toBe(2);
+    expect(edited.stderr).toContain(`${v2s[1]} (DigestMailer's _v2) changed since base migration unit DaemonBase was committed`);
+    git(root, ['revert', '--no-edit', 'HEAD']);
+    mkdirSync(path.join(root, 'tools'));
+    writeFileSync(path.join(root, 'tools/peek.py'), 'from agents.daemons.daemon_base_v2 import DaemonBase\n\nprint(DaemonBase.__name__)\n');
+    commitAll(root, 'a tool reads the base');
+    const importer = await cliInProcess(root, ['promote', 'DaemonBase']);
+    expect(importer.exitCode).toBe(2);
+    expect(importer.stderr).toContain('tools/peek.py:1 imports agents.daemons.daemon_base_v2, which promoting removes');
+    git(root, ['rm', '-q', 'tools/peek.py']);
+    commitAll(root, 'the tool goes');
+    const head = git(root, ['rev-parse', 'HEAD']);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
 
     // script_path: one commit switching every agent's startup entry to its _v2; the files stay.
     const sp = await cliInProcess(root, ['promote', 'DaemonBase', '--mode', 'script_path']);
