@@ -181,7 +181,13 @@ export async function promoteAgent(
   const importers: ImportUse[] = [];
   for (const p of pairs) {
     const bytes = p.output === output ? outputBytes : readFileSync(path.join(root, p.output));
-    importers.push(...(await checkImporters(root, p.label, record.language, mode, p.source, p.output, bytes, warnings, unitFiles)));
+    const uses = await checkImporters(root, p.label, record.language, mode, p.source, p.output, bytes, warnings, unitFiles);
+    importers.push(...uses);
+    // Replacing a unit's base moves every other module importing it onto the migrated base too, which
+    // only the unit's agents were validated on: said, with the line, so a person can look.
+    if (unit && mode === 'replace' && p.source === source) {
+      for (const u of uses) warnings.push(`${u.file}:${u.line} imports ${u.module}, which now holds ${agent}'s migrated content; only the unit's agents were validated on it`);
+    }
   }
 
   if (mode === 'replace') {
