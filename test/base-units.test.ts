@@ -76,6 +76,15 @@ describe('base migration units', () => {
     expect(status.units).toEqual(scan.units);
     const table = await cliInProcess(root, ['status']);
     expect(table.stdout).toContain('unit ServiceBase (agents/daemons/service_base.py:23): refused, its 4 agents still legacy');
+    // The agents are shown with their unit, and counted there (the repository has no other agent).
+    expect(table.stdout).toContain('no agents outside base migration units; 1 unit refused (4 agents with it)');
+    expect(table.stdout).toMatch(/\n {2}FeedPoller +agents\/ingest\/feed_poller\.py:17 +legacy(\n|$)/);
+    // validate and diff of a refused unit say it is refused and name its blockers.
+    for (const cmd of ['validate', 'diff']) {
+      const r = await cliInProcess(root, [cmd, 'ServiceBase']);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toContain('base migration unit ServiceBase is refused, so it has no _v2: 2 blockers (PagerBridge agents/alerts/pager_bridge.py:28, PagerBridge agents/alerts/pager_bridge.py:41');
+    }
 
     // Named, the base or an agent of the unit says why it is not migrated (a usage error, nothing written).
     const byBase = await cliInProcess(root, ['run', 'ServiceBase']);

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import { findAgent, selectUnit } from '../discover/resolve.js';
+import { findAgent, selectUnit, unitNotWritten } from '../discover/resolve.js';
 import { scanRepository } from '../discover/scan.js';
 import type { AgentInfo } from '../core/types.js';
 import { adapterFor } from '../lang/registry.js';
@@ -27,8 +27,7 @@ export async function diffCommand(agentName: string, opts: CommonFlags & { profi
     const files = member ? [member.file] : [unit.base.file, ...unit.members.map((m) => m.file)];
     const missing = files.map(v2Sibling).filter((f) => !existsSync(path.join(root, f)));
     if (missing.length) {
-      const what = member ? `${member.class} of base migration unit ${unit.name}` : `base migration unit ${unit.name}`;
-      throw new UsageError(`${what} has no ${missing.join(', ')} (run \`migrate run ${unit.name}\` first, or --dry-run to preview)`);
+      throw new UsageError(`${member ? `${member.class}: ` : ''}${unitNotWritten(unit, missing)}`);
     }
     const record = readRecord(root, unit.name);
     for (const f of files) showDiff(root, f, v2Sibling(f), f === unit.base.file && record?.output.path === v2Sibling(f) ? record.removed : [], [], !!opts.stat);

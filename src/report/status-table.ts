@@ -120,7 +120,7 @@ const paint: Record<AgentState, (s: string) => string> = {
 /** An aligned table, one agent a line, and counts by state at the end. */
 export function statusTable(rows: AgentStatusRow[], opts: { color?: boolean; pending?: PendingNote; units?: BaseUnit[] } = {}): string {
   const note = (opts.pending ? `note: ${opts.pending.message}\n` : '') + unitLines(opts.units);
-  if (!rows.length) return `no agents found\n${note}`;
+  if (!rows.length) return `${opts.units?.length ? `no agents outside base migration units; ${unitCounts(opts.units)}` : 'no agents found'}\n${note}`;
   const cells = rows.map((r) => [r.name, r.state, r.commit ? r.commit.slice(0, 12) : '-', r.time ?? '-', r.file || '-']);
   const head = ['AGENT', 'STATE', 'COMMIT', 'TIME', 'FILE'];
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
