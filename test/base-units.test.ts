@@ -3,7 +3,7 @@
 // output valid against its schema), refused with each blocker's file and line; naming the base
 // or one of its agents to run says why; nothing is written or committed for a refused unit. And the
 // claim a unit with no blocker makes is run: its subclass started on the rewritten base.
-import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import Ajv from 'ajv';
@@ -17,7 +17,7 @@ import { allocatePorts } from '../src/validate/ports.js';
 import type { BaseUnit } from '../src/core/types.js';
 
 const ajv = new Ajv({ allErrors: true });
-for (const f of ['validation', 'scan', 'run', 'status']) ajv.addSchema(JSON.parse(readFileSync(path.join(REPO, 'schemas', `${f}.schema.json`), 'utf8')));
+for (const f of ['validation', 'scan', 'run', 'status', 'validate']) ajv.addSchema(JSON.parse(readFileSync(path.join(REPO, 'schemas', `${f}.schema.json`), 'utf8')));
 function parsed(name: string, stdout: string): { units?: BaseUnit[]; skipped?: Array<{ file: string; reason: string; unit?: string }>; results?: unknown[] } {
   const data = JSON.parse(stdout);
   const validate = ajv.getSchema(`${name}.schema.json`)!;
@@ -76,6 +76,15 @@ describe('base migration units', () => {
     expect(status.units).toEqual(scan.units);
     const table = await cliInProcess(root, ['status']);
     expect(table.stdout).toContain('unit ServiceBase (agents/daemons/service_base.py:23): refused, its 4 agents still legacy');
+    // The agents are shown with their unit, and counted there (the repository has no other agent).
+    expect(table.stdout).toContain('no agents outside base migration units; 1 unit refused (4 agents with it)');
+    expect(table.stdout).toMatch(/\n {2}FeedPoller +agents\/ingest\/feed_poller\.py:17 +legacy(\n|$)/);
+    // validate and diff of a refused unit say it is refused and name its blockers.
+    for (const cmd of ['validate', 'diff']) {
+      const r = await cliInProcess(root, [cmd, 'ServiceBase']);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toContain('base migration unit ServiceBase is refused, so it has no _v2: 2 blockers (PagerBridge agents/alerts/pager_bridge.py:28, PagerBridge agents/alerts/pager_bridge.py:41');
+    }
 
     // Named, the base or an agent of the unit says why it is not migrated (a usage error, nothing written).
     const byBase = await cliInProcess(root, ['run', 'ServiceBase']);
@@ -238,6 +247,156 @@ describe('base migration units', () => {
     expect(git(root, ['status', '--porcelain'])).toBe('');
     const after = parsed('status', (await cliInProcess(root, ['status', '--json'])).stdout);
     expect(after.units!.map((u) => u.status)).toEqual(['ready']);
+  }, 300_000);
+
+  // After the unit's commit, the user's commands act on the unit as a whole: status lists its agents, run and
+  // status count it, diff shows its files, validate starts each agent's _v2 (never the base alone), and promote
+  // cuts it over as one commit in either mode, which revert undoes; an agent of it alone is refused.
+  it('a migrated unit is counted, shown with its agents, diffed, validated, promoted as one (script_path, then replace) and reverted', async () => {
+    const root = fleet('home-made-daemon-base-unit-migrates');
+    // The fleet's startup config (seed 000 shape) starts each agent from its legacy file.
+    mkdirSync(path.join(root, 'config'));
+    const config = [
+      '# Notification daemons',
+      'agent_groups:',
+      '  notify:',
+      '    DigestMailer:',
+      '      name: DigestMailer',
+      '      script_path: agents/notify/digest_mailer.py',
+      '      required: true',
+      '    WebhookRetryAgent:',
+      '      name: WebhookRetryAgent',
+      '      script_path: agents/notify/webhook_retry_agent.py',
+      '      required: true',
+      '  certs:',
+      '    CertExpiryWatcher:',
+      '      name: CertExpiryWatcher',
+      '      script_path: agents/certs/cert_expiry_watcher.py',
+      '      required: false',
+      '',
+    ].join('\n');
+    writeFileSync(path.join(root, 'config/startup_config.yaml'), config);
+    commitAll(root, 'startup config');
+    const members = ['agents/certs/cert_expiry_watcher.py', 'agents/notify/digest_mailer.py', 'agents/notify/webhook_retry_agent.py'];
+    const v2s = members.map((f) => f.replace(/\.py$/, '_v2.py'));
+    const legacy = Object.fromEntries([...members, 'agents/daemons/daemon_base.py'].map((f) => [f, readFileSync(path.join(root, f), 'utf8')]));
+
+    // run counts the unit (its agents are no results): before, it said "nothing to do".
+    const run = await cliInProcess(root, ['run', '--all', '--json']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const out = parsed('run', run.stdout) as { units: BaseUnit[]; unit_summary?: Record<string, number>; summary: Record<string, number> };
+    expect(out.units[0]!.status, out.units[0]!.error ?? '').toBe('migrated');
+    expect(out.unit_summary).toEqual({ migrated: 1 });
+    const migration = out.units[0]!.commit!;
+    expect((await cliInProcess(root, ['run', '--all'])).stdout).toMatch(/\n1 unit unchanged \(3 agents with it\) in /);
+
+    // status: the unit with each agent and the _v2 it is started from, counted in the summary.
+    const st = parsed('status', (await cliInProcess(root, ['status', '--json'])).stdout) as unknown as { agents: Array<{ name: string }>; units: BaseUnit[] };
+    expect(st.units[0]!.members.map((m) => [m.class, m.output])).toEqual([
+      ['CertExpiryWatcher', v2s[0]],
+      ['DigestMailer', v2s[1]],
+      ['WebhookRetryAgent', v2s[2]],
+    ]);
+    expect(st.agents.map((a) => a.name)).toEqual(['DaemonBase']);
+    const table = (await cliInProcess(root, ['status'])).stdout;
+    expect(table).toContain('1 agents: 1 committed; 1 unit migrated (3 agents with it)');
+    expect(table).toMatch(/\n {2}DigestMailer +agents\/notify\/digest_mailer\.py:26 +migrated: agents\/notify\/digest_mailer_v2\.py\n/);
+
+    // diff: the base's file and every agent's against its _v2; one agent, its own.
+    const diff = await cliInProcess(root, ['diff', 'DaemonBase']);
+    expect(diff.exitCode, diff.stderr).toBe(0);
+    expect(diff.stdout.split('\n').filter((l) => l.startsWith('+++ '))).toEqual(['+++ agents/daemons/daemon_base_v2.py', ...v2s.map((f) => `+++ ${f}`)]);
+    const one = await cliInProcess(root, ['diff', 'DigestMailer']);
+    expect(one.stdout.split('\n').filter((l) => /^[-+][^-+]/.test(l))).toEqual(['-from agents.daemons.daemon_base import DaemonBase', '+from agents.daemons.daemon_base_v2 import DaemonBase']);
+
+    // validate: each agent's _v2 started on the base's _v2; the base is no row of its own.
+    const validated = await cliInProcess(root, ['validate', 'DaemonBase', '--json']);
+    expect(validated.exitCode, validated.stderr).toBe(0);
+    const rows = (parsed('validate', validated.stdout) as unknown as { results: Array<{ agent: string; output: string; validation: { ok: boolean } }> }).results;
+    expect(rows.map((r) => [r.agent, r.output, r.validation.ok])).toEqual([
+      ['CertExpiryWatcher', v2s[0], true],
+      ['DigestMailer', v2s[1], true],
+      ['WebhookRetryAgent', v2s[2], true],
+    ]);
+
+    // promote: an agent of the unit alone is refused in one line naming the unit.
+    const alone = await cliInProcess(root, ['promote', 'DigestMailer']);
+    expect(alone.exitCode).toBe(2);
+    expect(alone.stderr.trim().split('\n')).toEqual(["migrate: DigestMailer was migrated with base migration unit DaemonBase (one commit with DaemonBase's _v2, which its _v2 imports): promote the unit, migrate promote DaemonBase"]);
+
+    // Refused, nothing changed: an agent's _v2 edited since the unit's commit (promoting would ship what no run
+    // validated), and, for replace, another module importing the base's _v2 (replace deletes it).
+    const mailerV2 = path.join(root, v2s[1]!);
+    writeFileSync(mailerV2, `${readFileSync(mailerV2, 'utf8')}\nRETRY_LIMIT = 3\n`);
+    commitAll(root, 'a hand edit of the mailer _v2');
+    const edited = await cliInProcess(root, ['promote', 'DaemonBase']);
+    expect(edited.exitCode).toBe(2);
+    expect(edited.stderr).toContain(`${v2s[1]} (DigestMailer's _v2) changed since base migration unit DaemonBase was committed`);
+    git(root, ['revert', '--no-edit', 'HEAD']);
+    mkdirSync(path.join(root, 'tools'));
+    writeFileSync(path.join(root, 'tools/peek.py'), 'from agents.daemons.daemon_base_v2 import DaemonBase\n\nprint(DaemonBase.__name__)\n');
+    commitAll(root, 'a tool reads the base');
+    const importer = await cliInProcess(root, ['promote', 'DaemonBase']);
+    expect(importer.exitCode).toBe(2);
+    expect(importer.stderr).toContain('tools/peek.py:1 imports agents.daemons.daemon_base_v2, which promoting removes');
+    // Importing the legacy base instead, the tool is no refusal: replace names it in a warning (below).
+    writeFileSync(path.join(root, 'tools/peek.py'), 'from agents.daemons.daemon_base import DaemonBase\n\nprint(DaemonBase.__name__)\n');
+    commitAll(root, 'the tool reads the legacy base');
+    const head = git(root, ['rev-parse', 'HEAD']);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+
+    // script_path: one commit switching every agent's startup entry to its _v2; the files stay.
+    const sp = await cliInProcess(root, ['promote', 'DaemonBase', '--mode', 'script_path']);
+    expect(sp.exitCode, sp.stderr).toBe(0);
+    expect(git(root, ['rev-list', '--count', `${head}..HEAD`])).toBe('1');
+    expect(git(root, ['show', '--name-only', '--format=', 'HEAD']).split('\n').filter(Boolean).sort()).toEqual(['config/startup_config.yaml', 'migration-log/DaemonBase.json']);
+    expect(readFileSync(path.join(root, 'config/startup_config.yaml'), 'utf8')).toBe(config.replace(/script_path: (agents\/\S+)\.py/g, 'script_path: $1_v2.py'));
+    const promotedSp = parsed('status', (await cliInProcess(root, ['status', '--json'])).stdout).units![0]!;
+    expect([promotedSp.status, promotedSp.commit]).toEqual(['promoted', git(root, ['rev-parse', 'HEAD'])]);
+    // revert undoes the promotion only: the configs start the legacy files again, the unit stays migrated.
+    expect((await cliInProcess(root, ['revert', 'DaemonBase'])).exitCode).toBe(0);
+    expect(readFileSync(path.join(root, 'config/startup_config.yaml'), 'utf8')).toBe(config);
+    expect(parsed('status', (await cliInProcess(root, ['status', '--json'])).stdout).units!.map((u) => [u.status, u.commit])).toEqual([['migrated', migration]]);
+
+    // replace (the default), picked by --all-validated: the base's path holds its _v2 content, every _v2 goes,
+    // and each agent's file, which imports the base's path, is its _v2 but for that import: unchanged.
+    const beforeReplace = git(root, ['rev-parse', 'HEAD']);
+    const rp = await cliInProcess(root, ['promote', '--all-validated', '--json']);
+    expect(rp.exitCode, rp.stderr).toBe(0);
+    const promoted = JSON.parse(rp.stdout).results as Array<{ agent: string; status: string; mode: string; warnings: string[]; members?: Array<{ class: string; script: string }> }>;
+    expect(promoted.map((r) => [r.agent, r.status, r.mode])).toEqual([['DaemonBase', 'promoted', 'replace']]);
+    expect(promoted[0]!.warnings).toEqual(["tools/peek.py:1 imports agents.daemons.daemon_base, which now holds DaemonBase's migrated content; only the unit's agents were validated on it"]);
+    expect(promoted[0]!.members).toEqual([
+      { class: 'CertExpiryWatcher', script: members[0] },
+      { class: 'DigestMailer', script: members[1] },
+      { class: 'WebhookRetryAgent', script: members[2] },
+    ]);
+    expect(git(root, ['rev-list', '--count', `${beforeReplace}..HEAD`])).toBe('1');
+    expect(git(root, ['show', '--name-only', '--format=', 'HEAD']).split('\n').filter(Boolean).sort()).toEqual(
+      ['agents/daemons/daemon_base.py', 'agents/daemons/daemon_base_v2.py', ...v2s, 'migration-log/DaemonBase.json'].sort(),
+    );
+    expect(git(root, ['show', `${migration}:agents/daemons/daemon_base_v2.py`])).toBe(readFileSync(path.join(root, 'agents/daemons/daemon_base.py'), 'utf8').trimEnd());
+    for (const f of members) expect(readFileSync(path.join(root, f), 'utf8')).toBe(legacy[f]);
+    for (const f of ['agents/daemons/daemon_base_v2.py', ...v2s]) expect(existsSync(path.join(root, f))).toBe(false);
+    expect(readFileSync(path.join(root, 'config/startup_config.yaml'), 'utf8')).toBe(config);
+    // status still shows the unit (the scan no longer sees a legacy base) and no stray rows for its agents.
+    const st2 = parsed('status', (await cliInProcess(root, ['status', '--json'])).stdout) as unknown as { agents: Array<{ name: string }>; units: BaseUnit[] };
+    expect(st2.agents.map((a) => a.name)).toEqual(['DaemonBase']);
+    expect(st2.units.map((u) => [u.name, u.status, u.members.map((m) => m.output)])).toEqual([['DaemonBase', 'promoted', members]]);
+    // What the startup config starts now runs: each agent's own file, on the base's promoted content.
+    const after = await cliInProcess(root, ['validate', ...members, '--json']);
+    expect(after.exitCode, after.stderr + after.stdout).toBe(0);
+    expect((JSON.parse(after.stdout).results as Array<{ output: string }>).map((r) => r.output)).toEqual(members);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+
+    // revert: the promotion first (the legacy base and every _v2 back), then the migration.
+    expect((await cliInProcess(root, ['revert', 'DaemonBase'])).exitCode).toBe(0);
+    for (const f of [...members, 'agents/daemons/daemon_base.py']) expect(readFileSync(path.join(root, f), 'utf8')).toBe(legacy[f]);
+    for (const f of ['agents/daemons/daemon_base_v2.py', ...v2s]) expect(existsSync(path.join(root, f))).toBe(true);
+    expect((await cliInProcess(root, ['revert', 'DaemonBase'])).exitCode).toBe(0);
+    for (const f of ['agents/daemons/daemon_base_v2.py', ...v2s]) expect(existsSync(path.join(root, f))).toBe(false);
+    expect(parsed('status', (await cliInProcess(root, ['status', '--json'])).stdout).units!.map((u) => u.status)).toEqual(['ready']);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
   }, 300_000);
 
   it('one agent of the unit crashing at runtime fails the unit: nothing written, nothing committed', async () => {

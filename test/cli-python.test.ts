@@ -55,8 +55,9 @@ const SYMBOL = /^(?:import [\w., ]+|(?:self\.)?[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\
 /** The `run --json` contract of DESIGN.md, checked field by field. */
 function expectRunContract(out: RunJson): void {
   // DESIGN.md's fields, extended (never renamed) by `profile`: which profile the run used and why, and
-  // with --all by `units` when the repository has base migration units (their agents are no results).
-  expect(Object.keys(out).sort()).toEqual(['profile', 'results', 'summary', ...('units' in out ? ['units'] : [])].sort());
+  // with --all by `units` when the repository has base migration units (their agents are no results),
+  // and their count by status, `unit_summary`.
+  expect(Object.keys(out).sort()).toEqual(['profile', 'results', 'summary', ...('units' in out ? ['units', 'unit_summary'] : [])].sort());
   for (const u of (out as unknown as { units?: Array<Record<string, unknown>> }).units ?? []) {
     // These runs pass --no-validate --no-commit, which never migrate a unit: refused, or ready saying why not.
     expect(Object.keys(u).sort()).toEqual(['base', 'blockers', 'language', 'members', 'name', 'reason', 'status']);

@@ -10,6 +10,10 @@ import { useColor } from '../report/terminal.js';
 import { commandProfile, profileJson, resolveRoot, type CommonFlags } from './common.js';
 import { unfinishedNote } from '../report/status-table.js';
 import { io } from '../core/invocation.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { BaseUnit, ScanResult } from '../core/types.js';
+import { listRecords, readRecord, recordPath, v2Sibling, type MigrationRecord } from '../record/migration-log.js';
 import { describeInterrupted, interruptedLeftovers } from '../validate/leftovers.js';
 
 export async function statusCommand(opts: CommonFlags & { profile?: string; json?: boolean }): Promise<number> {
@@ -24,13 +28,11 @@ export async function statusCommand(opts: CommonFlags & { profile?: string; json
     // Outside git there is no history: every agent is then legacy or on disk only.
     if (!(err instanceof UsageError)) throw err;
   }
-  const rows = await computeStatus(root, scan, history);
-  // A unit whose one commit is active in history is migrated (its agents stay skipped in the scan:
-  // their legacy files still stand on the legacy base, their `_v2` on the base's `_v2`).
-  const units = scan.units?.map((u) => {
-    const active = history.get(u.name)?.active;
-    return active && u.status !== 'refused' ? { ...u, status: 'migrated' as const, files: unitOutputs(u), commit: active.sha, error: null } : u;
-  });
+  const units = unitsOfStatus(root, scan, history);
+  // A unit's agents are shown with their unit, never as rows of their own (once a promotion put the
+  // base's _v2 content on the base's path, the scan sees them on the target, migrated by the unit).
+  const inUnit = new Set((units ?? []).filter((u) => u.status === 'migrated' || u.status === 'promoted').flatMap((u) => u.members.map((m) => m.class)));
+  const rows = (await computeStatus(root, scan, history)).filter((r) => !inUnit.has(r.name));
   // A killed run's leftovers look migrated on disk, yet the next writing command puts them
   // back: say so (read as recovery reads it, nothing touched: status stays read-only).
   const unfinished = unfinishedRun(root);
@@ -40,4 +42,53 @@ export async function statusCommand(opts: CommonFlags & { profile?: string; json
   const left = await interruptedLeftovers(root);
   if (left) io.stderr.write(`migrate: note: ${describeInterrupted(left)}\n`);
   return 0;
+}
+
+/**
+ * The units status reports: the scan's, a unit whose commit is active `migrated` (`promoted` once its
+ * promotion is active), and a unit the scan no longer sees because its promotion replaced the legacy
+ * base (read from its record). Each member of an active unit names the file it is started from.
+ */
+function unitsOfStatus(root: string, scan: ScanResult, history: MigrationHistory): BaseUnit[] | undefined {
+  const out: BaseUnit[] = [];
+  const active = (name: string) => history.get(name)?.active ?? null;
+  const applied = (u: BaseUnit, record: MigrationRecord | null): BaseUnit => {
+    const h = history.get(u.name)!;
+    const promotion = h.promoted ? record?.promotion : undefined;
+    const started = new Map(promotion?.members?.map((m) => [m.class, m.script.path]) ?? []);
+    return {
+      ...u,
+      status: h.promoted ? 'promoted' : 'migrated',
+      members: u.members.map((m) => ({ ...m, output: started.get(m.class) ?? v2Sibling(m.file) })),
+      files: h.promoted && promotion?.mode === 'replace' ? [] : unitOutputs(u),
+      commit: (h.promoted ?? h.active)!.sha,
+      error: null,
+    };
+  };
+  for (const u of scan.units ?? []) {
+    const record = readRecord(root, u.name);
+    out.push(active(u.name) && u.status !== 'refused' ? applied(u, record) : u);
+  }
+  for (const record of listRecords(root)) {
+    if (!record.unit || !active(record.agent) || out.some((u) => u.name === record.agent)) continue;
+    const lineOf = (file: string, cls: string) => {
+      try {
+        const k = readFileSync(path.join(root, file), 'utf8').split('\n').findIndex((l) => new RegExp(`^class ${cls}\\b`).test(l));
+        return k >= 0 ? k + 1 : 1;
+      } catch {
+        return 1;
+      }
+    };
+    const u: BaseUnit = {
+      name: record.agent,
+      language: 'python',
+      base: { class: record.agent, file: record.source.path, line: lineOf(record.source.path, record.agent), holds: [] },
+      members: record.unit.members.map((m) => ({ class: m.class, file: m.source.path, line: lineOf(m.source.path, m.class) })),
+      status: 'migrated',
+      blockers: [],
+      reason: `migrated as a base migration unit (${recordPath(record.agent)})`,
+    };
+    out.push(applied(u, record));
+  }
+  return out.length ? out : undefined;
 }

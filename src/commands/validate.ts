@@ -3,9 +3,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../core/errors.js';
-import type { AgentInfo } from '../core/types.js';
+import type { AgentInfo, BaseUnit } from '../core/types.js';
 import { scanRepository } from '../discover/scan.js';
-import { selectAgents } from '../discover/resolve.js';
+import { selectAgents, selectUnit, unitNotWritten } from '../discover/resolve.js';
+import { memberAgent } from '../pipeline/unit-run.js';
 import { resolveEndpoints, type ValidationEnvironment } from '../validate/environment.js';
 import { prepareValidationEnvironment } from '../pipeline/validate-stage.js';
 import { RunJournal } from '../pipeline/journal.js';
@@ -54,10 +55,23 @@ export async function validateCommand(agents: string[], opts: ValidateCommandOpt
   const profile = commandProfile(opts, root).profile;
   // One scan for all names (resolveAgent would rescan the repository per name).
   const scan = await scanRepository(root, profile);
-  const infos = selectAgents(scan, root, agents);
+  // A base migration unit named by its base: each of its agents' _v2 (on the base's _v2) is started,
+  // never the base alone (it is what its agents run on); one of its agents: that agent's _v2.
+  const infos: AgentInfo[] = [];
+  const rest: string[] = [];
+  const unitOf = new Map<string, BaseUnit>();
+  for (const arg of agents) {
+    const selected = selectUnit(scan, root, arg);
+    if (!selected) rest.push(arg);
+    for (const m of selected?.unit.members ?? []) unitOf.set(m.file, selected!.unit);
+    if (selected) infos.push(...(selected.member ? [selected.member] : selected.unit.members).map(memberAgent).filter((a) => !infos.some((x) => x.file === a.file)));
+  }
+  for (const a of rest.length ? selectAgents(scan, root, rest) : []) if (!infos.some((x) => x.file === a.file)) infos.push(a);
   const plans = infos.map((agent) => {
     const { output, legacy } = filesOf(agent, root);
     if (!existsSync(path.join(root, output))) {
+      const unit = unitOf.get(agent.file);
+      if (unit) throw new UsageError(`${agent.name}: ${unitNotWritten(unit, [output])}`);
       throw new UsageError(`${output} does not exist: migrate ${agent.name} first (\`migrate run ${agent.name}\`)`);
     }
     return { agent, output, legacy };

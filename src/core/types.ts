@@ -77,15 +77,17 @@ export interface BaseUnit {
   name: string;
   language: 'python';
   base: { class: string; file: string; line: number; holds: string[] };
-  members: Array<{ class: string; file: string; line: number }>;
+  /** `output` (status only, for a unit whose commit is active): the file the agent is started from on the migrated base. */
+  members: Array<{ class: string; file: string; line: number; output?: string }>;
   /**
+   * `promoted` (status only): `migrate promote <base>` cut the whole unit over (see the record's promotion).
    * `refused`: a blocker stands in the way (see `blockers`). `ready`: nothing blocks it, not migrated yet
    * (what scan says, and run when it does not write: --dry-run, --no-validate, --no-commit). `migrated`:
    * the base's `_v2` and each member's `_v2` are written, verified, each member validated at runtime and
    * all of it committed as one commit (`commit`). `unchanged`: an earlier run's unit commit holds exactly
    * what this one would write. `failed`: a step failed (`error`); nothing of the unit was left.
    */
-  status: 'refused' | 'ready' | 'migrated' | 'unchanged' | 'failed';
+  status: 'refused' | 'ready' | 'migrated' | 'unchanged' | 'failed' | 'promoted';
   blockers: BaseUnitBlocker[];
   /** One line: what blocks it, or that nothing in a subclass does and what migrates it. */
   reason: string;

@@ -6,7 +6,8 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { closeMatch } from '../core/suggest.js';
-import type { AgentInfo, ScanResult } from '../core/types.js';
+import type { AgentInfo, BaseUnit, ScanResult } from '../core/types.js';
+import { v2Sibling } from '../record/migration-log.js';
 import { UsageError } from '../core/errors.js';
 import type { Profile } from '../profile/profile.js';
 import { scanRepository } from './scan.js';
@@ -129,4 +130,28 @@ function suggestion(scan: ScanResult, arg: string): string {
 
 export async function resolveAgent(root: string, nameOrPath: string, profile: Profile): Promise<AgentInfo> {
   return findAgent(await scanRepository(root, profile), path.resolve(root), nameOrPath);
+}
+
+/**
+ * The base migration unit AGENT names, for the commands that act on a unit's files (diff, validate):
+ * its base (the class, its legacy or `_v2` file) means the whole unit; one of its agents (the class,
+ * its legacy or `_v2` file) that agent alone. Null when AGENT names no unit of the scan.
+ */
+export function selectUnit(scan: ScanResult, root: string, arg: string, cwd = process.cwd()): { unit: BaseUnit; member: BaseUnit['members'][number] | null } | null {
+  const rels = relativeCandidates(root, arg, cwd);
+  const names = (file: string) => rels.includes(file) || rels.includes(v2Sibling(file));
+  for (const u of scan.units ?? []) {
+    if (u.name === arg || names(u.base.file)) return { unit: u, member: null };
+    const member = u.members.find((m) => m.class === arg || names(m.file));
+    if (member) return { unit: u, member };
+  }
+  return null;
+}
+
+/** Why a unit named to a command that needs its `_v2` files has none: refused (its blockers), or not run yet. */
+export function unitNotWritten(unit: BaseUnit, missing: string[]): string {
+  if (unit.status === 'refused') {
+    return `base migration unit ${unit.name} is refused, so it has no _v2: ${unit.blockers.length} blocker${unit.blockers.length === 1 ? '' : 's'} (${unit.blockers.map((b) => `${b.class} ${b.file}:${b.line}`).join(', ')}; migrate scan says why)`;
+  }
+  return `base migration unit ${unit.name} has no ${missing.join(', ')} (run \`migrate run ${unit.name}\` first, or --dry-run to preview)`;
 }

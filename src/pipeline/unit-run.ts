@@ -9,9 +9,9 @@
 // Why the subclasses import the base's `_v2` (and not the base rewritten in place): DESIGN.md's
 // contract is that `run` never modifies an original; the legacy fleet keeps running on the legacy
 // base while the `_v2` fleet runs on the `_v2` base, and `git revert` of the one commit removes
-// every `_v2` together. Promote cuts one agent over by replacing its original with its `_v2`: for a
-// unit that would leave an original importing a `_v2` module the unit's revert removes, so promote
-// and revert refuse a unit's member alone (src/record/unit-records.ts).
+// every `_v2` together. Promoting one agent of it alone would leave an original importing a `_v2`
+// module the unit's revert removes, so promote and revert refuse a unit's member alone
+// (src/record/resolve.ts) and promote cuts the whole unit over as one (src/record/promote.ts).
 import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
@@ -278,7 +278,7 @@ function verifyUnit(root: string, unit: BaseUnit, files: UnitFile[]): string | n
 }
 
 /** A member as the validator takes an agent: its class, its legacy file (the `_v2` is what is started). */
-function memberAgent(m: BaseUnit['members'][number]): AgentInfo {
+export function memberAgent(m: BaseUnit['members'][number]): AgentInfo {
   return { name: m.class, file: m.file, language: 'python', class: m.class, status: 'legacy', findings: [], line: m.line, evidence: [`a member of a base migration unit`] };
 }
 

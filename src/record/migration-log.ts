@@ -52,6 +52,8 @@ export interface PromotionRecord {
   replaced?: FileRef;
   /** replace: the files deleted (the `_v2`). */
   removed?: string[];
+  /** A base migration unit's promotion: the file each of its agents is started from now. */
+  members?: Array<{ class: string; script: FileRef }>;
   config_edits: Array<{ file: string; line: number; agent: string; from: string; to: string }>;
   importers: Array<{ file: string; line: number; module: string; names: string[] | '*' }>;
   validated: { by: 'run' | 'validate'; at: string };

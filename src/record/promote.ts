@@ -14,6 +14,7 @@ import { listSourceFiles } from '../discover/files.js';
 import { findImporters, findTsImporters, moduleNamespace, tsModuleExports, type ImportUse } from '../analysis/importers.js';
 import { decodePythonSource } from '../lang/python/parser.js';
 import { loadProfile } from '../profile/profile.js';
+import { retargetImports } from '../discover/base-units.js';
 import { editScalars, type ScalarEdit } from '../config/yaml-edit.js';
 import { readRepoSettings, type PromoteMode } from '../config/settings.js';
 import { checkTree, commitAgent, readHistory, TRAILER_PROMOTE, type MigrationHistory } from './git.js';
@@ -42,6 +43,8 @@ export interface PromoteResult {
   config_edits: PromotionRecord['config_edits'];
   importers: PromotionRecord['importers'];
   warnings: string[];
+  /** A base migration unit's: what each of its agents starts now. */
+  members?: Array<{ class: string; script: string }>;
 }
 
 interface Change {
@@ -68,9 +71,6 @@ export async function promotable(
   if (h.promoted) throw new UsageError(`${agent} is already promoted (commit ${h.promoted.sha.slice(0, 12)} of ${h.promoted.date})`);
   const record = readRecord(root, agent);
   if (!record) throw new UsageError(`${recordPath(agent)} is missing although ${h.active.sha.slice(0, 12)} committed it; restore it first`);
-  // A unit's agents import the base's _v2: cutting the base over alone would leave their originals on the
-  // legacy base and their _v2 on a module the promotion replaced; the unit is promoted by hand for now.
-  if (record.unit) throw new UsageError(`${agent} is a base migration unit (with ${record.unit.members.map((m) => m.class).join(', ')}): this version does not promote a unit`);
   const { source, output } = record;
   if (!existsSync(path.join(root, output.path))) throw new UsageError(`${output.path} of ${agent} is missing; restore it before promoting`);
   if (sha256(readFileSync(path.join(root, output.path))) !== output.sha256) {
@@ -79,6 +79,9 @@ export async function promotable(
   if (!existsSync(path.join(root, source.path)) || sha256(readFileSync(path.join(root, source.path))) !== source.sha256) {
     throw new UsageError(`${source.path} changed since ${agent} was migrated, so its _v2 would drop those changes; migrate it again (migrate run ${agent} --force)`);
   }
+  // A base migration unit is promoted as one: the base's _v2 with every agent's, each of which must be
+  // as committed and validated (the base itself is not started alone, so its agents' validations are its).
+  if (record.unit) return { record, migration: h.active.sha, validated: unitValidated(root, agent, record.unit, record.migrated_at) };
   const recalled = recalledValidation(root, agent, output.path);
   const validated: PromotionRecord['validated'] | null = fullyValidated(record)
     ? { by: 'run', at: record.migrated_at }
@@ -89,6 +92,31 @@ export async function promotable(
     throw new UsageError(`${agent} is committed but ${output.path} has no passing validation; run migrate validate ${agent} first`);
   }
   return { record, migration: h.active.sha, validated };
+}
+
+/**
+ * The validation a unit's promotion relies on: every agent's `_v2` as committed (its files unchanged
+ * since the unit's commit) with a passing validation, the unit run's own or a later `migrate validate`
+ * of the same bytes (then the latest of those). Throws one line naming the agent otherwise.
+ */
+function unitValidated(root: string, unitName: string, unit: NonNullable<MigrationRecord['unit']>, migratedAt: string): PromotionRecord['validated'] {
+  let later: string | null = null;
+  for (const m of unit.members) {
+    for (const [what, ref] of [['_v2', m.output], ['legacy file', m.source]] as const) {
+      const abs = path.join(root, ref.path);
+      if (!existsSync(abs)) throw new UsageError(`${ref.path} (${m.class}'s ${what}) of base migration unit ${unitName} is missing; restore it before promoting`);
+      if (sha256(readFileSync(abs)) !== ref.sha256) {
+        throw new UsageError(`${ref.path} (${m.class}'s ${what}) changed since base migration unit ${unitName} was committed; migrate the unit again (migrate run ${unitName} --force)`);
+      }
+    }
+    if (fullyValidated({ validation: m.validation })) continue;
+    const recalled = recalledValidation(root, m.class, m.output.path);
+    if (!recalled || !fullyValidated({ validation: recalled.report })) {
+      throw new UsageError(`${m.class} of base migration unit ${unitName} has no passing validation of ${m.output.path}; run migrate validate ${unitName} first`);
+    }
+    if (!later || recalled.at > later) later = recalled.at;
+  }
+  return later ? { by: 'validate', at: later } : { by: 'run', at: migratedAt };
 }
 
 export async function promoteAgent(
@@ -104,10 +132,18 @@ export async function promoteAgent(
   const warnings: string[] = [];
   const changes: Change[] = [];
 
+  // The files promoted: the agent's, or a unit's base then each of its agents.
+  const unit = record.unit;
+  const pairs: Array<{ label: string; source: string; output: string }> = [
+    { label: agent, source, output },
+    ...(unit?.members ?? []).map((m) => ({ label: m.class, source: m.source.path, output: m.output.path })),
+  ];
+  const unitFiles = new Set(pairs.flatMap((p) => [p.source, p.output]));
+
   // Startup configs: replace keeps every entry on the original path (an entry that named the
   // _v2 goes back to it); script_path moves the original's entries to the _v2.
-  const [from, to] = mode === 'replace' ? [output, source] : [source, output];
   const configEdits: PromotionRecord['config_edits'] = [];
+  const started = new Set<string>();
   for (const file of findStartupConfigs(root)) {
     const config = parseStartupConfig(root, file);
     if (config.doc.errors.length) {
@@ -116,21 +152,57 @@ export async function promoteAgent(
     }
     const edits: ScalarEdit[] = [];
     for (const entry of config.agents) {
-      if (!entry.script || resolveScriptPath(root, config.file, entry.script.value, root).rel !== from) continue;
+      if (!entry.script) continue;
+      const rel = resolveScriptPath(root, config.file, entry.script.value, root).rel;
+      const pair = pairs.find((p) => (mode === 'replace' ? p.output : p.source) === rel);
+      if (!pair) continue;
+      const [from, to] = mode === 'replace' ? [pair.output, pair.source] : [pair.source, pair.output];
       const value = retarget(entry.script.value, from, to);
+      started.add(pair.label);
       edits.push({ node: entry.script.node, path: [...entry.path, 'script_path'], value });
       configEdits.push({ file: config.rel, line: positionOf(config, entry.script.node).line, agent: entry.name, from: entry.script.value, to: value });
     }
     if (edits.length) changes.push({ file: config.rel, content: editScalars(config.text, edits, config.rel) });
   }
-  if (mode === 'script_path' && !configEdits.length) {
-    throw new UsageError(`no startup config starts ${source}, so there is no script_path to switch to ${output}; promote with --mode replace`);
+  if (mode === 'script_path') {
+    // A unit's base is started by its agents, never by a config entry of its own.
+    const unstarted = (unit ? pairs.slice(1) : pairs).filter((p) => !started.has(p.label));
+    if (unstarted.length) {
+      const which = unstarted.map((p) => (unit ? `${p.source} (${p.label})` : p.source)).join(', ');
+      throw new UsageError(
+        unit
+          ? `no startup config starts ${which} of base migration unit ${agent}, so there is no script_path to switch to its _v2; promote with --mode replace`
+          : `no startup config starts ${source}, so there is no script_path to switch to ${output}; promote with --mode replace`,
+      );
+    }
   }
 
   const outputBytes = readFileSync(path.join(root, output));
-  const importers = await checkImporters(root, agent, record.language, mode, source, output, outputBytes, warnings);
+  const importers: ImportUse[] = [];
+  for (const p of pairs) {
+    const bytes = p.output === output ? outputBytes : readFileSync(path.join(root, p.output));
+    const uses = await checkImporters(root, p.label, record.language, mode, p.source, p.output, bytes, warnings, unitFiles);
+    importers.push(...uses);
+    // Replacing a unit's base moves every other module importing it onto the migrated base too, which
+    // only the unit's agents were validated on: said, with the line, so a person can look.
+    if (unit && mode === 'replace' && p.source === source) {
+      for (const u of uses) warnings.push(`${u.file}:${u.line} imports ${u.module}, which now holds ${agent}'s migrated content; only the unit's agents were validated on it`);
+    }
+  }
 
-  if (mode === 'replace') changes.push({ file: source, content: outputBytes }, { file: output, content: null });
+  if (mode === 'replace') {
+    changes.push({ file: source, content: outputBytes }, { file: output, content: null });
+    // A unit's agent's _v2 differs from its legacy file only by importing the base from the base's
+    // _v2, which the original path of the base now holds: its legacy file is already its promoted
+    // content, and its _v2 goes. Proven here, not assumed: anything else would be lost.
+    for (const p of pairs.slice(1)) {
+      const legacy = readFileSync(path.join(root, p.source), 'utf8');
+      if (retargetImports(legacy, p.source, source) !== readFileSync(path.join(root, p.output), 'utf8')) {
+        throw new UsageError(`cannot promote base migration unit ${agent}: ${p.output} differs from ${p.source} by more than importing ${agent} from ${output}, so replacing would lose it; promote with --mode script_path`);
+      }
+      changes.push({ file: p.output, content: null });
+    }
+  }
   const at = opts.now ?? new Date();
   const script = mode === 'replace' ? source : output;
   const promotion: PromotionRecord = {
@@ -139,7 +211,8 @@ export async function promoteAgent(
     tool_version: TOOL_VERSION,
     migration_commit: migration,
     script: { path: script, sha256: sha256(outputBytes) },
-    ...(mode === 'replace' ? { replaced: record.source, removed: [output] } : {}),
+    ...(mode === 'replace' ? { replaced: record.source, removed: pairs.map((p) => p.output) } : {}),
+    ...(unit ? { members: unit.members.map((m) => (mode === 'replace' ? { class: m.class, script: m.source } : { class: m.class, script: m.output })) } : {}),
     config_edits: configEdits,
     importers,
     validated,
@@ -170,23 +243,32 @@ export async function promoteAgent(
       else writeFileAtomic(path.join(root, c.file), c.content);
     }
     writeRecord(root, { ...record, promotion });
+    const members = unit ? ` (${unit.members.map((m) => m.class).join(', ')})` : '';
     const what =
       mode === 'replace'
-        ? `${source} now holds the validated ${output} content; ${output} is removed.`
-        : `${configEdits.map((e) => `${e.file}:${e.line}`).join(', ')} now start${configEdits.length === 1 ? 's' : ''} ${output}.`;
+        ? unit
+          ? `${source} now holds the validated ${output} content; ${pairs.map((p) => p.output).join(', ')} are removed (${pairs.slice(1).map((p) => p.source).join(', ')} import ${agent} from ${source} again, as their _v2 did from ${output}).`
+          : `${source} now holds the validated ${output} content; ${output} is removed.`
+        : `${configEdits.map((e) => `${e.file}:${e.line}`).join(', ')} now start${configEdits.length === 1 ? 's' : ''} ${unit ? pairs.slice(1).map((p) => p.output).join(', ') : output}.`;
     journal?.committing(touched);
     const commit = await commitAgent(root, {
       agent,
       profile: record.profile,
       baseClass: baseClassOf(root, record.profile),
-      subject: mode === 'replace' ? `migrate(${agent}): promote ${output} to ${source}` : `migrate(${agent}): start ${output} from the startup config`,
+      subject: unit
+        ? mode === 'replace'
+          ? `migrate(${agent}): promote base migration unit ${agent}${members}: ${output} to ${source}`
+          : `migrate(${agent}): start the _v2 of base migration unit ${agent}${members} from the startup config`
+        : mode === 'replace'
+          ? `migrate(${agent}): promote ${output} to ${source}`
+          : `migrate(${agent}): start ${output} from the startup config`,
       body: `${what}\nPromotes migration ${migration}; reverting this commit cuts back to the legacy agent.`,
       files: [...changes.map((c) => c.file), recordFile],
       deleted: changes.filter((c) => c.content === null).map((c) => c.file),
       trailers: [`${TRAILER_PROMOTE}: ${migration}`],
     });
     journal?.committed(touched);
-    return { agent, mode, commit, script, config_edits: configEdits, importers, warnings };
+    return { agent, mode, commit, script, config_edits: configEdits, importers, warnings, ...(promotion.members ? { members: promotion.members.map((m) => ({ class: m.class, script: m.script.path })) } : {}) };
   } catch (err) {
     restore();
     journal?.commitFailed();
@@ -226,11 +308,10 @@ async function checkImporters(
   output: string,
   outputBytes: Buffer,
   warnings: string[],
+  promoted: ReadonlySet<string> = new Set([source, output]),
 ): Promise<ImportUse[]> {
-  const files = listSourceFiles(root, language === 'python' ? ['.py'] : TS_EXTENSIONS).filter((f) => {
-    const rel = path.relative(root, f).split(path.sep).join('/');
-    return rel !== source && rel !== output;
-  });
+  // The promoted files themselves (a unit's agents import its base) are not other modules.
+  const files = listSourceFiles(root, language === 'python' ? ['.py'] : TS_EXTENSIONS).filter((f) => !promoted.has(path.relative(root, f).split(path.sep).join('/')));
   const find = (target: string) => (language === 'python' ? Promise.resolve(findImporters(root, files, target)) : findTsImporters(root, files, target));
   const uses = await find(source);
   const v2Uses = await find(output);

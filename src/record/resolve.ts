@@ -82,7 +82,7 @@ export function refuseUnitMember(root: string, arg: string, what: string): void 
     const m = r.unit?.members.find((x) => x.class === arg || (rel !== null && (x.source.path === rel || x.output.path === rel)));
     if (m) {
       const head = `${m.class} was migrated with base migration unit ${r.agent} (one commit with ${r.agent}'s _v2, which its _v2 imports)`;
-      throw new UsageError(what === 'revert' ? `${head}: revert the unit, migrate revert ${r.agent}` : `${head}: it is not ${what}d on its own, and this version does not ${what} a unit`);
+      throw new UsageError(`${head}: ${what} the unit, migrate ${what} ${r.agent}`);
     }
   }
 }

@@ -5,6 +5,7 @@ import { colours, printJson, table } from './terminal.js';
 import { splitSymbol } from './symbols.js';
 import type { ProfileJson } from '../profile/choose.js';
 import { io } from '../core/invocation.js';
+import { unitCounts, unitSummary } from './unit-counts.js';
 
 /** `profile`: which profile the run used and why. `diffs` (a dry run's): each result gains `diff`, its original → `_v2` diff, or null. */
 export function printRunJson(outcome: BatchOutcome, diffs?: Map<string, string>, profile?: ProfileJson): void {
@@ -12,7 +13,7 @@ export function printRunJson(outcome: BatchOutcome, diffs?: Map<string, string>,
   printJson({
     results: diffs ? results.map((r) => ({ ...r, diff: diffs.get(r.agent) ?? null })) : results,
     summary: outcome.summary,
-    ...(outcome.units?.length ? { units: outcome.units } : {}),
+    ...(outcome.units?.length ? { units: outcome.units, unit_summary: unitSummary(outcome.units) } : {}),
     ...(profile ? { profile } : {}),
   });
 }
@@ -60,7 +61,9 @@ export function printRunHuman(outcome: BatchOutcome, stream: NodeJS.WriteStream 
   const warnings = outcome.results.reduce((n, r) => n + r.warnings.length, 0);
   const review = outcome.results.reduce((n, r) => n + r.kept_for_review.length, 0);
   const extra = counts ? `; ${review} review item${review === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}` : '';
-  stream.write(`\n${counts || 'nothing to do'}${extra} in ${(outcome.ms / 1000).toFixed(1)} s${outcome.interrupted ? c.red(' (interrupted)') : ''}\n`);
+  // Units are counted apart: their agents are no results (each is migrated, or not, with its unit).
+  const units = unitCounts(outcome.units ?? []);
+  stream.write(`\n${[counts, units].filter(Boolean).join('; ') || 'nothing to do'}${extra} in ${(outcome.ms / 1000).toFixed(1)} s${outcome.interrupted ? c.red(' (interrupted)') : ''}\n`);
 }
 
 export function printDiffs(diffs: string[], stream: NodeJS.WriteStream = io.stdout): void {

@@ -5,6 +5,7 @@ import type { UnfinishedRun } from '../pipeline/journal.js';
 import { LOG_DIR, v2Sibling } from '../record/migration-log.js';
 import type { AgentStatusRow, AgentState } from '../record/status.js';
 import { jsonText } from './terminal.js';
+import { unitCounts } from './unit-counts.js';
 import type { ProfileJson } from '../profile/choose.js';
 
 /** `status --json`'s `unfinished_run`: a writing command's journal still there, and its one line. */
@@ -83,14 +84,27 @@ export function statusJson(rows: AgentStatusRow[], pending?: PendingNote, profil
   return jsonText({ agents, ...(units?.length ? { units } : {}), ...(pending ? { unfinished_run: pending } : {}), ...(profile ? { profile } : {}) });
 }
 
-/** One line per base migration unit: its agents are no rows of the table (the scan skips them for their base). */
+/**
+ * One line per base migration unit, then one per agent of it with the file it is started from: its
+ * agents are no rows of the table (the scan skips them for their base, or sees them on the target
+ * once the unit's promotion replaced the base).
+ */
 function unitLines(units: BaseUnit[] | undefined): string {
   return (units ?? [])
-    .map((u) =>
-      u.status === 'migrated'
-        ? `unit ${u.name} (${u.base.file}:${u.base.line}): migrated in ${u.commit?.slice(0, 12)}, with its ${u.members.length} agent${u.members.length === 1 ? '' : 's'} (${u.members.map((m) => m.class).join(', ')}); migrate revert ${u.name} undoes it\n`
-        : `unit ${u.name} (${u.base.file}:${u.base.line}): ${u.status}, its ${u.members.length} agent${u.members.length === 1 ? '' : 's'} still legacy (${u.members.map((m) => m.class).join(', ')}); ${u.blockers.length ? `${u.blockers.length} blocker${u.blockers.length === 1 ? '' : 's'}: ${u.blockers.map((b) => `${b.file}:${b.line}`).join(', ')}` : `no subclass blocks it; migrate run ${u.name} migrates it`}\n`,
-    )
+    .map((u) => {
+      const n = `${u.members.length} agent${u.members.length === 1 ? '' : 's'}`;
+      const head =
+        u.status === 'migrated' || u.status === 'promoted'
+          ? `unit ${u.name} (${u.base.file}:${u.base.line}): ${u.status} in ${u.commit?.slice(0, 12)}, with its ${n} (${u.members.map((m) => m.class).join(', ')}); migrate revert ${u.name} undoes ${u.status === 'promoted' ? 'the promotion' : 'it'}${u.status === 'migrated' ? `, migrate promote ${u.name} cuts it over` : ''}`
+          : `unit ${u.name} (${u.base.file}:${u.base.line}): ${u.status}, its ${n} still legacy (${u.members.map((m) => m.class).join(', ')}); ${u.blockers.length ? `${u.blockers.length} blocker${u.blockers.length === 1 ? '' : 's'}: ${u.blockers.map((b) => `${b.file}:${b.line}`).join(', ')}` : `no subclass blocks it; migrate run ${u.name} migrates it`}`;
+      const width = Math.max(...u.members.map((m) => m.class.length));
+      const fileWidth = Math.max(...u.members.map((m) => `${m.file}:${m.line}`.length));
+      const members = u.members.map((m) => {
+        const runs = !m.output ? 'legacy' : m.output === m.file ? `${u.status}: on ${u.base.file}, which holds ${u.name}'s migrated content` : `${u.status}: ${m.output}`;
+        return `  ${m.class.padEnd(width)}  ${`${m.file}:${m.line}`.padEnd(fileWidth)}  ${runs}\n`;
+      });
+      return `${head}\n${members.join('')}`;
+    })
     .join('');
 }
 
@@ -106,7 +120,7 @@ const paint: Record<AgentState, (s: string) => string> = {
 /** An aligned table, one agent a line, and counts by state at the end. */
 export function statusTable(rows: AgentStatusRow[], opts: { color?: boolean; pending?: PendingNote; units?: BaseUnit[] } = {}): string {
   const note = (opts.pending ? `note: ${opts.pending.message}\n` : '') + unitLines(opts.units);
-  if (!rows.length) return `no agents found\n${note}`;
+  if (!rows.length) return `${opts.units?.length ? `no agents outside base migration units; ${unitCounts(opts.units)}` : 'no agents found'}\n${note}`;
   const cells = rows.map((r) => [r.name, r.state, r.commit ? r.commit.slice(0, 12) : '-', r.time ?? '-', r.file || '-']);
   const head = ['AGENT', 'STATE', 'COMMIT', 'TIME', 'FILE'];
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
@@ -121,7 +135,8 @@ export function statusTable(rows: AgentStatusRow[], opts: { color?: boolean; pen
   const counts = new Map<string, number>();
   for (const r of rows) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
   const summary = [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
-  return [line(head), ...cells.map((c, i) => line(c, rows[i].state)), '', `${rows.length} agents: ${summary}`, ''].join('\n') + note;
+  const units = opts.units?.length ? `; ${unitCounts(opts.units)}` : '';
+  return [line(head), ...cells.map((c, i) => line(c, rows[i].state)), '', `${rows.length} agents: ${summary}${units}`, ''].join('\n') + note;
 }
 
 interface RevertResult {
