@@ -277,7 +277,7 @@ function proposeHealthLoop(ctx: PythonTransformContext, name: string, reason = '
       // What its /metrics branch served moves to the base's /metrics (metrics-hook): not business either.
       const metrics = carriedMetricsMembers(ctx, fn.outer) ?? new Set<string>();
       const business = [...membersUsed(fn.body)].filter(
-        (m) => !moved.has(m) && !metrics.has(m) && !portOnly.has(m) && !stopFlags.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && !healthish(m) && !TRANSPORT.test(m) && agentHas(ctx, m),
+        (m) => !moved.has(m) && !metrics.has(m) && !portOnly.has(m) && !stopFlags.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && (!healthish(m) || keptLoop(ctx, m)) && !TRANSPORT.test(m) && agentHas(ctx, m),
       );
       return business.length
         ? `health code that also does business work (self.${business.join(', self.')}); kept as it is`
@@ -1124,6 +1124,15 @@ function constructs(value: SyntaxNode, classes: Set<string>): boolean {
     if (n.type === 'call' && classes.has(n.childForFieldName('function')?.text ?? '')) found = true;
   });
   return found;
+}
+
+/**
+ * A method named like a health loop that the plan proposed but kept (it does business: a heartbeat that
+ * re-registers with a registry of the agent's own, reporting business figures): code that starts it is
+ * not health code, or the loop would be left with no caller.
+ */
+function keptLoop(ctx: PythonTransformContext, m: string): boolean {
+  return ctx.agent.methods.has(m) && ctx.plan.hasProposal(m);
 }
 
 function agentHas(ctx: PythonTransformContext, m: string): boolean {
