@@ -280,7 +280,7 @@ function proposeHealthLoop(ctx: PythonTransformContext, name: string, reason = '
       // A heartbeat to a service of the agent's own (a directory, a registry the base does not register
       // with): the base sends nothing there, so it is business even when it reads only health-looking names.
       const own = ownServiceCall(ctx, fn.body);
-      if (own) return `it also sends to ${own.url} (line ${own.line}), a service ${ctx.profile.base_class} does not register with: a heartbeat of the agent's own, business; it stays (the health server it also sets up goes)`;
+      if (own) return `it also sends to ${own.url} (line ${own.line}), a service ${ctx.profile.base_class} does not register with: a heartbeat of the agent's own, business, so it stays`;
       const business = [...membersUsed(fn.body)].filter(
         (m) => !moved.has(m) && !metrics.has(m) && !portOnly.has(m) && !stopFlags.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && (!healthish(m) || keptLoop(ctx, m)) && !TRANSPORT.test(m) && agentHas(ctx, m),
       );
