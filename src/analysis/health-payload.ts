@@ -1383,7 +1383,12 @@ function singleLocalValue(id: SyntaxNode): SyntaxNode | null {
   const assign = binders[0]!.parent!;
   if (assign.type !== 'assignment' || assign.parent?.type !== 'expression_statement') return null;
   const stmt = assign.parent;
-  const block = stmt.parent;
+  let block = stmt.parent;
+  // Assigned in the body of a `with` (`with agent.lock: lines = [...]`) and used after it: the body always
+  // ran before the use, as when it is assigned in the block of the use.
+  while (block && !(block.startIndex <= id.startIndex && id.endIndex <= block.endIndex) && block.parent?.type === 'with_statement' && block.parent.childForFieldName('body')?.id === block.id) {
+    block = block.parent.parent;
+  }
   if (!block || stmt.endIndex > id.startIndex || !(block.startIndex <= id.startIndex && id.endIndex <= block.endIndex)) return null;
   return assign.childForFieldName('right');
 }

@@ -205,10 +205,30 @@ function businessHandlers(region: SyntaxNode): Array<{ name: string; line: numbe
     if (n.type !== 'class_definition' || !/HTTPRequestHandler/.test(n.childForFieldName('superclasses')?.text ?? '')) return;
     const clauses = businessRouteClauses(n);
     const routes = [...new Set(clauses.flatMap((c) => c.routes))];
+    if (servesFiles(n)) routes.push('every other path (the files its SimpleHTTPRequestHandler base serves)');
     if (routes.length) out.push({ name: n.childForFieldName('name')!.text, line: n.startPosition.row + 1, routes, bodies: clauses.flatMap((c) => (c.body ? [c.body] : [])) });
     return false;
   });
   return out;
+}
+
+/**
+ * A handler on a file-serving base (`SimpleHTTPRequestHandler`) that hands paths it does not answer itself
+ * to that base: it does not override do_GET, or its do_GET calls the base's (`super().do_GET()`).
+ */
+function servesFiles(cls: SyntaxNode): boolean {
+  if (!/\b(SimpleHTTPRequestHandler|CGIHTTPRequestHandler)\b/.test(cls.childForFieldName('superclasses')?.text ?? '')) return false;
+  let doGet: SyntaxNode | null = null;
+  for (const st of cls.childForFieldName('body')?.namedChildren ?? []) {
+    const def = st.type === 'decorated_definition' ? st.childForFieldName('definition') : st;
+    if (def?.type === 'function_definition' && def.childForFieldName('name')?.text === 'do_GET') doGet = def;
+  }
+  if (!doGet) return true;
+  let delegates = false;
+  walk(doGet, (n) => {
+    if (n.type === 'call' && /^(super\([^)]*\)|\w*HTTPRequestHandler)\.(do_GET|send_head)$/.test(n.childForFieldName('function')?.text ?? '')) delegates = true;
+  });
+  return delegates;
 }
 
 /** The agent's methods that could run in the original only through these route bodies (in order of definition). */

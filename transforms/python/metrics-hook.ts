@@ -90,12 +90,24 @@ function assignment(name: string, expr: string): string[] {
   const tree = parsePython(`${name} = ${expr}\n`);
   if (firstSyntaxError(tree)) return one;
   const stmt = tree.rootNode.namedChildren;
-  const right = stmt.length === 1 ? stmt[0]!.namedChild(0)?.childForFieldName('right') : null;
+  let right = stmt.length === 1 ? stmt[0]!.namedChild(0)?.childForFieldName('right') : null;
+  // `(\n "a"\n "b"\n)` as the legacy wrote it, joined on one line by the translation: its literals.
+  while (right?.type === 'parenthesized_expression' && right.namedChildren.length === 1) right = right.namedChild(0);
   if (!right) return one;
   const pieces = (n: SyntaxNode | null | undefined): string[] | null =>
     n?.type === 'concatenated_string' && n.namedChildren.length > 1 && n.namedChildren.every((c) => c.type === 'string') ? n.namedChildren.map((c) => c.text) : null;
   const alone = pieces(right);
   if (alone) return [`${name} = (`, ...alone.map((p) => `    ${p}`), ')'];
+  // `"\n".join([...samples]) + "\n"`: one sample per line, as the legacy listed them.
+  const joined = right.type === 'binary_operator' && right.childForFieldName('operator')?.text === '+' ? right.childForFieldName('left') : right;
+  if (joined?.type === 'call' && /^(["']).*\1\.join$/.test(joined.childForFieldName('function')?.text ?? '')) {
+    let list = joined.childForFieldName('arguments')?.namedChildren.length === 1 ? joined.childForFieldName('arguments')!.namedChild(0) : null;
+    while (list?.type === 'parenthesized_expression' && list.namedChildren.length === 1) list = list.namedChild(0);
+    if (list?.type === 'list' && list.namedChildren.length > 1) {
+      const tail = right.id === joined.id ? '' : ` + ${right.childForFieldName('right')!.text}`;
+      return [`${name} = ${joined.childForFieldName('function')!.text}([`, ...list.namedChildren.map((c) => `    ${c.text},`), `])${tail}`];
+    }
+  }
   if (right.type === 'binary_operator' && right.childForFieldName('operator')?.text === '%') {
     const left = pieces(right.childForFieldName('left'));
     const args = right.childForFieldName('right');
@@ -121,7 +133,10 @@ function metricsRoutes(region: SyntaxNode, scope: PayloadScope): MetricsRoute[] 
       const text = served(body);
       const t = text ? translate(text, scope) : null;
       const members = t?.members ?? new Set<string>();
-      const under = (lines: string[]) => (text ? underLocks(text, body, lines, members, scope) : lines);
+      // Read under the locks its text was read under, or those of a local it reads (`lines = [...]` built
+      // inside `with agent.lock:`, sent after the block).
+      const anchor = text ? lockedLocal(text, body) ?? text : null;
+      const under = (lines: string[]) => (anchor ? underLocks(anchor, body, lines, members, scope) : lines);
       out.push({ handler, line: n.startPosition.row + 1, text: t?.text ?? null, members, under });
     });
   };
@@ -197,32 +212,98 @@ function servedText(body: SyntaxNode): SyntaxNode | null {
     while (fn && fn.type !== 'function_definition') fn = fn.parent;
     writes = fn ? wfileWrites(fn) : [];
   }
+  if (!writes.length) {
+    // `self._send(200, "text/plain", text)`: a method of the handler class that encodes one of its
+    // parameters and writes it; the branch's argument there is the text.
+    const sent = helperArgument(body);
+    if (sent) return singleLine(sent.type === 'identifier' ? branchValue(body, sent.text) : sent);
+  }
   if (writes.length !== 1) return null;
   const arg = writes[0]!.childForFieldName('arguments')?.namedChildren[0];
   if (!arg) return null;
   let bytes: SyntaxNode | null = arg;
-  if (arg.type === 'identifier') {
-    // The branch's own statements, and those of the `with` blocks it holds (the text read under a lock).
-    const stmts: SyntaxNode[] = [];
-    const collect = (block: SyntaxNode | null) => {
-      for (const s of statements(block)) {
-        if (s.type === 'with_statement') collect(s.childForFieldName('body'));
-        else stmts.push(s);
+  if (arg.type === 'identifier') bytes = branchValue(body, arg.text);
+  return singleLine(bytes ? encodedText(bytes) : null);
+}
+
+/** The value of a local the text reads that the branch assigns inside a `with` block of its own, else null. */
+function lockedLocal(text: SyntaxNode, body: SyntaxNode): SyntaxNode | null {
+  let found: SyntaxNode | null = null;
+  walk(text, (n) => {
+    if (found || n.type !== 'identifier' || n.parent?.type === 'attribute') return;
+    const value = branchValue(body, n.text);
+    for (let p = value?.parent ?? null; p && p.id !== body.id; p = p.parent) {
+      if (p.type === 'with_statement') {
+        found = value;
+        break;
       }
-    };
-    collect(body);
-    const assigns = stmts
-      .map((s) => (s.type === 'expression_statement' ? s.namedChild(0) : null))
-      .filter((a): a is SyntaxNode => a?.type === 'assignment' && a.childForFieldName('left')?.text === arg.text);
-    bytes = assigns.length === 1 ? assigns[0]!.childForFieldName('right') : null;
-  }
-  const text = bytes ? encodedText(bytes) : null;
+    }
+  });
+  return found;
+}
+
+/** The one value the branch (and the `with` blocks it holds) assigns to `name`, else null. */
+function branchValue(body: SyntaxNode, name: string): SyntaxNode | null {
+  const stmts: SyntaxNode[] = [];
+  const collect = (block: SyntaxNode | null) => {
+    for (const s of statements(block)) {
+      if (s.type === 'with_statement') collect(s.childForFieldName('body'));
+      else stmts.push(s);
+    }
+  };
+  collect(body);
+  const assigns = stmts
+    .map((s) => (s.type === 'expression_statement' ? s.namedChild(0) : null))
+    .filter((a): a is SyntaxNode => a?.type === 'assignment' && a.childForFieldName('left')?.text === name);
+  return assigns.length === 1 ? assigns[0]!.childForFieldName('right') : null;
+}
+
+/** The text, unless a string of it spans lines (its newlines are the samples' separators). */
+function singleLine(text: SyntaxNode | null): SyntaxNode | null {
   if (!text) return null;
   let multiline = false;
   walk(text, (n) => {
     if (n.type === 'string' && n.text.includes('\n')) multiline = true;
   });
   return multiline ? null : text;
+}
+
+/**
+ * The argument the branch passes to the one `self.<m>(...)` call it makes to a method of its handler class
+ * whose one wfile write sends a parameter encoded (`self.wfile.write(text.encode())`, or `data =
+ * text.encode()` then `self.wfile.write(data)`): that argument is what the branch served. Else null.
+ */
+function helperArgument(body: SyntaxNode): SyntaxNode | null {
+  let cls: SyntaxNode | null = body.parent;
+  while (cls && cls.type !== 'class_definition') cls = cls.parent;
+  if (!cls) return null;
+  const methods = new Map<string, SyntaxNode>();
+  for (const st of statements(cls.childForFieldName('body'))) {
+    const def = st.type === 'decorated_definition' ? st.childForFieldName('definition') : st;
+    if (def?.type === 'function_definition') methods.set(def.childForFieldName('name')!.text, def);
+  }
+  const calls: Array<{ call: SyntaxNode; def: SyntaxNode }> = [];
+  walk(body, (n) => {
+    const m = n.type === 'call' ? /^self\.(\w+)$/.exec(n.childForFieldName('function')?.text ?? '') : null;
+    const def = m ? methods.get(m[1]!) : undefined;
+    if (def) calls.push({ call: n, def });
+  });
+  if (calls.length !== 1) return null;
+  const { call, def } = calls[0]!;
+  const writes = wfileWrites(def);
+  if (writes.length !== 1) return null;
+  let written = writes[0]!.childForFieldName('arguments')?.namedChildren[0] ?? null;
+  if (written?.type === 'identifier') written = branchValue(def.childForFieldName('body')!, written.text);
+  const param = written ? encodedText(written) : null;
+  if (param?.type !== 'identifier') return null;
+  const params = (def.childForFieldName('parameters')?.namedChildren ?? []).map((p) => (p.type === 'identifier' ? p.text : null));
+  const index = params.indexOf(param.text);
+  if (index < 1 || params.slice(0, index).some((p) => p === null)) return null;
+  const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+  const keyword = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === param.text);
+  if (keyword) return keyword.childForFieldName('value');
+  const positional = args[index - 1];
+  return positional && positional.type !== 'keyword_argument' && !args.slice(0, index).some((a) => /splat|keyword/.test(a.type)) ? positional : null;
 }
 
 function wfileWrites(n: SyntaxNode): SyntaxNode[] {

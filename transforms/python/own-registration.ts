@@ -55,14 +55,17 @@ export const ownRegistrationPropose: PythonTransform = {
   },
 };
 
-/** The URL it posts to is the base's registry: it reads the profile's registry variable, or the base's registry_url. */
-function sameRegistry(ctx: PythonTransformContext, fn: PyFunction): boolean {
+/**
+ * The URL it posts to is the base's registry: it reads the profile's registry variable, or the base's
+ * registry_url (on self or on an alias of the agent, `agent.registry_url` in a closure).
+ */
+export function sameRegistry(ctx: PythonTransformContext, fn: { body: SyntaxNode }): boolean {
   const env = ctx.profile.validation?.registry_env ?? 'REGISTRY_URL';
   const quoted = new RegExp(`["']${env}["']`);
   if (quoted.test(fn.body.text)) return true;
   // The agent's own self.registry_url is the base's only when it is the variable itself, no fallback
   // (`os.environ.get("REGISTRY_URL") or CONFIG["registry_url"]` also registers where the base does not).
-  if (/\bself\.registry_url\b/.test(fn.body.text)) {
+  if (/\b[A-Za-z_]\w*\.registry_url\b/.test(fn.body.text)) {
     const own = ctx.agent.assignments.filter((a) => a.attr === 'registry_url');
     return own.every((a) => !!a.value && envLookup(a.value, env));
   }
