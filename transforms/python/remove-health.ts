@@ -18,6 +18,7 @@ import type { StatementProposal } from '../../src/analysis/removal-plan.js';
 import { moveBlockOut, selectHealthDispatch } from './select-health-dispatch.js';
 import { healthHelperCalls, importedHealthSidecars } from './imported-sidecar.js';
 import { carriedMetricsMembers } from './metrics-hook.js';
+import { aliasMembers, foreignSend } from '../../src/analysis/registry-send.js';
 import {
   HEALTH_ATTRIBUTE,
   HEALTH_LOOP_METHOD,
@@ -276,12 +277,15 @@ function proposeHealthLoop(ctx: PythonTransformContext, name: string, reason = '
       const stopFlags = stopEventsOnlyPolled(ctx, fn.body);
       // What its /metrics branch served moves to the base's /metrics (metrics-hook): not business either.
       const metrics = carriedMetricsMembers(ctx, fn.outer) ?? new Set<string>();
-      const business = [...membersUsed(fn.body)].filter(
+      // Members read through `agent = self` in its closures are read as much as `self.x` ones.
+      const business = [...new Set([...membersUsed(fn.body), ...aliasMembers(fn)])].filter(
         (m) => !moved.has(m) && !metrics.has(m) && !portOnly.has(m) && !stopFlags.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && !healthish(m) && !TRANSPORT.test(m) && agentHas(ctx, m),
       );
-      return business.length
-        ? `health code that also does business work (self.${business.join(', self.')}); kept as it is`
-        : null;
+      if (business.length) return `health code that also does business work (self.${business.join(', self.')}); kept as it is`;
+      // A heartbeat it starts that posts somewhere the base does not (another service, another path,
+      // fields the base's record lacks) is the agent's own announcement, not the base's registration.
+      const sent = foreignSend(ctx, fn);
+      return sent ? `health code that also ${sent}; kept as it is` : null;
     },
   });
 }
