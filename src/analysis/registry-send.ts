@@ -11,7 +11,7 @@ import { callee, lineOf, stringValue, walk } from '../lang/python/syntax.js';
 import { dictKeys } from './base-model.js';
 
 /** Calls that send an HTTP request: the URL is their first argument (or `url=`). */
-const SENDS = /^(urllib\.request\.)?(urlopen|Request)$|^(requests|httpx|session|_?http|_?client|self\.session|self\._session)\.(post|put|patch|request)$/;
+export const SENDS = /^(urllib\.request\.)?(urlopen|Request)$|^(requests|httpx|session|_?http|_?client|self\.session|self\._session)\.(post|put|patch|request)$/;
 
 /** Fields a heartbeat adds to the registration record that only say it is alive. */
 const LIVENESS = new Set(['status', 'state', 'last_seen', 'last_heartbeat', 'timestamp', 'ts', 'time', 'heartbeat', 'uptime', 'alive']);
@@ -64,9 +64,21 @@ export function aliasMembers(fn: PyFunction): Set<string> {
  * registration, as a reason naming the line; null when it sends none, or only what the base sends.
  */
 export function foreignSend(ctx: PythonTransformContext, fn: PyFunction): string | null {
-  const aliases = selfAliases(fn);
+  return foreignSendIn(ctx, fn.body, selfAliases(fn), (attr) => ctx.agent.assignments.filter((a) => a.attr === attr));
+}
+
+/**
+ * foreignSend over any code: `aliases` name the instance whose attributes the URL may read, `assigned`
+ * gives that instance's assignments of an attribute (for its `registry_url`).
+ */
+export function foreignSendIn(
+  ctx: PythonTransformContext,
+  body: SyntaxNode,
+  aliases: Set<string>,
+  assigned: (attr: string) => Array<{ value: SyntaxNode | null }>,
+): string | null {
   let why: string | null = null;
-  walk(fn.body, (n) => {
+  walk(body, (n) => {
     if (why || n.type === 'class_definition') return false;
     if (n.type !== 'call' || !SENDS.test(callee(n) ?? '')) return;
     const args = n.childForFieldName('arguments')?.namedChildren ?? [];
@@ -79,7 +91,7 @@ export function foreignSend(ctx: PythonTransformContext, fn: PyFunction): string
     if (!url) return;
     const urlParts = url.type === 'identifier' && local.length ? local : [url];
     const shown = url.text.length > 60 ? `${url.text.slice(0, 57)}...` : url.text;
-    if (!urlParts.every((u) => readsBaseRegistry(ctx, u, aliases))) {
+    if (!urlParts.every((u) => readsBaseRegistry(ctx, u, aliases, assigned))) {
       why = `sends to ${shown} (line ${lineOf(n)}), not the registry ${ctx.profile.base_class} registers with`;
       return false;
     }
@@ -115,7 +127,7 @@ function localValues(at: SyntaxNode, name: string): SyntaxNode[] {
  * "REGISTRY_URL")`), a module constant set from it, or the agent's `registry_url` (through self or an alias)
  * when every assignment of it is that variable with no fallback.
  */
-function readsBaseRegistry(ctx: PythonTransformContext, url: SyntaxNode, aliases: Set<string>): boolean {
+function readsBaseRegistry(ctx: PythonTransformContext, url: SyntaxNode, aliases: Set<string>, assigned: (attr: string) => Array<{ value: SyntaxNode | null }>): boolean {
   const env = ctx.profile.validation?.registry_env ?? 'REGISTRY_URL';
   const quoted = new RegExp(`["']${env}["']`);
   let reads = false;
@@ -126,8 +138,8 @@ function readsBaseRegistry(ctx: PythonTransformContext, url: SyntaxNode, aliases
       const obj = n.childForFieldName('object');
       const attr = n.childForFieldName('attribute')!.text;
       if (obj?.type === 'identifier' && aliases.has(obj.text)) {
-        const own = ctx.agent.assignments.filter((a) => a.attr === attr);
-        if (attr === 'registry_url' && own.every((a) => !!a.value && envLookup(a.value, env))) reads = true;
+        const own = assigned(attr);
+        if (attr === 'registry_url' && own.length && own.every((a) => !!a.value && envLookup(a.value, env))) reads = true;
         else other = true;
         return false;
       }
