@@ -78,9 +78,15 @@ export function foreignSendIn(
   assigned: (attr: string) => Array<{ value: SyntaxNode | null }>,
 ): string | null {
   let why: string | null = null;
+  // A base that registers nowhere (no record read from its source, or a profile without a registry) sends nothing.
+  const registers = !!ctx.base.registrationRecord?.length && ctx.profile.validation?.registry !== 'none';
   walk(body, (n) => {
     if (why || n.type === 'class_definition') return false;
     if (n.type !== 'call' || !SENDS.test(callee(n) ?? '')) return;
+    if (!registers) {
+      why = `sends an HTTP request (line ${lineOf(n)}), and ${ctx.profile.base_class} registers with no registry`;
+      return false;
+    }
     const args = n.childForFieldName('arguments')?.namedChildren ?? [];
     const kw = (name: string) => args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === name)?.childForFieldName('value') ?? null;
     const positional = args.filter((a) => a.type !== 'keyword_argument');
