@@ -5,7 +5,7 @@
 // (`env_port(port, "AGENT_PORT", DEFAULT_PORT)`), and sums of those (`self.port + 1`).
 // Unknown stays unknown (null): callers compare only what the code proves.
 import type { SyntaxNode } from '../lang/python/parser.js';
-import { functionModel, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
+import { functionModel, type ModuleModel, type PyClass, type PyFunction } from '../lang/python/module-model.js';
 import { callee, lineOf, selfAttribute, statements, stringValue } from '../lang/python/syntax.js';
 import { CALL_NODES, walkAgentCode, type AgentModel } from './agent-model.js';
 import { boundPort } from './ports.js';
@@ -115,7 +115,11 @@ function instanceOf(scope: PortScope, node: SyntaxNode | null | undefined, depth
     case 'call': {
       const fn = node.childForFieldName('function');
       const cls = fn?.type === 'identifier' ? scope.module.classes.find((c) => c.name === fn.text) : undefined;
-      return cls ? { cls, call: node } : null;
+      if (cls) return { cls, call: node };
+      // `load_config()`: a module function without parameters whose body is a plain return of one.
+      const factory = fn?.type === 'identifier' ? scope.module.functions.get(fn.text) : undefined;
+      const given = (node.childForFieldName('arguments')?.namedChildren ?? []).filter((a) => a.type !== 'comment');
+      return factory && !given.length ? next(plainReturn(factory)) : null;
     }
     case 'identifier':
       return instanceNamed(scope, node.text, depth);
@@ -136,6 +140,20 @@ function instanceOf(scope: PortScope, node: SyntaxNode | null | undefined, depth
     default:
       return null;
   }
+}
+
+/**
+ * What a function without parameters, decorators or async returns when its body (a docstring aside) is a
+ * single return statement; null otherwise (its locals, its branches are not read).
+ */
+function plainReturn(fn: PyFunction): SyntaxNode | null {
+  return fn.params.length || fn.decorators.length || fn.isAsync ? null : singleReturn(fn);
+}
+
+/** The expression a function's body returns when it is (a docstring aside) one return statement. */
+function singleReturn(fn: PyFunction): SyntaxNode | null {
+  const body = statements(fn.body).filter((s) => !(s.type === 'expression_statement' && s.namedChild(0)?.type === 'string'));
+  return body.length === 1 && body[0]!.type === 'return_statement' ? body[0]!.namedChild(0) : null;
 }
 
 /** A name in __init__ (a parameter's default, a local assigned there) or a module constant, standing for an instance. */
@@ -209,8 +227,7 @@ function attributeDefault(scope: PortScope, attr: string, depth: number): number
 export function propertyReturn(agent: AgentModel, name: string): SyntaxNode | null {
   const fn = agent.methods.get(name);
   if (!fn?.decorators.includes('property') || agent.assignments.some((a) => a.attr === name)) return null;
-  const body = statements(fn.body).filter((s) => !(s.type === 'expression_statement' && s.namedChild(0)?.type === 'string'));
-  return body.length === 1 && body[0]!.type === 'return_statement' ? body[0]!.namedChild(0) : null;
+  return singleReturn(fn);
 }
 
 const constantsCache = new WeakMap<ModuleModel, Map<string, SyntaxNode>>();

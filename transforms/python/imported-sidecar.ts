@@ -13,7 +13,8 @@ import { normPort, serverSubclasses } from '../../src/analysis/ports.js';
 import { portHandoffs } from '../../src/analysis/port-handoff.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { baseName, type PyClass } from '../../src/lang/python/module-model.js';
-import { selfAttribute, stringValue, walk } from '../../src/lang/python/syntax.js';
+import { callee, selfAttribute, stringValue, walk } from '../../src/lang/python/syntax.js';
+import { foreignSendIn, selfAliases, SENDS } from '../../src/analysis/registry-send.js';
 import { HTTP_HANDLER_BASE } from './health-patterns.js';
 import { importedCallee } from './port-plan.js';
 
@@ -40,7 +41,10 @@ export function importedHealthSidecars(ctx: PythonTransformContext, healthPorts:
       if ((call.childForFieldName('arguments')?.namedChildCount ?? 0) > 0) continue;
       call = fn0.childForFieldName('object')!;
     }
-    const target = importedCallee(ctx, call.childForFieldName('function'));
+    // A sidecar class of the agent's own file (not another agent), or one imported from the repository.
+    const fnNode = call.childForFieldName('function');
+    const own = fnNode?.type === 'identifier' && fnNode.text !== ctx.agent.cls.name && !ctx.otherClasses.has(fnNode.text) ? ctx.module.classes.find((c) => c.name === fnNode.text) : undefined;
+    const target = own ? { module: ctx.module, file: ctx.file, name: own.name } : importedCallee(ctx, fnNode);
     const cls = target?.module.classes.find((c) => c.name === target.name);
     if (!target || !cls) continue;
     if (chained && !(LIFECYCLE.has(chained) && returnsSelf(cls, chained))) continue;
@@ -48,10 +52,14 @@ export function importedHealthSidecars(ctx: PythonTransformContext, healthPorts:
     // The port it binds is the health port the base binds.
     const handoffs = portHandoffs(call, target.module, serverSubclasses(target.module.root), [], undefined, cls.name);
     if (handoffs.length !== 1 || !healthPorts.has(normPort(handoffs[0]!.arg.text) + (handoffs[0]!.param.off ? `+${handoffs[0]!.param.off}` : ''))) continue;
-    if (!servesOnlyHealth(cls, target.module)) continue;
-    // The one other argument is the status callable the class calls for its answer.
+    // Its own heartbeat to the registry (a method posting the base's record to the base's /register) is
+    // the base's registration: those methods are not routes; any other send keeps the sidecar.
+    const beats = registryBeats(ctx, cls);
+    if (!beats || !servesOnlyHealth(cls, target.module, beats.methods)) continue;
+    // The one other argument is the status callable the class calls for its answer (besides, with a
+    // heartbeat, the agent's name and ports its record is built from).
     const args = call.childForFieldName('arguments')?.namedChildren ?? [];
-    const status = statusArgument(args, handoffs[0]!.arg);
+    const status = statusArgument(beats.methods.length ? args.filter((x) => !identityArgument(ctx, x, healthPorts)) : args, handoffs[0]!.arg);
     if (!status) continue;
     const { arg, given } = status;
     const param = paramFor(cls, args, arg);
@@ -72,7 +80,10 @@ export function importedHealthSidecars(ctx: PythonTransformContext, healthPorts:
       requires: [a.attr],
       ...(payload.method ? { payloadMethods: [payload.method] } : { payloadCalls: [{ call: payload.call!, members: payload.members }] }),
     }];
+    if (beats.methods.length) proposals[0]!.reason += `, and its heartbeat (${beats.methods.map((m) => `${cls.name}.${m.childForFieldName('name')!.text}()`).join(', ')}) posts the record the base registers to the base's registry`;
     for (const u of uses) proposals.push({ node: u, symbol: a.attr, finding: 'health', reason: `starts or stops the ${name} health sidecar, which goes`, requires: [a.attr] });
+    // A class of the agent's own file goes with its last construction (the plan keeps it while anything else builds it).
+    if (own) ctx.plan.proposeMember({ name: own.name, kind: 'module-class', finding: 'health', reason: `health sidecar class (HTTP /health${beats.methods.length ? ' and registry heartbeat' : ''}) the base replaces`, safeToKeep: true });
     out.push({ callee: name, attr: a.attr, proposals });
   }
   return out;
@@ -218,9 +229,46 @@ function returnsSelf(cls: PyClass, method: string): boolean {
  * module classes it names) define no request method but GET/HEAD, the only path it names is /health,
  * and it reads no module-level value or function that could route elsewhere.
  */
-function servesOnlyHealth(cls: PyClass, module: HelperModule): boolean {
+function servesOnlyHealth(cls: PyClass, module: HelperModule, beats: SyntaxNode[] = []): boolean {
   if (cls.bases.some((b) => !/^(object|(threading\.)?Thread)$/.test(baseName(b) ?? ''))) return false;
-  return handlersOf(cls.node, module) !== null;
+  return handlersOf(cls.node, module, beats) !== null;
+}
+
+/**
+ * The methods of the sidecar class that send HTTP requests, when every such request is the base's
+ * registration (see foreignSendIn: the base's registry URL, its /register path, the base's record
+ * fields); null when one sends anything else.
+ */
+function registryBeats(ctx: PythonTransformContext, cls: PyClass): { methods: SyntaxNode[] } | null {
+  const methods: SyntaxNode[] = [];
+  for (const m of cls.methods.values()) {
+    let sends = false;
+    walk(m.body, (n) => {
+      if (n.type === 'class_definition') return false;
+      if (n.type === 'call' && SENDS.test(callee(n) ?? '')) sends = true;
+    });
+    if (!sends) continue;
+    const aliases = selfAliases(m);
+    const assigned = (attr: string) => [...cls.methods.values()].flatMap((x) => {
+      const out: Array<{ value: SyntaxNode | null }> = [];
+      walk(x.body, (n) => {
+        if (n.type === 'assignment' && n.childForFieldName('left')?.text === `self.${attr}`) out.push({ value: n.childForFieldName('right') });
+      });
+      return out;
+    });
+    if (foreignSendIn(ctx, m.body, aliases, assigned)) return null;
+    methods.push(m.node);
+  }
+  return { methods };
+}
+
+/** The agent's name (its class name, self.name) or one of its ports (the base's port or health port): what a registry record is built from. */
+function identityArgument(ctx: PythonTransformContext, arg: SyntaxNode, healthPorts: Set<string>): boolean {
+  const v = arg.type === 'keyword_argument' ? arg.childForFieldName('value')! : arg;
+  if (stringValue(v) === ctx.agent.cls.name || /^self\.(agent_)?name$/.test(v.text)) return true;
+  const port = normPort(v.text);
+  const names = Object.values(ctx.py.super_call.pass_through ?? {}).flat();
+  return healthPorts.has(port) || names.includes(port);
 }
 
 type HelperModule = { classes: PyClass[]; functions: Map<string, unknown>; root: SyntaxNode };
@@ -229,7 +277,7 @@ type HelperModule = { classes: PyClass[]; functions: Map<string, unknown>; root:
  * The request handlers of a sidecar (a class, or a module function building the server), when they
  * and the sidecar serve only GET /health; null when anything else may be served.
  */
-function handlersOf(owner: SyntaxNode, module: HelperModule): SyntaxNode[] | null {
+function handlersOf(owner: SyntaxNode, module: HelperModule, beats: SyntaxNode[] = []): SyntaxNode[] | null {
   const moduleClasses = module.classes;
   // Module-level values and functions the code could route through (`ROUTES = {"/stats": ...}`): not proven.
   const moduleNames = new Set<string>(module.functions.keys());
@@ -253,6 +301,7 @@ function handlersOf(owner: SyntaxNode, module: HelperModule): SyntaxNode[] | nul
   let ok = true;
   for (const h of [owner, ...handlers]) {
     walk(h, (n) => {
+      if (beats.some((b) => b.id === n.id)) return false;
       if (n.type === 'function_definition' && /^do_/.test(n.childForFieldName('name')!.text) && !/^do_(GET|HEAD)$/.test(n.childForFieldName('name')!.text)) ok = false;
       if (n.type === 'string_content' && /^\//.test(n.text) && n.text.replace(/\/+$/, '') !== '/health' && !pathTrim(n)) ok = false;
     });

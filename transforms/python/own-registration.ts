@@ -13,6 +13,7 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { lineOf, selfAttribute, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { dictKeys } from '../../src/analysis/base-model.js';
+import { envLookup } from '../../src/analysis/registry-send.js';
 import { insertAfterInit } from './health-hook.js';
 
 /** The node types the search of the agent's methods reads (see walkTypes): calls, and the scopes it does not enter. */
@@ -78,14 +79,6 @@ export function sameRegistry(ctx: PythonTransformContext, fn: { body: SyntaxNode
     const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
     return a?.type === 'assignment' && names.has(a.childForFieldName('left')?.text ?? '') && quoted.test(a.childForFieldName('right')?.text ?? '');
   });
-}
-
-/** `os.environ.get("REGISTRY_URL")`, `os.getenv("REGISTRY_URL")` or `os.environ["REGISTRY_URL"]`, with no default. */
-function envLookup(value: SyntaxNode, env: string): boolean {
-  if (value.type === 'subscript') return value.childForFieldName('value')?.text === 'os.environ' && stringValue(value.childForFieldName('subscript')!) === env;
-  if (value.type !== 'call' || !/^os\.(environ\.get|getenv)$/.test(value.childForFieldName('function')?.text ?? '')) return false;
-  const args = value.childForFieldName('arguments')?.namedChildren ?? [];
-  return args.length === 1 && stringValue(args[0]!) === env;
 }
 
 /**

@@ -19,6 +19,7 @@ import { moveBlockOut, selectHealthDispatch } from './select-health-dispatch.js'
 import { healthHelperCalls, importedHealthSidecars } from './imported-sidecar.js';
 import { carriedMetricsMembers } from './metrics-hook.js';
 import { sameRegistry } from './own-registration.js';
+import { aliasMembers, foreignSend, selfAliases } from '../../src/analysis/registry-send.js';
 import {
   HEALTH_ATTRIBUTE,
   HEALTH_LOOP_METHOD,
@@ -281,14 +282,41 @@ function proposeHealthLoop(ctx: PythonTransformContext, name: string, reason = '
       // with): the base sends nothing there, so it is business even when it reads only health-looking names.
       const own = ownServiceCall(ctx, fn.body);
       if (own) return `it also sends to ${own.url} (line ${own.line}), a service ${ctx.profile.base_class} does not register with: a heartbeat of the agent's own, business, so it stays`;
-      const business = [...membersUsed(fn.body)].filter(
+      // Members read through `agent = self` in its closures are read as much as `self.x` ones.
+      const business = [...new Set([...membersUsed(fn.body), ...aliasMembers(fn)])].filter(
         (m) => !moved.has(m) && !metrics.has(m) && !portOnly.has(m) && !stopFlags.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && (!healthish(m) || keptLoop(ctx, m)) && !TRANSPORT.test(m) && agentHas(ctx, m),
       );
-      return business.length
-        ? `health code that also does business work (self.${business.join(', self.')}); kept as it is`
-        : null;
+      if (business.length) return `health code that also does business work (self.${business.join(', self.')}); kept as it is`;
+      // A health-named method of the agent it alone starts (`Thread(target=self._heartbeat_loop)`, handed
+      // over, not called) that stays (its own work is business): removing this would leave that method
+      // with nothing running it.
+      const stays = startedOnlyHere(ctx, fn).filter((m) => m !== name && healthish(m) && !moved.has(m) && !scope.removed.has(m));
+      if (stays.length) return `health code that alone starts self.${stays.join(', self.')}, which stays; kept so that it still runs`;
+      // A heartbeat it starts that posts somewhere the base does not (another service, another path,
+      // fields the base's record lacks) is the agent's own announcement, not the base's registration.
+      const sent = foreignSend(ctx, fn);
+      return sent ? `health code that also ${sent}; kept as it is` : null;
     },
   });
+}
+
+/**
+ * Agent methods the method's code hands over as callables (a thread's target, a Timer's function: `self.m`
+ * or `agent.m` not called) and that nothing outside this method mentions (but their own bodies).
+ */
+function startedOnlyHere(ctx: PythonTransformContext, fn: PyFunction): string[] {
+  const aliases = selfAliases(fn);
+  const handed = new Set<string>();
+  walk(fn.body, (n) => {
+    if (n.type === 'class_definition') return false;
+    if (n.type !== 'attribute') return;
+    const obj = n.childForFieldName('object');
+    const m = n.childForFieldName('attribute')!.text;
+    const called = n.parent?.type === 'call' && n.parent.childForFieldName('function')?.id === n.id;
+    if (obj?.type === 'identifier' && aliases.has(obj.text) && !called && ctx.agent.methods.has(m)) handed.add(m);
+  });
+  const inside = (r: { start: number; end: number }, node: SyntaxNode) => node.startIndex <= r.start && r.end <= node.endIndex;
+  return [...handed].filter((m) => ctx.refs.of(m).every((r) => inside(r, fn.outer) || inside(r, ctx.agent.methods.get(m)!.outer)));
 }
 
 /**
