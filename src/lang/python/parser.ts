@@ -61,17 +61,6 @@ export function parseStrictEditable(source: string, file: string): EditableParse
   return { tree, native };
 }
 
-/**
- * An EditableParse of a tree read elsewhere (the scan's, handed over as data without its native
- * tree): the source is parsed natively again, but not read into a flat tree, which `tree` already
- * is. Reparsing the rewrite's output from it (reparsePython) then costs that native parse plus an
- * incremental one, and copies every unchanged subtree, where a fresh parse of the output reads
- * every node of it out of the binding.
- */
-export function editableOf(tree: Tree): EditableParse {
-  return { tree, native: nativeParse(tree.source) };
-}
-
 /** A replacement of [start, end) of the parsed text by `text` (see EditBuffer.hunks). */
 export interface TextEdit {
   start: number;
