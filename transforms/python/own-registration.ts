@@ -60,7 +60,7 @@ export const ownRegistrationPropose: PythonTransform = {
  * The URL it posts to is the base's registry: it reads the profile's registry variable, or the base's
  * registry_url (on self or on an alias of the agent, `agent.registry_url` in a closure).
  */
-export function sameRegistry(ctx: PythonTransformContext, fn: { body: SyntaxNode }): boolean {
+function sameRegistry(ctx: PythonTransformContext, fn: { body: SyntaxNode }): boolean {
   const env = ctx.profile.validation?.registry_env ?? 'REGISTRY_URL';
   const quoted = new RegExp(`["']${env}["']`);
   if (quoted.test(fn.body.text)) return true;

@@ -18,7 +18,6 @@ import type { StatementProposal } from '../../src/analysis/removal-plan.js';
 import { moveBlockOut, selectHealthDispatch } from './select-health-dispatch.js';
 import { healthHelperCalls, importedHealthSidecars } from './imported-sidecar.js';
 import { carriedMetricsMembers } from './metrics-hook.js';
-import { sameRegistry } from './own-registration.js';
 import { aliasMembers, foreignSend, selfAliases } from '../../src/analysis/registry-send.js';
 import {
   HEALTH_ATTRIBUTE,
@@ -278,10 +277,6 @@ function proposeHealthLoop(ctx: PythonTransformContext, name: string, reason = '
       const stopFlags = stopEventsOnlyPolled(ctx, fn.body);
       // What its /metrics branch served moves to the base's /metrics (metrics-hook): not business either.
       const metrics = carriedMetricsMembers(ctx, fn.outer) ?? new Set<string>();
-      // A heartbeat to a service of the agent's own (a directory, a registry the base does not register
-      // with): the base sends nothing there, so it is business even when it reads only health-looking names.
-      const own = ownServiceCall(ctx, fn.body);
-      if (own) return `it also sends to ${own.url} (line ${own.line}), a service ${ctx.profile.base_class} does not register with: a heartbeat of the agent's own, business, so it stays`;
       // Members read through `agent = self` in its closures are read as much as `self.x` ones.
       const business = [...new Set([...membersUsed(fn.body), ...aliasMembers(fn)])].filter(
         (m) => !moved.has(m) && !metrics.has(m) && !portOnly.has(m) && !stopFlags.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && (!healthish(m) || keptLoop(ctx, m)) && !TRANSPORT.test(m) && agentHas(ctx, m),
@@ -1155,44 +1150,6 @@ function constructs(value: SyntaxNode, classes: Set<string>): boolean {
   let found = false;
   walk(value, (n) => {
     if (n.type === 'call' && classes.has(n.childForFieldName('function')?.text ?? '')) found = true;
-  });
-  return found;
-}
-
-/** Calls that send a request to another service over HTTP. */
-const OUTBOUND_CALL = /(^|\.)urlopen$|^(requests|httpx|[A-Za-z_.]*session)\.(post|put|patch|request)$/;
-
-/**
- * The first outbound HTTP request the method's own code sends (not the request handler classes it defines:
- * those answer requests) to a URL that is not the registry the base registers with: the request and the
- * function holding it (the method, or the closure it runs on a thread) read no registry variable of the base.
- */
-function ownServiceCall(ctx: PythonTransformContext, body: SyntaxNode): { url: string; line: number } | null {
-  let found: { url: string; line: number } | null = null;
-  walk(body, (n) => {
-    if (found) return false;
-    if (n.type === 'class_definition') return false;
-    if (n.type !== 'call' || !OUTBOUND_CALL.test(n.childForFieldName('function')?.text ?? '')) return;
-    let holder: SyntaxNode = body;
-    for (let p = n.parent; p && p.id !== body.id; p = p.parent) {
-      if (p.type === 'function_definition') {
-        holder = p;
-        break;
-      }
-    }
-    if (sameRegistry(ctx, { body: holder }) || sameRegistry(ctx, { body })) return;
-    let first = n.childForFieldName('arguments')?.namedChildren[0] ?? null;
-    // `urlopen(req)` after `req = urllib.request.Request(<url>, ...)`: the URL is the Request's.
-    if (first?.type === 'identifier') {
-      const name = first.text;
-      walk(holder, (a) => {
-        const right = a.type === 'assignment' && a.childForFieldName('left')?.text === name ? a.childForFieldName('right') : null;
-        if (right?.type === 'call' && /(^|\.)Request$/.test(right.childForFieldName('function')?.text ?? '')) {
-          first = right.childForFieldName('arguments')?.namedChildren[0] ?? first;
-        }
-      });
-    }
-    found = { url: first?.text ?? n.text, line: n.startPosition.row + 1 };
   });
   return found;
 }
