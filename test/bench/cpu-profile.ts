@@ -59,11 +59,16 @@ const STAGES: Array<[name: string, onStack: string[]]> = [
   ['python scan: parse (native parse + flat tree)', ['readPythonFile ', 'parsePython ']],
   ['python scan: classification', ['readPythonFile ']],
   ['python rewrite: output parse', ['rewriteTree ', 'parsePython ']],
-  ['python rewrite: flat tree from the scan', ['rewrite dist/src/lang/python/adapter', 'FlatTree ']],
+  ['python rewrite: output parse', ['rewriteTree ', 'reparsePython ']],
+  // A scan answered from its cache parses nothing, so keeps no parse for the rewrite.
+  ['python rewrite: input parse (no parse kept by the scan)', ['rewritePythonTrees ', 'parseStrictEditable ']],
+  ['python rewrite: flat tree from the scan\'s data', ['rewrite dist/src/lang/python/adapter', 'FlatTree ']],
   ['python rewrite: transforms and checks', ['rewriteTree ']],
   ['garbage collector', ['(garbage collector) ']],
   ['module loading', ['compileFunction ']],
   ['module loading', ['wrapSafe ']],
+  // A thread waiting (the main thread while the pool works): wall time, no CPU.
+  ['idle', ['(idle) ']],
 ];
 
 function stageOf(chain: string[]): string {
