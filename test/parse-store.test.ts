@@ -2,7 +2,9 @@
 // rewrites do not parse them again (issue 15: each input parsed once). What is kept must be
 // exactly the parse the rewrite would have made, for that very source, across worker threads
 // and in this process alike; past the budget nothing more is kept.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +14,7 @@ import { FlatTree, type FlatTreeData } from '../src/lang/python/flat-tree.js';
 import { parsePython } from '../src/lang/python/parser.js';
 import { loadProfile } from '../src/profile/profile.js';
 import { ParseStore } from '../src/pipeline/parse-store.js';
-import { ensureBuilt, initGit, REPO, tempDirsOfThisFile } from './helpers/cli.js';
+import { cliInProcess, ensureBuilt, initGit, REPO, tempDirsOfThisFile } from './helpers/cli.js';
 import { writeFleet } from './bench/fleet/fleet.js';
 
 const temps = tempDirsOfThisFile();
@@ -86,5 +88,40 @@ describe('parses kept from scan to rewrite', () => {
     await scanRepository(root, profile, { inBand: true, parses });
     expect(parses.size).toBeGreaterThan(0);
     expect(parses.size).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('parses per run', () => {
+  // The run goes through the compiled CLI in this process, which loads the same tree-sitter
+  // module (CommonJS, one instance per process): its Parser#parse is counted per text.
+  it("each agent's Python input is parsed once in a run, its output once", { timeout: 180_000 }, async () => {
+    ensureBuilt();
+    const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-parse-count-'));
+    temps.push(root);
+    writeFleet(root, 16, { baseDir: path.join(REPO, 'fixtures', 'python', '_base'), typescriptShare: 0, minLines: 200, maxLines: 400, seed: 5 });
+    initGit(root);
+    const Parser = createRequire(path.join(REPO, 'package.json'))('tree-sitter') as { prototype: { parse: (input: unknown, ...rest: unknown[]) => unknown } };
+    const parse = Parser.prototype.parse;
+    const times = new Map<string, number>();
+    Parser.prototype.parse = function (this: unknown, input: unknown, ...rest: unknown[]) {
+      if (typeof input === 'string') {
+        const key = createHash('sha1').update(input).digest('hex');
+        times.set(key, (times.get(key) ?? 0) + 1);
+      }
+      return parse.call(this, input, ...rest);
+    };
+    let r;
+    try {
+      r = await cliInProcess(root, ['run', '--all', '--no-validate', '--no-commit', '--run-in-band', '--json'], { env: { MIGRATE_CACHE: '0' } });
+    } finally {
+      Parser.prototype.parse = parse;
+    }
+    expect(r.exitCode, r.stderr).toBe(0);
+    const results = (JSON.parse(r.stdout) as { results: Array<{ file: string; output: string | null }> }).results.filter((x) => x.output);
+    expect(results.length).toBeGreaterThan(10);
+    const sha = (file: string) => createHash('sha1').update(readFileSync(path.join(root, file), 'utf8')).digest('hex');
+    // The scan's parse of each input goes on to its rewrite; its output's parse to the checks of verification.
+    const parsed = results.map((x) => `${x.file} ${times.get(sha(x.file)) ?? 0}, ${x.output} ${times.get(sha(x.output!)) ?? 0}`);
+    expect(parsed).toEqual(results.map((x) => `${x.file} 1, ${x.output} 1`));
   });
 });

@@ -6,6 +6,7 @@
 //   node dist/test/bench/cpu-profile.js /tmp/prof/*.cpuprofile                 # top self and inclusive
 //   node dist/test/bench/cpu-profile.js --only dist/ --top 80 /tmp/prof/*      # project functions only
 //   node dist/test/bench/cpu-profile.js --around rewriteTree /tmp/prof/*       # its callers and callees
+//   node dist/test/bench/cpu-profile.js --stages /tmp/prof/*                   # time per part of the run (STAGES)
 //
 // Inclusive time counts a sample once per function however deep it recurses. The profiler samples
 // wall time on each thread: on a loaded machine the seconds are inflated, compare shares.
@@ -44,6 +45,37 @@ function stacks(file: string): Array<{ chain: string[]; us: number }> {
   return p.samples.map((s, i) => ({ chain: chainOf(s), us: p.timeDeltas[i] ?? 0 }));
 }
 
+/**
+ * The parts of a run `--stages` charges each sample to: the first whose functions are all on its
+ * stack (a function named by its key's start, "name file"), tried in order; the rest is "other".
+ * The idempotency passes come first (they run the rewrite again), parses before the work around them.
+ */
+const STAGES: Array<[name: string, onStack: string[]]> = [
+  ['python idempotency + lost-method check (rewrite of the output)', ['verifyOutput ']],
+  ['typescript idempotency (rewrite of the output)', ['idempotencyError ']],
+  ['typescript verify (type check of the outputs)', ['verifyTypeScript ']],
+  ['typescript rewrite', ['rewriteTypeScript ']],
+  ['typescript scan', ['scanTypeScript ']],
+  ['python scan: parse (native parse + flat tree)', ['readPythonFile ', 'parsePython ']],
+  ['python scan: classification', ['readPythonFile ']],
+  ['python rewrite: output parse', ['rewriteTree ', 'parsePython ']],
+  ['python rewrite: output parse', ['rewriteTree ', 'reparsePython ']],
+  // A scan answered from its cache parses nothing, so keeps no parse for the rewrite.
+  ['python rewrite: input parse (no parse kept by the scan)', ['rewritePythonTrees ', 'parseStrictEditable ']],
+  ['python rewrite: flat tree from the scan\'s data', ['rewrite dist/src/lang/python/adapter', 'FlatTree ']],
+  ['python rewrite: transforms and checks', ['rewriteTree ']],
+  ['garbage collector', ['(garbage collector) ']],
+  ['module loading', ['compileFunction ']],
+  ['module loading', ['wrapSafe ']],
+  // A thread waiting (the main thread while the pool works): wall time, no CPU.
+  ['idle', ['(idle) ']],
+];
+
+function stageOf(chain: string[]): string {
+  for (const [name, on] of STAGES) if (on.every((f) => chain.some((k) => k.startsWith(f)))) return name;
+  return 'other';
+}
+
 function add(m: Map<string, number>, k: string, us: number): void {
   m.set(k, (m.get(k) ?? 0) + us);
 }
@@ -63,18 +95,21 @@ function main(): void {
   const only = opt('--only');
   const top = Number(opt('--top') ?? 40);
   const around = opt('--around');
+  const byStage = args.indexOf('--stages') >= 0 ? !!args.splice(args.indexOf('--stages'), 1) : false;
   if (!args.length) {
-    console.error('usage: cpu-profile [--only TEXT] [--top N] [--around FUNCTION] FILE.cpuprofile...');
+    console.error('usage: cpu-profile [--only TEXT] [--top N] [--around FUNCTION] [--stages] FILE.cpuprofile...');
     process.exit(2);
   }
   const self = new Map<string, number>();
   const inclusive = new Map<string, number>();
   const callers = new Map<string, number>();
   const callees = new Map<string, number>();
+  const stages = new Map<string, number>();
   let total = 0;
   for (const file of args) {
     for (const { chain, us } of stacks(file)) {
       total += us;
+      if (byStage) add(stages, stageOf(chain), us);
       add(self, chain[0]!, us);
       for (const k of new Set(chain)) add(inclusive, k, us);
       if (around) {
@@ -86,6 +121,11 @@ function main(): void {
     }
   }
   console.log(`${args.length} profile(s), ${(total / 1e6).toFixed(2)} s sampled`);
+  if (byStage) {
+    console.log('== stages');
+    for (const [k, us] of [...stages].sort((a, b) => b[1] - a[1])) console.log(`${(us / 1e6).toFixed(2).padStart(8)} s ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`);
+    return;
+  }
   if (around) {
     print(`callers of ${around} (three frames up)`, callers, top);
     print(`callees of ${around}`, callees, top);
