@@ -80,10 +80,17 @@ describe('base migration units', () => {
     expect(table.stdout).toContain('no agents outside base migration units; 1 unit refused (4 agents with it)');
     expect(table.stdout).toMatch(/\n {2}FeedPoller +agents\/ingest\/feed_poller\.py:17 +legacy(\n|$)/);
     // validate and diff of a refused unit say it is refused and name its blockers.
+    // Named by its base, the message is the unit's (its base, file and line), never prefixed with its first agent's name.
+    const refusedLine =
+      'base migration unit ServiceBase (agents/daemons/service_base.py:23) is refused, so it has no _v2: 2 blockers (PagerBridge agents/alerts/pager_bridge.py:28, PagerBridge agents/alerts/pager_bridge.py:41; migrate scan says why)';
     for (const cmd of ['validate', 'diff']) {
       const r = await cliInProcess(root, [cmd, 'ServiceBase']);
       expect(r.exitCode).toBe(2);
-      expect(r.stderr).toContain('base migration unit ServiceBase is refused, so it has no _v2: 2 blockers (PagerBridge agents/alerts/pager_bridge.py:28, PagerBridge agents/alerts/pager_bridge.py:41');
+      expect(r.stderr.trim().split('\n'), cmd).toEqual([`migrate: ${refusedLine}`]);
+      // Named by one of its agents: that agent, then the unit.
+      const one = await cliInProcess(root, [cmd, 'FeedPoller']);
+      expect(one.exitCode).toBe(2);
+      expect(one.stderr.trim().split('\n'), cmd).toEqual([`migrate: FeedPoller: ${refusedLine}`]);
     }
 
     // Named, the base or an agent of the unit says why it is not migrated (a usage error, nothing written).
