@@ -17,7 +17,7 @@ import { allocatePorts } from '../src/validate/ports.js';
 import type { BaseUnit } from '../src/core/types.js';
 
 const ajv = new Ajv({ allErrors: true });
-for (const f of ['validation', 'scan', 'run', 'status', 'validate']) ajv.addSchema(JSON.parse(readFileSync(path.join(REPO, 'schemas', `${f}.schema.json`), 'utf8')));
+for (const f of ['validation', 'scan', 'run', 'status', 'validate', 'promote']) ajv.addSchema(JSON.parse(readFileSync(path.join(REPO, 'schemas', `${f}.schema.json`), 'utf8')));
 function parsed(name: string, stdout: string): { units?: BaseUnit[]; skipped?: Array<{ file: string; reason: string; unit?: string }>; results?: unknown[] } {
   const data = JSON.parse(stdout);
   const validate = ajv.getSchema(`${name}.schema.json`)!;
@@ -370,7 +370,7 @@ describe('base migration units', () => {
     const beforeReplace = git(root, ['rev-parse', 'HEAD']);
     const rp = await cliInProcess(root, ['promote', '--all-validated', '--json']);
     expect(rp.exitCode, rp.stderr).toBe(0);
-    const promoted = JSON.parse(rp.stdout).results as Array<{ agent: string; status: string; mode: string; warnings: string[]; members?: Array<{ class: string; script: string }> }>;
+    const promoted = parsed('promote', rp.stdout).results as Array<{ agent: string; status: string; mode: string; warnings: string[]; members?: Array<{ class: string; script: string }> }>;
     expect(promoted.map((r) => [r.agent, r.status, r.mode])).toEqual([['DaemonBase', 'promoted', 'replace']]);
     expect(promoted[0]!.warnings).toEqual(["tools/peek.py:1 imports agents.daemons.daemon_base, which now holds DaemonBase's migrated content; only the unit's agents were validated on it"]);
     expect(promoted[0]!.members).toEqual([
