@@ -127,7 +127,7 @@ describe('base migration units', () => {
     expect(dry.exitCode, dry.stderr).toBe(0);
     const unit = parsed('run', dry.stdout).units![0]!;
     expect([unit.name, unit.status]).toEqual(['DaemonBase', 'ready']);
-    expect(unit.reason).toContain('not migrated by this run: a unit is migrated only together with each agent\'s runtime validation and its one commit (run without --dry-run)');
+    expect(unit.reason).toContain('not migrated by this run: a unit is migrated only together with each agent\'s runtime validation (run without --dry-run)');
     expect(git(root, ['status', '--porcelain'])).toBe('');
   }, 60_000);
 
