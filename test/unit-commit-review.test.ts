@@ -7,7 +7,8 @@ import { readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:
 import path from 'node:path';
 import Ajv from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cliInProcess, git, gitRepo, REPO } from './helpers/cli.js';
+import { execa } from 'execa';
+import { BIN, cliInProcess, git, gitRepo, REPO } from './helpers/cli.js';
 import { listCases, materialize } from './helpers/python-fixtures.js';
 import type { BaseUnit } from '../src/core/types.js';
 
@@ -108,5 +109,55 @@ describe('a base migration unit committed after run --no-commit', () => {
     expect(direct.exitCode, direct.stderr).toBe(0);
     expect(parsed<{ units: BaseUnit[] }>('run', direct.stdout).units[0]!.status).toBe('migrated');
     expect(recordShape(root)).toEqual(committed);
+  }, 400_000);
+
+  it('review lists the unit as one item (each file, each agent\'s validation); skip, reject and accept act on the whole unit', async () => {
+    const root = fleet('home-made-daemon-base-unit-migrates');
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const review = (input: string, ...names: string[]) =>
+      execa('node', [BIN, 'review', ...names, '--root', root], { cwd: root, input, reject: false, env: { FORCE_COLOR: '0', NO_COLOR: '1' }, timeout: 120_000 });
+    const written = async () => {
+      const run = await cliInProcess(root, ['run', '--all', '--no-commit', '--json']);
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(parsed<{ units: BaseUnit[] }>('run', run.stdout).units[0]!.status).toBe('migrated');
+    };
+    await written();
+
+    // Skip: the item shows the unit, every file's diff, what the base's rewrite removed and each agent's validation.
+    const skip = await review('s\n');
+    expect(skip.exitCode, skip.stderr).toBe(0);
+    const shown = String(skip.stdout);
+    expect(shown).toContain('── 1/1 base migration unit DaemonBase (3 agents: CertExpiryWatcher, DigestMailer, WebhookRetryAgent) agents/daemons/daemon_base.py:16');
+    for (const f of FILES) expect(shown).toContain(`+++ ${f}`);
+    expect(shown).toContain('+from agents.daemons.daemon_base_v2 import DaemonBase');
+    expect(shown).toMatch(/\nremoved from DaemonBase: \S/);
+    for (const cls of ['CertExpiryWatcher', 'DigestMailer', 'WebhookRetryAgent']) expect(shown).toMatch(new RegExp(`\\n${cls} validation passed: health ok`));
+    expect(shown).toContain('0 accepted, 0 rejected, 1 skipped, 0 edit(s); 0 left to review');
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+
+    // Reject (named by one of its agents): every _v2 of the unit goes, nothing committed.
+    const reject = await review('r\n', 'WebhookRetryAgent');
+    expect(reject.exitCode, reject.stderr).toBe(0);
+    expect(String(reject.stdout)).toContain(`rejected base migration unit DaemonBase: ${FILES.join(', ')} deleted, nothing committed`);
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+
+    // Accept: one commit of the unit with the record run writes, the review's answers inside.
+    await written();
+    const accept = await review('a\n', 'DaemonBase');
+    expect(accept.exitCode, accept.stderr).toBe(0);
+    expect(String(accept.stdout)).toMatch(/accepted base migration unit DaemonBase: committed [0-9a-f]{10} /);
+    expect(git(root, ['rev-list', '--count', `${head}..HEAD`])).toBe('1');
+    expect(git(root, ['show', '--name-only', '--format=', 'HEAD']).split('\n').filter(Boolean).sort()).toEqual([...FILES, 'migration-log/DaemonBase.json'].sort());
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+    const record = JSON.parse(readFileSync(path.join(root, 'migration-log', 'DaemonBase.json'), 'utf8'));
+    expect(record.review.map((a: { answer: string }) => a.answer)).toEqual(['skip', 'reject', 'accept']);
+    expect(record.unit.members.map((m: { class: string; validation: { ok: boolean } }) => [m.class, m.validation.ok])).toEqual([
+      ['CertExpiryWatcher', true],
+      ['DigestMailer', true],
+      ['WebhookRetryAgent', true],
+    ]);
+    // Nothing left: the unit is committed.
+    expect(String((await review('')).stdout)).toContain('nothing to review');
   }, 400_000);
 });
