@@ -68,6 +68,16 @@ describe('a base migration unit committed after run --no-commit', () => {
     expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
     expect(git(root, ['status', '--porcelain', '--untracked-files=all']).split('\n').map((l) => l.slice(3)).sort()).toEqual([...FILES].sort());
 
+    // run again: the unit is written already, uncommitted; run refuses (committing) or says how to commit it
+    // (--no-commit) and leaves it as it is.
+    const rerun = await cliInProcess(root, ['run', 'DaemonBase']);
+    expect([rerun.exitCode, rerun.stderr]).toEqual([2, expect.stringContaining('would be written by this run but already have uncommitted content; commit or remove them first')]);
+    const rewrite = await cliInProcess(root, ['run', 'DaemonBase', '--no-commit', '--json']);
+    expect(rewrite.exitCode).toBe(1);
+    expect(parsed<{ units: BaseUnit[] }>('run', rewrite.stdout).units[0]!.error).toContain('already written and not committed (a --no-commit run): `migrate commit DaemonBase` or `migrate review` commits them');
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all']).split('\n').map((l) => l.slice(3)).sort()).toEqual([...FILES].sort());
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+
     // An agent's _v2 edited since its validation: refused (exit 2), nothing committed; its bytes back: accepted again.
     const mailer = path.join(root, FILES[2]!);
     const bytes = readFileSync(mailer);

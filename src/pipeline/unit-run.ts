@@ -78,6 +78,8 @@ export async function migrateUnit(root: string, unit: BaseUnit, opts: UnitRunOpt
   if (same) {
     const active = (await readHistory(root)).get(unit.name)?.active;
     if (active) return { ...unit, status: 'unchanged', files: files.map((f) => f.rel), commit: active.sha, error: null };
+    // What a --no-commit run left, uncommitted: committed by `migrate commit`, written again only with --force.
+    if (!opts.force) return fail(`${files[0]!.rel} and the unit's other _v2 files are already written and not committed (a --no-commit run): \`migrate commit ${unit.name}\` or \`migrate review\` commits them; pass --force to write and validate them again`);
   }
   // A directory, symlink or FIFO at a _v2 path is the user's, never replaced, even with --force.
   const odd = files.find((f) => isLink(path.join(root, f.rel)) || (existsSync(path.join(root, f.rel)) && !lstatSync(path.join(root, f.rel)).isFile()));
