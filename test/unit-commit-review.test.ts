@@ -13,7 +13,7 @@ import { listCases, materialize } from './helpers/python-fixtures.js';
 import type { BaseUnit } from '../src/core/types.js';
 
 const ajv = new Ajv({ allErrors: true });
-for (const f of ['validation', 'run', 'commit']) ajv.addSchema(JSON.parse(readFileSync(path.join(REPO, 'schemas', `${f}.schema.json`), 'utf8')));
+for (const f of ['validation', 'run', 'commit', 'status']) ajv.addSchema(JSON.parse(readFileSync(path.join(REPO, 'schemas', `${f}.schema.json`), 'utf8')));
 function parsed<T>(name: string, stdout: string): T {
   const data = JSON.parse(stdout);
   const validate = ajv.getSchema(`${name}.schema.json`)!;
@@ -67,6 +67,12 @@ describe('a base migration unit committed after run --no-commit', () => {
     for (const [cls, report] of Object.entries(unit.validation!)) expect(report.ok, cls).toBe(true);
     expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
     expect(git(root, ['status', '--porcelain', '--untracked-files=all']).split('\n').map((l) => l.slice(3)).sort()).toEqual([...FILES].sort());
+
+    // status: still ready (not migrated until committed), with its files and what commits them.
+    const status = parsed<{ units: BaseUnit[] }>('status', (await cliInProcess(root, ['status', '--json'])).stdout).units[0]!;
+    expect([status.status, status.files]).toEqual(['ready', FILES]);
+    expect(status.reason).toContain('its _v2 files are written and not committed');
+    expect((await cliInProcess(root, ['status'])).stdout).toContain('unit DaemonBase (agents/daemons/daemon_base.py:16): ready, its 3 agents still legacy (CertExpiryWatcher, DigestMailer, WebhookRetryAgent); written, not committed (4 _v2 files); migrate commit DaemonBase (or migrate review) commits it');
 
     // run again: the unit is written already, uncommitted; run refuses (committing) or says how to commit it
     // (--no-commit) and leaves it as it is.
