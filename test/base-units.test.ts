@@ -17,7 +17,7 @@ import { allocatePorts } from '../src/validate/ports.js';
 import type { BaseUnit } from '../src/core/types.js';
 
 const ajv = new Ajv({ allErrors: true });
-for (const f of ['validation', 'scan', 'run', 'status', 'validate']) ajv.addSchema(JSON.parse(readFileSync(path.join(REPO, 'schemas', `${f}.schema.json`), 'utf8')));
+for (const f of ['validation', 'scan', 'run', 'status', 'validate', 'promote']) ajv.addSchema(JSON.parse(readFileSync(path.join(REPO, 'schemas', `${f}.schema.json`), 'utf8')));
 function parsed(name: string, stdout: string): { units?: BaseUnit[]; skipped?: Array<{ file: string; reason: string; unit?: string }>; results?: unknown[] } {
   const data = JSON.parse(stdout);
   const validate = ajv.getSchema(`${name}.schema.json`)!;
@@ -80,10 +80,17 @@ describe('base migration units', () => {
     expect(table.stdout).toContain('no agents outside base migration units; 1 unit refused (4 agents with it)');
     expect(table.stdout).toMatch(/\n {2}FeedPoller +agents\/ingest\/feed_poller\.py:17 +legacy(\n|$)/);
     // validate and diff of a refused unit say it is refused and name its blockers.
+    // Named by its base, the message is the unit's (its base, file and line), never prefixed with its first agent's name.
+    const refusedLine =
+      'base migration unit ServiceBase (agents/daemons/service_base.py:23) is refused, so it has no _v2: 2 blockers (PagerBridge agents/alerts/pager_bridge.py:28, PagerBridge agents/alerts/pager_bridge.py:41; migrate scan says why)';
     for (const cmd of ['validate', 'diff']) {
       const r = await cliInProcess(root, [cmd, 'ServiceBase']);
       expect(r.exitCode).toBe(2);
-      expect(r.stderr).toContain('base migration unit ServiceBase is refused, so it has no _v2: 2 blockers (PagerBridge agents/alerts/pager_bridge.py:28, PagerBridge agents/alerts/pager_bridge.py:41');
+      expect(r.stderr.trim().split('\n'), cmd).toEqual([`migrate: ${refusedLine}`]);
+      // Named by one of its agents: that agent, then the unit.
+      const one = await cliInProcess(root, [cmd, 'FeedPoller']);
+      expect(one.exitCode).toBe(2);
+      expect(one.stderr.trim().split('\n'), cmd).toEqual([`migrate: FeedPoller: ${refusedLine}`]);
     }
 
     // Named, the base or an agent of the unit says why it is not migrated (a usage error, nothing written).
@@ -120,7 +127,7 @@ describe('base migration units', () => {
     expect(dry.exitCode, dry.stderr).toBe(0);
     const unit = parsed('run', dry.stdout).units![0]!;
     expect([unit.name, unit.status]).toEqual(['DaemonBase', 'ready']);
-    expect(unit.reason).toContain('not migrated by this run: a unit is migrated only together with each agent\'s runtime validation and its one commit (run without --dry-run)');
+    expect(unit.reason).toContain('not migrated by this run: a unit is migrated only together with each agent\'s runtime validation (run without --dry-run)');
     expect(git(root, ['status', '--porcelain'])).toBe('');
   }, 60_000);
 
@@ -363,7 +370,7 @@ describe('base migration units', () => {
     const beforeReplace = git(root, ['rev-parse', 'HEAD']);
     const rp = await cliInProcess(root, ['promote', '--all-validated', '--json']);
     expect(rp.exitCode, rp.stderr).toBe(0);
-    const promoted = JSON.parse(rp.stdout).results as Array<{ agent: string; status: string; mode: string; warnings: string[]; members?: Array<{ class: string; script: string }> }>;
+    const promoted = parsed('promote', rp.stdout).results as Array<{ agent: string; status: string; mode: string; warnings: string[]; members?: Array<{ class: string; script: string }> }>;
     expect(promoted.map((r) => [r.agent, r.status, r.mode])).toEqual([['DaemonBase', 'promoted', 'replace']]);
     expect(promoted[0]!.warnings).toEqual(["tools/peek.py:1 imports agents.daemons.daemon_base, which now holds DaemonBase's migrated content; only the unit's agents were validated on it"]);
     expect(promoted[0]!.members).toEqual([

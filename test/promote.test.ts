@@ -93,6 +93,13 @@ function state(root: string, agent: string): Promise<string> {
 
 const recordSchema = JSON.parse(readFileSync(path.join(REPO, 'migration-log', 'record.schema.json'), 'utf8'));
 const validRecord = new Ajv({ allErrors: true }).compile(recordSchema);
+/** `promote --json` as schemas/promote.schema.json says (what the README points users to). */
+const validPromote = new Ajv({ allErrors: true }).compile(JSON.parse(readFileSync(path.join(REPO, 'schemas', 'promote.schema.json'), 'utf8')));
+function promoteJson(stdout: string): { results: Array<Record<string, unknown>> } {
+  const data = JSON.parse(stdout);
+  expect(validPromote(data), `promote --json: ${JSON.stringify(validPromote.errors)}`).toBe(true);
+  return data;
+}
 
 describe('promote --mode script_path', () => {
   it('switches the config entry in place, passes validation from the new script_path, and revert restores the YAML byte for byte', async () => {
@@ -179,7 +186,7 @@ describe('promote --mode replace', () => {
 
     const p = await cliInProcess(root, ['promote', 'agents/rate_limiter_agent.py', '--json']);
     expect(p.exitCode, p.stderr).toBe(0);
-    const result = JSON.parse(p.stdout).results[0];
+    const result = promoteJson(p.stdout).results[0];
     expect(result).toMatchObject({ agent: 'RateLimiterAgent', status: 'promoted', mode: 'replace', script: 'agents/rate_limiter_agent.py', config_edits: [] });
     expect(result.importers).toEqual([
       { file: 'tools/limits_report.py', line: 6, module: 'agents.rate_limiter_agent', names: ['DEFAULT_LIMITS', 'RateLimiterAgent'] },
@@ -266,12 +273,25 @@ describe('promote refuses what is not ready, and --all-validated takes what is',
     if (r.exitCode === 130) expect(String(r.stderr)).toMatch(/interrupted \(SIGINT\)/);
   }, 120_000);
 
+  it('--json with one agent promoted and one refused: both rows as schemas/promote.schema.json says, exit 1', async () => {
+    const root = await fleet();
+    const start = head(root);
+    const p = await cliInProcess(root, ['promote', 'KVCacheAgent', 'TextStatsAgent', '--mode', 'script_path', '--json']);
+    expect(p.exitCode, p.stderr).toBe(1);
+    const [ok, refused] = promoteJson(p.stdout).results;
+    expect(ok).toMatchObject({ agent: 'KVCacheAgent', status: 'promoted', mode: 'script_path', script: 'agents/kv_cache_agent_v2.py', error: null });
+    expect((ok!.config_edits as unknown[]).length).toBe(1);
+    expect(refused).toMatchObject({ agent: 'TextStatsAgent', status: 'failed', mode: null, commit: null, script: null, config_edits: [], importers: [], warnings: [] });
+    expect(refused!.error).toMatch(/has no passing validation/);
+    expect(git(root, ['rev-list', '--count', `${start}..HEAD`])).toBe('1');
+  }, 120_000);
+
   it('--all-validated promotes every committed, validated agent, one commit each, and skips the unvalidated', async () => {
     const root = await fleet();
     const start = head(root);
     const p = await cliInProcess(root, ['promote', '--all-validated', '--json']);
     expect(p.exitCode, p.stderr).toBe(0);
-    expect(JSON.parse(p.stdout).results.map((r: { agent: string; status: string }) => [r.agent, r.status])).toEqual([
+    expect(promoteJson(p.stdout).results.map((r: { agent: string; status: string }) => [r.agent, r.status])).toEqual([
       ['KVCacheAgent', 'promoted'],
       ['RateLimiterAgent', 'promoted'],
     ]);

@@ -2,18 +2,21 @@
 // that `migrate validate` passed after a hand fix), one commit per agent with its record,
 // exactly as `run` would have. Every agent is checked before the first commit: no `_v2`,
 // one already committed, or one not validated as it is now is a usage error (exit 2).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError, oneLine } from '../core/errors.js';
-import type { AgentInfo, RunResult, ValidationReport } from '../core/types.js';
+import type { AgentInfo, BaseUnit, RunResult, ValidationReport } from '../core/types.js';
 import type { Profile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
-import { selectAgents } from '../discover/resolve.js';
+import { selectAgents, selectUnit, unitNotWritten } from '../discover/resolve.js';
+import { unitOutputs } from '../discover/base-units.js';
+import { commitUnit, unitTexts, verifyUnit, type BaseRewrite } from '../pipeline/unit-run.js';
 import { decodePythonSource } from '../lang/python/parser.js';
 import { rewriteOne } from '../pipeline/rewrite-pool.js';
 import { RunJournal } from '../pipeline/journal.js';
 import { runRecordStage } from '../pipeline/record-stage.js';
 import { recalledValidation } from '../record/validation-cache.js';
+import { recordPath } from '../record/migration-log.js';
 import { isTracked } from '../record/work-tree.js';
 import { jsonText } from '../report/terminal.js';
 import { commandProfile, reportBaseModels, resolveRoot, type CommonFlags } from './common.js';
@@ -35,6 +38,79 @@ interface Plan {
 }
 
 const passed = (r: ValidationReport) => r.ok && r.checks.every((c) => c.ok || c.skipped === true);
+
+/** A base migration unit a --no-commit run left: its `_v2` files (the base's first), what the record says, each agent's validation. */
+export interface UnitPlan {
+  unit: BaseUnit;
+  files: string[];
+  base: BaseRewrite;
+  validation: Record<string, ValidationReport>;
+}
+
+/**
+ * A unit's uncommitted `_v2` files checked as `run` checks what it commits, or a one-line usage error:
+ * refused, a file missing or already committed, a file that does not compile, an agent's `_v2` that
+ * differs from its legacy file by more than importing the base's `_v2`, or an agent whose `_v2` has no
+ * passing validation of its bytes made since the base's `_v2` last changed (the agents run on it).
+ * The record is the one `run` writes: the engine's rewrite of the base says what was removed and kept
+ * (with a warning when the base's `_v2` was edited since).
+ */
+export function planUnitCommit(root: string, unit: BaseUnit, profile: Profile): UnitPlan {
+  if (unit.status === 'refused') throw new UsageError(unitNotWritten(unit, []));
+  const files = unitOutputs(unit);
+  const missing = files.filter((f) => !existsSync(path.join(root, f)));
+  if (missing.length) throw new UsageError(`base migration unit ${unit.name} has no ${missing.join(', ')} to commit (run \`migrate run ${unit.name} --no-commit\` first)`);
+  const tracked = files.find((f) => isTracked(root, path.join(root, f)));
+  if (tracked) throw new UsageError(`${tracked} is already committed; \`migrate status\` shows base migration unit ${unit.name}'s commit`);
+  let made: ReturnType<typeof unitTexts>;
+  try {
+    made = unitTexts(root, unit, profile);
+  } catch (err) {
+    throw new UsageError(`base migration unit ${unit.name}: ${oneLine(err)}`);
+  }
+  const texts = files.map((f) => readFileSync(path.join(root, f), 'utf8'));
+  const problem = verifyUnit(root, unit, files.map((rel, k) => ({ rel, legacy: k === 0 ? unit.base.file : unit.members[k - 1]!.file, text: texts[k]! })));
+  if (problem) throw new UsageError(`base migration unit ${unit.name}: ${problem}; fix it, or write the unit again (\`migrate run ${unit.name} --no-commit --force\`)`);
+  const baseChanged = statSync(path.join(root, files[0]!)).mtimeMs;
+  const validation: Record<string, ValidationReport> = {};
+  unit.members.forEach((m, k) => {
+    const output = files[k + 1]!;
+    const recalled = recalledValidation(root, m.class, output);
+    const stale = recalled && Date.parse(recalled.at) < Math.floor(baseChanged);
+    if (!recalled || stale || !passed(recalled.report)) {
+      const why = !recalled ? 'it was not validated as it is now' : stale ? `it was validated before ${files[0]} last changed` : 'its last validation failed';
+      throw new UsageError(`${output} (${m.class} of base migration unit ${unit.name}): ${why}; run \`migrate validate ${unit.name}\` first (only validated files are committed)`);
+    }
+    validation[m.class] = recalled.report;
+  });
+  const warnings = [...made.base.warnings];
+  if (texts[0] !== made.files[0]!.text) warnings.push(`${files[0]} differs from migrate's rewrite (edited after \`migrate run\`); removed and kept_for_review describe the rewrite`);
+  return { unit, files, base: { ...made.base, warnings }, validation };
+}
+
+/** Commit a unit's plan as one commit with its record; on failure every file is put back as it was (bytes kept). */
+export async function commitUnitPlan(root: string, plan: UnitPlan, profile: Profile, journal: RunJournal, review?: Parameters<typeof commitUnit>[2]['review']): Promise<string> {
+  journal.willCreateAll(plan.files);
+  let recorded = false;
+  try {
+    return await commitUnit(root, plan.unit, { profile, files: plan.files, base: plan.base, validation: plan.validation, journal, review, onRecord: () => (recorded = true) });
+  } catch (err) {
+    let error = oneLine(err);
+    try {
+      journal.commitFailed();
+    } catch {
+      // the files are put back all the same
+    }
+    for (const rel of recorded ? [...plan.files, recordPath(plan.unit.name)] : plan.files) {
+      try {
+        journal.undo(rel);
+      } catch (undoErr) {
+        error += `; ${oneLine(undoErr)} (the next run puts it back)`;
+      }
+    }
+    throw new Error(error);
+  }
+}
 
 export async function commitCommand(agents: string[], flags: CommitFlags): Promise<number> {
   const root = resolveRoot(flags);
@@ -66,7 +142,15 @@ async function commitAll(
   interrupt: ReturnType<typeof listenForInterrupt>,
 ): Promise<number> {
   const scan = await scanRepository(root, profile);
-  const plans: Plan[] = selectAgents(scan, root, agents).map((agent) => {
+  // A base migration unit, named by its base or one of its agents (or their files), is committed whole,
+  // as one commit, like run commits it.
+  const unitPlans: UnitPlan[] = [];
+  const names = agents.filter((a) => {
+    const selected = selectUnit(scan, root, a);
+    if (selected && !unitPlans.some((u) => u.unit.name === selected.unit.name)) unitPlans.push(planUnitCommit(root, selected.unit, profile));
+    return !selected;
+  });
+  const plans: Plan[] = (names.length ? selectAgents(scan, root, names) : []).map((agent) => {
     const { output, legacy } = filesOf(agent, root);
     const outAbs = path.join(root, output);
     if (!legacy || !existsSync(outAbs)) throw new UsageError(`${agent.name} has no _v2 file to commit (run \`migrate run ${agent.name} --no-commit\` first)`);
@@ -79,7 +163,16 @@ async function commitAll(
     return { agent, abs: path.join(root, agent.file), outAbs, output, validation: recalled.report };
   });
 
-  const results: Array<Pick<RunResult, 'agent' | 'file' | 'output' | 'commit' | 'error'>> = [];
+  const results: Array<Pick<RunResult, 'agent' | 'file' | 'output' | 'commit' | 'error'> & { files?: string[] }> = [];
+  for (const u of unitPlans) {
+    if (interrupt.signal.aborted) break;
+    try {
+      const commit = await commitUnitPlan(root, u, profile, journal);
+      results.push({ agent: u.unit.name, file: u.unit.base.file, output: u.files[0]!, files: u.files, commit, error: null });
+    } catch (err) {
+      results.push({ agent: u.unit.name, file: u.unit.base.file, output: u.files[0]!, files: u.files, commit: null, error: `commit: ${oneLine(err)}` });
+    }
+  }
   for (const p of plans) {
     if (interrupt.signal.aborted) break;
     // The _v2 is the user's until its commit lands: a failure (or a crash) unstages it, bytes kept.
@@ -101,13 +194,14 @@ async function commitAll(
   if (flags.json) io.stdout.write(jsonText({ results }));
   else {
     for (const r of results) {
-      io.stdout.write(r.commit ? `committed ${r.agent}: ${r.output} and its record in ${r.commit.slice(0, 12)}\n` : `failed ${r.agent}: ${r.error}\n`);
+      const what = r.files ? `base migration unit ${r.agent}: ${r.files.join(', ')}` : `${r.agent}: ${r.output}`;
+      io.stdout.write(r.commit ? `committed ${what} and its record in ${r.commit.slice(0, 12)}\n` : `failed ${what}: ${r.error}\n`);
     }
   }
   const signalled = interrupt.exitCode();
   if (signalled !== undefined) {
     const done = results.filter((r) => r.commit).length;
-    io.stderr.write(`migrate: interrupted after ${done} of ${plans.length} commit(s); nothing of the others is staged\n`);
+    io.stderr.write(`migrate: interrupted after ${done} of ${unitPlans.length + plans.length} commit(s); nothing of the others is staged\n`);
     return signalled;
   }
   return results.every((r) => r.commit) ? 0 : 1;

@@ -9,7 +9,9 @@ import '../lang/adapters.js';
 import { scanRepository } from '../discover/scan.js';
 import { oneLine, UsageError } from '../core/errors.js';
 import { gatherFleet } from '../review/fleet.js';
-import { acceptPending, acceptRefusal, editPending, rejectPending, skipPending, type PendingReview } from '../review/session.js';
+import { acceptPending, acceptRefusal, acceptUnit, editPending, pendingUnits, rejectPending, rejectUnit, skipPending, skipUnit, unitAcceptPlan, type PendingReview, type PendingUnit } from '../review/session.js';
+import { recalledValidation } from '../record/validation-cache.js';
+import { selectUnit } from '../discover/resolve.js';
 import { printDiffs } from '../report/run-printer.js';
 import { colours } from '../report/terminal.js';
 import { commandProfile, resolveRoot, type CommonFlags } from './common.js';
@@ -61,27 +63,75 @@ export async function reviewCommand(agents: string[], flags: ReviewFlags): Promi
   let pending: PendingReview[] = fleet.agents
     .filter((a) => a.output && !a.commit && a.texts && ['migrated', 'needs-review', 'failed'].includes(a.status) && byName.has(a.name))
     .map((a) => ({ agent: a, info: byName.get(a.name)!, abs: path.join(root, a.file), outAbs: path.join(root, a.output!) }));
+  // A base migration unit a --no-commit run left is one item: named by its base, one of its agents or their files.
+  let units: PendingUnit[] = pendingUnits(root, scan.units);
   if (agents.length) {
     const wanted = new Set(agents);
-    const unknown = agents.filter((n) => !pending.some((p) => p.agent.name === n || p.agent.file === n || p.agent.output === n));
+    const unitOf = (n: string) => units.find((u) => u.unit.name === selectUnit(scan, root, n)?.unit.name);
+    const unknown = agents.filter((n) => !pending.some((p) => p.agent.name === n || p.agent.file === n || p.agent.output === n) && !unitOf(n));
     if (unknown.length) throw new UsageError(`nothing to review for ${unknown.join(', ')}: no uncommitted _v2 (see migrate status)`);
     pending = pending.filter((p) => wanted.has(p.agent.name) || wanted.has(p.agent.file) || wanted.has(p.agent.output!));
+    units = units.filter((u) => agents.some((n) => unitOf(n) === u));
   }
   const out = io.stdout;
   const c = colours(out);
-  if (!pending.length) {
+  if (!pending.length && !units.length) {
     out.write('nothing to review: no migrated agent is waiting uncommitted (run `migrate run --no-commit` first)\n');
     return 0;
   }
   const tally = { accept: 0, reject: 0, skip: 0, edit: 0 };
   let failures = 0;
-  let left = pending.length;
+  let left = pending.length + units.length;
+  const total = pending.length + units.length;
   const keys = keyReader();
   try {
+    for (const [n, u] of units.entries()) {
+      let done = false;
+      while (!done) {
+        const { plan, refusal } = unitAcceptPlan(root, u, profile);
+        showUnit(u, n + 1, plan?.base ?? null);
+        out.write(`${c.bold('[a]ccept')} commit the unit  ${c.bold('[r]eject')} delete its _v2 files  ${c.bold('[s]kip')}  ${c.bold('[q]uit')} ? `);
+        const key = (await keys.next()) as Key;
+        out.write(`${key}\n`);
+        try {
+          if (key === 'a') {
+            if (refusal) {
+              out.write(`${c.red('cannot accept')}: ${refusal}\n`);
+              continue;
+            }
+            const sha = await acceptUnit(root, u, profile);
+            out.write(`${c.green('accepted')} base migration unit ${u.unit.name}: committed ${sha.slice(0, 10)} (${u.files.join(', ')} and migration-log/${u.unit.name}.json)\n\n`);
+            tally.accept++;
+            done = true;
+          } else if (key === 'r') {
+            await rejectUnit(root, u);
+            out.write(`${c.red('rejected')} base migration unit ${u.unit.name}: ${u.files.join(', ')} deleted, nothing committed\n\n`);
+            tally.reject++;
+            done = true;
+          } else if (key === 's') {
+            skipUnit(root, u);
+            out.write(`skipped base migration unit ${u.unit.name}\n\n`);
+            tally.skip++;
+            done = true;
+          } else if (key === 'q') {
+            out.write('quit\n');
+            return finish();
+          } else {
+            // A unit's files are edited in place, then \`migrate validate <base>\` (its agents run on the base's _v2).
+            out.write(`answer a, r, s or q (to change a unit, edit its files, then \`migrate validate ${u.unit.name}\`)\n`);
+          }
+        } catch (err) {
+          failures++;
+          out.write(`${c.red('error')}: ${u.unit.name}: ${oneLine(err)}\n`);
+          done = true;
+        }
+      }
+      left--;
+    }
     for (const [n, p] of pending.entries()) {
       let done = false;
       while (!done) {
-        show(p, n + 1, pending.length);
+        show(p, units.length + n + 1, total);
         out.write(`${c.bold('[a]ccept')} commit it  ${c.bold('[r]eject')} delete the _v2  ${c.bold('[e]dit')} in $EDITOR  ${c.bold('[s]kip')}  ${c.bold('[q]uit')} ? `);
         const key = (await keys.next()) as Key;
         out.write(`${key}\n`);
@@ -137,6 +187,25 @@ export async function reviewCommand(agents: string[], flags: ReviewFlags): Promi
   function finish(): number {
     out.write(`${tally.accept} accepted, ${tally.reject} rejected, ${tally.skip} skipped, ${tally.edit} edit(s); ${left} left to review\n`);
     return failures ? 1 : 0;
+  }
+
+  function showUnit(u: PendingUnit, i: number, base: { removed: string[]; kept: Array<{ symbol: string; line: number; reason: string }>; warnings: string[] } | null): void {
+    const { unit, files } = u;
+    out.write(`\n${c.bold(`── ${i}/${total} base migration unit ${unit.name}`)} (${unit.members.length} agent${unit.members.length === 1 ? '' : 's'}: ${unit.members.map((m) => m.class).join(', ')}) ${unit.base.file}:${unit.base.line}\n`);
+    const sources = [unit.base.file, ...unit.members.map((m) => m.file)];
+    printDiffs(sources.map((src, k) => createTwoFilesPatch(src, files[k]!, readFileSync(path.join(root, src), 'utf8'), readFileSync(path.join(root, files[k]!), 'utf8'))), out);
+    if (base) {
+      out.write(`removed from ${unit.name}: ${base.removed.length ? base.removed.join(', ') : 'nothing'}\n`);
+      for (const k of base.kept) out.write(`${c.yellow('review')}  line ${k.line}: ${k.symbol}: ${k.reason}\n`);
+      for (const w of base.warnings) out.write(`${c.yellow('warning')} ${w}\n`);
+    }
+    unit.members.forEach((m, k) => {
+      const v = recalledValidation(root, m.class, files[k + 1]!)?.report;
+      if (v) {
+        const checks = v.checks.map((x) => `${x.name} ${x.skipped ? 'skipped' : x.ok ? 'ok' : 'FAILED'} ${(x.ms / 1000).toFixed(1)} s`).join(', ');
+        out.write(`${m.class} validation ${v.ok ? c.green('passed') : c.red('failed')}: ${checks}\n`);
+      } else out.write(`${m.class} validation: ${c.dim('not validated as it is now')}\n`);
+    });
   }
 
   function show(p: PendingReview, i: number, total: number): void {

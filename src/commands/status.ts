@@ -10,7 +10,8 @@ import { useColor } from '../report/terminal.js';
 import { commandProfile, profileJson, resolveRoot, type CommonFlags } from './common.js';
 import { unfinishedNote } from '../report/status-table.js';
 import { io } from '../core/invocation.js';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { isTracked } from '../record/work-tree.js';
 import path from 'node:path';
 import type { BaseUnit, ScanResult } from '../core/types.js';
 import { listRecords, readRecord, recordPath, v2Sibling, type MigrationRecord } from '../record/migration-log.js';
@@ -45,6 +46,17 @@ export async function statusCommand(opts: CommonFlags & { profile?: string; json
 }
 
 /**
+ * A ready unit whose every `_v2` a --no-commit run left on disk, none committed: still `ready` (not
+ * migrated until its commit), with its `files` and a reason saying what commits it. Before, status
+ * said "migrate run X migrates it" while run refused the files as uncommitted content.
+ */
+function written(root: string, u: BaseUnit): BaseUnit {
+  const files = unitOutputs(u);
+  if (!files.every((f) => existsSync(path.join(root, f)) && !isTracked(root, path.join(root, f)))) return u;
+  return { ...u, files, reason: `${u.reason}; its _v2 files are written and not committed (${files.join(', ')}): migrate commit ${u.name} (or migrate review) commits them as one once each agent's _v2 is validated as it is` };
+}
+
+/**
  * The units status reports: the scan's, a unit whose commit is active `migrated` (`promoted` once its
  * promotion is active), and a unit the scan no longer sees because its promotion replaced the legacy
  * base (read from its record). Each member of an active unit names the file it is started from.
@@ -67,7 +79,8 @@ function unitsOfStatus(root: string, scan: ScanResult, history: MigrationHistory
   };
   for (const u of scan.units ?? []) {
     const record = readRecord(root, u.name);
-    out.push(active(u.name) && u.status !== 'refused' ? applied(u, record) : u);
+    if (active(u.name) && u.status !== 'refused') out.push(applied(u, record));
+    else out.push(u.status === 'ready' ? written(root, u) : u);
   }
   for (const record of listRecords(root)) {
     if (!record.unit || !active(record.agent) || out.some((u) => u.name === record.agent)) continue;

@@ -7,6 +7,7 @@ import type { AgentInfo, BaseUnit } from '../core/types.js';
 import { scanRepository } from '../discover/scan.js';
 import { selectAgents, selectUnit, unitNotWritten } from '../discover/resolve.js';
 import { memberAgent } from '../pipeline/unit-run.js';
+import { unitOutputs } from '../discover/base-units.js';
 import { resolveEndpoints, type ValidationEnvironment } from '../validate/environment.js';
 import { prepareValidationEnvironment } from '../pipeline/validate-stage.js';
 import { RunJournal } from '../pipeline/journal.js';
@@ -63,6 +64,13 @@ export async function validateCommand(agents: string[], opts: ValidateCommandOpt
   for (const arg of agents) {
     const selected = selectUnit(scan, root, arg);
     if (!selected) rest.push(arg);
+    // A refused unit has no _v2 at all: said of the unit (named by its base) or of the agent named, never
+    // of whichever agent of it happens to come first. Likewise a ready unit named by its base that is not
+    // (all) written: every missing file, of the unit.
+    if (selected && !selected.member) {
+      const missing = selected.unit.status === 'refused' ? [] : unitOutputs(selected.unit).filter((f) => !existsSync(path.join(root, f)));
+      if (selected.unit.status === 'refused' || missing.length) throw new UsageError(unitNotWritten(selected.unit, missing));
+    } else if (selected?.member && selected.unit.status === 'refused') throw new UsageError(`${selected.member.class}: ${unitNotWritten(selected.unit, [])}`);
     for (const m of selected?.unit.members ?? []) unitOf.set(m.file, selected!.unit);
     if (selected) infos.push(...(selected.member ? [selected.member] : selected.unit.members).map(memberAgent).filter((a) => !infos.some((x) => x.file === a.file)));
   }

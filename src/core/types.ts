@@ -82,9 +82,10 @@ export interface BaseUnit {
   /**
    * `promoted` (status only): `migrate promote <base>` cut the whole unit over (see the record's promotion).
    * `refused`: a blocker stands in the way (see `blockers`). `ready`: nothing blocks it, not migrated yet
-   * (what scan says, and run when it does not write: --dry-run, --no-validate, --no-commit). `migrated`:
+   * (what scan says, and run when it does not write and validate: --dry-run, --no-validate). `migrated`:
    * the base's `_v2` and each member's `_v2` are written, verified, each member validated at runtime and
-   * all of it committed as one commit (`commit`). `unchanged`: an earlier run's unit commit holds exactly
+   * all of it committed as one commit (`commit`; null after a --no-commit run, which leaves the files for
+   * `migrate commit` / `migrate review` to commit as one). `unchanged`: an earlier run's unit commit holds exactly
    * what this one would write. `failed`: a step failed (`error`); nothing of the unit was left.
    */
   status: 'refused' | 'ready' | 'migrated' | 'unchanged' | 'failed' | 'promoted';

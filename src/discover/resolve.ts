@@ -151,7 +151,7 @@ export function selectUnit(scan: ScanResult, root: string, arg: string, cwd = pr
 /** Why a unit named to a command that needs its `_v2` files has none: refused (its blockers), or not run yet. */
 export function unitNotWritten(unit: BaseUnit, missing: string[]): string {
   if (unit.status === 'refused') {
-    return `base migration unit ${unit.name} is refused, so it has no _v2: ${unit.blockers.length} blocker${unit.blockers.length === 1 ? '' : 's'} (${unit.blockers.map((b) => `${b.class} ${b.file}:${b.line}`).join(', ')}; migrate scan says why)`;
+    return `base migration unit ${unit.name} (${unit.base.file}:${unit.base.line}) is refused, so it has no _v2: ${unit.blockers.length} blocker${unit.blockers.length === 1 ? '' : 's'} (${unit.blockers.map((b) => `${b.class} ${b.file}:${b.line}`).join(', ')}; migrate scan says why)`;
   }
   return `base migration unit ${unit.name} has no ${missing.join(', ')} (run \`migrate run ${unit.name}\` first, or --dry-run to preview)`;
 }

@@ -170,10 +170,12 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   const allUnits = opts.all && !opts.agents.length ? scan.units ?? [] : [...namedUnits];
   let units = opts.shard ? shardOf(allUnits, (u) => u.base.file, opts.shard) : allUnits;
   const withUnits = (o: BatchOutcome): BatchOutcome => (units.length ? { ...o, units } : o);
-  // A unit is migrated only with every step: written, verified, each agent validated, committed.
-  const migratingUnits = recording && validating;
+  // A unit is migrated only with every step: written, verified, each agent validated, committed; with
+  // --no-commit it is written, verified and validated, and left for `migrate commit` / `migrate review`
+  // to commit as one (as agents are).
+  const migratingUnits = validating;
   if (!migratingUnits) {
-    const why = `not migrated by this run: a unit is migrated only together with each agent's runtime validation and its one commit (run without ${opts.dryRun ? '--dry-run' : [!opts.validate && '--no-validate', !opts.commit && '--no-commit'].filter(Boolean).join(' and ')})`;
+    const why = `not migrated by this run: a unit is migrated only together with each agent's runtime validation (run without ${opts.dryRun ? '--dry-run' : '--no-validate'})`;
     units = units.map((u) => (u.status === 'ready' ? { ...u, reason: `${u.reason}; ${why}` } : u));
   }
   const unitsToRun = migratingUnits ? units.filter((u) => u.status === 'ready') : [];
@@ -566,7 +568,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       const done = new Map<BaseUnit, BaseUnit>();
       for (const u of unitsToRun) {
         if (aborted()) break;
-        done.set(u, await migrateUnit(root, u, { ...opts }, journal, envOf));
+        done.set(u, await migrateUnit(root, u, { ...opts, commit: recording }, journal, envOf));
       }
       units = units.map((u) => done.get(u) ?? u);
     }

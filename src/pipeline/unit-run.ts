@@ -25,12 +25,16 @@ import { retargetImports } from '../discover/base-units.js';
 import { buildRecord, recordPath, sha256, v2Sibling, writeRecord } from '../record/migration-log.js';
 import { commitAgent, readHistory } from '../record/git.js';
 import type { RunJournal } from './journal.js';
+import { rememberValidation } from '../record/validation-cache.js';
+import type { ReviewAnswer } from '../record/review-log.js';
 import { tempPathOf, writeOutputAtomic } from './write-output.js';
 import type { ValidationEnvironment } from '../validate/environment.js';
 
 export interface UnitRunOptions {
   profile: Profile;
   force: boolean;
+  /** false (--no-commit): write, verify and validate, then leave the files uncommitted for `migrate commit` / `migrate review`. */
+  commit?: boolean;
   concurrency: number;
   registryUrl?: string;
   metricsUrl?: string;
@@ -38,7 +42,7 @@ export interface UnitRunOptions {
 }
 
 /** A file of the unit to write: its path, its legacy file and its new text. */
-interface UnitFile {
+export interface UnitFile {
   rel: string;
   legacy: string;
   text: string;
@@ -74,6 +78,8 @@ export async function migrateUnit(root: string, unit: BaseUnit, opts: UnitRunOpt
   if (same) {
     const active = (await readHistory(root)).get(unit.name)?.active;
     if (active) return { ...unit, status: 'unchanged', files: files.map((f) => f.rel), commit: active.sha, error: null };
+    // What a --no-commit run left, uncommitted: committed by `migrate commit`, written again only with --force.
+    if (!opts.force) return fail(`${files[0]!.rel} and the unit's other _v2 files are already written and not committed (a --no-commit run): \`migrate commit ${unit.name}\` or \`migrate review\` commits them; pass --force to write and validate them again`);
   }
   // A directory, symlink or FIFO at a _v2 path is the user's, never replaced, even with --force.
   const odd = files.find((f) => isLink(path.join(root, f.rel)) || (existsSync(path.join(root, f.rel)) && !lstatSync(path.join(root, f.rel)).isFile()));
@@ -145,40 +151,17 @@ export async function migrateUnit(root: string, unit: BaseUnit, opts: UnitRunOpt
   });
   if (drift) return { ...putBack(`${drift.rel} changed after migrate wrote it, while the unit was validated: not committed`), validation };
 
+  // --no-commit: the files stay, uncommitted, with each member's validation remembered for
+  // `migrate commit <base>` / `migrate review`, which commit them as this run would have.
+  if (opts.commit === false) {
+    for (const { m, file } of members) rememberValidation(root, m.class, file.rel, validation[m.class]!, shas.get(file.rel) ?? null);
+    journal?.settled(rels);
+    return { ...unit, status: 'migrated', files: rels, commit: null, error: null, validation };
+  }
+
   // Record and one commit.
   try {
-    const base = buildRecord(root, {
-      agent: unit.name,
-      language: 'python',
-      profile: opts.profile.name,
-      source: unit.base.file,
-      output: files[0]!.rel,
-      removed: baseOutcome.removed,
-      kept_for_review: baseOutcome.kept,
-      warnings: baseOutcome.warnings,
-      validation: null,
-    });
-    const hashOf = (rel: string) => ({ path: rel, sha256: sha256(readFileSync(path.join(root, rel))) });
-    const record = { ...base, unit: { members: members.map(({ m, file }) => ({ class: m.class, source: hashOf(m.file), output: hashOf(file.rel), validation: validation[m.class]! })) } };
-    journal?.willCreate(recordRel);
-    recordWritten = true;
-    writeRecord(root, record);
-    const names = unit.members.map((m) => m.class);
-    const body = [
-      `Base migration unit ${unit.name} (${unit.base.file}:${unit.base.line}) with ${names.join(', ')}: ${unit.name}'s _v2 is the engine's rewrite onto ${opts.profile.base_class}; each agent's _v2 only imports ${unit.name} from it.`,
-      `Removed from ${unit.name}: ${baseOutcome.removed.length ? baseOutcome.removed.join(', ') : 'nothing'}.`,
-      `Validation: ${members.map(({ m }) => `${m.class} ${validation[m.class]!.checks.map((c) => `${c.name} ${c.ok ? 'ok' : 'FAILED'}`).join(', ')}`).join('; ')}.`,
-    ].join('\n');
-    journal?.committing([...rels, recordRel]);
-    const sha = await commitAgent(root, {
-      agent: unit.name,
-      profile: opts.profile.name,
-      baseClass: opts.profile.base_class,
-      files: [...rels, recordRel],
-      subject: `migrate(${unit.name}): move base migration unit ${unit.name} (${names.join(', ')}) onto ${opts.profile.base_class}`,
-      body,
-    });
-    journal?.committed([...rels, recordRel]);
+    const sha = await commitUnit(root, unit, { profile: opts.profile, files: rels, base: baseOutcome, validation, journal, onRecord: () => (recordWritten = true) });
     return { ...unit, status: 'migrated', files: rels, commit: sha, error: null, validation };
   } catch (err) {
     try {
@@ -190,8 +173,59 @@ export async function migrateUnit(root: string, unit: BaseUnit, opts: UnitRunOpt
   }
 }
 
+/**
+ * The unit's record and its one commit of `files` (the base's `_v2` first, then each member's, in the
+ * unit's order) and the record: what `run` commits, and `migrate commit <base>` / `migrate review` for a
+ * unit a --no-commit run left. `onRecord` is called once the record is in the journal (about to be
+ * written). Throws on failure; the caller puts the files back.
+ */
+export async function commitUnit(
+  root: string,
+  unit: BaseUnit,
+  opts: { profile: Profile; files: string[]; base: BaseRewrite; validation: Record<string, ValidationReport>; journal: RunJournal | null; onRecord?: () => void; review?: ReviewAnswer[] },
+): Promise<string> {
+  const { profile, files: rels, base: baseOutcome, validation, journal } = opts;
+  const recordRel = recordPath(unit.name);
+  const members = unit.members.map((m, k) => ({ m, rel: rels[k + 1]! }));
+  const base = buildRecord(root, {
+    agent: unit.name,
+    language: 'python',
+    profile: profile.name,
+    source: unit.base.file,
+    output: rels[0]!,
+    removed: baseOutcome.removed,
+    kept_for_review: baseOutcome.kept,
+    warnings: baseOutcome.warnings,
+    validation: null,
+    review: opts.review,
+  });
+  const hashOf = (rel: string) => ({ path: rel, sha256: sha256(readFileSync(path.join(root, rel))) });
+  const record = { ...base, unit: { members: members.map(({ m, rel }) => ({ class: m.class, source: hashOf(m.file), output: hashOf(rel), validation: validation[m.class]! })) } };
+  journal?.willCreate(recordRel);
+  opts.onRecord?.();
+  writeRecord(root, record);
+  const names = unit.members.map((m) => m.class);
+  const body = [
+    `Base migration unit ${unit.name} (${unit.base.file}:${unit.base.line}) with ${names.join(', ')}: ${unit.name}'s _v2 is the engine's rewrite onto ${profile.base_class}; each agent's _v2 only imports ${unit.name} from it.`,
+    `Removed from ${unit.name}: ${baseOutcome.removed.length ? baseOutcome.removed.join(', ') : 'nothing'}.`,
+    ...(opts.review?.length ? [`Reviewed: ${opts.review.map((a) => a.answer).join(', ')}${opts.review[opts.review.length - 1]!.by ? ` by ${opts.review[opts.review.length - 1]!.by}` : ''}.`] : []),
+    `Validation: ${members.map(({ m }) => `${m.class} ${validation[m.class]!.checks.map((c) => `${c.name} ${c.ok ? 'ok' : 'FAILED'}`).join(', ')}`).join('; ')}.`,
+  ].join('\n');
+  journal?.committing([...rels, recordRel]);
+  const sha = await commitAgent(root, {
+    agent: unit.name,
+    profile: profile.name,
+    baseClass: profile.base_class,
+    files: [...rels, recordRel],
+    subject: `migrate(${unit.name}): move base migration unit ${unit.name} (${names.join(', ')}) onto ${profile.base_class}`,
+    body,
+  });
+  journal?.committed([...rels, recordRel]);
+  return sha;
+}
+
 /** What the base's rewrite removed, kept and warned of (the record keeps it). */
-interface BaseRewrite {
+export interface BaseRewrite {
   removed: string[];
   kept: Array<{ symbol: string; line: number; reason: string }>;
   warnings: string[];
@@ -203,7 +237,7 @@ interface BaseRewrite {
  * `_v2` (its source with every `from <the base's module> import ...` importing from the base's `_v2`
  * module instead). Throws one line naming the file and line when a text cannot be made.
  */
-function unitTexts(root: string, unit: BaseUnit, profile: Profile): { files: UnitFile[]; base: BaseRewrite } {
+export function unitTexts(root: string, unit: BaseUnit, profile: Profile): { files: UnitFile[]; base: BaseRewrite } {
   const baseRel = unit.base.file;
   const { outcome } = previewBase(root, baseRel, unit.base.class, profile);
   if (outcome.status !== 'changed' || outcome.output === undefined) {
@@ -230,7 +264,7 @@ function unitTexts(root: string, unit: BaseUnit, profile: Profile): { files: Uni
 }
 
 /** Checks of the texts before anything is written: each compiles, and each member's `_v2` imports nothing the base's `_v2` lacks. */
-function verifyUnit(root: string, unit: BaseUnit, files: UnitFile[]): string | null {
+export function verifyUnit(root: string, unit: BaseUnit, files: UnitFile[]): string | null {
   const script = [
     'import ast, json, sys',
     'data = json.load(sys.stdin)',

@@ -52,7 +52,9 @@ export function printRunHuman(outcome: BatchOutcome, stream: NodeJS.WriteStream 
   const failed = outcome.results.filter((x) => x.status === 'failed');
   for (const r of failed) stream.write(`${c.red('failed')} ${r.agent}: ${r.error}\n`);
   for (const u of outcome.units ?? []) {
-    const what = u.status === 'migrated' || u.status === 'unchanged' ? `commit ${u.commit?.slice(0, 12)}: ${u.files?.join(', ')}` : u.status === 'failed' ? `${u.error}; nothing of it was kept` : u.reason;
+    const what = u.status === 'migrated' && !u.commit
+      ? `written and validated, not committed: ${u.files?.join(', ')} (\`migrate commit ${u.name}\` or \`migrate review\` commits them as one)`
+      : u.status === 'migrated' || u.status === 'unchanged' ? `commit ${u.commit?.slice(0, 12)}: ${u.files?.join(', ')}` : u.status === 'failed' ? `${u.error}; nothing of it was kept` : u.reason;
     stream.write(`${c.yellow('unit')} ${u.name} ${u.status} (${u.members.length} agent${u.members.length === 1 ? '' : 's'} ${u.status === 'migrated' || u.status === 'unchanged' ? 'migrated' : 'skipped'} with it): ${what}\n`);
   }
   const counts = Object.entries(outcome.summary)

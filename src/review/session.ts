@@ -5,7 +5,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { AgentInfo, RunResult } from '../core/types.js';
+import type { AgentInfo, BaseUnit, RunResult } from '../core/types.js';
+import { oneLine } from '../core/errors.js';
+import { unitOutputs } from '../discover/base-units.js';
+import { commitUnitPlan, planUnitCommit, type UnitPlan } from '../commands/commit.js';
 import { loadProfile, profileFor, type Profile } from '../profile/profile.js';
 import { adapterFor } from '../lang/registry.js';
 import { sha256File } from '../record/migration-log.js';
@@ -154,4 +157,71 @@ async function editUnder(root: string, p: PendingReview, profile: Profile): Prom
   ]);
   // A hand edit need not be a fixed point of the transforms; it must parse and compile.
   return { changed: true, problem: error && !/not idempotent/.test(error) ? error : null };
+}
+
+/**
+ * A base migration unit a `run --no-commit` left: reviewed as one item (its base's `_v2` and each
+ * agent's), accepted as one commit (the record `run` writes, the answers inside), rejected as one (every
+ * `_v2` of it deleted). Answers are kept under the base's name, about the base's `_v2`.
+ */
+export interface PendingUnit {
+  unit: BaseUnit;
+  /** The unit's `_v2` files, the base's first (relative to the root). */
+  files: string[];
+}
+
+/** The units whose every `_v2` is on disk and none is committed: what a --no-commit run left. */
+export function pendingUnits(root: string, units: BaseUnit[] | undefined): PendingUnit[] {
+  return (units ?? [])
+    .filter((u) => u.status === 'ready')
+    .map((unit) => ({ unit, files: unitOutputs(unit) }))
+    .filter((p) => p.files.every((f) => existsSync(path.join(root, f)) && !isTracked(root, path.join(root, f))));
+}
+
+function unitAnswer(root: string, p: PendingUnit, kind: ReviewAnswerKind): ReviewAnswer {
+  const by = reviewer(root);
+  return { answer: kind, at: new Date().toISOString(), ...(by ? { by } : {}), output: p.files[0]!, output_sha256: sha256File(path.join(root, p.files[0]!)) };
+}
+
+/** Why the unit cannot be accepted as it is (what `migrate commit` refuses), or null; the plan when it can. */
+export function unitAcceptPlan(root: string, p: PendingUnit, profile: Profile): { plan: UnitPlan | null; refusal: string | null } {
+  try {
+    return { plan: planUnitCommit(root, p.unit, profile), refusal: null };
+  } catch (err) {
+    return { plan: null, refusal: oneLine(err) };
+  }
+}
+
+/** Accept: the unit's one commit with its record (the review answers inside). Returns the sha. */
+export async function acceptUnit(root: string, p: PendingUnit, profile: Profile): Promise<string> {
+  const journal = await RunJournal.open(root, 'run');
+  try {
+    // Judged under the run lock: nothing commits or changes it between the check and the commit.
+    const { plan, refusal } = unitAcceptPlan(root, p, profile);
+    if (!plan) throw new Error(refusal ?? 'cannot be committed');
+    const review = [...reviewAnswers(root, p.unit.name), unitAnswer(root, p, 'accept')];
+    const sha = await commitUnitPlan(root, plan, profile, journal, review);
+    clearReviewAnswers(root, p.unit.name);
+    return sha;
+  } finally {
+    journal.finish();
+  }
+}
+
+/** Reject: every `_v2` of the unit goes (none is tracked: tracked content is never deleted), under the run lock. */
+export async function rejectUnit(root: string, p: PendingUnit): Promise<void> {
+  const journal = await RunJournal.open(root, 'run');
+  try {
+    const tracked = p.files.find((f) => isTracked(root, path.join(root, f)));
+    if (tracked) throw new Error(`${tracked} is tracked by git; not deleting the unit's files (remove them with git rm if you mean to)`);
+    const a = unitAnswer(root, p, 'reject');
+    for (const f of p.files) rmSync(path.join(root, f), { force: true });
+    appendReviewAnswer(root, p.unit.name, a);
+  } finally {
+    journal.finish();
+  }
+}
+
+export function skipUnit(root: string, p: PendingUnit): void {
+  appendReviewAnswer(root, p.unit.name, unitAnswer(root, p, 'skip'));
 }

@@ -57,7 +57,7 @@ export function removeNodes(
   const inserts = buffer.insertPositions();
   // Extensions over comments and blank lines stop at an insertion point.
   const crossesInsert = (from: number, to: number) => inserts.some((p) => from < p && p < to);
-  const finals: Array<[number, number]> = [];
+  const finals: Array<[number, number, SyntaxNode]> = [];
   for (const span of merged) {
     let { start, end } = span;
     // Comment lines directly above (no blank line between) describe what is removed.
@@ -89,18 +89,37 @@ export function removeNodes(
         else break;
       }
     }
-    finals.push([start, end]);
+    finals.push([start, end, firstNode]);
   }
   // Extensions over blank lines can make neighbouring spans meet: merge before deleting.
   finals.sort((a, b) => a[0] - b[0]);
-  const out: Array<[number, number]> = [];
+  const out: Array<[number, number, SyntaxNode]> = [];
   for (const r of finals) {
     const last = out[out.length - 1];
     // Spans that only touch stay apart where something is inserted at the junction (a
     // method written after a removed statement, right before a removed definition).
     const touchesInsert = last && r[0] === last[1] && inserts.includes(r[0]);
     if (last && r[0] <= last[1] && !touchesInsert) last[1] = Math.max(last[1], r[1]);
-    else out.push([r[0], r[1]]);
+    else out.push([r[0], r[1], r[2]]);
+  }
+  // A deletion that now starts its block (merged paragraphs: `agent = self`, a handler class, a server
+  // set-up, each after a blank line) takes the blank lines after it, up to the next deletion or the code
+  // that stays: before, the first paragraph's blank went but the one before the last removed paragraph
+  // stayed, and the block (a renamed set-up method) began with a blank line.
+  for (let k = 0; k < out.length; k++) {
+    const r = out[k]!;
+    const prev = r[0] > 0 ? lineStart(source, r[0] - 1) : 0;
+    const atBlockStart = r[0] > 0 && /:\s*(#.*)?$/.test(source.slice(prev, r[0]).trimEnd());
+    if (!atBlockStart || dedentsAt(source, r[1], r[2])) continue;
+    let end = r[1];
+    while (end < source.length && isBlankLine(source, end) && !isLastLine(source, end) && !crossesInsert(r[0], lineEnd(source, end))) end = lineEnd(source, end);
+    r[1] = end;
+    const next = out[k + 1];
+    if (next && next[0] <= end && !inserts.includes(next[0])) {
+      r[1] = Math.max(end, next[1]);
+      out.splice(k + 1, 1);
+      k--;
+    }
   }
   for (const [start, end] of out) buffer.delete(start, end, label);
   return refused;

@@ -175,6 +175,8 @@ function rewriteTree(
     });
   }
   const transforms = (input.transforms ?? PYTHON_TRANSFORMS).filter((t) => enabled(t, py.remove));
+  // The removed nodes inside a definition (outermost first), once the removal is known.
+  let removedInside: (outer: SyntaxNode) => SyntaxNode[] = () => [];
   try {
     for (const t of transforms.filter((t) => t.phase === 'propose')) t.run(ctx);
     ctx.resolved = ctx.plan.resolve({
@@ -201,6 +203,11 @@ function rewriteTree(
       const gone = guards.remove.includes(guard) ? 'went whole' : 'is left as `pass`';
       ctx.warnings.push(`if ${test}: (line ${guard.startPosition.row + 1}) ${gone}, everything it guarded having gone; ${test} no longer has any effect there`);
     }
+    removedInside = (outer) => {
+      const inside = nodes.filter((n) => outer.startIndex < n.startIndex && n.endIndex <= outer.endIndex);
+      const within = (n: SyntaxNode, o: SyntaxNode) => o.startIndex <= n.startIndex && n.endIndex <= o.endIndex && (o.startIndex !== n.startIndex || o.endIndex !== n.endIndex);
+      return [...new Map(inside.filter((n) => !inside.some((o) => within(n, o))).map((n) => [n.startIndex, n])).values()].sort((a, b) => a.startIndex - b.startIndex);
+    };
     const refused = removeNodes(input.source, nodes, ctx.edits, ctx.layout, 'remove');
     if (refused.length) {
       const n = refused[0]!;
@@ -230,7 +237,7 @@ function rewriteTree(
   ];
   const dangling = danglingReference(check, ctx);
   if (dangling) return fail(`${input.file}: ${dangling}; nothing written`);
-  for (const n of ctx.resolved.notes) ctx.warnings.push(`${n.symbol} (line ${n.line}): ${n.reason}`);
+  for (const n of ctx.resolved.notes) ctx.warnings.push(`${n.symbol} (line ${n.line}): ${keptNote(n.reason, agent.methods.get(n.symbol)?.outer, removedInside)}`);
   const kept = [...ctx.resolved.kept, ...ctx.kept].sort((a, b) => a.line - b.line || a.symbol.localeCompare(b.symbol));
   const outcome: RewriteOutcome = {
     status: output === (desugared?.original ?? input.source) ? 'unchanged' : 'changed',
@@ -241,6 +248,27 @@ function rewriteTree(
     ...(ctx.unstartable ? { unstartable: ctx.unstartable } : {}),
   };
   return { outcome, inputTree: tree, outputTree: check };
+}
+
+/**
+ * A note that a method is "kept as it is" while the removal took statements out of it (its health
+ * server, a handler class) says what went and what stays: before, the warning claimed the method
+ * was untouched though its server code was gone.
+ */
+function keptNote(reason: string, outer: SyntaxNode | undefined, removedInside: (outer: SyntaxNode) => SyntaxNode[]): string {
+  const suffix = '; kept as it is';
+  if (!outer || !reason.endsWith(suffix)) return reason;
+  const gone = removedInside(outer);
+  if (!gone.length) return reason;
+  const label = (n: SyntaxNode) => {
+    const def = n.type === 'decorated_definition' ? n.childForFieldName('definition') : n;
+    if (def?.type === 'class_definition') return `class ${def.childForFieldName('name')?.text}`;
+    if (def?.type === 'function_definition') return `def ${def.childForFieldName('name')?.text}()`;
+    const first = n.text.split('\n')[0]!.trim();
+    return first.length > 60 ? `${first.slice(0, 57)}...` : first;
+  };
+  const list = gone.map((n) => `${label(n)} (line ${n.startPosition.row + 1})`).join(', ');
+  return `${reason.slice(0, -suffix.length)}; kept, but migrate removed ${list} from it; the rest of it is kept as it was`;
 }
 
 function enabled(t: PythonTransform, remove: string[]): boolean {
