@@ -31,6 +31,9 @@ import {
 /** Transport and bookkeeping a health loop may touch without being business. */
 const TRANSPORT = /^(_?context|_?ctx|zmq_context|_?poller|_?logger|_?log|_?running|start_time|name|agent_name|port|host|_?stop_event|_?shutdown_event|initialized|initialization_error)$/;
 
+/** Constant values a server may be configured with (`server.daemon_threads = True`). */
+const CONSTANT = new Set(['true', 'false', 'none', 'integer', 'float', 'string']);
+
 const healthish = (m: string) => HEALTH_ATTRIBUTE.test(m) || HEALTH_LOOP_METHOD.test(m) || HEALTH_PAYLOAD_METHOD.test(m);
 
 export const removeHealth: PythonTransform = {
@@ -1057,7 +1060,10 @@ function returnedToEndpoint(ctx: PythonTransformContext, name: string, endpoints
   if (!refs.length) return false;
   return refs.every((r) => {
     const node = r.node.parent?.type === 'attribute' && r.node.parent.childForFieldName('attribute')?.id === r.node.id ? r.node.parent : r.node;
-    const call = node.parent;
+    let call = node.parent;
+    // self.health_server = self._stack.enter_context(self._make_health_server()): an ExitStack hands the server back.
+    const outer = call?.type === 'call' ? call.parent?.parent : null;
+    if (outer?.type === 'call' && enteredContext(outer)?.id === call!.id) call = outer;
     const assign = call?.type === 'call' ? call.parent : null;
     const attr = assign?.type === 'assignment' ? selfAttribute(assign.childForFieldName('left')!) : null;
     return !!attr && endpoints.has(attr);
@@ -1069,13 +1075,28 @@ function servesPort(ctx: PythonTransformContext, attr: string, ports: Set<string
   if (bindsOfAttribute(ctx.agent.methods.values(), attr).some((b) => b.expr !== null && ports.has(b.expr))) return true;
   return ctx.agent.assignments.some((a) => {
     if (a.attr !== attr || a.value?.type !== 'call') return false;
-    const expr = boundPort(a.value, servers);
+    // `self._stack.enter_context(server)` returns what `server.__enter__()` returns: the server itself.
+    const value = enteredContext(a.value) ?? a.value;
+    if (value.type !== 'call') return false;
+    const expr = boundPort(value, servers);
     if (expr !== null && ports.has(expr)) return true;
     // self._status_server = self.start_status_endpoint(): a method that builds the server and returns it.
-    const m = selfAttribute(a.value.childForFieldName('function')!);
-    const fn = m && (a.value.childForFieldName('arguments')?.namedChildCount ?? 0) === 0 ? ctx.agent.methods.get(m) : undefined;
+    const m = selfAttribute(value.childForFieldName('function')!);
+    const fn = m && (value.childForFieldName('arguments')?.namedChildCount ?? 0) === 0 ? ctx.agent.methods.get(m) : undefined;
     return !!fn && returnedEndpoint(fn, ports, servers) !== null;
   });
+}
+
+/**
+ * `stack.enter_context(x)` (a contextlib.ExitStack, sync or async): the one argument `x`, whose `__enter__()`
+ * result it returns (a socketserver / http.server server returns itself); else null.
+ */
+export function enteredContext(call: SyntaxNode): SyntaxNode | null {
+  if (call.type !== 'call') return null;
+  const fn = call.childForFieldName('function');
+  if (fn?.type !== 'attribute' || !/^(enter_context|enter_async_context)$/.test(fn.childForFieldName('attribute')?.text ?? '')) return null;
+  const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+  return args.length === 1 && args[0]!.type !== 'keyword_argument' ? args[0]! : null;
 }
 
 /**
@@ -1109,6 +1130,8 @@ function returnedEndpoint(fn: PyFunction, ports: Set<string>, servers: Set<strin
         local = left.text;
         continue;
       }
+      // `server.daemon_threads = True`, `server.timeout = 0.5`: the server configured with a constant.
+      if (local && left.type === 'attribute' && left.childForFieldName('object')?.text === local && right && CONSTANT.has(right.type)) continue;
       return null;
     }
     if (e.type !== 'call') return null;
