@@ -10,7 +10,7 @@ import { bindArgument, boundPort, bindsOfAttribute, normPort, portExpression, po
 import { extractHealthPayload, routeString, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { DEFAULT_BASE_WORD } from '../../src/analysis/health-words.js';
 import { heldSettingsPorts, settingsParameterPorts } from '../../src/analysis/settings-ports.js';
-import { selfMembers, type InfraScope } from '../../src/analysis/infra.js';
+import { blocksOf, selfMembers, type InfraScope } from '../../src/analysis/infra.js';
 import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { baseName, type PyClass, type PyFunction } from '../../src/lang/python/module-model.js';
 import { callee, mentions, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
@@ -721,14 +721,27 @@ function sleepCall(ctx: PythonTransformContext): string | null {
  */
 function localHealthEndpoints(ctx: PythonTransformContext, ports: Set<string>, servers: Set<string>): StatementProposal[] {
   const out: StatementProposal[] = [];
-  for (const m of ctx.agent.methods.values()) {
-    const stmts = m.body.namedChildren.filter((st) => st.type !== 'comment');
+  // The method's body and the blocks of its compound statements (`with contextlib.ExitStack() as stack:`),
+  // never a nested function's or class's: a local endpoint and all that mentions it sit in one block.
+  const blocks = (body: SyntaxNode): SyntaxNode[] => {
+    const out: SyntaxNode[] = [body];
+    for (const st of body.namedChildren) {
+      if (st.type === 'function_definition' || st.type === 'class_definition' || st.type === 'decorated_definition') continue;
+      for (const b of blocksOf(st)) out.push(...blocks(b));
+    }
+    return out;
+  };
+  for (const m of ctx.agent.methods.values()) for (const block of blocks(m.body)) {
+    const stmts = block.namedChildren.filter((st) => st.type !== 'comment');
     for (const st of stmts) {
       const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
       if (e?.type !== 'assignment' || e.childForFieldName('left')?.type !== 'identifier' || e.childForFieldName('right')?.type !== 'call') continue;
       const local = e.childForFieldName('left')!.text;
       const mentionsLocal = (x: SyntaxNode) => mentions(x, local);
-      const ctor = e.childForFieldName('right')!;
+      // `health = stack.enter_context(ThreadingHTTPServer(...))`: the server the ExitStack hands back.
+      const right = e.childForFieldName('right')!;
+      const ctor = enteredContext(right) ?? right;
+      if (ctor.type !== 'call') continue;
       const onHealth = ports.has(boundPort(ctor, servers) ?? '') ||
         stmts.some((x) => {
           const c = x.type === 'expression_statement' ? x.namedChild(0) : null;
@@ -743,7 +756,9 @@ function localHealthEndpoints(ctx: PythonTransformContext, ports: Set<string>, s
         if (!mentionsLocal(x)) continue;
         const def = x.type === 'decorated_definition' ? x.childForFieldName('definition') : x;
         if (def?.type === 'function_definition') helpers.add(def.childForFieldName('name')!.text);
-        else if (x.type !== 'expression_statement') ok = false;
+        // A compound statement (a try whose finally shuts it down): only its teardown calls can go (below);
+        // any other mention in it keeps the endpoint (the stray check).
+        else if (x.type !== 'expression_statement') continue;
         group.push(x);
       }
       // Attributes holding its thread (`self.health_thread = Thread(target=answer_health)`): all go together or none.
@@ -762,6 +777,35 @@ function localHealthEndpoints(ctx: PythonTransformContext, ports: Set<string>, s
         }
       }
       if (!ok) continue;
+      const inGroup = (n: SyntaxNode) => group.some((g) => g.startIndex <= n.startIndex && n.endIndex <= g.endIndex);
+      // Its teardown elsewhere in the method (`health.shutdown()` in a finally): a call of the endpoint that goes with it.
+      for (const b of blocks(m.body)) {
+        for (const x of b.namedChildren) {
+          const c = x.type === 'expression_statement' && x.namedChildCount === 1 ? x.namedChild(0) : null;
+          const fn = c?.type === 'call' ? c.childForFieldName('function') : null;
+          if (!inGroup(x) && fn?.type === 'attribute' && fn.childForFieldName('object')?.text === local &&
+              /^(shutdown|server_close|close)$/.test(fn.childForFieldName('attribute')!.text) && (c!.childForFieldName('arguments')?.namedChildCount ?? 0) === 0) group.push(x);
+        }
+      }
+      // The request handler class defined in this method for it alone (`class Health(BaseHTTPRequestHandler)`,
+      // given to the server's constructor): it goes with the endpoint, and what it answered moves to the health hook.
+      for (const arg of ctor.childForFieldName('arguments')?.namedChildren ?? []) {
+        if (arg.type !== 'identifier') continue;
+        const def = blocks(m.body).flatMap((b) => b.namedChildren).find((x) => x.type === 'class_definition' && x.childForFieldName('name')?.text === arg.text);
+        const bases = def?.childForFieldName('superclasses')?.namedChildren ?? [];
+        if (!def || !bases.some((b) => HTTP_HANDLER_BASE.test(baseName(b) ?? ''))) continue;
+        let elsewhere = false;
+        walk(m.body, (n) => {
+          if (n.type === 'identifier' && n.text === arg.text && !(def.startIndex <= n.startIndex && n.endIndex <= def.endIndex) && !inGroup(n)) elsewhere = true;
+        });
+        if (!elsewhere) group.push(def);
+      }
+      // A local of the method: whatever mentions it outside the group (a use after the block) keeps it all.
+      let stray = false;
+      walk(m.body, (n) => {
+        if (n.type === 'identifier' && n.text === local && !inGroup(n)) stray = true;
+      });
+      if (stray) continue;
       for (const x of group) {
         out.push({ node: x, symbol: local, finding: 'health', reason: `local health endpoint of ${m.name}()`, requires: [...requires] });
       }
