@@ -157,7 +157,7 @@ export function belongsTo(
         return !!obj && selfAttribute(obj) === root && SETUP_TEARDOWN.test(fn!.childForFieldName('attribute')!.text);
       }
       // threading.Thread(target=self._health_loop, daemon=True).start()
-      return threadOf(call, removed) || handsOnlyRemovedLoop(call, removed);
+      return threadOf(call, removed) || handsOnlyRemovedLoop(call, removed) || registersRemovedTeardown(call, removed);
     }
     case 'if_statement': {
       const cond = stmt.childForFieldName('condition');
@@ -244,6 +244,27 @@ function handsOnlyRemovedLoop(call: SyntaxNode, removed: Set<string>): boolean {
     if (v?.type === 'attribute' && /^(serve_forever|handle_request|run|start|loop|run_forever)$/.test(v.childForFieldName('attribute')!.text) && selfRoot(v) && removed.has(selfRoot(v)!)) loop = true;
   }
   return loop;
+}
+
+/**
+ * `self._stack.callback(self.health_server.shutdown)`, `atexit.register(self.httpd.server_close)`,
+ * `stack.push(self.health_server)`: the teardown of a removed member handed to an exit registry (a
+ * contextlib.ExitStack, atexit) as its one argument. It goes with that member: left, it would call
+ * the teardown of something no longer there.
+ */
+function registersRemovedTeardown(call: SyntaxNode, removed: Set<string>): boolean {
+  const fn = call.childForFieldName('function');
+  const how = fn?.type === 'attribute' ? fn.childForFieldName('attribute')!.text : '';
+  if (!/^(callback|register|push)$/.test(how)) return false;
+  const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+  if (args.length !== 1 || args[0]!.type !== 'attribute') return false;
+  const arg = args[0]!;
+  const root = selfRoot(arg);
+  if (!root || !removed.has(root)) return false;
+  // push(self.server): the member's own __exit__ is what the stack calls.
+  if (selfAttribute(arg) === root) return how === 'push';
+  const obj = arg.childForFieldName('object');
+  return !!obj && selfAttribute(obj) === root && /^(close|term|destroy|unbind|disconnect|shutdown|server_close|join|cancel|stop)$/.test(arg.childForFieldName('attribute')!.text);
 }
 
 function threadOf(call: SyntaxNode, removed: Set<string>): boolean {

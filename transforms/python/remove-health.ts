@@ -10,7 +10,7 @@ import { bindArgument, boundPort, bindsOfAttribute, normPort, portExpression, po
 import { extractHealthPayload, routeString, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { DEFAULT_BASE_WORD } from '../../src/analysis/health-words.js';
 import { heldSettingsPorts, settingsParameterPorts } from '../../src/analysis/settings-ports.js';
-import { selfMembers, type InfraScope } from '../../src/analysis/infra.js';
+import { blocksOf, selfMembers, type InfraScope } from '../../src/analysis/infra.js';
 import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { baseName, type PyClass, type PyFunction } from '../../src/lang/python/module-model.js';
 import { callee, mentions, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
@@ -30,6 +30,9 @@ import {
 
 /** Transport and bookkeeping a health loop may touch without being business. */
 const TRANSPORT = /^(_?context|_?ctx|zmq_context|_?poller|_?logger|_?log|_?running|start_time|name|agent_name|port|host|_?stop_event|_?shutdown_event|initialized|initialization_error)$/;
+
+/** Constant values a server may be configured with (`server.daemon_threads = True`). */
+const CONSTANT = new Set(['true', 'false', 'none', 'integer', 'float', 'string']);
 
 const healthish = (m: string) => HEALTH_ATTRIBUTE.test(m) || HEALTH_LOOP_METHOD.test(m) || HEALTH_PAYLOAD_METHOD.test(m);
 
@@ -718,14 +721,27 @@ function sleepCall(ctx: PythonTransformContext): string | null {
  */
 function localHealthEndpoints(ctx: PythonTransformContext, ports: Set<string>, servers: Set<string>): StatementProposal[] {
   const out: StatementProposal[] = [];
-  for (const m of ctx.agent.methods.values()) {
-    const stmts = m.body.namedChildren.filter((st) => st.type !== 'comment');
+  // The method's body and the blocks of its compound statements (`with contextlib.ExitStack() as stack:`),
+  // never a nested function's or class's: a local endpoint and all that mentions it sit in one block.
+  const blocks = (body: SyntaxNode): SyntaxNode[] => {
+    const out: SyntaxNode[] = [body];
+    for (const st of body.namedChildren) {
+      if (st.type === 'function_definition' || st.type === 'class_definition' || st.type === 'decorated_definition') continue;
+      for (const b of blocksOf(st)) out.push(...blocks(b));
+    }
+    return out;
+  };
+  for (const m of ctx.agent.methods.values()) for (const block of blocks(m.body)) {
+    const stmts = block.namedChildren.filter((st) => st.type !== 'comment');
     for (const st of stmts) {
       const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
       if (e?.type !== 'assignment' || e.childForFieldName('left')?.type !== 'identifier' || e.childForFieldName('right')?.type !== 'call') continue;
       const local = e.childForFieldName('left')!.text;
       const mentionsLocal = (x: SyntaxNode) => mentions(x, local);
-      const ctor = e.childForFieldName('right')!;
+      // `health = stack.enter_context(ThreadingHTTPServer(...))`: the server the ExitStack hands back.
+      const right = e.childForFieldName('right')!;
+      const ctor = enteredContext(right) ?? right;
+      if (ctor.type !== 'call') continue;
       const onHealth = ports.has(boundPort(ctor, servers) ?? '') ||
         stmts.some((x) => {
           const c = x.type === 'expression_statement' ? x.namedChild(0) : null;
@@ -740,7 +756,9 @@ function localHealthEndpoints(ctx: PythonTransformContext, ports: Set<string>, s
         if (!mentionsLocal(x)) continue;
         const def = x.type === 'decorated_definition' ? x.childForFieldName('definition') : x;
         if (def?.type === 'function_definition') helpers.add(def.childForFieldName('name')!.text);
-        else if (x.type !== 'expression_statement') ok = false;
+        // A compound statement (a try whose finally shuts it down): only its teardown calls can go (below);
+        // any other mention in it keeps the endpoint (the stray check).
+        else if (x.type !== 'expression_statement') continue;
         group.push(x);
       }
       // Attributes holding its thread (`self.health_thread = Thread(target=answer_health)`): all go together or none.
@@ -759,6 +777,35 @@ function localHealthEndpoints(ctx: PythonTransformContext, ports: Set<string>, s
         }
       }
       if (!ok) continue;
+      const inGroup = (n: SyntaxNode) => group.some((g) => g.startIndex <= n.startIndex && n.endIndex <= g.endIndex);
+      // Its teardown elsewhere in the method (`health.shutdown()` in a finally): a call of the endpoint that goes with it.
+      for (const b of blocks(m.body)) {
+        for (const x of b.namedChildren) {
+          const c = x.type === 'expression_statement' && x.namedChildCount === 1 ? x.namedChild(0) : null;
+          const fn = c?.type === 'call' ? c.childForFieldName('function') : null;
+          if (!inGroup(x) && fn?.type === 'attribute' && fn.childForFieldName('object')?.text === local &&
+              /^(shutdown|server_close|close)$/.test(fn.childForFieldName('attribute')!.text) && (c!.childForFieldName('arguments')?.namedChildCount ?? 0) === 0) group.push(x);
+        }
+      }
+      // The request handler class defined in this method for it alone (`class Health(BaseHTTPRequestHandler)`,
+      // given to the server's constructor): it goes with the endpoint, and what it answered moves to the health hook.
+      for (const arg of ctor.childForFieldName('arguments')?.namedChildren ?? []) {
+        if (arg.type !== 'identifier') continue;
+        const def = blocks(m.body).flatMap((b) => b.namedChildren).find((x) => x.type === 'class_definition' && x.childForFieldName('name')?.text === arg.text);
+        const bases = def?.childForFieldName('superclasses')?.namedChildren ?? [];
+        if (!def || !bases.some((b) => HTTP_HANDLER_BASE.test(baseName(b) ?? ''))) continue;
+        let elsewhere = false;
+        walk(m.body, (n) => {
+          if (n.type === 'identifier' && n.text === arg.text && !(def.startIndex <= n.startIndex && n.endIndex <= def.endIndex) && !inGroup(n)) elsewhere = true;
+        });
+        if (!elsewhere) group.push(def);
+      }
+      // A local of the method: whatever mentions it outside the group (a use after the block) keeps it all.
+      let stray = false;
+      walk(m.body, (n) => {
+        if (n.type === 'identifier' && n.text === local && !inGroup(n)) stray = true;
+      });
+      if (stray) continue;
       for (const x of group) {
         out.push({ node: x, symbol: local, finding: 'health', reason: `local health endpoint of ${m.name}()`, requires: [...requires] });
       }
@@ -1057,7 +1104,10 @@ function returnedToEndpoint(ctx: PythonTransformContext, name: string, endpoints
   if (!refs.length) return false;
   return refs.every((r) => {
     const node = r.node.parent?.type === 'attribute' && r.node.parent.childForFieldName('attribute')?.id === r.node.id ? r.node.parent : r.node;
-    const call = node.parent;
+    let call = node.parent;
+    // self.health_server = self._stack.enter_context(self._make_health_server()): an ExitStack hands the server back.
+    const outer = call?.type === 'call' ? call.parent?.parent : null;
+    if (outer?.type === 'call' && enteredContext(outer)?.id === call!.id) call = outer;
     const assign = call?.type === 'call' ? call.parent : null;
     const attr = assign?.type === 'assignment' ? selfAttribute(assign.childForFieldName('left')!) : null;
     return !!attr && endpoints.has(attr);
@@ -1069,13 +1119,28 @@ function servesPort(ctx: PythonTransformContext, attr: string, ports: Set<string
   if (bindsOfAttribute(ctx.agent.methods.values(), attr).some((b) => b.expr !== null && ports.has(b.expr))) return true;
   return ctx.agent.assignments.some((a) => {
     if (a.attr !== attr || a.value?.type !== 'call') return false;
-    const expr = boundPort(a.value, servers);
+    // `self._stack.enter_context(server)` returns what `server.__enter__()` returns: the server itself.
+    const value = enteredContext(a.value) ?? a.value;
+    if (value.type !== 'call') return false;
+    const expr = boundPort(value, servers);
     if (expr !== null && ports.has(expr)) return true;
     // self._status_server = self.start_status_endpoint(): a method that builds the server and returns it.
-    const m = selfAttribute(a.value.childForFieldName('function')!);
-    const fn = m && (a.value.childForFieldName('arguments')?.namedChildCount ?? 0) === 0 ? ctx.agent.methods.get(m) : undefined;
+    const m = selfAttribute(value.childForFieldName('function')!);
+    const fn = m && (value.childForFieldName('arguments')?.namedChildCount ?? 0) === 0 ? ctx.agent.methods.get(m) : undefined;
     return !!fn && returnedEndpoint(fn, ports, servers) !== null;
   });
+}
+
+/**
+ * `stack.enter_context(x)` (a contextlib.ExitStack, sync or async): the one argument `x`, whose `__enter__()`
+ * result it returns (a socketserver / http.server server returns itself); else null.
+ */
+export function enteredContext(call: SyntaxNode): SyntaxNode | null {
+  if (call.type !== 'call') return null;
+  const fn = call.childForFieldName('function');
+  if (fn?.type !== 'attribute' || !/^(enter_context|enter_async_context)$/.test(fn.childForFieldName('attribute')?.text ?? '')) return null;
+  const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+  return args.length === 1 && args[0]!.type !== 'keyword_argument' ? args[0]! : null;
 }
 
 /**
@@ -1109,6 +1174,8 @@ function returnedEndpoint(fn: PyFunction, ports: Set<string>, servers: Set<strin
         local = left.text;
         continue;
       }
+      // `server.daemon_threads = True`, `server.timeout = 0.5`: the server configured with a constant.
+      if (local && left.type === 'attribute' && left.childForFieldName('object')?.text === local && right && CONSTANT.has(right.type)) continue;
       return null;
     }
     if (e.type !== 'call') return null;

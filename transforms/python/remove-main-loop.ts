@@ -71,6 +71,11 @@ export function heartbeatLine(body: SyntaxNode, scope: Parameters<typeof isInfra
 function firstBusiness(block: SyntaxNode, scope: Parameters<typeof isInfraStatement>[1]): SyntaxNode | null {
   for (const s of statements(block)) {
     if (isInfraStatement(s, scope)) continue;
+    // `relay = self`, `class Health(...)`: an alias or a definition is no work of its own (what uses it is),
+    // and it goes when its users do.
+    const e = s.type === 'expression_statement' && s.namedChildCount === 1 ? s.namedChild(0) : null;
+    if (e?.type === 'assignment' && e.childForFieldName('left')?.type === 'identifier' && e.childForFieldName('right')?.text === 'self') continue;
+    if (s.type === 'class_definition' || s.type === 'function_definition' || s.type === 'decorated_definition') continue;
     if (['while_statement', 'try_statement', 'if_statement', 'for_statement', 'with_statement'].includes(s.type)) {
       for (const c of s.namedChildren) {
         const b = c.type === 'block' ? c : c.namedChildren.find((x) => x.type === 'block');

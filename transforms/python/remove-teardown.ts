@@ -68,6 +68,9 @@ export function reachedAtShutdown(ctx: PythonTransformContext, name: string, tea
   seen.add(name);
   if (withBase && ctx.base.shutdownCalls.has(name)) return true;
   if (calledByEntryPoint(ctx, name)) return true;
+  // `with Agent(...) as agent:` in the entry point: leaving the block (SystemExit from the base's SIGTERM
+  // handler included) runs the agent's __exit__, and with it what __exit__ calls.
+  if (name !== '__exit__' && callsSelf(ctx.agent.methods.get('__exit__')?.body, name) && enteredByEntryPoint(ctx)) return true;
   // The legacy loop's `except KeyboardInterrupt:` (or `finally:`) called it when the agent was interrupted;
   // on the base it is wired into the cleanup() override the base's signal handler runs (interrupt-teardown).
   if (viaInterrupt && (withBase ? wiredAtInterrupt(ctx, name) : interruptCalls(ctx, name).length > 0)) return true;
@@ -93,6 +96,39 @@ export function reachedAtShutdown(ctx: PythonTransformContext, name: string, tea
     if (calls && reachedAtShutdown(ctx, other, teardowns, seen, withBase, viaInterrupt)) return true;
   }
   return false;
+}
+
+/** `self.<name>(...)` somewhere in the body (nested definitions aside). */
+function callsSelf(body: SyntaxNode | undefined, name: string): boolean {
+  let calls = false;
+  if (body) walk(body, (n) => {
+    if (calls || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type === 'call' && selfAttribute(n.childForFieldName('function')!) === name) calls = true;
+  });
+  return calls;
+}
+
+/** The entry point enters the agent as a context manager: `with Agent(...) as a:`, or `with a:` on a variable holding it. */
+function enteredByEntryPoint(ctx: PythonTransformContext): boolean {
+  const factories = factoryMethods(ctx.agent.cls);
+  const constructs = (n: SyntaxNode | null | undefined) => n?.type === 'call' && constructsClass(n, ctx.agent.cls, factories);
+  let entered = false;
+  for (const scope of entryScopes(ctx.module)) {
+    const vars = new Set<string>();
+    walk(scope, (n) => {
+      if (n.type === 'assignment' && constructs(n.childForFieldName('right'))) {
+        const left = n.childForFieldName('left');
+        if (left?.type === 'identifier') vars.add(left.text);
+      }
+    });
+    walk(scope, (n) => {
+      if (entered || n.type !== 'with_item') return;
+      let v = n.childForFieldName('value');
+      if (v?.type === 'as_pattern') v = v.namedChild(0);
+      if (constructs(v) || (v?.type === 'identifier' && vars.has(v.text))) entered = true;
+    });
+  }
+  return entered;
 }
 
 /**

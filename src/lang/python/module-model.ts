@@ -342,6 +342,16 @@ export function chosenClasses(call: SyntaxNode, local: string): Set<string> {
 function classNames(expr: SyntaxNode | null): string[] | null {
   if (!expr) return null;
   if (expr.type === 'identifier') return /^[A-Z]\w*$/.test(expr.text) ? [expr.text] : null;
+  // `PROBES[args.probe]`, `PROBES.get(name)`: a class looked up in a module-level registry of classes.
+  if (expr.type === 'subscript') return registryClasses(expr.childForFieldName('value'));
+  if (expr.type === 'call') {
+    const fn = expr.childForFieldName('function');
+    const args = expr.childForFieldName('arguments')?.namedChildren ?? [];
+    if (fn?.type !== 'attribute' || fn.childForFieldName('attribute')?.text !== 'get' || args.length < 1 || args.length > 2) return null;
+    const named = registryClasses(fn.childForFieldName('object'));
+    const fallback = args.length === 2 ? classNames(args[1]!) : [];
+    return named && fallback ? [...named, ...fallback] : null;
+  }
   if (expr.type === 'parenthesized_expression') return classNames(expr.namedChild(0));
   if (expr.type === 'conditional_expression') {
     const [a, , b] = expr.namedChildren;
@@ -350,4 +360,37 @@ function classNames(expr: SyntaxNode | null): string[] | null {
     return x && y ? [...x, ...y] : null;
   }
   return null;
+}
+
+/**
+ * `PROBES = {"disk": DiskProbeAgent, "tcp": TcpProbeAgent}`: the classes of a registry the module binds
+ * once, at its top level, to a dict literal whose every value names a class (a `**` spread or any other
+ * value: null). `name` is the identifier looked up in it.
+ */
+function registryClasses(name: SyntaxNode | null): string[] | null {
+  if (name?.type !== 'identifier') return null;
+  let root: SyntaxNode = name;
+  while (root.parent) root = root.parent;
+  let dict: SyntaxNode | null = null;
+  let bindings = 0;
+  for (const st of root.namedChildren) {
+    const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    // `PROBES["gpu"] = GpuProbe`, `PROBES.update(...)`: filled in later, maybe with something else.
+    const target = e?.type === 'call' ? e.childForFieldName('function')?.childForFieldName('object') : e?.childForFieldName('left')?.childForFieldName('value');
+    if (target?.type === 'identifier' && target.text === name.text) return null;
+    if (e?.type !== 'assignment' && e?.type !== 'augmented_assignment') continue;
+    const left = e.childForFieldName('left');
+    if (left?.type !== 'identifier' || left.text !== name.text) continue;
+    bindings++;
+    dict = e.type === 'assignment' ? e.childForFieldName('right') : null;
+  }
+  if (bindings !== 1 || dict?.type !== 'dictionary' || dict.namedChildCount === 0) return null;
+  const out: string[] = [];
+  for (const pair of dict.namedChildren) {
+    if (pair.type === 'comment') continue;
+    const v = pair.type === 'pair' ? pair.childForFieldName('value') : null;
+    if (v?.type !== 'identifier' || !/^[A-Z]\w*$/.test(v.text)) return null;
+    out.push(v.text);
+  }
+  return out;
 }
