@@ -353,6 +353,13 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
         work.before.push(s);
         continue;
       }
+      // `self.sock = self._open_socket()`, `self._receiver = threading.Thread(target=self._rx, daemon=True)`
+      // before the loop: an attribute of the agent built once from its own method or a thread object,
+      // reading nothing run() binds, which setup() builds in the same place (before the first cycle) now.
+      if (!inLoop && loops === 0 && onceBuiltAttribute(ctx, s, fn)) {
+        work.before.push(s);
+        continue;
+      }
       // After a loop on a flag (`while not self._shutdown:`), which ends when the agent is stopped: its
       // teardown (`self._metrics_server.shutdown()`), which shutdown() runs now, like a finally: around it.
       if (!inLoop && loops > 0 && flagLoop && s.parent?.id === flagLoop.parent?.id && (isSelfCall(s) || isSelfMemberCall(s))) {
@@ -909,11 +916,47 @@ function threadStart(ctx: PythonTransformContext, stmt: SyntaxNode): boolean {
   for (const m of ctx.agent.methods.values()) {
     walk(m.body, (n) => {
       if (n.type !== 'assignment' || selfAttribute(n.childForFieldName('left')!) !== attr) return;
+      // `self._receiver = None` in __init__: a placeholder until the thread is built, never started.
+      if (n.childForFieldName('right')?.type === 'none') return;
       assigned++;
       if (isThread(n.childForFieldName('right'))) threads++;
     });
   }
   return assigned > 0 && assigned === threads;
+}
+
+/**
+ * `self.<attr> = self.<method>(...)` or `self.<attr> = threading.Thread(...)` as a statement of run(),
+ * the attribute not the base's and the value reading no parameter or local of run() (only self,
+ * module names and constants): one-time set-up that does the same in setup(), which the base runs
+ * where run() ran it, before its first cycle.
+ */
+function onceBuiltAttribute(ctx: PythonTransformContext, stmt: SyntaxNode, run: PyFunction): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  if (e?.type !== 'assignment') return false;
+  const attr = selfAttribute(e.childForFieldName('left')!);
+  const right = e.childForFieldName('right');
+  if (!attr || ctx.baseOwned.has(attr) || right?.type !== 'call') return false;
+  const fnNode = right.childForFieldName('function');
+  const ownMethod = fnNode?.type === 'attribute' && fnNode.childForFieldName('object')?.text === 'self' && ctx.agent.methods.has(fnNode.childForFieldName('attribute')!.text);
+  const thread = /^(threading\.)?Thread$/.test(callee(right) ?? '');
+  if (!ownMethod && !thread) return false;
+  // Names run() binds: its parameters and every name it assigns or loops over.
+  const bound = new Set(run.params.map((p) => p.name).filter((n) => n && n !== 'self'));
+  walk(run.body, (n) => {
+    const left = n.type === 'assignment' || n.type === 'augmented_assignment' || n.type === 'for_statement' ? n.childForFieldName('left') : n.type === 'as_pattern' ? n.childForFieldName('alias') : null;
+    if (left) walk(left, (x) => {
+      if (x.type === 'identifier' && x.parent?.type !== 'attribute') bound.add(x.text);
+    });
+  });
+  let reads = false;
+  walk(right, (n) => {
+    if (n.type !== 'identifier') return;
+    if (n.parent?.type === 'keyword_argument' && n.parent.childForFieldName('name')?.id === n.id) return;
+    if (n.parent?.type === 'attribute' && n.parent.childForFieldName('attribute')?.id === n.id) return;
+    if (bound.has(n.text)) reads = true;
+  });
+  return !reads;
 }
 
 /** `time.sleep(...)`, `sleep(...)` or `self.<event>.wait(...)` as a statement. */
