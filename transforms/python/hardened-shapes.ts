@@ -1652,7 +1652,7 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     const alias = partialAliasPublish(ctx, fn);
     if (alias) return fail(alias, fn.line);
     const unshaped = unshapedSender(ctx, fn);
-    if (unshaped) return fail(`${name}() sends through ${unshaped.fn.name}() (${ctx.file}:${unshaped.fn.line}), which reaches the EventBus but ${unshaped.why}; hand it to the base as eventbus_publisher by hand`, unshaped.fn.line);
+    if (unshaped) return fail(`${name}() sends through ${unshaped.fn.name}() (${ctx.file}:${unshaped.fn.line}), which reaches the EventBus but ${unshaped.why}; ${unshaped.hint ?? 'hand it to the base as eventbus_publisher by hand'}`, unshaped.fn.line);
     return fail(`${name}() publishes nothing the migration recognises`, fn.line);
   }
   // Queued mode publishes each report itself: events handed to the base as well would change the order.
@@ -2635,7 +2635,7 @@ function partialAliasPublish(ctx: PythonTransformContext, cycle: PyFunction): st
     `the migration follows a publish called by name, not through an alias whose bound arguments would have to move with it${why ? ` (${why})` : ''}; call ${a.target.name}() with those arguments at line ${at} (or make them its defaults), then run migrate again`;
 }
 
-function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: PyFunction; why: string } | null {
+function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: PyFunction; why: string; hint?: string } | null {
   const called: string[] = [];
   walk(cycle.body, (n) => {
     if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return n.id === cycle.node.id ? undefined : false;
@@ -2644,14 +2644,58 @@ function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: P
     const a = f?.type === 'attribute' ? selfAttribute(f) : null;
     if (a && ctx.agent.methods.has(a) && !called.includes(a)) called.push(a);
   });
+  // What the cycle gathers on the agent (`self.batch.extend(events)`, `self.batch.append(e)`): a batch
+  // kept across cycles, which a method taking no events sends when the cycle decides to flush it.
+  const gathered = new Map<string, SyntaxNode>();
+  walk(cycle.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return n.id === cycle.node.id ? undefined : false;
+    if (n.type !== 'call') return;
+    const f = n.childForFieldName('function');
+    const store = f?.type === 'attribute' && /^(append|extend)$/.test(f.childForFieldName('attribute')!.text) ? selfAttribute(f.childForFieldName('object')!) : null;
+    if (store && !gathered.has(store)) gathered.set(store, n);
+  });
+  const sendsBatch = (fn: PyFunction): string | null => {
+    let hit: string | null = null;
+    walk(fn.body, (n) => {
+      if (hit || n.type === 'function_definition' || n.type === 'class_definition') return n.id === fn.node.id ? undefined : false;
+      const a = selfAttribute(n);
+      if (a && gathered.has(a)) hit = a;
+    });
+    return hit;
+  };
   // The method the cycle hands its events to comes first: a re-send of the backlog the cycle calls
-  // before it (no parameters) is not what stands in the way, the publish is.
+  // before it (no parameters) is not what stands in the way, the publish is (one that takes the
+  // events, else one that sends the batch the cycle gathers).
   const takesEvent = (m: string) => takesOneEvent(ctx.agent.methods.get(m)!);
-  called.sort((x, y) => Number(takesEvent(y)) - Number(takesEvent(x)));
+  const rank = (m: string) => (takesEvent(m) ? 2 : sendsBatch(ctx.agent.methods.get(m)!) ? 1 : 0);
+  called.sort((x, y) => rank(y) - rank(x));
   for (const name of called) {
     const fn = ctx.agent.methods.get(name)!;
     if (isPublish(ctx, name) || isDrain(ctx, name) || !reachesBusThroughHelpers(ctx, fn)) continue;
     const params = fn.params.filter((p, i) => i > 0 && p.kind !== 'separator');
+    const batch = !params.length ? sendsBatch(fn) : null;
+    if (batch) {
+      // Where the cycle calls it: under the flush rule (`if too_big or too_old:`), or each cycle.
+      let call: SyntaxNode | null = null;
+      walk(cycle.body, (n) => {
+        if (call || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return n.id === cycle.node.id ? undefined : false;
+        if (n.type === 'call' && selfAttribute(n.childForFieldName('function')!) === name) call = n;
+      });
+      let guard: SyntaxNode | null = null;
+      for (let p = (call as SyntaxNode | null)?.parent ?? null; p && p.id !== cycle.node.id; p = p.parent) {
+        if (p.type === 'if_statement') {
+          guard = p;
+          break;
+        }
+      }
+      const grown = gathered.get(batch)!;
+      const when = guard ? `only when line ${guard.startPosition.row + 1} says so (${guard.text.split('\n')[0]!.trim().slice(0, 60)})` : 'at the end of the cycle';
+      return {
+        fn,
+        why: `sends self.${batch}, a batch ${cycle.name}() gathers across cycles (line ${grown.startPosition.row + 1}: ${grown.text.slice(0, 50)}) and flushes ${when}`,
+        hint: 'the base publishes what collect_data() returns at the end of every cycle, so how that batching maps onto it (dropped, or kept inside collect_data()) is a person\'s call',
+      };
+    }
     let failure = false;
     let queues: string | null = null;
     walk(fn.body, (n) => {
