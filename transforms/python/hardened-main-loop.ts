@@ -213,6 +213,13 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
         }
         continue;
       }
+      // `self.last_cycle = time.monotonic()` opening the loop's body, before collect(): a stamp of the
+      // cycle's start (a watchdog reads it), which collect_data() now opens with, at the same moment of
+      // each of the base's cycles.
+      if (inLoop && !collectStmt && loopBody && s.parent?.id === loopBody.id && cycleStamp(ctx, s)) {
+        work.each.push(s);
+        continue;
+      }
       if (isTrivial(s)) {
         if (s.type !== 'pass_statement' && s.type !== 'return_statement') record(s, inLoop);
         continue;
@@ -957,6 +964,16 @@ function onceBuiltAttribute(ctx: PythonTransformContext, stmt: SyntaxNode, run: 
     if (bound.has(n.text)) reads = true;
   });
   return !reads;
+}
+
+/** `self.<attr> = time.monotonic()` (or time.time(), time.time_ns(), ...): the clock read alone, into an attribute not the base's. */
+function cycleStamp(ctx: PythonTransformContext, stmt: SyntaxNode): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  if (e?.type !== 'assignment') return false;
+  const attr = selfAttribute(e.childForFieldName('left')!);
+  const right = e.childForFieldName('right');
+  if (!attr || ctx.baseOwned.has(attr) || right?.type !== 'call' || right.childForFieldName('arguments')!.namedChildCount) return false;
+  return /^time\.(monotonic|time|perf_counter)(_ns)?$/.test(callee(right) ?? '');
 }
 
 /** `time.sleep(...)`, `sleep(...)` or `self.<event>.wait(...)` as a statement. */
