@@ -1366,7 +1366,13 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
         ? `: the entry point's one-shot call sits in the ${guard.type === 'try_statement' ? 'try:' : 'with'} at line ${line(guard)}, which sees a failed ${name}() raise (${name}() catches not every exception); the base's ${ctx.py.cycle_method}() never raises (it logs and counts the failure), so what that ${guard.type === 'try_statement' ? 'try: does with the exception' : 'with does on an exception'} would never happen: decide by hand how that mode reads the pass's failure`
         : `: the entry point's one-shot call lets a failed ${name}() raise (a traceback and exit status 1, as ${name}() catches not every exception), which the base's ${ctx.py.cycle_method}() never does (it logs and counts the failure), so that mode would exit 0 on a failed cycle`
       : '';
-    return fail(`${name}() is also used at line ${r.line} (${head(r.node.parent ?? r.node)}); it stays a method of its own${once}`, r.line);
+    // `n = agent.collect()` outside the class, then `print("%d matches" % n)`: the caller reads what the
+    // cycle returns, which the base's one pass does not answer.
+    const call = r.kind === 'attribute' && r.node.parent?.type === 'attribute' && r.node.parent.parent?.type === 'call' ? r.node.parent.parent : null;
+    const reads = !once && ctx.py.cycle_method && call && !(cls.node.startIndex <= r.start && r.end <= cls.node.endIndex) && call.parent?.type !== 'expression_statement'
+      ? `: the caller reads what ${name}() returns (line ${r.line}: ${enclosingStatement(call).text.split('\n')[0]!.trim().slice(0, 60)}), which the base's ${ctx.py.cycle_method}() does not answer (it returns nothing); decide by hand what that caller reports instead`
+      : '';
+    return fail(`${name}() is also used at line ${r.line} (${head(r.node.parent ?? r.node)}); it stays a method of its own${once}${reads}`, r.line);
   }
   const transport = (m: string) => isTransport(ctx, m);
   // Nobody reads what the cycle returns (run() calls it as a statement): a final `return events`
