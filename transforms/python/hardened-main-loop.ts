@@ -14,7 +14,7 @@ import { belongsTo, blocksOf, isLogCall, isTrivial } from '../../src/analysis/in
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { analyzeLoopPublish } from './hardened-loop-publish.js';
 import { collectorWatchdog } from './hardened-watchdog.js';
-import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, isDrain, isTransport, LEGACY_RUN, resultLogGuard, selfCall, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
+import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, isDrain, isPublish, isTransport, reachesBus, LEGACY_RUN, resultLogGuard, selfCall, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
 import { analyzePublisher } from './hardened-publisher.js';
 import { sharedReceiver } from './entrypoint.js';
 
@@ -948,9 +948,26 @@ function onceBuiltAttribute(ctx: PythonTransformContext, stmt: SyntaxNode, run: 
   const ownMethod = fnNode?.type === 'attribute' && fnNode.childForFieldName('object')?.text === 'self' && ctx.agent.methods.has(fnNode.childForFieldName('attribute')!.text);
   const thread = /^(threading\.)?Thread$/.test(callee(right) ?? '');
   if (!ownMethod && !thread) return false;
-  // Names run() binds: its parameters and every name it assigns or loops over.
+  // Not the publish side's (`self.channel = self._get_grpc_channel()`): that moves into EventBusPublisher,
+  // or goes, with what builds it, and is not business set-up.
+  const publishSide = (m: string) => isTransport(ctx, m) || isPublish(ctx, m) || isDrain(ctx, m);
+  if (ownMethod) {
+    const m = fnNode!.childForFieldName('attribute')!.text;
+    if (publishSide(m) || reachesBus(ctx, ctx.agent.methods.get(m)!)) return false;
+  }
+  for (const m of ctx.agent.methods.values()) {
+    if (!publishSide(m.name)) continue;
+    let reads = false;
+    walk(m.body, (n) => {
+      if (selfAttribute(n) === attr) reads = true;
+    });
+    if (reads) return false;
+  }
+  // Names run() binds: its parameters, every name it assigns or loops over, and the functions and
+  // classes it defines (`def pump(): ...` handed to a Thread as its target).
   const bound = new Set(run.params.map((p) => p.name).filter((n) => n && n !== 'self'));
   walk(run.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition') bound.add(n.childForFieldName('name')!.text);
     const left = n.type === 'assignment' || n.type === 'augmented_assignment' || n.type === 'for_statement' ? n.childForFieldName('left') : n.type === 'as_pattern' ? n.childForFieldName('alias') : null;
     if (left) walk(left, (x) => {
       if (x.type === 'identifier' && x.parent?.type !== 'attribute') bound.add(x.text);
