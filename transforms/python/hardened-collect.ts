@@ -88,7 +88,12 @@ export const hardenedCollect: PythonTransform = {
       const at = a.value.accumulate.at;
       const start = lineStart(ctx.source, at.startIndex);
       ctx.edits.insert(start, `${indentAt(ctx.source, at.startIndex)}${a.value.accumulate.name} = []${ctx.layout.eol}`, label);
-      ctx.warnings.push(`${ctx.agent.cls.name}: ${fn.name}() published ${a.value.publishStmts.length === 1 ? 'from inside its own branches' : `at ${a.value.publishStmts.length} places`} (lines ${a.value.publishStmts.map((x) => x.startPosition.row + 1).join(', ')}); each event is gathered there into ${a.value.accumulate.name}, which ${HOOK}() returns, and the base publishes them together after the cycle`);
+      // One call standing in the method's own body sits in no branch: it was gathered for the event it
+      // builds in the call (`self._publish(self._envelope(changes))`) or for what the body does around it.
+      const one = a.value.publishStmts.length === 1 ? a.value.publishStmts[0]! : null;
+      const built = one?.namedChild(0)?.type === 'call' && one.namedChild(0)!.childForFieldName('arguments')?.namedChildren[0]?.type === 'call';
+      const where = !one ? `at ${a.value.publishStmts.length} places` : one.parent?.id !== fn.body.id ? 'from inside its own branches' : built ? 'an event it builds in the call itself' : 'once, in its own body';
+      ctx.warnings.push(`${ctx.agent.cls.name}: ${fn.name}() published ${where} (line${a.value.publishStmts.length === 1 ? '' : 's'} ${a.value.publishStmts.map((x) => x.startPosition.row + 1).join(', ')}); each event is gathered there into ${a.value.accumulate.name}, which ${HOOK}() returns, and the base publishes them together after the cycle`);
     }
     if (a.value.queued) {
       const q = ctx.base.queuedPublish;

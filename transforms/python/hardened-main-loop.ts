@@ -14,7 +14,7 @@ import { belongsTo, blocksOf, isLogCall, isTrivial } from '../../src/analysis/in
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { analyzeLoopPublish } from './hardened-loop-publish.js';
 import { collectorWatchdog } from './hardened-watchdog.js';
-import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, isDrain, isTransport, LEGACY_RUN, resultLogGuard, selfCall, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
+import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, isDrain, isPublish, isTransport, reachesBus, LEGACY_RUN, resultLogGuard, selfCall, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
 import { analyzePublisher } from './hardened-publisher.js';
 import { sharedReceiver } from './entrypoint.js';
 
@@ -213,6 +213,13 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
         }
         continue;
       }
+      // `self.last_cycle = time.monotonic()` opening the loop's body, before collect(): a stamp of the
+      // cycle's start (a watchdog reads it), which collect_data() now opens with, at the same moment of
+      // each of the base's cycles.
+      if (inLoop && !collectStmt && loopBody && s.parent?.id === loopBody.id && cycleStamp(ctx, s)) {
+        work.each.push(s);
+        continue;
+      }
       if (isTrivial(s)) {
         if (s.type !== 'pass_statement' && s.type !== 'return_statement') record(s, inLoop);
         continue;
@@ -350,6 +357,13 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
       // `self._status_thread.start()` / `threading.Thread(target=self._status_loop, ...).start()` before
       // the loop: a business thread started once, which setup() starts in the same place now.
       if (!inLoop && loops === 0 && threadStart(ctx, s)) {
+        work.before.push(s);
+        continue;
+      }
+      // `self.sock = self._open_socket()`, `self._receiver = threading.Thread(target=self._rx, daemon=True)`
+      // before the loop: an attribute of the agent built once from its own method or a thread object,
+      // reading nothing run() binds, which setup() builds in the same place (before the first cycle) now.
+      if (!inLoop && loops === 0 && onceBuiltAttribute(ctx, s, fn)) {
         work.before.push(s);
         continue;
       }
@@ -909,11 +923,74 @@ function threadStart(ctx: PythonTransformContext, stmt: SyntaxNode): boolean {
   for (const m of ctx.agent.methods.values()) {
     walk(m.body, (n) => {
       if (n.type !== 'assignment' || selfAttribute(n.childForFieldName('left')!) !== attr) return;
+      // `self._receiver = None` in __init__: a placeholder until the thread is built, never started.
+      if (n.childForFieldName('right')?.type === 'none') return;
       assigned++;
       if (isThread(n.childForFieldName('right'))) threads++;
     });
   }
   return assigned > 0 && assigned === threads;
+}
+
+/**
+ * `self.<attr> = self.<method>(...)` or `self.<attr> = threading.Thread(...)` as a statement of run(),
+ * the attribute not the base's and the value reading no parameter or local of run() (only self,
+ * module names and constants): one-time set-up that does the same in setup(), which the base runs
+ * where run() ran it, before its first cycle.
+ */
+function onceBuiltAttribute(ctx: PythonTransformContext, stmt: SyntaxNode, run: PyFunction): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  if (e?.type !== 'assignment') return false;
+  const attr = selfAttribute(e.childForFieldName('left')!);
+  const right = e.childForFieldName('right');
+  if (!attr || ctx.baseOwned.has(attr) || right?.type !== 'call') return false;
+  const fnNode = right.childForFieldName('function');
+  const ownMethod = fnNode?.type === 'attribute' && fnNode.childForFieldName('object')?.text === 'self' && ctx.agent.methods.has(fnNode.childForFieldName('attribute')!.text);
+  const thread = /^(threading\.)?Thread$/.test(callee(right) ?? '');
+  if (!ownMethod && !thread) return false;
+  // Not the publish side's (`self.channel = self._get_grpc_channel()`): that moves into EventBusPublisher,
+  // or goes, with what builds it, and is not business set-up.
+  const publishSide = (m: string) => isTransport(ctx, m) || isPublish(ctx, m) || isDrain(ctx, m);
+  if (ownMethod) {
+    const m = fnNode!.childForFieldName('attribute')!.text;
+    if (publishSide(m) || reachesBus(ctx, ctx.agent.methods.get(m)!)) return false;
+  }
+  for (const m of ctx.agent.methods.values()) {
+    if (!publishSide(m.name)) continue;
+    let reads = false;
+    walk(m.body, (n) => {
+      if (selfAttribute(n) === attr) reads = true;
+    });
+    if (reads) return false;
+  }
+  // Names run() binds: its parameters, every name it assigns or loops over, and the functions and
+  // classes it defines (`def pump(): ...` handed to a Thread as its target).
+  const bound = new Set(run.params.map((p) => p.name).filter((n) => n && n !== 'self'));
+  walk(run.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition') bound.add(n.childForFieldName('name')!.text);
+    const left = n.type === 'assignment' || n.type === 'augmented_assignment' || n.type === 'for_statement' ? n.childForFieldName('left') : n.type === 'as_pattern' ? n.childForFieldName('alias') : null;
+    if (left) walk(left, (x) => {
+      if (x.type === 'identifier' && x.parent?.type !== 'attribute') bound.add(x.text);
+    });
+  });
+  let reads = false;
+  walk(right, (n) => {
+    if (n.type !== 'identifier') return;
+    if (n.parent?.type === 'keyword_argument' && n.parent.childForFieldName('name')?.id === n.id) return;
+    if (n.parent?.type === 'attribute' && n.parent.childForFieldName('attribute')?.id === n.id) return;
+    if (bound.has(n.text)) reads = true;
+  });
+  return !reads;
+}
+
+/** `self.<attr> = time.monotonic()` (or time.time(), time.time_ns(), ...): the clock read alone, into an attribute not the base's. */
+function cycleStamp(ctx: PythonTransformContext, stmt: SyntaxNode): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  if (e?.type !== 'assignment') return false;
+  const attr = selfAttribute(e.childForFieldName('left')!);
+  const right = e.childForFieldName('right');
+  if (!attr || ctx.baseOwned.has(attr) || right?.type !== 'call' || right.childForFieldName('arguments')!.namedChildCount) return false;
+  return /^time\.(monotonic|time|perf_counter)(_ns)?$/.test(callee(right) ?? '');
 }
 
 /** `time.sleep(...)`, `sleep(...)` or `self.<event>.wait(...)` as a statement. */

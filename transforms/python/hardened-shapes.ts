@@ -1366,7 +1366,13 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
         ? `: the entry point's one-shot call sits in the ${guard.type === 'try_statement' ? 'try:' : 'with'} at line ${line(guard)}, which sees a failed ${name}() raise (${name}() catches not every exception); the base's ${ctx.py.cycle_method}() never raises (it logs and counts the failure), so what that ${guard.type === 'try_statement' ? 'try: does with the exception' : 'with does on an exception'} would never happen: decide by hand how that mode reads the pass's failure`
         : `: the entry point's one-shot call lets a failed ${name}() raise (a traceback and exit status 1, as ${name}() catches not every exception), which the base's ${ctx.py.cycle_method}() never does (it logs and counts the failure), so that mode would exit 0 on a failed cycle`
       : '';
-    return fail(`${name}() is also used at line ${r.line} (${head(r.node.parent ?? r.node)}); it stays a method of its own${once}`, r.line);
+    // `n = agent.collect()` outside the class, then `print("%d matches" % n)`: the caller reads what the
+    // cycle returns, which the base's one pass does not answer.
+    const call = r.kind === 'attribute' && r.node.parent?.type === 'attribute' && r.node.parent.parent?.type === 'call' ? r.node.parent.parent : null;
+    const reads = !once && ctx.py.cycle_method && call && !(cls.node.startIndex <= r.start && r.end <= cls.node.endIndex) && call.parent?.type !== 'expression_statement'
+      ? `: the caller reads what ${name}() returns (line ${r.line}: ${enclosingStatement(call).text.split('\n')[0]!.trim().slice(0, 60)}), which the base's ${ctx.py.cycle_method}() does not answer (it returns nothing); decide by hand what that caller reports instead`
+      : '';
+    return fail(`${name}() is also used at line ${r.line} (${head(r.node.parent ?? r.node)}); it stays a method of its own${once}${reads}`, r.line);
   }
   const transport = (m: string) => isTransport(ctx, m);
   // Nobody reads what the cycle returns (run() calls it as a statement): a final `return events`
@@ -1652,7 +1658,7 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     const alias = partialAliasPublish(ctx, fn);
     if (alias) return fail(alias, fn.line);
     const unshaped = unshapedSender(ctx, fn);
-    if (unshaped) return fail(`${name}() sends through ${unshaped.fn.name}() (${ctx.file}:${unshaped.fn.line}), which reaches the EventBus but ${unshaped.why}; hand it to the base as eventbus_publisher by hand`, unshaped.fn.line);
+    if (unshaped) return fail(`${name}() sends through ${unshaped.fn.name}() (${ctx.file}:${unshaped.fn.line}), which reaches the EventBus but ${unshaped.why}; ${unshaped.hint ?? 'hand it to the base as eventbus_publisher by hand'}`, unshaped.fn.line);
     return fail(`${name}() publishes nothing the migration recognises`, fn.line);
   }
   // Queued mode publishes each report itself: events handed to the base as well would change the order.
@@ -2635,7 +2641,7 @@ function partialAliasPublish(ctx: PythonTransformContext, cycle: PyFunction): st
     `the migration follows a publish called by name, not through an alias whose bound arguments would have to move with it${why ? ` (${why})` : ''}; call ${a.target.name}() with those arguments at line ${at} (or make them its defaults), then run migrate again`;
 }
 
-function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: PyFunction; why: string } | null {
+function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: PyFunction; why: string; hint?: string } | null {
   const called: string[] = [];
   walk(cycle.body, (n) => {
     if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return n.id === cycle.node.id ? undefined : false;
@@ -2644,14 +2650,58 @@ function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: P
     const a = f?.type === 'attribute' ? selfAttribute(f) : null;
     if (a && ctx.agent.methods.has(a) && !called.includes(a)) called.push(a);
   });
+  // What the cycle gathers on the agent (`self.batch.extend(events)`, `self.batch.append(e)`): a batch
+  // kept across cycles, which a method taking no events sends when the cycle decides to flush it.
+  const gathered = new Map<string, SyntaxNode>();
+  walk(cycle.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return n.id === cycle.node.id ? undefined : false;
+    if (n.type !== 'call') return;
+    const f = n.childForFieldName('function');
+    const store = f?.type === 'attribute' && /^(append|extend)$/.test(f.childForFieldName('attribute')!.text) ? selfAttribute(f.childForFieldName('object')!) : null;
+    if (store && !gathered.has(store)) gathered.set(store, n);
+  });
+  const sendsBatch = (fn: PyFunction): string | null => {
+    let hit: string | null = null;
+    walk(fn.body, (n) => {
+      if (hit || n.type === 'function_definition' || n.type === 'class_definition') return n.id === fn.node.id ? undefined : false;
+      const a = selfAttribute(n);
+      if (a && gathered.has(a)) hit = a;
+    });
+    return hit;
+  };
   // The method the cycle hands its events to comes first: a re-send of the backlog the cycle calls
-  // before it (no parameters) is not what stands in the way, the publish is.
+  // before it (no parameters) is not what stands in the way, the publish is (one that takes the
+  // events, else one that sends the batch the cycle gathers).
   const takesEvent = (m: string) => takesOneEvent(ctx.agent.methods.get(m)!);
-  called.sort((x, y) => Number(takesEvent(y)) - Number(takesEvent(x)));
+  const rank = (m: string) => (takesEvent(m) ? 2 : sendsBatch(ctx.agent.methods.get(m)!) ? 1 : 0);
+  called.sort((x, y) => rank(y) - rank(x));
   for (const name of called) {
     const fn = ctx.agent.methods.get(name)!;
     if (isPublish(ctx, name) || isDrain(ctx, name) || !reachesBusThroughHelpers(ctx, fn)) continue;
     const params = fn.params.filter((p, i) => i > 0 && p.kind !== 'separator');
+    const batch = !params.length ? sendsBatch(fn) : null;
+    if (batch) {
+      // Where the cycle calls it: under the flush rule (`if too_big or too_old:`), or each cycle.
+      let call: SyntaxNode | null = null;
+      walk(cycle.body, (n) => {
+        if (call || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return n.id === cycle.node.id ? undefined : false;
+        if (n.type === 'call' && selfAttribute(n.childForFieldName('function')!) === name) call = n;
+      });
+      let guard: SyntaxNode | null = null;
+      for (let p = (call as SyntaxNode | null)?.parent ?? null; p && p.id !== cycle.node.id; p = p.parent) {
+        if (p.type === 'if_statement') {
+          guard = p;
+          break;
+        }
+      }
+      const grown = gathered.get(batch)!;
+      const when = guard ? `only when line ${guard.startPosition.row + 1} says so (${guard.text.split('\n')[0]!.trim().slice(0, 60)})` : 'at the end of the cycle';
+      return {
+        fn,
+        why: `sends self.${batch}, a batch ${cycle.name}() gathers across cycles (line ${grown.startPosition.row + 1}: ${grown.text.slice(0, 50)}) and flushes ${when}`,
+        hint: 'the base publishes what collect_data() returns at the end of every cycle, so how that batching maps onto it (dropped, or kept inside collect_data()) is a person\'s call',
+      };
+    }
     let failure = false;
     let queues: string | null = null;
     walk(fn.body, (n) => {

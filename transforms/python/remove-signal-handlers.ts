@@ -111,6 +111,10 @@ export const removeSignalHandlers: PythonTransform = {
             if (onlyEndsMainLoop(ctx, h.body, scope, blockedIn)) {
               const seen = flagReadBeyondLoop(ctx, h);
               if (!seen) return null;
+              if (seen.thread) {
+                return `signal handler sets self.${seen.flag}, which ends the loop of ${seen.thread}() (line ${seen.line}: ${seen.text}), run by a thread not marked daemon: ` +
+                  `${ctx.profile.base_class}'s own handler never sets it, so that thread would keep the process alive after SIGTERM (${ctx.profile.base_class}.run_forever() installs its own handler over this one): set self.${seen.flag} in shutdown() by hand, or mark the thread daemon`;
+              }
               return `signal handler sets self.${seen.flag}, which the agent also reads beyond its loop's condition (line ${seen.line}: ${seen.text}): ` +
                 `on SIGTERM the loop ended gently and that code saw the flag; ${ctx.profile.base_class}'s own handler would end the process at once ` +
                 `and never set it, so the handler stays installed`;
@@ -464,7 +468,7 @@ function workAfterLoop(ctx: PythonTransformContext, given?: PyFunction[]): Synta
  * a health answer that says "stopping". The base's own handler ends the process instead of setting it,
  * so what those reads did on SIGTERM would silently never happen. The first such read, else null.
  */
-function flagReadBeyondLoop(ctx: PythonTransformContext, handler: PyFunction): { flag: string; line: number; text: string } | null {
+function flagReadBeyondLoop(ctx: PythonTransformContext, handler: PyFunction): { flag: string; line: number; text: string; thread?: string } | null {
   const flags = new Set<string>();
   for (const st of statements(handler.body)) {
     const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
@@ -506,13 +510,43 @@ function flagReadBeyondLoop(ctx: PythonTransformContext, handler: PyFunction): {
         if (p.type === 'while_statement' && readsFlag(p.childForFieldName('condition'), flag)) inLoop = true;
         if (p.type === 'class_definition' || inLoop) break;
       }
-      if (inLoop) continue;
+      // ... unless that loop is a non-daemon thread's (`threading.Thread(target=self._watchdog).start()`):
+      // nothing but the handler ends it, and the thread keeps the process alive after the base's teardown.
+      const thread = inLoop ? nonDaemonThreadOf(ctx, p) : null;
+      if (inLoop && !thread) continue;
       // The source line of the read (a multi-line statement shows the line it is on).
       const st = enclosingStatement(r.node);
-      return { flag, line: r.line, text: (st.text.split('\n')[r.line - 1 - st.startPosition.row] ?? st.text).trim() };
+      return { flag, line: r.line, text: (st.text.split('\n')[r.line - 1 - st.startPosition.row] ?? st.text).trim(), ...(thread ? { thread } : {}) };
     }
   }
   return null;
+}
+
+/**
+ * The method holding `loop` when the agent runs it as a thread not marked daemon (`threading.Thread(
+ * target=self.<method>, ...)` with no `daemon=True`, and no `.daemon = True` beside it): its name, else null.
+ */
+function nonDaemonThreadOf(ctx: PythonTransformContext, loop: SyntaxNode | null): string | null {
+  let f: SyntaxNode | null = loop;
+  while (f && f.type !== 'function_definition') f = f.parent;
+  const name = f?.childForFieldName('name')?.text;
+  if (!name || !ctx.agent.methods.has(name)) return null;
+  let found: string | null = null;
+  for (const m of ctx.agent.methods.values()) {
+    let daemonSet = false;
+    walk(m.body, (n) => {
+      if (n.type === 'assignment' && n.childForFieldName('left')?.type === 'attribute' && n.childForFieldName('left')!.childForFieldName('attribute')?.text === 'daemon' && n.childForFieldName('right')?.type === 'true') daemonSet = true;
+    });
+    walk(m.body, (n) => {
+      if (n.type !== 'call' || !/^(threading\.)?Thread$/.test(callee(n) ?? '')) return;
+      const kws = (n.childForFieldName('arguments')?.namedChildren ?? []).filter((a) => a.type === 'keyword_argument');
+      const kw = (k: string) => kws.find((a) => a.childForFieldName('name')?.text === k)?.childForFieldName('value');
+      if (selfAttribute(kw('target') ?? n) !== name) return;
+      if (kw('daemon')?.type === 'true' || daemonSet) return;
+      found = name;
+    });
+  }
+  return found;
 }
 
 function readsFlag(cond: SyntaxNode | null, flag: string): boolean {
