@@ -793,8 +793,9 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       // `this.server = http.createServer((req, res) => { const h = this.healthStatus(); ... })` in a
       // method that stays: its handler calls the method healthStatus() now answers with (or spreads
       // one's state into the payload), which stays too, and the statement goes with the server all the same.
+      // (So does the constructor's `this.health = http.createServer(...)`, the server made up front.)
       const made = creation.getParentWhile((p) => !Node.isStatement(p))?.getParent();
-      if ((keepAsked || (bridge && readers.length > 0)) && made && Node.isExpressionStatement(made) && !made.getFirstAncestor((a) => Node.isConstructorDeclaration(a))) {
+      if ((keepAsked || (bridge && readers.length > 0)) && made && Node.isExpressionStatement(made)) {
         const e = made.getExpression();
         if (Node.isBinaryExpression(e) && e.getOperatorToken().getKind() === SyntaxKind.EqualsToken && thisMember(e.getLeft()) === holder) {
           ctx.plan.proposeStatement({ node: made, symbol: holder, finding: 'health', reason, requires: [holder] });
