@@ -7,6 +7,7 @@ import { Node, Project, SyntaxKind, ts, type MethodDeclaration, type ReturnState
 import type { KeptForReview, RewriteOutcome } from '../../core/types.js';
 import type { Profile } from '../../profile/profile.js';
 import { isEventEmitterHeritage, loadBaseModel, tsProfile, type BaseModel } from './base-model.js';
+import { mixinChainOnEventEmitter } from './mixins.js';
 import {
   RemovalPlan,
   assignedThisMember,
@@ -394,6 +395,9 @@ function parentPlan(input: TsRewriteInput, found: FileClass, base: BaseModel): P
     if (base.eventEmitter) return { kind: 'event-emitter', expr };
     return { refuse: `${input.className} extends EventEmitter and ${input.profile.base_class} is not one: make the base extend EventEmitter (the reference base does) or write a base-to-base profile` };
   }
+  // `extends Counted(Loggable(EventEmitter))`: the base takes EventEmitter's place in the mixin chain.
+  const mixins = mixinChainOnEventEmitter(input.file, expr, base, input.profile.base_class, [input.profile.base_class, tsProfile(input.profile).import_name]);
+  if (mixins) return 'refuse' in mixins ? { refuse: `${input.className} ${mixins.refuse}` } : 'onBase' in mixins ? { kind: 'base' } : { kind: 'event-emitter', expr: mixins.inner };
   // A parent in the same file already on the base (migrated in place with this class).
   const local = sameFileParent(expr.getSourceFile(), found.cls);
   const localExt = local?.cls.getExtends()?.getExpression().getText();
