@@ -154,7 +154,12 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
   if (fluent) {
     // Callers that only keep the instance it returned (`const gw = new Gateway().start()`) keep
     // the one they built instead; the method returns nothing and the rewrite goes on from there.
-    const unchained = unchainFluent(sf, ctx.className, fluent.method, ctx.outsideCallers(fluent.method.getName()).length);
+    // A caller in another file that only calls it (`relay.start();`, its result unused) is
+    // answered by the base's method all the same; one that uses what it returns keeps the refusal.
+    const fluentName = fluent.method.getName().replace(/\$/g, '\\$');
+    const discards = new RegExp(`^(await\\s+)?[\\w$]+(\\.[\\w$]+)*\\.${fluentName}\\([^()]*\\);$`);
+    const usingResult = ctx.outsideCallers(fluent.method.getName()).filter((c) => !discards.test(c.text));
+    const unchained = unchainFluent(sf, ctx.className, fluent.method, usingResult.length);
     if (unchained && unchained.text !== input.source) {
       // (The parse below replaces this one: what is needed from it is read first.)
       const name = fluent.method.getName();
