@@ -305,10 +305,24 @@ function warnFailureExits(ctx: TsRewriteContext, handlers: Array<{ stmt: Node; h
       );
       continue;
     }
-    ctx.warnings.push(
-      `the ${signal} handler (line ${stmt.getStartLineNumber()}) ended the process with exit code ${live.map((c) => c.code).join(' / ')}${when} (line ${first.node.getStartLineNumber()}${logged}): ` +
-        `the base logs a failing onStop() as a WARNING and exits 0, so whatever watched that exit code no longer sees it`,
-    );
+    const renamedStop = [...ctx.renames.entries()].find(([, to]) => to === 'onStop')?.[0];
+    if (!branch || !renamedStop || !calledIn(branch.getParent() ?? branch, renamedStop)) {
+      ctx.warnings.push(
+        `the ${signal} handler (line ${stmt.getStartLineNumber()}) ended the process with exit code ${live.map((c) => c.code).join(' / ')}${when} (line ${first.node.getStartLineNumber()}${logged}): ` +
+          `the base logs a failing onStop() as a WARNING and exits 0, so whatever watched that exit code no longer sees it`,
+      );
+      continue;
+    }
+    // The agent's own stop() failing, renamed to onStop() itself (no onStop() written around it
+    // that could catch the failure): its exit code would be lost without a word to the supervisor
+    // that watched it, so a person decides.
+    ctx.kept.push({
+      symbol: `process.exit(${first.code})`,
+      line: first.node.getStartLineNumber(),
+      reason:
+        `the ${signal} handler (line ${stmt.getStartLineNumber()}) ended the process with exit code ${live.map((c) => c.code).join(' / ')}${when} (line ${first.node.getStartLineNumber()}${logged}), and the handler is gone: ` +
+        `${renamedStop}() is now the base's onStop() hook, and the base logs a failing onStop() as a WARNING and exits 0, so whatever watched that exit code would no longer see it; set process.exitCode in onStop()'s failure path by hand (the base's exit keeps it)`,
+    });
   }
 }
 
@@ -399,6 +413,14 @@ function keepStateExitCode(ctx: TsRewriteContext, live: Array<{ node: Node; code
   if (!member.text.endsWith('\n}')) return false;
   member.text = `${member.text.slice(0, -2)}\n${ctx.unit}process.exitCode = ${code.getText()};\n}`;
   return true;
+}
+
+/** Does `scope` (a failure branch's surroundings: the `.catch()` call, the try) call method `name` (`this.stop()`, `agent.stop()`)? */
+function calledIn(scope: Node, name: string): boolean {
+  let root: Node = scope;
+  // `this.stop().then(ok).catch(fail)`: the chain the failure callback hangs on.
+  while (Node.isCallExpression(root.getParent()) || Node.isPropertyAccessExpression(root.getParent())) root = root.getParent()!;
+  return [root, ...root.getDescendants()].some((n) => Node.isCallExpression(n) && Node.isPropertyAccessExpression(n.getExpression()) && (n.getExpression() as import('ts-morph').PropertyAccessExpression).getName() === name);
 }
 
 /** The catch clause, `.catch()` / `.then(_, onRejected)` callback or `if (err)` branch a node sits in, within the handler. */
