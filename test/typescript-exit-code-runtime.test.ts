@@ -112,3 +112,28 @@ describe('a removed signal handler\'s failure exit is kept in onStop()', () => {
     expect(log).toMatch(/\[payouts\] spooled 0 payouts/);
   }, 60_000);
 });
+
+// A removed SIGTERM handler whose last statement exits with a code computed from the agent's state
+// (`process.exit(this.failed ? 1 : 0)` after the last rollup): the ctor-health-server-state-exit-code
+// _v2's onStop() ends with process.exitCode = that expression. With a rollup file it cannot write,
+// the last rollup fails and both the legacy file and the _v2 end with 1 (the _v2 ended with 0
+// before: the exit went with the handler); with a writable one, both end with 0.
+describe('a removed signal handler\'s exit code computed from state is kept in onStop()', () => {
+  const agent = 'services/metrics_aggregator.ts';
+  for (const [side, file] of [['legacy', agent], ['_v2', agent.replace(/\.ts$/, '_v2.ts')]] as const) {
+    it(`${side}: a rollup that cannot be written, then SIGTERM, ends with 1`, async () => {
+      const root = materialize('ctor-health-server-state-exit-code', agent);
+      const { code, log } = await stopAfter(root, file, root, /aggregator ingesting on/, { AGG_PORT: '0', AGG_HEALTH_PORT: '0', AGG_ROLLUP: path.join(root, 'no-such-dir', 'rollup.jsonl') });
+      expect(code, log).toBe(1);
+      expect(log).toMatch(/rollup write failed/);
+      expect(log).toMatch(/aggregator stopped after \d+ windows/);
+    }, 60_000);
+
+    it(`${side}: a rollup written, then SIGTERM, ends with 0`, async () => {
+      const root = materialize('ctor-health-server-state-exit-code', agent);
+      const { code, log } = await stopAfter(root, file, root, /aggregator ingesting on/, { AGG_PORT: '0', AGG_HEALTH_PORT: '0', AGG_ROLLUP: path.join(root, 'rollup.jsonl') });
+      expect(code, log).toBe(0);
+      expect(readFileSync(path.join(root, 'rollup.jsonl'), 'utf8')).toMatch(/"window":0/);
+    }, 60_000);
+  }
+});

@@ -12,6 +12,11 @@ export function extendBase(ctx: TsRewriteContext): void {
   if (p.kind === 'event-emitter' || p.kind === 'old-base') {
     // A removal plus an insertion, so the old parent's import counts as unused once this goes.
     const expr = p.expr;
+    // `extends Counted(Loggable(EventEmitter))`: the base goes inside the mixin chain.
+    const around = expr.getParentWhile((n) => Node.isCallExpression(n));
+    if (around && around !== expr && Node.isCallExpression(around)) {
+      ctx.warnings.push(`${ctx.className}'s mixins (${around.getText().replace(/\s+/g, '')}) now wrap ${ctx.baseClass} in EventEmitter's place: none of them declares a member the base has, and each hands its constructor arguments on, so super()'s options reach the base`);
+    }
     ctx.edits.removeRange(expr.getStart(), expr.getEnd());
     ctx.edits.insert(expr.getStart(), ctx.baseClass);
     // `extends BaseService<Options>`: the type arguments belonged to the old base.

@@ -411,21 +411,52 @@ function methodHealthPayload(ctx: TsRewriteContext, handler: Node, ownHook = fal
     .map((st) => (Node.isExpressionStatement(st) ? st.getExpression() : null))
     .filter((c): c is CallExpression => !!c && Node.isCallExpression(c) && /\.writeHead$/.test(calleeText(c)))
     .map((c) => c.getArguments()[0]);
-  if (codes.length !== 1 || !codes[0]) return null;
-  const code = codes[0];
+  // `res.setHeader(...); res.end(JSON.stringify(this.health()))`: no writeHead() and no
+  // statusCode set on the way to the send answers Node's default, 200.
+  const implicit200 = codes.length === 0 && !statusSetOnTheWay(sends[0]!, handler);
+  if (!implicit200 && (codes.length !== 1 || !codes[0])) return null;
   const ok2xx = (n: Node) => Node.isNumericLiteral(n) && Number(n.getLiteralValue()) >= 200 && Number(n.getLiteralValue()) < 300;
   const error = (n: Node) => Node.isNumericLiteral(n) && Number(n.getLiteralValue()) >= 400;
-  if (Node.isConditionalExpression(code)) {
+  const code = implicit200 ? null : codes[0]!;
+  if (code && Node.isConditionalExpression(code)) {
     const cond = code.getCondition().getText().replace(/\s+/g, '');
     const subject = local ?? payload.getText().replace(/\s+/g, '');
     const okTest = new RegExp(`^${subject.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.status===?(['"])(ok|healthy)\\1$`);
     return okTest.test(cond) && ok2xx(code.getWhenTrue()) && error(code.getWhenFalse()) ? payload : null;
   }
-  if (!ok2xx(code)) return null;
+  if (code && !ok2xx(code)) return null;
   const impl = getter ? getterBody(ctx, m) : methodBody(ctx, m);
   const returned = impl ? descendantsOfKind(impl, SyntaxKind.ReturnStatement).map((r) => r.getExpression()) : [];
   const allOk = returned.length > 0 && returned.every((e) => e && Node.isObjectLiteralExpression(e) && e.getProperties().some((p) => Node.isPropertyAssignment(p) && p.getName() === 'status' && /^['"`](ok|healthy)['"`]$/.test(p.getInitializer()?.getText() ?? '')));
+  if (allOk) answeredOkAlways.add(payload);
   return allOk ? payload : null;
+}
+
+/** Payloads methodHealthPayload() took with a fixed 2xx (its status always ok), not a code their status decided. */
+const answeredOkAlways = new WeakSet<Node>();
+
+/** How the legacy /health chose its code, for the warning about the payload moved into healthStatus(). */
+function codeRule(payload: Node): string {
+  return answeredOkAlways.has(payload) ? 'always answered 200, its status always ok' : 'its status decided the HTTP code';
+}
+
+/**
+ * Is the response's status set (`res.writeHead(...)`, `res.statusCode = ...`) by a statement
+ * that runs before `send` in the handler: one of the blocks around the send, before it?
+ */
+function statusSetOnTheWay(send: Node, handler: Node): boolean {
+  const sets = (st: Node) =>
+    st.getDescendants().some((n) => (Node.isCallExpression(n) && /\.writeHead$/.test(calleeText(n))) || (Node.isBinaryExpression(n) && n.getOperatorToken().getKind() === SyntaxKind.EqualsToken && /\.statusCode$/.test(n.getLeft().getText()))) ||
+    (Node.isExpressionStatement(st) && Node.isBinaryExpression(st.getExpression()) && /\.statusCode$/.test((st.getExpression() as import('ts-morph').BinaryExpression).getLeft().getText()));
+  let child: Node = send;
+  for (let a = send.getParent(); a && a !== handler.getParent(); child = a, a = a.getParent()) {
+    if (!Node.isBlock(a)) continue;
+    for (const st of a.getStatements()) {
+      if (st.getPos() >= child.getPos()) break;
+      if (sets(st)) return true;
+    }
+  }
+  return false;
 }
 
 /**
@@ -704,13 +735,13 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
         : null;
     const ownHookOnly = !!ownHook && handlers.every((h) => h === 'healthStatus');
     if (ownHook && ownHookOnly) {
-      ctx.warnings.push(`${where} answered /health with ${ownHook.getText()} (its status decided the HTTP code): that method overrides the base's healthStatus() hook, so the base's /health answers with it (503 unless its status is ok)`);
+      ctx.warnings.push(`${where} answered /health with ${ownHook.getText()} (${codeRule(ownHook)}): that method overrides the base's healthStatus() hook, so the base's /health answers with it (503 unless its status is ok)`);
     } else if (bridge) {
       addHealthStatus(ctx, bridge.props, bridge.payload, bridge.prelude);
       ctx.warnings.push(`${where} answered /health with business state (this.${business}): it is now part of healthStatus(), served on the base's /health`);
     } else if (asked && askedOnly) {
       addHealthStatus(ctx, [`...${asked.getText()}`], asked);
-      ctx.warnings.push(`${where} answered /health with ${asked.getText()} (its status decided the HTTP code): healthStatus() now returns it, served on the base's /health (503 unless its status is ok)`);
+      ctx.warnings.push(`${where} answered /health with ${asked.getText()} (${codeRule(asked)}): healthStatus() now returns it, served on the base's /health (503 unless its status is ok)`);
     } else if (business) {
       // It also answers a path the base does not serve (/ready: 503 until the first poll): as a
       // server with business routes, it stays whole on its own port, its /health mirrored into
@@ -762,8 +793,9 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       // `this.server = http.createServer((req, res) => { const h = this.healthStatus(); ... })` in a
       // method that stays: its handler calls the method healthStatus() now answers with (or spreads
       // one's state into the payload), which stays too, and the statement goes with the server all the same.
+      // (So does the constructor's `this.health = http.createServer(...)`, the server made up front.)
       const made = creation.getParentWhile((p) => !Node.isStatement(p))?.getParent();
-      if ((keepAsked || (bridge && readers.length > 0)) && made && Node.isExpressionStatement(made) && !made.getFirstAncestor((a) => Node.isConstructorDeclaration(a))) {
+      if ((keepAsked || (bridge && readers.length > 0)) && made && Node.isExpressionStatement(made)) {
         const e = made.getExpression();
         if (Node.isBinaryExpression(e) && e.getOperatorToken().getKind() === SyntaxKind.EqualsToken && thisMember(e.getLeft()) === holder) {
           ctx.plan.proposeStatement({ node: made, symbol: holder, finding: 'health', reason, requires: [holder] });

@@ -7,7 +7,7 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
-import { descendantsOfKind, aliasPrelude, calleeText, fileNameNodes, isLogCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisRoot, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, aliasPrelude, calleeText, fileNameNodes, isLogCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers, thisRoot, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { isInfraStatement, methodBody, scopeFor, usesOf } from '../../src/lang/typescript/context.js';
 
@@ -254,7 +254,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     );
   });
   // Last: onStop() is written by the hooks above, and a failure exit may be kept inside it.
-  ctx.after.push(() => warnFailureExits(ctx, failureExits));
+  ctx.after.push((removed) => warnFailureExits(ctx, failureExits, removed));
 }
 
 /**
@@ -264,7 +264,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
  * or alerted on that code no longer sees it. Said once per handler, with the code, where it was
  * set, and the log line of that branch that went with it.
  */
-function warnFailureExits(ctx: TsRewriteContext, handlers: Array<{ stmt: Node; handler: Node; signal: string; cut?: boolean }>): void {
+function warnFailureExits(ctx: TsRewriteContext, handlers: Array<{ stmt: Node; handler: Node; signal: string; cut?: boolean }>, removed: Set<string>): void {
   const seen = new Set<Node>();
   for (const { stmt, handler, signal, cut } of handlers) {
     // A handler cut down to its log lines naming the signal stays installed: only its exits went.
@@ -290,6 +290,13 @@ function warnFailureExits(ctx: TsRewriteContext, handlers: Array<{ stmt: Node; h
       : [];
     const logged = logs.length > 0 ? `, after ${logs.map((c) => c.getText().replace(/\s+/g, ' ')).join('; ')}` : '';
     const when = branch ? ' when stopping failed' : '';
+    if (!branch && keepStateExitCode(ctx, live, handler, removed)) {
+      ctx.warnings.push(
+        `the ${signal} handler (line ${stmt.getStartLineNumber()}) ended the process with exit code ${first.code} (line ${first.node.getStartLineNumber()}), decided by the agent's state once it had stopped: ` +
+          `onStop() now ends with process.exitCode = ${first.code}, which the base's exit keeps once it has closed its servers and deregistered`,
+      );
+      continue;
+    }
     const kept = keepFailureExit(ctx, live, branch, logs);
     if (kept) {
       ctx.warnings.push(
@@ -298,10 +305,24 @@ function warnFailureExits(ctx: TsRewriteContext, handlers: Array<{ stmt: Node; h
       );
       continue;
     }
-    ctx.warnings.push(
-      `the ${signal} handler (line ${stmt.getStartLineNumber()}) ended the process with exit code ${live.map((c) => c.code).join(' / ')}${when} (line ${first.node.getStartLineNumber()}${logged}): ` +
-        `the base logs a failing onStop() as a WARNING and exits 0, so whatever watched that exit code no longer sees it`,
-    );
+    const renamedStop = [...ctx.renames.entries()].find(([, to]) => to === 'onStop')?.[0];
+    if (!branch || !renamedStop || !calledIn(branch.getParent() ?? branch, renamedStop)) {
+      ctx.warnings.push(
+        `the ${signal} handler (line ${stmt.getStartLineNumber()}) ended the process with exit code ${live.map((c) => c.code).join(' / ')}${when} (line ${first.node.getStartLineNumber()}${logged}): ` +
+          `the base logs a failing onStop() as a WARNING and exits 0, so whatever watched that exit code no longer sees it`,
+      );
+      continue;
+    }
+    // The agent's own stop() failing, renamed to onStop() itself (no onStop() written around it
+    // that could catch the failure): its exit code would be lost without a word to the supervisor
+    // that watched it, so a person decides.
+    ctx.kept.push({
+      symbol: `process.exit(${first.code})`,
+      line: first.node.getStartLineNumber(),
+      reason:
+        `the ${signal} handler (line ${stmt.getStartLineNumber()}) ended the process with exit code ${live.map((c) => c.code).join(' / ')}${when} (line ${first.node.getStartLineNumber()}${logged}), and the handler is gone: ` +
+        `${renamedStop}() is now the base's onStop() hook, and the base logs a failing onStop() as a WARNING and exits 0, so whatever watched that exit code would no longer see it; set process.exitCode in onStop()'s failure path by hand (the base's exit keeps it)`,
+    });
   }
 }
 
@@ -355,6 +376,51 @@ function keepFailureExit(ctx: TsRewriteContext, live: Array<{ node: Node; code: 
   const logLines = logs.map((l) => `${u}${u}${l.getText().replace(/\s*\n\s*/g, ' ')};\n`).join('');
   member.text = `${head}{\n${u}try {\n${inner}\n${u}} catch${binding} {\n${logLines}${u}${u}process.exitCode = ${code};\n${u}}\n}`;
   return true;
+}
+
+/**
+ * `process.on('SIGTERM', () => { ...; this.tcp.close(); process.exit(this.failed ? 1 : 0); })`:
+ * the handler's last statement ends the process with a code computed from the agent's state
+ * after everything else it did, and those statements are the onStop() this transform wrote. The
+ * base's exit keeps process.exitCode, so onStop() ends by setting it: the same code reaches the
+ * supervisor. Only for one exit, the handler's last statement, whose code reads nothing but the
+ * agent's members that stay (`this.x`), module-level names and literals: in onStop() nothing else
+ * of the handler is in scope. True when kept.
+ */
+function keepStateExitCode(ctx: TsRewriteContext, live: Array<{ node: Node; code: string }>, handler: Node, removed: Set<string>): boolean {
+  if (ctx.base.fixedExitLine !== null || live.length !== 1) return false;
+  const exit = live[0]!.node;
+  if (!Node.isCallExpression(exit) || exit.getArguments().length !== 1) return false;
+  const body = Node.isArrowFunction(handler) || Node.isFunctionExpression(handler) || Node.isFunctionDeclaration(handler) || Node.isMethodDeclaration(handler) ? handler.getBody() : undefined;
+  if (!body || !Node.isBlock(body)) return false;
+  const stmts = body.getStatements();
+  if (stmts.length < 2 || statementCall(stmts[stmts.length - 1]!) !== exit) return false;
+  const code = exit.getArguments()[0]!;
+  if (Node.isNumericLiteral(code)) return false; // a fixed code: the failure-exit rules decide
+  for (const id of [code, ...code.getDescendants()].filter((n) => Node.isIdentifier(n))) {
+    const p = id.getParent();
+    if (p && Node.isPropertyAccessExpression(p) && p.getNameNode() === id) continue;
+    // A name declared inside a function (the handler's locals, parameters) is not in scope in onStop().
+    const decls = id.getSymbol()?.getDeclarations() ?? [];
+    if (decls.length === 0 || decls.some((d) => d.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a) || Node.isClassDeclaration(a) || Node.isClassExpression(a)))) return false;
+  }
+  const members = thisMembers(code);
+  if (code.getDescendantsOfKind(SyntaxKind.ThisKeyword).length !== [...code.getDescendants()].filter((n) => Node.isPropertyAccessExpression(n) && n.getExpression().getKind() === SyntaxKind.ThisKeyword).length) return false;
+  if ([...members].some((m) => removed.has(m) || !ctx.members.has(m)) || descendantsOfKind(code, SyntaxKind.CallExpression).length > 0) return false;
+  const index = ctx.newMembers.findIndex((m) => m.name === 'onStop');
+  if (index < 0 || ctx.members.has('onStop') || [...ctx.renames.values()].includes('onStop')) return false;
+  const member = ctx.newMembers[index]!;
+  if (!member.text.endsWith('\n}')) return false;
+  member.text = `${member.text.slice(0, -2)}\n${ctx.unit}process.exitCode = ${code.getText()};\n}`;
+  return true;
+}
+
+/** Does `scope` (a failure branch's surroundings: the `.catch()` call, the try) call method `name` (`this.stop()`, `agent.stop()`)? */
+function calledIn(scope: Node, name: string): boolean {
+  let root: Node = scope;
+  // `this.stop().then(ok).catch(fail)`: the chain the failure callback hangs on.
+  while (Node.isCallExpression(root.getParent()) || Node.isPropertyAccessExpression(root.getParent())) root = root.getParent()!;
+  return [root, ...root.getDescendants()].some((n) => Node.isCallExpression(n) && Node.isPropertyAccessExpression(n.getExpression()) && (n.getExpression() as import('ts-morph').PropertyAccessExpression).getName() === name);
 }
 
 /** The catch clause, `.catch()` / `.then(_, onRejected)` callback or `if (err)` branch a node sits in, within the handler. */

@@ -596,7 +596,10 @@ export class RemovalPlan {
         const s = n.getStart();
         const e = n.getEnd();
         if (this.moved.some((m) => m.getStart() <= s && e <= m.getEnd())) return false;
-        return ranges.some(([a, b]) => a <= s && e <= b) || this.rewritten.some(([a, b]) => a <= s && e <= b);
+        // Code another concern already cut (a signal handler's body, but for the log line naming
+        // the signal it keeps) is no use either: counting it would keep a member whose other
+        // statements (the timer's arming) went, with its leftover uses (`this.timer.unref()`).
+        return ranges.some(([a, b]) => a <= s && e <= b) || this.rewritten.some(([a, b]) => a <= s && e <= b) || ctx.edits.removes(s, e);
       };
       let changed = false;
       for (const [name, p] of R) {

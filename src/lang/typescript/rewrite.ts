@@ -7,6 +7,7 @@ import { Node, Project, SyntaxKind, ts, type MethodDeclaration, type ReturnState
 import type { KeptForReview, RewriteOutcome } from '../../core/types.js';
 import type { Profile } from '../../profile/profile.js';
 import { isEventEmitterHeritage, loadBaseModel, tsProfile, type BaseModel } from './base-model.js';
+import { mixinChainOnEventEmitter } from './mixins.js';
 import {
   RemovalPlan,
   assignedThisMember,
@@ -153,7 +154,12 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
   if (fluent) {
     // Callers that only keep the instance it returned (`const gw = new Gateway().start()`) keep
     // the one they built instead; the method returns nothing and the rewrite goes on from there.
-    const unchained = unchainFluent(sf, ctx.className, fluent.method, ctx.outsideCallers(fluent.method.getName()).length);
+    // A caller in another file that only calls it (`relay.start();`, its result unused) is
+    // answered by the base's method all the same; one that uses what it returns keeps the refusal.
+    const fluentName = fluent.method.getName().replace(/\$/g, '\\$');
+    const discards = new RegExp(`^(await\\s+)?[\\w$]+(\\.[\\w$]+)*\\.${fluentName}\\([^()]*\\);$`);
+    const usingResult = ctx.outsideCallers(fluent.method.getName()).filter((c) => !discards.test(c.text));
+    const unchained = unchainFluent(sf, ctx.className, fluent.method, usingResult.length);
     if (unchained && unchained.text !== input.source) {
       // (The parse below replaces this one: what is needed from it is read first.)
       const name = fluent.method.getName();
@@ -394,6 +400,9 @@ function parentPlan(input: TsRewriteInput, found: FileClass, base: BaseModel): P
     if (base.eventEmitter) return { kind: 'event-emitter', expr };
     return { refuse: `${input.className} extends EventEmitter and ${input.profile.base_class} is not one: make the base extend EventEmitter (the reference base does) or write a base-to-base profile` };
   }
+  // `extends Counted(Loggable(EventEmitter))`: the base takes EventEmitter's place in the mixin chain.
+  const mixins = mixinChainOnEventEmitter(input.file, expr, base, input.profile.base_class, [input.profile.base_class, tsProfile(input.profile).import_name]);
+  if (mixins) return 'refuse' in mixins ? { refuse: `${input.className} ${mixins.refuse}` } : 'onBase' in mixins ? { kind: 'base' } : { kind: 'event-emitter', expr: mixins.inner };
   // A parent in the same file already on the base (migrated in place with this class).
   const local = sameFileParent(expr.getSourceFile(), found.cls);
   const localExt = local?.cls.getExtends()?.getExpression().getText();
