@@ -328,7 +328,12 @@ export async function commitAgent(
   const parents = facts.parents;
   const touched = [...facts.blobs.keys()];
   const expected = new Set(files.map((f) => prefix + f));
-  const wrongParent = headBefore ? parents.length !== 1 || parents[0] !== headBefore : parents.length !== 0;
+  // Our own commit (the reflog names our action) on top of a commit another git made after we
+  // read HEAD (the user committing beside the run): it holds what it should against its own
+  // parent. Before, it was reported failed while it stayed on the branch with its trailer.
+  const onAnother = parents.length === 1 && parents[0] !== headBefore && (await reflogAction(root, sha, action)) === 'ours';
+  const parentBefore = onAnother ? parents[0]! : headBefore;
+  const wrongParent = onAnother ? false : headBefore ? parents.length !== 1 || parents[0] !== headBefore : parents.length !== 0;
   const extra = touched.filter((f) => !expected.has(f));
   const missing = [...expected].filter((f) => !touched.includes(f));
   if (wrongParent) {
@@ -349,7 +354,7 @@ export async function commitAgent(
         : changed.length
           ? `a hook changed ${listSome(changed)} as it was committed, so the commit is not what was verified`
           : `the commit message lost its "${TRAILER_AGENT}: ${c.agent}" trailer (a commit-msg hook?), so status and revert could not find the commit`;
-    const undone = await undoOwnCommit(root, sha, headBefore);
+    const undone = await undoOwnCommit(root, sha, parentBefore);
     return fail(`${what}; ${undone}`);
   }
   return sha;

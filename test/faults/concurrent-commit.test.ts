@@ -17,6 +17,43 @@ beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
 
 describe('a commit of the user beside the run takes the agent\'s staged files', () => {
+  it('a user commit of their own file after migrate read HEAD: the agent\'s commit lands on top of it, is reported committed, and both stay on the branch', async () => {
+    const root = await demoRepo();
+    const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    const bin = tempDir('migrate-fault-gitwrap-');
+    const marker = path.join(bin, 'done');
+    const wrapper = path.join(bin, 'git');
+    // hash-object of the agent's files comes after migrate read HEAD and before its add.
+    writeFileSync(
+      wrapper,
+      [
+        '#!/bin/sh',
+        `case " $* " in *" hash-object "*kv_cache_agent_v2*)`,
+        `  if [ ! -e '${marker}' ]; then`,
+        `    : > '${marker}'`,
+        `    echo "user line" >> README.md`,
+        `    env -u GIT_REFLOG_ACTION '${realGit}' -c user.name=User -c user.email=user@example.com commit -q -m 'user commit' -- README.md >/dev/null 2>&1`,
+        '  fi;;',
+        'esac',
+        `exec '${realGit}' "$@"`,
+        '',
+      ].join('\n'),
+    );
+    chmodSync(wrapper, 0o755);
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const t = tag();
+    const r = await run(root, ['run', AGENT, '--no-validate', '--json'], t, { PATH: `${bin}:${process.env.PATH}` });
+    expect(existsSync(marker), 'the user commit ran inside the window').toBe(true);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const kv = resultOf(parseRun(r), AGENT);
+    expect(kv.commit).toMatch(/^[0-9a-f]{40}$/);
+    const userCommit = git(root, ['log', '--format=%H', '--grep=^user commit$']);
+    expect(git(root, ['rev-list', '--first-parent', `${head}..HEAD`]).split('\n')).toEqual([kv.commit, userCommit]);
+    expect(git(root, ['show', '--name-only', '--format=', kv.commit!]).split('\n').sort()).toEqual([AGENT_V2, `migration-log/${AGENT}.json`]);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+    expect(tagged(t)).toEqual([]);
+  }, 90_000);
+
   it('the agent fails with one line naming the commit that took its _v2 and record; the batch goes on; nothing of the tool is left', async () => {
     const root = await demoRepo();
     const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
