@@ -2,6 +2,7 @@
 // agent's files, found later from its trailers alone, and reverted with
 // `git revert` so later agents' commits are never in the way.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
@@ -208,8 +209,8 @@ function gitEnv(): Record<string, string | undefined> {
  * the code is non-zero *and* stderr is not empty, so a hook that exits 1 silently, or a
  * git killed by a signal, looked like success.
  */
-async function runGit(root: string, args: string[]): Promise<GitRun> {
-  const r = await gitText(root, args);
+async function runGit(root: string, args: string[], env: Record<string, string> = {}): Promise<GitRun> {
+  const r = await gitText(root, args, env);
   return { code: r.code, signal: r.signal, stderr: r.stderr };
 }
 
@@ -218,10 +219,10 @@ async function runGit(root: string, args: string[]): Promise<GitRun> {
  * start that commits): never rejects; no stdin; stdout and stderr as text, each without its
  * final newline (as execa gave them).
  */
-function gitText(root: string, args: string[]): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+function gitText(root: string, args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   const strip = (s: string) => s.replace(/\r?\n$/, '');
   return new Promise((resolve) => {
-    const child = spawn('git', args, { cwd: root, env: gitEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('git', args, { cwd: root, env: { ...gitEnv(), ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -291,8 +292,9 @@ export async function commitAgent(
     `${TRAILER_TOOL}: migrate ${TOOL_VERSION}`,
   ].join('\n');
   const fail = async (why: string): Promise<never> => {
+    const taken = await takenByOthers(root, headBefore, files);
     const left = await unstage(root, files);
-    throw new MigrateError(`cannot commit ${c.agent}: ${why}${left ? `; ${left}` : ''}`);
+    throw new MigrateError(`cannot commit ${c.agent}: ${why}${taken ? `; ${taken}` : ''}${left ? `; ${left}` : ''}`);
   };
   const headBefore = await headSha(root);
   // What git will store for each file, as the repository's filters and eol rules make it
@@ -306,17 +308,32 @@ export async function commitAgent(
   if (add.signal) removeOwnLock(root);
   const added = gitFailure('add', add);
   if (added) return fail((/ignored by one of your \.gitignore files/.test(add.stderr) && (await ignoredWhy(root, files))) || added);
-  const run = await runGit(root, [...(await identityArgs(root)), 'commit', '--only', '--cleanup=strip', '-m', message, '--', ...files]);
+  // The reflog entry our git writes with the ref names this action: a commit another git made
+  // beside the run (the user's `git commit`) is told from ours by it.
+  const action = `migrate-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const run = await runGit(root, [...(await identityArgs(root)), 'commit', '--only', '--cleanup=strip', '-m', message, '--', ...files], { GIT_REFLOG_ACTION: action });
   if (run.signal) removeOwnLock(root);
   // HEAD now, and what proves it ours (null: no HEAD, as a first commit that failed leaves it).
   const facts = await headFacts(root);
   const sha = facts?.sha ?? null;
   if (!facts || !sha || sha === headBefore) return fail(gitFailure('commit', run) ?? 'git commit made no commit');
+  // HEAD moved although our git failed: ours only when the reflog says so (a killed git may
+  // have written the ref). Before, a user's commit that landed between our `git add` and our
+  // commit was taken for ours (no trailer, or another file in it) and "undone": HEAD moved
+  // back over the user's commit.
+  if ((run.code !== 0 || run.signal) && (await reflogAction(root, sha, action)) === 'other') {
+    return fail(gitFailure('commit', run) ?? 'git commit made no commit');
+  }
   // HEAD moved (even a git killed after writing the ref may have made it): is it exactly ours?
   const parents = facts.parents;
   const touched = [...facts.blobs.keys()];
   const expected = new Set(files.map((f) => prefix + f));
-  const wrongParent = headBefore ? parents.length !== 1 || parents[0] !== headBefore : parents.length !== 0;
+  // Our own commit (the reflog names our action) on top of a commit another git made after we
+  // read HEAD (the user committing beside the run): it holds what it should against its own
+  // parent. Before, it was reported failed while it stayed on the branch with its trailer.
+  const onAnother = parents.length === 1 && parents[0] !== headBefore && (await reflogAction(root, sha, action)) === 'ours';
+  const parentBefore = onAnother ? parents[0]! : headBefore;
+  const wrongParent = onAnother ? false : headBefore ? parents.length !== 1 || parents[0] !== headBefore : parents.length !== 0;
   const extra = touched.filter((f) => !expected.has(f));
   const missing = [...expected].filter((f) => !touched.includes(f));
   if (wrongParent) {
@@ -337,7 +354,7 @@ export async function commitAgent(
         : changed.length
           ? `a hook changed ${listSome(changed)} as it was committed, so the commit is not what was verified`
           : `the commit message lost its "${TRAILER_AGENT}: ${c.agent}" trailer (a commit-msg hook?), so status and revert could not find the commit`;
-    const undone = await undoOwnCommit(root, sha, headBefore);
+    const undone = await undoOwnCommit(root, sha, parentBefore);
     return fail(`${what}; ${undone}`);
   }
   return sha;
@@ -423,6 +440,38 @@ function removeOwnLock(root: string): void {
   const lock = indexLock(root);
   if (lock && lock.knowable && lock.holders.length === 0) rmSync(lock.file, { force: true });
   for (const f of staleNextIndexLocks(root)) rmSync(f, { force: true });
+}
+
+/**
+ * A commit that is not ours landed while ours was made (a `git commit -a` the user ran beside
+ * the run sweeps what `git add` had staged for the agent) and holds some of the agent's files:
+ * they are committed without the trailer status and revert find a migration by, so the
+ * failure must say where they went (before, the agent was reported failed on index.lock or
+ * "made no commit", and the next run called it unchanged and revert "already reverted").
+ */
+async function takenByOthers(root: string, headBefore: string | null, files: string[]): Promise<string | null> {
+  const head = await headSha(root);
+  if (!head || head === headBefore) return null;
+  const r = await gitText(root, ['log', '--format=%H%x09%s', '--name-only', '--no-renames', headBefore ? `${headBefore}..${head}` : head, '--', ...files]);
+  if (r.code !== 0 || !r.stdout.trim()) return null;
+  const lines = r.stdout.split('\n').filter((l) => l.trim());
+  const commits = lines.filter((l) => /^[0-9a-f]{40}\t/.test(l));
+  const paths = [...new Set(lines.filter((l) => !/^[0-9a-f]{40}\t/.test(l)))];
+  const [sha, subject] = commits[commits.length - 1]!.split('\t');
+  return `commit ${short(sha!)} ("${subject}"), made beside this run by another git, took ${listSome(paths)}: they are committed without ${TRAILER_AGENT}: trailer, so status and revert cannot find them as this migration; undo that commit (git revert ${short(sha!)}) and run again`;
+}
+
+/**
+ * Who moved HEAD to `sha`, by its newest reflog entry: 'ours' when it names the action our
+ * commit was given, 'other' when it names another, null when the
+ * reflog holds no entry for it (reflogs off): then nothing tells, and it is taken for ours.
+ */
+async function reflogAction(root: string, sha: string, action: string): Promise<'ours' | 'other' | null> {
+  const r = await gitText(root, ['reflog', 'show', '-n', '20', '--format=%H%x09%gs', 'HEAD', '--']);
+  if (r.code !== 0) return null;
+  const entry = r.stdout.split('\n').find((l) => l.startsWith(`${sha}\t`));
+  if (!entry) return null;
+  return entry.slice(sha.length + 1).startsWith(`${action}: `) ? 'ours' : 'other';
 }
 
 /** Take the files out of the index again (back to HEAD's version); a note when git refused. */
