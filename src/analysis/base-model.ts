@@ -11,7 +11,7 @@ import type { SyntaxNode } from '../lang/python/parser.js';
 import { callee, selfAttribute, statements, stringValue, walk } from '../lang/python/syntax.js';
 import { valueType } from './value-type.js';
 import { bindArgument, normPort, portExpression, serverSubclasses } from './ports.js';
-import { baseFailingStatus, baseHealthWords } from './health-words.js';
+import { baseFailingStatus, baseHealthKeys, baseHealthWords, type BaseHealthKeys } from './health-words.js';
 import { templatesDir } from '../profile/profile.js';
 import { findPythonBase } from '../profile/base-source.js';
 
@@ -106,6 +106,11 @@ export interface BaseModel {
    * a legacy status the health hook's override adds is written only while the base says its healthy word.
    */
   healthFails?: Set<string>;
+  /**
+   * method -> the keys its health answer carries (read from the source, from the profile's runtime
+   * template when the repository lacks it; see baseHealthKeys). Absent when nothing is known.
+   */
+  healthKeys?: Map<string, BaseHealthKeys>;
   /**
    * The keys of the record the base registers the agent with (the dict a method posting to a `/register`
    * path sends, or returns from a method of its own it calls there: `_registration_record()`); null when
@@ -208,6 +213,7 @@ function withTemplateHealthWords(model: BaseModel, profile: PythonProfile, class
     if (cls) {
       model.healthWords = baseHealthWords(cls);
       model.healthFails = baseFailingStatus(cls);
+      model.healthKeys = baseHealthKeys(cls);
       model.registryUrl = registryUrlOf(cls);
     }
   } catch {
@@ -372,6 +378,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     reportMetric: reportMetricMethod(cls),
     healthWords: baseHealthWords(cls),
     healthFails: baseFailingStatus(cls),
+    healthKeys: baseHealthKeys(cls),
     registrationRecord: registrationRecord(cls),
     registrationRecordMethod: registrationRecordMethod(cls),
     registryUrl: registryUrlOf(cls),
