@@ -59,11 +59,11 @@ export interface HealthPayload {
    */
   methods: Map<string, string>;
   /** Legacy keys the base does not answer that the hook could not carry (their values are not the agent's to say): warned. */
-  dropped: Array<{ key: string; line: number }>;
+  dropped: Array<{ key: string; line: number; unknown: boolean }>;
 }
 
 /** Where dictUpdate records the keys it drops while extractHealthPayload runs. */
-let dropped: Array<{ key: string; line: number }> | null = null;
+let dropped: Array<{ key: string; line: number; unknown: boolean }> | null = null;
 
 export interface PayloadScope {
   agent: PyClass;
@@ -126,7 +126,7 @@ function keptStatusLines(status: string | undefined, scope: PayloadScope): strin
  */
 export function extractHealthPayload(region: SyntaxNode, scope: PayloadScope): HealthPayload | 'untranslatable' | null {
   const outer = dropped;
-  const lost: Array<{ key: string; line: number }> = [];
+  const lost: Array<{ key: string; line: number; unknown: boolean }> = [];
   dropped = lost;
   try {
     const p = extractPayload(region, scope);
@@ -1077,12 +1077,16 @@ function dictUpdate(dict: SyntaxNode, scope: PayloadScope, keepStatus = false): 
         continue;
       }
       if (!keepStatus || (constant !== null && OK_WORDS.test(constant))) continue;
-    } else if (scope.baseKeys ? scope.baseKeys.keys.has(key) : BASE_STATUS_KEYS.has(key)) continue;
+    } else if (scope.baseKeys ? scope.baseKeys.keys.has(key) : BASE_STATUS_KEYS.has(key)) {
+      // Nothing read says what the base answers: left to it, and said.
+      if (!scope.baseKeys) dropped?.push({ key, line: pair.startPosition.row + 1, unknown: true });
+      continue;
+    }
     const t = translate(value, scope);
     if (!t && BASE_STATUS_KEYS.has(key)) {
       // A stamp or a name the base does not answer, computed where the agent's scope cannot say it: the
       // rest of the payload still moves, and the key is named in a warning (see HealthPayload.dropped).
-      dropped?.push({ key, line: pair.startPosition.row + 1 });
+      dropped?.push({ key, line: pair.startPosition.row + 1, unknown: false });
       continue;
     }
     if (!t) return null;
