@@ -11,9 +11,9 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
-import { lineOf, selfAttribute, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { callee, lineOf, selfAttribute, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { dictKeys } from '../../src/analysis/base-model.js';
-import { envLookup } from '../../src/analysis/registry-send.js';
+import { envLookup, SENDS } from '../../src/analysis/registry-send.js';
 import { insertAfterInit } from './health-hook.js';
 
 /** The node types the search of the agent's methods reads (see walkTypes): calls, and the scopes it does not enter. */
@@ -137,7 +137,7 @@ function recordOf(ctx: PythonTransformContext, fn: PyFunction): { extras: Array<
  * method itself (its default: a literal or a constant; UNCARRIED when it is computed). Null when it has none (it registered
  * nowhere with the variable unset, as the base does).
  */
-function legacyRegistryDefault(ctx: PythonTransformContext, fn: PyFunction): string | null {
+function legacyRegistryDefault(ctx: PythonTransformContext, fn: { body: SyntaxNode }): string | null {
   const env = ctx.profile.validation?.registry_env ?? 'REGISTRY_URL';
   let found: string | null = null;
   walk(fn.body, (n) => {
@@ -253,6 +253,7 @@ export const ownRegistration: PythonTransform = {
   phase: 'edit',
   run(ctx) {
     if (ctx.profile.validation?.registry === 'none' || !ctx.base.methods.has('_register_service')) return;
+    let carried = false;
     for (const p of ctx.resolved?.members.values() ?? []) {
       if (p.finding !== 'registry' || p.kind !== 'method') continue;
       const fn = ctx.agent.methods.get(p.name);
@@ -270,9 +271,11 @@ export const ownRegistration: PythonTransform = {
       const fallback = fn ? legacyRegistryDefault(ctx, fn) : null;
       const carry = fallback && fn ? registryDefault(ctx, fallback, fn.name) : null;
       if (carry) insertAfterInit(ctx, carry, 'own-registration');
+      if (carry) carried = true;
       const given = extras.length ? `; the fields ${extras.map(([k]) => k).join(', ')} it sent besides are given to ${ctx.profile.base_class}'s record by a ${hook}() override built on super()` : '';
       ctx.warnings.push(`${ctx.agent.cls.name}.${p.name}() removed with its calls: it ${p.reason}${given}`);
     }
+    if (!carried) removedRegistrationDefault(ctx);
     const found: Array<{ line: number; call: string; where: string; deregisters: boolean }> = [];
     const seen = new Set<string>();
     for (const [name, fn] of ctx.agent.methods) {
@@ -301,6 +304,37 @@ export const ownRegistration: PythonTransform = {
     );
   },
 };
+
+/**
+ * Removed code (a health loop's heartbeat, a sidecar's) that posted the agent's record to the registry the
+ * base registers with, falling back to a registry of its own with the variable unset: the base registers
+ * nowhere then. The default is given to the base as own-registration's is (registryDefault); when it cannot
+ * be, the loss is said.
+ */
+function removedRegistrationDefault(ctx: PythonTransformContext): void {
+  const env = ctx.profile.validation?.registry_env ?? 'REGISTRY_URL';
+  let done = false;
+  walk(ctx.module.root, (n) => {
+    if (done) return false;
+    if (n.type !== 'call' || !SENDS.test(callee(n) ?? '') || !isRemoved(ctx, n)) return;
+    let fn: SyntaxNode | null = n.parent;
+    while (fn && fn.type !== 'function_definition') fn = fn.parent;
+    const body = fn?.childForFieldName('body');
+    if (!body || !/(^|\/)register\/?$/.test(findRegistryPath(body) ?? '')) return;
+    const fallback = legacyRegistryDefault(ctx, { body });
+    if (fallback === null) return;
+    done = true;
+    const carry = fallback !== UNCARRIED ? registryDefault(ctx, fallback, '') : null;
+    const base = ctx.profile.base_class;
+    if (carry) {
+      insertAfterInit(ctx, carry, 'own-registration');
+      ctx.warnings.push(`the removed registration at line ${lineOf(n)} fell back to ${fallback} with ${env} unset, where ${base} registers nowhere: that default is given to ${base} by a ${ctx.base.registryUrl!.method}() override`);
+    } else {
+      ctx.warnings.push(`the removed registration at line ${lineOf(n)} fell back to a default registry with ${env} unset, and ${base} registers nowhere then: set ${env} where the agent runs, or it is registered nowhere`);
+    }
+    return false;
+  });
+}
 
 /** The call runs code that posts to a registry path: which call, where that code is, and whether it deregisters. */
 function registers(ctx: PythonTransformContext, call: SyntaxNode, inMethod: string): { call: string; where: string; deregisters: boolean } | null {
