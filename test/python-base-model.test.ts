@@ -5,6 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { learnFromSource } from '../src/analysis/base-model.js';
+import { extractHealthPayload } from '../src/analysis/health-payload.js';
+import { parsePython } from '../src/lang/python/parser.js';
+import { buildModuleModel } from '../src/lang/python/module-model.js';
 import { loadProfile } from '../src/profile/profile.js';
 import { pythonAdapter } from '../src/lang/python/adapter.js';
 import type { AgentInfo } from '../src/core/types.js';
@@ -147,6 +150,83 @@ describe('base model learned from the base source', () => {
     expect(own.healthWords?.get('status')).toBe('up');
     // two different healthy words: not known
     expect(own.healthWords?.has('mixed')).toBe(false);
+  });
+});
+
+describe('the keys of the base\'s health answer and the registry it registers with, read from its source', () => {
+  it('the reference base: its /health keys (closed); REGISTRY_URL read with no default into registry_url, first read by _register_service', () => {
+    const m = learnFromSource(readFileSync(REFERENCE, 'utf8'), 'BaseAgent', REFERENCE)!;
+    const keys = m.healthKeys?.get('_get_health_status');
+    expect([...keys!.keys].sort()).toEqual(['agent', 'health_check_port', 'pid', 'port', 'registered', 'status', 'uptime']);
+    expect(keys!.open).toBe(false);
+    expect(m.registryUrl).toEqual({ attr: 'registry_url', env: 'REGISTRY_URL', method: '_register_service' });
+  });
+
+  it('HardenedAgentBase: its literal keys, open (it spreads run-time stats into the answer)', () => {
+    const hardened = path.resolve(import.meta.dirname, '../templates/runtime/python/amoskys/agents/common/base.py');
+    const m = learnFromSource(readFileSync(hardened, 'utf8'), 'HardenedAgentBase', hardened)!;
+    const keys = m.healthKeys?.get('health_summary');
+    expect(keys!.keys.has('uptime')).toBe(true);
+    expect(keys!.keys.has('uptime_seconds')).toBe(false);
+    expect(keys!.open).toBe(true);
+  });
+
+  it('a base whose registry has a default of its own, or is set outside __init__: no override can carry a legacy default', () => {
+    const own = learnFromSource(`import os
+class Base:
+    def __init__(self):
+        self.registry_url = os.environ.get("REGISTRY_URL", "http://registry:7100")
+        self._register()
+
+    def _register(self):
+        post(self.registry_url + "/register", {"name": "x", "port": 1})
+`, 'Base', 'base.py')!;
+    expect(own.registryUrl).toBeNull();
+    const later = learnFromSource(`import os
+class Base:
+    def __init__(self):
+        self.registry_url = os.environ.get("REGISTRY_URL")
+        self._register()
+
+    def configure(self, url):
+        self.registry_url = url
+
+    def _register(self):
+        post(self.registry_url + "/register", {"name": "x", "port": 1})
+`, 'Base', 'base.py')!;
+    expect(later.registryUrl).toBeNull();
+  });
+});
+
+describe('a legacy health payload against the base\'s keys', () => {
+  const src = `import json, time
+from http.server import BaseHTTPRequestHandler
+
+
+class Meter:
+    def _start_health(self):
+        meter = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = json.dumps({"status": "ok", "uptime_seconds": time.time() - meter.started, "reads": meter.reads})
+                self.wfile.write(body.encode())
+`;
+  const mod = buildModuleModel(src, parsePython(src));
+  const agent = mod.classes.find((c) => c.name === 'Meter')!;
+  const scope = { agent, classes: new Map(mod.classes.map((c) => [c.name, c] as const)), methods: new Set(agent.methods.keys()) };
+  const run = (extra: object) => extractHealthPayload(agent.methods.get('_start_health')!.outer, { ...scope, ...extra });
+
+  it('keys known: one the base lacks moves with the business fields', () => {
+    const p = run({ baseKeys: { keys: new Set(['status', 'uptime']), open: false } });
+    expect(p && p !== 'untranslatable' ? p.lines.join('\n') : '').toContain('"uptime_seconds": time.time() - self.started');
+    expect(p && p !== 'untranslatable' ? p.dropped : null).toEqual([]);
+  });
+
+  it('keys unknown (no base source, no template): a usual base key is left to the base, and said', () => {
+    const p = run({});
+    expect(p && p !== 'untranslatable' ? p.lines.join('\n') : 'x').not.toContain('uptime_seconds');
+    expect(p && p !== 'untranslatable' ? p.dropped : null).toEqual([{ key: 'uptime_seconds', line: 11, unknown: true }]);
   });
 });
 

@@ -56,7 +56,7 @@ async function within(ms: number, ready: () => boolean | Promise<boolean>): Prom
  * A Pushgateway stand-in on loopback: every PUT/POST body to /metrics/job/... goes into `bodies`; with
  * `registrations`, a registry stand-in too (each POST /register body goes there).
  */
-async function metricsSink(bodies: string[], registrations?: string[]): Promise<{ server: import('node:http').Server; port: number }> {
+async function metricsSink(bodies: string[], registrations?: string[], fixedPort = 0): Promise<{ server: import('node:http').Server; port: number }> {
   const { createServer } = await import('node:http');
   const server = createServer((req, res) => {
     let body = '';
@@ -67,7 +67,7 @@ async function metricsSink(bodies: string[], registrations?: string[]): Promise<
       res.writeHead(200).end();
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => server.listen(fixedPort, '127.0.0.1', () => r()));
   return { server, port: (server.address() as { port: number }).port };
 }
 
@@ -97,9 +97,10 @@ describe('fixture cases on the reference BaseAgent, started for real', () => {
       if (!rt.fixed_ports) Object.assign(env, { AGENT_PORT: String(port), HEALTH_CHECK_PORT: String(healthPort) });
       const pushes: string[] = [];
       const registrations: string[] = [];
-      const sink = rt.pushed_metrics_contain || rt.registered_once_with ? await metricsSink(pushes, registrations) : null;
+      const sink = rt.pushed_metrics_contain || rt.registered_once_with ? await metricsSink(pushes, registrations, rt.registry_default_port) : null;
       if (sink && rt.pushed_metrics_contain) Object.assign(env, { METRICS_URL: `http://127.0.0.1:${sink.port}`, METRICS_PUSH_INTERVAL: '1' });
-      if (sink && rt.registered_once_with) env.REGISTRY_URL = `http://127.0.0.1:${sink.port}`;
+      // registry_default_port: the variable unset, the stand-in where the legacy's default points.
+      if (sink && rt.registered_once_with && !rt.registry_default_port) env.REGISTRY_URL = `http://127.0.0.1:${sink.port}`;
       const child = spawn('python3', [v2], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
       let output = '';

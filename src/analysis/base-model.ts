@@ -11,7 +11,7 @@ import type { SyntaxNode } from '../lang/python/parser.js';
 import { callee, selfAttribute, statements, stringValue, walk } from '../lang/python/syntax.js';
 import { valueType } from './value-type.js';
 import { bindArgument, normPort, portExpression, serverSubclasses } from './ports.js';
-import { baseFailingStatus, baseHealthWords } from './health-words.js';
+import { baseFailingStatus, baseHealthKeys, baseHealthWords, type BaseHealthKeys } from './health-words.js';
 import { templatesDir } from '../profile/profile.js';
 import { findPythonBase } from '../profile/base-source.js';
 
@@ -107,6 +107,11 @@ export interface BaseModel {
    */
   healthFails?: Set<string>;
   /**
+   * method -> the keys its health answer carries (read from the source, from the profile's runtime
+   * template when the repository lacks it; see baseHealthKeys). Absent when nothing is known.
+   */
+  healthKeys?: Map<string, BaseHealthKeys>;
+  /**
    * The keys of the record the base registers the agent with (the dict a method posting to a `/register`
    * path sends, or returns from a method of its own it calls there: `_registration_record()`); null when
    * the base registers nothing of that shape (or is known from a profile).
@@ -114,6 +119,15 @@ export interface BaseModel {
   registrationRecord?: string[] | null;
   /** The base method answering that record (`_registration_record()`: returns a dict with "name" and "port"), which an agent can override to add fields; null when there is none. */
   registrationRecordMethod?: string | null;
+  /**
+   * Where the base reads the registry it registers with, read from its source (from the profile's runtime
+   * template when the repository lacks it): the attribute its `/register` post reads (`registry_url`), set
+   * in __init__ from an environment variable with no default (`os.environ.get("REGISTRY_URL")`), and the
+   * method __init__ calls that first reads it (`_register_service`, which registers nowhere while it is
+   * unset). An override of that method can give the attribute a default before the base reads it. Null
+   * when the base's registry is not of that shape; absent when nothing is known.
+   */
+  registryUrl?: { attr: string; env: string; method: string } | null;
   learnedFrom: 'source' | 'profile';
   sourceFile?: string;
 }
@@ -199,6 +213,8 @@ function withTemplateHealthWords(model: BaseModel, profile: PythonProfile, class
     if (cls) {
       model.healthWords = baseHealthWords(cls);
       model.healthFails = baseFailingStatus(cls);
+      model.healthKeys = baseHealthKeys(cls);
+      model.registryUrl = registryUrlOf(cls);
     }
   } catch {
     // no template: nothing known of the base's health words
@@ -362,8 +378,10 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     reportMetric: reportMetricMethod(cls),
     healthWords: baseHealthWords(cls),
     healthFails: baseFailingStatus(cls),
+    healthKeys: baseHealthKeys(cls),
     registrationRecord: registrationRecord(cls),
     registrationRecordMethod: registrationRecordMethod(cls),
+    registryUrl: registryUrlOf(cls),
     learnedFrom: 'source',
     sourceFile: file,
   };
@@ -379,6 +397,46 @@ export function dictKeys(d: SyntaxNode): string[] | null {
     out.push(k);
   }
   return out;
+}
+
+/** `os.environ.get("X")`, `os.getenv("X")` (no default): X; else null. */
+function envNameWithoutDefault(v: SyntaxNode | null): string | null {
+  if (v?.type !== 'call' || !/^os\.(environ\.get|getenv)$/.test(v.childForFieldName('function')?.text ?? '')) return null;
+  const args = v.childForFieldName('arguments')?.namedChildren ?? [];
+  return args.length === 1 ? stringValue(args[0]!) : null;
+}
+
+/** See BaseModel.registryUrl. */
+function registryUrlOf(cls: PyClass): { attr: string; env: string; method: string } | null {
+  const init = cls.methods.get('__init__');
+  if (!init) return null;
+  // The attributes a method posting to a `/register` path reads.
+  const read = new Set<string>();
+  for (const m of cls.methods.values()) {
+    if (!/["'][^"']*\/register["']/.test(m.body.text)) continue;
+    walk(m.body, (n) => {
+      const a = selfAttribute(n);
+      if (a) read.add(a);
+    });
+  }
+  // Assigned once, in __init__, from the environment with no default; then a call of __init__ reads it.
+  let found: { attr: string; env: string } | null = null;
+  for (const st of statements(init.body)) {
+    const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    if (!found && e?.type === 'assignment') {
+      const attr = selfAttribute(e.childForFieldName('left')!);
+      const env = envNameWithoutDefault(e.childForFieldName('right'));
+      const elsewhere = [...cls.methods.values()].some((m) => m.name !== '__init__' && new RegExp(`self\\.${attr}\\s*=[^=]`).test(m.body.text));
+      if (attr && env && read.has(attr) && !elsewhere) found = { attr, env };
+      continue;
+    }
+    if (found && e?.type === 'call') {
+      const called = selfAttribute(e.childForFieldName('function')!);
+      const m = called ? cls.methods.get(called) : undefined;
+      if (m && new RegExp(`self\\.${found.attr}\\b`).test(m.body.text)) return { ...found, method: m.name };
+    }
+  }
+  return null;
 }
 
 /** See BaseModel.registrationRecordMethod. */

@@ -9,9 +9,13 @@ import { reachesAgentViaServer, serverMethodTags, serverTags } from './server-ta
 import { callee, selfAttribute, stringValue, walk } from '../lang/python/syntax.js';
 import { type PyClass, classModel } from '../lang/python/module-model.js';
 import { recordToMapping, returnedRecord } from './health-record.js';
-import { DEFAULT_BASE_WORD, OK_WORDS } from './health-words.js';
+import { DEFAULT_BASE_WORD, OK_WORDS, type BaseHealthKeys } from './health-words.js';
 
-/** Keys the base's own status carries (or that only describe liveness): the hook leaves them to the base. */
+/**
+ * Keys a base's status usually carries (or that only describe liveness): when nothing is known of the
+ * base's health answer (no source, no template), the hook leaves them to the base. Known, the base's own
+ * keys (PayloadScope.baseKeys) are the ones left.
+ */
 export const BASE_STATUS_KEYS = new Set([
   'status', 'agent', 'agent_name', 'name', 'service', 'timestamp', 'time', 'uptime', 'uptime_seconds', 'uptime_sec',
   'port', 'health_port', 'health_check_port', 'pid', 'ready', 'healthy', 'alive', 'message', 'initialized',
@@ -54,7 +58,12 @@ export interface HealthPayload {
    * (name -> the method's text at class-body indentation, `self.agent` read as `self`).
    */
   methods: Map<string, string>;
+  /** Legacy keys the base does not answer that the hook could not carry (their values are not the agent's to say): warned. */
+  dropped: Array<{ key: string; line: number; unknown: boolean }>;
 }
+
+/** Where dictUpdate records the keys it drops while extractHealthPayload runs. */
+let dropped: Array<{ key: string; line: number; unknown: boolean }> | null = null;
 
 export interface PayloadScope {
   agent: PyClass;
@@ -71,7 +80,16 @@ export interface PayloadScope {
   baseWord?: string;
   /** Can the base's health hook also say a failing status (`"ok" if ... else "error"`)? See statusGuard. */
   baseFails?: boolean;
+  /**
+   * The keys the base's health hook answers (read from its source or the profile's template; see
+   * baseHealthKeys): a legacy key among them is the base's, any other the agent's to keep. Unknown when
+   * absent (BASE_STATUS_KEYS are then left to the base).
+   */
+  baseKeys?: BaseHealthKeys;
 }
+
+/** Keys saying only that the agent is up: kept (a monitor may read them), but never saying so while the base says it is not. */
+const LIVENESS_KEYS = new Set(['ready', 'healthy', 'alive', 'initialized', 'up', 'ok']);
 
 /**
  * `status` in a translation: a kept healthy word (see keptWord) the hook writes apart from the fields,
@@ -107,6 +125,19 @@ function keptStatusLines(status: string | undefined, scope: PayloadScope): strin
  * fields that cannot be expressed in the agent's scope.
  */
 export function extractHealthPayload(region: SyntaxNode, scope: PayloadScope): HealthPayload | 'untranslatable' | null {
+  const outer = dropped;
+  const lost: Array<{ key: string; line: number; unknown: boolean }> = [];
+  dropped = lost;
+  try {
+    const p = extractPayload(region, scope);
+    if (p && p !== 'untranslatable') p.dropped = lost.filter((d, i) => lost.findIndex((e) => e.key === d.key && e.line === d.line) === i);
+    return p;
+  } finally {
+    dropped = outer;
+  }
+}
+
+function extractPayload(region: SyntaxNode, scope: PayloadScope): HealthPayload | 'untranslatable' | null {
   const lines: string[] = [];
   const members = new Set<string>();
   const methods = new Map<string, string>();
@@ -126,9 +157,9 @@ export function extractHealthPayload(region: SyntaxNode, scope: PayloadScope): H
     if (!containsBlock(lines, emitted)) lines.push(...emitted);
     for (const m of result.members) members.add(m);
   }
-  if (lines.length) return { lines, members, protocol, line: region.startPosition.row + 1, methods };
+  if (lines.length) return { lines, members, protocol, line: region.startPosition.row + 1, methods, dropped: [] };
   if (untranslatable) return 'untranslatable';
-  return protocol ? { lines: [], members, protocol, line: region.startPosition.row + 1, methods } : null;
+  return protocol ? { lines: [], members, protocol, line: region.startPosition.row + 1, methods, dropped: [] } : null;
 }
 
 export function containsBlock(lines: string[], block: string[]): boolean {
@@ -1016,6 +1047,7 @@ function ifBranches(stmt: SyntaxNode, name: string, scope: PayloadScope): { line
  */
 function dictUpdate(dict: SyntaxNode, scope: PayloadScope, keepStatus = false): Translation {
   const parts: string[] = [];
+  const open: string[] = [];
   const members = new Set<string>();
   let status: string | undefined;
   for (const pair of dict.namedChildren) {
@@ -1045,12 +1077,30 @@ function dictUpdate(dict: SyntaxNode, scope: PayloadScope, keepStatus = false): 
         continue;
       }
       if (!keepStatus || (constant !== null && OK_WORDS.test(constant))) continue;
-    } else if (BASE_STATUS_KEYS.has(key)) continue;
+    } else if (scope.baseKeys ? scope.baseKeys.keys.has(key) : BASE_STATUS_KEYS.has(key)) {
+      // Nothing read says what the base answers: left to it, and said.
+      if (!scope.baseKeys) dropped?.push({ key, line: pair.startPosition.row + 1, unknown: true });
+      continue;
+    }
     const t = translate(value, scope);
+    if (!t && BASE_STATUS_KEYS.has(key)) {
+      // A stamp or a name the base does not answer, computed where the agent's scope cannot say it: the
+      // rest of the payload still moves, and the key is named in a warning (see HealthPayload.dropped).
+      dropped?.push({ key, line: pair.startPosition.row + 1, unknown: false });
+      continue;
+    }
     if (!t) return null;
     t.members.forEach((m) => members.add(m));
-    parts.push(`${JSON.stringify(key)}: ${t.text}`);
+    let text = t.text;
+    // `"ready": True` on a base that can say it is failing: true only while the base says its healthy word.
+    const guard = LIVENESS_KEYS.has(key) ? statusGuard(scope.baseWord ?? DEFAULT_BASE_WORD, scope.baseFails) : null;
+    if (guard) text = value.type === 'true' ? guard : `bool(${t.text}) and ${guard}`;
+    // A stamp or a name (once left to the base) on a base whose answer also carries keys known only at run
+    // time (`**stats`): the legacy key where the base's answer lacks it.
+    if (scope.baseKeys?.open && BASE_STATUS_KEYS.has(key)) open.push(`${JSON.stringify(key)}: ${text}`);
+    else parts.push(`${JSON.stringify(key)}: ${text}`);
   }
+  if (open.length) parts.push(`**{k: v for k, v in {${open.join(', ')}}.items() if k not in status}`);
   return { text: parts.length ? `{${parts.join(', ')}}` : '', members, ...(status !== undefined ? { status } : {}) };
 }
 

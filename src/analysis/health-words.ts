@@ -94,3 +94,47 @@ export function baseFailingStatus(cls: PyClass): Set<string> {
   }
   return out;
 }
+
+/** The keys a health method of the base answers (see baseHealthKeys). */
+export interface BaseHealthKeys {
+  keys: Set<string>;
+  /** Its answer also carries keys known only at run time (`**stats`, `status.update(...)`). */
+  open: boolean;
+}
+
+/**
+ * The keys each method of the base class with a status (statusValues) answers, read from its source: the
+ * string keys of the dict literal carrying its "status" and those it writes into a dict (`out["k"] = ...`).
+ * A legacy health key the base does not answer is the agent's to keep; one it answers stays the base's.
+ */
+export function baseHealthKeys(cls: PyClass): Map<string, BaseHealthKeys> {
+  const out = new Map<string, BaseHealthKeys>();
+  for (const name of statusValues(cls).keys()) {
+    const m = cls.methods.get(name)!;
+    const keys = new Set<string>();
+    let open = false;
+    walk(m.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+      if (n.type === 'dictionary' && n.namedChildren.some((p) => p.type === 'pair' && stringValue(p.childForFieldName('key')!) === 'status')) {
+        for (const p of n.namedChildren) {
+          if (p.type === 'dictionary_splat') open = true;
+          const k = p.type === 'pair' ? stringValue(p.childForFieldName('key')!) : null;
+          if (p.type === 'pair' && k === null) open = true;
+          if (k !== null) keys.add(k);
+        }
+      }
+      if (n.type === 'assignment') {
+        const left = n.childForFieldName('left');
+        const index = left?.type === 'subscript' ? left.childForFieldName('subscript') : null;
+        if (index) {
+          const k = stringValue(index);
+          if (k === null) open = true;
+          else keys.add(k);
+        }
+      }
+      if (n.type === 'call' && /\.(update|setdefault)$/.test(n.childForFieldName('function')?.text ?? '')) open = true;
+    });
+    out.set(name, { keys, open });
+  }
+  return out;
+}

@@ -57,6 +57,11 @@ export const healthHookTransform: PythonTransform = {
           `removed health code reported fields that cannot be expressed in the agent's scope; add them to ${hook}() by hand`);
         continue;
       }
+      for (const d of p.dropped) {
+        ctx.warnings.push(d.unknown
+          ? `health field "${d.key}" (line ${d.line}) left to ${ctx.profile.base_class}'s ${hook}(), whose keys are not known (no base source, no runtime template): if it does not answer "${d.key}", a monitor reading it gets nothing`
+          : `health field "${d.key}" (line ${d.line}) dropped: ${ctx.profile.base_class}'s ${hook}() does not answer it and its value cannot be computed in the agent's scope; a monitor reading it gets nothing`);
+      }
       if (p.protocol) protocols.add(p.protocol);
       if (!containsBlock(lines, p.lines)) lines.push(...p.lines);
       for (const [k, v] of p.methods) methods.set(k, v);

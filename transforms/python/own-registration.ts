@@ -11,9 +11,9 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
-import { lineOf, selfAttribute, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { callee, lineOf, selfAttribute, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { dictKeys } from '../../src/analysis/base-model.js';
-import { envLookup } from '../../src/analysis/registry-send.js';
+import { envLookup, SENDS } from '../../src/analysis/registry-send.js';
 import { insertAfterInit } from './health-hook.js';
 
 /** The node types the search of the agent's methods reads (see walkTypes): calls, and the scopes it does not enter. */
@@ -49,7 +49,14 @@ export const ownRegistrationPropose: PythonTransform = {
       if (ctx.external(fn.name).length) continue;
       const calls = callStatements(ctx, fn.name);
       if (!calls) continue;
-      const reason = `registers the agent with the registry ${ctx.profile.base_class} registers it with, sending what the base's record carries (${ctx.profile.base_class} registers it, with retries)`;
+      // A registry the legacy fell back to with the variable unset: carried onto the base when it can be
+      // (see registryDefault), else the agent's own registration stays (the base would register nowhere).
+      const fallback = legacyRegistryDefault(ctx, fn);
+      if (fallback !== null && (fallback === UNCARRIED || !registryDefault(ctx, fallback, fn.name))) continue;
+      const env = ctx.profile.validation?.registry_env ?? 'REGISTRY_URL';
+      const base = ctx.profile.base_class;
+      const reason = `registers the agent with the registry ${env} names, sending what the base's record carries (${base} registers it there, with retries` +
+        (fallback ? `; with ${env} unset, at the legacy default ${fallback}, given to ${base} by a ${ctx.base.registryUrl!.method}() override` : '') + ')';
       ctx.plan.proposeMember({ name: fn.name, kind: 'method', finding: 'registry', reason });
       for (const st of calls) ctx.plan.proposeStatement({ node: st, symbol: fn.name, finding: 'registry', reason, requires: [fn.name] });
     }
@@ -123,6 +130,72 @@ function recordOf(ctx: PythonTransformContext, fn: PyFunction): { extras: Array<
   return ok && records > 0 ? { extras } : null;
 }
 
+/**
+ * The registry the legacy method posts to when the registry variable is unset, as an expression of the
+ * module's scope: a module constant read from the variable with a default (`REGISTRY_URL =
+ * os.environ.get("REGISTRY_URL", "http://127.0.0.1:7100")`, named by the constant) or such a lookup in the
+ * method itself (its default: a literal or a constant; UNCARRIED when it is computed). Null when it has none (it registered
+ * nowhere with the variable unset, as the base does).
+ */
+function legacyRegistryDefault(ctx: PythonTransformContext, fn: { body: SyntaxNode }): string | null {
+  const env = ctx.profile.validation?.registry_env ?? 'REGISTRY_URL';
+  let found: string | null = null;
+  walk(fn.body, (n) => {
+    if (found) return false;
+    if (n.type === 'identifier' && n.parent?.type !== 'attribute' && n.parent?.type !== 'keyword_argument') {
+      for (const st of ctx.module.root.namedChildren) {
+        const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
+        if (a?.type === 'assignment' && a.childForFieldName('left')?.text === n.text && withDefault(a.childForFieldName('right'), env)) found = n.text;
+      }
+      return;
+    }
+    if (withDefault(n, env)) {
+      // The default alone: the override uses it only while the variable is unset (a literal, a constant).
+      const d = n.type === 'boolean_operator' ? n.childForFieldName('right') : n.childForFieldName('arguments')!.namedChildren[1];
+      found = d && (d.type === 'string' || d.type === 'identifier') && !d.namedChildren.some((c) => c.type === 'interpolation') ? d.text : UNCARRIED;
+      return false;
+    }
+  });
+  return found;
+}
+
+/** A legacy default registry no override can name (computed in the method): the legacy registration stays. */
+const UNCARRIED = '';
+
+/** `os.environ.get(ENV, default)`, `os.getenv(ENV, default)`, or one of them (default-less too) `or` a default. */
+function withDefault(v: SyntaxNode | null, env: string): boolean {
+  if (!v) return false;
+  if (v.type === 'boolean_operator' && v.childForFieldName('operator')?.text === 'or') {
+    const left = v.childForFieldName('left');
+    return !!left && (envLookup(left, env) || withDefault(left, env));
+  }
+  if (v.type !== 'call' || !/^os\.(environ\.get|getenv)$/.test(v.childForFieldName('function')?.text ?? '')) return false;
+  const args = v.childForFieldName('arguments')?.namedChildren ?? [];
+  return args.length === 2 && stringValue(args[0]!) === env && args[1]!.type !== 'none';
+}
+
+/**
+ * The override giving the base the legacy default registry: the base reads its registry from the same
+ * variable with no default (BaseModel.registryUrl), so with it unset it registers nowhere; the method of
+ * its __init__ that first reads it, overridden to set the attribute to the legacy default while it is
+ * unset, then calling the base's. Null when the base reads its registry otherwise (or the agent already has
+ * a method of that name): the legacy registration then stays.
+ */
+function registryDefault(ctx: PythonTransformContext, fallback: string, removing: string): string | null {
+  const r = ctx.base.registryUrl;
+  const env = ctx.profile.validation?.registry_env ?? 'REGISTRY_URL';
+  if (!r || r.env !== env) return null;
+  const own = ctx.agent.methods.get(r.method);
+  if (own && own.name !== removing && !isRemoved(ctx, own.outer)) return null;
+  return [
+    `def ${r.method}(self):`,
+    `    if not self.${r.attr}:`,
+    `        self.${r.attr} = ${fallback}`,
+    `    super().${r.method}()`,
+    '',
+  ].join('\n');
+}
+
 /** A literal, or a list/tuple of literals (`"udp"`, `3`, `["quotes", "fx"]`). */
 function constant(n: SyntaxNode): boolean {
   if (/^(string|integer|float|true|false|none)$/.test(n.type)) return n.type !== 'string' || !n.namedChildren.some((c) => c.type === 'interpolation');
@@ -180,6 +253,7 @@ export const ownRegistration: PythonTransform = {
   phase: 'edit',
   run(ctx) {
     if (ctx.profile.validation?.registry === 'none' || !ctx.base.methods.has('_register_service')) return;
+    let carried = false;
     for (const p of ctx.resolved?.members.values() ?? []) {
       if (p.finding !== 'registry' || p.kind !== 'method') continue;
       const fn = ctx.agent.methods.get(p.name);
@@ -194,9 +268,14 @@ export const ownRegistration: PythonTransform = {
           '',
         ].join('\n'), 'own-registration');
       }
+      const fallback = fn ? legacyRegistryDefault(ctx, fn) : null;
+      const carry = fallback && fn ? registryDefault(ctx, fallback, fn.name) : null;
+      if (carry) insertAfterInit(ctx, carry, 'own-registration');
+      if (carry) carried = true;
       const given = extras.length ? `; the fields ${extras.map(([k]) => k).join(', ')} it sent besides are given to ${ctx.profile.base_class}'s record by a ${hook}() override built on super()` : '';
       ctx.warnings.push(`${ctx.agent.cls.name}.${p.name}() removed with its calls: it ${p.reason}${given}`);
     }
+    if (!carried) removedRegistrationDefault(ctx);
     const found: Array<{ line: number; call: string; where: string; deregisters: boolean }> = [];
     const seen = new Set<string>();
     for (const [name, fn] of ctx.agent.methods) {
@@ -225,6 +304,37 @@ export const ownRegistration: PythonTransform = {
     );
   },
 };
+
+/**
+ * Removed code (a health loop's heartbeat, a sidecar's) that posted the agent's record to the registry the
+ * base registers with, falling back to a registry of its own with the variable unset: the base registers
+ * nowhere then. The default is given to the base as own-registration's is (registryDefault); when it cannot
+ * be, the loss is said.
+ */
+function removedRegistrationDefault(ctx: PythonTransformContext): void {
+  const env = ctx.profile.validation?.registry_env ?? 'REGISTRY_URL';
+  let done = false;
+  walk(ctx.module.root, (n) => {
+    if (done) return false;
+    if (n.type !== 'call' || !SENDS.test(callee(n) ?? '') || !isRemoved(ctx, n)) return;
+    let fn: SyntaxNode | null = n.parent;
+    while (fn && fn.type !== 'function_definition') fn = fn.parent;
+    const body = fn?.childForFieldName('body');
+    if (!body || !/(^|\/)register\/?$/.test(findRegistryPath(body) ?? '')) return;
+    const fallback = legacyRegistryDefault(ctx, { body });
+    if (fallback === null) return;
+    done = true;
+    const carry = fallback !== UNCARRIED ? registryDefault(ctx, fallback, '') : null;
+    const base = ctx.profile.base_class;
+    if (carry) {
+      insertAfterInit(ctx, carry, 'own-registration');
+      ctx.warnings.push(`the removed registration at line ${lineOf(n)} fell back to ${fallback} with ${env} unset, where ${base} registers nowhere: that default is given to ${base} by a ${ctx.base.registryUrl!.method}() override`);
+    } else {
+      ctx.warnings.push(`the removed registration at line ${lineOf(n)} fell back to a default registry with ${env} unset, and ${base} registers nowhere then: set ${env} where the agent runs, or it is registered nowhere`);
+    }
+    return false;
+  });
+}
 
 /** The call runs code that posts to a registry path: which call, where that code is, and whether it deregisters. */
 function registers(ctx: PythonTransformContext, call: SyntaxNode, inMethod: string): { call: string; where: string; deregisters: boolean } | null {

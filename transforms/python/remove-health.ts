@@ -872,6 +872,7 @@ function inheritedHealthServers(ctx: PythonTransformContext, ports: Set<string>)
         methods: new Set([...parent.cls.methods.keys(), ...ctx.agent.methods.keys()]),
         baseWord: baseHealthWord(ctx),
         baseFails: baseHealthFails(ctx),
+        baseKeys: ctx.base.healthKeys?.get(healthHook(ctx)),
       };
       for (const call of calls) {
         out.push({
@@ -1210,6 +1211,7 @@ export function payloadScope(ctx: PythonTransformContext): PayloadScope {
     methods: new Set(ctx.agent.methods.keys()),
     baseWord: baseHealthWord(ctx),
     baseFails: baseHealthFails(ctx),
+    baseKeys: ctx.base.healthKeys?.get(healthHook(ctx)),
   };
 }
 
