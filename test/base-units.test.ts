@@ -10,6 +10,7 @@ import Ajv from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cliInProcess, commitAll, git, gitRepo, REPO } from './helpers/cli.js';
 import { listCases, materialize, REFERENCE_BASE } from './helpers/python-fixtures.js';
+import { cases as hardenedCases, materialize as materializeHardened } from './helpers/python-hardened.js';
 import { previewBase } from '../src/discover/base-preview.js';
 import { retargetImports } from '../src/discover/base-units.js';
 import { loadProfile } from '../src/profile/profile.js';
@@ -469,6 +470,32 @@ describe('base migration units', () => {
     expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
     expect(git(root, ['status', '--porcelain'])).toBe('');
   }, 60_000);
+
+  it("a family helper whose cycle is abstract (def collect(self): raise NotImplementedError) is refused naming the abstract method, each agent's collect() and its publish line", async () => {
+    const c = hardenedCases.find((x) => x.name === 'source-agent-family-abstract-collect')!;
+    const staged = materializeHardened(c);
+    roots.push(staged);
+    const root = gitRepo(staged, 'migrate-unit-');
+    roots.push(root);
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json', '--profile', 'hardened-agent-base'])).stdout);
+    const unit = scan.units!.find((u) => u.name === 'SourceAgent')!;
+    expect(unit.status).toBe('refused');
+    expect(unit.members.map((m) => `${m.class} ${m.file}:${m.line}`)).toEqual([
+      'HostSensorAgent amoskys/agents/sensors/host_sensor_agent.py:87',
+      'MountUsageAgent amoskys/agents/sensors/mount_usage_agent.py:26',
+    ]);
+    const at = (file: string, line: number) => unit.blockers.find((b) => b.file === file && b.line === line)?.reason ?? '';
+    expect(at('amoskys/agents/common/source_agent.py', 63)).toContain('SourceAgent.collect() (amoskys/agents/common/source_agent.py:63) is abstract (it only raises NotImplementedError) and its loop calls it (line 71)');
+    expect(at('amoskys/agents/sensors/host_sensor_agent.py', 111)).toContain('HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:111) implements collect(), publishing through self._publish_telemetry() (line 123): its _v2 must define collect_data()');
+    expect(at('amoskys/agents/sensors/mount_usage_agent.py', 41)).toContain('MountUsageAgent (amoskys/agents/sensors/mount_usage_agent.py:41) implements collect(), publishing through self._publish_telemetry() (line 60)');
+    // The abstract method is named once, as the cause, not as "publishes nothing the migration recognises".
+    expect(unit.reason).not.toContain('collect() publishes nothing the migration recognises; not turned into collect_data()');
+    const host = scan.skipped!.find((s) => s.file === 'amoskys/agents/sensors/host_sensor_agent.py')!;
+    expect(host.reason).toContain('refused for this agent: HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:111) implements collect()');
+    const run = parsed('run', (await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base'])).stdout);
+    expect(run.results).toEqual([]);
+    expect(existsSync(path.join(root, 'amoskys/agents/common/source_agent_v2.py'))).toBe(false);
+  });
 
   it('a repository without a home-made lifecycle base has no units field', async () => {
     const root = fleet('subclass-of-home-made-worker-base');

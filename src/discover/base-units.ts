@@ -162,8 +162,22 @@ function previewBlockers(
     add(base.line, `the engine's rewrite of ${base.name} (${baseRel}:${base.line}) is ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`);
     return { blockers, carried: [] };
   }
+  // The cycle its loop calls is abstract (`def collect(self): raise NotImplementedError`), each subclass
+  // holding the real one: the rewrite of the base alone cannot turn it into the target's collect_data().
+  // A hook the rewritten base still calls, not kept for review, is carried (see below): only one the
+  // rewrite keeps for review, or no longer calls, blocks.
+  const cycles = abstractCycles(base, baseRel, members, sources).filter(
+    (c) => outcome.kept_for_review.some((k) => k.symbol === c.name) || !callLine(outcome.output!, c.name),
+  );
+  for (const c of cycles) {
+    add(c.line, `${base.name}.${c.name}() (${baseRel}:${c.line}) is abstract (it only raises NotImplementedError) and its loop calls it (line ${c.called}): the cycle lives in each subclass, and the unit migration does not map an abstract cycle onto ${target.name}'s collect_data(); by hand, in ${base.name}'s _v2 drop ${c.name}() and the loop, and rename each subclass's ${c.name}() to collect_data() returning what it publishes`);
+    for (const u of c.impls) {
+      add(u.line, `${u.cls} (${u.file}:${u.line}) implements ${c.name}()${u.publishes.length ? `, publishing through ${u.publishes.map((p) => `self.${p.name}() (line ${p.line})`).join(', ')}` : ''}: its _v2 must define collect_data() returning ${u.publishes.length ? `a list of what it hands to ${[...new Set(u.publishes.map((p) => `${p.name}()`))].join(', ')}` : 'the events of one cycle'} instead, for ${target.name} to publish (and queue what fails)`, u.cls, u.file);
+    }
+  }
+  const abstractNames = new Set(cycles.map((c) => c.name));
   for (const k of outcome.kept_for_review) {
-    if (k.symbol === '__main__') continue;
+    if (k.symbol === '__main__' || abstractNames.has(k.symbol)) continue;
     add(k.line, `the engine's rewrite of ${base.name} keeps ${k.symbol} (${baseRel}:${k.line}) for review: ${k.reason}`);
   }
   const output = outcome.output;
@@ -211,6 +225,79 @@ function previewBlockers(
     }
   }
   return { blockers: blockers.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line), carried: [...carried].sort() };
+}
+
+interface AbstractCycle {
+  name: string;
+  line: number;
+  /** The line of the base calling it. */
+  called: number;
+  impls: Array<{ cls: string; file: string; line: number; publishes: Array<{ name: string; line: number }> }>;
+}
+
+/**
+ * The base's methods whose body only raises NotImplementedError (after an optional docstring, or
+ * marked @abstractmethod), that the base calls itself and that a member implements: each with the
+ * members' implementations and, in each, the calls of the base's other methods (its publish).
+ */
+function abstractCycles(base: ClassFacts, baseRel: string, members: UnitMemberSkip[], sources: UnitSources): AbstractCycle[] {
+  let text: string;
+  try {
+    text = sources.read(baseRel);
+  } catch {
+    return [];
+  }
+  const lines = codeOnly(text).split('\n');
+  const out: AbstractCycle[] = [];
+  base.methods.forEach((name, i) => {
+    const line = base.methodLines?.[i];
+    if (!line || name.startsWith('__')) return;
+    // Docstrings and comments are blanked by codeOnly: what is left is code.
+    const stmts = methodBody(lines, line).filter((l) => l.trim());
+    const decorated = /^\s*@(abc\.)?abstractmethod\b/.test(lines[line - 2] ?? '');
+    const onlyRaises = stmts.length === 1 && /^\s*raise\s+NotImplementedError\b/.test(stmts[0]!);
+    if (!onlyRaises && !decorated) return;
+    const called = callLine(text, name);
+    if (!called) return;
+    const impls: AbstractCycle['impls'] = [];
+    for (const m of members) {
+      const k = m.agent.methods.indexOf(name);
+      const at = k >= 0 ? m.agent.methodLines?.[k] : undefined;
+      if (!at) continue;
+      let src: string;
+      try {
+        src = sources.read(m.module.rel);
+      } catch {
+        continue;
+      }
+      const own = methodBody(codeOnly(src).split('\n'), at);
+      const publishes: Array<{ name: string; line: number }> = [];
+      own.forEach((l, j) => {
+        for (const c of l.matchAll(/\bself\.(\w+)\s*\(/g)) {
+          if (c[1] !== name && base.methods.includes(c[1]!) && !m.agent.methods.includes(c[1]!)) publishes.push({ name: c[1]!, line: at + 1 + j });
+        }
+      });
+      impls.push({ cls: m.agent.name, file: m.module.rel, line: at, publishes });
+    }
+    if (impls.length) out.push({ name, line, called, impls });
+  });
+  return out;
+}
+
+/** The lines after the `def` at `defLine` (1-based) that belong to its body (blank lines kept), from the line after the signature. */
+function methodBody(lines: string[], defLine: number): string[] {
+  const head = lines[defLine - 1] ?? '';
+  const indent = head.length - head.trimStart().length;
+  let i = defLine;
+  // A signature on several lines: up to the line ending in `:`.
+  while (i - 1 < lines.length && !/:\s*$/.test(lines[i - 1]!)) i++;
+  const out: string[] = [];
+  for (let j = i; j < lines.length; j++) {
+    const l = lines[j]!;
+    if (l.trim() && l.length - l.trimStart().length <= indent) break;
+    out.push(l);
+  }
+  return out;
 }
 
 /**

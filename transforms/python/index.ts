@@ -5,7 +5,7 @@ import { removeHealth } from './remove-health.js';
 import { leftoverHealthState } from './leftover-health-state.js';
 import { removeHealthHelperServer } from './health-helper-server.js';
 import { removeHealthHelperObject } from './health-helper-object.js';
-import { removedSignalHandlerLogLine, removeSignalHandlers, signalHandlerShutdown } from './remove-signal-handlers.js';
+import { removedSignalHandlerLogLine, removeSignalHandlers, signalFlagDaemonThread, signalHandlerShutdown } from './remove-signal-handlers.js';
 import { removeMainLoop } from './remove-main-loop.js';
 import { removeTeardown } from './remove-teardown.js';
 import { removeOwnedSockets } from './remove-owned-sockets.js';
@@ -95,6 +95,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // A SIGTERM/SIGINT handler whose installs went becomes the shutdown() hook.
   signalHandlerShutdown,
   removedSignalHandlerLogLine,
+  signalFlagDaemonThread,
   // Before add-import: it points an old base's import at the profile's module.
   hardenedOldBase,
   addImport,

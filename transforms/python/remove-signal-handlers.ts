@@ -795,3 +795,102 @@ export const removedSignalHandlerLogLine: PythonTransform = {
     }
   },
 };
+
+/**
+ * Edit (a note): a SIGTERM/SIGINT handler that went whole while a flag it set (`self.running = False`,
+ * `self._stop.set()`) still ends the loop of a daemon thread of the agent (`threading.Thread(target=
+ * self._watchdog, daemon=True)` looping `while self.running:`). The base's own handler never sets that
+ * flag, so at SIGTERM the thread is no longer ended: it keeps running through the base's teardown (a
+ * watchdog that os._exit()s when a cycle is late may end the process mid-teardown). Said with the
+ * thread, the loop's line and the flag, and what to do.
+ */
+export const signalFlagDaemonThread: PythonTransform = {
+  name: 'signal-flag-daemon-thread',
+  phase: 'edit',
+  run(ctx) {
+    if (!ctx.base.handlesSignals) return;
+    const handlers = new Set<string>();
+    for (const fn of ctx.agent.methods.values()) {
+      walkAgentCode(fn, (n) => {
+        if (n.type !== 'call' || !/^(signal\.)?signal$/.test(callee(n) ?? '')) return;
+        const a = n.childForFieldName('arguments')?.namedChildren ?? [];
+        const h = a.length === 2 && HANDLED.test(a[0]!.text) ? selfAttribute(a[1]!) : null;
+        if (h && ctx.agent.methods.has(h)) handlers.add(h);
+      });
+    }
+    const seen = new Set<string>();
+    for (const name of handlers) {
+      const h = ctx.agent.methods.get(name)!;
+      // Only a handler that went whole (not one turned into the shutdown() hook, whose flag still gets set).
+      if (!isRemoved(ctx, h.outer) || hookMemo.get(ctx)?.get(name)) continue;
+      for (const flag of handlerFlags(ctx, h)) {
+        for (const r of ctx.refs.of(flag)) {
+          if (r.kind !== 'attribute' || isRemoved(ctx, r.node)) continue;
+          let loop: SyntaxNode | null = r.node.parent;
+          while (loop && loop.type !== 'while_statement' && loop.type !== 'function_definition') loop = loop.parent;
+          if (loop?.type !== 'while_statement' || !readsFlag(loop.childForFieldName('condition'), flag)) continue;
+          const thread = daemonThreadOf(ctx, loop);
+          if (!thread || isRemoved(ctx, loop)) continue;
+          const key = `${thread}:${flag}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          const line = loop.startPosition.row + 1;
+          ctx.warnings.push(
+            `${ctx.agent.cls.name}: the daemon thread ${thread}() loops on self.${flag} (line ${line}: ${loop.text.split('\n')[0]!.trim()}), which only the removed SIGTERM handler ${name}() ended (line ${h.node.startPosition.row + 1}); ` +
+              `${ctx.profile.base_class}'s own handler never sets self.${flag}, so at SIGTERM that thread keeps running through shutdown() until the process exits` +
+              ` (if it exits or os._exit()s on its own, it may do so mid-teardown): set self.${flag} as ${name}() did at the start of shutdown() by hand if that matters`,
+          );
+        }
+      }
+    }
+  },
+};
+
+/** The self attributes a handler sets as flags: `self.x = ...` and `self.x.set()` statements of its body. */
+function handlerFlags(ctx: PythonTransformContext, handler: PyFunction): string[] {
+  const flags = new Set<string>();
+  for (const st of statements(handler.body)) {
+    const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    if (e?.type === 'assignment') {
+      const a = selfAttribute(e.childForFieldName('left')!);
+      if (a) flags.add(a);
+    } else if (e?.type === 'call') {
+      const fn = e.childForFieldName('function');
+      const a = fn?.type === 'attribute' && fn.childForFieldName('attribute')!.text === 'set' ? selfAttribute(fn.childForFieldName('object')!) : null;
+      if (a) flags.add(a);
+    }
+  }
+  // A flag the base's own handler sets too on its way out is set as before.
+  const { handlers, graph } = ctx.base.signalCalls;
+  const reached = new Set<string>();
+  for (const todo = [...handlers]; todo.length; ) {
+    const m = todo.pop()!;
+    if (reached.has(m)) continue;
+    reached.add(m);
+    todo.push(...(graph.get(m) ?? []));
+  }
+  return [...flags].filter((f) => ![...reached].some((m) => ctx.base.assignedIn.get(m)?.has(f)));
+}
+
+/** The method holding `loop` when the agent runs it as a daemon thread (`daemon=True` or `.daemon = True`): its name, else null. */
+function daemonThreadOf(ctx: PythonTransformContext, loop: SyntaxNode): string | null {
+  let f: SyntaxNode | null = loop;
+  while (f && f.type !== 'function_definition') f = f.parent;
+  const name = f?.childForFieldName('name')?.text;
+  if (!name || !ctx.agent.methods.has(name)) return null;
+  let found: string | null = null;
+  for (const m of ctx.agent.methods.values()) {
+    let daemonSet = false;
+    walk(m.body, (n) => {
+      if (n.type === 'assignment' && n.childForFieldName('left')?.type === 'attribute' && n.childForFieldName('left')!.childForFieldName('attribute')?.text === 'daemon' && n.childForFieldName('right')?.type === 'true') daemonSet = true;
+    });
+    walk(m.body, (n) => {
+      if (n.type !== 'call' || !/^(threading\.)?Thread$/.test(callee(n) ?? '')) return;
+      const kws = (n.childForFieldName('arguments')?.namedChildren ?? []).filter((a) => a.type === 'keyword_argument');
+      const kw = (k: string) => kws.find((a) => a.childForFieldName('name')?.text === k)?.childForFieldName('value');
+      if (selfAttribute(kw('target') ?? n) !== name) return;
+      if (kw('daemon')?.type === 'true' || daemonSet) found = name;
+    });
+  }
+  return found;
+}
