@@ -469,31 +469,9 @@ function workAfterLoop(ctx: PythonTransformContext, given?: PyFunction[]): Synta
  * so what those reads did on SIGTERM would silently never happen. The first such read, else null.
  */
 function flagReadBeyondLoop(ctx: PythonTransformContext, handler: PyFunction): { flag: string; line: number; text: string; thread?: string } | null {
-  const flags = new Set<string>();
-  for (const st of statements(handler.body)) {
-    const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
-    if (e?.type === 'assignment') {
-      const a = selfAttribute(e.childForFieldName('left')!);
-      if (a) flags.add(a);
-    } else if (e?.type === 'call') {
-      const fn = e.childForFieldName('function');
-      const a = fn?.type === 'attribute' && fn.childForFieldName('attribute')!.text === 'set' ? selfAttribute(fn.childForFieldName('object')!) : null;
-      if (a) flags.add(a);
-    }
-  }
-  // A flag the base's own handler sets as well on its way out (`self.running = False` in its stop()): kept as it was.
-  const { handlers, graph } = ctx.base.signalCalls;
-  const reached = new Set<string>();
-  for (const todo = [...handlers]; todo.length; ) {
-    const m = todo.pop()!;
-    if (reached.has(m)) continue;
-    reached.add(m);
-    todo.push(...(graph.get(m) ?? []));
-  }
-  const baseSets = (flag: string) => [...reached].some((m) => ctx.base.assignedIn.get(m)?.has(flag));
   const within = (n: SyntaxNode, outer: SyntaxNode) => outer.startIndex <= n.startIndex && n.endIndex <= outer.endIndex;
-  for (const flag of flags) {
-    if (baseSets(flag)) continue;
+  // A flag the base's own handler sets as well on its way out (`self.running = False` in its stop()) is kept as it was.
+  for (const flag of handlerFlags(ctx, handler)) {
     for (const r of ctx.refs.of(flag)) {
       if (r.kind !== 'attribute' || within(r.node, handler.node)) continue;
       let p: SyntaxNode | null = r.node.parent;

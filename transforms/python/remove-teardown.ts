@@ -108,12 +108,14 @@ function callsSelf(body: SyntaxNode | undefined, name: string): boolean {
   return calls;
 }
 
-/** The entry point enters the agent as a context manager: `with Agent(...) as a:`, or `with a:` on a variable holding it. */
-function enteredByEntryPoint(ctx: PythonTransformContext): boolean {
+/**
+ * The entry point's scopes, each with the variables it binds to a constructed agent (`a = Agent(...)`),
+ * and the test for a construction of the agent (its class or a factory classmethod).
+ */
+function entryAgentHolders(ctx: PythonTransformContext): { constructs: (n: SyntaxNode | null | undefined) => boolean; scopes: Array<{ scope: SyntaxNode; vars: Set<string> }> } {
   const factories = factoryMethods(ctx.agent.cls);
   const constructs = (n: SyntaxNode | null | undefined) => n?.type === 'call' && constructsClass(n, ctx.agent.cls, factories);
-  let entered = false;
-  for (const scope of entryScopes(ctx.module)) {
+  const scopes = entryScopes(ctx.module).map((scope) => {
     const vars = new Set<string>();
     walk(scope, (n) => {
       if (n.type === 'assignment' && constructs(n.childForFieldName('right'))) {
@@ -121,6 +123,16 @@ function enteredByEntryPoint(ctx: PythonTransformContext): boolean {
         if (left?.type === 'identifier') vars.add(left.text);
       }
     });
+    return { scope, vars };
+  });
+  return { constructs, scopes };
+}
+
+/** The entry point enters the agent as a context manager: `with Agent(...) as a:`, or `with a:` on a variable holding it. */
+function enteredByEntryPoint(ctx: PythonTransformContext): boolean {
+  const { constructs, scopes } = entryAgentHolders(ctx);
+  let entered = false;
+  for (const { scope, vars } of scopes) {
     walk(scope, (n) => {
       if (entered || n.type !== 'with_item') return;
       let v = n.childForFieldName('value');
@@ -173,17 +185,9 @@ export function entrySignalHandler(ctx: PythonTransformContext, name: string): {
 
 /** `agent.<name>` in the entry point (called or not), on the constructed agent or a variable holding it. */
 function entryAgentMembers(ctx: PythonTransformContext, name: string): SyntaxNode[] {
-  const factories = factoryMethods(ctx.agent.cls);
-  const constructs = (n: SyntaxNode | null | undefined) => n?.type === 'call' && constructsClass(n, ctx.agent.cls, factories);
+  const { constructs, scopes } = entryAgentHolders(ctx);
   const found: SyntaxNode[] = [];
-  for (const scope of entryScopes(ctx.module)) {
-    const vars = new Set<string>();
-    walk(scope, (n) => {
-      if (n.type === 'assignment' && constructs(n.childForFieldName('right'))) {
-        const left = n.childForFieldName('left');
-        if (left?.type === 'identifier') vars.add(left.text);
-      }
-    });
+  for (const { scope, vars } of scopes) {
     walk(scope, (n) => {
       if (n.type !== 'attribute' || n.childForFieldName('attribute')?.text !== name) return;
       // v = Agent(...); v.cleanup  or  Agent(...).run
