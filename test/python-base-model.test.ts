@@ -228,6 +228,35 @@ class Meter:
     expect(p && p !== 'untranslatable' ? p.lines.join('\n') : 'x').not.toContain('uptime_seconds');
     expect(p && p !== 'untranslatable' ? p.dropped : null).toEqual([{ key: 'uptime_seconds', line: 11, unknown: true }]);
   });
+
+  it('a computed liveness key on a base that can fail: its own value while the base is healthy, False while not (never bool() of a stamp)', () => {
+    const live = `import json
+from http.server import BaseHTTPRequestHandler
+
+
+class Meter:
+    def _start_health(self):
+        meter = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = json.dumps({"status": "ok", "initialized": meter.started_at, "ready": True})
+                self.wfile.write(body.encode())
+`;
+    const m = buildModuleModel(live, parsePython(live));
+    const a = m.classes.find((c) => c.name === 'Meter')!;
+    const p = extractHealthPayload(a.methods.get('_start_health')!.outer, {
+      agent: a,
+      classes: new Map(m.classes.map((c) => [c.name, c] as const)),
+      methods: new Set(a.methods.keys()),
+      baseKeys: { keys: new Set(['status']), open: false },
+      baseWord: 'healthy',
+      baseFails: true,
+    });
+    const text = p && p !== 'untranslatable' ? p.lines.join('\n') : '';
+    expect(text).toContain('"initialized": (self.started_at) if status.get("status") == "healthy" else False');
+    expect(text).toContain('"ready": status.get("status") == "healthy"');
+  });
 });
 
 describe('verify: a method reachable in the original stays reachable', () => {

@@ -1093,8 +1093,10 @@ function dictUpdate(dict: SyntaxNode, scope: PayloadScope, keepStatus = false): 
     t.members.forEach((m) => members.add(m));
     let text = t.text;
     // `"ready": True` on a base that can say it is failing: true only while the base says its healthy word.
+    // A computed value (`"initialized": self.started_at`) is answered as it was while the base is healthy,
+    // False while it is not (bool() would turn a stamp or a count a monitor reads into True).
     const guard = LIVENESS_KEYS.has(key) ? statusGuard(scope.baseWord ?? DEFAULT_BASE_WORD, scope.baseFails) : null;
-    if (guard) text = value.type === 'true' ? guard : `bool(${t.text}) and ${guard}`;
+    if (guard) text = value.type === 'true' ? guard : `(${t.text}) if ${guard} else False`;
     // A stamp or a name (once left to the base) on a base whose answer also carries keys known only at run
     // time (`**stats`): the legacy key where the base's answer lacks it.
     if (scope.baseKeys?.open && BASE_STATUS_KEYS.has(key)) open.push(`${JSON.stringify(key)}: ${text}`);
