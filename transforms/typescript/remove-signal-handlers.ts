@@ -821,7 +821,7 @@ function factoryHandler(arg: Node | undefined, agentVar: string | null): { fn: N
  * whose whole body calls such a function (`() => void stop('SIGTERM')`). Any other handler
  * is itself.
  */
-function localHandler(handler: Node | undefined): Node | undefined {
+export function localHandler(handler: Node | undefined): Node | undefined {
   if (!handler) return handler;
   let callee: Node | undefined = handler;
   if (Node.isArrowFunction(handler) || Node.isFunctionExpression(handler)) {
