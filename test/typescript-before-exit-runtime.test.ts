@@ -5,6 +5,10 @@
 // against a loopback gateway that accepts two outbox rows; after SIGTERM both must have written the
 // cursor file (2) and logged "drained at cursor 2". Before the listener became an 'exit' listener,
 // the _v2 wrote neither.
+// Then worker-indexer-named-shutdown-summary: one named closure for SIGINT and SIGTERM stops the
+// agent and logs "geo-indexer stopped" in a `.then()` callback, and a 'beforeExit' listener
+// appends a summary line; after SIGTERM both files (legacy, _v2) must print the line and append
+// the summary. Before, the _v2 did neither (the log line went with the closure).
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -16,31 +20,59 @@ import { launchTypeScript } from '../src/lang/typescript/launch.js';
 import { loadProfile, templatesDir } from '../src/profile/profile.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const fixture = path.join(here, '..', 'fixtures', 'typescript', 'cjs-before-exit-cursor-file');
+const fixtureDir = (name: string) => path.join(here, '..', 'fixtures', 'typescript', name);
+const v2 = (file: string) => file.replace(/(\.[cm]?[jt]s)$/, '_v2$1');
 const agent = 'services/outbox-relay.js';
 const roots: string[] = [];
 afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
-function materialize(): string {
+/** Start `file` with `extra` in its environment, wait until `ready()`, send SIGTERM; its exit code and output. */
+async function stopWhen(root: string, file: string, extra: Record<string, string>, ready: (log: string) => boolean): Promise<{ code: number | null; log: string }> {
+  const cmd = await launchTypeScript(root, file, loadProfile('base-agent'));
+  const env: NodeJS.ProcessEnv = { ...process.env, ...cmd.env, HEALTH_CHECK_PORT: '0', ...extra };
+  for (const k of ['AGENT_PORT', 'REGISTRY_URL', 'METRICS_URL', 'AGENT_NAME']) delete env[k];
+  const child = spawn(cmd.command, cmd.args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (c) => (log += String(c)));
+  child.stderr.on('data', (c) => (log += String(c)));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    const end = Date.now() + 30_000;
+    while (Date.now() < end && child.exitCode === null && !ready(log)) await new Promise((r) => setTimeout(r, 50));
+    expect(ready(log), log).toBe(true);
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const code = await exited;
+    clearTimeout(timer);
+    return { code, log };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await cmd.cleanup?.();
+  }
+}
+
+/** The case's input at `file` and its expected output as the _v2 sibling, beside the reference base. */
+function materialize(name: string, file: string): string {
   const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-before-exit-'));
   roots.push(root);
-  mkdirSync(path.join(root, 'services'), { recursive: true });
-  writeFileSync(path.join(root, agent), readFileSync(path.join(fixture, 'input.js'), 'utf8'));
-  writeFileSync(path.join(root, agent.replace(/\.js$/, '_v2.js')), readFileSync(path.join(fixture, 'expected.js'), 'utf8'));
+  const ext = path.extname(file);
+  mkdirSync(path.join(root, path.dirname(file)), { recursive: true });
+  writeFileSync(path.join(root, file), readFileSync(path.join(fixtureDir(name), `input${ext}`), 'utf8'));
+  writeFileSync(path.join(root, v2(file)), readFileSync(path.join(fixtureDir(name), `expected${ext}`), 'utf8'));
   mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
   cpSync(path.join(templatesDir(), 'runtime', 'typescript', 'common', 'core', 'base-agent.ts'), path.join(root, 'common', 'core', 'base-agent.ts'));
   writeFileSync(path.join(root, 'package.json'), '{ "name": "fixture", "private": true }\n');
-  mkdirSync(path.join(root, 'outbox'));
-  for (const seq of [1, 2]) writeFileSync(path.join(root, 'outbox', `${seq}.json`), JSON.stringify({ seq }));
   return root;
 }
 
 describe("a 'beforeExit' listener still runs after the base's SIGTERM exit", () => {
-  for (const [side, file] of [['legacy', agent], ['_v2', agent.replace(/\.js$/, '_v2.js')]] as const) {
+  for (const [side, file] of [['legacy', agent], ['_v2', v2(agent)]] as const) {
     it(`${side}: two rows relayed, then SIGTERM, writes the cursor and logs it`, async () => {
-      const root = materialize();
+      const root = materialize('cjs-before-exit-cursor-file', agent);
+      mkdirSync(path.join(root, 'outbox'));
+      for (const seq of [1, 2]) writeFileSync(path.join(root, 'outbox', `${seq}.json`), JSON.stringify({ seq }));
       let received = 0;
       const gateway = http.createServer((req, res) => {
         req.resume();
@@ -51,32 +83,33 @@ describe("a 'beforeExit' listener still runs after the base's SIGTERM exit", () 
       });
       await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
       const gatewayPort = (gateway.address() as import('node:net').AddressInfo).port;
-      const cmd = await launchTypeScript(root, file, loadProfile('base-agent'));
       const cursor = path.join(root, 'outbox.cursor');
-      const env: NodeJS.ProcessEnv = { ...process.env, ...cmd.env, HEALTH_CHECK_PORT: '0', OUTBOX_HEALTH_PORT: '0', OUTBOX_DIR: path.join(root, 'outbox'), OUTBOX_CURSOR: cursor, EVENTS_GATEWAY: `http://127.0.0.1:${gatewayPort}/events` };
-      for (const k of ['AGENT_PORT', 'REGISTRY_URL', 'METRICS_URL', 'AGENT_NAME']) delete env[k];
-      const child = spawn(cmd.command, cmd.args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let log = '';
-      child.stdout.on('data', (c) => (log += String(c)));
-      child.stderr.on('data', (c) => (log += String(c)));
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       try {
-        const end = Date.now() + 30_000;
-        while (Date.now() < end && child.exitCode === null && received < 2) await new Promise((r) => setTimeout(r, 50));
-        expect(received, log).toBe(2);
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        const code = await exited;
-        clearTimeout(timer);
+        const { code, log } = await stopWhen(root, file, { OUTBOX_HEALTH_PORT: '0', OUTBOX_DIR: path.join(root, 'outbox'), OUTBOX_CURSOR: cursor, EVENTS_GATEWAY: `http://127.0.0.1:${gatewayPort}/events` }, () => received >= 2);
         expect(code, log).toBe(0);
         expect(existsSync(cursor), `no cursor file after SIGTERM:\n${log}`).toBe(true);
         expect(readFileSync(cursor, 'utf8')).toBe('2');
         expect(log).toMatch(/outbox-relay drained at cursor 2/);
       } finally {
-        if (child.exitCode === null) child.kill('SIGKILL');
         gateway.close();
-        await cmd.cleanup?.();
       }
+    }, 60_000);
+  }
+});
+
+describe("a named signal closure's log line and a 'beforeExit' summary survive the base's SIGTERM exit", () => {
+  const indexer = 'services/geo-indexer.ts';
+  for (const [side, file] of [['legacy', indexer], ['_v2', v2(indexer)]] as const) {
+    it(`${side}: SIGTERM prints "geo-indexer stopped" and appends the summary`, async () => {
+      const root = materialize('worker-indexer-named-shutdown-summary', indexer);
+      const summary = path.join(root, 'summary.log');
+      // A few batches fed before the stop.
+      let since = 0;
+      const { code, log } = await stopWhen(root, file, { GEO_HEALTH_PORT: '0', GEO_SUMMARY_LOG: summary }, (l) => /geo-indexer running/.test(l) && (since ||= Date.now()) + 1500 < Date.now());
+      expect(code, log).toBe(0);
+      expect(log).toMatch(/geo-indexer stopped/);
+      expect(existsSync(summary), `no summary line after SIGTERM:\n${log}`).toBe(true);
+      expect(readFileSync(summary, 'utf8')).toMatch(/batches=\d+ cells=\d+/);
     }, 60_000);
   }
 });
