@@ -9,15 +9,14 @@
 // agent and logs "geo-indexer stopped" in a `.then()` callback, and a 'beforeExit' listener
 // appends a summary line; after SIGTERM both files (legacy, _v2) must print the line and append
 // the summary. Before, the _v2 did neither (the log line went with the closure).
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { launchTypeScript } from '../src/lang/typescript/launch.js';
-import { loadProfile, templatesDir } from '../src/profile/profile.js';
+import { templatesDir } from '../src/profile/profile.js';
+import { stopWhen } from './helpers/ts-agent-process.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtureDir = (name: string) => path.join(here, '..', 'fixtures', 'typescript', name);
@@ -27,31 +26,6 @@ const roots: string[] = [];
 afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
-
-/** Start `file` with `extra` in its environment, wait until `ready()`, send SIGTERM; its exit code and output. */
-async function stopWhen(root: string, file: string, extra: Record<string, string>, ready: (log: string) => boolean): Promise<{ code: number | null; log: string }> {
-  const cmd = await launchTypeScript(root, file, loadProfile('base-agent'));
-  const env: NodeJS.ProcessEnv = { ...process.env, ...cmd.env, HEALTH_CHECK_PORT: '0', ...extra };
-  for (const k of ['AGENT_PORT', 'REGISTRY_URL', 'METRICS_URL', 'AGENT_NAME']) delete env[k];
-  const child = spawn(cmd.command, cmd.args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout.on('data', (c) => (log += String(c)));
-  child.stderr.on('data', (c) => (log += String(c)));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  try {
-    const end = Date.now() + 30_000;
-    while (Date.now() < end && child.exitCode === null && !ready(log)) await new Promise((r) => setTimeout(r, 50));
-    expect(ready(log), log).toBe(true);
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    const code = await exited;
-    clearTimeout(timer);
-    return { code, log };
-  } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    await cmd.cleanup?.();
-  }
-}
 
 /** The case's input at `file` and its expected output as the _v2 sibling, beside the reference base. */
 function materialize(name: string, file: string): string {
