@@ -453,17 +453,29 @@ function factoryFunctions(sf: import('ts-morph').SourceFile, names: Set<string>)
       const b = built(fn.getBody());
       if (b) returned.push(b);
     } else if (Node.isFunctionDeclaration(fn) || Node.isFunctionExpression(fn) || Node.isArrowFunction(fn)) {
-      fn.forEachDescendant((n, walk) => {
-        if (n !== fn && (Node.isFunctionLikeDeclaration(n) || Node.isArrowFunction(n) || Node.isFunctionExpression(n) || Node.isClassDeclaration(n))) return walk.skip();
-        if (Node.isReturnStatement(n)) {
-          const b = built(n.getExpression());
-          if (b) returned.push(b);
-        }
-      });
+      // The function's own returns (not those of a callback inside it, `svc.on('error', (e) => ...)`,
+      // which ended the walk that looked for them before).
+      for (const n of fn.getDescendantsOfKind(SyntaxKind.ReturnStatement)) {
+        if (n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a) || Node.isClassDeclaration(a)) !== fn) continue;
+        const b = built(n.getExpression()) ?? builtLocal(fn, n.getExpression());
+        if (b) returned.push(b);
+      }
     }
     if (returned.length === 0) return;
     out.names.add(name);
     for (const r of returned) out.returns.add(r);
+  };
+  // `const svc = new X(opts); svc.on('error', log); return svc;`: the local the function built it in.
+  const builtLocal = (fn: Node, e: Node | undefined): Node | undefined => {
+    if (!e || !Node.isIdentifier(e)) return undefined;
+    const body = (fn as import('ts-morph').FunctionDeclaration).getBody?.();
+    if (!body || !Node.isBlock(body)) return undefined;
+    for (const st of body.getStatements()) {
+      if (!Node.isVariableStatement(st) || st.getDeclarationKind() !== 'const') continue;
+      const d = st.getDeclarations().find((x) => x.getName() === e.getText());
+      if (d) return built(d.getInitializer());
+    }
+    return undefined;
   };
   for (const f of sf.getFunctions()) consider(f.getName(), f);
   for (const v of sf.getVariableStatements()) for (const d of v.getDeclarations()) consider(d.getName(), d.getInitializer());

@@ -12,6 +12,7 @@ import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { descendantsOfKind, isLogCall, namesDeclaredInFile, signalHandlerCall, statementCall, thisMember } from '../../src/lang/typescript/syntax.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
+import { localHandler } from './remove-signal-handlers.js';
 
 export function keepLifecycleLogLines(ctx: TsRewriteContext, removed: Set<string>): void {
   for (const [name, p] of ctx.plan.members) {
@@ -67,13 +68,19 @@ export function keepSignalLogLines(ctx: TsRewriteContext, removed: Set<string>):
       if (seen.has(stmt) || !ctx.edits.removes(stmt.getStart(), stmt.getEnd())) continue;
       seen.add(stmt);
       const sig = signalHandlerCall(stmt, true)!;
-      const handler = sig.call.getArguments()[1];
-      if (!handler || !(Node.isArrowFunction(handler) || Node.isFunctionExpression(handler))) continue;
+      // An inline handler, or the function of the file it names (`process.once('SIGINT', shutdown)`),
+      // once however many signals install it; a named one only when it went with its handlers.
+      const handler = localHandler(sig.call.getArguments()[1]);
+      if (!handler || seen.has(handler) || !(Node.isArrowFunction(handler) || Node.isFunctionExpression(handler) || Node.isFunctionDeclaration(handler))) continue;
+      if (handler !== sig.call.getArguments()[1] && !ctx.edits.removes(handler.getStart(), handler.getEnd())) continue;
+      seen.add(handler);
       const body = handler.getBody();
-      if (!Node.isBlock(body)) continue;
+      if (!body || !Node.isBlock(body)) continue;
       const stmts = body.getStatements();
       const logs = stmts.filter((s) => isLogCall(statementCall(s)));
-      if (logs.length === 0) continue;
+      // `agent.stop().then(() => console.log('stopped'))`: printed once the stop was done.
+      const thenLogs = stmts.flatMap((s) => (isLogCall(statementCall(s)) ? [] : logsAfterStop(s)));
+      if (logs.length === 0 && thenLogs.length === 0) continue;
       // Already onStop()'s (the handler's statements moved whole).
       const hooks = ctx.newMembers.filter((m) => m.name === 'onStop').map((m) => m.text.replace(/\s+/g, ''));
       // (There the entry point's variable for the agent reads `this`.)
@@ -84,7 +91,7 @@ export function keepSignalLogLines(ctx: TsRewriteContext, removed: Set<string>):
         if (agent && readsAgent(s)) t = t.replace(new RegExp(`(?<![\\w$.])${agent.replace(/\$/g, '\\$')}(?![\\w$])`, 'g'), 'this');
         return t.replace(/\s+/g, '');
       };
-      const unmoved = logs.filter((s) => !hooks.some((h) => h.includes(asHook(s))));
+      const unmoved = [...logs, ...thenLogs].filter((s) => !hooks.some((h) => h.includes(asHook(s))));
       if (unmoved.length === 0) continue;
       // A once-guard of the handler (`if (closing) return; closing = true;`) is not work: a log
       // line after it still comes before the stop.
@@ -95,11 +102,17 @@ export function keepSignalLogLines(ctx: TsRewriteContext, removed: Set<string>):
       for (const s of unmoved) {
         const ok = !readsAgent(s) && !readsHandlerScope(s, handler) && !(Node.isFunctionExpression(handler) && s.getFirstDescendantByKind(SyntaxKind.ThisKeyword)) && movable(ctx, s, removed);
         if (!ok) dropped.push(s);
-        else (firstWork < 0 || stmts.indexOf(s) < firstWork ? before : after).push(s);
+        else (thenLogs.includes(s) || !(firstWork < 0 || stmts.indexOf(s) < firstWork) ? after : before).push(s);
       }
-      const what = `the ${sig.signals.join('/')} handler's log line`;
+      // A named handler speaks for every signal that installs it.
+      const signals = new Set(signalStatements(root, true).flatMap((x) => {
+        const other = signalHandlerCall(x, true)!;
+        return other.call === sig.call || localHandler(other.call.getArguments()[1]) === handler ? other.signals : [];
+      }));
+      const what = `the ${[...signals].join('/')} handler's log line`;
       if (before.length + after.length > 0) {
-        const t = text(ctx, new Map());
+        const line = text(ctx, new Map());
+        const t = (s: Statement) => (Node.isExpressionStatement(s) ? line(s) : `${ctx.unit}${s.getText()};`);
         place(ctx, 'onStop', before.map(t), after.map(t));
         const lines = [...before, ...after].map((s) => s.getStartLineNumber()).join(', ');
         ctx.warnings.push(`${what}${before.length + after.length > 1 ? 's' : ''} (line ${lines}) kept in the base's onStop() hook, which the base's own handler calls: what the service printed when it was told to stop`);
@@ -109,6 +122,25 @@ export function keepSignalLogLines(ctx: TsRewriteContext, removed: Set<string>):
       }
     }
   }
+}
+
+/**
+ * The log calls a handler's statement makes once a call it chains on has settled:
+ * `agent.stop().then(() => console.log('stopped'))`, the callback's whole work being log lines
+ * (typed as statements: they move as statements of onStop(), which runs once the loop stopped).
+ */
+function logsAfterStop(s: Statement): Statement[] {
+  const call = statementCall(s);
+  if (!call) return [];
+  const callee = call.getExpression();
+  const cb = call.getArguments()[0];
+  if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'then' || call.getArguments().length !== 1 || !cb) return [];
+  if (!(Node.isArrowFunction(cb) || Node.isFunctionExpression(cb)) || cb.getParameters().length > 0) return [];
+  const body = cb.getBody();
+  if (Node.isCallExpression(body)) return isLogCall(body) && !body.getText().includes('\n') ? [body as unknown as Statement] : [];
+  if (!Node.isBlock(body)) return [];
+  const inner = body.getStatements();
+  return inner.length > 0 && inner.every((x) => isLogCall(statementCall(x))) ? inner : [];
 }
 
 /** Does the statement read a name declared inside a function around it (a local, a parameter), the handler's own included? */
@@ -259,7 +291,11 @@ function place(ctx: TsRewriteContext, hook: string, first: string[], last: strin
     const open = body.getStart() + 1;
     const close = body.getEnd() - 1;
     if (first.length) ctx.edits.insert(open, `\n${first.map(shift).join('\n')}`);
-    if (last.length) ctx.edits.insert(ctx.text.lastIndexOf('\n', close - 1), `\n${last.map(shift).join('\n')}`);
+    // At the start of the closing brace's line when it holds only the brace: the end of a removed
+    // last statement (a server closed, now the base's), which the lines must survive.
+    const nl = ctx.text.lastIndexOf('\n', close - 1);
+    if (last.length && ctx.text.slice(nl + 1, close).trim() === '') ctx.edits.insert(nl + 1, `${last.map(shift).join('\n')}\n`);
+    else if (last.length) ctx.edits.insert(nl, `\n${last.map(shift).join('\n')}`);
     return;
   }
   ctx.newMembers.push({ name: hook, text: methodText(ctx, { name: hook, async: false, body: [...first, ...last].join('\n') }) });

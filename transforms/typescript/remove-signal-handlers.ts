@@ -9,7 +9,7 @@ import { isAsyncMethod } from './remove-interval-loop.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { descendantsOfKind, aliasPrelude, calleeText, fileNameNodes, isLogCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers, thisRoot, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
-import { isInfraStatement, methodBody, scopeFor, usesOf } from '../../src/lang/typescript/context.js';
+import { callerList, isInfraStatement, methodBody, scopeFor, usesOf } from '../../src/lang/typescript/context.js';
 
 export function removeSignalHandlers(ctx: TsRewriteContext): void {
   const roots: Node[] = [ctx.cls];
@@ -221,6 +221,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
         return;
       }
       if (dropExit(ctx, t)) madeAsync.add(t);
+      stoppedForOthers(ctx, t);
       surviving.push(t);
     });
   }
@@ -255,6 +256,28 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
   });
   // Last: onStop() is written by the hooks above, and a failure exit may be kept inside it.
   ctx.after.push((removed) => warnFailureExits(ctx, failureExits, removed));
+}
+
+/**
+ * A kept cleanup method the signal handler called, which also stopped the agent's own loop or
+ * servers (statements the rewrite removed: the base's stop() does that now), and which other
+ * files call to stop the agent (`await feed.shutdown('replay done')`): after it, the base's
+ * loop, health server and signal handlers go on and such a caller's process never ends. Those
+ * callers must call stop() (which calls onStop(), and so the method): a review item naming them.
+ */
+function stoppedForOthers(ctx: TsRewriteContext, t: string): void {
+  const body = methodBody(ctx, t);
+  if (!body || !Node.isBlock(body)) return;
+  const gone = body.getStatements().filter((st) => ctx.edits.removes(st.getStart(), st.getEnd()));
+  if (gone.length === 0) return;
+  const callers = ctx.outsideCallers(t);
+  if (callers.length === 0) return;
+  const first = gone[0]!;
+  ctx.kept.push({
+    symbol: `${t}()`,
+    line: first.getStartLineNumber(),
+    reason: `${t}() stopped the agent (line ${first.getStartLineNumber()}: ${first.getText().split('\n')[0]}, now the base's stop()) and ${callerList(callers)} call${callers.length > 1 ? '' : 's'} it to stop it: it now only does its cleanup, and the base's loop, health server and signal handlers keep the process running after it; make ${callers.length > 1 ? 'those callers' : 'that caller'} call stop(), which calls onStop() and so ${t}()`,
+  });
 }
 
 /**
@@ -520,6 +543,14 @@ function dropExit(ctx: TsRewriteContext, name: string): boolean {
       continue;
     }
     if (!call) continue;
+    // `process.exit(this.buffer.length > 0 ? 2 : 0)`: the code tells the supervisor something; a
+    // base whose exit keeps process.exitCode ends with it once it has deregistered.
+    const code = delayedExit ? undefined : call.getArguments()[0];
+    if (code && code.getText().trim() !== '0' && ctx.base.fixedExitLine === null && Node.isExpressionStatement(s)) {
+      ctx.edits.replace(s.getStart(), s.getEnd(), `process.exitCode = ${code.getText()};`);
+      ctx.warnings.push(`process.exit(${code.getText()}) in ${name}() (line ${s.getStartLineNumber()}) is now process.exitCode = ${code.getText()}: the base exits once it has deregistered and closed its servers, with that code`);
+      continue;
+    }
     ctx.edits.removeNode(s);
     ctx.warnings.push(`process.exit() in ${name}() dropped (line ${s.getStartLineNumber()}): the base exits once it has deregistered and closed its servers`);
   }
@@ -821,7 +852,7 @@ function factoryHandler(arg: Node | undefined, agentVar: string | null): { fn: N
  * whose whole body calls such a function (`() => void stop('SIGTERM')`). Any other handler
  * is itself.
  */
-function localHandler(handler: Node | undefined): Node | undefined {
+export function localHandler(handler: Node | undefined): Node | undefined {
   if (!handler) return handler;
   let callee: Node | undefined = handler;
   if (Node.isArrowFunction(handler) || Node.isFunctionExpression(handler)) {

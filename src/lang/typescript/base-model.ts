@@ -36,6 +36,11 @@ export interface BaseModel {
    * every exit of the base keeps it (`process.exit()`, `process.exit(process.exitCode)`).
    */
   fixedExitLine: number | null;
+  /**
+   * The line of the base's first `process.exit(...)` (its exit on SIGTERM/SIGINT), null when it
+   * lets the process end by itself: an exit skips the 'beforeExit' event a draining loop emits.
+   */
+  exitLine: number | null;
 }
 
 /** Instance members every EventEmitter has (Node's API): a base that extends it owns them too. */
@@ -146,7 +151,9 @@ export function loadBaseModel(root: string, profile: Profile): BaseModel {
   const signals = new Set([...source.matchAll(/\bprocess\.(?:on|once|addListener|prependListener)\(\s*['"](SIG[A-Z]+)['"]/g)].map((m) => m[1]!));
   const fixed = sf.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => c.getExpression().getText() === 'process.exit' && c.getArguments().length > 0 && !/\bprocess\.exitCode\b/.test(c.getArguments()[0]!.getText()));
   const fixedExitLine = fixed ? fixed.getStartLineNumber() : null;
-  const model: BaseModel = { file, source, className: profile.base_class, members, inRepository, eventEmitter, signals, fixedExitLine };
+  const exit = sf.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => c.getExpression().getText() === 'process.exit');
+  const exitLine = exit ? exit.getStartLineNumber() : null;
+  const model: BaseModel = { file, source, className: profile.base_class, members, inRepository, eventEmitter, signals, fixedExitLine, exitLine };
   cache.set(file, { mtime, model });
   return model;
 }

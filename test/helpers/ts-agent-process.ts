@@ -1,0 +1,30 @@
+// A TypeScript/JavaScript agent (legacy file or _v2) started for real, stopped with SIGTERM.
+import { spawn } from 'node:child_process';
+import { expect } from 'vitest';
+import { launchTypeScript } from '../../src/lang/typescript/launch.js';
+import { loadProfile } from '../../src/profile/profile.js';
+
+/** Start `file` with `extra` in its environment, wait until `ready()`, send SIGTERM; its exit code and output. */
+export async function stopWhen(root: string, file: string, extra: Record<string, string>, ready: (log: string) => boolean): Promise<{ code: number | null; log: string }> {
+  const cmd = await launchTypeScript(root, file, loadProfile('base-agent'));
+  const env: NodeJS.ProcessEnv = { ...process.env, ...cmd.env, HEALTH_CHECK_PORT: '0', ...extra };
+  for (const k of ['AGENT_PORT', 'REGISTRY_URL', 'METRICS_URL', 'AGENT_NAME']) delete env[k];
+  const child = spawn(cmd.command, cmd.args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (c) => (log += String(c)));
+  child.stderr.on('data', (c) => (log += String(c)));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    const end = Date.now() + 30_000;
+    while (Date.now() < end && child.exitCode === null && !ready(log)) await new Promise((r) => setTimeout(r, 50));
+    expect(ready(log), log).toBe(true);
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const code = await exited;
+    clearTimeout(timer);
+    return { code, log };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await cmd.cleanup?.();
+  }
+}

@@ -1,0 +1,89 @@
+// A 'beforeExit' listener of the entry point (write the cursor a restart resumes from, log the line
+// the deploy check greps) ran in the legacy process on SIGTERM: its handler only stopped the agent
+// and the event loop drained. The base ends the process with process.exit(), which skips
+// 'beforeExit'. The cjs-before-exit-cursor-file fixture, legacy file and _v2, is started for real
+// against a loopback gateway that accepts two outbox rows; after SIGTERM both must have written the
+// cursor file (2) and logged "drained at cursor 2". Before the listener became an 'exit' listener,
+// the _v2 wrote neither.
+// Then worker-indexer-named-shutdown-summary: one named closure for SIGINT and SIGTERM stops the
+// agent and logs "geo-indexer stopped" in a `.then()` callback, and a 'beforeExit' listener
+// appends a summary line; after SIGTERM both files (legacy, _v2) must print the line and append
+// the summary. Before, the _v2 did neither (the log line went with the closure).
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { templatesDir } from '../src/profile/profile.js';
+import { stopWhen } from './helpers/ts-agent-process.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const fixtureDir = (name: string) => path.join(here, '..', 'fixtures', 'typescript', name);
+const v2 = (file: string) => file.replace(/(\.[cm]?[jt]s)$/, '_v2$1');
+const agent = 'services/outbox-relay.js';
+const roots: string[] = [];
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+/** The case's input at `file` and its expected output as the _v2 sibling, beside the reference base. */
+function materialize(name: string, file: string): string {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-before-exit-'));
+  roots.push(root);
+  const ext = path.extname(file);
+  mkdirSync(path.join(root, path.dirname(file)), { recursive: true });
+  writeFileSync(path.join(root, file), readFileSync(path.join(fixtureDir(name), `input${ext}`), 'utf8'));
+  writeFileSync(path.join(root, v2(file)), readFileSync(path.join(fixtureDir(name), `expected${ext}`), 'utf8'));
+  mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
+  cpSync(path.join(templatesDir(), 'runtime', 'typescript', 'common', 'core', 'base-agent.ts'), path.join(root, 'common', 'core', 'base-agent.ts'));
+  writeFileSync(path.join(root, 'package.json'), '{ "name": "fixture", "private": true }\n');
+  return root;
+}
+
+describe("a 'beforeExit' listener still runs after the base's SIGTERM exit", () => {
+  for (const [side, file] of [['legacy', agent], ['_v2', v2(agent)]] as const) {
+    it(`${side}: two rows relayed, then SIGTERM, writes the cursor and logs it`, async () => {
+      const root = materialize('cjs-before-exit-cursor-file', agent);
+      mkdirSync(path.join(root, 'outbox'));
+      for (const seq of [1, 2]) writeFileSync(path.join(root, 'outbox', `${seq}.json`), JSON.stringify({ seq }));
+      let received = 0;
+      const gateway = http.createServer((req, res) => {
+        req.resume();
+        req.on('end', () => {
+          received++;
+          res.writeHead(202).end();
+        });
+      });
+      await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+      const gatewayPort = (gateway.address() as import('node:net').AddressInfo).port;
+      const cursor = path.join(root, 'outbox.cursor');
+      try {
+        const { code, log } = await stopWhen(root, file, { OUTBOX_HEALTH_PORT: '0', OUTBOX_DIR: path.join(root, 'outbox'), OUTBOX_CURSOR: cursor, EVENTS_GATEWAY: `http://127.0.0.1:${gatewayPort}/events` }, () => received >= 2);
+        expect(code, log).toBe(0);
+        expect(existsSync(cursor), `no cursor file after SIGTERM:\n${log}`).toBe(true);
+        expect(readFileSync(cursor, 'utf8')).toBe('2');
+        expect(log).toMatch(/outbox-relay drained at cursor 2/);
+      } finally {
+        gateway.close();
+      }
+    }, 60_000);
+  }
+});
+
+describe("a named signal closure's log line and a 'beforeExit' summary survive the base's SIGTERM exit", () => {
+  const indexer = 'services/geo-indexer.ts';
+  for (const [side, file] of [['legacy', indexer], ['_v2', v2(indexer)]] as const) {
+    it(`${side}: SIGTERM prints "geo-indexer stopped" and appends the summary`, async () => {
+      const root = materialize('worker-indexer-named-shutdown-summary', indexer);
+      const summary = path.join(root, 'summary.log');
+      // A few batches fed before the stop.
+      let since = 0;
+      const { code, log } = await stopWhen(root, file, { GEO_HEALTH_PORT: '0', GEO_SUMMARY_LOG: summary }, (l) => /geo-indexer running/.test(l) && (since ||= Date.now()) + 1500 < Date.now());
+      expect(code, log).toBe(0);
+      expect(log).toMatch(/geo-indexer stopped/);
+      expect(existsSync(summary), `no summary line after SIGTERM:\n${log}`).toBe(true);
+      expect(readFileSync(summary, 'utf8')).toMatch(/batches=\d+ cells=\d+/);
+    }, 60_000);
+  }
+});

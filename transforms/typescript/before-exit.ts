@@ -1,0 +1,116 @@
+// A `process.on('beforeExit', ...)` listener (write the cursor, append a summary line, log "drained")
+// ran in the legacy process on SIGTERM when the signal handler only stopped the agent and let the
+// event loop drain: Node emits 'beforeExit' then. The base's signal handler ends the process with
+// process.exit(), which skips 'beforeExit', so that work would silently never happen. A synchronous
+// listener becomes an 'exit' listener (emitted by process.exit() too); an asynchronous one cannot
+// (an 'exit' listener's promises never settle) and is reported.
+import path from 'node:path';
+import { Node, SyntaxKind } from 'ts-morph';
+import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { signalHandlerCall } from '../../src/lang/typescript/syntax.js';
+import { signalStatements } from '../../src/lang/typescript/patterns.js';
+import { localHandler } from './remove-signal-handlers.js';
+
+const LISTEN = /^process\.(on|once|addListener|prependListener|prependOnceListener)$/;
+const DEFERS = /(^|\.)(then|catch|finally|setTimeout|setImmediate|setInterval|queueMicrotask|nextTick)$/;
+
+export function keepBeforeExit(ctx: TsRewriteContext): void {
+  if (ctx.base.exitLine === null || !ctx.base.signals.has('SIGTERM')) return;
+  const listeners = ctx.sf.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => {
+    const event = c.getArguments()[0];
+    return LISTEN.test(c.getExpression().getText().replace(/\s+/g, '')) && !!event && Node.isStringLiteral(event) && event.getLiteralValue() === 'beforeExit' && !ctx.edits.removes(c.getStart(), c.getEnd());
+  });
+  if (listeners.length === 0 || !legacyDrainsOnSignal(ctx)) return;
+  const where = `${path.basename(ctx.base.file)} line ${ctx.base.exitLine}`;
+  for (const call of listeners) {
+    const event = call.getArguments()[0]!;
+    const handler = localHandler(call.getArguments()[1]);
+    const line = call.getStartLineNumber();
+    if (handler && synchronous(ctx, handler, 0)) {
+      const quote = event.getText()[0]!;
+      ctx.edits.replace(event.getStart(), event.getEnd(), `${quote}exit${quote}`);
+      ctx.warnings.push(`the 'beforeExit' listener (line ${line}) ran when the loop drained after the SIGTERM handler; the base ends the process with process.exit() (${where}), which skips 'beforeExit': it is now an 'exit' listener (it is synchronous), which also runs on an explicit process.exit()`);
+    } else {
+      ctx.kept.push({
+        symbol: "process.on('beforeExit')",
+        line,
+        reason: `the 'beforeExit' listener (line ${line}) ran when the loop drained after the SIGTERM handler; the base ends the process with process.exit() (${where}), which skips 'beforeExit', and this listener waits on asynchronous work, which an 'exit' listener cannot: move that work into onStop()`,
+      });
+    }
+  }
+}
+
+/**
+ * The legacy file handled SIGTERM (or SIGINT) without ending the process itself on the way that
+ * succeeds: the handler (and the agent methods or local functions it calls) holds no
+ * `process.exit()` outside a failure path (a catch clause, a `.catch()` callback).
+ */
+function legacyDrainsOnSignal(ctx: TsRewriteContext): boolean {
+  const stmts = signalStatements(ctx.sf, true).filter((s) => signalHandlerCall(s, true)!.signals.some((x) => ctx.base.signals.has(x)));
+  if (stmts.length === 0) return false;
+  const agentVar = ctx.entry?.variable ?? null;
+  return stmts.every((s) => {
+    const handler = localHandler(signalHandlerCall(s, true)!.call.getArguments()[1]);
+    if (!handler) return false;
+    const bodies = [handler, ...calledMethods(ctx, handler, agentVar)];
+    return !bodies.some((b) => b.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => c.getExpression().getText() === 'process.exit' && !onFailurePath(c, b)));
+  });
+}
+
+/** The agent's methods a handler calls (`this.m()`, `agent.m()`), or local functions it calls. */
+function calledMethods(ctx: TsRewriteContext, fn: Node, agentVar: string | null): Node[] {
+  const out: Node[] = [];
+  for (const c of fn.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    const callee = c.getExpression();
+    if (Node.isPropertyAccessExpression(callee)) {
+      const recv = callee.getExpression();
+      if (!(Node.isThisExpression(recv) || (agentVar !== null && recv.getText() === agentVar))) continue;
+      const m = ctx.cls.getMembers().find((x) => (Node.isMethodDeclaration(x) || Node.isPropertyDeclaration(x)) && x.getName() === callee.getName());
+      const body = m && Node.isPropertyDeclaration(m) ? m.getInitializer() : m;
+      if (body) out.push(body);
+    } else if (Node.isIdentifier(callee)) {
+      const local = resolveLocal(callee);
+      if (local) out.push(local);
+    }
+  }
+  return out;
+}
+
+/** A function of the file declared under this identifier's name (function declaration or const arrow). */
+function resolveLocal(id: Node): Node | undefined {
+  const decl = id.getSymbol()?.getDeclarations()[0];
+  if (!decl) return undefined;
+  if (Node.isFunctionDeclaration(decl)) return decl;
+  if (Node.isVariableDeclaration(decl)) {
+    const init = decl.getInitializer();
+    if (init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init))) return init;
+  }
+  return undefined;
+}
+
+function onFailurePath(call: Node, within: Node): boolean {
+  for (let n: Node | undefined = call.getParent(); n && n !== within; n = n.getParent()) {
+    if (Node.isCatchClause(n)) return true;
+    const p = n.getParent();
+    if (p && Node.isCallExpression(p) && p.getArguments().includes(n as never) && /\.catch$/.test(p.getExpression().getText())) return true;
+  }
+  return false;
+}
+
+/**
+ * Nothing in the function (nor in the agent methods and local functions it calls, two levels
+ * down) waits: not async, no await, no promise callbacks or timers, no call typed as a Promise.
+ */
+function synchronous(ctx: TsRewriteContext, fn: Node, depth: number): boolean {
+  if (!(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn) || Node.isFunctionDeclaration(fn) || Node.isMethodDeclaration(fn))) return false;
+  if (fn.isAsync()) return false;
+  if (fn.getDescendantsOfKind(SyntaxKind.AwaitExpression).length > 0) return false;
+  for (const c of fn.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    const callee = c.getExpression().getText().replace(/\s+/g, '');
+    if (DEFERS.test(callee) || callee === 'fetch') return false;
+    if (/\bPromise</.test(c.getType().getText())) return false;
+  }
+  if (fn.getDescendantsOfKind(SyntaxKind.NewExpression).some((n) => n.getExpression().getText() === 'Promise')) return false;
+  if (depth >= 2) return true;
+  return calledMethods(ctx, fn, ctx.entry?.variable ?? null).every((m) => synchronous(ctx, m, depth + 1));
+}
