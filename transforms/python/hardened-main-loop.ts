@@ -17,6 +17,7 @@ import { collectorWatchdog } from './hardened-watchdog.js';
 import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, isDrain, isPublish, isTransport, reachesBus, LEGACY_RUN, resultLogGuard, selfCall, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
 import { analyzePublisher } from './hardened-publisher.js';
 import { sharedReceiver } from './entrypoint.js';
+import { entryCycleRaiseWarnings } from './entry-cycle-raise.js';
 
 const label = 'hardened-main-loop';
 const KEYWORD = 'collection_interval';
@@ -1288,6 +1289,8 @@ export const hardenedMainLoop: PythonTransform = {
     const a = analyzeRun(ctx);
     if (!a.ok) return;
     moveCycleWork(ctx, a.value.cycle);
+    const run = ctx.agent.methods.get(LEGACY_RUN);
+    if (run) ctx.warnings.push(...entryCycleRaiseWarnings(ctx, run, cycleMethod(ctx), a.value.calls.map((c) => c.call)));
     for (const c of a.value.calls) {
       const args = c.call.childForFieldName('arguments')!;
       ctx.edits.replace(args.startIndex, args.endIndex, '()', label);
