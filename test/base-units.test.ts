@@ -497,6 +497,29 @@ describe('base migration units', () => {
     expect(existsSync(path.join(root, 'amoskys/agents/common/source_agent_v2.py'))).toBe(false);
   });
 
+  it('the same family helper with its cycle marked @abc.abstractmethod (a docstring for a body) gives each agent its own blocker too', async () => {
+    const c = hardenedCases.find((x) => x.name === 'source-agent-family-abstract-collect')!;
+    const staged = materializeHardened(c);
+    roots.push(staged);
+    // The method's line the scan keeps is its decorator's: the abstract cycle went unseen, and each agent
+    // was told "nothing in HostSensorAgent blocks it" (the base's items only).
+    const file = path.join(staged, 'amoskys/agents/common/source_agent.py');
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, text.replace('import os\n', 'import abc\nimport os\n').replace('class SourceAgent:', 'class SourceAgent(abc.ABC):')
+      .replace('    def collect(self):\n        raise NotImplementedError\n', '    @abc.abstractmethod\n    def collect(self):\n        """One cycle: read the sources and publish."""\n'));
+    const root = gitRepo(staged, 'migrate-unit-');
+    roots.push(root);
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json', '--profile', 'hardened-agent-base'])).stdout);
+    const unit = scan.units!.find((u) => u.name === 'SourceAgent')!;
+    expect(unit.status).toBe('refused');
+    const at = (f: string, line: number) => unit.blockers.find((b) => b.file === f && b.line === line)?.reason ?? '';
+    expect(at('amoskys/agents/common/source_agent.py', 65)).toContain('SourceAgent.collect() (amoskys/agents/common/source_agent.py:65) is abstract (marked @abstractmethod) and its loop calls it (line 73)');
+    expect(at('amoskys/agents/sensors/host_sensor_agent.py', 111)).toContain('HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:111) implements collect(), publishing through self._publish_telemetry() (line 123)');
+    expect(at('amoskys/agents/sensors/mount_usage_agent.py', 41)).toContain('MountUsageAgent (amoskys/agents/sensors/mount_usage_agent.py:41) implements collect()');
+    const host = scan.skipped!.find((s) => s.file === 'amoskys/agents/sensors/host_sensor_agent.py')!;
+    expect(host.reason).toContain('refused for this agent: HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:111) implements collect()');
+  });
+
   it('a repository without a home-made lifecycle base has no units field', async () => {
     const root = fleet('subclass-of-home-made-worker-base');
     const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json'])).stdout);

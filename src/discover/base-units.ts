@@ -170,7 +170,7 @@ function previewBlockers(
     (c) => outcome.kept_for_review.some((k) => k.symbol === c.name) || !callLine(outcome.output!, c.name),
   );
   for (const c of cycles) {
-    add(c.line, `${base.name}.${c.name}() (${baseRel}:${c.line}) is abstract (it only raises NotImplementedError) and its loop calls it (line ${c.called}): the cycle lives in each subclass, and the unit migration does not map an abstract cycle onto ${target.name}'s collect_data(); by hand, in ${base.name}'s _v2 drop ${c.name}() and the loop, and rename each subclass's ${c.name}() to collect_data() returning what it publishes`);
+    add(c.line, `${base.name}.${c.name}() (${baseRel}:${c.line}) is abstract (${c.how}) and its loop calls it (line ${c.called}): the cycle lives in each subclass, and the unit migration does not map an abstract cycle onto ${target.name}'s collect_data(); by hand, in ${base.name}'s _v2 drop ${c.name}() and the loop, and rename each subclass's ${c.name}() to collect_data() returning what it publishes`);
     for (const u of c.impls) {
       add(u.line, `${u.cls} (${u.file}:${u.line}) implements ${c.name}()${u.publishes.length ? `, publishing through ${u.publishes.map((p) => `self.${p.name}() (line ${p.line})`).join(', ')}` : ''}: its _v2 must define collect_data() returning ${u.publishes.length ? `a list of what it hands to ${[...new Set(u.publishes.map((p) => `${p.name}()`))].join(', ')}` : 'the events of one cycle'} instead, for ${target.name} to publish (and queue what fails)`, u.cls, u.file);
     }
@@ -230,6 +230,8 @@ function previewBlockers(
 interface AbstractCycle {
   name: string;
   line: number;
+  /** Why it is abstract, for the blocker: its decorator or its body. */
+  how: string;
   /** The line of the base calling it. */
   called: number;
   impls: Array<{ cls: string; file: string; line: number; publishes: Array<{ name: string; line: number }> }>;
@@ -250,11 +252,16 @@ function abstractCycles(base: ClassFacts, baseRel: string, members: UnitMemberSk
   const lines = codeOnly(text).split('\n');
   const out: AbstractCycle[] = [];
   base.methods.forEach((name, i) => {
-    const line = base.methodLines?.[i];
+    let line = base.methodLines?.[i];
     if (!line || name.startsWith('__')) return;
+    // A decorated method's line is its first decorator's (`@abc.abstractmethod` over a docstring-only
+    // body): the `def` follows its decorators.
+    let decorated = false;
+    for (; /^\s*@/.test(lines[line - 1] ?? ''); line++) {
+      if (/^\s*@(abc\.)?abstractmethod\b/.test(lines[line - 1]!)) decorated = true;
+    }
     // Docstrings and comments are blanked by codeOnly: what is left is code.
     const stmts = methodBody(lines, line).filter((l) => l.trim());
-    const decorated = /^\s*@(abc\.)?abstractmethod\b/.test(lines[line - 2] ?? '');
     const onlyRaises = stmts.length === 1 && /^\s*raise\s+NotImplementedError\b/.test(stmts[0]!);
     if (!onlyRaises && !decorated) return;
     const called = callLine(text, name);
@@ -279,7 +286,7 @@ function abstractCycles(base: ClassFacts, baseRel: string, members: UnitMemberSk
       });
       impls.push({ cls: m.agent.name, file: m.module.rel, line: at, publishes });
     }
-    if (impls.length) out.push({ name, line, called, impls });
+    if (impls.length) out.push({ name, line, how: decorated ? 'marked @abstractmethod' : 'it only raises NotImplementedError', called, impls });
   });
   return out;
 }

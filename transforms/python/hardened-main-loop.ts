@@ -17,6 +17,7 @@ import { collectorWatchdog } from './hardened-watchdog.js';
 import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, isDrain, isPublish, isTransport, reachesBus, LEGACY_RUN, resultLogGuard, selfCall, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
 import { analyzePublisher } from './hardened-publisher.js';
 import { sharedReceiver } from './entrypoint.js';
+import { entryCycleRaiseWarnings } from './entry-cycle-raise.js';
 
 const label = 'hardened-main-loop';
 const KEYWORD = 'collection_interval';
@@ -54,6 +55,8 @@ interface CycleWork {
   param: string | null;
   /** The loop's back-off on consecutive failures of collect() (its counters), which the base replaces. */
   backoff: string[];
+  /** The back-off's own log lines in the loop (`if failures: logger.info("recovered ...")`), gone with it. */
+  backoffLogs: SyntaxNode[];
   /** The random spread added to each sleep (`random.uniform(0, self.jitter)`), which the base does not add. */
   jitter: string | null;
   /** The loop kept a fixed cadence (slept the interval minus the cycle's time): its clock locals. */
@@ -130,11 +133,18 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   // Shape: locals, logs, one `while True:` (maybe inside try/except KeyboardInterrupt) holding
   // one self.collect() (maybe inside try/except that logs) and one sleep.
   const locals = new Set<string>();
-  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], jitter: null, cadence: [], absorbed: [], tail: [] };
+  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], backoffLogs: [], jitter: null, cadence: [], absorbed: [], tail: [] };
   // `except OSError: failures += 1; delay = min(interval * 2 ** failures, MAX); log; sleep(delay); continue`
   // around collect(): a back-off the base's loop replaces (a failing collect_data() is logged and
   // counted, and the next cycle comes after collection_interval). Its counters go with it.
-  const backoff = backoffLocals(fn.body, cycleMethod(ctx), param?.name ?? null);
+  const backoff = backoffLocals(ctx, fn, cycleMethod(ctx), param?.name ?? null);
+  // `delay = interval` before the loop (reset to it after a good cycle): the pause it sleeps is the interval.
+  const pauses = new Set<string>();
+  for (const x of statements(fn.body)) {
+    const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
+    const left = e?.type === 'assignment' ? e.childForFieldName('left') : null;
+    if (left?.type === 'identifier' && backoff.has(left.text) && param && e!.childForFieldName('right')?.text === param.name) pauses.add(left.text);
+  }
   const sender = senderThread(ctx);
   work.backoff = [...backoff];
   let collectStmt: SyntaxNode | null = null;
@@ -231,6 +241,12 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
         continue;
       }
       if (isBackoffStep(s, backoff, param?.name ?? null)) continue;
+      // `if self.consecutive_errors: logger.info("recovered after %d failed cycles", ...)`: the back-off's
+      // own log line, on its counter alone; it goes with it (warned).
+      if (inLoop && backoffLogGuard(s, backoff)) {
+        work.backoffLogs.push(s);
+        continue;
+      }
       // `self._sender.start()`, `self._stop.set()`: the sender thread goes with the loop (hardened-sender).
       if (senderStatement(s, sender)) continue;
       // `interval = interval or self.interval` before the loop: the parameter (default None)
@@ -521,7 +537,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     return fail(`run() sleeps self.${sleptAttr}, which the constructor does not pass to the base as ${KEYWORD}`, fn.line);
   }
   let value: string | null = null;
-  if (param && slept.type === 'identifier' && slept.text === param.name) {
+  if (param && slept.type === 'identifier' && (slept.text === param.name || pauses.has(slept.text))) {
     const given = calls.map((c) => intervalArgument(c.call, param.name));
     const distinct = [...new Set(given.map((g) => g?.text ?? null))];
     if (distinct.length > 1) return fail('the entry point calls run() with different intervals', fn.line);
@@ -684,7 +700,8 @@ function isRandom(ctx: PythonTransformContext, node: SyntaxNode): boolean {
  * statement of the handler logs, sleeps, `continue`s or assigns a name from numbers, those
  * names, the interval parameter, module constants, min/max. Empty when there is no such handler.
  */
-function backoffLocals(body: SyntaxNode, cycle: string, param: string | null): Set<string> {
+function backoffLocals(ctx: PythonTransformContext, run: PyFunction, cycle: string, param: string | null): Set<string> {
+  const body = run.body;
   const names = new Set<string>();
   walk(body, (n) => {
     if (n.type === 'function_definition' && n.id !== body.parent?.id) return false;
@@ -698,7 +715,7 @@ function backoffLocals(body: SyntaxNode, cycle: string, param: string | null): S
       for (const x of stmts) {
         const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
         const left = e?.type === 'assignment' || e?.type === 'augmented_assignment' ? e.childForFieldName('left') : null;
-        if (left?.type === 'identifier') assigned.add(left.text);
+        if (left?.type === 'identifier' || runOnlyAttribute(ctx, run, left)) assigned.add(left!.text);
       }
       if (assigned.size && stmts.every((x) => isTrivial(x) || x.type === 'continue_statement' || isBackoffStep(x, assigned, param))) {
         for (const a of assigned) names.add(a);
@@ -709,15 +726,24 @@ function backoffLocals(body: SyntaxNode, cycle: string, param: string | null): S
 }
 
 /** `failures += 1`, `failures = 0`, `delay = min(interval * 2 ** failures, MAX_BACKOFF)`: arithmetic of the back-off. */
+/** `if <a back-off name>:` with no elif / else, whose body only logs. */
+function backoffLogGuard(stmt: SyntaxNode, names: Set<string>): boolean {
+  if (stmt.type !== 'if_statement' || stmt.namedChildren.some((c) => c.type === 'elif_clause' || c.type === 'else_clause')) return false;
+  const cond = stmt.childForFieldName('condition');
+  const body = statements(stmt.childForFieldName('consequence'));
+  return !!cond && names.has(cond.text) && body.length > 0 && body.every((x) => x.type === 'expression_statement' && isLogCall(x.namedChild(0)));
+}
+
 function isBackoffStep(stmt: SyntaxNode, names: Set<string>, param: string | null): boolean {
   const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
   if (e?.type !== 'assignment' && e?.type !== 'augmented_assignment') return false;
   const left = e.childForFieldName('left');
   const right = e.childForFieldName('right');
-  if (left?.type !== 'identifier' || !names.has(left.text) || !right) return false;
+  if ((left?.type !== 'identifier' && left?.type !== 'attribute') || !names.has(left.text) || !right) return false;
   let ok = true;
   walk(right, (n) => {
     if (!ok) return false;
+    if (n.type === 'attribute' && names.has(n.text)) return false;
     if (n.type === 'call') {
       if (!/^(min|max|int|float)$/.test(callee(n) ?? '')) ok = false;
       return;
@@ -729,6 +755,24 @@ function isBackoffStep(stmt: SyntaxNode, names: Set<string>, param: string | nul
     } else if (n.type === 'attribute') ok = false;
   });
   return ok;
+}
+
+/**
+ * `self.consecutive_errors` counting failed cycles: an attribute of the agent that only run() reads or
+ * writes, besides a literal set in __init__ (`self.consecutive_errors = 0`); it is the back-off's state
+ * like a local of run(), and goes out of use with it.
+ */
+function runOnlyAttribute(ctx: PythonTransformContext, run: PyFunction, node: SyntaxNode | null): boolean {
+  const attr = node ? selfAttribute(node) : null;
+  if (!attr || ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr)) return false;
+  const init = ctx.agent.methods.get('__init__');
+  return ctx.refs.of(attr).filter((r) => r.kind === 'attribute').every((r) => {
+    if (run.outer.startIndex <= r.start && r.end <= run.outer.endIndex) return true;
+    if (!init || r.start < init.outer.startIndex || r.end > init.outer.endIndex) return false;
+    const asg = r.node.parent?.parent;
+    const lit = asg?.type === 'assignment' && asg.childForFieldName('left')?.id === r.node.parent!.id ? asg.childForFieldName('right') : null;
+    return !!lit && ['integer', 'float', 'none', 'true', 'false'].includes(lit.type);
+  });
 }
 
 function intervalArgument(call: SyntaxNode, param: string): SyntaxNode | null {
@@ -1260,6 +1304,9 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
   if (work.each.length) ctx.warnings.push(`${cls}: run()'s per-cycle statements before collect() now open ${fn.name === 'collect' ? 'collect_data' : fn.name}()`);
   if (work.backoff.length) {
     ctx.warnings.push(`${cls}: run()'s back-off on consecutive failures of ${fn.name}() (${work.backoff.join(', ')}) dropped: the base logs and counts a failing collect_data() (errors, last_error on /health) and runs the next cycle after collection_interval`);
+    if (work.backoffLogs.length) {
+      ctx.warnings.push(`${cls}: run()'s log line${work.backoffLogs.length > 1 ? 's' : ''} on that back-off ${work.backoffLogs.map((x) => `line ${x.startPosition.row + 1}: ${statements(x.childForFieldName('consequence'))[0]!.text.split('\n')[0]!.trim().slice(0, 80)}`).join('; ')} no longer written (there is no back-off to recover from): change a log search or alert that matches on it`);
+    }
   }
   for (const { clause, logs } of work.absorbed) {
     const head = clause.text.split('\n')[0]!.trim();
@@ -1288,6 +1335,8 @@ export const hardenedMainLoop: PythonTransform = {
     const a = analyzeRun(ctx);
     if (!a.ok) return;
     moveCycleWork(ctx, a.value.cycle);
+    const run = ctx.agent.methods.get(LEGACY_RUN);
+    if (run) ctx.warnings.push(...entryCycleRaiseWarnings(ctx, run, cycleMethod(ctx), a.value.calls.map((c) => c.call)));
     for (const c of a.value.calls) {
       const args = c.call.childForFieldName('arguments')!;
       ctx.edits.replace(args.startIndex, args.endIndex, '()', label);

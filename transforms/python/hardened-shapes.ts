@@ -1659,6 +1659,8 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     if (alias) return fail(alias, fn.line);
     const unshaped = unshapedSender(ctx, fn);
     if (unshaped) return fail(`${name}() sends through ${unshaped.fn.name}() (${ctx.file}:${unshaped.fn.line}), which reaches the EventBus but ${unshaped.why}; ${unshaped.hint ?? 'hand it to the base as eventbus_publisher by hand'}`, unshaped.fn.line);
+    const thread = unmovedSenderThread(ctx, fn);
+    if (thread) return fail(`${name}() ${thread}`, fn.line);
     return fail(`${name}() publishes nothing the migration recognises`, fn.line);
   }
   // Queued mode publishes each report itself: events handed to the base as well would change the order.
@@ -2128,7 +2130,27 @@ export function senderThread(ctx: PythonTransformContext): SenderThread | null {
   return found;
 }
 
-function readSender(ctx: PythonTransformContext): SenderThread | null {
+/**
+ * Why the cycle's sender thread is not one the migration moves, when the only thing in the way is that
+ * other methods start, stop or join it (`start()` starting it, `stop()` joining it and spooling what is
+ * left): the thread, its loop and what uses it outside __init__ and run(), with lines. Null otherwise.
+ */
+export function unmovedSenderThread(ctx: PythonTransformContext, cycle: PyFunction): string | null {
+  let why: string | null = null;
+  readSender(ctx, (queue, r) => {
+    // Only the thread the cycle feeds: a `self.<queue>.put(...)` in it.
+    let puts = false;
+    walk(cycle.body, (n) => {
+      const f = n.type === 'call' ? n.childForFieldName('function') : null;
+      const obj = f?.type === 'attribute' ? f.childForFieldName('object') : null;
+      if (obj && selfAttribute(obj) === queue && /^(put|put_nowait|append)$/.test(f!.childForFieldName('attribute')!.text)) puts = true;
+    });
+    if (puts) why ??= r;
+  });
+  return why;
+}
+
+function readSender(ctx: PythonTransformContext, unowned?: (queue: string, reason: string) => void): SenderThread | null {
   const init = ctx.agent.methods.get('__init__');
   if (!init) return null;
   const inside = (fn: PyFunction | undefined, r: { start: number; end: number }) => !!fn && fn.outer.startIndex <= r.start && r.end <= fn.outer.endIndex;
@@ -2180,8 +2202,23 @@ function readSender(ctx: PythonTransformContext): SenderThread | null {
     const run = ctx.agent.methods.get(LEGACY_RUN);
     const own = (name: string, allowed: Array<PyFunction | undefined>) =>
       ctx.refs.of(name).filter((r) => r.kind === 'attribute').every((r) => allowed.some((fn) => inside(fn, r)));
-    if (!own(loop.name, [init, loop]) || !own(a.attr, [init, run]) || !own(send.name, [loop, send])) continue;
-    if (stop && !own(stop, [init, loop, run])) continue;
+    if (!own(loop.name, [init, loop]) || !own(send.name, [loop, send])) continue;
+    if (!own(a.attr, [init, run]) || (stop && !own(stop, [init, loop, run]))) {
+      // Started or stopped outside run(): name where, for the person moving it by hand.
+      const where = (name: string, allowed: Array<PyFunction | undefined>) =>
+        ctx.refs.of(name).filter((r) => r.kind === 'attribute' && !allowed.some((fn) => inside(fn, r))).map((r) => {
+          const m = [...ctx.agent.methods.values()].find((fn) => inside(fn, r));
+          return { line: r.line, text: `self.${name} in ${m ? `${m.name}()` : 'the module'} (line ${r.line})` };
+        });
+      const uses = [...where(a.attr, [init, run]), ...(stop ? where(stop, [init, loop, run]) : [])].sort((x, y) => x.line - y.line).map((x) => x.text);
+      unowned?.(
+        queue,
+        `hands its events to the sender thread ${loop.name}() (${ctx.file}:${loop.line}, taking them off self.${queue} and sending each through ${send.name}()), ` +
+          `which is started or stopped outside run(): ${uses.join(', ')}; the migration moves such a thread only when run() alone starts and stops it. ` +
+          `By hand: return the events from collect_data() instead of putting them on self.${queue}, and drop the thread with its start, stop and join (what those methods do besides, such as spooling what is left on self.${queue}, stays theirs)`,
+      );
+      continue;
+    }
     return { thread: a.attr, loop: loop.name, queue, send: send.name, stop };
   }
   return null;
