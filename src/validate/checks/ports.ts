@@ -21,6 +21,9 @@ export interface PortsOptions {
   ms: number;
 }
 
+/** How far past a given port a legacy agent's derived port may lie and still pair with the _v2's. */
+const FAR_OFFSET = 64;
+
 export function checkPorts(o: PortsOptions): CheckResult {
   if (o.legacy === null) {
     return { ...result('ports', true, o.ms, `not compared: ${o.legacyNote ?? 'the legacy agent was not observed'}`), skipped: true };
@@ -46,6 +49,15 @@ export function checkPorts(o: PortsOptions): CheckResult {
     if (o.mapping.has(p) || [...o.mapping.values()].includes(p) || !unusedGiven.length) return true;
     const how = [...(o.derived?.values() ?? [])].includes(p) ? 'derived in the legacy agent from its port' : 'fixed in the legacy agent';
     paired.push(`${label(p)} (${how}) as ${unusedGiven.shift()} (the validator's)`);
+    return false;
+  });
+  // A port the legacy agent derived from a given one beyond the reserved block (a second agent of the file
+  // on AGENT_PORT + 10, its health on + 11): the _v2's same neighbour of its own given port. Only a small
+  // offset counts, so a fixed port never pairs by chance with one the validator drew at random.
+  missing = missing.filter((p) => {
+    const from = [...o.mapping.entries()].find(([legacy, v2]) => p - legacy > 0 && p - legacy <= FAR_OFFSET && o.now!.includes(v2 + p - legacy) && !expected.includes(v2 + p - legacy));
+    if (!from) return true;
+    paired.push(`${p} (derived in the legacy agent from its port ${from[0]} + ${p - from[0]}) as ${from[1] + p - from[0]}`);
     return false;
   });
   if (missing.length) {
