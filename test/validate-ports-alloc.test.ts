@@ -122,7 +122,7 @@ describe('validation ports', () => {
     const base = { mapping, derived: new Map<number, number>(), ms: 1 };
     const ok = checkPorts({ ...base, legacy: [25444, 25451], now: [31588, 31595] });
     expect(ok.ok, ok.detail).toBe(true);
-    expect(ok.detail).toContain('25451 (derived in the legacy agent from its port 25440 + 11) as 31595');
+    expect(ok.detail).toBe('listens where the legacy agent did: 31588 (legacy 25444), 31595 (legacy 25451)');
     // Not there on the _v2: still missing.
     expect(checkPorts({ ...base, legacy: [25444, 25451], now: [31588] }).ok).toBe(false);
     // A fixed port far from the given ones never pairs with a _v2 port by offset.
