@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { checkPorts } from '../src/validate/checks/ports.js';
 import {
   allocateAgentPorts, allocatePorts, BLOCK_SIZE, derivedPortMapping, HEALTH_OFFSET, isPortFree, releasePorts,
 } from '../src/validate/ports.js';
@@ -112,5 +113,19 @@ describe('validation ports', () => {
     expect(m.get(21000 + HEALTH_OFFSET + 1)).toBe(26001); // HEALTH_CHECK_PORT + 1
     expect(m.has(21000)).toBe(false); // the given ones map as given
     expect(m.has(21000 + HEALTH_OFFSET)).toBe(false);
+  });
+
+  it('pairs a port the legacy agent derived beyond its block with the _v2\'s same neighbour, not a far one', () => {
+    // edge_bundle.py: ConfigWatcherAgent on AGENT_PORT, a second agent of the file (LeaseKeeperAgent) serving
+    // health on AGENT_PORT + 11, outside the reserved block: the _v2 serves it on its own AGENT_PORT + 11.
+    const mapping = new Map([[25440, 31584], [25444, 31588]]);
+    const base = { mapping, derived: new Map<number, number>(), ms: 1 };
+    const ok = checkPorts({ ...base, legacy: [25444, 25451], now: [31588, 31595] });
+    expect(ok.ok, ok.detail).toBe(true);
+    expect(ok.detail).toBe('listens where the legacy agent did: 31588 (legacy 25444), 31595 (legacy 25451)');
+    // Not there on the _v2: still missing.
+    expect(checkPorts({ ...base, legacy: [25444, 25451], now: [31588] }).ok).toBe(false);
+    // A fixed port far from the given ones never pairs with a _v2 port by offset.
+    expect(checkPorts({ ...base, legacy: [25444, 7701], now: [31588, 7701 - 25440 + 31584] }).ok).toBe(false);
   });
 });

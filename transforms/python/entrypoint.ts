@@ -5,7 +5,7 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { keep } from '../../src/lang/python/transform-context.js';
-import { callee, walk } from '../../src/lang/python/syntax.js';
+import { callee, statements, walk } from '../../src/lang/python/syntax.js';
 import { keptLoopIsSafe } from './remove-main-loop.js';
 import { chosenClasses, constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
 
@@ -42,7 +42,14 @@ export const entrypoint: PythonTransform = {
         const started = startCallOn(ctx, scope, n);
         if (!started) return;
         const method = started.childForFieldName('function')!.childForFieldName('attribute')!;
-        if (method.text === runMethod) return;
+        if (method.text === runMethod) {
+          // `agent = Agent(cfg); if args.cmd == "once": agent.sync_once(); return` before agent.run(): the
+          // one construction also serves a one-shot mode, which now starts the base as much as run()'s does.
+          if (!baseStartsInRun(ctx) && ctx.base.binds.length > 0) {
+            for (const call of oneShotCallsBeforeRun(ctx, scope, n, started)) oneShotItem(ctx, call, n, started, true);
+          }
+          return;
+        }
         const removedByUs = ctx.resolved?.members.has(method.text) ?? false;
         const exists = ctx.agent.methods.has(method.text) || ctx.base.methods.has(method.text);
         // `agent = SudoWatcher() if which == "sudo" else SshLoginWatcher()`: the one start call also starts
@@ -59,14 +66,7 @@ export const entrypoint: PythonTransform = {
           ctx.edits.replace(method.startIndex, method.endIndex, runMethod, label);
           interruptedClauseWarning(ctx, started, runMethod);
         } else if (runMode && !baseStartsInRun(ctx) && ctx.base.binds.length > 0) {
-          // A one-shot mode beside the run() mode: constructing the agent now starts the base (it binds its
-          // ports, registers and takes the signals while constructed), so this mode, run beside the agent,
-          // finds its ports taken, and leaves a registration behind when it exits without stop().
-          const own = ctx.agent.methods.get(method.text);
-          keep(ctx, `${cls.name}.${method.text}`, n.startPosition.row + 1,
-            `the entry point also constructs ${cls.name} only to call ${method.text}() (line ${n.startPosition.row + 1}${own ? `; ${method.text}() at ${ctx.file}:${own.line}` : ''}), ` +
-              `a mode beside the ${runMethod}() one (line ${(runMode as SyntaxNode).startPosition.row + 1}); ${ctx.profile.base_class}'s constructor now binds ${ctx.base.binds.join(', ')}, registers and installs its signal handlers, ` +
-              `so this mode clashes with a running agent's ports and leaves its registration behind; decide how this mode should run on the base`);
+          oneShotItem(ctx, started, n, runMode, false);
         } else if (baseStartsInRun(ctx)) {
           // The base starts nothing when constructed (its services, health included, and its
           // hook loop all start in its run method): an agent started another way gets none of it.
@@ -118,6 +118,62 @@ export const entrypoint: PythonTransform = {
     }
   },
 };
+
+/**
+ * A one-shot mode beside the run() mode: constructing the agent now starts the base (it binds its ports,
+ * registers and takes the signals while constructed), so this mode, run beside the agent, finds its ports
+ * taken, and leaves a registration behind when it exits without stop(). A review item naming both modes.
+ */
+function oneShotItem(ctx: PythonTransformContext, call: SyntaxNode, construction: SyntaxNode, runCall: SyntaxNode, shared: boolean): void {
+  const cls = ctx.agent.cls;
+  const runMethod = runCall.childForFieldName('function')!.childForFieldName('attribute')!.text;
+  const method = call.childForFieldName('function')!.childForFieldName('attribute')!.text;
+  const own = ctx.agent.methods.get(method);
+  const at = (shared ? call : construction).startPosition.row + 1;
+  const where = `line ${at}${own ? `; ${method}() at ${ctx.file}:${own.line}` : ''}`;
+  keep(ctx, `${cls.name}.${method}`, at,
+    (shared
+      ? `the entry point also uses the ${cls.name} it constructs (line ${construction.startPosition.row + 1}) only to call ${method}() and leave (${where}), before the ${runMethod}() mode (line ${runCall.startPosition.row + 1})`
+      : `the entry point also constructs ${cls.name} only to call ${method}() (${where}), a mode beside the ${runMethod}() one (line ${runCall.startPosition.row + 1})`) +
+      `; ${ctx.profile.base_class}'s constructor now binds ${ctx.base.binds.join(', ')}, registers and installs its signal handlers, ` +
+      `so this mode clashes with a running agent's ports and leaves its registration behind; decide how this mode should run on the base`);
+}
+
+/**
+ * Calls of the agent's own methods on the variable holding the construction, after it and before the run
+ * call, in a branch that leaves the scope (`return`, `sys.exit()`, `raise SystemExit`): a one-shot mode
+ * sharing run()'s construction. Nested functions (a signal handler defined there) are not the branch.
+ */
+function oneShotCallsBeforeRun(ctx: PythonTransformContext, scope: SyntaxNode, construction: SyntaxNode, runCall: SyntaxNode): SyntaxNode[] {
+  const assigned = construction.parent?.type === 'assignment' ? construction.parent.childForFieldName('left') : null;
+  if (assigned?.type !== 'identifier') return [];
+  const out: SyntaxNode[] = [];
+  walk(scope, (n) => {
+    if ((n.type === 'function_definition' && n.id !== scope.id) || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'call' || n.startIndex < construction.endIndex || n.startIndex >= runCall.startIndex) return;
+    const fn = n.childForFieldName('function');
+    if (fn?.type !== 'attribute' || fn.childForFieldName('object')?.text !== assigned.text) return;
+    const m = fn.childForFieldName('attribute')!.text;
+    if (!ctx.agent.methods.has(m) || ctx.base.methods.has(m) || ctx.resolved?.members.has(m)) return;
+    if (leavesInBranch(n)) out.push(n);
+  });
+  return out;
+}
+
+/** The call sits in an `if`/`elif`/`else` block that ends by leaving the function or the program. */
+function leavesInBranch(call: SyntaxNode): boolean {
+  for (let p = call.parent; p; p = p.parent) {
+    if (p.type === 'function_definition' || p.type === 'module') return false;
+    if (p.type !== 'block' || !/^(if_statement|elif_clause|else_clause)$/.test(p.parent?.type ?? '')) continue;
+    const last = statements(p).at(-1);
+    if (!last) return false;
+    if (last.type === 'return_statement') return true;
+    if (last.type === 'raise_statement' && /SystemExit/.test(last.text)) return true;
+    const c = last.type === 'expression_statement' ? last.namedChild(0) : null;
+    return c?.type === 'call' && /^(sys\.exit|exit|os\._exit)$/.test(callee(c) ?? '');
+  }
+  return false;
+}
 
 /**
  * The `.run()/.start()` call made on the constructed agent: `Agent(...).start()` directly,

@@ -96,11 +96,11 @@ function tailBlock(ctx: PythonTransformContext, fn: PyFunction, listeners: Retur
   let looped = false;
   for (const st of top) {
     if (isLoop(st)) looped = true;
-    else if (looped && isRemoved(ctx, st) && isShutdownCall(st)) return fn.body;
+    else if (looped && isRemoved(ctx, st) && isShutdownStatement(st)) return fn.body;
     else if (st.type === 'try_statement' && containsLoop(st.childForFieldName('body'))) {
       const fin = st.namedChildren.find((c) => c.type === 'finally_clause');
       const block = fin?.namedChildren.find((c) => c.type === 'block');
-      if (block && statements(block).some((s) => isRemoved(ctx, s) && isShutdownCall(s))) return block;
+      if (block && statements(block).some((s) => isRemoved(ctx, s) && isShutdownStatement(s))) return block;
       looped = true;
     }
   }
@@ -113,6 +113,25 @@ function isLoop(st: SyntaxNode): boolean {
 
 function containsLoop(block: SyntaxNode | null): boolean {
   return !!block && statements(block).some(isLoop);
+}
+
+/**
+ * A statement that only shuts members down: `self.<member>.shutdown()`, or such calls under a guard
+ * (`if self.httpd:` with no else) or a try whose handlers only log (`try: self.x.close() except ...`).
+ */
+function isShutdownStatement(st: SyntaxNode): boolean {
+  if (isShutdownCall(st)) return true;
+  const only = (block: SyntaxNode | null | undefined) => {
+    const body = block ? statements(block) : [];
+    return body.length > 0 && body.every(isShutdownStatement);
+  };
+  if (st.type === 'if_statement') {
+    return !st.childForFieldName('alternative') && only(st.childForFieldName('consequence'));
+  }
+  if (st.type === 'try_statement') {
+    return !st.namedChildren.some((c) => c.type === 'finally_clause' || c.type === 'else_clause') && only(st.childForFieldName('body'));
+  }
+  return false;
 }
 
 /** `self.<member>.shutdown()` (or close/join/...) as a statement. */

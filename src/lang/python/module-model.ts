@@ -269,18 +269,39 @@ export function baseName(base: SyntaxNode): string | null {
   return s ?? null;
 }
 
-/** The entry point's code: the `__main__` guard and the module functions it calls by name. */
+/**
+ * The entry point's code: the `__main__` guard and the module functions it runs, followed through
+ * the functions those run: called by name (`main()` calling `serve()`), or dispatched: an argparse
+ * subcommand's handler (`sub.set_defaults(func=cmd_serve)`, later `args.func(args)`) and a function
+ * in a dispatch table (`{"serve": cmd_serve}[args.cmd]()`).
+ */
 export function entryScopes(module: ModuleModel): SyntaxNode[] {
   const guard = module.mainGuard;
   if (!guard) return [];
   const scopes = [guard];
-  walkTypes(guard, CALLS, (n) => {
-    if (n.type === 'call') {
-      const fn = module.functions.get(callee(n) ?? '');
-      if (fn && !scopes.includes(fn.node)) scopes.push(fn.node);
-    }
-  });
+  const add = (name: string | null | undefined) => {
+    const fn = module.functions.get(name ?? '');
+    if (fn && !scopes.includes(fn.node)) scopes.push(fn.node);
+  };
+  for (let i = 0; i < scopes.length; i++) {
+    walkTypes(scopes[i]!, ENTRY_RUNS, (n) => {
+      if (n.type === 'call') {
+        add(callee(n));
+        if (/(^|\.)set_defaults$/.test(callee(n) ?? '')) {
+          for (const a of n.childForFieldName('arguments')?.namedChildren ?? []) {
+            if (a.type === 'keyword_argument') add(identifierText(a.childForFieldName('value')));
+          }
+        }
+      } else if (n.type === 'pair') add(identifierText(n.childForFieldName('value')));
+    });
+  }
   return scopes;
+}
+
+const ENTRY_RUNS: ReadonlySet<string> = new Set(['call', 'pair']);
+
+function identifierText(n: SyntaxNode | null): string | null {
+  return n?.type === 'identifier' ? n.text : null;
 }
 
 /**

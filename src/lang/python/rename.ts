@@ -1,7 +1,7 @@
 // Renaming one member of the agent everywhere the file reaches it as the agent: `self.x` in
 // its methods and their closures, `getattr(self, "x")`, `agent.x` where a method aliased
 // `agent = self` for a nested handler, `self.server.agent.x` in a handler the agent tagged,
-// and `v.x` where the entry point holds the constructed agent in `v`. What else refers to
+// and `v.x` (or `setattr(v, "x", ...)`) where the entry point holds the constructed agent in `v`. What else refers to
 // the name from outside the class is returned, for the caller to wire or report.
 import type { SyntaxNode } from './parser.js';
 import type { PythonTransformContext } from './transform-context.js';
@@ -34,12 +34,9 @@ export function renameMember(ctx: PythonTransformContext, name: string, renamed:
     walkAgentCode(m, (n) => {
       if (isRemoved(ctx, n)) return false;
       if (selfAttribute(n, selfName) === name) edit(n.childForFieldName('attribute')!, renamed);
-      else if (n.type === 'call' && /^(getattr|hasattr|setattr|delattr)$/.test(callee(n) ?? '')) {
-        const args = n.childForFieldName('arguments')?.namedChildren ?? [];
-        if (args[0]?.text === selfName && args[1] && stringValue(args[1]) === name) {
-          const content = args[1].namedChildren.find((c) => c.type === 'string_content');
-          if (content) edit(content, renamed);
-        }
+      else {
+        const content = reflectiveName(n, (obj) => obj.text === selfName, name);
+        if (content) edit(content, renamed);
       }
     });
   }
@@ -65,6 +62,9 @@ export function renameMember(ctx: PythonTransformContext, name: string, renamed:
       if (n.type === 'attribute' && n.childForFieldName('attribute')?.text === name && vars.has(n.childForFieldName('object')!.text)) {
         edit(n.childForFieldName('attribute')!, renamed);
       }
+      // setattr(v, "x", False) in a signal handler lambda the entry point installs
+      const content = reflectiveName(n, (obj) => obj.type === 'identifier' && vars.has(obj.text), name);
+      if (content) edit(content, renamed);
     });
   }
   // Left over: `x` reached from module code outside any class (a function holding an agent);
@@ -84,6 +84,14 @@ export function reportExternalCallers(ctx: PythonTransformContext, name: string,
   const callers = uses.map((u) => `${u.file}:${u.line} (${u.text})`).join(', ');
   keep(ctx, name, ctx.agent.methods.get(name)?.line ?? ctx.agent.cls.line,
     `${callers} ${uses.length > 1 ? 'reach' : 'reaches'} ${name}, renamed ${renamed} here because ${why}; point ${uses.length > 1 ? 'them' : 'it'} at ${renamed} if ${uses.length > 1 ? 'they are' : 'it is'} this agent`);
+}
+
+/** `getattr(obj, "x")` (hasattr, setattr, delattr) on an object `isAgent` accepts: the string's content node for `x`. */
+function reflectiveName(n: SyntaxNode, isAgent: (obj: SyntaxNode) => boolean, name: string): SyntaxNode | null {
+  if (n.type !== 'call' || !/^(getattr|hasattr|setattr|delattr)$/.test(callee(n) ?? '')) return null;
+  const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+  if (!args[0] || !isAgent(args[0]) || !args[1] || stringValue(args[1]) !== name) return null;
+  return args[1].namedChildren.find((c) => c.type === 'string_content') ?? null;
 }
 
 function insideClass(node: SyntaxNode): boolean {

@@ -21,6 +21,9 @@ export interface PortsOptions {
   ms: number;
 }
 
+/** How far past a given port a legacy agent's derived port may lie and still pair with the _v2's. */
+const FAR_OFFSET = 64;
+
 export function checkPorts(o: PortsOptions): CheckResult {
   if (o.legacy === null) {
     return { ...result('ports', true, o.ms, `not compared: ${o.legacyNote ?? 'the legacy agent was not observed'}`), skipped: true };
@@ -29,7 +32,16 @@ export function checkPorts(o: PortsOptions): CheckResult {
   // A port the validator did not give it, in the kernel's ephemeral range, was picked by the OS
   // (a bind to port 0): another run gets another one, so it is not compared.
   const [lo, hi] = ephemeralRange();
-  const mapped = (p: number) => o.mapping.get(p) ?? o.derived?.get(p);
+  // A port the legacy agent derived from a given one beyond the reserved block (a second agent of the file
+  // on AGENT_PORT + 10, its health on + 11): the _v2's same neighbour of its own given port, when it listens
+  // there. Only a small offset counts, so a fixed port never pairs by chance with one drawn at random.
+  const far = new Map<number, number>();
+  for (const p of o.legacy) {
+    if (o.mapping.has(p) || o.derived?.has(p)) continue;
+    const from = [...o.mapping.entries()].find(([legacy, v2]) => p - legacy > 0 && p - legacy <= FAR_OFFSET && o.now!.includes(v2 + p - legacy));
+    if (from) far.set(p, from[1] + p - from[0]);
+  }
+  const mapped = (p: number) => o.mapping.get(p) ?? o.derived?.get(p) ?? far.get(p);
   const ephemeral = o.legacy.filter((p) => mapped(p) === undefined && p >= lo && p <= hi);
   const expected = o.legacy.filter((p) => !ephemeral.includes(p)).map((p) => mapped(p) ?? p);
   let missing = expected.filter((p) => !o.now!.includes(p));
@@ -38,7 +50,7 @@ export function checkPorts(o: PortsOptions): CheckResult {
   // such a fixed port pairs with a port the validator gave the _v2 that the legacy agent left unused.
   const unusedGiven = [...o.mapping.entries()].filter(([legacy, v2]) => !o.legacy!.includes(legacy) && o.now!.includes(v2)).map(([, v2]) => v2);
   const label = (p: number) => {
-    const from = [...o.mapping.entries(), ...(o.derived?.entries() ?? [])].find(([, v]) => v === p)?.[0];
+    const from = [...o.mapping.entries(), ...(o.derived?.entries() ?? []), ...far.entries()].find(([, v]) => v === p)?.[0];
     return from === undefined ? `${p}` : `${p} (legacy ${from})`;
   };
   const paired: string[] = [];
