@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { AgentInfo, BaseUnit, RunResult } from '../core/types.js';
 import { oneLine } from '../core/errors.js';
 import { unitOutputs } from '../discover/base-units.js';
-import { commitUnitPlan, planUnitCommit, type UnitPlan } from '../commands/commit.js';
+import { commitUnitPlan, planUnitCommit, type UnitPlan } from '../pipeline/unit-commit.js';
 import { loadProfile, profileFor, type Profile } from '../profile/profile.js';
 import { adapterFor } from '../lang/registry.js';
 import { sha256File } from '../record/migration-log.js';
