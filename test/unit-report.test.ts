@@ -3,7 +3,7 @@
 // agent's `_v2` diff and validation, the state status prints and the commands that move it on. Before,
 // the report said "0 agents": the unit's four written files were nowhere in it. Opened in headless
 // chromium like test/review-report.test.ts; a screenshot goes to test-output/unit-report/.
-import { mkdirSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
@@ -92,7 +92,7 @@ it('shows an uncommitted unit as one section: its files, each agent\'s validatio
 
   // The base's _v2 changed after its agents were validated on it: the report says what commit says, and what to run.
   const base = path.join(root, BASE_V2);
-  const { atime } = statSync(base);
+  const { atime, mtime } = statSync(base);
   utimesSync(base, atime, new Date(Date.now() + 5_000));
   const stale = await cliInProcess(root, ['report']);
   expect(stale.exitCode, stale.stderr).toBe(0);
@@ -103,4 +103,15 @@ it('shows an uncommitted unit as one section: its files, each agent\'s validatio
   expect([commit.exitCode, commit.stderr]).toEqual([2, expect.stringContaining(`it was validated before ${BASE_V2} last changed`)]);
   expect(git(root, ['status', '--porcelain', '--untracked-files=all']).split('\n').length).toBe(4);
 
+  // Committed: the report says committed, as status says migrated. Before, the record kept the base's missing
+  // entry point as an item ("add the entry point by hand"; the base is never started alone) and the report
+  // showed the unit as needs-review, "1 item(s) left for review".
+  utimesSync(base, atime, mtime);
+  const done = await cliInProcess(root, ['commit', 'DaemonBase']);
+  expect(done.exitCode, done.stderr).toBe(0);
+  expect(JSON.parse(readFileSync(path.join(root, 'migration-log', 'DaemonBase.json'), 'utf8')).kept_for_review).toEqual([]);
+  const after = await cliInProcess(root, ['report']);
+  expect(after.stdout).toMatch(/data-agent="DaemonBase" data-status="committed"/);
+  expect(after.stdout).not.toContain('left for review');
+  expect((await cliInProcess(root, ['status'])).stdout).toContain('1 agents: 1 committed; 1 unit migrated (3 agents with it)');
 }, 300_000);

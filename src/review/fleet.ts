@@ -186,7 +186,8 @@ function describe(
     file: r.source.path,
     output: r.output.path,
     removed: r.removed,
-    kept_for_review: r.kept_for_review,
+    // A unit's record made before the base's missing entry point stopped being an item (the base is never started alone).
+    kept_for_review: r.unit ? r.kept_for_review.filter((k) => k.symbol !== '__main__') : r.kept_for_review,
     warnings: [...r.warnings, ...(r.promotion?.warnings ?? [])],
     validation: r.validation,
     migratedAt: r.migrated_at,
