@@ -99,6 +99,10 @@ it('shows an uncommitted unit as one section: its files, each agent\'s validatio
   expect(stale.stdout).toContain('4 _v2 files written, not committed; 3 of its 3 agents not validated as they are now');
   expect(stale.stdout).toContain(`Commit refuses it: it was validated before ${BASE_V2} last changed.`);
   expect(stale.stdout).toMatch(/<div class="cmd"><code>migrate validate DaemonBase<\/code>/);
+  // And status no longer says commit commits it (it did, while commit refused).
+  expect((await cliInProcess(root, ['status'])).stdout).toContain(
+    'written, not committed (4 _v2 files); 3 of its agents not validated as they are now (CertExpiryWatcher, DigestMailer, WebhookRetryAgent): migrate validate DaemonBase, then migrate commit DaemonBase',
+  );
   const commit = await cliInProcess(root, ['commit', 'DaemonBase']);
   expect([commit.exitCode, commit.stderr]).toEqual([2, expect.stringContaining(`it was validated before ${BASE_V2} last changed`)]);
   expect(git(root, ['status', '--porcelain', '--untracked-files=all']).split('\n').length).toBe(4);
