@@ -5,11 +5,10 @@
 // chromium like test/review-report.test.ts; a screenshot goes to test-output/unit-report/.
 import { mkdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import { cliInProcess, git, gitRepo, killAgentProcessesUnder, REPO } from './helpers/cli.js';
 import { listCases, materialize } from './helpers/python-fixtures.js';
-import { launchChromium } from './helpers/browser.js';
+import { launchChromium, openReport } from './helpers/browser.js';
 
 const OUT = path.join(REPO, 'test-output', 'unit-report');
 const roots: string[] = [];
@@ -43,15 +42,7 @@ it('shows an uncommitted unit as one section: its files, each agent\'s validatio
 
   const { context, close } = await launchChromium();
   try {
-    const page = await context.newPage();
-    const url = pathToFileURL(report).href;
-    const requests: string[] = [];
-    const errors: string[] = [];
-    page.on('request', (req) => requests.push(req.url()));
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.route('**/*', (route) => (route.request().url() === url ? route.continue() : route.abort()));
-    await page.goto(url);
-    await page.waitForSelector('body[data-ready="true"]');
+    const { page, url, requests, errors } = await openReport(context, report);
     expect(errors).toEqual([]);
 
     const sections = await page.$$eval('article.agent', (els) => els.map((e) => [e.getAttribute('data-agent'), e.getAttribute('data-status')]));
