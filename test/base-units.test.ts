@@ -121,6 +121,10 @@ describe('base migration units', () => {
     );
     expect(scan.units![0]!.status).toBe('ready');
     expect(scan.units![0]!.reason).toContain('`migrate run DaemonBase` (or run --all) writes DaemonBase\'s _v2 and one _v2 per agent importing it');
+    // The base and its agent are not told to move the base by hand in the line that says run moves it.
+    const said = scan.skipped!.filter((s) => s.unit === 'DaemonBase');
+    expect(said.map((s) => s.file).sort()).toEqual(['agents/daemons/daemon_base.py', 'agents/notify/webhook_retry_agent.py']);
+    for (const s of said) expect(s.reason, s.file).not.toContain('by hand');
     // Nothing written: the preview is in memory.
     expect(git(root, ['status', '--porcelain'])).toBe('');
     // Named by one of its agents, a run that does not validate and commit leaves it ready, saying why.

@@ -7,10 +7,9 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addNeedsReviewAgents, cliInProcess, commitAll, ensureBuilt, git, gitRepo, killAgentProcessesUnder, REPO } from './helpers/cli.js';
-import { launchChromium } from './helpers/browser.js';
+import { launchChromium, openReport } from './helpers/browser.js';
 
 const OUT = path.join(REPO, 'test-output', 'review-report');
 let root: string;
@@ -85,16 +84,8 @@ describe('migrate report', () => {
   it('renders in chromium: sections, chart, diffs, notes at their lines, filter, search, no request', async () => {
     const { context, close } = await launchChromium();
     try {
-      const page = await context.newPage();
-      const url = pathToFileURL(report).href;
-      const requests: string[] = [];
-      const errors: string[] = [];
-      page.on('request', (req) => requests.push(req.url()));
-      page.on('pageerror', (e) => errors.push(e.message));
       // Anything but the file itself is refused (and would show up in `requests`).
-      await page.route('**/*', (route) => (route.request().url() === url ? route.continue() : route.abort()));
-      await page.goto(url);
-      await page.waitForSelector('body[data-ready="true"]');
+      const { page, url, requests, errors } = await openReport(context, report);
       expect(errors).toEqual([]);
 
       // Every agent has its section with its status; failures come first.

@@ -176,4 +176,45 @@ describe('a base migration unit committed after run --no-commit', () => {
     // Nothing left: the unit is committed.
     expect(String((await review('')).stdout)).toContain('nothing to review');
   }, 400_000);
+  it('review edits a unit\'s base _v2 in $EDITOR, checks it, and accepts it once its agents are validated on the edited bytes: one commit', async () => {
+    const root = fleet('home-made-daemon-base-unit-migrates');
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const run = await cliInProcess(root, ['run', '--all', '--no-commit', '--json']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    // The reviewer's editor: first a line that does not compile, then (called again) that line out and a comment in.
+    const state = path.join(root, '.git', 'editor-called');
+    const editor = path.join(root, '.git', 'reviewer-editor.sh');
+    writeFileSync(editor, `if [ -f ${state} ]; then sed -i '/^def broken/d' "$1"; printf '# reviewed: the health payload is what our monitor reads\\n' >> "$1"; else printf 'def broken(:\\n' >> "$1"; touch ${state}; fi\n`);
+    const review = (input: string, ...names: string[]) =>
+      execa('node', [BIN, 'review', ...names, '--root', root], { cwd: root, input, reject: false, env: { FORCE_COLOR: '0', NO_COLOR: '1', EDITOR: `sh ${editor}` }, timeout: 120_000 });
+
+    const edit = await review('e\ne\na\nq\n');
+    expect(edit.exitCode, edit.stderr).toBe(0);
+    const said = String(edit.stdout);
+    expect(said).toContain(`[e]dit ${BASE_V2} in $EDITOR`);
+    expect(said).toMatch(new RegExp(`the edited unit does not pass: ${BASE_V2}:\\d+: `));
+    expect(said).toContain(`edited ${BASE_V2}; its agents ran on the old bytes: \`migrate validate DaemonBase\` validates them on it`);
+    // Shown again after the edit: each agent's validation is of the old base, and accept is refused.
+    expect(said).toContain(`CertExpiryWatcher validation passed (it was validated before ${BASE_V2} last changed)`);
+    expect(said).toContain(`cannot accept: ${FILES[1]} (CertExpiryWatcher of base migration unit DaemonBase): it was validated before ${BASE_V2} last changed; run \`migrate validate DaemonBase\` first`);
+    expect(said).toContain('0 accepted, 0 rejected, 0 skipped, 2 edit(s); 1 left to review');
+    expect(readFileSync(path.join(root, BASE_V2), 'utf8')).toMatch(/# reviewed: the health payload is what our monitor reads\n$/);
+    expect(readFileSync(path.join(root, BASE_V2), 'utf8')).not.toContain('def broken');
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+
+    // Validated on the edited base, the unit is accepted as one commit: the edit in it, the answers and a warning in its record.
+    const validate = await cliInProcess(root, ['validate', 'DaemonBase']);
+    expect(validate.exitCode, validate.stdout + validate.stderr).toBe(0);
+    const accept = await review('a\n', 'DaemonBase');
+    expect(accept.exitCode, accept.stderr).toBe(0);
+    expect(String(accept.stdout)).toMatch(/accepted base migration unit DaemonBase: committed [0-9a-f]{10} /);
+    expect(git(root, ['rev-list', '--count', `${head}..HEAD`])).toBe('1');
+    expect(git(root, ['show', '--name-only', '--format=', 'HEAD']).split('\n').filter(Boolean).sort()).toEqual([...FILES, 'migration-log/DaemonBase.json'].sort());
+    expect(git(root, ['show', `HEAD:${BASE_V2}`])).toContain('# reviewed: the health payload');
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+    const record = JSON.parse(readFileSync(path.join(root, 'migration-log', 'DaemonBase.json'), 'utf8'));
+    expect(record.review.map((a: { answer: string }) => a.answer)).toEqual(['edit', 'edit', 'accept']);
+    expect(record.review[1].edited_sha256).not.toBe(record.review[1].output_sha256);
+    expect(record.warnings).toContain(`${BASE_V2} differs from migrate's rewrite (edited after \`migrate run\`); removed and kept_for_review describe the rewrite`);
+  }, 400_000);
 });

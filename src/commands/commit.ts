@@ -2,21 +2,19 @@
 // that `migrate validate` passed after a hand fix), one commit per agent with its record,
 // exactly as `run` would have. Every agent is checked before the first commit: no `_v2`,
 // one already committed, or one not validated as it is now is a usage error (exit 2).
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError, oneLine } from '../core/errors.js';
-import type { AgentInfo, BaseUnit, RunResult, ValidationReport } from '../core/types.js';
+import type { AgentInfo, RunResult, ValidationReport } from '../core/types.js';
 import type { Profile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
-import { selectAgents, selectUnit, unitNotWritten } from '../discover/resolve.js';
-import { unitOutputs } from '../discover/base-units.js';
-import { commitUnit, unitTexts, verifyUnit, type BaseRewrite } from '../pipeline/unit-run.js';
+import { selectAgents, selectUnit } from '../discover/resolve.js';
+import { commitUnitPlan, planUnitCommit, type UnitPlan } from '../pipeline/unit-commit.js';
 import { decodePythonSource } from '../lang/python/parser.js';
 import { rewriteOne } from '../pipeline/rewrite-pool.js';
 import { RunJournal } from '../pipeline/journal.js';
 import { runRecordStage } from '../pipeline/record-stage.js';
-import { recalledValidation } from '../record/validation-cache.js';
-import { recordPath } from '../record/migration-log.js';
+import { passedEveryCheck, recalledValidation } from '../record/validation-cache.js';
 import { isTracked } from '../record/work-tree.js';
 import { jsonText } from '../report/terminal.js';
 import { commandProfile, reportBaseModels, resolveRoot, type CommonFlags } from './common.js';
@@ -35,81 +33,6 @@ interface Plan {
   outAbs: string;
   output: string;
   validation: ValidationReport;
-}
-
-const passed = (r: ValidationReport) => r.ok && r.checks.every((c) => c.ok || c.skipped === true);
-
-/** A base migration unit a --no-commit run left: its `_v2` files (the base's first), what the record says, each agent's validation. */
-export interface UnitPlan {
-  unit: BaseUnit;
-  files: string[];
-  base: BaseRewrite;
-  validation: Record<string, ValidationReport>;
-}
-
-/**
- * A unit's uncommitted `_v2` files checked as `run` checks what it commits, or a one-line usage error:
- * refused, a file missing or already committed, a file that does not compile, an agent's `_v2` that
- * differs from its legacy file by more than importing the base's `_v2`, or an agent whose `_v2` has no
- * passing validation of its bytes made since the base's `_v2` last changed (the agents run on it).
- * The record is the one `run` writes: the engine's rewrite of the base says what was removed and kept
- * (with a warning when the base's `_v2` was edited since).
- */
-export function planUnitCommit(root: string, unit: BaseUnit, profile: Profile): UnitPlan {
-  if (unit.status === 'refused') throw new UsageError(unitNotWritten(unit, []));
-  const files = unitOutputs(unit);
-  const missing = files.filter((f) => !existsSync(path.join(root, f)));
-  if (missing.length) throw new UsageError(`base migration unit ${unit.name} has no ${missing.join(', ')} to commit (run \`migrate run ${unit.name} --no-commit\` first)`);
-  const tracked = files.find((f) => isTracked(root, path.join(root, f)));
-  if (tracked) throw new UsageError(`${tracked} is already committed; \`migrate status\` shows base migration unit ${unit.name}'s commit`);
-  let made: ReturnType<typeof unitTexts>;
-  try {
-    made = unitTexts(root, unit, profile);
-  } catch (err) {
-    throw new UsageError(`base migration unit ${unit.name}: ${oneLine(err)}`);
-  }
-  const texts = files.map((f) => readFileSync(path.join(root, f), 'utf8'));
-  const problem = verifyUnit(root, unit, files.map((rel, k) => ({ rel, legacy: k === 0 ? unit.base.file : unit.members[k - 1]!.file, text: texts[k]! })));
-  if (problem) throw new UsageError(`base migration unit ${unit.name}: ${problem}; fix it, or write the unit again (\`migrate run ${unit.name} --no-commit --force\`)`);
-  const baseChanged = statSync(path.join(root, files[0]!)).mtimeMs;
-  const validation: Record<string, ValidationReport> = {};
-  unit.members.forEach((m, k) => {
-    const output = files[k + 1]!;
-    const recalled = recalledValidation(root, m.class, output);
-    const stale = recalled && Date.parse(recalled.at) < Math.floor(baseChanged);
-    if (!recalled || stale || !passed(recalled.report)) {
-      const why = !recalled ? 'it was not validated as it is now' : stale ? `it was validated before ${files[0]} last changed` : 'its last validation failed';
-      throw new UsageError(`${output} (${m.class} of base migration unit ${unit.name}): ${why}; run \`migrate validate ${unit.name}\` first (only validated files are committed)`);
-    }
-    validation[m.class] = recalled.report;
-  });
-  const warnings = [...made.base.warnings];
-  if (texts[0] !== made.files[0]!.text) warnings.push(`${files[0]} differs from migrate's rewrite (edited after \`migrate run\`); removed and kept_for_review describe the rewrite`);
-  return { unit, files, base: { ...made.base, warnings }, validation };
-}
-
-/** Commit a unit's plan as one commit with its record; on failure every file is put back as it was (bytes kept). */
-export async function commitUnitPlan(root: string, plan: UnitPlan, profile: Profile, journal: RunJournal, review?: Parameters<typeof commitUnit>[2]['review']): Promise<string> {
-  journal.willCreateAll(plan.files);
-  let recorded = false;
-  try {
-    return await commitUnit(root, plan.unit, { profile, files: plan.files, base: plan.base, validation: plan.validation, journal, review, onRecord: () => (recorded = true) });
-  } catch (err) {
-    let error = oneLine(err);
-    try {
-      journal.commitFailed();
-    } catch {
-      // the files are put back all the same
-    }
-    for (const rel of recorded ? [...plan.files, recordPath(plan.unit.name)] : plan.files) {
-      try {
-        journal.undo(rel);
-      } catch (undoErr) {
-        error += `; ${oneLine(undoErr)} (the next run puts it back)`;
-      }
-    }
-    throw new Error(error);
-  }
 }
 
 export async function commitCommand(agents: string[], flags: CommitFlags): Promise<number> {
@@ -156,7 +79,7 @@ async function commitAll(
     if (!legacy || !existsSync(outAbs)) throw new UsageError(`${agent.name} has no _v2 file to commit (run \`migrate run ${agent.name} --no-commit\` first)`);
     if (isTracked(root, outAbs)) throw new UsageError(`${output} is already committed; \`migrate status\` shows ${agent.name}'s commit`);
     const recalled = recalledValidation(root, agent.name, output);
-    if (!recalled || !passed(recalled.report)) {
+    if (!recalled || !passedEveryCheck(recalled.report)) {
       const why = recalled ? 'its last validation failed' : 'it was not validated as it is now';
       throw new UsageError(`${output}: ${why}; run \`migrate validate ${agent.name}\` first (only validated files are committed)`);
     }

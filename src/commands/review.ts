@@ -9,8 +9,8 @@ import '../lang/adapters.js';
 import { scanRepository } from '../discover/scan.js';
 import { oneLine, UsageError } from '../core/errors.js';
 import { gatherFleet } from '../review/fleet.js';
-import { acceptPending, acceptRefusal, acceptUnit, editPending, pendingUnits, rejectPending, rejectUnit, skipPending, skipUnit, unitAcceptPlan, type PendingReview, type PendingUnit } from '../review/session.js';
-import { recalledValidation } from '../record/validation-cache.js';
+import { acceptPending, acceptRefusal, acceptUnit, editPending, editUnit, pendingUnits, rejectPending, rejectUnit, skipPending, skipUnit, unitAcceptPlan, type PendingReview, type PendingUnit } from '../review/session.js';
+import { unitValidationState } from '../pipeline/unit-commit.js';
 import { selectUnit } from '../discover/resolve.js';
 import { printDiffs } from '../report/run-printer.js';
 import { colours } from '../report/terminal.js';
@@ -90,7 +90,7 @@ export async function reviewCommand(agents: string[], flags: ReviewFlags): Promi
       while (!done) {
         const { plan, refusal } = unitAcceptPlan(root, u, profile);
         showUnit(u, n + 1, plan?.base ?? null);
-        out.write(`${c.bold('[a]ccept')} commit the unit  ${c.bold('[r]eject')} delete its _v2 files  ${c.bold('[s]kip')}  ${c.bold('[q]uit')} ? `);
+        out.write(`${c.bold('[a]ccept')} commit the unit  ${c.bold('[r]eject')} delete its _v2 files  ${c.bold('[e]dit')} ${u.files[0]} in $EDITOR  ${c.bold('[s]kip')}  ${c.bold('[q]uit')} ? `);
         const key = (await keys.next()) as Key;
         out.write(`${key}\n`);
         try {
@@ -108,6 +108,17 @@ export async function reviewCommand(agents: string[], flags: ReviewFlags): Promi
             out.write(`${c.red('rejected')} base migration unit ${u.unit.name}: ${u.files.join(', ')} deleted, nothing committed\n\n`);
             tally.reject++;
             done = true;
+          } else if (key === 'e') {
+            // Only the base's _v2: each agent's _v2 must stay its file but for the import (commit checks it).
+            const r = await editUnit(root, u);
+            tally.edit++;
+            out.write(
+              r.problem
+                ? `${c.red('the edited unit does not pass')}: ${r.problem}\n`
+                : r.changed
+                  ? `edited ${u.files[0]}; its agents ran on the old bytes: \`migrate validate ${u.unit.name}\` validates them on it, then \`migrate commit ${u.unit.name}\` (or review's accept) commits the unit\n`
+                  : 'no change\n',
+            );
           } else if (key === 's') {
             skipUnit(root, u);
             out.write(`skipped base migration unit ${u.unit.name}\n\n`);
@@ -117,13 +128,12 @@ export async function reviewCommand(agents: string[], flags: ReviewFlags): Promi
             out.write('quit\n');
             return finish();
           } else {
-            // A unit's files are edited in place, then \`migrate validate <base>\` (its agents run on the base's _v2).
-            out.write(`answer a, r, s or q (to change a unit, edit its files, then \`migrate validate ${u.unit.name}\`)\n`);
+            out.write('answer a, r, e, s or q\n');
           }
         } catch (err) {
           failures++;
           out.write(`${c.red('error')}: ${u.unit.name}: ${oneLine(err)}\n`);
-          done = true;
+          done = key !== 'e';
         }
       }
       left--;
@@ -199,13 +209,15 @@ export async function reviewCommand(agents: string[], flags: ReviewFlags): Promi
       for (const k of base.kept) out.write(`${c.yellow('review')}  line ${k.line}: ${k.symbol}: ${k.reason}\n`);
       for (const w of base.warnings) out.write(`${c.yellow('warning')} ${w}\n`);
     }
-    unit.members.forEach((m, k) => {
-      const v = recalledValidation(root, m.class, files[k + 1]!)?.report;
+    // As commit judges it: a validation made before the base's _v2 last changed says nothing of it.
+    for (const m of unitValidationState(root, unit, files)) {
+      const v = m.report;
       if (v) {
         const checks = v.checks.map((x) => `${x.name} ${x.skipped ? 'skipped' : x.ok ? 'ok' : 'FAILED'} ${(x.ms / 1000).toFixed(1)} s`).join(', ');
-        out.write(`${m.class} validation ${v.ok ? c.green('passed') : c.red('failed')}: ${checks}\n`);
+        const stale = v.ok && m.problem ? ` (${m.problem})` : '';
+        out.write(`${m.class} validation ${v.ok ? (stale ? c.yellow('passed') : c.green('passed')) : c.red('failed')}${stale}: ${checks}\n`);
       } else out.write(`${m.class} validation: ${c.dim('not validated as it is now')}\n`);
-    });
+    }
   }
 
   function show(p: PendingReview, i: number, total: number): void {

@@ -12,6 +12,7 @@ import { unfinishedNote } from '../report/status-table.js';
 import { io } from '../core/invocation.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { isTracked } from '../record/work-tree.js';
+import { unitValidationState } from '../pipeline/unit-commit.js';
 import path from 'node:path';
 import type { BaseUnit, ScanResult } from '../core/types.js';
 import { listRecords, readRecord, recordPath, v2Sibling, type MigrationRecord } from '../record/migration-log.js';
@@ -53,7 +54,15 @@ export async function statusCommand(opts: CommonFlags & { profile?: string; json
 function written(root: string, u: BaseUnit): BaseUnit {
   const files = unitOutputs(u);
   if (!files.every((f) => existsSync(path.join(root, f)) && !isTracked(root, path.join(root, f)))) return u;
-  return { ...u, files, reason: `${u.reason}; its _v2 files are written and not committed (${files.join(', ')}): migrate commit ${u.name} (or migrate review) commits them as one once each agent's _v2 is validated as it is` };
+  // `validation`: each agent's passing validation as commit judges it (of its bytes, since the base's _v2
+  // last changed). Before, status said "migrate commit commits it" while commit refused a stale validation.
+  const state = unitValidationState(root, u, files);
+  const validation = Object.fromEntries(state.filter((m) => !m.problem).map((m) => [m.class, m.report!]));
+  const waiting = state.filter((m) => m.problem);
+  const next = waiting.length
+    ? `${waiting.map((m) => `${m.class}: ${m.problem}`).join('; ')}: migrate validate ${u.name}, then migrate commit ${u.name} (or migrate review) commits them as one`
+    : `migrate commit ${u.name} (or migrate review) commits them as one`;
+  return { ...u, files, validation, reason: `${u.reason}; its _v2 files are written and not committed (${files.join(', ')}): ${next}` };
 }
 
 /**

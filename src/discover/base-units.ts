@@ -9,6 +9,7 @@
 import path from 'node:path';
 import type { BaseUnit, BaseUnitBlocker, RewriteOutcome, SkippedFile } from '../core/types.js';
 import type { ClassFacts, ClassIndex, PythonFileFacts } from './python-scan.js';
+import { baseByHand, subclassByHand } from './python-scan.js';
 import { v2Sibling } from '../record/migration-log.js';
 
 /** The unit's `_v2` files, the base's first, then each member's (relative to the root). */
@@ -100,6 +101,8 @@ export function baseUnits(
     for (const m of members) {
       const mine = blockers.filter((b) => b.file === m.module.rel && b.class === m.agent.name);
       m.skip.unit = base.name;
+      // Ready: `migrate run <base>` moves it; the scan's "migrate <base> by hand" said the opposite in the same line.
+      if (!blockers.length) m.skip.reason = m.skip.reason.replace(subclassByHand(base.name, target.name), '');
       m.skip.reason += mine.length
         ? `; base migration unit ${base.name}: refused for this agent: ${mine.map((b) => b.reason).join('; ')}`
         : `; base migration unit ${base.name}: nothing in ${m.agent.name} blocks it${blockers.length ? `, but ${blockers.length} blocker${blockers.length === 1 ? '' : 's'} elsewhere (see ${baseRel})` : `: \`migrate run ${base.name}\` migrates it with the unit`}`;
@@ -108,6 +111,7 @@ export function baseUnits(
     const baseSkip = skipped.find((s) => s.file === baseRel && !s.unit);
     if (baseSkip) {
       baseSkip.unit = base.name;
+      if (!blockers.length) baseSkip.reason = baseSkip.reason.replace(baseByHand(base.name, target.name), '');
       baseSkip.reason += `; ${reason}`;
     }
   }

@@ -560,7 +560,7 @@ export function classifyPythonFile(
         file: rel,
         line: best!.cls.line,
         reason: `${best!.cls.name} (${rel}:${best!.cls.line}) is the agent ${best!.cls.constructedInEntry ? 'the entry point constructs' : 'of this file'}, but ${parent.cls.name} (${parent.rel}:${parent.cls.line}), ` +
-          `an in-repository base not on ${target}, ${said}: migrate ${parent.cls.name} onto ${target} by hand (every subclass then reaches ${target} through it)`,
+          `an in-repository base not on ${target}, ${said}${subclassByHand(parent.cls.name, target)}`,
       },
       parent: { ...parent, agent: best!.cls },
     };
@@ -639,8 +639,15 @@ function baseOfAgentsReason(f: PythonFileFacts, cls: ClassFacts, index: ClassInd
   if (index.reaches(cls, f, targetOf(profile))) return `${head}; it already reaches ${target}`;
   const holds = cls.bindsServer || cls.runsLoop || cls.methods.includes('run');
   if (!holds) return `${head}; each subclass is classified as an agent on its own`;
-  return `${head}; migrate ${cls.name} onto ${target} by hand (its subclasses are left for it; every subclass then reaches ${target} through it)`;
+  return `${head}${baseByHand(cls.name, target)}`;
 }
+
+/**
+ * The advice a subclass of a lifecycle-owning in-repository base, and that base, are given. A ready base
+ * migration unit drops it (src/discover/base-units.ts): `migrate run <base>` moves them, nothing by hand.
+ */
+export const subclassByHand = (base: string, target: string) => `: migrate ${base} onto ${target} by hand (every subclass then reaches ${target} through it)`;
+export const baseByHand = (base: string, target: string) => `; migrate ${base} onto ${target} by hand (its subclasses are left for it; every subclass then reaches ${target} through it)`;
 
 /**
  * A home-made parent that owns the lifecycle the target base owns for the agent: the main loop (a run()

@@ -260,7 +260,10 @@ export function unitTexts(root: string, unit: BaseUnit, profile: Profile): { fil
     if (retargetImports(text, v2Sibling(m.file), baseRel) !== text) throw new Error(`${v2Sibling(m.file)}: pointing its imports at ${baseOut} again would change it`);
     files.push({ rel: v2Sibling(m.file), legacy: m.file, text });
   }
-  return { files, base: { removed: outcome.removed, kept: outcome.kept_for_review, warnings: outcome.warnings } };
+  // The entry point a base has none of is no item: the base is never started alone (its agents' files
+  // keep theirs). Kept, it made the record of every committed unit one "left for review" ("add the entry
+  // point by hand"), which the report showed as needs-review and review printed as an item.
+  return { files, base: { removed: outcome.removed, kept, warnings: outcome.warnings } };
 }
 
 /** Checks of the texts before anything is written: each compiles, and each member's `_v2` imports nothing the base's `_v2` lacks. */

@@ -39,6 +39,9 @@ export function rememberValidation(root: string, agent: string, output: string, 
   writeFileSync(file, JSON.stringify(entry));
 }
 
+/** Every check passed or was skipped: what a commit needs of a validation. */
+export const passedEveryCheck = (r: ValidationReport) => r.ok && r.checks.every((c) => c.ok || c.skipped === true);
+
 /** The sha256 of a file about to be validated (null when it cannot be read). */
 export function validatedSha(abs: string): string | null {
   try {

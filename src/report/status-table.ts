@@ -96,7 +96,7 @@ function unitLines(units: BaseUnit[] | undefined): string {
       const head =
         u.status === 'migrated' || u.status === 'promoted'
           ? `unit ${u.name} (${u.base.file}:${u.base.line}): ${u.status} in ${u.commit?.slice(0, 12)}, with its ${n} (${u.members.map((m) => m.class).join(', ')}); migrate revert ${u.name} undoes ${u.status === 'promoted' ? 'the promotion' : 'it'}${u.status === 'migrated' ? `, migrate promote ${u.name} cuts it over` : ''}`
-          : `unit ${u.name} (${u.base.file}:${u.base.line}): ${u.status}, its ${n} still legacy (${u.members.map((m) => m.class).join(', ')}); ${u.blockers.length ? `${u.blockers.length} blocker${u.blockers.length === 1 ? '' : 's'}: ${u.blockers.map((b) => `${b.file}:${b.line}`).join(', ')}` : u.files?.length ? `written, not committed (${u.files.length} _v2 files); migrate commit ${u.name} (or migrate review) commits it` : `no subclass blocks it; migrate run ${u.name} migrates it`}`;
+          : `unit ${u.name} (${u.base.file}:${u.base.line}): ${u.status}, its ${n} still legacy (${u.members.map((m) => m.class).join(', ')}); ${u.blockers.length ? `${u.blockers.length} blocker${u.blockers.length === 1 ? '' : 's'}: ${u.blockers.map((b) => `${b.file}:${b.line}`).join(', ')}` : u.files?.length ? `written, not committed (${u.files.length} _v2 files); ${unvalidated(u)}` : `no subclass blocks it; migrate run ${u.name} migrates it`}`;
       const width = Math.max(...u.members.map((m) => m.class.length));
       const fileWidth = Math.max(...u.members.map((m) => `${m.file}:${m.line}`.length));
       const members = u.members.map((m) => {
@@ -106,6 +106,14 @@ function unitLines(units: BaseUnit[] | undefined): string {
       return `${head}\n${members.join('')}`;
     })
     .join('');
+}
+
+/** What a written unit waits for: each agent validated as it is now (status puts those in `validation`), then its commit. */
+function unvalidated(u: BaseUnit): string {
+  const waiting = u.members.filter((m) => !u.validation?.[m.class]);
+  return waiting.length
+    ? `${waiting.length} of its agents not validated as they are now (${waiting.map((m) => m.class).join(', ')}): migrate validate ${u.name}, then migrate commit ${u.name}`
+    : `migrate commit ${u.name} (or migrate review) commits it`;
 }
 
 const paint: Record<AgentState, (s: string) => string> = {

@@ -12,6 +12,8 @@ import { UsageError } from '../core/errors.js';
 import { rememberedFor, rememberedResults, type RememberedResult } from '../record/run-results.js';
 import { recalledValidation } from '../record/validation-cache.js';
 import { reviewAnswers, type ReviewAnswer } from '../record/review-log.js';
+import { unitValidationState } from '../pipeline/unit-commit.js';
+import { pendingUnits, type PendingUnit } from './session.js';
 
 export type FleetStatus = 'failed' | 'needs-review' | 'migrated' | 'committed' | 'promoted' | 'reverted' | 'legacy';
 
@@ -47,6 +49,23 @@ export interface FleetAgent {
   commands: Array<{ label: string; command: string }>;
   /** Where the data came from, shown in the report (e.g. "record at 1a2b3c4d5e"). */
   source: string;
+  /** A base migration unit a --no-commit run left (the entry is its base): each agent's `_v2` and validation. */
+  unit?: FleetUnit;
+}
+
+/** The agents of a written, uncommitted base migration unit, as `migrate commit <base>` judges them. */
+export interface FleetUnit {
+  /** Every `_v2` of the unit, the base's first. */
+  files: string[];
+  members: Array<{
+    class: string;
+    file: string;
+    output: string;
+    texts: { source: string; output: string } | null;
+    validation: ValidationReport | null;
+    /** Why commit refuses this agent's `_v2` now (not validated as it is, validated before the base's `_v2` changed, failed), or null. */
+    problem: string | null;
+  }>;
 }
 
 export interface Fleet {
@@ -114,7 +133,12 @@ export async function gatherFleet(root: string, scan: ScanResult): Promise<Fleet
   );
   const atCommit = new Map(wanted.map((w, k) => [w.name, { sha: w.sha, record: w.record, source: blobs[2 * k], output: blobs[2 * k + 1] }]));
 
-  const agents = names.map((name) => describe(root, name, scanned.get(name), history.get(name), atCommit.get(name), remembered.get(name)));
+  // A unit a --no-commit run left is one entry, named by its base (its agents are no entries, as in status).
+  const units = pendingUnits(root, scan.units).map((u) => describeUnit(root, u));
+  const agents = [
+    ...names.filter((name) => !units.some((u) => u.name === name)).map((name) => describe(root, name, scanned.get(name), history.get(name), atCommit.get(name), remembered.get(name))),
+    ...units,
+  ];
   agents.sort((a, b) => STATUS_ORDER.indexOf(a.status) - STATUS_ORDER.indexOf(b.status) || a.name.localeCompare(b.name));
   const counts = Object.fromEntries(STATUS_ORDER.map((s) => [s, agents.filter((a) => a.status === s).length])) as Record<FleetStatus, number>;
   return { root, agents, counts };
@@ -162,7 +186,8 @@ function describe(
     file: r.source.path,
     output: r.output.path,
     removed: r.removed,
-    kept_for_review: r.kept_for_review,
+    // A unit's record made before the base's missing entry point stopped being an item (the base is never started alone).
+    kept_for_review: r.unit ? r.kept_for_review.filter((k) => k.symbol !== '__main__') : r.kept_for_review,
     warnings: [...r.warnings, ...(r.promotion?.warnings ?? [])],
     validation: r.validation,
     migratedAt: r.migrated_at,
@@ -293,5 +318,71 @@ function describe(
       { label: 'preview the rewrite', command: `migrate run ${name} --dry-run` },
       { label: 'migrate, validate and commit it', command: `migrate run ${name}` },
     ],
+  };
+}
+
+/**
+ * A base migration unit whose `_v2` files a --no-commit run left: `migrated` (written, not committed) like
+ * an agent's uncommitted `_v2`, or `failed` when an agent's validation of its bytes failed; the state and
+ * commands say what `migrate status` says of it and what commit needs (each agent validated as it is now,
+ * after the base's `_v2` last changed).
+ */
+function describeUnit(root: string, p: PendingUnit): FleetAgent {
+  const { unit, files } = p;
+  const state = unitValidationState(root, unit, files);
+  const members = state.map((m, k) => {
+    const file = unit.members[k]!.file;
+    const source = readText(root, file);
+    const output = readText(root, m.output);
+    return { class: m.class, file, output: m.output, texts: source !== null && output !== null ? { source, output } : null, validation: m.report, problem: m.problem };
+  });
+  const failed = state.filter((m) => m.report && !m.report.ok);
+  const waiting = state.filter((m) => m.problem);
+  const source = readText(root, unit.base.file);
+  const output = readText(root, files[0]!);
+  const agents = `${unit.members.length} agent${unit.members.length === 1 ? '' : 's'}`;
+  const error = failed.length
+    ? failed
+        .map((m) => {
+          const c = m.report!.checks.find((x) => !x.ok && !x.skipped);
+          return `validation of ${m.class} (${m.output}): ${m.report!.error ?? (c ? `${c.name}: ${c.detail}` : 'failed')}`;
+        })
+        .join('; ')
+    : null;
+  const commands = waiting.length
+    ? [
+        { label: `start each agent's _v2 on the base's _v2 under the validator (commit needs it: ${waiting.map((m) => `${m.class}: ${m.problem}`).join('; ')})`, command: `migrate validate ${unit.name}` },
+        { label: 'review: edit the base\'s _v2, or reject: delete every _v2 of the unit', command: `migrate review ${unit.name}` },
+      ]
+    : [
+        { label: 'review: accept commits the unit as one commit, reject deletes every _v2 of it', command: `migrate review ${unit.name}` },
+        { label: 'commit the unit as one commit with its record', command: `migrate commit ${unit.name}` },
+      ];
+  commands.push({ label: 'the diff of every file of the unit in a terminal', command: `migrate diff ${unit.name}` });
+  return {
+    name: unit.name,
+    status: error ? 'failed' : 'migrated',
+    state: `base migration unit with its ${agents} (${unit.members.map((m) => m.class).join(', ')}): ${files.length} _v2 files written, not committed; ${
+      waiting.length ? `${waiting.length} of its ${agents} not validated as ${waiting.length === 1 ? 'it is' : 'they are'} now` : `each agent validated on it: migrate commit ${unit.name} (or migrate review) commits it`
+    }`,
+    language: 'python',
+    profile: null,
+    file: unit.base.file,
+    output: files[0]!,
+    removed: [],
+    kept_for_review: [],
+    warnings: [],
+    validation: null,
+    error,
+    migratedAt: null,
+    commit: null,
+    promotion: null,
+    reverts: [],
+    review: reviewAnswers(root, unit.name),
+    texts: source !== null && output !== null ? { source, output } : null,
+    findings: [],
+    commands,
+    source: `the unit's _v2 files on disk (${files.join(', ')})`,
+    unit: { files, members },
   };
 }

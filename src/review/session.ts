@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { AgentInfo, BaseUnit, RunResult } from '../core/types.js';
 import { oneLine } from '../core/errors.js';
 import { unitOutputs } from '../discover/base-units.js';
-import { commitUnitPlan, planUnitCommit, type UnitPlan } from '../commands/commit.js';
+import { commitUnitPlan, planUnitCommit, type UnitPlan } from '../pipeline/unit-commit.js';
 import { loadProfile, profileFor, type Profile } from '../profile/profile.js';
 import { adapterFor } from '../lang/registry.js';
 import { sha256File } from '../record/migration-log.js';
@@ -16,6 +16,7 @@ import { appendReviewAnswer, clearReviewAnswers, reviewAnswers, type ReviewAnswe
 import { forgetRunResult } from '../record/run-results.js';
 import { runRecordStage } from '../pipeline/record-stage.js';
 import { RunJournal } from '../pipeline/journal.js';
+import { verifyUnit } from '../pipeline/unit-run.js';
 import { isTracked } from '../record/work-tree.js';
 import type { FleetAgent } from './fleet.js';
 
@@ -142,14 +143,19 @@ export async function editPending(root: string, p: PendingReview, profile: Profi
   }
 }
 
-async function editUnder(root: string, p: PendingReview, profile: Profile): Promise<{ changed: boolean; problem: string | null }> {
-  const before = sha256File(p.outAbs);
+/** The reviewer's $VISUAL / $EDITOR on one file; its sha256 before and after. */
+function openEditor(abs: string, rel: string): { before: string; after: string } {
+  const before = sha256File(abs);
   const editor = process.env.VISUAL || process.env.EDITOR || 'vi';
   // The editor may carry arguments ("code -w"); the file goes in as "$1", never spliced into the command.
-  const r = spawnSync('sh', ['-c', `${editor} "$1"`, 'sh', p.outAbs], { stdio: 'inherit' });
+  const r = spawnSync('sh', ['-c', `${editor} "$1"`, 'sh', abs], { stdio: 'inherit' });
   if (r.error) throw new Error(`cannot start the editor ${editor}: ${r.error.message}`);
-  if (!existsSync(p.outAbs)) throw new Error(`${p.agent.output} is gone after the editor closed`);
-  const after = sha256File(p.outAbs);
+  if (!existsSync(abs)) throw new Error(`${rel} is gone after the editor closed`);
+  return { before, after: sha256File(abs) };
+}
+
+async function editUnder(root: string, p: PendingReview, profile: Profile): Promise<{ changed: boolean; problem: string | null }> {
+  const { before, after } = openEditor(p.outAbs, p.agent.output!);
   appendReviewAnswer(root, p.agent.name, { ...answer(root, p, 'edit'), output_sha256: before, edited_sha256: after });
   if (after === before) return { changed: false, problem: null };
   const [error] = await adapterFor(p.info.language).verify([
@@ -217,6 +223,30 @@ export async function rejectUnit(root: string, p: PendingUnit): Promise<void> {
     const a = unitAnswer(root, p, 'reject');
     for (const f of p.files) rmSync(path.join(root, f), { force: true });
     appendReviewAnswer(root, p.unit.name, a);
+  } finally {
+    journal.finish();
+  }
+}
+
+/**
+ * Edit: the reviewer's editor on the base's `_v2`, the one file of the unit a person can change (each
+ * agent's `_v2` must stay its legacy file but for the import of the base's `_v2`, which commit checks),
+ * then the unit's checks on what it became (every file compiles, each agent's `_v2` imports only names
+ * the base's `_v2` defines). The agents' validation ran on the old bytes: commit refuses until
+ * `migrate validate <base>` passes again. Under the run lock, like the single agent's edit.
+ */
+export async function editUnit(root: string, p: PendingUnit): Promise<{ changed: boolean; problem: string | null }> {
+  const journal = await RunJournal.open(root, 'run');
+  try {
+    const tracked = p.files.find((f) => isTracked(root, path.join(root, f)));
+    if (tracked) throw new Error(`${tracked} is committed now (by another migrate command); nothing left to review`);
+    const baseRel = p.files[0]!;
+    const { before, after } = openEditor(path.join(root, baseRel), baseRel);
+    appendReviewAnswer(root, p.unit.name, { ...unitAnswer(root, p, 'edit'), output_sha256: before, edited_sha256: after });
+    if (after === before) return { changed: false, problem: null };
+    const legacy = [p.unit.base.file, ...p.unit.members.map((m) => m.file)];
+    const problem = verifyUnit(root, p.unit, p.files.map((rel, k) => ({ rel, legacy: legacy[k]!, text: readFileSync(path.join(root, rel), 'utf8') })));
+    return { changed: true, problem };
   } finally {
     journal.finish();
   }

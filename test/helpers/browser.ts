@@ -3,7 +3,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { pathToFileURL } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.MIGRATE_TEST_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -31,4 +32,21 @@ export async function launchChromium(): Promise<{ context: BrowserContext; close
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A report page opened from its file with every other request refused (each attempt is kept in
+ * `requests`), once its script has run; `errors` holds the page's script errors.
+ */
+export async function openReport(context: BrowserContext, file: string): Promise<{ page: Page; url: string; requests: string[]; errors: string[] }> {
+  const page = await context.newPage();
+  const url = pathToFileURL(file).href;
+  const requests: string[] = [];
+  const errors: string[] = [];
+  page.on('request', (req) => requests.push(req.url()));
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.route('**/*', (route) => (route.request().url() === url ? route.continue() : route.abort()));
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="true"]');
+  return { page, url, requests, errors };
 }

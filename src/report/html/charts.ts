@@ -7,10 +7,12 @@ const seconds = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1
 
 /** Registration time per agent (the registry check's time) against the deadline. */
 export function registrationChart(agents: FleetAgent[], deadlineMs: number): string {
-  const measured = agents
-    .map((a) => ({ a, check: a.validation?.checks.find((c) => c.name === 'registry' && !c.skipped) }))
-    .filter((x): x is { a: FleetAgent; check: NonNullable<typeof x.check> } => !!x.check);
-  const unmeasured = agents.filter((a) => a.status !== 'legacy' && !measured.some((m) => m.a === a)).map((a) => a.name);
+  // A unit's base is never started alone: its agents' validations are what registered (one row each, filtered with the unit).
+  const runs = agents.flatMap((a) => (a.unit ? a.unit.members.map((m) => ({ a, name: `${a.name} · ${m.class}`, v: m.validation })) : [{ a, name: a.name, v: a.validation }]));
+  const measured = runs
+    .map((r) => ({ ...r, check: r.v?.checks.find((c) => c.name === 'registry' && !c.skipped) }))
+    .filter((x): x is typeof x & { check: NonNullable<typeof x.check> } => !!x.check);
+  const unmeasured = runs.filter((r) => r.a.status !== 'legacy' && !measured.some((m) => m.name === r.name)).map((r) => r.name);
   if (!measured.length) {
     return `<p class="muted" id="registration-empty">No agent has a registry measurement (none was validated).</p>${unmeasuredLine(unmeasured)}`;
   }
@@ -22,13 +24,13 @@ export function registrationChart(agents: FleetAgent[], deadlineMs: number): str
   const x = (ms: number) => label + (ms / max) * barArea;
   const height = top + measured.length * rowH + 8;
   const rows = measured
-    .map(({ a, check }, i) => {
+    .map(({ a, name, check }, i) => {
       const y = top + i * rowH;
       const cls = !check.ok ? 'failed' : check.ms > deadlineMs ? 'late' : 'ok';
       const w = Math.max(1, x(check.ms) - label);
       return (
-        `<g class="row" data-agent="${esc(a.name)}"><title>${esc(`${a.name}: ${check.detail}`)}</title>` +
-        `<text x="${label - 6}" y="${y + 15}" text-anchor="end">${esc(a.name)}</text>` +
+        `<g class="row" data-agent="${esc(a.name)}"><title>${esc(`${name}: ${check.detail}`)}</title>` +
+        `<text x="${label - 6}" y="${y + 15}" text-anchor="end">${esc(name)}</text>` +
         `<rect class="bar ${cls}" x="${label}" y="${y + 4}" width="${w.toFixed(1)}" height="${rowH - 8}" rx="2"/>` +
         `<text x="${(label + w + 4).toFixed(1)}" y="${y + 15}">${seconds(check.ms)}${check.ok ? '' : ' (failed)'}</text></g>`
       );

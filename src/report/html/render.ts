@@ -126,6 +126,10 @@ function agentSection(a: FleetAgent, m: DiffModel | undefined): string {
   if (a.promotion) facts.push(['promotion', `<code>${esc(a.promotion.sha)}</code> ${esc(a.promotion.date)}${a.promotion.mode ? ` (${esc(a.promotion.mode)})` : ''}`]);
   for (const r of a.reverts) facts.push([r.undid === 'promotion' ? 'promotion reverted' : 'reverted', `<code>${esc(r.sha)}</code> ${esc(r.date)}`]);
   if (a.review.length) facts.push(['review answers', esc(a.review.map((r) => `${r.answer} ${r.at}${r.by ? ` by ${r.by}` : ''}`).join('; '))]);
+  if (a.unit) {
+    facts.push(['base migration unit', `${a.unit.members.length} agents: ${a.unit.members.map((x) => `<a href="#${esc(id)}-${esc(x.class)}">${esc(x.class)}</a>`).join(', ')}`]);
+    facts.push(['_v2 files', a.unit.files.map((f) => `<code>${esc(f)}</code>`).join(', ')]);
+  }
   if (m) facts.push(['lines', `${m.removedLines} removed, ${m.addedLines} added`]);
   facts.push(['from', esc(a.source)]);
 
@@ -153,7 +157,8 @@ function agentSection(a: FleetAgent, m: DiffModel | undefined): string {
         .join('')}</tbody></table>`,
     );
   }
-  if (a.validation) parts.push(validationTable(a));
+  if (a.validation) parts.push(validationTable(a.validation));
+  else if (a.unit) parts.push('<h3>Validation</h3><p class="muted">The base is never started alone: each agent of the unit is validated on its _v2 (below).</p>');
   else if (a.status !== 'legacy') parts.push('<h3>Validation</h3><p class="muted">Not validated (run with --no-validate, or the file changed since).</p>');
   if (a.commands.length) {
     parts.push(
@@ -163,20 +168,33 @@ function agentSection(a: FleetAgent, m: DiffModel | undefined): string {
     );
   }
   if (a.texts && m) {
-    const focus = notes.map((n) => n.line).filter((l): l is number => l !== null);
-    const unified = unifiedForReview(m.rows, { old: a.file, new: a.output ?? `${a.file} (v2)` }, focus);
-    const body = m.rows.some((r) => r.kind !== ' ')
-      ? diff2html(unified, { outputFormat: 'side-by-side', drawFileList: false, matching: 'lines', diffStyle: 'word', renderNothingWhenEmpty: false })
-      : '<p class="muted">The _v2 is identical to the original.</p>';
-    parts.push(
-      `<h3>Diff</h3><ul class="notes unplaced" hidden></ul><div class="diff-host" data-agent="${esc(a.name)}">${body}</div>` +
-        `<script type="application/json" class="notes-data">${jsonForScript(notes)}</script>`,
-    );
+    parts.push(`<h3>Diff</h3>${diffBlock(a.name, m, { old: a.file, new: a.output ?? `${a.file} (v2)` }, notes)}`);
+    // Each agent of a unit after its base's diff: the page's script reads the first notes of a diff's parent.
+    for (const x of a.unit?.members ?? []) parts.push(unitMember(id, x));
   } else if (a.status !== 'legacy' && !(a.status === 'migrated' && !a.output)) {
     parts.push('<h3>Diff</h3><p class="muted">No texts to compare: the run that failed wrote nothing this clone kept.</p>');
   }
   parts.push('</article>');
   return parts.join('\n');
+}
+
+/** A side-by-side diff (highlighted and annotated by the page's script) with its notes. */
+function diffBlock(agent: string, m: DiffModel, names: { old: string; new: string }, notes: Note[]): string {
+  const focus = notes.map((n) => n.line).filter((l): l is number => l !== null);
+  const body = m.rows.some((r) => r.kind !== ' ')
+    ? diff2html(unifiedForReview(m.rows, names, focus), { outputFormat: 'side-by-side', drawFileList: false, matching: 'lines', diffStyle: 'word', renderNothingWhenEmpty: false })
+    : '<p class="muted">The _v2 is identical to the original.</p>';
+  return `<ul class="notes unplaced" hidden></ul><div class="diff-host" data-agent="${esc(agent)}">${body}</div><script type="application/json" class="notes-data">${jsonForScript(notes)}</script>`;
+}
+
+/** One agent of an uncommitted base migration unit: its `_v2`, what commit needs of its validation, its diff. */
+function unitMember(unitId: string, x: NonNullable<FleetAgent['unit']>['members'][number]): string {
+  const head = `<h3 id="${esc(unitId)}-${esc(x.class)}">Agent ${esc(x.class)}: <code>${esc(x.file)}</code> → <code>${esc(x.output)}</code></h3>`;
+  const validation = x.validation
+    ? `${x.problem ? `<p class="${x.validation.ok ? 'muted' : 'error'}">Commit refuses it: ${esc(x.problem)}.</p>` : ''}${validationTable(x.validation, 'h4')}`
+    : `<p class="muted">Not validated as it is now (commit refuses it: ${esc(x.problem ?? 'not validated')}).</p>`;
+  const diff = x.texts ? diffBlock(`${x.class}`, diffModel(x.texts.source, x.texts.output, [], []), { old: x.file, new: x.output }, []) : '<p class="muted">No texts to compare.</p>';
+  return `<section class="unit-member" data-member="${esc(x.class)}">${head}${validation}${diff}</section>`;
 }
 
 /** The log check's evidence: each run's ERROR lines, the new ones marked. */
@@ -188,8 +206,7 @@ function logLines(lines: NonNullable<NonNullable<FleetAgent['validation']>['chec
     `<div>legacy run:${list(lines.legacy, false)}</div><div>_v2 run:${list(lines.v2, true)}</div></details>`;
 }
 
-function validationTable(a: FleetAgent): string {
-  const v = a.validation!;
+function validationTable(v: NonNullable<FleetAgent['validation']>, h = 'h3'): string {
   const rows = v.checks
     .map(
       (c) =>
@@ -201,7 +218,7 @@ function validationTable(a: FleetAgent): string {
     .map(([k, p]) => `${k} ${p}`)
     .join(', ');
   return (
-    `<h3>Validation: <span class="${v.ok ? 'ok' : 'bad'}">${v.ok ? 'passed' : 'failed'}</span> in ${(v.ms / 1000).toFixed(1)} s</h3>` +
+    `<${h}>Validation: <span class="${v.ok ? 'ok' : 'bad'}">${v.ok ? 'passed' : 'failed'}</span> in ${(v.ms / 1000).toFixed(1)} s</${h}>` +
     (v.error ? `<p class="error">${esc(v.error)}</p>` : '') +
     `<table class="checks"><thead><tr><th>check</th><th>result</th><th class="n">time</th><th>detail (the log check compares the _v2's ERROR lines with the legacy run's)</th></tr></thead><tbody>${rows}</tbody></table>` +
     (ports ? `<p class="muted">ports: ${esc(ports)}</p>` : '')

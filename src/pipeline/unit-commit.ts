@@ -1,0 +1,111 @@
+// Committing a base migration unit a `run --no-commit` left: the checks `migrate commit <base>` and
+// `migrate review`'s accept make of its files as they are now (the ones `run` makes before its own
+// commit), and the one commit with its record. Shared by both commands; the report reads the same
+// validation state (unitValidationState) to say what a unit waits for.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError, oneLine } from '../core/errors.js';
+import type { BaseUnit, ValidationReport } from '../core/types.js';
+import type { Profile } from '../profile/profile.js';
+import { unitNotWritten } from '../discover/resolve.js';
+import { unitOutputs } from '../discover/base-units.js';
+import { commitUnit, unitTexts, verifyUnit, type BaseRewrite } from './unit-run.js';
+import type { RunJournal } from './journal.js';
+import { passedEveryCheck, recalledValidation } from '../record/validation-cache.js';
+import { recordPath } from '../record/migration-log.js';
+import { isTracked } from '../record/work-tree.js';
+
+/** A base migration unit a --no-commit run left: its `_v2` files (the base's first), what the record says, each agent's validation. */
+export interface UnitPlan {
+  unit: BaseUnit;
+  files: string[];
+  base: BaseRewrite;
+  validation: Record<string, ValidationReport>;
+}
+
+/** One agent of a written unit: its `_v2`, its validation of those bytes (null: none), and why it cannot be committed yet (null: it can). */
+export interface MemberValidation {
+  class: string;
+  output: string;
+  report: ValidationReport | null;
+  problem: string | null;
+}
+
+/**
+ * Each agent's `_v2` against what a commit needs: a passing validation of its bytes made since the base's
+ * `_v2` last changed (the agents run on it). `files` are the unit's `_v2` files, the base's first.
+ */
+export function unitValidationState(root: string, unit: BaseUnit, files: string[]): MemberValidation[] {
+  const baseChanged = existsSync(path.join(root, files[0]!)) ? statSync(path.join(root, files[0]!)).mtimeMs : Infinity;
+  return unit.members.map((m, k) => {
+    const output = files[k + 1]!;
+    const recalled = recalledValidation(root, m.class, output);
+    const stale = recalled !== null && Date.parse(recalled.at) < Math.floor(baseChanged);
+    const problem = !recalled
+      ? 'it was not validated as it is now'
+      : stale
+        ? `it was validated before ${files[0]} last changed`
+        : !passedEveryCheck(recalled.report)
+          ? 'its last validation failed'
+          : null;
+    return { class: m.class, output, report: recalled?.report ?? null, problem };
+  });
+}
+
+/**
+ * A unit's uncommitted `_v2` files checked as `run` checks what it commits, or a one-line usage error:
+ * refused, a file missing or already committed, a file that does not compile, an agent's `_v2` that
+ * differs from its legacy file by more than importing the base's `_v2`, or an agent whose `_v2` has no
+ * passing validation of its bytes made since the base's `_v2` last changed (the agents run on it).
+ * The record is the one `run` writes: the engine's rewrite of the base says what was removed and kept
+ * (with a warning when the base's `_v2` was edited since).
+ */
+export function planUnitCommit(root: string, unit: BaseUnit, profile: Profile): UnitPlan {
+  if (unit.status === 'refused') throw new UsageError(unitNotWritten(unit, []));
+  const files = unitOutputs(unit);
+  const missing = files.filter((f) => !existsSync(path.join(root, f)));
+  if (missing.length) throw new UsageError(`base migration unit ${unit.name} has no ${missing.join(', ')} to commit (run \`migrate run ${unit.name} --no-commit\` first)`);
+  const tracked = files.find((f) => isTracked(root, path.join(root, f)));
+  if (tracked) throw new UsageError(`${tracked} is already committed; \`migrate status\` shows base migration unit ${unit.name}'s commit`);
+  let made: ReturnType<typeof unitTexts>;
+  try {
+    made = unitTexts(root, unit, profile);
+  } catch (err) {
+    throw new UsageError(`base migration unit ${unit.name}: ${oneLine(err)}`);
+  }
+  const texts = files.map((f) => readFileSync(path.join(root, f), 'utf8'));
+  const problem = verifyUnit(root, unit, files.map((rel, k) => ({ rel, legacy: k === 0 ? unit.base.file : unit.members[k - 1]!.file, text: texts[k]! })));
+  if (problem) throw new UsageError(`base migration unit ${unit.name}: ${problem}; fix it, or write the unit again (\`migrate run ${unit.name} --no-commit --force\`)`);
+  const validation: Record<string, ValidationReport> = {};
+  for (const m of unitValidationState(root, unit, files)) {
+    if (m.problem) throw new UsageError(`${m.output} (${m.class} of base migration unit ${unit.name}): ${m.problem}; run \`migrate validate ${unit.name}\` first (only validated files are committed)`);
+    validation[m.class] = m.report!;
+  }
+  const warnings = [...made.base.warnings];
+  if (texts[0] !== made.files[0]!.text) warnings.push(`${files[0]} differs from migrate's rewrite (edited after \`migrate run\`); removed and kept_for_review describe the rewrite`);
+  return { unit, files, base: { ...made.base, warnings }, validation };
+}
+
+/** Commit a unit's plan as one commit with its record; on failure every file is put back as it was (bytes kept). */
+export async function commitUnitPlan(root: string, plan: UnitPlan, profile: Profile, journal: RunJournal, review?: Parameters<typeof commitUnit>[2]['review']): Promise<string> {
+  journal.willCreateAll(plan.files);
+  let recorded = false;
+  try {
+    return await commitUnit(root, plan.unit, { profile, files: plan.files, base: plan.base, validation: plan.validation, journal, review, onRecord: () => (recorded = true) });
+  } catch (err) {
+    let error = oneLine(err);
+    try {
+      journal.commitFailed();
+    } catch {
+      // the files are put back all the same
+    }
+    for (const rel of recorded ? [...plan.files, recordPath(plan.unit.name)] : plan.files) {
+      try {
+        journal.undo(rel);
+      } catch (undoErr) {
+        error += `; ${oneLine(undoErr)} (the next run puts it back)`;
+      }
+    }
+    throw new Error(error);
+  }
+}
