@@ -13,8 +13,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { listCases, materialize } from './helpers/python-fixtures.js';
 import { loadProfile } from '../src/profile/profile.js';
 import { loadBaseModel } from '../src/analysis/base-model.js';
-import { parsePython, parseStrictEditable, pythonLanguage, reparsePython, type TextEdit, type Tree } from '../src/lang/python/parser.js';
-import { FlatTree } from '../src/lang/python/flat-tree.js';
+import { parsePython, parseStrictEditable, reparsePython, type TextEdit, type Tree } from '../src/lang/python/parser.js';
 import { rewritePythonTrees } from '../src/lang/python/rewrite.js';
 import { EditBuffer } from '../src/lang/python/edit-buffer.js';
 import { fleetFiles } from './bench/fleet/fleet.js';
@@ -226,27 +225,6 @@ describe('incremental reparse of the rewrite output', () => {
       expectReparseOf(input, edits, `${c.name} (line edits to expected.py)`);
     });
   }
-
-  // The run's usual case: the scan kept its parse as flat data (no native tree), handed to the
-  // rewrite. The output is still reparsed incrementally (the input parsed natively again for it,
-  // never a whole parse and walk of the output), and is the fresh parse's tree.
-  it("reparses incrementally from the scan's flat tree too", () => {
-    let seen = 0;
-    for (const c of rewritten.slice(0, 30)) {
-      const root = materialize(c);
-      roots.push(root);
-      const source = readFileSync(path.join(root, c.rel), 'utf8');
-      const base = loadBaseModel(root, profile.python!, profile.base_class);
-      const scanned = new FlatTree(parsePython(source).toData(), source, pythonLanguage());
-      const { value, told } = toldEdits(() => rewritePythonTrees({ file: c.rel, source, className: c.spec.scan!.class!, profile, base, root, tree: scanned }));
-      const { outcome, outputTree } = value;
-      if (outcome.status !== 'changed') continue;
-      seen++;
-      expectToldEveryChange(source, outcome.output!, told, `${c.name} (from the scan's tree)`);
-      expectSameTree(outputTree!, parsePython(outcome.output!), `${c.name} (from the scan's tree)`);
-    }
-    expect(seen).toBeGreaterThanOrEqual(10);
-  });
 
   it('saw most fixtures rewritten', () => {
     expect(changed).toBeGreaterThanOrEqual(80);

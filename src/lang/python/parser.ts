@@ -61,15 +61,6 @@ export function parseStrictEditable(source: string, file: string): EditableParse
   return { tree, native };
 }
 
-/**
- * A tree parsed elsewhere (the scan's, handed over as flat data) made editable: its text is
- * parsed again natively only (no flat walk), so that the output is reparsed incrementally from
- * it (reparsePython) instead of parsed and walked whole.
- */
-export function editableOf(tree: Tree): EditableParse {
-  return { tree, native: nativeParse(tree.source) };
-}
-
 /** A replacement of [start, end) of the parsed text by `text` (see EditBuffer.hunks). */
 export interface TextEdit {
   start: number;

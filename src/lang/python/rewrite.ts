@@ -13,7 +13,7 @@ import { ReferenceIndex } from '../../analysis/references.js';
 import { RemovalPlan, moduleAttribute } from '../../analysis/removal-plan.js';
 import { EditBuffer, OverlappingEditError } from './edit-buffer.js';
 import { baseName, buildModuleModel, readModuleModel } from './module-model.js';
-import { editableOf, firstSyntaxError, parsePython, parseStrictEditable, reparsePython, type EditableParse, type SyntaxNode, type Tree } from './parser.js';
+import { firstSyntaxError, parsePython, parseStrictEditable, reparsePython, type EditableParse, type SyntaxNode, type Tree } from './parser.js';
 import { emptiedGuards, removeNodes } from './remove-lines.js';
 import { detectLayout } from './text.js';
 import { walkTypes } from './syntax.js';
@@ -223,10 +223,8 @@ function rewriteTree(
   }
   const output = ctx.edits.apply();
   // The same text parses to the same tree: an unchanged file is not parsed again; a changed
-  // one is reparsed from the input's native tree, told of the edits (an input tree that came
-  // without one, the scan's, is parsed natively again for it: cheaper than a whole parse and
-  // walk of the output).
-  const check = output === input.source ? tree : reparsePython(editable ?? editableOf(tree), ctx.edits.hunks(), output);
+  // one parsed here is reparsed from the input's native tree, told of the edits.
+  const check = output === input.source ? tree : editable ? reparsePython(editable, ctx.edits.hunks(), output) : parsePython(output);
   const bad = firstSyntaxError(check);
   if (bad) return fail(`${input.file}: the rewrite would not parse (line ${bad.startPosition.row + 1} of the output); nothing written`);
   const removed = [
