@@ -137,3 +137,31 @@ describe('a removed signal handler\'s exit code computed from state is kept in o
     }, 60_000);
   }
 });
+
+// The agent's own async stop(), renamed to the base's onStop() hook itself, whose failure the
+// removed SIGTERM handler turned into exit 1 after a log line (`.catch((err) => { console.error(...);
+// process.exit(1); })`): the stop-renamed-onstop-failure-exit-review _v2 runs the renamed body in a
+// try whose catch logs that line and sets process.exitCode = 1. With a ledger file it cannot
+// append to, the final flush fails and both the legacy file and the _v2 end with 1 (the _v2 ended
+// with 0 before: the base logged the failing onStop() as a WARNING); with a writable one both end
+// with 0 and the stop marker is flushed.
+describe('a renamed stop()\'s failure exit is kept in its own onStop() body', () => {
+  const agent = 'services/ledger_flusher.ts';
+  for (const [side, file] of [['legacy', agent], ['_v2', agent.replace(/\.ts$/, '_v2.ts')]] as const) {
+    it(`${side}: a ledger that cannot be appended to, then SIGTERM, ends with 1 after the handler's log line`, async () => {
+      const root = materialize('stop-renamed-onstop-failure-exit-review', agent);
+      const { code, log } = await stopAfter(root, file, root, /ledger flusher: flushing to/, { LEDGER_HEALTH_PORT: '0', LEDGER_FILE: path.join(root, 'no-such-dir', 'ledger.log') });
+      expect(code, log).toBe(1);
+      expect(log).toMatch(/ledger flush on stop failed/);
+      if (side === '_v2') expect(log).toMatch(/LedgerFlusher stopped/);
+    }, 60_000);
+
+    it(`${side}: a writable ledger, then SIGTERM, ends with 0 and the stop marker flushed`, async () => {
+      const root = materialize('stop-renamed-onstop-failure-exit-review', agent);
+      const { code, log } = await stopAfter(root, file, root, /ledger flusher: flushing to/, { LEDGER_HEALTH_PORT: '0', LEDGER_FILE: path.join(root, 'ledger.log') });
+      expect(code, log).toBe(0);
+      expect(log).toMatch(/ledger flusher stopped/);
+      expect(readFileSync(path.join(root, 'ledger.log'), 'utf8')).toMatch(/--- stop ---/);
+    }, 60_000);
+  }
+});
