@@ -6,6 +6,7 @@ import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
+import { ensureAsync } from './await-close-callback.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { descendantsOfKind, aliasPrelude, calleeText, fileNameNodes, isLogCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers, thisRoot, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
@@ -429,7 +430,7 @@ function keepRenamedStopFailureExit(ctx: TsRewriteContext, name: string, caught:
     return (type.isUnion() ? type.getUnionTypes() : [type]).some((x) => x.isAny() || x.isUnknown() || !!x.getProperty('then'));
   };
   const returned = descendantsOfKind(body, SyntaxKind.ReturnStatement).filter((r) => own(r) && r.getExpression() && !Node.isAwaitExpression(r.getExpression()!) && promised(r.getExpression()!));
-  if (!impl.isAsync()) ctx.edits.insert(impl.getNameNode().getStart(), 'async ');
+  ensureAsync(ctx, impl);
   for (const r of returned) ctx.edits.insert(r.getFirstChildByKindOrThrow(SyntaxKind.ReturnKeyword).getEnd(), ' await');
   const indent = indentAt(t, close) + ctx.unit;
   const skip = [...body.getDescendantsOfKind(SyntaxKind.TemplateExpression), ...body.getDescendantsOfKind(SyntaxKind.NoSubstitutionTemplateLiteral)].map((n) => [n.getStart(), n.getEnd()] as [number, number]);

@@ -168,7 +168,8 @@ export class EditBuffer {
   }
 
   apply(): string {
-    for (const w of this.wraps) this.edits.push(...this.wrapEdits(w));
+    // Innermost first: an outer wrap indents the lines an inner one wrote too.
+    for (const w of [...this.wraps].sort((a, b) => a.end - a.start - (b.end - b.start))) this.edits.push(...this.wrapEdits(w));
     this.wraps = [];
     const removals = this.edits.filter((e) => e.removal);
     const kept = this.edits.filter(
