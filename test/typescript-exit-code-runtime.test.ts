@@ -137,3 +137,86 @@ describe('a removed signal handler\'s exit code computed from state is kept in o
     }, 60_000);
   }
 });
+
+// The agent's own async stop(), renamed to the base's onStop() hook itself, whose failure the
+// removed SIGTERM handler turned into exit 1 after a log line (`.catch((err) => { console.error(...);
+// process.exit(1); })`): the stop-renamed-onstop-failure-exit-review _v2 runs the renamed body in a
+// try whose catch logs that line and sets process.exitCode = 1. With a ledger file it cannot
+// append to, the final flush fails and both the legacy file and the _v2 end with 1 (the _v2 ended
+// with 0 before: the base logged the failing onStop() as a WARNING); with a writable one both end
+// with 0 and the stop marker is flushed.
+describe('a renamed stop()\'s failure exit is kept in its own onStop() body', () => {
+  const agent = 'services/ledger_flusher.ts';
+  for (const [side, file] of [['legacy', agent], ['_v2', agent.replace(/\.ts$/, '_v2.ts')]] as const) {
+    it(`${side}: a ledger that cannot be appended to, then SIGTERM, ends with 1 after the handler's log line`, async () => {
+      const root = materialize('stop-renamed-onstop-failure-exit-review', agent);
+      const { code, log } = await stopAfter(root, file, root, /ledger flusher: flushing to/, { LEDGER_HEALTH_PORT: '0', LEDGER_FILE: path.join(root, 'no-such-dir', 'ledger.log') });
+      expect(code, log).toBe(1);
+      expect(log).toMatch(/ledger flush on stop failed/);
+      if (side === '_v2') expect(log).toMatch(/LedgerFlusher stopped/);
+    }, 60_000);
+
+    it(`${side}: a writable ledger, then SIGTERM, ends with 0 and the stop marker flushed`, async () => {
+      const root = materialize('stop-renamed-onstop-failure-exit-review', agent);
+      const { code, log } = await stopAfter(root, file, root, /ledger flusher: flushing to/, { LEDGER_HEALTH_PORT: '0', LEDGER_FILE: path.join(root, 'ledger.log') });
+      expect(code, log).toBe(0);
+      expect(log).toMatch(/ledger flusher stopped/);
+      expect(readFileSync(path.join(root, 'ledger.log'), 'utf8')).toMatch(/--- stop ---/);
+    }, 60_000);
+  }
+});
+
+// A server closed with a callback in the stop() that became onStop() (`this.api?.close(() => {
+// writeFileSync(journal, ...); console.log('scheduler stopped ...'); })`): the legacy process lived
+// until the server had closed, so a request in flight at SIGTERM was answered and the journal was
+// written after it. The stop-close-callback-final-flush _v2 awaits the server's 'close' in
+// onStop(): a POST /jobs whose body is still arriving at SIGTERM is answered, and the journal
+// (holding that job) and the callback's log line are written, legacy and _v2 alike. Before, the
+// base exited as soon as onStop() returned: no answer, no journal, no log line.
+describe('a kept server\'s close() callback runs before the base exits', () => {
+  const agent = 'services/job_scheduler.ts';
+  for (const [side, file] of [['legacy', agent], ['_v2', agent.replace(/\.ts$/, '_v2.ts')]] as const) {
+    it(`${side}: a request in flight at SIGTERM is answered, then the journal is written`, async () => {
+      const root = materialize('stop-close-callback-final-flush', agent);
+      const journal = path.join(root, 'journal.json');
+      const cmd = await launchTypeScript(root, file, loadProfile('base-agent'));
+      const env: NodeJS.ProcessEnv = { ...process.env, ...cmd.env, HEALTH_CHECK_PORT: '0', SCHED_API_PORT: '0', SCHED_HEALTH_PORT: '0', SCHED_JOURNAL: journal };
+      for (const k of ['AGENT_PORT', 'REGISTRY_URL', 'METRICS_URL', 'AGENT_NAME']) delete env[k];
+      const child = spawn(cmd.command, cmd.args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let log = '';
+      child.stdout.on('data', (c) => (log += String(c)));
+      child.stderr.on('data', (c) => (log += String(c)));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      try {
+        const end = Date.now() + 20_000;
+        while (Date.now() < end && child.exitCode === null && !/jobs on :\d+/.test(log)) await sleep(50);
+        const port = Number(/jobs on :(\d+)/.exec(log)?.[1]);
+        expect(port, log).toBeGreaterThan(0);
+        // A job whose body is half sent when SIGTERM arrives.
+        const body = '{"delayMs":60000}';
+        const sock = net.connect(port, '127.0.0.1');
+        let answer = '';
+        sock.on('data', (c) => (answer += String(c)));
+        sock.on('error', () => {});
+        await new Promise((r) => sock.once('connect', r));
+        sock.write(`POST /jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 5)}`);
+        await sleep(300);
+        child.kill('SIGTERM');
+        await sleep(700);
+        sock.write(body.slice(5));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        const code = await exited;
+        clearTimeout(timer);
+        sock.destroy();
+        expect(code, log).toBe(0);
+        expect(answer, log).toMatch(/^HTTP\/1\.1 202/);
+        expect(log).toMatch(/scheduler stopped: 0 jobs ran, 1 pending/);
+        expect(JSON.parse(readFileSync(journal, 'utf8')).pending).toHaveLength(1);
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+        await cmd.cleanup?.();
+      }
+    }, 60_000);
+  }
+});

@@ -10,7 +10,8 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { isPublicMember, methodBody } from '../../src/lang/typescript/context.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
-import { descendantsOfKind, isLogCall, namesDeclaredInFile, signalHandlerCall, statementCall, thisMember } from '../../src/lang/typescript/syntax.js';
+import { mixinMethods } from '../../src/lang/typescript/mixins.js';
+import { descendantsOfKind, isLogCall, isLogHelperCall, namesDeclaredInFile, signalHandlerCall, statementCall, thisMember } from '../../src/lang/typescript/syntax.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
 import { localHandler } from './remove-signal-handlers.js';
 
@@ -164,12 +165,15 @@ function readsHandlerScope(s: Statement, handler: Node): boolean {
  */
 export function respellKeptLifecycleLogLines(ctx: TsRewriteContext): void {
   const hooks = new Set(['onStart', 'onStop']);
+  const heritage = ctx.cls.getExtends()?.getExpression();
+  const inherited = (name: string) => (heritage ? mixinMethods(ctx.file, heritage, name) : []);
   for (const [from, to] of ctx.renames) {
     if (!hooks.has(to) || !ctx.base.members.get(to)?.hook) continue;
     const body = methodBody(ctx, from);
     if (!body || !Node.isBlock(body)) continue;
     for (const s of descendantsOfKind(body, SyntaxKind.ExpressionStatement)) {
-      if (!isLogCall(statementCall(s)) || ctx.edits.removes(s.getStart(), s.getEnd())) continue;
+      const call = statementCall(s);
+      if (!(isLogCall(call) || isLogHelperCall(call, inherited)) || ctx.edits.removes(s.getStart(), s.getEnd())) continue;
       const edits = handedPorts(ctx, s);
       if (!edits || edits.length === 0) continue;
       for (const [a, b, name] of edits) ctx.edits.replace(a, b, name);

@@ -6,6 +6,7 @@ import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
+import { ensureAsync } from './await-close-callback.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { descendantsOfKind, aliasPrelude, calleeText, fileNameNodes, isLogCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers, thisRoot, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
@@ -329,7 +330,17 @@ function warnFailureExits(ctx: TsRewriteContext, handlers: Array<{ stmt: Node; h
       continue;
     }
     const renamedStop = [...ctx.renames.entries()].find(([, to]) => to === 'onStop')?.[0];
-    if (!branch || !renamedStop || !calledIn(branch.getParent() ?? branch, renamedStop)) {
+    const stopFailed = !!branch && !!renamedStop && calledIn(branch.getParent() ?? branch, renamedStop);
+    // The agent's own stop() failing, now the onStop() hook itself: its body is wrapped to keep the code.
+    const caught = stopFailed ? failureCatch(ctx, live, branch, logs) : null;
+    if (caught && keepRenamedStopFailureExit(ctx, renamedStop!, caught)) {
+      ctx.warnings.push(
+        `the ${signal} handler (line ${stmt.getStartLineNumber()}) ended the process with exit code ${first.code} when ${renamedStop}() failed (line ${first.node.getStartLineNumber()}): ` +
+          `${renamedStop}() is now the base's onStop() hook, whose body now runs in a try that${logs.length > 0 ? ' logs the failure as the handler did and' : ''} sets process.exitCode = ${first.code}, which the base's exit keeps once it has closed its servers and deregistered`,
+      );
+      continue;
+    }
+    if (!stopFailed) {
       ctx.warnings.push(
         `the ${signal} handler (line ${stmt.getStartLineNumber()}) ended the process with exit code ${live.map((c) => c.code).join(' / ')}${when} (line ${first.node.getStartLineNumber()}${logged}): ` +
           `the base logs a failing onStop() as a WARNING and exits 0, so whatever watched that exit code no longer sees it`,
@@ -358,10 +369,8 @@ function warnFailureExits(ctx: TsRewriteContext, handlers: Array<{ stmt: Node; h
  * failed (a sync body would not see the rejection). True when kept.
  */
 function keepFailureExit(ctx: TsRewriteContext, live: Array<{ node: Node; code: string }>, branch: Node | null, logs: Node[]): boolean {
-  if (ctx.base.fixedExitLine !== null || !branch || Node.isIfStatement(branch)) return false;
-  const codes = new Set(live.map((c) => c.code.trim()));
-  if (codes.size !== 1 || !/^[1-9]\d*$/.test([...codes][0]!)) return false;
-  const code = [...codes][0]!;
+  const caught = failureCatch(ctx, live, branch, logs);
+  if (!caught) return false;
   const index = ctx.newMembers.findIndex((m) => m.name === 'onStop');
   if (index < 0 || ctx.members.has('onStop') || [...ctx.renames.values()].includes('onStop')) return false;
   const member = ctx.newMembers[index]!;
@@ -370,34 +379,85 @@ function keepFailureExit(ctx: TsRewriteContext, live: Array<{ node: Node; code: 
   if (open < 0 || !/\basync\b/.test(head) || !member.text.endsWith('\n}')) return false;
   const body = member.text.slice(open + 2, -2);
   if (!/\bawait\b/.test(body)) return false;
+  const u = ctx.unit;
+  const inner = body.split('\n').map((l) => (l.trim() ? u + l : l)).join('\n');
+  member.text = `${head}{\n${u}try {\n${inner}\n${u}} ${caught.clause(u)}\n}`;
+  return true;
+}
+
+/**
+ * The `catch` a removed handler's failure branch becomes in onStop(), when the base's exit keeps
+ * process.exitCode: it logs what the branch logged and sets the code (`clause(indent)` is the text
+ * from `catch` to its closing brace at that indentation). Only for one literal code on a promise
+ * rejection or catch clause whose other statements are log lines reading nothing but the error:
+ * in onStop() nothing else of the handler is in scope. Null otherwise.
+ */
+function failureCatch(ctx: TsRewriteContext, live: Array<{ node: Node; code: string }>, branch: Node | null, logs: Node[]): { code: string; clause: (indent: string) => string } | null {
+  if (ctx.base.fixedExitLine !== null || !branch || Node.isIfStatement(branch)) return null;
+  const codes = new Set(live.map((c) => c.code.trim()));
+  if (codes.size !== 1 || !/^[1-9]\d*$/.test([...codes][0]!)) return null;
+  const code = [...codes][0]!;
   // The error's name in the branch, and what else the branch does (only log lines and the exits).
   const param = Node.isCatchClause(branch) ? branch.getVariableDeclaration() : (branch as import('ts-morph').ArrowFunction).getParameters()[0];
   const name = param && Node.isIdentifier(param.getNameNode()) ? param.getName() : null;
-  if (param && !name) return false;
+  if (param && !name) return null;
   const block = Node.isCatchClause(branch) ? branch.getBlock() : (branch as import('ts-morph').ArrowFunction).getBody();
   const statements = Node.isBlock(block) ? block.getStatements() : [block];
   for (const st of statements) {
     const call = Node.isBlock(block) ? statementCall(st) : Node.isCallExpression(st) ? st : undefined;
     const assigns = Node.isExpressionStatement(st) && st.getExpression().getText().replace(/\s+/g, '').startsWith('process.exitCode=');
-    if (!assigns && !(call && (calleeText(call) === 'process.exit' || logs.includes(call)))) return false;
+    if (!assigns && !(call && (calleeText(call) === 'process.exit' || logs.includes(call)))) return null;
   }
-  // A log line may read the error and literals only: in onStop() nothing else of the handler is in scope.
+  // A log line may read the error and literals only.
   for (const log of logs) {
     for (const id of log.getDescendantsOfKind(SyntaxKind.Identifier)) {
       const p = id.getParent();
       if (Node.isPropertyAccessExpression(p) && p.getNameNode() === id) continue;
       if (id.getText() === name || id.getText() === 'console' || PURE_CALLS.test(id.getText())) continue;
-      return false;
+      return null;
     }
   }
   const u = ctx.unit;
-  const inner = body.split('\n').map((l) => (l.trim() ? u + l : l)).join('\n');
   const usesError = name !== null && logs.some((l) => l.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === name));
   // In TypeScript a catch variable is `unknown`; the handler's was `any` (a rejection's reason).
   const anyType = !ctx.js && usesError && !param!.getTypeNode() && logs.some((l) => l.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).some((pa) => pa.getExpression().getText() === name));
   const binding = usesError ? ` (${name}${anyType ? ': any' : ''})` : '';
-  const logLines = logs.map((l) => `${u}${u}${l.getText().replace(/\s*\n\s*/g, ' ')};\n`).join('');
-  member.text = `${head}{\n${u}try {\n${inner}\n${u}} catch${binding} {\n${logLines}${u}${u}process.exitCode = ${code};\n${u}}\n}`;
+  return {
+    code,
+    clause: (indent) => `catch${binding} {\n${logs.map((l) => `${indent}${u}${l.getText().replace(/\s*\n\s*/g, ' ')};\n`).join('')}${indent}${u}process.exitCode = ${code};\n${indent}}`,
+  };
+}
+
+/**
+ * The agent's own stop(), renamed to the base's onStop() itself, failing where the removed
+ * handler's `.catch()` exited 1: the renamed method's body goes into a `try` whose `catch` logs
+ * what the handler logged and sets process.exitCode (the base's exit keeps it), so the supervisor
+ * still sees the code. The method becomes async (a synchronous throw was a failure of the
+ * handler's call too) and a promise it returns is awaited (`return await`), so the `try` sees it
+ * settle. Only for one body with its braces on lines of their own. True when kept.
+ */
+function keepRenamedStopFailureExit(ctx: TsRewriteContext, name: string, caught: { clause: (indent: string) => string }): boolean {
+  const nodes = ctx.members.get(name)?.nodes ?? [];
+  const impl = nodes[0];
+  if (nodes.length !== 1 || !impl || !Node.isMethodDeclaration(impl) || impl.isGenerator()) return false;
+  const body = impl.getBody();
+  if (!body || !Node.isBlock(body) || body.getStatements().length === 0 || ctx.edits.removes(body.getStart(), body.getEnd())) return false;
+  const t = ctx.text;
+  const opened = /^\{[ \t]*\r?\n/.exec(t.slice(body.getStart()));
+  const close = body.getEnd() - 1;
+  const closeLine = t.lastIndexOf('\n', close - 1) + 1;
+  if (!opened || !/^[ \t]*$/.test(t.slice(closeLine, close))) return false;
+  const own = (n: Node) => n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === impl;
+  const promised = (e: Node) => {
+    const type = e.getType();
+    return (type.isUnion() ? type.getUnionTypes() : [type]).some((x) => x.isAny() || x.isUnknown() || !!x.getProperty('then'));
+  };
+  const returned = descendantsOfKind(body, SyntaxKind.ReturnStatement).filter((r) => own(r) && r.getExpression() && !Node.isAwaitExpression(r.getExpression()!) && promised(r.getExpression()!));
+  ensureAsync(ctx, impl);
+  for (const r of returned) ctx.edits.insert(r.getFirstChildByKindOrThrow(SyntaxKind.ReturnKeyword).getEnd(), ' await');
+  const indent = indentAt(t, close) + ctx.unit;
+  const skip = [...body.getDescendantsOfKind(SyntaxKind.TemplateExpression), ...body.getDescendantsOfKind(SyntaxKind.NoSubstitutionTemplateLiteral)].map((n) => [n.getStart(), n.getEnd()] as [number, number]);
+  ctx.edits.wrapLines(body.getStart() + opened[0].length, closeLine, `${indent}try {\n`, `${indent}} ${caught.clause(indent)}\n`, ctx.unit, skip);
   return true;
 }
 

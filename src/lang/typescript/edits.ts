@@ -12,8 +12,20 @@ interface Edit {
   order: number;
 }
 
+/** Lines wrapped in a new block (`try {` ... `} catch ...`), indented once every other edit is known. */
+interface Wrap {
+  start: number;
+  end: number;
+  before: string;
+  after: string;
+  unit: string;
+  /** Ranges whose lines keep their bytes (multi-line template literals). */
+  skip: Array<[number, number]>;
+}
+
 export class EditBuffer {
   private edits: Edit[] = [];
+  private wraps: Wrap[] = [];
   private counter = 0;
 
   constructor(readonly text: string) {}
@@ -24,6 +36,16 @@ export class EditBuffer {
 
   insert(pos: number, text: string): void {
     this.replace(pos, pos, text);
+  }
+
+  /**
+   * Wrap the lines starting in [start, end) (whole lines: `start` and `end` are line starts) in
+   * `before` ... `after`, indenting each by `unit`. The indentation is decided when the edits are
+   * applied, so it composes with every other edit: a line another edit removes or rewrites keeps
+   * what that edit wrote (its new lines indented too), and lines starting inside `skip` stay.
+   */
+  wrapLines(start: number, end: number, before: string, after: string, unit: string, skip: Array<[number, number]> = []): void {
+    this.wraps.push({ start, end, before, after, unit, skip });
   }
 
   /** Remove a statement or member with its own lines, its attached comments and a doubled blank line. */
@@ -133,6 +155,10 @@ export class EditBuffer {
       if (e.start < start || e.end > end || (e.start === e.end && (e.start === start || e.start === end))) continue;
       inner.edits.push({ ...e, start: e.start - start, end: e.end - start });
     }
+    for (const w of this.wraps) {
+      if (w.start < start || w.end > end) continue;
+      inner.wraps.push({ ...w, start: w.start - start, end: w.end - start, skip: w.skip.map(([a, b]) => [a - start, b - start] as [number, number]) });
+    }
     inner.counter = this.counter;
     return inner.apply();
   }
@@ -142,6 +168,9 @@ export class EditBuffer {
   }
 
   apply(): string {
+    // Innermost first: an outer wrap indents the lines an inner one wrote too.
+    for (const w of [...this.wraps].sort((a, b) => a.end - a.start - (b.end - b.start))) this.edits.push(...this.wrapEdits(w));
+    this.wraps = [];
     const removals = this.edits.filter((e) => e.removal);
     const kept = this.edits.filter(
       (e) =>
@@ -171,6 +200,26 @@ export class EditBuffer {
       pos = e.end;
     }
     return out + this.text.slice(pos);
+  }
+
+  /** The insertions a wrap makes (its own lines and each line's indentation); other edits' new lines inside it are indented too. */
+  private wrapEdits(w: Wrap): Edit[] {
+    const t = this.text;
+    const out: Edit[] = [{ start: w.start, end: w.start, text: w.before, removal: false, order: -2 }];
+    const inside = (p: number) => this.edits.some((e) => e.start < p && p < e.end);
+    for (let ls = w.start; ls < w.end; ls = t.indexOf('\n', ls) + 1 || w.end) {
+      const p = ls + /^[ \t]*/.exec(t.slice(ls))![0].length;
+      if (p >= w.end || t[p] === '\n' || t[p] === '\r' || inside(p) || w.skip.some(([a, b]) => a < ls && ls < b)) continue;
+      out.push({ start: p, end: p, text: w.unit, removal: false, order: -1 });
+    }
+    for (const e of this.edits) {
+      if (e.removal || !e.text || e.start < w.start || e.end > w.end || (e.start === e.end && e.start === w.end)) continue;
+      let text = e.text.replace(/\n(?=[^\r\n])/g, `\n${w.unit}`);
+      if ((e.start === 0 || t[e.start - 1] === '\n') && !/^\r?\n/.test(text)) text = w.unit + text;
+      e.text = text;
+    }
+    out.push({ start: w.end, end: w.end, text: w.after, removal: false, order: -2 });
+    return out;
   }
 }
 

@@ -39,6 +39,18 @@ export function mixinChainOnEventEmitter(file: string, expr: Node, base: BaseMod
   return { inner: e, mixins: names };
 }
 
+/** The methods named `name` that the mixins of a chain heritage (`A(B(EventEmitter))`) declare, read from their source. */
+export function mixinMethods(file: string, expr: Node, name: string): Node[] {
+  const found: Node[] = [];
+  for (let e: Node = expr; Node.isCallExpression(e) && e.getArguments().length === 1 && Node.isIdentifier(e.getExpression()); e = e.getArguments()[0]!) {
+    const fn = mixinFunction(file, e.getSourceFile(), e.getExpression().getText());
+    const cls = fn?.getFirstDescendant((n) => Node.isClassExpression(n)) as ClassExpression | undefined;
+    const m = cls?.getMethod(name);
+    if (m) found.push(m);
+  }
+  return found;
+}
+
 /** The function a mixin name stands for: `function Loggable(Base) {...}` or `const Loggable = (Base) => ...`, here or in a relative module. */
 function mixinFunction(file: string, sf: SourceFile, name: string): Node | null {
   const local = functionIn(sf, name);

@@ -158,15 +158,46 @@ export function referenceSearchFiles(root: string): string[] {
 }
 
 export function mentionsElsewhere(root: string, file: string, className: string, pattern: RegExp): OutsideCaller[] {
-  const agentAbs = path.resolve(file).replace(/_v2(\.[cm]?[jt]sx?)$/, '$1');
-  const stem = path.basename(agentAbs).replace(/\.[cm]?[jt]sx?$/, '');
-  const mentions = new RegExp(`\\b${className}\\b|['"\`][^'"\`]*\\b${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.[cm]?[jt]s)?['"\`]`);
   const out: OutsideCaller[] = [];
-  // A file declaring a class or constructor function of that name is another copy, not a user.
-  for (const { file: f, text } of filesMentioning(repoFiles(root), agentAbs, className, stem, mentions, new RegExp(`\\b(class|function)\\s+${className}\\b`))) {
+  for (const { file: f, text } of agentUsers(root, file, className)) {
     text.split('\n').forEach((l, i) => {
       if (pattern.test(l)) out.push({ file: path.relative(root, f).split(path.sep).join('/'), line: i + 1, text: l.trim() });
     });
+  }
+  return out;
+}
+
+/** The repository's other files that name the class or import the agent's module (a file declaring a class or constructor function of that name is another copy, not a user). */
+function agentUsers(root: string, file: string, className: string): Array<{ file: string; text: string }> {
+  const agentAbs = path.resolve(file).replace(/_v2(\.[cm]?[jt]sx?)$/, '$1');
+  const stem = path.basename(agentAbs).replace(/\.[cm]?[jt]sx?$/, '');
+  const mentions = new RegExp(`\\b${className}\\b|['"\`][^'"\`]*\\b${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.[cm]?[jt]s)?['"\`]`);
+  return filesMentioning(repoFiles(root), agentAbs, className, stem, mentions, new RegExp(`\\b(class|function)\\s+${className}\\b`));
+}
+
+/**
+ * `process.on('SIGTERM', () => { agent.stop(); process.exit(0); })` in another file of the
+ * repository that imports or names the agent (its starter under bin/, say): a signal handler that
+ * ends the process at once, not after a promise or an await. Beside the base's own handler it
+ * exits while the base's stop() is still closing its servers and deregistering. Each such exit,
+ * with the signal; an exit in a callback (`agent.stop().then(() => process.exit(0))`) waits and
+ * does not count.
+ */
+export function callerSignalExits(root: string, file: string, className: string): Array<OutsideCaller & { signal: string }> {
+  const out: Array<OutsideCaller & { signal: string }> = [];
+  for (const { file: f, text } of agentUsers(root, file, className)) {
+    if (!/SIG(TERM|INT)/.test(text) || !text.includes('process.exit')) continue;
+    const sf = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } }).createSourceFile(`/caller${path.extname(f)}`, text);
+    for (const call of sf.getDescendantsOfKind(ts.SyntaxKind.CallExpression)) {
+      const [sig, handler] = call.getArguments();
+      if (!/^process\.(on|once|addListener|prependListener)$/.test(call.getExpression().getText()) || !sig || !/^['"`]SIG(TERM|INT)['"`]$/.test(sig.getText())) continue;
+      if (!handler || !(Node.isArrowFunction(handler) || Node.isFunctionExpression(handler)) || handler.isAsync()) continue;
+      for (const exit of handler.getDescendantsOfKind(ts.SyntaxKind.CallExpression)) {
+        if (exit.getExpression().getText() !== 'process.exit') continue;
+        if (exit.getFirstAncestor((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a) || Node.isFunctionDeclaration(a)) !== handler) continue;
+        out.push({ file: path.relative(root, f).split(path.sep).join('/'), line: exit.getStartLineNumber(), text: exit.getText(), signal: sig.getText().slice(1, -1) });
+      }
+    }
   }
   return out;
 }

@@ -42,6 +42,8 @@ import { renameLifecycleClashes } from '../../../transforms/typescript/lifecycle
 import { superCall } from '../../../transforms/typescript/super-call.js';
 import { keepExitCodes } from '../../../transforms/typescript/exit-code.js';
 import { keepBeforeExit } from '../../../transforms/typescript/before-exit.js';
+import { awaitCloseCallbacks } from '../../../transforms/typescript/await-close-callback.js';
+import { flagCallerSignalExits } from '../../../transforms/typescript/caller-signal-exits.js';
 import { dropFieldsHandedToBase } from '../../../transforms/typescript/drop-handed-fields.js';
 import { findEntry, rewriteEntry } from '../../../transforms/typescript/entrypoint.js';
 import { addImport, applyImports, moduleSpecifier } from '../../../transforms/typescript/add-import.js';
@@ -242,6 +244,8 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   respellKeptLifecycleLogLines(ctx);
   keepExitCodes(ctx);
   keepBeforeExit(ctx);
+  awaitCloseCallbacks(ctx);
+  flagCallerSignalExits(ctx);
   if (ctx.parent.kind !== 'base' && ctx.parent.kind !== 'family') addImport(ctx, ctx.ts.import_name, moduleSpecifier(ctx.root, ctx.file, ctx.ts.module));
   const deadHelpers = removeDeadModuleHelpers(ctx);
   removeUnusedImports(ctx);

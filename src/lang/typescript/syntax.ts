@@ -508,6 +508,23 @@ function signalLoop(loop: ForOfStatement, readsLoopVariable = false): { call: Ca
 
 const LOG = /^(console\.(log|info|warn|error|debug)|(this\.)?(logger|log|_logger|_log)\.(debug|info|warn|warning|error|trace|fatal))$/;
 
+/**
+ * `this.log(`started (health on ${this.healthPort})`)`: a call of the agent's own log helper, a
+ * method (of the class, a parent or a mixin it extends) whose body only writes log lines.
+ * `declarationsOf` finds a method the type checker cannot (a mixin of another module).
+ */
+export function isLogHelperCall(call: CallExpression | null, declarationsOf: (name: string) => Node[] = () => []): boolean {
+  const callee = call?.getExpression();
+  if (!callee || !Node.isPropertyAccessExpression(callee) || callee.getExpression().getKind() !== SyntaxKind.ThisKeyword) return false;
+  // (A mixin read from another module is not in this file's program: its declarations come from `declarationsOf`.)
+  const symbol = callee.getNameNode().getSymbol()?.getDeclarations() ?? [];
+  const decls = symbol.length > 0 ? symbol : declarationsOf(callee.getName());
+  return decls.length > 0 && decls.every((d) => {
+    const body = Node.isMethodDeclaration(d) ? d.getBody() : undefined;
+    return !!body && Node.isBlock(body) && body.getStatements().length > 0 && body.getStatements().every((st) => isLogCall(statementCall(st)));
+  });
+}
+
 export function isLogCall(call: CallExpression | null): boolean {
   if (!call) return false;
   const callee = calleeText(call);

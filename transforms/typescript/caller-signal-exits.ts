@@ -1,0 +1,21 @@
+// Another file of the repository that starts the agent (bin/ under a CommonJS service, say) with a
+// signal handler of its own that ends the process at once (`process.on('SIGTERM', function () {
+// agent.stop(); process.exit(0); })`). The agent's own handlers are rewritten away, but that file is
+// not the agent's: beside the base's handler its exit cuts the base's stop() short, before the base
+// has closed its servers, deregistered (the registry keeps a dead agent) and finished an async
+// onStop(). The rewrite does not edit other files, so each such exit is a review item naming the
+// file and line: drop the handler there (the base stops and exits on both signals).
+import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { callerSignalExits } from '../../src/lang/typescript/references.js';
+
+export function flagCallerSignalExits(ctx: TsRewriteContext): void {
+  for (const c of callerSignalExits(ctx.root, ctx.file, ctx.className)) {
+    ctx.kept.push({
+      symbol: `${c.file}:${c.line} ${c.text}`,
+      line: ctx.cls.getStartLineNumber(),
+      reason:
+        `${c.file} handles ${c.signal} itself and calls ${c.text} at once (line ${c.line}); the base handles ${c.signal} too, and that exit cuts its stop() short ` +
+        `before it has closed its servers and deregistered: remove that handler (the base stops the agent and exits on SIGTERM and SIGINT)`,
+    });
+  }
+}
