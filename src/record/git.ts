@@ -4,7 +4,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { MigrateError, UsageError } from '../core/errors.js';
@@ -320,9 +319,12 @@ export async function commitAgent(
   // to replace nor see HEAD with our files and an index without them (its commit would delete them).
   const lock = await holdIndexLock(root);
   if (typeof lock === 'string') return fail(lock);
-  const scratch = mkdtempSync(path.join(tmpdir(), 'migrate-index-'));
-  const privateEnv = { GIT_INDEX_FILE: path.join(scratch, 'index') };
+  // Beside the index (the git dir is written anyway, and a full or missing TMPDIR must not
+  // fail the commit after the lock is taken, nor leave the lock behind).
+  let scratch: string | null = null;
   try {
+    scratch = mkdtempSync(path.join(path.dirname(lock.index), 'migrate-index-'));
+    const privateEnv = { GIT_INDEX_FILE: path.join(scratch, 'index') };
     for (let attempt = 1; ; attempt++) {
       const base = await headSha(root);
       rmSync(privateEnv.GIT_INDEX_FILE, { force: true });
@@ -391,9 +393,12 @@ export async function commitAgent(
       }
       return sha;
     }
+  } catch (err) {
+    if (err instanceof MigrateError) throw err;
+    return fail(firstLine(err));
   } finally {
     lock.release();
-    rmSync(scratch, { recursive: true, force: true });
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
 }
 
