@@ -668,12 +668,14 @@ function fileSha(abs: string): string | null {
 function changedSinceWritten(root: string, i: Item): string | null {
   const at = i.atValidationEnd;
   const changes: Array<{ what: string; during: boolean }> = [];
-  const check = (sha: string | undefined, abs: string, before: string | null | undefined, what: string) => {
-    if (!sha || fileSha(abs) === sha) return;
-    changes.push({ what, during: before !== undefined && before !== sha });
+  const check = (sha: string | undefined, abs: string, before: string | null | undefined, what: string, verb: string) => {
+    const now = sha ? fileSha(abs) : sha;
+    if (!sha || now === sha) return;
+    // A file no longer there was moved or deleted (a rename beside the run), not edited.
+    changes.push({ what: `${what} ${now === null ? 'was moved or deleted' : 'changed'} after migrate ${verb} it`, during: before !== undefined && before !== sha });
   };
-  check(i.outSha, i.outAbs, at?.out, `${rel(root, i.outAbs)} changed after migrate wrote it`);
-  check(i.sourceSha, i.abs, at?.source, `${i.agent.file} (the original) changed after migrate read it`);
+  check(i.outSha, i.outAbs, at?.out, rel(root, i.outAbs), 'wrote');
+  check(i.sourceSha, i.abs, at?.source, `${i.agent.file} (the original)`, 'read');
   if (!changes.length) return null;
   const during = changes.filter((c) => c.during).map((c) => c.what);
   const after = changes.filter((c) => !c.during).map((c) => c.what);

@@ -2,7 +2,7 @@
 // it is validated, writes to its own _v2 or to its original. A commit must hold exactly the
 // _v2 that was verified and run, beside the original that was read: that agent fails with
 // one line naming the file, nothing of it is committed, and the batch goes on.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupAll, demoRepo, ensureBuilt, git, migrateCommits, parseRun, patchFleetCommon, resultOf, run, spawnRun, tag, tagged, waitFor } from './harness.js';
@@ -90,6 +90,28 @@ describe('20. a change made beside the run is not put on the agent, and the edit
     expect(readFileSync(path.join(root, said![1]!, 'agents', 'kv_cache_agent_v2.py'), 'utf8'), 'the edit is not lost').toBe(edited);
     expect(resultOf(out, 'TextStatsAgent').status).toBe('migrated');
     expect(migrateCommits(root, head).map((c) => c.agent)).toEqual(['TextStatsAgent']);
+    await waitFor(() => tagged(t).length === 0, 'no process of the run', 10_000);
+  }, 120_000);
+
+  it('the user renames an agent\'s original after its validation ended: that agent fails with one line saying the original was moved or deleted, not by the agent; its _v2 goes, the rename stays the user\'s', async () => {
+    const root = await demoRepo();
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const t = tag();
+    const child = spawnRun(root, ['run', 'KVCacheAgent', 'TextStatsAgent', '--concurrency', '1', '--json'], t);
+    await waitFor(() => tagged(t).some((p) => /text_stats_agent_v2\.py/.test(p.cmdline)), 'the second validation');
+    renameSync(path.join(root, 'agents', 'kv_cache_agent.py'), path.join(root, 'agents', 'kv_cache.py'));
+    const r = await child;
+    expect(r.exitCode, r.stderr).toBe(1);
+    const out = JSON.parse(r.stdout) as Parameters<typeof resultOf>[0];
+    const kv = resultOf(out, 'KVCacheAgent');
+    expect([kv.status, kv.commit, kv.output]).toEqual(['failed', null, null]);
+    expect(kv.error).toBe('agents/kv_cache_agent.py (the original) was moved or deleted after migrate read it, after its validation ended, so not by the agent (an editor or another program): not committed, since that is not what was verified and run (git diff shows what changed)');
+    expect(migrateCommits(root, head).map((c) => c.agent)).toEqual(['TextStatsAgent']);
+    // The renamed file appeared while an agent was validated: the validation's tree cleanup
+    // cannot tell it from the agent's and moves it aside (never deletes it), as it says.
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe(' D agents/kv_cache_agent.py');
+    const saved = readdirSync(path.join(root, '.git', 'migrate', 'validation-leftovers')).map((d) => path.join(root, '.git', 'migrate', 'validation-leftovers', d, 'agents', 'kv_cache.py'));
+    expect(saved.some((f) => existsSync(f)), 'the renamed original is kept').toBe(true);
     await waitFor(() => tagged(t).length === 0, 'no process of the run', 10_000);
   }, 120_000);
 });
