@@ -1,12 +1,11 @@
-// The user commits in the same work tree while `migrate run` commits an agent: between the
-// `git add` of the agent's _v2 and record and migrate's `git commit --only`, the user's
-// `git commit` takes everything staged, the agent's files with it. Before, the agent failed
-// with git's words alone ("nothing to commit" or index.lock exists) and its _v2 and record
-// stayed in the user's commit without the Migrate-Agent trailer: the next run called the
-// agent unchanged and `migrate revert` said "already reverted" (or found nothing), with no word
-// of where the files went. Now the failure names the commit that took them and how to undo it.
-// The race is made deterministic by a `git` first on PATH that runs the user's commit just
-// before migrate's own `git commit --only` of the KVCacheAgent.
+// The user commits in the same work tree while `migrate run` commits an agent. Before, migrate
+// staged the agent's _v2 and record in the user's index (`git add`) and committed them with
+// `git commit --only`: a user's `git commit -a` (or `add -A && commit`) landing in between took
+// them into the user's commit, without the Migrate-Agent trailer (reported, not prevented).
+// Now the agent's commit is built in migrate's own index (GIT_INDEX_FILE) while migrate holds
+// the user's index.lock, so the user's git cannot take what it never sees; a HEAD moved by a
+// git that takes no index lock is caught and the agent's commit is made again on top. The
+// races are made deterministic by a `git` first on PATH that acts at the right moment.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
