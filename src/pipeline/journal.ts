@@ -16,7 +16,7 @@ import { killRecordedTree, onGroupChange, recordedTreeState, type TreeRecord } f
 import { checkIdentity, commandLine, identityOf } from '../validate/proc.js';
 import { listeningPorts } from '../validate/listening-ports.js';
 import { redactText } from '../validate/redact.js';
-import { describeIndexLock, indexLock, staleNextIndexLocks } from '../record/index-lock.js';
+import { describeIndexLock, indexLock, leftPrivateIndexes, staleNextIndexLocks } from '../record/index-lock.js';
 import { gitDirOf, revParseFact } from '../record/repo-facts.js';
 import { io } from '../core/invocation.js';
 
@@ -518,7 +518,7 @@ async function recover(loc: Location, file: string, data: JournalData, warn: War
       rmSync(lock.file, { force: true });
       warn(`removed ${path.relative(loc.top!, lock.file)} left by a git killed mid-commit (run pid ${data.pid})`);
     }
-    if (data.commit) for (const f of staleNextIndexLocks(loc.top!)) rmSync(f, { force: true });
+    if (data.commit) for (const f of [...staleNextIndexLocks(loc.top!), ...leftPrivateIndexes(loc.top!)]) rmSync(f, { recursive: true, force: true });
   }
   const root = recoveryRoot(loc, data, warn);
   const backups = backupDirOf(file, data.pid);

@@ -136,3 +136,21 @@ export async function holdIndexLock(root: string, backoff: number[] = LOCK_BACKO
     };
   }
 }
+
+/**
+ * The private indexes (`migrate-index-*` folders beside the index) a migrate killed while it
+ * committed left behind: only the recovery of that killed command removes them, under the
+ * run lock, when no other migrate commits in this repository.
+ */
+export function leftPrivateIndexes(root: string): string[] {
+  const rel = gitPath(root, ['--git-path', 'index']);
+  if (!rel) return [];
+  const dir = path.dirname(path.resolve(root, rel));
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.startsWith('migrate-index-'))
+      .map((f) => path.join(dir, f));
+  } catch {
+    return [];
+  }
+}
