@@ -2,7 +2,7 @@
 // Rewrites run across cores, verification is one compiler process per language,
 // validations run up to --concurrency at once, and commits happen one at a time in a
 // stable order. A failed agent never stops the others and leaves nothing behind.
-import { existsSync, lstatSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
@@ -27,6 +27,7 @@ import { StageClock } from './stage-clock.js';
 import { recordPath, sha256 } from '../record/migration-log.js';
 import { isTracked } from '../record/work-tree.js';
 import { showPrefix } from '../record/git.js';
+import { gitDirOf } from '../record/repo-facts.js';
 import { resolveEndpoints, type ValidationEnvironment } from '../validate/environment.js';
 import { readLaunchTemplate } from '../validate/launch.js';
 import type { RunPreview } from '../record/run-results.js';
@@ -106,6 +107,8 @@ interface Item {
   /** sha256 of the legacy file as read, and of the _v2 as written: a commit holds exactly what was validated. */
   sourceSha?: string;
   outSha?: string;
+  /** The same two as they were when the agent's validation ended (its processes stopped): who changed a file is told by when. */
+  atValidationEnd?: { out: string | null; source: string | null };
   source?: string;
   output?: string;
   /** The rewrite's own idempotency verdict on `output` (see RewriteOutcome.idempotency). */
@@ -527,6 +530,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       const settle = (k: number, report: ValidationReport) => {
         const i = toValidate[k]!;
         i.result = { ...i.result, validation: report };
+        i.atValidationEnd = { out: fileSha(i.outAbs), source: fileSha(i.abs) };
         if (!report.ok) {
           const failed = report.checks.find((c) => !c.ok && !c.skipped);
           i.result = { ...i.result, status: 'failed', error: report.error ?? `validation: ${failed ? `${failed.name}: ${failed.detail}` : 'failed'}${failed ? keptContext(i.result.kept_for_review, failed.name) : ''}` };
@@ -546,7 +550,8 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         // to the original: what would be committed is then not what was verified and run.
         const drift = changedSinceWritten(root, i);
         if (drift) {
-          i.result = { ...i.result, status: 'failed', error: drift };
+          const kept = keepChangedOutput(root, i);
+          i.result = { ...i.result, status: 'failed', error: kept ? `${drift}; the changed ${rel(root, i.outAbs)} is kept in ${kept}` : drift };
           finish(i);
           continue;
         }
@@ -645,20 +650,60 @@ function pathKind(abs: string): string | null {
   return 'a device';
 }
 
-/** Why the agent's files are no longer those this run read and wrote, or null when they are. */
+/** sha256 of a file's bytes, or null when it cannot be read. */
+function fileSha(abs: string): string | null {
+  try {
+    return sha256(readFileSync(abs));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why the agent's files are no longer those this run read and wrote, or null when they are.
+ * Said by when it happened: while the agent ran (the agent, or anyone else meanwhile), or
+ * while no agent of it ran (after its validation, or with none): then not the agent. Before,
+ * every change was put on the agent's validation, even a user's edit under --no-validate.
+ */
 function changedSinceWritten(root: string, i: Item): string | null {
-  const now = (abs: string) => {
-    try {
-      return sha256(readFileSync(abs));
-    } catch {
-      return null;
-    }
+  const at = i.atValidationEnd;
+  const changes: Array<{ what: string; during: boolean }> = [];
+  const check = (sha: string | undefined, abs: string, before: string | null | undefined, what: string, verb: string) => {
+    const now = sha ? fileSha(abs) : sha;
+    if (!sha || now === sha) return;
+    // A file no longer there was moved or deleted (a rename beside the run), not edited.
+    changes.push({ what: `${what} ${now === null ? 'was moved or deleted' : 'changed'} after migrate ${verb} it`, during: before !== undefined && before !== sha });
   };
-  const changed: string[] = [];
-  if (i.outSha && now(i.outAbs) !== i.outSha) changed.push(`${rel(root, i.outAbs)} changed after migrate wrote it`);
-  if (i.sourceSha && now(i.abs) !== i.sourceSha) changed.push(`${i.agent.file} (the original) changed after migrate read it`);
-  if (!changed.length) return null;
-  return `${changed.join(' and ')}, while the agent was validated: not committed, since that is not what was verified and run (git diff shows what changed)`;
+  check(i.outSha, i.outAbs, at?.out, rel(root, i.outAbs), 'wrote');
+  check(i.sourceSha, i.abs, at?.source, `${i.agent.file} (the original)`, 'read');
+  if (!changes.length) return null;
+  const during = changes.filter((c) => c.during).map((c) => c.what);
+  const after = changes.filter((c) => !c.during).map((c) => c.what);
+  const said = [
+    ...(during.length ? [`${during.join(' and ')}, while the agent was validated (by the agent it ran, or by another program meanwhile)`] : []),
+    ...(after.length ? [`${after.join(' and ')}, ${at ? 'after its validation ended' : 'with no validation run'}, so not by the agent (an editor or another program)`] : []),
+  ];
+  return `${said.join('; ')}: not committed, since that is not what was ${at ? 'verified and run' : 'written and checked'} (git diff shows what changed)`;
+}
+
+/**
+ * The agent's _v2 as it is now, when it is not what migrate wrote: the failed agent's _v2 is
+ * removed next, and the change may be a person's edit (an editor open on it), never to be
+ * lost. Copied to <git dir>/migrate/changed-outputs/<time>-<pid>/<path>; null when unchanged or not kept.
+ */
+function keepChangedOutput(root: string, i: Item): string | null {
+  if (!i.outSha || fileSha(i.outAbs) === i.outSha || fileSha(i.outAbs) === null) return null;
+  const dir = gitDirOf(root);
+  if (!dir) return null;
+  const folder = path.join(dir, 'migrate', 'changed-outputs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
+  try {
+    const to = path.join(folder, rel(root, i.outAbs));
+    mkdirSync(path.dirname(to), { recursive: true });
+    copyFileSync(i.outAbs, to);
+    return path.relative(root, folder).split(path.sep).join('/') || folder;
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -16,7 +16,7 @@ import { killRecordedTree, onGroupChange, recordedTreeState, type TreeRecord } f
 import { checkIdentity, commandLine, identityOf } from '../validate/proc.js';
 import { listeningPorts } from '../validate/listening-ports.js';
 import { redactText } from '../validate/redact.js';
-import { describeIndexLock, indexLock, staleNextIndexLocks } from '../record/index-lock.js';
+import { describeIndexLock, indexLock, leftPrivateIndexes, staleNextIndexLocks } from '../record/index-lock.js';
 import { gitDirOf, revParseFact } from '../record/repo-facts.js';
 import { io } from '../core/invocation.js';
 
@@ -518,7 +518,7 @@ async function recover(loc: Location, file: string, data: JournalData, warn: War
       rmSync(lock.file, { force: true });
       warn(`removed ${path.relative(loc.top!, lock.file)} left by a git killed mid-commit (run pid ${data.pid})`);
     }
-    if (data.commit) for (const f of staleNextIndexLocks(loc.top!)) rmSync(f, { force: true });
+    if (data.commit) for (const f of [...staleNextIndexLocks(loc.top!), ...leftPrivateIndexes(loc.top!)]) rmSync(f, { recursive: true, force: true });
   }
   const root = recoveryRoot(loc, data, warn);
   const backups = backupDirOf(file, data.pid);
@@ -812,8 +812,22 @@ function sameBytes(a: string, b: string): boolean {
   }
 }
 
+/** Whether the index holds for the path what HEAD does (both nothing, for a path new to HEAD); read-only. */
+function indexMatchesHead(top: string, fromTop: string): boolean {
+  try {
+    execFileSync('git', ['--no-optional-locks', 'diff', '--cached', '--quiet', '--', `:(top,literal)${fromTop}`], { cwd: top, stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The index entry of a path back to HEAD's (or none when HEAD has no such path). */
 function resetIndex(top: string, fromTop: string, inHead: boolean): void {
+  // Already as HEAD has it (a commit is made in migrate's own index, so a failed one leaves
+  // the user's untouched): nothing to write, and no index.lock to take, which another git
+  // (an IDE's status) may hold and fail the put-back on.
+  if (indexMatchesHead(top, fromTop)) return;
   try {
     if (inHead) git(top, ['reset', '-q', '--', fromTop]);
     else git(top, ['rm', '-q', '--cached', '--ignore-unmatch', '--', fromTop]);

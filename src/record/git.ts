@@ -3,7 +3,7 @@
 // `git revert` so later agents' commits are never in the way.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { MigrateError, UsageError } from '../core/errors.js';
@@ -21,7 +21,7 @@ import {
 } from './migration-log.js';
 import { shardBranch } from '../pipeline/shard.js';
 import type { RunJournal } from '../pipeline/journal.js';
-import { describeIndexLock, indexLock, staleNextIndexLocks } from './index-lock.js';
+import { describeIndexLock, holdIndexLock, indexLock, LOCK_BACKOFF_MS, staleNextIndexLocks } from './index-lock.js';
 import { parsePorcelainStatus, revParseFact, type StatusEntry } from './repo-facts.js';
 import { describeInterrupted, interruptedLeftovers } from '../validate/leftovers.js';
 
@@ -142,7 +142,13 @@ export async function checkTree(root: string, filesToWrite: string[], opts: { al
   const { prefix } = await repoInfo(root);
   await assertNoOperation(root);
   // Every commit would fail on it: say so once, up front, with what to do.
-  const lock = indexLock(root);
+  // A live git's lock (an IDE's background status) is waited for a moment; a stale one is not.
+  let lock = indexLock(root);
+  for (const ms of LOCK_BACKOFF_MS) {
+    if (!lock?.holders.length) break;
+    await new Promise((r) => setTimeout(r, ms));
+    lock = indexLock(root);
+  }
   if (lock) throw new UsageError(`refusing to start: ${describeIndexLock(root, lock)}`);
   const entries = await statusEntries(root);
   const staged = entries.filter(isStaged);
@@ -251,10 +257,11 @@ async function identityArgs(root: string): Promise<string[]> {
 
 /**
  * Commit exactly these files (the agent's `_v2` file and its record) as the
- * agent's migration commit; anything else staged or modified stays out.
+ * agent's migration commit; anything else staged or modified stays out (the commit is
+ * built in an index of our own, and only these paths of the user's index change, after).
  * Success is proven, not assumed: HEAD must have moved to a new commit whose parent
- * is the old HEAD and which touches exactly these paths. On any failure nothing of
- * the agent stays staged. Returns the new commit's sha.
+ * is the old HEAD and which touches exactly these paths. On any failure the user's
+ * index is as it was. Returns the new commit's sha.
  */
 export async function commitAgent(
   root: string,
@@ -291,73 +298,108 @@ export async function commitAgent(
     ...(c.trailers ?? []),
     `${TRAILER_TOOL}: migrate ${TOOL_VERSION}`,
   ].join('\n');
-  const fail = async (why: string): Promise<never> => {
-    const taken = await takenByOthers(root, headBefore, files);
-    const left = await unstage(root, files);
-    throw new MigrateError(`cannot commit ${c.agent}: ${why}${taken ? `; ${taken}` : ''}${left ? `; ${left}` : ''}`);
+  const fail = (why: string): never => {
+    throw new MigrateError(`cannot commit ${c.agent}: ${why}`);
   };
-  const headBefore = await headSha(root);
   // What git will store for each file, as the repository's filters and eol rules make it
   // (hash-object applies them as add does): a hook that rewrites a file while it is
   // committed (a formatter that adds it again) is caught below.
   const kept = files.filter((f) => !deleted.has(f));
   const blobsBefore = kept.length ? await blobIds(root, kept) : [];
-  // `git add` first so new files are known to git; `commit --only -- paths`
-  // then commits just these paths whatever else is in the index.
-  const add = await runGit(root, ['add', '--', ...files]);
-  if (add.signal) removeOwnLock(root);
-  const added = gitFailure('add', add);
-  if (added) return fail((/ignored by one of your \.gitignore files/.test(add.stderr) && (await ignoredWhy(root, files))) || added);
   // The reflog entry our git writes with the ref names this action: a commit another git made
-  // beside the run (the user's `git commit`) is told from ours by it.
+  // beside the run is told from ours by it.
   const action = `migrate-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const run = await runGit(root, [...(await identityArgs(root)), 'commit', '--only', '--cleanup=strip', '-m', message, '--', ...files], { GIT_REFLOG_ACTION: action });
-  if (run.signal) removeOwnLock(root);
-  // HEAD now, and what proves it ours (null: no HEAD, as a first commit that failed leaves it).
-  const facts = await headFacts(root);
-  const sha = facts?.sha ?? null;
-  if (!facts || !sha || sha === headBefore) return fail(gitFailure('commit', run) ?? 'git commit made no commit');
-  // HEAD moved although our git failed: ours only when the reflog says so (a killed git may
-  // have written the ref). Before, a user's commit that landed between our `git add` and our
-  // commit was taken for ours (no trailer, or another file in it) and "undone": HEAD moved
-  // back over the user's commit.
-  if ((run.code !== 0 || run.signal) && (await reflogAction(root, sha, action)) === 'other') {
-    return fail(gitFailure('commit', run) ?? 'git commit made no commit');
+  const identity = await identityArgs(root);
+  // The commit is built in an index of our own, never the user's: before, `git add` staged the
+  // agent's files in the user's index, and a `git commit -a` of the user landing before our
+  // `git commit --only` took them into the user's commit (without the trailer status and
+  // revert find a migration by). The user's index.lock is held from before HEAD is read until
+  // the index holds the commit's files (as `commit --only` held it): a user's git that writes
+  // the index waits or fails on it meanwhile, so it can neither commit on a HEAD we are about
+  // to replace nor see HEAD with our files and an index without them (its commit would delete them).
+  const lock = await holdIndexLock(root);
+  if (typeof lock === 'string') return fail(lock);
+  // Beside the index (the git dir is written anyway, and a full or missing TMPDIR must not
+  // fail the commit after the lock is taken, nor leave the lock behind).
+  let scratch: string | null = null;
+  try {
+    scratch = mkdtempSync(path.join(path.dirname(lock.index), 'migrate-index-'));
+    const privateEnv = { GIT_INDEX_FILE: path.join(scratch, 'index') };
+    for (let attempt = 1; ; attempt++) {
+      const base = await headSha(root);
+      rmSync(privateEnv.GIT_INDEX_FILE, { force: true });
+      if (base) {
+        const seeded = gitFailure('read-tree', await runGit(root, ['read-tree', base], privateEnv));
+        if (seeded) return fail(seeded);
+      }
+      const add = await runGit(root, ['add', '--', ...files], privateEnv);
+      const added = gitFailure('add', add);
+      if (added) return fail((/ignored by one of your \.gitignore files/.test(add.stderr) && (await ignoredWhy(root, files))) || added);
+      // Hooks run as with `commit --only`: on an index of HEAD plus these paths (GIT_INDEX_FILE).
+      const run = await runGit(root, [...identity, 'commit', '--cleanup=strip', '-m', message], { ...privateEnv, GIT_REFLOG_ACTION: action });
+      // HEAD now, and what proves it ours (null: no HEAD, as a first commit that failed leaves it).
+      const facts = await headFacts(root);
+      const sha = facts?.sha ?? null;
+      if (!facts || !sha || sha === base) return fail(gitFailure('commit', run) ?? 'git commit made no commit');
+      const ours = await reflogAction(root, sha, action);
+      // HEAD moved although our git failed: ours only when the reflog says so (a killed git may
+      // have written the ref); another git's commit is never taken for ours, nor undone.
+      if ((run.code !== 0 || run.signal) && ours === 'other') {
+        return fail(`${gitFailure('commit', run) ?? 'git commit made no commit'}; HEAD moved meanwhile to ${short(sha)}, made by another git`);
+      }
+      const parents = facts.parents;
+      if (ours !== 'other' && parents.length === 1 && base && parents[0] !== base) {
+        // HEAD moved between our read and git's (a ref update that takes no index lock): our
+        // tree is the old HEAD's plus ours, so against the new parent it would undo that
+        // commit's changes. Taken back (only while HEAD is still ours) and made again on top.
+        const undone = await undoOwnCommit(root, sha, parents[0]!);
+        if (!undone.startsWith('the commit') || attempt >= 3) return fail(`HEAD moved while ${c.agent}'s commit was made; ${undone}`);
+        continue;
+      }
+      const wrongParent = base ? parents.length !== 1 || parents[0] !== base : parents.length !== 0;
+      if (wrongParent) {
+        return fail(`HEAD moved to ${short(sha)}, which is not a child of ${base ? short(base) : 'nothing'}; it is not ${c.agent}'s commit, inspect it with git log`);
+      }
+      // A child of the HEAD before, made by our `git commit`: when a hook changed it (staged
+      // another file, rewrote the _v2 or the record, dropped the trailer that finds it again),
+      // it is not what was verified. Before, it stayed in history while the agent was reported
+      // failed (or, without its trailer, reported migrated while status and revert could not find it).
+      const touched = [...facts.blobs.keys()];
+      const expected = new Set(files.map((f) => prefix + f));
+      const extra = touched.filter((f) => !expected.has(f));
+      const missing = [...expected].filter((f) => !touched.includes(f));
+      const changed = extra.length || missing.length || blobsBefore.length !== kept.length ? [] : kept.filter((f, i) => facts.blobs.get(prefix + f) !== blobsBefore[i]);
+      const trailerKept = facts.agents.includes(c.agent);
+      if (extra.length || missing.length || changed.length || !trailerKept) {
+        const what = extra.length
+          ? `a hook added ${listSome(extra)} to ${c.agent}'s commit`
+          : missing.length
+            ? `${c.agent}'s commit lacks ${listSome(missing)} (a hook unstaged it?)`
+            : changed.length
+              ? `a hook changed ${listSome(changed)} as it was committed, so the commit is not what was verified`
+              : `the commit message lost its "${TRAILER_AGENT}: ${c.agent}" trailer (a commit-msg hook?), so status and revert could not find the commit`;
+        return fail(`${what}; ${await undoOwnCommit(root, sha, base)}`);
+      }
+      // The user's index takes the commit's version of these paths (nothing else of it
+      // changes), written into the lock we hold and put in place as git does: `git status`
+      // stays clean, and no commit of the user can delete the agent's files from the branch.
+      if (existsSync(lock.index)) copyFileSync(lock.index, lock.file);
+      const synced = gitFailure('reset', await runGit(root, ['reset', '-q', sha, '--', ...files], { GIT_INDEX_FILE: lock.file }));
+      if (!synced) lock.commit();
+      else {
+        lock.release();
+        const again = await unstage(root, files);
+        if (again) process.stderr.write(`migrate: warning: ${c.agent}'s commit ${short(sha)} is made, but the index still lacks its files (${synced}; ${again}); run \`git reset -q -- ${files.join(' ')}\` before committing\n`);
+      }
+      return sha;
+    }
+  } catch (err) {
+    if (err instanceof MigrateError) throw err;
+    return fail(firstLine(err));
+  } finally {
+    lock.release();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
-  // HEAD moved (even a git killed after writing the ref may have made it): is it exactly ours?
-  const parents = facts.parents;
-  const touched = [...facts.blobs.keys()];
-  const expected = new Set(files.map((f) => prefix + f));
-  // Our own commit (the reflog names our action) on top of a commit another git made after we
-  // read HEAD (the user committing beside the run): it holds what it should against its own
-  // parent. Before, it was reported failed while it stayed on the branch with its trailer.
-  const onAnother = parents.length === 1 && parents[0] !== headBefore && (await reflogAction(root, sha, action)) === 'ours';
-  const parentBefore = onAnother ? parents[0]! : headBefore;
-  const wrongParent = onAnother ? false : headBefore ? parents.length !== 1 || parents[0] !== headBefore : parents.length !== 0;
-  const extra = touched.filter((f) => !expected.has(f));
-  const missing = [...expected].filter((f) => !touched.includes(f));
-  if (wrongParent) {
-    return fail(`HEAD moved to ${short(sha)}, which is not a child of ${headBefore ? short(headBefore) : 'nothing'}; it is not ${c.agent}'s commit, inspect it with git log`);
-  }
-  // A child of the HEAD before, made by our `git commit` (git moves HEAD only from the value
-  // it read, so no other commit can land in between): when a hook changed it (staged another
-  // file, rewrote the _v2 or the record, dropped the trailer that finds it again), it is not
-  // what was verified. Before, it stayed in history while the agent was reported failed (or,
-  // without its trailer, reported migrated while status and revert could not find it).
-  const changed = extra.length || missing.length || blobsBefore.length !== kept.length ? [] : kept.filter((f, i) => facts.blobs.get(prefix + f) !== blobsBefore[i]);
-  const trailerKept = facts.agents.includes(c.agent);
-  if (extra.length || missing.length || changed.length || !trailerKept) {
-    const what = extra.length
-      ? `a hook added ${listSome(extra)} to ${c.agent}'s commit`
-      : missing.length
-        ? `${c.agent}'s commit lacks ${listSome(missing)} (a hook unstaged it?)`
-        : changed.length
-          ? `a hook changed ${listSome(changed)} as it was committed, so the commit is not what was verified`
-          : `the commit message lost its "${TRAILER_AGENT}: ${c.agent}" trailer (a commit-msg hook?), so status and revert could not find the commit`;
-    const undone = await undoOwnCommit(root, sha, parentBefore);
-    return fail(`${what}; ${undone}`);
-  }
-  return sha;
 }
 
 /**
@@ -440,25 +482,6 @@ function removeOwnLock(root: string): void {
   const lock = indexLock(root);
   if (lock && lock.knowable && lock.holders.length === 0) rmSync(lock.file, { force: true });
   for (const f of staleNextIndexLocks(root)) rmSync(f, { force: true });
-}
-
-/**
- * A commit that is not ours landed while ours was made (a `git commit -a` the user ran beside
- * the run sweeps what `git add` had staged for the agent) and holds some of the agent's files:
- * they are committed without the trailer status and revert find a migration by, so the
- * failure must say where they went (before, the agent was reported failed on index.lock or
- * "made no commit", and the next run called it unchanged and revert "already reverted").
- */
-async function takenByOthers(root: string, headBefore: string | null, files: string[]): Promise<string | null> {
-  const head = await headSha(root);
-  if (!head || head === headBefore) return null;
-  const r = await gitText(root, ['log', '--format=%H%x09%s', '--name-only', '--no-renames', headBefore ? `${headBefore}..${head}` : head, '--', ...files]);
-  if (r.code !== 0 || !r.stdout.trim()) return null;
-  const lines = r.stdout.split('\n').filter((l) => l.trim());
-  const commits = lines.filter((l) => /^[0-9a-f]{40}\t/.test(l));
-  const paths = [...new Set(lines.filter((l) => !/^[0-9a-f]{40}\t/.test(l)))];
-  const [sha, subject] = commits[commits.length - 1]!.split('\t');
-  return `commit ${short(sha!)} ("${subject}"), made beside this run by another git, took ${listSome(paths)}: they are committed without ${TRAILER_AGENT}: trailer, so status and revert cannot find them as this migration; undo that commit (git revert ${short(sha!)}) and run again`;
 }
 
 /**

@@ -109,7 +109,7 @@ describe('21. a file-size limit (ulimit -f) that kills git as it writes the inde
     const out = JSON.parse(String(limited.stdout)) as { results: Array<{ agent: string; status: string; error: string | null }> };
     for (const r of out.results) {
       expect(r.status, r.agent).toBe('failed');
-      expect(r.error, r.agent).toMatch(/git (add|commit|reset) was killed by SIGXFSZ/);
+      expect(r.error, r.agent).toMatch(/git (read-tree|add|commit|reset) was killed by SIGXFSZ/);
       expect(r.error, r.agent).not.toContain('\n');
     }
     // Before: the unstage, killed the same way, left git's index.lock (every git command of the

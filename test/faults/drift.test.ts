@@ -2,10 +2,10 @@
 // it is validated, writes to its own _v2 or to its original. A commit must hold exactly the
 // _v2 that was verified and run, beside the original that was read: that agent fails with
 // one line naming the file, nothing of it is committed, and the batch goes on.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupAll, demoRepo, ensureBuilt, git, migrateCommits, parseRun, patchFleetCommon, resultOf, run, tag, tagged, waitFor } from './harness.js';
+import { cleanupAll, demoRepo, ensureBuilt, git, migrateCommits, parseRun, patchFleetCommon, resultOf, run, spawnRun, tag, tagged, waitFor } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -33,10 +33,10 @@ describe('20. a commit holds exactly what was verified and run', () => {
     const out = parseRun(r);
     const own = resultOf(out, 'KVCacheAgent');
     expect([own.status, own.commit, own.output]).toEqual(['failed', null, null]);
-    expect(own.error).toBe('agents/kv_cache_agent_v2.py changed after migrate wrote it, while the agent was validated: not committed, since that is not what was verified and run (git diff shows what changed)');
+    expect(own.error).toMatch(/^agents\/kv_cache_agent_v2\.py changed after migrate wrote it, while the agent was validated \(by the agent it ran, or by another program meanwhile\): not committed, since that is not what was verified and run \(git diff shows what changed\); the changed agents\/kv_cache_agent_v2\.py is kept in \.git\/migrate\/changed-outputs\/[^/ ]+$/);
     const original = resultOf(out, 'ReminderAgent');
     expect([original.status, original.commit, original.output]).toEqual(['failed', null, null]);
-    expect(original.error).toBe('agents/reminder_agent.py (the original) changed after migrate read it, while the agent was validated: not committed, since that is not what was verified and run (git diff shows what changed)');
+    expect(original.error).toBe('agents/reminder_agent.py (the original) changed after migrate read it, while the agent was validated (by the agent it ran, or by another program meanwhile): not committed, since that is not what was verified and run (git diff shows what changed)');
     expect(resultOf(out, 'TextStatsAgent').status, r.stderr).toBe('migrated');
     expect(migrateCommits(root, head).map((c) => c.agent)).toEqual(['TextStatsAgent']);
     expect(git(root, ['show', 'HEAD:agents/text_stats_agent_v2.py'])).not.toContain('injected');
@@ -64,6 +64,54 @@ describe('20. only the file that was validated counts as validated', () => {
     expect(validate.stderr).toContain('migrate: agents/kv_cache_agent_v2.py changed while it was validated; this result is not what `migrate commit` accepts');
     expect((await run(root, ['commit', 'KVCacheAgent'], t)).exitCode).toBe(2);
     expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+    await waitFor(() => tagged(t).length === 0, 'no process of the run', 10_000);
+  }, 120_000);
+});
+
+describe('20. a change made beside the run is not put on the agent, and the edit is kept', () => {
+  it("the user edits an agent's _v2 after its validation ended (while the next agent validates): that agent fails with one line saying it was not the agent, the edited bytes are kept, the other commits", async () => {
+    const root = await demoRepo();
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const t = tag();
+    const child = spawnRun(root, ['run', 'KVCacheAgent', 'TextStatsAgent', '--concurrency', '1', '--json'], t);
+    // One agent validates at a time, in file order: the TextStatsAgent's _v2 running means the
+    // KVCacheAgent's validation has ended and its processes are gone.
+    await waitFor(() => tagged(t).some((p) => /text_stats_agent_v2\.py/.test(p.cmdline)), 'the second validation');
+    const v2 = path.join(root, 'agents', 'kv_cache_agent_v2.py');
+    const edited = `${readFileSync(v2, 'utf8')}\n# a fix the user typed while the run went on\n`;
+    writeFileSync(v2, edited);
+    const r = await child;
+    expect(r.exitCode, r.stderr).toBe(1);
+    const out = JSON.parse(r.stdout) as Parameters<typeof resultOf>[0];
+    const kv = resultOf(out, 'KVCacheAgent');
+    expect([kv.status, kv.commit]).toEqual(['failed', null]);
+    const said = /^agents\/kv_cache_agent_v2\.py changed after migrate wrote it, after its validation ended, so not by the agent \(an editor or another program\): not committed, since that is not what was verified and run \(git diff shows what changed\); the changed agents\/kv_cache_agent_v2\.py is kept in (\.git\/migrate\/changed-outputs\/\S+)$/.exec(kv.error ?? '');
+    expect(said, kv.error ?? '').not.toBeNull();
+    expect(readFileSync(path.join(root, said![1]!, 'agents', 'kv_cache_agent_v2.py'), 'utf8'), 'the edit is not lost').toBe(edited);
+    expect(resultOf(out, 'TextStatsAgent').status).toBe('migrated');
+    expect(migrateCommits(root, head).map((c) => c.agent)).toEqual(['TextStatsAgent']);
+    await waitFor(() => tagged(t).length === 0, 'no process of the run', 10_000);
+  }, 120_000);
+
+  it('the user renames an agent\'s original after its validation ended: that agent fails with one line saying the original was moved or deleted, not by the agent; its _v2 goes, the rename stays the user\'s', async () => {
+    const root = await demoRepo();
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const t = tag();
+    const child = spawnRun(root, ['run', 'KVCacheAgent', 'TextStatsAgent', '--concurrency', '1', '--json'], t);
+    await waitFor(() => tagged(t).some((p) => /text_stats_agent_v2\.py/.test(p.cmdline)), 'the second validation');
+    renameSync(path.join(root, 'agents', 'kv_cache_agent.py'), path.join(root, 'agents', 'kv_cache.py'));
+    const r = await child;
+    expect(r.exitCode, r.stderr).toBe(1);
+    const out = JSON.parse(r.stdout) as Parameters<typeof resultOf>[0];
+    const kv = resultOf(out, 'KVCacheAgent');
+    expect([kv.status, kv.commit, kv.output]).toEqual(['failed', null, null]);
+    expect(kv.error).toBe('agents/kv_cache_agent.py (the original) was moved or deleted after migrate read it, after its validation ended, so not by the agent (an editor or another program): not committed, since that is not what was verified and run (git diff shows what changed)');
+    expect(migrateCommits(root, head).map((c) => c.agent)).toEqual(['TextStatsAgent']);
+    // The renamed file appeared while an agent was validated: the validation's tree cleanup
+    // cannot tell it from the agent's and moves it aside (never deletes it), as it says.
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe(' D agents/kv_cache_agent.py');
+    const saved = readdirSync(path.join(root, '.git', 'migrate', 'validation-leftovers')).map((d) => path.join(root, '.git', 'migrate', 'validation-leftovers', d, 'agents', 'kv_cache.py'));
+    expect(saved.some((f) => existsSync(f)), 'the renamed original is kept').toBe(true);
     await waitFor(() => tagged(t).length === 0, 'no process of the run', 10_000);
   }, 120_000);
 });

@@ -225,6 +225,7 @@ export async function expectIntact(root: string, before: Baseline, tags: string[
   const gitDir = path.join(root, '.git');
   expect(existsSync(path.join(gitDir, 'index.lock')), 'no stale index.lock').toBe(false);
   expect(readdirSync(gitDir).filter((f) => /^next-index-\d+\.lock$/.test(f)), 'no temporary index a killed git commit --only left').toEqual([]);
+  expect(readdirSync(gitDir).filter((f) => f.startsWith('migrate-index-')), 'no private index of a commit left').toEqual([]);
   if (!opts.journal) expect(existsSync(path.join(gitDir, 'migrate-run.json')), 'no run journal left').toBe(false);
   expect(readdirSync(gitDir).filter((f) => f.startsWith('migrate-run.lock')), 'no run lock left').toEqual([]);
   const commits = migrateCommits(root, before.head);
