@@ -1212,7 +1212,21 @@ export function payloadScope(ctx: PythonTransformContext): PayloadScope {
     baseWord: baseHealthWord(ctx),
     baseFails: baseHealthFails(ctx),
     baseKeys: ctx.base.healthKeys?.get(healthHook(ctx)),
+    healthPort: baseHttpHealthPort(ctx),
   };
+}
+
+/**
+ * The base's expression for the port of its HTTP health endpoint, read from what it binds: its health port
+ * (`self.health_check_port`), or the role it serves HTTP on when its health port speaks another protocol
+ * (`self.port + 2` beside a ZMQ health socket). Undefined when the base has no such attribute.
+ */
+function baseHttpHealthPort(ctx: PythonTransformContext): string | undefined {
+  const http = [...ctx.base.bindKinds].find(([, k]) => k === 'http')?.[0];
+  const role = ctx.base.bindKinds.get('health_check_port') === 'http' || !http ? 'health_check_port' : http;
+  const m = /^(\w+)(?:\+(\d+))?$/.exec(role);
+  if (!m || !ctx.base.attributes.has(m[1]!)) return undefined;
+  return m[2] ? `self.${m[1]} + ${m[2]}` : `self.${m[1]}`;
 }
 
 function constructs(value: SyntaxNode, classes: Set<string>): boolean {
