@@ -280,16 +280,16 @@ function proposeHealthLoop(ctx: PythonTransformContext, name: string, reason = '
       const stopFlags = stopEventsOnlyPolled(ctx, fn.body);
       // What its /metrics branch served moves to the base's /metrics (metrics-hook): not business either.
       const metrics = carriedMetricsMembers(ctx, fn.outer) ?? new Set<string>();
-      // Members read through `agent = self` in its closures are read as much as `self.x` ones.
-      const business = [...new Set([...membersUsed(fn.body), ...aliasMembers(fn)])].filter(
-        (m) => !moved.has(m) && !metrics.has(m) && !portOnly.has(m) && !stopFlags.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && (!healthish(m) || keptLoop(ctx, m)) && !TRANSPORT.test(m) && agentHas(ctx, m),
-      );
-      if (business.length) return `health code that also does business work (self.${business.join(', self.')}); kept as it is`;
       // A health-named method of the agent it alone starts (`Thread(target=self._heartbeat_loop)`, handed
       // over, not called) that stays (its own work is business): removing this would leave that method
-      // with nothing running it.
+      // with nothing running it. Starting it is not business work of this method's own: said as it is.
       const stays = startedOnlyHere(ctx, fn).filter((m) => m !== name && healthish(m) && !moved.has(m) && !scope.removed.has(m));
-      if (stays.length) return `health code that alone starts self.${stays.join(', self.')}, which stays; kept so that it still runs`;
+      // Members read through `agent = self` in its closures are read as much as `self.x` ones.
+      const business = [...new Set([...membersUsed(fn.body), ...aliasMembers(fn)])].filter(
+        (m) => !moved.has(m) && !metrics.has(m) && !portOnly.has(m) && !stopFlags.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && (!healthish(m) || keptLoop(ctx, m)) && !TRANSPORT.test(m) && agentHas(ctx, m) && !stays.includes(m),
+      );
+      if (business.length) return `health code that also does business work (self.${business.join(', self.')}); kept as it is`;
+      if (stays.length) return `health code that alone starts self.${stays.join(', self.')}, which stays (nothing else would run it); kept as it is`;
       // A heartbeat it starts that posts somewhere the base does not (another service, another path,
       // fields the base's record lacks) is the agent's own announcement, not the base's registration.
       const sent = foreignSend(ctx, fn);
