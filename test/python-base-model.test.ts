@@ -195,6 +195,34 @@ class Base:
         post(self.registry_url + "/register", {"name": "x", "port": 1})
 `, 'Base', 'base.py')!;
     expect(later.registryUrl).toBeNull();
+    // Both still register from __init__: the method that does it is read from their code, whatever its name.
+    expect(own.registerMethod).toBe('_register');
+    expect(later.registerMethod).toBe('_register');
+  });
+
+  it('the method __init__ registers the agent with, by what it reads, not by its name; none for a base registering from its main loop', () => {
+    const m = learnFromSource(readFileSync(REFERENCE, 'utf8'), 'BaseAgent', REFERENCE)!;
+    expect(m.registerMethod).toBe('_register_service');
+    const fleet = learnFromSource(`import os
+class FleetBase:
+    def __init__(self, name):
+        self.name = name
+        self._setup_logging()
+        self._announce()
+
+    def _setup_logging(self):
+        pass
+
+    def _announce(self):
+        registry = os.environ.get("FLEET_REGISTRY_URL")
+        if registry:
+            print("registering", self.name, "with", registry)
+`, 'FleetBase', 'base.py')!;
+    expect(fleet.registerMethod).toBe('_announce');
+    const hardened = path.resolve(import.meta.dirname, '../templates/runtime/python/amoskys/agents/common/base.py');
+    const h = learnFromSource(readFileSync(hardened, 'utf8'), 'HardenedAgentBase', hardened)!;
+    expect(h.registerMethod).toBeNull();
+    expect(h.registrationRecord?.length).toBeGreaterThan(0);
   });
 });
 

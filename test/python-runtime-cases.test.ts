@@ -117,13 +117,14 @@ describe('fixture cases on the reference BaseAgent, started for real', () => {
         expect(status, `no /health on ${healthPort}:\n${output}`).not.toBeNull();
         // The base serves /health from inside super().__init__(), before the agent's own
         // __init__ has set its fields: a first answer may come before them (seen under load).
-        const hasFields = (s: Record<string, unknown> | null) => (rt.health_fields ?? []).every((f) => s && f in s);
+        const hasFields = (s: Record<string, unknown> | null) => [...(rt.health_fields ?? []), ...(rt.health_port_fields ?? [])].every((f) => s && f in s);
         await within(15_000, async () => {
           if (hasFields(status) || child.exitCode !== null) return true;
           status = (await health(healthPort)) ?? status;
           return hasFields(status);
         });
         for (const f of rt.health_fields ?? []) expect(status!, `/health lacks "${f}": ${JSON.stringify(status)}`).toHaveProperty(f);
+        for (const f of rt.health_port_fields ?? []) expect(status![f], `/health "${f}" is not the health port ${healthPort}: ${JSON.stringify(status)}`).toBe(healthPort);
         // Still up and answering a while later (a second bind on a port would have killed it).
         await sleep(1500);
         let later = await health(healthPort);

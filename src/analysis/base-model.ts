@@ -128,6 +128,13 @@ export interface BaseModel {
    * when the base's registry is not of that shape; absent when nothing is known.
    */
   registryUrl?: { attr: string; env: string; method: string } | null;
+  /**
+   * The method the base's __init__ calls to register the agent: registryUrl's method, else the first method
+   * __init__ calls whose code reads a registry variable or posts to a `/register` path (a production
+   * BaseAgent's `_register_service()`). Null when __init__ registers nothing (HardenedAgentBase registers from
+   * its main loop: see registrationRecord).
+   */
+  registerMethod?: string | null;
   learnedFrom: 'source' | 'profile';
   sourceFile?: string;
 }
@@ -215,6 +222,9 @@ function withTemplateHealthWords(model: BaseModel, profile: PythonProfile, class
       model.healthFails = baseFailingStatus(cls);
       model.healthKeys = baseHealthKeys(cls);
       model.registryUrl = registryUrlOf(cls);
+      // Whether (and with what) the base registers the agent: what own-registration and registry-send ask.
+      model.registrationRecord = registrationRecord(cls);
+      model.registerMethod = registerMethodOf(cls);
     }
   } catch {
     // no template: nothing known of the base's health words
@@ -382,6 +392,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     registrationRecord: registrationRecord(cls),
     registrationRecordMethod: registrationRecordMethod(cls),
     registryUrl: registryUrlOf(cls),
+    registerMethod: registerMethodOf(cls),
     learnedFrom: 'source',
     sourceFile: file,
   };
@@ -404,6 +415,20 @@ function envNameWithoutDefault(v: SyntaxNode | null): string | null {
   if (v?.type !== 'call' || !/^os\.(environ\.get|getenv)$/.test(v.childForFieldName('function')?.text ?? '')) return null;
   const args = v.childForFieldName('arguments')?.namedChildren ?? [];
   return args.length === 1 ? stringValue(args[0]!) : null;
+}
+
+/** See BaseModel.registerMethod. */
+function registerMethodOf(cls: PyClass): string | null {
+  const known = registryUrlOf(cls)?.method;
+  if (known) return known;
+  const init = cls.methods.get('__init__');
+  for (const st of init ? statements(init.body) : []) {
+    const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    const called = e?.type === 'call' ? selfAttribute(e.childForFieldName('function')!) : null;
+    const m = called ? cls.methods.get(called) : undefined;
+    if (m && /(environ(\.get)?[([]\s*|getenv\(\s*)["']\w*REGISTRY\w*["']|["'][^"']*\/register["']/.test(m.body.text)) return m.name;
+  }
+  return null;
 }
 
 /** See BaseModel.registryUrl. */

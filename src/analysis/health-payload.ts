@@ -86,6 +86,11 @@ export interface PayloadScope {
    * absent (BASE_STATUS_KEYS are then left to the base).
    */
   baseKeys?: BaseHealthKeys;
+  /**
+   * The base's own expression for the port its HTTP health endpoint is bound to (`self.health_check_port`,
+   * read from its binds): what a legacy HTTP handler's `self.server.server_port` reads on the base.
+   */
+  healthPort?: string;
 }
 
 /** Keys saying only that the agent is up: kept (a monitor may read them), but never saying so while the base says it is not. */
@@ -1363,6 +1368,11 @@ export function translate(expr: SyntaxNode, scope: PayloadScope, depth = 0): Tra
   walk(expr, (n) => {
     if (!ok) return false;
     if (n.type === 'lambda') return false;
+    // The legacy health server's bound port, read by its own request handler: the base's health port.
+    if (scope.healthPort && handlerServerPort(n)) {
+      edits.push([n.startIndex, n.endIndex, scope.healthPort]);
+      return false;
+    }
     if (n.type === 'attribute') {
       const recv = agentReceiver(n.childForFieldName('object')!, scope);
       if (recv) {
@@ -1405,6 +1415,26 @@ export function translate(expr: SyntaxNode, scope: PayloadScope, depth = 0): Tra
   let text = expr.text;
   for (const [s, e, r] of edits.sort((a, b) => b[0] - a[0])) text = text.slice(0, s - expr.startIndex) + r + text.slice(e - expr.startIndex);
   return { text: text.replace(/\s*\n\s*/g, ' '), members };
+}
+
+/**
+ * `self.server.server_port` / `self.server.server_address[1]` in a method of an HTTP request handler class
+ * (`class H(BaseHTTPRequestHandler)`, `self` its first parameter): the port its server is bound to.
+ */
+function handlerServerPort(n: SyntaxNode): boolean {
+  let server: SyntaxNode | null = null;
+  if (n.type === 'attribute' && n.childForFieldName('attribute')?.text === 'server_port') server = n.childForFieldName('object');
+  else if (n.type === 'subscript' && n.childForFieldName('subscript')?.text === '1') {
+    const v = n.childForFieldName('value');
+    if (v?.type === 'attribute' && v.childForFieldName('attribute')?.text === 'server_address') server = v.childForFieldName('object');
+  }
+  if (server?.type !== 'attribute' || server.childForFieldName('attribute')?.text !== 'server') return false;
+  const recv = server.childForFieldName('object');
+  const fn = enclosing(n, 'function_definition');
+  const first = fn?.childForFieldName('parameters')?.namedChildren[0];
+  if (recv?.type !== 'identifier' || first?.type !== 'identifier' || first.text !== recv.text) return false;
+  const cls = fn ? enclosing(fn, 'class_definition') : null;
+  return /HTTPRequestHandler\b/.test(cls?.childForFieldName('superclasses')?.text ?? '');
 }
 
 /**

@@ -63,6 +63,15 @@ export function aliasMembers(fn: PyFunction): Set<string> {
  * The first HTTP request the method's code (its closures and lambdas included) sends that is not the base's
  * registration, as a reason naming the line; null when it sends none, or only what the base sends.
  */
+/**
+ * The base registers the agent itself: its source posts a registration record (BaseModel.registrationRecord,
+ * read from it or from the profile's runtime template) and the profile has a registry. Read from the base
+ * model, never from the name of a method of the base's.
+ */
+export function baseRegisters(ctx: PythonTransformContext): boolean {
+  return !!ctx.base.registrationRecord?.length && ctx.profile.validation?.registry !== 'none';
+}
+
 export function foreignSend(ctx: PythonTransformContext, fn: PyFunction): string | null {
   return foreignSendIn(ctx, fn.body, selfAliases(fn), (attr) => ctx.agent.assignments.filter((a) => a.attr === attr));
 }
@@ -79,7 +88,7 @@ export function foreignSendIn(
 ): string | null {
   let why: string | null = null;
   // A base that registers nowhere (no record read from its source, or a profile without a registry) sends nothing.
-  const registers = !!ctx.base.registrationRecord?.length && ctx.profile.validation?.registry !== 'none';
+  const registers = baseRegisters(ctx);
   walk(body, (n) => {
     if (why || n.type === 'class_definition') return false;
     if (n.type !== 'call' || !SENDS.test(callee(n) ?? '')) return;

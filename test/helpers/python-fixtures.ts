@@ -20,6 +20,8 @@ export interface CaseSpec {
   runtime?: {
     /** Keys the _v2's GET /health must carry (the legacy health payload's business fields). */
     health_fields?: string[];
+    /** /health fields whose value must be the port /health was reached on (a key reporting the health server's bound port). */
+    health_port_fields?: string[];
     /** A health field that must grow between two answers (periodic work still running). */
     health_grows?: string;
     /** Ports the _v2 must listen on, and no others: `port`, `health` (the ones it is given) or numbers. */

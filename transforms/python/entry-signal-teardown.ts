@@ -13,6 +13,7 @@ import { callee, expressionOf, isDocstring, selfAttribute, statements, walk } fr
 import { isLogCall } from '../../src/analysis/infra.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { indentAt, lineStart } from '../../src/lang/python/text.js';
+import { threadFlagPrelude } from './remove-signal-handlers.js';
 
 const label = 'entry-signal-teardown';
 const HOOK = 'shutdown';
@@ -162,6 +163,8 @@ export const entrySignalTeardown: PythonTransform = {
     const text = [
       `${indent}def ${HOOK}(self):`,
       `${indent}${unit}"""What the entry point's SIGTERM/SIGINT handler ran (moved by migrate: the base's handler replaces it)."""`,
+      // What a removed SIGTERM handler of the agent set to end a thread's loop, first.
+      ...threadFlagPrelude(ctx, HOOK).map((l) => `${indent}${unit}${l}`),
       ...live.map((m) => `${indent}${unit}self.${m}()`),
       `${indent}${unit}super().${HOOK}()`,
     ].join(eol);

@@ -18,6 +18,7 @@ import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, is
 import { analyzePublisher } from './hardened-publisher.js';
 import { sharedReceiver } from './entrypoint.js';
 import { entryCycleRaiseWarnings } from './entry-cycle-raise.js';
+import { threadFlagPrelude } from './remove-signal-handlers.js';
 
 const label = 'hardened-main-loop';
 const KEYWORD = 'collection_interval';
@@ -1279,6 +1280,8 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
     const lines = [
       `${methodIndent}def shutdown(self):`,
       `${bodyIndent}"""Teardown of the legacy run() loop's finally: (moved by migrate)."""`,
+      // What a removed SIGTERM handler set to end a thread's loop, first (as the handler did before the finally: ran).
+      ...threadFlagPrelude(ctx, 'shutdown').map((l) => `${bodyIndent}${l}`),
       ...work.teardown.map((x) => movedStatement(ctx, x, bodyIndent, work)),
       // As teardown-super does for every kept teardown: the base's own shutdown runs too.
       ...(ctx.base.methods.has('shutdown') ? [`${bodyIndent}super().shutdown()`] : []),

@@ -5,7 +5,7 @@ import { removeHealth } from './remove-health.js';
 import { leftoverHealthState } from './leftover-health-state.js';
 import { removeHealthHelperServer } from './health-helper-server.js';
 import { removeHealthHelperObject } from './health-helper-object.js';
-import { removedSignalHandlerLogLine, removeSignalHandlers, signalFlagDaemonThread, signalHandlerShutdown } from './remove-signal-handlers.js';
+import { removedSignalHandlerLogLine, removeSignalHandlers, signalFlagThreadHook, signalHandlerShutdown } from './remove-signal-handlers.js';
 import { removeMainLoop } from './remove-main-loop.js';
 import { removeTeardown } from './remove-teardown.js';
 import { removeOwnedSockets } from './remove-owned-sockets.js';
@@ -95,7 +95,6 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // A SIGTERM/SIGINT handler whose installs went becomes the shutdown() hook.
   signalHandlerShutdown,
   removedSignalHandlerLogLine,
-  signalFlagDaemonThread,
   // Before add-import: it points an old base's import at the profile's module.
   hardenedOldBase,
   addImport,
@@ -126,6 +125,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   interruptTeardown,
   exitTeardown,
   loopTailTeardown,
+  // After every transform writing the base's signal hook (shutdown(), cleanup()): it opens that hook.
+  signalFlagThreadHook,
   ownRegistration,
   sameFileParentOrphansCheck,
   // After every transform that writes or moves code: what it cuts is unused in the output.

@@ -14,7 +14,7 @@ import { selfAttribute, walk } from '../../src/lang/python/syntax.js';
 import { lineStart } from '../../src/lang/python/text.js';
 import { TEARDOWN, calledByEntryPoint, reachedAtShutdown } from './remove-teardown.js';
 import { guardOnce } from './teardown-super.js';
-import { teardownHandlerWired } from './remove-signal-handlers.js';
+import { teardownHandlerWired, threadFlagPrelude } from './remove-signal-handlers.js';
 
 /** A `self.<teardown>()` call on the interrupted loop's way out; `survives`: it runs on SystemExit too. */
 interface InterruptCall {
@@ -127,7 +127,8 @@ export const interruptTeardown: PythonTransform = {
     if (!/^[ \t]*$/.test(indent)) return;
     const eol = ctx.layout.eol;
     const unit = ctx.layout.unit;
-    const body = wired.map(([name]) => `${indent}${unit}self.${name}()${eol}`).join('');
+    // What a removed SIGTERM handler set to end a thread's loop, first.
+    const body = [...threadFlagPrelude(ctx, target), ...wired.map(([name]) => `self.${name}()`)].map((l) => `${indent}${unit}${l}${eol}`).join('');
     ctx.edits.insert(lineStart(ctx.source, first.outer.startIndex), `${indent}def ${target}(self):${eol}${body}${eol}`, 'interrupt-teardown');
     for (const [name, fn] of wired) {
       const calls = interruptCalls(ctx, name).filter((c) => !isRemoved(ctx, c.call));

@@ -13,7 +13,7 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { callee, lineOf, selfAttribute, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { dictKeys } from '../../src/analysis/base-model.js';
-import { envLookup, SENDS } from '../../src/analysis/registry-send.js';
+import { baseRegisters, envLookup, SENDS } from '../../src/analysis/registry-send.js';
 import { insertAfterInit } from './health-hook.js';
 
 /** The node types the search of the agent's methods reads (see walkTypes): calls, and the scopes it does not enter. */
@@ -42,7 +42,7 @@ export const ownRegistrationPropose: PythonTransform = {
     const posts = [...ctx.agent.methods.values()].map((fn) => ({ fn, path: postsTo(fn) })).filter((p) => p.path !== null);
     if (posts.some((p) => /(de|un)register/.test(p.path!))) return;
     for (const { fn, path } of posts) {
-      // (named like the base's own, `_register_service`: the base's runs again once it goes)
+      // (named like the base's own registration method: the base's runs again once it goes)
       if (!/(^|\/)register\/?$/.test(path!) || fn.name.startsWith('__') || fn.isAsync) continue;
       if (!sameRegistry(ctx, fn) || !recordOf(ctx, fn) || setsState(fn)) continue;
       // A method other files of the repository call (`agent.register()` in a script) stays.
@@ -252,7 +252,8 @@ export const ownRegistration: PythonTransform = {
   name: 'own-registration',
   phase: 'edit',
   run(ctx) {
-    if (ctx.profile.validation?.registry === 'none' || !ctx.base.methods.has('_register_service')) return;
+    // Only where the base registers the agent itself (read from the base model, not a method name of it).
+    if (ctx.profile.validation?.registry === 'none' || (!baseRegisters(ctx) && !ctx.base.registerMethod)) return;
     let carried = false;
     for (const p of ctx.resolved?.members.values() ?? []) {
       if (p.finding !== 'registry' || p.kind !== 'method') continue;

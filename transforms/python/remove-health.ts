@@ -280,16 +280,16 @@ function proposeHealthLoop(ctx: PythonTransformContext, name: string, reason = '
       const stopFlags = stopEventsOnlyPolled(ctx, fn.body);
       // What its /metrics branch served moves to the base's /metrics (metrics-hook): not business either.
       const metrics = carriedMetricsMembers(ctx, fn.outer) ?? new Set<string>();
-      // Members read through `agent = self` in its closures are read as much as `self.x` ones.
-      const business = [...new Set([...membersUsed(fn.body), ...aliasMembers(fn)])].filter(
-        (m) => !moved.has(m) && !metrics.has(m) && !portOnly.has(m) && !stopFlags.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && (!healthish(m) || keptLoop(ctx, m)) && !TRANSPORT.test(m) && agentHas(ctx, m),
-      );
-      if (business.length) return `health code that also does business work (self.${business.join(', self.')}); kept as it is`;
       // A health-named method of the agent it alone starts (`Thread(target=self._heartbeat_loop)`, handed
       // over, not called) that stays (its own work is business): removing this would leave that method
-      // with nothing running it.
+      // with nothing running it. Starting it is not business work of this method's own: said as it is.
       const stays = startedOnlyHere(ctx, fn).filter((m) => m !== name && healthish(m) && !moved.has(m) && !scope.removed.has(m));
-      if (stays.length) return `health code that alone starts self.${stays.join(', self.')}, which stays; kept so that it still runs`;
+      // Members read through `agent = self` in its closures are read as much as `self.x` ones.
+      const business = [...new Set([...membersUsed(fn.body), ...aliasMembers(fn)])].filter(
+        (m) => !moved.has(m) && !metrics.has(m) && !portOnly.has(m) && !stopFlags.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && (!healthish(m) || keptLoop(ctx, m)) && !TRANSPORT.test(m) && agentHas(ctx, m) && !stays.includes(m),
+      );
+      if (business.length) return `health code that also does business work (self.${business.join(', self.')}); kept as it is`;
+      if (stays.length) return `health code that alone starts self.${stays.join(', self.')}, which stays (nothing else would run it); kept as it is`;
       // A heartbeat it starts that posts somewhere the base does not (another service, another path,
       // fields the base's record lacks) is the agent's own announcement, not the base's registration.
       const sent = foreignSend(ctx, fn);
@@ -1212,7 +1212,21 @@ export function payloadScope(ctx: PythonTransformContext): PayloadScope {
     baseWord: baseHealthWord(ctx),
     baseFails: baseHealthFails(ctx),
     baseKeys: ctx.base.healthKeys?.get(healthHook(ctx)),
+    healthPort: baseHttpHealthPort(ctx),
   };
+}
+
+/**
+ * The base's expression for the port of its HTTP health endpoint, read from what it binds: its health port
+ * (`self.health_check_port`), or the role it serves HTTP on when its health port speaks another protocol
+ * (`self.port + 2` beside a ZMQ health socket). Undefined when the base has no such attribute.
+ */
+function baseHttpHealthPort(ctx: PythonTransformContext): string | undefined {
+  const http = [...ctx.base.bindKinds].find(([, k]) => k === 'http')?.[0];
+  const role = ctx.base.bindKinds.get('health_check_port') === 'http' || !http ? 'health_check_port' : http;
+  const m = /^(\w+)(?:\+(\d+))?$/.exec(role);
+  if (!m || !ctx.base.attributes.has(m[1]!)) return undefined;
+  return m[2] ? `self.${m[1]} + ${m[2]}` : `self.${m[1]}`;
 }
 
 function constructs(value: SyntaxNode, classes: Set<string>): boolean {

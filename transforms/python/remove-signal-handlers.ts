@@ -1,7 +1,9 @@
 // Concern: SIGTERM/SIGINT handlers the base installs itself. A handler that does more
 // than stop the agent (saves state, notifies peers) stays installed, with its method.
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
-import { isRemoved } from '../../src/lang/python/transform-context.js';
+import { isRemoved, keep, withRenames } from '../../src/lang/python/transform-context.js';
+import { indentAt, lineStart } from '../../src/lang/python/text.js';
+import { insertAfterInit } from './health-hook.js';
 import { isInfraBlock, isInfraStatement, isLogCall, isTrivial, type InfraScope } from '../../src/analysis/infra.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
@@ -489,9 +491,11 @@ function flagReadBeyondLoop(ctx: PythonTransformContext, handler: PyFunction): {
         if (p.type === 'class_definition' || inLoop) break;
       }
       // ... unless that loop is a non-daemon thread's (`threading.Thread(target=self._watchdog).start()`):
-      // nothing but the handler ends it, and the thread keeps the process alive after the base's teardown.
-      const thread = inLoop ? nonDaemonThreadOf(ctx, p) : null;
-      if (inLoop && !thread) continue;
+      // nothing but the handler ends it, and the thread keeps the process alive after the base's teardown,
+      // unless the base's signal hook sets the flag in its place (threadFlagPrelude).
+      const t = inLoop ? threadOf(ctx, p) : null;
+      if (inLoop && (!t || t.daemon || flagCarriedByHook(ctx, handler, flag))) continue;
+      const thread = t?.name;
       // The source line of the read (a multi-line statement shows the line it is on).
       const st = enclosingStatement(r.node);
       return { flag, line: r.line, text: (st.text.split('\n')[r.line - 1 - st.startPosition.row] ?? st.text).trim(), ...(thread ? { thread } : {}) };
@@ -501,15 +505,16 @@ function flagReadBeyondLoop(ctx: PythonTransformContext, handler: PyFunction): {
 }
 
 /**
- * The method holding `loop` when the agent runs it as a thread not marked daemon (`threading.Thread(
- * target=self.<method>, ...)` with no `daemon=True`, and no `.daemon = True` beside it): its name, else null.
+ * The agent's thread running the method holding `loop` (`threading.Thread(target=self.<method>, ...)`):
+ * its name, and whether every start of it is marked daemon (`daemon=True`, or `.daemon = True` beside it).
  */
-function nonDaemonThreadOf(ctx: PythonTransformContext, loop: SyntaxNode | null): string | null {
+function threadOf(ctx: PythonTransformContext, loop: SyntaxNode | null): { name: string; daemon: boolean } | null {
   let f: SyntaxNode | null = loop;
   while (f && f.type !== 'function_definition') f = f.parent;
   const name = f?.childForFieldName('name')?.text;
   if (!name || !ctx.agent.methods.has(name)) return null;
-  let found: string | null = null;
+  let starts = 0;
+  let daemons = 0;
   for (const m of ctx.agent.methods.values()) {
     let daemonSet = false;
     walk(m.body, (n) => {
@@ -520,11 +525,11 @@ function nonDaemonThreadOf(ctx: PythonTransformContext, loop: SyntaxNode | null)
       const kws = (n.childForFieldName('arguments')?.namedChildren ?? []).filter((a) => a.type === 'keyword_argument');
       const kw = (k: string) => kws.find((a) => a.childForFieldName('name')?.text === k)?.childForFieldName('value');
       if (selfAttribute(kw('target') ?? n) !== name) return;
-      if (kw('daemon')?.type === 'true' || daemonSet) return;
-      found = name;
+      starts++;
+      if (kw('daemon')?.type === 'true' || daemonSet) daemons++;
     });
   }
-  return found;
+  return starts ? { name, daemon: daemons === starts } : null;
 }
 
 function readsFlag(cond: SyntaxNode | null, flag: string): boolean {
@@ -774,70 +779,174 @@ export const removedSignalHandlerLogLine: PythonTransform = {
   },
 };
 
+/** A flag a removed SIGTERM/SIGINT handler set that ends the loop of a thread of the agent. */
+interface ThreadFlag {
+  handler: PyFunction;
+  flag: string;
+  /** The handler's statement setting it (`self.running = False`, `self._stop.set()`). */
+  stmt: SyntaxNode;
+  thread: string;
+  daemon: boolean;
+  /** The thread's `while` reading the flag. */
+  loop: SyntaxNode;
+  /** The base's hook its own handler runs once it stops (shutdown(), cleanup()), where the statement can go; null when none. */
+  hook: string | null;
+}
+
 /**
- * Edit (a note): a SIGTERM/SIGINT handler that went whole while a flag it set (`self.running = False`,
- * `self._stop.set()`) still ends the loop of a daemon thread of the agent (`threading.Thread(target=
- * self._watchdog, daemon=True)` looping `while self.running:`). The base's own handler never sets that
- * flag, so at SIGTERM the thread is no longer ended: it keeps running through the base's teardown (a
- * watchdog that os._exit()s when a cycle is late may end the process mid-teardown). Said with the
- * thread, the loop's line and the flag, and what to do.
+ * The handler's statement setting `flag` can open the base's signal hook instead: there is one (the base's
+ * own handler runs it), and the statement is one line that reads nothing the hook is not given (signum, frame).
  */
-export const signalFlagDaemonThread: PythonTransform = {
-  name: 'signal-flag-daemon-thread',
+function flagCarriedByHook(ctx: PythonTransformContext, handler: PyFunction, flag: string): boolean {
+  const st = flagStatements(handler).get(flag);
+  if (!st || st.text.includes('\n') || !signalHook(ctx, handler.name)) return false;
+  const given = new Set(handler.params.slice(1).map((p) => p.name));
+  let reads = false;
+  walk(st, (n) => {
+    if (n.type === 'identifier' && given.has(n.text)) reads = true;
+  });
+  return !reads;
+}
+
+const threadFlagMemo = new WeakMap<PythonTransformContext, ThreadFlag[]>();
+
+/**
+ * Edit phase: the flags of SIGTERM/SIGINT handlers that went whole (not one turned into the hook, which
+ * stays) that still end the loop of a kept thread of the agent (`threading.Thread(target=self._watchdog)`
+ * looping `while self.running:`). The base's own handler never sets them.
+ */
+function threadFlags(ctx: PythonTransformContext): ThreadFlag[] {
+  const known = threadFlagMemo.get(ctx);
+  if (known) return known;
+  const out: ThreadFlag[] = [];
+  const handlers = new Set<string>();
+  for (const fn of ctx.agent.methods.values()) {
+    walkAgentCode(fn, (n) => {
+      if (n.type !== 'call' || !/^(signal\.)?signal$/.test(callee(n) ?? '')) return;
+      const a = n.childForFieldName('arguments')?.namedChildren ?? [];
+      const h = a.length === 2 && HANDLED.test(a[0]!.text) ? selfAttribute(a[1]!) : null;
+      if (h && ctx.agent.methods.has(h)) handlers.add(h);
+    });
+  }
+  const seen = new Set<string>();
+  for (const name of handlers) {
+    const h = ctx.agent.methods.get(name)!;
+    if (!isRemoved(ctx, h.outer) || hookMemo.get(ctx)?.get(name)) continue;
+    for (const flag of handlerFlags(ctx, h)) {
+      for (const r of ctx.refs.of(flag)) {
+        if (r.kind !== 'attribute' || isRemoved(ctx, r.node)) continue;
+        let loop: SyntaxNode | null = r.node.parent;
+        while (loop && loop.type !== 'while_statement' && loop.type !== 'function_definition') loop = loop.parent;
+        if (loop?.type !== 'while_statement' || !readsFlag(loop.childForFieldName('condition'), flag) || isRemoved(ctx, loop)) continue;
+        const thread = threadOf(ctx, loop);
+        const key = `${thread?.name}:${flag}`;
+        if (!thread || seen.has(key)) continue;
+        seen.add(key);
+        const hook = flagCarriedByHook(ctx, h, flag) ? signalHook(ctx, name) : null;
+        out.push({ handler: h, flag, stmt: flagStatements(h).get(flag)!, thread: thread.name, daemon: thread.daemon, loop, hook });
+      }
+    }
+  }
+  threadFlagMemo.set(ctx, out);
+  return out;
+}
+
+/**
+ * What opens the base's signal hook `hook` (shutdown(), cleanup()) so that the agent's threads still end at
+ * SIGTERM: the removed handler's statements setting the flags their loops read, as written. A transform
+ * writing that hook (the teardown of run()'s finally:) starts it with these lines; signal-flag-thread-hook
+ * writes them into the agent's own hook or a new one.
+ */
+export function threadFlagPrelude(ctx: PythonTransformContext, hook: string): string[] {
+  return [...new Set(threadFlags(ctx).filter((t) => t.hook === hook).map((t) => withRenames(ctx, t.stmt.text)))];
+}
+
+/**
+ * Edit: a SIGTERM/SIGINT handler that went whole while a flag it set (`self.running = False`,
+ * `self._stop.set()`) still ends the loop of a thread of the agent (`threading.Thread(target=self._watchdog)`
+ * looping `while self.running:`). The base's own handler never sets that flag: a non-daemon thread would keep
+ * the process alive after SIGTERM (and its work after the loop never run), a daemon one would run on through
+ * the teardown (a watchdog that os._exit()s when a cycle is late may cut it). The statement now opens the hook
+ * the base's handler runs once it stops (HardenedAgentBase's shutdown(), BaseAgent's cleanup()): the agent's
+ * own, the one another transform writes (threadFlagPrelude), or a new one. Without such a hook, a note.
+ */
+export const signalFlagThreadHook: PythonTransform = {
+  name: 'signal-flag-thread-hook',
   phase: 'edit',
   run(ctx) {
     if (!ctx.base.handlesSignals) return;
-    const handlers = new Set<string>();
-    for (const fn of ctx.agent.methods.values()) {
-      walkAgentCode(fn, (n) => {
-        if (n.type !== 'call' || !/^(signal\.)?signal$/.test(callee(n) ?? '')) return;
-        const a = n.childForFieldName('arguments')?.namedChildren ?? [];
-        const h = a.length === 2 && HANDLED.test(a[0]!.text) ? selfAttribute(a[1]!) : null;
-        if (h && ctx.agent.methods.has(h)) handlers.add(h);
-      });
+    const flags = threadFlags(ctx);
+    const cls = ctx.agent.cls.name;
+    const said = (t: ThreadFlag) => `line ${t.loop.startPosition.row + 1}: ${t.loop.text.split('\n')[0]!.trim()}`;
+    for (const t of flags) {
+      if (t.hook || !t.daemon) continue;
+      ctx.warnings.push(
+        `${cls}: the daemon thread ${t.thread}() loops on self.${t.flag} (${said(t)}), which only the removed SIGTERM handler ${t.handler.name}() ended (line ${t.handler.node.startPosition.row + 1}); ` +
+          `${ctx.profile.base_class}'s own handler never sets self.${t.flag}, so at SIGTERM that thread keeps running through shutdown() until the process exits` +
+          ` (if it exits or os._exit()s on its own, it may do so mid-teardown): set self.${t.flag} as ${t.handler.name}() did at the start of shutdown() by hand if that matters`,
+      );
     }
-    const seen = new Set<string>();
-    for (const name of handlers) {
-      const h = ctx.agent.methods.get(name)!;
-      // Only a handler that went whole (not one turned into the shutdown() hook, whose flag still gets set).
-      if (!isRemoved(ctx, h.outer) || hookMemo.get(ctx)?.get(name)) continue;
-      for (const flag of handlerFlags(ctx, h)) {
-        for (const r of ctx.refs.of(flag)) {
-          if (r.kind !== 'attribute' || isRemoved(ctx, r.node)) continue;
-          let loop: SyntaxNode | null = r.node.parent;
-          while (loop && loop.type !== 'while_statement' && loop.type !== 'function_definition') loop = loop.parent;
-          if (loop?.type !== 'while_statement' || !readsFlag(loop.childForFieldName('condition'), flag)) continue;
-          const thread = daemonThreadOf(ctx, loop);
-          if (!thread || isRemoved(ctx, loop)) continue;
-          const key = `${thread}:${flag}`;
-          if (seen.has(key)) continue;
-          seen.add(key);
-          const line = loop.startPosition.row + 1;
-          ctx.warnings.push(
-            `${ctx.agent.cls.name}: the daemon thread ${thread}() loops on self.${flag} (line ${line}: ${loop.text.split('\n')[0]!.trim()}), which only the removed SIGTERM handler ${name}() ended (line ${h.node.startPosition.row + 1}); ` +
-              `${ctx.profile.base_class}'s own handler never sets self.${flag}, so at SIGTERM that thread keeps running through shutdown() until the process exits` +
-              ` (if it exits or os._exit()s on its own, it may do so mid-teardown): set self.${flag} as ${name}() did at the start of shutdown() by hand if that matters`,
-          );
-        }
+    for (const hook of new Set(flags.map((t) => t.hook).filter((h): h is string => !!h))) {
+      const mine = flags.filter((t) => t.hook === hook);
+      const lines = threadFlagPrelude(ctx, hook);
+      const what = mine.map((t) => `self.${t.flag} (${t.thread}()'s loop, ${said(t)})`).join(', ');
+      const handlers = [...new Set(mine.map((t) => `${t.handler.name}()`))].join(', ');
+      const placed = placeHookPrelude(ctx, hook, lines, mine);
+      if (placed) {
+        ctx.warnings.push(
+          `${cls}: the removed SIGTERM handler ${handlers} set ${what}; ${ctx.profile.base_class}'s own handler does not, so ${hook}(), which it runs once it stops, ${placed} ${lines.join('; ')}: the thread ends at SIGTERM as it did`,
+        );
+        continue;
+      }
+      for (const t of mine) {
+        const reason = `the removed SIGTERM handler ${t.handler.name}() set self.${t.flag}, which ends the loop of the thread ${t.thread}() (${said(t)}); ${ctx.profile.base_class}'s own handler does not, and ${hook}() could not be opened with ${t.stmt.text}: add it at the start of ${hook}() by hand`;
+        if (t.daemon) ctx.warnings.push(`${cls}: ${reason}`);
+        else keep(ctx, t.thread, t.loop.startPosition.row + 1, reason);
       }
     }
   },
 };
 
-/** The self attributes a handler sets as flags: `self.x = ...` and `self.x.set()` statements of its body. */
-function handlerFlags(ctx: PythonTransformContext, handler: PyFunction): string[] {
-  const flags = new Set<string>();
+/**
+ * Opens the hook with `lines`: the agent's own (kept, or the method renamed to it) after its docstring, or
+ * a new one after __init__; one another transform wrote must hold them already. What it did, else null.
+ */
+function placeHookPrelude(ctx: PythonTransformContext, hook: string, lines: string[], flags: ThreadFlag[]): string | null {
+  const renamed = [...ctx.renames].find(([, to]) => to === hook)?.[0];
+  const own = ctx.agent.methods.get(renamed ?? hook);
+  if (own && !isRemoved(ctx, own.outer)) {
+    const first = statements(own.body).find((x) => !isDocstring(x) && !isRemoved(ctx, x));
+    if (!first || first.startPosition.row === own.node.startPosition.row) return null;
+    const indent = indentAt(ctx.source, first.startIndex);
+    ctx.edits.insert(lineStart(ctx.source, first.startIndex), lines.map((l) => `${indent}${l}${ctx.layout.eol}`).join(''), 'signal-flag-thread-hook');
+    return 'now opens with';
+  }
+  const written = ctx.edits.writtenTexts().filter((t) => new RegExp(`\\bdef ${hook}\\(`).test(t));
+  if (written.length) return written.some((t) => lines.every((l) => t.includes(l))) ? 'opens with' : null;
+  const doc = `"""What the removed SIGTERM handler ${[...new Set(flags.map((t) => t.handler.name))].join('(), ')}() did to end the loop of ${[...new Set(flags.map((t) => t.thread))].join('(), ')}() (moved by migrate)."""`;
+  insertAfterInit(ctx, `def ${hook}(self):\n    ${doc}\n${lines.map((l) => `    ${l}\n`).join('')}    super().${hook}()\n`, 'signal-flag-thread-hook');
+  return 'is written to open with';
+}
+
+/** The statements of a handler's body that set a flag of the agent: `self.x = ...` and `self.x.set()`, by flag. */
+function flagStatements(handler: PyFunction): Map<string, SyntaxNode> {
+  const out = new Map<string, SyntaxNode>();
   for (const st of statements(handler.body)) {
     const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
-    if (e?.type === 'assignment') {
-      const a = selfAttribute(e.childForFieldName('left')!);
-      if (a) flags.add(a);
-    } else if (e?.type === 'call') {
+    let a: string | null = null;
+    if (e?.type === 'assignment') a = selfAttribute(e.childForFieldName('left')!);
+    else if (e?.type === 'call') {
       const fn = e.childForFieldName('function');
-      const a = fn?.type === 'attribute' && fn.childForFieldName('attribute')!.text === 'set' ? selfAttribute(fn.childForFieldName('object')!) : null;
-      if (a) flags.add(a);
+      a = fn?.type === 'attribute' && fn.childForFieldName('attribute')!.text === 'set' ? selfAttribute(fn.childForFieldName('object')!) : null;
     }
+    if (a && !out.has(a)) out.set(a, st);
   }
+  return out;
+}
+
+/** The self attributes a handler sets as flags: `self.x = ...` and `self.x.set()` statements of its body. */
+function handlerFlags(ctx: PythonTransformContext, handler: PyFunction): string[] {
+  const flags = new Set(flagStatements(handler).keys());
   // A flag the base's own handler sets too on its way out is set as before.
   const { handlers, graph } = ctx.base.signalCalls;
   const reached = new Set<string>();
@@ -848,27 +957,4 @@ function handlerFlags(ctx: PythonTransformContext, handler: PyFunction): string[
     todo.push(...(graph.get(m) ?? []));
   }
   return [...flags].filter((f) => ![...reached].some((m) => ctx.base.assignedIn.get(m)?.has(f)));
-}
-
-/** The method holding `loop` when the agent runs it as a daemon thread (`daemon=True` or `.daemon = True`): its name, else null. */
-function daemonThreadOf(ctx: PythonTransformContext, loop: SyntaxNode): string | null {
-  let f: SyntaxNode | null = loop;
-  while (f && f.type !== 'function_definition') f = f.parent;
-  const name = f?.childForFieldName('name')?.text;
-  if (!name || !ctx.agent.methods.has(name)) return null;
-  let found: string | null = null;
-  for (const m of ctx.agent.methods.values()) {
-    let daemonSet = false;
-    walk(m.body, (n) => {
-      if (n.type === 'assignment' && n.childForFieldName('left')?.type === 'attribute' && n.childForFieldName('left')!.childForFieldName('attribute')?.text === 'daemon' && n.childForFieldName('right')?.type === 'true') daemonSet = true;
-    });
-    walk(m.body, (n) => {
-      if (n.type !== 'call' || !/^(threading\.)?Thread$/.test(callee(n) ?? '')) return;
-      const kws = (n.childForFieldName('arguments')?.namedChildren ?? []).filter((a) => a.type === 'keyword_argument');
-      const kw = (k: string) => kws.find((a) => a.childForFieldName('name')?.text === k)?.childForFieldName('value');
-      if (selfAttribute(kw('target') ?? n) !== name) return;
-      if (kw('daemon')?.type === 'true' || daemonSet) found = name;
-    });
-  }
-  return found;
 }
