@@ -9,6 +9,7 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
 import { constructorText } from '../../src/lang/typescript/generate.js';
 import { boundMerge, carryAfterSuper, mappedOptions, mergeLocal, oldBaseConstructor, oldOptionKeys } from './old-base.js';
+import { callerList } from '../../src/lang/typescript/context.js';
 import { descendantsOfKind, isJsFile, namesDeclaredInFunctions, thisMember } from '../../src/lang/typescript/syntax.js';
 import { tsPortDefault, tsTextDefault } from '../../src/lang/typescript/port-defaults.js';
 
@@ -28,6 +29,9 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   }
   const params = ctx.ctor ? ctx.ctor.getParameters() : [];
   const passThrough = ctx.ts.super_call.pass_through ?? {};
+  // Keys whose legacy value stays a kept server's and is not handed to the base.
+  const withheld = new Set<string>();
+  const said = { kept: ctx.kept.length, warnings: ctx.warnings.length };
   // Values the legacy code gave each pass-through key: a constructor parameter first.
   for (const [key, names] of Object.entries(passThrough)) {
     if (ctx.hints.businessHealth && /health/i.test(key)) {
@@ -35,7 +39,10 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       // Said only when the agent had a health port of its own to pass: a kept server on the
       // agent's port (passed as `port`) left no legacy health port behind.
       const own = healthPortIn(ctx, names);
-      if (own && !keptPortOffBaseEnv(ctx, names)) ctx.warnings.push(`${key} is not passed to the base: the kept status server still listens on the legacy health port (${own})`);
+      if (own && !keptPortOffBaseEnv(ctx, names)) {
+        ctx.warnings.push(`${key} is not passed to the base: the kept status server still listens on the legacy health port (${own})`);
+        withheld.add(key);
+      }
       continue;
     }
     const p = params.find((x) => names.includes(x.getName()));
@@ -53,6 +60,7 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       const stays = key.toLowerCase().includes('health') && !!listen && !!ctx.hints.healthHolder && !removed.has(ctx.hints.healthHolder);
       if (stays && listen.getDescendantsOfKind(SyntaxKind.Identifier).concat(Node.isIdentifier(listen) ? [listen] : []).some((id) => id.getText() === p.getName())) {
         ctx.warnings.push(`${key} is not passed to the base: ${ctx.hints.healthHolder} stays and still listens on ${listen.getText()}`);
+        withheld.add(key);
         continue;
       }
       args.set(key, p.getName() === key ? key : `${key}: ${p.getName()}`);
@@ -71,6 +79,7 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       // the base given the same port would fail to bind it.
       if (ctx.hints.healthHolder && !removed.has(ctx.hints.healthHolder)) {
         ctx.warnings.push(`${key} is not passed to the base: ${ctx.hints.healthHolder} stays and still listens on ${expr.getText()}`);
+        withheld.add(key);
         continue;
       }
       const v = ctx.constantValue(expr);
@@ -86,8 +95,17 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       }
     }
   }
-  keptServerOnHealthPort(ctx, args);
+  for (const key of keptServerOnHealthPort(ctx, args)) withheld.add(key);
   keptServerOnDefaultHealthPort(ctx, args);
+  // A withheld port the class stores under the base's own member name (`this.healthCheckPort`) and
+  // kept code still reads (the kept server's listen(), its log line): dropped as "the same
+  // concept", those reads would get the base's /health port, and the kept server would bind the
+  // base's port. The legacy value stays in a field of its own, every kept reader wired to it.
+  const ownPorts = new Set<string>();
+  for (const key of withheld) {
+    if (args.has(key)) continue;
+    for (const n of passThrough[key] ?? []) if (ctx.base.members.has(n) && keptReads(ctx, n)) ownPorts.add(n);
+  }
   for (const [k, v] of ctx.superArgs) if (!args.has(k)) args.set(k, v === k ? k : `${k}: ${v}`);
   // `this.name = name` from a constructor option or parameter (`{ name = 'depth-reporter' } = {}`):
   // each instance was known by the name its caller gave, in the registry and wherever the class
@@ -161,6 +179,10 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
         ctx.removedExtra.push(m.name);
         ctx.warnings.push(`the ${m.name} getter (${value}) is now the name given to the base`);
       } else renameProperty(ctx, m.name, m.nodes);
+      continue;
+    }
+    if (ownPorts.has(m.name)) {
+      keepOwnPort(ctx, m.name, m.nodes, said);
       continue;
     }
     if (!sameConcept.has(m.name) || !compatibleType(m.name, nameKey, m.nodes[0]!)) {
@@ -413,13 +435,15 @@ function ctorAssignments(ctx: TsRewriteContext): Array<{ name: string; value: No
  * would never see it). That value stays the kept server's; when the base's fallback (port + 1)
  * is provably the same port, where the base serves /health is a person's decision.
  */
-function keptServerOnHealthPort(ctx: TsRewriteContext, args: Map<string, string>): void {
+function keptServerOnHealthPort(ctx: TsRewriteContext, args: Map<string, string>): string[] {
+  const out: string[] = [];
   for (const [key, entry] of [...args]) {
     if (!/health/i.test(key)) continue;
     const value = entry.startsWith(`${key}:`) ? entry.slice(key.length + 1).trim() : entry;
     const listen = keptListenOn(ctx, value);
     if (!listen) continue;
     args.delete(key);
+    out.push(key);
     const holder = (listen.getExpression() as import('ts-morph').PropertyAccessExpression).getExpression().getText();
     const portEntry = args.get('port');
     const portValue = portEntry === undefined ? null : portEntry.startsWith('port:') ? portEntry.slice(5).trim() : portEntry;
@@ -437,6 +461,7 @@ function keptServerOnHealthPort(ctx: TsRewriteContext, args: Map<string, string>
       ctx.warnings.push(`${key} is not passed to the base: ${holder} (line ${listen.getStartLineNumber()}) stays and still listens on ${on}`);
     }
   }
+  return out;
 }
 
 /**
@@ -651,6 +676,66 @@ function renameProperty(ctx: TsRewriteContext, name: string, decls: Node[]): voi
   ctx.renames.set(name, to);
   ctx.memberRewrites.push({ from: name, to: `this.${to}` });
   ctx.warnings.push(`${name} renamed to ${to}: ${ctx.baseClass} owns ${name}`);
+}
+
+/**
+ * `this.<name>` read by code the rewrite keeps in place or writes (not the constructor's own
+ * `this.<name> = ...`, which goes with a member of the same concept).
+ */
+function keptReads(ctx: TsRewriteContext, name: string): boolean {
+  const inPlace = descendantsOfKind(ctx.cls, SyntaxKind.PropertyAccessExpression).some((p) => {
+    if (thisMember(p) !== name || ctx.edits.removes(p.getStart(), p.getEnd())) return false;
+    const parent = p.getParent();
+    const assigned = Node.isBinaryExpression(parent) && parent.getLeft() === p && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken;
+    return !(assigned && p.getFirstAncestor((a) => Node.isConstructorDeclaration(a)));
+  });
+  const read = new RegExp(`\\bthis\\.${name.replace(/\$/g, '\\$')}(?![\\w$])`);
+  return inPlace || ctx.newMembers.some((m) => read.test(m.text));
+}
+
+/**
+ * The legacy port kept under a name of its own (`legacyHealthCheckPort`): the kept server and its
+ * other readers go on reading the value the legacy class computed, while the base's member of that
+ * name is the base's /health port. What this transform already said about `this.<name>` now names
+ * the renamed field; other files reading it get the base's port, which a person must check.
+ */
+function keepOwnPort(ctx: TsRewriteContext, name: string, decls: Node[], said: { kept: number; warnings: number }): void {
+  renameProperty(ctx, name, decls);
+  const to = ctx.renames.get(name)!;
+  const read = new RegExp(`\\bthis\\.${name.replace(/\$/g, '\\$')}(?![\\w$])`, 'g');
+  for (const k of ctx.kept.slice(said.kept)) k.reason = k.reason.replace(read, `this.${to}`);
+  for (let i = said.warnings; i < ctx.warnings.length; i++) ctx.warnings[i] = ctx.warnings[i]!.replace(read, `this.${to}`);
+  const last = ctx.warnings.length - 1;
+  ctx.warnings[last] = `${name} renamed to ${to}: the kept server's port is not the base's ${name} (its /health port), so the two do not bind one port`;
+  // Code of the same file outside the class (the entry point's `indexer.healthCheckPort`) meant the
+  // kept server's port too: it reads the renamed field.
+  let outside = 0;
+  for (const p of descendantsOfKind(ctx.sf, SyntaxKind.PropertyAccessExpression)) {
+    if (p.getName() !== name || ctx.cls.containsRange(p.getPos(), p.getEnd()) || ctx.edits.removes(p.getStart(), p.getEnd())) continue;
+    let owner: string | undefined;
+    try {
+      owner = p.getExpression().getType().getSymbol()?.getName();
+    } catch {
+      owner = undefined;
+    }
+    if (owner === ctx.className) ctx.edits.replace(p.getNameNode().getStart(), p.getNameNode().getEnd(), to);
+    outside++;
+  }
+  const callers = ctx.outsideCallers(name);
+  const decl = decls.find((d) => Node.isPropertyDeclaration(d));
+  // Nothing outside the class reads it: a private field, so no other code takes it for the base's.
+  // (Read by module code, it stays as visible as it was.)
+  if (callers.length === 0 && outside === 0 && !ctx.js && decl && Node.isPropertyDeclaration(decl) && !decl.hasScopeKeyword()) {
+    const first = decl.getModifiers()[0] ?? decl.getNameNode();
+    ctx.edits.insert(first.getStart(), 'private ');
+  }
+  if (callers.length > 0) {
+    ctx.kept.push({
+      symbol: name,
+      line: decls[0]!.getStartLineNumber(),
+      reason: `${name} is read from ${callerList(callers)}: it held the kept server's port, which is now ${to}; there ${name} is the base's /health port: point each reader at the port it means`,
+    });
+  }
 }
 
 /** Does the legacy member hold the same kind of value as the base's (a Date start time does not)? */
