@@ -591,7 +591,12 @@ function samePlace(a: string, b: string): boolean {
  */
 function settleFile(loc: Location, data: JournalData, root: string, rel: string, backupDir: string): void {
   const s = settling(loc, data, root, rel, backupDir);
-  if (s.action === 'keep') return;
+  if (s.action === 'keep') {
+    // Committed (migrate's own index): a run killed before it wrote the user's index for its
+    // paths left them looking staged-as-deleted; HEAD's version is what the index must hold.
+    if (loc.git && s.inHead) resetIndex(loc.top!, s.fromTop, true);
+    return;
+  }
   if (s.action === 'restore') {
     if (!existsSync(s.abs) || !sameBytes(s.abs, s.backup!)) {
       const tmp = `${s.abs}.${process.pid}.restore.tmp`;
