@@ -7,7 +7,7 @@
 // still wins); otherwise the change is reported with both hosts and the setting to change.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { bindArgument, serverSubclasses } from '../../src/analysis/ports.js';
+import { ASYNC_LISTENER, WSGI_SERVER, bindArgument, serverSubclasses } from '../../src/analysis/ports.js';
 import { bindHostOf, isWildcardHost, type BindHost } from '../../src/analysis/bind-host.js';
 import { callee, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
@@ -16,10 +16,6 @@ import { importAnchor } from './add-import.js';
 
 const label = 'health-host';
 
-/** asyncio's listeners: `start_server(cb, host, port)`, `loop.create_server(factory, host, port)`. */
-const ASYNC_LISTENER = /(^|\.)(start_server|create_server)$/;
-/** `wsgiref.simple_server.make_server(host, port, app)`. */
-const WSGI_SERVER = /(^|\.)make_server$/;
 
 export const healthHost: PythonTransform = {
   name: label,
