@@ -491,3 +491,28 @@ if __name__ == "__main__":
     expect((await verify('            self.job_report()', says(named)))[0]).toMatch(refused);
   });
 });
+
+// The host the base's health server binds, read from its source (a monitor on another machine reaches
+// only what that host allows): the setting choosing it and its default, also through an attribute.
+describe('the host the base binds its health server to', () => {
+  const HARDENED = path.resolve(import.meta.dirname, '../templates/runtime/python/amoskys/agents/common/base.py');
+  it('the reference base and the hardened base: $AGENT_HOST, default 127.0.0.1, through the attribute __init__ sets', () => {
+    const ref = learnFromSource(readFileSync(REFERENCE, 'utf8'), 'BaseAgent', REFERENCE)!;
+    expect(ref.healthHost).toMatchObject({ host: '127.0.0.1', env: 'AGENT_HOST', setting: null });
+    const hard = learnFromSource(readFileSync(HARDENED, 'utf8'), 'HardenedAgentBase', HARDENED)!;
+    expect(hard.healthHost).toMatchObject({ host: '127.0.0.1', env: 'AGENT_HOST' });
+  });
+  it('a literal host, a config default, and none that can be read', () => {
+    const base = (host: string) => `
+from http.server import ThreadingHTTPServer
+class BaseAgent:
+    def __init__(self, port=None, health_check_port=None, **kwargs):
+        self.health_check_port = health_check_port
+        self.config = dict(kwargs)
+        self.server = ThreadingHTTPServer((${host}, self.health_check_port), None)
+`;
+    expect(learnFromSource(base('"0.0.0.0"'), 'BaseAgent', 'b.py')!.healthHost).toMatchObject({ host: '0.0.0.0', env: null, setting: null, line: 7 });
+    expect(learnFromSource(base('self.config.get("bind", "localhost")'), 'BaseAgent', 'b.py')!.healthHost).toMatchObject({ host: 'localhost', env: null, setting: 'self.config.get("bind", "localhost")' });
+    expect(learnFromSource(base('pick_host()'), 'BaseAgent', 'b.py')!.healthHost).toBeNull();
+  });
+});

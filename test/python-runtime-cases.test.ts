@@ -10,7 +10,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { listCases, materialize } from './helpers/python-fixtures.js';
 import { allocatePorts, releasePorts } from '../src/validate/ports.js';
-import { listeningPorts } from '../src/validate/listening-ports.js';
+import { listeningAddresses, listeningPorts } from '../src/validate/listening-ports.js';
+import { spawnSync } from 'node:child_process';
 
 const cases = listCases().filter((c) => c.spec.base === 'reference' && c.spec.runtime);
 // The cases run a few at a time (it.concurrent below): each mostly waits on its agent (about 0.2
@@ -94,6 +95,8 @@ describe('fixture cases on the reference BaseAgent, started for real', () => {
       delete env.HEALTH_CHECK_PORT;
       delete env.REGISTRY_URL;
       delete env.METRICS_URL;
+      // Loopback only, like migrate validate: a _v2 that keeps the legacy's every-interface host does so by default.
+      env.AGENT_HOST = '127.0.0.1';
       if (!rt.fixed_ports) Object.assign(env, { AGENT_PORT: String(port), HEALTH_CHECK_PORT: String(healthPort) });
       const pushes: string[] = [];
       const registrations: string[] = [];
@@ -179,6 +182,48 @@ describe('fixture cases on the reference BaseAgent, started for real', () => {
         releasePorts(given);
       }
     }, 120_000);
+  }
+});
+
+// A legacy health server on every interface (a monitor on another machine polls it): the _v2 must listen on
+// the same interface, with the deployment's AGENT_HOST unset. Legacy and _v2 each run in a network namespace
+// of their own (`unshare -n`: only a loopback there, down), so an every-interface listener reaches nothing
+// outside it; the address is read from that namespace's table. Before, the _v2 listened on 127.0.0.1.
+const netns = spawnSync('unshare', ['-n', 'true']).status === 0;
+describe.skipIf(!netns)('the interface the health server listens on', () => {
+  for (const c of cases.filter((x) => x.spec.runtime!.listens_on)) {
+    it(`${c.name}: legacy and _v2 listen on the same interface`, async () => {
+      const root = materialize(c);
+      roots.push(root);
+      const legacy = path.join(root, c.rel);
+      const v2 = legacy.replace(/\.py$/, '_v2.py');
+      writeFileSync(v2, readFileSync(c.expectedFile));
+      const env: Record<string, string> = { ...(process.env as Record<string, string>), PYTHONPATH: root, PYTHONDONTWRITEBYTECODE: '1' };
+      for (const k of ['AGENT_HOST', 'AGENT_PORT', 'HEALTH_CHECK_PORT', 'REGISTRY_URL', 'METRICS_URL']) delete env[k];
+      const hosts: Record<string, string[]> = {};
+      for (const file of [legacy, v2]) {
+        // unshare execs python3: the child's pid is the agent's.
+        const child = spawn('unshare', ['-n', 'python3', file], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        children.push(child);
+        let output = '';
+        child.stdout!.on('data', (d) => (output += d));
+        child.stderr!.on('data', (d) => (output += d));
+        try {
+          let seen: string[] = [];
+          await within(15_000, () => {
+            seen = child.exitCode === null ? listeningAddresses(child.pid!) : [];
+            return seen.length > 0 || child.exitCode !== null;
+          });
+          expect(seen, `${path.basename(file)} listens nowhere:\n${output}`).not.toEqual([]);
+          hosts[path.basename(file)] = [...new Set(seen.map((a) => a.split(':')[0]!))].sort();
+        } finally {
+          child.kill('SIGKILL');
+        }
+      }
+      const [a, b] = Object.values(hosts);
+      expect(b, JSON.stringify(hosts)).toEqual(a);
+      for (const h of Object.values(c.spec.runtime!.listens_on!)) expect(a, JSON.stringify(hosts)).toContain(h);
+    }, 60_000);
   }
 });
 

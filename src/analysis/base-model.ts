@@ -14,6 +14,7 @@ import { bindArgument, normPort, portExpression, serverSubclasses } from './port
 import { baseFailingStatus, baseHealthKeys, baseHealthWords, type BaseHealthKeys } from './health-words.js';
 import { templatesDir } from '../profile/profile.js';
 import { findPythonBase } from '../profile/base-source.js';
+import { bindHostOf, type BindHost } from './bind-host.js';
 
 export interface BaseModel {
   className: string;
@@ -60,6 +61,12 @@ export interface BaseModel {
   bindLines: Map<string, number>;
   /** bind expression → what answers there: an HTTP server, a ZMQ socket, a plain TCP server. */
   bindKinds: Map<string, 'http' | 'zmq' | 'tcp'>;
+  /**
+   * The host the base's health server binds and what chooses it, read from its bind call (the reference
+   * BaseAgent: `os.environ.get("AGENT_HOST") or "127.0.0.1"`, through the attribute it stores that in),
+   * with the line of that bind. Absent when the base is known from a profile or its host cannot be read.
+   */
+  healthHost?: (BindHost & { line: number }) | null;
   /**
    * Teardown methods that run their work once however often they are called (a guard `if self._stopped:
    * return` first, also under a lock, or a body that only calls such a method): read from the source.
@@ -225,6 +232,7 @@ function withTemplateHealthWords(model: BaseModel, profile: PythonProfile, class
       // Whether (and with what) the base registers the agent: what own-registration and registry-send ask.
       model.registrationRecord = registrationRecord(cls);
       model.registerMethod = registerMethodOf(cls);
+      model.healthHost = basePorts(cls, tree.rootNode, new Map()).healthHost;
     }
   } catch {
     // no template: nothing known of the base's health words
@@ -334,7 +342,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
   walk(cls.body, (n) => {
     if (n.type === 'call' && /^(signal\.)?signal$/.test(n.childForFieldName('function')?.text ?? '')) handlesSignals = true;
   });
-  const { binds, bindLines, bindKinds } = basePorts(cls, root, initValues);
+  const { binds, bindLines, bindKinds, healthHost } = basePorts(cls, root, initValues);
   const readsAfterInit = new Set<string>();
   const selfCalls = new Set<string>();
   walk(cls.node, (n) => {
@@ -393,6 +401,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     registrationRecordMethod: registrationRecordMethod(cls),
     registryUrl: registryUrlOf(cls),
     registerMethod: registerMethodOf(cls),
+    healthHost,
     learnedFrom: 'source',
     sourceFile: file,
   };
@@ -689,7 +698,7 @@ const ROLE_PORT = /^(port|health_check_port)(\+\d+)?$/;
  * subclasses included), with attributes resolved to the roles they derive from
  * (`self.http_health_port = self.health_check_port + 1` → "health_check_port+1").
  */
-function basePorts(cls: PyClass, root: SyntaxNode, initValues: Map<string, string>): Pick<BaseModel, 'binds' | 'bindLines' | 'bindKinds'> {
+function basePorts(cls: PyClass, root: SyntaxNode, initValues: Map<string, string>): Pick<BaseModel, 'binds' | 'bindLines' | 'bindKinds' | 'healthHost'> {
   const servers = serverSubclasses(root);
   const resolve = (expr: string, depth = 0): string | null => {
     if (ROLE_PORT.test(expr)) return expr;
@@ -706,17 +715,29 @@ function basePorts(cls: PyClass, root: SyntaxNode, initValues: Map<string, strin
   const bindLines = new Map<string, number>();
   const bindKinds = new Map<string, 'http' | 'zmq' | 'tcp'>();
   const httpServers = new Set([...servers].filter((c) => isHttpServer(root, c)));
+  let healthHost: BaseModel['healthHost'] = null;
+  // An HTTP server on a port no role names (seed 001's `Server((self._hb_host, port or 0), Handler)`): its host.
+  let httpHost: BaseModel['healthHost'] = null;
+  const hostOf = (arg: SyntaxNode, line: number): BaseModel['healthHost'] => {
+    // Written there, or an attribute __init__ set (`self._base_host = os.environ.get(...) or ...`).
+    const h = arg.type === 'tuple' ? arg.namedChild(0) : null;
+    const attr = h ? selfAttribute(h) : null;
+    const host = bindHostOf(attr ? initValueNode(cls, attr) : h);
+    return host ? { ...host, line } : null;
+  };
   walk(cls.node, (n) => {
     if (n.type !== 'call') return;
     const arg = bindArgument(n, servers);
     const expr = arg ? portExpression(arg.text) : null;
     const role = expr ? resolve(expr) : null;
-    if (!role || bindLines.has(role)) return;
     const fn = callee(n) ?? '';
+    if (!role && arg && !httpHost && (/HTTPServer$/.test(fn) || httpServers.has(fn))) httpHost = hostOf(arg, n.startPosition.row + 1);
+    if (!role || bindLines.has(role)) return;
     // A probe on a local socket (`sock.bind(("localhost", port)); sock.close()` to find a free
     // port) is not where the base listens: only its own attributes' sockets and servers are.
     if (/\.bind$/.test(fn) && !selfAttribute(n.childForFieldName('function')!.childForFieldName('object')!)) return;
     bindLines.set(role, n.startPosition.row + 1);
+    if (role === 'health_check_port') healthHost = hostOf(arg!, n.startPosition.row + 1);
     if (/\.bind$/.test(fn)) {
       // self.health_socket.bind(...): what was that attribute made from?
       const obj = n.childForFieldName('function')!.childForFieldName('object')!;
@@ -728,7 +749,21 @@ function basePorts(cls: PyClass, root: SyntaxNode, initValues: Map<string, strin
       bindKinds.set(role, zmq ? 'zmq' : 'tcp');
     } else bindKinds.set(role, /HTTPServer$/.test(fn) || httpServers.has(fn) ? 'http' : 'tcp');
   });
-  return { binds: [...bindLines.keys()], bindLines, bindKinds };
+  return { binds: [...bindLines.keys()], bindLines, bindKinds, healthHost: healthHost ?? httpHost };
+}
+
+/** The value node of `self.<attr> = ...` in the class's __init__ (the only assignment there), or null. */
+function initValueNode(cls: PyClass, attr: string): SyntaxNode | null {
+  const init = cls.methods.get('__init__');
+  if (!init) return null;
+  const found: SyntaxNode[] = [];
+  walk(init.body, (n) => {
+    if (n.type === 'assignment' && selfAttribute(n.childForFieldName('left')!) === attr) {
+      const r = n.childForFieldName('right');
+      if (r) found.push(r);
+    }
+  });
+  return found.length === 1 ? found[0]! : null;
 }
 
 /** A server class of the module that derives from an HTTP server. */

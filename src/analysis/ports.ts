@@ -162,10 +162,10 @@ export function bindArgument(call: SyntaxNode, servers: ReadonlySet<string> = NO
  * `asyncio.start_server(cb, host, port)`, `loop.create_server(factory, host, port)`.
  * (`socket.create_server((host, port))` takes an address, like a server class.)
  */
-const ASYNC_LISTENER = /(^|\.)(start_server|create_server)$/;
+export const ASYNC_LISTENER = /(^|\.)(start_server|create_server)$/;
 
 /** `wsgiref.simple_server.make_server(host, port, app)`. */
-const WSGI_SERVER = /(^|\.)(simple_server\.)?make_server$/;
+export const WSGI_SERVER = /(^|\.)(simple_server\.)?make_server$/;
 
 /**
  * The port expression a call binds (normalised, see normPort), or null when it binds nothing

@@ -26,6 +26,11 @@ export interface CaseSpec {
     health_grows?: string;
     /** Ports the _v2 must listen on, and no others: `port`, `health` (the ones it is given) or numbers. */
     listens?: Array<'port' | 'health' | number>;
+    /**
+     * The address a port is bound to (`{health: 0.0.0.0}`), checked for legacy and _v2 alike with AGENT_HOST unset,
+     * both run in a network namespace of their own (nothing reaches them from outside it).
+     */
+    listens_on?: Partial<Record<'port' | 'health', string>>;
     /** Start with these ports instead of free ones (an agent whose port is fixed in code). */
     fixed_ports?: { port?: number; health?: number };
     /** Files (relative to the repository) the business teardown writes on SIGTERM. */

@@ -313,6 +313,8 @@ export function startOnBase(root: string, v2: string, registryUrl: string, env: 
       METRICS_URL: '',
       HEALTH_CHECK_PORT: '0',
       METRICS_PORT: '0',
+      // Loopback only, like migrate validate (a _v2 may default the base's host to every interface).
+      AGENT_HOST: '127.0.0.1',
       no_proxy: '*',
       NO_PROXY: '*',
       ...env,

@@ -16,6 +16,7 @@ import { baseName } from '../../src/lang/python/module-model.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
 import { isDataclass } from '../../src/analysis/health-record.js';
 import { reachableInOriginal } from '../../src/analysis/reachability.js';
+import { reportRawHealthCallers } from './health-raw-callers.js';
 
 const PROTOCOL: Record<HealthProtocol, string> = {
   http: 'HTTP',
@@ -88,6 +89,8 @@ export const healthHookTransform: PythonTransform = {
     }
     // What the base answers on its health port, read from its code (else the profile's validation.health).
     const baseProtocol = (ctx.base.bindKinds.get('health_check_port') ?? ctx.profile.validation?.health ?? 'http') as HealthProtocol;
+    // A raw listener (it accepts connections) whose reply could not be read as a payload: still a protocol change.
+    if (!protocols.size && baseProtocol === 'http' && regions.some((r) => acceptsRaw(r.node))) protocols.add('tcp');
     const changed = [...protocols].filter((p) => p !== baseProtocol);
     if (changed.length) {
       const http = [...ctx.base.bindKinds.entries()].find(([b, k]) => k === 'http' && b !== 'health_check_port')?.[0];
@@ -96,6 +99,7 @@ export const healthHookTransform: PythonTransform = {
           `${ctx.profile.base_class} answers ${baseProtocol === 'http' ? 'HTTP GET /health' : PROTOCOL[baseProtocol]} on the health port instead` +
           (http && baseProtocol !== 'http' ? ` (and HTTP GET /health on ${http.replace('health_check_port', 'the health port').replace('+', ' + ')})` : ''),
       );
+      reportRawHealthCallers(ctx, changed.map((p) => PROTOCOL[p]).join(' and '), baseProtocol === 'http' ? 'HTTP' : PROTOCOL[baseProtocol]);
     }
     if (!lines.length) return;
     // The agent's own method of that name was renamed (the base calls it before the agent is set up): the
@@ -133,6 +137,15 @@ export const healthHookTransform: PythonTransform = {
     ctx.warnings.push(`health fields ${fieldList(lines.map((l) => withRenames(ctx, l)))} moved into ${hook}(), built on ${ctx.profile.base_class}.${hook}()`);
   },
 };
+
+/** Removed code accepting connections on a plain socket (`conn, _ = sock.accept()`), not through a server class. */
+function acceptsRaw(node: SyntaxNode): boolean {
+  let raw = false;
+  walk(node, (n) => {
+    if (!raw && n.type === 'call' && /\.accept$/.test(n.childForFieldName('function')?.text ?? '') && !n.childForFieldName('arguments')?.namedChildren.length) raw = true;
+  });
+  return raw;
+}
 
 /**
  * An attribute the agent sets up: in its own class, or in a method of an in-repository parent it inherits

@@ -50,6 +50,7 @@ import { hardenedOwnHooks } from './hardened-own-hooks.js';
 import { sameFileParentOrphans, sameFileParentOrphansCheck } from './same-file-parent-orphans.js';
 import { ownedProperty } from './owned-property.js';
 import { baseImportShadow } from './base-import-shadow.js';
+import { healthHost } from './health-host.js';
 
 export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // Seed-001 concerns (hardened-agent-base profile only: publish, queue, retry, collect_loop, old_base).
@@ -81,6 +82,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   ownedProperty,
   // Before add-import: an import that would resolve to the agent's own package refuses the agent, nothing written.
   baseImportShadow,
+  // Before super-init: its default for the base's host goes first in __init__, ahead of the base's constructor.
+  healthHost,
   superInit,
   baseAttributes,
   earlyOverrides,
