@@ -139,12 +139,23 @@ export function pidAlive(pid: number): boolean {
 
 /** True when the process's environment holds `entry` (e.g. "MIGRATE_AGENT_MARK=abc:1") exactly, or as a prefix when it ends in ':'. */
 export function environHas(pid: number, entry: string): boolean {
+  return environCarries(pid, entry) === true;
+}
+
+/**
+ * Whether the process's environment holds the entry: null while it cannot be told yet. An
+ * empty environ is what a process shows in the middle of its exec (the new image's
+ * environment is not mapped yet, though /proc already shows its new name) and what a
+ * kernel thread shows: a look then decides nothing for the process's life.
+ */
+export function environCarries(pid: number, entry: string): boolean | null {
   let env: Buffer;
   try {
     env = readFileSync(`/proc/${pid}/environ`);
   } catch {
     return false;
   }
+  if (env.length === 0) return null;
   const needle = Buffer.from(entry.endsWith(':') ? `\0${entry}` : `\0${entry}\0`);
   // The first variable has no NUL before it: compare with a NUL put in front.
   const hay = Buffer.concat([Buffer.from([0]), env, Buffer.from([0])]);

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { cgroupPids, killCgroup, removeCgroup } from './cgroup.js';
-import { bootId, childrenOf, commandLine, descendantsIn, hasChildrenFiles, environHas, hasProc, holdsPipe, listProcs, readStat, startFloorNow, stdioPipes, type ProcStat } from './proc.js';
+import { bootId, childrenOf, commandLine, descendantsIn, hasChildrenFiles, environCarries, environHas, hasProc, holdsPipe, listProcs, readStat, startFloorNow, stdioPipes, type ProcStat } from './proc.js';
 
 /** The environment variable that marks every process started for validation. */
 export const MARK_VAR = 'MIGRATE_AGENT_MARK';
@@ -246,8 +246,12 @@ export class AgentTree {
       for (const p of procs) {
         if (found.has(p.pid) || p.start < this.leaderStart) continue;
         if (this.cleared.get(p.pid) === p.start) cleared.set(p.pid, p.start);
-        else if (environHas(p.pid, entry) || holdsPipe(p.pid, this.pipes)) add(p);
-        else cleared.set(p.pid, p.start);
+        else {
+          const carries = environCarries(p.pid, entry);
+          if (carries || holdsPipe(p.pid, this.pipes)) add(p);
+          // An environ not readable yet (a process mid-exec) is looked at again next time.
+          else if (carries === false) cleared.set(p.pid, p.start);
+        }
       }
       // Only processes still there: a pid reused by a later process is looked at afresh.
       this.cleared.clear();
