@@ -9,13 +9,16 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { callerSignalExits } from '../../src/lang/typescript/references.js';
 
 export function flagCallerSignalExits(ctx: TsRewriteContext): void {
+  const handled = [...ctx.base.signals].join(' and ');
   for (const c of callerSignalExits(ctx.root, ctx.file, ctx.className)) {
+    // A signal the base leaves alone is the caller's to handle: no second handler to cut short.
+    if (!ctx.base.signals.has(c.signal)) continue;
     ctx.kept.push({
       symbol: `${c.file}:${c.line} ${c.text}`,
       line: ctx.cls.getStartLineNumber(),
       reason:
         `${c.file} handles ${c.signal} itself and calls ${c.text} at once (line ${c.line}); the base handles ${c.signal} too, and that exit cuts its stop() short ` +
-        `before it has closed its servers and deregistered: remove that handler (the base stops the agent and exits on SIGTERM and SIGINT)`,
+        `before it has closed its servers and deregistered: remove that handler (the base stops the agent and exits on ${handled})`,
     });
   }
 }
