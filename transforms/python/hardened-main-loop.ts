@@ -19,6 +19,7 @@ import { analyzePublisher } from './hardened-publisher.js';
 import { sharedReceiver } from './entrypoint.js';
 import { entryCycleRaiseWarnings } from './entry-cycle-raise.js';
 import { threadFlagPrelude } from './remove-signal-handlers.js';
+import { helperFunctions, localsOf } from './super-init.js';
 
 const label = 'hardened-main-loop';
 const KEYWORD = 'collection_interval';
@@ -227,7 +228,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
       // `self.last_cycle = time.monotonic()` opening the loop's body, before collect(): a stamp of the
       // cycle's start (a watchdog reads it), which collect_data() now opens with, at the same moment of
       // each of the base's cycles.
-      if (inLoop && !collectStmt && loopBody && s.parent?.id === loopBody.id && cycleStamp(ctx, s)) {
+      if (inLoop && !collectStmt && loopBody && s.parent?.id === loopBody.id && (cycleStamp(ctx, s) || pendingRequest(ctx, s))) {
         work.each.push(s);
         continue;
       }
@@ -310,7 +311,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
             // which shutdown() runs now. Looked at before the trivial clauses are passed over: a finally:
             // holding only a log line (`logger.info("stopped with %d unsent", len(self.backlog))`) is the
             // agent's last word when it stops, and shutdown() still writes it.
-            if (b && c.type === 'finally_clause' && !inLoop && loops > loopsBefore && statements(b).every((x) => isTrivial(x) || isSelfCall(x) || isSelfMemberCall(x) || moduleFunctionCall(ctx, x) || senderStatement(x, sender))) {
+            if (b && c.type === 'finally_clause' && !inLoop && loops > loopsBefore && statements(b).every((x) => isTrivial(x) || isSelfCall(x) || isSelfMemberCall(x) || moduleFunctionCall(ctx, x) || teardownFunctionCall(ctx, x, fn) || senderStatement(x, sender))) {
               // Its log lines stay with it (`logger.info("totals: %s", dict(self.totals))`), as they do
               // after a loop that ends when stopped, unless they read a local of run() that shutdown() lacks.
               // Its comments go with it (what the line is for), when anything of it moves.
@@ -1038,6 +1039,33 @@ function cycleStamp(ctx: PythonTransformContext, stmt: SyntaxNode): boolean {
   return /^time\.(monotonic|time|perf_counter)(_ns)?$/.test(callee(right) ?? '');
 }
 
+/**
+ * `if self.reload_pending: self.reload_pending = False; self.secrets.load()` opening the loop's body,
+ * before collect(): a request a signal handler or another thread left on the agent (a flag of its own),
+ * served once per cycle right before the collection. collect_data() opens with it now, at the same moment
+ * of each of the base's cycles. Only the agent's own state and objects, never the publish side the base
+ * replaces nor what run() binds.
+ */
+function pendingRequest(ctx: PythonTransformContext, stmt: SyntaxNode): boolean {
+  if (stmt.type !== 'if_statement' || stmt.namedChildren.some((c) => c.type === 'else_clause' || c.type === 'elif_clause')) return false;
+  const cond = stmt.childForFieldName('condition')!;
+  const flag = selfAttribute(cond.type === 'not_operator' ? cond.childForFieldName('argument')! : cond);
+  if (!flag || ctx.baseOwned.has(flag) || ctx.agent.methods.has(flag)) return false;
+  const body = statements(stmt.childForFieldName('consequence'));
+  const ownMember = (attr: string | null) => !!attr && !ctx.baseOwned.has(attr) && !isTransport(ctx, attr) && !isDrain(ctx, attr) && attr !== LEGACY_RUN && attr !== cycleMethod(ctx);
+  return body.length > 0 && body.every((x) => {
+    if (isTrivial(x) && x.type !== 'return_statement') return true;
+    const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
+    if (e?.type === 'assignment') return selfAttribute(e.childForFieldName('left')!) === flag && constantArgument(e.childForFieldName('right')!);
+    if (e?.type !== 'call' || !e.childForFieldName('arguments')!.namedChildren.every(constantArgument)) return false;
+    const fn = e.childForFieldName('function')!;
+    const obj = fn.type === 'attribute' ? fn.childForFieldName('object')! : null;
+    // self.m() (a method of the agent) or self.member.m() (an object the agent holds)
+    if (isSelfCall(x)) return ctx.agent.methods.has(selfAttribute(fn)!) && ownMember(selfAttribute(fn));
+    return isSelfMemberCall(x) && ownMember(selfAttribute(obj!)) && !ctx.agent.methods.has(selfAttribute(obj!)!);
+  });
+}
+
 /** `time.sleep(...)`, `sleep(...)` or `self.<event>.wait(...)` as a statement. */
 function isSleepStatement(stmt: SyntaxNode): boolean {
   const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
@@ -1215,6 +1243,24 @@ function moduleFunctionCall(ctx: PythonTransformContext, stmt: SyntaxNode): bool
   const f = ctx.module.functions.get(fn.text)!;
   if (f.isAsync) return false;
   return e!.childForFieldName('arguments')!.namedChildren.every(constantArgument);
+}
+
+/**
+ * `stop_process(self.stream)` in the finally: around the loop: a function of this module or one it
+ * imports by name (`from .proc import stop_process`), called on the agent's attributes and constants.
+ * shutdown() reaches the same function and the same attributes, so it runs the same teardown (here:
+ * the collector child the agent started, which would otherwise outlive it).
+ */
+function teardownFunctionCall(ctx: PythonTransformContext, stmt: SyntaxNode, run: PyFunction): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  const fn = e?.type === 'call' ? e.childForFieldName('function') : null;
+  if (fn?.type !== 'identifier' || !helperFunctions(ctx).has(fn.text) || ctx.module.functions.get(fn.text)?.isAsync) return false;
+  // A name run() binds itself (a parameter, a local) is not the module's function.
+  if (run.params.some((p) => p.name === fn.text) || localsOf(run).has(fn.text)) return false;
+  return e!.childForFieldName('arguments')!.namedChildren.every((n) => {
+    const v = n.type === 'keyword_argument' ? n.childForFieldName('value')! : n;
+    return constantArgument(v) || (v.type === 'attribute' && selfAttribute(v) !== null);
+  });
 }
 
 /** A literal or a module constant (`"READY=1"`, `30`, `TEXTFILE_DIR`, `timeout=5`): the same wherever it is passed. */
