@@ -471,6 +471,17 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     const refused = cycleTail(ctx, fn, loopBody as unknown as SyntaxNode, work.tail);
     if (refused) return fail(refused.reason, refused.line);
   }
+  // `logger.info("cycle done #%d failed_total=%d", self.cycles, self.failed_total)` after collect(), before
+  // the sleep: the cycle's own report, which the base does not write (its loop logs no cycle). Read from
+  // the agent alone, it is written after super().run_cycle() as before the legacy sleep, instead of being
+  // dropped; where that cannot be (it reads what run() binds, or cycleTail() refuses) it goes as before.
+  const cycleBody = loopBody as unknown as SyntaxNode | null;
+  const sleepCall = sleep as unknown as SyntaxNode | null;
+  const reports = cycleBody ? work.after.filter((x) => x.parent?.id === cycleBody.id && isLogStatement(x) && !(sleepCall && sleepCall.startIndex < x.startIndex) && readsOnlyAgent(fn, x, work.locals)) : [];
+  if (reports.length && !cycleTail(ctx, fn, cycleBody!, [...work.tail, ...reports])) {
+    work.tail = [...work.tail, ...reports].sort((a, b) => a.startIndex - b.startIndex);
+    work.after = work.after.filter((x) => !reports.includes(x));
+  }
 
   // Who calls run(): only the entry point, on an agent it constructs.
   const cls = ctx.agent.cls;
@@ -1066,6 +1077,27 @@ function pendingRequest(ctx: PythonTransformContext, stmt: SyntaxNode): boolean 
   });
 }
 
+/** `logger.info(...)` alone on its line. */
+function isLogStatement(stmt: SyntaxNode): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  return !!e && isLogCall(e);
+}
+
+/** The statement reads no name run() binds (its parameter, its locals), except its counters, which become the agent's. */
+function readsOnlyAgent(run: PyFunction, stmt: SyntaxNode, counters: string[]): boolean {
+  const bound = localsOf(run);
+  for (const p of run.params) bound.add(p.name);
+  let ok = true;
+  walk(stmt, (n) => {
+    if (!ok || n.type !== 'identifier') return;
+    const p = n.parent;
+    if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
+    if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id) return;
+    if (n.text !== 'self' && bound.has(n.text) && !counters.includes(n.text)) ok = false;
+  });
+  return ok;
+}
+
 /** `time.sleep(...)`, `sleep(...)` or `self.<event>.wait(...)` as a statement. */
 function isSleepStatement(stmt: SyntaxNode): boolean {
   const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
@@ -1172,6 +1204,17 @@ function cycleTail(ctx: PythonTransformContext, run: PyFunction, loopBody: Synta
   const side = new Set([...ctx.agent.methods.keys()].filter((m) => m !== LEGACY_RUN && m !== cycleMethod(ctx) && (isTransport(ctx, m) || isDrain(ctx, m))));
   const state = publishState(ctx, run, side);
   for (const s of tail) {
+    // A log line of the cycle: what it reads of the agent must be neither the publish side's nor the base's.
+    if (isLogStatement(s)) {
+      let hit: { reason: string; line: number } | null = null;
+      walk(s, (n) => {
+        const attr = !hit && n.type === 'attribute' ? selfAttribute(n) : null;
+        if (attr && state.has(attr)) hit = { reason: `${what}, and it reads self.${attr}, which the publish side keeps (line ${state.get(attr)})`, line: at(s) };
+        else if (attr && (ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr))) hit = { reason: `${what}, and it reads self.${attr}, which it cannot read the same way in ${one}()`, line: at(s) };
+      });
+      if (hit) return hit;
+      continue;
+    }
     const call = s.namedChild(0)!;
     const name = selfAttribute(call.childForFieldName('function')!)!;
     const m = ctx.agent.methods.get(name);
