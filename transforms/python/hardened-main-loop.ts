@@ -1415,7 +1415,11 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
     ctx.warnings.push(`${cls}: run() slept a random spread on top of its interval (${work.jitter}); the base runs every collection_interval without it, so agents started together stay in step (stagger their start or set COLLECTION_INTERVAL per host)`);
   }
   if (work.after.length) {
-    ctx.warnings.push(`${cls}: run()'s log lines after collect() dropped (the base logs each cycle): ${work.after.map((x) => x.text.split('\n')[0]!.trim().slice(0, 60)).join('; ')}`);
+    // (HardenedAgentBase's loop writes no line per cycle: whoever matched on these is told so.)
+    ctx.warnings.push(
+      `${cls}: run()'s log lines after collect() dropped: ${work.after.map((x) => x.text.split('\n')[0]!.trim().slice(0, 60)).join('; ')} ` +
+        `(they read what run() kept of the cycle, which no method of the base has; the base writes no line per cycle): change a log search or alert that matches on them`,
+    );
   }
 }
 
