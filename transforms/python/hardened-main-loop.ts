@@ -228,7 +228,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
       // `self.last_cycle = time.monotonic()` opening the loop's body, before collect(): a stamp of the
       // cycle's start (a watchdog reads it), which collect_data() now opens with, at the same moment of
       // each of the base's cycles.
-      if (inLoop && !collectStmt && loopBody && s.parent?.id === loopBody.id && (cycleStamp(ctx, s) || pendingRequest(ctx, s))) {
+      if (inLoop && !collectStmt && loopBody && s.parent?.id === loopBody.id && (cycleStamp(ctx, s) || pendingRequest(ctx, s, fn))) {
         work.each.push(s);
         continue;
       }
@@ -1057,13 +1057,16 @@ function cycleStamp(ctx: PythonTransformContext, stmt: SyntaxNode): boolean {
  * of each of the base's cycles. Only the agent's own state and objects, never the publish side the base
  * replaces nor what run() binds.
  */
-function pendingRequest(ctx: PythonTransformContext, stmt: SyntaxNode): boolean {
+function pendingRequest(ctx: PythonTransformContext, stmt: SyntaxNode, run: PyFunction): boolean {
   if (stmt.type !== 'if_statement' || stmt.namedChildren.some((c) => c.type === 'else_clause' || c.type === 'elif_clause')) return false;
   const cond = stmt.childForFieldName('condition')!;
   const flag = selfAttribute(cond.type === 'not_operator' ? cond.childForFieldName('argument')! : cond);
   if (!flag || ctx.baseOwned.has(flag) || ctx.agent.methods.has(flag)) return false;
   const body = statements(stmt.childForFieldName('consequence'));
-  const ownMember = (attr: string | null) => !!attr && !ctx.baseOwned.has(attr) && !isTransport(ctx, attr) && !isDrain(ctx, attr) && attr !== LEGACY_RUN && attr !== cycleMethod(ctx);
+  // Not the publish side (its methods, or an object it keeps: `self.queue.flush()`), which the base replaces.
+  const side = new Set([...ctx.agent.methods.keys()].filter((m) => m !== LEGACY_RUN && m !== cycleMethod(ctx) && (isTransport(ctx, m) || isDrain(ctx, m))));
+  const state = publishState(ctx, run, side);
+  const ownMember = (attr: string | null) => !!attr && !ctx.baseOwned.has(attr) && !side.has(attr) && !state.has(attr) && attr !== LEGACY_RUN && attr !== cycleMethod(ctx);
   return body.length > 0 && body.every((x) => {
     if (isTrivial(x) && x.type !== 'return_statement') return true;
     const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
