@@ -31,7 +31,7 @@ export function carryHealthHost(ctx: TsRewriteContext, portArg: Node, gone: (rem
       return;
     }
     const target = `process.env.${base.env}`;
-    const value = host.value === '' ? "'0.0.0.0'" : host.written ?? "'0.0.0.0'";
+    const value = host.written && host.value !== '' ? host.written : `${ctx.quote}0.0.0.0${ctx.quote}`;
     const start = topLevelStatement(ctx.cls).getStart(true);
     ctx.edits.insert(start, `// The legacy health server listened on every interface; the base binds ${base.env} (default ${base.fallback}).\n${target} ||= ${value};\n\n`);
     ctx.warnings.push(`the removed health server listened ${what} (line ${line}), on every interface: ${base.env} defaults to ${value} before the class, so /health still answers other machines (the base's default is ${base.fallback}; a deployment's ${base.env} still wins)`);
