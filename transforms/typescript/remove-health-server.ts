@@ -7,6 +7,7 @@ import { methodText } from '../../src/lang/typescript/generate.js';
 import { removeHealthHelperServers } from './health-helper-server.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { codeConflictReason, getterBody, notOkStatusesAnswered2xx } from './health-code-conflict.js';
+import { carryHealthHost } from './health-host.js';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { BASE_PATHS, expressRoutes, healthPayload, healthRoutes, routesIn, serverCreations } from '../../src/lang/typescript/patterns.js';
@@ -780,6 +781,7 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     if (listen && !ctx.hints.healthPortExpr) {
       ctx.hints.healthPortExpr = listen;
       if (holder) ctx.hints.healthHolder = holder;
+      carryHealthHost(ctx, listen, (removed) => (holder ? removed.has(holder) : owner ? removed.has(owner) : true));
     }
     const reason = 'hand-made health endpoint; the base serves /health';
     const probes = [...routes].filter((r) => !SERVED_BY_BASE.has(r));

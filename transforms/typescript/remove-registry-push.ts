@@ -8,6 +8,7 @@ import { intervalCalls, isSetInterval, pushKind } from '../../src/lang/typescrip
 import { descendantsOfKind, isLogCall, statementCall, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
 import { exposedSamples, pushTarget, type PushedSample } from './pushed-samples.js';
+import { carryRegistryEnv } from './registry-env.js';
 
 export function removeRegistryPush(ctx: TsRewriteContext): void {
   const refreshes = registryRefreshes(ctx);
@@ -83,6 +84,7 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
         reason: kind === 'registry' ? `${m.name}() registers by hand; the base registers with REGISTRY_URL` : `${m.name}() pushes metrics by hand; the base pushes to METRICS_URL`,
         condition: (removed) => (ctx.isInfraMethod(m.name, removed, [], true) ? null : `${m.name}() also does business work`),
       });
+      if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && carryRegistryEnv(ctx, m.name, body!));
       if (kind === 'metrics') {
         // Business metrics it pushed are not lost silently: name them for the reviewer.
         const read = [...thisMembers(body!)].filter((x) => ctx.members.get(x)?.kind === 'property' || ctx.members.get(x)?.kind === 'parameter-property');

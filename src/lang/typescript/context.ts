@@ -189,6 +189,8 @@ export interface TsRewriteContext {
   quote: string;
   /** The environment variable the base reads its health port from (HEALTH_CHECK_PORT). */
   healthPortEnv: string;
+  /** The environment variable the base reads its registry URL from (REGISTRY_URL); null when the profile's base registers nowhere. */
+  registryEnv: string | null;
   /** Facts one transform learns for another (the health server's port, ...). */
   hints: { healthPortExpr?: Node; /** The member holding the health server whose port healthPortExpr is. */ healthHolder?: string; businessHealth?: boolean; loopHost?: string; heartbeats?: Set<string>; /** Members named like the base's that stay the agent's own (its flag guards kept code of its own registry): renamed, not merged. */ ownFlags?: Set<string>; /** The name the hand-made registration registered under: its text, and where it was. */ registryName?: { value: string; line: number; method: string; /** Not known before super(): reported, not passed. */ runtime?: boolean } };
   /** Members an old base stored from its constructor parameters, now kept by the agent itself. */

@@ -442,6 +442,7 @@ function makeContext(input: TsRewriteInput, sf: SourceFile, found: FileClass, ba
     js: isJsFile(input.file),
     ts: tsProfile(input.profile),
     healthPortEnv: input.profile.validation?.health_port_env ?? 'HEALTH_CHECK_PORT',
+    registryEnv: input.profile.validation?.registry === 'none' ? null : input.profile.validation?.registry_env ?? 'REGISTRY_URL',
     baseClass: input.profile.base_class,
     base,
     kind: moduleKind(sf),

@@ -1,0 +1,125 @@
+// A hand-made registration the base replaces posted to a registry URL the agent read from an
+// environment variable of its own (`process.env.QUOTA_REGISTRY_URL`), or from the base's variable
+// with a fallback URL of its own (`process.env.REGISTRY_URL ?? 'http://127.0.0.1:8500'`). The base
+// registers with its variable only, so a deployment that set the agent's variable (or relied on
+// the fallback) lost its registry in silence once the registration went. The base's variable is
+// now given that URL before the class is declared, whenever the legacy expression has one: the
+// agent's own variable wins over the base's, as it did (the legacy never read the base's).
+import { Node, SyntaxKind } from 'ts-morph';
+import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { descendantsOfKind, thisMember } from '../../src/lang/typescript/syntax.js';
+import { topLevelStatement } from './health-host.js';
+
+const written = new WeakMap<TsRewriteContext, Set<string>>();
+
+/** `process.env.X` / `process.env['X']`, optionally `?? 'url'` / `|| 'url'`: the variable and the fallback's text. */
+interface EnvUrl {
+  env: string;
+  /** `process.env.X` as the legacy spelled it. */
+  read: string;
+  fallback: string | null;
+  op: '??' | '||' | null;
+  /** The expression, written again before the class (it reads only the environment and a literal). */
+  text: string;
+}
+
+/**
+ * Called for a registration method the plan removes (see remove-registry-push): when the URL it
+ * posted to is not simply the base's variable, the base's variable is set from the legacy
+ * expression before the class, with a warning naming both.
+ */
+export function carryRegistryEnv(ctx: TsRewriteContext, method: string, body: Node): void {
+  if (!ctx.registryEnv) return;
+  const url = registryUrlOf(ctx, body);
+  if (!url || (url.env === ctx.registryEnv && url.fallback === null)) return;
+  const target = `process.env.${ctx.registryEnv}`;
+  const own = url.env !== ctx.registryEnv;
+  const op = url.op ?? '??';
+  // The agent's variable wins over the base's; the base's (the deployment's, the validator's) over a
+  // fallback URL, which is only what the legacy used when nothing was set.
+  const statement = !own
+    ? `${target} ${op}= ${url.fallback};`
+    : url.fallback === null
+      ? `if (${url.read}) ${target} = ${url.read};`
+      : `${target} = ${url.read} ${op} ${target} ${op} ${url.fallback};`;
+  // Once per file: two removed registrations reading the same URL give one statement. (Not in
+  // ctx.generated: that keeps what generated code names, and the URL's 'http' is no import's use.)
+  const done = written.get(ctx) ?? new Set<string>();
+  if (done.has(statement)) return;
+  written.set(ctx, done.add(statement));
+  const anchor = topLevelStatement(ctx.cls);
+  ctx.edits.insert(anchor.getStart(true), `// The base registers with ${ctx.registryEnv}; ${method}() registered with ${url.text}.\n${statement}\n\n`);
+  ctx.warnings.push(
+    own
+      ? `${method}() registered with ${url.text}, not the base's ${ctx.registryEnv}: ${ctx.registryEnv} is set from ${url.env} before the class, so the base registers where the legacy did (${url.env} wins when both are set)`
+      : `${method}() registered with ${url.text}: with ${ctx.registryEnv} unset, ${ctx.registryEnv} defaults to ${url.fallback} before the class, so the base registers where the legacy did`,
+  );
+}
+
+/** The environment-read URL a registration posts to: the one env-read value its request's arguments name. */
+function registryUrlOf(ctx: TsRewriteContext, body: Node): EnvUrl | null {
+  const found = new Map<string, EnvUrl>();
+  for (const call of [...descendantsOfKind(body, SyntaxKind.CallExpression), ...descendantsOfKind(body, SyntaxKind.NewExpression)]) {
+    const args = call.getArguments();
+    if (!args.some((a) => /register/i.test(a.getText()))) continue;
+    for (const a of args) {
+      const refs: Node[] = [a, ...a.getDescendants()];
+      for (const r of refs) {
+        const url = envUrl(r) ?? (Node.isIdentifier(r) && !Node.isPropertyAccessExpression(r.getParent()) ? constUrl(r) : null) ?? memberUrl(ctx, r);
+        if (url) found.set(url.text, url);
+      }
+    }
+  }
+  return found.size === 1 ? [...found.values()][0]! : null;
+}
+
+function envUrl(n: Node): EnvUrl | null {
+  let e = n;
+  while (Node.isParenthesizedExpression(e) || Node.isAsExpression(e) || Node.isNonNullExpression(e)) e = e.getExpression();
+  const env = envName(e);
+  if (env) return { env, read: e.getText(), fallback: null, op: null, text: e.getText() };
+  if (!Node.isBinaryExpression(e)) return null;
+  const op = e.getOperatorToken().getKind();
+  if (op !== SyntaxKind.QuestionQuestionToken && op !== SyntaxKind.BarBarToken) return null;
+  const left = envName(e.getLeft());
+  const right = e.getRight();
+  if (!left || !(Node.isStringLiteral(right) || Node.isNoSubstitutionTemplateLiteral(right))) return null;
+  return { env: left, read: e.getLeft().getText(), fallback: right.getText(), op: op === SyntaxKind.QuestionQuestionToken ? '??' : '||', text: e.getText() };
+}
+
+/** `process.env.X` or `process.env['X']`. */
+function envName(n: Node): string | null {
+  if (Node.isPropertyAccessExpression(n) && n.getExpression().getText() === 'process.env') return n.getName();
+  if (Node.isElementAccessExpression(n) && n.getExpression().getText() === 'process.env') {
+    const arg = n.getArgumentExpression();
+    if (arg && (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg))) return arg.getLiteralText();
+  }
+  return null;
+}
+
+/** A module-level `const REGISTRY = process.env.X` the identifier names. */
+function constUrl(id: Node): EnvUrl | null {
+  const decl = id.getSymbol()?.getDeclarations()[0];
+  if (!decl || !Node.isVariableDeclaration(decl)) return null;
+  const list = decl.getParent();
+  if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return null;
+  if (!Node.isSourceFile(list.getParent()?.getParent())) return null;
+  const init = decl.getInitializer();
+  return init ? envUrl(init) : null;
+}
+
+/** `this.registryUrl` set from the environment by its declaration or in the constructor. */
+function memberUrl(ctx: TsRewriteContext, n: Node): EnvUrl | null {
+  const name = thisMember(n);
+  if (!name || !Node.isPropertyAccessExpression(n)) return null;
+  const values: Node[] = [];
+  for (const node of ctx.members.get(name)?.nodes ?? []) {
+    if (Node.isPropertyDeclaration(node) && node.getInitializer()) values.push(node.getInitializer()!);
+  }
+  for (const b of ctx.ctor ? descendantsOfKind(ctx.ctor, SyntaxKind.BinaryExpression) : []) {
+    if (b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && thisMember(b.getLeft()) === name) values.push(b.getRight());
+  }
+  const urls = values.map((v) => envUrl(v) ?? (Node.isIdentifier(v) ? constUrl(v) : null));
+  // Assigned once, from the environment; anything else is not a URL known before the class.
+  return urls.length === 1 ? urls[0]! : null;
+}
