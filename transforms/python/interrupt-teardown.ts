@@ -61,7 +61,7 @@ export function interruptCalls(ctx: PythonTransformContext, name: string): Inter
  * 'interrupt': an except clause KeyboardInterrupt reaches but SystemExit does not; 'survives': a
  * `finally`, or a clause catching SystemExit too (bare, BaseException, SystemExit); null otherwise.
  */
-function clauseKind(clause: SyntaxNode): 'interrupt' | 'survives' | null {
+export function clauseKind(clause: SyntaxNode): 'interrupt' | 'survives' | null {
   if (clause.type === 'finally_clause') return 'survives';
   if (clause.type !== 'except_clause') return null;
   const block = clause.namedChildren.find((c) => c.type === 'block');

@@ -10,7 +10,7 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import { type PyFunction, constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
 import { callee, expressionOf, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { localsOf } from './super-init.js';
-import { interruptCalls, wiredAtInterrupt } from './interrupt-teardown.js';
+import { clauseKind, interruptCalls, wiredAtInterrupt } from './interrupt-teardown.js';
 import { teardownHandlerWired } from './remove-signal-handlers.js';
 
 export const TEARDOWN = /^(cleanup|stop|shutdown|close|_cleanup|_shutdown|_stop)$/;
@@ -195,10 +195,7 @@ export function entryInterruptCalls(ctx: PythonTransformContext, name: string): 
       });
       if (!started) return;
       for (const clause of t.namedChildren) {
-        if (clause.type !== 'except_clause') continue;
-        const block = clause.namedChildren.find((c) => c.type === 'block');
-        const header = clause.text.slice(0, (block?.startIndex ?? clause.endIndex) - clause.startIndex);
-        if (!/\bKeyboardInterrupt\b/.test(header) || /\b(BaseException|SystemExit)\b/.test(header)) continue;
+        if (clauseKind(clause) !== 'interrupt') continue;
         walk(clause, (n) => {
           if (n.type === 'call' && onAgent(n, vars) === name && !n.childForFieldName('arguments')?.namedChildren.length) out.push({ call: n, started: started! });
         });
