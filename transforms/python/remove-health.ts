@@ -665,7 +665,9 @@ function healthSlices(ctx: PythonTransformContext, attr: string): StatementPropo
           const dispatch = tag !== null ? selectorTagDispatch(ctx, tag, attr) : null;
           if (dispatch) {
             const requires = [attr, ...dispatch.methods];
-            out.push({ node: dispatch.node, symbol: attr, finding: 'health', reason: `answers the probe on self.${attr} (selector tag ${args[2]!.text})`, requires });
+            for (const cut of dispatch.cuts) {
+              out.push({ node: cut.node, symbol: attr, finding: 'health', reason: `answers the probe on self.${attr} (selector tag ${args[2]!.text})`, requires, ...(cut.replacement !== undefined ? { replacement: cut.replacement } : {}) });
+            }
             for (const h of dispatch.methods) proposeHealthLoop(ctx, h, `answers the probe on self.${attr} (the base serves /health)`);
           }
         }

@@ -80,7 +80,7 @@ export function selectHealthDispatch(ctx: PythonTransformContext, m: PyFunction,
  * moves to the base's health hook. Null when the tag is tested anywhere else, in another form, or the
  * branch does more than call agent methods (the endpoint's set-up then stays for the plan to judge).
  */
-export function selectorTagDispatch(ctx: PythonTransformContext, tag: string, attr: string): { node: SyntaxNode; methods: string[] } | null {
+export function selectorTagDispatch(ctx: PythonTransformContext, tag: string, attr: string): { cuts: Array<{ node: SyntaxNode; replacement?: string }>; methods: string[] } | null {
   const hits: SyntaxNode[] = [];
   let other = false;
   walk(ctx.agent.cls.body, (n) => {
@@ -91,7 +91,7 @@ export function selectorTagDispatch(ctx: PythonTransformContext, tag: string, at
       const op = cmp?.children.find((c) => !c.isNamed)?.text;
       const data = parts.find((p) => p.startIndex !== n.startIndex);
       if (parts.length === 2 && (op === '==' || op === 'is') && data?.type === 'attribute' && data.childForFieldName('attribute')?.text === 'data' &&
-          (owner?.type === 'elif_clause' || (owner?.type === 'if_statement' && owner.childrenForFieldName('alternative').length === 0)) &&
+          (owner?.type === 'elif_clause' || owner?.type === 'if_statement') &&
           owner.childForFieldName('condition')?.startIndex === cmp!.startIndex) hits.push(owner);
       // Tested in another form (`key.data in ("status", "admin")`, a dict of tag -> handler...): not ours to cut.
       // The same text as a dict key or a log word elsewhere is no test of the tag.
@@ -101,9 +101,34 @@ export function selectorTagDispatch(ctx: PythonTransformContext, tag: string, at
   });
   if (other || hits.length !== 1) return null;
   const node = hits[0]!;
-  const calls = healthCalls(node.childForFieldName('consequence')!);
+  const consequence = node.childForFieldName('consequence')!;
+  const calls = healthCalls(consequence);
   if (!calls || !calls.length) return null;
-  return { node, methods: [...new Set(calls)].filter((name) => ctx.agent.methods.has(name) && !usedOutside(ctx, name, node, node.childForFieldName('consequence')!)) };
+  const methods = [...new Set(calls)].filter((name) => ctx.agent.methods.has(name) && !usedOutside(ctx, name, node, consequence));
+  const alts = node.type === 'if_statement' ? node.childrenForFieldName('alternative') : [];
+  // An elif clause, or an if with no other branch: it goes whole.
+  if (!alts.length) return { cuts: [{ node }], methods };
+  const next = alts[0]!;
+  const condition = node.childForFieldName('condition')!;
+  // `if key.data == "status": <health> else: <business>`: the test and the branch go, the else body moves
+  // out one level (unwrap-select-health-dispatch).
+  if (next.type === 'else_clause') {
+    return movable(ctx.source, node, next.childForFieldName('body')!) ? { cuts: [{ node: condition, replacement: '' }, { node: consequence, replacement: '' }], methods } : null;
+  }
+  // `if key.data == "status": <health> elif <test>: <body> ...`: the first elif takes the if's place (its
+  // test and body, same column, same bytes), the elif clause goes.
+  const nextCondition = next.childForFieldName('condition');
+  const nextBody = next.childForFieldName('consequence');
+  if (next.type !== 'elif_clause' || !nextCondition || !nextBody || nextBody.startPosition.column !== consequence.startPosition.column ||
+    lineStart(ctx.source, nextBody.startIndex) + nextBody.startPosition.column !== nextBody.startIndex) return null;
+  return {
+    cuts: [
+      { node: condition, replacement: nextCondition.text },
+      { node: consequence, replacement: nextBody.text },
+      { node: next },
+    ],
+    methods,
+  };
 }
 
 /** `<x>.register(self.<attr>, ...)`. */
