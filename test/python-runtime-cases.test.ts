@@ -171,9 +171,10 @@ describe('fixture cases on the reference BaseAgent, started for real', () => {
           expect(registrations.length, `POST /register ${registrations.length} times:\n${registrations.join('\n')}`).toBe(1);
           expect(JSON.parse(registrations[0]!), 'the registered record').toMatchObject(rt.registered_once_with);
         }
-        child.kill('SIGTERM');
+        const stop = rt.stop_signal ?? 'SIGTERM';
+        child.kill(stop);
         const code = await Promise.race([exited, sleep(15_000).then(() => 'timeout' as const)]);
-        expect(code, `SIGTERM did not end it with 0:\n${output}`).toBe(0);
+        expect(code, `${stop} did not end it with 0:\n${output}`).toBe(0);
         for (const f of rt.sigterm_writes ?? []) expect(existsSync(path.join(root, f)), `${f} not written at shutdown:\n${output}`).toBe(true);
         for (const l of rt.log_once ?? []) expect(output.split(l).length - 1, `"${l}" logged once:\n${output}`).toBe(1);
       } finally {

@@ -12,7 +12,7 @@ import { isRemoved } from '../../src/lang/python/transform-context.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import { selfAttribute, walk } from '../../src/lang/python/syntax.js';
 import { lineStart } from '../../src/lang/python/text.js';
-import { TEARDOWN, calledByEntryPoint, reachedAtShutdown } from './remove-teardown.js';
+import { TEARDOWN, calledByEntryPoint, entryInterruptCalls, reachedAtShutdown } from './remove-teardown.js';
 import { guardOnce } from './teardown-super.js';
 import { teardownHandlerWired, threadFlagPrelude } from './remove-signal-handlers.js';
 
@@ -50,6 +50,10 @@ export function interruptCalls(ctx: PythonTransformContext, name: string): Inter
       }
     });
   }
+  // The entry point's `try: agent.run() except KeyboardInterrupt: agent.shutdown()`: the same path out.
+  if (ctx.base.handlesSignals) {
+    for (const c of entryInterruptCalls(ctx, name)) out.push({ call: c.call, method: c.started, survives: false, clause: 'except' });
+  }
   return out;
 }
 
@@ -57,7 +61,7 @@ export function interruptCalls(ctx: PythonTransformContext, name: string): Inter
  * 'interrupt': an except clause KeyboardInterrupt reaches but SystemExit does not; 'survives': a
  * `finally`, or a clause catching SystemExit too (bare, BaseException, SystemExit); null otherwise.
  */
-function clauseKind(clause: SyntaxNode): 'interrupt' | 'survives' | null {
+export function clauseKind(clause: SyntaxNode): 'interrupt' | 'survives' | null {
   if (clause.type === 'finally_clause') return 'survives';
   if (clause.type !== 'except_clause') return null;
   const block = clause.namedChildren.find((c) => c.type === 'block');
@@ -116,7 +120,7 @@ export const interruptTeardown: PythonTransform = {
     // Only where nothing else runs it at shutdown on the base (the base itself, the entry point, a handler).
     const kept = [...ctx.agent.methods.entries()].filter(
       ([name, fn]) => teardowns.has(name) && !isRemoved(ctx, fn.outer) && wiredAtInterrupt(ctx, name) &&
-        !reachedAtShutdown(ctx, name, teardowns, new Set(), true, false),
+        !reachedAtShutdown(ctx, name, teardowns, new Set(), true, false, false),
     );
     // A teardown another wired one calls runs from there.
     const wired = kept.filter(([name]) => !kept.some(([other]) => other !== name && reaches(ctx, other, name, new Set())));

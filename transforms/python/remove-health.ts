@@ -15,7 +15,7 @@ import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { baseName, type PyClass, type PyFunction } from '../../src/lang/python/module-model.js';
 import { callee, mentions, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import type { StatementProposal } from '../../src/analysis/removal-plan.js';
-import { moveBlockOut, selectHealthDispatch } from './select-health-dispatch.js';
+import { moveBlockOut, selectHealthDispatch, selectorTagDispatch } from './select-health-dispatch.js';
 import { healthHelperCalls, importedHealthSidecars } from './imported-sidecar.js';
 import { carriedMetricsMembers } from './metrics-hook.js';
 import { aliasMembers, foreignSend, selfAliases } from '../../src/analysis/registry-send.js';
@@ -659,6 +659,17 @@ function healthSlices(ctx: PythonTransformContext, attr: string): StatementPropo
         const args = e.childForFieldName('arguments')?.namedChildren ?? [];
         if (/\.(register|unregister)$/.test(fn) && isAttr(args[0])) {
           out.push({ node: n, symbol: attr, finding: 'health', reason: `registers self.${attr} with a poller`, requires: [attr] });
+          // self.sel.register(self.status_sock, selectors.EVENT_READ, "status"): the loop's branch for that
+          // tag goes with the socket, and the methods it alone called answer no more probes.
+          const tag = fn.endsWith('.register') && args[2] ? stringValue(args[2]) : null;
+          const dispatch = tag !== null ? selectorTagDispatch(ctx, tag, attr) : null;
+          if (dispatch) {
+            const requires = [attr, ...dispatch.methods];
+            for (const cut of dispatch.cuts) {
+              out.push({ node: cut.node, symbol: attr, finding: 'health', reason: `answers the probe on self.${attr} (selector tag ${args[2]!.text})`, requires, ...(cut.replacement !== undefined ? { replacement: cut.replacement } : {}) });
+            }
+            for (const h of dispatch.methods) proposeHealthLoop(ctx, h, `answers the probe on self.${attr} (the base serves /health)`);
+          }
         }
         return false;
       }

@@ -575,12 +575,17 @@ function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: 
   const runs = given ?? loopMethods(ctx).filter((m) => m.name === main || scope.removed.has(m.name));
   if (runs.length === 0) return false;
   const loopReads = new Set<string>();
+  // Events the loop runs while they are set (`while self._running.is_set():`): clearing one ends it.
+  const whileSet = new Set<string>();
   for (const run of runs) walk(run.body, (n) => {
     if (n.type === 'while_statement') {
       const cond = n.childForFieldName('condition');
       if (cond) walk(cond, (c) => {
         const a = selfAttribute(c);
         if (a) loopReads.add(a);
+        const fn = c.type === 'call' ? c.childForFieldName('function') : null;
+        const ev = fn?.type === 'attribute' && fn.childForFieldName('attribute')?.text === 'is_set' ? selfAttribute(fn.childForFieldName('object')!) : null;
+        if (ev && c.parent?.type !== 'not_operator') whileSet.add(ev);
       });
     }
   });
@@ -618,7 +623,8 @@ function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: 
       const fn = e.childForFieldName('function');
       const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
       const a = obj ? selfAttribute(obj) : null;
-      return !!a && loopReads.has(a) && fn!.childForFieldName('attribute')!.text === 'set';
+      const verb = fn!.childForFieldName('attribute')!.text;
+      return !!a && loopReads.has(a) && (verb === 'set' || (verb === 'clear' && whileSet.has(a)));
     }
     if (e?.type === 'assignment') {
       const a = selfAttribute(e.childForFieldName('left')!);

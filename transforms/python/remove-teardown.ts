@@ -10,7 +10,7 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import { type PyFunction, constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
 import { callee, expressionOf, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { localsOf } from './super-init.js';
-import { interruptCalls, wiredAtInterrupt } from './interrupt-teardown.js';
+import { clauseKind, interruptCalls, wiredAtInterrupt } from './interrupt-teardown.js';
 import { teardownHandlerWired } from './remove-signal-handlers.js';
 
 export const TEARDOWN = /^(cleanup|stop|shutdown|close|_cleanup|_shutdown|_stop)$/;
@@ -63,11 +63,12 @@ export const removeTeardown: PythonTransform = {
  * Does the method still run when the migrated agent stops? The base calls it at shutdown, the
  * entry point calls it on the constructed agent, or another teardown that does calls it.
  */
-export function reachedAtShutdown(ctx: PythonTransformContext, name: string, teardowns: Set<string>, seen = new Set<string>(), withBase = true, viaInterrupt = true): boolean {
+export function reachedAtShutdown(ctx: PythonTransformContext, name: string, teardowns: Set<string>, seen = new Set<string>(), withBase = true, viaInterrupt = true, entryInterrupt = true): boolean {
   if (seen.has(name)) return false;
   seen.add(name);
   if (withBase && ctx.base.shutdownCalls.has(name)) return true;
-  if (calledByEntryPoint(ctx, name)) return true;
+  // (entryInterrupt false: the entry point's `except KeyboardInterrupt:` no longer runs on a base that takes SIGINT)
+  if (calledByEntryPoint(ctx, name, entryInterrupt)) return true;
   // `with Agent(...) as agent:` in the entry point: leaving the block (SystemExit from the base's SIGTERM
   // handler included) runs the agent's __exit__, and with it what __exit__ calls.
   if (name !== '__exit__' && callsSelf(ctx.agent.methods.get('__exit__')?.body, name) && enteredByEntryPoint(ctx)) return true;
@@ -93,7 +94,7 @@ export function reachedAtShutdown(ctx: PythonTransformContext, name: string, tea
     walk(fn.body, (n) => {
       if (n.type === 'call' && selfAttribute(n.childForFieldName('function')!) === name) calls = true;
     });
-    if (calls && reachedAtShutdown(ctx, other, teardowns, seen, withBase, viaInterrupt)) return true;
+    if (calls && reachedAtShutdown(ctx, other, teardowns, seen, withBase, viaInterrupt, entryInterrupt)) return true;
   }
   return false;
 }
@@ -165,8 +166,43 @@ function calledAfterEntryLoop(ctx: PythonTransformContext, name: string): string
 }
 
 /** `agent.<name>()` in the entry point, on a variable holding the constructed agent. */
-export function calledByEntryPoint(ctx: PythonTransformContext, name: string): boolean {
-  return entryAgentMembers(ctx, name).some((fn) => fn.parent?.type === 'call' && fn.parent.childForFieldName('function')?.id === fn.id);
+export function calledByEntryPoint(ctx: PythonTransformContext, name: string, interruptCounts = true): boolean {
+  const only = interruptCounts ? null : new Set(entryInterruptCalls(ctx, name).map((c) => c.call.id));
+  return entryAgentMembers(ctx, name).some((fn) => fn.parent?.type === 'call' && fn.parent.childForFieldName('function')?.id === fn.id && !only?.has(fn.parent.id));
+}
+
+/**
+ * `try: agent.run() except KeyboardInterrupt: agent.shutdown()` in the entry point: calls of the agent's
+ * <name>() that only an interrupt reaches (an except clause naming KeyboardInterrupt but not SystemExit,
+ * around a call of the agent's own method). On a base that takes SIGINT itself and ends with SystemExit,
+ * that clause never runs again. `started`: the agent method the try runs.
+ */
+export function entryInterruptCalls(ctx: PythonTransformContext, name: string): Array<{ call: SyntaxNode; started: string }> {
+  const { constructs, scopes } = entryAgentHolders(ctx);
+  const out: Array<{ call: SyntaxNode; started: string }> = [];
+  const onAgent = (n: SyntaxNode, vars: Set<string>): string | null => {
+    const fn = n.type === 'call' ? n.childForFieldName('function') : null;
+    const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+    return obj && (vars.has(obj.text) || constructs(obj)) ? fn!.childForFieldName('attribute')!.text : null;
+  };
+  for (const { scope, vars } of scopes) {
+    walk(scope, (t) => {
+      if (t.type === 'class_definition' || (t.type === 'function_definition' && t.id !== scope.id)) return false;
+      if (t.type !== 'try_statement') return;
+      let started: string | null = null;
+      walk(t.childForFieldName('body')!, (n) => {
+        if (!started && n.type === 'call') started = onAgent(n, vars);
+      });
+      if (!started) return;
+      for (const clause of t.namedChildren) {
+        if (clauseKind(clause) !== 'interrupt') continue;
+        walk(clause, (n) => {
+          if (n.type === 'call' && onAgent(n, vars) === name && !n.childForFieldName('arguments')?.namedChildren.length) out.push({ call: n, started: started! });
+        });
+      }
+    });
+  }
+  return out;
 }
 
 /**

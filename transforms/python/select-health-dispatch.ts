@@ -10,7 +10,7 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
-import { callee, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { callee, selfAttribute, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
 
 export interface SelectHealthDispatch {
   /** `else` form: the else clause, removed whole. */
@@ -69,6 +69,73 @@ export function selectHealthDispatch(ctx: PythonTransformContext, m: PyFunction,
   if (ambiguous || !found) return null;
   const f = found as SelectHealthDispatch;
   return f.clause && !f.methods.length ? null : f;
+}
+
+/**
+ * A selector key's data that is a tag rather than a callback: after
+ *   self.sel.register(self.status_sock, selectors.EVENT_READ, "status")
+ * the loop dispatches `elif key.data == "status": self.serve_status(key.fileobj)`. Once the health socket
+ * leaves the selector that branch can never run again: it goes (an `elif` clause, or an `if` with no other
+ * branch), and the methods it alone calls go with it as the health endpoint's answer, so what they reported
+ * moves to the base's health hook. Null when the tag is tested anywhere else, in another form, or the
+ * branch does more than call agent methods (the endpoint's set-up then stays for the plan to judge).
+ */
+export function selectorTagDispatch(ctx: PythonTransformContext, tag: string, attr: string): { cuts: Array<{ node: SyntaxNode; replacement?: string }>; methods: string[] } | null {
+  const hits: SyntaxNode[] = [];
+  let other = false;
+  walk(ctx.agent.cls.body, (n) => {
+    if (n.type === 'string' && stringValue(n) === tag && !(n.parent?.type === 'argument_list' && isRegisterOf(n.parent.parent, attr))) {
+      const cmp = n.parent;
+      const owner = cmp?.parent;
+      const parts = cmp?.type === 'comparison_operator' ? cmp.namedChildren : [];
+      const op = cmp?.children.find((c) => !c.isNamed)?.text;
+      const data = parts.find((p) => p.startIndex !== n.startIndex);
+      if (parts.length === 2 && (op === '==' || op === 'is') && data?.type === 'attribute' && data.childForFieldName('attribute')?.text === 'data' &&
+          (owner?.type === 'elif_clause' || owner?.type === 'if_statement') &&
+          owner.childForFieldName('condition')?.startIndex === cmp!.startIndex) hits.push(owner);
+      // Tested in another form (`key.data in ("status", "admin")`, a dict of tag -> handler...): not ours to cut.
+      // The same text as a dict key or a log word elsewhere is no test of the tag.
+      else if (cmp?.type === 'comparison_operator' || (cmp && /^(tuple|list|set)$/.test(cmp.type) && owner?.type === 'comparison_operator') ||
+        (cmp?.type === 'pair' && cmp.childForFieldName('key')?.startIndex === n.startIndex && /^self\.\w+$/.test(cmp.childForFieldName('value')?.text ?? ''))) other = true;
+    }
+  });
+  if (other || hits.length !== 1) return null;
+  const node = hits[0]!;
+  const consequence = node.childForFieldName('consequence')!;
+  const calls = healthCalls(consequence);
+  if (!calls || !calls.length) return null;
+  const methods = [...new Set(calls)].filter((name) => ctx.agent.methods.has(name) && !usedOutside(ctx, name, node, consequence));
+  const alts = node.type === 'if_statement' ? node.childrenForFieldName('alternative') : [];
+  // An elif clause, or an if with no other branch: it goes whole.
+  if (!alts.length) return { cuts: [{ node }], methods };
+  const next = alts[0]!;
+  const condition = node.childForFieldName('condition')!;
+  // `if key.data == "status": <health> else: <business>`: the test and the branch go, the else body moves
+  // out one level (unwrap-select-health-dispatch).
+  if (next.type === 'else_clause') {
+    return movable(ctx.source, node, next.childForFieldName('body')!) ? { cuts: [{ node: condition, replacement: '' }, { node: consequence, replacement: '' }], methods } : null;
+  }
+  // `if key.data == "status": <health> elif <test>: <body> ...`: the first elif takes the if's place (its
+  // test and body, same column, same bytes), the elif clause goes.
+  const nextCondition = next.childForFieldName('condition');
+  const nextBody = next.childForFieldName('consequence');
+  if (next.type !== 'elif_clause' || !nextCondition || !nextBody || nextBody.startPosition.column !== consequence.startPosition.column ||
+    lineStart(ctx.source, nextBody.startIndex) + nextBody.startPosition.column !== nextBody.startIndex) return null;
+  return {
+    cuts: [
+      { node: condition, replacement: nextCondition.text },
+      { node: consequence, replacement: nextBody.text },
+      { node: next },
+    ],
+    methods,
+  };
+}
+
+/** `<x>.register(self.<attr>, ...)`. */
+function isRegisterOf(call: SyntaxNode | null, attr: string): boolean {
+  if (call?.type !== 'call' || !/\.register$/.test(callee(call) ?? '')) return false;
+  const first = call.childForFieldName('arguments')?.namedChild(0);
+  return !!first && selfAttribute(first) === attr;
 }
 
 /** The agent methods a branch of only `self.<method>(...)` statements calls, or null for anything else. */
