@@ -162,6 +162,8 @@ export function baseUnits(
       if (!skip) continue;
       const mine = blockers.filter((b) => b.file === mid.rel && b.class === mid.cls.name);
       skip.unit = base.name;
+      // Its subclasses are the unit's agents, skipped for the base: not classified on their own.
+      skip.reason = skip.reason.replace('; each subclass is classified as an agent on its own', '');
       skip.reason += mine.length
         ? `; base migration unit ${base.name}: ${mid.cls.name} stands between ${base.name} and its agents and is refused: ${mine.map((b) => b.reason).join('; ')}`
         : `; base migration unit ${base.name}: ${mid.cls.name} stands between ${base.name} and its agents and moves with the unit (its _v2 imports ${base.name}'s _v2)${blockers.length ? `, but ${blockers.length} blocker${blockers.length === 1 ? '' : 's'} elsewhere (see ${baseRel})` : ''}`;
