@@ -569,6 +569,37 @@ describe('base migration units', () => {
     expect(existsSync(path.join(root, 'amoskys/agents/common/source_agent_v2.py'))).toBe(false);
   });
 
+  it('seed 001: a class between the family helper and its agents (ScannerAgent implementing collect()) moves with the unit, which stays refused naming its collect() and publish lines', async () => {
+    const c = hardenedCases.find((x) => x.name === 'source-agent-scanner-middle-class')!;
+    const staged = materializeHardened(c);
+    roots.push(staged);
+    const root = gitRepo(staged, 'migrate-unit-');
+    roots.push(root);
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json', '--profile', 'hardened-agent-base'])).stdout);
+    const unit = scan.units!.find((u) => u.name === 'SourceAgent')!;
+    expect(unit.status).toBe('refused');
+    expect(unit.middles).toEqual([{ class: 'ScannerAgent', file: 'amoskys/agents/common/scanner_agent.py', line: 15 }]);
+    // Before: 'PackageInventoryAgent ... reaches SourceAgent through another class (ScannerAgent)', and nothing else.
+    expect(unit.blockers.some((b) => /through another class/.test(b.reason))).toBe(false);
+    expect(unit.blockers.map((b) => `${b.file}:${b.line}`)).toEqual([
+      'amoskys/agents/common/scanner_agent.py:27',
+      'amoskys/agents/common/source_agent.py:32',
+      'amoskys/agents/common/source_agent.py:36',
+      'amoskys/agents/common/source_agent.py:54',
+      'amoskys/agents/common/source_agent.py:63',
+      'amoskys/agents/common/source_agent.py:66',
+    ]);
+    expect(unit.blockers[0]!.reason).toBe('ScannerAgent (amoskys/agents/common/scanner_agent.py:27) implements collect(), publishing through self._publish_telemetry() (line 43): its _v2 must define collect_data() returning a list of what it hands to _publish_telemetry() instead, for HardenedAgentBase to publish (and queue what fails)');
+    const middle = scan.skipped!.find((s) => s.file === 'amoskys/agents/common/scanner_agent.py')!;
+    expect(middle.unit).toBe('SourceAgent');
+    expect(middle.reason).toContain('base migration unit SourceAgent: ScannerAgent stands between SourceAgent and its agents and is refused: ScannerAgent (amoskys/agents/common/scanner_agent.py:27) implements collect()');
+    const run = parsed('run', (await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base'])).stdout);
+    expect(run.units!.map((u) => u.status)).toEqual(['refused']);
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+  }, 120_000);
+
   it('the same family helper with its cycle marked @abc.abstractmethod (a docstring for a body) gives each agent its own blocker too', async () => {
     const c = hardenedCases.find((x) => x.name === 'source-agent-family-abstract-collect')!;
     const staged = materializeHardened(c);
