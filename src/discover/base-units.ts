@@ -12,9 +12,14 @@ import type { ClassFacts, ClassIndex, PythonFileFacts } from './python-scan.js';
 import { baseByHand, subclassByHand } from './python-scan.js';
 import { v2Sibling } from '../record/migration-log.js';
 
-/** The unit's `_v2` files, the base's first, then each member's (relative to the root). */
+/** The unit's `_v2` files, the base's first, then each member's, then each middle class's (relative to the root). */
 export function unitOutputs(u: BaseUnit): string[] {
-  return [v2Sibling(u.base.file), ...u.members.map((m) => v2Sibling(m.file)), ...(u.middles ?? []).map((m) => v2Sibling(m.file))];
+  return unitSources(u).map(v2Sibling);
+}
+
+/** The unit's legacy files, in the order of unitOutputs: each file's `_v2` is at the same index there. */
+export function unitSources(u: BaseUnit): string[] {
+  return [u.base.file, ...u.members.map((m) => m.file), ...(u.middles ?? []).map((m) => m.file)];
 }
 
 /** The modules (files) of a unit whose importers' `_v2` import their `_v2` instead: the base's and each middle class's. */
