@@ -569,6 +569,24 @@ describe('base migration units', () => {
     expect(existsSync(path.join(root, 'amoskys/agents/common/source_agent_v2.py'))).toBe(false);
   });
 
+  it('a class between the base and its agents that installs a signal handler of its own refuses the unit, naming its line', async () => {
+    const root = fleet('home-made-polling-middle-class-unit');
+    const middle = 'agents/common/polling_service.py';
+    const text = readFileSync(path.join(root, middle), 'utf8');
+    writeFileSync(path.join(root, middle), text.replace('import time\n', 'import signal\nimport time\n').replace('        super().__init__(name, port, health_port)\n', '        super().__init__(name, port, health_port)\n        signal.signal(signal.SIGHUP, self._on_hup)\n\n    def _on_hup(self, signum, frame):\n        self.skip_ticks = 0\n'));
+    commitAll(root, 'SIGHUP resets the back-off');
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json'])).stdout);
+    const unit = scan.units![0]!;
+    expect([unit.name, unit.status]).toEqual(['LegacyService', 'refused']);
+    expect(unit.blockers.map((b) => [b.class, `${b.file}:${b.line}`])).toEqual([['PollingService', `${middle}:25`]]);
+    expect(unit.blockers[0]!.reason).toContain('PollingService (agents/common/polling_service.py:25) installs a signal handler of its own (signal.signal(signal.SIGHUP, self._on_hup))');
+    expect(scan.skipped!.find((s) => s.file === middle)!.reason).toContain('base migration unit LegacyService: PollingService stands between LegacyService and its agents and is refused: PollingService (agents/common/polling_service.py:25) installs a signal handler');
+    expect(parsed('run', (await cliInProcess(root, ['run', '--all', '--json'])).stdout).units!.map((u) => u.status)).toEqual(['refused']);
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+  }, 60_000);
+
   it('seed 001: a class between the family helper and its agents (ScannerAgent implementing collect()) moves with the unit, which stays refused naming its collect() and publish lines', async () => {
     const c = hardenedCases.find((x) => x.name === 'source-agent-scanner-middle-class')!;
     const staged = materializeHardened(c);
