@@ -261,6 +261,74 @@ describe('base migration units', () => {
     expect(after.units!.map((u) => u.status)).toEqual(['ready']);
   }, 300_000);
 
+  it('a class between the base and its agents moves with the unit: LegacyService, PollingService and two pollers migrate as one commit, show in status, promote (replace) and revert as one', async () => {
+    const root = fleet('home-made-polling-middle-class-unit');
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const baseFile = 'agents/common/legacy_service.py';
+    const middle = 'agents/common/polling_service.py';
+    const agents = ['agents/feeds/feed_spool_poller.py', 'agents/mirrors/package_mirror_poller.py'];
+    const v2 = (f: string) => f.replace(/\.py$/, '_v2.py');
+    const legacy = Object.fromEntries([baseFile, middle, ...agents].map((f) => [f, readFileSync(path.join(root, f), 'utf8')]));
+
+    // Before: each agent was refused, 'reaches LegacyService through another class (PollingService)'.
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json'])).stdout);
+    expect(scan.units!.map((u) => [u.name, u.status, u.blockers, u.middles])).toEqual([['LegacyService', 'ready', [], [{ class: 'PollingService', file: middle, line: 16 }]]]);
+
+    const run = await cliInProcess(root, ['run', '--all', '--json']);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const unit = parsed('run', run.stdout).units![0]!;
+    expect(unit.status, unit.error ?? '').toBe('migrated');
+    const files = [v2(baseFile), ...agents.map(v2), v2(middle)];
+    expect(unit.files).toEqual(files);
+    // Each agent ran on its _v2, through PollingService's _v2, on LegacyService's _v2.
+    expect(Object.keys(unit.validation!).sort()).toEqual(['FeedSpoolPoller', 'PackageMirrorPoller']);
+    for (const [cls, report] of Object.entries(unit.validation!)) {
+      expect(report.ok, `${cls}: ${JSON.stringify(report.checks)}`).toBe(true);
+      for (const check of ['health', 'registry', 'metrics', 'shutdown']) expect(report.checks.find((c) => c.name === check)?.ok, `${cls} ${check}`).toBe(true);
+    }
+    expect(git(root, ['rev-list', '--count', `${head}..HEAD`])).toBe('1');
+    expect(git(root, ['show', '--name-only', '--format=', 'HEAD']).split('\n').filter(Boolean).sort()).toEqual([...files, 'migration-log/LegacyService.json'].sort());
+    // Originals untouched; the middle's _v2 only imports the base's _v2, each agent's only the middle's _v2.
+    for (const f of [baseFile, middle, ...agents]) expect(readFileSync(path.join(root, f), 'utf8')).toBe(legacy[f]);
+    expect(readFileSync(path.join(root, v2(middle)), 'utf8')).toBe(legacy[middle]!.replace('from agents.common.legacy_service import LegacyService', 'from agents.common.legacy_service_v2 import LegacyService'));
+    for (const f of agents) {
+      expect(readFileSync(path.join(root, v2(f)), 'utf8')).toBe(legacy[f]!.replace('from agents.common.polling_service import PollingService', 'from agents.common.polling_service_v2 import PollingService'));
+    }
+    expect(readFileSync(path.join(root, files[0]!), 'utf8')).toContain('class LegacyService(BaseAgent):');
+    const record = JSON.parse(readFileSync(path.join(root, 'migration-log/LegacyService.json'), 'utf8'));
+    expect(record.unit.middles.map((m: { class: string; source: { path: string }; output: { path: string } }) => [m.class, m.source.path, m.output.path])).toEqual([['PollingService', middle, v2(middle)]]);
+
+    // A second run is a no-op; status shows the unit with the class its agents reach it through.
+    expect(parsed('run', (await cliInProcess(root, ['run', '--all', '--json'])).stdout).units!.map((u) => u.status)).toEqual(['unchanged']);
+    const status = parsed('status', (await cliInProcess(root, ['status', '--json'])).stdout);
+    expect(status.units!.map((u) => [u.name, u.status, u.commit])).toEqual([['LegacyService', 'migrated', unit.commit]]);
+    expect((await cliInProcess(root, ['status'])).stdout).toContain('with its 2 agents (FeedSpoolPoller, PackageMirrorPoller) through PollingService; migrate revert LegacyService undoes it');
+
+    // The middle class alone is refused naming the unit, as an agent of it is.
+    const alone = await cliInProcess(root, ['revert', 'PollingService']);
+    expect(alone.exitCode).toBe(2);
+    expect(alone.stderr.trim().split('\n')).toEqual(["migrate: PollingService was migrated with base migration unit LegacyService (one commit with LegacyService's _v2, which its _v2 imports): revert the unit, migrate revert LegacyService"]);
+
+    // promote (replace): the base's path holds its _v2, every _v2 goes (the middle's too), and the middle's and
+    // agents' files are unchanged: each is its _v2 but for the import of the unit's modules.
+    const promote = await cliInProcess(root, ['promote', 'LegacyService', '--mode', 'replace', '--json']);
+    expect(promote.exitCode, promote.stderr).toBe(0);
+    expect(readFileSync(path.join(root, baseFile), 'utf8')).toBe(git(root, ['show', `${unit.commit}:${files[0]}`]) + '\n');
+    for (const f of files) expect(existsSync(path.join(root, f)), f).toBe(false);
+    for (const f of [middle, ...agents]) expect(readFileSync(path.join(root, f), 'utf8')).toBe(legacy[f]);
+    // What is started now runs: each agent's own file, through PollingService, on the promoted base.
+    const after = await cliInProcess(root, ['validate', ...agents, '--json']);
+    expect(after.exitCode, after.stderr + after.stdout).toBe(0);
+
+    // revert: the promotion, then the migration; the tree is the one before the unit.
+    expect((await cliInProcess(root, ['revert', 'LegacyService'])).exitCode).toBe(0);
+    for (const f of files) expect(existsSync(path.join(root, f)), f).toBe(true);
+    expect((await cliInProcess(root, ['revert', 'LegacyService'])).exitCode).toBe(0);
+    expect(git(root, ['diff', '--name-only', head, 'HEAD']).split('\n').filter(Boolean).every((f) => f.startsWith('migration-log/reverts/LegacyService-'))).toBe(true);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+    expect(parsed('status', (await cliInProcess(root, ['status', '--json'])).stdout).units!.map((u) => u.status)).toEqual(['ready']);
+  }, 400_000);
+
   // After the unit's commit, the user's commands act on the unit as a whole: status lists its agents, run and
   // status count it, diff shows its files, validate starts each agent's _v2 (never the base alone), and promote
   // cuts it over as one commit in either mode, which revert undoes; an agent of it alone is refused.
@@ -500,6 +568,55 @@ describe('base migration units', () => {
     expect(run.results).toEqual([]);
     expect(existsSync(path.join(root, 'amoskys/agents/common/source_agent_v2.py'))).toBe(false);
   });
+
+  it('a class between the base and its agents that installs a signal handler of its own refuses the unit, naming its line', async () => {
+    const root = fleet('home-made-polling-middle-class-unit');
+    const middle = 'agents/common/polling_service.py';
+    const text = readFileSync(path.join(root, middle), 'utf8');
+    writeFileSync(path.join(root, middle), text.replace('import time\n', 'import signal\nimport time\n').replace('        super().__init__(name, port, health_port)\n', '        super().__init__(name, port, health_port)\n        signal.signal(signal.SIGHUP, self._on_hup)\n\n    def _on_hup(self, signum, frame):\n        self.skip_ticks = 0\n'));
+    commitAll(root, 'SIGHUP resets the back-off');
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json'])).stdout);
+    const unit = scan.units![0]!;
+    expect([unit.name, unit.status]).toEqual(['LegacyService', 'refused']);
+    expect(unit.blockers.map((b) => [b.class, `${b.file}:${b.line}`])).toEqual([['PollingService', `${middle}:25`]]);
+    expect(unit.blockers[0]!.reason).toContain('PollingService (agents/common/polling_service.py:25) installs a signal handler of its own (signal.signal(signal.SIGHUP, self._on_hup))');
+    expect(scan.skipped!.find((s) => s.file === middle)!.reason).toContain('base migration unit LegacyService: PollingService stands between LegacyService and its agents and is refused: PollingService (agents/common/polling_service.py:25) installs a signal handler');
+    expect(parsed('run', (await cliInProcess(root, ['run', '--all', '--json'])).stdout).units!.map((u) => u.status)).toEqual(['refused']);
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+  }, 60_000);
+
+  it('seed 001: a class between the family helper and its agents (ScannerAgent implementing collect()) moves with the unit, which stays refused naming its collect() and publish lines', async () => {
+    const c = hardenedCases.find((x) => x.name === 'source-agent-scanner-middle-class')!;
+    const staged = materializeHardened(c);
+    roots.push(staged);
+    const root = gitRepo(staged, 'migrate-unit-');
+    roots.push(root);
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json', '--profile', 'hardened-agent-base'])).stdout);
+    const unit = scan.units!.find((u) => u.name === 'SourceAgent')!;
+    expect(unit.status).toBe('refused');
+    expect(unit.middles).toEqual([{ class: 'ScannerAgent', file: 'amoskys/agents/common/scanner_agent.py', line: 15 }]);
+    // Before: 'PackageInventoryAgent ... reaches SourceAgent through another class (ScannerAgent)', and nothing else.
+    expect(unit.blockers.some((b) => /through another class/.test(b.reason))).toBe(false);
+    expect(unit.blockers.map((b) => `${b.file}:${b.line}`)).toEqual([
+      'amoskys/agents/common/scanner_agent.py:27',
+      'amoskys/agents/common/source_agent.py:32',
+      'amoskys/agents/common/source_agent.py:36',
+      'amoskys/agents/common/source_agent.py:54',
+      'amoskys/agents/common/source_agent.py:63',
+      'amoskys/agents/common/source_agent.py:66',
+    ]);
+    expect(unit.blockers[0]!.reason).toBe('ScannerAgent (amoskys/agents/common/scanner_agent.py:27) implements collect(), publishing through self._publish_telemetry() (line 43): its _v2 must define collect_data() returning a list of what it hands to _publish_telemetry() instead, for HardenedAgentBase to publish (and queue what fails)');
+    const middle = scan.skipped!.find((s) => s.file === 'amoskys/agents/common/scanner_agent.py')!;
+    expect(middle.unit).toBe('SourceAgent');
+    expect(middle.reason).toContain('base migration unit SourceAgent: ScannerAgent stands between SourceAgent and its agents and is refused: ScannerAgent (amoskys/agents/common/scanner_agent.py:27) implements collect()');
+    const run = parsed('run', (await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base'])).stdout);
+    expect(run.units!.map((u) => u.status)).toEqual(['refused']);
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+  }, 120_000);
 
   it('the same family helper with its cycle marked @abc.abstractmethod (a docstring for a body) gives each agent its own blocker too', async () => {
     const c = hardenedCases.find((x) => x.name === 'source-agent-family-abstract-collect')!;

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { findAgent, selectUnit, unitNotWritten } from '../discover/resolve.js';
 import { scanRepository } from '../discover/scan.js';
+import { unitSources } from '../discover/base-units.js';
 import type { AgentInfo } from '../core/types.js';
 import { adapterFor } from '../lang/registry.js';
 import { UsageError } from '../core/errors.js';
@@ -24,7 +25,7 @@ export async function diffCommand(agentName: string, opts: CommonFlags & { profi
   const selected = selectUnit(scan, root, agentName);
   if (selected) {
     const { unit, member } = selected;
-    const files = member ? [member.file] : [unit.base.file, ...unit.members.map((m) => m.file)];
+    const files = member ? [member.file] : unitSources(unit);
     const missing = files.map(v2Sibling).filter((f) => !existsSync(path.join(root, f)));
     if (missing.length) {
       throw new UsageError(`${member ? `${member.class}: ` : ''}${unitNotWritten(unit, missing)}`);

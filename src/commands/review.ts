@@ -12,6 +12,7 @@ import { gatherFleet } from '../review/fleet.js';
 import { acceptPending, acceptRefusal, acceptUnit, editPending, editUnit, pendingUnits, rejectPending, rejectUnit, skipPending, skipUnit, unitAcceptPlan, type PendingReview, type PendingUnit } from '../review/session.js';
 import { unitValidationState } from '../pipeline/unit-commit.js';
 import { selectUnit } from '../discover/resolve.js';
+import { unitSources } from '../discover/base-units.js';
 import { printDiffs } from '../report/run-printer.js';
 import { colours } from '../report/terminal.js';
 import { commandProfile, resolveRoot, type CommonFlags } from './common.js';
@@ -202,7 +203,7 @@ export async function reviewCommand(agents: string[], flags: ReviewFlags): Promi
   function showUnit(u: PendingUnit, i: number, base: { removed: string[]; kept: Array<{ symbol: string; line: number; reason: string }>; warnings: string[] } | null): void {
     const { unit, files } = u;
     out.write(`\n${c.bold(`── ${i}/${total} base migration unit ${unit.name}`)} (${unit.members.length} agent${unit.members.length === 1 ? '' : 's'}: ${unit.members.map((m) => m.class).join(', ')}) ${unit.base.file}:${unit.base.line}\n`);
-    const sources = [unit.base.file, ...unit.members.map((m) => m.file)];
+    const sources = unitSources(unit);
     printDiffs(sources.map((src, k) => createTwoFilesPatch(src, files[k]!, readFileSync(path.join(root, src), 'utf8'), readFileSync(path.join(root, files[k]!), 'utf8'))), out);
     if (base) {
       out.write(`removed from ${unit.name}: ${base.removed.length ? base.removed.join(', ') : 'nothing'}\n`);

@@ -80,6 +80,12 @@ export interface BaseUnit {
   /** `output` (status only, for a unit whose commit is active): the file the agent is started from on the migrated base. */
   members: Array<{ class: string; file: string; line: number; output?: string }>;
   /**
+   * In-repository classes between the base and its agents (`class PollingService(LegacyService)`, the
+   * agents built on PollingService), moved with the unit: each gets a `_v2` whose only change is
+   * importing the base (or another middle) from its `_v2` module. Their `_v2` files follow the agents'.
+   */
+  middles?: Array<{ class: string; file: string; line: number }>;
+  /**
    * `promoted` (status only): `migrate promote <base>` cut the whole unit over (see the record's promotion).
    * `refused`: a blocker stands in the way (see `blockers`). `ready`: nothing blocks it, not migrated yet
    * (what scan says, and run when it does not write and validate: --dry-run, --no-validate). `migrated`:

@@ -12,9 +12,52 @@ import type { ClassFacts, ClassIndex, PythonFileFacts } from './python-scan.js';
 import { baseByHand, subclassByHand } from './python-scan.js';
 import { v2Sibling } from '../record/migration-log.js';
 
-/** The unit's `_v2` files, the base's first, then each member's (relative to the root). */
+/** The unit's `_v2` files, the base's first, then each member's, then each middle class's (relative to the root). */
 export function unitOutputs(u: BaseUnit): string[] {
-  return [v2Sibling(u.base.file), ...u.members.map((m) => v2Sibling(m.file))];
+  return unitSources(u).map(v2Sibling);
+}
+
+/** The unit's legacy files, in the order of unitOutputs: each file's `_v2` is at the same index there. */
+export function unitSources(u: BaseUnit): string[] {
+  return [u.base.file, ...u.members.map((m) => m.file), ...(u.middles ?? []).map((m) => m.file)];
+}
+
+/** The modules (files) of a unit whose importers' `_v2` import their `_v2` instead: the base's and each middle class's. */
+export function unitModules(u: Pick<BaseUnit, 'base' | 'middles'>): string[] {
+  return [u.base.file, ...(u.middles ?? []).map((m) => m.file)];
+}
+
+/** A class of the unit with its file: a member (an agent) or a class between the base and the agents. */
+interface Holder {
+  agent: ClassFacts;
+  module: PythonFileFacts;
+}
+
+/** A class between the base and an agent, where it is defined. */
+interface Middle {
+  cls: ClassFacts;
+  module: PythonFileFacts;
+  rel: string;
+}
+
+/**
+ * The in-repository classes between an agent and its base, nearest the agent first ([] when built
+ * on it directly), or null when the way up is not one in-repository class after another (two
+ * parents of the repository, a parent with several definitions, a cycle, more than 6 levels).
+ */
+function chainTo(agent: ClassFacts, module: PythonFileFacts, base: ClassFacts, index: ClassIndex): Middle[] | null {
+  const out: Middle[] = [];
+  let cls = agent;
+  let mod = module;
+  for (let depth = 0; depth <= 6; depth++) {
+    const parents = index.parentsOf(cls, mod);
+    if (parents.some((p) => p.cls === base)) return parents.length === 1 ? out : null;
+    if (parents.length !== 1 || parents[0]!.cls === agent || out.some((o) => o.cls === parents[0]!.cls)) return null;
+    out.push(parents[0]!);
+    cls = parents[0]!.cls;
+    mod = parents[0]!.module;
+  }
+  return null;
 }
 
 /** The engine's rewrite of a base (in memory) and the sources it reads: see base-preview.ts. */
@@ -67,11 +110,18 @@ export function baseUnits(
       (base.findings.some((f) => f.kind === 'registry') || base.methods.some((m) => /heartbeat/i.test(m))) && 'heartbeat/registration',
     ].filter((h): h is string => !!h);
     const blockers: BaseUnitBlocker[] = [];
-    for (const m of members) blockers.push(...memberBlockers(m, target));
+    // The classes between the base and its agents (`class PollingService(LegacyService)`, the agents
+    // built on PollingService) move with the unit: each gets a _v2 importing the base's _v2.
+    const chains = new Map(members.map((m) => [m, chainTo(m.agent, m.module, base, index)] as const));
+    const middles: Middle[] = [];
+    for (const chain of chains.values()) for (const c of chain ?? []) if (!middles.some((x) => x.cls === c.cls)) middles.push(c);
+    middles.sort((a, b) => a.rel.localeCompare(b.rel) || a.cls.line - b.cls.line);
+    for (const m of members) blockers.push(...memberBlockers(m, target, (chains.get(m)?.length ?? 0) > 0));
+    for (const mid of middles) blockers.push(...middleBlockers(mid, base, baseRel, members, target));
     // Only a unit no subclass blocks is worth the base's rewrite: what it keeps, drops or renames.
     let carried: string[] = [];
     if (blockers.length === 0) {
-      const found = previewBlockers(base, baseRel, members, target, sources);
+      const found = previewBlockers(base, baseRel, members, middles, target, sources);
       blockers.push(...found.blockers);
       carried = found.carried;
     }
@@ -83,17 +133,20 @@ export function baseUnits(
       blockers.push({ class: k.cls.name, file: k.rel, line: k.cls.line, reason: `${k.cls.name} (${k.rel}:${k.cls.line}) is built on ${base.name} but not skipped for it (classified on its own): the unit would not move every agent of ${base.name}` });
     }
     const names = members.map((m) => `${m.agent.name} (${m.module.rel}:${m.agent.line})`);
-    const head = `base migration unit ${base.name} (${baseRel}:${base.line}, holding the ${holds.join(', ') || 'lifecycle'}) with ${members.length} agent${members.length === 1 ? '' : 's'}: ${names.join(', ')}`;
+    const between = middles.map((c) => `${c.cls.name} (${c.rel}:${c.cls.line})`);
+    const head = `base migration unit ${base.name} (${baseRel}:${base.line}, holding the ${holds.join(', ') || 'lifecycle'}) with ${members.length} agent${members.length === 1 ? '' : 's'}: ${names.join(', ')}` +
+      (between.length ? `, built on it through ${between.join(', ')}, which move${between.length === 1 ? 's' : ''} with it` : '');
     const reason = blockers.length
       ? `${head}; refused: ${blockers.map((b) => b.reason).join('; ')}`
       : `${head}; no subclass overrides the lifecycle, binds a server or installs a signal handler of its own, and the engine's rewrite of ${base.name} keeps nothing for review` +
         `${carried.length ? `, still calls every hook they override (${carried.map((h) => `${h}()`).join(', ')})` : ''} and removes or renames nothing they use, so moving ${base.name} onto ${target.name} carries them all: ` +
-        `\`migrate run ${base.name}\` (or run --all) writes ${base.name}'s _v2 and one _v2 per agent importing it, validates each agent and commits them as one`;
+        `\`migrate run ${base.name}\` (or run --all) writes ${base.name}'s _v2 and one _v2 per agent importing it${between.length ? ` (and one per class between them: ${middles.map((c) => c.cls.name).join(', ')})` : ''}, validates each agent and commits them as one`;
     units.push({
       name: base.name,
       language: 'python',
       base: { class: base.name, file: baseRel, line: base.line, holds },
       members: members.map((m) => ({ class: m.agent.name, file: m.module.rel, line: m.agent.line })),
+      ...(middles.length ? { middles: middles.map((c) => ({ class: c.cls.name, file: c.rel, line: c.cls.line })) } : {}),
       status: blockers.length ? 'refused' : 'ready',
       blockers,
       reason,
@@ -108,6 +161,18 @@ export function baseUnits(
         : `; base migration unit ${base.name}: nothing in ${m.agent.name} blocks it${blockers.length ? `, but ${blockers.length} blocker${blockers.length === 1 ? '' : 's'} elsewhere (see ${baseRel})` : `: \`migrate run ${base.name}\` migrates it with the unit`}`;
       if (mine.length && mine.length < blockers.length) m.skip.reason += ` (and ${blockers.length - mine.length} more, see ${baseRel})`;
     }
+    // A middle class's file says it moves with the unit (or what in it blocks the unit).
+    for (const mid of middles) {
+      const skip = skipped.find((s) => s.file === mid.rel && !s.unit);
+      if (!skip) continue;
+      const mine = blockers.filter((b) => b.file === mid.rel && b.class === mid.cls.name);
+      skip.unit = base.name;
+      // Its subclasses are the unit's agents, skipped for the base: not classified on their own.
+      skip.reason = skip.reason.replace('; each subclass is classified as an agent on its own', '');
+      skip.reason += mine.length
+        ? `; base migration unit ${base.name}: ${mid.cls.name} stands between ${base.name} and its agents and is refused: ${mine.map((b) => b.reason).join('; ')}`
+        : `; base migration unit ${base.name}: ${mid.cls.name} stands between ${base.name} and its agents and moves with the unit (its _v2 imports ${base.name}'s _v2)${blockers.length ? `, but ${blockers.length} blocker${blockers.length === 1 ? '' : 's'} elsewhere (see ${baseRel})` : ''}`;
+    }
     const baseSkip = skipped.find((s) => s.file === baseRel && !s.unit);
     if (baseSkip) {
       baseSkip.unit = base.name;
@@ -119,16 +184,41 @@ export function baseUnits(
 }
 
 /** What in one subclass the migrated base could not carry, each with its line. */
-function memberBlockers(m: UnitMemberSkip, target: { name: string; methods: ReadonlySet<string> }): BaseUnitBlocker[] {
+function memberBlockers(m: UnitMemberSkip, target: { name: string; methods: ReadonlySet<string> }, viaMiddles: boolean): BaseUnitBlocker[] {
   const { agent, base, module } = m;
   const rel = module.rel;
+  const out: BaseUnitBlocker[] = [];
+  // Built on the base through a class between them: moved with the unit when the way up is one
+  // in-repository class after another (chainTo), else that class is no part of the unit.
+  const names = (b: string) => [b, module.imports.get(b)?.name, ...(module.aliases.get(b) ?? []).flatMap((a) => [a, module.imports.get(a)?.name])];
+  const direct = agent.bases.some((b) => !!b && names(b).includes(base.name));
+  if (!direct && !viaMiddles) out.push({ class: agent.name, file: rel, line: agent.line, reason: `${agent.name} (${rel}:${agent.line}) reaches ${base.name} through another class (${agent.bases.filter(Boolean).join(', ')}), which the unit would not move: the way up is not one class of the repository after another` });
+  out.push(...ownBlockers(agent, rel, base, target));
+  return out.sort((a, b) => a.line - b.line);
+}
+
+/**
+ * What a class between the base and its agents may not hold and still move with the unit: being in
+ * the base's file or an agent's (its _v2 is that file's), being started as an agent itself, and what
+ * a member may not hold (the lifecycle, a server, a signal handler).
+ */
+function middleBlockers(mid: Middle, base: ClassFacts, baseRel: string, members: UnitMemberSkip[], target: { name: string; methods: ReadonlySet<string> }): BaseUnitBlocker[] {
+  const { cls, rel } = mid;
+  const out: BaseUnitBlocker[] = [];
+  const add = (reason: string) => out.push({ class: cls.name, file: rel, line: cls.line, reason: `${cls.name} (${rel}:${cls.line}) stands between ${base.name} and its agents ${reason}` });
+  if (rel === baseRel) add(`in ${base.name}'s own file, which the engine's rewrite of ${base.name} takes whole: moving it there is not proven`);
+  const holder = members.find((m) => m.module.rel === rel);
+  if (holder) add(`in the file of ${holder.agent.name}, whose _v2 only changes its imports: moving it there is not proven`);
+  if (cls.constructedInEntry) add(`and its file's entry point starts it as an agent of its own`);
+  out.push(...ownBlockers(cls, rel, base, target));
+  return out;
+}
+
+/** A member's or middle class's own lifecycle overrides, target methods, server and signal handlers. */
+function ownBlockers(agent: ClassFacts, rel: string, base: ClassFacts, target: { name: string; methods: ReadonlySet<string> }): BaseUnitBlocker[] {
   const at = (line: number) => `${agent.name} (${rel}:${line})`;
   const out: BaseUnitBlocker[] = [];
   const add = (line: number, reason: string) => out.push({ class: agent.name, file: rel, line, reason });
-  // Built on the base through a class between them: that class is no member of the unit.
-  const names = (b: string) => [b, module.imports.get(b)?.name, ...(module.aliases.get(b) ?? []).flatMap((a) => [a, module.imports.get(a)?.name])];
-  const direct = agent.bases.some((b) => !!b && names(b).includes(base.name));
-  if (!direct) add(agent.line, `${at(agent.line)} reaches ${base.name} through another class (${agent.bases.filter(Boolean).join(', ')}), which the unit would not move`);
   agent.methods.forEach((name, i) => {
     const line = agent.methodLines?.[i] ?? agent.line;
     if (LIFECYCLE.has(name) && (base.methods.includes(name) || target.methods.has(name))) {
@@ -155,10 +245,14 @@ function memberBlockers(m: UnitMemberSkip, target: { name: string; methods: Read
 function previewBlockers(
   base: ClassFacts,
   baseRel: string,
-  members: UnitMemberSkip[],
+  agents: UnitMemberSkip[],
+  middles: Middle[],
   target: { name: string; methods: ReadonlySet<string>; attributes: ReadonlySet<string> },
   sources: UnitSources,
 ): { blockers: BaseUnitBlocker[]; carried: string[] } {
+  // The classes between the base and its agents override, call and use the base like its agents do.
+  const members: Holder[] = [...agents, ...middles.map((c) => ({ agent: c.cls, module: c.module }))];
+  const modules = [baseRel, ...middles.map((c) => c.rel)];
   const blockers: BaseUnitBlocker[] = [];
   const add = (line: number, reason: string, cls = base.name, file = baseRel) => blockers.push({ class: cls, file, line, reason });
   const { source, outcome } = sources.preview(baseRel, base.name);
@@ -213,8 +307,9 @@ function previewBlockers(
     }
     // Its _v2 reaches the migrated base by importing it from the base's _v2 module: only a
     // `from <the base's module> import ...` can be pointed there.
-    if (retargetImports(text, m.module.rel, baseRel) === text) {
-      add(m.agent.line, `${m.agent.name} (${m.module.rel}:${m.agent.line}) does not import ${base.name} with \`from <module> import ${base.name}\` from ${baseRel}, so its _v2 could not import it from ${base.name}'s _v2`, m.agent.name, m.module.rel);
+    if (retargetImports(text, m.module.rel, modules) === text) {
+      const from = modules.length > 1 ? `${base.name} or a class between (${modules.join(', ')})` : `${base.name} with \`from <module> import ${base.name}\` from ${baseRel}`;
+      add(m.agent.line, `${m.agent.name} (${m.module.rel}:${m.agent.line}) does not import ${from}, so its _v2 could not import it from ${base.name}'s _v2`, m.agent.name, m.module.rel);
     }
     for (const [name, how] of gone) {
       // An override of a method the rewrite removes is never called again.
@@ -246,7 +341,7 @@ interface AbstractCycle {
  * marked @abstractmethod), that the base calls itself and that a member implements: each with the
  * members' implementations and, in each, the calls of the base's other methods (its publish).
  */
-function abstractCycles(base: ClassFacts, baseRel: string, members: UnitMemberSkip[], sources: UnitSources): AbstractCycle[] {
+function abstractCycles(base: ClassFacts, baseRel: string, members: Holder[], sources: UnitSources): AbstractCycle[] {
   let text: string;
   try {
     text = sources.read(baseRel);
@@ -351,13 +446,14 @@ function codeOnly(text: string): string {
 const FROM_IMPORT = /^([ \t]*from[ \t]+)(\.*)([A-Za-z_][\w.]*)?([ \t]+import\b)/gm;
 
 /**
- * The source with each `from M import ...` whose module M is the base's file importing from the
- * base's `_v2` module (`daemon_base` -> `daemon_base_v2`); every other byte kept. Absolute modules
+ * The source with each `from M import ...` whose module M is the base's file (or one of the unit's
+ * modules given: a middle class's) importing from its `_v2` module (`daemon_base` ->
+ * `daemon_base_v2`); every other byte kept. Absolute modules
  * resolve from the root (how the fleet's entry points put the root on sys.path), relative ones
  * from the importing file's package.
  */
-export function retargetImports(source: string, fileRel: string, baseRel: string): string {
-  const baseMod = baseRel.replace(/\.py$/, '');
+export function retargetImports(source: string, fileRel: string, baseRel: string | readonly string[]): string {
+  const mods = new Set((typeof baseRel === 'string' ? [baseRel] : baseRel).map((r) => r.replace(/\.py$/, '')));
   return source.replace(FROM_IMPORT, (all, head: string, dots: string, mod: string | undefined, tail: string) => {
     let dir = path.posix.dirname(fileRel);
     let target: string;
@@ -369,7 +465,7 @@ export function retargetImports(source: string, fileRel: string, baseRel: string
       if (!mod) return all;
       target = mod.split('.').join('/');
     }
-    if (target !== baseMod) return all;
+    if (!mods.has(target)) return all;
     return `${head}${dots}${mod}_v2${tail}`;
   });
 }

@@ -252,6 +252,23 @@ export class ClassIndex {
     return this.agentChildren.get(cls) ?? [];
   }
 
+  /**
+   * The classes of the repository a class names as its bases, each found by one definition (in its
+   * own file, or by a name with one definition in the repository, aliases and imports followed).
+   */
+  parentsOf(cls: ClassFacts, module: PythonFileFacts): Array<{ cls: ClassFacts; module: PythonFileFacts; rel: string }> {
+    const out: Array<{ cls: ClassFacts; module: PythonFileFacts; rel: string }> = [];
+    for (const name of cls.bases) {
+      if (!name) continue;
+      for (const candidate of this.expand(name, module)) {
+        const local = module.classes.find((c) => c.name === candidate && c !== cls);
+        const defs = local ? [{ cls: local, module, rel: module.rel }] : (this.byName.get(candidate) ?? []);
+        if (defs.length === 1 && defs[0]!.cls !== cls && !out.some((o) => o.cls === defs[0]!.cls)) out.push(defs[0]!);
+      }
+    }
+    return out;
+  }
+
   /** Where a class of the index is defined. */
   private definitionOf(cls: ClassFacts): { rel: string; module: PythonFileFacts } | undefined {
     return this.byName.get(cls.name)?.find((x) => x.cls === cls);

@@ -74,7 +74,7 @@ export function planUnitCommit(root: string, unit: BaseUnit, profile: Profile): 
     throw new UsageError(`base migration unit ${unit.name}: ${oneLine(err)}`);
   }
   const texts = files.map((f) => readFileSync(path.join(root, f), 'utf8'));
-  const problem = verifyUnit(root, unit, files.map((rel, k) => ({ rel, legacy: k === 0 ? unit.base.file : unit.members[k - 1]!.file, text: texts[k]! })));
+  const problem = verifyUnit(root, unit, files.map((rel, k) => ({ rel, legacy: made.files[k]!.legacy, text: texts[k]! })));
   if (problem) throw new UsageError(`base migration unit ${unit.name}: ${problem}; fix it, or write the unit again (\`migrate run ${unit.name} --no-commit --force\`)`);
   const validation: Record<string, ValidationReport> = {};
   for (const m of unitValidationState(root, unit, files)) {

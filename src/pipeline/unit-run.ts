@@ -21,7 +21,7 @@ import type { Profile } from '../profile/profile.js';
 import { loadBaseModel } from '../analysis/base-model.js';
 import { rewritePythonTrees } from '../lang/python/rewrite.js';
 import { previewBase } from '../discover/base-preview.js';
-import { retargetImports } from '../discover/base-units.js';
+import { retargetImports, unitModules } from '../discover/base-units.js';
 import { buildRecord, recordPath, sha256, v2Sibling, writeRecord } from '../record/migration-log.js';
 import { commitAgent, readHistory } from '../record/git.js';
 import type { RunJournal } from './journal.js';
@@ -200,13 +200,14 @@ export async function commitUnit(
     review: opts.review,
   });
   const hashOf = (rel: string) => ({ path: rel, sha256: sha256(readFileSync(path.join(root, rel))) });
-  const record = { ...base, unit: { members: members.map(({ m, rel }) => ({ class: m.class, source: hashOf(m.file), output: hashOf(rel), validation: validation[m.class]! })) } };
+  const middles = (unit.middles ?? []).map((m, k) => ({ class: m.class, source: hashOf(m.file), output: hashOf(rels[unit.members.length + 1 + k]!) }));
+  const record = { ...base, unit: { members: members.map(({ m, rel }) => ({ class: m.class, source: hashOf(m.file), output: hashOf(rel), validation: validation[m.class]! })), ...(middles.length ? { middles } : {}) } };
   journal?.willCreate(recordRel);
   opts.onRecord?.();
   writeRecord(root, record);
   const names = unit.members.map((m) => m.class);
   const body = [
-    `Base migration unit ${unit.name} (${unit.base.file}:${unit.base.line}) with ${names.join(', ')}: ${unit.name}'s _v2 is the engine's rewrite onto ${profile.base_class}; each agent's _v2 only imports ${unit.name} from it.`,
+    `Base migration unit ${unit.name} (${unit.base.file}:${unit.base.line}) with ${names.join(', ')}: ${unit.name}'s _v2 is the engine's rewrite onto ${profile.base_class}; each agent's _v2 only imports ${unit.name} from it${unit.middles?.length ? ` (or ${unit.middles.map((m) => m.class).join(', ')}, which stand${unit.middles.length === 1 ? 's' : ''} between them, from ${unit.middles.length === 1 ? 'its' : 'their'} _v2, which only import${unit.middles.length === 1 ? 's' : ''} ${unit.name}'s)` : ''}.`,
     `Removed from ${unit.name}: ${baseOutcome.removed.length ? baseOutcome.removed.join(', ') : 'nothing'}.`,
     ...(opts.review?.length ? [`Reviewed: ${opts.review.map((a) => a.answer).join(', ')}${opts.review[opts.review.length - 1]!.by ? ` by ${opts.review[opts.review.length - 1]!.by}` : ''}.`] : []),
     `Validation: ${members.map(({ m }) => `${m.class} ${validation[m.class]!.checks.map((c) => `${c.name} ${c.ok ? 'ok' : 'FAILED'}`).join(', ')}`).join('; ')}.`,
@@ -252,12 +253,15 @@ export function unitTexts(root: string, unit: BaseUnit, profile: Profile): { fil
     throw new Error(`${baseOut}: a second run of the rewrite of ${unit.base.class} is ${again.status}${again.error ? `: ${again.error}` : ' (it would change it again)'}`);
   }
   const files: UnitFile[] = [{ rel: baseOut, legacy: baseRel, text: outcome.output }];
-  for (const m of unit.members) {
+  // The agents' files, then the classes' between the base and them (their order in unitOutputs):
+  // each imports the base or a middle class, from its _v2 module now.
+  const modules = unitModules(unit);
+  for (const m of [...unit.members, ...(unit.middles ?? [])]) {
     const source = readFileSync(path.join(root, m.file), 'utf8');
-    const text = retargetImports(source, m.file, baseRel);
-    if (text === source) throw new Error(`${m.file}:${m.line}: ${m.class} does not import ${unit.base.class} with \`from <module> import ${unit.base.class}\` from ${baseRel}, so its _v2 cannot be pointed at ${baseOut}`);
-    // Idempotent: the _v2's imports already point at the base's _v2 module.
-    if (retargetImports(text, v2Sibling(m.file), baseRel) !== text) throw new Error(`${v2Sibling(m.file)}: pointing its imports at ${baseOut} again would change it`);
+    const text = retargetImports(source, m.file, modules);
+    if (text === source) throw new Error(`${m.file}:${m.line}: ${m.class} does not import ${unit.base.class}${modules.length > 1 ? ' or a class between them' : ''} with \`from <module> import ...\` from ${modules.join(', ')}, so its _v2 cannot be pointed at ${baseOut}`);
+    // Idempotent: the _v2's imports already point at the _v2 modules.
+    if (retargetImports(text, v2Sibling(m.file), modules) !== text) throw new Error(`${v2Sibling(m.file)}: pointing its imports at ${baseOut} again would change it`);
     files.push({ rel: v2Sibling(m.file), legacy: m.file, text });
   }
   // The entry point a base has none of is no item: the base is never started alone (its agents' files
@@ -295,21 +299,25 @@ export function verifyUnit(root: string, unit: BaseUnit, files: UnitFile[]): str
     '        print("%s:%s: %s" % (f["rel"], e.lineno, e.msg)); sys.exit(0)',
     'base = top(trees[0])',
     'if data["cls"] not in base: print("%s: %s is not defined in it" % (data["files"][0]["rel"], data["cls"])); sys.exit(0)',
+    // Each unit module's _v2 (the base's, a middle class's) and the names it defines.
+    'defs = {m: (data["files"][k]["rel"], top(trees[k])) for m, k in data["mods"].items()}',
     'for f, tree in zip(data["files"][1:], trees[1:]):',
-    // The member's _v2 is its legacy file but for the module of the imports of the base: nothing else changed.
+    // The member's _v2 is its legacy file but for the module of the imports of the base (or a middle class): nothing else changed.
     '    legacy = ast.parse(f["legacy_text"], f["legacy"])',
     '    for n in ast.walk(legacy):',
-    '        if isinstance(n, ast.ImportFrom) and n.module and n.module.split(".")[-1] == data["mod"]: n.module += "_v2"',
+    '        if isinstance(n, ast.ImportFrom) and n.module and n.module.split(".")[-1] in defs: n.module += "_v2"',
     '    if ast.dump(legacy) != ast.dump(tree): print("%s: differs from %s by more than the import of %s" % (f["rel"], f["legacy"], data["cls"])); sys.exit(0)',
     '    for n in ast.walk(tree):',
-    '        if isinstance(n, ast.ImportFrom) and n.module and n.module.split(".")[-1] == data["mod"] + "_v2":',
+    '        if isinstance(n, ast.ImportFrom) and n.module and n.module.endswith("_v2") and n.module.split(".")[-1][:-3] in defs:',
+    '            rel, names = defs[n.module.split(".")[-1][:-3]]',
     '            for a in n.names:',
-    '                if a.name != "*" and a.name not in base:',
-    '                    print("%s:%s: imports %s from %s, which does not define it" % (f["rel"], n.lineno, a.name, data["files"][0]["rel"])); sys.exit(0)',
+    '                if a.name != "*" and a.name not in names:',
+    '                    print("%s:%s: imports %s from %s, which does not define it" % (f["rel"], n.lineno, a.name, rel)); sys.exit(0)',
     'print("")',
   ].join('\n');
-  const mod = path.posix.basename(unit.base.file).replace(/\.py$/, '');
-  const r = spawnSync('python3', ['-c', script], { cwd: root, input: JSON.stringify({ files: files.map((f) => ({ ...f, legacy_text: readFileSync(path.join(root, f.legacy), 'utf8') })), cls: unit.base.class, mod }), encoding: 'utf8', timeout: 60_000 });
+  // Module name -> the index of its _v2 in files: the base's first, each middle class's after the agents'.
+  const mods = Object.fromEntries(unitModules(unit).map((rel, k) => [path.posix.basename(rel).replace(/\.py$/, ''), k === 0 ? 0 : unit.members.length + k]));
+  const r = spawnSync('python3', ['-c', script], { cwd: root, input: JSON.stringify({ files: files.map((f) => ({ ...f, legacy_text: readFileSync(path.join(root, f.legacy), 'utf8') })), cls: unit.base.class, mods }), encoding: 'utf8', timeout: 60_000 });
   if (r.error || r.status !== 0) return `python3 could not check the unit: ${r.error ? oneLine(r.error) : oneLine(r.stderr || `exit ${r.status}`)}`;
   return r.stdout.trim() || null;
 }

@@ -38,7 +38,8 @@ export interface MigrationRecord {
   /** Set when `migrate review` committed the agent: every answer given to its `_v2`, the accept last. */
   review?: ReviewAnswer[];
   /** Set on a base migration unit's record (agent: the base): the subclasses moved with it, each validated. */
-  unit?: { members: Array<{ class: string; source: FileRef; output: FileRef; validation: ValidationReport }> };
+  /** `middles`: the classes between the base and its agents, moved with the unit (their files and `_v2`). */
+  unit?: { members: Array<{ class: string; source: FileRef; output: FileRef; validation: ValidationReport }>; middles?: Array<{ class: string; source: FileRef; output: FileRef }> };
 }
 
 export interface PromotionRecord {

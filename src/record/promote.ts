@@ -19,6 +19,7 @@ import { editScalars, type ScalarEdit } from '../config/yaml-edit.js';
 import { readRepoSettings, type PromoteMode } from '../config/settings.js';
 import { checkTree, commitAgent, readHistory, TRAILER_PROMOTE, type MigrationHistory } from './git.js';
 import type { RunJournal } from '../pipeline/journal.js';
+import type { ValidationReport } from '../core/types.js';
 import {
   assertAgentName,
   readRecord,
@@ -101,7 +102,9 @@ export async function promotable(
  */
 function unitValidated(root: string, unitName: string, unit: NonNullable<MigrationRecord['unit']>, migratedAt: string): PromotionRecord['validated'] {
   let later: string | null = null;
-  for (const m of unit.members) {
+  // A class between the base and its agents is started by them: its files must be as committed too.
+  const files = [...unit.members, ...(unit.middles ?? [])];
+  for (const m of files) {
     for (const [what, ref] of [['_v2', m.output], ['legacy file', m.source]] as const) {
       const abs = path.join(root, ref.path);
       if (!existsSync(abs)) throw new UsageError(`${ref.path} (${m.class}'s ${what}) of base migration unit ${unitName} is missing; restore it before promoting`);
@@ -109,7 +112,8 @@ function unitValidated(root: string, unitName: string, unit: NonNullable<Migrati
         throw new UsageError(`${ref.path} (${m.class}'s ${what}) changed since base migration unit ${unitName} was committed; migrate the unit again (migrate run ${unitName} --force)`);
       }
     }
-    if (fullyValidated({ validation: m.validation })) continue;
+    if (!('validation' in m)) continue;
+    if (fullyValidated({ validation: m.validation as ValidationReport })) continue;
     const recalled = recalledValidation(root, m.class, m.output.path);
     if (!recalled || !fullyValidated({ validation: recalled.report })) {
       throw new UsageError(`${m.class} of base migration unit ${unitName} has no passing validation of ${m.output.path}; run migrate validate ${unitName} first`);
@@ -137,7 +141,10 @@ export async function promoteAgent(
   const pairs: Array<{ label: string; source: string; output: string }> = [
     { label: agent, source, output },
     ...(unit?.members ?? []).map((m) => ({ label: m.class, source: m.source.path, output: m.output.path })),
+    ...(unit?.middles ?? []).map((m) => ({ label: m.class, source: m.source.path, output: m.output.path })),
   ];
+  // The modules whose importers' _v2 import their _v2: the base's and each middle class's.
+  const unitModules = [source, ...(unit?.middles ?? []).map((m) => m.source.path)];
   const unitFiles = new Set(pairs.flatMap((p) => [p.source, p.output]));
 
   // Startup configs: replace keeps every entry on the original path (an entry that named the
@@ -166,7 +173,7 @@ export async function promoteAgent(
   }
   if (mode === 'script_path') {
     // A unit's base is started by its agents, never by a config entry of its own.
-    const unstarted = (unit ? pairs.slice(1) : pairs).filter((p) => !started.has(p.label));
+    const unstarted = (unit ? pairs.slice(1, 1 + unit.members.length) : pairs).filter((p) => !started.has(p.label));
     if (unstarted.length) {
       const which = unstarted.map((p) => (unit ? `${p.source} (${p.label})` : p.source)).join(', ');
       throw new UsageError(
@@ -197,7 +204,7 @@ export async function promoteAgent(
     // content, and its _v2 goes. Proven here, not assumed: anything else would be lost.
     for (const p of pairs.slice(1)) {
       const legacy = readFileSync(path.join(root, p.source), 'utf8');
-      if (retargetImports(legacy, p.source, source) !== readFileSync(path.join(root, p.output), 'utf8')) {
+      if (retargetImports(legacy, p.source, unitModules) !== readFileSync(path.join(root, p.output), 'utf8')) {
         throw new UsageError(`cannot promote base migration unit ${agent}: ${p.output} differs from ${p.source} by more than importing ${agent} from ${output}, so replacing would lose it; promote with --mode script_path`);
       }
       changes.push({ file: p.output, content: null });

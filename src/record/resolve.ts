@@ -79,7 +79,8 @@ export function refuseUnitMember(root: string, arg: string, what: string): void 
     // a class name only
   }
   for (const r of listRecords(root)) {
-    const m = r.unit?.members.find((x) => x.class === arg || (rel !== null && (x.source.path === rel || x.output.path === rel)));
+    // A class between the base and its agents moved with it too (its _v2 imports the base's _v2).
+    const m = [...(r.unit?.members ?? []), ...(r.unit?.middles ?? [])].find((x) => x.class === arg || (rel !== null && (x.source.path === rel || x.output.path === rel)));
     if (m) {
       const head = `${m.class} was migrated with base migration unit ${r.agent} (one commit with ${r.agent}'s _v2, which its _v2 imports)`;
       throw new UsageError(`${head}: ${what} the unit, migrate ${what} ${r.agent}`);

@@ -95,7 +95,7 @@ function unitLines(units: BaseUnit[] | undefined): string {
       const n = `${u.members.length} agent${u.members.length === 1 ? '' : 's'}`;
       const head =
         u.status === 'migrated' || u.status === 'promoted'
-          ? `unit ${u.name} (${u.base.file}:${u.base.line}): ${u.status} in ${u.commit?.slice(0, 12)}, with its ${n} (${u.members.map((m) => m.class).join(', ')}); migrate revert ${u.name} undoes ${u.status === 'promoted' ? 'the promotion' : 'it'}${u.status === 'migrated' ? `, migrate promote ${u.name} cuts it over` : ''}`
+          ? `unit ${u.name} (${u.base.file}:${u.base.line}): ${u.status} in ${u.commit?.slice(0, 12)}, with its ${n} (${u.members.map((m) => m.class).join(', ')})${u.middles?.length ? ` through ${u.middles.map((m) => m.class).join(', ')}` : ''}; migrate revert ${u.name} undoes ${u.status === 'promoted' ? 'the promotion' : 'it'}${u.status === 'migrated' ? `, migrate promote ${u.name} cuts it over` : ''}`
           : `unit ${u.name} (${u.base.file}:${u.base.line}): ${u.status}, its ${n} still legacy (${u.members.map((m) => m.class).join(', ')}); ${u.blockers.length ? `${u.blockers.length} blocker${u.blockers.length === 1 ? '' : 's'}: ${u.blockers.map((b) => `${b.file}:${b.line}`).join(', ')}` : u.files?.length ? `written, not committed (${u.files.length} _v2 files); ${unvalidated(u)}` : `no subclass blocks it; migrate run ${u.name} migrates it`}`;
       const width = Math.max(...u.members.map((m) => m.class.length));
       const fileWidth = Math.max(...u.members.map((m) => `${m.file}:${m.line}`.length));

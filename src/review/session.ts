@@ -7,7 +7,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentInfo, BaseUnit, RunResult } from '../core/types.js';
 import { oneLine } from '../core/errors.js';
-import { unitOutputs } from '../discover/base-units.js';
+import { unitOutputs, unitSources } from '../discover/base-units.js';
 import { commitUnitPlan, planUnitCommit, type UnitPlan } from '../pipeline/unit-commit.js';
 import { loadProfile, profileFor, type Profile } from '../profile/profile.js';
 import { adapterFor } from '../lang/registry.js';
@@ -244,7 +244,7 @@ export async function editUnit(root: string, p: PendingUnit): Promise<{ changed:
     const { before, after } = openEditor(path.join(root, baseRel), baseRel);
     appendReviewAnswer(root, p.unit.name, { ...unitAnswer(root, p, 'edit'), output_sha256: before, edited_sha256: after });
     if (after === before) return { changed: false, problem: null };
-    const legacy = [p.unit.base.file, ...p.unit.members.map((m) => m.file)];
+    const legacy = unitSources(p.unit);
     const problem = verifyUnit(root, p.unit, p.files.map((rel, k) => ({ rel, legacy: legacy[k]!, text: readFileSync(path.join(root, rel), 'utf8') })));
     return { changed: true, problem };
   } finally {
