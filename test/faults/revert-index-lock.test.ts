@@ -49,10 +49,10 @@ function expectReverted(root: string, head: string, out: string): void {
 }
 
 describe('index.lock held by another git while an agent is reverted', () => {
-  it('taken just before the revert starts and held for a second: the revert waits for it, then reverts; nothing else changes', async () => {
+  it('taken just before the revert starts and held for two seconds: the revert waits for it, then reverts; nothing else changes', async () => {
     const { root, head } = migrated();
-    // commitFiles' diff-tree is the revert's last read before it changes anything.
-    const { bin, marker } = wrapGit('*" diff-tree --no-commit-id "*', `: > .git/index.lock; ( sleep 1; rm -f .git/index.lock ) </dev/null >/dev/null 2>&1 &`);
+    // Reading the migration's record from its commit is the revert's last step before it changes anything.
+    const { bin, marker } = wrapGit('*" show "*":./migration-log/"*', `: > .git/index.lock; ( sleep 2; rm -f .git/index.lock ) </dev/null >/dev/null 2>&1 &`);
     const r = await run(root, ['revert', AGENT], tag(), { PATH: `${bin}:${process.env.PATH}` });
     expect(existsSync(marker), 'the lock was taken inside the window').toBe(true);
     expect(r.exitCode, r.stderr).toBe(0);
