@@ -787,7 +787,7 @@ export async function revertAgent(
     if (!(err instanceof MigrateError)) throw new MigrateError(`cannot revert ${agent}: ${firstLine(err)}`);
     throw err;
   } finally {
-    // A UsageError or a failure before the revert ran: nothing to keep in the journal.
+    // No commit of ours is in flight any more (made, failed, or never started: a dirty tree).
     opts.journal?.commitFailed();
     lock.release();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
