@@ -338,7 +338,7 @@ export async function commitAgent(
       // that failed (a full disk, a file-size limit) left the user's index without the agent's
       // files, its git status showing them staged as deleted, with only a warning on stderr:
       // now that agent fails with one line and nothing is committed.
-      const prepared = await prepareUserIndex(root, lock, files);
+      const prepared = await prepareUserIndex(root, lock, scratch, files);
       if (prepared) return fail(prepared);
       // Hooks run as with `commit --only`: on an index of HEAD plus these paths (GIT_INDEX_FILE).
       const run = await runGit(root, [...identity, 'commit', '--cleanup=strip', '-m', message], { ...privateEnv, GIT_REFLOG_ACTION: action });
@@ -400,14 +400,17 @@ export async function commitAgent(
 /**
  * The user's index with `files` as they are now in the work tree, written into the index.lock
  * we hold (the index itself is replaced only by putIndexInPlace). Null, or the line why git
- * could not write it; nothing of it is left then (a git killed mid-write leaves its lock).
+ * could not write it (a git killed mid-write leaves its lock in `scratch`, which goes with it).
  */
-async function prepareUserIndex(root: string, lock: HeldIndexLock, files: string[]): Promise<string | null> {
+async function prepareUserIndex(root: string, lock: HeldIndexLock, scratch: string, files: string[]): Promise<string | null> {
+  // Made beside our own index, then copied into the lock: the lock file is empty until then, which
+  // git reads as a broken index (a repository with no index yet has nothing to copy into it).
+  const next = path.join(scratch, 'user-index');
   try {
-    if (existsSync(lock.index)) copyFileSync(lock.index, lock.file);
-    const r = await runGit(root, ['add', '--', ...files], { GIT_INDEX_FILE: lock.file });
-    const failed = gitFailure('add', r);
-    if (failed) rmSync(`${lock.file}.lock`, { force: true });
+    rmSync(next, { force: true });
+    if (existsSync(lock.index)) copyFileSync(lock.index, next);
+    const failed = gitFailure('add', await runGit(root, ['add', '--', ...files], { GIT_INDEX_FILE: next }));
+    if (!failed) copyFileSync(next, lock.file);
     return failed && `cannot write the index (${path.relative(root, lock.index) || lock.index}) for its files: ${failed}`;
   } catch (err) {
     return `cannot write the index (${path.relative(root, lock.index) || lock.index}) for its files: ${firstLine(err)}`;

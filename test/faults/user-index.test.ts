@@ -22,13 +22,14 @@ describe("a git killed as it writes the user's index for an agent's commit", () 
   it('each agent fails with one line naming the index, nothing is committed or staged, status shows them legacy; the next run commits each once', async () => {
     const root = await demoRepo();
     const before = baseline(root);
-    // A file-size limit of 0 for the gits that write the user's index (into its lock, or a
-    // `git reset` of paths, which the fallback ran): they die of SIGXFSZ at their first write.
+    // A file-size limit of 0 for the gits that write the user's index (the next one migrate
+    // prepares beside its own, or before, into its lock; and a `git reset` of paths, which the old
+    // fallback ran): they die of SIGXFSZ at their first write.
     const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
     const bin = tempDir('migrate-fault-gitwrap-');
     writeFileSync(
       path.join(bin, 'git'),
-      ['#!/bin/sh', 'case "$GIT_INDEX_FILE" in */.git/index.lock) ulimit -f 0;; esac', 'case " $* " in *" reset "*) ulimit -f 0;; esac', `exec '${realGit}' "$@"`, ''].join('\n'),
+      ['#!/bin/sh', 'case "$GIT_INDEX_FILE" in */.git/index.lock|*/.git/migrate-index-*/user-index) ulimit -f 0;; esac', 'case " $* " in *" reset "*) ulimit -f 0;; esac', `exec '${realGit}' "$@"`, ''].join('\n'),
     );
     chmodSync(path.join(bin, 'git'), 0o755);
     const t = tag();
