@@ -72,7 +72,7 @@ describe('a base migration unit committed after run --no-commit', () => {
     const status = parsed<{ units: BaseUnit[] }>('status', (await cliInProcess(root, ['status', '--json'])).stdout).units[0]!;
     expect([status.status, status.files]).toEqual(['ready', FILES]);
     expect(status.reason).toContain('its _v2 files are written and not committed');
-    expect((await cliInProcess(root, ['status'])).stdout).toContain('unit DaemonBase (agents/daemons/daemon_base.py:16): ready, its 3 agents still legacy (CertExpiryWatcher, DigestMailer, WebhookRetryAgent); written, not committed (4 _v2 files); migrate commit DaemonBase (or migrate review) commits it');
+    expect((await cliInProcess(root, ['status'])).stdout).toContain('unit DaemonBase (agents/daemons/daemon_base.py:16): ready, its 3 agents written with it (CertExpiryWatcher, DigestMailer, WebhookRetryAgent); written, not committed (4 _v2 files); migrate commit DaemonBase (or migrate review) commits it');
 
     // run again: the unit is written already, uncommitted; run refuses (committing) or says how to commit it
     // (--no-commit) and leaves it as it is.

@@ -36,9 +36,13 @@ it('shows an uncommitted unit as one section: its files, each agent\'s validatio
   const report = path.join(OUT, 'report.html');
   const made = await cliInProcess(root, ['report', '--out', report]);
   expect(made.exitCode, made.stderr).toBe(0);
-  expect(made.stderr).toContain(': 1 agents (1 migrated)');
+  // The unit is no agent: the count says one unit with its three agents (before: "1 agents (1 migrated)").
+  expect(made.stderr).toMatch(/: 1 unit migrated \(3 agents with it\)\n?$/);
   const status = (await cliInProcess(root, ['status'])).stdout;
   expect(status).toContain('written, not committed (4 _v2 files); migrate commit DaemonBase (or migrate review) commits it');
+  // Each agent of the written unit names its _v2 and its validation (before: every one "legacy", the unit "its 3 agents still legacy").
+  expect(status).not.toContain('legacy');
+  for (const [k, cls] of AGENTS.entries()) expect(status).toMatch(new RegExp(`\\n  ${cls} +\\S+\\.py:\\d+ +validated, not committed: ${V2[k]!.replace(/\./g, '\\.')}(\\n|$)`));
 
   const { context, close } = await launchChromium();
   try {
@@ -105,8 +109,36 @@ it('shows an uncommitted unit as one section: its files, each agent\'s validatio
   const done = await cliInProcess(root, ['commit', 'DaemonBase']);
   expect(done.exitCode, done.stderr).toBe(0);
   expect(JSON.parse(readFileSync(path.join(root, 'migration-log', 'DaemonBase.json'), 'utf8')).kept_for_review).toEqual([]);
-  const after = await cliInProcess(root, ['report']);
-  expect(after.stdout).toMatch(/data-agent="DaemonBase" data-status="committed"/);
-  expect(after.stdout).not.toContain('left for review');
+  const committedReport = path.join(OUT, 'report-committed.html');
+  const after = await cliInProcess(root, ['report', '--out', committedReport]);
+  expect(after.exitCode, after.stderr).toBe(0);
+  expect(after.stderr).toMatch(/: 1 unit committed \(3 agents with it\)\n?$/);
+  const html = readFileSync(committedReport, 'utf8');
+  expect(html).toMatch(/data-agent="DaemonBase" data-status="committed"/);
+  expect(html).not.toContain('left for review');
   expect((await cliInProcess(root, ['status'])).stdout).toContain('1 agents: 1 committed; 1 unit migrated (3 agents with it)');
+  // The committed unit shows every file of its commit: the base's diff, then each agent's diff and validation as the
+  // commit and its record hold them (before: the base's diff alone, and "Not validated").
+  const { context: context2, close: close2 } = await launchChromium();
+  try {
+    const { page, errors } = await openReport(context2, committedReport);
+    expect(errors).toEqual([]);
+    expect(await page.textContent('header.page > p')).toMatch(/^1 unit committed \(3 agents with it\) · made/);
+    const unit = page.locator('#agent-DaemonBase');
+    expect(await unit.locator('.facts').textContent()).toContain([BASE_V2, ...V2].join(', '));
+    expect(await unit.textContent()).not.toContain('Not validated');
+    const hosts = unit.locator('.diff-host');
+    expect(await hosts.count()).toBe(4);
+    for (let k = 0; k < 4; k++) expect(await hosts.nth(k).getAttribute('data-highlighted'), String(k)).toBe('true');
+    for (const [k, cls] of AGENTS.entries()) {
+      const member = unit.locator(`section.unit-member[data-member="${cls}"]`);
+      expect(await member.locator('h3').textContent()).toContain(`→ ${V2[k]}`);
+      expect(await member.locator('.diff-host').textContent()).toContain('from agents.daemons.daemon_base_v2 import DaemonBase');
+      expect(await member.locator('table.checks tr[data-check="health"] td').nth(1).textContent()).toBe('ok');
+      expect(await member.textContent()).not.toMatch(/Commit refuses|Not validated/);
+    }
+    await page.screenshot({ path: path.join(OUT, 'report-committed.png'), fullPage: true });
+  } finally {
+    await close2();
+  }
 }, 300_000);

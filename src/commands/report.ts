@@ -7,7 +7,7 @@ import { scanRepository } from '../discover/scan.js';
 import { TOOL_VERSION } from '../core/version.js';
 import { writeFileAtomic } from '../record/migration-log.js';
 import { localStateDir } from '../record/local-state.js';
-import { gatherFleet, STATUS_ORDER } from '../review/fleet.js';
+import { fleetCountLine, gatherFleet } from '../review/fleet.js';
 import { renderReport } from '../report/html/render.js';
 import { commandProfile, resolveRoot, type CommonFlags } from './common.js';
 import { io } from '../core/invocation.js';
@@ -35,17 +35,17 @@ export async function reportCommand(flags: ReportFlags): Promise<number> {
     head,
     registryDeadlineMs: (profile.validation?.registry_deadline_s ?? 30) * 1000,
   });
-  const counts = STATUS_ORDER.filter((s) => fleet.counts[s]).map((s) => `${fleet.counts[s]} ${s}`).join(', ');
+  const counts = fleetCountLine(fleet);
   // Piped: the page goes to standard output. On a terminal it goes under .git/migrate/, where it
   // never becomes an untracked file that a later `migrate run` would refuse to start with.
   const out = flags.out ?? (io.stdout.isTTY ? path.join(localStateDir(root, '') ?? root, 'report.html') : null);
   if (out === null || out === '-') {
     io.stdout.write(html);
-    io.stderr.write(`report: ${fleet.agents.length} agents (${counts || 'none'})\n`);
+    io.stderr.write(`report: ${counts}\n`);
   } else {
     const abs = path.resolve(out);
     writeFileAtomic(abs, html);
-    io.stderr.write(`wrote ${abs}: ${fleet.agents.length} agents (${counts || 'none'})\n`);
+    io.stderr.write(`wrote ${abs}: ${counts}\n`);
   }
   return 0;
 }

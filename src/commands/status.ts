@@ -62,7 +62,9 @@ function written(root: string, u: BaseUnit): BaseUnit {
   const next = waiting.length
     ? `${waiting.map((m) => `${m.class}: ${m.problem}`).join('; ')}: migrate validate ${u.name}, then migrate commit ${u.name} (or migrate review) commits them as one`
     : `migrate commit ${u.name} (or migrate review) commits them as one`;
-  return { ...u, files, validation, reason: `${u.reason}; its _v2 files are written and not committed (${files.join(', ')}): ${next}` };
+  // Each agent names its written `_v2` (`output`, as a committed unit's do): before, the table listed them as legacy.
+  const members = u.members.map((m, k) => ({ ...m, output: files[k + 1]! }));
+  return { ...u, members, files, validation, reason: `${u.reason}; its _v2 files are written and not committed (${files.join(', ')}): ${next}` };
 }
 
 /**

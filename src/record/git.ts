@@ -21,7 +21,8 @@ import {
 } from './migration-log.js';
 import { shardBranch } from '../pipeline/shard.js';
 import type { RunJournal } from '../pipeline/journal.js';
-import { describeIndexLock, holdIndexLock, indexLock, LOCK_BACKOFF_MS, staleNextIndexLocks } from './index-lock.js';
+import { describeIndexLock, holdIndexLock, indexLock, LOCK_BACKOFF_MS, staleNextIndexLocks, type HeldIndexLock } from './index-lock.js';
+import { io } from '../core/invocation.js';
 import { parsePorcelainStatus, revParseFact, type StatusEntry } from './repo-facts.js';
 import { describeInterrupted, interruptedLeftovers } from '../validate/leftovers.js';
 
@@ -36,11 +37,6 @@ const FALLBACK_IDENTITY = ['user.name=migrate', 'user.email=migrate@localhost'];
 
 function git(root: string, config: string[] = []): SimpleGit {
   return simpleGit({ baseDir: root, config });
-}
-
-/** A git instance that can commit: the repository's identity when it has one, ours otherwise. */
-async function committer(root: string): Promise<SimpleGit> {
-  return (await hasIdentity(root)) ? git(root) : git(root, FALLBACK_IDENTITY);
 }
 
 /**
@@ -335,6 +331,15 @@ export async function commitAgent(
       const add = await runGit(root, ['add', '--', ...files], privateEnv);
       const added = gitFailure('add', add);
       if (added) return fail((/ignored by one of your \.gitignore files/.test(add.stderr) && (await ignoredWhy(root, files))) || added);
+      // The user's index takes these paths as they are committed (nothing else of it changes),
+      // written into the lock we hold before the commit is made and put in place once it is,
+      // as git does: `git status` stays clean, and no commit of the user can delete the
+      // agent's files from the branch. Before, it was written after the commit, and a write
+      // that failed (a full disk, a file-size limit) left the user's index without the agent's
+      // files, its git status showing them staged as deleted, with only a warning on stderr:
+      // now that agent fails with one line and nothing is committed.
+      const prepared = await prepareUserIndex(root, lock, scratch, files);
+      if (prepared) return fail(prepared);
       // Hooks run as with `commit --only`: on an index of HEAD plus these paths (GIT_INDEX_FILE).
       const run = await runGit(root, [...identity, 'commit', '--cleanup=strip', '-m', message], { ...privateEnv, GIT_REFLOG_ACTION: action });
       // HEAD now, and what proves it ours (null: no HEAD, as a first commit that failed leaves it).
@@ -380,17 +385,7 @@ export async function commitAgent(
               : `the commit message lost its "${TRAILER_AGENT}: ${c.agent}" trailer (a commit-msg hook?), so status and revert could not find the commit`;
         return fail(`${what}; ${await undoOwnCommit(root, sha, base)}`);
       }
-      // The user's index takes the commit's version of these paths (nothing else of it
-      // changes), written into the lock we hold and put in place as git does: `git status`
-      // stays clean, and no commit of the user can delete the agent's files from the branch.
-      if (existsSync(lock.index)) copyFileSync(lock.index, lock.file);
-      const synced = gitFailure('reset', await runGit(root, ['reset', '-q', sha, '--', ...files], { GIT_INDEX_FILE: lock.file }));
-      if (!synced) lock.commit();
-      else {
-        lock.release();
-        const again = await unstage(root, files);
-        if (again) process.stderr.write(`migrate: warning: ${c.agent}'s commit ${short(sha)} is made, but the index still lacks its files (${synced}; ${again}); run \`git reset -q -- ${files.join(' ')}\` before committing\n`);
-      }
+      await putIndexInPlace(root, lock, sha, files, c.agent);
       return sha;
     }
   } catch (err) {
@@ -399,6 +394,42 @@ export async function commitAgent(
   } finally {
     lock.release();
     if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The user's index with `files` as they are now in the work tree, written into the index.lock
+ * we hold (the index itself is replaced only by putIndexInPlace). Null, or the line why git
+ * could not write it (a git killed mid-write leaves its lock in `scratch`, which goes with it).
+ */
+async function prepareUserIndex(root: string, lock: HeldIndexLock, scratch: string, files: string[]): Promise<string | null> {
+  // Made beside our own index, then copied into the lock: the lock file is empty until then, which
+  // git reads as a broken index (a repository with no index yet has nothing to copy into it).
+  const next = path.join(scratch, 'user-index');
+  try {
+    rmSync(next, { force: true });
+    if (existsSync(lock.index)) copyFileSync(lock.index, next);
+    const failed = gitFailure('add', await runGit(root, ['add', '--', ...files], { GIT_INDEX_FILE: next }));
+    if (!failed) copyFileSync(next, lock.file);
+    return failed && `cannot write the index (${path.relative(root, lock.index) || lock.index}) for its files: ${failed}`;
+  } catch (err) {
+    return `cannot write the index (${path.relative(root, lock.index) || lock.index}) for its files: ${firstLine(err)}`;
+  }
+}
+
+/**
+ * Our commit is made: the index the lock holds (prepared before it) replaces the user's. Should
+ * that rename fail, the paths are set to HEAD's in the user's index by git; a warning names
+ * what is left to do when that fails too.
+ */
+async function putIndexInPlace(root: string, lock: HeldIndexLock, sha: string, files: string[], agent: string): Promise<void> {
+  try {
+    lock.commit();
+    return;
+  } catch (err) {
+    lock.release();
+    const again = await unstage(root, files);
+    if (again) io.stderr.write(`migrate: warning: ${agent}'s commit ${short(sha)} is made, but the index still lacks its files (${firstLine(err)}; ${again}); run \`git reset -q -- ${files.join(' ')}\` before committing\n`);
   }
 }
 
@@ -721,42 +752,93 @@ export async function revertAgent(
   const files = await commitFiles(root, migrationSha);
   const record = await recordAtCommit(root, migrationSha, agent).catch(() => null);
 
-  const g = await committer(root);
-  const headBefore = await headSha(root);
-  const statusBefore = await porcelainStatus(root);
   const fromTop = (f: string) => (prefix && f.startsWith(prefix) ? f.slice(prefix.length) : f);
 
   const at = opts.now ?? new Date();
   let rel = revertRecordPath(agent, at);
   for (let n = 2; existsSync(path.join(root, rel)); n++) rel = rel.replace(/(-\d+)?\.json$/, `-${n}.json`);
   // In the run journal before git touches them: a revert killed (kill -9, a closed terminal)
-  // while git commits is put back by the next command, lock included.
+  // while git commits is put back by the next command, lock included (the user's index.lock
+  // is held from here on, so its commit is in flight from here on).
   const touched = [...files.map(fromTop), rel];
   opts.journal?.willCreateAll(touched);
+  opts.journal?.committing(touched);
+  // As an agent's commit: the user's index.lock is held throughout (waited for a moment while
+  // another git holds it), and the revert is made in an index of our own. Before, `git revert`
+  // failed at once on another git's lock, and a lock taken between our revert and its commit
+  // failed the commit and then the abort too, leaving the revert half done.
+  const lock = await holdIndexLock(root);
+  if (typeof lock === 'string') {
+    opts.journal?.commitFailed();
+    opts.journal?.settled(touched);
+    throw new MigrateError(`cannot revert ${agent}: ${lock}`);
+  }
+  let scratch: string | null = null;
+  try {
+    scratch = mkdtempSync(path.join(path.dirname(lock.index), 'migrate-index-'));
+    const env = { GIT_INDEX_FILE: path.join(scratch, 'index') };
+    // Read once the lock is held: no git writes the index meanwhile, so what the revert leaves
+    // is compared with this, and our index starts as the user's, stat data included.
+    const headBefore = await headSha(root);
+    const statusBefore = await porcelainStatus(root);
+    const staged = parsePorcelainStatus(statusBefore).filter((e) => isStaged(e) || isModified(e));
+    if (staged.length) throw new UsageError(`refusing to revert ${agent}: uncommitted changes (${listSome(staged.map((e) => e.path))}); commit or stash them first`);
+    if (existsSync(lock.index)) copyFileSync(lock.index, env.GIT_INDEX_FILE);
+    else if (headBefore) await runGit(root, ['read-tree', headBefore], env);
+    return await revertInIndex(root, { agent, migrationSha, undid, files, record, rel, at, touched, headBefore, statusBefore, fromTop, prefix, lock, env, journal: opts.journal });
+  } catch (err) {
+    if (!(err instanceof MigrateError)) throw new MigrateError(`cannot revert ${agent}: ${firstLine(err)}`);
+    throw err;
+  } finally {
+    // No commit of ours is in flight any more (made, failed, or never started: a dirty tree).
+    opts.journal?.commitFailed();
+    lock.release();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}
 
+/** The revert itself, in migrate's own index (`env`) while the user's index lock is held. */
+async function revertInIndex(
+  root: string,
+  r: {
+    agent: string;
+    migrationSha: string;
+    undid: 'migration' | 'promotion';
+    files: string[];
+    record: MigrationRecord | null;
+    rel: string;
+    at: Date;
+    touched: string[];
+    headBefore: string | null;
+    statusBefore: string;
+    fromTop: (f: string) => string;
+    prefix: string;
+    lock: HeldIndexLock;
+    env: Record<string, string>;
+    journal?: RunJournal | null;
+  },
+): Promise<{ revertSha: string; migrationSha: string; undid: 'migration' | 'promotion' }> {
+  const { agent, migrationSha, undid, files, record, rel, at, touched, headBefore, statusBefore, fromTop, prefix, lock, env } = r;
   // runGit, not the git library: it resolves a git killed by a signal (Ctrl-C reaches the
-  // whole foreground group) or a hook that refused silently as success.
-  const reverted = await runGit(root, ['revert', '--no-commit', migrationSha]);
-  if (reverted.signal) removeOwnLock(root);
+  // whole foreground group) or a hook that refused silently as success. A killed git's lock
+  // is on our own index, which goes with its folder.
+  const reverted = await runGit(root, ['revert', '--no-commit', migrationSha], env);
   const revertFailed = gitFailure('revert', reverted);
   if (revertFailed) {
-    let conflicted: string[] = [];
-    try {
-      conflicted = (await git(root).raw(['diff', '--name-only', '--diff-filter=U', '-z'])).split('\0').filter(Boolean);
-    } catch {
-      // reported below without the list
-    }
-    await abortRevert(root, files);
+    const diff = await gitText(root, ['diff', '--name-only', '--diff-filter=U', '-z'], env);
+    const conflicted = diff.code === 0 ? diff.stdout.split('\0').filter(Boolean) : [];
+    await abortRevert(root, files, env);
     await assertUnchanged(root, headBefore, statusBefore);
     const why = conflicted.length
       ? `${listSome(conflicted.map(fromTop))} changed after ${short(migrationSha)} and conflicted`
       : revertFailed;
-    opts.journal?.settled(touched);
+    r.journal?.commitFailed();
+    r.journal?.settled(touched);
     throw new MigrateError(`cannot revert ${agent}: ${why}; the revert was aborted and the repository is unchanged`);
   }
   // The changes stay staged; git forgets the revert in progress (REVERT_HEAD), which would
   // otherwise outlive a killed commit and refuse every later revert.
-  await runGit(root, ['revert', '--quit']);
+  await runGit(root, ['revert', '--quit'], env);
   const revertRecord: RevertRecord = {
     record_version: 1,
     agent,
@@ -779,11 +861,13 @@ export async function revertAgent(
   ].join('\n');
   try {
     writeFileAtomic(path.join(root, rel), serializeRevertRecord(revertRecord));
-    await g.raw(['add', '--', rel]);
-    // The index held nothing before the revert, so it now holds exactly the revert and its record.
-    opts.journal?.committing(touched);
-    const run = await runGit(root, [...(await identityArgs(root)), 'commit', '--cleanup=strip', '-m', message]);
-    if (run.signal) removeOwnLock(root);
+    const added = gitFailure('add', await runGit(root, ['add', '--', rel], env));
+    if (added) throw new MigrateError(added);
+    // The index held nothing but HEAD before the revert, so it now holds exactly the revert and
+    // its record: the user's index once the commit is made, written into the lock before it is
+    // (a write that fails, a full disk, then fails the revert with nothing committed).
+    copyFileSync(env.GIT_INDEX_FILE!, lock.file);
+    const run = await runGit(root, [...(await identityArgs(root)), 'commit', '--cleanup=strip', '-m', message], env);
     // Success is proven: HEAD moved to a child of the HEAD before (a git killed after
     // writing the ref did make the commit).
     const facts = await headFacts(root);
@@ -800,47 +884,41 @@ export async function revertAgent(
     const trailerKept = extra.length ? true : facts!.agents.includes(agent);
     if (extra.length || !trailerKept) {
       const undone = await undoOwnCommit(root, sha, headBefore);
-      if (extra.length) await runGit(root, ['reset', '-q', '--', ...extra.map((f) => `:(top)${f}`)]);
       throw new MigrateError(
         extra.length
           ? `a hook added ${listSome(extra.map(fromTop))} to the revert commit (${undone})`
           : `the commit message lost its "${TRAILER_AGENT}: ${agent}" trailer (a commit-msg hook?) (${undone})`,
       );
     }
+    // A hook that staged a file it then took out again leaves the private index unlike HEAD:
+    // the user's index takes HEAD's version of the reverted paths either way.
+    await putIndexInPlace(root, lock, sha, [...files.map(fromTop), rel], agent);
   } catch (err) {
-    await unstage(root, [rel]);
     rmSync(path.join(root, rel), { force: true });
     try {
       rmdirSync(path.dirname(path.join(root, rel))); // the reverts folder, when this record made it
     } catch {
       // other revert records are in it
     }
-    await abortRevert(root, files);
+    await abortRevert(root, files, env);
     await assertUnchanged(root, headBefore, statusBefore);
-    opts.journal?.commitFailed();
-    opts.journal?.settled(touched);
+    r.journal?.commitFailed();
+    r.journal?.settled(touched);
     throw new MigrateError(`cannot revert ${agent}: ${firstLine(err)}; the repository is unchanged`);
   }
-  opts.journal?.committed(touched);
-  const revertSha = (await g.revparse(['HEAD'])).trim();
+  r.journal?.committed(touched);
+  const revertSha = (await headSha(root))!;
   return { revertSha, migrationSha, undid };
 }
 
-/** Undo a `git revert --no-commit` in progress: the sequencer's abort, else restore the touched paths. */
-async function abortRevert(root: string, topFiles: string[]): Promise<void> {
-  const g = git(root);
-  try {
-    await g.raw(['revert', '--abort']);
-    return;
-  } catch {
-    // a clean --no-commit revert leaves no sequencer state to abort
-  }
-  try {
-    const top = (await g.raw(['rev-parse', '--show-toplevel'])).trim();
-    await simpleGit({ baseDir: top }).raw(['restore', '--source=HEAD', '--staged', '--worktree', '--', ...topFiles]);
-  } catch {
-    // assertUnchanged, which always follows, reports what is left
-  }
+/** Undo a `git revert --no-commit` in progress (in our own index): the sequencer's abort, else restore the touched paths. */
+async function abortRevert(root: string, topFiles: string[], env: Record<string, string>): Promise<void> {
+  const aborted = await runGit(root, ['revert', '--abort'], env);
+  // A clean --no-commit revert leaves no sequencer state to abort.
+  if (aborted.code === 0) return;
+  const top = revParseFact(root, ['--show-toplevel'])?.trim();
+  // assertUnchanged, which always follows, reports what is left
+  if (top) await runGit(top, ['restore', '--source=HEAD', '--staged', '--worktree', '--', ...topFiles], env);
 }
 
 async function assertUnchanged(root: string, head: string | null, status: string): Promise<void> {

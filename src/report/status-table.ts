@@ -93,14 +93,25 @@ function unitLines(units: BaseUnit[] | undefined): string {
   return (units ?? [])
     .map((u) => {
       const n = `${u.members.length} agent${u.members.length === 1 ? '' : 's'}`;
+      // Written by a --no-commit run, not committed (status keeps it `ready` until its commit).
+      const written = u.status === 'ready' && !u.blockers.length && !!u.files?.length;
       const head =
         u.status === 'migrated' || u.status === 'promoted'
           ? `unit ${u.name} (${u.base.file}:${u.base.line}): ${u.status} in ${u.commit?.slice(0, 12)}, with its ${n} (${u.members.map((m) => m.class).join(', ')})${u.middles?.length ? ` through ${u.middles.map((m) => m.class).join(', ')}` : ''}; migrate revert ${u.name} undoes ${u.status === 'promoted' ? 'the promotion' : 'it'}${u.status === 'migrated' ? `, migrate promote ${u.name} cuts it over` : ''}`
-          : `unit ${u.name} (${u.base.file}:${u.base.line}): ${u.status}, its ${n} still legacy (${u.members.map((m) => m.class).join(', ')}); ${u.blockers.length ? `${u.blockers.length} blocker${u.blockers.length === 1 ? '' : 's'}: ${u.blockers.map((b) => `${b.file}:${b.line}`).join(', ')}` : u.files?.length ? `written, not committed (${u.files.length} _v2 files); ${unvalidated(u)}` : `no subclass blocks it; migrate run ${u.name} migrates it`}`;
+          : written
+            ? `unit ${u.name} (${u.base.file}:${u.base.line}): ${u.status}, its ${n} written with it (${u.members.map((m) => m.class).join(', ')})${u.middles?.length ? ` through ${u.middles.map((m) => m.class).join(', ')}` : ''}; written, not committed (${u.files!.length} _v2 files); ${unvalidated(u)}`
+            : `unit ${u.name} (${u.base.file}:${u.base.line}): ${u.status}, its ${n} still legacy (${u.members.map((m) => m.class).join(', ')}); ${u.blockers.length ? `${u.blockers.length} blocker${u.blockers.length === 1 ? '' : 's'}: ${u.blockers.map((b) => `${b.file}:${b.line}`).join(', ')}` : `no subclass blocks it; migrate run ${u.name} migrates it`}`;
       const width = Math.max(...u.members.map((m) => m.class.length));
       const fileWidth = Math.max(...u.members.map((m) => `${m.file}:${m.line}`.length));
       const members = u.members.map((m) => {
-        const runs = !m.output ? 'legacy' : m.output === m.file ? `${u.status}: on ${u.base.file}, which holds ${u.name}'s migrated content` : `${u.status}: ${m.output}`;
+        // A written unit's agent: its `_v2` on disk, validated as it is now (what commit needs) or not, as an agent's row says.
+        const runs = !m.output
+          ? 'legacy'
+          : written
+            ? `${u.validation?.[m.class] ? 'validated' : 'migrated'}, not committed: ${m.output}`
+            : m.output === m.file
+              ? `${u.status}: on ${u.base.file}, which holds ${u.name}'s migrated content`
+              : `${u.status}: ${m.output}`;
         return `  ${m.class.padEnd(width)}  ${`${m.file}:${m.line}`.padEnd(fileWidth)}  ${runs}\n`;
       });
       return `${head}\n${members.join('')}`;

@@ -49,11 +49,11 @@ export interface FleetAgent {
   commands: Array<{ label: string; command: string }>;
   /** Where the data came from, shown in the report (e.g. "record at 1a2b3c4d5e"). */
   source: string;
-  /** A base migration unit a --no-commit run left (the entry is its base): each agent's `_v2` and validation. */
+  /** A base migration unit (the entry is its base), written or committed: each agent's `_v2` and validation. */
   unit?: FleetUnit;
 }
 
-/** The agents of a written, uncommitted base migration unit, as `migrate commit <base>` judges them. */
+/** The agents of a base migration unit: a written one's as `migrate commit <base>` judges them, a committed one's as its commit holds them. */
 export interface FleetUnit {
   /** Every `_v2` of the unit, the base's first. */
   files: string[];
@@ -131,7 +131,20 @@ export async function gatherFleet(root: string, scan: ScanResult): Promise<Fleet
     root,
     wanted.flatMap((w) => [`${w.sha}:${prefix}${w.record.source.path}`, `${w.sha}:${prefix}${w.record.output.path}`]),
   );
-  const atCommit = new Map(wanted.map((w, k) => [w.name, { sha: w.sha, record: w.record, source: blobs[2 * k], output: blobs[2 * k + 1] }]));
+  // A unit's commit holds every agent's _v2 besides the base's: each agent's texts as that commit has them.
+  const memberSpecs = wanted.flatMap((w) => (w.record.unit?.members ?? []).flatMap((m) => [`${w.sha}:${prefix}${m.source.path}`, `${w.sha}:${prefix}${m.output.path}`]));
+  const memberBlobs = readBlobs(root, memberSpecs);
+  let at = 0;
+  const atCommit = new Map(
+    wanted.map((w, k) => {
+      const members = (w.record.unit?.members ?? []).map((m) => {
+        const [source, output] = [memberBlobs[at++], memberBlobs[at++]];
+        return { class: m.class, file: m.source.path, output: m.output.path, texts: source != null && output != null ? { source, output } : null, validation: m.validation, problem: null };
+      });
+      const unit: FleetUnit | undefined = w.record.unit ? { files: [w.record.output.path, ...members.map((m) => m.output)], members } : undefined;
+      return [w.name, { sha: w.sha, record: w.record, source: blobs[2 * k], output: blobs[2 * k + 1], unit }];
+    }),
+  );
 
   // A unit a --no-commit run left is one entry, named by its base (its agents are no entries, as in status).
   const units = pendingUnits(root, scan.units).map((u) => describeUnit(root, u));
@@ -144,6 +157,29 @@ export async function gatherFleet(root: string, scan: ScanResult): Promise<Fleet
   return { root, agents, counts };
 }
 
+/**
+ * The fleet in one phrase, `2 agents (1 committed, 1 legacy); 1 unit committed (3 agents with it)`: a base
+ * migration unit is one entry of the report, named by its base, and no agent (its agents are counted with
+ * it, as in run's and status's summaries). Before, the unit was counted as an agent ("1 agents (1 committed)"
+ * for a fleet of three agents moved as one unit).
+ */
+export function fleetCountLine(fleet: Fleet): string {
+  const agents = fleet.agents.filter((a) => !a.unit);
+  const units = fleet.agents.filter((a) => a.unit);
+  const counts = STATUS_ORDER.map((s) => [s, agents.filter((a) => a.status === s).length] as const)
+    .filter(([, n]) => n)
+    .map(([s, n]) => `${n} ${s}`)
+    .join(', ');
+  const parts = agents.length || !units.length ? [`${agents.length} agent${agents.length === 1 ? '' : 's'} (${counts || 'none'})`] : [];
+  for (const s of STATUS_ORDER) {
+    const these = units.filter((u) => u.status === s);
+    if (!these.length) continue;
+    const with_ = these.reduce((k, u) => k + u.unit!.members.length, 0);
+    parts.push(`${these.length} unit${these.length === 1 ? '' : 's'} ${s} (${with_} agent${with_ === 1 ? '' : 's'} with ${these.length === 1 ? 'it' : 'them'})`);
+  }
+  return parts.join('; ');
+}
+
 function readText(root: string, rel: string): string | null {
   const abs = path.join(root, rel);
   return existsSync(abs) ? readFileSync(abs, 'utf8') : null;
@@ -154,7 +190,7 @@ function describe(
   name: string,
   scanned: AgentInfo | undefined,
   h: AgentHistory | undefined,
-  committed: { sha: string; record: MigrationRecord; source: string | null | undefined; output: string | null | undefined } | undefined,
+  committed: { sha: string; record: MigrationRecord; source: string | null | undefined; output: string | null | undefined; unit?: FleetUnit } | undefined,
   remembered: RememberedResult | undefined,
 ): FleetAgent {
   const base: FleetAgent = {
@@ -204,7 +240,7 @@ function describe(
   // 1. A migration commit in force: committed, promoted, or committed with items still to review.
   if (h?.active && committed) {
     const r = committed.record;
-    const a: FleetAgent = { ...base, ...fromRecord(r), commit: { sha: h.active.sha, date: h.active.date }, texts: texts(committed.source, committed.output) };
+    const a: FleetAgent = { ...base, ...fromRecord(r), commit: { sha: h.active.sha, date: h.active.date }, texts: texts(committed.source, committed.output), ...(committed.unit ? { unit: committed.unit } : {}) };
     a.findings = findingsFor(r.source.sha256);
     a.source = `record ${r.agent}.json at ${short(h.active.sha)}`;
     if (h.promoted) {
@@ -292,7 +328,7 @@ function describe(
   if (h && committed) {
     const r = committed.record;
     const last = h.reverts[h.reverts.length - 1];
-    const a: FleetAgent = { ...base, ...fromRecord(r), texts: texts(committed.source, committed.output), status: 'reverted' };
+    const a: FleetAgent = { ...base, ...fromRecord(r), texts: texts(committed.source, committed.output), status: 'reverted', ...(committed.unit ? { unit: committed.unit } : {}) };
     a.findings = findingsFor(r.source.sha256);
     a.source = `record ${r.agent}.json at ${short(committed.sha)} (reverted)`;
     a.state = last ? `reverted by ${short(last.sha)} on ${day(last.date)}` : 'reverted';

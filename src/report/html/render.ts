@@ -5,7 +5,7 @@
 // at their lines by the page's script (assets/report.js).
 import { html as diff2html } from 'diff2html';
 import type { FleetAgent, Fleet, FleetStatus } from '../../review/fleet.js';
-import { STATUS_ORDER } from '../../review/fleet.js';
+import { fleetCountLine, STATUS_ORDER } from '../../review/fleet.js';
 import { CONCERN_ORDER, diffModel, reviewNotes, unifiedForReview, type Concern, type DiffModel } from '../../review/diff-model.js';
 import { reportAssets } from './assets.js';
 import { concernsTable, registrationChart } from './charts.js';
@@ -67,7 +67,7 @@ export function renderReport(fleet: Fleet, meta: ReportMeta): string {
 <body>
 <header class="page">
 <h1>${esc(meta.title)}</h1>
-<p>${fleet.agents.length} agents · made ${esc(meta.generatedAt.toISOString())} by migrate ${esc(meta.toolVersion)}${meta.head ? ` at commit <code>${esc(meta.head.slice(0, 12))}</code>` : ''} from the migration log, the records and the files in the repository (nothing was re-run).</p>
+<p>${esc(fleetCountLine(fleet))} · made ${esc(meta.generatedAt.toISOString())} by migrate ${esc(meta.toolVersion)}${meta.head ? ` at commit <code>${esc(meta.head.slice(0, 12))}</code>` : ''} from the migration log, the records and the files in the repository (nothing was re-run).</p>
 </header>
 <nav class="toolbar" aria-label="Filter agents">${filters}<input type="search" id="search" placeholder="Search agents by name or file" aria-label="Search agents by name or file"><span id="shown" aria-live="polite"></span></nav>
 <div class="overview">
@@ -187,7 +187,7 @@ function diffBlock(agent: string, m: DiffModel, names: { old: string; new: strin
   return `<ul class="notes unplaced" hidden></ul><div class="diff-host" data-agent="${esc(agent)}">${body}</div><script type="application/json" class="notes-data">${jsonForScript(notes)}</script>`;
 }
 
-/** One agent of an uncommitted base migration unit: its `_v2`, what commit needs of its validation, its diff. */
+/** One agent of a base migration unit: its `_v2`, its validation (and what commit needs of it, while the unit is uncommitted), its diff. */
 function unitMember(unitId: string, x: NonNullable<FleetAgent['unit']>['members'][number]): string {
   const head = `<h3 id="${esc(unitId)}-${esc(x.class)}">Agent ${esc(x.class)}: <code>${esc(x.file)}</code> → <code>${esc(x.output)}</code></h3>`;
   const validation = x.validation
