@@ -765,19 +765,25 @@ export const signalHandlerShutdown: PythonTransform = {
   },
 };
 
-/** A log line of the handler's own body that does not name what the handler was given (signum, frame). */
-function ownLogLine(h: { body: SyntaxNode; params: Array<{ name: string }> }): SyntaxNode | null {
+/**
+ * The log lines of the handler's own body (at any depth, not in a nested function) that do not name what
+ * the handler was given (signum, frame): every one of them is no longer written once the handler goes.
+ */
+function ownLogLines(h: { body: SyntaxNode; params: Array<{ name: string }> }): SyntaxNode[] {
   const given = new Set(h.params.slice(1).map((p) => p.name));
-  for (const st of statements(h.body)) {
+  const out: SyntaxNode[] = [];
+  walk(h.body, (st) => {
+    if (st.type === 'function_definition' || st.type === 'lambda' || st.type === 'class_definition') return false;
     const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
-    if (!e || !isLogCall(e)) continue;
+    if (!e || !isLogCall(e)) return;
     let names = false;
     walk(e, (n) => {
       if (n.type === 'identifier' && given.has(n.text)) names = true;
     });
-    if (!names) return st;
-  }
-  return null;
+    if (!names) out.push(st);
+    return false;
+  });
+  return out;
 }
 
 /**
@@ -792,11 +798,12 @@ export const removedSignalHandlerLogLine: PythonTransform = {
     for (const [name, p] of ctx.resolved!.members) {
       if (p.finding !== 'signal' || p.kind !== 'method') continue;
       const h = ctx.agent.methods.get(name);
-      const line = h ? ownLogLine(h) : null;
-      if (!line) continue;
+      const lines = h ? ownLogLines(h) : [];
+      if (!lines.length) continue;
+      const said = lines.map((l) => `${l.text.split('\n')[0]!.trim()} (line ${l.startPosition.row + 1})`).join(', ');
       ctx.warnings.push(
-        `${name}() (the signal handler) removed: the base's own handler stops the agent; its log line ${line.text.split('\n')[0]!.trim()} (line ${line.startPosition.row + 1}) ` +
-          `is no longer written (${ctx.profile.base_class} logs the signal it receives in its own words): change a log search or script that waits for it`,
+        `${name}() (the signal handler) removed: the base's own handler stops the agent; its log line${lines.length > 1 ? 's' : ''} ${said} ` +
+          `${lines.length > 1 ? 'are' : 'is'} no longer written (${ctx.profile.base_class} logs the signal it receives in its own words): change a log search or script that waits for ${lines.length > 1 ? 'them' : 'it'}`,
       );
     }
   },
