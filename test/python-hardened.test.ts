@@ -78,6 +78,7 @@ describe('python fixtures, hardened-agent-base profile (seed 001)', () => {
       for (const s of ex.output_contains ?? []) expect(output).toContain(s);
       for (const s of ex.output_lacks ?? []) expect(output).not.toContain(s);
       for (const w of ex.warnings_contain ?? []) expect(r.outcome!.warnings.join('\n')).toContain(w);
+      for (const w of ex.warnings_absent ?? []) expect(r.outcome!.warnings.join('\n')).not.toContain(w);
       for (const name of ex.not_for_review ?? []) expect(reported, `${name} must not be reported`).not.toContain(name);
       for (const w of ex.review_reason_contains ?? []) expect(r.outcome!.kept_for_review.map((k) => k.reason).join('\n')).toContain(w);
       for (const w of ex.review_reason_lacks ?? []) expect(r.outcome!.kept_for_review.map((k) => k.reason).join('\n')).not.toContain(w);

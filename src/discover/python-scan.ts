@@ -44,6 +44,8 @@ export interface ClassFacts {
   record: boolean;
   methods: string[];
   constructedInEntry: boolean;
+  /** Other classes of the file the entry point constructs in the same run as this one (not as alternatives chosen by a flag or a registry). */
+  constructedBeside?: string[];
   constructedByOthers: boolean;
   bindsServer: boolean;
   runsLoop: boolean;
@@ -369,6 +371,7 @@ function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFi
   const facts: PythonFileFacts = { rel, classes: [], imports, aliases: module.aliases, mainGuard: !!module.mainGuard };
   const settled = settledAlone(rel, module, target);
   const constructedInEntry = settled ? new Set<string>() : entryConstructions(module);
+  const beside = settled ? new Map<string, Set<string>>() : constructedTogether(module);
   const constructedByOthers = new Set<string>();
   if (!settled) {
     for (const c of module.classes) {
@@ -397,6 +400,7 @@ function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFi
       methods: [...cls.methods.keys()],
       methodLines: [...cls.methods.values()].map((m) => m.line),
       constructedInEntry: constructedInEntry.has(cls.name),
+      ...(beside.get(cls.name)?.size ? { constructedBeside: [...beside.get(cls.name)!] } : {}),
       constructedByOthers: constructedByOthers.has(cls.name),
       bindsServer: candidate && bindsServer(cls),
       serverLine: candidate ? serverBindLine(cls) : 0,
@@ -623,7 +627,11 @@ export function classifyPythonFile(
   // is, and says so (a file holding two roles, chosen by a flag, is a person's call to split).
   const others = candidates
     .filter((c) => c !== best && c.score >= 3 && structural(c) && !c.evidence.includes(`inherits ${target}`))
-    .map((c) => `${OTHER_AGENT_EVIDENCE} ${c.cls.name} (line ${c.cls.line}: ${c.evidence.filter((e) => !e.includes('helper')).join(', ') || 'agent-like methods'}); one agent per file is migrated`);
+    .map((c) =>
+      best.cls.constructedBeside?.includes(c.cls.name)
+        ? `${OTHER_AGENT_BESIDE} ${c.cls.name} (line ${c.cls.line}: ${c.evidence.filter((e) => !e.includes('helper')).join(', ') || 'agent-like methods'}); the entry point constructs it in the same run as ${best.cls.name}, ` +
+          `and one agent per file is migrated: it stays a legacy agent (its own health, sockets and loop) beside ${best.cls.name} on ${target}; migrate it too by hand, or move it to a file of its own and migrate that`
+        : `${OTHER_AGENT_EVIDENCE} ${c.cls.name} (line ${c.cls.line}: ${c.evidence.filter((e) => !e.includes('helper')).join(', ') || 'agent-like methods'}); one agent per file is migrated`);
   return {
     agent: {
       name: best.cls.name,
@@ -678,6 +686,8 @@ function ownsLifecycle(c: ClassFacts, agent: ClassFacts): boolean {
 
 /** How the scan's evidence names another agent-like class of the file, left as it is (the run warns with it). */
 export const OTHER_AGENT_EVIDENCE = 'another agent-like class stays as it is:';
+/** The same for a class the entry point runs in the same process as the agent (the run reviews it). */
+export const OTHER_AGENT_BESIDE = 'another legacy agent of this file runs beside it, left as it is:';
 
 /** A method whose body only raises NotImplementedError (after an optional docstring). */
 function hasAbstractMethod(cls: PyClass): boolean {
@@ -687,6 +697,38 @@ function hasAbstractMethod(cls: PyClass): boolean {
     if (body.length === 1 && body[0]!.type === 'raise_statement' && /NotImplementedError/.test(body[0]!.text)) return true;
   }
   return false;
+}
+
+/**
+ * For each class the entry point constructs, the other classes of the file it constructs in the same run
+ * (`keeper = LeaseKeeperAgent(); reaper = LeaseReaperAgent(keeper.port)` in one main()): two constructions
+ * whose nearest common statement does not choose between them (an if/elif/else, a match, a conditional
+ * expression, a try and its handlers), and not one call picking a class from a registry (`PROBES[name](...)`).
+ */
+function constructedTogether(module: ModuleModel): Map<string, Set<string>> {
+  const calls: Array<{ cls: string; node: SyntaxNode }> = [];
+  const factories = new Map(module.classes.map((c) => [c, factoryMethods(c)]));
+  for (const s of entryScopes(module)) {
+    walkTypes(s, CALLS, (n) => {
+      if (n.type !== 'call') return;
+      for (const c of module.classes) if (constructsClass(n, c, factories.get(c))) calls.push({ cls: c.name, node: n });
+    });
+  }
+  const out = new Map<string, Set<string>>();
+  const CHOOSES = /^(if_statement|match_statement|conditional_expression|try_statement|boolean_operator|dictionary)$/;
+  for (const a of calls) {
+    for (const b of calls) {
+      if (a.cls === b.cls || a.node.id === b.node.id) continue;
+      const up = new Set<number>();
+      for (let p: SyntaxNode | null = a.node; p; p = p.parent) up.add(p.id);
+      let common: SyntaxNode | null = b.node;
+      while (common && !up.has(common.id)) common = common.parent;
+      if (!common || CHOOSES.test(common.type)) continue;
+      if (!out.has(a.cls)) out.set(a.cls, new Set());
+      out.get(a.cls)!.add(b.cls);
+    }
+  }
+  return out;
 }
 
 /** Class names constructed in the __main__ guard or in module functions it calls. */

@@ -43,6 +43,8 @@ export interface Spec {
     output_contains?: string[];
     output_lacks?: string[];
     warnings_contain?: string[];
+    /** Text no warning may contain (a reason that would be untrue of this code). */
+    warnings_absent?: string[];
     error_contains?: string;
     error_line?: number;
     /** Symbols that must not be reported (defined by the class itself, say). */

@@ -1329,6 +1329,24 @@ function callsRemovedMethod(ctx: PythonTransformContext, stmt: SyntaxNode): bool
 }
 
 /** run()'s start-up statements become setup(), its per-cycle ones open collect_data(). */
+/**
+ * Where run()'s teardown came from, as the docstring and the warning say it: the `finally:` around its loop,
+ * the statements after a loop that ends when stopped (`while not self._stop.is_set(): ...` then
+ * `logger.info("stopped")`), or both.
+ */
+function teardownPlace(teardown: SyntaxNode[]): { doc: string; said: string } {
+  const inFinally = (x: SyntaxNode) => {
+    for (let p = x.parent; p && p.type !== 'function_definition'; p = p.parent) if (p.type === 'finally_clause') return true;
+    return false;
+  };
+  const code = teardown.filter((x) => x.type !== 'comment');
+  const after = code.filter((x) => !inFinally(x));
+  if (!after.length) return { doc: "of the legacy run() loop's finally:", said: "in run()'s finally:" };
+  const line = `line ${after[0]!.startPosition.row + 1}: ${after[0]!.text.split('\n')[0]!.trim()}`;
+  if (after.length === code.length) return { doc: 'after the legacy run() loop', said: `after run()'s loop (${line})` };
+  return { doc: "of the legacy run() loop's finally: and after it", said: `in run()'s finally: and after its loop (${line})` };
+}
+
 function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
   const collect = analyzeCollect(ctx);
   if (!collect.ok) return;
@@ -1369,9 +1387,10 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
   }
   if (work.teardown.length) {
     const methodIndent = indentAt(ctx.source, fn.outer.startIndex);
+    const where = teardownPlace(work.teardown);
     const lines = [
       `${methodIndent}def shutdown(self):`,
-      `${bodyIndent}"""Teardown of the legacy run() loop's finally: (moved by migrate)."""`,
+      `${bodyIndent}"""Teardown ${where.doc} (moved by migrate)."""`,
       // What a removed SIGTERM handler set to end a thread's loop, first (as the handler did before the finally: ran).
       ...threadFlagPrelude(ctx, 'shutdown').map((l) => `${bodyIndent}${l}`),
       ...work.teardown.map((x) => movedStatement(ctx, x, bodyIndent, work)),
@@ -1379,7 +1398,7 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
       ...(ctx.base.methods.has('shutdown') ? [`${bodyIndent}super().shutdown()`] : []),
     ];
     ctx.edits.insert(lineEnd(ctx.source, fn.outer.endIndex), eol + lines.join(eol) + eol, label);
-    ctx.warnings.push(`${cls}: the teardown in run()'s finally: moved into shutdown()`);
+    ctx.warnings.push(`${cls}: the teardown ${where.said} moved into shutdown()`);
   }
   if (work.tail.length) {
     const methodIndent = indentAt(ctx.source, fn.outer.startIndex);

@@ -127,9 +127,17 @@ export const removeHealth: PythonTransform = {
       walk(cls.body, (n) => {
         if (n.type === 'identifier' && n.text !== cls.name && ctx.module.classes.some((c) => c.name === n.text && !servers.has(c.name))) handlers.add(n.text);
       });
-      if (!handlers.size || ![...handlers].every((h) => sidecars.has(h))) continue;
-      const built = agent.assignments.filter((a) => a.value && constructs(a.value, new Set([cls.name])));
-      if (!built.length || !built.every((a) => endpoints.has(a.attr))) continue;
+      if (![...handlers].every((h) => sidecars.has(h))) continue;
+      // A server that names no handler itself (`class ThreadedHTTPServer(ThreadingMixIn, HTTPServer):
+      // daemon_threads = True`) is health code when every construction of it in the module serves a
+      // health-only handler or binds a health port: the health server that goes was its only user.
+      if (!handlers.size) {
+        const calls = constructionsOf(ctx.module.root, cls.name).filter((c) => !(c.startIndex >= cls.outer.startIndex && c.endIndex <= cls.outer.endIndex));
+        if (!calls.length || !calls.every((c) => servesSidecar(c, sidecars) || healthPorts.has(boundPort(c, servers) ?? ''))) continue;
+      } else {
+        const built = agent.assignments.filter((a) => a.value && constructs(a.value, new Set([cls.name])));
+        if (!built.length || !built.every((a) => endpoints.has(a.attr))) continue;
+      }
       ctx.plan.proposeMember({ name: cls.name, kind: 'module-class', finding: 'health', reason: 'server class built only for the health endpoint', safeToKeep: true });
       sidecars.add(cls.name);
     }
@@ -1238,6 +1246,21 @@ function baseHttpHealthPort(ctx: PythonTransformContext): string | undefined {
   const m = /^(\w+)(?:\+(\d+))?$/.exec(role);
   if (!m || !ctx.base.attributes.has(m[1]!)) return undefined;
   return m[2] ? `self.${m[1]} + ${m[2]}` : `self.${m[1]}`;
+}
+
+/** Every call `name(...)` in the tree under `root`. */
+function constructionsOf(root: SyntaxNode, name: string): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  walk(root, (n) => {
+    if (n.type === 'call' && n.childForFieldName('function')?.text === name) out.push(n);
+  });
+  return out;
+}
+
+/** A server construction handed a request handler class that goes as health-only (`ThreadedHTTPServer(addr, HealthHandler)`). */
+function servesSidecar(call: SyntaxNode, sidecars: Set<string>): boolean {
+  const args = (call.childForFieldName('arguments')?.namedChildren ?? []).map((a) => (a.type === 'keyword_argument' ? a.childForFieldName('value') : a));
+  return args.some((a) => a?.type === 'identifier' && sidecars.has(a.text));
 }
 
 function constructs(value: SyntaxNode, classes: Set<string>): boolean {

@@ -201,6 +201,11 @@ interface HandlerAsHook {
   logs: SyntaxNode[];
   /** `self.running = False` / `self._stop.set()` ending run()'s loop, which goes: the base's handler ends its own loop. */
   stops: SyntaxNode[];
+  /**
+   * Such a statement whose flag also ends the loop of a thread of the agent: it stays, opening the hook, since the
+   * base's handler never sets it (without it the thread never ends, and a non-daemon one keeps the process alive).
+   */
+  threadStops: Array<{ stmt: SyntaxNode; thread: string; loop: SyntaxNode }>;
   /** The handler's parameters after self (the hook takes none). */
   params: SyntaxNode;
   /** The hook it becomes: HardenedAgentBase's shutdown(), BaseAgent's cleanup() (see signalHook). */
@@ -272,13 +277,16 @@ function readHandlerAsShutdown(ctx: PythonTransformContext, h: PyFunction): Hand
   const exits: SyntaxNode[] = [];
   const logs: SyntaxNode[] = [];
   const stops: SyntaxNode[] = [];
+  const threadStops: HandlerAsHook['threadStops'] = [];
   // The flag of run()'s loop when that loop goes (the base's loop runs instead, and its handler ends it).
   const flag = run.ok ? run.value.flag ?? null : null;
   let work = 0;
   for (const st of statements(h.body)) {
     if (isDocstring(st)) continue;
     if (flag && !exits.length && endsFlag(st, flag)) {
-      stops.push(st);
+      const t = threadLoopReading(ctx, flag);
+      if (t) threadStops.push({ stmt: st, ...t });
+      else stops.push(st);
       continue;
     }
     const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
@@ -305,8 +313,22 @@ function readHandlerAsShutdown(ctx: PythonTransformContext, h: PyFunction): Hand
   }
   // Without an exit the handler only ends a loop (a flag the loop reads): that is not shutdown work,
   // unless it also does work after ending run()'s loop, which goes (the base ends its own loop first).
-  if (!work || exits.length > 1 || (exits.length === 0 && !stops.length)) return null;
-  return { exits, logs, stops, params, hook: HOOK };
+  if (!work || exits.length > 1 || (exits.length === 0 && !stops.length && !threadStops.length)) return null;
+  return { exits, logs, stops, threadStops, params, hook: HOOK };
+}
+
+/** A `while` of a thread of the agent (threading.Thread(target=self.<method>)) whose condition reads `flag`: the thread and the loop. */
+function threadLoopReading(ctx: PythonTransformContext, flag: string): { thread: string; loop: SyntaxNode } | null {
+  if (baseSetsOnSignal(ctx, flag)) return null;
+  for (const r of ctx.refs.of(flag)) {
+    if (r.kind !== 'attribute') continue;
+    let loop: SyntaxNode | null = r.node.parent;
+    while (loop && loop.type !== 'while_statement' && loop.type !== 'function_definition') loop = loop.parent;
+    if (loop?.type !== 'while_statement' || !readsFlag(loop.childForFieldName('condition'), flag)) continue;
+    const t = threadOf(ctx, loop);
+    if (t) return { thread: t.name, loop };
+  }
+  return null;
 }
 
 /** `lambda signum, frame: self.stop()`: the method a lambda handler only calls. */
@@ -742,25 +764,32 @@ export const signalHandlerShutdown: PythonTransform = {
         `${ctx.agent.cls.name}: ${h.name}() (the SIGTERM/SIGINT handler) is now ${to}()${clash}: ${ctx.profile.base_class}'s own handler stops the agent and then calls it` +
           (hook.exits.length ? `; its ${hook.exits.map((x) => x.text.split('\n')[0]!.trim()).join(', ')} went (the base ends the process)` : '') +
           (hook.stops.length ? `; its ${hook.stops.map((x) => x.text.split('\n')[0]!.trim()).join(', ')} went (the base ends its own loop first, then calls ${to}())` : '') +
+          hook.threadStops.map((t) => `; its ${t.stmt.text.trim()} stays: it also ends the loop of the thread ${t.thread}() (line ${t.loop.startPosition.row + 1}: ${t.loop.text.split('\n')[0]!.trim()}), which ${ctx.profile.base_class}'s own handler does not set`).join('') +
           (hook.logs.length ? `; its log line ${hook.logs.map((x) => x.text.split('\n')[0]!.trim()).join(', ')} went (it names the signal, which ${to}() is not given; ${ctx.profile.base_class} logs the signal it receives)` : ''),
       );
     }
   },
 };
 
-/** A log line of the handler's own body that does not name what the handler was given (signum, frame). */
-function ownLogLine(h: { body: SyntaxNode; params: Array<{ name: string }> }): SyntaxNode | null {
+/**
+ * The log lines of the handler's own body (at any depth, not in a nested function) that do not name what
+ * the handler was given (signum, frame): every one of them is no longer written once the handler goes.
+ */
+function ownLogLines(h: { body: SyntaxNode; params: Array<{ name: string }> }): SyntaxNode[] {
   const given = new Set(h.params.slice(1).map((p) => p.name));
-  for (const st of statements(h.body)) {
+  const out: SyntaxNode[] = [];
+  walk(h.body, (st) => {
+    if (st.type === 'function_definition' || st.type === 'lambda' || st.type === 'class_definition') return false;
     const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
-    if (!e || !isLogCall(e)) continue;
+    if (!e || !isLogCall(e)) return;
     let names = false;
     walk(e, (n) => {
       if (n.type === 'identifier' && given.has(n.text)) names = true;
     });
-    if (!names) return st;
-  }
-  return null;
+    if (!names) out.push(st);
+    return false;
+  });
+  return out;
 }
 
 /**
@@ -775,11 +804,12 @@ export const removedSignalHandlerLogLine: PythonTransform = {
     for (const [name, p] of ctx.resolved!.members) {
       if (p.finding !== 'signal' || p.kind !== 'method') continue;
       const h = ctx.agent.methods.get(name);
-      const line = h ? ownLogLine(h) : null;
-      if (!line) continue;
+      const lines = h ? ownLogLines(h) : [];
+      if (!lines.length) continue;
+      const said = lines.map((l) => `${l.text.split('\n')[0]!.trim()} (line ${l.startPosition.row + 1})`).join(', ');
       ctx.warnings.push(
-        `${name}() (the signal handler) removed: the base's own handler stops the agent; its log line ${line.text.split('\n')[0]!.trim()} (line ${line.startPosition.row + 1}) ` +
-          `is no longer written (${ctx.profile.base_class} logs the signal it receives in its own words): change a log search or script that waits for it`,
+        `${name}() (the signal handler) removed: the base's own handler stops the agent; its log line${lines.length > 1 ? 's' : ''} ${said} ` +
+          `${lines.length > 1 ? 'are' : 'is'} no longer written (${ctx.profile.base_class} logs the signal it receives in its own words): change a log search or script that waits for ${lines.length > 1 ? 'them' : 'it'}`,
       );
     }
   },
@@ -952,8 +982,11 @@ function flagStatements(handler: PyFunction): Map<string, SyntaxNode> {
 
 /** The self attributes a handler sets as flags: `self.x = ...` and `self.x.set()` statements of its body. */
 function handlerFlags(ctx: PythonTransformContext, handler: PyFunction): string[] {
-  const flags = new Set(flagStatements(handler).keys());
-  // A flag the base's own handler sets too on its way out is set as before.
+  return [...flagStatements(handler).keys()].filter((f) => !baseSetsOnSignal(ctx, f));
+}
+
+/** The base's own SIGTERM/SIGINT handler sets `flag` too on its way out (through the base methods it calls): it is set as before. */
+function baseSetsOnSignal(ctx: PythonTransformContext, flag: string): boolean {
   const { handlers, graph } = ctx.base.signalCalls;
   const reached = new Set<string>();
   for (const todo = [...handlers]; todo.length; ) {
@@ -962,5 +995,5 @@ function handlerFlags(ctx: PythonTransformContext, handler: PyFunction): string[
     reached.add(m);
     todo.push(...(graph.get(m) ?? []));
   }
-  return [...flags].filter((f) => ![...reached].some((m) => ctx.base.assignedIn.get(m)?.has(f)));
+  return [...reached].some((m) => ctx.base.assignedIn.get(m)?.has(flag));
 }

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { LanguageAdapter, VerifyError, VerifyRequest } from '../../pipeline/language.js';
 import type { AgentInfo, KeptForReview } from '../../core/types.js';
-import { OTHER_AGENT_EVIDENCE, scanPython } from '../../discover/python-scan.js';
+import { OTHER_AGENT_BESIDE, OTHER_AGENT_EVIDENCE, scanPython } from '../../discover/python-scan.js';
 import { readFileSync } from 'node:fs';
 import { loadBaseModel, type BaseModel } from '../../analysis/base-model.js';
 import { baseCalledMethods, counterpart, reachableInOriginal, reachableMethods } from '../../analysis/reachability.js';
@@ -46,6 +46,13 @@ export const pythonAdapter: LanguageAdapter = {
     });
     // Another class of the file the scan found agent-like is not migrated with this one: say so.
     if (outcome.status === 'changed') for (const e of req.agent.evidence) if (e.startsWith(OTHER_AGENT_EVIDENCE)) outcome.warnings.push(e);
+    // One the entry point runs beside it stays legacy in the same process: the file is half-done, a person's call.
+    if (outcome.status === 'changed') {
+      for (const e of req.agent.evidence) {
+        const m = e.startsWith(OTHER_AGENT_BESIDE) ? /^(\w+) \(line (\d+): (.*?)\); ([^]*)$/.exec(e.slice(OTHER_AGENT_BESIDE.length + 1)) : null;
+        if (m) outcome.kept_for_review.push({ symbol: m[1]!, line: Number(m[2]), reason: `a second legacy agent of this file (${m[3]}); ${m[4]}` });
+      }
+    }
     // Verification's own passes, here in the worker on the trees at hand (see checkIdempotencyAs).
     if (req.checkIdempotencyAs !== undefined && outcome.status === 'changed' && inputTree && outputTree) {
       outcome.idempotency = verifyOutput(req.checkIdempotencyAs, outcome.output!, req.root, req.agent, req.profile, outcome.kept_for_review, {
