@@ -9,7 +9,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
-import { REPO, cli, cliInProcess, commitAll, git, demoFleetRepos, ensureBuilt, gitRepo, tempDirsOfThisFile } from './helpers/cli.js';
+import { REPO, cliInProcess, commitAll, git, demoFleetRepos, ensureBuilt, gitRepo, tempDirsOfThisFile } from './helpers/cli.js';
 
 const temps = tempDirsOfThisFile();
 beforeAll(() => ensureBuilt(), 180_000);
@@ -327,7 +327,7 @@ describe('a monorepo: the hardened fleet under src/, a web dashboard with a Java
     mkdirSync(path.join(root, 'certs'));
     for (const n of ['ca.crt', 'agent.crt', 'agent.key']) writeFileSync(path.join(root, 'certs', n), `test ${n}\n`);
     const env = { PATH: process.env.PATH!, HOME: process.env.HOME ?? root, AMOSKYS_CERT_DIR: path.join(root, 'certs'), PROC_QUEUE_PATH: path.join(root, 'data', 'queue', 'proc_agent.db') };
-    const val = await cli(root, ['validate', 'ProcAgent', 'ScanForwarder', '--json'], { env, timeout: 200_000 });
+    const val = await cliInProcess(root, ['validate', 'ProcAgent', 'ScanForwarder', '--json'], { env });
     expect(val.exitCode, `${val.stdout}\n${val.stderr}`).toBe(0);
     type Checks = { agent: string; validation: { ok: boolean; checks: Array<{ name: string; ok: boolean; skipped?: boolean }> } };
     const reports = new Map((JSON.parse(val.stdout) as { results: Checks[] }).results.map((r) => [r.agent, r.validation]));

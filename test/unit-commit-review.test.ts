@@ -3,10 +3,11 @@
 // commit and review); `migrate commit` (named by the base or by one of its agents) commits them as ONE
 // commit with the record run writes, refusing what is not validated as it is now; `migrate review` lists
 // the unit as one item (each file's diff, each agent's validation) and accepting commits it as one.
-import { readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import Ajv from 'ajv';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { BIN, cliInProcess, git, gitRepo, REPO } from './helpers/cli.js';
 import { listCases, materialize } from './helpers/python-fixtures.js';
@@ -34,6 +35,27 @@ function fleet(name: string): string {
   return root;
 }
 
+/**
+ * The unit's repository after `run --all --no-commit` (its files written, each agent validated,
+ * nothing committed), made once: each test that starts from there gets a copy with its .git and
+ * its files' times (the remembered validations name the files by their place in the work tree and
+ * their sha256; the base's _v2 must not look changed since its agents were validated on it), as
+ * commit and review find the repository after such a run. The run's own output is checked by the
+ * first test.
+ */
+let written: { root: string; head: string; run: { exitCode: number; stdout: string; stderr: string } };
+beforeAll(async () => {
+  const root = fleet('home-made-daemon-base-unit-migrates');
+  const head = git(root, ['rev-parse', 'HEAD']);
+  written = { root, head, run: await cliInProcess(root, ['run', '--all', '--no-commit', '--json']) };
+}, 400_000);
+function writtenCopy(): string {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-unit-commit-'));
+  roots.push(root);
+  cpSync(written.root, root, { recursive: true, preserveTimestamps: true });
+  return root;
+}
+
 const BASE_V2 = 'agents/daemons/daemon_base_v2.py';
 const MEMBERS = ['agents/certs/cert_expiry_watcher.py', 'agents/notify/digest_mailer.py', 'agents/notify/webhook_retry_agent.py'];
 const FILES = [BASE_V2, ...MEMBERS.map((f) => f.replace(/\.py$/, '_v2.py'))];
@@ -56,11 +78,9 @@ function recordShape(root: string): unknown {
 
 describe('a base migration unit committed after run --no-commit', () => {
   it('run --no-commit leaves the unit validated and uncommitted; commit (by an agent of it) makes the one commit run makes, refusing what is not validated as it is', async () => {
-    const root = fleet('home-made-daemon-base-unit-migrates');
-    const head = git(root, ['rev-parse', 'HEAD']);
-
-    const run = await cliInProcess(root, ['run', '--all', '--no-commit', '--json']);
-    expect(run.exitCode, run.stderr).toBe(0);
+    const root = writtenCopy();
+    const { head, run } = written;
+    expect(run.exitCode, run.stderr + run.stdout.slice(0, 3000)).toBe(0);
     const unit = parsed<{ units: BaseUnit[] }>('run', run.stdout).units[0]!;
     expect([unit.status, unit.commit, unit.error], unit.error ?? '').toEqual(['migrated', null, null]);
     expect(unit.files).toEqual(FILES);
@@ -128,16 +148,17 @@ describe('a base migration unit committed after run --no-commit', () => {
   }, 400_000);
 
   it('review lists the unit as one item (each file, each agent\'s validation); skip, reject and accept act on the whole unit', async () => {
-    const root = fleet('home-made-daemon-base-unit-migrates');
-    const head = git(root, ['rev-parse', 'HEAD']);
+    // Written and validated by the shared run (checked in the first test).
+    expect(written.run.exitCode, written.run.stderr).toBe(0);
+    const root = writtenCopy();
+    const { head } = written;
     const review = (input: string, ...names: string[]) =>
       execa('node', [BIN, 'review', ...names, '--root', root], { cwd: root, input, reject: false, env: { FORCE_COLOR: '0', NO_COLOR: '1' }, timeout: 120_000 });
-    const written = async () => {
+    const writeAgain = async () => {
       const run = await cliInProcess(root, ['run', '--all', '--no-commit', '--json']);
       expect(run.exitCode, run.stderr).toBe(0);
       expect(parsed<{ units: BaseUnit[] }>('run', run.stdout).units[0]!.status).toBe('migrated');
     };
-    await written();
 
     // Skip: the item shows the unit, every file's diff, what the base's rewrite removed and each agent's validation.
     const skip = await review('s\n');
@@ -159,7 +180,7 @@ describe('a base migration unit committed after run --no-commit', () => {
     expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
 
     // Accept: one commit of the unit with the record run writes, the review's answers inside.
-    await written();
+    await writeAgain();
     const accept = await review('a\n', 'DaemonBase');
     expect(accept.exitCode, accept.stderr).toBe(0);
     expect(String(accept.stdout)).toMatch(/accepted base migration unit DaemonBase: committed [0-9a-f]{10} /);
@@ -177,10 +198,10 @@ describe('a base migration unit committed after run --no-commit', () => {
     expect(String((await review('')).stdout)).toContain('nothing to review');
   }, 400_000);
   it('review edits a unit\'s base _v2 in $EDITOR, checks it, and accepts it once its agents are validated on the edited bytes: one commit', async () => {
-    const root = fleet('home-made-daemon-base-unit-migrates');
-    const head = git(root, ['rev-parse', 'HEAD']);
-    const run = await cliInProcess(root, ['run', '--all', '--no-commit', '--json']);
-    expect(run.exitCode, run.stderr).toBe(0);
+    // Written and validated by the shared run (checked in the first test).
+    expect(written.run.exitCode, written.run.stderr).toBe(0);
+    const root = writtenCopy();
+    const { head } = written;
     // The reviewer's editor: first a line that does not compile, then (called again) that line out and a comment in.
     const state = path.join(root, '.git', 'editor-called');
     const editor = path.join(root, '.git', 'reviewer-editor.sh');

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, AGENT_V2, cleanupAll, demoRepo, ensureBuilt, git, parseRun, resultOf, run, tag, tagged, tempDir } from './harness.js';
+import { AGENT, AGENT_V2, cleanupAll, demoRepo, ensureBuilt, git, parseRun, resultOf, runInProcess, tag, tagged, tempDir } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -41,7 +41,7 @@ describe('a commit of the user beside the run takes the agent\'s staged files', 
     chmodSync(wrapper, 0o755);
     const head = git(root, ['rev-parse', 'HEAD']);
     const t = tag();
-    const r = await run(root, ['run', AGENT, '--no-validate', '--json'], t, { PATH: `${bin}:${process.env.PATH}` });
+    const r = await runInProcess(root, ['run', AGENT, '--no-validate', '--json'], t, { PATH: `${bin}:${process.env.PATH}` });
     expect(existsSync(marker), 'the user commit ran inside the window').toBe(true);
     expect(r.exitCode, r.stderr).toBe(0);
     const kv = resultOf(parseRun(r), AGENT);
@@ -79,7 +79,7 @@ describe('a commit of the user beside the run takes the agent\'s staged files', 
     chmodSync(wrapper, 0o755);
     const head = git(root, ['rev-parse', 'HEAD']);
     const t = tag();
-    const r = await run(root, ['run', AGENT, 'TextStatsAgent', '--no-validate', '--json'], t, { PATH: `${bin}:${process.env.PATH}` });
+    const r = await runInProcess(root, ['run', AGENT, 'TextStatsAgent', '--no-validate', '--json'], t, { PATH: `${bin}:${process.env.PATH}` });
     expect(existsSync(marker), 'the user commit ran inside the window').toBe(true);
     expect(r.exitCode, r.stderr).toBe(0);
     const out = parseRun(r);
@@ -126,7 +126,7 @@ describe('a commit of the user beside the run takes the agent\'s staged files', 
     );
     chmodSync(wrapper, 0o755);
     const t = tag();
-    const r = await run(root, ['run', AGENT, '--no-validate', '--json'], t, { PATH: `${bin}:${process.env.PATH}` });
+    const r = await runInProcess(root, ['run', AGENT, '--no-validate', '--json'], t, { PATH: `${bin}:${process.env.PATH}` });
     expect(existsSync(marker), 'the tool commit ran inside the window').toBe(true);
     expect(r.exitCode, r.stderr).toBe(0);
     const kv = resultOf(parseRun(r), AGENT);

@@ -10,7 +10,7 @@ import { cpSync, mkdirSync, readdirSync, rmSync, statfsSync, writeFileSync } fro
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { baseline, BIN, cleanupAll, commitAll, demoRepo, ensureBuilt, expectIntact, git, migrateCommits, parseRun, run, tag, tempDir } from './harness.js';
+import { baseline, BIN, cleanupAll, commitAll, demoRepo, ensureBuilt, expectIntact, git, migrateCommits, parseRun, run, runInProcess, tag, tempDir } from './harness.js';
 
 const mounts: string[] = [];
 function mountTmpfs(kb: number): string | null {
@@ -74,7 +74,7 @@ describe.skipIf(!CAN_MOUNT)('21. a full disk', () => {
       rmSync(filler);
       // What a full disk kept git from putting back (it cannot even unstage) waits in the journal for the next run.
       if (git(root, ['status', '--porcelain', '--untracked-files=all'])) expect(readdirSync(path.join(root, '.git')), full.stderr).toContain('migrate-run.json');
-      const again = await run(root, ['run', ...AGENTS, '--no-validate', '--json'], t, {}, 60_000);
+      const again = await runInProcess(root, ['run', ...AGENTS, '--no-validate', '--json'], t, {}, 60_000);
       expect(again.exitCode, again.stderr).toBe(0);
       expect(migrateCommits(root, head).map((c) => c.agent).sort()).toEqual(AGENTS);
       expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
@@ -116,7 +116,7 @@ describe('21. a file-size limit (ulimit -f) that kills git as it writes the inde
     // user then failed, and the next run refused until it was removed by hand) and the journal.
     await expectIntact(root, before, [t]);
     const t2 = tag();
-    const again = await run(root, ['run', ...AGENTS, '--no-validate', '--json'], t2, {}, 60_000);
+    const again = await runInProcess(root, ['run', ...AGENTS, '--no-validate', '--json'], t2, {}, 60_000);
     expect(again.exitCode, again.stderr).toBe(0);
     expect((await expectIntact(root, before, [t, t2])).map((c) => c.agent).sort()).toEqual(AGENTS);
   }, 120_000);

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupAll, demoRepo, ensureBuilt, git, migrateCommits, parseRun, patchFleetCommon, resultOf, run, spawnRun, tag, tagged, waitFor } from './harness.js';
+import { cleanupAll, demoRepo, ensureBuilt, git, migrateCommits, parseRun, patchFleetCommon, resultOf, run, runInProcess, spawnRun, tag, tagged, waitFor } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -56,13 +56,13 @@ describe('20. only the file that was validated counts as validated', () => {
     const r = await run(root, ['run', 'KVCacheAgent', '--no-commit', '--json'], t);
     expect(resultOf(parseRun(r), 'KVCacheAgent').validation?.ok, r.stderr).toBe(true);
     expect(readFileSync(path.join(root, 'agents', 'kv_cache_agent_v2.py'), 'utf8')).toContain('injected');
-    const commit = await run(root, ['commit', 'KVCacheAgent'], t);
+    const commit = await runInProcess(root, ['commit', 'KVCacheAgent'], t);
     expect(commit.exitCode, commit.stdout).toBe(2);
     expect(commit.stderr.trim()).toBe('migrate: agents/kv_cache_agent_v2.py: it was not validated as it is now; run `migrate validate KVCacheAgent` first (only validated files are committed)');
     expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
     const validate = await run(root, ['validate', 'KVCacheAgent'], t);
     expect(validate.stderr).toContain('migrate: agents/kv_cache_agent_v2.py changed while it was validated; this result is not what `migrate commit` accepts');
-    expect((await run(root, ['commit', 'KVCacheAgent'], t)).exitCode).toBe(2);
+    expect((await runInProcess(root, ['commit', 'KVCacheAgent'], t)).exitCode).toBe(2);
     expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
     await waitFor(() => tagged(t).length === 0, 'no process of the run', 10_000);
   }, 120_000);

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, AGENT_V2, baseline, cleanupAll, demoRepo, ensureBuilt, expectIntact, git, kill, parseRun, resultOf, run, tag, tempDir, waitFor } from './harness.js';
+import { AGENT, AGENT_V2, baseline, cleanupAll, demoRepo, ensureBuilt, expectIntact, git, kill, parseRun, resultOf, runInProcess, tag, tempDir, waitFor } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -42,7 +42,7 @@ describe('index.lock held by another git while an agent commits', () => {
     const before = baseline(root);
     const { bin, marker } = wrapGit('sleep 1; rm -f .git/index.lock');
     const t = tag();
-    const r = await run(root, ['run', AGENT, 'TextStatsAgent', '--no-validate', '--json'], t, { PATH: `${bin}:${process.env.PATH}` });
+    const r = await runInProcess(root, ['run', AGENT, 'TextStatsAgent', '--no-validate', '--json'], t, { PATH: `${bin}:${process.env.PATH}` });
     expect(existsSync(marker), 'the lock was taken inside the window').toBe(true);
     expect(r.exitCode, r.stderr).toBe(0);
     const out = parseRun(r);
@@ -60,7 +60,7 @@ describe('index.lock held by another git while an agent commits', () => {
     const pidFile = path.join(holderBin, 'pid');
     const { bin } = wrapGit(`'${path.join(holderBin, 'git-ide-status')}' 60 & echo $! > '${pidFile}'; wait`);
     const t = tag();
-    const r = await run(root, ['run', AGENT, '--no-validate', '--json'], t, { PATH: `${bin}:${process.env.PATH}` });
+    const r = await runInProcess(root, ['run', AGENT, '--no-validate', '--json'], t, { PATH: `${bin}:${process.env.PATH}` });
     await waitFor(() => existsSync(pidFile), 'the holder');
     const holder = Number(readFileSync(pidFile, 'utf8'));
     try {
@@ -77,7 +77,7 @@ describe('index.lock held by another git while an agent commits', () => {
     }
     rmSync(path.join(root, '.git', 'index.lock'));
     expect(git(root, ['status', '--porcelain'])).toBe('');
-    const again = await run(root, ['run', AGENT, '--no-validate', '--json'], t);
+    const again = await runInProcess(root, ['run', AGENT, '--no-validate', '--json'], t);
     expect(again.exitCode, again.stderr).toBe(0);
     expect((await expectIntact(root, before, [t])).map((c) => c.agent)).toEqual([AGENT]);
   }, 90_000);

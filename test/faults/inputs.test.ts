@@ -24,6 +24,7 @@ import {
   parseRun,
   resultOf,
   run,
+  runInProcess,
   tempDir,
 } from './harness.js';
 
@@ -49,7 +50,7 @@ describe('6. the output keeps its source\'s encoding', () => {
     expect(pythonReads(stats)).toContain('GREETING = "café crème"');
     const before = baseline(root);
     const t = tag();
-    const r = await run(root, ['run', 'TextStatsAgent', AGENT, '--no-validate', '--json'], t);
+    const r = await runInProcess(root, ['run', 'TextStatsAgent', AGENT, '--no-validate', '--json'], t);
     expect(r.exitCode, r.stderr).toBe(0);
     const v2 = path.join(root, 'agents', 'text_stats_agent_v2.py');
     const bytes = readFileSync(v2);

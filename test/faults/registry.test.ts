@@ -24,6 +24,7 @@ import {
   redisDo,
   resultOf,
   run,
+  runInProcess,
   startRedis,
   unpatchFleetCommon,
 } from './harness.js';
@@ -131,7 +132,7 @@ describe('15. a registry that cannot work fails at once, before anything is writ
     const before = baseline(root);
     const t = tag();
     const started = Date.now();
-    const r = await run(root, ['run', AGENT, '--profile', 'fast', '--json', '--registry-url', `redis://127.0.0.1:${await freePort()}`], t);
+    const r = await runInProcess(root, ['run', AGENT, '--profile', 'fast', '--json', '--registry-url', `redis://127.0.0.1:${await freePort()}`], t);
     expect(r.exitCode).toBe(2);
     expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
     expect(r.stderr).toMatch(/^migrate: cannot validate: registry redis:\/\/127\.0\.0\.1:\d+ is unreachable: connection refused$/m);
@@ -146,7 +147,7 @@ describe('15. a registry that cannot work fails at once, before anything is writ
       const before = baseline(root);
       const t = tag();
       const url = `redis://:wrong-pass@127.0.0.1:${redis.port}`;
-      const r = await run(root, ['run', AGENT, '--profile', 'fast', '--json'], t, { MIGRATE_REGISTRY_URL: url });
+      const r = await runInProcess(root, ['run', AGENT, '--profile', 'fast', '--json'], t, { MIGRATE_REGISTRY_URL: url });
       expect(r.exitCode).toBe(2);
       expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
       expect(r.stderr).toMatch(/refused the credentials/);
