@@ -237,8 +237,33 @@ function runsAtTopLevel(sf: ts.SourceFile | import('ts-morph').SourceFile): bool
       if (ts.isStringLiteral(e)) return false; // 'use strict'
       if (ts.isBinaryExpression(e) && e.operatorToken.kind === ts.SyntaxKind.EqualsToken && /^(module\.exports|exports)\b/.test(e.left.getText(node))) return false;
     }
-    return true;
+    return !settingDefault(st, node);
   });
+}
+
+/**
+ * `process.env.AGENT_HOST ||= '0.0.0.0'`, `process.env.REGISTRY_URL ??= '...'`, `if (process.env.Q)
+ * process.env.REGISTRY_URL = process.env.Q`: a setting given its default before the class (the
+ * rewrite writes these for the base), which starts nothing. Counted as running, it made a module
+ * that only declares the agent look like its own entry point, so the _v2 ran without its starter
+ * (main.ts) and exited at once.
+ */
+function settingDefault(st: ts.Statement, sf: ts.SourceFile): boolean {
+  const isEnvAssignment = (s: ts.Statement): boolean => {
+    if (!ts.isExpressionStatement(s) || !ts.isBinaryExpression(s.expression)) return false;
+    const op = s.expression.operatorToken.kind;
+    if (op !== ts.SyntaxKind.EqualsToken && op !== ts.SyntaxKind.BarBarEqualsToken && op !== ts.SyntaxKind.QuestionQuestionEqualsToken) return false;
+    return /^process\.env(\.|\[)/.test(s.expression.left.getText(sf)) && !containsCall(s.expression.right);
+  };
+  if (isEnvAssignment(st)) return true;
+  if (!ts.isIfStatement(st) || st.elseStatement || containsCall(st.expression)) return false;
+  const then = ts.isBlock(st.thenStatement) ? [...st.thenStatement.statements] : [st.thenStatement];
+  return then.length > 0 && then.every(isEnvAssignment);
+}
+
+function containsCall(n: ts.Node): boolean {
+  if (ts.isCallExpression(n) || ts.isNewExpression(n) || ts.isAwaitExpression(n)) return true;
+  return ts.forEachChild(n, containsCall) ?? false;
 }
 
 function containsAwait(n: ts.Node): boolean {
