@@ -86,3 +86,41 @@ it("run()'s log lines over the cycle's answer before its publish are still writt
     server.close();
   }
 }, 90_000);
+
+// The legacy loop's own cycle counter after collect() (authlog-run-counts-cycles: `self.cycles += 1` then the
+// "cycle done #%d" line the on-call check greps) runs from the run_cycle() override: once per cycle of the
+// base, so the numbers in the agent's own log go 1, 2, 3 ... with no gap or repeat, and the "stopped after %d
+// cycles" line shutdown() writes on SIGTERM counts them. Before the fix run() stayed for review (no _v2).
+it("run()'s cycle counter after collect() counts each cycle of the base once, from run_cycle()", async () => {
+  const { root, v2 } = await migratedCase('authlog-run-counts-cycles');
+  const authLog = path.join(root, 'var/log/auth.log');
+  mkdirSync(path.dirname(authLog), { recursive: true });
+  writeFileSync(authLog, 'Dec  4 10:00:00 host sshd[1]: Failed password for root from 10.0.0.9 port 22 ssh2\n');
+  const agentLog = path.join(root, 'logs/authlog_agent.log');
+  const paths: string[] = [];
+  const { server, url } = await recordingRegistry(paths);
+  const numbers = () => [...(existsSync(agentLog) ? readFileSync(agentLog, 'utf8') : '').matchAll(/cycle done #(\d+) failed_total=/g)].map((m) => Number(m[1]));
+  try {
+    const { child, exited, output: log } = startOnBase(root, v2, url, {
+      EVENTBUS_ADDRESS: '127.0.0.1:9',
+      AUTHLOG_AGENT_LOG: agentLog,
+      AUTHLOG_FILE: authLog,
+      AUTHLOG_QUEUE_PATH: path.join(root, 'data/queue/authlog.db'),
+      COLLECTION_INTERVAL: '0.2',
+    });
+    const end = Date.now() + 20_000;
+    while (Date.now() < end && child.exitCode === null && numbers().length < 3) await new Promise((r) => setTimeout(r, 100));
+    const seen = numbers();
+    expect(seen.length, log()).toBeGreaterThanOrEqual(3);
+    expect(seen, log()).toEqual(seen.map((_, i) => i + 1));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const code = await exited;
+    clearTimeout(timer);
+    expect(code, log()).toBe(0);
+    const last = numbers().at(-1)!;
+    expect(readFileSync(agentLog, 'utf8'), log()).toContain(`authlog agent stopped after ${last} cycles`);
+  } finally {
+    server.close();
+  }
+}, 90_000);

@@ -361,8 +361,9 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
         continue;
       }
       // `self._write_textfile()` in the loop body after collect() (and its publish), before the sleep:
-      // per-cycle work the base's run_cycle() override runs after super().run_cycle() (cycleTail() checks it).
-      if (inLoop && collectStmt && loopBody && s.parent?.id === loopBody.id && isSelfCall(s) && !(sleep && (sleep as SyntaxNode).startIndex > loopBody.startIndex && (sleep as SyntaxNode).startIndex < s.startIndex)) {
+      // per-cycle work the base's run_cycle() override runs after super().run_cycle() (cycleTail() checks it);
+      // so does `self.cycles += 1` there, the agent's own count of cycles.
+      if (inLoop && collectStmt && loopBody && s.parent?.id === loopBody.id && (isSelfCall(s) || agentCounterStep(s)) && !(sleep && (sleep as SyntaxNode).startIndex > loopBody.startIndex && (sleep as SyntaxNode).startIndex < s.startIndex)) {
         work.tail.push(s);
         continue;
       }
@@ -1080,6 +1081,14 @@ function pendingRequest(ctx: PythonTransformContext, stmt: SyntaxNode, run: PyFu
   });
 }
 
+/** `self.cycles += 1`: an attribute of the agent stepped by a number; its name, else null. */
+function agentCounterStep(stmt: SyntaxNode): string | null {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  if (e?.type !== 'augmented_assignment' || !['+=', '-='].includes(e.childForFieldName('operator')?.text ?? '')) return null;
+  if (!['integer', 'float'].includes(e.childForFieldName('right')?.type ?? '')) return null;
+  return selfAttribute(e.childForFieldName('left')!);
+}
+
 /** `logger.info(...)` alone on its line. */
 function isLogStatement(stmt: SyntaxNode): boolean {
   const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
@@ -1216,6 +1225,14 @@ function cycleTail(ctx: PythonTransformContext, run: PyFunction, loopBody: Synta
         else if (attr && (ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr))) hit = { reason: `${what}, and it reads self.${attr}, which it cannot read the same way in ${one}()`, line: at(s) };
       });
       if (hit) return hit;
+      continue;
+    }
+    // `self.cycles += 1`: the agent's own counter, neither the publish side's (its counts of what was sent
+    // move with it into the base's publisher or go) nor the base's.
+    const counter = agentCounterStep(s);
+    if (counter) {
+      if (state.has(counter)) return { reason: `${what}, and it counts self.${counter}, which the publish side keeps (line ${state.get(counter)})`, line: at(s) };
+      if (ctx.baseOwned.has(counter) || ctx.agent.methods.has(counter)) return { reason: `${what}, and self.${counter} is not the agent's own counter under ${ctx.profile.base_class}`, line: at(s) };
       continue;
     }
     const call = s.namedChild(0)!;
