@@ -10,20 +10,13 @@
 //   _v2 that stays registered pass where the legacy agent deregistered);
 // - an agent that never deregisters still fails, slow registry or not.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
-import type { AgentInfo, ValidationReport } from '../src/core/types.js';
-import { planInit } from '../src/commands/init.js';
-import { loadProfile, type Profile } from '../src/profile/profile.js';
+import type { Profile } from '../src/profile/profile.js';
 import { startValidationEnvironment, type ValidationEnvironment } from '../src/validate/environment.js';
-import { validateAgent, type ValidateAgentOptions } from '../src/validate/validate-agent.js';
 import { liveGroups } from '../src/validate/process-group.js';
 import { closeServer, listen, readBody } from '../src/validate/http-util.js';
-
-const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'validate');
-const baseAgent = loadProfile('base-agent');
+import { baseAgent, deregisterRepo, detail, runDeregister, verdicts } from './helpers/validate-deregister.js';
 
 let env: ValidationEnvironment;
 const temps: string[] = [];
@@ -53,40 +46,12 @@ afterAll(async () => {
   for (const t of temps) rmSync(t, { recursive: true, force: true });
 });
 
-function repo(): string {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'validate-deregister-slow-'));
-  temps.push(root);
-  cpSync(path.join(FIXTURES, 'deregister'), root, { recursive: true });
-  const plan = planInit(root, 'python', 'base-agent');
-  mkdirSync(path.dirname(path.join(root, plan.target)), { recursive: true });
-  copyFileSync(plan.template, path.join(root, plan.target));
-  for (const init of plan.packageInits) writeFileSync(path.join(root, init), '');
-  return root;
-}
-
-/** validateAgent as the deregister tests run it, every agent given a scope behind the slow proxy. */
-function run(root: string, name: string, stem: string, extra: Partial<ValidateAgentOptions> & { profile?: Profile } = {}): Promise<ValidationReport> {
-  const agent: AgentInfo = { name, file: `agents/${stem}.py`, language: 'python', class: name, status: 'legacy', findings: [], line: 1, evidence: [] };
+/** As the deregister tests run it, every agent given a scope behind the slow proxy. */
+function run(root: string, name: string, stem: string, extra: Parameters<typeof runDeregister>[4] = {}) {
   const slow: ValidationEnvironment = { ...env, registryFor: (scope) => `${proxyUrl}/s/${encodeURIComponent(scope)}` };
-  return validateAgent({
-    root,
-    agent,
-    file: path.join(root, 'agents', `${stem}_v2.py`),
-    legacyFile: path.join(root, 'agents', `${stem}.py`),
-    profile: baseAgent,
-    env: slow,
-    legacyWindowMs: 1500,
-    healthDeadlineMs: 15_000,
-    registryDeadlineMs: 10_000,
-    metricsDeadlineMs: 10_000,
-    survivalWindowMs: 1000,
-    configEnv: { QUOTE_CACHE_STATE: path.join(root, 'quote_cache.json') },
-    ...extra,
-  });
+  return runDeregister(slow, root, name, stem, extra);
 }
-
-const verdicts = (r: ValidationReport) => r.checks.map((c) => `${c.name}:${c.ok}`);
-const detail = (r: ValidationReport, name: string) => r.checks.find((c) => c.name === name)!.detail;
+const repo = () => deregisterRepo(temps);
 
 describe('deregister on a slow registry', () => {
   it("a _v2 whose /deregister lands after the base's 1 s client timeout deregistered: it passes", async () => {
