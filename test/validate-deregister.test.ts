@@ -9,19 +9,13 @@
 // A profile that names no checks does not say that its base deregisters: there the legacy
 // agent's own run decides.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AgentInfo, ValidationReport } from '../src/core/types.js';
-import { planInit } from '../src/commands/init.js';
-import { loadProfile, type Profile } from '../src/profile/profile.js';
+import type { Profile } from '../src/profile/profile.js';
 import { startValidationEnvironment, type ValidationEnvironment } from '../src/validate/environment.js';
-import { validateAgent, type ValidateAgentOptions } from '../src/validate/validate-agent.js';
 import { liveGroups } from '../src/validate/process-group.js';
 import { migratedCase, removeRoots, validateMigrated } from './helpers/python-hardened.js';
-
-const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'validate');
-const baseAgent = loadProfile('base-agent');
+import { baseAgent, deregisterRepo, detail, runDeregister, verdicts } from './helpers/validate-deregister.js';
 
 let env: ValidationEnvironment;
 const temps: string[] = [];
@@ -37,44 +31,8 @@ afterAll(async () => {
   for (const t of temps) rmSync(t, { recursive: true, force: true });
 });
 
-/** The fixtures of fixtures/validate/deregister in a fresh root, on the reference Python and TypeScript bases. */
-function repo(): string {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'validate-deregister-'));
-  temps.push(root);
-  cpSync(path.join(FIXTURES, 'deregister'), root, { recursive: true });
-  cpSync(path.join(FIXTURES, 'ts'), root, { recursive: true });
-  for (const lang of ['python', 'typescript'] as const) {
-    const plan = planInit(root, lang, 'base-agent');
-    mkdirSync(path.dirname(path.join(root, plan.target)), { recursive: true });
-    copyFileSync(plan.template, path.join(root, plan.target));
-    for (const init of plan.packageInits) writeFileSync(path.join(root, init), '');
-  }
-  return root;
-}
-
-function run(root: string, name: string, stem: string, extra: Partial<ValidateAgentOptions> & { v2?: string; profile?: Profile } = {}): Promise<ValidationReport> {
-  const ts = (extra.v2 ?? stem).endsWith('.ts');
-  const agent: AgentInfo = { name, file: `agents/${stem}.${ts ? 'ts' : 'py'}`, language: ts ? 'typescript' : 'python', class: name, status: 'legacy', findings: [], line: 1, evidence: [] };
-  return validateAgent({
-    root,
-    agent,
-    file: path.join(root, 'agents', extra.v2 ?? `${stem}_v2.py`),
-    legacyFile: ts ? undefined : path.join(root, 'agents', `${stem}.py`),
-    profile: baseAgent,
-    env,
-    // Long enough for the legacy agent to register in its own run, and to be seen leaving or not.
-    legacyWindowMs: 1500,
-    healthDeadlineMs: 15_000,
-    registryDeadlineMs: 10_000,
-    metricsDeadlineMs: 10_000,
-    survivalWindowMs: 1000,
-    configEnv: { QUOTE_CACHE_STATE: path.join(root, 'quote_cache.json') },
-    ...extra,
-  });
-}
-
-const verdicts = (r: ValidationReport) => r.checks.map((c) => `${c.name}:${c.ok}`);
-const detail = (r: ValidationReport, name: string) => r.checks.find((c) => c.name === name)!.detail;
+const repo = () => deregisterRepo(temps);
+const run = (root: string, name: string, stem: string, extra: Parameters<typeof runDeregister>[4] = {}) => runDeregister(env, root, name, stem, extra);
 
 describe('hardened-agent-base: a kept shutdown() ending in sys.exit(0)', () => {
   it('the migrated sudo log agent deregisters on SIGTERM; with the exit back in shutdown() it fails the deregister check alone', async () => {

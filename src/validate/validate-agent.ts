@@ -15,7 +15,7 @@ import { pythonLaunch } from './python-launch.js';
 import { startAgent, type AgentProcess } from './runner.js';
 import { checkHealthHttp } from './checks/health-http.js';
 import { checkHealthZmq } from './checks/health-zmq.js';
-import { registrationNow, registrySnapshot, watchRegistration, type Entry } from './checks/registry.js';
+import { registrationAfterExit, registrationLanded, registrationNow, registrySnapshot, watchRegistration, type Entry, type RegistryCheckOptions } from './checks/registry.js';
 import { checkDeregister, type LegacyDeregistration } from './checks/deregister.js';
 import { redactText } from './redact.js';
 import { checkMetrics } from './checks/metrics.js';
@@ -139,6 +139,9 @@ interface LegacyRun {
   startError?: string;
   /** What it did with its registration on SIGTERM (when the deregister check asks). */
   deregistration?: LegacyDeregistration;
+  /** Where its registration was looked up (its own scope), to read it again once it has long ended. */
+  registryLookup?: RegistryCheckOptions;
+  registered?: Entry;
 }
 
 /**
@@ -182,7 +185,9 @@ async function legacyBaseline(
   o: ValidateAgentOptions,
   launchFor: (file: string) => Promise<LaunchCommand>,
   longer?: { windowMs: number; until: (output: string) => boolean },
-  watchRegistry = false,
+  // Observe its registration and deregistration; registerWithinMs: run it until it has registered
+  // (at most that long from its start) rather than for its window.
+  watchRegistry: boolean | { registerWithinMs: number } = false,
 ): Promise<LegacyRun> {
   const legacyFile = o.legacyFile!;
   let ports: AgentPorts | undefined;
@@ -192,12 +197,17 @@ async function legacyBaseline(
   try {
     ports = await allocateAgentPorts();
     const launch = o.legacyLaunch ?? (await launchFor(legacyFile));
-    const windowMs = longer?.windowMs ?? o.legacyWindowMs ?? legacyWindowFromEnv() ?? 2000;
+    const windowMs = longer?.windowMs ?? (typeof watchRegistry === 'object' ? watchRegistry.registerWithinMs : undefined) ?? o.legacyWindowMs ?? legacyWindowFromEnv() ?? 2000;
     // The start slot is kept through this window: legacy agents all starting at once on a busy
     // machine would not get far in it, and their log and ports baselines would be incomplete.
     started = spawnFor(o, launch, legacyFile, ports.port, ports.health_port, windowMs + 5000);
     const { proc } = started;
-    const window = longer ? waitFor(() => longer.until(proc.output()), windowMs, o.signal) : sleep(windowMs, o.signal);
+    const lookup = { kind: o.env.registryKind, url: started.registryUrl, name: o.agent.name, pid: proc.pid, owns: proc.owns, startedAt: proc.startedAt, deadlineMs: 0, proc, signal: o.signal };
+    const window = longer
+      ? waitFor(() => longer.until(proc.output()), windowMs, o.signal)
+      : typeof watchRegistry === 'object'
+        ? registrationLanded(lookup, watchRegistry.registerWithinMs)
+        : sleep(windowMs, o.signal);
     let early = await Promise.race([proc.exit, window.then(() => undefined)]);
     // A traceback already printed when the window closed is an agent on its way out (the output is
     // read before the exit is seen, more so through the reaper launcher on a loaded machine): its
@@ -209,10 +219,10 @@ async function legacyBaseline(
       return { ...none(`legacy agent could not start: ${exitedDetail(proc)}`), startError: early.spawnError ?? lastErrorLine(proc.output()) };
     }
     let deregistration: LegacyDeregistration | undefined;
+    let registered: Entry | undefined;
     if (!early) {
       listening = listeningPorts(proc.members());
       // Registered in its own scope by now: is it gone once SIGTERM has ended it?
-      const lookup = { kind: o.env.registryKind, url: started.registryUrl, name: o.agent.name, pid: proc.pid, owns: proc.owns, startedAt: proc.startedAt, deadlineMs: 0 };
       // One try: an unreadable registry leaves it unobserved, and the legacy agent's time limit runs.
       const before = watchRegistry ? await registrationNow(lookup, undefined, 1) : undefined;
       proc.signal('SIGTERM');
@@ -221,9 +231,13 @@ async function legacyBaseline(
       const stopMs = o.shutdownDeadlineMs ?? (o.profile.validation?.shutdown_deadline_s ?? 5) * 1000;
       // An interrupted run (Ctrl-C, SIGTERM to the tool) does not sit this wait out.
       const ended = await Promise.race([proc.exit, sleep(stopMs, o.signal).then(() => undefined)]);
-      if (before) deregistration = await legacyDeregistration(before.state, ended, stopMs, () => registrationNow(lookup, undefined, 1));
+      // Run again for this alone: a /deregister it sent on its way out gets as long to land as it had to stop.
+      // Its entry as seen before the SIGTERM is what counts as still there (its pids are gone once it ended).
+      registered = before?.state === 'there' ? before.entry : undefined;
+      const after = () => (typeof watchRegistry === 'object' ? registrationAfterExit(lookup, registered, stopMs, 1) : registrationNow(lookup, registered, 1));
+      if (before) deregistration = await legacyDeregistration(before.state, ended, stopMs, after);
     }
-    return { baseline: { output: proc.output() }, listening, given: ports, deregistration };
+    return { baseline: { output: proc.output() }, listening, given: ports, deregistration, registryLookup: lookup, registered };
   } catch (err) {
     return none(`legacy agent could not start: ${oneLine(err)}`);
   } finally {
@@ -233,6 +247,17 @@ async function legacyBaseline(
   }
 }
 
+/**
+ * A legacy agent seen still registered right after it exited 0 is read again now that the _v2's whole
+ * run has passed: a /deregister it sent on its way out may have landed late (a starved registry), and
+ * nothing else writes to its scope.
+ */
+async function legacyStayed(legacy: LegacyRun): Promise<LegacyDeregistration | undefined> {
+  if (legacy.deregistration?.kind !== 'stayed' || !legacy.registryLookup) return legacy.deregistration;
+  const now = await registrationNow(legacy.registryLookup, legacy.registered, 1);
+  return now.state === 'gone' ? { kind: 'deregistered' } : legacy.deregistration;
+}
+
 /** The legacy run's registration before its SIGTERM and after it ended (see checkDeregister). */
 async function legacyDeregistration(
   before: 'gone' | 'there' | 'unknown',
@@ -240,7 +265,7 @@ async function legacyDeregistration(
   stopMs: number,
   after: () => Promise<{ state: 'gone' | 'there' | 'unknown' }>,
 ): Promise<LegacyDeregistration> {
-  if (before !== 'there') return { kind: 'unobserved', why: 'not registered within its baseline window' };
+  if (before !== 'there') return { kind: 'unobserved', why: 'not registered within its baseline window', unregistered: before === 'gone' };
   if (!ended) return { kind: 'unobserved', why: `it did not stop within ${stopMs / 1000} s of SIGTERM` };
   if (ended.code !== 0) return { kind: 'unobserved', why: 'it did not exit with code 0 on SIGTERM' };
   const now = (await after()).state;
@@ -441,8 +466,11 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
           registered: reg,
           accepted,
           shutdown: checks.get('shutdown'),
-          legacy: legacy.deregistration,
+          legacy: await legacyStayed(legacy),
           baseDeregisters,
+          settleMs: shutdownDeadlineMs,
+          // As long to register as the _v2 was given.
+          legacyAgain: async () => (await legacyBaseline(o, launchFor, undefined, { registerWithinMs: registryDeadlineMs })).deregistration,
         }),
       );
     }

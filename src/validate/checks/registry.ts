@@ -295,3 +295,32 @@ export async function registrationNow(o: RegistryCheckOptions, accepted?: Entry,
     await registry.close();
   }
 }
+
+/**
+ * registrationNow once the agent has exited, watched until the registration is gone or `settleMs` has
+ * passed: a /deregister sent before the exit may not have landed yet (a starved registry reads it late;
+ * the reference base gives up waiting for the answer after 1 s and exits 0 with the request in flight),
+ * and a single read at the exit called a deregistered agent registered. Only a registration still
+ * there at the end is one.
+ */
+export async function registrationAfterExit(o: RegistryCheckOptions, accepted: Entry | undefined, settleMs: number, tries?: number): Promise<RegistrationNow> {
+  const end = Date.now() + settleMs;
+  for (;;) {
+    const now = await registrationNow(o, accepted, tries);
+    if (now.state !== 'there' || Date.now() >= end || o.signal?.aborted) return now;
+    await sleep(Math.min(o.intervalMs ?? 100, Math.max(0, end - Date.now())), o.signal);
+  }
+}
+
+/**
+ * Watch the registry until the agent's registration has landed, `withinMs` from its start has passed or
+ * it exited: the state then ('there' once it registered).
+ */
+export async function registrationLanded(o: RegistryCheckOptions, withinMs: number): Promise<RegistrationNow> {
+  const end = o.startedAt + withinMs;
+  for (;;) {
+    const now = await registrationNow(o, undefined, 1);
+    if (now.state === 'there' || Date.now() >= end || o.signal?.aborted || o.proc?.exited()) return now;
+    await sleep(Math.min(o.intervalMs ?? 100, Math.max(0, end - Date.now())), o.signal);
+  }
+}
