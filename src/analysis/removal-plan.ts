@@ -403,11 +403,17 @@ export function moduleAttribute(ref: SyntaxNode, imports: ReadonlySet<string> | 
 
 /**
  * `x.<name>` in a module-level function where the local `x` can never be the agent: every binding of it
- * there is `x = <call>` whose callee starts at an imported module or class (`argparse.ArgumentParser(...)`,
- * `json.load(fh)`) or at another such local (`args = parser.parse_args(argv)`), the agent's class named
+ * there is `x = <call>` whose callee starts at a whole module imported from outside the repository
+ * (`argparse.ArgumentParser(...)`, `json.load(fh)`) or at another such local (`args = parser.parse_args(argv)`), the agent's class named
  * nowhere in it. A parameter, a global, a loop or `with` target, or anything else keeps the use.
  */
-export function neverAgentLocal(ref: SyntaxNode, agent: PyClass, imports: ReadonlySet<string> | ReadonlyMap<string, unknown> | undefined): boolean {
+export function neverAgentLocal(
+  ref: SyntaxNode,
+  agent: PyClass,
+  imports: ReadonlySet<string> | ReadonlyMap<string, unknown> | undefined,
+  /** A local name imported from a file of the repository (a factory there may return the agent). */
+  fromRepository: (local: string) => boolean = () => false,
+): boolean {
   const attr = ref.parent;
   const obj = attr?.type === 'attribute' ? attr.childForFieldName('object') : null;
   if (!imports || obj?.type !== 'identifier' || obj.text === 'self') return false;
@@ -445,7 +451,9 @@ export function neverAgentLocal(ref: SyntaxNode, agent: PyClass, imports: Readon
         return;
       }
       const root = /^([A-Za-z_]\w*)/.exec(callee(right) ?? '')?.[1];
-      if (!root || !(imports.has(root) || never(root))) other = true;
+      // Only a whole module (`import argparse`) outside the repository: a name imported from it may be a factory of the agent.
+      const whole = imports instanceof Map ? (imports.get(root ?? '') as { name?: string | null } | undefined)?.name === null : imports.has(root ?? '');
+      if (!root || !((whole && !fromRepository(root)) || never(root))) other = true;
       else bindings++;
     });
     return !other && bindings > 0;
