@@ -149,7 +149,8 @@ describe('fixture cases on the reference BaseAgent, started for real', () => {
           const want = rt.listens.map((p) => (p === 'port' ? port : p === 'health' ? healthPort : p)).sort((a, b) => a - b);
           expect(listeningPorts([child.pid!]), 'listening ports').toEqual(want);
         }
-        for (const l of rt.log_contains ?? []) {
+        // `{health}` stands for the health port this run gave the _v2 (HEALTH_CHECK_PORT).
+        for (const l of (rt.log_contains ?? []).map((x) => x.replace(/\{health\}/g, String(healthPort)))) {
           await within(10_000, () => output.includes(l));
           expect(output, `log lacks ${l}`).toContain(l);
         }

@@ -182,6 +182,8 @@ export class RemovalPlan {
           if ((p.kind === 'attribute' || p.kind === 'method') && r.kind === 'attribute' && memberOfMember(r.node)) return false;
           // `atexit.register(...)` beside a removed `register()` method: an attribute of an imported module.
           if ((p.kind === 'attribute' || p.kind === 'method') && r.kind === 'attribute' && moduleAttribute(r.node, ctx.moduleImports)) return false;
+          // `args.health_port` in main(): an attribute of a local that never holds the agent (an argparse namespace).
+          if ((p.kind === 'attribute' || p.kind === 'method') && r.kind === 'attribute' && neverAgentLocal(r.node, ctx.agent.cls, ctx.moduleImports)) return false;
           // `self.status_server` in a method of another class of the file (a second agent role): its own.
           if ((p.kind === 'attribute' || p.kind === 'method') && r.kind === 'attribute' && foreignSelf(r.node, name, ctx.agent.cls, ctx.moduleClasses)) return false;
           // `{"status": "ok"}`: a payload's key spelled like an attribute is not that attribute, unless the
@@ -397,6 +399,66 @@ export function moduleAttribute(ref: SyntaxNode, imports: ReadonlySet<string> | 
   const attr = ref.parent;
   const obj = attr?.type === 'attribute' ? attr.childForFieldName('object') : null;
   return !!imports && obj?.type === 'identifier' && obj.text !== 'self' && imports.has(obj.text);
+}
+
+/**
+ * `x.<name>` in a module-level function where the local `x` can never be the agent: every binding of it
+ * there is `x = <call>` whose callee starts at a whole module imported from outside the repository
+ * (`argparse.ArgumentParser(...)`, `json.load(fh)`) or at another such local (`args = parser.parse_args(argv)`), the agent's class named
+ * nowhere in it. A parameter, a global, a loop or `with` target, or anything else keeps the use.
+ */
+export function neverAgentLocal(
+  ref: SyntaxNode,
+  agent: PyClass,
+  imports: ReadonlySet<string> | ReadonlyMap<string, unknown> | undefined,
+  /** A local name imported from a file of the repository (a factory there may return the agent). */
+  fromRepository: (local: string) => boolean = () => false,
+): boolean {
+  const attr = ref.parent;
+  const obj = attr?.type === 'attribute' ? attr.childForFieldName('object') : null;
+  if (!imports || obj?.type !== 'identifier' || obj.text === 'self') return false;
+  let fn: SyntaxNode | null = attr!.parent;
+  while (fn && fn.type !== 'function_definition' && fn.type !== 'lambda') fn = fn.parent;
+  if (fn?.type !== 'function_definition') return false;
+  for (let p = fn.parent; p; p = p.parent) if (p.type === 'class_definition' || p.type === 'function_definition') return false;
+  const fnNode = fn;
+  const agentName = new RegExp(`\\b${agent.name}\\b`);
+  const seen = new Set<string>();
+  const never = (name: string): boolean => {
+    if (seen.has(name)) return false;
+    seen.add(name);
+    if (fnNode.childForFieldName('parameters')?.namedChildren.some((pm) => (pm.childForFieldName('name') ?? pm).text.replace(/^\*+/, '') === name)) return false;
+    let bindings = 0;
+    let other = false;
+    walk(fnNode.childForFieldName('body')!, (n) => {
+      if (other) return false;
+      if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+      if (n.type === 'global_statement' || n.type === 'nonlocal_statement') {
+        if (n.namedChildren.some((c) => c.text === name)) other = true;
+        return;
+      }
+      if ((n.type === 'for_statement' || n.type === 'with_item' || n.type === 'as_pattern' || n.type === 'named_expression' || n.type === 'augmented_assignment' || n.type === 'except_clause') &&
+        new RegExp(`\\b${name}\\b`).test((n.childForFieldName('left') ?? n.childForFieldName('alias') ?? n.childForFieldName('name') ?? n).text)) {
+        if (n.type !== 'except_clause' && n.type !== 'with_item' || new RegExp(`\\bas\\s+${name}\\b`).test(n.text)) other = true;
+        return;
+      }
+      if (n.type !== 'assignment') return;
+      const left = n.childForFieldName('left');
+      if (!left || !new RegExp(`\\b${name}\\b`).test(left.text)) return;
+      const right = n.childForFieldName('right');
+      if (left.type !== 'identifier' || left.text !== name || right?.type !== 'call' || agentName.test(right.text)) {
+        other = true;
+        return;
+      }
+      const root = /^([A-Za-z_]\w*)/.exec(callee(right) ?? '')?.[1];
+      // Only a whole module (`import argparse`) outside the repository: a name imported from it may be a factory of the agent.
+      const whole = imports instanceof Map ? (imports.get(root ?? '') as { name?: string | null } | undefined)?.name === null : imports.has(root ?? '');
+      if (!root || !((whole && !fromRepository(root)) || never(root))) other = true;
+      else bindings++;
+    });
+    return !other && bindings > 0;
+  };
+  return never(obj.text);
 }
 
 /** Each class's attribute model, built once: foreignSelf asks for it at every reference in the class. */

@@ -46,6 +46,8 @@ export interface ClassFacts {
   constructedInEntry: boolean;
   /** Other classes of the file the entry point constructs in the same run as this one (not as alternatives chosen by a flag or a registry). */
   constructedBeside?: string[];
+  /** The entry point starts an instance it built (`agent.run()`, `Thread(target=agent.run)`), not only builds it to hand on. */
+  runByEntry?: boolean;
   constructedByOthers: boolean;
   bindsServer: boolean;
   runsLoop: boolean;
@@ -372,6 +374,7 @@ function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFi
   const settled = settledAlone(rel, module, target);
   const constructedInEntry = settled ? new Set<string>() : entryConstructions(module);
   const beside = settled ? new Map<string, Set<string>>() : constructedTogether(module);
+  const run = settled ? new Set<string>() : entryRuns(module);
   const constructedByOthers = new Set<string>();
   if (!settled) {
     for (const c of module.classes) {
@@ -401,6 +404,7 @@ function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFi
       methodLines: [...cls.methods.values()].map((m) => m.line),
       constructedInEntry: constructedInEntry.has(cls.name),
       ...(beside.get(cls.name)?.size ? { constructedBeside: [...beside.get(cls.name)!] } : {}),
+      ...(run.has(cls.name) ? { runByEntry: true } : {}),
       constructedByOthers: constructedByOthers.has(cls.name),
       bindsServer: candidate && bindsServer(cls),
       serverLine: candidate ? serverBindLine(cls) : 0,
@@ -547,7 +551,8 @@ export function classifyPythonFile(
     if (HEALTH_SIDECAR_CLASS.test(cls.name) && !cls.constructedInEntry) score -= 3;
     candidates.push({ cls, score, evidence });
   }
-  candidates.sort((a, b) => b.score - a.score || Number(b.cls.constructedInEntry) - Number(a.cls.constructedInEntry));
+  // Equal evidence: the class the entry point runs, not the one it only builds to hand on, then one it builds.
+  candidates.sort((a, b) => b.score - a.score || Number(!!b.cls.runByEntry) - Number(!!a.cls.runByEntry) || Number(b.cls.constructedInEntry) - Number(a.cls.constructedInEntry));
   const best = candidates[0];
   const structural = (c: Candidate) =>
     c.evidence.some((e) => /inherits|binds|main loop/.test(e)) || ['run', 'handle_request', 'start', 'serve'].some((m) => c.cls.methods.includes(m));
@@ -628,10 +633,12 @@ export function classifyPythonFile(
   const others = candidates
     .filter((c) => c !== best && c.score >= 3 && structural(c) && !c.evidence.includes(`inherits ${target}`))
     .map((c) =>
-      best.cls.constructedBeside?.includes(c.cls.name)
+      // Built in the same run but never started there (handed to the agent it runs): a helper in this process.
+      best.cls.constructedBeside?.includes(c.cls.name) && !(best.cls.runByEntry && !c.cls.runByEntry)
         ? `${OTHER_AGENT_BESIDE} ${c.cls.name} (line ${c.cls.line}: ${c.evidence.filter((e) => !e.includes('helper')).join(', ') || 'agent-like methods'}); the entry point constructs it in the same run as ${best.cls.name}, ` +
           `and one agent per file is migrated: it stays a legacy agent (its own health, sockets and loop) beside ${best.cls.name} on ${target}; migrate it too by hand, or move it to a file of its own and migrate that`
-        : `${OTHER_AGENT_EVIDENCE} ${c.cls.name} (line ${c.cls.line}: ${c.evidence.filter((e) => !e.includes('helper')).join(', ') || 'agent-like methods'}); one agent per file is migrated`);
+        : `${OTHER_AGENT_EVIDENCE} ${c.cls.name} (line ${c.cls.line}: ${c.evidence.filter((e) => !e.includes('helper')).join(', ') || 'agent-like methods'}); ` +
+          `${best.cls.constructedBeside?.includes(c.cls.name) ? `the entry point builds one but starts only ${best.cls.name}; ` : ''}one agent per file is migrated`);
   return {
     agent: {
       name: best.cls.name,
@@ -730,6 +737,48 @@ function constructedTogether(module: ModuleModel): Map<string, Set<string>> {
   }
   return out;
 }
+
+/** What an entry point calls to start an agent it built. */
+const START_METHODS = /^(run|start|serve|serve_forever|run_forever|main_loop|loop)$/;
+
+/**
+ * Classes of the file whose instance the entry point starts: `Agent(...).run()`, or a local built from the
+ * class in the same scope (`agent = Agent(...)`, `with Agent() as agent:`) whose start method it calls or
+ * hands to a thread (`agent.run()`, `Thread(target=agent.run)`).
+ */
+function entryRuns(module: ModuleModel): Set<string> {
+  const out = new Set<string>();
+  const factories = new Map(module.classes.map((c) => [c, factoryMethods(c)]));
+  const built = (call: SyntaxNode | null | undefined) =>
+    call?.type === 'call' ? module.classes.filter((c) => constructsClass(call, c, factories.get(c))).map((c) => c.name) : [];
+  for (const s of entryScopes(module)) {
+    const locals = new Map<string, string[]>();
+    walkTypes(s, ENTRY_BINDINGS, (n) => {
+      if (n.type === 'assignment' && n.childForFieldName('left')?.type === 'identifier') {
+        const names = built(n.childForFieldName('right'));
+        if (names.length) locals.set(n.childForFieldName('left')!.text, names);
+      } else if (n.type === 'as_pattern') {
+        const target = n.childForFieldName('alias')?.text.trim();
+        const names = built(n.namedChild(0));
+        if (target && /^\w+$/.test(target) && names.length) locals.set(target, names);
+      }
+    });
+    walkTypes(s, ENTRY_ATTRIBUTES, (n) => {
+      const method = n.childForFieldName('attribute')?.text ?? '';
+      if (!START_METHODS.test(method)) return;
+      const obj = n.childForFieldName('object');
+      const names = obj?.type === 'identifier' ? locals.get(obj.text) ?? [] : built(obj);
+      // Called, or handed on uncalled (a thread's target).
+      const called = n.parent?.type === 'call' && n.parent.childForFieldName('function')?.id === n.id;
+      const handed = n.parent?.type === 'keyword_argument' && n.parent.childForFieldName('value')?.id === n.id;
+      if (called || handed) for (const name of names) out.add(name);
+    });
+  }
+  return out;
+}
+
+const ENTRY_BINDINGS: ReadonlySet<string> = new Set(['assignment', 'as_pattern']);
+const ENTRY_ATTRIBUTES: ReadonlySet<string> = new Set(['attribute']);
 
 /** Class names constructed in the __main__ guard or in module functions it calls. */
 function entryConstructions(module: ModuleModel): Set<string> {

@@ -40,6 +40,7 @@ export interface CaseSpec {
     /** Lines the agent logs exactly once (business teardown run once). */
     log_once?: string[];
     /** Lines the agent logs while it runs (work done after start). */
+    /** Lines the _v2's output must hold; `{health}` is the health port it was given. */
     log_contains?: string[];
     /** Texts the _v2's GET /metrics on its health port must carry (the legacy /metrics samples). */
     metrics_contains?: string[];

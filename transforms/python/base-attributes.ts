@@ -15,6 +15,7 @@ import { constructorOf, unpackedPortStatement, withPassedAttributes } from './su
 import { callsSuper, keptForOlderBase } from './early-overrides.js';
 import { baseRuns } from './base-method-clash.js';
 import type { AttributeAssignment } from '../../src/analysis/agent-model.js';
+import { neverAgentLocal } from '../../src/analysis/removal-plan.js';
 
 export const baseAttributes: PythonTransform = {
   name: 'base-attributes',
@@ -103,7 +104,8 @@ function portAliases(ctx: PythonTransformContext): void {
       const spelled = withPassedAttributes(ctx, a.value, otherThanPorts(ctx, a.value));
       if (norm(a.value.text) !== norm(passed) && (spelled === null || norm(spelled) !== norm(passed))) continue;
       // Read by name outside the class (module code, another file): maybe this agent, maybe not; left as it is.
-      if (ctx.external(attr).length || ctx.refs.of(attr).some((r) => r.kind === 'attribute' && !insideAnyClass(r.node))) continue;
+      // An attribute of a local that never holds the agent (`args.health_port` in main()) is no such read.
+      if (ctx.external(attr).length || ctx.refs.of(attr).some((r) => r.kind === 'attribute' && !insideAnyClass(r.node) && !neverAgentLocal(r.node, ctx.agent.cls, ctx.module.imports, (l) => ctx.imported(l) !== null))) continue;
       ctx.deletions.push({ node: a.stmt, symbol: attr });
       renameMember(ctx, attr, keyword, 'base-attributes');
       if (ctx.resolved) ctx.resolved.notes = ctx.resolved.notes.filter((n) => n.symbol !== attr);

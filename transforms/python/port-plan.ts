@@ -49,7 +49,7 @@ export const portPlan: PythonTransform = {
         throw new MigrateError(
           `port plan: ${owner} binds ${expr.replace(/\+/g, ' + ')}, which ${ctx.profile.base_class} also binds as its ${clash.label}` +
             `${clash.line ? ` (${baseFile}:${clash.line})` : ''}${defaultNote(clash)}; two sockets would bind one port, nothing written` +
-            `${stays ? ` (${owner} stays: ${stays.reason}${why})` : ''}`,
+            `${stays ? ` (${owner} stays: ${stays.reason}${why})` : ''}${attr && stays ? callerWayForward(ctx, attr, clash) : ''}`,
           ctx.file,
           n.startPosition.row + 1,
         );
@@ -112,6 +112,32 @@ export function importedCallee(ctx: PythonTransformContext, fnNode: SyntaxNode |
   if (obj?.type !== 'identifier') return null;
   const t = ctx.imported(obj.text);
   return t && t.name === null ? { module: t.module, file: t.file, name: fnNode!.childForFieldName('attribute')!.text } : null;
+}
+
+/**
+ * A server kept only for a caller in another file (`agent.server.shutdown()` in a script), on the port the
+ * base's own health server now binds: what that line is in the base's API, so the refusal says how to go on.
+ * Stopping the server is the base's stop() (it shuts the base's health server down and is idempotent);
+ * reading its port is the base's health port attribute. The legacy class has neither, and the caller may
+ * run the legacy agent until the _v2 replaces it, so the rewrite names the change and does not make it.
+ */
+function callerWayForward(ctx: PythonTransformContext, attr: string, clash: BasePort): string {
+  const uses = ctx.external(attr);
+  if (!uses.length) return '';
+  const portAttr = clash.role.role === 'health' ? 'health_check_port' : 'port';
+  const stop = ['stop', 'cleanup'].find((m) => ctx.base.methods.has(m));
+  const ways = uses.map((u) => {
+    const m = new RegExp(`(\\w+)\\.${attr}\\.(\\w+)`).exec(u.text);
+    const obj = m?.[1] ?? 'agent';
+    const member = m?.[2] ?? '';
+    const to = /^(shutdown|server_close|close)$/.test(member) && stop
+      ? `${obj}.${stop}() (${ctx.profile.base_class}.${stop}() shuts its health server down)`
+      : /^(server_port|port)$/.test(member) && ctx.base.attributes.has(portAttr)
+        ? `${obj}.${portAttr} (the port ${ctx.profile.base_class} serves /health on)`
+        : null;
+    return `${u.file}:${u.line} (${u.text}) is ${to ?? 'to be moved to the base\'s API'}`;
+  });
+  return `; on ${ctx.profile.base_class}, ${ways.join(', ')}, which the legacy class lacks: that caller moves with this agent (change it by hand in the commit that brings in the _v2, then run again)`;
 }
 
 /**
