@@ -4,24 +4,17 @@
 // the rewrite writes, typescript-fixtures checks that) as its _v2 sibling, then `migrate
 // validate` on it: health, registry, metrics, survival, ports, clean SIGTERM shutdown,
 // deregistration and no new ERROR lines must all pass.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
-import YAML from 'yaml';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { validateCommand, v2Path } from '../src/commands/validate.js';
 import { templatesDir } from '../src/profile/profile.js';
 import { liveGroups } from '../src/validate/process-group.js';
+import { tsFixtureCases } from './helpers/ts-fixture-cases.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const fixturesDir = path.join(here, '..', 'fixtures', 'typescript');
-const inputOf = (dir: string) => ['ts', 'js', 'cjs', 'mjs'].find((e) => existsSync(path.join(dir, `input.${e}`)));
-const cases = readdirSync(fixturesDir)
-  .filter((d) => inputOf(path.join(fixturesDir, d)) && existsSync(path.join(fixturesDir, d, 'case.yaml')))
-  .map((d) => ({ name: d, dir: path.join(fixturesDir, d), ext: inputOf(path.join(fixturesDir, d))!, meta: YAML.parse(readFileSync(path.join(fixturesDir, d, 'case.yaml'), 'utf8')) }))
-  .filter((c) => c.meta.runtime === true);
+const cases = tsFixtureCases().filter((c) => c.meta.runtime === true);
 
 const roots: string[] = [];
 let out = '';

@@ -116,7 +116,14 @@ export function keepSignalLogLines(ctx: TsRewriteContext, removed: Set<string>):
         const t = (s: Statement) => (Node.isExpressionStatement(s) ? line(s) : `${ctx.unit}${s.getText()};`);
         place(ctx, 'onStop', before.map(t), after.map(t));
         const lines = [...before, ...after].map((s) => s.getStartLineNumber()).join(', ');
-        ctx.warnings.push(`${what}${before.length + after.length > 1 ? 's' : ''} (line ${lines}) kept in the base's onStop() hook, which the base's own handler calls: what the service printed when it was told to stop`);
+        // The base stops the same way on SIGTERM and SIGINT and does not tell onStop() which signal
+        // it got: where the other signal had a handler of its own, a line that was one signal's
+        // own now prints on the other too.
+        const handled = new Set(signalStatements(root, true).flatMap((x) => signalHandlerCall(x, true)!.signals));
+        const also = ['SIGTERM', 'SIGINT'].filter((x) => !signals.has(x) && handled.has(x));
+        const many = before.length + after.length > 1;
+        const alike = also.length > 0 ? `; the base runs onStop() on ${[...signals, ...also].join(' and ')} alike and does not tell it which signal it got, so ${many ? 'they' : 'it'} now also print${many ? '' : 's'} on ${also.join('/')}, where the legacy did not: guard ${many ? 'them' : 'it'} by hand if operators tell the signals apart by ${many ? 'them' : 'it'}` : '';
+        ctx.warnings.push(`${what}${many ? 's' : ''} (line ${lines}) kept in the base's onStop() hook, which the base's own handler calls: what the service printed when it was told to stop${alike}`);
       }
       for (const s of dropped) {
         ctx.warnings.push(`${what} (line ${s.getStartLineNumber()}: ${s.getText().split('\n')[0]}) went with the handler: it reads what onStop() cannot (a local, the signal, the entry point's variables); add it to onStop() by hand if operators rely on it`);

@@ -43,6 +43,8 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
   const named = new Map<Node, Node[]>();
   // Handlers already cut down to their log lines naming the signal.
   const keptNaming = new Set<Node>();
+  // Every handler of a signal the base handles, with its signals and line.
+  const signalHandlers: Array<{ handler: Node; signals: string[]; line: number }> = [];
   for (const root of roots) {
     for (const stmt of signalStatements(root, true)) {
       if (root !== ctx.cls && ctx.cls.getPos() <= stmt.getPos() && stmt.getEnd() <= ctx.cls.getEnd()) continue;
@@ -66,6 +68,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
         handOnWithoutExit(ctx, stmt, sig.call.getArguments()[1], agentNames, sig.signals);
         continue;
       }
+      if (handler) signalHandlers.push({ handler, signals: sig.signals, line: stmt.getStartLineNumber() });
       const fnOf = factory?.fn ?? handler;
       if (fnOf && handler !== sig.call.getArguments()[1]) named.set(fnOf, [...(named.get(fnOf) ?? []), stmt]);
       // The agent methods the handler calls: this.x() inside the class, agent.x() in the entry point.
@@ -252,11 +255,27 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     ctx.warnings.push(
       whole && whole.replace(/\s+/g, '') !== calls.replace(/\s+/g, '')
         ? `the SIGTERM handler still did business work (${surviving.join('(), ')}()): its statements are now the base's onStop() hook, without the exit`
-        : `${surviving.join('(), ')}() still ${surviving.length > 1 ? 'do' : 'does'} business cleanup: the base's onStop() now calls ${surviving.length > 1 ? 'them' : 'it'} on SIGTERM`,
+        : `${surviving.join('(), ')}() still ${surviving.length > 1 ? 'do' : 'does'} business cleanup: the base's onStop() now calls ${surviving.length > 1 ? 'them' : 'it'} on SIGTERM${otherSignals(surviving, handlersOf, signalHandlers)}`,
     );
   });
   // Last: onStop() is written by the hooks above, and a failure exit may be kept inside it.
   ctx.after.push((removed) => warnFailureExits(ctx, failureExits, removed));
+}
+
+/**
+ * A signal whose own legacy handler did not call the work onStop() now runs (SIGINT that only
+ * printed a line and exited 130, beside a SIGTERM handler that drained): the base runs one
+ * onStop() for SIGTERM and SIGINT and does not tell it which signal it got, so that work (and the
+ * lines it prints) now runs on that signal too.
+ */
+function otherSignals(work: string[], handlersOf: Map<string, Node[]>, all: Array<{ handler: Node; signals: string[]; line: number }>): string {
+  const callers = new Set(work.flatMap((t) => handlersOf.get(t) ?? []));
+  const mentions = (h: Node) => work.some((t) => new RegExp(`\\b${t.replace(/\$/g, '\\$')}\\b`).test(h.getText()));
+  const signals = new Set(all.filter((x) => callers.has(x.handler)).flatMap((x) => x.signals));
+  const others = all.filter((x) => !callers.has(x.handler) && !mentions(x.handler) && x.signals.some((g) => !signals.has(g)));
+  if (signals.size === 0 || others.length === 0) return '';
+  const it = work.length > 1 ? 'them' : 'it';
+  return `, and on ${others.map((x) => `${x.signals.filter((g) => !signals.has(g)).join('/')} too, whose own handler (line ${x.line}) did not call ${it}`).join('; on ')}: the base runs one onStop() for every signal and does not tell it which one it got`;
 }
 
 /**

@@ -45,6 +45,14 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       }
       continue;
     }
+    // A kept server's port passed as another base setting (`port`) but read from the base's health
+    // variable (`private port = Number(process.env.HEALTH_CHECK_PORT || 7350)`): handed to the
+    // base, the kept server would follow AGENT_PORT and, with only HEALTH_CHECK_PORT set, bind the
+    // base's /health port. It stays the kept server's, off that variable, in a field of its own.
+    if (!/health/i.test(key) && keptPortOffBaseEnv(ctx, names, true)) {
+      withheld.add(key);
+      continue;
+    }
     const p = params.find((x) => names.includes(x.getName()));
     // `this.port = port || Number(process.env.PORT) || 7610`: the parameter is only one of the
     // values the legacy port could take; the whole expression goes to the base.
@@ -96,6 +104,7 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
     }
   }
   for (const key of keptServerOnHealthPort(ctx, args)) withheld.add(key);
+  keptConstOffBaseEnv(ctx);
   keptServerOnDefaultHealthPort(ctx, args);
   // A withheld port the class stores under the base's own member name (`this.healthCheckPort`) and
   // kept code still reads (the kept server's listen(), its log line): dropped as "the same
@@ -526,32 +535,91 @@ function keptListenOn(ctx: TsRewriteContext, value: string): CallExpression | nu
 
 /**
  * The kept status server's port read from the very variable the base binds its /health on
- * (`healthPort = Number(process.env.HEALTH_CHECK_PORT ?? 7311)`): wherever that variable is
- * set, in production as under the validator, the base and the kept server bind one port and
+ * (`healthPort = Number(process.env.HEALTH_CHECK_PORT ?? 7311)`, or that value handed in by the
+ * same file's `new Agent(Number(process.env.HEALTH_CHECK_PORT) || 7311)`): wherever that variable
+ * is set, in production as under the validator, the base and the kept server bind one port and
  * the agent dies with EADDRINUSE at start. The kept server moves off it, onto its legacy
  * default (the whole value becomes that literal), and where its clients now find it is a
  * review item; with no literal default to move to, the clash itself is the review item.
+ * `ownField`: the value is about to stay in a field of its own (a kept server's port passed as
+ * another base setting, `port`), so only a value a kept listen() reads is moved, and the listen()
+ * itself is left to read that field.
  */
-function keptPortOffBaseEnv(ctx: TsRewriteContext, names: string[]): boolean {
+function keptPortOffBaseEnv(ctx: TsRewriteContext, names: string[], ownField = false): boolean {
   const env = ctx.healthPortEnv;
   const param = (ctx.ctor?.getParameters() ?? []).find((p) => names.includes(p.getName()));
   const member = names.map((n) => ctx.members.get(n)).find((m) => m?.kind === 'property');
   const decl = member?.nodes[0];
   const init = param?.getInitializer() ?? (decl && Node.isPropertyDeclaration(decl) ? decl.getInitializer() : undefined);
   const assigned = init ? null : ctorAssignments(ctx).find((a) => names.includes(a.name));
-  const value = init ?? assigned?.value;
-  if (!value) return false;
-  const read = [value, ...value.getDescendants()].find((n) => {
+  const own = init ?? assigned?.value;
+  // The parameter (or destructured option) the port comes from, as the callers in this file fill it.
+  const local = param?.getName() ?? (own && Node.isIdentifier(own) ? own.getText() : null);
+  const values = [own, ...(local ? passedByCallers(ctx, local) : [])].filter((v): v is Node => !!v && !!envRead(v, env));
+  if (values.length === 0) return false;
+  const name = param?.getName() ?? member?.name ?? assigned?.name ?? local!;
+  const listen = keptListenOn(ctx, name) ?? keptListenOn(ctx, `this.${name}`);
+  if (ownField && !listen) return false;
+  const callee = listen?.getExpression();
+  const holder = callee && Node.isPropertyAccessExpression(callee) ? callee.getExpression().getText() : 'the kept status server';
+  let moved: number | null = null;
+  for (const value of values) moved = moveOffBaseEnv(ctx, value, name, holder) ?? moved;
+  if (moved === null || ownField) return true;
+  // `listen(this.healthCheckPort)` where the base owns healthCheckPort: the agent no longer stores
+  // its own (the parameter property became a plain parameter), so `this.healthCheckPort` is now
+  // the base's port. The kept server is given the literal itself.
+  const arg = listen?.getArguments()[0];
+  if (arg && thisMember(arg) === name && ctx.base.members.has(name) && !ctx.edits.rewrites(arg.getStart(), arg.getEnd())) ctx.edits.replace(arg.getStart(), arg.getEnd(), String(moved));
+  return true;
+}
+
+/**
+ * A module constant a kept listen() binds (`const HEALTH_PORT = Number(process.env.HEALTH_CHECK_PORT
+ * || 7341)`) read from the variable the base binds /health on: the same clash as a field's, the
+ * same move onto the legacy default. Exported, its other readers are in other files, which the
+ * rewrite does not edit: the clash is then the review item.
+ */
+function keptConstOffBaseEnv(ctx: TsRewriteContext): void {
+  const seen = new Set<Node>();
+  for (const call of descendantsOfKind(ctx.cls, SyntaxKind.CallExpression)) {
+    const callee = call.getExpression();
+    if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'listen') continue;
+    if (ctx.edits.removes(call.getStart(), call.getEnd())) continue;
+    const arg = call.getArguments()[0];
+    if (!arg || !Node.isIdentifier(arg)) continue;
+    const decl = arg.getSymbol()?.getDeclarations()[0];
+    if (!decl || !Node.isVariableDeclaration(decl) || seen.has(decl)) continue;
+    const stmt = decl.getVariableStatement();
+    if (!stmt || !Node.isSourceFile(stmt.getParent()) || stmt.getDeclarationKind() !== 'const') continue;
+    const init = decl.getInitializer();
+    if (!init || !envRead(init, ctx.healthPortEnv)) continue;
+    seen.add(decl);
+    const holder = callee.getExpression().getText();
+    if (stmt.isExported()) {
+      ctx.kept.push({ symbol: decl.getName(), line: decl.getStartLineNumber(), reason: `${holder} stays and listens on ${decl.getName()} (${init.getText()}), the ${ctx.healthPortEnv} the base now binds for /health: both bind one port at start (EADDRINUSE); ${decl.getName()} is exported, so other files may read it: give ${holder} a port of its own, or serve its routes from the base` });
+      continue;
+    }
+    moveOffBaseEnv(ctx, init, decl.getName(), holder);
+  }
+}
+
+/** `process.env.HEALTH_CHECK_PORT` (or `process.env['HEALTH_CHECK_PORT']`) read in `value`. */
+function envRead(value: Node, env: string): Node | undefined {
+  return [value, ...value.getDescendants()].find((n) => {
     if (Node.isPropertyAccessExpression(n)) return n.getName() === env && n.getExpression().getText() === 'process.env';
     if (Node.isElementAccessExpression(n)) return n.getExpression().getText() === 'process.env' && n.getArgumentExpression()?.getText().slice(1, -1) === env;
     return false;
   });
-  if (!read) return false;
-  const name = param?.getName() ?? member?.name ?? assigned!.name;
-  const listen = keptListenOn(ctx, name) ?? keptListenOn(ctx, `this.${name}`);
-  const callee = listen?.getExpression();
-  const holder = callee && Node.isPropertyAccessExpression(callee) ? callee.getExpression().getText() : 'the kept status server';
-  // `X ?? 7311`, `X || 7311`, `X ?? '7311'`: the legacy default, when the variable is unset.
+}
+
+/**
+ * `value` (which reads the base's health variable) becomes its legacy default, the literal of
+ * `X ?? 7311` / `X || 7311`, and the move is a review item; with none, the clash is. Returns the
+ * literal, null when there is none.
+ */
+function moveOffBaseEnv(ctx: TsRewriteContext, value: Node, name: string, holder: string): number | null {
+  const env = ctx.healthPortEnv;
+  const read = envRead(value, env)!;
   const fallback = read.getAncestors().find((a): a is import('ts-morph').BinaryExpression =>
     Node.isBinaryExpression(a) && [SyntaxKind.QuestionQuestionToken, SyntaxKind.BarBarToken].includes(a.getOperatorToken().getKind()) && a.getStart() >= value.getStart());
   const right = fallback?.getRight();
@@ -559,16 +627,38 @@ function keptPortOffBaseEnv(ctx: TsRewriteContext, names: string[]): boolean {
   const line = value.getStartLineNumber();
   if (literal === null) {
     ctx.kept.push({ symbol: name, line, reason: `${holder} stays and listens on ${name} (${value.getText()}), the ${env} the base now binds for /health: both bind one port at start (EADDRINUSE); give ${holder} a port of its own, or serve its routes from the base` });
-    return true;
+    return null;
   }
   ctx.edits.replace(value.getStart(), value.getEnd(), String(literal));
-  // `listen(this.healthCheckPort)` where the base owns healthCheckPort: the agent no longer stores
-  // its own (the parameter property became a plain parameter), so `this.healthCheckPort` is now
-  // the base's port. The kept server is given the literal itself.
-  const arg = listen?.getArguments()[0];
-  if (arg && thisMember(arg) === name && ctx.base.members.has(name) && !ctx.edits.rewrites(arg.getStart(), arg.getEnd())) ctx.edits.replace(arg.getStart(), arg.getEnd(), String(literal));
   ctx.kept.push({ symbol: name, line, reason: `${holder} stays and listened on ${name} = ${value.getText()}, the ${env} the base now binds for /health: it now listens on ${literal}, its legacy default, so the two do not bind one port; clients that read its other routes on ${env} must move to ${literal} (or those routes move into the base), and ${env} must not be set to ${literal}` });
-  return true;
+  return literal;
+}
+
+/** What this file's `new Class(...)` calls pass for the constructor parameter (or destructured option) `local`. */
+function passedByCallers(ctx: TsRewriteContext, local: string): Node[] {
+  const params = ctx.ctor?.getParameters() ?? [];
+  let key = local;
+  const i = params.findIndex((p) => {
+    const n = p.getNameNode();
+    if (Node.isIdentifier(n)) return n.getText() === local;
+    const b = descendantsOfKind(n, SyntaxKind.BindingElement).find((x) => x.getName() === local);
+    if (b) key = b.getPropertyNameNode()?.getText() ?? local;
+    return !!b;
+  });
+  if (i < 0) return [];
+  const plain = Node.isIdentifier(params[i]!.getNameNode());
+  const out: Node[] = [];
+  for (const e of descendantsOfKind(ctx.sf, SyntaxKind.NewExpression)) {
+    if (e.getExpression().getText() !== ctx.className || ctx.edits.removes(e.getStart(), e.getEnd())) continue;
+    const arg = e.getArguments()[i];
+    if (!arg) continue;
+    if (plain) out.push(arg);
+    else if (Node.isObjectLiteralExpression(arg)) {
+      const prop = arg.getProperty(key);
+      if (prop && Node.isPropertyAssignment(prop) && prop.getInitializer()) out.push(prop.getInitializer()!);
+    }
+  }
+  return out;
 }
 
 /** A port given as a number literal, or as a constructor parameter (or destructured option) whose default is one. */
@@ -706,7 +796,7 @@ function keepOwnPort(ctx: TsRewriteContext, name: string, decls: Node[], said: {
   for (const k of ctx.kept.slice(said.kept)) k.reason = k.reason.replace(read, `this.${to}`);
   for (let i = said.warnings; i < ctx.warnings.length; i++) ctx.warnings[i] = ctx.warnings[i]!.replace(read, `this.${to}`);
   const last = ctx.warnings.length - 1;
-  ctx.warnings[last] = `${name} renamed to ${to}: the kept server's port is not the base's ${name} (its /health port), so the two do not bind one port`;
+  ctx.warnings[last] = `${name} renamed to ${to}: the kept server's port is not the base's ${name}${/health/i.test(name) ? ' (its /health port)' : ''}, so the two do not bind one port`;
   // Code of the same file outside the class (the entry point's `indexer.healthCheckPort`) meant the
   // kept server's port too: it reads the renamed field.
   let outside = 0;

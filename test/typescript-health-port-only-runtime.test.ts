@@ -1,0 +1,63 @@
+// The validator always sets AGENT_PORT and HEALTH_CHECK_PORT, so a kept server that follows one
+// of them while the base binds the other never meets the base there. A deployment that sets only
+// HEALTH_CHECK_PORT does: fixture cases marked `health_port_only: true` start their _v2 for real
+// with HEALTH_CHECK_PORT alone (a free port, no AGENT_PORT): the base must serve /health there and
+// the agent stay up and stop cleanly, with no EADDRINUSE from a kept server on the same port.
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { v2Path } from '../src/commands/validate.js';
+import { templatesDir } from '../src/profile/profile.js';
+import { stopWhen } from './helpers/ts-agent-process.js';
+import { tsFixtureCases } from './helpers/ts-fixture-cases.js';
+
+const cases = tsFixtureCases().filter((c) => c.meta.health_port_only === true);
+
+const roots: string[] = [];
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('_v2 started with only HEALTH_CHECK_PORT set', () => {
+  it('there are such cases', () => {
+    expect(cases.length).toBeGreaterThan(0);
+  });
+
+  for (const c of cases) {
+    it(c.name, async () => {
+      const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-health-only-'));
+      roots.push(root);
+      cpSync(c.dir, root, { recursive: true, filter: (src) => !/^(input|expected)\.[cm]?[jt]s$|^case\.yaml$/.test(path.relative(c.dir, src)) });
+      const v2 = v2Path(c.meta.path);
+      mkdirSync(path.dirname(path.join(root, v2)), { recursive: true });
+      writeFileSync(path.join(root, v2), readFileSync(path.join(c.dir, `expected.${c.ext}`), 'utf8'));
+      mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
+      cpSync(path.join(templatesDir(), 'runtime', 'typescript', 'common', 'core', 'base-agent.ts'), path.join(root, 'common', 'core', 'base-agent.ts'));
+      if (!existsSync(path.join(root, 'package.json'))) writeFileSync(path.join(root, 'package.json'), '{ "name": "fixture", "private": true }\n');
+      const port = await freePort();
+      // Up once the base says it serves /health on that port, and still up a while later (a kept
+      // server's failed listen() crashes the process right after).
+      let since = 0;
+      const { code, log } = await stopWhen(root, v2, { HEALTH_CHECK_PORT: String(port) }, (l) => {
+        if (!new RegExp(`health check on http://[^/]+:${port}/health`).test(l)) return false;
+        since ||= Date.now();
+        return Date.now() - since > 1500;
+      });
+      expect(log).not.toMatch(/EADDRINUSE/);
+      expect(code, log).toBe(0);
+    }, 60_000);
+  }
+});
