@@ -7,7 +7,7 @@
 // agent's own variable wins over the base's, as it did (the legacy never read the base's).
 import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
-import { descendantsOfKind, thisMember } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, envName, thisMember } from '../../src/lang/typescript/syntax.js';
 import { topLevelStatement } from './health-host.js';
 
 const written = new WeakMap<TsRewriteContext, Set<string>>();
@@ -85,16 +85,6 @@ function envUrl(n: Node): EnvUrl | null {
   const right = e.getRight();
   if (!left || !(Node.isStringLiteral(right) || Node.isNoSubstitutionTemplateLiteral(right))) return null;
   return { env: left, read: e.getLeft().getText(), fallback: right.getText(), op: op === SyntaxKind.QuestionQuestionToken ? '??' : '||', text: e.getText() };
-}
-
-/** `process.env.X` or `process.env['X']`. */
-function envName(n: Node): string | null {
-  if (Node.isPropertyAccessExpression(n) && n.getExpression().getText() === 'process.env') return n.getName();
-  if (Node.isElementAccessExpression(n) && n.getExpression().getText() === 'process.env') {
-    const arg = n.getArgumentExpression();
-    if (arg && (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg))) return arg.getLiteralText();
-  }
-  return null;
 }
 
 /** A module-level `const REGISTRY = process.env.X` the identifier names. */

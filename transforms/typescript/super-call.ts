@@ -10,7 +10,7 @@ import { indentAt } from '../../src/lang/typescript/edits.js';
 import { constructorText } from '../../src/lang/typescript/generate.js';
 import { boundMerge, carryAfterSuper, mappedOptions, mergeLocal, oldBaseConstructor, oldOptionKeys } from './old-base.js';
 import { callerList } from '../../src/lang/typescript/context.js';
-import { descendantsOfKind, isJsFile, namesDeclaredInFunctions, thisMember } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, envName, isJsFile, namesDeclaredInFunctions, thisMember } from '../../src/lang/typescript/syntax.js';
 import { tsPortDefault, tsTextDefault } from '../../src/lang/typescript/port-defaults.js';
 
 export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
@@ -605,11 +605,7 @@ function keptConstOffBaseEnv(ctx: TsRewriteContext): void {
 
 /** `process.env.HEALTH_CHECK_PORT` (or `process.env['HEALTH_CHECK_PORT']`) read in `value`. */
 function envRead(value: Node, env: string): Node | undefined {
-  return [value, ...value.getDescendants()].find((n) => {
-    if (Node.isPropertyAccessExpression(n)) return n.getName() === env && n.getExpression().getText() === 'process.env';
-    if (Node.isElementAccessExpression(n)) return n.getExpression().getText() === 'process.env' && n.getArgumentExpression()?.getText().slice(1, -1) === env;
-    return false;
-  });
+  return [value, ...value.getDescendants()].find((n) => envName(n) === env);
 }
 
 /**

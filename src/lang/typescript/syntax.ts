@@ -853,3 +853,13 @@ export function throwsBecomeRejections(fn: Node, name: string): string {
     ? `; its synchronous throw (line ${t.getStartLineNumber()}) now rejects the promise ${name}() returns instead of throwing where it is called, so a caller that relied on try/catch without await no longer catches it`
     : '';
 }
+
+/** `process.env.X` or `process.env['X']`. */
+export function envName(n: Node): string | null {
+  if (Node.isPropertyAccessExpression(n) && n.getExpression().getText() === 'process.env') return n.getName();
+  if (Node.isElementAccessExpression(n) && n.getExpression().getText() === 'process.env') {
+    const arg = n.getArgumentExpression();
+    if (arg && (Node.isStringLiteral(arg) || Node.isNoSubstitutionTemplateLiteral(arg))) return arg.getLiteralText();
+  }
+  return null;
+}
