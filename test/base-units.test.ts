@@ -562,8 +562,21 @@ describe('base migration units', () => {
     expect(at('amoskys/agents/sensors/mount_usage_agent.py', 41)).toContain('MountUsageAgent (amoskys/agents/sensors/mount_usage_agent.py:41) implements collect(), publishing through self._publish_telemetry() (line 60)');
     // The abstract method is named once, as the cause, not as "publishes nothing the migration recognises".
     expect(unit.reason).not.toContain('collect() publishes nothing the migration recognises; not turned into collect_data()');
+    // With collect() standing for the subclasses' cycles (publishing as they do), the base's rewrite says what
+    // truly stops it: _publish_telemetry() counts self.published, which HostSensorAgent's status() reads, so
+    // moving the publish into the base's publisher (or dropping it by hand, as the abstract blocker says)
+    // would leave that count at 0. Before: only '_drain_queue ... still called at line 70' cascades of the
+    // abstract cycle, and nothing named the count.
+    expect(at('amoskys/agents/sensors/host_sensor_agent.py', 105)).toBe('HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:105) reads self.published, which SourceAgent._publish_telemetry() counts (amoskys/agents/common/source_agent.py:46): moved into HardenedAgentBase\'s publisher, that count would stop and this read would see its first value; point it at health_summary() (events_published) or keep the count by hand');
+    expect(at('amoskys/agents/common/source_agent.py', 46)).toContain('cannot hand the publish of collect() to HardenedAgentBase (amoskys/agents/common/source_agent.py:46): collect() publishes through _publish_telemetry(), but no EventBusPublisher can be built from it for the base (amoskys/agents/common/source_agent.py:46: _publish_telemetry() changes self.published');
+    expect(at('amoskys/agents/common/source_agent.py', 32)).toContain('keeps _on_term (amoskys/agents/common/source_agent.py:32) for review: signal handler does more than stop the agent');
+    // MountUsageAgent reads no count: its only blocker is its cycle.
+    expect(unit.blockers.filter((b) => b.class === 'MountUsageAgent').map((b) => b.line)).toEqual([41]);
+    // The stand-in's own call is no line of the base: no item quotes it.
+    expect(unit.blockers.filter((b) => /_subclass_cycle/.test(b.reason))).toEqual([]);
     const host = scan.skipped!.find((s) => s.file === 'amoskys/agents/sensors/host_sensor_agent.py')!;
-    expect(host.reason).toContain('refused for this agent: HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:111) implements collect()');
+    expect(host.reason).toContain('refused for this agent: HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:105) reads self.published');
+    expect(host.reason).toContain('; HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:111) implements collect()');
     const run = parsed('run', (await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base'])).stdout);
     expect(run.results).toEqual([]);
     expect(existsSync(path.join(root, 'amoskys/agents/common/source_agent_v2.py'))).toBe(false);
@@ -604,6 +617,7 @@ describe('base migration units', () => {
       'amoskys/agents/common/scanner_agent.py:27',
       'amoskys/agents/common/source_agent.py:32',
       'amoskys/agents/common/source_agent.py:36',
+      'amoskys/agents/common/source_agent.py:46',
       'amoskys/agents/common/source_agent.py:54',
       'amoskys/agents/common/source_agent.py:63',
       'amoskys/agents/common/source_agent.py:66',
@@ -638,7 +652,8 @@ describe('base migration units', () => {
     expect(at('amoskys/agents/sensors/host_sensor_agent.py', 111)).toContain('HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:111) implements collect(), publishing through self._publish_telemetry() (line 123)');
     expect(at('amoskys/agents/sensors/mount_usage_agent.py', 41)).toContain('MountUsageAgent (amoskys/agents/sensors/mount_usage_agent.py:41) implements collect()');
     const host = scan.skipped!.find((s) => s.file === 'amoskys/agents/sensors/host_sensor_agent.py')!;
-    expect(host.reason).toContain('refused for this agent: HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:111) implements collect()');
+    expect(host.reason).toContain('refused for this agent: HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:105) reads self.published');
+    expect(host.reason).toContain('; HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:111) implements collect()');
   });
 
   it('a repository without a home-made lifecycle base has no units field', async () => {

@@ -9,11 +9,14 @@ import type { Profile } from '../profile/profile.js';
 import { loadBaseModel } from '../analysis/base-model.js';
 import { rewritePythonTrees } from '../lang/python/rewrite.js';
 
-/** The base's rewrite as an agent's would be, with its source; the outcome `failed` with why when it cannot be run. */
-export function previewBase(root: string, rel: string, className: string, profile: Profile): { source: string; outcome: RewriteOutcome } {
+/**
+ * The base's rewrite as an agent's would be, with its source; the outcome `failed` with why when it
+ * cannot be run. `text`, when given, is rewritten as the file's text instead of what is on disk.
+ */
+export function previewBase(root: string, rel: string, className: string, profile: Profile, text?: string): { source: string; outcome: RewriteOutcome } {
   let source = '';
   try {
-    source = readFileSync(path.join(root, rel), 'utf8');
+    source = text ?? readFileSync(path.join(root, rel), 'utf8');
     const py = profile.python;
     if (!py) return { source, outcome: { status: 'skipped', removed: [], kept_for_review: [], warnings: [], error: `profile ${profile.name} has no python section` } };
     const base = loadBaseModel(root, py, profile.base_class);

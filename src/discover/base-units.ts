@@ -62,7 +62,8 @@ function chainTo(agent: ClassFacts, module: PythonFileFacts, base: ClassFacts, i
 
 /** The engine's rewrite of a base (in memory) and the sources it reads: see base-preview.ts. */
 export interface UnitSources {
-  preview(rel: string, className: string): { source: string; outcome: RewriteOutcome };
+  /** `text`: rewrite this text as the file's instead of what is on disk (a stand-in, see standInCycles). */
+  preview(rel: string, className: string, text?: string): { source: string; outcome: RewriteOutcome };
   read(rel: string): string;
 }
 
@@ -274,9 +275,35 @@ function previewBlockers(
     }
   }
   const abstractNames = new Set(cycles.map((c) => c.name));
-  for (const k of outcome.kept_for_review) {
-    if (k.symbol === '__main__' || abstractNames.has(k.symbol)) continue;
-    add(k.line, `the engine's rewrite of ${base.name} keeps ${k.symbol} (${baseRel}:${k.line}) for review: ${k.reason}`);
+  // With the abstract cycle standing for its subclasses' (it publishes as they do), the engine's rewrite
+  // says what in the base itself stops it: its items replace the ones an abstract cycle confused
+  // (a drain "still called" by the loop the cycle kept).
+  const stood = standIn(base, baseRel, cycles, sources);
+  for (const k of (stood ?? outcome).kept_for_review) {
+    // An item quoting the stand-in's own call names a line the base does not hold.
+    if (k.symbol === '__main__' || (!stood && abstractNames.has(k.symbol)) || k.reason.includes(STAND_IN)) continue;
+    const standing = `with ${[...abstractNames].map((n) => `${n}()`).join(', ')} standing for its subclasses', publishing as they do`;
+    if (stood && abstractNames.has(k.symbol)) add(k.line, `the engine's rewrite of ${base.name} (${standing}) cannot hand the publish of ${k.symbol}() to ${target.name} (${baseRel}:${k.line}): ${k.reason}`);
+    else add(k.line, `the engine's rewrite of ${base.name}${stood ? ` (${standing})` : ''} keeps ${k.symbol} (${baseRel}:${k.line}) for review: ${k.reason}`);
+  }
+  // A count the base's publish keeps and a subclass reads (an operator's status): the publish moving into
+  // the target's publisher would leave it at its first value, read as if it still counted.
+  const counted = new Set<string>();
+  for (const k of stood?.kept_for_review ?? []) {
+    for (const [, fn, attr, at] of k.reason.matchAll(/(\w+)\(\) changes self\.(\w+), which the agent keeps \(line (\d+)\)/g)) {
+      for (const m of members) {
+        let text: string;
+        try {
+          text = sources.read(m.module.rel);
+        } catch {
+          continue;
+        }
+        const line = useLine(text, attr!);
+        if (!line || counted.has(`${m.module.rel}:${line}`)) continue;
+        counted.add(`${m.module.rel}:${line}`);
+        add(line, `${m.agent.name} (${m.module.rel}:${line}) reads self.${attr}, which ${base.name}.${fn}() counts (${baseRel}:${at}): moved into ${target.name}'s publisher, that count would stop and this read would see its first value; point it at health_summary() (events_published) or keep the count by hand`, m.agent.name, m.module.rel);
+      }
+    }
   }
   const output = outcome.output;
   const gone = new Map<string, string>();
@@ -324,6 +351,40 @@ function previewBlockers(
     }
   }
   return { blockers: blockers.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line), carried: [...carried].sort() };
+}
+
+/**
+ * The engine's rewrite of the base with each abstract cycle whose subclasses publish through a method
+ * of the base standing for theirs: its body one call of that publish (`self._publish_telemetry(self._subclass_cycle())`),
+ * its @abstractmethod line blank, every other line where it was (the items' lines are the base's).
+ * null when no cycle publishes that way or the rewrite does not go through.
+ */
+const STAND_IN = '_subclass_cycle';
+
+function standIn(base: ClassFacts, baseRel: string, cycles: AbstractCycle[], sources: UnitSources): RewriteOutcome | null {
+  const publishing = cycles.filter((c) => c.impls.some((u) => u.publishes.length));
+  if (!publishing.length) return null;
+  let lines: string[];
+  try {
+    lines = sources.read(baseRel).split('\n');
+  } catch {
+    return null;
+  }
+  const code = codeOnly(lines.join('\n')).split('\n');
+  for (const c of publishing) {
+    for (let i = c.line - 2; i >= 0 && /^\s*@/.test(code[i] ?? ''); i--) if (/^\s*@(abc\.)?abstractmethod\b/.test(code[i]!)) lines[i] = '';
+    const body = methodBody(code, c.line);
+    const head = lines[c.line - 1]!;
+    const indent = ' '.repeat(head.length - head.trimStart().length + 4);
+    const publish = c.impls.flatMap((u) => u.publishes)[0]!.name;
+    // The body's first line (past a signature on several lines) is the call, the rest blank.
+    let k = c.line;
+    while (k - 1 < code.length && !/:\s*$/.test(code[k - 1]!)) k++;
+    lines[k] = `${indent}self.${publish}(self.${STAND_IN}())`;
+    for (let j = k + 1; j < k + body.length; j++) if (lines[j]!.trim()) lines[j] = '';
+  }
+  const { outcome } = sources.preview(baseRel, base.name, lines.join('\n'));
+  return outcome.status === 'changed' ? outcome : null;
 }
 
 interface AbstractCycle {

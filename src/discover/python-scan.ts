@@ -898,7 +898,7 @@ export async function scanPython(root: string, files: string[], profile: Profile
   if (onParents.length) {
     // The engine's rewrite of each unit's base, in memory: loaded only when the repository has a unit.
     const { previewBase } = await import('./base-preview.js');
-    const sources = { preview: (rel: string, cls: string) => previewBase(root, rel, cls, profile), read: (rel: string) => readFileSync(path.join(root, rel), 'utf8') };
+    const sources = { preview: (rel: string, cls: string, text?: string) => previewBase(root, rel, cls, profile, text), read: (rel: string) => readFileSync(path.join(root, rel), 'utf8') };
     units = baseUnits(onParents, skipped, index, { name: profile.base_class, ...targetMembers(root, profile) }, sources);
   }
   return units.length ? { agents, skipped, units } : { agents, skipped };
