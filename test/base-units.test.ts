@@ -656,6 +656,37 @@ describe('base migration units', () => {
     expect(host.reason).toContain('; HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:111) implements collect()');
   });
 
+  it("seed 001: a family helper whose agents publish from inside their loops and start its run() with their own interval: each agent's entry point is named at its line as what its _v2 must change", async () => {
+    const c = hardenedCases.find((x) => x.name === 'watcher-agent-family-publish-loop')!;
+    const staged = materializeHardened(c);
+    roots.push(staged);
+    const root = gitRepo(staged, 'migrate-unit-');
+    roots.push(root);
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json', '--profile', 'hardened-agent-base'])).stdout);
+    const unit = scan.units!.find((u) => u.name === 'WatcherAgent')!;
+    expect(unit.status).toBe('refused');
+    const base = 'amoskys/agents/common/watcher_agent.py';
+    const kmod = 'amoskys/agents/devices/kmod_watcher.py';
+    const usb = 'amoskys/agents/devices/usb_device_watcher.py';
+    expect(unit.blockers.map((b) => `${b.file}:${b.line}`)).toEqual([
+      `${base}:32`, `${base}:35`, `${base}:54`, `${base}:63`, `${base}:66`,
+      `${kmod}:44`, `${kmod}:62`, `${usb}:41`, `${usb}:58`,
+    ]);
+    const at = (f: string, line: number) => unit.blockers.find((b) => b.file === f && b.line === line)?.reason ?? '';
+    // Before: run()'s item said only 'no entry point constructs WatcherAgent'; the entry points that do start
+    // its loop, in the agents' files, were named nowhere.
+    expect(at(usb, 58)).toBe(`UsbDeviceWatcher's entry point (${usb}:58: UsbDeviceWatcher().run(interval=float(os.environ.get("USB_INTERVAL", "...) starts WatcherAgent's run() (${base}:66), the loop HardenedAgentBase takes over: its _v2 must pass that interval to the constructor as collection_interval (WatcherAgent's run() defaults to 15) and call run_forever(), which the unit migration does not write`);
+    expect(at(base, 66)).toContain('keeps run (amoskys/agents/common/watcher_agent.py:66) for review: nowhere to pass collection_interval=15 (no entry point constructs WatcherAgent)');
+    expect(at(kmod, 44)).toContain('publishing through self._publish_telemetry() (line 51), self._publish_telemetry() (line 55)');
+    // No count is read by an agent here: no such blocker.
+    expect(unit.blockers.filter((b) => /reads self\./.test(b.reason))).toEqual([]);
+    const run = parsed('run', (await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base'])).stdout);
+    expect(run.units!.map((u) => u.status)).toEqual(['refused']);
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+  }, 120_000);
+
   it('a repository without a home-made lifecycle base has no units field', async () => {
     const root = fleet('subclass-of-home-made-worker-base');
     const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json'])).stdout);

@@ -286,6 +286,24 @@ function previewBlockers(
     if (stood && abstractNames.has(k.symbol)) add(k.line, `the engine's rewrite of ${base.name} (${standing}) cannot hand the publish of ${k.symbol}() to ${target.name} (${baseRel}:${k.line}): ${k.reason}`);
     else add(k.line, `the engine's rewrite of ${base.name}${stood ? ` (${standing})` : ''} keeps ${k.symbol} (${baseRel}:${k.line}) for review: ${k.reason}`);
   }
+  // The loop's interval had no entry point of the base's to go to: its agents' entry points start the
+  // loop, each naming its own interval, and each would have to hand it to the target's constructor.
+  for (const k of stood?.kept_for_review ?? []) {
+    const interval = /^nowhere to pass (collection_interval=[^ ]+) \(no entry point constructs /.exec(k.reason);
+    if (!interval) continue;
+    for (const m of members) {
+      let text: string;
+      try {
+        text = sources.read(m.module.rel);
+      } catch {
+        continue;
+      }
+      const line = entryCallLine(text, k.symbol);
+      if (!line) continue;
+      const call = codeOnly(text).split('\n')[line - 1]!.trim();
+      add(line, `${m.agent.name}'s entry point (${m.module.rel}:${line}: ${call.length > 70 ? `${call.slice(0, 70)}...` : call}) starts ${base.name}'s ${k.symbol}() (${baseRel}:${k.line}), the loop ${target.name} takes over: its _v2 must pass that interval to the constructor as collection_interval (${base.name}'s ${k.symbol}() defaults to ${interval[1]!.split('=')[1]}) and call run_forever(), which the unit migration does not write`, m.agent.name, m.module.rel);
+    }
+  }
   // A count the base's publish keeps and a subclass reads (an operator's status): the publish moving into
   // the target's publisher would leave it at its first value, read as if it still counted.
   const counted = new Set<string>();
@@ -476,6 +494,20 @@ function callLine(text: string, name: string): number {
   const re = new RegExp(`\\.${name}\\b`);
   const i = lines.findIndex((l) => re.test(l) && !new RegExp(`^\\s*(async\\s+)?def\\s+${name}\\b`).test(l));
   return i + 1;
+}
+
+/** The first line calling `<not self>.name(` at the top level of the file (an entry point's `Agent().run(...)`), 0 when none. */
+function entryCallLine(text: string, name: string): number {
+  const re = new RegExp(`\\.${name}\\s*\\(`);
+  const lines = codeOnly(text).split('\n');
+  let guard = false;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (/^if\s+__name__\s*==/.test(l)) guard = true;
+    else if (/^\S/.test(l)) guard = /^(async\s+)?def\s+main\b/.test(l) ? true : guard && !/^(class|def|async)\b/.test(l);
+    if (guard && re.test(l) && !/\bself\./.test(l.split(re)[0]!.slice(-6))) return i + 1;
+  }
+  return 0;
 }
 
 /** The first line reading or writing `self.name` (0 when none). */
