@@ -642,6 +642,9 @@ describe('base migration units', () => {
     const text = readFileSync(file, 'utf8');
     writeFileSync(file, text.replace('import os\n', 'import abc\nimport os\n').replace('class SourceAgent:', 'class SourceAgent(abc.ABC):')
       .replace('    def collect(self):\n        raise NotImplementedError\n', '    @abc.abstractmethod\n    def collect(self):\n        """One cycle: read the sources and publish."""\n'));
+    // An agent that only sets the count (no read of it) is not told it reads it.
+    const mounts = path.join(staged, 'amoskys/agents/sensors/mount_usage_agent.py');
+    writeFileSync(mounts, readFileSync(mounts, 'utf8').replace('        self.alerting = set()\n', '        self.alerting = set()\n        self.published = 0\n'));
     const root = gitRepo(staged, 'migrate-unit-');
     roots.push(root);
     const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json', '--profile', 'hardened-agent-base'])).stdout);
@@ -650,7 +653,8 @@ describe('base migration units', () => {
     const at = (f: string, line: number) => unit.blockers.find((b) => b.file === f && b.line === line)?.reason ?? '';
     expect(at('amoskys/agents/common/source_agent.py', 65)).toContain('SourceAgent.collect() (amoskys/agents/common/source_agent.py:65) is abstract (marked @abstractmethod) and its loop calls it (line 73)');
     expect(at('amoskys/agents/sensors/host_sensor_agent.py', 111)).toContain('HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:111) implements collect(), publishing through self._publish_telemetry() (line 123)');
-    expect(at('amoskys/agents/sensors/mount_usage_agent.py', 41)).toContain('MountUsageAgent (amoskys/agents/sensors/mount_usage_agent.py:41) implements collect()');
+    expect(at('amoskys/agents/sensors/mount_usage_agent.py', 42)).toContain('MountUsageAgent (amoskys/agents/sensors/mount_usage_agent.py:42) implements collect()');
+    expect(unit.blockers.filter((b) => b.class === 'MountUsageAgent').map((b) => b.line)).toEqual([42]);
     const host = scan.skipped!.find((s) => s.file === 'amoskys/agents/sensors/host_sensor_agent.py')!;
     expect(host.reason).toContain('refused for this agent: HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:105) reads self.published');
     expect(host.reason).toContain('; HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:111) implements collect()');

@@ -279,6 +279,14 @@ function previewBlockers(
   // says what in the base itself stops it: its items replace the ones an abstract cycle confused
   // (a drain "still called" by the loop the cycle kept).
   const stood = standIn(base, baseRel, cycles, sources);
+  // The members' sources (one that cannot be read is the scan's to report).
+  const texts = members.flatMap((m) => {
+    try {
+      return [{ m, text: sources.read(m.module.rel) }];
+    } catch {
+      return [];
+    }
+  });
   for (const k of (stood ?? outcome).kept_for_review) {
     // An item quoting the stand-in's own call names a line the base does not hold.
     if (k.symbol === '__main__' || (!stood && abstractNames.has(k.symbol)) || k.reason.includes(STAND_IN)) continue;
@@ -291,13 +299,7 @@ function previewBlockers(
   for (const k of stood?.kept_for_review ?? []) {
     const interval = /^nowhere to pass (collection_interval=[^ ]+) \(no entry point constructs /.exec(k.reason);
     if (!interval) continue;
-    for (const m of members) {
-      let text: string;
-      try {
-        text = sources.read(m.module.rel);
-      } catch {
-        continue;
-      }
+    for (const { m, text } of texts) {
       const line = entryCallLine(text, k.symbol);
       if (!line) continue;
       const call = codeOnly(text).split('\n')[line - 1]!.trim();
@@ -309,14 +311,8 @@ function previewBlockers(
   const counted = new Set<string>();
   for (const k of stood?.kept_for_review ?? []) {
     for (const [, fn, attr, at] of k.reason.matchAll(/(\w+)\(\) changes self\.(\w+), which the agent keeps \(line (\d+)\)/g)) {
-      for (const m of members) {
-        let text: string;
-        try {
-          text = sources.read(m.module.rel);
-        } catch {
-          continue;
-        }
-        const line = useLine(text, attr!);
+      for (const { m, text } of texts) {
+        const line = readLine(text, attr!);
         if (!line || counted.has(`${m.module.rel}:${line}`)) continue;
         counted.add(`${m.module.rel}:${line}`);
         add(line, `${m.agent.name} (${m.module.rel}:${line}) reads self.${attr}, which ${base.name}.${fn}() counts (${baseRel}:${at}): moved into ${target.name}'s publisher, that count would stop and this read would see its first value; point it at health_summary() (events_published) or keep the count by hand`, m.agent.name, m.module.rel);
@@ -343,13 +339,7 @@ function previewBlockers(
       else add(line, `${m.agent.name} (${m.module.rel}:${m.agent.methodLines?.[i] ?? m.agent.line}) overrides ${name}(), which ${base.name} calls (line ${line}) and its rewrite no longer does`);
     });
   }
-  for (const m of members) {
-    let text: string;
-    try {
-      text = sources.read(m.module.rel);
-    } catch {
-      continue;
-    }
+  for (const { m, text } of texts) {
     // Its _v2 reaches the migrated base by importing it from the base's _v2 module: only a
     // `from <the base's module> import ...` can be pointed there.
     if (retargetImports(text, m.module.rel, modules) === text) {
@@ -508,6 +498,12 @@ function entryCallLine(text: string, name: string): number {
     if (guard && re.test(l) && !/\bself\./.test(l.split(re)[0]!.slice(-6))) return i + 1;
   }
   return 0;
+}
+
+/** The first line reading `self.name` (an assignment to it is no read; `+=` is), 0 when none. */
+function readLine(text: string, name: string): number {
+  const re = new RegExp(`\\bself\\.${name}\\b(?!\\s*=[^=])`);
+  return codeOnly(text).split('\n').findIndex((l) => re.test(l)) + 1;
 }
 
 /** The first line reading or writing `self.name` (0 when none). */
