@@ -680,7 +680,7 @@ describe('base migration units', () => {
     const at = (f: string, line: number) => unit.blockers.find((b) => b.file === f && b.line === line)?.reason ?? '';
     // Before: run()'s item said only 'no entry point constructs WatcherAgent'; the entry points that do start
     // its loop, in the agents' files, were named nowhere.
-    expect(at(usb, 58)).toBe(`UsbDeviceWatcher's entry point (${usb}:58: UsbDeviceWatcher().run(interval=float(os.environ.get("USB_INTERVAL", "...) starts WatcherAgent's run() (${base}:66), the loop HardenedAgentBase takes over: its _v2 must pass that interval to the constructor as collection_interval (WatcherAgent's run() defaults to 15) and call run_forever(), which the unit migration does not write`);
+    expect(at(usb, 58)).toBe(`UsbDeviceWatcher's entry point (${usb}:58: UsbDeviceWatcher().run(interval=float(os.environ.get("USB_INTERVAL", "...) starts WatcherAgent's run() (${base}:66), the loop HardenedAgentBase takes over: its _v2 must pass the interval this call gives to the constructor as collection_interval (WatcherAgent's run() defaults to 15) and call run_forever(), which the unit migration does not write`);
     expect(at(base, 66)).toContain('keeps run (amoskys/agents/common/watcher_agent.py:66) for review: nowhere to pass collection_interval=15 (no entry point constructs WatcherAgent)');
     expect(at(kmod, 44)).toContain('publishing through self._publish_telemetry() (line 51), self._publish_telemetry() (line 55)');
     // No count is read by an agent here: no such blocker.
@@ -689,6 +689,31 @@ describe('base migration units', () => {
     expect(run.units!.map((u) => u.status)).toEqual(['refused']);
     expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
     expect(git(root, ['status', '--porcelain'])).toBe('');
+  }, 120_000);
+
+  it("a family helper with a concrete cycle (collect() publishing what its agents' changes() hook returns) kept for its loop's interval names each agent's bare run() entry point", async () => {
+    const c = hardenedCases.find((x) => x.name === 'watcher-agent-family-publish-loop')!;
+    const staged = materializeHardened(c);
+    roots.push(staged);
+    const base = 'amoskys/agents/common/watcher_agent.py';
+    const edit = (rel: string, fn: (s: string) => string) => writeFileSync(path.join(staged, rel), fn(readFileSync(path.join(staged, rel), 'utf8')));
+    edit(base, (s) => s.replace('    def collect(self):\n        raise NotImplementedError("watchers implement collect()")\n',
+      '    def changes(self):\n        return []\n\n    def collect(self):\n        events = self.changes()\n        if events:\n            self._publish_telemetry(telemetry_pb2.DeviceTelemetry(\n' +
+      '                device_id=self.name, device_type="HOST", protocol="WATCH", timestamp_ns=time.time_ns(), events=events))\n'));
+    for (const rel of ['amoskys/agents/devices/kmod_watcher.py', 'amoskys/agents/devices/usb_device_watcher.py']) {
+      edit(rel, (s) => s.replace(/    def collect\(self\):[\s\S]*?(?=\n\n\nif __name__)/, '    def changes(self):\n        return [telemetry_pb2.TelemetryEvent(event_type="STATUS", attributes={"host": self.hostname})]')
+        .replace(/\.run\(interval=float\(os\.environ\.get\("\w+", "15"\)\)\)/, '.run()'));
+    }
+    const root = gitRepo(staged, 'migrate-unit-');
+    roots.push(root);
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json', '--profile', 'hardened-agent-base'])).stdout);
+    const unit = scan.units!.find((u) => u.name === 'WatcherAgent')!;
+    expect(unit.status).toBe('refused');
+    // Before: only the base's 'nowhere to pass collection_interval=15 (no entry point constructs WatcherAgent)'.
+    expect(unit.blockers.filter((b) => b.file !== base).map((b) => b.reason)).toEqual([
+      "KernelModuleWatcher's entry point (amoskys/agents/devices/kmod_watcher.py:49: KernelModuleWatcher().run()) starts WatcherAgent's run() (amoskys/agents/common/watcher_agent.py:72), the loop HardenedAgentBase takes over: its _v2 must construct it with collection_interval=15 (WatcherAgent's run() default) and call run_forever(), which the unit migration does not write",
+      "UsbDeviceWatcher's entry point (amoskys/agents/devices/usb_device_watcher.py:46: UsbDeviceWatcher().run()) starts WatcherAgent's run() (amoskys/agents/common/watcher_agent.py:72), the loop HardenedAgentBase takes over: its _v2 must construct it with collection_interval=15 (WatcherAgent's run() default) and call run_forever(), which the unit migration does not write",
+    ]);
   }, 120_000);
 
   it('a repository without a home-made lifecycle base has no units field', async () => {
