@@ -11,6 +11,7 @@ import type { BaseUnit, BaseUnitBlocker, RewriteOutcome, SkippedFile } from '../
 import type { ClassFacts, ClassIndex, PythonFileFacts } from './python-scan.js';
 import { baseByHand, subclassByHand } from './python-scan.js';
 import { v2Sibling } from '../record/migration-log.js';
+import { readNoEntryForInterval } from '../../transforms/python/interval-reason.js';
 
 /** The unit's `_v2` files, the base's first, then each member's, then each middle class's (relative to the root). */
 export function unitOutputs(u: BaseUnit): string[] {
@@ -297,14 +298,14 @@ function previewBlockers(
   // The loop's interval had no entry point of the base's to go to: its agents' entry points start the
   // loop (each maybe with its own interval), and each would have to hand it to the target's constructor.
   for (const k of (stood ?? outcome).kept_for_review) {
-    const interval = /^nowhere to pass (collection_interval=[^ ]+) \(no entry point constructs /.exec(k.reason);
+    const interval = readNoEntryForInterval(k.reason);
     if (!interval) continue;
     for (const { m, text } of texts) {
       const line = entryCallLine(text, k.symbol);
       if (!line) continue;
       const call = codeOnly(text).split('\n')[line - 1]!.trim();
       const bare = new RegExp(`\\.${k.symbol}\\s*\\(\\s*\\)`).test(call);
-      add(line, `${m.agent.name}'s entry point (${m.module.rel}:${line}: ${call.length > 70 ? `${call.slice(0, 70)}...` : call}) starts ${base.name}'s ${k.symbol}() (${baseRel}:${k.line}), the loop ${target.name} takes over: its _v2 must ${bare ? `construct it with ${interval[1]} (${base.name}'s ${k.symbol}() default)` : `pass the interval this call gives to the constructor as collection_interval (${base.name}'s ${k.symbol}() defaults to ${interval[1]!.split('=')[1]})`} and call run_forever(), which the unit migration does not write`, m.agent.name, m.module.rel);
+      add(line, `${m.agent.name}'s entry point (${m.module.rel}:${line}: ${call.length > 70 ? `${call.slice(0, 70)}...` : call}) starts ${base.name}'s ${k.symbol}() (${baseRel}:${k.line}), the loop ${target.name} takes over: its _v2 must ${bare ? `construct it with ${interval.keyword}=${interval.value} (${base.name}'s ${k.symbol}() default)` : `pass the interval this call gives to the constructor as ${interval.keyword} (${base.name}'s ${k.symbol}() defaults to ${interval.value})`} and call run_forever(), which the unit migration does not write`, m.agent.name, m.module.rel);
     }
   }
   // A count the base's publish keeps and a subclass reads (an operator's status): the publish moving into

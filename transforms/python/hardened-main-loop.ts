@@ -6,6 +6,7 @@
 // the agent. The entry point's `agent.run(...)` becomes `agent.run_forever()` (the
 // entrypoint transform renames the method; this one drops the loop's arguments).
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import { noEntryForInterval } from './interval-reason.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isDocstring, selfAttribute, statements, statements as allStatements, walk, callee } from '../../src/lang/python/syntax.js';
 import { indentAt, lineEnd, lineStart } from '../../src/lang/python/text.js';
@@ -583,7 +584,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     value = configText(ctx, slept)!;
   } else return fail(`run() sleeps ${slept.text}`, fn.line);
   if (kept) return fail(`run() sleeps ${value} while the constructor keeps ${kept}; which one is the collection interval?`, fn.line);
-  if (!calls.length) return fail(`nowhere to pass ${KEYWORD}=${value} (no entry point constructs ${cls.name})`, fn.line);
+  if (!calls.length) return fail(noEntryForInterval(KEYWORD, value, cls.name), fn.line);
   const init = ctx.agent.methods.get('__init__');
   const forwards = init ? init.params.some((p) => p.kind === 'kwargs') || ctx.py.super_call.forward_kwargs === true : true;
   if (!forwards) return fail(`${cls.name}() cannot take ${KEYWORD}`, fn.line);
