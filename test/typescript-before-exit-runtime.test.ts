@@ -87,3 +87,36 @@ describe("a named signal closure's log line and a 'beforeExit' summary survive t
     }, 60_000);
   }
 });
+
+// esm-async-before-exit-snapshot: an async 'beforeExit' listener (await fs.promises.writeFile of
+// the quote snapshot, then "snapshot saved") ran when the loop drained after the SIGTERM listener
+// stopped the poller. An 'exit' listener cannot wait for it; before, it was a review item. Now
+// the _v2's onStop() runs the 'beforeExit' listeners and awaits them: after SIGTERM the legacy
+// file and the _v2 must both have written the snapshot with the vendor's two quotes and logged it.
+describe("an async 'beforeExit' listener still runs, awaited, after the base's SIGTERM exit", () => {
+  const feed = 'services/price-feed.mjs';
+  for (const [side, file] of [['legacy', feed], ['_v2', v2(feed)]] as const) {
+    it(`${side}: SIGTERM writes the quote snapshot and logs it`, async () => {
+      const root = materialize('esm-async-before-exit-snapshot', feed);
+      let polled = 0;
+      const vendor = http.createServer((req, res) => {
+        polled++;
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify([{ symbol: 'EURUSD', bid: 1.08, ask: 1.0802 }, { symbol: 'GBPUSD', bid: 1.26, ask: 1.2603 }]));
+      });
+      await new Promise<void>((resolve) => vendor.listen(0, '127.0.0.1', resolve));
+      const vendorPort = (vendor.address() as import('node:net').AddressInfo).port;
+      const stateDir = path.join(root, 'var');
+      try {
+        const { code, log } = await stopWhen(root, file, { PRICE_FEED_HEALTH_PORT: '0', POLL_MS: '200', FEED_STATE_DIR: stateDir, VENDOR_URL: `http://127.0.0.1:${vendorPort}/quotes` }, () => polled >= 2);
+        expect(code, log).toBe(0);
+        const snapshot = path.join(stateDir, 'price-feed.snapshot.json');
+        expect(existsSync(snapshot), `no snapshot after SIGTERM:\n${log}`).toBe(true);
+        expect(JSON.parse(readFileSync(snapshot, 'utf8')).map((q: { symbol: string }) => q.symbol).sort()).toEqual(['EURUSD', 'GBPUSD']);
+        expect(log).toMatch(/price-feed: snapshot saved \(2 quotes\)/);
+      } finally {
+        vendor.close();
+      }
+    }, 60_000);
+  }
+});

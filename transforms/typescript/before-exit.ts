@@ -10,6 +10,7 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { signalHandlerCall } from '../../src/lang/typescript/syntax.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
 import { localHandler } from './remove-signal-handlers.js';
+import { placeInHook } from './lifecycle-log-lines.js';
 
 const LISTEN = /^process\.(on|once|addListener|prependListener|prependOnceListener)$/;
 const DEFERS = /(^|\.)(then|catch|finally|setTimeout|setImmediate|setInterval|queueMicrotask|nextTick)$/;
@@ -30,6 +31,8 @@ export function keepBeforeExit(ctx: TsRewriteContext): void {
       const quote = event.getText()[0]!;
       ctx.edits.replace(event.getStart(), event.getEnd(), `${quote}exit${quote}`);
       ctx.warnings.push(`the 'beforeExit' listener (line ${line}) ran when the loop drained after the SIGTERM handler; the base ends the process with process.exit() (${where}), which skips 'beforeExit': it is now an 'exit' listener (it is synchronous), which also runs on an explicit process.exit()`);
+    } else if (!exitsItself(handler) && runInOnStop(ctx)) {
+      ctx.warnings.push(`the 'beforeExit' listener (line ${line}) ran when the loop drained after the SIGTERM handler; the base ends the process with process.exit() (${where}), which skips 'beforeExit', and it waits on asynchronous work, which an 'exit' listener cannot: onStop() now runs the 'beforeExit' listeners once, at its end, awaiting each (and removes them, so a later drain does not run them again)`);
     } else {
       ctx.kept.push({
         symbol: "process.on('beforeExit')",
@@ -113,4 +116,36 @@ function synchronous(ctx: TsRewriteContext, fn: Node, depth: number): boolean {
   if (fn.getDescendantsOfKind(SyntaxKind.NewExpression).some((n) => n.getExpression().getText() === 'Promise')) return false;
   if (depth >= 2) return true;
   return calledMethods(ctx, fn, ctx.entry?.variable ?? null).every((m) => synchronous(ctx, m, depth + 1));
+}
+
+const ranInOnStop = new WeakSet<TsRewriteContext>();
+
+/**
+ * An asynchronous 'beforeExit' listener: the legacy ran it (with every other 'beforeExit'
+ * listener, as Node does when the loop drains) after the SIGTERM handler had stopped the agent.
+ * The base's stop() awaits onStop() before it exits, so onStop() ends by running those
+ * listeners itself, once each, in the order Node would have, awaiting what they return. Once per
+ * file (the loop runs every listener). Always true: written on the first call.
+ */
+function runInOnStop(ctx: TsRewriteContext): boolean {
+  if (ranInOnStop.has(ctx)) return true;
+  ranInOnStop.add(ctx);
+  // Already there (an output rewritten again): nothing to add.
+  if (ctx.cls.getMembers().some((m) => Node.isMethodDeclaration(m) && m.getName() === 'onStop' && /process\.listeners\(\s*['"]beforeExit['"]\s*\)/.test(m.getText()))) return true;
+  const code = ctx.js ? 'process.exitCode' : 'Number(process.exitCode ?? 0)';
+  const lines = [
+    "// The base exits with process.exit() on SIGTERM, which skips 'beforeExit': its listeners run here, once.",
+    "for (const listener of process.listeners('beforeExit')) {",
+    `${ctx.unit}process.off('beforeExit', listener);`,
+    `${ctx.unit}await listener(${code});`,
+    '}',
+  ];
+  placeInHook(ctx, 'onStop', [], lines.map((l) => ctx.unit + l), true);
+  return true;
+}
+
+/** The listener ends the process itself (process.exit() anywhere in it): running it inside onStop() would cut the base's stop short. */
+function exitsItself(handler: Node | undefined): boolean {
+  if (!handler) return true;
+  return handler.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => c.getExpression().getText().replace(/\s+/g, '') === 'process.exit');
 }

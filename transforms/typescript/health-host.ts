@@ -7,6 +7,7 @@
 // read from the base's source; a base whose host no variable chooses gets a warning instead.
 import { Node, type CallExpression } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { reportSharedEnvDefault } from './shared-env-default.js';
 
 /** Every interface, as Node's listen() takes it. */
 const WILDCARD = new Set(['0.0.0.0', '::', '']);
@@ -34,6 +35,7 @@ export function carryHealthHost(ctx: TsRewriteContext, portArg: Node, gone: (rem
     const value = host.written && host.value !== '' ? host.written : `${ctx.quote}0.0.0.0${ctx.quote}`;
     const start = topLevelStatement(ctx.cls).getStart(true);
     ctx.edits.insert(start, `// The legacy health server listened on every interface; the base binds ${base.env} (default ${base.fallback}).\n${target} ||= ${value};\n\n`);
+    reportSharedEnvDefault(ctx, base.env, `${target} ||= ${value}`);
     ctx.warnings.push(`the removed health server listened ${what} (line ${line}), on every interface: ${base.env} defaults to ${value} before the class, so /health still answers other machines (the base's default is ${base.fallback}; a deployment's ${base.env} still wins)`);
   });
 }

@@ -10,6 +10,7 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { isPublicMember, methodBody } from '../../src/lang/typescript/context.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
+import { ensureAsync } from './await-close-callback.js';
 import { mixinMethods } from '../../src/lang/typescript/mixins.js';
 import { descendantsOfKind, isLogCall, isLogHelperCall, namesDeclaredInFile, signalHandlerCall, statementCall, thisMember } from '../../src/lang/typescript/syntax.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
@@ -282,7 +283,19 @@ function movable(ctx: TsRewriteContext, s: Statement, removed: Set<string>): Arr
 }
 
 function place(ctx: TsRewriteContext, hook: string, first: string[], last: string[]): void {
+  placeInHook(ctx, hook, first, last, false);
+}
+
+/**
+ * Lines at the start (`first`) and end (`last`) of the hook: a hook written by another transform,
+ * a kept method that is (or becomes) the hook, or a new one. `awaits`: the lines await, so the
+ * hook is made async.
+ */
+export function placeInHook(ctx: TsRewriteContext, hook: string, first: string[], last: string[], awaits: boolean): void {
   const added = ctx.newMembers.find((m) => m.name === hook);
+  if (added && awaits && !/^[^{(]*\basync\s/.test(added.text)) {
+    added.text = added.text.replace(new RegExp(`^((?:(?:protected|public|override)\\s+)*)${hook}\\(\\)(: void)?`), (_, mods: string, ret?: string) => `${mods}async ${hook}()${ret ? ': Promise<void>' : ''}`);
+  }
   if (added) {
     // A hook made from what called the method (the SIGTERM handler's statements, then stop()):
     // the method's lines come after them, as the method ran after them.
@@ -297,6 +310,8 @@ function place(ctx: TsRewriteContext, hook: string, first: string[], last: strin
   const own = [...ctx.renames].find(([, to]) => to === hook)?.[0] ?? (ctx.members.get(hook)?.kind === 'method' ? hook : undefined);
   const body = own ? methodBody(ctx, own) : undefined;
   if (body && Node.isBlock(body)) {
+    const decl = body.getParent();
+    if (awaits && decl && Node.isMethodDeclaration(decl)) ensureAsync(ctx, decl);
     const inner = indentAt(ctx.text, body.getStart()) + ctx.unit;
     const shift = (t: string) => reindent(t, ctx.unit, inner);
     const open = body.getStart() + 1;
@@ -309,7 +324,7 @@ function place(ctx: TsRewriteContext, hook: string, first: string[], last: strin
     else if (last.length) ctx.edits.insert(nl, `\n${last.map(shift).join('\n')}`);
     return;
   }
-  ctx.newMembers.push({ name: hook, text: methodText(ctx, { name: hook, async: false, body: [...first, ...last].join('\n') }) });
+  ctx.newMembers.push({ name: hook, text: methodText(ctx, { name: hook, async: awaits, body: [...first, ...last].join('\n') }) });
 }
 
 /** `if (stopping) return;` or `stopping = true;` on a plain variable: a handler's guard against running twice. */

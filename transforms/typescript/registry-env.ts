@@ -9,6 +9,7 @@ import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { descendantsOfKind, envName, thisMember } from '../../src/lang/typescript/syntax.js';
 import { topLevelStatement } from './health-host.js';
+import { reportSharedEnvDefault } from './shared-env-default.js';
 
 const written = new WeakMap<TsRewriteContext, Set<string>>();
 
@@ -49,6 +50,7 @@ export function carryRegistryEnv(ctx: TsRewriteContext, method: string, body: No
   written.set(ctx, done.add(statement));
   const anchor = topLevelStatement(ctx.cls);
   ctx.edits.insert(anchor.getStart(true), `// The base registers with ${ctx.registryEnv}; ${method}() registered with ${url.text}.\n${statement}\n\n`);
+  reportSharedEnvDefault(ctx, ctx.registryEnv, statement.replace(/;$/, ''));
   ctx.warnings.push(
     own
       ? `${method}() registered with ${url.text}, not the base's ${ctx.registryEnv}: ${ctx.registryEnv} is set from ${url.env} before the class, so the base registers where the legacy did (${url.env} wins when both are set)`

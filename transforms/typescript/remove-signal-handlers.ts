@@ -8,7 +8,7 @@ import { signalStatements } from '../../src/lang/typescript/patterns.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { ensureAsync } from './await-close-callback.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
-import { descendantsOfKind, aliasPrelude, calleeText, fileNameNodes, isLogCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers, thisRoot, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, aliasPrelude, calleeText, fileNameNodes, isLogCall, isModuleFormatterCall, isModuleLogHelperCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers, thisRoot, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { callerList, isInfraStatement, methodBody, scopeFor, usesOf } from '../../src/lang/typescript/context.js';
 
@@ -695,7 +695,7 @@ function handlerBody(ctx: TsRewriteContext, handler: Node, removed: Set<string>,
   const moved: Node[] = [];
   for (const s of block.getStatements()) {
     const call = statementCall(s);
-    if (!(call && isLogCall(call)) && isInfraStatement(s, scope)) continue;
+    if (!(call && isLogLine(call)) && isInfraStatement(s, scope)) continue;
     // `svc.stop()` / `void svc.stop().then(exit)`: the base's own stop(), which calls onStop(); as
     // `this.stop()` inside onStop() it would wait for itself.
     const reached = call && agentNames.length > 0 ? agentMember(call) : null;
@@ -733,7 +733,7 @@ function handlerBody(ctx: TsRewriteContext, handler: Node, removed: Set<string>,
     for (const c of descendantsOfKind(s, SyntaxKind.CallExpression)) {
       if (cut && c.getStart() >= cut[0]) continue;
       if (settle.length > 0 && c.getStart() >= settle[1]![0] && c.getEnd() <= settle[1]![1]) continue;
-      if (!thisRoot(c.getExpression()) && !agentRooted(c.getExpression()) && !isLogCall(c) && !PURE_CALLS.test(calleeText(c))) return null;
+      if (!thisRoot(c.getExpression()) && !agentRooted(c.getExpression()) && !isLogLine(c) && !inLogLine(c) && !PURE_CALLS.test(calleeText(c))) return null;
     }
     const asThis: Array<[number, number]> = [];
     for (const id of s.getDescendantsOfKind(SyntaxKind.Identifier)) {
@@ -764,7 +764,7 @@ function handlerBody(ctx: TsRewriteContext, handler: Node, removed: Set<string>,
     parts.push(text);
     moved.push(s);
   }
-  if (moved.length === 0 || moved.every((s) => isLogCall(statementCall(s)))) return null;
+  if (moved.length === 0 || moved.every((s) => isLogLine(statementCall(s)))) return null;
   const text = parts.join('').replace(/^\s*\n/, '');
   return aliasPrelude(moved, ctx.unit) + reindent(text, indentAt(ctx.text, moved[0]!.getStart()), ctx.unit).replace(/\s+$/, '');
 }
@@ -848,7 +848,8 @@ function foreignWork(handler: Node, agentNames: string[], skip: Node[] = []): st
   for (const c of calls) {
     if (skip.some((st) => st.getPos() <= c.getPos() && c.getEnd() <= st.getEnd())) continue;
     const fn = calleeText(c);
-    if (/^(process\.exit|clearInterval|clearTimeout|console\.\w+)$/.test(fn) || isLogCall(c)) continue;
+    if (/^(process\.exit|clearInterval|clearTimeout|console\.\w+)$/.test(fn) || isLogLine(c)) continue;
+    if (inLogLine(c)) continue;
     const onAgent = (f: string) => agentNames.some((a) => f.startsWith(`${a}.`));
     if (/^this\./.test(fn) || thisRoot(c.getExpression()) || onAgent(fn)) continue;
     // A call on the result of an agent call (`agent.stop().then(...)`) is about the agent too.
@@ -1146,7 +1147,7 @@ function signalNamingLogs(stmt: Node, call: Node, handler: Node): Node[] | null 
       return names.has(id.getText()) && !(Node.isPropertyAccessExpression(p) && p.getNameNode() === id);
     });
   const statements = body.getStatements();
-  const logs = statements.filter((s) => isLogCall(statementCall(s)) && reads(s));
+  const logs = statements.filter((s) => isLogLine(statementCall(s)) && reads(s));
   if (logs.length === 0) return null;
   const others = statements.filter((s) => !logs.includes(s));
   // What goes must not hand the signal on (it would be lost there), nor declare what a kept line reads.
@@ -1237,4 +1238,19 @@ function keepNamingLogs(ctx: TsRewriteContext, handler: Node, logs: Node[], sign
     warning ??
       `the ${signal} handler logged the signal's name (line ${logs[0]!.getStartLineNumber()}: ${logs[0]!.getText().split('\n')[0]}): that line stays, in a listener of its own; the rest of the handler (stopping the agent, exiting) is the base's`,
   );
+}
+
+/** A log line: console.*, a logger's method, or a log helper function of the module (`log('INFO', ...)`). */
+function isLogLine(call: import('ts-morph').CallExpression | null): boolean {
+  return isLogCall(call) || isModuleLogHelperCall(call);
+}
+
+/**
+ * `stamp()` in `console.log(`${stamp()} stopping`)`, or a method call on what it returns
+ * (`new Date().toISOString()`): a formatter of the module inside a log line's arguments, part of
+ * that line (it goes, or stays, with it).
+ */
+function inLogLine(c: import('ts-morph').CallExpression): boolean {
+  const inArgs = (a: Node) => Node.isCallExpression(a) && isLogLine(a) && a.getArguments().some((x) => x.getPos() <= c.getPos() && c.getEnd() <= x.getEnd());
+  return isModuleFormatterCall(c) && c.getAncestors().some(inArgs);
 }

@@ -307,3 +307,58 @@ function tsconfigOptions(root: string): ts.CompilerOptions {
   // Only what decides where imports resolve: the rest stays ours.
   return { baseUrl: options.baseUrl, paths: options.paths, rootDirs: options.rootDirs };
 }
+
+/**
+ * Files of the repository that import the agent's module and, in the same process, construct a
+ * class of another module of the repository whose source reads `env` (or extends `baseClass`,
+ * which reads it, or starts a server and may move onto it): a module-level `process.env.X ||= ...`
+ * written before the agent's class applies to that class too. Each such construction, with the
+ * class's name and the file that declares it.
+ */
+export function sharedProcessClasses(root: string, file: string, className: string, env: string, baseClass: string): Array<OutsideCaller & { other: string; otherFile: string }> {
+  const agentAbs = path.resolve(root, file).replace(/_v2(\.[cm]?[jt]sx?)$/, '$1');
+  const out: Array<OutsideCaller & { other: string; otherFile: string }> = [];
+  const rel = (f: string) => path.relative(root, f).split(path.sep).join('/');
+  const affected = new RegExp(`\\b${env}\\b|\\bextends\\s+${baseClass}\\b|\\.listen\\s*\\(`);
+  for (const { file: f, text } of agentUsers(root, file, className)) {
+    const sf = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } }).createSourceFile(`/importer${path.extname(f)}`, text);
+    // Local name → the repository module it comes from (import declarations and require()).
+    const from = new Map<string, string>();
+    const resolve = (spec: string): string | null => {
+      if (!spec.startsWith('.')) return null;
+      const bare = path.resolve(path.dirname(f), spec);
+      for (const cand of [bare, ...SOURCES.map((e) => bare.replace(/\.[cm]?js$/, '') + e), ...SOURCES.map((e) => path.join(bare, `index${e}`))]) {
+        // (The agent's own file counts even where it is not on disk under its path, as in a fixture.)
+        if (cand === agentAbs || repoFiles(root).some((r) => path.resolve(r.file) === cand)) return cand;
+      }
+      return null;
+    };
+    for (const d of sf.getImportDeclarations()) {
+      const target = resolve(d.getModuleSpecifierValue());
+      if (!target) continue;
+      for (const n of d.getNamedImports()) from.set(n.getAliasNode()?.getText() ?? n.getName(), target);
+      const def = d.getDefaultImport();
+      if (def) from.set(def.getText(), target);
+    }
+    for (const v of sf.getDescendantsOfKind(ts.SyntaxKind.VariableDeclaration)) {
+      const init = v.getInitializer();
+      if (!init || !Node.isCallExpression(init) || init.getExpression().getText() !== 'require') continue;
+      const spec = init.getArguments()[0];
+      const target = spec && Node.isStringLiteral(spec) ? resolve(spec.getLiteralValue()) : null;
+      if (!target) continue;
+      const name = v.getNameNode();
+      if (Node.isIdentifier(name)) from.set(name.getText(), target);
+      else if (Node.isObjectBindingPattern(name)) for (const el of name.getElements()) from.set(el.getName(), target);
+    }
+    if (![...from.values()].includes(agentAbs)) continue;
+    for (const n of sf.getDescendantsOfKind(ts.SyntaxKind.NewExpression)) {
+      const callee = n.getExpression().getText();
+      const target = from.get(callee);
+      if (!target || target === agentAbs) continue;
+      const other = textOf(target);
+      if (!other || !affected.test(other)) continue;
+      out.push({ file: rel(f), line: n.getStartLineNumber(), text: n.getText(), other: callee, otherFile: rel(target) });
+    }
+  }
+  return out;
+}

@@ -525,6 +525,65 @@ export function isLogHelperCall(call: CallExpression | null, declarationsOf: (na
   });
 }
 
+/**
+ * The function of the module a plain call names (`log(...)`, `stamp()`): a top-level function
+ * declaration, or a top-level `const` arrow / function expression; undefined otherwise.
+ */
+function moduleFunction(call: CallExpression): Node | undefined {
+  const callee = call.getExpression();
+  if (!Node.isIdentifier(callee)) return undefined;
+  const decl = callee.getSymbol()?.getDeclarations()[0];
+  if (!decl) return undefined;
+  if (Node.isFunctionDeclaration(decl)) return Node.isSourceFile(decl.getParent()) && decl.getBody() ? decl : undefined;
+  if (!Node.isVariableDeclaration(decl)) return undefined;
+  const st = decl.getVariableStatement();
+  const init = decl.getInitializer();
+  if (!st || !Node.isSourceFile(st.getParent()) || st.getDeclarationKind() !== 'const') return undefined;
+  return init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init)) ? init : undefined;
+}
+
+/**
+ * `log('INFO', `${signal} received`)`: a call of a log helper of the module, a function whose
+ * body only writes log lines (console.*, a logger's level methods, another such helper).
+ */
+export function isModuleLogHelperCall(call: CallExpression | null, seen = new Set<Node>()): boolean {
+  if (!call) return false;
+  const fn = moduleFunction(call);
+  if (!fn || seen.has(fn) || !(Node.isFunctionDeclaration(fn) || Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) || fn.isAsync()) return false;
+  seen.add(fn);
+  const body = fn.getBody();
+  if (!body) return false;
+  if (!Node.isBlock(body)) return Node.isCallExpression(body) && (isLogCall(body) || isModuleLogHelperCall(body, seen));
+  const stmts = body.getStatements();
+  return stmts.length > 0 && stmts.every((st) => {
+    const c = statementCall(st);
+    return !!c && (isLogCall(c) || isModuleLogHelperCall(c, seen));
+  });
+}
+
+/**
+ * `stamp()` in `console.log(`${stamp()} stopping`)`: a function of the module that only computes
+ * a value from its parameters, literals and fresh objects (`new Date().toISOString()`): one
+ * returned expression that assigns, awaits, reads `this` and calls no other function by name.
+ */
+export function isModuleFormatterCall(call: CallExpression): boolean {
+  const fn = moduleFunction(call);
+  if (!fn || !(Node.isFunctionDeclaration(fn) || Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) || fn.isAsync()) return false;
+  const body = fn.getBody();
+  if (!body) return false;
+  let expr: Node | undefined = body;
+  if (Node.isBlock(body)) {
+    const stmts = body.getStatements();
+    expr = stmts.length === 1 && Node.isReturnStatement(stmts[0]!) ? stmts[0].getExpression() : undefined;
+  }
+  if (!expr) return false;
+  const all = [expr, ...expr.getDescendants()];
+  if (all.some((n) => Node.isBinaryExpression(n) && /=$/.test(n.getOperatorToken().getText()) && !/^(==|===|!=|!==|<=|>=)$/.test(n.getOperatorToken().getText()))) return false;
+  if (all.some((n) => Node.isAwaitExpression(n) || n.getKind() === SyntaxKind.ThisKeyword || Node.isPrefixUnaryExpression(n) && /\+\+|--/.test(n.getText().slice(0, 2)) || Node.isPostfixUnaryExpression(n))) return false;
+  // Method calls on values (`.toISOString()`, `.padStart(2)`), not calls of other functions.
+  return all.every((n) => !Node.isCallExpression(n) || Node.isPropertyAccessExpression(n.getExpression()));
+}
+
 export function isLogCall(call: CallExpression | null): boolean {
   if (!call) return false;
   const callee = calleeText(call);
