@@ -67,9 +67,10 @@ export function reportHooksOf(ctx: PythonTransformContext, parent: { cls: PyClas
       const hook = selfAttribute(n, fn.params[0]?.name ?? 'self');
       if (!hook || seen.has(hook) || !ctx.agent.methods.has(hook)) return;
       const throughSuper = caller === '__init__' && chained !== null;
-      // A hook the new base's __init__ calls too, unless early-overrides renames the agent's away from it.
+      // A hook the new base calls too, unless early-overrides renames the agent's away from it. One the new
+      // base only defines (handle_request() where the old base's run() served a socket with it) has no caller left.
       const renamed = throughSuper ? earlyRenamed(ctx, hook) : null;
-      if (ctx.base.methods.has(hook) && !renamed) return;
+      if (ctx.base.methods.has(hook) && ctx.base.selfCalls.has(hook) && !renamed) return;
       // (an agent override of the caller replaced the old base's call already)
       if (ctx.agent.methods.has(caller) && !throughSuper) return;
       // Still called by the agent's own code (outside its definition): it runs as before.
