@@ -120,7 +120,15 @@ function unconditionalCall(attr: SyntaxNode, fn: PyFunction): boolean {
 function callAfterSuper(ctx: PythonTransformContext, stmt: SyntaxNode, hooks: Array<{ call: string; hook: string; line: number }>, file: string, base: string): void {
   const src = ctx.source;
   const indent = src.slice(lineStart(src, stmt.startIndex), stmt.startIndex);
-  if (!/^[ \t]*$/.test(indent)) return;
+  if (!/^[ \t]*$/.test(indent)) {
+    // (the super call shares its line with another statement: no line of its own to write after)
+    for (const h of hooks) {
+      keep(ctx, h.hook, ctx.agent.methods.get(h.hook)!.line,
+        `${h.hook}() was called by the old base's constructor (${base}.__init__(), ${file}:${h.line}) inside the agent's super().__init__(); ` +
+          `${ctx.profile.base_class}.__init__() does not call it: call it after super().__init__()`);
+    }
+    return;
+  }
   const me = ctx.agent.methods.get('__init__')?.params[0]?.name ?? 'self';
   const calls = hooks.map((h) => `${me}.${h.call}()`).join('\n');
   ctx.edits.insert(lineEnd(src, stmt.endIndex), renderBlock(`# ${base}.__init__() called ${hooks.length > 1 ? 'these' : 'this'} here; ${ctx.profile.base_class}.__init__() does not.\n${calls}\n`, indent, ctx.layout), 'old-base-hooks');
