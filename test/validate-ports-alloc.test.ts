@@ -128,4 +128,21 @@ describe('validation ports', () => {
     // A fixed port far from the given ones never pairs with a _v2 port by offset.
     expect(checkPorts({ ...base, legacy: [25444, 7701], now: [31588, 7701 - 25440 + 31584] }).ok).toBe(false);
   });
+  it('pairs a legacy agent\'s own fixed port and the neighbours it derived from it with the _v2\'s given port and the same neighbours', () => {
+    // session_router.py (probe-py47): the legacy agent ignores AGENT_PORT and binds its own 5660 (REP), its HTTP
+    // health on 5661 and a PUB on 5662; the _v2's base takes AGENT_PORT and HEALTH_CHECK_PORT, its PUB AGENT_PORT + 2.
+    // Paired one by one, 5662 found no given port left and a right migration failed validation.
+    const mapping = new Map([[25440, 31584], [25444, 31588]]);
+    const base = { mapping, derived: new Map<number, number>(), ms: 1 };
+    const ok = checkPorts({ ...base, legacy: [5660, 5661, 5662], now: [31584, 31586, 31588] });
+    expect(ok.ok, ok.detail).toBe(true);
+    expect(ok.detail).toContain('5662 (the legacy agent\'s 5660 + 2) as 31586');
+    expect(ok.detail).toContain('5661 (fixed in the legacy agent) as 31588');
+    // The PUB socket gone from the _v2: still missing.
+    expect(checkPorts({ ...base, legacy: [5660, 5661, 5662], now: [31584, 31588] }).ok).toBe(false);
+    // Two fixed ports, one neighbour: paired by offset, not the neighbour with the health port.
+    const two = checkPorts({ ...base, legacy: [5595, 5597], now: [31584, 31586, 31588] });
+    expect(two.ok, two.detail).toBe(true);
+    expect(two.detail).toContain('5597 (the legacy agent\'s 5595 + 2) as 31586');
+  });
 });

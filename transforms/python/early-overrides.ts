@@ -49,6 +49,17 @@ export const earlyOverrides: PythonTransform = {
  * then the base was its only caller. One the agent also runs (its own thread's target under the name
  * of the base's health loop) is the agent's code under a clashing name: renamed with its callers.
  */
+/**
+ * The name early-overrides gives the agent's <name>() (a method the base's __init__ calls too early),
+ * or null when it keeps its name. Read before early-overrides runs by code that writes a new call of it.
+ */
+export function earlyRenamed(ctx: PythonTransformContext, name: string): string | null {
+  const fn = ctx.agent.methods.get(name);
+  if (!fn || name === '__init__' || !ctx.base.initCalls.has(name) || ctx.resolved?.members.has(name)) return null;
+  if (callsSuper(fn.body, name) || keptForOlderBase(ctx, name)) return null;
+  return freshName(ctx, name, '_agent_');
+}
+
 export function keptForOlderBase(ctx: PythonTransformContext, name: string): boolean {
   if (!ctx.base.methods.has(name) || !derivesFromBaseOfName(ctx.module, ctx.agent.cls, ctx.profile.base_class)) return false;
   return !ctx.refs.of(name).some((r) => r.kind === 'attribute' || r.kind === 'string');

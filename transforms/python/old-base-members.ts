@@ -8,7 +8,9 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
 import { isTrivial } from '../../src/analysis/infra.js';
 import { callee, expressionOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
-import { lineStart, renderBlock } from '../../src/lang/python/text.js';
+import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
+import { callsSuper, earlyRenamed } from './early-overrides.js';
+import { findSuperCall } from './super-init.js';
 
 /** Names the class body itself binds (`C2_PATTERNS = [...]`, `timeout: int = 5`): the class defines them. */
 function classLevelNames(ctx: PythonTransformContext): Set<string> {
@@ -56,12 +58,21 @@ export function reportOldBaseHooks(ctx: PythonTransformContext, oldBase: string)
 export function reportHooksOf(ctx: PythonTransformContext, parent: { cls: PyClass; file: string }, name: string): void {
   const seen = new Set<string>();
   let mapped = false;
+  // The agent's __init__ calling super().__init__() ran the old base's, and so the hooks that one calls.
+  const agentInit = ctx.agent.methods.get('__init__');
+  const chained = agentInit ? findSuperCall(ctx, agentInit) : null;
+  const rewired: Array<{ call: string; hook: string; line: number }> = [];
   for (const [caller, fn] of parent.cls.methods) {
     walk(fn.body, (n) => {
       const hook = selfAttribute(n, fn.params[0]?.name ?? 'self');
       if (!hook || seen.has(hook) || !ctx.agent.methods.has(hook)) return;
+      const throughSuper = caller === '__init__' && chained !== null;
+      // A hook the new base calls too, unless early-overrides renames the agent's away from it. One the new
+      // base only defines (handle_request() where the old base's run() served a socket with it) has no caller left.
+      const renamed = throughSuper ? earlyRenamed(ctx, hook) : null;
+      if (ctx.base.methods.has(hook) && ctx.base.selfCalls.has(hook) && !renamed) return;
       // (an agent override of the caller replaced the old base's call already)
-      if (ctx.base.methods.has(hook) || ctx.agent.methods.has(caller)) return;
+      if (ctx.agent.methods.has(caller) && !throughSuper) return;
       // Still called by the agent's own code (outside its definition): it runs as before.
       const own = ctx.agent.methods.get(hook)!;
       if (ctx.refs.of(hook).some((r) => r.kind === 'attribute' && !(own.outer.startIndex <= r.start && r.end <= own.outer.endIndex))) return;
@@ -70,12 +81,62 @@ export function reportHooksOf(ctx: PythonTransformContext, parent: { cls: PyClas
         mapped = true;
         return;
       }
+      if (throughSuper) {
+        const at = `${name}.__init__(), ${parent.file}:${n.startPosition.row + 1}`;
+        // An override extending the old base's own (super().<hook>()) has nothing left to extend.
+        if (callsSuper(own.body, hook)) {
+          keep(ctx, hook, own.line,
+            `${hook}() was called by the old base's constructor (${at}) through super().__init__(), and it extends the old base's own ${hook}() ` +
+              `(super().${hook}()), which ${ctx.profile.base_class} does not have: move what the old one did into it, then call it after super().__init__()`);
+          return;
+        }
+        if (unconditionalCall(n, fn)) {
+          rewired.push({ call: renamed ?? hook, hook, line: n.startPosition.row + 1 });
+          return;
+        }
+      }
       keep(ctx, hook, own.line,
         `${hook}() was called by the old base (${name}.${caller}(), ${parent.file}:${n.startPosition.row + 1}); ` +
           `${ctx.profile.base_class} never calls it, so it no longer runs: call it from the agent's own code (a hook of ${ctx.profile.base_class}'s) or drop it` +
           oldStateRead(ctx, own, parent));
     });
   }
+  if (rewired.length && chained) callAfterSuper(ctx, chained.stmt, rewired, parent.file, name);
+}
+
+/** `self.<hook>()` with no arguments, a statement of its own directly in the method's body (not under an if or a try). */
+function unconditionalCall(attr: SyntaxNode, fn: PyFunction): boolean {
+  const call = attr.parent;
+  if (call?.type !== 'call' || call.childForFieldName('function')?.id !== attr.id) return false;
+  if ((call.childForFieldName('arguments')?.namedChildCount ?? 1) !== 0) return false;
+  return call.parent?.type === 'expression_statement' && call.parent.parent?.id === fn.body.id;
+}
+
+/**
+ * The old base's constructor called the agent's hooks (`self._on_start()`) inside the agent's
+ * super().__init__(); the new base's does not. They are called right after that statement, where the
+ * legacy super call stood, so they run once, in the old base's order, after what the agent set before it.
+ */
+function callAfterSuper(ctx: PythonTransformContext, stmt: SyntaxNode, hooks: Array<{ call: string; hook: string; line: number }>, file: string, base: string): void {
+  const src = ctx.source;
+  const indent = src.slice(lineStart(src, stmt.startIndex), stmt.startIndex);
+  if (!/^[ \t]*$/.test(indent)) {
+    // (the super call shares its line with another statement: no line of its own to write after)
+    for (const h of hooks) {
+      keep(ctx, h.hook, ctx.agent.methods.get(h.hook)!.line,
+        `${h.hook}() was called by the old base's constructor (${base}.__init__(), ${file}:${h.line}) inside the agent's super().__init__(); ` +
+          `${ctx.profile.base_class}.__init__() does not call it: call it after super().__init__()`);
+    }
+    return;
+  }
+  const me = ctx.agent.methods.get('__init__')?.params[0]?.name ?? 'self';
+  const calls = hooks.map((h) => `${me}.${h.call}()`).join('\n');
+  ctx.edits.insert(lineEnd(src, stmt.endIndex), renderBlock(`# ${base}.__init__() called ${hooks.length > 1 ? 'these' : 'this'} here; ${ctx.profile.base_class}.__init__() does not.\n${calls}\n`, indent, ctx.layout), 'old-base-hooks');
+  ctx.warnings.push(
+    `${hooks.map((h) => `${h.hook}()`).join(', ')} ${hooks.length > 1 ? 'were' : 'was'} called by the old base's constructor (${base}.__init__(), ${file}:${hooks.map((h) => h.line).join(', ')}) ` +
+      `inside the agent's super().__init__(); ${ctx.profile.base_class}.__init__() does not call ${hooks.length > 1 ? 'them' : 'it'}, so __init__ now calls ` +
+      `${hooks.map((h) => `${me}.${h.call}()`).join(', ')} where that call stood`,
+  );
 }
 
 /**

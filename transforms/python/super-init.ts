@@ -277,14 +277,14 @@ function cooperativeChain(ctx: PythonTransformContext, existing: SuperCall): boo
   return true;
 }
 
-interface SuperCall {
+export interface SuperCall {
   stmt: SyntaxNode;
   call: SyntaxNode;
   target: 'base' | 'other';
 }
 
 /** `super().__init__(...)`, `super(X, self).__init__(...)` or `Base.__init__(self, ...)` in __init__. */
-function findSuperCall(ctx: PythonTransformContext, init: PyFunction): SuperCall | null {
+export function findSuperCall(ctx: PythonTransformContext, init: PyFunction): SuperCall | null {
   let found: SuperCall | null = null;
   const bases = ctx.agent.cls.bases.map(baseName);
   const visit = (block: SyntaxNode) => {

@@ -54,6 +54,26 @@ export function checkPorts(o: PortsOptions): CheckResult {
     return from === undefined ? `${p}` : `${p} (legacy ${from})`;
   };
   const paired: string[] = [];
+  // The legacy agent's own port and neighbours it derived from it (5660 and its PUB on 5662), all fixed, and a
+  // _v2 whose base took its port from the validator and whose agent derives the same neighbours from it: one
+  // fixed port pairs with a given one, and each other by the same offset when the _v2 listens there. Pairing
+  // them one by one in order gave a neighbour the validator's health port, and failed with one more neighbour.
+  const givenV2 = new Set(o.mapping.values());
+  const fixed = missing.filter((p) => !o.mapping.has(p) && !givenV2.has(p));
+  let anchor: { from: number; to: number; moved: number[] } | null = null;
+  for (const g of unusedGiven) {
+    for (const p of fixed) {
+      const moved = fixed.filter((q) => q !== p && Math.abs(q - p) <= FAR_OFFSET && !givenV2.has(g + q - p) && o.now!.includes(g + q - p));
+      if (moved.length && (!anchor || moved.length > anchor.moved.length)) anchor = { from: p, to: g, moved };
+    }
+  }
+  if (anchor) {
+    const { from, to, moved } = anchor;
+    unusedGiven.splice(unusedGiven.indexOf(to), 1);
+    paired.push(`${label(from)} (fixed in the legacy agent) as ${to} (the validator's)`,
+      ...moved.map((q) => `${label(q)} (the legacy agent's ${from} ${q > from ? '+' : '-'} ${Math.abs(q - from)}) as ${to + q - from}`));
+    missing = missing.filter((p) => p !== from && !moved.includes(p));
+  }
   missing = missing.filter((p) => {
     if (o.mapping.has(p) || [...o.mapping.values()].includes(p) || !unusedGiven.length) return true;
     const how = [...(o.derived?.values() ?? [])].includes(p) ? 'derived in the legacy agent from its port' : 'fixed in the legacy agent';
