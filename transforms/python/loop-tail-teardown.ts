@@ -10,7 +10,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
-import { selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { TEARDOWN } from './remove-teardown.js';
 import { asyncHealthListeners, healthPortExpressions } from './remove-health.js';
@@ -110,7 +110,7 @@ function tailBlock(ctx: PythonTransformContext, fn: PyFunction, listeners: Retur
   let looped = false;
   for (const st of top) {
     if (isLoop(st)) looped = true;
-    else if (looped && gone(st) && isShutdownStatement(st)) return fn.body;
+    else if (looped && ((gone(st) && isShutdownStatement(st)) || emptiedShutdown(ctx, st, gone))) return fn.body;
     else if (st.type === 'try_statement' && containsLoop(st.childForFieldName('body'))) {
       const fin = st.namedChildren.find((c) => c.type === 'finally_clause');
       const block = fin?.namedChildren.find((c) => c.type === 'block');
@@ -119,6 +119,20 @@ function tailBlock(ctx: PythonTransformContext, fn: PyFunction, listeners: Retur
     }
   }
   return null;
+}
+
+/**
+ * `self._stop_health()` after the loop, calling a method of the agent whose every statement goes and
+ * one of them a shutdown (`self.health_server.shutdown()`): the call stays, on a method left as `pass`,
+ * and the tail lost that shutdown all the same.
+ */
+function emptiedShutdown(ctx: PythonTransformContext, st: SyntaxNode, gone: (n: SyntaxNode) => boolean): boolean {
+  const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+  const f = e?.type === 'call' && (e.childForFieldName('arguments')?.namedChildCount ?? 1) === 0 ? e.childForFieldName('function') : null;
+  const m = f?.type === 'attribute' && f.childForFieldName('object')?.text === 'self' ? ctx.agent.methods.get(f.childForFieldName('attribute')!.text) : undefined;
+  if (!m || m.isAsync || gone(m.outer)) return false;
+  const body = statements(m.body).filter((x) => !isDocstring(x));
+  return body.length > 0 && body.every(gone) && body.some(isShutdownStatement);
 }
 
 function isLoop(st: SyntaxNode): boolean {
