@@ -104,6 +104,30 @@ export class RemovalPlan {
     return this.members.has(name);
   }
 
+  /**
+   * Whether a statement of a kept method goes once the members in `scope.removed` go, by the rule
+   * collect() deletes by (a statement proposal whose members all go, or code serving only removed
+   * members): what a member's condition reads to judge the code the rewrite leaves, not the input's.
+   * Members the base's threads drive are taken as shared (fewer statements go: the cautious side).
+   */
+  statementGoes(st: SyntaxNode, scope: InfraScope, agent: AgentModel): boolean {
+    const removed = scope.removed;
+    if (this.stmts.some((s) => s.replacement === undefined && (s.requires ?? []).every((r) => removed.has(r)) && s.node.startIndex <= st.startIndex && st.endIndex <= s.node.endIndex)) return true;
+    const shared = new Set([...removed].filter((m) => scope.baseOwned.has(m) && this.members.get(m)?.sharedWithBase !== false));
+    const { methodNames, callsGo, setupOnly } = this.deletionSets(agent, removed, shared);
+    return belongsTo(st, callsGo, setupOnly, methodNames) || iteratesOnly(st, callsGo);
+  }
+
+  /** What collect() deletes statements by, given the removed members and those of them shared with the base. */
+  private deletionSets(agent: AgentModel, removed: Set<string>, shared: Set<string>): { methodNames: Set<string>; callsGo: Set<string>; setupOnly: Set<string> } {
+    // A property's read (`self.health_port`) is a value, never a method handed to someone (a thread, a callback).
+    const methodNames = new Set([...agent.methods].filter(([, m]) => !m.decorators.includes('property')).map(([n]) => n));
+    // Calls to a method whose name the base answers stay in the code that is kept.
+    const callsGo = new Set([...removed].filter((m) => !(shared.has(m) && this.members.get(m)?.callsReachBase)));
+    const setupOnly = new Set([...removed].filter((m) => shared.has(m) && this.members.get(m)?.kind === 'attribute'));
+    return { methodNames, callsGo, setupOnly };
+  }
+
   resolve(ctx: {
     agent: AgentModel;
     moduleClasses: PyClass[];
@@ -262,11 +286,7 @@ export class RemovalPlan {
     removed: Set<string>,
     shared: Set<string>,
   ): { nodes: SyntaxNode[]; ranges: RangeSet; stmts: StatementProposal[] } {
-    // A property's read (`self.health_port`) is a value, never a method handed to someone (a thread, a callback).
-    const methodNames = new Set([...ctx.agent.methods].filter(([, m]) => !m.decorators.includes('property')).map(([n]) => n));
-    // Calls to a method whose name the base answers stay in the code that is kept.
-    const callsGo = new Set([...removed].filter((m) => !(shared.has(m) && this.members.get(m)?.callsReachBase)));
-    const setupOnly = new Set([...removed].filter((m) => shared.has(m) && this.members.get(m)?.kind === 'attribute'));
+    const { methodNames, callsGo, setupOnly } = this.deletionSets(ctx.agent, removed, shared);
     const nodes: SyntaxNode[] = [];
     for (const name of removed) {
       // (an attribute set only by removed code has no proposal of its own, and no definition to delete)

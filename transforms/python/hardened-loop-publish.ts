@@ -592,7 +592,8 @@ function isGenerator(fn: PyFunction): boolean {
   return y;
 }
 
-function reindent(ctx: PythonTransformContext, stmt: SyntaxNode, indent: string): string {
+/** A statement of the agent written elsewhere at `indent` (its continuation lines keep their offset). */
+export function reindent(ctx: PythonTransformContext, stmt: SyntaxNode, indent: string): string {
   noteMovedCode(ctx, stmt);
   const from = stmt.startPosition.column;
   return stmt.text

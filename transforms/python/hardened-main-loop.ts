@@ -21,6 +21,7 @@ import { sharedReceiver } from './entrypoint.js';
 import { entryCycleRaiseWarnings } from './entry-cycle-raise.js';
 import { threadFlagPrelude } from './remove-signal-handlers.js';
 import { helperFunctions, localsOf } from './super-init.js';
+import { resultLogs } from './hardened-result-log.js';
 
 const label = 'hardened-main-loop';
 const KEYWORD = 'collection_interval';
@@ -1454,10 +1455,13 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
   if (work.jitter) {
     ctx.warnings.push(`${cls}: run() slept a random spread on top of its interval (${work.jitter}); the base runs every collection_interval without it, so agents started together stay in step (stagger their start or set COLLECTION_INTERVAL per host)`);
   }
-  if (work.after.length) {
+  // Lines on what collect() returned that collect_data() writes at its returns (hardened-result-log) are not dropped.
+  const moved = resultLogs(ctx)?.logs ?? [];
+  const dropped = work.after.filter((x) => !moved.some((m) => m.startIndex <= x.startIndex && x.endIndex <= m.endIndex));
+  if (dropped.length) {
     // (HardenedAgentBase's loop writes no line per cycle: whoever matched on these is told so.)
     ctx.warnings.push(
-      `${cls}: run()'s log lines after collect() dropped: ${work.after.map((x) => x.text.split('\n')[0]!.trim().slice(0, 60)).join('; ')} ` +
+      `${cls}: run()'s log lines after collect() dropped: ${dropped.map((x) => x.text.split('\n')[0]!.trim().slice(0, 60)).join('; ')} ` +
         `(they read what run() kept of the cycle, which no method of the base has; the base writes no line per cycle): change a log search or alert that matches on them`,
     );
   }

@@ -2271,7 +2271,7 @@ function drainCallbacks(fn: PyFunction): Set<number> {
 }
 
 /** Names, attributes, literals, operators and len(): evaluating it changes nothing. */
-function sideEffectFree(node: SyntaxNode | null): boolean {
+export function sideEffectFree(node: SyntaxNode | null): boolean {
   if (!node) return true;
   let ok = true;
   walk(node, (n) => {

@@ -25,6 +25,7 @@ import { hardenedQueue } from './hardened-queue.js';
 import { hardenedRetry } from './hardened-retry.js';
 import { hardenedCollect, hardenedCollectPropose } from './hardened-collect.js';
 import { hardenedMainLoop, hardenedMainLoopPropose } from './hardened-main-loop.js';
+import { hardenedResultLog } from './hardened-result-log.js';
 import { hardenedOldBase } from './hardened-old-base.js';
 import { healthHookTransform } from './health-hook.js';
 import { metricsHookTransform } from './metrics-hook.js';
@@ -95,6 +96,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   entrypoint,
   hardenedCollect,
   hardenedMainLoop,
+  hardenedResultLog,
   // A SIGTERM/SIGINT handler whose installs went becomes the shutdown() hook.
   signalHandlerShutdown,
   removedSignalHandlerLogLine,

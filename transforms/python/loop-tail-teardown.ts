@@ -10,7 +10,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
-import { selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { TEARDOWN } from './remove-teardown.js';
 import { asyncHealthListeners, healthPortExpressions } from './remove-health.js';
@@ -56,25 +56,39 @@ export function loopTails(ctx: PythonTransformContext, target = ctx.py.teardown 
   if (!ctx.base.methods.has(target) || !ctx.base.idempotentTeardown.has(target)) return out;
   const listeners = asyncHealthListeners(ctx, healthPortExpressions(ctx)).filter((l) => l.withItems.length || l.soleWiths.length || l.collected);
   for (const [name, fn] of ctx.agent.methods) {
-    // Teardown methods end with the base's own teardown already (teardown-super, exit-teardown).
-    if (name === '__init__' || name === '__exit__' || name === target || TEARDOWN.test(name)) continue;
-    if (isRemoved(ctx, fn.outer) || callsTeardown(ctx, fn, target)) continue;
-    const block = tailBlock(ctx, fn, listeners);
-    if (!block) continue;
-    const kept = statements(block).filter((st) => !isRemoved(ctx, st));
-    const last = kept[kept.length - 1];
-    if (!last || last.type === 'raise_statement') continue;
-    out.push({ name, last });
+    const last = tailEnd(ctx, fn, target, listeners, (n) => isRemoved(ctx, n));
+    if (last) out.push({ name, last });
   }
   return out;
 }
 
+/**
+ * Whether loopTails ends the kept sync method `fn` with the base's teardown, `gone` saying what of the
+ * input the rewrite deletes: asked while the plan resolves (a signal handler's condition), before
+ * isRemoved can answer.
+ */
+export function tailGetsBaseTeardown(ctx: PythonTransformContext, fn: PyFunction, gone: (n: SyntaxNode) => boolean): boolean {
+  const target = ctx.py.teardown ?? 'cleanup';
+  if (!ctx.base.methods.has(target) || !ctx.base.idempotentTeardown.has(target) || fn.isAsync) return false;
+  return tailEnd(ctx, fn, target, [], gone) !== null;
+}
+
+/** The last kept statement of `fn`'s loop tail, after which the base's teardown goes (null: none goes there). */
+function tailEnd(ctx: PythonTransformContext, fn: PyFunction, target: string, listeners: ReturnType<typeof asyncHealthListeners>, gone: (n: SyntaxNode) => boolean): SyntaxNode | null {
+  // Teardown methods end with the base's own teardown already (teardown-super, exit-teardown).
+  if (fn.name === '__init__' || fn.name === '__exit__' || fn.name === target || TEARDOWN.test(fn.name)) return null;
+  if (gone(fn.outer) || callsTeardown(fn, target, gone)) return null;
+  const block = tailBlock(ctx, fn, listeners, gone);
+  const last = block ? statements(block).filter((st) => !gone(st)).pop() : undefined;
+  return last && last.type !== 'raise_statement' ? last : null;
+}
+
 /** The method calls a teardown already (the base's, or one of the agent's own). */
-function callsTeardown(ctx: PythonTransformContext, fn: PyFunction, target: string): boolean {
+function callsTeardown(fn: PyFunction, target: string, gone: (n: SyntaxNode) => boolean): boolean {
   let found = false;
   walk(fn.body, (n) => {
     if (found || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
-    if (n.type !== 'call' || isRemoved(ctx, n)) return;
+    if (n.type !== 'call' || gone(n)) return;
     const f = n.childForFieldName('function')!;
     const m = selfAttribute(f) ?? /^super\(.*\)\.(\w+)$/s.exec(f.text)?.[1];
     if (m && (m === target || TEARDOWN.test(m))) found = true;
@@ -87,24 +101,38 @@ function callsTeardown(ctx: PythonTransformContext, fn: PyFunction, target: stri
  * now: the method's own body after a top-level loop, or the `finally` of a top-level try around it; for an
  * async method, its body when the health listener it served in an `async with` went.
  */
-function tailBlock(ctx: PythonTransformContext, fn: PyFunction, listeners: ReturnType<typeof asyncHealthListeners>): SyntaxNode | null {
+function tailBlock(ctx: PythonTransformContext, fn: PyFunction, listeners: ReturnType<typeof asyncHealthListeners>, gone: (n: SyntaxNode) => boolean): SyntaxNode | null {
   const top = statements(fn.body);
   if (fn.isAsync) {
-    const served = listeners.some((l) => fn.body.startIndex <= l.stmt.startIndex && l.stmt.endIndex <= fn.body.endIndex && isRemoved(ctx, l.stmt));
+    const served = listeners.some((l) => fn.body.startIndex <= l.stmt.startIndex && l.stmt.endIndex <= fn.body.endIndex && gone(l.stmt));
     return served ? fn.body : null;
   }
   let looped = false;
   for (const st of top) {
     if (isLoop(st)) looped = true;
-    else if (looped && isRemoved(ctx, st) && isShutdownStatement(st)) return fn.body;
+    else if (looped && ((gone(st) && isShutdownStatement(st)) || emptiedShutdown(ctx, st, gone))) return fn.body;
     else if (st.type === 'try_statement' && containsLoop(st.childForFieldName('body'))) {
       const fin = st.namedChildren.find((c) => c.type === 'finally_clause');
       const block = fin?.namedChildren.find((c) => c.type === 'block');
-      if (block && statements(block).some((s) => isRemoved(ctx, s) && isShutdownStatement(s))) return block;
+      if (block && statements(block).some((s) => gone(s) && isShutdownStatement(s))) return block;
       looped = true;
     }
   }
   return null;
+}
+
+/**
+ * `self._stop_health()` after the loop, calling a method of the agent whose every statement goes and
+ * one of them a shutdown (`self.health_server.shutdown()`): the call stays, on a method left as `pass`,
+ * and the tail lost that shutdown all the same.
+ */
+function emptiedShutdown(ctx: PythonTransformContext, st: SyntaxNode, gone: (n: SyntaxNode) => boolean): boolean {
+  const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+  const f = e?.type === 'call' && (e.childForFieldName('arguments')?.namedChildCount ?? 1) === 0 ? e.childForFieldName('function') : null;
+  const m = f?.type === 'attribute' && f.childForFieldName('object')?.text === 'self' ? ctx.agent.methods.get(f.childForFieldName('attribute')!.text) : undefined;
+  if (!m || m.isAsync || gone(m.outer)) return false;
+  const body = statements(m.body).filter((x) => !isDocstring(x));
+  return body.length > 0 && body.every(gone) && body.some(isShutdownStatement);
 }
 
 function isLoop(st: SyntaxNode): boolean {

@@ -82,7 +82,7 @@ export function ownedPortSource(
 }
 
 /** Every name the function mentions bare (bound or read), not as `.attr` or `keyword=`. */
-function bareNames(fn: SyntaxNode): Set<string> {
+export function bareNames(fn: SyntaxNode): Set<string> {
   const out = new Set<string>();
   walk(fn, (n) => {
     if (n.type !== 'identifier') return;

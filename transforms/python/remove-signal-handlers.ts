@@ -4,6 +4,7 @@ import type { PythonTransform } from '../../src/lang/python/transform-context.js
 import { isRemoved, keep, withRenames } from '../../src/lang/python/transform-context.js';
 import { indentAt, lineStart } from '../../src/lang/python/text.js';
 import { insertAfterInit } from './health-hook.js';
+import { tailGetsBaseTeardown } from './loop-tail-teardown.js';
 import { isInfraBlock, isInfraStatement, isLogCall, isTrivial, type InfraScope } from '../../src/analysis/infra.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
@@ -24,7 +25,6 @@ export const removeSignalHandlers: PythonTransform = {
   run(ctx) {
     // A base that installs no handler of its own needs the agent's (they end the loop so state is saved).
     if (!ctx.base.handlesSignals) return;
-    const gentle = new Set<string>();
     const proposedHooks = new Set<string>();
     for (const fn of ctx.agent.methods.values()) {
       walkAgentCode(fn, (n) => {
@@ -59,17 +59,13 @@ export const removeSignalHandlers: PythonTransform = {
         // finally:): the base's handler would exit through the loop (SystemExit) and skip that
         // teardown. Installed as before, it still ends the loop gently; the kept teardown then
         // ends with the base's (teardown-super).
+        // What follows the loop is read in the code the rewrite leaves (the condition's scope): a teardown
+        // line that goes with what the base owns now (`self.health_server.shutdown()`) needs no handler,
+        // and a second run, which no longer sees it, decides the same.
         const after = workAfterLoop(ctx);
         const blockedIn = new Set(blockingCalls(ctx, loopMethods(ctx)).map((b) => b.member));
-        if (after && onlyEndsMainLoop(ctx, h.body, { removed: new Set(), baseOwned: ctx.baseOwned }, blockedIn)) {
-          if (gentle.has(handler)) return;
-          gentle.add(handler);
-          ctx.warnings.push(
-            `${handler}() stays installed as the SIGTERM/SIGINT handler: it ends the loop of ${ctx.py.main_loop_method ?? 'run'}(), which then tears down (line ${after.startPosition.row + 1}: ${after.text.split('\n')[0]!.trim()}); ` +
-            `${ctx.profile.base_class}'s own handler would leave through the loop and skip that`,
-          );
-          return;
-        }
+        const gentleEnd = after && onlyEndsMainLoop(ctx, h.body, { removed: new Set(), baseOwned: ctx.baseOwned }, blockedIn);
+        const gentleAfter = (scope: InfraScope) => (gentleEnd ? workAfterLoop(ctx, undefined, scope) : null);
         // `signal.signal(SIGTERM, lambda signum, frame: self.stop())`: the lambda only calls a teardown
         // that the base's own handler reaches too (its handler -> cleanup() -> the agent's stop()). The
         // install goes and the teardown stays, as long as nothing after the loop or after the entry
@@ -109,6 +105,11 @@ export const removeSignalHandlers: PythonTransform = {
           finding: 'signal',
           reason: 'signal handler (the base handles SIGTERM/SIGINT)',
           condition: (scope) => {
+            const tail = gentleAfter(scope);
+            if (tail) {
+              return `${handler}() stays installed as the SIGTERM/SIGINT handler: it ends the loop of ${ctx.py.main_loop_method ?? 'run'}(), which then tears down (line ${tail.startPosition.row + 1}: ${tail.text.split('\n')[0]!.trim()}); ` +
+                `${ctx.profile.base_class}'s own handler would leave through the loop and skip that`;
+            }
             if (isInfraBlock(h.body, scope) || onlyExits(ctx, h.body, scope)) return null;
             if (onlyEndsMainLoop(ctx, h.body, scope, blockedIn)) {
               const seen = flagReadBeyondLoop(ctx, h);
@@ -128,7 +129,7 @@ export const removeSignalHandlers: PythonTransform = {
               : `signal handler does more than stop the agent; kept installed`;
           },
           // Installed as before, it ends that loop as it did, and what follows the loop runs as it did.
-          keptSafely: (scope) => endsKeptLoop(ctx, h.body, scope) !== null ||
+          keptSafely: (scope) => gentleAfter(scope) !== null || endsKeptLoop(ctx, h.body, scope) !== null ||
             (onlyEndsMainLoop(ctx, h.body, scope, blockedIn) && flagReadBeyondLoop(ctx, h) !== null && tearsDownAfterLoop(ctx)),
         });
         ctx.plan.proposeStatement({
@@ -469,19 +470,26 @@ const STOPPING = /^(cancel|shutdown|stop|set|clear|close|cancel_all)$/;
  * The first statement after the main loop, in the loop's own block, that does work (not a log
  * line, a sleep or a bare return): what only runs when the loop ends by its condition.
  */
-function workAfterLoop(ctx: PythonTransformContext, given?: PyFunction[]): SyntaxNode | null {
+function workAfterLoop(ctx: PythonTransformContext, given?: PyFunction[], scope?: InfraScope): SyntaxNode | null {
   // Only an override of the base's own main loop method stays as it is; a legacy loop under another
   // name (run() of an agent moving onto run_forever()) goes, its teardown moved by its own transform.
   const main = ctx.agent.methods.get(ctx.py.main_loop_method ?? 'run');
   const runs = given ?? (main ? [main] : []);
-  for (const loop of [...mainLoops(ctx, runs), ...blockingCalls(ctx, runs).map((b) => b.stmt)]) {
-    const block = loop.parent;
-    if (!block) continue;
-    const siblings = statements(block);
-    const after = siblings.slice(siblings.findIndex((s) => s.id === loop.id) + 1);
-    // A call of a teardown the base's own handler makes too (self.cleanup()) is not skipped by it.
-    const work = after.find((s) => !isTrivial(s) && !ctx.base.shutdownCalls.has(selfCallOf(s) ?? ''));
-    if (work) return work;
+  // With a scope: what the rewrite deletes is no work, except a shutdown whose place the base's
+  // teardown takes (loop-tail-teardown writes super().cleanup() there, which a second run reads as work).
+  const gone = scope ? (n: SyntaxNode) => ctx.plan.statementGoes(n, scope, ctx.agent) : null;
+  for (const run of runs) {
+    if (scope?.removed.has(run.name)) continue;
+    const replaced = gone !== null && tailGetsBaseTeardown(ctx, run, gone);
+    for (const loop of [...mainLoops(ctx, [run]), ...blockingCalls(ctx, [run]).map((b) => b.stmt)]) {
+      const block = loop.parent;
+      if (!block) continue;
+      const siblings = statements(block);
+      const after = siblings.slice(siblings.findIndex((s) => s.id === loop.id) + 1);
+      // A call of a teardown the base's own handler makes too (self.cleanup()) is not skipped by it.
+      const work = after.find((s) => !isTrivial(s) && !ctx.base.shutdownCalls.has(selfCallOf(s) ?? '') && (replaced || !gone?.(s)));
+      if (work) return work;
+    }
   }
   return null;
 }

@@ -290,6 +290,7 @@ function enabled(t: PythonTransform, remove: string[]): boolean {
     'hardened-collect': 'collect_loop',
     'hardened-main-loop-propose': 'collect_loop',
     'hardened-main-loop': 'collect_loop',
+    'hardened-result-log': 'collect_loop',
     'hardened-old-base': 'old_base',
     'hardened-publisher': 'publish',
     'hardened-business-publish': 'publish',
