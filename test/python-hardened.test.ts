@@ -11,6 +11,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadProfile } from '../src/profile/profile.js';
 import { pythonAdapter } from '../src/lang/python/adapter.js';
@@ -20,7 +21,7 @@ import { scanRepository } from '../src/discover/scan.js';
 import { cliRefusals, verifyRequestAsCli } from './helpers/cli-verify.js';
 import type { VerifyRequest } from '../src/pipeline/language.js';
 import { planInit } from '../src/commands/init.js';
-import { cases, endsMigrated, FIXTURES, migrate, profile, removeRoots, roots, RUNTIME_BASE, stillDefined, stillMentioned, SUPPORT, update } from './helpers/python-hardened.js';
+import { cases, endsMigrated, FIXTURES, migrate, profile, parsedOutput, removeRoots, roots, RUNTIME_BASE, stillDefined, stillMentioned, SUPPORT, update } from './helpers/python-hardened.js';
 
 const toVerify: Array<{ name: string; req: VerifyRequest }> = [];
 
@@ -50,7 +51,7 @@ describe('python fixtures, hardened-agent-base profile (seed 001)', () => {
       const output = r.outcome!.output!;
       if (update) writeFileSync(c.expectedFile, output);
       expect(output).toBe(readFileSync(c.expectedFile, 'utf8'));
-      expect(firstSyntaxError(parsePython(output))).toBeNull();
+      expect(firstSyntaxError(parsedOutput(output).tree)).toBeNull();
       // What `migrate run` checks before it writes: idempotent, and no method that ran in the original left uncalled.
       // (Not for a rewrite that refused its own output: `migrate run` sets that aside before verify.)
       if (!r.outcome!.unstartable?.because) expect(r.outcome!.idempotency ?? null, 'migrate run would refuse this output').toBeNull();
@@ -108,10 +109,13 @@ describe('python fixtures, hardened-agent-base profile (seed 001)', () => {
     expect(legacy.length).toBeGreaterThan(20);
     let changed = 0;
     const outputs: Array<{ name: string; text: string }> = [];
+    // One batch, as `migrate run --all` makes it: the repository (every fixture's input, ~250
+    // files) is listed and read once for all the rewrites (batch.ts's snapshot), not twice per agent.
+    const snapshot = randomUUID();
     for (const agent of legacy) {
       const file = path.join(root, agent.file);
       const source = decodePythonSource(readFileSync(file), agent.file);
-      const o = await pythonAdapter.rewrite({ root, file, source, agent, profile });
+      const o = await pythonAdapter.rewrite({ root, file, source, agent, profile, snapshot });
       if (o.status === 'failed') {
         // Refusals are one clear line naming the file; never a crash of the engine.
         expect(o.error ?? '', agent.file).toContain(agent.file);
@@ -120,7 +124,7 @@ describe('python fixtures, hardened-agent-base profile (seed 001)', () => {
       }
       changed++;
       expect(firstSyntaxError(parsePython(o.output!)), agent.file).toBeNull();
-      const again = await pythonAdapter.rewrite({ root, file, source: o.output!, agent, profile });
+      const again = await pythonAdapter.rewrite({ root, file, source: o.output!, agent, profile, snapshot });
       expect(again.output, `${agent.file} idempotent`).toBe(o.output);
       outputs.push({ name: `corpus/${agent.file}`, text: o.output! });
     }

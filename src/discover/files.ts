@@ -68,7 +68,26 @@ function isOwnRegularFile(root: string, realRoot: string, rel: string): boolean 
   }
 }
 
+/**
+ * Could git find a work tree from `root`? Only through GIT_DIR or a `.git` (folder or file) in the
+ * root or a folder above it (as given or with symlinks resolved): without either, `git ls-files`
+ * fails, and is not started (a process per listing, paid by every scan and rewrite outside git).
+ */
+function maybeInGit(root: string): boolean {
+  if (process.env.GIT_DIR) return true;
+  // git looks up from the real folder (a symlinked root into a repository is in it); the path as given too.
+  for (const start of new Set([path.resolve(root), realpathOr(root)])) {
+    for (let dir = start; ; dir = path.dirname(dir)) {
+      // A .git, or a folder that is itself a git directory (a bare repository, which may name a work tree).
+      if (existsSync(path.join(dir, '.git')) || (existsSync(path.join(dir, 'HEAD')) && existsSync(path.join(dir, 'objects')))) return true;
+      if (path.dirname(dir) === dir) break;
+    }
+  }
+  return false;
+}
+
 function gitFiles(root: string): string[] | null {
+  if (!maybeInGit(root)) return null;
   try {
     const out = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', '.'], {
       cwd: root,

@@ -3,6 +3,7 @@
 // method that ran in the original lost its callers), then the adapter's batch verify with that
 // verdict (the outputs compiled in one python3). A fixture that expects an output the CLI would
 // refuse fails here, instead of passing its own test while the CLI writes nothing.
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { rewriteOne } from '../../src/pipeline/rewrite-pool.js';
 import { adapterFor } from '../../src/lang/registry.js';
@@ -10,9 +11,13 @@ import type { AgentInfo, RewriteOutcome } from '../../src/core/types.js';
 import type { Profile } from '../../src/profile/profile.js';
 import type { VerifyRequest } from '../../src/pipeline/language.js';
 
-/** The rewrite of one agent exactly as the CLI's rewrite pool makes it. */
+/**
+ * The rewrite of one agent exactly as the CLI's rewrite pool makes it, with a batch's snapshot id
+ * as batch.ts gives every job: the repository is listed and read once for the rewrite and its
+ * verification's second run, not again (outside git, a `git ls-files` that fails and a walk).
+ */
 export function rewriteAsCli(root: string, rel: string, source: string, agent: AgentInfo, profile: Profile): Promise<RewriteOutcome> {
-  return rewriteOne({ root, file: path.join(root, rel), source, agent }, profile);
+  return rewriteOne({ root, file: path.join(root, rel), source, agent, snapshot: randomUUID() }, profile);
 }
 
 /** The request the CLI's verify step gets for a changed outcome (see batch.ts verifyRequest). */

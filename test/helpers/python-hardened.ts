@@ -12,9 +12,9 @@ import { createServer, type Server } from 'node:http';
 import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadProfile, templatesDir } from '../../src/profile/profile.js';
-import { parsePython, decodePythonSource } from '../../src/lang/python/parser.js';
+import { parsePython, decodePythonSource, type Tree } from '../../src/lang/python/parser.js';
 import { ReferenceIndex } from '../../src/analysis/references.js';
-import { buildModuleModel } from '../../src/lang/python/module-model.js';
+import { buildModuleModel, type ModuleModel } from '../../src/lang/python/module-model.js';
 import { scanRepository } from '../../src/discover/scan.js';
 import type { AgentInfo, RewriteOutcome } from '../../src/core/types.js';
 import { validateCommand } from '../../src/commands/validate.js';
@@ -119,13 +119,29 @@ export async function migrate(c: Case): Promise<{ agent?: AgentInfo; outcome?: R
 export function stillDefined(output: string, name: string, agentClass?: string): boolean {
   // Removed from the agent: transport code that moved into the module's EventBusPublisher is
   // not the agent's any more.
-  const cls = agentClass ? buildModuleModel(output, parsePython(output)).classes.find((c) => c.name === agentClass) : undefined;
+  const cls = agentClass ? parsedOutput(output).module().classes.find((c) => c.name === agentClass) : undefined;
   const scope = cls ? cls.node.text : output;
   return new RegExp(`\\b(def|class)\\s+${name}\\b|self\\.${name}\\s*(:[^=\\n]+)?=[^=]`).test(scope);
 }
 
 export function stillMentioned(output: string, name: string): boolean {
-  return new ReferenceIndex(parsePython(output).rootNode).of(name).length > 0 || stillDefined(output, name);
+  return parsedOutput(output).refs().of(name).length > 0 || stillDefined(output, name);
+}
+
+/**
+ * The parse of the output a case checks, its module model and reference index, each made once
+ * for all its names (a case's removed/kept lists name up to a dozen symbols, and each check had
+ * parsed the whole output again). Only the last output is held: the cases run one at a time.
+ */
+let lastParsed: { output: string; tree: Tree; module: () => ModuleModel; refs: () => ReferenceIndex } | undefined;
+export function parsedOutput(output: string): NonNullable<typeof lastParsed> {
+  if (lastParsed?.output !== output) {
+    const tree = parsePython(output);
+    let module: ModuleModel | undefined;
+    let refs: ReferenceIndex | undefined;
+    lastParsed = { output, tree, module: () => (module ??= buildModuleModel(output, tree)), refs: () => (refs ??= new ReferenceIndex(tree.rootNode)) };
+  }
+  return lastParsed;
 }
 
 /** Run a command function, returning what it printed on stdout and its exit code. */
