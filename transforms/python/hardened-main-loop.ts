@@ -70,6 +70,12 @@ interface CycleWork {
    */
   absorbed: Array<{ clause: SyntaxNode; logs: SyntaxNode[] }>;
   /**
+   * `except KeyboardInterrupt: logger.info("interrupted")` around the loop: the base takes SIGINT itself and
+   * its loop returns normally, so no KeyboardInterrupt reaches the clause and its log lines are not written
+   * on Ctrl-C any more (the user is told which, by line).
+   */
+  interrupted: Array<{ clause: SyntaxNode; logs: SyntaxNode[] }>;
+  /**
    * `self._write_textfile()` in the loop after collect() and its publish, before the sleep: per-cycle
    * business work that reads nothing the publish changed. The base's loop runs run_cycle() then waits,
    * so an override of it runs these after super().run_cycle(), in their order (checked by cycleTail()).
@@ -141,7 +147,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   // Shape: locals, logs, one `while True:` (maybe inside try/except KeyboardInterrupt) holding
   // one self.collect() (maybe inside try/except that logs) and one sleep.
   const locals = new Set<string>();
-  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], backoffLogs: [], jitter: null, cadence: [], absorbed: [], tail: [], results: null };
+  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], backoffLogs: [], jitter: null, cadence: [], absorbed: [], interrupted: [], tail: [], results: null };
   // `except OSError: failures += 1; delay = min(interval * 2 ** failures, MAX); log; sleep(delay); continue`
   // around collect(): a back-off the base's loop replaces (a failing collect_data() is logged and
   // counted, and the next cycle comes after collection_interval). Its counters go with it.
@@ -312,6 +318,10 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
             if (c.type === 'except_clause' && inLoop && b) {
               const logs = statements(b).filter((x) => x.type === 'expression_statement' && isLogCall(x.namedChild(0)));
               if (logs.length) work.absorbed.push({ clause: c, logs });
+            }
+            if (c.type === 'except_clause' && !inLoop && b && ctx.base.handlesSignals && /^except\s+\(?\s*KeyboardInterrupt\b/.test(c.text)) {
+              const logs = statements(b).filter((x) => x.type === 'expression_statement' && isLogCall(x.namedChild(0)));
+              if (logs.length) work.interrupted.push({ clause: c, logs });
             }
             // `finally:` around the loop: the agent's own teardown (`self._close_log()`, `self.db.close()`),
             // which shutdown() runs now. Looked at before the trivial clauses are passed over: a finally:
@@ -1527,6 +1537,13 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
     ctx.warnings.push(
       `${cls}: run()'s \`${head}\` around ${fn.name}() (line ${clause.startPosition.row + 1}) is gone with the loop, and its log line${logs.length > 1 ? 's are' : ' is'} no longer written (${lines}): ` +
         `the base's loop catches a failing collect_data() itself and logs "collect_data failed" with the traceback (counted in errors, last_error on /health); move the line into collect_data() by hand if operators or alerts match on it`,
+    );
+  }
+  for (const { clause, logs } of work.interrupted) {
+    const lines = logs.map((x) => `line ${x.startPosition.row + 1}: ${x.text.split('\n')[0]!.trim().slice(0, 90)}`).join('; ');
+    ctx.warnings.push(
+      `${cls}: run()'s \`except KeyboardInterrupt:\` (line ${clause.startPosition.row + 1}) is gone with the loop, and its log line${logs.length > 1 ? 's are' : ' is'} no longer written on Ctrl-C (${lines}): ` +
+        `${ctx.profile.base_class} takes SIGINT itself and its loop returns normally; move the line into shutdown() if operators or alerts match on it`,
     );
   }
   if (work.cadence.length) {

@@ -16,6 +16,7 @@ import { expressionOf, selfAttribute, statements, walk } from '../../src/lang/py
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { importAnchor } from './add-import.js';
+import { localsOf } from './super-init.js';
 import { breakerCall, breakerQuery, otherBreakerUse, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
 import { agentModuleCall, type AgentModuleCall, analyzeCollect, type CollectPlan, contextManagerDecorator, HOOK, initTail, LEGACY_RUN, moduleDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, takesOneEvent, type Analysis } from './hardened-shapes.js';
 
@@ -745,6 +746,13 @@ function closedElsewhere(ctx: PythonTransformContext, attr: string, moved: PyFun
     if (!owner) return false;
     const st = statements(owner.body).find((x) => x.startIndex <= r.start && r.end <= x.endIndex);
     if (!st || !closesAttr(st, attr) || st.startPosition.column !== unit.length * 2) return false;
+    // It moves into the publisher's close(): a name of the method (a log line's argument) would not be there.
+    const bound = new Set([...localsOf(owner), ...owner.params.map((p) => p.name)].filter((n) => n !== 'self'));
+    let local = false;
+    walk(st, (n) => {
+      if (n.type === 'identifier' && bound.has(n.text) && !(n.parent?.type === 'attribute' && n.parent.childForFieldName('attribute')?.id === n.id)) local = true;
+    });
+    if (local) return false;
     if (!found.some((f) => f.id === st.id)) found.push(st);
   }
   if (!found.length) return false;
@@ -768,7 +776,10 @@ function closesAttr(st: SyntaxNode, attr: string): boolean {
     const e = x?.type === 'expression_statement' ? x.namedChild(0) : null;
     return e?.type === 'assignment' && selfAttribute(e.childForFieldName('left')!) === attr && e.childForFieldName('right')?.type === 'none';
   };
-  return selfAttribute(guard) === attr && (inner.length === 1 || (inner.length === 2 && reset(inner[1]))) && isClose(inner[0]!);
+  // `logger.info("gRPC channel closed")` after them, reading nothing of the agent: it moves with the close.
+  const logOnly = (x: SyntaxNode) => isLogCall(expressionOf(x)) && !mentions(x, 'self');
+  const rest = inner.slice(reset(inner[1]) ? 2 : 1);
+  return selfAttribute(guard) === attr && inner.length > 0 && isClose(inner[0]!) && rest.every(logOnly);
 }
 
 function transportOnlyAttr(ctx: PythonTransformContext, attr: string, moved: PyFunction[]): boolean {
