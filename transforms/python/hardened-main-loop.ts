@@ -87,6 +87,13 @@ interface CycleWork {
    * with `n` bound to what that return gave run() (see cycleResultLogs).
    */
   results: { local: string; logs: SyntaxNode[] } | null;
+  /**
+   * `if elapsed > interval: logger.warning("cycle took %.1fs ...", elapsed, interval)` in a loop keeping a
+   * fixed cadence: the loop's report of a cycle that overran its interval, on its clock alone. An override
+   * of the base's one pass writes it, timing super().run_cycle() with the loop's own clock steps (`pre`
+   * before it, `post` after it), as the loop timed collect().
+   */
+  overrun: { report: SyntaxNode; pre: SyntaxNode[]; post: SyntaxNode[] } | null;
 }
 
 const memo = new WeakMap<PythonTransformContext, Analysis<RunPlan>>();
@@ -147,7 +154,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   // Shape: locals, logs, one `while True:` (maybe inside try/except KeyboardInterrupt) holding
   // one self.collect() (maybe inside try/except that logs) and one sleep.
   const locals = new Set<string>();
-  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], backoffLogs: [], jitter: null, cadence: [], absorbed: [], interrupted: [], tail: [], results: null };
+  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], backoffLogs: [], jitter: null, cadence: [], absorbed: [], interrupted: [], tail: [], results: null, overrun: null };
   // `except OSError: failures += 1; delay = min(interval * 2 ** failures, MAX); log; sleep(delay); continue`
   // around collect(): a back-off the base's loop replaces (a failing collect_data() is logged and
   // counted, and the next cycle comes after collection_interval). Its counters go with it.
@@ -219,6 +226,11 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
       const e = s.type === 'expression_statement' ? s.namedChild(0) : null;
       // `started = time.monotonic()`, `deadline += self.interval`: the clock of a cadence-keeping loop.
       if (clocks.size && isClockStep(s, clocks)) continue;
+      // `if elapsed > interval: logger.warning(...)` after collect(): the cadence's overrun report (see CycleWork.overrun).
+      if (inLoop && collectStmt && !work.overrun && loopBody && s.parent?.id === loopBody.id && overrunReport(s, clocks, param?.name ?? null, fn)) {
+        work.overrun = { report: s, pre: [], post: [] };
+        continue;
+      }
       // `time.sleep(max(0.0, interval - elapsed))`, `if pause > 0: time.sleep(pause) else: ...`: the
       // interval minus the time the cycle took. The base waits collection_interval after each cycle.
       const paced = clocks.size && inLoop && s.parent?.id === loopBody?.id ? cadenceSleep(s, clocks, param?.name ?? null, loopEvent ? `self.${loopEvent}.wait` : null) : null;
@@ -564,6 +576,19 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     if (uses) return fail(`run()'s clock ${[...clocks].find((n) => mentionsName(uses, n))} is also used at line ${uses.startPosition.row + 1}`, uses.startPosition.row + 1);
     work.cadence = [...clocks];
     slept = interval;
+  }
+  if (work.overrun) {
+    const report = work.overrun.report;
+    const body = report.parent!;
+    const at = collectStmt as unknown as SyntaxNode;
+    const cycle = statements(body).find((x) => x.startIndex <= at.startIndex && at.endIndex <= x.endIndex);
+    const steps = statements(body).filter((x) => isClockStep(x, clocks));
+    work.overrun.pre = steps.filter((x) => cycle && x.startIndex < cycle.startIndex);
+    work.overrun.post = steps.filter((x) => cycle && x.startIndex > cycle.endIndex && x.startIndex < report.startIndex);
+    const line = report.startPosition.row + 1;
+    if (!cadenceSleepStmt || !cycle || !work.overrun.pre.length || !work.overrun.post.length) return fail(`run() reports an overrun of its cycle (line ${line}: ${report.text.split('\n')[0]!.trim()}) on a clock the migration cannot time on the base`, line);
+    if (work.tail.length) return fail(`run() reports an overrun of its cycle (line ${line}) and does more work after ${cycleMethod(ctx)}(): both would override the base's ${ctx.py.cycle_method ?? 'cycle'}()`, line);
+    if (!ctx.py.cycle_method || ctx.agent.methods.has(ctx.py.cycle_method)) return fail(`run() reports an overrun of its cycle (line ${line}), which only an override of the base's one pass could time`, line);
   }
   const kept = initKeepsInterval(ctx);
   // Bound inside visit's closure: TypeScript does not see it change.
@@ -954,6 +979,29 @@ function cycleResultLogs(ctx: PythonTransformContext, run: PyFunction, collectSt
     if (shadowed) return null;
   }
   return { local, logs };
+}
+
+/**
+ * `if elapsed > interval: logger.warning("cycle took %.1fs, longer than %ss", elapsed, interval)`: an `if`
+ * without else whose condition reads a clock local of the loop and whose body is only log lines, reading
+ * only the loop's clock locals, its interval parameter and names run() does not bind (module constants).
+ */
+function overrunReport(s: SyntaxNode, clocks: Set<string>, param: string | null, run: PyFunction): boolean {
+  if (s.type !== 'if_statement' || s.childForFieldName('alternative') || !clocks.size) return false;
+  const cond = s.childForFieldName('condition')!;
+  const inner = statements(s.childForFieldName('consequence'));
+  if (!inner.length || !inner.every((x) => isLogStatement(x))) return false;
+  if (![...clocks].some((c) => mentionsName(cond, c))) return false;
+  const bound = localsOf(run);
+  let ok = true;
+  walk(s, (n) => {
+    if (!ok || n.type !== 'identifier') return;
+    const p = n.parent;
+    if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
+    if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id) return;
+    if (n.text === 'self' || (bound.has(n.text) && !clocks.has(n.text) && n.text !== param)) ok = false;
+  });
+  return ok;
 }
 
 /** The distinct callee names of the calls in an expression, joined by '|' ('' when there is none). */
@@ -1508,6 +1556,24 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
     ];
     ctx.edits.insert(lineEnd(ctx.source, fn.outer.endIndex), eol + lines.join(eol) + eol, label);
     ctx.warnings.push(`${cls}: the teardown ${where.said} moved into shutdown()`);
+  }
+  if (work.overrun) {
+    const { report, pre, post } = work.overrun;
+    const methodIndent = indentAt(ctx.source, fn.outer.startIndex);
+    const one = ctx.py.cycle_method!;
+    const lines = [
+      `${methodIndent}def ${one}(self):`,
+      `${bodyIndent}"""The legacy run() loop's report of a cycle longer than its interval, timing the base's cycle (moved by migrate)."""`,
+      ...pre.map((x) => movedStatement(ctx, x, bodyIndent, work)),
+      `${bodyIndent}super().${one}()`,
+      ...post.map((x) => movedStatement(ctx, x, bodyIndent, work)),
+      movedStatement(ctx, report, bodyIndent, work),
+    ];
+    ctx.edits.insert(lineEnd(ctx.source, fn.outer.endIndex), eol + lines.join(eol) + eol, label);
+    ctx.warnings.push(
+      `${cls}: run()'s report of a cycle longer than its interval (line ${report.startPosition.row + 1}: ${report.text.split('\n')[0]!.trim().slice(0, 60)}) now runs in ${one}(), ` +
+        `timing super().${one}() (collect_data() and the base's publish) with the loop's own clock, as the loop timed ${fn.name}() and its publish`,
+    );
   }
   if (work.tail.length) {
     const methodIndent = indentAt(ctx.source, fn.outer.startIndex);
