@@ -1409,6 +1409,20 @@ export const hardenedPublisher: PythonTransform = {
     }
     if (plan.queue) {
       ctx.warnings.push(`${cls.name}: the legacy queue self.${plan.queue} is the base's local_queue through ${ADAPTER}`);
+      // `self.queue.drain(send, limit=max_batch)` in a removed drain: its own batch size (often from the
+      // environment) no longer bounds a cycle's drain; the base's does.
+      for (const m of ctx.agent.methods.values()) {
+        if (!isDrain(ctx, m.name) || !ctx.resolved?.members.has(m.name)) continue;
+        walk(m.body, (n) => {
+          if (n.type !== 'call' || n.childForFieldName('function')?.type !== 'attribute' || n.childForFieldName('function')!.childForFieldName('attribute')?.text !== 'drain') return;
+          const limit = n.childForFieldName('arguments')!.namedChildren.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'limit');
+          const value = limit?.childForFieldName('value');
+          if (!value || value.text === '100') return;
+          ctx.warnings.push(
+            `${cls.name}: ${m.name}() drained at most ${value.text} queued items per call (line ${n.startPosition.row + 1}: limit=${value.text}); the base drains its local_queue up to 100 events per cycle, so that limit (and whatever sets it) no longer applies`,
+          );
+        });
+      }
       // Beside the base's import: after the sys.path set-up the project's imports rely on.
       const anchor = importAnchor(ctx.module.root);
       if (!ctx.source.includes(ADAPTER_IMPORT)) ctx.edits.insert(anchor ? lineEnd(ctx.source, anchor.endIndex) : 0, ADAPTER_IMPORT + eol, label);
