@@ -984,7 +984,7 @@ function cycleResultLogs(ctx: PythonTransformContext, run: PyFunction, collectSt
 /**
  * `if elapsed > interval: logger.warning("cycle took %.1fs, longer than %ss", elapsed, interval)`: an `if`
  * without else whose condition reads a clock local of the loop and whose body is only log lines, reading
- * only the loop's clock locals, its interval parameter and names run() does not bind (module constants).
+ * only the loop's clock locals, its interval parameter, the agent and names run() does not bind.
  */
 function overrunReport(s: SyntaxNode, clocks: Set<string>, param: string | null, run: PyFunction): boolean {
   if (s.type !== 'if_statement' || s.childForFieldName('alternative') || !clocks.size) return false;
@@ -992,16 +992,7 @@ function overrunReport(s: SyntaxNode, clocks: Set<string>, param: string | null,
   const inner = statements(s.childForFieldName('consequence'));
   if (!inner.length || !inner.every((x) => isLogStatement(x))) return false;
   if (![...clocks].some((c) => mentionsName(cond, c))) return false;
-  const bound = localsOf(run);
-  let ok = true;
-  walk(s, (n) => {
-    if (!ok || n.type !== 'identifier') return;
-    const p = n.parent;
-    if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
-    if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id) return;
-    if (n.text === 'self' || (bound.has(n.text) && !clocks.has(n.text) && n.text !== param)) ok = false;
-  });
-  return ok;
+  return readsOnlyAgent(run, s, [...clocks, ...(param ? [param] : [])]);
 }
 
 /** The distinct callee names of the calls in an expression, joined by '|' ('' when there is none). */
