@@ -71,3 +71,21 @@ it('a kept publish with its own queue fallback ends needs-review naming the subc
   expect(git(root, 'rev-parse', 'HEAD')).toBe(head);
   expect(ran.code).toBe(0);
 });
+
+// sudo-no-guard-failure-exit-kept: a module with no __main__ guard (a launcher in another file calls run())
+// whose run() is kept for review (it exits 3 after consecutive failed cycles). A guard added by the migration
+// calling run_forever() would start the base with none of the kept cycle, and validation would prove an
+// agent that does nothing. Before: that guard was written, validation passed on it ("collected no events ...
+// nothing to publish in this environment"), and the _v2 was committed.
+it('a module without a guard whose run() is kept ends needs-review, no guard added, nothing written', async () => {
+  const { root, rel } = committedRepo('sudo-no-guard-failure-exit-kept');
+  const head = git(root, 'rev-parse', 'HEAD');
+  const ran = await captureStdout(() => runCommand([rel], { root, profile: 'hardened-agent-base', validate: false, commit: true, runInBand: true, json: true }));
+  const r = JSON.parse(ran.out).results[0];
+  expect(r.status, ran.out).toBe('needs-review');
+  expect(r.output).toBeNull();
+  expect(r.warnings.join('\n')).toContain('no _v2 written: run (line 125) is kept for review and the file has no __main__ guard: one calling run_forever() would start HardenedAgentBase without the cycle run() keeps');
+  expect(existsSync(path.join(root, rel.replace(/\.py$/, '_v2.py')))).toBe(false);
+  expect(git(root, 'rev-parse', 'HEAD')).toBe(head);
+  expect(ran.code).toBe(0);
+});

@@ -7,6 +7,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { keep } from '../../src/lang/python/transform-context.js';
 import { callee, statements, walk } from '../../src/lang/python/syntax.js';
 import { keptLoopIsSafe } from './remove-main-loop.js';
+import { LEGACY_RUN } from './hardened-shapes.js';
 import { chosenClasses, constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
 
 const label = 'entrypoint';
@@ -264,6 +265,14 @@ function addGuard(ctx: PythonTransformContext) {
   if (required.length) {
     keep(ctx, '__main__', cls.line,
       `no __main__ guard, and ${cls.name}() needs ${required.map((p) => p.name).join(', ')}; add the entry point by hand`);
+    return;
+  }
+  // run() kept for review (its cycle could not become the hooks): a new guard calling the base's run method
+  // would start the base with none of that cycle (collect_data() the base's empty default), and validation
+  // would prove an agent that does nothing. Its callers (a launcher in another file) still call run().
+  const loop = [...(ctx.resolved?.kept ?? []), ...ctx.kept].find((k) => k.symbol === LEGACY_RUN && cls.methods.has(LEGACY_RUN));
+  if (loop && baseStartsInRun(ctx) && (ctx.py.main_loop_method ?? 'run') !== LEGACY_RUN) {
+    ctx.unstartable = { ...loop, because: `and the file has no __main__ guard: one calling ${ctx.py.main_loop_method ?? 'run'}() would start ${ctx.profile.base_class} without the cycle ${LEGACY_RUN}() keeps (whoever starts the agent calls ${LEGACY_RUN}())` };
     return;
   }
   const src = ctx.source;

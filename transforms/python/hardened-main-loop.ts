@@ -72,11 +72,30 @@ interface CycleWork {
    */
   absorbed: Array<{ clause: SyntaxNode; logs: SyntaxNode[] }>;
   /**
+   * `except KeyboardInterrupt: logger.info("interrupted")` around the loop: the base takes SIGINT itself and
+   * its loop returns normally, so no KeyboardInterrupt reaches the clause and its log lines are not written
+   * on Ctrl-C any more (the user is told which, by line).
+   */
+  interrupted: Array<{ clause: SyntaxNode; logs: SyntaxNode[] }>;
+  /**
    * `self._write_textfile()` in the loop after collect() and its publish, before the sleep: per-cycle
    * business work that reads nothing the publish changed. The base's loop runs run_cycle() then waits,
    * so an override of it runs these after super().run_cycle(), in their order (checked by cycleTail()).
    */
   tail: SyntaxNode[];
+  /**
+   * `n = self.collect()`, then `logger.info("cycle %d: %d events", cycle, n)`: log lines reading what
+   * collect() returned (the SOC's per-cycle line). collect_data() writes them before each of its returns,
+   * with `n` bound to what that return gave run() (see cycleResultLogs).
+   */
+  results: { local: string; logs: SyntaxNode[] } | null;
+  /**
+   * `if elapsed > interval: logger.warning("cycle took %.1fs ...", elapsed, interval)` in a loop keeping a
+   * fixed cadence: the loop's report of a cycle that overran its interval, on its clock alone. An override
+   * of the base's one pass writes it, timing super().run_cycle() with the loop's own clock steps (`pre`
+   * before it, `post` after it), as the loop timed collect().
+   */
+  overrun: { report: SyntaxNode; pre: SyntaxNode[]; post: SyntaxNode[] } | null;
 }
 
 const memo = new WeakMap<PythonTransformContext, Analysis<RunPlan>>();
@@ -137,7 +156,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   // Shape: locals, logs, one `while True:` (maybe inside try/except KeyboardInterrupt) holding
   // one self.collect() (maybe inside try/except that logs) and one sleep.
   const locals = new Set<string>();
-  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], backoffLogs: [], jitter: null, cadence: [], absorbed: [], tail: [] };
+  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], backoffLogs: [], jitter: null, cadence: [], absorbed: [], interrupted: [], tail: [], results: null, overrun: null };
   // `except OSError: failures += 1; delay = min(interval * 2 ** failures, MAX); log; sleep(delay); continue`
   // around collect(): a back-off the base's loop replaces (a failing collect_data() is logged and
   // counted, and the next cycle comes after collection_interval). Its counters go with it.
@@ -209,6 +228,11 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
       const e = s.type === 'expression_statement' ? s.namedChild(0) : null;
       // `started = time.monotonic()`, `deadline += self.interval`: the clock of a cadence-keeping loop.
       if (clocks.size && isClockStep(s, clocks)) continue;
+      // `if elapsed > interval: logger.warning(...)` after collect(): the cadence's overrun report (see CycleWork.overrun).
+      if (inLoop && collectStmt && !work.overrun && loopBody && s.parent?.id === loopBody.id && overrunReport(s, clocks, param?.name ?? null, fn)) {
+        work.overrun = { report: s, pre: [], post: [] };
+        continue;
+      }
       // `time.sleep(max(0.0, interval - elapsed))`, `if pause > 0: time.sleep(pause) else: ...`: the
       // interval minus the time the cycle took. The base waits collection_interval after each cycle.
       const paced = clocks.size && inLoop && s.parent?.id === loopBody?.id ? cadenceSleep(s, clocks, param?.name ?? null, loopEvent ? `self.${loopEvent}.wait` : null) : null;
@@ -308,6 +332,10 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
             if (c.type === 'except_clause' && inLoop && b) {
               const logs = statements(b).filter((x) => x.type === 'expression_statement' && isLogCall(x.namedChild(0)));
               if (logs.length) work.absorbed.push({ clause: c, logs });
+            }
+            if (c.type === 'except_clause' && !inLoop && b && ctx.base.handlesSignals && /^except\s+\(?\s*KeyboardInterrupt\b/.test(c.text)) {
+              const logs = statements(b).filter((x) => x.type === 'expression_statement' && isLogCall(x.namedChild(0)));
+              if (logs.length) work.interrupted.push({ clause: c, logs });
             }
             // `finally:` around the loop: the agent's own teardown (`self._close_log()`, `self.db.close()`),
             // which shutdown() runs now. Looked at before the trivial clauses are passed over: a finally:
@@ -485,6 +513,11 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     work.tail = [...work.tail, ...reports].sort((a, b) => a.startIndex - b.startIndex);
     work.after = work.after.filter((x) => !reports.includes(x));
   }
+  const results = cycleResultLogs(ctx, fn, collectStmt as unknown as SyntaxNode | null, work, sleepCall);
+  if (results) {
+    work.results = results;
+    work.after = work.after.filter((x) => !results.logs.includes(x));
+  }
 
   // Who calls run(): only the entry point, on an agent it constructs.
   const cls = ctx.agent.cls;
@@ -520,14 +553,16 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   const arg = (sleep as SyntaxNode).childForFieldName('arguments')!.namedChildren;
   if (arg.length !== 1) return fail('run() sleeps an unusual amount', fn.line);
   let slept = arg[0]!;
-  // `interval + random.uniform(0, self.jitter)`: the interval, plus a random spread.
-  if (slept.type === 'binary_operator' && slept.childForFieldName('operator')?.text === '+') {
+  // `interval + random.uniform(0, self.jitter)`: the interval, plus a random spread; `interval * (1 +
+  // random.uniform(-J, J))`: the interval, scaled by a random factor around 1 (the same spread, relative).
+  const op = slept.type === 'binary_operator' ? slept.childForFieldName('operator')?.text : undefined;
+  if (op === '+' || op === '*') {
     const l = slept.childForFieldName('left')!;
     const r = slept.childForFieldName('right')!;
     const [interval, spread] = isRandom(ctx, r) && !isRandom(ctx, l) ? [l, r] : isRandom(ctx, l) && !isRandom(ctx, r) ? [r, l] : [null, null];
     if (interval && spread) {
       if ([...work.locals, ...work.backoff].some((n) => mentionsName(spread, n))) return fail(`run()'s random spread ${spread.text} depends on the loop`, fn.line);
-      work.jitter = spread.text;
+      work.jitter = op === '+' ? spread.text : `${slept.text}: a random factor ${spread.text}`;
       slept = interval;
     }
   }
@@ -543,6 +578,19 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     if (uses) return fail(`run()'s clock ${[...clocks].find((n) => mentionsName(uses, n))} is also used at line ${uses.startPosition.row + 1}`, uses.startPosition.row + 1);
     work.cadence = [...clocks];
     slept = interval;
+  }
+  if (work.overrun) {
+    const report = work.overrun.report;
+    const body = report.parent!;
+    const at = collectStmt as unknown as SyntaxNode;
+    const cycle = statements(body).find((x) => x.startIndex <= at.startIndex && at.endIndex <= x.endIndex);
+    const steps = statements(body).filter((x) => isClockStep(x, clocks));
+    work.overrun.pre = steps.filter((x) => cycle && x.startIndex < cycle.startIndex);
+    work.overrun.post = steps.filter((x) => cycle && x.startIndex > cycle.endIndex && x.startIndex < report.startIndex);
+    const line = report.startPosition.row + 1;
+    if (!cadenceSleepStmt || !cycle || !work.overrun.pre.length || !work.overrun.post.length) return fail(`run() reports an overrun of its cycle (line ${line}: ${report.text.split('\n')[0]!.trim()}) on a clock the migration cannot time on the base`, line);
+    if (work.tail.length) return fail(`run() reports an overrun of its cycle (line ${line}) and does more work after ${cycleMethod(ctx)}(): both would override the base's ${ctx.py.cycle_method ?? 'cycle'}()`, line);
+    if (!ctx.py.cycle_method || ctx.agent.methods.has(ctx.py.cycle_method)) return fail(`run() reports an overrun of its cycle (line ${line}), which only an override of the base's one pass could time`, line);
   }
   const kept = initKeepsInterval(ctx);
   // Bound inside visit's closure: TypeScript does not see it change.
@@ -886,6 +934,77 @@ export const hardenedMainLoopPropose: PythonTransform = {
     });
   },
 };
+
+/**
+ * `n = self.collect()` followed, in the same block and before the sleep, by log lines reading `n` (and
+ * otherwise only the agent and the loop's counters): the cycle's own report of what collect() returned,
+ * which operators and alerts match on. collect_data() can write them before each of its returns, binding
+ * `n` to what that return gave run(), when every return is one the hook rewrites, its value reads nothing
+ * the publish changes (no `self`, no call but len/bool/int/str) and sits on its own line, and `n` serves
+ * nothing else in run(). Null otherwise (the lines are then dropped, warned, as before).
+ */
+function cycleResultLogs(ctx: PythonTransformContext, run: PyFunction, collectStmt: SyntaxNode | null, work: CycleWork, sleepCall: SyntaxNode | null): CycleWork['results'] {
+  const target = collectStmt ? selfCall(collectStmt)?.target : null;
+  if (!collectStmt || target?.type !== 'identifier') return null;
+  const local = target.text;
+  const logs = work.after.filter((x) => x.parent?.id === collectStmt.parent?.id && x.startIndex > collectStmt.endIndex && isLogStatement(x) &&
+    mentionsName(x, local) && !(sleepCall && sleepCall.startIndex < x.startIndex) && readsOnlyAgent(run, x, [...work.locals, local]));
+  if (!logs.length) return null;
+  let elsewhere = false;
+  walk(run.body, (n) => {
+    if (n.type === 'identifier' && n.text === local && n.id !== target.id && !logs.some((l) => l.startIndex <= n.startIndex && n.endIndex <= l.endIndex)) elsewhere = true;
+  });
+  if (elsewhere) return null;
+  const plan = analyzeCollect(ctx);
+  if (!plan.ok) return null;
+  const p = plan.value;
+  if (p.append || p.replaced?.size || p.queued || p.loop || p.accumulate || !p.returns.length) return null;
+  const planned = new Set(p.returns.map((r) => r.node.id));
+  let unplanned = false;
+  walk(p.fn.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'return_statement' && !planned.has(n.id)) unplanned = true;
+  });
+  if (unplanned) return null;
+  for (const r of p.returns) {
+    const value = r.node.namedChild(0);
+    if (value && (mentionsName(value, 'self') || value.text.includes('\n') || !/^(len|bool|int|str)?$/.test(callsIn(value)))) return null;
+    if (ctx.source.slice(lineStart(ctx.source, r.node.startIndex), r.node.startIndex).trim()) return null;
+  }
+  // A name the lines read that collect() binds would read collect()'s value, not the module's.
+  const bound = localsOf(p.fn);
+  for (const l of logs) {
+    let shadowed = false;
+    walk(l, (n) => {
+      if (n.type === 'identifier' && n.text !== local && !work.locals.includes(n.text) && n.parent?.type !== 'attribute' && bound.has(n.text)) shadowed = true;
+    });
+    if (shadowed) return null;
+  }
+  return { local, logs };
+}
+
+/**
+ * `if elapsed > interval: logger.warning("cycle took %.1fs, longer than %ss", elapsed, interval)`: an `if`
+ * without else whose condition reads a clock local of the loop and whose body is only log lines, reading
+ * only the loop's clock locals, its interval parameter, the agent and names run() does not bind.
+ */
+function overrunReport(s: SyntaxNode, clocks: Set<string>, param: string | null, run: PyFunction): boolean {
+  if (s.type !== 'if_statement' || s.childForFieldName('alternative') || !clocks.size) return false;
+  const cond = s.childForFieldName('condition')!;
+  const inner = statements(s.childForFieldName('consequence'));
+  if (!inner.length || !inner.every((x) => isLogStatement(x))) return false;
+  if (![...clocks].some((c) => mentionsName(cond, c))) return false;
+  return readsOnlyAgent(run, s, [...clocks, ...(param ? [param] : [])]);
+}
+
+/** The distinct callee names of the calls in an expression, joined by '|' ('' when there is none). */
+function callsIn(node: SyntaxNode): string {
+  const names = new Set<string>();
+  walk(node, (n) => {
+    if (n.type === 'call') names.add(n.childForFieldName('function')?.text ?? '?');
+  });
+  return [...names].join('|');
+}
 
 /** A statement's text at another indentation, with the loop's names turned into the agent's. */
 function movedStatement(ctx: PythonTransformContext, stmt: SyntaxNode, indent: string, work: CycleWork, failing = false): string {
@@ -1379,6 +1498,18 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
     ctx.edits.insert(lineStart(ctx.source, first.startIndex), text, label);
   }
   const cls = ctx.agent.cls.name;
+  if (work.results) {
+    const { local, logs } = work.results;
+    for (const r of collect.value.returns) {
+      const indent = indentAt(ctx.source, r.node.startIndex);
+      const text = [`${indent}${local} = ${r.node.namedChild(0)?.text ?? 'None'}`, ...logs.map((x) => movedStatement(ctx, x, indent, work))].join(eol) + eol;
+      ctx.edits.insert(lineStart(ctx.source, r.node.startIndex), text, label);
+    }
+    ctx.warnings.push(
+      `${cls}: run()'s log line${logs.length > 1 ? 's' : ''} on what ${fn.name}() returned (${logs.map((x) => `line ${x.startPosition.row + 1}: ${x.text.split('\n')[0]!.trim().slice(0, 60)}`).join('; ')}) ` +
+        `now written by collect_data() before each of its returns, ${local} bound to what that return gave run(); written before the base publishes the cycle's events (the legacy loop wrote ${logs.length > 1 ? 'them' : 'it'} after its own publish)`,
+    );
+  }
   // The loop's counters start in __init__ (state of the agent from its construction on).
   // A start-up call into code another concern removes (the ad-hoc health server the base replaces) goes with it.
   work = { ...work, before: work.before.filter((x) => !callsRemovedMethod(ctx, x)) };
@@ -1419,6 +1550,24 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
     ctx.edits.insert(lineEnd(ctx.source, fn.outer.endIndex), eol + lines.join(eol) + eol, label);
     ctx.warnings.push(`${cls}: the teardown ${where.said} moved into shutdown()`);
   }
+  if (work.overrun) {
+    const { report, pre, post } = work.overrun;
+    const methodIndent = indentAt(ctx.source, fn.outer.startIndex);
+    const one = ctx.py.cycle_method!;
+    const lines = [
+      `${methodIndent}def ${one}(self):`,
+      `${bodyIndent}"""The legacy run() loop's report of a cycle longer than its interval, timing the base's cycle (moved by migrate)."""`,
+      ...pre.map((x) => movedStatement(ctx, x, bodyIndent, work)),
+      `${bodyIndent}super().${one}()`,
+      ...post.map((x) => movedStatement(ctx, x, bodyIndent, work)),
+      movedStatement(ctx, report, bodyIndent, work),
+    ];
+    ctx.edits.insert(lineEnd(ctx.source, fn.outer.endIndex), eol + lines.join(eol) + eol, label);
+    ctx.warnings.push(
+      `${cls}: run()'s report of a cycle longer than its interval (line ${report.startPosition.row + 1}: ${report.text.split('\n')[0]!.trim().slice(0, 60)}) now runs in ${one}(), ` +
+        `timing super().${one}() (collect_data() and the base's publish) with the loop's own clock, as the loop timed ${fn.name}() and its publish`,
+    );
+  }
   if (work.tail.length) {
     const methodIndent = indentAt(ctx.source, fn.outer.startIndex);
     const one = ctx.py.cycle_method!;
@@ -1447,6 +1596,13 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
     ctx.warnings.push(
       `${cls}: run()'s \`${head}\` around ${fn.name}() (line ${clause.startPosition.row + 1}) is gone with the loop, and its log line${logs.length > 1 ? 's are' : ' is'} no longer written (${lines}): ` +
         `the base's loop catches a failing collect_data() itself and logs "collect_data failed" with the traceback (counted in errors, last_error on /health); move the line into collect_data() by hand if operators or alerts match on it`,
+    );
+  }
+  for (const { clause, logs } of work.interrupted) {
+    const lines = logs.map((x) => `line ${x.startPosition.row + 1}: ${x.text.split('\n')[0]!.trim().slice(0, 90)}`).join('; ');
+    ctx.warnings.push(
+      `${cls}: run()'s \`except KeyboardInterrupt:\` (line ${clause.startPosition.row + 1}) is gone with the loop, and its log line${logs.length > 1 ? 's are' : ' is'} no longer written on Ctrl-C (${lines}): ` +
+        `${ctx.profile.base_class} takes SIGINT itself and its loop returns normally; move the line into shutdown() if operators or alerts match on it`,
     );
   }
   if (work.cadence.length) {

@@ -16,6 +16,7 @@ import { expressionOf, selfAttribute, statements, walk } from '../../src/lang/py
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { importAnchor } from './add-import.js';
+import { localsOf } from './super-init.js';
 import { breakerCall, breakerQuery, otherBreakerUse, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
 import { agentModuleCall, type AgentModuleCall, analyzeCollect, type CollectPlan, contextManagerDecorator, HOOK, initTail, LEGACY_RUN, moduleDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, takesOneEvent, type Analysis } from './hardened-shapes.js';
 
@@ -745,6 +746,13 @@ function closedElsewhere(ctx: PythonTransformContext, attr: string, moved: PyFun
     if (!owner) return false;
     const st = statements(owner.body).find((x) => x.startIndex <= r.start && r.end <= x.endIndex);
     if (!st || !closesAttr(st, attr) || st.startPosition.column !== unit.length * 2) return false;
+    // It moves into the publisher's close(): a name of the method (a log line's argument) would not be there.
+    const bound = new Set([...localsOf(owner), ...owner.params.map((p) => p.name)].filter((n) => n !== 'self'));
+    let local = false;
+    walk(st, (n) => {
+      if (n.type === 'identifier' && bound.has(n.text) && !(n.parent?.type === 'attribute' && n.parent.childForFieldName('attribute')?.id === n.id)) local = true;
+    });
+    if (local) return false;
     if (!found.some((f) => f.id === st.id)) found.push(st);
   }
   if (!found.length) return false;
@@ -768,7 +776,10 @@ function closesAttr(st: SyntaxNode, attr: string): boolean {
     const e = x?.type === 'expression_statement' ? x.namedChild(0) : null;
     return e?.type === 'assignment' && selfAttribute(e.childForFieldName('left')!) === attr && e.childForFieldName('right')?.type === 'none';
   };
-  return selfAttribute(guard) === attr && (inner.length === 1 || (inner.length === 2 && reset(inner[1]))) && isClose(inner[0]!);
+  // `logger.info("gRPC channel closed")` after them, reading nothing of the agent: it moves with the close.
+  const logOnly = (x: SyntaxNode) => isLogCall(expressionOf(x)) && !mentions(x, 'self');
+  const rest = inner.slice(reset(inner[1]) ? 2 : 1);
+  return selfAttribute(guard) === attr && inner.length > 0 && isClose(inner[0]!) && rest.every(logOnly);
 }
 
 function transportOnlyAttr(ctx: PythonTransformContext, attr: string, moved: PyFunction[]): boolean {
@@ -1398,6 +1409,20 @@ export const hardenedPublisher: PythonTransform = {
     }
     if (plan.queue) {
       ctx.warnings.push(`${cls.name}: the legacy queue self.${plan.queue} is the base's local_queue through ${ADAPTER}`);
+      // `self.queue.drain(send, limit=max_batch)` in a removed drain: its own batch size (often from the
+      // environment) no longer bounds a cycle's drain; the base's does.
+      for (const m of ctx.agent.methods.values()) {
+        if (!isDrain(ctx, m.name) || !ctx.resolved?.members.has(m.name)) continue;
+        walk(m.body, (n) => {
+          if (n.type !== 'call' || n.childForFieldName('function')?.type !== 'attribute' || n.childForFieldName('function')!.childForFieldName('attribute')?.text !== 'drain') return;
+          const limit = n.childForFieldName('arguments')!.namedChildren.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'limit');
+          const value = limit?.childForFieldName('value');
+          if (!value || value.text === '100') return;
+          ctx.warnings.push(
+            `${cls.name}: ${m.name}() drained at most ${value.text} queued items per call (line ${n.startPosition.row + 1}: limit=${value.text}); the base drains its local_queue up to 100 events per cycle, so that limit (and whatever sets it) no longer applies`,
+          );
+        });
+      }
       // Beside the base's import: after the sys.path set-up the project's imports rely on.
       const anchor = importAnchor(ctx.module.root);
       if (!ctx.source.includes(ADAPTER_IMPORT)) ctx.edits.insert(anchor ? lineEnd(ctx.source, anchor.endIndex) : 0, ADAPTER_IMPORT + eol, label);
