@@ -9,6 +9,7 @@ import { descendantsOfKind, fileClasses, isFunctionValue, mainGuards, thisMember
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { isPublicMember } from '../../src/lang/typescript/context.js';
+import { keepStartFailureExit } from './start-failure-exit.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -600,15 +601,18 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
       ctx.edits.replace(args[0]!.getStart(), args[args.length - 1]!.getEnd(), '');
       ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook (the base's ${m}() calls it)`);
       detachBlockingTail(ctx, m);
+      keepStartFailureExit(ctx, e, m);
       if (moved) ctx.warnings.push(`${m}() took ${args.map((a) => a.getText()).join(', ')} from the entry point: the base calls onStart() without arguments, so those are its parameters' defaults now`);
       else ctx.kept.push({ symbol: m, line: ctx.members.get(m)!.line, reason: `${m}() takes the entry point's arguments, which the base's ${m}() does not pass on to onStart(): give them to onStart() by hand` });
     } else if (otherUses === 0 && !ctx.base.members.has(m)) {
       ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook`);
       detachBlockingTail(ctx, m);
+      keepStartFailureExit(ctx, e, m);
     } else if (m === run || ctx.base.members.get(m)?.kind === 'method') {
       // The base's own run()/start() calls onStart(): its callers reach the business through it.
       ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook (the base's ${m}() calls it)`);
       detachBlockingTail(ctx, m);
+      keepStartFailureExit(ctx, e, m);
     } else if (!ctx.members.has('onStart')) {
       ctx.warnings.push(`${m}() is also called elsewhere: the base's onStart() hook now calls it`);
       ctx.newMembers.push({ name: 'onStart', text: callingOnStart(ctx, m) });

@@ -6,7 +6,7 @@ import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
-import { ensureAsync } from './await-close-callback.js';
+import { wrapBodyInTry } from './start-failure-exit.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { descendantsOfKind, aliasPrelude, calleeText, fileNameNodes, isLogCall, isModuleFormatterCall, isModuleLogHelperCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers, thisRoot, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
@@ -456,28 +456,7 @@ function failureCatch(ctx: TsRewriteContext, live: Array<{ node: Node; code: str
  * settle. Only for one body with its braces on lines of their own. True when kept.
  */
 function keepRenamedStopFailureExit(ctx: TsRewriteContext, name: string, caught: { clause: (indent: string) => string }): boolean {
-  const nodes = ctx.members.get(name)?.nodes ?? [];
-  const impl = nodes[0];
-  if (nodes.length !== 1 || !impl || !Node.isMethodDeclaration(impl) || impl.isGenerator()) return false;
-  const body = impl.getBody();
-  if (!body || !Node.isBlock(body) || body.getStatements().length === 0 || ctx.edits.removes(body.getStart(), body.getEnd())) return false;
-  const t = ctx.text;
-  const opened = /^\{[ \t]*\r?\n/.exec(t.slice(body.getStart()));
-  const close = body.getEnd() - 1;
-  const closeLine = t.lastIndexOf('\n', close - 1) + 1;
-  if (!opened || !/^[ \t]*$/.test(t.slice(closeLine, close))) return false;
-  const own = (n: Node) => n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === impl;
-  const promised = (e: Node) => {
-    const type = e.getType();
-    return (type.isUnion() ? type.getUnionTypes() : [type]).some((x) => x.isAny() || x.isUnknown() || !!x.getProperty('then'));
-  };
-  const returned = descendantsOfKind(body, SyntaxKind.ReturnStatement).filter((r) => own(r) && r.getExpression() && !Node.isAwaitExpression(r.getExpression()!) && promised(r.getExpression()!));
-  ensureAsync(ctx, impl);
-  for (const r of returned) ctx.edits.insert(r.getFirstChildByKindOrThrow(SyntaxKind.ReturnKeyword).getEnd(), ' await');
-  const indent = indentAt(t, close) + ctx.unit;
-  const skip = [...body.getDescendantsOfKind(SyntaxKind.TemplateExpression), ...body.getDescendantsOfKind(SyntaxKind.NoSubstitutionTemplateLiteral)].map((n) => [n.getStart(), n.getEnd()] as [number, number]);
-  ctx.edits.wrapLines(body.getStart() + opened[0].length, closeLine, `${indent}try {\n`, `${indent}} ${caught.clause(indent)}\n`, ctx.unit, skip);
-  return true;
+  return wrapBodyInTry(ctx, name, caught.clause);
 }
 
 /**
