@@ -254,7 +254,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     ctx.newMembers.push({ name: 'onStop', text: methodText(ctx, { name: 'onStop', async: awaited, body }) });
     ctx.warnings.push(
       whole && whole.replace(/\s+/g, '') !== calls.replace(/\s+/g, '')
-        ? `the SIGTERM handler still did business work (${surviving.join('(), ')}()): its statements are now the base's onStop() hook, without the exit`
+        ? `the SIGTERM handler still did business work (${surviving.join('(), ')}()): its statements are now the base's onStop() hook, without the exit${otherSignals(surviving, handlersOf, signalHandlers, true)}`
         : `${surviving.join('(), ')}() still ${surviving.length > 1 ? 'do' : 'does'} business cleanup: the base's onStop() now calls ${surviving.length > 1 ? 'them' : 'it'} on SIGTERM${otherSignals(surviving, handlersOf, signalHandlers)}`,
     );
   });
@@ -268,14 +268,17 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
  * onStop() for SIGTERM and SIGINT and does not tell it which signal it got, so that work (and the
  * lines it prints) now runs on that signal too.
  */
-function otherSignals(work: string[], handlersOf: Map<string, Node[]>, all: Array<{ handler: Node; signals: string[]; line: number }>): string {
+function otherSignals(work: string[], handlersOf: Map<string, Node[]>, all: Array<{ handler: Node; signals: string[]; line: number }>, statements = false): string {
   const callers = new Set(work.flatMap((t) => handlersOf.get(t) ?? []));
   const mentions = (h: Node) => work.some((t) => new RegExp(`\\b${t.replace(/\$/g, '\\$')}\\b`).test(h.getText()));
   const signals = new Set(all.filter((x) => callers.has(x.handler)).flatMap((x) => x.signals));
   const others = all.filter((x) => !callers.has(x.handler) && !mentions(x.handler) && x.signals.some((g) => !signals.has(g)));
   if (signals.size === 0 || others.length === 0) return '';
-  const it = work.length > 1 ? 'them' : 'it';
-  return `, and on ${others.map((x) => `${x.signals.filter((g) => !signals.has(g)).join('/')} too, whose own handler (line ${x.line}) did not call ${it}`).join('; on ')}: the base runs one onStop() for every signal and does not tell it which one it got`;
+  // The handler's statements moved whole: its log lines (which name its signal, say) print there too.
+  const logs = statements ? [...callers].flatMap((h) => h.getDescendantsOfKind(SyntaxKind.ExpressionStatement).filter((st) => isLogCall(statementCall(st)))) : [];
+  const printed = logs.length > 0 ? ` (so it prints ${logs.map((st) => `line ${st.getStartLineNumber()}: ${st.getText().replace(/\s*\n\s*/g, ' ').replace(/;$/, '')}`).join('; ')} there)` : '';
+  const it = statements ? 'that work' : work.length > 1 ? 'them' : 'it';
+  return `, and on ${others.map((x) => `${x.signals.filter((g) => !signals.has(g)).join('/')} too, whose own handler (line ${x.line}) did not call ${it}`).join('; on ')}${printed}: the base runs one onStop() for every signal and does not tell it which one it got`;
 }
 
 /**
