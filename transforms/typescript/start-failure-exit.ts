@@ -67,31 +67,42 @@ interface FatalHandler {
   line: number;
 }
 
+/** `x.catch(h)` around the call: that call. */
+function catchOf(call: Node): CallExpression | null {
+  const access = call.getParent();
+  if (!access || !Node.isPropertyAccessExpression(access) || access.getName() !== 'catch' || access.getExpression() !== call) return null;
+  const outer = access.getParent();
+  return outer && Node.isCallExpression(outer) ? outer : null;
+}
+
+/** `await agent.start()` a statement of `async function main()`, called once as `main().catch(h)`: that `.catch(h)` call. */
+function mainCatch(ctx: TsRewriteContext, call: CallExpression): CallExpression | null {
+  const stmt = call.getParent()!.getParent();
+  if (!stmt || !Node.isExpressionStatement(stmt)) return null;
+  const fn = stmt.getParent()?.getParent();
+  if (!fn || !Node.isFunctionDeclaration(fn) || !fn.isAsync() || !fn.getName()) return null;
+  const name = fn.getName()!;
+  const uses = ctx.sf.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id.getText() === name && id !== fn.getNameNode());
+  if (uses.length !== 1) return null;
+  const mainCall = uses[0]!.getParent();
+  if (!mainCall || !Node.isCallExpression(mainCall) || mainCall.getExpression() !== uses[0]) return null;
+  return catchOf(mainCall);
+}
+
 /**
- * `async function main() { ...; await agent.start(); }` called once, as `main().catch(h)`, where
+ * `agent.start().catch(h)` at the top level, or `async function main() { ...; await agent.start(); }`
+ * called once, as `main().catch(h)`, where
  * `h` only logs (reading its error and module-level names) and ends with `process.exit(N)`, N > 0:
  * a rejection of the start call reached `h`. The start call must be a statement of main()'s own
  * body (not inside a try of its own).
  */
 function fatalStartHandler(ctx: TsRewriteContext, e: EntryInfo): FatalHandler | null {
   const call = e.methodNameNode?.getParent()?.getParent();
-  if (!call || !Node.isCallExpression(call) || !Node.isAwaitExpression(call.getParent())) return null;
-  const stmt = call.getParent()!.getParent();
-  if (!stmt || !Node.isExpressionStatement(stmt)) return null;
-  const fn = stmt.getParent()?.getParent();
-  if (!fn || !Node.isFunctionDeclaration(fn) || !fn.isAsync() || !fn.getName()) return null;
-  const name = fn.getName()!;
-  // Every use of main() is the one top-level `main().catch(h)` statement.
-  const uses = ctx.sf.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id.getText() === name && id !== fn.getNameNode());
-  if (uses.length !== 1) return null;
-  const mainCall = uses[0]!.getParent();
-  if (!mainCall || !Node.isCallExpression(mainCall) || mainCall.getExpression() !== uses[0]) return null;
-  const access = mainCall.getParent();
-  if (!access || !Node.isPropertyAccessExpression(access) || access.getName() !== 'catch') return null;
-  const catchCall = access.getParent();
-  if (!catchCall || !Node.isCallExpression(catchCall) || catchCall.getArguments().length !== 1) return null;
-  const top = catchCall.getParent();
-  if (!top || !Node.isExpressionStatement(top) || top.getParent() !== ctx.sf) return null;
+  if (!call || !Node.isCallExpression(call)) return null;
+  const catchCall = Node.isAwaitExpression(call.getParent()) ? mainCatch(ctx, call) : catchOf(call);
+  if (!catchCall) return null;
+  const top = catchCall.getParent()!;
+  if (catchCall.getArguments().length !== 1 || !Node.isExpressionStatement(top) || top.getParent() !== ctx.sf) return null;
   const h = catchCall.getArguments()[0]!;
   if (!Node.isArrowFunction(h) && !Node.isFunctionExpression(h)) return null;
   const params = h.getParameters();
