@@ -9,6 +9,7 @@ import { descendantsOfKind, fileClasses, isFunctionValue, mainGuards, thisMember
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { isPublicMember } from '../../src/lang/typescript/context.js';
+import { keepStartFailureExit } from './start-failure-exit.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -215,14 +216,14 @@ function moduleEvaluable(arg: Node): boolean {
  * for the agent's whole life. From that statement on, the method's statements run in an async
  * function onStart() starts and does not wait for (their order among themselves unchanged).
  */
-function detachBlockingTail(ctx: TsRewriteContext, m: string): void {
+function detachBlockingTail(ctx: TsRewriteContext, m: string): boolean {
   const decl = ctx.members.get(m)?.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody());
-  if (!decl || !Node.isMethodDeclaration(decl) || !decl.isAsync()) return;
+  if (!decl || !Node.isMethodDeclaration(decl) || !decl.isAsync()) return false;
   const body = decl.getBody();
-  if (!body || !Node.isBlock(body)) return;
+  if (!body || !Node.isBlock(body)) return false;
   const stmts = body.getStatements();
   const i = stmts.findIndex((st) => !ctx.edits.removes(st.getStart(), st.getEnd()) && runsUntilStopped(ctx, st));
-  if (i < 0) return;
+  if (i < 0) return false;
   const t = ctx.text;
   const lineStart = (pos: number) => t.lastIndexOf('\n', pos - 1) + 1;
   const first = lineStart(stmts[i]!.getStart(true));
@@ -243,6 +244,7 @@ function detachBlockingTail(ctx: TsRewriteContext, m: string): void {
     `${m}() waits on a loop that runs until the agent stops (line ${stmts[i]!.getStartLineNumber()}): onStart() starts it and everything after it without waiting, so the base's start() completes and its runOnce() loop runs` +
       (field ? `; onStop() waits for it (this.${field}), as the legacy caller did before the process ended` : ''),
   );
+  return true;
 }
 
 /** An async method of the agent whose body awaits a loop that runs until the agent stops. */
@@ -599,16 +601,19 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
       const moved = otherUses === 0 && argumentsAsDefaults(ctx, m, args);
       ctx.edits.replace(args[0]!.getStart(), args[args.length - 1]!.getEnd(), '');
       ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook (the base's ${m}() calls it)`);
-      detachBlockingTail(ctx, m);
+      // A detached loop fails after onStart() returned: no try around the body can see it.
+      if (!detachBlockingTail(ctx, m)) keepStartFailureExit(ctx, e, m);
       if (moved) ctx.warnings.push(`${m}() took ${args.map((a) => a.getText()).join(', ')} from the entry point: the base calls onStart() without arguments, so those are its parameters' defaults now`);
       else ctx.kept.push({ symbol: m, line: ctx.members.get(m)!.line, reason: `${m}() takes the entry point's arguments, which the base's ${m}() does not pass on to onStart(): give them to onStart() by hand` });
     } else if (otherUses === 0 && !ctx.base.members.has(m)) {
       ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook`);
-      detachBlockingTail(ctx, m);
+      // A detached loop fails after onStart() returned: no try around the body can see it.
+      if (!detachBlockingTail(ctx, m)) keepStartFailureExit(ctx, e, m);
     } else if (m === run || ctx.base.members.get(m)?.kind === 'method') {
       // The base's own run()/start() calls onStart(): its callers reach the business through it.
       ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook (the base's ${m}() calls it)`);
-      detachBlockingTail(ctx, m);
+      // A detached loop fails after onStart() returned: no try around the body can see it.
+      if (!detachBlockingTail(ctx, m)) keepStartFailureExit(ctx, e, m);
     } else if (!ctx.members.has('onStart')) {
       ctx.warnings.push(`${m}() is also called elsewhere: the base's onStart() hook now calls it`);
       ctx.newMembers.push({ name: 'onStart', text: callingOnStart(ctx, m) });

@@ -85,6 +85,7 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
         condition: (removed) => (ctx.isInfraMethod(m.name, removed, [], true) ? null : `${m.name}() also does business work`),
       });
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && carryRegistryEnv(ctx, m.name, body!));
+      if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && warnRegistryLogLines(ctx, m.name, body!));
       if (kind === 'metrics') {
         // Business metrics it pushed are not lost silently: name them for the reviewer.
         const read = [...thisMembers(body!)].filter((x) => ctx.members.get(x)?.kind === 'property' || ctx.members.get(x)?.kind === 'parameter-property');
@@ -108,6 +109,22 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
     }
     ctx.plan.proposeMember({ name, finding: /regist/i.test(name) ? 'registry' : 'metrics', reason: `${name} served the hand-made registration/metrics push`, quiet: true });
   }
+}
+
+/**
+ * The log lines of a removed registration (`console.log('order-sync: registered')`) go with it,
+ * and the base prints its own, other lines: a monitor or a deploy check that greps the agent's
+ * lines would wait for them for ever, so each is named.
+ */
+function warnRegistryLogLines(ctx: TsRewriteContext, name: string, body: Node): void {
+  const lines = body
+    .getDescendantsOfKind(SyntaxKind.ExpressionStatement)
+    .filter((s) => isLogCall(statementCall(s)))
+    .map((s) => `line ${s.getStartLineNumber()}: ${s.getText().replace(/\s*\n\s*/g, ' ').replace(/;$/, '')}`);
+  if (lines.length === 0) return;
+  ctx.warnings.push(
+    `${name}()'s log line${lines.length > 1 ? 's' : ''} (${lines.join('; ')}) went with it: the base logs its own instead ("registered with <registry>", "no REGISTRY_URL set; not registering", on stderr), so a monitor or check that greps the old line${lines.length > 1 ? 's' : ''} must grep the base's`,
+  );
 }
 
 /**

@@ -6,7 +6,7 @@ import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
-import { ensureAsync } from './await-close-callback.js';
+import { wrapBodyInTry } from './start-failure-exit.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { descendantsOfKind, aliasPrelude, calleeText, fileNameNodes, isLogCall, isModuleFormatterCall, isModuleLogHelperCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers, thisRoot, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
@@ -254,7 +254,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     ctx.newMembers.push({ name: 'onStop', text: methodText(ctx, { name: 'onStop', async: awaited, body }) });
     ctx.warnings.push(
       whole && whole.replace(/\s+/g, '') !== calls.replace(/\s+/g, '')
-        ? `the SIGTERM handler still did business work (${surviving.join('(), ')}()): its statements are now the base's onStop() hook, without the exit`
+        ? `the SIGTERM handler still did business work (${surviving.join('(), ')}()): its statements are now the base's onStop() hook, without the exit${otherSignals(surviving, handlersOf, signalHandlers, true)}`
         : `${surviving.join('(), ')}() still ${surviving.length > 1 ? 'do' : 'does'} business cleanup: the base's onStop() now calls ${surviving.length > 1 ? 'them' : 'it'} on SIGTERM${otherSignals(surviving, handlersOf, signalHandlers)}`,
     );
   });
@@ -268,14 +268,17 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
  * onStop() for SIGTERM and SIGINT and does not tell it which signal it got, so that work (and the
  * lines it prints) now runs on that signal too.
  */
-function otherSignals(work: string[], handlersOf: Map<string, Node[]>, all: Array<{ handler: Node; signals: string[]; line: number }>): string {
+function otherSignals(work: string[], handlersOf: Map<string, Node[]>, all: Array<{ handler: Node; signals: string[]; line: number }>, statements = false): string {
   const callers = new Set(work.flatMap((t) => handlersOf.get(t) ?? []));
   const mentions = (h: Node) => work.some((t) => new RegExp(`\\b${t.replace(/\$/g, '\\$')}\\b`).test(h.getText()));
   const signals = new Set(all.filter((x) => callers.has(x.handler)).flatMap((x) => x.signals));
   const others = all.filter((x) => !callers.has(x.handler) && !mentions(x.handler) && x.signals.some((g) => !signals.has(g)));
   if (signals.size === 0 || others.length === 0) return '';
-  const it = work.length > 1 ? 'them' : 'it';
-  return `, and on ${others.map((x) => `${x.signals.filter((g) => !signals.has(g)).join('/')} too, whose own handler (line ${x.line}) did not call ${it}`).join('; on ')}: the base runs one onStop() for every signal and does not tell it which one it got`;
+  // The handler's statements moved whole: its log lines (which name its signal, say) print there too.
+  const logs = statements ? [...callers].flatMap((h) => h.getDescendantsOfKind(SyntaxKind.ExpressionStatement).filter((st) => isLogCall(statementCall(st)))) : [];
+  const printed = logs.length > 0 ? ` (so it prints ${logs.map((st) => `line ${st.getStartLineNumber()}: ${st.getText().replace(/\s*\n\s*/g, ' ').replace(/;$/, '')}`).join('; ')} there)` : '';
+  const it = statements ? 'that work' : work.length > 1 ? 'them' : 'it';
+  return `, and on ${others.map((x) => `${x.signals.filter((g) => !signals.has(g)).join('/')} too, whose own handler (line ${x.line}) did not call ${it}`).join('; on ')}${printed}: the base runs one onStop() for every signal and does not tell it which one it got`;
 }
 
 /**
@@ -456,28 +459,7 @@ function failureCatch(ctx: TsRewriteContext, live: Array<{ node: Node; code: str
  * settle. Only for one body with its braces on lines of their own. True when kept.
  */
 function keepRenamedStopFailureExit(ctx: TsRewriteContext, name: string, caught: { clause: (indent: string) => string }): boolean {
-  const nodes = ctx.members.get(name)?.nodes ?? [];
-  const impl = nodes[0];
-  if (nodes.length !== 1 || !impl || !Node.isMethodDeclaration(impl) || impl.isGenerator()) return false;
-  const body = impl.getBody();
-  if (!body || !Node.isBlock(body) || body.getStatements().length === 0 || ctx.edits.removes(body.getStart(), body.getEnd())) return false;
-  const t = ctx.text;
-  const opened = /^\{[ \t]*\r?\n/.exec(t.slice(body.getStart()));
-  const close = body.getEnd() - 1;
-  const closeLine = t.lastIndexOf('\n', close - 1) + 1;
-  if (!opened || !/^[ \t]*$/.test(t.slice(closeLine, close))) return false;
-  const own = (n: Node) => n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === impl;
-  const promised = (e: Node) => {
-    const type = e.getType();
-    return (type.isUnion() ? type.getUnionTypes() : [type]).some((x) => x.isAny() || x.isUnknown() || !!x.getProperty('then'));
-  };
-  const returned = descendantsOfKind(body, SyntaxKind.ReturnStatement).filter((r) => own(r) && r.getExpression() && !Node.isAwaitExpression(r.getExpression()!) && promised(r.getExpression()!));
-  ensureAsync(ctx, impl);
-  for (const r of returned) ctx.edits.insert(r.getFirstChildByKindOrThrow(SyntaxKind.ReturnKeyword).getEnd(), ' await');
-  const indent = indentAt(t, close) + ctx.unit;
-  const skip = [...body.getDescendantsOfKind(SyntaxKind.TemplateExpression), ...body.getDescendantsOfKind(SyntaxKind.NoSubstitutionTemplateLiteral)].map((n) => [n.getStart(), n.getEnd()] as [number, number]);
-  ctx.edits.wrapLines(body.getStart() + opened[0].length, closeLine, `${indent}try {\n`, `${indent}} ${caught.clause(indent)}\n`, ctx.unit, skip);
-  return true;
+  return wrapBodyInTry(ctx, name, caught.clause);
 }
 
 /**
