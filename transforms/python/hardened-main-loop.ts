@@ -21,7 +21,7 @@ import { sharedReceiver } from './entrypoint.js';
 import { entryCycleRaiseWarnings } from './entry-cycle-raise.js';
 import { threadFlagPrelude } from './remove-signal-handlers.js';
 import { helperFunctions, localsOf } from './super-init.js';
-import { resultLogs } from './hardened-result-log.js';
+import { boundIn, resultLogs } from './hardened-result-log.js';
 
 const label = 'hardened-main-loop';
 const KEYWORD = 'collection_interval';
@@ -971,8 +971,9 @@ function cycleResultLogs(ctx: PythonTransformContext, run: PyFunction, collectSt
     if (value && (mentionsName(value, 'self') || value.text.includes('\n') || !/^(len|bool|int|str)?$/.test(callsIn(value)))) return null;
     if (ctx.source.slice(lineStart(ctx.source, r.node.startIndex), r.node.startIndex).trim()) return null;
   }
-  // A name the lines read that collect() binds would read collect()'s value, not the module's.
-  const bound = localsOf(p.fn);
+  // A name the lines read that collect() binds would read collect()'s value, not the module's (its
+  // parameters, imports and except targets too: the one reader of a function's bindings, boundIn).
+  const bound = boundIn(p.fn.node);
   for (const l of logs) {
     let shadowed = false;
     walk(l, (n) => {

@@ -115,7 +115,7 @@ function mentions(node: SyntaxNode, name: string): boolean {
 }
 
 /** Every name a function binds: its parameters, assignment/for/with/except targets, imports, nested defs. */
-function boundIn(fnNode: SyntaxNode): Set<string> {
+export function boundIn(fnNode: SyntaxNode): Set<string> {
   const out = new Set<string>();
   const targets = (t: SyntaxNode | null) => {
     if (t) walk(t, (x) => {
