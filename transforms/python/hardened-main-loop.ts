@@ -8,7 +8,7 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import { noEntryForInterval } from './interval-reason.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { isDocstring, selfAttribute, statements, statements as allStatements, walk, callee } from '../../src/lang/python/syntax.js';
+import { bindingsOf, isDocstring, selfAttribute, statements, statements as allStatements, walk, callee } from '../../src/lang/python/syntax.js';
 import { indentAt, lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
 import { belongsTo, blocksOf, isLogCall, isTrivial } from '../../src/analysis/infra.js';
@@ -20,8 +20,8 @@ import { analyzePublisher } from './hardened-publisher.js';
 import { sharedReceiver } from './entrypoint.js';
 import { entryCycleRaiseWarnings } from './entry-cycle-raise.js';
 import { threadFlagPrelude } from './remove-signal-handlers.js';
-import { helperFunctions, localsOf } from './super-init.js';
-import { boundIn, resultLogs } from './hardened-result-log.js';
+import { helperFunctions } from './super-init.js';
+import { resultLogs } from './hardened-result-log.js';
 
 const label = 'hardened-main-loop';
 const KEYWORD = 'collection_interval';
@@ -347,7 +347,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
               // Its comments go with it (what the line is for), when anything of it moves.
               // (tree-sitter puts a comment before the clause's first statement beside its block, not in it)
               const leading = c.namedChildren.filter((x) => x.type === 'comment' && x.endIndex <= b.startIndex);
-              const moved = [...leading, ...b.namedChildren].filter((x) => x.type === 'comment' || statements(b).some((y) => y.id === x.id)).filter((x) => x.type === 'comment' || (!senderStatement(x, sender) && (!isTrivial(x) || teardownLog(x, fn.body, locals, param?.name ?? null))));
+              const moved = [...leading, ...b.namedChildren].filter((x) => x.type === 'comment' || statements(b).some((y) => y.id === x.id)).filter((x) => x.type === 'comment' || (!senderStatement(x, sender) && (!isTrivial(x) || teardownLog(x, fn, locals, param?.name ?? null))));
               if (moved.some((x) => x.type !== 'comment')) work.teardown.push(...moved);
               continue;
             }
@@ -972,8 +972,8 @@ function cycleResultLogs(ctx: PythonTransformContext, run: PyFunction, collectSt
     if (ctx.source.slice(lineStart(ctx.source, r.node.startIndex), r.node.startIndex).trim()) return null;
   }
   // A name the lines read that collect() binds would read collect()'s value, not the module's (its
-  // parameters, imports and except targets too: the one reader of a function's bindings, boundIn).
-  const bound = boundIn(p.fn.node);
+  // parameters, imports and except targets too: the one reader of a function's bindings, bindingsOf).
+  const bound = bindingsOf(p.fn.node);
   for (const l of logs) {
     let shadowed = false;
     walk(l, (n) => {
@@ -1039,22 +1039,10 @@ function movedStatement(ctx: PythonTransformContext, stmt: SyntaxNode, indent: s
  * A log line of run()'s teardown that shutdown() can run as written: it reads no name run() binds
  * (other than its literal counters and its interval parameter, which movedStatement maps to self).
  */
-function teardownLog(stmt: SyntaxNode, body: SyntaxNode, counters: Set<string>, param: string | null): boolean {
+function teardownLog(stmt: SyntaxNode, run: PyFunction, counters: Set<string>, param: string | null): boolean {
   const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
   if (e?.type !== 'call' || !isLogCall(e)) return false;
-  const bound = new Set<string>();
-  const bind = (target: SyntaxNode | null) => {
-    if (target) walk(target, (x) => {
-      if (x.type === 'identifier' && x.parent?.type !== 'attribute') bound.add(x.text);
-    });
-  };
-  walk(body, (n) => {
-    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-    if (n.type === 'assignment' || n.type === 'augmented_assignment') bind(n.childForFieldName('left'));
-    else if (n.type === 'for_statement') bind(n.childForFieldName('left'));
-    else if (n.type === 'as_pattern') bind(n.childForFieldName('alias') ?? n.namedChildren[1] ?? null);
-    else if (n.type === 'named_expression') bind(n.childForFieldName('name'));
-  });
+  const bound = bindingsOf(run.node, false);
   let reads = false;
   walk(e, (x) => {
     if (x.type !== 'identifier') return;
@@ -1145,14 +1133,8 @@ function onceBuiltAttribute(ctx: PythonTransformContext, stmt: SyntaxNode, run: 
   }
   // Names run() binds: its parameters, every name it assigns or loops over, and the functions and
   // classes it defines (`def pump(): ...` handed to a Thread as its target).
-  const bound = new Set(run.params.map((p) => p.name).filter((n) => n && n !== 'self'));
-  walk(run.body, (n) => {
-    if (n.type === 'function_definition' || n.type === 'class_definition') bound.add(n.childForFieldName('name')!.text);
-    const left = n.type === 'assignment' || n.type === 'augmented_assignment' || n.type === 'for_statement' ? n.childForFieldName('left') : n.type === 'as_pattern' ? n.childForFieldName('alias') : null;
-    if (left) walk(left, (x) => {
-      if (x.type === 'identifier' && x.parent?.type !== 'attribute') bound.add(x.text);
-    });
-  });
+  const bound = bindingsOf(run.node);
+  bound.delete('self');
   let reads = false;
   walk(right, (n) => {
     if (n.type !== 'identifier') return;
@@ -1219,8 +1201,7 @@ function isLogStatement(stmt: SyntaxNode): boolean {
 
 /** The statement reads no name run() binds (its parameter, its locals), except its counters, which become the agent's. */
 function readsOnlyAgent(run: PyFunction, stmt: SyntaxNode, counters: string[]): boolean {
-  const bound = localsOf(run);
-  for (const p of run.params) bound.add(p.name);
+  const bound = bindingsOf(run.node);
   let ok = true;
   walk(stmt, (n) => {
     if (!ok || n.type !== 'identifier') return;
@@ -1441,7 +1422,7 @@ function teardownFunctionCall(ctx: PythonTransformContext, stmt: SyntaxNode, run
   const fn = e?.type === 'call' ? e.childForFieldName('function') : null;
   if (fn?.type !== 'identifier' || !helperFunctions(ctx).has(fn.text) || ctx.module.functions.get(fn.text)?.isAsync) return false;
   // A name run() binds itself (a parameter, a local) is not the module's function.
-  if (run.params.some((p) => p.name === fn.text) || localsOf(run).has(fn.text)) return false;
+  if (bindingsOf(run.node).has(fn.text)) return false;
   return e!.childForFieldName('arguments')!.namedChildren.every((n) => {
     const v = n.type === 'keyword_argument' ? n.childForFieldName('value')! : n;
     return constantArgument(v) || (v.type === 'attribute' && selfAttribute(v) !== null);

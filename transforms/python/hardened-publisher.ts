@@ -12,11 +12,10 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
-import { expressionOf, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { bindingsOf, expressionOf, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { importAnchor } from './add-import.js';
-import { localsOf } from './super-init.js';
 import { breakerCall, breakerQuery, otherBreakerUse, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
 import { agentModuleCall, type AgentModuleCall, analyzeCollect, type CollectPlan, contextManagerDecorator, HOOK, initTail, LEGACY_RUN, moduleDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, takesOneEvent, type Analysis } from './hardened-shapes.js';
 
@@ -747,7 +746,7 @@ function closedElsewhere(ctx: PythonTransformContext, attr: string, moved: PyFun
     const st = statements(owner.body).find((x) => x.startIndex <= r.start && r.end <= x.endIndex);
     if (!st || !closesAttr(st, attr) || st.startPosition.column !== unit.length * 2) return false;
     // It moves into the publisher's close(): a name of the method (a log line's argument) would not be there.
-    const bound = new Set([...localsOf(owner), ...owner.params.map((p) => p.name)].filter((n) => n !== 'self'));
+    const bound = new Set([...bindingsOf(owner.node)].filter((n) => n !== 'self'));
     let local = false;
     walk(st, (n) => {
       if (n.type === 'identifier' && bound.has(n.text) && !(n.parent?.type === 'attribute' && n.parent.childForFieldName('attribute')?.id === n.id)) local = true;

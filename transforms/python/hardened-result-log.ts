@@ -8,7 +8,7 @@
 // the log line reads nothing but that name and module-level names collect() does not rebind.
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
-import { statements, walk } from '../../src/lang/python/syntax.js';
+import { bindingsOf, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineStart } from '../../src/lang/python/text.js';
 import { isLogCall } from '../../src/analysis/infra.js';
 import { analyzeCollect, cycleMethod, HOOK, isCollectCall, LEGACY_RUN, resultLogGuard, selfCall, sideEffectFree } from './hardened-shapes.js';
@@ -71,11 +71,11 @@ function readResultLogs(ctx: PythonTransformContext): ResultLogs | null {
   }
   if (!logs.length || !logs.every((x) => (x.type === 'expression_statement' && isLogCall(x.namedChild(0))) || resultLogGuard(x, name))) return null;
   const fn = c.value.fn;
-  const bound = boundIn(fn.node);
+  const bound = bindingsOf(fn.node);
   // The name must be new to collect(), and what the lines read besides it (logger, a constant) must mean there what it meant in run().
   if (bareNames(fn.node).has(name)) return null;
   // (a module name run() rebinds, `logger = logging.getLogger("kmod.cycle")`, meant run()'s own there)
-  const inRun = boundIn(run.node);
+  const inRun = bindingsOf(run.node);
   const known = new Set([...moduleNames(ctx)].filter((id) => !inRun.has(id)));
   for (const log of logs) {
     for (const id of bareNames(log)) {
@@ -112,28 +112,6 @@ function sameValueThere(value: SyntaxNode, gone: SyntaxNode[]): boolean {
 
 function mentions(node: SyntaxNode, name: string): boolean {
   return bareNames(node).has(name);
-}
-
-/** Every name a function binds: its parameters, assignment/for/with/except targets, imports, nested defs. */
-export function boundIn(fnNode: SyntaxNode): Set<string> {
-  const out = new Set<string>();
-  const targets = (t: SyntaxNode | null) => {
-    if (t) walk(t, (x) => {
-      if (x.type === 'attribute' || x.type === 'subscript') return false;
-      if (x.type === 'identifier') out.add(x.text);
-    });
-  };
-  targets(fnNode.childForFieldName('parameters'));
-  walk(fnNode.childForFieldName('body')!, (n) => {
-    if (n.type === 'assignment' || n.type === 'augmented_assignment' || n.type === 'for_statement' || n.type === 'for_in_clause') targets(n.childForFieldName('left'));
-    if (n.type === 'as_pattern') targets(n.childForFieldName('alias'));
-    if (n.type === 'named_expression') targets(n.childForFieldName('name'));
-    if (n.type === 'except_clause') for (const c of n.namedChildren) if (c.type === 'identifier') out.add(c.text);
-    if (n.type === 'function_definition' || n.type === 'class_definition') out.add(n.childForFieldName('name')!.text);
-    if (n.type === 'import_statement' || n.type === 'import_from_statement') targets(n);
-    if (n.type === 'global_statement' || n.type === 'nonlocal_statement') targets(n);
-  });
-  return out;
 }
 
 /** Falsy literals: `if count:` never logs after `return 0`. */

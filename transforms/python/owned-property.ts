@@ -17,9 +17,9 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { MigrateError } from '../../src/core/errors.js';
-import { isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { bindingsOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 // super-init imports this file too (where its call goes): functions only, called at run time.
-import { evaluableEarly, helperFunctions, localsBefore, localsOf, moduleNames } from './super-init.js';
+import { evaluableEarly, helperFunctions, localsBefore, moduleNames } from './super-init.js';
 
 export interface PropertyFeed {
   /** property name → the expression its getter returns (given to the base under the same keyword). */
@@ -153,14 +153,7 @@ function notFeedable(
     if (!chainAttrs.has(a)) return `it reads self.${a}, which __init__ does not build before anything else it does`;
   }
   // Names of the getter read in __init__ would be __init__'s own parameters or locals there.
-  const shadowed = new Set([...init.params.map((x) => x.name)]);
-  walk(init.body, (n) => {
-    if (n.type === 'assignment' || n.type === 'for_statement' || n.type === 'with_item') {
-      walk(n.childForFieldName('left') ?? n, (x) => {
-        if (x.type === 'identifier') shadowed.add(x.text);
-      });
-    }
-  });
+  const shadowed = bindingsOf(init.node);
   let clash: string | null = null;
   walk(expr, (n) => {
     if (n.type === 'identifier' && n.text !== 'self' && shadowed.has(n.text) && !isMemberName(n)) clash = n.text;
@@ -328,7 +321,7 @@ export function earlyTest(ctx: PythonTransformContext): Evaluable {
   const body = statements(init.body).filter((s) => !isDocstring(s));
   const known = moduleNames(ctx);
   const fns = helperFunctions(ctx);
-  const all = localsOf(init);
+  const all = bindingsOf(init.node, false);
   return (value, selfAttrs, before, moved) => evaluableEarly(value, params, localsBefore(body, before), known, fns, all, selfAttrs, moved);
 }
 

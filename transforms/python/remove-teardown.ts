@@ -8,8 +8,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { type InfraScope, isInfraBlock, isLogCall, logsAgentState, memberSet } from '../../src/analysis/infra.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import { type PyFunction, constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
-import { callee, expressionOf, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
-import { localsOf } from './super-init.js';
+import { bindingsOf, callee, expressionOf, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { clauseKind, interruptCalls, wiredAtInterrupt } from './interrupt-teardown.js';
 import { teardownHandlerWired } from './remove-signal-handlers.js';
 
@@ -241,8 +240,7 @@ function entryAgentMembers(ctx: PythonTransformContext, name: string): SyntaxNod
  * stopped")` is what operators and their log searches see; a debug line is bookkeeping.
  */
 export function stopLogLines(fn: PyFunction, scope: InfraScope): SyntaxNode[] {
-  const locals = localsOf(fn);
-  for (const p of fn.params) locals.add(p.name);
+  const locals = bindingsOf(fn.node);
   return statements(fn.body).filter((st) => {
     const call = expressionOf(st);
     if (!call || !isLogCall(call) || /\.debug$/.test(callee(call) ?? '')) return false;

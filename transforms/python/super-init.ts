@@ -10,7 +10,7 @@ import { baseName } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { OLD_AGENT_BASE } from './inherit-base.js';
-import { callee, isDocstring, mentions, oneLine, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { bindingsOf, callee, isDocstring, mentions, oneLine, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { blocksOf } from '../../src/analysis/infra.js';
 import { boundPort, normPort, portExpression, portRoles, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
@@ -94,7 +94,7 @@ export const superInit: PythonTransform = {
     const early = existing ? null : portSource(ctx, init, body, firstSelf, selfName);
     // The same, from an attribute the base owns too (`self.config = {...}`): built as a local until the call.
     const owned = existing || early || selfName !== 'self' ? null : ownedPortSource(ctx, init, body, firstSelf, (value, attr, before) =>
-      evaluableEarly(value, new Map(init.params.map((p) => [p.name, p])), localsBefore(body, before), moduleNames(ctx), helperFunctions(ctx), localsOf(init),
+      evaluableEarly(value, new Map(init.params.map((p) => [p.name, p])), localsBefore(body, before), moduleNames(ctx), helperFunctions(ctx), bindingsOf(init.node, false),
         // `self.port + 1` in the health port's expression: spelled as what the base is given for it.
         new Set([attr, ...Object.entries(ctx.py.super_call.pass_through ?? {}).flatMap(([k, names]) => [k, ...names])])),
     moduleNames(ctx));
@@ -467,7 +467,7 @@ function passThroughValue(
     const text = assign?.value ? oneLine(assign.value) : null;
     if (!assign?.value || text === null) continue;
     // Only params, locals computed before the call, and module names may appear in it.
-    if (evaluableEarly(assign.value, params, locals, known, helperFunctions(ctx), localsOf(init), readable)) return text;
+    if (evaluableEarly(assign.value, params, locals, known, helperFunctions(ctx), bindingsOf(init.node, false), readable)) return text;
     // `self.port + 1` where self.port is what the base was just given: the same expression, spelled out.
     const spelled = withPassedAttributes(ctx, assign.value, selfAttrs);
     if (spelled !== null && !spelled.includes('\n')) return spelled;
@@ -760,21 +760,6 @@ export function evaluableEarly(
   return ok;
 }
 
-/** Every name __init__ binds locally (assignments, for/with targets, nested defs). */
-export function localsOf(init: PyFunction): Set<string> {
-  const out = new Set<string>();
-  walk(init.body, (n) => {
-    if (n.type === 'assignment' || n.type === 'for_statement' || n.type === 'with_item' || n.type === 'as_pattern') {
-      const left = n.childForFieldName('left') ?? n.childForFieldName('alias') ?? n;
-      walk(left, (x) => {
-        if (x.type === 'identifier') out.add(x.text);
-      });
-    }
-    if (n.type === 'function_definition' || n.type === 'class_definition') out.add(n.childForFieldName('name')!.text);
-  });
-  return out;
-}
-
 /** Functions the module defines or imports by name (env_port, load_config): plain helpers. */
 export function helperFunctions(ctx: PythonTransformContext): Set<string> {
   const out = new Set(ctx.module.functions.keys());
@@ -830,7 +815,7 @@ function portSource(
       const assign = ctx.agent.assignments.find((x) => x.method === '__init__' && x.attr === name && x.value);
       if (!assign?.value) continue;
       const read = [...attrs].filter((x) => mentionsAttribute(assign.value!, x));
-      if (!read.length || !evaluableEarly(assign.value, params, new Set(), known, fns, localsOf(init), attrs)) continue;
+      if (!read.length || !evaluableEarly(assign.value, params, new Set(), known, fns, bindingsOf(init.node, false), attrs)) continue;
       for (const r of read) if (!last || setters.get(r)!.startIndex > last.startIndex) last = setters.get(r)!;
     }
   }
@@ -859,7 +844,7 @@ function settersBeforeBase(ctx: PythonTransformContext, init: PyFunction, body: 
     const value = a?.childForFieldName('right');
     if (!attr || !value || ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr) || setters.has(attr) || passedNames.has(attr)) break;
     if (ctx.agent.assignments.filter((x) => x.attr === attr && x.method === '__init__').length !== 1) break;
-    if (!evaluableEarly(value, params, localsBefore(body, st), known, fns, localsOf(init), new Set(setters.keys()), true)) break;
+    if (!evaluableEarly(value, params, localsBefore(body, st), known, fns, bindingsOf(init.node, false), new Set(setters.keys()), true)) break;
     setters.set(attr, st);
   }
   return setters;
@@ -888,18 +873,9 @@ function unpackedPorts(ctx: PythonTransformContext, init: PyFunction, body: Synt
   if (!attrs.length || attrs.some((a) => a === null || !keywords.has(a) || !ctx.baseOwned.has(a))) return null;
   if (new Set(attrs).size !== attrs.length) return null;
   const params = new Map(init.params.map((p) => [p.name, p]));
-  const taken = localsOf(init);
-  // (localsOf reads `self.port` in a target as the name port: only other statements' bindings count)
-  const elsewhere = new Set<string>();
-  walk(init.body, (n) => {
-    if (n.id === e!.id || !['assignment', 'for_statement', 'with_item', 'as_pattern', 'function_definition', 'class_definition'].includes(n.type)) return;
-    const target = n.type === 'function_definition' || n.type === 'class_definition' ? n.childForFieldName('name') : n.childForFieldName('left') ?? n.childForFieldName('alias') ?? n;
-    if (target) walk(target, (x) => {
-      if (x.type === 'attribute') return false;
-      if (x.type === 'identifier') elsewhere.add(x.text);
-    });
-  });
-  if (attrs.some((a) => params.has(a!) || elsewhere.has(a!) || moduleNames(ctx).has(a!))) return null;
+  // (the statement itself binds no name: its targets are all attributes)
+  const taken = bindingsOf(init.node, false);
+  if (attrs.some((a) => params.has(a!) || taken.has(a!) || moduleNames(ctx).has(a!))) return null;
   if (!evaluableEarly(value, params, localsBefore(body, firstSelf), moduleNames(ctx), helperFunctions(ctx), taken)) return null;
   // Set once: a later assignment of the same attribute is the agent's to keep (and base-attributes' to report).
   if (attrs.some((a) => ctx.agent.assignments.filter((x) => x.attr === a).length !== 1)) return null;

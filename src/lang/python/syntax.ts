@@ -155,3 +155,51 @@ export function oneLine(expr: SyntaxNode): string | null {
   });
   return safe ? expr.text.replace(/([([{])\n\s*/g, '$1').replace(/\n\s*([)\]}])/g, '$1').replace(/\n\s*/g, ' ') : null;
 }
+
+/**
+ * The names a function binds in its own scope: its parameters (unless `withParams` is false), the
+ * targets of assignments, `for`, walrus and `with ... as` / `except ... as`, what its imports bind
+ * (`import os.path` binds os, `from x import a as b` binds b), its global/nonlocal declarations (the
+ * function rebinds those) and the names of the functions and classes it defines. Only names:
+ * `self.port = ...` binds none, `with open(PATH) as fh` binds fh (not open, not PATH), a default
+ * value (`port=DEFAULT_PORT`) binds nothing. Nested functions, classes, lambdas and comprehensions
+ * are scopes of their own: what they bind is not the function's. The one reader of a function's
+ * bindings: every "does this line read a local?" check asks it.
+ */
+export function bindingsOf(fn: SyntaxNode, withParams = true): Set<string> {
+  const out = new Set<string>();
+  const targets = (t: SyntaxNode | null) => {
+    if (t) walk(t, (x) => {
+      if (x.type === 'attribute' || x.type === 'subscript') return false;
+      if (x.type === 'identifier') out.add(x.text);
+    });
+  };
+  const param = (p: SyntaxNode | null): void => {
+    if (!p) return;
+    if (p.type === 'identifier') out.add(p.text);
+    else if (p.type === 'default_parameter' || p.type === 'typed_default_parameter') param(p.childForFieldName('name'));
+    else if (p.type === 'typed_parameter' || p.type === 'list_splat_pattern' || p.type === 'dictionary_splat_pattern') param(p.namedChild(0));
+  };
+  if (withParams) for (const p of fn.childForFieldName('parameters')?.namedChildren ?? []) param(p);
+  const body = fn.childForFieldName('body');
+  if (!body) return out;
+  walk(body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition') {
+      out.add(n.childForFieldName('name')!.text);
+      return false;
+    }
+    if (n.type === 'lambda') return false;
+    if (n.type === 'assignment' || n.type === 'augmented_assignment' || n.type === 'for_statement') targets(n.childForFieldName('left'));
+    else if (n.type === 'as_pattern') targets(n.childForFieldName('alias'));
+    else if (n.type === 'named_expression') targets(n.childForFieldName('name'));
+    else if (n.type === 'global_statement' || n.type === 'nonlocal_statement') targets(n);
+    else if (n.type === 'import_statement' || n.type === 'import_from_statement') {
+      for (const c of n.childrenForFieldName('name')) {
+        const bound = c.type === 'aliased_import' ? c.childForFieldName('alias') : c.namedChild(0);
+        if (bound?.type === 'identifier') out.add(bound.text);
+      }
+      return false;
+    }
+  });
+  return out;
+}
