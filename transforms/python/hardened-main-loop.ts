@@ -49,7 +49,7 @@ interface RunPlan {
  * base's own cycle log replaces. The loop's locals become attributes of the agent and its
  * interval parameter the base's collection_interval.
  */
-interface CycleWork {
+export interface CycleWork {
   before: SyntaxNode[];
   /** `finally:` statements around the loop (the agent's teardown): shutdown() runs them. */
   teardown: SyntaxNode[];
@@ -84,11 +84,11 @@ interface CycleWork {
    */
   tail: SyntaxNode[];
   /**
-   * `n = self.collect()`, then `logger.info("cycle %d: %d events", cycle, n)`: log lines reading what
-   * collect() returned (the SOC's per-cycle line). collect_data() writes them before each of its returns,
-   * with `n` bound to what that return gave run() (see cycleResultLogs).
+   * The loop's `n = self.collect()` and its sleep: where hardened-result-log finds the log lines on what
+   * collect() returned (`logger.info("cycle %d: %d events", cycle, n)`), which collect_data() writes.
    */
-  results: { local: string; logs: SyntaxNode[] } | null;
+  collect: SyntaxNode | null;
+  sleep: SyntaxNode | null;
   /**
    * `if elapsed > interval: logger.warning("cycle took %.1fs ...", elapsed, interval)` in a loop keeping a
    * fixed cadence: the loop's report of a cycle that overran its interval, on its clock alone. An override
@@ -156,7 +156,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   // Shape: locals, logs, one `while True:` (maybe inside try/except KeyboardInterrupt) holding
   // one self.collect() (maybe inside try/except that logs) and one sleep.
   const locals = new Set<string>();
-  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], backoffLogs: [], jitter: null, cadence: [], absorbed: [], interrupted: [], tail: [], results: null, overrun: null };
+  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], backoffLogs: [], jitter: null, cadence: [], absorbed: [], interrupted: [], tail: [], collect: null, sleep: null, overrun: null };
   // `except OSError: failures += 1; delay = min(interval * 2 ** failures, MAX); log; sleep(delay); continue`
   // around collect(): a back-off the base's loop replaces (a failing collect_data() is logged and
   // counted, and the next cycle comes after collection_interval). Its counters go with it.
@@ -513,11 +513,8 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     work.tail = [...work.tail, ...reports].sort((a, b) => a.startIndex - b.startIndex);
     work.after = work.after.filter((x) => !reports.includes(x));
   }
-  const results = cycleResultLogs(ctx, fn, collectStmt as unknown as SyntaxNode | null, work, sleepCall);
-  if (results) {
-    work.results = results;
-    work.after = work.after.filter((x) => !results.logs.includes(x));
-  }
+  work.collect = collectStmt as unknown as SyntaxNode | null;
+  work.sleep = sleepCall;
 
   // Who calls run(): only the entry point, on an agent it constructs.
   const cls = ctx.agent.cls;
@@ -936,55 +933,6 @@ export const hardenedMainLoopPropose: PythonTransform = {
 };
 
 /**
- * `n = self.collect()` followed, in the same block and before the sleep, by log lines reading `n` (and
- * otherwise only the agent and the loop's counters): the cycle's own report of what collect() returned,
- * which operators and alerts match on. collect_data() can write them before each of its returns, binding
- * `n` to what that return gave run(), when every return is one the hook rewrites, its value reads nothing
- * the publish changes (no `self`, no call but len/bool/int/str) and sits on its own line, and `n` serves
- * nothing else in run(). Null otherwise (the lines are then dropped, warned, as before).
- */
-function cycleResultLogs(ctx: PythonTransformContext, run: PyFunction, collectStmt: SyntaxNode | null, work: CycleWork, sleepCall: SyntaxNode | null): CycleWork['results'] {
-  const target = collectStmt ? selfCall(collectStmt)?.target : null;
-  if (!collectStmt || target?.type !== 'identifier') return null;
-  const local = target.text;
-  const logs = work.after.filter((x) => x.parent?.id === collectStmt.parent?.id && x.startIndex > collectStmt.endIndex && isLogStatement(x) &&
-    mentionsName(x, local) && !(sleepCall && sleepCall.startIndex < x.startIndex) && readsOnlyAgent(run, x, [...work.locals, local]));
-  if (!logs.length) return null;
-  let elsewhere = false;
-  walk(run.body, (n) => {
-    if (n.type === 'identifier' && n.text === local && n.id !== target.id && !logs.some((l) => l.startIndex <= n.startIndex && n.endIndex <= l.endIndex)) elsewhere = true;
-  });
-  if (elsewhere) return null;
-  const plan = analyzeCollect(ctx);
-  if (!plan.ok) return null;
-  const p = plan.value;
-  if (p.append || p.replaced?.size || p.queued || p.loop || p.accumulate || !p.returns.length) return null;
-  const planned = new Set(p.returns.map((r) => r.node.id));
-  let unplanned = false;
-  walk(p.fn.body, (n) => {
-    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-    if (n.type === 'return_statement' && !planned.has(n.id)) unplanned = true;
-  });
-  if (unplanned) return null;
-  for (const r of p.returns) {
-    const value = r.node.namedChild(0);
-    if (value && (mentionsName(value, 'self') || value.text.includes('\n') || !/^(len|bool|int|str)?$/.test(callsIn(value)))) return null;
-    if (ctx.source.slice(lineStart(ctx.source, r.node.startIndex), r.node.startIndex).trim()) return null;
-  }
-  // A name the lines read that collect() binds would read collect()'s value, not the module's (its
-  // parameters, imports and except targets too: the one reader of a function's bindings, bindingsOf).
-  const bound = bindingsOf(p.fn.node);
-  for (const l of logs) {
-    let shadowed = false;
-    walk(l, (n) => {
-      if (n.type === 'identifier' && n.text !== local && !work.locals.includes(n.text) && n.parent?.type !== 'attribute' && bound.has(n.text)) shadowed = true;
-    });
-    if (shadowed) return null;
-  }
-  return { local, logs };
-}
-
-/**
  * `if elapsed > interval: logger.warning("cycle took %.1fs, longer than %ss", elapsed, interval)`: an `if`
  * without else whose condition reads a clock local of the loop and whose body is only log lines, reading
  * only the loop's clock locals, its interval parameter, the agent and names run() does not bind.
@@ -998,17 +946,8 @@ function overrunReport(s: SyntaxNode, clocks: Set<string>, param: string | null,
   return readsOnlyAgent(run, s, [...clocks, ...(param ? [param] : [])]);
 }
 
-/** The distinct callee names of the calls in an expression, joined by '|' ('' when there is none). */
-function callsIn(node: SyntaxNode): string {
-  const names = new Set<string>();
-  walk(node, (n) => {
-    if (n.type === 'call') names.add(n.childForFieldName('function')?.text ?? '?');
-  });
-  return [...names].join('|');
-}
-
 /** A statement's text at another indentation, with the loop's names turned into the agent's. */
-function movedStatement(ctx: PythonTransformContext, stmt: SyntaxNode, indent: string, work: CycleWork, failing = false): string {
+export function movedStatement(ctx: PythonTransformContext, stmt: SyntaxNode, indent: string, work: CycleWork, failing = false): string {
   noteMovedCode(ctx, stmt);
   const from = stmt.startPosition.column;
   const renames: Array<{ start: number; end: number; text: string }> = [];
@@ -1480,18 +1419,6 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
     ctx.edits.insert(lineStart(ctx.source, first.startIndex), text, label);
   }
   const cls = ctx.agent.cls.name;
-  if (work.results) {
-    const { local, logs } = work.results;
-    for (const r of collect.value.returns) {
-      const indent = indentAt(ctx.source, r.node.startIndex);
-      const text = [`${indent}${local} = ${r.node.namedChild(0)?.text ?? 'None'}`, ...logs.map((x) => movedStatement(ctx, x, indent, work))].join(eol) + eol;
-      ctx.edits.insert(lineStart(ctx.source, r.node.startIndex), text, label);
-    }
-    ctx.warnings.push(
-      `${cls}: run()'s log line${logs.length > 1 ? 's' : ''} on what ${fn.name}() returned (${logs.map((x) => `line ${x.startPosition.row + 1}: ${x.text.split('\n')[0]!.trim().slice(0, 60)}`).join('; ')}) ` +
-        `now written by collect_data() before each of its returns, ${local} bound to what that return gave run(); written before the base publishes the cycle's events (the legacy loop wrote ${logs.length > 1 ? 'them' : 'it'} after its own publish)`,
-    );
-  }
   // The loop's counters start in __init__ (state of the agent from its construction on).
   // A start-up call into code another concern removes (the ad-hoc health server the base replaces) goes with it.
   work = { ...work, before: work.before.filter((x) => !callsRemovedMethod(ctx, x)) };

@@ -1,24 +1,26 @@
-// Concern (seed 001): run()'s log line on what collect() returned (`count = self.collect()` then
-// `if count: logger.info("reported %d module changes", count)`), which went with run()'s loop. Once
-// collect() is collect_data(), the value that line read is what collect() returned, known at each of its
-// returns: the line is written there, before the rewritten return, the name bound to the legacy return's
-// value. Same line, same value, once per cycle where the legacy wrote it; it now comes before the base
-// publishes the cycle's events (the legacy wrote it after collect()'s own publish). Only when that value
-// provably is the same there: it reads no self and nothing the removed publish/drain code touches, and
-// the log line reads nothing but that name and module-level names collect() does not rebind.
+// Concern (seed 001): run()'s log lines on what collect() returned (`n = self.collect()` then
+// `logger.info("cycle %d: %d events", cycle, n)`, or `if count: logger.info("reported %d module changes",
+// count)`), which went with run()'s loop. Once collect() is collect_data(), the value those lines read is
+// what collect() returned, known at each of its returns: the lines are written there, before the rewritten
+// return, the name bound to the legacy return's value (the loop's counters and interval spelled as the
+// agent's, as the main loop moves them). Same lines, same value, once per cycle where the legacy wrote
+// them; they now come before the base publishes the cycle's events (the legacy wrote them after collect()'s
+// own publish). Only when that value provably is the same there: it reads no self and nothing the removed
+// publish/drain code touches, and the lines read nothing but that name, the loop's counters, the agent
+// (when nothing of the loop's tail ran between) and module-level names neither run() nor collect() rebinds.
+// The one reader of these lines: the main loop only says which of run()'s lines after collect() it drops.
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
-import { bindingsOf, statements, walk } from '../../src/lang/python/syntax.js';
+import { bindingsOf, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineStart } from '../../src/lang/python/text.js';
 import { isLogCall } from '../../src/analysis/infra.js';
-import { analyzeCollect, cycleMethod, HOOK, isCollectCall, LEGACY_RUN, resultLogGuard, selfCall, sideEffectFree } from './hardened-shapes.js';
+import { analyzeCollect, HOOK, LEGACY_RUN, resultLogGuard, selfCall, sideEffectFree } from './hardened-shapes.js';
 import { bareNames } from './owned-port-source.js';
 import { moduleNames } from './super-init.js';
+import { analyzeRun, movedStatement, type CycleWork } from './hardened-main-loop.js';
 
 /** Builtins a log line may read besides the module's names. */
 const BUILTINS = new Set(['len', 'str', 'int', 'float', 'bool', 'min', 'max', 'sum', 'round', 'sorted', 'repr', 'abs', 'True', 'False', 'None']);
-import { analyzeRun } from './hardened-main-loop.js';
-import { reindent } from './hardened-loop-publish.js';
 
 const label = 'hardened-result-log';
 
@@ -29,6 +31,8 @@ export interface ResultLogs {
   logs: SyntaxNode[];
   /** collect()'s returns, each with the legacy value (null: a bare `return`). */
   returns: Array<{ node: SyntaxNode; value: SyntaxNode | null }>;
+  /** run()'s loop as the main loop read it: its counters and interval, which the moved lines are spelled with. */
+  work: CycleWork;
 }
 
 const memo = new WeakMap<PythonTransformContext, ResultLogs | null>();
@@ -41,7 +45,9 @@ const memo = new WeakMap<PythonTransformContext, ResultLogs | null>();
 export function resultLogs(ctx: PythonTransformContext): ResultLogs | null {
   if (ctx.resolved?.members.get(LEGACY_RUN)?.finding !== 'loop') return null;
   const c = analyzeCollect(ctx);
-  if (!c.ok || !c.value.publishStmts.length || !ctx.resolved.statements.some((s) => s.node.id === c.value.publishStmts[0]!.id)) return null;
+  if (!c.ok) return null;
+  const publish = c.value.publishStmts[0];
+  if (publish && !ctx.resolved.statements.some((s) => s.node.id === publish.id)) return null;
   if (!memo.has(ctx)) memo.set(ctx, readResultLogs(ctx));
   return memo.get(ctx)!;
 }
@@ -50,64 +56,117 @@ function readResultLogs(ctx: PythonTransformContext): ResultLogs | null {
   const run = ctx.agent.methods.get(LEGACY_RUN);
   const r = analyzeRun(ctx);
   const c = analyzeCollect(ctx);
-  if (!run || !r.ok || !c.ok || c.value.loop || c.value.append || !c.value.publishStmts.length) return null;
-  const cycle = cycleMethod(ctx);
-  // `count = self.collect()` in run(), its result read only by log lines after it (isCollectCall).
-  let call: SyntaxNode | null = null;
-  walk(run.body, (n) => {
-    if (call || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
-    if (n.type !== 'expression_statement') return;
-    const sc = selfCall(n);
-    if (sc?.method === cycle && sc.target?.type === 'identifier' && isCollectCall(n, cycle)) call = n;
-  });
-  if (!call) return null;
-  const name = selfCall(call)!.target!.text;
-  // run()'s reading lists the log line inside `if count:`; the guard moves with it.
+  if (!run || !r.ok || !c.ok) return null;
+  const p = c.value;
+  if (p.loop || p.append || p.replaced?.size || p.queued || p.accumulate || !p.returns.length) return null;
+  const work = r.value.cycle;
+  // `count = self.collect()` in run()'s loop.
+  const call = work.collect;
+  const target = call ? selfCall(call)?.target : null;
+  if (!call || target?.type !== 'identifier') return null;
+  const name = target.text;
+  // Its log lines after it in its block, before the sleep (run()'s reading lists the line inside
+  // `if count:`; the guard moves with it).
   const logs: SyntaxNode[] = [];
-  for (const x of r.value.cycle.after) {
+  for (const x of work.after) {
     const guard = x.parent?.parent;
     const st = guard?.type === 'if_statement' && resultLogGuard(guard, name) ? guard : x;
-    if (mentions(st, name) && !logs.some((l) => l.id === st.id)) logs.push(st);
+    if (!mentions(st, name) || logs.some((l) => l.id === st.id)) continue;
+    if (st.parent?.id !== call.parent?.id || st.startIndex < call.endIndex || (work.sleep && work.sleep.startIndex < st.startIndex)) continue;
+    if ((st.type === 'expression_statement' && isLogCall(st.namedChild(0))) || resultLogGuard(st, name)) logs.push(st);
   }
-  if (!logs.length || !logs.every((x) => (x.type === 'expression_statement' && isLogCall(x.namedChild(0))) || resultLogGuard(x, name))) return null;
-  const fn = c.value.fn;
+  if (!logs.length) return null;
+  // The name serves those lines alone.
+  let elsewhere = false;
+  walk(run.body, (n) => {
+    if (n.type === 'identifier' && n.text === name && n.id !== target.id && !logs.some((l) => l.startIndex <= n.startIndex && n.endIndex <= l.endIndex)) elsewhere = true;
+  });
+  if (elsewhere) return null;
+  const fn = p.fn;
+  // The name must be new to collect(), and what the lines read besides it (logger, a constant) must mean
+  // there what it meant in run() (a module name run() rebinds, `logger = logging.getLogger("kmod.cycle")`,
+  // meant run()'s own there).
   const bound = bindingsOf(fn.node);
-  // The name must be new to collect(), and what the lines read besides it (logger, a constant) must mean there what it meant in run().
   if (bareNames(fn.node).has(name)) return null;
-  // (a module name run() rebinds, `logger = logging.getLogger("kmod.cycle")`, meant run()'s own there)
   const inRun = bindingsOf(run.node);
   const known = new Set([...moduleNames(ctx)].filter((id) => !inRun.has(id)));
+  const loopNames = new Set([...work.locals, ...(work.param ? [work.param] : [])]);
   for (const log of logs) {
     for (const id of bareNames(log)) {
-      if (id === name) continue;
+      if (id === name || loopNames.has(id)) continue;
+      // The agent as it was when collect() returned: nothing of the loop's tail (`self.cycles += 1`) ran in between.
+      if (id === 'self' && !work.tail.some((t) => t.startIndex > call.endIndex && t.endIndex < log.startIndex)) continue;
       if (id === 'self' || bound.has(id) || !(known.has(id) || BUILTINS.has(id))) return null;
     }
   }
-  const gone = [...c.value.publishStmts, ...c.value.drainStmts];
+  const gone = [...p.publishStmts, ...p.drainStmts];
   const returns: ResultLogs['returns'] = [];
-  for (const ret of c.value.returns) {
+  for (const ret of p.returns) {
     const node = ret.node;
     if (node.type !== 'return_statement') return null;
     // On a line of its own (a `if x: return 0` one-liner has no line to write before).
     if (!/^[ \t]*$/.test(ctx.source.slice(lineStart(ctx.source, node.startIndex), node.startIndex))) return null;
     const value = node.namedChild(0);
-    if (value && !sameValueThere(value, gone)) return null;
+    if (value && (value.text.includes('\n') || !sameValueThere(ctx, value, gone))) return null;
     returns.push({ node, value });
   }
   // Every way out of collect() is one of those returns (a fall-through returns None, read nowhere here).
+  const planned = new Set(returns.map((x) => x.node.id));
+  let unplanned = false;
+  walk(fn.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'return_statement' && !planned.has(n.id)) unplanned = true;
+  });
   const last = statements(fn.body).filter((s) => s.type !== 'comment').pop();
-  if (!returns.length || last?.type !== 'return_statement') return null;
-  return { name, logs, returns };
+  if (unplanned || last?.type !== 'return_statement') return null;
+  return { name, logs, returns, work };
 }
 
 /**
  * The legacy return value is the same where the rewrite writes the line: evaluating it changes nothing
- * (names, literals, operators, len()), it reads no self, and no statement that goes mentions what it reads.
+ * (names, literals, operators, len()), it reads no self, and no statement that goes rebinds or changes
+ * what it reads (`events = []`, `events.clear()`), nor does a method of the agent it is handed to there
+ * (`self._publish_batch(events)` whose body clears its batch); handing it on to a function beyond that
+ * is taken as a read, as the publish it was for.
  */
-function sameValueThere(value: SyntaxNode, gone: SyntaxNode[]): boolean {
+function sameValueThere(ctx: PythonTransformContext, value: SyntaxNode, gone: SyntaxNode[]): boolean {
   const reads = bareNames(value);
   if (!sideEffectFree(value) || reads.has('self')) return false;
-  return gone.every((g) => ![...bareNames(g)].some((id) => reads.has(id)));
+  return gone.every((g) => !changes(ctx, g, reads, true));
+}
+
+/** Does the code rebind or change (a method call on it, an item or attribute set on it) one of the names? */
+function changes(ctx: PythonTransformContext, code: SyntaxNode, names: Set<string>, follow: boolean): boolean {
+  let hit = false;
+  walk(code, (n) => {
+    if (hit) return false;
+    if (n.type !== 'identifier' || !names.has(n.text)) return;
+    const p = n.parent;
+    if (!p) return;
+    if (p.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
+    // `events = ...`, `events += ...`, `for events in ...`, `del events`: rebound.
+    for (let t: SyntaxNode | null = n; t && t.id !== code.id; t = t.parent) {
+      const up = t.parent;
+      if (!up) break;
+      if ((up.type === 'assignment' || up.type === 'augmented_assignment' || up.type === 'for_statement') && up.childForFieldName('left')?.id === t.id) hit = true;
+      if (up.type === 'delete_statement' || up.type === 'named_expression') hit = true;
+      if (!/^(pattern_list|tuple_pattern|list_pattern|tuple|list|subscript|attribute|parenthesized_expression)$/.test(up.type)) break;
+    }
+    // `events.clear()`, `events[0] = ...`, `events.x = ...`: changed.
+    if (p.type === 'attribute' && p.childForFieldName('object')?.id === n.id && p.parent?.type === 'call') hit = true;
+    // Handed to a method of the agent: that method must not change its parameter.
+    const call = p.type === 'argument_list' ? p.parent : null;
+    const callee = call?.type === 'call' ? call.childForFieldName('function') : null;
+    const m = callee?.type === 'attribute' ? selfAttribute(callee) : null;
+    if (follow && call && m) {
+      const fn = ctx.agent.methods.get(m);
+      const args = p.namedChildren;
+      const at = args.findIndex((a) => a.id === n.id);
+      const param = fn?.params.filter((x) => x.name !== 'self')[at];
+      if (!fn || !param || changes(ctx, fn.body, new Set([param.name]), false)) hit = true;
+    }
+  });
+  return hit;
 }
 
 function mentions(node: SyntaxNode, name: string): boolean {
@@ -134,17 +193,18 @@ export const hardenedResultLog: PythonTransform = {
       const start = lineStart(src, node.startIndex);
       const indent = src.slice(start, node.startIndex);
       const lines = [`${indent}${plan.name} = ${v}${eol}`];
-      for (const log of plan.logs) lines.push(`${reindent(ctx, log, indent)}${eol}`);
+      for (const log of plan.logs) lines.push(`${movedStatement(ctx, log, indent, plan.work)}${eol}`);
       ctx.edits.insert(start, lines.join(''), label);
       written++;
     }
     const what = plan.logs.map((x) => `line ${x.startPosition.row + 1}: ${x.text.replace(/\s*\r?\n\s*/g, ' ').trim().slice(0, 90)}`).join('; ');
     const where = written === plan.returns.length
-      ? `before ${written === 1 ? 'its return' : `each of its ${written} returns`}`
+      ? 'before each of its returns'
       : written ? `before the ${written} of its ${plan.returns.length} returns whose value it logged` : 'nowhere (every return gave it a value it never logged)';
+    const them = plan.logs.length > 1 ? 'them' : 'it';
     ctx.warnings.push(
-      `${ctx.agent.cls.name}: run()'s log line${plan.logs.length > 1 ? 's' : ''} on what ${c.value.fn.name}() returned (${what}) written in ${HOOK}() ${where}, ` +
-        `with ${plan.name} bound to the value ${c.value.fn.name}() returned there; it now comes before the base publishes the cycle's events (the legacy wrote it after ${c.value.fn.name}()'s own publish)`,
+      `${ctx.agent.cls.name}: run()'s log line${plan.logs.length > 1 ? 's' : ''} on what ${c.value.fn.name}() returned (${what}) now written by ${HOOK}() ${where}, ` +
+        `${plan.name} bound to what that return gave run(); written before the base publishes the cycle's events (the legacy loop wrote ${them} after its own publish)`,
     );
   },
 };
