@@ -46,6 +46,11 @@ export interface MemberProposal {
    * `finally: self.cleanup()`): the definition goes, the calls stay and now reach the base's.
    */
   callsReachBase?: boolean;
+  /**
+   * Callers in other files (`agent.server.shutdown()` in a script) that the rewrite keeps working without
+   * the member (a property onto the base's equivalent): their uses do not keep it.
+   */
+  callersServed?: (uses: Array<{ file: string; line: number; text: string }>) => boolean;
 }
 
 export interface StatementProposal {
@@ -218,7 +223,7 @@ export class RemovalPlan {
         });
         // A caller in another file (a helper, a test) keeps the member: it stays, reported with where.
         const elsewhere = uses.length === 0 ? ctx.external?.(name) ?? [] : [];
-        if (elsewhere.length > 0) {
+        if (elsewhere.length > 0 && !p.callersServed?.(elsewhere)) {
           R.delete(name);
           const e = elsewhere[0]!;
           kept.set(name, {

@@ -26,6 +26,7 @@ import { hardenedRetry } from './hardened-retry.js';
 import { hardenedCollect, hardenedCollectPropose } from './hardened-collect.js';
 import { hardenedMainLoop, hardenedMainLoopPropose } from './hardened-main-loop.js';
 import { hardenedResultLog } from './hardened-result-log.js';
+import { healthServerAlias } from './health-server-alias.js';
 import { hardenedOldBase } from './hardened-old-base.js';
 import { healthHookTransform } from './health-hook.js';
 import { metricsHookTransform } from './metrics-hook.js';
@@ -105,6 +106,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   addImport,
   // Before prune-imports: the hook may use module names the removed health code used.
   healthHookTransform,
+  healthServerAlias,
   metricsHookTransform,
   // After metrics-hook: one override of the base's metrics text, never two.
   ownMetricsPush,

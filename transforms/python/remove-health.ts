@@ -18,6 +18,7 @@ import type { StatementProposal } from '../../src/analysis/removal-plan.js';
 import { moveBlockOut, selectHealthDispatch, selectorTagDispatch } from './select-health-dispatch.js';
 import { healthHelperCalls, importedHealthSidecars } from './imported-sidecar.js';
 import { carriedMetricsMembers } from './metrics-hook.js';
+import { servedByBaseServer } from './health-server-alias.js';
 import { aliasMembers, foreignSend, selfAliases } from '../../src/analysis/registry-send.js';
 import {
   HEALTH_ATTRIBUTE,
@@ -218,6 +219,8 @@ export const removeHealth: PythonTransform = {
         reason: holdsSidecar ? 'holds the sidecar health server' : 'ad-hoc health socket/thread/server',
         safeToKeep: !ctx.baseOwned.has(attr),
         condition: (scope) => createdOutsideRemoved(ctx, attr, scope.removed),
+        // `agent.server.shutdown()` in a script: the agent keeps the name onto the base's server (health-server-alias).
+        callersServed: (uses) => !holdsSidecar && servedByBaseServer(ctx, attr, uses),
       });
     }
   },
