@@ -9,6 +9,8 @@ import { callee, statements, walk } from '../../src/lang/python/syntax.js';
 import { keptLoopIsSafe } from './remove-main-loop.js';
 import { LEGACY_RUN } from './hardened-shapes.js';
 import { chosenClasses, constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
+import { entryAgentHolders } from './remove-teardown.js';
+import { clauseKind } from './interrupt-teardown.js';
 
 const label = 'entrypoint';
 
@@ -113,6 +115,7 @@ export const entrypoint: PythonTransform = {
         }
       });
     }
+    if (constructed) entryInterruptClauses(ctx);
     if (!constructed) {
       keep(ctx, '__main__', guard.startPosition.row + 1,
         `the __main__ guard does not construct ${cls.name}; the profile's entry point is ${ctx.py.entrypoint.replace('{call}', `${cls.name}()`)}`);
@@ -314,6 +317,71 @@ function interruptedClauseWarning(ctx: PythonTransformContext, started: SyntaxNo
           `so \`${line.length > 120 ? `${line.slice(0, 117)}...` : line}\` (line ${first.startPosition.row + 1}) is not done on Ctrl-C any more; move it after ${runMethod}() or into shutdown() if it must run`,
       );
     }
+  }
+}
+
+/**
+ * `agent.start(); try: while agent.running: agent.scan() except KeyboardInterrupt: logger.info("stopping on
+ * signal") finally: agent.cleanup()`, the entry point left as it is: the base's handler now takes SIGINT (and
+ * SIGTERM, which the entry point may have turned into KeyboardInterrupt with a handler of its own: the base
+ * replaces that one when the agent is constructed), runs cleanup() and ends with SystemExit, which an
+ * `except KeyboardInterrupt:` does not catch. What the clause did besides the agent's own teardown (wired
+ * into cleanup() by interrupt-teardown) is not done any more: a log line a monitor waits for, an exit code.
+ * Said in a warning naming the clause and its first such statement (and the replaced handler).
+ */
+function entryInterruptClauses(ctx: PythonTransformContext): void {
+  if (!ctx.base.handlesSignals) return;
+  const { constructs, scopes } = entryAgentHolders(ctx);
+  const onAgent = (n: SyntaxNode, vars: Set<string>) => {
+    const fn = n.type === 'call' ? n.childForFieldName('function') : null;
+    const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+    return !!obj && (vars.has(obj.text) || constructs(obj));
+  };
+  for (const { scope, vars } of scopes) {
+    // signal.signal(SIGTERM|SIGINT, handler) before the agent is constructed: the base's own replaces it.
+    const constructedAt = (() => {
+      let at = Infinity;
+      walk(scope, (n) => {
+        if (n.type === 'call' && constructs(n)) at = Math.min(at, n.startIndex);
+      });
+      return at;
+    })();
+    const replaced: SyntaxNode[] = [];
+    walk(scope, (n) => {
+      if (n.type === 'class_definition' || n.type === 'lambda') return false;
+      if (n.type !== 'call' || n.startIndex > constructedAt || !/^(signal\.)?signal$/.test(callee(n) ?? '')) return;
+      const sig = n.childForFieldName('arguments')?.namedChildren[0]?.text ?? '';
+      if (/\bSIG(TERM|INT)\b/.test(sig)) replaced.push(n);
+    });
+    walk(scope, (t) => {
+      if (t.type === 'class_definition' || (t.type === 'function_definition' && t.id !== scope.id)) return false;
+      if (t.type !== 'try_statement') return;
+      let usesAgent = false;
+      walk(t.childForFieldName('body')!, (n) => {
+        if (!usesAgent && onAgent(n, vars)) usesAgent = true;
+      });
+      if (!usesAgent) return;
+      for (const clause of t.namedChildren) {
+        if (clauseKind(clause) !== 'interrupt') continue;
+        if (ctx.warnings.some((w) => w.includes(`\`except KeyboardInterrupt:\` (line ${clause.startPosition.row + 1})`))) continue;
+        const body = clause.namedChildren.find((c) => c.type === 'block');
+        // The agent's own calls there (its teardown) are interrupt-teardown's; a bare re-raise loses nothing.
+        const lost = body?.namedChildren.find((c) => {
+          if (c.type === 'comment' || c.type === 'pass_statement' || c.type === 'raise_statement' && !c.namedChildren.length) return false;
+          const e = c.type === 'expression_statement' ? c.namedChild(0) : null;
+          return !(e && onAgent(e, vars));
+        });
+        if (!lost) continue;
+        const line = lost.text.split('\n')[0]!.trim();
+        const handlers = replaced.map((r) => `${r.text.replace(/\s+/g, ' ')} (line ${r.startPosition.row + 1})`);
+        ctx.warnings.push(
+          `the entry point's \`except KeyboardInterrupt:\` (line ${clause.startPosition.row + 1}) no longer runs: ${ctx.profile.base_class}'s signal handler takes SIGINT and SIGTERM, ` +
+            `runs cleanup() and ends with SystemExit, which that clause does not catch, so \`${line.length > 120 ? `${line.slice(0, 117)}...` : line}\` (line ${lost.startPosition.row + 1}) is not done on a signal any more` +
+            (handlers.length ? ` (the entry point's ${handlers.join(', ')} is replaced by the base's handler when the agent is constructed)` : '') +
+            `; move it into a cleanup() override if it must run`,
+        );
+      }
+    });
   }
 }
 
