@@ -4,11 +4,13 @@
 // pointed at run(); a file without a guard gets one when the agent can be constructed.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { keep } from '../../src/lang/python/transform-context.js';
-import { callee, statements, walk } from '../../src/lang/python/syntax.js';
+import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
+import { callee, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { keptLoopIsSafe } from './remove-main-loop.js';
 import { LEGACY_RUN } from './hardened-shapes.js';
 import { chosenClasses, constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
+import { calledByEntryPoint, entryAgentHolders } from './remove-teardown.js';
+import { clauseKind } from './interrupt-teardown.js';
 
 const label = 'entrypoint';
 
@@ -113,6 +115,7 @@ export const entrypoint: PythonTransform = {
         }
       });
     }
+    if (constructed) entryInterruptClauses(ctx);
     if (!constructed) {
       keep(ctx, '__main__', guard.startPosition.row + 1,
         `the __main__ guard does not construct ${cls.name}; the profile's entry point is ${ctx.py.entrypoint.replace('{call}', `${cls.name}()`)}`);
@@ -315,6 +318,84 @@ function interruptedClauseWarning(ctx: PythonTransformContext, started: SyntaxNo
       );
     }
   }
+}
+
+/**
+ * `agent.start(); try: while agent.running: agent.scan() except KeyboardInterrupt: logger.info("stopping on
+ * signal") finally: agent.cleanup()`, the entry point left as it is: the base's handler now takes SIGINT (and
+ * SIGTERM, which the entry point may have turned into KeyboardInterrupt with a handler of its own: the base
+ * replaces that one when the agent is constructed), runs cleanup() and ends with SystemExit, which an
+ * `except KeyboardInterrupt:` does not catch. What the clause did besides the agent's own teardown (wired
+ * into cleanup() by interrupt-teardown) is not done any more: a log line a monitor waits for, an exit code.
+ * Said in a warning naming the clause and its first such statement (and the replaced handler).
+ */
+function entryInterruptClauses(ctx: PythonTransformContext): void {
+  if (!ctx.base.handlesSignals) return;
+  const { constructs, scopes } = entryAgentHolders(ctx);
+  const onAgent = (n: SyntaxNode, vars: Set<string>) => {
+    const fn = n.type === 'call' ? n.childForFieldName('function') : null;
+    const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+    return !!obj && (vars.has(obj.text) || constructs(obj));
+  };
+  const handlers: string[] = [];
+  for (const { scope, vars } of scopes) {
+    // signal.signal(SIGTERM|SIGINT, handler) before the agent is constructed: the base's own replaces it.
+    let constructedAt = Infinity;
+    walk(scope, (n) => {
+      if (n.type === 'call' && constructs(n)) constructedAt = Math.min(constructedAt, n.startIndex);
+    });
+    walk(scope, (n) => {
+      if (n.type === 'class_definition' || n.type === 'lambda') return false;
+      if (n.type !== 'call' || n.startIndex > constructedAt || !/^(signal\.)?signal$/.test(callee(n) ?? '')) return;
+      if (/\bSIG(TERM|INT)\b/.test(n.childForFieldName('arguments')?.namedChildren[0]?.text ?? '')) {
+        handlers.push(`${n.text.replace(/\s+/g, ' ')} (line ${n.startPosition.row + 1})`);
+      }
+    });
+  }
+  for (const { scope, vars } of scopes) {
+    interruptClauses(ctx, scope, (n) => onAgent(n, vars), "the entry point's", handlers);
+  }
+  // The same clause inside a kept method the entry point runs (`def run(self): try: while ...: ...
+  // except KeyboardInterrupt: logger.info("interrupted by operator")`): its own teardown calls
+  // (self.shutdown()) are interrupt-teardown's.
+  const mainLoop = ctx.py.main_loop_method ?? 'run';
+  const ownCall = (n: SyntaxNode) => n.type === 'call' && selfAttribute(n.childForFieldName('function')!) !== null;
+  for (const [method, fn] of ctx.agent.methods) {
+    if (fn.isAsync || (method !== mainLoop && !calledByEntryPoint(ctx, method)) || isRemoved(ctx, fn.node)) continue;
+    interruptClauses(ctx, fn.body, ownCall, `${method}()'s`, handlers);
+  }
+}
+
+/** Warns for each `except KeyboardInterrupt:` of a try in `scope` whose body `starts` the agent, doing more than `starts`' calls. */
+function interruptClauses(ctx: PythonTransformContext, scope: SyntaxNode, starts: (n: SyntaxNode) => boolean, where: string, handlers: string[]): void {
+  walk(scope, (t) => {
+    if (t.type === 'class_definition' || t.type === 'lambda' || (t.type === 'function_definition' && t.id !== scope.id && t.id !== scope.parent?.id)) return false;
+    if (t.type !== 'try_statement' || isRemoved(ctx, t)) return;
+    let usesAgent = false;
+    walk(t.childForFieldName('body')!, (n) => {
+      if (!usesAgent && starts(n)) usesAgent = true;
+    });
+    if (!usesAgent) return;
+    for (const clause of t.namedChildren) {
+      if (clauseKind(clause) !== 'interrupt') continue;
+      if (ctx.warnings.some((w) => w.includes(`\`except KeyboardInterrupt:\` (line ${clause.startPosition.row + 1})`))) continue;
+      const body = clause.namedChildren.find((c) => c.type === 'block');
+      // The agent's own calls there (its teardown) are interrupt-teardown's; a bare re-raise loses nothing.
+      const lost = body?.namedChildren.find((c) => {
+        if (c.type === 'comment' || c.type === 'pass_statement' || (c.type === 'raise_statement' && !c.namedChildren.length)) return false;
+        const e = c.type === 'expression_statement' ? c.namedChild(0) : null;
+        return !(e && starts(e));
+      });
+      if (!lost) continue;
+      const line = lost.text.split('\n')[0]!.trim();
+      ctx.warnings.push(
+        `${where} \`except KeyboardInterrupt:\` (line ${clause.startPosition.row + 1}) no longer runs: ${ctx.profile.base_class}'s signal handler takes SIGINT and SIGTERM, ` +
+          `runs cleanup() and ends with SystemExit, which that clause does not catch, so \`${line.length > 120 ? `${line.slice(0, 117)}...` : line}\` (line ${lost.startPosition.row + 1}) is not done on a signal any more` +
+          (handlers.length ? ` (the entry point's ${handlers.join(', ')} is replaced by the base's handler when the agent is constructed)` : '') +
+          `; move it into a cleanup() override if it must run`,
+      );
+    }
+  });
 }
 
 /**

@@ -112,7 +112,7 @@ function callsSelf(body: SyntaxNode | undefined, name: string): boolean {
  * The entry point's scopes, each with the variables it binds to a constructed agent (`a = Agent(...)`),
  * and the test for a construction of the agent (its class or a factory classmethod).
  */
-function entryAgentHolders(ctx: PythonTransformContext): { constructs: (n: SyntaxNode | null | undefined) => boolean; scopes: Array<{ scope: SyntaxNode; vars: Set<string> }> } {
+export function entryAgentHolders(ctx: PythonTransformContext): { constructs: (n: SyntaxNode | null | undefined) => boolean; scopes: Array<{ scope: SyntaxNode; vars: Set<string> }> } {
   const factories = factoryMethods(ctx.agent.cls);
   const constructs = (n: SyntaxNode | null | undefined) => n?.type === 'call' && constructsClass(n, ctx.agent.cls, factories);
   const scopes = entryScopes(ctx.module).map((scope) => {

@@ -353,14 +353,45 @@ function portSetAfter(ctx: PythonTransformContext, call: SyntaxNode): boolean {
 /**
  * The name the agent gave itself (`self.name = "LedgerReconciler"` in __init__, the only assignment of
  * it in the class, a string literal): what the base is given, so the agent keeps its name (its logs,
- * its registration) and the re-assignment, now redundant, goes.
+ * its registration) and the re-assignment, now redundant, goes. A literal, or a string built from parameters.
  */
-function ownNameLiteral(ctx: PythonTransformContext, init: PyFunction, attr: string): string | null {
+function ownNameLiteral(ctx: PythonTransformContext, init: PyFunction, attr: string, params: Map<string, unknown>, locals: Set<string>, known: Set<string>): string | null {
   const assigns = ctx.agent.assignments.filter((a) => a.attr === attr);
   if (assigns.length !== 1) return null;
   const a = assigns[0]!;
-  if (a.method !== '__init__' || a.value?.type !== 'string' || stringValue(a.value) === null || a.stmt.parent?.id !== init.body.id) return null;
-  return a.value.text;
+  if (a.method !== '__init__' || !a.value || a.stmt.parent?.id !== init.body.id) return null;
+  if (a.value.type === 'string' && stringValue(a.value) !== null) return a.value.text;
+  return ownNameFromParameters(ctx, init, a.value, params, locals, known);
+}
+
+/**
+ * A name built from the constructor's parameters (`self.name = f"SensorPoller-{rack}"`, one instance per
+ * rack): a string (f-string, `"..." % x`, `"..." + x`) on one line that reads only parameters never
+ * re-bound in __init__, locals computed before the call and module names. Evaluated at the super() call
+ * it is the same value, so each instance keeps its own name (the base logs, registers and deregisters
+ * under self.name); given a class-name literal instead, the kept re-assignment renamed the agent after
+ * the base had registered it, and its deregistration missed.
+ */
+function ownNameFromParameters(ctx: PythonTransformContext, init: PyFunction, value: SyntaxNode, params: Map<string, unknown>, locals: Set<string>, known: Set<string>): string | null {
+  const stringShaped = value.type === 'string' ||
+    (value.type === 'binary_operator' && value.childForFieldName('left')?.type === 'string' && /^[%+]$/.test(value.childForFieldName('operator')?.text ?? ''));
+  if (!stringShaped || value.text.includes('\n')) return null;
+  // Parameters bound again in __init__ (`rack = rack.lower()`): their value at the call may differ.
+  const rebound = new Set<string>();
+  walk(init.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type !== 'assignment' && n.type !== 'augmented_assignment' && n.type !== 'for_statement' && n.type !== 'as_pattern') return;
+    walk(n.childForFieldName('left') ?? n.childForFieldName('alias') ?? n, (x) => {
+      if (x.type === 'attribute' || x.type === 'subscript') return false;
+      if (x.type === 'identifier') rebound.add(x.text);
+    });
+  });
+  let reread = false;
+  walk(value, (n) => {
+    if (n.type === 'identifier' && params.has(n.text) && rebound.has(n.text)) reread = true;
+  });
+  if (reread || !evaluableEarly(value, params, locals, known, helperFunctions(ctx), localsOf(init))) return null;
+  return value.text;
 }
 
 function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<string>, existingName?: string, existingCall?: SyntaxNode, selfAttrs?: Set<string>, keepsExisting = false, given?: Map<string, string>): string {
@@ -378,7 +409,7 @@ function buildArgs(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
   // The agent reads its name from **kwargs (`kwargs.get("name", default)`): a caller may pass
   // name=, so it must not also be given explicitly; merge it into the forwarded mapping.
   const fromKwargs = kwargs ? nameFromKwargs(ctx, init, kwargs.name, sc.name_keyword, params, locals, known) : null;
-  const nameValue = existingName ?? given?.get(sc.name_keyword) ?? (nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : fromKwargs ? fromKwargs.lookup : ownNameLiteral(ctx, init, sc.name_keyword) ?? JSON.stringify(ctx.agent.cls.name));
+  const nameValue = existingName ?? given?.get(sc.name_keyword) ?? (nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : fromKwargs ? fromKwargs.lookup : ownNameLiteral(ctx, init, sc.name_keyword, params, locals, known) ?? JSON.stringify(ctx.agent.cls.name));
   if (!fromKwargs) args.push(`${sc.name_keyword}=${nameValue}`);
   ctx.passThrough.set(sc.name_keyword, nameValue);
   for (const [keyword, legacyNames] of Object.entries(sc.pass_through ?? {})) {
