@@ -1,20 +1,9 @@
 // Commands run side by side in one process (src/core/invocation.ts, `alongside`): each prints to
 // its own streams, whichever started last, and what runs outside any command prints to the
 // process's own again once they have ended.
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { io, withInvocation } from '../src/core/invocation.js';
-
-function capture(): { stream: NodeJS.WriteStream; text: () => string } {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer | string, _enc, done) {
-      text += String(chunk);
-      done();
-    },
-  });
-  return { stream: stream as unknown as NodeJS.WriteStream, text: () => text };
-}
+import { capture } from './helpers/cli.js';
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -8,11 +8,10 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { tsFixtureCases } from './helpers/ts-fixture-cases.js';
-import { ensureBuilt, REPO } from './helpers/cli.js';
+import { capture, ensureBuilt, REPO } from './helpers/cli.js';
 
 const cases = tsFixtureCases().filter((c) => c.meta.runtime === true);
 
@@ -80,14 +79,13 @@ async function takePorts(dir: string): Promise<() => void> {
 
 /** `migrate validate CLASS --json` on the case's repository: its exit code, stdout and stderr. */
 async function validate(root: string, cls: string): Promise<{ code: number; out: string; err: string }> {
-  const text = ['', ''];
-  const [stdout, stderr] = [0, 1].map((i) => new Writable({ write: (chunk, _enc, done) => ((text[i] += String(chunk)), done()) }) as unknown as NodeJS.WriteStream);
+  const [out, err] = [capture(), capture()];
   const code = await dist.invocation.withInvocation(
-    { argv: ['validate', cls, '--json'], stdout: stdout!, stderr: stderr! },
+    { argv: ['validate', cls, '--json'], stdout: out.stream, stderr: err.stream },
     () => dist.validate.validateCommand([cls], { root, profile: 'base-agent', json: true }),
     { alongside: true },
   );
-  return { code, out: text[0]!, err: text[1]! };
+  return { code, out: out.text(), err: err.text() };
 }
 
 function materialize(c: (typeof cases)[number]): string {
