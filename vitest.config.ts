@@ -77,7 +77,8 @@ const HEAVY_FIRST = [
   // through a 4 s survival window): unlisted, it starts 89th of 109 by its size; that run's
   // per-file durations, scheduled over 3 forks in this order, end with it alone for its last
   // ~95 s while two forks idle. Listed here, the same durations schedule to ~1,120 s instead of
-  // ~1,173 s (24-79 s less with each file's time varied by +-30 %).
+  // ~1,173 s (24-79 s less with each file's time varied by +-30 %). Its cases now run three at a
+  // time (157 s one after another in the CI run of 2026-12-04 22:36): still mostly waiting, still early.
   'test/typescript-runtime-cases.test.ts',
   'test/python-hardened-runtime-3.test.ts',
   // 166 s in the last CI run (929 s), as long as a Phase 5 part (115 agents started and stopped,

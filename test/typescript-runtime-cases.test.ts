@@ -4,39 +4,89 @@
 // the rewrite writes, typescript-fixtures checks that) as its _v2 sibling, then `migrate
 // validate` on it: health, registry, metrics, survival, ports, clean SIGTERM shutdown,
 // deregistration and no new ERROR lines must all pass.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { validateCommand, v2Path } from '../src/commands/validate.js';
-import { templatesDir } from '../src/profile/profile.js';
-import { liveGroups } from '../src/validate/process-group.js';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { tsFixtureCases } from './helpers/ts-fixture-cases.js';
+import { capture, ensureBuilt, REPO } from './helpers/cli.js';
 
 const cases = tsFixtureCases().filter((c) => c.meta.runtime === true);
 
+// The cases run three at a time (it.concurrent below): each mostly waits on its agents (the legacy
+// baseline's 2 s window, the _v2's 4 s survival window), one after another they took ~157 s of a CI
+// run for ~50 CPU-s. Each has its own repository, its own ports (validation allocates them) and
+// prints into its own streams (withInvocation alongside). The built tool's validate, as `migrate
+// validate` runs it: its TypeScript compiles go to the launch thread, so one case's compile never
+// holds the health probes and registry of another (from the sources they would run in this thread),
+// and this file loads none of the sources through vitest's transform.
+vi.setConfig({ maxConcurrency: 3 });
+type Dist = {
+  validate: typeof import('../src/commands/validate.js');
+  invocation: typeof import('../src/core/invocation.js');
+  groups: typeof import('../src/validate/process-group.js');
+  profile: typeof import('../src/profile/profile.js');
+};
+let dist: Dist;
 const roots: string[] = [];
-let out = '';
 const survival = process.env.MIGRATE_SURVIVAL_WINDOW_S;
-beforeEach(() => {
-  out = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
+beforeAll(async () => {
+  ensureBuilt();
+  const load = (rel: string) => import(pathToFileURL(path.join(REPO, 'dist', 'src', rel)).href);
+  dist = { validate: await load('commands/validate.js'), invocation: await load('core/invocation.js'), groups: await load('validate/process-group.js'), profile: await load('profile/profile.js') };
   // The survival window is the agent staying up; a few seconds show it here.
   process.env.MIGRATE_SURVIVAL_WINDOW_S = '4';
-});
-afterEach(() => {
-  vi.restoreAllMocks();
+}, 180_000);
+afterAll(async () => {
   if (survival === undefined) delete process.env.MIGRATE_SURVIVAL_WINDOW_S;
   else process.env.MIGRATE_SURVIVAL_WINDOW_S = survival;
-  expect(liveGroups()).toEqual([]);
-});
-afterAll(() => {
+  // The launch thread, as `migrate` ends it when a command returns.
+  await dist?.invocation.closeCommandLeftovers();
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
+
+/**
+ * The ports a case's agents may bind by a literal: a number of 4-5 digits on a line of its files
+ * that names a port or listens (`|| 7311`, `listen(7410)`). Validation gives each agent free ports
+ * for what the environment sets, not for these: two cases sharing one run one after the other, else
+ * both would bind it at once and one die on EADDRINUSE, a failure of neither (kept-server-health-
+ * env-passed-by-entry and registry-own-env-var-quota both listen on 7311).
+ */
+function literalPorts(dir: string): number[] {
+  const ports = new Set<number>();
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!e.isFile() || e.name === 'case.yaml') continue;
+    for (const line of readFileSync(path.join(e.parentPath, e.name), 'utf8').split('\n')) {
+      if (!/port|listen/i.test(line)) continue;
+      for (const m of line.matchAll(/\b\d{4,5}\b/g)) if (Number(m[0]) >= 1024 && Number(m[0]) <= 65535) ports.add(Number(m[0]));
+    }
+  }
+  return [...ports];
+}
+/** Per literal port, the last case (in test order) that binds it: a later one waits for it to end. */
+const portHolders = new Map<number, Promise<void>>();
+async function takePorts(dir: string): Promise<() => void> {
+  const ports = literalPorts(dir);
+  const earlier = [...new Set(ports.map((p) => portHolders.get(p)).filter((x): x is Promise<void> => !!x))];
+  let done!: () => void;
+  const mine = new Promise<void>((resolve) => (done = resolve));
+  for (const p of ports) portHolders.set(p, mine);
+  await Promise.all(earlier);
+  return done;
+}
+
+/** `migrate validate CLASS --json` on the case's repository: its exit code, stdout and stderr. */
+async function validate(root: string, cls: string): Promise<{ code: number; out: string; err: string }> {
+  const [out, err] = [capture(), capture()];
+  const code = await dist.invocation.withInvocation(
+    { argv: ['validate', cls, '--json'], stdout: out.stream, stderr: err.stream },
+    () => dist.validate.validateCommand([cls], { root, profile: 'base-agent', json: true }),
+    { alongside: true },
+  );
+  return { code, out: out.text(), err: err.text() };
+}
 
 function materialize(c: (typeof cases)[number]): string {
   const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-runtime-'));
@@ -45,11 +95,11 @@ function materialize(c: (typeof cases)[number]): string {
   const agent = path.join(root, c.meta.path);
   mkdirSync(path.dirname(agent), { recursive: true });
   writeFileSync(agent, readFileSync(path.join(c.dir, `input.${c.ext}`), 'utf8'));
-  writeFileSync(path.join(root, v2Path(c.meta.path)), readFileSync(path.join(c.dir, `expected.${c.ext}`), 'utf8'));
+  writeFileSync(path.join(root, dist.validate.v2Path(c.meta.path)), readFileSync(path.join(c.dir, `expected.${c.ext}`), 'utf8'));
   const base = path.join(root, 'common', 'core', 'base-agent.ts');
   if (!existsSync(base)) {
     mkdirSync(path.dirname(base), { recursive: true });
-    cpSync(path.join(templatesDir(), 'runtime', 'typescript', 'common', 'core', 'base-agent.ts'), base);
+    cpSync(path.join(dist.profile.templatesDir(), 'runtime', 'typescript', 'common', 'core', 'base-agent.ts'), base);
   }
   if (!existsSync(path.join(root, 'package.json'))) writeFileSync(path.join(root, 'package.json'), '{ "name": "fixture", "private": true }\n');
   const git = (...args: string[]) => execFileSync('git', args, { cwd: root, stdio: 'ignore' });
@@ -65,14 +115,22 @@ describe('TypeScript fixture cases started for real', () => {
   });
 
   for (const c of cases) {
-    it(c.name, async () => {
-      const root = materialize(c);
-      const code = await validateCommand([c.meta.class], { root, profile: 'base-agent', json: true });
-      const result = JSON.parse(out).results[0];
-      const failed = result.validation.checks.filter((k: { ok: boolean }) => !k.ok).map((k: { name: string; detail: string }) => `${k.name}: ${k.detail}`);
-      expect(failed).toEqual([]);
-      expect(result.validation.checks.map((k: { name: string }) => k.name)).toEqual(expect.arrayContaining(['health', 'registry', 'metrics', 'survival', 'shutdown', 'deregister', 'log']));
+    // The test's own expect: assertions of concurrent tests are told apart by it.
+    it.concurrent(c.name, async ({ expect }) => {
+      const release = await takePorts(c.dir);
+      const { code, out, err } = await validate(materialize(c), c.meta.class).finally(release);
+      const report = JSON.parse(out).results[0];
+      const failed = report.validation.checks.filter((k: { ok: boolean }) => !k.ok).map((k: { name: string; detail: string }) => `${k.name}: ${k.detail}`);
+      expect(failed, err).toEqual([]);
+      expect(report.validation.checks.map((k: { name: string }) => k.name)).toEqual(expect.arrayContaining(['health', 'registry', 'metrics', 'survival', 'shutdown', 'deregister', 'log']));
       expect(code).toBe(0);
     }, 120_000);
   }
+
+  // Every agent a validation started is stopped and forgotten when it returns (checked after each
+  // case when they ran one at a time; the cases overlap now, and a tree one of them left would
+  // still be tracked here).
+  it('no agent of any case is left running', () => {
+    expect(dist.groups.liveGroups()).toEqual([]);
+  });
 });

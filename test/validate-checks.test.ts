@@ -13,6 +13,8 @@ import { checkHealthZmq } from '../src/validate/checks/health-zmq.js';
 import { checkLog, errorLines, normalizeLine } from '../src/validate/checks/log.js';
 import { lastErrorLine } from '../src/validate/checks/common.js';
 import { checkShutdown } from '../src/validate/checks/shutdown.js';
+import { checkSurvival } from '../src/validate/checks/survival.js';
+import type { AgentProcess } from '../src/validate/runner.js';
 import { redactUrl } from '../src/validate/checks/registry.js';
 import { allocatePorts, releasePorts } from '../src/validate/ports.js';
 import { startAgent } from '../src/validate/runner.js';
@@ -273,5 +275,28 @@ describe('launch template from config', () => {
     expect(r.checks.map((c) => `${c.name}:${c.ok}`), r.checks.map((c) => `${c.name}: ${c.detail}`).join('\n')).toEqual(['health:true', 'registry:true', 'metrics:true', 'survival:true', 'ports:true', 'shutdown:true', 'deregister:true', 'log:true']);
     // The legacy run also got its arguments (argparse would print an ERROR-free usage error and exit 2 otherwise).
     expect(r.checks.find((c) => c.name === 'log')!.detail).toBe('no new ERROR or Traceback lines, compared with the legacy run');
+  });
+});
+
+describe('survival: a probe whose connection the agent closed under it', () => {
+  // An agent up all along whose server ended the kept-alive connection a probe went out on
+  // (undici's "other side closed", seen with Node agents validated side by side under load).
+  const up = { exited: () => undefined } as unknown as AgentProcess;
+  const probes = (...answers: Array<string | null>) => {
+    let i = 0;
+    return async () => answers[Math.min(i++, answers.length - 1)]!;
+  };
+  it('is asked again, and the agent that answers then survives; the report says so', async () => {
+    const r = await checkSurvival({ proc: up, probe: probes(null, 'other side closed', null), windowMs: 60, intervalMs: 20 });
+    expect(r.detail).toMatch(/^stayed up and healthy for 0\.1 s after its first healthy answer \(\d+ probes; 1 closed connection asked again\)$/);
+    expect(r.ok).toBe(true);
+  });
+  it('an agent that closes every connection still fails, and one refused at once is judged at once', async () => {
+    const closing = await checkSurvival({ proc: up, probe: probes(null, 'other side closed'), windowMs: 60, intervalMs: 20 });
+    expect(closing).toMatchObject({ ok: false, detail: expect.stringMatching(/^stopped answering health [\d.]+ s after its first healthy answer: other side closed$/) });
+    let asked = 0;
+    const refused = await checkSurvival({ proc: up, probe: async () => (++asked === 1 ? null : 'connection refused'), windowMs: 60, intervalMs: 20 });
+    expect(refused).toMatchObject({ ok: false, detail: expect.stringMatching(/: connection refused$/) });
+    expect(asked).toBe(2);
   });
 });

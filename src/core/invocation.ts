@@ -2,6 +2,7 @@
 // argv when the tool runs as `migrate` (bin/migrate.js), or the ones main() was given when
 // the CLI runs inside another process (the tests' in-process runs, src/cli.ts). Code that
 // prints writes to io.stdout / io.stderr, never to process.stdout / process.stderr.
+import { AsyncLocalStorage } from 'node:async_hooks';
 
 export interface Invocation {
   /** The arguments after `migrate` (what process.argv.slice(2) is for the launcher). */
@@ -10,28 +11,36 @@ export interface Invocation {
   stderr: NodeJS.WriteStream;
 }
 
-let current: Invocation | undefined;
+/**
+ * The invocations running, latest last: what prints writes to the latest one's streams. One run
+ * `alongside` others (tests validating several repositories at once in one process) also scopes
+ * the async work it starts (AsyncLocalStorage), so each prints to its own streams. Only those pay
+ * for the scoping: on Node 20 it hooks every promise of the process from its first use on, and a
+ * lone CLI run needs none.
+ */
+const running: Invocation[] = [];
+const scoped = new AsyncLocalStorage<Invocation>();
+const current = (): Invocation | undefined => scoped.getStore() ?? running.at(-1);
 
 export const io = {
   get stdout(): NodeJS.WriteStream {
-    return current?.stdout ?? process.stdout;
+    return current()?.stdout ?? process.stdout;
   },
   get stderr(): NodeJS.WriteStream {
-    return current?.stderr ?? process.stderr;
+    return current()?.stderr ?? process.stderr;
   },
   get argv(): string[] {
-    return current?.argv ?? process.argv.slice(2);
+    return current()?.argv ?? process.argv.slice(2);
   },
 };
 
 /** Run `fn` with this invocation's streams and argv; the previous ones come back after. */
-export async function withInvocation<T>(inv: Invocation, fn: () => Promise<T>): Promise<T> {
-  const before = current;
-  current = inv;
+export async function withInvocation<T>(inv: Invocation, fn: () => Promise<T>, opts: { alongside?: boolean } = {}): Promise<T> {
+  running.push(inv);
   try {
-    return await fn();
+    return await (opts.alongside ? scoped.run(inv, fn) : fn());
   } finally {
-    current = before;
+    running.splice(running.lastIndexOf(inv), 1);
   }
 }
 

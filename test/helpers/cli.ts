@@ -126,7 +126,7 @@ let inProcessQueue: Promise<unknown> = Promise.resolve();
 const PROCESS_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'exit'] as const;
 
 /** A stream that keeps what is written (not a terminal, as a pipe to the spawned CLI is not). */
-function capture(): { stream: NodeJS.WriteStream; text: () => string } {
+export function capture(): { stream: NodeJS.WriteStream; text: () => string } {
   const chunks: Buffer[] = [];
   const stream = new Writable({
     write(chunk: Buffer | string, _enc, done) {

@@ -18,7 +18,15 @@ export interface SurvivalOptions {
 
 /** A probe's reason when the answer did not come in time (see networkReason). */
 const SLOW = /^timed out\b/;
-/** How many times in a row a late answer is asked for again before it counts. */
+/**
+ * A probe's reason when the agent's server closed the kept-alive connection the probe was written
+ * into (undici's "other side closed"): a Node server ends an idle connection after 5 s, and on a
+ * loaded machine the client's pool hands out one it is closing. Seen with TypeScript agents
+ * validated side by side under load, up and healthy all along. An agent that went away is refused
+ * when asked again; one that closes every connection is closed again, and judged.
+ */
+const CLOSED = /^other side closed$/;
+/** How many times in a row a late answer (or a closed connection) is asked for again before it counts. */
 const SLOW_ANSWERS_ASKED_AGAIN = 2;
 
 export async function checkSurvival(o: SurvivalOptions): Promise<CheckResult> {
@@ -27,17 +35,20 @@ export async function checkSurvival(o: SurvivalOptions): Promise<CheckResult> {
   const end = t0 + total;
   let probes = 0;
   let slow = 0;
+  let closed = 0;
   for (;;) {
     if (o.proc.exited()) {
       return result('survival', false, Date.now() - t0, `${exitedDetail(o.proc)} ${secs(Date.now() - t0)} after its first healthy answer`);
     }
     let why = await o.probe();
     probes++;
-    // An answer that came too late is asked for again before the agent is judged: a loaded
+    // An answer that came too late (or a kept-alive connection closed under the probe, CLOSED) is
+    // asked for again before the agent is judged: a loaded
     // machine (many agents watched at once) can delay one; an agent that stopped answering
     // times out again. A refused connection or an unhealthy answer is judged at once.
-    for (let again = 0; why !== null && SLOW.test(why) && again < SLOW_ANSWERS_ASKED_AGAIN && !o.proc.exited(); again++) {
-      slow++;
+    for (let again = 0; why !== null && (SLOW.test(why) || CLOSED.test(why)) && again < SLOW_ANSWERS_ASKED_AGAIN && !o.proc.exited(); again++) {
+      if (SLOW.test(why)) slow++;
+      else closed++;
       why = await o.probe();
       probes++;
     }
@@ -50,6 +61,8 @@ export async function checkSurvival(o: SurvivalOptions): Promise<CheckResult> {
   // Exited before the end, its last output still being read: wait for it (about 100 ms), then say so.
   if (o.proc.exitSeen?.() && !o.proc.exited()) await o.proc.exit;
   if (o.proc.exited()) return result('survival', false, Date.now() - t0, `${exitedDetail(o.proc)} at the end of the survival window`);
-  const late = slow ? `; ${slow} late answer${slow > 1 ? 's' : ''} asked for again` : '';
+  const late =
+    (slow ? `; ${slow} late answer${slow > 1 ? 's' : ''} asked for again` : '') +
+    (closed ? `; ${closed} closed connection${closed > 1 ? 's' : ''} asked again` : '');
   return result('survival', true, Date.now() - t0, `stayed up and healthy for ${secs(total)} after its first healthy answer (${probes} probes${late})`);
 }
