@@ -1310,6 +1310,8 @@ function answersYesNo(ctx: PythonTransformContext, method: string, seen = new Ma
     if (n.type !== 'return_statement') return;
     const v = n.namedChild(0);
     if (v?.type === 'true' || v?.type === 'false') return;
+    // `return ack.status == OK`, `return not failed`: a comparison or a negation is a bool too.
+    if (v?.type === 'comparison_operator' || v?.type === 'not_operator') return;
     const c = v?.type === 'call' ? v.childForFieldName('function') : null;
     const m = c?.type === 'attribute' ? selfAttribute(c) : null;
     if (!m || !answersYesNo(ctx, m, seen)) ok = false;
@@ -1468,6 +1470,8 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
         rewritten.set(s.id, s.text.replace(sc.call.text, () => `self.${queuedPublish}([${args[0]!.text}])`));
         publishStmts.push(s);
         publishers.add(sc.method);
+        // The cycle acts on the answer: a falsy one (`return ack.status == OK`) is a failure publish() raises on.
+        resultChecked = true;
         continue;
       }
       if (own && target && single && queuedPublish && answersYesNo(ctx, sc.method) && !statusUses(ctx, stmts.slice(i + 1), target.text).ok) return readCollectDirect(ctx, true);
