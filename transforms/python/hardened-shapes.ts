@@ -1640,6 +1640,8 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     if (mention) {
       const kept = publishStateKept(ctx, fn, s, transport);
       if (kept) return fail(kept.reason, kept.at);
+      const put = undrainedFallback(ctx, name, s);
+      if (put) return fail(put.reason, put.at);
       return fail(`${name}() uses ${mention.text} at line ${line(mention)} in a way the migration cannot classify`, line(mention));
     }
     for (const local of droppedLocals) {
@@ -1888,6 +1890,46 @@ function drainedQueuePut(ctx: PythonTransformContext, x: SyntaxNode, ev: string)
   if (!ctx.agent.assignments.some((a) => a.attr === q && a.method === '__init__' && a.value?.type === 'call')) return false;
   if (ctx.agent.assignments.some((a) => a.attr === q && a.method !== '__init__')) return false;
   return [...ctx.agent.methods.values()].some((m) => isDrain(ctx, m.name) && readsStore(m, new Set([q])));
+}
+
+/**
+ * `if not self._publish(t): self.queue.enqueue(t, key); log` where no method of the agent re-sends
+ * self.queue (not drainedQueuePut): the refused event is kept for someone else to send (a module-level
+ * queue another class of the file drains). Under the base a failed publish goes to its local_queue
+ * instead, so who re-sends that queue is a person's call. Names the put, the queue and its other users.
+ */
+function undrainedFallback(ctx: PythonTransformContext, name: string, s: SyntaxNode): { reason: string; at: number } | null {
+  if (s.type !== 'if_statement' || s.childForFieldName('alternative')) return null;
+  const cond = s.childForFieldName('condition');
+  const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
+  const m = arg?.type === 'call' ? selfAttribute(arg.childForFieldName('function')!) : null;
+  const args = arg?.type === 'call' ? arg.childForFieldName('arguments')!.namedChildren : [];
+  const ev = args.length === 1 && args[0]!.type === 'identifier' ? args[0]!.text : null;
+  if (!m || !ev || !isPublish(ctx, m) || !isTransport(ctx, m)) return null;
+  for (const x of statements(s.childForFieldName('consequence'))) {
+    const call = x.type === 'expression_statement' ? x.namedChild(0) : null;
+    const f = call?.type === 'call' ? call.childForFieldName('function') : null;
+    if (f?.type !== 'attribute' || !/^(enqueue|put|put_nowait|append|push)$/.test(f.childForFieldName('attribute')!.text)) continue;
+    const q = selfAttribute(f.childForFieldName('object')!);
+    if (!q || call!.childForFieldName('arguments')!.namedChildren[0]?.text !== ev) continue;
+    if ([...ctx.agent.methods.values()].some((d) => isDrain(ctx, d.name) && readsStore(d, new Set([q])))) return null;
+    // `self.queue = SHARED_QUEUE` in __init__: a module-level object, and the other classes of the file using it.
+    const init = ctx.agent.assignments.find((a) => a.attr === q && a.method === '__init__' && a.value?.type === 'identifier');
+    const shared = init && /^[A-Z_][A-Z0-9_]*$/.test(init.value!.text) ? init.value!.text : null;
+    const users = shared
+      ? ctx.module.classes.filter((c) => c.name !== ctx.agent.cls.name && c.node.text.includes(shared) && [...c.methods.values()].some((d) => isDrain(ctx, d.name) || readsStore(d, new Set([q]))))
+      : [];
+    const whose = shared ? `the module's ${shared}` : `self.${q}`;
+    const others = users.length ? ` (${users.map((c) => `${c.name} at line ${c.line}`).join('; ')} also ${users.length > 1 ? 'use' : 'uses'} it and may)` : '';
+    const at = x.startPosition.row + 1;
+    return {
+      at,
+      reason:
+        `${name}() keeps what ${m}() did not send itself (line ${at}: ${x.text.split('\n')[0]!.trim().slice(0, 70)}) in ${whose}, which no method of ${ctx.agent.cls.name} re-sends${others}; ` +
+        `under ${ctx.profile.base_class} a failed publish goes to the base's local_queue instead: decide who drains that queue (hand it to the base through LocalQueueAdapter, or keep the put) by hand`,
+    };
+  }
+  return null;
 }
 
 /**
