@@ -1359,6 +1359,7 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     if (r.kind === 'attribute' && foreignSelf(r.node, name, cls, ctx.module.classes)) continue;
     if (oneShotCycleCall(ctx, fn, r.node)) continue; // `if args.once: agent.collect()`: the base's one pass
     if (oneShotRaisingCycleCall(ctx, fn, r.node)) continue; // the same, then exit 1 when the pass caught a failure
+    if (oneShotAnswerCycleCall(ctx, fn, r.node)) continue; // `ok = agent.collect()`: the pass, then what it queued
     const dog = collectorWatchdog(ctx, name);
     if (dog && dog.collector.outer.startIndex <= r.start && r.end <= dog.collector.outer.endIndex) return fail(`${name}() is called by a collector thread at line ${r.line}: ${dog.reason}`, r.line);
     // A one-shot mode whose failed cycle raised (a traceback, exit status 1): the base's one pass never raises.
@@ -1490,6 +1491,9 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
         statusStmts.push(...status.logs);
         counters.push(...status.counters);
         if (status.returned) statusReturn = status.returned;
+        // A one-shot caller reads that answer (`ok = agent.collect()`): a falsy one (`return ack.status == OK`)
+        // is a failure publish() raises on, so the pass counts it queued, as the legacy answer said.
+        if (status.returned && ctx.refs.of(name).some((r) => r.kind === 'attribute' && oneShotAnswerCycleCall(ctx, fn, r.node))) resultChecked = true;
       }
       publishStmts.push(s);
       (mod ? moduleFns : publishers).add(sc.method);
@@ -2877,15 +2881,57 @@ export function oneShotRaisingCycleCall(ctx: PythonTransformContext, cycle: PyFu
   return ref;
 }
 
+/**
+ * `ok = agent.collect()` in the entry point's one-shot mode (then `return 0 if ok else 3`), where collect()
+ * has no `try:` (a failure raises: a traceback, exit status 1) and answers only what its publish answered
+ * (`ok = self._publish(t)` ... `return ok`, the publish yes/no on every path: True when the bus took it,
+ * False when it was queued). The base's one pass answers nothing, but its health summary counts what it
+ * caught (cycle_failures) and what it queued (cycle_queued) in this fresh process: `agent.run_cycle()`,
+ * exit 1 when it caught a failure, then `ok = not <queued>`, the same answer. The receiver node, else null.
+ */
+export function oneShotAnswerCycleCall(ctx: PythonTransformContext, cycle: PyFunction, ref: SyntaxNode): SyntaxNode | null {
+  const { cycle_failures: failures, cycle_queued: queued, health_hook: summary } = ctx.py;
+  if (!failures || !queued || !summary || !ctx.base.methods.has(summary) || ctx.agent.methods.has(summary)) return null;
+  if (!oneShotCall(ctx, ref, true) || enclosingGuard(ref.parent!)) return null;
+  if (ref.parent!.childForFieldName('object')?.type !== 'identifier') return null;
+  return publishAnswer(ctx, cycle) ? ref : null;
+}
+
+/** collect()'s body binds `<local> = self.<publish>(<event>)` once, has no try:, and every return is `return <local>`, last. */
+function publishAnswer(ctx: PythonTransformContext, cycle: PyFunction): string | null {
+  const body = statements(cycle.body).filter((x) => !isDocstring(x));
+  const last = body[body.length - 1];
+  const local = last?.type === 'return_statement' && last.namedChild(0)?.type === 'identifier' ? last.namedChild(0)!.text : null;
+  if (!local) return null;
+  let ok = true;
+  let binds = 0;
+  walk(cycle.body, (n) => {
+    if (!ok || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return n.id === cycle.node.id ? undefined : false;
+    if (n.type === 'try_statement' || n.type === 'yield') ok = false;
+    if (n.type === 'return_statement' && n.namedChild(0)?.text !== local) ok = false;
+    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && n.childForFieldName('left')?.text === local) {
+      binds++;
+      const right = n.childForFieldName('right');
+      const m = right?.type === 'call' ? selfAttribute(right.childForFieldName('function')!) : null;
+      const top = n.parent?.type === 'expression_statement' && n.parent.parent?.id === cycle.body.id;
+      if (n.type !== 'assignment' || !top || !m || !isPublish(ctx, m) || !isTransport(ctx, m) || !answersYesNo(ctx, m)) ok = false;
+    }
+  });
+  return ok && binds === 1 ? local : null;
+}
+
 /** The entry point's `agent.collect()` statement on the agent it builds (whatever the cycle may raise). */
-function oneShotCall(ctx: PythonTransformContext, ref: SyntaxNode): boolean {
+function oneShotCall(ctx: PythonTransformContext, ref: SyntaxNode, assigned = false): boolean {
   const one = ctx.py.cycle_method;
   if (!one || !ctx.base.methods.has(one) || ctx.agent.methods.has(one)) return false;
   const attr = ref.parent;
   if (attr?.type !== 'attribute' || attr.childForFieldName('attribute')?.id !== ref.id) return false;
   const call = attr.parent;
   if (call?.type !== 'call' || call.childForFieldName('function')?.id !== attr.id || call.childForFieldName('arguments')?.namedChildren.length) return false;
-  if (call.parent?.type !== 'expression_statement' || call.parent.namedChildCount !== 1) return false;
+  // A statement of its own, or (assigned) `<name> = agent.collect()` as one.
+  const asg = assigned && call.parent?.type === 'assignment' && call.parent.childForFieldName('right')?.id === call.id && call.parent.childForFieldName('left')?.type === 'identifier' ? call.parent : null;
+  const stmt = assigned ? asg?.parent : call.parent;
+  if (stmt?.type !== 'expression_statement' || stmt.namedChildCount !== 1 || (assigned && !asg)) return false;
   const scope = entryScopes(ctx.module).find((sc) => sc.startIndex <= call.startIndex && call.endIndex <= sc.endIndex);
   if (!scope) return false;
   // The receiver is the agent built in that scope: `Agent(...).collect()` or `v = Agent(...)` before it, v bound once there.
