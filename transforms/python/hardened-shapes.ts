@@ -1475,7 +1475,11 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
         resultChecked = true;
         continue;
       }
-      if (own && target && single && queuedPublish && answersYesNo(ctx, sc.method) && !statusUses(ctx, stmts.slice(i + 1), target.text).ok) return readCollectDirect(ctx, true);
+      if (own && target && single && queuedPublish && answersYesNo(ctx, sc.method) && !statusUses(ctx, stmts.slice(i + 1), target.text).ok) {
+        // Read again with the publish in place; when that does not read either, the first obstacle stands.
+        const inPlace = readCollectDirect(ctx, true);
+        if (inPlace.ok) return inPlace;
+      }
       if (args.length !== 1 || args[0]!.type !== 'identifier') {
         return fail(`${name}() publishes ${sc.call.childForFieldName('arguments')!.text}, not one local event (line ${line(s)})`, line(s));
       }
@@ -1639,6 +1643,20 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
         drainStmts.push(s);
         continue;
       }
+    }
+    // `if self._publish(t): self.sent += 1 else: self.queued += 1`: the branch on the publish's yes/no answer
+    // is kept, the call in its condition becomes the base's queued publish (same answer, same moment).
+    const branched = queuedPublish ? branchOnPublish(ctx, s) : null;
+    if (branched && answersYesNo(ctx, branched.method)) {
+      if (queued) {
+        rewritten.set(s.id, s.text.replace(branched.call.text, () => `self.${queuedPublish}([${branched.ev}])`));
+        publishStmts.push(s);
+        publishers.add(branched.method);
+        resultChecked = true;
+        continue;
+      }
+      const inPlace = readCollectDirect(ctx, true);
+      if (inPlace.ok) return inPlace;
     }
     const mention = transportMention(s, transport);
     if (mention) {
@@ -1894,6 +1912,21 @@ function drainedQueuePut(ctx: PythonTransformContext, x: SyntaxNode, ev: string)
   if (!ctx.agent.assignments.some((a) => a.attr === q && a.method === '__init__' && a.value?.type === 'call')) return false;
   if (ctx.agent.assignments.some((a) => a.attr === q && a.method !== '__init__')) return false;
   return [...ctx.agent.methods.values()].some((m) => isDrain(ctx, m.name) && readsStore(m, new Set([q])));
+}
+
+/**
+ * `if self._publish(t):` / `if not self._publish(t):` (one local event, the agent's publish method, with
+ * branches reading nothing else of the transport): the call, its method and the event, else null.
+ */
+function branchOnPublish(ctx: PythonTransformContext, s: SyntaxNode): { call: SyntaxNode; method: string; ev: string } | null {
+  if (s.type !== 'if_statement') return null;
+  const cond = s.childForFieldName('condition')!;
+  const call = cond.type === 'not_operator' ? cond.childForFieldName('argument') : cond;
+  const m = call?.type === 'call' ? selfAttribute(call.childForFieldName('function')!) : null;
+  const args = call?.type === 'call' ? call.childForFieldName('arguments')!.namedChildren : [];
+  if (!m || args.length !== 1 || args[0]!.type !== 'identifier' || !isPublish(ctx, m) || !isTransport(ctx, m)) return null;
+  for (const b of blocksOf(s)) if (transportMention(b, (x) => isTransport(ctx, x))) return null;
+  return { call: call!, method: m, ev: args[0]!.text };
 }
 
 /**
