@@ -1916,7 +1916,7 @@ function drainedQueuePut(ctx: PythonTransformContext, x: SyntaxNode, ev: string)
 
 /**
  * `if self._publish(t):` / `if not self._publish(t):` (one local event, the agent's publish method, with
- * branches reading nothing else of the transport): the call, its method and the event, else null.
+ * branches reading neither the event nor the transport): the call, its method and the event, else null.
  */
 function branchOnPublish(ctx: PythonTransformContext, s: SyntaxNode): { call: SyntaxNode; method: string; ev: string } | null {
   if (s.type !== 'if_statement') return null;
@@ -1925,7 +1925,8 @@ function branchOnPublish(ctx: PythonTransformContext, s: SyntaxNode): { call: Sy
   const m = call?.type === 'call' ? selfAttribute(call.childForFieldName('function')!) : null;
   const args = call?.type === 'call' ? call.childForFieldName('arguments')!.namedChildren : [];
   if (!m || args.length !== 1 || args[0]!.type !== 'identifier' || !isPublish(ctx, m) || !isTransport(ctx, m)) return null;
-  for (const b of blocksOf(s)) if (transportMention(b, (x) => isTransport(ctx, x))) return null;
+  // A branch that does something with the event itself (keeps it in a queue of its own) is a fallback, not a count.
+  for (const b of blocksOf(s)) if (transportMention(b, (x) => isTransport(ctx, x)) || usesName(b, args[0]!.text)) return null;
   return { call: call!, method: m, ev: args[0]!.text };
 }
 
