@@ -32,6 +32,8 @@ export interface PythonProfile {
    * reads it after the pass to exit 1 the same way.
    */
   cycle_failures?: string;
+  /** health_summary()'s count of the events run_cycle() could not publish and kept in local_queue (`ok = agent.collect()` one-shot modes). */
+  cycle_queued?: string;
   hooks?: string[];
   remove: string[];
   fallback: {

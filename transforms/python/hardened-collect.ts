@@ -7,7 +7,7 @@
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { keep } from '../../src/lang/python/transform-context.js';
 import { analyzePublisher } from './hardened-publisher.js';
-import { analyzeCollect, cycleMethod, HOOK, LEGACY_RUN, oneShotCycleCall, oneShotRaisingCycleCall, queueMethods, returnLine } from './hardened-shapes.js';
+import { analyzeCollect, cycleMethod, HOOK, LEGACY_RUN, oneShotAnswerCycleCall, oneShotCycleCall, oneShotRaisingCycleCall, queueMethods, returnLine } from './hardened-shapes.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { indentAt, lineStart } from '../../src/lang/python/text.js';
 import { writeCollectData } from './hardened-loop-publish.js';
@@ -166,6 +166,34 @@ function oneShotCycles(ctx: PythonTransformContext, fn: PyFunction): void {
         `${ctx.agent.cls.name}: the entry point's one-shot ${attr.text}() (line ${r.line}) now calls the base's ${one}() (${HOOK}(), validate_event(), enrich_event(), the queued backlog, then the publish with retries and the local-queue fallback, once), ` +
           `which never raises: ${fn.name}() (line ${fn.line}) could (a traceback, exit status 1), so the mode now exits 1 when ${ctx.py.health_hook}()["${ctx.py.cycle_failures}"] counts a failure the pass caught; ` +
           `the traceback is logged by the base ("${HOOK} failed") instead of printed by Python, a publish that fails is queued (exit 0) as the legacy fallback queued it, and setup() does not run first, as run()'s start-up did not for that mode`,
+      );
+      continue;
+    }
+    const answered = r.kind === 'attribute' && !raising ? oneShotAnswerCycleCall(ctx, fn, r.node) : null;
+    if (answered) {
+      // `ok = agent.collect()` -> the pass, exit 1 when it caught a failure (as the raise did), then
+      // `ok = not <what it queued>`: True when the bus took the events, False when they were queued.
+      const one = ctx.py.cycle_method!;
+      const attr = answered.parent!;
+      const asg = attr.parent!.parent!;
+      const stmt = asg.parent!;
+      const agent = attr.childForFieldName('object')!.text;
+      const local = asg.childForFieldName('left')!.text;
+      const indent = indentAt(ctx.source, stmt.startIndex);
+      const step = indent.includes('\t') ? '\t' : '    ';
+      const eol = ctx.layout.eol;
+      const summary = `${agent}.${ctx.py.health_hook}()`;
+      ctx.edits.replace(stmt.startIndex, stmt.endIndex, [
+        `${agent}.${one}()`,
+        `${indent}if ${summary}.get(${JSON.stringify(ctx.py.cycle_failures)}):`,
+        `${indent}${step}raise SystemExit(1)`,
+        `${indent}${local} = not ${summary}.get(${JSON.stringify(ctx.py.cycle_queued)})`,
+      ].join(eol), label);
+      ctx.warnings.push(
+        `${ctx.agent.cls.name}: the entry point's one-shot ${asg.text} (line ${r.line}) now calls the base's ${one}() (${HOOK}(), validate_event(), enrich_event(), the queued backlog, then the publish with retries and the local-queue fallback, once), ` +
+          `which answers nothing: ${local} is now \`not ${ctx.py.health_hook}()["${ctx.py.cycle_queued}"]\` (True when the bus took the events, False when they were queued, as ${fn.name}()'s publish answered), ` +
+          `and the mode exits 1 when ${ctx.py.health_hook}()["${ctx.py.cycle_failures}"] counts a failure the pass caught (${fn.name}() (line ${fn.line}) raised: a traceback, exit status 1); ` +
+          `a refused publish is retried (the base's back-off) before it counts as queued, and setup() does not run first, as run()'s start-up did not for that mode`,
       );
       continue;
     }

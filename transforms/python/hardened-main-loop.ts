@@ -242,6 +242,14 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
         cadenceSleepStmt = s;
         continue;
       }
+      // `for _ in range(interval): if not self.running: break; time.sleep(1)`: the interval slept a second at a
+      // time so that a stop is seen within one; the base's wait is cut short when stopped too.
+      const sliced = inLoop && flagLoop && s.parent?.id === loopBody?.id ? slicedSleep(s, flagLoop) : null;
+      if (sliced) {
+        if (sleep) bad = s;
+        sleep = sliced;
+        continue;
+      }
       // `self._stop.wait(self.interval)` in a `while not self._stop.is_set():` loop: the sleep, cut short when stopped.
       const eventWait = e?.type === 'call' && loopEvent && callee(e) === `self.${loopEvent}.wait` && e.childForFieldName('arguments')!.namedChildCount === 1;
       if (eventWait || (e?.type === 'call' && /^(time\.)?sleep$/.test(callee(e) ?? ''))) {
@@ -1153,6 +1161,39 @@ function readsOnlyAgent(run: PyFunction, stmt: SyntaxNode, counters: string[]): 
 }
 
 /** `time.sleep(...)`, `sleep(...)` or `self.<event>.wait(...)` as a statement. */
+/**
+ * `for _ in range(<n>):` whose body is only `time.sleep(1)` and, before or after it, `if <the loop's
+ * condition, negated>: break`: n seconds slept in one-second slices that end early when the loop would.
+ * Its `range(<n>)` call, read like a sleep call (one argument: the seconds), else null.
+ */
+function slicedSleep(stmt: SyntaxNode, loop: SyntaxNode): SyntaxNode | null {
+  if (stmt.type !== 'for_statement' || stmt.namedChildren.some((c) => c.type === 'else_clause')) return null;
+  const range = stmt.childForFieldName('right');
+  const index = stmt.childForFieldName('left');
+  if (range?.type !== 'call' || callee(range) !== 'range' || range.childForFieldName('arguments')!.namedChildCount !== 1 || index?.type !== 'identifier') return null;
+  const body = statements(stmt.childForFieldName('body'));
+  const cond = loop.childForFieldName('condition')!;
+  // `if not self.running: break` in `while self.running:`, `if self._stop.is_set(): break` in `while not self._stop.is_set():`.
+  const negates = (c: SyntaxNode) =>
+    (c.type === 'not_operator' && c.childForFieldName('argument')!.text === cond.text) || (cond.type === 'not_operator' && cond.childForFieldName('argument')!.text === c.text);
+  const isBreak = (x: SyntaxNode) =>
+    x.type === 'if_statement' &&
+    !x.namedChildren.some((c) => c.type === 'else_clause' || c.type === 'elif_clause') &&
+    negates(x.childForFieldName('condition')!) &&
+    statements(x.childForFieldName('consequence')).length === 1 &&
+    statements(x.childForFieldName('consequence'))[0]!.type === 'break_statement';
+  const isSecond = (x: SyntaxNode) => {
+    const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
+    const args = e?.type === 'call' && /^(time\.)?sleep$/.test(callee(e) ?? '') ? e.childForFieldName('arguments')!.namedChildren : [];
+    return args.length === 1 && /^1(\.0*)?$/.test(args[0]!.text);
+  };
+  const sleeps = body.filter(isSecond);
+  const breaks = body.filter(isBreak);
+  if (sleeps.length !== 1 || breaks.length > 1 || sleeps.length + breaks.length !== body.length) return null;
+  if (mentionsName(stmt.childForFieldName('body')!, index.text) || mentionsName(range, index.text)) return null;
+  return range;
+}
+
 function isSleepStatement(stmt: SyntaxNode): boolean {
   const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
   const name = e?.type === 'call' ? callee(e) ?? '' : '';

@@ -667,6 +667,10 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       );
     }
   }
+  // A method of the agent named publish() would be a second `def publish` in the publisher, replacing the
+  // publish(events) the base calls (its events handed to the old one-event method, its answer unread).
+  const clash = [entry, ...moved].find((m) => m.name === 'publish');
+  if (clash) return fail(`${clash.name}() (line ${clash.line}) would move into ${CLASS}, whose own publish(events) the base calls: the second def would replace it; rename ${clash.name}() (and its callers) by hand, then migrate again`, clash.line);
   // The teardowns of moved state must be one statement (it becomes the publisher's close()), and
   // only close state that moves.
   const closeTexts = new Set(closes.map((c) => c.text));

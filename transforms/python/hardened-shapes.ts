@@ -1310,6 +1310,8 @@ function answersYesNo(ctx: PythonTransformContext, method: string, seen = new Ma
     if (n.type !== 'return_statement') return;
     const v = n.namedChild(0);
     if (v?.type === 'true' || v?.type === 'false') return;
+    // `return ack.status == OK`, `return not failed`: a comparison or a negation is a bool too.
+    if (v?.type === 'comparison_operator' || v?.type === 'not_operator') return;
     const c = v?.type === 'call' ? v.childForFieldName('function') : null;
     const m = c?.type === 'attribute' ? selfAttribute(c) : null;
     if (!m || !answersYesNo(ctx, m, seen)) ok = false;
@@ -1357,6 +1359,7 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     if (r.kind === 'attribute' && foreignSelf(r.node, name, cls, ctx.module.classes)) continue;
     if (oneShotCycleCall(ctx, fn, r.node)) continue; // `if args.once: agent.collect()`: the base's one pass
     if (oneShotRaisingCycleCall(ctx, fn, r.node)) continue; // the same, then exit 1 when the pass caught a failure
+    if (oneShotAnswerCycleCall(ctx, fn, r.node)) continue; // `ok = agent.collect()`: the pass, then what it queued
     const dog = collectorWatchdog(ctx, name);
     if (dog && dog.collector.outer.startIndex <= r.start && r.end <= dog.collector.outer.endIndex) return fail(`${name}() is called by a collector thread at line ${r.line}: ${dog.reason}`, r.line);
     // A one-shot mode whose failed cycle raised (a traceback, exit status 1): the base's one pass never raises.
@@ -1468,9 +1471,15 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
         rewritten.set(s.id, s.text.replace(sc.call.text, () => `self.${queuedPublish}([${args[0]!.text}])`));
         publishStmts.push(s);
         publishers.add(sc.method);
+        // The cycle acts on the answer: a falsy one (`return ack.status == OK`) is a failure publish() raises on.
+        resultChecked = true;
         continue;
       }
-      if (own && target && single && queuedPublish && answersYesNo(ctx, sc.method) && !statusUses(ctx, stmts.slice(i + 1), target.text).ok) return readCollectDirect(ctx, true);
+      if (own && target && single && queuedPublish && answersYesNo(ctx, sc.method) && !statusUses(ctx, stmts.slice(i + 1), target.text).ok) {
+        // Read again with the publish in place; when that does not read either, the first obstacle stands.
+        const inPlace = readCollectDirect(ctx, true);
+        if (inPlace.ok) return inPlace;
+      }
       if (args.length !== 1 || args[0]!.type !== 'identifier') {
         return fail(`${name}() publishes ${sc.call.childForFieldName('arguments')!.text}, not one local event (line ${line(s)})`, line(s));
       }
@@ -1486,6 +1495,9 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
         statusStmts.push(...status.logs);
         counters.push(...status.counters);
         if (status.returned) statusReturn = status.returned;
+        // A one-shot caller reads that answer (`ok = agent.collect()`): a falsy one (`return ack.status == OK`)
+        // is a failure publish() raises on, so the pass counts it queued, as the legacy answer said.
+        if (status.returned && ctx.refs.of(name).some((r) => r.kind === 'attribute' && oneShotAnswerCycleCall(ctx, fn, r.node))) resultChecked = true;
       }
       publishStmts.push(s);
       (mod ? moduleFns : publishers).add(sc.method);
@@ -1632,10 +1644,26 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
         continue;
       }
     }
+    // `if self._publish(t): self.sent += 1 else: self.queued += 1`: the branch on the publish's yes/no answer
+    // is kept, the call in its condition becomes the base's queued publish (same answer, same moment).
+    const branched = queuedPublish ? branchOnPublish(ctx, s) : null;
+    if (branched && answersYesNo(ctx, branched.method)) {
+      if (queued) {
+        rewritten.set(s.id, s.text.replace(branched.call.text, () => `self.${queuedPublish}([${branched.ev}])`));
+        publishStmts.push(s);
+        publishers.add(branched.method);
+        resultChecked = true;
+        continue;
+      }
+      const inPlace = readCollectDirect(ctx, true);
+      if (inPlace.ok) return inPlace;
+    }
     const mention = transportMention(s, transport);
     if (mention) {
       const kept = publishStateKept(ctx, fn, s, transport);
       if (kept) return fail(kept.reason, kept.at);
+      const put = undrainedFallback(ctx, name, s);
+      if (put) return fail(put.reason, put.at);
       return fail(`${name}() uses ${mention.text} at line ${line(mention)} in a way the migration cannot classify`, line(mention));
     }
     for (const local of droppedLocals) {
@@ -1884,6 +1912,62 @@ function drainedQueuePut(ctx: PythonTransformContext, x: SyntaxNode, ev: string)
   if (!ctx.agent.assignments.some((a) => a.attr === q && a.method === '__init__' && a.value?.type === 'call')) return false;
   if (ctx.agent.assignments.some((a) => a.attr === q && a.method !== '__init__')) return false;
   return [...ctx.agent.methods.values()].some((m) => isDrain(ctx, m.name) && readsStore(m, new Set([q])));
+}
+
+/**
+ * `if self._publish(t):` / `if not self._publish(t):` (one local event, the agent's publish method, with
+ * branches reading neither the event nor the transport): the call, its method and the event, else null.
+ */
+function branchOnPublish(ctx: PythonTransformContext, s: SyntaxNode): { call: SyntaxNode; method: string; ev: string } | null {
+  if (s.type !== 'if_statement') return null;
+  const cond = s.childForFieldName('condition')!;
+  const call = cond.type === 'not_operator' ? cond.childForFieldName('argument') : cond;
+  const m = call?.type === 'call' ? selfAttribute(call.childForFieldName('function')!) : null;
+  const args = call?.type === 'call' ? call.childForFieldName('arguments')!.namedChildren : [];
+  if (!m || args.length !== 1 || args[0]!.type !== 'identifier' || !isPublish(ctx, m) || !isTransport(ctx, m)) return null;
+  // A branch that does something with the event itself (keeps it in a queue of its own) is a fallback, not a count.
+  for (const b of blocksOf(s)) if (transportMention(b, (x) => isTransport(ctx, x)) || usesName(b, args[0]!.text)) return null;
+  return { call: call!, method: m, ev: args[0]!.text };
+}
+
+/**
+ * `if not self._publish(t): self.queue.enqueue(t, key); log` where no method of the agent re-sends
+ * self.queue (not drainedQueuePut): the refused event is kept for someone else to send (a module-level
+ * queue another class of the file drains). Under the base a failed publish goes to its local_queue
+ * instead, so who re-sends that queue is a person's call. Names the put, the queue and its other users.
+ */
+function undrainedFallback(ctx: PythonTransformContext, name: string, s: SyntaxNode): { reason: string; at: number } | null {
+  if (s.type !== 'if_statement' || s.childForFieldName('alternative')) return null;
+  const cond = s.childForFieldName('condition');
+  const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
+  const m = arg?.type === 'call' ? selfAttribute(arg.childForFieldName('function')!) : null;
+  const args = arg?.type === 'call' ? arg.childForFieldName('arguments')!.namedChildren : [];
+  const ev = args.length === 1 && args[0]!.type === 'identifier' ? args[0]!.text : null;
+  if (!m || !ev || !isPublish(ctx, m) || !isTransport(ctx, m)) return null;
+  for (const x of statements(s.childForFieldName('consequence'))) {
+    const call = x.type === 'expression_statement' ? x.namedChild(0) : null;
+    const f = call?.type === 'call' ? call.childForFieldName('function') : null;
+    if (f?.type !== 'attribute' || !/^(enqueue|put|put_nowait|append|push)$/.test(f.childForFieldName('attribute')!.text)) continue;
+    const q = selfAttribute(f.childForFieldName('object')!);
+    if (!q || call!.childForFieldName('arguments')!.namedChildren[0]?.text !== ev) continue;
+    if ([...ctx.agent.methods.values()].some((d) => isDrain(ctx, d.name) && readsStore(d, new Set([q])))) return null;
+    // `self.queue = SHARED_QUEUE` in __init__: a module-level object, and the other classes of the file using it.
+    const init = ctx.agent.assignments.find((a) => a.attr === q && a.method === '__init__' && a.value?.type === 'identifier');
+    const shared = init && /^[A-Z_][A-Z0-9_]*$/.test(init.value!.text) ? init.value!.text : null;
+    const users = shared
+      ? ctx.module.classes.filter((c) => c.name !== ctx.agent.cls.name && c.node.text.includes(shared) && [...c.methods.values()].some((d) => isDrain(ctx, d.name) || readsStore(d, new Set([q]))))
+      : [];
+    const whose = shared ? `the module's ${shared}` : `self.${q}`;
+    const others = users.length ? ` (${users.map((c) => `${c.name} at line ${c.line}`).join('; ')} also ${users.length > 1 ? 'use' : 'uses'} it and may)` : '';
+    const at = x.startPosition.row + 1;
+    return {
+      at,
+      reason:
+        `${name}() keeps what ${m}() did not send itself (line ${at}: ${x.text.split('\n')[0]!.trim().slice(0, 70)}) in ${whose}, which no method of ${ctx.agent.cls.name} re-sends${others}; ` +
+        `under ${ctx.profile.base_class} a failed publish goes to the base's local_queue instead: decide who drains that queue (hand it to the base through LocalQueueAdapter, or keep the put) by hand`,
+    };
+  }
+  return null;
 }
 
 /**
@@ -2831,15 +2915,57 @@ export function oneShotRaisingCycleCall(ctx: PythonTransformContext, cycle: PyFu
   return ref;
 }
 
+/**
+ * `ok = agent.collect()` in the entry point's one-shot mode (then `return 0 if ok else 3`), where collect()
+ * has no `try:` (a failure raises: a traceback, exit status 1) and answers only what its publish answered
+ * (`ok = self._publish(t)` ... `return ok`, the publish yes/no on every path: True when the bus took it,
+ * False when it was queued). The base's one pass answers nothing, but its health summary counts what it
+ * caught (cycle_failures) and what it queued (cycle_queued) in this fresh process: `agent.run_cycle()`,
+ * exit 1 when it caught a failure, then `ok = not <queued>`, the same answer. The receiver node, else null.
+ */
+export function oneShotAnswerCycleCall(ctx: PythonTransformContext, cycle: PyFunction, ref: SyntaxNode): SyntaxNode | null {
+  const { cycle_failures: failures, cycle_queued: queued, health_hook: summary } = ctx.py;
+  if (!failures || !queued || !summary || !ctx.base.methods.has(summary) || ctx.agent.methods.has(summary)) return null;
+  if (!oneShotCall(ctx, ref, true) || enclosingGuard(ref.parent!)) return null;
+  if (ref.parent!.childForFieldName('object')?.type !== 'identifier') return null;
+  return publishAnswer(ctx, cycle) ? ref : null;
+}
+
+/** collect()'s body binds `<local> = self.<publish>(<event>)` once, has no try:, and every return is `return <local>`, last. */
+function publishAnswer(ctx: PythonTransformContext, cycle: PyFunction): string | null {
+  const body = statements(cycle.body).filter((x) => !isDocstring(x));
+  const last = body[body.length - 1];
+  const local = last?.type === 'return_statement' && last.namedChild(0)?.type === 'identifier' ? last.namedChild(0)!.text : null;
+  if (!local) return null;
+  let ok = true;
+  let binds = 0;
+  walk(cycle.body, (n) => {
+    if (!ok || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return n.id === cycle.node.id ? undefined : false;
+    if (n.type === 'try_statement' || n.type === 'yield') ok = false;
+    if (n.type === 'return_statement' && n.namedChild(0)?.text !== local) ok = false;
+    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && n.childForFieldName('left')?.text === local) {
+      binds++;
+      const right = n.childForFieldName('right');
+      const m = right?.type === 'call' ? selfAttribute(right.childForFieldName('function')!) : null;
+      const top = n.parent?.type === 'expression_statement' && n.parent.parent?.id === cycle.body.id;
+      if (n.type !== 'assignment' || !top || !m || !isPublish(ctx, m) || !isTransport(ctx, m) || !answersYesNo(ctx, m)) ok = false;
+    }
+  });
+  return ok && binds === 1 ? local : null;
+}
+
 /** The entry point's `agent.collect()` statement on the agent it builds (whatever the cycle may raise). */
-function oneShotCall(ctx: PythonTransformContext, ref: SyntaxNode): boolean {
+function oneShotCall(ctx: PythonTransformContext, ref: SyntaxNode, assigned = false): boolean {
   const one = ctx.py.cycle_method;
   if (!one || !ctx.base.methods.has(one) || ctx.agent.methods.has(one)) return false;
   const attr = ref.parent;
   if (attr?.type !== 'attribute' || attr.childForFieldName('attribute')?.id !== ref.id) return false;
   const call = attr.parent;
   if (call?.type !== 'call' || call.childForFieldName('function')?.id !== attr.id || call.childForFieldName('arguments')?.namedChildren.length) return false;
-  if (call.parent?.type !== 'expression_statement' || call.parent.namedChildCount !== 1) return false;
+  // A statement of its own, or (assigned) `<name> = agent.collect()` as one.
+  const asg = assigned && call.parent?.type === 'assignment' && call.parent.childForFieldName('right')?.id === call.id && call.parent.childForFieldName('left')?.type === 'identifier' ? call.parent : null;
+  const stmt = assigned ? asg?.parent : call.parent;
+  if (stmt?.type !== 'expression_statement' || stmt.namedChildCount !== 1 || (assigned && !asg)) return false;
   const scope = entryScopes(ctx.module).find((sc) => sc.startIndex <= call.startIndex && call.endIndex <= sc.endIndex);
   if (!scope) return false;
   // The receiver is the agent built in that scope: `Agent(...).collect()` or `v = Agent(...)` before it, v bound once there.
