@@ -390,7 +390,7 @@ function ownNameFromParameters(ctx: PythonTransformContext, init: PyFunction, va
   walk(value, (n) => {
     if (n.type === 'identifier' && params.has(n.text) && rebound.has(n.text)) reread = true;
   });
-  if (reread || !evaluableEarly(value, params, locals, known, helperFunctions(ctx), localsOf(init))) return null;
+  if (reread || !evaluableEarly(value, params, locals, known, helperFunctions(ctx), bindingsOf(init.node, false))) return null;
   return value.text;
 }
 
