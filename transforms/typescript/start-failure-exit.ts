@@ -11,19 +11,39 @@ import { indentAt } from '../../src/lang/typescript/edits.js';
 import { calleeText, descendantsOfKind, statementCall } from '../../src/lang/typescript/syntax.js';
 import { ensureAsync } from './await-close-callback.js';
 
-/** True when the failure exit was kept in onStart() (`m` is the start method renamed to onStart). */
-export function keepStartFailureExit(ctx: TsRewriteContext, e: EntryInfo, m: string): boolean {
+/** What the entry point's fatal `.catch(h)` did, as code for the agent: a catch clause or a rejection handler. */
+export interface StartFailureExit {
+  /** `catch (err: any) { ...h's lines; await this.stop(); process.exit(N); }` (from `catch` to its brace). */
+  clause(indent: string): string;
+  /** `async (err) => { ...the same lines }`, for `.catch(...)` on a promise the method no longer awaits. */
+  handler(indent: string): string;
+  line: number;
+  code: string;
+}
+
+/** The entry point's handler of a failing start method that ends the process (see fatalStartHandler()). */
+export function startFailureExit(ctx: TsRewriteContext, e: EntryInfo): StartFailureExit | null {
   const handler = fatalStartHandler(ctx, e);
-  if (!handler) return false;
+  if (!handler) return null;
   const param = handler.param;
   const u = ctx.unit;
+  const lines = (indent: string) =>
+    handler.statements.map((s) => `${indent}${u}${s === handler.exit ? `await this.stop();\n${indent}${u}` : ''}${s.getText().replace(/\s*\n\s*/g, ' ').replace(/;?$/, ';')}\n`).join('');
   // In TypeScript a catch variable is `unknown`; the handler's was `any` (a rejection's reason).
   const binding = param ? ` (${param.getName()}${!ctx.js && !param.getTypeNode() ? ': any' : ''})` : '';
-  const clause = (indent: string) =>
-    `catch${binding} {\n${handler.statements.map((s) => `${indent}${u}${s === handler.exit ? `await this.stop();\n${indent}${u}` : ''}${s.getText().replace(/\s*\n\s*/g, ' ').replace(/;?$/, ';')}\n`).join('')}${indent}}`;
-  if (!wrapBodyInTry(ctx, m, clause)) return false;
+  return {
+    clause: (indent) => `catch${binding} {\n${lines(indent)}${indent}}`,
+    handler: (indent) => `async (${param ? param.getText() : ''}) => {\n${lines(indent)}${indent}}`,
+    line: handler.line,
+    code: handler.code,
+  };
+}
+
+/** True when the failure exit was kept in onStart() (`m` is the start method renamed to onStart). */
+export function keepStartFailureExit(ctx: TsRewriteContext, exit: StartFailureExit, m: string): boolean {
+  if (!wrapBodyInTry(ctx, m, exit.clause)) return false;
   ctx.warnings.push(
-    `${m}() failing ended the process through the entry point's .catch() (line ${handler.line}: exit ${handler.code}); the base only logs a failing onStart(), so onStart() now does what that handler did in a catch, after the base's stop()`,
+    `${m}() failing ended the process through the entry point's .catch() (line ${exit.line}: exit ${exit.code}); the base only logs a failing onStart(), so onStart() now does what that handler did in a catch, after the base's stop()`,
   );
   return true;
 }
