@@ -10,7 +10,15 @@
 // MAX_FAILURES refused connects; run() becomes onStart() with the loop detached, and before the
 // fix its rejection was unhandled: Node ended the process with a stack trace, without the
 // handler's line and without the base's stop() (registration left behind).
+// tsleft48-fill-stream-probe-inline-loop-exits: the same with the loop inline in run() after an
+// awaited probe (the gateway answers the probe, then 503s): the loop's promise is also what
+// onStop() waits for, and the handler on it must not wait on its own stop().
+// tsleft48-guarded-webhook-listen-failure-exits: the `.catch(...)` sits in the
+// `if (require.main === module) { ... }` block; before the fix the _v2 ran on (health ok).
+// tsleft48-esm-await-start-quote-cache-exits: an ES module's top-level `await cache.start()`: a
+// rejection there makes Node print it and exit 1; before the fix the _v2 ran on.
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -100,5 +108,53 @@ describe('a detached reconnect loop that gives up ends the process through the h
       // The base's stop() ran (health closed, registration withdrawn) before the exit.
       if (side === '_v2') expect(log).toMatch(/FillStreamRelay stopped/);
     }, 60_000);
+  }
+});
+
+describe('a detached loop onStop() waits for, failing after an awaited probe, ends the process through the handler', () => {
+  const agent = 'agents/fill-stream-relay.ts';
+  for (const [side, file] of sides(agent)) {
+    it(`${side}: probe answered, stream 503s -> logs "giving up" and exits 1${side === '_v2' ? ' after the base stopped' : ''}`, async () => {
+      const root = materialize('tsleft48-fill-stream-probe-inline-loop-exits', agent);
+      let requests = 0;
+      const gateway = http.createServer((_req, res) => {
+        requests += 1;
+        res.writeHead(requests === 1 ? 200 : 503).end();
+      });
+      await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+      try {
+        const port = (gateway.address() as net.AddressInfo).port;
+        const { code, log } = await runToExit(root, file, { FILLS_URL: `http://127.0.0.1:${port}/fills`, MAX_FAILURES: '3', HEALTH_PORT: '0' });
+        expect(code, log).toBe(1);
+        expect(log).toMatch(/fill-relay: giving up: fill gateway unreachable after 3 attempts/);
+        if (side === '_v2') expect(log).toMatch(/FillStreamRelay stopped/);
+      } finally {
+        gateway.closeAllConnections();
+        gateway.close();
+      }
+    }, 60_000);
+  }
+});
+
+describe('a start failure reaching a guarded .catch() or a top-level await ends the process, as it did in the legacy', () => {
+  const cases = [
+    ['tsleft48-guarded-webhook-listen-failure-exits', 'services/webhook-relay.ts', 'WEBHOOK_PORT', /\[webhook-relay\] cannot start: listen EADDRINUSE/],
+    ['tsleft48-esm-await-start-quote-cache-exits', 'services/quote-cache.ts', 'QUOTE_PORT', /Error: listen EADDRINUSE/],
+  ] as const;
+  for (const [fixture, agent, portVar, line] of cases) {
+    for (const [side, file] of sides(agent)) {
+      it(`${fixture} ${side}: ${portVar} taken -> logs the failure and exits 1 on its own`, async () => {
+        const root = materialize(fixture, agent);
+        const holder = net.createServer();
+        await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+        try {
+          const { code, log } = await runToExit(root, file, { [portVar]: String((holder.address() as net.AddressInfo).port) });
+          expect(code, `still running 15 s after the failed listen:\n${log}`).toBe(1);
+          expect(log).toMatch(line);
+        } finally {
+          holder.close();
+        }
+      }, 60_000);
+    }
   }
 });

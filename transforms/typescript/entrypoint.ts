@@ -9,7 +9,7 @@ import { descendantsOfKind, fileClasses, isFunctionValue, mainGuards, thisMember
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { isPublicMember } from '../../src/lang/typescript/context.js';
-import { keepStartFailureExit, startFailureExit } from './start-failure-exit.js';
+import { keepStartFailureExit, mayFail, startFailureExit } from './start-failure-exit.js';
 import type { StartFailureExit } from './start-failure-exit.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -240,20 +240,28 @@ function detachBlockingTail(ctx: TsRewriteContext, m: string, exit: StartFailure
   // stop() resolves: when the loop provably ends at stop, onStop() waits for the detached tail.
   const field = stopsWithAgent(ctx, stmts[i]!) ? waitInOnStop(ctx, m) : null;
   ctx.edits.insert(first, `${indent}${field ? `this.${field} = ` : 'void '}(async () => {\n`);
+  // Each line one unit deeper, after its own indentation (a try wrapped around the whole body
+  // later indents those lines once more, and only text at a line's start counts as a new line).
   for (let pos = first; pos < close; pos = t.indexOf('\n', pos) + 1) {
     const inTemplate = templates.some((n) => n.getStart() < pos && pos < n.getEnd());
-    if (!inTemplate && t[pos] !== '\n' && t[pos] !== '\r' && !ctx.edits.removes(pos, pos + 1)) ctx.edits.insert(pos, ctx.unit);
+    const p = pos + /^[ \t]*/.exec(t.slice(pos))![0].length;
+    if (!inTemplate && t[p] !== '\n' && t[p] !== '\r' && !ctx.edits.removes(p, p + 1)) ctx.edits.insert(p, ctx.unit);
   }
   // onStop() waits for the field's promise: the handler (which awaits stop()) goes on it apart.
   const caught = exit ? `.catch(${exit.handler(indent)})` : '';
-  ctx.edits.insert(close, `${indent}})()${field ? '' : caught};\n${field && exit ? `${indent}this.${field}${caught};\n` : ''}`);
+  // At the end of the last line kept (not at the closing brace's line, where a try around the
+  // body ends): the line break that ends it.
+  let end = close - 1;
+  while (end > first && ctx.edits.removes(end, end + 1)) end = t.lastIndexOf('\n', end - 1);
+  if (t[end - 1] === '\r') end -= 1;
+  ctx.edits.insert(end, `\n${indent}})()${field ? '' : caught};${field && exit ? `\n${indent}this.${field}${caught};` : ''}`);
   ctx.warnings.push(
     `${m}() waits on a loop that runs until the agent stops (line ${stmts[i]!.getStartLineNumber()}): onStart() starts it and everything after it without waiting, so the base's start() completes and its runOnce() loop runs` +
       (field ? `; onStop() waits for it (this.${field}), as the legacy caller did before the process ended` : ''),
   );
   if (exit) {
     ctx.warnings.push(
-      `${m}() rejecting ended the process through the entry point's .catch() (line ${exit.line}: exit ${exit.code}), also when its loop (line ${stmts[i]!.getStartLineNumber()}) failed later: the detached loop's rejection now does what that handler did, after the base's stop()`,
+      `${m}() rejecting ended the process through ${exit.via} (line ${exit.line}: exit ${exit.code}), also when its loop (line ${stmts[i]!.getStartLineNumber()}) failed later: the detached loop's rejection now does what that handler did, after the base's stop()`,
     );
   }
   return stmts.slice(0, i).filter(kept);
@@ -267,11 +275,7 @@ function detachBlockingTail(ctx: TsRewriteContext, m: string, exit: StartFailure
 function keepStartFailures(ctx: TsRewriteContext, e: EntryInfo, m: string): void {
   const exit = startFailureExit(ctx, e);
   const before = detachBlockingTail(ctx, m, exit);
-  const fallible = (st: Node) =>
-    [st, ...st.getDescendants()].some(
-      (n) => Node.isAwaitExpression(n) || Node.isThrowStatement(n) || Node.isNewExpression(n) || (Node.isCallExpression(n) && !/^console\.\w+$/.test(n.getExpression().getText())),
-    );
-  if (exit && (!before || before.some(fallible))) keepStartFailureExit(ctx, exit, m);
+  if (exit && (!before || before.some(mayFail))) keepStartFailureExit(ctx, exit, m);
 }
 
 /** An async method of the agent whose body awaits a loop that runs until the agent stops. */
