@@ -1,9 +1,24 @@
-// tsleft47-ingest-listen-failure-exits: the agent's business server cannot listen (EADDRINUSE, the
-// previous instance still holds INGEST_PORT). The legacy's `main().catch(...)` logged "failed to
-// start" and exited 1, so systemd restarted it. The base only logs a failing onStart() and keeps
-// running: before the fix the _v2 stayed up (health ok, nothing on /ingest) until killed. Both
-// files, started for real with the port taken, must exit 1 on their own and log the line.
+// Legacy entry points whose fatal `.catch((err) => { log(...); process.exit(1); })` ended the
+// process when the agent's start failed, so the supervisor restarted it. The base only logs a
+// failing onStart() and keeps running: each case starts the legacy file and its _v2 for real with
+// the failure provoked, and both must log the handler's line and exit 1 on their own.
+//
+// tsleft47-ingest-listen-failure-exits: the business server cannot listen (EADDRINUSE, the
+// previous instance still holds INGEST_PORT); before the fix the _v2 stayed up (health ok, nothing
+// on /ingest) until killed.
+// tsleft48-fill-stream-gives-up-exits: the reconnect loop run() awaited gives up after
+// MAX_FAILURES refused connects; run() becomes onStart() with the loop detached, and before the
+// fix its rejection was unhandled: Node ended the process with a stack trace, without the
+// handler's line and without the base's stop() (registration left behind).
+// tsleft48-fill-stream-probe-inline-loop-exits: the same with the loop inline in run() after an
+// awaited probe (the gateway answers the probe, then 503s): the loop's promise is also what
+// onStop() waits for, and the handler on it must not wait on its own stop().
+// tsleft48-guarded-webhook-listen-failure-exits: the `.catch(...)` sits in the
+// `if (require.main === module) { ... }` block; before the fix the _v2 ran on (health ok).
+// tsleft48-esm-await-start-quote-cache-exits: an ES module's top-level `await cache.start()`: a
+// rejection there makes Node print it and exit 1; before the fix the _v2 ran on.
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,55 +29,132 @@ import { templatesDir, loadProfile } from '../src/profile/profile.js';
 import { launchTypeScript } from '../src/lang/typescript/launch.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const fixture = path.join(here, '..', 'fixtures', 'typescript', 'tsleft47-ingest-listen-failure-exits');
-const agent = 'services/telemetry-ingest.ts';
-const v2 = agent.replace(/\.ts$/, '_v2.ts');
 const roots: string[] = [];
 afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
-function materialize(): string {
+function materialize(fixture: string, agent: string): string {
+  const dir = path.join(here, '..', 'fixtures', 'typescript', fixture);
+  const ext = path.extname(agent);
   const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-start-failure-'));
   roots.push(root);
-  mkdirSync(path.join(root, 'services'), { recursive: true });
-  writeFileSync(path.join(root, agent), readFileSync(path.join(fixture, 'input.ts'), 'utf8'));
-  writeFileSync(path.join(root, v2), readFileSync(path.join(fixture, 'expected.ts'), 'utf8'));
+  mkdirSync(path.join(root, path.dirname(agent)), { recursive: true });
+  writeFileSync(path.join(root, agent), readFileSync(path.join(dir, `input${ext}`), 'utf8'));
+  writeFileSync(path.join(root, agent.replace(/(\.[cm]?[jt]s)$/, '_v2$1')), readFileSync(path.join(dir, `expected${ext}`), 'utf8'));
   mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
   cpSync(path.join(templatesDir(), 'runtime', 'typescript', 'common', 'core', 'base-agent.ts'), path.join(root, 'common', 'core', 'base-agent.ts'));
   writeFileSync(path.join(root, 'package.json'), '{ "name": "fixture", "private": true }\n');
   return root;
 }
 
+/** Start `file` of the materialized fixture with `env` and wait (at most 15 s) for it to exit: its code and its output. */
+async function runToExit(root: string, file: string, env: Record<string, string>): Promise<{ code: number | null; log: string }> {
+  const cmd = await launchTypeScript(root, file, loadProfile('base-agent'));
+  const full: NodeJS.ProcessEnv = { ...process.env, ...cmd.env, HEALTH_CHECK_PORT: '0', ...env };
+  for (const k of ['AGENT_PORT', 'REGISTRY_URL', 'METRICS_URL', 'AGENT_NAME']) delete full[k];
+  const child = spawn(cmd.command, cmd.args, { cwd: root, env: full, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout.on('data', (c) => (log += String(c)));
+  child.stderr.on('data', (c) => (log += String(c)));
+  try {
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), 15_000);
+      child.on('exit', (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
+    return { code, log };
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await cmd.cleanup?.();
+  }
+}
+
+const sides = (agent: string) => [['legacy', agent], ['_v2', agent.replace(/(\.[cm]?[jt]s)$/, '_v2$1')]] as const;
+
 describe('a business server that cannot listen ends the process, as the legacy entry point did', () => {
-  for (const [side, file] of [['legacy', agent], ['_v2', v2]] as const) {
+  const agent = 'services/telemetry-ingest.ts';
+  for (const [side, file] of sides(agent)) {
     it(`${side}: INGEST_PORT taken -> logs "failed to start" and exits 1 on its own`, async () => {
-      const root = materialize();
+      const root = materialize('tsleft47-ingest-listen-failure-exits', agent);
       const holder = net.createServer();
       await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
-      const port = (holder.address() as net.AddressInfo).port;
-      const cmd = await launchTypeScript(root, file, loadProfile('base-agent'));
-      const env: NodeJS.ProcessEnv = { ...process.env, ...cmd.env, HEALTH_CHECK_PORT: '0', INGEST_PORT: String(port) };
-      for (const k of ['AGENT_PORT', 'REGISTRY_URL', 'METRICS_URL', 'AGENT_NAME']) delete env[k];
-      const child = spawn(cmd.command, cmd.args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let log = '';
-      child.stdout.on('data', (c) => (log += String(c)));
-      child.stderr.on('data', (c) => (log += String(c)));
       try {
-        const code = await new Promise<number | null>((resolve) => {
-          const timer = setTimeout(() => resolve(null), 15_000);
-          child.on('exit', (c) => {
-            clearTimeout(timer);
-            resolve(c);
-          });
-        });
+        const { code, log } = await runToExit(root, file, { INGEST_PORT: String((holder.address() as net.AddressInfo).port) });
         expect(code, `still running 15 s after the failed listen:\n${log}`).toBe(1);
         expect(log).toMatch(/telemetry-ingest failed to start: Error: listen EADDRINUSE/);
       } finally {
-        if (child.exitCode === null) child.kill('SIGKILL');
         holder.close();
-        await cmd.cleanup?.();
       }
     }, 60_000);
+  }
+});
+
+describe('a detached reconnect loop that gives up ends the process through the handler, as run() rejecting did', () => {
+  const agent = 'agents/fill-stream-relay.ts';
+  for (const [side, file] of sides(agent)) {
+    it(`${side}: gateway refusing -> logs "giving up" and exits 1${side === '_v2' ? ' after the base stopped' : ''}`, async () => {
+      const root = materialize('tsleft48-fill-stream-gives-up-exits', agent);
+      // A port nothing listens on: take one, then free it.
+      const probe = net.createServer();
+      await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+      const port = (probe.address() as net.AddressInfo).port;
+      await new Promise<void>((resolve) => probe.close(() => resolve()));
+      const { code, log } = await runToExit(root, file, { FILLS_URL: `http://127.0.0.1:${port}/fills`, MAX_FAILURES: '3', HEALTH_PORT: '0' });
+      expect(code, log).toBe(1);
+      expect(log).toMatch(/fill-relay: giving up: fill gateway unreachable after 3 attempts/);
+      // The base's stop() ran (health closed, registration withdrawn) before the exit.
+      if (side === '_v2') expect(log).toMatch(/FillStreamRelay stopped/);
+    }, 60_000);
+  }
+});
+
+describe('a detached loop onStop() waits for, failing after an awaited probe, ends the process through the handler', () => {
+  const agent = 'agents/fill-stream-relay.ts';
+  for (const [side, file] of sides(agent)) {
+    it(`${side}: probe answered, stream 503s -> logs "giving up" and exits 1${side === '_v2' ? ' after the base stopped' : ''}`, async () => {
+      const root = materialize('tsleft48-fill-stream-probe-inline-loop-exits', agent);
+      let requests = 0;
+      const gateway = http.createServer((_req, res) => {
+        requests += 1;
+        res.writeHead(requests === 1 ? 200 : 503).end();
+      });
+      await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+      try {
+        const port = (gateway.address() as net.AddressInfo).port;
+        const { code, log } = await runToExit(root, file, { FILLS_URL: `http://127.0.0.1:${port}/fills`, MAX_FAILURES: '3', HEALTH_PORT: '0' });
+        expect(code, log).toBe(1);
+        expect(log).toMatch(/fill-relay: giving up: fill gateway unreachable after 3 attempts/);
+        if (side === '_v2') expect(log).toMatch(/FillStreamRelay stopped/);
+      } finally {
+        gateway.closeAllConnections();
+        gateway.close();
+      }
+    }, 60_000);
+  }
+});
+
+describe('a start failure reaching a guarded .catch() or a top-level await ends the process, as it did in the legacy', () => {
+  const cases = [
+    ['tsleft48-guarded-webhook-listen-failure-exits', 'services/webhook-relay.ts', 'WEBHOOK_PORT', /\[webhook-relay\] cannot start: listen EADDRINUSE/],
+    ['tsleft48-esm-await-start-quote-cache-exits', 'services/quote-cache.ts', 'QUOTE_PORT', /Error: listen EADDRINUSE/],
+  ] as const;
+  for (const [fixture, agent, portVar, line] of cases) {
+    for (const [side, file] of sides(agent)) {
+      it(`${fixture} ${side}: ${portVar} taken -> logs the failure and exits 1 on its own`, async () => {
+        const root = materialize(fixture, agent);
+        const holder = net.createServer();
+        await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+        try {
+          const { code, log } = await runToExit(root, file, { [portVar]: String((holder.address() as net.AddressInfo).port) });
+          expect(code, `still running 15 s after the failed listen:\n${log}`).toBe(1);
+          expect(log).toMatch(line);
+        } finally {
+          holder.close();
+        }
+      }, 60_000);
+    }
   }
 });

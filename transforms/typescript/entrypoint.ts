@@ -9,7 +9,8 @@ import { descendantsOfKind, fileClasses, isFunctionValue, mainGuards, thisMember
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { isPublicMember } from '../../src/lang/typescript/context.js';
-import { keepStartFailureExit } from './start-failure-exit.js';
+import { keepStartFailureExit, mayFail, startFailureExit } from './start-failure-exit.js';
+import type { StartFailureExit } from './start-failure-exit.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -215,15 +216,19 @@ function moduleEvaluable(arg: Node): boolean {
  * onStart() before it starts runOnce() and resolves start(), so that await would hold both back
  * for the agent's whole life. From that statement on, the method's statements run in an async
  * function onStart() starts and does not wait for (their order among themselves unchanged).
+ * When a rejection of the method ended the process through the entry point (`exit`), the detached
+ * tail's rejection still does: it was the same promise, settled later. The kept statements before
+ * the tail (still awaited by onStart()), or null when nothing was detached.
  */
-function detachBlockingTail(ctx: TsRewriteContext, m: string): boolean {
+function detachBlockingTail(ctx: TsRewriteContext, m: string, exit: StartFailureExit | null = null): Node[] | null {
   const decl = ctx.members.get(m)?.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody());
-  if (!decl || !Node.isMethodDeclaration(decl) || !decl.isAsync()) return false;
+  if (!decl || !Node.isMethodDeclaration(decl) || !decl.isAsync()) return null;
   const body = decl.getBody();
-  if (!body || !Node.isBlock(body)) return false;
+  if (!body || !Node.isBlock(body)) return null;
   const stmts = body.getStatements();
-  const i = stmts.findIndex((st) => !ctx.edits.removes(st.getStart(), st.getEnd()) && runsUntilStopped(ctx, st));
-  if (i < 0) return false;
+  const kept = (st: Node) => !ctx.edits.removes(st.getStart(), st.getEnd());
+  const i = stmts.findIndex((st) => kept(st) && runsUntilStopped(ctx, st));
+  if (i < 0) return null;
   const t = ctx.text;
   const lineStart = (pos: number) => t.lastIndexOf('\n', pos - 1) + 1;
   const first = lineStart(stmts[i]!.getStart(true));
@@ -235,16 +240,42 @@ function detachBlockingTail(ctx: TsRewriteContext, m: string): boolean {
   // stop() resolves: when the loop provably ends at stop, onStop() waits for the detached tail.
   const field = stopsWithAgent(ctx, stmts[i]!) ? waitInOnStop(ctx, m) : null;
   ctx.edits.insert(first, `${indent}${field ? `this.${field} = ` : 'void '}(async () => {\n`);
+  // Each line one unit deeper, after its own indentation (a try wrapped around the whole body
+  // later indents those lines once more, and only text at a line's start counts as a new line).
   for (let pos = first; pos < close; pos = t.indexOf('\n', pos) + 1) {
     const inTemplate = templates.some((n) => n.getStart() < pos && pos < n.getEnd());
-    if (!inTemplate && t[pos] !== '\n' && t[pos] !== '\r' && !ctx.edits.removes(pos, pos + 1)) ctx.edits.insert(pos, ctx.unit);
+    const p = pos + /^[ \t]*/.exec(t.slice(pos))![0].length;
+    if (!inTemplate && t[p] !== '\n' && t[p] !== '\r' && !ctx.edits.removes(p, p + 1)) ctx.edits.insert(p, ctx.unit);
   }
-  ctx.edits.insert(close, `${indent}})();\n`);
+  // onStop() waits for the field's promise: the handler (which awaits stop()) goes on it apart.
+  const caught = exit ? `.catch(${exit.handler(indent)})` : '';
+  // At the end of the last line kept (not at the closing brace's line, where a try around the
+  // body ends): the line break that ends it.
+  let end = close - 1;
+  while (end > first && ctx.edits.removes(end, end + 1)) end = t.lastIndexOf('\n', end - 1);
+  if (t[end - 1] === '\r') end -= 1;
+  ctx.edits.insert(end, `\n${indent}})()${field ? '' : caught};${field && exit ? `\n${indent}this.${field}${caught};` : ''}`);
   ctx.warnings.push(
     `${m}() waits on a loop that runs until the agent stops (line ${stmts[i]!.getStartLineNumber()}): onStart() starts it and everything after it without waiting, so the base's start() completes and its runOnce() loop runs` +
       (field ? `; onStop() waits for it (this.${field}), as the legacy caller did before the process ended` : ''),
   );
-  return true;
+  if (exit) {
+    ctx.warnings.push(
+      `${m}() rejecting ended the process through ${exit.via} (line ${exit.line}: exit ${exit.code}), also when its loop (line ${stmts[i]!.getStartLineNumber()}) failed later: the detached loop's rejection now does what that handler did, after the base's stop()`,
+    );
+  }
+  return stmts.slice(0, i).filter(kept);
+}
+
+/**
+ * The start method renamed to onStart(): when its rejection ended the process through the entry
+ * point's fatal `.catch()`, it still does, from the detached loop and from what onStart() awaits
+ * before it that can fail (a call other than a log line, an await, a throw).
+ */
+function keepStartFailures(ctx: TsRewriteContext, e: EntryInfo, m: string): void {
+  const exit = startFailureExit(ctx, e);
+  const before = detachBlockingTail(ctx, m, exit);
+  if (exit && (!before || before.some(mayFail))) keepStartFailureExit(ctx, exit, m);
 }
 
 /** An async method of the agent whose body awaits a loop that runs until the agent stops. */
@@ -601,19 +632,16 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
       const moved = otherUses === 0 && argumentsAsDefaults(ctx, m, args);
       ctx.edits.replace(args[0]!.getStart(), args[args.length - 1]!.getEnd(), '');
       ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook (the base's ${m}() calls it)`);
-      // A detached loop fails after onStart() returned: no try around the body can see it.
-      if (!detachBlockingTail(ctx, m)) keepStartFailureExit(ctx, e, m);
+      keepStartFailures(ctx, e, m);
       if (moved) ctx.warnings.push(`${m}() took ${args.map((a) => a.getText()).join(', ')} from the entry point: the base calls onStart() without arguments, so those are its parameters' defaults now`);
       else ctx.kept.push({ symbol: m, line: ctx.members.get(m)!.line, reason: `${m}() takes the entry point's arguments, which the base's ${m}() does not pass on to onStart(): give them to onStart() by hand` });
     } else if (otherUses === 0 && !ctx.base.members.has(m)) {
       ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook`);
-      // A detached loop fails after onStart() returned: no try around the body can see it.
-      if (!detachBlockingTail(ctx, m)) keepStartFailureExit(ctx, e, m);
+      keepStartFailures(ctx, e, m);
     } else if (m === run || ctx.base.members.get(m)?.kind === 'method') {
       // The base's own run()/start() calls onStart(): its callers reach the business through it.
       ctx.renameMember(m, 'onStart', `${m}() still does business work: renamed to the base's onStart() hook (the base's ${m}() calls it)`);
-      // A detached loop fails after onStart() returned: no try around the body can see it.
-      if (!detachBlockingTail(ctx, m)) keepStartFailureExit(ctx, e, m);
+      keepStartFailures(ctx, e, m);
     } else if (!ctx.members.has('onStart')) {
       ctx.warnings.push(`${m}() is also called elsewhere: the base's onStart() hook now calls it`);
       ctx.newMembers.push({ name: 'onStart', text: callingOnStart(ctx, m) });

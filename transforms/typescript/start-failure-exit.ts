@@ -8,22 +8,60 @@ import { Node, SyntaxKind } from 'ts-morph';
 import type { CallExpression } from 'ts-morph';
 import type { EntryInfo, TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
-import { calleeText, descendantsOfKind, statementCall } from '../../src/lang/typescript/syntax.js';
+import { calleeText, descendantsOfKind, mainGuards, statementCall } from '../../src/lang/typescript/syntax.js';
 import { ensureAsync } from './await-close-callback.js';
 
-/** True when the failure exit was kept in onStart() (`m` is the start method renamed to onStart). */
-export function keepStartFailureExit(ctx: TsRewriteContext, e: EntryInfo, m: string): boolean {
+/** What the entry point's fatal `.catch(h)` did, as code for the agent: a catch clause or a rejection handler. */
+export interface StartFailureExit {
+  /** `catch (err: any) { ...h's lines; await this.stop(); process.exit(N); }` (from `catch` to its brace). */
+  clause(indent: string): string;
+  /** `async (err) => { ...the same lines }`, for `.catch(...)` on a promise the method no longer awaits. */
+  handler(indent: string): string;
+  line: number;
+  code: string;
+  /** How the rejection ended the process, for the warnings. */
+  via: string;
+  /** No handler in the code (Node's own exit on a top-level await's rejection). */
+  implicit: boolean;
+}
+
+/** The entry point's handler of a failing start method that ends the process (see fatalStartHandler()). */
+export function startFailureExit(ctx: TsRewriteContext, e: EntryInfo): StartFailureExit | null {
   const handler = fatalStartHandler(ctx, e);
-  if (!handler) return false;
-  const param = handler.param;
+  if (!handler) return null;
   const u = ctx.unit;
+  const lines = (indent: string) => [...handler.lines, 'await this.stop();', handler.exit].map((l) => `${indent}${u}${l}\n`).join('');
   // In TypeScript a catch variable is `unknown`; the handler's was `any` (a rejection's reason).
-  const binding = param ? ` (${param.getName()}${!ctx.js && !param.getTypeNode() ? ': any' : ''})` : '';
-  const clause = (indent: string) =>
-    `catch${binding} {\n${handler.statements.map((s) => `${indent}${u}${s === handler.exit ? `await this.stop();\n${indent}${u}` : ''}${s.getText().replace(/\s*\n\s*/g, ' ').replace(/;?$/, ';')}\n`).join('')}${indent}}`;
-  if (!wrapBodyInTry(ctx, m, clause)) return false;
+  const binding = handler.param ? ` (${handler.param}${!ctx.js && !handler.paramType ? ': any' : ''})` : '';
+  return {
+    clause: (indent) => `catch${binding} {\n${lines(indent)}${indent}}`,
+    handler: (indent) => `async (${handler.param ? `${handler.param}${handler.paramType ? `: ${handler.paramType}` : ''}` : ''}) => {\n${lines(indent)}${indent}}`,
+    line: handler.line,
+    code: handler.code,
+    via: handler.via,
+    implicit: handler.via !== ENTRY_CATCH,
+  };
+}
+
+/** Code that can throw or reject: an await, a throw, a construction, a call other than a log line or the clock. */
+export function mayFail(node: Node): boolean {
+  return [node, ...node.getDescendants()].some(
+    (n) => Node.isAwaitExpression(n) || Node.isThrowStatement(n) || Node.isNewExpression(n) || (Node.isCallExpression(n) && !/^(console\.\w+|Date\.now)$/.test(n.getExpression().getText())),
+  );
+}
+
+/**
+ * True when the failure exit was kept in onStart() (`m` is the start method renamed to onStart).
+ * Without a handler in the code (Node's exit on a top-level await), only a body that can fail.
+ */
+export function keepStartFailureExit(ctx: TsRewriteContext, exit: StartFailureExit, m: string): boolean {
+  const decl = ctx.members.get(m)?.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody());
+  const body = decl && Node.isMethodDeclaration(decl) ? decl.getBody() : undefined;
+  const statements = body && Node.isBlock(body) ? body.getStatements() : [];
+  if (exit.implicit && !statements.some((st) => !ctx.edits.removes(st.getStart(), st.getEnd()) && mayFail(st))) return false;
+  if (!wrapBodyInTry(ctx, m, exit.clause)) return false;
   ctx.warnings.push(
-    `${m}() failing ended the process through the entry point's .catch() (line ${handler.line}: exit ${handler.code}); the base only logs a failing onStart(), so onStart() now does what that handler did in a catch, after the base's stop()`,
+    `${m}() failing ended the process through ${exit.via} (line ${exit.line}: exit ${exit.code}); the base only logs a failing onStart(), so onStart() now does what that handler did in a catch, after the base's stop()`,
   );
   return true;
 }
@@ -59,12 +97,18 @@ export function wrapBodyInTry(ctx: TsRewriteContext, name: string, clause: (inde
   return true;
 }
 
+const ENTRY_CATCH = "the entry point's .catch()";
+
 interface FatalHandler {
-  param: import('ts-morph').ParameterDeclaration | undefined;
-  statements: Node[];
-  exit: Node;
+  /** The rejection's name in the handler, and its declared type. */
+  param: string | null;
+  paramType: string | null;
+  /** The handler's statements before its exit, one line each, and the exit. */
+  lines: string[];
+  exit: string;
   code: string;
   line: number;
+  via: string;
 }
 
 /** `x.catch(h)` around the call: that call. */
@@ -75,8 +119,15 @@ function catchOf(call: Node): CallExpression | null {
   return outer && Node.isCallExpression(outer) ? outer : null;
 }
 
-/** `await agent.start()` a statement of `async function main()`, called once as `main().catch(h)`: that `.catch(h)` call. */
-function mainCatch(ctx: TsRewriteContext, call: CallExpression): CallExpression | null {
+/** A statement of the module's top level or of its main guard's block (`if (require.main === module) { ... }`). */
+function moduleLevel(ctx: TsRewriteContext, st: Node): boolean {
+  const parent = st.getParent();
+  if (parent === ctx.sf) return true;
+  return !!parent && Node.isBlock(parent) && mainGuards(ctx.sf).some((g) => Node.isIfStatement(g) && g.getThenStatement() === parent);
+}
+
+/** `await agent.start()` a statement of `async function main()` called exactly once: that call of main(). */
+function mainCall(ctx: TsRewriteContext, call: CallExpression): CallExpression | null {
   const stmt = call.getParent()!.getParent();
   if (!stmt || !Node.isExpressionStatement(stmt)) return null;
   const fn = stmt.getParent()?.getParent();
@@ -84,25 +135,32 @@ function mainCatch(ctx: TsRewriteContext, call: CallExpression): CallExpression 
   const name = fn.getName()!;
   const uses = ctx.sf.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id.getText() === name && id !== fn.getNameNode());
   if (uses.length !== 1) return null;
-  const mainCall = uses[0]!.getParent();
-  if (!mainCall || !Node.isCallExpression(mainCall) || mainCall.getExpression() !== uses[0]) return null;
-  return catchOf(mainCall);
+  const called = uses[0]!.getParent();
+  return called && Node.isCallExpression(called) && called.getExpression() === uses[0] ? called : null;
 }
 
 /**
- * `agent.start().catch(h)` at the top level, or `async function main() { ...; await agent.start(); }`
- * called once, as `main().catch(h)`, where
- * `h` only logs (reading its error and module-level names) and ends with `process.exit(N)`, N > 0:
- * a rejection of the start call reached `h`. The start call must be a statement of main()'s own
- * body (not inside a try of its own).
+ * Where a rejection of the start call ended the process: the start call itself, or `async function
+ * main() { ...; await agent.start(); }` called once (the call a statement of main()'s own body, not
+ * inside a try of its own), reaching, at the module's top level or in its main guard:
+ *  - `X.catch(h)`, where `h` only logs (reading its error and module-level names) and ends with
+ *    `process.exit(N)`, N > 0;
+ *  - `await X;` in an ES module (top-level await, not inside a try): Node prints the error and
+ *    exits 1.
  */
 function fatalStartHandler(ctx: TsRewriteContext, e: EntryInfo): FatalHandler | null {
   const call = e.methodNameNode?.getParent()?.getParent();
   if (!call || !Node.isCallExpression(call)) return null;
-  const catchCall = Node.isAwaitExpression(call.getParent()) ? mainCatch(ctx, call) : catchOf(call);
+  const reached = Node.isAwaitExpression(call.getParent()) && !moduleLevel(ctx, call.getParent()!.getParent()!) ? mainCall(ctx, call) : call;
+  if (!reached) return null;
+  const awaited = reached.getParent();
+  if (awaited && Node.isAwaitExpression(awaited) && Node.isExpressionStatement(awaited.getParent()) && moduleLevel(ctx, awaited.getParent()!)) {
+    return { param: 'err', paramType: null, lines: ['console.error(err);'], exit: 'process.exit(1);', code: '1', line: awaited.getStartLineNumber(), via: "the module's top-level await (Node prints the error and exits)" };
+  }
+  const catchCall = catchOf(reached);
   if (!catchCall) return null;
   const top = catchCall.getParent()!;
-  if (catchCall.getArguments().length !== 1 || !Node.isExpressionStatement(top) || top.getParent() !== ctx.sf) return null;
+  if (catchCall.getArguments().length !== 1 || !Node.isExpressionStatement(top) || !moduleLevel(ctx, top)) return null;
   const h = catchCall.getArguments()[0]!;
   if (!Node.isArrowFunction(h) && !Node.isFunctionExpression(h)) return null;
   const params = h.getParameters();
@@ -114,14 +172,23 @@ function fatalStartHandler(ctx: TsRewriteContext, e: EntryInfo): FatalHandler | 
   const last = calls[calls.length - 1]!;
   if (calleeText(last) !== 'process.exit' || last.getArguments().length !== 1 || !/^[1-9]\d*$/.test(last.getArguments()[0]!.getText())) return null;
   if (calls.slice(0, -1).some((c) => /^process\./.test(calleeText(c!)))) return null;
-  // In onStart() only the error and module-level names are in scope.
+  // In onStart() only the error and module-level names are in scope (not those of the main guard's block).
   for (const id of h.getDescendantsOfKind(SyntaxKind.Identifier)) {
     const p = id.getParent();
     if ((Node.isPropertyAccessExpression(p) && p.getNameNode() === id) || params.some((q) => q.getNameNode() === id)) continue;
     if (params[0] && id.getText() === params[0].getName()) continue;
     const decls = id.getSymbol()?.getDeclarations() ?? [];
-    if (decls.some((d) => d.getSourceFile() === ctx.sf && d.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a) || Node.isClassDeclaration(a)))) return null;
+    if (decls.some((d) => d.getSourceFile() === ctx.sf && d.getFirstAncestor((a) => Node.isBlock(a) || Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a) || Node.isClassDeclaration(a)))) return null;
     if (ctx.members.has(id.getText()) && decls.length === 0) return null;
   }
-  return { param: params[0], statements, exit: statements[statements.length - 1]!, code: last.getArguments()[0]!.getText(), line: top.getStartLineNumber() };
+  const text = (n: Node) => n.getText().replace(/\s*\n\s*/g, ' ').replace(/;?$/, ';');
+  return {
+    param: params[0]?.getName() ?? null,
+    paramType: params[0]?.getTypeNode()?.getText() ?? null,
+    lines: statements.slice(0, -1).map(text),
+    exit: text(statements[statements.length - 1]!),
+    code: last.getArguments()[0]!.getText(),
+    line: top.getStartLineNumber(),
+    via: ENTRY_CATCH,
+  };
 }

@@ -203,6 +203,38 @@ export function callerSignalExits(root: string, file: string, className: string)
 }
 
 /**
+ * Another file of the repository that constructs the agent and, in the same process, another
+ * agent: a class it imports from a module of the repository that handles SIGTERM / SIGINT itself
+ * (a legacy agent) or extends `baseClass` (a migrated one). Each such agent ends up with a base
+ * whose signal handler exits the process. Each runner once: the line constructing this agent and
+ * the other classes' names.
+ */
+export function sharedProcessRunners(root: string, file: string, className: string, baseClass: string): Array<OutsideCaller & { others: string[] }> {
+  const out: Array<OutsideCaller & { others: string[] }> = [];
+  const handlesSignals = new RegExp(`process\\.(on|once)\\(\\s*['"\`]SIG(TERM|INT)|\\bextends\\s+${baseClass}\\b`);
+  for (const { file: f, text } of agentUsers(root, file, className)) {
+    const sf = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } }).createSourceFile(`/runner${path.extname(f)}`, text);
+    const built = sf.getDescendantsOfKind(ts.SyntaxKind.NewExpression);
+    const ours = built.find((n) => n.getExpression().getText() === className);
+    if (!ours) continue;
+    const others = new Set<string>();
+    for (const imp of sf.getImportDeclarations()) {
+      const spec = imp.getModuleSpecifierValue();
+      if (!spec.startsWith('.')) continue;
+      const names = imp.getNamedImports().map((n) => n.getAliasNode()?.getText() ?? n.getName());
+      const def = imp.getDefaultImport()?.getText();
+      const used = [...names, ...(def ? [def] : [])].filter((n) => n !== className && built.some((b) => b.getExpression().getText() === n));
+      if (used.length === 0) continue;
+      const stem = path.resolve(path.dirname(f), spec).replace(/\.[cm]?[jt]sx?$/, '');
+      const target = repoFiles(root).find((r) => r.file.replace(/\.[cm]?[jt]sx?$/, '').replace(/\/index$/, '') === stem || r.file.replace(/\.[cm]?[jt]sx?$/, '') === stem);
+      if (target && handlesSignals.test(target.text)) for (const n of used) others.add(n);
+    }
+    if (others.size > 0) out.push({ file: path.relative(root, f).split(path.sep).join('/'), line: ours.getStartLineNumber(), text: ours.getText(), others: [...others] });
+  }
+  return out;
+}
+
+/**
  * `.member` and `['member']` accesses in a file whose receiver the checker types as `any` (or
  * cannot type): uses of some object's member that no class can be ruled out for.
  */

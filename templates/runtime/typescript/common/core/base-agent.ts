@@ -66,6 +66,17 @@ function escapeLabel(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
 
+// The agents of this process that answer SIGTERM / SIGINT (started, not yet stopped). A runner may
+// start several; each one's signal handler exits the process, so each waits for all of them to
+// stop first, or the first to finish would cut the others' stop (deregistration) short. Kept on
+// globalThis under a registered symbol so that agents built on different copies of this file
+// share it; an older copy without it still stops only itself and exits, as it always did.
+const LIVE_AGENTS = Symbol.for('migrate.base-agent.live');
+function liveAgents(): Set<{ stop(): Promise<void> }> {
+  const g = globalThis as { [LIVE_AGENTS]?: Set<{ stop(): Promise<void> }> };
+  return (g[LIVE_AGENTS] ??= new Set());
+}
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
@@ -376,6 +387,7 @@ export class BaseAgent extends EventEmitter {
   async #doStart(): Promise<void> {
     process.on('SIGTERM', this.#signalHandler);
     process.on('SIGINT', this.#signalHandler);
+    liveAgents().add(this);
     try {
       await this.#startHealthServer();
     } catch (err) {
@@ -445,6 +457,7 @@ export class BaseAgent extends EventEmitter {
     }
     process.off('SIGTERM', this.#signalHandler);
     process.off('SIGINT', this.#signalHandler);
+    liveAgents().delete(this);
     this.#log('INFO', `${this.name} stopped`);
   }
 
@@ -454,9 +467,8 @@ export class BaseAgent extends EventEmitter {
     // keeps a code the agent set (`process.exitCode = 1` after a batch it could not deliver, or
     // in onStop() when its drain failed), as Node's own exit would: 0 when it set none.
     setTimeout(() => process.exit(), STOP_GRACE_MS).unref();
-    this.stop().then(
-      () => process.exit(),
-      () => process.exit(),
-    );
+    // Every agent of the process got the signal too: exit once all of them have stopped.
+    const all = new Set([this, ...liveAgents()]);
+    Promise.allSettled([...all].map((a) => a.stop())).then(() => process.exit());
   }
 }
