@@ -8,7 +8,7 @@ import { Node, SyntaxKind } from 'ts-morph';
 import type { CallExpression } from 'ts-morph';
 import type { EntryInfo, TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
-import { calleeText, descendantsOfKind, statementCall } from '../../src/lang/typescript/syntax.js';
+import { calleeText, descendantsOfKind, mainGuards, statementCall } from '../../src/lang/typescript/syntax.js';
 import { ensureAsync } from './await-close-callback.js';
 
 /** True when the failure exit was kept in onStart() (`m` is the start method renamed to onStart). */
@@ -90,7 +90,7 @@ function mainCatch(ctx: TsRewriteContext, call: CallExpression): CallExpression 
 }
 
 /**
- * `agent.start().catch(h)` at the top level, or `async function main() { ...; await agent.start(); }`
+ * `agent.start().catch(h)` at the top level or in the `require.main === module` guard's block, or `async function main() { ...; await agent.start(); }`
  * called once, as `main().catch(h)`, where
  * `h` only logs (reading its error and module-level names) and ends with `process.exit(N)`, N > 0:
  * a rejection of the start call reached `h`. The start call must be a statement of main()'s own
@@ -102,7 +102,10 @@ function fatalStartHandler(ctx: TsRewriteContext, e: EntryInfo): FatalHandler | 
   const catchCall = Node.isAwaitExpression(call.getParent()) ? mainCatch(ctx, call) : catchOf(call);
   if (!catchCall) return null;
   const top = catchCall.getParent()!;
-  if (catchCall.getArguments().length !== 1 || !Node.isExpressionStatement(top) || top.getParent() !== ctx.sf) return null;
+  // At the top level, or a statement of the `if (require.main === module) { ... }` block itself.
+  const block = top.getParent();
+  const guard = block && Node.isBlock(block) ? mainGuards(ctx.sf).find((g) => (g as import('ts-morph').IfStatement).getThenStatement() === block) : undefined;
+  if (catchCall.getArguments().length !== 1 || !Node.isExpressionStatement(top) || (block !== ctx.sf && !guard)) return null;
   const h = catchCall.getArguments()[0]!;
   if (!Node.isArrowFunction(h) && !Node.isFunctionExpression(h)) return null;
   const params = h.getParameters();
@@ -121,6 +124,8 @@ function fatalStartHandler(ctx: TsRewriteContext, e: EntryInfo): FatalHandler | 
     if (params[0] && id.getText() === params[0].getName()) continue;
     const decls = id.getSymbol()?.getDeclarations() ?? [];
     if (decls.some((d) => d.getSourceFile() === ctx.sf && d.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a) || Node.isClassDeclaration(a)))) return null;
+    // `const worker = new X(...)` in the guard's block is not in scope in onStart() either.
+    if (guard && decls.some((d) => guard.containsRange(d.getPos(), d.getEnd()))) return null;
     if (ctx.members.has(id.getText()) && decls.length === 0) return null;
   }
   return { param: params[0], statements, exit: statements[statements.length - 1]!, code: last.getArguments()[0]!.getText(), line: top.getStartLineNumber() };
