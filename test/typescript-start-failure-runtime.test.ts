@@ -158,3 +158,19 @@ describe('a start failure reaching a guarded .catch() or a top-level await ends 
     }
   }
 });
+
+// guarded-entry-start-catch-exits-spool-worker (probe-node48): `worker.start().catch(h)` inside
+// `if (require.main === module)`, start() failing because the spool directory cannot be created
+// (its parent is a regular file).
+describe('a start() failing before any listen, through a guarded .catch(), ends the process', () => {
+  const agent = 'services/thumbnail-worker.ts';
+  for (const [side, file] of sides(agent)) {
+    it(`guarded-entry-start-catch-exits-spool-worker ${side}: spool dir impossible -> logs "cannot start" and exits 1`, async () => {
+      const root = materialize('guarded-entry-start-catch-exits-spool-worker', agent);
+      writeFileSync(path.join(root, 'not-a-dir'), '');
+      const { code, log } = await runToExit(root, file, { THUMB_QUEUE_DIR: path.join(root, 'not-a-dir', 'spool'), WORKER_HEALTH_PORT: '0' });
+      expect(code, `still running 15 s after start() failed:\n${log}`).toBe(1);
+      expect(log).toMatch(/thumbnail-worker: cannot start: ENOTDIR/);
+    }, 60_000);
+  }
+});

@@ -17,6 +17,9 @@ export function awaitCloseCallbacks(ctx: TsRewriteContext): void {
   const body = impl.getBody();
   if (!body || !Node.isBlock(body) || ctx.edits.removes(body.getStart(), body.getEnd())) return;
   const t = ctx.text;
+  // `close(done)` made a hook settling when it calls back (a starter's own stop, see entrypoint):
+  // a close whose callback calls `done` is already waited for.
+  const settles = ctx.newMembers.some((m) => m.name === from) ? impl.getParameters()[0]?.getName() : undefined;
   let waits = 0;
   for (const st of body.getStatements()) {
     if (!Node.isExpressionStatement(st) || ctx.edits.removes(st.getStart(), st.getEnd()) || ctx.edits.rewrites(st.getStart(), st.getEnd())) continue;
@@ -25,6 +28,7 @@ export function awaitCloseCallbacks(ctx: TsRewriteContext): void {
     const callee = call.getExpression();
     const cb = call.getArguments()[0]!;
     if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'close' || !(Node.isArrowFunction(cb) || Node.isFunctionExpression(cb)) || cb.isAsync()) continue;
+    if (settles && cb.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => c.getExpression().getText() === settles)) continue;
     // `this.api`, read again to wait on: a plain member read of a server (net / http / https).
     const server = callee.getExpression();
     if (!Node.isPropertyAccessExpression(server) || server.getExpression().getKind() !== SyntaxKind.ThisKeyword) continue;

@@ -938,8 +938,14 @@ function callbackShapeRefusal(ctx: TsRewriteContext, name: string): string | nul
   const params = decl.getParameters();
   if (params.length > 1) return `${name}() takes ${params.length} parameters`;
   const own = (n: Node) => n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === decl;
-  if ([...descendantsOfKind(decl, SyntaxKind.ReturnStatement), ...descendantsOfKind(decl, SyntaxKind.ThrowStatement)].some(own)) return `${name}() returns or throws before it may call back`;
   const p = params[0];
+  // `if (!this.server) return done?.();`: a return that is the call back itself leaves none uncalled.
+  const callsBack = (r: Node) => {
+    const e = Node.isReturnStatement(r) ? r.getExpression() : undefined;
+    const call = e && Node.isVoidExpression(e) ? e.getExpression() : e;
+    return !!p && !!call && Node.isCallExpression(call) && call.getExpression().getText() === p.getName();
+  };
+  if ([...descendantsOfKind(decl, SyntaxKind.ReturnStatement), ...descendantsOfKind(decl, SyntaxKind.ThrowStatement)].some((r) => own(r) && !callsBack(r))) return `${name}() returns or throws before it may call back`;
   if (!p) return null;
   if (!Node.isIdentifier(p.getNameNode()) || p.hasInitializer() || p.isRestParameter()) return `${name}()'s parameter is not a plain callback`;
   if (!ctx.js) {
@@ -1024,6 +1030,9 @@ function addGuard(ctx: TsRewriteContext, removed: Set<string>): void {
     startedOnlyElsewhere(ctx, removed);
     return;
   }
+  // The entry point added below runs the module by itself; a starter in another file that builds
+  // the agent and starts it with a method of its own (`d.listen()`) would still not start the base.
+  startedOnlyElsewhere(ctx, removed);
   // An exported class expression is reached through its export (`new module.exports()`).
   const call = ctx.ts.entrypoint.replace('{class}', ctx.classRef ?? ctx.className).replace('{args}', '');
   const body = `${ctx.unit}${call.endsWith(';') ? call : `${call};`}`;

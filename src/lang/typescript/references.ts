@@ -235,6 +235,65 @@ export function sharedProcessRunners(root: string, file: string, className: stri
 }
 
 /**
+ * `process.on('SIGTERM', () => void shutdown('SIGTERM'))` in another file that starts the agent
+ * (`await agent.start()`) before installing it, where `shutdown` (or the handler itself) does
+ * `await agent.stop();` and then more (`console.log(\`exit summary ...\`)`, a file written).
+ * start() installed the base's own handler first; on the signal it calls the same stop() and
+ * exits as soon as it has resolved, before the caller's continuation gets its turn: the
+ * statements after the await (other than the caller's own exit) never run. Each, with its line.
+ */
+export function callerSignalTails(root: string, file: string, className: string): Array<OutsideCaller & { signal: string; stopLine: number }> {
+  const out: Array<OutsideCaller & { signal: string; stopLine: number }> = [];
+  for (const { file: f, text } of agentUsers(root, file, className)) {
+    if (!/SIG(TERM|INT)/.test(text) || !/\.stop\(/.test(text)) continue;
+    const sf = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } }).createSourceFile(`/caller${path.extname(f)}`, text);
+    const calls = sf.getDescendantsOfKind(ts.SyntaxKind.CallExpression);
+    const started = (at: number) => calls.some((c) => c.getEnd() <= at && /\.(start|run)$/.test(c.getExpression().getText()) && Node.isPropertyAccessExpression(c.getExpression()));
+    for (const call of calls) {
+      const [sig, handler] = call.getArguments();
+      if (!/^process\.(on|once|addListener)$/.test(call.getExpression().getText()) || !sig || !/^['"`]SIG(TERM|INT)['"`]$/.test(sig.getText()) || !handler) continue;
+      if (!started(call.getStart())) continue;
+      for (const fn of handlerFunctions(sf, handler)) {
+        const body = (fn as import('ts-morph').ArrowFunction).getBody();
+        if (!body || !Node.isBlock(body)) continue;
+        const stmts = body.getStatements();
+        const at = stmts.findIndex((st) => {
+          const e = Node.isExpressionStatement(st) ? st.getExpression() : undefined;
+          const c = e && Node.isAwaitExpression(e) ? e.getExpression() : undefined;
+          return !!c && Node.isCallExpression(c) && Node.isPropertyAccessExpression(c.getExpression()) && (c.getExpression() as import('ts-morph').PropertyAccessExpression).getName() === 'stop' && c.getArguments().length === 0;
+        });
+        if (at < 0) continue;
+        for (const st of stmts.slice(at + 1)) {
+          // The caller's own exit, and a declaration (`const s = agent.stats;`), do nothing one would miss.
+          if (/^process\.exit\(/.test(st.getText()) || Node.isVariableStatement(st)) continue;
+          if (out.some((o) => o.file === path.relative(root, f).split(path.sep).join('/') && o.line === st.getStartLineNumber())) continue;
+          out.push({ file: path.relative(root, f).split(path.sep).join('/'), line: st.getStartLineNumber(), text: st.getText().replace(/\s*\n\s*/g, ' '), signal: sig.getText().slice(1, -1), stopLine: stmts[at]!.getStartLineNumber() });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** The function a signal handler is, or the one it only calls (`() => void shutdown('SIGTERM')`, `shutdown`), declared in the file. */
+function handlerFunctions(sf: import('ts-morph').SourceFile, handler: Node): Array<import('ts-morph').FunctionLikeDeclaration | import('ts-morph').ArrowFunction | import('ts-morph').FunctionExpression> {
+  const named = (id: Node) => {
+    if (!Node.isIdentifier(id)) return [];
+    const f = sf.getFunction(id.getText()) ?? sf.getDescendantsOfKind(ts.SyntaxKind.VariableDeclaration).find((v) => v.getName() === id.getText())?.getInitializer();
+    return f && (Node.isFunctionDeclaration(f) || Node.isArrowFunction(f) || Node.isFunctionExpression(f)) ? [f] : [];
+  };
+  if (!Node.isArrowFunction(handler) && !Node.isFunctionExpression(handler)) return named(handler);
+  const body = handler.getBody();
+  const only = Node.isBlock(body) ? (body.getStatements().length === 1 && Node.isExpressionStatement(body.getStatements()[0]) ? (body.getStatements()[0] as import('ts-morph').ExpressionStatement).getExpression() : undefined) : body;
+  const inner = only && Node.isVoidExpression(only) ? only.getExpression() : only;
+  if (inner && Node.isCallExpression(inner)) {
+    const f = named(inner.getExpression());
+    if (f.length > 0) return f;
+  }
+  return [handler];
+}
+
+/**
  * `.member` and `['member']` accesses in a file whose receiver the checker types as `any` (or
  * cannot type): uses of some object's member that no class can be ruled out for.
  */
