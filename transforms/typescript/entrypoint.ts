@@ -12,6 +12,8 @@ import { isPublicMember } from '../../src/lang/typescript/context.js';
 import { keepStartFailureExit, mayFail, startFailureExit } from './start-failure-exit.js';
 import type { StartFailureExit } from './start-failure-exit.js';
 import { readFileSync } from 'node:fs';
+import { buildsToCommonJs } from '../../src/lang/typescript/build-kind.js';
+import { agentImporters } from '../../src/lang/typescript/references.js';
 import path from 'node:path';
 
 /** Find where the file constructs the agent: the guard body, a function the guard calls, or the top level. */
@@ -1037,7 +1039,11 @@ function addGuard(ctx: TsRewriteContext, removed: Set<string>): void {
   const call = ctx.ts.entrypoint.replace('{class}', ctx.classRef ?? ctx.className).replace('{args}', '');
   const body = `${ctx.unit}${call.endsWith(';') ? call : `${call};`}`;
   let guard: string;
-  if (ctx.kind === 'cjs') guard = `if (require.main === module) {\n${body}\n}\n`;
+  // The repository's build decides, not the file's syntax: an `import` file compiled to CommonJS
+  // cannot hold `import.meta`.
+  if (ctx.kind === 'cjs' || buildsToCommonJs(ctx.root, ctx.file, ctx.sf, () => agentImporters(ctx.root, ctx.file, ctx.className))) {
+    guard = `if (require.main === module) {\n${body}\n}\n`;
+  }
   else {
     ctx.addImport('pathToFileURL', 'node:url');
     guard = `if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {\n${body}\n}\n`;

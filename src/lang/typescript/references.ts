@@ -168,6 +168,11 @@ export function mentionsElsewhere(root: string, file: string, className: string,
 }
 
 /** The repository's other files that name the class or import the agent's module (a file declaring a class or constructor function of that name is another copy, not a user). */
+/** The other files of the repository that name the agent's class or import its module. */
+export function agentImporters(root: string, file: string, className: string): Array<{ file: string; text: string }> {
+  return agentUsers(root, file, className);
+}
+
 function agentUsers(root: string, file: string, className: string): Array<{ file: string; text: string }> {
   const agentAbs = path.resolve(file).replace(/_v2(\.[cm]?[jt]sx?)$/, '$1');
   const stem = path.basename(agentAbs).replace(/\.[cm]?[jt]sx?$/, '');
