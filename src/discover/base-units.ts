@@ -290,7 +290,11 @@ function previewBlockers(
   // can be edited and the base's rewrite, run as the unit's base, then keeps nothing: the unit is ready
   // with it. Otherwise what is below names what stops it (as by-hand work).
   const route = cycleRoute(base, baseRel, agents, middles, cycles, stood, texts, target, sources);
-  if (route) return { ...checkCarried(base, baseRel, members, modules, texts, target, source, route.output, route.outcome, blockers), cycle: route.cycle };
+  if (route) {
+    // What the agents' _v2 hold: their cycle handed to the target (no override of it, no publish call).
+    const edited = texts.map(({ m, text }) => ({ m, text: route.agents.find((a) => a.rel === m.module.rel)?.text ?? text }));
+    return { ...checkCarried(base, baseRel, members, modules, edited, target, source, route.output, route.outcome, blockers, route.cycle.method), cycle: route.cycle };
+  }
   for (const c of cycles) {
     add(c.line, `${base.name}.${c.name}() (${baseRel}:${c.line}) is abstract (${c.how}) and its loop calls it (line ${c.called}): the cycle lives in each subclass, and the unit migration does not map an abstract cycle onto ${target.name}'s collect_data(); by hand, in ${base.name}'s _v2 drop ${c.name}() and the loop, and rename each subclass's ${c.name}() to collect_data() returning what it publishes`);
     for (const u of c.impls) {
@@ -350,6 +354,7 @@ function checkCarried(
   output: string,
   outcome: RewriteOutcome,
   blockers: BaseUnitBlocker[],
+  handed?: string,
 ): { blockers: BaseUnitBlocker[]; carried: string[] } {
   const add = (line: number, reason: string, cls = base.name, file = baseRel) => blockers.push({ class: cls, file, line, reason });
   const gone = new Map<string, string>();
@@ -364,7 +369,7 @@ function checkCarried(
   const carried = new Set<string>();
   for (const m of members) {
     m.agent.methods.forEach((name, i) => {
-      if (name === '__init__' || LIFECYCLE.has(name) || !base.methods.includes(name) || gone.has(name)) return;
+      if (name === '__init__' || name === handed || LIFECYCLE.has(name) || !base.methods.includes(name) || gone.has(name)) return;
       const line = callLine(source, name);
       if (!line) return;
       if (callLine(output, name)) carried.add(name);
@@ -381,7 +386,7 @@ function checkCarried(
     for (const [name, how] of gone) {
       // An override of a method the rewrite removes is never called again.
       const own = m.agent.methods.indexOf(name);
-      if (own >= 0) {
+      if (own >= 0 && m.agent.methods[own] !== handed) {
         const at = m.agent.methodLines?.[own] ?? m.agent.line;
         add(at, `${m.agent.name} (${m.module.rel}:${at}) overrides ${name}(), which the engine's rewrite of ${base.name} ${how}: nothing would call it`, m.agent.name, m.module.rel);
         continue;
@@ -410,7 +415,7 @@ function cycleRoute(
   texts: Array<{ m: Holder; text: string }>,
   target: { name: string; methods: ReadonlySet<string>; mainLoop?: string | null },
   sources: UnitSources,
-): { cycle: UnitCycleAt; outcome: RewriteOutcome; output: string } | null {
+): { cycle: UnitCycleAt; outcome: RewriteOutcome; output: string; agents: Array<{ rel: string; text: string }> } | null {
   // The target's hook the cycle becomes, and its loop the entry points call instead.
   const hook = 'collect_data';
   if (!target.mainLoop || !target.methods.has(hook) || !stood || middles.length || cycles.length !== 1 || texts.length !== agents.length) return null;
@@ -435,7 +440,7 @@ function cycleRoute(
     texts.map(({ m, text }) => ({ cls: m.agent.name, rel: m.module.rel, text })),
   );
   if ('blockers' in made) return null;
-  return { cycle, outcome: made.outcome, output: made.output };
+  return { cycle, outcome: made.outcome, output: made.output, agents: made.agents };
 }
 
 /**
