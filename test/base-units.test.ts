@@ -582,6 +582,55 @@ describe('base migration units', () => {
     expect(existsSync(path.join(root, 'amoskys/agents/common/source_agent_v2.py'))).toBe(false);
   });
 
+  it("seed 001: the SourceAgent family (abstract collect(), three agents publishing through _publish_telemetry() in files of their own) migrates as one unit: each agent's collect() handed to collect_data(), each _v2 validated at runtime, one commit, a second run unchanged, revert restores the tree", async () => {
+    const c = hardenedCases.find((x) => x.name === 'source-agent-family-unit-migrates')!;
+    const staged = materializeHardened(c);
+    roots.push(staged);
+    const root = gitRepo(staged, 'migrate-unit-');
+    roots.push(root);
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const base = 'amoskys/agents/common/source_agent.py';
+    const agents = ['amoskys/agents/sensors/host_sensor_agent.py', 'amoskys/agents/sensors/mount_usage_agent.py', 'amoskys/agents/sensors/net_dev_agent.py'];
+    // Before: refused, the abstract cycle, each agent's collect() and entry point named as by-hand work.
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json', '--profile', 'hardened-agent-base'])).stdout);
+    const ready = scan.units!.find((u) => u.name === 'SourceAgent')!;
+    expect([ready.status, ready.blockers]).toEqual(['ready', []]);
+    expect(ready.cycle).toMatchObject({ method: 'collect', publish: '_publish_telemetry', loop: 'run', value: '30', keyword: 'collection_interval', hook: 'collect_data', runForever: 'run_forever' });
+    const r = await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base']);
+    const unit = parsed('run', r.stdout).units!.find((u) => u.name === 'SourceAgent')!;
+    expect([unit.status, unit.error ?? null], r.stdout).toEqual(['migrated', null]);
+    const v2 = (f: string) => f.replace(/\.py$/, '_v2.py');
+    expect(unit.files).toEqual([v2(base), ...agents.map(v2)]);
+    // Each agent's _v2 ran on the base's _v2: health, registry, metrics, the bus (queued while it was down, drained after), clean shutdown.
+    for (const cls of ['HostSensorAgent', 'MountUsageAgent', 'NetDevAgent']) {
+      const report = unit.validation![cls]!;
+      expect(report.checks.filter((k) => !k.ok && !k.skipped).map((k) => `${k.name}: ${k.detail}`), cls).toEqual([]);
+      expect(report.checks.filter((k) => k.ok).map((k) => k.name), cls).toEqual(expect.arrayContaining(['health', 'registry', 'metrics', 'eventbus', 'shutdown']));
+    }
+    expect(git(root, ['rev-list', '--count', `${head}..HEAD`])).toBe('1');
+    expect(git(root, ['show', '--name-only', '--format=', 'HEAD']).split('\n').filter(Boolean).sort()).toEqual([...unit.files!, 'migration-log/SourceAgent.json'].sort());
+    const text = (f: string) => readFileSync(path.join(root, f), 'utf8');
+    // The base: publish in EventBusPublisher, loop and stand-in gone, each agent named by its own class.
+    expect(text(v2(base))).toContain('class SourceAgent(HardenedAgentBase):');
+    expect(text(v2(base))).toContain('super().__init__(agent_name=type(self).__name__, **kwargs)');
+    expect(text(v2(base))).not.toMatch(/_subclass_cycle|def collect|def run\(|signal\.signal/);
+    // Each agent: collect_data() returning what it published, **kwargs to the base, its interval to the constructor.
+    expect(text(v2(agents[0]!))).toContain('        return [telemetry]\n');
+    expect(text(v2(agents[0]!))).toContain('    agent = HostSensorAgent(collection_interval=float(os.environ.get("SENSOR_INTERVAL", "30")))\n    agent.run_forever()\n');
+    expect(text(v2(agents[1]!))).toContain('    MountUsageAgent(collection_interval=30).run_forever()\n');
+    expect(text(v2(agents[2]!))).toContain('    def __init__(self, queue_path=QUEUE_PATH, skip=SKIP, **kwargs):\n        super().__init__(queue_path, **kwargs)\n');
+    expect(text(v2(agents[2]!))).toContain('.split(","), collection_interval=float(os.environ.get("NETDEV_INTERVAL", "30"))).run_forever()');
+    for (const f of agents) expect(text(v2(f)), f).not.toMatch(/def collect\(|_publish_telemetry/);
+    // A second run changes nothing.
+    const again = parsed('run', (await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base'])).stdout).units!.find((u) => u.name === 'SourceAgent')!;
+    expect(again.status).toBe('unchanged');
+    expect(git(root, ['rev-list', '--count', `${head}..HEAD`])).toBe('1');
+    // The one commit reverts as one.
+    git(root, ['revert', '--no-edit', 'HEAD']);
+    expect(git(root, ['diff', '--name-only', head, 'HEAD'])).toBe('');
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+  }, 300_000);
+
   it('a class between the base and its agents that installs a signal handler of its own refuses the unit, naming its line', async () => {
     const root = fleet('home-made-polling-middle-class-unit');
     const middle = 'agents/common/polling_service.py';
