@@ -705,6 +705,21 @@ describe('base migration units', () => {
     expect(unit.cycle).toMatchObject({ method: 'collect', line: 65, publish: '_publish_telemetry' });
   });
 
+  it("the family helper's count read by an agent's own cycle (a line logged each cycle) keeps the unit refused: counted after the base publishes, it would read last cycle's", async () => {
+    const c = hardenedCases.find((x) => x.name === 'source-agent-family-abstract-collect')!;
+    const staged = materializeHardened(c);
+    roots.push(staged);
+    const mounts = path.join(staged, 'amoskys/agents/sensors/mount_usage_agent.py');
+    writeFileSync(mounts, readFileSync(mounts, 'utf8').replace('        events = []\n        for mount in self._mounts():', '        events = []\n        logger.info("%d published so far", self.published)\n        for mount in self._mounts():'));
+    const root = gitRepo(staged, 'migrate-unit-');
+    roots.push(root);
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json', '--profile', 'hardened-agent-base'])).stdout);
+    const unit = scan.units!.find((u) => u.name === 'SourceAgent')!;
+    expect(unit.status).toBe('refused');
+    expect(unit.cycle).toBeUndefined();
+    expect(unit.blockers.map((b) => `${b.file}:${b.line}`)).toContain('amoskys/agents/sensors/mount_usage_agent.py:41');
+  });
+
   it("seed 001: a family helper whose agents publish from inside their loops and start its run() with their own interval: each agent's entry point is named at its line as what its _v2 must change", async () => {
     const c = hardenedCases.find((x) => x.name === 'watcher-agent-family-publish-loop')!;
     const staged = materializeHardened(c);

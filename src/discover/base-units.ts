@@ -440,6 +440,14 @@ function cycleRoute(
     texts.map(({ m, text }) => ({ cls: m.agent.name, rel: m.module.rel, text })),
   );
   if ('blockers' in made) return null;
+  // A count the base's publish kept, now counted after the base publishes what the cycle returned: an
+  // agent's cycle reading it (a status line written each cycle) would read last cycle's.
+  for (const [, attr] of made.outcome.warnings.join('\n').matchAll(/counted each event it published into self\.(\w+)/g)) {
+    for (const u of c.impls) {
+      const text = texts.find((t) => t.m.module.rel === u.file)?.text ?? '';
+      if (methodBody(codeOnly(text).split('\n'), u.line).some((l) => new RegExp(`\\bself\\.${attr}\\b`).test(l))) return null;
+    }
+  }
   return { cycle, outcome: made.outcome, output: made.output, agents: made.agents };
 }
 
