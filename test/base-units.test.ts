@@ -596,6 +596,7 @@ describe('base migration units', () => {
     const ready = scan.units!.find((u) => u.name === 'SourceAgent')!;
     expect([ready.status, ready.blockers]).toEqual(['ready', []]);
     expect(ready.cycle).toMatchObject({ method: 'collect', publish: '_publish_telemetry', loop: 'run', value: '30', keyword: 'collection_interval', hook: 'collect_data', runForever: 'run_forever' });
+    expect(ready.reason).toContain("one _v2 per agent importing it (its collect() handed to HardenedAgentBase as collect_data() returning what it published through _publish_telemetry(), its entry point constructing it with collection_interval and calling run_forever())");
     const r = await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base']);
     const unit = parsed('run', r.stdout).units!.find((u) => u.name === 'SourceAgent')!;
     expect([unit.status, unit.error ?? null], r.stdout).toEqual(['migrated', null]);

@@ -146,7 +146,7 @@ export function baseUnits(
       ? `${head}; refused: ${blockers.map((b) => b.reason).join('; ')}`
       : `${head}; no subclass overrides the lifecycle, binds a server or installs a signal handler of its own, and the engine's rewrite of ${base.name} keeps nothing for review` +
         `${carried.length ? `, still calls every hook they override (${carried.map((h) => `${h}()`).join(', ')})` : ''} and removes or renames nothing they use, so moving ${base.name} onto ${target.name} carries them all: ` +
-        `\`migrate run ${base.name}\` (or run --all) writes ${base.name}'s _v2 and one _v2 per agent importing it${between.length ? ` (and one per class between them: ${middles.map((c) => c.cls.name).join(', ')})` : ''}, validates each agent and commits them as one`;
+        `\`migrate run ${base.name}\` (or run --all) writes ${base.name}'s _v2 and one _v2 per agent importing it${cycle ? ` (its ${cycle.method}() handed to ${target.name} as ${cycle.hook}() returning what it published through ${cycle.publish}(), its entry point constructing it with ${cycle.keyword} and calling ${cycle.runForever}())` : ''}${between.length ? ` (and one per class between them: ${middles.map((c) => c.cls.name).join(', ')})` : ''}, validates each agent and commits them as one`;
     units.push({
       name: base.name,
       language: 'python',
