@@ -41,6 +41,15 @@ function fleet(name: string): string {
   return root;
 }
 
+/** A seed-001 case's fleet (its repo/, input and the reference HardenedAgentBase) as a committed git repository. */
+function hardenedFleet(name: string): string {
+  const staged = materializeHardened(hardenedCases.find((x) => x.name === name)!);
+  roots.push(staged);
+  const root = gitRepo(staged, 'migrate-unit-');
+  roots.push(root);
+  return root;
+}
+
 describe('base migration units', () => {
   it('ServiceBase and its four daemons: one unit, refused naming PagerBridge lines 28 and 41, in scan, run --all and status', async () => {
     const root = fleet('home-made-service-base-unit-subclass-overrides-run');
@@ -544,11 +553,7 @@ describe('base migration units', () => {
   }, 60_000);
 
   it("a family helper whose cycle is abstract (def collect(self): raise NotImplementedError) and whose publish counts self.published, which HostSensorAgent.status() reads, migrates as one unit: the count keeps counting on the _v2", async () => {
-    const c = hardenedCases.find((x) => x.name === 'source-agent-family-abstract-collect')!;
-    const staged = materializeHardened(c);
-    roots.push(staged);
-    const root = gitRepo(staged, 'migrate-unit-');
-    roots.push(root);
+    const root = hardenedFleet('source-agent-family-abstract-collect');
     const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json', '--profile', 'hardened-agent-base'])).stdout);
     const unit = scan.units!.find((u) => u.name === 'SourceAgent')!;
     // Before: refused, HostSensorAgent (host_sensor_agent.py:105) reading self.published, which moving the
@@ -583,11 +588,7 @@ describe('base migration units', () => {
   }, 300_000);
 
   it("seed 001: the SourceAgent family (abstract collect(), three agents publishing through _publish_telemetry() in files of their own) migrates as one unit: each agent's collect() handed to collect_data(), each _v2 validated at runtime, one commit, a second run unchanged, revert restores the tree", async () => {
-    const c = hardenedCases.find((x) => x.name === 'source-agent-family-unit-migrates')!;
-    const staged = materializeHardened(c);
-    roots.push(staged);
-    const root = gitRepo(staged, 'migrate-unit-');
-    roots.push(root);
+    const root = hardenedFleet('source-agent-family-unit-migrates');
     const head = git(root, ['rev-parse', 'HEAD']);
     const base = 'amoskys/agents/common/source_agent.py';
     const agents = ['amoskys/agents/sensors/host_sensor_agent.py', 'amoskys/agents/sensors/mount_usage_agent.py', 'amoskys/agents/sensors/net_dev_agent.py'];
@@ -651,11 +652,7 @@ describe('base migration units', () => {
   }, 60_000);
 
   it('seed 001: a class between the family helper and its agents (ScannerAgent implementing collect()) moves with the unit, which stays refused naming its collect() and publish lines', async () => {
-    const c = hardenedCases.find((x) => x.name === 'source-agent-scanner-middle-class')!;
-    const staged = materializeHardened(c);
-    roots.push(staged);
-    const root = gitRepo(staged, 'migrate-unit-');
-    roots.push(root);
+    const root = hardenedFleet('source-agent-scanner-middle-class');
     const head = git(root, ['rev-parse', 'HEAD']);
     const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json', '--profile', 'hardened-agent-base'])).stdout);
     const unit = scan.units!.find((u) => u.name === 'SourceAgent')!;
@@ -722,11 +719,7 @@ describe('base migration units', () => {
   });
 
   it("seed 001: a family helper whose agents publish from inside their loops and start its run() with their own interval: each agent's entry point is named at its line as what its _v2 must change", async () => {
-    const c = hardenedCases.find((x) => x.name === 'watcher-agent-family-publish-loop')!;
-    const staged = materializeHardened(c);
-    roots.push(staged);
-    const root = gitRepo(staged, 'migrate-unit-');
-    roots.push(root);
+    const root = hardenedFleet('watcher-agent-family-publish-loop');
     const head = git(root, ['rev-parse', 'HEAD']);
     const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json', '--profile', 'hardened-agent-base'])).stdout);
     const unit = scan.units!.find((u) => u.name === 'WatcherAgent')!;
