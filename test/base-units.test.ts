@@ -570,6 +570,10 @@ describe('base migration units', () => {
     const base = readFileSync(path.join(root, 'amoskys/agents/common/source_agent_v2.py'), 'utf8');
     expect(base).toContain('    def _publish_with_retry(self, events):\n');
     expect(base).toContain('            self.published += len(events)\n');
+    // The record names the abstract method as removed, and nothing of the stand-in the preview used.
+    const record = readFileSync(path.join(root, 'migration-log/SourceAgent.json'), 'utf8');
+    expect(JSON.parse(record).removed).toContain('collect');
+    expect(record).not.toContain('_subclass_cycle');
     // The operator's status keeps counting what was published: a cycle on the _v2 with a publisher taking every batch.
     const probe = [
       'import sys, os',

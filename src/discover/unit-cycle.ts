@@ -238,7 +238,15 @@ export function unitCycleTexts(
     else agents.push({ rel: m.rel, text: r.text, publishLine: r.publishLine });
   }
   if (blockers.length) return { blockers };
-  const outcome = preview(standInSource(base.text, [cycle]), { rewritten: (u) => agents.some((a) => a.rel === u.file && a.publishLine === u.line), loop: cycle.loop });
+  const stood = standInSource(base.text, [cycle]);
+  const made = preview(stood, { rewritten: (u) => agents.some((a) => a.rel === u.file && a.publishLine === u.line), loop: cycle.loop });
+  // The record names the abstract method as what went, and nothing the stand-in's own line said.
+  const standLine = stood.split('\n').findIndex((l) => l.includes(STAND_IN)) + 1;
+  const outcome: RewriteOutcome = {
+    ...made,
+    removed: made.removed.map((r) => (r.includes(STAND_IN) ? cycle.method : r)),
+    warnings: made.warnings.filter((w) => !w.includes(STAND_IN) && !new RegExp(`\\(line ${standLine}\\)|line ${standLine}:`).test(w)),
+  };
   const at = (line: number, reason: string) => ({ blockers: [{ cls: base.cls, rel: base.rel, line, reason }] });
   if (outcome.status !== 'changed' || outcome.output === undefined) return at(cycle.line, `the engine's rewrite of ${base.cls} as the unit's base is ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`);
   const kept = outcome.kept_for_review.filter((k) => k.symbol !== '__main__');
