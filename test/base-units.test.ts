@@ -5,7 +5,7 @@
 // claim a unit with no blocker makes is run: its subclass started on the rewritten base.
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import Ajv from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cliInProcess, commitAll, git, gitRepo, REPO } from './helpers/cli.js';
@@ -35,6 +35,15 @@ afterAll(() => {
 function fleet(name: string): string {
   const c = listCases().find((x) => x.name === name)!;
   const staged = materialize(c);
+  roots.push(staged);
+  const root = gitRepo(staged, 'migrate-unit-');
+  roots.push(root);
+  return root;
+}
+
+/** A seed-001 case's fleet (its repo/, input and the reference HardenedAgentBase) as a committed git repository. */
+function hardenedFleet(name: string): string {
+  const staged = materializeHardened(hardenedCases.find((x) => x.name === name)!);
   roots.push(staged);
   const root = gitRepo(staged, 'migrate-unit-');
   roots.push(root);
@@ -543,44 +552,90 @@ describe('base migration units', () => {
     expect(git(root, ['status', '--porcelain'])).toBe('');
   }, 60_000);
 
-  it("a family helper whose cycle is abstract (def collect(self): raise NotImplementedError) is refused naming the abstract method, each agent's collect() and its publish line", async () => {
-    const c = hardenedCases.find((x) => x.name === 'source-agent-family-abstract-collect')!;
-    const staged = materializeHardened(c);
-    roots.push(staged);
-    const root = gitRepo(staged, 'migrate-unit-');
-    roots.push(root);
+  it("a family helper whose cycle is abstract (def collect(self): raise NotImplementedError) and whose publish counts self.published, which HostSensorAgent.status() reads, migrates as one unit: the count keeps counting on the _v2", async () => {
+    const root = hardenedFleet('source-agent-family-abstract-collect');
     const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json', '--profile', 'hardened-agent-base'])).stdout);
     const unit = scan.units!.find((u) => u.name === 'SourceAgent')!;
-    expect(unit.status).toBe('refused');
+    // Before: refused, HostSensorAgent (host_sensor_agent.py:105) reading self.published, which moving the
+    // publish into HardenedAgentBase's publisher would stop, beside the abstract cycle and each collect().
+    expect([unit.status, unit.blockers]).toEqual(['ready', []]);
     expect(unit.members.map((m) => `${m.class} ${m.file}:${m.line}`)).toEqual([
       'HostSensorAgent amoskys/agents/sensors/host_sensor_agent.py:87',
       'MountUsageAgent amoskys/agents/sensors/mount_usage_agent.py:26',
     ]);
-    const at = (file: string, line: number) => unit.blockers.find((b) => b.file === file && b.line === line)?.reason ?? '';
-    expect(at('amoskys/agents/common/source_agent.py', 63)).toContain('SourceAgent.collect() (amoskys/agents/common/source_agent.py:63) is abstract (it only raises NotImplementedError) and its loop calls it (line 71)');
-    expect(at('amoskys/agents/sensors/host_sensor_agent.py', 111)).toContain('HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:111) implements collect(), publishing through self._publish_telemetry() (line 123): its _v2 must define collect_data()');
-    expect(at('amoskys/agents/sensors/mount_usage_agent.py', 41)).toContain('MountUsageAgent (amoskys/agents/sensors/mount_usage_agent.py:41) implements collect(), publishing through self._publish_telemetry() (line 60)');
-    // The abstract method is named once, as the cause, not as "publishes nothing the migration recognises".
-    expect(unit.reason).not.toContain('collect() publishes nothing the migration recognises; not turned into collect_data()');
-    // With collect() standing for the subclasses' cycles (publishing as they do), the base's rewrite says what
-    // truly stops it: _publish_telemetry() counts self.published, which HostSensorAgent's status() reads, so
-    // moving the publish into the base's publisher (or dropping it by hand, as the abstract blocker says)
-    // would leave that count at 0. Before: only '_drain_queue ... still called at line 70' cascades of the
-    // abstract cycle, and nothing named the count.
-    expect(at('amoskys/agents/sensors/host_sensor_agent.py', 105)).toBe('HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:105) reads self.published, which SourceAgent._publish_telemetry() counts (amoskys/agents/common/source_agent.py:46): moved into HardenedAgentBase\'s publisher, that count would stop and this read would see its first value; point it at health_summary() (events_published) or keep the count by hand');
-    expect(at('amoskys/agents/common/source_agent.py', 46)).toContain('cannot hand the publish of collect() to HardenedAgentBase (amoskys/agents/common/source_agent.py:46): collect() publishes through _publish_telemetry(), but no EventBusPublisher can be built from it for the base (amoskys/agents/common/source_agent.py:46: _publish_telemetry() changes self.published');
-    expect(at('amoskys/agents/common/source_agent.py', 32)).toContain('keeps _on_term (amoskys/agents/common/source_agent.py:32) for review: signal handler does more than stop the agent');
-    // MountUsageAgent reads no count: its only blocker is its cycle.
-    expect(unit.blockers.filter((b) => b.class === 'MountUsageAgent').map((b) => b.line)).toEqual([41]);
-    // The stand-in's own call is no line of the base: no item quotes it.
-    expect(unit.blockers.filter((b) => /_subclass_cycle/.test(b.reason))).toEqual([]);
-    const host = scan.skipped!.find((s) => s.file === 'amoskys/agents/sensors/host_sensor_agent.py')!;
-    expect(host.reason).toContain('refused for this agent: HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:105) reads self.published');
-    expect(host.reason).toContain('; HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:111) implements collect()');
-    const run = parsed('run', (await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base'])).stdout);
-    expect(run.results).toEqual([]);
-    expect(existsSync(path.join(root, 'amoskys/agents/common/source_agent_v2.py'))).toBe(false);
-  });
+    expect(unit.cycle).toMatchObject({ method: 'collect', line: 63, publish: '_publish_telemetry', loop: 'run', param: 'interval', value: '30' });
+    const r = await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base']);
+    const done = parsed('run', r.stdout).units!.find((u) => u.name === 'SourceAgent')!;
+    expect([done.status, done.error ?? null], r.stdout).toEqual(['migrated', null]);
+    const base = readFileSync(path.join(root, 'amoskys/agents/common/source_agent_v2.py'), 'utf8');
+    expect(base).toContain('    def _publish_with_retry(self, events):\n');
+    expect(base).toContain('            self.published += len(events)\n');
+    // The record names the abstract method as removed, and nothing of the stand-in the preview used.
+    const record = readFileSync(path.join(root, 'migration-log/SourceAgent.json'), 'utf8');
+    expect(JSON.parse(record).removed).toContain('collect');
+    expect(record).not.toContain('_subclass_cycle');
+    // The operator's status keeps counting what was published: a cycle on the _v2 with a publisher taking every batch.
+    const probe = [
+      'import sys, os',
+      'sys.path.insert(0, os.getcwd())',
+      'from amoskys.agents.sensors.host_sensor_agent_v2 import HostSensorAgent',
+      'class Bus:',
+      '    def publish(self, events): pass',
+      'a = HostSensorAgent(queue_path="data/probe.db")',
+      'a.eventbus_publisher = Bus()',
+      'a.run_cycle(); a.run_cycle()',
+      'print(a.status()["published"])',
+    ].join('\n');
+    const out = spawnSync('python3', ['-c', probe], { cwd: root, encoding: 'utf8', env: { ...process.env, SENSOR_PROC_ROOT: '/proc' } });
+    expect(out.stderr.split('\n').filter((l) => /Traceback|Error/.test(l))).toEqual([]);
+    expect(out.stdout.trim()).toBe('2');
+  }, 300_000);
+
+  it("seed 001: the SourceAgent family (abstract collect(), three agents publishing through _publish_telemetry() in files of their own) migrates as one unit: each agent's collect() handed to collect_data(), each _v2 validated at runtime, one commit, a second run unchanged, revert restores the tree", async () => {
+    const root = hardenedFleet('source-agent-family-unit-migrates');
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const base = 'amoskys/agents/common/source_agent.py';
+    const agents = ['amoskys/agents/sensors/host_sensor_agent.py', 'amoskys/agents/sensors/mount_usage_agent.py', 'amoskys/agents/sensors/net_dev_agent.py'];
+    // Before: refused, the abstract cycle, each agent's collect() and entry point named as by-hand work.
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json', '--profile', 'hardened-agent-base'])).stdout);
+    const ready = scan.units!.find((u) => u.name === 'SourceAgent')!;
+    expect([ready.status, ready.blockers]).toEqual(['ready', []]);
+    expect(ready.cycle).toMatchObject({ method: 'collect', publish: '_publish_telemetry', loop: 'run', value: '30', keyword: 'collection_interval', hook: 'collect_data', runForever: 'run_forever' });
+    expect(ready.reason).toContain("one _v2 per agent importing it (its collect() handed to HardenedAgentBase as collect_data() returning what it published through _publish_telemetry(), its entry point constructing it with collection_interval and calling run_forever())");
+    const r = await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base']);
+    const unit = parsed('run', r.stdout).units!.find((u) => u.name === 'SourceAgent')!;
+    expect([unit.status, unit.error ?? null], r.stdout).toEqual(['migrated', null]);
+    const v2 = (f: string) => f.replace(/\.py$/, '_v2.py');
+    expect(unit.files).toEqual([v2(base), ...agents.map(v2)]);
+    // Each agent's _v2 ran on the base's _v2: health, registry, metrics, the bus (queued while it was down, drained after), clean shutdown.
+    for (const cls of ['HostSensorAgent', 'MountUsageAgent', 'NetDevAgent']) {
+      const report = unit.validation![cls]!;
+      expect(report.checks.filter((k) => !k.ok && !k.skipped).map((k) => `${k.name}: ${k.detail}`), cls).toEqual([]);
+      expect(report.checks.filter((k) => k.ok).map((k) => k.name), cls).toEqual(expect.arrayContaining(['health', 'registry', 'metrics', 'eventbus', 'shutdown']));
+    }
+    expect(git(root, ['rev-list', '--count', `${head}..HEAD`])).toBe('1');
+    expect(git(root, ['show', '--name-only', '--format=', 'HEAD']).split('\n').filter(Boolean).sort()).toEqual([...unit.files!, 'migration-log/SourceAgent.json'].sort());
+    const text = (f: string) => readFileSync(path.join(root, f), 'utf8');
+    // The base: publish in EventBusPublisher, loop and stand-in gone, each agent named by its own class.
+    expect(text(v2(base))).toContain('class SourceAgent(HardenedAgentBase):');
+    expect(text(v2(base))).toContain('super().__init__(agent_name=type(self).__name__, **kwargs)');
+    expect(text(v2(base))).not.toMatch(/_subclass_cycle|def collect|def run\(|signal\.signal/);
+    // Each agent: collect_data() returning what it published, **kwargs to the base, its interval to the constructor.
+    expect(text(v2(agents[0]!))).toContain('        return [telemetry]\n');
+    expect(text(v2(agents[0]!))).toContain('    agent = HostSensorAgent(collection_interval=float(os.environ.get("SENSOR_INTERVAL", "30")))\n    agent.run_forever()\n');
+    expect(text(v2(agents[1]!))).toContain('    MountUsageAgent(collection_interval=30).run_forever()\n');
+    expect(text(v2(agents[2]!))).toContain('    def __init__(self, queue_path=QUEUE_PATH, skip=SKIP, **kwargs):\n        super().__init__(queue_path, **kwargs)\n');
+    expect(text(v2(agents[2]!))).toContain('.split(","), collection_interval=float(os.environ.get("NETDEV_INTERVAL", "30"))).run_forever()');
+    for (const f of agents) expect(text(v2(f)), f).not.toMatch(/def collect\(|_publish_telemetry/);
+    // A second run changes nothing.
+    const again = parsed('run', (await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base'])).stdout).units!.find((u) => u.name === 'SourceAgent')!;
+    expect(again.status).toBe('unchanged');
+    expect(git(root, ['rev-list', '--count', `${head}..HEAD`])).toBe('1');
+    // The one commit reverts as one.
+    git(root, ['revert', '--no-edit', 'HEAD']);
+    expect(git(root, ['diff', '--name-only', head, 'HEAD'])).toBe('');
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+  }, 300_000);
 
   it('a class between the base and its agents that installs a signal handler of its own refuses the unit, naming its line', async () => {
     const root = fleet('home-made-polling-middle-class-unit');
@@ -601,11 +656,7 @@ describe('base migration units', () => {
   }, 60_000);
 
   it('seed 001: a class between the family helper and its agents (ScannerAgent implementing collect()) moves with the unit, which stays refused naming its collect() and publish lines', async () => {
-    const c = hardenedCases.find((x) => x.name === 'source-agent-scanner-middle-class')!;
-    const staged = materializeHardened(c);
-    roots.push(staged);
-    const root = gitRepo(staged, 'migrate-unit-');
-    roots.push(root);
+    const root = hardenedFleet('source-agent-scanner-middle-class');
     const head = git(root, ['rev-parse', 'HEAD']);
     const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json', '--profile', 'hardened-agent-base'])).stdout);
     const unit = scan.units!.find((u) => u.name === 'SourceAgent')!;
@@ -617,10 +668,12 @@ describe('base migration units', () => {
       'amoskys/agents/common/scanner_agent.py:27',
       'amoskys/agents/common/source_agent.py:32',
       'amoskys/agents/common/source_agent.py:36',
-      'amoskys/agents/common/source_agent.py:46',
       'amoskys/agents/common/source_agent.py:54',
       'amoskys/agents/common/source_agent.py:63',
       'amoskys/agents/common/source_agent.py:66',
+      // The loop's interval: each agent's entry point (the count at line 46 is kept on the agent now).
+      'amoskys/agents/inventory/listening_ports_agent.py:36',
+      'amoskys/agents/inventory/package_inventory_agent.py:42',
     ]);
     expect(unit.blockers[0]!.reason).toBe('ScannerAgent (amoskys/agents/common/scanner_agent.py:27) implements collect(), publishing through self._publish_telemetry() (line 43): its _v2 must define collect_data() returning a list of what it hands to _publish_telemetry() instead, for HardenedAgentBase to publish (and queue what fails)');
     const middle = scan.skipped!.find((s) => s.file === 'amoskys/agents/common/scanner_agent.py')!;
@@ -632,7 +685,7 @@ describe('base migration units', () => {
     expect(git(root, ['status', '--porcelain'])).toBe('');
   }, 120_000);
 
-  it('the same family helper with its cycle marked @abc.abstractmethod (a docstring for a body) gives each agent its own blocker too', async () => {
+  it('the same family helper with its cycle marked @abc.abstractmethod (a docstring for a body) is seen as abstract and handed to the agents the same way', async () => {
     const c = hardenedCases.find((x) => x.name === 'source-agent-family-abstract-collect')!;
     const staged = materializeHardened(c);
     roots.push(staged);
@@ -649,23 +702,28 @@ describe('base migration units', () => {
     roots.push(root);
     const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json', '--profile', 'hardened-agent-base'])).stdout);
     const unit = scan.units!.find((u) => u.name === 'SourceAgent')!;
+    // The cycle is found past its decorator (the def at line 65), its decorator blanked in the stand-in.
+    expect([unit.status, unit.blockers]).toEqual(['ready', []]);
+    expect(unit.cycle).toMatchObject({ method: 'collect', line: 65, publish: '_publish_telemetry' });
+  });
+
+  it("the family helper's count read by an agent's own cycle (a line logged each cycle) keeps the unit refused: counted after the base publishes, it would read last cycle's", async () => {
+    const c = hardenedCases.find((x) => x.name === 'source-agent-family-abstract-collect')!;
+    const staged = materializeHardened(c);
+    roots.push(staged);
+    const mounts = path.join(staged, 'amoskys/agents/sensors/mount_usage_agent.py');
+    writeFileSync(mounts, readFileSync(mounts, 'utf8').replace('        events = []\n        for mount in self._mounts():', '        events = []\n        logger.info("%d published so far", self.published)\n        for mount in self._mounts():'));
+    const root = gitRepo(staged, 'migrate-unit-');
+    roots.push(root);
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json', '--profile', 'hardened-agent-base'])).stdout);
+    const unit = scan.units!.find((u) => u.name === 'SourceAgent')!;
     expect(unit.status).toBe('refused');
-    const at = (f: string, line: number) => unit.blockers.find((b) => b.file === f && b.line === line)?.reason ?? '';
-    expect(at('amoskys/agents/common/source_agent.py', 65)).toContain('SourceAgent.collect() (amoskys/agents/common/source_agent.py:65) is abstract (marked @abstractmethod) and its loop calls it (line 73)');
-    expect(at('amoskys/agents/sensors/host_sensor_agent.py', 111)).toContain('HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:111) implements collect(), publishing through self._publish_telemetry() (line 123)');
-    expect(at('amoskys/agents/sensors/mount_usage_agent.py', 42)).toContain('MountUsageAgent (amoskys/agents/sensors/mount_usage_agent.py:42) implements collect()');
-    expect(unit.blockers.filter((b) => b.class === 'MountUsageAgent').map((b) => b.line)).toEqual([42]);
-    const host = scan.skipped!.find((s) => s.file === 'amoskys/agents/sensors/host_sensor_agent.py')!;
-    expect(host.reason).toContain('refused for this agent: HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:105) reads self.published');
-    expect(host.reason).toContain('; HostSensorAgent (amoskys/agents/sensors/host_sensor_agent.py:111) implements collect()');
+    expect(unit.cycle).toBeUndefined();
+    expect(unit.blockers.map((b) => `${b.file}:${b.line}`)).toContain('amoskys/agents/sensors/mount_usage_agent.py:41');
   });
 
   it("seed 001: a family helper whose agents publish from inside their loops and start its run() with their own interval: each agent's entry point is named at its line as what its _v2 must change", async () => {
-    const c = hardenedCases.find((x) => x.name === 'watcher-agent-family-publish-loop')!;
-    const staged = materializeHardened(c);
-    roots.push(staged);
-    const root = gitRepo(staged, 'migrate-unit-');
-    roots.push(root);
+    const root = hardenedFleet('watcher-agent-family-publish-loop');
     const head = git(root, ['rev-parse', 'HEAD']);
     const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json', '--profile', 'hardened-agent-base'])).stdout);
     const unit = scan.units!.find((u) => u.name === 'WatcherAgent')!;

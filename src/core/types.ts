@@ -106,6 +106,13 @@ export interface BaseUnit {
   error?: string | null;
   /** Each member's runtime validation report, by class (when run validated them). */
   validation?: Record<string, ValidationReport>;
+  /**
+   * A ready unit whose base's loop calls an abstract cycle its agents implement (seed 001's SourceAgent):
+   * the unit hands it to the target, each agent's `method()` becoming `hook()` returning what it published
+   * through the base's `publish()`, its entry point constructing it with `keyword` (its `loop()`'s `param`,
+   * else `value`) and calling `runForever()` (see src/discover/unit-cycle.ts).
+   */
+  cycle?: { method: string; line: number; publish: string; loop: string; param: string; value: string; keyword: string; runForever: string; hook: string };
 }
 
 export interface ScanResult {

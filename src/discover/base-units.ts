@@ -12,6 +12,8 @@ import type { ClassFacts, ClassIndex, PythonFileFacts } from './python-scan.js';
 import { baseByHand, subclassByHand } from './python-scan.js';
 import { v2Sibling } from '../record/migration-log.js';
 import { readNoEntryForInterval } from '../../transforms/python/interval-reason.js';
+import { STAND_IN, codeOnly, methodBody, standInSource, unitCycleTexts, type UnitCycleAt } from './unit-cycle.js';
+import type { UnitRewrite } from '../lang/python/transform-context.js';
 
 /** The unit's `_v2` files, the base's first, then each member's, then each middle class's (relative to the root). */
 export function unitOutputs(u: BaseUnit): string[] {
@@ -64,7 +66,7 @@ function chainTo(agent: ClassFacts, module: PythonFileFacts, base: ClassFacts, i
 /** The engine's rewrite of a base (in memory) and the sources it reads: see base-preview.ts. */
 export interface UnitSources {
   /** `text`: rewrite this text as the file's instead of what is on disk (a stand-in, see standInCycles). */
-  preview(rel: string, className: string, text?: string): { source: string; outcome: RewriteOutcome };
+  preview(rel: string, className: string, text?: string, unit?: UnitRewrite): { source: string; outcome: RewriteOutcome };
   read(rel: string): string;
 }
 
@@ -92,7 +94,7 @@ export function baseUnits(
   onParents: UnitMemberSkip[],
   skipped: SkippedFile[],
   index: ClassIndex,
-  target: { name: string; methods: ReadonlySet<string>; attributes: ReadonlySet<string> },
+  target: { name: string; methods: ReadonlySet<string>; attributes: ReadonlySet<string>; mainLoop?: string | null },
   sources: UnitSources,
 ): BaseUnit[] {
   const byBase = new Map<ClassFacts, UnitMemberSkip[]>();
@@ -122,10 +124,12 @@ export function baseUnits(
     for (const mid of middles) blockers.push(...middleBlockers(mid, base, baseRel, members, target));
     // Only a unit no subclass blocks is worth the base's rewrite: what it keeps, drops or renames.
     let carried: string[] = [];
+    let cycle: UnitCycleAt | undefined;
     if (blockers.length === 0) {
       const found = previewBlockers(base, baseRel, members, middles, target, sources);
       blockers.push(...found.blockers);
       carried = found.carried;
+      cycle = found.cycle;
     }
     // Agents of the base the scan took for agents on their own (not skipped for it) would be left
     // beside a migrated base: the unit is not the whole of what stands on it.
@@ -142,7 +146,7 @@ export function baseUnits(
       ? `${head}; refused: ${blockers.map((b) => b.reason).join('; ')}`
       : `${head}; no subclass overrides the lifecycle, binds a server or installs a signal handler of its own, and the engine's rewrite of ${base.name} keeps nothing for review` +
         `${carried.length ? `, still calls every hook they override (${carried.map((h) => `${h}()`).join(', ')})` : ''} and removes or renames nothing they use, so moving ${base.name} onto ${target.name} carries them all: ` +
-        `\`migrate run ${base.name}\` (or run --all) writes ${base.name}'s _v2 and one _v2 per agent importing it${between.length ? ` (and one per class between them: ${middles.map((c) => c.cls.name).join(', ')})` : ''}, validates each agent and commits them as one`;
+        `\`migrate run ${base.name}\` (or run --all) writes ${base.name}'s _v2 and one _v2 per agent importing it${cycle ? ` (its ${cycle.method}() handed to ${target.name} as ${cycle.hook}() returning what it published through ${cycle.publish}(), its entry point constructing it with ${cycle.keyword} and calling ${cycle.runForever}())` : ''}${between.length ? ` (and one per class between them: ${middles.map((c) => c.cls.name).join(', ')})` : ''}, validates each agent and commits them as one`;
     units.push({
       name: base.name,
       language: 'python',
@@ -152,6 +156,7 @@ export function baseUnits(
       status: blockers.length ? 'refused' : 'ready',
       blockers,
       reason,
+      ...(cycle && !blockers.length ? { cycle } : {}),
     });
     for (const m of members) {
       const mine = blockers.filter((b) => b.file === m.module.rel && b.class === m.agent.name);
@@ -249,9 +254,9 @@ function previewBlockers(
   baseRel: string,
   agents: UnitMemberSkip[],
   middles: Middle[],
-  target: { name: string; methods: ReadonlySet<string>; attributes: ReadonlySet<string> },
+  target: { name: string; methods: ReadonlySet<string>; attributes: ReadonlySet<string>; mainLoop?: string | null },
   sources: UnitSources,
-): { blockers: BaseUnitBlocker[]; carried: string[] } {
+): { blockers: BaseUnitBlocker[]; carried: string[]; cycle?: UnitCycleAt } {
   // The classes between the base and its agents override, call and use the base like its agents do.
   const members: Holder[] = [...agents, ...middles.map((c) => ({ agent: c.cls, module: c.module }))];
   const modules = [baseRel, ...middles.map((c) => c.rel)];
@@ -269,17 +274,6 @@ function previewBlockers(
   const cycles = abstractCycles(base, baseRel, members, sources).filter(
     (c) => outcome.kept_for_review.some((k) => k.symbol === c.name) || !callLine(outcome.output!, c.name),
   );
-  for (const c of cycles) {
-    add(c.line, `${base.name}.${c.name}() (${baseRel}:${c.line}) is abstract (${c.how}) and its loop calls it (line ${c.called}): the cycle lives in each subclass, and the unit migration does not map an abstract cycle onto ${target.name}'s collect_data(); by hand, in ${base.name}'s _v2 drop ${c.name}() and the loop, and rename each subclass's ${c.name}() to collect_data() returning what it publishes`);
-    for (const u of c.impls) {
-      add(u.line, `${u.cls} (${u.file}:${u.line}) implements ${c.name}()${u.publishes.length ? `, publishing through ${u.publishes.map((p) => `self.${p.name}() (line ${p.line})`).join(', ')}` : ''}: its _v2 must define collect_data() returning ${u.publishes.length ? `a list of what it hands to ${[...new Set(u.publishes.map((p) => `${p.name}()`))].join(', ')}` : 'the events of one cycle'} instead, for ${target.name} to publish (and queue what fails)`, u.cls, u.file);
-    }
-  }
-  const abstractNames = new Set(cycles.map((c) => c.name));
-  // With the abstract cycle standing for its subclasses' (it publishes as they do), the engine's rewrite
-  // says what in the base itself stops it: its items replace the ones an abstract cycle confused
-  // (a drain "still called" by the loop the cycle kept).
-  const stood = standIn(base, baseRel, cycles, sources);
   // The members' sources (one that cannot be read is the scan's to report).
   const texts = members.flatMap((m) => {
     try {
@@ -288,6 +282,26 @@ function previewBlockers(
       return [];
     }
   });
+  // With the abstract cycle standing for its subclasses' (it publishes as they do), the engine's rewrite
+  // says what in the base itself stops it: its items replace the ones an abstract cycle confused
+  // (a drain "still called" by the loop the cycle kept).
+  const stood = standIn(base, baseRel, cycles, sources);
+  // The unit hands the cycle to the target itself when every agent's cycle, constructor and entry point
+  // can be edited and the base's rewrite, run as the unit's base, then keeps nothing: the unit is ready
+  // with it. Otherwise what is below names what stops it (as by-hand work).
+  const route = cycleRoute(base, baseRel, agents, middles, cycles, stood, texts, target, sources);
+  if (route) {
+    // What the agents' _v2 hold: their cycle handed to the target (no override of it, no publish call).
+    const edited = texts.map(({ m, text }) => ({ m, text: route.agents.find((a) => a.rel === m.module.rel)?.text ?? text }));
+    return { ...checkCarried(base, baseRel, members, modules, edited, target, source, route.output, route.outcome, blockers, route.cycle.method), cycle: route.cycle };
+  }
+  for (const c of cycles) {
+    add(c.line, `${base.name}.${c.name}() (${baseRel}:${c.line}) is abstract (${c.how}) and its loop calls it (line ${c.called}): the cycle lives in each subclass, and the unit migration does not map an abstract cycle onto ${target.name}'s collect_data(); by hand, in ${base.name}'s _v2 drop ${c.name}() and the loop, and rename each subclass's ${c.name}() to collect_data() returning what it publishes`);
+    for (const u of c.impls) {
+      add(u.line, `${u.cls} (${u.file}:${u.line}) implements ${c.name}()${u.publishes.length ? `, publishing through ${u.publishes.map((p) => `self.${p.name}() (line ${p.line})`).join(', ')}` : ''}: its _v2 must define collect_data() returning ${u.publishes.length ? `a list of what it hands to ${[...new Set(u.publishes.map((p) => `${p.name}()`))].join(', ')}` : 'the events of one cycle'} instead, for ${target.name} to publish (and queue what fails)`, u.cls, u.file);
+    }
+  }
+  const abstractNames = new Set(cycles.map((c) => c.name));
   for (const k of (stood ?? outcome).kept_for_review) {
     // An item quoting the stand-in's own call names a line the base does not hold.
     if (k.symbol === '__main__' || (!stood && abstractNames.has(k.symbol)) || k.reason.includes(STAND_IN)) continue;
@@ -321,7 +335,28 @@ function previewBlockers(
       }
     }
   }
-  const output = outcome.output;
+  return checkCarried(base, baseRel, members, modules, texts, target, source, outcome.output, outcome, blockers);
+}
+
+/**
+ * The hooks the subclasses override that the base's rewrite still calls (`carried`), and as blockers
+ * (added to `blockers`) one it no longer calls, a member it removes or renames that a subclass uses or
+ * overrides, and a subclass whose import of the base cannot point at its _v2.
+ */
+function checkCarried(
+  base: ClassFacts,
+  baseRel: string,
+  members: Holder[],
+  modules: string[],
+  texts: Array<{ m: Holder; text: string }>,
+  target: { name: string; methods: ReadonlySet<string>; attributes: ReadonlySet<string> },
+  source: string,
+  output: string,
+  outcome: RewriteOutcome,
+  blockers: BaseUnitBlocker[],
+  handed?: string,
+): { blockers: BaseUnitBlocker[]; carried: string[] } {
+  const add = (line: number, reason: string, cls = base.name, file = baseRel) => blockers.push({ class: cls, file, line, reason });
   const gone = new Map<string, string>();
   for (const r of outcome.removed) {
     const name = /^(?:self\.)?([A-Za-z_]\w*)$/.exec(r)?.[1];
@@ -334,7 +369,7 @@ function previewBlockers(
   const carried = new Set<string>();
   for (const m of members) {
     m.agent.methods.forEach((name, i) => {
-      if (name === '__init__' || LIFECYCLE.has(name) || !base.methods.includes(name) || gone.has(name)) return;
+      if (name === '__init__' || name === handed || LIFECYCLE.has(name) || !base.methods.includes(name) || gone.has(name)) return;
       const line = callLine(source, name);
       if (!line) return;
       if (callLine(output, name)) carried.add(name);
@@ -351,7 +386,7 @@ function previewBlockers(
     for (const [name, how] of gone) {
       // An override of a method the rewrite removes is never called again.
       const own = m.agent.methods.indexOf(name);
-      if (own >= 0) {
+      if (own >= 0 && m.agent.methods[own] !== handed) {
         const at = m.agent.methodLines?.[own] ?? m.agent.line;
         add(at, `${m.agent.name} (${m.module.rel}:${at}) overrides ${name}(), which the engine's rewrite of ${base.name} ${how}: nothing would call it`, m.agent.name, m.module.rel);
         continue;
@@ -364,36 +399,73 @@ function previewBlockers(
 }
 
 /**
- * The engine's rewrite of the base with each abstract cycle whose subclasses publish through a method
- * of the base standing for theirs: its body one call of that publish (`self._publish_telemetry(self._subclass_cycle())`),
- * its @abstractmethod line blank, every other line where it was (the items' lines are the base's).
- * null when no cycle publishes that way or the rewrite does not go through.
+ * The unit handing its base's abstract cycle to the target (unit-cycle.ts): one cycle, published through
+ * one method of the base by every agent (no class between them), its loop kept by the base's rewrite only
+ * because no entry point of the base's file gives it its interval (the agents' do). Null when that is not
+ * the shape, or when an agent's file or the base's rewrite as the unit's base cannot go through: the
+ * refusal then names what stops it.
  */
-const STAND_IN = '_subclass_cycle';
-
-function standIn(base: ClassFacts, baseRel: string, cycles: AbstractCycle[], sources: UnitSources): RewriteOutcome | null {
-  const publishing = cycles.filter((c) => c.impls.some((u) => u.publishes.length));
-  if (!publishing.length) return null;
-  let lines: string[];
+function cycleRoute(
+  base: ClassFacts,
+  baseRel: string,
+  agents: UnitMemberSkip[],
+  middles: Middle[],
+  cycles: AbstractCycle[],
+  stood: RewriteOutcome | null,
+  texts: Array<{ m: Holder; text: string }>,
+  target: { name: string; methods: ReadonlySet<string>; mainLoop?: string | null },
+  sources: UnitSources,
+): { cycle: UnitCycleAt; outcome: RewriteOutcome; output: string; agents: Array<{ rel: string; text: string }> } | null {
+  // The target's hook the cycle becomes, and its loop the entry points call instead.
+  const hook = 'collect_data';
+  if (!target.mainLoop || !target.methods.has(hook) || !stood || middles.length || cycles.length !== 1 || texts.length !== agents.length) return null;
+  const c = cycles[0]!;
+  const publish = [...new Set(c.impls.flatMap((u) => u.publishes.map((p) => p.name)))];
+  if (publish.length !== 1 || c.impls.length !== agents.length) return null;
+  const loop = stood.kept_for_review.map((k) => ({ k, interval: readNoEntryForInterval(k.reason) })).find((x) => x.interval);
+  if (!loop) return null;
+  let text: string;
   try {
-    lines = sources.read(baseRel).split('\n');
+    text = sources.read(baseRel);
   } catch {
     return null;
   }
-  const code = codeOnly(lines.join('\n')).split('\n');
-  for (const c of publishing) {
-    for (let i = c.line - 2; i >= 0 && /^\s*@/.test(code[i] ?? ''); i--) if (/^\s*@(abc\.)?abstractmethod\b/.test(code[i]!)) lines[i] = '';
-    const body = methodBody(code, c.line);
-    const head = lines[c.line - 1]!;
-    const indent = ' '.repeat(head.length - head.trimStart().length + 4);
-    const publish = c.impls.flatMap((u) => u.publishes)[0]!.name;
-    // The body's first line (past a signature on several lines) is the call, the rest blank.
-    let k = c.line;
-    while (k - 1 < code.length && !/:\s*$/.test(code[k - 1]!)) k++;
-    lines[k] = `${indent}self.${publish}(self.${STAND_IN}())`;
-    for (let j = k + 1; j < k + body.length; j++) if (lines[j]!.trim()) lines[j] = '';
+  const param = new RegExp(`^\\s*def\\s+${loop.k.symbol}\\s*\\(\\s*self\\s*,\\s*(\\w+)\\s*=`, 'm').exec(codeOnly(text))?.[1];
+  if (!param) return null;
+  const cycle: UnitCycleAt = { method: c.name, line: c.line, publish: publish[0]!, loop: loop.k.symbol, param, value: loop.interval!.value, keyword: loop.interval!.keyword, runForever: target.mainLoop, hook };
+  const made = unitCycleTexts(
+    (t, unit) => sources.preview(baseRel, base.name, t, unit).outcome,
+    { cls: base.name, rel: baseRel, text },
+    cycle,
+    texts.map(({ m, text }) => ({ cls: m.agent.name, rel: m.module.rel, text })),
+  );
+  if ('blockers' in made) return null;
+  // A count the base's publish kept, now counted after the base publishes what the cycle returned: an
+  // agent's cycle reading it (a status line written each cycle) would read last cycle's.
+  for (const [, attr] of made.outcome.warnings.join('\n').matchAll(/counted each event it published into self\.(\w+)/g)) {
+    for (const u of c.impls) {
+      const text = texts.find((t) => t.m.module.rel === u.file)?.text ?? '';
+      if (methodBody(codeOnly(text).split('\n'), u.line).some((l) => new RegExp(`\\bself\\.${attr}\\b`).test(l))) return null;
+    }
   }
-  const { outcome } = sources.preview(baseRel, base.name, lines.join('\n'));
+  return { cycle, outcome: made.outcome, output: made.output, agents: made.agents };
+}
+
+/**
+ * The engine's rewrite of the base with each abstract cycle whose subclasses publish through a method
+ * of the base standing for theirs (standInSource). null when no cycle publishes that way or the rewrite
+ * does not go through.
+ */
+function standIn(base: ClassFacts, baseRel: string, cycles: AbstractCycle[], sources: UnitSources): RewriteOutcome | null {
+  const publishing = cycles.filter((c) => c.impls.some((u) => u.publishes.length));
+  if (!publishing.length) return null;
+  let text: string;
+  try {
+    text = sources.read(baseRel);
+  } catch {
+    return null;
+  }
+  const { outcome } = sources.preview(baseRel, base.name, standInSource(text, publishing.map((c) => ({ line: c.line, publish: c.impls.flatMap((u) => u.publishes)[0]!.name }))));
   return outcome.status === 'changed' ? outcome : null;
 }
 
@@ -461,22 +533,6 @@ function abstractCycles(base: ClassFacts, baseRel: string, members: Holder[], so
   return out;
 }
 
-/** The lines after the `def` at `defLine` (1-based) that belong to its body (blank lines kept), from the line after the signature. */
-function methodBody(lines: string[], defLine: number): string[] {
-  const head = lines[defLine - 1] ?? '';
-  const indent = head.length - head.trimStart().length;
-  let i = defLine;
-  // A signature on several lines: up to the line ending in `:`.
-  while (i - 1 < lines.length && !/:\s*$/.test(lines[i - 1]!)) i++;
-  const out: string[] = [];
-  for (let j = i; j < lines.length; j++) {
-    const l = lines[j]!;
-    if (l.trim() && l.length - l.trimStart().length <= indent) break;
-    out.push(l);
-  }
-  return out;
-}
-
 /**
  * The first line reaching `<anything>.name` outside the method's own `def` (0 when none): a call, or
  * the method handed on (`threading.Thread(target=self._beat)`, a callback).
@@ -512,25 +568,6 @@ function readLine(text: string, name: string): number {
 function useLine(text: string, name: string): number {
   const re = new RegExp(`\\bself\\.${name}\\b`);
   return codeOnly(text).split('\n').findIndex((l) => re.test(l)) + 1;
-}
-
-/**
- * The text with its triple-quoted strings (docstrings) and comments blanked, lines kept: a
- * docstring saying "stop() calls self.flush()" is no call. (A `#` inside a one-line string is
- * kept with what follows it when the quotes before it are unbalanced.)
- */
-function codeOnly(text: string): string {
-  const blanked = text.replace(/("""|''')[\s\S]*?\1/g, (m) => m.replace(/[^\n]/g, ' '));
-  return blanked
-    .split('\n')
-    .map((l) => {
-      const at = l.indexOf('#');
-      if (at < 0) return l;
-      const before = l.slice(0, at);
-      const balanced = (before.match(/"/g) ?? []).length % 2 === 0 && (before.match(/'/g) ?? []).length % 2 === 0;
-      return balanced ? before : l;
-    })
-    .join('\n');
 }
 
 /** `from MODULE import` at the start of a (code) line: the module may be relative (`.mod`, `..pkg.mod`). */

@@ -2,6 +2,7 @@
 // (constructed by the entry point, binds a server socket, runs the main loop), never by
 // position or name alone; whether it already reaches the target base (directly, through
 // an alias, or through another class of the repository); and what ad-hoc code it has.
+import type { UnitRewrite } from '../lang/python/transform-context.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentInfo, BaseUnit, Finding, FindingKind, ScanResult, SkippedFile } from '../core/types.js';
@@ -898,8 +899,8 @@ export async function scanPython(root: string, files: string[], profile: Profile
   if (onParents.length) {
     // The engine's rewrite of each unit's base, in memory: loaded only when the repository has a unit.
     const { previewBase } = await import('./base-preview.js');
-    const sources = { preview: (rel: string, cls: string, text?: string) => previewBase(root, rel, cls, profile, text), read: (rel: string) => readFileSync(path.join(root, rel), 'utf8') };
-    units = baseUnits(onParents, skipped, index, { name: profile.base_class, ...targetMembers(root, profile) }, sources);
+    const sources = { preview: (rel: string, cls: string, text?: string, unit?: UnitRewrite) => previewBase(root, rel, cls, profile, text, unit), read: (rel: string) => readFileSync(path.join(root, rel), 'utf8') };
+    units = baseUnits(onParents, skipped, index, { name: profile.base_class, mainLoop: profile.python?.main_loop_method ?? null, ...targetMembers(root, profile) }, sources);
   }
   return units.length ? { agents, skipped, units } : { agents, skipped };
 }

@@ -22,6 +22,7 @@ import { loadBaseModel } from '../analysis/base-model.js';
 import { rewritePythonTrees } from '../lang/python/rewrite.js';
 import { previewBase } from '../discover/base-preview.js';
 import { retargetImports, unitModules } from '../discover/base-units.js';
+import { unitCycleTexts } from '../discover/unit-cycle.js';
 import { buildRecord, recordPath, sha256, v2Sibling, writeRecord } from '../record/migration-log.js';
 import { commitAgent, readHistory } from '../record/git.js';
 import type { RunJournal } from './journal.js';
@@ -240,7 +241,16 @@ export interface BaseRewrite {
  */
 export function unitTexts(root: string, unit: BaseUnit, profile: Profile): { files: UnitFile[]; base: BaseRewrite } {
   const baseRel = unit.base.file;
-  const { outcome } = previewBase(root, baseRel, unit.base.class, profile);
+  // An abstract cycle the unit hands to the target: the base's rewrite as the unit's base and each agent's
+  // file edited with it (unit-cycle.ts), as the scan found it could.
+  const cycled = unit.cycle ? unitCycleTexts(
+    (text, u) => previewBase(root, baseRel, unit.base.class, profile, text, u).outcome,
+    { cls: unit.base.class, rel: baseRel, text: readFileSync(path.join(root, baseRel), 'utf8') },
+    unit.cycle,
+    unit.members.map((m) => ({ cls: m.class, rel: m.file, text: readFileSync(path.join(root, m.file), 'utf8') })),
+  ) : null;
+  if (cycled && 'blockers' in cycled) throw new Error(`${cycled.blockers[0]!.rel}:${cycled.blockers[0]!.line}: ${cycled.blockers[0]!.reason}`);
+  const outcome = cycled ? { ...cycled.outcome, output: cycled.output } : previewBase(root, baseRel, unit.base.class, profile).outcome;
   if (outcome.status !== 'changed' || outcome.output === undefined) {
     throw new Error(`${baseRel}:${unit.base.line}: the engine's rewrite of ${unit.base.class} is ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`);
   }
@@ -248,7 +258,7 @@ export function unitTexts(root: string, unit: BaseUnit, profile: Profile): { fil
   if (kept.length) throw new Error(`${baseRel}:${kept[0]!.line}: the engine's rewrite of ${unit.base.class} keeps ${kept[0]!.symbol} for review: ${kept[0]!.reason}`);
   const baseOut = v2Sibling(baseRel);
   // A second run changes nothing: the rewrite of the base's `_v2` is unchanged.
-  const again = rewritePythonTrees({ file: baseOut, source: outcome.output, className: unit.base.class, profile, base: loadBaseModel(root, profile.python!, profile.base_class), root }).outcome;
+  const again = rewritePythonTrees({ file: baseOut, source: outcome.output, className: unit.base.class, profile, base: loadBaseModel(root, profile.python!, profile.base_class), root, ...(cycled ? { unit: { rewritten: () => false, loop: unit.cycle!.loop } } : {}) }).outcome;
   if (again.status !== 'unchanged' && !(again.status === 'changed' && again.output === outcome.output)) {
     throw new Error(`${baseOut}: a second run of the rewrite of ${unit.base.class} is ${again.status}${again.error ? `: ${again.error}` : ' (it would change it again)'}`);
   }
@@ -257,7 +267,7 @@ export function unitTexts(root: string, unit: BaseUnit, profile: Profile): { fil
   // each imports the base or a middle class, from its _v2 module now.
   const modules = unitModules(unit);
   for (const m of [...unit.members, ...(unit.middles ?? [])]) {
-    const source = readFileSync(path.join(root, m.file), 'utf8');
+    const source = cycled?.agents.find((a) => a.rel === m.file)?.text ?? readFileSync(path.join(root, m.file), 'utf8');
     const text = retargetImports(source, m.file, modules);
     if (text === source) throw new Error(`${m.file}:${m.line}: ${m.class} does not import ${unit.base.class}${modules.length > 1 ? ' or a class between them' : ''} with \`from <module> import ...\` from ${modules.join(', ')}, so its _v2 cannot be pointed at ${baseOut}`);
     // Idempotent: the _v2's imports already point at the _v2 modules.
@@ -290,6 +300,32 @@ export function verifyUnit(root: string, unit: BaseUnit, files: UnitFile[]): str
     '                elif isinstance(x, ast.Name) and isinstance(x.ctx, ast.Store): names.add(x.id)',
     '                elif isinstance(x, (ast.Import, ast.ImportFrom)): names.update((a.asname or a.name).split(".")[0] for a in x.names)',
     '    return names',
+    // The unit's abstract cycle handed to the target (unit-cycle.ts), made again here on the legacy tree:
+    // the agent's _v2 may differ from its file by that and the import only.
+    'cycle = data.get("cycle")',
+    'def handed(tree, cls, c):',
+    '    k = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls)',
+    '    for fn in k.body:',
+    '        if isinstance(fn, ast.FunctionDef) and fn.name == c["method"]:',
+    '            fn.name = c["hook"]',
+    '            last = fn.body[-1]',
+    '            fn.body[-1] = ast.Return(value=ast.List(elts=[last.value.args[0]], ctx=ast.Load()))',
+    '        if isinstance(fn, ast.FunctionDef) and fn.name == "__init__":',
+    '            fn.args.kwarg = fn.args.kwarg or ast.arg(arg="kwargs")',
+    '            for x in ast.walk(fn):',
+    '                if isinstance(x, ast.Call) and isinstance(x.func, ast.Attribute) and x.func.attr == "__init__" and not any(w.arg is None for w in x.keywords):',
+    '                    x.keywords.append(ast.keyword(arg=None, value=ast.Name(id=fn.args.kwarg.arg, ctx=ast.Load())))',
+    '    made = {}',
+    '    for x in ast.walk(tree):',
+    '        if isinstance(x, ast.Assign) and len(x.targets) == 1 and isinstance(x.targets[0], ast.Name) and isinstance(x.value, ast.Call) and isinstance(x.value.func, ast.Name) and x.value.func.id == cls: made[x.targets[0].id] = x.value',
+    '    for x in ast.walk(tree):',
+    '        if isinstance(x, ast.Call) and isinstance(x.func, ast.Attribute) and x.func.attr == c["loop"]:',
+    '            r = x.func.value',
+    '            con = r if isinstance(r, ast.Call) and isinstance(r.func, ast.Name) and r.func.id == cls else made.get(r.id) if isinstance(r, ast.Name) else None',
+    '            if con is None: continue',
+    '            given = x.args[0] if x.args else next((w.value for w in x.keywords if w.arg == c["param"]), None)',
+    '            con.keywords.append(ast.keyword(arg=c["keyword"], value=given if given is not None else ast.parse(c["value"], mode="eval").body))',
+    '            x.func.attr, x.args, x.keywords = c["runForever"], [], []',
     'trees = []',
     'for f in data["files"]:',
     '    try:',
@@ -306,7 +342,8 @@ export function verifyUnit(root: string, unit: BaseUnit, files: UnitFile[]): str
     '    legacy = ast.parse(f["legacy_text"], f["legacy"])',
     '    for n in ast.walk(legacy):',
     '        if isinstance(n, ast.ImportFrom) and n.module and n.module.split(".")[-1] in defs: n.module += "_v2"',
-    '    if ast.dump(legacy) != ast.dump(tree): print("%s: differs from %s by more than the import of %s" % (f["rel"], f["legacy"], data["cls"])); sys.exit(0)',
+    '    if cycle and f.get("cls"): handed(legacy, f["cls"], cycle)',
+    '    if ast.dump(legacy) != ast.dump(tree): print("%s: differs from %s by more than the import of %s%s" % (f["rel"], f["legacy"], data["cls"], " and handing %s() to %s()" % (cycle["method"], cycle["hook"]) if cycle and f.get("cls") else "")); sys.exit(0)',
     '    for n in ast.walk(tree):',
     '        if isinstance(n, ast.ImportFrom) and n.module and n.module.endswith("_v2") and n.module.split(".")[-1][:-3] in defs:',
     '            rel, names = defs[n.module.split(".")[-1][:-3]]',
@@ -317,7 +354,7 @@ export function verifyUnit(root: string, unit: BaseUnit, files: UnitFile[]): str
   ].join('\n');
   // Module name -> the index of its _v2 in files: the base's first, each middle class's after the agents'.
   const mods = Object.fromEntries(unitModules(unit).map((rel, k) => [path.posix.basename(rel).replace(/\.py$/, ''), k === 0 ? 0 : unit.members.length + k]));
-  const r = spawnSync('python3', ['-c', script], { cwd: root, input: JSON.stringify({ files: files.map((f) => ({ ...f, legacy_text: readFileSync(path.join(root, f.legacy), 'utf8') })), cls: unit.base.class, mods }), encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('python3', ['-c', script], { cwd: root, input: JSON.stringify({ files: files.map((f, k) => ({ ...f, legacy_text: readFileSync(path.join(root, f.legacy), 'utf8'), cls: k >= 1 && k <= unit.members.length ? unit.members[k - 1]!.class : null })), cls: unit.base.class, mods, cycle: unit.cycle ?? null }), encoding: 'utf8', timeout: 60_000 });
   if (r.error || r.status !== 0) return `python3 could not check the unit: ${r.error ? oneLine(r.error) : oneLine(r.stderr || `exit ${r.status}`)}`;
   return r.stdout.trim() || null;
 }

@@ -638,6 +638,8 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     value = configText(ctx, slept)!;
   } else return fail(`run() sleeps ${slept.text}`, fn.line);
   if (kept) return fail(`run() sleeps ${value} while the constructor keeps ${kept}; which one is the collection interval?`, fn.line);
+  // A unit's base: each subclass's entry point gives the interval (its own, or this default) to the constructor.
+  if (!calls.length && ctx.unit) return { ok: true, value: { calls, insert: null, cycle: work, flag: flagLoop ? loopFlagOf(flagLoop) : null } };
   if (!calls.length) return fail(noEntryForInterval(KEYWORD, value, cls.name), fn.line);
   const init = ctx.agent.methods.get('__init__');
   const forwards = init ? init.params.some((p) => p.kind === 'kwargs') || ctx.py.super_call.forward_kwargs === true : true;

@@ -32,6 +32,12 @@ export interface PublisherPlan {
   /** Return statements of the entry method that report a failure: they raise instead. */
   failures: Array<{ node: SyntaxNode; inHandler: boolean }>;
   /**
+   * `self.published += 1` right before the entry's `return True`: a count of what it published that the
+   * agent reads elsewhere (a status). Cut from the moved code; the agent keeps counting in an override of
+   * the base's queued publish (True when published), adding the events the base published.
+   */
+  counts?: Array<{ attr: string; stmt: SyntaxNode }>;
+  /**
    * Statements that put the event into the legacy queue right before a failure result
    * (`self.queue.enqueue(t, key)` / `self._queue_event(event)`, then `return False`): the base
    * queues what a failed publish did not send, so they go (kept, every failure would be queued twice).
@@ -351,6 +357,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   }
   const moved: PyFunction[] = [entry];
   const failures: PublisherPlan['failures'] = [];
+  const counts: NonNullable<PublisherPlan['counts']> = [];
   const shared = new Set<string>();
   const stateAttrs = new Set<string>();
   const closes: SyntaxNode[] = [];
@@ -393,6 +400,9 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     }
     if (transportOnlyAttr(ctx, u.name, closure) && u.name !== queue) stateAttrs.add(u.name);
     else if (u.name !== queue && closedElsewhere(ctx, u.name, closure, closes)) stateAttrs.add(u.name);
+    else if (u.written && fn === entry && successCount(ctx, entry, u.node, u.name) && !readInCycle(ctx, collect.value.fn, u.name, closure)) {
+      if (!counts.some((c) => c.attr === u.name)) counts.push(successCount(ctx, entry, u.node, u.name)!);
+    }
     else if (u.written) {
       // Name the code that keeps it (`"sent": self.sent` in a status file the host scrapes): the
       // base counts what it publishes itself, so a person decides what that code reads now.
@@ -684,7 +694,49 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     const named = moved.find((m) => m.name === 'close');
     if (named) return fail(`${named.name}() (line ${named.line}) moves into ${CLASS}, whose close() the base calls when it stops: run()'s finally: (line ${at}: ${teardown[0]!.text.trim()}) cannot become it`, at);
   }
-  return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), live, queue, gates, module: false, closes, unwrapped, drains, exitHooks: [...new Set(exitHooks)], teardownCloses: teardown } };
+  return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), live, queue, gates, module: false, closes, unwrapped, drains, exitHooks: [...new Set(exitHooks)], teardownCloses: teardown, counts } };
+}
+
+/**
+ * The cycle (or a method of the agent it calls, transitively) reads self.<attr>: counted after the base
+ * publishes what the cycle returned, it would read last cycle's count (a status file written each cycle).
+ */
+function readInCycle(ctx: PythonTransformContext, cycle: PyFunction, attr: string, moving: PyFunction[]): boolean {
+  // The code that moves (the publish itself, which bumps it) is not the cycle's any more.
+  const seen: PyFunction[] = [cycle];
+  for (let i = 0; i < seen.length; i++) {
+    let reads = false;
+    walk(seen[i]!.body, (n) => {
+      const name = n.type === 'attribute' ? selfAttribute(n) : null;
+      if (!name) return;
+      if (name === attr && !(n.parent?.type === 'assignment' && n.parent.childForFieldName('left')?.id === n.id)) reads = true;
+      const m = ctx.agent.methods.get(name);
+      if (m && !seen.includes(m) && !moving.includes(m)) seen.push(m);
+    });
+    if (reads) return true;
+  }
+  return false;
+}
+
+/**
+ * `self.<attr> += 1` as a statement directly followed by `return True` in the entry (what it counts is
+ * an event published), `<attr>` set elsewhere only by `self.<attr> = 0` in __init__, and a queued publish
+ * of the base (True when published) the agent does not override: the statement, else null.
+ */
+function successCount(ctx: PythonTransformContext, entry: PyFunction, use: SyntaxNode, attr: string): { attr: string; stmt: SyntaxNode } | null {
+  const queued = ctx.base.queuedPublish;
+  if (!queued || ctx.agent.methods.has(queued) || ctx.baseOwned.has(attr)) return null;
+  const aug = use.parent;
+  if (aug?.type !== 'augmented_assignment' || aug.childForFieldName('left')?.id !== use.id || aug.childForFieldName('operator')?.text !== '+=' || aug.childForFieldName('right')?.text !== '1') return null;
+  const stmt = aug.parent;
+  if (stmt?.type !== 'expression_statement' || !stmt.parent) return null;
+  const siblings = statements(stmt.parent);
+  const next = siblings[siblings.findIndex((x) => x.id === stmt.id) + 1];
+  if (next?.type !== 'return_statement' || next.namedChild(0)?.type !== 'true') return null;
+  if (!(entry.outer.startIndex <= stmt.startIndex && stmt.endIndex <= entry.outer.endIndex)) return null;
+  const others = ctx.agent.assignments.filter((a) => a.attr === attr && a.stmt.id !== stmt.id);
+  if (!others.every((a) => a.method === '__init__' && a.value?.text === '0')) return null;
+  return { attr, stmt };
 }
 
 /**
@@ -1027,6 +1079,7 @@ function movedText(ctx: PythonTransformContext, fn: PyFunction, plan: PublisherP
     ...plan.unwrapped.filter((b) => start <= b.call.startIndex && b.call.endIndex <= end).map((b) => ({ from: b.call.startIndex, to: b.call.endIndex, text: unwrappedText(b) })),
     ...plan.fallbacks.filter((f) => start <= f.startIndex && f.endIndex <= end).map((f) => ({ from: lineStart(ctx.source, f.startIndex), to: lineEnd(ctx.source, f.endIndex), text: '' })),
     ...plan.drains.filter((d) => start <= d.startIndex && d.endIndex <= end).map((d) => ({ from: lineStart(ctx.source, d.startIndex), to: lineEnd(ctx.source, d.endIndex), text: '' })),
+    ...(plan.counts ?? []).filter((c) => start <= c.stmt.startIndex && c.stmt.endIndex <= end).map((c) => ({ from: lineStart(ctx.source, c.stmt.startIndex), to: lineEnd(ctx.source, c.stmt.endIndex), text: '' })),
   ].sort((a, b) => b.from - a.from);
   for (const c of cuts) text = text.slice(0, c.from - start) + c.text + text.slice(c.to - start);
   return text.replace(/\r?\n$/, '');
@@ -1053,6 +1106,31 @@ function agentSendText(ctx: PythonTransformContext, send: AgentModuleCall): stri
   }
   const u = ctx.layout.unit;
   return text.replace(/\r?\n$/, '').split(/\r?\n/).map((l) => (l.trim() ? u + l : l)).join(ctx.layout.eol);
+}
+
+/**
+ * The counts the entry kept of what it published (plan.counts), kept by the agent: an override of the
+ * base's queued publish (True when the batch was published, False when queued) adding the batch's size,
+ * its lines, written after __init__. The backlog the base drains was never counted, nor is it now.
+ */
+function countPublished(ctx: PythonTransformContext, plan: PublisherPlan): string[] {
+  const u = ctx.layout.unit;
+  const queued = ctx.base.queuedPublish!;
+  const counts = plan.counts!;
+  const lines = [
+    '',
+    `${u}def ${queued}(self, events):`,
+    `${u}${u}# ${plan.entry.name}() counted each event it published (migrate): the base publishes them now.`,
+    `${u}${u}published = super().${queued}(events)`,
+    `${u}${u}if published:`,
+    ...counts.map((c) => `${u}${u}${u}self.${c.attr} += len(events)`),
+    `${u}${u}return published`,
+  ];
+
+  for (const c of counts) {
+    ctx.warnings.push(`${ctx.agent.cls.name}: ${plan.entry.name}() counted each event it published into self.${c.attr} (line ${c.stmt.startPosition.row + 1}); ${CLASS} publishes now, so the agent's ${queued}() override adds each batch ${ctx.profile.base_class} published (a failed one is queued and not counted, as before)`);
+  }
+  return lines;
 }
 
 function classText(ctx: PythonTransformContext, plan: PublisherPlan): string {
@@ -1352,6 +1430,8 @@ export const hardenedPublisher: PythonTransform = {
       noteMovedCode(ctx, h);
       ctx.warnings.push(`${cls.name}: ${helper}() moved into ${CLASS}; its exit hook (line ${h.startPosition.row + 1}: ${h.text.trim()}) is registered on the publisher once __init__ has built it`);
     }
+    // The override keeping the entry's count follows __init__, written with its last lines.
+    if (plan.counts?.length) wiring.push(...countPublished(ctx, plan));
     ctx.edits.insert(tail.at, wiring.map((l) => l + eol).join(''), label);
     for (const l of plan.live) {
       ctx.warnings.push(

@@ -439,7 +439,8 @@ function loops(body: SyntaxNode): boolean {
 
 function loopMethods(ctx: PythonTransformContext): PyFunction[] {
   const main = ctx.py.main_loop_method ?? 'run';
-  return [...ctx.agent.methods.values()].filter((m) => m.name === main || (m.name !== '__init__' && calledByEntryPoint(ctx, m.name)));
+  // A unit's base: its loop is started by its subclasses' entry points, in their files.
+  return [...ctx.agent.methods.values()].filter((m) => m.name === main || m.name === ctx.unit?.loop || (m.name !== '__init__' && calledByEntryPoint(ctx, m.name)));
 }
 
 /** Where the main loop method blocks in a member instead of a while loop: `self.scheduler.run()`, `self.server.serve_forever()`. */

@@ -409,7 +409,8 @@ function buildArgs(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
   // The agent reads its name from **kwargs (`kwargs.get("name", default)`): a caller may pass
   // name=, so it must not also be given explicitly; merge it into the forwarded mapping.
   const fromKwargs = kwargs ? nameFromKwargs(ctx, init, kwargs.name, sc.name_keyword, params, locals, known) : null;
-  const nameValue = existingName ?? given?.get(sc.name_keyword) ?? (nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : fromKwargs ? fromKwargs.lookup : ownNameLiteral(ctx, init, sc.name_keyword, params, locals, known) ?? JSON.stringify(ctx.agent.cls.name));
+  // A unit's base names no agent: each subclass is one, under its own class name.
+  const nameValue = ctx.unit && !existingName && !nameParam && !fromKwargs ? 'type(self).__name__' : existingName ?? given?.get(sc.name_keyword) ?? (nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : fromKwargs ? fromKwargs.lookup : ownNameLiteral(ctx, init, sc.name_keyword, params, locals, known) ?? JSON.stringify(ctx.agent.cls.name));
   if (!fromKwargs) args.push(`${sc.name_keyword}=${nameValue}`);
   ctx.passThrough.set(sc.name_keyword, nameValue);
   for (const [keyword, legacyNames] of Object.entries(sc.pass_through ?? {})) {

@@ -17,7 +17,7 @@ import { firstSyntaxError, parsePython, parseStrictEditable, reparsePython, type
 import { emptiedGuards, removeNodes } from './remove-lines.js';
 import { detectLayout } from './text.js';
 import { walkTypes } from './syntax.js';
-import type { PythonTransform, PythonTransformContext } from './transform-context.js';
+import type { PythonTransform, PythonTransformContext, UnitRewrite } from './transform-context.js';
 import { PYTHON_TRANSFORMS } from '../../../transforms/python/index.js';
 import { desugarPartialAlias, type PartialDesugar } from '../../../transforms/python/hardened-partial-alias.js';
 import { reachesBus } from '../../../transforms/python/hardened-shapes.js';
@@ -40,7 +40,10 @@ export interface PythonRewriteInput {
   transforms?: PythonTransform[];
   /** The source already parsed, without syntax errors (the idempotency pass passes the first run's output tree). */
   tree?: Tree;
+  /** The rewrite of a base migration unit's base, whose subclasses the unit rewrites with it (see UnitRewrite). */
+  unit?: UnitRewrite;
 }
+
 
 export function rewritePython(input: PythonRewriteInput): RewriteOutcome {
   return rewritePythonTrees(input).outcome;
@@ -90,7 +93,7 @@ function rewriteTree(
       });
       found.set(name, hit);
     }
-    return hit;
+    return input.unit ? hit.filter((u) => !input.unit!.rewritten(u)) : hit;
   };
   const moduleFound = new Map<string, ExternalUse[]>();
   const moduleUses = (name: string): ExternalUse[] => {
@@ -156,6 +159,7 @@ function rewriteTree(
     kept: [],
     warnings: [],
     otherClasses: input.otherClasses ?? new Set(),
+    unit: input.unit,
   };
   // A publish reached through a functools.partial alias whose bound values are fixed when the class is
   // defined: the rewrite runs on the source with the alias resolved (see hardened-partial-alias.ts).

@@ -58,6 +58,21 @@ export interface PythonTransformContext {
   unstartable?: KeptForReview & { because?: string };
   /** Names of module-level classes the scan classified as other agents/helpers (never the agent). */
   otherClasses: Set<string>;
+  /** Set when this is a base migration unit's base, rewritten with its subclasses (see UnitRewrite). */
+  unit?: UnitRewrite;
+}
+
+/**
+ * What a base migration unit's rewrite of its subclasses takes over from the base's rewrite
+ * (src/pipeline/unit-agents.ts): callers in their files that the unit rewrites too (a publish call
+ * that becomes collect_data()'s return) are no callers keeping a member; the loop's interval is
+ * handed by each subclass's entry point; and the base names no agent, each subclass being its own.
+ */
+export interface UnitRewrite {
+  /** An external use the unit's rewrite of that file removes. */
+  rewritten(use: ExternalUse): boolean;
+  /** The base's loop method, which the subclasses' entry points start (none of the base's file does). */
+  loop?: string;
 }
 
 export interface PythonTransform {
