@@ -1,6 +1,7 @@
 // Small helpers over tree-sitter-python nodes, shared by analysis and transforms.
 import type { SyntaxNode } from './parser.js';
 import type { FlatTree } from './flat-tree.js';
+import { countByCaller, counting } from '../../core/counters.js';
 
 /** Literal tables that hold no names are not descended into (a 2 MB lookup dict is all literals). */
 const LITERAL_CONTAINERS = new Set(['dictionary', 'list', 'set', 'tuple', 'concatenated_string']);
@@ -30,37 +31,108 @@ export function walk(node: SyntaxNode, fn: (n: SyntaxNode) => boolean | void): v
   const tree = node.tree;
   const { subtreeEnd } = tree;
   const stop = subtreeEnd[node.index]!;
+  if (counting) {
+    let shown = 0;
+    const counted = (n: SyntaxNode) => (shown++, fn(n));
+    for (let i = node.index; i < stop; ) i = counted(tree.node(i)) === false || opaqueLiteral(tree, i) ? subtreeEnd[i]! : i + 1;
+    countByCaller('walk: walks', 'syntax.js');
+    countByCaller('walk: nodes shown', 'syntax.js', shown);
+    return;
+  }
   for (let i = node.index; i < stop; ) i = fn(tree.node(i)) === false || opaqueLiteral(tree, i) ? subtreeEnd[i]! : i + 1;
 }
 
-const wantedByVocabulary = new WeakMap<object, Map<ReadonlySet<string>, Uint8Array>>();
+/** Per tree: the pre-order positions of each node type (by name), and of its big literal tables. */
+interface TypeIndex {
+  byType: Map<string, Int32Array>;
+  /** Literal containers past BIG_LITERAL characters: walks skip the ones opaqueLiteral says hold no name. */
+  bigLiterals: Int32Array;
+}
+const typeIndexes = new WeakMap<FlatTree, TypeIndex>();
+const NONE = new Int32Array(0);
 
-/** Per type id of the tree's language: 1 when its name is in `types`, 0 when not, 2 not known yet. */
-function wantedTypes(tree: FlatTree, types: ReadonlySet<string>): Uint8Array {
-  let bySet = wantedByVocabulary.get(tree.vocabulary);
-  if (!bySet) wantedByVocabulary.set(tree.vocabulary, (bySet = new Map()));
-  let wanted = bySet.get(types);
-  if (!wanted) bySet.set(types, (wanted = new Uint8Array(0x10000).fill(2)));
-  return wanted;
+/** The tree's positions by type, read from its arrays once (on its first typed walk). */
+function typeIndex(tree: FlatTree): TypeIndex {
+  let index = typeIndexes.get(tree);
+  if (index) return index;
+  const { typeId, start, end, count: n } = tree;
+  const { typeNames } = tree.vocabulary;
+  const perId = new Map<number, number[]>();
+  const big: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = typeId[i]!;
+    let list = perId.get(t);
+    if (!list) perId.set(t, (list = []));
+    list.push(i);
+    if (end[i]! - start[i]! > BIG_LITERAL && LITERAL_CONTAINERS.has(typeNames[t]!)) big.push(i);
+  }
+  const byType = new Map<string, Int32Array>();
+  for (const [t, list] of perId) {
+    const name = typeNames[t]!;
+    const had = byType.get(name);
+    // Two ids of one name (a keyword and a named node both called `print`): one list, in order.
+    byType.set(name, had ? Int32Array.from([...had, ...list]).sort() : Int32Array.from(list));
+  }
+  typeIndexes.set(tree, (index = { byType, bigLiterals: big.length ? Int32Array.from(big) : NONE }));
+  return index;
+}
+
+/** The first k with list[k] >= at. */
+function lowerBound(list: Int32Array, at: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]! < at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
  * walk() that shows fn only the nodes whose type is in `types` (the same nodes in the same
- * order as `walk(node, (n) => types.has(n.type) ? fn(n) : undefined)`): the other nodes are
- * passed over in the flat tree's arrays, never made into node objects. A scan's searches look
- * for a few types (calls, loops, classes) over whole class bodies; making a node object of
- * every node they pass cost about as much as the searches.
+ * order as `walk(node, (n) => types.has(n.type) ? fn(n) : undefined)`): it steps through the
+ * tree's positions of those types (see typeIndex), never through the nodes between them. A
+ * rewrite's searches look for a few types (calls, assignments, classes) over whole methods and
+ * modules, each one again: stepping through every position of the subtree each time was 26
+ * positions per node of every tree in a run.
  */
 export function walkTypes(node: SyntaxNode, types: ReadonlySet<string>, fn: (n: SyntaxNode) => boolean | void): void {
   const tree = node.tree;
-  const { subtreeEnd, typeId } = tree;
-  const wanted = wantedTypes(tree, types);
-  const stop = subtreeEnd[node.index]!;
-  for (let i = node.index; i < stop; ) {
-    const t = typeId[i]!;
-    let w = wanted[t]!;
-    if (w === 2) wanted[t] = w = types.has(tree.typeName(i)) ? 1 : 0;
-    i = (w === 1 && fn(tree.node(i)) === false) || opaqueLiteral(tree, i) ? subtreeEnd[i]! : i + 1;
+  const { subtreeEnd } = tree;
+  const index = typeIndex(tree);
+  // One cursor per list (the wanted types', then the big literals'), merged in position order.
+  const lists: Int32Array[] = [];
+  for (const t of types) {
+    const list = index.byType.get(t);
+    if (list) lists.push(list);
+  }
+  const wanted = lists.length;
+  if (!wanted) return;
+  if (index.bigLiterals.length) lists.push(index.bigLiterals);
+  const from = node.index;
+  const stop = subtreeEnd[from]!;
+  const at = lists.map((l) => lowerBound(l, from));
+  let steps = 0;
+  for (;;) {
+    let i = stop;
+    for (let k = 0; k < lists.length; k++) if (at[k]! < lists[k]!.length && lists[k]![at[k]!]! < i) i = lists[k]![at[k]!]!;
+    if (i >= stop) break;
+    steps++;
+    let shown = false;
+    for (let k = 0; k < lists.length; k++) {
+      if (lists[k]![at[k]!] !== i) continue;
+      at[k]!++;
+      if (k < wanted) shown = true;
+    }
+    if ((shown && fn(tree.node(i)) === false) || opaqueLiteral(tree, i)) {
+      const next = subtreeEnd[i]!;
+      for (let k = 0; k < lists.length; k++) if (at[k]! < lists[k]!.length && lists[k]![at[k]!]! < next) at[k] = lowerBound(lists[k]!, next);
+    }
+  }
+  if (counting) {
+    countByCaller('walkTypes: walks', 'syntax.js');
+    countByCaller('walkTypes: positions passed', 'syntax.js', steps);
   }
 }
 
