@@ -3,22 +3,13 @@
 // walk() shows a callback filtering on the same types: from any node down, with subtrees pruned
 // by the callback's `false`, big literal tables without a name passed over, on every Python
 // fixture and on tables past the literal threshold.
-import { readdirSync, statSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parsePython, type SyntaxNode } from '../src/lang/python/parser.js';
 import { walk, walkTypes } from '../src/lang/python/syntax.js';
 import { REPO } from './helpers/cli.js';
-
-function pythonFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory() && e.name !== 'node_modules' && e.name !== '__pycache__') out.push(...pythonFiles(p));
-    else if (e.name.endsWith('.py') && statSync(p).size < 256 * 1024) out.push(p);
-  }
-  return out;
-}
+import { pythonFiles } from './helpers/python-files.js';
 
 const TYPE_SETS: ReadonlySet<string>[] = [
   new Set(['call']),
