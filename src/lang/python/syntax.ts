@@ -51,28 +51,33 @@ interface TypeIndex {
 const typeIndexes = new WeakMap<FlatTree, TypeIndex>();
 const NONE = new Int32Array(0);
 
-/** The tree's positions by type, read from its arrays once (on its first typed walk). */
+/** The tree's positions by type, read from its arrays once (on its first typed walk of a big subtree). */
 function typeIndex(tree: FlatTree): TypeIndex {
   let index = typeIndexes.get(tree);
   if (index) return index;
   const { typeId, start, end, count: n } = tree;
   const { typeNames } = tree.vocabulary;
-  const perId = new Map<number, number[]>();
-  const big: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = typeId[i]!;
-    let list = perId.get(t);
-    if (!list) perId.set(t, (list = []));
-    list.push(i);
-    if (end[i]! - start[i]! > BIG_LITERAL && LITERAL_CONTAINERS.has(typeNames[t]!)) big.push(i);
-  }
+  // A counting sort of the positions by type id: one array, a slice of it per type.
+  let maxId = 0;
+  for (let i = 0; i < n; i++) if (typeId[i]! > maxId) maxId = typeId[i]!;
+  const from = new Int32Array(maxId + 2);
+  for (let i = 0; i < n; i++) from[typeId[i]! + 1]!++;
+  for (let t = 1; t <= maxId + 1; t++) from[t]! += from[t - 1]!;
+  const fill = from.slice(0, maxId + 1);
+  const all = new Int32Array(n);
+  for (let i = 0; i < n; i++) all[fill[typeId[i]!]!++] = i;
   const byType = new Map<string, Int32Array>();
-  for (const [t, list] of perId) {
+  const big: number[] = [];
+  for (let t = 0; t <= maxId; t++) {
+    if (from[t] === from[t + 1]) continue;
+    const list = all.subarray(from[t]!, from[t + 1]!);
     const name = typeNames[t]!;
     const had = byType.get(name);
     // Two ids of one name (a keyword and a named node both called `print`): one list, in order.
-    byType.set(name, had ? Int32Array.from([...had, ...list]).sort() : Int32Array.from(list));
+    byType.set(name, had ? Int32Array.from([...had, ...list]).sort() : list);
+    if (LITERAL_CONTAINERS.has(name)) for (const i of list) if (end[i]! - start[i]! > BIG_LITERAL) big.push(i);
   }
+  big.sort((x, y) => x - y);
   typeIndexes.set(tree, (index = { byType, bigLiterals: big.length ? Int32Array.from(big) : NONE }));
   return index;
 }
@@ -100,6 +105,8 @@ function lowerBound(list: Int32Array, at: number): number {
 export function walkTypes(node: SyntaxNode, types: ReadonlySet<string>, fn: (n: SyntaxNode) => boolean | void): void {
   const tree = node.tree;
   const { subtreeEnd } = tree;
+  // A small subtree (a statement, an expression) costs less to step through than to look up.
+  if (subtreeEnd[node.index]! - node.index <= SMALL_SUBTREE) return walkTypesLinear(node, types, fn);
   const index = typeIndex(tree);
   // One cursor per list (the wanted types', then the big literals'), merged in position order.
   const lists: Int32Array[] = [];
@@ -133,6 +140,36 @@ export function walkTypes(node: SyntaxNode, types: ReadonlySet<string>, fn: (n: 
   if (counting) {
     countByCaller('walkTypes: walks', 'syntax.js');
     countByCaller('walkTypes: positions passed', 'syntax.js', steps);
+  }
+}
+
+const SMALL_SUBTREE = 128;
+const wantedByVocabulary = new WeakMap<object, Map<ReadonlySet<string>, Uint8Array>>();
+
+/** Per type id of the tree's language: 1 when its name is in `types`, 0 when not, 2 not known yet. */
+function wantedTypes(tree: FlatTree, types: ReadonlySet<string>): Uint8Array {
+  let bySet = wantedByVocabulary.get(tree.vocabulary);
+  if (!bySet) wantedByVocabulary.set(tree.vocabulary, (bySet = new Map()));
+  let wanted = bySet.get(types);
+  if (!wanted) bySet.set(types, (wanted = new Uint8Array(0x10000).fill(2)));
+  return wanted;
+}
+
+/** walkTypes through every position of the subtree. */
+function walkTypesLinear(node: SyntaxNode, types: ReadonlySet<string>, fn: (n: SyntaxNode) => boolean | void): void {
+  const tree = node.tree;
+  const { subtreeEnd, typeId } = tree;
+  const wanted = wantedTypes(tree, types);
+  const stop = subtreeEnd[node.index]!;
+  if (counting) {
+    countByCaller('walkTypes: walks', 'syntax.js');
+    countByCaller('walkTypes: positions passed', 'syntax.js', stop - node.index);
+  }
+  for (let i = node.index; i < stop; ) {
+    const t = typeId[i]!;
+    let w = wanted[t]!;
+    if (w === 2) wanted[t] = w = types.has(tree.typeName(i)) ? 1 : 0;
+    i = (w === 1 && fn(tree.node(i)) === false) || opaqueLiteral(tree, i) ? subtreeEnd[i]! : i + 1;
   }
 }
 
