@@ -3,28 +3,18 @@
 // inputs with ERROR and MISSING nodes, latin-1 and CRLF files; all but the 2 MB one) is parsed both ways and each node
 // compared: type, range, field, named, error, missing, positions, parent, named children; and
 // descendantForIndex answers the same for ranges all over each file.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import type Parser from 'tree-sitter';
 import { FlatTree } from '../src/lang/python/flat-tree.js';
 import { REPO } from './helpers/cli.js';
+import { pythonFiles } from './helpers/python-files.js';
 
 const require = createRequire(import.meta.url);
 const NativeParser = require('tree-sitter') as typeof Parser;
 const Python = require('tree-sitter-python') as object;
-
-function pythonFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory() && e.name !== 'node_modules' && e.name !== '__pycache__') out.push(...pythonFiles(p));
-    // The 2 MB agent (a lookup table) alone would take most of a minute to walk through the binding.
-    else if (e.name.endsWith('.py') && statSync(p).size < 256 * 1024) out.push(p);
-  }
-  return out;
-}
 
 /** The binding's nodes in pre-order, with the field each has under its parent. */
 function nativeNodes(tree: Parser.Tree): Array<{ node: Parser.SyntaxNode; field: string | null }> {

@@ -4,6 +4,7 @@
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { PyClass, PyFunction } from '../lang/python/module-model.js';
 import { selfAttribute, walk, walkTypes } from '../lang/python/syntax.js';
+import { countByCaller, counting } from '../core/counters.js';
 
 export interface AttributeAssignment {
   attr: string;
@@ -39,7 +40,12 @@ export function walkAgentCode(fn: PyFunction, visit: (n: SyntaxNode) => boolean 
     }
     return types && !types.has(n.type) ? undefined : visit(n);
   };
-  if (!types) return walk(fn.body, enter);
+  if (!types) {
+    if (!counting) return walk(fn.body, enter);
+    let shown = 0;
+    walk(fn.body, (n) => (shown++, enter(n)));
+    return countByCaller('walkAgentCode untyped: nodes shown', 'agent-model.js', shown);
+  }
   let seen = withScopes.get(types);
   if (!seen) withScopes.set(types, (seen = new Set([...types, 'class_definition', 'function_definition'])));
   walkTypes(fn.body, seen, enter);

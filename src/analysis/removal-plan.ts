@@ -6,7 +6,7 @@
 import type { FindingKind, KeptForReview } from '../core/types.js';
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { PyClass, PyFunction } from '../lang/python/module-model.js';
-import { callee, selfAttribute, statements, walk } from '../lang/python/syntax.js';
+import { callee, selfAttribute, statements, walk, walkTypes } from '../lang/python/syntax.js';
 import { lineEnd, lineStart } from '../lang/python/text.js';
 import { belongsTo, blocksOf, type InfraScope } from './infra.js';
 import { RangeSet, type ReferenceIndex } from './references.js';
@@ -370,6 +370,10 @@ function attributeSetters(ctx: { agent: AgentModel; baseOwned: Set<string> }): M
  * would be an unused local. A name never read at all is the legacy code's own and stays untouched; so
  * does one in a method reading its locals by name (`locals()`, `eval`), and one sharing its line.
  */
+/** A self alias is a statement of the method's own scope: the scopes below it are passed over. */
+const ALIAS_SCOPES: ReadonlySet<string> = new Set(['expression_statement', 'function_definition', 'class_definition', 'lambda']);
+const IDENTIFIERS: ReadonlySet<string> = new Set(['identifier']);
+
 function orphanedSelfAliases(agent: AgentModel, removed: Set<string>, ranges: RangeSet): SyntaxNode[] {
   const out: SyntaxNode[] = [];
   for (const m of agent.methods.values()) {
@@ -379,9 +383,9 @@ function orphanedSelfAliases(agent: AgentModel, removed: Set<string>, ranges: Ra
     if (/\b(locals|vars|eval|exec)\s*\(/.test(m.body.text)) continue;
     // Aliases written in the method's own scope (a nested def's `self` is its own).
     const aliases: SyntaxNode[] = [];
-    walk(m.body, (n) => {
+    walkTypes(m.body, ALIAS_SCOPES, (n) => {
       if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
-      const e = n.type === 'expression_statement' && n.namedChildCount === 1 ? n.namedChild(0) : null;
+      const e = n.namedChildCount === 1 ? n.namedChild(0) : null;
       if (e?.type === 'assignment' && e.childForFieldName('left')?.type === 'identifier' && e.childForFieldName('right')?.text === selfName) aliases.push(n);
       return undefined;
     });
@@ -390,8 +394,8 @@ function orphanedSelfAliases(agent: AgentModel, removed: Set<string>, ranges: Ra
       const target = st.namedChild(0)!.childForFieldName('left')!;
       let mentioned = 0;
       let stays = false;
-      walk(m.node, (n) => {
-        if (stays || n.type !== 'identifier' || n.text !== target.text || n.id === target.id) return;
+      walkTypes(m.node, IDENTIFIERS, (n) => {
+        if (stays || n.text !== target.text || n.id === target.id) return;
         // `self._control.agent`, `f(agent=...)`: a member or a keyword of that name, not the local.
         const p = n.parent;
         if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;

@@ -5,7 +5,8 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
-import { callee, walk } from '../../src/lang/python/syntax.js';
+import { callee, walkTypes } from '../../src/lang/python/syntax.js';
+import { CALL_NODES } from '../../src/analysis/agent-model.js';
 import { normPort } from '../../src/analysis/ports.js';
 import { healthPortExpressions } from './remove-health.js';
 
@@ -17,8 +18,8 @@ export function reportRawHealthCallers(ctx: PythonTransformContext, legacy: stri
   const exprs = new Set([...ports, ...constructedWith(ctx, ports)]);
   const literals = healthPortLiterals(ctx, ports);
   const health = (n: SyntaxNode) => reachesHealthPort(n, exprs, literals);
-  walk(ctx.module.root, (n) => {
-    if (n.type !== 'call' || !CONNECT.test(callee(n) ?? '') || isRemoved(ctx, n)) return;
+  walkTypes(ctx.module.root, CALL_NODES, (n) => {
+    if (!CONNECT.test(callee(n) ?? '') || isRemoved(ctx, n)) return;
     const addr = n.childForFieldName('arguments')?.namedChild(0);
     const port = addr?.type === 'tuple' && addr.namedChildren.length === 2 ? addr.namedChild(1)! : null;
     if (!port) return;
@@ -44,8 +45,8 @@ function constructedWith(ctx: PythonTransformContext, ports: Set<string>): strin
   const init = ctx.agent.cls.methods.get('__init__');
   const params = (init?.params ?? []).filter((p) => p.kind === 'plain' || p.kind === 'default').slice(1).map((p) => p.name);
   const out: string[] = [];
-  walk(ctx.module.root, (n) => {
-    if (n.type !== 'call' || callee(n) !== ctx.agent.cls.name) return;
+  walkTypes(ctx.module.root, CALL_NODES, (n) => {
+    if (callee(n) !== ctx.agent.cls.name) return;
     const args = n.childForFieldName('arguments')?.namedChildren ?? [];
     args.forEach((a, i) => {
       if (a.type === 'keyword_argument') {
@@ -67,8 +68,8 @@ function givenBy(ctx: PythonTransformContext, node: SyntaxNode): Array<{ arg: Sy
   if (index < 0) return [];
   const name = fn.childForFieldName('name')!.text;
   const out: Array<{ arg: SyntaxNode; line: number }> = [];
-  walk(ctx.module.root, (n) => {
-    if (n.type !== 'call' || callee(n) !== name) return;
+  walkTypes(ctx.module.root, CALL_NODES, (n) => {
+    if (callee(n) !== name) return;
     const args = n.childForFieldName('arguments')?.namedChildren ?? [];
     const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')!.text === node.text);
     const arg = kw ? kw.childForFieldName('value') : args[index]?.type === 'keyword_argument' ? null : args[index];

@@ -13,6 +13,7 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { callee, lineOf, selfAttribute, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { dictKeys } from '../../src/analysis/base-model.js';
+import { CALL_NODES } from '../../src/analysis/agent-model.js';
 import { baseRegisters, envLookup, SENDS } from '../../src/analysis/registry-send.js';
 import { insertAfterInit } from './health-hook.js';
 
@@ -315,9 +316,10 @@ export const ownRegistration: PythonTransform = {
 function removedRegistrationDefault(ctx: PythonTransformContext): void {
   const env = ctx.profile.validation?.registry_env ?? 'REGISTRY_URL';
   let done = false;
-  walk(ctx.module.root, (n) => {
+  // Only calls matter: the module's other nodes are not visited (the whole module, every rewrite).
+  walkTypes(ctx.module.root, CALL_NODES, (n) => {
     if (done) return false;
-    if (n.type !== 'call' || !SENDS.test(callee(n) ?? '') || !isRemoved(ctx, n)) return;
+    if (!SENDS.test(callee(n) ?? '') || !isRemoved(ctx, n)) return;
     let fn: SyntaxNode | null = n.parent;
     while (fn && fn.type !== 'function_definition') fn = fn.parent;
     const body = fn?.childForFieldName('body');
@@ -383,9 +385,11 @@ function postsTo(fn: PyFunction): string | null {
   return path;
 }
 
+const STRINGS_AND_SCOPES: ReadonlySet<string> = new Set(['string', 'function_definition', 'class_definition']);
+
 function findRegistryPath(body: SyntaxNode): string | null {
   let path: string | null = null;
-  walk(body, (n) => {
+  walkTypes(body, STRINGS_AND_SCOPES, (n) => {
     if (path || n.type === 'function_definition' || n.type === 'class_definition') return false;
     if (n.type !== 'string') return;
     const v = stringValue(n);

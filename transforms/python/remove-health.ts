@@ -144,15 +144,16 @@ export const removeHealth: PythonTransform = {
     }
     // `StatusHandler.agent = self`: the agent handing itself to a health handler class that goes. The
     // statement goes with the class (the handler read it; the payload moves to the base's hook).
-    for (const fn of agent.methods.values()) {
+    // (Only with a handler class that goes, and only its statements are looked at.)
+    if (sidecars.size) for (const fn of agent.methods.values()) {
       const selfName = fn.params[0]?.name ?? 'self';
       walkAgentCode(fn, (n) => {
-        const e = n.type === 'expression_statement' ? n.namedChild(0) : null;
+        const e = n.namedChild(0);
         const left = e?.type === 'assignment' ? e.childForFieldName('left') : null;
         const holder = left?.type === 'attribute' ? left.childForFieldName('object') : null;
         if (holder?.type !== 'identifier' || !sidecars.has(holder.text) || e!.childForFieldName('right')?.text !== selfName) return;
         ctx.plan.proposeStatement({ node: n, symbol: holder.text, finding: 'health', reason: `hands the agent to ${holder.text}, which goes`, requires: [holder.text] });
-      });
+      }, EXPRESSION_STATEMENTS);
     }
     for (const name of threadHelpersOf(ctx, endpoints)) {
       // Goes only when every call of it went with the endpoint it started (the plan's use check).
@@ -1044,6 +1045,7 @@ function agentCallStatements(ctx: PythonTransformContext, name: string): SyntaxN
  */
 // The node types the typed walks below act on (see walkTypes): the others are passed over unmade.
 const CALLS: ReadonlySet<string> = new Set(['call']);
+const EXPRESSION_STATEMENTS: ReadonlySet<string> = new Set(['expression_statement']);
 const IF_OR_EXPRESSION: ReadonlySet<string> = new Set(['if_statement', 'expression_statement']);
 
 function endpointCallbacks(ctx: PythonTransformContext, endpoints: Set<string>): Set<string> {

@@ -10,7 +10,7 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
-import { callee, selfAttribute, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
+import { callee, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 
 export interface SelectHealthDispatch {
   /** `else` form: the else clause, removed whole. */
@@ -223,12 +223,13 @@ export function moveBlockOut(ctx: PythonTransformContext, outer: SyntaxNode, bod
 }
 
 /** The mirrored dispatches whose test and branch the resolved plan replaces with nothing. */
+const IF_STATEMENTS: ReadonlySet<string> = new Set(['if_statement']);
+
 function resolvedMirrors(ctx: PythonTransformContext): Array<NonNullable<SelectHealthDispatch['mirrored']>> {
   const out: Array<NonNullable<SelectHealthDispatch['mirrored']>> = [];
   const gone = (n: SyntaxNode) => ctx.resolved!.statements.some((s) => s.replacement === '' && s.node.startIndex === n.startIndex && s.node.endIndex === n.endIndex);
   for (const m of ctx.agent.methods.values()) {
-    walk(m.body, (n) => {
-      if (n.type !== 'if_statement') return;
+    walkTypes(m.body, IF_STATEMENTS, (n) => {
       const condition = n.childForFieldName('condition');
       const consequence = n.childForFieldName('consequence');
       const alts = n.childrenForFieldName('alternative');

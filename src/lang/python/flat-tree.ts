@@ -9,6 +9,7 @@
 // the arrays, made on first use and the same object every time after (code compares nodes
 // with === and keys maps by them), and every read after that stays in JavaScript.
 import type Parser from 'tree-sitter';
+import { count, counting } from '../../core/counters.js';
 
 const ERROR_TYPE_ID = 0xffff;
 const NAMED = 1;
@@ -388,10 +389,14 @@ export class FlatTree {
     const { typeNames, typeNamed, fieldless, token, leaf, word, fieldNames } = vocabulary;
     let n = 0;
     let parent = -1;
+    // Native calls of the walk (MIGRATE_COUNT), kept in locals: the loop is the hottest in a run.
+    let visited = 0;
+    let nativeCalls = 0;
     for (;;) {
       if (n >= cap) grow();
       const at = n++;
       const type = cursor.nodeTypeId;
+      visited++;
       if (typeNames[type] === undefined) vocabulary.learnType(type, cursor.nodeType, type === ERROR_TYPE_ID || cursor.nodeIsNamed);
       // A native call per node saved wherever the parent's type has no fields at all.
       // And in a clean tree, wherever the parent's fields cannot hold a child of this type.
@@ -400,6 +405,7 @@ export class FlatTree {
       let field = parent < 0 || fieldless[typeId[parent]!] ? 0 : withErrors ? -1 : vocabulary.fieldOf(typeId[parent]!, type);
       if (field < 0) {
         field = cursor.currentFieldId;
+        nativeCalls++;
         if (field && fieldNames[field] === undefined) vocabulary.learnField(field, cursor.currentFieldName);
         if (!withErrors) vocabulary.learnFieldOf(typeId[parent]!, type, field);
       }
@@ -417,7 +423,9 @@ export class FlatTree {
       // of word characters (a fifth of all nodes): a native call saved on each.
       const begins = cursor.startIndex;
       start[at] = begins;
-      end[at] = withErrors ? cursor.endIndex : token[type] ? begins + typeNames[type]!.length : word[type] ? (wordEnd(source, begins) ?? cursor.endIndex) : cursor.endIndex;
+      const known = withErrors ? -1 : token[type] ? begins + typeNames[type]!.length : word[type] ? (wordEnd(source, begins) ?? -1) : -1;
+      if (known < 0) nativeCalls++;
+      end[at] = known >= 0 ? known : cursor.endIndex;
       // Tokens and terminals have no children: the native call that would say so is saved (half of all nodes).
       if (!token[type] && !leaf[type]) {
         const from = donor ? donor.unchanged(start[at]!, end[at]!, type) : -1;
@@ -439,7 +447,7 @@ export class FlatTree {
             subtreeEnd[k] = old.subtreeEnd[j]! + moved;
           }
           n = stop + moved;
-        } else if (cursor.gotoFirstChild()) {
+        } else if ((nativeCalls++, cursor.gotoFirstChild())) {
           parent = at;
           continue;
         }
@@ -447,12 +455,13 @@ export class FlatTree {
       subtreeEnd[at] = n;
       let done = false;
       for (;;) {
-        if (parent >= 0 && cursor.gotoNextSibling()) break;
+        if (parent >= 0 && (nativeCalls++, cursor.gotoNextSibling())) break;
         if (parent < 0) {
           done = true;
           break;
         }
         cursor.gotoParent();
+        nativeCalls++;
         subtreeEnd[parent] = n;
         parent = parentOf[parent]!;
       }
@@ -460,6 +469,12 @@ export class FlatTree {
     }
     // A node has an error when any node below it is one (children come after their parent).
     if (withErrors) for (let i = n - 1; i > 0; i--) if (flags[i]! & HAS_ERROR) flags[parentOf[i]!]! |= HAS_ERROR;
+    if (counting) {
+      count('flat.cursor walks');
+      count('flat.nodes in walked trees', n);
+      count('flat.nodes visited by the cursor', visited);
+      count('flat.native cursor calls (beyond type + start per visited node)', nativeCalls);
+    }
     this.count = n;
     // Copies, not views: a view would keep the whole over-allocated buffer alive with the tree.
     this.typeId = typeId.slice(0, n);
@@ -493,7 +508,10 @@ export class FlatTree {
 
   /** The node at pre-order position i (always the same object). */
   node(i: number): FlatNode {
-    return (this.made[i] ??= new FlatNode(this, i));
+    const made = this.made[i];
+    if (made) return made;
+    if (counting) count('flat.nodes made');
+    return (this.made[i] = new FlatNode(this, i));
   }
 
   typeName(i: number): string {

@@ -1,6 +1,7 @@
 // Small helpers over tree-sitter-python nodes, shared by analysis and transforms.
 import type { SyntaxNode } from './parser.js';
 import type { FlatTree } from './flat-tree.js';
+import { countByCaller, counting } from '../../core/counters.js';
 
 /** Literal tables that hold no names are not descended into (a 2 MB lookup dict is all literals). */
 const LITERAL_CONTAINERS = new Set(['dictionary', 'list', 'set', 'tuple', 'concatenated_string']);
@@ -30,9 +31,119 @@ export function walk(node: SyntaxNode, fn: (n: SyntaxNode) => boolean | void): v
   const tree = node.tree;
   const { subtreeEnd } = tree;
   const stop = subtreeEnd[node.index]!;
+  if (counting) {
+    let shown = 0;
+    const counted = (n: SyntaxNode) => (shown++, fn(n));
+    for (let i = node.index; i < stop; ) i = counted(tree.node(i)) === false || opaqueLiteral(tree, i) ? subtreeEnd[i]! : i + 1;
+    countByCaller('walk: walks', 'syntax.js');
+    countByCaller('walk: nodes shown', 'syntax.js', shown);
+    return;
+  }
   for (let i = node.index; i < stop; ) i = fn(tree.node(i)) === false || opaqueLiteral(tree, i) ? subtreeEnd[i]! : i + 1;
 }
 
+/** Per tree: the pre-order positions of each node type (by name), and of its big literal tables. */
+interface TypeIndex {
+  byType: Map<string, Int32Array>;
+  /** Literal containers past BIG_LITERAL characters: walks skip the ones opaqueLiteral says hold no name. */
+  bigLiterals: Int32Array;
+}
+const typeIndexes = new WeakMap<FlatTree, TypeIndex>();
+const NONE = new Int32Array(0);
+
+/** The tree's positions by type, read from its arrays once (on its first typed walk of a big subtree). */
+function typeIndex(tree: FlatTree): TypeIndex {
+  let index = typeIndexes.get(tree);
+  if (index) return index;
+  const { typeId, start, end, count: n } = tree;
+  const { typeNames } = tree.vocabulary;
+  // A counting sort of the positions by type id: one array, a slice of it per type.
+  let maxId = 0;
+  for (let i = 0; i < n; i++) if (typeId[i]! > maxId) maxId = typeId[i]!;
+  const from = new Int32Array(maxId + 2);
+  for (let i = 0; i < n; i++) from[typeId[i]! + 1]!++;
+  for (let t = 1; t <= maxId + 1; t++) from[t]! += from[t - 1]!;
+  const fill = from.slice(0, maxId + 1);
+  const all = new Int32Array(n);
+  for (let i = 0; i < n; i++) all[fill[typeId[i]!]!++] = i;
+  const byType = new Map<string, Int32Array>();
+  const big: number[] = [];
+  for (let t = 0; t <= maxId; t++) {
+    if (from[t] === from[t + 1]) continue;
+    const list = all.subarray(from[t]!, from[t + 1]!);
+    const name = typeNames[t]!;
+    const had = byType.get(name);
+    // Two ids of one name (a keyword and a named node both called `print`): one list, in order.
+    byType.set(name, had ? Int32Array.from([...had, ...list]).sort() : list);
+    if (LITERAL_CONTAINERS.has(name)) for (const i of list) if (end[i]! - start[i]! > BIG_LITERAL) big.push(i);
+  }
+  big.sort((x, y) => x - y);
+  typeIndexes.set(tree, (index = { byType, bigLiterals: big.length ? Int32Array.from(big) : NONE }));
+  return index;
+}
+
+/** The first k with list[k] >= at. */
+function lowerBound(list: Int32Array, at: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]! < at) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * walk() that shows fn only the nodes whose type is in `types` (the same nodes in the same
+ * order as `walk(node, (n) => types.has(n.type) ? fn(n) : undefined)`): it steps through the
+ * tree's positions of those types (see typeIndex), never through the nodes between them. A
+ * rewrite's searches look for a few types (calls, assignments, classes) over whole methods and
+ * modules, each one again: stepping through every position of the subtree each time was 26
+ * positions per node of every tree in a run.
+ */
+export function walkTypes(node: SyntaxNode, types: ReadonlySet<string>, fn: (n: SyntaxNode) => boolean | void): void {
+  const tree = node.tree;
+  const { subtreeEnd } = tree;
+  // A small subtree (a statement, an expression) costs less to step through than to look up.
+  if (subtreeEnd[node.index]! - node.index <= SMALL_SUBTREE) return walkTypesLinear(node, types, fn);
+  const index = typeIndex(tree);
+  // One cursor per list (the wanted types', then the big literals'), merged in position order.
+  const lists: Int32Array[] = [];
+  for (const t of types) {
+    const list = index.byType.get(t);
+    if (list) lists.push(list);
+  }
+  const wanted = lists.length;
+  if (!wanted) return;
+  if (index.bigLiterals.length) lists.push(index.bigLiterals);
+  const from = node.index;
+  const stop = subtreeEnd[from]!;
+  const at = lists.map((l) => lowerBound(l, from));
+  let steps = 0;
+  for (;;) {
+    let i = stop;
+    for (let k = 0; k < lists.length; k++) if (at[k]! < lists[k]!.length && lists[k]![at[k]!]! < i) i = lists[k]![at[k]!]!;
+    if (i >= stop) break;
+    steps++;
+    let shown = false;
+    for (let k = 0; k < lists.length; k++) {
+      if (lists[k]![at[k]!] !== i) continue;
+      at[k]!++;
+      if (k < wanted) shown = true;
+    }
+    if ((shown && fn(tree.node(i)) === false) || opaqueLiteral(tree, i)) {
+      const next = subtreeEnd[i]!;
+      for (let k = 0; k < lists.length; k++) if (at[k]! < lists[k]!.length && lists[k]![at[k]!]! < next) at[k] = lowerBound(lists[k]!, next);
+    }
+  }
+  if (counting) {
+    countByCaller('walkTypes: walks', 'syntax.js');
+    countByCaller('walkTypes: positions passed', 'syntax.js', steps);
+  }
+}
+
+const SMALL_SUBTREE = 128;
 const wantedByVocabulary = new WeakMap<object, Map<ReadonlySet<string>, Uint8Array>>();
 
 /** Per type id of the tree's language: 1 when its name is in `types`, 0 when not, 2 not known yet. */
@@ -44,18 +155,16 @@ function wantedTypes(tree: FlatTree, types: ReadonlySet<string>): Uint8Array {
   return wanted;
 }
 
-/**
- * walk() that shows fn only the nodes whose type is in `types` (the same nodes in the same
- * order as `walk(node, (n) => types.has(n.type) ? fn(n) : undefined)`): the other nodes are
- * passed over in the flat tree's arrays, never made into node objects. A scan's searches look
- * for a few types (calls, loops, classes) over whole class bodies; making a node object of
- * every node they pass cost about as much as the searches.
- */
-export function walkTypes(node: SyntaxNode, types: ReadonlySet<string>, fn: (n: SyntaxNode) => boolean | void): void {
+/** walkTypes through every position of the subtree. */
+function walkTypesLinear(node: SyntaxNode, types: ReadonlySet<string>, fn: (n: SyntaxNode) => boolean | void): void {
   const tree = node.tree;
   const { subtreeEnd, typeId } = tree;
   const wanted = wantedTypes(tree, types);
   const stop = subtreeEnd[node.index]!;
+  if (counting) {
+    countByCaller('walkTypes: walks', 'syntax.js');
+    countByCaller('walkTypes: positions passed', 'syntax.js', stop - node.index);
+  }
   for (let i = node.index; i < stop; ) {
     const t = typeId[i]!;
     let w = wanted[t]!;
