@@ -781,12 +781,14 @@ export const signalHandlerShutdown: PythonTransform = {
 };
 
 /**
- * The log lines of the handler's own body (at any depth, not in a nested function) that do not name what
- * the handler was given (signum, frame): every one of them is no longer written once the handler goes.
+ * The log lines of the handler's own body (at any depth, not in a nested function): every one of them is no
+ * longer written once the handler goes. `naming`: those that name what the handler was given (signum, frame),
+ * whose place the base's own line for the signal takes, in its words.
  */
-function ownLogLines(h: { body: SyntaxNode; params: Array<{ name: string }> }): SyntaxNode[] {
+function ownLogLines(h: { body: SyntaxNode; params: Array<{ name: string }> }): { own: SyntaxNode[]; naming: SyntaxNode[] } {
   const given = new Set(h.params.slice(1).map((p) => p.name));
-  const out: SyntaxNode[] = [];
+  const own: SyntaxNode[] = [];
+  const naming: SyntaxNode[] = [];
   walk(h.body, (st) => {
     if (st.type === 'function_definition' || st.type === 'lambda' || st.type === 'class_definition') return false;
     const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
@@ -795,10 +797,10 @@ function ownLogLines(h: { body: SyntaxNode; params: Array<{ name: string }> }): 
     walk(e, (n) => {
       if (n.type === 'identifier' && given.has(n.text)) names = true;
     });
-    if (!names) out.push(st);
+    (names ? naming : own).push(st);
     return false;
   });
-  return out;
+  return { own, naming };
 }
 
 /**
@@ -813,13 +815,23 @@ export const removedSignalHandlerLogLine: PythonTransform = {
     for (const [name, p] of ctx.resolved!.members) {
       if (p.finding !== 'signal' || p.kind !== 'method') continue;
       const h = ctx.agent.methods.get(name);
-      const lines = h ? ownLogLines(h) : [];
-      if (!lines.length) continue;
-      const said = lines.map((l) => `${l.text.split('\n')[0]!.trim()} (line ${l.startPosition.row + 1})`).join(', ');
-      ctx.warnings.push(
-        `${name}() (the signal handler) removed: the base's own handler stops the agent; its log line${lines.length > 1 ? 's' : ''} ${said} ` +
-          `${lines.length > 1 ? 'are' : 'is'} no longer written (${ctx.profile.base_class} logs the signal it receives in its own words): change a log search or script that waits for ${lines.length > 1 ? 'them' : 'it'}`,
-      );
+      if (!h) continue;
+      const { own, naming } = ownLogLines(h);
+      const said = (lines: SyntaxNode[]) => lines.map((l) => `${l.text.split('\n')[0]!.trim()} (line ${l.startPosition.row + 1})`).join(', ');
+      if (own.length) {
+        ctx.warnings.push(
+          `${name}() (the signal handler) removed: the base's own handler stops the agent; its log line${own.length > 1 ? 's' : ''} ${said(own)} ` +
+            `${own.length > 1 ? 'are' : 'is'} no longer written (${ctx.profile.base_class} logs the signal it receives in its own words): change a log search or script that waits for ${own.length > 1 ? 'them' : 'it'}`,
+        );
+      }
+      // A line naming the signal has an equivalent in the base's own, but not the same words: a grep for
+      // the legacy's ("finishing current cycle") would wait in vain.
+      if (naming.length) {
+        ctx.warnings.push(
+          `${name}() (the signal handler) removed: its log line${naming.length > 1 ? 's' : ''} naming the signal, ${said(naming)}, ${naming.length > 1 ? 'are' : 'is'} replaced by ` +
+            `${ctx.profile.base_class}'s own line for the signal it receives, in the base's words: change a log search or script that matches the legacy's`,
+        );
+      }
     }
   },
 };
