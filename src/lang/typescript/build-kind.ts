@@ -4,9 +4,10 @@
 // `require.main` does not exist in an ES module. The file's own syntax does not say (most
 // TypeScript services write `import` and compile to CommonJS); the build configuration does, and
 // without one, how Node could load the file and its importers.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ts, type SourceFile } from 'ts-morph';
+import { forgetOnReset } from '../../core/invocation.js';
 
 /** `package.json`'s "type" and the compiler's module kind from the configuration nearest the file (not above the root). */
 interface BuildConfig {
@@ -19,18 +20,20 @@ function nearest(root: string, dir: string, name: string): string | null {
   const top = path.resolve(root);
   for (let d = path.resolve(dir); ; d = path.dirname(d)) {
     const f = path.join(d, name);
-    try {
-      readFileSync(f);
-      return f;
-    } catch {
-      /* not here */
-    }
+    if (existsSync(f)) return f;
     if (d === top || path.dirname(d) === d || !d.startsWith(top)) return null;
   }
 }
 
+// One answer per directory of a run: every agent of a directory shares its configuration.
+const configs = new Map<string, BuildConfig>();
+forgetOnReset(() => configs.clear());
+
 function buildConfig(root: string, file: string): BuildConfig {
   const dir = path.dirname(path.resolve(root, file));
+  const key = `${path.resolve(root)}\0${dir}`;
+  const hit = configs.get(key);
+  if (hit) return hit;
   let packageType: BuildConfig['packageType'] = null;
   const pkg = nearest(root, dir, 'package.json');
   if (pkg) {
@@ -44,14 +47,17 @@ function buildConfig(root: string, file: string): BuildConfig {
   let module: ts.ModuleKind | null = null;
   const cfg = nearest(root, dir, 'tsconfig.json');
   if (cfg) {
-    const host: ts.ParseConfigFileHost = { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined };
+    // Only the options (with `extends` followed): no listing of the files `include` would match.
+    const host: ts.ParseConfigFileHost = { ...ts.sys, readDirectory: () => [], onUnRecoverableConfigFileDiagnostic: () => undefined };
     const opts = ts.getParsedCommandLineOfConfigFile(cfg, {}, host)?.options;
     if (opts) {
       // tsc's own default: CommonJS below an ES2015 target, ES modules from it.
       module = opts.module ?? ((opts.target ?? ts.ScriptTarget.ES5) >= ts.ScriptTarget.ES2015 ? ts.ModuleKind.ES2015 : ts.ModuleKind.CommonJS);
     }
   }
-  return { packageType, module };
+  const found = { packageType, module };
+  configs.set(key, found);
+  return found;
 }
 
 /** `import { X } from './x'`: a relative import that loads at run time (not type-only) without an extension. */
