@@ -250,6 +250,15 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
         sleep = sliced;
         continue;
       }
+      // `deadline = time.monotonic() + interval; while self.running and time.monotonic() < deadline:
+      // time.sleep(0.5)`: the same interval slept in slices until a deadline, ended early when the loop would.
+      const byDeadline = inLoop && flagLoop && s.parent?.id === loopBody?.id ? deadlineSleep(s, flagLoop, fn.body, clocks) : null;
+      if (byDeadline) {
+        if (sleep) bad = s;
+        sleep = s;
+        deadlineSlept = byDeadline;
+        continue;
+      }
       // `self._stop.wait(self.interval)` in a `while not self._stop.is_set():` loop: the sleep, cut short when stopped.
       const eventWait = e?.type === 'call' && loopEvent && callee(e) === `self.${loopEvent}.wait` && e.childForFieldName('arguments')!.namedChildCount === 1;
       if (eventWait || (e?.type === 'call' && /^(time\.)?sleep$/.test(callee(e) ?? ''))) {
@@ -440,6 +449,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   const flagStarts: Array<{ stmt: SyntaxNode; attr: string }> = [];
   const clocks = clockLocals(fn.body, param?.name ?? null);
   let cadenceSleepStmt: SyntaxNode | null = null;
+  let deadlineSlept: SyntaxNode | null = null;
   let intervalLocal: { name: string; value: string } | null = null;
   visit(fn.body, false);
   if (bad) {
@@ -555,7 +565,9 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   }
 
   // The interval the loop slept, and how it reaches the base.
-  const arg = (sleep as SyntaxNode).childForFieldName('arguments')!.namedChildren;
+  // Bound inside visit's closure: TypeScript does not see it change.
+  const untilDeadline = deadlineSlept as SyntaxNode | null;
+  const arg = untilDeadline ? [untilDeadline] : (sleep as SyntaxNode).childForFieldName('arguments')!.namedChildren;
   if (arg.length !== 1) return fail('run() sleeps an unusual amount', fn.line);
   let slept = arg[0]!;
   // `interval + random.uniform(0, self.jitter)`: the interval, plus a random spread; `interval * (1 +
@@ -1194,6 +1206,72 @@ function slicedSleep(stmt: SyntaxNode, loop: SyntaxNode): SyntaxNode | null {
   if (sleeps.length !== 1 || breaks.length > 1 || sleeps.length + breaks.length !== body.length) return null;
   if (mentionsName(stmt.childForFieldName('body')!, index.text) || mentionsName(range, index.text)) return null;
   return range;
+}
+
+/**
+ * `while <the loop's condition> and time.monotonic() < deadline: time.sleep(0.5)` (either operand first), or
+ * `while time.monotonic() < deadline:` holding `if <the loop's condition, negated>: break` beside the sleep,
+ * right after `deadline = time.monotonic() + <interval>` in the loop body: <interval> slept in slices of a
+ * constant, ending early when the loop would, as the base's wait does. The deadline is a clock local bound
+ * only there and read only by this loop. Its <interval>, else null.
+ */
+function deadlineSleep(stmt: SyntaxNode, loop: SyntaxNode, body: SyntaxNode, clocks: Set<string>): SyntaxNode | null {
+  if (stmt.type !== 'while_statement' || stmt.namedChildren.some((c) => c.type === 'else_clause')) return null;
+  const outer = loop.childForFieldName('condition')!;
+  const isClockCall = (n: SyntaxNode | null) => n?.type === 'call' && CLOCK_CALL.test(callee(n) ?? '') && n.childForFieldName('arguments')!.namedChildCount === 0;
+  // `time.monotonic() < deadline` / `deadline > time.monotonic()`: the deadline's name.
+  const before = (c: SyntaxNode): string | null => {
+    if (c.type !== 'comparison_operator' || c.namedChildCount !== 2) return null;
+    const op = c.children.find((x) => !x.isNamed)?.text;
+    const [l, r] = [c.namedChild(0)!, c.namedChild(1)!];
+    if ((op === '<' || op === '<=') && isClockCall(l) && r.type === 'identifier') return r.text;
+    if ((op === '>' || op === '>=') && isClockCall(r) && l.type === 'identifier') return l.text;
+    return null;
+  };
+  const cond = stmt.childForFieldName('condition')!;
+  let deadline: string | null = null;
+  let needsBreak = false;
+  if (cond.type === 'boolean_operator' && cond.childForFieldName('operator')?.text === 'and') {
+    const [l, r] = [cond.childForFieldName('left')!, cond.childForFieldName('right')!];
+    deadline = l.text === outer.text ? before(r) : r.text === outer.text ? before(l) : null;
+  } else {
+    deadline = before(cond);
+    needsBreak = true;
+  }
+  if (!deadline || !clocks.has(deadline)) return null;
+  const negates = (c: SyntaxNode) =>
+    (c.type === 'not_operator' && c.childForFieldName('argument')!.text === outer.text) || (outer.type === 'not_operator' && outer.childForFieldName('argument')!.text === c.text);
+  const inner = statements(stmt.childForFieldName('body'));
+  const isBreak = (x: SyntaxNode) =>
+    x.type === 'if_statement' &&
+    !x.namedChildren.some((c) => c.type === 'else_clause' || c.type === 'elif_clause') &&
+    negates(x.childForFieldName('condition')!) &&
+    statements(x.childForFieldName('consequence')).length === 1 &&
+    statements(x.childForFieldName('consequence'))[0]!.type === 'break_statement';
+  const isSlice = (x: SyntaxNode) => {
+    const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
+    const args = e?.type === 'call' && /^(time\.)?sleep$/.test(callee(e) ?? '') ? e.childForFieldName('arguments')!.namedChildren : [];
+    return args.length === 1 && (args[0]!.type === 'integer' || args[0]!.type === 'float');
+  };
+  const slices = inner.filter(isSlice);
+  const breaks = inner.filter(isBreak);
+  if (slices.length !== 1 || breaks.length > 1 || (needsBreak && !breaks.length) || slices.length + breaks.length !== inner.length) return null;
+  // The deadline: bound once, by the statement right before this loop, to `<clock>() + <interval>`.
+  const siblings = statements(stmt.parent!);
+  const prev = siblings[siblings.findIndex((x) => x.id === stmt.id) - 1];
+  const a = prev?.type === 'expression_statement' ? prev.namedChild(0) : null;
+  if (a?.type !== 'assignment' || a.childForFieldName('left')?.text !== deadline) return null;
+  const sum = a.childForFieldName('right');
+  if (sum?.type !== 'binary_operator' || sum.childForFieldName('operator')?.text !== '+') return null;
+  const [l, r] = [sum.childForFieldName('left')!, sum.childForFieldName('right')!];
+  const interval = isClockCall(l) ? r : isClockCall(r) ? l : null;
+  if (!interval || [...clocks].some((c) => mentionsName(interval, c))) return null;
+  // Read nowhere else in run(): its binding, and this loop's condition.
+  let uses = 0;
+  walk(body, (n) => {
+    if (n.type === 'identifier' && n.text === deadline) uses++;
+  });
+  return uses === 2 ? interval : null;
 }
 
 function isSleepStatement(stmt: SyntaxNode): boolean {
