@@ -22,6 +22,7 @@ import { agentConstructions } from './agent-constructions.js';
 import { hardenedPublish } from './hardened-publish.js';
 import { hardenedBusinessPublish, hardenedBusinessPublishPropose } from './hardened-business-publish.js';
 import { hardenedQueue } from './hardened-queue.js';
+import { hardenedQueueLogLines } from './hardened-queue-log-lines.js';
 import { hardenedRetry } from './hardened-retry.js';
 import { hardenedCollect, hardenedCollectPropose } from './hardened-collect.js';
 import { hardenedMainLoop, hardenedMainLoopPropose } from './hardened-main-loop.js';
@@ -101,6 +102,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // A SIGTERM/SIGINT handler whose installs went becomes the shutdown() hook.
   signalHandlerShutdown,
   removedSignalHandlerLogLine,
+  // The removed queue methods' log lines, said by line (warnings only).
+  hardenedQueueLogLines,
   // Before add-import: it points an old base's import at the profile's module.
   hardenedOldBase,
   addImport,
