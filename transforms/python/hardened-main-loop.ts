@@ -96,6 +96,13 @@ export interface CycleWork {
    * before it, `post` after it), as the loop timed collect().
    */
   overrun: { report: SyntaxNode; pre: SyntaxNode[]; post: SyntaxNode[] } | null;
+  /**
+   * `if os.path.exists(MAINTENANCE_FLAG): self.skipped += 1; logger.info(...); time.sleep(interval); continue`
+   * before collect(): a cycle skipped on a condition, after the loop's own pause. collect_data() opens with
+   * it, `return []` in place of the sleep and continue (the base waits collection_interval after every cycle).
+   * `pause`: the guard's sleep (its argument must be the loop's), `cont`: its continue.
+   */
+  skips: Array<{ stmt: SyntaxNode; pause: SyntaxNode; cont: SyntaxNode }>;
 }
 
 const memo = new WeakMap<PythonTransformContext, Analysis<RunPlan>>();
@@ -156,7 +163,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   // Shape: locals, logs, one `while True:` (maybe inside try/except KeyboardInterrupt) holding
   // one self.collect() (maybe inside try/except that logs) and one sleep.
   const locals = new Set<string>();
-  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], backoffLogs: [], jitter: null, cadence: [], absorbed: [], interrupted: [], tail: [], collect: null, sleep: null, overrun: null };
+  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], backoffLogs: [], jitter: null, cadence: [], absorbed: [], interrupted: [], tail: [], collect: null, sleep: null, overrun: null, skips: [] };
   // `except OSError: failures += 1; delay = min(interval * 2 ** failures, MAX); log; sleep(delay); continue`
   // around collect(): a back-off the base's loop replaces (a failing collect_data() is logged and
   // counted, and the next cycle comes after collection_interval). Its counters go with it.
@@ -271,6 +278,14 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
       // `self.last_cycle = time.monotonic()` opening the loop's body, before collect(): a stamp of the
       // cycle's start (a watchdog reads it), which collect_data() now opens with, at the same moment of
       // each of the base's cycles.
+      // `if <condition>: <counters, log lines>; time.sleep(interval); continue` before collect(): the cycle
+      // skipped (see CycleWork.skips); its sleep is checked below to be the loop's own.
+      const skip = inLoop && !collectStmt && loopBody && s.parent?.id === loopBody.id ? skippedCycle(ctx, s, fn) : null;
+      if (skip) {
+        work.each.push(s);
+        work.skips.push(skip);
+        continue;
+      }
       if (inLoop && !collectStmt && loopBody && s.parent?.id === loopBody.id && (cycleStamp(ctx, s) || pendingRequest(ctx, s, fn))) {
         work.each.push(s);
         continue;
@@ -570,6 +585,13 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   const arg = untilDeadline ? [untilDeadline] : (sleep as SyntaxNode).childForFieldName('arguments')!.namedChildren;
   if (arg.length !== 1) return fail('run() sleeps an unusual amount', fn.line);
   let slept = arg[0]!;
+  // A skipped cycle paused as long as a collected one (the same argument), which the base's wait is.
+  for (const k of work.skips) {
+    const pause = k.pause.namedChild(0)!.childForFieldName('arguments')!.namedChildren;
+    if (untilDeadline || pause.length !== 1 || pause[0]!.text !== slept.text) {
+      return fail(`run() skips a cycle (line ${k.stmt.startPosition.row + 1}: ${k.stmt.text.split('\n')[0]!.trim()}) with a pause other than its interval (line ${k.pause.startPosition.row + 1}: ${k.pause.text.trim()})`, k.stmt.startPosition.row + 1);
+    }
+  }
   // `interval + random.uniform(0, self.jitter)`: the interval, plus a random spread; `interval * (1 +
   // random.uniform(-J, J))`: the interval, scaled by a random factor around 1 (the same spread, relative).
   const op = slept.type === 'binary_operator' ? slept.childForFieldName('operator')?.text : undefined;
@@ -969,17 +991,18 @@ function overrunReport(s: SyntaxNode, clocks: Set<string>, param: string | null,
 }
 
 /** A statement's text at another indentation, with the loop's names turned into the agent's. */
-export function movedStatement(ctx: PythonTransformContext, stmt: SyntaxNode, indent: string, work: CycleWork, failing = false): string {
+export function movedStatement(ctx: PythonTransformContext, stmt: SyntaxNode, indent: string, work: CycleWork, failing = false, replace: Array<{ start: number; end: number; text: string }> = []): string {
   noteMovedCode(ctx, stmt);
   const from = stmt.startPosition.column;
-  const renames: Array<{ start: number; end: number; text: string }> = [];
+  const renames: Array<{ start: number; end: number; text: string }> = [...replace];
+  const inReplaced = (n: SyntaxNode) => replace.some((r) => r.start <= n.startIndex && n.endIndex <= r.end);
   walk(stmt, (n) => {
     // run() gave up here; setup() says so to the base, which then does not start.
     if (n.type === 'return_statement' && failing) {
       renames.push({ start: n.startIndex, end: n.endIndex, text: 'return False' });
       return false;
     }
-    if (n.type !== 'identifier') return;
+    if (n.type !== 'identifier' || inReplaced(n)) return;
     const p = n.parent;
     if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
     if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id) return;
@@ -1144,6 +1167,55 @@ function pendingRequest(ctx: PythonTransformContext, stmt: SyntaxNode, run: PyFu
     if (isSelfCall(x)) return ctx.agent.methods.has(selfAttribute(fn)!) && ownMember(selfAttribute(fn));
     return isSelfMemberCall(x) && ownMember(selfAttribute(obj!)) && !ctx.agent.methods.has(selfAttribute(obj!)!);
   });
+}
+
+/**
+ * `if <condition>: ...; time.sleep(<x>); continue` (no elif/else): a cycle the loop skips, pausing first. Its
+ * other statements are log lines and the agent's own counters (`self.skipped += 1`); neither they nor the
+ * condition read a name run() binds (its interval parameter aside, the agent's collection_interval now), call
+ * the agent's methods or touch the publish side. The cycle method must be a plain function (no yield) for its
+ * `return []`. Null otherwise.
+ */
+function skippedCycle(ctx: PythonTransformContext, stmt: SyntaxNode, run: PyFunction): { stmt: SyntaxNode; pause: SyntaxNode; cont: SyntaxNode } | null {
+  if (stmt.type !== 'if_statement' || stmt.namedChildren.some((c) => c.type === 'else_clause' || c.type === 'elif_clause')) return null;
+  const body = statements(stmt.childForFieldName('consequence'));
+  const cont = body[body.length - 1];
+  const pause = body[body.length - 2];
+  if (cont?.type !== 'continue_statement' || !pause) return null;
+  const e = pause.type === 'expression_statement' ? pause.namedChild(0) : null;
+  if (e?.type !== 'call' || !/^(time\.)?sleep$/.test(callee(e) ?? '')) return null;
+  if (!body.slice(0, -2).every((x) => isLogStatement(x) || agentCounterStep(x))) return null;
+  for (const x of body.slice(0, -2)) {
+    const attr = agentCounterStep(x);
+    if (attr && (ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr))) return null;
+  }
+  const cycle = ctx.agent.methods.get(cycleMethod(ctx));
+  if (!cycle) return null;
+  let yields = false;
+  walk(cycle.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'yield') yields = true;
+  });
+  if (yields) return null;
+  // What it reads: no local of run() (its interval parameter aside), no method of the agent.
+  const param = run.params.filter((p, i) => i > 0 && p.kind !== 'separator')[0]?.name ?? null;
+  const bound = bindingsOf(run.node);
+  let ok = true;
+  const read = [stmt.childForFieldName('condition')!, ...body.slice(0, -2)];
+  for (const r of read) {
+    walk(r, (n) => {
+      if (!ok) return false;
+      if (n.type === 'lambda' || n.type === 'await' || n.type === 'yield') ok = false;
+      const attr = n.type === 'attribute' ? selfAttribute(n) : null;
+      if (attr && (ctx.agent.methods.has(attr) || ctx.baseOwned.has(attr))) ok = false;
+      if (n.type !== 'identifier') return;
+      const p = n.parent;
+      if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
+      if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id) return;
+      if (n.text !== 'self' && n.text !== param && bound.has(n.text)) ok = false;
+    });
+  }
+  return ok ? { stmt, pause, cont } : null;
 }
 
 /** `self.cycles += 1`: an attribute of the agent stepped by a number; its name, else null. */
@@ -1527,6 +1599,12 @@ function teardownPlace(teardown: SyntaxNode[]): { doc: string; said: string } {
   return { doc: "of the legacy run() loop's finally: and after it", said: `in run()'s finally: and after its loop (${line})` };
 }
 
+/** A skipped cycle's pause and continue (its last two statements), which end collect_data() at once instead. */
+function skipEnd(work: CycleWork, stmt: SyntaxNode): Array<{ start: number; end: number; text: string }> {
+  const k = work.skips.find((x) => x.stmt.id === stmt.id);
+  return k ? [{ start: k.pause.startIndex, end: k.cont.endIndex, text: 'return []' }] : [];
+}
+
 function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
   const collect = analyzeCollect(ctx);
   if (!collect.ok) return;
@@ -1536,7 +1614,7 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
   if (!first) return;
   const bodyIndent = indentAt(ctx.source, first.startIndex);
   if (work.each.length) {
-    const text = work.each.map((x) => movedStatement(ctx, x, bodyIndent, work)).join(eol) + eol;
+    const text = work.each.map((x) => movedStatement(ctx, x, bodyIndent, work, false, skipEnd(work, x))).join(eol) + eol;
     ctx.edits.insert(lineStart(ctx.source, first.startIndex), text, label);
   }
   const cls = ctx.agent.cls.name;
@@ -1614,6 +1692,12 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
     );
   }
   if (work.each.length) ctx.warnings.push(`${cls}: run()'s per-cycle statements before collect() now open ${fn.name === 'collect' ? 'collect_data' : fn.name}()`);
+  for (const k of work.skips) {
+    ctx.warnings.push(
+      `${cls}: run()'s skipped cycle (line ${k.stmt.startPosition.row + 1}: ${k.stmt.text.split('\n')[0]!.trim()}) now opens ${fn.name === 'collect' ? 'collect_data' : fn.name}(), which returns no events then ` +
+        `(return [] in place of its pause and continue: the base waits collection_interval after every cycle); the base still counts that cycle and drains its local_queue in it, which the legacy skip did not`,
+    );
+  }
   if (work.backoff.length) {
     ctx.warnings.push(`${cls}: run()'s back-off on consecutive failures of ${fn.name}() (${work.backoff.join(', ')}) dropped: the base logs and counts a failing collect_data() (errors, last_error on /health) and runs the next cycle after collection_interval`);
     if (work.backoffLogs.length) {
