@@ -488,6 +488,16 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
         adaptive.line,
       );
     }
+    // `interval = float(self.config.get("interval", 120))` before the loop, slept by it: the interval is the
+    // agent's own state, known only once its constructor ran, while the base takes it at construction.
+    const fromAgent = agentIntervalLocal(fn, b);
+    if (fromAgent) {
+      return fail(
+        `run() sleeps ${fromAgent} (line ${at}: ${b.text.split('\n')[0]!.trim().slice(0, 60)}), read from the agent's own state, while ${ctx.profile.base_class} takes its period at construction (${KEYWORD}): ` +
+          `compute it in __init__ and pass it to the base's constructor by hand`,
+        at,
+      );
+    }
     return fail(`run() does more than loop over ${cycleMethod(ctx)}() (line ${at}: ${b.text.split('\n')[0]!.trim().slice(0, 50)})`, fn.line);
   }
   // `self.running = True` before the loop: the loop's own flag (the base's is_running replaces it),
@@ -1258,16 +1268,7 @@ function slicedSleep(stmt: SyntaxNode, loop: SyntaxNode): SyntaxNode | null {
   const index = stmt.childForFieldName('left');
   if (range?.type !== 'call' || callee(range) !== 'range' || range.childForFieldName('arguments')!.namedChildCount !== 1 || index?.type !== 'identifier') return null;
   const body = statements(stmt.childForFieldName('body'));
-  const cond = loop.childForFieldName('condition')!;
-  // `if not self.running: break` in `while self.running:`, `if self._stop.is_set(): break` in `while not self._stop.is_set():`.
-  const negates = (c: SyntaxNode) =>
-    (c.type === 'not_operator' && c.childForFieldName('argument')!.text === cond.text) || (cond.type === 'not_operator' && cond.childForFieldName('argument')!.text === c.text);
-  const isBreak = (x: SyntaxNode) =>
-    x.type === 'if_statement' &&
-    !x.namedChildren.some((c) => c.type === 'else_clause' || c.type === 'elif_clause') &&
-    negates(x.childForFieldName('condition')!) &&
-    statements(x.childForFieldName('consequence')).length === 1 &&
-    statements(x.childForFieldName('consequence'))[0]!.type === 'break_statement';
+  const isBreak = (x: SyntaxNode) => breaksWhenLoopEnds(x, loop);
   const isSecond = (x: SyntaxNode) => {
     const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
     const args = e?.type === 'call' && /^(time\.)?sleep$/.test(callee(e) ?? '') ? e.childForFieldName('arguments')!.namedChildren : [];
@@ -1278,6 +1279,36 @@ function slicedSleep(stmt: SyntaxNode, loop: SyntaxNode): SyntaxNode | null {
   if (sleeps.length !== 1 || breaks.length > 1 || sleeps.length + breaks.length !== body.length) return null;
   if (mentionsName(stmt.childForFieldName('body')!, index.text) || mentionsName(range, index.text)) return null;
   return range;
+}
+
+/**
+ * `interval = <expression reading self>` among run()'s own statements (not in a loop) whose name a sleep of
+ * run() reads: the name, else null.
+ */
+function agentIntervalLocal(run: PyFunction, stmt: SyntaxNode): string | null {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  const left = e?.type === 'assignment' ? e.childForFieldName('left') : null;
+  const right = e?.childForFieldName('right');
+  if (left?.type !== 'identifier' || !right || !mentionsName(right, 'self') || stmt.parent?.id !== run.body.id) return null;
+  let slept = false;
+  walk(run.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'call' && /^(time\.)?sleep$/.test(callee(n) ?? '') && mentionsName(n.childForFieldName('arguments')!, left.text)) slept = true;
+  });
+  return slept ? left.text : null;
+}
+
+/**
+ * `if not self.running: break` in `while self.running:`, `if self._stop.is_set(): break` in `while not
+ * self._stop.is_set():`: a break taken when the loop's own condition no longer holds.
+ */
+function breaksWhenLoopEnds(x: SyntaxNode, loop: SyntaxNode): boolean {
+  const cond = loop.childForFieldName('condition')!;
+  const negates = (c: SyntaxNode) =>
+    (c.type === 'not_operator' && c.childForFieldName('argument')!.text === cond.text) || (cond.type === 'not_operator' && cond.childForFieldName('argument')!.text === c.text);
+  if (x.type !== 'if_statement' || x.namedChildren.some((c) => c.type === 'else_clause' || c.type === 'elif_clause')) return false;
+  const then = statements(x.childForFieldName('consequence'));
+  return negates(x.childForFieldName('condition')!) && then.length === 1 && then[0]!.type === 'break_statement';
 }
 
 /**
@@ -1311,15 +1342,8 @@ function deadlineSleep(stmt: SyntaxNode, loop: SyntaxNode, body: SyntaxNode, clo
     needsBreak = true;
   }
   if (!deadline || !clocks.has(deadline)) return null;
-  const negates = (c: SyntaxNode) =>
-    (c.type === 'not_operator' && c.childForFieldName('argument')!.text === outer.text) || (outer.type === 'not_operator' && outer.childForFieldName('argument')!.text === c.text);
   const inner = statements(stmt.childForFieldName('body'));
-  const isBreak = (x: SyntaxNode) =>
-    x.type === 'if_statement' &&
-    !x.namedChildren.some((c) => c.type === 'else_clause' || c.type === 'elif_clause') &&
-    negates(x.childForFieldName('condition')!) &&
-    statements(x.childForFieldName('consequence')).length === 1 &&
-    statements(x.childForFieldName('consequence'))[0]!.type === 'break_statement';
+  const isBreak = (x: SyntaxNode) => breaksWhenLoopEnds(x, loop);
   const isSlice = (x: SyntaxNode) => {
     const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
     const args = e?.type === 'call' && /^(time\.)?sleep$/.test(callee(e) ?? '') ? e.childForFieldName('arguments')!.namedChildren : [];
