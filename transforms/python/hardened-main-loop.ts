@@ -1315,7 +1315,7 @@ function breaksWhenLoopEnds(x: SyntaxNode, loop: SyntaxNode): boolean {
  * `while <the loop's condition> and time.monotonic() < deadline: time.sleep(0.5)` (either operand first), or
  * `while time.monotonic() < deadline:` holding `if <the loop's condition, negated>: break` beside the sleep,
  * right after `deadline = time.monotonic() + <interval>` in the loop body: <interval> slept in slices of a
- * constant, ending early when the loop would, as the base's wait does. The deadline is a clock local bound
+ * constant second or less, ending early when the loop would, as the base's wait does. The deadline is a clock local bound
  * only there and read only by this loop. Its <interval>, else null.
  */
 function deadlineSleep(stmt: SyntaxNode, loop: SyntaxNode, body: SyntaxNode, clocks: Set<string>): SyntaxNode | null {
@@ -1347,7 +1347,8 @@ function deadlineSleep(stmt: SyntaxNode, loop: SyntaxNode, body: SyntaxNode, clo
   const isSlice = (x: SyntaxNode) => {
     const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
     const args = e?.type === 'call' && /^(time\.)?sleep$/.test(callee(e) ?? '') ? e.childForFieldName('arguments')!.namedChildren : [];
-    return args.length === 1 && (args[0]!.type === 'integer' || args[0]!.type === 'float');
+    // A slice of at most a second: a longer one could sleep past the deadline (and past the interval).
+    return args.length === 1 && (args[0]!.type === 'integer' || args[0]!.type === 'float') && Number(args[0]!.text) > 0 && Number(args[0]!.text) <= 1;
   };
   const slices = inner.filter(isSlice);
   const breaks = inner.filter(isBreak);
