@@ -80,6 +80,8 @@ export interface Spec {
     spawn?: boolean;
     /** After the run: file (relative) -> text it must contain. */
     afterwards?: Record<string, string>;
+    /** After the run: file (relative) -> a regular expression its text must match (what holds whatever the timing). */
+    afterwards_match?: Record<string, string>;
   };
 }
 
@@ -241,6 +243,7 @@ export async function phase5(c: Case, expect: ExpectStatic): Promise<void> {
   expect(report.validation.checks.some((k: { skipped?: boolean }) => k.skipped)).toBe(false);
   expect(code, err).toBe(0);
   for (const [rel, needle] of Object.entries(rt.afterwards ?? {})) expect(readFileSync(path.join(root, rel), 'utf8')).toContain(at(needle));
+  for (const [rel, re] of Object.entries(rt.afterwards_match ?? {})) expect(readFileSync(path.join(root, rel), 'utf8')).toMatch(new RegExp(at(re)));
 }
 
 /**
