@@ -147,9 +147,11 @@ class HeavyFirst extends BaseSequencer {
  * processes a test starts and waits for), a core idle meanwhile with two files running. With
  * three, the last full run's per-file CPU and wall (test/helpers/cpu-log.ts, 1,516 CPU-s,
  * 2,015 wall-s summed) schedule to about 820-860 s of tests instead of about 1,025-1,180 s; the
- * floor is the CPU, 1,516 CPU-s over 2 cores. Each file keeps its own process and event loop
- * (nothing is shared between files, unlike concurrent tests inside one file, which failed
- * python-hardened's agent windows under load; its Phase 5 is split across files instead). MIGRATE_TEST_FORKS=N sets another count.
+ * floor is the CPU, 1,516 CPU-s over 2 cores. Each file keeps its own process and event loop.
+ * Concurrent tests inside one file share it, so they are bounded: python-hardened's Phase 5 parts
+ * (each case with its own environment and output streams, test/helpers/python-hardened.ts), the
+ * TypeScript runtime cases and faults/agent-children run three at a time; an earlier try of
+ * concurrent Phase 5 failed agent windows under load. MIGRATE_TEST_FORKS=N sets another count.
  */
 const FORKS = Math.max(1, Number(process.env.MIGRATE_TEST_FORKS) || 3);
 
