@@ -82,7 +82,8 @@ const HEAVY_FIRST = [
   'test/typescript-runtime-cases.test.ts',
   'test/python-hardened-runtime-3.test.ts',
   // 166 s in the last CI run (929 s), as long as a Phase 5 part (115 agents started and stopped,
-  // mostly waiting on them); unlisted, it started after every file above, by its size.
+  // mostly waiting on them); unlisted, it started after every file above, by its size. Its
+  // scenarios, like the Phase 5 cases, now run three at a time (alone at load 22: 428 s -> 142-177 s).
   'test/faults/agent-children.test.ts',
   // The fixture suites and the other files of 19-39 CPU-s in the same run, which by their size
   // started among the last half (python-fixtures 58th of 99, 35 CPU-s, 226 s; typescript-fixtures
