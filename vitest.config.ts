@@ -82,7 +82,8 @@ const HEAVY_FIRST = [
   'test/typescript-runtime-cases.test.ts',
   'test/python-hardened-runtime-3.test.ts',
   // 166 s in the last CI run (929 s), as long as a Phase 5 part (115 agents started and stopped,
-  // mostly waiting on them); unlisted, it started after every file above, by its size.
+  // mostly waiting on them); unlisted, it started after every file above, by its size. Its
+  // scenarios, like the Phase 5 cases, now run three at a time (alone at load 22: 428 s -> 142-177 s).
   'test/faults/agent-children.test.ts',
   // The fixture suites and the other files of 19-39 CPU-s in the same run, which by their size
   // started among the last half (python-fixtures 58th of 99, 35 CPU-s, 226 s; typescript-fixtures
@@ -147,9 +148,11 @@ class HeavyFirst extends BaseSequencer {
  * processes a test starts and waits for), a core idle meanwhile with two files running. With
  * three, the last full run's per-file CPU and wall (test/helpers/cpu-log.ts, 1,516 CPU-s,
  * 2,015 wall-s summed) schedule to about 820-860 s of tests instead of about 1,025-1,180 s; the
- * floor is the CPU, 1,516 CPU-s over 2 cores. Each file keeps its own process and event loop
- * (nothing is shared between files, unlike concurrent tests inside one file, which failed
- * python-hardened's agent windows under load; its Phase 5 is split across files instead). MIGRATE_TEST_FORKS=N sets another count.
+ * floor is the CPU, 1,516 CPU-s over 2 cores. Each file keeps its own process and event loop.
+ * Concurrent tests inside one file share it, so they are bounded: python-hardened's Phase 5 parts
+ * (each case with its own environment and output streams, test/helpers/python-hardened.ts), the
+ * TypeScript runtime cases and faults/agent-children run three at a time; an earlier try of
+ * concurrent Phase 5 failed agent windows under load. MIGRATE_TEST_FORKS=N sets another count.
  */
 const FORKS = Math.max(1, Number(process.env.MIGRATE_TEST_FORKS) || 3);
 

@@ -4,7 +4,7 @@
 // the rewrite writes, typescript-fixtures checks that) as its _v2 sibling, then `migrate
 // validate` on it: health, registry, metrics, survival, ports, clean SIGTERM shutdown,
 // deregistration and no new ERROR lines must all pass.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { tsFixtureCases } from './helpers/ts-fixture-cases.js';
 import { capture, ensureBuilt, REPO } from './helpers/cli.js';
+import { literalPorts, portTurns } from './helpers/literal-ports.js';
 
 const cases = tsFixtureCases().filter((c) => c.meta.runtime === true);
 
@@ -47,35 +48,9 @@ afterAll(async () => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
-/**
- * The ports a case's agents may bind by a literal: a number of 4-5 digits on a line of its files
- * that names a port or listens (`|| 7311`, `listen(7410)`). Validation gives each agent free ports
- * for what the environment sets, not for these: two cases sharing one run one after the other, else
- * both would bind it at once and one die on EADDRINUSE, a failure of neither (kept-server-health-
- * env-passed-by-entry and registry-own-env-var-quota both listen on 7311).
- */
-function literalPorts(dir: string): number[] {
-  const ports = new Set<number>();
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (!e.isFile() || e.name === 'case.yaml') continue;
-    for (const line of readFileSync(path.join(e.parentPath, e.name), 'utf8').split('\n')) {
-      if (!/port|listen/i.test(line)) continue;
-      for (const m of line.matchAll(/\b\d{4,5}\b/g)) if (Number(m[0]) >= 1024 && Number(m[0]) <= 65535) ports.add(Number(m[0]));
-    }
-  }
-  return [...ports];
-}
-/** Per literal port, the last case (in test order) that binds it: a later one waits for it to end. */
-const portHolders = new Map<number, Promise<void>>();
-async function takePorts(dir: string): Promise<() => void> {
-  const ports = literalPorts(dir);
-  const earlier = [...new Set(ports.map((p) => portHolders.get(p)).filter((x): x is Promise<void> => !!x))];
-  let done!: () => void;
-  const mine = new Promise<void>((resolve) => (done = resolve));
-  for (const p of ports) portHolders.set(p, mine);
-  await Promise.all(earlier);
-  return done;
-}
+// Two cases binding the same literal port run one after the other (kept-server-health-env-passed-by-
+// entry and registry-own-env-var-quota both listen on 7311): see test/helpers/literal-ports.ts.
+const takePorts = portTurns();
 
 /** `migrate validate CLASS --json` on the case's repository: its exit code, stdout and stderr. */
 async function validate(root: string, cls: string): Promise<{ code: number; out: string; err: string }> {
@@ -117,7 +92,7 @@ describe('TypeScript fixture cases started for real', () => {
   for (const c of cases) {
     // The test's own expect: assertions of concurrent tests are told apart by it.
     it.concurrent(c.name, async ({ expect }) => {
-      const release = await takePorts(c.dir);
+      const release = await takePorts(literalPorts(c.dir, (name) => name === 'case.yaml'));
       const { code, out, err } = await validate(materialize(c), c.meta.class).finally(release);
       const report = JSON.parse(out).results[0];
       const failed = report.validation.checks.filter((k: { ok: boolean }) => !k.ok).map((k: { name: string; detail: string }) => `${k.name}: ${k.detail}`);

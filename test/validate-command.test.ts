@@ -102,6 +102,15 @@ describe('migrate validate', () => {
       validateCommand(['OrderRouter'], { root: path.join(FIXTURES, 'fleet'), profile: 'base-agent', registryUrl: 'ftp://x' }),
     ).rejects.toThrow(/--registry-url "ftp:\/\/x": unsupported scheme ftp:/);
   });
+
+  it('the environment it is given (env) is the one read, not process.env: a bad MIGRATE_REGISTRY_URL there is a usage error', async () => {
+    // Callers validating several repositories at once in one process give each its environment
+    // (test/helpers/python-hardened.ts); before the option it was ignored and this agent validated.
+    expect(process.env.MIGRATE_REGISTRY_URL).toBeUndefined();
+    await expect(
+      validateCommand(['OrderRouter'], { root: path.join(FIXTURES, 'fleet'), profile: 'base-agent', env: { ...process.env, MIGRATE_REGISTRY_URL: 'ftp://x' } }),
+    ).rejects.toThrow(/--registry-url "ftp:\/\/x": unsupported scheme ftp:/);
+  });
 });
 
 describe('migrate init', () => {

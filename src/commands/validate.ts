@@ -33,6 +33,12 @@ export interface ValidateCommandOptions extends CommonFlags {
   /** Seconds allowed to register (default: the profile's, 30 s). */
   registryDeadline?: number;
   json?: boolean;
+  /**
+   * The environment the agents start in and the endpoints and startup configs' placeholders are read
+   * from (default process.env): a caller validating several repositories at once in one process
+   * gives each its own, where setting process.env would reach every agent started meanwhile.
+   */
+  env?: Record<string, string | undefined>;
 }
 
 /** The `_v2` sibling of a source file: `agents/x.py` -> `agents/x_v2.py`. */
@@ -87,9 +93,9 @@ export async function validateCommand(agents: string[], opts: ValidateCommandOpt
 
   // A broken launch template is a configuration error of the whole run: fail before starting anything.
   for (const language of new Set(plans.map((p) => p.agent.language))) readLaunchTemplate(root, language);
-  const endpoints = resolveEndpoints({ registryUrl: opts.registryUrl, metricsUrl: opts.metricsUrl });
+  const endpoints = resolveEndpoints({ registryUrl: opts.registryUrl, metricsUrl: opts.metricsUrl }, opts.env);
 
-  const launchEnv = configLaunchEnvironments(root);
+  const launchEnv = configLaunchEnvironments(root, opts.env);
   // Agents must not outlive this command, even killed with -9: a watchdog, and a journal
   // of their processes that the next command recovers from.
   enableWatchdog();
@@ -112,6 +118,7 @@ export async function validateCommand(agents: string[], opts: ValidateCommandOpt
       env: ready,
       registryDeadlineMs: opts.registryDeadline ? opts.registryDeadline * 1000 : undefined,
       signal: interrupt.signal,
+      baseEnv: opts.env,
       ...launchEnv(p.agent),
     }));
     const before = list.map((x) => validatedSha(x.file));

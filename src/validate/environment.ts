@@ -71,7 +71,7 @@ export function checkEnvironmentUrls(opts: EndpointOptions): void {
  * each checked (a UsageError naming the flag, the password masked). Call it before
  * anything is written.
  */
-export function resolveEndpoints(opts: EndpointOptions = {}, env: NodeJS.ProcessEnv = process.env): EndpointOptions {
+export function resolveEndpoints(opts: EndpointOptions = {}, env: Record<string, string | undefined> = process.env): EndpointOptions {
   const registryUrl = opts.registryUrl || env[REGISTRY_URL_ENV] || undefined;
   const metricsUrl = opts.metricsUrl || env[METRICS_URL_ENV] || undefined;
   if (registryUrl) registryKindOf(registryUrl);

@@ -32,12 +32,11 @@ function parsed(text: string): unknown {
   }
 }
 
-export async function startFakeEventBus(port = 0): Promise<FakeEventBus> {
+// MIGRATE_EVENTBUS_LOG=FILE (`log`): every envelope is also appended to FILE as one JSON line
+// (`{"envelope": ...}`, with `"path"` and `"headers"` when it came over HTTP), so a reviewer (or
+// a test) can read what the migrated agent actually sent, not only how many.
+export async function startFakeEventBus(port = 0, log: string | undefined = process.env.MIGRATE_EVENTBUS_LOG): Promise<FakeEventBus> {
   const received: unknown[] = [];
-  // MIGRATE_EVENTBUS_LOG=FILE: every envelope is also appended to FILE as one JSON line
-  // (`{"envelope": ...}`, with `"path"` and `"headers"` when it came over HTTP), so a reviewer (or
-  // a test) can read what the migrated agent actually sent, not only how many.
-  const log = process.env.MIGRATE_EVENTBUS_LOG;
   const got = {
     get length() {
       return received.length;

@@ -378,8 +378,9 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
     const baseline = legacy.baseline;
     let legacyStartError = legacy.startError;
 
-    // The fake EventBus and quick cycles, so that up / down / back fit in the time limit.
-    if (enabled.has('eventbus')) bus = await startFakeEventBus();
+    // The fake EventBus and quick cycles, so that up / down / back fit in the time limit. Its
+    // envelope log is the agent's environment's (a validation given its own keeps its own).
+    if (enabled.has('eventbus')) bus = await startFakeEventBus(0, (o.baseEnv ?? process.env).MIGRATE_EVENTBUS_LOG);
     const busEnv: Record<string, string> = bus
       ? { EVENTBUS_ADDRESS: bus.address, EVENTBUS_URL: bus.url, COLLECTION_INTERVAL: '0.5', CIRCUIT_RECOVERY_TIMEOUT: '1' }
       : {};

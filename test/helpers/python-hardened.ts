@@ -10,7 +10,7 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import YAML from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi, type ExpectStatic } from 'vitest';
 import { loadProfile, templatesDir } from '../../src/profile/profile.js';
 import { parsePython, decodePythonSource, type Tree } from '../../src/lang/python/parser.js';
 import { ReferenceIndex } from '../../src/analysis/references.js';
@@ -20,6 +20,16 @@ import type { AgentInfo, RewriteOutcome } from '../../src/core/types.js';
 import { validateCommand } from '../../src/commands/validate.js';
 import { writeCaseFiles } from './python-fixtures.js';
 import { rewriteAsCli } from './cli-verify.js';
+import { capture } from './cli.js';
+import { literalPorts, portTurns } from './literal-ports.js';
+import { withInvocation } from '../../src/core/invocation.js';
+import { liveGroups } from '../../src/validate/process-group.js';
+
+/**
+ * Phase 5 cases validated at once in a test file. Three: 2 cores shared with the suite's other
+ * forks; each case's agents mostly sleep between cycles.
+ */
+const PHASE5_AT_ONCE = 3;
 
 export const FIXTURES = path.resolve(import.meta.dirname, '../../fixtures/python-hardened');
 export const RUNTIME_BASE = path.join(templatesDir(), 'runtime', 'python', 'amoskys');
@@ -70,6 +80,8 @@ export interface Spec {
     spawn?: boolean;
     /** After the run: file (relative) -> text it must contain. */
     afterwards?: Record<string, string>;
+    /** After the run: file (relative) -> a regular expression its text must match (what holds whatever the timing). */
+    afterwards_match?: Record<string, string>;
   };
 }
 
@@ -215,28 +227,33 @@ export async function migratedCase(name: string): Promise<{ c: Case; root: strin
  * Seed 001's Phase 5 for a fixture that ends `migrated`: its _v2 as `migrate run` writes it
  * (migratedRepo), then `migrate validate` runs it with the reference HardenedAgentBase against the fake EventBus
  * on loopback: health, registry, metrics, events reach the bus, bus down -> queued locally,
- * bus back -> the queue drains, SIGTERM ends it cleanly, no new ERROR lines. One at a time in
- * a file: it sets the agent's environment in process.env and captures process.stdout.
+ * bus back -> the queue drains, SIGTERM ends it cleanly, no new ERROR lines. Cases run side by
+ * side (describePhase5): `expect` is the test's own, each case has its repository, environment,
+ * output streams, ports and EventBus (validateMigrated).
  */
-export async function phase5(c: Case): Promise<void> {
+export async function phase5(c: Case, expect: ExpectStatic): Promise<void> {
   const { root } = migratedRepo(c);
-  const { report, code } = await validateMigrated(c, root);
+  const { report, code, err } = await validateMigrated(c, root);
   const at = (v: string) => v.replaceAll('{root}', root);
   const rt = c.spec.runtime!;
-  expect(report.output).toBe(c.rel.replace(/\.py$/, '_v2.py'));
+  expect(report.output, err).toBe(c.rel.replace(/\.py$/, '_v2.py'));
   expect(report.validation.checks.map((k: { name: string; ok: boolean }) => `${k.name}:${k.ok}`), JSON.stringify(report.validation.checks)).toEqual([
     'health:true', 'registry:true', 'metrics:true', 'eventbus:true', 'shutdown:true', 'deregister:true', 'log:true',
   ]);
   expect(report.validation.checks.some((k: { skipped?: boolean }) => k.skipped)).toBe(false);
-  expect(code).toBe(0);
+  expect(code, err).toBe(0);
   for (const [rel, needle] of Object.entries(rt.afterwards ?? {})) expect(readFileSync(path.join(root, rel), 'utf8')).toContain(at(needle));
+  for (const [rel, re] of Object.entries(rt.afterwards_match ?? {})) expect(readFileSync(path.join(root, rel), 'utf8')).toMatch(new RegExp(at(re)));
 }
 
 /**
  * `migrate validate --json` on a migrated fixture's _v2 in `root`, in the environment its case.yaml's
- * runtime section gives (files, certs, a log line appended while it runs, ...): the agent's report.
+ * runtime section gives (files, certs, a log line appended while it runs, ...): the agent's report,
+ * and what the command wrote on stderr. The case's environment goes to the command (its agents,
+ * the EventBus log), never into process.env, and its output into streams of its own: several cases
+ * validate at once in one process.
  */
-export async function validateMigrated(c: Case, root: string): Promise<{ report: ValidatedAgent; code: number }> {
+export async function validateMigrated(c: Case, root: string): Promise<{ report: ValidatedAgent; code: number; err: string }> {
   const rt = c.spec.runtime!;
   const at = (v: string) => v.replaceAll('{root}', root);
   for (const [rel, text] of Object.entries(rt.files ?? {})) {
@@ -247,27 +264,25 @@ export async function validateMigrated(c: Case, root: string): Promise<{ report:
     mkdirSync(path.join(root, 'certs'), { recursive: true });
     for (const n of ['ca.crt', 'agent.crt', 'agent.key']) writeFileSync(path.join(root, 'certs', n), `test ${n}\n`);
   }
-  const env = Object.fromEntries(Object.entries(rt.env ?? {}).map(([k, v]) => [k, at(String(v))]));
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
+  const env = { ...process.env, ...Object.fromEntries(Object.entries(rt.env ?? {}).map(([k, v]) => [k, at(String(v))])) };
   // An agent that reports changes only (FIM) gets one to report while it runs.
   const touchLine = () => (rt.touch_line ?? 'changed {now}').replaceAll('{now}', String(Date.now())) + '\n';
   const touch = rt.touch ? setInterval(() => appendFileSync(at(rt.touch!), touchLine()), 300) : undefined;
   // On a quiet machine no process may start in the bus-down window: the agent would have nothing to queue.
   const spawner = rt.spawn ? setInterval(() => spawn('sleep', ['0.2'], { stdio: 'ignore' }).on('error', () => undefined), 300) : undefined;
-  let out: string;
+  const [out, err] = [capture(), capture()];
   let code: number;
   try {
-    ({ out, code } = await captureStdout(() => validateCommand([c.rel], { root, profile: 'hardened-agent-base', json: true, registryDeadline: 15 })));
+    code = await withInvocation(
+      { argv: ['validate', c.rel, '--json'], stdout: out.stream, stderr: err.stream },
+      () => validateCommand([c.rel], { root, profile: 'hardened-agent-base', json: true, registryDeadline: 15, env }),
+      { alongside: true },
+    );
   } finally {
     if (touch) clearInterval(touch);
     if (spawner) clearInterval(spawner);
-    for (const k of Object.keys(env)) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
   }
-  return { report: JSON.parse(out).results[0] as ValidatedAgent, code };
+  return { report: JSON.parse(out.text()).results[0] as ValidatedAgent, code, err: err.text() };
 }
 
 /** One agent of `migrate validate --json`. */
@@ -278,7 +293,9 @@ export interface ValidatedAgent {
 
 /**
  * The Phase 5 tests of part `part` of `parts` (one test file each: the files run in separate
- * forks, side by side, each case alone in its file).
+ * forks, side by side). Within a file PHASE5_AT_ONCE cases run at once (it.concurrent): each
+ * mostly waits on its agents' windows (one after another a part took ~215 s of a CI run for about
+ * a quarter of that in CPU). Cases whose agents bind the same literal port take turns (literalPorts).
  */
 export function describePhase5(part: number, parts: number): void {
   // The legacy run (the log check's baseline) watched 0.5 s instead of 2 s: 2 s was about a third
@@ -293,8 +310,20 @@ export function describePhase5(part: number, parts: number): void {
     if (legacyWindow === undefined) delete process.env.MIGRATE_LEGACY_WINDOW_S;
     removeRoots();
   });
+  vi.setConfig({ maxConcurrency: PHASE5_AT_ONCE });
+  const takePorts = portTurns();
   describe(`python fixtures, hardened-agent-base profile (seed 001): Phase 5, part ${part} of ${parts}`, () => {
-    for (const c of runtimePart(part, parts)) it(`${c.name}: Phase 5 at run time (migrated fixtures only)`, () => phase5(c), 120_000);
+    for (const c of runtimePart(part, parts)) {
+      it.concurrent(`${c.name}: Phase 5 at run time (migrated fixtures only)`, async ({ expect }) => {
+        const release = await takePorts(literalPorts(c.dir));
+        await phase5(c, expect).finally(release);
+      }, 120_000);
+    }
+    // Every agent a validation started is stopped and forgotten when it returns (the cases overlap:
+    // a tree one of them left would still be tracked here).
+    it('no agent of any case is left running', () => {
+      expect(liveGroups()).toEqual([]);
+    });
   });
 }
 
