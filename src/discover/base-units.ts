@@ -290,6 +290,12 @@ function previewBlockers(
   // can be edited and the base's rewrite, run as the unit's base, then keeps nothing: the unit is ready
   // with it. Otherwise what is below names what stops it (as by-hand work).
   const route = cycleRoute(base, baseRel, agents, middles, cycles, stood, texts, target, sources);
+  if (route && 'blockers' in route) {
+    // The unit's shape is the handed cycle's but for what these name (an agent's file the edit cannot
+    // prove, at its line): they are what stops it, not the by-hand work of the shape below.
+    blockers.push(...route.blockers);
+    return checkCarried(base, baseRel, members, modules, texts, target, source, outcome.output, outcome, blockers);
+  }
   if (route) {
     // What the agents' _v2 hold: their cycle handed to the target (no override of it, no publish call).
     const edited = texts.map(({ m, text }) => ({ m, text: route.agents.find((a) => a.rel === m.module.rel)?.text ?? text }));
@@ -415,7 +421,7 @@ function cycleRoute(
   texts: Array<{ m: Holder; text: string }>,
   target: { name: string; methods: ReadonlySet<string>; mainLoop?: string | null },
   sources: UnitSources,
-): { cycle: UnitCycleAt; outcome: RewriteOutcome; output: string; agents: Array<{ rel: string; text: string }> } | null {
+): { cycle: UnitCycleAt; outcome: RewriteOutcome; output: string; agents: Array<{ rel: string; text: string }> } | { blockers: BaseUnitBlocker[] } | null {
   // The target's hook the cycle becomes, and its loop the entry points call instead.
   const hook = 'collect_data';
   if (!target.mainLoop || !target.methods.has(hook) || !stood || middles.length || cycles.length !== 1 || texts.length !== agents.length) return null;
@@ -439,7 +445,12 @@ function cycleRoute(
     cycle,
     texts.map(({ m, text }) => ({ cls: m.agent.name, rel: m.module.rel, text })),
   );
-  if ('blockers' in made) return null;
+  if ('blockers' in made) {
+    // An agent the edit cannot prove is named at its own line and with its own reason; a refusal by the
+    // base's rewrite alone is the by-hand shape's (the caller's).
+    if (!made.blockers.some((b) => b.rel !== baseRel)) return null;
+    return { blockers: made.blockers.map((b) => ({ class: b.cls, file: b.rel, line: b.line, reason: b.reason })) };
+  }
   // A count the base's publish kept, now counted after the base publishes what the cycle returned: an
   // agent's cycle reading it (a status line written each cycle) would read last cycle's.
   for (const [, attr] of made.outcome.warnings.join('\n').matchAll(/counted each event it published into self\.(\w+)/g)) {

@@ -60,7 +60,8 @@ export function subclassCycleText(text: string, rel: string, cls: string, c: Uni
   const last = statements(block).at(-1)!;
   const publish = publishes[0];
   if (publishes.length !== 1 || !publish || publish.parent?.id !== last.id || last.type !== 'expression_statement') {
-    return fail(publishes[1] ?? publish ?? cycle, `publishes ${publishes.length === 1 ? 'elsewhere than as the last statement of' : `${publishes.length} times in`} ${c.method}() (self.${c.publish}()): the unit maps only one publish ending the cycle onto ${c.hook}()'s return`);
+    const lines = publishes.map((p) => p.startPosition.row + 1);
+    return fail(publishes[1] ?? publish ?? cycle, `publishes ${publishes.length === 1 ? 'elsewhere than as the last statement of' : `${publishes.length} times in`} ${c.method}() (self.${c.publish}()${lines.length ? ` at line${lines.length > 1 ? 's' : ''} ${lines.join(', ')}` : ''}): the unit maps only one publish ending the cycle onto ${c.hook}()'s return`);
   }
   const args = publish.childForFieldName('arguments')!.namedChildren;
   if (args.length !== 1 || args[0]!.type === 'keyword_argument' || /^\*/.test(args[0]!.text)) return fail(publish, `hands self.${c.publish}() ${publish.childForFieldName('arguments')!.text.slice(0, 50)}, not one event`);
@@ -237,9 +238,12 @@ export function unitCycleTexts(
     if ('reason' in r) blockers.push({ cls: m.cls, rel: m.rel, line: r.line, reason: `${r.reason}; the unit hands each agent's ${cycle.method}() to ${cycle.hook}()` });
     else agents.push({ rel: m.rel, text: r.text, publishLine: r.publishLine });
   }
-  if (blockers.length) return { blockers };
+  // An agent whose file the edit cannot prove is named at its line; the base is still rewritten with that
+  // agent's publish as if handed (the edit its blocker asks for), so that what else stops the unit is
+  // named beside it.
+  const byHand = new Set(blockers.map((b) => b.rel));
   const stood = standInSource(base.text, [cycle]);
-  const made = preview(stood, { rewritten: (u) => agents.some((a) => a.rel === u.file && a.publishLine === u.line), loop: cycle.loop });
+  const made = preview(stood, { rewritten: (u) => byHand.has(u.file) || agents.some((a) => a.rel === u.file && a.publishLine === u.line), loop: cycle.loop });
   // The record names the abstract method as what went, and nothing the stand-in's own line said.
   const standLine = stood.split('\n').findIndex((l) => l.includes(STAND_IN)) + 1;
   const outcome: RewriteOutcome = {
@@ -247,12 +251,13 @@ export function unitCycleTexts(
     removed: made.removed.map((r) => (r.includes(STAND_IN) ? cycle.method : r)),
     warnings: made.warnings.filter((w) => !w.includes(STAND_IN) && !new RegExp(`\\(line ${standLine}\\)|line ${standLine}:`).test(w)),
   };
-  const at = (line: number, reason: string) => ({ blockers: [{ cls: base.cls, rel: base.rel, line, reason }] });
+  const at = (line: number, reason: string) => ({ blockers: [...blockers, { cls: base.cls, rel: base.rel, line, reason }] });
   if (outcome.status !== 'changed' || outcome.output === undefined) return at(cycle.line, `the engine's rewrite of ${base.cls} as the unit's base is ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`);
   const kept = outcome.kept_for_review.filter((k) => k.symbol !== '__main__');
   if (kept.length) {
-    return { blockers: kept.map((k) => ({ cls: base.cls, rel: base.rel, line: k.line, reason: `the engine's rewrite of ${base.cls} (its agents' ${cycle.method}() handed to ${cycle.hook}()) keeps ${k.symbol} (${base.rel}:${k.line}) for review: ${k.reason}` })) };
+    return { blockers: [...blockers, ...kept.map((k) => ({ cls: base.cls, rel: base.rel, line: k.line, reason: `the engine's rewrite of ${base.cls} (its agents' ${cycle.method}() handed to ${cycle.hook}()) keeps ${k.symbol} (${base.rel}:${k.line}) for review: ${k.reason}` }))] };
   }
+  if (blockers.length) return { blockers };
   const output = dropStandIn(outcome.output, base.cls, STAND_IN);
   if (output === null) return at(cycle.line, `the engine's rewrite of ${base.cls} does not hold ${cycle.method}()'s stand-in in one method the unit can drop`);
   return { outcome, output, agents: agents.map(({ rel, text }) => ({ rel, text })) };
