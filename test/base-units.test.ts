@@ -631,11 +631,37 @@ describe('base migration units', () => {
     const again = parsed('run', (await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base'])).stdout).units!.find((u) => u.name === 'SourceAgent')!;
     expect(again.status).toBe('unchanged');
     expect(git(root, ['rev-list', '--count', `${head}..HEAD`])).toBe('1');
-    // The one commit reverts as one.
-    git(root, ['revert', '--no-edit', 'HEAD']);
-    expect(git(root, ['diff', '--name-only', head, 'HEAD'])).toBe('');
+    // The record warns of the helper's signal line the rewrite dropped (its words are not the base's).
+    expect(JSON.parse(text('migration-log/SourceAgent.json')).warnings).toContain('_on_term() (the signal handler) removed: its log line naming the signal, logger.info("%s: signal %d, stopping", self.name, signum) (line 32), is replaced by HardenedAgentBase\'s own line for the signal it receives, in the base\'s words: change a log search or script that matches the legacy\'s');
+
+    // promote (replace): each agent's _v2 is more than its file with another import (its cycle handed to the
+    // target), so its file takes the _v2's validated content, importing the base from the base's path again.
+    // Before: refused ("differs ... by more than importing SourceAgent"), so a unit with no startup config
+    // could not be promoted at all. A module importing an agent's module would meet a changed class: refused.
+    mkdirSync(path.join(root, 'tools'), { recursive: true });
+    writeFileSync(path.join(root, 'tools/sensor_status.py'), 'import json\n\nfrom amoskys.agents.sensors.host_sensor_agent import HostSensorAgent\n\nprint(json.dumps(HostSensorAgent().status()))\n');
+    commitAll(root, 'operator tool: print the host sensor status');
+    const refused = await cliInProcess(root, ['promote', 'SourceAgent', '--mode', 'replace']);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr.trim()).toBe(`migrate: cannot promote base migration unit SourceAgent: tools/sensor_status.py:3 imports ${agents[0]}, whose class HostSensorAgent replace would change beyond its import (${v2(agents[0]!)}: its cycle handed to the target), which only its own entry point was validated with; promote with --mode script_path`);
+    git(root, ['rm', '-q', 'tools/sensor_status.py']);
+    git(root, ['commit', '-q', '-m', 'operator tool moved to the ops repository']);
+    const promote = await cliInProcess(root, ['promote', 'SourceAgent', '--mode', 'replace', '--json']);
+    expect(promote.exitCode, promote.stderr).toBe(0);
+    expect(text(base)).toBe(git(root, ['show', `${unit.commit}:${v2(base)}`]) + '\n');
+    for (const f of unit.files!) expect(existsSync(path.join(root, f)), f).toBe(false);
+    for (const f of agents) expect(text(f), f).toBe(git(root, ['show', `${unit.commit}:${v2(f)}`]).replace('from amoskys.agents.common.source_agent_v2 import', 'from amoskys.agents.common.source_agent import') + '\n');
+    expect(git(root, ['log', '-1', '--format=%B'])).toContain(`${agents.join(', ')} hold their validated _v2 content, the cycle handed to HardenedAgentBase`);
+    // What is started now runs: each agent's own file on the promoted base.
+    const after = await cliInProcess(root, ['validate', ...agents, '--json']);
+    expect(after.exitCode, after.stderr + after.stdout).toBe(0);
+    // revert: the promotion, then the migration; the tree is the one before the unit (and the tool's two commits).
+    expect((await cliInProcess(root, ['revert', 'SourceAgent'])).exitCode).toBe(0);
+    for (const f of unit.files!) expect(existsSync(path.join(root, f)), f).toBe(true);
+    expect((await cliInProcess(root, ['revert', 'SourceAgent'])).exitCode).toBe(0);
+    expect(git(root, ['diff', '--name-only', head, 'HEAD']).split('\n').filter(Boolean).every((f) => f.startsWith('migration-log/reverts/SourceAgent-'))).toBe(true);
     expect(git(root, ['status', '--porcelain'])).toBe('');
-  }, 300_000);
+  }, 400_000);
 
   it('a class between the base and its agents that installs a signal handler of its own refuses the unit, naming its line', async () => {
     const root = fleet('home-made-polling-middle-class-unit');

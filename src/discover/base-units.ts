@@ -591,8 +591,10 @@ const FROM_IMPORT = /^([ \t]*from[ \t]+)(\.*)([A-Za-z_][\w.]*)?([ \t]+import\b)/
  * resolve from the root (how the fleet's entry points put the root on sys.path), relative ones
  * from the importing file's package.
  */
-export function retargetImports(source: string, fileRel: string, baseRel: string | readonly string[]): string {
-  const mods = new Set((typeof baseRel === 'string' ? [baseRel] : baseRel).map((r) => r.replace(/\.py$/, '')));
+export function retargetImports(source: string, fileRel: string, baseRel: string | readonly string[], back = false): string {
+  // back: each `from <module>_v2 import` of the unit's modules imports from the module again (promote's
+  // replace, which puts the _v2's content on the legacy path).
+  const mods = new Set((typeof baseRel === 'string' ? [baseRel] : baseRel).map((r) => r.replace(/\.py$/, '') + (back ? '_v2' : '')));
   return source.replace(FROM_IMPORT, (all, head: string, dots: string, mod: string | undefined, tail: string) => {
     let dir = path.posix.dirname(fileRel);
     let target: string;
@@ -605,6 +607,6 @@ export function retargetImports(source: string, fileRel: string, baseRel: string
       target = mod.split('.').join('/');
     }
     if (!mods.has(target)) return all;
-    return `${head}${dots}${mod}_v2${tail}`;
+    return `${head}${dots}${back ? mod.slice(0, -3) : `${mod}_v2`}${tail}`;
   });
 }
