@@ -446,9 +446,11 @@ function cycleRoute(
     texts.map(({ m, text }) => ({ cls: m.agent.name, rel: m.module.rel, text })),
   );
   if ('blockers' in made) {
-    // An agent the edit cannot prove is named at its own line and with its own reason; a refusal by the
-    // base's rewrite alone is the by-hand shape's (the caller's).
-    if (!made.blockers.some((b) => b.rel !== baseRel)) return null;
+    // An agent the edit cannot prove, beside agents it can, is named at its own line and with its own
+    // reason; a refusal by the base's rewrite alone is the by-hand shape's (the caller's).
+    // When no agent's cycle can be handed, the family is not of this shape: the by-hand refusal says more.
+    const byHand = new Set(made.blockers.filter((b) => b.rel !== baseRel).map((b) => b.rel));
+    if (!byHand.size || byHand.size === texts.length) return null;
     return { blockers: made.blockers.map((b) => ({ class: b.cls, file: b.rel, line: b.line, reason: b.reason })) };
   }
   // A count the base's publish kept, now counted after the base publishes what the cycle returned: an
