@@ -424,10 +424,11 @@ function cycleRoute(
 ): { cycle: UnitCycleAt; outcome: RewriteOutcome; output: string; agents: Array<{ rel: string; text: string }> } | { blockers: BaseUnitBlocker[] } | null {
   // The target's hook the cycle becomes, and its loop the entry points call instead.
   const hook = 'collect_data';
-  if (!target.mainLoop || !target.methods.has(hook) || !stood || middles.length || cycles.length !== 1 || texts.length !== agents.length) return null;
+  if (!target.mainLoop || !target.methods.has(hook) || !stood || cycles.length !== 1 || texts.length !== agents.length + middles.length) return null;
   const c = cycles[0]!;
   const publish = [...new Set(c.impls.flatMap((u) => u.publishes.map((p) => p.name)))];
-  if (publish.length !== 1 || c.impls.length !== agents.length) return null;
+  // Each agent implements the cycle; a class between them implementing it is the by-hand shape's.
+  if (publish.length !== 1 || c.impls.length !== agents.length || c.impls.some((u) => middles.some((m) => m.rel === u.file))) return null;
   const loop = stood.kept_for_review.map((k) => ({ k, interval: readNoEntryForInterval(k.reason) })).find((x) => x.interval);
   if (!loop) return null;
   let text: string;
@@ -443,7 +444,8 @@ function cycleRoute(
     (t, unit) => sources.preview(baseRel, base.name, t, unit).outcome,
     { cls: base.name, rel: baseRel, text },
     cycle,
-    texts.map(({ m, text }) => ({ cls: m.agent.name, rel: m.module.rel, text })),
+    texts.filter(({ m }) => !middles.some((x) => x.rel === m.module.rel)).map(({ m, text }) => ({ cls: m.agent.name, rel: m.module.rel, text })),
+    texts.filter(({ m }) => middles.some((x) => x.rel === m.module.rel)).map(({ m, text }) => ({ cls: m.agent.name, rel: m.module.rel, text })),
   );
   if ('blockers' in made) {
     // An agent the edit cannot prove, beside agents it can, is named at its own line and with its own
