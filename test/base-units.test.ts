@@ -631,11 +631,92 @@ describe('base migration units', () => {
     const again = parsed('run', (await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base'])).stdout).units!.find((u) => u.name === 'SourceAgent')!;
     expect(again.status).toBe('unchanged');
     expect(git(root, ['rev-list', '--count', `${head}..HEAD`])).toBe('1');
-    // The one commit reverts as one.
-    git(root, ['revert', '--no-edit', 'HEAD']);
-    expect(git(root, ['diff', '--name-only', head, 'HEAD'])).toBe('');
+    // The record warns of the helper's signal line the rewrite dropped (its words are not the base's).
+    expect(JSON.parse(text('migration-log/SourceAgent.json')).warnings).toContain('_on_term() (the signal handler) removed: its log line naming the signal, logger.info("%s: signal %d, stopping", self.name, signum) (line 32), is replaced by HardenedAgentBase\'s own line for the signal it receives, in the base\'s words: change a log search or script that matches the legacy\'s');
+
+    // promote (replace): each agent's _v2 is more than its file with another import (its cycle handed to the
+    // target), so its file takes the _v2's validated content, importing the base from the base's path again.
+    // Before: refused ("differs ... by more than importing SourceAgent"), so a unit with no startup config
+    // could not be promoted at all. A module importing an agent's module would meet a changed class: refused.
+    mkdirSync(path.join(root, 'tools'), { recursive: true });
+    writeFileSync(path.join(root, 'tools/sensor_status.py'), 'import json\n\nfrom amoskys.agents.sensors.host_sensor_agent import HostSensorAgent\n\nprint(json.dumps(HostSensorAgent().status()))\n');
+    commitAll(root, 'operator tool: print the host sensor status');
+    const refused = await cliInProcess(root, ['promote', 'SourceAgent', '--mode', 'replace']);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr.trim()).toBe(`migrate: cannot promote base migration unit SourceAgent: tools/sensor_status.py:3 imports ${agents[0]}, whose class HostSensorAgent replace would change beyond its import (${v2(agents[0]!)}: its cycle handed to the target), which only its own entry point was validated with; promote with --mode script_path`);
+    git(root, ['rm', '-q', 'tools/sensor_status.py']);
+    git(root, ['commit', '-q', '-m', 'operator tool moved to the ops repository']);
+    const promote = await cliInProcess(root, ['promote', 'SourceAgent', '--mode', 'replace', '--json']);
+    expect(promote.exitCode, promote.stderr).toBe(0);
+    expect(text(base)).toBe(git(root, ['show', `${unit.commit}:${v2(base)}`]) + '\n');
+    for (const f of unit.files!) expect(existsSync(path.join(root, f)), f).toBe(false);
+    for (const f of agents) expect(text(f), f).toBe(git(root, ['show', `${unit.commit}:${v2(f)}`]).replace('from amoskys.agents.common.source_agent_v2 import', 'from amoskys.agents.common.source_agent import') + '\n');
+    expect(git(root, ['log', '-1', '--format=%B'])).toContain(`${agents.join(', ')} hold their validated _v2 content, the cycle handed to HardenedAgentBase`);
+    // What is started now runs: each agent's own file on the promoted base.
+    const after = await cliInProcess(root, ['validate', ...agents, '--json']);
+    expect(after.exitCode, after.stderr + after.stdout).toBe(0);
+    // revert: the promotion, then the migration; the tree is the one before the unit (and the tool's two commits).
+    expect((await cliInProcess(root, ['revert', 'SourceAgent'])).exitCode).toBe(0);
+    for (const f of unit.files!) expect(existsSync(path.join(root, f)), f).toBe(true);
+    expect((await cliInProcess(root, ['revert', 'SourceAgent'])).exitCode).toBe(0);
+    expect(git(root, ['diff', '--name-only', head, 'HEAD']).split('\n').filter(Boolean).every((f) => f.startsWith('migration-log/reverts/SourceAgent-'))).toBe(true);
     expect(git(root, ['status', '--porcelain'])).toBe('');
-  }, 300_000);
+  }, 400_000);
+
+  it("seed 001: a class between the family helper and its agents (PolledSource: a proc root and read_proc()) moves with the handed cycle: its members kept, its __init__ handing the target's keywords on; each agent validated on it, one commit, promote (replace) and revert as one", async () => {
+    const root = hardenedFleet('source-agent-polled-middle-class-migrates');
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const base = 'amoskys/agents/common/source_agent.py';
+    const middle = 'amoskys/agents/common/polled_source.py';
+    const agents = ['amoskys/agents/sensors/host_sensor_agent.py', 'amoskys/agents/sensors/mount_usage_agent.py', 'amoskys/agents/sensors/net_dev_agent.py'];
+    const v2 = (f: string) => f.replace(/\.py$/, '_v2.py');
+    const text = (f: string) => readFileSync(path.join(root, f), 'utf8');
+    // Before: refused for the class between (the by-hand shape: the abstract cycle, each agent's collect() and entry point).
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json', '--profile', 'hardened-agent-base'])).stdout);
+    const ready = scan.units!.find((u) => u.name === 'SourceAgent')!;
+    expect([ready.status, ready.blockers, ready.middles]).toEqual(['ready', [], [{ class: 'PolledSource', file: middle, line: 16 }]]);
+    expect(ready.cycle).toMatchObject({ method: 'collect', hook: 'collect_data', keyword: 'collection_interval' });
+    const r = await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base']);
+    const unit = parsed('run', r.stdout).units!.find((u) => u.name === 'SourceAgent')!;
+    expect([unit.status, unit.error ?? null], r.stdout).toEqual(['migrated', null]);
+    expect(unit.files).toEqual([v2(base), ...agents.map(v2), v2(middle)]);
+    for (const cls of ['HostSensorAgent', 'MountUsageAgent', 'NetDevAgent']) {
+      const report = unit.validation![cls]!;
+      expect(report.checks.filter((k) => !k.ok && !k.skipped).map((k) => `${k.name}: ${k.detail}`), cls).toEqual([]);
+    }
+    // The middle: its import of the helper's _v2 and **kwargs on to it, every other byte its own.
+    expect(text(v2(middle))).toBe(text(middle).replace('from amoskys.agents.common.source_agent import', 'from amoskys.agents.common.source_agent_v2 import')
+      .replace('    def __init__(self, queue_path, proc_root=PROC_ROOT):\n        super().__init__(queue_path)\n', '    def __init__(self, queue_path, proc_root=PROC_ROOT, **kwargs):\n        super().__init__(queue_path, **kwargs)\n'));
+    expect(text(v2(agents[1]!))).toContain('from amoskys.agents.common.polled_source_v2 import PolledSource\n');
+    expect(text(v2(agents[1]!))).toContain('    def __init__(self, queue_path=QUEUE_PATH, proc_root="/proc", **kwargs):\n        super().__init__(queue_path, proc_root=proc_root, **kwargs)\n');
+    expect(text(v2(agents[1]!))).toContain('    MountUsageAgent(collection_interval=30).run_forever()\n');
+    expect(git(root, ['rev-list', '--count', `${head}..HEAD`])).toBe('1');
+    // promote (replace): every file of the unit on its legacy path, the middle's too; each agent's own file runs.
+    const promote = await cliInProcess(root, ['promote', 'SourceAgent', '--mode', 'replace', '--json']);
+    expect(promote.exitCode, promote.stderr).toBe(0);
+    for (const f of unit.files!) expect(existsSync(path.join(root, f)), f).toBe(false);
+    expect(text(middle)).toContain('    def __init__(self, queue_path, proc_root=PROC_ROOT, **kwargs):\n');
+    expect(text(middle)).toContain('from amoskys.agents.common.source_agent import SourceAgent\n');
+    const after = await cliInProcess(root, ['validate', agents[2]!, '--json']);
+    expect(after.exitCode, after.stderr + after.stdout).toBe(0);
+    expect((await cliInProcess(root, ['revert', 'SourceAgent'])).exitCode).toBe(0);
+    expect((await cliInProcess(root, ['revert', 'SourceAgent'])).exitCode).toBe(0);
+    expect(git(root, ['diff', '--name-only', head, 'HEAD']).split('\n').filter(Boolean).every((f) => f.startsWith('migration-log/reverts/SourceAgent-'))).toBe(true);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+  }, 400_000);
+
+  it('the same class between, publishing a read failure itself (self._publish_telemetry() in read_proc()), keeps the handed unit refused naming that line', async () => {
+    const root = hardenedFleet('source-agent-polled-middle-class-migrates');
+    const middle = 'amoskys/agents/common/polled_source.py';
+    writeFileSync(path.join(root, middle), readFileSync(path.join(root, middle), 'utf8').replace('            self.read_errors += 1\n', '            self.read_errors += 1\n            self._publish_telemetry(self.read_failure(path, e))\n'));
+    commitAll(root, 'report unreadable proc files');
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json', '--profile', 'hardened-agent-base'])).stdout);
+    const unit = scan.units!.find((u) => u.name === 'SourceAgent')!;
+    expect(unit.status).toBe('refused');
+    expect(unit.blockers.map((b) => [b.class, `${b.file}:${b.line}`, b.reason])).toEqual([
+      ['PolledSource', `${middle}:29`, `PolledSource (${middle}:29) calls self._publish_telemetry, part of the cycle the unit hands to the target; the unit hands each agent's collect() to collect_data() through it`],
+    ]);
+  }, 60_000);
 
   it('a class between the base and its agents that installs a signal handler of its own refuses the unit, naming its line', async () => {
     const root = fleet('home-made-polling-middle-class-unit');

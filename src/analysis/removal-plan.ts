@@ -51,6 +51,8 @@ export interface MemberProposal {
    * the member (a property onto the base's equivalent): their uses do not keep it.
    */
   callersServed?: (uses: Array<{ file: string; line: number; text: string }>) => boolean;
+  /** Why such callers need a person (the member is kept for review, not as a note), or null. */
+  callersReview?: (uses: Array<{ file: string; line: number; text: string }>) => string | null;
 }
 
 export interface StatementProposal {
@@ -149,6 +151,8 @@ export class RemovalPlan {
     const R = new Map(this.members);
     const kept = new Map<string, KeptForReview>();
     const keptAsNote = new Set<string>();
+    // Kept for a person even where keeping it would be safe: what keeps it needs a change by hand.
+    const reviewed = new Set<string>();
     // attribute set only by removed code → the removed method that set it
     const implied = new Map<string, string>();
     const setOnlyIn = attributeSetters(ctx);
@@ -226,12 +230,14 @@ export class RemovalPlan {
         if (elsewhere.length > 0 && !p.callersServed?.(elsewhere)) {
           R.delete(name);
           const e = elsewhere[0]!;
+          const review = p.callersReview?.(elsewhere);
           kept.set(name, {
             symbol: name,
             line: this.lineOf(ctx, p),
-            reason: `${p.reason}, but ${e.file}:${e.line} uses it (${e.text})${elsewhere.length > 1 ? ` and ${elsewhere.length - 1} more place(s)` : ''}; kept so that caller keeps working`,
+            reason: review ? `${p.reason}: ${review}` : `${p.reason}, but ${e.file}:${e.line} uses it (${e.text})${elsewhere.length > 1 ? ` and ${elsewhere.length - 1} more place(s)` : ''}; kept so that caller keeps working`,
           });
-          keptAsNote.add(name);
+          if (review) reviewed.add(name);
+          else keptAsNote.add(name);
           changed = true;
           continue;
         }
@@ -271,7 +277,7 @@ export class RemovalPlan {
           ranges.add(alias.startIndex, alias.endIndex);
         }
         for (const name of R.keys()) kept.delete(name);
-        const safe = (k: KeptForReview) => this.members.get(k.symbol)?.safeToKeep === true || keptAsNote.has(k.symbol);
+        const safe = (k: KeptForReview) => !reviewed.has(k.symbol) && (this.members.get(k.symbol)?.safeToKeep === true || keptAsNote.has(k.symbol));
         const all = [...kept.values()];
         return { members: R, nodes, ranges, kept: all.filter((k) => !safe(k)), notes: all.filter(safe), statements: stmts };
       }

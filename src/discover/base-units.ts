@@ -290,6 +290,12 @@ function previewBlockers(
   // can be edited and the base's rewrite, run as the unit's base, then keeps nothing: the unit is ready
   // with it. Otherwise what is below names what stops it (as by-hand work).
   const route = cycleRoute(base, baseRel, agents, middles, cycles, stood, texts, target, sources);
+  if (route && 'blockers' in route) {
+    // The unit's shape is the handed cycle's but for what these name (an agent's file the edit cannot
+    // prove, at its line): they are what stops it, not the by-hand work of the shape below.
+    blockers.push(...route.blockers);
+    return checkCarried(base, baseRel, members, modules, texts, target, source, outcome.output, outcome, blockers);
+  }
   if (route) {
     // What the agents' _v2 hold: their cycle handed to the target (no override of it, no publish call).
     const edited = texts.map(({ m, text }) => ({ m, text: route.agents.find((a) => a.rel === m.module.rel)?.text ?? text }));
@@ -415,13 +421,14 @@ function cycleRoute(
   texts: Array<{ m: Holder; text: string }>,
   target: { name: string; methods: ReadonlySet<string>; mainLoop?: string | null },
   sources: UnitSources,
-): { cycle: UnitCycleAt; outcome: RewriteOutcome; output: string; agents: Array<{ rel: string; text: string }> } | null {
+): { cycle: UnitCycleAt; outcome: RewriteOutcome; output: string; agents: Array<{ rel: string; text: string }> } | { blockers: BaseUnitBlocker[] } | null {
   // The target's hook the cycle becomes, and its loop the entry points call instead.
   const hook = 'collect_data';
-  if (!target.mainLoop || !target.methods.has(hook) || !stood || middles.length || cycles.length !== 1 || texts.length !== agents.length) return null;
+  if (!target.mainLoop || !target.methods.has(hook) || !stood || cycles.length !== 1 || texts.length !== agents.length + middles.length) return null;
   const c = cycles[0]!;
   const publish = [...new Set(c.impls.flatMap((u) => u.publishes.map((p) => p.name)))];
-  if (publish.length !== 1 || c.impls.length !== agents.length) return null;
+  // Each agent implements the cycle; a class between them implementing it is the by-hand shape's.
+  if (publish.length !== 1 || c.impls.length !== agents.length || c.impls.some((u) => middles.some((m) => m.rel === u.file))) return null;
   const loop = stood.kept_for_review.map((k) => ({ k, interval: readNoEntryForInterval(k.reason) })).find((x) => x.interval);
   if (!loop) return null;
   let text: string;
@@ -437,9 +444,17 @@ function cycleRoute(
     (t, unit) => sources.preview(baseRel, base.name, t, unit).outcome,
     { cls: base.name, rel: baseRel, text },
     cycle,
-    texts.map(({ m, text }) => ({ cls: m.agent.name, rel: m.module.rel, text })),
+    texts.filter(({ m }) => !middles.some((x) => x.rel === m.module.rel)).map(({ m, text }) => ({ cls: m.agent.name, rel: m.module.rel, text })),
+    texts.filter(({ m }) => middles.some((x) => x.rel === m.module.rel)).map(({ m, text }) => ({ cls: m.agent.name, rel: m.module.rel, text })),
   );
-  if ('blockers' in made) return null;
+  if ('blockers' in made) {
+    // An agent the edit cannot prove, beside agents it can, is named at its own line and with its own
+    // reason; a refusal by the base's rewrite alone is the by-hand shape's (the caller's).
+    // When no agent's cycle can be handed, the family is not of this shape: the by-hand refusal says more.
+    const byHand = new Set(made.blockers.filter((b) => b.rel !== baseRel).map((b) => b.rel));
+    if (!byHand.size || byHand.size === texts.length) return null;
+    return { blockers: made.blockers.map((b) => ({ class: b.cls, file: b.rel, line: b.line, reason: b.reason })) };
+  }
   // A count the base's publish kept, now counted after the base publishes what the cycle returned: an
   // agent's cycle reading it (a status line written each cycle) would read last cycle's.
   for (const [, attr] of made.outcome.warnings.join('\n').matchAll(/counted each event it published into self\.(\w+)/g)) {
@@ -580,8 +595,10 @@ const FROM_IMPORT = /^([ \t]*from[ \t]+)(\.*)([A-Za-z_][\w.]*)?([ \t]+import\b)/
  * resolve from the root (how the fleet's entry points put the root on sys.path), relative ones
  * from the importing file's package.
  */
-export function retargetImports(source: string, fileRel: string, baseRel: string | readonly string[]): string {
-  const mods = new Set((typeof baseRel === 'string' ? [baseRel] : baseRel).map((r) => r.replace(/\.py$/, '')));
+export function retargetImports(source: string, fileRel: string, baseRel: string | readonly string[], back = false): string {
+  // back: each `from <module>_v2 import` of the unit's modules imports from the module again (promote's
+  // replace, which puts the _v2's content on the legacy path).
+  const mods = new Set((typeof baseRel === 'string' ? [baseRel] : baseRel).map((r) => r.replace(/\.py$/, '') + (back ? '_v2' : '')));
   return source.replace(FROM_IMPORT, (all, head: string, dots: string, mod: string | undefined, tail: string) => {
     let dir = path.posix.dirname(fileRel);
     let target: string;
@@ -594,6 +611,6 @@ export function retargetImports(source: string, fileRel: string, baseRel: string
       target = mod.split('.').join('/');
     }
     if (!mods.has(target)) return all;
-    return `${head}${dots}${mod}_v2${tail}`;
+    return `${head}${dots}${back ? mod.slice(0, -3) : `${mod}_v2`}${tail}`;
   });
 }

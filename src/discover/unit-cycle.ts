@@ -60,7 +60,8 @@ export function subclassCycleText(text: string, rel: string, cls: string, c: Uni
   const last = statements(block).at(-1)!;
   const publish = publishes[0];
   if (publishes.length !== 1 || !publish || publish.parent?.id !== last.id || last.type !== 'expression_statement') {
-    return fail(publishes[1] ?? publish ?? cycle, `publishes ${publishes.length === 1 ? 'elsewhere than as the last statement of' : `${publishes.length} times in`} ${c.method}() (self.${c.publish}()): the unit maps only one publish ending the cycle onto ${c.hook}()'s return`);
+    const lines = publishes.map((p) => p.startPosition.row + 1);
+    return fail(publishes[1] ?? publish ?? cycle, `publishes ${publishes.length === 1 ? 'elsewhere than as the last statement of' : `${publishes.length} times in`} ${c.method}() (self.${c.publish}()${lines.length ? ` at line${lines.length > 1 ? 's' : ''} ${lines.join(', ')}` : ''}): the unit maps only one publish ending the cycle onto ${c.hook}()'s return`);
   }
   const args = publish.childForFieldName('arguments')!.namedChildren;
   if (args.length !== 1 || args[0]!.type === 'keyword_argument' || /^\*/.test(args[0]!.text)) return fail(publish, `hands self.${c.publish}() ${publish.childForFieldName('arguments')!.text.slice(0, 50)}, not one event`);
@@ -76,31 +77,9 @@ export function subclassCycleText(text: string, rel: string, cls: string, c: Uni
   if (caller) return fail(caller, `calls ${c.method}() (${(caller as SyntaxNode).text.slice(0, 40)}), which as ${c.hook}() would collect without publishing`);
 
   // The constructor hands the target's keywords (the interval) on to the base.
-  const init = defNamed('__init__');
-  if (init) {
-    if (init.type !== 'function_definition') return fail(init, `decorates its __init__()`);
-    const ps = init.childForFieldName('parameters')!;
-    const splat = ps.namedChildren.find((p) => p.type === 'dictionary_splat_pattern');
-    const calls: SyntaxNode[] = [];
-    walk(init.childForFieldName('body')!, (n) => {
-      if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
-      if (n.type === 'call' && n.childForFieldName('function')?.text.replace(/\s+/g, '') === 'super().__init__') calls.push(n);
-    });
-    const sup = calls[0];
-    if (calls.length !== 1 || sup!.parent?.type !== 'expression_statement' || sup!.parent.parent?.id !== init.childForFieldName('body')!.id) {
-      return fail(sup ?? init, `does not call super().__init__(...) once in its __init__(): the target's ${c.keyword} could not reach the base`);
-    }
-    const supArgs = sup!.childForFieldName('arguments')!;
-    const given = supArgs.namedChildren.find((a) => a.type === 'dictionary_splat');
-    const kw = splat?.namedChildren[0]?.text ?? 'kwargs';
-    if (given && given.text !== `**${kw}`) return fail(given, `hands the base ${given.text} in its __init__(), not its own keywords`);
-    if (!splat) {
-      if (/\bkwargs\b/.test(init.text)) return fail(init, `already names kwargs in its __init__()`);
-      const lastParam = ps.namedChildren.at(-1);
-      edits.push({ start: ps.endIndex - 1, end: ps.endIndex - 1, text: lastParam ? `, **${kw}` : `**${kw}` });
-    }
-    if (!given) edits.push({ start: supArgs.endIndex - 1, end: supArgs.endIndex - 1, text: supArgs.namedChildCount ? `, **${kw}` : `**${kw}` });
-  }
+  const kw = keywordEdits(klass, rel, cls, c);
+  if ('reason' in kw) return kw;
+  edits.push(...kw);
 
   // The entry point: `Agent(...).run(interval=E)` (or `agent = Agent(...)` then `agent.run(E)`) constructs it with the interval.
   const starts: Array<{ call: SyntaxNode; construction: SyntaxNode; scope: SyntaxNode }> = [];
@@ -146,6 +125,69 @@ export function subclassCycleText(text: string, rel: string, cls: string, c: Uni
   let out = text;
   for (const e of edits.sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.text + out.slice(e.end);
   return { text: out, publishLine: publish.startPosition.row + 1 };
+}
+
+/**
+ * The edits making a class's __init__ hand the target's keywords on (`**kwargs` in its parameters and its
+ * one super().__init__() call), none without an __init__ (the base's is inherited), or why not.
+ */
+function keywordEdits(klass: SyntaxNode, rel: string, cls: string, c: UnitCycle): Edit[] | { line: number; reason: string } {
+  const fail = (n: SyntaxNode, why: string) => ({ line: n.startPosition.row + 1, reason: `${cls} (${rel}:${n.startPosition.row + 1}) ${why}` });
+  const defs = statements(klass.childForFieldName('body')!);
+  const init = defs.find((d) => (d.type === 'function_definition' ? d : d.type === 'decorated_definition' ? d.childForFieldName('definition') : null)?.childForFieldName('name')?.text === '__init__');
+  const edits: Edit[] = [];
+  if (init) {
+    if (init.type !== 'function_definition') return fail(init, `decorates its __init__()`);
+    const ps = init.childForFieldName('parameters')!;
+    const splat = ps.namedChildren.find((p) => p.type === 'dictionary_splat_pattern');
+    const calls: SyntaxNode[] = [];
+    walk(init.childForFieldName('body')!, (n) => {
+      if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+      if (n.type === 'call' && n.childForFieldName('function')?.text.replace(/\s+/g, '') === 'super().__init__') calls.push(n);
+    });
+    const sup = calls[0];
+    if (calls.length !== 1 || sup!.parent?.type !== 'expression_statement' || sup!.parent.parent?.id !== init.childForFieldName('body')!.id) {
+      return fail(sup ?? init, `does not call super().__init__(...) once in its __init__(): the target's ${c.keyword} could not reach the base`);
+    }
+    const supArgs = sup!.childForFieldName('arguments')!;
+    const given = supArgs.namedChildren.find((a) => a.type === 'dictionary_splat');
+    const kw = splat?.namedChildren[0]?.text ?? 'kwargs';
+    if (given && given.text !== `**${kw}`) return fail(given, `hands the base ${given.text} in its __init__(), not its own keywords`);
+    if (!splat) {
+      if (/\bkwargs\b/.test(init.text)) return fail(init, `already names kwargs in its __init__()`);
+      const lastParam = ps.namedChildren.at(-1);
+      edits.push({ start: ps.endIndex - 1, end: ps.endIndex - 1, text: lastParam ? `, **${kw}` : `**${kw}` });
+    }
+    if (!given) edits.push({ start: supArgs.endIndex - 1, end: supArgs.endIndex - 1, text: supArgs.namedChildCount ? `, **${kw}` : `**${kw}` });
+  }
+
+  return edits;
+}
+
+/**
+ * A class between the base and its agents with the cycle handed to the target: its own members kept as
+ * they are, its __init__ handing the target's keywords on (the agents' reach the base through it). Why
+ * not, at its line, when it holds part of the cycle: implementing or calling it, publishing, or starting
+ * the loop (which the target's run_forever() replaces).
+ */
+export function middleCycleText(text: string, rel: string, cls: string, c: UnitCycle): { text: string } | { line: number; reason: string } {
+  const root = parsePython(text).rootNode;
+  const at = (n: SyntaxNode, why: string) => ({ line: n.startPosition.row + 1, reason: `${cls} (${rel}:${n.startPosition.row + 1}) ${why}` });
+  const klass = statements(root).find((s) => s.type === 'class_definition' && s.childForFieldName('name')?.text === cls);
+  if (!klass) return { line: 1, reason: `${cls} (${rel}:1) is not a class at the top of its file` };
+  let held = null as { node: SyntaxNode; why: string } | null;
+  walk(root, (n) => {
+    if (held) return false;
+    const name = n.type === 'function_definition' ? n.childForFieldName('name')?.text : null;
+    if (name && [c.method, c.hook, c.loop].includes(name)) held = { node: n, why: `defines ${name}(), part of the cycle the unit hands to the target` };
+    else if (n.type === 'attribute' && [c.method, c.publish, c.loop].includes(n.childForFieldName('attribute')?.text ?? '')) held = { node: n, why: `calls ${n.text.slice(0, 40)}, part of the cycle the unit hands to the target` };
+  });
+  if (held) return at(held.node, held.why);
+  const kw = keywordEdits(klass, rel, cls, c);
+  if ('reason' in kw) return kw;
+  let out = text;
+  for (const e of kw.sort((a, b) => b.start - a.start)) out = out.slice(0, e.start) + e.text + out.slice(e.end);
+  return { text: out };
 }
 
 /** `name = Cls(...)` as a statement of `scope` (the construction call), or null. */
@@ -229,6 +271,7 @@ export function unitCycleTexts(
   base: { cls: string; rel: string; text: string },
   cycle: UnitCycleAt,
   members: Array<{ cls: string; rel: string; text: string }>,
+  middles: Array<{ cls: string; rel: string; text: string }> = [],
 ): { outcome: RewriteOutcome; output: string; agents: Array<{ rel: string; text: string }> } | { blockers: Array<{ cls: string; rel: string; line: number; reason: string }> } {
   const blockers: Array<{ cls: string; rel: string; line: number; reason: string }> = [];
   const agents: Array<{ rel: string; text: string; publishLine: number }> = [];
@@ -237,9 +280,19 @@ export function unitCycleTexts(
     if ('reason' in r) blockers.push({ cls: m.cls, rel: m.rel, line: r.line, reason: `${r.reason}; the unit hands each agent's ${cycle.method}() to ${cycle.hook}()` });
     else agents.push({ rel: m.rel, text: r.text, publishLine: r.publishLine });
   }
-  if (blockers.length) return { blockers };
+  // A class between them keeps its members; its __init__ hands the agents' keywords on (no publish of its own).
+  const between: Array<{ rel: string; text: string }> = [];
+  for (const m of middles) {
+    const r = middleCycleText(m.text, m.rel, m.cls, cycle);
+    if ('reason' in r) blockers.push({ cls: m.cls, rel: m.rel, line: r.line, reason: `${r.reason}; the unit hands each agent's ${cycle.method}() to ${cycle.hook}() through it` });
+    else between.push({ rel: m.rel, text: r.text });
+  }
+  // An agent whose file the edit cannot prove is named at its line; the base is still rewritten with that
+  // agent's publish as if handed (the edit its blocker asks for), so that what else stops the unit is
+  // named beside it.
+  const byHand = new Set(blockers.map((b) => b.rel));
   const stood = standInSource(base.text, [cycle]);
-  const made = preview(stood, { rewritten: (u) => agents.some((a) => a.rel === u.file && a.publishLine === u.line), loop: cycle.loop });
+  const made = preview(stood, { rewritten: (u) => byHand.has(u.file) || agents.some((a) => a.rel === u.file && a.publishLine === u.line), loop: cycle.loop });
   // The record names the abstract method as what went, and nothing the stand-in's own line said.
   const standLine = stood.split('\n').findIndex((l) => l.includes(STAND_IN)) + 1;
   const outcome: RewriteOutcome = {
@@ -247,15 +300,16 @@ export function unitCycleTexts(
     removed: made.removed.map((r) => (r.includes(STAND_IN) ? cycle.method : r)),
     warnings: made.warnings.filter((w) => !w.includes(STAND_IN) && !new RegExp(`\\(line ${standLine}\\)|line ${standLine}:`).test(w)),
   };
-  const at = (line: number, reason: string) => ({ blockers: [{ cls: base.cls, rel: base.rel, line, reason }] });
+  const at = (line: number, reason: string) => ({ blockers: [...blockers, { cls: base.cls, rel: base.rel, line, reason }] });
   if (outcome.status !== 'changed' || outcome.output === undefined) return at(cycle.line, `the engine's rewrite of ${base.cls} as the unit's base is ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`);
   const kept = outcome.kept_for_review.filter((k) => k.symbol !== '__main__');
   if (kept.length) {
-    return { blockers: kept.map((k) => ({ cls: base.cls, rel: base.rel, line: k.line, reason: `the engine's rewrite of ${base.cls} (its agents' ${cycle.method}() handed to ${cycle.hook}()) keeps ${k.symbol} (${base.rel}:${k.line}) for review: ${k.reason}` })) };
+    return { blockers: [...blockers, ...kept.map((k) => ({ cls: base.cls, rel: base.rel, line: k.line, reason: `the engine's rewrite of ${base.cls} (its agents' ${cycle.method}() handed to ${cycle.hook}()) keeps ${k.symbol} (${base.rel}:${k.line}) for review: ${k.reason}` }))] };
   }
+  if (blockers.length) return { blockers };
   const output = dropStandIn(outcome.output, base.cls, STAND_IN);
   if (output === null) return at(cycle.line, `the engine's rewrite of ${base.cls} does not hold ${cycle.method}()'s stand-in in one method the unit can drop`);
-  return { outcome, output, agents: agents.map(({ rel, text }) => ({ rel, text })) };
+  return { outcome, output, agents: [...agents.map(({ rel, text }) => ({ rel, text })), ...between] };
 }
 
 /** The lines after the `def` at `defLine` (1-based) that belong to its body (blank lines kept), from the line after the signature. */

@@ -248,6 +248,7 @@ export function unitTexts(root: string, unit: BaseUnit, profile: Profile): { fil
     { cls: unit.base.class, rel: baseRel, text: readFileSync(path.join(root, baseRel), 'utf8') },
     unit.cycle,
     unit.members.map((m) => ({ cls: m.class, rel: m.file, text: readFileSync(path.join(root, m.file), 'utf8') })),
+    (unit.middles ?? []).map((m) => ({ cls: m.class, rel: m.file, text: readFileSync(path.join(root, m.file), 'utf8') })),
   ) : null;
   if (cycled && 'blockers' in cycled) throw new Error(`${cycled.blockers[0]!.rel}:${cycled.blockers[0]!.line}: ${cycled.blockers[0]!.reason}`);
   const outcome = cycled ? { ...cycled.outcome, output: cycled.output } : previewBase(root, baseRel, unit.base.class, profile).outcome;
@@ -343,7 +344,8 @@ export function verifyUnit(root: string, unit: BaseUnit, files: UnitFile[]): str
     '    for n in ast.walk(legacy):',
     '        if isinstance(n, ast.ImportFrom) and n.module and n.module.split(".")[-1] in defs: n.module += "_v2"',
     '    if cycle and f.get("cls"): handed(legacy, f["cls"], cycle)',
-    '    if ast.dump(legacy) != ast.dump(tree): print("%s: differs from %s by more than the import of %s%s" % (f["rel"], f["legacy"], data["cls"], " and handing %s() to %s()" % (cycle["method"], cycle["hook"]) if cycle and f.get("cls") else "")); sys.exit(0)',
+    '    if cycle and f.get("middle"): handed(legacy, f["middle"], dict(cycle, method=None, loop=None))',
+    '    if ast.dump(legacy) != ast.dump(tree): print("%s: differs from %s by more than the import of %s%s" % (f["rel"], f["legacy"], data["cls"], " and handing %s() to %s()" % (cycle["method"], cycle["hook"]) if cycle and (f.get("cls") or f.get("middle")) else "")); sys.exit(0)',
     '    for n in ast.walk(tree):',
     '        if isinstance(n, ast.ImportFrom) and n.module and n.module.endswith("_v2") and n.module.split(".")[-1][:-3] in defs:',
     '            rel, names = defs[n.module.split(".")[-1][:-3]]',
@@ -354,7 +356,7 @@ export function verifyUnit(root: string, unit: BaseUnit, files: UnitFile[]): str
   ].join('\n');
   // Module name -> the index of its _v2 in files: the base's first, each middle class's after the agents'.
   const mods = Object.fromEntries(unitModules(unit).map((rel, k) => [path.posix.basename(rel).replace(/\.py$/, ''), k === 0 ? 0 : unit.members.length + k]));
-  const r = spawnSync('python3', ['-c', script], { cwd: root, input: JSON.stringify({ files: files.map((f, k) => ({ ...f, legacy_text: readFileSync(path.join(root, f.legacy), 'utf8'), cls: k >= 1 && k <= unit.members.length ? unit.members[k - 1]!.class : null })), cls: unit.base.class, mods, cycle: unit.cycle ?? null }), encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('python3', ['-c', script], { cwd: root, input: JSON.stringify({ files: files.map((f, k) => ({ ...f, legacy_text: readFileSync(path.join(root, f.legacy), 'utf8'), cls: k >= 1 && k <= unit.members.length ? unit.members[k - 1]!.class : null, middle: k > unit.members.length ? unit.middles![k - 1 - unit.members.length]!.class : null })), cls: unit.base.class, mods, cycle: unit.cycle ?? null }), encoding: 'utf8', timeout: 60_000 });
   if (r.error || r.status !== 0) return `python3 could not check the unit: ${r.error ? oneLine(r.error) : oneLine(r.stderr || `exit ${r.status}`)}`;
   return r.stdout.trim() || null;
 }

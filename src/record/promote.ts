@@ -186,10 +186,12 @@ export async function promoteAgent(
 
   const outputBytes = readFileSync(path.join(root, output));
   const importers: ImportUse[] = [];
+  const usesOf = new Map<string, ImportUse[]>();
   for (const p of pairs) {
     const bytes = p.output === output ? outputBytes : readFileSync(path.join(root, p.output));
     const uses = await checkImporters(root, p.label, record.language, mode, p.source, p.output, bytes, warnings, unitFiles);
     importers.push(...uses);
+    usesOf.set(p.source, uses);
     // Replacing a unit's base moves every other module importing it onto the migrated base too, which
     // only the unit's agents were validated on: said, with the line, so a person can look.
     if (unit && mode === 'replace' && p.source === source) {
@@ -197,6 +199,8 @@ export async function promoteAgent(
     }
   }
 
+  // A unit's files that take their _v2's content on replace, beyond the import (a handed cycle).
+  const handed: string[] = [];
   if (mode === 'replace') {
     changes.push({ file: source, content: outputBytes }, { file: output, content: null });
     // A unit's agent's _v2 differs from its legacy file only by importing the base from the base's
@@ -204,8 +208,23 @@ export async function promoteAgent(
     // content, and its _v2 goes. Proven here, not assumed: anything else would be lost.
     for (const p of pairs.slice(1)) {
       const legacy = readFileSync(path.join(root, p.source), 'utf8');
-      if (retargetImports(legacy, p.source, unitModules) !== readFileSync(path.join(root, p.output), 'utf8')) {
-        throw new UsageError(`cannot promote base migration unit ${agent}: ${p.output} differs from ${p.source} by more than importing ${agent} from ${output}, so replacing would lose it; promote with --mode script_path`);
+      const v2 = readFileSync(path.join(root, p.output), 'utf8');
+      if (retargetImports(legacy, p.source, unitModules) !== v2) {
+        // An agent's _v2 that holds more than the import (the unit's cycle handed to the target: collect()
+        // as collect_data(), its entry point calling run_forever()) is what was validated: its content goes
+        // on its legacy path with the import pointing at the base's path again (proven: pointing it back at
+        // the _v2 gives the _v2's bytes). Another module importing the agent's module would meet a class
+        // whose cycle and loop changed name, which nothing validated: refused, naming its line.
+        const promoted = retargetImports(v2, p.output, unitModules, true);
+        if (retargetImports(promoted, p.source, unitModules) !== v2) {
+          throw new UsageError(`cannot promote base migration unit ${agent}: ${p.output} imports the unit's modules other than as its _v2 import of ${agent} from ${output}, so its content cannot be put on ${p.source}; promote with --mode script_path`);
+        }
+        const outside = usesOf.get(p.source) ?? [];
+        if (outside.length) {
+          throw new UsageError(`cannot promote base migration unit ${agent}: ${outside.map((u) => `${u.file}:${u.line}`).join(', ')} import${outside.length === 1 ? 's' : ''} ${p.source}, whose class ${p.label} replace would change beyond its import (${p.output}: its cycle handed to the target), which only its own entry point was validated with; promote with --mode script_path`);
+        }
+        changes.push({ file: p.source, content: Buffer.from(promoted, 'utf8') });
+        handed.push(p.source);
       }
       changes.push({ file: p.output, content: null });
     }
@@ -254,7 +273,7 @@ export async function promoteAgent(
     const what =
       mode === 'replace'
         ? unit
-          ? `${source} now holds the validated ${output} content; ${pairs.map((p) => p.output).join(', ')} are removed (${pairs.slice(1).map((p) => p.source).join(', ')} import ${agent} from ${source} again, as their _v2 did from ${output}).`
+          ? `${source} now holds the validated ${output} content; ${pairs.map((p) => p.output).join(', ')} are removed (${pairs.slice(1).map((p) => p.source).join(', ')} import ${agent} from ${source} again, as their _v2 did from ${output}${handed.length ? `; ${handed.join(', ')} hold${handed.length === 1 ? 's' : ''} ${handed.length === 1 ? 'its' : 'their'} validated _v2 content, the cycle handed to ${baseClassOf(root, record.profile)}` : ''}).`
           : `${source} now holds the validated ${output} content; ${output} is removed.`
         : `${configEdits.map((e) => `${e.file}:${e.line}`).join(', ')} now start${configEdits.length === 1 ? 's' : ''} ${unit ? pairs.slice(1).map((p) => p.output).join(', ') : output}.`;
     journal?.committing(touched);

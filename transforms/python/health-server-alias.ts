@@ -28,12 +28,32 @@ export function baseHealthServer(ctx: PythonTransformContext): string | null {
 const SERVER_USE = /^(shutdown|server_close)\(\)$|^(server_address|server_port)$/;
 
 /** Every use from another file is `<obj>.<attr>.shutdown()` (or server_close(), server_address, server_port). */
-export function servedByBaseServer(ctx: PythonTransformContext, attr: string, uses: Array<{ text: string }>): boolean {
-  if (!uses.length || !baseHealthServer(ctx) || ctx.base.attributes.has(attr) || ctx.base.methods.has(attr) || ctx.agent.methods.has(attr)) return false;
+function serverUsesOnly(ctx: PythonTransformContext, attr: string, uses: Array<{ text: string }>): boolean {
+  if (!uses.length || ctx.base.attributes.has(attr) || ctx.base.methods.has(attr) || ctx.agent.methods.has(attr)) return false;
   return uses.every((u) => {
     const m = new RegExp(`\\b\\w+\\.${attr}\\.(\\w+(?:\\(\\))?)`).exec(u.text.replace(/\s+/g, ''));
     return !!m && SERVER_USE.test(m[1]!);
   });
+}
+
+/** The uses from other files are all server uses, and the base holds a server from construction to answer them. */
+export function servedByBaseServer(ctx: PythonTransformContext, attr: string, uses: Array<{ text: string }>): boolean {
+  return !!baseHealthServer(ctx) && serverUsesOnly(ctx, attr, uses);
+}
+
+/**
+ * The review reason for server uses from other files when the base holds no health server from
+ * construction (seed 001's HardenedAgentBase binds its own only once run_forever() runs, None before): no
+ * property can stand in for a script that constructs the agent and never starts it, and with the legacy
+ * server gone the caller would fail. Null when the uses are not all server uses (the plan's own note).
+ */
+export function unservedServerCallers(ctx: PythonTransformContext, attr: string, uses: Array<{ file: string; line: number; text: string }>): string | null {
+  if (baseHealthServer(ctx) || !serverUsesOnly(ctx, attr, uses)) return null;
+  const where = uses.map((u) => `${u.file}:${u.line} (${u.text.trim()})`).join(', ');
+  return (
+    `the legacy health server, which ${where} reaches from another file; ${ctx.profile.base_class} holds no health server while the agent is only constructed ` +
+    `(it binds its own when ${ctx.profile.python?.main_loop_method ?? 'its loop'}() starts), so no read-only ${attr} property can stand in for it and that caller would fail on the _v2: change the caller by hand`
+  );
 }
 
 export const healthServerAlias: PythonTransform = {

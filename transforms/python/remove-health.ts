@@ -18,7 +18,7 @@ import type { StatementProposal } from '../../src/analysis/removal-plan.js';
 import { moveBlockOut, selectHealthDispatch, selectorTagDispatch } from './select-health-dispatch.js';
 import { healthHelperCalls, importedHealthSidecars } from './imported-sidecar.js';
 import { carriedMetricsMembers } from './metrics-hook.js';
-import { servedByBaseServer } from './health-server-alias.js';
+import { servedByBaseServer, unservedServerCallers } from './health-server-alias.js';
 import { aliasMembers, foreignSend, selfAliases } from '../../src/analysis/registry-send.js';
 import {
   HEALTH_ATTRIBUTE,
@@ -222,6 +222,7 @@ export const removeHealth: PythonTransform = {
         condition: (scope) => createdOutsideRemoved(ctx, attr, scope.removed),
         // `agent.server.shutdown()` in a script: the agent keeps the name onto the base's server (health-server-alias).
         callersServed: (uses) => !holdsSidecar && servedByBaseServer(ctx, attr, uses),
+        callersReview: (uses) => (holdsSidecar ? null : unservedServerCallers(ctx, attr, uses)),
       });
     }
   },
