@@ -37,6 +37,14 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
         ctx.warnings.push(`the timer at line ${stmt.getStartLineNumber()} is armed again outside the start path (${startedOutsideStart(ctx, body, entry)}): kept as the agent's own timer, not the base's loop`);
         continue;
       }
+      // A timer armed only on one branch (`if (process.send) { ipc } else { this.poller =
+      // setInterval(...) }`): the base runs runOnce() whatever that condition said, so the work
+      // would start where the legacy never ran it. It stays the agent's own timer.
+      const branch = conditionalArming(stmt, body, timer);
+      if (branch) {
+        ctx.warnings.push(`the timer at line ${stmt.getStartLineNumber()} is armed only when ${branch}: kept as the agent's own timer, not the base's loop (the base would run it whatever that condition said)`);
+        continue;
+      }
       const converted = loopBody(ctx, cb, body);
       if (!converted) continue;
       const ms = intervalExpr(ctx, call.getArguments()[1]);
@@ -130,6 +138,30 @@ function startedOutsideStart(ctx: TsRewriteContext, body: Node, entry: string | 
     return found;
   };
   return outside(host);
+}
+
+/**
+ * The condition under which the method arms the timer at `stmt`, when it sits in one branch of
+ * an if / switch / ternary of `body` (`process.send` for the else of `if (process.send)`), or
+ * null. A test of the timer itself (`if (!this.timer)`, arming it once) is no condition: the base
+ * runs its loop once too.
+ */
+function conditionalArming(stmt: Node, body: Node, timer: string | null): string | null {
+  for (let n: Node = stmt; n !== body; ) {
+    const p = n.getParent();
+    if (!p) break;
+    if (Node.isIfStatement(p) && n !== p.getExpression()) {
+      const cond = p.getExpression();
+      const members = thisMembers(cond);
+      const onlyTimer = timer !== null && members.size === 1 && members.has(timer) && descendantsOfKind(cond, SyntaxKind.CallExpression).length === 0;
+      if (!onlyTimer) return n === p.getElseStatement() ? `${cond.getText()} is false` : cond.getText();
+    }
+    if (Node.isCaseClause(p) || Node.isDefaultClause(p) || Node.isCatchClause(p) || Node.isConditionalExpression(p)) {
+      return Node.isCatchClause(p) ? 'the try before it failed' : Node.isConditionalExpression(p) ? p.getCondition().getText() : `switch case ${p.getText().split('\n')[0]!.trim()}`;
+    }
+    n = p;
+  }
+  return null;
 }
 
 /** `this.on('error', (err) => this.restart(err))`: the node sits in a listener or an interval's callback. */
