@@ -6,7 +6,8 @@
 // onStop(). The rewrite does not edit other files, so each such exit is a review item naming the
 // file and line: drop the handler there (the base stops and exits on both signals).
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
-import { callerSignalExits, callerSignalTails } from '../../src/lang/typescript/references.js';
+import path from 'node:path';
+import { agentImporters, callerSignalExits, callerSignalTails } from '../../src/lang/typescript/references.js';
 
 export function flagCallerSignalExits(ctx: TsRewriteContext): void {
   const handled = [...ctx.base.signals].join(' and ');
@@ -20,6 +21,15 @@ export function flagCallerSignalExits(ctx: TsRewriteContext): void {
         `${c.file} handles ${c.signal} itself and calls ${c.text} at once (line ${c.line}); the base handles ${c.signal} too, and that exit cuts its stop() short ` +
         `before it has closed its servers and deregistered: remove that handler (the base stops the agent and exits on ${handled})`,
     });
+    // The module has no entry point of its own and that file is the one that starts it (the one
+    // validation runs it through): every run of the output ends there before the base has
+    // deregistered, so validating it could only fail. Nothing is written; the handler is the fix.
+    if (ctx.startedElsewhere && !ctx.unstartable && startsIt(ctx, c.file)) {
+      ctx.unstartable = {
+        ...ctx.kept[ctx.kept.length - 1]!,
+        because: `and ${c.file}, the file that starts ${ctx.className} (the module has no entry point of its own), ends the process on ${c.signal} before the base has deregistered (line ${c.line})`,
+      };
+    }
   }
   // A caller whose handler awaits stop() and then goes on: the base's handler, installed first by
   // start(), exits once stop() resolves, before those statements run (nothing reports it otherwise).
@@ -33,4 +43,14 @@ export function flagCallerSignalExits(ctx: TsRewriteContext): void {
         `exits as soon as stop() has resolved, so that line no longer runs: move it into onStop() (or where the base's stop path reaches it) and drop the handler`,
     });
   }
+}
+
+/**
+ * Is `file` (relative to the root) the file that starts the agent's module, the one validation
+ * runs it through: the only other file of the repository that builds the class (`new X(`, `X.create(`)?
+ */
+function startsIt(ctx: TsRewriteContext, file: string): boolean {
+  const builds = new RegExp(`\\bnew\\s+${ctx.className}\\s*[(<]|\\b${ctx.className}\\.\\w+\\s*\\(`);
+  const builders = agentImporters(ctx.root, ctx.file, ctx.className).filter((u) => builds.test(u.text) && !/(^|\/)(test|tests|__tests__|spec)\/|\.(test|spec)\.[cm]?[jt]sx?$/.test(u.file));
+  return builders.length === 1 && path.resolve(ctx.root, builders[0]!.file) === path.resolve(ctx.root, file);
 }

@@ -1029,6 +1029,7 @@ function addGuard(ctx: TsRewriteContext, removed: Set<string>): void {
     (!ctx.ctor && ctx.parent.kind === 'old-base' && ctx.parent.old.params.some((p) => !p.optional && !p.initializer));
   if (required) {
     ctx.warnings.push(`no entry point added: the constructor of ${ctx.className} needs arguments`);
+    ctx.startedElsewhere = true;
     startedOnlyElsewhere(ctx, removed);
     return;
   }

@@ -37,13 +37,23 @@ export function removeIntervalLoop(ctx: TsRewriteContext): void {
         ctx.warnings.push(`the timer at line ${stmt.getStartLineNumber()} is armed again outside the start path (${startedOutsideStart(ctx, body, entry)}): kept as the agent's own timer, not the base's loop`);
         continue;
       }
+      // A timer armed only on one branch (`if (process.send) { ipc } else { this.poller =
+      // setInterval(...) }`): the base runs runOnce() whatever that condition said, so the work
+      // would start where the legacy never ran it. It stays the agent's own timer.
+      const branch = conditionalArming(stmt, body, timer);
+      if (branch) {
+        ctx.warnings.push(`the timer at line ${stmt.getStartLineNumber()} is armed only when ${branch}: kept as the agent's own timer, not the base's loop (the base would run it whatever that condition said)`);
+        continue;
+      }
       const converted = loopBody(ctx, cb, body);
       if (!converted) continue;
       const ms = intervalExpr(ctx, call.getArguments()[1]);
       const take = () => {
         ctx.plan.moved.push(cb);
         adopt(ctx, stmt, timer, converted, ms, 'setInterval');
-        dropKickOff(ctx, stmt, cb);
+        // setInterval's first round came one period after start; the base's runOnce() runs at once
+        // (an hourly report now also goes out at every restart): said, unless a round ran at once already.
+        if (!dropKickOff(ctx, stmt, cb)) ctx.warnings.push(`the timer at line ${stmt.getStartLineNumber()} ran its first round ${call.getArguments()[1]?.getText() ?? '0'} ms after start; runOnce() runs at once when the agent starts, then every intervalMs`);
       };
       if (touched.size > 0 && infraOnly) {
         // A timer driving only proposed infrastructure goes with it; if some of that stays after
@@ -132,6 +142,30 @@ function startedOutsideStart(ctx: TsRewriteContext, body: Node, entry: string | 
   return outside(host);
 }
 
+/**
+ * The condition under which the method arms the timer at `stmt`, when it sits in one branch of
+ * an if / switch / ternary of `body` (`process.send` for the else of `if (process.send)`), or
+ * null. A test of the timer itself (`if (!this.timer)`, arming it once) is no condition: the base
+ * runs its loop once too.
+ */
+function conditionalArming(stmt: Node, body: Node, timer: string | null): string | null {
+  for (let n: Node = stmt; n !== body; ) {
+    const p = n.getParent();
+    if (!p) break;
+    if (Node.isIfStatement(p) && n !== p.getExpression()) {
+      const cond = p.getExpression();
+      const members = thisMembers(cond);
+      const onlyTimer = timer !== null && members.size === 1 && members.has(timer) && descendantsOfKind(cond, SyntaxKind.CallExpression).length === 0;
+      if (!onlyTimer) return n === p.getElseStatement() ? `${cond.getText()} is false` : cond.getText();
+    }
+    if (Node.isCaseClause(p) || Node.isDefaultClause(p) || Node.isCatchClause(p) || Node.isConditionalExpression(p)) {
+      return Node.isCatchClause(p) ? 'the try before it failed' : Node.isConditionalExpression(p) ? p.getCondition().getText() : `switch case ${p.getText().split('\n')[0]!.trim()}`;
+    }
+    n = p;
+  }
+  return null;
+}
+
 /** `this.on('error', (err) => this.restart(err))`: the node sits in a listener or an interval's callback. */
 function inRepeatedCallback(n: Node, cls: Node): boolean {
   for (let a = n.getParent(); a && a !== cls; a = a.getParent()) {
@@ -170,7 +204,7 @@ function runsAfterLoop(loop: Node, body: Node): boolean {
  * so kept beside it that round would run twice at start (the second while the first may still
  * be in flight): the statement next to the timer that is exactly the callback's one statement goes.
  */
-function dropKickOff(ctx: TsRewriteContext, stmt: Node, cb: Node): void {
+function dropKickOff(ctx: TsRewriteContext, stmt: Node, cb: Node): boolean {
   let only: string | null = null;
   let caught: Node | undefined;
   if (Node.isArrowFunction(cb) || Node.isFunctionExpression(cb)) {
@@ -188,7 +222,7 @@ function dropKickOff(ctx: TsRewriteContext, stmt: Node, cb: Node): void {
     // `setInterval(this.onTick, ms)` (an arrow property or a bound method): its round is `this.onTick()`.
     only = `${cb.getText()}();`;
   }
-  if (only) dropRoundBeside(ctx, stmt, only, caught ? `${caught.getText()};` : undefined);
+  return only ? dropRoundBeside(ctx, stmt, only, caught ? `${caught.getText()};` : undefined) : false;
 }
 
 /**
@@ -201,25 +235,26 @@ function dropKickOff(ctx: TsRewriteContext, stmt: Node, cb: Node): void {
  * to a supervisor — ran once the first data was loaded: moved before it, the service would answer
  * before its first load. The round stays then, with a warning (the base runs a second one at once).
  */
-function dropRoundBeside(ctx: TsRewriteContext, stmt: Node, only: string, bare?: string): void {
+function dropRoundBeside(ctx: TsRewriteContext, stmt: Node, only: string, bare?: string): boolean {
   const norm = (t: string) => t.replace(/\s+/g, '').replace(/^(void|await)(?=[\w$(])/, '').replace(/;$/, '');
   const parent = stmt.getParent();
-  if (!parent || !Node.isBlock(parent)) return;
+  if (!parent || !Node.isBlock(parent)) return false;
   const siblings = parent.getStatements();
   const i = siblings.indexOf(stmt as never);
   const isRound = (s: Node | undefined) => !!s && Node.isExpressionStatement(s) && [only, bare].some((t) => t !== undefined && norm(s.getText()) === norm(t));
   let k = isRound(siblings[i + 1]) ? i + 1 : -1;
   for (let j = i - 1; k < 0 && j >= 0; j--) if (isRound(siblings[j])) k = j;
-  if (k < 0) return;
+  if (k < 0) return false;
   const s = siblings[k]!;
   const after = siblings.slice(k + 1).filter((x) => x !== stmt);
   const verdict = movesBeforeRound(ctx, s, after);
-  if (verdict === 'keep') return;
+  if (verdict === 'keep') return true;
   if (verdict !== 'drop') {
     ctx.warnings.push(`the first round at line ${s.getStartLineNumber()} (${s.getText().replace(/;$/, '')}) stays in onStart(): ${verdict}; the base's runOnce() then runs a second round at once`);
-    return;
+    return true;
   }
   ctx.plan.proposeStatement({ node: s, symbol: s.getText().replace(/;$/, ''), finding: 'loop', reason: "the first round, run before the timer's first tick: the base calls runOnce() at once" });
+  return true;
 }
 
 /**

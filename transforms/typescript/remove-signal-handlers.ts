@@ -577,9 +577,32 @@ function dropExit(ctx: TsRewriteContext, name: string): boolean {
   const body = methodBody(ctx, name);
   if (!body || !Node.isBlock(body)) return false;
   const live = usesOf(ctx, name, 'member').filter((u) => !ctx.edits.removes(u.getStart(), u.getEnd()));
-  if (live.length > 0 || ctx.outsideCallers(name).length > 0) return false;
+  const outside = ctx.outsideCallers(name);
+  if (live.length > 0 || outside.length > 0) {
+    // Its other callers keep the exit, and onStop() calls it too: on SIGTERM that exit ends the
+    // process before the base has closed its servers and deregistered (validation would see the
+    // registry keep a dead agent). Splitting the exit from the work is a person's call.
+    const exit = body.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => calleeText(c) === 'process.exit' && c.getFirstAncestor((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a) || Node.isMethodDeclaration(a) || Node.isFunctionDeclaration(a)) === body.getParent());
+    if (exit) {
+      const where = live.length > 0 ? `line ${live[0]!.getStartLineNumber()}` : `${outside[0]!.file}:${outside[0]!.line}`;
+      ctx.kept.push({
+        symbol: `${exit.getText()}`,
+        line: exit.getStartLineNumber(),
+        reason:
+          `${name}() ends the process (line ${exit.getStartLineNumber()}) and is still called from ${where}, so it keeps that exit; the base's onStop() now calls it on SIGTERM, where it ends the process before the base has closed its servers and deregistered: ` +
+          `move the exit out of ${name}() (its other caller can call stop() and then exit) by hand`,
+      });
+      // Every SIGTERM of the output ends there: validating it could only fail (deregister).
+      ctx.unstartable ??= { ...ctx.kept[ctx.kept.length - 1]!, because: `and onStop() ends the process through ${name}() on SIGTERM before the base has deregistered` };
+    }
+    return false;
+  }
   let awaits = false;
   for (const s of body.getStatements()) {
+    if (awaitFailureChain(ctx, name, s, body)) {
+      awaits = true;
+      continue;
+    }
     const call = statementCall(s);
     // process.exit(), or the same a moment later: setTimeout(() => process.exit(0), 100).
     const delayedExit = !!call && calleeText(call) === 'setTimeout' && !!call.getArguments()[0] && exitsOnly(call.getArguments()[0]!);
@@ -617,6 +640,78 @@ function dropExit(ctx: TsRewriteContext, name: string): boolean {
     ctx.warnings.push(`process.exit() in ${name}() dropped (line ${s.getStartLineNumber()}): the base exits once it has deregistered and closed its servers`);
   }
   return awaits;
+}
+
+/**
+ * `this.shutdown().then(() => process.exit(0)).catch((err) => { log(...); process.exit(1); })` (or
+ * `.then(exit, onRejected)`) as a statement of a stop method only SIGTERM reached: the success
+ * exit is the base's now (it exits once it has deregistered), and the failure's code reaches the
+ * supervisor through process.exitCode, which the base's exit keeps. The statement becomes
+ * `try { await this.shutdown(); } catch (err) { log(...); process.exitCode = 1; }` in place (the
+ * failure branch's statements keep their scope), the method async so that onStop() awaits it. Only
+ * for a failure branch whose exits are its own top-level statements with a literal code. True when
+ * rewritten.
+ */
+function awaitFailureChain(ctx: TsRewriteContext, name: string, s: Node, body: Node): boolean {
+  if (ctx.base.fixedExitLine !== null || !Node.isExpressionStatement(s)) return false;
+  let e: Node = s.getExpression();
+  if (Node.isVoidExpression(e)) e = e.getExpression();
+  if (!Node.isCallExpression(e)) return false;
+  const callee = e.getExpression();
+  if (!Node.isPropertyAccessExpression(callee)) return false;
+  let then: import('ts-morph').CallExpression | undefined;
+  let onRejected: Node | undefined;
+  const args = e.getArguments();
+  if (callee.getName() === 'catch' && args.length === 1) {
+    const inner = callee.getExpression();
+    if (!Node.isCallExpression(inner) || inner.getArguments().length !== 1) return false;
+    const ic = inner.getExpression();
+    if (!Node.isPropertyAccessExpression(ic) || ic.getName() !== 'then') return false;
+    then = inner;
+    onRejected = args[0];
+  } else if (callee.getName() === 'then' && args.length === 2) {
+    then = e;
+    onRejected = args[1];
+  } else return false;
+  // The success exit must be a plain one (code 0), which the base's own exit is.
+  const ok = then.getArguments()[0]!;
+  if (!exitsOnly(ok) || ok.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => calleeText(c) === 'process.exit' && c.getArguments().some((a) => a.getText().trim() !== '0'))) return false;
+  if (!onRejected || !(Node.isArrowFunction(onRejected) || Node.isFunctionExpression(onRejected)) || onRejected.getParameters().length > 1) return false;
+  const block = onRejected.getBody();
+  if (!Node.isBlock(block)) return false;
+  const stmts = block.getStatements();
+  const exits = stmts.filter((st) => {
+    const c = statementCall(st);
+    return !!c && calleeText(c) === 'process.exit';
+  });
+  if (exits.length === 0) return false;
+  for (const x of exits) {
+    const code = statementCall(x)!.getArguments()[0];
+    if (!code || !/^[1-9]\d*$/.test(code.getText().trim())) return false;
+  }
+  // Every other exit of the branch must be one of those statements (none nested in an if).
+  if (block.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => calleeText(c) === 'process.exit').length !== exits.length) return false;
+  const fn = body.getParent();
+  if (!fn || !(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn) || Node.isMethodDeclaration(fn))) return false;
+  if (!fn.isAsync() && !makeAsync(ctx, body)) return false;
+  const promise = (then.getExpression() as import('ts-morph').PropertyAccessExpression).getExpression();
+  const indent = indentAt(ctx.text, s.getStart());
+  const u = ctx.unit;
+  const param = onRejected.getParameters()[0];
+  const binding = param ? ` (${param.getName()}${!ctx.js && !param.getTypeNode() ? ': any' : ''})` : '';
+  const from = indentAt(ctx.text, stmts[0]!.getStart());
+  const handled = stmts
+    .map((st) => {
+      const text = exits.includes(st) ? `process.exitCode = ${statementCall(st)!.getArguments()[0]!.getText()};` : ctx.text.slice(st.getStart(), st.getEnd());
+      return `${indent}${u}${reindent(text, from, `${indent}${u}`)}`;
+    })
+    .join('\n');
+  ctx.edits.replace(s.getStart(), s.getEnd(), `try {\n${indent}${u}await ${promise.getText()};\n${indent}} catch${binding} {\n${handled}\n${indent}}`);
+  ctx.warnings.push(
+    `${name}() ended the process when ${promise.getText()} settled (line ${s.getStartLineNumber()}): it now awaits it, the base exits once it has deregistered and closed its servers, ` +
+      `and a failure sets process.exitCode = ${statementCall(exits[0]!)!.getArguments()[0]!.getText()} (the base's exit keeps it) after the lines the handler logged`,
+  );
+  return true;
 }
 
 /**

@@ -174,6 +174,13 @@ export interface TsRewriteContext {
   newMembers: Array<{ name: string; text: string }>;
   warnings: string[];
   kept: KeptForReview[];
+  /**
+   * The kept item that makes the output fail whatever it does (see RewriteOutcome.unstartable):
+   * the agent ends needs-review with no _v2 written.
+   */
+  unstartable?: KeptForReview & { because?: string };
+  /** No entry point in the output: the module only declares the agent, another file starts it. */
+  startedElsewhere?: boolean;
   /** Symbols removed outside the plan (e.g. parameter-property modifiers). */
   removedExtra: string[];
   entry: EntryInfo | null;

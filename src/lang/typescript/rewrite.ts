@@ -44,6 +44,7 @@ import { keepExitCodes } from '../../../transforms/typescript/exit-code.js';
 import { keepBeforeExit } from '../../../transforms/typescript/before-exit.js';
 import { awaitCloseCallbacks } from '../../../transforms/typescript/await-close-callback.js';
 import { flagCallerSignalExits } from '../../../transforms/typescript/caller-signal-exits.js';
+import { flagAwaitedSignalTails } from '../../../transforms/typescript/awaited-signal-tail.js';
 import { flagSharedProcessRunners } from '../../../transforms/typescript/shared-process-agents.js';
 import { dropFieldsHandedToBase } from '../../../transforms/typescript/drop-handed-fields.js';
 import { findEntry, rewriteEntry } from '../../../transforms/typescript/entrypoint.js';
@@ -247,6 +248,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   keepBeforeExit(ctx);
   awaitCloseCallbacks(ctx);
   flagCallerSignalExits(ctx);
+  flagAwaitedSignalTails(ctx);
   flagSharedProcessRunners(ctx);
   if (ctx.parent.kind !== 'base' && ctx.parent.kind !== 'family') addImport(ctx, ctx.ts.import_name, moduleSpecifier(ctx.root, ctx.file, ctx.ts.module));
   const deadHelpers = removeDeadModuleHelpers(ctx);
@@ -273,6 +275,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
     kept_for_review: dedupeKept(ctx.kept),
     // (a hook the plan's deferred second resolution runs again says the same thing twice)
     warnings: [...new Set(ctx.warnings)],
+    ...(ctx.unstartable ? { unstartable: ctx.unstartable } : {}),
   };
 }
 
