@@ -378,12 +378,15 @@ function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFi
   const run = settled ? new Set<string>() : entryRuns(module);
   const constructedByOthers = new Set<string>();
   if (!settled) {
+    const classNames = new Set(module.classes.map((k) => k.name));
     for (const c of module.classes) {
       walkTypes(c.body, CALLS, (n) => {
-        if (n.type === 'call') {
-          const fn = callee(n);
-          if (fn && fn !== c.name && module.classes.some((k) => k.name === fn)) constructedByOthers.add(fn);
-        }
+        // Only a bare name can be a class of the file (a dotted callee never is): the text of the
+        // others (self.sock.sendall, most calls of a class) is not read.
+        const fn = n.type === 'call' ? n.childForFieldName('function') : null;
+        if (fn?.type !== 'identifier') return;
+        const name = fn.text;
+        if (name !== c.name && classNames.has(name)) constructedByOthers.add(name);
       });
     }
   }
@@ -392,7 +395,13 @@ function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFi
     const declared = cls.decorators.some((d) => /^(dataclasses\.)?dataclass\b/.test(d));
     // A @dataclass that binds its server or runs its loop, whose generated __init__ ends in __post_init__
     // (where the base's constructor can be called): an agent like any other. Other dataclasses are records.
-    const dataclass = declared && (!!settled || dataclassInitBlocker(cls, target.name, target.owned) !== null || !(bindsServer(cls) || runsLoop(cls)));
+    // Each class body is searched once for a server bind and once for a loop, whoever asks (it was
+    // searched for the bind twice per candidate: once for whether, once for where).
+    let bind: number | undefined;
+    let loops: boolean | undefined;
+    const serverAt = () => (bind ??= serverBindLine(cls));
+    const loop = () => (loops ??= runsLoop(cls));
+    const dataclass = declared && (!!settled || dataclassInitBlocker(cls, target.name, target.owned) !== null || !(serverAt() > 0 || loop()));
     const record = dataclass || names.some((n) => !!n && (RECORD_BASES.test(n) || NOT_AGENT_BASES.test(n)));
     // A settled file's classes serve the index only (names and bases).
     const candidate = !record && !settled;
@@ -407,19 +416,19 @@ function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFi
       ...(beside.get(cls.name)?.size ? { constructedBeside: [...beside.get(cls.name)!] } : {}),
       ...(run.has(cls.name) ? { runByEntry: true } : {}),
       constructedByOthers: constructedByOthers.has(cls.name),
-      bindsServer: candidate && bindsServer(cls),
-      serverLine: candidate ? serverBindLine(cls) : 0,
-      runsLoop: candidate && runsLoop(cls),
+      bindsServer: candidate && serverAt() > 0,
+      serverLine: candidate ? serverAt() : 0,
+      runsLoop: candidate && loop(),
       abstract: candidate && hasAbstractMethod(cls),
       findings: candidate ? findingsOf(cls, module) : [],
-      ...(dataclass && !settled ? dataclassAgentOf(cls, target) : {}),
+      ...(dataclass && !settled ? dataclassAgentOf(cls, target, serverAt() > 0, loop()) : {}),
     };
   });
   return settled ? { ...facts, settled } : facts;
 }
 
-function dataclassAgentOf(cls: PyClass, target: BaseTarget): { dataclassAgent: string; dataclassBlocker?: string } | Record<string, never> {
-  const does = [bindsServer(cls) && 'binds a server', runsLoop(cls) && 'runs a main loop'].filter(Boolean);
+function dataclassAgentOf(cls: PyClass, target: BaseTarget, binds: boolean, loops: boolean): { dataclassAgent: string; dataclassBlocker?: string } | Record<string, never> {
+  const does = [binds && 'binds a server', loops && 'runs a main loop'].filter(Boolean);
   const blocker = dataclassInitBlocker(cls, target.name, target.owned);
   return does.length ? { dataclassAgent: does.join(' and '), ...(blocker ? { dataclassBlocker: blocker } : {}) } : {};
 }
@@ -795,10 +804,6 @@ function entryConstructions(module: ModuleModel): Set<string> {
     });
   }
   return out;
-}
-
-function bindsServer(cls: PyClass): boolean {
-  return serverBindLine(cls) > 0;
 }
 
 /** The line of the first call in the class (nested classes aside) that binds a server; 0 when none. */
