@@ -5,14 +5,15 @@
 // When every statement of the clause is a call reading only the agent and module-level names, the clause moves
 // into a cleanup() override (the method the base's handler runs), `agent` read as `self`, before the base's own
 // teardown; it runs once, before the entry point's `finally`, as the clause did. Anything else (a local of the
-// entry point, an exit code, a return) stays a warning naming the line (entrypoint.ts).
+// entry point, an exit code, a return) stays a warning naming the line (entrypoint.ts). The same clause around the
+// loop of a kept run() (reading self and module-level names) moves likewise, when that try reaches the output as it is.
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import { walk } from '../../src/lang/python/syntax.js';
 import { lineStart } from '../../src/lang/python/text.js';
-import { TEARDOWN, entryAgentHolders } from './remove-teardown.js';
-import { clauseKind, interruptWiringTarget } from './interrupt-teardown.js';
+import { TEARDOWN, calledByEntryPoint, entryAgentHolders } from './remove-teardown.js';
+import { clauseKind, containsLoop, interruptWiringTarget } from './interrupt-teardown.js';
 
 export interface WirableClause {
   clause: SyntaxNode;
@@ -93,6 +94,29 @@ export function wirableEntryClause(ctx: PythonTransformContext): WirableClause |
       }
     });
   }
+  // The same clause around the loop of a kept method the entry point runs (`def run(self): try: while ...:
+  // ... except KeyboardInterrupt: logger.info("interrupted after %d files", self.files_done)`), self as it is.
+  const mainLoop = ctx.py.main_loop_method ?? 'run';
+  for (const [method, fn] of ctx.agent.methods) {
+    if (fn.isAsync || (method !== mainLoop && !calledByEntryPoint(ctx, method)) || isRemoved(ctx, fn.outer)) continue;
+    const bound = scopeBindings(fn.node);
+    walk(fn.body, (t) => {
+      if (t.type === 'function_definition' || t.type === 'class_definition' || t.type === 'lambda') return false;
+      if (t.type !== 'try_statement' || !containsLoop(t.childForFieldName('body'))) return;
+      for (const clause of t.namedChildren) {
+        if (clauseKind(clause) !== 'interrupt') continue;
+        const body = clause.namedChildren.find((c) => c.type === 'block');
+        const statements = (body?.namedChildren ?? []).filter((c) => c.type !== 'comment' && c.type !== 'pass_statement');
+        if (!statements.length) continue;
+        // The try and its clause must reach the output: a loop rewritten into the base's hook takes its clause along.
+        const untouched = !isRemoved(ctx, t) && !ctx.edits.covered(t.startIndex, t.endIndex) && !ctx.edits.touches(clause.startIndex, clause.endIndex);
+        const ok = untouched && !/\bas\b/.test(clause.text.slice(0, (body?.startIndex ?? clause.startIndex) - clause.startIndex)) &&
+          statements.every((s) => callStatement(s, 'self', globals, bound));
+        if (ok) found.push({ clause, statements, agentVar: 'self', target });
+        else other = true;
+      }
+    });
+  }
   if (other || found.length !== 1) return null;
   return found[0]!;
 }
@@ -120,6 +144,11 @@ function callStatement(stmt: SyntaxNode, agentVar: string, globals: Set<string>,
     if (bound.has(n.text) || !(globals.has(n.text) || BUILTINS.has(n.text))) ok = false;
   });
   return ok;
+}
+
+function enclosingMethod(n: SyntaxNode): string | null {
+  for (let p = n.parent; p; p = p.parent) if (p.type === 'function_definition') return p.childForFieldName('name')!.text;
+  return null;
 }
 
 export const entryInterruptClause: PythonTransform = {
@@ -151,11 +180,13 @@ export const entryInterruptClause: PythonTransform = {
       text.split(/\r?\n/).forEach((l, i) => lines.push(i === 0 ? inner + l : inner + (l.startsWith(from) ? l.slice(from.length) : l.trimStart())));
     }
     const done = `_${w.target}_interrupt_done`;
+    // Guarded the way teardown-super guards a teardown (`if ...: return` first), so a second run leaves it as it is.
     const body = [
       `${indent}def ${w.target}(self):`,
-      `${inner}if not getattr(self, "${done}", False):`,
-      `${inner}${unit}self.${done} = True`,
-      ...lines.map((l) => unit + l),
+      `${inner}if getattr(self, "${done}", False):`,
+      `${inner}${unit}return`,
+      `${inner}self.${done} = True`,
+      ...lines,
       `${inner}super().${w.target}()`,
     ];
     // Above the comment lines that head the anchor method (a section rule belongs to what follows it).
@@ -170,8 +201,12 @@ export const entryInterruptClause: PythonTransform = {
     }
     ctx.edits.insert(lineStart(ctx.source, at.startIndex), body.join(eol) + eol + eol, 'entry-interrupt-clause');
     const first = w.statements[0]!;
+    // The warning that the clause no longer runs (entrypoint.ts) is answered here.
+    const said = `\`except KeyboardInterrupt:\` (line ${w.clause.startPosition.row + 1}) no longer runs`;
+    for (let i = ctx.warnings.length - 1; i >= 0; i--) if (ctx.warnings[i]!.includes(said)) ctx.warnings.splice(i, 1);
+    const where = w.agentVar === 'self' ? `${ctx.agent.methods.get(enclosingMethod(w.clause) ?? '')?.name ?? 'run'}()'s` : "the entry point's";
     ctx.warnings.push(
-      `the entry point's \`except KeyboardInterrupt:\` (line ${w.clause.startPosition.row + 1}) runs from a ${w.target}() override now: ` +
+      `${where} \`except KeyboardInterrupt:\` (line ${w.clause.startPosition.row + 1}) runs from a ${w.target}() override now: ` +
         `${ctx.profile.base_class}'s signal handler takes SIGINT and SIGTERM, runs ${w.target}() and ends with SystemExit, which that clause does not catch; ` +
         `its ${w.statements.length} statement(s) from line ${first.startPosition.row + 1} (\`${first.text.split('\n')[0]!.trim().slice(0, 100)}\`) run there once, before the base's teardown, ` +
         `on SIGTERM as well as on Ctrl-C`,

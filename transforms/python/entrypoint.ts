@@ -11,7 +11,6 @@ import { LEGACY_RUN } from './hardened-shapes.js';
 import { chosenClasses, constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
 import { TEARDOWN, calledByEntryPoint, entryAgentHolders } from './remove-teardown.js';
 import { clauseKind } from './interrupt-teardown.js';
-import { wirableEntryClause } from './entry-interrupt-clause.js';
 
 const label = 'entrypoint';
 
@@ -380,8 +379,6 @@ function interruptClauses(ctx: PythonTransformContext, scope: SyntaxNode, starts
     for (const clause of t.namedChildren) {
       if (clauseKind(clause) !== 'interrupt') continue;
       if (ctx.warnings.some((w) => w.includes(`\`except KeyboardInterrupt:\` (line ${clause.startPosition.row + 1})`))) continue;
-      // Moved whole into a cleanup() override (entry-interrupt-clause): it says so itself.
-      if (wirableEntryClause(ctx)?.clause.id === clause.id) continue;
       const body = clause.namedChildren.find((c) => c.type === 'block');
       // The agent's own teardown calls there are interrupt-teardown's; a bare re-raise loses nothing. Any other
       // call on the agent (agent.flush_pending()) is lost like a log line.
