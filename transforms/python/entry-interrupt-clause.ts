@@ -129,6 +129,8 @@ function callStatement(stmt: SyntaxNode, agentVar: string, globals: Set<string>,
   const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
   // The agent's own teardown there is interrupt-teardown's.
   if (obj?.text === agentVar && TEARDOWN.test(fn!.childForFieldName('attribute')!.text)) return false;
+  // An exit code (sys.exit(1)) would be swallowed by the base's handler, which ends with SystemExit(0).
+  if (/(^|\.)(exit|_exit|quit|abort|kill)$/.test(fn?.text ?? '')) return false;
   let ok = true;
   walk(e, (n) => {
     if (!ok) return false;
