@@ -222,6 +222,8 @@ export class RemovalPlan {
           // `{"status": "ok"}`: a payload's key spelled like an attribute is not that attribute, unless the
           // module reaches attributes by computed name (getattr(self, key)).
           if (p.kind === 'attribute' && r.kind === 'string' && dictKey(r.node) && !computedAttributeAccess(ctx.agent.cls.node)) return false;
+          // `__slots__ = ("port", "ping_listener", ...)` in the class body: a declaration of the attribute, not a use.
+          if (p.kind === 'attribute' && r.kind === 'string' && slotsElement(r.node, ctx.agent.cls.node)) return false;
           if (p.kind === 'attribute' || p.kind === 'method') return r.kind !== 'identifier';
           return true;
         });
@@ -588,6 +590,21 @@ function snippet(node: SyntaxNode): string {
  * `self.x` as one element of a literal tuple/list that a for loop or comprehension iterates
  * (`for srv in (self.server, self.health_server): ...`): the element node, else null.
  */
+/**
+ * A string naming an attribute in the class's own `__slots__ = ("a", "b")` (tuple or list, in the class
+ * body): that string element, else null.
+ */
+export function slotsElement(str: SyntaxNode, cls: SyntaxNode): SyntaxNode | null {
+  if (str.type !== 'string') return null;
+  const coll = str.parent?.type === 'tuple' || str.parent?.type === 'list' ? str.parent : null;
+  const value = coll ? (coll.parent?.type === 'parenthesized_expression' ? coll.parent : coll) : str;
+  const assign = value.parent;
+  if (assign?.type !== 'assignment' || assign.childForFieldName('right')?.id !== value.id) return null;
+  if (assign.childForFieldName('left')?.text !== '__slots__') return null;
+  const stmt = assign.parent;
+  return stmt?.type === 'expression_statement' && stmt.parent?.parent?.id === cls.id && coll ? str : null;
+}
+
 export function collectionElement(ref: SyntaxNode): SyntaxNode | null {
   const attr = ref.parent?.type === 'attribute' && ref.parent.childForFieldName('attribute')?.id === ref.id ? ref.parent : null;
   if (!attr || attr.childForFieldName('object')?.text !== 'self') return null;

@@ -9,7 +9,7 @@ import { callee, selfAttribute, statements, walk } from '../../src/lang/python/s
 import { keptLoopIsSafe } from './remove-main-loop.js';
 import { LEGACY_RUN } from './hardened-shapes.js';
 import { chosenClasses, constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
-import { calledByEntryPoint, entryAgentHolders } from './remove-teardown.js';
+import { TEARDOWN, calledByEntryPoint, entryAgentHolders } from './remove-teardown.js';
 import { clauseKind } from './interrupt-teardown.js';
 
 const label = 'entrypoint';
@@ -380,11 +380,13 @@ function interruptClauses(ctx: PythonTransformContext, scope: SyntaxNode, starts
       if (clauseKind(clause) !== 'interrupt') continue;
       if (ctx.warnings.some((w) => w.includes(`\`except KeyboardInterrupt:\` (line ${clause.startPosition.row + 1})`))) continue;
       const body = clause.namedChildren.find((c) => c.type === 'block');
-      // The agent's own calls there (its teardown) are interrupt-teardown's; a bare re-raise loses nothing.
+      // The agent's own teardown calls there are interrupt-teardown's; a bare re-raise loses nothing. Any other
+      // call on the agent (agent.flush_pending()) is lost like a log line.
       const lost = body?.namedChildren.find((c) => {
         if (c.type === 'comment' || c.type === 'pass_statement' || (c.type === 'raise_statement' && !c.namedChildren.length)) return false;
         const e = c.type === 'expression_statement' ? c.namedChild(0) : null;
-        return !(e && starts(e));
+        const method = e?.type === 'call' ? e.childForFieldName('function')?.childForFieldName('attribute')?.text : undefined;
+        return !(e && starts(e) && method !== undefined && (TEARDOWN.test(method) || method === ctx.py.teardown));
       });
       if (!lost) continue;
       const line = lost.text.split('\n')[0]!.trim();

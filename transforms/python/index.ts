@@ -44,6 +44,7 @@ import { exitTeardown } from './exit-teardown.js';
 import { interruptTeardown } from './interrupt-teardown.js';
 import { entrySignalTeardown } from './entry-signal-teardown.js';
 import { loopTailTeardown } from './loop-tail-teardown.js';
+import { entryInterruptClause } from './entry-interrupt-clause.js';
 import { ownRegistration, ownRegistrationPropose } from './own-registration.js';
 import { hardenedPublisher } from './hardened-publisher.js';
 import { keepMovedImports } from './hardened-shapes.js';
@@ -135,6 +136,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   interruptTeardown,
   exitTeardown,
   loopTailTeardown,
+  // After the teardowns wired into cleanup() (interrupt-teardown): the entry point's Ctrl-C clause joins only a free cleanup().
+  entryInterruptClause,
   // After every transform writing the base's signal hook (shutdown(), cleanup()): it opens that hook.
   signalFlagThreadHook,
   ownRegistration,

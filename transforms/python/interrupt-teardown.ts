@@ -70,7 +70,7 @@ export function clauseKind(clause: SyntaxNode): 'interrupt' | 'survives' | null 
   return /\bKeyboardInterrupt\b/.test(header) ? 'interrupt' : null;
 }
 
-function containsLoop(block: SyntaxNode | null): boolean {
+export function containsLoop(block: SyntaxNode | null): boolean {
   let found = false;
   if (block) walk(block, (n) => {
     if (found || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;

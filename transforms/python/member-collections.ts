@@ -5,11 +5,12 @@
 // removed method, built beside threads that stay (`self.threads = [Thread(target=self._health_loop),
 // Thread(target=self._work)]`): its Thread(...) element goes, also when the base has a method of that
 // name (the list would start the base's loop a second time); and a thread serving a removed server
-// (`Thread(target=self.health.serve_forever)`) listed beside threads that stay.
+// (`Thread(target=self.health.serve_forever)`) listed beside threads that stay. An attribute that goes
+// leaves the class's `__slots__` tuple too.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
-import { collectionElement, threadElement } from '../../src/analysis/removal-plan.js';
+import { collectionElement, slotsElement, threadElement } from '../../src/analysis/removal-plan.js';
 
 export const memberCollections: PythonTransform = {
   name: 'member-collections',
@@ -43,7 +44,8 @@ export const memberCollections: PythonTransform = {
       // A member the base provides under the same name stays valid where it is listed.
       if (ctx.baseOwned.has(name) && p.sharedWithBase !== false && !ctx.base.threadDriven.has(name)) continue;
       for (const r of ctx.refs.of(name)) {
-        const element = collectionElement(r.node);
+        // An attribute that goes leaves the class's __slots__ too.
+        const element = collectionElement(r.node) ?? (p.kind === 'attribute' && r.kind === 'string' ? slotsElement(r.node, ctx.agent.cls.node) : null);
         if (!element || isRemoved(ctx, element)) continue;
         const coll = element.parent!;
         const entry = byCollection.get(coll.id) ?? { coll, going: [] };

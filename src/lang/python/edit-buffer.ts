@@ -55,6 +55,11 @@ export class EditBuffer {
     return this.edits.some((e) => e.start < e.end && e.start <= start && end <= e.end);
   }
 
+  /** True when any edit planned so far changes something inside [start, end]. */
+  touches(start: number, end: number): boolean {
+    return this.edits.some((e) => (e.start === e.end ? start <= e.start && e.start <= end : e.start < end && start < e.end));
+  }
+
   /** Positions where something is inserted (removals must not swallow them). */
   insertPositions(): number[] {
     return this.edits.filter((e) => e.start === e.end).map((e) => e.start);

@@ -10,7 +10,7 @@ import type { Profile } from '../../profile/profile.js';
 import { buildAgentModel } from '../../analysis/agent-model.js';
 import type { BaseModel } from '../../analysis/base-model.js';
 import { ReferenceIndex } from '../../analysis/references.js';
-import { RemovalPlan, moduleAttribute } from '../../analysis/removal-plan.js';
+import { RemovalPlan, moduleAttribute, neverAgentLocal } from '../../analysis/removal-plan.js';
 import { EditBuffer, OverlappingEditError } from './edit-buffer.js';
 import { baseName, buildModuleModel, readModuleModel } from './module-model.js';
 import { firstSyntaxError, parsePython, parseStrictEditable, reparsePython, type EditableParse, type SyntaxNode, type Tree } from './parser.js';
@@ -341,7 +341,10 @@ function danglingReference(output: Tree, ctx: PythonTransformContext): string | 
     if ((p.kind === 'method' || p.kind === 'attribute') && shared) continue;
     const uses = refs
       .of(name)
-      .filter((r) => (p.kind === 'method' || p.kind === 'attribute' ? r.kind === 'attribute' && !ownedElsewhere(name, r.start, r.node) && !moduleAttribute(r.node, model.imports) : r.kind === 'identifier'));
+      .filter((r) => (p.kind === 'method' || p.kind === 'attribute'
+        // `args.health_port` in main(): an attribute of a local that never holds the agent (an argparse namespace).
+        ? r.kind === 'attribute' && !ownedElsewhere(name, r.start, r.node) && !moduleAttribute(r.node, model.imports) && !(agentOut && neverAgentLocal(r.node, agentOut, model.imports))
+        : r.kind === 'identifier'));
     if (uses.length) return `removed ${name} is still referenced at output line ${uses[0]!.line}`;
   }
   // An attribute no member proposal removed but whose every assignment went (a statement proposal deleted

@@ -1,0 +1,217 @@
+// Concern: what the entry point did on Ctrl-C besides the agent's teardown. `try: agent.run() except
+// KeyboardInterrupt: logger.info("interrupted; saving pending"); agent.flush_pending() finally: agent.close()`:
+// on the base, SIGINT (and SIGTERM) go to the base's handler, which runs cleanup() and ends with SystemExit,
+// which that clause does not catch, so the pending batches were no longer saved and the line no longer logged.
+// When every statement of the clause is a call reading only the agent and module-level names, the clause moves
+// into a cleanup() override (the method the base's handler runs), `agent` read as `self`, before the base's own
+// teardown; it runs once, before the entry point's `finally`, as the clause did. Anything else (a local of the
+// entry point, an exit code, a return) stays a warning naming the line (entrypoint.ts). The same clause around the
+// loop of a kept run() (reading self and module-level names) moves likewise, when that try reaches the output as it is.
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { isRemoved } from '../../src/lang/python/transform-context.js';
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import { walk } from '../../src/lang/python/syntax.js';
+import { lineStart } from '../../src/lang/python/text.js';
+import { TEARDOWN, calledByEntryPoint, entryAgentHolders } from './remove-teardown.js';
+import { clauseKind, containsLoop, interruptWiringTarget } from './interrupt-teardown.js';
+
+export interface WirableClause {
+  clause: SyntaxNode;
+  statements: SyntaxNode[];
+  agentVar: string;
+  target: string;
+}
+
+const BUILTINS = new Set(['print', 'len', 'str', 'int', 'float', 'repr', 'round', 'sorted', 'list', 'dict', 'tuple', 'min', 'max', 'sum', 'bool', 'True', 'False', 'None']);
+
+/** Names bound at the module's top level outside the main guard (imports, assignments, defs, classes). */
+function moduleNames(ctx: PythonTransformContext): Set<string> {
+  const out = new Set<string>(ctx.module.imports.keys());
+  for (const stmt of ctx.module.root.namedChildren) {
+    if (ctx.module.mainGuard && stmt.id === ctx.module.mainGuard.id) continue;
+    const def = stmt.type === 'decorated_definition' ? stmt.childForFieldName('definition') : stmt;
+    if (def?.type === 'function_definition' || def?.type === 'class_definition') out.add(def.childForFieldName('name')!.text);
+    const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+    const left = e?.type === 'assignment' ? e.childForFieldName('left') : null;
+    if (left?.type === 'identifier') out.add(left.text);
+  }
+  return out;
+}
+
+/** Names a scope binds itself (parameters, assignments, loop and `with` targets), the agent's variable included. */
+function scopeBindings(scope: SyntaxNode): Set<string> {
+  const out = new Set<string>();
+  if (scope.type === 'function_definition') {
+    for (const p of scope.childForFieldName('parameters')?.namedChildren ?? []) out.add((p.childForFieldName('name') ?? p).text.replace(/^\*+/, '').split(/[:=]/)[0]!.trim());
+  }
+  walk(scope.type === 'function_definition' ? scope.childForFieldName('body')! : scope, (n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    const target = n.type === 'assignment' || n.type === 'augmented_assignment' ? n.childForFieldName('left')
+      : n.type === 'for_statement' ? n.childForFieldName('left')
+      : n.type === 'as_pattern_target' ? n : null;
+    if (target) walk(target, (t) => { if (t.type === 'identifier') out.add(t.text); });
+  });
+  return out;
+}
+
+/**
+ * The entry point's one `except KeyboardInterrupt:` around the agent's start whose statements a cleanup()
+ * override can run as they were: each a call, reading only the agent (as `self`), module-level names and
+ * builtins, none the agent's own teardown (interrupt-teardown wires those). Null when there is none, or
+ * when the agent or another transform already has the override, or something in the file calls it.
+ */
+export function wirableEntryClause(ctx: PythonTransformContext): WirableClause | null {
+  const target = interruptWiringTarget(ctx, '');
+  if (!target) return null;
+  // Whoever calls cleanup() on the agent would run the clause outside an interrupt.
+  if (ctx.refs.of(target).some((r) => r.kind === 'attribute')) return null;
+  const { constructs, scopes } = entryAgentHolders(ctx);
+  const found: WirableClause[] = [];
+  let other = false;
+  const globals = moduleNames(ctx);
+  for (const { scope, vars } of scopes) {
+    const bound = scopeBindings(scope);
+    walk(scope, (t) => {
+      if (t.type === 'class_definition' || t.type === 'lambda' || (t.type === 'function_definition' && t.id !== scope.id)) return false;
+      if (t.type !== 'try_statement' || isRemoved(ctx, t)) return;
+      let agentVar: string | null = null;
+      walk(t.childForFieldName('body')!, (n) => {
+        const fn = n.type === 'call' ? n.childForFieldName('function') : null;
+        const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+        if (!agentVar && obj?.type === 'identifier' && vars.has(obj.text)) agentVar = obj.text;
+        if (!agentVar && obj && constructs(obj)) agentVar = '';
+      });
+      if (agentVar === null) return;
+      for (const clause of t.namedChildren) {
+        if (clauseKind(clause) !== 'interrupt') continue;
+        const body = clause.namedChildren.find((c) => c.type === 'block');
+        const statements = (body?.namedChildren ?? []).filter((c) => c.type !== 'comment' && c.type !== 'pass_statement');
+        if (!statements.length) continue;
+        const ok = agentVar !== '' && !/\bas\b/.test(clause.text.slice(0, (body?.startIndex ?? clause.startIndex) - clause.startIndex)) &&
+          statements.every((s) => callStatement(s, agentVar!, globals, bound));
+        if (ok) found.push({ clause, statements, agentVar: agentVar!, target });
+        else other = true;
+      }
+    });
+  }
+  // The same clause around the loop of a kept method the entry point runs (`def run(self): try: while ...:
+  // ... except KeyboardInterrupt: logger.info("interrupted after %d files", self.files_done)`), self as it is.
+  const mainLoop = ctx.py.main_loop_method ?? 'run';
+  for (const [method, fn] of ctx.agent.methods) {
+    if (fn.isAsync || (method !== mainLoop && !calledByEntryPoint(ctx, method)) || isRemoved(ctx, fn.outer)) continue;
+    const bound = scopeBindings(fn.node);
+    walk(fn.body, (t) => {
+      if (t.type === 'function_definition' || t.type === 'class_definition' || t.type === 'lambda') return false;
+      if (t.type !== 'try_statement' || !containsLoop(t.childForFieldName('body'))) return;
+      for (const clause of t.namedChildren) {
+        if (clauseKind(clause) !== 'interrupt') continue;
+        const body = clause.namedChildren.find((c) => c.type === 'block');
+        const statements = (body?.namedChildren ?? []).filter((c) => c.type !== 'comment' && c.type !== 'pass_statement');
+        if (!statements.length) continue;
+        // The try and its clause must reach the output: a loop rewritten into the base's hook takes its clause along.
+        const untouched = !isRemoved(ctx, t) && !ctx.edits.covered(t.startIndex, t.endIndex) && !ctx.edits.touches(clause.startIndex, clause.endIndex);
+        const ok = untouched && !/\bas\b/.test(clause.text.slice(0, (body?.startIndex ?? clause.startIndex) - clause.startIndex)) &&
+          statements.every((s) => callStatement(s, 'self', globals, bound));
+        if (ok) found.push({ clause, statements, agentVar: 'self', target });
+        else other = true;
+      }
+    });
+  }
+  if (other || found.length !== 1) return null;
+  return found[0]!;
+}
+
+/** `logger.info("...")`, `agent.flush_pending()`: a call reading only the agent, module-level names and builtins. */
+function callStatement(stmt: SyntaxNode, agentVar: string, globals: Set<string>, bound: Set<string>): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  if (e?.type !== 'call') return false;
+  const fn = e.childForFieldName('function');
+  const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+  // The agent's own teardown there is interrupt-teardown's.
+  if (obj?.text === agentVar && TEARDOWN.test(fn!.childForFieldName('attribute')!.text)) return false;
+  // An exit code (sys.exit(1)) would be swallowed by the base's handler, which ends with SystemExit(0).
+  if (/(^|\.)(exit|_exit|quit|abort|kill)$/.test(fn?.text ?? '')) return false;
+  let ok = true;
+  walk(e, (n) => {
+    if (!ok) return false;
+    if (['lambda', 'await', 'yield', 'named_expression', 'list_comprehension', 'generator_expression', 'dictionary_comprehension', 'set_comprehension'].includes(n.type)) {
+      ok = false;
+      return false;
+    }
+    if (n.type !== 'identifier') return;
+    const p = n.parent;
+    if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
+    if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id) return;
+    if (n.text === agentVar) return;
+    if (bound.has(n.text) || !(globals.has(n.text) || BUILTINS.has(n.text))) ok = false;
+  });
+  return ok;
+}
+
+function enclosingMethod(n: SyntaxNode): string | null {
+  for (let p = n.parent; p; p = p.parent) if (p.type === 'function_definition') return p.childForFieldName('name')!.text;
+  return null;
+}
+
+export const entryInterruptClause: PythonTransform = {
+  name: 'entry-interrupt-clause',
+  phase: 'edit',
+  run(ctx) {
+    const w = wirableEntryClause(ctx);
+    if (!w) return;
+    // Another transform wrote the override already (a teardown wired from run()'s clause): leave it the warning.
+    if (ctx.edits.writtenTexts().some((t) => new RegExp(`\\bdef ${w.target}\\(`).test(t))) return;
+    const anchor = [...ctx.agent.methods.values()].find((m) => m.name !== '__init__' && !isRemoved(ctx, m.outer));
+    if (!anchor) return;
+    const indent = ctx.source.slice(lineStart(ctx.source, anchor.outer.startIndex), anchor.outer.startIndex);
+    if (!/^[ \t]*$/.test(indent)) return;
+    const { eol, unit } = ctx.layout;
+    const inner = indent + unit;
+    const lines: string[] = [];
+    for (const s of w.statements) {
+      // `agent` read as `self`, in the statement's own text; its continuation lines keep their offset.
+      const ids: SyntaxNode[] = [];
+      walk(s, (n) => {
+        if (n.type === 'identifier' && n.text === w.agentVar && !(n.parent?.type === 'attribute' && n.parent.childForFieldName('attribute')?.id === n.id)) ids.push(n);
+      });
+      let text = s.text;
+      for (const id of ids.sort((a, b) => b.startIndex - a.startIndex)) {
+        text = text.slice(0, id.startIndex - s.startIndex) + 'self' + text.slice(id.endIndex - s.startIndex);
+      }
+      const from = ctx.source.slice(lineStart(ctx.source, s.startIndex), s.startIndex);
+      text.split(/\r?\n/).forEach((l, i) => lines.push(i === 0 ? inner + l : inner + (l.startsWith(from) ? l.slice(from.length) : l.trimStart())));
+    }
+    const done = `_${w.target}_interrupt_done`;
+    // Guarded the way teardown-super guards a teardown (`if ...: return` first), so a second run leaves it as it is.
+    const body = [
+      `${indent}def ${w.target}(self):`,
+      `${inner}if getattr(self, "${done}", False):`,
+      `${inner}${unit}return`,
+      `${inner}self.${done} = True`,
+      ...lines,
+      `${inner}super().${w.target}()`,
+    ];
+    // Above the comment lines that head the anchor method (a section rule belongs to what follows it).
+    const siblings = anchor.outer.parent?.namedChildren ?? [];
+    let k = siblings.findIndex((c) => c.id === anchor.outer.id);
+    let at = anchor.outer;
+    while (k > 0) {
+      const prev = siblings[k - 1]!;
+      if (prev.type !== 'comment' || prev.endPosition.row !== at.startPosition.row - 1 || !/^[ \t]*$/.test(ctx.source.slice(lineStart(ctx.source, prev.startIndex), prev.startIndex))) break;
+      at = prev;
+      k--;
+    }
+    ctx.edits.insert(lineStart(ctx.source, at.startIndex), body.join(eol) + eol + eol, 'entry-interrupt-clause');
+    const first = w.statements[0]!;
+    // The warning that the clause no longer runs (entrypoint.ts) is answered here.
+    const said = `\`except KeyboardInterrupt:\` (line ${w.clause.startPosition.row + 1}) no longer runs`;
+    for (let i = ctx.warnings.length - 1; i >= 0; i--) if (ctx.warnings[i]!.includes(said)) ctx.warnings.splice(i, 1);
+    const where = w.agentVar === 'self' ? `${ctx.agent.methods.get(enclosingMethod(w.clause) ?? '')?.name ?? 'run'}()'s` : "the entry point's";
+    ctx.warnings.push(
+      `${where} \`except KeyboardInterrupt:\` (line ${w.clause.startPosition.row + 1}) runs from a ${w.target}() override now: ` +
+        `${ctx.profile.base_class}'s signal handler takes SIGINT and SIGTERM, runs ${w.target}() and ends with SystemExit, which that clause does not catch; ` +
+        `its ${w.statements.length} statement(s) from line ${first.startPosition.row + 1} (\`${first.text.split('\n')[0]!.trim().slice(0, 100)}\`) run there once, before the base's teardown, ` +
+        `on SIGTERM as well as on Ctrl-C`,
+    );
+  },
+};
