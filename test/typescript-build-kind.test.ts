@@ -11,6 +11,7 @@ import { Project, ts } from 'ts-morph';
 import { buildsToCommonJs } from '../src/lang/typescript/build-kind.js';
 import { typescriptAdapter } from '../src/lang/typescript/adapter.js';
 import { loadProfile, templatesDir } from '../src/profile/profile.js';
+import { stopWhen } from './helpers/ts-agent-process.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const roots: string[] = [];
@@ -101,6 +102,18 @@ describe('the entry guard added to an agent compiles under the repository build'
     expect(output).not.toContain("from 'node:url'");
     expect(moduleErrors(root, output)).toEqual([]);
   });
+
+  // The launcher (migrate validate) compiled the _v2 as an ES module (it imports nothing relative but
+  // the base), where `require` does not exist: it died at the guard with "require is not defined".
+  it('module commonjs: the _v2 with its require.main guard runs through the launcher and stops on SIGTERM', async () => {
+    const { root, output } = await rewriteIn({ 'tsconfig.json': '{ "compilerOptions": { "module": "commonjs", "target": "es2020", "strict": true } }' });
+    const v2 = agent.replace(/\.ts$/, '_v2.ts');
+    writeFileSync(path.join(root, v2), output);
+    writeFileSync(path.join(root, 'package.json'), '{ "name": "inventory", "private": true }\n');
+    const { code, log } = await stopWhen(root, v2, {}, (l) => /InventorySync running/.test(l));
+    expect(log).not.toMatch(/require is not defined/);
+    expect(code, log).toBe(0);
+  }, 60_000);
 
   it('an ES module package: the import.meta guard, which compiles there', async () => {
     const { root, output } = await rewriteIn({ 'package.json': '{ "type": "module" }', 'tsconfig.json': '{ "compilerOptions": { "module": "nodenext", "target": "es2022", "strict": true } }' });

@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { templatesDir, loadProfile } from '../src/profile/profile.js';
 import { launchTypeScript } from '../src/lang/typescript/launch.js';
+import { stopWhen } from './helpers/ts-agent-process.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const roots: string[] = [];
@@ -171,6 +172,50 @@ describe('a start() failing before any listen, through a guarded .catch(), ends 
       const { code, log } = await runToExit(root, file, { THUMB_QUEUE_DIR: path.join(root, 'not-a-dir', 'spool'), WORKER_HEALTH_PORT: '0' });
       expect(code, `still running 15 s after start() failed:\n${log}`).toBe(1);
       expect(log).toMatch(/thumbnail-worker: cannot start: ENOTDIR/);
+    }, 60_000);
+  }
+});
+
+// tsleft49-void-main-price-feed-listen-unhandled: `void main();` with `await feed.start()` in main()
+// and nothing catching. The port taken: the legacy's rejection is unhandled (Node prints it, exits 1);
+// before the fix the _v2's onStart() failure was only logged and it ran on (health ok, no /prices).
+// The port free: both serve /prices and stop on SIGTERM with 0.
+describe('a start failure nothing catches (`void main();`) ends the process, as the unhandled rejection did', () => {
+  const agent = 'services/price-feed.ts';
+  for (const [side, file] of sides(agent)) {
+    it(`${side}: PRICE_FEED_PORT taken -> prints the error and exits 1 on its own`, async () => {
+      const root = materialize('tsleft49-void-main-price-feed-listen-unhandled', agent);
+      const holder = net.createServer();
+      await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+      try {
+        const { code, log } = await runToExit(root, file, { PRICE_FEED_PORT: String((holder.address() as net.AddressInfo).port) });
+        expect(code, `still running 15 s after the failed listen:\n${log}`).toBe(1);
+        expect(log).toMatch(/Error: listen EADDRINUSE/);
+        if (side === '_v2') expect(log).toMatch(/PriceFeed stopped/);
+      } finally {
+        holder.close();
+      }
+    }, 60_000);
+
+    it(`${side}: PRICE_FEED_PORT free -> serves /prices, SIGTERM stops it with 0`, async () => {
+      const root = materialize('tsleft49-void-main-price-feed-listen-unhandled', agent);
+      const probe = net.createServer();
+      await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+      const port = (probe.address() as net.AddressInfo).port;
+      await new Promise<void>((resolve) => probe.close(() => resolve()));
+      // SIGTERM once /prices has answered (asked once the agent says it serves it).
+      let asked = false;
+      let served: number | null = null;
+      const { code, log } = await stopWhen(root, file, { PRICE_FEED_PORT: String(port) }, (l) => {
+        if (!asked && /serving \/prices on/.test(l)) {
+          asked = true;
+          void fetch(`http://127.0.0.1:${port}/prices`, { headers: { connection: 'close' } }).then((r) => (served = r.status), () => (served = -1));
+        }
+        return served !== null;
+      });
+      expect(served, log).toBe(200);
+      expect(code, log).toBe(0);
+      expect(log).toMatch(/stopped after \d+ polls/);
     }, 60_000);
   }
 });

@@ -119,7 +119,7 @@ describe('validation ports', () => {
     // edge_bundle.py: ConfigWatcherAgent on AGENT_PORT, a second agent of the file (LeaseKeeperAgent) serving
     // health on AGENT_PORT + 11, outside the reserved block: the _v2 serves it on its own AGENT_PORT + 11.
     const mapping = new Map([[25440, 31584], [25444, 31588]]);
-    const base = { mapping, derived: new Map<number, number>(), ms: 1 };
+    const base = { mapping, derived: new Map<number, number>(), health: { v2: 31588, legacy: 25444 }, ms: 1 };
     const ok = checkPorts({ ...base, legacy: [25444, 25451], now: [31588, 31595] });
     expect(ok.ok, ok.detail).toBe(true);
     expect(ok.detail).toBe('listens where the legacy agent did: 31588 (legacy 25444), 31595 (legacy 25451)');
@@ -133,16 +133,37 @@ describe('validation ports', () => {
     // health on 5661 and a PUB on 5662; the _v2's base takes AGENT_PORT and HEALTH_CHECK_PORT, its PUB AGENT_PORT + 2.
     // Paired one by one, 5662 found no given port left and a right migration failed validation.
     const mapping = new Map([[25440, 31584], [25444, 31588]]);
-    const base = { mapping, derived: new Map<number, number>(), ms: 1 };
+    // 5661 answered the legacy run's health probe.
+    const base = { mapping, derived: new Map<number, number>(), health: { v2: 31588, legacy: 5661 }, ms: 1 };
     const ok = checkPorts({ ...base, legacy: [5660, 5661, 5662], now: [31584, 31586, 31588] });
     expect(ok.ok, ok.detail).toBe(true);
     expect(ok.detail).toContain('5662 (the legacy agent\'s 5660 + 2) as 31586');
-    expect(ok.detail).toContain('5661 (fixed in the legacy agent) as 31588');
+    expect(ok.detail).toContain('31588 (legacy 5661, its health port)');
     // The PUB socket gone from the _v2: still missing.
     expect(checkPorts({ ...base, legacy: [5660, 5661, 5662], now: [31584, 31588] }).ok).toBe(false);
     // Two fixed ports, one neighbour: paired by offset, not the neighbour with the health port.
-    const two = checkPorts({ ...base, legacy: [5595, 5597], now: [31584, 31586, 31588] });
+    const two = checkPorts({ ...base, health: { v2: 31588 }, legacy: [5595, 5597], now: [31584, 31586, 31588] });
     expect(two.ok, two.detail).toBe(true);
     expect(two.detail).toContain('5597 (the legacy agent\'s 5595 + 2) as 31586');
+  });
+  it('never lets the _v2\'s health port stand in for a business port of the legacy agent', () => {
+    // tsleft49-counter-relay-fixed-business-port: a TCP listener on a literal 7437, no health port of its own.
+    const mapping = new Map([[25440, 31584], [25444, 31588]]);
+    const base = { mapping, derived: new Map<number, number>(), health: { v2: 31588 }, ms: 1 };
+    // The _v2 serves /health and never listens for the business: 7437 is missing, and named.
+    const broken = checkPorts({ ...base, legacy: [7437], now: [31588] });
+    expect(broken.ok, broken.detail).toBe(false);
+    expect(broken.detail).toContain('does not listen on 7437 (a business port)');
+    // Its business listener on the validator's AGENT_PORT (the base's port): paired with that one.
+    const ok = checkPorts({ ...base, legacy: [7437], now: [31584, 31588] });
+    expect(ok.ok, ok.detail).toBe(true);
+    expect(ok.detail).toContain('7437 (fixed in the legacy agent) as 31584');
+    // Its own health on a literal 8081 (it answered the probe) and the business on 7437: health goes to the
+    // _v2's health port, the business still needs a listener.
+    const own = { ...base, health: { v2: 31588, legacy: 8081 } };
+    expect(checkPorts({ ...own, legacy: [7437, 8081], now: [31588] }).detail).toContain('does not listen on 7437 (a business port)');
+    expect(checkPorts({ ...own, legacy: [7437, 8081], now: [31584, 31588] }).ok).toBe(true);
+    // The health port gone too: named as the health port.
+    expect(checkPorts({ ...own, legacy: [7437, 8081], now: [31584] }).detail).toContain('does not listen on 31588 (legacy 8081, its health port) (');
   });
 });

@@ -28,6 +28,7 @@ import { redactDeep } from '../config/secrets.js';
 import { checkSurvival } from './checks/survival.js';
 import { checkPorts } from './checks/ports.js';
 import { listeningPorts } from './listening-ports.js';
+import { legacyHealthPort } from './legacy-health-port.js';
 import { judgeHealth } from './checks/health-http.js';
 import { httpGet, networkReason } from './http-util.js';
 import { enterTreeGuard, type TreeCleanup } from './leftovers.js';
@@ -135,6 +136,8 @@ interface LegacyRun {
   /** Ports it listened on at the end of its window, and the validator's ports it was given. */
   listening: number[] | null;
   given: AgentPorts | null;
+  /** Its health port: the given one when it listened there, else one it bound itself that answered the health probe. */
+  health?: number;
   /** The error line the legacy agent died with when it could not start (a module missing here, say). */
   startError?: string;
   /** What it did with its registration on SIGTERM (when the deregister check asks). */
@@ -188,6 +191,8 @@ async function legacyBaseline(
   // Observe its registration and deregistration; registerWithinMs: run it until it has registered
   // (at most that long from its start) rather than for its window.
   watchRegistry: boolean | { registerWithinMs: number } = false,
+  // Ask the ports it bound itself which one serves its health, this way (for the ports check).
+  probeHealth?: 'http' | 'zmq',
 ): Promise<LegacyRun> {
   const legacyFile = o.legacyFile!;
   let ports: AgentPorts | undefined;
@@ -220,8 +225,11 @@ async function legacyBaseline(
     }
     let deregistration: LegacyDeregistration | undefined;
     let registered: Entry | undefined;
+    let health: number | undefined;
     if (!early) {
       listening = listeningPorts(proc.members());
+      const own = (listening ?? []).filter((p) => !ports!.block.includes(p));
+      health = listening?.includes(ports.health_port) ? ports.health_port : probeHealth && own.length ? await legacyHealthPort(own, probeHealth) : undefined;
       // Registered in its own scope by now: is it gone once SIGTERM has ended it?
       // One try: an unreadable registry leaves it unobserved, and the legacy agent's time limit runs.
       const before = watchRegistry ? await registrationNow(lookup, undefined, 1) : undefined;
@@ -237,7 +245,7 @@ async function legacyBaseline(
       const after = () => (typeof watchRegistry === 'object' ? registrationAfterExit(lookup, registered, stopMs, 1) : registrationNow(lookup, registered, 1));
       if (before) deregistration = await legacyDeregistration(before.state, ended, stopMs, after);
     }
-    return { baseline: { output: proc.output() }, listening, given: ports, deregistration, registryLookup: lookup, registered };
+    return { baseline: { output: proc.output() }, listening, given: ports, health, deregistration, registryLookup: lookup, registered };
   } catch (err) {
     return none(`legacy agent could not start: ${oneLine(err)}`);
   } finally {
@@ -373,7 +381,7 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
 
     const legacy: LegacyRun =
       (enabled.has('log') || enabled.has('ports') || (enabled.has('deregister') && !baseDeregisters)) && o.legacyFile
-        ? await legacyBaseline(o, launchFor, undefined, enabled.has('deregister'))
+        ? await legacyBaseline(o, launchFor, undefined, enabled.has('deregister'), enabled.has('ports') ? (v.health ?? 'http') : undefined)
         : { baseline: { note: o.legacyFile ? 'log check disabled' : 'no legacy file given' }, listening: null, given: null };
     const baseline = legacy.baseline;
     let legacyStartError = legacy.startError;
@@ -437,6 +445,7 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
             mapping: new Map(legacy.given ? [[legacy.given.port, port], [legacy.given.health_port, healthPort]] : []),
             derived: legacy.given ? derivedPortMapping(legacy.given, { port, health_port: healthPort }) : undefined,
             now: listeningPorts(proc.members()),
+            health: { v2: healthPort, legacy: legacy.health },
             ms: Date.now() - t,
           });
       return { survival, ports };

@@ -84,10 +84,6 @@ export function wrapBodyInTry(ctx: TsRewriteContext, name: string, clause: (inde
   const closeLine = t.lastIndexOf('\n', close - 1) + 1;
   if (!opened || !/^[ \t]*$/.test(t.slice(closeLine, close))) return false;
   const own = (n: Node) => n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === impl;
-  const promised = (e: Node) => {
-    const type = e.getType();
-    return (type.isUnion() ? type.getUnionTypes() : [type]).some((x) => x.isAny() || x.isUnknown() || !!x.getProperty('then'));
-  };
   const returned = descendantsOfKind(body, SyntaxKind.ReturnStatement).filter((r) => own(r) && r.getExpression() && !Node.isAwaitExpression(r.getExpression()!) && promised(r.getExpression()!));
   ensureAsync(ctx, impl);
   for (const r of returned) ctx.edits.insert(r.getFirstChildByKindOrThrow(SyntaxKind.ReturnKeyword).getEnd(), ' await');
@@ -95,6 +91,12 @@ export function wrapBodyInTry(ctx: TsRewriteContext, name: string, clause: (inde
   const skip = [...body.getDescendantsOfKind(SyntaxKind.TemplateExpression), ...body.getDescendantsOfKind(SyntaxKind.NoSubstitutionTemplateLiteral)].map((n) => [n.getStart(), n.getEnd()] as [number, number]);
   ctx.edits.wrapLines(body.getStart() + opened[0].length, closeLine, `${indent}try {\n`, `${indent}} ${clause(indent)}\n`, ctx.unit, skip);
   return true;
+}
+
+/** An expression that may be a promise (any, unknown, or a type with `then`). */
+function promised(e: Node): boolean {
+  const type = e.getType();
+  return (type.isUnion() ? type.getUnionTypes() : [type]).some((x) => x.isAny() || x.isUnknown() || !!x.getProperty('then'));
 }
 
 const ENTRY_CATCH = "the entry point's .catch()";
@@ -126,6 +128,13 @@ function moduleLevel(ctx: TsRewriteContext, st: Node): boolean {
   return !!parent && Node.isBlock(parent) && mainGuards(ctx.sf).some((g) => Node.isIfStatement(g) && g.getThenStatement() === parent);
 }
 
+/** `process.on('unhandledRejection', ...)` (or `once`, `addListener`) anywhere in the file: it decides what a rejection does. */
+function handlesRejections(ctx: TsRewriteContext): boolean {
+  return descendantsOfKind(ctx.sf, SyntaxKind.CallExpression).some(
+    (c) => /^process\.(on|once|addListener|prependListener)$/.test(calleeText(c)) && /^['"`]unhandledRejection['"`]$/.test(c.getArguments()[0]?.getText() ?? ''),
+  );
+}
+
 /** `await agent.start()` a statement of `async function main()` called exactly once: that call of main(). */
 function mainCall(ctx: TsRewriteContext, call: CallExpression): CallExpression | null {
   const stmt = call.getParent()!.getParent();
@@ -146,7 +155,8 @@ function mainCall(ctx: TsRewriteContext, call: CallExpression): CallExpression |
  *  - `X.catch(h)`, where `h` only logs (reading its error and module-level names) and ends with
  *    `process.exit(N)`, N > 0;
  *  - `await X;` in an ES module (top-level await, not inside a try): Node prints the error and
- *    exits 1.
+ *    exits 1;
+ *  - `X;` or `void X;`, nothing catching: an unhandled rejection, which Node prints and exits 1 on.
  */
 function fatalStartHandler(ctx: TsRewriteContext, e: EntryInfo): FatalHandler | null {
   const call = e.methodNameNode?.getParent()?.getParent();
@@ -154,8 +164,15 @@ function fatalStartHandler(ctx: TsRewriteContext, e: EntryInfo): FatalHandler | 
   const reached = Node.isAwaitExpression(call.getParent()) && !moduleLevel(ctx, call.getParent()!.getParent()!) ? mainCall(ctx, call) : call;
   if (!reached) return null;
   const awaited = reached.getParent();
+  const nodeExits = (via: string, at: Node): FatalHandler => ({ param: 'err', paramType: null, lines: ['console.error(err);'], exit: 'process.exit(1);', code: '1', line: at.getStartLineNumber(), via });
   if (awaited && Node.isAwaitExpression(awaited) && Node.isExpressionStatement(awaited.getParent()) && moduleLevel(ctx, awaited.getParent()!)) {
-    return { param: 'err', paramType: null, lines: ['console.error(err);'], exit: 'process.exit(1);', code: '1', line: awaited.getStartLineNumber(), via: "the module's top-level await (Node prints the error and exits)" };
+    return nodeExits("the module's top-level await (Node prints the error and exits)", awaited);
+  }
+  // `agent.start();` / `void main();` at the module's top level, nothing catching: a rejection is
+  // unhandled, and Node prints it and exits 1 (unless the file handles unhandled rejections itself).
+  const bare = awaited && Node.isVoidExpression(awaited) ? awaited.getParent() : awaited;
+  if (bare && Node.isExpressionStatement(bare) && moduleLevel(ctx, bare) && promised(reached) && !handlesRejections(ctx)) {
+    return nodeExits("an unhandled rejection of the entry point's call (Node prints the error and exits)", bare);
   }
   const catchCall = catchOf(reached);
   if (!catchCall) return null;

@@ -3,6 +3,8 @@
 // HEALTH_CHECK_PORT) map to the ones the _v2 was given, any other port (a literal 5624) must
 // be the same, but for one the legacy agent derived from them (its AGENT_PORT + 2): the _v2's
 // same neighbour. The _v2 may listen on more (the base's own ports): only a missing one fails.
+// Health pairs with health, business with business: the _v2's health port (the base's /health)
+// stands in only for the legacy agent's own health port, never for a port its business listened on.
 import type { CheckResult } from '../../core/types.js';
 import { ephemeralRange } from '../ports.js';
 import { result } from './common.js';
@@ -18,6 +20,11 @@ export interface PortsOptions {
   derived?: Map<number, number>;
   /** Ports the _v2 listens on, or null when they could not be read. */
   now: number[] | null;
+  /**
+   * The health ports: the _v2's (the validator's HEALTH_CHECK_PORT, where the base serves it) and
+   * the legacy agent's when it had one (the given one, or one it bound itself that answered the probe).
+   */
+  health: { v2: number; legacy?: number };
   ms: number;
 }
 
@@ -36,20 +43,26 @@ export function checkPorts(o: PortsOptions): CheckResult {
   // on AGENT_PORT + 10, its health on + 11): the _v2's same neighbour of its own given port, when it listens
   // there. Only a small offset counts, so a fixed port never pairs by chance with one drawn at random.
   const far = new Map<number, number>();
+  // The legacy agent's health on a port it chose itself: the _v2's health port is where it went.
+  const health = new Map<number, number>();
+  if (o.health.legacy !== undefined && !o.mapping.has(o.health.legacy) && !o.derived?.has(o.health.legacy)) health.set(o.health.legacy, o.health.v2);
   for (const p of o.legacy) {
-    if (o.mapping.has(p) || o.derived?.has(p)) continue;
+    if (o.mapping.has(p) || o.derived?.has(p) || health.has(p)) continue;
     const from = [...o.mapping.entries()].find(([legacy, v2]) => p - legacy > 0 && p - legacy <= FAR_OFFSET && o.now!.includes(v2 + p - legacy));
     if (from) far.set(p, from[1] + p - from[0]);
   }
-  const mapped = (p: number) => o.mapping.get(p) ?? o.derived?.get(p) ?? far.get(p);
+  const mapped = (p: number) => o.mapping.get(p) ?? o.derived?.get(p) ?? far.get(p) ?? health.get(p);
   const ephemeral = o.legacy.filter((p) => mapped(p) === undefined && p >= lo && p <= hi);
   const expected = o.legacy.filter((p) => !ephemeral.includes(p)).map((p) => mapped(p) ?? p);
   let missing = expected.filter((p) => !o.now!.includes(p));
   // A legacy agent that ignored the validator's ports (a literal 7701 for its health) and a _v2
   // whose base takes them from the environment listen on different numbers for the same role:
   // such a fixed port pairs with a port the validator gave the _v2 that the legacy agent left unused.
-  const unusedGiven = [...o.mapping.entries()].filter(([legacy, v2]) => !o.legacy!.includes(legacy) && o.now!.includes(v2)).map(([, v2]) => v2);
+  // Not the _v2's health port: that one is paired above with the legacy agent's health, or with nothing.
+  const unusedGiven = [...o.mapping.entries()].filter(([legacy, v2]) => v2 !== o.health.v2 && !o.legacy!.includes(legacy) && o.now!.includes(v2)).map(([, v2]) => v2);
   const label = (p: number) => {
+    const own = [...health.entries()].find(([, v]) => v === p)?.[0];
+    if (own !== undefined) return `${p} (legacy ${own}, its health port)`;
     const from = [...o.mapping.entries(), ...(o.derived?.entries() ?? []), ...far.entries()].find(([, v]) => v === p)?.[0];
     return from === undefined ? `${p}` : `${p} (legacy ${from})`;
   };
@@ -81,8 +94,11 @@ export function checkPorts(o: PortsOptions): CheckResult {
     return false;
   });
   if (missing.length) {
+    // A port of the legacy agent's business (not its health port) says so: the _v2's health port,
+    // listening or not, was no stand-in for it.
+    const role = (p: number) => (p !== o.health.v2 ? `${label(p)} (a business port)` : health.size ? label(p) : `${label(p)} (the health port)`);
     return result('ports', false, o.ms,
-      `the legacy agent listened on ${expected.map(label).join(', ')}; the _v2 does not listen on ${missing.map(label).join(', ')} (it listens on ${o.now.join(', ') || 'nothing'})`);
+      `the legacy agent listened on ${expected.map(label).join(', ')}; the _v2 does not listen on ${missing.map(role).join(', ')} (it listens on ${o.now.join(', ') || 'nothing'})`);
   }
   const extra = o.now.filter((p) => !expected.includes(p));
   return result('ports', true, o.ms,

@@ -1,0 +1,64 @@
+// The ports check pairs business ports with business ports. tsleft49-counter-relay-fixed-business-port:
+// the legacy agent's only listener is its TCP business port, a literal 7437 (not a port the validator
+// gives), and it has no health port; the _v2's base serves /health on the validator's HEALTH_CHECK_PORT.
+// That health port, one the legacy agent left unused, stood in for 7437: a _v2 whose onStart() never
+// listens (hand-broken here) passed validation. Both are validated for real (`migrate validate`, built
+// CLI): the fixture's _v2 passes; the broken one fails the ports check, which names 7437.
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, ensureBuilt, REPO } from './helpers/cli.js';
+
+const FIXTURE = path.join(REPO, 'fixtures', 'typescript', 'tsleft49-counter-relay-fixed-business-port');
+const AGENT = 'services/counter-relay.ts';
+const roots: string[] = [];
+beforeAll(() => ensureBuilt(), 180_000);
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+/** The legacy agent and `v2` as its _v2 sibling, with the reference base, committed in a fresh repository. */
+function repo(v2: string): string {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-ports-'));
+  roots.push(root);
+  mkdirSync(path.join(root, 'services'), { recursive: true });
+  writeFileSync(path.join(root, AGENT), readFileSync(path.join(FIXTURE, 'input.ts'), 'utf8'));
+  writeFileSync(path.join(root, AGENT.replace(/\.ts$/, '_v2.ts')), v2);
+  mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
+  cpSync(path.join(REPO, 'templates', 'runtime', 'typescript', 'common', 'core', 'base-agent.ts'), path.join(root, 'common', 'core', 'base-agent.ts'));
+  writeFileSync(path.join(root, 'package.json'), '{ "name": "fixture", "private": true }\n');
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: root, stdio: 'ignore' });
+  git('init', '-q');
+  git('add', '-A');
+  git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'fixture');
+  return root;
+}
+
+async function portsCheck(root: string): Promise<{ code: number; ports: { ok: boolean; detail: string } }> {
+  const r = await cli(root, ['validate', 'CounterRelay', '--json'], { env: { MIGRATE_SURVIVAL_WINDOW_S: '2', MIGRATE_LEGACY_WINDOW_S: '2' }, timeout: 110_000 });
+  const checks = JSON.parse(r.stdout).results[0].validation.checks as Array<{ name: string; ok: boolean; detail: string }>;
+  return { code: r.exitCode, ports: checks.find((c) => c.name === 'ports')! };
+}
+
+describe('a _v2 that never listens on the legacy agent\'s business port', () => {
+  const expected = readFileSync(path.join(FIXTURE, 'expected.ts'), 'utf8');
+
+  it('the rewrite (listening on its port) passes the ports check', async () => {
+    const { code, ports } = await portsCheck(repo(expected));
+    expect(ports.ok, ports.detail).toBe(true);
+    expect(ports.detail).toMatch(/7437 \(fixed in the legacy agent\) as \d+ \(the validator's\)/);
+    expect(code).toBe(0);
+  }, 120_000);
+
+  it('a broken rewrite whose onStart() never listens fails it, naming 7437', async () => {
+    // The listen and its promise gone: onStart() only logs.
+    const broken = expected.replace(/return await new Promise\(\(resolve, reject\) => \{[\s\S]*?\n {6}\}\);\n/, "log('INFO', 'relay up');\n");
+    expect(broken).not.toBe(expected);
+    const { code, ports } = await portsCheck(repo(broken));
+    expect(ports.ok, ports.detail).toBe(false);
+    expect(ports.detail).toMatch(/does not listen on 7437/);
+    expect(code).toBe(1);
+  }, 120_000);
+});
