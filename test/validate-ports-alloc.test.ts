@@ -6,7 +6,9 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import http from 'node:http';
 import { checkPorts } from '../src/validate/checks/ports.js';
+import { legacyHealthPort } from '../src/validate/legacy-health-port.js';
 import {
   allocateAgentPorts, allocatePorts, BLOCK_SIZE, derivedPortMapping, HEALTH_OFFSET, isPortFree, releasePorts,
 } from '../src/validate/ports.js';
@@ -165,5 +167,27 @@ describe('validation ports', () => {
     expect(checkPorts({ ...own, legacy: [7437, 8081], now: [31584, 31588] }).ok).toBe(true);
     // The health port gone too: named as the health port.
     expect(checkPorts({ ...own, legacy: [7437, 8081], now: [31584] }).detail).toContain('does not listen on 31588 (legacy 8081, its health port) (');
+  });
+
+  it('finds a legacy agent\'s own health port by asking its ports, /health or /healthz', async () => {
+    // A Node service's health on /healthz (the Kubernetes habit) beside a business port answering 404 to both paths:
+    // the health one is found, the business one is not taken for it.
+    const listen = (handler: http.RequestListener) => new Promise<http.Server>((resolve) => {
+      const s = http.createServer(handler);
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    const healthz = await listen((req, res) => {
+      if (req.url === '/healthz') res.end(JSON.stringify({ status: 'ok', uptime: 3 }));
+      else { res.statusCode = 404; res.end(); }
+    });
+    const business = await listen((_req, res) => { res.statusCode = 404; res.end('no such route'); });
+    try {
+      const port = (s: http.Server) => (s.address() as { port: number }).port;
+      expect(await legacyHealthPort([port(business), port(healthz)], 'http')).toBe(port(healthz));
+      expect(await legacyHealthPort([port(business)], 'http')).toBeUndefined();
+    } finally {
+      healthz.close();
+      business.close();
+    }
   });
 });

@@ -1,7 +1,7 @@
 // Which of the ports a legacy agent bound by itself (a literal 8081, not the validator's
 // HEALTH_CHECK_PORT) serves its health: the ports check pairs that one, and only that one, with the
 // _v2's health port (where the base serves /health). Asked of the running legacy agent the way the
-// profile asks the _v2 (GET /health, or a ZMQ health_check request); any answer that reads as a
+// profile asks the _v2 (GET /health or /healthz, or a ZMQ health_check request); any answer that reads as a
 // health report counts, whatever status it gives (a legacy payload says "running" as often as "ok").
 import type { ValidationProfile } from '../profile/profile.js';
 import { zmqRequest } from './checks/health-zmq.js';
@@ -9,6 +9,8 @@ import { httpGet } from './http-util.js';
 
 // Long enough for a legacy agent on a busy machine (1 s missed one there); a port that never answers costs it once.
 const PROBE_MS = 3000;
+
+const HTTP_PATHS = ['/health', '/healthz'];
 
 type HealthKind = NonNullable<ValidationProfile['health']>;
 
@@ -26,8 +28,9 @@ function readsAsHealth(body: string): boolean {
 async function answersHealth(port: number, kind: HealthKind): Promise<boolean> {
   try {
     if (kind === 'zmq') return readsAsHealth(await zmqRequest(port, { action: 'health_check' }, PROBE_MS));
-    const a = await httpGet(`http://127.0.0.1:${port}/health`, PROBE_MS);
-    return a.status >= 200 && a.status < 300 && readsAsHealth(a.body);
+    // Node services as often serve /healthz (the Kubernetes habit) as /health: either path counts.
+    const answers = await Promise.all(HTTP_PATHS.map((path) => httpGet(`http://127.0.0.1:${port}${path}`, PROBE_MS).catch(() => undefined)));
+    return answers.some((a) => a !== undefined && a.status >= 200 && a.status < 300 && readsAsHealth(a.body));
   } catch {
     return false;
   }
