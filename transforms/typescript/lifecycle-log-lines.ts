@@ -22,9 +22,9 @@ export function keepLifecycleLogLines(ctx: TsRewriteContext, removed: Set<string
     // The start method is the one the entry point called (or the old base's looping hook, which
     // its start() called: the loop is runOnce()); stop methods are the signal handlers' targets.
     const loopHost = p.delegate === 'start' && ctx.hints.loopHost === name;
-    // A module that only declares the agent (main.js builds and starts it): the start method
-    // is the one other files call.
-    const startedElsewhere = p.delegate === 'start' && !ctx.entry?.method && isPublicMember(ctx, name) && ctx.outsideCallers(name).length > 0;
+    // A module that only declares the agent (main.js builds and starts it, or a process manager
+    // outside the repository imports it): its public start method is the one called from outside.
+    const startedElsewhere = p.delegate === 'start' && !ctx.entry?.method && isPublicMember(ctx, name);
     if (p.delegate === 'start' && ctx.entry?.method !== name && !loopHost && !startedElsewhere) continue;
     const body = methodBody(ctx, name);
     if (!body || !Node.isBlock(body)) continue;
