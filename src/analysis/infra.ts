@@ -3,7 +3,7 @@
 // members that are being removed or that the base owns. Anything else is business.
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { FlatTree } from '../lang/python/flat-tree.js';
-import { callee, expressionOf, selfAttribute, statements, stringValue, walk, walkTypes } from '../lang/python/syntax.js';
+import { callee, expressionOf, lowerBound, selfAttribute, statements, stringValue, walk, walkTypes } from '../lang/python/syntax.js';
 
 // The node types the typed walks below act on (see walkTypes): the others are passed over
 // without being made into node objects (these walks run on every statement the removal plan
@@ -117,15 +117,8 @@ function collectMembers(node: SyntaxNode): Set<string> {
   const { at, member, inClass } = mentionsOf(tree);
   const from = node.index;
   const stop = tree.subtreeEnd[from]!;
-  let lo = 0;
-  let hi = at.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (at[mid]! < from) lo = mid + 1;
-    else hi = mid;
-  }
   // A mention inside a class defined within the node is that class's (the innermost one is then within it too).
-  for (let k = lo; k < at.length && at[k]! < stop; k++) if (inClass[k]! < from) out.add(member[k]!);
+  for (let k = lowerBound(at, from); k < at.length && at[k]! < stop; k++) if (inClass[k]! < from) out.add(member[k]!);
   return out;
 }
 
