@@ -32,23 +32,51 @@ const withScopes = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>();
  * passed over in the flat tree's arrays without being made into node objects (see walkTypes).
  */
 export function walkAgentCode(fn: PyFunction, visit: (n: SyntaxNode) => boolean | void, types?: ReadonlySet<string>): void {
-  const enter = (n: SyntaxNode): boolean | void => {
-    if (n.type === 'class_definition') return false;
-    if (n.type === 'function_definition' && n.id !== fn.node.id) {
-      const first = n.childForFieldName('parameters')?.namedChild(0);
-      if (first?.text === 'self') return false;
-    }
-    return types && !types.has(n.type) ? undefined : visit(n);
-  };
   if (!types) {
+    const enter = (n: SyntaxNode): boolean | void => (enterScope(fn, n) === false ? false : visit(n));
     if (!counting) return walk(fn.body, enter);
     let shown = 0;
     walk(fn.body, (n) => (shown++, enter(n)));
     return countByCaller('walkAgentCode untyped: nodes shown', 'agent-model.js', shown);
   }
-  let seen = withScopes.get(types);
-  if (!seen) withScopes.set(types, (seen = new Set([...types, 'class_definition', 'function_definition'])));
-  walkTypes(fn.body, seen, enter);
+  // The positions `visit` is shown depend only on the method and the types, not on the visitor
+  // (but for the subtrees it skips): listed by the first walk, stepped through by the next ones.
+  const tree = fn.body.tree;
+  let lists = agentCodeLists.get(fn.body);
+  if (!lists || lists.fn !== fn.node.index) agentCodeLists.set(fn.body, (lists = { fn: fn.node.index, byTypes: new Map() }));
+  let list = lists.byTypes.get(types);
+  if (!list) {
+    let seen = withScopes.get(types);
+    if (!seen) withScopes.set(types, (seen = new Set([...types, 'class_definition', 'function_definition'])));
+    const found: number[] = [];
+    walkTypes(fn.body, seen, (n) => {
+      const scope = enterScope(fn, n);
+      if (scope === false) return false;
+      if (types.has(n.type)) found.push(n.index);
+    });
+    lists.byTypes.set(types, (list = Int32Array.from(found)));
+  }
+  const { subtreeEnd } = tree;
+  for (let k = 0; k < list.length; ) {
+    const i = list[k]!;
+    k++;
+    // A subtree the visitor skips: the listed positions inside it are passed over.
+    if (visit(tree.node(i)) === false) for (const stop = subtreeEnd[i]!; k < list.length && list[k]! < stop; ) k++;
+  }
+  if (counting) countByCaller('walkAgentCode typed: positions listed', 'agent-model.js', list.length);
+}
+
+/** Per method body: the positions a typed walkAgentCode shows, per set of types (see walkAgentCode). */
+const agentCodeLists = new WeakMap<SyntaxNode, { fn: number; byTypes: Map<ReadonlySet<string>, Int32Array> }>();
+
+/** false for a scope whose `self` is not the agent's (a nested class, a nested def taking `self`): not walked. */
+function enterScope(fn: PyFunction, n: SyntaxNode): false | undefined {
+  if (n.type === 'class_definition') return false;
+  if (n.type === 'function_definition' && n.id !== fn.node.id) {
+    const first = n.childForFieldName('parameters')?.namedChild(0);
+    if (first?.text === 'self') return false;
+  }
+  return undefined;
 }
 
 const ASSIGNMENTS: ReadonlySet<string> = new Set(['assignment', 'augmented_assignment']);

@@ -3,7 +3,7 @@
 // members that are being removed or that the base owns. Anything else is business.
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { FlatTree } from '../lang/python/flat-tree.js';
-import { callee, expressionOf, selfAttribute, statements, stringValue, walk, walkTypes } from '../lang/python/syntax.js';
+import { callee, expressionOf, lowerBound, selfAttribute, statements, stringValue, walk, walkTypes } from '../lang/python/syntax.js';
 
 // The node types the typed walks below act on (see walkTypes): the others are passed over
 // without being made into node objects (these walks run on every statement the removal plan
@@ -60,20 +60,65 @@ export function memberSet(node: SyntaxNode): ReadonlySet<string> {
   return (sets[node.index] ??= collectMembers(node));
 }
 
+/**
+ * Every mention of an agent member in a tree, in pre-order, read in one walk: its position, the
+ * member, and the innermost class_definition around it (-1 when none). A node's members are the
+ * mentions within its subtree outside any class defined in it, so each statement at each nesting
+ * level is answered from this list instead of a walk of its whole subtree.
+ */
+interface Mentions {
+  at: Int32Array;
+  member: string[];
+  inClass: Int32Array;
+}
+const mentionsByTree = new WeakMap<FlatTree, Mentions>();
+
+function mentionsOf(tree: FlatTree): Mentions {
+  let m = mentionsByTree.get(tree);
+  if (m) return m;
+  const at: number[] = [];
+  const member: string[] = [];
+  const inClass: number[] = [];
+  // The classes open at the current position, innermost last.
+  const classes: number[] = [];
+  const { subtreeEnd } = tree;
+  walkTypes(tree.rootNode, MEMBER_NODES, (n) => {
+    while (classes.length && subtreeEnd[classes[classes.length - 1]!]! <= n.index) classes.pop();
+    if (n.type === 'class_definition') {
+      classes.push(n.index);
+      return;
+    }
+    const name = mentionedMember(n);
+    if (name === null) return;
+    at.push(n.index);
+    member.push(name);
+    inClass.push(classes.length ? classes[classes.length - 1]! : -1);
+  });
+  mentionsByTree.set(tree, (m = { at: Int32Array.from(at), member, inClass: Int32Array.from(inClass) }));
+  return m;
+}
+
+/** The member an attribute or call node names on the agent (`self.x`, `getattr(self, 'x')`), else null. */
+function mentionedMember(n: SyntaxNode): string | null {
+  const a = selfAttribute(n);
+  if (a) return a;
+  if (n.type === 'call' && /^(hasattr|getattr|setattr|delattr)$/.test(callee(n) ?? '')) {
+    const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+    if (args[0]?.text === 'self' && args[1]) return stringValue(args[1]) || null;
+  }
+  return null;
+}
+
 function collectMembers(node: SyntaxNode): Set<string> {
   const out = new Set<string>();
-  walkTypes(node, MEMBER_NODES, (n) => {
-    if (n.type === 'class_definition') return false;
-    const a = selfAttribute(n);
-    if (a) out.add(a);
-    if (n.type === 'call' && /^(hasattr|getattr|setattr|delattr)$/.test(callee(n) ?? '')) {
-      const args = n.childForFieldName('arguments')?.namedChildren ?? [];
-      if (args[0]?.text === 'self' && args[1]) {
-        const s = stringValue(args[1]);
-        if (s) out.add(s);
-      }
-    }
-  });
+  // A class definition's own members are not the agent's (its walk stopped at it).
+  if (node.type === 'class_definition') return out;
+  const tree = node.tree;
+  const { at, member, inClass } = mentionsOf(tree);
+  const from = node.index;
+  const stop = tree.subtreeEnd[from]!;
+  // A mention inside a class defined within the node is that class's (the innermost one is then within it too).
+  for (let k = lowerBound(at, from); k < at.length && at[k]! < stop; k++) if (inClass[k]! < from) out.add(member[k]!);
   return out;
 }
 

@@ -82,8 +82,8 @@ function typeIndex(tree: FlatTree): TypeIndex {
   return index;
 }
 
-/** The first k with list[k] >= at. */
-function lowerBound(list: Int32Array, at: number): number {
+/** The first k with list[k] >= at (list ascending). */
+export function lowerBound(list: Int32Array, at: number): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
