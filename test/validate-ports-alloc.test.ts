@@ -7,7 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import http from 'node:http';
-import { checkPorts } from '../src/validate/checks/ports.js';
+import { advertisedPort, checkPorts, withRegisteredPort } from '../src/validate/checks/ports.js';
 import { legacyHealthPort } from '../src/validate/legacy-health-port.js';
 import {
   allocateAgentPorts, allocatePorts, BLOCK_SIZE, derivedPortMapping, HEALTH_OFFSET, isPortFree, releasePorts,
@@ -189,5 +189,26 @@ describe('validation ports', () => {
       healthz.close();
       business.close();
     }
+  });
+
+  it('fails the ports check naming the port the _v2 registers but does not listen on, when the legacy agent served where it registered', () => {
+    // probe-py49 (service_base_v2.py:18): the listener binds the constructor's port parameter (7742) while the base
+    // registers AGENT_PORT (31584). Every legacy port is paired (7742 fixed, 7743 as the validator's health port),
+    // so the comparison alone passed, and the registry pointed at a port nobody listened on.
+    const mapping = new Map([[25440, 31584], [25444, 31588]]);
+    // 7743 answered the legacy run's health probe (the health pairs with health only).
+    const ports = checkPorts({ mapping, derived: new Map<number, number>(), health: { v2: 31588, legacy: 7743 }, ms: 1, legacy: [7742, 7743], now: [7742, 31588] });
+    expect(ports.ok, ports.detail).toBe(true);
+    const dead = withRegisteredPort(ports, { legacyRegistered: 7742, legacy: [7742, 7743], registered: advertisedPort({ port: 31584 }), now: [7742, 31588] });
+    expect(dead.ok).toBe(false);
+    expect(dead.detail).toContain('registered port 31584, where it does not listen (it listens on 7742, 31588)');
+    // Listening where it registers: unchanged.
+    expect(withRegisteredPort(ports, { legacyRegistered: 7742, legacy: [7742, 7743], registered: 7742, now: [7742, 31588] })).toBe(ports);
+    // A legacy agent that never listened on the port it registered (a worker, an exporter on a fixed port): nothing to say.
+    expect(withRegisteredPort(ports, { legacyRegistered: 25440, legacy: [9187, 25444], registered: 31584, now: [9187, 31588] })).toBe(ports);
+    // No legacy registration observed, or none in the _v2's record: nothing to say.
+    expect(withRegisteredPort(ports, { legacyRegistered: null, legacy: [7742, 7743], registered: 31584, now: [7742, 31588] })).toBe(ports);
+    expect(advertisedPort({ port: '31584' })).toBe(31584); // a Redis hash's field
+    expect(advertisedPort({ name: 'x' })).toBeNull();
   });
 });

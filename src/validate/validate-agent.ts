@@ -26,7 +26,7 @@ import { startFakeEventBus, type FakeEventBus } from './fake-eventbus.js';
 import { exitedDetail, lastErrorLine, result, sleep } from './checks/common.js';
 import { redactDeep } from '../config/secrets.js';
 import { checkSurvival } from './checks/survival.js';
-import { checkPorts } from './checks/ports.js';
+import { advertisedPort, checkPorts, withRegisteredPort } from './checks/ports.js';
 import { listeningPorts } from './listening-ports.js';
 import { legacyHealthPort } from './legacy-health-port.js';
 import { judgeHealth } from './checks/health-http.js';
@@ -435,6 +435,7 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
           ? { ...result('survival', true, 0, 'not observed: the agent never answered healthy'), skipped: true }
           : await checkSurvival({ proc, probe, windowMs: survivalWindowMs, intervalMs: survivalIntervalMs, repeats: v.survival_repeats, signal: o.signal });
       const t = Date.now();
+      const now = proc.exited() ? null : listeningPorts(proc.members());
       const ports = !enabled.has('ports')
         ? undefined
         : proc.exited()
@@ -444,11 +445,11 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
             legacyNote: legacy.baseline.note,
             mapping: new Map(legacy.given ? [[legacy.given.port, port], [legacy.given.health_port, healthPort]] : []),
             derived: legacy.given ? derivedPortMapping(legacy.given, { port, health_port: healthPort }) : undefined,
-            now: listeningPorts(proc.members()),
+            now,
             health: { v2: healthPort, legacy: legacy.health },
             ms: Date.now() - t,
           });
-      return { survival, ports };
+      return { survival, ports, now };
     });
     const registryLookup = { ...common, kind: o.env.registryKind, url: started.registryUrl, name, pid: proc.pid, owns: proc.owns, before, deadlineMs: registryDeadlineMs };
     const [health, registration, met, later] = await Promise.all([
@@ -460,10 +461,14 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
       survivalP,
     ]);
     if (later.survival) checks.set('survival', later.survival);
-    if (later.ports) checks.set('ports', later.ports);
+    const accepted: Entry | undefined = registration?.entry;
+    if (later.ports) {
+      checks.set('ports', withRegisteredPort(later.ports, {
+        legacyRegistered: advertisedPort(legacy.registered?.record), legacy: legacy.listening, registered: advertisedPort(accepted?.record), now: later.now,
+      }));
+    }
     if (health) checks.set('health', health);
     const reg = registration?.result;
-    const accepted: Entry | undefined = registration?.entry;
     if (reg) checks.set('registry', reg);
     if (met) checks.set('metrics', met);
     if (bus) checks.set('eventbus', await checkEventBus({ bus, healthPort, proc, phaseDeadlineMs: eventbusPhaseMs, signal: o.signal }));

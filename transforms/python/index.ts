@@ -11,6 +11,7 @@ import { removeTeardown } from './remove-teardown.js';
 import { removeOwnedSockets } from './remove-owned-sockets.js';
 import { inheritBase } from './inherit-base.js';
 import { superInit } from './super-init.js';
+import { bindResolvedPort } from './bind-resolved-port.js';
 import { baseAttributes } from './base-attributes.js';
 import { earlyOverrides } from './early-overrides.js';
 import { baseMethodClash } from './base-method-clash.js';
@@ -89,6 +90,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // Before super-init: its default for the base's host goes first in __init__, ahead of the base's constructor.
   healthHost,
   superInit,
+  // After super-init: it reads where the base's call went and what it was given as port.
+  bindResolvedPort,
   baseAttributes,
   earlyOverrides,
   // After early-overrides (a method both would rename is the base's __init__'s concern first).

@@ -74,6 +74,11 @@ export class EditBuffer {
     return this.edits.filter((e) => e.text).map((e) => e.text);
   }
 
+  /** Where one transform's edits start (a later transform asks where an earlier one put its code). */
+  startsBy(label: string, text: RegExp): number[] {
+    return this.edits.filter((e) => e.label === label && text.test(e.text)).map((e) => e.start);
+  }
+
   get size(): number {
     return this.edits.length;
   }

@@ -105,3 +105,27 @@ export function checkPorts(o: PortsOptions): CheckResult {
     `listens where the legacy agent did: ${expected.map(label).join(', ') || 'no fixed port'}${paired.length ? `; ${paired.join(', ')}` : ''}${extra.length ? `; also ${extra.join(', ')}` : ''}` +
       `${ephemeral.length ? ` (the legacy agent's OS-picked ${ephemeral.join(', ')} not compared)` : ''}`);
 }
+
+/** The port a registry record advertises (`port`, a number or a Redis hash's string), or null. */
+export function advertisedPort(record: Record<string, unknown> | undefined): number | null {
+  const v = record?.port;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+  return Number.isInteger(n) && n > 0 && n < 65536 ? n : null;
+}
+
+/**
+ * The registry sends callers to the port an agent registers. A legacy agent that listened on the port it
+ * registered served its callers there; a _v2 registering a port it does not listen on (its base took
+ * AGENT_PORT while the agent's listener still binds its constructor's port parameter) leaves them a dead
+ * address, though it listens on every port the legacy one did. Only then: most agents never listen on
+ * the port they register (a worker, a health-only agent), and nothing at run time tells a business
+ * listener on a fixed port from an exporter on one, so without the legacy run's registration this says nothing.
+ */
+export function withRegisteredPort(check: CheckResult, o: { legacyRegistered: number | null; legacy: number[] | null; registered: number | null; now: number[] | null }): CheckResult {
+  if (o.registered === null || o.now === null || o.legacy === null || o.legacyRegistered === null) return check;
+  if (!o.legacy.includes(o.legacyRegistered) || o.now.includes(o.registered)) return check;
+  return result('ports', false, check.ms,
+    `the _v2 registered port ${o.registered}, where it does not listen (it listens on ${o.now.join(', ') || 'nothing'}); ` +
+      `the legacy agent listened on the port it registered (${o.legacyRegistered}): callers found through the registry would reach nothing` +
+      `${check.ok || check.skipped ? '' : `; ${check.detail}`}`);
+}
