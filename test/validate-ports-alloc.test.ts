@@ -191,6 +191,36 @@ describe('validation ports', () => {
     }
   });
 
+  it('finds a single-threaded legacy health server (http.server\'s HTTPServer) the ZMQ probe would otherwise hold', async () => {
+    // agent-name-literal's health: HTTPServer serving one connection at a time. Asked both kinds (and both paths)
+    // at once, whichever connection it accepted first held it: the ZMQ greeting (read as a request line that never
+    // ends) kept the HTTP request waiting until it timed out too, and the health port read as a business port.
+    // Which one is accepted first is a race, so this case passes on the old probe as often as not;
+    // validate-leftovers and review-report failed on it every time (legacy agents with such a server).
+    const py = spawn('python3', ['-c', [
+      'import json, sys',
+      'from http.server import BaseHTTPRequestHandler, HTTPServer',
+      'class H(BaseHTTPRequestHandler):',
+      '    def do_GET(self):',
+      '        body = json.dumps({"status": "healthy"}).encode()',
+      '        self.send_response(200 if self.path == "/health" else 404); self.end_headers(); self.wfile.write(body)',
+      '    def log_message(self, *a): pass',
+      's = HTTPServer(("127.0.0.1", 0), H)',
+      'print(s.server_address[1], flush=True)',
+      's.timeout = 20',
+      's.handle_request(); s.handle_request(); s.handle_request()',
+    ].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        py.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
+        py.once('exit', () => reject(new Error('python3 HTTPServer ended before it listened')));
+      });
+      expect(await legacyHealthPort([port], 'http')).toBe(port);
+    } finally {
+      py.kill('SIGKILL');
+    }
+  });
+
   it('fails the ports check naming the port the _v2 registers but does not listen on, when the legacy agent served where it registered', () => {
     // probe-py49 (service_base_v2.py:18): the listener binds the constructor's port parameter (7742) while the base
     // registers AGENT_PORT (31584). Every legacy port is paired (7742 fixed, 7743 as the validator's health port),

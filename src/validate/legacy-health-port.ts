@@ -29,20 +29,30 @@ async function answersHealth(port: number, kind: HealthKind): Promise<boolean> {
   try {
     if (kind === 'zmq') return readsAsHealth(await zmqRequest(port, { action: 'health_check' }, PROBE_MS));
     // Node services as often serve /healthz (the Kubernetes habit) as /health: either path counts.
-    const answers = await Promise.all(HTTP_PATHS.map((path) => httpGet(`http://127.0.0.1:${port}${path}`, PROBE_MS).catch(() => undefined)));
-    return answers.some((a) => a !== undefined && a.status >= 200 && a.status < 300 && readsAsHealth(a.body));
+    for (const path of HTTP_PATHS) {
+      const a = await httpGet(`http://127.0.0.1:${port}${path}`, PROBE_MS).catch(() => undefined);
+      if (a !== undefined && a.status >= 200 && a.status < 300 && readsAsHealth(a.body)) return true;
+    }
+    return false;
   } catch {
     return false;
   }
 }
 
 /**
- * The lowest of `ports` that answers a health probe, all probed side by side; undefined when none
+ * The lowest of `ports` that answers a health probe, ports probed side by side; undefined when none
  * does. Both kinds are asked, the profile's first: a legacy agent's health need not be the base's kind
- * (a ZMQ REP health socket of the Python fleet, the base serving HTTP).
+ * (a ZMQ REP health socket of the Python fleet, the base serving HTTP). On one port the kinds and
+ * paths are asked one after another, never at once: a single-threaded server (http.server's
+ * HTTPServer) held by the ZMQ greeting, which it reads as a request line that never ends, would
+ * leave the HTTP request unanswered until both timed out, and its health port would read as a
+ * business port.
  */
 export async function legacyHealthPort(ports: number[], kind: HealthKind): Promise<number | undefined> {
   const kinds: HealthKind[] = kind === 'zmq' ? ['zmq', 'http'] : ['http', 'zmq'];
-  const answers = await Promise.all(ports.map(async (p) => (await Promise.all(kinds.map((k) => answersHealth(p, k)))).some(Boolean)));
+  const answers = await Promise.all(ports.map(async (p) => {
+    for (const k of kinds) if (await answersHealth(p, k)) return true;
+    return false;
+  }));
   return ports.filter((_, i) => answers[i]).sort((a, b) => a - b)[0];
 }
