@@ -10,7 +10,7 @@
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
-import { walk } from '../../src/lang/python/syntax.js';
+import { bindingsOf, walk } from '../../src/lang/python/syntax.js';
 import { lineStart } from '../../src/lang/python/text.js';
 import { TEARDOWN, calledByEntryPoint, entryAgentHolders } from './remove-teardown.js';
 import { clauseKind, containsLoop, interruptWiringTarget } from './interrupt-teardown.js';
@@ -38,20 +38,11 @@ function moduleNames(ctx: PythonTransformContext): Set<string> {
   return out;
 }
 
-/** Names a scope binds itself (parameters, assignments, loop and `with` targets), the agent's variable included. */
-function scopeBindings(scope: SyntaxNode): Set<string> {
-  const out = new Set<string>();
-  if (scope.type === 'function_definition') {
-    for (const p of scope.childForFieldName('parameters')?.namedChildren ?? []) out.add((p.childForFieldName('name') ?? p).text.replace(/^\*+/, '').split(/[:=]/)[0]!.trim());
-  }
-  walk(scope.type === 'function_definition' ? scope.childForFieldName('body')! : scope, (n) => {
-    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
-    const target = n.type === 'assignment' || n.type === 'augmented_assignment' ? n.childForFieldName('left')
-      : n.type === 'for_statement' ? n.childForFieldName('left')
-      : n.type === 'as_pattern_target' ? n : null;
-    if (target) walk(target, (t) => { if (t.type === 'identifier') out.add(t.text); });
-  });
-  return out;
+/** An except clause's statements (comments and `pass` aside), and whether it binds the exception (`as e`). */
+function clauseParts(clause: SyntaxNode): { statements: SyntaxNode[]; bindsName: boolean } {
+  const body = clause.namedChildren.find((c) => c.type === 'block');
+  const statements = (body?.namedChildren ?? []).filter((c) => c.type !== 'comment' && c.type !== 'pass_statement');
+  return { statements, bindsName: /\bas\b/.test(clause.text.slice(0, (body?.startIndex ?? clause.startIndex) - clause.startIndex)) };
 }
 
 /**
@@ -70,7 +61,7 @@ export function wirableEntryClause(ctx: PythonTransformContext): WirableClause |
   let other = false;
   const globals = moduleNames(ctx);
   for (const { scope, vars } of scopes) {
-    const bound = scopeBindings(scope);
+    const bound = bindingsOf(scope);
     walk(scope, (t) => {
       if (t.type === 'class_definition' || t.type === 'lambda' || (t.type === 'function_definition' && t.id !== scope.id)) return false;
       if (t.type !== 'try_statement' || isRemoved(ctx, t)) return;
@@ -84,10 +75,9 @@ export function wirableEntryClause(ctx: PythonTransformContext): WirableClause |
       if (agentVar === null) return;
       for (const clause of t.namedChildren) {
         if (clauseKind(clause) !== 'interrupt') continue;
-        const body = clause.namedChildren.find((c) => c.type === 'block');
-        const statements = (body?.namedChildren ?? []).filter((c) => c.type !== 'comment' && c.type !== 'pass_statement');
+        const { statements, bindsName } = clauseParts(clause);
         if (!statements.length) continue;
-        const ok = agentVar !== '' && !/\bas\b/.test(clause.text.slice(0, (body?.startIndex ?? clause.startIndex) - clause.startIndex)) &&
+        const ok = agentVar !== '' && !bindsName &&
           statements.every((s) => callStatement(s, agentVar!, globals, bound));
         if (ok) found.push({ clause, statements, agentVar: agentVar!, target });
         else other = true;
@@ -99,18 +89,17 @@ export function wirableEntryClause(ctx: PythonTransformContext): WirableClause |
   const mainLoop = ctx.py.main_loop_method ?? 'run';
   for (const [method, fn] of ctx.agent.methods) {
     if (fn.isAsync || (method !== mainLoop && !calledByEntryPoint(ctx, method)) || isRemoved(ctx, fn.outer)) continue;
-    const bound = scopeBindings(fn.node);
+    const bound = bindingsOf(fn.node);
     walk(fn.body, (t) => {
       if (t.type === 'function_definition' || t.type === 'class_definition' || t.type === 'lambda') return false;
       if (t.type !== 'try_statement' || !containsLoop(t.childForFieldName('body'))) return;
       for (const clause of t.namedChildren) {
         if (clauseKind(clause) !== 'interrupt') continue;
-        const body = clause.namedChildren.find((c) => c.type === 'block');
-        const statements = (body?.namedChildren ?? []).filter((c) => c.type !== 'comment' && c.type !== 'pass_statement');
+        const { statements, bindsName } = clauseParts(clause);
         if (!statements.length) continue;
         // The try and its clause must reach the output: a loop rewritten into the base's hook takes its clause along.
         const untouched = !isRemoved(ctx, t) && !ctx.edits.covered(t.startIndex, t.endIndex) && !ctx.edits.touches(clause.startIndex, clause.endIndex);
-        const ok = untouched && !/\bas\b/.test(clause.text.slice(0, (body?.startIndex ?? clause.startIndex) - clause.startIndex)) &&
+        const ok = untouched && !bindsName &&
           statements.every((s) => callStatement(s, 'self', globals, bound));
         if (ok) found.push({ clause, statements, agentVar: 'self', target });
         else other = true;

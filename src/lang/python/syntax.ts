@@ -273,7 +273,8 @@ export function oneLine(expr: SyntaxNode): string | null {
  * `self.port = ...` binds none, `with open(PATH) as fh` binds fh (not open, not PATH), a default
  * value (`port=DEFAULT_PORT`) binds nothing. Nested functions, classes, lambdas and comprehensions
  * are scopes of their own: what they bind is not the function's. The one reader of a function's
- * bindings: every "does this line read a local?" check asks it.
+ * bindings: every "does this line read a local?" check asks it (given a block of module code, what
+ * that block binds).
  */
 export function bindingsOf(fn: SyntaxNode, withParams = true): Set<string> {
   const out = new Set<string>();
@@ -290,7 +291,8 @@ export function bindingsOf(fn: SyntaxNode, withParams = true): Set<string> {
     else if (p.type === 'typed_parameter' || p.type === 'list_splat_pattern' || p.type === 'dictionary_splat_pattern') param(p.namedChild(0));
   };
   if (withParams) for (const p of fn.childForFieldName('parameters')?.namedChildren ?? []) param(p);
-  const body = fn.childForFieldName('body');
+  // A block of module code (an entry point's `if __name__ == "__main__":`) is read as a body of its own.
+  const body = fn.type === 'function_definition' ? fn.childForFieldName('body') : fn;
   if (!body) return out;
   walk(body, (n) => {
     if (n.type === 'function_definition' || n.type === 'class_definition') {
