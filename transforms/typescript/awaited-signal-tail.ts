@@ -8,12 +8,12 @@
 // the base). Each such statement is a review item naming its line: it belongs in onStop().
 import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
-import { calleeText } from '../../src/lang/typescript/syntax.js';
+import { calleeText, descendantsOfKind } from '../../src/lang/typescript/syntax.js';
 
 export function flagAwaitedSignalTails(ctx: TsRewriteContext): void {
   const container = ctx.entry?.container;
   if (!container) return;
-  for (const wait of container.getDescendantsOfKind(SyntaxKind.AwaitExpression)) {
+  for (const wait of descendantsOfKind(container, SyntaxKind.AwaitExpression)) {
     const signals = awaitedSignals(wait.getExpression()).filter((s) => ctx.base.signals.has(s));
     if (signals.length === 0) continue;
     // The statement holding the await, as a statement of a block: what follows it ran on the signal.
@@ -51,7 +51,7 @@ function awaitedSignals(e: Node): string[] {
       return;
     }
     if (Node.isNewExpression(n) && n.getExpression().getText() === 'Promise') {
-      for (const c of n.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+      for (const c of descendantsOfKind(n, SyntaxKind.CallExpression)) {
         const [sig] = c.getArguments();
         if (/^process\.(once|on)$/.test(calleeText(c)) && sig && /^['"`]SIG\w+['"`]$/.test(sig.getText())) out.push(sig.getText().slice(1, -1));
       }
