@@ -5,7 +5,7 @@
 // one (its cycle counter grows), and SIGTERM still ends it with exit status 0. Before the fix run() stayed for
 // review: no run_forever(), nothing of this ran on the base. Validation's own check cannot tell: the legacy
 // run writes the same file.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { migratedCase, recordingRegistry, removeRoots, startOnBase } from './helpers/python-hardened.js';
@@ -120,6 +120,53 @@ it("run()'s cycle counter after collect() counts each cycle of the base once, fr
     expect(code, log()).toBe(0);
     const last = numbers().at(-1)!;
     expect(readFileSync(agentLog, 'utf8'), log()).toContain(`authlog agent stopped after ${last} cycles`);
+  } finally {
+    server.close();
+  }
+}, 90_000);
+
+// The legacy loop's own cycle counter BEFORE collect() (nfs-sigusr1-dump-cycle-counter: `self.cycle += 1` opening
+// each loop turn, read by a SIGUSR1 state dump and by the "stopped after %d cycles" line) opens collect_data():
+// the dump the on-call runbook asks for with SIGUSR1 carries a cycle number that grows with the base's cycles,
+// and shutdown() counts them on SIGTERM. Before the fix run() stayed for review (no _v2, nothing ran on the base).
+it("run()'s cycle counter before collect() counts each cycle of the base, read by a SIGUSR1 dump", async () => {
+  const { root, v2 } = await migratedCase('nfs-sigusr1-dump-cycle-counter');
+  const dump = path.join(root, 'nfs_state.json');
+  const paths: string[] = [];
+  const { server, url } = await recordingRegistry(paths);
+  const cycleOf = async (): Promise<number> => {
+    rmSync(dump, { force: true });
+    child.kill('SIGUSR1');
+    const end = Date.now() + 10_000;
+    while (Date.now() < end && !existsSync(dump)) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 100));
+    return JSON.parse(readFileSync(dump, 'utf8')).cycle as number;
+  };
+  const { child, exited, output: log } = startOnBase(root, v2, url, {
+    // The recording server takes the reports too (it answers 200 to every path): no retry pauses the cycles.
+    EVENTBUS_URL: `${url}/v1/events`,
+    NFS_INTERVAL: '30s',
+    NFS_STATE_DUMP: dump,
+    COLLECTION_INTERVAL: '0.2',
+  });
+  try {
+    const end = Date.now() + 20_000;
+    while (Date.now() < end && child.exitCode === null && !paths.includes('POST /register')) await new Promise((r) => setTimeout(r, 100));
+    expect(paths, log()).toContain('POST /register');
+    const first = await cycleOf();
+    expect(first, log()).toBeGreaterThanOrEqual(1);
+    await new Promise((r) => setTimeout(r, 1200));
+    const later = await cycleOf();
+    expect(later, log()).toBeGreaterThan(first);
+    expect(paths, log()).toContain('POST /v1/events');
+    expect(child.exitCode, log()).toBeNull();
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const code = await exited;
+    clearTimeout(timer);
+    expect(code, log()).toBe(0);
+    expect(log()).toMatch(/nfs agent stopped after (\d+) cycles/);
+    expect(Number(/nfs agent stopped after (\d+) cycles/.exec(log())![1])).toBeGreaterThanOrEqual(later);
   } finally {
     server.close();
   }

@@ -286,7 +286,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
         work.skips.push(skip);
         continue;
       }
-      if (inLoop && !collectStmt && loopBody && s.parent?.id === loopBody.id && (cycleStamp(ctx, s) || pendingRequest(ctx, s, fn))) {
+      if (inLoop && !collectStmt && loopBody && s.parent?.id === loopBody.id && (cycleStamp(ctx, s) || cycleCounter(ctx, s, fn) || pendingRequest(ctx, s, fn))) {
         work.each.push(s);
         continue;
       }
@@ -1147,6 +1147,18 @@ function cycleStamp(ctx: PythonTransformContext, stmt: SyntaxNode): boolean {
   const right = e.childForFieldName('right');
   if (!attr || ctx.baseOwned.has(attr) || right?.type !== 'call' || right.childForFieldName('arguments')!.namedChildCount) return false;
   return /^time\.(monotonic|time|perf_counter)(_ns)?$/.test(callee(right) ?? '');
+}
+
+/**
+ * `self.cycle += 1` opening the loop's body, before collect(): the agent's own count of cycles (a SIGUSR1
+ * dump or a log line reads it), which collect_data() now opens with, once per base cycle as once per loop
+ * turn. Not the base's nor the publish side's (their counts of what was sent go with them).
+ */
+function cycleCounter(ctx: PythonTransformContext, stmt: SyntaxNode, run: PyFunction): boolean {
+  const attr = agentCounterStep(stmt);
+  if (!attr || ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr)) return false;
+  const side = new Set([...ctx.agent.methods.keys()].filter((m) => m !== LEGACY_RUN && m !== cycleMethod(ctx) && (isTransport(ctx, m) || isDrain(ctx, m))));
+  return !publishState(ctx, run, side).has(attr);
 }
 
 /**
