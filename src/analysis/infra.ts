@@ -124,9 +124,35 @@ function collectMembers(node: SyntaxNode): Set<string> {
 
 const LOG_CALL = /^(self\.)?(logger|log|_logger|_log|logging)\.(debug|info|warning|warn|error|exception|critical)$|^print$/;
 
+const LOG_METHOD = /^(debug|info|warning|warn|error|exception|critical)$/;
+
 export function isLogCall(expr: SyntaxNode | null): boolean {
   if (!expr || expr.type !== 'call') return false;
-  return LOG_CALL.test(callee(expr) ?? '');
+  const name = callee(expr) ?? '';
+  if (LOG_CALL.test(name)) return true;
+  // `LOG.info(...)` where the module binds `LOG = logging.getLogger(__name__)`: a logger by what it is bound to.
+  const dot = name.indexOf('.');
+  return dot > 0 && dot === name.lastIndexOf('.') && LOG_METHOD.test(name.slice(dot + 1)) && moduleLoggers(expr.tree).has(name.slice(0, dot));
+}
+
+const loggersByTree = new WeakMap<FlatTree, Set<string>>();
+
+/** The names the module binds, at its top level and only there, to `logging.getLogger(...)` alone. */
+function moduleLoggers(tree: FlatTree): Set<string> {
+  let out = loggersByTree.get(tree);
+  if (out) return out;
+  const loggers = new Set<string>();
+  const other = new Set<string>();
+  for (const s of tree.rootNode.namedChildren) {
+    const e = expressionOf(s);
+    const left = e?.type === 'assignment' ? e.childForFieldName('left') : null;
+    if (left?.type !== 'identifier') continue;
+    const right = e!.childForFieldName('right');
+    (right?.type === 'call' && callee(right) === 'logging.getLogger' ? loggers : other).add(left.text);
+  }
+  for (const n of other) loggers.delete(n);
+  loggersByTree.set(tree, (out = loggers));
+  return out;
 }
 
 /**

@@ -14,7 +14,7 @@ import { callee, isDocstring, lineOf, selfAttribute, statements, walk } from '..
 import { indentAt, lineEnd } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { describeNode } from '../../src/analysis/reachability.js';
-import { busClientCall, cycleMethod, HOOK, isDrain, isPublish, isTransport, LEGACY_RUN, noteMovedCode, selfCall, type Analysis } from './hardened-shapes.js';
+import { busClientCall, cycleMethod, HOOK, SLEEP_CALL, isDrain, isPublish, isTransport, LEGACY_RUN, noteMovedCode, selfCall, type Analysis } from './hardened-shapes.js';
 
 export interface LoopPublish {
   run: PyFunction;
@@ -154,7 +154,7 @@ function readLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | n
   for (const s of body) {
     const e = s.type === 'expression_statement' ? s.namedChild(0) : null;
     // The sleep between cycles (run()'s own reading checks its interval): the base waits collection_interval.
-    if (e?.type === 'call' && /^(time\.)?sleep$/.test(callee(e) ?? '')) {
+    if (e?.type === 'call' && SLEEP_CALL.test(callee(e) ?? '')) {
       if (slept || s !== body[body.length - 1]) return other(s, 'a sleep not ending the cycle');
       slept = true;
       accounted.add(s.id);

@@ -15,7 +15,7 @@ import { belongsTo, blocksOf, isLogCall, isTrivial } from '../../src/analysis/in
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { analyzeLoopPublish } from './hardened-loop-publish.js';
 import { collectorWatchdog } from './hardened-watchdog.js';
-import { analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, isDrain, isPublish, isTransport, reachesBus, LEGACY_RUN, resultLogGuard, selfCall, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
+import { SLEEP_CALL, analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, isDrain, isPublish, isTransport, reachesBus, LEGACY_RUN, resultLogGuard, selfCall, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
 import { analyzePublisher } from './hardened-publisher.js';
 import { sharedReceiver } from './entrypoint.js';
 import { entryCycleRaiseWarnings } from './entry-cycle-raise.js';
@@ -210,7 +210,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
         }
         // The sleep, whose interval the base takes over (read below).
         const e = s.type === 'expression_statement' ? s.namedChild(0) : null;
-        if (e?.type === 'call' && /^(time\.)?sleep$/.test(callee(e) ?? '')) sleep = e;
+        if (e?.type === 'call' && SLEEP_CALL.test(callee(e) ?? '')) sleep = e;
         continue;
       }
       // `interval = CONFIG["interval"]` before the loop, run() taking no interval: the interval read once
@@ -268,7 +268,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
       }
       // `self._stop.wait(self.interval)` in a `while not self._stop.is_set():` loop: the sleep, cut short when stopped.
       const eventWait = e?.type === 'call' && loopEvent && callee(e) === `self.${loopEvent}.wait` && e.childForFieldName('arguments')!.namedChildCount === 1;
-      if (eventWait || (e?.type === 'call' && /^(time\.)?sleep$/.test(callee(e) ?? ''))) {
+      if (eventWait || (e?.type === 'call' && SLEEP_CALL.test(callee(e) ?? ''))) {
         if (inLoop && s.parent?.id === loopBody?.id) {
           if (sleep) bad = s;
           sleep = e;
@@ -1205,7 +1205,7 @@ function skippedCycle(ctx: PythonTransformContext, stmt: SyntaxNode, run: PyFunc
   const pause = body[body.length - 2];
   if (cont?.type !== 'continue_statement' || !pause) return null;
   const e = pause.type === 'expression_statement' ? pause.namedChild(0) : null;
-  if (e?.type !== 'call' || !/^(time\.)?sleep$/.test(callee(e) ?? '')) return null;
+  if (e?.type !== 'call' || !SLEEP_CALL.test(callee(e) ?? '')) return null;
   if (!body.slice(0, -2).every((x) => isLogStatement(x) || agentCounterStep(x))) return null;
   for (const x of body.slice(0, -2)) {
     const attr = agentCounterStep(x);
@@ -1283,7 +1283,7 @@ function slicedSleep(stmt: SyntaxNode, loop: SyntaxNode): SyntaxNode | null {
   const isBreak = (x: SyntaxNode) => breaksWhenLoopEnds(x, loop);
   const isSecond = (x: SyntaxNode) => {
     const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
-    const args = e?.type === 'call' && /^(time\.)?sleep$/.test(callee(e) ?? '') ? e.childForFieldName('arguments')!.namedChildren : [];
+    const args = e?.type === 'call' && SLEEP_CALL.test(callee(e) ?? '') ? e.childForFieldName('arguments')!.namedChildren : [];
     return args.length === 1 && /^1(\.0*)?$/.test(args[0]!.text);
   };
   const sleeps = body.filter(isSecond);
@@ -1305,7 +1305,7 @@ function agentIntervalLocal(run: PyFunction, stmt: SyntaxNode): string | null {
   let slept = false;
   walk(run.body, (n) => {
     if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-    if (n.type === 'call' && /^(time\.)?sleep$/.test(callee(n) ?? '') && mentionsName(n.childForFieldName('arguments')!, left.text)) slept = true;
+    if (n.type === 'call' && SLEEP_CALL.test(callee(n) ?? '') && mentionsName(n.childForFieldName('arguments')!, left.text)) slept = true;
   });
   return slept ? left.text : null;
 }
@@ -1358,7 +1358,7 @@ function deadlineSleep(stmt: SyntaxNode, loop: SyntaxNode, body: SyntaxNode, clo
   const isBreak = (x: SyntaxNode) => breaksWhenLoopEnds(x, loop);
   const isSlice = (x: SyntaxNode) => {
     const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
-    const args = e?.type === 'call' && /^(time\.)?sleep$/.test(callee(e) ?? '') ? e.childForFieldName('arguments')!.namedChildren : [];
+    const args = e?.type === 'call' && SLEEP_CALL.test(callee(e) ?? '') ? e.childForFieldName('arguments')!.namedChildren : [];
     // A slice of at most a second: a longer one could sleep past the deadline (and past the interval).
     return args.length === 1 && (args[0]!.type === 'integer' || args[0]!.type === 'float') && Number(args[0]!.text) > 0 && Number(args[0]!.text) <= 1;
   };
@@ -1386,7 +1386,7 @@ function deadlineSleep(stmt: SyntaxNode, loop: SyntaxNode, body: SyntaxNode, clo
 function isSleepStatement(stmt: SyntaxNode): boolean {
   const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
   const name = e?.type === 'call' ? callee(e) ?? '' : '';
-  return /^(time\.)?sleep$/.test(name) || /^self\.\w+\.wait$/.test(name);
+  return SLEEP_CALL.test(name) || /^self\.\w+\.wait$/.test(name);
 }
 
 /**
@@ -1825,7 +1825,7 @@ function adaptivePause(body: SyntaxNode): { line: number; text: string; sleepLin
     const loop = n.childForFieldName('body')!;
     for (const st of statements(loop)) {
       const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
-      if (e?.type !== 'call' || !/^(time\.)?sleep$/.test(callee(e) ?? '')) continue;
+      if (e?.type !== 'call' || !SLEEP_CALL.test(callee(e) ?? '')) continue;
       const arg = e.childForFieldName('arguments')!.namedChildren;
       if (arg.length !== 1 || arg[0]!.type !== 'identifier') continue;
       const name = arg[0]!.text;
@@ -1930,7 +1930,7 @@ function isClockStep(stmt: SyntaxNode, clocks: Set<string>): boolean {
  */
 function clockSleepCall(stmt: SyntaxNode, clocks: Set<string>, param: string | null, wait: string | null = null): SyntaxNode | null {
   const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
-  if (e?.type !== 'call' || !(/^(time\.)?sleep$/.test(callee(e) ?? '') || (wait !== null && callee(e) === wait))) return null;
+  if (e?.type !== 'call' || !(SLEEP_CALL.test(callee(e) ?? '') || (wait !== null && callee(e) === wait))) return null;
   const args = e.childForFieldName('arguments')!.namedChildren;
   if (args.length !== 1) return null;
   const a = args[0]!;
@@ -1988,7 +1988,7 @@ function cadenceInterval(body: SyntaxNode, clocks: Set<string>, param: string | 
     const left = e?.childForFieldName('left');
     let scope: SyntaxNode | null = null;
     if (left?.type === 'identifier' && clocks.has(left.text)) scope = e!.childForFieldName('right');
-    if (n.type === 'call' && (/^(time\.)?sleep$/.test(callee(n) ?? '') || (wait !== null && callee(n) === wait))) scope = n.childForFieldName('arguments');
+    if (n.type === 'call' && (SLEEP_CALL.test(callee(n) ?? '') || (wait !== null && callee(n) === wait))) scope = n.childForFieldName('arguments');
     if (!scope) return;
     walk(scope, (x) => {
       if (x.type === 'attribute' && selfAttribute(x)) {

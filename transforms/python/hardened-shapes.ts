@@ -20,6 +20,12 @@ import { answerPassingDecorator } from './hardened-decorator.js';
 import { constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
 import { foreignSelf } from '../../src/analysis/removal-plan.js';
 
+/**
+ * `time.sleep(x)`, `sleep(x)`, and `threading.Event().wait(x)`: a fresh event nobody else holds, so nobody can set
+ * it and its wait is a plain pause of x seconds (an idiom some agents use instead of time.sleep).
+ */
+export const SLEEP_CALL = /^(time\.)?sleep$|^threading\.Event\(\)\.wait$/;
+
 export const PUBLISH_METHOD = /^(_get_grpc_channel|_publish_\w+|_publish)$/;
 export const QUEUE_METHOD = /^(_queue_\w+|_drain_\w+|_enqueue_\w+|_drain)$/;
 export const RETRY_METHOD = /^(_retry_\w+|_with_retry|_\w+_with_retry|_backoff\w*)$/;
