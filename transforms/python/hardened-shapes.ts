@@ -1108,6 +1108,15 @@ function fail(reason: string, at: number): { ok: false; reason: string; line: nu
 }
 
 function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
+  // `agent.collect()` in another file (a support tool running one cycle and printing what it returns):
+  // collect_data() takes its place, neither publishing nor answering what collect() did, and the name
+  // goes, so that caller would be left calling nothing once the _v2 is promoted.
+  const name = cycleMethod(ctx);
+  const own = ctx.agent.methods.get(name);
+  const caller = own ? ctx.external(name).find((u) => new RegExp(`\\.${name}\\s*\\(`).test(u.text)) : undefined;
+  if (own && caller) {
+    return fail(`${name}() is also called from ${caller.file}:${caller.line} (${caller.text.slice(0, 60)}), which would be left calling nothing: ${HOOK}() takes its place and neither publishes nor answers what ${name}() did; rewire that caller by hand`, own.line);
+  }
   const direct = readCollectDirect(ctx);
   if (direct.ok) {
     const shared = sharedBreaker(ctx, direct.value.publishers, (m) => isTransport(ctx, m));
