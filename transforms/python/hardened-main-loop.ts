@@ -84,6 +84,12 @@ export interface CycleWork {
    */
   tail: SyntaxNode[];
   /**
+   * `self.cycle_seconds = time.perf_counter() - t0` after collect(), `t0 = time.perf_counter()` before it in the
+   * loop's body: a gauge of how long the cycle (collect and its publish) took. The override of the base's one
+   * pass times super().run_cycle() with the same clock (`pre`: the clock's steps), then sets the gauge.
+   */
+  gauge: { stmts: SyntaxNode[]; pre: SyntaxNode[] };
+  /**
    * The loop's `n = self.collect()` and its sleep: where hardened-result-log finds the log lines on what
    * collect() returned (`logger.info("cycle %d: %d events", cycle, n)`), which collect_data() writes.
    */
@@ -163,7 +169,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   // Shape: locals, logs, one `while True:` (maybe inside try/except KeyboardInterrupt) holding
   // one self.collect() (maybe inside try/except that logs) and one sleep.
   const locals = new Set<string>();
-  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], backoffLogs: [], jitter: null, cadence: [], absorbed: [], interrupted: [], tail: [], collect: null, sleep: null, overrun: null, skips: [] };
+  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], backoffLogs: [], jitter: null, cadence: [], absorbed: [], interrupted: [], tail: [], gauge: { stmts: [], pre: [] }, collect: null, sleep: null, overrun: null, skips: [] };
   // `except OSError: failures += 1; delay = min(interval * 2 ** failures, MAX); log; sleep(delay); continue`
   // around collect(): a back-off the base's loop replaces (a failing collect_data() is logged and
   // counted, and the next cycle comes after collection_interval). Its counters go with it.
@@ -422,6 +428,11 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
         work.before.push(s);
         continue;
       }
+      // `self.cycle_seconds = time.perf_counter() - t0` in the loop body after collect(): the cycle's duration (checked below).
+      if (inLoop && collectStmt && loopBody && s.parent?.id === loopBody.id && !work.tail.length && cycleGauge(ctx, s, clocks)) {
+        work.gauge.stmts.push(s);
+        continue;
+      }
       // `self._write_textfile()` in the loop body after collect() (and its publish), before the sleep:
       // per-cycle work the base's run_cycle() override runs after super().run_cycle() (cycleTail() checks it);
       // so does `self.cycles += 1` there, the agent's own count of cycles.
@@ -541,6 +552,10 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   const late = work.after.find((x) => !isTrivial(x) || x.type === 'return_statement');
   if (late) return fail(`run() does more after ${cycleMethod(ctx)}() (line ${late.startPosition.row + 1}: ${late.text.split('\n')[0]!.trim().slice(0, 50)})`, late.startPosition.row + 1);
 
+  if (work.gauge.stmts.length) {
+    const refused = gaugePlan(ctx, fn, loopBody as unknown as SyntaxNode, collectStmt as unknown as SyntaxNode, work, clocks, !!cadenceSleepStmt);
+    if (refused) return fail(refused.reason, refused.line);
+  }
   if (work.tail.length) {
     const refused = cycleTail(ctx, fn, loopBody as unknown as SyntaxNode, work.tail);
     if (refused) return fail(refused.reason, refused.line);
@@ -1240,6 +1255,45 @@ function skippedCycle(ctx: PythonTransformContext, stmt: SyntaxNode, run: PyFunc
   return ok ? { stmt, pause, cont } : null;
 }
 
+/** `self.cycle_seconds = time.perf_counter() - t0`: an attribute of the agent set to a clock reading minus a clock local. */
+function cycleGauge(ctx: PythonTransformContext, stmt: SyntaxNode, clocks: Set<string>): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  if (e?.type !== 'assignment') return false;
+  const attr = selfAttribute(e.childForFieldName('left')!);
+  const right = e.childForFieldName('right');
+  if (!attr || ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr) || right?.type !== 'binary_operator' || right.childForFieldName('operator')?.text !== '-') return false;
+  const [l, r] = [right.childForFieldName('left')!, right.childForFieldName('right')!];
+  return l.type === 'call' && CLOCK_CALL.test(callee(l) ?? '') && l.childForFieldName('arguments')!.namedChildCount === 0 && r.type === 'identifier' && clocks.has(r.text);
+}
+
+/**
+ * The gauge's clock steps (`t0 = time.perf_counter()` in the loop's body before collect()) into work.gauge.pre,
+ * or why the gauge cannot time the base's cycle: the clock is also a cadence's or read elsewhere, no cycle method
+ * of the base to override, the class defining it already, the gauge's attribute being the publish side's.
+ */
+function gaugePlan(ctx: PythonTransformContext, run: PyFunction, loopBody: SyntaxNode, collectStmt: SyntaxNode, work: CycleWork, clocks: Set<string>, cadence: boolean): { reason: string; line: number } | null {
+  const first = work.gauge.stmts[0]!;
+  const line = first.startPosition.row + 1;
+  const what = `run() times its cycle into ${first.text.split('=')[0]!.trim()} (line ${line})`;
+  const one = ctx.py.cycle_method;
+  if (!one || !ctx.base.methods.has(one)) return { reason: `${what}, and the profile names no cycle method of the base to time`, line };
+  if (ctx.agent.methods.has(one)) return { reason: `${what}, and the class already defines ${one}()`, line };
+  if (cadence || work.overrun) return { reason: `${what} on the clock that also keeps its cadence`, line };
+  const read = new Set<string>();
+  for (const g of work.gauge.stmts) read.add(g.namedChild(0)!.childForFieldName('right')!.childForFieldName('right')!.text);
+  const pre = statements(loopBody).filter((x) => x.startIndex < collectStmt.startIndex && isClockStep(x, clocks));
+  const bound = new Set(pre.map((x) => x.namedChild(0)!.childForFieldName('left')!.text));
+  if (![...read].every((n) => bound.has(n)) || pre.some((x) => !read.has(x.namedChild(0)!.childForFieldName('left')!.text))) return { reason: `${what} from a clock not set right before ${cycleMethod(ctx)}() in the loop`, line };
+  const elsewhere = [...work.before, ...work.each, ...work.after, ...work.teardown, ...work.tail].find((x) => [...read].some((n) => mentionsName(x, n)));
+  if (elsewhere) return { reason: `${what}, and its clock is also read at line ${elsewhere.startPosition.row + 1}`, line };
+  const side = new Set([...ctx.agent.methods.keys()].filter((m) => m !== LEGACY_RUN && m !== cycleMethod(ctx) && (isTransport(ctx, m) || isDrain(ctx, m))));
+  const state = publishState(ctx, run, side);
+  const attr = selfAttribute(first.namedChild(0)!.childForFieldName('left')!)!;
+  if (state.has(attr)) return { reason: `${what}, and self.${attr} is the publish side's (line ${state.get(attr)})`, line };
+  work.gauge.pre = pre;
+  return null;
+}
+
 /** `self.cycles += 1`: an attribute of the agent stepped by a number; its name, else null. */
 function agentCounterStep(stmt: SyntaxNode): string | null {
   const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
@@ -1695,34 +1749,40 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
     ctx.edits.insert(lineEnd(ctx.source, fn.outer.endIndex), eol + lines.join(eol) + eol, label);
     ctx.warnings.push(`${cls}: the teardown ${where.said} moved into shutdown()`);
   }
-  if (work.overrun) {
-    const { report, pre, post } = work.overrun;
+  // `def run_cycle(self):` overriding the base's one pass: `pre`, super().run_cycle(), `post` (moved from run()'s loop).
+  const cycleOverride = (doc: string, pre: SyntaxNode[], post: SyntaxNode[]) => {
     const methodIndent = indentAt(ctx.source, fn.outer.startIndex);
     const one = ctx.py.cycle_method!;
     const lines = [
       `${methodIndent}def ${one}(self):`,
-      `${bodyIndent}"""The legacy run() loop's report of a cycle longer than its interval, timing the base's cycle (moved by migrate)."""`,
+      `${bodyIndent}"""${doc} (moved by migrate)."""`,
       ...pre.map((x) => movedStatement(ctx, x, bodyIndent, work)),
       `${bodyIndent}super().${one}()`,
       ...post.map((x) => movedStatement(ctx, x, bodyIndent, work)),
-      movedStatement(ctx, report, bodyIndent, work),
     ];
     ctx.edits.insert(lineEnd(ctx.source, fn.outer.endIndex), eol + lines.join(eol) + eol, label);
+  };
+  if (work.overrun) {
+    const { report, pre, post } = work.overrun;
+    const one = ctx.py.cycle_method!;
+    cycleOverride("The legacy run() loop's report of a cycle longer than its interval, timing the base's cycle", pre, [...post, report]);
     ctx.warnings.push(
       `${cls}: run()'s report of a cycle longer than its interval (line ${report.startPosition.row + 1}: ${report.text.split('\n')[0]!.trim().slice(0, 60)}) now runs in ${one}(), ` +
         `timing super().${one}() (collect_data() and the base's publish) with the loop's own clock, as the loop timed ${fn.name}() and its publish`,
     );
   }
-  if (work.tail.length) {
-    const methodIndent = indentAt(ctx.source, fn.outer.startIndex);
+  if (work.gauge.stmts.length) {
+    const { stmts, pre } = work.gauge;
     const one = ctx.py.cycle_method!;
-    const lines = [
-      `${methodIndent}def ${one}(self):`,
-      `${bodyIndent}"""Per-cycle work of the legacy run() loop, after the cycle and its publish (moved by migrate)."""`,
-      `${bodyIndent}super().${one}()`,
-      ...work.tail.map((x) => movedStatement(ctx, x, bodyIndent, work)),
-    ];
-    ctx.edits.insert(lineEnd(ctx.source, fn.outer.endIndex), eol + lines.join(eol) + eol, label);
+    cycleOverride(`The legacy run() loop's timing of a cycle, timing the base's cycle${work.tail.length ? ', and its per-cycle work after it' : ''}`, pre, [...stmts, ...work.tail]);
+    ctx.warnings.push(
+      `${cls}: run()'s timing of the cycle (${stmts.map((x) => `line ${x.startPosition.row + 1}: ${x.text.split('\n')[0]!.trim().slice(0, 60)}`).join('; ')}) now runs in ${one}(), ` +
+        `timing super().${one}() (collect_data(), the base's drain and publish) with the loop's own clock, as the loop timed ${fn.name}() and its publish; while the bus is down it also counts the base's retry pauses`,
+    );
+  }
+  if (work.tail.length && !work.gauge.stmts.length) cycleOverride('Per-cycle work of the legacy run() loop, after the cycle and its publish', [], work.tail);
+  if (work.tail.length) {
+    const one = ctx.py.cycle_method!;
     ctx.warnings.push(
       `${cls}: run()'s per-cycle ${work.tail.map((x) => `line ${x.startPosition.row + 1}: ${x.text.split('\n')[0]!.trim().slice(0, 60)}`).join('; ')} after ${fn.name}() and its publish now runs in ${one}() after super().${one}(), each cycle before the base's wait; ` +
         `a raise there ends the agent as it ended the legacy loop; it also runs after a cycle whose collect_data() failed (the base logs that and goes on, where the legacy loop ended)`,
