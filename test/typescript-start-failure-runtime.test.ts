@@ -160,6 +160,33 @@ describe('a start failure reaching a guarded .catch() or a top-level await ends 
   }
 });
 
+// starter-elsewhere-catch-exits-webhook-relay (probe-node50): the module has no entry point; bin/relay.js
+// starts it with `relay.start().catch(h)`, h logging and exiting 1. Run through that starter (for the
+// _v2, the same starter requiring the _v2 module, as once promoted), RELAY_PORT taken: before the
+// fix the _v2 logged "onStart failed" and ran on (health ok, nothing on /hooks) until killed.
+describe('a start failure reaching the .catch() of another file that starts the agent ends the process', () => {
+  const agent = 'services/webhooks/relay.js';
+  const dir = path.join(here, '..', 'fixtures', 'typescript', 'starter-elsewhere-catch-exits-webhook-relay');
+  for (const [side, file] of sides(agent)) {
+    it(`${side}: RELAY_PORT taken -> bin/relay.js logs "cannot start" and exits 1 on its own`, async () => {
+      const root = materialize('starter-elsewhere-catch-exits-webhook-relay', agent);
+      mkdirSync(path.join(root, 'bin'), { recursive: true });
+      const starter = readFileSync(path.join(dir, 'bin', 'relay.js'), 'utf8');
+      writeFileSync(path.join(root, 'bin', 'relay.js'), starter.replace('../services/webhooks/relay', `../${file.replace(/\.js$/, '')}`));
+      const holder = net.createServer();
+      await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+      try {
+        const { code, log } = await runToExit(root, 'bin/relay.js', { RELAY_PORT: String((holder.address() as net.AddressInfo).port) });
+        expect(code, `still running 15 s after the failed listen:\n${log}`).toBe(1);
+        expect(log).toMatch(/relay: cannot start: listen EADDRINUSE/);
+        if (side === '_v2') expect(log).toMatch(/WebhookRelay stopped/);
+      } finally {
+        holder.close();
+      }
+    }, 60_000);
+  }
+});
+
 // guarded-entry-start-catch-exits-spool-worker (probe-node48): `worker.start().catch(h)` inside
 // `if (require.main === module)`, start() failing because the spool directory cannot be created
 // (its parent is a regular file).

@@ -58,6 +58,35 @@ describe('health over HTTP', () => {
     expect(r.detail).toMatch(new RegExp(`^GET /health on port ${port} answered 200 status "ok" after \\d+\\.\\d s$`));
   });
 
+  // A /health that follows a business dependency the validator does not provide (an upstream
+  // gateway, a database) answers 503 in the legacy agent's run too: the same answer is no change.
+  it("never healthy but answering as the legacy agent's own /health did passes, saying so", async () => {
+    const port = await healthServer([[503, '{"status": "unavailable", "db": "down"}']]);
+    const legacy = [{ port: 7472, code: 503, status: 'unavailable' }];
+    const r = await checkHealthHttp({ port, deadlineMs: 300, startedAt: Date.now(), intervalMs: 50, legacy });
+    expect(r).toMatchObject({ name: 'health', ok: true, as_legacy: { code: 503, status: 'unavailable', port: 7472 } });
+    expect(r.detail).toContain("as the legacy agent's own /health (port 7472) answered in this environment");
+    expect(r.detail).toContain('not proven healthy');
+  });
+
+  it('an unhealthy answer unlike the legacy one (another status, another code) still fails', async () => {
+    const legacy = [{ port: 7472, code: 503, status: 'unavailable' }];
+    for (const answer of [[503, '{"status": "down"}'], [500, '{"status": "unavailable"}'], [200, '{"status": "unavailable"}']] as Array<[number, string]>) {
+      const port = await healthServer([answer]);
+      const r = await checkHealthHttp({ port, deadlineMs: 200, startedAt: Date.now(), intervalMs: 50, legacy });
+      expect(r.ok, answer.join(' ')).toBe(false);
+      expect(r.as_legacy).toBeUndefined();
+    }
+  });
+
+  it('an agent that turns healthy is judged healthy, not by the legacy answer', async () => {
+    const port = await healthServer([[503, '{"status": "unavailable"}'], [503, '{"status": "unavailable"}'], [200, '{"status": "ok"}']]);
+    const r = await checkHealthHttp({ port, deadlineMs: 5000, startedAt: Date.now(), intervalMs: 20, legacy: [{ port: 1, code: 503, status: 'unavailable' }] });
+    expect(r).toMatchObject({ ok: true });
+    expect(r.as_legacy).toBeUndefined();
+    expect(r.detail).toMatch(/answered 200 status "ok"/);
+  });
+
   it('a body that is not JSON fails with what it said', async () => {
     const port = await healthServer([[200, 'I am fine']]);
     const r = await checkHealthHttp({ port, deadlineMs: 300, startedAt: Date.now(), intervalMs: 50 });

@@ -166,6 +166,8 @@ export interface CheckResult {
   skipped?: boolean;
   /** log: the ERROR/Traceback lines compared (at most 20 of each), for reviewers. */
   lines?: { legacy: string[]; v2: string[]; fresh: string[] };
+  /** health: never healthy, and answered as the legacy agent's own /health did (its code and status). */
+  as_legacy?: { code: number; status: string; port: number };
 }
 
 export interface ValidationReport {

@@ -6,6 +6,7 @@
 import type { ValidationProfile } from '../profile/profile.js';
 import { zmqRequest } from './checks/health-zmq.js';
 import { httpGet } from './http-util.js';
+import { unhealthyAnswer, type UnhealthyAnswer } from './checks/health-http.js';
 
 // Long enough for a legacy agent on a busy machine (1 s missed one there); a port that never answers costs it once.
 const PROBE_MS = 3000;
@@ -25,13 +26,15 @@ function readsAsHealth(body: string): boolean {
   }
 }
 
-async function answersHealth(port: number, kind: HealthKind): Promise<boolean> {
+async function answersHealth(port: number, kind: HealthKind, unhealthy?: UnhealthyAnswer[]): Promise<boolean> {
   try {
     if (kind === 'zmq') return readsAsHealth(await zmqRequest(port, { action: 'health_check' }, PROBE_MS));
     // Node services as often serve /healthz (the Kubernetes habit) as /health: either path counts.
     for (const path of HTTP_PATHS) {
       const a = await httpGet(`http://127.0.0.1:${port}${path}`, PROBE_MS).catch(() => undefined);
       if (a !== undefined && a.status >= 200 && a.status < 300 && readsAsHealth(a.body)) return true;
+      const seen = a && path === '/health' ? unhealthyAnswer(port, a.status, a.body) : undefined;
+      if (seen) unhealthy?.push(seen);
     }
     return false;
   } catch {
@@ -46,12 +49,13 @@ async function answersHealth(port: number, kind: HealthKind): Promise<boolean> {
  * paths are asked one after another, never at once: a single-threaded server (http.server's
  * HTTPServer) held by the ZMQ greeting, which it reads as a request line that never ends, would
  * leave the HTTP request unanswered until both timed out, and its health port would read as a
- * business port.
+ * business port. A JSON /health answer that is not healthy (503 with `status: 'down'` while an
+ * upstream the validator does not provide is away) is collected into `unhealthy` on the way.
  */
-export async function legacyHealthPort(ports: number[], kind: HealthKind): Promise<number | undefined> {
+export async function legacyHealthPort(ports: number[], kind: HealthKind, unhealthy?: UnhealthyAnswer[]): Promise<number | undefined> {
   const kinds: HealthKind[] = kind === 'zmq' ? ['zmq', 'http'] : ['http', 'zmq'];
   const answers = await Promise.all(ports.map(async (p) => {
-    for (const k of kinds) if (await answersHealth(p, k)) return true;
+    for (const k of kinds) if (await answersHealth(p, k, unhealthy)) return true;
     return false;
   }));
   return ports.filter((_, i) => answers[i]).sort((a, b) => a - b)[0];

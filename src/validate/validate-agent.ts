@@ -29,7 +29,7 @@ import { checkSurvival } from './checks/survival.js';
 import { advertisedPort, checkPorts, withRegisteredPort } from './checks/ports.js';
 import { listeningPorts } from './listening-ports.js';
 import { legacyHealthPort } from './legacy-health-port.js';
-import { judgeHealth } from './checks/health-http.js';
+import { judgeHealth, unhealthyAnswer, type UnhealthyAnswer } from './checks/health-http.js';
 import { httpGet, networkReason } from './http-util.js';
 import { enterTreeGuard, type TreeCleanup } from './leftovers.js';
 
@@ -138,6 +138,8 @@ interface LegacyRun {
   given: AgentPorts | null;
   /** Its health port: the given one when it listened there, else one it bound itself that answered the health probe. */
   health?: number;
+  /** Its /health answers that were not healthy (a 503 while an upstream it mirrors is away), for the health check. */
+  unhealthy?: UnhealthyAnswer[];
   /** The error line the legacy agent died with when it could not start (a module missing here, say). */
   startError?: string;
   /** What it did with its registration on SIGTERM (when the deregister check asks). */
@@ -226,10 +228,19 @@ async function legacyBaseline(
     let deregistration: LegacyDeregistration | undefined;
     let registered: Entry | undefined;
     let health: number | undefined;
+    const unhealthy: UnhealthyAnswer[] = [];
     if (!early) {
       listening = listeningPorts(proc.members());
       const own = (listening ?? []).filter((p) => !ports!.block.includes(p));
-      health = listening?.includes(ports.health_port) ? ports.health_port : probeHealth && own.length ? await legacyHealthPort(own, probeHealth) : undefined;
+      health = listening?.includes(ports.health_port) ? ports.health_port : probeHealth && own.length ? await legacyHealthPort(own, probeHealth, unhealthy) : undefined;
+      // A port that answered /health with an unhealthy report (503 while its upstream is away) is its
+      // health port all the same, when none answered healthy: the _v2's base serves that /health.
+      health ??= unhealthy.map((a) => a.port).sort((a, b) => a - b)[0];
+      if (health === ports.health_port && probeHealth === 'http') {
+        const a = await httpGet(`http://127.0.0.1:${health}/health`, 2000).catch(() => undefined);
+        const seen = a && unhealthyAnswer(health, a.status, a.body);
+        if (seen) unhealthy.push(seen);
+      }
       // Registered in its own scope by now: is it gone once SIGTERM has ended it?
       // One try: an unreadable registry leaves it unobserved, and the legacy agent's time limit runs.
       const before = watchRegistry ? await registrationNow(lookup, undefined, 1) : undefined;
@@ -245,7 +256,7 @@ async function legacyBaseline(
       const after = () => (typeof watchRegistry === 'object' ? registrationAfterExit(lookup, registered, stopMs, 1) : registrationNow(lookup, registered, 1));
       if (before) deregistration = await legacyDeregistration(before.state, ended, stopMs, after);
     }
-    return { baseline: { output: proc.output() }, listening, given: ports, health, deregistration, registryLookup: lookup, registered };
+    return { baseline: { output: proc.output() }, listening, given: ports, health, unhealthy, deregistration, registryLookup: lookup, registered };
   } catch (err) {
     return none(`legacy agent could not start: ${oneLine(err)}`);
   } finally {
@@ -410,7 +421,7 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
       ? Promise.resolve(undefined)
       : v.health === 'zmq'
         ? checkHealthZmq({ ...common, port: healthPort, deadlineMs: healthDeadlineMs })
-        : checkHealthHttp({ ...common, port: healthPort, deadlineMs: healthDeadlineMs });
+        : checkHealthHttp({ ...common, port: healthPort, deadlineMs: healthDeadlineMs, legacy: legacy.unhealthy });
     const probe = async (): Promise<string | null> => {
       if (v.health === 'zmq') {
         const r = await checkHealthZmq({ port: healthPort, deadlineMs: 2000, startedAt: Date.now(), proc, signal: o.signal });
@@ -431,7 +442,7 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
     const survivalP = healthP.then(async (h) => {
       const survival = !enabled.has('survival')
         ? undefined
-        : h && !h.ok
+        : h && (!h.ok || h.as_legacy)
           ? { ...result('survival', true, 0, 'not observed: the agent never answered healthy'), skipped: true }
           : await checkSurvival({ proc, probe, windowMs: survivalWindowMs, intervalMs: survivalIntervalMs, repeats: v.survival_repeats, signal: o.signal });
       const t = Date.now();

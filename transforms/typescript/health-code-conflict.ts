@@ -39,11 +39,13 @@ export function codeConflictReason(statuses: string[]): string {
 /**
  * Every HTTP code the handler sets on the way to that send is a 2xx literal (none set: Node's
  * 200). Codes set in a block that does not enclose the send (the 404 for any other path) are
- * another answer's.
+ * another answer's, and so are codes set after it (`if (req.url === '/health') { ...; return; }
+ * res.writeHead(404).end();`): a handler runs once per request, top to bottom.
  */
 function codesAll2xx(handler: Node, send: Node): boolean {
   const codes: Node[] = [];
   const applies = (n: Node) => {
+    if (n.getStart() >= send.getEnd()) return false;
     const block = n.getFirstAncestor((a) => Node.isBlock(a) || a === handler);
     return !!block && block.getPos() <= send.getPos() && send.getEnd() <= block.getEnd();
   };

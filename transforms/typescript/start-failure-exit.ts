@@ -28,7 +28,11 @@ export interface StartFailureExit {
 /** The entry point's handler of a failing start method that ends the process (see fatalStartHandler()). */
 export function startFailureExit(ctx: TsRewriteContext, e: EntryInfo): StartFailureExit | null {
   const handler = fatalStartHandler(ctx, e);
-  if (!handler) return null;
+  return handler ? failureExitOf(ctx, handler) : null;
+}
+
+/** A fatal handler as code for the agent (see StartFailureExit). */
+export function failureExitOf(ctx: TsRewriteContext, handler: FatalHandler): StartFailureExit {
   const u = ctx.unit;
   const lines = (indent: string) => [...handler.lines, 'await this.stop();', handler.exit].map((l) => `${indent}${u}${l}\n`).join('');
   // In TypeScript a catch variable is `unknown`; the handler's was `any` (a rejection's reason).
@@ -101,7 +105,7 @@ function promised(e: Node): boolean {
 
 const ENTRY_CATCH = "the entry point's .catch()";
 
-interface FatalHandler {
+export interface FatalHandler {
   /** The rejection's name in the handler, and its declared type. */
   param: string | null;
   paramType: string | null;
@@ -114,7 +118,7 @@ interface FatalHandler {
 }
 
 /** `x.catch(h)` around the call: that call. */
-function catchOf(call: Node): CallExpression | null {
+export function catchOf(call: Node): CallExpression | null {
   const access = call.getParent();
   if (!access || !Node.isPropertyAccessExpression(access) || access.getName() !== 'catch' || access.getExpression() !== call) return null;
   const outer = access.getParent();
@@ -178,6 +182,18 @@ function fatalStartHandler(ctx: TsRewriteContext, e: EntryInfo): FatalHandler | 
   if (!catchCall) return null;
   const top = catchCall.getParent()!;
   if (catchCall.getArguments().length !== 1 || !Node.isExpressionStatement(top) || !moduleLevel(ctx, top)) return null;
+  // In onStart() only the error and module-level names are in scope (not those of the main guard's block).
+  const local = (id: Node, decls: Node[]) =>
+    decls.some((d) => d.getSourceFile() === ctx.sf && d.getFirstAncestor((a) => Node.isBlock(a) || Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a) || Node.isClassDeclaration(a))) ||
+    (ctx.members.has(id.getText()) && decls.length === 0);
+  return fatalHandler(catchCall, top, local, ENTRY_CATCH);
+}
+
+/**
+ * `.catch(h)` whose handler only logs and ends with `process.exit(N)`, N > 0, as lines for the agent;
+ * null when it does anything else or names something `outOfScope` says the agent cannot see.
+ */
+export function fatalHandler(catchCall: CallExpression, top: Node, outOfScope: (id: Node, decls: Node[]) => boolean, via: string): FatalHandler | null {
   const h = catchCall.getArguments()[0]!;
   if (!Node.isArrowFunction(h) && !Node.isFunctionExpression(h)) return null;
   const params = h.getParameters();
@@ -189,14 +205,11 @@ function fatalStartHandler(ctx: TsRewriteContext, e: EntryInfo): FatalHandler | 
   const last = calls[calls.length - 1]!;
   if (calleeText(last) !== 'process.exit' || last.getArguments().length !== 1 || !/^[1-9]\d*$/.test(last.getArguments()[0]!.getText())) return null;
   if (calls.slice(0, -1).some((c) => /^process\./.test(calleeText(c!)))) return null;
-  // In onStart() only the error and module-level names are in scope (not those of the main guard's block).
   for (const id of h.getDescendantsOfKind(SyntaxKind.Identifier)) {
     const p = id.getParent();
     if ((Node.isPropertyAccessExpression(p) && p.getNameNode() === id) || params.some((q) => q.getNameNode() === id)) continue;
     if (params[0] && id.getText() === params[0].getName()) continue;
-    const decls = id.getSymbol()?.getDeclarations() ?? [];
-    if (decls.some((d) => d.getSourceFile() === ctx.sf && d.getFirstAncestor((a) => Node.isBlock(a) || Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a) || Node.isClassDeclaration(a)))) return null;
-    if (ctx.members.has(id.getText()) && decls.length === 0) return null;
+    if (outOfScope(id, id.getSymbol()?.getDeclarations() ?? [])) return null;
   }
   const text = (n: Node) => n.getText().replace(/\s*\n\s*/g, ' ').replace(/;?$/, ';');
   return {
@@ -206,6 +219,6 @@ function fatalStartHandler(ctx: TsRewriteContext, e: EntryInfo): FatalHandler | 
     exit: text(statements[statements.length - 1]!),
     code: last.getArguments()[0]!.getText(),
     line: top.getStartLineNumber(),
-    via: ENTRY_CATCH,
+    via,
   };
 }

@@ -725,7 +725,7 @@ export class RemovalPlan {
         if (inside(s)) continue;
         if (inBlock && (belongsTo(s, sweep) || aliased.includes(s) || (inEntry && entryCallGoes(ctx, s, sweep)))) nodes.push(s);
         else {
-          nodes.push(...sameFateElements(s, sweep), ...promiseChainLinks(s, sweep));
+          nodes.push(...sameFateElements(s, sweep), ...promiseChainLinks(s, sweep), ...awaitedTogetherElements(s, sweep));
           for (const b of childBlocks(s)) visit(b, inEntry);
         }
       }
@@ -847,6 +847,32 @@ function promiseChainLinks(stmt: Node, sweep: Set<string>): Node[] {
     const consumer = next && Node.isPropertyAccessExpression(next) && next.getExpression() === c ? next.getParent() : undefined;
     if (consumer && Node.isCallExpression(consumer) && consumer.getArguments().some((a) => (Node.isArrowFunction(a) || Node.isFunctionExpression(a)) ? a.getParameters().length > 0 : true)) continue;
     out.push(fn);
+  }
+  return out;
+}
+
+/**
+ * `await Promise.all([new Promise((r) => this.api?.close(r)), new Promise((r) => this.healthServer?.close(r))]);`:
+ * promises awaited together, the statement reading none of their values (nothing can shift with an
+ * element gone). An element whose whole job is a removed member's own call goes from the array; the
+ * others are still awaited. (All of them removed: none go here.)
+ */
+function awaitedTogetherElements(stmt: Node, sweep: Set<string>): Node[] {
+  const out: Node[] = [];
+  for (const found of descendantsOfKinds(stmt, ARRAY_LITERALS)) {
+    const arr = found as import('ts-morph').ArrayLiteralExpression;
+    const call = arr.getParent();
+    if (!call || !Node.isCallExpression(call) || call.getArguments().length !== 1 || !/^Promise\.(all|allSettled)$/.test(calleeText(call))) continue;
+    let user: Node | undefined = call.getParent();
+    if (user && Node.isAwaitExpression(user)) user = user.getParent();
+    if (!user || !Node.isExpressionStatement(user)) continue;
+    const els = arr.getElements();
+    const going = els.filter((x) => {
+      let n: Node = x;
+      while (Node.isParenthesizedExpression(n)) n = n.getExpression();
+      return Node.isNewExpression(n) && n.getExpression().getText() === 'Promise' && promiseAround(n, sweep);
+    });
+    if (going.length > 0 && going.length < els.length) out.push(...going);
   }
   return out;
 }

@@ -208,6 +208,31 @@ export function callerSignalExits(root: string, file: string, className: string)
 }
 
 /**
+ * The calls of the agent's `member()` at the lines `callers` names (its outside callers), each with
+ * the `.catch(h)` statement around it when the call is the whole of `X.member().catch(h);`, else
+ * none: `relay.start().catch((err) => { console.error(...); process.exit(1); });` in bin/relay.js.
+ * Each caller's file is parsed on its own (in memory): what its handler names resolves there.
+ */
+export function callerCatches(root: string, file: string, className: string, member: string, callers: OutsideCaller[]): Array<OutsideCaller & { catchCall: import('ts-morph').CallExpression | null }> {
+  const out: Array<OutsideCaller & { catchCall: import('ts-morph').CallExpression | null }> = [];
+  for (const { file: f, text } of agentUsers(root, file, className)) {
+    const rel = path.relative(root, f).split(path.sep).join('/');
+    const lines = new Set(callers.filter((c) => c.file === rel).map((c) => c.line));
+    if (lines.size === 0) continue;
+    const sf = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } }).createSourceFile(`/caller${path.extname(f)}`, text);
+    for (const call of sf.getDescendantsOfKind(ts.SyntaxKind.CallExpression)) {
+      const callee = call.getExpression();
+      if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== member || !lines.has(call.getStartLineNumber())) continue;
+      const access = call.getParent();
+      const outer = access && Node.isPropertyAccessExpression(access) && access.getName() === 'catch' && access.getExpression() === call ? access.getParent() : undefined;
+      const catchCall = outer && Node.isCallExpression(outer) && outer.getArguments().length === 1 && Node.isExpressionStatement(outer.getParent()) ? outer : null;
+      out.push({ file: rel, line: call.getStartLineNumber(), text: call.getText(), catchCall });
+    }
+  }
+  return out;
+}
+
+/**
  * Another file of the repository that constructs the agent and, in the same process, another
  * agent: a class it imports from a module of the repository that handles SIGTERM / SIGINT itself
  * (a legacy agent) or extends `baseClass` (a migrated one). Each such agent ends up with a base

@@ -39,6 +39,7 @@ import { extendBase } from '../../../transforms/typescript/extend-base.js';
 import { carriedKey, carriedValue, mapOldBase } from '../../../transforms/typescript/old-base.js';
 import { keepLifecycleLogLines, keepSignalLogLines, respellKeptLifecycleLogLines } from '../../../transforms/typescript/lifecycle-log-lines.js';
 import { renameLifecycleClashes } from '../../../transforms/typescript/lifecycle-names.js';
+import { keepOutsideStartFailure } from '../../../transforms/typescript/outside-start-failure.js';
 import { superCall } from '../../../transforms/typescript/super-call.js';
 import { keepExitCodes } from '../../../transforms/typescript/exit-code.js';
 import { keepBeforeExit } from '../../../transforms/typescript/before-exit.js';
@@ -239,6 +240,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   // A family's subclass calls its parent's constructor, which passes the base its options.
   superCall(ctx, resolved.removed);
   rewriteEntry(ctx, resolved.removed);
+  keepOutsideStartFailure(ctx);
   keepPublicApi(ctx, resolved.removed);
   keepLoopStoppers(ctx, resolved.removed);
   keepSignalLogLines(ctx, resolved.removed);
