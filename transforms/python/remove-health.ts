@@ -771,7 +771,8 @@ function localHealthEndpoints(ctx: PythonTransformContext, ports: Set<string>, s
           const c = x.type === 'expression_statement' ? x.namedChild(0) : null;
           const arg = c?.type === 'call' && callee(c) === `${local}.bind` ? c.childForFieldName('arguments')?.namedChild(0) : null;
           return !!arg && ports.has(portExpression(arg.text) ?? '');
-        });
+        }) ||
+        servesHealthOnly(ctor, blocks(m.body), servers);
       if (!onHealth) continue;
       const group: SyntaxNode[] = [];
       const helpers = new Set<string>();
@@ -836,6 +837,20 @@ function localHealthEndpoints(ctx: PythonTransformContext, ports: Set<string>, s
     }
   }
   return out;
+}
+
+/**
+ * A server the method builds whatever port it binds (`server = HTTPServer((host, self.health_port),
+ * HealthHandler)`, the legacy's own health-port name the profile does not know) with a request handler
+ * class of that method answering health paths only: it is a health endpoint by what it serves. What its
+ * handler answered moves to the base's health hook with it (a business field included).
+ */
+function servesHealthOnly(ctor: SyntaxNode, blocks: SyntaxNode[], servers: Set<string>): boolean {
+  if (!bindArgument(ctor, servers)) return false;
+  const handler = (ctor.childForFieldName('arguments')?.namedChildren ?? []).filter((a) => a.type !== 'keyword_argument' && a.type !== 'comment')[1];
+  if (handler?.type !== 'identifier') return false;
+  const def = blocks.flatMap((b) => b.namedChildren).find((x) => x.type === 'class_definition' && x.childForFieldName('name')?.text === handler.text);
+  return !!def && (def.childForFieldName('superclasses')?.namedChildren ?? []).some((b) => HTTP_HANDLER_BASE.test(baseName(b) ?? '')) && servesOnlyHealth(def);
 }
 
 /**
