@@ -117,6 +117,25 @@ describe('base migration units', () => {
     expect(git(root, ['status', '--porcelain'])).toBe('');
   }, 120_000);
 
+  // A class between the base and its agents with a loop of its own looked like the unit's base: the scan
+  // called PollingService's unit ready with LegacyService (server, signal handlers) still under it, and
+  // run --all failed every agent's validation. Now refused, naming PollingService's run() and why.
+  it('a middle class running its own loop over the lifecycle base: the unit is refused naming its run() line, run --all writes nothing', async () => {
+    const root = fleet('home-made-polling-middle-class-own-loop-unit');
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json'])).stdout);
+    expect(scan.units!.map((u) => [u.name, u.status, u.blockers.map((b) => `${b.class} ${b.file}:${b.line}`)])).toEqual([
+      ['PollingService', 'refused', ['PollingService agents/common/polling_service.py:59']],
+    ]);
+    expect(scan.units![0]!.blockers[0]!.reason).toContain('runs a loop of its own (run()) on LegacyService (agents/common/legacy_service.py:17), which holds a health server, signal handlers, a run loop');
+    const run = await cliInProcess(root, ['run', '--all', '--json']);
+    const out = parsed('run', run.stdout);
+    expect(out.results).toEqual([]);
+    expect(out.units!.map((u) => u.status)).toEqual(['refused']);
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+  }, 120_000);
+
   it('a unit no subclass blocks says so, and that run migrates it', async () => {
     const root = fleet('subclass-drain-loop-on-home-made-daemon-base');
     const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json'])).stdout);

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node
 import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { listCases, materialize } from './helpers/python-fixtures.js';
-import { allocatePorts, releasePorts } from '../src/validate/ports.js';
+import { allocateAgentPorts, allocatePorts, releasePorts } from '../src/validate/ports.js';
 import { listeningAddresses, listeningPorts } from '../src/validate/listening-ports.js';
 import { spawnSync } from 'node:child_process';
 
@@ -86,9 +86,11 @@ describe('fixture cases on the reference BaseAgent, started for real', () => {
       const v2 = path.join(root, c.rel.replace(/\.py$/, '_v2.py'));
       writeFileSync(v2, readFileSync(c.expectedFile));
       mkdirSync(path.join(root, 'state'), { recursive: true });
-      const given = rt.fixed_ports ? [] : await allocatePorts(2);
-      const port = rt.fixed_ports?.port ?? given[0]!;
-      const healthPort = rt.fixed_ports?.health ?? given[1]!;
+      // A case listening on a neighbour of its port (`port+2`) is given a block, as migrate validate gives one.
+      const block = !rt.fixed_ports && rt.listens?.some((p) => typeof p === 'string' && /^port\+\d+$/.test(p)) ? await allocateAgentPorts() : null;
+      const given = rt.fixed_ports ? [] : block ? block.block : await allocatePorts(2);
+      const port = rt.fixed_ports?.port ?? block?.port ?? given[0]!;
+      const healthPort = rt.fixed_ports?.health ?? block?.health_port ?? given[1]!;
       // Like migrate validate: the repository root on the import path, so `common.core.base_agent` resolves.
       const env: Record<string, string> = { ...(process.env as Record<string, string>), PYTHONPATH: root, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' };
       delete env.AGENT_PORT;
@@ -146,11 +148,12 @@ describe('fixture cases on the reference BaseAgent, started for real', () => {
           expect(Number(later![rt.health_grows]), `${rt.health_grows} did not grow`).toBeGreaterThan(Number(status![rt.health_grows]));
         }
         if (rt.listens) {
-          const want = rt.listens.map((p) => (p === 'port' ? port : p === 'health' ? healthPort : p)).sort((a, b) => a - b);
+          const want = rt.listens.map((p) => (p === 'port' ? port : p === 'health' ? healthPort : typeof p === 'string' ? port + Number(p.slice(5)) : p)).sort((a, b) => a - b);
           expect(listeningPorts([child.pid!]), 'listening ports').toEqual(want);
         }
-        // `{health}` stands for the health port this run gave the _v2 (HEALTH_CHECK_PORT).
-        for (const l of (rt.log_contains ?? []).map((x) => x.replace(/\{health\}/g, String(healthPort)))) {
+        // `{health}` stands for the health port this run gave the _v2 (HEALTH_CHECK_PORT), `{port}` (`{port+k}`) for its AGENT_PORT (and a neighbour).
+        const logged = (x: string) => x.replace(/\{health\}/g, String(healthPort)).replace(/\{port(?:\+(\d+))?\}/g, (_, k: string | undefined) => String(port + Number(k ?? 0)));
+        for (const l of (rt.log_contains ?? []).map(logged)) {
           await within(10_000, () => output.includes(l));
           expect(output, `log lacks ${l}`).toContain(l);
         }

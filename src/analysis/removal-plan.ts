@@ -93,6 +93,8 @@ export interface ResolvedPlan {
   /** Proposals that stayed where staying is safe: reported as warnings. */
   notes: KeptForReview[];
   statements: StatementProposal[];
+  /** Members kept for review only because a caller in another file reaches them (callersReview). */
+  callerRoots: string[];
 }
 
 export class RemovalPlan {
@@ -281,7 +283,7 @@ export class RemovalPlan {
         for (const name of R.keys()) kept.delete(name);
         const safe = (k: KeptForReview) => !reviewed.has(k.symbol) && (this.members.get(k.symbol)?.safeToKeep === true || keptAsNote.has(k.symbol));
         const all = [...kept.values()];
-        return { members: R, nodes, ranges, kept: all.filter((k) => !safe(k)), notes: all.filter(safe), statements: stmts };
+        return { members: R, nodes, ranges, kept: all.filter((k) => !safe(k)), notes: all.filter(safe), statements: stmts, callerRoots: [...reviewed] };
       }
     }
     throw new Error('removal plan did not settle');

@@ -122,6 +122,7 @@ export function baseUnits(
     middles.sort((a, b) => a.rel.localeCompare(b.rel) || a.cls.line - b.cls.line);
     for (const m of members) blockers.push(...memberBlockers(m, target, (chains.get(m)?.length ?? 0) > 0));
     for (const mid of middles) blockers.push(...middleBlockers(mid, base, baseRel, members, target));
+    blockers.push(...loopOverLifecycle(base, baseRel, index, target));
     // Only a unit no subclass blocks is worth the base's rewrite: what it keeps, drops or renames.
     let carried: string[] = [];
     let cycle: UnitCycleAt | undefined;
@@ -218,6 +219,39 @@ function middleBlockers(mid: Middle, base: ClassFacts, baseRel: string, members:
   if (holder) add(`in the file of ${holder.agent.name}, whose _v2 only changes its imports: moving it there is not proven`);
   if (cls.constructedInEntry) add(`and its file's entry point starts it as an agent of its own`);
   out.push(...ownBlockers(cls, rel, base, target));
+  return out;
+}
+
+/**
+ * A class with a loop of its own (`PollingService.run()`) built on an in-repository class that holds
+ * the rest of the lifecycle (`LegacyService`: the health server, the signal handlers, its own run()):
+ * the loop makes it look like the unit's base, but moving it onto the target leaves that class under
+ * it, whose server and signal handlers would stand beside the target's and replace its stop (seen: the
+ * agents never deregistered). Refused, naming the loop and the class above it, until the loop can be
+ * folded into that class's unit (it is a class between them then).
+ */
+function loopOverLifecycle(base: ClassFacts, baseRel: string, index: ClassIndex, target: { name: string }): BaseUnitBlocker[] {
+  const at = index.definitionOf(base);
+  if (!at) return [];
+  const i = base.methods.indexOf('run');
+  const line = i >= 0 ? base.methodLines?.[i] ?? base.line : base.line;
+  const out: BaseUnitBlocker[] = [];
+  for (const p of index.parentsOf(base, at.module)) {
+    const holds = [
+      p.cls.bindsServer && 'a health server',
+      p.cls.findings.some((f) => f.kind === 'signal') && 'signal handlers',
+      (p.cls.runsLoop || p.cls.methods.includes('run')) && 'a run loop',
+    ].filter((h): h is string => !!h);
+    if (!holds.length) continue;
+    out.push({
+      class: base.name,
+      file: baseRel,
+      line,
+      reason: `${base.name} (${baseRel}:${line}) runs a loop of its own${i >= 0 ? ' (run())' : ''} on ${p.cls.name} (${p.rel}:${p.cls.line}), which holds ${holds.join(', ')}: ` +
+        `moving ${base.name} onto ${target.name} would leave ${p.cls.name} under it, its server and signal handlers beside ${target.name}'s (its stop and deregistration replaced); ` +
+        `${p.cls.name} is the base to migrate, and ${base.name}'s loop has to go into it (or ${base.name} keep only hooks) by hand first`,
+    });
+  }
   return out;
 }
 

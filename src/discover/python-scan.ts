@@ -275,7 +275,7 @@ export class ClassIndex {
   }
 
   /** Where a class of the index is defined. */
-  private definitionOf(cls: ClassFacts): { rel: string; module: PythonFileFacts } | undefined {
+  definitionOf(cls: ClassFacts): { rel: string; module: PythonFileFacts } | undefined {
     return this.byName.get(cls.name)?.find((x) => x.cls === cls);
   }
 

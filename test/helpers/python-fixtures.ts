@@ -24,8 +24,8 @@ export interface CaseSpec {
     health_port_fields?: string[];
     /** A health field that must grow between two answers (periodic work still running). */
     health_grows?: string;
-    /** Ports the _v2 must listen on, and no others: `port`, `health` (the ones it is given) or numbers. */
-    listens?: Array<'port' | 'health' | number>;
+    /** Ports the _v2 must listen on, and no others: `port`, `health` (the ones it is given), `port+k` (a neighbour of its port) or numbers. */
+    listens?: Array<'port' | 'health' | `port+${number}` | number>;
     /**
      * The address a port is bound to (`{health: 0.0.0.0}`), checked for legacy and _v2 alike with AGENT_HOST unset,
      * both run in a network namespace of their own (nothing reaches them from outside it).
@@ -40,7 +40,7 @@ export interface CaseSpec {
     /** Lines the agent logs exactly once (business teardown run once). */
     log_once?: string[];
     /** Lines the agent logs while it runs (work done after start). */
-    /** Lines the _v2's output must hold; `{health}` is the health port it was given. */
+    /** Lines the _v2's output must hold; `{health}` is the health port it was given, `{port}` (`{port+k}`) its port (a neighbour). */
     log_contains?: string[];
     /** Texts the _v2's GET /metrics on its health port must carry (the legacy /metrics samples). */
     metrics_contains?: string[];

@@ -4,6 +4,7 @@
 // used by the dispatcher) fails the conditions below or the plan's use check and stays.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { keep } from '../../src/lang/python/transform-context.js';
 import { valueType } from '../../src/analysis/value-type.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { bindArgument, boundPort, bindsOfAttribute, normPort, portExpression, portRoles, rawPortExpression, ServerClasses, serverSubclasses } from '../../src/analysis/ports.js';
@@ -771,8 +772,12 @@ function localHealthEndpoints(ctx: PythonTransformContext, ports: Set<string>, s
           const c = x.type === 'expression_statement' ? x.namedChild(0) : null;
           const arg = c?.type === 'call' && callee(c) === `${local}.bind` ? c.childForFieldName('arguments')?.namedChild(0) : null;
           return !!arg && ports.has(portExpression(arg.text) ?? '');
-        });
-      if (!onHealth) continue;
+        }) ||
+        servesHealthOnly(ctor, blocks(m.body), servers);
+      if (!onHealth) {
+        reviewHealthBesideBusiness(ctx, m, st, local, ctor, blocks(m.body), servers);
+        continue;
+      }
       const group: SyntaxNode[] = [];
       const helpers = new Set<string>();
       let ok = true;
@@ -836,6 +841,50 @@ function localHealthEndpoints(ctx: PythonTransformContext, ports: Set<string>, s
     }
   }
   return out;
+}
+
+/**
+ * A server the method builds whatever port it binds (`server = HTTPServer((host, self.health_port),
+ * HealthHandler)`, the legacy's own health-port name the profile does not know) with a request handler
+ * class of that method answering health paths only: it is a health endpoint by what it serves. What its
+ * handler answered moves to the base's health hook with it (a business field included).
+ */
+function servesHealthOnly(ctor: SyntaxNode, blocks: SyntaxNode[], servers: Set<string>): boolean {
+  const def = nestedHandler(ctor, blocks, servers);
+  return !!def && servesOnlyHealth(def);
+}
+
+/** The HTTP request handler class a server construction is given, when the method's own blocks define it. */
+function nestedHandler(ctor: SyntaxNode, blocks: SyntaxNode[], servers: Set<string>): SyntaxNode | null {
+  if (!bindArgument(ctor, servers)) return null;
+  const handler = (ctor.childForFieldName('arguments')?.namedChildren ?? []).filter((a) => a.type !== 'keyword_argument' && a.type !== 'comment')[1];
+  if (handler?.type !== 'identifier') return null;
+  const def = blocks.flatMap((b) => b.namedChildren).find((x) => x.type === 'class_definition' && x.childForFieldName('name')?.text === handler.text);
+  return def && (def.childForFieldName('superclasses')?.namedChildren ?? []).some((b) => HTTP_HANDLER_BASE.test(baseName(b) ?? '')) ? def : null;
+}
+
+/**
+ * The same server whose handler answers /health beside business paths stays (its routes are business),
+ * beside the base's own health server: two answers to /health, and one bind fails when its port is the
+ * one the base is given. Not provable either way from the code: a review item naming the server, its
+ * routes and its port.
+ */
+function reviewHealthBesideBusiness(ctx: PythonTransformContext, m: PyFunction, st: SyntaxNode, local: string, ctor: SyntaxNode, blocks: SyntaxNode[], servers: Set<string>): void {
+  const def = nestedHandler(ctor, blocks, servers);
+  if (!def) return;
+  const paths: string[] = [];
+  walk(def, (n) => {
+    const r = routeString(n);
+    if (r && !paths.includes(r)) paths.push(r);
+  });
+  const health = paths.filter((p) => HEALTH_ROUTE.test(p));
+  const business = paths.filter((p) => !HEALTH_ROUTE.test(p));
+  if (!health.length || !business.length) return;
+  const line = st.startPosition.row + 1;
+  keep(ctx, local, line,
+    `${m.name}() builds its own HTTP server in ${local} (${ctx.file}:${line}, bound to ${bindArgument(ctor, servers)!.text}), whose handler ${def.childForFieldName('name')!.text} answers ${health.join(', ')} beside ${business.join(', ')}: ` +
+      `it stays for those routes, beside ${ctx.profile.base_class}'s own health server, so /health has two answers and, where its port is the one the base is given, one of them fails to bind; ` +
+      `move its health answer to ${healthHook(ctx)}() and give the server a port of its own by hand`);
 }
 
 /**
@@ -1478,6 +1527,8 @@ function handlesHealthServer(ctx: PythonTransformContext, cls: string, ports: Se
   return found;
 }
 
+const HEALTH_ROUTE = /^\/(health|healthz|status|ping|ready|live)/;
+
 /** An HTTP handler whose GET answers only health paths. */
 function servesOnlyHealth(body: SyntaxNode): boolean {
   const paths: string[] = [];
@@ -1485,5 +1536,5 @@ function servesOnlyHealth(body: SyntaxNode): boolean {
     const s = routeString(n);
     if (s) paths.push(s);
   });
-  return paths.length > 0 && paths.every((p) => /^\/(health|healthz|status|ping|ready|live)/.test(p));
+  return paths.length > 0 && paths.every((p) => HEALTH_ROUTE.test(p));
 }

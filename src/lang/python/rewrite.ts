@@ -2,7 +2,7 @@
 // safely, make the structural edits, emit line-exact deletions, then check that the
 // result parses and refers to nothing that was removed.
 import path from 'node:path';
-import type { RewriteOutcome } from '../../core/types.js';
+import type { KeptForReview, RewriteOutcome } from '../../core/types.js';
 import { externalUses, moduleNameUses, repoIndex, type ExternalUse, type Indexed } from '../../analysis/repo-references.js';
 import { importedTarget, inheritedClasses, type ImportedTarget, type InheritedClass } from '../../analysis/inherited.js';
 import { MigrateError, oneLine } from '../../core/errors.js';
@@ -42,6 +42,11 @@ export interface PythonRewriteInput {
   tree?: Tree;
   /** The rewrite of a base migration unit's base, whose subclasses the unit rewrites with it (see UnitRewrite). */
   unit?: UnitRewrite;
+  /**
+   * Members whose callers in other files are taken as changed (none found): the second rewrite that
+   * tells which review items follow from such a caller alone (see rootCauses).
+   */
+  served?: ReadonlySet<string>;
 }
 
 
@@ -83,7 +88,7 @@ function rewriteTree(
   let files: Indexed | undefined;
   const found = new Map<string, ExternalUse[]>();
   const external = (name: string): ExternalUse[] => {
-    if (!input.root) return [];
+    if (!input.root || input.served?.has(name)) return [];
     let hit = found.get(name);
     if (!hit) {
       files ??= repoIndex(input.root, input.repoSnapshot);
@@ -251,7 +256,41 @@ function rewriteTree(
     warnings: ctx.warnings,
     ...(ctx.unstartable ? { unstartable: ctx.unstartable } : {}),
   };
+  if (!input.served) outcome.kept_for_review = rootCauses(input, py, ctx.resolved.callerRoots, outcome.kept_for_review, desugared);
   return { outcome, inputTree: tree, outputTree: check };
+}
+
+/**
+ * A member kept for review only because a file elsewhere reaches it (a probe script stopping the
+ * health server) holds other code back with it: run() still reads it, so run() stays unconverted,
+ * so the transport its cycle calls stays too. Each such item follows from that one caller; the
+ * reviewer reads one item, the caller's, which names what follows from it. What follows is proven,
+ * not guessed: the same rewrite with that member's outside callers taken as changed, and an item
+ * gone there is one this caller alone keeps. An item also kept there stays an item of its own.
+ */
+function rootCauses(
+  input: PythonRewriteInput,
+  py: NonNullable<Profile['python']>,
+  roots: string[],
+  kept: KeptForReview[],
+  desugared?: { original: string; originalTree: Tree } & PartialDesugar,
+): KeptForReview[] {
+  let out = kept;
+  for (const root of roots) {
+    const item = out.find((k) => k.symbol === root);
+    if (!item || out.length < 2) continue;
+    const alt = rewriteTree({ ...input, served: new Set([root]), tree: undefined }, py, parsePython(input.source), undefined, desugared).outcome;
+    if (alt.status === 'failed') continue;
+    const follows = out.filter((k) => k !== item && !roots.includes(k.symbol) && !alt.kept_for_review.some((a) => a.symbol === k.symbol));
+    if (!follows.length) continue;
+    const folded = {
+      ...item,
+      reason: `${item.reason}. Until that caller is changed, this also holds back (each follows from it alone, and goes once it is changed and the agent is migrated again): ` +
+        follows.map((k) => `${k.symbol} (line ${k.line}): ${k.reason}`).join('; '),
+    };
+    out = out.filter((k) => !follows.includes(k)).map((k) => (k === item ? folded : k));
+  }
+  return out;
 }
 
 /**
