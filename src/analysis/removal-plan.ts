@@ -459,7 +459,15 @@ export function neverAgentLocal(
   let fn: SyntaxNode | null = attr!.parent;
   while (fn && fn.type !== 'function_definition' && fn.type !== 'lambda') fn = fn.parent;
   if (fn?.type !== 'function_definition') return false;
-  for (let p = fn.parent; p; p = p.parent) if (p.type === 'class_definition' || p.type === 'function_definition') return false;
+  // main() at module level, or a method of the agent itself (`conn = socket.create_connection(...)`;
+  // `conn.close()` in forward() is the connection's close(), not a use of the agent's teardown close()).
+  for (let p = fn.parent; p; p = p.parent) {
+    if (p.type === 'function_definition') return false;
+    if (p.type === 'class_definition') {
+      if (p.id !== agent.node.id) return false;
+      break;
+    }
+  }
   const fnNode = fn;
   const agentName = new RegExp(`\\b${agent.name}\\b`);
   const seen = new Set<string>();
@@ -490,6 +498,11 @@ export function neverAgentLocal(
         return;
       }
       const root = /^([A-Za-z_]\w*)/.exec(callee(right) ?? '')?.[1];
+      // `fh = open(path)`: the builtin returns a file, never the agent (unless the module rebinds the name).
+      if (root === 'open' && callee(right) === 'open' && !imports.has('open') && !moduleBinds(fnNode, 'open')) {
+        bindings++;
+        return;
+      }
       // Only a whole module (`import argparse`) outside the repository: a name imported from it may be a factory of the agent.
       const whole = imports instanceof Map ? (imports.get(root ?? '') as { name?: string | null } | undefined)?.name === null : imports.has(root ?? '');
       if (!root || !((whole && !fromRepository(root)) || never(root))) other = true;
@@ -498,6 +511,15 @@ export function neverAgentLocal(
     return !other && bindings > 0;
   };
   return never(obj.text);
+}
+
+/** A module-level `def <name>` or `<name> = ...` in the file of `node` (a name that shadows a builtin). */
+function moduleBinds(node: SyntaxNode, name: string): boolean {
+  let root = node;
+  while (root.parent) root = root.parent;
+  return root.namedChildren.some((st) =>
+    (st.type === 'function_definition' && st.childForFieldName('name')?.text === name) ||
+    (st.type === 'expression_statement' && st.namedChild(0)?.type === 'assignment' && st.namedChild(0)!.childForFieldName('left')?.text === name));
 }
 
 /** Each class's attribute model, built once: foreignSelf asks for it at every reference in the class. */

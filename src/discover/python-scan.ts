@@ -62,6 +62,8 @@ export interface ClassFacts {
   dataclassAgent?: string;
   /** Why the base's constructor cannot be called from that dataclass's __post_init__. */
   dataclassBlocker?: string;
+  /** A threading.Thread (or Process) that is also built on another class and is an agent all the same: those bases and what it does. */
+  threadAgent?: string;
 }
 
 /** One parsed file, as classification and the cross-file class index see it. */
@@ -422,6 +424,7 @@ function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFi
       abstract: candidate && hasAbstractMethod(cls),
       findings: candidate ? findingsOf(cls, module) : [],
       ...(dataclass && !settled ? dataclassAgentOf(cls, target, serverAt() > 0, loop()) : {}),
+      ...(!dataclass && record && !settled && constructedInEntry.has(cls.name) ? threadAgentOf(names, serverAt() > 0, loop()) : {}),
     };
   });
   return settled ? { ...facts, settled } : facts;
@@ -431,6 +434,20 @@ function dataclassAgentOf(cls: PyClass, target: BaseTarget, binds: boolean, loop
   const does = [binds && 'binds a server', loops && 'runs a main loop'].filter(Boolean);
   const blocker = dataclassInitBlocker(cls, target.name, target.owned);
   return does.length ? { dataclassAgent: does.join(' and '), ...(blocker ? { dataclassBlocker: blocker } : {}) } : {};
+}
+
+/**
+ * `class NetProbeAgent(threading.Thread, AgentBase)`, constructed by the entry point, binding its sockets or
+ * running its loop: a Thread (its run() is the thread's body, start()/join() what the entry point calls) that
+ * is an agent on another base too. Not a record: said as such, so it is migrated by hand, not lost as
+ * "records only".
+ */
+function threadAgentOf(names: Array<string | null>, binds: boolean, loops: boolean): { threadAgent: string } | Record<string, never> {
+  const thread = names.find((n) => !!n && /^(Thread|Process)$/.test(n));
+  const others = names.filter((n): n is string => !!n && n !== 'object' && !RECORD_BASES.test(n) && !NOT_AGENT_BASES.test(n));
+  const does = [binds && 'binds a server', loops && 'runs a main loop'].filter(Boolean);
+  if (!thread || !others.length || !does.length) return {};
+  return { threadAgent: `both a ${thread} and built on ${others.join(', ')}: it ${does.join(' and ')}` };
 }
 
 /** The skips the file decides alone: the base itself, a test, a module without a class. */
@@ -619,6 +636,18 @@ export function classifyPythonFile(
       };
     }
     if (onOtherBase.length && (!best || best.score < 3 || !structural(best))) return { skipped: { file: rel, reason: onOtherBase.join('; ') } };
+    const threadAgent = onlyRecords ? f.classes.find((c) => c.threadAgent) : undefined;
+    if (threadAgent) {
+      return {
+        skipped: {
+          file: rel,
+          line: threadAgent.line,
+          reason: `${threadAgent.name} (${rel}:${threadAgent.line}) is an agent the entry point constructs, ${threadAgent.threadAgent}; ` +
+            `its run() is the thread's body, which ${target}'s run() (the main loop) would replace; migrate it by hand ` +
+            `(keep the thread as an attribute the agent starts, then put the agent on ${target})`,
+        },
+      };
+    }
     // A class of the file that agents elsewhere are built on (even on a record-like base such as
     // threading.Thread): said as such, with its agents, not as "records only" or "helper library".
     for (const cls of f.classes) {

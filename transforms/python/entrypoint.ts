@@ -380,6 +380,7 @@ function interruptClauses(ctx: PythonTransformContext, scope: SyntaxNode, starts
       if (clauseKind(clause) !== 'interrupt') continue;
       if (ctx.warnings.some((w) => w.includes(`\`except KeyboardInterrupt:\` (line ${clause.startPosition.row + 1})`))) continue;
       const body = clause.namedChildren.find((c) => c.type === 'block');
+      if (body) interruptExitCode(ctx, scope, clause, body, where);
       // The agent's own teardown calls there are interrupt-teardown's; a bare re-raise loses nothing. Any other
       // call on the agent (agent.flush_pending()) is lost like a log line.
       const lost = body?.namedChildren.find((c) => {
@@ -398,6 +399,47 @@ function interruptClauses(ctx: PythonTransformContext, scope: SyntaxNode, starts
       );
     }
   });
+}
+
+/**
+ * The clause ended the process with a non-zero code: `sys.exit(130)` (exit, os._exit, raise SystemExit(2))
+ * there, or `return 130` from the entry function whose value the module passes to sys.exit (`sys.exit(main())`).
+ * A supervisor or cron wrapper reads that code; on the base, SIGINT goes to its handler, which exits 0. No
+ * rewrite of the entry point can be proven to keep it, so it is a review item naming the clause, the code and
+ * where it reached the exit (probe-py50 SpoolSweeperAgent `return 130`, ReportExportAgent `sys.exit(130)`:
+ * only the clause's log line was warned about).
+ */
+function interruptExitCode(ctx: PythonTransformContext, scope: SyntaxNode, clause: SyntaxNode, body: SyntaxNode, where: string): void {
+  const fnName = scope.type === 'function_definition' ? scope.childForFieldName('name')?.text : undefined;
+  // `sys.exit(main())`, `exit(main())`, `raise SystemExit(main())` somewhere in the module: main()'s return value is the exit code.
+  let exitOfCall: SyntaxNode | null = null;
+  if (fnName && where === "the entry point's") {
+    walk(ctx.module.root, (n) => {
+      if (exitOfCall) return false;
+      const exitCall = (n.type === 'call' && /^((sys|os)\.)?(_?exit)$|^quit$/.test(callee(n) ?? '')) || (n.type === 'call' && callee(n) === 'SystemExit');
+      const arg = exitCall ? n.childForFieldName('arguments')?.namedChildren[0] : null;
+      if (arg?.type === 'call' && callee(arg) === fnName) exitOfCall = n;
+    });
+  }
+  const nonZero = (v: SyntaxNode | null | undefined) => !!v && !/^(0|None|False|True)$/.test(v.text) && !(v.type === 'string');
+  let found: { stmt: SyntaxNode; code: string; via: string } | null = null;
+  walk(body, (n) => {
+    if (found || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type === 'return_statement' && exitOfCall && nonZero(n.namedChild(0))) {
+      found = { stmt: n, code: n.namedChild(0)!.text, via: `, the value of ${(exitOfCall as SyntaxNode).text} at line ${(exitOfCall as SyntaxNode).startPosition.row + 1}` };
+    }
+    const isExit = n.type === 'call' && (/^((sys|os)\.)?(_?exit)$|^quit$/.test(callee(n) ?? '') || callee(n) === 'SystemExit');
+    if (isExit && nonZero(n.childForFieldName('arguments')?.namedChildren[0])) {
+      found = { stmt: n, code: n.childForFieldName('arguments')!.namedChildren[0]!.text, via: '' };
+    }
+  });
+  if (!found) return;
+  const f = found as { stmt: SyntaxNode; code: string; via: string };
+  keep(ctx, fnName ?? '__main__', clause.startPosition.row + 1,
+    `${where} \`except KeyboardInterrupt:\` (line ${clause.startPosition.row + 1}) ended the process with exit code ${f.code} ` +
+      `(\`${f.stmt.text.split('\n')[0]!.trim()}\`, line ${f.stmt.startPosition.row + 1}${f.via}); ${ctx.profile.base_class}'s signal handler now takes SIGINT, ` +
+      `runs cleanup() and exits 0, so whatever reads the code (a supervisor, a cron wrapper) sees 0 after Ctrl-C: keep the code by hand ` +
+      `(signal.signal(signal.SIGINT, signal.default_int_handler) after the agent is constructed lets that clause run again) or accept 0`);
 }
 
 /**

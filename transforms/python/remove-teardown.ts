@@ -164,10 +164,23 @@ function calledAfterEntryLoop(ctx: PythonTransformContext, name: string): string
   return null;
 }
 
-/** `agent.<name>()` in the entry point, on a variable holding the constructed agent. */
+/**
+ * `agent.<name>()` in the entry point, on a variable holding the constructed agent. `interruptCounts`
+ * false asks what still runs when the base's signal handler ends the agent with SystemExit: only a call
+ * in a `finally:` (or a clause catching SystemExit) does. `agent.run(); agent.close()` or a call in an
+ * `except KeyboardInterrupt:` is skipped by that SystemExit (probe-py50 ReportExportAgent: its close()
+ * wrote the manifest's last line and was counted as run at shutdown, so it never ran on a signal).
+ */
 export function calledByEntryPoint(ctx: PythonTransformContext, name: string, interruptCounts = true): boolean {
-  const only = interruptCounts ? null : new Set(entryInterruptCalls(ctx, name).map((c) => c.call.id));
-  return entryAgentMembers(ctx, name).some((fn) => fn.parent?.type === 'call' && fn.parent.childForFieldName('function')?.id === fn.id && !only?.has(fn.parent.id));
+  return entryAgentMembers(ctx, name).some((fn) => fn.parent?.type === 'call' && fn.parent.childForFieldName('function')?.id === fn.id && (interruptCounts || runsOnSystemExit(fn.parent)));
+}
+
+/** Inside a `finally:` or an except clause catching SystemExit (bare, BaseException, SystemExit). */
+function runsOnSystemExit(node: SyntaxNode): boolean {
+  for (let n: SyntaxNode | null = node.parent; n && n.type !== 'function_definition' && n.type !== 'module'; n = n.parent) {
+    if (clauseKind(n) === 'survives') return true;
+  }
+  return false;
 }
 
 /**
