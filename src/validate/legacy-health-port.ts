@@ -3,6 +3,8 @@
 // _v2's health port (where the base serves /health). Asked of the running legacy agent the way the
 // profile asks the _v2 (GET /health or /healthz, or a ZMQ health_check request); any answer that reads as a
 // health report counts, whatever status it gives (a legacy payload says "running" as often as "ok").
+// A legacy whose own health server answers other paths (`/live`, `/ping`: the scan reads them from
+// its code, AgentInfo.health_paths) is asked those too, and any 2xx there counts: its code says so.
 import type { ValidationProfile } from '../profile/profile.js';
 import { zmqRequest } from './checks/health-zmq.js';
 import { httpGet } from './http-util.js';
@@ -25,13 +27,18 @@ function readsAsHealth(body: string): boolean {
   }
 }
 
-async function answersHealth(port: number, kind: HealthKind): Promise<boolean> {
+async function answersHealth(port: number, kind: HealthKind, own: string[]): Promise<boolean> {
   try {
     if (kind === 'zmq') return readsAsHealth(await zmqRequest(port, { action: 'health_check' }, PROBE_MS));
     // Node services as often serve /healthz (the Kubernetes habit) as /health: either path counts.
     for (const path of HTTP_PATHS) {
       const a = await httpGet(`http://127.0.0.1:${port}${path}`, PROBE_MS).catch(() => undefined);
       if (a !== undefined && a.status >= 200 && a.status < 300 && readsAsHealth(a.body)) return true;
+    }
+    // The paths its code serves health on (`/live`, `/ping` answering "pong"): any 2xx is its health answering.
+    for (const path of own.filter((p) => !HTTP_PATHS.includes(p))) {
+      const a = await httpGet(`http://127.0.0.1:${port}${path}`, PROBE_MS).catch(() => undefined);
+      if (a !== undefined && a.status >= 200 && a.status < 300) return true;
     }
     return false;
   } catch {
@@ -48,10 +55,10 @@ async function answersHealth(port: number, kind: HealthKind): Promise<boolean> {
  * leave the HTTP request unanswered until both timed out, and its health port would read as a
  * business port.
  */
-export async function legacyHealthPort(ports: number[], kind: HealthKind): Promise<number | undefined> {
+export async function legacyHealthPort(ports: number[], kind: HealthKind, ownPaths: string[] = []): Promise<number | undefined> {
   const kinds: HealthKind[] = kind === 'zmq' ? ['zmq', 'http'] : ['http', 'zmq'];
   const answers = await Promise.all(ports.map(async (p) => {
-    for (const k of kinds) if (await answersHealth(p, k)) return true;
+    for (const k of kinds) if (await answersHealth(p, k, ownPaths)) return true;
     return false;
   }));
   return ports.filter((_, i) => answers[i]).sort((a, b) => a - b)[0];

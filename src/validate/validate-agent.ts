@@ -229,7 +229,7 @@ async function legacyBaseline(
     if (!early) {
       listening = listeningPorts(proc.members());
       const own = (listening ?? []).filter((p) => !ports!.block.includes(p));
-      health = listening?.includes(ports.health_port) ? ports.health_port : probeHealth && own.length ? await legacyHealthPort(own, probeHealth) : undefined;
+      health = listening?.includes(ports.health_port) ? ports.health_port : probeHealth && own.length ? await legacyHealthPort(own, probeHealth, o.agent.health_paths) : undefined;
       // Registered in its own scope by now: is it gone once SIGTERM has ended it?
       // One try: an unreadable registry leaves it unobserved, and the legacy agent's time limit runs.
       const before = watchRegistry ? await registrationNow(lookup, undefined, 1) : undefined;
