@@ -130,7 +130,8 @@ function moveIntoOnStop(ctx: TsRewriteContext, wait: Node, after: Node[], signal
       if (id.getText() === agent) {
         // `agent.member`: a member the class keeps (or the base has).
         const member = p && Node.isPropertyAccessExpression(p) && p.getExpression() === id ? p.getName() : null;
-        if (member && stopNames.has(member)) return false;
+        // (A member renamed, `start` now onStart(): the name would reach the base's instead.)
+        if (member && (stopNames.has(member) || ctx.renames.has(member))) return false;
         const own = member ? ctx.members.get(member) : undefined;
         if (own && own.nodes.some((n) => ctx.edits.removes(n.getStart(), n.getEnd()))) return false;
         if (member && !own && !ctx.base.members.has(member)) return false;
