@@ -9,7 +9,7 @@
 // agent and logs "geo-indexer stopped" in a `.then()` callback, and a 'beforeExit' listener
 // appends a summary line; after SIGTERM both files (legacy, _v2) must print the line and append
 // the summary. Before, the _v2 did neither (the log line went with the closure).
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -116,6 +116,44 @@ describe("an async 'beforeExit' listener still runs, awaited, after the base's S
         expect(log).toMatch(/price-feed: snapshot saved \(2 quotes\)/);
       } finally {
         vendor.close();
+      }
+    }, 60_000);
+  }
+});
+
+// tsleft50-await-sigterm-exit-summary-into-onstop: main() starts the archiver, then `await
+// once(process, 'SIGTERM')`, stops it, appends the exit summary to the archive's MANIFEST and logs
+// it. The base's own SIGTERM handler exits as soon as its stop() resolves, before main()'s append
+// lands: before, those lines were a review item and the _v2 as written exited without the summary
+// (neither in MANIFEST nor in the log). They are now the end of onStop(): after SIGTERM both files
+// append the summary and log it once, with what they archived.
+describe('the exit summary after an awaited SIGTERM is written from onStop() on the base', () => {
+  const archiver = 'services/feed-archiver.ts';
+  for (const [side, file] of [['legacy', archiver], ['_v2', v2(archiver)]] as const) {
+    it(`${side}: SIGTERM appends "feed-archiver summary" to MANIFEST and logs it once`, async () => {
+      const root = materialize('tsleft50-await-sigterm-exit-summary-into-onstop', archiver);
+      let served = 0;
+      const feed = http.createServer((_req, res) => {
+        served++;
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ venue: 'XLON', seq: served }));
+      });
+      await new Promise<void>((resolve) => feed.listen(0, '127.0.0.1', resolve));
+      const feedPort = (feed.address() as import('node:net').AddressInfo).port;
+      const dir = path.join(root, 'archive');
+      try {
+        // SIGTERM once two snapshots are in the day's file.
+        const rows = () => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.jsonl')).reduce((n, f) => n + readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean).length, 0) : 0);
+        const { code, log } = await stopWhen(root, file, { ARCHIVE_EVERY_MS: '200', ARCHIVE_DIR: dir, FEED_URL: `http://127.0.0.1:${feedPort}/feed` }, () => rows() >= 2);
+        expect(code, log).toBe(0);
+        const lines = log.split('\n').filter((l) => /feed-archiver summary/.test(l));
+        expect(lines, `no summary line after SIGTERM:\n${log}`).toHaveLength(1);
+        expect(lines[0]).toMatch(/feed-archiver summary archived=[1-9]\d* failed=0 bytes=[1-9]\d*/);
+        const manifest = path.join(dir, 'MANIFEST');
+        expect(existsSync(manifest), `no MANIFEST after SIGTERM:\n${log}`).toBe(true);
+        expect(readFileSync(manifest, 'utf8')).toContain(lines[0]);
+      } finally {
+        feed.close();
       }
     }, 60_000);
   }

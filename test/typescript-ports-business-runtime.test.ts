@@ -4,6 +4,13 @@
 // That health port, one the legacy agent left unused, stood in for 7437: a _v2 whose onStart() never
 // listens (hand-broken here) passed validation. Both are validated for real (`migrate validate`, built
 // CLI): the fixture's _v2 passes; the broken one fails the ports check, which names 7437.
+//
+// tsleft50-liveness-ping-own-port-business-api: the legacy agent's health is a server of its own on
+// a literal 7473 answering /live and /ping ("pong"), beside its business API on 7472; the rewrite
+// removes the liveness server. The legacy health probe asked /health and /healthz only, so 7473
+// read as a business port the _v2 dropped and the rewrite failed (before the fix). The scan now
+// reads the paths that server answers from the code, and the probe asks them: 7473 pairs with the
+// _v2's health port. A _v2 that drops the business API (7472) must still fail, naming it.
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,12 +27,12 @@ afterAll(() => {
 });
 
 /** The legacy agent and `v2` as its _v2 sibling, with the reference base, committed in a fresh repository. */
-function repo(v2: string): string {
+function repo(v2: string, fixture = FIXTURE, agent = AGENT): string {
   const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-ports-'));
   roots.push(root);
-  mkdirSync(path.join(root, 'services'), { recursive: true });
-  writeFileSync(path.join(root, AGENT), readFileSync(path.join(FIXTURE, 'input.ts'), 'utf8'));
-  writeFileSync(path.join(root, AGENT.replace(/\.ts$/, '_v2.ts')), v2);
+  mkdirSync(path.join(root, path.dirname(agent)), { recursive: true });
+  writeFileSync(path.join(root, agent), readFileSync(path.join(fixture, 'input.ts'), 'utf8'));
+  writeFileSync(path.join(root, agent.replace(/\.ts$/, '_v2.ts')), v2);
   mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
   cpSync(path.join(REPO, 'templates', 'runtime', 'typescript', 'common', 'core', 'base-agent.ts'), path.join(root, 'common', 'core', 'base-agent.ts'));
   writeFileSync(path.join(root, 'package.json'), '{ "name": "fixture", "private": true }\n');
@@ -36,8 +43,8 @@ function repo(v2: string): string {
   return root;
 }
 
-async function portsCheck(root: string): Promise<{ code: number; ports: { ok: boolean; detail: string } }> {
-  const r = await cli(root, ['validate', 'CounterRelay', '--json'], { env: { MIGRATE_SURVIVAL_WINDOW_S: '2', MIGRATE_LEGACY_WINDOW_S: '2' }, timeout: 110_000 });
+async function portsCheck(root: string, cls = 'CounterRelay'): Promise<{ code: number; ports: { ok: boolean; detail: string } }> {
+  const r = await cli(root, ['validate', cls, '--json'], { env: { MIGRATE_SURVIVAL_WINDOW_S: '2', MIGRATE_LEGACY_WINDOW_S: '2' }, timeout: 110_000 });
   const checks = JSON.parse(r.stdout).results[0].validation.checks as Array<{ name: string; ok: boolean; detail: string }>;
   return { code: r.exitCode, ports: checks.find((c) => c.name === 'ports')! };
 }
@@ -59,6 +66,28 @@ describe('a _v2 that never listens on the legacy agent\'s business port', () => 
     const { code, ports } = await portsCheck(repo(broken));
     expect(ports.ok, ports.detail).toBe(false);
     expect(ports.detail).toMatch(/does not listen on 7437/);
+    expect(code).toBe(1);
+  }, 120_000);
+});
+
+describe('a legacy health server on a port of its own answering /live and /ping only', () => {
+  const fixture = path.join(REPO, 'fixtures', 'typescript', 'tsleft50-liveness-ping-own-port-business-api');
+  const agent = 'services/quote-normalizer.ts';
+  const expected = readFileSync(path.join(fixture, 'expected.ts'), 'utf8');
+
+  it('the rewrite (the base serving /health instead) passes the ports check, 7473 paired as the health port', async () => {
+    const { code, ports } = await portsCheck(repo(expected, fixture, agent), 'QuoteNormalizer');
+    expect(ports.ok, ports.detail).toBe(true);
+    expect(ports.detail).toMatch(/legacy 7473, its health port/);
+    expect(code).toBe(0);
+  }, 120_000);
+
+  it('a broken rewrite that drops the business API fails it, naming 7472', async () => {
+    const broken = expected.replace(/\n *this\.api\.listen\(NORMALIZER_PORT, '127\.0\.0\.1'\);/, '');
+    expect(broken).not.toBe(expected);
+    const { code, ports } = await portsCheck(repo(broken, fixture, agent), 'QuoteNormalizer');
+    expect(ports.ok, ports.detail).toBe(false);
+    expect(ports.detail).toMatch(/does not listen on 7472/);
     expect(code).toBe(1);
   }, 120_000);
 });

@@ -73,6 +73,8 @@ beforeAll(async () => {
   put('agents/points_expirer.ts', fx('health-helper-class-constructed', 'input.ts'));
   // A router library: listen() builds the server and returns it to the worker that keeps it.
   put('lib/mini-router.ts', fx('main-flag-const-guard-drain-exit-code', 'lib/mini-router.ts'));
+  // Health on a port of its own answering /live and /ping only, beside a business API.
+  put('agents/quote_normalizer.ts', fx('tsleft50-liveness-ping-own-port-business-api', 'input.ts'));
   put('agents/helpers.ts', 'export function backoff(n: number): number {\n  return 2 ** n * 100;\n}\n');
   put('agents/types.ts', 'export interface Tick {\n  symbol: string;\n}\nexport type Side = "buy" | "sell";\n');
   put('agents/records.ts', 'export class Trade {\n  constructor(readonly id: string, readonly qty: number) {}\n}\n');
@@ -110,6 +112,12 @@ describe('TypeScript scan', () => {
     expect(r).toContainEqual({ kind: 'loop', symbol: 'run', line: 46 });
   });
 
+  it('carries the paths an own health server answers when not /health alone (the validator asks them)', () => {
+    expect(agent('QuoteNormalizer')!.health_paths).toEqual(['/live', '/ping']);
+    // /health alone: the validator asks that one anyway.
+    expect(agent('OrderRouter')!.health_paths).toBeUndefined();
+  });
+
   it('picks the agent among helper classes that come first', () => {
     const a = agent('SettlementChecker')!;
     expect(a.status).toBe('legacy');
@@ -142,6 +150,6 @@ describe('TypeScript scan', () => {
     expect(skip('lib/index.ts')).toMatch(/no class/);
     expect(skip('lib/status-port.ts')).toMatch(/^StatusPort is a health server helper \(constructed with a port and a status function, serves only \/health\)/);
     expect(skip('lib/base-service.ts')).toMatch(/^the old BaseService that the base-service profile maps onto BaseAgent: its subclasses are the agents/);
-    expect(scan.agents.map((a) => a.name).sort()).toEqual(['FeedRelay', 'LedgerWatch', 'OrderRouter', 'PayoutReconciler', 'PointsExpirer', 'RateLimiter', 'SettlementChecker']);
+    expect(scan.agents.map((a) => a.name).sort()).toEqual(['FeedRelay', 'LedgerWatch', 'OrderRouter', 'PayoutReconciler', 'PointsExpirer', 'QuoteNormalizer', 'RateLimiter', 'SettlementChecker']);
   });
 });

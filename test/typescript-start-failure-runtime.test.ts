@@ -246,3 +246,48 @@ describe('a start failure nothing catches (`void main();`) ends the process, as 
     }, 60_000);
   }
 });
+
+// tsleft50-sync-start-missing-signing-key-exits: a synchronous start() called at the module's top
+// level, throwing when SIGNING_KEY_FILE is unset: an uncaught exception, Node prints it and exits 1.
+// Before the fix the _v2's onStart() threw into the base's start(), which only logged it and ran on
+// (health ok, nothing on /sign). With the key: both sign on /sign and stop on SIGTERM with 0.
+describe('a synchronous start() that throws ends the process, as the uncaught exception did', () => {
+  const agent = 'services/receipt-signer.ts';
+  const freePort = async () => {
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    return port;
+  };
+  for (const [side, file] of sides(agent)) {
+    it(`${side}: SIGNING_KEY_FILE unset -> prints the error and exits 1 on its own`, async () => {
+      const root = materialize('tsleft50-sync-start-missing-signing-key-exits', agent);
+      const { code, log } = await runToExit(root, file, { SIGNER_PORT: String(await freePort()), SIGNING_KEY_FILE: '' });
+      expect(code, `still running 15 s after start() threw:\n${log}`).toBe(1);
+      expect(log).toMatch(/Error: SIGNING_KEY_FILE is not set/);
+      if (side === '_v2') expect(log).toMatch(/ReceiptSigner stopped/);
+    }, 60_000);
+
+    it(`${side}: key present -> signs on /sign, SIGTERM stops it with 0`, async () => {
+      const root = materialize('tsleft50-sync-start-missing-signing-key-exits', agent);
+      const keyFile = path.join(root, 'signing.key');
+      writeFileSync(keyFile, 'a-test-signing-key-of-32-bytes!!');
+      const port = await freePort();
+      let asked = false;
+      let signature: string | null = null;
+      const { code, log } = await stopWhen(root, file, { SIGNER_PORT: String(port), SIGNING_KEY_FILE: keyFile }, (l) => {
+        if (!asked && /signing receipts on/.test(l)) {
+          asked = true;
+          void fetch(`http://127.0.0.1:${port}/sign`, { method: 'POST', body: 'receipt-1', headers: { connection: 'close' } })
+            .then((r) => r.json() as Promise<{ signature: string }>)
+            .then((b) => (signature = b.signature), () => (signature = ''));
+        }
+        return signature !== null;
+      });
+      expect(signature, log).toMatch(/^[0-9a-f]{64}$/);
+      expect(code, log).toBe(0);
+      expect(log).toMatch(/stopped after 1 receipts/);
+    }, 60_000);
+  }
+});

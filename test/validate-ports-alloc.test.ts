@@ -191,6 +191,31 @@ describe('validation ports', () => {
     }
   });
 
+  it('finds a legacy agent\'s own health port on the paths its code serves health on (/live, /ping answering "pong")', async () => {
+    // tsleft50-liveness-ping-own-port-business-api: health on a port of its own answering /live and /ping
+    // with a bare "pong", beside a business API answering 404 there. Asked /health and /healthz alone, neither
+    // port reads as health, and the liveness port was taken for a business port the _v2 dropped. With the paths
+    // the scan read from the code (AgentInfo.health_paths), any 2xx there is its health answering.
+    const listen = (handler: http.RequestListener) => new Promise<http.Server>((resolve) => {
+      const s = http.createServer(handler);
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    const liveness = await listen((req, res) => {
+      if (req.url === '/live' || req.url === '/ping') res.end('pong');
+      else { res.statusCode = 404; res.end(); }
+    });
+    const business = await listen((_req, res) => { res.statusCode = 404; res.end('no such route'); });
+    try {
+      const port = (s: http.Server) => (s.address() as { port: number }).port;
+      expect(await legacyHealthPort([port(business), port(liveness)], 'http')).toBeUndefined();
+      expect(await legacyHealthPort([port(business), port(liveness)], 'http', ['/live', '/ping'])).toBe(port(liveness));
+      expect(await legacyHealthPort([port(business)], 'http', ['/live', '/ping'])).toBeUndefined();
+    } finally {
+      liveness.close();
+      business.close();
+    }
+  });
+
   it('finds a single-threaded legacy health server (http.server\'s HTTPServer) the ZMQ probe would otherwise hold', async () => {
     // agent-name-literal's health: HTTPServer serving one connection at a time. Asked both kinds (and both paths)
     // at once, whichever connection it accepted first held it: the ZMQ greeting (read as a request line that never

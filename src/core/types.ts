@@ -44,6 +44,8 @@ export interface AgentInfo {
   output?: string;
   /** Names under which startup configs list this agent. */
   config_names?: string[];
+  /** The paths its own health server answers (`/live`, `/ping`), read from its code, when not /health alone. */
+  health_paths?: string[];
 }
 
 export interface SkippedFile {

@@ -3,6 +3,8 @@
 // _v2's health port (where the base serves /health). Asked of the running legacy agent the way the
 // profile asks the _v2 (GET /health or /healthz, or a ZMQ health_check request); any answer that reads as a
 // health report counts, whatever status it gives (a legacy payload says "running" as often as "ok").
+// A legacy whose own health server answers other paths (`/live`, `/ping`: the scan reads them from
+// its code, AgentInfo.health_paths) is asked those too, and any 2xx there counts: its code says so.
 import type { ValidationProfile } from '../profile/profile.js';
 import { zmqRequest } from './checks/health-zmq.js';
 import { httpGet } from './http-util.js';
@@ -26,7 +28,7 @@ function readsAsHealth(body: string): boolean {
   }
 }
 
-async function answersHealth(port: number, kind: HealthKind, unhealthy?: UnhealthyAnswer[]): Promise<boolean> {
+async function answersHealth(port: number, kind: HealthKind, own: string[], unhealthy?: UnhealthyAnswer[]): Promise<boolean> {
   try {
     if (kind === 'zmq') return readsAsHealth(await zmqRequest(port, { action: 'health_check' }, PROBE_MS));
     // Node services as often serve /healthz (the Kubernetes habit) as /health: either path counts.
@@ -35,6 +37,11 @@ async function answersHealth(port: number, kind: HealthKind, unhealthy?: Unhealt
       if (a !== undefined && a.status >= 200 && a.status < 300 && readsAsHealth(a.body)) return true;
       const seen = a && path === '/health' ? unhealthyAnswer(port, a.status, a.body) : undefined;
       if (seen) unhealthy?.push(seen);
+    }
+    // The paths its code serves health on (`/live`, `/ping` answering "pong"): any 2xx is its health answering.
+    for (const path of own.filter((p) => !HTTP_PATHS.includes(p))) {
+      const a = await httpGet(`http://127.0.0.1:${port}${path}`, PROBE_MS).catch(() => undefined);
+      if (a !== undefined && a.status >= 200 && a.status < 300) return true;
     }
     return false;
   } catch {
@@ -52,10 +59,10 @@ async function answersHealth(port: number, kind: HealthKind, unhealthy?: Unhealt
  * business port. A JSON /health answer that is not healthy (503 with `status: 'down'` while an
  * upstream the validator does not provide is away) is collected into `unhealthy` on the way.
  */
-export async function legacyHealthPort(ports: number[], kind: HealthKind, unhealthy?: UnhealthyAnswer[]): Promise<number | undefined> {
+export async function legacyHealthPort(ports: number[], kind: HealthKind, ownPaths: string[] = [], unhealthy?: UnhealthyAnswer[]): Promise<number | undefined> {
   const kinds: HealthKind[] = kind === 'zmq' ? ['zmq', 'http'] : ['http', 'zmq'];
   const answers = await Promise.all(ports.map(async (p) => {
-    for (const k of kinds) if (await answersHealth(p, k, unhealthy)) return true;
+    for (const k of kinds) if (await answersHealth(p, k, ownPaths, unhealthy)) return true;
     return false;
   }));
   return ports.filter((_, i) => answers[i]).sort((a, b) => a - b)[0];

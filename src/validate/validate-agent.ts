@@ -232,7 +232,7 @@ async function legacyBaseline(
     if (!early) {
       listening = listeningPorts(proc.members());
       const own = (listening ?? []).filter((p) => !ports!.block.includes(p));
-      health = listening?.includes(ports.health_port) ? ports.health_port : probeHealth && own.length ? await legacyHealthPort(own, probeHealth, unhealthy) : undefined;
+      health = listening?.includes(ports.health_port) ? ports.health_port : probeHealth && own.length ? await legacyHealthPort(own, probeHealth, o.agent.health_paths, unhealthy) : undefined;
       // A port that answered /health with an unhealthy report (503 while its upstream is away) is its
       // health port all the same, when none answered healthy: the _v2's base serves that /health.
       health ??= unhealthy.map((a) => a.port).sort((a, b) => a - b)[0];

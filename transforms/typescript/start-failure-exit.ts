@@ -23,6 +23,8 @@ export interface StartFailureExit {
   via: string;
   /** No handler in the code (Node's own exit on a top-level await's rejection). */
   implicit: boolean;
+  /** The start call returns no promise: only what it throws synchronously ended the process. */
+  sync: boolean;
 }
 
 /** The entry point's handler of a failing start method that ends the process (see fatalStartHandler()). */
@@ -44,6 +46,7 @@ export function failureExitOf(ctx: TsRewriteContext, handler: FatalHandler): Sta
     code: handler.code,
     via: handler.via,
     implicit: handler.via !== ENTRY_CATCH,
+    sync: handler.via === UNCAUGHT,
   };
 }
 
@@ -55,14 +58,56 @@ export function mayFail(node: Node): boolean {
 }
 
 /**
+ * Code that throws synchronously when its input is wrong: a `throw`, a `*Sync()` call (a file read,
+ * a child process), JSON.parse, `new URL()`, or a call of a method of the agent or a function of the
+ * file that does (callbacks and nested functions aside: they run later, or not at all).
+ */
+export function throwsSync(ctx: TsRewriteContext, node: Node, seen = new Set<Node>()): boolean {
+  if (seen.has(node)) return false;
+  seen.add(node);
+  if (Node.isThrowStatement(node)) return true;
+  let found = false;
+  const callee = (c: CallExpression): Node | undefined => {
+    const e = c.getExpression();
+    const member = Node.isPropertyAccessExpression(e) && e.getExpression().getKind() === SyntaxKind.ThisKeyword ? e.getName() : null;
+    const decl = member
+      ? ctx.members.get(member)?.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody())
+      : Node.isIdentifier(e)
+        ? ctx.sf.getFunction(e.getText())
+        : undefined;
+    return decl && (Node.isMethodDeclaration(decl) || Node.isFunctionDeclaration(decl)) ? decl.getBody() : undefined;
+  };
+  node.forEachDescendant((n, walk) => {
+    if (found) return walk.stop();
+    if (Node.isFunctionLikeDeclaration(n) || Node.isArrowFunction(n) || Node.isFunctionExpression(n) || Node.isClassDeclaration(n)) return walk.skip();
+    // A `try` with a `catch`: what its block throws is caught there; its catch and finally may throw on.
+    const caught = Node.isTryStatement(n) ? n.getCatchClause() : undefined;
+    if (Node.isTryStatement(n) && caught) {
+      const fin = n.getFinallyBlock();
+      found = throwsSync(ctx, caught.getBlock(), seen) || (!!fin && throwsSync(ctx, fin, seen));
+      return walk.skip();
+    }
+    if (Node.isThrowStatement(n) || (Node.isNewExpression(n) && n.getExpression().getText() === 'URL')) found = true;
+    else if (Node.isCallExpression(n)) {
+      const text = calleeText(n);
+      const body = callee(n);
+      if (/(^|\.)\w+Sync$/.test(text) || text === 'JSON.parse' || (body && throwsSync(ctx, body, seen))) found = true;
+    }
+  });
+  return found;
+}
+
+/**
  * True when the failure exit was kept in onStart() (`m` is the start method renamed to onStart).
- * Without a handler in the code (Node's exit on a top-level await), only a body that can fail.
+ * Without a handler in the code (Node's exit on a top-level await), only a body that can fail; for
+ * a synchronous start, one that can throw (a listen() or a setInterval() does not: their failures
+ * come later, as events the base does not catch either).
  */
 export function keepStartFailureExit(ctx: TsRewriteContext, exit: StartFailureExit, m: string): boolean {
   const decl = ctx.members.get(m)?.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody());
   const body = decl && Node.isMethodDeclaration(decl) ? decl.getBody() : undefined;
-  const statements = body && Node.isBlock(body) ? body.getStatements() : [];
-  if (exit.implicit && !statements.some((st) => !ctx.edits.removes(st.getStart(), st.getEnd()) && mayFail(st))) return false;
+  const statements = (body && Node.isBlock(body) ? body.getStatements() : []).filter((st) => !ctx.edits.removes(st.getStart(), st.getEnd()));
+  if (exit.implicit && !statements.some((st) => (exit.sync ? throwsSync(ctx, st) : mayFail(st)))) return false;
   if (!wrapBodyInTry(ctx, m, exit.clause)) return false;
   ctx.warnings.push(
     `${m}() failing ended the process through ${exit.via} (line ${exit.line}: exit ${exit.code}); the base only logs a failing onStart(), so onStart() now does what that handler did in a catch, after the base's stop()`,
@@ -104,6 +149,7 @@ function promised(e: Node): boolean {
 }
 
 const ENTRY_CATCH = "the entry point's .catch()";
+const UNCAUGHT = "an uncaught exception of the entry point's call (Node prints the error and exits)";
 
 export interface FatalHandler {
   /** The rejection's name in the handler, and its declared type. */
@@ -132,10 +178,13 @@ function moduleLevel(ctx: TsRewriteContext, st: Node): boolean {
   return !!parent && Node.isBlock(parent) && mainGuards(ctx.sf).some((g) => Node.isIfStatement(g) && g.getThenStatement() === parent);
 }
 
-/** `process.on('unhandledRejection', ...)` (or `once`, `addListener`) anywhere in the file: it decides what a rejection does. */
-function handlesRejections(ctx: TsRewriteContext): boolean {
+/**
+ * `process.on(event, ...)` (or `once`, `addListener`) anywhere in the file for 'unhandledRejection'
+ * or 'uncaughtException': it decides what a rejection or a throw reaching the top does.
+ */
+function handlesProcessEvent(ctx: TsRewriteContext, event: 'unhandledRejection' | 'uncaughtException'): boolean {
   return descendantsOfKind(ctx.sf, SyntaxKind.CallExpression).some(
-    (c) => /^process\.(on|once|addListener|prependListener)$/.test(calleeText(c)) && /^['"`]unhandledRejection['"`]$/.test(c.getArguments()[0]?.getText() ?? ''),
+    (c) => /^process\.(on|once|addListener|prependListener)$/.test(calleeText(c)) && new RegExp(`^['"\`]${event}['"\`]$`).test(c.getArguments()[0]?.getText() ?? ''),
   );
 }
 
@@ -160,7 +209,8 @@ function mainCall(ctx: TsRewriteContext, call: CallExpression): CallExpression |
  *    `process.exit(N)`, N > 0;
  *  - `await X;` in an ES module (top-level await, not inside a try): Node prints the error and
  *    exits 1;
- *  - `X;` or `void X;`, nothing catching: an unhandled rejection, which Node prints and exits 1 on.
+ *  - `X;` or `void X;`, nothing catching: an unhandled rejection, which Node prints and exits 1 on;
+ *    for a start call returning no promise, what it throws is an uncaught exception, the same.
  */
 function fatalStartHandler(ctx: TsRewriteContext, e: EntryInfo): FatalHandler | null {
   const call = e.methodNameNode?.getParent()?.getParent();
@@ -175,8 +225,14 @@ function fatalStartHandler(ctx: TsRewriteContext, e: EntryInfo): FatalHandler | 
   // `agent.start();` / `void main();` at the module's top level, nothing catching: a rejection is
   // unhandled, and Node prints it and exits 1 (unless the file handles unhandled rejections itself).
   const bare = awaited && Node.isVoidExpression(awaited) ? awaited.getParent() : awaited;
-  if (bare && Node.isExpressionStatement(bare) && moduleLevel(ctx, bare) && promised(reached) && !handlesRejections(ctx)) {
+  if (bare && Node.isExpressionStatement(bare) && moduleLevel(ctx, bare) && promised(reached) && !handlesProcessEvent(ctx, 'unhandledRejection')) {
     return nodeExits("an unhandled rejection of the entry point's call (Node prints the error and exits)", bare);
+  }
+  // `agent.start();` a synchronous start at the module's top level, nothing catching: what it
+  // throws (a required env var unset, a file it reads missing) is an uncaught exception, and Node
+  // prints it and exits 1 (unless the file handles uncaught exceptions itself).
+  if (bare && Node.isExpressionStatement(bare) && moduleLevel(ctx, bare) && reached === call && !promised(reached) && !handlesProcessEvent(ctx, 'uncaughtException')) {
+    return nodeExits(UNCAUGHT, bare);
   }
   const catchCall = catchOf(reached);
   if (!catchCall) return null;

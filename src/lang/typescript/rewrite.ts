@@ -239,6 +239,9 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   renameLifecycleClashes(ctx, resolved.removed);
   // A family's subclass calls its parent's constructor, which passes the base its options.
   superCall(ctx, resolved.removed);
+  // Before the entry point's rewrite: a wait and its statements moved into onStop() are gone, so
+  // the start call, which nothing then follows, becomes the base's run(), as a second run sees it.
+  flagAwaitedSignalTails(ctx);
   rewriteEntry(ctx, resolved.removed);
   keepOutsideStartFailure(ctx);
   keepPublicApi(ctx, resolved.removed);
@@ -250,7 +253,6 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   keepBeforeExit(ctx);
   awaitCloseCallbacks(ctx);
   flagCallerSignalExits(ctx);
-  flagAwaitedSignalTails(ctx);
   flagSharedProcessRunners(ctx);
   if (ctx.parent.kind !== 'base' && ctx.parent.kind !== 'family') addImport(ctx, ctx.ts.import_name, moduleSpecifier(ctx.root, ctx.file, ctx.ts.module));
   const deadHelpers = removeDeadModuleHelpers(ctx);

@@ -12,6 +12,7 @@ import { throwIfInterrupted } from '../../core/errors.js';
 import { findEntry } from '../../../transforms/typescript/entrypoint.js';
 import { isHealthHelperClass } from '../../../transforms/typescript/health-helper-server.js';
 import {
+  BASE_PATHS,
   HEALTH_METHOD,
   healthRoutes,
   promClientUses,
@@ -28,7 +29,7 @@ import {
   serverCreations,
   signalStatements,
 } from './patterns.js';
-import { calleeText, descendantsOfKind, descendantsOfKinds, fileClasses, kindTest, lastName, isFunctionValue, memberName, type ClassLike, type FileClass } from './syntax.js';
+import { calleeText, descendantsOfKind, descendantsOfKinds, fileClasses, kindTest, lastName, isFunctionValue, memberName, thisMembers, type ClassLike, type FileClass } from './syntax.js';
 import { prototypeToClass } from './prototype-class.js';
 import { prototypeUsedAsFunction, referenceSearchFiles } from './references.js';
 import { compilerOptionsFor, typeRoots } from './project.js';
@@ -287,7 +288,29 @@ function classifyFile(sf: SourceFile, profile: Profile, r: string, root?: string
     findings: findings(sf, best.cls, searches),
     line: best.cls.getStartLineNumber(),
     evidence: best.evidence,
+    ...healthPathsOf(best.cls),
   };
+}
+
+/**
+ * The paths the agent's own health server answers, when it serves only paths the base stands in
+ * for (`/live`, `/ping`, `/healthz`: the server the rewrite removes, the base serving /health on
+ * HEALTH_CHECK_PORT instead). The validator asks the running legacy agent's ports these paths to
+ * tell its health port from a business port: a legacy answering /health alone needs none of it.
+ */
+function healthPathsOf(cls: ClassLike): Pick<AgentInfo, 'health_paths'> {
+  const paths = new Set<string>();
+  const bodyOf = (m: Node) => (Node.isMethodDeclaration(m) || Node.isConstructorDeclaration(m) ? m.getBody() : Node.isPropertyDeclaration(m) ? m.getInitializer() : undefined);
+  for (const m of cls.getMembers()) {
+    const body = bodyOf(m);
+    for (const s of body ? serverCreations(body) : []) {
+      // Its callback's paths, and those of the agent's methods it hands requests to (`(req, res) => this.onProbe(req, res)`).
+      const handlers = [...thisMembers(s)].flatMap((n) => cls.getMembers().filter((h) => Node.isMethodDeclaration(h) && h.getName() === n));
+      const routes = [...new Set([s, ...handlers.map(bodyOf).filter((b): b is Node => !!b)].flatMap((n) => [...routesIn(n)]))];
+      if (routes.length && routes.every((r) => BASE_PATHS.has(r) && r !== '/metrics')) for (const r of routes) paths.add(r);
+    }
+  }
+  return paths.size && [...paths].some((r) => r !== '/health') ? { health_paths: [...paths].sort() } : {};
 }
 
 const rebaseCache = new Map<string, Profile[]>();
