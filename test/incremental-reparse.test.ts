@@ -13,7 +13,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { listCases, materialize } from './helpers/python-fixtures.js';
 import { loadProfile } from '../src/profile/profile.js';
 import { loadBaseModel } from '../src/analysis/base-model.js';
-import { parsePython, parseStrictEditable, reparsePython, type TextEdit, type Tree } from '../src/lang/python/parser.js';
+import { parsePython, parseStrictEditable, reparsePython, reparsePythonFromFlat, type TextEdit, type Tree } from '../src/lang/python/parser.js';
 import { rewritePythonTrees } from '../src/lang/python/rewrite.js';
 import { EditBuffer } from '../src/lang/python/edit-buffer.js';
 import { fleetFiles } from './bench/fleet/fleet.js';
@@ -190,9 +190,11 @@ describe('incremental reparse of the rewrite output', () => {
     expect(rewritten.length).toBeGreaterThanOrEqual(100);
   });
 
-  // Per fixture, the rewrite's own edits, then line edits from input to expected.py: two tests, so
-  // that the huge fixture (2 MB) is two synchronous stretches between turns of the event loop.
+  // Per fixture, the rewrite's own edits, the rewrite given the scan's parse, then line edits from
+  // input to expected.py: three tests, so that the huge fixture (2 MB) is three synchronous
+  // stretches between turns of the event loop.
   let changed = 0;
+  const outcomes = new Map<string, { root: string; source: string; outcome: ReturnType<typeof rewritePythonTrees>['outcome'] }>();
   for (const c of rewritten) {
     it(`${c.name} (the rewrite's edits)`, () => {
       const root = materialize(c);
@@ -215,6 +217,19 @@ describe('incremental reparse of the rewrite output', () => {
         expectToldEveryChange(source, outcome.output!, told, `${c.name} (the rewrite's edits)`);
         expectSameTree(outputTree!, freshParse(outcome.output!), `${c.name} (the rewrite's edits)`);
       }
+      outcomes.set(c.name, { root, source, outcome });
+    });
+    // The run's usual path: the scan's parse given (flat arrays, no native tree), whose text is
+    // parsed natively again and the output reparsed from that (reparsePythonFromFlat). A test of
+    // its own, for the same reason as below.
+    it(`${c.name} (the scan's parse given)`, () => {
+      const first = outcomes.get(c.name);
+      expect(first, `${c.name}: its first test did not finish`).toBeDefined();
+      const { root, source, outcome } = first!;
+      const base = loadBaseModel(root, profile.python!, profile.base_class);
+      const given = rewritePythonTrees({ file: c.rel, source, className: c.spec.scan!.class!, profile, base, root, tree: parsePython(source) });
+      expect(given.outcome, `${c.name} (the scan's parse given)`).toEqual(outcome);
+      if (outcome.status === 'changed') expectSameTree(given.outputTree!, freshParse(outcome.output!), `${c.name} (the scan's parse given)`);
     });
     if (!existsSync(c.expectedFile)) continue;
     it(`${c.name} (line edits to expected.py)`, () => {
@@ -249,7 +264,9 @@ describe('incremental reparse of the rewrite output', () => {
       const output = applyEdits(f.text, edits);
       // A random edit may break the syntax: the reparse must still equal the fresh parse, errors and all.
       const got = reparsePython(parseStrictEditable(f.text, f.rel), edits, output);
-      expectSameTree(got, parsePython(output), f.rel);
+      const fresh = parsePython(output);
+      expectSameTree(got, fresh, f.rel);
+      expectSameTree(reparsePythonFromFlat(parsePython(f.text), edits, output), fresh, `${f.rel} (from the flat tree)`);
     }
   });
 

@@ -60,6 +60,7 @@ const STAGES: Array<[name: string, onStack: string[]]> = [
   ['python scan: classification', ['readPythonFile ']],
   ['python rewrite: output parse', ['rewriteTree ', 'parsePython ']],
   ['python rewrite: output parse', ['rewriteTree ', 'reparsePython ']],
+  ['python rewrite: output parse', ['rewriteTree ', 'reparsePythonFromFlat ']],
   // A scan answered from its cache parses nothing, so keeps no parse for the rewrite.
   ['python rewrite: input parse (no parse kept by the scan)', ['rewritePythonTrees ', 'parseStrictEditable ']],
   ['python rewrite: flat tree from the scan\'s data', ['rewrite dist/src/lang/python/adapter', 'FlatTree ']],

@@ -98,6 +98,15 @@ export function reparsePython(parse: EditableParse, edits: readonly TextEdit[], 
   return flat;
 }
 
+/**
+ * reparsePython for a parse made elsewhere (the scan's flat arrays, from another thread or an
+ * earlier stage): there is no native tree to edit, so the parsed text is parsed natively again
+ * first (no flat walk of it: the flat tree is at hand) and the output reparsed from that.
+ */
+export function reparsePythonFromFlat(tree: Tree, edits: readonly TextEdit[], output: string): Tree {
+  return reparsePython({ tree, native: nativeParse(tree.source) }, edits, output);
+}
+
 /** Where `text` written at `from` ends (row, and column in UTF-16 units as the binding counts them). */
 function endAfter(from: { row: number; column: number }, text: string): { row: number; column: number } {
   let rows = 0;
