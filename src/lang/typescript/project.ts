@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ts, type Project } from 'ts-morph';
+import { count, counting } from '../../core/counters.js';
 
 /** migrate's node_modules/@types (found from this file under src/ or dist/src/). */
 export function typeRoots(): string[] {
@@ -62,7 +63,11 @@ export function shareLibraryDeclarations(project: Project): void {
     const text = snapshot.getText(0, snapshot.getLength());
     const key = `${fileName}\0${settings.target ?? ''}\0${scriptKind ?? ''}`;
     const kept = libraryDeclarations.get(key);
-    if (kept && kept.text === text) return kept.file;
+    if (kept && kept.text === text) {
+      if (counting) count('ts library declarations shared');
+      return kept.file;
+    }
+    if (counting) count('ts library declarations parsed');
     const file = create.call(registry, fileName, settings, snapshot, scriptKind);
     if (libraryDeclarations.size >= LIBRARY_DECLARATIONS_KEPT) libraryDeclarations.clear();
     libraryDeclarations.set(key, { text, file });

@@ -51,6 +51,7 @@ import { findEntry, rewriteEntry } from '../../../transforms/typescript/entrypoi
 import { addImport, applyImports, moduleSpecifier } from '../../../transforms/typescript/add-import.js';
 import { unchainFluent } from '../../../transforms/typescript/fluent-lifecycle.js';
 import { shareLibraryDeclarations } from './project.js';
+import { count, counting } from '../../core/counters.js';
 
 export interface TsRewriteInput {
   root: string;
@@ -84,6 +85,7 @@ export function parseTs(file: string, source: string): { sf: SourceFile; error: 
   // TypeScript rewrite and idempotency pass (cpu-profile, 100 TypeScript agents).
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { target: ts.ScriptTarget.ES2022, strict: true, allowJs: true } });
   shareLibraryDeclarations(project);
+  if (counting) count('ts rewrite parses');
   const sf = project.createSourceFile(vpath, source, { overwrite: true });
   const diags = (sf.compilerNode as unknown as { parseDiagnostics?: ts.Diagnostic[] }).parseDiagnostics ?? [];
   if (diags.length > 0) {

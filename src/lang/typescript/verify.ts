@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Node, Project, SyntaxKind, ts, type SourceFile } from 'ts-morph';
 import type { VerifyError, VerifyRequest } from '../../pipeline/language.js';
 import { collectIfHeapGrew } from '../../core/heap.js';
+import { count, counting } from '../../core/counters.js';
 import { baseFileInRepo, isRelativeModule, loadBaseModel, tsProfile } from './base-model.js';
 import { compilerOptionsFor, shareLibraryDeclarations } from './project.js';
 import { legacyPath } from './paths.js';
@@ -162,15 +163,21 @@ function checkGroup(project: Project, reqs: VerifyRequest[]): VerifyError[] {
     return legacy !== req.outputFile && existsSync(legacy) ? project.addSourceFileAtPathIfExists(legacy) ?? null : null;
   });
   const program = project.getProgram().compilerObject;
+  if (counting) {
+    count('ts verify programs');
+    for (const f of program.getSourceFiles()) count(f.isDeclarationFile ? 'ts verify declaration files in programs' : 'ts verify other files in programs');
+  }
   for (const [i, sf] of sources) {
     const req = reqs[i]!;
     const rel = relPath(req);
     const legacy = legacies[i];
     const js = isJsFile(req.outputFile);
+    if (counting) count('ts verify semantic diagnostics of outputs');
     const found = [...program.getSyntacticDiagnostics(sf.compilerNode), ...program.getSemanticDiagnostics(sf.compilerNode).filter((d) => !js || jsDangling(sf, d))];
     // The legacy file is checked only when the output has errors to excuse (most have none).
     const before = new Map<string, number>();
     if (legacy && found.length > 0) {
+      if (counting) count('ts verify semantic diagnostics of legacy files');
       for (const d of program.getSemanticDiagnostics(legacy.compilerNode)) {
         const key = diagKey(d);
         before.set(key, (before.get(key) ?? 0) + 1);
