@@ -5,6 +5,7 @@
 //
 //   node dist/test/bench/ab.js --agents 250 --rounds 3 before=/tmp/base/bin/migrate.js after=bin/migrate.js
 //   node dist/test/bench/ab.js --pool ...          # with the worker pool (-j 2) instead of --run-in-band
+//   node dist/test/bench/ab.js --ts-share 1 ...    # share of TypeScript agents (default 0.1; 1 = TypeScript only)
 //   node dist/test/bench/ab.js ... -- scan --json  # another command
 //   LABEL=node-flags@path: e.g. young=--max-semi-space-size=64@bin/migrate.js runs node with those flags
 //
@@ -103,6 +104,7 @@ function main(): number {
   const agents = Number(opt('--agents') ?? 250);
   const rounds = Number(opt('--rounds') ?? 3);
   const pool = flag('--pool');
+  const typescriptShare = Number(opt('--ts-share') ?? 0.1);
   const builds: Build[] = args.map((a) => {
     const eq = a.indexOf('=');
     if (eq <= 0) throw new Error(`${a}: expected LABEL=path/bin/migrate.js`);
@@ -111,17 +113,17 @@ function main(): number {
     return { label: a.slice(0, eq), flags: at >= 0 ? spec.slice(0, at).split(/\s+/).filter(Boolean) : [], cli: path.resolve(at >= 0 ? spec.slice(at + 1) : spec) };
   });
   if (builds.length < 2 || !existsSync(TIME)) {
-    console.error('usage: ab [--agents N] [--rounds N] [--pool] LABEL=[node-flags@]bin/migrate.js LABEL=... [-- migrate command]  (needs /usr/bin/time)');
+    console.error('usage: ab [--agents N] [--rounds N] [--pool] [--ts-share 0..1] LABEL=[node-flags@]bin/migrate.js LABEL=... [-- migrate command]  (needs /usr/bin/time)');
     return 2;
   }
   const command = tail ?? ['run', '--all', '--no-validate', '--no-commit', '--json', ...(pool ? ['-j', '2'] : ['--run-in-band'])];
   const dir = mkdtempSync(path.join(os.tmpdir(), `migrate-ab-${agents}-`));
   try {
-    writeFleet(dir, agents, { baseDir: path.join(ROOT, 'fixtures', 'python', '_base') });
+    writeFleet(dir, agents, { baseDir: path.join(ROOT, 'fixtures', 'python', '_base'), typescriptShare });
     git(dir, 'init', '-q', '-b', 'main');
     git(dir, 'add', '-A');
     git(dir, 'commit', '-q', '-m', 'fleet');
-    console.log(`${agents} agents, ${rounds} rounds alternated: migrate ${command.join(' ')}`);
+    console.log(`${agents} agents (${typescriptShare * 100}% TypeScript), ${rounds} rounds alternated: migrate ${command.join(' ')}`);
     const runs: Run[] = [];
     for (let round = 1; round <= rounds; round++) {
       // Who goes first alternates too: a load that rises through a round weighs on both.

@@ -68,6 +68,8 @@ export function corpora(agents: number): Corpus[] {
     { name: 'python-hardened-fixtures', fill: fixtureSuite('python-hardened', 'input.py', '_support', true), profile: 'hardened-agent-base' },
     { name: 'typescript-fixtures', fill: fixtureSuite('typescript', 'input.ts', null, true) },
     { name: `generated-fleet-${agents}`, fill: (dir) => writeFleet(dir, agents, { baseDir: path.join(root, 'fixtures', 'python', '_base') }) },
+    // TypeScript only, for the TypeScript path (verify checks 50 outputs per program: more than one program).
+    { name: 'generated-typescript-fleet-60', fill: (dir) => writeFleet(dir, 60, { baseDir: path.join(root, 'fixtures', 'python', '_base'), typescriptShare: 1, seed: 50 }) },
   ];
 }
 

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
-import { signalHandlerCall } from '../../src/lang/typescript/syntax.js';
+import { signalHandlerCall, descendantsOfKind } from '../../src/lang/typescript/syntax.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
 import { localHandler } from './remove-signal-handlers.js';
 import { placeInHook } from './lifecycle-log-lines.js';
@@ -17,7 +17,7 @@ const DEFERS = /(^|\.)(then|catch|finally|setTimeout|setImmediate|setInterval|qu
 
 export function keepBeforeExit(ctx: TsRewriteContext): void {
   if (ctx.base.exitLine === null || !ctx.base.signals.has('SIGTERM')) return;
-  const listeners = ctx.sf.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => {
+  const listeners = descendantsOfKind(ctx.sf, SyntaxKind.CallExpression).filter((c) => {
     const event = c.getArguments()[0];
     return LISTEN.test(c.getExpression().getText().replace(/\s+/g, '')) && !!event && Node.isStringLiteral(event) && event.getLiteralValue() === 'beforeExit' && !ctx.edits.removes(c.getStart(), c.getEnd());
   });
@@ -56,14 +56,14 @@ function legacyDrainsOnSignal(ctx: TsRewriteContext): boolean {
     const handler = localHandler(signalHandlerCall(s, true)!.call.getArguments()[1]);
     if (!handler) return false;
     const bodies = [handler, ...calledMethods(ctx, handler, agentVar)];
-    return !bodies.some((b) => b.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => c.getExpression().getText() === 'process.exit' && !onFailurePath(c, b)));
+    return !bodies.some((b) => descendantsOfKind(b, SyntaxKind.CallExpression).some((c) => c.getExpression().getText() === 'process.exit' && !onFailurePath(c, b)));
   });
 }
 
 /** The agent's methods a handler calls (`this.m()`, `agent.m()`), or local functions it calls. */
 function calledMethods(ctx: TsRewriteContext, fn: Node, agentVar: string | null): Node[] {
   const out: Node[] = [];
-  for (const c of fn.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+  for (const c of descendantsOfKind(fn, SyntaxKind.CallExpression)) {
     const callee = c.getExpression();
     if (Node.isPropertyAccessExpression(callee)) {
       const recv = callee.getExpression();
@@ -107,13 +107,13 @@ function onFailurePath(call: Node, within: Node): boolean {
 function synchronous(ctx: TsRewriteContext, fn: Node, depth: number): boolean {
   if (!(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn) || Node.isFunctionDeclaration(fn) || Node.isMethodDeclaration(fn))) return false;
   if (fn.isAsync()) return false;
-  if (fn.getDescendantsOfKind(SyntaxKind.AwaitExpression).length > 0) return false;
-  for (const c of fn.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+  if (descendantsOfKind(fn, SyntaxKind.AwaitExpression).length > 0) return false;
+  for (const c of descendantsOfKind(fn, SyntaxKind.CallExpression)) {
     const callee = c.getExpression().getText().replace(/\s+/g, '');
     if (DEFERS.test(callee) || callee === 'fetch') return false;
     if (/\bPromise</.test(c.getType().getText())) return false;
   }
-  if (fn.getDescendantsOfKind(SyntaxKind.NewExpression).some((n) => n.getExpression().getText() === 'Promise')) return false;
+  if (descendantsOfKind(fn, SyntaxKind.NewExpression).some((n) => n.getExpression().getText() === 'Promise')) return false;
   if (depth >= 2) return true;
   return calledMethods(ctx, fn, ctx.entry?.variable ?? null).every((m) => synchronous(ctx, m, depth + 1));
 }
@@ -147,5 +147,5 @@ function runInOnStop(ctx: TsRewriteContext): boolean {
 /** The listener ends the process itself (process.exit() anywhere in it): running it inside onStop() would cut the base's stop short. */
 function exitsItself(handler: Node | undefined): boolean {
   if (!handler) return true;
-  return handler.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => c.getExpression().getText().replace(/\s+/g, '') === 'process.exit');
+  return descendantsOfKind(handler, SyntaxKind.CallExpression).some((c) => c.getExpression().getText().replace(/\s+/g, '') === 'process.exit');
 }

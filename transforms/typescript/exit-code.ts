@@ -9,12 +9,13 @@
 import path from 'node:path';
 import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { descendantsOfKind } from '../../src/lang/typescript/syntax.js';
 
 /** `process.exitCode = <not 0>` assignments in code the rewrite keeps, and what they meet. */
 export function keepExitCodes(ctx: TsRewriteContext): void {
   if (!ctx.base.signals.has('SIGTERM')) return;
   const isExitCode = (n: Node) => n.getText().replace(/\s+/g, '') === 'process.exitCode';
-  const sets = ctx.sf.getDescendantsOfKind(SyntaxKind.BinaryExpression).filter((b) => {
+  const sets = descendantsOfKind(ctx.sf, SyntaxKind.BinaryExpression).filter((b) => {
     const op = b.getOperatorToken().getKind();
     if (op !== SyntaxKind.EqualsToken && op !== SyntaxKind.BarBarEqualsToken && op !== SyntaxKind.QuestionQuestionEqualsToken) return false;
     return isExitCode(b.getLeft()) && !/^0$/.test(b.getRight().getText().trim()) && !ctx.edits.removes(b.getStart(), b.getEnd());
@@ -22,7 +23,7 @@ export function keepExitCodes(ctx: TsRewriteContext): void {
   if (sets.length === 0) return;
   // The legacy exits the rewrite removed (the signal handlers'): with a fixed code, the legacy
   // process ended with that code whatever process.exitCode said.
-  const exits = ctx.sf.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => c.getExpression().getText() === 'process.exit' && ctx.edits.removes(c.getStart(), c.getEnd()));
+  const exits = descendantsOfKind(ctx.sf, SyntaxKind.CallExpression).filter((c) => c.getExpression().getText() === 'process.exit' && ctx.edits.removes(c.getStart(), c.getEnd()));
   const fixed = exits.filter((c) => {
     const a = c.getArguments()[0];
     return !!a && !/\bprocess\.exitCode\b/.test(a.getText());

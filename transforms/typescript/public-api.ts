@@ -7,6 +7,7 @@
 // (the removal plan keeps them).
 import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { descendantsOfKind } from '../../src/lang/typescript/syntax.js';
 import { callerList, isPublicMember } from '../../src/lang/typescript/context.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 
@@ -64,14 +65,14 @@ export function keepLoopStoppers(ctx: TsRewriteContext, removed: Set<string>): v
     if (m.kind !== 'method' || removed.has(m.name) || stopPath.has(m.name)) continue;
     const decl = m.nodes.find((n) => Node.isMethodDeclaration(n) && n.getBody());
     if (!decl || ctx.edits.removes(decl.getStart(), decl.getEnd())) continue;
-    const cleared = decl.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => {
+    const cleared = descendantsOfKind(decl, SyntaxKind.CallExpression).find((c) => {
       if (!/^clear(Interval|Timeout)$/.test(c.getExpression().getText())) return false;
       const member = c.getArguments()[0]?.getText().replace(/^this\./, '');
       return !!member && removed.has(member) && c.getArguments()[0]!.getText() === `this.${member}` && ctx.edits.removes(c.getStart(), c.getEnd());
     });
     if (!cleared) continue;
     // Who still calls it, other than the stop path: code of the class, and other files.
-    const inside = ctx.cls.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).filter((p) => {
+    const inside = descendantsOfKind(ctx.cls, SyntaxKind.PropertyAccessExpression).filter((p) => {
       if (p.getName() !== m.name || p.getExpression().getKind() !== SyntaxKind.ThisKeyword || ctx.edits.removes(p.getStart(), p.getEnd())) return false;
       const host = p.getFirstAncestor((a) => Node.isMethodDeclaration(a) || Node.isConstructorDeclaration(a) || Node.isPropertyDeclaration(a));
       const hostName = host && (Node.isMethodDeclaration(host) || Node.isPropertyDeclaration(host)) ? host.getName() : 'constructor';

@@ -718,15 +718,15 @@ function stripModifiers(ctx: TsRewriteContext, p: ParameterDeclaration, name: st
 /** Does one of the declarations call super.<name>() (a deliberate override of an older base's method)? */
 function callsSuper(decls: Node[], name: string): boolean {
   return decls.some((d) =>
-    d.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).some((p) => p.getName() === name && p.getExpression().getKind() === SyntaxKind.SuperKeyword),
+    descendantsOfKind(d, SyntaxKind.PropertyAccessExpression).some((p) => p.getName() === name && p.getExpression().getKind() === SyntaxKind.SuperKeyword),
   );
 }
 
 /** Is `.name` read anywhere in the file other than as this.name inside the class (`agent.name()`, `obj['name']`)? */
 function usedOffThis(ctx: TsRewriteContext, name: string): boolean {
   const inClass = (n: Node) => ctx.cls.getPos() <= n.getPos() && n.getEnd() <= ctx.cls.getEnd();
-  return ctx.sf.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).some((p) => p.getName() === name && !(inClass(p) && thisMember(p) === name)) ||
-    ctx.sf.getDescendantsOfKind(SyntaxKind.ElementAccessExpression).some((e) => /^['"`]/.test(e.getArgumentExpression()?.getText() ?? '') && e.getArgumentExpression()!.getText().slice(1, -1) === name);
+  return descendantsOfKind(ctx.sf, SyntaxKind.PropertyAccessExpression).some((p) => p.getName() === name && !(inClass(p) && thisMember(p) === name)) ||
+    descendantsOfKind(ctx.sf, SyntaxKind.ElementAccessExpression).some((e) => /^['"`]/.test(e.getArgumentExpression()?.getText() ?? '') && e.getArgumentExpression()!.getText().slice(1, -1) === name);
 }
 
 /** Rename an agent property that clashes with a base member: its declaration and every this.x / this['x']. */

@@ -3,7 +3,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ts } from 'ts-morph';
+import { ts, type Project } from 'ts-morph';
+import { count, counting } from '../../core/counters.js';
 
 /** migrate's node_modules/@types (found from this file under src/ or dist/src/). */
 export function typeRoots(): string[] {
@@ -32,3 +33,46 @@ export function compilerOptionsFor(_root: string): ts.CompilerOptions {
     typeRoots: typeRoots(),
   };
 }
+
+/**
+ * Parsed declaration files of libraries (TypeScript's lib.*.d.ts, node_modules/@types and other
+ * installed packages), kept across verify calls: every call makes a new project, and each
+ * parsed the same lib declarations again (about a second of CPU per call); the rewrite's
+ * one-file projects share them too. A kept file is
+ * given only for the same path, text, target and script kind, so a program sees exactly what
+ * a fresh parse would give (TypeScript's own document registry shares files between programs
+ * the same way: binding a declaration file does not depend on the compiler options).
+ */
+const libraryDeclarations = new Map<string, { text: string; file: ts.SourceFile }>();
+/** Bound on the files kept (a process verifying many repositories, each with its own node_modules). */
+const LIBRARY_DECLARATIONS_KEPT = 2000;
+
+function isLibraryDeclaration(fileName: string): boolean {
+  return fileName.endsWith('.d.ts') && fileName.includes('/node_modules/');
+}
+
+/** Make the project's document registry give the kept parse of a library declaration file. */
+export function shareLibraryDeclarations(project: Project): void {
+  // ts-morph creates every compiler SourceFile through its document registry (compiler factory).
+  const registry = (project as unknown as { _context?: { compilerFactory?: { documentRegistry?: ts.DocumentRegistry } } })._context?.compilerFactory
+    ?.documentRegistry as (ts.DocumentRegistry & { createOrUpdateSourceFile?: CreateOrUpdate }) | undefined;
+  const create = registry?.createOrUpdateSourceFile;
+  if (!registry || typeof create !== 'function') return; // another ts-morph: parse as before
+  registry.createOrUpdateSourceFile = (fileName, settings, snapshot, scriptKind) => {
+    if (!isLibraryDeclaration(fileName)) return create.call(registry, fileName, settings, snapshot, scriptKind);
+    const text = snapshot.getText(0, snapshot.getLength());
+    const key = `${fileName}\0${settings.target ?? ''}\0${scriptKind ?? ''}`;
+    const kept = libraryDeclarations.get(key);
+    if (kept && kept.text === text) {
+      if (counting) count('ts library declarations shared');
+      return kept.file;
+    }
+    if (counting) count('ts library declarations parsed');
+    const file = create.call(registry, fileName, settings, snapshot, scriptKind);
+    if (libraryDeclarations.size >= LIBRARY_DECLARATIONS_KEPT) libraryDeclarations.clear();
+    libraryDeclarations.set(key, { text, file });
+    return file;
+  };
+}
+
+type CreateOrUpdate = (fileName: string, settings: ts.CompilerOptions, snapshot: ts.IScriptSnapshot, scriptKind: ts.ScriptKind | undefined) => ts.SourceFile;

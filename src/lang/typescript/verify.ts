@@ -6,8 +6,9 @@ import path from 'node:path';
 import { Node, Project, SyntaxKind, ts, type SourceFile } from 'ts-morph';
 import type { VerifyError, VerifyRequest } from '../../pipeline/language.js';
 import { collectIfHeapGrew } from '../../core/heap.js';
+import { count, counting } from '../../core/counters.js';
 import { baseFileInRepo, isRelativeModule, loadBaseModel, tsProfile } from './base-model.js';
-import { compilerOptionsFor } from './project.js';
+import { compilerOptionsFor, shareLibraryDeclarations } from './project.js';
 import { legacyPath } from './paths.js';
 import { rewriteTypeScript } from './rewrite.js';
 import { isJsFile } from './syntax.js';
@@ -65,43 +66,6 @@ export async function verifyTypeScript(reqs: VerifyRequest[], outputsPerProgram 
   return results;
 }
 
-/**
- * Parsed declaration files of libraries (TypeScript's lib.*.d.ts, node_modules/@types and other
- * installed packages), kept across verify calls: every call makes a new project, and each
- * parsed the same lib declarations again (about a second of CPU per call). A kept file is
- * given only for the same path, text, target and script kind, so a program sees exactly what
- * a fresh parse would give (TypeScript's own document registry shares files between programs
- * the same way: binding a declaration file does not depend on the compiler options).
- */
-const libraryDeclarations = new Map<string, { text: string; file: ts.SourceFile }>();
-/** Bound on the files kept (a process verifying many repositories, each with its own node_modules). */
-const LIBRARY_DECLARATIONS_KEPT = 2000;
-
-function isLibraryDeclaration(fileName: string): boolean {
-  return fileName.endsWith('.d.ts') && fileName.includes('/node_modules/');
-}
-
-/** Make the project's document registry give the kept parse of a library declaration file. */
-function shareLibraryDeclarations(project: Project): void {
-  // ts-morph creates every compiler SourceFile through its document registry (compiler factory).
-  const registry = (project as unknown as { _context?: { compilerFactory?: { documentRegistry?: ts.DocumentRegistry } } })._context?.compilerFactory
-    ?.documentRegistry as (ts.DocumentRegistry & { createOrUpdateSourceFile?: CreateOrUpdate }) | undefined;
-  const create = registry?.createOrUpdateSourceFile;
-  if (!registry || typeof create !== 'function') return; // another ts-morph: parse as before
-  registry.createOrUpdateSourceFile = (fileName, settings, snapshot, scriptKind) => {
-    if (!isLibraryDeclaration(fileName)) return create.call(registry, fileName, settings, snapshot, scriptKind);
-    const text = snapshot.getText(0, snapshot.getLength());
-    const key = `${fileName}\0${settings.target ?? ''}\0${scriptKind ?? ''}`;
-    const kept = libraryDeclarations.get(key);
-    if (kept && kept.text === text) return kept.file;
-    const file = create.call(registry, fileName, settings, snapshot, scriptKind);
-    if (libraryDeclarations.size >= LIBRARY_DECLARATIONS_KEPT) libraryDeclarations.clear();
-    libraryDeclarations.set(key, { text, file });
-    return file;
-  };
-}
-
-type CreateOrUpdate = (fileName: string, settings: ts.CompilerOptions, snapshot: ts.IScriptSnapshot, scriptKind: ts.ScriptKind | undefined) => ts.SourceFile;
 
 /** What a batch's programs are configured from: its first request's repository and profile. */
 interface VerifySettings {
@@ -199,15 +163,21 @@ function checkGroup(project: Project, reqs: VerifyRequest[]): VerifyError[] {
     return legacy !== req.outputFile && existsSync(legacy) ? project.addSourceFileAtPathIfExists(legacy) ?? null : null;
   });
   const program = project.getProgram().compilerObject;
+  if (counting) {
+    count('ts verify programs');
+    for (const f of program.getSourceFiles()) count(f.isDeclarationFile ? 'ts verify declaration files in programs' : 'ts verify other files in programs');
+  }
   for (const [i, sf] of sources) {
     const req = reqs[i]!;
     const rel = relPath(req);
     const legacy = legacies[i];
     const js = isJsFile(req.outputFile);
+    if (counting) count('ts verify semantic diagnostics of outputs');
     const found = [...program.getSyntacticDiagnostics(sf.compilerNode), ...program.getSemanticDiagnostics(sf.compilerNode).filter((d) => !js || jsDangling(sf, d))];
     // The legacy file is checked only when the output has errors to excuse (most have none).
     const before = new Map<string, number>();
     if (legacy && found.length > 0) {
+      if (counting) count('ts verify semantic diagnostics of legacy files');
       for (const d of program.getSemanticDiagnostics(legacy.compilerNode)) {
         const key = diagKey(d);
         before.set(key, (before.get(key) ?? 0) + 1);
