@@ -41,6 +41,15 @@ function fleet(name: string): string {
   return root;
 }
 
+/**
+ * The environment of the seed-001 runs that validate a unit's agents. The family helper's publish
+ * tries SOURCE_PUBLISH_RETRIES times (default 3), sleeping 1, 2, 4 s, and the base's publisher
+ * tries it 3 times more: with the bus down, a queue formed only ~23 s after, in each of the 5
+ * validations here (~19 s of wall each). One try still fails, sleeps and hands the telemetry to
+ * the base, which queues it: the eventbus check sees the same up / queued / drained phases.
+ */
+const ONE_PUBLISH_TRY = { env: { SOURCE_PUBLISH_RETRIES: '1' } };
+
 /** A seed-001 case's fleet (its repo/, input and the reference HardenedAgentBase) as a committed git repository. */
 function hardenedFleet(name: string): string {
   const staged = materializeHardened(hardenedCases.find((x) => x.name === name)!);
@@ -564,7 +573,7 @@ describe('base migration units', () => {
       'MountUsageAgent amoskys/agents/sensors/mount_usage_agent.py:26',
     ]);
     expect(unit.cycle).toMatchObject({ method: 'collect', line: 63, publish: '_publish_telemetry', loop: 'run', param: 'interval', value: '30' });
-    const r = await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base']);
+    const r = await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base'], ONE_PUBLISH_TRY);
     const done = parsed('run', r.stdout).units!.find((u) => u.name === 'SourceAgent')!;
     expect([done.status, done.error ?? null], r.stdout).toEqual(['migrated', null]);
     const base = readFileSync(path.join(root, 'amoskys/agents/common/source_agent_v2.py'), 'utf8');
@@ -602,7 +611,7 @@ describe('base migration units', () => {
     expect([ready.status, ready.blockers]).toEqual(['ready', []]);
     expect(ready.cycle).toMatchObject({ method: 'collect', publish: '_publish_telemetry', loop: 'run', value: '30', keyword: 'collection_interval', hook: 'collect_data', runForever: 'run_forever' });
     expect(ready.reason).toContain("one _v2 per agent importing it (its collect() handed to HardenedAgentBase as collect_data() returning what it published through _publish_telemetry(), its entry point constructing it with collection_interval and calling run_forever())");
-    const r = await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base']);
+    const r = await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base'], ONE_PUBLISH_TRY);
     const unit = parsed('run', r.stdout).units!.find((u) => u.name === 'SourceAgent')!;
     expect([unit.status, unit.error ?? null], r.stdout).toEqual(['migrated', null]);
     const v2 = (f: string) => f.replace(/\.py$/, '_v2.py');
@@ -653,7 +662,7 @@ describe('base migration units', () => {
     for (const f of agents) expect(text(f), f).toBe(git(root, ['show', `${unit.commit}:${v2(f)}`]).replace('from amoskys.agents.common.source_agent_v2 import', 'from amoskys.agents.common.source_agent import') + '\n');
     expect(git(root, ['log', '-1', '--format=%B'])).toContain(`${agents.join(', ')} hold their validated _v2 content, the cycle handed to HardenedAgentBase`);
     // What is started now runs: each agent's own file on the promoted base.
-    const after = await cliInProcess(root, ['validate', ...agents, '--json']);
+    const after = await cliInProcess(root, ['validate', ...agents, '--json'], ONE_PUBLISH_TRY);
     expect(after.exitCode, after.stderr + after.stdout).toBe(0);
     // revert: the promotion, then the migration; the tree is the one before the unit (and the tool's two commits).
     expect((await cliInProcess(root, ['revert', 'SourceAgent'])).exitCode).toBe(0);
@@ -676,7 +685,7 @@ describe('base migration units', () => {
     const ready = scan.units!.find((u) => u.name === 'SourceAgent')!;
     expect([ready.status, ready.blockers, ready.middles]).toEqual(['ready', [], [{ class: 'PolledSource', file: middle, line: 16 }]]);
     expect(ready.cycle).toMatchObject({ method: 'collect', hook: 'collect_data', keyword: 'collection_interval' });
-    const r = await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base']);
+    const r = await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base'], ONE_PUBLISH_TRY);
     const unit = parsed('run', r.stdout).units!.find((u) => u.name === 'SourceAgent')!;
     expect([unit.status, unit.error ?? null], r.stdout).toEqual(['migrated', null]);
     expect(unit.files).toEqual([v2(base), ...agents.map(v2), v2(middle)]);
@@ -697,7 +706,7 @@ describe('base migration units', () => {
     for (const f of unit.files!) expect(existsSync(path.join(root, f)), f).toBe(false);
     expect(text(middle)).toContain('    def __init__(self, queue_path, proc_root=PROC_ROOT, **kwargs):\n');
     expect(text(middle)).toContain('from amoskys.agents.common.source_agent import SourceAgent\n');
-    const after = await cliInProcess(root, ['validate', agents[2]!, '--json']);
+    const after = await cliInProcess(root, ['validate', agents[2]!, '--json'], ONE_PUBLISH_TRY);
     expect(after.exitCode, after.stderr + after.stdout).toBe(0);
     expect((await cliInProcess(root, ['revert', 'SourceAgent'])).exitCode).toBe(0);
     expect((await cliInProcess(root, ['revert', 'SourceAgent'])).exitCode).toBe(0);
