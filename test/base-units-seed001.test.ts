@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { cliInProcess, commitAll, git, gitRepo } from './helpers/cli.js';
 import { cases as hardenedCases, materialize as materializeHardened } from './helpers/python-hardened.js';
-import { hardenedFleet, ONE_PUBLISH_TRY, parsed, roots } from './helpers/base-units.js';
+import { hardenedFleet, SEED001_VALIDATION, parsed, roots } from './helpers/base-units.js';
 
 describe('base migration units, seed 001', () => {
   it("a family helper whose cycle is abstract (def collect(self): raise NotImplementedError) and whose publish counts self.published, which HostSensorAgent.status() reads, migrates as one unit: the count keeps counting on the _v2", async () => {
@@ -25,7 +25,7 @@ describe('base migration units, seed 001', () => {
       'MountUsageAgent amoskys/agents/sensors/mount_usage_agent.py:26',
     ]);
     expect(unit.cycle).toMatchObject({ method: 'collect', line: 63, publish: '_publish_telemetry', loop: 'run', param: 'interval', value: '30' });
-    const r = await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base'], ONE_PUBLISH_TRY);
+    const r = await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base'], SEED001_VALIDATION);
     const done = parsed('run', r.stdout).units!.find((u) => u.name === 'SourceAgent')!;
     expect([done.status, done.error ?? null], r.stdout).toEqual(['migrated', null]);
     const base = readFileSync(path.join(root, 'amoskys/agents/common/source_agent_v2.py'), 'utf8');
@@ -63,7 +63,7 @@ describe('base migration units, seed 001', () => {
     expect([ready.status, ready.blockers]).toEqual(['ready', []]);
     expect(ready.cycle).toMatchObject({ method: 'collect', publish: '_publish_telemetry', loop: 'run', value: '30', keyword: 'collection_interval', hook: 'collect_data', runForever: 'run_forever' });
     expect(ready.reason).toContain("one _v2 per agent importing it (its collect() handed to HardenedAgentBase as collect_data() returning what it published through _publish_telemetry(), its entry point constructing it with collection_interval and calling run_forever())");
-    const r = await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base'], ONE_PUBLISH_TRY);
+    const r = await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base'], SEED001_VALIDATION);
     const unit = parsed('run', r.stdout).units!.find((u) => u.name === 'SourceAgent')!;
     expect([unit.status, unit.error ?? null], r.stdout).toEqual(['migrated', null]);
     const v2 = (f: string) => f.replace(/\.py$/, '_v2.py');
@@ -114,7 +114,7 @@ describe('base migration units, seed 001', () => {
     for (const f of agents) expect(text(f), f).toBe(git(root, ['show', `${unit.commit}:${v2(f)}`]).replace('from amoskys.agents.common.source_agent_v2 import', 'from amoskys.agents.common.source_agent import') + '\n');
     expect(git(root, ['log', '-1', '--format=%B'])).toContain(`${agents.join(', ')} hold their validated _v2 content, the cycle handed to HardenedAgentBase`);
     // What is started now runs: each agent's own file on the promoted base.
-    const after = await cliInProcess(root, ['validate', ...agents, '--json'], ONE_PUBLISH_TRY);
+    const after = await cliInProcess(root, ['validate', ...agents, '--json'], SEED001_VALIDATION);
     expect(after.exitCode, after.stderr + after.stdout).toBe(0);
     // revert: the promotion, then the migration; the tree is the one before the unit (and the tool's two commits).
     expect((await cliInProcess(root, ['revert', 'SourceAgent'])).exitCode).toBe(0);
@@ -137,7 +137,7 @@ describe('base migration units, seed 001', () => {
     const ready = scan.units!.find((u) => u.name === 'SourceAgent')!;
     expect([ready.status, ready.blockers, ready.middles]).toEqual(['ready', [], [{ class: 'PolledSource', file: middle, line: 16 }]]);
     expect(ready.cycle).toMatchObject({ method: 'collect', hook: 'collect_data', keyword: 'collection_interval' });
-    const r = await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base'], ONE_PUBLISH_TRY);
+    const r = await cliInProcess(root, ['run', '--all', '--json', '--profile', 'hardened-agent-base'], SEED001_VALIDATION);
     const unit = parsed('run', r.stdout).units!.find((u) => u.name === 'SourceAgent')!;
     expect([unit.status, unit.error ?? null], r.stdout).toEqual(['migrated', null]);
     expect(unit.files).toEqual([v2(base), ...agents.map(v2), v2(middle)]);
@@ -158,7 +158,7 @@ describe('base migration units, seed 001', () => {
     for (const f of unit.files!) expect(existsSync(path.join(root, f)), f).toBe(false);
     expect(text(middle)).toContain('    def __init__(self, queue_path, proc_root=PROC_ROOT, **kwargs):\n');
     expect(text(middle)).toContain('from amoskys.agents.common.source_agent import SourceAgent\n');
-    const after = await cliInProcess(root, ['validate', agents[2]!, '--json'], ONE_PUBLISH_TRY);
+    const after = await cliInProcess(root, ['validate', agents[2]!, '--json'], SEED001_VALIDATION);
     expect(after.exitCode, after.stderr + after.stdout).toBe(0);
     expect((await cliInProcess(root, ['revert', 'SourceAgent'])).exitCode).toBe(0);
     expect((await cliInProcess(root, ['revert', 'SourceAgent'])).exitCode).toBe(0);

@@ -38,13 +38,18 @@ export function fleet(name: string): string {
 }
 
 /**
- * The environment of the seed-001 runs that validate a unit's agents. The family helper's publish
- * tries SOURCE_PUBLISH_RETRIES times (default 3), sleeping 1, 2, 4 s, and the base's publisher
- * tries it 3 times more: with the bus down, a queue formed only ~23 s after, in each of the 5
- * validations (~19 s of wall each). One try still fails, sleeps and hands the telemetry to the
- * base, which queues it: the eventbus check sees the same up / queued / drained phases.
+ * The environment of the seed-001 runs that validate a unit's agents.
+ * - SOURCE_PUBLISH_RETRIES=1: the family helper's publish tries SOURCE_PUBLISH_RETRIES times
+ *   (default 3), sleeping 1, 2, 4 s, and the base's publisher tries it 3 times more: with the bus
+ *   down, a queue formed only ~23 s after, in each of the 5 validations (~19 s of wall each). One
+ *   try still fails, sleeps and hands the telemetry to the base, which queues it: the eventbus
+ *   check sees the same up / queued / drained phases.
+ * - MIGRATE_LEGACY_WINDOW_S=0.5: the legacy run (the log check's baseline) watched 0.5 s instead
+ *   of 2 s, as the Phase 5 parts do (test/helpers/python-hardened.ts): a _v2 error line the legacy
+ *   agent had not logged yet sends it to run again, longer; this profile has no ports check, the
+ *   one check that reads the legacy run at its window's end.
  */
-export const ONE_PUBLISH_TRY = { env: { SOURCE_PUBLISH_RETRIES: '1' } };
+export const SEED001_VALIDATION = { env: { SOURCE_PUBLISH_RETRIES: '1', MIGRATE_LEGACY_WINDOW_S: '0.5' } };
 
 /** A seed-001 case's fleet (its repo/, input and the reference HardenedAgentBase) as a committed git repository. */
 export function hardenedFleet(name: string): string {
