@@ -4,7 +4,7 @@
 // or one of its agents to run says why; nothing is written or committed for a refused unit. And the
 // claim a unit with no blocker makes is run: its subclass started on the rewritten base.
 // Seed 001's family helpers (hardened-agent-base): test/base-units-seed001.test.ts.
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
