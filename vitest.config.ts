@@ -64,6 +64,11 @@ const PATH = pathWithDirectPython3();
  */
 const HEAVY_FIRST = [
   'test/cli-newcomer.test.ts',
+  // The longest file of the CI runs of 2026-12-05 (227 s wall, 84 CPU-s, unlisted: 41st, first of
+  // the rest by its size): base migration units, each run, validated, promoted and reverted one
+  // after another (the in-process CLI runs one command at a time). Now two files, the seed-001
+  // units (mostly waiting on their agents' EventBus phases) started with the Phase 5 parts.
+  'test/base-units.test.ts',
   // The longest file of the run of 2026-12-03 19:36 (full suite with per-file CPU, load 14-16 from
   // other suites): 366 s for 23 CPU-s, 114 agents started one after another, each watched for
   // 1.5-2.5 s; unlisted, it started by its size as the 32nd file. Its cases now run four at a
@@ -80,6 +85,7 @@ const HEAVY_FIRST = [
   // ~1,173 s (24-79 s less with each file's time varied by +-30 %). Its cases now run three at a
   // time (157 s one after another in the CI run of 2026-12-04 22:36): still mostly waiting, still early.
   'test/typescript-runtime-cases.test.ts',
+  'test/base-units-seed001.test.ts',
   'test/python-hardened-runtime-3.test.ts',
   // 166 s in the last CI run (929 s), as long as a Phase 5 part (115 agents started and stopped,
   // mostly waiting on them); unlisted, it started after every file above, by its size. Its
