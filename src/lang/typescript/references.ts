@@ -167,12 +167,17 @@ export function mentionsElsewhere(root: string, file: string, className: string,
   return out;
 }
 
-/** The repository's other files that name the class or import the agent's module (a file declaring a class or constructor function of that name is another copy, not a user). */
 /** The other files of the repository that name the agent's class or import its module. */
 export function agentImporters(root: string, file: string, className: string): Array<{ file: string; text: string }> {
   return agentUsers(root, file, className);
 }
 
+/** Another file's text parsed on its own, in memory (what it names resolves in that file only). */
+function standaloneSource(stem: string, file: string, text: string): import('ts-morph').SourceFile {
+  return new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } }).createSourceFile(`/${stem}${path.extname(file)}`, text);
+}
+
+/** The repository's other files that name the class or import the agent's module (a file declaring a class or constructor function of that name is another copy, not a user). */
 function agentUsers(root: string, file: string, className: string): Array<{ file: string; text: string }> {
   const agentAbs = path.resolve(file).replace(/_v2(\.[cm]?[jt]sx?)$/, '$1');
   const stem = path.basename(agentAbs).replace(/\.[cm]?[jt]sx?$/, '');
@@ -192,7 +197,7 @@ export function callerSignalExits(root: string, file: string, className: string)
   const out: Array<OutsideCaller & { signal: string }> = [];
   for (const { file: f, text } of agentUsers(root, file, className)) {
     if (!/SIG(TERM|INT)/.test(text) || !text.includes('process.exit')) continue;
-    const sf = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } }).createSourceFile(`/caller${path.extname(f)}`, text);
+    const sf = standaloneSource('caller', f, text);
     for (const call of sf.getDescendantsOfKind(ts.SyntaxKind.CallExpression)) {
       const [sig, handler] = call.getArguments();
       if (!/^process\.(on|once|addListener|prependListener)$/.test(call.getExpression().getText()) || !sig || !/^['"`]SIG(TERM|INT)['"`]$/.test(sig.getText())) continue;
@@ -219,7 +224,7 @@ export function callerCatches(root: string, file: string, className: string, mem
     const rel = path.relative(root, f).split(path.sep).join('/');
     const lines = new Set(callers.filter((c) => c.file === rel).map((c) => c.line));
     if (lines.size === 0) continue;
-    const sf = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } }).createSourceFile(`/caller${path.extname(f)}`, text);
+    const sf = standaloneSource('caller', f, text);
     for (const call of sf.getDescendantsOfKind(ts.SyntaxKind.CallExpression)) {
       const callee = call.getExpression();
       if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== member || !lines.has(call.getStartLineNumber())) continue;
@@ -243,7 +248,7 @@ export function sharedProcessRunners(root: string, file: string, className: stri
   const out: Array<OutsideCaller & { others: string[] }> = [];
   const handlesSignals = new RegExp(`process\\.(on|once)\\(\\s*['"\`]SIG(TERM|INT)|\\bextends\\s+${baseClass}\\b`);
   for (const { file: f, text } of agentUsers(root, file, className)) {
-    const sf = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } }).createSourceFile(`/runner${path.extname(f)}`, text);
+    const sf = standaloneSource('runner', f, text);
     const built = sf.getDescendantsOfKind(ts.SyntaxKind.NewExpression);
     const ours = built.find((n) => n.getExpression().getText() === className);
     if (!ours) continue;
@@ -276,7 +281,7 @@ export function callerSignalTails(root: string, file: string, className: string)
   const out: Array<OutsideCaller & { signal: string; stopLine: number }> = [];
   for (const { file: f, text } of agentUsers(root, file, className)) {
     if (!/SIG(TERM|INT)/.test(text) || !/\.stop\(/.test(text)) continue;
-    const sf = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } }).createSourceFile(`/caller${path.extname(f)}`, text);
+    const sf = standaloneSource('caller', f, text);
     const calls = sf.getDescendantsOfKind(ts.SyntaxKind.CallExpression);
     const started = (at: number) => calls.some((c) => c.getEnd() <= at && /\.(start|run)$/.test(c.getExpression().getText()) && Node.isPropertyAccessExpression(c.getExpression()));
     for (const call of calls) {
@@ -442,7 +447,7 @@ export function sharedProcessClasses(root: string, file: string, className: stri
   const rel = (f: string) => path.relative(root, f).split(path.sep).join('/');
   const affected = new RegExp(`\\b${env}\\b|\\bextends\\s+${baseClass}\\b|\\.listen\\s*\\(`);
   for (const { file: f, text } of agentUsers(root, file, className)) {
-    const sf = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } }).createSourceFile(`/importer${path.extname(f)}`, text);
+    const sf = standaloneSource('importer', f, text);
     // Local name → the repository module it comes from (import declarations and require()).
     const from = new Map<string, string>();
     const resolve = (spec: string): string | null => {
