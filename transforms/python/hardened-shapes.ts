@@ -1194,6 +1194,18 @@ function keptForBusiness(ctx: PythonTransformContext, plan: CollectPlan, entry: 
 const GATHER_THROUGH = new Set(['block', 'if_statement', 'elif_clause', 'else_clause', 'for_statement', 'while_statement', 'expression_statement']);
 
 /**
+ * `p` is a handler of a try (an `except` clause, or the try's `else`) holding `c`: a publish there is
+ * not guarded by that try's handlers (its exceptions go on outward, as a plain statement's), so it
+ * is gathered like one in a branch (`except OSError: ... self._publish(last_good); return`). The
+ * try's own body and its `finally` stay out: a publish there has its failure handled or runs on the
+ * way out of an exception, which an append would change.
+ */
+function handlerOfTry(p: SyntaxNode, c: SyntaxNode): boolean {
+  if (p.type === 'except_clause') return c.type === 'block';
+  return p.type === 'try_statement' && (c.type === 'except_clause' || c.type === 'else_clause');
+}
+
+/**
  * collect() publishing from inside its own branches and loops, or an event built in the call
  * (`self._publish(self._heartbeat_event())` under `if self.cycle % N == 1:`, one per alert in a
  * `for` beside business statements): each call statement becomes `<events>.append(<its event>)`,
@@ -1259,7 +1271,8 @@ function readCollectAccumulating(ctx: PythonTransformContext): Analysis<CollectP
       bad = { reason: `${name}() publishes ${n.childForFieldName('arguments')!.text} at line ${line(n)}`, at: line(n) };
       return;
     }
-    for (let p: SyntaxNode | null = stmt.parent; p && p.id !== fn.body.id; p = p.parent) {
+    for (let c: SyntaxNode = stmt, p: SyntaxNode | null = stmt.parent; p && p.id !== fn.body.id; c = p, p = p.parent) {
+      if (handlerOfTry(p, c)) continue;
       if (!GATHER_THROUGH.has(p.type)) {
         bad = { reason: `${name}() publishes inside a ${p.type.replace(/_/g, ' ')} at line ${line(n)}`, at: line(n) };
         return;
