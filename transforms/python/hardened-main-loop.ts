@@ -657,11 +657,18 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     if (!ctx.py.cycle_method || ctx.agent.methods.has(ctx.py.cycle_method)) return fail(`run() reports an overrun of its cycle (line ${line}), which only an override of the base's one pass could time`, line);
   }
   const kept = initKeepsInterval(ctx);
+  // The constructor hands the base its value once; a later change of that attribute (a period re-read
+  // from a file each cycle, a back-off, a reload) moved the legacy sleep with it, and the base's loop,
+  // waiting collection_interval, would never see it. (collection_interval itself is the base's: it does.)
+  const moved = kept && kept !== KEYWORD ? ctx.agent.assignments.find((a) => a.attr === kept && a.method !== '__init__') : undefined;
+  const keptInterval = (): Analysis<RunPlan> => moved
+    ? fail(`run() sleeps self.${kept}, which ${moved.method}() changes at line ${moved.line} (${moved.stmt.text.trim().split('\n')[0]}): the base waits ${KEYWORD}, given once by the constructor, so that change would no longer move the period; carry it to self.${KEYWORD} by hand`, fn.line)
+    : { ok: true, value: { calls, insert: null, cycle: work, flag: flagLoop ? loopFlagOf(flagLoop) : null } };
   // Bound inside visit's closure: TypeScript does not see it change.
   const localInterval = intervalLocal as { name: string; value: string } | null;
   const sleptAttr = selfAttribute(slept);
   if (sleptAttr) {
-    if (sleptAttr === kept) return { ok: true, value: { calls, insert: null, cycle: work, flag: flagLoop ? loopFlagOf(flagLoop) : null } };
+    if (sleptAttr === kept) return keptInterval();
     return fail(`run() sleeps self.${sleptAttr}, which the constructor does not pass to the base as ${KEYWORD}`, fn.line);
   }
   let value: string | null = null;
@@ -673,7 +680,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     if (fallback) {
       // Called without an interval, the loop slept self.<fallback>: the constructor's value.
       if (g || !calls.length) return fail(`run() falls back to self.${fallback}, and the entry point ${g ? `gives ${g.text}` : 'does not call it'}`, fn.line);
-      if (fallback === kept) return { ok: true, value: { calls, insert: null, cycle: work, flag: flagLoop ? loopFlagOf(flagLoop) : null } };
+      if (fallback === kept) return keptInterval();
       return fail(`run() sleeps self.${fallback}, which the constructor does not pass to the base as ${KEYWORD}`, fn.line);
     }
     if (g) {
@@ -682,7 +689,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
       const viaAgent = obj?.type === 'identifier' && calls.some((c) => assignedName(c.construction) === obj.text);
       if (viaAgent) {
         const name = g.childForFieldName('attribute')!.text;
-        if (name === kept) return { ok: true, value: { calls, insert: null, cycle: work, flag: flagLoop ? loopFlagOf(flagLoop) : null } };
+        if (name === kept) return keptInterval();
         return fail(`the entry point runs the loop every ${g.text}, which the constructor does not pass as ${KEYWORD}`, g.startPosition.row + 1);
       }
       value = g.text;
