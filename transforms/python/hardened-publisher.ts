@@ -293,6 +293,51 @@ function lostFallbackCount(ctx: PythonTransformContext, roots: SyntaxNode[]): { 
   return null;
 }
 
+/**
+ * The publish method counts in state of its own (`self.seq += 1`, moving with it) and writes that count
+ * into what it sends: onto the event (`telemetry.sequence = self.seq`) or beside it in one call
+ * (`Envelope(device_telemetry=telemetry, seq=self.seq)`). The legacy numbered each event once, at its
+ * one send (its drain re-sent the stored event as it was); behind the base each attempt and each
+ * drained re-send runs it again.
+ */
+function perCallStamp(entry: PyFunction, state: Set<string>): { attr: string; count: SyntaxNode; read: SyntaxNode } | null {
+  const event = entry.params[1]?.name;
+  if (!event) return null;
+  const counts = new Map<string, SyntaxNode>();
+  walk(entry.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'augmented_assignment' && n.type !== 'assignment') return;
+    const attr = selfAttribute(n.childForFieldName('left')!);
+    if (!attr || !state.has(attr) || counts.has(attr)) return;
+    let self = n.type === 'augmented_assignment';
+    walk(n.childForFieldName('right')!, (x) => {
+      if (selfAttribute(x) === attr) self = true;
+    });
+    if (self) counts.set(attr, n.parent?.type === 'expression_statement' ? n.parent : n);
+  });
+  if (!counts.size) return null;
+  const isEvent = (x: SyntaxNode | null | undefined) => x?.type === 'identifier' && x.text === event;
+  let found: { attr: string; count: SyntaxNode; read: SyntaxNode } | null = null;
+  walk(entry.body, (n) => {
+    if (found || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    let into: SyntaxNode | null = null;
+    if (n.type === 'assignment') {
+      const left = n.childForFieldName('left')!;
+      const obj = left.type === 'attribute' ? left.childForFieldName('object') : left.type === 'subscript' ? left.childForFieldName('value') : null;
+      if (isEvent(obj)) into = n.childForFieldName('right');
+    } else if (n.type === 'call' && !isLogCall(n)) {
+      const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+      if (args.some((a) => isEvent(a) || (a.type === 'keyword_argument' && isEvent(a.childForFieldName('value'))))) into = n.childForFieldName('arguments');
+    }
+    if (!into) return;
+    walk(into, (x) => {
+      const attr = selfAttribute(x);
+      if (!found && attr && counts.has(attr)) found = { attr, count: counts.get(attr)!, read: n.parent?.type === 'expression_statement' ? n.parent : n };
+    });
+  });
+  return found;
+}
+
 /** `LocalQueue(...)`, `collections.deque(...)`, `queue.Queue()`: a class (or deque) built, not a helper's result. */
 function queueConstructor(call: SyntaxNode): boolean {
   const fn = call.childForFieldName('function');
@@ -473,6 +518,14 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       const bad = classify(fn, u);
       if (bad) return bad;
     }
+  }
+  const stamp = perCallStamp(entry, stateAttrs);
+  if (stamp) {
+    const at = (n: SyntaxNode) => `line ${n.startPosition.row + 1}: ${n.text.split('\n')[0]!.trim().slice(0, 60)}`;
+    return fail(
+      `${entry.name}() stamps each event with self.${stamp.attr} (${at(stamp.read)}), a count it keeps per call (${at(stamp.count)}): the base calls publish() again on every retry and for every queued event it drains, so an event would be numbered per attempt (gaps, renumbered backlog), not once; number the events in collect() or decide by hand`,
+      stamp.read.startPosition.row + 1,
+    );
   }
   moved.sort((a, b) => a.outer.startIndex - b.outer.startIndex);
   for (const a of stateAttrs) shared.delete(a);
