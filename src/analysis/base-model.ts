@@ -45,6 +45,12 @@ export interface BaseModel {
   initDefaults: Map<string, string>;
   /** Does the base install SIGTERM/SIGINT handlers itself (else the agent's own must stay)? */
   handlesSignals: boolean;
+  /**
+   * Are they installed while the base's __init__ runs (the reference BaseAgent), rather than once its main
+   * loop starts (HardenedAgentBase's run_forever())? An agent whose kept run() the entry point still calls
+   * then never gets them. True when known from a profile (the conservative reading).
+   */
+  signalsAtInit: boolean;
   /** Attributes the base's own threads (started by __init__) operate: a socket its health thread polls. */
   threadDriven: Set<string>;
   /** attribute → source text of every value the base assigns it, in any method. */
@@ -208,6 +214,7 @@ export function fromProfile(profile: PythonProfile, className: string): BaseMode
     values: new Map(),
     threadDriven: new Set(['health_socket', 'health_thread']),
     handlesSignals: profile.remove.includes('signal'),
+    signalsAtInit: profile.remove.includes('signal'),
     idempotentTeardown: new Set(),
     queuedPublish: profile.fallback.queued_publish ?? null,
     learnedFrom: 'profile',
@@ -342,6 +349,13 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
   walk(cls.body, (n) => {
     if (n.type === 'call' && /^(signal\.)?signal$/.test(n.childForFieldName('function')?.text ?? '')) handlesSignals = true;
   });
+  let signalsAtInit = false;
+  for (const name of ['__init__', ...initCalls]) {
+    const m = cls.methods.get(name);
+    if (m) walk(m.body, (n) => {
+      if (n.type === 'call' && /^(signal\.)?signal$/.test(n.childForFieldName('function')?.text ?? '')) signalsAtInit = true;
+    });
+  }
   const { binds, bindLines, bindKinds, healthHost } = basePorts(cls, root, initValues);
   const readsAfterInit = new Set<string>();
   const selfCalls = new Set<string>();
@@ -388,6 +402,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     values,
     threadDriven,
     handlesSignals,
+    signalsAtInit,
     idempotentTeardown: idempotentMethods(cls),
     positionalArity: new Map([...cls.methods].map(([n, m]) => [n, positionalArity(m.params)])),
     queuedPublish: queuedPublishMethod(cls),

@@ -331,6 +331,10 @@ function interruptedClauseWarning(ctx: PythonTransformContext, started: SyntaxNo
  */
 function entryInterruptClauses(ctx: PythonTransformContext): void {
   if (!ctx.base.handlesSignals) return;
+  // A base that installs its handlers only when its main loop starts, and an entry point that never starts
+  // it (its kept run() stays for review: ctx.unstartable): no handler of the base ever takes SIGINT, the
+  // clause still runs on Ctrl-C, and nothing here is lost.
+  if (ctx.unstartable && !ctx.base.signalsAtInit) return;
   const { constructs, scopes } = entryAgentHolders(ctx);
   const onAgent = (n: SyntaxNode, vars: Set<string>) => {
     const fn = n.type === 'call' ? n.childForFieldName('function') : null;
