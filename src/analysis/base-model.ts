@@ -345,17 +345,15 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     });
   }
   // Any signal.signal(...) call in the base: it installs its own SIGTERM/SIGINT handling.
-  let handlesSignals = false;
-  walk(cls.body, (n) => {
-    if (n.type === 'call' && /^(signal\.)?signal$/.test(n.childForFieldName('function')?.text ?? '')) handlesSignals = true;
-  });
-  let signalsAtInit = false;
-  for (const name of ['__init__', ...initCalls]) {
-    const m = cls.methods.get(name);
-    if (m) walk(m.body, (n) => {
-      if (n.type === 'call' && /^(signal\.)?signal$/.test(n.childForFieldName('function')?.text ?? '')) signalsAtInit = true;
+  const installsSignals = (scope: SyntaxNode) => {
+    let found = false;
+    walk(scope, (n) => {
+      if (n.type === 'call' && /^(signal\.)?signal$/.test(n.childForFieldName('function')?.text ?? '')) found = true;
     });
-  }
+    return found;
+  };
+  const handlesSignals = installsSignals(cls.body);
+  const signalsAtInit = ['__init__', ...initCalls].some((name) => cls.methods.has(name) && installsSignals(cls.methods.get(name)!.body));
   const { binds, bindLines, bindKinds, healthHost } = basePorts(cls, root, initValues);
   const readsAfterInit = new Set<string>();
   const selfCalls = new Set<string>();
