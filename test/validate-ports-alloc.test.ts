@@ -169,6 +169,23 @@ describe('validation ports', () => {
     expect(checkPorts({ ...own, legacy: [7437, 8081], now: [31584] }).detail).toContain('does not listen on 31588 (legacy 8081, its health port) (');
   });
 
+  it('pairs a legacy agent\'s health on a neighbour it derived from its port with the _v2\'s health port', () => {
+    // quota_agent.py (probe-py51): `self.health_port = self.port + 1`, HEALTH_CHECK_PORT never read; the _v2's base
+    // serves /health on the HEALTH_CHECK_PORT it is given. The legacy run's probe found its health on AGENT_PORT + 1.
+    const mapping = new Map([[25440, 31584], [25444, 31588]]);
+    const derived = new Map([[25441, 31585]]);
+    const base = { mapping, derived, health: { v2: 31588, legacy: 25441 }, ms: 1 };
+    const ok = checkPorts({ ...base, legacy: [25441], now: [31588] });
+    expect(ok.ok, ok.detail).toBe(true);
+    expect(ok.detail).toContain('25441 (the legacy agent\'s health port, derived from its port) as 31588 (the _v2\'s health port)');
+    // No health on the _v2 either: still missing.
+    expect(checkPorts({ ...base, legacy: [25441], now: [] }).ok).toBe(false);
+    // The neighbour did not answer as health (a business listener there): still the _v2's to listen on.
+    const business = checkPorts({ ...base, health: { v2: 31588 }, legacy: [25441], now: [31588] });
+    expect(business.ok, business.detail).toBe(false);
+    expect(business.detail).toContain('does not listen on 31585 (legacy 25441) (a business port)');
+  });
+
   it('finds a legacy agent\'s own health port by asking its ports, /health or /healthz', async () => {
     // A Node service's health on /healthz (the Kubernetes habit) beside a business port answering 404 to both paths:
     // the health one is found, the business one is not taken for it.
