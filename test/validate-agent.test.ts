@@ -122,6 +122,17 @@ describe('healthy migrated agents', () => {
     assertNothingLeft(r);
   });
 
+  it('a legacy agent whose health sat on AGENT_PORT + 1 (HEALTH_CHECK_PORT unread): the _v2\'s health port stands in for it', async () => {
+    // probe-py51: the ports check took that neighbour for a business port the _v2 no longer listened on and failed a
+    // right migration; the legacy run now asks its derived ports for health too.
+    // Watched long enough to see it listen (the fleet's 400 ms is before python3 has bound anything).
+    const r = await validateAgent(opts(FLEET, 'quota_agent', 'QuotaAgent', env, { legacyWindowMs: 2500 }));
+    expect(check(r, 'ports'), check(r, 'ports').detail).toMatchObject({ ok: true });
+    expect(check(r, 'ports').detail).toMatch(/\(the legacy agent's health port, derived from its port\) as \d+ \(the _v2's health port\)/);
+    expect(r.ok).toBe(true);
+    assertNothingLeft(r);
+  });
+
   it('a run() override with while True still stops with exit 0 on SIGTERM', async () => {
     const r = await validateAgent(opts(FLEET, 'price_watcher', 'PriceWatcher', env));
     expect(check(r, 'shutdown')).toMatchObject({ ok: true });

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import http from 'node:http';
+import dgram from 'node:dgram';
+import { datagramOnlyPorts } from '../src/validate/listening-ports.js';
 import { advertisedPort, checkPorts, withRegisteredPort } from '../src/validate/checks/ports.js';
 import { legacyHealthPort } from '../src/validate/legacy-health-port.js';
 import {
@@ -167,6 +169,49 @@ describe('validation ports', () => {
     expect(checkPorts({ ...own, legacy: [7437, 8081], now: [31584, 31588] }).ok).toBe(true);
     // The health port gone too: named as the health port.
     expect(checkPorts({ ...own, legacy: [7437, 8081], now: [31584] }).detail).toContain('does not listen on 31588 (legacy 8081, its health port) (');
+  });
+
+  it('pairs a legacy agent\'s health on a neighbour it derived from its port with the _v2\'s health port', () => {
+    // quota_agent.py (probe-py51): `self.health_port = self.port + 1`, HEALTH_CHECK_PORT never read; the _v2's base
+    // serves /health on the HEALTH_CHECK_PORT it is given. The legacy run's probe found its health on AGENT_PORT + 1.
+    const mapping = new Map([[25440, 31584], [25444, 31588]]);
+    const derived = new Map([[25441, 31585]]);
+    const base = { mapping, derived, health: { v2: 31588, legacy: 25441 }, ms: 1 };
+    const ok = checkPorts({ ...base, legacy: [25441], now: [31588] });
+    expect(ok.ok, ok.detail).toBe(true);
+    expect(ok.detail).toContain('25441 (the legacy agent\'s health port, derived from its port) as 31588 (the _v2\'s health port)');
+    // No health on the _v2 either: still missing.
+    expect(checkPorts({ ...base, legacy: [25441], now: [] }).ok).toBe(false);
+    // The neighbour did not answer as health (a business listener there): still the _v2's to listen on.
+    const business = checkPorts({ ...base, health: { v2: 31588 }, legacy: [25441], now: [31588] });
+    expect(business.ok, business.detail).toBe(false);
+    expect(business.detail).toContain('does not listen on 31585 (legacy 25441) (a business port)');
+  });
+
+  it('finds a legacy agent\'s datagram health endpoint (a UDP socket answering "ping") by asking it over UDP', async () => {
+    // cache_warmer_agent.py (probe-py51): `recvfrom` on port + 1, `ping` answered with a JSON status; its business
+    // neighbour a UDP socket answering something else. Asked over HTTP, neither answered, and the ports check took the
+    // health socket for a business port the _v2 (health over HTTP on the base) no longer bound.
+    const bind = (answer: (msg: string) => string | null) => new Promise<dgram.Socket>((resolve) => {
+      const s = dgram.createSocket('udp4');
+      s.on('message', (msg, rinfo) => {
+        const reply = answer(msg.toString());
+        if (reply !== null) s.send(reply, rinfo.port, rinfo.address);
+      });
+      s.bind(0, '127.0.0.1', () => resolve(s));
+    });
+    const health = await bind((m) => (m.trim() === 'ping' ? JSON.stringify({ status: 'ok', warmed: 3 }) : null));
+    const business = await bind((m) => `ack ${m.length}`);
+    const port = (s: dgram.Socket) => s.address().port;
+    try {
+      expect(datagramOnlyPorts([process.pid])).toEqual(expect.arrayContaining([port(health), port(business)]));
+      const both = [port(business), port(health)];
+      expect(await legacyHealthPort(both, 'http', [], undefined, both)).toBe(port(health));
+      expect(await legacyHealthPort([port(business)], 'http', [], undefined, [port(business)])).toBeUndefined();
+    } finally {
+      health.close();
+      business.close();
+    }
   });
 
   it('finds a legacy agent\'s own health port by asking its ports, /health or /healthz', async () => {

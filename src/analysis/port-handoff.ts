@@ -60,6 +60,29 @@ export function functionBoundParams(fn: PyFunction, servers: ServerClasses): Bou
 }
 
 /**
+ * Parameters of a class's own helper method that reach a bind in its body (`def _listen(port): s.bind(("",
+ * port))`, a staticmethod, or a method taking `self` first): `self.health_listener = self._listen(self.health_port)`
+ * binds the health port as surely as a bind written in `__init__`. Only a bind of the bare parameter counts (a
+ * method binding `self.port` binds its own attribute, which is no parameter even when one shares its name).
+ */
+export function methodBoundParams(fn: PyFunction, servers: ServerClasses, owner: string): BoundParam[] {
+  const method = !fn.decorators.includes('staticmethod');
+  const params = positional(fn, method);
+  const out: BoundParam[] = [];
+  for (const b of bindsIn(fn.body, servers)) {
+    if (!params.includes(b.name) || new RegExp(`\\bself\\.${b.name}\\b`).test(bindText(fn.body, b.line))) continue;
+    out.push({ name: b.name, index: params.indexOf(b.name), off: b.off, line: b.line, via: `${owner}.${fn.name}()` });
+  }
+  return out;
+}
+
+/** The text of the line a bind was found on (to tell `self.port` from the parameter `port`, which normPort makes one). */
+function bindText(body: SyntaxNode, line: number): string {
+  const lines = body.text.split('\n');
+  return lines[line - 1 - body.startPosition.row] ?? '';
+}
+
+/**
  * Parameters of a class's `__init__` whose value one of its methods binds: directly in `__init__`,
  * or stored (`self.port = port`) and bound as `self.port` by a method that something calls.
  */
@@ -143,11 +166,13 @@ export function portHandoffs(call: SyntaxNode, module: ModuleModel, servers: Ser
   const text = (call.childForFieldName('function')?.text ?? '').replace(/\s+/g, '');
   let bound: BoundParam[] = [];
   let skip = 0;
+  let own: { fn: PyFunction; cls: string } | null;
   const fnModel = module.functions.get(fn);
   const cls = module.classes.find((c) => c.name === fn);
   if (fnModel) bound = functionBoundParams(fnModel, servers);
   else if (cls && !servers.has(cls.name)) bound = classBoundParams(cls, servers, module, gone);
   else if (/^super\([^)]*\)\.__init__$/.test(text) && parents.length) bound = classBoundParams(parents[0]!, servers, module);
+  else if ((own = ownMethod(call, module, text))) bound = methodBoundParams(own.fn, servers, own.cls);
   else {
     const explicit = parents.find((p) => text === `${p.name}.__init__`);
     if (explicit) {
@@ -161,4 +186,19 @@ export function portHandoffs(call: SyntaxNode, module: ModuleModel, servers: Ser
     if (arg) out.push({ call, arg, param: p });
   }
   return out;
+}
+
+/**
+ * The method of the calling class a call runs: `self.m(...)`, `type(self).m(...)` or `Cls.m(...)` made in a
+ * method of class `Cls` of this module.
+ */
+function ownMethod(call: SyntaxNode, module: ModuleModel, text: string): { fn: PyFunction; cls: string } | null {
+  const m = /^(self|type\(self\)|self\.__class__|\w+)\.(\w+)$/.exec(text);
+  if (!m) return null;
+  let cls: SyntaxNode | null = call.parent;
+  while (cls && cls.type !== 'class_definition') cls = cls.parent;
+  const model = cls ? module.classes.find((c) => c.node.id === cls!.id) : undefined;
+  if (!model || (m[1] !== 'self' && m[1] !== 'type(self)' && m[1] !== 'self.__class__' && m[1] !== model.name)) return null;
+  const fn = model.methods.get(m[2]!);
+  return fn ? { fn, cls: model.name } : null;
 }

@@ -81,14 +81,15 @@ function constructorTags(agent: PyClass, body: SyntaxNode, selfName: string): st
 }
 
 /**
- * `self.server.<tag>`: a handler's way to the agent; or `self.<tag>` in a method of a class `H`
- * that the agent gave itself as a class attribute (`H.<tag> = self`).
+ * `self.server.<tag>`: a handler's way to the agent; or, in a method of a class `H` that the agent gave
+ * itself as a class attribute (`H.<tag> = self`), that class attribute read through the instance or the
+ * class: `self.<tag>`, `type(self).<tag>`, `self.__class__.<tag>` or `H.<tag>`.
  */
 export function isServerTag(obj: SyntaxNode, tags: ReadonlySet<string>): boolean {
   const text = obj.text.replace(/\s+/g, '');
   const m = /^self\.server\.(\w+)$/.exec(text);
   if (m) return tags.has(m[1]!);
-  const c = /^self\.(\w+)$/.exec(text);
+  const c = /^(?:self|type\(self\)|self\.__class__|(\w+))\.(\w+)$/.exec(text);
   if (!c) return false;
   let fn: SyntaxNode | null = obj.parent;
   while (fn && fn.type !== 'function_definition') fn = fn.parent;
@@ -97,7 +98,9 @@ export function isServerTag(obj: SyntaxNode, tags: ReadonlySet<string>): boolean
   if (cls?.type === 'decorated_definition') cls = cls.parent;
   cls = cls?.type === 'block' ? cls.parent : null;
   const name = cls?.type === 'class_definition' ? cls.childForFieldName('name')?.text : undefined;
-  return !!name && tags.has(`${name}.${c[1]}`);
+  // `Other.agent` names another class's attribute: only the handler's own class name counts.
+  if (c[1] !== undefined && c[1] !== name) return false;
+  return !!name && tags.has(`${name}.${c[2]}`);
 }
 
 /** Per function (and tag set): its locals assigned from `self.server.<tag>` exactly once and never otherwise. */

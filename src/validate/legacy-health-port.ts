@@ -9,6 +9,7 @@ import type { ValidationProfile } from '../profile/profile.js';
 import { zmqRequest } from './checks/health-zmq.js';
 import { httpGet } from './http-util.js';
 import { unhealthyAnswer, type UnhealthyAnswer } from './checks/health-http.js';
+import dgram from 'node:dgram';
 
 // Long enough for a legacy agent on a busy machine (1 s missed one there); a port that never answers costs it once.
 const PROBE_MS = 3000;
@@ -50,6 +51,31 @@ async function answersHealth(port: number, kind: HealthKind, own: string[], unhe
 }
 
 /**
+ * The health requests a datagram health endpoint of the fleet answers (the ZMQ fleet's JSON action, the bare
+ * pings of the older monitors), all sent at once: an endpoint answers the one it knows and ignores the others.
+ */
+const DATAGRAM_PINGS = ['{"action": "health_check"}', 'ping', 'PING', 'health'];
+const DATAGRAM_MS = 1500;
+
+/** Does a UDP port answer one of DATAGRAM_PINGS with a health report within DATAGRAM_MS? */
+function answersDatagram(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = dgram.createSocket('udp4');
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      sock.close();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), DATAGRAM_MS);
+    sock.on('error', () => done(false));
+    sock.on('message', (msg) => {
+      if (readsAsHealth(msg.toString('utf8'))) done(true);
+    });
+    for (const ping of DATAGRAM_PINGS) sock.send(ping, port, '127.0.0.1');
+  });
+}
+
+/**
  * The lowest of `ports` that answers a health probe, ports probed side by side; undefined when none
  * does. Both kinds are asked, the profile's first: a legacy agent's health need not be the base's kind
  * (a ZMQ REP health socket of the Python fleet, the base serving HTTP). On one port the kinds and
@@ -59,9 +85,11 @@ async function answersHealth(port: number, kind: HealthKind, own: string[], unhe
  * business port. A JSON /health answer that is not healthy (503 with `status: 'down'` while an
  * upstream the validator does not provide is away) is collected into `unhealthy` on the way.
  */
-export async function legacyHealthPort(ports: number[], kind: HealthKind, ownPaths: string[] = [], unhealthy?: UnhealthyAnswer[]): Promise<number | undefined> {
+export async function legacyHealthPort(ports: number[], kind: HealthKind, ownPaths: string[] = [], unhealthy?: UnhealthyAnswer[], datagram: number[] = []): Promise<number | undefined> {
   const kinds: HealthKind[] = kind === 'zmq' ? ['zmq', 'http'] : ['http', 'zmq'];
+  // `datagram`: those of `ports` held only as a bound UDP socket, asked over UDP alone (no TCP listener there).
   const answers = await Promise.all(ports.map(async (p) => {
+    if (datagram.includes(p)) return answersDatagram(p);
     for (const k of kinds) if (await answersHealth(p, k, ownPaths, unhealthy)) return true;
     return false;
   }));

@@ -32,6 +32,16 @@ export function listeningPorts(pids: number[]): number[] | null {
 }
 
 /**
+ * The ports the processes hold only a bound UDP socket on (no TCP listener): a datagram health endpoint
+ * (`recvfrom` answering "ping") is asked over UDP, not with an HTTP request.
+ */
+export function datagramOnlyPorts(pids: number[]): number[] {
+  const inodes = socketInodes(pids);
+  const tcp = new Set(listening(inodes, '/proc/net', ['tcp', 'tcp6']).map((l) => l.port));
+  return [...new Set(listening(inodes, '/proc/net', ['udp', 'udp6']).map((l) => l.port))].filter((p) => !tcp.has(p)).sort((a, b) => a - b);
+}
+
+/**
  * The IPv4 TCP addresses one process listens on (`0.0.0.0:7661`), read from its own network
  * namespace's table (a process started in a namespace of its own is seen there).
  */

@@ -27,7 +27,7 @@ import { exitedDetail, lastErrorLine, result, sleep } from './checks/common.js';
 import { redactDeep } from '../config/secrets.js';
 import { checkSurvival } from './checks/survival.js';
 import { advertisedPort, checkPorts, withRegisteredPort } from './checks/ports.js';
-import { listeningPorts } from './listening-ports.js';
+import { datagramOnlyPorts, listeningPorts } from './listening-ports.js';
 import { legacyHealthPort } from './legacy-health-port.js';
 import { judgeHealth, unhealthyAnswer, type UnhealthyAnswer } from './checks/health-http.js';
 import { httpGet, networkReason } from './http-util.js';
@@ -231,8 +231,10 @@ async function legacyBaseline(
     const unhealthy: UnhealthyAnswer[] = [];
     if (!early) {
       listening = listeningPorts(proc.members());
-      const own = (listening ?? []).filter((p) => !ports!.block.includes(p));
-      health = listening?.includes(ports.health_port) ? ports.health_port : probeHealth && own.length ? await legacyHealthPort(own, probeHealth, o.agent.health_paths, unhealthy) : undefined;
+      // Not on the given health port: its health may sit on a port it chose itself, or on a neighbour it derived
+      // from AGENT_PORT (`self.health_port = self.port + 1`, HEALTH_CHECK_PORT unread), which is in the block.
+      const own = (listening ?? []).filter((p) => p !== ports!.port && p !== ports!.health_port);
+      health = listening?.includes(ports.health_port) ? ports.health_port : probeHealth && own.length ? await legacyHealthPort(own, probeHealth, o.agent.health_paths, unhealthy, datagramOnlyPorts(proc.members())) : undefined;
       // A port that answered /health with an unhealthy report (503 while its upstream is away) is its
       // health port all the same, when none answered healthy: the _v2's base serves that /health.
       health ??= unhealthy.map((a) => a.port).sort((a, b) => a - b)[0];

@@ -87,6 +87,14 @@ export function checkPorts(o: PortsOptions): CheckResult {
       ...moved.map((q) => `${label(q)} (the legacy agent's ${from} ${q > from ? '+' : '-'} ${Math.abs(q - from)}) as ${to + q - from}`));
     missing = missing.filter((p) => p !== from && !moved.includes(p));
   }
+  // The legacy agent's health on a neighbour it derived from its port (`port + 1`, HEALTH_CHECK_PORT unread): the
+  // _v2's base serves health on the health port it is given, which stands in for that neighbour when it listens there.
+  const derivedHealth = o.health.legacy !== undefined ? o.derived?.get(o.health.legacy) : undefined;
+  if (derivedHealth !== undefined && missing.includes(derivedHealth) && o.now.includes(o.health.v2)) {
+    paired.push(`${o.health.legacy} (the legacy agent's health port, derived from its port) as ${o.health.v2} (the _v2's health port)`);
+    missing = missing.filter((p) => p !== derivedHealth);
+    expected.splice(expected.indexOf(derivedHealth), 1);
+  }
   missing = missing.filter((p) => {
     if (o.mapping.has(p) || [...o.mapping.values()].includes(p) || !unusedGiven.length) return true;
     const how = [...(o.derived?.values() ?? [])].includes(p) ? 'derived in the legacy agent from its port' : 'fixed in the legacy agent';
