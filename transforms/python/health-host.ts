@@ -116,7 +116,7 @@ function resolveHost(ctx: PythonTransformContext, node: SyntaxNode): SyntaxNode 
 }
 
 /** The module's name for `os` (and where to import it when it has none), or null when it cannot be imported. */
-function osName(ctx: PythonTransformContext): { name: string; insert?: number } | null {
+export function osName(ctx: PythonTransformContext): { name: string; insert?: number } | null {
   for (const [local, imp] of ctx.module.imports) {
     if (imp.module === 'os' && imp.name === null && imp.node.parent?.type === 'module') return { name: local };
   }
