@@ -2169,7 +2169,7 @@ function constantConfigPath(ctx: PythonTransformContext, name: string, node: Syn
 }
 
 /** The module binds the name exactly once, at its top level. */
-function moduleBinds(ctx: PythonTransformContext, name: string): boolean {
+export function moduleBinds(ctx: PythonTransformContext, name: string): boolean {
   let n = 0;
   for (const s of ctx.module.root.namedChildren) {
     const a = s.type === 'expression_statement' ? s.namedChild(0) : null;

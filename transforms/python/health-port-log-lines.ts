@@ -9,7 +9,8 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { isLogCall } from '../../src/analysis/infra.js';
-import { bindingsOf, statements, walk } from '../../src/lang/python/syntax.js';
+import { bindingsOf, statements } from '../../src/lang/python/syntax.js';
+import { moduleBinds } from './hardened-main-loop.js';
 
 const label = 'health-port-log-lines';
 
@@ -67,17 +68,7 @@ function sameValueThere(ctx: PythonTransformContext, method: { name: string; nod
     return at > 0 && stmts.slice(0, at).some((s) => /\bself\.\w+\s*=/.test(s.text) || /super\(/.test(s.text));
   }
   if (bindingsOf(method.node).has(name) || params.has(name)) return false;
-  let top = 0;
-  for (const s of ctx.module.root.namedChildren) {
-    const a = s.type === 'expression_statement' ? s.namedChild(0) : null;
-    if (a?.type === 'assignment' && a.childForFieldName('left')?.text === name) top++;
-  }
-  let rebound = false;
-  walk(ctx.module.root, (x) => {
-    if (rebound) return false;
-    if (x.type === 'global_statement' && x.namedChildren.some((c) => c.text === name)) rebound = true;
-  });
-  return top === 1 && !rebound;
+  return moduleBinds(ctx, name);
 }
 
 /**
