@@ -1,7 +1,7 @@
 // A review item costs a person: the line it names must be the code it describes. Reasons quote code with its
 // line in a few fixed ways (`line 141: interval = ...`, `line 100 (stub = ...)`, `` `sys.exit(130)`, line 88``,
 // `agents/x.py:57: if ...`); each quoted line of the agent's own file must hold that code (a line of another
-// file is named with its file), and an item named after a function of the file lies within it.
+// file is named with its file). (An item's own line may be its blocker's, in another method: not checked.)
 
 export interface ReviewItem {
   symbol: string;
@@ -44,24 +44,11 @@ export function quotedLines(reason: string, rel: string): Array<{ line: number; 
   return out;
 }
 
-/** The quotes of `items` whose line does not hold the code they quote, and items whose line does not name their symbol. */
+/** The quotes of `items` whose line does not hold the code they quote. */
 export function reviewLineMisses(source: string, rel: string, items: ReviewItem[]): string[] {
   const lines = source.split(/\r?\n/);
   const misses: string[] = [];
   for (const k of items) {
-    // `run` reported at `def run(self):` or at a statement of run() (its entry clause, its loop): an item named
-    // after a function the file defines once lies within that function.
-    const defs = lines.flatMap((l, i) => (new RegExp(`^\\s*(async\\s+)?def ${k.symbol.replace(/^self\./, '')}\\(`).test(l) ? [i] : []));
-    if (defs.length === 1) {
-      const from = defs[0]!;
-      const indent = lines[from]!.search(/\S/);
-      let to = from + 1;
-      while (to < lines.length && (lines[to]!.trim() === '' || lines[to]!.search(/\S/) > indent || /^\s*[)\]}]/.test(lines[to]!))) to++;
-      // (decorators above the def belong to it)
-      let top = from;
-      while (top > 0 && /^\s*@/.test(lines[top - 1]!)) top--;
-      if (k.line - 1 < top || k.line - 1 >= to) misses.push(`${k.symbol}: its line ${k.line} (\`${(lines[k.line - 1] ?? '').trim()}\`) is outside def ${k.symbol}() (lines ${top + 1}-${to})`);
-    }
     for (const q of quotedLines(k.reason, rel)) {
       const code = head(q.code);
       // Prose after "line N:" (a description, not code, or another item's reason quoted in this one) is no quote.
