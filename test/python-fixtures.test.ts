@@ -7,6 +7,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listCases, materialize, type FixtureCase } from './helpers/python-fixtures.js';
+import { reviewLineMisses } from './helpers/review-lines.js';
 import { loadProfile } from '../src/profile/profile.js';
 import { parsePython, firstSyntaxError, decodePythonSource } from '../src/lang/python/parser.js';
 import { cliRefusals, rewriteAsCli, verifyRequestAsCli } from './helpers/cli-verify.js';
@@ -113,6 +114,8 @@ describe('python fixtures', () => {
       if (spec.expect?.kept_for_review) {
         expect([...new Set(r.outcome.kept_for_review.map((k) => k.symbol))].sort(), 'review items').toEqual([...new Set(spec.expect.kept_for_review)].sort());
       }
+      // Each review item's line, and each line its reason quotes, holds the code it names (a person goes there).
+      expect(reviewLineMisses(r.source!, c.rel, r.outcome.kept_for_review)).toEqual([]);
       for (const text of spec.expect?.review_contains ?? []) {
         expect(r.outcome.kept_for_review.some((k) => k.reason.includes(text)), `a review item must say: ${text}\n${r.outcome.kept_for_review.map((k) => `${k.symbol}: ${k.reason}`).join('\n')}`).toBe(true);
       }

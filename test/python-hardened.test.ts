@@ -19,6 +19,7 @@ import { parsePython, firstSyntaxError, decodePythonSource } from '../src/lang/p
 import { pyCompileAll } from '../src/lang/python/py-compile.js';
 import { scanRepository } from '../src/discover/scan.js';
 import { cliRefusals, verifyRequestAsCli } from './helpers/cli-verify.js';
+import { reviewLineMisses } from './helpers/review-lines.js';
 import type { VerifyRequest } from '../src/pipeline/language.js';
 import { planInit } from '../src/commands/init.js';
 import { cases, endsMigrated, FIXTURES, migrate, profile, parsedOutput, removeRoots, roots, RUNTIME_BASE, stillDefined, stillMentioned, SUPPORT, update } from './helpers/python-hardened.js';
@@ -83,6 +84,8 @@ describe('python fixtures, hardened-agent-base profile (seed 001)', () => {
       for (const name of ex.not_for_review ?? []) expect(reported, `${name} must not be reported`).not.toContain(name);
       for (const w of ex.review_reason_contains ?? []) expect(r.outcome!.kept_for_review.map((k) => k.reason).join('\n')).toContain(w);
       for (const w of ex.review_reason_lacks ?? []) expect(r.outcome!.kept_for_review.map((k) => k.reason).join('\n')).not.toContain(w);
+      // Each review item's quoted line holds the code it quotes (a person goes to that line).
+      expect(reviewLineMisses(readFileSync(path.join(c.dir, 'input.py'), 'utf8'), c.rel, r.outcome!.kept_for_review)).toEqual([]);
     });
   }
 

@@ -18,6 +18,7 @@ import type { ThreadChoice } from '../pipeline/threads.js';
 import { baseName, buildModuleModel, constructsClass, entryScopes, factoryMethods, type ImportedName, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
 import { callee, selfAttribute, walkTypes } from '../lang/python/syntax.js';
 import { dataclassInitBlocker } from '../analysis/health-record.js';
+import { routeString } from '../analysis/health-payload.js';
 
 // The node types each search of the scan reads (see walkTypes): the others are passed over.
 const CALLS: ReadonlySet<string> = new Set(['call']);
@@ -64,6 +65,8 @@ export interface ClassFacts {
   dataclassBlocker?: string;
   /** A threading.Thread (or Process) that is also built on another class and is an agent all the same: those bases and what it does. */
   threadAgent?: string;
+  /** The paths its own HTTP health server answers, when only paths the base stands in for and not /health alone (AgentInfo.health_paths). */
+  healthPaths?: string[];
 }
 
 /** One parsed file, as classification and the cross-file class index see it. */
@@ -425,6 +428,7 @@ function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFi
       findings: candidate ? findingsOf(cls, module) : [],
       ...(dataclass && !settled ? dataclassAgentOf(cls, target, serverAt() > 0, loop()) : {}),
       ...(!dataclass && record && !settled && constructedInEntry.has(cls.name) ? threadAgentOf(names, serverAt() > 0, loop()) : {}),
+      ...(candidate ? healthPathsOf(cls, module) : {}),
     };
   });
   return settled ? { ...facts, settled } : facts;
@@ -688,8 +692,41 @@ export function classifyPythonFile(
       findings: best.cls.findings,
       line: best.cls.line,
       evidence: [...best.evidence.filter((e) => !e.includes('helper')), ...others],
+      ...(best.cls.healthPaths ? { health_paths: best.cls.healthPaths } : {}),
     },
   };
+}
+
+/** Paths a health endpoint answers that the base's /health stands in for (the TypeScript scan's BASE_PATHS, /metrics aside). */
+const HEALTH_ONLY_PATHS = new Set(['/health', '/healthz', '/ready', '/readyz', '/live', '/livez', '/ping']);
+
+/**
+ * The paths the agent's own HTTP health server answers (`if self.path == "/live":` in a request handler
+ * nested in its methods, or one of the module's the class names), when they are only paths the base
+ * stands in for and not /health alone: the validator asks the legacy's ports those too, so that its
+ * health port (answering /live only) is not read as a business port (see healthPathsOf in the TS scan).
+ */
+function healthPathsOf(cls: PyClass, module: ModuleModel): Pick<ClassFacts, 'healthPaths'> {
+  const handlers: SyntaxNode[] = [];
+  const isHandler = (n: SyntaxNode) => (n.childForFieldName('superclasses')?.namedChildren ?? []).some((b) => HTTP_HANDLER_BASE.test(b.text.replace(/^.*\./, '')));
+  walkTypes(cls.node, new Set(['class_definition']), (n) => {
+    if (n.id !== cls.node.id && isHandler(n)) handlers.push(n);
+  });
+  const named = new Set<string>();
+  walkTypes(cls.node, new Set(['identifier']), (n) => {
+    named.add(n.text);
+  });
+  for (const other of module.classes) if (other.node.id !== cls.node.id && named.has(other.name) && isHandler(other.node)) handlers.push(other.node);
+  const paths = new Set<string>();
+  for (const h of handlers) {
+    const routes = new Set<string>();
+    walkTypes(h, new Set(['string']), (n) => {
+      const r = routeString(n);
+      if (r !== null) routes.add(r.replace(/\/+$/, '') || '/');
+    });
+    if (routes.size && [...routes].every((r) => HEALTH_ONLY_PATHS.has(r))) for (const r of routes) paths.add(r);
+  }
+  return [...paths].some((r) => r !== '/health') ? { healthPaths: [...paths].sort() } : {};
 }
 
 /**

@@ -14,6 +14,7 @@ import { bindingsOf, walk } from '../../src/lang/python/syntax.js';
 import { lineStart } from '../../src/lang/python/text.js';
 import { TEARDOWN, calledByEntryPoint, entryAgentHolders } from './remove-teardown.js';
 import { clauseKind, containsLoop, interruptWiringTarget } from './interrupt-teardown.js';
+import { interruptRestored } from './interrupt-exit-code.js';
 
 export interface WirableClause {
   clause: SyntaxNode;
@@ -74,7 +75,8 @@ export function wirableEntryClause(ctx: PythonTransformContext): WirableClause |
       });
       if (agentVar === null) return;
       for (const clause of t.namedChildren) {
-        if (clauseKind(clause) !== 'interrupt') continue;
+        // Ctrl-C reaches it again (interrupt-exit-code): it runs itself, moving it into cleanup() would run it twice.
+        if (clauseKind(clause) !== 'interrupt' || interruptRestored(ctx, clause)) continue;
         const { statements, bindsName } = clauseParts(clause);
         if (!statements.length) continue;
         const ok = agentVar !== '' && !bindsName &&

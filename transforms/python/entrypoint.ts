@@ -11,6 +11,7 @@ import { LEGACY_RUN } from './hardened-shapes.js';
 import { chosenClasses, constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
 import { TEARDOWN, calledByEntryPoint, entryAgentHolders } from './remove-teardown.js';
 import { clauseKind } from './interrupt-teardown.js';
+import { restoreInterruptExit } from './interrupt-exit-code.js';
 
 const label = 'entrypoint';
 
@@ -357,7 +358,7 @@ function entryInterruptClauses(ctx: PythonTransformContext): void {
     });
   }
   for (const { scope, vars } of scopes) {
-    interruptClauses(ctx, scope, (n) => onAgent(n, vars), "the entry point's", handlers);
+    interruptClauses(ctx, scope, (n) => onAgent(n, vars), "the entry point's", handlers, constructs);
   }
   // The same clause inside a kept method the entry point runs (`def run(self): try: while ...: ...
   // except KeyboardInterrupt: logger.info("interrupted by operator")`): its own teardown calls
@@ -371,7 +372,7 @@ function entryInterruptClauses(ctx: PythonTransformContext): void {
 }
 
 /** Warns for each `except KeyboardInterrupt:` of a try in `scope` whose body `starts` the agent, doing more than `starts`' calls. */
-function interruptClauses(ctx: PythonTransformContext, scope: SyntaxNode, starts: (n: SyntaxNode) => boolean, where: string, handlers: string[]): void {
+function interruptClauses(ctx: PythonTransformContext, scope: SyntaxNode, starts: (n: SyntaxNode) => boolean, where: string, handlers: string[], agentConstructs?: (n: SyntaxNode | null | undefined) => boolean): void {
   walk(scope, (t) => {
     if (t.type === 'class_definition' || t.type === 'lambda' || (t.type === 'function_definition' && t.id !== scope.id && t.id !== scope.parent?.id)) return false;
     if (t.type !== 'try_statement' || isRemoved(ctx, t)) return;
@@ -384,7 +385,8 @@ function interruptClauses(ctx: PythonTransformContext, scope: SyntaxNode, starts
       if (clauseKind(clause) !== 'interrupt') continue;
       if (ctx.warnings.some((w) => w.includes(`\`except KeyboardInterrupt:\` (line ${clause.startPosition.row + 1})`))) continue;
       const body = clause.namedChildren.find((c) => c.type === 'block');
-      if (body) interruptExitCode(ctx, scope, clause, body, where);
+      // Ctrl-C handed back to the clause (interrupt-exit-code): it runs as it did, nothing of it is lost.
+      if (body && interruptExitCode(ctx, scope, clause, body, where, agentConstructs)) continue;
       // The agent's own teardown calls there are interrupt-teardown's; a bare re-raise loses nothing. Any other
       // call on the agent (agent.flush_pending()) is lost like a log line.
       const lost = body?.namedChildren.find((c) => {
@@ -413,7 +415,7 @@ function interruptClauses(ctx: PythonTransformContext, scope: SyntaxNode, starts
  * where it reached the exit (probe-py50 SpoolSweeperAgent `return 130`, ReportExportAgent `sys.exit(130)`:
  * only the clause's log line was warned about).
  */
-function interruptExitCode(ctx: PythonTransformContext, scope: SyntaxNode, clause: SyntaxNode, body: SyntaxNode, where: string): void {
+function interruptExitCode(ctx: PythonTransformContext, scope: SyntaxNode, clause: SyntaxNode, body: SyntaxNode, where: string, constructs?: (n: SyntaxNode | null | undefined) => boolean): boolean {
   const fnName = scope.type === 'function_definition' ? scope.childForFieldName('name')?.text : undefined;
   // `sys.exit(main())`, `exit(main())`, `raise SystemExit(main())` somewhere in the module: main()'s return value is the exit code.
   let exitOfCall: SyntaxNode | null = null;
@@ -437,13 +439,21 @@ function interruptExitCode(ctx: PythonTransformContext, scope: SyntaxNode, claus
       found = { stmt: n, code: n.childForFieldName('arguments')!.namedChildren[0]!.text, via: '' };
     }
   });
-  if (!found) return;
+  if (!found) return false;
   const f = found as { stmt: SyntaxNode; code: string; via: string };
+  if (constructs && restoreInterruptExit(ctx, clause, constructs)) {
+    ctx.warnings.push(
+      `${where} \`except KeyboardInterrupt:\` (line ${clause.startPosition.row + 1}) ended the process with exit code ${f.code} (line ${f.stmt.startPosition.row + 1}): ` +
+        `SIGINT is handed back to Python's default handler right after the agent is constructed, so Ctrl-C still runs that clause and its finally: (the agent's teardown, then the base's stop); SIGTERM stays ${ctx.profile.base_class}'s`,
+    );
+    return true;
+  }
   keep(ctx, fnName ?? '__main__', clause.startPosition.row + 1,
     `${where} \`except KeyboardInterrupt:\` (line ${clause.startPosition.row + 1}) ended the process with exit code ${f.code} ` +
       `(\`${f.stmt.text.split('\n')[0]!.trim()}\`, line ${f.stmt.startPosition.row + 1}${f.via}); ${ctx.profile.base_class}'s signal handler now takes SIGINT, ` +
       `runs cleanup() and exits 0, so whatever reads the code (a supervisor, a cron wrapper) sees 0 after Ctrl-C: keep the code by hand ` +
       `(signal.signal(signal.SIGINT, signal.default_int_handler) after the agent is constructed lets that clause run again) or accept 0`);
+  return false;
 }
 
 /**

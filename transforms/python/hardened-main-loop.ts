@@ -7,6 +7,7 @@
 // entrypoint transform renames the method; this one drops the loop's arguments).
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import { noEntryForInterval } from './interval-reason.js';
+import { assignInitInterval, initIntervalLocal } from './interval-from-init.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { bindingsOf, isDocstring, selfAttribute, statements, statements as allStatements, walk, callee } from '../../src/lang/python/syntax.js';
 import { indentAt, lineEnd, lineStart } from '../../src/lang/python/text.js';
@@ -36,6 +37,8 @@ interface RunPlan {
   calls: EntryCall[];
   /** `collection_interval=<text>` to add to each construction (null: __init__ passes it already). */
   insert: string | null;
+  /** The value __init__ ends by setting collection_interval to (run() computed it from the agent's own settings). */
+  initInterval?: string;
   /** What the loop did besides collect() and sleep: it moves, it is not dropped. */
   cycle: CycleWork;
   /** The flag or event the loop reads (`while self.running:`), or null for `while True:`. */
@@ -223,9 +226,14 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
       // from module configuration, which the construction passes to the base (see constantInterval).
       if (!inLoop && loops === 0 && !param && !intervalLocal) {
         const local = constantIntervalLocal(ctx, fn, s);
-        if (local) {
-          intervalLocal = local;
-          work.param = local.name;
+        // `interval = self.cfg.interval_s * 2`: the agent's own settings, the same value once __init__ ran.
+        const init = local ? null : initIntervalLocal(ctx, fn, s, (name) => bindsOnce(fn, name));
+        if (init?.blocker) initBlocker = init.blocker;
+        const fromInit = init?.blocker ? null : init;
+        if (local || fromInit) {
+          intervalLocal = local ?? fromInit;
+          intervalFromInit = !!fromInit;
+          work.param = intervalLocal!.name;
           continue;
         }
       }
@@ -477,6 +485,8 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   let cadenceSleepStmt: SyntaxNode | null = null;
   let deadlineSlept: SyntaxNode | null = null;
   let intervalLocal: { name: string; value: string } | null = null;
+  let intervalFromInit = false;
+  let initBlocker: string | null = null;
   visit(fn.body, false);
   if (bad) {
     const b = bad as SyntaxNode;
@@ -505,7 +515,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     if (fromAgent) {
       return fail(
         `run() sleeps ${fromAgent} (line ${at}: ${b.text.split('\n')[0]!.trim().slice(0, 60)}), read from the agent's own state, while ${ctx.profile.base_class} takes its period at construction (${KEYWORD}): ` +
-          `compute it in __init__ and pass it to the base's constructor by hand`,
+          `compute it in __init__ and pass it to the base's constructor by hand${initBlocker ? ` (not provably the value __init__ ends with: ${initBlocker as string})` : ''}`,
         at,
       );
     }
@@ -704,6 +714,8 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     value = configText(ctx, slept)!;
   } else return fail(`run() sleeps ${slept.text}`, fn.line);
   if (kept) return fail(`run() sleeps ${value} while the constructor keeps ${kept}; which one is the collection interval?`, fn.line);
+  // Set at the end of __init__ (assignInitInterval): no construction passes it.
+  if (intervalFromInit) return { ok: true, value: { calls, insert: null, initInterval: value, cycle: work, flag: flagLoop ? loopFlagOf(flagLoop) : null } };
   // A unit's base: each subclass's entry point gives the interval (its own, or this default) to the constructor.
   if (!calls.length && ctx.unit) return { ok: true, value: { calls, insert: null, cycle: work, flag: flagLoop ? loopFlagOf(flagLoop) : null } };
   if (!calls.length) return fail(noEntryForInterval(KEYWORD, value, cls.name), fn.line);
@@ -1855,6 +1867,7 @@ export const hardenedMainLoop: PythonTransform = {
       const args = c.call.childForFieldName('arguments')!;
       ctx.edits.replace(args.startIndex, args.endIndex, '()', label);
     }
+    if (a.value.initInterval) assignInitInterval(ctx, KEYWORD, a.value.initInterval, label);
     if (!a.value.insert) return;
     const done = new Set<number>();
     for (const c of a.value.calls) {
@@ -2080,13 +2093,18 @@ function constantIntervalLocal(ctx: PythonTransformContext, fn: PyFunction, s: S
   if (left?.type !== 'identifier' || !right) return null;
   const config = configText(ctx, right);
   if (!(right.type === 'integer' || right.type === 'float' || config || (right.type === 'identifier' && /^[A-Z_][A-Z0-9_]*$/.test(right.text) && moduleBinds(ctx, right.text)))) return null;
+  return bindsOnce(fn, left.text) ? { name: left.text, value: config ?? right.text } : null;
+}
+
+/** run() binds the local `name` exactly once. */
+function bindsOnce(fn: PyFunction, name: string): boolean {
   let binds = 0;
   walk(fn.body, (n) => {
     if (n.type === 'lambda' || n.type === 'class_definition' || (n.type === 'function_definition' && n.id !== fn.node.id)) return false;
-    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && n.childForFieldName('left')?.text === left.text) binds++;
-    if ((n.type === 'for_statement' || n.type === 'with_statement' || n.type === 'global_statement' || n.type === 'nonlocal_statement') && mentionsName(n.childForFieldName('left') ?? n, left.text) && n.type !== 'with_statement') binds++;
+    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && n.childForFieldName('left')?.text === name) binds++;
+    if ((n.type === 'for_statement' || n.type === 'with_statement' || n.type === 'global_statement' || n.type === 'nonlocal_statement') && mentionsName(n.childForFieldName('left') ?? n, name) && n.type !== 'with_statement') binds++;
   });
-  return binds === 1 ? { name: left.text, value: config ?? right.text } : null;
+  return binds === 1;
 }
 
 /**
@@ -2158,7 +2176,7 @@ function constantConfigPath(ctx: PythonTransformContext, name: string, node: Syn
 }
 
 /** The module binds the name exactly once, at its top level. */
-function moduleBinds(ctx: PythonTransformContext, name: string): boolean {
+export function moduleBinds(ctx: PythonTransformContext, name: string): boolean {
   let n = 0;
   for (const s of ctx.module.root.namedChildren) {
     const a = s.type === 'expression_statement' ? s.namedChild(0) : null;

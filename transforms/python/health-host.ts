@@ -116,11 +116,16 @@ function resolveHost(ctx: PythonTransformContext, node: SyntaxNode): SyntaxNode 
 }
 
 /** The module's name for `os` (and where to import it when it has none), or null when it cannot be imported. */
-function osName(ctx: PythonTransformContext): { name: string; insert?: number } | null {
+export function osName(ctx: PythonTransformContext): { name: string; insert?: number } | null {
+  return moduleImport(ctx, 'os');
+}
+
+/** The name the module imports `module` under at its top level, or where `import <module>` can go (null when neither). */
+export function moduleImport(ctx: PythonTransformContext, module: string): { name: string; insert?: number } | null {
   for (const [local, imp] of ctx.module.imports) {
-    if (imp.module === 'os' && imp.name === null && imp.node.parent?.type === 'module') return { name: local };
+    if (imp.module === module && imp.name === null && imp.node.parent?.type === 'module') return { name: local };
   }
-  if (ctx.module.imports.has('os') || ctx.refs.of('os').length) return null;
+  if (ctx.module.imports.has(module) || ctx.refs.of(module).length) return null;
   const anchor = importAnchor(ctx.module.root);
-  return anchor ? { name: 'os', insert: lineEnd(ctx.source, anchor.endIndex) } : null;
+  return anchor ? { name: module, insert: lineEnd(ctx.source, anchor.endIndex) } : null;
 }

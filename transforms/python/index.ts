@@ -17,6 +17,7 @@ import { earlyOverrides } from './early-overrides.js';
 import { baseMethodClash } from './base-method-clash.js';
 import { entrypoint } from './entrypoint.js';
 import { addImport } from './add-import.js';
+import { healthPortLogLines } from './health-port-log-lines.js';
 import { pruneImports, pruneLeftoverNames } from './prune-imports.js';
 import { portPlan } from './port-plan.js';
 import { agentConstructions } from './agent-constructions.js';
@@ -93,6 +94,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // After super-init: it reads where the base's call went and what it was given as port.
   bindResolvedPort,
   baseAttributes,
+  // After super-init (the value the base is given as its health port) and the removal plan.
+  healthPortLogLines,
   earlyOverrides,
   // After early-overrides (a method both would rename is the base's __init__'s concern first).
   hardenedOwnHooks,

@@ -315,7 +315,7 @@ export function reportOldBaseTeardown(ctx: PythonTransformContext, oldBase: stri
     const work = firstWork(statements(fn.body), me, ctx, parent.cls);
     if (!work) continue;
     keep(ctx, method, own?.line ?? ctx.agent.cls.line,
-      `the old base ${name}'s ${method}() (${parent.file}:${fn.line}) also ran \`${work.text.split('\n')[0]!.trim().slice(0, 60)}\` (line ${work.startPosition.row + 1}); ` +
+      `the old base ${name}'s ${method}() (${parent.file}:${fn.line}) also ran \`${work.text.split('\n')[0]!.trim().slice(0, 60)}\` (${parent.file}:${work.startPosition.row + 1}); ` +
         `${ctx.profile.base_class}.${method}() does not, and ${name} leaves the bases: move that work into ${ctx.agent.cls.name}'s ${ctx.py.teardown ?? 'cleanup'}() or drop it`);
   }
 }

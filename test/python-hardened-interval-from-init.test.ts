@@ -1,0 +1,56 @@
+// run()'s pause computed from the agent's own settings (pyleft51-powerdraw-settings-low-power-interval:
+// `interval = self.cfg.interval_s * (2 if self.low_power else 1)`) is set as the base's collection_interval at
+// the end of __init__: at run time the _v2 on the reference base cycles at the legacy's cadence (POWER_INTERVAL
+// 0.3 s, doubled on battery: 0.6 s), not at the base's default 30 s nor at the undoubled 0.3 s. Before the fix
+// run() stayed for review and there was no _v2 to run.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { migratedCase, recordingRegistry, removeRoots, startOnBase } from './helpers/python-hardened.js';
+
+afterAll(removeRoots);
+
+/** The moments (ms) of the agent's "sample N" lines, read from their asctime stamps. */
+function sampleTimes(log: string): number[] {
+  return [...log.matchAll(/^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) INFO \[powerdraw\] sample \d+ BAT0 71% Discharging [\d.]+ W$/gm)]
+    .map((m) => Date.parse(m[1]!.replace(' ', 'T')) + Number(m[2]));
+}
+
+/** The median gap between consecutive samples, in seconds, once `n` samples were written (or the time ran out). */
+async function cadence(root: string, file: string, registry: string, env: Record<string, string>, n: number): Promise<{ gap: number; log: string }> {
+  const { child, exited, output } = startOnBase(root, file, registry, env);
+  const end = Date.now() + 15_000;
+  while (Date.now() < end && child.exitCode === null && sampleTimes(output()).length < n) await new Promise((r) => setTimeout(r, 100));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+  const t = sampleTimes(output());
+  const gaps = t.slice(1).map((x, i) => (x - t[i]!) / 1000).sort((a, b) => a - b);
+  return { gap: gaps.length ? gaps[Math.floor(gaps.length / 2)]! : NaN, log: output() };
+}
+
+it("the _v2 cycles at the legacy's cadence, computed at the end of __init__ from the agent's own settings", async () => {
+  const { c, root, v2 } = await migratedCase('pyleft51-powerdraw-settings-low-power-interval');
+  const supply = path.join(root, 'power_supply');
+  for (const [rel, text] of Object.entries({ 'AC/type': 'Mains', 'AC/online': '0', 'BAT0/type': 'Battery', 'BAT0/capacity': '71', 'BAT0/status': 'Discharging', 'BAT0/power_now': '8450000' })) {
+    mkdirSync(path.dirname(path.join(supply, rel)), { recursive: true });
+    writeFileSync(path.join(supply, rel), `${text}\n`);
+  }
+  const paths: string[] = [];
+  const { server, url } = await recordingRegistry(paths);
+  try {
+    // No COLLECTION_INTERVAL: the period is the agent's own.
+    const env = { EVENTBUS_ADDRESS: '127.0.0.1:9', POWER_SUPPLY_DIR: supply, POWER_INTERVAL: '0.3', POWER_QUEUE_PATH: path.join(root, 'data/queue/powerdraw.db') };
+    expect(existsSync(path.join(root, c.rel))).toBe(true);
+    const legacy = await cadence(root, c.rel, url, env, 5);
+    const migrated = await cadence(root, v2, url, env, 5);
+    expect(legacy.gap, legacy.log).toBeGreaterThan(0.5);
+    expect(legacy.gap, legacy.log).toBeLessThan(0.8);
+    expect(migrated.gap, migrated.log).toBeGreaterThan(0.5);
+    expect(migrated.gap, migrated.log).toBeLessThan(0.8);
+    expect(migrated.log).toContain('every 0.6s (on battery)');
+  } finally {
+    server.close();
+  }
+}, 90_000);
