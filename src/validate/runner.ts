@@ -184,13 +184,18 @@ export function startAgent(opts: StartOptions): AgentProcess {
     stderr = keepTail(stderr + d);
   });
 
+  // Set once a killGroup found the tree empty after the agent was reaped: nothing of it is left
+  // to fork anything, so a later call (validation calls it at the end of its checks and again in
+  // its finally, the legacy run in its own) has nothing to find; each had cost two scans of /proc.
+  let emptied = false;
   const killGroup = async () => {
-    if (tree) {
-      await tree.kill(2000);
+    if (tree && !emptied) {
+      const first = await tree.kill(2000);
       await Promise.race([exit, new Promise((r) => setTimeout(r, 2000))]);
       // Again once the agent is reaped: a late fork, and the cgroup can only go when empty.
-      await tree.kill(2000);
+      const second = await tree.kill(2000);
       untrackTree(tree);
+      emptied = first && second && tree.leaderExited;
     }
     // A process we could not kill (or did not see) may still hold the pipes: never wait for it.
     child.stdout?.destroy();
