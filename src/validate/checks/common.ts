@@ -10,15 +10,6 @@ export function result(name: CheckName, ok: boolean, ms: number, detail: string)
   return { name, ok, ms: Math.max(0, Math.round(ms)), detail: detail.replace(/\s*\n\s*/g, ' ') };
 }
 
-/**
- * How often the registry, metrics and EventBus checks ask again while they wait (each ask is an
- * HTTP request: the embedded registry and metrics sink answer it in this very process, the
- * EventBus check's /health in the agent). At 100 ms a validation made some 70 of them, most of
- * them before the agent had got anywhere: about a tenth of the tool's CPU per agent. What is
- * asked and until when (the deadlines) is unchanged; a condition is seen at most this much later.
- */
-export const POLL_MS = 250;
-
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();

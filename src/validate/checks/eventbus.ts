@@ -11,7 +11,7 @@ import type { CheckResult } from '../../core/types.js';
 import type { FakeEventBus } from '../fake-eventbus.js';
 import { httpGet } from '../http-util.js';
 import type { AgentProcess } from '../runner.js';
-import { exitedDetail, result, secs, sleep, POLL_MS } from './common.js';
+import { exitedDetail, result, secs, sleep } from './common.js';
 
 export interface EventBusCheckOptions {
   bus: FakeEventBus;
@@ -85,7 +85,7 @@ async function health(port: number): Promise<Health | null> {
 
 export async function checkEventBus(o: EventBusCheckOptions): Promise<CheckResult> {
   const t0 = Date.now();
-  const every = o.intervalMs ?? POLL_MS;
+  const every = o.intervalMs ?? 100;
   let lastHealth: Health | null = null;
   /** Wait until `done()` holds; null when it did, else why not. */
   const until = async (what: string, done: () => Promise<boolean>, deadlineMs = o.phaseDeadlineMs): Promise<string | null> => {

@@ -6,7 +6,7 @@ import type { CheckResult } from '../../core/types.js';
 import { httpGet, networkReason } from '../http-util.js';
 import { flatten, parseMetrics, renderSample, type Sample } from '../prometheus.js';
 import type { AgentProcess } from '../runner.js';
-import { clip, exitedDetail, result, secs, sleep, POLL_MS } from './common.js';
+import { clip, exitedDetail, result, secs, sleep } from './common.js';
 import { redactUrl } from './registry.js';
 
 export interface MetricsCheckOptions {
@@ -69,7 +69,7 @@ export async function checkMetrics(o: MetricsCheckOptions): Promise<CheckResult>
       return result('metrics', false, Date.now() - o.startedAt, `no sample labelled ${o.name} at ${where}: ${exitedDetail(o.proc)}`);
     }
     if (Date.now() >= end || o.signal?.aborted) break;
-    await sleep(o.intervalMs ?? POLL_MS, o.signal);
+    await sleep(o.intervalMs ?? 100, o.signal);
   }
   let why = lastError ? `; last error: ${lastError}` : staleOnly ? '; only samples from an earlier push' : '';
   if (!scrape && !lastError) why += await scrapeHint(o);

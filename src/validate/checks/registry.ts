@@ -17,7 +17,7 @@ import type { CheckResult } from '../../core/types.js';
 import { httpGet, networkReason } from '../http-util.js';
 import { redactUrl } from '../redact.js';
 import type { AgentProcess } from '../runner.js';
-import { exitedDetail, result, secs, sleep, POLL_MS } from './common.js';
+import { exitedDetail, result, secs, sleep } from './common.js';
 
 export { redactUrl };
 
@@ -230,7 +230,7 @@ export async function watchRegistration(o: RegistryCheckOptions): Promise<{ resu
         return { result: result('registry', false, Date.now() - o.startedAt, `${o.name} not registered: ${exitedDetail(o.proc)}`) };
       }
       if (Date.now() >= end || o.signal?.aborted) break;
-      await sleep(o.intervalMs ?? POLL_MS, o.signal);
+      await sleep(o.intervalMs ?? 100, o.signal);
     }
   } finally {
     await registry.close();
@@ -308,7 +308,7 @@ export async function registrationAfterExit(o: RegistryCheckOptions, accepted: E
   for (;;) {
     const now = await registrationNow(o, accepted, tries);
     if (now.state !== 'there' || Date.now() >= end || o.signal?.aborted) return now;
-    await sleep(Math.min(o.intervalMs ?? POLL_MS, Math.max(0, end - Date.now())), o.signal);
+    await sleep(Math.min(o.intervalMs ?? 100, Math.max(0, end - Date.now())), o.signal);
   }
 }
 
@@ -321,6 +321,6 @@ export async function registrationLanded(o: RegistryCheckOptions, withinMs: numb
   for (;;) {
     const now = await registrationNow(o, undefined, 1);
     if (now.state === 'there' || Date.now() >= end || o.signal?.aborted || o.proc?.exited()) return now;
-    await sleep(Math.min(o.intervalMs ?? POLL_MS, Math.max(0, end - Date.now())), o.signal);
+    await sleep(Math.min(o.intervalMs ?? 100, Math.max(0, end - Date.now())), o.signal);
   }
 }
