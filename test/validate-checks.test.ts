@@ -1,6 +1,6 @@
 // The checks one by one against real servers (HTTP, ZMQ REP) and real child
 // processes, and the runner: process groups, time limit, abort, the tool's Ctrl-C.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import http from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -18,7 +18,7 @@ import type { AgentProcess } from '../src/validate/runner.js';
 import { redactUrl } from '../src/validate/checks/registry.js';
 import { allocatePorts, releasePorts } from '../src/validate/ports.js';
 import { startAgent } from '../src/validate/runner.js';
-import { groupMembers, liveGroups } from '../src/validate/process-group.js';
+import { AgentTree, groupMembers, liveGroups } from '../src/validate/process-group.js';
 import { startValidationEnvironment } from '../src/validate/environment.js';
 import { validateAgent } from '../src/validate/validate-agent.js';
 
@@ -218,6 +218,23 @@ describe('runner and process groups', () => {
     expect(exit).toMatchObject({ signal: 'SIGKILL', timedOut: true });
     await p.killGroup();
     expect(groupMembers(p.pid!)).toEqual([]);
+  });
+
+  it('a second killGroup after one that left the reaped agent\'s tree empty scans /proc no more', async () => {
+    const p = startAgent({ ...base, command: 'sh', args: ['-c', 'exit 0'], timeLimitMs: 10_000 });
+    await p.exit;
+    const scans = vi.spyOn(AgentTree.prototype, 'members');
+    try {
+      await p.killGroup();
+      expect(scans.mock.calls.length).toBeGreaterThan(0);
+      const first = scans.mock.calls.length;
+      // Validation calls it at the end of its checks and again in its finally: two /proc scans each before.
+      await p.killGroup();
+      expect(scans.mock.calls.length).toBe(first);
+      expect(groupMembers(p.pid!)).toEqual([]);
+    } finally {
+      scans.mockRestore();
+    }
   });
 
   it('an abort signal kills the group', async () => {

@@ -2,7 +2,7 @@
 // where the machine allows and with a marker in its environment, with captured output
 // and a hard time limit; everything it started is killed at the end, and its output
 // pipes are closed so a survivor can never keep the tool alive.
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -184,13 +184,19 @@ export function startAgent(opts: StartOptions): AgentProcess {
     stderr = keepTail(stderr + d);
   });
 
+  // Set once a killGroup's two kills both ended with nothing of the tree alive (the launcher at
+  // most a zombie) and its cgroup gone: nothing of it is left to fork anything, so a later call
+  // (validation calls it at the end of its checks and again in its finally, the legacy run in its
+  // own) has nothing to find; each had cost two scans of /proc.
+  let emptied = false;
   const killGroup = async () => {
-    if (tree) {
-      await tree.kill(2000);
+    if (tree && !emptied) {
+      const first = await tree.kill(2000);
       await Promise.race([exit, new Promise((r) => setTimeout(r, 2000))]);
       // Again once the agent is reaped: a late fork, and the cgroup can only go when empty.
-      await tree.kill(2000);
+      const second = await tree.kill(2000);
       untrackTree(tree);
+      emptied = first && second && !(tree.cgroup && existsSync(tree.cgroup));
     }
     // A process we could not kill (or did not see) may still hold the pipes: never wait for it.
     child.stdout?.destroy();
