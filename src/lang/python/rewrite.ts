@@ -3,7 +3,7 @@
 // result parses and refers to nothing that was removed.
 import path from 'node:path';
 import type { KeptForReview, RewriteOutcome } from '../../core/types.js';
-import { externalUses, moduleNameUses, repoIndex, type ExternalUse, type Indexed } from '../../analysis/repo-references.js';
+import { externalUses, moduleNameUses, repoFile, repoIndex, type ExternalUse, type Indexed } from '../../analysis/repo-references.js';
 import { importedTarget, inheritedClasses, type ImportedTarget, type InheritedClass } from '../../analysis/inherited.js';
 import { MigrateError, oneLine } from '../../core/errors.js';
 import type { Profile } from '../../profile/profile.js';
@@ -157,7 +157,7 @@ function rewriteTree(
     repoFile: (rel: string) => {
       if (!input.root) return null;
       files ??= repoIndex(input.root, input.repoSnapshot);
-      return files.files.find((f) => f.rel === rel)?.text ?? null;
+      return repoFile(files, rel)?.text ?? null;
     },
     inherited,
     imported,
