@@ -18,8 +18,9 @@ export function count(key: string, n = 1): void {
 /**
  * fn as a named step of the work (a pass of the Python rewrite, a transform, an analysis): when
  * counting, its calls ("calls <step>"), its wall time on this thread in ms ("ms <step>", nested
- * steps included; the one figure here that is not deterministic) and the counters it moved
- * ("<key> @ <step>"). Nested steps are named by their path ("py rewrite > remove-health"), so
+ * steps included; the one figure here that is not deterministic, and inflated by the per-caller
+ * counting's stack traces) and the counters moved while it was the innermost step running
+ * ("<key> @ <step>": nested steps' own are theirs, so these add up to the totals). Nested steps are named by their path ("py rewrite > remove-health"), so
  * the time of a transform is seen per pass (the rewrite, its idempotency pass, rootCauses' second
  * rewrite). Off, it is one boolean test.
  */
