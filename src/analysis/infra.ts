@@ -202,6 +202,11 @@ export function belongsTo(
   methods: ReadonlySet<string> = NONE,
 ): boolean {
   if (removed.size === 0) return false;
+  // Every rule below needs a removed member mentioned in the statement (`self.<m>` as its target,
+  // its call's root, a thread's target, a condition, a try body's statement that goes): a
+  // statement mentioning none stays, told from its member set (read once per tree) without the
+  // walks of the rules (threadOf and handsKeptMethod walked every statement in every round).
+  if (!someIn(memberSet(stmt), removed)) return false;
   // A statement that hands a kept method to someone (thread target, callback) stays with it,
   // unless that someone goes too (a sidecar class given the agent's stats function).
   if (methods.size && handsKeptMethod(stmt, removed, methods)) return false;

@@ -4,7 +4,7 @@
 // the agent's calls to them are the agent's own behaviour (a health server started on the health
 // port from a mixin clashes with the base's like one the agent starts itself).
 import path from 'node:path';
-import type { Indexed } from './repo-references.js';
+import { repoFile, type Indexed } from './repo-references.js';
 import { buildModuleModel, baseName, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
 import { parsePython } from '../lang/python/parser.js';
 
@@ -39,7 +39,7 @@ export function inheritedClasses(files: Indexed, agentFile: string, module: Modu
       const imp = from.imports.get(name);
       if (!imp || imp.name === null) continue;
       for (const rel of candidateFiles(imp.module, fromFile)) {
-        const f = files.files.find((x) => x.rel === rel);
+        const f = repoFile(files, rel);
         if (!f) continue;
         const key = `${rel}:${imp.name}`;
         if (seen.has(key)) break;
@@ -104,7 +104,7 @@ export function importedTarget(files: Indexed, agentFile: string, module: Module
   const imp = module.imports.get(local);
   if (!imp) return null;
   const load = (rel: string): ModuleModel | null => {
-    const f = files.files.find((x) => x.rel === rel);
+    const f = repoFile(files, rel);
     if (!f) return null;
     try {
       return buildModuleModel(f.text, parsePython(f.text));

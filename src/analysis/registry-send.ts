@@ -7,7 +7,7 @@
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { PyFunction } from '../lang/python/module-model.js';
 import type { PythonTransformContext } from '../lang/python/transform-context.js';
-import { callee, lineOf, stringValue, walk } from '../lang/python/syntax.js';
+import { callee, lineOf, stringValue, walk, walkTypes } from '../lang/python/syntax.js';
 import { dictKeys } from './base-model.js';
 
 /** Calls that send an HTTP request: the URL is their first argument (or `url=`). */
@@ -20,10 +20,13 @@ const LIVENESS = new Set(['status', 'state', 'last_seen', 'last_heartbeat', 'tim
  * The names bound to the method's `self` in its own scope and the closures it defines (`agent = self`,
  * `me = agent`, however long the chain), `self` included. A name also bound to anything else is left out.
  */
+const ALIAS_NODES: ReadonlySet<string> = new Set(['class_definition', 'assignment']);
+
 export function selfAliases(fn: PyFunction): Set<string> {
   const selfName = fn.params[0]?.name ?? 'self';
   const pairs: Array<[string, string]> = [];
-  walk(fn.body, (n) => {
+  // Typed: only assignments and the classes it skips are made into node objects.
+  walkTypes(fn.body, ALIAS_NODES, (n) => {
     if (n.type === 'class_definition') return false;
     if (n.type !== 'assignment') return;
     const left = n.childForFieldName('left');

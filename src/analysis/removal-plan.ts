@@ -8,7 +8,7 @@ import type { SyntaxNode } from '../lang/python/parser.js';
 import type { PyClass, PyFunction } from '../lang/python/module-model.js';
 import { callee, selfAttribute, statements, walk, walkTypes } from '../lang/python/syntax.js';
 import { lineEnd, lineStart } from '../lang/python/text.js';
-import { belongsTo, blocksOf, type InfraScope } from './infra.js';
+import { belongsTo, blocksOf, memberSet, type InfraScope } from './infra.js';
 import { RangeSet, type ReferenceIndex } from './references.js';
 import { buildAgentModel, type AgentModel } from './agent-model.js';
 import type { PayloadScope } from './health-payload.js';
@@ -323,13 +323,21 @@ export class RemovalPlan {
     const replaced = stmts.filter((s) => s.replacement !== undefined).map((s) => s.node);
     const holdsReplaced = (n: SyntaxNode) => replaced.some((r) => n.startIndex <= r.startIndex && r.endIndex <= n.endIndex);
     const inRemovedDef = (n: SyntaxNode) => nodes.some((d) => d.startIndex <= n.startIndex && n.endIndex <= d.endIndex);
+    // A statement mentioning no member whose calls go holds nothing that goes (belongsTo and
+    // iteratesOnly need such a mention, and the statements nested in it mention a subset; the
+    // foreign scopes whose mentions its member set leaves out are not visited): passed over whole.
+    const touches = (s: SyntaxNode) => {
+      for (const m of memberSet(s)) if (callsGo.has(m)) return true;
+      return false;
+    };
     const visitBlock = (block: SyntaxNode) => {
       const stmts = statements(block);
+      const touching = stmts.filter(touches);
       // A loop whose whole body would go is not set-up or teardown: emptied, it would spin.
       const loopBody = block.parent?.type === 'while_statement' || block.parent?.type === 'for_statement';
-      const going = stmts.filter((s) => !inRemovedDef(s) && !holdsReplaced(s) && (belongsTo(s, callsGo, setupOnly, methodNames) || iteratesOnly(s, callsGo)));
+      const going = touching.filter((s) => !inRemovedDef(s) && !holdsReplaced(s) && (belongsTo(s, callsGo, setupOnly, methodNames) || iteratesOnly(s, callsGo)));
       if (loopBody && going.length === stmts.length && stmts.length > 0) return;
-      for (const s of stmts) {
+      for (const s of touching) {
         if (inRemovedDef(s)) continue;
         if (going.includes(s)) nodes.push(s);
         else if (!isForeignScope(s)) for (const b of blocksOf(s)) visitBlock(b);

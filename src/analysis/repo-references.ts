@@ -22,6 +22,18 @@ export interface Indexed {
   snapshot?: string;
   /** Word → the files (positions in `files`, ascending) where it occurs as a whole word; built on first search. */
   words?: Map<string, number[]>;
+  /** Path relative to the root → its file; built on first lookup (see repoFile). */
+  byRel?: Map<string, { rel: string; text: string }>;
+}
+
+/**
+ * The file at `rel` (relative to the root), if the index holds it: every rewrite looks up the
+ * candidate files of each of its imports (stdlib ones included) and a scan of the whole list per
+ * lookup made a fleet's rewrites quadratic in its size.
+ */
+export function repoFile(files: Indexed, rel: string): { rel: string; text: string } | undefined {
+  if (!files.byRel) files.byRel = new Map(files.files.map((f) => [f.rel, f]));
+  return files.byRel.get(rel);
 }
 
 const cache = new Map<string, Indexed>();
@@ -126,10 +138,9 @@ export function moduleNameUses(files: Indexed, exclude: string[], name: string, 
   const imports = new RegExp(`\\bimport\\s+([\\w.]+\\.)?${module}\\b|\\b${module}\\s+import\\b|\\bimport\\s+\\(?[^\\n]*\\b${module}\\b`);
   const word = new RegExp(`\\b${name}\\b`);
   const words = wordIndex(files);
-  const reaching = new Set(words.get(module) ?? []);
-  for (const i of words.get(name) ?? []) {
+  for (const i of intersect(words.get(name) ?? [], words.get(module) ?? [])) {
     const f = files.files[i]!;
-    if (!reaching.has(i) || exclude.includes(f.rel) || /_v2\.py$/.test(f.rel) || !imports.test(f.text)) continue;
+    if (exclude.includes(f.rel) || /_v2\.py$/.test(f.rel) || !imports.test(f.text)) continue;
     f.text.split('\n').forEach((l, at) => {
       if (word.test(l.replace(/#.*$/, ''))) out.push({ file: f.rel, line: at + 1, text: l.trim().slice(0, 80) });
     });
@@ -149,8 +160,27 @@ function candidates(files: Indexed, name: string, reach: string[]): Indexed['fil
   const words = wordIndex(files);
   const found = words.get(name) ?? [];
   if (!reach.every((w) => /^\w+$/.test(w))) return found.map((i) => files.files[i]!);
-  const reaching = new Set(reach.flatMap((w) => words.get(w) ?? []));
-  return found.filter((i) => reaching.has(i)).map((i) => files.files[i]!);
+  const reaching = [...new Set(reach.flatMap((w) => words.get(w) ?? []))].sort((a, b) => a - b);
+  return intersect(found, reaching).map((i) => files.files[i]!);
+}
+
+/**
+ * The positions in both ascending lists, ascending: the shorter one is looked up in the longer.
+ * A word every agent file holds (`health_socket`) lists the whole fleet, the agent's class or
+ * module one or two files: filtering the long list made each search linear in the fleet's size.
+ */
+function intersect(a: readonly number[], b: readonly number[]): number[] {
+  const [short, long] = a.length <= b.length ? [a, b] : [b, a];
+  return short.filter((i) => {
+    let lo = 0;
+    let hi = long.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (long[mid]! < i) lo = mid + 1;
+      else hi = mid;
+    }
+    return long[lo] === i;
+  });
 }
 
 function wordIndex(files: Indexed): Map<string, number[]> {

@@ -7,9 +7,36 @@ import { isMainThread, threadId } from 'node:worker_threads';
 export const counting = process.env.MIGRATE_COUNT === '1';
 
 const totals = new Map<string, number>();
+/** The step of the work running now (see step): counters moved during it are also counted under it. */
+let current: string | null = null;
 
 export function count(key: string, n = 1): void {
   totals.set(key, (totals.get(key) ?? 0) + n);
+  if (current && !key.includes(' <- ')) totals.set(`${key} @ ${current}`, (totals.get(`${key} @ ${current}`) ?? 0) + n);
+}
+
+/**
+ * fn as a named step of the work (a pass of the Python rewrite, a transform, an analysis): when
+ * counting, its calls ("calls <step>"), its wall time on this thread in ms ("ms <step>", nested
+ * steps included; the one figure here that is not deterministic, and inflated by the per-caller
+ * counting's stack traces) and the counters moved while it was the innermost step running
+ * ("<key> @ <step>": nested steps' own are theirs, so these add up to the totals). Nested steps are named by their path ("py rewrite > remove-health"), so
+ * the time of a transform is seen per pass (the rewrite, its idempotency pass, rootCauses' second
+ * rewrite). Off, it is one boolean test.
+ */
+export function step<T>(name: string, fn: () => T): T {
+  if (!counting) return fn();
+  const outer = current;
+  const at = (current = outer ? `${outer} > ${name}` : name);
+  const started = performance.now();
+  try {
+    return fn();
+  } finally {
+    const ms = performance.now() - started;
+    current = outer;
+    totals.set(`ms ${at}`, (totals.get(`ms ${at}`) ?? 0) + ms);
+    totals.set(`calls ${at}`, (totals.get(`calls ${at}`) ?? 0) + 1);
+  }
 }
 
 /** The first frame outside the counted helper's file: "function file:line" (the project caller). */
@@ -34,7 +61,7 @@ export function countByCaller(key: string, skipFile: string, n = 1): void {
 
 if (counting) {
   process.on('exit', () => {
-    const rows = [...totals].sort((a, b) => b[1] - a[1]);
+    const rows = [...totals].map(([k, v]): [string, number] => [k, k.startsWith('ms ') ? Math.round(v) : v]).sort((a, b) => b[1] - a[1]);
     process.stderr.write(`MIGRATE_COUNT ${isMainThread ? 'main' : `thread ${threadId}`} ${JSON.stringify(Object.fromEntries(rows))}\n`);
   });
 }

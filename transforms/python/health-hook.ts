@@ -8,7 +8,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved, keep, withRenames } from '../../src/lang/python/transform-context.js';
 import { businessRouteClauses, containsBlock, extractHealthPayload, methodPayloadLines, reportsOwnStatus, type HealthProtocol, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
-import { selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { selfAttribute, statements, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { baseHealthFails, baseHealthWord, handlerFactoryFunctions, healthHook, payloadScope } from './remove-health.js';
 import { HTTP_HANDLER_BASE } from './health-patterns.js';
@@ -17,6 +17,9 @@ import { freshName, renameMember, reportExternalCallers } from '../../src/lang/p
 import { isDataclass } from '../../src/analysis/health-record.js';
 import { reachableInOriginal } from '../../src/analysis/reachability.js';
 import { reportRawHealthCallers } from './health-raw-callers.js';
+
+/** For typed walks (see walkTypes): a search of names. */
+const IDENTIFIER: ReadonlySet<string> = new Set(['identifier']);
 
 const PROTOCOL: Record<HealthProtocol, string> = {
   http: 'HTTP',
@@ -185,7 +188,7 @@ export function removedHealthRegions(ctx: PythonTransformContext): Array<{ symbo
     .filter(([, p]) => p.finding === 'health' && p.kind === 'attribute')
     .flatMap(([name]) => ctx.agent.assignments.filter((a) => a.attr === name).map((a) => a.stmt));
   for (const node of [...out.map((r) => r.node), ...serverSetUps]) {
-    walk(node, (n) => {
+    walkTypes(node, IDENTIFIER, (n) => {
       const c = n.type === 'identifier' ? handlers.get(n.text) : undefined;
       if (c && !resolved.members.has(c.name) && n.parent?.type === 'argument_list') out.push({ symbol: c.name, node: c.outer });
     });

@@ -646,6 +646,9 @@ function localHelpers(ctx: PythonTransformContext, attr: string): Array<{ name: 
  * the wait on the health socket alone keeps its timeout as a sleep, the registration with a
  * shared poller and the `if` answering the probe go with the socket.
  */
+/** For a typed walk (see walkTypes): what healthSlices reads of a condition. */
+const ATTRIBUTE_OR_IDENTIFIER: ReadonlySet<string> = new Set(['attribute', 'identifier']);
+
 function healthSlices(ctx: PythonTransformContext, attr: string): StatementProposal[] {
   const out: StatementProposal[] = [];
   const sleep = sleepCall(ctx);
@@ -656,7 +659,7 @@ function healthSlices(ctx: PythonTransformContext, attr: string): StatementPropo
       if (n.type === 'if_statement') {
         const cond = n.childForFieldName('condition');
         let hit = false;
-        if (cond) walk(cond, (c) => {
+        if (cond) walkTypes(cond, ATTRIBUTE_OR_IDENTIFIER, (c) => {
           if (isAttr(c) || (c.type === 'identifier' && tainted.has(c.text))) hit = true;
         });
         if (hit && n.childrenForFieldName('alternative').length === 0) {

@@ -16,6 +16,7 @@ import { rewritePython, rewritePythonTrees } from './rewrite.js';
 import { pyCompileAll, sharedCompileSession } from './py-compile.js';
 import { encodePythonOutput } from './encoding.js';
 import { UsageError } from '../../core/errors.js';
+import { step } from '../../core/counters.js';
 import { pythonLaunch } from '../../validate/python-launch.js';
 
 // The definitions a review item can name (a handler class, a method).
@@ -33,7 +34,7 @@ export const pythonAdapter: LanguageAdapter = {
     const py = req.profile.python;
     if (!py) throw new UsageError(`profile ${req.profile.name} has no python section`);
     const base = loadBaseModel(req.root, py, req.profile.base_class);
-    const { outcome, inputTree, outputTree } = rewritePythonTrees({
+    const { outcome, inputTree, outputTree } = step('py rewrite', () => rewritePythonTrees({
       file: req.agent.file,
       source: req.source,
       className: req.agent.class,
@@ -43,7 +44,7 @@ export const pythonAdapter: LanguageAdapter = {
       repoSnapshot: req.snapshot,
       // The scan's parse of this source (ParseStore checked it is this very text): not parsed again.
       tree: req.parsed ? new FlatTree(req.parsed as FlatTreeData, req.source, pythonLanguage()) : undefined,
-    });
+    }));
     // Another class of the file the scan found agent-like is not migrated with this one: say so.
     if (outcome.status === 'changed') for (const e of req.agent.evidence) if (e.startsWith(OTHER_AGENT_EVIDENCE)) outcome.warnings.push(e);
     // One the entry point runs beside it stays legacy in the same process: the file is half-done, a person's call.
@@ -122,7 +123,7 @@ function verifyOutput(
   const py = profile.python!;
   // The base the rewrite itself used (looked up once per agent), else looked up now.
   const base = trees?.base ?? loadBaseModel(root, py, profile.base_class);
-  const again = rewritePython({
+  const again = step('py idempotency', () => rewritePython({
     file: rel,
     agentFile: agent.file,
     source: output,
@@ -132,13 +133,13 @@ function verifyOutput(
     root,
     tree: trees?.output,
     repoSnapshot: trees?.snapshot,
-  });
+  }));
   if (again.status === 'failed') return `${rel}: second run failed: ${again.error}`;
   if (again.output !== output) {
     const line = firstDifferentLine(output, again.output ?? '');
     return `${rel}:${line}: not idempotent: running the transforms on the output changes it`;
   }
-  return lostMethod(root, agent.file, rel, agent.class, output, base, py, review, trees);
+  return step('py lost-method check', () => lostMethod(root, agent.file, rel, agent.class, output, base, py, review, trees));
 }
 
 function firstDifferentLine(a: string, b: string): number {

@@ -3,7 +3,7 @@
 // result parses and refers to nothing that was removed.
 import path from 'node:path';
 import type { KeptForReview, RewriteOutcome } from '../../core/types.js';
-import { externalUses, moduleNameUses, repoIndex, type ExternalUse, type Indexed } from '../../analysis/repo-references.js';
+import { externalUses, moduleNameUses, repoFile, repoIndex, type ExternalUse, type Indexed } from '../../analysis/repo-references.js';
 import { importedTarget, inheritedClasses, type ImportedTarget, type InheritedClass } from '../../analysis/inherited.js';
 import { MigrateError, oneLine } from '../../core/errors.js';
 import type { Profile } from '../../profile/profile.js';
@@ -17,6 +17,7 @@ import { firstSyntaxError, parsePython, parseStrictEditable, reparsePython, repa
 import { emptiedGuards, removeNodes } from './remove-lines.js';
 import { detectLayout } from './text.js';
 import { walkTypes } from './syntax.js';
+import { step } from '../../core/counters.js';
 import type { PythonTransform, PythonTransformContext, UnitRewrite } from './transform-context.js';
 import { PYTHON_TRANSFORMS } from '../../../transforms/python/index.js';
 import { desugarPartialAlias, type PartialDesugar } from '../../../transforms/python/hardened-partial-alias.js';
@@ -79,10 +80,10 @@ function rewriteTree(
 ): { outcome: RewriteOutcome; inputTree?: Tree; outputTree?: Tree } {
   const empty = { removed: [], kept_for_review: [], warnings: [] };
   const fail = (error: string) => ({ outcome: { status: 'failed' as const, ...empty, error } });
-  const module = buildModuleModel(input.source, tree);
+  const module = step('module model', () => buildModuleModel(input.source, tree));
   const cls = module.classes.find((c) => c.name === input.className);
   if (!cls) return fail(`${input.file}: class ${input.className} not found`);
-  const agent = buildAgentModel(cls);
+  const agent = step('agent model', () => buildAgentModel(cls));
   const agentFile = input.agentFile ?? input.file;
   // The repository is listed and read at most once per rewrite, and each name searched once.
   let files: Indexed | undefined;
@@ -143,7 +144,7 @@ function rewriteTree(
     py,
     base: input.base,
     baseOwned: new Set([...input.base.attributes.keys(), ...input.base.methods]),
-    refs: new ReferenceIndex(tree.rootNode),
+    refs: step('references', () => new ReferenceIndex(tree.rootNode)),
     plan: new RemovalPlan(),
     resolved: null,
     edits: new EditBuffer(input.source),
@@ -156,7 +157,7 @@ function rewriteTree(
     repoFile: (rel: string) => {
       if (!input.root) return null;
       files ??= repoIndex(input.root, input.repoSnapshot);
-      return files.files.find((f) => f.rel === rel)?.text ?? null;
+      return repoFile(files, rel)?.text ?? null;
     },
     inherited,
     imported,
@@ -169,9 +170,9 @@ function rewriteTree(
   // A publish reached through a functools.partial alias whose bound values are fixed when the class is
   // defined: the rewrite runs on the source with the alias resolved (see hardened-partial-alias.ts).
   if (!desugared && py.remove.includes('publish')) {
-    const sugar = desugarPartialAlias(input.source, tree, input.className, (_m, _c, fn) => reachesBus(ctx, fn), (name) => external(name).length > 0, ctx.baseOwned);
+    const sugar = step('partial alias', () => desugarPartialAlias(input.source, tree, input.className, (_m, _c, fn) => reachesBus(ctx, fn), (name) => external(name).length > 0, ctx.baseOwned));
     if (sugar) {
-      const again = rewriteTree({ ...input, source: sugar.source, tree: undefined }, py, parsePython(sugar.source), undefined, { original: input.source, originalTree: tree, ...sugar });
+      const again = step('rewrite without the alias', () => rewriteTree({ ...input, source: sugar.source, tree: undefined }, py, parsePython(sugar.source), undefined, { original: input.source, originalTree: tree, ...sugar }));
       return { ...again, inputTree: tree };
     }
   }
@@ -187,8 +188,8 @@ function rewriteTree(
   // The removed nodes inside a definition (outermost first), once the removal is known.
   let removedInside: (outer: SyntaxNode) => SyntaxNode[] = () => [];
   try {
-    for (const t of transforms.filter((t) => t.phase === 'propose')) t.run(ctx);
-    ctx.resolved = ctx.plan.resolve({
+    for (const t of transforms.filter((t) => t.phase === 'propose')) step(t.name, () => t.run(ctx));
+    ctx.resolved = step('removal plan', () => ctx.plan.resolve({
       agent,
       moduleClasses: module.classes,
       moduleFunctions: module.functions,
@@ -197,8 +198,8 @@ function rewriteTree(
       baseOwned: ctx.baseOwned,
       threadDriven: input.base.threadDriven,
       external: ctx.external,
-    });
-    for (const t of transforms.filter((t) => t.phase === 'edit')) t.run(ctx);
+    }));
+    for (const t of transforms.filter((t) => t.phase === 'edit')) step(t.name, () => t.run(ctx));
     for (const st of ctx.resolved.statements) {
       if (st.replacement !== undefined && !ctx.resolved.nodes.some((n) => n.startIndex <= st.node.startIndex && st.node.endIndex <= n.endIndex)) {
         ctx.edits.replace(st.node.startIndex, st.node.endIndex, st.replacement, 'replace');
@@ -217,7 +218,7 @@ function rewriteTree(
       const within = (n: SyntaxNode, o: SyntaxNode) => o.startIndex <= n.startIndex && n.endIndex <= o.endIndex && (o.startIndex !== n.startIndex || o.endIndex !== n.endIndex);
       return [...new Map(inside.filter((n) => !inside.some((o) => within(n, o))).map((n) => [n.startIndex, n])).values()].sort((a, b) => a.startIndex - b.startIndex);
     };
-    const refused = removeNodes(input.source, nodes, ctx.edits, ctx.layout, 'remove');
+    const refused = step('remove lines', () => removeNodes(input.source, nodes, ctx.edits, ctx.layout, 'remove'));
     if (refused.length) {
       const n = refused[0]!;
       throw new MigrateError(
@@ -236,11 +237,11 @@ function rewriteTree(
   // flat arrays) has no native tree: its text is parsed natively again for that, which with the
   // incremental reparse and the copy of unchanged subtrees costs a quarter less CPU than a fresh
   // parse of the output.
-  const check =
+  const check = step('output parse', () =>
     output === input.source ? tree
     : editable ? reparsePython(editable, ctx.edits.hunks(), output)
     : tree.source === input.source ? reparsePythonFromFlat(tree, ctx.edits.hunks(), output)
-    : parsePython(output);
+    : parsePython(output));
   const bad = firstSyntaxError(check);
   if (bad) return fail(`${input.file}: the rewrite would not parse (line ${bad.startPosition.row + 1} of the output); nothing written`);
   const removed = [
@@ -251,7 +252,7 @@ function rewriteTree(
     // Transport state moved into the publisher says so itself (it is not the base's).
     ...ctx.deletions.filter((d) => d.symbol !== 'super().__init__').map((d) => (d.plain || d.symbol.startsWith('import ') || / \(moved into \w+\)$/.test(d.symbol) ? d.symbol : `self.${d.symbol} (set by the base)`)),
   ];
-  const dangling = danglingReference(check, ctx);
+  const dangling = step('dangling check', () => danglingReference(check, ctx));
   if (dangling) return fail(`${input.file}: ${dangling}; nothing written`);
   for (const n of ctx.resolved.notes) ctx.warnings.push(`${n.symbol} (line ${n.line}): ${keptNote(n.reason, agent.methods.get(n.symbol)?.outer, removedInside)}`);
   const kept = [...ctx.resolved.kept, ...ctx.kept].sort((a, b) => a.line - b.line || a.symbol.localeCompare(b.symbol));
@@ -263,7 +264,7 @@ function rewriteTree(
     warnings: ctx.warnings,
     ...(ctx.unstartable ? { unstartable: ctx.unstartable } : {}),
   };
-  if (!input.served) outcome.kept_for_review = rootCauses(input, py, ctx.resolved.callerRoots, outcome.kept_for_review, desugared);
+  if (!input.served) outcome.kept_for_review = step('root causes', () => rootCauses(input, py, ctx.resolved!.callerRoots, outcome.kept_for_review, desugared));
   return { outcome, inputTree: tree, outputTree: check };
 }
 
