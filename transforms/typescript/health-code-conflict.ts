@@ -53,7 +53,7 @@ function codesAll2xx(handler: Node, send: Node, sentCode?: Node): boolean {
     return !!block && block.getPos() <= send.getPos() && send.getEnd() <= block.getEnd();
   };
   for (const c of descendantsOfKinds(handler, CALLS) as CallExpression[]) {
-    if (/\.(writeHead|status|sendStatus)$/.test(calleeText(c)) && c.getArguments()[0] && applies(c)) codes.push(c.getArguments()[0]!);
+    if (/\.(writeHead|status|code|sendStatus)$/.test(calleeText(c)) && c.getArguments()[0] && applies(c)) codes.push(c.getArguments()[0]!);
   }
   for (const b of descendantsOfKind(handler, SyntaxKind.BinaryExpression)) {
     const left = b.getLeft();
