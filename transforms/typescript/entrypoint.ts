@@ -593,6 +593,11 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
       // `export const relay = new MetricsRelay()`: the module hands its one instance to the
       // modules that import it, and they start it; starting it here would start it on import.
       ctx.warnings.push(`${e.variable} (line ${e.statement.getStartLineNumber()}) is the instance the module exports and its importers start: no run() added to the module`);
+    } else if (!e.guarded && exportedConstruction(e.newExpr)) {
+      // `module.exports = new DigestPoller()`: the same hand-over in CommonJS. Appending `.run()`
+      // would export run()'s promise instead of the instance, and start the agent on require.
+      ctx.warnings.push(`the instance built at line ${e.statement.getStartLineNumber()} is what the module exports (${exportedConstruction(e.newExpr)}) and its importers start: no run() added to the module`);
+      return;
     } else if (Node.isVariableStatement(e.statement) && e.variable) {
       const indent = indentAt(ctx.text, e.statement.getStart());
       ctx.edits.insert(e.statement.getEnd(), `\n${indent}${e.variable}.${run}();`);
@@ -654,6 +659,14 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
   }
 }
 
+/** `module.exports = new X()`, `exports.poller = new X()`: the CommonJS export the construction is, or null. */
+function exportedConstruction(ne: Node): string | null {
+  const b = ne.getParent();
+  if (!b || !Node.isBinaryExpression(b) || b.getRight() !== ne || b.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) return null;
+  const left = b.getLeft().getText();
+  return /^(module\.exports|exports)(\.[A-Za-z_$][\w$]*)?$/.test(left) ? left : null;
+}
+
 /** The top-level variable is exported: `export const x`, `export { x }`, `export default x`, `module.exports = x`, `exports.y = x`. */
 function exportedInstance(sf: import('ts-morph').SourceFile, stmt: import('ts-morph').VariableStatement, name: string): boolean {
   if (stmt.hasExportKeyword()) return true;
@@ -699,18 +712,26 @@ function waitsThenGoesOn(ctx: TsRewriteContext, e: EntryInfo): boolean {
  * a module-level value and lands on a plain named parameter (no rest, no destructuring, no `?`).
  */
 function argumentsAsDefaults(ctx: TsRewriteContext, m: string, args: Node[]): boolean {
+  if (!args.every((a) => moduleEvaluable(a) && !Node.isSpreadElement(a))) return false;
+  return parametersDefaultTo(ctx, m, args.map((a) => a.getText()));
+}
+
+/**
+ * The method's first parameters default to these values (the one call the base no longer makes
+ * with them), when it has one implementation and they are plain named parameters.
+ */
+export function parametersDefaultTo(ctx: TsRewriteContext, m: string, values: string[]): boolean {
   const impls = ctx.members.get(m)?.nodes ?? [];
   const impl = impls.length === 1 ? impls[0] : undefined;
-  if (!impl || !Node.isMethodDeclaration(impl) || !impl.hasBody() || !args.every((a) => moduleEvaluable(a) && !Node.isSpreadElement(a))) return false;
+  if (!impl || !Node.isMethodDeclaration(impl) || !impl.hasBody()) return false;
   const params = impl.getParameters();
-  if (params.length < args.length) return false;
-  const targets = params.slice(0, args.length);
+  if (params.length < values.length) return false;
+  const targets = params.slice(0, values.length);
   if (targets.some((p) => p.isRestParameter() || p.hasQuestionToken() || !Node.isIdentifier(p.getNameNode()))) return false;
   targets.forEach((p, i) => {
-    const value = args[i]!.getText();
     const init = p.getInitializer();
-    if (init) ctx.edits.replace(init.getStart(), init.getEnd(), value);
-    else ctx.edits.insert(p.getEnd(), ` = ${value}`);
+    if (init) ctx.edits.replace(init.getStart(), init.getEnd(), values[i]!);
+    else ctx.edits.insert(p.getEnd(), ` = ${values[i]}`);
   });
   return true;
 }

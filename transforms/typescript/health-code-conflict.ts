@@ -20,11 +20,14 @@ export function notOkStatusesAnswered2xx(ctx: TsRewriteContext, handlers: Node[]
   for (const handler of handlers) {
     const sends = (descendantsOfKinds(handler, CALLS) as CallExpression[]).filter((c) => /\.(json|send|end|write)$/.test(calleeText(c)) && c.getArguments().length > 0);
     for (const send of sends) {
-      let payload: Node | undefined = send.getArguments()[0];
+      // `res.json(200, body)` (Express 3, and the routers written after it): the code, then the body.
+      const args = send.getArguments();
+      const coded = args.length >= 2 && /\.(json|send)$/.test(calleeText(send));
+      let payload: Node | undefined = coded ? args[1] : args[0];
       if (payload && Node.isCallExpression(payload) && calleeText(payload) === 'JSON.stringify') payload = payload.getArguments()[0];
       const statuses = payloadObjects(ctx, payload).flatMap(statusLiterals);
       if (statuses.length === 0) continue;
-      if (!codesAll2xx(handler, send)) return [];
+      if (!codesAll2xx(handler, send, coded ? args[0] : undefined)) return [];
       for (const s of statuses) if (!OK.test(s)) found.add(s);
     }
   }
@@ -42,15 +45,15 @@ export function codeConflictReason(statuses: string[]): string {
  * another answer's, and so are codes set after it (`if (req.url === '/health') { ...; return; }
  * res.writeHead(404).end();`): a handler runs once per request, top to bottom.
  */
-function codesAll2xx(handler: Node, send: Node): boolean {
-  const codes: Node[] = [];
+function codesAll2xx(handler: Node, send: Node, sentCode?: Node): boolean {
+  const codes: Node[] = sentCode ? [sentCode] : [];
   const applies = (n: Node) => {
     if (n.getStart() >= send.getEnd()) return false;
     const block = n.getFirstAncestor((a) => Node.isBlock(a) || a === handler);
     return !!block && block.getPos() <= send.getPos() && send.getEnd() <= block.getEnd();
   };
   for (const c of descendantsOfKinds(handler, CALLS) as CallExpression[]) {
-    if (/\.(writeHead|status|sendStatus)$/.test(calleeText(c)) && c.getArguments()[0] && applies(c)) codes.push(c.getArguments()[0]!);
+    if (/\.(writeHead|status|code|sendStatus)$/.test(calleeText(c)) && c.getArguments()[0] && applies(c)) codes.push(c.getArguments()[0]!);
   }
   for (const b of descendantsOfKind(handler, SyntaxKind.BinaryExpression)) {
     const left = b.getLeft();

@@ -12,7 +12,7 @@ import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { ensureAsync } from './await-close-callback.js';
 import { mixinMethods } from '../../src/lang/typescript/mixins.js';
-import { descendantsOfKind, isLogCall, isLogHelperCall, namesDeclaredInFile, signalHandlerCall, statementCall, thisMember } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, isLogCall, isLogHelperCall, isModuleLogHelperCall, namesDeclaredInFile, signalHandlerCall, statementCall, thisMember } from '../../src/lang/typescript/syntax.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
 import { localHandler } from './remove-signal-handlers.js';
 
@@ -79,9 +79,11 @@ export function keepSignalLogLines(ctx: TsRewriteContext, removed: Set<string>):
       const body = handler.getBody();
       if (!body || !Node.isBlock(body)) continue;
       const stmts = body.getStatements();
-      const logs = stmts.filter((s) => isLogCall(statementCall(s)));
+      // (A module's own log helper, `log('info', 'SIGTERM: stopping renderer')`, prints the same way.)
+      const logLine = (s: Statement) => isLogCall(statementCall(s)) || isModuleLogHelperCall(statementCall(s));
+      const logs = stmts.filter(logLine);
       // `agent.stop().then(() => console.log('stopped'))`: printed once the stop was done.
-      const thenLogs = stmts.flatMap((s) => (isLogCall(statementCall(s)) ? [] : logsAfterStop(s)));
+      const thenLogs = stmts.flatMap((s) => (logLine(s) ? [] : logsAfterStop(s)));
       if (logs.length === 0 && thenLogs.length === 0) continue;
       // Already onStop()'s (the handler's statements moved whole).
       const hooks = ctx.newMembers.filter((m) => m.name === 'onStop').map((m) => m.text.replace(/\s+/g, ''));
@@ -97,7 +99,7 @@ export function keepSignalLogLines(ctx: TsRewriteContext, removed: Set<string>):
       if (unmoved.length === 0) continue;
       // A once-guard of the handler (`if (closing) return; closing = true;`) is not work: a log
       // line after it still comes before the stop.
-      const firstWork = stmts.findIndex((s) => !isLogCall(statementCall(s)) && !onceGuard(s));
+      const firstWork = stmts.findIndex((s) => !logLine(s) && !onceGuard(s));
       const before: Statement[] = [];
       const after: Statement[] = [];
       const dropped: Statement[] = [];

@@ -49,31 +49,40 @@ export function renameLifecycleClashes(ctx: TsRewriteContext, removed: Set<strin
  * the body calls bare or hands on, in a synchronous body with no `return`.
  */
 function completionCallbackHook(ctx: TsRewriteContext, name: string, hook: string, impl: MethodDeclaration): void {
-  if (ctx.js || impl.isAsync() || impl.isGenerator() || impl.getParameters().length !== 1) return;
+  if (impl.isAsync() || impl.isGenerator() || impl.getParameters().length !== 1) return;
   const param = impl.getParameters()[0]!;
   const type = param.getTypeNode()?.getText().replace(/\s+/g, '');
-  if (!Node.isIdentifier(param.getNameNode()) || type !== '()=>void' || param.isOptional() || param.hasInitializer()) return;
+  // (JavaScript: an untyped `stop(cb)`, the same shape by how its body uses it.)
+  if (!Node.isIdentifier(param.getNameNode()) || (ctx.js ? !!type : type !== '()=>void') || param.isOptional() || param.hasInitializer()) return;
   const returns = impl.getReturnTypeNode()?.getText();
   if (returns && returns !== 'void') return;
   const body = impl.getBody();
   if (!body || !Node.isBlock(body) || body.getStatements().length === 0) return;
   const own = (n: Node) => n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === impl;
-  if (descendantsOfKind(body, SyntaxKind.ReturnStatement).some(own)) return;
   const cb = param.getName();
+  // An early `return cb && cb();` (nothing to stop) still calls back; any other return might not,
+  // and the hook would wait for ever.
+  const callsBack = new RegExp(`^(${cb}\\s*&&\\s*)?${cb}\\(\\)$`);
+  if (descendantsOfKind(body, SyntaxKind.ReturnStatement).some((r) => own(r) && !callsBack.test(r.getExpression()?.getText() ?? ''))) return;
   const uses = body.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id.getText() === cb && id.getSymbol() === param.getNameNode().getSymbol());
   const called = uses.filter((id) => {
     const p = id.getParent();
     if (Node.isCallExpression(p) && p.getExpression() === id) return p.getArguments().length === 0;
+    // `cb && cb()`, `if (cb) cb()`: tests of an optional callback, which the hook's resolve always passes.
+    if (Node.isBinaryExpression(p) && p.getLeft() === id && p.getOperatorToken().getKind() === SyntaxKind.AmpersandAmpersandToken) return true;
+    if (Node.isIfStatement(p) && p.getExpression() === id) return true;
     return Node.isCallExpression(p) && p.getArguments().includes(id as never);
   });
   if (uses.length === 0 || called.length !== uses.length) return;
   const unit = ctx.unit;
   const inner = reindent(ctx.edits.textOf(body.getStart() + 1, body.getEnd() - 1).replace(/^\s*\n/, '').replace(/\s+$/, ''), indentAt(ctx.text, body.getStatements()[0]!.getStart()), unit + unit);
-  ctx.newMembers.push({ name: hook, text: methodText(ctx, { name: hook, async: true, body: `${unit}await new Promise<void>((${cb}) => {\n${inner}\n${unit}});` }) });
+  // (Its doc comment says what the body does: it stays with the body.)
+  const doc = impl.getJsDocs().map((d) => `${d.getText()}\n`).join('');
+  ctx.newMembers.push({ name: hook, text: doc + methodText(ctx, { name: hook, async: true, body: `${unit}await new Promise${ctx.js ? '' : '<void>'}((${cb}) => {\n${inner}\n${unit}});` }) });
   const local = cb === 'stopped' ? 'finished' : 'stopped';
   ctx.newMembers.push({
     name,
-    text: `override ${name}(${cb}?: () => void): Promise<void> {\n${unit}const ${local} = super.${name}();\n${unit}if (${cb}) void ${local}.then(() => ${cb}());\n${unit}return ${local};\n}`,
+    text: `${ctx.js ? `${name}(${cb})` : `override ${name}(${cb}?: () => void): Promise<void>`} {\n${unit}const ${local} = super.${name}();\n${unit}if (${cb}) void ${local}.then(() => ${cb}());\n${unit}return ${local};\n}`,
   });
   for (const n of ctx.members.get(name)!.nodes) ctx.edits.removeNode(n);
   ctx.warnings.push(`${name}(${cb}) would hide the base's ${name}(): its body is now the ${hook}() hook, which waits for it to call ${cb}; ${name}(${cb}?) calls ${cb} once the base's ${name}() has finished`);

@@ -44,6 +44,13 @@ function inspectRoutes(ctx: TsRewriteContext): void {
       if (!SERVED_BY_BASE.has(r.path)) ctx.warnings.push(probeWarning(`${symbol} is gone`));
       continue;
     }
+    // A not-ok status answered 200 (`res.json(200, { status: 'degraded' })`) conflicts with the base's 503.
+    const conflicting = r.handler ? notOkStatusesAnswered2xx(ctx, [r.handler]) : [];
+    if (conflicting.length > 0) {
+      ctx.kept.push({ symbol, line: r.stmt.getStartLineNumber(), reason: `health route reports business state (this.${business}); ${codeConflictReason(conflicting)}` });
+      ctx.hints.businessHealth = true;
+      continue;
+    }
     const payload = healthPayload(r.handler);
     if (!payload && !bridged) ctx.warnings.push(`${symbol} answers with business state (this.${business}) that cannot move into healthStatus() as one object: it stays on its server as it is, beside the base's /health`);
     // A const of the handler the payload reads (`const storeUp = this.store.ping()`) is inlined.

@@ -6,6 +6,10 @@ import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
+import { parametersDefaultTo } from './entrypoint.js';
+
+/** A string, number or boolean literal's text: a value a parameter default means the same as. */
+const LITERAL = /^(?:'[^'\\\n]*'|"[^"\\\n]*"|-?\d+(?:\.\d+)?|true|false|null)$/;
 import { wrapBodyInTry } from './start-failure-exit.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { descendantsOfKind, aliasPrelude, calleeText, fileNameNodes, isLogCall, isModuleFormatterCall, isModuleLogHelperCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers, thisRoot, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
@@ -19,6 +23,8 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
   const targets = new Set<string>();
   // The arguments each target was called with by the handler (for the onStop() delegate).
   const argsOf = new Map<string, string>();
+  // The same arguments one by one, with the line of the call that passed them.
+  const argValuesOf = new Map<string, { values: string[]; line: number }>();
   // Targets whose arguments named the handler's signal parameter, and the signal written instead.
   const namedSignalOf = new Map<string, string>();
   const namedSignalLine = new Map<string, number>();
@@ -102,6 +108,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
             if (exit && requiredParameter(ctx, name, args.length - 1)) settles.add(name);
             if (exit) exitArgs.set(name, call.getStartLineNumber());
             argsOf.set(name, kept.join(', '));
+            argValuesOf.set(name, { values: kept, line: call.getStartLineNumber() });
             argsSignalOf.set(name, { signals: sig.signals, line: call.getStartLineNumber() });
             otherArgs.set(name, (otherArgs.get(name) ?? []).filter((o) => !sig.signals.includes(o.signal)));
           } else if (Node.isCallExpression(call) && call.getExpression() === n && argsOf.has(name) && !redo && !namedSignalOf.has(name)) {
@@ -220,7 +227,15 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
         // A stop(done) that must be handed its callback is not the hook as it is: the lifecycle
         // clash rename makes its body onStop() waiting for done, and keeps stop(done?) for callers.
         if (t === 'stop' && settles.has('stop')) return;
-        if (t === 'stop') ctx.renameMember('stop', 'onStop', "stop() was the SIGTERM handler and still does work: renamed to the base's onStop() hook (the base's stop() calls it)");
+        if (t === 'stop') {
+          ctx.renameMember('stop', 'onStop', "stop() was the SIGTERM handler and still does work: renamed to the base's onStop() hook (the base's stop() calls it)");
+          // `() => relay.stop('SIGTERM')`: the base calls onStop() bare; the handler's literal
+          // arguments become the parameters' defaults, so `stop(reason)` still logs its reason.
+          const given = argValuesOf.get('stop');
+          if (given && given.values.length > 0 && given.values.every((v) => LITERAL.test(v)) && parametersDefaultTo(ctx, 'stop', given.values)) {
+            ctx.warnings.push(`the signal handler called stop(${given.values.join(', ')}) (line ${given.line}): the base calls onStop() without arguments, so those are its parameters' defaults now (other callers' arguments to stop() no longer reach it)`);
+          }
+        }
         dropExit(ctx, t);
         return;
       }

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promise
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Node, ts } from 'ts-morph';
+import { Node, SyntaxKind, ts } from 'ts-morph';
 import type { LaunchCommand } from '../../pipeline/language.js';
 import type { Profile } from '../../profile/profile.js';
 import { MigrateError } from '../../core/errors.js';
@@ -47,7 +47,8 @@ export function launchTarget(root: string, file: string): { abs: string; sf: imp
   let starterText: string | null = null;
   if (classes.length > 0 && !runsAtTopLevel(sf)) {
     const names = classes.map((c) => c.name).filter((n): n is string => !!n);
-    const starter = starterOf(root, abs, [...names, ...exportedInstances(sf, names)]);
+    const instances = exportedInstances(sf, names);
+    const starter = starterOf(root, abs, [...names, ...instances.names], instances.whole);
     if (starter) {
       abs = starter.file;
       starterText = starter.text;
@@ -280,7 +281,7 @@ const IMPORT_SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)(['"])
  * static factory `X.create(`), and runs something at its top level. Tests are not starters. Its
  * text imports the side being run: for a _v2 file, the specifier is pointed at the _v2 sibling.
  */
-function starterOf(root: string, file: string, names: string[]): { file: string; text: string } | null {
+function starterOf(root: string, file: string, names: string[], anyImporter = false): { file: string; text: string } | null {
   const legacy = legacyPath(file);
   const stem = (f: string) => f.replace(/\.(d\.)?[cm]?[jt]sx?$/, '').replace(/\/index$/, '');
   const builds = new RegExp(`\\bnew\\s+(${names.join('|')})\\s*[(<]|\\b(${names.join('|')})\\.\\w+\\s*\\(`);
@@ -295,7 +296,8 @@ function starterOf(root: string, file: string, names: string[]): { file: string;
     } catch {
       continue;
     }
-    if (!builds.test(text)) continue;
+    // (The module's export is the agent itself: whatever its importer calls it, importing is building.)
+    if (!anyImporter && !builds.test(text)) continue;
     let importsIt = false;
     const out = text.replace(IMPORT_SPECIFIER, (whole, _q: string, spec: string) => {
       if (stem(path.resolve(path.dirname(abs), spec)) !== stem(legacy)) return whole;
@@ -336,8 +338,9 @@ function builtAsCommonJs(file: string, sf: import('ts-morph').SourceFile, baseSt
  * `export const relay = new MetricsRelay()`: the names under which the module exports an instance
  * of one of its classes; the module that starts it calls `relay.start()` on its import.
  */
-function exportedInstances(sf: import('ts-morph').SourceFile, names: string[]): string[] {
+function exportedInstances(sf: import('ts-morph').SourceFile, names: string[]): { names: string[]; whole: boolean } {
   const out: string[] = [];
+  let whole = false;
   for (const st of sf.getVariableStatements()) {
     if (!st.hasExportKeyword()) continue;
     for (const d of st.getDeclarations()) {
@@ -345,7 +348,18 @@ function exportedInstances(sf: import('ts-morph').SourceFile, names: string[]): 
       if (init && Node.isNewExpression(init) && names.includes(init.getExpression().getText()) && Node.isIdentifier(d.getNameNode())) out.push(d.getName());
     }
   }
-  return out;
+  // CommonJS: `module.exports = new DigestPoller()` (the importer names it as it likes) and
+  // `exports.poller = new DigestPoller()`.
+  for (const st of sf.getStatements()) {
+    const b = Node.isExpressionStatement(st) ? st.getExpression() : null;
+    if (!b || !Node.isBinaryExpression(b) || b.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
+    const right = b.getRight();
+    if (!Node.isNewExpression(right) || !names.includes(right.getExpression().getText())) continue;
+    const m = /^(?:module\.exports|exports)(?:\.([A-Za-z_$][\w$]*))?$/.exec(b.getLeft().getText());
+    if (m?.[1]) out.push(m[1]);
+    else if (m) whole = true;
+  }
+  return { names: out, whole };
 }
 
 /** A file of the repository with a class extending one of `names`, on the same side (_v2 or legacy) as `file`. */
