@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliInProcess } from './helpers/cli.js';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 const CLI = path.join(REPO, 'bin', 'migrate.js');
@@ -19,6 +20,10 @@ let root: string;
 
 const git = (...args: string[]) => execa('git', args, { cwd: root });
 const migrate = (...args: string[]) => execa(process.execPath, [CLI, ...args, '--root', root], { cwd: root, reject: false });
+// The commands that start no agent run inside this process (the built CLI's main(), as
+// test/cli-in-process.test.ts compares with the spawned one): a Node start and the CLI's module
+// loading less each. The validating run --all stays a spawned CLI, as a user runs it.
+const migrateInProcess = (...args: string[]) => cliInProcess(root, args);
 
 beforeAll(async () => {
   if (!existsSync(path.join(REPO, 'dist', 'src', 'cli.js'))) await execa('npm', ['run', 'build'], { cwd: REPO });
@@ -32,8 +37,8 @@ beforeAll(async () => {
   await git('init', '-q', '-b', 'main');
   await git('config', 'user.name', 'Test');
   await git('config', 'user.email', 'test@example.invalid');
-  expect((await migrate('init', '--lang', 'python')).exitCode).toBe(0);
-  expect((await migrate('init', '--lang', 'typescript')).exitCode).toBe(0);
+  expect((await migrateInProcess('init', '--lang', 'python')).exitCode).toBe(0);
+  expect((await migrateInProcess('init', '--lang', 'typescript')).exitCode).toBe(0);
   await git('add', '-A');
   await git('commit', '-q', '-m', 'fleet');
 }, 120_000);
@@ -64,14 +69,14 @@ describe('mixed Python and TypeScript repository', () => {
 
   it('reverts one agent of each language and leaves the others', async () => {
     for (const agent of ['OrderRouter', 'KVCacheAgent']) {
-      const r = await migrate('revert', agent);
+      const r = await migrateInProcess('revert', agent);
       expect(r.exitCode, r.stderr).toBe(0);
     }
     expect(existsSync(path.join(root, 'services', 'order_router_v2.ts'))).toBe(false);
     expect(existsSync(path.join(root, 'agents', 'kv_cache_agent_v2.py'))).toBe(false);
     expect(existsSync(path.join(root, 'services', 'audit_trail_v2.ts'))).toBe(true);
     expect(existsSync(path.join(root, 'agents', 'rate_limiter_agent_v2.py'))).toBe(true);
-    const status = JSON.parse((await migrate('status', '--json')).stdout) as { agents: Array<{ name: string; state: string }> };
+    const status = JSON.parse((await migrateInProcess('status', '--json')).stdout) as { agents: Array<{ name: string; state: string }> };
     const state = Object.fromEntries(status.agents.map((a) => [a.name, a.state]));
     expect(state).toMatchObject({ OrderRouter: 'reverted', KVCacheAgent: 'reverted', AuditTrail: 'committed', RateLimiterAgent: 'committed' });
   }, 60_000);
@@ -81,7 +86,7 @@ describe('mixed Python and TypeScript repository', () => {
     await git('add', '-A');
     await git('commit', '-q', '-m', 'another agent');
     const transform = path.join(REPO, 'transforms', 'examples', 'rename-logger.js');
-    const run = await migrate('run', 'services/ticker.ts', '--transform', transform, '--no-validate', '--json');
+    const run = await migrateInProcess('run', 'services/ticker.ts', '--transform', transform, '--no-validate', '--json');
     expect(run.exitCode, run.stderr).toBe(0);
     const [r] = (JSON.parse(run.stdout) as { results: Array<{ output: string; commit: string }> }).results;
     const out = readFileSync(path.join(root, r!.output), 'utf8');

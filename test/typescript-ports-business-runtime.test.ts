@@ -11,18 +11,41 @@
 // read as a business port the _v2 dropped and the rewrite failed (before the fix). The scan now
 // reads the paths that server answers from the code, and the probe asks them: 7473 pairs with the
 // _v2's health port. A _v2 that drops the business API (7472) must still fail, naming it.
+//
+// The four validations run the built tool's validateCommand in this process, as `migrate validate`
+// runs it (typescript-runtime-cases does the same): one launch thread compiles all eight agents
+// (legacy and _v2 of each) and keeps the compiler and the lib and @types declarations it parsed
+// from one to the next, where four spawned CLIs each started Node, loaded the tool, started a launch
+// thread and parsed the same declarations again.
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, ensureBuilt, REPO } from './helpers/cli.js';
+import { capture, ensureBuilt, REPO } from './helpers/cli.js';
 
 const FIXTURE = path.join(REPO, 'fixtures', 'typescript', 'tsleft49-counter-relay-fixed-business-port');
 const AGENT = 'services/counter-relay.ts';
 const roots: string[] = [];
-beforeAll(() => ensureBuilt(), 180_000);
-afterAll(() => {
+type Dist = { validate: typeof import('../src/commands/validate.js'); invocation: typeof import('../src/core/invocation.js') };
+let dist: Dist;
+// The windows the spawned CLI was given in its environment (validation reads them from process.env).
+const WINDOWS = { MIGRATE_SURVIVAL_WINDOW_S: '2', MIGRATE_LEGACY_WINDOW_S: '2' };
+const saved = Object.fromEntries(Object.keys(WINDOWS).map((k) => [k, process.env[k]]));
+beforeAll(async () => {
+  ensureBuilt();
+  const load = (rel: string) => import(pathToFileURL(path.join(REPO, 'dist', 'src', rel)).href);
+  dist = { validate: await load('commands/validate.js'), invocation: await load('core/invocation.js') };
+  Object.assign(process.env, WINDOWS);
+}, 180_000);
+afterAll(async () => {
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  // The launch thread, as `migrate` ends it when a command returns.
+  await dist?.invocation.closeCommandLeftovers();
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
@@ -44,9 +67,11 @@ function repo(v2: string, fixture = FIXTURE, agent = AGENT): string {
 }
 
 async function portsCheck(root: string, cls = 'CounterRelay'): Promise<{ code: number; ports: { ok: boolean; detail: string } }> {
-  const r = await cli(root, ['validate', cls, '--json'], { env: { MIGRATE_SURVIVAL_WINDOW_S: '2', MIGRATE_LEGACY_WINDOW_S: '2' }, timeout: 110_000 });
-  const checks = JSON.parse(r.stdout).results[0].validation.checks as Array<{ name: string; ok: boolean; detail: string }>;
-  return { code: r.exitCode, ports: checks.find((c) => c.name === 'ports')! };
+  const [out, err] = [capture(), capture()];
+  const code = await dist.invocation.withInvocation({ argv: ['validate', cls, '--json'], stdout: out.stream, stderr: err.stream }, () => dist.validate.validateCommand([cls], { root, json: true }), { alongside: true });
+  expect(out.text(), err.text()).not.toBe('');
+  const checks = JSON.parse(out.text()).results[0].validation.checks as Array<{ name: string; ok: boolean; detail: string }>;
+  return { code, ports: checks.find((c) => c.name === 'ports')! };
 }
 
 describe('a _v2 that never listens on the legacy agent\'s business port', () => {
