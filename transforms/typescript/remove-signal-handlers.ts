@@ -517,20 +517,24 @@ function uncaughtFailure(ctx: TsRewriteContext, fn: Node, call: CallExpression, 
 }
 
 /**
- * Can the agent's method `name` fail as the body the rewrite keeps: a synchronous throw, or an
- * await of something that may reject (not `new Promise((resolve) => ...)`, which never does).
+ * Can the agent's method `name` fail as the body the rewrite keeps: a synchronous throw (a `*Sync`
+ * write, JSON.parse, a `throw`), or an await of a file write (`appendFile`, `writeFile`, ...) or of
+ * one of its own methods that can, with no `.catch()` of its own.
  */
-function canFail(ctx: TsRewriteContext, name: string): boolean {
+function canFail(ctx: TsRewriteContext, name: string, seen = new Set<string>()): boolean {
+  seen.add(name);
   const body = methodBody(ctx, name);
   if (!body || !Node.isBlock(body)) return false;
   const kept = body.getStatements().filter((st) => !ctx.edits.removes(st.getStart(), st.getEnd()));
-  const neverRejects = (e: Node) => {
+  const rejects = (e: Node): boolean => {
     while (Node.isParenthesizedExpression(e)) e = e.getExpression();
-    const executor = Node.isNewExpression(e) && e.getExpression().getText() === 'Promise' ? e.getArguments()[0] : undefined;
-    return !!executor && (Node.isArrowFunction(executor) || Node.isFunctionExpression(executor)) && executor.getParameters().length <= 1;
+    if (!Node.isCallExpression(e) || /\.catch$/.test(calleeText(e))) return false;
+    if (/(^|\.)(appendFile|writeFile|rename|mkdir|unlink|copyFile|rm)$/.test(calleeText(e))) return true;
+    const m = thisMember(e.getExpression());
+    return !!m && ctx.members.get(m)?.kind === 'method' && !seen.has(m) && canFail(ctx, m, seen);
   };
   const own = (n: Node, st: Node) => !n.getFirstAncestor((a) => a !== st && (Node.isArrowFunction(a) || Node.isFunctionExpression(a)) && st.getPos() <= a.getPos());
-  return kept.some((st) => throwsSync(ctx, st) || (isAsyncMethod(ctx, name) && [st, ...st.getDescendants()].some((n) => Node.isAwaitExpression(n) && own(n, st) && !neverRejects(n.getExpression()))));
+  return kept.some((st) => throwsSync(ctx, st) || [st, ...st.getDescendants()].some((n) => Node.isAwaitExpression(n) && own(n, st) && rejects(n.getExpression())));
 }
 
 /** The onStop() this transform wrote, its body in a `try` whose catch is `clause(indent)` (a synchronous onStop() calls synchronous methods only). True when wrapped. */
