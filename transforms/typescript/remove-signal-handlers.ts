@@ -452,8 +452,12 @@ function exitValueKept(ctx: TsRewriteContext, n: Node): boolean {
  * deregistered. Only when that stop can fail (it throws synchronously, or awaits something), and
  * when the file does not handle uncaught exceptions / unhandled rejections itself.
  */
+// The rewrites whose onStop() already runs in a try that keeps a failure's exit code: a second
+// handler (SIGINT's beside SIGTERM's) calling the same stop wraps nothing twice.
+const stopWrapped = new WeakSet<TsRewriteContext>();
+
 function keepUncaughtStopFailure(ctx: TsRewriteContext, stmt: Node, handler: Node, signal: string, removed: Set<string>): void {
-  if (ctx.base.fixedExitLine !== null) return;
+  if (ctx.base.fixedExitLine !== null || stopWrapped.has(ctx)) return;
   const renamedStop = [...ctx.renames.entries()].find(([, to]) => to === 'onStop')?.[0];
   const written = ctx.newMembers.find((m) => m.name === 'onStop');
   if (!renamedStop && (!written || ctx.members.has('onStop'))) return;
@@ -474,6 +478,7 @@ function keepUncaughtStopFailure(ctx: TsRewriteContext, stmt: Node, handler: Nod
   const clause = (indent: string) => `catch (err) {\n${indent}${ctx.unit}console.error(err);\n${indent}${ctx.unit}process.exitCode = 1;\n${indent}}`;
   const kept = renamedStop ? wrapBodyInTry(ctx, renamedStop, clause) : wrapWrittenOnStop(ctx, clause);
   if (!kept) return;
+  stopWrapped.add(ctx);
   ctx.warnings.push(
     `the ${signal} handler (line ${stmt.getStartLineNumber()}) let ${name}() fail uncaught (line ${fatal.c.getStartLineNumber()}): Node printed the error and exited 1 (${fatal.how}); ` +
       `the base logs a failing onStop() as a WARNING and exits 0, so onStop() now runs ${renamedStop ? 'its body' : `${name}()`} in a try whose catch prints the error and sets process.exitCode = 1, which the base's exit keeps once it has closed its servers and deregistered`,
@@ -534,7 +539,13 @@ function canFail(ctx: TsRewriteContext, name: string, seen = new Set<string>()):
     return !!m && ctx.members.get(m)?.kind === 'method' && !seen.has(m) && canFail(ctx, m, seen);
   };
   const own = (n: Node, st: Node) => !n.getFirstAncestor((a) => a !== st && (Node.isArrowFunction(a) || Node.isFunctionExpression(a)) && st.getPos() <= a.getPos());
-  return kept.some((st) => throwsSync(ctx, st) || [st, ...st.getDescendants()].some((n) => Node.isAwaitExpression(n) && own(n, st) && rejects(n.getExpression())));
+  // `await this.flush().catch(() => {})`: what the call throws or rejects with is swallowed there.
+  const swallowed = (st: Node) => {
+    let e: Node | undefined = Node.isExpressionStatement(st) ? st.getExpression() : undefined;
+    while (e && (Node.isAwaitExpression(e) || Node.isVoidExpression(e) || Node.isParenthesizedExpression(e))) e = e.getExpression();
+    return !!e && Node.isCallExpression(e) && /\.catch$/.test(calleeText(e));
+  };
+  return kept.some((st) => !swallowed(st) && (throwsSync(ctx, st) || [st, ...st.getDescendants()].some((n) => Node.isAwaitExpression(n) && own(n, st) && rejects(n.getExpression()))));
 }
 
 /** The onStop() this transform wrote, its body in a `try` whose catch is `clause(indent)` (a synchronous onStop() calls synchronous methods only). True when wrapped. */
@@ -565,8 +576,9 @@ function keepFailureExit(ctx: TsRewriteContext, live: Array<{ node: Node; code: 
   const open = member.text.indexOf('{\n');
   const head = member.text.slice(0, open);
   if (open < 0 || !/\basync\b/.test(head) || !member.text.endsWith('\n}')) return false;
-  if (!/\bawait\b/.test(member.text.slice(open + 2, -2))) return false;
-  return wrapWrittenOnStop(ctx, caught.clause);
+  if (!/\bawait\b/.test(member.text.slice(open + 2, -2)) || !wrapWrittenOnStop(ctx, caught.clause)) return false;
+  stopWrapped.add(ctx);
+  return true;
 }
 
 /**
@@ -621,7 +633,9 @@ function failureCatch(ctx: TsRewriteContext, live: Array<{ node: Node; code: str
  * settle. Only for one body with its braces on lines of their own. True when kept.
  */
 function keepRenamedStopFailureExit(ctx: TsRewriteContext, name: string, caught: { clause: (indent: string) => string }): boolean {
-  return wrapBodyInTry(ctx, name, caught.clause);
+  if (!wrapBodyInTry(ctx, name, caught.clause)) return false;
+  stopWrapped.add(ctx);
+  return true;
 }
 
 /**
