@@ -475,6 +475,10 @@ function keepUncaughtStopFailure(ctx: TsRewriteContext, stmt: Node, handler: Nod
   if (!fatal) return;
   const name = method(fatal.c)!;
   if (!canFail(ctx, name)) return;
+  // A renamed stop not declared async may be made so by another rewrite (a throw turned into a
+  // rejection, a returned promise awaited): a second `async` would not compile. Those stay as they were.
+  const decl = renamedStop ? ctx.members.get(renamedStop)?.nodes[0] : undefined;
+  if (renamedStop && !(decl && Node.isMethodDeclaration(decl) && decl.isAsync())) return;
   const clause = (indent: string) => `catch (err) {\n${indent}${ctx.unit}console.error(err);\n${indent}${ctx.unit}process.exitCode = 1;\n${indent}}`;
   const kept = renamedStop ? wrapBodyInTry(ctx, renamedStop, clause) : wrapWrittenOnStop(ctx, clause);
   if (!kept) return;
