@@ -220,3 +220,54 @@ describe('a kept server\'s close() callback runs before the base exits', () => {
     }, 60_000);
   }
 });
+
+// tsleft51-session-snapshot-stop-throws-exits: the entry's SIGTERM handler awaits stop() and exits
+// 0, nothing catching; a snapshot that cannot be written rejects it, and Node prints the error and
+// exits 1. The _v2's renamed onStop() runs its body in a try whose catch prints the error and sets
+// process.exitCode = 1: both end with 1 (the _v2 ended with 0 before: the base logged the failing
+// onStop() as a WARNING). With a writable snapshot path both end with 0 and write the snapshot.
+describe('tsleft51: a stop() failing uncaught in the entry\'s SIGTERM handler still ends with 1', () => {
+  const agent = 'services/session-cache.ts';
+  for (const [side, file] of [['legacy', agent], ['_v2', agent.replace(/\.ts$/, '_v2.ts')]] as const) {
+    it(`${side}: a snapshot that cannot be written, then SIGTERM, ends with 1 and the error`, async () => {
+      const root = materialize('tsleft51-session-snapshot-stop-throws-exits', agent);
+      const { code, log } = await stopAfter(root, file, root, /session cache up with 1 sessions/, { SESSION_HEALTH_PORT: '0', SESSION_SNAPSHOT: path.join(root, 'no-such-dir', 'snapshot.json') });
+      expect(code, log).toBe(1);
+      expect(log).toMatch(/ENOENT: no such file or directory, open '.*no-such-dir\/snapshot\.json'/);
+      if (side === '_v2') expect(log).toMatch(/SessionCache stopped/);
+    }, 60_000);
+
+    it(`${side}: a writable snapshot, then SIGTERM, ends with 0 and writes it`, async () => {
+      const root = materialize('tsleft51-session-snapshot-stop-throws-exits', agent);
+      const snapshot = path.join(root, 'snapshot.json');
+      const { code, log } = await stopAfter(root, file, root, /session cache up with 1 sessions/, { SESSION_HEALTH_PORT: '0', SESSION_SNAPSHOT: snapshot });
+      expect(code, log).toBe(0);
+      expect(JSON.parse(readFileSync(snapshot, 'utf8'))[0][0]).toBe('boot');
+    }, 60_000);
+  }
+});
+
+// tsleft51-reconciler-stop-resolves-exit-code: `process.exit(await reconciler.stop())`, stop()
+// resolving to 3 when settlements are left unmatched. The _v2's renamed onStop() sets
+// process.exitCode to what it returned: with one settlement carried over and no ledger, both end
+// with 3 and write the carry file (the _v2 ended with 0 before); with none, both end with 0.
+describe('tsleft51: the exit code stop() resolved to is still the process\'s', () => {
+  const agent = 'services/settlement-reconciler.ts';
+  for (const [side, file] of [['legacy', agent], ['_v2', agent.replace(/\.ts$/, '_v2.ts')]] as const) {
+    it(`${side}: a settlement left unmatched, then SIGTERM, ends with 3`, async () => {
+      const root = materialize('tsleft51-reconciler-stop-resolves-exit-code', agent);
+      const carry = path.join(root, 'unmatched.json');
+      writeFileSync(carry, JSON.stringify([{ id: 'stl-1', amountCents: 1250 }]));
+      const { code, log } = await stopAfter(root, file, root, /reconciler: 1 settlements carried over/, { RECON_HEALTH_PORT: '0', RECON_CARRY_FILE: carry });
+      expect(code, log).toBe(3);
+      expect(log).toMatch(/1 settlements left unmatched/);
+      if (side === '_v2') expect(log).toMatch(/SettlementReconciler stopped/);
+    }, 60_000);
+
+    it(`${side}: everything reconciled, then SIGTERM, ends with 0`, async () => {
+      const root = materialize('tsleft51-reconciler-stop-resolves-exit-code', agent);
+      const { code, log } = await stopAfter(root, file, root, /reconciler: 0 settlements carried over/, { RECON_HEALTH_PORT: '0', RECON_CARRY_FILE: path.join(root, 'unmatched.json') });
+      expect(code, log).toBe(0);
+    }, 60_000);
+  }
+});

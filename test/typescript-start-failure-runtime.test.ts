@@ -291,3 +291,48 @@ describe('a synchronous start() that throws ends the process, as the uncaught ex
     }, 60_000);
   }
 });
+
+// tsleft51-sync-main-signer-missing-key-exits: the synchronous start() is called from a synchronous
+// main(), not at the top level; its throw (SIGNER_KEY_FILE unset) leaves main() and reaches Node,
+// which prints it and exits 1. Before the fix the _v2's onStart() was not wrapped (only a top-level
+// call was recognised) and the _v2 ran on, health ok, signing nothing. With the key both sign and
+// stop on SIGTERM with 0.
+describe('tsleft51: a synchronous start() throwing inside a synchronous main() ends the process', () => {
+  const agent = 'services/webhook-signer.ts';
+  const freePort = async () => {
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    return port;
+  };
+  for (const [side, file] of sides(agent)) {
+    it(`${side}: SIGNER_KEY_FILE unset -> prints the error and exits 1 on its own`, async () => {
+      const root = materialize('tsleft51-sync-main-signer-missing-key-exits', agent);
+      const { code, log } = await runToExit(root, file, { SIGNER_PORT: String(await freePort()), SIGNER_KEY_FILE: '' });
+      expect(code, `still running 15 s after start() threw:\n${log}`).toBe(1);
+      expect(log).toMatch(/Error: SIGNER_KEY_FILE is not set/);
+      if (side === '_v2') expect(log).toMatch(/WebhookSigner stopped/);
+    }, 60_000);
+
+    it(`${side}: key present -> signs a POSTed body, SIGTERM stops it with 0`, async () => {
+      const root = materialize('tsleft51-sync-main-signer-missing-key-exits', agent);
+      const keyFile = path.join(root, 'signer.key');
+      writeFileSync(keyFile, 'a-test-webhook-signing-key-32-bytes!');
+      const port = await freePort();
+      let asked = false;
+      let signature: string | null = null;
+      const { code, log } = await stopWhen(root, file, { SIGNER_PORT: String(port), SIGNER_KEY_FILE: keyFile }, (l) => {
+        if (!asked && /webhook signer listening on/.test(l)) {
+          asked = true;
+          void fetch(`http://127.0.0.1:${port}/hooks/partner-1`, { method: 'POST', body: 'event-1', headers: { connection: 'close' } })
+            .then((r) => r.json() as Promise<{ signature: string }>)
+            .then((b) => (signature = b.signature), () => (signature = ''));
+        }
+        return signature !== null;
+      });
+      expect(signature, log).toMatch(/^[0-9a-f]{64}$/);
+      expect(code, log).toBe(0);
+    }, 60_000);
+  }
+});

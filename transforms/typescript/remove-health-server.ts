@@ -11,7 +11,7 @@ import { carryHealthHost } from './health-host.js';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { BASE_PATHS, expressRoutes, healthPayload, healthRoutes, routesIn, serverCreations } from '../../src/lang/typescript/patterns.js';
-import { descendantsOfKind, CALLS, THIS_ACCESS_KINDS, aliasPrelude, calleeText, descendantsOfKinds, thisAlias, thisMember, thisMembers, walkAgentCode } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, CALLS, THIS_ACCESS_KINDS, aliasPrelude, calleeText, descendantsOfKinds, isLogCall, thisAlias, thisMember, thisMembers, walkAgentCode } from '../../src/lang/typescript/syntax.js';
 
 export function removeHealthServer(ctx: TsRewriteContext): void {
   for (const m of ctx.members.values()) {
@@ -669,6 +669,15 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       continue;
     }
     if (routes.size === 0 && [...creation.getArguments(), ...listeners].some((fn) => handsRequestOn(fn, handlers))) continue;
+    // A catch-all that answers every path, /health among them, with what the request asks for
+    // (`lookup(req.url)`, a record per path): the agent's business endpoint, not a health probe,
+    // whatever it answers on /health. It stays whole; the base serves /health on its own port.
+    const requested = routes.size === 0 ? requestReads([...creation.getArguments(), ...listeners, ...handlers.map((h) => ctx.members.get(h)?.nodes[0]).filter((n): n is Node => !!n)]) : null;
+    if (requested) {
+      ctx.warnings.push(`${where} answers every path with what the request asks for (${requested.getText()}, line ${requested.getStartLineNumber()}): kept whole as the agent's business endpoint (the base serves /health on HEALTH_CHECK_PORT)`);
+      ctx.hints.businessHealth = true;
+      continue;
+    }
     // `http.createServer(this.router.handle)`: the request listener is a function held by one of
     // the agent's objects (a router, an app), not code of the agent: what it answers, its /health
     // among it, is not known here, and the server is the agent's business endpoint. It stays.
@@ -676,6 +685,15 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     if (dispatcher) {
       ctx.warnings.push(`${where} hands each request to ${dispatcher.getText()}: kept as it is, with whatever that answers (the base serves /health on HEALTH_CHECK_PORT)`);
       ctx.hints.businessHealth = true;
+      continue;
+    }
+    // `if (req.url === '/health') {...}` and every other path read as the business's request
+    // (a POSTed body signed, stored): the business endpoint with a /health branch, not a health
+    // server. It stays whole on its own port, its /health mirrored where it can be.
+    if (foreign.length === 0 && !isExpress && routes.size > 0 && tables.length === 0 && [creation as Node, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)].some(readsRequestBody)) {
+      ctx.hints.businessHealth = true;
+      ctx.warnings.push(`${where} answers every path but ${[...routes].join(', ')} with business work on the request's body: kept whole with its ${[...routes].join(', ')} on its own port (the base serves /health on HEALTH_CHECK_PORT)`);
+      mirrorHealthBranch(ctx, where, [creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)]);
       continue;
     }
     if (foreign.length > 0) {
@@ -1083,6 +1101,34 @@ function handsRequestOn(fn: Node, handlers: string[]): boolean {
     const m = thisMember(c.getExpression());
     return !(m && handlers.includes(m));
   });
+}
+
+/**
+ * The first read of what a request listener was asked (`req.url`, `req.headers[...]`, `req.method`)
+ * that decides what it answers: not inside a log line, and not a comparison (a route test, a
+ * method check). A health probe answers alike whatever it was asked; null when none of `fns`
+ * (listener functions or handler methods, their first parameter the request) reads one.
+ */
+function requestReads(fns: Node[]): Node | null {
+  for (const fn of fns) {
+    if (!(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn) || Node.isMethodDeclaration(fn))) continue;
+    const req = fn.getParameters()[0];
+    if (!req || !Node.isIdentifier(req.getNameNode())) continue;
+    for (const id of fn.getDescendantsOfKind(SyntaxKind.Identifier)) {
+      if (id.getText() !== req.getName() || id === req.getNameNode()) continue;
+      const access = id.getParent();
+      if (!access || !(Node.isPropertyAccessExpression(access) || Node.isElementAccessExpression(access)) || access.getExpression() !== id) continue;
+      const prop = Node.isPropertyAccessExpression(access) ? access.getName() : '';
+      if (!/^(url|headers|method|query|params|path)$/.test(prop)) continue;
+      let top: Node = access;
+      while (top.getParent() && (Node.isPropertyAccessExpression(top.getParent()) || Node.isElementAccessExpression(top.getParent()) || Node.isNonNullExpression(top.getParent()) || Node.isParenthesizedExpression(top.getParent()))) top = top.getParent()!;
+      const parent = top.getParent();
+      if (parent && Node.isBinaryExpression(parent) && /^[!=]==?$/.test(parent.getOperatorToken().getText())) continue;
+      if (top.getFirstAncestor((a) => Node.isCallExpression(a) && isLogCall(a))) continue;
+      return top;
+    }
+  }
+  return null;
 }
 
 /** `holder.listen(ARG, ...)` (or `server.listen` inside the body): the port expression. */

@@ -3,18 +3,19 @@
 // goes too when it is pure infrastructure; when it still does business cleanup it stays and
 // the base's onStop() hook is made to call it, so SIGTERM still runs it.
 import { Node, SyntaxKind } from 'ts-morph';
+import type { CallExpression } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { parametersDefaultTo } from './entrypoint.js';
-
-/** A string, number or boolean literal's text: a value a parameter default means the same as. */
-const LITERAL = /^(?:'[^'\\\n]*'|"[^"\\\n]*"|-?\d+(?:\.\d+)?|true|false|null)$/;
-import { wrapBodyInTry } from './start-failure-exit.js';
+import { handlesProcessEvent, throwsSync, wrapBodyInTry } from './start-failure-exit.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { descendantsOfKind, aliasPrelude, calleeText, fileNameNodes, isLogCall, isModuleFormatterCall, isModuleLogHelperCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers, thisRoot, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { callerList, isInfraStatement, methodBody, scopeFor, usesOf } from '../../src/lang/typescript/context.js';
+
+/** A string, number or boolean literal's text: a value a parameter default means the same as. */
+const LITERAL = /^(?:'[^'\\\n]*'|"[^"\\\n]*"|-?\d+(?:\.\d+)?|true|false|null)$/;
 
 export function removeSignalHandlers(ctx: TsRewriteContext): void {
   const roots: Node[] = [ctx.cls];
@@ -75,6 +76,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
         continue;
       }
       if (handler) signalHandlers.push({ handler, signals: sig.signals, line: stmt.getStartLineNumber() });
+      if (handler) for (const [m, line] of exitValues(ctx, handler, agentNames)) (ctx.hints.exitCodeOf ??= new Map()).set(m, line);
       const fnOf = factory?.fn ?? handler;
       if (fnOf && handler !== sig.call.getArguments()[1]) named.set(fnOf, [...(named.get(fnOf) ?? []), stmt]);
       // The agent methods the handler calls: this.x() inside the class, agent.x() in the entry point.
@@ -341,9 +343,13 @@ function warnFailureExits(ctx: TsRewriteContext, handlers: Array<{ stmt: Node; h
         if (!/^0$/.test(value.trim())) codes.push({ node: n, code: value });
       }
     }
-    // A handler in a function the rewrite keeps (its other callers) keeps its exits.
-    const live = codes.filter((c) => ctx.edits.removes(c.node.getStart(), c.node.getEnd()));
-    if (live.length === 0) continue;
+    // A handler in a function the rewrite keeps (its other callers) keeps its exits; an exit with
+    // the value the renamed onStop() now sets as process.exitCode (exitCodeKept) is kept there.
+    const live = codes.filter((c) => ctx.edits.removes(c.node.getStart(), c.node.getEnd()) && !exitValueKept(ctx, c.node));
+    if (live.length === 0) {
+      if (!cut && codes.every((c) => exitValueKept(ctx, c.node))) keepUncaughtStopFailure(ctx, stmt, handler, signal, removed);
+      continue;
+    }
     const first = live[0]!;
     const branch = failureBranch(first.node, handler);
     const logs = branch
@@ -398,6 +404,180 @@ function warnFailureExits(ctx: TsRewriteContext, handlers: Array<{ stmt: Node; h
   }
 }
 
+/** `E` of `process.exit(E)` / `process.exitCode = E`, without `await` and parentheses. */
+function exitValue(n: Node): Node | null {
+  let e: Node | undefined = Node.isCallExpression(n) && calleeText(n) === 'process.exit' ? n.getArguments()[0] : Node.isBinaryExpression(n) && n.getOperatorToken().getKind() === SyntaxKind.EqualsToken && n.getLeft().getText().replace(/\s+/g, '') === 'process.exitCode' ? n.getRight() : undefined;
+  while (e && (Node.isAwaitExpression(e) || Node.isParenthesizedExpression(e))) e = e.getExpression();
+  return e ?? null;
+}
+
+/**
+ * The agent's methods whose value handler `fn` exits with: `process.exit(await svc.stop())`,
+ * `process.exitCode = this.stop()`, `svc.stop().then((code) => process.exit(code))`; each with its line.
+ */
+function exitValues(ctx: TsRewriteContext, fn: Node, agentNames: string[]): Array<[string, number]> {
+  const out: Array<[string, number]> = [];
+  const method = (c: Node) => {
+    const e = Node.isCallExpression(c) ? c.getExpression() : null;
+    if (!e || !Node.isPropertyAccessExpression(e)) return null;
+    const viaThis = thisMember(e);
+    const name = viaThis ?? (agentNames.includes(e.getExpression().getText()) ? e.getName() : null);
+    return name && ctx.members.get(name)?.kind === 'method' ? name : null;
+  };
+  for (const n of [fn, ...fn.getDescendants()]) {
+    const v = exitValue(n);
+    if (!v) continue;
+    const direct = method(v);
+    if (direct) out.push([direct, n.getStartLineNumber()]);
+    // `.then((code) => process.exit(code))` on the method's promise.
+    const cb = n.getFirstAncestor((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a));
+    const then = cb?.getParent();
+    const param = cb && (Node.isArrowFunction(cb) || Node.isFunctionExpression(cb)) ? cb.getParameters()[0] : undefined;
+    if (!direct && param && Node.isIdentifier(v) && v.getText() === param.getName() && then && Node.isCallExpression(then) && then.getArguments()[0] === cb) {
+      const access = then.getExpression();
+      const m = Node.isPropertyAccessExpression(access) && access.getName() === 'then' ? method(access.getExpression()) : null;
+      if (m) out.push([m, n.getStartLineNumber()]);
+    }
+  }
+  return out;
+}
+
+/** An exit of a removed handler with the value of a method whose hook now sets process.exitCode to it. */
+function exitValueKept(ctx: TsRewriteContext, n: Node): boolean {
+  const kept = ctx.hints.exitCodeKept;
+  if (!kept || kept.size === 0) return false;
+  const v = exitValue(n);
+  if (!v) return false;
+  const called = (c: Node) => Node.isCallExpression(c) && Node.isPropertyAccessExpression(c.getExpression()) && kept.has((c.getExpression() as import('ts-morph').PropertyAccessExpression).getName());
+  if (called(v)) return true;
+  const cb = n.getFirstAncestor((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a));
+  const then = cb?.getParent();
+  const access = then && Node.isCallExpression(then) ? then.getExpression() : null;
+  return !!access && Node.isPropertyAccessExpression(access) && access.getName() === 'then' && called(access.getExpression());
+}
+
+/**
+ * A removed handler whose stop call's failure nothing caught (`async () => { await svc.stop();
+ * process.exit(0); }`, `() => { svc.stop(); process.exit(0); }` with a synchronous stop): a stop
+ * that throws or rejects (the final flush to disk failing) reached Node as an uncaught exception or
+ * an unhandled rejection, which prints the error and exits 1, the code a supervisor sees. The base
+ * catches a failing onStop(), logs a WARNING and exits 0. The stop the handler called, now onStop()
+ * (renamed, or called from the onStop() written for it), runs in a try whose catch prints the error
+ * and sets process.exitCode = 1, which the base's exit keeps once it has closed its servers and
+ * deregistered. Only when that stop can fail (it throws synchronously, or awaits something), and
+ * when the file does not handle uncaught exceptions / unhandled rejections itself.
+ */
+// The rewrites whose onStop() already runs in a try that keeps a failure's exit code: a second
+// handler (SIGINT's beside SIGTERM's) calling the same stop wraps nothing twice.
+const stopWrapped = new WeakSet<TsRewriteContext>();
+
+function keepUncaughtStopFailure(ctx: TsRewriteContext, stmt: Node, handler: Node, signal: string, removed: Set<string>): void {
+  if (ctx.base.fixedExitLine !== null || stopWrapped.has(ctx)) return;
+  const renamedStop = [...ctx.renames.entries()].find(([, to]) => to === 'onStop')?.[0];
+  const written = ctx.newMembers.find((m) => m.name === 'onStop');
+  if (!renamedStop && (!written || ctx.members.has('onStop'))) return;
+  const fn = Node.isArrowFunction(handler) || Node.isFunctionExpression(handler) || Node.isFunctionDeclaration(handler) ? handler : null;
+  if (!fn) return;
+  const method = (c: CallExpression) => {
+    const e = c.getExpression();
+    return Node.isPropertyAccessExpression(e) && ctx.members.get(e.getName())?.kind === 'method' && !removed.has(e.getName()) ? e.getName() : null;
+  };
+  const calls = descendantsOfKind(fn, SyntaxKind.CallExpression).filter((c) => {
+    const m = method(c);
+    return m !== null && (renamedStop ? m === renamedStop : written!.text.includes(`this.${m}(`));
+  });
+  const fatal = calls.map((c) => ({ c, how: uncaughtFailure(ctx, fn, c, method(c)!) })).find((x) => x.how !== null);
+  if (!fatal) return;
+  const name = method(fatal.c)!;
+  if (!canFail(ctx, name)) return;
+  // A renamed stop not declared async may be made so by another rewrite (a throw turned into a
+  // rejection, a returned promise awaited): a second `async` would not compile. Those stay as they were.
+  const decl = renamedStop ? ctx.members.get(renamedStop)?.nodes[0] : undefined;
+  if (renamedStop && !(decl && Node.isMethodDeclaration(decl) && decl.isAsync())) return;
+  const clause = (indent: string) => `catch (err) {\n${indent}${ctx.unit}console.error(err);\n${indent}${ctx.unit}process.exitCode = 1;\n${indent}}`;
+  const kept = renamedStop ? wrapBodyInTry(ctx, renamedStop, clause) : wrapWrittenOnStop(ctx, clause);
+  if (!kept) return;
+  stopWrapped.add(ctx);
+  ctx.warnings.push(
+    `the ${signal} handler (line ${stmt.getStartLineNumber()}) let ${name}() fail uncaught (line ${fatal.c.getStartLineNumber()}): Node printed the error and exited 1 (${fatal.how}); ` +
+      `the base logs a failing onStop() as a WARNING and exits 0, so onStop() now runs ${renamedStop ? 'its body' : `${name}()`} in a try whose catch prints the error and sets process.exitCode = 1, which the base's exit keeps once it has closed its servers and deregistered`,
+  );
+}
+
+/**
+ * How a failure of `call` (the agent's method `name`) inside signal handler `fn` reached Node
+ * uncaught, or null: not in a try with a catch, no `.catch()` / `.then(_, onRejected)` on its
+ * chain, and (a promise the handler does not await) no synchronous process.exit() after it that
+ * ends the process before the rejection is seen.
+ */
+function uncaughtFailure(ctx: TsRewriteContext, fn: Node, call: CallExpression, name: string): string | null {
+  let top: Node = call;
+  for (;;) {
+    const p = top.getParent();
+    if (p && (Node.isParenthesizedExpression(p) || Node.isNonNullExpression(p))) top = p;
+    else if (p && Node.isPropertyAccessExpression(p) && Node.isCallExpression(p.getParent()) && /^(then|finally)$/.test(p.getName())) {
+      const chained = p.getParent() as CallExpression;
+      if (p.getName() === 'then' && chained.getArguments().length > 1) return null;
+      top = chained;
+    } else break;
+  }
+  const after = top.getParent();
+  if (after && Node.isPropertyAccessExpression(after) && after.getName() === 'catch') return null;
+  for (let n: Node | undefined = top.getParent(); n && n !== fn; n = n.getParent()) {
+    if (Node.isTryStatement(n) && n.getCatchClause() && n.getTryBlock().getPos() <= top.getPos() && top.getEnd() <= n.getTryBlock().getEnd()) return null;
+    if (Node.isArrowFunction(n) || Node.isFunctionExpression(n)) return null;
+  }
+  const awaited = !!after && Node.isAwaitExpression(after);
+  const promise = awaited || top !== call || isAsyncMethod(ctx, name);
+  if (promise && handlesProcessEvent(ctx, 'unhandledRejection')) return null;
+  if (!promise && handlesProcessEvent(ctx, 'uncaughtException')) return null;
+  if (awaited) return 'an unhandled rejection of the awaited call';
+  if (!promise) return 'an uncaught exception';
+  // A promise not awaited: a synchronous exit after it ends the process before its rejection is seen.
+  const st = top.getFirstAncestor((a) => Node.isStatement(a) && Node.isBlock(a.getParent()));
+  const block = st?.getParent();
+  if (st && block && Node.isBlock(block) && block.getStatements().slice(block.getStatements().indexOf(st as never) + 1).some((x) => descendantsOfKind(x, SyntaxKind.CallExpression).some((c) => calleeText(c) === 'process.exit'))) return null;
+  return 'an unhandled rejection of its promise';
+}
+
+/**
+ * Can the agent's method `name` fail as the body the rewrite keeps: a synchronous throw (a `*Sync`
+ * write, JSON.parse, a `throw`), or an await of a file write (`appendFile`, `writeFile`, ...) or of
+ * one of its own methods that can, with no `.catch()` of its own.
+ */
+function canFail(ctx: TsRewriteContext, name: string, seen = new Set<string>()): boolean {
+  seen.add(name);
+  const body = methodBody(ctx, name);
+  if (!body || !Node.isBlock(body)) return false;
+  const kept = body.getStatements().filter((st) => !ctx.edits.removes(st.getStart(), st.getEnd()));
+  const rejects = (e: Node): boolean => {
+    while (Node.isParenthesizedExpression(e)) e = e.getExpression();
+    if (!Node.isCallExpression(e) || /\.catch$/.test(calleeText(e))) return false;
+    if (/(^|\.)(appendFile|writeFile|rename|mkdir|unlink|copyFile|rm)$/.test(calleeText(e))) return true;
+    const m = thisMember(e.getExpression());
+    return !!m && ctx.members.get(m)?.kind === 'method' && !seen.has(m) && canFail(ctx, m, seen);
+  };
+  const own = (n: Node, st: Node) => !n.getFirstAncestor((a) => a !== st && (Node.isArrowFunction(a) || Node.isFunctionExpression(a)) && st.getPos() <= a.getPos());
+  // `await this.flush().catch(() => {})`: what the call throws or rejects with is swallowed there.
+  const swallowed = (st: Node) => {
+    let e: Node | undefined = Node.isExpressionStatement(st) ? st.getExpression() : undefined;
+    while (e && (Node.isAwaitExpression(e) || Node.isVoidExpression(e) || Node.isParenthesizedExpression(e))) e = e.getExpression();
+    return !!e && Node.isCallExpression(e) && /\.catch$/.test(calleeText(e));
+  };
+  return kept.some((st) => !swallowed(st) && (throwsSync(ctx, st) || [st, ...st.getDescendants()].some((n) => Node.isAwaitExpression(n) && own(n, st) && rejects(n.getExpression()))));
+}
+
+/** The onStop() this transform wrote, its body in a `try` whose catch is `clause(indent)` (a synchronous onStop() calls synchronous methods only). True when wrapped. */
+function wrapWrittenOnStop(ctx: TsRewriteContext, clause: (indent: string) => string): boolean {
+  const member = ctx.newMembers.find((m) => m.name === 'onStop');
+  const open = member ? member.text.indexOf('{\n') : -1;
+  if (!member || open < 0 || !member.text.endsWith('\n}')) return false;
+  const u = ctx.unit;
+  const inner = member.text.slice(open + 2, -2).split('\n').map((l) => (l.trim() ? u + l : l)).join('\n');
+  member.text = `${member.text.slice(0, open)}{\n${u}try {\n${inner}\n${u}} ${clause(u)}\n}`;
+  return true;
+}
+
 /**
  * Keep a removed handler's failure exit (`.catch((err) => { console.error('drain failed', err);
  * process.exit(1); })`) in the onStop() this transform wrote for it, when the base's exit keeps
@@ -415,11 +595,8 @@ function keepFailureExit(ctx: TsRewriteContext, live: Array<{ node: Node; code: 
   const open = member.text.indexOf('{\n');
   const head = member.text.slice(0, open);
   if (open < 0 || !/\basync\b/.test(head) || !member.text.endsWith('\n}')) return false;
-  const body = member.text.slice(open + 2, -2);
-  if (!/\bawait\b/.test(body)) return false;
-  const u = ctx.unit;
-  const inner = body.split('\n').map((l) => (l.trim() ? u + l : l)).join('\n');
-  member.text = `${head}{\n${u}try {\n${inner}\n${u}} ${caught.clause(u)}\n}`;
+  if (!/\bawait\b/.test(member.text.slice(open + 2, -2)) || !wrapWrittenOnStop(ctx, caught.clause)) return false;
+  stopWrapped.add(ctx);
   return true;
 }
 
@@ -475,7 +652,9 @@ function failureCatch(ctx: TsRewriteContext, live: Array<{ node: Node; code: str
  * settle. Only for one body with its braces on lines of their own. True when kept.
  */
 function keepRenamedStopFailureExit(ctx: TsRewriteContext, name: string, caught: { clause: (indent: string) => string }): boolean {
-  return wrapBodyInTry(ctx, name, caught.clause);
+  if (!wrapBodyInTry(ctx, name, caught.clause)) return false;
+  stopWrapped.add(ctx);
+  return true;
 }
 
 /**

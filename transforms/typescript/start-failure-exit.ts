@@ -66,6 +66,11 @@ export function throwsSync(ctx: TsRewriteContext, node: Node, seen = new Set<Nod
   if (seen.has(node)) return false;
   seen.add(node);
   if (Node.isThrowStatement(node)) return true;
+  // A statement that is itself a `try` with a `catch`: only its catch and finally may throw on.
+  if (Node.isTryStatement(node) && node.getCatchClause()) {
+    const fin = node.getFinallyBlock();
+    return throwsSync(ctx, node.getCatchClause()!.getBlock(), seen) || (!!fin && throwsSync(ctx, fin, seen));
+  }
   let found = false;
   const callee = (c: CallExpression): Node | undefined => {
     const e = c.getExpression();
@@ -143,7 +148,7 @@ export function wrapBodyInTry(ctx: TsRewriteContext, name: string, clause: (inde
 }
 
 /** An expression that may be a promise (any, unknown, or a type with `then`). */
-function promised(e: Node): boolean {
+export function promised(e: Node): boolean {
   const type = e.getType();
   return (type.isUnion() ? type.getUnionTypes() : [type]).some((x) => x.isAny() || x.isUnknown() || !!x.getProperty('then'));
 }
@@ -182,18 +187,23 @@ function moduleLevel(ctx: TsRewriteContext, st: Node): boolean {
  * `process.on(event, ...)` (or `once`, `addListener`) anywhere in the file for 'unhandledRejection'
  * or 'uncaughtException': it decides what a rejection or a throw reaching the top does.
  */
-function handlesProcessEvent(ctx: TsRewriteContext, event: 'unhandledRejection' | 'uncaughtException'): boolean {
+export function handlesProcessEvent(ctx: TsRewriteContext, event: 'unhandledRejection' | 'uncaughtException'): boolean {
   return descendantsOfKind(ctx.sf, SyntaxKind.CallExpression).some(
     (c) => /^process\.(on|once|addListener|prependListener)$/.test(calleeText(c)) && new RegExp(`^['"\`]${event}['"\`]$`).test(c.getArguments()[0]?.getText() ?? ''),
   );
 }
 
-/** `await agent.start()` a statement of `async function main()` called exactly once: that call of main(). */
+/**
+ * `await agent.start();` a statement of `async function main()`, or `agent.start();` one of any
+ * `function main()`, called exactly once: that call of main() (a throw of a synchronous start
+ * leaves a synchronous main() as it would the module's top level).
+ */
 function mainCall(ctx: TsRewriteContext, call: CallExpression): CallExpression | null {
-  const stmt = call.getParent()!.getParent();
+  const awaited = Node.isAwaitExpression(call.getParent());
+  const stmt = awaited ? call.getParent()!.getParent() : call.getParent();
   if (!stmt || !Node.isExpressionStatement(stmt)) return null;
   const fn = stmt.getParent()?.getParent();
-  if (!fn || !Node.isFunctionDeclaration(fn) || !fn.isAsync() || !fn.getName()) return null;
+  if (!fn || !Node.isFunctionDeclaration(fn) || (awaited && !fn.isAsync()) || !fn.getName()) return null;
   const name = fn.getName()!;
   const uses = ctx.sf.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id.getText() === name && id !== fn.getNameNode());
   if (uses.length !== 1) return null;
@@ -215,7 +225,8 @@ function mainCall(ctx: TsRewriteContext, call: CallExpression): CallExpression |
 function fatalStartHandler(ctx: TsRewriteContext, e: EntryInfo): FatalHandler | null {
   const call = e.methodNameNode?.getParent()?.getParent();
   if (!call || !Node.isCallExpression(call)) return null;
-  const reached = Node.isAwaitExpression(call.getParent()) && !moduleLevel(ctx, call.getParent()!.getParent()!) ? mainCall(ctx, call) : call;
+  const stmt = Node.isAwaitExpression(call.getParent()) ? call.getParent()!.getParent()! : call.getParent()!;
+  const reached = Node.isExpressionStatement(stmt) && !moduleLevel(ctx, stmt) ? mainCall(ctx, call) : call;
   if (!reached) return null;
   const awaited = reached.getParent();
   const nodeExits = (via: string, at: Node): FatalHandler => ({ param: 'err', paramType: null, lines: ['console.error(err);'], exit: 'process.exit(1);', code: '1', line: at.getStartLineNumber(), via });
@@ -231,7 +242,7 @@ function fatalStartHandler(ctx: TsRewriteContext, e: EntryInfo): FatalHandler | 
   // `agent.start();` a synchronous start at the module's top level, nothing catching: what it
   // throws (a required env var unset, a file it reads missing) is an uncaught exception, and Node
   // prints it and exits 1 (unless the file handles uncaught exceptions itself).
-  if (bare && Node.isExpressionStatement(bare) && moduleLevel(ctx, bare) && reached === call && !promised(reached) && !handlesProcessEvent(ctx, 'uncaughtException')) {
+  if (bare && Node.isExpressionStatement(bare) && moduleLevel(ctx, bare) && !promised(call) && !promised(reached) && !handlesProcessEvent(ctx, 'uncaughtException')) {
     return nodeExits(UNCAUGHT, bare);
   }
   const catchCall = catchOf(reached);

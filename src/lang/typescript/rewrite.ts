@@ -40,6 +40,7 @@ import { carriedKey, carriedValue, mapOldBase } from '../../../transforms/typesc
 import { keepLifecycleLogLines, keepSignalLogLines, respellKeptLifecycleLogLines } from '../../../transforms/typescript/lifecycle-log-lines.js';
 import { renameLifecycleClashes } from '../../../transforms/typescript/lifecycle-names.js';
 import { keepOutsideStartFailure } from '../../../transforms/typescript/outside-start-failure.js';
+import { promised as mayBePromise } from '../../../transforms/typescript/start-failure-exit.js';
 import { superCall } from '../../../transforms/typescript/super-call.js';
 import { keepExitCodes } from '../../../transforms/typescript/exit-code.js';
 import { keepBeforeExit } from '../../../transforms/typescript/before-exit.js';
@@ -695,16 +696,19 @@ function hookResolvesToNothing(ctx: TsRewriteContext, n: MethodDeclaration, from
   if (!promised) return hookValueDropped(ctx, n, own, from, to);
   if (declared) ctx.edits.replace(declared.getStart(), declared.getEnd(), 'Promise<void>');
   const bare = (e: Node) => Node.isCallExpression(e) || Node.isIdentifier(e) || Node.isPropertyAccessExpression(e) || Node.isParenthesizedExpression(e) || Node.isNewExpression(e);
+  const code = exitCodeKept(ctx, own, from, to);
   for (const r of own) {
     const e = r.getExpression()!;
     if (n.isAsync()) {
-      ctx.edits.insert(e.getStart(), 'void (await ');
+      // (A number returned as it is needs no await to be the code.)
+      ctx.edits.insert(e.getStart(), code ? `void (process.exitCode = ${mayBePromise(e) ? 'await ' : ''}` : 'void (await ');
       ctx.edits.insert(e.getEnd(), ')');
     } else {
       if (!bare(e)) ctx.edits.insert(e.getStart(), '(');
-      ctx.edits.insert(e.getEnd(), `${bare(e) ? '' : ')'}.then(() => undefined)`);
+      ctx.edits.insert(e.getEnd(), `${bare(e) ? '' : ')'}.then(${code ? '(code) => void (process.exitCode = code)' : '() => undefined'})`);
     }
   }
+  if (code) return;
   ctx.warnings.push(
     `${from}() returned ${declared ? declared.getText() : 'a promise of a value'} (line ${own[0]!.getStartLineNumber()}); as the base's ${to}() hook it resolves to nothing (the base's ${from}() does not hand a hook's value on): it still settles when that promise does, its value is dropped`,
   );
@@ -720,17 +724,39 @@ function hookResolvesToNothing(ctx: TsRewriteContext, n: MethodDeclaration, from
 function hookValueDropped(ctx: TsRewriteContext, n: MethodDeclaration, own: ReturnStatement[], from: string, to: string): void {
   const declared = n.getReturnTypeNode();
   if (declared) ctx.edits.replace(declared.getStart(), declared.getEnd(), n.isAsync() ? 'Promise<void>' : 'void');
+  const code = exitCodeKept(ctx, own, from, to);
   for (const r of own) {
     const e = r.getExpression()!;
-    ctx.edits.insert(e.getStart(), 'void (');
+    ctx.edits.insert(e.getStart(), code ? 'void (process.exitCode = ' : 'void (');
     ctx.edits.insert(e.getEnd(), ')');
   }
+  if (code) return;
   const first = own[0]!;
   ctx.kept.push({
     symbol: to,
     line: first.getStartLineNumber(),
     reason: `${from}() returned ${declared ? `a ${declared.getText()}` : 'a value'} (${first.getExpression()!.getText()}, line ${first.getStartLineNumber()}) that its callers could act on; the base's ${to}() hook returns nothing and the base's ${from}() hands no value on, so it is still computed but dropped (return void (...)): keep it in a field, or act on it inside ${to}(), where a caller needs it`,
   });
+}
+
+/**
+ * `process.exit(await svc.stop())` in a removed signal handler: the exit code was the value `from`
+ * returned (or resolved to), and the base's stop() hands a hook's value to no one. When every
+ * returned value is a number, the renamed hook sets process.exitCode to it (`return void
+ * (process.exitCode = ...)`), which the base's exit keeps once it has closed its servers and
+ * deregistered: the supervisor sees the same code. True when kept (and said).
+ */
+function exitCodeKept(ctx: TsRewriteContext, own: ReturnStatement[], from: string, to: string): boolean {
+  const line = ctx.hints.exitCodeOf?.get(from);
+  if (line === undefined || to !== 'onStop' || ctx.base.fixedExitLine !== null) return false;
+  const numeric = (t: import('ts-morph').Type) => t.isNumber() || t.isNumberLiteral() || (t.isUnion() && t.getUnionTypes().every((u) => u.isNumber() || u.isNumberLiteral()));
+  const valueOf = (t: import('ts-morph').Type) => (t.getSymbol()?.getName() === 'Promise' ? t.getTypeArguments()[0] : t);
+  if (!own.every((r) => { const t = valueOf(r.getExpression()!.getType()); return !!t && numeric(t); })) return false;
+  (ctx.hints.exitCodeKept ??= new Set()).add(from);
+  ctx.warnings.push(
+    `the signal handler exited with the value ${from}() returned (line ${line}); as the base's ${to}() hook it returns nothing, so each of its returns now sets process.exitCode to that value, which the base's exit keeps once it has closed its servers and deregistered`,
+  );
+  return true;
 }
 
 /**
