@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { templatesDir } from '../src/profile/profile.js';
 import { startFakeEventBus, type FakeEventBus } from '../src/validate/fake-eventbus.js';
 import { checkEventBus } from '../src/validate/checks/eventbus.js';
-import { allocatePorts, releasePorts } from '../src/validate/ports.js';
+import { allocatePorts, ephemeralRange, releasePorts } from '../src/validate/ports.js';
 
 const RUNTIME = path.join(templatesDir(), 'runtime', 'python');
 const cleanup: Array<() => Promise<void> | void> = [];
@@ -111,6 +111,22 @@ describe('fake EventBus', () => {
     await bus.start();
     expect(await post(`${bus.url}/x`, '"back"')).toBe(200);
     expect(bus.received()).toHaveLength(3);
+  });
+
+  it('holds a claimed port below the kernel\'s ephemeral range until it closes, so nothing takes it while the bus is down', async () => {
+    // A port from listen(0) could become another connection's own end while the bus is down, and
+    // its restart then failed with EADDRINUSE (a full suite run failed a seed-001 unit that way).
+    const bus = await startFakeEventBus();
+    cleanup.push(() => bus.close());
+    expect(bus.port).toBeLessThan(ephemeralRange()[0]);
+    await bus.stop();
+    await expect(allocatePorts(1, [bus.port, bus.port])).rejects.toThrow(/could not find/);
+    await bus.start();
+    expect(await post(`${bus.url}/x`, '"back"')).toBe(200);
+    await bus.close();
+    const [again] = await allocatePorts(1, [bus.port, bus.port]);
+    expect(again).toBe(bus.port);
+    releasePorts([again!]);
   });
 });
 

@@ -9,6 +9,7 @@ import { appendFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { readBody, send } from './http-util.js';
+import { allocatePorts, releasePorts } from './ports.js';
 
 export interface FakeEventBus {
   port: number;
@@ -35,7 +36,13 @@ function parsed(text: string): unknown {
 // MIGRATE_EVENTBUS_LOG=FILE (`log`): every envelope is also appended to FILE as one JSON line
 // (`{"envelope": ...}`, with `"path"` and `"headers"` when it came over HTTP), so a reviewer (or
 // a test) can read what the migrated agent actually sent, not only how many.
-export async function startFakeEventBus(port = 0, log: string | undefined = process.env.MIGRATE_EVENTBUS_LOG): Promise<FakeEventBus> {
+//
+// With no port given it takes a claimed one below the kernel's ephemeral range (ports.ts), held
+// until close(): the bus goes down and comes back on its port, and a port the kernel picked
+// (listen(0)) could meanwhile become any connection's own end, failing the restart with
+// EADDRINUSE, a failure of no agent (seen in a suite run). Port 0 still asks the kernel.
+export async function startFakeEventBus(port?: number, log: string | undefined = process.env.MIGRATE_EVENTBUS_LOG): Promise<FakeEventBus> {
+  const claimed = port === undefined ? await allocatePorts(1) : [];
   const received: unknown[] = [];
   const got = {
     get length() {
@@ -98,7 +105,13 @@ export async function startFakeEventBus(port = 0, log: string | undefined = proc
         resolve((s.address() as net.AddressInfo).port);
       });
     });
-  const bound = await open(port);
+  let bound: number;
+  try {
+    bound = await open(port ?? claimed[0]!);
+  } catch (err) {
+    releasePorts(claimed);
+    throw err;
+  }
   const stop = async () => {
     const s = server;
     server = null;
@@ -118,6 +131,9 @@ export async function startFakeEventBus(port = 0, log: string | undefined = proc
     async start() {
       if (!server) await open(bound);
     },
-    close: stop,
+    async close() {
+      await stop();
+      releasePorts(claimed);
+    },
   };
 }

@@ -401,7 +401,7 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
 
     // The fake EventBus and quick cycles, so that up / down / back fit in the time limit. Its
     // envelope log is the agent's environment's (a validation given its own keeps its own).
-    if (enabled.has('eventbus')) bus = await startFakeEventBus(0, (o.baseEnv ?? process.env).MIGRATE_EVENTBUS_LOG);
+    if (enabled.has('eventbus')) bus = await startFakeEventBus(undefined, (o.baseEnv ?? process.env).MIGRATE_EVENTBUS_LOG);
     const busEnv: Record<string, string> = bus
       ? { EVENTBUS_ADDRESS: bus.address, EVENTBUS_URL: bus.url, COLLECTION_INTERVAL: '0.5', CIRCUIT_RECOVERY_TIMEOUT: '1' }
       : {};
