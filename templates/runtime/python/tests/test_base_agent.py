@@ -118,16 +118,19 @@ AGENT_SOURCE = textwrap.dedent('''
             super().cleanup()
 
     class BlockingTeardownAgent(BaseAgent):
-        """A legacy teardown that never returns: it joins (no timeout) an uploader blocked in queue.get()."""
+        """A legacy teardown that never returns: it joins (no timeout) an uploader blocked in queue.get().
+        The uploader starts before the base's __init__, which registers: a SIGTERM the test sends once it
+        sees the registration must find it running (started after, a loaded machine let the signal land
+        before it existed, and the teardown's join failed at once instead of hanging)."""
         loop_interval = 0.05
         def __init__(self, **kwargs):
-            super().__init__(**kwargs)
             import queue, threading
             self.audit = queue.Queue()
             self.uploader = threading.Thread(target=self._upload, name="audit-uploader")
             self.uploader.start()
+            super().__init__(**kwargs)
         def _upload(self):
-            while self.running:
+            while True:
                 self.audit.get()
         def cleanup(self):
             print("agent cleanup", flush=True)
