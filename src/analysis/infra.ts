@@ -3,7 +3,8 @@
 // members that are being removed or that the base owns. Anything else is business.
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { FlatTree } from '../lang/python/flat-tree.js';
-import { callee, expressionOf, lowerBound, selfAttribute, statements, stringValue, walk, walkTypes } from '../lang/python/syntax.js';
+import { callee, expressionOf, selfAttribute, statements, stringValue, walk, walkTypes } from '../lang/python/syntax.js';
+import { lowerBound } from '../core/sorted.js';
 
 // The node types the typed walks below act on (see walkTypes): the others are passed over
 // without being made into node objects (these walks run on every statement the removal plan

@@ -7,6 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { listSourceFiles } from '../discover/files.js';
 import { forgetOnReset } from '../core/invocation.js';
+import { lowerBound } from '../core/sorted.js';
 
 export interface ExternalUse {
   /** Path relative to the repository root. */
@@ -171,16 +172,7 @@ function candidates(files: Indexed, name: string, reach: string[]): Indexed['fil
  */
 function intersect(a: readonly number[], b: readonly number[]): number[] {
   const [short, long] = a.length <= b.length ? [a, b] : [b, a];
-  return short.filter((i) => {
-    let lo = 0;
-    let hi = long.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (long[mid]! < i) lo = mid + 1;
-      else hi = mid;
-    }
-    return long[lo] === i;
-  });
+  return short.filter((i) => long[lowerBound(long, i)] === i);
 }
 
 function wordIndex(files: Indexed): Map<string, number[]> {

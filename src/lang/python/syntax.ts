@@ -2,6 +2,7 @@
 import type { SyntaxNode } from './parser.js';
 import type { FlatTree } from './flat-tree.js';
 import { countByCaller, counting } from '../../core/counters.js';
+import { lowerBound } from '../../core/sorted.js';
 
 /** Literal tables that hold no names are not descended into (a 2 MB lookup dict is all literals). */
 const LITERAL_CONTAINERS = new Set(['dictionary', 'list', 'set', 'tuple', 'concatenated_string']);
@@ -82,17 +83,6 @@ function typeIndex(tree: FlatTree): TypeIndex {
   return index;
 }
 
-/** The first k with list[k] >= at (list ascending). */
-export function lowerBound(list: Int32Array, at: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (list[mid]! < at) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /**
  * walk() that shows fn only the nodes whose type is in `types` (the same nodes in the same
