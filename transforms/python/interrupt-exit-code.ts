@@ -24,7 +24,7 @@ export function interruptRestored(ctx: PythonTransformContext, clause: SyntaxNod
 
 /** The base installs its SIGINT handler while its __init__ runs (not in its main loop, where a later install would win). */
 function baseInstallsAtInit(ctx: PythonTransformContext): boolean {
-  return ctx.base.handlesSignals && ctx.base.signalCalls.handlers.size > 0 && [...ctx.base.initCalls].some((m) => /signal/i.test(m));
+  return ctx.base.handlesSignals && ctx.base.signalsAtInit && ctx.base.signalCalls.handlers.size > 0;
 }
 
 /**
