@@ -213,6 +213,8 @@ export interface MainOptions {
   env?: NodeJS.ProcessEnv;
   stdout?: NodeJS.WriteStream;
   stderr?: NodeJS.WriteStream;
+  /** Standard input of the command (default: the process's): review reads its answers there. */
+  stdin?: NodeJS.ReadStream;
 }
 
 /**
@@ -230,7 +232,7 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
   if (opts.env) replaceEnv(opts.env);
   resetProcessState();
   try {
-    return await withInvocation({ argv, stdout: opts.stdout ?? process.stdout, stderr: opts.stderr ?? process.stderr }, () => parseAndRun(argv));
+    return await withInvocation({ argv, stdout: opts.stdout ?? process.stdout, stderr: opts.stderr ?? process.stderr, stdin: opts.stdin }, () => parseAndRun(argv));
   } finally {
     // Nothing kept for reuse (python3 compile sessions) outlives the command: the tool's
     // process ends at once, an in-process caller is left no child of the command's.

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import YAML from 'yaml';
-import { cliInProcess, ensureBuilt, gitRepo, REPO } from './helpers/cli.js';
+import { cliInProcess, cliInProcessIn, ensureBuilt, gitRepo, REPO } from './helpers/cli.js';
 import { parseStartupConfig, resolveScriptPath } from '../src/discover/startup-config.js';
 import { schemaFindings, schemaPath } from '../src/config/schema.js';
 import { secretFindings, secretValues, redact } from '../src/config/secrets.js';
@@ -93,12 +93,9 @@ describe('check-config on the two-machine fixture', () => {
     // directory too: still not from the project root, still the same error.
     const r = await cliInProcess(root, ['check-config', '--json']);
     const fromRoot = JSON.parse(r.stdout).findings;
-    const { execa } = await import('execa');
-    const inside = await execa('node', [path.join(REPO, 'bin', 'migrate.js'), 'check-config', '--json', '--root', root], {
-      cwd: path.join(root, 'pc2_code'),
-      reject: false,
-    });
-    expect(JSON.parse(String(inside.stdout)).findings).toEqual(fromRoot);
+    // In process, its working directory pc2_code/ (main() changes to it for the command).
+    const inside = await cliInProcessIn(path.join(root, 'pc2_code'), ['check-config', '--json', '--root', root]);
+    expect(JSON.parse(inside.stdout).findings).toEqual(fromRoot);
   });
 });
 

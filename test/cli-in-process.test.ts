@@ -45,11 +45,15 @@ function state(root: string): { files: Record<string, string>; log: string } {
   return { files, log: masked(root, git(root, ['log', '--format=%s%n%b', '--name-status'])) };
 }
 
-/** Run each step both ways (one repository each) and compare output, exit code, files and commits after each. */
-async function compareSteps(spawned: string, inProcess: string, steps: string[][]): Promise<void> {
-  for (const args of steps) {
-    const a = { root: spawned, r: await cli(spawned, args) };
-    const b = { root: inProcess, r: await cliInProcess(inProcess, args) };
+/**
+ * Run each step both ways (one repository each) and compare output, exit code, files and commits
+ * after each. A step with `input` has it on its standard input (review's answers).
+ */
+async function compareSteps(spawned: string, inProcess: string, steps: Array<string[] | { args: string[]; input: string }>): Promise<void> {
+  for (const step of steps) {
+    const { args, input } = Array.isArray(step) ? { args: step, input: undefined } : step;
+    const a = { root: spawned, r: await cli(spawned, args, { input }) };
+    const b = { root: inProcess, r: await cliInProcess(inProcess, args, { input }) };
     same(a, b, args.join(' '));
     const sa = state(spawned);
     const sb = state(inProcess);
@@ -76,7 +80,7 @@ describe('the in-process CLI and the spawned CLI agree', () => {
 
   // One validated run each way (agents started, registry, metrics, watchdog, the commit): a
   // validation is most of this file's CPU, a second one (`validate`) would prove no more.
-  it('on a validated and committed run, a --no-commit run, diff, a refused commit, status and revert', async () => {
+  it('on a validated and committed run, a --no-commit run, diff, a refused commit, review answered on stdin, status and revert', async () => {
     const spawned = await demoRepo();
     const inProcess = await demoRepo();
     await compareSteps(spawned, inProcess, [
@@ -84,6 +88,8 @@ describe('the in-process CLI and the spawned CLI agree', () => {
       ['run', 'TextStatsAgent', 'RateLimiterAgent', '--no-validate', '--no-commit'],
       ['diff', 'TextStatsAgent'],
       ['commit', 'RateLimiterAgent'],
+      // Answers read from standard input (a pipe, not a terminal): one rejected, then the end of input quits.
+      { args: ['review', 'TextStatsAgent', 'RateLimiterAgent'], input: 's\nr\n' },
       ['status', '--json'],
       ['revert', 'KVCacheAgent', '--json'],
     ]);
@@ -94,6 +100,8 @@ describe('the in-process CLI and the spawned CLI agree', () => {
     const record = JSON.parse(git(inProcess, ['show', 'HEAD~1:migration-log/KVCacheAgent.json'])) as { validation: { ok: boolean; checks: Array<{ name: string }> } };
     expect(record.validation.ok).toBe(true);
     expect(record.validation.checks.length).toBeGreaterThan(3);
-    for (const f of ['agents/text_stats_agent_v2.py', 'agents/rate_limiter_agent_v2.py']) expect(state(inProcess).files[f], f).toBeDefined();
+    // review, in file order, skipped RateLimiterAgent and rejected TextStatsAgent (its _v2 removed).
+    expect(state(inProcess).files['agents/rate_limiter_agent_v2.py']).toBeDefined();
+    expect(state(inProcess).files['agents/text_stats_agent_v2.py']).toBeUndefined();
   }, 600_000);
 });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { Ajv } from 'ajv';
-import { BIN, DEMO_AGENTS, DEMO_FLEET, REPO, cliIn, cliInProcess, cliInProcessIn, cliInProcessInEnvOnly, commitAll, demoFleetRepos, ensureBuilt, git, gitRepo, hashTree, tempDirsOfThisFile } from './helpers/cli.js';
+import { BIN, DEMO_AGENTS, DEMO_FLEET, REPO, cliInProcess, cliInProcessIn, cliInProcessInEnvOnly, commitAll, demoFleetRepos, ensureBuilt, git, gitRepo, hashTree, tempDirsOfThisFile } from './helpers/cli.js';
 
 const DEMO = DEMO_FLEET;
 const AGENTS = DEMO_AGENTS;
@@ -163,12 +163,11 @@ describe('the root is the git top level, wherever the command is typed', () => {
       expect(below.stdout, args.join(' ')).toBe(top.stdout);
     }
     // The later commands too (they once resolved --root themselves and failed without it);
-    // the report carries its time, so its summary line is what must agree.
-    // review spawned: it reads its answers from standard input.
+    // the report carries its time, so its summary line is what must agree. review reads its
+    // answers from standard input: empty here, as a spawned CLI's ignored stdin.
     for (const args of [['report', '--out', '-'], ['review']]) {
-      const run = args[0] === 'review' ? cliIn : cliInProcessIn;
-      const top = await run(root, args);
-      const below = await run(sub, args);
+      const top = await cliInProcessIn(root, args);
+      const below = await cliInProcessIn(sub, args);
       expect(top.exitCode, `${args.join(' ')}: ${top.stderr}`).toBe(0);
       expect(below.exitCode, below.stderr).toBe(0);
       expect(below.stderr, args.join(' ')).toBe(top.stderr);

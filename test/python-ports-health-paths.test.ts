@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, ensureBuilt, REPO } from './helpers/cli.js';
+import { cliInProcess, ensureBuilt, REPO } from './helpers/cli.js';
 import { loadProfile } from '../src/profile/profile.js';
 import { scanRepository } from '../src/discover/scan.js';
 
@@ -39,7 +39,8 @@ function repo(v2: string | null): string {
 }
 
 async function portsCheck(root: string): Promise<{ code: number; ports: { ok: boolean; detail: string } }> {
-  const r = await cli(root, ['validate', 'RateLimitGateAgent', '--json'], { env: { MIGRATE_SURVIVAL_WINDOW_S: '2', MIGRATE_LEGACY_WINDOW_S: '2' }, timeout: 110_000 });
+  // In process (test/cli-in-process.test.ts): the same command, without a Node start and module loading.
+  const r = await cliInProcess(root, ['validate', 'RateLimitGateAgent', '--json'], { env: { MIGRATE_SURVIVAL_WINDOW_S: '2', MIGRATE_LEGACY_WINDOW_S: '2' } });
   const checks = JSON.parse(r.stdout).results[0].validation.checks as Array<{ name: string; ok: boolean; detail: string }>;
   return { code: r.exitCode, ports: checks.find((c) => c.name === 'ports')! };
 }

@@ -2,7 +2,7 @@
 // a second question in the same command starts no git, the next command (resetProcessState,
 // as main() does first) asks again, and an answer whose repository went is never given.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -30,6 +30,28 @@ function withoutGit<T>(fn: () => T): T {
   }
 }
 
+/** A git on PATH that counts its starts, then runs the real one: run(fn) calls fn with it first on PATH. */
+function countingGit(): { run: <T>(fn: () => T) => T; count: () => number } {
+  const real = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+  const dir = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'migrate-facts-git-')));
+  temps.push(dir);
+  const log = path.join(dir, 'starts');
+  writeFileSync(log, '');
+  writeFileSync(path.join(dir, 'git'), `#!/bin/sh\necho start >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+  return {
+    run: (fn) => {
+      const before = process.env.PATH;
+      process.env.PATH = `${dir}:${before}`;
+      try {
+        return fn();
+      } finally {
+        process.env.PATH = before;
+      }
+    },
+    count: () => readFileSync(log, 'utf8').split('\n').filter(Boolean).length,
+  };
+}
+
 describe('repository facts', () => {
   it('gives git rev-parse answers, kept for the command and asked again by the next', () => {
     resetProcessState();
@@ -48,7 +70,7 @@ describe('repository facts', () => {
     expect(revParseFact(sub, ['--show-toplevel'])).toBe(`${root}\n`);
   });
 
-  it('never keeps "not a repository", and never gives an answer whose git dir went', () => {
+  it('asks again once the repository is made, and never gives an answer whose git dir went', () => {
     resetProcessState();
     const root = tempRepo(false);
     expect(gitDirOf(root)).toBeNull();
@@ -56,6 +78,36 @@ describe('repository facts', () => {
     expect(gitDirOf(root)).toBe(path.join(root, '.git'));
     rmSync(path.join(root, '.git'), { recursive: true, force: true });
     expect(revParseFact(root, ['--git-dir'])).toBeNull();
+  });
+
+  it('keeps "not a repository" for the command while nothing git could take for one appears at or above the root', () => {
+    resetProcessState();
+    const root = tempRepo(false);
+    const sub = path.join(root, 'agents');
+    mkdirSync(sub);
+    const git = countingGit();
+    expect(git.run(() => gitDirOf(sub))).toBeNull();
+    // Other questions, and the same again, in the same command: no git started (a validation
+    // outside git asked five times per agent).
+    expect(git.run(() => revParseFact(sub, ['--show-toplevel', '--show-prefix']))).toBeNull();
+    expect(git.run(() => gitDirOf(sub))).toBeNull();
+    expect(git.count()).toBe(1);
+    // The next command asks again.
+    resetProcessState();
+    expect(git.run(() => gitDirOf(sub))).toBeNull();
+    expect(git.count()).toBe(2);
+    // A repository made above it meanwhile (a .git at the root): asked again, and found.
+    execFileSync('git', ['init', '-q', root]);
+    expect(git.run(() => gitDirOf(sub))).toBe(path.join(root, '.git'));
+    expect(git.count()).toBe(3);
+  });
+
+  it('asks again when a bare repository is made where it found none', () => {
+    resetProcessState();
+    const root = tempRepo(false);
+    expect(gitDirOf(root)).toBeNull();
+    execFileSync('git', ['init', '-q', '--bare', root]);
+    expect(gitDirOf(root)).toBe(root);
   });
 
   it('keeps answers apart per repository', () => {

@@ -8,8 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Ajv from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execa } from 'execa';
-import { BIN, cliInProcess, git, gitRepo, REPO } from './helpers/cli.js';
+import { cliInProcess, git, gitRepo, REPO } from './helpers/cli.js';
 import { listCases, materialize } from './helpers/python-fixtures.js';
 import type { BaseUnit } from '../src/core/types.js';
 
@@ -152,8 +151,8 @@ describe('a base migration unit committed after run --no-commit', () => {
     expect(written.run.exitCode, written.run.stderr).toBe(0);
     const root = writtenCopy();
     const { head } = written;
-    const review = (input: string, ...names: string[]) =>
-      execa('node', [BIN, 'review', ...names, '--root', root], { cwd: root, input, reject: false, env: { FORCE_COLOR: '0', NO_COLOR: '1' }, timeout: 120_000 });
+    // In process, the answers on its standard input (test/cli-in-process.test.ts compares review so run with the spawned CLI's).
+    const review = (input: string, ...names: string[]) => cliInProcess(root, ['review', ...names], { input });
     const writeAgain = async () => {
       const run = await cliInProcess(root, ['run', '--all', '--no-commit', '--json']);
       expect(run.exitCode, run.stderr).toBe(0);
@@ -206,8 +205,7 @@ describe('a base migration unit committed after run --no-commit', () => {
     const state = path.join(root, '.git', 'editor-called');
     const editor = path.join(root, '.git', 'reviewer-editor.sh');
     writeFileSync(editor, `if [ -f ${state} ]; then sed -i '/^def broken/d' "$1"; printf '# reviewed: the health payload is what our monitor reads\\n' >> "$1"; else printf 'def broken(:\\n' >> "$1"; touch ${state}; fi\n`);
-    const review = (input: string, ...names: string[]) =>
-      execa('node', [BIN, 'review', ...names, '--root', root], { cwd: root, input, reject: false, env: { FORCE_COLOR: '0', NO_COLOR: '1', EDITOR: `sh ${editor}` }, timeout: 120_000 });
+    const review = (input: string, ...names: string[]) => cliInProcess(root, ['review', ...names], { input, env: { EDITOR: `sh ${editor}` } });
 
     const edit = await review('e\ne\na\nq\n');
     expect(edit.exitCode, edit.stderr).toBe(0);

@@ -26,7 +26,7 @@ type Key = 'a' | 'r' | 'e' | 's' | 'q';
 
 /** One answer at a time: a raw key on a terminal, else the first letter of each input line (end of input: quit). */
 function keyReader() {
-  const stdin = process.stdin;
+  const stdin = io.stdin;
   if (stdin.isTTY) {
     return {
       async next(): Promise<string> {

@@ -1,7 +1,8 @@
-// Where a command's output goes and what it was called with: the process's own streams and
-// argv when the tool runs as `migrate` (bin/migrate.js), or the ones main() was given when
-// the CLI runs inside another process (the tests' in-process runs, src/cli.ts). Code that
-// prints writes to io.stdout / io.stderr, never to process.stdout / process.stderr.
+// Where a command's output goes, where its input comes from and what it was called with: the
+// process's own streams and argv when the tool runs as `migrate` (bin/migrate.js), or the ones
+// main() was given when the CLI runs inside another process (the tests' in-process runs,
+// src/cli.ts). Code that prints writes to io.stdout / io.stderr, never to process.stdout /
+// process.stderr; code that reads (review's answers) reads io.stdin.
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 export interface Invocation {
@@ -9,6 +10,8 @@ export interface Invocation {
   argv: string[];
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
+  /** The command's standard input (default: the process's). */
+  stdin?: NodeJS.ReadStream;
 }
 
 /**
@@ -28,6 +31,9 @@ export const io = {
   },
   get stderr(): NodeJS.WriteStream {
     return current()?.stderr ?? process.stderr;
+  },
+  get stdin(): NodeJS.ReadStream {
+    return current()?.stdin ?? process.stdin;
   },
   get argv(): string[] {
     return current()?.argv ?? process.argv.slice(2);

@@ -4,6 +4,8 @@
 // started some 150 gits for a couple of dozen different answers. Each answer is kept per
 // absolute root for the command (forgotten when the next command starts, see
 // resetProcessState). Nothing that commits change (HEAD, status, the index) is ever kept here.
+// Outside git, every such question failed and was asked again: a validation of one agent started
+// five gits for the same "not a git repository".
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -16,24 +18,53 @@ interface Fact {
 }
 
 const facts = new Map<string, Fact>();
-forgetOnReset(() => facts.clear());
+/** Absolute roots git found in no repository during this command (see mayBecomeRepository). */
+const outside = new Set<string>();
+forgetOnReset(() => {
+  facts.clear();
+  outside.clear();
+});
+
+/**
+ * Could git now find a repository from `abs`, where it found none before? Git looks for `.git`
+ * (a folder, or a file naming one) in the folder and each parent, or takes a folder holding
+ * `HEAD` for a bare repository (or a git dir) itself; GIT_DIR names one wherever it is. None of
+ * these there: git would fail again, and is not asked (a command may still `git init` meanwhile,
+ * which makes a `.git`).
+ */
+function mayBecomeRepository(abs: string): boolean {
+  if (process.env.GIT_DIR) return true;
+  for (let dir = abs; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, '.git')) || existsSync(path.join(dir, 'HEAD'))) return true;
+    if (path.dirname(dir) === dir) return false;
+  }
+}
 
 /**
  * `git rev-parse <args>` in root, its standard output as git printed it (one line per
  * argument), or null when git fails (not a git work tree). A success is remembered for the
- * command, while the repository's git dir is still there; a failure is asked again, since a
- * command may make the repository (git init) meanwhile. Only location questions belong here.
+ * command, while the repository's git dir is still there. "Not a repository" (git's fatal exit
+ * 128 with nothing git could take for one at or above root) is remembered for the command until
+ * something git could take for one appears there; any other failure is asked again. Only
+ * location questions belong here.
  */
 export function revParseFact(root: string, args: string[]): string | null {
-  const key = `${path.resolve(root)}\0${args.join('\0')}`;
+  const abs = path.resolve(root);
+  const key = `${abs}\0${args.join('\0')}`;
   const known = facts.get(key);
   if (known && existsSync(known.gitDir)) return known.out;
+  if (outside.has(abs)) {
+    if (!mayBecomeRepository(abs)) return null;
+    outside.delete(abs);
+  }
   let out: string;
   try {
     // The absolute git dir comes first, for telling a kept answer is still the repository's.
     out = execFileSync('git', ['rev-parse', '--absolute-git-dir', ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch {
+  } catch (err) {
     facts.delete(key);
+    // Git's fatal exit with nothing at or above root it could take for a repository (git missing has no status).
+    if ((err as { status?: number | null }).status === 128 && !mayBecomeRepository(abs)) outside.add(abs);
     return null;
   }
   const nl = out.indexOf('\n');

@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliInProcess } from '../helpers/cli.js';
 import { AGENT, BIN, baseline, cleanupAll, demoRepo, ensureBuilt, expectIntact, git, migrateCommits, run, runInProcess, stray, tag, tagged, waitFor } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
@@ -136,7 +137,8 @@ describe('23. `migrate review` killed with -9 while it commits an accepted agent
     await child;
     writeFileSync(path.join(root, '.git', 'hooks', 'pre-commit'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
     // Any next command puts the repository back first; `status` only reads, `review` writes.
-    const again = await execa('node', [BIN, 'review', AGENT, '--root', root], { cwd: root, reject: false, input: 'a\n', env: { FORCE_COLOR: '0', NO_COLOR: '1' } });
+    // In process (the killed one was a process of its own), its answer on its standard input.
+    const again = await cliInProcess(root, ['review', AGENT], { input: 'a\n' });
     expect(again.exitCode, `${again.stdout}\n${again.stderr}`).toBe(0);
     expect(String(again.stdout)).toMatch(/1 accepted/);
     expect(String(again.stderr)).toMatch(/recovered from a killed run/);

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { execa, execaSync, type ResultPromise } from 'execa';
 import { afterAll, afterEach } from 'vitest';
@@ -68,14 +68,14 @@ export interface CliResult {
   stderr: string;
 }
 
-/** `migrate <args> --root <root>` with cwd = root; never throws on a non-zero exit. */
-export async function cli(root: string, args: string[], opts: { timeout?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
+/** `migrate <args> --root <root>` with cwd = root, `input` (else nothing) on its stdin; never throws on a non-zero exit. */
+export async function cli(root: string, args: string[], opts: { timeout?: number; env?: Record<string, string>; input?: string } = {}): Promise<CliResult> {
   const r = await execa('node', [BIN, ...args, '--root', root], {
     cwd: root,
     reject: false,
     timeout: opts.timeout ?? 120_000,
     env: { ...opts.env, FORCE_COLOR: '0', NO_COLOR: '1' },
-    stdin: 'ignore',
+    ...(opts.input === undefined ? { stdin: 'ignore' as const } : { input: opts.input }),
   });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
@@ -99,16 +99,18 @@ export async function cliIn(cwd: string, args: string[], opts: { timeout?: numbe
  * spawned CLI (test/cli-in-process.test.ts compares them on a real repository) without a
  * Node start and its module loading per command (~0.5-0.7 CPU-s each). For tests about the
  * command's output and effects; tests about the process itself (signals, exit under faults,
- * terminals, stdin, timeouts, the launcher) keep `cli`. Calls run one at a time; `timeout` is
- * accepted for the same call sites and not enforced (the test's own timeout bounds the call).
+ * terminals, a terminal's stdin, timeouts, the launcher) keep `cli`. Standard input is `input`
+ * (review's answers, as execa's `input` gives the spawned CLI), else empty, as the spawned CLI's
+ * ignored stdin reads. Calls run one at a time; `timeout` is accepted for the same call sites and
+ * not enforced (the test's own timeout bounds the call).
  */
-export async function cliInProcess(root: string, args: string[], opts: { env?: Record<string, string>; timeout?: number } = {}): Promise<CliResult> {
-  return inProcess(root, [...args, '--root', root], { ...process.env, ...opts.env, FORCE_COLOR: '0', NO_COLOR: '1' });
+export async function cliInProcess(root: string, args: string[], opts: { env?: Record<string, string>; timeout?: number; input?: string } = {}): Promise<CliResult> {
+  return inProcess(root, [...args, '--root', root], { ...process.env, ...opts.env, FORCE_COLOR: '0', NO_COLOR: '1' }, opts.input);
 }
 
 /** `cliIn` inside this test process: no --root added, the command finds its own root from `cwd`. */
-export async function cliInProcessIn(cwd: string, args: string[], opts: { env?: Record<string, string>; timeout?: number } = {}): Promise<CliResult> {
-  return inProcess(cwd, args, { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...opts.env });
+export async function cliInProcessIn(cwd: string, args: string[], opts: { env?: Record<string, string>; timeout?: number; input?: string } = {}): Promise<CliResult> {
+  return inProcess(cwd, args, { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1', ...opts.env }, opts.input);
 }
 
 /**
@@ -120,7 +122,7 @@ export async function cliInProcessInEnvOnly(cwd: string, args: string[], env: Re
   return inProcess(cwd, args, { ...env });
 }
 
-type Main = (argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdout?: NodeJS.WriteStream; stderr?: NodeJS.WriteStream }) => Promise<number>;
+type Main = (argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdout?: NodeJS.WriteStream; stderr?: NodeJS.WriteStream; stdin?: NodeJS.ReadStream }) => Promise<number>;
 let mainOfCli: Promise<Main> | undefined;
 let inProcessQueue: Promise<unknown> = Promise.resolve();
 const PROCESS_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'exit'] as const;
@@ -142,7 +144,7 @@ function stripFinalNewline(s: string): string {
   return s.endsWith('\r\n') ? s.slice(0, -2) : s.endsWith('\n') ? s.slice(0, -1) : s;
 }
 
-function inProcess(cwd: string, argv: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+function inProcess(cwd: string, argv: string[], env: NodeJS.ProcessEnv, input = ''): Promise<CliResult> {
   const run = async (): Promise<CliResult> => {
     mainOfCli ??= import(pathToFileURL(CLI_JS).href).then((m: { main: Main }) => m.main);
     const main = await mainOfCli;
@@ -150,7 +152,8 @@ function inProcess(cwd: string, argv: string[], env: NodeJS.ProcessEnv): Promise
     const exitCodeBefore = process.exitCode;
     const out = capture();
     const err = capture();
-    const exitCode = await main(argv, { cwd, env, stdout: out.stream, stderr: err.stream });
+    const stdin = Readable.from(input ? [input] : []) as unknown as NodeJS.ReadStream;
+    const exitCode = await main(argv, { cwd, env, stdout: out.stream, stderr: err.stream, stdin });
     // A command leaves no handler on the process and sets no exit code of its own: in the
     // tool's own process it would end and hide such a leak; here it would reach the next test.
     const left: string[] = [];
