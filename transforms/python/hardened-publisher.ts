@@ -1512,7 +1512,9 @@ export const hardenedPublisher: PythonTransform = {
     }
     ctx.edits.insert(lineStart(ctx.source, cls.outer.startIndex), `${classText(ctx, plan)}${eol}${eol}`, label);
     const indent = tail.indent;
-    const args = [...plan.shared.map((s) => `${s}=self.${s}`), ...plan.live.map((l) => `${l.attr}=lambda: self.${l.attr}`)].join(', ');
+    // Read where the class now keeps it (a constant renamed because the base's attribute would hide it).
+    const own = (a: string) => ctx.renames.get(a) ?? a;
+    const args = [...plan.shared.map((s) => `${s}=self.${own(s)}`), ...plan.live.map((l) => `${l.attr}=lambda: self.${own(l.attr)}`)].join(', ');
     const wiring = [`${indent}# HardenedAgentBase publishes through the agent's own transport (migrate).`, `${indent}self.eventbus_publisher = ${CLASS}(${args})`];
     if (plan.queue) wiring.push(`${indent}self.local_queue = ${ADAPTER}(self.${plan.queue}, agent_name=self.agent_name)`);
     for (const h of plan.exitHooks) {
