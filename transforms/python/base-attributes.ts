@@ -9,6 +9,7 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
+import { selfAttribute } from '../../src/lang/python/syntax.js';
 import { valueType } from '../../src/analysis/value-type.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
 import { constructorOf, unpackedPortStatement, withPassedAttributes } from './super-init.js';
@@ -22,6 +23,7 @@ export const baseAttributes: PythonTransform = {
   phase: 'edit',
   run(ctx) {
     methodShadows(ctx);
+    classConstantShadows(ctx);
     const seen = new Set<string>();
     const renamed = new Set<string>();
     // __post_init__ of a dataclass agent is its constructor; its statements before the base's call set the ports it is given.
@@ -111,6 +113,35 @@ function portAliases(ctx: PythonTransformContext): void {
       if (ctx.resolved) ctx.resolved.notes = ctx.resolved.notes.filter((n) => n.symbol !== attr);
       ctx.warnings.push(`self.${attr} was the ${keyword} given to ${ctx.profile.base_class} (${oneLine(a.value.text)}): its reads now read self.${keyword}, the port the base serves (the environment may choose another), and the copy goes`);
     }
+  }
+}
+
+/**
+ * A string constant of the agent's class named like an attribute the base's __init__ assigns
+ * (`agent_name = "conntrack_flow"`, while the base sets self.agent_name from AGENT_NAME or what it is
+ * given): on the instance the base's value hides it, so each `self.agent_name` the agent reads (a
+ * queue file's name, a log line) would read another string. The constant and the agent's reads get a
+ * name of their own; a subclass or reader in another file reaching the old name is reported.
+ */
+function classConstantShadows(ctx: PythonTransformContext): void {
+  const body = ctx.agent.cls.node.childForFieldName('body');
+  for (const st of body ? body.namedChildren : []) {
+    const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    const left = e?.type === 'assignment' ? e.childForFieldName('left') : null;
+    const value = e?.childForFieldName('right');
+    if (left?.type !== 'identifier' || value?.type !== 'string' || e!.childForFieldName('type')) continue;
+    const name = left.text;
+    if (!ctx.base.initValues.has(name) || ctx.agent.methods.has(name) || ctx.renames.has(name) || ctx.resolved?.members.has(name)) continue;
+    // Assigned on the instance too: the instance assignment's own concern (above), not a hidden constant.
+    if (ctx.agent.assignments.some((a) => a.attr === name)) continue;
+    const reads = ctx.refs.of(name).filter((r) => r.kind === 'attribute' && selfAttribute(r.node.parent!) === name && !isRemoved(ctx, r.node) &&
+      ctx.agent.cls.node.startIndex <= r.start && r.end <= ctx.agent.cls.node.endIndex);
+    if (!reads.length) continue;
+    const fresh = freshName(ctx, name, 'agent_');
+    renameMember(ctx, name, fresh, 'base-attributes');
+    ctx.edits.replace(left.startIndex, left.endIndex, fresh, 'base-attributes');
+    reportExternalCallers(ctx, name, fresh, `${ctx.profile.base_class}.__init__ sets self.${name} on the instance, which hides the class constant`);
+    ctx.warnings.push(`${ctx.agent.cls.name}.${name} (line ${st.startPosition.row + 1}: ${oneLine(st.text)}) renamed ${fresh} with its reads (line ${[...new Set(reads.map((r) => r.line))].join(', line ')}): ${ctx.profile.base_class}.__init__ sets self.${name} on the instance (from the environment or what it is given), which would hide the class's value from them`);
   }
 }
 

@@ -1048,7 +1048,12 @@ export function movedStatement(ctx: PythonTransformContext, stmt: SyntaxNode, in
     }
     if (n.type !== 'identifier' || inReplaced(n)) return;
     const p = n.parent;
-    if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
+    if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) {
+      // A member the class renamed (a constant the base's attribute would hide): the copy reads it too.
+      const to = selfAttribute(p) === n.text ? ctx.renames.get(n.text) : undefined;
+      if (to) renames.push({ start: n.startIndex, end: n.endIndex, text: to });
+      return;
+    }
     if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id) return;
     if (work.locals.includes(n.text)) renames.push({ start: n.startIndex, end: n.endIndex, text: `self.${n.text}` });
     else if (n.text === work.param) renames.push({ start: n.startIndex, end: n.endIndex, text: `self.${KEYWORD}` });

@@ -674,7 +674,11 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     if (target && (QUEUE_METHOD.test(target) || publishFallbacks(ctx).has(target)) && handlerFallback(n, entry.body)) failures.push({ node: n, inHandler: true });
   });
   // `if time.time() < self.open_until: ...; return False` first in the entry: its own breaker, open.
-  const gates = statements(entry.body).filter((g) => breakerGate(ctx, g, stateAttrs));
+  // A breaker object the agent also keeps (handed to the publisher, the same object) counts as the
+  // transport's when the code that stays only reads it (`self.breaker.state` in a health payload): its
+  // success()/failure() calls move with the publish and keep it current, only its refusal goes.
+  const gateState = new Set([...stateAttrs, ...[...shared].filter((a) => onlyReadElsewhere(ctx, a, moved))]);
+  const gates = statements(entry.body).filter((g) => breakerGate(ctx, g, gateState, inFallback));
   for (let i = failures.length - 1; i >= 0; i--) if (gates.some((g) => g.startIndex <= failures[i]!.node.startIndex && failures[i]!.node.endIndex <= g.endIndex)) failures.splice(i, 1);
   let checkResult = false;
   if (entry.decorators.length && collect.value.raising && !failures.length) {
@@ -817,7 +821,7 @@ function keptItself(entry: PyFunction, queue: string | null): { store: string; n
  * self.breaker.allow():` (the transport's own breaker object asked), whose branch only
  * logs and ends `return False`: the publish refusing to try while its own breaker is open.
  */
-function breakerGate(ctx: PythonTransformContext, stmt: SyntaxNode, state: Set<string>): boolean {
+function breakerGate(ctx: PythonTransformContext, stmt: SyntaxNode, state: Set<string>, inFallback: (n: SyntaxNode) => boolean): boolean {
   if (stmt.type !== 'if_statement' || stmt.childForFieldName('alternative')) return false;
   const cond = stmt.childForFieldName('condition');
   let clock = false;
@@ -833,7 +837,41 @@ function breakerGate(ctx: PythonTransformContext, stmt: SyntaxNode, state: Set<s
   });
   const body = statements(stmt.childForFieldName('consequence'));
   const last = body[body.length - 1];
-  return clock && attr && last?.type === 'return_statement' && last.namedChild(0)?.type === 'false' && body.slice(0, -1).every((x) => isTrivial(x) && x.type !== 'return_statement');
+  // Before its `return False` only log lines, or the fallback into the legacy queue (which goes anyway:
+  // the base queues what its breaker refuses).
+  return clock && attr && last?.type === 'return_statement' && last.namedChild(0)?.type === 'false' && body.slice(0, -1).every((x) => (isTrivial(x) && x.type !== 'return_statement') || inFallback(x));
+}
+
+/** Where the agent still reads the breaker the publisher keeps updating (see onlyReadElsewhere). */
+function sharedBreakerNote(ctx: PythonTransformContext, attr: string, plan: PublisherPlan): string {
+  const scopes = [...ctx.agent.methods.values()].filter((m) => plan.moved.includes(m) || isDrain(ctx, m.name) || m.name === '__init__');
+  const reads = ctx.refs.of(attr).filter((r) => r.kind === 'attribute' && !scopes.some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex));
+  if (!reads.length) return '';
+  const lines = [...new Set(reads.map((r) => r.line))].map((l) => `line ${l}`).join(', ');
+  return `; self.${attr} stays the agent's object, handed to ${CLASS}, whose calls on it still record each attempt's success or failure, so what reads it (${lines}) follows the bus, counting the base's retries and drains as attempts, and it stays open until a publish goes through (nothing asks it to half-open)`;
+}
+
+/**
+ * Every use of `self.<attr>` outside the methods that move with the publish, the drains that go and
+ * __init__ reads one of its members (`self.breaker.state`): no call on it, no assignment to it, and the
+ * name nowhere else (a bare name, a string other than a dict key). Such a reader sees the same object the publisher updates.
+ */
+function onlyReadElsewhere(ctx: PythonTransformContext, attr: string, moved: PyFunction[]): boolean {
+  const scopes = [...ctx.agent.methods.values()].filter((m) => moved.includes(m) || isDrain(ctx, m.name) || m.name === '__init__');
+  for (const r of ctx.refs.of(attr)) {
+    if (scopes.some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex)) continue;
+    // A dict key spelled like it (`"breaker": self.breaker.state`) names nothing.
+    if (r.kind === 'string' && r.node.parent?.type === 'pair' && r.node.parent.childForFieldName('key')?.id === r.node.id) continue;
+    if (r.kind !== 'attribute') return false;
+    const own = r.node.parent;
+    if (!own || selfAttribute(own) !== attr) return false;
+    const member = own.parent;
+    if (member?.type !== 'attribute' || member.childForFieldName('object')?.id !== own.id) return false;
+    const up = member.parent;
+    if (up?.type === 'call' && up.childForFieldName('function')?.id === member.id) return false;
+    if ((up?.type === 'assignment' || up?.type === 'augmented_assignment') && up.childForFieldName('left')?.id === member.id) return false;
+  }
+  return true;
 }
 
 /** Every `self.<attr>` in the file lies in code that moves with the publish, the base replaces, or __init__. */
@@ -1130,7 +1168,7 @@ function movedText(ctx: PythonTransformContext, fn: PyFunction, plan: PublisherP
     // The queue fallback, and the own breaker's open check, go with their own line(s).
     ...plan.gates.filter((g) => start <= g.startIndex && g.endIndex <= end).map((g) => ({ from: lineStart(ctx.source, g.startIndex), to: lineEnd(ctx.source, g.endIndex), text: '' })),
     ...plan.unwrapped.filter((b) => start <= b.call.startIndex && b.call.endIndex <= end).map((b) => ({ from: b.call.startIndex, to: b.call.endIndex, text: unwrappedText(b) })),
-    ...plan.fallbacks.filter((f) => start <= f.startIndex && f.endIndex <= end).map((f) => ({ from: lineStart(ctx.source, f.startIndex), to: lineEnd(ctx.source, f.endIndex), text: '' })),
+    ...plan.fallbacks.filter((f) => start <= f.startIndex && f.endIndex <= end && !plan.gates.some((g) => g.startIndex <= f.startIndex && f.endIndex <= g.endIndex)).map((f) => ({ from: lineStart(ctx.source, f.startIndex), to: lineEnd(ctx.source, f.endIndex), text: '' })),
     ...plan.drains.filter((d) => start <= d.startIndex && d.endIndex <= end).map((d) => ({ from: lineStart(ctx.source, d.startIndex), to: lineEnd(ctx.source, d.endIndex), text: '' })),
     ...(plan.counts ?? []).filter((c) => start <= c.stmt.startIndex && c.stmt.endIndex <= end).map((c) => ({ from: lineStart(ctx.source, c.stmt.startIndex), to: lineEnd(ctx.source, c.stmt.endIndex), text: '' })),
   ].sort((a, b) => b.from - a.from);
@@ -1474,7 +1512,9 @@ export const hardenedPublisher: PythonTransform = {
     }
     ctx.edits.insert(lineStart(ctx.source, cls.outer.startIndex), `${classText(ctx, plan)}${eol}${eol}`, label);
     const indent = tail.indent;
-    const args = [...plan.shared.map((s) => `${s}=self.${s}`), ...plan.live.map((l) => `${l.attr}=lambda: self.${l.attr}`)].join(', ');
+    // Read where the class now keeps it (a constant renamed because the base's attribute would hide it).
+    const own = (a: string) => ctx.renames.get(a) ?? a;
+    const args = [...plan.shared.map((s) => `${s}=self.${own(s)}`), ...plan.live.map((l) => `${l.attr}=lambda: self.${own(l.attr)}`)].join(', ');
     const wiring = [`${indent}# HardenedAgentBase publishes through the agent's own transport (migrate).`, `${indent}self.eventbus_publisher = ${CLASS}(${args})`];
     if (plan.queue) wiring.push(`${indent}self.local_queue = ${ADAPTER}(self.${plan.queue}, agent_name=self.agent_name)`);
     for (const h of plan.exitHooks) {
@@ -1540,7 +1580,7 @@ export const hardenedPublisher: PythonTransform = {
       const cond = g.childForFieldName('condition');
       const asked = cond ? breakerQuery(ctx, cond) : null;
       ctx.warnings.push(
-        `${cls.name}: ${plan.entry.name}()'s own circuit breaker check (line ${g.startPosition.row + 1}: ${g.text.split('\n')[0]!.trim()}) went: the base's breaker stops publishing after its failures (CircuitBreaker, CIRCUIT_RECOVERY_TIMEOUT) and queues meanwhile; the counters it kept in ${CLASS} no longer stop anything, and its threshold and pause are the base's now${asked ? `; ${asked.cls.name}.${asked.method.name}() (line ${asked.method.line}) stays in the module, no longer called` : ''}`,
+        `${cls.name}: ${plan.entry.name}()'s own circuit breaker check (line ${g.startPosition.row + 1}: ${g.text.split('\n')[0]!.trim()}) went: the base's breaker stops publishing after its failures (CircuitBreaker, CIRCUIT_RECOVERY_TIMEOUT) and queues meanwhile; the counters it kept in ${CLASS} no longer stop anything, and its threshold and pause are the base's now${asked ? `; ${asked.cls.name}.${asked.method.name}() (line ${asked.method.line}) stays in the module, no longer called` : ''}${asked && plan.shared.includes(asked.attr) ? sharedBreakerNote(ctx, asked.attr, plan) : ''}`,
       );
     }
     if (plan.queue) {

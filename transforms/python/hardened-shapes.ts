@@ -1439,6 +1439,8 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
   const returns: Array<{ node: SyntaxNode; text: string }> = [];
   /** Queued mode: publish statements rewritten in place to the base's queued publish (see queuedPublishes). */
   const rewritten = new Map<number, string>();
+  /** `if flows: self._publish(self._build(flows))` at the cycle's end: the guard's name -> the event's text. */
+  const guardedBuilds = new Map<string, string>();
   /** `return self._publish(event)` ending the cycle (see below): it becomes `return [event]`. */
   let publishReturn: SyntaxNode | null = null;
   const queuedPublish = ctx.base.queuedPublish && !ctx.agent.methods.has(ctx.base.queuedPublish) ? ctx.base.queuedPublish : null;
@@ -1662,6 +1664,18 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
         events.push(`?${cond.text}`);
         continue;
       }
+      // `if flows: self._publish_telemetry(self._create_telemetry(flows))`: the event built in the call,
+      // only when there is something to send. Returned as `[<build>] if flows else []` where the cycle
+      // ends, so only when nothing but a constant return follows: built at the same moment, as before.
+      const rest = stmts.slice(i + 1);
+      const endsHere = !rest.length || (rest.length === 1 && rest[0]!.type === 'return_statement' && constReturn(rest[0]!));
+      if (cond?.type === 'identifier' && only && isPublish(ctx, only.method) && transport(only.method) && !only.target && args.length === 1 && !['keyword_argument', 'list_splat', 'dictionary_splat'].includes(args[0]!.type) && endsHere) {
+        publishStmts.push(s);
+        publishers.add(only.method);
+        events.push(`?${cond.text}`);
+        guardedBuilds.set(cond.text, args[0]!.text);
+        continue;
+      }
     }
     // `if drained: logger.info(...)` about a dropped drain result
     if (s.type === 'if_statement' && droppedLocals.size) {
@@ -1729,7 +1743,7 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
       : events.length === 1 && events[0]!.startsWith('*')
         ? `list(${events[0]!.slice(1)})`
         : guarded.length
-          ? `[${guarded[0]!.slice(1)}] if ${guarded[0]!.slice(1)} else []`
+          ? `[${guardedBuilds.get(guarded[0]!.slice(1)) ?? guarded[0]!.slice(1)}] if ${guarded[0]!.slice(1)} else []`
           : `[${events.map((e) => (e.startsWith('=') ? `*${e.slice(1)}` : e)).join(', ')}]`;
   // Other returns in collect(): constants only (the base treats them as "no events").
   let bad: SyntaxNode | null = null;
