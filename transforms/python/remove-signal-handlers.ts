@@ -337,7 +337,7 @@ function threadLoopReading(ctx: PythonTransformContext, flag: string): { thread:
  * The route from the base's own SIGTERM/SIGINT handler to the agent's method `target`, through base
  * methods the agent does not override (`_on_signal`, `cleanup`, `stop`), or null when it does not reach it.
  */
-function baseSignalRoute(ctx: PythonTransformContext, target: string, going?: string): string[] | null {
+export function baseSignalRoute(ctx: PythonTransformContext, target: string, going?: string): string[] | null {
   const { handlers, graph } = ctx.base.signalCalls;
   const seen = new Set<string>();
   // (`going`: an agent method that overrides a base handler and goes, so the base's own runs again)
