@@ -199,9 +199,16 @@ function readTeardownHandlerWired(ctx: PythonTransformContext, name: string): bo
   }
   if (!installed) return false;
   const params = new Set(fn.params.slice(1).map((p) => p.name));
+  // Its one way out may be a status-0 exit ending it (the legacy handler's `sys.exit(0)`): from the override,
+  // that SystemExit leaves through the base's handler, whose `finally:` still runs the base's teardown, and
+  // teardown-super puts the base's teardown before it.
+  const body = statements(fn.body);
+  const last = body[body.length - 1];
+  const endingExit = last && cleanExit(last) ? last : null;
   let unsafe = false;
   walk(fn.body, (c) => {
     if (c.type === 'function_definition' || c.type === 'lambda' || c.type === 'class_definition') return false;
+    if (endingExit && c.id === endingExit.id) return false;
     if (c.type === 'return_statement' || c.type === 'raise_statement' || c.type === 'yield') unsafe = true;
     if (c.type === 'call' && /^(sys\.exit|os\._exit|exit|quit)$/.test(callee(c) ?? '')) unsafe = true;
     if (c.type === 'identifier' && params.has(c.text)) {
@@ -211,6 +218,18 @@ function readTeardownHandlerWired(ctx: PythonTransformContext, name: string): bo
   });
   if (unsafe) return false;
   return workAfterLoop(ctx, loopMethods(ctx)) === null && nothingAfterRun(ctx);
+}
+
+/** `sys.exit()`, `sys.exit(0)`, `exit(0)`, `quit()`, `raise SystemExit` / `raise SystemExit(0)` as a statement. */
+function cleanExit(st: SyntaxNode): boolean {
+  const e = st.type === 'expression_statement' ? st.namedChild(0) : st.type === 'raise_statement' ? st.namedChild(0) : null;
+  if (!e) return false;
+  if (st.type === 'raise_statement' && e.type === 'identifier') return e.text === 'SystemExit';
+  if (e.type !== 'call') return false;
+  const name = callee(e) ?? '';
+  if (st.type === 'raise_statement' ? name !== 'SystemExit' : !/^(sys\.exit|exit|quit)$/.test(name)) return false;
+  const args = e.childForFieldName('arguments')?.namedChildren ?? [];
+  return args.length === 0 || (args.length === 1 && /^(0|None)$/.test(args[0]!.text));
 }
 
 /** What turns a SIGTERM/SIGINT handler into the base's shutdown() hook. */
