@@ -107,15 +107,27 @@ function sharedName(ctx: PythonTransformContext, file: string, line: number, wha
   if (perInstance) {
     ctx.warnings.push(
       `${file}:${line} builds several ${what} in one process (in ${loop}): each now starts ${ctx.profile.base_class} and registers under its own name (${given}), ` +
-        `unless AGENT_NAME is set, which names them all alike (the first to stop then deregisters that name for the others)`,
+        `unless AGENT_NAME is set, which names them all alike (the first to stop then deregisters that name for the others)${sharedPort(ctx, file === ctx.file)}`,
     );
     return;
   }
   ctx.warnings.push(
     `${file}:${line} builds several ${what} in one process (in ${loop}): each now starts ${ctx.profile.base_class}, which registers it ` +
       `under one name (${given ?? 'the class name'}, or AGENT_NAME when set) for all of them, and the first to stop deregisters it; ` +
-      `give each instance a ${name}= of its own there if the registry must tell them apart`,
+      `give each instance a ${name}= of its own there if the registry must tell them apart${sharedPort(ctx, file === ctx.file)}`,
   );
+}
+
+/**
+ * The environment variable that hands the base its health port (the profile's validation says which) is read by
+ * every instance alike: a process started with it set binds that one port for the first instance and fails on
+ * the second (EADDRINUSE). `migrate validate` starts the agent's own file with it set.
+ */
+function sharedPort(ctx: PythonTransformContext, ownEntry: boolean): string {
+  const env = ctx.profile.validation?.health_port_env;
+  if (!env) return '';
+  return `; with ${env} set, every instance takes that one health port and the second fails to bind it` +
+    (ownEntry ? ` (\`migrate validate\` starts this file with it set, so validation fails there: the entry point has to start one instance)` : ` (a launcher that sets it for that script)`);
 }
 
 /** Does the expression read one of these names (an identifier, not an attribute's or a keyword's name)? */
