@@ -29,6 +29,8 @@ export interface BaseModel {
   errorPathCalls: Set<string>;
   /** Overridable methods the base calls when it shuts down (from its run loop's `finally`, its signal handlers, atexit). */
   shutdownCalls: Set<string>;
+  /** Of those, the ones its run() calls in its `finally:` (they run again when a signal ends that loop). */
+  loopFinallyCalls: Set<string>;
   /**
    * What the base's own SIGTERM/SIGINT handler runs: `handlers` (the methods it installs) and, for
    * every base method, the methods of self it calls (`graph`), so the teardown a signal reaches can be
@@ -200,6 +202,7 @@ export function fromProfile(profile: PythonProfile, className: string): BaseMode
     initCalls: new Set(profile.fallback.init_calls),
     errorPathCalls: new Set(),
     shutdownCalls: new Set(['cleanup']),
+    loopFinallyCalls: new Set(),
     signalCalls: { handlers: new Set(), graph: new Map() },
     requestLoop: null,
     periodicHook: null,
@@ -372,7 +375,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
       if (!stored) readsAfterInit.add(a);
     });
   }
-  const { requestLoop, periodicHook, shutdownCalls } = lifecycle(cls);
+  const { requestLoop, periodicHook, shutdownCalls, loopFinallyCalls } = lifecycle(cls);
   const signalCalls = signalGraph(cls);
   const init = cls.methods.get('__init__');
   const initParams = init ? init.params.filter((p) => p.name !== 'self' && p.kind !== 'separator').map((p) => p.name) : [];
@@ -386,6 +389,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     initCalls,
     errorPathCalls,
     shutdownCalls,
+    loopFinallyCalls,
     signalCalls,
     requestLoop,
     periodicHook,
@@ -817,10 +821,11 @@ function signalGraph(cls: PyClass): BaseModel['signalCalls'] {
   return { handlers, graph };
 }
 
-function lifecycle(cls: PyClass): Pick<BaseModel, 'requestLoop' | 'periodicHook' | 'shutdownCalls'> {
+function lifecycle(cls: PyClass): Pick<BaseModel, 'requestLoop' | 'periodicHook' | 'shutdownCalls' | 'loopFinallyCalls'> {
   let requestLoop: BaseModel['requestLoop'] = null;
   let periodicHook: BaseModel['periodicHook'] = null;
   const shutdownCalls = new Set<string>();
+  const loopFinallyCalls = new Set<string>();
   const run = cls.methods.get('run');
   if (run) {
     walk(run.body, (loop) => {
@@ -861,7 +866,10 @@ function lifecycle(cls: PyClass): Pick<BaseModel, 'requestLoop' | 'periodicHook'
       if (n.type !== 'finally_clause') return;
       walk(n, (c) => {
         const m = c.type === 'call' ? selfAttribute(c.childForFieldName('function')!) : null;
-        if (m && cls.methods.has(m)) shutdownCalls.add(m);
+        if (m && cls.methods.has(m)) {
+          shutdownCalls.add(m);
+          loopFinallyCalls.add(m);
+        }
       });
       return false;
     });
@@ -879,7 +887,7 @@ function lifecycle(cls: PyClass): Pick<BaseModel, 'requestLoop' | 'periodicHook'
       });
     }
   });
-  return { requestLoop, periodicHook, shutdownCalls };
+  return { requestLoop, periodicHook, shutdownCalls, loopFinallyCalls };
 }
 
 /** Positional arguments a def takes besides self: Infinity with `*args`, none after a bare `*`. */

@@ -101,9 +101,44 @@ function inside(n: SyntaxNode, outer: SyntaxNode): boolean {
 function sharedName(ctx: PythonTransformContext, file: string, line: number, what: string, loop: string): void {
   const name = ctx.py.super_call.name_keyword;
   const given = ctx.passThrough.get(name);
+  // A name built from a constructor parameter (`"CacheWarmerAgent-%s" % region`) differs per instance already.
+  const params = (ctx.agent.methods.get('__init__')?.params ?? []).slice(1).map((p) => p.name);
+  const perInstance = given !== undefined && readsAny(given, new Set(params));
+  if (perInstance) {
+    ctx.warnings.push(
+      `${file}:${line} builds several ${what} in one process (in ${loop}): each now starts ${ctx.profile.base_class} and registers under its own name (${given}), ` +
+        `unless AGENT_NAME is set, which names them all alike (the first to stop then deregisters that name for the others)${sharedPort(ctx, file === ctx.file)}`,
+    );
+    return;
+  }
   ctx.warnings.push(
     `${file}:${line} builds several ${what} in one process (in ${loop}): each now starts ${ctx.profile.base_class}, which registers it ` +
       `under one name (${given ?? 'the class name'}, or AGENT_NAME when set) for all of them, and the first to stop deregisters it; ` +
-      `give each instance a ${name}= of its own there if the registry must tell them apart`,
+      `give each instance a ${name}= of its own there if the registry must tell them apart${sharedPort(ctx, file === ctx.file)}`,
   );
+}
+
+/**
+ * The environment variable that hands the base its health port (the profile's validation says which) is read by
+ * every instance alike: a process started with it set binds that one port for the first instance and fails on
+ * the second (EADDRINUSE). `migrate validate` starts the agent's own file with it set.
+ */
+function sharedPort(ctx: PythonTransformContext, ownEntry: boolean): string {
+  const env = ctx.profile.validation?.health_port_env;
+  if (!env) return '';
+  return `; with ${env} set, every instance takes that one health port and the second fails to bind it` +
+    (ownEntry ? ` (\`migrate validate\` starts this file with it set, so validation fails there: the entry point has to start one instance)` : ` (a launcher that sets it for that script)`);
+}
+
+/** Does the expression read one of these names (an identifier, not an attribute's or a keyword's name)? */
+function readsAny(expression: string, names: Set<string>): boolean {
+  let hit = false;
+  walk(parsePython(`(${expression})\n`).rootNode, (n) => {
+    if (hit || n.type !== 'identifier' || !names.has(n.text)) return;
+    const p = n.parent;
+    if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
+    if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id) return;
+    hit = true;
+  });
+  return hit;
 }

@@ -15,6 +15,7 @@ import { interruptWiringTarget, reaches } from './interrupt-teardown.js';
 import { callee, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
 import { analyzeRun, endsFlag } from './hardened-main-loop.js';
+import { wirableEntryClause } from './entry-interrupt-clause.js';
 import { LEGACY_RUN } from './hardened-shapes.js';
 
 const HANDLED = /(^|\.)SIG(TERM|INT)$/;
@@ -82,6 +83,24 @@ export const removeSignalHandlers: PythonTransform = {
           ctx.warnings.push(
             `signal.signal(${args[0]!.text}, lambda ...: self.${handler}()) removed: ${ctx.profile.base_class}'s own handler runs ${route.join('() -> ')}() ` +
               `(${handler}() kept), then ends the process`,
+          );
+          return;
+        }
+        // The entry point's Ctrl-C clause calls this handler, and that clause moves into the cleanup() override
+        // the base's own handler runs (entry-interrupt-clause): SIGTERM reaches the handler's work through it.
+        const clause = !after ? clauseRunningHandler(ctx, h) : null;
+        if (clause) {
+          ctx.plan.proposeStatement({
+            node: n,
+            symbol: `signal.signal(${args[0]!.text})`,
+            finding: 'signal',
+            reason: `the base's own handler runs ${clause.target}(), which now calls ${handler}()`,
+            requires: [],
+          });
+          ctx.warnings.push(
+            `signal.signal(${args[0]!.text}, self.${handler}) removed: the entry point's \`except KeyboardInterrupt:\` (line ${clause.line}) calls ${handler}(), ` +
+              `and runs from the ${clause.target}() override ${ctx.profile.base_class}'s own handler calls on SIGTERM and SIGINT: ${handler}() (kept) runs there, ` +
+              `then ${ctx.profile.base_class} deregisters and ends the process with status 0`,
           );
           return;
         }
@@ -180,9 +199,16 @@ function readTeardownHandlerWired(ctx: PythonTransformContext, name: string): bo
   }
   if (!installed) return false;
   const params = new Set(fn.params.slice(1).map((p) => p.name));
+  // Its one way out may be a status-0 exit ending it (the legacy handler's `sys.exit(0)`): from the override,
+  // that SystemExit leaves through the base's handler, whose `finally:` still runs the base's teardown, and
+  // teardown-super puts the base's teardown before it.
+  const body = statements(fn.body);
+  const last = body[body.length - 1];
+  const endingExit = last && cleanExit(last) ? last : null;
   let unsafe = false;
   walk(fn.body, (c) => {
     if (c.type === 'function_definition' || c.type === 'lambda' || c.type === 'class_definition') return false;
+    if (endingExit && c.id === endingExit.id) return false;
     if (c.type === 'return_statement' || c.type === 'raise_statement' || c.type === 'yield') unsafe = true;
     if (c.type === 'call' && /^(sys\.exit|os\._exit|exit|quit)$/.test(callee(c) ?? '')) unsafe = true;
     if (c.type === 'identifier' && params.has(c.text)) {
@@ -192,6 +218,18 @@ function readTeardownHandlerWired(ctx: PythonTransformContext, name: string): bo
   });
   if (unsafe) return false;
   return workAfterLoop(ctx, loopMethods(ctx)) === null && nothingAfterRun(ctx);
+}
+
+/** `sys.exit()`, `sys.exit(0)`, `exit(0)`, `quit()`, `raise SystemExit` / `raise SystemExit(0)` as a statement. */
+function cleanExit(st: SyntaxNode): boolean {
+  const e = st.type === 'expression_statement' ? st.namedChild(0) : st.type === 'raise_statement' ? st.namedChild(0) : null;
+  if (!e) return false;
+  if (st.type === 'raise_statement' && e.type === 'identifier') return e.text === 'SystemExit';
+  if (e.type !== 'call') return false;
+  const name = callee(e) ?? '';
+  if (st.type === 'raise_statement' ? name !== 'SystemExit' : !/^(sys\.exit|exit|quit)$/.test(name)) return false;
+  const args = e.childForFieldName('arguments')?.namedChildren ?? [];
+  return args.length === 0 || (args.length === 1 && /^(0|None)$/.test(args[0]!.text));
 }
 
 /** What turns a SIGTERM/SIGINT handler into the base's shutdown() hook. */
@@ -337,7 +375,7 @@ function threadLoopReading(ctx: PythonTransformContext, flag: string): { thread:
  * The route from the base's own SIGTERM/SIGINT handler to the agent's method `target`, through base
  * methods the agent does not override (`_on_signal`, `cleanup`, `stop`), or null when it does not reach it.
  */
-function baseSignalRoute(ctx: PythonTransformContext, target: string, going?: string): string[] | null {
+export function baseSignalRoute(ctx: PythonTransformContext, target: string, going?: string): string[] | null {
   const { handlers, graph } = ctx.base.signalCalls;
   const seen = new Set<string>();
   // (`going`: an agent method that overrides a base handler and goes, so the base's own runs again)
@@ -389,6 +427,43 @@ function nothingAfterRun(ctx: PythonTransformContext): boolean {
     });
   }
   return found && ok;
+}
+
+/**
+ * The entry point's `except KeyboardInterrupt:` that entry-interrupt-clause moves into the base's cleanup()
+ * override calls the handler (`agent.handle_sigterm(signal.SIGINT, None)`): once the install goes, the base's
+ * own handler runs the handler's work on SIGTERM through that override. Only when the handler reads none of
+ * its parameters (it is given the clause's arguments now, not the signal), and every exit in it ends with
+ * status 0 by SystemExit (the base then deregisters in its handler's `finally:` and exits 0; `os._exit`
+ * would skip that). Its target and the clause's line, else null.
+ */
+function clauseRunningHandler(ctx: PythonTransformContext, h: PyFunction): { target: string; line: number } | null {
+  if (h.isAsync || h.decorators.length) return null;
+  const w = wirableEntryClause(ctx);
+  // A clause inside a kept method depends on what the edits leave of its try: only the entry point's own.
+  if (!w || w.agentVar === 'self') return null;
+  const calls = w.statements.some((st) => {
+    const call = st.namedChild(0);
+    const fn = call?.type === 'call' ? call.childForFieldName('function') : null;
+    return fn?.type === 'attribute' && fn.childForFieldName('object')?.text === w.agentVar && fn.childForFieldName('attribute')?.text === h.name;
+  });
+  if (!calls) return null;
+  const params = new Set(h.params.slice(1).map((p) => p.name));
+  let ok = true;
+  walk(h.body, (c) => {
+    if (!ok || c.type === 'function_definition' || c.type === 'class_definition' || c.type === 'lambda') return false;
+    if (c.type === 'identifier' && params.has(c.text)) {
+      const p = c.parent;
+      if (!(p?.type === 'attribute' && p.childForFieldName('attribute')?.id === c.id)) ok = false;
+    }
+    const exit = c.type === 'call' && /^(sys\.exit|exit|quit|os\._exit)$/.test(callee(c) ?? '') ? c
+      : c.type === 'raise_statement' && /^SystemExit\b/.test(c.namedChild(0)?.text ?? '') ? c.namedChild(0) : null;
+    if (exit) {
+      const status = exit.type === 'call' ? exit.childForFieldName('arguments')?.namedChildren ?? [] : [];
+      if ((exit.type === 'call' && callee(exit) === 'os._exit') || status.length > 1 || (status.length === 1 && !/^(0|None)$/.test(status[0]!.text))) ok = false;
+    }
+  });
+  return ok ? { target: w.target, line: w.clause.startPosition.row + 1 } : null;
 }
 
 function lambdaCalling(arg: SyntaxNode): string | null {

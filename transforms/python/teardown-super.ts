@@ -10,6 +10,7 @@ import { callee, selfAttribute, statements, walk, walkTypes } from '../../src/la
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { TEARDOWN, calledByEntryPoint } from './remove-teardown.js';
 import { loopTails } from './loop-tail-teardown.js';
+import { baseSignalRoute } from './remove-signal-handlers.js';
 
 export const teardownSuper: PythonTransform = {
   name: 'teardown-super',
@@ -84,9 +85,24 @@ function runOnce(ctx: PythonTransformContext, name: string, fn: { body: SyntaxNo
   if (fn.isAsync || !ctx.base.shutdownCalls.has(name)) return '';
   // The entry point calls it, or a kept method the entry point runs does (`run()`'s `finally: self.cleanup()`).
   const caller = calledByEntryPoint(ctx, name) ? null : keptCallerRunByEntryPoint(ctx, name);
-  if (caller === undefined) return '';
+  const twice = caller === undefined ? baseCallsTwice(ctx, name) : null;
+  if (caller === undefined && !twice) return '';
   if (!guardOnce(ctx, name, fn)) return '';
+  if (twice) return `; it runs once (${ctx.profile.base_class} calls ${name}() from its signal handler (${twice.join('() -> ')}()) and again from the finally: of its ${ctx.py.main_loop_method ?? 'run'}(), which a stop or a signal ends)`;
   return `; it runs once (${ctx.profile.base_class} also calls ${name}() at shutdown, after which ${caller ? `${caller}()'s` : "the entry point's"} call returns at once)`;
+}
+
+/**
+ * The base itself calls the agent's teardown override twice: its signal handler reaches it (through
+ * base methods the agent does not override: `_on_signal` -> cleanup() -> stop()) and its main loop,
+ * which the agent now runs (it keeps no loop method of its own), calls it again in its `finally:`
+ * when that handler's exit (or a stop() from elsewhere, a supervisor's) ends the loop. The route, else null.
+ */
+function baseCallsTwice(ctx: PythonTransformContext, name: string): string[] | null {
+  if (!ctx.base.loopFinallyCalls.has(name)) return null;
+  const loop = ctx.agent.methods.get(ctx.py.main_loop_method ?? 'run');
+  if (loop && !isRemoved(ctx, loop.outer)) return null;
+  return baseSignalRoute(ctx, name);
 }
 
 /**
