@@ -8,7 +8,7 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { callerList, isPublicMember } from '../../src/lang/typescript/context.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
-import { descendantsOfKind } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, thisMember } from '../../src/lang/typescript/syntax.js';
 
 export function renameLifecycleClashes(ctx: TsRewriteContext, removed: Set<string>): void {
   for (const m of ctx.members.values()) {
@@ -60,10 +60,13 @@ function completionCallbackHook(ctx: TsRewriteContext, name: string, hook: strin
   if (!body || !Node.isBlock(body) || body.getStatements().length === 0) return;
   const own = (n: Node) => n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === impl;
   const cb = param.getName();
-  // An early `return cb && cb();` (nothing to stop) still calls back; any other return might not,
-  // and the hook would wait for ever.
-  const callsBack = new RegExp(`^(${cb}\\s*&&\\s*)?${cb}\\(\\)$`);
-  if (descendantsOfKind(body, SyntaxKind.ReturnStatement).some((r) => own(r) && !callsBack.test(r.getExpression()?.getText() ?? ''))) return;
+  // An early `return cb && cb();` (nothing to stop) still calls back, and so does `return done();`
+  // calling a function of the body that calls back; any other return might not, and the hook
+  // would wait for ever. (A re-entrancy guard's bare return never runs: see onceGuard.)
+  const finishers = callingBack(body, cb);
+  const callsBack = new RegExp(`^(${cb}\\s*&&\\s*)?(${[cb, ...finishers].join('|')})\\(\\)$`);
+  const guard = onceGuard(ctx, body, impl);
+  if (descendantsOfKind(body, SyntaxKind.ReturnStatement).some((r) => own(r) && r !== guard && !callsBack.test(r.getExpression()?.getText() ?? ''))) return;
   const uses = body.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id.getText() === cb && id.getSymbol() === param.getNameNode().getSymbol());
   const called = uses.filter((id) => {
     const p = id.getParent();
@@ -76,8 +79,8 @@ function completionCallbackHook(ctx: TsRewriteContext, name: string, hook: strin
   if (uses.length === 0 || called.length !== uses.length) return;
   const unit = ctx.unit;
   const inner = reindent(ctx.edits.textOf(body.getStart() + 1, body.getEnd() - 1).replace(/^\s*\n/, '').replace(/\s+$/, ''), indentAt(ctx.text, body.getStatements()[0]!.getStart()), unit + unit);
-  // (Its doc comment says what the body does: it stays with the body.)
-  const doc = impl.getJsDocs().map((d) => `${d.getText()}\n`).join('');
+  // (Its doc comment, or the line comments above it, say what the body does: they stay with the body.)
+  const doc = impl.getJsDocs().length > 0 ? impl.getJsDocs().map((d) => `${d.getText()}\n`).join('') : impl.getLeadingCommentRanges().map((r) => `${r.getText()}\n`).join('');
   ctx.newMembers.push({ name: hook, text: doc + methodText(ctx, { name: hook, async: true, body: `${unit}await new Promise${ctx.js ? '' : '<void>'}((${cb}) => {\n${inner}\n${unit}});` }) });
   const local = cb === 'stopped' ? 'finished' : 'stopped';
   ctx.newMembers.push({
@@ -86,4 +89,47 @@ function completionCallbackHook(ctx: TsRewriteContext, name: string, hook: strin
   });
   for (const n of ctx.members.get(name)!.nodes) ctx.edits.removeNode(n);
   ctx.warnings.push(`${name}(${cb}) would hide the base's ${name}(): its body is now the ${hook}() hook, which waits for it to call ${cb}; ${name}(${cb}?) calls ${cb} once the base's ${name}() has finished`);
+}
+
+/**
+ * `const done = () => { this.http.close(() => cb && cb()); };` at the top of a callback-taking
+ * lifecycle body: the local functions whose own body uses the callback (so `return done();`
+ * calls back as `return cb();` does).
+ */
+function callingBack(body: Node, cb: string): string[] {
+  if (!Node.isBlock(body)) return [];
+  const out: string[] = [];
+  for (const st of body.getStatements()) {
+    const decls = Node.isVariableStatement(st) ? st.getDeclarations() : [];
+    for (const d of decls) {
+      const fn = d.getInitializer();
+      if (!Node.isIdentifier(d.getNameNode()) || !fn || !(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) || fn.getParameters().length > 0) continue;
+      if (fn.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === cb)) out.push(d.getName());
+    }
+    if (Node.isFunctionDeclaration(st) && st.getName() && st.getParameters().length === 0 && st.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === cb)) out.push(st.getName()!);
+  }
+  return out;
+}
+
+/**
+ * `if (this.stopping) return; this.stopping = true;` opening the body: a guard against a second
+ * call, whose bare return the hook never reaches, since the base's stop() runs its hook once and
+ * nothing else sets the flag. The guard's return statement, or undefined.
+ */
+function onceGuard(ctx: TsRewriteContext, body: Node, impl: MethodDeclaration): Node | undefined {
+  if (!Node.isBlock(body)) return undefined;
+  const [first, ...rest] = body.getStatements();
+  if (!first || !Node.isIfStatement(first) || first.getElseStatement()) return undefined;
+  const flag = thisMember(first.getExpression());
+  let then: Node = first.getThenStatement();
+  if (Node.isBlock(then) && then.getStatements().length === 1) then = then.getStatements()[0]!;
+  if (!flag || !Node.isReturnStatement(then) || then.getExpression()) return undefined;
+  const sets = (n: Node, value?: string) =>
+    Node.isBinaryExpression(n) && n.getOperatorToken().getKind() === SyntaxKind.EqualsToken && thisMember(n.getLeft()) === flag && (value === undefined || n.getRight().getText() === value);
+  if (!rest.some((st) => Node.isExpressionStatement(st) && sets(st.getExpression(), 'true'))) return undefined;
+  // Set anywhere else in the class but its initialisation (a reset, another method), it could be
+  // true when the hook runs.
+  const within = (outer: Node | undefined, n: Node) => !!outer && outer.getPos() <= n.getPos() && n.getEnd() <= outer.getEnd();
+  const elsewhere = ctx.cls.getDescendants().filter((n) => sets(n) && !within(impl, n) && !within(ctx.ctor, n));
+  return elsewhere.length === 0 ? then : undefined;
 }

@@ -70,8 +70,13 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       // A log line naming the signal it got (`console.log(`stopping on ${signal}`)`) stays in a
       // listener of its own: the base's stop() knows no signal.
       const naming = handler ? signalNamingLogs(stmt, sig.call, handler) : null;
-      // (A loop whose handler reads the signal otherwise, to pass it on, stays as it was.)
-      if (Node.isForOfStatement(stmt) && !naming && readsLoopVariable(stmt, sig.call.getArguments()[1])) {
+      // (A loop whose handler reads the signal otherwise, to pass it on, stays as it was; one that
+      // only hands it to an agent method named like the base's own, `() => svc.stop(sig)`, cannot
+      // stay: that method becomes the base's hook, and the kept call would reach the base's stop(),
+      // which takes no signal. It is a handler per signal calling that method with the signal's
+      // name, as `() => svc.stop('SIGTERM')` is.)
+      const loopSignal = Node.isForOfStatement(stmt) && handler ? signalArgumentOfAgent(ctx, stmt, handler, agentNames) : undefined;
+      if (Node.isForOfStatement(stmt) && !naming && !loopSignal && readsLoopVariable(stmt, sig.call.getArguments()[1])) {
         handOnWithoutExit(ctx, stmt, sig.call.getArguments()[1], agentNames, sig.signals);
         continue;
       }
@@ -101,7 +106,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
             const last = args[args.length - 1];
             const exit = !!last && exitsOnly(last);
             const signalName = sig.signals.includes('SIGTERM') ? 'SIGTERM' : sig.signals[0]!;
-            const param = handler && (Node.isArrowFunction(handler) || Node.isFunctionExpression(handler)) ? handler.getParameters()[0] : undefined;
+            const param = loopSignal ?? (handler && (Node.isArrowFunction(handler) || Node.isFunctionExpression(handler)) ? handler.getParameters()[0] : undefined);
             const kept = (exit ? args.slice(0, -1) : args).map((a) => withSignalName(ctx, a, param, signalName));
             if (param && kept.some((k, i) => k !== args[i]!.getText())) {
               namedSignalOf.set(name, signalName);
@@ -1316,7 +1321,7 @@ function librarySignalHandling(ctx: TsRewriteContext, root: Node): void {
  * passes the signal's name) written as that name's literal, for a call moved out of the handler.
  */
 function withSignalName(ctx: TsRewriteContext, arg: Node, param: Node | undefined, signalName: string): string {
-  const name = param && Node.isParameterDeclaration(param) ? param.getNameNode() : undefined;
+  const name = param && (Node.isParameterDeclaration(param) || Node.isVariableDeclaration(param)) ? param.getNameNode() : undefined;
   if (!name || !Node.isIdentifier(name)) return arg.getText();
   const decl = name.getSymbol()?.getDeclarations()[0];
   const uses = [arg, ...arg.getDescendantsOfKind(SyntaxKind.Identifier)].filter((id) => {
@@ -1469,6 +1474,34 @@ function handOnWithoutExit(ctx: TsRewriteContext, loop: Node, handler: Node | un
     line: loop.getStartLineNumber(),
     reason: `the ${names} handler hands the signal on and exits the process itself, before the base's handler can stop the agent (onStop(), deregistration); fold it into onStop() by hand`,
   });
+}
+
+/**
+ * `for (const sig of ['SIGTERM', 'SIGINT']) process.once(sig, () => svc.stop(sig))`: the loop's
+ * variable, when the inline handler (taking no parameter of its own) reads it only as an argument
+ * of the agent's methods named like the base's (`svc.stop(...)`, `this.stop(...)`), so those calls
+ * get the signal's name as a literal. Undefined for any other read (a log line, a method of the
+ * agent's own name, which the kept handler can still call with the signal it got).
+ */
+function signalArgumentOfAgent(ctx: TsRewriteContext, loop: Node, handler: Node, agentNames: string[]): Node | undefined {
+  if (!Node.isForOfStatement(loop) || !(Node.isArrowFunction(handler) || Node.isFunctionExpression(handler)) || handler.getParameters().length > 0) return undefined;
+  const init = loop.getInitializer();
+  const decl = Node.isVariableDeclarationList(init) && init.getDeclarations().length === 1 ? init.getDeclarations()[0] : undefined;
+  const nameNode = decl?.getNameNode();
+  if (!decl || !nameNode || !Node.isIdentifier(nameNode)) return undefined;
+  const sym = nameNode.getSymbol();
+  const reads = handler.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id.getText() === nameNode.getText() && id.getSymbol() === sym);
+  if (reads.length === 0) return undefined;
+  const toAgent = (id: Node) => {
+    const call = id.getParentIfKind(SyntaxKind.CallExpression);
+    if (!call || !call.getArguments().includes(id as never)) return false;
+    const callee = call.getExpression();
+    if (!Node.isPropertyAccessExpression(callee)) return false;
+    const owner = callee.getExpression();
+    const agent = owner.getKind() === SyntaxKind.ThisKeyword || agentNames.includes(owner.getText());
+    return agent && ctx.members.get(callee.getName())?.kind === 'method' && ctx.base.members.get(callee.getName())?.kind === 'method';
+  };
+  return reads.every(toAgent) ? decl : undefined;
 }
 
 /** A for-of over signals whose inline handler reads the loop variable. */

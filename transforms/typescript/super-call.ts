@@ -133,7 +133,8 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   // would be lost without a word (the agent would listen on AGENT_PORT or a free port).
   for (const [key, names] of Object.entries(passThrough)) {
     if (args.has(key) || (ctx.hints.businessHealth && /health/i.test(key))) continue;
-    if (ctx.kept.some((k) => k.symbol === key)) continue;
+    // (Withheld on purpose: a kept server listens there, and a warning said so.)
+    if (withheld.has(key) || ctx.kept.some((k) => k.symbol === key)) continue;
     const lost = ctorAssignments(ctx).find((a) => names.includes(a.name) && !ctx.renames.has(a.name));
     if (!lost) continue;
     ctx.kept.push({

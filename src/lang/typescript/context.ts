@@ -367,7 +367,7 @@ export function belongsTo(stmt: Node, sweep: Set<string>): boolean {
     if (Node.isNewExpression(e) && e.getExpression().getText() === 'Promise') return promiseAround(e, sweep);
     if (Node.isCallExpression(e)) {
       const root = thisRoot(e);
-      if (root && sweep.has(root)) return true;
+      if (root && sweep.has(root)) return !closeCallbackDoesMore(e, sweep);
       // `await once(this.health, 'listening')` (node:events): waiting for a removed server to bind.
       if (eventsOnceOn(e, sweep)) return true;
       // `await promisify(this.server.close.bind(this.server))()`: a removed member's own method,
@@ -564,6 +564,8 @@ export interface ResolvedPlan {
   removed: Set<string>;
   /** Nodes deleted (outermost only). */
   nodes: Node[];
+  /** `this.health.close(() => { ... })` of a removed server: the callback's statements take its place. */
+  unwraps: CloseUnwrap[];
   kept: KeptForReview[];
   /** Members kept as the business's own (businessWhenUsed), as warnings. */
   notes: string[];
@@ -600,7 +602,7 @@ export class RemovalPlan {
     const baseOwned = new Set(ctx.base.members.keys());
     for (let round = 0; round < 50; round++) {
       const removed = new Set(R.keys());
-      const { nodes, ranges } = this.collect(ctx, removed);
+      const { nodes, ranges, unwraps } = this.collect(ctx, removed);
       const inRanges = (n: Node) => {
         const s = n.getStart();
         const e = n.getEnd();
@@ -678,7 +680,7 @@ export class RemovalPlan {
           kept.delete(name);
           notes.push(note);
         }
-        return { removed: new Set(R.keys()), nodes, kept: [...kept.values()], notes };
+        return { removed: new Set(R.keys()), nodes, unwraps, kept: [...kept.values()], notes };
       }
     }
     throw new Error('removal plan did not settle');
@@ -698,8 +700,9 @@ export class RemovalPlan {
    * same as in a whole sweep (a node swept from another body lies in that body, and its range
    * adds only blanks, comments and semicolons around it), and nodes elsewhere are missing.
    */
-  collect(ctx: TsRewriteContext, removed: Set<string>, within?: Node): { nodes: Node[]; ranges: Array<[number, number]> } {
+  collect(ctx: TsRewriteContext, removed: Set<string>, within?: Node): { nodes: Node[]; ranges: Array<[number, number]>; unwraps: CloseUnwrap[] } {
     const nodes: Node[] = [];
+    const unwraps: CloseUnwrap[] = [];
     for (const name of removed) {
       const p = this.members.get(name)!;
       if (p.scope === 'module') {
@@ -723,10 +726,14 @@ export class RemovalPlan {
       const aliased = inBlock ? aliasStatements(container!, sweep) : [];
       for (const s of blockStatements(container)) {
         if (inside(s)) continue;
-        if (inBlock && (belongsTo(s, sweep) || aliased.includes(s) || (inEntry && entryCallGoes(ctx, s, sweep)))) nodes.push(s);
+        const unwrap = inBlock ? closeCallbackOfRemoved(s, sweep) : null;
+        if (unwrap) {
+          unwraps.push(unwrap);
+          visit(unwrap.body, inEntry);
+        } else if (inBlock && (belongsTo(s, sweep) || aliased.includes(s) || (inEntry && entryCallGoes(ctx, s, sweep)))) nodes.push(s);
         else {
           nodes.push(...sameFateElements(s, sweep), ...promiseChainLinks(s, sweep), ...awaitedTogetherElements(s, sweep));
-          for (const b of childBlocks(s)) visit(b, inEntry);
+          for (const b of [...childBlocks(s), ...closeCallbackBlocks(s)]) visit(b, inEntry);
         }
       }
     };
@@ -744,8 +751,78 @@ export class RemovalPlan {
     if (ctx.entry) visitTop(ctx.entry.container, true);
     const outer = nodes.filter((n, i) => !nodes.some((o, j) => o !== n && o.getPos() <= n.getPos() && n.getEnd() <= o.getEnd() && (o.getPos() < n.getPos() || n.getEnd() < o.getEnd() || j < i)));
     const ranges = outer.map((n) => ctx.edits.lineRange(n));
-    return { nodes: outer, ranges };
+    // (The unwrapped call's own text, up to its callback's first statement, is the removed server's use.)
+    for (const u of unwraps) if (!inside(u.stmt)) ranges.push([u.stmt.getStart(), u.body.getStart() + 1]);
+    return { nodes: outer, ranges, unwraps: unwraps.filter((u) => !inside(u.stmt)) };
   }
+}
+
+/**
+ * `this.healthServer.close((err) => { ...; cb && cb(); })`: a removed server's close whose callback
+ * does more than log (calls back a caller, saves, exits). Deleted with the server, that work would
+ * be lost without a word; it stays a use of the server (closeCallbackOfRemoved unwraps the
+ * callbacks it can).
+ */
+function closeCallbackDoesMore(call: import('ts-morph').CallExpression, sweep: Set<string>): boolean {
+  const callee = call.getExpression();
+  if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'close') return false;
+  return call.getArguments().some((a) => {
+    if (!(Node.isArrowFunction(a) || Node.isFunctionExpression(a))) return false;
+    const body = a.getBody();
+    const stmts: Node[] = Node.isBlock(body) ? body.getStatements() : [body];
+    return stmts.some((st) => !isLogCall(statementCall(st) ?? (Node.isCallExpression(st) ? st : null)) && !(Node.isStatement(st) && belongsTo(st, sweep)));
+  });
+}
+
+export interface CloseUnwrap {
+  stmt: Node;
+  body: import('ts-morph').Block;
+}
+
+/**
+ * `this.healthServer.close(() => { log(...); done(); })`, the server removed: the legacy code went
+ * on in the callback once that server had closed; the base closes its own server later, so the
+ * callback's statements run in its place (deleting the call would drop them, a shutdown's final
+ * log line or the completion callback a caller waits for). A callback of no parameters (an error
+ * argument would be read) with a block body.
+ */
+function closeCallbackOfRemoved(stmt: Node, sweep: Set<string>): CloseUnwrap | null {
+  if (!Node.isExpressionStatement(stmt)) return null;
+  const call = stmt.getExpression();
+  if (!Node.isCallExpression(call) || call.getArguments().length !== 1) return null;
+  const callee = call.getExpression();
+  if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'close') return null;
+  const member = thisMember(callee.getExpression().getKind() === SyntaxKind.NonNullExpression ? (callee.getExpression() as import('ts-morph').NonNullExpression).getExpression() : callee.getExpression());
+  if (!member || !sweep.has(member)) return null;
+  const fn = call.getArguments()[0]!;
+  if (!(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) || fn.isAsync() || fn.getParameters().length > 0) return null;
+  const body = fn.getBody();
+  if (!Node.isBlock(body) || body.getStatements().length === 0) return null;
+  // A `return` in it would return from the enclosing function instead.
+  if (body.getDescendantsOfKind(SyntaxKind.ReturnStatement).some((r) => r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === fn)) return null;
+  return { stmt, body };
+}
+
+/**
+ * `this.intake.close(() => { this.healthServer.close(() => { ... }); })`, or
+ * `this.lifetime.signal.addEventListener('abort', () => { clearTimeout(this.next); this.server?.close(); })`:
+ * the block of a close callback, of a listener or of a local function, of a statement that stays,
+ * where a shutdown's next steps sit (a removed server's close among them).
+ */
+function closeCallbackBlocks(stmt: Node): Node[] {
+  // `const done = () => { this.intake.close(() => ...); };`: a local function of the shutdown.
+  if (Node.isVariableStatement(stmt)) {
+    return stmt.getDeclarations().flatMap((d) => {
+      const fn = d.getInitializer();
+      return fn && (Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) && Node.isBlock(fn.getBody()) ? [fn.getBody()] : [];
+    });
+  }
+  if (!Node.isExpressionStatement(stmt)) return [];
+  const call = stmt.getExpression();
+  if (!Node.isCallExpression(call)) return [];
+  const callee = call.getExpression();
+  if (!Node.isPropertyAccessExpression(callee) || !/^(close|addEventListener)$/.test(callee.getName())) return [];
+  return call.getArguments().flatMap((a) => ((Node.isArrowFunction(a) || Node.isFunctionExpression(a)) && Node.isBlock(a.getBody()) ? [a.getBody()] : []));
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   usesOf,
   scopeFor,
   type ParentPlan,
+  type ResolvedPlan,
   type TsRewriteContext,
 } from './context.js';
 import { findOldBase, importOf } from './old-base.js';
@@ -220,6 +221,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
     }
   }
   for (const n of resolved.nodes) ctx.edits.removeNode(n);
+  unwrapCloseCallbacks(ctx, resolved.unwraps);
   ctx.kept.push(...resolved.kept);
   ctx.warnings.push(...resolved.notes);
   for (const hook of ctx.after) hook(resolved.removed);
@@ -1248,5 +1250,21 @@ function insertMembers(ctx: TsRewriteContext): void {
   else if (ctx.newConstructor) ctx.edits.insert(openBrace + 1, `\n${text}\n`);
   else {
     ctx.edits.insert(openBrace + 1, `\n${text}\n`);
+  }
+}
+
+/** Each removed server's `close(() => { ... })` becomes the callback's statements (see closeCallbackOfRemoved). */
+function unwrapCloseCallbacks(ctx: TsRewriteContext, unwraps: ResolvedPlan['unwraps']): void {
+  for (const { stmt, body } of unwraps) {
+    const statements = body.getStatements();
+    const first = statements[0]!;
+    const last = statements[statements.length - 1]!;
+    // From the first statement's line (its comments come along) to the last one's end.
+    const from = ctx.text.lastIndexOf('\n', first.getStart()) + 1;
+    const text = reindent(ctx.edits.textOf(from, last.getEnd()), indentAt(ctx.text, first.getStart()), indentAt(ctx.text, stmt.getStart())).replace(/^[ \t]*/, '');
+    ctx.edits.removeRange(stmt.getStart(), stmt.getEnd());
+    ctx.edits.insert(stmt.getStart(), text);
+    const server = stmt.getText().split('.close(')[0]!.replace(/[?!]$/, '');
+    ctx.warnings.push(`${server}.close(...) at line ${stmt.getStartLineNumber()}: that server went (the base closes its own after onStop()); the callback's statements now run in its place`);
   }
 }
