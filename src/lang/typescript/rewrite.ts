@@ -25,6 +25,7 @@ import { findFamilyParent, forwardsOptions, hasAgentInfrastructure } from './fam
 import { mentionsElsewhere, outsideCallers, prototypeUsedAsFunction, type OutsideCaller } from './references.js';
 import { prototypeToClass } from './prototype-class.js';
 import { keepLoopStoppers, keepPublicApi } from '../../../transforms/typescript/public-api.js';
+import { settleEmptiedMethods } from '../../../transforms/typescript/emptied-methods.js';
 import { methodText } from './generate.js';
 import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
@@ -235,6 +236,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   keepOutsideStartFailure(ctx);
   keepPublicApi(ctx, resolved.removed);
   keepLoopStoppers(ctx, resolved.removed);
+  settleEmptiedMethods(ctx, resolved.removed);
   keepSignalLogLines(ctx, resolved.removed);
   keepLifecycleLogLines(ctx, resolved.removed);
   respellKeptLifecycleLogLines(ctx);
