@@ -19,7 +19,7 @@ export function settleEmptiedMethods(ctx: TsRewriteContext, removed: Set<string>
     if (ctx.base.members.has(m.name) || m.nodes.length !== 1 || ctx.kept.some((k) => k.symbol === m.name)) continue;
     const decl = m.nodes[0]!;
     const body = Node.isMethodDeclaration(decl) ? decl.getBody() : undefined;
-    if (!body || !Node.isBlock(body) || ctx.edits.removes(decl.getStart(), decl.getEnd()) || decl.hasModifier?.('abstract')) continue;
+    if (!body || !Node.isBlock(body) || ctx.edits.removes(decl.getStart(), decl.getEnd())) continue;
     const statements = body.getStatements();
     if (statements.length === 0 || !statements.every((st) => ctx.edits.removes(st.getStart(), st.getEnd()))) continue;
     if (ctx.outsideCallers(m.name).some((c) => overrideLine(c.text, m.name))) continue;
