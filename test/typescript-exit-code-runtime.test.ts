@@ -12,6 +12,7 @@
 // reach the base, which logged a WARNING and exited 0.
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -49,7 +50,7 @@ function closedPort(): Promise<number> {
 }
 
 /** Start `file`, wait for `ready` in its output, send SIGTERM, and resolve with its exit code and output. */
-async function stopAfter(root: string, file: string, spool: string, ready: RegExp, extra: Record<string, string> = {}): Promise<{ code: number | null; log: string }> {
+async function stopAfter(root: string, file: string, spool: string, ready: RegExp, extra: Record<string, string> = {}, beforeStop?: () => void): Promise<{ code: number | null; log: string }> {
   const cmd = await launchTypeScript(root, file, loadProfile('base-agent'));
   const env: NodeJS.ProcessEnv = { ...process.env, ...cmd.env, HEALTH_CHECK_PORT: '0', HEALTH_PORT: '0', EXPORT_SPOOL: spool, ARCHIVE_URL: `http://127.0.0.1:${await closedPort()}`, SHIP_MAX_ATTEMPTS: '1', SHIP_EVERY_MS: '100', ...extra };
   for (const k of ['AGENT_PORT', 'REGISTRY_URL', 'METRICS_URL', 'AGENT_NAME']) delete env[k];
@@ -62,6 +63,7 @@ async function stopAfter(root: string, file: string, spool: string, ready: RegEx
     const end = Date.now() + 20_000;
     while (Date.now() < end && child.exitCode === null && !ready.test(log)) await new Promise((r) => setTimeout(r, 50));
     expect(log, log).toMatch(ready);
+    beforeStop?.();
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     const code = await exited;
@@ -268,6 +270,72 @@ describe('tsleft51: the exit code stop() resolved to is still the process\'s', (
       const root = materialize('tsleft51-reconciler-stop-resolves-exit-code', agent);
       const { code, log } = await stopAfter(root, file, root, /reconciler: 0 settlements carried over/, { RECON_HEALTH_PORT: '0', RECON_CARRY_FILE: path.join(root, 'unmatched.json') });
       expect(code, log).toBe(0);
+    }, 60_000);
+  }
+});
+
+// tsleft52-ledger-stop-exit-code-on-sigterm: a non-async stop() that ends the process itself,
+// process.exit(this.failed > 0 ? 3 : 0), renamed the base's onStop() with that exit made
+// process.exitCode. A row in the outbox and an export directory that does not exist: on SIGTERM
+// both end with 3 after the summary line; with a directory to export into, both end with 0.
+describe('tsleft52: a renamed non-async stop()\'s own exit code is the process\'s on SIGTERM', () => {
+  const agent = 'services/ledger-exporter.ts';
+  const outbox = (root: string) => {
+    mkdirSync(path.join(root, 'outbox'), { recursive: true });
+    writeFileSync(path.join(root, 'outbox', 'row-1.json'), '{"id":"row-1","cents":1250}\n');
+    return path.join(root, 'outbox');
+  };
+  for (const [side, file] of [['legacy', agent], ['_v2', agent.replace(/\.ts$/, '_v2.ts')]] as const) {
+    it(`${side}: a row that cannot be exported, then SIGTERM, ends with 3`, async () => {
+      const root = materialize('tsleft52-ledger-stop-exit-code-on-sigterm', agent);
+      const { code, log } = await stopAfter(root, file, root, /ledger exporter: .* every/, { LEDGER_HEALTH_PORT: '0', LEDGER_OUTBOX: outbox(root), LEDGER_EXPORT_DIR: path.join(root, 'no-such-dir') });
+      expect(code, log).toBe(3);
+      expect(log).toMatch(/ledger exporter stopped: 0 exported, [1-9]\d* failed/);
+    }, 60_000);
+
+    it(`${side}: the row exported, then SIGTERM, ends with 0`, async () => {
+      const root = materialize('tsleft52-ledger-stop-exit-code-on-sigterm', agent);
+      mkdirSync(path.join(root, 'export'));
+      const { code, log } = await stopAfter(root, file, root, /ledger exporter: .* every/, { LEDGER_HEALTH_PORT: '0', LEDGER_OUTBOX: outbox(root), LEDGER_EXPORT_DIR: path.join(root, 'export') });
+      expect(code, log).toBe(0);
+      expect(log).toMatch(/ledger exporter stopped: 1 exported, 0 failed/);
+    }, 60_000);
+  }
+});
+
+// tsleft52-await-using-dispose-is-stop: main() holds the agent with `await using` and leaves its
+// scope on SIGTERM; the legacy's [Symbol.asyncDispose]() forwards what is spooled and logs the
+// summary. On the base its body is onStop() and the dispose calls the base's stop(): the base's
+// SIGTERM exit and main()'s disposal reach one stop, and the summary is logged once, before exit 0.
+describe('tsleft52: an `await using` agent\'s dispose runs on the base\'s stop', () => {
+  const agent = 'agents/audit-forwarder.ts';
+  for (const [side, file] of [['legacy', agent], ['_v2', agent.replace(/\.ts$/, '_v2.ts')]] as const) {
+    it(`${side}: SIGTERM disposes it once: the final forward is tried and the summary logged`, async () => {
+      const root = materialize('tsleft52-await-using-dispose-is-stop', agent);
+      mkdirSync(path.join(root, 'spool'));
+      // Spooled once it runs: the _v2's first round runs at once (the legacy's 5 s later), and this
+      // batch is the one only the stop forwards.
+      const spool = () => writeFileSync(path.join(root, 'spool', 'a.jsonl'), '{"user":"ops","action":"login"}\n');
+      // The SIEM: takes every batch (a closed port left the legacy's fetch to chance on a busy machine), and must see it once.
+      const bodies: string[] = [];
+      const siem = http.createServer((req, res) => {
+        let body = '';
+        req.on('data', (c) => (body += String(c)));
+        req.on('end', () => {
+          bodies.push(body);
+          res.writeHead(200).end();
+        });
+      });
+      await new Promise<void>((resolve) => siem.listen(0, '127.0.0.1', resolve));
+      try {
+        const url = `http://127.0.0.1:${(siem.address() as net.AddressInfo).port}/ingest`;
+        const { code, log } = await stopAfter(root, file, root, /audit forwarder started/, { AUDIT_HEALTH_PORT: '0', AUDIT_SPOOL_DIR: path.join(root, 'spool'), SIEM_URL: url }, spool);
+        expect(code, log).toBe(0);
+        expect(log.match(/audit forwarder stopped: 1 lines forwarded, 0 failed posts/g), log).toHaveLength(1);
+        expect(bodies).toEqual(['{"user":"ops","action":"login"}\n']);
+      } finally {
+        siem.close();
+      }
     }, 60_000);
   }
 });
