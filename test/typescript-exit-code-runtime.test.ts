@@ -364,3 +364,22 @@ describe('tsleft52: the exit code a kept drain() resolves to survives in an agen
     }, 60_000);
   }
 });
+
+// tsleft52-loop-round-outlasts-stop-grace: onStop() awaits the compactor's own loop, whose round
+// (a 4 s merge, then a 1 s pause) outlasts the base's 3 s stop grace. SIGTERM mid-merge: the legacy
+// finishes the merge and logs its summary line; the _v2 is ended at the grace without it, which is
+// why the rewrite leaves it for review rather than claiming the line is kept.
+describe('tsleft52: a loop round that outlasts the base\'s stop grace is cut on the _v2 (review item)', () => {
+  const agent = 'agents/segment-compactor.ts';
+  for (const [side, file] of [['legacy', agent], ['_v2', agent.replace(/\.ts$/, '_v2.ts')]] as const) {
+    it(`${side}: SIGTERM during a merge`, async () => {
+      const root = materialize('tsleft52-loop-round-outlasts-stop-grace', agent);
+      mkdirSync(path.join(root, 'segments'));
+      writeFileSync(path.join(root, 'segments', '0001.seg'), 'postings\n');
+      const { code, log } = await stopAfter(root, file, root, /segment compactor started/, { COMPACT_HEALTH_PORT: '0', COMPACT_SEGMENTS_DIR: path.join(root, 'segments'), COMPACT_MERGE_MS: '4000' });
+      expect(code, log).toBe(0);
+      if (side === 'legacy') expect(log).toMatch(/segment compactor stopped after 1 merges/);
+      else expect(log).not.toMatch(/segment compactor stopped after/);
+    }, 60_000);
+  }
+});

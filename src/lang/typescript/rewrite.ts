@@ -49,6 +49,7 @@ import { keepBeforeExit } from '../../../transforms/typescript/before-exit.js';
 import { awaitCloseCallbacks } from '../../../transforms/typescript/await-close-callback.js';
 import { flagCallerSignalExits } from '../../../transforms/typescript/caller-signal-exits.js';
 import { flagAwaitedSignalTails } from '../../../transforms/typescript/awaited-signal-tail.js';
+import { flagStopGraceTail } from '../../../transforms/typescript/stop-grace-tail.js';
 import { flagSharedProcessRunners } from '../../../transforms/typescript/shared-process-agents.js';
 import { dropFieldsHandedToBase } from '../../../transforms/typescript/drop-handed-fields.js';
 import { findEntry, rewriteEntry } from '../../../transforms/typescript/entrypoint.js';
@@ -251,6 +252,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   keepLifecycleLogLines(ctx, resolved.removed);
   respellKeptLifecycleLogLines(ctx);
   keepExitCodes(ctx);
+  flagStopGraceTail(ctx);
   keepBeforeExit(ctx);
   awaitCloseCallbacks(ctx);
   flagCallerSignalExits(ctx);
