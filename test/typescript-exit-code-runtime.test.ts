@@ -253,11 +253,15 @@ describe('tsleft51: a stop() failing uncaught in the entry\'s SIGTERM handler st
 // resolving to 3 when settlements are left unmatched. The _v2's renamed onStop() sets
 // process.exitCode to what it returned: with one settlement carried over and no ledger, both end
 // with 3 and write the carry file (the _v2 ended with 0 before); with none, both end with 0.
-describe('tsleft51: the exit code stop() resolved to is still the process\'s', () => {
+// tsleft52-drain-exit-code-agent-needs-review: the same with `process.exit(await reconciler.drain())`,
+// drain() kept (no stop by name) and called from the written onStop(), in an agent that ends
+// needs-review (its SIGHUP reload keeps the matcher timer): onStop() sets process.exitCode to what
+// drain() resolved to (the _v2 ended with 0 before: `await this.drain();` dropped the value).
+describe.each(['tsleft51-reconciler-stop-resolves-exit-code', 'tsleft52-drain-exit-code-agent-needs-review'])('the exit code stop() (or a kept drain()) resolved to is still the process\'s: %s', (fixture) => {
   const agent = 'services/settlement-reconciler.ts';
   for (const [side, file] of [['legacy', agent], ['_v2', agent.replace(/\.ts$/, '_v2.ts')]] as const) {
     it(`${side}: a settlement left unmatched, then SIGTERM, ends with 3`, async () => {
-      const root = materialize('tsleft51-reconciler-stop-resolves-exit-code', agent);
+      const root = materialize(fixture, agent);
       const carry = path.join(root, 'unmatched.json');
       writeFileSync(carry, JSON.stringify([{ id: 'stl-1', amountCents: 1250 }]));
       const { code, log } = await stopAfter(root, file, root, /reconciler: 1 settlements carried over/, { RECON_HEALTH_PORT: '0', RECON_CARRY_FILE: carry });
@@ -267,7 +271,7 @@ describe('tsleft51: the exit code stop() resolved to is still the process\'s', (
     }, 60_000);
 
     it(`${side}: everything reconciled, then SIGTERM, ends with 0`, async () => {
-      const root = materialize('tsleft51-reconciler-stop-resolves-exit-code', agent);
+      const root = materialize(fixture, agent);
       const { code, log } = await stopAfter(root, file, root, /reconciler: 0 settlements carried over/, { RECON_HEALTH_PORT: '0', RECON_CARRY_FILE: path.join(root, 'unmatched.json') });
       expect(code, log).toBe(0);
     }, 60_000);
@@ -336,31 +340,6 @@ describe('tsleft52: an `await using` agent\'s dispose runs on the base\'s stop',
       } finally {
         siem.close();
       }
-    }, 60_000);
-  }
-});
-
-// tsleft52-drain-exit-code-agent-needs-review: `process.exit(await reconciler.drain())`, drain()
-// kept (no stop by name) and called from the written onStop(), in an agent that ends needs-review
-// (its SIGHUP reload keeps the matcher timer). onStop() sets process.exitCode to what drain()
-// resolved to: one settlement carried over and no ledger, both end with 3; none, both with 0 (the
-// _v2 ended with 0 before: `await this.drain();` dropped the value).
-describe('tsleft52: the exit code a kept drain() resolves to survives in an agent that ends as review', () => {
-  const agent = 'services/settlement-reconciler.ts';
-  for (const [side, file] of [['legacy', agent], ['_v2', agent.replace(/\.ts$/, '_v2.ts')]] as const) {
-    it(`${side}: a settlement left unmatched, then SIGTERM, ends with 3`, async () => {
-      const root = materialize('tsleft52-drain-exit-code-agent-needs-review', agent);
-      const carry = path.join(root, 'unmatched.json');
-      writeFileSync(carry, JSON.stringify([{ id: 'stl-1', amountCents: 1250 }]));
-      const { code, log } = await stopAfter(root, file, root, /reconciler: 1 settlements carried over/, { RECON_HEALTH_PORT: '0', RECON_CARRY_FILE: carry });
-      expect(code, log).toBe(3);
-      expect(log).toMatch(/1 settlements left unmatched/);
-    }, 60_000);
-
-    it(`${side}: everything reconciled, then SIGTERM, ends with 0`, async () => {
-      const root = materialize('tsleft52-drain-exit-code-agent-needs-review', agent);
-      const { code, log } = await stopAfter(root, file, root, /reconciler: 0 settlements carried over/, { RECON_HEALTH_PORT: '0', RECON_CARRY_FILE: path.join(root, 'unmatched.json') });
-      expect(code, log).toBe(0);
     }, 60_000);
   }
 });
