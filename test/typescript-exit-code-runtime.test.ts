@@ -282,7 +282,13 @@ describe.each(['tsleft51-reconciler-stop-resolves-exit-code', 'tsleft52-drain-ex
 // process.exit(this.failed > 0 ? 3 : 0), renamed the base's onStop() with that exit made
 // process.exitCode. A row in the outbox and an export directory that does not exist: on SIGTERM
 // both end with 3 after the summary line; with a directory to export into, both end with 0.
-describe('tsleft52: a renamed non-async stop()\'s own exit code is the process\'s on SIGTERM', () => {
+// tsleft52-sync-dispose-stops-on-sigterm: the same exporter stopped by `exporter[Symbol.dispose]();
+// process.exit(0);` in its SIGTERM handler: the dispose's body is onStop() and the handler goes; both
+// log the summary and end with 0 whether the row could be exported or not.
+describe.each([
+  ['tsleft52-ledger-stop-exit-code-on-sigterm', 3],
+  ['tsleft52-sync-dispose-stops-on-sigterm', 0],
+] as const)('tsleft52: a non-async stop\'s summary and exit code on SIGTERM: %s', (fixture, failedCode) => {
   const agent = 'services/ledger-exporter.ts';
   const outbox = (root: string) => {
     mkdirSync(path.join(root, 'outbox'), { recursive: true });
@@ -290,15 +296,15 @@ describe('tsleft52: a renamed non-async stop()\'s own exit code is the process\'
     return path.join(root, 'outbox');
   };
   for (const [side, file] of [['legacy', agent], ['_v2', agent.replace(/\.ts$/, '_v2.ts')]] as const) {
-    it(`${side}: a row that cannot be exported, then SIGTERM, ends with 3`, async () => {
-      const root = materialize('tsleft52-ledger-stop-exit-code-on-sigterm', agent);
+    it(`${side}: a row that cannot be exported, then SIGTERM, ends with ${failedCode}`, async () => {
+      const root = materialize(fixture, agent);
       const { code, log } = await stopAfter(root, file, root, /ledger exporter: .* every/, { LEDGER_HEALTH_PORT: '0', LEDGER_OUTBOX: outbox(root), LEDGER_EXPORT_DIR: path.join(root, 'no-such-dir') });
-      expect(code, log).toBe(3);
+      expect(code, log).toBe(failedCode);
       expect(log).toMatch(/ledger exporter stopped: 0 exported, [1-9]\d* failed/);
     }, 60_000);
 
     it(`${side}: the row exported, then SIGTERM, ends with 0`, async () => {
-      const root = materialize('tsleft52-ledger-stop-exit-code-on-sigterm', agent);
+      const root = materialize(fixture, agent);
       mkdirSync(path.join(root, 'export'));
       const { code, log } = await stopAfter(root, file, root, /ledger exporter: .* every/, { LEDGER_HEALTH_PORT: '0', LEDGER_OUTBOX: outbox(root), LEDGER_EXPORT_DIR: path.join(root, 'export') });
       expect(code, log).toBe(0);

@@ -7,7 +7,7 @@
 // stays under its own name calling the base's stop(): `await using`, and any explicit caller,
 // still stop the agent, once (the base's stop() is idempotent). A class with a stop() or onStop()
 // of its own keeps its dispose as it is.
-import { Node, type ClassDeclaration, type ClassExpression } from 'ts-morph';
+import { Node, SyntaxKind, type ClassDeclaration, type ClassExpression } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 
@@ -37,8 +37,23 @@ export function disposeAsStop(cls: ClassDeclaration | ClassExpression): DisposeA
   const nameNode = decl.getNameNode();
   const name = nameNode.getText();
   const text = cls.getSourceFile().getFullText();
+  // A signal handler's call of the dispose on an instance (`agent[Symbol.dispose]()` on SIGTERM)
+  // calls stop() by its name, so the rewrite sees the handler stop the agent, which the base's own
+  // handler does now (the dispose written back calls the same stop()). Same lines: only those spans change.
+  const edits: Array<[number, number, string]> = [[nameNode.getStart(), nameNode.getEnd(), 'stop']];
+  const key = name.slice(1, -1).replace(/\s+/g, '');
+  for (const call of cls.getSourceFile().getDescendantsOfKind(SyntaxKind.CallExpression)) {
+    const access = call.getExpression();
+    if (!Node.isElementAccessExpression(access) || call.getArguments().length > 0 || access.getArgumentExpression()?.getText().replace(/\s+/g, '') !== key) continue;
+    const receiver = access.getExpression();
+    const own = receiver.getKind() === SyntaxKind.ThisKeyword ? receiver.getFirstAncestor((a) => a === cls) !== undefined : receiver.getType().getSymbol()?.getName() === cls.getName();
+    if (!own || access.getQuestionDotTokenNode() || !inSignalHandler(call)) continue;
+    edits.push([receiver.getEnd(), access.getEnd(), '.stop']);
+  }
+  let out = text;
+  for (const [start, end, by] of edits.sort((a, b) => b[0] - a[0])) out = out.slice(0, start) + by + out.slice(end);
   return {
-    text: text.slice(0, nameNode.getStart()) + 'stop' + text.slice(nameNode.getEnd()),
+    text: out,
     disposer: { name, async: decl.isAsync() || name.includes('asyncDispose') },
     warning: `${name}() (line ${decl.getStartLineNumber()}) was the agent's stop (what \`using\` runs when its scope ends): its body is now the base's onStop() hook, and ${name}() calls the base's stop(), so disposing the agent still stops it, once`,
   };
@@ -49,5 +64,14 @@ export function disposeDelegate(ctx: TsRewriteContext, disposer: DisposeAsStop['
   ctx.newMembers.push({
     name: disposer.name,
     text: methodText(ctx, { name: disposer.name, async: disposer.async, visibility: 'public', body: `${ctx.unit}${disposer.async ? 'await' : 'void'} this.stop();` }),
+  });
+}
+
+/** Inside a listener `process.on('SIGTERM', ...)` (or once / addListener / prependListener) installs. */
+function inSignalHandler(n: Node): boolean {
+  return !!n.getFirstAncestor((a) => {
+    if (!Node.isCallExpression(a) || !/^process\.(on|once|addListener|prependListener)$/.test(a.getExpression().getText())) return false;
+    const [event, listener] = a.getArguments();
+    return !!event && /^['"`]SIG[A-Z]+['"`]$/.test(event.getText()) && !!listener && listener.getPos() <= n.getPos() && n.getEnd() <= listener.getEnd();
   });
 }

@@ -151,7 +151,7 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
   if (disposal) {
     const out = rewriteTypeScript({ ...input, source: disposal.text, disposer: disposal.disposer });
     if (out.status !== 'changed' && out.status !== 'unchanged') return out;
-    return { ...out, status: 'changed', output: out.output ?? disposal.text, warnings: [disposal.warning, ...out.warnings.filter((w) => !w.startsWith('stop() would hide'))] };
+    return { ...out, status: 'changed', output: out.output ?? disposal.text, warnings: [disposal.warning, ...out.warnings.filter((w) => !w.startsWith('stop() would hide')).map((w) => (w.startsWith('stop() ') ? `${disposal.disposer.name}()${w.slice('stop()'.length)}` : w))] };
   }
   const ctx = makeContext(input, sf, found, base, parent);
   if (input.disposer) disposeDelegate(ctx, input.disposer);
