@@ -63,6 +63,9 @@ async function stopAfter(root: string, file: string, spool: string, ready: RegEx
     const end = Date.now() + 20_000;
     while (Date.now() < end && child.exitCode === null && !ready.test(log)) await new Promise((r) => setTimeout(r, 50));
     expect(log, log).toMatch(ready);
+    // A legacy entry point logs from start() and installs its SIGTERM handler on the next line: a
+    // signal sent the moment the line is read can land before it (the default action kills it).
+    await new Promise((r) => setTimeout(r, 200));
     beforeStop?.();
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
