@@ -8,7 +8,7 @@
 import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { descendantsOfKind } from '../../src/lang/typescript/syntax.js';
-import { callerList, isPublicMember } from '../../src/lang/typescript/context.js';
+import { callerList, isPublicMember, overrideLine } from '../../src/lang/typescript/context.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 
 export function keepPublicApi(ctx: TsRewriteContext, removed: Set<string>): void {
@@ -58,9 +58,7 @@ export function keepPublicApi(ctx: TsRewriteContext, removed: Set<string>): void
  * stops the loop first. Any other caller is for a person: close() kept, reported with them.
  */
 export function keepLoopStoppers(ctx: TsRewriteContext, removed: Set<string>): void {
-  const onStopText = ctx.newMembers.filter((m) => m.name === 'onStop').map((m) => m.text).join('\n');
-  const stopPath = new Set(['stop', 'onStop', ...[...ctx.renames].filter(([, to]) => to === 'onStop').map(([from]) => from)]);
-  for (const name of ctx.members.keys()) if (new RegExp(`\\bthis\\.${name.replace(/\$/g, '\\$')}\\(`).test(onStopText)) stopPath.add(name);
+  const stopPath = stopPathMembers(ctx);
   for (const m of ctx.members.values()) {
     if (m.kind !== 'method' || removed.has(m.name) || stopPath.has(m.name)) continue;
     const decl = m.nodes.find((n) => Node.isMethodDeclaration(n) && n.getBody());
@@ -71,20 +69,47 @@ export function keepLoopStoppers(ctx: TsRewriteContext, removed: Set<string>): v
       return !!member && removed.has(member) && c.getArguments()[0]!.getText() === `this.${member}` && ctx.edits.removes(c.getStart(), c.getEnd());
     });
     if (!cleared) continue;
-    // Who still calls it, other than the stop path: code of the class, and other files.
-    const inside = descendantsOfKind(ctx.cls, SyntaxKind.PropertyAccessExpression).filter((p) => {
-      if (p.getName() !== m.name || p.getExpression().getKind() !== SyntaxKind.ThisKeyword || ctx.edits.removes(p.getStart(), p.getEnd())) return false;
-      const host = p.getFirstAncestor((a) => Node.isMethodDeclaration(a) || Node.isConstructorDeclaration(a) || Node.isPropertyDeclaration(a));
-      const hostName = host && (Node.isMethodDeclaration(host) || Node.isPropertyDeclaration(host)) ? host.getName() : 'constructor';
-      return hostName !== m.name && !stopPath.has(hostName);
-    });
-    const outside = isPublicMember(ctx, m.name) ? ctx.outsideCallers(m.name) : [];
-    if (inside.length === 0 && outside.length === 0) continue;
-    const where = [...inside.map((p) => `line ${p.getStartLineNumber()}`), ...(outside.length ? [callerList(outside)] : [])].join(', ');
+    const where = callersOffStopPath(ctx, m.name, stopPath, false).join(', ');
+    if (!where) continue;
     ctx.kept.push({
       symbol: m.name,
       line: cleared.getStartLineNumber(),
       reason: `${m.name}() stopped the main loop (${cleared.getText()}), which is now the base's runOnce() and ends only with the base's stop(); it is still called (${where}) and no longer stops the loop: call this.stop() there if those callers mean to stop the agent`,
     });
   }
+}
+
+/**
+ * The stop path: stop(), onStop(), what was renamed onStop(), and the members a written onStop()
+ * calls. The base stops its loop before onStop(), so a loop stopper there lost nothing.
+ */
+export function stopPathMembers(ctx: TsRewriteContext): Set<string> {
+  const onStopText = ctx.newMembers.filter((m) => m.name === 'onStop').map((m) => m.text).join('\n');
+  const stopPath = new Set(['stop', 'onStop', ...[...ctx.renames].filter(([, to]) => to === 'onStop').map(([from]) => from)]);
+  for (const name of ctx.members.keys()) if (new RegExp(`\\bthis\\.${name.replace(/\$/g, '\\$')}\\(`).test(onStopText)) stopPath.add(name);
+  return stopPath;
+}
+
+/**
+ * Where a member is still reached from, the stop path aside: `line N` for uses the rewrite keeps in
+ * the class (its own body aside) and, with `inFile`, in the rest of the file on an instance of the
+ * class (`process.on('SIGUSR1', () => poller.pause())`: the checker ties the receiver to the class,
+ * so a stream's pause() elsewhere in the file does not count), then the callers in other files.
+ * A subclass's override in another file is no caller.
+ */
+export function callersOffStopPath(ctx: TsRewriteContext, name: string, stopPath: Set<string>, inFile: boolean): string[] {
+  const hostOf = (p: Node) => {
+    const host = p.getFirstAncestor((a) => (Node.isMethodDeclaration(a) || Node.isConstructorDeclaration(a) || Node.isPropertyDeclaration(a)) && a.getParent() === ctx.cls);
+    return host && (Node.isMethodDeclaration(host) || Node.isPropertyDeclaration(host)) ? host.getName() : host ? 'constructor' : null;
+  };
+  const decls = new Set(ctx.members.get(name)?.nodes ?? []);
+  const lines = descendantsOfKind(ctx.sf, SyntaxKind.PropertyAccessExpression).filter((p) => {
+    if (p.getName() !== name || ctx.edits.removes(p.getStart(), p.getEnd())) return false;
+    const host = hostOf(p);
+    if (host !== null) return p.getExpression().getKind() === SyntaxKind.ThisKeyword && host !== name && !stopPath.has(host);
+    if (!inFile) return false;
+    return (p.getNameNode().getSymbol()?.getDeclarations() ?? []).some((d) => decls.has(d));
+  });
+  const outside = isPublicMember(ctx, name) ? ctx.outsideCallers(name).filter((c) => !overrideLine(c.text, name)) : [];
+  return [...lines.map((p) => `line ${p.getStartLineNumber()}`), ...(outside.length ? [callerList(outside)] : [])];
 }

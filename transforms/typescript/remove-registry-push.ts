@@ -9,6 +9,7 @@ import { descendantsOfKind, isLogCall, statementCall, thisMember, thisMembers } 
 import { indentAt } from '../../src/lang/typescript/edits.js';
 import { exposedSamples, pushTarget, type PushedSample } from './pushed-samples.js';
 import { carryRegistryEnv } from './registry-env.js';
+import { registeredHealthPort } from './registered-health-port.js';
 
 export function removeRegistryPush(ctx: TsRewriteContext): void {
   const refreshes = registryRefreshes(ctx);
@@ -86,7 +87,7 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
       });
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && carryRegistryEnv(ctx, m.name, body!));
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && warnRegistryLogLines(ctx, m.name, body!));
-      if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && registeredHealthPort(ctx, m.name, body!));
+      if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && registeredHealthPort(ctx, m.name, body!, removed));
       if (kind === 'metrics') {
         // Business metrics it pushed are not lost silently: name them for the reviewer.
         const read = [...thisMembers(body!)].filter((x) => ctx.members.get(x)?.kind === 'property' || ctx.members.get(x)?.kind === 'parameter-property');
@@ -109,32 +110,6 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
       continue;
     }
     ctx.plan.proposeMember({ name, finding: /regist/i.test(name) ? 'registry' : 'metrics', reason: `${name} served the hand-made registration/metrics push`, quiet: true });
-  }
-}
-
-/**
- * `body: JSON.stringify({ name: NAME, port: this.healthPort })` where the health server it listened
- * on went to the base: the registry sent callers to the health port as the agent's port. The base
- * registers `port` = AGENT_PORT (and the health port as health_check_port); an agent with no port
- * of its own listens on nothing there, so callers reading `port` would reach nothing. Said, so a
- * reviewer (and a failed ports check, where the legacy's registration reached the validator's
- * registry) knows why.
- */
-function registeredHealthPort(ctx: TsRewriteContext, name: string, body: Node): void {
-  const health = ctx.hints.healthPortExpr?.getText();
-  if (!health || ctx.hints.businessHealth) return;
-  // An agent passing a port of its own to the base (a business listener on it) registers that one.
-  const ownPort = ctx.ts.super_call.pass_through?.port ?? [];
-  if (ownPort.some((n) => ctx.members.has(n) || ctx.ctor?.getParameters().some((p) => p.getName() === n))) return;
-  for (const lit of descendantsOfKind(body, SyntaxKind.ObjectLiteralExpression)) {
-    const port = lit.getProperty('port');
-    const value = port && Node.isPropertyAssignment(port) ? port.getInitializer()?.getText() : undefined;
-    if (value !== health) continue;
-    ctx.warnings.push(
-      `${name}() registered the health port as the agent's port (port: ${value}, line ${port!.getStartLineNumber()}); the base registers AGENT_PORT as port, where this agent listens on nothing, ` +
-        `and the health port as health_check_port: callers that take port from the registry must read health_check_port (or deploy it with AGENT_PORT equal to HEALTH_CHECK_PORT)`,
-    );
-    return;
   }
 }
 

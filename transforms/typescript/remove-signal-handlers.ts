@@ -10,6 +10,7 @@ import { isAsyncMethod } from './remove-interval-loop.js';
 import { parametersDefaultTo } from './entrypoint.js';
 import { handlesProcessEvent, throwsSync, wrapBodyInTry } from './start-failure-exit.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
+import { keepCalledStopExitCodes } from './called-stop-exit-code.js';
 import { descendantsOfKind, aliasPrelude, calleeText, fileNameNodes, isLogCall, isModuleFormatterCall, isModuleLogHelperCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers, thisRoot, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { callerList, isInfraStatement, methodBody, scopeFor, usesOf } from '../../src/lang/typescript/context.js';
@@ -272,7 +273,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
         if (line !== undefined) ctx.warnings.push(`process.exit() passed to ${t}() by the signal handler dropped (line ${line}): the base exits once it has deregistered and closed its servers${settles.has(t) ? `; onStop() waits for ${t}() to call back` : ''}`);
       }
     }
-    const body = whole ?? calls;
+    const body = keepCalledStopExitCodes(ctx, whole ?? calls, surviving);
     ctx.newMembers.push({ name: 'onStop', text: methodText(ctx, { name: 'onStop', async: awaited, body }) });
     ctx.warnings.push(
       whole && whole.replace(/\s+/g, '') !== calls.replace(/\s+/g, '')

@@ -41,6 +41,20 @@ export interface BaseModel {
    * lets the process end by itself: an exit skips the 'beforeExit' event a draining loop emits.
    */
   exitLine: number | null;
+  /**
+   * Milliseconds after which the base ends a stopping process whatever its stop still waits for
+   * (`setTimeout(() => process.exit(), STOP_GRACE_MS)` in its signal path), null when it has no such timer
+   * or its delay is not a number the source spells out.
+   */
+  stopGraceMs: number | null;
+}
+
+/** The delay of the base's forced exit (`setTimeout(() => process.exit(), X)`): a literal, or a module const holding one. */
+function stopGrace(source: string): number | null {
+  const timer = /setTimeout\(\s*\(\)\s*=>\s*process\.exit\([^)]*\)\s*,\s*([\w$]+)\s*\)/.exec(source);
+  if (!timer) return null;
+  const value = /^\d[\d_]*$/.test(timer[1]!) ? timer[1]! : new RegExp(`\\bconst\\s+${timer[1]!.replace(/\$/g, '\\$')}\\s*=\\s*(\\d[\\d_]*)\\s*;`).exec(source)?.[1];
+  return value === undefined ? null : Number(value.replace(/_/g, ''));
 }
 
 /** Instance members every EventEmitter has (Node's API): a base that extends it owns them too. */
@@ -153,7 +167,7 @@ export function loadBaseModel(root: string, profile: Profile): BaseModel {
   const fixedExitLine = fixed ? fixed.getStartLineNumber() : null;
   const exit = sf.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => c.getExpression().getText() === 'process.exit');
   const exitLine = exit ? exit.getStartLineNumber() : null;
-  const model: BaseModel = { file, source, className: profile.base_class, members, inRepository, eventEmitter, signals, fixedExitLine, exitLine };
+  const model: BaseModel = { file, source, className: profile.base_class, members, inRepository, eventEmitter, signals, fixedExitLine, exitLine, stopGraceMs: stopGrace(source) };
   cache.set(file, { mtime, model });
   return model;
 }

@@ -95,7 +95,7 @@ export function reachableFromOutside(ctx: Pick<TsRewriteContext, 'members'>, nam
 }
 
 /** `protected override startHealth(): void {`: a subclass's own declaration of the member (an override), not a call. */
-function overrideLine(text: string, name: string): boolean {
+export function overrideLine(text: string, name: string): boolean {
   const n = name.replace(/\$/g, '\\$');
   return new RegExp(`^(?:(?:public|protected|private|override|async|static|readonly)\\s+)*${n}\\s*(?:<[^>]*>)?\\(`).test(text.trim());
 }

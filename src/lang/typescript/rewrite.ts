@@ -26,6 +26,8 @@ import { findFamilyParent, forwardsOptions, hasAgentInfrastructure } from './fam
 import { mentionsElsewhere, outsideCallers, prototypeUsedAsFunction, type OutsideCaller } from './references.js';
 import { prototypeToClass } from './prototype-class.js';
 import { keepLoopStoppers, keepPublicApi } from '../../../transforms/typescript/public-api.js';
+import { settleEmptiedMethods } from '../../../transforms/typescript/emptied-methods.js';
+import { disposeAsStop, disposeDelegate } from '../../../transforms/typescript/dispose-as-stop.js';
 import { methodText } from './generate.js';
 import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
@@ -48,6 +50,7 @@ import { keepBeforeExit } from '../../../transforms/typescript/before-exit.js';
 import { awaitCloseCallbacks } from '../../../transforms/typescript/await-close-callback.js';
 import { flagCallerSignalExits } from '../../../transforms/typescript/caller-signal-exits.js';
 import { flagAwaitedSignalTails } from '../../../transforms/typescript/awaited-signal-tail.js';
+import { flagStopGraceTail } from '../../../transforms/typescript/stop-grace-tail.js';
 import { flagSharedProcessRunners } from '../../../transforms/typescript/shared-process-agents.js';
 import { dropFieldsHandedToBase } from '../../../transforms/typescript/drop-handed-fields.js';
 import { findEntry, rewriteEntry } from '../../../transforms/typescript/entrypoint.js';
@@ -64,6 +67,8 @@ export interface TsRewriteInput {
   profile: Profile;
   /** Run the transforms even when the class already reaches the base (idempotency check). */
   force?: boolean;
+  /** The `[Symbol.asyncDispose]()` disposeAsStop() renamed stop(): written back calling the base's stop(). */
+  disposer?: { name: string; async: boolean };
 }
 
 const REMOVERS: Record<string, (ctx: TsRewriteContext) => void> = {
@@ -143,7 +148,14 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
   }
   const parent = parentPlan(input, found, base);
   if ('refuse' in parent) return { status: 'skipped', ...empty, error: `${rel}:${cls.getStartLineNumber()}: ${parent.refuse}` };
+  const disposal = input.disposer ? null : disposeAsStop(cls);
+  if (disposal) {
+    const out = rewriteTypeScript({ ...input, source: disposal.text, disposer: disposal.disposer });
+    if (out.status !== 'changed' && out.status !== 'unchanged') return out;
+    return { ...out, status: 'changed', output: out.output ?? disposal.text, warnings: [disposal.warning, ...out.warnings.filter((w) => !w.startsWith('stop() would hide')).map((w) => (w.startsWith('stop() ') ? `${disposal.disposer.name}()${w.slice('stop()'.length)}` : w))] };
+  }
   const ctx = makeContext(input, sf, found, base, parent);
+  if (input.disposer) disposeDelegate(ctx, input.disposer);
   const cluster = clusterForkUnguarded(ctx);
   if (cluster) return { status: 'skipped', ...empty, error: `${rel}:${cluster.line}: ${cluster.reason}` };
   const fluent = fluentLifecycle(ctx);
@@ -237,10 +249,12 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   keepOutsideStartFailure(ctx);
   keepPublicApi(ctx, resolved.removed);
   keepLoopStoppers(ctx, resolved.removed);
+  settleEmptiedMethods(ctx, resolved.removed);
   keepSignalLogLines(ctx, resolved.removed);
   keepLifecycleLogLines(ctx, resolved.removed);
   respellKeptLifecycleLogLines(ctx);
   keepExitCodes(ctx);
+  flagStopGraceTail(ctx);
   keepBeforeExit(ctx);
   awaitCloseCallbacks(ctx);
   flagCallerSignalExits(ctx);

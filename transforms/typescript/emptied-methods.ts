@@ -1,0 +1,42 @@
+// A kept method whose every statement the rewrite removed: it only drove the agent's own loop
+// (`pause() { this.running = false; }`, `resume() { this.running = true; void this.loop(); }`),
+// which the base now runs. Left declared it does nothing, silently: SIGUSR1 still "pauses" a
+// poller that keeps polling. The base's loop has no pause and ends only with stop(), so there is
+// nothing to resolve it onto: a caller off the start and stop paths keeps it for a person. Those
+// paths are none (the base starts its loop itself, and stops it before onStop()), nor is a hook
+// the base or a subclass elsewhere gives its own body. Nothing calling it at all, it goes.
+import { Node } from 'ts-morph';
+import { overrideLine, type TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { callersOffStopPath, stopPathMembers } from './public-api.js';
+
+export function settleEmptiedMethods(ctx: TsRewriteContext, removed: Set<string>): void {
+  // The start path too: `this.refresher = this.refreshLoop()` left in onStart() kicked off the loop
+  // the base's start() now runs, so an emptied loop method called there lost nothing either.
+  const stopPath = new Set([...stopPathMembers(ctx), 'start', 'onStart', ...[...ctx.renames].filter(([, to]) => to === 'onStart').map(([from]) => from)]);
+  const renamedTo = new Set(ctx.renames.values());
+  for (const m of ctx.members.values()) {
+    if (m.kind !== 'method' || removed.has(m.name) || ctx.renames.has(m.name) || renamedTo.has(m.name) || stopPath.has(m.name)) continue;
+    if (ctx.base.members.has(m.name) || m.nodes.length !== 1 || ctx.kept.some((k) => k.symbol === m.name)) continue;
+    const decl = m.nodes[0]!;
+    const body = Node.isMethodDeclaration(decl) ? decl.getBody() : undefined;
+    if (!body || !Node.isBlock(body) || ctx.edits.removes(decl.getStart(), decl.getEnd())) continue;
+    const statements = body.getStatements();
+    if (statements.length === 0 || !statements.every((st) => ctx.edits.removes(st.getStart(), st.getEnd()))) continue;
+    if (ctx.outsideCallers(m.name).some((c) => overrideLine(c.text, m.name))) continue;
+    const where = callersOffStopPath(ctx, m.name, stopPath, true);
+    const first = statements[0]!.getText().split('\n')[0]!;
+    if (where.length === 0) {
+      // Still called on the stop path: it stays, empty (the base stopped the loop already).
+      if (callersOffStopPath(ctx, m.name, new Set(), true).length > 0) continue;
+      ctx.edits.removeNode(decl);
+      ctx.removedExtra.push(m.name);
+      ctx.warnings.push(`${m.name}() only drove the loop the base now runs (line ${statements[0]!.getStartLineNumber()}: ${first}) and nothing calls it: removed with its whole body`);
+      continue;
+    }
+    ctx.kept.push({
+      symbol: m.name,
+      line: decl.getStartLineNumber(),
+      reason: `${m.name}()'s whole body (line ${statements[0]!.getStartLineNumber()}: ${first}) drove the agent's own loop, which is now the base's runOnce(): it does nothing now and is still called (${where.join(', ')}); the base's loop has no pause and ends only with stop(): decide what those callers mean now`,
+    });
+  }
+}

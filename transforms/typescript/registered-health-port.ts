@@ -1,0 +1,68 @@
+// `body: JSON.stringify({ name: NAME, port: HEALTH_PORT })` where the health server that listened on
+// HEALTH_PORT went to the base: the registry sent callers to the health port as the agent's port.
+// The base registers `port` = AGENT_PORT (the health port as health_check_port) and binds nothing
+// there, so callers reading `port` would reach nothing (the ports check fails: the legacy listened on
+// the port it registered). When the agent has no port of its own (it passes none to the base and
+// never reads AGENT_PORT) and the health port is known before the class (module constants, the
+// environment), AGENT_PORT is set before the class to the port the base serves health on: the base
+// then registers the health port as `port`, as the legacy did, and binds nothing more. Otherwise
+// (the health port a constructor parameter, say) it is said in a warning, for a reviewer.
+import { Node, SyntaxKind } from 'ts-morph';
+import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { descendantsOfKind } from '../../src/lang/typescript/syntax.js';
+import { topLevelStatement } from './health-host.js';
+import { reportSharedEnvDefault } from './shared-env-default.js';
+
+const AGENT_PORT = 'AGENT_PORT';
+
+export function registeredHealthPort(ctx: TsRewriteContext, name: string, body: Node, removed: Set<string>): void {
+  const healthExpr = ctx.hints.healthPortExpr;
+  const health = healthExpr?.getText();
+  if (!healthExpr || !health || ctx.hints.businessHealth) return;
+  // An agent passing a port of its own to the base (a business listener on it) registers that one.
+  const ownPort = ctx.ts.super_call.pass_through?.port ?? [];
+  if (ownPort.some((n) => ctx.members.has(n) || ctx.ctor?.getParameters().some((p) => p.getName() === n))) return;
+  for (const lit of descendantsOfKind(body, SyntaxKind.ObjectLiteralExpression)) {
+    const port = lit.getProperty('port');
+    const value = port && Node.isPropertyAssignment(port) ? port.getInitializer()?.getText() : undefined;
+    if (value !== health) continue;
+    const line = port!.getStartLineNumber();
+    // The health server went (the base serves health on that port now), and the file never read AGENT_PORT.
+    const served = !!ctx.hints.healthHolder && removed.has(ctx.hints.healthHolder);
+    if (served && knownBeforeClass(ctx, healthExpr) && !new RegExp(`\\b${AGENT_PORT}\\b`).test(ctx.text)) {
+      const statement = `process.env.${AGENT_PORT} = process.env.${ctx.healthPortEnv}?.trim() || String(${health});`;
+      ctx.edits.insert(
+        topLevelStatement(ctx.cls).getStart(true),
+        `// ${name}() registered the health port as the agent's port; the base registers ${AGENT_PORT} there and binds nothing on it.\n${statement}\n\n`,
+      );
+      reportSharedEnvDefault(ctx, AGENT_PORT, statement.replace(/;$/, ''));
+      ctx.warnings.push(
+        `${name}() registered the health port as the agent's port (port: ${value}, line ${line}), and the agent listens on no port of its own: ${AGENT_PORT} is set before the class to the health port the base serves (${ctx.healthPortEnv}, else ${health}), so the base registers it as port, as the legacy did`,
+      );
+      return;
+    }
+    ctx.warnings.push(
+      `${name}() registered the health port as the agent's port (port: ${value}, line ${line}); the base registers ${AGENT_PORT} as port, where this agent listens on nothing, ` +
+        `and the health port as health_check_port: callers that take port from the registry must read health_check_port (or deploy it with ${AGENT_PORT} equal to ${ctx.healthPortEnv})`,
+    );
+    return;
+  }
+}
+
+/** An expression of module constants, the environment and globals only: its value is the same before the class. */
+function knownBeforeClass(ctx: TsRewriteContext, expr: Node): boolean {
+  if (Node.isThisExpression(expr) || descendantsOfKind(expr, SyntaxKind.ThisKeyword).length > 0) return false;
+  const ids = Node.isIdentifier(expr) ? [expr] : descendantsOfKind(expr, SyntaxKind.Identifier);
+  return ids.every((id) => {
+    const parent = id.getParent();
+    if (Node.isPropertyAccessExpression(parent) && parent.getNameNode() === id) return true;
+    // Unresolved in the file's own project: a global (process, Number), never a local or an import.
+    const decls = id.getSymbol()?.getDeclarations() ?? [];
+    return decls.every((d) => {
+      if (d.getSourceFile() !== ctx.sf) return d.getSourceFile().isDeclarationFile();
+      if (!Node.isVariableDeclaration(d)) return false;
+      const list = d.getParent();
+      return Node.isVariableDeclarationList(list) && list.getDeclarationKind() === 'const' && Node.isSourceFile(list.getParent()?.getParent()) && d.getStart() < ctx.cls.getStart() && !!d.getInitializer() && knownBeforeClass(ctx, d.getInitializer()!);
+    });
+  });
+}
