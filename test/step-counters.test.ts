@@ -43,5 +43,12 @@ describe('MIGRATE_COUNT steps of the Python rewrite', () => {
     const charged = Object.entries(counts).filter(([k]) => k.startsWith('walkTypes: positions passed @ '));
     expect(charged.some(([k]) => k.startsWith('walkTypes: positions passed @ py rewrite > '))).toBe(true);
     expect(charged.reduce((n, [, v]) => n + v, 0)).toBeLessThanOrEqual(counts['walkTypes: positions passed']!);
+    // The port plan (a bound-port search of a helper's body per call of it) and remove-health's checks read
+    // only a few node types: typed walks, no node object per node (these fleets showed untyped walks 11 k nodes each).
+    for (const s of ['py rewrite > port-plan', 'py idempotency > port-plan', 'py rewrite > remove-health', 'py idempotency > remove-health']) {
+      expect(counts[`walk: nodes shown @ ${s}`] ?? 0, s).toBe(0);
+      expect(counts[`calls ${s}`], s).toBe(3);
+    }
+    expect(counts['walkTypes: walks @ py rewrite > port-plan']).toBeGreaterThan(0);
   }, 240_000);
 });

@@ -6,7 +6,7 @@
 // these, yet the port is bound all the same once the call runs.
 import type { SyntaxNode } from '../lang/python/parser.js';
 import { baseName, type ModuleModel, type PyClass, type PyFunction } from '../lang/python/module-model.js';
-import { callee, selfAttribute, walk } from '../lang/python/syntax.js';
+import { callee, selfAttribute, walkTypes } from '../lang/python/syntax.js';
 import { boundPort, type ServerClasses } from './ports.js';
 
 /** A parameter (by name and position after `self`) whose value some code of the callee binds, plus an offset. */
@@ -21,6 +21,11 @@ export interface BoundParam {
 }
 
 /** The port (`name` or `name+N`) of a bind, as a name and an offset. */
+// The node types the searches below read: the port plan asks for each call of the agent, so a helper's
+// body is searched once per call of it; an untyped walk made a node object per node each time.
+const CALLS: ReadonlySet<string> = new Set(['call']);
+const ASSIGNMENTS: ReadonlySet<string> = new Set(['assignment']);
+
 function split(expr: string): { name: string; off: number } | null {
   const m = /^([A-Za-z_]\w*)(?:\+(\d+))?$/.exec(expr);
   return m ? { name: m[1]!, off: Number(m[2] ?? 0) } : null;
@@ -38,7 +43,7 @@ function positional(fn: PyFunction, method: boolean): string[] {
 /** Binds in a body (nested handler classes and closures included), but those the migration removes (`gone`). */
 function bindsIn(body: SyntaxNode, servers: ServerClasses, gone?: (n: SyntaxNode) => boolean): Array<{ name: string; off: number; line: number }> {
   const out: Array<{ name: string; off: number; line: number }> = [];
-  walk(body, (n) => {
+  walkTypes(body, CALLS, (n) => {
     if (n.type !== 'call' || gone?.(n)) return;
     const expr = boundPort(n, servers);
     const s = expr ? split(expr) : null;
@@ -96,7 +101,7 @@ export function classBoundParams(cls: PyClass, servers: ServerClasses, module: M
   const all = init.params.map((p) => p.name).filter((n) => n !== 'self');
   // self.<attr> = <param> in __init__
   const stored = new Map<string, string>();
-  walk(init.body, (n) => {
+  walkTypes(init.body, ASSIGNMENTS, (n) => {
     if (n.type !== 'assignment') return;
     const left = n.childForFieldName('left');
     const right = n.childForFieldName('right');
@@ -114,7 +119,7 @@ export function classBoundParams(cls: PyClass, servers: ServerClasses, module: M
     }
   }
   if (inherited.length) {
-    walk(init.body, (n) => {
+    walkTypes(init.body, CALLS, (n) => {
       if (n.type !== 'call') return;
       const fn = (n.childForFieldName('function')?.text ?? '').replace(/\s+/g, '');
       const skip = fn === `${parent!.name}.__init__` ? 1 : /^super\([^)]*\)\.__init__$/.test(fn) ? 0 : -1;

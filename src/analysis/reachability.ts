@@ -15,7 +15,7 @@ import { isServerTag, reachesAgentViaServer, serverTags } from './server-tag.js'
 // The node types each search below reads (see walkTypes).
 const ASSIGNMENT: ReadonlySet<string> = new Set(['assignment']);
 const ATTRIBUTE: ReadonlySet<string> = new Set(['attribute']);
-const ATTRIBUTE_OR_CALL: ReadonlySet<string> = new Set(['attribute', 'call']);
+const ASSIGNMENT_ATTRIBUTE_OR_CALL: ReadonlySet<string> = new Set(['assignment', 'attribute', 'call']);
 
 /**
  * The methods of `cls` that can run. References inside a `cut` node (of the same tree) do not
@@ -56,14 +56,17 @@ export function reachableMethods(module: ModuleModel, cls: PyClass, baseCalls: I
     const m = cls.methods.get(queue.shift()!)!;
     const selfName = m.params[0]?.name ?? 'self';
     const aliases = new Set<string>([selfName]);
-    walkTypes(m.body, ASSIGNMENT, (n) => {
+    // One walk per method (it was two: the aliases, then their uses): the uses are read once every
+    // alias of the body is known, since one may be used above its assignment (in a loop).
+    const uses: SyntaxNode[] = [];
+    walkTypes(m.body, ASSIGNMENT_ATTRIBUTE_OR_CALL, (n) => {
       if (isCut(n)) return false;
-      if (n.type === 'assignment' && n.childForFieldName('right')?.text === selfName && n.childForFieldName('left')?.type === 'identifier') {
+      if (n.type !== 'assignment') uses.push(n);
+      else if (n.childForFieldName('right')?.text === selfName && n.childForFieldName('left')?.type === 'identifier') {
         aliases.add(n.childForFieldName('left')!.text);
       }
     });
-    walkTypes(m.body, ATTRIBUTE_OR_CALL, (n) => {
-      if (isCut(n)) return false;
+    for (const n of uses) {
       if (n.type === 'attribute') {
         const obj = n.childForFieldName('object')!;
         if ((obj.type === 'identifier' && aliases.has(obj.text)) || isServerTag(obj, tags)) reach(n.childForFieldName('attribute')!.text);
@@ -73,7 +76,7 @@ export function reachableMethods(module: ModuleModel, cls: PyClass, baseCalls: I
         const s = args[1] ? stringValue(args[1]) : null;
         if (s && args[0] && aliases.has(args[0].text)) reach(s);
       }
-    });
+    }
   }
   };
   drain();

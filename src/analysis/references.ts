@@ -3,7 +3,7 @@
 // dispatch tables). Deliberately over-approximate: a false "still used" only keeps code.
 // Lazy: the text is searched for each name asked about, and only those hits are looked
 // up in the tree, so a 2 MB file costs what its few interesting names cost.
-import type { SyntaxNode } from '../lang/python/parser.js';
+import type { SyntaxNode, Tree } from '../lang/python/parser.js';
 import { stringValue } from '../lang/python/syntax.js';
 
 export interface Reference {
@@ -43,6 +43,19 @@ export class ReferenceIndex {
     }
     return out;
   }
+}
+
+const byTree = new WeakMap<Tree, ReferenceIndex>();
+
+/**
+ * The index of a whole tree, shared by whoever reads that tree: the dangling check of a rewrite's
+ * output and the idempotency pass that rewrites that same output tree again asked for the same
+ * names, each looking every hit up in the tree anew. Its answers are never changed by a reader.
+ */
+export function referenceIndexOf(tree: Tree): ReferenceIndex {
+  let index = byTree.get(tree);
+  if (!index) byTree.set(tree, (index = new ReferenceIndex(tree.rootNode)));
+  return index;
 }
 
 function classify(node: SyntaxNode, name: string, start: number, end: number): Reference | null {

@@ -319,7 +319,7 @@ function proposeHealthLoop(ctx: PythonTransformContext, name: string, reason = '
 function startedOnlyHere(ctx: PythonTransformContext, fn: PyFunction): string[] {
   const aliases = selfAliases(fn);
   const handed = new Set<string>();
-  walk(fn.body, (n) => {
+  walkTypes(fn.body, CLASS_OR_ATTRIBUTE, (n) => {
     if (n.type === 'class_definition') return false;
     if (n.type !== 'attribute') return;
     const obj = n.childForFieldName('object');
@@ -1098,6 +1098,9 @@ function agentCallStatements(ctx: PythonTransformContext, name: string): SyntaxN
  */
 // The node types the typed walks below act on (see walkTypes): the others are passed over unmade.
 const CALLS: ReadonlySet<string> = new Set(['call']);
+// The untyped walks of the health checks below made a node object per node of each method; these show only what they read.
+const ATTRIBUTES: ReadonlySet<string> = new Set(['attribute']);
+const CLASS_OR_ATTRIBUTE: ReadonlySet<string> = new Set(['class_definition', 'attribute']);
 const EXPRESSION_STATEMENTS: ReadonlySet<string> = new Set(['expression_statement']);
 const IF_OR_EXPRESSION: ReadonlySet<string> = new Set(['if_statement', 'expression_statement']);
 
@@ -1309,7 +1312,7 @@ function baseHttpHealthPort(ctx: PythonTransformContext): string | undefined {
 /** Every call `name(...)` in the tree under `root`. */
 function constructionsOf(root: SyntaxNode, name: string): SyntaxNode[] {
   const out: SyntaxNode[] = [];
-  walk(root, (n) => {
+  walkTypes(root, CALLS, (n) => {
     if (n.type === 'call' && n.childForFieldName('function')?.text === name) out.push(n);
   });
   return out;
@@ -1323,7 +1326,7 @@ function servesSidecar(call: SyntaxNode, sidecars: Set<string>): boolean {
 
 function constructs(value: SyntaxNode, classes: Set<string>): boolean {
   let found = false;
-  walk(value, (n) => {
+  walkTypes(value, CALLS, (n) => {
     if (n.type === 'call' && classes.has(n.childForFieldName('function')?.text ?? '')) found = true;
   });
   return found;
@@ -1443,7 +1446,7 @@ function readOnlyForHealthPort(ctx: PythonTransformContext, body: SyntaxNode): S
   const health = healthPortExpressions(ctx);
   const portUse = new Set<string>();
   const otherUse = new Set<string>();
-  walk(body, (n) => {
+  walkTypes(body, ATTRIBUTES, (n) => {
     const m = selfAttribute(n);
     if (m === null) return;
     const p = n.parent;
@@ -1462,7 +1465,7 @@ function readOnlyForHealthPort(ctx: PythonTransformContext, body: SyntaxNode): S
 function stopEventsOnlyPolled(ctx: PythonTransformContext, body: SyntaxNode): Set<string> {
   const polled = new Set<string>();
   const other = new Set<string>();
-  walk(body, (n) => {
+  walkTypes(body, ATTRIBUTES, (n) => {
     const m = selfAttribute(n);
     if (m === null) return;
     const method = n.parent?.type === 'attribute' && n.parent.childForFieldName('object')?.id === n.id ? n.parent.childForFieldName('attribute')?.text : undefined;
@@ -1520,7 +1523,7 @@ export function servesNoOtherPath(body: SyntaxNode): boolean {
 /** The handler class is what the agent's server on the health port serves with (`TCPServer((h, health_port), C)`). */
 function handlesHealthServer(ctx: PythonTransformContext, cls: string, ports: Set<string>, servers: Set<string>): boolean {
   let found = false;
-  walk(ctx.agent.cls.node, (n) => {
+  walkTypes(ctx.agent.cls.node, CALLS, (n) => {
     if (found || n.type !== 'call') return;
     if (!ports.has(boundPort(n, servers) ?? '')) return;
     // TCPServer((h, health_port), C), make_server(h, health_port, app, handler_class=C)

@@ -7,12 +7,12 @@ import { externalUses, moduleNameUses, repoFile, repoIndex, type ExternalUse, ty
 import { importedTarget, inheritedClasses, type ImportedTarget, type InheritedClass } from '../../analysis/inherited.js';
 import { MigrateError, oneLine } from '../../core/errors.js';
 import type { Profile } from '../../profile/profile.js';
-import { buildAgentModel } from '../../analysis/agent-model.js';
+import { buildAgentModel, type AgentModel } from '../../analysis/agent-model.js';
 import type { BaseModel } from '../../analysis/base-model.js';
-import { ReferenceIndex } from '../../analysis/references.js';
+import { referenceIndexOf } from '../../analysis/references.js';
 import { RemovalPlan, moduleAttribute, neverAgentLocal } from '../../analysis/removal-plan.js';
 import { EditBuffer, OverlappingEditError } from './edit-buffer.js';
-import { baseName, buildModuleModel, readModuleModel } from './module-model.js';
+import { baseName, buildModuleModel, readModuleModel, type PyClass } from './module-model.js';
 import { firstSyntaxError, parsePython, parseStrictEditable, reparsePython, reparsePythonFromFlat, type EditableParse, type SyntaxNode, type Tree } from './parser.js';
 import { emptiedGuards, removeNodes } from './remove-lines.js';
 import { detectLayout } from './text.js';
@@ -144,7 +144,7 @@ function rewriteTree(
     py,
     base: input.base,
     baseOwned: new Set([...input.base.attributes.keys(), ...input.base.methods]),
-    refs: step('references', () => new ReferenceIndex(tree.rootNode)),
+    refs: step('references', () => referenceIndexOf(tree)),
     plan: new RemovalPlan(),
     resolved: null,
     edits: new EditBuffer(input.source),
@@ -357,7 +357,7 @@ function enabled(t: PythonTransform, remove: string[]): boolean {
 
 /** Safety net: nothing removed (and not provided by the base) may be referenced in the output. */
 function danglingReference(output: Tree, ctx: PythonTransformContext): string | null {
-  const refs = new ReferenceIndex(output.rootNode);
+  const refs = referenceIndexOf(output);
   // Another class of the module that defines a member of that name answers `self.<name>` in
   // its own methods (transport code moved into a helper class keeps calling its own helpers).
   const model = readModuleModel(output.rootNode.text, output);
@@ -365,9 +365,12 @@ function danglingReference(output: Tree, ctx: PythonTransformContext): string | 
   // `self.eventbus_publisher._close_conn` in the agent: a member of the object the agent built from
   // another class of the module (`self.eventbus_publisher = EventBusPublisher(...)`), which defines it.
   const agentOut = model.classes.find((c) => c.name === ctx.agent.cls.name);
+  // Each class's attribute model once: ownedElsewhere asked for it again at every reference of every removed name.
+  const models = new Map<PyClass, AgentModel>();
+  const modelOf = (c: PyClass) => models.get(c) ?? models.set(c, buildAgentModel(c)).get(c)!;
   const builtFrom = new Map<string, string>();
   if (agentOut) {
-    for (const a of buildAgentModel(agentOut).assignments) {
+    for (const a of modelOf(agentOut).assignments) {
       const f = a.value?.type === 'call' ? a.value.childForFieldName('function') : null;
       if (f?.type === 'identifier' && others.some((c) => c.name === f.text)) {
         const prev = builtFrom.get(a.attr);
@@ -382,7 +385,7 @@ function danglingReference(output: Tree, ctx: PythonTransformContext): string | 
     return !!cls && cls.methods.has(name);
   };
   const ownedElsewhere = (name: string, at: number, node?: SyntaxNode) =>
-    others.some((c) => c.node.startIndex <= at && at < c.node.endIndex && (c.methods.has(name) || buildAgentModel(c).attributes.has(name))) || (!!node && memberOfBuilt(name, node));
+    others.some((c) => c.node.startIndex <= at && at < c.node.endIndex && (c.methods.has(name) || modelOf(c).attributes.has(name))) || (!!node && memberOfBuilt(name, node));
   for (const [name, p] of ctx.resolved!.members) {
     const shared = ctx.baseOwned.has(name) && p.sharedWithBase !== false && !ctx.base.threadDriven.has(name);
     if ((p.kind === 'method' || p.kind === 'attribute') && shared) continue;
@@ -397,7 +400,7 @@ function danglingReference(output: Tree, ctx: PythonTransformContext): string | 
   // An attribute no member proposal removed but whose every assignment went (a statement proposal deleted
   // its set-up while its other uses stayed): `self.<name>` in the agent now fails with AttributeError.
   if (agentOut) {
-    const out = buildAgentModel(agentOut);
+    const out = modelOf(agentOut);
     for (const name of ctx.agent.attributes) {
       if (ctx.resolved!.members.has(name) || out.attributes.has(name) || out.methods.has(name) || ctx.baseOwned.has(name)) continue;
       if (!ctx.agent.assignments.some((a) => a.attr === name)) continue;
