@@ -378,9 +378,15 @@ function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFi
   const imports = new Map([...module.imports].map(([k, i]) => [k, { module: i.module, name: i.name }]));
   const facts: PythonFileFacts = { rel, classes: [], imports, aliases: module.aliases, mainGuard: !!module.mainGuard };
   const settled = settledAlone(rel, module, target);
-  const constructedInEntry = settled ? new Set<string>() : entryConstructions(module);
-  const beside = settled ? new Map<string, Set<string>>() : constructedTogether(module);
-  const run = settled ? new Set<string>() : entryRuns(module);
+  // The entry point's scopes and the constructions in them, read once for the three questions
+  // asked of them (each searched the scopes itself, and tried every call against every class).
+  const scopes = settled ? [] : entryScopes(module);
+  const constructions = settled ? [] : entryConstructionCalls(module, scopes);
+  const constructedInEntry = new Set(constructions.map((c) => c.cls));
+  const beside = constructedTogether(constructions);
+  const run = settled ? new Set<string>() : entryRuns(module, scopes);
+  let handlers: PyClass[] | undefined;
+  const handlerClasses = () => (handlers ??= module.classes.filter((c) => isHttpHandler(c.node)));
   const constructedByOthers = new Set<string>();
   if (!settled) {
     const classNames = new Set(module.classes.map((k) => k.name));
@@ -428,7 +434,7 @@ function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFi
       findings: candidate ? findingsOf(cls, module) : [],
       ...(dataclass && !settled ? dataclassAgentOf(cls, target, serverAt() > 0, loop()) : {}),
       ...(!dataclass && record && !settled && constructedInEntry.has(cls.name) ? threadAgentOf(names, serverAt() > 0, loop()) : {}),
-      ...(candidate ? healthPathsOf(cls, module) : {}),
+      ...(candidate ? healthPathsOf(cls, handlerClasses()) : {}),
     };
   });
   return settled ? { ...facts, settled } : facts;
@@ -697,6 +703,15 @@ export function classifyPythonFile(
   };
 }
 
+const CLASSES: ReadonlySet<string> = new Set(['class_definition']);
+const IDENTIFIERS: ReadonlySet<string> = new Set(['identifier']);
+const STRINGS: ReadonlySet<string> = new Set(['string']);
+
+/** A class whose bases name an HTTP request handler (`class _H(BaseHTTPRequestHandler)`). */
+function isHttpHandler(n: SyntaxNode): boolean {
+  return (n.childForFieldName('superclasses')?.namedChildren ?? []).some((b) => HTTP_HANDLER_BASE.test(b.text.replace(/^.*\./, '')));
+}
+
 /** Paths a health endpoint answers that the base's /health stands in for (the TypeScript scan's BASE_PATHS, /metrics aside). */
 const HEALTH_ONLY_PATHS = new Set(['/health', '/healthz', '/ready', '/readyz', '/live', '/livez', '/ping']);
 
@@ -706,21 +721,26 @@ const HEALTH_ONLY_PATHS = new Set(['/health', '/healthz', '/ready', '/readyz', '
  * stands in for and not /health alone: the validator asks the legacy's ports those too, so that its
  * health port (answering /live only) is not read as a business port (see healthPathsOf in the TS scan).
  */
-function healthPathsOf(cls: PyClass, module: ModuleModel): Pick<ClassFacts, 'healthPaths'> {
+function healthPathsOf(cls: PyClass, handlerClasses: readonly PyClass[]): Pick<ClassFacts, 'healthPaths'> {
   const handlers: SyntaxNode[] = [];
-  const isHandler = (n: SyntaxNode) => (n.childForFieldName('superclasses')?.namedChildren ?? []).some((b) => HTTP_HANDLER_BASE.test(b.text.replace(/^.*\./, '')));
-  walkTypes(cls.node, new Set(['class_definition']), (n) => {
-    if (n.id !== cls.node.id && isHandler(n)) handlers.push(n);
+  walkTypes(cls.node, CLASSES, (n) => {
+    if (n.id !== cls.node.id && isHttpHandler(n)) handlers.push(n);
   });
-  const named = new Set<string>();
-  walkTypes(cls.node, new Set(['identifier']), (n) => {
-    named.add(n.text);
-  });
-  for (const other of module.classes) if (other.node.id !== cls.node.id && named.has(other.name) && isHandler(other.node)) handlers.push(other.node);
+  // The module's other handler classes count when the class names them: its identifiers are read
+  // only when there is such a class (most modules have none, and a class's identifiers were two
+  // fifths of all the positions the scan's searches passed).
+  const others = handlerClasses.filter((h) => h.node.id !== cls.node.id);
+  if (others.length) {
+    const named = new Set<string>();
+    walkTypes(cls.node, IDENTIFIERS, (n) => {
+      named.add(n.text);
+    });
+    for (const other of others) if (named.has(other.name)) handlers.push(other.node);
+  }
   const paths = new Set<string>();
   for (const h of handlers) {
     const routes = new Set<string>();
-    walkTypes(h, new Set(['string']), (n) => {
+    walkTypes(h, STRINGS, (n) => {
       const r = routeString(n);
       if (r !== null) routes.add(r.replace(/\/+$/, '') || '/');
     });
@@ -788,22 +808,14 @@ function hasAbstractMethod(cls: PyClass): boolean {
  * whose nearest common statement does not choose between them (an if/elif/else, a match, a conditional
  * expression, a try and its handlers), and not one call picking a class from a registry (`PROBES[name](...)`).
  */
-function constructedTogether(module: ModuleModel): Map<string, Set<string>> {
-  const calls: Array<{ cls: string; node: SyntaxNode }> = [];
-  const factories = new Map(module.classes.map((c) => [c, factoryMethods(c)]));
-  for (const s of entryScopes(module)) {
-    walkTypes(s, CALLS, (n) => {
-      if (n.type !== 'call') return;
-      for (const c of module.classes) if (constructsClass(n, c, factories.get(c))) calls.push({ cls: c.name, node: n });
-    });
-  }
+function constructedTogether(calls: ReadonlyArray<{ cls: string; node: SyntaxNode }>): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   const CHOOSES = /^(if_statement|match_statement|conditional_expression|try_statement|boolean_operator|dictionary)$/;
   for (const a of calls) {
+    const up = new Set<number>();
+    for (let p: SyntaxNode | null = a.node; p; p = p.parent) up.add(p.id);
     for (const b of calls) {
       if (a.cls === b.cls || a.node.id === b.node.id) continue;
-      const up = new Set<number>();
-      for (let p: SyntaxNode | null = a.node; p; p = p.parent) up.add(p.id);
       let common: SyntaxNode | null = b.node;
       while (common && !up.has(common.id)) common = common.parent;
       if (!common || CHOOSES.test(common.type)) continue;
@@ -822,12 +834,12 @@ const START_METHODS = /^(run|start|serve|serve_forever|run_forever|main_loop|loo
  * class in the same scope (`agent = Agent(...)`, `with Agent() as agent:`) whose start method it calls or
  * hands to a thread (`agent.run()`, `Thread(target=agent.run)`).
  */
-function entryRuns(module: ModuleModel): Set<string> {
+function entryRuns(module: ModuleModel, scopes: SyntaxNode[]): Set<string> {
   const out = new Set<string>();
   const factories = new Map(module.classes.map((c) => [c, factoryMethods(c)]));
   const built = (call: SyntaxNode | null | undefined) =>
     call?.type === 'call' ? module.classes.filter((c) => constructsClass(call, c, factories.get(c))).map((c) => c.name) : [];
-  for (const s of entryScopes(module)) {
+  for (const s of scopes) {
     const locals = new Map<string, string[]>();
     walkTypes(s, ENTRY_BINDINGS, (n) => {
       if (n.type === 'assignment' && n.childForFieldName('left')?.type === 'identifier') {
@@ -856,20 +868,22 @@ function entryRuns(module: ModuleModel): Set<string> {
 const ENTRY_BINDINGS: ReadonlySet<string> = new Set(['assignment', 'as_pattern']);
 const ENTRY_ATTRIBUTES: ReadonlySet<string> = new Set(['attribute']);
 
-/** Class names constructed in the __main__ guard or in module functions it calls. */
-function entryConstructions(module: ModuleModel): Set<string> {
-  const out = new Set<string>();
-  const scopes = entryScopes(module);
-  if (scopes.length === 0) return out;
+/**
+ * The calls in the __main__ guard and the module functions it calls (`scopes`, see entryScopes) that
+ * construct a class of the file, in order, one entry per class a call constructs.
+ */
+function entryConstructionCalls(module: ModuleModel, scopes: SyntaxNode[]): Array<{ cls: string; node: SyntaxNode }> {
+  const calls: Array<{ cls: string; node: SyntaxNode }> = [];
+  if (scopes.length === 0) return calls;
   const factories = new Map(module.classes.map((c) => [c, factoryMethods(c)]));
   for (const s of scopes) {
     walkTypes(s, CALLS, (n) => {
       if (n.type !== 'call') return;
       // Agent(...) or an alternate constructor, Agent.from_env(...)
-      for (const c of module.classes) if (constructsClass(n, c, factories.get(c))) out.add(c.name);
+      for (const c of module.classes) if (constructsClass(n, c, factories.get(c))) calls.push({ cls: c.name, node: n });
     });
   }
-  return out;
+  return calls;
 }
 
 /** The line of the first call in the class (nested classes aside) that binds a server; 0 when none. */

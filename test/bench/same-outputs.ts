@@ -89,7 +89,7 @@ function outputsUnder(dir: string, root = dir, out: Record<string, string> = {})
 }
 
 /** Run the CLI over one corpus and record what it printed and wrote. */
-function snapshotCorpus(cli: string, corpus: Corpus): CorpusSnapshot {
+function snapshotCorpus(cli: string, corpus: Corpus, only?: string[]): CorpusSnapshot {
   const template = mkdtempSync(path.join(os.tmpdir(), `migrate-same-${corpus.name}-`));
   const snap: CorpusSnapshot = { commands: {}, outputs: {} };
   try {
@@ -106,7 +106,7 @@ function snapshotCorpus(cli: string, corpus: Corpus): CorpusSnapshot {
       ['scan', '--json'],
       ['run', '--all', '--no-validate', '--no-commit', '--json', ...profile],
       ['run', '--all', '--no-validate', '--no-commit', '--json', '--run-in-band', ...profile],
-    ];
+    ].filter((c) => !only || only.includes(c[0]!));
     for (const args of commands) {
       // Every command on a fresh copy, so no run sees another's outputs.
       const dir = mkdtempSync(path.join(os.tmpdir(), `migrate-same-run-`));
@@ -133,12 +133,12 @@ function snapshotCorpus(cli: string, corpus: Corpus): CorpusSnapshot {
   return snap;
 }
 
-export function snapshot(cli: string, agents: number, only?: string[]): Snapshot {
+export function snapshot(cli: string, agents: number, only?: string[], commands?: string[]): Snapshot {
   const out: Snapshot = {};
   for (const c of corpora(agents)) {
     if (only && !only.includes(c.name)) continue;
     const t = performance.now();
-    out[c.name] = snapshotCorpus(cli, c);
+    out[c.name] = snapshotCorpus(cli, c, commands);
     process.stderr.write(`  ${c.name}: ${Object.keys(Object.values(out[c.name]!.outputs)[1] ?? {}).length} outputs, ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
   }
   return out;
@@ -185,6 +185,8 @@ async function main() {
   const cli = path.resolve(opt('--cli') ?? path.join(repoRoot(), 'bin', 'migrate.js'));
   const agents = Number(opt('--agents') ?? 150);
   const only = opt('--only')?.split(',');
+  // `--commands scan`: only those commands (a change to the scan alone need not rerun every rewrite).
+  const commands = opt('--commands')?.split(',');
   const save = opt('--save');
   const against = opt('--against');
   if (!save && !against) {
@@ -192,7 +194,7 @@ async function main() {
     process.exit(2);
   }
   process.stderr.write(`snapshot of ${cli}\n`);
-  const snap = snapshot(cli, agents, only);
+  const snap = snapshot(cli, agents, only, commands);
   if (save) writeFileSync(save, JSON.stringify(snap));
   if (against) {
     const before = JSON.parse(readFileSync(against, 'utf8')) as Snapshot;
