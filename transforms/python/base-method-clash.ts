@@ -45,7 +45,7 @@ export const baseMethodClash: PythonTransform = {
 };
 
 /** The base's methods an agent is meant to override. */
-function baseHooks(ctx: PythonTransformContext): Set<string> {
+export function baseHooks(ctx: PythonTransformContext): Set<string> {
   const out = new Set<string>([ctx.py.main_loop_method ?? 'run', healthHook(ctx), ...(ctx.py.hooks ?? [])]);
   if (ctx.py.teardown) out.add(ctx.py.teardown);
   for (const m of ctx.base.methods) if (TEARDOWN.test(m)) out.add(m);
