@@ -12,22 +12,19 @@ import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { selfAttribute, walk } from '../../src/lang/python/syntax.js';
 import { parameterList } from '../../src/analysis/base-model.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
-import { baseHooks, baseRuns } from './base-method-clash.js';
-import { callsSuper, keptForOlderBase } from './early-overrides.js';
+import { baseRunMethods } from './base-method-clash.js';
+import { keptForOlderBase } from './early-overrides.js';
 
 export const baseMethodSignature: PythonTransform = {
   name: 'base-method-signature',
   phase: 'edit',
   run(ctx) {
-    const hooks = baseHooks(ctx);
-    for (const [name, fn] of ctx.agent.methods) {
+    for (const { name, fn, where } of baseRunMethods(ctx)) {
       // The handler the base installs (`_on_signal`) is base-method-clash's, whatever its parameters.
-      if (name.startsWith('__') || hooks.has(name) || ctx.base.initCalls.has(name) || ctx.base.signalCalls.handlers.has(name) || ctx.renames.has(name)) continue;
-      if (!ctx.base.methods.has(name) || isRemoved(ctx, fn.outer) || callsSuper(fn.body, name) || keptForOlderBase(ctx, name)) continue;
+      if (ctx.base.signalCalls.handlers.has(name) || keptForOlderBase(ctx, name)) continue;
       const theirs = ctx.base.signatures?.get(name);
       const own = parameterList(fn.params);
-      const where = baseRuns(ctx, name);
-      if (!theirs || theirs.shape === own.shape || !where) continue;
+      if (!theirs || theirs.shape === own.shape) continue;
       if ([...(ctx.resolved?.kept ?? []), ...ctx.kept].some((k) => k.symbol === name)) continue;
       const renamed = freshName(ctx, name, '_agent_');
       const wired = renameInSubclasses(ctx, name, renamed);
