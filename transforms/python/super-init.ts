@@ -6,7 +6,7 @@
 import { heldSettingsPorts, settingsParameterPorts } from '../../src/analysis/settings-ports.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
-import { baseName } from '../../src/lang/python/module-model.js';
+import { baseName, constantSubclasses } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { OLD_AGENT_BASE } from './inherit-base.js';
@@ -410,7 +410,7 @@ function buildArgs(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
   // name=, so it must not also be given explicitly; merge it into the forwarded mapping.
   const fromKwargs = kwargs ? nameFromKwargs(ctx, init, kwargs.name, sc.name_keyword, params, locals, known) : null;
   // A unit's base names no agent: each subclass is one, under its own class name.
-  const nameValue = ctx.unit && !existingName && !nameParam && !fromKwargs ? 'type(self).__name__' : existingName ?? given?.get(sc.name_keyword) ?? (nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : fromKwargs ? fromKwargs.lookup : ownNameLiteral(ctx, init, sc.name_keyword, params, locals, known) ?? JSON.stringify(ctx.agent.cls.name));
+  const nameValue = ctx.unit && !existingName && !nameParam && !fromKwargs ? 'type(self).__name__' : existingName ?? given?.get(sc.name_keyword) ?? (nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : fromKwargs ? fromKwargs.lookup : ownNameLiteral(ctx, init, sc.name_keyword, params, locals, known) ?? ownClassName(ctx));
   if (!fromKwargs) args.push(`${sc.name_keyword}=${nameValue}`);
   ctx.passThrough.set(sc.name_keyword, nameValue);
   for (const [keyword, legacyNames] of Object.entries(sc.pass_through ?? {})) {
@@ -1136,4 +1136,12 @@ function kwargsConsumer(init: PyFunction, name: string, replaced: SyntaxNode | u
     }
   });
   return found;
+}
+
+/**
+ * The name an agent that names itself nowhere is given: its class name, or `type(self).__name__` when classes of
+ * its file only tune it with class constants (the entry point may run one of them, which registers as itself).
+ */
+function ownClassName(ctx: PythonTransformContext): string {
+  return constantSubclasses(ctx.module.root.tree, ctx.agent.cls.name).size ? 'type(self).__name__' : JSON.stringify(ctx.agent.cls.name);
 }
