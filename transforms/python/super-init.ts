@@ -688,8 +688,13 @@ function listenedPort(ctx: PythonTransformContext, keyword: string, known: Set<s
   const binds = agentBinds(ctx);
   const removedHealth = (call: SyntaxNode) => isRemoved(ctx, call) && healthRemoval(ctx, call);
   if (roles.health.has(keyword) || keyword === 'health_check_port') {
-    const exprs = [...new Set(binds.filter((b) => removedHealth(b.call)).map((b) => b.expr))];
-    return exprs.length === 1 ? fixed(exprs[0]!) : null;
+    const health = binds.filter((b) => removedHealth(b.call));
+    const exprs = [...new Set(health.map((b) => b.expr))];
+    // Bound as `self.HEALTH_PORT`, a constant of the agent's class: given as that, read through self (the class
+    // attribute before super().__init__() as after; a subclass that sets its own is given its own).
+    const constant = exprs.length === 1 && /^[A-Z_][A-Z0-9_]*$/.test(exprs[0]!) && classConstants(ctx).has(exprs[0]!) &&
+      health.every((b) => new RegExp(`\\bself\\.${exprs[0]}\\b`).test(b.call.text));
+    return exprs.length === 1 ? (constant ? `self.${exprs[0]}` : fixed(exprs[0]!)) : null;
   }
   if (keyword !== 'port' || ctx.base.binds.some((b) => /^port(\+\d+)?$/.test(b))) return null;
   const kept = [...new Set(binds.filter((b) => !isRemoved(ctx, b.call)).map((b) => b.expr.replace(/\+\d+$/, '')))];
