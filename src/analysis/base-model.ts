@@ -86,6 +86,12 @@ export interface BaseModel {
    */
   positionalArity?: Map<string, number>;
   /**
+   * method -> its parameters besides self as written (`events`, `limit=100`) and their shape (names and kinds,
+   * not defaults or annotations: `events`, `limit=`), read from the source; absent when known from a profile.
+   * Two defs of one name with parameters of other shapes are two methods that only share the name.
+   */
+  signatures?: Map<string, { text: string; shape: string }>;
+  /**
    * The base's own "publish these events, or keep them in its local queue" method (seed 001's
    * `_publish_with_retry(events)`): one events parameter, reaches the publisher it was given, puts
    * what it could not send into the local queue it was given, and answers only True or False.
@@ -407,6 +413,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     signalsAtInit,
     idempotentTeardown: idempotentMethods(cls),
     positionalArity: new Map([...cls.methods].map(([n, m]) => [n, positionalArity(m.params)])),
+    signatures: new Map([...cls.methods].map(([n, m]) => [n, parameterList(m.params)])),
     queuedPublish: queuedPublishMethod(cls),
     closesPublisherAfter: publisherCloseAfter(cls),
     metricsHook: metricsMethod(cls),
@@ -888,6 +895,16 @@ function lifecycle(cls: PyClass): Pick<BaseModel, 'requestLoop' | 'periodicHook'
     }
   });
   return { requestLoop, periodicHook, shutdownCalls, loopFinallyCalls };
+}
+
+/** A def's parameters besides self: as written (`client_id, reason: str = ""`) and as a shape (`client_id, reason=`). */
+export function parameterList(params: PyFunction['params']): { text: string; shape: string } {
+  const own = params.filter((p) => p.name !== 'self');
+  const mark = { plain: '', default: '=', args: '*', kwargs: '**', separator: '' } as const;
+  return {
+    text: own.map((p) => p.node.text.replace(/\s+/g, ' ')).join(', '),
+    shape: own.map((p) => (p.kind === 'args' || p.kind === 'kwargs' ? `${mark[p.kind]}${p.name}` : p.kind === 'separator' ? p.node.text : `${p.name}${mark[p.kind]}`)).join(', '),
+  };
 }
 
 /** Positional arguments a def takes besides self: Infinity with `*args`, none after a bare `*`. */

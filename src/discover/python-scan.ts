@@ -598,7 +598,11 @@ export function classifyPythonFile(
     return { skipped: { file: rel, reason: 'sidecar health module: its classes serve health for agents defined elsewhere' } };
   }
   // A class meant to be subclassed (an intermediate parent, even one on the target base) is not an agent.
-  const baseOfOthers = best && !best.cls.constructedInEntry && (index.subclassCount(best.cls.name) > 0 || best.cls.abstract);
+  // Its only subclasses are of this file, the entry point constructs one, and they only set class constants
+  // (`class DiskPressureMonitor(MountWatcher): CHECK_SECONDS = 0.5`): the parent is the agent, they get the base through it.
+  const tuned = best && !best.cls.constructedInEntry ? constantOnlySubclasses(f, best.cls, index) : [];
+  const baseOfOthers = best && !best.cls.constructedInEntry && !tuned.length && (index.subclassCount(best.cls.name) > 0 || best.cls.abstract);
+  if (tuned.length) best!.evidence.push(`its subclasses ${tuned.map((c) => `${c.name} (line ${c.line})`).join(', ')} only set class constants, and the entry point constructs ${tuned.filter((c) => c.constructedInEntry).map((c) => c.name).join(', ')}`);
   if (baseOfOthers) {
     return { skipped: { file: rel, reason: baseOfAgentsReason(f, best!.cls, index, profile) ?? `base class: ${best!.cls.name} is meant to be subclassed (abstract methods or subclasses), not an agent itself` } };
   }
@@ -710,6 +714,17 @@ const STRINGS: ReadonlySet<string> = new Set(['string']);
 /** A class whose bases name an HTTP request handler (`class _H(BaseHTTPRequestHandler)`). */
 function isHttpHandler(n: SyntaxNode): boolean {
   return (n.childForFieldName('superclasses')?.namedChildren ?? []).some((b) => HTTP_HANDLER_BASE.test(b.text.replace(/^.*\./, '')));
+}
+
+/**
+ * The classes of this file built on `cls` when they are all the repository builds on it, define no method (class
+ * constants only), have no subclasses of their own, and the entry point constructs one of them; else none.
+ */
+function constantOnlySubclasses(f: PythonFileFacts, cls: ClassFacts, index: ClassIndex): ClassFacts[] {
+  const kids = f.classes.filter((c) => c !== cls && c.bases.includes(cls.name));
+  if (!kids.length || kids.length !== index.subclassCount(cls.name) || cls.abstract) return [];
+  if (kids.some((c) => c.methods.length || c.bases.length !== 1 || index.subclassCount(c.name) > 0)) return [];
+  return kids.some((c) => c.constructedInEntry) ? kids : [];
 }
 
 /** Paths a health endpoint answers that the base's /health stands in for (the TypeScript scan's BASE_PATHS, /metrics aside). */

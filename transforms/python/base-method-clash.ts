@@ -13,17 +13,13 @@ import { TEARDOWN } from './remove-teardown.js';
 import { callsSuper } from './early-overrides.js';
 import { healthHook } from './remove-health.js';
 import { freshName, renameMember } from '../../src/lang/python/rename.js';
+import type { PyFunction } from '../../src/lang/python/module-model.js';
 
 export const baseMethodClash: PythonTransform = {
   name: 'base-method-clash',
   phase: 'edit',
   run(ctx) {
-    const hooks = baseHooks(ctx);
-    for (const [name, fn] of ctx.agent.methods) {
-      if (name.startsWith('__') || hooks.has(name) || ctx.base.initCalls.has(name) || ctx.renames.has(name)) continue;
-      if (!ctx.base.methods.has(name) || isRemoved(ctx, fn.outer) || callsSuper(fn.body, name)) continue;
-      const where = baseRuns(ctx, name);
-      if (!where) continue;
+    for (const { name, fn, where } of baseRunMethods(ctx)) {
       const items = [...(ctx.resolved?.kept ?? []), ...ctx.kept].filter((k) => k.symbol === name);
       // The agent's own method under the name of the handler the base installs (`_on_signal(self, reason,
       // signum, frame)` installed by the agent through functools.partial): nothing of the base is meant by
@@ -43,6 +39,20 @@ export const baseMethodClash: PythonTransform = {
     }
   },
 };
+
+/**
+ * The agent's kept methods of the name of a method the base runs itself (not a hook it is meant to
+ * override, not one its __init__ calls, not one that extends the base's with super()), with where it runs it.
+ */
+export function* baseRunMethods(ctx: PythonTransformContext): Generator<{ name: string; fn: PyFunction; where: string }> {
+  const hooks = baseHooks(ctx);
+  for (const [name, fn] of ctx.agent.methods) {
+    if (name.startsWith('__') || hooks.has(name) || ctx.base.initCalls.has(name) || ctx.renames.has(name)) continue;
+    if (!ctx.base.methods.has(name) || isRemoved(ctx, fn.outer) || callsSuper(fn.body, name)) continue;
+    const where = baseRuns(ctx, name);
+    if (where) yield { name, fn, where };
+  }
+}
 
 /** The base's methods an agent is meant to override. */
 function baseHooks(ctx: PythonTransformContext): Set<string> {

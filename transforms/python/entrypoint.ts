@@ -312,6 +312,10 @@ function interruptedClauseWarning(ctx: PythonTransformContext, started: SyntaxNo
       const body = clause.namedChildren.find((c) => c.type === 'block');
       const first = body?.namedChildren.find((c) => c.type !== 'comment' && c.type !== 'pass_statement');
       if (!first) continue;
+      // It ended the process with a code a supervisor reads: reported for review with that code (interruptExitCode).
+      let scope: SyntaxNode = clause;
+      while (scope.parent && scope.type !== 'function_definition') scope = scope.parent;
+      if (clauseExitCode(ctx, scope, body!, "the entry point's")) continue;
       const line = first.text.split('\n')[0]!.trim();
       ctx.warnings.push(
         `the entry point's \`except KeyboardInterrupt:\` (line ${clause.startPosition.row + 1}) no longer runs: ${ctx.profile.base_class} takes SIGINT itself and ${runMethod}() returns normally, ` +
@@ -417,6 +421,39 @@ function interruptClauses(ctx: PythonTransformContext, scope: SyntaxNode, starts
  */
 function interruptExitCode(ctx: PythonTransformContext, scope: SyntaxNode, clause: SyntaxNode, body: SyntaxNode, where: string, constructs?: (n: SyntaxNode | null | undefined) => boolean): boolean {
   const fnName = scope.type === 'function_definition' ? scope.childForFieldName('name')?.text : undefined;
+  const found = clauseExitCode(ctx, scope, body, where);
+  if (!found) return false;
+  const f = found;
+  if (constructs && restoreInterruptExit(ctx, clause, constructs)) {
+    ctx.warnings.push(
+      `${where} \`except KeyboardInterrupt:\` (line ${clause.startPosition.row + 1}) ended the process with exit code ${f.code} (line ${f.stmt.startPosition.row + 1}): ` +
+        `SIGINT is handed back to Python's default handler right after the agent is constructed, so Ctrl-C still runs that clause and its finally: (the agent's teardown, then the base's stop); SIGTERM stays ${ctx.profile.base_class}'s`,
+    );
+    return true;
+  }
+  // A base that installs its handler when its run method starts (HardenedAgentBase's run_forever()) replaces one
+  // put back after the construction; on Ctrl-C its loop returns normally, the clause never runs, the process exits 0.
+  const runMethod = ctx.py.main_loop_method ?? 'run';
+  const path = ctx.base.signalsAtInit
+    ? `${ctx.profile.base_class}'s signal handler now takes SIGINT, runs cleanup() and exits 0`
+    : `${ctx.profile.base_class} installs its own SIGINT handler when ${runMethod}() starts (after the construction, so no handler put back there lasts): Ctrl-C stops its loop, ${runMethod}() returns normally, the clause never runs and the process exits 0`;
+  keep(ctx, fnName ?? '__main__', clause.startPosition.row + 1,
+    `${where} \`except KeyboardInterrupt:\` (line ${clause.startPosition.row + 1}) ended the process with exit code ${f.code} ` +
+      `(\`${f.stmt.text.split('\n')[0]!.trim()}\`, line ${f.stmt.startPosition.row + 1}${f.via}); ${path}, ` +
+      `so whatever reads the code (a supervisor, a cron wrapper) sees 0 after Ctrl-C: keep the code by hand ` +
+      (ctx.base.signalsAtInit
+        ? `(signal.signal(signal.SIGINT, signal.default_int_handler) after the agent is constructed lets that clause run again) or accept 0`
+        : `or accept 0`));
+  return false;
+}
+
+/**
+ * The statement of an `except KeyboardInterrupt:` body that ends the process with a non-zero code, and the code:
+ * `sys.exit(130)` (exit, os._exit, raise SystemExit(2)), or `return 130` from the entry function whose value the
+ * module passes to sys.exit (`sys.exit(main())`, then `via` names that call). Null when it ends with none.
+ */
+function clauseExitCode(ctx: PythonTransformContext, scope: SyntaxNode, body: SyntaxNode, where: string): { stmt: SyntaxNode; code: string; via: string } | null {
+  const fnName = scope.type === 'function_definition' ? scope.childForFieldName('name')?.text : undefined;
   // `sys.exit(main())`, `exit(main())`, `raise SystemExit(main())` somewhere in the module: main()'s return value is the exit code.
   let exitOfCall: SyntaxNode | null = null;
   if (fnName && where === "the entry point's") {
@@ -439,21 +476,7 @@ function interruptExitCode(ctx: PythonTransformContext, scope: SyntaxNode, claus
       found = { stmt: n, code: n.childForFieldName('arguments')!.namedChildren[0]!.text, via: '' };
     }
   });
-  if (!found) return false;
-  const f = found as { stmt: SyntaxNode; code: string; via: string };
-  if (constructs && restoreInterruptExit(ctx, clause, constructs)) {
-    ctx.warnings.push(
-      `${where} \`except KeyboardInterrupt:\` (line ${clause.startPosition.row + 1}) ended the process with exit code ${f.code} (line ${f.stmt.startPosition.row + 1}): ` +
-        `SIGINT is handed back to Python's default handler right after the agent is constructed, so Ctrl-C still runs that clause and its finally: (the agent's teardown, then the base's stop); SIGTERM stays ${ctx.profile.base_class}'s`,
-    );
-    return true;
-  }
-  keep(ctx, fnName ?? '__main__', clause.startPosition.row + 1,
-    `${where} \`except KeyboardInterrupt:\` (line ${clause.startPosition.row + 1}) ended the process with exit code ${f.code} ` +
-      `(\`${f.stmt.text.split('\n')[0]!.trim()}\`, line ${f.stmt.startPosition.row + 1}${f.via}); ${ctx.profile.base_class}'s signal handler now takes SIGINT, ` +
-      `runs cleanup() and exits 0, so whatever reads the code (a supervisor, a cron wrapper) sees 0 after Ctrl-C: keep the code by hand ` +
-      `(signal.signal(signal.SIGINT, signal.default_int_handler) after the agent is constructed lets that clause run again) or accept 0`);
-  return false;
+  return found as { stmt: SyntaxNode; code: string; via: string } | null;
 }
 
 /**

@@ -15,6 +15,7 @@ import { bindResolvedPort } from './bind-resolved-port.js';
 import { baseAttributes } from './base-attributes.js';
 import { earlyOverrides } from './early-overrides.js';
 import { baseMethodClash } from './base-method-clash.js';
+import { baseMethodSignature } from './base-method-signature.js';
 import { entrypoint } from './entrypoint.js';
 import { addImport } from './add-import.js';
 import { healthPortLogLines } from './health-port-log-lines.js';
@@ -97,6 +98,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // After super-init (the value the base is given as its health port) and the removal plan.
   healthPortLogLines,
   earlyOverrides,
+  // After early-overrides (the base's __init__ calls are its), before the transforms that copy kept code.
+  baseMethodSignature,
   // After early-overrides (a method both would rename is the base's __init__'s concern first).
   hardenedOwnHooks,
   requestLoop,

@@ -710,6 +710,10 @@ function healthSlices(ctx: PythonTransformContext, attr: string): StatementPropo
           for (const node of dispatch.mirrored ? [dispatch.mirrored.condition, dispatch.mirrored.consequence] : []) {
             out.push({ node, symbol: attr, finding: 'health', reason: `answers the probe on self.${attr}`, requires, replacement: '' });
           }
+          // The flag `sock is self.<attr>` handed to the request handler, its parameter, and the branch on it.
+          for (const cut of dispatch.flag ?? []) {
+            out.push({ node: cut.node, symbol: attr, finding: 'health', reason: `tells the handler it answers the probe on self.${attr}`, requires, ...(cut.replacement !== undefined ? { replacement: cut.replacement } : {}) });
+          }
           for (const h of dispatch.methods) proposeHealthLoop(ctx, h, `answers the probe on self.${attr} (the base serves /health)`);
         }
         return;

@@ -17,6 +17,11 @@ export interface SelectHealthDispatch {
   clause?: SyntaxNode;
   /** Mirrored form: the `if` whose test names the health socket; its test and branch go, its else body moves out. */
   mirrored?: { stmt: SyntaxNode; condition: SyntaxNode; consequence: SyntaxNode; body: SyntaxNode };
+  /**
+   * Flag form: the loop hands `sock is self.health_sock` to a request handler of the agent that branches on it
+   * (`if is_health: self._answer_health(conn); return`): the argument, the parameter and the branch are cut.
+   */
+  flag?: Array<{ node: SyntaxNode; replacement?: string }>;
   /** Agent methods only the health branch calls (or hands on as a bound method): they go with it. */
   methods: string[];
 }
@@ -66,9 +71,102 @@ export function selectHealthDispatch(ctx: PythonTransformContext, m: PyFunction,
       }
     });
   });
+  if (!found && !ambiguous) {
+    walk(m.body, (n) => {
+      if (n.type !== 'for_statement' || n.childForFieldName('right')?.text !== ready) return;
+      const v = n.childForFieldName('left');
+      if (v?.type !== 'identifier') return;
+      const f = flagDispatch(ctx, n.childForFieldName('body')!, v.text, attr);
+      if (f && found) ambiguous = true;
+      else if (f) found = f;
+      return false;
+    });
+  }
   if (ambiguous || !found) return null;
   const f = found as SelectHealthDispatch;
   return f.clause && !f.methods.length ? null : f;
+}
+
+/**
+ * `self.handle_connection(conn, sock is self.health_sock)` in the loop over the ready sockets, the handler's
+ * only caller, where the handler reads that parameter once, as the whole test of an `if` whose branch only
+ * calls agent methods (a bare `return` may end it): `if is_health: self._answer_health(conn); return`, or
+ * `if is_health: <health> else: <business>`. Once the health socket leaves the select the flag is always
+ * false: the argument and the parameter go (the bytes around them kept), and so does the branch (a branch
+ * with an else: its test and branch go, the else body moves out). Null for any other use of the flag.
+ */
+function flagDispatch(ctx: PythonTransformContext, loopBody: SyntaxNode, v: string, attr: string): SelectHealthDispatch | null {
+  const isFlag = (x: SyntaxNode): boolean => {
+    // `is_health=(sock is self.health_sock)`: the keyword's value, parentheses aside.
+    const a = x.type === 'keyword_argument' ? x.childForFieldName('value')! : x.type === 'parenthesized_expression' && x.namedChildCount === 1 ? x.namedChild(0)! : x;
+    if (a !== x) return isFlag(a);
+    const parts = a.type === 'comparison_operator' ? a.namedChildren : [];
+    const op = a.children.find((c) => !c.isNamed)?.text;
+    return parts.length === 2 && (op === 'is' || op === '==') &&
+      ((parts[0]!.text === v && selfAttribute(parts[1]!) === attr) || (parts[1]!.text === v && selfAttribute(parts[0]!) === attr));
+  };
+  const calls: Array<{ call: SyntaxNode; handler: string; index: number }> = [];
+  let flags = 0;
+  walk(loopBody, (n) => {
+    if (n.type === 'comparison_operator' && isFlag(n)) flags++;
+    const handler = n.type === 'call' ? /^self\.(\w+)$/.exec(callee(n) ?? '')?.[1] : undefined;
+    const args = handler ? n.childForFieldName('arguments')!.namedChildren : [];
+    const index = args.findIndex(isFlag);
+    if (handler && index >= 0) calls.push({ call: n, handler, index });
+  });
+  if (calls.length !== 1 || flags !== 1) return null;
+  const { call, handler, index } = calls[0]!;
+  const fn = ctx.agent.methods.get(handler);
+  const args = call.childForFieldName('arguments')!;
+  if (!fn || args.namedChildren.some((a) => a.type === 'list_splat' || a.type === 'dictionary_splat')) return null;
+  // The handler has no other caller: not in the class (a call, a bound method, a getattr string), not elsewhere.
+  const refs = ctx.refs.of(handler).filter((r) => r.node.startIndex !== call.childForFieldName('function')!.childForFieldName('attribute')!.startIndex && r.node.startIndex !== fn.node.childForFieldName('name')!.startIndex);
+  if (refs.length || ctx.external(handler).length) return null;
+  const params = fn.params.slice(1);
+  const flagArg = args.namedChildren[index]!;
+  const keyword = flagArg.type === 'keyword_argument' ? flagArg.childForFieldName('name')!.text : null;
+  const at = keyword ? params.findIndex((p) => p.name === keyword) : index;
+  const param = params[at];
+  const positional = (p: (typeof params)[number]) => p.kind === 'plain' || p.kind === 'default';
+  if (fn.params[0]?.name !== 'self' || !param || !params.slice(0, at + 1).every(positional)) return null;
+  // The flag is read once, as the test of an if.
+  const reads: SyntaxNode[] = [];
+  walk(fn.body, (n) => {
+    if (n.type === 'identifier' && n.text === param.name) reads.push(n);
+  });
+  const stmt = reads.length === 1 && reads[0]!.parent?.type === 'if_statement' && reads[0]!.parent.childForFieldName('condition')?.startIndex === reads[0]!.startIndex ? reads[0]!.parent : null;
+  if (!stmt) return null;
+  const condition = stmt.childForFieldName('condition')!;
+  const consequence = stmt.childForFieldName('consequence')!;
+  const alts = stmt.childrenForFieldName('alternative');
+  const body = statements(consequence);
+  const last = body[body.length - 1];
+  const health = last?.type === 'return_statement' && !last.namedChildCount ? body.slice(0, -1) : body;
+  const methodsCalled: string[] = [];
+  for (const st of health) {
+    const c = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    const name = c?.type === 'call' ? /^self\.(\w+)$/.exec(callee(c) ?? '')?.[1] : undefined;
+    if (!name || !ctx.agent.methods.has(name)) return null;
+    methodsCalled.push(name);
+  }
+  if (!methodsCalled.length || (alts.length && (alts.length !== 1 || alts[0]!.type !== 'else_clause'))) return null;
+  const elseBody = alts[0]?.childForFieldName('body');
+  if (elseBody && !movable(ctx.source, stmt, elseBody)) return null;
+  const methods = [...new Set(methodsCalled)].filter((name) => !usedOutside(ctx, name, stmt, consequence));
+  const cuts: Array<{ node: SyntaxNode; replacement?: string }> = [
+    { node: args, replacement: withoutItem(ctx.source, args, flagArg) },
+    { node: fn.node.childForFieldName('parameters')!, replacement: withoutItem(ctx.source, fn.node.childForFieldName('parameters')!, param.node) },
+  ];
+  if (elseBody) return { mirrored: { stmt, condition, consequence, body: elseBody }, flag: cuts, methods };
+  return { flag: [...cuts, { node: stmt }], methods };
+}
+
+/** A parenthesized list's text without one of its items: the item and the comma before it (after it, when first) go. */
+function withoutItem(src: string, list: SyntaxNode, item: SyntaxNode): string {
+  const items = list.namedChildren.filter((c) => c.type !== 'comment');
+  const at = items.findIndex((c) => c.startIndex === item.startIndex);
+  const [from, to] = at > 0 ? [items[at - 1]!.endIndex, item.endIndex] : items[at + 1] ? [item.startIndex, items[at + 1]!.startIndex] : [item.startIndex, item.endIndex];
+  return src.slice(list.startIndex, from) + src.slice(to, list.endIndex);
 }
 
 /**

@@ -6,7 +6,7 @@
 import { heldSettingsPorts, settingsParameterPorts } from '../../src/analysis/settings-ports.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
-import { baseName } from '../../src/lang/python/module-model.js';
+import { baseName, constantSubclasses } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { OLD_AGENT_BASE } from './inherit-base.js';
@@ -410,7 +410,7 @@ function buildArgs(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
   // name=, so it must not also be given explicitly; merge it into the forwarded mapping.
   const fromKwargs = kwargs ? nameFromKwargs(ctx, init, kwargs.name, sc.name_keyword, params, locals, known) : null;
   // A unit's base names no agent: each subclass is one, under its own class name.
-  const nameValue = ctx.unit && !existingName && !nameParam && !fromKwargs ? 'type(self).__name__' : existingName ?? given?.get(sc.name_keyword) ?? (nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : fromKwargs ? fromKwargs.lookup : ownNameLiteral(ctx, init, sc.name_keyword, params, locals, known) ?? JSON.stringify(ctx.agent.cls.name));
+  const nameValue = ctx.unit && !existingName && !nameParam && !fromKwargs ? 'type(self).__name__' : existingName ?? given?.get(sc.name_keyword) ?? (nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : fromKwargs ? fromKwargs.lookup : ownNameLiteral(ctx, init, sc.name_keyword, params, locals, known) ?? ownClassName(ctx));
   if (!fromKwargs) args.push(`${sc.name_keyword}=${nameValue}`);
   ctx.passThrough.set(sc.name_keyword, nameValue);
   for (const [keyword, legacyNames] of Object.entries(sc.pass_through ?? {})) {
@@ -688,8 +688,13 @@ function listenedPort(ctx: PythonTransformContext, keyword: string, known: Set<s
   const binds = agentBinds(ctx);
   const removedHealth = (call: SyntaxNode) => isRemoved(ctx, call) && healthRemoval(ctx, call);
   if (roles.health.has(keyword) || keyword === 'health_check_port') {
-    const exprs = [...new Set(binds.filter((b) => removedHealth(b.call)).map((b) => b.expr))];
-    return exprs.length === 1 ? fixed(exprs[0]!) : null;
+    const health = binds.filter((b) => removedHealth(b.call));
+    const exprs = [...new Set(health.map((b) => b.expr))];
+    // Bound as `self.HEALTH_PORT`, a constant of the agent's class: given as that, read through self (the class
+    // attribute before super().__init__() as after; a subclass that sets its own is given its own).
+    const constant = exprs.length === 1 && /^[A-Z_][A-Z0-9_]*$/.test(exprs[0]!) && classConstants(ctx).has(exprs[0]!) &&
+      health.every((b) => new RegExp(`\\bself\\.${exprs[0]}\\b`).test(b.call.text));
+    return exprs.length === 1 ? (constant ? `self.${exprs[0]}` : fixed(exprs[0]!)) : null;
   }
   if (keyword !== 'port' || ctx.base.binds.some((b) => /^port(\+\d+)?$/.test(b))) return null;
   const kept = [...new Set(binds.filter((b) => !isRemoved(ctx, b.call)).map((b) => b.expr.replace(/\+\d+$/, '')))];
@@ -1136,4 +1141,12 @@ function kwargsConsumer(init: PyFunction, name: string, replaced: SyntaxNode | u
     }
   });
   return found;
+}
+
+/**
+ * The name an agent that names itself nowhere is given: its class name, or `type(self).__name__` when classes of
+ * its file only tune it with class constants (the entry point may run one of them, which registers as itself).
+ */
+function ownClassName(ctx: PythonTransformContext): string {
+  return constantSubclasses(ctx.module.root.tree, ctx.agent.cls.name).size ? 'type(self).__name__' : JSON.stringify(ctx.agent.cls.name);
 }

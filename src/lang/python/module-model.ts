@@ -327,14 +327,43 @@ export function factoryMethods(cls: PyClass): Set<string> {
   return out;
 }
 
-/** A call that makes an instance of the class: `Agent(...)` or `Agent.from_env(...)` (see factoryMethods). */
+/**
+ * A call that makes an instance of the class: `Agent(...)` or `Agent.from_env(...)` (see factoryMethods), or of a
+ * class of the same module that only tunes it with class constants (see constantSubclasses).
+ */
 export function constructsClass(call: SyntaxNode, cls: PyClass, factories: Set<string> = factoryMethods(cls)): boolean {
   const fn = callee(call);
   if (!fn) return false;
-  if (fn === cls.name) return true;
+  if (fn === cls.name || constantSubclasses(call.tree, cls.name).has(fn)) return true;
   const dot = fn.lastIndexOf('.');
   if (dot > 0) return fn.slice(0, dot) === cls.name && factories.has(fn.slice(dot + 1));
   return chosenClasses(call, fn).has(cls.name);
+}
+
+const tuned = new WeakMap<Tree, Map<string, Set<string>>>();
+
+/**
+ * The module-level classes of the module built on `name` alone whose body defines no function (class constants,
+ * a docstring: `class DiskPressureMonitor(MountWatcher): CHECK_SECONDS = 0.5`): an instance of one is an
+ * instance of `name` with other constants, which `name`'s methods read through self.
+ */
+export function constantSubclasses(tree: Tree, name: string): Set<string> {
+  let byParent = tuned.get(tree);
+  if (!byParent) {
+    byParent = new Map();
+    tuned.set(tree, byParent);
+    for (const st of tree.rootNode.namedChildren) {
+      if (st.type !== 'class_definition') continue;
+      const bases = st.childForFieldName('superclasses')?.namedChildren ?? [];
+      const body = st.childForFieldName('body')?.namedChildren ?? [];
+      if (bases.length !== 1 || bases[0]!.type !== 'identifier') continue;
+      if (!body.every((b) => b.type === 'comment' || b.type === 'pass_statement' || (b.type === 'expression_statement' && /^(assignment|string)$/.test(b.namedChild(0)?.type ?? '')))) continue;
+      const set = byParent.get(bases[0]!.text) ?? new Set<string>();
+      set.add(st.childForFieldName('name')!.text);
+      byParent.set(bases[0]!.text, set);
+    }
+  }
+  return byParent.get(name) ?? new Set();
 }
 
 /**
