@@ -86,15 +86,102 @@ export function externalUses(files: Indexed, exclude: string[], name: string, ag
   // Only files that reach this agent (name its class, or import its module) can be its callers;
   // another agent's `self.health_socket` is that agent's own.
   const mod = agent.module.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const reaches = new RegExp(`\\b${className(agent.className)}\\b|\\bimport\\s+${mod}\\b|\\b${mod}\\s+import\\b|\\.${mod}\\s+import\\b`);
-  for (const f of candidates(files, name, [className(agent.className), agent.module])) {
-    if (exclude.includes(f.rel) || /_v2\.py$/.test(f.rel) || !f.text.includes(name) || !reaches.test(f.text)) continue;
+  const imports = new RegExp(`\\bimport\\s+${mod}\\b|\\b${mod}\\s+import\\b|\\.${mod}\\s+import\\b`);
+  const cls = className(agent.className);
+  for (const f of candidates(files, name, [cls, agent.module])) {
+    if (exclude.includes(f.rel) || /_v2\.py$/.test(f.rel) || !f.text.includes(name)) continue;
+    if (!imports.test(f.text) && !namesClass(f.text, cls)) continue;
     const lines = f.text.split('\n');
     const overrides = new Set(subclassOverrides(lines, agent.className, name));
     lines.forEach((l, i) => {
       const code = l.replace(/#.*$/, '');
       if (attr.test(code) || overrides.has(i)) out.push({ file: f.rel, line: i + 1, text: l.trim().slice(0, 80) });
     });
+  }
+  return out;
+}
+
+/**
+ * Does the file name the class where it can reach it: as a name in its code (`LedgerAgent(...)`,
+ * `isinstance(x, LedgerAgent)`), or as a string that is only that name or a dotted path ending in it,
+ * as dynamic uses spell it (`getattr(mod, "LedgerAgent")`, `AGENTS["LedgerAgent"]`,
+ * `"agents.ledger:LedgerAgent"`). The name inside a longer string (another agent's log line,
+ * `"LedgerAgent listening on %d"`) or a comment reaches nothing.
+ */
+export function namesClass(text: string, cls: string): boolean {
+  if (!cls) return false;
+  const word = new RegExp(`\\b${cls}\\b`, 'g');
+  let spans: LiteralSpan[] | undefined;
+  let ends: number[] = [];
+  for (let m = word.exec(text); m; m = word.exec(text)) {
+    if (!spans) {
+      spans = literalSpans(text);
+      ends = spans.map((x) => x.end);
+    }
+    const at = m.index;
+    const span = spans[lowerBound(ends, at + 1)];
+    if (!span || at < span.start) return true;
+    if (span.kind === 'comment') continue;
+    const content = text.slice(span.contentStart, span.contentEnd);
+    if (new RegExp(`^\\s*(?:[\\w.]+[.:])?${cls}\\s*$`).test(content)) return true;
+    // An f-string's replacement field is code: `f"{LedgerAgent.__name__}"`.
+    if (span.fstring) {
+      const before = text.slice(span.contentStart, at);
+      if ((before.match(/\{/g)?.length ?? 0) > (before.match(/\}/g)?.length ?? 0)) return true;
+    }
+  }
+  return false;
+}
+
+interface LiteralSpan {
+  kind: 'string' | 'comment';
+  start: number;
+  end: number;
+  contentStart: number;
+  contentEnd: number;
+  fstring?: boolean;
+}
+
+/** The string literals and comments of Python source, in order (a lexer's view, enough to tell code from text). */
+function literalSpans(text: string): LiteralSpan[] {
+  const out: LiteralSpan[] = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text[i]!;
+    if (c === '#') {
+      const nl = text.indexOf('\n', i);
+      const end = nl < 0 ? n : nl;
+      out.push({ kind: 'comment', start: i, end, contentStart: i + 1, contentEnd: end });
+      i = end;
+      continue;
+    }
+    if (c !== '"' && c !== "'") {
+      i++;
+      continue;
+    }
+    let p = i;
+    // Its prefix (f, rb, ...): at most two letters not ending a longer name.
+    while (p > 0 && i - p < 2 && /[rRbBuUfF]/.test(text[p - 1]!)) p--;
+    if (p > 0 && /\w/.test(text[p - 1]!)) p = i;
+    const fstring = /[fF]/.test(text.slice(p, i));
+    const triple = text.startsWith(c.repeat(3), i);
+    const quote = triple ? c.repeat(3) : c;
+    const contentStart = i + quote.length;
+    let j = contentStart;
+    while (j < n) {
+      if (text[j] === '\\') {
+        j += 2;
+        continue;
+      }
+      if (!triple && text[j] === '\n') break;
+      if (text.startsWith(quote, j)) break;
+      j++;
+    }
+    const contentEnd = Math.min(j, n);
+    const end = Math.min(text.startsWith(quote, j) ? j + quote.length : j, n);
+    out.push({ kind: 'string', start: p, end, contentStart, contentEnd, ...(fstring ? { fstring } : {}) });
+    i = end > i ? end : i + 1;
   }
   return out;
 }

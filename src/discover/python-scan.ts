@@ -19,6 +19,7 @@ import { baseName, buildModuleModel, constructsClass, entryScopes, factoryMethod
 import { callee, selfAttribute, walkTypes } from '../lang/python/syntax.js';
 import { dataclassInitBlocker } from '../analysis/health-record.js';
 import { routeString } from '../analysis/health-payload.js';
+import { loopMixinFlag } from '../analysis/loop-mixin.js';
 
 // The node types each search of the scan reads (see walkTypes): the others are passed over.
 const CALLS: ReadonlySet<string> = new Set(['call']);
@@ -67,6 +68,8 @@ export interface ClassFacts {
   threadAgent?: string;
   /** The paths its own HTTP health server answers, when only paths the base stands in for and not /health alone (AgentInfo.health_paths). */
   healthPaths?: string[];
+  /** A loop mixin (src/analysis/loop-mixin.ts): the flag its run() loop reads (`running`). */
+  loopFlag?: string;
 }
 
 /** One parsed file, as classification and the cross-file class index see it. */
@@ -435,9 +438,15 @@ function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFi
       ...(dataclass && !settled ? dataclassAgentOf(cls, target, serverAt() > 0, loop()) : {}),
       ...(!dataclass && record && !settled && constructedInEntry.has(cls.name) ? threadAgentOf(names, serverAt() > 0, loop()) : {}),
       ...(candidate ? healthPathsOf(cls, handlerClasses()) : {}),
+      ...(candidate && cls.methods.has('run') ? loopFlagOf(cls) : {}),
     };
   });
   return settled ? { ...facts, settled } : facts;
+}
+
+function loopFlagOf(cls: PyClass): Pick<ClassFacts, 'loopFlag'> {
+  const flag = loopMixinFlag(cls);
+  return flag ? { loopFlag: flag } : {};
 }
 
 function dataclassAgentOf(cls: PyClass, target: BaseTarget, binds: boolean, loops: boolean): { dataclassAgent: string; dataclassBlocker?: string } | Record<string, never> {
@@ -782,6 +791,10 @@ function baseOfAgentsReason(f: PythonFileFacts, cls: ClassFacts, index: ClassInd
   if (index.reaches(cls, f, targetOf(profile))) return `${head}; it already reaches ${target}`;
   const holds = cls.bindsServer || cls.runsLoop || cls.methods.includes('run');
   if (!holds) return `${head}; each subclass is classified as an agent on its own`;
+  if (cls.loopFlag && !cls.bindsServer) {
+    return `${head}; a loop mixin: it holds only a run() loop (while self.${cls.loopFlag}) and none of the rest of the lifecycle, ` +
+      `so each agent on it keeps it ahead of ${target} in its bases, its loop the agent's main loop; nothing to migrate here`;
+  }
   return `${head}${baseByHand(cls.name, target)}`;
 }
 
@@ -795,11 +808,14 @@ export const baseByHand = (base: string, target: string) => `; migrate ${base} o
 /**
  * A home-made parent that owns the lifecycle the target base owns for the agent: the main loop (a run()
  * the agent does not override) or the process's signal handlers. A parent that only binds a business
- * server of its own (a JSON-lines TCP server handing each line to the subclass), or a mixin running a
- * heartbeat loop in its thread, stays a base beside the target.
+ * server of its own (a JSON-lines TCP server handing each line to the subclass), a mixin running a
+ * heartbeat loop in its thread, or a loop mixin (its run() loop and nothing else of the lifecycle: the
+ * agent keeps it ahead of the target, whose constructor, stop and signal handlers it shadows none of)
+ * stays a base beside the target.
  */
 function ownsLifecycle(c: ClassFacts, agent: ClassFacts): boolean {
-  return (c.methods.includes('run') && !agent.methods.includes('run')) || c.findings.some((x) => x.kind === 'signal');
+  const loopOnly = !!c.loopFlag && !c.bindsServer;
+  return (c.methods.includes('run') && !agent.methods.includes('run') && !loopOnly) || c.findings.some((x) => x.kind === 'signal');
 }
 
 /** How the scan's evidence names another agent-like class of the file, left as it is (the run warns with it). */

@@ -10,6 +10,7 @@ import { removeMainLoop } from './remove-main-loop.js';
 import { removeTeardown } from './remove-teardown.js';
 import { removeOwnedSockets } from './remove-owned-sockets.js';
 import { inheritBase } from './inherit-base.js';
+import { inheritedLoopMixin } from './inherited-loop-mixin.js';
 import { superInit } from './super-init.js';
 import { bindResolvedPort } from './bind-resolved-port.js';
 import { baseAttributes } from './base-attributes.js';
@@ -85,6 +86,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // Before inherit-base: a same-file parent left without callers leaves the bases there.
   sameFileParentOrphans,
   inheritBase,
+  // The loop mixin inherit-base keeps ahead of the base: does the base's stop end its loop?
+  inheritedLoopMixin,
   // Before super-init: a read-only property the base assigns refuses the agent, nothing written.
   ownedProperty,
   // Before add-import: an import that would resolve to the agent's own package refuses the agent, nothing written.

@@ -298,8 +298,11 @@ export function findSuperCall(ctx: PythonTransformContext, init: PyFunction): Su
           const isSuper = obj.type === 'call' && obj.childForFieldName('function')?.text === 'super';
           const explicit = obj.type === 'identifier' && bases.includes(obj.text);
           if (isSuper || explicit) {
-            // super() reaches the first base: it is the target only when the class already lists it first.
-            const target = (isSuper && bases[0] === ctx.profile.base_class) || (explicit && obj.text === ctx.profile.base_class) ? 'base' : 'other';
+            // super() reaches the first base defining __init__: the target when the class lists it first, or
+            // only parents without a constructor before it (a loop mixin ahead of the base).
+            const first = bases.indexOf(ctx.profile.base_class);
+            const reachesBase = first >= 0 && bases.slice(0, first).every((b) => !!b && constructorless(ctx, b));
+            const target = (isSuper && reachesBase) || (explicit && obj.text === ctx.profile.base_class) ? 'base' : 'other';
             found = { stmt: s, call: e, target };
             return;
           }
@@ -310,6 +313,12 @@ export function findSuperCall(ctx: PythonTransformContext, init: PyFunction): Su
   };
   visit(init.body);
   return found;
+}
+
+/** A parent of the repository with no __init__ and no base of its own: super().__init__() passes it by. */
+function constructorless(ctx: PythonTransformContext, name: string): boolean {
+  const parent = ctx.module.classes.find((c) => c.name === name && c.name !== ctx.agent.cls.name) ?? ctx.inherited().find((p) => p.cls.name === name)?.cls;
+  return !!parent && !parent.methods.has('__init__') && parent.bases.every((b) => baseName(b) === 'object');
 }
 
 /** Does the statement mention `name` anywhere except inside `skip`? */

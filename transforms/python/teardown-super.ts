@@ -31,6 +31,8 @@ export const teardownSuper: PythonTransform = {
       // A signal handler only asks the loop to stop; tearing the base down inside it would pull
       // the sockets from under a loop that is still running.
       if (handlers.has(name)) continue;
+      // A SIGTERM handler made the base's hook (signal-handler-shutdown) already ends with the base's teardown.
+      if (ctx.renames.has(name)) continue;
       // (A loop signal handler named like a base method, `_on_signal`, is renamed away from it: the base's teardown.)
       const own = TEARDOWN.test(name) || name === baseTeardown;
       const target = own && ctx.base.methods.has(name) ? name : ctx.base.methods.has(baseTeardown) ? baseTeardown : null;
