@@ -687,7 +687,11 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   const sleptAttr = selfAttribute(slept);
   if (sleptAttr) {
     if (sleptAttr === kept) return keptInterval();
-    return fail(`run() sleeps self.${sleptAttr}, which the constructor does not pass to the base as ${KEYWORD}`, fn.line);
+    // `collection_interval = 60` in the class body: the period is the class's, which the base's __init__ does not read.
+    const constant = classBodyAssignment(ctx, sleptAttr);
+    const where = constant ? `, a constant of the class (line ${constant.startPosition.row + 1}: ${constant.text.trim()}),` : '';
+    const hand = constant ? `: hand it to the base in ${cls.name}.__init__'s super().__init__(${KEYWORD}=...) by hand` : '';
+    return fail(`run() sleeps self.${sleptAttr}${where} which the constructor does not pass to the base as ${KEYWORD}${hand}`, fn.line);
   }
   let value: string | null = null;
   if (sliced?.constant) value = sliced.constant;
@@ -1353,6 +1357,15 @@ function readsOnlyAgent(run: PyFunction, stmt: SyntaxNode, counters: string[]): 
     if (n.text !== 'self' && bound.has(n.text) && !counters.includes(n.text)) ok = false;
   });
   return ok;
+}
+
+/** `<name> = <value>` among the class body's own statements, else null. */
+function classBodyAssignment(ctx: PythonTransformContext, name: string): SyntaxNode | null {
+  for (const st of ctx.agent.cls.body.namedChildren) {
+    const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    if (a?.type === 'assignment' && a.childForFieldName('left')?.type === 'identifier' && a.childForFieldName('left')!.text === name) return st;
+  }
+  return null;
 }
 
 /**
