@@ -116,12 +116,17 @@ function portAliases(ctx: PythonTransformContext): void {
   }
 }
 
+/** A string or number literal: what the class body binds as a constant. */
+const CONSTANT_VALUE = /^(string|integer|float)$/;
+
 /**
- * A string constant of the agent's class named like an attribute the base's __init__ assigns
+ * A string or number constant of the agent's class named like an attribute the base's __init__ assigns
  * (`agent_name = "conntrack_flow"`, while the base sets self.agent_name from AGENT_NAME or what it is
- * given): on the instance the base's value hides it, so each `self.agent_name` the agent reads (a
- * queue file's name, a log line) would read another string. The constant and the agent's reads get a
- * name of their own; a subclass or reader in another file reaching the old name is reported.
+ * given; `collection_interval = 60`, while the base sets the period it is given, 30 s by default): on the
+ * instance the base's value hides it, so each `self.agent_name` the agent reads (a queue file's name, a
+ * log line) would read another string, each `self.collection_interval` (a rate's divisor) another number. The
+ * constant and the agent's reads get a name of their own; a subclass or reader in another file reaching
+ * the old name is reported.
  */
 function classConstantShadows(ctx: PythonTransformContext): void {
   const body = ctx.agent.cls.node.childForFieldName('body');
@@ -129,7 +134,7 @@ function classConstantShadows(ctx: PythonTransformContext): void {
     const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
     const left = e?.type === 'assignment' ? e.childForFieldName('left') : null;
     const value = e?.childForFieldName('right');
-    if (left?.type !== 'identifier' || value?.type !== 'string' || e!.childForFieldName('type')) continue;
+    if (left?.type !== 'identifier' || !value || !CONSTANT_VALUE.test(value.type) || e!.childForFieldName('type')) continue;
     const name = left.text;
     if (!ctx.base.initValues.has(name) || ctx.agent.methods.has(name) || ctx.renames.has(name) || ctx.resolved?.members.has(name)) continue;
     // Assigned on the instance too: the instance assignment's own concern (above), not a hidden constant.

@@ -263,12 +263,14 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
         cadenceSleepStmt = s;
         continue;
       }
-      // `for _ in range(interval): if not self.running: break; time.sleep(1)`: the interval slept a second at a
-      // time so that a stop is seen within one; the base's wait is cut short when stopped too.
+      // `for _ in range(interval): if not self.running: break; time.sleep(1)`, `for _ in range(int(interval * 10)):
+      // ...; time.sleep(0.1)`: the interval slept a slice at a time so that a stop is seen within one; the base's
+      // wait is cut short when stopped too.
       const sliced = inLoop && flagLoop && s.parent?.id === loopBody?.id ? slicedSleep(s, flagLoop) : null;
       if (sliced) {
         if (sleep) bad = s;
-        sleep = sliced;
+        sleep = sliced.range;
+        slicedSlept = { ...sliced, stmt: s };
         continue;
       }
       // `deadline = time.monotonic() + interval; while self.running and time.monotonic() < deadline:
@@ -484,6 +486,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   const clocks = clockLocals(fn.body, param?.name ?? null);
   let cadenceSleepStmt: SyntaxNode | null = null;
   let deadlineSlept: SyntaxNode | null = null;
+  let slicedSlept: (SlicedSleep & { stmt: SyntaxNode }) | null = null;
   let intervalLocal: { name: string; value: string } | null = null;
   let intervalFromInit = false;
   let initBlocker: string | null = null;
@@ -617,7 +620,12 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   // The interval the loop slept, and how it reaches the base.
   // Bound inside visit's closure: TypeScript does not see it change.
   const untilDeadline = deadlineSlept as SyntaxNode | null;
-  const arg = untilDeadline ? [untilDeadline] : (sleep as SyntaxNode).childForFieldName('arguments')!.namedChildren;
+  const sliced = slicedSlept as (SlicedSleep & { stmt: SyntaxNode }) | null;
+  if (sliced?.refuse) {
+    const at = sliced.stmt.startPosition.row + 1;
+    return fail(`run() sleeps in slices (line ${at}: ${sliced.stmt.text.split('\n')[0]!.trim()}): ${sliced.refuse}; the base waits one collection_interval after each cycle, so which value that is is a person's call`, at);
+  }
+  const arg = untilDeadline ? [untilDeadline] : sliced?.seconds ? [sliced.seconds] : sliced?.constant ? [sliced.count] : (sleep as SyntaxNode).childForFieldName('arguments')!.namedChildren;
   if (arg.length !== 1) return fail('run() sleeps an unusual amount', fn.line);
   let slept = arg[0]!;
   // A skipped cycle paused as long as a collected one (the same argument), which the base's wait is.
@@ -679,10 +687,15 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   const sleptAttr = selfAttribute(slept);
   if (sleptAttr) {
     if (sleptAttr === kept) return keptInterval();
-    return fail(`run() sleeps self.${sleptAttr}, which the constructor does not pass to the base as ${KEYWORD}`, fn.line);
+    // `collection_interval = 60` in the class body: the period is the class's, which the base's __init__ does not read.
+    const constant = classBodyAssignment(ctx, sleptAttr);
+    const where = constant ? `, a constant of the class (line ${constant.startPosition.row + 1}: ${constant.text.trim()}),` : '';
+    const hand = constant ? `: hand it to the base in ${cls.name}.__init__'s super().__init__(${KEYWORD}=...) by hand` : '';
+    return fail(`run() sleeps self.${sleptAttr}${where} which the constructor does not pass to the base as ${KEYWORD}${hand}`, fn.line);
   }
   let value: string | null = null;
-  if (param && slept.type === 'identifier' && (slept.text === param.name || pauses.has(slept.text))) {
+  if (sliced?.constant) value = sliced.constant;
+  else if (param && slept.type === 'identifier' && (slept.text === param.name || pauses.has(slept.text))) {
     const given = calls.map((c) => intervalArgument(c.call, param.name));
     const distinct = [...new Set(given.map((g) => g?.text ?? null))];
     if (distinct.length > 1) return fail('the entry point calls run() with different intervals', fn.line);
@@ -1346,29 +1359,81 @@ function readsOnlyAgent(run: PyFunction, stmt: SyntaxNode, counters: string[]): 
   return ok;
 }
 
-/** `time.sleep(...)`, `sleep(...)` or `self.<event>.wait(...)` as a statement. */
+/** `<name> = <value>` among the class body's own statements, else null. */
+function classBodyAssignment(ctx: PythonTransformContext, name: string): SyntaxNode | null {
+  for (const st of ctx.agent.cls.body.namedChildren) {
+    const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    if (a?.type === 'assignment' && a.childForFieldName('left')?.type === 'identifier' && a.childForFieldName('left')!.text === name) return st;
+  }
+  return null;
+}
+
 /**
- * `for _ in range(<n>):` whose body is only `time.sleep(1)` and, before or after it, `if <the loop's
- * condition, negated>: break`: n seconds slept in one-second slices that end early when the loop would.
- * Its `range(<n>)` call, read like a sleep call (one argument: the seconds), else null.
+ * `for _ in range(<n>):` whose body is only `time.sleep(<c>)`, c a constant, and, before or after it, `if <the
+ * loop's condition, negated>: break`: n × c seconds slept in slices that end early when the loop would.
+ * `seconds`: the node holding those seconds, <n> itself for one-second slices, else the X of `range(X * k)`,
+ * `range(int(X * k))`, `range(int(X / c))` (any of int/round/math.ceil/math.floor) with k × c = 1; `constant`:
+ * their value when <n> is a number; `refuse`: why the slept time is not one interval (`range(interval)` of
+ * 0.5 s slices sleeps half of it). Null when the statement is no sliced sleep.
  */
-function slicedSleep(stmt: SyntaxNode, loop: SyntaxNode): SyntaxNode | null {
+type SlicedSleep = { range: SyntaxNode; count: SyntaxNode; seconds?: SyntaxNode; constant?: string; refuse?: string };
+function slicedSleep(stmt: SyntaxNode, loop: SyntaxNode): SlicedSleep | null {
   if (stmt.type !== 'for_statement' || stmt.namedChildren.some((c) => c.type === 'else_clause')) return null;
   const range = stmt.childForFieldName('right');
   const index = stmt.childForFieldName('left');
   if (range?.type !== 'call' || callee(range) !== 'range' || range.childForFieldName('arguments')!.namedChildCount !== 1 || index?.type !== 'identifier') return null;
   const body = statements(stmt.childForFieldName('body'));
   const isBreak = (x: SyntaxNode) => breaksWhenLoopEnds(x, loop);
-  const isSecond = (x: SyntaxNode) => {
+  const sliceOf = (x: SyntaxNode): number | null => {
     const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
     const args = e?.type === 'call' && SLEEP_CALL.test(callee(e) ?? '') ? e.childForFieldName('arguments')!.namedChildren : [];
-    return args.length === 1 && /^1(\.0*)?$/.test(args[0]!.text);
+    const n = args.length === 1 ? numberOf(args[0]!) : null;
+    return n !== null && n > 0 ? n : null;
   };
-  const sleeps = body.filter(isSecond);
+  const sleeps = body.filter((x) => sliceOf(x) !== null);
   const breaks = body.filter(isBreak);
   if (sleeps.length !== 1 || breaks.length > 1 || sleeps.length + breaks.length !== body.length) return null;
   if (mentionsName(stmt.childForFieldName('body')!, index.text) || mentionsName(range, index.text)) return null;
-  return range;
+  const slice = sliceOf(sleeps[0]!)!;
+  const count = range.childForFieldName('arguments')!.namedChild(0)!;
+  if (slice === 1) return { range, count, seconds: count };
+  const literal = numberOf(count);
+  // range(50) of 0.1 s: 5 seconds (rounded off the float product's noise).
+  if (literal !== null) return { range, count, constant: String(Number((literal * slice).toFixed(6))) };
+  const scaled = unscaled(count, slice);
+  if (scaled) return { range, count, seconds: scaled };
+  return { range, count, refuse: `${count.text} slices of ${sleeps[0]!.text.trim()}, not ${count.text} seconds nor ${count.text} scaled by 1/${slice}` };
+}
+
+/** An integer or float literal's value, else null. */
+function numberOf(n: SyntaxNode): number | null {
+  return n.type === 'integer' || n.type === 'float' ? Number(n.text.replace(/_/g, '')) : null;
+}
+
+const SLICE_COUNT = /^(int|round|math\.ceil|math\.floor)$/;
+
+/**
+ * The X that `count` scales into slices of `slice` seconds: `X * k`, `k * X` with k × slice = 1, or `X / slice`,
+ * maybe inside one int()/round()/math.ceil()/math.floor() (which rounds the count to whole slices, a slice at
+ * most off), else null.
+ */
+function unscaled(count: SyntaxNode, slice: number): SyntaxNode | null {
+  let n = count;
+  if (n.type === 'call' && SLICE_COUNT.test(callee(n) ?? '') && n.childForFieldName('arguments')!.namedChildCount === 1) n = n.childForFieldName('arguments')!.namedChild(0)!;
+  while (n.type === 'parenthesized_expression' && n.namedChildCount === 1) n = n.namedChild(0)!;
+  if (n.type !== 'binary_operator') return null;
+  const op = n.childForFieldName('operator')?.text;
+  const [l, r] = [n.childForFieldName('left')!, n.childForFieldName('right')!];
+  const same = (a: number, b: number) => Math.abs(a - b) < 1e-9 * Math.max(1, Math.abs(b));
+  if (op === '*') {
+    const [x, k] = numberOf(r) !== null ? [l, numberOf(r)!] : numberOf(l) !== null ? [r, numberOf(l)!] : [null, null];
+    return x && k !== null && same(k * slice, 1) ? x : null;
+  }
+  if (op === '/') {
+    const d = numberOf(r);
+    return d !== null && same(d, slice) ? l : null;
+  }
+  return null;
 }
 
 /**

@@ -1704,7 +1704,7 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     if (mention) {
       const kept = publishStateKept(ctx, fn, s, transport);
       if (kept) return fail(kept.reason, kept.at);
-      const put = undrainedFallback(ctx, name, s);
+      const put = undrainedFallback(ctx, name, s) ?? spooledFallback(ctx, name, s);
       if (put) return fail(put.reason, put.at);
       return fail(`${name}() uses ${mention.text} at line ${line(mention)} in a way the migration cannot classify`, line(mention));
     }
@@ -2010,6 +2010,59 @@ function undrainedFallback(ctx: PythonTransformContext, name: string, s: SyntaxN
     };
   }
   return null;
+}
+
+/**
+ * `if self._post(batch): self.sent += 1 else: self._spool(batch)` (or `if not self._post(batch): self._spool(batch)`
+ * beside other statements): the refused batch handed to a method of the agent that keeps it its own way (files in
+ * a spool directory), which no queue shape of the base's matches, re-sent by other methods calling the same publish.
+ * Under the base a refused publish goes to its local_queue and is re-sent each cycle: where the batch is kept
+ * and when the kept ones are re-sent (a replay run once at start-up, before run()'s loop) are a person's call.
+ * Names the keep, its method, each re-sender and where it runs, by line.
+ */
+function spooledFallback(ctx: PythonTransformContext, name: string, s: SyntaxNode): { reason: string; at: number } | null {
+  if (s.type !== 'if_statement' || s.namedChildren.some((c) => c.type === 'elif_clause')) return null;
+  const cond = s.childForFieldName('condition')!;
+  const negated = cond.type === 'not_operator';
+  const call = negated ? cond.childForFieldName('argument') : cond;
+  const m = call?.type === 'call' ? selfAttribute(call.childForFieldName('function')!) : null;
+  const args = call?.type === 'call' ? call.childForFieldName('arguments')!.namedChildren : [];
+  const ev = args.length === 1 && args[0]!.type === 'identifier' ? args[0]!.text : null;
+  if (!m || !ev || !isPublish(ctx, m) || !isTransport(ctx, m)) return null;
+  const refused = negated ? s.childForFieldName('consequence') : s.childForFieldName('alternative')?.childForFieldName('body') ?? null;
+  const keep = statements(refused).find((x) => {
+    const c = selfCall(x);
+    const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
+    return !!c && !c.target && c.method !== m && ctx.agent.methods.has(c.method) && a.length === 1 && a[0]!.text === ev;
+  });
+  if (!keep) return null;
+  const keeper = ctx.agent.methods.get(selfCall(keep)!.method)!;
+  const run = ctx.agent.methods.get(LEGACY_RUN);
+  const inside = (r: { start: number; end: number }, n: SyntaxNode) => n.startIndex <= r.start && r.end <= n.endIndex;
+  // Who re-sends what it keeps: the agent's other methods calling the same publish.
+  const resenders = [...ctx.agent.methods.values()].filter((f) => f.name !== name && f.name !== m && f.name !== keeper.name &&
+    ctx.refs.of(m).some((r) => r.kind === 'attribute' && inside(r, f.outer) && r.node.parent?.parent?.type === 'call'));
+  const whenRun = (f: PyFunction): string => {
+    const calls = ctx.refs.of(f.name).filter((r) => r.kind === 'attribute' && !inside(r, f.outer));
+    if (!calls.length) return 'called by nothing in the file';
+    return calls.map((r) => {
+      const loop = run ? statements(run.body).find((x) => x.type === 'while_statement' || x.type === 'for_statement') : undefined;
+      const atStart = run && inside(r, run.outer) && enclosingStatement(r.node).parent?.id === run.body.id && (!loop || r.end <= loop.startIndex);
+      const owner = [...ctx.agent.methods.values()].find((g) => inside(r, g.outer));
+      return atStart ? `once, at start-up (line ${r.line}, in ${LEGACY_RUN}() before its loop)` : `from ${owner ? `${owner.name}()` : 'module code'} at line ${r.line}`;
+    }).join(', ');
+  };
+  const resent = resenders.length
+    ? resenders.map((f) => `self.${f.name}() (line ${f.line}) re-sends them ${whenRun(f)}`).join('; ')
+    : `no method of ${ctx.agent.cls.name} re-sends them`;
+  const at = line(keep);
+  return {
+    at,
+    reason:
+      `${name}() keeps the ${ev} ${m}() refused with ${head(keep)} (line ${at}; ${keeper.name}() at line ${keeper.line}) and ${resent}; ` +
+      `under ${ctx.profile.base_class} a refused publish goes to the base's local_queue, re-sent every cycle and kept in memory unless it is handed a persistent queue: ` +
+      `decide by hand where a refused ${ev} is kept and when the kept ones are re-sent (a local_queue over ${keeper.name}()'s store, or its replay kept in setup())`,
+  };
 }
 
 /**
