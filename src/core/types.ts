@@ -168,7 +168,7 @@ export interface CheckResult {
   skipped?: boolean;
   /** log: the ERROR/Traceback lines compared (at most 20 of each), for reviewers. */
   lines?: { legacy: string[]; v2: string[]; fresh: string[] };
-  /** health: never healthy, and answered as the legacy agent's own /health did (its code and status). */
+  /** health: never healthy, and answered as the legacy agent's own /health did (its code and status); survival: healthy at first, then answered so. */
   as_legacy?: { code: number; status: string; port: number };
 }
 

@@ -29,7 +29,7 @@ import { checkSurvival } from './checks/survival.js';
 import { advertisedPort, checkPorts, withRegisteredPort } from './checks/ports.js';
 import { datagramOnlyPorts, listeningPorts } from './listening-ports.js';
 import { legacyHealthPort } from './legacy-health-port.js';
-import { judgeHealth, unhealthyAnswer, type UnhealthyAnswer } from './checks/health-http.js';
+import { asLegacyAnswer, judgeHealth, unhealthyAnswer, type UnhealthyAnswer } from './checks/health-http.js';
 import { httpGet, networkReason } from './http-util.js';
 import { enterTreeGuard, type TreeCleanup } from './leftovers.js';
 
@@ -273,6 +273,17 @@ async function legacyBaseline(
  * run has passed: a /deregister it sent on its way out may have landed late (a starved registry), and
  * nothing else writes to its scope.
  */
+/** A passed survival during which the _v2 answered as the legacy's own unhealthy /health did: said, and marked as_legacy. */
+function asLegacyNoted(r: CheckResult, seen: () => UnhealthyAnswer | undefined): CheckResult {
+  const same = seen();
+  if (!r.ok || !same) return r;
+  return {
+    ...r,
+    detail: `${r.detail}; it also answered ${same.code} status "${same.status}", as the legacy agent's own /health (port ${same.port}) did in this environment: its status follows something this environment does not provide`,
+    as_legacy: { code: same.code, status: same.status, port: same.port },
+  };
+}
+
 async function legacyStayed(legacy: LegacyRun): Promise<LegacyDeregistration | undefined> {
   if (legacy.deregistration?.kind !== 'stayed' || !legacy.registryLookup) return legacy.deregistration;
   const now = await registrationNow(legacy.registryLookup, legacy.registered, 1);
@@ -424,6 +435,7 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
       : v.health === 'zmq'
         ? checkHealthZmq({ ...common, port: healthPort, deadlineMs: healthDeadlineMs })
         : checkHealthHttp({ ...common, port: healthPort, deadlineMs: healthDeadlineMs, legacy: legacy.unhealthy });
+    let survivedAsLegacy: UnhealthyAnswer | undefined;
     const probe = async (): Promise<string | null> => {
       if (v.health === 'zmq') {
         const r = await checkHealthZmq({ port: healthPort, deadlineMs: 2000, startedAt: Date.now(), proc, signal: o.signal });
@@ -432,7 +444,14 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
       try {
         const a = await httpGet(`http://127.0.0.1:${healthPort}/health`, 2000);
         const verdict = judgeHealth(a.status, a.body);
-        return verdict.healthy ? null : verdict.why;
+        if (verdict.healthy) return null;
+        // Healthy at first, then the legacy's own unhealthy answer in this environment (503
+        // `degraded` once a round failed on an upstream the validator does not provide): up and
+        // answering as the legacy did; survival is about an agent that went away or answers otherwise.
+        const same = asLegacyAnswer(healthPort, a.status, a.body, legacy.unhealthy);
+        if (!same) return verdict.why;
+        survivedAsLegacy ??= same;
+        return null;
       } catch (err) {
         return networkReason(err);
       }
@@ -446,7 +465,7 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
         ? undefined
         : h && (!h.ok || h.as_legacy)
           ? { ...result('survival', true, 0, 'not observed: the agent never answered healthy'), skipped: true }
-          : await checkSurvival({ proc, probe, windowMs: survivalWindowMs, intervalMs: survivalIntervalMs, repeats: v.survival_repeats, signal: o.signal });
+          : asLegacyNoted(await checkSurvival({ proc, probe, windowMs: survivalWindowMs, intervalMs: survivalIntervalMs, repeats: v.survival_repeats, signal: o.signal }), () => survivedAsLegacy);
       const t = Date.now();
       const now = proc.exited() ? null : listeningPorts(proc.members());
       const ports = !enabled.has('ports')

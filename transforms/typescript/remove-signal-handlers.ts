@@ -776,13 +776,17 @@ function memberOnlyHandlers(ctx: TsRewriteContext, handlers: Array<{ handler: No
 function dropExit(ctx: TsRewriteContext, name: string): boolean {
   const body = methodBody(ctx, name);
   if (!body || !Node.isBlock(body)) return false;
-  const live = usesOf(ctx, name, 'member').filter((u) => !ctx.edits.removes(u.getStart(), u.getEnd()));
+  const live = usesOf(ctx, name, 'member').filter((u) => !ctx.edits.removes(u.getStart(), u.getEnd()) && !isSelfBind(u, name));
   const outside = ctx.outsideCallers(name);
+  // A removed server's `close(() => { log(...); process.exit(0); })` becomes its callback's
+  // statements, run where the close was: they are the method's own statements then.
+  const unwraps = (ctx.closeUnwraps ?? []).filter((u) => u.stmt.getParent() === body);
+  const ownFunctions = new Set<Node | undefined>([body.getParent(), ...unwraps.map((u) => u.body.getParent())]);
   if (live.length > 0 || outside.length > 0) {
     // Its other callers keep the exit, and onStop() calls it too: on SIGTERM that exit ends the
     // process before the base has closed its servers and deregistered (validation would see the
     // registry keep a dead agent). Splitting the exit from the work is a person's call.
-    const exit = body.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => calleeText(c) === 'process.exit' && c.getFirstAncestor((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a) || Node.isMethodDeclaration(a) || Node.isFunctionDeclaration(a)) === body.getParent());
+    const exit = body.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => calleeText(c) === 'process.exit' && ownFunctions.has(c.getFirstAncestor((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a) || Node.isMethodDeclaration(a) || Node.isFunctionDeclaration(a))));
     if (exit) {
       const where = live.length > 0 ? `line ${live[0]!.getStartLineNumber()}` : `${outside[0]!.file}:${outside[0]!.line}`;
       ctx.kept.push({
@@ -798,7 +802,8 @@ function dropExit(ctx: TsRewriteContext, name: string): boolean {
     return false;
   }
   let awaits = false;
-  for (const s of body.getStatements()) {
+  const unwrapped = new Map<Node, Node[]>(unwraps.map((u) => [u.stmt, u.body.getStatements()]));
+  for (const s of body.getStatements().flatMap((st) => unwrapped.get(st) ?? [st])) {
     if (awaitFailureChain(ctx, name, s, body)) {
       awaits = true;
       continue;
@@ -840,6 +845,21 @@ function dropExit(ctx: TsRewriteContext, name: string): boolean {
     ctx.warnings.push(`process.exit() in ${name}() dropped (line ${s.getStartLineNumber()}): the base exits once it has deregistered and closed its servers`);
   }
   return awaits;
+}
+
+/**
+ * `this.shutdown = this.shutdown.bind(this)` (a constructor binding the method it hands out as a
+ * bare function, `process.on('SIGTERM', this.shutdown)`): the method bound to the agent, not a
+ * call of it; the bound member's own uses are its callers.
+ */
+function isSelfBind(use: Node, name: string): boolean {
+  const stmt = use.getFirstAncestorByKind(SyntaxKind.ExpressionStatement);
+  const e = stmt?.getExpression();
+  if (!e || !Node.isBinaryExpression(e) || e.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) return false;
+  const right = e.getRight();
+  if (thisMember(e.getLeft()) !== name || !Node.isCallExpression(right) || right.getArguments().length !== 1 || right.getArguments()[0]!.getKind() !== SyntaxKind.ThisKeyword) return false;
+  const callee = right.getExpression();
+  return Node.isPropertyAccessExpression(callee) && callee.getName() === 'bind' && thisMember(callee.getExpression()) === name;
 }
 
 /**

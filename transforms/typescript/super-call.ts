@@ -12,6 +12,7 @@ import { boundMerge, carryAfterSuper, mappedOptions, mergeLocal, oldBaseConstruc
 import { callerList } from '../../src/lang/typescript/context.js';
 import { descendantsOfKind, envName, isJsFile, namesDeclaredInFunctions, thisMember } from '../../src/lang/typescript/syntax.js';
 import { tsPortDefault, tsTextDefault } from '../../src/lang/typescript/port-defaults.js';
+import { stopAfterSuperAsOnStop } from './stop-after-super.js';
 
 export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   const nameKey = ctx.ts.super_call.name_property;
@@ -172,6 +173,7 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
           renameProperty(ctx, m.name, m.nodes);
           continue;
         }
+        if (stopAfterSuperAsOnStop(ctx, m.name, m.nodes)) continue;
         ctx.kept.push({ symbol: m.name, line: m.line, reason: `${m.name}() overrides ${ctx.baseClass}.${m.name}(); check it still calls super.${m.name}() or rename it` });
       }
       continue;

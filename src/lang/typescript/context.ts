@@ -190,6 +190,11 @@ export interface TsRewriteContext {
   deferred: Array<(removed: Set<string>) => boolean>;
   /** Runs after the plan is resolved, in order of registration. */
   after: Array<(removed: Set<string>) => void>;
+  /**
+   * The removed servers' close calls whose callback statements take their place (set once the plan
+   * is resolved; unwrapped after the `after` hooks, so that their edits inside a callback count).
+   */
+  closeUnwraps?: CloseUnwrap[];
   /** The file's indentation unit. */
   unit: string;
   /** The file's string quote (from its first import or require). */

@@ -233,10 +233,13 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
     }
   }
   for (const n of resolved.nodes) ctx.edits.removeNode(n);
-  unwrapCloseCallbacks(ctx, resolved.unwraps);
+  ctx.closeUnwraps = resolved.unwraps;
   ctx.kept.push(...resolved.kept);
   ctx.warnings.push(...resolved.notes);
   for (const hook of ctx.after) hook(resolved.removed);
+  // After the hooks: a close callback's statements move as they are then (an exit a hook dropped
+  // from one, as from the method around it, stays dropped).
+  unwrapCloseCallbacks(ctx, resolved.unwraps);
 
   extendBase(ctx);
   renameLifecycleClashes(ctx, resolved.removed);
@@ -1275,9 +1278,17 @@ function unwrapCloseCallbacks(ctx: TsRewriteContext, unwraps: ResolvedPlan['unwr
     const last = statements[statements.length - 1]!;
     // From the first statement's line (its comments come along) to the last one's end.
     const from = ctx.text.lastIndexOf('\n', first.getStart()) + 1;
-    const text = reindent(ctx.edits.textOf(from, last.getEnd()), indentAt(ctx.text, first.getStart()), indentAt(ctx.text, stmt.getStart())).replace(/^[ \t]*/, '');
-    ctx.edits.removeRange(stmt.getStart(), stmt.getEnd());
-    ctx.edits.insert(stmt.getStart(), text);
+    // Through the last statement's line end: removing that statement takes its newline too, and
+    // an edit reaching past the range would not count.
+    const eol = ctx.text.indexOf('\n', last.getEnd());
+    const to = eol >= 0 && eol < body.getEnd() - 1 ? eol + 1 : last.getEnd();
+    const text = reindent(ctx.edits.textOf(from, to).trimEnd(), indentAt(ctx.text, first.getStart()), indentAt(ctx.text, stmt.getStart())).replace(/^[ \t]*/, '');
+    // (Every statement of it gone, an exit dropped after a log line that moved: nothing to put back.)
+    if (text.trim() === '') ctx.edits.removeNode(stmt);
+    else {
+      ctx.edits.removeRange(stmt.getStart(), stmt.getEnd());
+      ctx.edits.insert(stmt.getStart(), text);
+    }
     const server = stmt.getText().split('.close(')[0]!.replace(/[?!]$/, '');
     ctx.warnings.push(`${server}.close(...) at line ${stmt.getStartLineNumber()}: that server went (the base closes its own after onStop()); the callback's statements now run in its place`);
   }

@@ -38,6 +38,12 @@ export function unhealthyAnswer(port: number, code: number, body: string): Unhea
   }
 }
 
+/** The legacy agent's unhealthy answer this one repeats (same code, same status), if any. */
+export function asLegacyAnswer(port: number, code: number, body: string, legacy: UnhealthyAnswer[] | undefined): UnhealthyAnswer | undefined {
+  const mine = unhealthyAnswer(port, code, body);
+  return mine && legacy?.find((l) => l.code === mine.code && l.status === mine.status);
+}
+
 export type HealthVerdict = { healthy: true; status: string } | { healthy: false; why: string };
 
 /** Judge one /health answer. */
@@ -76,8 +82,7 @@ export async function checkHealthHttp(o: HealthOptions): Promise<CheckResult> {
         return result('health', true, ms, `GET /health on port ${o.port} answered ${a.status} status "${v.status}" after ${secs(ms)}`);
       }
       last = v.why;
-      const mine = unhealthyAnswer(o.port, a.status, a.body);
-      asLegacy = mine && o.legacy?.find((l) => l.code === mine.code && l.status === mine.status);
+      asLegacy = asLegacyAnswer(o.port, a.status, a.body, o.legacy);
     } catch (err) {
       asLegacy = undefined;
       if (!answered) last = networkReason(err);
