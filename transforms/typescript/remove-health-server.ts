@@ -365,6 +365,29 @@ function statusFreeReader(ctx: TsRewriteContext, e: Node): boolean {
 }
 
 /**
+ * `averages: Object.fromEntries(SENSORS.map((s) => [s, this.average(s)]))`: a call of a synchronous
+ * method of the agent inside a property value of an object literal (the payload), given nothing of
+ * the request or the reply, whose body writes no reply and assigns none of the agent's fields. A
+ * value the payload reads, not a handler.
+ */
+function payloadValueReader(ctx: TsRewriteContext, call: CallExpression, roots: Node[]): boolean {
+  const name = thisMember(call.getExpression());
+  const member = name ? ctx.members.get(name) : undefined;
+  if (!name || member?.kind !== 'method' || member.nodes.length !== 1 || isAsyncMethod(ctx, name) || ctx.base.members.has(name)) return false;
+  const decl = member.nodes[0]!;
+  if (!Node.isMethodDeclaration(decl) || decl.isStatic() || !decl.getBody()) return false;
+  const value = call.getFirstAncestor((a) => Node.isPropertyAssignment(a) || Node.isStatement(a));
+  if (!value || !Node.isPropertyAssignment(value) || !Node.isObjectLiteralExpression(value.getParent())) return false;
+  const listenerParams = new Set(
+    roots.flatMap((r) => [r, ...(Node.isCallExpression(r) ? r.getArguments() : [])]).flatMap((f) => (Node.isArrowFunction(f) || Node.isFunctionExpression(f) || Node.isMethodDeclaration(f) ? f.getParameters().map((p) => p.getName()) : [])),
+  );
+  if (call.getArguments().some((a) => [a, ...a.getDescendantsOfKind(SyntaxKind.Identifier)].some((id) => Node.isIdentifier(id) && listenerParams.has(id.getText())))) return false;
+  const body = decl.getBody()!;
+  if ((descendantsOfKinds(body, CALLS) as CallExpression[]).some((c) => /\.(json|send|end|write|writeHead|setHeader)$/.test(calleeText(c)))) return false;
+  return !descendantsOfKind(body, SyntaxKind.BinaryExpression).some((b) => /^[-+*/%&|^]?=$|^\*\*=$|^(<<|>>>?|&&|\|\||\?\?)=$/.test(b.getOperatorToken().getText()) && thisMember(b.getLeft()) !== null);
+}
+
+/**
  * A method the server's code only reads state from: every reference to it there is a bare call
  * spread into an object (`{ status: 'ok', ...this.extraHealth() }`) that statusFreeReader()
  * accepts. It answers no request, so it is not one of the server's handlers.
@@ -380,6 +403,7 @@ function spreadStateReaderOnly(ctx: TsRewriteContext, name: string, roots: Node[
         refs++;
         const call = n.getParent();
         if (call && Node.isCallExpression(call) && call.getExpression() === n && Node.isSpreadAssignment(call.getParent()) && statusFreeReader(ctx, call)) readers++;
+        else if (call && Node.isCallExpression(call) && call.getExpression() === n && payloadValueReader(ctx, call, roots)) readers++;
       },
       THIS_ACCESS_KINDS,
     );
@@ -617,6 +641,8 @@ function onlyAgentState(expr: Node, allowed: Set<Node> = new Set()): boolean {
     if (p && (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p)) && p.getNameNode() === n && !Node.isShorthandPropertyAssignment(p)) return;
     if (thisAlias(n.compilerNode)) return; // `self.count` of `var self = this`: the agent's state
     for (const d of n.getSymbol()?.getDeclarations() ?? []) {
+      // (`SENSORS.map((s) => [s, this.average(s)])`: a parameter of a function in the expression moves with it.)
+      if (expr.getPos() <= d.getPos() && d.getEnd() <= expr.getEnd()) continue;
       if (d.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a))) ok = false;
     }
   });
