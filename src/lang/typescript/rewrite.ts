@@ -1278,7 +1278,11 @@ function unwrapCloseCallbacks(ctx: TsRewriteContext, unwraps: ResolvedPlan['unwr
     const text = reindent(ctx.edits.textOf(from, last.getEnd()), indentAt(ctx.text, first.getStart()), indentAt(ctx.text, stmt.getStart())).replace(/^[ \t]*/, '');
     ctx.edits.removeRange(stmt.getStart(), stmt.getEnd());
     ctx.edits.insert(stmt.getStart(), text);
-    const server = stmt.getText().split('.close(')[0]!.replace(/[?!]$/, '');
-    ctx.warnings.push(`${server}.close(...) at line ${stmt.getStartLineNumber()}: that server went (the base closes its own after onStop()); the callback's statements now run in its place`);
+    const callee = body.getParentOrThrow().getParentOrThrow().getChildAtIndex(0);
+    const server = callee.getText().replace(/\.(close|listen)$/, '').replace(/[?!]$/, '');
+    const what = callee.getText().endsWith('.listen') ? 'listen' : 'close';
+    ctx.warnings.push(
+      `${server}.${what}(...) at line ${stmt.getStartLineNumber()}: that server went (${what === 'close' ? 'the base closes its own after onStop()' : 'the base serves /health on its own'}); the callback's statements now run in its place`,
+    );
   }
 }
