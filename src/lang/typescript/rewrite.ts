@@ -48,6 +48,7 @@ import { superCall } from '../../../transforms/typescript/super-call.js';
 import { keepExitCodes } from '../../../transforms/typescript/exit-code.js';
 import { keepBeforeExit } from '../../../transforms/typescript/before-exit.js';
 import { awaitCloseCallbacks } from '../../../transforms/typescript/await-close-callback.js';
+import { flagInjectedInfraClients } from '../../../transforms/typescript/injected-infra-clients.js';
 import { flagCallerSignalExits } from '../../../transforms/typescript/caller-signal-exits.js';
 import { flagAwaitedSignalTails } from '../../../transforms/typescript/awaited-signal-tail.js';
 import { flagStopGraceTail } from '../../../transforms/typescript/stop-grace-tail.js';
@@ -257,6 +258,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   flagStopGraceTail(ctx);
   keepBeforeExit(ctx);
   awaitCloseCallbacks(ctx);
+  flagInjectedInfraClients(ctx, resolved.removed);
   flagCallerSignalExits(ctx);
   flagSharedProcessRunners(ctx);
   if (ctx.parent.kind !== 'base' && ctx.parent.kind !== 'family') addImport(ctx, ctx.ts.import_name, moduleSpecifier(ctx.root, ctx.file, ctx.ts.module));
