@@ -701,6 +701,12 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     const requested = routes.size === 0 ? requestReads([...creation.getArguments(), ...listeners, ...handlers.map((h) => ctx.members.get(h)?.nodes[0]).filter((n): n is Node => !!n)]) : null;
     if (requested) {
       ctx.warnings.push(`${where} answers every path with what the request asks for (${requested.getText()}, line ${requested.getStartLineNumber()}): kept whole as the agent's business endpoint (the base serves /health on HEALTH_CHECK_PORT)`);
+      const own = healthRouteLiteral(ctx, [creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)]);
+      if (own) {
+        ctx.warnings.push(
+          `${where} answers /health itself (${own.getText()}, line ${own.getStartLineNumber()}), kept with it on its own port; what that route answers (its code and status) is not mirrored into healthStatus(): the base's /health answers by its own rule, check that by hand`,
+        );
+      }
       ctx.hints.businessHealth = true;
       continue;
     }
@@ -1077,6 +1083,26 @@ function requestListeners(ctx: TsRewriteContext, creation: CallExpression, holde
     if ((holder && thisMember(target) === holder) || (local && Node.isIdentifier(target) && target.getText() === local)) out.push(fn);
   }
   return out;
+}
+
+/**
+ * `{ method: 'GET', pattern: /^\/health$/, handler: ... }` in a route table of rows the handler
+ * code walks (`for (const route of this.routes)`): a /health route of a server kept whole, in that
+ * code or in a field it reads (its initializer, or the constructor's assignment). The literal, or null.
+ */
+function healthRouteLiteral(ctx: TsRewriteContext, code: Node[]): Node | null {
+  const fields = [...new Set(code.flatMap((c) => [...thisMembers(c)]))].filter((n) => ctx.members.get(n)?.kind !== 'method');
+  const values = fields.flatMap((f) => [
+    ...(ctx.members.get(f)?.nodes ?? []).flatMap((d) => (Node.isPropertyDeclaration(d) && d.getInitializer() ? [d.getInitializer()!] : [])),
+    ...(ctx.ctor ? descendantsOfKind(ctx.ctor, SyntaxKind.BinaryExpression) : []).filter((b) => b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && thisMember(b.getLeft()) === f).map((b) => b.getRight()),
+  ]);
+  for (const root of [...code, ...values]) {
+    const hit = [root, ...root.getDescendants()].find(
+      (n) => (Node.isRegularExpressionLiteral(n) && /^\/\^?\\\/healthz?\$?\/\w*$/.test(n.getText())) || ((Node.isStringLiteral(n) || Node.isNoSubstitutionTemplateLiteral(n)) && /^\/healthz?$/.test(n.getLiteralText())),
+    );
+    if (hit) return hit;
+  }
+  return null;
 }
 
 /** A handler reading the request's body: `req.on('data')`, `req.pipe(...)`, `for await (const c of req)`. */
