@@ -365,6 +365,29 @@ function statusFreeReader(ctx: TsRewriteContext, e: Node): boolean {
 }
 
 /**
+ * `averages: Object.fromEntries(SENSORS.map((s) => [s, this.average(s)]))`: a call of a synchronous
+ * method of the agent inside a property value of an object literal (the payload), given nothing of
+ * the request or the reply, whose body writes no reply and assigns none of the agent's fields. A
+ * value the payload reads, not a handler.
+ */
+function payloadValueReader(ctx: TsRewriteContext, call: CallExpression, roots: Node[]): boolean {
+  const name = thisMember(call.getExpression());
+  const member = name ? ctx.members.get(name) : undefined;
+  if (!name || member?.kind !== 'method' || member.nodes.length !== 1 || isAsyncMethod(ctx, name) || ctx.base.members.has(name)) return false;
+  const decl = member.nodes[0]!;
+  if (!Node.isMethodDeclaration(decl) || decl.isStatic() || !decl.getBody()) return false;
+  const value = call.getFirstAncestor((a) => Node.isPropertyAssignment(a) || Node.isStatement(a));
+  if (!value || !Node.isPropertyAssignment(value) || !Node.isObjectLiteralExpression(value.getParent())) return false;
+  const listenerParams = new Set(
+    roots.flatMap((r) => [r, ...(Node.isCallExpression(r) ? r.getArguments() : [])]).flatMap((f) => (Node.isArrowFunction(f) || Node.isFunctionExpression(f) || Node.isMethodDeclaration(f) ? f.getParameters().map((p) => p.getName()) : [])),
+  );
+  if (call.getArguments().some((a) => [a, ...a.getDescendantsOfKind(SyntaxKind.Identifier)].some((id) => Node.isIdentifier(id) && listenerParams.has(id.getText())))) return false;
+  const body = decl.getBody()!;
+  if ((descendantsOfKinds(body, CALLS) as CallExpression[]).some((c) => /\.(json|send|end|write|writeHead|setHeader)$/.test(calleeText(c)))) return false;
+  return !descendantsOfKind(body, SyntaxKind.BinaryExpression).some((b) => /^[-+*/%&|^]?=$|^\*\*=$|^(<<|>>>?|&&|\|\||\?\?)=$/.test(b.getOperatorToken().getText()) && thisMember(b.getLeft()) !== null);
+}
+
+/**
  * A method the server's code only reads state from: every reference to it there is a bare call
  * spread into an object (`{ status: 'ok', ...this.extraHealth() }`) that statusFreeReader()
  * accepts. It answers no request, so it is not one of the server's handlers.
@@ -380,6 +403,7 @@ function spreadStateReaderOnly(ctx: TsRewriteContext, name: string, roots: Node[
         refs++;
         const call = n.getParent();
         if (call && Node.isCallExpression(call) && call.getExpression() === n && Node.isSpreadAssignment(call.getParent()) && statusFreeReader(ctx, call)) readers++;
+        else if (call && Node.isCallExpression(call) && call.getExpression() === n && payloadValueReader(ctx, call, roots)) readers++;
       },
       THIS_ACCESS_KINDS,
     );
@@ -617,6 +641,8 @@ function onlyAgentState(expr: Node, allowed: Set<Node> = new Set()): boolean {
     if (p && (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p)) && p.getNameNode() === n && !Node.isShorthandPropertyAssignment(p)) return;
     if (thisAlias(n.compilerNode)) return; // `self.count` of `var self = this`: the agent's state
     for (const d of n.getSymbol()?.getDeclarations() ?? []) {
+      // (`SENSORS.map((s) => [s, this.average(s)])`: a parameter of a function in the expression moves with it.)
+      if (expr.getPos() <= d.getPos() && d.getEnd() <= expr.getEnd()) continue;
       if (d.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a))) ok = false;
     }
   });
@@ -675,6 +701,12 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     const requested = routes.size === 0 ? requestReads([...creation.getArguments(), ...listeners, ...handlers.map((h) => ctx.members.get(h)?.nodes[0]).filter((n): n is Node => !!n)]) : null;
     if (requested) {
       ctx.warnings.push(`${where} answers every path with what the request asks for (${requested.getText()}, line ${requested.getStartLineNumber()}): kept whole as the agent's business endpoint (the base serves /health on HEALTH_CHECK_PORT)`);
+      const own = healthRouteLiteral(ctx, [creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)]);
+      if (own) {
+        ctx.warnings.push(
+          `${where} answers /health itself (${own.getText()}, line ${own.getStartLineNumber()}), kept with it on its own port; what that route answers (its code and status) is not mirrored into healthStatus(): the base's /health answers by its own rule, check that by hand`,
+        );
+      }
       ctx.hints.businessHealth = true;
       continue;
     }
@@ -1051,6 +1083,26 @@ function requestListeners(ctx: TsRewriteContext, creation: CallExpression, holde
     if ((holder && thisMember(target) === holder) || (local && Node.isIdentifier(target) && target.getText() === local)) out.push(fn);
   }
   return out;
+}
+
+/**
+ * `{ method: 'GET', pattern: /^\/health$/, handler: ... }` in a route table of rows the handler
+ * code walks (`for (const route of this.routes)`): a /health route of a server kept whole, in that
+ * code or in a field it reads (its initializer, or the constructor's assignment). The literal, or null.
+ */
+function healthRouteLiteral(ctx: TsRewriteContext, code: Node[]): Node | null {
+  const fields = [...new Set(code.flatMap((c) => [...thisMembers(c)]))].filter((n) => ctx.members.get(n)?.kind !== 'method');
+  const values = fields.flatMap((f) => [
+    ...(ctx.members.get(f)?.nodes ?? []).flatMap((d) => (Node.isPropertyDeclaration(d) && d.getInitializer() ? [d.getInitializer()!] : [])),
+    ...(ctx.ctor ? descendantsOfKind(ctx.ctor, SyntaxKind.BinaryExpression) : []).filter((b) => b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && thisMember(b.getLeft()) === f).map((b) => b.getRight()),
+  ]);
+  for (const root of [...code, ...values]) {
+    const hit = [root, ...root.getDescendants()].find(
+      (n) => (Node.isRegularExpressionLiteral(n) && /^\/\^?\\\/healthz?\$?\/\w*$/.test(n.getText())) || ((Node.isStringLiteral(n) || Node.isNoSubstitutionTemplateLiteral(n)) && /^\/healthz?$/.test(n.getLiteralText())),
+    );
+    if (hit) return hit;
+  }
+  return null;
 }
 
 /** A handler reading the request's body: `req.on('data')`, `req.pipe(...)`, `for await (const c of req)`. */

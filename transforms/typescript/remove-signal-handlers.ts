@@ -11,6 +11,7 @@ import { parametersDefaultTo } from './entrypoint.js';
 import { handlesProcessEvent, throwsSync, wrapBodyInTry } from './start-failure-exit.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { keepCalledStopExitCodes } from './called-stop-exit-code.js';
+import { awaitCloseExitChain } from './close-callback-exit-chain.js';
 import { descendantsOfKind, aliasPrelude, calleeText, fileNameNodes, isLogCall, isModuleFormatterCall, isModuleLogHelperCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers, thisRoot, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { callerList, isInfraStatement, methodBody, scopeFor, usesOf } from '../../src/lang/typescript/context.js';
@@ -802,9 +803,11 @@ function dropExit(ctx: TsRewriteContext, name: string): boolean {
     return false;
   }
   let awaits = false;
+  const fn = body.getParent();
+  const asyncNow = () => (!!fn && (Node.isArrowFunction(fn) || Node.isFunctionExpression(fn) || Node.isMethodDeclaration(fn)) && fn.isAsync()) || makeAsync(ctx, body);
   const unwrapped = new Map<Node, Node[]>(unwraps.map((u) => [u.stmt, u.body.getStatements()]));
   for (const s of body.getStatements().flatMap((st) => unwrapped.get(st) ?? [st])) {
-    if (awaitFailureChain(ctx, name, s, body)) {
+    if (awaitCloseExitChain(ctx, name, s, body, failureChainText, asyncNow) || awaitFailureChain(ctx, name, s, body)) {
       awaits = true;
       continue;
     }
@@ -873,65 +876,97 @@ function isSelfBind(use: Node, name: string): boolean {
  * rewritten.
  */
 function awaitFailureChain(ctx: TsRewriteContext, name: string, s: Node, body: Node): boolean {
-  if (ctx.base.fixedExitLine !== null || !Node.isExpressionStatement(s)) return false;
+  const fn = body.getParent();
+  if (!fn || !(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn) || Node.isMethodDeclaration(fn))) return false;
+  const chain = failureChainText(ctx, s, indentAt(ctx.text, s.getStart()));
+  if (!chain) return false;
+  if (!fn.isAsync() && !makeAsync(ctx, body)) return false;
+  ctx.edits.replace(s.getStart(), s.getEnd(), chain.text);
+  ctx.warnings.push(
+    `${name}() ended the process when ${chain.promise} settled (line ${s.getStartLineNumber()}): it now awaits it, the base exits once it has deregistered and closed its servers, ` +
+      `and a failure sets process.exitCode = ${chain.code} (the base's exit keeps it) after the lines the handler logged`,
+  );
+  return true;
+}
+
+/**
+ * The `try { await promise; ...ok } catch (err) { ...; process.exitCode = N; }` text, written at
+ * `indent`, that replaces the exit chain statement `s` (see awaitFailureChain), or null when `s`
+ * is not one. In `.then(ok).catch(fail)` the catch also took what ok threw, so ok's statements
+ * before its final `process.exit(0)` (the "drained" log line) go into the try after the await.
+ */
+function failureChainText(ctx: TsRewriteContext, s: Node, indent: string): { text: string; promise: string; code: string } | null {
+  if (ctx.base.fixedExitLine !== null || !Node.isExpressionStatement(s)) return null;
   let e: Node = s.getExpression();
   if (Node.isVoidExpression(e)) e = e.getExpression();
-  if (!Node.isCallExpression(e)) return false;
+  if (!Node.isCallExpression(e)) return null;
   const callee = e.getExpression();
-  if (!Node.isPropertyAccessExpression(callee)) return false;
+  if (!Node.isPropertyAccessExpression(callee)) return null;
   let then: import('ts-morph').CallExpression | undefined;
   let onRejected: Node | undefined;
   const args = e.getArguments();
   if (callee.getName() === 'catch' && args.length === 1) {
     const inner = callee.getExpression();
-    if (!Node.isCallExpression(inner) || inner.getArguments().length !== 1) return false;
+    if (!Node.isCallExpression(inner) || inner.getArguments().length !== 1) return null;
     const ic = inner.getExpression();
-    if (!Node.isPropertyAccessExpression(ic) || ic.getName() !== 'then') return false;
+    if (!Node.isPropertyAccessExpression(ic) || ic.getName() !== 'then') return null;
     then = inner;
     onRejected = args[0];
   } else if (callee.getName() === 'then' && args.length === 2) {
     then = e;
     onRejected = args[1];
-  } else return false;
+  } else return null;
   // The success exit must be a plain one (code 0), which the base's own exit is.
   const ok = then.getArguments()[0]!;
-  if (!exitsOnly(ok) || ok.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => calleeText(c) === 'process.exit' && c.getArguments().some((a) => a.getText().trim() !== '0'))) return false;
-  if (!onRejected || !(Node.isArrowFunction(onRejected) || Node.isFunctionExpression(onRejected)) || onRejected.getParameters().length > 1) return false;
+  const okLead = exitsOnly(ok) ? [] : then === e ? null : leadBeforeZeroExit(ok);
+  if (!okLead || ok.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => calleeText(c) === 'process.exit' && c.getArguments().some((a) => a.getText().trim() !== '0'))) return null;
+  if (!onRejected || !(Node.isArrowFunction(onRejected) || Node.isFunctionExpression(onRejected)) || onRejected.getParameters().length > 1) return null;
   const block = onRejected.getBody();
-  if (!Node.isBlock(block)) return false;
+  if (!Node.isBlock(block)) return null;
   const stmts = block.getStatements();
   const exits = stmts.filter((st) => {
     const c = statementCall(st);
     return !!c && calleeText(c) === 'process.exit';
   });
-  if (exits.length === 0) return false;
+  if (exits.length === 0) return null;
   for (const x of exits) {
     const code = statementCall(x)!.getArguments()[0];
-    if (!code || !/^[1-9]\d*$/.test(code.getText().trim())) return false;
+    if (!code || !/^[1-9]\d*$/.test(code.getText().trim())) return null;
   }
   // Every other exit of the branch must be one of those statements (none nested in an if).
-  if (block.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => calleeText(c) === 'process.exit').length !== exits.length) return false;
-  const fn = body.getParent();
-  if (!fn || !(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn) || Node.isMethodDeclaration(fn))) return false;
-  if (!fn.isAsync() && !makeAsync(ctx, body)) return false;
+  if (block.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => calleeText(c) === 'process.exit').length !== exits.length) return null;
   const promise = (then.getExpression() as import('ts-morph').PropertyAccessExpression).getExpression();
-  const indent = indentAt(ctx.text, s.getStart());
   const u = ctx.unit;
   const param = onRejected.getParameters()[0];
   const binding = param ? ` (${param.getName()}${!ctx.js && !param.getTypeNode() ? ': any' : ''})` : '';
-  const from = indentAt(ctx.text, stmts[0]!.getStart());
-  const handled = stmts
-    .map((st) => {
-      const text = exits.includes(st) ? `process.exitCode = ${statementCall(st)!.getArguments()[0]!.getText()};` : ctx.text.slice(st.getStart(), st.getEnd());
-      return `${indent}${u}${reindent(text, from, `${indent}${u}`)}`;
-    })
-    .join('\n');
-  ctx.edits.replace(s.getStart(), s.getEnd(), `try {\n${indent}${u}await ${promise.getText()};\n${indent}} catch${binding} {\n${handled}\n${indent}}`);
-  ctx.warnings.push(
-    `${name}() ended the process when ${promise.getText()} settled (line ${s.getStartLineNumber()}): it now awaits it, the base exits once it has deregistered and closed its servers, ` +
-      `and a failure sets process.exitCode = ${statementCall(exits[0]!)!.getArguments()[0]!.getText()} (the base's exit keeps it) after the lines the handler logged`,
-  );
-  return true;
+  const lines = (list: Node[], rewrite: (st: Node) => string | null) => {
+    const from = list.length > 0 ? indentAt(ctx.text, list[0]!.getStart()) : '';
+    return list.map((st) => `${indent}${u}${reindent(rewrite(st) ?? ctx.text.slice(st.getStart(), st.getEnd()), from, `${indent}${u}`)}\n`).join('');
+  };
+  const handled = lines(stmts, (st) => (exits.includes(st as (typeof exits)[number]) ? `process.exitCode = ${statementCall(st)!.getArguments()[0]!.getText()};` : null));
+  return {
+    text: `try {\n${indent}${u}await ${promise.getText()};\n${lines(okLead, () => null)}${indent}} catch${binding} {\n${handled}${indent}}`,
+    promise: promise.getText(),
+    code: statementCall(exits[0]!)!.getArguments()[0]!.getText(),
+  };
+}
+
+/**
+ * `() => { log('drained'); process.exit(0); }`: the statements before a final `process.exit(0)`,
+ * when that is the function's only exit and it takes no parameter; null otherwise.
+ */
+function leadBeforeZeroExit(fn: Node): Node[] | null {
+  if (!(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) || fn.getParameters().length > 0) return null;
+  const block = fn.getBody();
+  if (!Node.isBlock(block)) return null;
+  const stmts = block.getStatements();
+  const last = stmts[stmts.length - 1];
+  const exit = last ? statementCall(last) : undefined;
+  if (!exit || calleeText(exit) !== 'process.exit' || (exit.getArguments()[0]?.getText().trim() ?? '0') !== '0') return null;
+  if (block.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => calleeText(c) === 'process.exit').length !== 1) return null;
+  // A return would now leave the method, not the callback.
+  if (block.getDescendantsOfKind(SyntaxKind.ReturnStatement).some((r) => r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a)) === fn)) return null;
+  return stmts.slice(0, -1);
 }
 
 /**

@@ -22,8 +22,10 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   // The legacy registration's own name (`name: 'lease-reaper'`): the registry, its dashboards
   // and its peers know the agent by it, so the base registers under it, not the class name.
   const registered = ctx.hints.registryName;
-  if (registered?.runtime && !ctx.cls.isAbstract()) {
-    ctx.warnings.push(`${registered.method}() registered under ${registered.value} (line ${registered.line}), a value known only once the agent runs: the base registers as ${ctx.className} (or AGENT_NAME); pass that name to super() by hand if the registry must keep it`);
+  // (Said once the constructor's own name, which may be that value, is known: see givenName below.)
+  const runtimeName = registered?.runtime && !ctx.cls.isAbstract() ? registered : null;
+  if (runtimeName) {
+    // below
   } else if (registered && !ctx.cls.isAbstract() && !sameName(registered.value, ctx.className)) {
     args.set(nameKey, registered.value);
     ctx.warnings.push(`${registered.method}() registered as ${registered.value} (line ${registered.line}), not as the class name ${ctx.className}: passed to the base as ${nameKey}, so the registry entry keeps its name`);
@@ -129,6 +131,22 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       args.set(nameKey, ctx.js ? givenName : `${/^[\w$.]+$/.test(givenName) ? givenName : `(${givenName})`} || ${ctx.quote}${ctx.className}${ctx.quote}`);
       ctx.warnings.push(`this.${nameKey} = ${named.value.getText()} (line ${named.value.getStartLineNumber()}) is now the name given to the base (the class name when it is empty)`);
     }
+  }
+  // `private constructor(readonly name: string, ...)`, built by a factory (`open()` registering
+  // under the name it then passes): the same, as a parameter property. It becomes a plain
+  // parameter (the base owns name), so its value goes to the base, or this.name (read by the kept
+  // deregistration, the health payload) would become the class name.
+  const nameProp = ctx.cls.isAbstract() || givenName ? undefined : ctx.members.get(nameKey);
+  const nameParam = nameProp?.kind === 'parameter-property' && nameProp.nodes.length === 1 && Node.isParameterDeclaration(nameProp.nodes[0]!) ? nameProp.nodes[0] : undefined;
+  if (nameParam && !nameParam.isRestParameter() && Node.isIdentifier(nameParam.getNameNode()) && compatibleType(nameKey, nameKey, nameParam)) {
+    const optional = nameParam.hasQuestionToken() || /\b(undefined|null)\b/.test(nameParam.getTypeNode()?.getText() ?? '');
+    givenName = nameKey;
+    args.set(nameKey, ctx.js || !optional ? nameKey : `${nameKey} || ${ctx.quote}${ctx.className}${ctx.quote}`);
+    ctx.warnings.push(
+      `the constructor's ${nameKey} parameter (line ${nameParam.getStartLineNumber()}) was this.${nameKey}: it is now the name given to the base, so the agent keeps the name its caller gave${runtimeName ? ` (${runtimeName.method}() registered under ${runtimeName.value}, line ${runtimeName.line})` : ''}; AGENT_NAME, when set, wins in the base`,
+    );
+  } else if (runtimeName) {
+    ctx.warnings.push(`${runtimeName.method}() registered under ${runtimeName.value} (line ${runtimeName.line}), a value known only once the agent runs: the base registers as ${ctx.className} (or AGENT_NAME); pass that name to super() by hand if the registry must keep it`);
   }
   // `this.port = <value>` below goes (the base owns port): a value that could not reach super()
   // would be lost without a word (the agent would listen on AGENT_PORT or a free port).

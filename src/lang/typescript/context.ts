@@ -770,7 +770,8 @@ export class RemovalPlan {
  */
 function closeCallbackDoesMore(call: import('ts-morph').CallExpression, sweep: Set<string>): boolean {
   const callee = call.getExpression();
-  if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'close') return false;
+  // (`listen(port, () => { log(...); ready(); })`: the same, once the server has bound.)
+  if (!Node.isPropertyAccessExpression(callee) || !/^(close|listen)$/.test(callee.getName())) return false;
   return call.getArguments().some((a) => {
     if (!(Node.isArrowFunction(a) || Node.isFunctionExpression(a))) return false;
     const body = a.getBody();
@@ -789,17 +790,22 @@ export interface CloseUnwrap {
  * on in the callback once that server had closed; the base closes its own server later, so the
  * callback's statements run in its place (deleting the call would drop them, a shutdown's final
  * log line or the completion callback a caller waits for). A callback of no parameters (an error
- * argument would be read) with a block body.
+ * argument would be read) with a block body. So for `this.healthServer.listen(port, () => {
+ * log(...); ready(); })`, nested in the callback of the server that stays (the base serves
+ * /health itself): the startup went on once health had bound; a listen callback that only logs
+ * goes with the server, as before.
  */
 function closeCallbackOfRemoved(stmt: Node, sweep: Set<string>): CloseUnwrap | null {
   if (!Node.isExpressionStatement(stmt)) return null;
   const call = stmt.getExpression();
-  if (!Node.isCallExpression(call) || call.getArguments().length !== 1) return null;
+  if (!Node.isCallExpression(call)) return null;
   const callee = call.getExpression();
-  if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'close') return null;
+  if (!Node.isPropertyAccessExpression(callee)) return null;
+  const listen = callee.getName() === 'listen';
+  if (listen ? call.getArguments().length === 0 || !closeCallbackDoesMore(call, sweep) : callee.getName() !== 'close' || call.getArguments().length !== 1) return null;
   const member = thisMember(callee.getExpression().getKind() === SyntaxKind.NonNullExpression ? (callee.getExpression() as import('ts-morph').NonNullExpression).getExpression() : callee.getExpression());
   if (!member || !sweep.has(member)) return null;
-  const fn = call.getArguments()[0]!;
+  const fn = call.getArguments()[call.getArguments().length - 1]!;
   if (!(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) || fn.isAsync() || fn.getParameters().length > 0) return null;
   const body = fn.getBody();
   if (!Node.isBlock(body) || body.getStatements().length === 0) return null;
@@ -809,7 +815,7 @@ function closeCallbackOfRemoved(stmt: Node, sweep: Set<string>): CloseUnwrap | n
 }
 
 /**
- * `this.intake.close(() => { this.healthServer.close(() => { ... }); })`, or
+ * `this.intake.close(() => { this.healthServer.close(() => { ... }); })` (or `listen(port, () => ...)`), or
  * `this.lifetime.signal.addEventListener('abort', () => { clearTimeout(this.next); this.server?.close(); })`:
  * the block of a close callback, of a listener or of a local function, of a statement that stays,
  * where a shutdown's next steps sit (a removed server's close among them).
@@ -826,7 +832,7 @@ function closeCallbackBlocks(stmt: Node): Node[] {
   const call = stmt.getExpression();
   if (!Node.isCallExpression(call)) return [];
   const callee = call.getExpression();
-  if (!Node.isPropertyAccessExpression(callee) || !/^(close|addEventListener)$/.test(callee.getName())) return [];
+  if (!Node.isPropertyAccessExpression(callee) || !/^(close|listen|addEventListener)$/.test(callee.getName())) return [];
   return call.getArguments().flatMap((a) => ((Node.isArrowFunction(a) || Node.isFunctionExpression(a)) && Node.isBlock(a.getBody()) ? [a.getBody()] : []));
 }
 

@@ -48,6 +48,7 @@ import { superCall } from '../../../transforms/typescript/super-call.js';
 import { keepExitCodes } from '../../../transforms/typescript/exit-code.js';
 import { keepBeforeExit } from '../../../transforms/typescript/before-exit.js';
 import { awaitCloseCallbacks } from '../../../transforms/typescript/await-close-callback.js';
+import { flagInjectedInfraClients } from '../../../transforms/typescript/injected-infra-clients.js';
 import { flagCallerSignalExits } from '../../../transforms/typescript/caller-signal-exits.js';
 import { flagAwaitedSignalTails } from '../../../transforms/typescript/awaited-signal-tail.js';
 import { flagStopGraceTail } from '../../../transforms/typescript/stop-grace-tail.js';
@@ -260,6 +261,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   flagStopGraceTail(ctx);
   keepBeforeExit(ctx);
   awaitCloseCallbacks(ctx);
+  flagInjectedInfraClients(ctx, resolved.removed);
   flagCallerSignalExits(ctx);
   flagSharedProcessRunners(ctx);
   if (ctx.parent.kind !== 'base' && ctx.parent.kind !== 'family') addImport(ctx, ctx.ts.import_name, moduleSpecifier(ctx.root, ctx.file, ctx.ts.module));
@@ -1289,7 +1291,11 @@ function unwrapCloseCallbacks(ctx: TsRewriteContext, unwraps: ResolvedPlan['unwr
       ctx.edits.removeRange(stmt.getStart(), stmt.getEnd());
       ctx.edits.insert(stmt.getStart(), text);
     }
-    const server = stmt.getText().split('.close(')[0]!.replace(/[?!]$/, '');
-    ctx.warnings.push(`${server}.close(...) at line ${stmt.getStartLineNumber()}: that server went (the base closes its own after onStop()); the callback's statements now run in its place`);
+    const callee = body.getParentOrThrow().getParentOrThrow().getChildAtIndex(0);
+    const server = callee.getText().replace(/\.(close|listen)$/, '').replace(/[?!]$/, '');
+    const what = callee.getText().endsWith('.listen') ? 'listen' : 'close';
+    ctx.warnings.push(
+      `${server}.${what}(...) at line ${stmt.getStartLineNumber()}: that server went (${what === 'close' ? 'the base closes its own after onStop()' : 'the base serves /health on its own'}); the callback's statements now run in its place`,
+    );
   }
 }

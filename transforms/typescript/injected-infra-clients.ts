@@ -1,0 +1,81 @@
+// Registration and Pushgateway pushes through collaborators the constructor was handed
+// (`constructor(..., private readonly registry: RegistryClient, private readonly metrics: MetricsPusher)`,
+// built by a composition root so tests can pass fakes). What the client does is not the agent's
+// code, so its calls stay; but the base registers the agent and pushes its samples too. Two
+// registrations of one agent (the base's with its own port), and two PUTs to one Pushgateway
+// group (each replacing the other's samples), would go unnoticed: each is a review item naming
+// the calls and what the base does beside them.
+import { Node, SyntaxKind, type CallExpression, type ParameterDeclaration } from 'ts-morph';
+import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { thisMember } from '../../src/lang/typescript/syntax.js';
+
+const REGISTRY_CALLS = /^(register|deregister|unregister)$/;
+
+export function flagInjectedInfraClients(ctx: TsRewriteContext, removed: Set<string>): void {
+  for (const m of ctx.members.values()) {
+    const param = m.nodes[0];
+    if (m.kind !== 'parameter-property' || removed.has(m.name) || !param || !Node.isParameterDeclaration(param)) continue;
+    const calls = ctx.cls.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => {
+      const callee = c.getExpression();
+      return Node.isPropertyAccessExpression(callee) && thisMember(callee.getExpression()) === m.name && !ctx.edits.removes(c.getStart(), c.getEnd());
+    });
+    const named = (re: RegExp) => calls.filter((c) => re.test((c.getExpression() as import('ts-morph').PropertyAccessExpression).getName()));
+    const registry = named(REGISTRY_CALLS);
+    // (A service registry by its name or type: `this.commands.register('x', fn)` is not one.)
+    const serviceRegistry = /regist|discover|consul|catalog/i.test(`${m.name} ${param.getTypeNode()?.getText() ?? ''}`);
+    if (serviceRegistry && registry.some((c) => methodName(c) === 'register' && c.getArguments().length > 0)) {
+      ctx.kept.push({
+        symbol: `this.${m.name}.register()`,
+        line: registry[0]!.getStartLineNumber(),
+        reason:
+          `the agent registers through the injected ${m.name} (${registry.map((c) => `${where(ctx, c)} line ${c.getStartLineNumber()}: ${head(c)}`).join('; ')}), a client the rewrite cannot see into, so those calls stay; ` +
+          `the base registers the agent too (its name, host, AGENT_PORT as port, HEALTH_CHECK_PORT), so the registry gets two registrations of it: drop the injected calls when that client talks to the base's registry (REGISTRY_URL), else keep them and check both entries by hand`,
+      });
+    }
+    const pushes = named(/^push\w*$/);
+    const gateway = pushes.length > 0 ? groupPut(ctx, param) : null;
+    if (gateway) {
+      ctx.kept.push({
+        symbol: `this.${m.name}.${methodName(pushes[0]!)}()`,
+        line: pushes[0]!.getStartLineNumber(),
+        reason:
+          `the agent pushes samples through the injected ${m.name} (${pushes.map((c) => `line ${c.getStartLineNumber()}: ${head(c)}`).join('; ')}), and ${gateway.text} (line ${gateway.line}) PUTs them to the Pushgateway group /metrics/job/<job>, which a PUT replaces whole; ` +
+          `the base PUTs its own samples to /metrics/job/<the agent's name> every few seconds, so with that job each push wipes the other's samples: report these through this.reportMetric() (the base pushes them), or push them under a job of their own, by hand`,
+      });
+    }
+  }
+}
+
+function methodName(c: CallExpression): string {
+  return (c.getExpression() as import('ts-morph').PropertyAccessExpression).getName();
+}
+
+/** `register(...)` in `start()`: the method the call sits in. */
+function where(ctx: TsRewriteContext, c: CallExpression): string {
+  const m = c.getFirstAncestor((a) => Node.isMethodDeclaration(a) && a.getParent() === ctx.cls);
+  return m && Node.isMethodDeclaration(m) ? `${m.getName()}()` : 'the class';
+}
+
+function head(c: CallExpression): string {
+  const t = c.getText().split('\n')[0]!;
+  return t.length > 90 ? `${t.slice(0, 87)}...` : t;
+}
+
+/**
+ * The class of this file that implements the parameter's declared type (`class PushgatewayPusher
+ * implements MetricsPusher`) and whose push method PUTs to a Pushgateway group (`/metrics/job/`,
+ * method 'PUT'): its name and line, or null when none is seen (nothing to report as fact).
+ */
+function groupPut(ctx: TsRewriteContext, param: ParameterDeclaration): { text: string; line: number } | null {
+  const type = param.getTypeNode()?.getText();
+  if (!type || !/^[\w$.]+$/.test(type)) return null;
+  for (const cls of ctx.sf.getClasses()) {
+    if (!cls.getImplements().some((i) => i.getExpression().getText() === type)) continue;
+    for (const method of cls.getMethods()) {
+      if (!/^push\w*$/.test(method.getName())) continue;
+      const text = method.getText();
+      if (text.includes('/metrics/job/') && /method:\s*['"]PUT['"]/.test(text)) return { text: `${cls.getName() ?? 'the class'}.${method.getName()}()`, line: method.getStartLineNumber() };
+    }
+  }
+  return null;
+}
