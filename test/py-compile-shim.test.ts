@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeSharedCompileSessions, pyCompileAll } from '../src/lang/python/py-compile.js';
+import { resetProcessState } from '../src/core/invocation.js';
 
 const real = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
 const temps: string[] = [];
@@ -20,6 +21,8 @@ afterAll(() => {
 
 describe('PyCompileSession through a python3 shim', () => {
   it('asks the shim once, then starts the interpreter it chose, with the same verdicts', async () => {
+    // Nothing learnt yet, as in a new process: an earlier file in this worker may have had python3 report its interpreter.
+    resetProcessState();
     const shims = mkdtempSync(path.join(os.tmpdir(), 'migrate-compile-shim-'));
     temps.push(shims);
     const calls = path.join(shims, 'calls');

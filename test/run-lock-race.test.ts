@@ -25,6 +25,8 @@ vi.mock('node:fs', async (importOriginal) => {
   return { ...real, rmSync: rm, default: { ...real, rmSync: rm } };
 });
 
+// Loaded anew, so under this file's fs mock even when an earlier file in this worker loaded them.
+vi.resetModules();
 const { RunJournal } = await import('../src/pipeline/journal.js');
 const { identityOf } = await import('../src/validate/proc.js');
 

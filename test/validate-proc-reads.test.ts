@@ -44,6 +44,8 @@ const execed = async (...pids: number[]) => {
 
 describe.skipIf(process.platform !== 'linux')('AgentTree.members() on a machine of younger processes', () => {
   it('reads the environ of an unrelated younger process once, and still finds a marker carrier started later', async () => {
+    // Loaded anew, so under this file's fs mock even when an earlier file in this worker loaded it.
+    vi.resetModules();
     const { AgentTree, MARK_VAR, newMark } = await import('../src/validate/process-group.js');
     const mark = newMark();
     const agent = sleeper({ ...process.env, [MARK_VAR]: mark });

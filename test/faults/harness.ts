@@ -83,6 +83,12 @@ export function cleanupAll(): void {
   for (const p of strays) kill(p);
   for (const t of tags) for (const p of tagged(t)) kill(p.pid);
   for (const d of temps) rmSync(d, { recursive: true, force: true });
+  // Forgotten too: a worker that runs the next file (isolate off) would copy the removed
+  // template, and kill again pids that may since name other processes.
+  strays.length = 0;
+  tags.length = 0;
+  temps.length = 0;
+  template = undefined;
 }
 
 // A _v2 that never gets healthy: validation waits for it (15 s), so a fault injected once

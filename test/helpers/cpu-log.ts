@@ -1,9 +1,10 @@
 // Per test file CPU, for finding where the suite's time goes: with MIGRATE_TEST_CPU_LOG=FILE
 // set, each test file appends one JSON line to FILE when it ends: the CPU seconds of its
 // worker process (user, sys) and of the child processes it waited for (the CLI runs, git,
-// python3 and what they waited for in turn), and its wall seconds. Each file runs in its own
-// forked worker (pool forks, isolate), so the figures are the file's own. Nothing is recorded
-// without the variable.
+// python3 and what they waited for in turn), and its wall seconds. Counted from when this setup
+// file runs, which vitest does anew before each test file's imports: a worker that runs several
+// files one after another (isolate off) gives each its own figures, imports included. Nothing is
+// recorded without the variable.
 import { appendFileSync, readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 
@@ -21,14 +22,14 @@ function times(): number[] {
 }
 
 if (out) {
-  let start = 0;
+  const start = Date.now();
+  const before = times();
   let file = '';
   beforeAll(() => {
-    start = Date.now();
     file = expect.getState().testPath ?? '';
   });
   afterAll(() => {
-    const [utime, stime, cutime, cstime] = times() as [number, number, number, number];
+    const [utime, stime, cutime, cstime] = times().map((t, i) => t - before[i]!) as [number, number, number, number];
     const line = { file: file.replace(`${process.cwd()}/`, ''), user: utime + cutime, sys: stime + cstime, self: utime + stime, children: cutime + cstime, wall: (Date.now() - start) / 1000 };
     appendFileSync(out, `${JSON.stringify(line)}\n`);
   });
