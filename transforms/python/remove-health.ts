@@ -755,15 +755,23 @@ function localHealthEndpoints(ctx: PythonTransformContext, ports: Set<string>, s
   const out: StatementProposal[] = [];
   // The method's body and the blocks of its compound statements (`with contextlib.ExitStack() as stack:`),
   // never a nested function's or class's: a local endpoint and all that mentions it sit in one block.
-  const blocks = (body: SyntaxNode): SyntaxNode[] => {
-    const out: SyntaxNode[] = [body];
+  const blocks = (body: SyntaxNode, out: SyntaxNode[] = []): SyntaxNode[] => {
+    out.push(body);
     for (const st of body.namedChildren) {
       if (st.type === 'function_definition' || st.type === 'class_definition' || st.type === 'decorated_definition') continue;
-      for (const b of blocksOf(st)) out.push(...blocks(b));
+      for (const b of blocksOf(st)) blocks(b, out);
     }
     return out;
   };
-  for (const m of ctx.agent.methods.values()) for (const block of blocks(m.body)) {
+  // Listed once per method and only read: every local assignment of a call asks for them (a new
+  // list each time was the largest allocation of the Python rewrite).
+  const listed = new Map<PyFunction, SyntaxNode[]>();
+  const methodBlocks = (m: PyFunction): SyntaxNode[] => {
+    let list = listed.get(m);
+    if (!list) listed.set(m, (list = blocks(m.body)));
+    return list;
+  };
+  for (const m of ctx.agent.methods.values()) for (const block of methodBlocks(m)) {
     const stmts = block.namedChildren.filter((st) => st.type !== 'comment');
     for (const st of stmts) {
       const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
@@ -780,9 +788,9 @@ function localHealthEndpoints(ctx: PythonTransformContext, ports: Set<string>, s
           const arg = c?.type === 'call' && callee(c) === `${local}.bind` ? c.childForFieldName('arguments')?.namedChild(0) : null;
           return !!arg && ports.has(portExpression(arg.text) ?? '');
         }) ||
-        servesHealthOnly(ctor, blocks(m.body), servers);
+        servesHealthOnly(ctor, methodBlocks(m), servers);
       if (!onHealth) {
-        reviewHealthBesideBusiness(ctx, m, st, local, ctor, blocks(m.body), servers);
+        reviewHealthBesideBusiness(ctx, m, st, local, ctor, methodBlocks(m), servers);
         continue;
       }
       const group: SyntaxNode[] = [];
@@ -815,7 +823,7 @@ function localHealthEndpoints(ctx: PythonTransformContext, ports: Set<string>, s
       if (!ok) continue;
       const inGroup = (n: SyntaxNode) => group.some((g) => g.startIndex <= n.startIndex && n.endIndex <= g.endIndex);
       // Its teardown elsewhere in the method (`health.shutdown()` in a finally): a call of the endpoint that goes with it.
-      for (const b of blocks(m.body)) {
+      for (const b of methodBlocks(m)) {
         for (const x of b.namedChildren) {
           const c = x.type === 'expression_statement' && x.namedChildCount === 1 ? x.namedChild(0) : null;
           const fn = c?.type === 'call' ? c.childForFieldName('function') : null;
@@ -827,7 +835,7 @@ function localHealthEndpoints(ctx: PythonTransformContext, ports: Set<string>, s
       // given to the server's constructor): it goes with the endpoint, and what it answered moves to the health hook.
       for (const arg of ctor.childForFieldName('arguments')?.namedChildren ?? []) {
         if (arg.type !== 'identifier') continue;
-        const def = blocks(m.body).flatMap((b) => b.namedChildren).find((x) => x.type === 'class_definition' && x.childForFieldName('name')?.text === arg.text);
+        const def = methodBlocks(m).flatMap((b) => b.namedChildren).find((x) => x.type === 'class_definition' && x.childForFieldName('name')?.text === arg.text);
         const bases = def?.childForFieldName('superclasses')?.namedChildren ?? [];
         if (!def || !bases.some((b) => HTTP_HANDLER_BASE.test(baseName(b) ?? ''))) continue;
         let elsewhere = false;

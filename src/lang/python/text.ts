@@ -6,25 +6,56 @@ export interface Layout {
   unit: string;
 }
 
+/**
+ * The file's line ending (CRLF when at least half its line breaks are) and indentation unit
+ * (a tab when tab-indented lines are at least as many as indentation steps of spaces, otherwise
+ * the most frequent step of 2-8 spaces, 4 by default), over its lines that are neither blank
+ * nor comments. One pass over the characters: it ran on every rewrite and idempotency pass, and
+ * splitting the file into line strings was a twentieth of the Python rewrite's allocation.
+ */
 export function detectLayout(source: string): Layout {
-  const crlf = (source.match(/\r\n/g) ?? []).length;
-  const lf = (source.match(/\n/g) ?? []).length;
-  const eol = crlf > 0 && crlf * 2 >= lf ? '\r\n' : '\n';
+  let crlf = 0;
+  let lf = 0;
   let tabs = 0;
   const widths = new Map<number, number>();
   let prev = 0;
-  for (const line of source.split('\n')) {
-    if (!line.trim() || line.trimStart().startsWith('#')) continue;
-    const ws = /^[ \t]*/.exec(line)![0];
-    if (ws.startsWith('\t')) tabs++;
-    else if (ws.length > prev) widths.set(ws.length - prev, (widths.get(ws.length - prev) ?? 0) + 1);
-    if (!ws.startsWith('\t')) prev = ws.length;
+  for (let start = 0; start <= source.length; ) {
+    const nl = source.indexOf('\n', start);
+    const end = nl === -1 ? source.length : nl;
+    if (nl !== -1) {
+      lf++;
+      if (nl > 0 && source.charCodeAt(nl - 1) === 13) crlf++;
+    }
+    let ws = start;
+    while (ws < end && (source.charCodeAt(ws) === 32 || source.charCodeAt(ws) === 9)) ws++;
+    let text = ws;
+    while (text < end && isWhiteSpace(source.charCodeAt(text))) text++;
+    // Blank lines and comments say nothing of the indentation.
+    if (text < end && source.charCodeAt(text) !== 35) {
+      const width = ws - start;
+      if (source.charCodeAt(start) === 9) tabs++;
+      else {
+        if (width > prev) widths.set(width - prev, (widths.get(width - prev) ?? 0) + 1);
+        prev = width;
+      }
+    }
+    if (nl === -1) break;
+    start = nl + 1;
   }
-  if (tabs > 0 && tabs >= [...widths.values()].reduce((a, b) => a + b, 0)) return { eol, unit: '\t' };
+  const eol = crlf > 0 && crlf * 2 >= lf ? '\r\n' : '\n';
+  let steps = 0;
+  for (const c of widths.values()) steps += c;
+  if (tabs > 0 && tabs >= steps) return { eol, unit: '\t' };
   let best = 4;
   let bestCount = 0;
   for (const [w, c] of widths) if (c > bestCount && w >= 2 && w <= 8) [best, bestCount] = [w, c];
   return { eol, unit: ' '.repeat(best) };
+}
+
+const NON_ASCII_SPACE = /\s/;
+/** What String.prototype.trim() strips (the same set as a regular expression's \s). */
+function isWhiteSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || (c > 127 && NON_ASCII_SPACE.test(String.fromCharCode(c)));
 }
 
 export function lineStart(source: string, pos: number): number {
