@@ -268,11 +268,6 @@ async function legacyBaseline(
   }
 }
 
-/**
- * A legacy agent seen still registered right after it exited 0 is read again now that the _v2's whole
- * run has passed: a /deregister it sent on its way out may have landed late (a starved registry), and
- * nothing else writes to its scope.
- */
 /** A passed survival during which the _v2 answered as the legacy's own unhealthy /health did: said, and marked as_legacy. */
 function asLegacyNoted(r: CheckResult, seen: () => UnhealthyAnswer | undefined): CheckResult {
   const same = seen();
@@ -284,6 +279,11 @@ function asLegacyNoted(r: CheckResult, seen: () => UnhealthyAnswer | undefined):
   };
 }
 
+/**
+ * A legacy agent seen still registered right after it exited 0 is read again now that the _v2's whole
+ * run has passed: a /deregister it sent on its way out may have landed late (a starved registry), and
+ * nothing else writes to its scope.
+ */
 async function legacyStayed(legacy: LegacyRun): Promise<LegacyDeregistration | undefined> {
   if (legacy.deregistration?.kind !== 'stayed' || !legacy.registryLookup) return legacy.deregistration;
   const now = await registrationNow(legacy.registryLookup, legacy.registered, 1);
