@@ -1272,7 +1272,7 @@ function insertMembers(ctx: TsRewriteContext): void {
   }
 }
 
-/** Each removed server's `close(() => { ... })` becomes the callback's statements (see closeCallbackOfRemoved). */
+/** Each removed server's `close(() => { ... })`, or `listen(port, () => { ... })` nested in a kept server's callback, becomes the callback's statements (see closeCallbackOfRemoved). */
 function unwrapCloseCallbacks(ctx: TsRewriteContext, unwraps: ResolvedPlan['unwraps']): void {
   for (const { stmt, body } of unwraps) {
     const statements = body.getStatements();
