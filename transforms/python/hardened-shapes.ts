@@ -994,15 +994,19 @@ function cycleFallbacks(ctx: PythonTransformContext): Set<string> {
       }
       return;
     }
-    if (n.type !== 'if_statement' || n.childForFieldName('alternative')) return;
+    if (n.type !== 'if_statement' || n.namedChildren.some((c) => c.type === 'elif_clause')) return;
+    // `if not self._send(ev): <keep>`, or `if self._send(ev): ... else: <keep>`: the refused branch.
     const cond = n.childForFieldName('condition');
-    const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
+    const alt = n.childForFieldName('alternative');
+    const negated = cond?.type === 'not_operator';
+    if (!negated && !alt) return;
+    const arg = negated ? cond!.childForFieldName('argument') : cond;
     const fnNode = arg?.type === 'call' ? arg.childForFieldName('function') : null;
     const viaModule = fnNode?.type === 'identifier' && modulePublishers(ctx).has(fnNode.text);
     const p = fnNode?.type === 'attribute' ? selfAttribute(fnNode) : viaModule ? fnNode!.text : null;
     const args = arg?.type === 'call' ? arg.childForFieldName('arguments')!.namedChildren : [];
     if (!p || !(viaModule || isPublishMethod(ctx, p)) || args.length !== 1 || args[0]!.type !== 'identifier') return;
-    for (const x of statements(n.childForFieldName('consequence'))) {
+    for (const x of statements(negated ? n.childForFieldName('consequence') : alt!.childForFieldName('body'))) {
       const c = selfCall(x);
       const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
       if (c && !c.target && c.method !== p && ctx.agent.methods.has(c.method) && !ctx.base.methods.has(c.method) && a.length === 1 && a[0]!.text === args[0]!.text) out.add(c.method);
@@ -2167,15 +2171,24 @@ function pureKeyCall(ctx: PythonTransformContext, call: SyntaxNode): boolean {
  * The publish method (or function), the event handed to it, and whether it is a module function.
  */
 function fallbackPublish(ctx: PythonTransformContext, s: SyntaxNode): { method: string; ev: string; viaModule: boolean } | null {
-  if (s.type !== 'if_statement' || s.childForFieldName('alternative')) return null;
+  if (s.type !== 'if_statement' || s.namedChildren.some((c) => c.type === 'elif_clause')) return null;
   const cond = s.childForFieldName('condition');
-  const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
+  const alt = s.childForFieldName('alternative');
+  // `if self._post(batch): <log> else: <log>; self._spool(batch)`: the same fallback on the refused answer,
+  // written as a branch (what `try: self._post(batch) except ...: self._spool(batch)` is for a raising publish),
+  // when the accepted branch only logs (a counter there is business the gathered form would lose).
+  const negated = cond?.type === 'not_operator';
+  const sent = negated ? alt?.childForFieldName('body') ?? null : s.childForFieldName('consequence');
+  const logOnly = (x: SyntaxNode) => x.type === 'pass_statement' || x.type === 'comment' || isLogCall(expressionOf(x));
+  if (!negated && !alt) return null;
+  if (sent && !statements(sent).filter((x) => !isDocstring(x)).every(logOnly)) return null;
+  const arg = negated ? cond!.childForFieldName('argument') : cond;
   const fnNode = arg?.type === 'call' ? arg.childForFieldName('function') : null;
   // `if not publish(batch): self._queue_batch(batch)` with a module publish function too.
   const viaModule = fnNode?.type === 'identifier' && modulePublishers(ctx).has(fnNode.text);
   const m = fnNode?.type === 'attribute' ? selfAttribute(fnNode) : viaModule ? fnNode!.text : null;
   const args = arg?.type === 'call' ? arg.childForFieldName('arguments')!.namedChildren : [];
-  const inner = statements(s.childForFieldName('consequence')).filter((x) => !isDocstring(x));
+  const inner = statements(negated ? s.childForFieldName('consequence') : alt!.childForFieldName('body')).filter((x) => !isDocstring(x));
   const ev = args.length === 1 && args[0]!.type === 'identifier' ? args[0]!.text : null;
   if (!m || !ev || !(viaModule || (isPublish(ctx, m) && isTransport(ctx, m)))) return null;
   const fallback = (x: SyntaxNode) => {
@@ -2188,7 +2201,7 @@ function fallbackPublish(ctx: PythonTransformContext, s: SyntaxNode): { method: 
   };
   // Or the failed event kept in the agent's own unsent store, which only the drain reads
   // (`self.pending[self.next_seq] = t; self.next_seq += 1; if len(self.pending) > N: del ...`).
-  const store = !inner.some(fallback) && unsentStore(ctx, s, inner, ev);
+  const store = !alt && !inner.some(fallback) && unsentStore(ctx, s, inner, ev);
   const queued = inner.some(fallback) && inner.every((x) => fallback(x) || (isTrivial(x) && !x.text.startsWith('return')));
   return store || queued ? { method: m, ev, viaModule } : null;
 }
