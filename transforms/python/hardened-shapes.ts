@@ -2104,16 +2104,21 @@ function undrainedFallback(ctx: PythonTransformContext, name: string, s: SyntaxN
  * Names the keep, its method, each re-sender and where it runs, by line.
  */
 function spooledFallback(ctx: PythonTransformContext, name: string, s: SyntaxNode): { reason: string; at: number } | null {
-  if (s.type !== 'if_statement' || s.namedChildren.some((c) => c.type === 'elif_clause')) return null;
-  const cond = s.childForFieldName('condition')!;
-  const negated = cond.type === 'not_operator';
-  const call = negated ? cond.childForFieldName('argument') : cond;
+  // The raising twin, `try: self._post(batch); self.sent += 1 except OSError: self._spool(batch)`: the same keep
+  // in a handler, of what the publish raised on.
+  const tried = s.type === 'try_statement' ? statements(s.childForFieldName('body')).map((x) => selfCall(x)).find((c) => c && !c.target && isPublish(ctx, c.method)) : null;
+  if (s.type !== 'if_statement' && !tried) return null;
+  if (s.namedChildren.some((c) => c.type === 'elif_clause')) return null;
+  const cond = tried ? null : s.childForFieldName('condition')!;
+  const negated = cond?.type === 'not_operator';
+  const call = tried ? tried.call : negated ? cond!.childForFieldName('argument') : cond;
   const m = call?.type === 'call' ? selfAttribute(call.childForFieldName('function')!) : null;
   const args = call?.type === 'call' ? call.childForFieldName('arguments')!.namedChildren : [];
   const ev = args.length === 1 && args[0]!.type === 'identifier' ? args[0]!.text : null;
   if (!m || !ev || !isPublish(ctx, m) || !isTransport(ctx, m)) return null;
-  const refused = negated ? s.childForFieldName('consequence') : s.childForFieldName('alternative')?.childForFieldName('body') ?? null;
-  const keep = statements(refused).find((x) => {
+  const handlers = tried ? s.namedChildren.filter((c) => c.type === 'except_clause' || c.type === 'except_group_clause').map((h) => h.namedChildren.find((c) => c.type === 'block') ?? null) : [];
+  const refused = tried ? null : negated ? s.childForFieldName('consequence') : s.childForFieldName('alternative')?.childForFieldName('body') ?? null;
+  const keep = (tried ? handlers.flatMap((h) => statements(h)) : statements(refused)).find((x) => {
     const c = selfCall(x);
     const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
     return !!c && !c.target && c.method !== m && ctx.agent.methods.has(c.method) && a.length === 1 && a[0]!.text === ev;
