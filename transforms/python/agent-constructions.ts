@@ -14,6 +14,7 @@ import { parsePython } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
+import { startCallOn } from './entrypoint.js';
 import { walk } from '../../src/lang/python/syntax.js';
 
 export const agentConstructions: PythonTransform = {
@@ -33,7 +34,7 @@ export const agentConstructions: PythonTransform = {
       if (cls.node.startIndex <= ref.start && ref.end <= cls.node.endIndex) continue;
       if (inEntry) {
         const loop = repeated(ref.node.parent!);
-        if (loop) sharedName(ctx, ctx.file, ref.line, cls.name, loop);
+        if (loop && !runsToEnd(ctx, top, ref.node.parent!)) sharedName(ctx, ctx.file, ref.line, cls.name, loop);
         continue;
       }
       const fn = top.type === 'decorated_definition' ? top.childForFieldName('definition') : top;
@@ -77,6 +78,36 @@ function elsewhere(ctx: PythonTransformContext): void {
       if (loop) sharedName(ctx, rel, n.startPosition.row + 1, called === cls ? cls : `${called} (a subclass of ${cls})`, loop);
     });
   }
+}
+
+/**
+ * A restart loop (`while True: agent = Agent(); try: agent.run(); return 0 except Exception: restarts += 1`)
+ * builds one instance per round, each after the last one's loop ended: the construction is bound to a name
+ * that goes nowhere else, and the same round starts the base's loop on it (the base's own main loop method, or
+ * a legacy one the rewrite points at it), which returns only once that instance stopped. Never two at once.
+ */
+function runsToEnd(ctx: PythonTransformContext, scope: SyntaxNode, construction: SyntaxNode): boolean {
+  const bound = construction.parent?.type === 'assignment' ? construction.parent.childForFieldName('left') : null;
+  if (bound?.type !== 'identifier') return false;
+  const started = startCallOn(ctx, scope, construction);
+  const method = started?.childForFieldName('function')?.childForFieldName('attribute')?.text;
+  if (!started || !method) return false;
+  const runMethod = ctx.py.main_loop_method ?? 'run';
+  const baseLoop = (method === runMethod && !ctx.agent.methods.has(method)) || (ctx.resolved?.members.has(method) ?? false);
+  if (!baseLoop) return false;
+  // Started in the round that built it: the innermost loop around the construction holds the start call too.
+  let loop: SyntaxNode | null = construction.parent;
+  while (loop && loop.type !== 'for_statement' && loop.type !== 'while_statement') loop = loop.parent;
+  const body = loop?.childForFieldName('body');
+  if (!body || !inside(started, body)) return false;
+  // The name is only ever the receiver of its own calls there (never stored, passed or handed to a thread).
+  let escapes = false;
+  walk(body, (n) => {
+    if (escapes) return false;
+    if (n.type !== 'identifier' || n.text !== bound.text || n.id === bound.id) return;
+    if (n.parent?.type !== 'attribute' || n.parent.childForFieldName('object')?.id !== n.id) escapes = true;
+  });
+  return !escapes;
 }
 
 /** The loop or comprehension, within the same function, that runs this call more than once. */
