@@ -5,15 +5,16 @@
 //
 // Several instances in one process (`[ShardWorker(shard=i, port=7900 + 10 * i) for i in range(3)]`,
 // here or in another file of the repository, of the class or of a subclass defined there): each
-// registers with the registry under the one name the base is given, so the registry holds one entry
-// for all of them and the first to stop deregisters it for the others. The agent itself is migrated
-// as it is; the run warns, naming each such line, that those callers should give each instance a
-// name of its own.
+// starts the base with what the migrated __init__ hands it. A name built from a constructor parameter
+// differs per instance: migrated, with a warning naming the line and the contract's variables that would
+// make the instances alike again. One name for all (a literal, the class name) is a clash whatever the
+// environment (the registry keeps one entry, the first to stop deregisters it): a review item naming the line.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import { parsePython } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
+import { startCallOn } from './entrypoint.js';
 import { walk } from '../../src/lang/python/syntax.js';
 
 export const agentConstructions: PythonTransform = {
@@ -33,7 +34,7 @@ export const agentConstructions: PythonTransform = {
       if (cls.node.startIndex <= ref.start && ref.end <= cls.node.endIndex) continue;
       if (inEntry) {
         const loop = repeated(ref.node.parent!);
-        if (loop) sharedName(ctx, ctx.file, ref.line, cls.name, loop);
+        if (loop && !runsToEnd(ctx, top, ref.node.parent!)) sharedName(ctx, ctx.file, ref.line, cls.name, loop);
         continue;
       }
       const fn = top.type === 'decorated_definition' ? top.childForFieldName('definition') : top;
@@ -79,6 +80,36 @@ function elsewhere(ctx: PythonTransformContext): void {
   }
 }
 
+/**
+ * A restart loop (`while True: agent = Agent(); try: agent.run(); return 0 except Exception: restarts += 1`)
+ * builds one instance per round, each after the last one's loop ended: the construction is bound to a name
+ * that goes nowhere else, and the same round starts the base's loop on it (the base's own main loop method, or
+ * a legacy one the rewrite points at it), which returns only once that instance stopped. Never two at once.
+ */
+function runsToEnd(ctx: PythonTransformContext, scope: SyntaxNode, construction: SyntaxNode): boolean {
+  const bound = construction.parent?.type === 'assignment' ? construction.parent.childForFieldName('left') : null;
+  if (bound?.type !== 'identifier') return false;
+  const started = startCallOn(ctx, scope, construction);
+  const method = started?.childForFieldName('function')?.childForFieldName('attribute')?.text;
+  if (!started || !method) return false;
+  const runMethod = ctx.py.main_loop_method ?? 'run';
+  const baseLoop = (method === runMethod && !ctx.agent.methods.has(method)) || (ctx.resolved?.members.has(method) ?? false);
+  if (!baseLoop) return false;
+  // Started in the round that built it: the innermost loop around the construction holds the start call too.
+  let loop: SyntaxNode | null = construction.parent;
+  while (loop && loop.type !== 'for_statement' && loop.type !== 'while_statement') loop = loop.parent;
+  const body = loop?.childForFieldName('body');
+  if (!body || !inside(started, body)) return false;
+  // The name is only ever the receiver of its own calls there (never stored, passed or handed to a thread).
+  let escapes = false;
+  walk(body, (n) => {
+    if (escapes) return false;
+    if (n.type !== 'identifier' || n.text !== bound.text || n.id === bound.id) return;
+    if (n.parent?.type !== 'attribute' || n.parent.childForFieldName('object')?.id !== n.id) escapes = true;
+  });
+  return !escapes;
+}
+
 /** The loop or comprehension, within the same function, that runs this call more than once. */
 function repeated(call: SyntaxNode): string | null {
   for (let n: SyntaxNode | null = call.parent; n; n = n.parent) {
@@ -111,23 +142,48 @@ function sharedName(ctx: PythonTransformContext, file: string, line: number, wha
     );
     return;
   }
-  ctx.warnings.push(
-    `${file}:${line} builds several ${what} in one process (in ${loop}): each now starts ${ctx.profile.base_class}, which registers it ` +
-      `under one name (${given ?? 'the class name'}, or AGENT_NAME when set) for all of them, and the first to stop deregisters it; ` +
-      `give each instance a ${name}= of its own there if the registry must tell them apart${sharedPort(ctx, file === ctx.file)}`,
+  // One name for every instance is a clash whatever the environment: each registration replaces the last
+  // (the registry keeps one instance's ports) and the first instance to stop deregisters the others. The
+  // class holds no per-instance value the name is built from, so which one names an instance is a person's call;
+  // and a caller's own name= cannot reach the base (the migrated __init__ already passes it one: a TypeError).
+  const init = ctx.agent.methods.get('__init__');
+  keep(
+    ctx,
+    init ? '__init__' : ctx.agent.cls.name,
+    init ? init.node.startPosition.row + 1 : ctx.agent.cls.node.startPosition.row + 1,
+    `${file}:${line} builds several ${what} in one process (in ${loop}): ${ctx.profile.base_class} registers each under the one name it is given ` +
+      `(${given ?? 'the class name'}), so each registration replaces the last (the registry keeps one instance's ports) and the first instance to stop ` +
+      `deregisters it while the others run; build the ${name}= given to ${ctx.profile.base_class} from a constructor parameter that tells them apart` +
+      `${sharedPort(ctx, file === ctx.file)}`,
   );
 }
 
 /**
- * The environment variable that hands the base its health port (the profile's validation says which) is read by
- * every instance alike: a process started with it set binds that one port for the first instance and fails on
- * the second (EADDRINUSE). `migrate validate` starts the agent's own file with it set.
+ * The runtime contract's variables name the base's ports and are read by every instance alike: a process
+ * started with them set gives every instance one health port (the second fails to bind it, EADDRINUSE) and
+ * one self.port, which the agent's own server still binds when it does (the second fails there).
+ * `migrate validate` starts the agent's own file with them set.
  */
 function sharedPort(ctx: PythonTransformContext, ownEntry: boolean): string {
   const env = ctx.profile.validation?.health_port_env;
   if (!env) return '';
+  const bound = ownPortRead(ctx);
   return `; with ${env} set, every instance takes that one health port and the second fails to bind it` +
-    (ownEntry ? ` (\`migrate validate\` starts this file with it set, so validation fails there: the entry point has to start one instance)` : ` (a launcher that sets it for that script)`);
+    (ownEntry ? ` (\`migrate validate\` starts this file with it set, so validation fails there: the entry point has to start one instance)` : ` (a launcher that sets it for that script)`) +
+    (bound ? `; with AGENT_PORT set, every instance's self.port is that one port, which the agent's own code reads at line ${bound} (a server of its own bound there fails on the second instance)` : '');
+}
+
+/** The first line of the agent's kept code that reads self.<port keyword> (the base sets it, the environment first). */
+function ownPortRead(ctx: PythonTransformContext): number | null {
+  if (!ctx.passThrough.has('port')) return null;
+  let found: number | null = null;
+  walk(ctx.agent.cls.node, (n) => {
+    if (found !== null || n.type !== 'attribute' || n.text.replace(/\s+/g, '') !== 'self.port' || isRemoved(ctx, n)) return;
+    const p = n.parent;
+    if (p?.type === 'assignment' && p.childForFieldName('left')?.id === n.id) return;
+    found = n.startPosition.row + 1;
+  });
+  return found;
 }
 
 /** Does the expression read one of these names (an identifier, not an attribute's or a keyword's name)? */

@@ -184,7 +184,7 @@ function leavesInBranch(call: SyntaxNode): boolean {
  * The `.run()/.start()` call made on the constructed agent: `Agent(...).start()` directly,
  * or `v = Agent(...)` followed by `v.start()` in the same scope.
  */
-function startCallOn(ctx: PythonTransformContext, scope: SyntaxNode, construction: SyntaxNode): SyntaxNode | null {
+export function startCallOn(ctx: PythonTransformContext, scope: SyntaxNode, construction: SyntaxNode): SyntaxNode | null {
   let parent = construction.parent;
   // `v = A() if cond else B()`: v is bound to this construction on one of the paths.
   while (parent?.type === 'conditional_expression' || parent?.type === 'parenthesized_expression') parent = parent.parent;

@@ -994,15 +994,19 @@ function cycleFallbacks(ctx: PythonTransformContext): Set<string> {
       }
       return;
     }
-    if (n.type !== 'if_statement' || n.childForFieldName('alternative')) return;
+    if (n.type !== 'if_statement' || n.namedChildren.some((c) => c.type === 'elif_clause')) return;
+    // `if not self._send(ev): <keep>`, or `if self._send(ev): ... else: <keep>`: the refused branch.
     const cond = n.childForFieldName('condition');
-    const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
+    const alt = n.childForFieldName('alternative');
+    const negated = cond?.type === 'not_operator';
+    if (!negated && !alt) return;
+    const arg = negated ? cond!.childForFieldName('argument') : cond;
     const fnNode = arg?.type === 'call' ? arg.childForFieldName('function') : null;
     const viaModule = fnNode?.type === 'identifier' && modulePublishers(ctx).has(fnNode.text);
     const p = fnNode?.type === 'attribute' ? selfAttribute(fnNode) : viaModule ? fnNode!.text : null;
     const args = arg?.type === 'call' ? arg.childForFieldName('arguments')!.namedChildren : [];
     if (!p || !(viaModule || isPublishMethod(ctx, p)) || args.length !== 1 || args[0]!.type !== 'identifier') return;
-    for (const x of statements(n.childForFieldName('consequence'))) {
+    for (const x of statements(negated ? n.childForFieldName('consequence') : alt!.childForFieldName('body'))) {
       const c = selfCall(x);
       const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
       if (c && !c.target && c.method !== p && ctx.agent.methods.has(c.method) && !ctx.base.methods.has(c.method) && a.length === 1 && a[0]!.text === args[0]!.text) out.add(c.method);
@@ -1141,7 +1145,10 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
     return loop.value.client ? plan : handedToBase(ctx, plan);
   }
   const gathered = readCollectAccumulating(ctx);
-  if (!gathered.ok) return direct;
+  if (!gathered.ok) {
+    const each = /cannot classify/.test(direct.reason) ? perEventKeep(ctx) : null;
+    return each ? fail(each.reason, each.at) : direct;
+  }
   // The gathered events reach the bus only through the agent's transport handed to the base:
   // when no publisher can be built from it, collect() stays as it is (its publish with it).
   return handedToBase(ctx, gathered);
@@ -1248,11 +1255,36 @@ function readCollectAccumulating(ctx: PythonTransformContext): Analysis<CollectP
   const appendsText = new Map<number, SyntaxNode>();
   const callees = new Set<number>();
   let bad: { reason: string; at: number } | null = null;
+  // Where an event is published on its own with the cycle's own fallback (`if not self._send(record):
+  // self.backlog.append(record)`, in a `for` beside business statements): the failure branch only keeps
+  // the event in the legacy queue, which the base's local_queue replaces, so the statement is gathered whole.
+  const fallbacks: SyntaxNode[] = [];
+  const gatherable = (stmt: SyntaxNode): string | null => {
+    for (let c: SyntaxNode = stmt, p: SyntaxNode | null = stmt.parent; p && p.id !== fn.body.id; c = p, p = p.parent) {
+      if (handlerOfTry(p, c)) continue;
+      if (!GATHER_THROUGH.has(p.type)) return `${name}() publishes inside a ${p.type.replace(/_/g, ' ')} at line ${line(stmt)}`;
+    }
+    return null;
+  };
   walk(fn.body, (n) => {
     if (bad) return false;
     if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return n.id === fn.node.id ? undefined : false;
     if (n.type === 'yield') bad = { reason: `${name}() is a generator`, at: line(n) };
     if (n.type === 'return_statement' && !CONST_RETURN.test(n.text.trim()) && !(unused && sideEffectFree(n.namedChild(0)))) bad = { reason: `${name}() returns ${head(n)} at line ${line(n)}`, at: line(n) };
+    const each = n.type === 'if_statement' ? fallbackPublish(ctx, n) : null;
+    if (each && !each.viaModule) {
+      const outside = gatherable(n);
+      if (outside) {
+        bad = { reason: outside, at: line(n) };
+        return false;
+      }
+      const call = n.childForFieldName('condition')!.childForFieldName('argument')!;
+      publishStmts.push(n);
+      fallbacks.push(n);
+      publishers.add(each.method);
+      appendsText.set(n.id, call.childForFieldName('arguments')!.namedChildren[0]!);
+      return false;
+    }
     if (n.type !== 'call') return;
     const f = n.childForFieldName('function');
     const m = f?.type === 'attribute' ? selfAttribute(f) : null;
@@ -1271,12 +1303,10 @@ function readCollectAccumulating(ctx: PythonTransformContext): Analysis<CollectP
       bad = { reason: `${name}() publishes ${n.childForFieldName('arguments')!.text} at line ${line(n)}`, at: line(n) };
       return;
     }
-    for (let c: SyntaxNode = stmt, p: SyntaxNode | null = stmt.parent; p && p.id !== fn.body.id; c = p, p = p.parent) {
-      if (handlerOfTry(p, c)) continue;
-      if (!GATHER_THROUGH.has(p.type)) {
-        bad = { reason: `${name}() publishes inside a ${p.type.replace(/_/g, ' ')} at line ${line(n)}`, at: line(n) };
-        return;
-      }
+    const outside = gatherable(stmt);
+    if (outside) {
+      bad = { reason: outside, at: line(n) };
+      return;
     }
     publishStmts.push(stmt);
     publishers.add(m);
@@ -1290,6 +1320,7 @@ function readCollectAccumulating(ctx: PythonTransformContext): Analysis<CollectP
   walk(fn.body, (n) => {
     if (other) return false;
     if (n.type === 'function_definition' && n.id !== fn.node.id) return false;
+    if (fallbacks.includes(n)) return false;
     const a = n.type === 'attribute' ? selfAttribute(n) : null;
     if (a && transport(a) && !callees.has(n.id)) other = n;
   });
@@ -1314,7 +1345,8 @@ function readCollectAccumulating(ctx: PythonTransformContext): Analysis<CollectP
     ok: true,
     value: {
       fn, publishStmts, drainStmts, events: list, returns, block: body, append: last.type !== 'return_statement', counters: [],
-      publishers: [...publishers], resultChecked: false, moduleFns: [], accumulate: { name: list, at, appends },
+      // A fallback acted on the publish's answer: a falsy one was a failure, which publish() still sees.
+      publishers: [...publishers], resultChecked: fallbacks.length > 0, moduleFns: [], accumulate: { name: list, at, appends },
     },
   };
 }
@@ -1973,6 +2005,57 @@ function branchOnPublish(ctx: PythonTransformContext, s: SyntaxNode): { call: Sy
 }
 
 /**
+ * `for line in ...: ...; if not self._send(record): self.backlog.append(record)` that no other reading
+ * classifies: a per-event publish inside the cycle's loop whose refused event the cycle keeps itself, in a
+ * store other methods also use (loaded at start, saved at shutdown). Gathering the event (the base publishing
+ * the cycle's events together and queueing a refused batch) is sound only once that store is the base's
+ * local_queue with those uses kept: a person's call. Names the loop, the publish, the keep and each other use.
+ */
+function perEventKeep(ctx: PythonTransformContext): { reason: string; at: number } | null {
+  const name = cycleMethod(ctx);
+  const fn = ctx.agent.methods.get(name);
+  if (!fn) return null;
+  let found: { reason: string; at: number } | null = null;
+  walk(fn.body, (n) => {
+    if (found || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return n.id === fn.node.id ? undefined : false;
+    if (n.type !== 'if_statement' || n.childForFieldName('alternative')) return;
+    const cond = n.childForFieldName('condition');
+    const call = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
+    const m = call?.type === 'call' ? selfAttribute(call.childForFieldName('function')!) : null;
+    const args = call?.type === 'call' ? call.childForFieldName('arguments')!.namedChildren : [];
+    const ev = args.length === 1 && args[0]!.type === 'identifier' ? args[0]!.text : null;
+    // A keep the base's local_queue replaces is gathered (readCollectAccumulating): not this one.
+    if (!m || !ev || !isPublish(ctx, m) || !isTransport(ctx, m) || fallbackPublish(ctx, n)) return;
+    let loop: SyntaxNode | null = null;
+    for (let p = n.parent; p && p.id !== fn.body.id && !loop; p = p.parent) if (p.type === 'for_statement' || p.type === 'while_statement') loop = p;
+    if (!loop) return;
+    const keepStmt = statements(n.childForFieldName('consequence')).find((x) => !isTrivial(x));
+    const kc = keepStmt?.type === 'expression_statement' && keepStmt.namedChild(0)?.type === 'call' ? keepStmt.namedChild(0)! : null;
+    const kf = kc?.childForFieldName('function');
+    // The store the event is kept in: `self.backlog.append(ev)` -> backlog; `self._spool(ev)` -> _spool.
+    const store = kf?.type === 'attribute' ? selfAttribute(kf.childForFieldName('object')!) ?? selfAttribute(kf) : null;
+    if (!keepStmt || !store) return;
+    // Who re-sends the store (a method reading it that calls the same publish), who else uses it (loads, saves).
+    const resends = (f: PyFunction) => isDrain(ctx, f.name) || ctx.refs.of(m).some((r) => r.kind === 'attribute' && f.outer.startIndex <= r.start && r.end <= f.outer.endIndex);
+    const others = [...ctx.agent.methods.values()].filter((f) => ![fn.name, m, store, '__init__'].includes(f.name) && readsStore(f, new Set([store])));
+    const drains = others.filter(resends).map((f) => `${f.name}() (line ${f.line})`);
+    const users = others.filter((f) => !resends(f)).map((f) => `${f.name}() (line ${f.line})`);
+    const at = line(keepStmt);
+    found = {
+      at: line(n),
+      reason:
+        `${name}() publishes each ${ev} from inside its ${loop.type === 'for_statement' ? 'for' : 'while'} loop (line ${line(loop)}: ${loop.text.split('\n')[0]!.trim()}) ` +
+        `and keeps a refused one itself (line ${at}: ${keepStmt.text.split('\n')[0]!.trim()}) in self.${store}` +
+        (drains.length ? `, re-sent by ${drains.join(', ')}` : '') +
+        (users.length ? `, which ${users.join(', ')} also use` : '') +
+        `; under ${ctx.profile.base_class} the events ${HOOK}() returns are published together after the cycle and a refused batch goes to the base's local_queue: ` +
+        `gathering each ${ev} there needs self.${store} handed to the base as its local_queue${users.length ? ' with those uses kept' : ''}, decided by hand`,
+    };
+  });
+  return found;
+}
+
+/**
  * `if not self._publish(t): self.queue.enqueue(t, key); log` where no method of the agent re-sends
  * self.queue (not drainedQueuePut): the refused event is kept for someone else to send (a module-level
  * queue another class of the file drains). Under the base a failed publish goes to its local_queue
@@ -2021,16 +2104,21 @@ function undrainedFallback(ctx: PythonTransformContext, name: string, s: SyntaxN
  * Names the keep, its method, each re-sender and where it runs, by line.
  */
 function spooledFallback(ctx: PythonTransformContext, name: string, s: SyntaxNode): { reason: string; at: number } | null {
-  if (s.type !== 'if_statement' || s.namedChildren.some((c) => c.type === 'elif_clause')) return null;
-  const cond = s.childForFieldName('condition')!;
-  const negated = cond.type === 'not_operator';
-  const call = negated ? cond.childForFieldName('argument') : cond;
+  // The raising twin, `try: self._post(batch); self.sent += 1 except OSError: self._spool(batch)`: the same keep
+  // in a handler, of what the publish raised on.
+  const tried = s.type === 'try_statement' ? statements(s.childForFieldName('body')).map((x) => selfCall(x)).find((c) => c && !c.target && isPublish(ctx, c.method)) : null;
+  if (s.type !== 'if_statement' && !tried) return null;
+  if (s.namedChildren.some((c) => c.type === 'elif_clause')) return null;
+  const cond = tried ? null : s.childForFieldName('condition')!;
+  const negated = cond?.type === 'not_operator';
+  const call = tried ? tried.call : negated ? cond!.childForFieldName('argument') : cond;
   const m = call?.type === 'call' ? selfAttribute(call.childForFieldName('function')!) : null;
   const args = call?.type === 'call' ? call.childForFieldName('arguments')!.namedChildren : [];
   const ev = args.length === 1 && args[0]!.type === 'identifier' ? args[0]!.text : null;
   if (!m || !ev || !isPublish(ctx, m) || !isTransport(ctx, m)) return null;
-  const refused = negated ? s.childForFieldName('consequence') : s.childForFieldName('alternative')?.childForFieldName('body') ?? null;
-  const keep = statements(refused).find((x) => {
+  const handlers = tried ? s.namedChildren.filter((c) => c.type === 'except_clause' || c.type === 'except_group_clause').map((h) => h.namedChildren.find((c) => c.type === 'block') ?? null) : [];
+  const refused = tried ? null : negated ? s.childForFieldName('consequence') : s.childForFieldName('alternative')?.childForFieldName('body') ?? null;
+  const keep = (tried ? handlers.flatMap((h) => statements(h)) : statements(refused)).find((x) => {
     const c = selfCall(x);
     const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
     return !!c && !c.target && c.method !== m && ctx.agent.methods.has(c.method) && a.length === 1 && a[0]!.text === ev;
@@ -2088,15 +2176,24 @@ function pureKeyCall(ctx: PythonTransformContext, call: SyntaxNode): boolean {
  * The publish method (or function), the event handed to it, and whether it is a module function.
  */
 function fallbackPublish(ctx: PythonTransformContext, s: SyntaxNode): { method: string; ev: string; viaModule: boolean } | null {
-  if (s.type !== 'if_statement' || s.childForFieldName('alternative')) return null;
+  if (s.type !== 'if_statement' || s.namedChildren.some((c) => c.type === 'elif_clause')) return null;
   const cond = s.childForFieldName('condition');
-  const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
+  const alt = s.childForFieldName('alternative');
+  // `if self._post(batch): <log> else: <log>; self._spool(batch)`: the same fallback on the refused answer,
+  // written as a branch (what `try: self._post(batch) except ...: self._spool(batch)` is for a raising publish),
+  // when the accepted branch only logs (a counter there is business the gathered form would lose).
+  const negated = cond?.type === 'not_operator';
+  const sent = negated ? alt?.childForFieldName('body') ?? null : s.childForFieldName('consequence');
+  const logOnly = (x: SyntaxNode) => x.type === 'pass_statement' || x.type === 'comment' || isLogCall(expressionOf(x));
+  if (!negated && !alt) return null;
+  if (sent && !statements(sent).filter((x) => !isDocstring(x)).every(logOnly)) return null;
+  const arg = negated ? cond!.childForFieldName('argument') : cond;
   const fnNode = arg?.type === 'call' ? arg.childForFieldName('function') : null;
   // `if not publish(batch): self._queue_batch(batch)` with a module publish function too.
   const viaModule = fnNode?.type === 'identifier' && modulePublishers(ctx).has(fnNode.text);
   const m = fnNode?.type === 'attribute' ? selfAttribute(fnNode) : viaModule ? fnNode!.text : null;
   const args = arg?.type === 'call' ? arg.childForFieldName('arguments')!.namedChildren : [];
-  const inner = statements(s.childForFieldName('consequence')).filter((x) => !isDocstring(x));
+  const inner = statements(negated ? s.childForFieldName('consequence') : alt!.childForFieldName('body')).filter((x) => !isDocstring(x));
   const ev = args.length === 1 && args[0]!.type === 'identifier' ? args[0]!.text : null;
   if (!m || !ev || !(viaModule || (isPublish(ctx, m) && isTransport(ctx, m)))) return null;
   const fallback = (x: SyntaxNode) => {
@@ -2109,7 +2206,7 @@ function fallbackPublish(ctx: PythonTransformContext, s: SyntaxNode): { method: 
   };
   // Or the failed event kept in the agent's own unsent store, which only the drain reads
   // (`self.pending[self.next_seq] = t; self.next_seq += 1; if len(self.pending) > N: del ...`).
-  const store = !inner.some(fallback) && unsentStore(ctx, s, inner, ev);
+  const store = !alt && !inner.some(fallback) && unsentStore(ctx, s, inner, ev);
   const queued = inner.some(fallback) && inner.every((x) => fallback(x) || (isTrivial(x) && !x.text.startsWith('return')));
   return store || queued ? { method: m, ev, viaModule } : null;
 }

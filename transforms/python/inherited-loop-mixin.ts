@@ -8,6 +8,8 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { keep } from '../../src/lang/python/transform-context.js';
 import { baseName } from '../../src/lang/python/module-model.js';
 import { loopMixinFlag } from '../../src/analysis/loop-mixin.js';
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import { walk } from '../../src/lang/python/syntax.js';
 
 const label = 'inherited-loop-mixin';
 
@@ -24,8 +26,14 @@ export const inheritedLoopMixin: PythonTransform = {
     const where = `${name}.run() (${file}:${line})`;
     const main = ctx.py.main_loop_method ?? 'run';
     if (main !== 'run' || !ctx.base.methods.has('run')) {
+      // What a person moves: the agent's methods the mixin's loop calls, and the hook the base's loop calls instead.
+      const hooks = parent.calls.filter((m) => cls.methods.has(m)).map((m) => `self.${m}() (line ${cls.methods.get(m)!.line})`);
+      const cycle = ctx.py.hooks?.find((h) => h !== 'setup' && h !== 'shutdown' && !/validate|enrich/.test(h));
       keep(ctx, name, cls.line,
-        `${where} is the agent's main loop, inherited, but ${base}'s main loop is ${main}(), which does not run it: move the loop's body onto ${base}'s loop by hand`);
+        `${where} is the agent's main loop, inherited, but ${base}'s main loop is ${main}(), which does not run it` +
+          (hooks.length ? `: its \`while self.${flag}:\` calls ${hooks.join(', ')} with the mixin's own pacing and failure handling` : '') +
+          (cycle ? `, where ${base} calls ${cycle}() once a cycle and stops on its own stop()` : '') +
+          `: move the loop's body onto ${base}'s loop by hand`);
       return;
     }
     const clearing = flagClearedOnStop(ctx, flag);
@@ -43,7 +51,7 @@ export const inheritedLoopMixin: PythonTransform = {
 };
 
 /** The agent's first parent (in the bases' order, before the base) that is a loop mixin, with its run()'s line and flag. */
-function loopParent(ctx: PythonTransformContext): { name: string; file: string; line: number; flag: string } | null {
+function loopParent(ctx: PythonTransformContext): { name: string; file: string; line: number; flag: string; calls: string[] } | null {
   const target = ctx.profile.base_class;
   for (const b of ctx.agent.cls.bases) {
     const name = baseName(b);
@@ -57,7 +65,7 @@ function loopParent(ctx: PythonTransformContext): { name: string; file: string; 
       if (found.cls.methods.has('run')) return null;
       continue;
     }
-    return { name, file: found.file, line: found.cls.methods.get('run')!.line, flag };
+    return { name, file: found.file, line: found.cls.methods.get('run')!.line, flag, calls: selfCalls(found.cls.methods.get('run')!.body) };
   }
   return null;
 }
@@ -80,4 +88,16 @@ function flagClearedOnStop(ctx: PythonTransformContext, flag: string): string | 
     for (const next of b.signalCalls.graph.get(m) ?? []) queue.push(next);
   }
   return null;
+}
+
+/** The methods called on self in the body, in order, once each (`self.poll_once()`). */
+function selfCalls(body: SyntaxNode): string[] {
+  const out: string[] = [];
+  walk(body, (n) => {
+    if (n.type !== 'call') return;
+    const f = n.childForFieldName('function');
+    const m = f?.type === 'attribute' && f.childForFieldName('object')?.text === 'self' ? f.childForFieldName('attribute')!.text : null;
+    if (m && !out.includes(m)) out.push(m);
+  });
+  return out;
 }
