@@ -157,7 +157,7 @@ class HeavyFirst extends BaseSequencer {
  * floor is the CPU, 1,516 CPU-s over 2 cores. Each file keeps its own process and event loop.
  * Concurrent tests inside one file share it, so they are bounded: python-hardened's Phase 5 parts
  * (each case with its own environment and output streams, test/helpers/python-hardened.ts), the
- * TypeScript runtime cases and faults/agent-children run three at a time; an earlier try of
+ * TypeScript runtime cases four, faults/agent-children three at a time; an earlier try of
  * concurrent Phase 5 failed agent windows under load. MIGRATE_TEST_FORKS=N sets another count.
  */
 const FORKS = Math.max(1, Number(process.env.MIGRATE_TEST_FORKS) || 3);

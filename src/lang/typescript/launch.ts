@@ -84,6 +84,11 @@ export async function compileForLaunch(root: string, file: string, profile: Prof
       noEmitOnError: false,
       allowJs: true,
       resolveJsonModule: true,
+      // The launch only runs the JavaScript (type errors never stop it: noEmitOnError is off, and
+      // verify type-checks the output elsewhere), yet emit type-checked every file of the program
+      // first. Without that pass the compiler marks only what import elision needs: the same
+      // JavaScript (all 96 compiles of the runtime fixture cases byte-identical), ~13 % less CPU.
+      noCheck: true,
     };
     const host = ts.createCompilerHost(options);
     // The repository may not hold the base yet: serve the reference template where it is imported from.

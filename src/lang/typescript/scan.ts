@@ -32,7 +32,7 @@ import {
 import { calleeText, descendantsOfKind, descendantsOfKinds, fileClasses, kindTest, lastName, isFunctionValue, memberName, thisMembers, type ClassLike, type FileClass } from './syntax.js';
 import { prototypeToClass } from './prototype-class.js';
 import { prototypeUsedAsFunction, referenceSearchFiles } from './references.js';
-import { compilerOptionsFor, typeRoots } from './project.js';
+import { compilerOptionsFor, shareLibraryDeclarations, typeRoots } from './project.js';
 import { hasAgentInfrastructure } from './family.js';
 import { isV2, legacyPath, TS_EXTENSIONS, v2Path } from './paths.js';
 
@@ -148,6 +148,9 @@ export async function scanTypeScript(root: string, files: string[], profile: Pro
     compilerOptions: { ...compilerOptionsFor(root), ...(cfg?.options ?? {}), noEmit: true, allowJs: true, checkJs: false, typeRoots: typeRoots(), types: ['node'] },
     skipAddingFilesFromTsConfig: true,
   });
+  // The checker that resolves base classes reads @types/node and the lib files: parsed once per
+  // process (as the rewrite and verify do), not again at every scan (validate scans each time).
+  shareLibraryDeclarations(project);
   const sources: SourceFile[] = [];
   for (const f of candidates) {
     sources.push(project.addSourceFileAtPath(f));
