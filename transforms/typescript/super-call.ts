@@ -29,6 +29,12 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   } else if (registered && !ctx.cls.isAbstract() && !sameName(registered.value, ctx.className)) {
     args.set(nameKey, registered.value);
     ctx.warnings.push(`${registered.method}() registered as ${registered.value} (line ${registered.line}), not as the class name ${ctx.className}: passed to the base as ${nameKey}, so the registry entry keeps its name`);
+  } else if (registered && !registered.runtime && ctx.cls.isAbstract() && textReadsCtorParameter(ctx, registered.value)) {
+    // An abstract parent registering the name each subclass hands to its constructor
+    // (`super({ name: 'fx-rates', ... })` → `name: this.opts.name`): the registry knew each agent
+    // by that name, not by its class name, so that name goes to the base.
+    args.set(nameKey, registered.value);
+    ctx.warnings.push(`${registered.method}() registered as ${registered.value} (line ${registered.line}), the name each subclass gives ${ctx.className}'s constructor, not its class name: passed to the base as ${nameKey}, so each subclass's registry entry keeps its name`);
   }
   const params = ctx.ctor ? ctx.ctor.getParameters() : [];
   const passThrough = ctx.ts.super_call.pass_through ?? {};
@@ -432,14 +438,27 @@ function widenedParameter(ctx: TsRewriteContext, p: ParameterDeclaration, names:
 
 /** Does the expression read a parameter of the constructor (or a name it destructures)? */
 function readsCtorParameter(ctx: TsRewriteContext, value: Node): boolean {
+  const params = ctorParameterNames(ctx);
+  const ids = Node.isIdentifier(value) ? [value] : value.getDescendantsOfKind(SyntaxKind.Identifier);
+  return ids.some((id) => params.has(id.getText()) && !(Node.isPropertyAccessExpression(id.getParent()!) && (id.getParent() as import('ts-morph').PropertyAccessExpression).getNameNode() === id));
+}
+
+/** The constructor's parameter names, destructured options included. */
+function ctorParameterNames(ctx: TsRewriteContext): Set<string> {
   const params = new Set<string>();
   for (const p of ctx.ctor?.getParameters() ?? []) {
     const n = p.getNameNode();
     if (Node.isIdentifier(n)) params.add(n.getText());
     else for (const b of descendantsOfKind(n, SyntaxKind.BindingElement)) params.add(b.getName());
   }
-  const ids = Node.isIdentifier(value) ? [value] : value.getDescendantsOfKind(SyntaxKind.Identifier);
-  return ids.some((id) => params.has(id.getText()) && !(Node.isPropertyAccessExpression(id.getParent()!) && (id.getParent() as import('ts-morph').PropertyAccessExpression).getNameNode() === id));
+  return params;
+}
+
+/** `opts.name`, `name`: a value (as text) read off a constructor parameter, not off a property named like one. */
+function textReadsCtorParameter(ctx: TsRewriteContext, text: string): boolean {
+  const params = ctorParameterNames(ctx);
+  const code = text.replace(/(['"`])(?:\\.|(?!\1)[^\\])*\1/g, '');
+  return [...code.matchAll(/(?<![\w$.])[A-Za-z_$][\w$]*/g)].some((m) => params.has(m[0]));
 }
 
 /** `this.x = value;` statements at the top level of the constructor. */
