@@ -656,18 +656,36 @@ function envRead(value: Node, env: string): Node | undefined {
 function moveOffBaseEnv(ctx: TsRewriteContext, value: Node, name: string, holder: string): number | null {
   const env = ctx.healthPortEnv;
   const read = envRead(value, env)!;
-  const fallback = read.getAncestors().find((a): a is import('ts-morph').BinaryExpression =>
-    Node.isBinaryExpression(a) && [SyntaxKind.QuestionQuestionToken, SyntaxKind.BarBarToken].includes(a.getOperatorToken().getKind()) && a.getStart() >= value.getStart());
-  const right = fallback?.getRight();
-  const literal = right && (Node.isNumericLiteral(right) || Node.isStringLiteral(right)) && /^\d+$/.test(right.getLiteralText()) ? Number(right.getLiteralText()) : null;
+  const isFallback = (a: Node): a is import('ts-morph').BinaryExpression =>
+    Node.isBinaryExpression(a) && [SyntaxKind.QuestionQuestionToken, SyntaxKind.BarBarToken].includes(a.getOperatorToken().getKind()) && a.getStart() >= value.getStart();
+  const near = read.getAncestors().find(isFallback);
+  // `options.port ?? X ?? 7690` parses as `(options.port ?? X) ?? 7690`: the nearest fallback's
+  // right is X itself, and the literal is the next one's.
+  const before = near && near.getRight() === read ? near : undefined;
+  const outer = before?.getParent();
+  const fallback = near && portLiteral(near.getRight()) !== null ? near : outer && isFallback(outer) && outer.getLeft() === before ? outer : undefined;
+  const literal = fallback ? portLiteral(fallback.getRight()) : null;
   const line = value.getStartLineNumber();
   if (literal === null) {
     ctx.kept.push({ symbol: name, line, reason: `${holder} stays and listens on ${name} (${value.getText()}), the ${env} the base now binds for /health: both bind one port at start (EADDRINUSE); give ${holder} a port of its own, or serve its routes from the base` });
     return null;
   }
+  // A value given before the variable (the caller's `options.port`) still wins: only the variable
+  // leaves the chain, which then reads `options.port ?? 7690`.
+  if (before && fallback !== near) {
+    ctx.edits.replace(before.getStart(), before.getEnd(), before.getLeft().getText());
+    const now = value.getText().replace(before.getText(), before.getLeft().getText());
+    ctx.kept.push({ symbol: name, line, reason: `${holder} stays and listened on ${name} = ${value.getText()}, the ${env} the base now binds for /health: it now listens on ${now} (${literal}, its legacy default, unless given a port), so the two do not bind one port; clients that read its other routes on ${env} must move to ${literal} (or those routes move into the base), and ${env} must not be set to ${literal}` });
+    return literal;
+  }
   ctx.edits.replace(value.getStart(), value.getEnd(), String(literal));
   ctx.kept.push({ symbol: name, line, reason: `${holder} stays and listened on ${name} = ${value.getText()}, the ${env} the base now binds for /health: it now listens on ${literal}, its legacy default, so the two do not bind one port; clients that read its other routes on ${env} must move to ${literal} (or those routes move into the base), and ${env} must not be set to ${literal}` });
   return literal;
+}
+
+/** 7311 or '7311': a port given as a literal. */
+function portLiteral(n: Node): number | null {
+  return (Node.isNumericLiteral(n) || Node.isStringLiteral(n)) && /^\d+$/.test(n.getLiteralText()) ? Number(n.getLiteralText()) : null;
 }
 
 /** What this file's `new Class(...)` calls pass for the constructor parameter (or destructured option) `local`. */
