@@ -263,33 +263,44 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   const argText = `{ ${[...args.values()].map((v, i) => (i === 0 ? nameArg : v)).join(', ')} }`;
   const existing = body?.getDescendantsOfKind(SyntaxKind.SuperKeyword).find((k) => Node.isCallExpression(k.getParent()));
   if (ctx.parent.kind === 'family') {
+    if (ctx.hints.beforeSuper) ctx.warnings.push(ctx.hints.beforeSuper.unplaced);
     familySuper(ctx, existing?.getParent() as CallExpression | undefined, args, argText);
     return;
   }
   ctx.generated.push(argText);
+  // What the constructor must do just before super() (set AGENT_PORT for the base to read).
+  const pre = ctx.hints.beforeSuper;
+  const preLines = (indent: string) => (pre ? `${pre.statement.split('\n').join(`\n${indent}`)}\n${indent}` : '');
+  const preSaid = (placed: boolean) => pre && ctx.warnings.push(placed ? pre.placed : pre.unplaced);
   if (existing) {
     // The class called its old parent's constructor: it now passes the base's options there.
     if (ctx.parent.kind === 'event-emitter' || ctx.parent.kind === 'old-base') {
+      const stmt = existing.getParent()!.getParent()!;
+      if (pre && Node.isExpressionStatement(stmt)) ctx.edits.insert(stmt.getStart(), preLines(indentAt(ctx.text, stmt.getStart())));
+      preSaid(Node.isExpressionStatement(stmt));
       replaceSuperArguments(ctx, existing.getParent() as CallExpression, args);
       carryAfterSuper(ctx, existing.getParent() as CallExpression);
-    }
+    } else preSaid(false);
     return; // else it already reached the base
   }
   if (ctx.ctor && body && Node.isBlock(body)) {
     const stmts = body.getStatements();
     const open = body.getStart() + 1;
     const indent = stmts.length > 0 ? indentAt(ctx.text, stmts[0]!.getStart()) : indentAt(ctx.text, ctx.ctor.getStart()) + ctx.unit;
+    preSaid(true);
     if (ctx.superAfter && stmts.includes(ctx.superAfter as (typeof stmts)[number])) {
       // A value passed to the base reads a local the constructor declares first: super() follows it.
-      ctx.edits.insert(ctx.superAfter.getEnd(), `\n${indentAt(ctx.text, ctx.superAfter.getStart())}super(${argText});`);
+      const at = indentAt(ctx.text, ctx.superAfter.getStart());
+      ctx.edits.insert(ctx.superAfter.getEnd(), `\n${at}${preLines(at)}super(${argText});`);
     } else if (stmts.length === 0 && !ctx.text.slice(open, body.getEnd() - 1).includes('\n')) {
       // `constructor(private port = 1) {}` → a body with one statement.
-      ctx.edits.replace(open, body.getEnd() - 1, `\n${indent}super(${argText});\n${indentAt(ctx.text, ctx.ctor.getStart())}`);
+      ctx.edits.replace(open, body.getEnd() - 1, `\n${indent}${preLines(indent)}super(${argText});\n${indentAt(ctx.text, ctx.ctor.getStart())}`);
     } else {
-      ctx.edits.insert(open, `\n${indent}super(${argText});`);
+      ctx.edits.insert(open, `\n${indent}${preLines(indent)}super(${argText});`);
     }
     return;
   }
+  preSaid(false);
   // No constructor: the old base's parameters (base-to-base), or one that forwards options.
   const fromOld = oldBaseConstructor(ctx, args, nameKey);
   if (fromOld) {
@@ -455,7 +466,7 @@ function ctorParameterNames(ctx: TsRewriteContext): Set<string> {
 }
 
 /** `opts.name`, `name`: a value (as text) read off a constructor parameter, not off a property named like one. */
-function textReadsCtorParameter(ctx: TsRewriteContext, text: string): boolean {
+export function textReadsCtorParameter(ctx: TsRewriteContext, text: string): boolean {
   const params = ctorParameterNames(ctx);
   const code = text.replace(/(['"`])(?:\\.|(?!\1)[^\\])*\1/g, '');
   return [...code.matchAll(/(?<![\w$.])[A-Za-z_$][\w$]*/g)].some((m) => params.has(m[0]));
