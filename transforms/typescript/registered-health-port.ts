@@ -54,6 +54,7 @@ export function registeredHealthPort(ctx: TsRewriteContext, name: string, body: 
         statement: `// ${name}() registered the health port as the agent's port; the base registers ${AGENT_PORT} there and binds nothing on it.\nprocess.env.${AGENT_PORT} = process.env.${ctx.healthPortEnv}?.trim() || String(${given});`,
         placed: `${name}() registered the health port as the agent's port (port: ${value}, line ${line}), and the agent listens on no port of its own: the constructor sets ${AGENT_PORT} just before super() to the health port the base serves (${ctx.healthPortEnv}, else ${given}), so the base registers it as port, as the legacy did`,
         unplaced,
+        env: AGENT_PORT,
       };
       return;
     }

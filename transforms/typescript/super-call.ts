@@ -13,6 +13,7 @@ import { callerList } from '../../src/lang/typescript/context.js';
 import { descendantsOfKind, envName, isJsFile, namesDeclaredInFunctions, thisMember } from '../../src/lang/typescript/syntax.js';
 import { tsPortDefault, tsTextDefault } from '../../src/lang/typescript/port-defaults.js';
 import { stopAfterSuperAsOnStop } from './stop-after-super.js';
+import { reportSharedEnvDefault } from './shared-env-default.js';
 
 export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   const nameKey = ctx.ts.super_call.name_property;
@@ -271,7 +272,12 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   // What the constructor must do just before super() (set AGENT_PORT for the base to read).
   const pre = ctx.hints.beforeSuper;
   const preLines = (indent: string) => (pre ? `${pre.statement.split('\n').join(`\n${indent}`)}\n${indent}` : '');
-  const preSaid = (placed: boolean) => pre && ctx.warnings.push(placed ? pre.placed : pre.unplaced);
+  const preSaid = (placed: boolean) => {
+    if (!pre) return;
+    ctx.warnings.push(placed ? pre.placed : pre.unplaced);
+    // Set for the whole process, as a default before the class is: another agent built later in it reads it too.
+    if (placed) reportSharedEnvDefault(ctx, pre.env, pre.statement.split('\n').pop()!.replace(/;$/, ''), 'in the constructor, before super(),');
+  };
   if (existing) {
     // The class called its old parent's constructor: it now passes the base's options there.
     if (ctx.parent.kind === 'event-emitter' || ctx.parent.kind === 'old-base') {
