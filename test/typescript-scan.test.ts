@@ -38,6 +38,8 @@ beforeAll(async () => {
   // A pm2 mailer another file builds on the prototype way: the run skips it, so the scan must.
   put('services/mailer.js', fx('prototype-subclassed-elsewhere', 'input.js'));
   put('lib/priority-mailer.js', fx('prototype-subclassed-elsewhere', 'lib/priority-mailer.js'));
+  // A service whose state lives in a closure factory's scope: no class, but no helper module either.
+  put('services/sms-dispatcher.cjs', fx('closure-factory-service', 'input.cjs'));
   put('lib/parents.ts', [
     "import { BaseAgent as Base } from '../common/core/base-agent.js';",
     'export abstract class ServiceBase extends Base {',
@@ -137,6 +139,7 @@ describe('TypeScript scan', () => {
     expect(skip('common/core/base-agent.ts')).toMatch(/defines BaseAgent itself/);
     expect(skip('agents/helpers.ts')).toMatch(/no class/);
     expect(skip('agents/alert_relay.js')).toMatch(/^prototype-style constructor function AlertRelay \(line 7; enqueue, flush, startHealth, start, stop on its prototype\), not a class: rewrite it as a class/);
+    expect(skip('services/sms-dispatcher.cjs')).toBe('closure factory createDispatcher (line 16) returns { start, stop } over a server and a timer of its own, not a class: rewrite it as a class to migrate it');
     expect(skip('services/mailer.js')).toMatch(/^prototype-style constructor function Mailer, not a class: rewrite it as a class to migrate it \(not converted automatically: lib\/priority-mailer\.js:7/);
     expect(agent('Mailer')).toBeUndefined();
     expect(skip('agents/types.ts')).toMatch(/type-only/);

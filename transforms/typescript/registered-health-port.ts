@@ -12,6 +12,7 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { descendantsOfKind } from '../../src/lang/typescript/syntax.js';
 import { topLevelStatement } from './health-host.js';
 import { reportSharedEnvDefault } from './shared-env-default.js';
+import { textReadsCtorParameter } from './super-call.js';
 
 const AGENT_PORT = 'AGENT_PORT';
 
@@ -41,10 +42,23 @@ export function registeredHealthPort(ctx: TsRewriteContext, name: string, body: 
       );
       return;
     }
-    ctx.warnings.push(
+    const unplaced =
       `${name}() registered the health port as the agent's port (port: ${value}, line ${line}); the base registers ${AGENT_PORT} as port, where this agent listens on nothing, ` +
-        `and the health port as health_check_port: callers that take port from the registry must read health_check_port (or deploy it with ${AGENT_PORT} equal to ${ctx.healthPortEnv})`,
-    );
+      `and the health port as health_check_port: callers that take port from the registry must read health_check_port (or deploy it with ${AGENT_PORT} equal to ${ctx.healthPortEnv})`;
+    // The health port each construction is given (`this.opts.healthPort`, a family parent's
+    // subclasses each passing their own): known just before super(), from the constructor's
+    // parameters, where the constructor sets AGENT_PORT to it before the base reads it.
+    const given = served && !new RegExp(`\\b${AGENT_PORT}\\b`).test(ctx.text) ? ctx.constantValue(healthExpr) : null;
+    if (given && !/\bthis\b/.test(given) && textReadsCtorParameter(ctx, given)) {
+      ctx.hints.beforeSuper = {
+        statement: `// ${name}() registered the health port as the agent's port; the base registers ${AGENT_PORT} there and binds nothing on it.\nprocess.env.${AGENT_PORT} = process.env.${ctx.healthPortEnv}?.trim() || String(${given});`,
+        placed: `${name}() registered the health port as the agent's port (port: ${value}, line ${line}), and the agent listens on no port of its own: the constructor sets ${AGENT_PORT} just before super() to the health port the base serves (${ctx.healthPortEnv}, else ${given}), so the base registers it as port, as the legacy did`,
+        unplaced,
+        env: AGENT_PORT,
+      };
+      return;
+    }
+    ctx.warnings.push(unplaced);
     return;
   }
 }

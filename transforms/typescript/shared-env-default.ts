@@ -7,13 +7,13 @@
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { sharedProcessClasses } from '../../src/lang/typescript/references.js';
 
-export function reportSharedEnvDefault(ctx: TsRewriteContext, env: string, statement: string): void {
+export function reportSharedEnvDefault(ctx: TsRewriteContext, env: string, statement: string, placed = 'before the class'): void {
   const shared = sharedProcessClasses(ctx.root, ctx.file, ctx.className, env, ctx.baseClass);
   if (shared.length === 0) return;
   const where = shared.slice(0, 3).map((s) => `${s.file}:${s.line} (new ${s.other}, ${s.otherFile})`).join(', ');
   ctx.kept.push({
     symbol: `process.env.${env} default`,
     line: ctx.cls.getStartLineNumber(),
-    reason: `\`${statement}\` before the class sets ${env} for the whole process, and ${where} ${shared.length === 1 ? 'constructs another class' : 'construct other classes'} reading ${env} in a process that imports this agent: ${shared.length === 1 ? 'it gets' : 'they get'} this agent's value too (the legacy kept it to this agent); give ${shared.length === 1 ? 'that class' : 'those classes'} ${env} of ${shared.length === 1 ? 'its' : 'their'} own, or run the agents in processes of their own`,
+    reason: `\`${statement}\` ${placed} sets ${env} for the whole process, and ${where} ${shared.length === 1 ? 'constructs another class' : 'construct other classes'} reading ${env} in a process that imports this agent: ${shared.length === 1 ? 'it gets' : 'they get'} this agent's value too (the legacy kept it to this agent); give ${shared.length === 1 ? 'that class' : 'those classes'} ${env} of ${shared.length === 1 ? 'its' : 'their'} own, or run the agents in processes of their own`,
   });
 }

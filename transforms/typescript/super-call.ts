@@ -13,6 +13,7 @@ import { callerList } from '../../src/lang/typescript/context.js';
 import { descendantsOfKind, envName, isJsFile, namesDeclaredInFunctions, thisMember } from '../../src/lang/typescript/syntax.js';
 import { tsPortDefault, tsTextDefault } from '../../src/lang/typescript/port-defaults.js';
 import { stopAfterSuperAsOnStop } from './stop-after-super.js';
+import { reportSharedEnvDefault } from './shared-env-default.js';
 
 export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   const nameKey = ctx.ts.super_call.name_property;
@@ -29,6 +30,12 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   } else if (registered && !ctx.cls.isAbstract() && !sameName(registered.value, ctx.className)) {
     args.set(nameKey, registered.value);
     ctx.warnings.push(`${registered.method}() registered as ${registered.value} (line ${registered.line}), not as the class name ${ctx.className}: passed to the base as ${nameKey}, so the registry entry keeps its name`);
+  } else if (registered && !registered.runtime && ctx.cls.isAbstract() && textReadsCtorParameter(ctx, registered.value)) {
+    // An abstract parent registering the name each subclass hands to its constructor
+    // (`super({ name: 'fx-rates', ... })` → `name: this.opts.name`): the registry knew each agent
+    // by that name, not by its class name, so that name goes to the base.
+    args.set(nameKey, registered.value);
+    ctx.warnings.push(`${registered.method}() registered as ${registered.value} (line ${registered.line}), the name each subclass gives ${ctx.className}'s constructor, not its class name: passed to the base as ${nameKey}, so each subclass's registry entry keeps its name`);
   }
   const params = ctx.ctor ? ctx.ctor.getParameters() : [];
   const passThrough = ctx.ts.super_call.pass_through ?? {};
@@ -257,33 +264,49 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   const argText = `{ ${[...args.values()].map((v, i) => (i === 0 ? nameArg : v)).join(', ')} }`;
   const existing = body?.getDescendantsOfKind(SyntaxKind.SuperKeyword).find((k) => Node.isCallExpression(k.getParent()));
   if (ctx.parent.kind === 'family') {
+    if (ctx.hints.beforeSuper) ctx.warnings.push(ctx.hints.beforeSuper.unplaced);
     familySuper(ctx, existing?.getParent() as CallExpression | undefined, args, argText);
     return;
   }
   ctx.generated.push(argText);
+  // What the constructor must do just before super() (set AGENT_PORT for the base to read).
+  const pre = ctx.hints.beforeSuper;
+  const preLines = (indent: string) => (pre ? `${pre.statement.split('\n').join(`\n${indent}`)}\n${indent}` : '');
+  const preSaid = (placed: boolean) => {
+    if (!pre) return;
+    ctx.warnings.push(placed ? pre.placed : pre.unplaced);
+    // Set for the whole process, as a default before the class is: another agent built later in it reads it too.
+    if (placed) reportSharedEnvDefault(ctx, pre.env, pre.statement.split('\n').pop()!.replace(/;$/, ''), 'in the constructor, before super(),');
+  };
   if (existing) {
     // The class called its old parent's constructor: it now passes the base's options there.
     if (ctx.parent.kind === 'event-emitter' || ctx.parent.kind === 'old-base') {
+      const stmt = existing.getParent()!.getParent()!;
+      if (pre && Node.isExpressionStatement(stmt)) ctx.edits.insert(stmt.getStart(), preLines(indentAt(ctx.text, stmt.getStart())));
+      preSaid(Node.isExpressionStatement(stmt));
       replaceSuperArguments(ctx, existing.getParent() as CallExpression, args);
       carryAfterSuper(ctx, existing.getParent() as CallExpression);
-    }
+    } else preSaid(false);
     return; // else it already reached the base
   }
   if (ctx.ctor && body && Node.isBlock(body)) {
     const stmts = body.getStatements();
     const open = body.getStart() + 1;
     const indent = stmts.length > 0 ? indentAt(ctx.text, stmts[0]!.getStart()) : indentAt(ctx.text, ctx.ctor.getStart()) + ctx.unit;
+    preSaid(true);
     if (ctx.superAfter && stmts.includes(ctx.superAfter as (typeof stmts)[number])) {
       // A value passed to the base reads a local the constructor declares first: super() follows it.
-      ctx.edits.insert(ctx.superAfter.getEnd(), `\n${indentAt(ctx.text, ctx.superAfter.getStart())}super(${argText});`);
+      const at = indentAt(ctx.text, ctx.superAfter.getStart());
+      ctx.edits.insert(ctx.superAfter.getEnd(), `\n${at}${preLines(at)}super(${argText});`);
     } else if (stmts.length === 0 && !ctx.text.slice(open, body.getEnd() - 1).includes('\n')) {
       // `constructor(private port = 1) {}` → a body with one statement.
-      ctx.edits.replace(open, body.getEnd() - 1, `\n${indent}super(${argText});\n${indentAt(ctx.text, ctx.ctor.getStart())}`);
+      ctx.edits.replace(open, body.getEnd() - 1, `\n${indent}${preLines(indent)}super(${argText});\n${indentAt(ctx.text, ctx.ctor.getStart())}`);
     } else {
-      ctx.edits.insert(open, `\n${indent}super(${argText});`);
+      ctx.edits.insert(open, `\n${indent}${preLines(indent)}super(${argText});`);
     }
     return;
   }
+  preSaid(false);
   // No constructor: the old base's parameters (base-to-base), or one that forwards options.
   const fromOld = oldBaseConstructor(ctx, args, nameKey);
   if (fromOld) {
@@ -432,14 +455,27 @@ function widenedParameter(ctx: TsRewriteContext, p: ParameterDeclaration, names:
 
 /** Does the expression read a parameter of the constructor (or a name it destructures)? */
 function readsCtorParameter(ctx: TsRewriteContext, value: Node): boolean {
+  const params = ctorParameterNames(ctx);
+  const ids = Node.isIdentifier(value) ? [value] : value.getDescendantsOfKind(SyntaxKind.Identifier);
+  return ids.some((id) => params.has(id.getText()) && !(Node.isPropertyAccessExpression(id.getParent()!) && (id.getParent() as import('ts-morph').PropertyAccessExpression).getNameNode() === id));
+}
+
+/** The constructor's parameter names, destructured options included. */
+function ctorParameterNames(ctx: TsRewriteContext): Set<string> {
   const params = new Set<string>();
   for (const p of ctx.ctor?.getParameters() ?? []) {
     const n = p.getNameNode();
     if (Node.isIdentifier(n)) params.add(n.getText());
     else for (const b of descendantsOfKind(n, SyntaxKind.BindingElement)) params.add(b.getName());
   }
-  const ids = Node.isIdentifier(value) ? [value] : value.getDescendantsOfKind(SyntaxKind.Identifier);
-  return ids.some((id) => params.has(id.getText()) && !(Node.isPropertyAccessExpression(id.getParent()!) && (id.getParent() as import('ts-morph').PropertyAccessExpression).getNameNode() === id));
+  return params;
+}
+
+/** `opts.name`, `name`: a value (as text) read off a constructor parameter, not off a property named like one. */
+export function textReadsCtorParameter(ctx: TsRewriteContext, text: string): boolean {
+  const params = ctorParameterNames(ctx);
+  const code = text.replace(/(['"`])(?:\\.|(?!\1)[^\\])*\1/g, '');
+  return [...code.matchAll(/(?<![\w$.])[A-Za-z_$][\w$]*/g)].some((m) => params.has(m[0]));
 }
 
 /** `this.x = value;` statements at the top level of the constructor. */
@@ -637,18 +673,36 @@ function envRead(value: Node, env: string): Node | undefined {
 function moveOffBaseEnv(ctx: TsRewriteContext, value: Node, name: string, holder: string): number | null {
   const env = ctx.healthPortEnv;
   const read = envRead(value, env)!;
-  const fallback = read.getAncestors().find((a): a is import('ts-morph').BinaryExpression =>
-    Node.isBinaryExpression(a) && [SyntaxKind.QuestionQuestionToken, SyntaxKind.BarBarToken].includes(a.getOperatorToken().getKind()) && a.getStart() >= value.getStart());
-  const right = fallback?.getRight();
-  const literal = right && (Node.isNumericLiteral(right) || Node.isStringLiteral(right)) && /^\d+$/.test(right.getLiteralText()) ? Number(right.getLiteralText()) : null;
+  const isFallback = (a: Node): a is import('ts-morph').BinaryExpression =>
+    Node.isBinaryExpression(a) && [SyntaxKind.QuestionQuestionToken, SyntaxKind.BarBarToken].includes(a.getOperatorToken().getKind()) && a.getStart() >= value.getStart();
+  const near = read.getAncestors().find(isFallback);
+  // `options.port ?? X ?? 7690` parses as `(options.port ?? X) ?? 7690`: the nearest fallback's
+  // right is X itself, and the literal is the next one's.
+  const before = near && near.getRight() === read ? near : undefined;
+  const outer = before?.getParent();
+  const fallback = near && portLiteral(near.getRight()) !== null ? near : outer && isFallback(outer) && outer.getLeft() === before ? outer : undefined;
+  const literal = fallback ? portLiteral(fallback.getRight()) : null;
   const line = value.getStartLineNumber();
   if (literal === null) {
     ctx.kept.push({ symbol: name, line, reason: `${holder} stays and listens on ${name} (${value.getText()}), the ${env} the base now binds for /health: both bind one port at start (EADDRINUSE); give ${holder} a port of its own, or serve its routes from the base` });
     return null;
   }
+  // A value given before the variable (the caller's `options.port`) still wins: only the variable
+  // leaves the chain, which then reads `options.port ?? 7690`.
+  if (before && fallback !== near) {
+    ctx.edits.replace(before.getStart(), before.getEnd(), before.getLeft().getText());
+    const now = value.getText().replace(before.getText(), before.getLeft().getText());
+    ctx.kept.push({ symbol: name, line, reason: `${holder} stays and listened on ${name} = ${value.getText()}, the ${env} the base now binds for /health: it now listens on ${now} (${literal}, its legacy default, unless given a port), so the two do not bind one port; clients that read its other routes on ${env} must move to ${literal} (or those routes move into the base), and ${env} must not be set to ${literal}` });
+    return literal;
+  }
   ctx.edits.replace(value.getStart(), value.getEnd(), String(literal));
   ctx.kept.push({ symbol: name, line, reason: `${holder} stays and listened on ${name} = ${value.getText()}, the ${env} the base now binds for /health: it now listens on ${literal}, its legacy default, so the two do not bind one port; clients that read its other routes on ${env} must move to ${literal} (or those routes move into the base), and ${env} must not be set to ${literal}` });
   return literal;
+}
+
+/** 7311 or '7311': a port given as a literal. */
+function portLiteral(n: Node): number | null {
+  return (Node.isNumericLiteral(n) || Node.isStringLiteral(n)) && /^\d+$/.test(n.getLiteralText()) ? Number(n.getLiteralText()) : null;
 }
 
 /** What this file's `new Class(...)` calls pass for the constructor parameter (or destructured option) `local`. */

@@ -31,6 +31,7 @@ import {
 } from './patterns.js';
 import { calleeText, descendantsOfKind, descendantsOfKinds, fileClasses, kindTest, lastName, isFunctionValue, memberName, thisMembers, type ClassLike, type FileClass } from './syntax.js';
 import { prototypeToClass } from './prototype-class.js';
+import { closureFactoryService } from './closure-factory.js';
 import { prototypeUsedAsFunction, referenceSearchFiles } from './references.js';
 import { compilerOptionsFor, shareLibraryDeclarations, typeRoots } from './project.js';
 import { hasAgentInfrastructure } from './family.js';
@@ -246,7 +247,7 @@ function classifyFile(sf: SourceFile, profile: Profile, r: string, root?: string
     const typeOnly = sf.getStatements().every((s) => Node.isInterfaceDeclaration(s) || Node.isTypeAliasDeclaration(s) || Node.isImportDeclaration(s) || (Node.isExportDeclaration(s) && s.isTypeOnly()));
     if (typeOnly) return { reason: 'type-only file (interfaces and types)' };
     const proto = prototypeToClass(sf);
-    if (!proto) return { reason: 'no class (helper module)' };
+    if (!proto) return { reason: closureFactoryService(sf)?.reason ?? 'no class (helper module)' };
     if ('refuse' in proto) return { reason: proto.refuse };
     // Written as the class it is, it is classified as one (the rewrite converts it the same way).
     const asClass = protoProject.createSourceFile(`/proto${path.extname(sf.getFilePath())}`, proto.text, { overwrite: true });
