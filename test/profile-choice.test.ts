@@ -189,6 +189,41 @@ describe('the profile without --profile', () => {
     expect(scan.agents.find((a) => a.class === 'ProcAgent')).toMatchObject({ status: 'legacy' });
   }, 60_000);
 
+  it('a seed-000 fleet beside a hardened one (both bases defined): each agent onto its own base, validated, and a second run is a no-op', async () => {
+    // Before: every Python agent went to hardened-agent-base; KVCacheAgent came back needs-review
+    // ("the entry point still calls run() and never run_forever()"), no _v2 written.
+    const root = await hardenedRepo();
+    cpSync(path.join(REPO, 'templates', 'runtime', 'python', 'common'), path.join(root, 'common'), { recursive: true });
+    mkdirSync(path.join(root, 'agents'));
+    for (const f of ['kv_cache_agent.py', 'fleet_common.py']) cpSync(path.join(REPO, 'fixtures', 'demo-fleet', 'agents', f), path.join(root, 'agents', f));
+    commitAll(root, 'a seed-000 fleet beside');
+    const scan = await scanProfile(root);
+    expect(scan.profile).toMatchObject({ name: 'hardened-agent-base', chosen_by: 'detected' });
+    expect(scan.profile.reason).toContain('BaseAgent (base-agent\'s base) is defined in common/core/base_agent.py too: hardened-agent-base takes the Python files under amoskys/, the other Python files keep base-agent');
+    expect(scan.agents.map((a) => [a.class, a.status]).sort()).toEqual([['KVCacheAgent', 'legacy'], ['ProcAgent', 'legacy']]);
+
+    const kv = await cliInProcess(root, ['run', 'KVCacheAgent', '--json']);
+    const kvOut = JSON.parse(kv.stdout) as { results: Array<{ status: string; output: string; validation: { ok: boolean } | null }> };
+    expect(kvOut.results[0], kv.stderr).toMatchObject({ status: 'migrated', output: 'agents/kv_cache_agent_v2.py', validation: { ok: true } });
+    const kvV2 = readFileSync(path.join(root, 'agents', 'kv_cache_agent_v2.py'), 'utf8');
+    expect(kvV2).toContain('from common.core.base_agent import BaseAgent');
+    expect(kvV2).toContain('class KVCacheAgent(BaseAgent):');
+    expect(JSON.parse(readFileSync(path.join(root, 'migration-log', 'KVCacheAgent.json'), 'utf8'))).toMatchObject({ profile: 'base-agent' });
+
+    const proc = await cliInProcess(root, ['run', 'ProcAgent', '--no-validate', '--json']);
+    expect(proc.exitCode, proc.stderr).toBe(0);
+    expect(readFileSync(path.join(root, 'amoskys', 'agents', 'proc', 'proc_agent_v2.py'), 'utf8')).toBe(readFileSync(path.join(HARDENED, 'proc-agent-grpc', 'expected.py'), 'utf8'));
+    expect(JSON.parse(readFileSync(path.join(root, 'migration-log', 'ProcAgent.json'), 'utf8'))).toMatchObject({ profile: 'hardened-agent-base' });
+
+    const again = await cliInProcess(root, ['run', '--all', '--no-validate', '--json']);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as { results: Array<{ agent: string; status: string }> }).results.map((r) => [r.agent, r.status]).sort()).toEqual([
+      ['KVCacheAgent', 'unchanged'],
+      ['ProcAgent', 'unchanged'],
+    ]);
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+  }, 120_000);
+
   it('init copies the default base unless --profile or the pin says otherwise (it creates what detection looks for)', async () => {
     const root = gitRepo(undefined, 'migrate-profile-choice-init-');
     temps.push(root);

@@ -122,6 +122,16 @@ describe('healthy migrated agents', () => {
     assertNothingLeft(r);
   });
 
+  it('an ERROR both log only after ten seconds (a peer down after three probes 6 s apart) is not new: the legacy agent is watched again as long as the _v2 was', async () => {
+    // Before, that second legacy run stopped at 10 s, just before the legacy agent's third probe,
+    // and the _v2 failed "2 new ERROR/Traceback line(s)" (probe-ts53b: PeerWatchdogAgent).
+    const r = await validateAgent(opts(FLEET, 'peer_prober', 'PeerProber', env, { survivalWindowMs: 14_000, survivalIntervalMs: 1000 }));
+    expect(check(r, 'log')).toMatchObject({ ok: true });
+    expect(check(r, 'log').detail).toBe('no new ERROR or Traceback lines (1 also in the legacy run), compared with the legacy run (the legacy agent, watched longer, logs them too)');
+    expect(r.ok).toBe(true);
+    assertNothingLeft(r);
+  }, 90_000);
+
   it('a legacy agent whose health sat on AGENT_PORT + 1 (HEALTH_CHECK_PORT unread): the _v2\'s health port stands in for it', async () => {
     // probe-py51: the ports check took that neighbour for a business port the _v2 no longer listened on and failed a
     // right migration; the legacy run now asks its derived ports for health too.

@@ -74,8 +74,9 @@ export function verbose(flags: { verbose?: boolean }, line: string): void {
 export async function reportBaseModels(flags: { verbose?: boolean }, root: string, chosen: Profile): Promise<void> {
   if (!flags.verbose) return;
   const rel = (f: string) => path.relative(root, f).split(path.sep).join('/');
-  let profile = profileFor(chosen, 'python');
-  if (profile.python) {
+  // Two Python fleets (Profile.pythonSplit): each base model is named.
+  for (const profile of [profileFor(chosen, 'python'), ...(chosen.pythonSplit ? [chosen.pythonSplit.other] : [])]) {
+    if (!profile.python) continue;
     const { loadBaseModel } = await import('../analysis/base-model.js');
     const model = loadBaseModel(root, profile.python, profile.base_class);
     verbose(
@@ -85,7 +86,7 @@ export async function reportBaseModels(flags: { verbose?: boolean }, root: strin
         : `python base model: profile ${profile.name}'s declared lists (no class ${profile.base_class} in ${profile.python.source ?? 'the repository'})`,
     );
   }
-  profile = profileFor(chosen, 'typescript');
+  const profile = profileFor(chosen, 'typescript');
   if (profile.typescript) {
     const { loadBaseModel } = await import('../lang/typescript/base-model.js');
     try {

@@ -2,7 +2,7 @@
 // items, then accept / reject / edit / skip / quit, one key each (ast-grep's and Bowler's
 // habit). Keys are read raw on a terminal, else one answer per line of standard input.
 import { createInterface } from 'node:readline';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import '../lang/adapters.js';
@@ -62,7 +62,9 @@ export async function reviewCommand(agents: string[], flags: ReviewFlags): Promi
   const fleet = await gatherFleet(root, scan);
   const byName = new Map(scan.agents.map((a) => [a.name, a]));
   let pending: PendingReview[] = fleet.agents
-    .filter((a) => a.output && !a.commit && a.texts && ['migrated', 'needs-review', 'failed'].includes(a.status) && byName.has(a.name))
+    // Only a _v2 on disk waits for a decision: a committing run that failed removed its _v2, and the
+    // fleet still shows that failure's diff (the report's), which there is nothing to accept or delete.
+    .filter((a) => a.output && !a.commit && a.texts && ['migrated', 'needs-review', 'failed'].includes(a.status) && byName.has(a.name) && existsSync(path.join(root, a.output)))
     .map((a) => ({ agent: a, info: byName.get(a.name)!, abs: path.join(root, a.file), outAbs: path.join(root, a.output!) }));
   // A base migration unit a --no-commit run left is one item: named by its base, one of its agents or their files.
   let units: PendingUnit[] = pendingUnits(root, scan.units);

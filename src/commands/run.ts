@@ -127,7 +127,7 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
     if (!flags.dryRun) {
       const languageOf = (file: string) => allAdapters().find((a) => a.extensions.some((e) => file.endsWith(e)))?.language ?? 'python';
       try {
-        rememberRunResults(root, outcome.results, { language: (r) => languageOf(r.file), profile: (r) => profileFor(profile, languageOf(r.file)).name, previews: outcome.previews });
+        rememberRunResults(root, outcome.results, { language: (r) => languageOf(r.file), profile: (r) => profileFor(profile, languageOf(r.file), r.file).name, previews: outcome.previews });
       } catch (err) {
         // Only a memory for review and report (a full disk, say): the results are still printed.
         io.stderr.write(`migrate: could not remember this run's results for review and report: ${oneLine(err)}\n`);

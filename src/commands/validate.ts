@@ -114,7 +114,7 @@ export async function validateCommand(agents: string[], opts: ValidateCommandOpt
       agent: p.agent,
       file: path.join(root, p.output),
       legacyFile: p.legacy ? path.join(root, p.legacy) : undefined,
-      profile: profileFor(profile, p.agent.language),
+      profile: profileFor(profile, p.agent.language, p.agent.file),
       env: ready,
       registryDeadlineMs: opts.registryDeadline ? opts.registryDeadline * 1000 : undefined,
       signal: interrupt.signal,

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import type { AgentInfo, ScanResult } from '../core/types.js';
-import { profileFor, type Profile } from '../profile/profile.js';
+import { ownsPythonFile, profileFor, type Profile } from '../profile/profile.js';
 import { throwIfInterrupted } from '../core/errors.js';
 // Every language adapter registered before the first scan, whoever imports this.
 import '../lang/adapters.js';
@@ -47,7 +47,18 @@ export async function scanRepository(root: string, profile: Profile, opts: ScanO
         const legacy = legacyOf(f, adapter.extensions);
         return !legacy || !existsSync(legacy);
       });
-      return adapter.scan(abs, sources, profileFor(profile, adapter.language), { inBand: opts.inBand, jobs: opts.jobs, signal: opts.signal }, opts.parses);
+      const scanOpts = { inBand: opts.inBand, jobs: opts.jobs, signal: opts.signal };
+      const split = adapter.language === 'python' ? profile.pythonSplit : undefined;
+      if (!split) return adapter.scan(abs, sources, profileFor(profile, adapter.language), scanOpts, opts.parses);
+      // Two Python fleets (see Profile.pythonSplit): each part is scanned against its own base.
+      const owned = (f: string) => ownsPythonFile(split, path.relative(abs, f));
+      // One after the other: the two share the reader pool and the scan cache.
+      const own = async () => {
+        const mine = await adapter.scan(abs, sources.filter(owned), profile, scanOpts, opts.parses);
+        const others = await adapter.scan(abs, sources.filter((f) => !owned(f)), split.other, scanOpts, opts.parses);
+        return mergeScans([mine, others]);
+      };
+      return own();
     }),
   );
   throwIfInterrupted(opts.signal);
@@ -80,6 +91,12 @@ export async function scanRepository(root: string, profile: Profile, opts: ScanO
   }
   skipped.sort((x, y) => x.file.localeCompare(y.file));
   return units.length ? { agents, skipped, units } : { agents, skipped };
+}
+
+function mergeScans(parts: ScanResult[]): ScanResult {
+  const units = parts.flatMap((p) => p.units ?? []);
+  const merged: ScanResult = { agents: parts.flatMap((p) => p.agents), skipped: parts.flatMap((p) => p.skipped) };
+  return units.length ? { ...merged, units } : merged;
 }
 
 function legacyOf(file: string, extensions: string[]): string | null {

@@ -320,7 +320,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       output: i.output!,
       bytes: i.bytes,
       agent: i.agent,
-      profile: profileFor(opts.profile, i.agent.language),
+      profile: profileFor(opts.profile, i.agent.language, i.agent.file),
       // A user transform may have changed the output since: then verify checks it again.
       idempotency: i.idempotency && i.idempotency.output === i.output ? i.idempotency.error : undefined,
       review: i.result.kept_for_review,

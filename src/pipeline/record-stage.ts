@@ -34,7 +34,7 @@ export async function runRecordStage(
   journal?: RunJournal | null,
 ): Promise<string> {
   const r = item.result;
-  const profile = profileFor(opts.profile, item.agent.language);
+  const profile = profileFor(opts.profile, item.agent.language, item.agent.file);
   // `commit` and `review` reach here with no pre-flight of their own: one line, not a raw EEXIST.
   const problem = recordsFolderProblem(root);
   if (problem) throw new MigrateError(problem);

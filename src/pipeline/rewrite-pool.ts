@@ -30,7 +30,7 @@ export async function rewriteOne(job: RewriteJob, profile: Profile): Promise<Rew
     // The idempotency pass of verification runs here, in parallel, on the output tree the
     // rewrite already parsed, instead of serially after the pool.
     const checkIdempotencyAs = path.relative(job.root, adapter.outputPath(job.file)).split(path.sep).join('/');
-    return await adapter.rewrite({ ...job, profile: profileFor(profile, adapter.language), checkIdempotencyAs });
+    return await adapter.rewrite({ ...job, profile: profileFor(profile, adapter.language, job.agent.file), checkIdempotencyAs });
   } catch (err) {
     return { status: 'failed', removed: [], kept_for_review: [], warnings: [], error: `${job.agent.file}: ${oneLine(err)}` };
   } finally {
@@ -71,7 +71,12 @@ export async function rewriteAll(
   // Ctrl-C: no new job goes out; the ones in flight finish, then the pool ends.
   await runOnWorkers<RewriteJob, RewriteOutcome>({
     file: workerFile,
-    workerData: { profileFile: profile.file, typescriptProfileFile: profile.typescriptProfile?.file, root: jobs[0]!.root },
+    workerData: {
+      profileFile: profile.file,
+      typescriptProfileFile: profile.typescriptProfile?.file,
+      root: jobs[0]!.root,
+      pythonSplit: profile.pythonSplit ? { otherFile: profile.pythonSplit.other.file, packages: profile.pythonSplit.packages, importers: profile.pythonSplit.importers } : undefined,
+    },
     threads,
     tasks: jobs,
     stop: () => opts.signal?.aborted ?? false,
@@ -83,8 +88,16 @@ export async function rewriteAll(
   return jobs.map((job, i) => results[i] ?? interruptedOutcome(job));
 }
 
-/** The batch's profile in a worker, with the TypeScript files' own when the choice gave them another (profileFor). */
-export function profileForWorker(profileFile: string, root: string, typescriptProfileFile?: string): Profile {
-  const profile = loadProfile(profileFile, root);
+/** A profile's pythonSplit as a worker receives it: profile files, not profiles. */
+export interface WorkerPythonSplit {
+  otherFile: string;
+  packages: string[];
+  importers: string[];
+}
+
+/** The batch's profile in a worker, with the TypeScript files' own and the other Python fleet's when the choice gave them another (profileFor). */
+export function profileForWorker(profileFile: string, root: string, typescriptProfileFile?: string, pythonSplit?: WorkerPythonSplit): Profile {
+  let profile = loadProfile(profileFile, root);
+  if (pythonSplit) profile = { ...profile, pythonSplit: { other: loadProfile(pythonSplit.otherFile, root), packages: pythonSplit.packages, importers: pythonSplit.importers } };
   return typescriptProfileFile ? withTypeScriptProfile(profile, loadProfile(typescriptProfileFile, root)) : profile;
 }

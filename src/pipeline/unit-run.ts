@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { AgentInfo, BaseUnit, ValidationReport } from '../core/types.js';
 import { oneLine } from '../core/errors.js';
-import type { Profile } from '../profile/profile.js';
+import { profileFor, type Profile } from '../profile/profile.js';
 import { loadBaseModel } from '../analysis/base-model.js';
 import { rewritePythonTrees } from '../lang/python/rewrite.js';
 import { previewBase } from '../discover/base-preview.js';
@@ -57,6 +57,8 @@ export interface UnitFile {
  */
 export async function migrateUnit(root: string, unit: BaseUnit, opts: UnitRunOptions, journal: RunJournal | null, env: () => Promise<ValidationEnvironment>): Promise<BaseUnit> {
   if (unit.status !== 'ready') return unit;
+  // The unit's own fleet's profile (see Profile.pythonSplit): its members are scanned against it.
+  opts = { ...opts, profile: profileFor(opts.profile, 'python', unit.base.file) };
   const fail = (error: string): BaseUnit => ({ ...unit, status: 'failed', files: [], commit: null, error });
   let files: UnitFile[];
   let baseOutcome: BaseRewrite;
@@ -185,7 +187,8 @@ export async function commitUnit(
   unit: BaseUnit,
   opts: { profile: Profile; files: string[]; base: BaseRewrite; validation: Record<string, ValidationReport>; journal: RunJournal | null; onRecord?: () => void; review?: ReviewAnswer[] },
 ): Promise<string> {
-  const { profile, files: rels, base: baseOutcome, validation, journal } = opts;
+  const { files: rels, base: baseOutcome, validation, journal } = opts;
+  const profile = profileFor(opts.profile, 'python', unit.base.file);
   const recordRel = recordPath(unit.name);
   const members = unit.members.map((m, k) => ({ m, rel: rels[k + 1]! }));
   const base = buildRecord(root, {
@@ -239,7 +242,8 @@ export interface BaseRewrite {
  * `_v2` (its source with every `from <the base's module> import ...` importing from the base's `_v2`
  * module instead). Throws one line naming the file and line when a text cannot be made.
  */
-export function unitTexts(root: string, unit: BaseUnit, profile: Profile): { files: UnitFile[]; base: BaseRewrite } {
+export function unitTexts(root: string, unit: BaseUnit, chosen: Profile): { files: UnitFile[]; base: BaseRewrite } {
+  const profile = profileFor(chosen, 'python', unit.base.file);
   const baseRel = unit.base.file;
   // An abstract cycle the unit hands to the target: the base's rewrite as the unit's base and each agent's
   // file edited with it (unit-cycle.ts), as the scan found it could.

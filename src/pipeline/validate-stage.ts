@@ -50,7 +50,7 @@ export async function runValidationStage(
       agent: x.agent,
       file: x.file,
       legacyFile: x.legacyFile,
-      profile: profileFor(opts.profile, x.agent.language),
+      profile: profileFor(opts.profile, x.agent.language, x.agent.file),
       env,
       signal: opts.signal,
       ...launchEnv(x.agent),

@@ -16,7 +16,7 @@ import { readRepoSettings } from '../config/settings.js';
 import { listSourceFiles } from '../discover/files.js';
 import { ignoredBy } from '../discover/ignore.js';
 import type { Language } from '../core/types.js';
-import { loadProfile, templatesDir, withTypeScriptProfile, type Profile } from './profile.js';
+import { loadProfile, templatesDir, withTypeScriptProfile, type Profile, type PythonSplit } from './profile.js';
 import { pythonBaseIn } from './base-source.js';
 
 export const DEFAULT_PROFILE = 'base-agent';
@@ -69,10 +69,17 @@ export function chooseProfile(root: string, flag: string | undefined, opts: Choo
   if (opts.detect === false) {
     return whole({ profile: fallback, chosen_by: 'default', reason: `the default (no --profile, no profile: in .migrate/config.yaml)` });
   }
-  const matches = detectProfiles(root, fallback, opts.ignore);
+  const { matches, repo } = detectProfiles(root, fallback, opts.ignore);
   if (matches.length === 1) {
     const m = matches[0]!;
-    const python: LanguageChoice = { profile: m.profile, chosen_by: 'detected', reason: `${m.evidence}; --profile or profile: in .migrate/config.yaml chooses another` };
+    // The default's base defined too (a seed-000 fleet beside a hardened one): each keeps its own files.
+    const split = m.home ? pythonSplitOf(m, fallback, repo) : null;
+    const detected = split ? { ...m.profile, pythonSplit: split.split } : m.profile;
+    const python: LanguageChoice = {
+      profile: detected,
+      chosen_by: 'detected',
+      reason: `${m.evidence}${split ? `; ${split.reason}` : ''}; --profile or profile: in .migrate/config.yaml chooses another`,
+    };
     if (m.profile.typescript || !fallback.typescript) return whole(python);
     // A Python-only profile: the TypeScript and JavaScript files (agents, a dashboard's scripts) keep the default's.
     const typescript: LanguageChoice = {
@@ -80,7 +87,7 @@ export function chooseProfile(root: string, flag: string | undefined, opts: Choo
       chosen_by: 'default',
       reason: `${m.profile.name}, detected for the Python files, has no typescript section: TypeScript and JavaScript files keep the default`,
     };
-    return { ...python, profile: withTypeScriptProfile(m.profile, fallback), languages: { python, typescript } };
+    return { ...python, profile: withTypeScriptProfile(detected, fallback), languages: { python, typescript } };
   }
   if (matches.length > 1) {
     const each = matches.map((m) => `${m.profile.name} (${m.evidence})`).join('; ');
@@ -100,6 +107,44 @@ export interface ProfileJson {
 interface Match {
   profile: Profile;
   evidence: string;
+  /** The file defining the profile's base, when that is how it was found (not by an importer). */
+  home?: string;
+}
+
+/** What detection read of the repository's Python files, for the split that may follow. */
+interface RepoPython {
+  rels: string[];
+  head: (rel: string) => string;
+  whole: (rel: string) => string;
+}
+
+/**
+ * A repository defining the default's Python base as well as the detected profile's (BaseAgent in
+ * common/core/base_agent.py beside HardenedAgentBase in amoskys/agents/common/base.py) holds two
+ * fleets: the detected profile takes the files of its base's package (amoskys/) and the files
+ * importing that package; every other Python file keeps the default. Before, every Python agent
+ * was rewritten onto the detected base, the seed-000 agents too, and none could start on it.
+ */
+function pythonSplitOf(m: Match, fallback: Profile, repo: RepoPython): { split: PythonSplit; reason: string } | null {
+  const py = fallback.python;
+  if (!py || !m.home || !m.profile.python) return null;
+  const otherHome = pythonBaseIn(repo.rels, py, fallback.base_class, repo.whole);
+  if (!otherHome) return null;
+  // The folder the module's first component sits in: amoskys/agents/common/base.py for
+  // amoskys.agents.common.base is under amoskys/, src/amoskys/... under src/amoskys/.
+  const modulePath = m.profile.python.module.replace(/\./g, '/');
+  const prefix = m.home.endsWith(`${modulePath}.py`) ? m.home.slice(0, -`${modulePath}.py`.length) : m.home.endsWith(`${modulePath}/__init__.py`) ? m.home.slice(0, -`${modulePath}/__init__.py`.length) : null;
+  if (prefix === null) return null;
+  const top = m.profile.python.module.split('.')[0]!;
+  const pkg = `${prefix}${top}/`;
+  const imports = new RegExp(`^[ \\t]*(?:from|import)[ \\t]+(?:[\\w.]+\\.)?${escape(top)}\\b`, 'm');
+  const importers = repo.rels.filter((rel) => !rel.startsWith(pkg) && rel !== otherHome && repo.head(rel).includes(top) && imports.test(repo.head(rel)));
+  return {
+    split: { other: fallback, packages: [pkg], importers },
+    reason:
+      `${fallback.base_class} (${fallback.name}'s base) is defined in ${otherHome} too: ${m.profile.name} takes the Python files under ${pkg}` +
+      `${importers.length ? ` and the ${importers.length} importing ${top}` : ''}, the other Python files keep ${fallback.name}`,
+  };
 }
 
 /** Python profiles besides the default (the repository's under .migrate/profiles first), base-to-base ones left out. */
@@ -152,9 +197,9 @@ function head(file: string): string {
 const HEAD_BYTES = 16 * 1024;
 
 /** Each candidate profile with the first file showing its base: defined at its import location, or imported from there. */
-function detectProfiles(root: string, fallback: Profile, ignore?: string[]): Match[] {
+function detectProfiles(root: string, fallback: Profile, ignore?: string[]): { matches: Match[]; repo: RepoPython } {
   const candidates = candidateProfiles(root, fallback);
-  if (!candidates.length) return [];
+  if (!candidates.length) return { matches: [], repo: { rels: [], head: () => '', whole: () => '' } };
   const abs = path.resolve(root);
   const ignored = ignoredBy(abs, ignore);
   const rels = listSourceFiles(abs, ['.py'])
@@ -184,7 +229,7 @@ function detectProfiles(root: string, fallback: Profile, ignore?: string[]): Mat
     // At its import location, or under a folder the package is imported from (src/amoskys/...).
     const home = pythonBaseIn(rels, py, p.base_class, wholeText);
     if (home) {
-      out.push({ profile: p, evidence: `${p.base_class} is defined in ${home}, where ${p.name} imports it from (${py.module})` });
+      out.push({ profile: p, evidence: `${p.base_class} is defined in ${home}, where ${p.name} imports it from (${py.module})`, home });
       continue;
     }
     // `from amoskys.agents.common.base import HardenedAgentBase` (also `(..., HardenedAgentBase)`
@@ -193,5 +238,5 @@ function detectProfiles(root: string, fallback: Profile, ignore?: string[]): Mat
     const importer = rels.find((rel) => text(rel).includes(p.base_class) && imports.test(text(rel)));
     if (importer) out.push({ profile: p, evidence: `${importer} imports ${p.base_class} from ${py.module}, the base of ${p.name}` });
   }
-  return out;
+  return { matches: out, repo: { rels, head: text, whole: wholeText } };
 }

@@ -120,11 +120,40 @@ export interface Profile {
    * section). Read it through profileFor().
    */
   typescriptProfile?: Profile;
+  /**
+   * Not data either: set by the profile choice when the repository defines both the default's
+   * Python base and the detected profile's (a seed-000 fleet beside a hardened one): this profile
+   * takes the Python files of its base's package and those importing that package, the others
+   * keep `other`. Read it through profileFor() with the file.
+   */
+  pythonSplit?: PythonSplit;
 }
 
-/** The profile a file of this language is migrated with (see Profile.typescriptProfile). */
-export function profileFor(profile: Profile, language: Language): Profile {
-  return language === 'typescript' ? (profile.typescriptProfile ?? profile) : profile;
+export interface PythonSplit {
+  /** The profile of the Python files this profile does not own. */
+  other: Profile;
+  /** Folders (relative, ending in `/`) of the package this profile's base sits in: `amoskys/`, `src/amoskys/`. */
+  packages: string[];
+  /** Python files outside those folders that import the package (relative, `/` separators). */
+  importers: string[];
+}
+
+/**
+ * The profile a file of this language is migrated with (see Profile.typescriptProfile and
+ * Profile.pythonSplit); `file` is the agent's path from the root.
+ */
+export function profileFor(profile: Profile, language: Language, file?: string): Profile {
+  if (language === 'typescript') return profile.typescriptProfile ?? profile;
+  const split = profile.pythonSplit;
+  if (!split || file === undefined) return profile;
+  return ownsPythonFile(split, file) ? profile : split.other;
+}
+
+/** Whether the split's own profile takes this Python file (a `_v2` goes with its legacy file). */
+export function ownsPythonFile(split: PythonSplit, file: string): boolean {
+  const rel = file.split(path.sep).join('/').replace(/^\.\//, '');
+  const legacy = rel.replace(/_v2\.py$/, '.py');
+  return split.packages.some((dir) => rel.startsWith(dir)) || split.importers.includes(rel) || split.importers.includes(legacy);
 }
 
 /** `profile` for Python files and `typescript` for TypeScript and JavaScript files (a new object: loaded profiles are shared). */

@@ -159,7 +159,7 @@ async function editUnder(root: string, p: PendingReview, profile: Profile): Prom
   appendReviewAnswer(root, p.agent.name, { ...answer(root, p, 'edit'), output_sha256: before, edited_sha256: after });
   if (after === before) return { changed: false, problem: null };
   const [error] = await adapterFor(p.info.language).verify([
-    { root, outputFile: p.outAbs, output: readFileSync(p.outAbs, 'utf8'), agent: p.info, profile: profileFor(profile, p.info.language), review: p.agent.kept_for_review },
+    { root, outputFile: p.outAbs, output: readFileSync(p.outAbs, 'utf8'), agent: p.info, profile: profileFor(profile, p.info.language, p.info.file), review: p.agent.kept_for_review },
   ]);
   // A hand edit need not be a fixed point of the transforms; it must parse and compile.
   return { changed: true, problem: error && !/not idempotent/.test(error) ? error : null };

@@ -162,8 +162,13 @@ export interface StartPace {
 /** How long a legacy agent that has printed a traceback is given to exit by itself. */
 const DYING_GRACE_MS = 1500;
 
-/** The longest second run of the legacy agent that confirms error lines it logs late. */
-const LONGER_LEGACY_MS = 10_000;
+/**
+ * The longest second run of the legacy agent that confirms error lines it logs late. It runs as
+ * long as the _v2 was watched, up to this: the _v2 is watched through its survival window (30 s),
+ * and an error both log after a few slow rounds (a peer down after three probes 6 s apart, ~12 s)
+ * was taken for new under the old 10 s bound. Only a _v2 with fresh lines waits for it.
+ */
+const LONGER_LEGACY_MS = 40_000;
 
 /** Resolves when `done()` holds (polled) or after `ms`, whichever comes first. */
 async function waitFor(done: () => boolean, ms: number, signal?: AbortSignal): Promise<void> {

@@ -88,6 +88,7 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && carryRegistryEnv(ctx, m.name, body!));
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && warnRegistryLogLines(ctx, m.name, body!));
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && registeredHealthPort(ctx, m.name, body!, removed));
+      if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && dropGuardedDeregistrations(ctx, m.name, body!, removed));
       if (kind === 'metrics') {
         // Business metrics it pushed are not lost silently: name them for the reviewer.
         const read = [...thisMembers(body!)].filter((x) => ctx.members.get(x)?.kind === 'property' || ctx.members.get(x)?.kind === 'parameter-property');
@@ -111,6 +112,46 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
     }
     ctx.plan.proposeMember({ name, finding: /regist/i.test(name) ? 'registry' : 'metrics', reason: `${name} served the hand-made registration/metrics push`, quiet: true });
   }
+}
+
+/**
+ * `if (this.registered) { await fetch(`${REGISTRY_URL}/deregister`, ...); }` in kept code (a stop
+ * method), the flag set by a registration that went: the deregistration undid that registration,
+ * and goes with it (the base deregisters what it registered). Left, the `if` would read the base's
+ * own flag (true once the base registered with REGISTRY_URL) and deregister, from the agent's
+ * registry, a name the _v2 never registered there: the entry of the legacy instance still running.
+ * Only an `if` on the flag alone, with no else, whose every statement is a deregistration call.
+ */
+function dropGuardedDeregistrations(ctx: TsRewriteContext, method: string, body: Node, removed: Set<string>): void {
+  const flags = new Set<string>();
+  for (const b of descendantsOfKind(body, SyntaxKind.BinaryExpression)) {
+    const target = b.getOperatorToken().getKind() === SyntaxKind.EqualsToken ? thisMember(b.getLeft()) : null;
+    // The flag went with the registration (its declaration), or the name is the base's (reads bind to it).
+    if (target && (removed.has(target) || ctx.base.members.has(target)) && ctx.members.get(target)?.kind !== 'method') flags.add(target);
+  }
+  if (flags.size === 0) return;
+  for (const stmt of descendantsOfKind(ctx.cls, SyntaxKind.IfStatement)) {
+    if (stmt.getElseStatement() || ctx.edits.removes(stmt.getStart(), stmt.getEnd())) continue;
+    let cond: Node = stmt.getExpression();
+    while (Node.isParenthesizedExpression(cond)) cond = cond.getExpression();
+    const flag = Node.isPropertyAccessExpression(cond) ? thisMember(cond) : null;
+    if (!flag || !flags.has(flag)) continue;
+    const then = stmt.getThenStatement();
+    const statements = Node.isBlock(then) ? then.getStatements() : [then];
+    if (statements.length === 0 || !statements.every(isDeregistrationCall)) continue;
+    ctx.edits.removeNode(stmt);
+    ctx.warnings.push(
+      `the deregistration at line ${stmt.getStartLineNumber()} (if (this.${flag})) undid ${method}(), which went: it goes too (the base deregisters what it registered; left, it would read the base's ${flag} and deregister a name this agent no longer registers there)`,
+    );
+  }
+}
+
+/** `await fetch(`${URL}/deregister`, ...).catch(...)`, `this.http.delete('/v1/agent/service/deregister/x')`: one call that deregisters. */
+function isDeregistrationCall(stmt: Node): boolean {
+  if (!Node.isExpressionStatement(stmt)) return false;
+  let e: Node = stmt.getExpression();
+  if (Node.isAwaitExpression(e) || Node.isVoidExpression(e)) e = e.getExpression();
+  return Node.isCallExpression(e) && /deregister/i.test(e.getText()) && /(fetch|request|post|put|delete|http)/i.test(e.getText());
 }
 
 /**

@@ -114,10 +114,16 @@ export async function compileForLaunch(root: string, file: string, profile: Prof
     shareDeclarations(host, cjs);
     const program = ts.createProgram({ rootNames: [abs], options, host });
     const keptInPlace = cjs ? new Set<string>() : commonJsScripts(root, abs, program);
-    const emitted = program.emit(undefined, (name, text, bom, onError, sources) => {
-      if (sources?.length === 1 && keptInPlace.has(path.resolve(sources[0]!.fileName))) return;
-      host.writeFile(name, text, bom, onError, sources);
-    });
+    const emitted = program.emit(
+      undefined,
+      (name, text, bom, onError, sources) => {
+        if (sources?.length === 1 && keptInPlace.has(path.resolve(sources[0]!.fileName))) return;
+        host.writeFile(name, text, bom, onError, sources);
+      },
+      undefined,
+      undefined,
+      cjs ? undefined : { after: [esmSpecifiers(program)] },
+    );
     if (emitted.emitSkipped) throw new MigrateError('the TypeScript compiler emitted nothing', file);
     await writeFile(path.join(outDir, 'package.json'), JSON.stringify({ type: cjs ? 'commonjs' : 'module' }));
     await linkSiblingData(root, outDir, program);
@@ -129,6 +135,48 @@ export async function compileForLaunch(root: string, file: string, profile: Prof
     await cleanup();
     throw err;
   }
+}
+
+/**
+ * An ES-module build of an `.mjs` agent reaches the repository's TypeScript helpers, which other
+ * agents import without an extension (`from './config'`): their repository builds them as CommonJS,
+ * where that resolves. Emitted as ES modules, Node cannot resolve it ("Cannot find module
+ * .../lib/config"), and the _v2 failed validation at start where the legacy ran. Each relative
+ * specifier without an extension that the compiler resolved to a file of the build is written
+ * with the emitted file's ending (`./config.js`, `./lib/index.js`).
+ */
+function esmSpecifiers(program: ts.Program): ts.TransformerFactory<ts.SourceFile> {
+  return (context) => (sf) => {
+    const original = program.getSourceFile(sf.fileName) ?? sf;
+    const emittedAs = (spec: string): string | null => {
+      if (!/^\.{1,2}\//.test(spec) || /\.[cm]?[jt]sx?$|\.json$/.test(spec)) return null;
+      const resolved = ts.resolveModuleName(spec, original.fileName, program.getCompilerOptions(), ts.sys).resolvedModule;
+      if (!resolved || resolved.isExternalLibraryImport || /\.d\.[cm]?ts$/.test(resolved.resolvedFileName)) return null;
+      const target = resolved.resolvedFileName;
+      const ext = /\.m[jt]s$/.test(target) ? '.mjs' : /\.c[jt]s$/.test(target) ? '.cjs' : '.js';
+      const stem = target.replace(/\.[cm]?[jt]sx?$/, '');
+      const base = path.resolve(path.dirname(original.fileName), spec);
+      // `./lib` resolved to lib/index.ts: `./lib/index.js`.
+      return stem === base ? `${spec}${ext}` : path.basename(stem) === 'index' && path.dirname(stem) === base ? `${spec.replace(/\/$/, '')}/index${ext}` : null;
+    };
+    const visit = (node: ts.Node): ts.Node => {
+      if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+        const to = emittedAs(node.moduleSpecifier.text);
+        if (to) {
+          const spec = context.factory.createStringLiteral(to);
+          return ts.isImportDeclaration(node)
+            ? context.factory.updateImportDeclaration(node, node.modifiers, node.importClause, spec, node.attributes)
+            : context.factory.updateExportDeclaration(node, node.modifiers, node.isTypeOnly, node.exportClause, spec, node.attributes);
+        }
+      }
+      if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments.length === 1 && ts.isStringLiteral(node.arguments[0]!)) {
+        const to = emittedAs((node.arguments[0] as ts.StringLiteral).text);
+        if (to) return context.factory.updateCallExpression(node, node.expression, node.typeArguments, [context.factory.createStringLiteral(to)]);
+      }
+      return ts.visitEachChild(node, visit, context);
+    };
+    return ts.visitNode(sf, visit) as ts.SourceFile;
+  };
 }
 
 /**

@@ -126,12 +126,37 @@ export function outsideCallers(root: string, file: string, source: string, class
       if (sf) for (const n of untiedAccesses(sf, member)) add(c, n.getStartLineNumber(), sf.getFullText().split('\n')[n.getStartLineNumber() - 1] ?? '');
       continue;
     }
-    const lines = (textOf(c) ?? '').split('\n');
-    lines.forEach((l, i) => {
-      if (callRe.test(l)) add(c, i + 1, l);
+    const text = textOf(c) ?? '';
+    const others = ownClassInstances(text, className);
+    text.split('\n').forEach((l, i) => {
+      if (callRe.test(l) && !onlyOwnInstances(l, member, others)) add(c, i + 1, l);
     });
   }
   return out.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line);
+}
+
+/**
+ * `const relay = new WebhookRelay()` in a JavaScript file that declares `class WebhookRelay` itself
+ * (and only imports a constant of the agent's module): the names bound once to an instance of a
+ * class of that file other than the agent's. Their `relay.stop()` is that class's, not the agent's:
+ * before, the text search reported it as the agent's caller ("stop() is called from
+ * services/webhook-relay.js:136"), naming another service's own shutdown.
+ */
+function ownClassInstances(text: string, className: string): Set<string> {
+  const declared = new Set([...text.matchAll(/\bclass\s+([A-Za-z_$][\w$]*)/g)].map((m) => m[1]!).filter((n) => n !== className));
+  const out = new Set<string>();
+  if (declared.size === 0) return out;
+  for (const m of text.matchAll(/\bconst\s+([A-Za-z_$][\w$]*)\s*=\s*new\s+([A-Za-z_$][\w$]*)\s*\(/g)) if (declared.has(m[2]!)) out.add(m[1]!);
+  return out;
+}
+
+/** Every access of `.member` on the line is on one of `receivers` (and there is at least one). */
+function onlyOwnInstances(line: string, member: string, receivers: Set<string>): boolean {
+  if (receivers.size === 0) return false;
+  const m = member.replace(/\$/g, '\\$');
+  const all = [...line.matchAll(new RegExp(`\\.\\s*${m}(?![\\w$])|\\[\\s*['"\`]${m}['"\`]\\s*\\]`, 'g'))].length;
+  const own = [...line.matchAll(new RegExp(`(?<![\\w$.])([A-Za-z_$][\\w$]*)\\s*\\.\\s*${m}(?![\\w$])`, 'g'))].filter((x) => receivers.has(x[1]!)).length;
+  return all > 0 && own === all;
 }
 
 /**
