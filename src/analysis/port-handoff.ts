@@ -162,10 +162,37 @@ export interface Handoff {
 }
 
 /**
+ * The bound parameters of each callee met by one search over many calls (each module with its own
+ * server classes, one `gone`): the port plan asks for every call of the agent, and the body of a
+ * helper called ten times was searched ten times. Callers only read the lists.
+ */
+export class HandoffMemo {
+  /** By function or class; a class read with `gone` (the migration's removals left out) apart. */
+  private readonly plain = new Map<PyFunction | PyClass, BoundParam[]>();
+  private readonly withoutGone = new Map<PyClass, BoundParam[]>();
+
+  of<K extends PyFunction | PyClass>(key: K, gone: boolean, read: () => BoundParam[]): BoundParam[] {
+    const map = gone ? (this.withoutGone as Map<PyFunction | PyClass, BoundParam[]>) : this.plain;
+    let hit = map.get(key);
+    if (!hit) map.set(key, (hit = read()));
+    return hit;
+  }
+}
+
+/**
  * In-file code a call of the agent runs that binds a port the call hands it: the call, the argument
  * and the bound parameter. `parents` are the agent's in-file superclasses (for `super().__init__`).
+ * `memo` keeps each callee's bound parameters across the calls of one search (same `gone`).
  */
-export function portHandoffs(call: SyntaxNode, module: ModuleModel, servers: ServerClasses, parents: PyClass[], gone?: (n: SyntaxNode) => boolean, nameInModule?: string): Handoff[] {
+export function portHandoffs(
+  call: SyntaxNode,
+  module: ModuleModel,
+  servers: ServerClasses,
+  parents: PyClass[],
+  gone?: (n: SyntaxNode) => boolean,
+  nameInModule?: string,
+  memo: HandoffMemo = new HandoffMemo(),
+): Handoff[] {
   // nameInModule: the callee's name inside `module` when the call reaches it through an import (`kit.Sidecar(...)`).
   const fn = nameInModule ?? callee(call) ?? '';
   const text = (call.childForFieldName('function')?.text ?? '').replace(/\s+/g, '');
@@ -174,14 +201,16 @@ export function portHandoffs(call: SyntaxNode, module: ModuleModel, servers: Ser
   let own: { fn: PyFunction; cls: string } | null;
   const fnModel = module.functions.get(fn);
   const cls = module.classes.find((c) => c.name === fn);
-  if (fnModel) bound = functionBoundParams(fnModel, servers);
-  else if (cls && !servers.has(cls.name)) bound = classBoundParams(cls, servers, module, gone);
-  else if (/^super\([^)]*\)\.__init__$/.test(text) && parents.length) bound = classBoundParams(parents[0]!, servers, module);
-  else if ((own = ownMethod(call, module, text))) bound = methodBoundParams(own.fn, servers, own.cls);
-  else {
+  if (fnModel) bound = memo.of(fnModel, false, () => functionBoundParams(fnModel, servers));
+  else if (cls && !servers.has(cls.name)) bound = memo.of(cls, !!gone, () => classBoundParams(cls, servers, module, gone));
+  else if (/^super\([^)]*\)\.__init__$/.test(text) && parents.length) bound = memo.of(parents[0]!, false, () => classBoundParams(parents[0]!, servers, module));
+  else if ((own = ownMethod(call, module, text))) {
+    const { fn: method, cls: owner } = own;
+    bound = memo.of(method, false, () => methodBoundParams(method, servers, owner));
+  } else {
     const explicit = parents.find((p) => text === `${p.name}.__init__`);
     if (explicit) {
-      bound = classBoundParams(explicit, servers, module);
+      bound = memo.of(explicit, false, () => classBoundParams(explicit, servers, module));
       skip = 1; // Parent.__init__(self, ...)
     }
   }

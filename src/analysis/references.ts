@@ -86,4 +86,9 @@ export class RangeSet {
   contains(start: number, end: number): boolean {
     return this.ranges.some(([s, e]) => s <= start && end <= e);
   }
+
+  /** No range at all: nothing is contained. */
+  get empty(): boolean {
+    return this.ranges.length === 0;
+  }
 }

@@ -343,8 +343,12 @@ export class RemovalPlan {
         else if (!isForeignScope(s)) for (const b of blocksOf(s)) visitBlock(b);
       }
     };
-    for (const m of ctx.agent.methods.values()) {
-      if (!removed.has(m.name)) visitBlock(m.body);
+    // No member whose calls go: no statement touches one, so none goes and none is visited (the
+    // usual case in the idempotency pass over an output, and for a rewrite that removes nothing).
+    if (callsGo.size > 0) {
+      for (const m of ctx.agent.methods.values()) {
+        if (!removed.has(m.name)) visitBlock(m.body);
+      }
     }
     const outermost = nodes.filter(
       (n) => !nodes.some((o) => o !== n && o.startIndex <= n.startIndex && n.endIndex <= o.endIndex && !(o.startIndex === n.startIndex && o.endIndex === n.endIndex && nodes.indexOf(o) > nodes.indexOf(n))),
@@ -394,6 +398,8 @@ const IDENTIFIERS: ReadonlySet<string> = new Set(['identifier']);
 
 function orphanedSelfAliases(agent: AgentModel, removed: Set<string>, ranges: RangeSet): SyntaxNode[] {
   const out: SyntaxNode[] = [];
+  // An alias goes only when every mention of it is in removed code: with nothing removed, none does.
+  if (ranges.empty) return out;
   for (const m of agent.methods.values()) {
     const selfName = m.params[0]?.name;
     if (!selfName || removed.has(m.name) || ranges.contains(m.outer.startIndex, m.outer.endIndex)) continue;

@@ -11,7 +11,7 @@ import { selfRoot } from '../../src/analysis/infra.js';
 import { callee } from '../../src/lang/python/syntax.js';
 import { boundPort, normPort, serverSubclasses } from '../../src/analysis/ports.js';
 import { defaultValue, expressionDefault, propertyReturn } from '../../src/analysis/port-defaults.js';
-import { portHandoffs } from '../../src/analysis/port-handoff.js';
+import { HandoffMemo, portHandoffs } from '../../src/analysis/port-handoff.js';
 import path from 'node:path';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { ImportedTarget } from '../../src/analysis/inherited.js';
@@ -66,17 +66,21 @@ export const portPlan: PythonTransform = {
 function handedPorts(ctx: PythonTransformContext, basePorts: BasePort[], servers: ReturnType<typeof serverSubclasses>): void {
   const baseNames = new Set(ctx.agent.cls.bases.map((b) => b.text.replace(/\s+/g, '')));
   const parents = ctx.module.classes.filter((c) => c.name !== ctx.agent.cls.name && baseNames.has(c.name));
+  // One `gone` for the whole search (the removal is settled by now), so each callee's bound
+  // parameters are read once for all its calls.
+  const gone = (b: SyntaxNode) => isRemoved(ctx, b);
+  const memo = new HandoffMemo();
   for (const m of ctx.agent.methods.values()) {
     walkAgentCode(m, (n) => {
       if (n.type !== 'call' || isRemoved(ctx, n)) return;
-      let handoffs = portHandoffs(n, ctx.module, servers, parents, (b) => isRemoved(ctx, b));
+      let handoffs = portHandoffs(n, ctx.module, servers, parents, gone, undefined, memo);
       // A helper imported by name from another file of the repository (`from agents.lib.kit import HealthSidecar`):
       // the same bind, in that file.
       let where = '';
       const fnNode = n.childForFieldName('function');
       const t = !handoffs.length ? importedCallee(ctx, fnNode) : null;
       if (t) {
-        handoffs = portHandoffs(n, t.module, serverSubclasses(t.module.root), [], undefined, t.name);
+        handoffs = portHandoffs(n, t.module, serverSubclasses(t.module.root), [], undefined, t.name, memo);
         where = `${t.file}:`;
       }
       for (const h of handoffs) {
