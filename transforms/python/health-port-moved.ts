@@ -1,0 +1,40 @@
+// Concern: the port a removed health server listened on when it is the legacy's own (`("127.0.0.1",
+// self.health_port)` with `TLS_PROBE_HEALTH_PORT`/8097 behind it), not a port the profile knows as the
+// health port (health_check_port, port + 1). The base serves /health on the port its deployment gives it,
+// so a dashboard or monitor polling the legacy port finds nothing there once the _v2 runs: said, with the
+// line and the port as the legacy wrote it, so the deployment can give the base that port. (Runs after
+// super-init: a port handed to the base is the base's to bind, and moves nowhere.)
+import type { PythonTransform } from '../../src/lang/python/transform-context.js';
+import { bindArgument, normPort, portExpression, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
+import { walk } from '../../src/lang/python/syntax.js';
+import { removedHealthRegions } from './health-hook.js';
+import { healthPortExpressions } from './remove-health.js';
+
+export const healthPortMoved: PythonTransform = {
+  name: 'health-port-moved',
+  phase: 'edit',
+  run(ctx) {
+    if (!ctx.resolved) return;
+    // The profile's names for the health port, and any port the base is handed (super-init: a literal 8081 given as health_check_port).
+    const known = new Set([...healthPortExpressions(ctx), ...[...ctx.passThrough.values()].map(normPort)]);
+    const servers = serverSubclasses(ctx.module.root);
+    let found: { port: string; line: number } | null = null;
+    for (const region of removedHealthRegions(ctx)) {
+      walk(region.node, (n) => {
+        if (found || n.type !== 'call') return;
+        const arg = bindArgument(n, servers);
+        const expr = arg ? portExpression(arg.text) : null;
+        // A literal or an unknown name of the legacy's own; the profile's health port names are the base's already.
+        if (!arg || expr === null || known.has(expr)) return;
+        found = { port: rawPortExpression(arg.text) ?? expr, line: n.startPosition.row + 1 };
+      });
+      if (found) break;
+    }
+    if (!found) return;
+    const { port, line } = found as { port: string; line: number };
+    ctx.warnings.push(
+      `${ctx.file}:${line}: the legacy health server listened on its own port (${port.trim()}); ${ctx.profile.base_class} serves /health on the health port its deployment gives it, ` +
+        `so whatever polled ${port.trim()} (a dashboard, a monitor) must be pointed there, or the deployment must give the base that port`,
+    );
+  },
+};
