@@ -22,6 +22,7 @@ import { sharedReceiver } from './entrypoint.js';
 import { entryCycleRaiseWarnings } from './entry-cycle-raise.js';
 import { threadFlagPrelude } from './remove-signal-handlers.js';
 import { helperFunctions } from './super-init.js';
+import { removedMemberLocalStatements } from './removed-member-local.js';
 import { resultLogs } from './hardened-result-log.js';
 
 const label = 'hardened-main-loop';
@@ -159,9 +160,11 @@ export function analyzeRun(ctx: PythonTransformContext, removed?: Set<string>): 
 
 function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null): Analysis<RunPlan> {
   // The statements of a block that stay (with `removed`, not those serving only removed members).
-  const statements = (block: SyntaxNode | null) => allStatements(block).filter((x) => !removed || !belongsTo(x, removed));
   const fn = ctx.agent.methods.get(LEGACY_RUN);
   if (!fn) return fail('no run()', ctx.agent.cls.line);
+  // (and not those of a local holding what a removed member built, only torn down after: removed-member-local)
+  const heldByRemoved = removed ? removedMemberLocalStatements(fn, removed) : null;
+  const statements = (block: SyntaxNode | null) => allStatements(block).filter((x) => !removed || (!belongsTo(x, removed) && !heldByRemoved!.has(x.id)));
   if (fn.isAsync) return fail('run() is async', fn.line);
   // A watchdog thread restarting the collector thread: no base equivalent, a person's call (hardened-watchdog).
   const dog = collectorWatchdog(ctx, cycleMethod(ctx));
