@@ -10,22 +10,25 @@ import { migratedCase, recordingRegistry, removeRoots, startOnBase } from './hel
 
 afterAll(removeRoots);
 
-/** The moments (ms) of the agent's "sample N" lines, read from their asctime stamps. */
-function sampleTimes(log: string): number[] {
-  return [...log.matchAll(/^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) INFO \[powerdraw\] sample \d+ BAT0 71% Discharging [\d.]+ W$/gm)]
-    .map((m) => Date.parse(m[1]!.replace(' ', 'T')) + Number(m[2]));
+/** The powerdraw agent's "sample N" line after its asctime stamp. */
+const SAMPLE = / INFO \[powerdraw\] sample \d+ BAT0 71% Discharging [\d.]+ W$/;
+
+/** The moments (ms) of the agent's cycle lines (`line`: what follows the asctime stamp), read from their stamps. */
+function sampleTimes(log: string, line: RegExp = SAMPLE): number[] {
+  const re = new RegExp(`^(\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d),(\\d{3})${line.source}`, 'gm');
+  return [...log.matchAll(re)].map((m) => Date.parse(m[1]!.replace(' ', 'T')) + Number(m[2]));
 }
 
 /** The median gap between consecutive samples, in seconds, once `n` samples were written (or the time ran out). */
-async function cadence(root: string, file: string, registry: string, env: Record<string, string>, n: number): Promise<{ gap: number; log: string }> {
+async function cadence(root: string, file: string, registry: string, env: Record<string, string>, n: number, line: RegExp = SAMPLE): Promise<{ gap: number; log: string }> {
   const { child, exited, output } = startOnBase(root, file, registry, env);
   const end = Date.now() + 15_000;
-  while (Date.now() < end && child.exitCode === null && sampleTimes(output()).length < n) await new Promise((r) => setTimeout(r, 100));
+  while (Date.now() < end && child.exitCode === null && sampleTimes(output(), line).length < n) await new Promise((r) => setTimeout(r, 100));
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await exited;
   clearTimeout(timer);
-  const t = sampleTimes(output());
+  const t = sampleTimes(output(), line);
   const gaps = t.slice(1).map((x, i) => (x - t[i]!) / 1000).sort((a, b) => a - b);
   return { gap: gaps.length ? gaps[Math.floor(gaps.length / 2)]! : NaN, log: output() };
 }
@@ -50,6 +53,37 @@ it("the _v2 cycles at the legacy's cadence, computed at the end of __init__ from
     expect(migrated.gap, migrated.log).toBeGreaterThan(0.5);
     expect(migrated.gap, migrated.log).toBeLessThan(0.8);
     expect(migrated.log).toContain('every 0.6s (on battery)');
+  } finally {
+    server.close();
+  }
+}, 90_000);
+
+// sshd-ini-period-attribute-set-at-init-end: run() slept self.period, read in __init__ from an INI file
+// (configparser): __init__ ends by giving it to the base, so with no COLLECTION_INTERVAL the _v2 cycles at the
+// file's 0.4 s, as the legacy did, not at the base's default 30 s. Before the fix run() stayed for review.
+it("the _v2 cycles at the INI file's interval, which __init__ read into the attribute run() slept", async () => {
+  const { c, root, v2 } = await migratedCase('sshd-ini-period-attribute-set-at-init-end');
+  mkdirSync(path.join(root, 'config'), { recursive: true });
+  mkdirSync(path.join(root, 'etc/ssh'), { recursive: true });
+  writeFileSync(path.join(root, 'config/sshd_watch.ini'), '[agent]\ninterval = 0.4\n');
+  writeFileSync(path.join(root, 'etc/ssh/sshd_config'), 'Port 22\nPermitRootLogin yes\n');
+  const paths: string[] = [];
+  const { server, url } = await recordingRegistry(paths);
+  try {
+    const env = {
+      EVENTBUS_ADDRESS: '127.0.0.1:9',
+      SSHD_WATCH_CONFIG: path.join(root, 'config/sshd_watch.ini'),
+      SSHD_WATCH_QUEUE_PATH: path.join(root, 'data/queue/sshd_ini.db'),
+      SSHD_WATCH_WATCH_FILES: path.join(root, 'etc/ssh/sshd_config'),
+    };
+    const line = / INFO \[sshd_ini\] 1 files watched$/;
+    // Seven cycles: the _v2's first two wait out the base's publish retries (nothing listens on the bus) until its breaker opens.
+    const legacy = await cadence(root, c.rel, url, env, 7, line);
+    const migrated = await cadence(root, v2, url, env, 7, line);
+    expect(legacy.gap, legacy.log).toBeGreaterThan(0.3);
+    expect(legacy.gap, legacy.log).toBeLessThan(0.7);
+    expect(migrated.gap, migrated.log).toBeGreaterThan(0.3);
+    expect(migrated.gap, migrated.log).toBeLessThan(0.7);
   } finally {
     server.close();
   }

@@ -7,7 +7,7 @@
 // entrypoint transform renames the method; this one drops the loop's arguments).
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import { noEntryForInterval } from './interval-reason.js';
-import { assignInitInterval, initIntervalLocal } from './interval-from-init.js';
+import { assignInitInterval, initAttributeInterval, initIntervalLocal } from './interval-from-init.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { bindingsOf, isDocstring, selfAttribute, statements, statements as allStatements, walk, callee } from '../../src/lang/python/syntax.js';
 import { indentAt, lineEnd, lineStart } from '../../src/lang/python/text.js';
@@ -22,6 +22,7 @@ import { sharedReceiver } from './entrypoint.js';
 import { entryCycleRaiseWarnings } from './entry-cycle-raise.js';
 import { threadFlagPrelude } from './remove-signal-handlers.js';
 import { helperFunctions } from './super-init.js';
+import { removedMemberLocalStatements } from './removed-member-local.js';
 import { resultLogs } from './hardened-result-log.js';
 
 const label = 'hardened-main-loop';
@@ -159,9 +160,11 @@ export function analyzeRun(ctx: PythonTransformContext, removed?: Set<string>): 
 
 function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null): Analysis<RunPlan> {
   // The statements of a block that stay (with `removed`, not those serving only removed members).
-  const statements = (block: SyntaxNode | null) => allStatements(block).filter((x) => !removed || !belongsTo(x, removed));
   const fn = ctx.agent.methods.get(LEGACY_RUN);
   if (!fn) return fail('no run()', ctx.agent.cls.line);
+  // (and not those of a local holding what a removed member built, only torn down after: removed-member-local)
+  const heldByRemoved = removed ? removedMemberLocalStatements(fn, removed) : null;
+  const statements = (block: SyntaxNode | null) => allStatements(block).filter((x) => !removed || (!belongsTo(x, removed) && !heldByRemoved!.has(x.id)));
   if (fn.isAsync) return fail('run() is async', fn.line);
   // A watchdog thread restarting the collector thread: no base equivalent, a person's call (hardened-watchdog).
   const dog = collectorWatchdog(ctx, cycleMethod(ctx));
@@ -691,6 +694,10 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     const constant = classBodyAssignment(ctx, sleptAttr);
     const where = constant ? `, a constant of the class (line ${constant.startPosition.row + 1}: ${constant.text.trim()}),` : '';
     const hand = constant ? `: hand it to the base in ${cls.name}.__init__'s super().__init__(${KEYWORD}=...) by hand` : '';
+    // Set once by __init__ from the agent's own settings and only read after: __init__ ends by giving it to the base.
+    const fromInit = constant || kept ? null : initAttributeInterval(ctx, sleptAttr);
+    if (fromInit && 'value' in fromInit) return { ok: true, value: { calls, insert: null, initInterval: fromInit.value, cycle: work, flag: flagLoop ? loopFlagOf(flagLoop) : null } };
+    if (fromInit) return fail(`run() sleeps self.${sleptAttr}, which the constructor does not pass to the base as ${KEYWORD}, and ${fromInit.blocker}`, fn.line);
     return fail(`run() sleeps self.${sleptAttr}${where} which the constructor does not pass to the base as ${KEYWORD}${hand}`, fn.line);
   }
   let value: string | null = null;

@@ -17,6 +17,7 @@ import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { importAnchor } from './add-import.js';
 import { breakerCall, breakerQuery, otherBreakerUse, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
+import { selfRefusals } from './publish-self-refusal.js';
 import { agentModuleCall, type AgentModuleCall, analyzeCollect, type CollectPlan, contextManagerDecorator, HOOK, initTail, LEGACY_RUN, moduleDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, takesOneEvent, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
@@ -1571,6 +1572,15 @@ export const hardenedPublisher: PythonTransform = {
           ? `${cls.name}: ${plan.moved.map((m) => `${m.name}()`).join(', ')} moved into ${CLASS} (the base's eventbus_publisher); its failure results now raise`
           : `${cls.name}: ${plan.moved.map((m) => `${m.name}()`).join(', ')} moved into ${CLASS} (the base's eventbus_publisher) as written; publish() raises when ${plan.entry.name}() answers falsy`,
     );
+    if (!plan.module) {
+      for (const g of selfRefusals(plan.entry.body, plan.failures, new Set(plan.movedState.map((m) => m.attr)))) {
+        const at = g.childForFieldName('condition')!;
+        ctx.warnings.push(
+          `${cls.name}: ${plan.entry.name}() refuses an event itself before trying the bus (line ${g.startPosition.row + 1}: if ${at.text}:); that refusal raises now, ` +
+            `so the base takes it for a failed publish: it retries it after a back-off within the cycle, and its circuit breaker counts it (refusals in a row open it, and every publish and drain waits CIRCUIT_RECOVERY_TIMEOUT), where the legacy only queued the refused event`,
+        );
+      }
+    }
     for (const b of plan.unwrapped) {
       ctx.warnings.push(
         `${cls.name}: ${plan.entry.name}()'s own circuit breaker (line ${b.call.startPosition.row + 1}: ${b.call.text.split('\n')[0]!.trim()}) went: ${CLASS} calls ${unwrappedText(b)} and the base's breaker stops publishing after its failures (CircuitBreaker, CIRCUIT_RECOVERY_TIMEOUT) and queues meanwhile; ${b.cls.name} (line ${b.cls.line}) stays in the module, and its threshold and cool-down are the base's now`,

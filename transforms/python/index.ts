@@ -59,6 +59,7 @@ import { sameFileParentOrphans, sameFileParentOrphansCheck } from './same-file-p
 import { ownedProperty } from './owned-property.js';
 import { baseImportShadow } from './base-import-shadow.js';
 import { healthHost } from './health-host.js';
+import { healthPortMoved } from './health-port-moved.js';
 
 export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // Seed-001 concerns (hardened-agent-base profile only: publish, queue, retry, collect_loop, old_base).
@@ -94,6 +95,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   baseImportShadow,
   // Before super-init: its default for the base's host goes first in __init__, ahead of the base's constructor.
   healthHost,
+  healthPortMoved,
   superInit,
   // After super-init: it reads where the base's call went and what it was given as port.
   bindResolvedPort,

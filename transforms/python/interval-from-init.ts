@@ -10,7 +10,7 @@ import type { PythonTransformContext } from '../../src/lang/python/transform-con
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { bindingsOf, callee, selfAttribute, walk } from '../../src/lang/python/syntax.js';
 import { isLogCall } from '../../src/analysis/infra.js';
-import { initTail } from './hardened-shapes.js';
+import { SLEEP_CALL, initTail } from './hardened-shapes.js';
 import { osName } from './health-host.js';
 
 /** Calls whose answer depends on their arguments alone. */
@@ -70,6 +70,19 @@ export function initIntervalLocal(ctx: PythonTransformContext, run: PyFunction, 
   return { name: left.text, value: right.text };
 }
 
+/**
+ * run() sleeps `self.<attr>` itself, which __init__ computed from the agent's own settings
+ * (`self.interval = self.cfg.getfloat("agent", "interval")`): set once by __init__ and only read after,
+ * it is the same value at __init__'s end. `{ value }` to give the base, `{ blocker }` when it may change, or
+ * null when the agent is a base of others (a subclass's __init__ may set it again).
+ */
+export function initAttributeInterval(ctx: PythonTransformContext, attr: string): { value: string } | { blocker: string } | null {
+  const init = ctx.agent.methods.get('__init__');
+  if (!init || ctx.unit || subclassed(ctx)) return null;
+  const why = notSetOnceByInit(ctx, init, attr);
+  return why ? { blocker: why } : { value: `self.${attr}` };
+}
+
 /** `self.a.b[...]`: the chain starts at self. */
 function rootIsSelf(n: SyntaxNode): boolean {
   let r = n;
@@ -118,7 +131,12 @@ function notSetOnceByInit(ctx: PythonTransformContext, init: PyFunction, attr: s
   }
   const inInit = (n: SyntaxNode) => init.node.startIndex <= n.startIndex && n.endIndex <= init.node.endIndex;
   for (const r of ctx.refs.of(attr)) {
-    if (r.kind === 'string') return `self.${attr} is named in a string (${at(r.node)})`;
+    if (r.kind === 'string') {
+      // Only a string that can change it (`setattr(self, "interval", v)`, `self.__dict__["interval"] = v`);
+      // a configuration key of the same spelling (`{"agent": {"interval": "30"}}`) or a getattr() read is no change.
+      if (changesByName(r.node)) return `self.${attr} is named in a string (${at(r.node)})`;
+      continue;
+    }
     if (r.kind !== 'attribute') continue;
     const ref = r.node.parent!;
     if (sets.some((x) => x.stmt.startIndex <= ref.startIndex && ref.endIndex <= x.stmt.endIndex && x.stmt.namedChild(0)?.childForFieldName('left')?.id === ref.id)) continue;
@@ -140,10 +158,33 @@ function notSetOnceByInit(ctx: PythonTransformContext, init: PyFunction, attr: s
     if (inInit(ref)) continue;
     // The whole object (not a value read from it) aliased or handed on: what the receiver does with it is unknown.
     if (top.id === ref.id) {
-      if (p?.type === 'assignment' || p?.type === 'keyword_argument' || (p?.type === 'argument_list' && !isLogCall(p.parent))) return `self.${attr} is handed on whole (${at(p!.parent ?? p!)}), which may change it`;
+      // (A log line or a sleep only reads the number.)
+      if (p?.type === 'assignment' || p?.type === 'keyword_argument' || (p?.type === 'argument_list' && !isLogCall(p.parent) && !SLEEP_CALL.test(callee(p.parent!) ?? ''))) return `self.${attr} is handed on whole (${at(p!.parent ?? p!)}), which may change it`;
     }
   }
   return null;
+}
+
+/** `self.<attr>`, whose one __init__ assignment's value is what super().__init__ was given as keyword. */
+function givenToBase(ctx: PythonTransformContext, keyword: string, value: string): boolean {
+  const attr = /^self\.(\w+)$/.exec(value)?.[1];
+  const passed = ctx.passThrough.get(keyword);
+  if (!attr || passed === undefined) return false;
+  const sets = ctx.agent.assignments.filter((a) => a.attr === attr && a.method === '__init__');
+  return sets.length === 1 && sets[0]!.value?.text === passed;
+}
+
+/** A string naming an attribute where it can change it: setattr()/delattr()'s name, or a key of `__dict__` / `vars(...)`. */
+function changesByName(str: SyntaxNode): boolean {
+  let n = str;
+  while (n.parent?.type === 'concatenated_string' || n.parent?.type === 'parenthesized_expression') n = n.parent;
+  const p = n.parent;
+  if (p?.type === 'argument_list') return /^(setattr|delattr|object\.__setattr__|object\.__delattr__)$/.test(callee(p.parent!) ?? '');
+  if (p?.type === 'subscript' && p.childForFieldName('subscript')?.id === n.id) {
+    const v = p.childForFieldName('value')!;
+    return (v.type === 'attribute' && v.childForFieldName('attribute')!.text === '__dict__') || (v.type === 'call' && callee(v) === 'vars');
+  }
+  return false;
 }
 
 /** The env variable the base's __init__ lets win over the period it is given (`_env_float("COLLECTION_INTERVAL", ...)`), or null. */
@@ -155,6 +196,9 @@ function baseIntervalEnv(ctx: PythonTransformContext, keyword: string): string |
 
 /** __init__ ends by setting the base's period to the value run() computed from the agent's own state. */
 export function assignInitInterval(ctx: PythonTransformContext, keyword: string, value: string, label: string): void {
+  // run() slept self.<attr>, and super().__init__ is already given what __init__ assigns it (super-init
+  // passes a legacy interval attribute, computed where it is set): the base has that period already.
+  if (givenToBase(ctx, keyword, value)) return;
   const tail = initTail(ctx);
   if (!tail) return;
   const eol = ctx.layout.eol;

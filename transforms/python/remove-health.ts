@@ -782,7 +782,9 @@ function localHealthEndpoints(ctx: PythonTransformContext, ports: Set<string>, s
       const right = e.childForFieldName('right')!;
       const ctor = enteredContext(right) ?? right;
       if (ctor.type !== 'call') continue;
-      const onHealth = ports.has(boundPort(ctor, servers) ?? '') ||
+      // `server = self._start_health_server()`: a method of the agent that only builds the health server and returns it.
+      const built = builtByMethod(ctx, ctor);
+      const onHealth = (built && returnedEndpoint(built, ports, servers) !== null) || ports.has(boundPort(ctor, servers) ?? '') ||
         stmts.some((x) => {
           const c = x.type === 'expression_statement' ? x.namedChild(0) : null;
           const arg = c?.type === 'call' && callee(c) === `${local}.bind` ? c.childForFieldName('arguments')?.namedChild(0) : null;
@@ -1218,10 +1220,16 @@ function servesPort(ctx: PythonTransformContext, attr: string, ports: Set<string
     const expr = boundPort(value, servers);
     if (expr !== null && ports.has(expr)) return true;
     // self._status_server = self.start_status_endpoint(): a method that builds the server and returns it.
-    const m = selfAttribute(value.childForFieldName('function')!);
-    const fn = m && (value.childForFieldName('arguments')?.namedChildCount ?? 0) === 0 ? ctx.agent.methods.get(m) : undefined;
+    const fn = builtByMethod(ctx, value);
     return !!fn && returnedEndpoint(fn, ports, servers) !== null;
   });
+}
+
+/** `self.m()` with no arguments: the agent's method m, whose answer the call is. */
+function builtByMethod(ctx: PythonTransformContext, call: SyntaxNode): PyFunction | null {
+  const f = call.childForFieldName('function');
+  const m = f ? selfAttribute(f) : null;
+  return m && (call.childForFieldName('arguments')?.namedChildCount ?? 0) === 0 ? ctx.agent.methods.get(m) ?? null : null;
 }
 
 /**
@@ -1263,7 +1271,8 @@ function returnedEndpoint(fn: PyFunction, ports: Set<string>, servers: Set<strin
       const right = e.childForFieldName('right');
       if (left.type === 'identifier' && right?.type === 'identifier' && right.text === 'self') continue;
       const expr = right?.type === 'call' ? boundPort(right, servers) : null;
-      if (left.type === 'identifier' && !local && expr !== null && ports.has(expr)) {
+      // On a health port, or on a port of the legacy's own name with a handler of this method answering health paths only.
+      if (left.type === 'identifier' && !local && expr !== null && (ports.has(expr) || servesHealthOnly(right!, [fn.body], servers))) {
         local = left.text;
         continue;
       }

@@ -1,0 +1,76 @@
+// Concern: the port a removed health server listened on when it is the legacy's own (`("127.0.0.1",
+// self.health_port)` with `TLS_PROBE_HEALTH_PORT`/8097 behind it), not a port the profile knows as the
+// health port (health_check_port, port + 1). The base serves /health on the port its deployment gives it,
+// so a dashboard or monitor polling the legacy port finds nothing there once the _v2 runs: said, with the
+// line and the port as the legacy wrote it, so the deployment can give the base that port. (Runs after
+// super-init: a port handed to the base is the base's to bind, and moves nowhere; nor does one the legacy
+// read from the base's own variable, HEALTH_CHECK_PORT.)
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { bindArgument, normPort, portExpression, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import { walk } from '../../src/lang/python/syntax.js';
+import { removedHealthRegions } from './health-hook.js';
+import { healthPortExpressions } from './remove-health.js';
+
+export const healthPortMoved: PythonTransform = {
+  name: 'health-port-moved',
+  phase: 'edit',
+  run(ctx) {
+    if (!ctx.resolved) return;
+    // The profile's names for the health port, and any port the base is handed (super-init: a literal 8081 given as health_check_port).
+    const known = new Set([...healthPortExpressions(ctx), ...[...ctx.passThrough.values()].map(normPort)]);
+    // The variables the deployment names those ports by (HEALTH_CHECK_PORT for health_check_port): the base's too.
+    const envs = [...known].filter((k) => /^[a-z]\w*$/.test(k)).map((k) => k.toUpperCase());
+    const servers = serverSubclasses(ctx.module.root);
+    let found: { port: string; line: number } | null = null;
+    for (const region of removedHealthRegions(ctx)) {
+      walk(region.node, (n) => {
+        if (found || n.type !== 'call') return;
+        const arg = bindArgument(n, servers);
+        const expr = arg ? portExpression(arg.text) : null;
+        // A literal or an unknown name of the legacy's own; the profile's health port names are the base's already.
+        if (!arg || expr === null || known.has(expr) || readsBaseEnv(ctx, expr, envs)) return;
+        found = { port: rawPortExpression(arg.text) ?? expr, line: n.startPosition.row + 1 };
+      });
+      if (found) break;
+    }
+    if (!found) return;
+    const { port, line } = found as { port: string; line: number };
+    ctx.warnings.push(
+      `${ctx.file}:${line}: the legacy health server listened on its own port (${port.trim()}); ${ctx.profile.base_class} serves /health on the health port its deployment gives it, ` +
+        `so whatever polled ${port.trim()} (a dashboard, a monitor) must be pointed there, or the deployment must give the base that port`,
+    );
+  },
+};
+
+/**
+ * The port reads one of those variables, through what the agent wrote (`self.health_port` set from the
+ * parameter `health_port=HEALTH_PORT`, `HEALTH_PORT = int(os.environ.get("HEALTH_CHECK_PORT", "8741"))`):
+ * the deployment that sets it gives the base the same port.
+ */
+function readsBaseEnv(ctx: PythonTransformContext, expr: string, envs: string[]): boolean {
+  const init = ctx.agent.methods.get('__init__');
+  let text = expr;
+  for (let depth = 0; depth < 4; depth++) {
+    if (envs.some((e) => new RegExp(`["']${e}["']`).test(text))) return true;
+    const attr = /^self\.(\w+)$/.exec(text)?.[1];
+    const name = attr ?? (/^\w+$/.test(text) ? text : null);
+    if (!name) return false;
+    const set = attr ? ctx.agent.assignments.filter((a) => a.attr === attr && a.method === '__init__') : [];
+    const param = !attr ? init?.params.find((p) => p.name === name && p.default) : undefined;
+    const constant = !attr && !param ? moduleValue(ctx.module.root, name) : null;
+    const next = attr ? (set.length === 1 ? set[0]!.value?.text : undefined) : param ? param.default!.text : constant;
+    if (!next) return false;
+    text = next;
+  }
+  return false;
+}
+
+/** The value text of `NAME = ...` at the module's top level, when it is assigned there once. */
+function moduleValue(root: SyntaxNode, name: string): string | null {
+  const values = root.namedChildren
+    .map((s) => (s.type === 'expression_statement' ? s.namedChild(0) : null))
+    .filter((e) => e?.type === 'assignment' && e.childForFieldName('left')?.text === name)
+    .map((e) => e!.childForFieldName('right')?.text ?? null);
+  return values.length === 1 ? values[0]! : null;
+}
