@@ -551,7 +551,8 @@ function routedHealthEntry(call: SyntaxNode): { value: SyntaxNode } | null | 'no
   const lookup = fn.type === 'identifier' ? singleLocalValue(fn) : fn;
   const dict = lookup ? routeLookup(lookup) : null;
   if (!dict) return null;
-  const health = dict.namedChildren.filter((c) => c.type === 'pair' && HEALTH_PATH.test(routeString(c.childForFieldName('key')!) ?? ''));
+  const keys = dict.namedChildren.filter((c) => c.type === 'pair').map((c) => routeString(c.childForFieldName('key')!) ?? '');
+  const health = dict.namedChildren.filter((c) => c.type === 'pair' && isHealthRoute(routeString(c.childForFieldName('key')!) ?? '', [], keys));
   if (health.length === 0) return 'none';
   return health.length === 1 ? { value: health[0]!.childForFieldName('value')! } : null;
 }
@@ -559,14 +560,15 @@ function routedHealthEntry(call: SyntaxNode): { value: SyntaxNode } | null | 'no
 /** The clauses of a handler's path routing (`if self.path == "/health": ... elif ...`), each marked health or not. */
 function ifRoutes(cls: SyntaxNode): Array<{ body: SyntaxNode; health: boolean }> {
   const out: Array<{ body: SyntaxNode; health: boolean }> = [];
-  for (const e of routeTableEntries(cls)) if (e.body) out.push({ body: e.body, health: HEALTH_PATH.test(e.path) });
+  const routed = routedPaths(cls);
+  for (const e of routeTableEntries(cls)) if (e.body) out.push({ body: e.body, health: isHealthRoute(e.path, [e.path], routed) });
   walk(cls, (n) => {
     if (n.type !== 'if_statement') return;
     const clauses = ifClauses(n);
     if (!clauses.some((c) => c.condition && conditionPaths(c.condition).length)) return;
     for (const c of clauses) {
       const paths = c.condition ? conditionPaths(c.condition) : [];
-      out.push({ body: c.body, health: paths.length > 0 && paths.every((p) => HEALTH_PATH.test(p)) });
+      out.push({ body: c.body, health: paths.length > 0 && paths.every((p) => isHealthRoute(p, paths, routed)) });
     }
   });
   return out;
@@ -885,6 +887,42 @@ function assignsTo(stmt: SyntaxNode, name: string): boolean {
 /** Paths a health endpoint answers (anything else a handler routes is business). */
 export const HEALTH_PATH = /^\/(health|healthz|status|ping|ready|live)(\/|$)/;
 
+/** The path the base itself serves health on. */
+const BASE_HEALTH_PATH = /^\/health(\/|$)/;
+
+/**
+ * Whether a path one routing clause tests is a health route, given every path the same routing tests:
+ * a health-like path (/status, /ping, /ready) is health only while nothing routes /health apart from it.
+ * Beside a /health of its own it answered something else (a status board, a readiness probe), which
+ * the base's server (/health, /metrics) no longer serves.
+ */
+export function isHealthRoute(path: string, clausePaths: readonly string[], routed: readonly string[]): boolean {
+  if (!HEALTH_PATH.test(path)) return false;
+  return BASE_HEALTH_PATH.test(path) || clausePaths.some((p) => BASE_HEALTH_PATH.test(p)) || !routed.some((p) => BASE_HEALTH_PATH.test(p));
+}
+
+/** The paths a handler (class or method) routes, one list per route-table entry or if/elif clause on the path. */
+function routedClauses(node: SyntaxNode): string[][] {
+  const out = routeTableEntries(node).map((e) => [e.path]);
+  walk(node, (n) => {
+    if (n.type !== 'if_statement' && n.type !== 'elif_clause') return;
+    const cond = n.childForFieldName('condition');
+    if (cond && /\bpath\b/.test(cond.text)) out.push(conditionPaths(cond));
+  });
+  return out;
+}
+
+function routedPaths(node: SyntaxNode): string[] {
+  return routedClauses(node).flat();
+}
+
+/** Health-like paths (/status, /ready) a handler routes in clauses of their own beside a /health route: not health (see isHealthRoute). */
+export function healthLikeBusinessPaths(node: SyntaxNode): Set<string> {
+  const clauses = routedClauses(node);
+  const routed = clauses.flat();
+  return new Set(clauses.flatMap((c) => c.filter((p) => HEALTH_PATH.test(p) && !isHealthRoute(p, c, routed))));
+}
+
 /** The clauses of an if/elif/else chain: each condition (null for else) and body. */
 function ifClauses(stmt: SyntaxNode): Array<{ condition: SyntaxNode | null; body: SyntaxNode }> {
   const out: Array<{ condition: SyntaxNode | null; body: SyntaxNode }> = [];
@@ -924,8 +962,13 @@ export function routeString(n: SyntaxNode): string | null {
  */
 function healthRoutePayload(stmt: SyntaxNode, name: string, scope: PayloadScope): { lines: string[]; members: Set<string>; methods?: Map<string, string> } | null {
   const clauses = ifClauses(stmt).filter((c) => c.condition && conditionPaths(c.condition).length);
-  const health = clauses.filter((c) => conditionPaths(c.condition!).some((p) => HEALTH_PATH.test(p)));
-  if (health.length !== 1 || conditionPaths(health[0]!.condition!).some((p) => !HEALTH_PATH.test(p))) return null;
+  const routed = clauses.flatMap((c) => conditionPaths(c.condition!));
+  const isHealth = (c: { condition: SyntaxNode | null }) => {
+    const paths = conditionPaths(c.condition!);
+    return paths.map((p) => isHealthRoute(p, paths, routed));
+  };
+  const health = clauses.filter((c) => isHealth(c).some(Boolean));
+  if (health.length !== 1 || isHealth(health[0]!).some((h) => !h)) return null;
   let value: SyntaxNode | null = null;
   for (const s of health[0]!.body.namedChildren) {
     const a = s.type === 'expression_statement' ? s.namedChild(0) : null;
@@ -992,15 +1035,16 @@ export function businessRoutes(handler: SyntaxNode): string[] {
  */
 export function businessRouteClauses(handler: SyntaxNode): Array<{ routes: string[]; body: SyntaxNode | null }> {
   const out: Array<{ routes: string[]; body: SyntaxNode | null }> = [];
+  const routed = routedPaths(handler);
   for (const e of routeTableEntries(handler)) {
-    if (!HEALTH_PATH.test(e.path) && e.path !== '/metrics' && e.path !== '/') out.push({ routes: [e.path], body: e.body ?? e.value });
+    if (!isHealthRoute(e.path, [e.path], routed) && e.path !== '/metrics' && e.path !== '/') out.push({ routes: [e.path], body: e.body ?? e.value });
   }
   walk(handler, (n) => {
     if (n.type !== 'if_statement' && n.type !== 'elif_clause') return;
     const cond = n.childForFieldName('condition');
     if (!cond || !/\bpath\b/.test(cond.text)) return;
     const paths = conditionPaths(cond);
-    const routes = paths.filter((p) => !HEALTH_PATH.test(p) && p !== '/metrics' && p !== '/');
+    const routes = paths.filter((p) => !isHealthRoute(p, paths, routed) && p !== '/metrics' && p !== '/');
     if (routes.length) out.push({ routes, body: routes.length === paths.length ? n.childForFieldName('consequence') : null });
   });
   return out;
