@@ -157,7 +157,7 @@ function extractPayload(region: SyntaxNode, scope: PayloadScope): HealthPayload 
     }
     for (const [k, v] of result.methods ?? []) methods.set(k, v);
     const fn = emit.value.type === 'identifier' ? null : enclosing(emit.value, 'function_definition');
-    const emitted = fn ? underLocks(emit.value, fn, result.lines, members, scope) : result.lines;
+    const emitted = fn ? underPayloadLocks(emit.value, emit.value, fn, result.lines, members, scope) : result.lines;
     // The same payload sent from two places (a reply and a retry) is added once.
     if (!containsBlock(lines, emitted)) lines.push(...emitted);
     for (const m of result.members) members.add(m);
@@ -801,7 +801,7 @@ function namedPayload(name: SyntaxNode, scope: PayloadScope): { lines: string[];
         const p = payloadLines(value, scope);
         if (p === 'untranslatable') ok = false;
         else {
-          lines.push(...underLocks(n, fn, p.lines, members, scope));
+          lines.push(...underPayloadLocks(n, value, fn, p.lines, members, scope));
           p.members.forEach((m) => members.add(m));
           for (const [k, v] of p.methods ?? []) methods.set(k, v);
           found = true;
@@ -977,7 +977,8 @@ function healthRoutePayload(stmt: SyntaxNode, name: string, scope: PayloadScope)
   }
   if (!value) return null;
   const p = payloadLines(value, scope);
-  return p === 'untranslatable' ? null : p;
+  // Read under the locks the health clause read it under (the caller adds those around the whole chain).
+  return p === 'untranslatable' ? null : { ...p, lines: underPayloadLocks(value, value, stmt, p.lines, p.members, scope) };
 }
 
 /** Actions a request names to ask for health (`{"action": "health_check"}` on a REP or raw socket). */
@@ -1486,6 +1487,34 @@ function handlerServerPort(n: SyntaxNode): boolean {
  * statement in a block enclosing the use and before it (so it always ran before the use), and never
  * binds otherwise (no loop target, augmented assignment, `with ... as`, parameter). Else null.
  */
+/**
+ * The payload's lines under the locks it was read under (see underLocks): those around `at`, else those
+ * around a local the payload reads (`with agent.lock: down = [...]`, then `{"down": down}` after the
+ * block), so the hook reads that field under the same lock.
+ */
+function underPayloadLocks(at: SyntaxNode, payload: SyntaxNode, fn: SyntaxNode, lines: string[], members: Set<string>, scope: PayloadScope): string[] {
+  const own = underLocks(at, fn, lines, members, scope);
+  if (own !== lines) return own;
+  const local = lockedLocalValue(payload);
+  return local ? underLocks(local, fn, lines, members, scope) : lines;
+}
+
+/** The value of the first local a payload reads that was assigned inside a `with` block of its function, else null. */
+function lockedLocalValue(payload: SyntaxNode, depth = 0): SyntaxNode | null {
+  let found: SyntaxNode | null = null;
+  walk(payload, (n) => {
+    if (found) return false;
+    if (n.type === 'lambda' || n.type === 'function_definition') return false;
+    if (n.type !== 'identifier' || (n.parent?.type === 'attribute' && n.parent.childForFieldName('attribute')?.id === n.id)) return;
+    if (n.parent?.type === 'keyword_argument' && n.parent.childForFieldName('name')?.id === n.id) return;
+    const value = singleLocalValue(n);
+    if (!value) return;
+    // `payload = {"tenants": tenants}` sent as json.dumps(payload): the locals the payload's own value reads.
+    found = enclosing(value, 'with_statement') ? value : depth < 2 ? lockedLocalValue(value, depth + 1) : null;
+  });
+  return found;
+}
+
 function singleLocalValue(id: SyntaxNode): SyntaxNode | null {
   const fn = enclosing(id, 'function_definition');
   if (!fn) return null;
