@@ -864,7 +864,35 @@ function assignedValue(assign: SyntaxNode, name: string): SyntaxNode | null {
     const i = left.namedChildren.findIndex((c) => c.text === name);
     return i >= 0 ? right.namedChildren[i] ?? null : null;
   }
+  // `code, payload = handler()` with `handler = routes.get(self.path)`: on /health, what the handler's
+  // own method the table names for it returns (`return 200, {...}`), at the same place.
+  if ((left.type === 'pattern_list' || left.type === 'tuple_pattern') && right.type === 'call') {
+    const i = left.namedChildren.findIndex((c) => c.text === name);
+    const returned = i >= 0 ? routedHandlerReturn(right) : null;
+    return returned && (returned.type === 'expression_list' || returned.type === 'tuple') ? returned.namedChildren[i] ?? null : null;
+  }
   return null;
+}
+
+/**
+ * The one value a method of the handler class returns, when the call runs the method a route table
+ * gives for /health (`self._health`, a method of the handler the call is in); null otherwise.
+ */
+function routedHandlerReturn(call: SyntaxNode): SyntaxNode | null {
+  const routed = routedHealthEntry(call);
+  if (!routed || routed === 'none') return null;
+  const m = /^self\.(\w+)$/.exec(routed.value.text);
+  const cls = m ? enclosing(call, 'class_definition') : null;
+  const method = cls ? classMethods(cls).get(m![1]!) : undefined;
+  if (!method) return null;
+  const returns: SyntaxNode[] = [];
+  walk(method.childForFieldName('body')!, (n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type === 'return_statement') returns.push(n);
+  });
+  let value = returns.length === 1 ? returns[0]!.namedChild(0) : null;
+  while (value?.type === 'parenthesized_expression' && value.namedChildren.length === 1) value = value.namedChild(0);
+  return value;
 }
 
 /** The branch of `A if <path test> else B` the health path takes: A for `path == "/health"`, B for `!=`; null otherwise. */
