@@ -915,18 +915,19 @@ function assignsTo(stmt: SyntaxNode, name: string): boolean {
 /** Paths a health endpoint answers (anything else a handler routes is business). */
 export const HEALTH_PATH = /^\/(health|healthz|status|ping|ready|live)(\/|$)/;
 
-/** The path the base itself serves health on. */
-const BASE_HEALTH_PATH = /^\/health(\/|$)/;
+/** Liveness names: each is an answer to "are you alive", which the base's /health gives. */
+const LIVENESS_PATH = /^\/(health|healthz|live|ping)(\/|$)/;
 
 /**
  * Whether a path one routing clause tests is a health route, given every path the same routing tests:
- * a health-like path (/status, /ping, /ready) is health only while nothing routes /health apart from it.
- * Beside a /health of its own it answered something else (a status board, a readiness probe), which
- * the base's server (/health, /metrics) no longer serves.
+ * a liveness name always is; another health-like path (/status, /ready) is health only while no
+ * liveness name is routed apart from it. Beside a liveness route of its own it answered something else
+ * (a status board, a readiness probe), which the base's server (/health, /metrics) no longer serves.
  */
 export function isHealthRoute(path: string, clausePaths: readonly string[], routed: readonly string[]): boolean {
   if (!HEALTH_PATH.test(path)) return false;
-  return BASE_HEALTH_PATH.test(path) || clausePaths.some((p) => BASE_HEALTH_PATH.test(p)) || !routed.some((p) => BASE_HEALTH_PATH.test(p));
+  if (LIVENESS_PATH.test(path) || clausePaths.some((p) => LIVENESS_PATH.test(p))) return true;
+  return !routed.some((p) => LIVENESS_PATH.test(p));
 }
 
 /** The paths a handler (class or method) routes, one list per route-table entry or if/elif clause on the path. */
@@ -995,7 +996,9 @@ function healthRoutePayload(stmt: SyntaxNode, name: string, scope: PayloadScope)
     const paths = conditionPaths(c.condition!);
     return paths.map((p) => isHealthRoute(p, paths, routed));
   };
-  const health = clauses.filter((c) => isHealth(c).some(Boolean));
+  let health = clauses.filter((c) => isHealth(c).some(Boolean));
+  // Several liveness routes (`/health` with the payload, `/ping` answering "pong"): the one that builds it.
+  if (health.length > 1) health = health.filter((c) => assignsTo(c.body, name));
   if (health.length !== 1 || isHealth(health[0]!).some((h) => !h)) return null;
   let value: SyntaxNode | null = null;
   for (const s of health[0]!.body.namedChildren) {
