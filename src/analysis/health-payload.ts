@@ -157,7 +157,7 @@ function extractPayload(region: SyntaxNode, scope: PayloadScope): HealthPayload 
     }
     for (const [k, v] of result.methods ?? []) methods.set(k, v);
     const fn = emit.value.type === 'identifier' ? null : enclosing(emit.value, 'function_definition');
-    const emitted = fn ? underLocks(emit.value, fn, result.lines, members, scope) : result.lines;
+    const emitted = fn ? underPayloadLocks(emit.value, emit.value, fn, result.lines, members, scope) : result.lines;
     // The same payload sent from two places (a reply and a retry) is added once.
     if (!containsBlock(lines, emitted)) lines.push(...emitted);
     for (const m of result.members) members.add(m);
@@ -551,7 +551,8 @@ function routedHealthEntry(call: SyntaxNode): { value: SyntaxNode } | null | 'no
   const lookup = fn.type === 'identifier' ? singleLocalValue(fn) : fn;
   const dict = lookup ? routeLookup(lookup) : null;
   if (!dict) return null;
-  const health = dict.namedChildren.filter((c) => c.type === 'pair' && HEALTH_PATH.test(routeString(c.childForFieldName('key')!) ?? ''));
+  const keys = dict.namedChildren.filter((c) => c.type === 'pair').map((c) => routeString(c.childForFieldName('key')!) ?? '');
+  const health = dict.namedChildren.filter((c) => c.type === 'pair' && isHealthRoute(routeString(c.childForFieldName('key')!) ?? '', [], keys));
   if (health.length === 0) return 'none';
   return health.length === 1 ? { value: health[0]!.childForFieldName('value')! } : null;
 }
@@ -559,14 +560,15 @@ function routedHealthEntry(call: SyntaxNode): { value: SyntaxNode } | null | 'no
 /** The clauses of a handler's path routing (`if self.path == "/health": ... elif ...`), each marked health or not. */
 function ifRoutes(cls: SyntaxNode): Array<{ body: SyntaxNode; health: boolean }> {
   const out: Array<{ body: SyntaxNode; health: boolean }> = [];
-  for (const e of routeTableEntries(cls)) if (e.body) out.push({ body: e.body, health: HEALTH_PATH.test(e.path) });
+  const routed = routedPaths(cls);
+  for (const e of routeTableEntries(cls)) if (e.body) out.push({ body: e.body, health: isHealthRoute(e.path, [e.path], routed) });
   walk(cls, (n) => {
     if (n.type !== 'if_statement') return;
     const clauses = ifClauses(n);
     if (!clauses.some((c) => c.condition && conditionPaths(c.condition).length)) return;
     for (const c of clauses) {
       const paths = c.condition ? conditionPaths(c.condition) : [];
-      out.push({ body: c.body, health: paths.length > 0 && paths.every((p) => HEALTH_PATH.test(p)) });
+      out.push({ body: c.body, health: paths.length > 0 && paths.every((p) => isHealthRoute(p, paths, routed)) });
     }
   });
   return out;
@@ -799,7 +801,7 @@ function namedPayload(name: SyntaxNode, scope: PayloadScope): { lines: string[];
         const p = payloadLines(value, scope);
         if (p === 'untranslatable') ok = false;
         else {
-          lines.push(...underLocks(n, fn, p.lines, members, scope));
+          lines.push(...underPayloadLocks(n, value, fn, p.lines, members, scope));
           p.members.forEach((m) => members.add(m));
           for (const [k, v] of p.methods ?? []) methods.set(k, v);
           found = true;
@@ -862,7 +864,35 @@ function assignedValue(assign: SyntaxNode, name: string): SyntaxNode | null {
     const i = left.namedChildren.findIndex((c) => c.text === name);
     return i >= 0 ? right.namedChildren[i] ?? null : null;
   }
+  // `code, payload = handler()` with `handler = routes.get(self.path)`: on /health, what the handler's
+  // own method the table names for it returns (`return 200, {...}`), at the same place.
+  if ((left.type === 'pattern_list' || left.type === 'tuple_pattern') && right.type === 'call') {
+    const i = left.namedChildren.findIndex((c) => c.text === name);
+    const returned = i >= 0 ? routedHandlerReturn(right) : null;
+    return returned && (returned.type === 'expression_list' || returned.type === 'tuple') ? returned.namedChildren[i] ?? null : null;
+  }
   return null;
+}
+
+/**
+ * The one value a method of the handler class returns, when the call runs the method a route table
+ * gives for /health (`self._health`, a method of the handler the call is in); null otherwise.
+ */
+function routedHandlerReturn(call: SyntaxNode): SyntaxNode | null {
+  const routed = routedHealthEntry(call);
+  if (!routed || routed === 'none') return null;
+  const m = /^self\.(\w+)$/.exec(routed.value.text);
+  const cls = m ? enclosing(call, 'class_definition') : null;
+  const method = cls ? classMethods(cls).get(m![1]!) : undefined;
+  if (!method) return null;
+  const returns: SyntaxNode[] = [];
+  walk(method.childForFieldName('body')!, (n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type === 'return_statement') returns.push(n);
+  });
+  let value = returns.length === 1 ? returns[0]!.namedChild(0) : null;
+  while (value?.type === 'parenthesized_expression' && value.namedChildren.length === 1) value = value.namedChild(0);
+  return value;
 }
 
 /** The branch of `A if <path test> else B` the health path takes: A for `path == "/health"`, B for `!=`; null otherwise. */
@@ -884,6 +914,43 @@ function assignsTo(stmt: SyntaxNode, name: string): boolean {
 
 /** Paths a health endpoint answers (anything else a handler routes is business). */
 export const HEALTH_PATH = /^\/(health|healthz|status|ping|ready|live)(\/|$)/;
+
+/** Liveness names: each is an answer to "are you alive", which the base's /health gives. */
+const LIVENESS_PATH = /^\/(health|healthz|live|ping)(\/|$)/;
+
+/**
+ * Whether a path one routing clause tests is a health route, given every path the same routing tests:
+ * a liveness name always is; another health-like path (/status, /ready) is health only while no
+ * liveness name is routed apart from it. Beside a liveness route of its own it answered something else
+ * (a status board, a readiness probe), which the base's server (/health, /metrics) no longer serves.
+ */
+export function isHealthRoute(path: string, clausePaths: readonly string[], routed: readonly string[]): boolean {
+  if (!HEALTH_PATH.test(path)) return false;
+  if (LIVENESS_PATH.test(path) || clausePaths.some((p) => LIVENESS_PATH.test(p))) return true;
+  return !routed.some((p) => LIVENESS_PATH.test(p));
+}
+
+/** The paths a handler (class or method) routes, one list per route-table entry or if/elif clause on the path. */
+function routedClauses(node: SyntaxNode): string[][] {
+  const out = routeTableEntries(node).map((e) => [e.path]);
+  walk(node, (n) => {
+    if (n.type !== 'if_statement' && n.type !== 'elif_clause') return;
+    const cond = n.childForFieldName('condition');
+    if (cond && /\bpath\b/.test(cond.text)) out.push(conditionPaths(cond));
+  });
+  return out;
+}
+
+function routedPaths(node: SyntaxNode): string[] {
+  return routedClauses(node).flat();
+}
+
+/** Health-like paths (/status, /ready) a handler routes in clauses of their own beside a /health route: not health (see isHealthRoute). */
+export function healthLikeBusinessPaths(node: SyntaxNode): Set<string> {
+  const clauses = routedClauses(node);
+  const routed = clauses.flat();
+  return new Set(clauses.flatMap((c) => c.filter((p) => HEALTH_PATH.test(p) && !isHealthRoute(p, c, routed))));
+}
 
 /** The clauses of an if/elif/else chain: each condition (null for else) and body. */
 function ifClauses(stmt: SyntaxNode): Array<{ condition: SyntaxNode | null; body: SyntaxNode }> {
@@ -924,8 +991,15 @@ export function routeString(n: SyntaxNode): string | null {
  */
 function healthRoutePayload(stmt: SyntaxNode, name: string, scope: PayloadScope): { lines: string[]; members: Set<string>; methods?: Map<string, string> } | null {
   const clauses = ifClauses(stmt).filter((c) => c.condition && conditionPaths(c.condition).length);
-  const health = clauses.filter((c) => conditionPaths(c.condition!).some((p) => HEALTH_PATH.test(p)));
-  if (health.length !== 1 || conditionPaths(health[0]!.condition!).some((p) => !HEALTH_PATH.test(p))) return null;
+  const routed = clauses.flatMap((c) => conditionPaths(c.condition!));
+  const isHealth = (c: { condition: SyntaxNode | null }) => {
+    const paths = conditionPaths(c.condition!);
+    return paths.map((p) => isHealthRoute(p, paths, routed));
+  };
+  let health = clauses.filter((c) => isHealth(c).some(Boolean));
+  // Several liveness routes (`/health` with the payload, `/ping` answering "pong"): the one that builds it.
+  if (health.length > 1) health = health.filter((c) => assignsTo(c.body, name));
+  if (health.length !== 1 || isHealth(health[0]!).some((h) => !h)) return null;
   let value: SyntaxNode | null = null;
   for (const s of health[0]!.body.namedChildren) {
     const a = s.type === 'expression_statement' ? s.namedChild(0) : null;
@@ -934,7 +1008,8 @@ function healthRoutePayload(stmt: SyntaxNode, name: string, scope: PayloadScope)
   }
   if (!value) return null;
   const p = payloadLines(value, scope);
-  return p === 'untranslatable' ? null : p;
+  // Read under the locks the health clause read it under (the caller adds those around the whole chain).
+  return p === 'untranslatable' ? null : { ...p, lines: underPayloadLocks(value, value, stmt, p.lines, p.members, scope) };
 }
 
 /** Actions a request names to ask for health (`{"action": "health_check"}` on a REP or raw socket). */
@@ -992,15 +1067,16 @@ export function businessRoutes(handler: SyntaxNode): string[] {
  */
 export function businessRouteClauses(handler: SyntaxNode): Array<{ routes: string[]; body: SyntaxNode | null }> {
   const out: Array<{ routes: string[]; body: SyntaxNode | null }> = [];
+  const routed = routedPaths(handler);
   for (const e of routeTableEntries(handler)) {
-    if (!HEALTH_PATH.test(e.path) && e.path !== '/metrics' && e.path !== '/') out.push({ routes: [e.path], body: e.body ?? e.value });
+    if (!isHealthRoute(e.path, [e.path], routed) && e.path !== '/metrics' && e.path !== '/') out.push({ routes: [e.path], body: e.body ?? e.value });
   }
   walk(handler, (n) => {
     if (n.type !== 'if_statement' && n.type !== 'elif_clause') return;
     const cond = n.childForFieldName('condition');
     if (!cond || !/\bpath\b/.test(cond.text)) return;
     const paths = conditionPaths(cond);
-    const routes = paths.filter((p) => !HEALTH_PATH.test(p) && p !== '/metrics' && p !== '/');
+    const routes = paths.filter((p) => !isHealthRoute(p, paths, routed) && p !== '/metrics' && p !== '/');
     if (routes.length) out.push({ routes, body: routes.length === paths.length ? n.childForFieldName('consequence') : null });
   });
   return out;
@@ -1442,6 +1518,34 @@ function handlerServerPort(n: SyntaxNode): boolean {
  * statement in a block enclosing the use and before it (so it always ran before the use), and never
  * binds otherwise (no loop target, augmented assignment, `with ... as`, parameter). Else null.
  */
+/**
+ * The payload's lines under the locks it was read under (see underLocks): those around `at`, else those
+ * around a local the payload reads (`with agent.lock: down = [...]`, then `{"down": down}` after the
+ * block), so the hook reads that field under the same lock.
+ */
+function underPayloadLocks(at: SyntaxNode, payload: SyntaxNode, fn: SyntaxNode, lines: string[], members: Set<string>, scope: PayloadScope): string[] {
+  const own = underLocks(at, fn, lines, members, scope);
+  if (own !== lines) return own;
+  const local = lockedLocalValue(payload);
+  return local ? underLocks(local, fn, lines, members, scope) : lines;
+}
+
+/** The value of the first local a payload reads that was assigned inside a `with` block of its function, else null. */
+function lockedLocalValue(payload: SyntaxNode, depth = 0): SyntaxNode | null {
+  let found: SyntaxNode | null = null;
+  walk(payload, (n) => {
+    if (found) return false;
+    if (n.type === 'lambda' || n.type === 'function_definition') return false;
+    if (n.type !== 'identifier' || (n.parent?.type === 'attribute' && n.parent.childForFieldName('attribute')?.id === n.id)) return;
+    if (n.parent?.type === 'keyword_argument' && n.parent.childForFieldName('name')?.id === n.id) return;
+    const value = singleLocalValue(n);
+    if (!value) return;
+    // `payload = {"tenants": tenants}` sent as json.dumps(payload): the locals the payload's own value reads.
+    found = enclosing(value, 'with_statement') ? value : depth < 2 ? lockedLocalValue(value, depth + 1) : null;
+  });
+  return found;
+}
+
 function singleLocalValue(id: SyntaxNode): SyntaxNode | null {
   const fn = enclosing(id, 'function_definition');
   if (!fn) return null;

@@ -216,7 +216,10 @@ function servedText(body: SyntaxNode): SyntaxNode | null {
     // `self._send(200, "text/plain", text)`: a method of the handler class that encodes one of its
     // parameters and writes it; the branch's argument there is the text.
     const sent = helperArgument(body);
-    if (sent) return singleLine(sent.type === 'identifier' ? branchValue(body, sent.text) : sent);
+    if (sent) {
+      const given = sent.arg.type === 'identifier' ? branchValue(body, sent.arg.text) : sent.arg;
+      return singleLine(sent.bytes && given ? encodedText(given) : given);
+    }
   }
   if (writes.length !== 1) return null;
   const arg = writes[0]!.childForFieldName('arguments')?.namedChildren[0];
@@ -271,9 +274,11 @@ function singleLine(text: SyntaxNode | null): SyntaxNode | null {
 /**
  * The argument the branch passes to the one `self.<m>(...)` call it makes to a method of its handler class
  * whose one wfile write sends a parameter encoded (`self.wfile.write(text.encode())`, or `data =
- * text.encode()` then `self.wfile.write(data)`): that argument is what the branch served. Else null.
+ * text.encode()` then `self.wfile.write(data)`): that argument is what the branch served. A helper that
+ * writes the parameter as it is (`def _reply(self, code, ctype, body): ... self.wfile.write(body)`) was
+ * given bytes the branch encoded (`bytes`: the served text is what the argument encodes). Else null.
  */
-function helperArgument(body: SyntaxNode): SyntaxNode | null {
+function helperArgument(body: SyntaxNode): { arg: SyntaxNode; bytes: boolean } | null {
   let cls: SyntaxNode | null = body.parent;
   while (cls && cls.type !== 'class_definition') cls = cls.parent;
   if (!cls) return null;
@@ -292,18 +297,22 @@ function helperArgument(body: SyntaxNode): SyntaxNode | null {
   const { call, def } = calls[0]!;
   const writes = wfileWrites(def);
   if (writes.length !== 1) return null;
-  let written = writes[0]!.childForFieldName('arguments')?.namedChildren[0] ?? null;
-  if (written?.type === 'identifier') written = branchValue(def.childForFieldName('body')!, written.text);
-  const param = written ? encodedText(written) : null;
+  const first = writes[0]!.childForFieldName('arguments')?.namedChildren[0] ?? null;
+  const written = first?.type === 'identifier' ? branchValue(def.childForFieldName('body')!, first.text) : first;
+  const encoded = written ? encodedText(written) : null;
+  const bytes = !written && first?.type === 'identifier';
+  const param = bytes ? first : encoded;
   if (param?.type !== 'identifier') return null;
   const params = (def.childForFieldName('parameters')?.namedChildren ?? []).map((p) => (p.type === 'identifier' ? p.text : null));
   const index = params.indexOf(param.text);
   if (index < 1 || params.slice(0, index).some((p) => p === null)) return null;
   const args = call.childForFieldName('arguments')?.namedChildren ?? [];
   const keyword = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === param.text);
-  if (keyword) return keyword.childForFieldName('value');
   const positional = args[index - 1];
-  return positional && positional.type !== 'keyword_argument' && !args.slice(0, index).some((a) => /splat|keyword/.test(a.type)) ? positional : null;
+  const arg = keyword
+    ? keyword.childForFieldName('value')
+    : positional && positional.type !== 'keyword_argument' && !args.slice(0, index).some((a) => /splat|keyword/.test(a.type)) ? positional : null;
+  return arg ? { arg, bytes } : null;
 }
 
 function wfileWrites(n: SyntaxNode): SyntaxNode[] {

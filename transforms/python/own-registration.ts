@@ -293,6 +293,19 @@ export const ownRegistration: PythonTransform = {
         found.push({ line: lineOf(n), ...hit });
       });
     }
+    // The entry point's own (`with RegistryLease(name, port): agent.run()` in main()): code of the module
+    // outside its classes, run beside the agent's registration by the base as the agent's methods are.
+    walkTypes(ctx.module.root, SCOPES_AND_CALLS, (n) => {
+      if (n.type === 'class_definition') return false;
+      if (n.type !== 'call' || isRemoved(ctx, n)) return;
+      for (const hit of [registers(ctx, n, ''), ...classRegisters(ctx, n)]) {
+        if (!hit) continue;
+        const key = `${hit.call}@${lineOf(n)}@${hit.deregisters}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        found.push({ line: lineOf(n), ...hit });
+      }
+    });
     const regs = found.filter((f) => !f.deregisters);
     if (!regs.length) return;
     const deregs = found.filter((f) => f.deregisters);
@@ -373,6 +386,43 @@ function registers(ctx: PythonTransformContext, call: SyntaxNode, inMethod: stri
     return path ? { call: `${modName}.${name}`, where: `${t.file}:${fn!.line} posts to "${path}"`, deregisters: /(de|un)register/.test(path) } : null;
   }
   return null;
+}
+
+/**
+ * A class of the agent's file constructed by the call whose methods post to the registry: as a `with`
+ * item, what its `__enter__` runs registers and what its `__exit__` runs deregisters; constructed
+ * otherwise, what its `__init__` runs. A method runs what it names on self (`self.register()`, a
+ * `threading.Timer(s, self._heartbeat)`), however deep.
+ */
+function classRegisters(ctx: PythonTransformContext, call: SyntaxNode): Array<{ call: string; where: string; deregisters: boolean }> {
+  const f = call.childForFieldName('function');
+  const cls = f?.type === 'identifier' ? ctx.module.classes.find((c) => c.name === f.text && c.name !== ctx.agent.cls.name) : undefined;
+  if (!cls) return [];
+  const runs = (entry: string): PyFunction[] => {
+    const out = new Map<string, PyFunction>();
+    const todo = [entry];
+    while (todo.length) {
+      const m = cls.methods.get(todo.pop()!);
+      if (!m || out.has(m.name)) continue;
+      out.set(m.name, m);
+      for (const x of m.body.text.matchAll(/\bself\.(\w+)\b/g)) todo.push(x[1]!);
+    }
+    return [...out.values()];
+  };
+  const withItem = call.parent?.type === 'with_item' || (call.parent?.type === 'as_pattern' && call.parent.parent?.type === 'with_item');
+  const out: Array<{ call: string; where: string; deregisters: boolean }> = [];
+  const add = (entry: string, deregisters: boolean) => {
+    for (const m of runs(entry)) {
+      const path = postsTo(m);
+      if (path && /(de|un)register/.test(path) === deregisters) {
+        out.push({ call: cls.name, where: `${ctx.file}:${m.line}: ${cls.name}.${m.name}() posts to "${path}"`, deregisters });
+        return;
+      }
+    }
+  };
+  add(withItem ? '__enter__' : '__init__', false);
+  if (withItem) add('__exit__', true);
+  return out;
 }
 
 /** postsTo per function body: asked again at every call of the function (a tree never changes). */

@@ -9,7 +9,7 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
-import { HEALTH_PATH, businessRoutes, conditionPaths, methodPayloadLines, reportsOwnStatus, translate } from '../../src/analysis/health-payload.js';
+import { businessRoutes, isHealthRoute, conditionPaths, methodPayloadLines, reportsOwnStatus, translate } from '../../src/analysis/health-payload.js';
 import { bindArgument, portExpression, portRoles, serverSubclasses } from '../../src/analysis/ports.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { baseName } from '../../src/lang/python/module-model.js';
@@ -101,11 +101,14 @@ function handlerOf(ctx: PythonTransformContext, call: SyntaxNode): SyntaxNode | 
 /** The one clause of the handler's path routing that answers health paths only (its body). */
 function healthBranch(handler: SyntaxNode): SyntaxNode | null {
   const out: SyntaxNode[] = [];
+  const clauses: Array<{ paths: string[]; body: SyntaxNode }> = [];
   walk(handler, (n) => {
     if (n.type !== 'if_statement' && n.type !== 'elif_clause') return;
     const cond = n.childForFieldName('condition');
     const paths = cond && /\bpath\b/.test(cond.text) ? conditionPaths(cond) : [];
-    if (paths.length && paths.every((p) => HEALTH_PATH.test(p))) out.push(n.childForFieldName('consequence')!);
+    if (paths.length) clauses.push({ paths, body: n.childForFieldName('consequence')! });
   });
+  const routed = clauses.flatMap((c) => c.paths);
+  for (const c of clauses) if (c.paths.every((p) => isHealthRoute(p, c.paths, routed))) out.push(c.body);
   return out.length === 1 ? out[0]! : null;
 }

@@ -8,7 +8,7 @@ import { keep } from '../../src/lang/python/transform-context.js';
 import { valueType } from '../../src/analysis/value-type.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { bindArgument, boundPort, bindsOfAttribute, normPort, portExpression, portRoles, rawPortExpression, ServerClasses, serverSubclasses } from '../../src/analysis/ports.js';
-import { extractHealthPayload, routeString, type PayloadScope } from '../../src/analysis/health-payload.js';
+import { extractHealthPayload, healthLikeBusinessPaths, routeString, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { DEFAULT_BASE_WORD } from '../../src/analysis/health-words.js';
 import { heldSettingsPorts, settingsParameterPorts } from '../../src/analysis/settings-ports.js';
 import { blocksOf, selfMembers, type InfraScope } from '../../src/analysis/infra.js';
@@ -1534,9 +1534,10 @@ function businessPayload(
 /** No path but health ones (none at all: a raw TCP/UDP handler answers whatever it is sent). */
 export function servesNoOtherPath(body: SyntaxNode): boolean {
   let other = false;
+  const besideHealth = healthLikeBusinessPaths(body);
   walk(body, (n) => {
     const s = routeString(n);
-    if (s && !/^\/(health|healthz|status|ping|ready|live)/.test(s)) other = true;
+    if (s && (!HEALTH_ROUTE.test(s) || besideHealth.has(s))) other = true;
   });
   return !other;
 }
@@ -1563,5 +1564,6 @@ function servesOnlyHealth(body: SyntaxNode): boolean {
     const s = routeString(n);
     if (s) paths.push(s);
   });
-  return paths.length > 0 && paths.every((p) => HEALTH_ROUTE.test(p));
+  const besideHealth = healthLikeBusinessPaths(body);
+  return paths.length > 0 && paths.every((p) => HEALTH_ROUTE.test(p) && !besideHealth.has(p));
 }
