@@ -6,41 +6,25 @@
 // of the test's own; once it said ready and registered, the parent sends the message and sees the
 // last word, a deregistration, a last metrics push (agent_up 0) and exit code 0, the legacy's.
 import { fork } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { launchTypeScript } from '../src/lang/typescript/launch.js';
-import { loadProfile, templatesDir } from '../src/profile/profile.js';
+import { loadProfile } from '../src/profile/profile.js';
+import { fixtureRepo, removeRepos, v2 } from './helpers/fixture-repo.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const CASES = [
+const CASES: Array<{ fixture: string; agent: string; cls: string; last: string; env: Record<string, string> }> = [
   { fixture: 'ipc-shutdown-shares-drain-and-exit', agent: 'services/media/thumb-worker.ts', cls: 'ThumbWorker', last: 'bye', env: { THUMB_HEALTH_PORT: '0' } },
   { fixture: 'ipc-switch-shutdown-method-exits', agent: 'services/dedupe-cache.mjs', cls: 'DedupeCache', last: 'closed', env: { DEDUPE_HEALTH_PORT: '0' } },
 ];
+const roots: string[] = [];
 const cleanups: Array<() => unknown> = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
+  removeRepos(roots);
 });
 
-function materialize(c: (typeof CASES)[number]): string {
-  const dir = path.join(here, '..', 'fixtures', 'typescript', c.fixture);
-  const AGENT = c.agent;
-  const ext = path.extname(AGENT).slice(1);
-  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-ipc-'));
-  cleanups.push(() => rmSync(root, { recursive: true, force: true }));
-  mkdirSync(path.join(root, path.dirname(AGENT)), { recursive: true });
-  writeFileSync(path.join(root, AGENT), readFileSync(path.join(dir, `input.${ext}`), 'utf8'));
-  writeFileSync(path.join(root, v2(AGENT)), readFileSync(path.join(dir, `expected.${ext}`), 'utf8'));
-  mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
-  cpSync(path.join(templatesDir(), 'runtime', 'typescript', 'common', 'core', 'base-agent.ts'), path.join(root, 'common', 'core', 'base-agent.ts'));
-  writeFileSync(path.join(root, 'package.json'), '{ "name": "fixture", "private": true }\n');
-  return root;
-}
-
-const v2 = (file: string) => file.replace(/(\.[cm]?[jt]s)$/, '_v2$1');
+const materialize = (c: (typeof CASES)[number]) => fixtureRepo(c.fixture, c.agent, roots);
 
 /** A registry and a metrics sink in one: every request's method, path and body, in order. */
 async function sink(): Promise<{ url: string; seen: Array<{ method: string; path: string; body: string }> }> {

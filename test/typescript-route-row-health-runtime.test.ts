@@ -3,43 +3,16 @@
 // deployment now probes the base's /health, so its healthStatus() must say the same. The legacy file
 // and the _v2 are started for real (MAX_PENDING=2, no flush during the test): /health is asked
 // before and after two scans are POSTed, on the legacy's intake port and on the _v2's base health port.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { templatesDir } from '../src/profile/profile.js';
-import { stopWhen } from './helpers/ts-agent-process.js';
+import { fixtureRepo, removeRepos } from './helpers/fixture-repo.js';
+import { freePort, stopWhen } from './helpers/ts-agent-process.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const roots: string[] = [];
-afterAll(() => {
-  for (const r of roots) rmSync(r, { recursive: true, force: true });
-});
+afterAll(() => removeRepos(roots));
 
 const AGENT = 'services/scan-intake.ts';
-
-function materialize(): string {
-  const dir = path.join(here, '..', 'fixtures', 'typescript', 'route-table-health-row-degraded-mirrored');
-  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-route-row-'));
-  roots.push(root);
-  mkdirSync(path.join(root, 'services'), { recursive: true });
-  writeFileSync(path.join(root, AGENT), readFileSync(path.join(dir, 'input.ts'), 'utf8'));
-  writeFileSync(path.join(root, AGENT.replace(/\.ts$/, '_v2.ts')), readFileSync(path.join(dir, 'expected.ts'), 'utf8'));
-  mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
-  cpSync(path.join(templatesDir(), 'runtime', 'typescript', 'common', 'core', 'base-agent.ts'), path.join(root, 'common', 'core', 'base-agent.ts'));
-  writeFileSync(path.join(root, 'package.json'), '{ "name": "fixture", "private": true }\n');
-  return root;
-}
-
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
+const materialize = () => fixtureRepo('route-table-health-row-degraded-mirrored', AGENT, roots);
 
 type Answer = { code: number; body: Record<string, unknown> };
 
