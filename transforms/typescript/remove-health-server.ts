@@ -103,11 +103,7 @@ function payloadProperties(payload: ObjectLiteralExpression, inlined: Map<Node, 
 function mirrorHealthBranch(ctx: TsRewriteContext, where: string, code: Node[]): void {
   if (ctx.members.has('healthStatus') || ctx.newMembers.some((m) => m.name === 'healthStatus')) return;
   for (const root of code) {
-    for (const branch of descendantsOfKind(root, SyntaxKind.IfStatement)) {
-      const paths = [...routesIn(branch.getExpression())];
-      if (paths.length !== 1 || !['/health', '/healthz'].includes(paths[0]!)) continue;
-      const then = branch.getThenStatement();
-      if (!Node.isBlock(then)) continue;
+    for (const { branch, paths, then } of healthBranches(root)) {
       const bridge = soleHealthPayload(ctx, then);
       if (!bridge) {
         // Its HTTP code is decided at run time (`pong ? 200 : 503`), and nothing of that can move:
@@ -129,6 +125,29 @@ function mirrorHealthBranch(ctx: TsRewriteContext, where: string, code: Node[]):
       return;
     }
   }
+}
+
+/**
+ * The branches of request-handling code that answer /health alone: `if (req.url === '/health') { ... }`
+ * and `case '/health': { ... }` of a switch on the path (its block, or the clause's own statements).
+ */
+function healthBranches(root: Node): Array<{ branch: Node; paths: string[]; then: Node }> {
+  const out: Array<{ branch: Node; paths: string[]; then: Node }> = [];
+  const isHealth = (paths: string[]) => paths.length === 1 && ['/health', '/healthz'].includes(paths[0]!);
+  for (const branch of descendantsOfKind(root, SyntaxKind.IfStatement)) {
+    const paths = [...routesIn(branch.getExpression())];
+    const then = branch.getThenStatement();
+    if (isHealth(paths) && Node.isBlock(then)) out.push({ branch, paths, then });
+  }
+  for (const clause of descendantsOfKind(root, SyntaxKind.CaseClause)) {
+    // (routesIn reads the strings below a node: the case's own literal is the node.)
+    const label = clause.getExpression();
+    const paths = Node.isStringLiteral(label) || Node.isNoSubstitutionTemplateLiteral(label) ? [label.getLiteralText().replace(/\/+$/, '')] : [];
+    const stmts = clause.getStatements();
+    if (!isHealth(paths) || stmts.length === 0) continue;
+    out.push({ branch: clause, paths, then: stmts.length === 1 && Node.isBlock(stmts[0]!) ? stmts[0]! : clause });
+  }
+  return out;
 }
 
 /** Regular expressions anchored at a URL path (`/^\/stock\/(\w+)$/`) in request-handling code: the routes they match. */
