@@ -65,8 +65,7 @@ describe('health over HTTP', () => {
     const legacy = [{ port: 7472, code: 503, status: 'unavailable' }];
     const r = await checkHealthHttp({ port, deadlineMs: 300, startedAt: Date.now(), intervalMs: 50, legacy });
     expect(r).toMatchObject({ name: 'health', ok: true, as_legacy: { code: 503, status: 'unavailable', port: 7472 } });
-    expect(r.detail).toContain("as the legacy agent's own /health (port 7472) answered in this environment");
-    expect(r.detail).toContain('not proven healthy');
+    expect(r.detail).toBe(`/health on port ${port} answered 503 status "unavailable", as the legacy agent's own /health (port 7472) answered in this environment (its status follows something this environment does not provide): not proven healthy (for 0.3 s, never healthy)`);
   });
 
   it('an unhealthy answer unlike the legacy one (another status, another code) still fails', async () => {
@@ -336,6 +335,17 @@ describe('survival: a probe whose connection the agent closed under it', () => {
     const r = await checkSurvival({ proc: up, probe: probes(null, 'other side closed', null), windowMs: 60, intervalMs: 20 });
     expect(r.detail).toMatch(/^stayed up and healthy for 0\.1 s after its first healthy answer \(\d+ probes; 1 closed connection asked again\)$/);
     expect(r.ok).toBe(true);
+  });
+  // The probe accepted the legacy's own unhealthy answer in the window: the same words as the health
+  // check's, never "healthy", and as_legacy in the result (the record and --json carry it).
+  it('one answering as the legacy did survives without being called healthy', async () => {
+    const same = { port: 7472, code: 503, status: 'degraded' };
+    const r = await checkSurvival({ proc: up, probe: probes(null), windowMs: 60, intervalMs: 20, asLegacy: () => same });
+    expect(r).toMatchObject({ ok: true, as_legacy: same });
+    expect(r.detail).toMatch(/^stayed up for 0\.1 s after its first healthy answer \(\d+ probes\), in it answering 503 status "degraded", as the legacy agent's own \/health \(port 7472\) answered in this environment \(its status follows something this environment does not provide\): not proven healthy$/);
+    const healthy = await checkSurvival({ proc: up, probe: probes(null), windowMs: 60, intervalMs: 20, asLegacy: () => undefined });
+    expect(healthy.as_legacy).toBeUndefined();
+    expect(healthy.detail).toMatch(/^stayed up and healthy/);
   });
   it('an agent that closes every connection still fails, and one refused at once is judged at once', async () => {
     const closing = await checkSurvival({ proc: up, probe: probes(null, 'other side closed'), windowMs: 60, intervalMs: 20 });

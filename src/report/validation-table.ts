@@ -20,7 +20,7 @@ export function validationJson(rows: ValidationRow[]): string {
     validation: {
       ok: r.validation.ok,
       ms: r.validation.ms,
-      checks: r.validation.checks.map((c) => ({ name: c.name, ok: c.ok, ms: c.ms, detail: c.detail, ...(c.skipped ? { skipped: true } : {}) })),
+      checks: r.validation.checks.map((c) => ({ name: c.name, ok: c.ok, ms: c.ms, detail: c.detail, ...(c.skipped ? { skipped: true } : {}), ...(c.as_legacy ? { as_legacy: c.as_legacy } : {}) })),
       ports: r.validation.ports,
       ...(r.validation.error ? { error: r.validation.error } : {}),
       ...(r.validation.tree_cleanup ? { tree_cleanup: r.validation.tree_cleanup } : {}),
@@ -34,6 +34,8 @@ const BASE_CHECKS = ['health', 'registry', 'metrics', 'survival', 'ports', 'shut
 function cell(c: CheckResult | undefined, paint: Paint): string {
   if (!c) return '-';
   if (c.skipped) return 'skip';
+  // Passed as the legacy's own unhealthy answer: not "ok" (the line below the table says why).
+  if (c.ok && c.as_legacy) return `as legacy ${(c.ms / 1000).toFixed(1)}s`;
   return c.ok ? paint.green(`ok ${(c.ms / 1000).toFixed(1)}s`) : paint.red('FAIL');
 }
 
@@ -59,7 +61,8 @@ export function validationTable(rows: ValidationRow[], paint: Paint = plain): st
   const failures = rows.flatMap((r) =>
     r.validation.checks.filter((c) => !c.ok && !c.skipped).map((c) => `  ${paint.red('✗')} ${r.agent} ${c.name}: ${c.detail}`),
   );
+  const asLegacy = rows.flatMap((r) => r.validation.checks.filter((c) => c.ok && c.as_legacy).map((c) => `  ~ ${r.agent} ${c.name}: ${c.detail}`));
   const passed = rows.filter((r) => r.validation.ok).length;
   const summary = `${rows.length} agent(s): ${passed} passed, ${rows.length - passed} failed`;
-  return [table([head, ...body]), ...(failures.length ? ['', ...failures] : []), '', paint.bold(summary), ''].join('\n');
+  return [table([head, ...body]), ...(failures.length ? ['', ...failures] : []), ...(asLegacy.length ? ['', ...asLegacy] : []), '', paint.bold(summary), ''].join('\n');
 }

@@ -273,17 +273,6 @@ async function legacyBaseline(
   }
 }
 
-/** A passed survival during which the _v2 answered as the legacy's own unhealthy /health did: said, and marked as_legacy. */
-function asLegacyNoted(r: CheckResult, seen: () => UnhealthyAnswer | undefined): CheckResult {
-  const same = seen();
-  if (!r.ok || !same) return r;
-  return {
-    ...r,
-    detail: `${r.detail}; it also answered ${same.code} status "${same.status}", as the legacy agent's own /health (port ${same.port}) did in this environment: its status follows something this environment does not provide`,
-    as_legacy: { code: same.code, status: same.status, port: same.port },
-  };
-}
-
 /**
  * A legacy agent seen still registered right after it exited 0 is read again now that the _v2's whole
  * run has passed: a /deregister it sent on its way out may have landed late (a starved registry), and
@@ -469,8 +458,8 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
       const survival = !enabled.has('survival')
         ? undefined
         : h && (!h.ok || h.as_legacy)
-          ? { ...result('survival', true, 0, 'not observed: the agent never answered healthy'), skipped: true }
-          : asLegacyNoted(await checkSurvival({ proc, probe, windowMs: survivalWindowMs, intervalMs: survivalIntervalMs, repeats: v.survival_repeats, signal: o.signal }), () => survivedAsLegacy);
+          ? { ...result('survival', true, 0, `not observed: the agent never answered healthy${h.as_legacy ? ' (its /health answered as the legacy agent\'s own did: see health)' : ''}`), skipped: true }
+          : await checkSurvival({ proc, probe, windowMs: survivalWindowMs, intervalMs: survivalIntervalMs, repeats: v.survival_repeats, signal: o.signal, asLegacy: () => survivedAsLegacy });
       const t = Date.now();
       const now = proc.exited() ? null : listeningPorts(proc.members());
       const ports = !enabled.has('ports')

@@ -1,15 +1,25 @@
 // A TypeScript/JavaScript agent (legacy file or _v2) started for real, stopped with SIGTERM.
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { expect } from 'vitest';
 import { launchTypeScript } from '../../src/lang/typescript/launch.js';
 import { loadProfile } from '../../src/profile/profile.js';
 
-/** Start `file` with `extra` in its environment, wait until `ready()`, send SIGTERM; its exit code and output. */
-export async function stopWhen(root: string, file: string, extra: Record<string, string>, ready: (log: string) => boolean): Promise<{ code: number | null; log: string }> {
+/** A port free on loopback now (the OS picks it). */
+export async function freePort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+/** Start `file` (with command-line `args`) with `extra` in its environment, wait until `ready()`, send SIGTERM; its exit code and output. */
+export async function stopWhen(root: string, file: string, extra: Record<string, string>, ready: (log: string) => boolean, args: string[] = []): Promise<{ code: number | null; log: string }> {
   const cmd = await launchTypeScript(root, file, loadProfile('base-agent'));
   const env: NodeJS.ProcessEnv = { ...process.env, ...cmd.env, HEALTH_CHECK_PORT: '0', ...extra };
   for (const k of ['AGENT_PORT', 'REGISTRY_URL', 'METRICS_URL', 'AGENT_NAME']) delete env[k];
-  const child = spawn(cmd.command, cmd.args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd.command, [...cmd.args, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (c) => (log += String(c)));
   child.stderr.on('data', (c) => (log += String(c)));

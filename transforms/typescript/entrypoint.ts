@@ -1039,6 +1039,26 @@ function wrapMethod(ctx: TsRewriteContext, name: string, hook: 'onStart' | 'onSt
   ctx.edits.insert(close, `${inner}});\n`);
 }
 
+/**
+ * A file that builds the agent with arguments and reads its command line (`bin/feed-relay.js`
+ * parsing --port and --poll-ms into `new FeedRelay(options)`), calling its start: the agent's launcher.
+ */
+function argvStarter(ctx: TsRewriteContext): { file: string; line: number; text: string } | null {
+  const built = new RegExp(`\\bnew\\s+${ctx.className}\\s*\\(\\s*[^)\\s]`);
+  for (const m of ['start', 'run', ...[...ctx.renames].filter(([, to]) => to === 'onStart').map(([from]) => from)]) {
+    for (const c of ctx.outsideCallers(m)) {
+      let text: string;
+      try {
+        text = readFileSync(path.join(ctx.root, c.file), 'utf8');
+      } catch {
+        continue;
+      }
+      if (built.test(text) && /\bprocess\.argv\b/.test(text)) return c;
+    }
+  }
+  return null;
+}
+
 function addGuard(ctx: TsRewriteContext, removed: Set<string>): void {
   if (ctx.cls.isAbstract()) {
     ctx.warnings.push(`no entry point added: ${ctx.className} is abstract, its subclasses are the agents that run`);
@@ -1057,6 +1077,15 @@ function addGuard(ctx: TsRewriteContext, removed: Set<string>): void {
   // The entry point added below runs the module by itself; a starter in another file that builds
   // the agent and starts it with a method of its own (`d.listen()`) would still not start the base.
   startedOnlyElsewhere(ctx, removed);
+  const launcher = argvStarter(ctx);
+  if (launcher) {
+    ctx.warnings.push(
+      `no entry point added: ${launcher.file}:${launcher.line} builds ${ctx.className} with options it reads from its command line (process.argv) and starts it (${launcher.text}): ` +
+        `it stays the entry point (run through it, the _v2 gets them too); an entry point here would start ${ctx.className} without them`,
+    );
+    ctx.startedElsewhere = true;
+    return;
+  }
   // An exported class expression is reached through its export (`new module.exports()`).
   const call = ctx.ts.entrypoint.replace('{class}', ctx.classRef ?? ctx.className).replace('{args}', '');
   const body = `${ctx.unit}${call.endsWith(';') ? call : `${call};`}`;

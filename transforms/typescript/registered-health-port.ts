@@ -64,7 +64,7 @@ export function registeredHealthPort(ctx: TsRewriteContext, name: string, body: 
 }
 
 /** An expression of module constants, the environment and globals only: its value is the same before the class. */
-function knownBeforeClass(ctx: TsRewriteContext, expr: Node): boolean {
+export function knownBeforeClass(ctx: TsRewriteContext, expr: Node): boolean {
   if (Node.isThisExpression(expr) || descendantsOfKind(expr, SyntaxKind.ThisKeyword).length > 0) return false;
   const ids = Node.isIdentifier(expr) ? [expr] : descendantsOfKind(expr, SyntaxKind.Identifier);
   return ids.every((id) => {

@@ -7,6 +7,7 @@ import { methodText } from '../../src/lang/typescript/generate.js';
 import { removeHealthHelperServers } from './health-helper-server.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { codeConflictReason, getterBody, notOkStatusesAnswered2xx } from './health-code-conflict.js';
+import { mirrorHealthRow } from './route-row-health.js';
 import { carryHealthHost } from './health-host.js';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
@@ -102,11 +103,7 @@ function payloadProperties(payload: ObjectLiteralExpression, inlined: Map<Node, 
 function mirrorHealthBranch(ctx: TsRewriteContext, where: string, code: Node[]): void {
   if (ctx.members.has('healthStatus') || ctx.newMembers.some((m) => m.name === 'healthStatus')) return;
   for (const root of code) {
-    for (const branch of descendantsOfKind(root, SyntaxKind.IfStatement)) {
-      const paths = [...routesIn(branch.getExpression())];
-      if (paths.length !== 1 || !['/health', '/healthz'].includes(paths[0]!)) continue;
-      const then = branch.getThenStatement();
-      if (!Node.isBlock(then)) continue;
+    for (const { branch, paths, then } of healthBranches(root)) {
       const bridge = soleHealthPayload(ctx, then);
       if (!bridge) {
         // Its HTTP code is decided at run time (`pong ? 200 : 503`), and nothing of that can move:
@@ -128,6 +125,29 @@ function mirrorHealthBranch(ctx: TsRewriteContext, where: string, code: Node[]):
       return;
     }
   }
+}
+
+/**
+ * The branches of request-handling code that answer /health alone: `if (req.url === '/health') { ... }`
+ * and `case '/health': { ... }` of a switch on the path (its block, or the clause's own statements).
+ */
+function healthBranches(root: Node): Array<{ branch: Node; paths: string[]; then: Node }> {
+  const out: Array<{ branch: Node; paths: string[]; then: Node }> = [];
+  const isHealth = (paths: string[]) => paths.length === 1 && ['/health', '/healthz'].includes(paths[0]!);
+  for (const branch of descendantsOfKind(root, SyntaxKind.IfStatement)) {
+    const paths = [...routesIn(branch.getExpression())];
+    const then = branch.getThenStatement();
+    if (isHealth(paths) && Node.isBlock(then)) out.push({ branch, paths, then });
+  }
+  for (const clause of descendantsOfKind(root, SyntaxKind.CaseClause)) {
+    // (routesIn reads the strings below a node: the case's own literal is the node.)
+    const label = clause.getExpression();
+    const paths = Node.isStringLiteral(label) || Node.isNoSubstitutionTemplateLiteral(label) ? [label.getLiteralText().replace(/\/+$/, '')] : [];
+    const stmts = clause.getStatements();
+    if (!isHealth(paths) || stmts.length === 0) continue;
+    out.push({ branch: clause, paths, then: stmts.length === 1 && Node.isBlock(stmts[0]!) ? stmts[0]! : clause });
+  }
+  return out;
 }
 
 /** Regular expressions anchored at a URL path (`/^\/stock\/(\w+)$/`) in request-handling code: the routes they match. */
@@ -165,28 +185,31 @@ export function addHealthStatus(ctx: TsRewriteContext, props: string[], payload:
  * this.received }))`. Null when the handler answers anything else with a body (that is not all
  * health) or reads the request or handler locals.
  */
-function soleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: ObjectLiteralExpression; props: string[]; prelude: string[] } | null {
+export function soleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: ObjectLiteralExpression; props: string[]; prelude: string[] } | null {
   // A constant answer (`res.end('{"error":"not found"}')` for any other path) carries no state.
   // (A module helper writing the JSON reply, `send(res, 200, {...})`, answers with its argument.)
   const calls = descendantsOfKinds(handler, CALLS) as CallExpression[];
-  const notOk = new Set<Node>();
-  const helped = new Map(calls.map((c) => [c, jsonReplyHelperBody(c, ctx)] as const).filter((x): x is readonly [CallExpression, { body: Node; ok: boolean }] => !!x[1]));
+  // A helper's code decided at run time (`send(res, stuck ? 503 : 200, {...})`), by body: it must follow the payload's status.
+  const notOk = new Map<Node, Node | undefined>();
+  const helped = new Map(calls.map((c) => [c, jsonReplyHelperBody(c, ctx)] as const).filter((x): x is readonly [CallExpression, { body: Node; ok: boolean; code?: Node }] => !!x[1]));
   const bodies = [
     ...calls.filter((c) => !helped.has(c) && /\.(json|send|end|write)$/.test(calleeText(c)) && c.getArguments().length > 0).map((c) => healthArm(c.getArguments()[0]!)),
-    ...[...helped.values()].map((b) => (b.ok ? b.body : (notOk.add(b.body), b.body))),
+    ...[...helped.values()].map((b) => (b.ok ? b.body : (notOk.set(b.body, b.code), b.body))),
   ].filter((b) => !(Node.isStringLiteral(b) || Node.isNoSubstitutionTemplateLiteral(b) || constantObject(b)));
   // (Its HTTP code must say healthy too, as the base's /health does for an ok status.)
-  if (bodies.length !== 1 || notOk.has(bodies[0]!)) return null;
+  if (bodies.length !== 1) return null;
+  const helperCode = notOk.get(bodies[0]!);
+  if (notOk.has(bodies[0]!) && !(helperCode && Node.isConditionalExpression(helperCode))) return null;
   let payload: Node | undefined = bodies[0]!;
   if (Node.isCallExpression(payload) && calleeText(payload) === 'JSON.stringify' && payload.getArguments().length === 1) payload = payload.getArguments()[0];
   // `const body = { status: ..., pending: this.pending.size }; res.end(JSON.stringify(body))`:
   // a const of the handler holding the literal, read only there.
   if (payload && Node.isIdentifier(payload)) payload = constLiteral(handler, payload);
   if (!payload || !Node.isObjectLiteralExpression(payload)) return null;
-  if (!codesFollowStatus(handler, payload)) return null;
-  // Through a reply helper the code is its 2xx literal: a status that can say other than ok would
+  if (!codesFollowStatus(handler, payload, helperCode ? [helperCode] : [])) return null;
+  // Through a reply helper with a 2xx literal code: a status that can say other than ok would
   // get a 503 from the base where the agent answered 200.
-  if ([...helped.values()].some((b) => b.body === bodies[0]) && !payload.getProperties().some(okStatus)) return null;
+  if (!helperCode && [...helped.values()].some((b) => b.body === bodies[0]) && !payload.getProperties().some(okStatus)) return null;
   const hasStatus = payload.getProperties().some((p) => (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p)) && p.getName() === 'status');
   const spreads = payload.getProperties().some((p) => !Node.isPropertyAssignment(p) && !Node.isShorthandPropertyAssignment(p) && !statusFreeSpread(ctx, p));
   if (!hasStatus || spreads) return null;
@@ -243,7 +266,7 @@ function constantObject(n: Node): boolean {
  * code the helper writes as a literal, or takes as a parameter the call gives one), or null for
  * any other call.
  */
-function jsonReplyHelperBody(call: CallExpression, ctx?: TsRewriteContext): { body: Node; ok: boolean } | null {
+function jsonReplyHelperBody(call: CallExpression, ctx?: TsRewriteContext): { body: Node; ok: boolean; code?: Node } | null {
   const callee = call.getExpression();
   // `this.json(res, 200, {...})`: a method of the agent (or an arrow-function field) of that shape.
   const member = ctx ? thisMember(callee) : null;
@@ -273,7 +296,7 @@ function jsonReplyHelperBody(call: CallExpression, ctx?: TsRewriteContext): { bo
 }
 
 /** What a call of reply helper `fn` answers (see jsonReplyHelperBody), or null when `fn` is not one. */
-function replyShape(call: CallExpression, fn: import('ts-morph').FunctionDeclaration | import('ts-morph').MethodDeclaration | import('ts-morph').ArrowFunction | import('ts-morph').FunctionExpression): { body: Node; ok: boolean } | null {
+function replyShape(call: CallExpression, fn: import('ts-morph').FunctionDeclaration | import('ts-morph').MethodDeclaration | import('ts-morph').ArrowFunction | import('ts-morph').FunctionExpression): { body: Node; ok: boolean; code?: Node } | null {
   const body = fn.getBody();
   if (!body || !Node.isBlock(body)) return null;
   const params = fn.getParameters().map((p) => (Node.isIdentifier(p.getNameNode()) && !p.isRestParameter() ? p.getName() : null));
@@ -311,7 +334,7 @@ function replyShape(call: CallExpression, fn: import('ts-morph').FunctionDeclara
   if (!given || Node.isSpreadElement(given)) return null;
   const codeValue = code && Node.isIdentifier(code) && params.includes(code.getText()) ? call.getArguments()[params.indexOf(code.getText())] : code;
   const ok = !!codeValue && Node.isNumericLiteral(codeValue) && Number(codeValue.getLiteralValue()) >= 200 && Number(codeValue.getLiteralValue()) < 300;
-  return { body: given, ok };
+  return { body: given, ok, code: codeValue };
 }
 
 /**
@@ -577,8 +600,8 @@ function constLiteral(fn: Node, id: Node): Node | undefined {
  * codes are the handler's other answers (404) or its constant one; any other computed code is
  * not known to agree.
  */
-function codesFollowStatus(handler: Node, payload: ObjectLiteralExpression): boolean {
-  const codes: Node[] = [];
+function codesFollowStatus(handler: Node, payload: ObjectLiteralExpression, given: Node[] = []): boolean {
+  const codes: Node[] = [...given];
   for (const c of descendantsOfKind(handler, SyntaxKind.CallExpression)) {
     if (/\.(writeHead|status|sendStatus)$/.test(calleeText(c)) && c.getArguments().length > 0) codes.push(healthArm(c.getArguments()[0]!));
   }
@@ -702,7 +725,7 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     if (requested) {
       ctx.warnings.push(`${where} answers every path with what the request asks for (${requested.getText()}, line ${requested.getStartLineNumber()}): kept whole as the agent's business endpoint (the base serves /health on HEALTH_CHECK_PORT)`);
       const own = healthRouteLiteral(ctx, [creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)]);
-      if (own) {
+      if (own && !mirrorHealthRow(ctx, where, own)) {
         ctx.warnings.push(
           `${where} answers /health itself (${own.getText()}, line ${own.getStartLineNumber()}), kept with it on its own port; what that route answers (its code and status) is not mirrored into healthStatus(): the base's /health answers by its own rule, check that by hand`,
         );

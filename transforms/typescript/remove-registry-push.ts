@@ -10,6 +10,7 @@ import { indentAt } from '../../src/lang/typescript/edits.js';
 import { exposedSamples, pushTarget, type PushedSample } from './pushed-samples.js';
 import { carryRegistryEnv } from './registry-env.js';
 import { registeredHealthPort } from './registered-health-port.js';
+import { registeredBusinessPort } from './registered-business-port.js';
 
 export function removeRegistryPush(ctx: TsRewriteContext): void {
   const refreshes = registryRefreshes(ctx);
@@ -89,6 +90,7 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && warnRegistryLogLines(ctx, m.name, body!));
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && registeredHealthPort(ctx, m.name, body!, removed));
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && dropGuardedDeregistrations(ctx, m.name, body!, removed));
+      if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && registeredBusinessPort(ctx, m.name, body!, removed));
       if (kind === 'metrics') {
         // Business metrics it pushed are not lost silently: name them for the reviewer.
         const read = [...thisMembers(body!)].filter((x) => ctx.members.get(x)?.kind === 'property' || ctx.members.get(x)?.kind === 'parameter-property');

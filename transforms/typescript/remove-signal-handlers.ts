@@ -15,6 +15,7 @@ import { awaitCloseExitChain } from './close-callback-exit-chain.js';
 import { descendantsOfKind, aliasPrelude, calleeText, fileNameNodes, isLogCall, isModuleFormatterCall, isModuleLogHelperCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers, thisRoot, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { callerList, isInfraStatement, methodBody, scopeFor, usesOf } from '../../src/lang/typescript/context.js';
+import { ipcCallersOntoStop } from './ipc-shutdown-stop.js';
 
 /** A string, number or boolean literal's text: a value a parameter default means the same as. */
 const LITERAL = /^(?:'[^'\\\n]*'|"[^"\\\n]*"|-?\d+(?:\.\d+)?|true|false|null)$/;
@@ -777,8 +778,10 @@ function memberOnlyHandlers(ctx: TsRewriteContext, handlers: Array<{ handler: No
 function dropExit(ctx: TsRewriteContext, name: string): boolean {
   const body = methodBody(ctx, name);
   if (!body || !Node.isBlock(body)) return false;
-  const live = usesOf(ctx, name, 'member').filter((u) => !ctx.edits.removes(u.getStart(), u.getEnd()) && !isSelfBind(u, name));
+  let live = usesOf(ctx, name, 'member').filter((u) => !ctx.edits.removes(u.getStart(), u.getEnd()) && !isSelfBind(u, name));
   const outside = ctx.outsideCallers(name);
+  // Its other callers all a forked worker's IPC shutdown: they become the base's stop() and the exit.
+  if (live.length > 0 && outside.length === 0 && ipcCallersOntoStop(ctx, name, body, live)) live = [];
   // A removed server's `close(() => { log(...); process.exit(0); })` becomes its callback's
   // statements, run where the close was: they are the method's own statements then.
   const unwraps = (ctx.closeUnwraps ?? []).filter((u) => u.stmt.getParent() === body);

@@ -38,6 +38,15 @@ export function unhealthyAnswer(port: number, code: number, body: string): Unhea
   }
 }
 
+/**
+ * What every check says of a _v2 accepted because it answered as the legacy agent's own unhealthy
+ * /health did (health, survival; the record and --json carry as_legacy beside it): one wording, so
+ * a person reading any of them learns the same thing.
+ */
+export function asLegacyWords(a: UnhealthyAnswer): string {
+  return `${a.code} status "${a.status}", as the legacy agent's own /health (port ${a.port}) answered in this environment (its status follows something this environment does not provide): not proven healthy`;
+}
+
 /** The legacy agent's unhealthy answer this one repeats (same code, same status), if any. */
 export function asLegacyAnswer(port: number, code: number, body: string, legacy: UnhealthyAnswer[] | undefined): UnhealthyAnswer | undefined {
   const mine = unhealthyAnswer(port, code, body);
@@ -96,7 +105,7 @@ export async function checkHealthHttp(o: HealthOptions): Promise<CheckResult> {
   // Still unhealthy at the deadline (it was given the whole time to turn healthy), the way the legacy was.
   if (asLegacy) {
     return {
-      ...result('health', true, ms, `/health on port ${o.port} ${last} for ${secs(o.deadlineMs)}, as the legacy agent's own /health (port ${asLegacy.port}) answered in this environment: its status follows something this environment does not provide; not proven healthy`),
+      ...result('health', true, ms, `/health on port ${o.port} answered ${asLegacyWords(asLegacy)} (for ${secs(o.deadlineMs)}, never healthy)`),
       as_legacy: { code: asLegacy.code, status: asLegacy.status, port: asLegacy.port },
     };
   }

@@ -5,6 +5,7 @@
 import type { CheckResult } from '../../core/types.js';
 import type { AgentProcess } from '../runner.js';
 import { exitedDetail, result, secs, sleep } from './common.js';
+import { asLegacyWords, type UnhealthyAnswer } from './health-http.js';
 
 export interface SurvivalOptions {
   proc: AgentProcess;
@@ -14,6 +15,8 @@ export interface SurvivalOptions {
   intervalMs: number;
   repeats?: number;
   signal?: AbortSignal;
+  /** The legacy agent's own unhealthy answer the probe accepted during the window, if it did (see asLegacyAnswer). */
+  asLegacy?: () => UnhealthyAnswer | undefined;
 }
 
 /** A probe's reason when the answer did not come in time (see networkReason). */
@@ -64,5 +67,13 @@ export async function checkSurvival(o: SurvivalOptions): Promise<CheckResult> {
   const late =
     (slow ? `; ${slow} late answer${slow > 1 ? 's' : ''} asked for again` : '') +
     (closed ? `; ${closed} closed connection${closed > 1 ? 's' : ''} asked again` : '');
+  // Not "healthy" when a probe was accepted as the legacy's own unhealthy answer: up, answering as the legacy did.
+  const same = o.asLegacy?.();
+  if (same) {
+    return {
+      ...result('survival', true, Date.now() - t0, `stayed up for ${secs(total)} after its first healthy answer (${probes} probes${late}), in it answering ${asLegacyWords(same)}`),
+      as_legacy: { code: same.code, status: same.status, port: same.port },
+    };
+  }
   return result('survival', true, Date.now() - t0, `stayed up and healthy for ${secs(total)} after its first healthy answer (${probes} probes${late})`);
 }

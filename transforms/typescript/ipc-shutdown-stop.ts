@@ -1,0 +1,94 @@
+// A forked worker's IPC shutdown (`process.on('message', (m) => { if (m.type === 'shutdown')
+// void this.drainAndExit('shutdown message') })`) calling the same exiting method as its SIGTERM
+// handler. SIGTERM goes to the base, whose onStop() now calls that method: its process.exit() must
+// go, or every SIGTERM would end the process before the base deregistered. The IPC call kept it
+// though, so the method kept its exit (a review item, no _v2). When every other call of the method
+// is a statement of a handler of the process's 'message' event and the method's one exit has a
+// literal code (or none), those calls become the base's stop() followed by that exit
+// (`void this.stop().then(() => process.exit(0))`): the base's stop() runs onStop() (the method's
+// drain), closes the servers, deregisters and pushes its last metrics, and the process then ends
+// with the code the legacy gave. The method's exit then goes as for any SIGTERM-only stop method.
+import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
+import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { usesOf } from '../../src/lang/typescript/context.js';
+import { calleeText, thisMember } from '../../src/lang/typescript/syntax.js';
+
+/** Rewrites the IPC callers of exiting method `name`; true when every live use was one (and is now the base's stop()). */
+export function ipcCallersOntoStop(ctx: TsRewriteContext, name: string, body: Node, live: Node[]): boolean {
+  const exits = body.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => calleeText(c) === 'process.exit');
+  if (exits.length !== 1) return false;
+  const code = exits[0]!.getArguments()[0];
+  if (code && !Node.isNumericLiteral(code)) return false;
+  // `this.stop()` must reach the base's stop(): not an own stop() that stays under that name.
+  if (ctx.members.has('stop') && !ctx.renames.has('stop')) return false;
+  const statements: Node[] = [];
+  for (const use of live) {
+    const statement = callStatement(ctx, use, name);
+    if (!statement || !inMessageHandler(ctx, statement)) return false;
+    statements.push(statement);
+  }
+  if (statements.length === 0) return false;
+  const exit = `process.exit(${code?.getText() ?? ''})`;
+  for (const st of statements) {
+    const expr = (st as import('ts-morph').ExpressionStatement).getExpression();
+    ctx.edits.replace(expr.getStart(), expr.getEnd(), `void this.stop().then(() => ${exit})`);
+  }
+  const lines = statements.map((s) => s.getStartLineNumber()).join(', ');
+  ctx.warnings.push(
+    `${name}() ended the process (${exits[0]!.getText()}, line ${exits[0]!.getStartLineNumber()}) and the IPC 'message' handler called it too (line ${lines}): ` +
+      `that call is now the base's stop() then ${exit}, so on a shutdown message onStop() (${name}()) drains, the base deregisters and closes its servers, and the process exits as before; ` +
+      `${name}() itself no longer exits${statements.some((st) => st.getDescendantsOfKind(SyntaxKind.CallExpression)[0]?.getArguments().length) ? ` (onStop() calls it with the SIGTERM handler's arguments, not the message's)` : ''}`,
+  );
+  return true;
+}
+
+/** `this.name(...)` or `void this.name(...)` as a whole expression statement: that statement. */
+function callStatement(ctx: TsRewriteContext, use: Node, name: string): Node | null {
+  const access = use.getParent();
+  if (!access || !Node.isPropertyAccessExpression(access) || thisMember(access) !== name) return null;
+  const call = access.getParent();
+  if (!Node.isCallExpression(call) || (call as CallExpression).getExpression() !== access) return null;
+  let expr: Node = call;
+  if (Node.isVoidExpression(expr.getParent())) expr = expr.getParent()!;
+  const st = expr.getParent();
+  return st && Node.isExpressionStatement(st) && st.getExpression() === expr ? st : null;
+}
+
+/**
+ * Inside a listener of the process's 'message' event: the function given to `process.on('message', fn)`
+ * (or once), an arrow-function field of the agent given there as `this.field`, or a method of the
+ * agent only such a listener calls (`process.on('message', (m) => this.onMessage(m))`, its switch on m.type).
+ */
+function inMessageHandler(ctx: TsRewriteContext, node: Node, nested = false): boolean {
+  const fn = node.getFirstAncestor((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a) || Node.isMethodDeclaration(a));
+  if (!fn) return false;
+  if (Node.isMethodDeclaration(fn)) {
+    const name = fn.getName();
+    if (nested || fn.getParent() !== ctx.cls || fn.isStatic() || ctx.outsideCallers(name).length > 0) return false;
+    const uses = usesOf(ctx, name, 'member').filter((u) => !ctx.edits.removes(u.getStart(), u.getEnd()));
+    return uses.length > 0 && uses.every((u) => givenAsListener(ctx, u.getParent()!) || (calledHere(u, name) && inMessageHandler(ctx, u, true)));
+  }
+  return givenAsListener(ctx, fn) || (fieldOf(fn) !== null && ctx.cls.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).some((a) => thisMember(a) === fieldOf(fn) && givenAsListener(ctx, a)));
+}
+
+/** `fn` (a function, `this.m`, `this.m.bind(this)`) is the listener of a kept `process.on('message', fn)`. */
+function givenAsListener(ctx: TsRewriteContext, fn: Node): boolean {
+  const arg = Node.isPropertyAccessExpression(fn.getParent()) && (fn.getParent() as import('ts-morph').PropertyAccessExpression).getName() === 'bind' ? fn.getParent()!.getParent()! : fn;
+  const call = arg.getParent();
+  if (!call || !Node.isCallExpression(call) || call.getArguments()[1] !== arg) return false;
+  if (!/^process\.(on|once|addListener)$/.test(calleeText(call)) || ctx.edits.removes(call.getStart(), call.getEnd())) return false;
+  const event = call.getArguments()[0];
+  return !!event && Node.isStringLiteral(event) && event.getLiteralText() === 'message';
+}
+
+/** `this.name(...)`: use is the name of a call of the method. */
+function calledHere(use: Node, name: string): boolean {
+  const access = use.getParent();
+  return !!access && Node.isPropertyAccessExpression(access) && thisMember(access) === name && Node.isCallExpression(access.getParent()) && (access.getParent() as CallExpression).getExpression() === access;
+}
+
+/** The field an arrow function initialises (`private onMessage = (m) => ...`), if it does. */
+function fieldOf(fn: Node): string | null {
+  const p = fn.getParent();
+  return p && Node.isPropertyDeclaration(p) && p.getInitializer() === fn ? p.getName() : null;
+}

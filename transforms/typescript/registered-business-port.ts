@@ -1,0 +1,59 @@
+// A removed registration that sent `port: API_PORT` where a kept business server of the agent
+// listens on API_PORT (`this.server.listen(API_PORT, ...)`): callers that look the agent up in
+// the registry reached that server. The base registers `port` = AGENT_PORT (else the port given to
+// super(), else 0) and binds nothing there, so with the registration gone the registry would send
+// callers to a dead port. When the port is known before the class (module constants, the
+// environment) and the listen runs in the agent's own methods, the base is given that port
+// (`super({ port: API_PORT })`) and the server listens on the base's port (`listen(this.port, ...)`):
+// without AGENT_PORT both are the legacy's port, as before; with it (the deployment, the validator
+// choosing ports) both follow it, so the registered port is always the one that answers.
+import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
+import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { descendantsOfKind } from '../../src/lang/typescript/syntax.js';
+import { knownBeforeClass } from './registered-health-port.js';
+
+const PORT_OPTION = 'port';
+
+export function registeredBusinessPort(ctx: TsRewriteContext, name: string, body: Node, removed: Set<string>): void {
+  // The agent's own port already goes to the base (a `port` member or option): the base registers it.
+  if (!ctx.ts.super_call.pass_through?.[PORT_OPTION] || ctx.members.has(PORT_OPTION) || ctx.superArgs.has(PORT_OPTION)) return;
+  if (!ctx.base.members.has(PORT_OPTION) || /\bAGENT_PORT\b/.test(ctx.text)) return;
+  for (const lit of descendantsOfKind(body, SyntaxKind.ObjectLiteralExpression)) {
+    const prop = lit.getProperty(PORT_OPTION);
+    const value = prop && Node.isPropertyAssignment(prop) ? prop.getInitializer() : undefined;
+    if (!value || !knownBeforeClass(ctx, value)) continue;
+    const listens = keptListens(ctx, value.getText(), removed);
+    if (listens.length === 0) return;
+    ctx.superArgs.set(PORT_OPTION, value.getText());
+    for (const call of listens) {
+      const arg = call.getArguments()[0]!;
+      ctx.edits.replace(arg.getStart(), arg.getEnd(), `this.${PORT_OPTION}`);
+    }
+    const where = listens.map((c) => c.getStartLineNumber()).join(', ');
+    ctx.warnings.push(
+      `${name}() registered port ${value.getText()} (line ${prop!.getStartLineNumber()}), where the kept server listens (line ${where}): ` +
+        `the base is given it (super({ ${PORT_OPTION}: ${value.getText()} })) and registers it, and the server now listens on this.${PORT_OPTION}, ` +
+        `the legacy's port unless AGENT_PORT is set, so the registered port is the one that answers`,
+    );
+    return;
+  }
+}
+
+/**
+ * `x.listen(PORT, ...)` calls the rewrite keeps, inside the class's own methods where `this` is the
+ * agent (arrow functions keep it; a `function` nested in a method does not), listening on `port`.
+ */
+function keptListens(ctx: TsRewriteContext, port: string, removed: Set<string>): CallExpression[] {
+  const calls: CallExpression[] = [];
+  for (const call of descendantsOfKind(ctx.cls, SyntaxKind.CallExpression)) {
+    const callee = call.getExpression();
+    if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'listen') continue;
+    const arg = call.getArguments()[0];
+    if (!arg || arg.getText() !== port || ctx.edits.removes(call.getStart(), call.getEnd())) continue;
+    const owner = call.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) && !Node.isArrowFunction(a));
+    if (!owner || !(Node.isMethodDeclaration(owner) || Node.isConstructorDeclaration(owner)) || owner.getParent() !== ctx.cls) continue;
+    if (Node.isMethodDeclaration(owner) && (owner.isStatic() || removed.has(owner.getName()))) continue;
+    calls.push(call);
+  }
+  return calls;
+}
