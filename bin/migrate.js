@@ -11,6 +11,14 @@ if (missing) {
   process.stderr.write(`migrate: ${missing} in ${home}; run \`npm install && npm run build\` there first\n`);
   process.exit(2);
 }
+// A reader that stops early (`migrate diff X | head`, `status | grep -m1`) closes the pipe: the rest of the
+// output has nowhere to go, which is not the command's failure (git and grep say nothing either), and a
+// command that writes files goes on cleaning up rather than dying of the write with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
 // Ctrl-C while the CLI loads its modules (a second or more) says so and exits 130, not silently.
 const { guardStartupSignals } = await import('../dist/src/core/startup-signals.js');
 guardStartupSignals();
