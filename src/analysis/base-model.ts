@@ -62,7 +62,8 @@ export interface BaseModel {
   /** Attributes the base reads outside its __init__ (re-assigning one after super() changes what the base does). */
   readsAfterInit: Set<string>;
   /**
-   * Attributes the base's __init__ (or a method it calls) reads, or hands on, once set: a value derived
+   * Attributes the base's __init__ reads, or hands on, once set, itself or in what it reaches (initCalls: the
+   * methods it calls and the thread targets it starts): a value derived
    * there (a logger named by agent_name) keeps the base's value whatever the agent assigns after super().
    */
   readsDuringInit: Set<string>;
