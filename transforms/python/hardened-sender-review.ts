@@ -74,7 +74,7 @@ export function unmovableSenderThread(ctx: PythonTransformContext, cycle: PyFunc
     }
     // Events of the agent the loop sets for others to wait on (`self.flushed.set()`).
     for (const c of loopCalls) {
-      if (c.op === 'set' && c.attr !== queue) blockers.push(`it signals self.${c.attr} when it ends (line ${lineOf(c.call)})`);
+      if (c.op === 'set' && c.attr !== queue) blockers.push(`it sets self.${c.attr} for another thread to wait on (line ${lineOf(c.call)})`);
     }
     // The cycle's own handling of a full bounded queue (`except queue.Full: self.dropped += 1`).
     for (let p = put.call.parent; p && p.id !== cycle.node.id; p = p.parent) {
