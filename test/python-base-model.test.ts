@@ -171,6 +171,30 @@ describe('the keys of the base\'s health answer and the registry it registers wi
     expect(keys!.open).toBe(true);
   });
 
+  it('what the base reads while it is being constructed: its __init__, what that calls, the threads it starts', () => {
+    const hardened = path.resolve(import.meta.dirname, '../templates/runtime/python/amoskys/agents/common/base.py');
+    const m = learnFromSource(readFileSync(hardened, 'utf8'), 'HardenedAgentBase', hardened)!;
+    // The logger is named by agent_name in __init__; device_id is only stored there (health_summary() reads it later).
+    expect(m.readsDuringInit.has('agent_name')).toBe(true);
+    expect(m.readsDuringInit.has('device_id')).toBe(false);
+    expect(m.readsAfterInit.has('device_id')).toBe(true);
+    const threaded = learnFromSource(`import socket, threading, time
+class Beat:
+    def __init__(self, device_id=None):
+        self.device_id = device_id or socket.gethostname()
+        self._start()
+
+    def _start(self):
+        threading.Thread(target=self._beat, daemon=True).start()
+
+    def _beat(self):
+        while True:
+            print(self.device_id)
+            time.sleep(5)
+`, 'Beat', 'beat.py')!;
+    expect(threaded.readsDuringInit.has('device_id')).toBe(true);
+  });
+
   it('a base whose registry has a default of its own, or is set outside __init__: no override can carry a legacy default', () => {
     const own = learnFromSource(`import os
 class Base:

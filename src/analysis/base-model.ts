@@ -61,6 +61,12 @@ export interface BaseModel {
   selfCalls: Set<string>;
   /** Attributes the base reads outside its __init__ (re-assigning one after super() changes what the base does). */
   readsAfterInit: Set<string>;
+  /**
+   * Attributes the base's __init__ reads, or hands on, once set, itself or in what it reaches (initCalls: the
+   * methods it calls and the thread targets it starts): a value derived
+   * there (a logger named by agent_name) keeps the base's value whatever the agent assigns after super().
+   */
+  readsDuringInit: Set<string>;
   /** method → attributes that base method assigns (its own lifecycle writes). */
   assignedIn: Map<string, Set<string>>;
   /** Ports the base binds, as normalised expressions of its port roles ("port", "health_check_port", "health_check_port+1"). */
@@ -219,6 +225,7 @@ export function fromProfile(profile: PythonProfile, className: string): BaseMode
     bindKinds: new Map(),
     assignedIn: new Map(),
     readsAfterInit: new Set(profile.fallback.owned_attributes),
+    readsDuringInit: new Set(profile.fallback.owned_attributes),
     selfCalls: new Set([...profile.fallback.methods, ...(profile.hooks ?? [])]),
     values: new Map(),
     threadDriven: new Set(['health_socket', 'health_thread']),
@@ -381,6 +388,16 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
       if (!stored) readsAfterInit.add(a);
     });
   }
+  const readsDuringInit = new Set<string>();
+  for (const name of ['__init__', ...initCalls]) {
+    const m = cls.methods.get(name);
+    if (!m) continue;
+    walk(m.body, (n) => {
+      const a = selfAttribute(n);
+      const p = n.parent;
+      if (a && !(p?.type === 'assignment' && p.childForFieldName('left')?.id === n.id)) readsDuringInit.add(a);
+    });
+  }
   const { requestLoop, periodicHook, shutdownCalls, loopFinallyCalls } = lifecycle(cls);
   const signalCalls = signalGraph(cls);
   const init = cls.methods.get('__init__');
@@ -406,6 +423,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     bindKinds,
     assignedIn,
     readsAfterInit,
+    readsDuringInit,
     selfCalls,
     values,
     threadDriven,

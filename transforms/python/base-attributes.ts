@@ -70,6 +70,12 @@ export const baseAttributes: PythonTransform = {
         renamed.add(a.attr);
         continue;
       }
+      if (a.method === ctor.method && storedAsGiven(ctx, a.attr)) {
+        // Set before anything of the base reads it: the base goes on with this value, as if given it.
+        ctx.warnings.push(`self.${a.attr} is set by __init__ after super().__init__() (line ${a.line}): ${ctx.profile.base_class}.__init__ stores the ${a.attr} it is given ` +
+          `and derives nothing from it, so from then on it uses this one, as if given ${a.attr}=${oneLine(a.value?.text ?? '')}`);
+        continue;
+      }
       if (a.method === ctor.method) {
         keep(ctx, a.attr, a.line, `self.${a.attr} is owned by the base and re-assigned after super().__init__(), overriding the value the base goes on using`);
       } else if (ctx.base.assignedIn.get(a.method)?.has(a.attr) && ctx.base.initCalls.has(a.method)) {
@@ -283,6 +289,18 @@ function injected(ctx: PythonTransformContext, attr: string): boolean {
   if (!ctx.base.initParams.includes(attr) || ctx.base.threadDriven.has(attr) || identityOrPort(ctx, attr)) return false;
   const v = (ctx.base.initValues.get(attr) ?? '').replace(/\s+/g, ' ').trim();
   return v === attr || new RegExp(`^${attr} if ${attr} is not None else .+$`).test(v) || new RegExp(`^${attr} or .+$`).test(v);
+}
+
+/**
+ * The base's __init__ stores the parameter as given (`device_id or socket.gethostname()`, no environment
+ * choosing it) and neither it, a method it calls nor a thread it starts reads the attribute: nothing of the
+ * base has used the base's value before the agent's __init__ assigns its own, so that one is the value.
+ */
+function storedAsGiven(ctx: PythonTransformContext, attr: string): boolean {
+  if (ctx.base.learnedFrom !== 'source' || !ctx.base.initParams.includes(attr) || ctx.base.readsDuringInit.has(attr) || ctx.base.threadDriven.has(attr)) return false;
+  const v = (ctx.base.initValues.get(attr) ?? '').replace(/\s+/g, ' ').trim();
+  const m = new RegExp(`^${attr}(?: or (.+)| if ${attr} is not None else (.+))?$`).exec(v);
+  return !!m && !/environ|getenv|_env/.test(m[1] ?? m[2] ?? '');
 }
 
 function identityOrPort(ctx: PythonTransformContext, attr: string): boolean {

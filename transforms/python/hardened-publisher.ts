@@ -701,10 +701,11 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     }
     failures.length = 0;
     checkResult = true;
-  } else if (failures.length && collect.value.resultChecked) {
+  } else if (failures.length) {
     // Failures raise now, and the other returns report the bus's answer (`return resp.status == 200`,
-    // or True) that the cycle acted on (queued the events when it was falsy): publish() still checks
-    // it. A cycle that ignored the result never treated that answer as a failure.
+    // or True): publish() checks it too. Whether or not the cycle read the answer, a refusing ack
+    // (`ack.status != OK`) and a missing channel were the same `False` to it, so the base queues both
+    // (a cycle that ignored both lost both; checking only the raised ones counted a refusal as published).
     const rest: SyntaxNode[] = [];
     walk(entry.body, (n) => {
       if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;

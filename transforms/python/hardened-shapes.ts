@@ -17,6 +17,8 @@ import { breakerCall, sharedBreaker } from './hardened-breaker-call.js';
 import { analyzePublisher, keptPublisherShape } from './hardened-publisher.js';
 import { analyzeLoopPublish, loopTakingCycle, type LoopPublish } from './hardened-loop-publish.js';
 import { answerPassingDecorator } from './hardened-decorator.js';
+import { unmovableSenderThread } from './hardened-sender-review.js';
+import { publishGate } from './hardened-publish-gate.js';
 import { constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
 import { foreignSelf } from '../../src/analysis/removal-plan.js';
 
@@ -1738,6 +1740,8 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
       if (kept) return fail(kept.reason, kept.at);
       const put = undrainedFallback(ctx, name, s) ?? spooledFallback(ctx, name, s);
       if (put) return fail(put.reason, put.at);
+      const gate = publishGate(ctx, fn, s, stmts.slice(i + 1), (m) => transport(m) && isPublish(ctx, m));
+      if (gate) return fail(gate.reason, gate.at);
       return fail(`${name}() uses ${mention.text} at line ${line(mention)} in a way the migration cannot classify`, line(mention));
     }
     for (const local of droppedLocals) {
@@ -1763,6 +1767,8 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     if (unshaped) return fail(`${name}() sends through ${unshaped.fn.name}() (${ctx.file}:${unshaped.fn.line}), which reaches the EventBus but ${unshaped.why}; ${unshaped.hint ?? 'hand it to the base as eventbus_publisher by hand'}`, unshaped.fn.line);
     const thread = unmovedSenderThread(ctx, fn);
     if (thread) return fail(`${name}() ${thread}`, fn.line);
+    const unmovable = unmovableSenderThread(ctx, fn);
+    if (unmovable) return fail(`${name}() ${unmovable}`, fn.line);
     return fail(`${name}() publishes nothing the migration recognises`, fn.line);
   }
   // Queued mode publishes each report itself: events handed to the base as well would change the order.
@@ -3045,7 +3051,7 @@ function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: P
 }
 
 /** reachesBus, following the agent's helper methods to any depth (`_send` → `_write_lines` → `_connect`). */
-function reachesBusThroughHelpers(ctx: PythonTransformContext, fn: PyFunction): boolean {
+export function reachesBusThroughHelpers(ctx: PythonTransformContext, fn: PyFunction): boolean {
   let bus = false;
   let wire = false;
   const seen = new Set<string>();
