@@ -132,6 +132,14 @@ describe('healthy migrated agents', () => {
     assertNothingLeft(r);
   }, 90_000);
 
+  it('an ERROR both log later than the second legacy run\'s shortest window: that run lasts as long as the _v2 took to print it', async () => {
+    // The give-up line comes after ~0.9 s; a fixed 300 ms second run never saw it, and the line read as new.
+    const r = await validateAgent(opts(FLEET, 'catalog_publisher', 'CatalogPublisher', env, { longerLegacyMs: 300 }));
+    expect(check(r, 'log')).toMatchObject({ ok: true });
+    expect(check(r, 'log').detail).toContain('(the legacy agent, watched longer, logs them too)');
+    assertNothingLeft(r);
+  });
+
   it('a legacy agent whose health sat on AGENT_PORT + 1 (HEALTH_CHECK_PORT unread): the _v2\'s health port stands in for it', async () => {
     // probe-py51: the ports check took that neighbour for a business port the _v2 no longer listened on and failed a
     // right migration; the legacy run now asks its derived ports for health too.

@@ -4,7 +4,8 @@
 // the agent's calls to them are the agent's own behaviour (a health server started on the health
 // port from a mixin clashes with the base's like one the agent starts itself).
 import path from 'node:path';
-import { repoFile, type Indexed } from './repo-references.js';
+import { repoFile, type ExternalUse, type Indexed } from './repo-references.js';
+import { selfAttribute, stringValue, walk } from '../lang/python/syntax.js';
 import { buildModuleModel, baseName, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
 import { parsePython } from '../lang/python/parser.js';
 
@@ -123,4 +124,34 @@ export function importedTarget(files: Indexed, agentFile: string, module: Module
     }
   }
   return null;
+}
+
+/**
+ * Where a method of an in-repository parent in another file reads `self.<name>` (or `getattr(self, "<name>")`):
+ * that method runs on the agent, so the agent's member of that name is still used there though nothing in the
+ * agent's file reads it (`self.health_port = health_port` in the agent, bound by the mixin's
+ * `start_health_server()`). Methods the agent overrides are its own; classes nested in a method have their own `self`.
+ */
+export function inheritedSelfUses(parents: InheritedClass[], agentFile: string, overridden: Set<string>, name: string): ExternalUse[] {
+  const out: ExternalUse[] = [];
+  for (const p of parents) {
+    if (p.file === agentFile) continue;
+    for (const [method, fn] of p.cls.methods) {
+      if (overridden.has(method)) continue;
+      const selfName = fn.params[0]?.name ?? 'self';
+      walk(fn.body, (n) => {
+        if (n.type === 'class_definition') return false;
+        let hit = selfAttribute(n, selfName) === name;
+        if (!hit && n.type === 'call' && /^(getattr|hasattr)$/.test(n.childForFieldName('function')?.text ?? '')) {
+          const [obj, key] = n.childForFieldName('arguments')?.namedChildren ?? [];
+          hit = obj?.text === selfName && !!key && stringValue(key) === name;
+        }
+        if (!hit) return;
+        const line = n.startPosition.row + 1;
+        out.push({ file: p.file, line, text: p.module.source.split('\n')[line - 1]?.trim() ?? n.text });
+        return false;
+      });
+    }
+  }
+  return out;
 }

@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import { createAgentCgroup, procsFile, removeCgroup } from './cgroup.js';
 import { AgentTree, announceTree, MARK_VAR, newMark, RUN_TOKEN, trackTree, untrackTree, withdrawTree } from './process-group.js';
 import { reaperLauncher } from './reaper.js';
+import { errorLines, normalizeLine } from './checks/log.js';
 
 export interface ExitInfo {
   code: number | null;
@@ -34,6 +35,8 @@ export interface AgentProcess {
   startedAt: number;
   /** stdout and stderr interleaved in arrival order. */
   output(): string;
+  /** Milliseconds after the start at which an ERROR/Traceback line (normalized, see checks/log.ts) was first printed. */
+  errorLineSeenMs?(normalized: string): number | undefined;
   stderr(): string;
   /** Resolves when the child has exited (or could not start) and what it wrote before has been read. */
   exit: Promise<ExitInfo>;
@@ -178,10 +181,28 @@ export function startAgent(opts: StartOptions): AgentProcess {
   }
   child.stdout?.setEncoding('utf8');
   child.stderr?.setEncoding('utf8');
-  child.stdout?.on('data', (d: string) => (output = keepTail(output + d)));
+  // When each error line was first printed: a second legacy run that confirms a late one (validate-agent.ts)
+  // needs to run about that long. Complete lines only, per stream; bounded.
+  const errorSeen = new Map<string, number>();
+  const partial = { out: '', err: '' };
+  const noteErrors = (stream: 'out' | 'err', d: string) => {
+    const text = partial[stream] + d;
+    const cut = text.lastIndexOf('\n');
+    partial[stream] = cut < 0 ? text.slice(-4096) : text.slice(cut + 1, cut + 1 + 4096);
+    if (cut < 0 || errorSeen.size >= 1000) return;
+    for (const l of errorLines(text.slice(0, cut))) {
+      const k = normalizeLine(l);
+      if (!errorSeen.has(k)) errorSeen.set(k, Date.now() - startedAt);
+    }
+  };
+  child.stdout?.on('data', (d: string) => {
+    output = keepTail(output + d);
+    noteErrors('out', d);
+  });
   child.stderr?.on('data', (d: string) => {
     output = keepTail(output + d);
     stderr = keepTail(stderr + d);
+    noteErrors('err', d);
   });
 
   // Set once a killGroup's two kills both ended with nothing of the tree alive (the launcher at
@@ -308,6 +329,7 @@ export function startAgent(opts: StartOptions): AgentProcess {
     },
     startedAt,
     output: () => output,
+    errorLineSeenMs: (normalized: string) => errorSeen.get(normalized),
     stderr: () => stderr,
     exit,
     exited: () => exitInfo,

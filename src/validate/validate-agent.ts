@@ -67,6 +67,8 @@ export interface ValidateAgentOptions {
   healthDeadlineMs?: number;
   /** Time allowed until a sample arrives (default 15 s). */
   metricsDeadlineMs?: number;
+  /** The shortest second legacy run confirming error lines it logs late (default 10 s; tests shorten it). */
+  longerLegacyMs?: number;
   /** How long the legacy run is observed for the log baseline (default MIGRATE_LEGACY_WINDOW_S, else 2 s). */
   legacyWindowMs?: number;
   /** Survival window after the first healthy answer (default: the profile's, else 30 s). */
@@ -162,13 +164,10 @@ export interface StartPace {
 /** How long a legacy agent that has printed a traceback is given to exit by itself. */
 const DYING_GRACE_MS = 1500;
 
-/**
- * The longest second run of the legacy agent that confirms error lines it logs late. It runs as
- * long as the _v2 was watched, up to this: the _v2 is watched through its survival window (30 s),
- * and an error both log after a few slow rounds (a peer down after three probes 6 s apart, ~12 s)
- * was taken for new under the old 10 s bound. Only a _v2 with fresh lines waits for it.
- */
-const LONGER_LEGACY_MS = 40_000;
+/** The second run of the legacy agent that confirms error lines it logs late: at least this long. */
+const LONGER_LEGACY_MS = 10_000;
+/** Past twice the time the _v2 took to print them, the second legacy run gets this much more. */
+const LATE_LINE_SLACK_MS = 2_000;
 
 /** Resolves when `done()` holds (polled) or after `ms`, whichever comes first. */
 async function waitFor(done: () => boolean, ms: number, signal?: AbortSignal): Promise<void> {
@@ -528,7 +527,12 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
           const seen = new Set(errorLines(out).map(normalizeLine));
           return want.every((l) => seen.has(l));
         };
-        const again = await legacyBaseline(o, launchFor, { windowMs: Math.min(Date.now() - t0, LONGER_LEGACY_MS), until: has });
+        // At least as long as the _v2 took to print the last of them, with room for a slower legacy start (a
+        // registration giving up after 13 s of back-off was not confirmed within a fixed 10 s); never longer than
+        // the _v2 was watched. The run ends as soon as they are all printed.
+        const late = Math.max(0, ...want.map((l) => proc.errorLineSeenMs?.(l) ?? 0));
+        const longest = o.longerLegacyMs ?? LONGER_LEGACY_MS;
+        const again = await legacyBaseline(o, launchFor, { windowMs: Math.min(Date.now() - t0, Math.max(longest, late * 2 + LATE_LINE_SLACK_MS)), until: has });
         // The legacy agent had not got far in its short window (a loaded machine): watched longer, it died at start.
         legacyStartError ??= again.startError;
         if (again.baseline.output !== undefined) {

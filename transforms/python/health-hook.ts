@@ -71,7 +71,7 @@ export const healthHookTransform: PythonTransform = {
       for (const [k, v] of p.methods) methods.set(k, v);
       for (const m of p.members) {
         // A payload method (self._health_check()) reads the agent's attributes itself.
-        const read = ctx.agent.methods.has(m) ? [...selfMembers(ctx.agent.methods.get(m)!.body)] : [m];
+        const read = ctx.agent.methods.has(m) ? [...selfMembers(ctx.agent.methods.get(m)!.body)] : parentPayloadReads(ctx, m) ?? [m];
         for (const a of read) if (agentAttribute(ctx, a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
       }
     }
@@ -355,4 +355,15 @@ function callsSuper(body: SyntaxNode, name: string): boolean {
     if (n.type === 'call' && new RegExp(`^super\\(.*\\)\\.${name}$`, 's').test(n.childForFieldName('function')?.text ?? '')) found = true;
   });
   return found;
+}
+
+/**
+ * A payload method of an in-repository parent (a mixin's `health_snapshot()`), not the agent's: what it reads
+ * of the agent, and what the agent's own methods it calls read (`self.health_fields()` returning the agent's
+ * counters), so the hook waits for those as it does for an agent's payload method. Null when no parent has it.
+ */
+function parentPayloadReads(ctx: PythonTransformContext, m: string): string[] | null {
+  const fn = ctx.inherited().find((p) => p.cls.methods.has(m))?.cls.methods.get(m);
+  if (!fn) return null;
+  return [...selfMembers(fn.body)].flatMap((a) => (ctx.agent.methods.has(a) ? [...selfMembers(ctx.agent.methods.get(a)!.body)] : [a]));
 }

@@ -8,8 +8,10 @@ import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { MigrateError } from '../../src/core/errors.js';
 import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { selfRoot } from '../../src/analysis/infra.js';
-import { callee } from '../../src/lang/python/syntax.js';
-import { boundPort, normPort, serverSubclasses } from '../../src/analysis/ports.js';
+import { callee, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { servesNoOtherPath } from './remove-health.js';
+import { routeString } from '../../src/analysis/health-payload.js';
+import { bindArgument, boundPort, normPort, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
 import { defaultValue, expressionDefault, propertyReturn } from '../../src/analysis/port-defaults.js';
 import { HandoffMemo, portHandoffs } from '../../src/analysis/port-handoff.js';
 import path from 'node:path';
@@ -56,8 +58,66 @@ export const portPlan: PythonTransform = {
       }, CALL_NODES);
     }
     handedPorts(ctx, basePorts, servers);
+    inheritedBinds(ctx, basePorts);
   },
 };
+
+/**
+ * A method of an in-repository parent in another file (a legacy mixin) that the agent still calls and that binds
+ * one of the agent's ports: `self.start_health_server()` binding `self.health_port` there, kept because its
+ * server answers more than health (a `/stats` route). It binds on the agent's `self`, so it is the same clash
+ * as a bind written in the agent, one file away.
+ */
+function inheritedBinds(ctx: PythonTransformContext, basePorts: BasePort[]): void {
+  for (const parent of ctx.inherited()) {
+    if (parent.file === ctx.file) continue;
+    const servers = serverSubclasses(parent.module.root);
+    for (const m of ctx.agent.methods.values()) {
+      walkAgentCode(m, (n) => {
+        if (n.type !== 'call' || isRemoved(ctx, n)) return;
+        const fn = n.childForFieldName('function');
+        const name = fn?.type === 'attribute' && fn.childForFieldName('object')?.text === 'self' ? fn.childForFieldName('attribute')!.text : null;
+        const method = name && !ctx.agent.methods.has(name) ? parent.cls.methods.get(name) : undefined;
+        if (!method) return;
+        const selfName = method.params[0]?.name ?? 'self';
+        walkTypes(method.body, CALL_NODES, (b) => {
+          if (b.type !== 'call') return;
+          const raw = boundPort(b, servers) ? rawPortOf(b, servers) : null;
+          // Only a bind of the agent's own attribute: a parameter's value is what the call hands it (handedPorts' concern).
+          const attr = raw ? new RegExp(`^${selfName}\\.(\\w+)(\\s*\\+\\s*\\d+)?$`).exec(raw) : null;
+          if (!attr) return;
+          const expr = `${attr[1]}${attr[2] ? attr[2].replace(/\s+/g, '') : ''}`;
+          const clash = clashWith(ctx, expr, basePorts);
+          if (!clash) return;
+          const baseFile = ctx.base.sourceFile ? path.basename(ctx.base.sourceFile) : `${ctx.profile.base_class} (profile base_binds)`;
+          throw new MigrateError(
+            `port plan: self.${name}() (${parent.cls.name}, ${parent.file}:${b.startPosition.row + 1}) binds self.${expr.replace(/\+/g, ' + ')}, ` +
+              `which ${ctx.profile.base_class} also binds as its ${clash.label}${clash.line ? ` (${baseFile}:${clash.line})` : ''}${defaultNote(clash)}; ` +
+              `two sockets would bind one port, nothing written${!servesNoOtherPath(method.body) ? ` (the server stays: it answers ${routesOf(method.body).join(', ')}, not only health; give it a port of its own by hand)` : ''}`,
+            ctx.file,
+            n.startPosition.row + 1,
+          );
+        });
+      }, CALL_NODES);
+    }
+  }
+}
+
+/** The port expression of a bind call as written (`(self.health_host, self.health_port)` → `self.health_port`). */
+function rawPortOf(call: SyntaxNode, servers: ReturnType<typeof serverSubclasses>): string | null {
+  const arg = bindArgument(call, servers);
+  return arg ? rawPortExpression(arg.text)?.trim() ?? null : null;
+}
+
+/** The request paths a server's method compares against (`self.path == "/stats"`). */
+function routesOf(body: SyntaxNode): string[] {
+  const out: string[] = [];
+  walk(body, (n) => {
+    const r = routeString(n);
+    if (r && !out.includes(r)) out.push(r);
+  });
+  return out;
+}
 
 /**
  * A port the agent hands to other code of its file that binds it there (a module-level helper, a

@@ -932,7 +932,8 @@ function inheritedHealthServers(ctx: PythonTransformContext, ports: Set<string>)
         if (expr !== null) {
           index = params.indexOf(expr);
           bind = n;
-          if (index < 0 && params.length === 0) fromInit = parentInitPort(ctx, parent.cls, rawPortExpression(arg!.text)?.trim() ?? '', ports);
+          const raw = rawPortExpression(arg!.text)?.trim() ?? '';
+          if (index < 0 && params.length === 0) fromInit = parentInitPort(ctx, parent.cls, raw, ports) || agentSetPort(ctx, parent.cls, raw, ports);
         }
       });
       if ((index < 0 && !fromInit) || !servesNoOtherPath(fn.body)) continue;
@@ -1024,6 +1025,25 @@ function parentInitPort(ctx: PythonTransformContext, parent: PyClass, expr: stri
     }
   });
   return given;
+}
+
+/**
+ * `self.health_port` bound by a parent's method without parameters, where the agent itself sets that
+ * attribute (and the parent never does) from one of its health ports (`self.health_port = health_port`,
+ * the port it gives the base): the parent serves on the port the base now binds.
+ */
+function agentSetPort(ctx: PythonTransformContext, parent: PyClass, expr: string, ports: Set<string>): boolean {
+  const m = /^self\.(\w+)$/.exec(expr);
+  if (!m) return false;
+  const attr = m[1]!;
+  let parentSets = false;
+  for (const fn of parent.methods.values()) {
+    walk(fn.body, (n) => {
+      if (n.type === 'assignment' && selfAttribute(n.childForFieldName('left')!) === attr) parentSets = true;
+    });
+  }
+  const sets = ctx.agent.assignments.filter((a) => a.attr === attr);
+  return !parentSets && sets.length > 0 && sets.every((a) => !!a.value && ports.has(normPort(a.value.text)));
 }
 
 /**

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import type { KeptForReview, RewriteOutcome } from '../../core/types.js';
 import { externalUses, moduleNameUses, repoFile, repoIndex, type ExternalUse, type Indexed } from '../../analysis/repo-references.js';
-import { importedTarget, inheritedClasses, type ImportedTarget, type InheritedClass } from '../../analysis/inherited.js';
+import { importedTarget, inheritedClasses, inheritedSelfUses, type ImportedTarget, type InheritedClass } from '../../analysis/inherited.js';
 import { MigrateError, oneLine } from '../../core/errors.js';
 import type { Profile } from '../../profile/profile.js';
 import { buildAgentModel, type AgentModel } from '../../analysis/agent-model.js';
@@ -22,6 +22,7 @@ import type { PythonTransform, PythonTransformContext, UnitRewrite } from './tra
 import { PYTHON_TRANSFORMS } from '../../../transforms/python/index.js';
 import { desugarPartialAlias, type PartialDesugar } from '../../../transforms/python/hardened-partial-alias.js';
 import { reachesBus } from '../../../transforms/python/hardened-shapes.js';
+import { queueMixins } from '../../../transforms/python/hardened-queue-mixin.js';
 
 export interface PythonRewriteInput {
   /** Path used in messages (relative to the root). */
@@ -99,7 +100,16 @@ function rewriteTree(
       });
       found.set(name, hit);
     }
-    return input.unit ? hit.filter((u) => !input.unit!.rewritten(u)) : hit;
+    const outside = input.unit ? hit.filter((u) => !input.unit!.rewritten(u)) : hit;
+    return context ? [...outside, ...staysParentUses(context, name)] : outside;
+  };
+  // A parent in another file that stays a base runs its methods on the agent: what they read of it is used
+  // (a queue mixin leaving the bases takes its reads with it). Not cached: which mixins leave is decided
+  // by a transform that itself asks external().
+  let context: PythonTransformContext | undefined;
+  const staysParentUses = (c: PythonTransformContext, name: string): ExternalUse[] => {
+    const leaving = new Set(queueMixins(c).map((q) => q.name));
+    return inheritedSelfUses(inherited().filter((p) => !leaving.has(p.cls.name)), agentFile, new Set(agent.methods.keys()), name);
   };
   const moduleFound = new Map<string, ExternalUse[]>();
   const moduleUses = (name: string): ExternalUse[] => {
@@ -167,6 +177,7 @@ function rewriteTree(
     otherClasses: input.otherClasses ?? new Set(),
     unit: input.unit,
   };
+  context = ctx;
   // A publish reached through a functools.partial alias whose bound values are fixed when the class is
   // defined: the rewrite runs on the source with the alias resolved (see hardened-partial-alias.ts).
   if (!desugared && py.remove.includes('publish')) {
