@@ -86,4 +86,8 @@ export class RangeSet {
   contains(start: number, end: number): boolean {
     return this.ranges.some(([s, e]) => s <= start && end <= e);
   }
+
+  get empty(): boolean {
+    return this.ranges.length === 0;
+  }
 }

@@ -343,8 +343,12 @@ export class RemovalPlan {
         else if (!isForeignScope(s)) for (const b of blocksOf(s)) visitBlock(b);
       }
     };
-    for (const m of ctx.agent.methods.values()) {
-      if (!removed.has(m.name)) visitBlock(m.body);
+    // With no member whose calls go, no statement touches one (an agent given only the mechanical
+    // transforms, add the base and its import): the methods' statements are not listed at all.
+    if (callsGo.size > 0) {
+      for (const m of ctx.agent.methods.values()) {
+        if (!removed.has(m.name)) visitBlock(m.body);
+      }
     }
     const outermost = nodes.filter(
       (n) => !nodes.some((o) => o !== n && o.startIndex <= n.startIndex && n.endIndex <= o.endIndex && !(o.startIndex === n.startIndex && o.endIndex === n.endIndex && nodes.indexOf(o) > nodes.indexOf(n))),
@@ -394,6 +398,8 @@ const IDENTIFIERS: ReadonlySet<string> = new Set(['identifier']);
 
 function orphanedSelfAliases(agent: AgentModel, removed: Set<string>, ranges: RangeSet): SyntaxNode[] {
   const out: SyntaxNode[] = [];
+  // An alias is orphaned only when every mention of it is removed: with nothing removed, none is.
+  if (ranges.empty) return out;
   for (const m of agent.methods.values()) {
     const selfName = m.params[0]?.name;
     if (!selfName || removed.has(m.name) || ranges.contains(m.outer.startIndex, m.outer.endIndex)) continue;
