@@ -6,11 +6,21 @@
 // review: no run_forever(), nothing of this ran on the base. Validation's own check cannot tell: the legacy
 // run writes the same file.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { migratedCase, recordingRegistry, removeRoots, startOnBase } from './helpers/python-hardened.js';
 
 afterAll(removeRoots);
+
+/** SIGTERM, as a service manager stops the agent (SIGKILL after 10 s): its exit code. */
+async function terminated(child: ChildProcess, exited: Promise<number | null>): Promise<number | null> {
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const code = await exited;
+  clearTimeout(timer);
+  return code;
+}
 
 const cyclesIn = (text: string) => Number(/^amoskys_kmod_cycles_total (\d+)$/m.exec(text)?.[1] ?? NaN);
 
@@ -41,10 +51,7 @@ it("run()'s per-cycle textfile write after the publish runs after every cycle of
     await new Promise((r) => setTimeout(r, 1500));
     expect(cyclesIn(readFileSync(prom, 'utf8')), log()).toBeGreaterThan(cyclesIn(first));
     expect(child.exitCode, log()).toBeNull();
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    const code = await exited;
-    clearTimeout(timer);
+    const code = await terminated(child, exited);
     expect(code, log()).toBe(0);
   } finally {
     server.close();
@@ -77,10 +84,7 @@ it("run()'s log lines over the cycle's answer before its publish are still writt
     end = Date.now() + 10_000;
     while (Date.now() < end && child.exitCode === null && !log().includes('watched package installed: nmap 7.93-1')) await new Promise((r) => setTimeout(r, 100));
     expect(log()).toMatch(/ERROR \[pkg_agent\] watched package installed: nmap 7\.93-1/);
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    const code = await exited;
-    clearTimeout(timer);
+    const code = await terminated(child, exited);
     expect(code, log()).toBe(0);
   } finally {
     server.close();
@@ -113,10 +117,7 @@ it("run()'s cycle counter after collect() counts each cycle of the base once, fr
     const seen = numbers();
     expect(seen.length, log()).toBeGreaterThanOrEqual(3);
     expect(seen, log()).toEqual(seen.map((_, i) => i + 1));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    const code = await exited;
-    clearTimeout(timer);
+    const code = await terminated(child, exited);
     expect(code, log()).toBe(0);
     const last = numbers().at(-1)!;
     expect(readFileSync(agentLog, 'utf8'), log()).toContain(`authlog agent stopped after ${last} cycles`);
@@ -160,10 +161,7 @@ it("run()'s cycle counter before collect() counts each cycle of the base, read b
     expect(later, log()).toBeGreaterThan(first);
     expect(paths, log()).toContain('POST /v1/events');
     expect(child.exitCode, log()).toBeNull();
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    const code = await exited;
-    clearTimeout(timer);
+    const code = await terminated(child, exited);
     expect(code, log()).toBe(0);
     expect(log()).toMatch(/nfs agent stopped after (\d+) cycles/);
     expect(Number(/nfs agent stopped after (\d+) cycles/.exec(log())![1])).toBeGreaterThanOrEqual(later);
@@ -208,10 +206,7 @@ it("run()'s count of the cycles whose collect() returned counts only those on th
     const before = count(/1 keys read, 1 events/g);
     await until(() => count(/1 keys read, 1 events/g) >= before + 2);
     expect(child.exitCode, log()).toBeNull();
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    const code = await exited;
-    clearTimeout(timer);
+    const code = await terminated(child, exited);
     expect(code, log()).toBe(0);
     const stopped = /sysctl drift agent stopped after (\d+) good cycles/.exec(log());
     expect(stopped, log()).not.toBeNull();
