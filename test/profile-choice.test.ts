@@ -242,6 +242,39 @@ describe('the profile without --profile', () => {
     expect(init.exitCode, init.stderr).toBe(0);
     expect(init.stdout).toContain('amoskys/agents/common/base.py');
   }, 60_000);
+
+  // (probe-ts53b) Beside base-agent's Python base (common/core/base_agent.py) a second base is legitimate only
+  // for the files the profile choice would give it (under its package, or importing it): init creates it then
+  // (each Python file is then migrated onto its own base), and refuses it in one line where it would take none.
+  it('init --profile hardened-agent-base beside common/core/base_agent.py: the second base when files are under amoskys/, refused when none are', async () => {
+    const root = gitRepo(undefined, 'migrate-profile-choice-init-second-');
+    temps.push(root);
+    mkdirSync(path.join(root, 'agents'));
+    for (const f of ['kv_cache_agent.py', 'fleet_common.py']) cpSync(path.join(REPO, 'fixtures', 'demo-fleet', 'agents', f), path.join(root, 'agents', f));
+    expect((await cliInProcess(root, ['init'])).exitCode).toBe(0);
+    commitAll(root, 'a seed-000 fleet on its base');
+    const idle = await cliInProcess(root, ['init', '--profile', 'hardened-agent-base']);
+    expect(idle.exitCode).toBe(2);
+    expect(idle.stderr.trim().split('\n')).toEqual([
+      'migrate: common/core/base_agent.py already defines BaseAgent (profile base-agent), and no Python file is under amoskys/ or imports amoskys, the only files hardened-agent-base would take beside it: not creating a second base at amoskys/agents/common/base.py that would migrate no agent',
+    ]);
+    expect(existsSync(path.join(root, 'amoskys'))).toBe(false);
+
+    mkdirSync(path.join(root, 'amoskys', 'agents', 'sysctl'), { recursive: true });
+    cpSync(path.join(HARDENED, 'sysctl-try-counts-good-cycles', 'input.py'), path.join(root, 'amoskys', 'agents', 'sysctl', 'sysctl_drift_agent.py'));
+    commitAll(root, 'a hardened-fleet agent beside');
+    const second = await cliInProcess(root, ['init', '--profile', 'hardened-agent-base']);
+    expect(second.exitCode, second.stderr).toBe(0);
+    expect(second.stdout).toContain('created amoskys/agents/common/base.py');
+    commitAll(root, 'its base');
+    const scan = await scanProfile(root);
+    expect(scan.profile.reason).toContain("BaseAgent (base-agent's base) is defined in common/core/base_agent.py too: hardened-agent-base takes the Python files under amoskys/, the other Python files keep base-agent");
+    const dry = await cliInProcess(root, ['run', '--all', '--dry-run', '--json']);
+    const results = (JSON.parse(dry.stdout) as { results: Array<{ agent: string; status: string }> }).results.map((r) => [r.agent, r.status]).sort();
+    expect(results, dry.stderr).toEqual([['KVCacheAgent', 'migrated'], ['SysctlDriftAgent', 'migrated']]);
+    expect(dry.stdout).toContain('from amoskys.agents.common.base import HardenedAgentBase');
+    expect(dry.stdout).toContain('from common.core.base_agent import BaseAgent');
+  }, 90_000);
 });
 
 // A monorepo like AMOSKYS's: the hardened Python fleet in a src/ layout (src/amoskys/agents/...,

@@ -6,11 +6,21 @@
 // review: no run_forever(), nothing of this ran on the base. Validation's own check cannot tell: the legacy
 // run writes the same file.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { migratedCase, recordingRegistry, removeRoots, startOnBase } from './helpers/python-hardened.js';
 
 afterAll(removeRoots);
+
+/** SIGTERM, as a service manager stops the agent (SIGKILL after 10 s): its exit code. */
+async function terminated(child: ChildProcess, exited: Promise<number | null>): Promise<number | null> {
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const code = await exited;
+  clearTimeout(timer);
+  return code;
+}
 
 const cyclesIn = (text: string) => Number(/^amoskys_kmod_cycles_total (\d+)$/m.exec(text)?.[1] ?? NaN);
 
@@ -41,10 +51,7 @@ it("run()'s per-cycle textfile write after the publish runs after every cycle of
     await new Promise((r) => setTimeout(r, 1500));
     expect(cyclesIn(readFileSync(prom, 'utf8')), log()).toBeGreaterThan(cyclesIn(first));
     expect(child.exitCode, log()).toBeNull();
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    const code = await exited;
-    clearTimeout(timer);
+    const code = await terminated(child, exited);
     expect(code, log()).toBe(0);
   } finally {
     server.close();
@@ -77,10 +84,7 @@ it("run()'s log lines over the cycle's answer before its publish are still writt
     end = Date.now() + 10_000;
     while (Date.now() < end && child.exitCode === null && !log().includes('watched package installed: nmap 7.93-1')) await new Promise((r) => setTimeout(r, 100));
     expect(log()).toMatch(/ERROR \[pkg_agent\] watched package installed: nmap 7\.93-1/);
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    const code = await exited;
-    clearTimeout(timer);
+    const code = await terminated(child, exited);
     expect(code, log()).toBe(0);
   } finally {
     server.close();
@@ -113,10 +117,7 @@ it("run()'s cycle counter after collect() counts each cycle of the base once, fr
     const seen = numbers();
     expect(seen.length, log()).toBeGreaterThanOrEqual(3);
     expect(seen, log()).toEqual(seen.map((_, i) => i + 1));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    const code = await exited;
-    clearTimeout(timer);
+    const code = await terminated(child, exited);
     expect(code, log()).toBe(0);
     const last = numbers().at(-1)!;
     expect(readFileSync(agentLog, 'utf8'), log()).toContain(`authlog agent stopped after ${last} cycles`);
@@ -160,13 +161,59 @@ it("run()'s cycle counter before collect() counts each cycle of the base, read b
     expect(later, log()).toBeGreaterThan(first);
     expect(paths, log()).toContain('POST /v1/events');
     expect(child.exitCode, log()).toBeNull();
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    const code = await exited;
-    clearTimeout(timer);
+    const code = await terminated(child, exited);
     expect(code, log()).toBe(0);
     expect(log()).toMatch(/nfs agent stopped after (\d+) cycles/);
     expect(Number(/nfs agent stopped after (\d+) cycles/.exec(log())![1])).toBeGreaterThanOrEqual(later);
+  } finally {
+    server.close();
+  }
+}, 90_000);
+
+// The legacy loop's count of GOOD cycles (sysctl-try-counts-good-cycles: `try: self.collect(); self.cycles += 1
+// except Exception: log`) ends collect_data() now, before its return: on the base a cycle whose collection raises
+// (a malformed benchmark file, for a while) is still not counted, one that returns is, so the "stopped after %d
+// good cycles" line shutdown() writes on SIGTERM equals the cycles that logged their keys, and is fewer than the
+// cycles the base ran. Before the fix run() stayed for review (no _v2 written).
+it("run()'s count of the cycles whose collect() returned counts only those on the base, from the end of collect_data()", async () => {
+  const { root, v2 } = await migratedCase('sysctl-try-counts-good-cycles');
+  const sys = path.join(root, 'proc/sys');
+  mkdirSync(path.join(sys, 'net/ipv4'), { recursive: true });
+  writeFileSync(path.join(sys, 'net/ipv4/ip_forward'), '1\n');
+  const benchmark = path.join(root, 'etc/sysctl_benchmark.json');
+  mkdirSync(path.dirname(benchmark), { recursive: true });
+  const good = '{"net/ipv4/ip_forward": "0"}\n';
+  writeFileSync(benchmark, good);
+  const paths: string[] = [];
+  const { server, url } = await recordingRegistry(paths);
+  const { child, exited, output: log } = startOnBase(root, v2, url, {
+    // The recording server takes the batches too (200 to every path): no retry pauses the cycles.
+    EVENTBUS_URL: url,
+    SYSCTL_ROOT: sys,
+    SYSCTL_BENCHMARK: benchmark,
+    COLLECTION_INTERVAL: '0.2',
+  });
+  const count = (re: RegExp) => (log().match(re) ?? []).length;
+  const until = async (ok: () => boolean) => {
+    const end = Date.now() + 20_000;
+    while (Date.now() < end && child.exitCode === null && !ok()) await new Promise((r) => setTimeout(r, 50));
+  };
+  try {
+    await until(() => count(/1 keys read, 1 events/g) >= 2);
+    writeFileSync(benchmark, '{"net/ipv4/ip_forward": ');
+    await until(() => count(/collect_data failed/g) >= 2);
+    writeFileSync(benchmark, good);
+    const before = count(/1 keys read, 1 events/g);
+    await until(() => count(/1 keys read, 1 events/g) >= before + 2);
+    expect(child.exitCode, log()).toBeNull();
+    const code = await terminated(child, exited);
+    expect(code, log()).toBe(0);
+    const stopped = /sysctl drift agent stopped after (\d+) good cycles/.exec(log());
+    expect(stopped, log()).not.toBeNull();
+    const failed = count(/collect_data failed/g);
+    expect(failed, log()).toBeGreaterThanOrEqual(2);
+    expect(Number(stopped![1]), log()).toBe(count(/1 keys read, 1 events/g));
+    expect(paths.some((p) => p === 'POST /publish'), log()).toBe(true);
   } finally {
     server.close();
   }

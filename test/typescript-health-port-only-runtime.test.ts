@@ -31,6 +31,53 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The case's repository: its other files, expected.* as the _v2 of its input, the reference base. */
+function migratedFixture(c: ReturnType<typeof tsFixtureCases>[number]): { root: string; v2: string } {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-health-only-'));
+  roots.push(root);
+  cpSync(c.dir, root, { recursive: true, filter: (src) => !/^(input|expected)\.[cm]?[jt]s$|^case\.yaml$/.test(path.relative(c.dir, src)) });
+  const v2 = v2Path(c.meta.path);
+  mkdirSync(path.dirname(path.join(root, v2)), { recursive: true });
+  writeFileSync(path.join(root, v2), readFileSync(path.join(c.dir, `expected.${c.ext}`), 'utf8'));
+  mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
+  cpSync(path.join(templatesDir(), 'runtime', 'typescript', 'common', 'core', 'base-agent.ts'), path.join(root, 'common', 'core', 'base-agent.ts'));
+  if (!existsSync(path.join(root, 'package.json'))) writeFileSync(path.join(root, 'package.json'), '{ "name": "fixture", "private": true }\n');
+  return { root, v2 };
+}
+
+// (probe-ts53b) The health server that went was the only one on the agent's own health port (HEALTH_PORT): that
+// port reaches the base as healthCheckPort, so where the deployment sets HEALTH_PORT and not the base's variable,
+// /health is still answered there (before: withheld for a kept server that never listened there, /health moved
+// to QUOTE_PORT + 1), and the start banner names the port the base serves /health on (before: HEALTH_PORT's).
+it('a removed health server hands its port to the base: /health on HEALTH_PORT without HEALTH_CHECK_PORT, named by the banner', async () => {
+  const c = tsFixtureCases().find((k) => k.name === 'api-server-beside-removed-health-server')!;
+  const { root, v2 } = migratedFixture(c);
+  const [api, health] = [await freePort(), await freePort()];
+  let answered = 0;
+  let asked = false;
+  const { code, log } = await stopWhen(
+    root,
+    v2,
+    { HEALTH_CHECK_PORT: '', QUOTE_PORT: String(api), HEALTH_PORT: String(health), QUOTE_UPSTREAM_URL: 'http://127.0.0.1:9/fx', SERVICE_PUSHGATEWAY_URL: 'http://127.0.0.1:9' },
+    (l) => {
+      if (!asked && l.includes(`/health`)) {
+        asked = true;
+        const probe = async () => {
+          for (let i = 0; i < 100 && !answered; i++) {
+            answered = await fetch(`http://127.0.0.1:${health}/health`).then((r) => r.status, () => 0);
+            if (!answered) await new Promise((r) => setTimeout(r, 100));
+          }
+        };
+        void probe();
+      }
+      return answered > 0 && l.includes(`quote-feed: api on ${api}, health on ${health}`);
+    },
+  );
+  expect(answered, log).toBe(200);
+  expect(log).toMatch(new RegExp(`health check on http://[^/]+:${health}/health`));
+  expect(code, log).toBe(0);
+}, 60_000);
+
 describe('_v2 started with only HEALTH_CHECK_PORT set', () => {
   it('there are such cases', () => {
     expect(cases.length).toBeGreaterThan(0);
@@ -38,15 +85,7 @@ describe('_v2 started with only HEALTH_CHECK_PORT set', () => {
 
   for (const c of cases) {
     it(c.name, async () => {
-      const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-health-only-'));
-      roots.push(root);
-      cpSync(c.dir, root, { recursive: true, filter: (src) => !/^(input|expected)\.[cm]?[jt]s$|^case\.yaml$/.test(path.relative(c.dir, src)) });
-      const v2 = v2Path(c.meta.path);
-      mkdirSync(path.dirname(path.join(root, v2)), { recursive: true });
-      writeFileSync(path.join(root, v2), readFileSync(path.join(c.dir, `expected.${c.ext}`), 'utf8'));
-      mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
-      cpSync(path.join(templatesDir(), 'runtime', 'typescript', 'common', 'core', 'base-agent.ts'), path.join(root, 'common', 'core', 'base-agent.ts'));
-      if (!existsSync(path.join(root, 'package.json'))) writeFileSync(path.join(root, 'package.json'), '{ "name": "fixture", "private": true }\n');
+      const { root, v2 } = migratedFixture(c);
       const port = await freePort();
       // Up once the base says it serves /health on that port, and still up a while later (a kept
       // server's failed listen() crashes the process right after).

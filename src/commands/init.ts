@@ -1,11 +1,11 @@
 // `migrate init`: put the profile's reference base class where the profile
 // imports it from, when the repository has none. Never overwrites a base.
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { loadProfile, templatesDir } from '../profile/profile.js';
 import { commandProfile, resolveRoot, verbose, type CommonFlags } from './common.js';
-import { chooseProfile } from '../profile/choose.js';
+import { basePackage, chooseProfile, DEFAULT_PROFILE } from '../profile/choose.js';
 import { findPythonBase } from '../profile/base-source.js';
 import { io } from '../core/invocation.js';
 import { listSourceFiles } from '../discover/files.js';
@@ -53,6 +53,30 @@ export function defaultInitLang(root: string): 'python' | 'typescript' {
   return node.length > 0 ? 'typescript' : 'python';
 }
 
+/**
+ * A repository defining the default profile's Python base (BaseAgent in common/core/base_agent.py) holds a
+ * second Python fleet on another base only in that base's package (amoskys/ for amoskys.agents.common.base) or
+ * in files importing it: that is how the profile choice splits the Python files when both bases are there. A
+ * second base made where no Python file would be taken by it would migrate nothing and only sit beside the
+ * first: refused in one line. (With such files, both bases are legitimate and init creates the second.)
+ */
+function refuseIdleSecondBase(root: string, name: string, module: string, target: string): void {
+  const fallback = loadProfile(DEFAULT_PROFILE, root);
+  if (name === fallback.name || !fallback.python) return;
+  const other = findPythonBase(root, fallback.python, fallback.base_class);
+  if (!other) return;
+  const home = basePackage(module, target);
+  if (!home) return;
+  const { pkg, top, imports } = home;
+  const rels = listSourceFiles(root, ['.py']).map((f) => path.relative(root, f).split(path.sep).join('/'));
+  const taken = rels.some((rel) => (rel.startsWith(pkg) && !rel.endsWith('__init__.py')) || (rel !== path.relative(root, other).split(path.sep).join('/') && imports.test(readFileSync(path.join(root, rel), 'utf8'))));
+  if (taken) return;
+  const rel = path.relative(root, other).split(path.sep).join('/');
+  throw new UsageError(
+    `${rel} already defines ${fallback.base_class} (profile ${fallback.name}), and no Python file is under ${pkg} or imports ${top}, the only files ${name} would take beside it: not creating a second base at ${target} that would migrate no agent`,
+  );
+}
+
 export async function initCommand(opts: CommonFlags & { lang?: 'python' | 'typescript'; profile?: string }): Promise<number> {
   const root = resolveRoot(opts);
   const lang = opts.lang ?? defaultInitLang(root);
@@ -78,6 +102,7 @@ export async function initCommand(opts: CommonFlags & { lang?: 'python' | 'types
     const rel = path.relative(root, found).split(path.sep).join('/');
     throw new UsageError(`${rel} already defines ${choice.profile.base_class} (profile ${choice.profile.name}): the repository has its base class; not creating another at ${plan.target}`);
   }
+  if (py && lang === 'python') refuseIdleSecondBase(root, choice.profile.name, py.module, plan.target);
   if (!existsSync(plan.template)) {
     throw new UsageError(`the reference ${lang} base class is not shipped with this version of migrate (missing ${plan.template})`);
   }

@@ -130,14 +130,9 @@ function pythonSplitOf(m: Match, fallback: Profile, repo: RepoPython): { split: 
   if (!py || !m.home || !m.profile.python) return null;
   const otherHome = pythonBaseIn(repo.rels, py, fallback.base_class, repo.whole);
   if (!otherHome) return null;
-  // The folder the module's first component sits in: amoskys/agents/common/base.py for
-  // amoskys.agents.common.base is under amoskys/, src/amoskys/... under src/amoskys/.
-  const modulePath = m.profile.python.module.replace(/\./g, '/');
-  const prefix = m.home.endsWith(`${modulePath}.py`) ? m.home.slice(0, -`${modulePath}.py`.length) : m.home.endsWith(`${modulePath}/__init__.py`) ? m.home.slice(0, -`${modulePath}/__init__.py`.length) : null;
-  if (prefix === null) return null;
-  const top = m.profile.python.module.split('.')[0]!;
-  const pkg = `${prefix}${top}/`;
-  const imports = new RegExp(`^[ \\t]*(?:from|import)[ \\t]+(?:[\\w.]+\\.)?${escape(top)}\\b`, 'm');
+  const home = basePackage(m.profile.python.module, m.home);
+  if (!home) return null;
+  const { pkg, top, imports } = home;
   const importers = repo.rels.filter((rel) => !rel.startsWith(pkg) && rel !== otherHome && repo.head(rel).includes(top) && imports.test(repo.head(rel)));
   return {
     split: { other: fallback, packages: [pkg], importers },
@@ -145,6 +140,19 @@ function pythonSplitOf(m: Match, fallback: Profile, repo: RepoPython): { split: 
       `${fallback.base_class} (${fallback.name}'s base) is defined in ${otherHome} too: ${m.profile.name} takes the Python files under ${pkg}` +
       `${importers.length ? ` and the ${importers.length} importing ${top}` : ''}, the other Python files keep ${fallback.name}`,
   };
+}
+
+/**
+ * The package a Python base's module makes its fleet's (the folder the module's first component sits in:
+ * amoskys/agents/common/base.py for amoskys.agents.common.base is under amoskys/, src/amoskys/... under
+ * src/amoskys/), its first component, and what an import of it looks like. Null when `home` is not the module's file.
+ */
+export function basePackage(module: string, home: string): { pkg: string; top: string; imports: RegExp } | null {
+  const modulePath = module.replace(/\./g, '/');
+  const prefix = home.endsWith(`${modulePath}.py`) ? home.slice(0, -`${modulePath}.py`.length) : home.endsWith(`${modulePath}/__init__.py`) ? home.slice(0, -`${modulePath}/__init__.py`.length) : null;
+  if (prefix === null) return null;
+  const top = module.split('.')[0]!;
+  return { pkg: `${prefix}${top}/`, top, imports: new RegExp(`^[ \\t]*(?:from|import)[ \\t]+(?:[\\w.]+\\.)?${escape(top)}\\b`, 'm') };
 }
 
 /** Python profiles besides the default (the repository's under .migrate/profiles first), base-to-base ones left out. */

@@ -17,6 +17,8 @@ export interface RememberedResult {
   at: string;
   /** sha256 of the `_v2` file on disk when it was remembered (null: no file was left). */
   output_sha256: string | null;
+  /** sha256 of the legacy file the run read (absent in entries older than it): a later change makes the entry stale. */
+  source_sha256?: string;
   /** The legacy text and the rewrite's output, kept for a failure that left no `_v2` file. */
   texts?: { source: string; output: string; outputFile: string };
 }
@@ -55,6 +57,7 @@ export function rememberRunResults(
       profile: meta.profile(r),
       at,
       output_sha256: out ? sha256File(path.join(root, out)) : null,
+      ...(existsSync(path.join(root, r.file)) ? { source_sha256: sha256File(path.join(root, r.file)) } : {}),
       ...(!out && preview ? { texts: { source: preview.source, output: preview.text, outputFile: preview.outputFile } } : {}),
     };
     mkdirSync(d, { recursive: true });
@@ -91,6 +94,12 @@ export function rememberedFor(root: string, agent: string, output: string): Reme
   const abs = path.join(root, output);
   if (!entry || entry.result.output !== output || !existsSync(abs) || entry.output_sha256 !== sha256File(abs)) return null;
   return entry;
+}
+
+/** Where the agent's remembered result is kept, relative to the root (null outside git). */
+export function rememberedPath(root: string, agent: string): string | null {
+  const d = dir(root);
+  return d ? path.relative(root, path.join(d, `${agent}.json`)) : null;
 }
 
 export function forgetRunResult(root: string, agent: string): void {

@@ -4,10 +4,11 @@ import { existsSync, statSync } from 'node:fs';
 import { recalledValidation } from './validation-cache.js';
 import path from 'node:path';
 import type { ScanResult } from '../core/types.js';
-import { listRecords, v2Sibling, type MigrationRecord } from './migration-log.js';
+import { listRecords, sha256File, v2Sibling, type MigrationRecord } from './migration-log.js';
 import { recordAtCommit, type MigrationHistory } from './git.js';
+import { rememberedPath, rememberedResults, type RememberedResult } from './run-results.js';
 
-export type AgentState = 'legacy' | 'migrated' | 'validated' | 'committed' | 'promoted' | 'reverted';
+export type AgentState = 'legacy' | 'needs-review' | 'migrated' | 'validated' | 'committed' | 'promoted' | 'reverted';
 
 export interface AgentStatusRow {
   name: string;
@@ -16,8 +17,13 @@ export interface AgentStatusRow {
   state: AgentState;
   /** committed: the migration commit; promoted: the promotion commit; reverted: the revert commit; otherwise null. */
   commit: string | null;
-  /** ISO time of that commit, or of the record / `_v2` file when not committed. */
+  /** ISO time of that commit, or of the record / `_v2` file when not committed (needs-review: of that run). */
   time: string | null;
+  /**
+   * needs-review: this clone's last run kept something for review that keeps the base from starting, so it
+   * wrote no `_v2` (the file is still legacy, unchanged since): what it kept, by line, and where that is remembered.
+   */
+  review?: { at: string; kept_for_review: Array<{ symbol: string; line: number; reason: string }>; source: string };
 }
 
 export function fullyValidated(record: Pick<MigrationRecord, 'validation'> | null): boolean {
@@ -52,6 +58,7 @@ export async function computeStatus(root: string, scan: ScanResult, history: Mig
   const outputs = new Set(scan.agents.map((a) => a.output).filter(Boolean));
   const seen = new Set<string>();
   const records = new Map(listRecords(root).map((r) => [r.agent, r]));
+  const remembered = rememberedResults(root);
 
   const rowFor = (name: string, file: string, output: string | undefined, onBase: boolean): AgentStatusRow => {
     const h = history.get(name);
@@ -59,6 +66,8 @@ export async function computeStatus(root: string, scan: ScanResult, history: Mig
     if (h?.active) return { name, file, state: 'committed', commit: h.active.sha, time: h.active.date };
     const local = localState(root, file, output, records.get(name) ?? null, name);
     if (local) return { name, file, state: local.state, commit: null, time: local.time };
+    const review = !onBase ? reviewedWithoutOutput(root, file, remembered.get(name), h?.last.date) : null;
+    if (review) return { name, file, state: 'needs-review', commit: null, time: review.at, review };
     if (h) return { name, file, state: 'reverted', commit: h.last.sha, time: h.last.date };
     return { name, file, state: onBase ? 'migrated' : 'legacy', commit: null, time: null };
   };
@@ -81,4 +90,18 @@ export async function computeStatus(root: string, scan: ScanResult, history: Mig
     rows.push(rowFor(name, record.source.path, record.output.path, false));
   }
   return rows.sort((x, y) => (x.file === y.file ? x.name.localeCompare(y.name) : x.file < y.file ? -1 : 1));
+}
+
+/**
+ * The run this clone remembers for an agent that is still legacy (no `_v2`, no active commit): needs-review
+ * with no `_v2` written (what it kept keeps the base from starting), newer than the agent's last commit, on
+ * the legacy file as it is now (a change since calls for a new run). Otherwise null: the agent is legacy.
+ */
+export function reviewedWithoutOutput(root: string, file: string, entry: RememberedResult | undefined, lastCommit?: string): NonNullable<AgentStatusRow['review']> | null {
+  const r = entry?.result;
+  if (!entry || !r || r.status !== 'needs-review' || r.output || r.file !== file) return null;
+  if (lastCommit && entry.at <= lastCommit) return null;
+  const abs = path.join(root, file);
+  if (!existsSync(abs) || (entry.source_sha256 && entry.source_sha256 !== sha256File(abs))) return null;
+  return { at: entry.at, kept_for_review: r.kept_for_review, source: `this clone's last run (${rememberedPath(root, r.agent)})` };
 }

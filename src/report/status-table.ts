@@ -80,7 +80,7 @@ export function unfinishedNote(run: UnfinishedRun, agents: Pick<AgentInfo, 'name
 }
 
 export function statusJson(rows: AgentStatusRow[], pending?: PendingNote, profile?: ProfileJson, units?: BaseUnit[]): string {
-  const agents = rows.map((r) => ({ name: r.name, file: r.file, state: r.state, commit: r.commit, time: r.time }));
+  const agents = rows.map((r) => ({ name: r.name, file: r.file, state: r.state, commit: r.commit, time: r.time, ...(r.review ? { review: r.review } : {}) }));
   return jsonText({ agents, ...(units?.length ? { units } : {}), ...(pending ? { unfinished_run: pending } : {}), ...(profile ? { profile } : {}) });
 }
 
@@ -129,6 +129,7 @@ function unvalidated(u: BaseUnit): string {
 
 const paint: Record<AgentState, (s: string) => string> = {
   legacy: (s) => s,
+  'needs-review': pc.red,
   migrated: pc.yellow,
   validated: pc.cyan,
   committed: pc.green,
@@ -155,7 +156,22 @@ export function statusTable(rows: AgentStatusRow[], opts: { color?: boolean; pen
   for (const r of rows) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
   const summary = [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
   const units = opts.units?.length ? `; ${unitCounts(opts.units)}` : '';
-  return [line(head), ...cells.map((c, i) => line(c, rows[i].state)), '', `${rows.length} agents: ${summary}${units}`, ''].join('\n') + note;
+  return [line(head), ...cells.map((c, i) => line(c, rows[i].state)), '', `${rows.length} agents: ${summary}${units}`, ''].join('\n') + reviewLines(rows) + note;
+}
+
+/**
+ * Why each needs-review agent with no `_v2` is one: its run kept these for review, and wrote nothing (the
+ * legacy file is unchanged). Without these lines the row would read as if no run had looked at it.
+ */
+function reviewLines(rows: AgentStatusRow[]): string {
+  return rows
+    .filter((r) => r.review)
+    .map((r) => {
+      const items = r.review!.kept_for_review;
+      const shown = items.map((k) => `  ${r.file}:${k.line} ${k.symbol}: ${k.reason}\n`).join('');
+      return `${r.name}: needs-review, no _v2 written: ${items.length} item${items.length === 1 ? '' : 's'} kept for review by ${r.review!.source}; migrate run --dry-run ${r.name} shows the rewrite so far\n${shown}`;
+    })
+    .join('');
 }
 
 interface RevertResult {

@@ -10,6 +10,7 @@ import { listRecords, sha256File, v2Sibling, type MigrationRecord } from '../rec
 import { readHistory, recordAtCommit, showPrefix, type AgentHistory, type MigrationHistory } from '../record/git.js';
 import { UsageError } from '../core/errors.js';
 import { rememberedFor, rememberedResults, type RememberedResult } from '../record/run-results.js';
+import { reviewedWithoutOutput } from '../record/status.js';
 import { recalledValidation } from '../record/validation-cache.js';
 import { reviewAnswers, type ReviewAnswer } from '../record/review-log.js';
 import { unitValidationState } from '../pipeline/unit-commit.js';
@@ -320,6 +321,29 @@ function describe(
     a.commands = [
       { label: 'try again and keep the _v2 to inspect it', command: `migrate run ${name} --no-commit` },
       { label: 'preview the rewrite', command: `migrate run ${name} --dry-run` },
+    ];
+    return a;
+  }
+
+  // 3b. A run this clone remembers that kept for review what keeps the base from starting, so it wrote no
+  // `_v2`, on the legacy file as it is now (what `migrate status` shows as needs-review).
+  const reviewed = !h?.active && scanned && scanned.status !== 'migrated' ? reviewedWithoutOutput(root, scanned.file, remembered, h?.last.date) : null;
+  if (reviewed && remembered) {
+    const r = remembered.result;
+    const a: FleetAgent = {
+      ...base,
+      removed: r.removed,
+      kept_for_review: r.kept_for_review,
+      warnings: r.warnings,
+      migratedAt: remembered.at,
+      findings: scanned?.findings ?? [],
+      status: 'needs-review',
+      state: `needs-review on ${day(remembered.at)}: what it kept keeps the base from starting, so no _v2 was written or committed`,
+      source: reviewed.source,
+    };
+    a.commands = [
+      { label: 'the rewrite so far', command: `migrate run ${name} --dry-run` },
+      { label: 'run it again once the kept lines are resolved', command: `migrate run ${name}` },
     ];
     return a;
   }

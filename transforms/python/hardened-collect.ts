@@ -11,6 +11,7 @@ import { analyzeCollect, cycleMethod, HOOK, LEGACY_RUN, oneShotAnswerCycleCall, 
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { indentAt, lineStart } from '../../src/lang/python/text.js';
 import { writeCollectData } from './hardened-loop-publish.js';
+import { closingCount } from './hardened-main-loop.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import { walk } from '../../src/lang/python/syntax.js';
 import { isLogCall } from '../../src/analysis/infra.js';
@@ -83,7 +84,12 @@ export const hardenedCollect: PythonTransform = {
       // The transport is gone; the base publishes only through the publisher it is given.
       ctx.warnings.push(`${ctx.agent.cls.name}: ${gone.join(', ')} removed; the base publishes what ${HOOK}() returns through eventbus_publisher=..., pass one to super().__init__ (without it, events are counted as unpublished)`);
     }
-    for (const r of returns) ctx.edits.replace(r.node.startIndex, r.node.endIndex, r.text, label);
+    // run()'s count of the cycles whose collect() returned ends collect_data() before each return (closingCount).
+    const counted = (indent: string) => {
+      const count = closingCount(ctx, indent);
+      return count === null ? '' : count.slice(indent.length) + ctx.layout.eol + indent;
+    };
+    for (const r of returns) ctx.edits.replace(r.node.startIndex, r.node.endIndex, counted(indentAt(ctx.source, r.node.startIndex)) + r.text, label);
     if (a.value.accumulate) {
       const at = a.value.accumulate.at;
       const start = lineStart(ctx.source, at.startIndex);
@@ -116,7 +122,8 @@ export const hardenedCollect: PythonTransform = {
       const last = [...block].reverse().find((s) => !gone.has(s.id));
       if (!last) return;
       const r = returnLine(ctx, last, events);
-      ctx.edits.insert(r.at, r.text, label);
+      const count = closingCount(ctx, indentAt(ctx.source, last.startIndex));
+      ctx.edits.insert(r.at, count === null ? r.text : r.text.replace(/^(\r?\n)?/, (eol) => eol + count + ctx.layout.eol), label);
     }
   },
 };

@@ -16,7 +16,7 @@ import { belongsTo, blocksOf, isLogCall, isTrivial } from '../../src/analysis/in
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { analyzeLoopPublish } from './hardened-loop-publish.js';
 import { collectorWatchdog } from './hardened-watchdog.js';
-import { SLEEP_CALL, analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, isDrain, isPublish, isTransport, reachesBus, LEGACY_RUN, resultLogGuard, selfCall, senderThread, type Analysis, type SenderThread } from './hardened-shapes.js';
+import { SLEEP_CALL, HOOK, analyzeCollect, cycleMethod, initTail, noteMovedCode, isCollectCall, isDrain, isPublish, isTransport, reachesBus, LEGACY_RUN, resultLogGuard, selfCall, senderThread, type Analysis, type CollectPlan, type SenderThread } from './hardened-shapes.js';
 import { analyzePublisher } from './hardened-publisher.js';
 import { sharedReceiver } from './entrypoint.js';
 import { entryCycleRaiseWarnings } from './entry-cycle-raise.js';
@@ -113,6 +113,13 @@ export interface CycleWork {
    * `pause`: the guard's sleep (its argument must be the loop's), `cont`: its continue.
    */
   skips: Array<{ stmt: SyntaxNode; pause: SyntaxNode; cont: SyntaxNode }>;
+  /**
+   * `try: self.collect(); self.cycles += 1 except Exception: log` in the loop (or the count in the try's
+   * `else:`): a count of the cycles whose collect() returned, skipped when it raised. The base's run_cycle()
+   * catches a raising collect_data() and ends the pass, so the count ends collect_data() now, before each of
+   * its returns (checked by closingExits()): counted when it returns, not when it raises, as before.
+   */
+  closing: SyntaxNode[];
 }
 
 const memo = new WeakMap<PythonTransformContext, Analysis<RunPlan>>();
@@ -175,7 +182,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   // Shape: locals, logs, one `while True:` (maybe inside try/except KeyboardInterrupt) holding
   // one self.collect() (maybe inside try/except that logs) and one sleep.
   const locals = new Set<string>();
-  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], backoffLogs: [], jitter: null, cadence: [], absorbed: [], interrupted: [], tail: [], gauge: { stmts: [], pre: [] }, collect: null, sleep: null, overrun: null, skips: [] };
+  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], backoffLogs: [], jitter: null, cadence: [], absorbed: [], interrupted: [], tail: [], gauge: { stmts: [], pre: [] }, collect: null, sleep: null, overrun: null, skips: [], closing: [] };
   // `except OSError: failures += 1; delay = min(interval * 2 ** failures, MAX); log; sleep(delay); continue`
   // around collect(): a back-off the base's loop replaces (a failing collect_data() is logged and
   // counted, and the next cycle comes after collection_interval). Its counters go with it.
@@ -309,6 +316,11 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
         work.each.push(s);
         continue;
       }
+      // `self.cycles += 1` right after collect() in the try: around it: counted only when collect() returned.
+      if (inLoop && collectStmt && successCount(ctx, s, fn, locals, collectStmt)) {
+        work.closing.push(s);
+        continue;
+      }
       if (isTrivial(s)) {
         if (s.type !== 'pass_statement' && s.type !== 'return_statement') record(s, inLoop);
         continue;
@@ -400,6 +412,11 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
               const leading = c.namedChildren.filter((x) => x.type === 'comment' && x.endIndex <= b.startIndex);
               const moved = [...leading, ...b.namedChildren].filter((x) => x.type === 'comment' || statements(b).some((y) => y.id === x.id)).filter((x) => x.type === 'comment' || (!senderStatement(x, sender) && (!isTrivial(x) || teardownLog(x, fn, locals, param?.name ?? null))));
               if (moved.some((x) => x.type !== 'comment')) work.teardown.push(...moved);
+              continue;
+            }
+            // `else: self.cycles += 1` after `try: self.collect()`: the same count, when collect() returned.
+            if (b && c.type === 'else_clause' && inLoop && collectStmt && (collectStmt as SyntaxNode).parent?.id === s.childForFieldName('body')!.id && statements(b).every((x) => isTrivial(x) || successCount(ctx, x, fn, locals, null))) {
+              work.closing.push(...statements(b).filter((x) => !isTrivial(x)));
               continue;
             }
             if (!b || statements(b).every((x) => isTrivial(x) || x.type === 'break_statement')) continue;
@@ -556,6 +573,10 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   }
   const collect = analyzeCollect(ctx);
   if (!collect.ok) return fail(`run() drives ${cycleMethod(ctx)}(), which stays (${collect.reason})`, fn.line);
+  if (work.closing.length) {
+    const refused = closingExits(ctx, collect.value, fn, work.closing);
+    if (refused) return fail(refused.reason, refused.line);
+  }
   // Counters of the loop may only feed its log lines.
   for (const l of locals) if (param && l === param.name) return fail(`run() rebinds ${l}`, fn.line);
   work.locals = [...locals];
@@ -1346,6 +1367,64 @@ function agentCounterStep(stmt: SyntaxNode): string | null {
   return selfAttribute(e.childForFieldName('left')!);
 }
 
+/**
+ * `self.cycles += 1` (a counter of the agent's own, see cycleCounter, or a counter local of run() started from a
+ * literal before the loop) after collect() in the body of the try: around it in the loop (`after`: the collect
+ * statement it must follow in that body; null for the try's `else:`, which runs only when the body returned).
+ */
+function successCount(ctx: PythonTransformContext, s: SyntaxNode, run: PyFunction, locals: Set<string>, after: SyntaxNode | null): boolean {
+  if (after) {
+    const body = s.parent;
+    const t = body?.parent;
+    if (!body || t?.type !== 'try_statement' || t.childForFieldName('body')?.id !== body.id || after.parent?.id !== body.id || after.startIndex > s.startIndex) return false;
+  }
+  const e = s.type === 'expression_statement' ? s.namedChild(0) : null;
+  const left = e?.type === 'augmented_assignment' ? e.childForFieldName('left') : null;
+  if (left?.type === 'identifier') return e!.childForFieldName('operator')?.text === '+=' && e!.childForFieldName('right')?.type === 'integer' && locals.has(left.text);
+  return cycleCounter(ctx, s, run);
+}
+
+/**
+ * Where a count of the cycles whose collect() returned (CycleWork.closing) can end collect_data(): every exit
+ * of it is a return the collect plan rewrites on a line of its own (prefixed with the count), or its end, where
+ * the plan appends the return; nothing but run() calls the cycle (a one-shot call would count now). Why not, at
+ * which line, otherwise.
+ */
+function closingExits(ctx: PythonTransformContext, plan: CollectPlan, run: PyFunction, closing: SyntaxNode[]): { reason: string; line: number } | null {
+  const fn = plan.fn;
+  const count = closing.map((x) => `line ${x.startPosition.row + 1}: ${x.text.split('\n')[0]!.trim()}`).join('; ');
+  const refuse = (why: string, at: number) => ({
+    reason: `run() counts a cycle only when ${fn.name}() returns (${count}, in the try: around ${fn.name}()), and ${why}: the base's ${ctx.py.cycle_method ?? 'loop'}() catches a raising ${HOOK}() itself, so that count has to end ${HOOK}() before each of its returns; move it there by hand`,
+    line: at,
+  });
+  if (plan.loop) return refuse(`${fn.name}() returns its events to the loop's publish (line ${fn.line})`, fn.line);
+  const other = ctx.refs.of(fn.name).find((r) => r.kind === 'attribute' && !(run.outer.startIndex <= r.start && r.end <= run.outer.endIndex));
+  if (other) return refuse(`${fn.name}() is also called at line ${other.line}, which did not count`, other.line);
+  if (plan.block.some((x) => x.parent?.id !== fn.body.id)) return refuse(`${fn.name}()'s body is one try: whose handlers return for it (line ${fn.line})`, fn.line);
+  const rewritten = new Set(plan.returns.map((r) => r.node.id));
+  let exit: SyntaxNode | null = null;
+  walk(fn.body, (n) => {
+    if (exit || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'yield' || (n.type === 'return_statement' && (!rewritten.has(n.id) || ctx.source.slice(lineStart(ctx.source, n.startIndex), n.startIndex).trim() !== ''))) exit = n;
+  });
+  const at = exit as SyntaxNode | null;
+  if (at) return refuse(`${fn.name}() exits at line ${at.startPosition.row + 1} (${at.text.split('\n')[0]!.trim().slice(0, 50)}) where the count cannot go before it`, at.startPosition.row + 1);
+  const last = statements(fn.body).filter((x) => !isDocstring(x)).pop();
+  if (last?.type !== 'return_statement' && !plan.append) return refuse(`${fn.name}() ends without a return the migration writes`, fn.line);
+  return null;
+}
+
+/**
+ * The count of CycleWork.closing at `indent`, one statement a line, for collect_data() to end with before each
+ * return (hardened-collect writes it there), when run() goes as the base's loop; null otherwise.
+ */
+export function closingCount(ctx: PythonTransformContext, indent: string): string | null {
+  if (ctx.resolved?.members.get(LEGACY_RUN)?.finding !== 'loop') return null;
+  const a = analyzeRun(ctx);
+  if (!a.ok || !a.value.cycle.closing.length) return null;
+  return a.value.cycle.closing.map((x) => movedStatement(ctx, x, indent, a.value.cycle)).join(ctx.layout.eol);
+}
+
 /** `logger.info(...)` alone on its line. */
 function isLogStatement(stmt: SyntaxNode): boolean {
   const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
@@ -1885,6 +1964,12 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
     );
   }
   if (work.each.length) ctx.warnings.push(`${cls}: run()'s per-cycle statements before collect() now open ${fn.name === 'collect' ? 'collect_data' : fn.name}()`);
+  if (work.closing.length) {
+    ctx.warnings.push(
+      `${cls}: run()'s count of the cycles whose ${fn.name}() returned (${work.closing.map((x) => `line ${x.startPosition.row + 1}: ${x.text.split('\n')[0]!.trim()}`).join('; ')}) now ends ${HOOK}(), before each of its returns: ` +
+        `a cycle whose ${HOOK}() raises is still not counted (the base's ${ctx.py.cycle_method ?? 'loop'}() catches it and ends the pass); the publish is the base's now, after ${HOOK}() returns, and never raises (it retries, then queues), so the count no longer waits for it`,
+    );
+  }
   for (const k of work.skips) {
     ctx.warnings.push(
       `${cls}: run()'s skipped cycle (line ${k.stmt.startPosition.row + 1}: ${k.stmt.text.split('\n')[0]!.trim()}) now opens ${fn.name === 'collect' ? 'collect_data' : fn.name}(), which returns no events then ` +

@@ -756,7 +756,8 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
         // A plain server answering business paths beside /health stays whole, on its own port:
         // giving the base that port too would make the two bind one port.
         ctx.hints.businessHealth = true;
-        ctx.warnings.push(`${where} also serves ${foreign.join(', ')}: kept whole with its /health on its own port (the base serves /health on HEALTH_CHECK_PORT)`);
+        // Named as it serves them (`/metrics` beside `/rates` is no /health of its own).
+        ctx.warnings.push(`${where} also serves ${foreign.join(', ')}: kept whole with its ${[...routes].filter((r) => BASE_PATHS.has(r)).join(', ')} on its own port (the base serves /health on HEALTH_CHECK_PORT)`);
         mirrorHealthBranch(ctx, where, [creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)]);
         const mirrored = tables.length > 0 ? mirrorTableHealth(ctx, tables) : null;
         if (mirrored) ctx.warnings.push(mirroredWarning(where, mirrored));

@@ -49,11 +49,16 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       // Said only when the agent had a health port of its own to pass: a kept server on the
       // agent's port (passed as `port`) left no legacy health port behind.
       const own = healthPortIn(ctx, names);
-      if (own && !keptPortOffBaseEnv(ctx, names)) {
-        ctx.warnings.push(`${key} is not passed to the base: the kept status server still listens on the legacy health port (${own})`);
+      if (!own || keptPortOffBaseEnv(ctx, names)) continue;
+      // Only a kept server listening there keeps the port: when the server that listened there went (its
+      // /health now the base's), the port goes to the base as any removed health server's does, below.
+      const kept = keptListenOn(ctx, own) ?? (own.startsWith('this.') ? keptListenOn(ctx, own.slice(5)) : null);
+      if (kept) {
+        const holder = (kept.getExpression() as import('ts-morph').PropertyAccessExpression).getExpression().getText();
+        ctx.warnings.push(`${key} is not passed to the base: the kept status server ${holder} (line ${kept.getStartLineNumber()}) still listens on the legacy health port (${own})`);
         withheld.add(key);
+        continue;
       }
-      continue;
     }
     // A kept server's port passed as another base setting (`port`) but read from the base's health
     // variable (`private port = Number(process.env.HEALTH_CHECK_PORT || 7350)`): handed to the
