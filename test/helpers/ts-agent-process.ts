@@ -8,7 +8,8 @@ import { loadProfile } from '../../src/profile/profile.js';
 export async function stopWhen(root: string, file: string, extra: Record<string, string>, ready: (log: string) => boolean): Promise<{ code: number | null; log: string }> {
   const cmd = await launchTypeScript(root, file, loadProfile('base-agent'));
   const env: NodeJS.ProcessEnv = { ...process.env, ...cmd.env, HEALTH_CHECK_PORT: '0', ...extra };
-  for (const k of ['AGENT_PORT', 'REGISTRY_URL', 'METRICS_URL', 'AGENT_NAME']) delete env[k];
+  // The runner's own settings never leak in; a test that names one (a registry of its own) keeps it.
+  for (const k of ['AGENT_PORT', 'REGISTRY_URL', 'METRICS_URL', 'AGENT_NAME']) if (!(k in extra)) delete env[k];
   const child = spawn(cmd.command, cmd.args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (c) => (log += String(c)));
