@@ -4,14 +4,12 @@
 // stop-deregisters-base-registry-by-hand fixture, legacy file and _v2, is started for real against
 // a loopback registry that counts what it is sent; each must register once and, on SIGTERM,
 // deregister exactly once, under the same name.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { templatesDir } from '../src/profile/profile.js';
-import { stopWhen } from './helpers/ts-agent-process.js';
+import { fixtureRepo, stopWhen } from './helpers/ts-agent-process.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = path.join(here, '..', 'fixtures', 'typescript', 'stop-deregisters-base-registry-by-hand');
@@ -22,17 +20,7 @@ afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
-function materialize(): string {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-stop-dereg-'));
-  roots.push(root);
-  mkdirSync(path.join(root, 'agents'), { recursive: true });
-  writeFileSync(path.join(root, agent), readFileSync(path.join(fixture, 'input.ts'), 'utf8'));
-  writeFileSync(path.join(root, v2), readFileSync(path.join(fixture, 'expected.ts'), 'utf8'));
-  mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
-  cpSync(path.join(templatesDir(), 'runtime', 'typescript', 'common', 'core', 'base-agent.ts'), path.join(root, 'common', 'core', 'base-agent.ts'));
-  writeFileSync(path.join(root, 'package.json'), '{ "name": "fixture", "private": true, "type": "module" }\n');
-  return root;
-}
+const materialize = () => fixtureRepo(fixture, { [agent]: 'input.ts', [v2]: 'expected.ts' }, roots, true);
 
 describe('a hand-written deregistration the base repeats is sent once', () => {
   for (const [side, file] of [['legacy', agent], ['_v2', v2]] as const) {
