@@ -30,14 +30,16 @@ export function dropBaseDeregistration(ctx: TsRewriteContext, removed: Set<strin
   for (const method of stops) {
     const body = methodBody(ctx, method);
     if (!body) continue;
-    for (const stmt of descendantsOfKind(body, SyntaxKind.ExpressionStatement)) {
-      if (ctx.edits.removes(stmt.getStart(), stmt.getEnd())) continue;
-      const call = deregistrationRequest(stmt, env);
-      if (!call) continue;
+    const hook = ctx.renames.get(method) ?? method;
+    for (const request of descendantsOfKind(body, SyntaxKind.CallExpression)) {
+      const url = request.getArguments()[0];
+      if (calleeText(request) !== 'fetch' || !url || !registryPath(url, env) || ctx.edits.removes(request.getStart(), request.getEnd())) continue;
+      const stmt = request.getFirstAncestor((a) => Node.isStatement(a))!;
       const line = stmt.getStartLineNumber();
-      const proof = sameAsBase(ctx, call.request, env, removed);
-      const hook = ctx.renames.get(method) ?? method;
-      if (typeof proof === 'string') {
+      const call = deregistrationRequest(stmt, env);
+      // (A `.then()` doing more, a result kept in a variable: what else it does is the agent's.)
+      const proof = call?.request === request ? sameAsBase(ctx, request, env, removed) : 'the statement does more with the request than send it';
+      if (typeof proof === 'string' || !call) {
         ctx.kept.push({
           symbol: method,
           line,
