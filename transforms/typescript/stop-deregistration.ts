@@ -231,7 +231,9 @@ function reportKeptDeregisterers(ctx: TsRewriteContext, env: string, removed: Se
   for (const name of ctx.hints.deregisterers ?? []) {
     if (removed.has(name) || stops.includes(name)) continue;
     const body = methodBody(ctx, name);
-    const request = body && descendantsOfKind(body, SyntaxKind.CallExpression).find((c) => calleeText(c) === 'fetch' || /deregister|unregister/.test(c.getText()));
+    // Only a deregistration from the base's registry meets the base's own (one of Consul's does not).
+    const request = body && descendantsOfKind(body, SyntaxKind.CallExpression).find((c) => calleeText(c) === 'fetch' && !!c.getArguments()[0] && registryPath(c.getArguments()[0]!, env));
+    if (!request) continue;
     const calls = descendantsOfKind(ctx.cls, SyntaxKind.CallExpression).filter((c) => thisMember(c.getExpression()) === name && !ctx.edits.removes(c.getStart(), c.getEnd()));
     const where = calls.map((c) => {
       const host = c.getFirstAncestor((a) => (Node.isMethodDeclaration(a) || Node.isConstructorDeclaration(a)) && a.getParent() === ctx.cls);
@@ -244,7 +246,7 @@ function reportKeptDeregisterers(ctx: TsRewriteContext, env: string, removed: Se
       const host = c.getFirstAncestor((a) => Node.isMethodDeclaration(a) && a.getParent() === ctx.cls);
       return !!host && Node.isMethodDeclaration(host) && stops.includes(host.getName()) && !listenerEvent(c);
     });
-    const line = request?.getStartLineNumber() ?? ctx.members.get(name)!.line;
+    const line = request.getStartLineNumber();
     ctx.kept.push({
       symbol: name,
       line,
