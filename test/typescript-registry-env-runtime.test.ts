@@ -4,14 +4,12 @@
 // fixture, legacy file and _v2, is started for real with QUOTA_REGISTRY_URL alone pointing at a
 // loopback registry; both must register there as 'quota-sync'. Before REGISTRY_URL was set from
 // the agent's variable, the _v2 logged "no REGISTRY_URL set; not registering" and never came.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { templatesDir } from '../src/profile/profile.js';
-import { stopWhen } from './helpers/ts-agent-process.js';
+import { fixtureRepo, stopWhen } from './helpers/ts-agent-process.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = path.join(here, '..', 'fixtures', 'typescript', 'registry-own-env-var-quota');
@@ -21,17 +19,7 @@ afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
-function materialize(): string {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-registry-env-'));
-  roots.push(root);
-  mkdirSync(path.join(root, 'agents'), { recursive: true });
-  writeFileSync(path.join(root, agent), readFileSync(path.join(fixture, 'input.ts'), 'utf8'));
-  writeFileSync(path.join(root, 'agents/quota-sync_v2.ts'), readFileSync(path.join(fixture, 'expected.ts'), 'utf8'));
-  mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
-  cpSync(path.join(templatesDir(), 'runtime', 'typescript', 'common', 'core', 'base-agent.ts'), path.join(root, 'common', 'core', 'base-agent.ts'));
-  writeFileSync(path.join(root, 'package.json'), '{ "name": "fixture", "private": true }\n');
-  return root;
-}
+const materialize = () => fixtureRepo(fixture, { [agent]: 'input.ts', 'agents/quota-sync_v2.ts': 'expected.ts' }, roots);
 
 describe("an agent's own registry variable still names its registry after the migration", () => {
   for (const [side, file] of [['legacy', agent], ['_v2', 'agents/quota-sync_v2.ts']] as const) {

@@ -1,9 +1,12 @@
 // A TypeScript/JavaScript agent (legacy file or _v2) started for real, stopped with SIGTERM.
 import { spawn } from 'node:child_process';
 import net from 'node:net';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'vitest';
 import { launchTypeScript } from '../../src/lang/typescript/launch.js';
-import { loadProfile } from '../../src/profile/profile.js';
+import { loadProfile, templatesDir } from '../../src/profile/profile.js';
 
 /** A port free on loopback now (the OS picks it). */
 export async function freePort(): Promise<number> {
@@ -18,7 +21,8 @@ export async function freePort(): Promise<number> {
 export async function stopWhen(root: string, file: string, extra: Record<string, string>, ready: (log: string) => boolean, args: string[] = []): Promise<{ code: number | null; log: string }> {
   const cmd = await launchTypeScript(root, file, loadProfile('base-agent'));
   const env: NodeJS.ProcessEnv = { ...process.env, ...cmd.env, HEALTH_CHECK_PORT: '0', ...extra };
-  for (const k of ['AGENT_PORT', 'REGISTRY_URL', 'METRICS_URL', 'AGENT_NAME']) delete env[k];
+  // The runner's own settings never leak in; a test that names one (a registry of its own) keeps it.
+  for (const k of ['AGENT_PORT', 'REGISTRY_URL', 'METRICS_URL', 'AGENT_NAME']) if (!(k in extra)) delete env[k];
   const child = spawn(cmd.command, [...cmd.args, ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout.on('data', (c) => (log += String(c)));
@@ -37,4 +41,22 @@ export async function stopWhen(root: string, file: string, extra: Record<string,
     if (child.exitCode === null) child.kill('SIGKILL');
     await cmd.cleanup?.();
   }
+}
+
+/**
+ * A temporary repository for a fixture's agent: each `files` entry (repository path → file of the
+ * fixture directory) copied in, the reference base where the profile imports it from, and a
+ * package.json (ESM with `esm`). Its path is added to `roots`, for the caller to remove.
+ */
+export function fixtureRepo(fixture: string, files: Record<string, string>, roots: string[], esm = false): string {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-fixture-'));
+  roots.push(root);
+  for (const [to, from] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(root, to)), { recursive: true });
+    writeFileSync(path.join(root, to), readFileSync(path.join(fixture, from), 'utf8'));
+  }
+  mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
+  cpSync(path.join(templatesDir(), 'runtime', 'typescript', 'common', 'core', 'base-agent.ts'), path.join(root, 'common', 'core', 'base-agent.ts'));
+  writeFileSync(path.join(root, 'package.json'), `{ "name": "fixture", "private": true${esm ? ', "type": "module"' : ''} }\n`);
+  return root;
 }

@@ -65,9 +65,11 @@ function registryUrlOf(ctx: TsRewriteContext, body: Node): EnvUrl | null {
     const args = call.getArguments();
     if (!args.some((a) => /register/i.test(a.getText()))) continue;
     for (const a of args) {
-      const refs: Node[] = [a, ...a.getDescendants()];
+      // What the request sends (`body: JSON.stringify({ name: AGENT_NAME })`) names the agent, not
+      // the registry: an environment read there is no URL.
+      const refs: Node[] = [a, ...a.getDescendants()].filter((r) => !inPayload(r, a));
       for (const r of refs) {
-        const url = envUrl(r) ?? (Node.isIdentifier(r) && !Node.isPropertyAccessExpression(r.getParent()) ? constUrl(r) : null) ?? memberUrl(ctx, r);
+        const url = envUrl(r) ?? (Node.isIdentifier(r) && !Node.isPropertyAccessExpression(r.getParent()) ? constUrl(r, body) : null) ?? memberUrl(ctx, r);
         if (url) found.set(url.text, url);
       }
     }
@@ -89,13 +91,23 @@ function envUrl(n: Node): EnvUrl | null {
   return { env: left, read: e.getLeft().getText(), fallback: right.getText(), op: op === SyntaxKind.QuestionQuestionToken ? '??' : '||', text: e.getText() };
 }
 
-/** A module-level `const REGISTRY = process.env.X` the identifier names. */
-function constUrl(id: Node): EnvUrl | null {
+/** Inside the payload of the request argument `arg`: a `body:` / `json:` property or a JSON.stringify() call. */
+function inPayload(n: Node, arg: Node): boolean {
+  for (let p: Node | undefined = n; p && p !== arg; p = p.getParent()) {
+    if (Node.isPropertyAssignment(p) && /^(body|json|data|payload|form)$/.test(p.getName())) return true;
+    if (Node.isCallExpression(p) && p.getExpression().getText() === 'JSON.stringify') return true;
+  }
+  return false;
+}
+
+/** A `const REGISTRY = process.env.X` the identifier names, declared at module level or in the registration's own body. */
+function constUrl(id: Node, body?: Node): EnvUrl | null {
   const decl = id.getSymbol()?.getDeclarations()[0];
   if (!decl || !Node.isVariableDeclaration(decl)) return null;
   const list = decl.getParent();
   if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return null;
-  if (!Node.isSourceFile(list.getParent()?.getParent())) return null;
+  const local = !!body && body.getPos() <= decl.getPos() && decl.getEnd() <= body.getEnd();
+  if (!local && !Node.isSourceFile(list.getParent()?.getParent())) return null;
   const init = decl.getInitializer();
   return init ? envUrl(init) : null;
 }

@@ -94,6 +94,34 @@ function payloadProperties(payload: ObjectLiteralExpression, inlined: Map<Node, 
 }
 
 /**
+ * A /health answered by an async handler of the agent's (`const deps = await this.checkDependencies();
+ * res.writeHead(requiredDown.length === 0 ? 200 : 503)`): its HTTP code comes from what it awaited
+ * for this very request. The base's healthStatus() is synchronous, so nothing of that can move
+ * as it is: said precisely (what is awaited, the code, what the base's /health answers now, and
+ * the way onto the base's API with its cost), since a load balancer stops seeing a dependency down.
+ */
+function awaitedHealthCode(ctx: TsRewriteContext, handlers: string[]): string | null {
+  for (const h of handlers) {
+    const body = methodBody(ctx, h);
+    if (!body) continue;
+    const own = (n: Node) => n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === body.getParent();
+    const waits = descendantsOfKind(body, SyntaxKind.AwaitExpression).filter(own);
+    const code = descendantsOfKind(body, SyntaxKind.CallExpression).find(
+      (c) => own(c) && /\.(writeHead|status|sendStatus)$/.test(calleeText(c)) && c.getArguments().length > 0 && !Node.isNumericLiteral(c.getArguments()[0]!),
+    );
+    if (waits.length === 0 || !code) continue;
+    const wait = waits[0]!;
+    const codes = [...new Set(descendantsOfKind(code.getArguments()[0]!, SyntaxKind.NumericLiteral).map((n) => n.getText()).filter((t) => /^[1-5]\d\d$/.test(t)))];
+    return (
+      `${h}() answers /health only after it awaits ${wait.getExpression().getText().replace(/\s*\n\s*/g, ' ')} (line ${wait.getStartLineNumber()}), its HTTP code decided from that (line ${code.getStartLineNumber()}: ${codes.join(' or ')}); ` +
+      `the base's /health on ${ctx.healthPortEnv}, where the deployment now probes, calls the synchronous healthStatus(), which cannot await: it answers 200 (status ok) whatever that check finds, so what made it answer ${codes.filter((c) => c !== '200').join(' or ') || 'otherwise'} is lost there (the kept server still answers as before, on its own port). ` +
+      `To keep it on the base: run the check in runOnce() (every intervalMs) into a field that healthStatus() reads and sets status from; its answer is then up to intervalMs old`
+    );
+  }
+  return null;
+}
+
+/**
  * A business server kept whole whose `/health` branch answers with the agent's own state and a
  * code that follows its status (`res.writeHead(stalled ? 503 : 200)` with `status: stalled ?
  * 'stalled' : 'ok'`): the base's /health, where the deployment now probes, would say ok whatever
@@ -839,10 +867,11 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       }
       // A not-ok status answered 200 ("degraded" but up) conflicts with the base's 503: say so.
       const conflicting = notOkStatusesAnswered2xx(ctx, [...handlerFns, ...handlers.map((h) => methodBody(ctx, h)).filter((b): b is Node => !!b)]);
+      const awaited = awaitedHealthCode(ctx, handlers);
       ctx.kept.push({
         symbol: where,
         line: creation.getStartLineNumber(),
-        reason: `health endpoint reports business state (this.${business}); ${conflicting.length > 0 ? codeConflictReason(conflicting) : 'move it into healthStatus() by hand'}`,
+        reason: `health endpoint reports business state (this.${business}); ${awaited ?? (conflicting.length > 0 ? codeConflictReason(conflicting) : 'move it into healthStatus() by hand')}`,
       });
       ctx.hints.businessHealth = true;
       continue;

@@ -11,6 +11,7 @@ import { exposedSamples, pushTarget, type PushedSample } from './pushed-samples.
 import { carryRegistryEnv } from './registry-env.js';
 import { registeredHealthPort } from './registered-health-port.js';
 import { registeredBusinessPort } from './registered-business-port.js';
+import { listenerEvent } from './stop-deregistration.js';
 
 export function removeRegistryPush(ctx: TsRewriteContext): void {
   const refreshes = registryRefreshes(ctx);
@@ -36,6 +37,21 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
       if (!kind) continue;
       if (kind === 'metrics' && pushes.has(m.name)) {
         pushes.get(m.name)!();
+        continue;
+      }
+      // A method whose only registry request is a deregistration (a stop() that also does business
+      // work, a deregister() the agent's events call) is no registration: it sends no fields, and
+      // stop-deregistration.ts says what becomes of it when it stays (kept quietly here).
+      const deregisters = kind === 'registry' && onlyDeregisters(body!);
+      if (deregisters) {
+        (ctx.hints.deregisterers ??= new Set()).add(m.name);
+        ctx.plan.proposeMember({
+          name: m.name,
+          finding: kind,
+          reason: `${m.name}() deregisters by hand; the base deregisters in its stop()`,
+          condition: (removed) => (ctx.isInfraMethod(m.name, removed, [], true) ? null : `${m.name}() also does business work`),
+          quiet: true,
+        });
         continue;
       }
       if (kind === 'registry') registeredName(ctx, m.name, body!);
@@ -64,6 +80,8 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
         };
         ctx.kept.push(item);
         keptRegistrations.push(body!);
+        const events = eventDrivenRegistration(ctx, m.name);
+        if (events) item.reason += events;
         // Its `this.registered = true` stays only where the rewrite keeps it (a flag the agent
         // declared goes with its declaration, the base's own flag set by the base's registration).
         const assigned = baseFlagAssignments(ctx, body!);
@@ -205,6 +223,42 @@ function ownFlag(ctx: TsRewriteContext, name: string, keptRegistrations: Node[])
     }
   });
   return decides;
+}
+
+/**
+ * A kept registration the agent's own events drive (`this.on('ready', () => this.register())`,
+ * `this.on('error', () => this.deregister())`): the registry listed the agent only while that
+ * event's condition held. The base registers once at start whatever the events say, under the same
+ * name: what that loses is said with the listeners' lines, for the reviewer to decide.
+ */
+function eventDrivenRegistration(ctx: TsRewriteContext, method: string): string {
+  const calls = (name: string) => descendantsOfKind(ctx.cls, SyntaxKind.CallExpression).filter((c) => thisMember(c.getExpression()) === name);
+  const on = calls(method).flatMap((c) => {
+    const ev = listenerEvent(c);
+    return ev ? [`'${ev}' (line ${c.getStartLineNumber()})`] : [];
+  });
+  if (on.length === 0) return '';
+  const off: string[] = [];
+  for (const m of ctx.members.values()) {
+    const body = m.kind === 'method' ? methodBody(ctx, m.name) : undefined;
+    if (!body || !/['"`/](de|un)register\b/.test(body.getText())) continue;
+    for (const c of calls(m.name)) {
+      const ev = listenerEvent(c);
+      if (ev) off.push(`'${ev}' (line ${c.getStartLineNumber()}, ${m.name}())`);
+    }
+  }
+  const first = on[0]!.replace(/ \(.*$/, '');
+  return (
+    `; registration followed the agent's events: its ${on.join(', ')} listener${on.length > 1 ? 's register' : ' registers'}${off.length > 0 ? ` and its ${off.join(', ')} listener${off.length > 1 ? 's deregister' : ' deregisters'}` : ''}, ` +
+    `so the registry listed it only after ${first}${off.length > 0 ? ' and until the deregistering event' : ''}. The base registers the same name once at start whatever those events say: ` +
+    `before the first ${first} (and for good when it never comes) the registry now lists an agent the legacy kept out of it; to keep that rule, the base's registration must wait for ${first} (a base change)`
+  );
+}
+
+/** Its requests go to a /deregister (or /unregister) path and none to /register. */
+function onlyDeregisters(body: Node): boolean {
+  const text = body.getText();
+  return /['"`/](de|un)register\b/.test(text) && !/['"`/]register\b/.test(text);
 }
 
 /** A hook the base declares for subclasses to override (onStart, runOnce, onStop, healthStatus): the base calls it. */

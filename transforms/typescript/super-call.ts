@@ -237,7 +237,7 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       ctx.removedExtra.push(m.name);
     } else if (m.kind === 'property') {
       const init = Node.isPropertyDeclaration(m.nodes[0]!) ? m.nodes[0].getInitializer() : undefined;
-      if (m.name === nameKey && init && Node.isStringLiteral(init) && init.getLiteralText() !== ctx.className) {
+      if (m.name === nameKey && init && Node.isStringLiteral(init) && init.getLiteralText() !== ctx.className && args.get(nameKey) !== init.getText()) {
         ctx.warnings.push(`the agent used the name '${init.getLiteralText()}'; it now registers as '${ctx.className}' (set AGENT_NAME to keep the old name)`);
       }
       const decl = m.nodes[0]!;
@@ -258,7 +258,9 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       // A same-named field of another meaning was renamed above: this assignment now declares it.
       if (ctx.renames.has(target)) continue;
       const value = e.getRight();
-      if (target === nameKey && !givenName && !(Node.isStringLiteral(value) && value.getLiteralText() === ctx.className)) {
+      // (Not when the base is given that very value: the registration's name, say.)
+      const passed = args.get(nameKey) === (ctx.constantValue(value) ?? value.getText());
+      if (target === nameKey && !givenName && !passed && !(Node.isStringLiteral(value) && value.getLiteralText() === ctx.className)) {
         ctx.warnings.push(`this.${target} = ${value.getText()} (line ${s.getStartLineNumber()}) named the agent; it now registers as '${ctx.className}' (set AGENT_NAME to keep the old name)`);
       }
       ctx.edits.removeNode(s);

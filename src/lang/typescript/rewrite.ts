@@ -43,6 +43,7 @@ import { extendBase } from '../../../transforms/typescript/extend-base.js';
 import { carriedKey, carriedValue, mapOldBase } from '../../../transforms/typescript/old-base.js';
 import { keepLifecycleLogLines, keepSignalLogLines, respellKeptLifecycleLogLines } from '../../../transforms/typescript/lifecycle-log-lines.js';
 import { renameLifecycleClashes } from '../../../transforms/typescript/lifecycle-names.js';
+import { dropBaseDeregistration, dropEmptiedStopHook } from '../../../transforms/typescript/stop-deregistration.js';
 import { keepOutsideStartFailure } from '../../../transforms/typescript/outside-start-failure.js';
 import { promised as mayBePromise } from '../../../transforms/typescript/start-failure-exit.js';
 import { superCall } from '../../../transforms/typescript/super-call.js';
@@ -248,6 +249,8 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
 
   extendBase(ctx);
   renameLifecycleClashes(ctx, resolved.removed);
+  // Once stop() is the onStop() hook: a deregistration of its own the base's stop() repeats goes.
+  dropBaseDeregistration(ctx, resolved.removed);
   // A family's subclass calls its parent's constructor, which passes the base its options.
   superCall(ctx, resolved.removed);
   // Before the entry point's rewrite: a wait and its statements moved into onStop() are gone, so
@@ -273,6 +276,8 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   removeUnusedImports(ctx);
   removeDeadAliases(ctx);
   removeDeadMethodLocals(ctx);
+  // After the dead locals: a hook left with only `const url = process.env.REGISTRY_URL` is empty.
+  dropEmptiedStopHook(ctx);
   removeDeadPrivateFields(ctx);
   asyncWhereReturnRemoved(ctx);
   dropFieldsHandedToBase(ctx);

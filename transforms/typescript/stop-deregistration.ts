@@ -1,0 +1,272 @@
+// Concern `registry`, on the way out: a legacy stop() that deregistered from the registry by hand
+// (`await fetch(`${process.env.REGISTRY_URL}/deregister`, { method: 'POST', body: JSON.stringify({
+// name: this.name }) })`, often behind `if (this.registered)`) becomes the base's onStop() hook, and
+// the base's stop() deregisters right after it: the registry got two deregistrations, and the
+// guard's flag is now the base's. When the registration that call undid went to the base (the
+// hand-made register() was removed, its name handed to super()), the call is provably the base's
+// own (POST <registry>/deregister naming the same agent) and goes, with a guard that only decided
+// it. Anything short of that proof stays, as a review item naming both deregistrations.
+import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
+import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { methodBody } from '../../src/lang/typescript/context.js';
+import { calleeText, descendantsOfKind, envName, isLogCall, statementCall, thisMember } from '../../src/lang/typescript/syntax.js';
+
+/** The rewrites that dropped a deregistration (only their hook can have been emptied by it). */
+const dropped = new WeakSet<TsRewriteContext>();
+
+/** The methods the base's stop() runs: the member renamed to the onStop() hook, or one already named so. */
+function stopPath(ctx: TsRewriteContext): string[] {
+  const renamed = [...ctx.renames].filter(([, to]) => to === 'onStop').map(([from]) => from);
+  if (renamed.length > 0) return renamed;
+  return ctx.members.get('onStop')?.kind === 'method' ? ['onStop'] : [];
+}
+
+export function dropBaseDeregistration(ctx: TsRewriteContext, removed: Set<string>): void {
+  const env = ctx.registryEnv;
+  // The base must deregister itself, over HTTP, from the registry it reads from env.
+  if (!env || !/['"`/]deregister\b/.test(ctx.base.source) || !ctx.base.source.includes(env)) return;
+  const stops = stopPath(ctx);
+  reportKeptDeregisterers(ctx, env, removed, stops);
+  for (const method of stops) {
+    const body = methodBody(ctx, method);
+    if (!body) continue;
+    const hook = ctx.renames.get(method) ?? method;
+    for (const request of descendantsOfKind(body, SyntaxKind.CallExpression)) {
+      const url = request.getArguments()[0];
+      if (calleeText(request) !== 'fetch' || !url || !registryPath(url, env) || ctx.edits.removes(request.getStart(), request.getEnd())) continue;
+      const stmt = request.getFirstAncestor((a) => Node.isStatement(a))!;
+      const line = stmt.getStartLineNumber();
+      const call = deregistrationRequest(stmt, env);
+      // (A `.then()` doing more, a result kept in a variable: what else it does is the agent's.)
+      const proof = call?.request === request ? sameAsBase(ctx, request, env, removed) : 'the statement does more with the request than send it';
+      if (typeof proof === 'string' || !call) {
+        ctx.kept.push({
+          symbol: method,
+          line,
+          reason:
+            `${hook}() still deregisters from ${env} by hand (line ${line}), and the base's stop() deregisters right after it: the registry gets two deregistrations; ` +
+            `left because ${proof}: drop the hand-made one once it is the base's (POST <${env}>/deregister naming ${ctx.baseClass}'s name)`,
+        });
+        continue;
+      }
+      const guard = decidingGuard(stmt, env, ctx);
+      ctx.edits.removeNode(guard ?? stmt);
+      dropped.add(ctx);
+      const failLogs = call.catchLogs.map((l) => `line ${l.getStartLineNumber()}: ${l.getText().replace(/\s*\n\s*/g, ' ')}`);
+      ctx.warnings.push(
+        `${hook}() deregistered by hand (line ${line}: POST <${env}>/deregister as ${proof.name}), the call the base's stop() makes right after ${hook}() ` +
+          `under the same name: removed${guard ? ` with its guard (line ${guard.getStartLineNumber()})` : ''}, so the registry sees one deregistration` +
+          (failLogs.length > 0 ? `; its failure log (${failLogs.join('; ')}) is now the base's "deregistration failed: <error>" WARNING on stderr` : ''),
+      );
+    }
+  }
+}
+
+/**
+ * `fetch(<registry>/deregister, init)` as the statement's whole work: awaited or not, maybe with a
+ * `.catch()` that swallows or only logs the failure. Null for anything else (a `.then()` that does
+ * more, a result kept in a variable).
+ */
+function deregistrationRequest(stmt: Node, env: string): { request: CallExpression; catchLogs: Node[] } | null {
+  const outer = statementCall(stmt);
+  if (!outer) return null;
+  let request: CallExpression = outer;
+  const catchLogs: Node[] = [];
+  const callee = outer.getExpression();
+  if (Node.isPropertyAccessExpression(callee) && callee.getName() === 'catch') {
+    const inner = callee.getExpression();
+    const handler = outer.getArguments()[0];
+    if (!Node.isCallExpression(inner) || outer.getArguments().length !== 1 || !handler) return null;
+    const logs = swallowOrLog(handler);
+    if (!logs) return null;
+    catchLogs.push(...logs);
+    request = inner;
+  }
+  if (calleeText(request) !== 'fetch') return null;
+  const url = request.getArguments()[0];
+  if (!url || !registryPath(url, env)) return null;
+  return { request, catchLogs };
+}
+
+/** A catch handler that only swallows (`() => undefined`, `() => {}`) or logs: the log lines, or null. */
+function swallowOrLog(handler: Node): Node[] | null {
+  if (!Node.isArrowFunction(handler) && !Node.isFunctionExpression(handler)) return null;
+  const body = handler.getBody();
+  if (!Node.isBlock(body)) {
+    if (body.getText() === 'undefined' || Node.isNullLiteral(body) || Node.isNumericLiteral(body) || body.getKind() === SyntaxKind.FalseKeyword) return [];
+    return Node.isCallExpression(body) && isLogCall(body) ? [body] : null;
+  }
+  const stmts = body.getStatements();
+  return stmts.every((s) => isLogCall(statementCall(s))) ? stmts : null;
+}
+
+/** `${process.env.REGISTRY_URL}/deregister`, `${registry}/deregister` of a local read of it, or `url + '/deregister'`. */
+function registryPath(url: Node, env: string): boolean {
+  let parts: Node[];
+  if (Node.isTemplateExpression(url)) {
+    const spans = url.getTemplateSpans();
+    if (url.getHead().getLiteralText() !== '' || spans.length !== 1) return false;
+    if (!/^\/deregister\/?$/.test(spans[0]!.getLiteral().getLiteralText())) return false;
+    parts = [spans[0]!.getExpression()];
+  } else if (Node.isBinaryExpression(url) && url.getOperatorToken().getKind() === SyntaxKind.PlusToken) {
+    const right = url.getRight();
+    if (!(Node.isStringLiteral(right) || Node.isNoSubstitutionTemplateLiteral(right)) || !/^\/deregister\/?$/.test(right.getLiteralText())) return false;
+    parts = [url.getLeft()];
+  } else return false;
+  return readsRegistry(parts[0]!, env);
+}
+
+/** `process.env.REGISTRY_URL`, or a local const initialised from it (`?? ''` and the like allowed). */
+function readsRegistry(n: Node, env: string): boolean {
+  if (envName(n) === env) return true;
+  if (!Node.isIdentifier(n)) return false;
+  const decl = n.getSymbol()?.getDeclarations()[0];
+  if (!decl || !Node.isVariableDeclaration(decl)) return false;
+  const list = decl.getParent();
+  if (!list || !Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return false;
+  let init = decl.getInitializer();
+  while (init && Node.isBinaryExpression(init) && ['??', '||'].includes(init.getOperatorToken().getText())) init = init.getLeft();
+  return !!init && envName(init) === env;
+}
+
+/**
+ * The request is the base's own deregistration: POST, a JSON body naming only the agent, by the
+ * name the removed registration registered under and the base now registers under. The reason
+ * it is not, else.
+ */
+function sameAsBase(ctx: TsRewriteContext, request: CallExpression, env: string, removed: Set<string>): { name: string } | string {
+  const reg = ctx.hints.registryName;
+  if (!reg || reg.runtime) return `the name the base registers under is not the one the agent's registration used`;
+  if (!removed.has(reg.method)) return `its registration, ${reg.method}(), stays the agent's own, beside the base's`;
+  const init = request.getArguments()[1];
+  if (!init || !Node.isObjectLiteralExpression(init) || request.getArguments().length !== 2) return `its request is not a literal POST the rewrite can read`;
+  let method: string | null = null;
+  let named: Node | undefined;
+  for (const p of init.getProperties()) {
+    if (!Node.isPropertyAssignment(p)) return `its request spreads or computes options (${p.getText()})`;
+    const value = p.getInitializerOrThrow();
+    switch (p.getName()) {
+      case 'method':
+        method = Node.isStringLiteral(value) || Node.isNoSubstitutionTemplateLiteral(value) ? value.getLiteralText().toUpperCase() : null;
+        break;
+      case 'body': {
+        const payload = Node.isCallExpression(value) && calleeText(value) === 'JSON.stringify' && value.getArguments().length === 1 ? value.getArguments()[0] : undefined;
+        if (!payload || !Node.isObjectLiteralExpression(payload)) return `its body is not a JSON object the rewrite can read`;
+        const props = payload.getProperties();
+        const key = ctx.ts.super_call.name_property;
+        const only = props.length === 1 ? props[0] : undefined;
+        if (!only || !(Node.isPropertyAssignment(only) || Node.isShorthandPropertyAssignment(only)) || only.getName() !== key) {
+          return `its body (${payload.getText().replace(/\s*\n\s*/g, ' ')}) sends more than the ${key} the base sends`;
+        }
+        named = Node.isPropertyAssignment(only) ? only.getInitializerOrThrow() : only.getNameNode();
+        break;
+      }
+      case 'headers':
+      case 'signal':
+        break;
+      default:
+        return `its request sets ${p.getName()}`;
+    }
+  }
+  if (method !== 'POST') return `it is not a POST (the base POSTs <${env}>/deregister)`;
+  if (!named) return `it names no agent`;
+  const name = ctx.constantValue(named) ?? named.getText();
+  if (name !== reg.value && named.getText() !== reg.value) return `it names ${named.getText()}, not ${reg.value}, the name its registration (line ${reg.line}) handed to the base`;
+  return { name: named.getText() };
+}
+
+/**
+ * `if (this.registered && process.env.REGISTRY_URL) { <the request> }`: an if without else whose
+ * block is that one statement and whose test reads only the registry URL and the base's
+ * `registered` flag (the base deregisters on the same terms). It goes with the request.
+ */
+function decidingGuard(stmt: Node, env: string, ctx: TsRewriteContext): Node | null {
+  let holder = stmt.getParent();
+  if (holder && Node.isBlock(holder)) {
+    if (holder.getStatements().length !== 1) return null;
+    holder = holder.getParent();
+  }
+  if (!holder || !Node.isIfStatement(holder) || holder.getElseStatement()) return null;
+  const onlyRegistryTerms = (e: Node): boolean => {
+    if (Node.isParenthesizedExpression(e)) return onlyRegistryTerms(e.getExpression());
+    if (Node.isBinaryExpression(e) && ['&&'].includes(e.getOperatorToken().getText())) return onlyRegistryTerms(e.getLeft()) && onlyRegistryTerms(e.getRight());
+    if (Node.isBinaryExpression(e) && ['!==', '!='].includes(e.getOperatorToken().getText())) {
+      const other = Node.isIdentifier(e.getRight()) && e.getRight().getText() === 'undefined' ? e.getLeft() : null;
+      return !!other && onlyRegistryTerms(other);
+    }
+    if (readsRegistry(e, env)) return true;
+    const member = thisMember(e);
+    return member === 'registered' && !!ctx.base.members.get(member) && !ctx.hints.ownFlags?.has(member);
+  };
+  return onlyRegistryTerms(holder.getExpression()) ? holder : null;
+}
+
+/**
+ * The onStop() hook whose only work was that deregistration: empty now, it goes (the base's stop()
+ * does everything it did). Run after every transform that may write into the hook, so that only a
+ * body with nothing left, as the edits leave it, counts.
+ */
+export function dropEmptiedStopHook(ctx: TsRewriteContext): void {
+  if (!dropped.has(ctx)) return;
+  for (const method of stopPath(ctx)) {
+    const decl = ctx.members.get(method)?.nodes.find((n) => Node.isMethodDeclaration(n));
+    const body = decl && Node.isMethodDeclaration(decl) ? decl.getBody() : undefined;
+    if (!decl || !body || !Node.isBlock(body) || ctx.edits.removes(decl.getStart(), decl.getEnd())) continue;
+    if (ctx.newMembers.some((m) => m.name === 'onStop')) continue;
+    const left = ctx.edits.textOf(body.getStart(), body.getEnd()).replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\//g, '').replace(/[\s{}]/g, '');
+    if (left !== '') continue;
+    ctx.edits.removeNode(decl);
+    ctx.removedExtra.push(method);
+    ctx.warnings.push(`${method}() did nothing but that deregistration: the onStop() hook it became is empty and goes (the base's stop() stops the agent and deregisters it)`);
+  }
+}
+
+/**
+ * A method of the agent's own that deregisters by hand (`deregister()`, called from an 'error'
+ * listener and from stop()) and stays, because code that stays calls it: it may decide more than
+ * the base does (deregister while a link is down), so it is not dropped; the reviewer learns
+ * where it is called and that the base deregisters as well, in its stop().
+ */
+function reportKeptDeregisterers(ctx: TsRewriteContext, env: string, removed: Set<string>, stops: string[]): void {
+  for (const name of ctx.hints.deregisterers ?? []) {
+    if (removed.has(name) || stops.includes(name)) continue;
+    const body = methodBody(ctx, name);
+    // Only a deregistration from the base's registry meets the base's own (one of Consul's does not).
+    const request = body && descendantsOfKind(body, SyntaxKind.CallExpression).find((c) => calleeText(c) === 'fetch' && !!c.getArguments()[0] && registryPath(c.getArguments()[0]!, env));
+    if (!request) continue;
+    const calls = descendantsOfKind(ctx.cls, SyntaxKind.CallExpression).filter((c) => thisMember(c.getExpression()) === name && !ctx.edits.removes(c.getStart(), c.getEnd()));
+    const where = calls.map((c) => {
+      const host = c.getFirstAncestor((a) => (Node.isMethodDeclaration(a) || Node.isConstructorDeclaration(a)) && a.getParent() === ctx.cls);
+      const hostName = host && Node.isMethodDeclaration(host) ? host.getName() : 'the constructor';
+      const listener = listenerEvent(c);
+      const label = hostName === 'the constructor' ? hostName : `${ctx.renames.get(hostName) ?? hostName}()`;
+      return `${listener ? `the '${listener}' listener in ${label}` : label} (line ${c.getStartLineNumber()})`;
+    });
+    const onStop = calls.some((c) => {
+      const host = c.getFirstAncestor((a) => Node.isMethodDeclaration(a) && a.getParent() === ctx.cls);
+      return !!host && Node.isMethodDeclaration(host) && stops.includes(host.getName()) && !listenerEvent(c);
+    });
+    const line = request.getStartLineNumber();
+    ctx.kept.push({
+      symbol: name,
+      line,
+      reason:
+        `${name}() deregisters from ${env} by hand (line ${line}) and stays: ${where.length > 0 ? `${where.join(', ')} call${where.length === 1 ? 's' : ''} it` : 'code that stays calls it'}; ` +
+        `the base deregisters as well, in its stop() after onStop()` +
+        (onStop ? `: on stop the registry gets two deregistrations (drop the call in onStop() once ${name}() undoes only what the base registered)` : ''),
+    });
+  }
+}
+
+/** `this.on('error', (err) => { ... this.deregister() ... })`: the event whose listener makes the call. */
+export function listenerEvent(call: Node): string | null {
+  for (let p = call.getParent(); p; p = p.getParent()) {
+    if (Node.isMethodDeclaration(p) || Node.isConstructorDeclaration(p)) return null;
+    if (!(Node.isArrowFunction(p) || Node.isFunctionExpression(p))) continue;
+    const on = p.getParent();
+    if (!on || !Node.isCallExpression(on) || !/\.(on|once|addListener|prependListener)$/.test(calleeText(on))) continue;
+    const event = on.getArguments()[0];
+    return event && (Node.isStringLiteral(event) || Node.isNoSubstitutionTemplateLiteral(event)) ? event.getLiteralText() : event?.getText() ?? null;
+  }
+  return null;
+}
