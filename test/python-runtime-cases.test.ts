@@ -157,6 +157,10 @@ describe('fixture cases on the reference BaseAgent, started for real', () => {
           await within(10_000, () => output.includes(l));
           expect(output, `log lacks ${l}`).toContain(l);
         }
+        for (const [route, code] of Object.entries(rt.answers ?? {})) {
+          const res = await fetch(`http://127.0.0.1:${healthPort}${route}`, { signal: AbortSignal.timeout(2000) });
+          expect(res.status, `GET ${route} on the health port`).toBe(code);
+        }
         if (rt.metrics_contains) {
           const res = await fetch(`http://127.0.0.1:${healthPort}/metrics`, { signal: AbortSignal.timeout(2000) });
           const text = await res.text();

@@ -15,6 +15,7 @@ import { baseFailingStatus, baseHealthKeys, baseHealthWords, type BaseHealthKeys
 import { templatesDir } from '../profile/profile.js';
 import { findPythonBase } from '../profile/base-source.js';
 import { bindHostOf, type BindHost } from './bind-host.js';
+import { conditionPaths } from './health-payload.js';
 
 export interface BaseModel {
   className: string;
@@ -116,6 +117,13 @@ export interface BaseModel {
    * profile): an agent's own /metrics samples have no home on such a base.
    */
   metricsHook?: string | null;
+  /**
+   * The GET paths the base's own HTTP server answers (`/health`, `/metrics`: the strings its handler compares
+   * the request path with) and the status it answers any other path with (404), read from the source (from
+   * the profile's runtime template when the repository lacks it); null when it routes no path, absent when
+   * nothing is known. A legacy probe path (/ping) outside `paths` is not answered by the _v2.
+   */
+  httpRoutes?: { paths: string[]; otherwise: number | null } | null;
   /**
    * The base method an agent records a sample with, read from its source: `report_metric(name, value,
    * **labels)` on the reference BaseAgent, which adds `value` to a name ending in `counterSuffix` (a counter)
@@ -256,6 +264,7 @@ function withTemplateHealthWords(model: BaseModel, profile: PythonProfile, class
       model.registrationRecord = registrationRecord(cls);
       model.registerMethod = registerMethodOf(cls);
       model.healthHost = basePorts(cls, tree.rootNode, new Map()).healthHost;
+      model.httpRoutes = httpRoutesOf(cls);
     }
   } catch {
     // no template: nothing known of the base's health words
@@ -435,6 +444,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     queuedPublish: queuedPublishMethod(cls),
     closesPublisherAfter: publisherCloseAfter(cls),
     metricsHook: metricsMethod(cls),
+    httpRoutes: httpRoutesOf(cls),
     reportMetric: reportMetricMethod(cls),
     healthWords: baseHealthWords(cls),
     healthFails: baseFailingStatus(cls),
@@ -585,6 +595,29 @@ function reportMetricMethod(cls: PyClass): { method: string; counterSuffix: stri
     if (found !== null) return { method: name, counterSuffix: found };
   }
   return null;
+}
+
+/**
+ * See BaseModel.httpRoutes: the paths compared with the request path (`path == "/health"`) in if/elif
+ * conditions of the base's methods (its nested handler classes too), and the status code of the chain's
+ * final `else:` (`self._send(404, ...)`, `self.send_error(404)`).
+ */
+function httpRoutesOf(cls: PyClass): { paths: string[]; otherwise: number | null } | null {
+  const paths = new Set<string>();
+  let otherwise: number | null = null;
+  for (const m of cls.methods.values()) {
+    walk(m.body, (n) => {
+      if (n.type !== 'if_statement') return;
+      const conds = [n.childForFieldName('condition'), ...n.childrenForFieldName('alternative').map((a) => a.childForFieldName('condition'))];
+      const routed = conds.flatMap((c) => (c && /\bpath\b/.test(c.text) && !/!=|\bnot\b/.test(c.text) ? conditionPaths(c) : []));
+      if (!routed.length) return;
+      routed.forEach((p) => paths.add(p.replace(/\/+$/, '') || '/'));
+      const last = n.childrenForFieldName('alternative').at(-1);
+      const code = last?.type === 'else_clause' ? /\b([45]\d\d)\b/.exec(last.text) : null;
+      if (code) otherwise ??= Number(code[1]);
+    });
+  }
+  return paths.size ? { paths: [...paths].sort(), otherwise } : null;
 }
 
 function metricsMethod(cls: PyClass): string | null {

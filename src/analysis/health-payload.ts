@@ -945,6 +945,34 @@ function routedPaths(node: SyntaxNode): string[] {
   return routedClauses(node).flat();
 }
 
+/**
+ * The health routes a handler (class, method, or a removed region holding one) answers, each with the line
+ * of its path string: `/health`, and the aliases beside it (`/ping`, `/live`, `/status` in the /health
+ * clause) that the base's own server may not answer. A handler routing nothing gives none.
+ */
+export function healthRouteLines(node: SyntaxNode): Array<{ path: string; line: number }> {
+  const clauses: SyntaxNode[][] = [];
+  walk(node, (n) => {
+    if (n.type === 'class_definition') {
+      const keys = routeTableEntries(n).map((e) => e.value.parent?.childForFieldName('key')).filter((k): k is SyntaxNode => !!k);
+      clauses.push(...keys.map((k) => [k]));
+    }
+    if (n.type !== 'if_statement' && n.type !== 'elif_clause') return;
+    const cond = n.childForFieldName('condition');
+    if (!cond || !/\bpath\b/.test(cond.text)) return;
+    const strings: SyntaxNode[] = [];
+    walk(cond, (x) => {
+      if (routeString(x) !== null) strings.push(x);
+    });
+    clauses.push(strings);
+  });
+  const paths = clauses.map((c) => c.map((x) => routeString(x)!));
+  const routed = paths.flat();
+  return clauses.flatMap((c, i) =>
+    c.filter((_, j) => isHealthRoute(paths[i]![j]!, paths[i]!, routed)).map((x) => ({ path: routeString(x)!, line: x.startPosition.row + 1 })),
+  );
+}
+
 /** Health-like paths (/status, /ready) a handler routes in clauses of their own beside a /health route: not health (see isHealthRoute). */
 export function healthLikeBusinessPaths(node: SyntaxNode): Set<string> {
   const clauses = routedClauses(node);

@@ -42,6 +42,8 @@ export interface CaseSpec {
     /** Lines the agent logs while it runs (work done after start). */
     /** Lines the _v2's output must hold; `{health}` is the health port it was given, `{port}` (`{port+k}`) its port (a neighbour). */
     log_contains?: string[];
+    /** path -> the status the _v2's health port answers GET <path> with (`/ping: 404`: a legacy alias route the base does not serve). */
+    answers?: Record<string, number>;
     /** Texts the _v2's GET /metrics on its health port must carry (the legacy /metrics samples). */
     metrics_contains?: string[];
     /**

@@ -36,6 +36,37 @@ function effect(s: SyntaxNode): boolean {
 }
 
 /**
+ * The review reason when the cycle's statement `s` is `ok = self.<publish>(batch)` and one of `after` (the
+ * statements past it, in the same block) is `if not ok: return ...` followed by state that changes only then
+ * (a cursor saved), while the publish itself keeps nothing it failed to send: the legacy relied on reading the
+ * same lines again. The in-place rewrite to the base's queued publish would queue the batch AND leave the
+ * cursor, so after an outage the queued batch drains while the re-read one is published again: duplicate
+ * delivery. Null when there is no such gate.
+ */
+export function inPlaceCursorGate(ctx: PythonTransformContext, cycle: PyFunction, s: SyntaxNode, after: SyntaxNode[], queuedPublish: string): { reason: string; at: number } | null {
+  const e = expressionOf(s);
+  const target = e?.type === 'assignment' ? e.childForFieldName('left') : null;
+  const call = e?.type === 'assignment' ? e.childForFieldName('right') : null;
+  if (target?.type !== 'identifier' || call?.type !== 'call') return null;
+  const k = after.findIndex((y) => failureExit(y, (c) => c.type === 'identifier' && c.text === target.text));
+  if (k < 0) return null;
+  const gated = after.slice(k + 1).filter(effect);
+  if (!gated.length) return null;
+  const gate = after[k]!;
+  const callee = call.childForFieldName('function')!.text;
+  const quoted = gated.slice(0, 3).map((g) => `line ${lineOf(g)}: ${head(g)}`).join('; ');
+  return {
+    at: lineOf(gate),
+    reason:
+      `${cycle.name}() goes on past line ${lineOf(gate)} only when ${callee}() took the events (line ${lineOf(s)}: ${head(s)}; line ${lineOf(gate)}: ${head(gate)}), ` +
+      `so what follows moves only once the bus has them: a cursor gate (${quoted}); ${callee}() keeps nothing it failed to send, the next cycle reads the same again. ` +
+      `Published in place through ${ctx.profile.base_class}'s ${queuedPublish}(), a failed batch is queued locally and the answer is False: the cursor stays, so after an outage ` +
+      `the queued batch drains and the same lines are read and published again, each delivered twice. ` +
+      `A person decides: move the cursor once the batch is queued (the base's queue then carries its delivery), or keep the publish the agent's own and gate it as now`,
+  };
+}
+
+/**
  * The review reason when statement `s` of the cycle publishes and returns early on a failure, and
  * `after` (the cycle's statements past `s`) changes state only then; null otherwise.
  */

@@ -18,7 +18,7 @@ import { analyzePublisher, keptPublisherShape } from './hardened-publisher.js';
 import { analyzeLoopPublish, loopTakingCycle, type LoopPublish } from './hardened-loop-publish.js';
 import { answerPassingDecorator } from './hardened-decorator.js';
 import { unmovableSenderThread } from './hardened-sender-review.js';
-import { publishGate } from './hardened-publish-gate.js';
+import { inPlaceCursorGate, publishGate } from './hardened-publish-gate.js';
 import { constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
 import { foreignSelf } from '../../src/analysis/removal-plan.js';
 
@@ -887,6 +887,34 @@ export function publishFallbacks(ctx: PythonTransformContext): Set<string> {
 }
 
 /**
+ * A cursor gate on a publish that kept nothing it failed to send (see inPlaceCursorGate): the legacy read the
+ * batch again, and the base's queued publish in place would queue it too. Null when the publish queues its
+ * failures itself (the base's queue then does what the legacy's did) or there is no such gate.
+ */
+function duplicatingGate(ctx: PythonTransformContext, cycle: PyFunction, s: SyntaxNode, after: SyntaxNode[], method: string, queuedPublish: string): { reason: string; at: number } | null {
+  return publishKeepsFailed(ctx, method) ? null : inPlaceCursorGate(ctx, cycle, s, after, queuedPublish);
+}
+
+/** The publish (or a method of the agent it calls) hands what it failed to send to one of its fallback stores (publishFallbacks). */
+function publishKeepsFailed(ctx: PythonTransformContext, method: string): boolean {
+  const fallbacks = publishFallbacks(ctx);
+  const seen = new Set<string>();
+  const visit = (m: string): boolean => {
+    const fn = ctx.agent.methods.get(m);
+    if (!fn || seen.has(m)) return false;
+    seen.add(m);
+    let found = false;
+    walk(fn.body, (n) => {
+      if (found || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      const called = n.type === 'call' ? selfAttribute(n.childForFieldName('function')!) : null;
+      if (called && (fallbacks.has(called) || visit(called))) found = true;
+    });
+    return found;
+  };
+  return visit(method);
+}
+
+/**
  * A one-parameter helper that puts that parameter into a store of the agent (`self.X.enqueue(p, ...)`,
  * `.put`, `.append`, ...) and ends with `return False`, with no other return: a publish's fallback.
  */
@@ -1531,6 +1559,8 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
       const single = args.length === 1 && !['keyword_argument', 'list_splat', 'dictionary_splat'].includes(args[0]!.type);
       if (queued) {
         if (!own || !single) return fail(`${name}() publishes with ${sc.method}() in a shape the base's ${queuedPublish}() cannot take (line ${line(s)})`, line(s));
+        const gate = duplicatingGate(ctx, fn, s, stmts.slice(i + 1), sc.method, queuedPublish!);
+        if (gate) return fail(gate.reason, gate.at);
         // The statement is the call or `<local> = <call>` (statementCall): the call's text occurs once.
         rewritten.set(s.id, s.text.replace(sc.call.text, () => `self.${queuedPublish}([${args[0]!.text}])`));
         publishStmts.push(s);
@@ -1540,6 +1570,9 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
         continue;
       }
       if (own && target && single && queuedPublish && answersYesNo(ctx, sc.method) && !statusUses(ctx, stmts.slice(i + 1), target.text).ok) {
+        // Said before the in-place reading, whose refusal would give way to this reading's first obstacle.
+        const gate = duplicatingGate(ctx, fn, s, stmts.slice(i + 1), sc.method, queuedPublish);
+        if (gate) return fail(gate.reason, gate.at);
         // Read again with the publish in place; when that does not read either, the first obstacle stands.
         const inPlace = readCollectDirect(ctx, true);
         if (inPlace.ok) return inPlace;

@@ -60,6 +60,7 @@ import { ownedProperty } from './owned-property.js';
 import { baseImportShadow } from './base-import-shadow.js';
 import { healthHost } from './health-host.js';
 import { healthPortMoved } from './health-port-moved.js';
+import { healthAliasRoutes } from './health-alias-routes.js';
 
 export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // Seed-001 concerns (hardened-agent-base profile only: publish, queue, retry, collect_loop, old_base).
@@ -124,6 +125,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   addImport,
   // Before prune-imports: the hook may use module names the removed health code used.
   healthHookTransform,
+  healthAliasRoutes,
   healthServerAlias,
   metricsHookTransform,
   // After metrics-hook: one override of the base's metrics text, never two.

@@ -3,6 +3,7 @@
 // result parses and refers to nothing that was removed.
 import path from 'node:path';
 import type { KeptForReview, RewriteOutcome } from '../../core/types.js';
+import { pathMentions } from '../../analysis/probe-references.js';
 import { externalUses, moduleNameUses, repoFile, repoIndex, type ExternalUse, type Indexed } from '../../analysis/repo-references.js';
 import { importedTarget, inheritedClasses, inheritedSelfUses, type ImportedTarget, type InheritedClass } from '../../analysis/inherited.js';
 import { MigrateError, oneLine } from '../../core/errors.js';
@@ -169,6 +170,7 @@ function rewriteTree(
       files ??= repoIndex(input.root, input.repoSnapshot);
       return repoFile(files, rel)?.text ?? null;
     },
+    pathMentions: (route, ports) => (input.root ? pathMentions(input.root, [agentFile, agentFile.replace(/\.py$/, '_v2.py')], route, ports) : []),
     inherited,
     imported,
     removed: [],

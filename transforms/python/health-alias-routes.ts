@@ -1,0 +1,59 @@
+// Concern: the health paths a removed health server answered that the base's own server does not
+// (`/ping`, `/live`, `/healthz`, `/status` in the /health clause). They go with the server, and the base
+// answers them with its not-found status: a monitor or liveness probe polling one sees the agent fail
+// after the migration. Said with the route's line and what a probe now gets; kept for review when a file
+// of the repository (a k8s probe, a compose healthcheck, a monitoring config) names the path, since
+// something there is known to poll it.
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { keep } from '../../src/lang/python/transform-context.js';
+import { healthRouteLines } from '../../src/analysis/health-payload.js';
+import { walkTypes } from '../../src/lang/python/syntax.js';
+import { removedHealthRegions } from './health-hook.js';
+
+const INTEGER: ReadonlySet<string> = new Set(['integer']);
+
+export const healthAliasRoutes: PythonTransform = {
+  name: 'health-alias-routes',
+  phase: 'edit',
+  run(ctx) {
+    const regions = removedHealthRegions(ctx);
+    if (!regions.length) return;
+    const base = ctx.profile.base_class;
+    const routes = ctx.base.httpRoutes;
+    // Unknown routes (no source, no template): the base is taken to answer what every profile's validation asks, /health.
+    const served = new Set(routes?.paths ?? ['/health']);
+    const answer = routes?.otherwise
+      ? `${routes.otherwise} from ${base}'s server (it answers ${routes.paths.join(', ')} only)`
+      : routes
+        ? `no answer of the agent's from ${base}'s server (it answers ${routes.paths.join(', ')} only)`
+        : `whatever ${base}'s server answers there (its routes are not known: no base source, no runtime template)`;
+    const seen = new Set<string>();
+    let ports: Set<number> | undefined;
+    for (const region of regions) {
+      for (const { path, line } of healthRouteLines(region.node)) {
+        const route = path.split('?')[0]!.replace(/\/+$/, '') || '/';
+        if (served.has(route) || seen.has(route)) continue;
+        seen.add(route);
+        ports ??= literalPorts(ctx);
+        const mentions = ctx.pathMentions?.(route, ports) ?? [];
+        const what = `the removed health server answered GET ${route}, which ${base}'s server does not serve: a probe of ${route} on the health port now gets ${answer}`;
+        if (mentions.length) {
+          const where = mentions.slice(0, 3).map((m) => `${m.file}:${m.line} (${m.text})`).join(', ');
+          keep(ctx, region.symbol, line, `line ${line}: ${what}; ${where} ${mentions.length > 1 ? 'name' : 'names'} ${route}: point ${mentions.length > 1 ? 'them' : 'it'} at /health, or serve ${route} on a port of the agent's own`);
+        } else {
+          ctx.warnings.push(`${ctx.file}:${line}: ${what}; no file of the repository names ${route}, but a monitor or liveness probe outside it polling ${route} must be pointed at /health`);
+        }
+      }
+    }
+  },
+};
+
+/** The port-sized integer literals of the agent's file: a URL naming another port is another agent's. */
+function literalPorts(ctx: PythonTransformContext): Set<number> {
+  const out = new Set<number>();
+  walkTypes(ctx.module.root, INTEGER, (n) => {
+    const v = Number(n.text.replace(/_/g, ''));
+    if (Number.isInteger(v) && v >= 1 && v <= 65535) out.add(v);
+  });
+  return out;
+}
