@@ -1,7 +1,7 @@
 // The TypeScript fixture suite: every fixtures/typescript/<case>/input.ts is rewritten through
 // the adapter and compared byte-for-byte with expected.ts; every output type-checks against
 // the reference base (one batch, one Project) and rewriting it again changes nothing.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
@@ -21,6 +21,7 @@ interface Case {
   file: string;
   input: string;
   expected: string | null;
+  expectedFile: string;
   meta: {
     class: string;
     path?: string;
@@ -51,6 +52,7 @@ const cases: Case[] = readdirSync(fixturesDir)
       file: path.join(dir, meta.path ?? 'agents/agent.ts'),
       input: readFileSync(path.join(dir, input), 'utf8'),
       expected: existsSync(expectedFile) ? readFileSync(expectedFile, 'utf8') : null,
+      expectedFile,
       meta,
     };
   });
@@ -120,8 +122,10 @@ describe('TypeScript fixtures', () => {
           expect(out.output).toBe(c.input);
           return;
         }
-        expect(c.expected, 'expected.ts is missing').not.toBeNull();
-        expect(out.output).toBe(c.expected);
+        // UPDATE_FIXTURES=1 writes expected.* from the current output, as the Python suites do (review the diff!).
+        if (process.env.UPDATE_FIXTURES === '1' && out.output !== undefined) writeFileSync(c.expectedFile, out.output);
+        else expect(c.expected, 'expected.ts is missing').not.toBeNull();
+        if (process.env.UPDATE_FIXTURES !== '1') expect(out.output).toBe(c.expected);
       });
 
       if ((c.meta.status ?? 'changed') === 'changed') {
