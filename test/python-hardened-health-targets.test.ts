@@ -4,11 +4,11 @@
 // must carry what the legacy endpoint reported per target: the consecutive failures counting up cycle after
 // cycle, the last error, and the target in "failing" once it failed FAIL_THRESHOLD (3) times in a row.
 // Before the fix run() stayed for review and there was no _v2 to ask.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, expect, it } from 'vitest';
 import { httpGet } from '../src/validate/http-util.js';
 import { allocatePorts, releasePorts } from '../src/validate/ports.js';
-import { migratedCase, removeRoots } from './helpers/python-hardened.js';
+import { migratedCase, removeRoots, startV2, stopGroup } from './helpers/python-hardened.js';
 
 afterAll(removeRoots);
 
@@ -23,28 +23,14 @@ it("the base's /health reports each target's consecutive failures, as the legacy
   const [healthPort, closedPort, busPort] = await allocatePorts(3);
   const target = `127.0.0.1:${closedPort}`;
   let child: ChildProcess | undefined;
-  let log = '';
+  let output = () => '';
   try {
-    child = spawn('python3', [v2], {
-      cwd: root,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        PYTHONPATH: root,
-        PYTHONDONTWRITEBYTECODE: '1',
-        HEALTH_CHECK_PORT: String(healthPort),
-        EVENTBUS_ADDRESS: `127.0.0.1:${busPort}`,
-        TLS_PROBE_TARGETS: target,
-        COLLECTION_INTERVAL: '0.2',
-        REGISTRY_URL: '',
-        METRICS_URL: '',
-        no_proxy: '*',
-        NO_PROXY: '*',
-      },
-    });
-    child.stdout!.on('data', (d) => (log += d));
-    child.stderr!.on('data', (d) => (log += d));
+    ({ child, output } = startV2(root, v2, {
+      HEALTH_CHECK_PORT: String(healthPort),
+      EVENTBUS_ADDRESS: `127.0.0.1:${busPort}`,
+      TLS_PROBE_TARGETS: target,
+      COLLECTION_INTERVAL: '0.2',
+    }));
     const counts: number[] = [];
     let last: Record<string, unknown> | null = null;
     const end = Date.now() + 30_000;
@@ -60,9 +46,9 @@ it("the base's /health reports each target's consecutive failures, as the legacy
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(last, log).not.toBeNull();
+    expect(last, output()).not.toBeNull();
     const t = (last!.targets as Record<string, TargetHealth>)[target]!;
-    expect(t.consecutive_failures, `${JSON.stringify(last)}\n${log}`).toBeGreaterThanOrEqual(3);
+    expect(t.consecutive_failures, `${JSON.stringify(last)}\n${output()}`).toBeGreaterThanOrEqual(3);
     // Counted up one cycle at a time, never reset (nothing ever answered on that port).
     expect(counts, JSON.stringify(counts)).toEqual([...counts].sort((a, b) => a - b));
     expect(t.last_error).toMatch(/refused/i);
@@ -71,23 +57,7 @@ it("the base's /health reports each target's consecutive failures, as the legacy
     expect(last!.agent).toBe('TlsProbeAgent');
     expect(last).toHaveProperty('circuit_breaker');
   } finally {
-    if (child?.pid && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-child!.pid!, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }, 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopGroup(child);
     releasePorts([healthPort!, closedPort!, busPort!]);
   }
 }, 90_000);

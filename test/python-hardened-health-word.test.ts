@@ -4,11 +4,11 @@
 // open, /health must answer 503 "degraded" (the base's word) and still carry the legacy fields.
 // Before the fix the override wrote the legacy "healthy" over it: 200 "healthy" while the bus was down.
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, expect, it } from 'vitest';
 import { httpGet } from '../src/validate/http-util.js';
 import { allocatePorts, releasePorts } from '../src/validate/ports.js';
-import { migratedCase, removeRoots } from './helpers/python-hardened.js';
+import { migratedCase, removeRoots, startV2, stopGroup } from './helpers/python-hardened.js';
 
 afterAll(removeRoots);
 
@@ -17,29 +17,15 @@ it('a legacy "healthy" does not hide HardenedAgentBase\'s "degraded" while the E
   // Two loopback ports nothing listens on (the validator's allocator: free, and not handed out twice).
   const [healthPort, busPort] = await allocatePorts(2);
   let child: ChildProcess | undefined;
-  let log = '';
+  let output = () => '';
   try {
-    child = spawn('python3', [v2], {
-      cwd: root,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        PYTHONPATH: root,
-        PYTHONDONTWRITEBYTECODE: '1',
-        HEALTH_CHECK_PORT: String(healthPort),
-        // Nothing listens there: every publish fails, and after 5 failures the base's breaker opens.
-        EVENTBUS_ADDRESS: `127.0.0.1:${busPort}`,
-        COLLECTION_INTERVAL: '0.2',
-        LOADAVG_QUEUE_PATH: path.join(root, 'data/queue/loadavg_agent.db'),
-        REGISTRY_URL: '',
-        METRICS_URL: '',
-        no_proxy: '*',
-        NO_PROXY: '*',
-      },
-    });
-    child.stdout!.on('data', (d) => (log += d));
-    child.stderr!.on('data', (d) => (log += d));
+    ({ child, output } = startV2(root, v2, {
+      HEALTH_CHECK_PORT: String(healthPort),
+      // Nothing listens there: every publish fails, and after 5 failures the base's breaker opens.
+      EVENTBUS_ADDRESS: `127.0.0.1:${busPort}`,
+      COLLECTION_INTERVAL: '0.2',
+      LOADAVG_QUEUE_PATH: path.join(root, 'data/queue/loadavg_agent.db'),
+    }));
     const seen: string[] = [];
     let answer: { status: number; body: Record<string, unknown> } | null = null;
     const end = Date.now() + 30_000;
@@ -57,29 +43,13 @@ it('a legacy "healthy" does not hide HardenedAgentBase\'s "degraded" while the E
       }
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(answer, `the breaker never opened; answers: ${seen.slice(-5).join(', ')}\n${log}`).not.toBeNull();
+    expect(answer, `the breaker never opened; answers: ${seen.slice(-5).join(', ')}\n${output()}`).not.toBeNull();
     // The base's own status and code, with the legacy endpoint's fields added.
     expect({ code: answer!.status, status: answer!.body.status }).toEqual({ code: 503, status: 'degraded' });
     expect(answer!.body).toHaveProperty('samples');
     expect(Number(answer!.body.samples)).toBeGreaterThan(0);
   } finally {
-    if (child?.pid && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-child!.pid!, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }, 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopGroup(child);
     releasePorts([healthPort!, busPort!]);
   }
 }, 90_000);
@@ -91,29 +61,15 @@ it('a legacy "ready": True is kept but never says ready while HardenedAgentBase 
   // Two loopback ports nothing listens on (the validator's allocator: free, and not handed out twice).
   const [healthPort, busPort] = await allocatePorts(2);
   let child: ChildProcess | undefined;
-  let log = '';
+  let output = () => '';
   try {
-    child = spawn('python3', [v2], {
-      cwd: root,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        PYTHONPATH: root,
-        PYTHONDONTWRITEBYTECODE: '1',
-        HEALTH_CHECK_PORT: String(healthPort),
-        // Nothing listens there: every publish fails, and after 5 failures the base's breaker opens.
-        EVENTBUS_ADDRESS: `127.0.0.1:${busPort}`,
-        COLLECTION_INTERVAL: '0.2',
-        LOADAVG_QUEUE_PATH: path.join(root, 'data/queue/loadavg_agent.db'),
-        REGISTRY_URL: '',
-        METRICS_URL: '',
-        no_proxy: '*',
-        NO_PROXY: '*',
-      },
-    });
-    child.stdout!.on('data', (d) => (log += d));
-    child.stderr!.on('data', (d) => (log += d));
+    ({ child, output } = startV2(root, v2, {
+      HEALTH_CHECK_PORT: String(healthPort),
+      // Nothing listens there: every publish fails, and after 5 failures the base's breaker opens.
+      EVENTBUS_ADDRESS: `127.0.0.1:${busPort}`,
+      COLLECTION_INTERVAL: '0.2',
+      LOADAVG_QUEUE_PATH: path.join(root, 'data/queue/loadavg_agent.db'),
+    }));
     const wrong: string[] = [];
     const seen: string[] = [];
     let answer: { status: number; body: Record<string, unknown> } | null = null;
@@ -134,7 +90,7 @@ it('a legacy "ready": True is kept but never says ready while HardenedAgentBase 
       }
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(answer, `the breaker never opened; answers: ${seen.slice(-5).join(', ')}\n${log}`).not.toBeNull();
+    expect(answer, `the breaker never opened; answers: ${seen.slice(-5).join(', ')}\n${output()}`).not.toBeNull();
     // The base's own status and code, with the legacy endpoint's fields added.
     expect({ code: answer!.status, status: answer!.body.status }).toEqual({ code: 503, status: 'degraded' });
     expect(wrong, 'answers whose ready flag contradicts the base\'s status').toEqual([]);
@@ -142,23 +98,7 @@ it('a legacy "ready": True is kept but never says ready while HardenedAgentBase 
     expect(answer!.body).toHaveProperty('uptime_seconds');
     expect(seen.some((x) => x.includes('ready=true')), `never ready while healthy: ${seen.join(', ')}`).toBe(true);
   } finally {
-    if (child?.pid && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-child!.pid!, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }, 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopGroup(child);
     releasePorts([healthPort!, busPort!]);
   }
 }, 90_000);

@@ -12,6 +12,7 @@ import { listCases, materialize } from './helpers/python-fixtures.js';
 import { allocateAgentPorts, allocatePorts, releasePorts } from '../src/validate/ports.js';
 import { listeningAddresses, listeningPorts } from '../src/validate/listening-ports.js';
 import { spawnSync } from 'node:child_process';
+import { healthJson } from './helpers/health-json.js';
 
 const cases = listCases().filter((c) => c.spec.base === 'reference' && c.spec.runtime);
 // The cases run a few at a time (it.concurrent below): each mostly waits on its agent (about 0.2
@@ -28,14 +29,7 @@ afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
-async function health(port: number): Promise<Record<string, unknown> | null> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) });
-    return (await res.json()) as Record<string, unknown>;
-  } catch {
-    return null;
-  }
-}
+const health = healthJson;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

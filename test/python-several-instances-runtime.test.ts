@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listCases, materialize } from './helpers/python-fixtures.js';
 import { allocateAgentPorts, allocatePorts, releasePorts } from '../src/validate/ports.js';
+import { healthJson } from './helpers/health-json.js';
 
 const fixture = listCases().find((c) => c.name === 'several-instances-shard-ports')!;
 const SCRIPT = 'main_pc_code/scripts/start_recall_shards.py';
@@ -41,14 +42,7 @@ async function registryStandIn(calls: Array<{ path: string; body: Record<string,
   return (server.address() as { port: number }).port;
 }
 
-async function health(port: number): Promise<Record<string, unknown> | null> {
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) });
-    return (await res.json()) as Record<string, unknown>;
-  } catch {
-    return null;
-  }
-}
+const health = healthJson;
 
 /**
  * The fixture's repository with the expected _v2 beside the legacy file, the script's fixed shard ports

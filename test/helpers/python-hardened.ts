@@ -372,3 +372,41 @@ export function startOnBase(root: string, v2: string, registryUrl: string, env: 
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   return { child, exited, output: () => log };
 }
+
+/**
+ * Ends a _v2 started in a process group of its own (`detached`): SIGTERM to the group, SIGKILL after 5 s
+ * if it is still there, and waits for the exit; nothing when it already exited.
+ */
+export async function stopGroup(child: ChildProcess | undefined): Promise<void> {
+  if (!child?.pid || child.exitCode !== null) return;
+  const pid = child.pid;
+  const exited = new Promise((r) => child.once('exit', r));
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  signal('SIGTERM');
+  const timer = setTimeout(() => signal('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * Starts a migrated case's _v2 on the reference base in a process group of its own (stop it with
+ * stopGroup), registry and metrics off, `env` added; `output()` is what it printed so far.
+ */
+export function startV2(root: string, v2: string, env: Record<string, string>): { child: ChildProcess; output: () => string } {
+  let log = '';
+  const child = spawn('python3', [v2], {
+    cwd: root,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PYTHONPATH: root, PYTHONDONTWRITEBYTECODE: '1', REGISTRY_URL: '', METRICS_URL: '', no_proxy: '*', NO_PROXY: '*', ...env },
+  });
+  child.stdout!.on('data', (d) => (log += d));
+  child.stderr!.on('data', (d) => (log += d));
+  return { child, output: () => log };
+}
