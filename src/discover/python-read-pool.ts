@@ -8,13 +8,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SkippedFile } from '../core/types.js';
 import { sharedCompileSession, type PyCompiler } from '../lang/python/py-compile.js';
-import { readPythonFile, type BaseTarget, type PythonFileFacts, type ReadPythonFile } from './python-scan.js';
+import { readPythonFile, type BaseTarget, type KeepParse, type PythonFileFacts, type ReadPythonFile } from './python-scan.js';
 import { turnEventLoop } from '../lang/python/native-trees.js';
 import { workerThreads, type ThreadChoice } from '../pipeline/threads.js';
 import { Worker } from 'node:worker_threads';
 import { adoptPython3, withPython3 } from '../lang/python/python3.js';
 import type { ParseStore } from '../pipeline/parse-store.js';
 import type { FlatTreeData } from '../lang/python/flat-tree.js';
+import type { NativeTree } from '../lang/python/parser.js';
 
 function sizeOf(file: string): number {
   try {
@@ -30,7 +31,7 @@ function sizeOf(file: string): number {
  * indentation), so every parsed file is compiled too, by a python3 that works while the next
  * files are parsed.
  */
-export type CheckedPythonFile = ({ facts: PythonFileFacts; compiled: string | null; parsed?: FlatTreeData } | { skipped: SkippedFile }) & { read?: string };
+export type CheckedPythonFile = ({ facts: PythonFileFacts; compiled: string | null; parsed?: FlatTreeData; native?: NativeTree } | { skipped: SkippedFile }) & { read?: string };
 
 /**
  * Read and check some files, with `compiler` (one per thread, kept across calls); `keep[k]`: also
@@ -45,7 +46,7 @@ export async function readThenCheck(
   files: string[],
   target: BaseTarget,
   compiler: () => Pick<PyCompiler, 'compile'>,
-  keep: boolean[] = [],
+  keep: KeepParse[] = [],
   stopped?: () => boolean,
 ): Promise<{ checked: Promise<CheckedPythonFile[]> }> {
   const read: Array<{ r: ReadPythonFile; compiled: Promise<string | null> | null }> = [];
@@ -63,7 +64,7 @@ export async function readThenCheck(
   }
   const settle = async (): Promise<CheckedPythonFile[]> => {
     const out: CheckedPythonFile[] = [];
-    for (const { r, compiled } of read) out.push('facts' in r ? { facts: r.facts, compiled: await compiled!, read: r.read, ...(r.parsed ? { parsed: r.parsed } : {}) } : r);
+    for (const { r, compiled } of read) out.push('facts' in r ? { facts: r.facts, compiled: await compiled!, read: r.read, ...(r.parsed ? { parsed: r.parsed } : {}), ...(r.native ? { native: r.native } : {}) } : r);
     return out;
   };
   return { checked: settle() };
@@ -71,6 +72,8 @@ export async function readThenCheck(
 
 /** Bytes a file's kept parse takes, estimated from its size before it is read (arrays of ~17 bytes a node, a node per ~3 characters, and the source). */
 const KEPT_BYTES_PER_SOURCE_BYTE = 8;
+/** Bytes of tree-sitter's native tree per source byte (RSS held per tree over 111 generated agents of ~24 KB: 42). */
+const NATIVE_BYTES_PER_SOURCE_BYTE = 44;
 
 const workerFile = fileURLToPath(new URL('./python-read-worker.js', import.meta.url));
 /** Below this many files a scan stays in this process. */
@@ -91,9 +94,13 @@ export async function readPythonFilesAcross(
   const chunks: number[][] = [];
   for (let i = 0; i < files.length; i += CHUNK) chunks.push(files.slice(i, i + CHUNK).map((_, k) => i + k));
   // Which parses to keep is settled up front, by size, so the store's budget holds.
-  const keep = parses ? files.map((f) => parses.reserve(sizeOf(f) * KEPT_BYTES_PER_SOURCE_BYTE)) : [];
-  const keepOf = (chunk: number[]) => chunk.map((i) => keep[i] ?? false);
+  const sizes = parses ? files.map(sizeOf) : [];
+  const keep = sizes.map((size) => parses!.reserve(size * KEPT_BYTES_PER_SOURCE_BYTE));
   if (!threads) {
+    // Read in this process, whose rewrites (in band) can reparse their outputs from the scan's
+    // native trees: those are kept too, within their own budget (see KeptParse.native).
+    const keepOf = (chunk: number[]): KeepParse[] =>
+      chunk.map((i) => (keep[i] ? (parses!.reserveNative(sizes[i]! * NATIVE_BYTES_PER_SOURCE_BYTE) ? 'native' : true) : false));
     let session: PyCompiler | undefined;
     try {
       // Each chunk's verdicts are taken while the next chunk is read.

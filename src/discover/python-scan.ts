@@ -8,7 +8,8 @@ import path from 'node:path';
 import type { AgentInfo, BaseUnit, Finding, FindingKind, ScanResult, SkippedFile } from '../core/types.js';
 import { MigrateError, throwIfInterrupted } from '../core/errors.js';
 import { listProfiles, loadProfile, type Profile } from '../profile/profile.js';
-import { decodePythonSource, parseStrict } from '../lang/python/parser.js';
+import { decodePythonSource, parseStrict, parseStrictEditable, type NativeTree } from '../lang/python/parser.js';
+import { nativeTreeDropped } from '../lang/python/native-trees.js';
 import { flatTreeDataBytes, type FlatTreeData } from '../lang/python/flat-tree.js';
 import type { ParseStore } from '../pipeline/parse-store.js';
 import type { SyntaxNode } from '../lang/python/parser.js';
@@ -88,14 +89,20 @@ const RECORD_BASES = /^(Enum|IntEnum|StrEnum|Flag|IntFlag|NamedTuple|TypedDict|E
 const NOT_AGENT_BASES = new RegExp(`${HTTP_HANDLER_BASE.source}|^(Thread|Process|TestCase|IsolatedAsyncioTestCase)$`);
 
 /** `read`: the scan cache's key of the bytes this read saw (a file edited meanwhile is not cached under the old bytes). */
-export type ReadPythonFile = ({ facts: PythonFileFacts; source: string; parsed?: FlatTreeData } | { skipped: SkippedFile }) & { read?: string };
+export type ReadPythonFile = ({ facts: PythonFileFacts; source: string; parsed?: FlatTreeData; native?: NativeTree } | { skipped: SkippedFile }) & { read?: string };
+
+/**
+ * What of a file's parse the scan keeps for the rewrite: nothing, its flat arrays, or those and
+ * the native tree (only for a rewrite in the same thread: see KeptParse.native).
+ */
+export type KeepParse = boolean | 'native';
 
 /**
  * Read, parse and learn one file: its facts and its source (for the compile check), or why it
  * is refused; with `keep`, its parse too (for the rewrite, see ParseStore) unless the file
  * settled itself (no class, a test).
  */
-export function readPythonFile(root: string, file: string, target: BaseTarget, keep = false): ReadPythonFile {
+export function readPythonFile(root: string, file: string, target: BaseTarget, keep: KeepParse = false): ReadPythonFile {
   const rel = path.relative(root, file).split(path.sep).join('/');
   let read: string | undefined;
   try {
@@ -105,9 +112,13 @@ export function readPythonFile(root: string, file: string, target: BaseTarget, k
       return { skipped: { file: rel, reason: `${rel}:1: empty file; nothing to migrate`, line: 1, error: path.basename(rel) !== '__init__.py' }, read };
     }
     const source = decodePythonSource(bytes, rel);
-    const tree = parseStrict(source, rel);
+    const { tree, native } = keep === 'native' ? parseStrictEditable(source, rel) : { tree: parseStrict(source, rel), native: undefined };
     const facts = factsOf(rel, buildModuleModel(source, tree), target);
-    return keep && !facts.settled ? { facts, source, parsed: tree.toData(), read } : { facts, source, read };
+    if (!keep || facts.settled) {
+      if (native) nativeTreeDropped();
+      return { facts, source, read };
+    }
+    return native ? { facts, source, parsed: tree.toData(), native, read } : { facts, source, parsed: tree.toData(), read };
   } catch (err) {
     if (err instanceof MigrateError) return { skipped: { file: rel, reason: err.oneLine(), line: err.line, error: true }, read };
     return { skipped: { file: rel, reason: `${rel}: ${(err as Error).message}`, error: true } };
@@ -159,8 +170,9 @@ export async function readPythonFiles(
   await readPythonFilesAcross(root, misses.map((i) => files[i]!), target, threads, parses, (k, r) => {
     const i = misses[k]!;
     if ('facts' in r && r.parsed) {
-      if (!r.compiled) parses?.keep(files[i]!, { source: r.parsed.source, data: r.parsed, bytes: flatTreeDataBytes(r.parsed) });
+      if (!r.compiled) parses?.keep(files[i]!, { source: r.parsed.source, data: r.parsed, bytes: flatTreeDataBytes(r.parsed), ...(r.native ? { native: r.native } : {}) });
       delete r.parsed;
+      delete r.native;
     }
     // Kept under the key of the very bytes the reader analysed (a file edited meanwhile is keyed
     // by what was read, never by older bytes), and a verdict that only says python3 was missing

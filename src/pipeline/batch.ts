@@ -344,7 +344,8 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         item.sourceBytes = readFileSync(item.abs);
         item.sourceSha = sha256(item.sourceBytes);
         item.source = item.agent.language === 'python' ? decodePythonSource(item.sourceBytes, item.agent.file) : new TextDecoder('utf-8', { fatal: true }).decode(item.sourceBytes);
-        jobs.push({ item, job: { root, file: item.abs, source: item.source, agent: item.agent, snapshot, parsed: parses.take(item.abs, item.source) } });
+        const kept = parses.take(item.abs, item.source);
+        jobs.push({ item, job: { root, file: item.abs, source: item.source, agent: item.agent, snapshot, parsed: kept?.data, native: kept?.native } });
       } catch (err) {
         item.result = result(item.agent, 'failed', { error: oneLine(err) });
         finish(item);
@@ -356,7 +357,9 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     const settle = (k: number, o: RewriteOutcome) => {
       settled.add(k);
       const { item, job } = jobs[k]!;
+      // The file's rewrite is done: its kept parse goes (memory flat in fleet size).
       delete job.parsed;
+      delete job.native;
       const base = { removed: o.removed, kept_for_review: o.kept_for_review, warnings: o.warnings };
       if (o.status === 'failed' || o.status === 'skipped') {
         item.result = result(item.agent, o.status, { ...base, error: o.error ?? 'rewrite failed' });

@@ -28,6 +28,8 @@ export interface RewriteRequest {
   snapshot?: string;
   /** The scan's parse of this very source, kept for the rewrite (see ParseStore), in the adapter's own form. */
   parsed?: unknown;
+  /** With `parsed`, when the scan ran in this thread: its parser's own tree of the source (see KeptParse.native). */
+  native?: unknown;
 }
 
 export interface VerifyRequest {

@@ -21,6 +21,8 @@ export interface RewriteJob {
   snapshot?: string;
   /** The scan's parse of `source` (see RewriteRequest.parsed). */
   parsed?: unknown;
+  /** Its native tree, for a rewrite in this thread only (see RewriteRequest.native). */
+  native?: unknown;
 }
 
 /** The work itself: identical in a worker and in band. */
@@ -67,6 +69,8 @@ export async function rewriteAll(
     }
     return out;
   }
+  // A native tree cannot go to another thread: the workers parse those inputs again, and the trees go now.
+  for (const job of jobs) delete job.native;
   const results: RewriteOutcome[] = new Array(jobs.length);
   // Ctrl-C: no new job goes out; the ones in flight finish, then the pool ends.
   await runOnWorkers<RewriteJob, RewriteOutcome>({

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { loadBaseModel, type BaseModel } from '../../analysis/base-model.js';
 import { baseCalledMethods, counterpart, reachableInOriginal, reachableMethods } from '../../analysis/reachability.js';
 import { readModuleModel, type ModuleModel, type PyClass } from './module-model.js';
-import { decodePythonSource, parsePython, pythonLanguage, type SyntaxNode, type Tree } from './parser.js';
+import { decodePythonSource, parsePython, pythonLanguage, type NativeTree, type SyntaxNode, type Tree } from './parser.js';
 import { walkTypes } from './syntax.js';
 import { FlatTree, type FlatTreeData } from './flat-tree.js';
 import type { Profile, PythonProfile } from '../../profile/profile.js';
@@ -44,6 +44,8 @@ export const pythonAdapter: LanguageAdapter = {
       repoSnapshot: req.snapshot,
       // The scan's parse of this source (ParseStore checked it is this very text): not parsed again.
       tree: req.parsed ? new FlatTree(req.parsed as FlatTreeData, req.source, pythonLanguage()) : undefined,
+      // Its native tree when the scan ran in this thread: the output is reparsed from it.
+      native: req.parsed ? (req.native as NativeTree | undefined) : undefined,
     }));
     // Another class of the file the scan found agent-like is not migrated with this one: say so.
     if (outcome.status === 'changed') for (const e of req.agent.evidence) if (e.startsWith(OTHER_AGENT_EVIDENCE)) outcome.warnings.push(e);

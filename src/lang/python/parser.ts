@@ -50,8 +50,11 @@ function nativeParse(source: string, old?: Parser.Tree): Parser.Tree {
  */
 export interface EditableParse {
   tree: Tree;
-  native: Parser.Tree;
+  native: NativeTree;
 }
+
+/** tree-sitter's own tree of a text (held only where a reparse of it is to come: see EditableParse). */
+export type NativeTree = Parser.Tree;
 
 /** parseStrict, keeping the native tree for reparsePython. */
 export function parseStrictEditable(source: string, file: string): EditableParse {

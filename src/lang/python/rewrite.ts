@@ -14,7 +14,7 @@ import { referenceIndexOf } from '../../analysis/references.js';
 import { RemovalPlan, moduleAttribute, neverAgentLocal } from '../../analysis/removal-plan.js';
 import { EditBuffer, OverlappingEditError } from './edit-buffer.js';
 import { baseName, buildModuleModel, readModuleModel, type PyClass } from './module-model.js';
-import { firstSyntaxError, parsePython, parseStrictEditable, reparsePython, reparsePythonFromFlat, type EditableParse, type SyntaxNode, type Tree } from './parser.js';
+import { firstSyntaxError, parsePython, parseStrictEditable, reparsePython, reparsePythonFromFlat, type EditableParse, type NativeTree, type SyntaxNode, type Tree } from './parser.js';
 import { emptiedGuards, removeNodes } from './remove-lines.js';
 import { detectLayout } from './text.js';
 import { walkTypes } from './syntax.js';
@@ -43,6 +43,8 @@ export interface PythonRewriteInput {
   transforms?: PythonTransform[];
   /** The source already parsed, without syntax errors (the idempotency pass passes the first run's output tree). */
   tree?: Tree;
+  /** With `tree`: the parser's native tree of the same text (the scan's, in this thread), used up by the output's reparse. */
+  native?: NativeTree;
   /** The rewrite of a base migration unit's base, whose subclasses the unit rewrites with it (see UnitRewrite). */
   unit?: UnitRewrite;
   /**
@@ -62,7 +64,7 @@ export function rewritePythonTrees(input: PythonRewriteInput): { outcome: Rewrit
   const empty = { removed: [], kept_for_review: [], warnings: [] };
   const py = input.profile.python;
   if (!py) return { outcome: { status: 'skipped', ...empty, error: `${input.file}: profile ${input.profile.name} has no python section` } };
-  if (input.tree) return rewriteTree(input, py, input.tree);
+  if (input.tree) return rewriteTree(input, py, input.tree, input.native ? { tree: input.tree, native: input.native } : undefined);
   // Parsed here: its native tree is kept, and the output is parsed incrementally from it.
   let parsed: EditableParse;
   try {
@@ -185,7 +187,7 @@ function rewriteTree(
   if (!desugared && py.remove.includes('publish')) {
     const sugar = step('partial alias', () => desugarPartialAlias(input.source, tree, input.className, (_m, _c, fn) => reachesBus(ctx, fn), (name) => external(name).length > 0, ctx.baseOwned));
     if (sugar) {
-      const again = step('rewrite without the alias', () => rewriteTree({ ...input, source: sugar.source, tree: undefined }, py, parsePython(sugar.source), undefined, { original: input.source, originalTree: tree, ...sugar }));
+      const again = step('rewrite without the alias', () => rewriteTree({ ...input, source: sugar.source, tree: undefined, native: undefined }, py, parsePython(sugar.source), undefined, { original: input.source, originalTree: tree, ...sugar }));
       return { ...again, inputTree: tree };
     }
   }
@@ -300,7 +302,7 @@ function rootCauses(
   for (const root of roots) {
     const item = out.find((k) => k.symbol === root);
     if (!item || out.length < 2) continue;
-    const alt = rewriteTree({ ...input, served: new Set([root]), tree: undefined }, py, parsePython(input.source), undefined, desugared).outcome;
+    const alt = rewriteTree({ ...input, served: new Set([root]), tree: undefined, native: undefined }, py, parsePython(input.source), undefined, desugared).outcome;
     if (alt.status === 'failed') continue;
     const follows = out.filter((k) => k !== item && !roots.includes(k.symbol) && !alt.kept_for_review.some((a) => a.symbol === k.symbol));
     if (!follows.length) continue;
