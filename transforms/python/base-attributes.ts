@@ -253,9 +253,9 @@ function passedUnderLegacyName(ctx: PythonTransformContext, attr: string): strin
 function renameAttribute(ctx: PythonTransformContext, a: AttributeAssignment, baseType: string, mine: string, why?: string): boolean {
   const name = freshName(ctx, a.attr, 'agent_');
   const outside = renameMember(ctx, a.attr, name, 'base-attributes');
-  reportExternalCallers(ctx, a.attr, name, `the base owns self.${a.attr} as a ${baseType}`);
+  reportExternalCallers(ctx, a.attr, name, `the base owns self.${a.attr}${baseType ? ` as a ${baseType}` : ''}`);
   for (const r of outside) {
-    keep(ctx, a.attr, r.line, `self.${a.attr} (${mine}) was renamed to ${name} because the base owns self.${a.attr} (${baseType}), but line ${r.line} reaches it from outside the class; check which object it is`);
+    keep(ctx, a.attr, r.line, `self.${a.attr} (${mine}) was renamed to ${name} because the base owns self.${a.attr}${baseType ? ` (${baseType})` : ''}, but line ${r.line} reaches it from outside the class; check which object it is`);
   }
   ctx.warnings.push(why
     ? `self.${a.attr} renamed to self.${name}: ${why.replace('%NEW%', name)}`

@@ -24,6 +24,7 @@ import { PYTHON_TRANSFORMS } from '../../../transforms/python/index.js';
 import { desugarPartialAlias, type PartialDesugar } from '../../../transforms/python/hardened-partial-alias.js';
 import { reachesBus } from '../../../transforms/python/hardened-shapes.js';
 import { queueMixins } from '../../../transforms/python/hardened-queue-mixin.js';
+import { OLD_AGENT_BASE } from '../../../transforms/python/inherit-base.js';
 
 export interface PythonRewriteInput {
   /** Path used in messages (relative to the root). */
@@ -112,6 +113,11 @@ function rewriteTree(
   let context: PythonTransformContext | undefined;
   const staysParentUses = (c: PythonTransformContext, name: string): ExternalUse[] => {
     const leaving = new Set(queueMixins(c).map((q) => q.name));
+    // An older home-made agent base the target base replaces (inherit-base) leaves the bases too, and
+    // so does an old base of the target's own name, imported from elsewhere (hardened-old-base).
+    const replaced = c.agent.cls.bases.map((b) => baseName(b)).find((b) => b && OLD_AGENT_BASE.test(b));
+    if (replaced) leaving.add(replaced);
+    leaving.add(c.profile.base_class);
     return inheritedSelfUses(inherited().filter((p) => !leaving.has(p.cls.name)), agentFile, new Set(agent.methods.keys()), name);
   };
   const moduleFound = new Map<string, ExternalUse[]>();
