@@ -21,10 +21,15 @@ export function fixtureRepo(name: string, agent: string, roots: string[]): strin
   mkdirSync(path.join(root, path.dirname(agent)), { recursive: true });
   writeFileSync(path.join(root, agent), readFileSync(path.join(dir, `input.${ext}`), 'utf8'));
   writeFileSync(path.join(root, v2(agent)), readFileSync(path.join(dir, `expected.${ext}`), 'utf8'));
+  addReferenceBase(root);
+  return root;
+}
+
+/** The reference TypeScript base where the profile imports it from, and a package.json (ESM with `esm`). */
+export function addReferenceBase(root: string, esm = false): void {
   mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
   cpSync(path.join(templatesDir(), 'runtime', 'typescript', 'common', 'core', 'base-agent.ts'), path.join(root, 'common', 'core', 'base-agent.ts'));
-  writeFileSync(path.join(root, 'package.json'), '{ "name": "fixture", "private": true }\n');
-  return root;
+  writeFileSync(path.join(root, 'package.json'), `{ "name": "fixture", "private": true${esm ? ', "type": "module"' : ''} }\n`);
 }
 
 /** Removes the repositories fixtureRepo() made. */

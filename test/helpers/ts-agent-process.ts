@@ -1,12 +1,13 @@
 // A TypeScript/JavaScript agent (legacy file or _v2) started for real, stopped with SIGTERM.
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { launchTypeScript } from '../../src/lang/typescript/launch.js';
-import { loadProfile, templatesDir } from '../../src/profile/profile.js';
+import { loadProfile } from '../../src/profile/profile.js';
+import { addReferenceBase } from './fixture-repo.js';
 
 /** A port free on loopback now (the OS picks it). */
 export async function freePort(): Promise<number> {
@@ -55,8 +56,6 @@ export function fixtureRepo(fixture: string, files: Record<string, string>, root
     mkdirSync(path.dirname(path.join(root, to)), { recursive: true });
     writeFileSync(path.join(root, to), readFileSync(path.join(fixture, from), 'utf8'));
   }
-  mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
-  cpSync(path.join(templatesDir(), 'runtime', 'typescript', 'common', 'core', 'base-agent.ts'), path.join(root, 'common', 'core', 'base-agent.ts'));
-  writeFileSync(path.join(root, 'package.json'), `{ "name": "fixture", "private": true${esm ? ', "type": "module"' : ''} }\n`);
+  addReferenceBase(root, esm);
   return root;
 }
