@@ -4,7 +4,9 @@
 // _v2 would answer on loopback only and a remote monitor would lose /health without a word. When the
 // base reads that host from the environment, the _v2 gives it the legacy's host as a default
 // (`os.environ.setdefault("AGENT_HOST", "0.0.0.0")` first in __init__, so a deployment's own value
-// still wins); otherwise the change is reported with both hosts and the setting to change.
+// still wins); otherwise the change is reported with both hosts and the setting to change. A host the
+// constructor takes as a parameter (`def __init__(self, host="127.0.0.1")`, `--host 0.0.0.0` from the
+// entry point) is the caller's whatever its default: it becomes that default (`host or "0.0.0.0"`).
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { ASYNC_LISTENER, WSGI_SERVER, bindArgument, serverSubclasses } from '../../src/analysis/ports.js';
@@ -49,7 +51,7 @@ export const healthHost: PythonTransform = {
     const value = wide.param ? `${wide.param} or "0.0.0.0"` : '"0.0.0.0"';
     ctx.edits.insert(
       lineStart(ctx.source, first!.startIndex),
-      `${indent}# The legacy health server listened on ${wide.param ? `${wide.param} (default every interface)` : 'every interface'}; ${ctx.profile.base_class} binds $${base.env} (default ${base.host}).${eol}` +
+      `${indent}# The legacy health server listened on ${wide.param ? `${wide.param} (default ${isWildcardHost(wide.host.host) ? 'every interface' : wide.host.host})` : 'every interface'}; ${ctx.profile.base_class} binds $${base.env} (default ${base.host}).${eol}` +
         `${indent}${os.name}.environ.setdefault("${base.env}", ${value})${eol}`,
       label,
     );
@@ -59,7 +61,7 @@ export const healthHost: PythonTransform = {
   },
 };
 
-/** The first bind in removed health code to every interface, with its line. */
+/** The first bind in removed health code to every interface, or to the host a constructor parameter gives, with its line. */
 function legacyWideBind(ctx: PythonTransformContext): { host: BindHost; line: number; param?: string } | null {
   const servers = serverSubclasses(ctx.module.root);
   let found: { host: BindHost; line: number; param?: string } | null = null;
@@ -74,7 +76,8 @@ function legacyWideBind(ctx: PythonTransformContext): { host: BindHost; line: nu
       const resolved = host ? resolveHost(ctx, host) : null;
       const param = resolved ? hostParameter(ctx, resolved) : null;
       const value = param?.host ?? bindHostOf(resolved);
-      if (value && isWildcardHost(value.host)) found = { host: value, line: n.startPosition.row + 1, ...(param ? { param: param.name } : {}) };
+      // A parameter's host is the caller's to choose (`--host 0.0.0.0` into a loopback default): carried over whatever its default.
+      if (value && (param || isWildcardHost(value.host))) found = { host: value, line: n.startPosition.row + 1, ...(param ? { param: param.name } : {}) };
     });
     if (found) break;
   }
