@@ -4,7 +4,9 @@
 // _v2 would answer on loopback only and a remote monitor would lose /health without a word. When the
 // base reads that host from the environment, the _v2 gives it the legacy's host as a default
 // (`os.environ.setdefault("AGENT_HOST", "0.0.0.0")` first in __init__, so a deployment's own value
-// still wins); otherwise the change is reported with both hosts and the setting to change.
+// still wins); otherwise the change is reported with both hosts and the setting to change. A host the
+// constructor takes as a parameter (`def __init__(self, host="127.0.0.1")`, `--host 0.0.0.0` from the
+// entry point) is the caller's whatever its default: it becomes that default (`host or "0.0.0.0"`).
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { ASYNC_LISTENER, WSGI_SERVER, bindArgument, serverSubclasses } from '../../src/analysis/ports.js';
@@ -27,7 +29,7 @@ export const healthHost: PythonTransform = {
     if (!wide) return;
     const where = `${ctx.file}:${wide.line}`;
     const baseSays = `${ctx.profile.base_class} binds ${base.env ? `$${base.env} (default ${base.host})` : base.setting ? `${base.setting} (default ${base.host})` : `"${base.host}"`}`;
-    const legacy = `"${wide.host.host}"${wide.host.host === '' ? ' (every interface)' : ''}`;
+    const legacy = `${wide.param ? `${wide.param} (the constructor's parameter, default ` : ''}"${wide.host.host}"${wide.host.host === '' ? ' (every interface)' : ''}${wide.param ? ')' : ''}`;
     const init = ctx.agent.cls.methods.get('__init__');
     const first = init ? statements(init.body).find((s) => !isDocstring(s)) : undefined;
     const os = osName(ctx);
@@ -45,22 +47,24 @@ export const healthHost: PythonTransform = {
     const eol = ctx.layout.eol;
     if (os.insert) ctx.edits.insert(os.insert, `import os${eol}`, label);
     // "" is every interface to the legacy's bind but empty to the base (`... or "127.0.0.1"`): spelled 0.0.0.0.
+    // A host the caller chooses through a parameter stays the caller's (`host or`: "" is every interface to a bind).
+    const value = wide.param ? `${wide.param} or "0.0.0.0"` : '"0.0.0.0"';
     ctx.edits.insert(
       lineStart(ctx.source, first!.startIndex),
-      `${indent}# The legacy health server listened on every interface; ${ctx.profile.base_class} binds $${base.env} (default ${base.host}).${eol}` +
-        `${indent}${os.name}.environ.setdefault("${base.env}", "0.0.0.0")${eol}`,
+      `${indent}# The legacy health server listened on ${wide.param ? `${wide.param} (default ${isWildcardHost(wide.host.host) ? 'every interface' : wide.host.host})` : 'every interface'}; ${ctx.profile.base_class} binds $${base.env} (default ${base.host}).${eol}` +
+        `${indent}${os.name}.environ.setdefault("${base.env}", ${value})${eol}`,
       label,
     );
     ctx.warnings.push(
-      `${where}: the legacy health server listened on ${legacy}; ${baseSays}: __init__ sets ${base.env} to 0.0.0.0 unless the deployment sets it, so /health stays reachable from other machines`,
+      `${where}: the legacy health server listened on ${legacy}; ${baseSays}: __init__ sets ${base.env} to ${wide.param ? `${value}` : '0.0.0.0'} unless the deployment sets it, so /health stays reachable from other machines`,
     );
   },
 };
 
-/** The first bind in removed health code to every interface, with its line. */
-function legacyWideBind(ctx: PythonTransformContext): { host: BindHost; line: number } | null {
+/** The first bind in removed health code to every interface, or to the host a constructor parameter gives, with its line. */
+function legacyWideBind(ctx: PythonTransformContext): { host: BindHost; line: number; param?: string } | null {
   const servers = serverSubclasses(ctx.module.root);
-  let found: { host: BindHost; line: number } | null = null;
+  let found: { host: BindHost; line: number; param?: string } | null = null;
   // The removed code, and the statements setting up a removed health attribute (`self.health_server = HTTPServer(...)`).
   const setUps = [...ctx.resolved!.members]
     .filter(([, p]) => p.finding === 'health' && p.kind === 'attribute')
@@ -69,8 +73,11 @@ function legacyWideBind(ctx: PythonTransformContext): { host: BindHost; line: nu
     walk(node, (n) => {
       if (found || n.type !== 'call') return;
       const host = hostArgument(n, servers);
-      const value = host ? bindHostOf(resolveHost(ctx, host)) : null;
-      if (value && isWildcardHost(value.host)) found = { host: value, line: n.startPosition.row + 1 };
+      const resolved = host ? resolveHost(ctx, host) : null;
+      const param = resolved ? hostParameter(ctx, resolved) : null;
+      const value = param?.host ?? bindHostOf(resolved);
+      // A parameter's host is the caller's to choose (`--host 0.0.0.0` into a loopback default): carried over whatever its default.
+      if (value && (param || isWildcardHost(value.host))) found = { host: value, line: n.startPosition.row + 1, ...(param ? { param: param.name } : {}) };
     });
     if (found) break;
   }
@@ -113,6 +120,24 @@ function resolveHost(ctx: PythonTransformContext, node: SyntaxNode): SyntaxNode 
     if (values.length) return node;
   }
   return node;
+}
+
+/**
+ * `host` read in __init__ where it is a parameter with a literal default (`def __init__(self, host="0.0.0.0")`,
+ * `self.host = host`), never rebound there: the parameter's name and the host its default binds.
+ */
+function hostParameter(ctx: PythonTransformContext, node: SyntaxNode): { name: string; host: BindHost } | null {
+  const init = ctx.agent.cls.methods.get('__init__');
+  if (node.type !== 'identifier' || !init || node.startIndex < init.body.startIndex || node.endIndex > init.body.endIndex) return null;
+  const param = init.params.find((p) => p.name === node.text && p.kind === 'default');
+  const host = param?.default ? bindHostOf(param.default) : null;
+  if (!host || host.env || host.setting) return null;
+  let rebound = false;
+  walk(init.body, (n) => {
+    if (rebound || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && n.childForFieldName('left')?.text === node.text) rebound = true;
+  });
+  return rebound ? null : { name: node.text, host };
 }
 
 /** The module's name for `os` (and where to import it when it has none), or null when it cannot be imported. */

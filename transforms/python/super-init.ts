@@ -197,15 +197,88 @@ function keepParentInit(ctx: PythonTransformContext, init: PyFunction, existing:
     );
     return true;
   }
-  const call = buildCall(ctx, init, localsBefore(body, existing.stmt), undefined, existing.call, undefined, true).replace(/^super\(\)\.__init__\(/, `${ctx.profile.base_class}.__init__(${selfName}, `).replace(/, \)$/, ')');
+  // A second run: the base's own call already follows the parent's (placed there by portsSetByParent).
+  if (body.some((st) => st.startIndex > existing.stmt.endIndex && st.type === 'expression_statement' &&
+    st.namedChild(0)?.childForFieldName('function')?.text.replace(/\s+/g, '') === `${ctx.profile.base_class}.__init__`)) return true;
+  const args = buildArgs(ctx, init, localsBefore(body, existing.stmt), undefined, existing.call, undefined, true);
+  const asBase = (a: string[]) => `${ctx.profile.base_class}.__init__(${[selfName, ...a].join(', ')})`;
+  const fromParent = portsSetByParent(ctx, parent.cls, parentInit, args);
+  const kept = existing.call.text.replace(/\s+/g, ' ').slice(0, 80);
+  if (fromParent && !fromParent.blocker) {
+    // The ports reach the parent through the call (`*args` from the entry point): only once it ran are they
+    // known, so the base is constructed just after it and given what the parent set.
+    const call = asBase(fromParent.args);
+    const indent = ctx.source.slice(lineStart(ctx.source, existing.stmt.startIndex), existing.stmt.startIndex);
+    ctx.edits.insert(lineEnd(ctx.source, existing.stmt.endIndex), `${indent}${call}${ctx.layout.eol}`, label);
+    ctx.warnings.push(`${ctx.agent.cls.name}.__init__: kept ${kept} (${callee}, ${parent.file}, stays a base and sets up its own state) and called ${call} after it: ` +
+      `the ports are ${callee}'s (${fromParent.attrs.join(', ')}), given to it by the caller, known only once it ran`);
+    return true;
+  }
+  const call = asBase(args);
   insertCall(ctx, init, existing.stmt, body, call);
-  ctx.warnings.push(`${ctx.agent.cls.name}.__init__: kept ${existing.call.text.replace(/\s+/g, ' ').slice(0, 80)} (${callee}, ${parent.file}, stays a base and sets up its own state) and called ${call} before it`);
+  ctx.warnings.push(`${ctx.agent.cls.name}.__init__: kept ${kept} (${callee}, ${parent.file}, stays a base and sets up its own state) and called ${call} before it`);
+  if (fromParent?.blocker) {
+    keep(ctx, '__init__', init.line,
+      `${ctx.profile.base_class}.__init__ is given no ${fromParent.attrs.join(', ')}: ${callee}.__init__ (${parent.file}:${parentInit.line}) sets ${fromParent.attrs.map((a) => `self.${a}`).join(', ')} from what the caller passed, ` +
+        `so the base picks its own ports unless the environment names them; it cannot be constructed after ${callee}.__init__, which ${fromParent.blocker}`);
+  }
   const cooperative = superInitCall(parentInit);
   if (cooperative && chainReachesBase(ctx, parent.cls)) {
     keep(ctx, '__init__', init.line,
       `${callee}.__init__ (${parent.file}:${(cooperative as SyntaxNode).startPosition.row + 1}) calls super().__init__() itself, which now reaches ${ctx.profile.base_class}.__init__ again with its defaults after the explicit call: decide which of the two constructs the base`);
   }
   return true;
+}
+
+/**
+ * The ports a kept parent's constructor sets from its own parameters (`self.port = port`) while the
+ * agent's call to the base names none (they reach the parent through `*args` from the entry point):
+ * the base's arguments with those ports read from self once the parent ran, and the name it set. A base
+ * constructed after the parent resets what the parent set of the base's own attributes (`running`,
+ * `logger`) and must not be read by it first: `blocker` says which, and the call stays before the parent.
+ * Null when the agent's own call is given every port, or the parent sets none.
+ */
+function portsSetByParent(ctx: PythonTransformContext, parent: PyClass, parentInit: PyFunction, args: string[]):
+  { args: string[]; attrs: string[]; blocker?: string } | null {
+  const sc = ctx.py.super_call;
+  const selfName = parentInit.params[0]?.name ?? 'self';
+  const set: string[] = [];
+  walk(parentInit.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type !== 'assignment') return;
+    const attr = selfAttribute(n.childForFieldName('left')!, selfName);
+    if (attr && !set.includes(attr)) set.push(attr);
+  });
+  const out = [...args];
+  const attrs: string[] = [];
+  const passed = new Set<string>();
+  for (const [keyword, names] of Object.entries(sc.pass_through ?? {})) {
+    if (args.some((a) => a.startsWith(`${keyword}=`))) continue;
+    const attr = names.find((n) => set.includes(n));
+    if (!attr) continue;
+    const at = out.findIndex((a) => a.startsWith('**'));
+    out.splice(at < 0 ? out.length : at, 0, `${keyword}=self.${attr}`);
+    attrs.push(attr);
+    passed.add(keyword);
+  }
+  if (!attrs.length) return null;
+  if (set.includes(sc.name_keyword)) {
+    const i = out.findIndex((a) => a.startsWith(`${sc.name_keyword}=`));
+    if (i >= 0) out[i] = `${sc.name_keyword}=self.${sc.name_keyword}`;
+  }
+  const reset = set.filter((a) => ctx.baseOwned.has(a) && a !== sc.name_keyword && !passed.has(a));
+  const read: string[] = [];
+  walk(parentInit.body, (n) => {
+    const attr = n.type === 'attribute' ? selfAttribute(n, selfName) : null;
+    if (attr && ctx.baseOwned.has(attr) && !set.includes(attr) && !read.includes(attr)) read.push(attr);
+  });
+  const inherits = parent.bases.map(baseName).filter((b) => b !== 'object');
+  const blocker = inherits.length ? `has a base of its own (${inherits.join(', ')})`
+    : superInitCall(parentInit) ? 'calls super().__init__() itself'
+    : reset.length ? `sets ${reset.map((a) => `self.${a}`).join(', ')}, which ${ctx.profile.base_class}.__init__ would set again`
+    : read.length ? `reads ${read.map((a) => `self.${a}`).join(', ')}, which ${ctx.profile.base_class}.__init__ sets`
+    : undefined;
+  return { args: out, attrs, blocker };
 }
 
 /** The `super().__init__(...)` call of a constructor's own body, else null. */
