@@ -12,6 +12,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { walk } from '../../src/lang/python/syntax.js';
 import { insertAfterInit } from './health-hook.js';
+import { survives } from './own-metrics-push.js';
 
 const REPORT = '_report_statsd';
 const GAUGES = '_statsd_gauges';
@@ -40,7 +41,7 @@ export const statsdMetrics: PythonTransform = {
         const line = call.startPosition.row + 1;
         if (!isRemoved(ctx, call)) wired.push({ method, line, payload: call.childForFieldName('arguments')!.namedChildren[0]! });
         // A removed send that other code carries on (a loop body become run_once()) is not editable here.
-        else unwired.push(`${method}() (line ${line}, in code the migration moved)`);
+        else if (survives(ctx, call)) unwired.push(`${method}() (line ${line}, in code the migration moved)`);
       }
     }
     unwired.push(...outsideEmitters(ctx));
@@ -51,7 +52,7 @@ export const statsdMetrics: PythonTransform = {
       insertAfterInit(ctx, reportMethod(base, report.method, report.counterSuffix), 'statsd-metrics');
       const suffix = report.counterSuffix;
       ctx.warnings.push(
-        `${listed(wired.map((s) => `${s.method}() (line ${s.line})`))} send statsd lines over UDP, which ${base}'s metrics sink never saw: ` +
+        `${listed(wired.map((s) => `${s.method}() (line ${s.line})`))} ${wired.length === 1 ? 'sends' : 'send'} statsd lines over UDP, which ${base}'s metrics sink never saw: ` +
           `each payload is now also handed to ${base}.${report.method}() by ${REPORT}() (counters |c add to <name>${suffix}, gauges |g are set, ` +
           `timers |ms add to <name>_ms_count${suffix} and <name>_ms_sum${suffix}), so the base pushes them; the UDP send to the statsd relay is unchanged`,
       );
