@@ -155,7 +155,7 @@ function outsideEmitters(ctx: PythonTransformContext): string[] {
     const from = imp.name ? `${imp.module}.${imp.name}` : imp.module;
     if (!STATSD_MODULE.test(from) && !STATSD_MODULE.test(imp.module)) continue;
     const use = usedAt(local);
-    if (use !== null) out.push(`the statsd client ${from} (imported at line ${imp.node.startPosition.row + 1}), which the agent uses at line ${use},`);
+    if (use !== null) out.push(`the statsd client library ${from} (imported at line ${imp.node.startPosition.row + 1}), which the agent uses at line ${use},`);
   }
   return out;
 }
