@@ -83,7 +83,7 @@ function elsewhere(ctx: PythonTransformContext): void {
 }
 
 /** A loop that builds the classes of a table (`AGENTS = {"a": AlphaAgent, "b": BetaAgent}`), the agent's among them. */
-interface TableBuild {
+export interface TableBuild {
   line: number;
   loop: string;
   table: string;
@@ -97,7 +97,7 @@ interface TableBuild {
  * `[cls() for cls in AGENTS]`, `AGENTS[key](...)` in a loop), or iterated in place (`for cls in (A, B): cls()`).
  * The agent's class is never called by name there, so the constructions above do not see it.
  */
-function tableBuilds(root: SyntaxNode, names: ReadonlySet<string>): TableBuild[] {
+export function tableBuilds(root: SyntaxNode, names: ReadonlySet<string>): TableBuild[] {
   const tables = new Map<string, { node: SyntaxNode; entries: string[] }>();
   const inPlace: Array<{ node: SyntaxNode; entries: string[] }> = [];
   walk(root, (n) => {
