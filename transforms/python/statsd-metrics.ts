@@ -36,6 +36,8 @@ export const statsdMetrics: PythonTransform = {
     const unwired: string[] = [];
     for (const m of ctx.agent.methods.values()) {
       for (const call of statsdSends(m.body)) {
+        // Already handed over (a file this rewrite wrote): nothing left to say.
+        if (call.childForFieldName('arguments')!.namedChildren[0]!.text.startsWith(`self.${REPORT}(`)) continue;
         const method = ctx.renames.get(m.name) ?? m.name;
         const line = call.startPosition.row + 1;
         if (!isRemoved(ctx, call)) wired.push({ method, line, payload: call.childForFieldName('arguments')!.namedChildren[0]! });
