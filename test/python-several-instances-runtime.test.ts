@@ -4,18 +4,17 @@
 // runtime contract's variables each instance hands BaseAgent its own legacy values, so each serves its
 // own /health, registers under its own name with its own ports and deregisters at SIGTERM. With
 // HEALTH_CHECK_PORT or AGENT_PORT set for that process, the second instance fails to bind, as the
-// run's warning says.
+// run's warning says. Then two different agent classes a supervisor builds from a class table in one
+// process (fixture supervisor-class-table-threads): the environment and signal clashes its warning names.
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { listCases, materialize } from './helpers/python-fixtures.js';
+import { listCases, materialize, type FixtureCase } from './helpers/python-fixtures.js';
 import { allocateAgentPorts, allocatePorts, releasePorts } from '../src/validate/ports.js';
 import { healthJson } from './helpers/health-json.js';
 
-const fixture = listCases().find((c) => c.name === 'several-instances-shard-ports')!;
-const SCRIPT = 'main_pc_code/scripts/start_recall_shards.py';
 const roots: string[] = [];
 const servers: Server[] = [];
 const held: number[] = [];
@@ -44,34 +43,61 @@ async function registryStandIn(calls: Array<{ path: string; body: Record<string,
 
 const health = healthJson;
 
+/** A supervisor script of a fixture's repository, started on the fixture's expected _v2. */
+interface Supervisor {
+  fixture: FixtureCase;
+  script: string;
+  /** The module name the script imports the agent under, and the _v2 module bound to it. */
+  legacyModule: string;
+  v2Module: string;
+  /** The directory put first on sys.path (the script's own import path), if any. */
+  importDir?: string;
+  /** How many agents (a block of free ports each) the script builds. */
+  agents: number;
+  /** The script's text with its fixed ports moved to the free blocks (port, port + 1 the health port). */
+  movePorts: (script: string, ports: number[]) => string;
+}
+
+const shards: Supervisor = {
+  fixture: listCases().find((c) => c.name === 'several-instances-shard-ports')!,
+  script: 'main_pc_code/scripts/start_recall_shards.py',
+  legacyModule: 'recall_shard_agent',
+  v2Module: 'recall_shard_agent_v2',
+  importDir: 'main_pc_code/agents',
+  agents: 3,
+  movePorts: (script, ports) => {
+    const fixed = [...script.matchAll(/"port": (\d+)/g)].map((m) => m[1]!);
+    expect(fixed).toHaveLength(3);
+    fixed.forEach((p, i) => (script = script.replace(`"port": ${p}`, `"port": ${ports[i]}`)));
+    return script;
+  },
+};
+
 /**
- * The fixture's repository with the expected _v2 beside the legacy file, the script's fixed shard ports
- * moved to free ones (a block each, so port + 1, the health port, is free too), and the script started
- * with the legacy module's name bound to the _v2 module.
+ * The fixture's repository with the expected _v2 beside the legacy file, the script's fixed ports moved to
+ * free ones (a block each, so port + 1, the health port, is free too), and the script started with the
+ * legacy module's name bound to the _v2 module.
  */
-async function startScript(extraEnv: Record<string, string>) {
+async function startScript(sup: Supervisor, extraEnv: Record<string, string>) {
+  const { fixture } = sup;
   const root = materialize(fixture);
   roots.push(root);
   writeFileSync(path.join(root, fixture.rel.replace(/\.py$/, '_v2.py')), readFileSync(fixture.expectedFile));
   const ports: number[] = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < sup.agents; i++) {
     const b = await allocateAgentPorts();
     held.push(...b.block);
     ports.push(b.port);
   }
-  let script = readFileSync(path.join(root, SCRIPT), 'utf8');
-  const fixed = [...script.matchAll(/"port": (\d+)/g)].map((m) => m[1]!);
-  expect(fixed).toHaveLength(3);
-  fixed.forEach((p, i) => (script = script.replace(`"port": ${p}`, `"port": ${ports[i]}`)));
-  writeFileSync(path.join(root, SCRIPT), script);
+  writeFileSync(path.join(root, sup.script), sup.movePorts(readFileSync(path.join(root, sup.script), 'utf8'), ports));
   const driver = [
     'import importlib, runpy, sys',
-    `sys.path.insert(0, ${JSON.stringify(path.join(root, path.dirname(fixture.rel)))})`,
-    `sys.modules["recall_shard_agent"] = importlib.import_module("recall_shard_agent_v2")`,
-    `runpy.run_path(${JSON.stringify(path.join(root, SCRIPT))}, run_name="__main__")`,
+    ...(sup.importDir ? [`sys.path.insert(0, ${JSON.stringify(path.join(root, sup.importDir))})`] : []),
+    `sys.modules[${JSON.stringify(sup.legacyModule)}] = importlib.import_module(${JSON.stringify(sup.v2Module)})`,
+    `runpy.run_path(${JSON.stringify(path.join(root, sup.script))}, run_name="__main__")`,
   ].join('\n');
   const env: Record<string, string> = { ...(process.env as Record<string, string>), PYTHONPATH: root, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', ...extraEnv };
-  for (const k of ['AGENT_NAME', 'AGENT_PORT', 'HEALTH_CHECK_PORT', 'METRICS_URL']) if (!(k in extraEnv)) delete env[k];
+  for (const k of ['AGENT_NAME', 'AGENT_PORT', 'HEALTH_CHECK_PORT', 'METRICS_URL', 'REGISTRY_URL']) if (!(k in extraEnv)) delete env[k];
   const child = spawn('python3', ['-c', driver], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
@@ -84,7 +110,7 @@ describe('several instances of a migrated agent in one process (supervisor scrip
   it('each instance serves, registers and deregisters under its own name and ports', async () => {
     const calls: Array<{ path: string; body: Record<string, unknown> }> = [];
     const registry = await registryStandIn(calls);
-    const run = await startScript({ REGISTRY_URL: `http://127.0.0.1:${registry}` });
+    const run = await startScript(shards, { REGISTRY_URL: `http://127.0.0.1:${registry}` });
     try {
       const answers: Array<Record<string, unknown> | null> = [null, null, null];
       for (let i = 0; i < 150 && answers.some((a) => !a || !('shard' in a)) && run.child.exitCode === null; i++) {
@@ -112,7 +138,7 @@ describe('several instances of a migrated agent in one process (supervisor scrip
     it(`with ${variable} set for that process, the second instance fails to bind (the warning's claim)`, async () => {
       const [port] = await allocatePorts(1);
       held.push(port!);
-      const run = await startScript({ [variable]: String(port) });
+      const run = await startScript(shards, { [variable]: String(port) });
       const code = await Promise.race([run.exited, sleep(20_000).then(() => 'running')]);
       if (code === 'running') run.child.kill('SIGKILL');
       expect(code, run.output()).not.toBe(0);
@@ -122,4 +148,51 @@ describe('several instances of a migrated agent in one process (supervisor scrip
       expect(run.output()).not.toContain('RecallShardAgent-1 ready');
     }, 60_000);
   }
+});
+
+// Two different agent classes of a class table (fixture supervisor-class-table-threads: `AGENTS = {"ingest":
+// IngestAgent, "tagger": TaggerAgent}`, `cls(**CONFIG[key])` in a for loop, each run() in a thread), both on
+// BaseAgent once the tagger is migrated: the two clashes the run's warning names, for real.
+const pipeline: Supervisor = {
+  fixture: listCases().find((c) => c.name === 'supervisor-class-table-threads')!,
+  script: 'main_pc_code/scripts/run_text_pipeline.py',
+  legacyModule: 'main_pc_code.agents.tagger_agent',
+  v2Module: 'main_pc_code.agents.tagger_agent_v2',
+  agents: 2,
+  movePorts: (script, [ingest, tagger]) => {
+    const moved = script.replace('"port": 5721}', `"port": ${ingest}}`).replace('"port": 5731, "health_port": 5732}', `"port": ${tagger}, "health_port": ${tagger! + 1}}`);
+    expect(moved).not.toMatch(/"port": 57(21|31)\b|5732/);
+    return moved;
+  },
+};
+
+describe('several agent classes of a class table in one process (supervisor script on the _v2)', () => {
+  it('SIGTERM stops and deregisters only the last agent built (each construction replaced the signal handlers)', async () => {
+    const calls: Array<{ path: string; body: Record<string, unknown> }> = [];
+    const registry = await registryStandIn(calls);
+    const run = await startScript(pipeline, { REGISTRY_URL: `http://127.0.0.1:${registry}` });
+    try {
+      for (let i = 0; i < 150 && calls.filter((c) => c.path === '/register').length < 2 && run.child.exitCode === null; i++) await sleep(100);
+      expect(calls.filter((c) => c.path === '/register').map((c) => c.body.name).sort(), run.output()).toEqual(['IngestAgent', 'TaggerAgent']);
+      expect(await health(run.ports[0]! + 1)).toMatchObject({ agent: 'IngestAgent' });
+    } finally {
+      run.child.kill('SIGTERM');
+    }
+    const code = await Promise.race([run.exited, sleep(15_000).then(() => 'running')]);
+    if (code === 'running') run.child.kill('SIGKILL');
+    expect(code, run.output()).toBe(0);
+    // TaggerAgent was built last: its handler is the one SIGTERM reached; IngestAgent stays in the registry.
+    expect(calls.filter((c) => c.path === '/deregister').map((c) => c.body.name), run.output()).toEqual(['TaggerAgent']);
+  }, 60_000);
+
+  it('with HEALTH_CHECK_PORT set for that process, the second agent fails to bind it', async () => {
+    const [port] = await allocatePorts(1);
+    held.push(port!);
+    const run = await startScript(pipeline, { HEALTH_CHECK_PORT: String(port) });
+    const code = await Promise.race([run.exited, sleep(20_000).then(() => 'running')]);
+    if (code === 'running') run.child.kill('SIGKILL');
+    expect(code, run.output()).not.toBe(0);
+    expect(code).not.toBe('running');
+    expect(run.output()).toContain('Address already in use');
+  }, 60_000);
 });

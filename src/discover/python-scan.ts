@@ -33,6 +33,7 @@ import { HEALTH_ATTRIBUTE, HEALTH_LOOP_METHOD, HEALTH_PAYLOAD_METHOD, HEALTH_SID
 import { forgetOnReset } from '../core/invocation.js';
 import { baseUnits, type UnitMemberSkip } from './base-units.js';
 import { loadBaseModel } from '../analysis/base-model.js';
+import { isStatsdSend } from '../analysis/statsd-send.js';
 
 /**
  * What classification needs of one class, read while its file's tree is at hand: the tree
@@ -990,6 +991,7 @@ export function findingsOf(cls: PyClass, module: ModuleModel): Finding[] {
         if (/^(signal\.)?signal$/.test(f)) add('signal', name, n.startPosition.row + 1, n.text.split('\n')[0]!.slice(0, 60));
         if (/(^|\.)Context(\.instance)?$/.test(f)) add('socket', name, n.startPosition.row + 1, `${f}()`);
         if (/\.bind$/.test(f)) add('socket', name, n.startPosition.row + 1, n.text.split('\n')[0]!.slice(0, 60));
+        if (isStatsdSend(n, fn.body)) add('metrics', name, n.startPosition.row + 1, 'statsd lines over UDP');
       }
       if (n.type === 'assignment') {
         const attr = selfAttribute(n.childForFieldName('left')!);

@@ -42,6 +42,7 @@ export const agentConstructions: PythonTransform = {
       keep(ctx, where, ref.line,
         `constructs ${cls.name} outside the entry point; each construction now also starts ${ctx.profile.base_class} (binds its ports, registers, installs signal handlers)`);
     }
+    for (const b of tableBuilds(ctx.module.root, new Set([cls.name]))) classTable(ctx, ctx.file, ctx.module.root, b);
     elsewhere(ctx);
   },
 };
@@ -77,7 +78,118 @@ function elsewhere(ctx: PythonTransformContext): void {
       const loop = repeated(n);
       if (loop) sharedName(ctx, rel, n.startPosition.row + 1, called === cls ? cls : `${called} (a subclass of ${cls})`, loop);
     });
+    for (const b of tableBuilds(root, names)) classTable(ctx, rel, root, b);
   }
+}
+
+/** A loop that builds the classes of a table (`AGENTS = {"a": AlphaAgent, "b": BetaAgent}`), the agent's among them. */
+export interface TableBuild {
+  line: number;
+  loop: string;
+  table: string;
+  /** The table's entries, in order (a class may be there twice). */
+  entries: string[];
+}
+
+/**
+ * Classes constructed through a table of them: a dict, list, tuple or set literal naming classes (the agent's
+ * among `names`) bound to a name, then called in a loop over it (`for key, cls in AGENTS.items(): cls(**cfg)`,
+ * `[cls() for cls in AGENTS]`, `AGENTS[key](...)` in a loop), or iterated in place (`for cls in (A, B): cls()`).
+ * The agent's class is never called by name there, so the constructions above do not see it.
+ */
+export function tableBuilds(root: SyntaxNode, names: ReadonlySet<string>): TableBuild[] {
+  const tables = new Map<string, { node: SyntaxNode; entries: string[] }>();
+  const inPlace: Array<{ node: SyntaxNode; entries: string[] }> = [];
+  walk(root, (n) => {
+    if (!['dictionary', 'list', 'tuple', 'set', 'expression_list'].includes(n.type)) return;
+    const items = n.type === 'dictionary' ? n.namedChildren.map((p) => (p.type === 'pair' ? p.childForFieldName('value') : null)) : n.namedChildren;
+    const entries = items.map((i) => (i?.type === 'identifier' || i?.type === 'attribute' ? i.text.replace(/^.*\./, '') : null));
+    if (!entries.some((e) => e !== null && names.has(e))) return;
+    const classes = entries.filter((e): e is string => e !== null);
+    const parent = n.parent;
+    const bound = parent?.type === 'assignment' && parent.childForFieldName('right')?.id === n.id ? parent.childForFieldName('left') : null;
+    if (bound?.type === 'identifier') tables.set(bound.text, { node: n, entries: classes });
+    else if ((parent?.type === 'for_statement' || parent?.type === 'for_in_clause') && parent.childForFieldName('right')?.id === n.id) inPlace.push({ node: n, entries: classes });
+  });
+  const out: TableBuild[] = [];
+  // The loop variable bound to a table's class: `cls` of `for cls in T`, `T.values()`, `for k, cls in T.items()`.
+  const classVariable = (clause: SyntaxNode, table: string | null, literal: SyntaxNode | null): string | null => {
+    const right = clause.childForFieldName('right');
+    const left = clause.childForFieldName('left');
+    if (!right || !left) return null;
+    if (literal) return right.id === literal.id && left.type === 'identifier' ? left.text : null;
+    const over = /^(?:sorted\()?(\w+)(\.(?:items|values)\(\))?\)?$/.exec(right.text.replace(/\s+/g, ''));
+    if (!over || over[1] !== table) return null;
+    if (over[2] === '.items()') {
+      const pair = left.type === 'pattern_list' || left.type === 'tuple_pattern' ? left.namedChildren : [];
+      return pair.length === 2 && pair[1]!.type === 'identifier' ? pair[1]!.text : null;
+    }
+    return left.type === 'identifier' ? left.text : null;
+  };
+  const loopKind = (clause: SyntaxNode) => (clause.type === 'for_statement' ? 'a for loop' : 'a comprehension');
+  walk(root, (call) => {
+    if (call.type !== 'call') return;
+    const fn = call.childForFieldName('function')!;
+    if (fn.type === 'subscript') {
+      const t = tables.get(fn.childForFieldName('value')?.text ?? '');
+      const loop = t ? repeated(call) : null;
+      if (t && loop) out.push({ line: call.startPosition.row + 1, loop, table: fn.childForFieldName('value')!.text, entries: t.entries });
+      return;
+    }
+    if (fn.type !== 'identifier') return;
+    for (let up = call.parent; up; up = up.parent) {
+      if (up.type === 'function_definition' || up.type === 'class_definition' || up.type === 'module') return;
+      const clauses = up.type === 'for_statement' ? [up] : /comprehension|generator_expression/.test(up.type) ? up.namedChildren.filter((c) => c.type === 'for_in_clause') : [];
+      for (const clause of clauses) {
+        for (const [name, t] of tables) {
+          if (classVariable(clause, name, null) === fn.text) {
+            out.push({ line: call.startPosition.row + 1, loop: loopKind(clause), table: name, entries: t.entries });
+            return;
+          }
+        }
+        for (const t of inPlace) {
+          if (classVariable(clause, null, t.node) === fn.text) {
+            out.push({ line: call.startPosition.row + 1, loop: loopKind(clause), table: `(${t.entries.join(', ')})`, entries: t.entries });
+            return;
+          }
+        }
+      }
+    }
+  });
+  return out;
+}
+
+/**
+ * Several agent classes of a table built in one process: each starts the base, which takes its name and ports
+ * from the contract's variables over what the constructor is given, so a process started with them set (a
+ * launcher, `migrate validate`) gives every agent one name and one health port; and each construction installs
+ * the base's signal handlers over the previous one's. A warning naming the line; the agent's class in the
+ * table twice is several instances of it under one name (the review item above).
+ */
+function classTable(ctx: PythonTransformContext, file: string, root: SyntaxNode, b: TableBuild): void {
+  const cls = ctx.agent.cls.name;
+  if (b.entries.filter((e) => e === cls).length > 1) {
+    sharedName(ctx, file, b.line, `${cls} (entries of ${b.table})`, b.loop);
+    return;
+  }
+  const others = [...new Set(b.entries.filter((e) => e !== cls))];
+  if (!others.length) return;
+  const base = ctx.profile.base_class;
+  const env = ctx.profile.validation?.health_port_env;
+  // A supervisor that installs its own handlers decides what a signal stops.
+  let ownSignals = false;
+  walk(root, (n) => {
+    if (n.type === 'call' && /^(signal\.)?signal$/.test(n.childForFieldName('function')?.text ?? '')) ownSignals = true;
+  });
+  ctx.warnings.push(
+    `${file}:${b.line} builds ${cls} and ${others.join(', ')} (the classes of ${b.table}) in one process (in ${b.loop}): each of them on ${base} starts it, ` +
+      `and ${base} takes AGENT_NAME${env ? `, AGENT_PORT and ${env}` : ' and AGENT_PORT'} from the environment over what the constructor is given, so with them set for that process ` +
+      `(a launcher's environment) every such agent registers under that one name (the first to stop deregisters it for the others)` +
+      (env ? ` and takes that one health port (the second fails to bind it)` : '') +
+      (ctx.base.signalsAtInit && !ownSignals
+        ? `; and each construction installs ${base}'s SIGTERM/SIGINT handlers over the previous one's, so a signal stops only the last agent built (the others are not deregistered)`
+        : ''),
+  );
 }
 
 /**

@@ -36,6 +36,7 @@ import { hardenedOldBase } from './hardened-old-base.js';
 import { healthHookTransform } from './health-hook.js';
 import { metricsHookTransform } from './metrics-hook.js';
 import { ownMetricsPush } from './own-metrics-push.js';
+import { statsdMetrics } from './statsd-metrics.js';
 import { ownServerHealthRoute } from './own-server-health-route.js';
 import { unwrapAsyncHealthListener } from './remove-health.js';
 import { unwrapSelectHealthDispatch } from './select-health-dispatch.js';
@@ -130,6 +131,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   metricsHookTransform,
   // After metrics-hook: one override of the base's metrics text, never two.
   ownMetricsPush,
+  // Statsd lines sent over UDP: also handed to the base's report API (its sink never saw them).
+  statsdMetrics,
   // After health-hook: it writes the hook only when removed health code did not.
   ownServerHealthRoute,
   unwrapAsyncHealthListener,

@@ -136,7 +136,7 @@ export const ownMetricsPush: PythonTransform = {
 };
 
 /** Is the code in the output: not removed, or removed and written again (moved) by another transform? */
-function survives(ctx: PythonTransformContext, n: SyntaxNode): boolean {
+export function survives(ctx: PythonTransformContext, n: SyntaxNode): boolean {
   if (!isRemoved(ctx, n)) return true;
   // Moved code may be indented anew: compared without whitespace.
   const bare = (t: string) => t.replace(/\s+/g, '');

@@ -12,7 +12,7 @@ import { walkAgentCode } from '../../src/analysis/agent-model.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { TEARDOWN, calledByEntryPoint } from './remove-teardown.js';
 import { interruptWiringTarget, reaches } from './interrupt-teardown.js';
-import { callee, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { callee, expressionOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
 import { analyzeRun, endsFlag } from './hardened-main-loop.js';
 import { wirableEntryClause } from './entry-interrupt-clause.js';
@@ -303,10 +303,12 @@ function readHandlerAsShutdown(ctx: PythonTransformContext, h: PyFunction): Hand
     const call = st?.namedChild(0);
     if (call?.type !== 'call' || !/^(signal\.)?signal$/.test(callee(call) ?? '')) return null;
   }
+  // Locals the handler computes from the signal only for its log lines (`sig_name = signal.Signals(signum).name`).
+  const derived = new Set<string>();
   const readsParam = (n: SyntaxNode) => {
     let found = false;
     walk(n, (c) => {
-      if (c.type === 'identifier' && names.includes(c.text)) {
+      if (c.type === 'identifier' && (names.includes(c.text) || derived.has(c.text))) {
         const p = c.parent;
         if (!(p?.type === 'attribute' && p.childForFieldName('attribute')?.id === c.id)) found = true;
       }
@@ -347,6 +349,13 @@ function readHandlerAsShutdown(ctx: PythonTransformContext, h: PyFunction): Hand
       if (readsParam(st)) logs.push(st);
       continue;
     }
+    const local = readsParam(st) ? logOnlyLocal(st, h.body) : null;
+    if (local) {
+      // It goes with the log lines that read it.
+      derived.add(local);
+      logs.push(st);
+      continue;
+    }
     if (readsParam(st)) return null;
     work++;
   }
@@ -354,6 +363,35 @@ function readHandlerAsShutdown(ctx: PythonTransformContext, h: PyFunction): Hand
   // unless it also does work after ending run()'s loop, which goes (the base ends its own loop first).
   if (!work || exits.length > 1 || (exits.length === 0 && !stops.length && !threadStops.length)) return null;
   return { exits, logs, stops, threadStops, params, hook: HOOK };
+}
+
+/** Calls that only format a value (the signal's name, a frame's place) for a log line. */
+const FORMATTING = /^(str|repr|int|float|format|getattr|signal\.Signals|Signals|signal\.strsignal|strsignal)$|\.(format|join|upper|lower)$/;
+
+/**
+ * `name = <expression>` at the top of the handler's body, the expression calling nothing but formatting,
+ * whose name every other statement of the handler reads only in a log line: the local's name; else null.
+ */
+function logOnlyLocal(st: SyntaxNode, body: SyntaxNode): string | null {
+  const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
+  const left = a?.type === 'assignment' ? a.childForFieldName('left') : null;
+  const right = a?.childForFieldName('right');
+  if (left?.type !== 'identifier' || !right) return null;
+  let pure = true;
+  walk(right, (c) => {
+    if (c.type === 'call' && !FORMATTING.test(callee(c) ?? '')) pure = false;
+    if (c.type === 'lambda' || c.type === 'assignment_expression' || c.type === 'await' || c.type === 'yield') pure = false;
+  });
+  if (!pure) return null;
+  for (const other of statements(body)) {
+    if (other.id === st.id) continue;
+    let reads = false;
+    walk(other, (c) => {
+      if (c.type === 'identifier' && c.text === left.text) reads = true;
+    });
+    if (reads && !isLogCall(expressionOf(other))) return null;
+  }
+  return left.text;
 }
 
 /** A `while` of a thread of the agent (threading.Thread(target=self.<method>)) whose condition reads `flag`: the thread and the loop. */

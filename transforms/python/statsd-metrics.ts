@@ -1,0 +1,168 @@
+// Concern: an agent that reports its metrics as statsd lines over UDP (`sock.sendto(b"x.processed:1|c",
+// (host, 8125))`, often behind incr()/gauge()/timing() helpers). The migration leaves that send alone, so the
+// statsd relay still gets the lines, but the base's metrics sink (what the fleet now reads) never sees them,
+// and nothing said so. When the base has a report API (`report_metric(name, value)` on the reference
+// BaseAgent, learned from its source) and the send stays where it is in the agent's own methods, its payload
+// is also handed to that API on its way to the socket: a method the rewrite adds parses the statsd lines and
+// maps counters, gauges and timers onto what the base carries, returning the payload unchanged. An emitter
+// the rewrite cannot wire (a client class or function of the module, an imported statsd client, a send in
+// code another transform moved) is named with its line in a warning.
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { isRemoved } from '../../src/lang/python/transform-context.js';
+import { walk } from '../../src/lang/python/syntax.js';
+import { isStatsdSend } from '../../src/analysis/statsd-send.js';
+import { insertAfterInit } from './health-hook.js';
+import { survives } from './own-metrics-push.js';
+
+const REPORT = '_report_statsd';
+const GAUGES = '_statsd_gauges';
+/** Client libraries that send statsd over UDP (`import statsd`, `from datadog import statsd`). */
+const STATSD_MODULE = /(^|\.)(statsd|dogstatsd)$|^datadog$/;
+
+interface Send {
+  method: string;
+  line: number;
+  payload: SyntaxNode;
+}
+
+export const statsdMetrics: PythonTransform = {
+  name: 'statsd-metrics',
+  phase: 'edit',
+  run(ctx) {
+    const base = ctx.profile.base_class;
+    const report = ctx.base.reportMetric ?? null;
+    const wired: Send[] = [];
+    const unwired: string[] = [];
+    for (const m of ctx.agent.methods.values()) {
+      for (const call of statsdSends(m.body)) {
+        // Already handed over (a file this rewrite wrote): nothing left to say.
+        if (call.childForFieldName('arguments')!.namedChildren[0]!.text.startsWith(`self.${REPORT}(`)) continue;
+        const method = ctx.renames.get(m.name) ?? m.name;
+        const line = call.startPosition.row + 1;
+        if (!isRemoved(ctx, call)) wired.push({ method, line, payload: call.childForFieldName('arguments')!.namedChildren[0]! });
+        // A removed send that other code carries on (a loop body become run_once()) is not editable here.
+        else if (survives(ctx, call)) unwired.push(`${method}() (line ${line}, in code the migration moved)`);
+      }
+    }
+    unwired.push(...outsideEmitters(ctx));
+    const free = !ctx.agent.methods.has(REPORT) && !ctx.agent.attributes.has(REPORT) && !ctx.agent.attributes.has(GAUGES) &&
+      !ctx.base.methods.has(REPORT) && !ctx.base.attributes.has(REPORT);
+    if (wired.length && report && free) {
+      for (const s of wired) ctx.edits.replace(s.payload.startIndex, s.payload.endIndex, `self.${REPORT}(${s.payload.text})`, 'statsd-metrics');
+      insertAfterInit(ctx, reportMethod(base, report.method, report.counterSuffix), 'statsd-metrics');
+      const suffix = report.counterSuffix;
+      ctx.warnings.push(
+        `${listed(wired.map((s) => `${s.method}() (line ${s.line})`))} ${wired.length === 1 ? 'sends' : 'send'} statsd lines over UDP, which ${base}'s metrics sink never saw: ` +
+          `each payload is now also handed to ${base}.${report.method}() by ${REPORT}() (counters |c add to <name>${suffix}, gauges |g are set, ` +
+          `timers |ms add to <name>_ms_count${suffix} and <name>_ms_sum${suffix}), so the base pushes them; the UDP send to the statsd relay is unchanged`,
+      );
+    } else {
+      unwired.unshift(...wired.map((s) => `${s.method}() (line ${s.line})`));
+    }
+    if (unwired.length) {
+      ctx.warnings.push(
+        `${listed(unwired)} ${unwired.length === 1 ? 'sends' : 'send'} the agent's metrics as statsd lines over UDP: they still go to the statsd relay, ` +
+          `and ${base}'s metrics sink never sees them; ` +
+          (report ? `hand them to ${base}.${report.method}() as well` : `${base} has no metrics API the rewrite knows to hand them to`),
+      );
+    }
+  },
+};
+
+/** `<x>.sendto(<payload>, <address>)` calls in a method's own code whose payload is a statsd line. */
+function statsdSends(body: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  walk(body, (n) => {
+    // A nested class's `self` is not the agent; nor is a nested function's own `self` parameter.
+    if (n.type === 'class_definition') return false;
+    if (n.type === 'function_definition' && /\(\s*self\b/.test(n.childForFieldName('parameters')?.text ?? '')) return false;
+    if (isStatsdSend(n, body)) out.push(n);
+  });
+  return out;
+}
+
+/**
+ * Statsd emitters outside the agent's methods that the agent uses: a class or function of the module whose
+ * code sends statsd lines (a hand-made StatsClient), or a statsd client library the module imports.
+ */
+function outsideEmitters(ctx: PythonTransformContext): string[] {
+  const cls = ctx.agent.cls.node;
+  const usedAt = (name: string): number | null => {
+    const use = ctx.refs.of(name).find((r) => r.kind !== 'string' && cls.startIndex <= r.start && r.end <= cls.endIndex);
+    return use ? use.line : null;
+  };
+  const out: string[] = [];
+  for (const top of ctx.module.root.namedChildren) {
+    const def = top.type === 'decorated_definition' ? top.childForFieldName('definition') : top;
+    if ((def?.type !== 'class_definition' && def?.type !== 'function_definition') || def.id === cls.id) continue;
+    const name = def.childForFieldName('name')!.text;
+    const use = usedAt(name);
+    if (use === null) continue;
+    walk(def, (n) => {
+      const fn = n.type === 'function_definition' ? n : null;
+      if (!fn) return;
+      const sends = statsdSends(fn.childForFieldName('body')!).filter((c) => c.parent && nearestFunction(c)?.id === fn.id);
+      for (const c of sends) {
+        const where = def.type === 'class_definition' ? `${name}.${fn.childForFieldName('name')!.text}()` : `${name}()`;
+        out.push(`${where} (line ${c.startPosition.row + 1}), which the agent uses at line ${use},`);
+      }
+    });
+  }
+  for (const [local, imp] of ctx.module.imports) {
+    const from = imp.name ? `${imp.module}.${imp.name}` : imp.module;
+    if (!STATSD_MODULE.test(from) && !STATSD_MODULE.test(imp.module)) continue;
+    const use = usedAt(local);
+    if (use !== null) out.push(`the statsd client library ${from} (imported at line ${imp.node.startPosition.row + 1}), which the agent uses at line ${use},`);
+  }
+  return out;
+}
+
+function nearestFunction(n: SyntaxNode): SyntaxNode | null {
+  let p = n.parent;
+  while (p && p.type !== 'function_definition') p = p.parent;
+  return p;
+}
+
+function listed(items: string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+/** The method that hands each statsd line of a payload to the base's report API and returns the payload. */
+function reportMethod(base: string, method: string, suffix: string): string {
+  const s = JSON.stringify(suffix);
+  return [
+    `def ${REPORT}(self, payload):`,
+    `    # The statsd lines this agent sends over UDP, also handed to ${base}.${method}() so its metrics`,
+    `    # sink carries them: counters (|c) add to <name>${suffix}, gauges (|g) are set (+N/-N move them),`,
+    `    # timers (|ms, |h) add to <name>_ms_count${suffix} and <name>_ms_sum${suffix}; sets (|s) and tags have no`,
+    `    # counterpart there. The payload goes on to the socket unchanged.`,
+    `    text = payload.decode("utf-8", "replace") if isinstance(payload, (bytes, bytearray)) else str(payload)`,
+    '    for line in text.splitlines():',
+    '        name, _, rest = line.partition(":")',
+    '        fields = rest.split("|")',
+    '        try:',
+    '            value = float(fields[0])',
+    '            rate = float(next((f[1:] for f in fields[2:] if f.startswith("@")), 1)) or 1.0',
+    '        except ValueError:',
+    '            continue',
+    '        kind = fields[1] if len(fields) > 1 else ""',
+    '        metric = "".join(c if c.isascii() and c.isalnum() else "_" for c in name.strip())',
+    '        if not metric:',
+    '            continue',
+    '        if metric[0].isdigit():',
+    '            metric = "_" + metric',
+    '        if kind == "c":',
+    `            self.${method}(metric if metric.endswith(${s}) else metric + ${s}, value / rate)`,
+    '        elif kind == "g":',
+    `            gauges = self.__dict__.setdefault("${GAUGES}", {})`,
+    '            gauges[metric] = gauges.get(metric, 0) + value if fields[0][:1] in ("+", "-") else value',
+    `            self.${method}(metric, gauges[metric])`,
+    '        elif kind in ("ms", "h"):',
+    '            metric = metric if metric.endswith("_ms") else metric + "_ms"',
+    `            self.${method}(metric + "_count${suffix}", 1 / rate)`,
+    `            self.${method}(metric + "_sum${suffix}", value / rate)`,
+    '    return payload',
+    '',
+  ].join('\n');
+}
