@@ -615,7 +615,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     const at = dependent ? movedState.findIndex((m) => m.attr === dependent) : -1;
     movedState.splice(at < 0 ? movedState.length : at, 0, { attr, stmt: sets[0]!.stmt });
   }
-  // Such a local moves first, when it is assigned once, from module-level values only, and read
+  // Such a local moves too, when it is assigned once, from module-level values only, and read
   // by nothing in __init__ but the state that moves: it runs once, in the publisher, as before.
   const movedLocals: PublisherPlan['movedState'] = [];
   for (const name of neededLocals) {
@@ -635,20 +635,12 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       elsewhere = n;
     });
     if (elsewhere) return fail(`transport state is built from ${name}, which __init__ also uses at line ${(elsewhere as SyntaxNode).startPosition.row + 1}`, (elsewhere as SyntaxNode).startPosition.row + 1);
-    // Moved first, it runs before moved state assigned above it in __init__: only when that state's
-    // value calls nothing (`self.seq = 0`), so the order of what runs does not change.
-    const callsSomething = (x: SyntaxNode) => {
-      let c = false;
-      walk(x, (n) => {
-        if (n.type === 'call' || n.type === 'await' || n.type === 'yield') c = true;
-      });
-      return c;
-    };
-    if (movedState.some((m) => m.stmt.startIndex < st.startIndex && callsSomething(m.stmt))) return fail(`transport state is built from ${name}, assigned after it (line ${st.startPosition.row + 1})`, st.startPosition.row + 1);
     movedLocals.push({ attr: name, stmt: st });
   }
-  movedLocals.sort((a, b) => a.stmt.startIndex - b.stmt.startIndex);
-  movedState.unshift(...movedLocals);
+  // The publisher's __init__ runs what moves in __init__'s own order (`self.host = socket.gethostname()`
+  // then `url = urlparse(EVENTBUS_URL)`): state built from other state or a local comes after it there too.
+  movedState.push(...movedLocals);
+  movedState.sort((a, b) => a.stmt.startIndex - b.stmt.startIndex);
   for (const a of handed) shared.add(a);
   for (const attr of [...shared, ...live.map((l) => l.attr)]) {
     if (!ctx.agent.assignments.some((a) => a.attr === attr && a.method === '__init__') && !ctx.base.attributes.has(attr) && !classConstant(ctx, attr)) return fail(`${entry.name}() reads self.${attr}, which __init__ does not set`, entry.line);
