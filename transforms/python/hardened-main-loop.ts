@@ -1998,7 +1998,11 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
     );
   }
   if (work.cadence.length) {
-    ctx.warnings.push(`${cls}: run() kept a fixed cadence (it slept the interval minus the time the cycle took, with ${work.cadence.join(', ')}); the base waits collection_interval after each cycle, so the period grows by the cycle's own duration`);
+    const floor = cadenceFloor(work.sleep);
+    ctx.warnings.push(
+      `${cls}: run() kept a fixed cadence (it slept the interval minus the time the cycle took, with ${work.cadence.join(', ')}); the base waits collection_interval after each cycle, so the period grows by the cycle's own duration` +
+        (floor ? `; its least pause of ${floor} s is the base's too only while collection_interval is at least that` : ''),
+    );
   }
   if (work.jitter) {
     ctx.warnings.push(`${cls}: run() slept a random spread on top of its interval (${work.jitter}); the base runs every collection_interval without it, so agents started together stay in step (stagger their start or set COLLECTION_INTERVAL per host)`);
@@ -2166,9 +2170,10 @@ function isClockStep(stmt: SyntaxNode, clocks: Set<string>): boolean {
 }
 
 /**
- * `sleep(pause)` or `sleep(max(0, <clock arithmetic>))`: the sleep call, else null. `wait` is the
- * stop event's wait (`self._stop.wait`) of a `while not self._stop.is_set():` loop: the same sleep,
- * cut short when stopped.
+ * `sleep(pause)` or `sleep(max(0, <clock arithmetic>))`: the sleep call, else null. The bound may be
+ * another number (`max(1.0, interval - (time.time() - started))`, a least pause after an overrun: see
+ * cadenceFloor). `wait` is the stop event's wait (`self._stop.wait`) of a `while not self._stop.is_set():`
+ * loop: the same sleep, cut short when stopped.
  */
 function clockSleepCall(stmt: SyntaxNode, clocks: Set<string>, param: string | null, wait: string | null = null): SyntaxNode | null {
   const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
@@ -2179,12 +2184,24 @@ function clockSleepCall(stmt: SyntaxNode, clocks: Set<string>, param: string | n
   if (a.type === 'identifier' && clocks.has(a.text)) return e;
   if (a.type === 'call' && callee(a) === 'max') {
     const m = a.childForFieldName('arguments')!.namedChildren;
-    const zero = m.find((x) => /^0(\.0*)?$/.test(x.text));
-    const rest = m.filter((x) => x !== zero);
+    const bound = m.find((x) => /^\d+(\.\d*)?$/.test(x.text));
+    const rest = m.filter((x) => x !== bound);
     const saw = { v: false };
-    return zero && rest.length === 1 && clockExpression(rest[0]!, clocks, param, saw) && saw.v ? e : null;
+    return bound && rest.length === 1 && clockExpression(rest[0]!, clocks, param, saw) && saw.v ? e : null;
   }
   return null;
+}
+
+/**
+ * The least pause of a cadence sleep (`1.0` in `time.sleep(max(1.0, interval - elapsed))`), or null when
+ * it is 0. The base's wait is the whole collection_interval, never shorter than such a pause unless the
+ * interval itself is: then the base cycles more often than the legacy did, which the warning says.
+ */
+function cadenceFloor(sleep: SyntaxNode | null): string | null {
+  const a = sleep?.childForFieldName('arguments')?.namedChildren[0];
+  if (a?.type !== 'call' || callee(a) !== 'max') return null;
+  const bound = a.childForFieldName('arguments')!.namedChildren.find((x) => /^\d+(\.\d*)?$/.test(x.text));
+  return bound && Number(bound.text) > 0 ? bound.text : null;
 }
 
 /**

@@ -18,7 +18,7 @@ import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { importAnchor } from './add-import.js';
 import { breakerCall, breakerQuery, otherBreakerUse, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
 import { selfRefusals } from './publish-self-refusal.js';
-import { agentModuleCall, type AgentModuleCall, analyzeCollect, type CollectPlan, contextManagerDecorator, HOOK, initTail, LEGACY_RUN, moduleDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, takesOneEvent, type Analysis } from './hardened-shapes.js';
+import { agentModuleCall, type AgentModuleCall, analyzeCollect, type CollectPlan, contextManagerDecorator, HOOK, initTail, LEGACY_RUN, moduleDecorators, movableHelperDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, takesOneEvent, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
 const CLASS = 'EventBusPublisher';
@@ -422,7 +422,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       const method = ctx.agent.methods.get(helperName);
       if (!method || closure.includes(method) || (queueMember(ctx, method.name) && !isDrain(ctx, method.name))) continue;
       if (drainStatement(ctx, u.node)) continue;
-      if ((isPublishMethod(ctx, method.name) || RETRY_METHOD.test(method.name) || transportHelper(ctx, method, closure, [])) && !method.isAsync && moduleDecorators(ctx, method)) closure.push(method);
+      if ((isPublishMethod(ctx, method.name) || RETRY_METHOD.test(method.name) || transportHelper(ctx, method, closure, [])) && !method.isAsync && movableHelperDecorators(ctx, method)) closure.push(method);
     }
   }
   // State is classified against every method that moves (closure): a helper found later in the walk
@@ -510,7 +510,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
           if (fn === entry && ret && handlerFallback(ret, fn.body)) continue;
           return fail(`${fn.name}() calls ${u.name}() other than as its failure result (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
         }
-        if (!(isPublishMethod(ctx, u.name) || RETRY_METHOD.test(u.name) || transportHelper(ctx, method, moved, exitHooks, teardownCloses)) || method.isAsync || !moduleDecorators(ctx, method)) {
+        if (!(isPublishMethod(ctx, u.name) || RETRY_METHOD.test(u.name) || transportHelper(ctx, method, moved, exitHooks, teardownCloses)) || method.isAsync || !movableHelperDecorators(ctx, method)) {
           return fail(`${fn.name}() calls ${u.name}(), which stays in the agent (line ${u.node.startPosition.row + 1})${otherCaller(ctx, method, moved)}`, u.node.startPosition.row + 1);
         }
         if (!moved.includes(method)) moved.push(method);
@@ -1658,9 +1658,12 @@ export const hardenedPublisher: PythonTransform = {
       );
     }
     // A decorator of the module moved with its method (`@retry(times=3)`): it still wraps each call.
-    // (`@contextmanager` from contextlib only makes it a `with` target, there as before: nothing to say.)
-    for (const m of plan.moved.filter((x) => x.decorators.some((d) => !contextManagerDecorator(ctx, d)))) {
-      ctx.warnings.push(`${cls.name}: ${m.name}() keeps its decorator${m.decorators.length > 1 ? 's' : ''} ${m.decorators.map((d) => `@${d}`).join(', ')} in ${CLASS}; a retrying one now runs inside each of the base's attempts (the base retries with back-off too)`);
+    // (`@contextmanager` from contextlib only makes it a `with` target, and `@staticmethod` binds it to no
+    // instance, there as before: nothing to say.)
+    const wraps = (d: string) => !contextManagerDecorator(ctx, d) && d.trim() !== 'staticmethod';
+    for (const m of plan.moved.filter((x) => x.decorators.some(wraps))) {
+      const ds = m.decorators.filter(wraps);
+      ctx.warnings.push(`${cls.name}: ${m.name}() keeps its decorator${ds.length > 1 ? 's' : ''} ${ds.map((d) => `@${d}`).join(', ')} in ${CLASS}; a retrying one now runs inside each of the base's attempts (the base retries with back-off too)`);
     }
     // A queue the adapter cannot drive (a raw sqlite outbox) went with its methods: the base
     // queues in memory from now on, and rows the old outbox still holds are not re-sent.
