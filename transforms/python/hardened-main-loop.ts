@@ -400,11 +400,14 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
               const logs = statements(b).filter((x) => x.type === 'expression_statement' && isLogCall(x.namedChild(0)));
               if (logs.length) work.interrupted.push({ clause: c, logs });
             }
+            // A guarded teardown (`if self.sampler is not None: self.sampler.join()`) only once the members
+            // that go are known, and only of members no concern proposes: `if self._health_server is not
+            // None: ...shutdown()` goes with its server, or keeps run() while that server is kept for review.
             // `finally:` around the loop: the agent's own teardown (`self._close_log()`, `self.db.close()`),
             // which shutdown() runs now. Looked at before the trivial clauses are passed over: a finally:
             // holding only a log line (`logger.info("stopped with %d unsent", len(self.backlog))`) is the
             // agent's last word when it stops, and shutdown() still writes it.
-            if (b && c.type === 'finally_clause' && !inLoop && loops > loopsBefore && statements(b).every((x) => isTrivial(x) || isSelfCall(x) || isSelfMemberCall(x) || moduleFunctionCall(ctx, x) || teardownFunctionCall(ctx, x, fn) || senderStatement(x, sender))) {
+            if (b && c.type === 'finally_clause' && !inLoop && loops > loopsBefore && statements(b).every((x) => isTrivial(x) || isSelfCall(x) || isSelfMemberCall(x) || (removed !== null && guardedSelfTeardown(x, (m) => !ctx.plan.hasProposal(m))) || moduleFunctionCall(ctx, x) || teardownFunctionCall(ctx, x, fn) || senderStatement(x, sender))) {
               // Its log lines stay with it (`logger.info("totals: %s", dict(self.totals))`), as they do
               // after a loop that ends when stopped, unless they read a local of run() that shutdown() lacks.
               // Its comments go with it (what the line is for), when anything of it moves.
@@ -1779,6 +1782,27 @@ function isSelfMemberCall(stmt: SyntaxNode): boolean {
   const fn = e?.type === 'call' ? e.childForFieldName('function') : null;
   const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
   return !!obj && obj.type === 'attribute' && obj.childForFieldName('object')?.text === 'self';
+}
+
+/**
+ * `if self.sampler is not None: self.sampler.join(timeout=2)`: a member call (or the agent's own method)
+ * made only when the agent holds the member, no else. The condition reads the agent's attributes and
+ * calls nothing, so in shutdown() it asks the same question of the same objects as in run()'s `finally:`.
+ * Every member it names must be `own` (the agent's, not one a concern moves, removes or reviews).
+ */
+function guardedSelfTeardown(stmt: SyntaxNode, own: (member: string) => boolean): boolean {
+  if (stmt.type !== 'if_statement' || stmt.namedChildren.some((c) => c.type === 'else_clause' || c.type === 'elif_clause')) return false;
+  let plain = true;
+  walk(stmt, (n) => {
+    const member = selfAttribute(n);
+    if (member && !own(member)) plain = false;
+  });
+  walk(stmt.childForFieldName('condition')!, (n) => {
+    if (n.type === 'call' || n.type === 'await' || n.type === 'named_expression' || n.type === 'lambda') plain = false;
+    if (n.type === 'identifier' && n.text !== 'self' && n.text !== 'None' && !(n.parent?.type === 'attribute' && n.parent.childForFieldName('attribute')?.id === n.id)) plain = false;
+  });
+  const body = statements(stmt.childForFieldName('consequence'));
+  return plain && body.length > 0 && body.every((x) => isSelfMemberCall(x) || isSelfCall(x) || (isTrivial(x) && x.type !== 'return_statement'));
 }
 
 /** `if <cond>: <log lines>; return` with no else: run() gives up before its loop. */
