@@ -12,13 +12,14 @@ import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { TEARDOWN } from './remove-teardown.js';
 import { callsSuper } from './early-overrides.js';
 import { healthHook } from './remove-health.js';
-import { freshName, renameMember } from '../../src/lang/python/rename.js';
+import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 
 export const baseMethodClash: PythonTransform = {
   name: 'base-method-clash',
   phase: 'edit',
   run(ctx) {
+    ownHealthHookRename(ctx);
     for (const { name, fn, where } of baseRunMethods(ctx)) {
       const items = [...(ctx.resolved?.kept ?? []), ...ctx.kept].filter((k) => k.symbol === name);
       // The agent's own method under the name of the handler the base installs (`_on_signal(self, reason,
@@ -39,6 +40,27 @@ export const baseMethodClash: PythonTransform = {
     }
   },
 };
+
+/**
+ * The agent's own method under the name of the base's health hook (`health_summary()` counting the fleet
+ * for its cycle log), on a class that had no base when it was written, not extending the base's (no
+ * super() call), and not already taken over by health-hook (no removed endpoint reported through it).
+ * The base serves that hook's answer on /health and reads its own keys from it, so left as it is the
+ * agent's method would answer /health in the base's place. Nothing of the base is meant by it: it takes
+ * a name of its own everywhere the file reaches it as the agent, and callers in other files are reported.
+ */
+function ownHealthHookRename(ctx: PythonTransformContext): void {
+  const hook = healthHook(ctx);
+  const own = ctx.agent.methods.get(hook);
+  if (!own || !ctx.base.methods.has(hook) || ctx.renames.has(hook) || isRemoved(ctx, own.outer) || callsSuper(own.body, hook)) return;
+  if (ctx.agent.cls.bases.some((b) => b.text !== 'object')) return;
+  const renamed = freshName(ctx, hook, 'agent_');
+  for (const r of renameMember(ctx, hook, renamed, 'base-method-clash')) {
+    keep(ctx, hook, r.line, `called from outside the class after ${hook}() was renamed to ${renamed}() (the base answers /health with its own ${hook}()); point this caller at ${renamed}() if it is the agent`);
+  }
+  reportExternalCallers(ctx, hook, renamed, `the base answers /health with its own ${hook}()`);
+  ctx.warnings.push(`${hook}() renamed to ${renamed}(): ${ctx.profile.base_class}.${hook}() is its health hook, whose answer it serves on /health; this agent's (line ${own.line}) does not extend it and would have answered in its place`);
+}
 
 /**
  * The agent's kept methods of the name of a method the base runs itself (not a hook it is meant to

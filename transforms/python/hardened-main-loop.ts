@@ -400,11 +400,14 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
               const logs = statements(b).filter((x) => x.type === 'expression_statement' && isLogCall(x.namedChild(0)));
               if (logs.length) work.interrupted.push({ clause: c, logs });
             }
+            // A guarded teardown (`if self.sampler is not None: self.sampler.join()`) only once the members
+            // that go are known, and only of members no concern proposes: `if self._health_server is not
+            // None: ...shutdown()` goes with its server, or keeps run() while that server is kept for review.
             // `finally:` around the loop: the agent's own teardown (`self._close_log()`, `self.db.close()`),
             // which shutdown() runs now. Looked at before the trivial clauses are passed over: a finally:
             // holding only a log line (`logger.info("stopped with %d unsent", len(self.backlog))`) is the
             // agent's last word when it stops, and shutdown() still writes it.
-            if (b && c.type === 'finally_clause' && !inLoop && loops > loopsBefore && statements(b).every((x) => isTrivial(x) || isSelfCall(x) || isSelfMemberCall(x) || moduleFunctionCall(ctx, x) || teardownFunctionCall(ctx, x, fn) || senderStatement(x, sender))) {
+            if (b && c.type === 'finally_clause' && !inLoop && loops > loopsBefore && statements(b).every((x) => isTrivial(x) || isSelfCall(x) || isSelfMemberCall(x) || (removed !== null && guardedSelfTeardown(x, (m) => !ctx.plan.hasProposal(m))) || moduleFunctionCall(ctx, x) || teardownFunctionCall(ctx, x, fn) || senderStatement(x, sender))) {
               // Its log lines stay with it (`logger.info("totals: %s", dict(self.totals))`), as they do
               // after a loop that ends when stopped, unless they read a local of run() that shutdown() lacks.
               // Its comments go with it (what the line is for), when anything of it moves.
@@ -1781,6 +1784,27 @@ function isSelfMemberCall(stmt: SyntaxNode): boolean {
   return !!obj && obj.type === 'attribute' && obj.childForFieldName('object')?.text === 'self';
 }
 
+/**
+ * `if self.sampler is not None: self.sampler.join(timeout=2)`: a member call (or the agent's own method)
+ * made only when the agent holds the member, no else. The condition reads the agent's attributes and
+ * calls nothing, so in shutdown() it asks the same question of the same objects as in run()'s `finally:`.
+ * Every member it names must be `own` (the agent's, not one a concern moves, removes or reviews).
+ */
+function guardedSelfTeardown(stmt: SyntaxNode, own: (member: string) => boolean): boolean {
+  if (stmt.type !== 'if_statement' || stmt.namedChildren.some((c) => c.type === 'else_clause' || c.type === 'elif_clause')) return false;
+  let plain = true;
+  walk(stmt, (n) => {
+    const member = selfAttribute(n);
+    if (member && !own(member)) plain = false;
+  });
+  walk(stmt.childForFieldName('condition')!, (n) => {
+    if (n.type === 'call' || n.type === 'await' || n.type === 'named_expression' || n.type === 'lambda') plain = false;
+    if (n.type === 'identifier' && n.text !== 'self' && n.text !== 'None' && !(n.parent?.type === 'attribute' && n.parent.childForFieldName('attribute')?.id === n.id)) plain = false;
+  });
+  const body = statements(stmt.childForFieldName('consequence'));
+  return plain && body.length > 0 && body.every((x) => isSelfMemberCall(x) || isSelfCall(x) || (isTrivial(x) && x.type !== 'return_statement'));
+}
+
 /** `if <cond>: <log lines>; return` with no else: run() gives up before its loop. */
 function isStartGuard(stmt: SyntaxNode): boolean {
   if (stmt.namedChildren.some((c) => c.type === 'else_clause' || c.type === 'elif_clause')) return false;
@@ -1998,7 +2022,11 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
     );
   }
   if (work.cadence.length) {
-    ctx.warnings.push(`${cls}: run() kept a fixed cadence (it slept the interval minus the time the cycle took, with ${work.cadence.join(', ')}); the base waits collection_interval after each cycle, so the period grows by the cycle's own duration`);
+    const floor = cadenceFloor(work.sleep);
+    ctx.warnings.push(
+      `${cls}: run() kept a fixed cadence (it slept the interval minus the time the cycle took, with ${work.cadence.join(', ')}); the base waits collection_interval after each cycle, so the period grows by the cycle's own duration` +
+        (floor ? `; its least pause of ${floor} s is the base's too only while collection_interval is at least that` : ''),
+    );
   }
   if (work.jitter) {
     ctx.warnings.push(`${cls}: run() slept a random spread on top of its interval (${work.jitter}); the base runs every collection_interval without it, so agents started together stay in step (stagger their start or set COLLECTION_INTERVAL per host)`);
@@ -2166,9 +2194,10 @@ function isClockStep(stmt: SyntaxNode, clocks: Set<string>): boolean {
 }
 
 /**
- * `sleep(pause)` or `sleep(max(0, <clock arithmetic>))`: the sleep call, else null. `wait` is the
- * stop event's wait (`self._stop.wait`) of a `while not self._stop.is_set():` loop: the same sleep,
- * cut short when stopped.
+ * `sleep(pause)` or `sleep(max(0, <clock arithmetic>))`: the sleep call, else null. The bound may be
+ * another number (`max(1.0, interval - (time.time() - started))`, a least pause after an overrun: see
+ * cadenceFloor). `wait` is the stop event's wait (`self._stop.wait`) of a `while not self._stop.is_set():`
+ * loop: the same sleep, cut short when stopped.
  */
 function clockSleepCall(stmt: SyntaxNode, clocks: Set<string>, param: string | null, wait: string | null = null): SyntaxNode | null {
   const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
@@ -2179,12 +2208,24 @@ function clockSleepCall(stmt: SyntaxNode, clocks: Set<string>, param: string | n
   if (a.type === 'identifier' && clocks.has(a.text)) return e;
   if (a.type === 'call' && callee(a) === 'max') {
     const m = a.childForFieldName('arguments')!.namedChildren;
-    const zero = m.find((x) => /^0(\.0*)?$/.test(x.text));
-    const rest = m.filter((x) => x !== zero);
+    const bound = m.find((x) => /^\d+(\.\d*)?$/.test(x.text));
+    const rest = m.filter((x) => x !== bound);
     const saw = { v: false };
-    return zero && rest.length === 1 && clockExpression(rest[0]!, clocks, param, saw) && saw.v ? e : null;
+    return bound && rest.length === 1 && clockExpression(rest[0]!, clocks, param, saw) && saw.v ? e : null;
   }
   return null;
+}
+
+/**
+ * The least pause of a cadence sleep (`1.0` in `time.sleep(max(1.0, interval - elapsed))`), or null when
+ * it is 0. The base's wait is the whole collection_interval, never shorter than such a pause unless the
+ * interval itself is: then the base cycles more often than the legacy did, which the warning says.
+ */
+function cadenceFloor(sleep: SyntaxNode | null): string | null {
+  const a = sleep?.childForFieldName('arguments')?.namedChildren[0];
+  if (a?.type !== 'call' || callee(a) !== 'max') return null;
+  const bound = a.childForFieldName('arguments')!.namedChildren.find((x) => /^\d+(\.\d*)?$/.test(x.text));
+  return bound && Number(bound.text) > 0 ? bound.text : null;
 }
 
 /**

@@ -18,7 +18,7 @@ import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { importAnchor } from './add-import.js';
 import { breakerCall, breakerQuery, otherBreakerUse, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
 import { selfRefusals } from './publish-self-refusal.js';
-import { agentModuleCall, type AgentModuleCall, analyzeCollect, type CollectPlan, contextManagerDecorator, HOOK, initTail, LEGACY_RUN, moduleDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, takesOneEvent, type Analysis } from './hardened-shapes.js';
+import { agentModuleCall, type AgentModuleCall, analyzeCollect, type CollectPlan, contextManagerDecorator, HOOK, initTail, LEGACY_RUN, moduleDecorators, movableHelperDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, takesOneEvent, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
 const CLASS = 'EventBusPublisher';
@@ -422,7 +422,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       const method = ctx.agent.methods.get(helperName);
       if (!method || closure.includes(method) || (queueMember(ctx, method.name) && !isDrain(ctx, method.name))) continue;
       if (drainStatement(ctx, u.node)) continue;
-      if ((isPublishMethod(ctx, method.name) || RETRY_METHOD.test(method.name) || transportHelper(ctx, method, closure, [])) && !method.isAsync && moduleDecorators(ctx, method)) closure.push(method);
+      if ((isPublishMethod(ctx, method.name) || RETRY_METHOD.test(method.name) || transportHelper(ctx, method, closure, [])) && !method.isAsync && movableHelperDecorators(ctx, method)) closure.push(method);
     }
   }
   // State is classified against every method that moves (closure): a helper found later in the walk
@@ -510,7 +510,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
           if (fn === entry && ret && handlerFallback(ret, fn.body)) continue;
           return fail(`${fn.name}() calls ${u.name}() other than as its failure result (line ${u.node.startPosition.row + 1})`, u.node.startPosition.row + 1);
         }
-        if (!(isPublishMethod(ctx, u.name) || RETRY_METHOD.test(u.name) || transportHelper(ctx, method, moved, exitHooks, teardownCloses)) || method.isAsync || !moduleDecorators(ctx, method)) {
+        if (!(isPublishMethod(ctx, u.name) || RETRY_METHOD.test(u.name) || transportHelper(ctx, method, moved, exitHooks, teardownCloses)) || method.isAsync || !movableHelperDecorators(ctx, method)) {
           return fail(`${fn.name}() calls ${u.name}(), which stays in the agent (line ${u.node.startPosition.row + 1})${otherCaller(ctx, method, moved)}`, u.node.startPosition.row + 1);
         }
         if (!moved.includes(method)) moved.push(method);
@@ -615,7 +615,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     const at = dependent ? movedState.findIndex((m) => m.attr === dependent) : -1;
     movedState.splice(at < 0 ? movedState.length : at, 0, { attr, stmt: sets[0]!.stmt });
   }
-  // Such a local moves first, when it is assigned once, from module-level values only, and read
+  // Such a local moves too, when it is assigned once, from module-level values only, and read
   // by nothing in __init__ but the state that moves: it runs once, in the publisher, as before.
   const movedLocals: PublisherPlan['movedState'] = [];
   for (const name of neededLocals) {
@@ -635,20 +635,12 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       elsewhere = n;
     });
     if (elsewhere) return fail(`transport state is built from ${name}, which __init__ also uses at line ${(elsewhere as SyntaxNode).startPosition.row + 1}`, (elsewhere as SyntaxNode).startPosition.row + 1);
-    // Moved first, it runs before moved state assigned above it in __init__: only when that state's
-    // value calls nothing (`self.seq = 0`), so the order of what runs does not change.
-    const callsSomething = (x: SyntaxNode) => {
-      let c = false;
-      walk(x, (n) => {
-        if (n.type === 'call' || n.type === 'await' || n.type === 'yield') c = true;
-      });
-      return c;
-    };
-    if (movedState.some((m) => m.stmt.startIndex < st.startIndex && callsSomething(m.stmt))) return fail(`transport state is built from ${name}, assigned after it (line ${st.startPosition.row + 1})`, st.startPosition.row + 1);
     movedLocals.push({ attr: name, stmt: st });
   }
-  movedLocals.sort((a, b) => a.stmt.startIndex - b.stmt.startIndex);
-  movedState.unshift(...movedLocals);
+  // The publisher's __init__ runs what moves in __init__'s own order (`self.host = socket.gethostname()`
+  // then `url = urlparse(EVENTBUS_URL)`): state built from other state or a local comes after it there too.
+  movedState.push(...movedLocals);
+  movedState.sort((a, b) => a.stmt.startIndex - b.stmt.startIndex);
   for (const a of handed) shared.add(a);
   for (const attr of [...shared, ...live.map((l) => l.attr)]) {
     if (!ctx.agent.assignments.some((a) => a.attr === attr && a.method === '__init__') && !ctx.base.attributes.has(attr) && !classConstant(ctx, attr)) return fail(`${entry.name}() reads self.${attr}, which __init__ does not set`, entry.line);
@@ -1666,9 +1658,12 @@ export const hardenedPublisher: PythonTransform = {
       );
     }
     // A decorator of the module moved with its method (`@retry(times=3)`): it still wraps each call.
-    // (`@contextmanager` from contextlib only makes it a `with` target, there as before: nothing to say.)
-    for (const m of plan.moved.filter((x) => x.decorators.some((d) => !contextManagerDecorator(ctx, d)))) {
-      ctx.warnings.push(`${cls.name}: ${m.name}() keeps its decorator${m.decorators.length > 1 ? 's' : ''} ${m.decorators.map((d) => `@${d}`).join(', ')} in ${CLASS}; a retrying one now runs inside each of the base's attempts (the base retries with back-off too)`);
+    // (`@contextmanager` from contextlib only makes it a `with` target, and `@staticmethod` binds it to no
+    // instance, there as before: nothing to say.)
+    const wraps = (d: string) => !contextManagerDecorator(ctx, d) && d.trim() !== 'staticmethod';
+    for (const m of plan.moved.filter((x) => x.decorators.some(wraps))) {
+      const ds = m.decorators.filter(wraps);
+      ctx.warnings.push(`${cls.name}: ${m.name}() keeps its decorator${ds.length > 1 ? 's' : ''} ${ds.map((d) => `@${d}`).join(', ')} in ${CLASS}; a retrying one now runs inside each of the base's attempts (the base retries with back-off too)`);
     }
     // A queue the adapter cannot drive (a raw sqlite outbox) went with its methods: the base
     // queues in memory from now on, and rows the old outbox still holds are not re-sent.

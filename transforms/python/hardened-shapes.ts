@@ -553,11 +553,24 @@ export function isDrain(ctx: PythonTransformContext, m: string): boolean {
  * change how the method binds (`@staticmethod`, `@property`) or imported ones are not moved.
  */
 export function moduleDecorators(ctx: PythonTransformContext, fn: PyFunction): boolean {
-  return fn.decorators.every((d) => {
-    if (contextManagerDecorator(ctx, d)) return true;
-    const name = /^([A-Za-z_]\w*)\s*(\(|$)/.exec(d)?.[1];
-    return !!name && ctx.module.root.namedChildren.some((c) => c.type === 'function_definition' && c.childForFieldName('name')?.text === name);
-  });
+  return fn.decorators.every((d) => moduleDecorator(ctx, d));
+}
+
+function moduleDecorator(ctx: PythonTransformContext, d: string): boolean {
+  if (contextManagerDecorator(ctx, d)) return true;
+  const name = /^([A-Za-z_]\w*)\s*(\(|$)/.exec(d)?.[1];
+  return !!name && ctx.module.root.namedChildren.some((c) => c.type === 'function_definition' && c.childForFieldName('name')?.text === name);
+}
+
+/**
+ * moduleDecorators, or `@staticmethod` on a helper the publish calls (`_encode(records)` gzipping a
+ * batch): it reads nothing of the class it sits in, so `self._encode(part)` in the publisher runs the
+ * same code. Only while every use goes through self: `FlowAgent._encode(...)` would name a method the
+ * agent no longer has. Not for the publish itself, whose decorators are read as retry wrappers.
+ */
+export function movableHelperDecorators(ctx: PythonTransformContext, fn: PyFunction): boolean {
+  const throughSelf = () => ctx.refs.of(fn.name).every((r) => r.kind !== 'attribute' || r.node.parent?.childForFieldName('object')?.text === 'self');
+  return fn.decorators.every((d) => (d.trim() === 'staticmethod' && throughSelf()) || moduleDecorator(ctx, d));
 }
 
 /**
