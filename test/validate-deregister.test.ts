@@ -59,6 +59,11 @@ function liveGroupsIn(root: string): number[] {
     }
   });
 }
+/** Edits the LedgerSync _v2 of `root` in place. */
+function editLedgerSync(root: string, edit: (text: string) => string): void {
+  const file = path.join(root, 'agents', 'ledger_sync_v2.py');
+  writeFileSync(file, edit(readFileSync(file, 'utf8')));
+}
 const run = (env: ValidationEnvironment, root: string, name: string, stem: string, extra: Parameters<typeof runDeregister>[4] = {}) => runDeregister(env, root, name, stem, extra);
 
 describe.concurrent('hardened-agent-base: a kept shutdown() ending in sys.exit(0)', () => {
@@ -120,12 +125,10 @@ describe.concurrent('base-agent, Python', () => {
   it.concurrent("a _v2 whose own SIGTERM handler replaced the base's: the deregister failure says so, not 'an exit in a hook?'", async ({ expect }) => {
     const env = await environment();
     const root = repo();
-    writeFileSync(
-      path.join(root, 'agents', 'ledger_sync_v2.py'),
-      readFileSync(path.join(root, 'agents', 'ledger_sync_v2.py'), 'utf8').replace(
-        '        self.synced = 0\n',
-        '        self.synced = 0\n        signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(0))\n',
-      ).replace('from common.core.base_agent', 'import os\nimport signal\n\nfrom common.core.base_agent'),
+    editLedgerSync(root, (text) =>
+      text
+        .replace('        self.synced = 0\n', '        self.synced = 0\n        signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(0))\n')
+        .replace('from common.core.base_agent', 'import os\nimport signal\n\nfrom common.core.base_agent'),
     );
     const r = await run(env, root, 'LedgerSync', 'ledger_sync');
     expect(verdicts(r), JSON.stringify(r.checks)).toEqual(['health:true', 'registry:true', 'metrics:true', 'survival:true', 'ports:true', 'shutdown:true', 'deregister:false', 'log:true']);
@@ -142,12 +145,10 @@ describe.concurrent('base-agent, Python', () => {
     expect(lost.checks.find((c) => c.name === 'deregister')).toMatchObject({ ok: false });
     expect(detail(lost, 'deregister')).toMatch(/after it exited with code 0 on SIGTERM: the legacy agent deregistered on its SIGTERM$/);
     // The legacy agent never deregistered either: nothing was lost.
-    writeFileSync(
-      path.join(root, 'agents', 'ledger_sync_v2.py'),
-      readFileSync(path.join(root, 'agents', 'ledger_sync_v2.py'), 'utf8').replace(
-        "        self.report_metric('ledger_synced_total', 1)\n",
-        "        self.report_metric('ledger_synced_total', 1)\n\n    def cleanup(self):\n        os._exit(0)\n",
-      ).replace('from common.core.base_agent', 'import os\n\nfrom common.core.base_agent'),
+    editLedgerSync(root, (text) =>
+      text
+        .replace("        self.report_metric('ledger_synced_total', 1)\n", "        self.report_metric('ledger_synced_total', 1)\n\n    def cleanup(self):\n        os._exit(0)\n")
+        .replace('from common.core.base_agent', 'import os\n\nfrom common.core.base_agent'),
     );
     const kept = await run(env, root, 'LedgerSync', 'ledger_sync', { profile: silent });
     expect(kept.checks.find((c) => c.name === 'deregister'), JSON.stringify(kept.checks)).toMatchObject({ ok: true });
@@ -178,15 +179,17 @@ describe('base-agent, Python', () => {
     // the process with os._exit(0) there, so the registration stayed ('deregister:false', "an exit in
     // a hook it calls?"). Now it deregisters before it exits, and says what had not returned.
     const root = repo();
-    writeFileSync(
-      path.join(root, 'agents', 'ledger_sync_v2.py'),
-      readFileSync(path.join(root, 'agents', 'ledger_sync_v2.py'), 'utf8').replace(
-        '        self.synced = 0\n',
-        '        self.synced = 0\n        self.outbox = queue.Queue()\n        self.uploader = threading.Thread(target=self.outbox.get, name="uploader")\n        self.uploader.start()\n',
-      ).replace(
-        "        self.report_metric('ledger_synced_total', 1)\n",
-        "        self.report_metric('ledger_synced_total', 1)\n\n    def cleanup(self):\n        self.uploader.join()\n        super().cleanup()\n",
-      ).replace('from common.core.base_agent', 'import queue\nimport threading\n\nfrom common.core.base_agent'),
+    editLedgerSync(root, (text) =>
+      text
+        .replace(
+          '        self.synced = 0\n',
+          '        self.synced = 0\n        self.outbox = queue.Queue()\n        self.uploader = threading.Thread(target=self.outbox.get, name="uploader")\n        self.uploader.start()\n',
+        )
+        .replace(
+          "        self.report_metric('ledger_synced_total', 1)\n",
+          "        self.report_metric('ledger_synced_total', 1)\n\n    def cleanup(self):\n        self.uploader.join()\n        super().cleanup()\n",
+        )
+        .replace('from common.core.base_agent', 'import queue\nimport threading\n\nfrom common.core.base_agent'),
     );
     const r = await run(env, root, 'LedgerSync', 'ledger_sync');
     expect(verdicts(r), JSON.stringify(r.checks)).toEqual(['health:true', 'registry:true', 'metrics:true', 'survival:true', 'ports:true', 'shutdown:true', 'deregister:true', 'log:true']);
