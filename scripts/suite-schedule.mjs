@@ -6,8 +6,10 @@
 // files running at once shares the cores (a file needing more than its share runs slower), the
 // waiting does not. The walls are scaled so that `--forks-now` forks give `--seconds` (a CI run's
 // time), then other fork counts are scheduled with the same figures, also with each file's time
-// varied by +-30 % (8 draws) to see how much the order's luck is worth.
+// varied by +-30 % (8 draws) to see how much the order's luck is worth. `--scale` gives the walls'
+// factor instead (the one a run before a change was fitted with, to schedule a log after it).
 //   node scripts/suite-schedule.mjs CPU_LOG --seconds 834 [--forks-now 3] [--cores 2]
+//   node scripts/suite-schedule.mjs CPU_LOG --scale 0.749
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
@@ -18,7 +20,7 @@ const opt = (name, dflt) => {
 };
 const log = args.find((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'));
 if (!log) {
-  console.error('usage: suite-schedule.mjs CPU_LOG --seconds S [--forks-now N] [--cores C]');
+  console.error('usage: suite-schedule.mjs CPU_LOG (--seconds S [--forks-now N] | --scale A) [--cores C]');
   process.exit(2);
 }
 const seconds = opt('seconds', NaN);
@@ -67,7 +69,7 @@ function schedule(forks, alpha, jitter = 0, seed = 1) {
   return { seconds: t, busy: busy / t };
 }
 
-let alpha = 1;
+let alpha = opt('scale', 1);
 if (Number.isFinite(seconds)) {
   let lo = 0.05;
   let hi = 5;
