@@ -132,6 +132,13 @@ const HEAVY_FIRST = [
   'test/typescript-verify.test.ts',
   // 69 s wall for 14 CPU-s in the same run (agents watched through their windows), started 43rd.
   'test/validate-agent.test.ts',
+  // Unlisted, each 33-78 s wall for 9-14 CPU-s in the full run of 2026-12-05 16:12 (agents started
+  // and watched, one validation after another), started by their size among the second half.
+  'test/typescript-ports-business-runtime.test.ts',
+  'test/validate-deregister.test.ts',
+  'test/typescript-exit-code-runtime.test.ts',
+  'test/faults/tool-killed.test.ts',
+  'test/unit-commit-review.test.ts',
   'test/e2e-status-validated.test.ts',
   'test/faults/no-git.test.ts',
   'test/faults/signals-scan.test.ts',
@@ -149,18 +156,23 @@ class HeavyFirst extends BaseSequencer {
 }
 
 /**
- * Test files run at once, each in its own forked process. One more than the CI machine's two
- * cores: a third of the suite's time is spent waiting (agents' windows under validation, the
- * processes a test starts and waits for), a core idle meanwhile with two files running. With
- * three, the last full run's per-file CPU and wall (test/helpers/cpu-log.ts, 1,516 CPU-s,
- * 2,015 wall-s summed) schedule to about 820-860 s of tests instead of about 1,025-1,180 s; the
- * floor is the CPU, 1,516 CPU-s over 2 cores. Each file keeps its own process and event loop.
- * Concurrent tests inside one file share it, so they are bounded: python-hardened's Phase 5 parts
- * (each case with its own environment and output streams, test/helpers/python-hardened.ts), the
- * TypeScript runtime cases four, faults/agent-children three at a time; an earlier try of
- * concurrent Phase 5 failed agent windows under load. MIGRATE_TEST_FORKS=N sets another count.
+ * Test files run at once, each in its own forked process: four on the CI machine's two cores.
+ * Much of the suite's time is spent waiting (agents' windows under validation, the processes a
+ * test starts and waits for), a core idle meanwhile. Three was chosen when a full run cost 1,516
+ * CPU-s (floor 758 s on 2 cores); the full run of 2026-12-05 16:12 cost 1,000 CPU-s for 3,309
+ * wall-s summed over its files (test/helpers/cpu-log.ts), and CI took 834 s at three: the cores
+ * were busy ~1.2 of 2 on average. Those per-file figures, scheduled in this order with each file's
+ * CPU shared over the two cores (scaled so that three forks give CI's 834 s), end in ~630 s at
+ * four (616-656 with each file's time varied by +-30 %; scripts/suite-schedule.mjs), the cores
+ * busy ~1.6 of 2, some room left for the agents' own starts; ~520 s at five, busy ~1.9. Each file
+ * keeps its own process and event loop. Concurrent tests inside one file share it, so they are
+ * bounded: python-hardened's Phase 5 parts (each case with its own environment and output
+ * streams, test/helpers/python-hardened.ts), the TypeScript runtime cases four,
+ * faults/agent-children and validate-deregister three at a time; an earlier try of concurrent
+ * Phase 5 failed agent windows under load.
+ * MIGRATE_TEST_FORKS=N sets another count (3 as before).
  */
-const FORKS = Math.max(1, Number(process.env.MIGRATE_TEST_FORKS) || 3);
+const FORKS = Math.max(1, Number(process.env.MIGRATE_TEST_FORKS) || 4);
 
 /**
  * MIGRATE_TEST_ISOLATE=0: each fork runs file after file in one process, the modules it loaded

@@ -94,11 +94,21 @@ def walk(node):
     return hit[1]
 
 
+# Trees by source text: each case's repository holds its own copy of the same base, runtime and
+# support files (the hardened corpus: a third of its parses, most of their bytes). What is read off
+# a tree depends on its text only; the analyses keyed by a tree's id (classes_in, imported_names,
+# ref_counts) hold no path that reaches a finding (ClassInfo.path only finds its own tree's classes).
+_tree_by_text = {}
+
+
 def parse(path):
     if path not in _parse_cache:
         try:
             src = read_source(path)
-            _parse_cache[path] = (src, ast.parse(src, filename=path))
+            tree = _tree_by_text.get(src)
+            if tree is None:
+                tree = _tree_by_text[src] = ast.parse(src, filename=path)
+            _parse_cache[path] = (src, tree)
         except (SyntaxError, ValueError, OSError):
             _parse_cache[path] = (None, None)
     return _parse_cache[path]
