@@ -320,6 +320,11 @@ function callingOnStart(ctx: TsRewriteContext, m: string): string {
  * `while (true)`, nor a loop a method call hides: waiting for those could hold stop() back.
  */
 function stopsWithAgent(ctx: TsRewriteContext, st: Node): boolean {
+  // `await this.consume()`: the one loop it drains (its own, or a generator's it awaits) decides.
+  if (Node.isExpressionStatement(st)) {
+    const loops = awaitedLoops(ctx, st);
+    return loops.length === 1 && stopsWithAgent(ctx, loops[0]!);
+  }
   const cond = continueCondition(st);
   if (cond === null) return false;
   if (/^!this\.stopSignal\??\.aborted$/.test(cond) && ctx.base.members.has('stopSignal') && !ctx.members.has('stopSignal')) return true;
@@ -431,9 +436,55 @@ function runsUntilStopped(ctx: TsRewriteContext, st: Node): boolean {
   if (!Node.isAwaitExpression(e)) return false;
   const call = e.getExpression();
   const name = Node.isCallExpression(call) ? thisMember(call.getExpression()) : null;
-  const target = name ? ctx.members.get(name)?.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody()) : undefined;
-  if (!target || !Node.isMethodDeclaration(target)) return false;
-  return target.getDescendants().some((n) => endless(n) && n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === target);
+  const methodOf = (member: string | null) => {
+    const d = member ? ctx.members.get(member)?.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody()) : undefined;
+    return d && Node.isMethodDeclaration(d) ? d : undefined;
+  };
+  const loopsItself = (m: import('ts-morph').MethodDeclaration) =>
+    m.getDescendants().some((n) => endless(n) && n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === m);
+  const target = methodOf(name);
+  if (!target) return false;
+  if (loopsItself(target)) return true;
+  // `await pipeline(Readable.from(this.entries()), sink, { signal })` where entries() is an async
+  // generator looping until the agent stops: what it awaits drains that loop, so it lasts as long.
+  return descendantsOfKind(target, SyntaxKind.AwaitExpression).some((aw) =>
+    descendantsOfKind(aw, SyntaxKind.CallExpression).some((c) => {
+      const inner = methodOf(thisMember(c.getExpression()));
+      return !!inner && inner !== target && loopsItself(inner);
+    }),
+  );
+}
+
+/**
+ * The endless loops `await this.x()` runs until the agent stops: x()'s own (not in a callback), or
+ * those of the methods x() awaits a call of (a generator its pipeline drains). Loops only.
+ */
+function awaitedLoops(ctx: TsRewriteContext, st: Node): Node[] {
+  const e = Node.isExpressionStatement(st) ? st.getExpression() : null;
+  const call = e && Node.isAwaitExpression(e) ? e.getExpression() : null;
+  const methodOf = (member: string | null) => {
+    const d = member ? ctx.members.get(member)?.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody()) : undefined;
+    return d && Node.isMethodDeclaration(d) ? d : undefined;
+  };
+  const target = call && Node.isCallExpression(call) ? methodOf(thisMember(call.getExpression())) : undefined;
+  if (!target) return [];
+  const loopsOf = (m: import('ts-morph').MethodDeclaration) =>
+    m.getDescendants().filter(
+      (n) =>
+        (Node.isWhileStatement(n) || Node.isDoStatement(n) || Node.isForStatement(n)) &&
+        n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === m &&
+        runsUntilStopped(ctx, n),
+    );
+  const own = loopsOf(target);
+  if (own.length > 0) return own;
+  const inner = new Set<import('ts-morph').MethodDeclaration>();
+  for (const aw of descendantsOfKind(target, SyntaxKind.AwaitExpression)) {
+    for (const c of descendantsOfKind(aw, SyntaxKind.CallExpression)) {
+      const m = methodOf(thisMember(c.getExpression()));
+      if (m && m !== target) inner.add(m);
+    }
+  }
+  return [...inner].flatMap(loopsOf);
 }
 
 /**
