@@ -320,8 +320,11 @@ function callingOnStart(ctx: TsRewriteContext, m: string): string {
  * `while (true)`, nor a loop a method call hides: waiting for those could hold stop() back.
  */
 function stopsWithAgent(ctx: TsRewriteContext, st: Node): boolean {
-  // `await this.consume()`: the one loop it drains (its own, or a generator's it awaits) decides.
+  // `await this.consume()`, when the legacy process ended only once the start method resolved
+  // (the entry's `.then(() => process.exit(0))`): the one loop it drains (its own, or a generator's
+  // it awaits) decides. Where a signal handler exited instead, nothing waited for the loop.
   if (Node.isExpressionStatement(st)) {
+    if (!exitsOnceResolved(ctx)) return false;
     const loops = awaitedLoops(ctx, st);
     return loops.length === 1 && stopsWithAgent(ctx, loops[0]!);
   }
@@ -456,6 +459,24 @@ function runsUntilStopped(ctx: TsRewriteContext, st: Node): boolean {
 }
 
 /**
+ * The entry point's start call is `x.main().then(() => { ...; process.exit(...) }, ...)`, or
+ * `await x.main();` followed by `process.exit(...)`: the process ended once it resolved.
+ */
+function exitsOnceResolved(ctx: TsRewriteContext): boolean {
+  const call = ctx.entry?.methodNameNode?.getParent()?.getParent();
+  const then = call?.getParent();
+  if (then && Node.isAwaitExpression(then)) {
+    const stmt = then.getParent();
+    const next = stmt && Node.isExpressionStatement(stmt) ? stmt.getNextSibling() : undefined;
+    return !!next && Node.isExpressionStatement(next) && /^process\.exit\(/.test(next.getExpression().getText());
+  }
+  if (!call || !then || !Node.isPropertyAccessExpression(then) || then.getName() !== 'then') return false;
+  const outer = then.getParent();
+  const onResolved = outer && Node.isCallExpression(outer) ? outer.getArguments()[0] : undefined;
+  return !!onResolved && (Node.isArrowFunction(onResolved) || Node.isFunctionExpression(onResolved)) && /\bprocess\.exit\(/.test(onResolved.getText());
+}
+
+/**
  * The endless loops `await this.x()` runs until the agent stops: x()'s own (not in a callback), or
  * those of the methods x() awaits a call of (a generator its pipeline drains). Loops only.
  */
@@ -478,8 +499,11 @@ function awaitedLoops(ctx: TsRewriteContext, st: Node): Node[] {
   const own = loopsOf(target);
   if (own.length > 0) return own;
   const inner = new Set<import('ts-morph').MethodDeclaration>();
-  for (const aw of descendantsOfKind(target, SyntaxKind.AwaitExpression)) {
-    for (const c of descendantsOfKind(aw, SyntaxKind.CallExpression)) {
+  // (`for await (const batch of this.batches())` drains the generator as an awaited pipeline does.)
+  const drained = [...descendantsOfKind(target, SyntaxKind.AwaitExpression), ...descendantsOfKind(target, SyntaxKind.ForOfStatement).filter((f) => !!f.getAwaitKeyword()).map((f) => f.getExpression())];
+  for (const aw of drained) {
+    for (const c of [aw, ...descendantsOfKind(aw, SyntaxKind.CallExpression)]) {
+      if (!Node.isCallExpression(c)) continue;
       const m = methodOf(thisMember(c.getExpression()));
       if (m && m !== target) inner.add(m);
     }
