@@ -439,10 +439,7 @@ function runsUntilStopped(ctx: TsRewriteContext, st: Node): boolean {
   if (!Node.isAwaitExpression(e)) return false;
   const call = e.getExpression();
   const name = Node.isCallExpression(call) ? thisMember(call.getExpression()) : null;
-  const methodOf = (member: string | null) => {
-    const d = member ? ctx.members.get(member)?.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody()) : undefined;
-    return d && Node.isMethodDeclaration(d) ? d : undefined;
-  };
+  const methodOf = (member: string | null) => bodiedMethod(ctx, member);
   const loopsItself = (m: import('ts-morph').MethodDeclaration) =>
     m.getDescendants().some((n) => endless(n) && n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === m);
   const target = methodOf(name);
@@ -456,6 +453,12 @@ function runsUntilStopped(ctx: TsRewriteContext, st: Node): boolean {
       return !!inner && inner !== target && loopsItself(inner);
     }),
   );
+}
+
+/** The agent's method of that name with a body, if it has one. */
+function bodiedMethod(ctx: TsRewriteContext, member: string | null): import('ts-morph').MethodDeclaration | undefined {
+  const d = member ? ctx.members.get(member)?.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody()) : undefined;
+  return d && Node.isMethodDeclaration(d) ? d : undefined;
 }
 
 /**
@@ -483,10 +486,7 @@ function exitsOnceResolved(ctx: TsRewriteContext): boolean {
 function awaitedLoops(ctx: TsRewriteContext, st: Node): Node[] {
   const e = Node.isExpressionStatement(st) ? st.getExpression() : null;
   const call = e && Node.isAwaitExpression(e) ? e.getExpression() : null;
-  const methodOf = (member: string | null) => {
-    const d = member ? ctx.members.get(member)?.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody()) : undefined;
-    return d && Node.isMethodDeclaration(d) ? d : undefined;
-  };
+  const methodOf = (member: string | null) => bodiedMethod(ctx, member);
   const target = call && Node.isCallExpression(call) ? methodOf(thisMember(call.getExpression())) : undefined;
   if (!target) return [];
   const loopsOf = (m: import('ts-morph').MethodDeclaration) =>
